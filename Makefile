@@ -1,0 +1,34 @@
+# Postern: the two commands that matter are `make run` and `make test` (see README.md).
+.PHONY: run test build bundle drivers deps lab-deps typecheck bench clean
+
+NODE ?= node
+STATE ?= ./var
+
+run: deps build
+	$(NODE) dist/postern.js run --state $(STATE)
+
+test: lab-deps build
+	$(NODE) test/run.mjs $(TESTS)
+
+bench: lab-deps build
+	$(NODE) test/bench/run.mjs
+
+build: drivers bundle
+
+bundle: deps
+	$(NODE) scripts/build.mjs
+
+drivers: deps
+	cd drivers && ../node_modules/.bin/node-gyp rebuild --silent
+
+deps:
+	./scripts/install-deps.sh
+
+lab-deps:
+	./scripts/install-deps.sh --lab
+
+typecheck: deps
+	./node_modules/.bin/tsc -p tsconfig.json
+
+clean:
+	rm -rf dist drivers/build test/artifacts

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what Postern needs on a fresh Debian machine with Node: npm packages (from the lock file)
+# and, with `--lab`, the Debian packages the lab and interop tests start as real peers.
+# Idempotent and quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# npm ci only when the lock file changed since the last install.
+stamp=node_modules/.postern-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  npm ci --no-audit --no-fund
+  touch "$stamp"
+fi
+
+[ "${1:-}" = "--lab" ] || exit 0
+
+lab_packages=(
+  iproute2 nftables iputils-ping iperf3 procps psmisc
+  strongswan-charon strongswan-swanctl libcharon-extra-plugins libcharon-extauth-plugins
+  libstrongswan-standard-plugins
+  mosquitto mosquitto-clients
+  freeradius freeradius-utils
+  gcc make python3
+)
+missing=()
+for p in "${lab_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing Debian packages for the lab: ${missing[*]}"
+# Keep package scripts from starting daemons (charon, mosquitto, freeradius): the tests start their own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod +x /usr/sbin/policy-rc.d
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Runs the tap suite and ends with the line CI reads: `N passed, N failed[, N skipped]`.
+// Counts are tests (the subtests of each file), not files; a file that dies outside any
+// test counts as one failure. The full TAP stream is kept in test/artifacts/tap.log.
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+const args = process.argv.slice(2);
+mkdirSync('test/artifacts', { recursive: true });
+const log = createWriteStream('test/artifacts/tap.log');
+const tap = spawn('npx', ['tap', '--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let fileFailuresSeen = 0;
+const failures = [];
+let current = '';
+const point = /^( *)(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO)\b.*| # time=.*)?$/;
+
+for await (const line of createInterface({ input: tap.stdout })) {
+  log.write(`${line}\n`);
+  const m = point.exec(line);
+  if (!m) continue;
+  const depth = m[1].length / 4;
+  const ok = m[2] === 'ok';
+  if (depth === 1) {
+    if (m[4]) skipped++;
+    else if (ok) passed++;
+    else {
+      failed++;
+      fileFailuresSeen++;
+      failures.push(`${current}: ${m[3]}`);
+    }
+  } else if (depth === 0) {
+    current = m[3];
+    if (!ok && fileFailuresSeen === 0) {
+      failed++;
+      failures.push(`${current}: the file failed outside any test`);
+    }
+    console.log(`${ok ? 'ok    ' : 'FAIL  '} ${current}`);
+    fileFailuresSeen = 0;
+  }
+}
+const code = await new Promise((resolve) => tap.on('close', resolve));
+log.end();
+for (const f of failures) console.log(`failed: ${f}`);
+if (code !== 0 && failed === 0) {
+  failed++;
+  console.log(`failed: tap exited with ${code}`);
+}
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed === 0 ? 0 : 1);
