@@ -18,8 +18,11 @@ build: drivers bundle
 bundle: deps
 	$(NODE) scripts/build.mjs
 
+# Build against the headers of the node that runs us (no download: this machine has no internet).
+NODEDIR ?= $(shell $(NODE) -p "require('path').resolve(process.execPath, '../..')")
+
 drivers: deps
-	cd drivers && ../node_modules/.bin/node-gyp rebuild --silent
+	cd drivers && ../node_modules/.bin/node-gyp rebuild --silent --nodedir=$(NODEDIR)
 
 deps:
 	./scripts/install-deps.sh
