@@ -3,10 +3,16 @@
 // Counts are tests (the subtests of each file), not files; a file that dies outside any
 // test counts as one failure. The full TAP stream is kept in test/artifacts/tap.log.
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-const args = process.argv.slice(2);
+// Directories given on the command line stand for the test files under them.
+const testFiles = (path) =>
+  statSync(path).isDirectory()
+    ? readdirSync(path, { recursive: true }).filter((f) => String(f).endsWith('.test.ts')).map((f) => join(path, String(f))).sort()
+    : [path];
+const args = process.argv.slice(2).flatMap((a) => (a.startsWith('-') || !existsSync(a) ? [a] : testFiles(a)));
 mkdirSync('test/artifacts', { recursive: true });
 const log = createWriteStream('test/artifacts/tap.log');
 const tap = spawn('npx', ['tap', '--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });

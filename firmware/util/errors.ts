@@ -10,6 +10,9 @@ export const ErrorCode = {
   configMigration: 'POSTERN_ERR_CONFIG_MIGRATION',
   usage: 'POSTERN_ERR_USAGE',
   driverUnavailable: 'POSTERN_ERR_DRIVER_UNAVAILABLE',
+  dataplaneExists: 'POSTERN_ERR_DATAPLANE_EXISTS',
+  dataplaneNotFound: 'POSTERN_ERR_DATAPLANE_NOT_FOUND',
+  dataplaneInvalid: 'POSTERN_ERR_DATAPLANE_INVALID',
   subsystemFailed: 'POSTERN_ERR_SUBSYSTEM_FAILED',
   internal: 'POSTERN_ERR_INTERNAL',
 } as const;
