@@ -20,9 +20,8 @@ const tap = spawn('npx', ['tap', '--reporter=tap', ...args], { stdio: ['ignore',
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-let fileFailuresSeen = 0;
+let pending = []; // failed tests of the file being read; its name comes after them in TAP
 const failures = [];
-let current = '';
 const point = /^( *)(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO)\b.*| # time=.*)?$/;
 
 for await (const line of createInterface({ input: tap.stdout })) {
@@ -36,17 +35,17 @@ for await (const line of createInterface({ input: tap.stdout })) {
     else if (ok) passed++;
     else {
       failed++;
-      fileFailuresSeen++;
-      failures.push(`${current}: ${m[3]}`);
+      pending.push(m[3]);
     }
   } else if (depth === 0) {
-    current = m[3];
-    if (!ok && fileFailuresSeen === 0) {
+    const file = m[3];
+    if (!ok && pending.length === 0) {
       failed++;
-      failures.push(`${current}: the file failed outside any test`);
+      pending.push('the file failed outside any test');
     }
-    console.log(`${ok ? 'ok    ' : 'FAIL  '} ${current}`);
-    fileFailuresSeen = 0;
+    failures.push(...pending.map((name) => `${file}: ${name}`));
+    console.log(`${ok ? 'ok    ' : 'FAIL  '} ${file}`);
+    pending = [];
   }
 }
 const code = await new Promise((resolve) => tap.on('close', resolve));

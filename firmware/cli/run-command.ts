@@ -1,0 +1,49 @@
+import { createLogger, LogLevel } from '../log/logger.ts';
+import { Service } from '../service.ts';
+import { ErrorCode, PosternError } from '../util/errors.ts';
+import type { ManagementAddress } from '../web/web-subsystem.ts';
+import { stringFlag, type ParsedArgs } from './args.ts';
+
+function parseManagement(text: string | undefined): ManagementAddress | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[2]);
+  if (!m || port > 65535) throw new PosternError(ErrorCode.usage, `--management wants HOST:PORT, got '${text}'`);
+  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+function parseLevel(text: string | undefined): keyof typeof LogLevel {
+  const level = text ?? 'info';
+  if (!(level in LogLevel)) throw new PosternError(ErrorCode.usage, `unknown log level '${level}'`);
+  return level as keyof typeof LogLevel;
+}
+
+/** `postern run`: start, then stop cleanly on SIGINT/SIGTERM; a second signal forces the exit. */
+export async function runCommand(args: ParsedArgs): Promise<undefined> {
+  const logger = createLogger({ level: parseLevel(stringFlag(args, 'log-level') ?? process.env['POSTERN_LOG_LEVEL']) });
+  const management = parseManagement(stringFlag(args, 'management'));
+  const service = await Service.start({
+    stateDir: stringFlag(args, 'state') ?? 'var',
+    logger,
+    ...(management ? { management } : {}),
+  });
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('signal received', { signal });
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('unclean stop', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return undefined;
+}

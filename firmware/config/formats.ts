@@ -1,0 +1,43 @@
+import { parseIp, parsePrefix } from '../util/ip.ts';
+import type { StringFormat } from './schema-types.ts';
+
+/** Each format's check: undefined when the text is fine, else why not. */
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** Algorithm words of strongSwan-style proposals ("aes256-sha1-modp1024"). */
+export const PROPOSAL_WORDS: ReadonlySet<string> = new Set([
+  'aes128', 'aes256', 'aes128gcm16', 'aes256gcm16', 'chacha20poly1305', '3des',
+  'sha1', 'sha256', 'sha384', 'sha512', 'md5',
+  'prfsha1', 'prfsha256', 'prfsha384', 'prfsha512',
+  'modp1024', 'modp2048', 'modp3072', 'modp4096', 'ecp256', 'ecp384', 'curve25519', 'x25519',
+  'esn', 'noesn',
+]);
+
+function cidr(text: string, family: 4 | 6): string | undefined {
+  const p = parsePrefix(text);
+  if (!p || p.family !== family || !text.includes('/')) return `not an IPv${family} network with a prefix length`;
+  const bits = family === 4 ? 32 : 128;
+  for (let bit = p.length; bit < bits; bit++) {
+    if (((p.bytes[bit >> 3] as number) >> (7 - (bit & 7))) & 1) return 'has host bits set after the prefix length';
+  }
+  return undefined;
+}
+
+export const FORMAT_CHECKS: Record<StringFormat, (text: string) => string | undefined> = {
+  name: (s) => (/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(s) ? undefined : 'letters, digits, . _ @ - (up to 64), starting with a letter or digit'),
+  hostname: (s) => (HOSTNAME.test(s) ? undefined : 'not a valid host name'),
+  host: (s) => (parseIp(s) || HOSTNAME.test(s) ? undefined : 'neither an IP address nor a host name'),
+  ip: (s) => (parseIp(s) ? undefined : 'not an IP address'),
+  ipv4: (s) => (parseIp(s)?.family === 4 ? undefined : 'not an IPv4 address'),
+  cidr4: (s) => cidr(s, 4),
+  address4: (s) => (parsePrefix(s)?.family === 4 && s.includes('/') ? undefined : 'not an IPv4 address with a prefix length, like 192.168.1.1/24'),
+  cidr6: (s) => cidr(s, 6),
+  interface: (s) => (/^[A-Za-z0-9._-]{1,15}$/.test(s) ? undefined : 'not a Linux interface name (1-15 characters)'),
+  url: (s) => (/^(mqtts?|wss?):\/\/[^\s/]+(:\d{1,5})?(\/\S*)?$/.test(s) ? undefined : 'not an mqtt://, mqtts://, ws:// or wss:// URL'),
+  proposal: (s) => {
+    const unknown = s.split('-').filter((w) => !PROPOSAL_WORDS.has(w));
+    return s.length > 0 && unknown.length === 0 ? undefined : `unknown algorithm${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ') || '(empty)'}`;
+  },
+  timezone: (s) => (/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+){0,2}$/.test(s) ? undefined : 'not a time zone name like Europe/Berlin'),
+};

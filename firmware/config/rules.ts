@@ -1,0 +1,102 @@
+import { parseIp, parsePrefix } from '../util/ip.ts';
+import type { ConfigIssue, ListenerName, PosternConfig } from './types.ts';
+
+/** Rules that span fields; run only on a document whose every field is well-formed. */
+
+function range(prefix: string): [bigint, bigint] | undefined {
+  const p = parsePrefix(prefix);
+  if (!p) return undefined;
+  const bits = BigInt(p.bytes.length * 8);
+  const value = BigInt(`0x${p.bytes.toString('hex')}`);
+  const size = 1n << (bits - BigInt(p.length));
+  const start = value - (value % size);
+  return [start, start + size - 1n];
+}
+
+const contains = (prefix: string, address: string): boolean => {
+  const r = range(prefix);
+  const a = parseIp(address);
+  if (!r || !a) return false;
+  const v = BigInt(`0x${a.bytes.toString('hex')}`);
+  return (parsePrefix(prefix)?.family ?? 0) === a.family && v >= r[0] && v <= r[1];
+};
+
+const overlaps = (a: string, b: string): boolean => {
+  const ra = range(a);
+  const rb = range(b);
+  return !!ra && !!rb && (parsePrefix(a)?.family === parsePrefix(b)?.family) && ra[0] <= rb[1] && rb[0] <= ra[1];
+};
+
+export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
+  const errors: ConfigIssue[] = [];
+  const error = (path: string, code: string, message: string) => errors.push({ path, code, message });
+  const poolNames = new Set(config.pools.map((p) => p.name));
+
+  for (const name of Object.keys(config.listeners) as ListenerName[]) {
+    const pool = config.listeners[name].pool;
+    if (!poolNames.has(pool)) error(`listeners.${name}.pool`, 'reference', `no address pool named '${pool}'`);
+  }
+  config.pools.forEach((a, i) => {
+    config.pools.forEach((b, j) => {
+      if (j <= i) return;
+      if (overlaps(a.ipv4, b.ipv4)) error(`pools[${j}].ipv4`, 'overlap', `overlaps pools[${i}] (${a.name})`);
+      if (a.ipv6 && b.ipv6 && overlaps(a.ipv6, b.ipv6)) error(`pools[${j}].ipv6`, 'overlap', `overlaps pools[${i}] (${a.name})`);
+    });
+  });
+  const fixed = new Map<string, number>();
+  config.users.forEach((u, i) => {
+    if (u.staticIPv4 === undefined) return;
+    if (!config.pools.some((p) => contains(p.ipv4, u.staticIPv4 as string))) error(`users[${i}].staticIPv4`, 'reference', 'is not inside any address pool');
+    const other = fixed.get(u.staticIPv4);
+    if (other !== undefined) error(`users[${i}].staticIPv4`, 'duplicate', `is already given to users[${other}]`);
+    else fixed.set(u.staticIPv4, i);
+  });
+  const { ikev2, l2tp, sstp } = config.listeners;
+  if (ikev2.enabled && ikev2.auth === 'psk' && !ikev2.psk) error('listeners.ikev2.psk', 'required', 'is required when IKEv2 clients authenticate with a PSK');
+  if (ikev2.enabled && ikev2.proposals.ike.length === 0) error('listeners.ikev2.proposals.ike', 'required', 'needs at least one proposal');
+  if (ikev2.enabled && ikev2.proposals.esp.length === 0) error('listeners.ikev2.proposals.esp', 'required', 'needs at least one proposal');
+  if (l2tp.enabled && l2tp.psk.length < 8) error('listeners.l2tp.psk', 'required', 'needs a pre-shared key of at least 8 characters when L2TP is enabled');
+  const mgmt = config.system.management;
+  if (sstp.enabled && sstp.port === mgmt.port) error('listeners.sstp.port', 'conflict', `is also the management port (system.management.port)`);
+  config.sites.forEach((s, i) => {
+    if (s.auth === 'psk' && s.protocol !== 'gre' && !s.psk) error(`sites[${i}].psk`, 'required', 'is required with PSK authentication');
+    if (s.protocol === 'ikev2' && (s.localSubnets.length === 0 || s.remoteSubnets.length === 0)) {
+      error(`sites[${i}]`, 'required', 'an IKEv2 site needs local and remote subnets');
+    }
+  });
+  const mqtt = config.telemetry.mqtt;
+  if (mqtt.enabled && mqtt.url.includes('.invalid')) error('telemetry.mqtt.url', 'required', 'needs a real broker address when telemetry is enabled');
+  return errors;
+}
+
+const WEAK_WORDS: Record<string, string> = {
+  modp1024: 'DH group 2 (modp1024) is weak; Windows uses it by default, prefer modp2048 or ECP',
+  '3des': '3DES is obsolete',
+  md5: 'MD5 is broken',
+};
+
+/** Choices that work but are insecure: reported at every validation, start and change. */
+export function insecureChoices(config: PosternConfig): ConfigIssue[] {
+  const warnings: ConfigIssue[] = [];
+  const warn = (path: string, code: string, message: string) => warnings.push({ path, code, message });
+  const { ikev2, l2tp, pptp } = config.listeners;
+  if (pptp.enabled) warn('listeners.pptp.enabled', 'insecure', 'PPTP (MS-CHAPv2 + MPPE) can be broken offline; use IKEv2 or SSTP');
+  if (l2tp.enabled) warn('listeners.l2tp.psk', 'insecure', 'a group PSK lets anyone who has it impersonate the gateway');
+  if (ikev2.enabled && ikev2.auth === 'psk') warn('listeners.ikev2.auth', 'insecure', 'a group PSK for remote access lets anyone who has it impersonate the gateway');
+  (['ike', 'esp'] as const).forEach((kind) =>
+    ikev2.proposals[kind].forEach((proposal, i) => {
+      for (const word of proposal.split('-')) {
+        const why = WEAK_WORDS[word];
+        if (why) warn(`listeners.ikev2.proposals.${kind}[${i}]`, 'weak', why);
+      }
+    }),
+  );
+  config.sites.forEach((s, i) => {
+    if (s.protocol === 'pptp') warn(`sites[${i}].protocol`, 'insecure', 'PPTP site links can be broken offline');
+    if (s.protocol === 'gre') warn(`sites[${i}].protocol`, 'insecure', 'plain GRE is not encrypted');
+  });
+  if (config.telemetry.mqtt.enabled && /^(mqtt|ws):/.test(config.telemetry.mqtt.url)) {
+    warn('telemetry.mqtt.url', 'insecure', 'telemetry without TLS');
+  }
+  return warnings;
+}

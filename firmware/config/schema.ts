@@ -1,0 +1,124 @@
+import type { ArrayField, BooleanField, Field, IntegerField, ObjectField, StringField } from './schema-types.ts';
+
+/** The schema of configuration format 2 (types.ts has the same shape as TypeScript types). */
+
+const str = (label: string, more: Omit<StringField, 'kind' | 'label'> = {}): StringField => ({ kind: 'string', label, ...more });
+const int = (label: string, min: number, max: number, more: Omit<IntegerField, 'kind' | 'label' | 'min' | 'max'> = {}): IntegerField => ({ kind: 'integer', label, min, max, ...more });
+const bool = (label: string, value: boolean, more: Omit<BooleanField, 'kind' | 'label'> = {}): BooleanField => ({ kind: 'boolean', label, default: value, ...more });
+const list = (label: string, items: Field, maxItems: number, more: Omit<ArrayField, 'kind' | 'label' | 'items' | 'maxItems'> = {}): ArrayField => ({ kind: 'array', label, items, maxItems, ...more });
+const obj = (label: string, fields: Record<string, Field>, more: Omit<ObjectField, 'kind' | 'label' | 'fields'> = {}): ObjectField => ({ kind: 'object', label, fields, ...more });
+
+const poolRef = (label: string) => str(label, { format: 'name', default: 'clients', help: 'The name of an address pool' });
+const proposals = (label: string, defaults: string) =>
+  list(label, str('Proposal', { format: 'proposal' }), 16, { help: `Preferred first, e.g. ${defaults}` });
+
+const system = obj('System', {
+  hostname: str('Hostname', { format: 'hostname', default: 'postern' }),
+  timezone: str('Time zone', { format: 'timezone', default: 'UTC' }),
+  wan: obj('WAN', {
+    interface: str('Interface', { format: 'interface', default: 'eth0' }),
+    mode: str('Addressing', { enum: ['dhcp', 'static'], default: 'dhcp' }),
+    address: str('Address', { format: 'address4', optional: true, help: 'With the prefix length, e.g. 203.0.113.5/24' }),
+    gateway: str('Gateway', { format: 'ipv4', optional: true }),
+  }),
+  lan: obj('LAN', {
+    interface: str('Interface', { format: 'interface', default: 'eth1' }),
+    address: str('Address', { format: 'address4', default: '192.168.1.1/24' }),
+  }),
+  dns: obj('DNS', { servers: list('Servers', str('Server', { format: 'ip' }), 8) }),
+  management: obj('Management', {
+    listen: str('Listen address', { format: 'ip', default: '127.0.0.1', help: 'The LAN address on a board' }),
+    port: int('Port', 1, 65535, { default: 8080 }),
+    https: bool('HTTPS', false),
+  }),
+});
+
+const admin = obj('Administrator', {
+  passwordHash: str('Password hash', { nullable: true, secret: true, help: 'Set by the first-boot setup' }),
+  sessionTimeoutMinutes: int('Session timeout (minutes)', 1, 1440, { default: 30 }),
+});
+
+const user = obj('User', {
+  name: str('Name', { format: 'name' }),
+  password: str('Password', { secret: true, minLength: 8, maxLength: 128 }),
+  enabled: bool('Enabled', true),
+  staticIPv4: str('Fixed address', { format: 'ipv4', optional: true }),
+});
+
+const pool = obj('Address pool', {
+  name: str('Name', { format: 'name' }),
+  ipv4: str('IPv4 range', { format: 'cidr4', help: 'e.g. 10.10.0.0/24' }),
+  ipv6: str('IPv6 prefix', { format: 'cidr6', optional: true }),
+  dns: list('DNS servers for clients', str('Server', { format: 'ip' }), 4),
+});
+
+const listeners = obj('Listeners', {
+  ikev2: obj('IKEv2', {
+    enabled: bool('Enabled', true),
+    auth: str('Client authentication', { enum: ['eap-mschapv2', 'certificate', 'psk'], default: 'eap-mschapv2' }),
+    psk: str('Pre-shared key', { secret: true, optional: true, minLength: 16 }),
+    pool: poolRef('Pool'),
+    proposals: obj('Proposals', {
+      ike: proposals('IKE', 'aes256gcm16-prfsha256-curve25519'),
+      esp: proposals('ESP', 'aes256gcm16'),
+    }),
+    mobike: bool('MOBIKE', true),
+    fragmentation: bool('IKE fragmentation', true),
+  }),
+  sstp: obj('SSTP', { enabled: bool('Enabled', true), port: int('Port', 1, 65535, { default: 443 }), pool: poolRef('Pool') }),
+  l2tp: obj('L2TP/IPsec', {
+    enabled: bool('Enabled', false),
+    psk: str('Group pre-shared key', { secret: true, default: '' }),
+    pool: poolRef('Pool'),
+  }),
+  pptp: obj('PPTP (legacy, insecure)', { enabled: bool('Enabled', false), pool: poolRef('Pool') }),
+});
+
+const site = obj('Site-to-site peer', {
+  name: str('Name', { format: 'name' }),
+  protocol: str('Protocol', { enum: ['ikev2', 'l2tp', 'pptp', 'gre'], default: 'ikev2' }),
+  remote: str('Remote gateway', { format: 'host' }),
+  localSubnets: list('Local subnets', str('Subnet', { format: 'cidr4' }), 32),
+  remoteSubnets: list('Remote subnets', str('Subnet', { format: 'cidr4' }), 32),
+  auth: str('Authentication', { enum: ['psk', 'certificate'], default: 'psk' }),
+  psk: str('Pre-shared key', { secret: true, optional: true, minLength: 16 }),
+  initiate: bool('Initiate', true),
+  enabled: bool('Enabled', true),
+});
+
+const certificates = obj('Certificates', {
+  ca: obj('Certificate authority', {
+    commonName: str('Common name', { default: 'Postern CA', minLength: 1, maxLength: 64 }),
+    validityDays: int('Validity (days)', 30, 7300, { default: 3650 }),
+  }),
+  server: obj('Gateway certificate', {
+    commonName: str('Common name', { default: 'postern', minLength: 1, maxLength: 64 }),
+    sans: list('Names and addresses', str('Name', { format: 'host' }), 16),
+  }),
+});
+
+const telemetry = obj('Telemetry', {
+  mqtt: obj('MQTT', {
+    enabled: bool('Enabled', false),
+    url: str('Broker URL', { format: 'url', default: 'mqtts://broker.invalid:8883' }),
+    username: str('Username', { optional: true, maxLength: 128 }),
+    password: str('Password', { secret: true, optional: true }),
+    clientCertificate: str('Client certificate', { optional: true, help: 'The name of an issued certificate' }),
+    prefix: str('Topic prefix', { default: 'postern', minLength: 1, maxLength: 64 }),
+    deviceId: str('Device ID', { format: 'name', default: 'postern' }),
+    intervalSeconds: int('Status interval (seconds)', 5, 3600, { default: 60 }),
+    commandsEnabled: bool('Accept commands', false),
+  }),
+});
+
+export const configSchema: ObjectField = obj('Configuration', {
+  version: int('Format version', 1, 1000, { default: 2 }),
+  system,
+  admin,
+  users: list('Users', user, 10_000, { uniqueNames: true }),
+  pools: list('Address pools', pool, 64, { uniqueNames: true }),
+  listeners,
+  sites: list('Site-to-site peers', site, 256, { uniqueNames: true }),
+  certificates,
+  telemetry,
+});

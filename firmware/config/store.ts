@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../log/logger.ts';
+import { ErrorCode, PosternError } from '../util/errors.ts';
+import { isLeftoverTemp, writeFileAtomic } from './atomic-file.ts';
+import { defaultConfig } from './defaults.ts';
+import { withFileLock } from './file-lock.ts';
+import { migrate } from './migrations.ts';
+import type { PosternConfig } from './types.ts';
+import { validateConfig } from './validate.ts';
+
+/** What is stored per revision: the document and how it came to be, with a checksum against bit rot. */
+export interface StoredRevision {
+  readonly revision: number;
+  readonly writtenAt: string;
+  readonly author: string;
+  readonly comment: string;
+  readonly config: PosternConfig;
+}
+interface Envelope extends StoredRevision {
+  readonly sha256: string;
+}
+export type RevisionInfo = Omit<StoredRevision, 'config'>;
+
+export interface StoreOptions {
+  readonly logger: Logger;
+  readonly initial?: () => PosternConfig;
+  /** How many past revisions to keep (besides the current one). */
+  readonly keep?: number;
+  /** How long a writer waits for another process's lock. */
+  readonly lockWaitMs?: number;
+}
+
+const CURRENT = 'current.json';
+const HISTORY = 'history';
+const LOCK = 'lock';
+const digest = (config: PosternConfig): string => createHash('sha256').update(JSON.stringify(config)).digest('hex');
+const historyName = (revision: number): string => `${String(revision).padStart(10, '0')}.json`;
+
+/**
+ * The one source of truth: `current.json` plus numbered past revisions under history/. Writes are
+ * atomic and serialized within the process (a queue) and across processes (a lock file); a corrupt
+ * current file falls back to the newest good revision, loudly.
+ */
+export class ConfigStore {
+  readonly #dir: string;
+  readonly #log: Logger;
+  readonly #keep: number;
+  readonly #lockWaitMs: number;
+  #current: StoredRevision;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(dir: string, options: StoreOptions, current: StoredRevision) {
+    this.#dir = dir;
+    this.#log = options.logger;
+    this.#keep = options.keep ?? 20;
+    this.#lockWaitMs = options.lockWaitMs ?? 10_000;
+    this.#current = current;
+  }
+
+  static async open(dir: string, options: StoreOptions): Promise<ConfigStore> {
+    mkdirSync(join(dir, HISTORY), { recursive: true, mode: 0o700 });
+    for (const name of readdirSync(dir)) if (isLeftoverTemp(name)) unlinkSync(join(dir, name));
+    const loaded = loadCurrent(dir, options.logger);
+    if (loaded) {
+      const store = new ConfigStore(dir, options, loaded.stored);
+      if (loaded.needsRewrite) await store.#commit(loaded.stored.config, { author: 'postern', comment: loaded.needsRewrite });
+      return store;
+    }
+    const config = (options.initial ?? defaultConfig)();
+    const placeholder: StoredRevision = { revision: 0, writtenAt: '', author: '', comment: '', config };
+    const store = new ConfigStore(dir, options, placeholder);
+    await store.write(config, { author: 'postern', comment: 'initial configuration' });
+    return store;
+  }
+
+  current(): StoredRevision {
+    return this.#current;
+  }
+
+  /** Validate, then write atomically as the next revision. */
+  write(config: PosternConfig, meta: { author: string; comment?: string; expectedRevision?: number }): Promise<{ revision: number }> {
+    const result = validateConfig(config);
+    if (!result.ok) return Promise.reject(new PosternError(ErrorCode.configInvalid, 'the configuration is invalid', result.errors));
+    return this.#commit(config, meta);
+  }
+
+  history(): RevisionInfo[] {
+    return this.#revisionsOnDisk()
+      .map((r) => this.#read(join(this.#dir, HISTORY, historyName(r))))
+      .filter((e): e is Envelope => e !== undefined)
+      .map(({ revision, writtenAt, author, comment }) => ({ revision, writtenAt, author, comment }));
+  }
+
+  async get(revision: number): Promise<PosternConfig> {
+    const envelope = Number.isInteger(revision) ? this.#read(join(this.#dir, HISTORY, historyName(revision))) : undefined;
+    if (!envelope) throw new PosternError(ErrorCode.configUnreadable, `no readable revision ${revision}`);
+    return envelope.config;
+  }
+
+  /** Makes an old revision current again, as a new revision (history is never rewritten). */
+  async rollback(revision: number, meta: { author: string; comment?: string }): Promise<{ revision: number }> {
+    const config = await this.get(revision);
+    return this.write(migrate(config).doc as PosternConfig, { author: meta.author, comment: meta.comment ?? `rollback to revision ${revision}` });
+  }
+
+  #commit(config: PosternConfig, meta: { author: string; comment?: string; expectedRevision?: number }): Promise<{ revision: number }> {
+    const run = () => withFileLock(join(this.#dir, LOCK), this.#lockWaitMs, () => this.#commitLocked(config, meta));
+    const next = this.#queue.then(run, run);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  #commitLocked(config: PosternConfig, meta: { author: string; comment?: string; expectedRevision?: number }): { revision: number } {
+    // Another process may have written since we loaded: the file on disk decides the next number.
+    const onDisk = this.#read(join(this.#dir, CURRENT));
+    const latest = Math.max(onDisk?.revision ?? 0, this.#current.revision, ...this.#revisionsOnDisk());
+    const currentRevision = onDisk?.revision ?? this.#current.revision;
+    if (meta.expectedRevision !== undefined && meta.expectedRevision !== currentRevision) {
+      throw new PosternError(ErrorCode.configConflict, `the configuration changed (revision ${currentRevision}, expected ${meta.expectedRevision})`);
+    }
+    const stored: StoredRevision = { revision: latest + 1, writtenAt: new Date().toISOString(), author: meta.author, comment: meta.comment ?? '', config };
+    const text = `${JSON.stringify({ ...stored, sha256: digest(config) }, null, 2)}\n`;
+    writeFileAtomic(join(this.#dir, HISTORY, historyName(stored.revision)), text);
+    writeFileAtomic(join(this.#dir, CURRENT), text);
+    this.#current = stored;
+    this.#prune();
+    this.#log.info('configuration committed', { revision: stored.revision, author: stored.author, comment: stored.comment });
+    return { revision: stored.revision };
+  }
+
+  #revisionsOnDisk(): number[] {
+    return readdirSync(join(this.#dir, HISTORY))
+      .filter((n) => /^\d{10}\.json$/.test(n))
+      .map((n) => Number(n.slice(0, 10)))
+      .sort((a, b) => b - a);
+  }
+
+  #prune(): void {
+    for (const revision of this.#revisionsOnDisk().slice(this.#keep + 1)) {
+      unlinkSync(join(this.#dir, HISTORY, historyName(revision)));
+    }
+  }
+
+  #read(path: string): Envelope | undefined {
+    return readEnvelope(path).envelope;
+  }
+}
+
+/** Reads and checks one stored revision; says why it is unusable. */
+function readEnvelope(path: string): { envelope?: Envelope; why?: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    return { why: (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `unreadable: ${(error as Error).message}` };
+  }
+  const e = parsed as Partial<Envelope> | null;
+  if (!e || typeof e !== 'object' || typeof e.revision !== 'number' || typeof e.sha256 !== 'string' || !e.config) return { why: 'not a stored revision' };
+  if (digest(e.config) !== e.sha256) return { why: 'checksum mismatch' };
+  return { envelope: e as Envelope };
+}
+
+/** The current revision, migrated; or the newest good past one when current is damaged. */
+function loadCurrent(dir: string, log: Logger): { stored: StoredRevision; needsRewrite?: string } | undefined {
+  const currentPath = join(dir, CURRENT);
+  const first = usable(readEnvelope(currentPath));
+  if (first.stored) return first.migratedFrom ? { stored: first.stored, needsRewrite: `migrated from format ${first.migratedFrom}` } : { stored: first.stored };
+  const hasHistory = readdirSync(join(dir, HISTORY)).some((n) => n.endsWith('.json'));
+  if (first.why === 'missing' && !hasHistory) return undefined;
+  if (existsSync(currentPath)) renameSync(currentPath, `${currentPath}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const revisions = readdirSync(join(dir, HISTORY)).filter((n) => /^\d{10}\.json$/.test(n)).sort().reverse();
+  for (const name of revisions) {
+    const candidate = usable(readEnvelope(join(dir, HISTORY, name)));
+    if (candidate.stored) {
+      log.error('CONFIGURATION FALLBACK: current.json is unusable, running the last good revision', { file: currentPath, why: first.why, revision: candidate.stored.revision });
+      return { stored: candidate.stored, needsRewrite: `restored revision ${candidate.stored.revision} after a damaged current.json (${first.why})` };
+    }
+  }
+  log.error('CONFIGURATION LOST: no usable revision, starting from defaults', { file: currentPath, why: first.why });
+  return undefined;
+}
+
+function usable(read: { envelope?: Envelope; why?: string }): { stored?: StoredRevision; why?: string; migratedFrom?: number } {
+  if (!read.envelope) return { why: read.why ?? 'unreadable' };
+  try {
+    const { doc, from, to } = migrate(read.envelope.config);
+    const result = validateConfig(doc);
+    if (!result.ok) return { why: `invalid: ${result.errors.map((e) => `${e.path} ${e.message}`).join('; ')}` };
+    const stored = { ...read.envelope, config: result.config };
+    return from === to ? { stored } : { stored, migratedFrom: from };
+  } catch (error) {
+    return { why: (error as Error).message };
+  }
+}

@@ -1,0 +1,101 @@
+import { FORMAT_CHECKS } from './formats.ts';
+import { crossFieldErrors, insecureChoices } from './rules.ts';
+import type { Field } from './schema-types.ts';
+import { configSchema } from './schema.ts';
+import type { ConfigIssue, PosternConfig } from './types.ts';
+
+export type ValidationResult =
+  | { ok: true; config: PosternConfig; warnings: ConfigIssue[] }
+  | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[] };
+
+/**
+ * Checks a whole document and reports every problem, each with its path ("users[2].name") and why.
+ * Never throws, whatever it is given.
+ */
+export function validateConfig(doc: unknown): ValidationResult {
+  const errors: ConfigIssue[] = [];
+  checkField(configSchema, doc, '', errors);
+  const fieldErrors = errors.length;
+  const config = doc as PosternConfig;
+  // Cross-field rules read a well-formed document; on a malformed one they run as far as they can,
+  // and add nothing where a field of their path was already reported.
+  const crossErrors = bestEffort(() => crossFieldErrors(config));
+  const warnings = bestEffort(() => insecureChoices(config));
+  const reported = errors.map((e) => e.path);
+  errors.push(...crossErrors.filter((e) => fieldErrors === 0 || !reported.some((p) => p.startsWith(e.path) || e.path.startsWith(p))));
+  return errors.length > 0 ? { ok: false, errors, warnings } : { ok: true, config, warnings };
+}
+
+function bestEffort(rule: () => ConfigIssue[]): ConfigIssue[] {
+  try {
+    return rule();
+  } catch {
+    return [];
+  }
+}
+
+const join = (path: string, key: string): string => (path === '' ? key : `${path}.${key}`);
+const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+
+function checkField(field: Field, value: unknown, path: string, errors: ConfigIssue[]): void {
+  const fail = (code: string, message: string): void => {
+    errors.push({ path: path || '(document)', code, message });
+  };
+  switch (field.kind) {
+    case 'string':
+      if (value === null && field.nullable) return;
+      if (typeof value !== 'string') return fail('type', `must be a string, not ${typeName(value)}`);
+      return checkString(field, value, fail);
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return fail('type', `must be a whole number, not ${typeName(value)}`);
+      if (value < field.min || value > field.max) fail('range', `must be from ${field.min} to ${field.max}`);
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') fail('type', `must be true or false, not ${typeName(value)}`);
+      return;
+    case 'array':
+      return checkArray(field, value, path, errors, fail);
+    case 'object':
+      return checkObject(field, value, path, errors, fail);
+  }
+}
+
+function checkString(field: Extract<Field, { kind: 'string' }>, value: string, fail: (code: string, message: string) => void): void {
+  if (field.enum && !field.enum.includes(value)) return fail('enum', `must be one of ${field.enum.join(', ')}`);
+  if (field.minLength !== undefined && value.length < field.minLength) return fail('length', `must have at least ${field.minLength} characters`);
+  if (field.maxLength !== undefined && value.length > field.maxLength) return fail('length', `must have at most ${field.maxLength} characters`);
+  if (field.format && !(field.secret && value === '')) {
+    const why = FORMAT_CHECKS[field.format](value);
+    if (why) fail('format', why);
+  }
+}
+
+function checkArray(field: Extract<Field, { kind: 'array' }>, value: unknown, path: string, errors: ConfigIssue[], fail: (code: string, message: string) => void): void {
+  if (!Array.isArray(value)) return fail('type', `must be a list, not ${typeName(value)}`);
+  if (value.length > field.maxItems) return fail('length', `must have at most ${field.maxItems} entries`);
+  value.forEach((item, i) => checkField(field.items, item, `${path}[${i}]`, errors));
+  if (!field.uniqueNames) return;
+  const seen = new Map<unknown, number>();
+  value.forEach((item, i) => {
+    const name = (item as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string') return;
+    const first = seen.get(name);
+    if (first === undefined) seen.set(name, i);
+    else errors.push({ path: `${path}[${i}].name`, code: 'duplicate', message: `'${name}' is already used by ${path}[${first}]` });
+  });
+}
+
+function checkObject(field: Extract<Field, { kind: 'object' }>, value: unknown, path: string, errors: ConfigIssue[], fail: (code: string, message: string) => void): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail('type', `must be an object, not ${typeName(value)}`);
+  const record = value as Record<string, unknown>;
+  for (const [key, child] of Object.entries(field.fields)) {
+    if (record[key] === undefined) {
+      if (!child.optional) errors.push({ path: join(path, key), code: 'required', message: 'is required' });
+      continue;
+    }
+    checkField(child, record[key], join(path, key), errors);
+  }
+  for (const key of Object.keys(record)) {
+    if (!(key in field.fields)) errors.push({ path: join(path, key), code: 'unknown', message: 'is not a known setting' });
+  }
+}

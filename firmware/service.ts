@@ -1,0 +1,107 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { buildInfo } from './build-info.ts';
+import { ConfigStore } from './config/store.ts';
+import { applyConfig } from './config/transaction.ts';
+import type { PosternConfig } from './config/types.ts';
+import { validateConfig } from './config/validate.ts';
+import type { Logger } from './log/logger.ts';
+import { Supervisor } from './supervisor/supervisor.ts';
+import type { SubsystemSpec } from './supervisor/subsystem.ts';
+import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
+
+export interface ServiceOptions {
+  readonly stateDir: string;
+  readonly logger: Logger;
+  readonly management?: ManagementAddress;
+  readonly clock?: () => number;
+}
+
+/** Protocol listeners that a configuration can enable; each arrives with its own issue. */
+const LISTENERS_IN_THIS_BUILD: ReadonlySet<string> = new Set();
+
+/** The running gateway: the configuration store, and the supervisor that makes the config true. */
+export class Service {
+  readonly store: ConfigStore;
+  readonly supervisor: Supervisor;
+  readonly web: WebSubsystem;
+  readonly #log: Logger;
+  readonly #startedAt: number;
+  readonly #clock: () => number;
+
+  private constructor(store: ConfigStore, options: ServiceOptions) {
+    this.store = store;
+    this.#log = options.logger;
+    this.#clock = options.clock ?? Date.now;
+    this.#startedAt = this.#clock();
+    this.web = new WebSubsystem({
+      logger: options.logger.child('web'),
+      health: () => this.health(),
+      ...(options.management ? { override: options.management } : {}),
+    });
+    const specs: SubsystemSpec[] = [
+      { name: 'web', wanted: () => true, slice: (c) => c.system.management, create: () => this.web },
+    ];
+    this.supervisor = new Supervisor(specs, options.logger.child('supervisor'));
+  }
+
+  static async start(options: ServiceOptions): Promise<Service> {
+    const stateDir = resolve(options.stateDir);
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const store = await ConfigStore.open(join(stateDir, 'config'), { logger: options.logger.child('config') });
+    const service = new Service(store, options);
+    const { config, revision } = store.current();
+    service.#log.info('starting', { version: buildInfo.version, stateDir, configRevision: revision });
+    service.#warnAbout(config);
+    await service.supervisor.start(config);
+    service.#log.info('started', { configRevision: revision });
+    return service;
+  }
+
+  /** Validate, apply to the running subsystems, commit; or roll back and say why. */
+  async applyConfig(next: PosternConfig, meta: { author: string; comment?: string }) {
+    const result = await applyConfig(this.store, next, [this.supervisor], meta);
+    if (result.ok) {
+      this.#log.info('configuration applied', { revision: result.revision, author: meta.author });
+      this.#warnAbout(next);
+    } else {
+      this.#log.error('configuration change refused', { stage: result.stage, rolledBack: result.rolledBack, errors: result.errors });
+    }
+    return result;
+  }
+
+  async stop(): Promise<void> {
+    this.#log.info('stopping');
+    await this.supervisor.stop();
+    this.#log.info('stopped');
+  }
+
+  health(): Record<string, unknown> {
+    return {
+      status: 'ok',
+      version: buildInfo.version,
+      uptimeSeconds: Math.round((this.#clock() - this.#startedAt) / 1000),
+      configRevision: this.store.current().revision,
+      subsystems: this.supervisor.status(),
+      listeners: this.#listenerStates(this.store.current().config),
+    };
+  }
+
+  #listenerStates(config: PosternConfig): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, listener] of Object.entries(config.listeners) as Array<[string, { enabled: boolean }]>) {
+      if (!listener.enabled) out[name] = 'disabled';
+      else out[name] = LISTENERS_IN_THIS_BUILD.has(name) ? 'enabled' : 'enabled, not available in this build';
+    }
+    return out;
+  }
+
+  /** Insecure or not-yet-available choices are loud at every start and every change. */
+  #warnAbout(config: PosternConfig): void {
+    const result = validateConfig(config);
+    for (const w of result.warnings) this.#log.warn('insecure configuration', { path: w.path, why: w.message });
+    for (const [name, state] of Object.entries(this.#listenerStates(config))) {
+      if (state.includes('not available')) this.#log.warn('listener enabled but not available in this build', { listener: name });
+    }
+  }
+}

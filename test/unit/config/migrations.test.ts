@@ -1,0 +1,38 @@
+import t from 'tap';
+import { defaultConfig } from '../../../firmware/config/defaults.ts';
+import { CURRENT_VERSION, migrate } from '../../../firmware/config/migrations.ts';
+import { validateConfig } from '../../../firmware/config/validate.ts';
+
+/** A format-1 document as an older firmware wrote it: `peers` and users' `secret`. */
+function v1Fixture(): Record<string, unknown> {
+  const { sites: _sites, users: _users, ...rest } = defaultConfig();
+  return {
+    ...rest,
+    version: 1,
+    users: [{ name: 'bob', secret: 'old-password-1', enabled: true }],
+    peers: [{ name: 'hq', protocol: 'ikev2', remote: '198.51.100.1', localSubnets: ['192.168.1.0/24'], remoteSubnets: ['10.0.0.0/8'], auth: 'psk', psk: 'a-long-shared-secret', initiate: true, enabled: true }],
+  };
+}
+
+t.test('v1 → v2 renames peers and secret, and the result validates', async (t) => {
+  const { doc, from, to } = migrate(v1Fixture());
+  t.same([from, to], [1, CURRENT_VERSION]);
+  const d = doc as Record<string, any>;
+  t.equal(d['peers'], undefined);
+  t.equal(d['sites'][0].name, 'hq');
+  t.same(d['users'][0], { name: 'bob', enabled: true, password: 'old-password-1' });
+  t.ok(validateConfig(doc).ok);
+});
+
+t.test('a current document passes through unchanged', async (t) => {
+  const c = defaultConfig();
+  t.equal(migrate(c).doc, c);
+});
+
+t.test('a future format is refused with a stable code', async (t) => {
+  t.throws(() => migrate({ ...defaultConfig(), version: CURRENT_VERSION + 1 }), { code: 'POSTERN_ERR_CONFIG_MIGRATION' });
+});
+
+t.test('junk is left for validation to report', async (t) => {
+  for (const junk of [null, 3, [], { version: 'x' }, { version: 0 }]) t.same(migrate(junk).doc, junk);
+});

@@ -1,0 +1,129 @@
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { defaultConfig } from '../../../firmware/config/defaults.ts';
+import { ConfigStore } from '../../../firmware/config/store.ts';
+import type { PosternConfig } from '../../../firmware/config/types.ts';
+import { createLogger, memorySink } from '../../../firmware/log/logger.ts';
+import { tempDir } from '../../helpers/tmp.ts';
+
+const withHost = (c: PosternConfig, hostname: string): PosternConfig => ({ ...c, system: { ...c.system, hostname } });
+
+async function open(dir: string, options: { keep?: number } = {}) {
+  const { sink, records } = memorySink();
+  const store = await ConfigStore.open(dir, { logger: createLogger({ sink }), ...options });
+  return { store, records };
+}
+
+t.test('a fresh store holds the defaults as revision 1, private files', async (t) => {
+  const dir = tempDir(t);
+  const { store } = await open(join(dir, 'config'));
+  t.equal(store.current().revision, 1);
+  t.same(store.current().config, defaultConfig());
+  t.equal(statSync(join(dir, 'config')).mode & 0o777, 0o700);
+  t.equal(statSync(join(dir, 'config', 'current.json')).mode & 0o777, 0o600);
+});
+
+t.test('writes are validated, numbered, kept in history, and survive reopening', async (t) => {
+  const dir = tempDir(t);
+  const { store } = await open(dir);
+  await t.rejects(store.write(withHost(defaultConfig(), 'no spaces allowed'), { author: 't' }), { code: 'POSTERN_ERR_CONFIG_INVALID' });
+  t.same(await store.write(withHost(defaultConfig(), 'a'), { author: 'alice', comment: 'one' }), { revision: 2 });
+  t.same(await store.write(withHost(defaultConfig(), 'b'), { author: 'bob' }), { revision: 3 });
+  t.same(store.history().map((h) => [h.revision, h.author]), [[3, 'bob'], [2, 'alice'], [1, 'postern']]);
+  t.equal((await store.get(2)).system.hostname, 'a');
+  const again = (await open(dir)).store;
+  t.equal(again.current().revision, 3);
+  t.equal(again.current().config.system.hostname, 'b');
+  t.same(await again.rollback(2, { author: 'carol' }), { revision: 4 });
+  t.equal(again.current().config.system.hostname, 'a');
+  t.match(again.history()[0], { revision: 4, comment: 'rollback to revision 2' });
+  await t.rejects(again.get(99), { code: 'POSTERN_ERR_CONFIG_UNREADABLE' });
+});
+
+t.test('history is pruned to `keep` past revisions', async (t) => {
+  const dir = tempDir(t);
+  const { store } = await open(dir, { keep: 3 });
+  for (let i = 0; i < 6; i++) await store.write(withHost(defaultConfig(), `h${i}`), { author: 't' });
+  t.same(store.history().map((h) => h.revision), [7, 6, 5, 4]);
+});
+
+t.test('expectedRevision refuses a lost update; in-process writes serialize', async (t) => {
+  const dir = tempDir(t);
+  const { store } = await open(dir);
+  const results = await Promise.allSettled([
+    store.write(withHost(defaultConfig(), 'x'), { author: 'a', expectedRevision: 1 }),
+    store.write(withHost(defaultConfig(), 'y'), { author: 'b', expectedRevision: 1 }),
+  ]);
+  t.equal(results[0].status, 'fulfilled');
+  t.match(results[1], { status: 'rejected', reason: { code: 'POSTERN_ERR_CONFIG_CONFLICT' } });
+  const many = await Promise.all(Array.from({ length: 10 }, (_, i) => store.write(withHost(defaultConfig(), `n${i}`), { author: 'c' })));
+  t.same(many.map((r) => r.revision), [3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+});
+
+t.test('a corrupt, truncated or invalid current file falls back to the last good revision, loudly', async (t) => {
+  for (const [what, damage] of [
+    ['truncated', (text: string) => text.slice(0, text.length / 2)],
+    ['bit rot', (text: string) => text.replace('"hostname": "good"', '"hostname": "gooc"')],
+    ['garbage', () => '\u0000\u0001not json'],
+  ] as const) {
+    const dir = tempDir(t);
+    const { store } = await open(dir);
+    await store.write(withHost(defaultConfig(), 'good'), { author: 't' });
+    const current = join(dir, 'current.json');
+    writeFileSync(current, damage(readFileSync(current, 'utf8')));
+    // Damage the history copy of revision 2 too, so the fallback must go one further back.
+    writeFileSync(join(dir, 'history', '0000000002.json'), 'oops');
+    const { store: reopened, records } = await open(dir);
+    t.equal(reopened.current().config.system.hostname, 'postern', `${what}: revision 1's document`);
+    t.equal(reopened.current().revision, 3, `${what}: restored as a new revision`);
+    t.ok(records.some((r) => r.level === 'error' && /FALLBACK/.test(r.msg) && r['file'] === current), `${what}: a loud error naming the file`);
+    t.ok(readdirSync(dir).some((n) => n.startsWith('current.json.corrupt-')), `${what}: the bad file kept for inspection`);
+  }
+});
+
+t.test('a stored document of an older format is migrated on load and written back', async (t) => {
+  const dir = tempDir(t);
+  await open(dir);
+  const { store: _s } = await open(dir);
+  const path = join(dir, 'current.json');
+  const envelope = JSON.parse(readFileSync(path, 'utf8'));
+  const { sites, users: _u, ...rest } = envelope.config;
+  envelope.config = { ...rest, version: 1, peers: sites, users: [{ name: 'old', secret: 'old-password-1', enabled: true }] };
+  envelope.sha256 = (await import('node:crypto')).createHash('sha256').update(JSON.stringify(envelope.config)).digest('hex');
+  writeFileSync(path, JSON.stringify(envelope));
+  const { store } = await open(dir);
+  t.equal(store.current().config.version, 2);
+  t.same(store.current().config.users, [{ name: 'old', enabled: true, password: 'old-password-1' }]);
+  t.match(store.history()[0], { revision: 2, comment: 'migrated from format 1' });
+});
+
+t.test('secrets never reach the store log', async (t) => {
+  const dir = tempDir(t);
+  const { store, records } = await open(dir);
+  await store.write({ ...defaultConfig(), users: [{ name: 'u', password: 'Very-Secret-9', enabled: true }] }, { author: 't' });
+  t.notOk(JSON.stringify(records).includes('Very-Secret-9'));
+});
+
+t.test('two processes writing at once: no corruption, no lost revision, numbers stay monotonic', async (t) => {
+  const dir = tempDir(t);
+  await open(dir);
+  const writer = resolve('test/crash/config-writer.ts');
+  const run = (tag: string) => promisify(execFile)(process.execPath, ['--import', 'tsx', writer, dir, tag, '25'], { timeout: 60_000 });
+  const [a, b] = await Promise.all([run('A'), run('B')]);
+  const acked = [...a.stdout.matchAll(/ack (\d+)/g), ...b.stdout.matchAll(/ack (\d+)/g)].map((m) => Number(m[1]));
+  t.equal(acked.length, 50, 'every write acknowledged');
+  t.equal(new Set(acked).size, 50, 'no revision number given twice');
+  const { store } = await open(dir, { keep: 100 });
+  t.equal(store.current().revision, 51);
+  t.same(store.history().map((h) => h.revision), Array.from({ length: 51 }, (_, i) => 51 - i), 'every revision on disk');
+});
+
+t.test('a lock left by a dead process is broken', async (t) => {
+  const dir = tempDir(t);
+  const { store } = await open(dir);
+  writeFileSync(join(dir, 'lock'), '999999');
+  t.same(await store.write(withHost(defaultConfig(), 'z'), { author: 't' }), { revision: 2 });
+});

@@ -1,0 +1,101 @@
+import fc from 'fast-check';
+import t from 'tap';
+import { defaultConfig } from '../../../firmware/config/defaults.ts';
+import type { PosternConfig } from '../../../firmware/config/types.ts';
+import { validateConfig } from '../../../firmware/config/validate.ts';
+
+const paths = (doc: unknown): string[] => {
+  const r = validateConfig(doc);
+  return r.ok ? [] : r.errors.map((e) => e.path);
+};
+const withChange = (change: (c: PosternConfig) => void): PosternConfig => {
+  const c = defaultConfig();
+  change(c);
+  return c;
+};
+
+t.test('the default document is valid, and only flags what Windows needs (modp1024)', async (t) => {
+  const r = validateConfig(defaultConfig());
+  t.ok(r.ok, JSON.stringify(r));
+  t.same(r.warnings.map((w) => w.code), ['weak']);
+});
+
+t.test('every bad field is reported at once, each with its path', async (t) => {
+  const doc = withChange((c) => {
+    c.system.hostname = 'bad host!';
+    c.system.management.port = 70000;
+    c.users = [{ name: 'alice', password: 'short', enabled: true }, { name: 'alice', password: 'long-enough-1', enabled: 'yes' as never }];
+    c.pools[0]!.ipv4 = '10.10.0.1/24';
+    (c as unknown as Record<string, unknown>)['surprise'] = 1;
+  });
+  t.same(paths(doc).sort(), [
+    'pools[0].ipv4', 'surprise', 'system.hostname', 'system.management.port', 'users[0].password', 'users[1].enabled', 'users[1].name',
+  ]);
+});
+
+t.test('types, required fields and enums name what is expected', async (t) => {
+  const r = validateConfig(withChange((c) => {
+    (c.listeners.ikev2 as Record<string, unknown>)['auth'] = 'magic';
+    delete (c.system as Partial<typeof c.system>).lan;
+    (c as unknown as Record<string, unknown>)['users'] = {};
+  }));
+  t.notOk(r.ok);
+  if (r.ok) return;
+  t.match(r.errors, [
+    { path: 'system.lan', code: 'required' },
+    { path: 'users', code: 'type', message: /must be a list, not object/ },
+    { path: 'listeners.ikev2.auth', code: 'enum', message: /eap-mschapv2, certificate, psk/ },
+  ].sort(() => 0));
+  t.equal(r.errors.length, 3);
+  t.same(paths(null), ['(document)']);
+  t.same(paths('text'), ['(document)']);
+});
+
+t.test('cross-field rules: references, overlaps, duplicates, required secrets', async (t) => {
+  t.same(paths(withChange((c) => (c.listeners.sstp.pool = 'nope'))), ['listeners.sstp.pool']);
+  t.same(paths(withChange((c) => c.pools.push({ name: 'more', ipv4: '10.10.0.128/25', dns: [] }))), ['pools[1].ipv4']);
+  t.same(paths(withChange((c) => c.pools.push({ name: 'v6a', ipv4: '10.20.0.0/24', ipv6: 'fd00::/64', dns: [] }, { name: 'v6b', ipv4: '10.30.0.0/24', ipv6: 'fd00::/48', dns: [] }))), ['pools[2].ipv6']);
+  t.same(paths(withChange((c) => (c.users = [{ name: 'a', password: 'password-1', enabled: true, staticIPv4: '10.99.0.1' }]))), ['users[0].staticIPv4']);
+  t.same(paths(withChange((c) => (c.users = ['a', 'b'].map((name) => ({ name, password: 'password-1', enabled: true, staticIPv4: '10.10.0.9' }))))), ['users[1].staticIPv4']);
+  t.same(paths(withChange((c) => (c.listeners.l2tp.enabled = true))), ['listeners.l2tp.psk']);
+  t.same(paths(withChange((c) => (c.listeners.ikev2.auth = 'psk'))), ['listeners.ikev2.psk']);
+  t.same(paths(withChange((c) => (c.listeners.sstp.port = 8080))), ['listeners.sstp.port']);
+  t.same(paths(withChange((c) => (c.sites = [{ name: 'hq', protocol: 'ikev2', remote: 'hq.example.com', localSubnets: ['192.168.1.0/24'], remoteSubnets: [], auth: 'psk', initiate: true, enabled: true }]))).sort(), ['sites[0]', 'sites[0].psk']);
+  t.same(paths(withChange((c) => (c.telemetry.mqtt.enabled = true))), ['telemetry.mqtt.url']);
+  t.same(paths(withChange((c) => (c.listeners.ikev2.proposals.ike = ['aes256-sha1-modp999']))), ['listeners.ikev2.proposals.ike[0]']);
+});
+
+t.test('insecure choices are warnings, not errors', async (t) => {
+  const r = validateConfig(withChange((c) => {
+    c.listeners.pptp.enabled = true;
+    c.listeners.l2tp = { enabled: true, psk: 'group-secret', pool: 'clients' };
+    c.sites = [{ name: 'old', protocol: 'gre', remote: '198.51.100.1', localSubnets: [], remoteSubnets: [], auth: 'psk', initiate: false, enabled: true }];
+  }));
+  t.ok(r.ok);
+  t.same(r.warnings.map((w) => w.path).sort(), ['listeners.ikev2.proposals.ike[3]', 'listeners.l2tp.psk', 'listeners.pptp.enabled', 'sites[0].protocol']);
+});
+
+t.test('property: random mutations never throw, and either validate or name paths', async (t) => {
+  const leaves: Array<[string[], unknown]> = [];
+  const walk = (v: unknown, path: string[]) => {
+    if (v !== null && typeof v === 'object') for (const [k, child] of Object.entries(v)) walk(child, [...path, k]);
+    else leaves.push([path, v]);
+  };
+  walk({ ...defaultConfig(), users: [{ name: 'u', password: 'password-1', enabled: true }] }, []);
+  const junk = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.dictionary(fc.string(), fc.integer(), { maxKeys: 3 }));
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(leaves.length - 1), junk), { minLength: 1, maxLength: 5 }), (mutations) => {
+      const doc = structuredClone({ ...defaultConfig(), users: [{ name: 'u', password: 'password-1', enabled: true }] }) as Record<string, unknown>;
+      for (const [i, value] of mutations) {
+        const path = leaves[i]![0];
+        let node = doc as Record<string, unknown>;
+        for (const k of path.slice(0, -1)) node = node[k] as Record<string, unknown>;
+        node[path.at(-1)!] = value;
+      }
+      const r = validateConfig(doc);
+      return r.ok || (r.errors.length > 0 && r.errors.every((e) => e.path.length > 0 && e.message.length > 0));
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('300 mutated documents');
+});

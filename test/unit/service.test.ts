@@ -1,0 +1,64 @@
+import { createServer } from 'node:net';
+import t from 'tap';
+import type { PosternConfig } from '../../firmware/config/types.ts';
+import { createLogger, memorySink } from '../../firmware/log/logger.ts';
+import { Service } from '../../firmware/service.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const withPort = (c: PosternConfig, port: number): PosternConfig => ({
+  ...c,
+  system: { ...c.system, management: { ...c.system.management, listen: '127.0.0.1', port } },
+});
+
+/** A port that is free now (bound and released). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startService(t: Parameters<typeof tempDir>[0]) {
+  const { sink, records } = memorySink();
+  const service = await Service.start({ stateDir: tempDir(t), logger: createLogger({ sink }), management: { host: '127.0.0.1', port: 0 } });
+  t.teardown(() => service.stop());
+  return { service, records };
+}
+
+t.test('health reports revision, subsystems and listener availability', async (t) => {
+  const { service } = await startService(t);
+  const health = service.health();
+  t.equal(health['status'], 'ok');
+  t.equal(health['configRevision'], 1);
+  t.same((health['subsystems'] as Record<string, unknown>)['web'], { state: 'running', detail: `http://127.0.0.1:${service.web.address()?.port}` });
+  t.match(health['listeners'], { pptp: 'disabled' });
+});
+
+
+t.test('apply moves the web server; a failing apply rolls back and keeps the old revision', async (t) => {
+  const { sink, records } = memorySink();
+  const stateDir = tempDir(t);
+  const first = await freePort();
+  // Start on a configured port (no override) so that config changes move it.
+  const boot = await Service.start({ stateDir, logger: createLogger({ sink }) });
+  const moved = await boot.applyConfig(withPort(boot.store.current().config, first), { author: 'test' });
+  t.ok(moved.ok, 'applied');
+  t.equal(boot.web.address()?.port, first, 'the web server moved to the new port');
+  t.equal(boot.store.current().revision, 2);
+  t.equal((await fetch(`http://127.0.0.1:${first}/healthz`)).status, 200);
+
+  // Occupy a port, then ask to move there: the bind fails, the transaction rolls back.
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => blocker.close());
+  const taken = (blocker.address() as { port: number }).port;
+  const result = await boot.applyConfig(withPort(boot.store.current().config, taken), { author: 'test' });
+  t.notOk(result.ok, 'refused');
+  if (!result.ok) t.equal(result.stage, 'apply');
+  t.equal(boot.store.current().revision, 2, 'nothing committed');
+  t.equal(boot.web.address()?.port, first, 'still serving on the old port');
+  t.equal((await fetch(`http://127.0.0.1:${first}/healthz`)).status, 200);
+  t.ok(records.some((r) => r.level === 'error' || r.level === 'warn'), 'the failure was logged');
+  await boot.stop();
+});
