@@ -1,0 +1,130 @@
+/**
+ * A standalone FreeRADIUS 3.2 configuration: one virtual server, PAP/CHAP/MS-CHAP against a users
+ * file, accounting accepted. Nothing from /etc/freeradius is read. Syntax: radiusd.conf(5), users(5).
+ */
+
+export interface RadiusUser {
+  readonly name: string;
+  readonly password: string;
+  /** Reply attributes, e.g. { 'Framed-IP-Address': '10.10.0.5' }. */
+  readonly reply?: Readonly<Record<string, string>>;
+}
+
+export interface RadiusSpec {
+  readonly address: string;
+  readonly clients: ReadonlyArray<{ readonly name: string; readonly network: string; readonly secret: string }>;
+  readonly users: readonly RadiusUser[];
+  readonly authPort?: number;
+  readonly acctPort?: number;
+}
+
+const quote = (s: string): string => `"${s.replace(/["\\]/g, '\\$&')}"`;
+
+export function radiusdConf(dir: string, spec: RadiusSpec): string {
+  const clients = spec.clients
+    .map((c) => `client ${c.name} {\n  ipaddr = ${c.network}\n  secret = ${quote(c.secret)}\n  require_message_authenticator = no\n}`)
+    .join('\n');
+  return `prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = ${dir}
+sbindir = /usr/sbin
+logdir = ${dir}
+raddbdir = ${dir}
+radacctdir = ${dir}
+name = freeradius
+confdir = ${dir}
+modconfdir = ${dir}
+certdir = ${dir}
+cadir = ${dir}
+run_dir = ${dir}
+db_dir = ${dir}
+libdir = /usr/lib/freeradius
+pidfile = ${dir}/radiusd.pid
+max_request_time = 10
+cleanup_delay = 2
+max_requests = 1024
+hostname_lookups = no
+log {
+  destination = files
+  file = ${dir}/radius.log
+  colourise = no
+  auth = yes
+  auth_badpass = no
+  auth_goodpass = no
+}
+security {
+  allow_core_dumps = no
+  max_attributes = 200
+  reject_delay = 0
+  status_server = yes
+}
+thread pool {
+  start_servers = 2
+  max_servers = 8
+  min_spare_servers = 1
+  max_spare_servers = 4
+}
+${clients}
+modules {
+  pap {
+    normalise = yes
+  }
+  chap {
+  }
+  mschap {
+  }
+  always ok {
+    rcode = ok
+  }
+  files {
+    filename = ${dir}/users
+    acctusersfile = ${dir}/acct_users
+  }
+}
+server default {
+  listen {
+    type = auth
+    ipaddr = ${spec.address}
+    port = ${spec.authPort ?? 1812}
+  }
+  listen {
+    type = acct
+    ipaddr = ${spec.address}
+    port = ${spec.acctPort ?? 1813}
+  }
+  authorize {
+    files
+    mschap
+    chap
+    pap
+  }
+  authenticate {
+    Auth-Type PAP {
+      pap
+    }
+    Auth-Type CHAP {
+      chap
+    }
+    Auth-Type MS-CHAP {
+      mschap
+    }
+  }
+  accounting {
+    ok
+  }
+  post-auth {
+    ok
+  }
+}
+`;
+}
+
+export function usersFile(users: readonly RadiusUser[]): string {
+  return users
+    .map((u) => {
+      const reply = Object.entries(u.reply ?? {}).map(([k, v]) => `\t${k} = ${quote(v)}`);
+      return `${quote(u.name)}\tCleartext-Password := ${quote(u.password)}${reply.length ? `\n${reply.join(',\n')}` : ''}\n`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,63 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mustRun } from '../command.ts';
+import type { Daemon, Lab } from '../topology.ts';
+import { waitUntil } from './wait.ts';
+
+export interface MosquittoSpec {
+  readonly address: string;
+  readonly port?: number;
+  readonly users: Readonly<Record<string, string>>;
+  /** A TLS listener too, with PEM files the test made. */
+  readonly tls?: { readonly port: number; readonly cert: string; readonly key: string; readonly ca?: string };
+}
+
+export function mosquittoConf(dir: string, spec: MosquittoSpec): string {
+  const lines = [
+    'per_listener_settings false',
+    'allow_anonymous false',
+    `password_file ${dir}/passwd`,
+    'persistence false',
+    // As root mosquitto would drop to user "mosquitto", which cannot write this directory.
+    'user root',
+    `log_dest file ${dir}/mosquitto.log`,
+    'log_type all',
+    `listener ${spec.port ?? 1883} ${spec.address}`,
+  ];
+  if (spec.tls) {
+    lines.push(`listener ${spec.tls.port} ${spec.address}`, `certfile ${spec.tls.cert}`, `keyfile ${spec.tls.key}`);
+    if (spec.tls.ca) lines.push(`cafile ${spec.tls.ca}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A real mosquitto broker in a lab host, password-protected. */
+export class Mosquitto {
+  readonly dir: string;
+  readonly daemon: Daemon;
+
+  private constructor(dir: string, daemon: Daemon) {
+    this.dir = dir;
+    this.daemon = daemon;
+  }
+
+  static async start(lab: Lab, host: string, spec: MosquittoSpec): Promise<Mosquitto> {
+    const dir = lab.subdir(`mosquitto-${host}`);
+    writeFileSync(join(dir, 'passwd'), '', { mode: 0o600 });
+    for (const [user, password] of Object.entries(spec.users)) mustRun(['mosquitto_passwd', '-b', join(dir, 'passwd'), user, password]);
+    writeFileSync(join(dir, 'mosquitto.conf'), mosquittoConf(dir, spec));
+    const daemon = lab.spawnDaemon(host, `mosquitto-${host}`, ['mosquitto', '-c', join(dir, 'mosquitto.conf')]);
+    const broker = new Mosquitto(dir, daemon);
+    const port = spec.port ?? 1883;
+    await waitUntil('mosquitto', 5000, () => broker.log().includes(`Opening ipv4 listen socket on port ${port}`) || broker.log().includes(`listen socket on port ${port}`), () => broker.log());
+    return broker;
+  }
+
+  log(): string {
+    try {
+      return readFileSync(join(this.dir, 'mosquitto.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+}

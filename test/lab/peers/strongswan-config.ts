@@ -1,0 +1,135 @@
+/**
+ * strongSwan configuration for a lab peer, generated from a typed description (pure text builders,
+ * unit-tested without root). Syntax: strongswan.conf(5) and swanctl.conf(5).
+ */
+
+export interface SwanChild {
+  readonly localTs: readonly string[];
+  readonly remoteTs: readonly string[];
+  readonly espProposals: readonly string[];
+  readonly mode?: 'tunnel' | 'transport';
+  readonly startAction?: 'none' | 'trap' | 'start';
+}
+
+export interface SwanAuth {
+  readonly auth: 'psk' | 'pubkey' | 'eap-mschapv2' | 'eap';
+  readonly id: string;
+  /** File names under swanctl/x509 (certs) for pubkey authentication. */
+  readonly certs?: readonly string[];
+  readonly eapId?: string;
+}
+
+export interface SwanConnection {
+  readonly localAddrs: readonly string[];
+  readonly remoteAddrs: readonly string[];
+  readonly proposals: readonly string[];
+  readonly local: SwanAuth;
+  readonly remote: SwanAuth;
+  readonly children: Readonly<Record<string, SwanChild>>;
+  readonly pools?: readonly string[];
+  readonly vips?: readonly string[];
+  readonly fragmentation?: boolean;
+  readonly mobike?: boolean;
+}
+
+export interface SwanSecret {
+  readonly kind: 'ike' | 'eap';
+  readonly ids: readonly string[];
+  readonly secret: string;
+}
+
+export interface SwanSpec {
+  readonly connections: Readonly<Record<string, SwanConnection>>;
+  readonly secrets?: readonly SwanSecret[];
+  readonly pools?: Readonly<Record<string, { readonly addrs: string; readonly dns?: readonly string[] }>>;
+}
+
+/** The plugins charon loads: no autoloading, so the same list works on every Debian install. */
+export const CHARON_PLUGINS = [
+  'random', 'nonce', 'openssl', 'aes', 'sha1', 'sha2', 'hmac', 'gcm', 'curve25519', 'kdf', 'pem', 'pkcs1', 'pkcs8',
+  'x509', 'pubkey', 'revocation', 'constraints', 'kernel-libipsec', 'kernel-netlink', 'socket-default', 'vici',
+  'updown', 'attr', 'eap-identity', 'eap-mschapv2', 'eap-md5',
+] as const;
+
+export function strongswanConf(dir: string): string {
+  return `charon {
+  load_modular = no
+  load = ${CHARON_PLUGINS.join(' ')}
+  install_virtual_ip = yes
+  plugins {
+    vici {
+      socket = unix://${dir}/charon.vici
+    }
+    kernel-libipsec {
+      allow_peer_ts = yes
+    }
+  }
+  filelog {
+    lab {
+      path = ${dir}/charon.log
+      time_format = %H:%M:%S
+      default = 1
+      ike = 2
+      cfg = 2
+      knl = 1
+      flush_line = yes
+    }
+  }
+}
+swanctl {
+  socket = unix://${dir}/charon.vici
+}
+`;
+}
+
+const list = (items: readonly string[]): string => items.join(', ');
+
+function authSection(name: string, a: SwanAuth): string {
+  const lines = [`auth = ${a.auth}`, `id = ${a.id}`];
+  if (a.certs?.length) lines.push(`certs = ${list(a.certs)}`);
+  if (a.eapId) lines.push(`eap_id = ${a.eapId}`);
+  return `    ${name} {\n${lines.map((l) => `      ${l}`).join('\n')}\n    }`;
+}
+
+function childSection(name: string, c: SwanChild): string {
+  return `      ${name} {
+        local_ts = ${list(c.localTs)}
+        remote_ts = ${list(c.remoteTs)}
+        esp_proposals = ${list(c.espProposals)}
+        mode = ${c.mode ?? 'tunnel'}
+        start_action = ${c.startAction ?? 'none'}
+      }`;
+}
+
+function connectionSection(name: string, c: SwanConnection): string {
+  const extra = [
+    c.pools?.length ? `pools = ${list(c.pools)}` : '',
+    c.vips?.length ? `vips = ${list(c.vips)}` : '',
+    `fragmentation = ${c.fragmentation === false ? 'no' : 'yes'}`,
+    `mobike = ${c.mobike === false ? 'no' : 'yes'}`,
+  ].filter(Boolean);
+  return `  ${name} {
+    version = 2
+    local_addrs = ${list(c.localAddrs)}
+    remote_addrs = ${list(c.remoteAddrs)}
+    proposals = ${list(c.proposals)}
+${extra.map((l) => `    ${l}`).join('\n')}
+${authSection('local', c.local)}
+${authSection('remote', c.remote)}
+    children {
+${Object.entries(c.children).map(([n, child]) => childSection(n, child)).join('\n')}
+    }
+  }`;
+}
+
+/** swanctl.conf; secrets are quoted so that any characters survive. */
+export function swanctlConf(spec: SwanSpec): string {
+  const connections = Object.entries(spec.connections).map(([n, c]) => connectionSection(n, c)).join('\n');
+  const secrets = (spec.secrets ?? [])
+    .map((s, i) => `  ${s.kind}-${i} {\n${s.ids.map((id, j) => `    id-${j} = ${id}`).join('\n')}\n    secret = "${s.secret.replace(/["\\]/g, '\\$&')}"\n  }`)
+    .join('\n');
+  const pools = Object.entries(spec.pools ?? {})
+    .map(([n, p]) => `  ${n} {\n    addrs = ${p.addrs}${p.dns?.length ? `\n    dns = ${list(p.dns)}` : ''}\n  }`)
+    .join('\n');
+  return `connections {\n${connections}\n}\nsecrets {\n${secrets}\n}\npools {\n${pools}\n}\n`;
+}

@@ -1,0 +1,21 @@
+import type { TopologySpec } from './topology.ts';
+
+/**
+ * lanA – gwA – nat – gwB – lanB: two sites, gwA behind a masquerading router (so NAT-T is
+ * exercised). Addresses are the documentation ranges and private LANs, all inside the lab.
+ */
+export const twoSitesBehindNat: TopologySpec = {
+  hosts: {
+    lanA: { gateway: '10.1.0.1' },
+    gwA: { forwarding: true, gateway: '172.16.1.1' },
+    nat: { forwarding: true, masqueradeOut: 'out' },
+    gwB: { forwarding: true },
+    lanB: { gateway: '10.2.0.1' },
+  },
+  links: {
+    lan: { a: ['lanA', '10.1.0.10/24'], b: ['gwA', '10.1.0.1/24'] },
+    wan: { a: ['gwA', '172.16.1.2/24'], b: ['nat', '172.16.1.1/24'] },
+    out: { a: ['nat', '203.0.113.1/24'], b: ['gwB', '203.0.113.2/24'] },
+    lanb: { a: ['gwB', '10.2.0.1/24'], b: ['lanB', '10.2.0.10/24'] },
+  },
+};
