@@ -20,7 +20,7 @@ lab_packages=(
   libstrongswan-standard-plugins
   mosquitto mosquitto-clients
   freeradius freeradius-utils
-  gcc make python3
+  gcc make python3 libssl-dev
 )
 missing=()
 for p in "${lab_packages[@]}"; do

@@ -1,0 +1,336 @@
+/*
+ * ESP packet format (RFC 4303 §2):
+ *
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |               Security Parameters Index (SPI)                 |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                      Sequence Number                          |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                    IV (8 bytes AEAD, 16 CBC)                  |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |         Payload Data | Padding | Pad Length | Next Header       |  (encrypted)
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                  Integrity Check Value (ICV)                  |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ */
+#include "esp.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ESP_HEADER 8
+
+typedef struct {
+  bool aead;
+  const EVP_CIPHER *(*cipher)(void);
+  size_t key_len;   /* cipher key, without the salt */
+  size_t iv_len;    /* on the wire */
+  size_t block;     /* padding alignment */
+  size_t icv_len;
+  const char *digest; /* HMAC digest for the CBC suites */
+  size_t integ_key_len;
+} suite_info;
+
+static const suite_info *suite_of(dp_suite s) {
+  static const suite_info gcm128 = {true, EVP_aes_128_gcm, 16, 8, 4, 16, NULL, 0};
+  static const suite_info gcm256 = {true, EVP_aes_256_gcm, 32, 8, 4, 16, NULL, 0};
+  static const suite_info chacha = {true, EVP_chacha20_poly1305, 32, 8, 4, 16, NULL, 0};
+  static const suite_info cbc128sha1 = {false, EVP_aes_128_cbc, 16, 16, 16, 12, "SHA1", 20};
+  static const suite_info cbc256sha1 = {false, EVP_aes_256_cbc, 32, 16, 16, 12, "SHA1", 20};
+  static const suite_info cbc128sha256 = {false, EVP_aes_128_cbc, 16, 16, 16, 16, "SHA256", 32};
+  static const suite_info cbc256sha256 = {false, EVP_aes_256_cbc, 32, 16, 16, 16, "SHA256", 32};
+  switch (s) {
+    case DP_SUITE_AES_GCM_128: return &gcm128;
+    case DP_SUITE_AES_GCM_256: return &gcm256;
+    case DP_SUITE_CHACHA20_POLY1305: return &chacha;
+    case DP_SUITE_AES_CBC_128_HMAC_SHA1_96: return &cbc128sha1;
+    case DP_SUITE_AES_CBC_256_HMAC_SHA1_96: return &cbc256sha1;
+    case DP_SUITE_AES_CBC_128_HMAC_SHA256_128: return &cbc128sha256;
+    case DP_SUITE_AES_CBC_256_HMAC_SHA256_128: return &cbc256sha256;
+  }
+  return NULL;
+}
+
+struct dp_sa {
+  dp_sa_config config;
+  const suite_info *suite;
+  uint8_t salt[4];
+  EVP_CIPHER_CTX *enc;
+  EVP_CIPHER_CTX *dec;
+  EVP_MAC_CTX *mac;   /* CBC suites: HMAC keyed once */
+  uint64_t next_seq;
+  dp_replay replay;
+  dp_sa_counters counters;
+};
+
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+static uint32_t get32(const uint8_t *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static bool init_cipher(EVP_CIPHER_CTX *ctx, const suite_info *s, const uint8_t *key, int encrypt) {
+  if (EVP_CipherInit_ex(ctx, s->cipher(), NULL, NULL, NULL, encrypt) != 1) return false;
+  if (s->aead && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) != 1) return false;
+  if (EVP_CipherInit_ex(ctx, NULL, NULL, key, NULL, encrypt) != 1) return false;
+  if (!s->aead) EVP_CIPHER_CTX_set_padding(ctx, 0); /* ESP pads itself */
+  return true;
+}
+
+static bool init_mac(dp_sa *sa) {
+  EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+  if (!hmac) return false;
+  sa->mac = EVP_MAC_CTX_new(hmac);
+  EVP_MAC_free(hmac);
+  if (!sa->mac) return false;
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)sa->suite->digest, 0),
+      OSSL_PARAM_construct_end(),
+  };
+  return EVP_MAC_init(sa->mac, sa->config.integ_key, sa->config.integ_key_len, params) == 1;
+}
+
+dp_sa *dp_sa_new(const dp_sa_config *config, dp_status *error) {
+  const suite_info *s = suite_of(config->suite);
+  *error = DP_ERR_CONFIG;
+  if (!s || config->enc_key_len != s->key_len + (s->aead ? 4 : 0)) return NULL;
+  if (!s->aead && config->integ_key_len != s->integ_key_len) return NULL;
+  dp_sa *sa = calloc(1, sizeof *sa);
+  if (!sa) return NULL;
+  sa->config = *config;
+  sa->config.enc_key = NULL; /* keys live only inside the OpenSSL contexts */
+  sa->config.integ_key = config->integ_key;
+  sa->suite = s;
+  sa->next_seq = 1;
+  if (!dp_replay_init(&sa->replay, config->replay_window)) goto fail;
+  if (s->aead) memcpy(sa->salt, config->enc_key + s->key_len, 4);
+  sa->enc = EVP_CIPHER_CTX_new();
+  sa->dec = EVP_CIPHER_CTX_new();
+  *error = DP_ERR_CRYPTO;
+  if (!sa->enc || !sa->dec) goto fail;
+  if (!init_cipher(sa->enc, s, config->enc_key, 1) || !init_cipher(sa->dec, s, config->enc_key, 0)) goto fail;
+  if (!s->aead && !init_mac(sa)) goto fail;
+  sa->config.integ_key = NULL;
+  *error = DP_OK;
+  return sa;
+fail:
+  dp_sa_free(sa);
+  return NULL;
+}
+
+void dp_sa_free(dp_sa *sa) {
+  if (!sa) return;
+  EVP_CIPHER_CTX_free(sa->enc);
+  EVP_CIPHER_CTX_free(sa->dec);
+  EVP_MAC_CTX_free(sa->mac);
+  OPENSSL_cleanse(sa, sizeof *sa);
+  free(sa);
+}
+
+const dp_sa_counters *dp_sa_counters_of(const dp_sa *sa) { return &sa->counters; }
+void dp_sa_set_next_seq(dp_sa *sa, uint64_t seq) { sa->next_seq = seq; }
+void dp_sa_set_replay_top(dp_sa *sa, uint64_t top) { sa->replay.top = top; }
+
+static size_t pad_len(const suite_info *s, size_t payload_len) {
+  return (s->block - ((payload_len + 2) % s->block)) % s->block;
+}
+
+size_t dp_esp_overhead(const dp_sa *sa, size_t payload_len) {
+  const suite_info *s = sa->suite;
+  return ESP_HEADER + s->iv_len + pad_len(s, payload_len) + 2 + s->icv_len;
+}
+
+/* RFC 4106 §5 / RFC 7634 §2.1: SPI, then the 64-bit ESN or the 32-bit sequence number. */
+static size_t build_aad(const dp_sa *sa, uint64_t seq, uint8_t aad[12]) {
+  put32(aad, sa->config.spi);
+  if (!sa->config.esn) {
+    put32(aad + 4, (uint32_t)seq);
+    return 8;
+  }
+  put32(aad + 4, (uint32_t)(seq >> 32));
+  put32(aad + 8, (uint32_t)seq);
+  return 12;
+}
+
+/* RFC 4303 §2.2.1: with ESN the high half is appended to what the ICV covers, not sent. */
+static bool hmac(dp_sa *sa, const uint8_t *data, size_t len, uint64_t seq, uint8_t *icv) {
+  uint8_t full[64];
+  size_t out = 0;
+  if (EVP_MAC_init(sa->mac, NULL, 0, NULL) != 1 || EVP_MAC_update(sa->mac, data, len) != 1) return false;
+  if (sa->config.esn) {
+    uint8_t hi[4];
+    put32(hi, (uint32_t)(seq >> 32));
+    if (EVP_MAC_update(sa->mac, hi, 4) != 1) return false;
+  }
+  if (EVP_MAC_final(sa->mac, full, &out, sizeof full) != 1) return false;
+  memcpy(icv, full, sa->suite->icv_len);
+  return true;
+}
+
+static dp_status check_lifetime_before(dp_sa *sa) {
+  if (!sa->counters.hard_expired) return DP_OK;
+  sa->counters.drop_expired++;
+  return DP_ERR_EXPIRED;
+}
+
+static void count(dp_sa *sa, size_t bytes) {
+  dp_sa_counters *c = &sa->counters;
+  c->packets++;
+  c->bytes += bytes;
+  const dp_sa_config *l = &sa->config;
+  if ((l->soft_bytes && c->bytes >= l->soft_bytes) || (l->soft_packets && c->packets >= l->soft_packets)) c->soft_expired = true;
+  if ((l->hard_bytes && c->bytes >= l->hard_bytes) || (l->hard_packets && c->packets >= l->hard_packets)) c->hard_expired = true;
+}
+
+
+/* Encrypts out[from, from+len) in place and writes the tag/ICV after it. */
+static dp_status seal(dp_sa *sa, uint8_t *packet, size_t ct_off, size_t ct_len, uint64_t seq) {
+  const suite_info *s = sa->suite;
+  const uint8_t *iv = packet + ESP_HEADER;
+  int n = 0;
+  if (s->aead) {
+    uint8_t nonce[12], aad[12];
+    memcpy(nonce, sa->salt, 4);
+    memcpy(nonce + 4, iv, 8);
+    size_t aad_len = build_aad(sa, seq, aad);
+    if (EVP_EncryptInit_ex(sa->enc, NULL, NULL, NULL, nonce) != 1 ||
+        EVP_EncryptUpdate(sa->enc, NULL, &n, aad, (int)aad_len) != 1 ||
+        EVP_EncryptUpdate(sa->enc, packet + ct_off, &n, packet + ct_off, (int)ct_len) != 1 ||
+        EVP_EncryptFinal_ex(sa->enc, packet + ct_off + n, &n) != 1 ||
+        EVP_CIPHER_CTX_ctrl(sa->enc, EVP_CTRL_AEAD_GET_TAG, (int)s->icv_len, packet + ct_off + ct_len) != 1)
+      return DP_ERR_CRYPTO;
+    return DP_OK;
+  }
+  if (EVP_EncryptInit_ex(sa->enc, NULL, NULL, NULL, iv) != 1 ||
+      EVP_EncryptUpdate(sa->enc, packet + ct_off, &n, packet + ct_off, (int)ct_len) != 1 ||
+      !hmac(sa, packet, ct_off + ct_len, seq, packet + ct_off + ct_len))
+    return DP_ERR_CRYPTO;
+  return DP_OK;
+}
+
+dp_status dp_esp_encrypt(dp_sa *sa, const uint8_t *payload, size_t payload_len, uint8_t next_header,
+                         const uint8_t *iv, uint8_t *out, size_t out_cap, size_t *out_len) {
+  const suite_info *s = sa->suite;
+  dp_status status = check_lifetime_before(sa);
+  if (status != DP_OK) return status;
+  uint64_t seq = sa->next_seq;
+  /* RFC 4303 §3.3.3: never let the counter cycle; the SA must be rekeyed first. */
+  if ((!sa->config.esn && seq > UINT32_MAX) || seq == 0) return DP_ERR_SEQ_EXHAUSTED;
+  size_t pad = pad_len(s, payload_len);
+  size_t ct_off = ESP_HEADER + s->iv_len;
+  size_t ct_len = payload_len + pad + 2;
+  size_t total = ct_off + ct_len + s->icv_len;
+  if (total > out_cap) return DP_ERR_SPACE;
+
+  put32(out, sa->config.spi);
+  put32(out + 4, (uint32_t)seq);
+  if (iv) memcpy(out + ESP_HEADER, iv, s->iv_len);
+  else if (s->aead) { put32(out + 8, (uint32_t)(seq >> 32)); put32(out + 12, (uint32_t)seq); } /* unique per key */
+  else if (RAND_bytes(out + ESP_HEADER, (int)s->iv_len) != 1) return DP_ERR_CRYPTO; /* CBC: unpredictable */
+  memmove(out + ct_off, payload, payload_len);
+  for (size_t i = 0; i < pad; i++) out[ct_off + payload_len + i] = (uint8_t)(i + 1); /* RFC 4303 §2.4 */
+  out[ct_off + payload_len + pad] = (uint8_t)pad;
+  out[ct_off + payload_len + pad + 1] = next_header;
+
+  status = seal(sa, out, ct_off, ct_len, seq);
+  if (status != DP_OK) return status;
+  sa->next_seq = seq + 1;
+  count(sa, payload_len);
+  *out_len = total;
+  return DP_OK;
+}
+
+/* Verifies and decrypts packet[ct_off, +ct_len) into out. */
+static dp_status open_payload(dp_sa *sa, const uint8_t *packet, size_t ct_off, size_t ct_len, uint64_t seq, uint8_t *out) {
+  const suite_info *s = sa->suite;
+  const uint8_t *iv = packet + ESP_HEADER;
+  const uint8_t *icv = packet + ct_off + ct_len;
+  int n = 0;
+  if (s->aead) {
+    uint8_t nonce[12], aad[12];
+    memcpy(nonce, sa->salt, 4);
+    memcpy(nonce + 4, iv, 8);
+    size_t aad_len = build_aad(sa, seq, aad);
+    if (EVP_DecryptInit_ex(sa->dec, NULL, NULL, NULL, nonce) != 1 ||
+        EVP_DecryptUpdate(sa->dec, NULL, &n, aad, (int)aad_len) != 1 ||
+        EVP_DecryptUpdate(sa->dec, out, &n, packet + ct_off, (int)ct_len) != 1 ||
+        EVP_CIPHER_CTX_ctrl(sa->dec, EVP_CTRL_AEAD_SET_TAG, (int)s->icv_len, (void *)icv) != 1)
+      return DP_ERR_CRYPTO;
+    return EVP_DecryptFinal_ex(sa->dec, out + n, &n) == 1 ? DP_OK : DP_ERR_AUTH;
+  }
+  uint8_t expected[32];
+  if (!hmac(sa, packet, ct_off + ct_len, seq, expected)) return DP_ERR_CRYPTO;
+  if (CRYPTO_memcmp(expected, icv, s->icv_len) != 0) return DP_ERR_AUTH; /* before decrypting anything */
+  if (EVP_DecryptInit_ex(sa->dec, NULL, NULL, NULL, iv) != 1 ||
+      EVP_DecryptUpdate(sa->dec, out, &n, packet + ct_off, (int)ct_len) != 1)
+    return DP_ERR_CRYPTO;
+  return DP_OK;
+}
+
+static dp_status drop(dp_sa *sa, dp_status why) {
+  dp_sa_counters *c = &sa->counters;
+  switch (why) {
+    case DP_ERR_SHORT: case DP_ERR_ALIGN: c->drop_short++; break;
+    case DP_ERR_REPLAY: c->drop_replay++; break;
+    case DP_ERR_AUTH: c->drop_auth++; break;
+    case DP_ERR_PADDING: c->drop_padding++; break;
+    case DP_ERR_SPI: c->drop_spi++; break;
+    default: c->drop_other++; break;
+  }
+  return why;
+}
+
+dp_status dp_esp_decrypt(dp_sa *sa, const uint8_t *packet, size_t len, uint8_t *out, size_t out_cap,
+                         size_t *out_len, uint8_t *next_header) {
+  const suite_info *s = sa->suite;
+  dp_status status = check_lifetime_before(sa);
+  if (status != DP_OK) return status;
+  size_t ct_off = ESP_HEADER + s->iv_len;
+  if (len < ct_off + s->block + s->icv_len) return drop(sa, DP_ERR_SHORT);
+  size_t ct_len = len - ct_off - s->icv_len;
+  if (ct_len % s->block != 0) return drop(sa, DP_ERR_ALIGN);
+  if (get32(packet) != sa->config.spi) return drop(sa, DP_ERR_SPI);
+  if (ct_len > out_cap) return DP_ERR_SPACE;
+  uint64_t seq = dp_replay_infer(&sa->replay, get32(packet + 4), sa->config.esn);
+  if (!dp_replay_check(&sa->replay, seq)) return drop(sa, DP_ERR_REPLAY); /* cheap, before crypto */
+
+  status = open_payload(sa, packet, ct_off, ct_len, seq, out);
+  if (status != DP_OK) return drop(sa, status);
+  /* RFC 4303 §2.4 and §2.5: the pad length must fit, and the pad bytes must be 1, 2, 3, ... */
+  uint8_t pad = out[ct_len - 2];
+  if ((size_t)pad + 2 > ct_len) return drop(sa, DP_ERR_PADDING);
+  size_t payload_len = ct_len - 2 - pad;
+  for (size_t i = 0; i < pad; i++) {
+    if (out[payload_len + i] != (uint8_t)(i + 1)) return drop(sa, DP_ERR_PADDING);
+  }
+  if (!dp_replay_update(&sa->replay, seq)) return drop(sa, DP_ERR_REPLAY);
+  *next_header = out[ct_len - 1];
+  *out_len = payload_len;
+  count(sa, payload_len);
+  return DP_OK;
+}
+
+const char *dp_status_name(dp_status status) {
+  switch (status) {
+    case DP_OK: return "ok";
+    case DP_ERR_SHORT: return "short";
+    case DP_ERR_REPLAY: return "replay";
+    case DP_ERR_AUTH: return "auth";
+    case DP_ERR_PADDING: return "padding";
+    case DP_ERR_SPI: return "spi";
+    case DP_ERR_EXPIRED: return "expired";
+    case DP_ERR_SPACE: return "space";
+    case DP_ERR_SEQ_EXHAUSTED: return "seq-exhausted";
+    case DP_ERR_CONFIG: return "config";
+    case DP_ERR_CRYPTO: return "crypto";
+    case DP_ERR_ALIGN: return "align";
+  }
+  return "unknown";
+}

@@ -1,0 +1,30 @@
+/* Anti-replay window, RFC 4303 §3.4.3 and Appendix A (ESN), kept as RFC 6479's bitmap of 64-bit
+ * blocks: sliding the window clears whole blocks instead of shifting bits. */
+#ifndef POSTERN_REPLAY_H
+#define POSTERN_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DP_REPLAY_MAX_WINDOW 4096u
+
+typedef struct {
+  uint64_t top;          /* highest sequence number authenticated so far (0: none yet) */
+  uint32_t window;       /* packets; 0 disables the check */
+  uint32_t nblocks;      /* power of two, > window / 64 */
+  uint64_t bitmap[DP_REPLAY_MAX_WINDOW / 64 * 2]; /* nblocks for the largest window */
+} dp_replay;
+
+/* window 0 (off) or 32..DP_REPLAY_MAX_WINDOW; false when out of range. */
+bool dp_replay_init(dp_replay *r, uint32_t window);
+
+/* The full 64-bit number for a received low half (RFC 4303 Appendix A); with esn false, just seq_lo. */
+uint64_t dp_replay_infer(const dp_replay *r, uint32_t seq_lo, bool esn);
+
+/* Before authentication: may this number be new? (cheap, no state change) */
+bool dp_replay_check(const dp_replay *r, uint64_t seq);
+
+/* After authentication: record it; false if it was a replay after all. */
+bool dp_replay_update(dp_replay *r, uint64_t seq);
+
+#endif

@@ -1,0 +1,16 @@
+/* The C core's tests, runnable without Node: `make -C drivers check`. */
+#include "tap.h"
+
+int tap_count, tap_failed;
+
+void test_replay(void);
+void test_esp_kat(void);
+void test_esp_behaviour(void);
+
+int main(void) {
+  test_replay();
+  test_esp_kat();
+  test_esp_behaviour();
+  printf("1..%d\n# %d passed, %d failed\n", tap_count, tap_count - tap_failed, tap_failed);
+  return tap_failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,20 @@
+// The data plane's plain C core: its own C tests (known answers, replay window, malformed packets)
+// and a bounded fuzz run under AddressSanitizer and UndefinedBehaviorSanitizer.
+import { spawnSync } from 'node:child_process';
+import t from 'tap';
+
+const make = (target: string) => spawnSync('make', ['-s', '-C', 'drivers', target], { encoding: 'utf8', timeout: 300_000 });
+
+t.test('C tests: every check of make -C drivers check', async (t) => {
+  const r = make('check');
+  t.equal(r.status, 0, r.stderr.slice(-2000));
+  const lines = r.stdout.split('\n').filter((l) => /^(not )?ok \d+ - /.test(l));
+  t.ok(lines.length >= 70, `${lines.length} C checks ran`);
+  for (const line of lines) t.ok(line.startsWith('ok '), line.replace(/^(not )?ok \d+ - /, 'C: '));
+});
+
+t.test('fuzz smoke: random and mutated packets through every suite, sanitizers on', async (t) => {
+  const r = make('fuzz-smoke');
+  t.equal(r.status, 0, `${r.stdout.slice(-500)}${r.stderr.slice(-2000)}`);
+  t.match(r.stdout, /fuzz-smoke: \d+ inputs through 14 SAs, no crash/);
+});
