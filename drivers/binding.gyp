@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "postern_dp",
-      "sources": ["napi/addon.c", "lib/dp_version.c"],
-      "include_dirs": ["lib"],
+      "sources": ["napi/addon.c", "napi/sa.c", "lib/dp_version.c", "lib/esp.c", "lib/replay.c"],
+      "include_dirs": ["lib", "napi"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
       "defines": ["NAPI_VERSION=8"]
     }

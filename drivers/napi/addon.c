@@ -1,6 +1,15 @@
 /* N-API glue for the data plane: thin wrappers over drivers/lib, no packet logic here. */
 #include <node_api.h>
+
 #include "dp_version.h"
+#include "napi_util.h"
+
+napi_value dp_napi_create_sa(napi_env env, napi_callback_info info);
+napi_value dp_napi_sa_encrypt(napi_env env, napi_callback_info info);
+napi_value dp_napi_sa_decrypt(napi_env env, napi_callback_info info);
+napi_value dp_napi_sa_counters(napi_env env, napi_callback_info info);
+napi_value dp_napi_sa_set_next_seq(napi_env env, napi_callback_info info);
+napi_value dp_napi_status_name(napi_env env, napi_callback_info info);
 
 static napi_value get_version(napi_env env, napi_callback_info info) {
   (void)info;
@@ -9,12 +18,21 @@ static napi_value get_version(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn) {
+  napi_value f;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f);
+  napi_set_named_property(env, exports, name, f);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn, abi;
-  napi_create_function(env, "version", NAPI_AUTO_LENGTH, get_version, NULL, &fn);
-  napi_set_named_property(env, exports, "version", fn);
-  napi_create_uint32(env, POSTERN_DP_ABI, &abi);
-  napi_set_named_property(env, exports, "abi", abi);
+  export_fn(env, exports, "version", get_version);
+  export_fn(env, exports, "createSa", dp_napi_create_sa);
+  export_fn(env, exports, "saEncrypt", dp_napi_sa_encrypt);
+  export_fn(env, exports, "saDecrypt", dp_napi_sa_decrypt);
+  export_fn(env, exports, "saCounters", dp_napi_sa_counters);
+  export_fn(env, exports, "saSetNextSeq", dp_napi_sa_set_next_seq);
+  export_fn(env, exports, "statusName", dp_napi_status_name);
+  napi_set_named_property(env, exports, "abi", dp_napi_int(env, POSTERN_DP_ABI));
   return exports;
 }
 

@@ -1,0 +1,120 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ErrorCode, PosternError } from '../util/errors.ts';
+import type { Secret } from '../util/secret.ts';
+import type { EspSuite, SaLifetime } from './types.ts';
+
+/** What drivers/napi exports (postern_dp.node). */
+interface Addon {
+  version(): string;
+  abi: number;
+  createSa(config: Record<string, unknown>): object | number;
+  saEncrypt(handle: object, payload: Buffer, nextHeader: number, iv?: Buffer): Buffer | number;
+  saDecrypt(handle: object, packet: Buffer): { payload: Buffer; nextHeader: number } | number;
+  saCounters(handle: object): NativeSaCounters;
+  saSetNextSeq(handle: object, seq: bigint): void;
+  statusName(code: number): string;
+}
+
+export interface NativeSaCounters {
+  packets: bigint;
+  bytes: bigint;
+  dropShort: bigint;
+  dropReplay: bigint;
+  dropAuth: bigint;
+  dropPadding: bigint;
+  dropSpi: bigint;
+  dropExpired: bigint;
+  dropOther: bigint;
+  softExpired: boolean;
+  hardExpired: boolean;
+}
+
+/** drivers/lib/esp.h dp_suite numbers. */
+const SUITE_IDS: Record<EspSuite, number> = {
+  'aes-gcm-128': 1,
+  'aes-gcm-256': 2,
+  'aes-cbc-128-hmac-sha1-96': 3,
+  'aes-cbc-256-hmac-sha1-96': 4,
+  'aes-cbc-128-hmac-sha256-128': 5,
+  'aes-cbc-256-hmac-sha256-128': 6,
+  'chacha20-poly1305': 7,
+};
+
+const ABI = 1;
+let loaded: Addon | undefined;
+
+/** Beside the bundle (dist/), or in the build tree when running from source. */
+function candidates(): string[] {
+  const main = process.argv[1] ? dirname(resolve(process.argv[1])) : process.cwd();
+  return [join(main, 'postern_dp.node'), resolve('drivers/build/Release/postern_dp.node'), resolve('dist/postern_dp.node')];
+}
+
+export function loadDriver(): Addon {
+  if (loaded) return loaded;
+  const path = candidates().find((p) => existsSync(p));
+  if (!path) throw new PosternError(ErrorCode.driverUnavailable, `the data-plane driver postern_dp.node was not found (looked in ${candidates().join(', ')})`);
+  const module = { exports: {} as Addon };
+  process.dlopen(module, path);
+  if (module.exports.abi !== ABI) throw new PosternError(ErrorCode.driverUnavailable, `driver ABI ${module.exports.abi}, expected ${ABI}: rebuild with make build`);
+  loaded = module.exports;
+  return loaded;
+}
+
+export interface NativeSaConfig {
+  readonly spi: number;
+  readonly suite: EspSuite;
+  readonly esn: boolean;
+  readonly replayWindow: number;
+  /** For AEAD suites: the key followed by the 4-byte salt. */
+  readonly encryptionKey: Secret<Buffer>;
+  readonly integrityKey?: Secret<Buffer>;
+  readonly lifetime?: SaLifetime;
+}
+
+export type EspResult<T> = { ok: true; value: T } | { ok: false; status: string };
+
+/** One ESP SA held by the driver: the slow path and the test path (packet loops stay in C). */
+export class NativeSa {
+  readonly #addon: Addon;
+  readonly #handle: object;
+
+  private constructor(addon: Addon, handle: object) {
+    this.#addon = addon;
+    this.#handle = handle;
+  }
+
+  static create(config: NativeSaConfig): NativeSa {
+    const addon = loadDriver();
+    const handle = addon.createSa({
+      spi: config.spi >>> 0,
+      suite: SUITE_IDS[config.suite],
+      esn: config.esn,
+      replayWindow: config.replayWindow,
+      encKey: config.encryptionKey.reveal(),
+      integKey: config.integrityKey?.reveal(),
+      ...config.lifetime,
+    });
+    if (typeof handle === 'number') throw new PosternError(ErrorCode.dataplaneInvalid, `the driver refused the SA: ${addon.statusName(handle)}`);
+    return new NativeSa(addon, handle);
+  }
+
+  encrypt(payload: Buffer, nextHeader: number, iv?: Buffer): EspResult<Buffer> {
+    const r = iv ? this.#addon.saEncrypt(this.#handle, payload, nextHeader, iv) : this.#addon.saEncrypt(this.#handle, payload, nextHeader);
+    return typeof r === 'number' ? { ok: false, status: this.#addon.statusName(r) } : { ok: true, value: r };
+  }
+
+  decrypt(packet: Buffer): EspResult<{ payload: Buffer; nextHeader: number }> {
+    const r = this.#addon.saDecrypt(this.#handle, packet);
+    return typeof r === 'number' ? { ok: false, status: this.#addon.statusName(r) } : { ok: true, value: r };
+  }
+
+  counters(): NativeSaCounters {
+    return this.#addon.saCounters(this.#handle);
+  }
+
+  /** Known-answer tests only: the next outbound sequence number. */
+  setNextSequence(seq: bigint): void {
+    this.#addon.saSetNextSeq(this.#handle, seq);
+  }
+}
