@@ -10,6 +10,9 @@ napi_value dp_napi_sa_decrypt(napi_env env, napi_callback_info info);
 napi_value dp_napi_sa_counters(napi_env env, napi_callback_info info);
 napi_value dp_napi_sa_set_next_seq(napi_env env, napi_callback_info info);
 napi_value dp_napi_status_name(napi_env env, napi_callback_info info);
+napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info);
+napi_value dp_napi_tunnel_stop(napi_env env, napi_callback_info info);
+napi_value dp_napi_tunnel_stats(napi_env env, napi_callback_info info);
 
 static napi_value get_version(napi_env env, napi_callback_info info) {
   (void)info;
@@ -32,6 +35,9 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "saCounters", dp_napi_sa_counters);
   export_fn(env, exports, "saSetNextSeq", dp_napi_sa_set_next_seq);
   export_fn(env, exports, "statusName", dp_napi_status_name);
+  export_fn(env, exports, "tunnelStart", dp_napi_tunnel_start);
+  export_fn(env, exports, "tunnelStop", dp_napi_tunnel_stop);
+  export_fn(env, exports, "tunnelStats", dp_napi_tunnel_stats);
   napi_set_named_property(env, exports, "abi", dp_napi_int(env, POSTERN_DP_ABI));
   return exports;
 }

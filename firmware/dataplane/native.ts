@@ -14,6 +14,21 @@ interface Addon {
   saCounters(handle: object): NativeSaCounters;
   saSetNextSeq(handle: object, seq: bigint): void;
   statusName(code: number): string;
+  tunnelStart(config: Record<string, unknown>): { handle: object; name: string } | number;
+  tunnelStop(handle: object): void;
+  tunnelStats(handle: object): NativeTunnelStats | undefined;
+}
+
+export interface NativeTunnelStats {
+  tunRx: bigint;
+  udpTx: bigint;
+  udpRx: bigint;
+  tunTx: bigint;
+  ikePackets: bigint;
+  keepalives: bigint;
+  dropDecrypt: bigint;
+  dropEncrypt: bigint;
+  dropIo: bigint;
 }
 
 export interface NativeSaCounters {
@@ -43,6 +58,8 @@ const SUITE_IDS: Record<EspSuite, number> = {
 
 const ABI = 1;
 let loaded: Addon | undefined;
+/** The driver's handle behind each NativeSa, for the tunnel to use; never exposed to callers. */
+const saHandles = new WeakMap<NativeSa, object>();
 
 /** Beside the bundle (dist/), or in the build tree when running from source. */
 function candidates(): string[] {
@@ -82,6 +99,7 @@ export class NativeSa {
   private constructor(addon: Addon, handle: object) {
     this.#addon = addon;
     this.#handle = handle;
+    saHandles.set(this, handle);
   }
 
   static create(config: NativeSaConfig): NativeSa {
@@ -116,5 +134,54 @@ export class NativeSa {
   /** Known-answer tests only: the next outbound sequence number. */
   setNextSequence(seq: bigint): void {
     this.#addon.saSetNextSeq(this.#handle, seq);
+  }
+}
+
+export interface NativeTunnelConfig {
+  /** The TUN device's wanted name (the kernel may number it) and its MTU. */
+  readonly name: string;
+  readonly mtu: number;
+  /** The TUN device's own IPv4 address and prefix length. */
+  readonly address: string;
+  readonly prefixLength: number;
+  readonly local: { readonly address: string; readonly port: number };
+  readonly remote: { readonly address: string; readonly port: number };
+  readonly outbound: NativeSa;
+  readonly inbound: NativeSa;
+}
+
+/**
+ * An ESP-in-UDP tunnel (RFC 3948) run by two driver threads: TUN → encrypt → UDP and back.
+ * Packets never reach JavaScript; only the counters do, when asked.
+ */
+export class NativeTunnel {
+  readonly name: string;
+  readonly #addon: Addon;
+  readonly #handle: object;
+
+  private constructor(addon: Addon, handle: object, name: string) {
+    this.#addon = addon;
+    this.#handle = handle;
+    this.name = name;
+  }
+
+  static start(config: NativeTunnelConfig): NativeTunnel {
+    const addon = loadDriver();
+    const r = addon.tunnelStart({
+      name: config.name, mtu: config.mtu, address: config.address, prefixLength: config.prefixLength,
+      localAddress: config.local.address, localPort: config.local.port,
+      remoteAddress: config.remote.address, remotePort: config.remote.port,
+      outbound: saHandles.get(config.outbound), inbound: saHandles.get(config.inbound),
+    });
+    if (typeof r === 'number') throw new PosternError(ErrorCode.driverUnavailable, `the driver could not start the tunnel (errno ${-r})`);
+    return new NativeTunnel(addon, r.handle, r.name);
+  }
+
+  stats(): NativeTunnelStats | undefined {
+    return this.#addon.tunnelStats(this.#handle);
+  }
+
+  stop(): void {
+    this.#addon.tunnelStop(this.#handle);
   }
 }

@@ -103,10 +103,10 @@ export class Lab {
   }
 
   /** Starts a long-running process inside a host, tracked by PID, output to a log file. */
-  spawnDaemon(host: string, name: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Daemon {
+  spawnDaemon(host: string, name: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env, interactive = false): Daemon {
     const logFile = join(this.dir, `${name}.log`);
     const log = createWriteStream(logFile);
-    const child = spawn('ip', ['netns', 'exec', this.ns(host), ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn('ip', ['netns', 'exec', this.ns(host), ...argv], { stdio: [interactive ? 'pipe' : 'ignore', 'pipe', 'pipe'], env });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     if (child.pid === undefined) throw new Error(`lab: could not start ${name}`);

@@ -1,0 +1,29 @@
+/* One ESP tunnel in UDP (RFC 3948): two worker threads move packets TUN → encrypt → UDP and
+ * UDP → decrypt → TUN. Nothing crosses into JavaScript; counters are read from the struct. */
+#ifndef POSTERN_ESP_UDP_TUNNEL_H
+#define POSTERN_ESP_UDP_TUNNEL_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "esp.h"
+
+typedef struct {
+  _Atomic uint64_t tun_rx, udp_tx, udp_rx, tun_tx;
+  _Atomic uint64_t ike_packets;     /* non-ESP marker (RFC 3948 §2.2): for IKE, not for us */
+  _Atomic uint64_t keepalives;      /* the one-byte 0xFF NAT keepalive (RFC 3948 §2.3) */
+  _Atomic uint64_t drop_decrypt;    /* dropped by the SA (see its counters for why) */
+  _Atomic uint64_t drop_encrypt, drop_io;
+} dp_tunnel_stats;
+
+typedef struct dp_tunnel dp_tunnel;
+
+/* Takes ownership of neither SA (the caller keeps them alive until dp_tunnel_stop returns). */
+dp_tunnel *dp_tunnel_start(int tun_fd, const struct sockaddr_in *local, const struct sockaddr_in *remote,
+                           dp_sa *outbound, dp_sa *inbound, int *error);
+/* Stops and joins both threads, closes the socket and the TUN fd, frees the tunnel. */
+void dp_tunnel_stop(dp_tunnel *t);
+const dp_tunnel_stats *dp_tunnel_stats_of(const dp_tunnel *t);
+
+#endif

@@ -1,0 +1,58 @@
+#include "tun.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int dp_tun_open(char name[16]) {
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  memcpy(name, ifr.ifr_name, IFNAMSIZ);
+  return fd;
+}
+
+static int ifreq_ioctl(int sock, unsigned long request, struct ifreq *ifr) {
+  return ioctl(sock, request, ifr) < 0 ? -errno : 0;
+}
+
+int dp_tun_configure(const char *name, int mtu, uint32_t ipv4_be, int prefix_len) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return -errno;
+  struct ifreq ifr;
+  int rc;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  ifr.ifr_mtu = mtu;
+  if ((rc = ifreq_ioctl(sock, SIOCSIFMTU, &ifr)) != 0) goto done;
+  if (ipv4_be != 0) {
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+    memset(&ifr.ifr_addr, 0, sizeof ifr.ifr_addr);
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = ipv4_be;
+    if ((rc = ifreq_ioctl(sock, SIOCSIFADDR, &ifr)) != 0) goto done;
+    sin->sin_addr.s_addr = prefix_len == 0 ? 0 : htonl(0xffffffffu << (32 - prefix_len));
+    if ((rc = ifreq_ioctl(sock, SIOCSIFNETMASK, &ifr)) != 0) goto done;
+  }
+  if ((rc = ifreq_ioctl(sock, SIOCGIFFLAGS, &ifr)) != 0) goto done;
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  rc = ifreq_ioctl(sock, SIOCSIFFLAGS, &ifr);
+done:
+  close(sock);
+  return rc;
+}

@@ -1,0 +1,13 @@
+/* TUN devices: create (IFF_TUN | IFF_NO_PI: bare IP packets), set MTU, an IPv4 address and up. */
+#ifndef POSTERN_TUN_H
+#define POSTERN_TUN_H
+
+#include <stdint.h>
+
+/* Returns the fd, or -errno. `name` is the wanted name (at most 15 characters) and receives the real one. */
+int dp_tun_open(char name[16]);
+
+/* MTU, an IPv4 address with its prefix length, and IFF_UP; 0 or -errno. */
+int dp_tun_configure(const char *name, int mtu, uint32_t ipv4_be, int prefix_len);
+
+#endif

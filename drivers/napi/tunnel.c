@@ -1,0 +1,119 @@
+/* N-API glue for ESP-in-UDP tunnels: start (TUN + socket + worker threads), stats, stop. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "esp_udp_tunnel.h"
+#include "napi_util.h"
+#include "tun.h"
+
+typedef struct {
+  dp_tunnel *tunnel;
+  napi_ref out_ref, in_ref; /* keep the SAs alive while the threads use them */
+} tunnel_handle;
+
+static void stop_handle(napi_env env, tunnel_handle *h) {
+  if (!h->tunnel) return;
+  dp_tunnel_stop(h->tunnel);
+  h->tunnel = NULL;
+  napi_delete_reference(env, h->out_ref);
+  napi_delete_reference(env, h->in_ref);
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  stop_handle(env, data);
+  free(data);
+}
+
+static int32_t int_prop(napi_env env, napi_value o, const char *name) {
+  napi_value v;
+  int32_t out = 0;
+  if (napi_get_named_property(env, o, name, &v) == napi_ok) napi_get_value_int32(env, v, &out);
+  return out;
+}
+
+static bool str_prop(napi_env env, napi_value o, const char *name, char *buf, size_t cap) {
+  napi_value v;
+  size_t len = 0;
+  return napi_get_named_property(env, o, name, &v) == napi_ok && napi_get_value_string_utf8(env, v, buf, cap, &len) == napi_ok && len > 0;
+}
+
+static bool address_prop(napi_env env, napi_value o, const char *addr, const char *port, struct sockaddr_in *out) {
+  char text[64];
+  memset(out, 0, sizeof *out);
+  out->sin_family = AF_INET;
+  out->sin_port = htons((uint16_t)int_prop(env, o, port));
+  return str_prop(env, o, addr, text, sizeof text) && inet_pton(AF_INET, text, &out->sin_addr) == 1;
+}
+
+/* tunnelStart({name, mtu, address, prefixLength, localAddress, localPort, remoteAddress, remotePort, outbound, inbound})
+ * → {handle, name}, or a negative errno */
+napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_value cfg = argv[0], out_v, in_v;
+  void *out_sa = NULL, *in_sa = NULL;
+  char name[16] = {0}, addr[64];
+  struct sockaddr_in local, remote, tun_addr;
+  napi_get_named_property(env, cfg, "outbound", &out_v);
+  napi_get_named_property(env, cfg, "inbound", &in_v);
+  if (napi_get_value_external(env, out_v, &out_sa) != napi_ok || napi_get_value_external(env, in_v, &in_sa) != napi_ok ||
+      !address_prop(env, cfg, "localAddress", "localPort", &local) || !address_prop(env, cfg, "remoteAddress", "remotePort", &remote) ||
+      !str_prop(env, cfg, "address", addr, sizeof addr) || inet_pton(AF_INET, addr, &tun_addr.sin_addr) != 1) {
+    napi_throw_type_error(env, NULL, "tunnelStart: bad configuration");
+    return NULL;
+  }
+  str_prop(env, cfg, "name", name, sizeof name);
+  int fd = dp_tun_open(name);
+  if (fd < 0) return dp_napi_int(env, fd);
+  int rc = dp_tun_configure(name, int_prop(env, cfg, "mtu"), tun_addr.sin_addr.s_addr, int_prop(env, cfg, "prefixLength"));
+  if (rc < 0) { close(fd); return dp_napi_int(env, rc); }
+  tunnel_handle *h = calloc(1, sizeof *h);
+  h->tunnel = dp_tunnel_start(fd, &local, &remote, out_sa, in_sa, &rc);
+  if (!h->tunnel) { close(fd); free(h); return dp_napi_int(env, rc); }
+  napi_create_reference(env, out_v, 1, &h->out_ref);
+  napi_create_reference(env, in_v, 1, &h->in_ref);
+  napi_value result, handle, name_v;
+  napi_create_external(env, h, finalize, NULL, &handle);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &name_v);
+  napi_create_object(env, &result);
+  napi_set_named_property(env, result, "handle", handle);
+  napi_set_named_property(env, result, "name", name_v);
+  return result;
+}
+
+static tunnel_handle *handle_arg(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  void *p = NULL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok) napi_throw_type_error(env, NULL, "not a tunnel handle");
+  return p;
+}
+
+napi_value dp_napi_tunnel_stop(napi_env env, napi_callback_info info) {
+  tunnel_handle *h = handle_arg(env, info);
+  if (h) stop_handle(env, h);
+  return NULL;
+}
+
+napi_value dp_napi_tunnel_stats(napi_env env, napi_callback_info info) {
+  tunnel_handle *h = handle_arg(env, info);
+  if (!h || !h->tunnel) return NULL;
+  const dp_tunnel_stats *s = dp_tunnel_stats_of(h->tunnel);
+  napi_value o;
+  napi_create_object(env, &o);
+  const struct { const char *name; uint64_t v; } f[] = {
+      {"tunRx", s->tun_rx}, {"udpTx", s->udp_tx}, {"udpRx", s->udp_rx}, {"tunTx", s->tun_tx}, {"ikePackets", s->ike_packets},
+      {"keepalives", s->keepalives}, {"dropDecrypt", s->drop_decrypt}, {"dropEncrypt", s->drop_encrypt}, {"dropIo", s->drop_io},
+  };
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+    napi_value v;
+    napi_create_bigint_uint64(env, f[i].v, &v);
+    napi_set_named_property(env, o, f[i].name, v);
+  }
+  return o;
+}

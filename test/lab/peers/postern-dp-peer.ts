@@ -1,0 +1,44 @@
+// A Postern data plane with statically keyed SAs (the test-only manual keying path): started inside
+// a lab host, it brings up an ESP-in-UDP tunnel and answers `stats` on stdin; SIGTERM stops it.
+import { createInterface } from 'node:readline';
+import { NativeSa, NativeTunnel } from '../../../firmware/dataplane/native.ts';
+import type { EspSuite } from '../../../firmware/dataplane/types.ts';
+import { Secret } from '../../../firmware/util/secret.ts';
+
+export interface DpPeerConfig {
+  suite: EspSuite;
+  /** hex; AEAD suites: key then salt */
+  outKey: string;
+  inKey: string;
+  outIntegrity?: string;
+  inIntegrity?: string;
+  outSpi: number;
+  inSpi: number;
+  tunnelAddress: string;
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
+}
+
+const config = JSON.parse(process.argv[2] ?? '{}') as DpPeerConfig;
+const sa = (spi: number, key: string, integrity: string | undefined, replayWindow: number) =>
+  NativeSa.create({
+    spi, suite: config.suite, esn: true, replayWindow,
+    encryptionKey: new Secret(Buffer.from(key, 'hex')),
+    ...(integrity ? { integrityKey: new Secret(Buffer.from(integrity, 'hex')) } : {}),
+  });
+const outbound = sa(config.outSpi, config.outKey, config.outIntegrity, 0);
+const inbound = sa(config.inSpi, config.inKey, config.inIntegrity, 4096);
+const tunnel = NativeTunnel.start({
+  name: 'pst0', mtu: 1400, address: config.tunnelAddress, prefixLength: 32,
+  local: config.local, remote: config.remote, outbound, inbound,
+});
+process.stdout.write(`ready ${tunnel.name}\n`);
+
+const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x));
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'stats') process.stdout.write(`stats ${json({ tunnel: tunnel.stats(), outbound: outbound.counters(), inbound: inbound.counters() })}\n`);
+});
+process.on('SIGTERM', () => {
+  tunnel.stop();
+  process.exit(0);
+});

@@ -1,0 +1,50 @@
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Daemon, Lab } from '../topology.ts';
+import type { DpPeerConfig } from './postern-dp-peer.ts';
+
+/** A Postern data plane (postern-dp-peer.ts) running in a lab host, asked for its counters over stdin. */
+export class PosternDp {
+  readonly daemon: Daemon;
+  readonly #lines: string[] = [];
+  readonly #waiters: Array<(line: string) => void> = [];
+
+  private constructor(daemon: Daemon) {
+    this.daemon = daemon;
+    createInterface({ input: daemon.child.stdout! }).on('line', (line) => {
+      const waiter = this.#waiters.shift();
+      if (waiter) waiter(line);
+      else this.#lines.push(line);
+    });
+  }
+
+  static async start(lab: Lab, host: string, config: DpPeerConfig): Promise<PosternDp> {
+    const env = { ...process.env };
+    delete env['NODE_OPTIONS']; // a plain node, not one carrying the test runner's loaders
+    const script = resolve('test/lab/peers/postern-dp-peer.ts');
+    const daemon = lab.spawnDaemon(host, `postern-dp-${host}`, [process.execPath, '--import', 'tsx', script, JSON.stringify(config)], env, true);
+    const dp = new PosternDp(daemon);
+    const first = await dp.#next(10_000);
+    if (!first.startsWith('ready ')) throw new Error(`postern data plane in ${host} did not start: ${first}`);
+    return dp;
+  }
+
+  async stats(): Promise<{ tunnel: Record<string, number>; outbound: Record<string, number>; inbound: Record<string, number> }> {
+    this.daemon.child.stdin!.write('stats\n');
+    const line = await this.#next(5000);
+    return JSON.parse(line.replace(/^stats /, '')) as never;
+  }
+
+  #next(ms: number): Promise<string> {
+    const queued = this.#lines.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return new Promise((done, fail) => {
+      const timer = setTimeout(() => fail(new Error('postern data plane: no answer')), ms);
+      this.#waiters.push((line) => {
+        clearTimeout(timer);
+        done(line);
+      });
+      void this.daemon.exited.then((code) => fail(new Error(`postern data plane exited (${code})`)));
+    });
+  }
+}
