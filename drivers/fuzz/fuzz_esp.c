@@ -1,9 +1,10 @@
-/* Fuzz target: any bytes, as an inbound ESP packet, through every suite's decapsulation (with and
+/* Fuzz target: any bytes, as an inbound ESP packet and as a GRE packet, through every suite's decapsulation (with and
  * without ESN). It must return a status, never crash, read out of bounds or leak. libFuzzer style. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "esp.h"
+#include "gre.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,5 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dp_status st = dp_esp_decrypt(sas[i], data, size, out, sizeof out, &len, &nh);
     if (st == DP_OK && len > size) __builtin_trap(); /* a payload larger than its packet is a bug */
   }
+  /* The same bytes as GRE: a parsed header never claims more than the packet holds. */
+  dp_gre_header g;
+  if (dp_gre_parse(data, size, &g) == DP_GRE_OK && (g.header_len > size || (g.version == 1 && g.header_len + g.payload_length > size))) __builtin_trap();
   return 0;
 }

@@ -6,11 +6,13 @@ int tap_count, tap_failed;
 void test_replay(void);
 void test_esp_kat(void);
 void test_esp_behaviour(void);
+void test_gre(void);
 
 int main(void) {
   test_replay();
   test_esp_kat();
   test_esp_behaviour();
+  test_gre();
   printf("1..%d\n# %d passed, %d failed\n", tap_count, tap_count - tap_failed, tap_failed);
   return tap_failed == 0 ? 0 : 1;
 }

@@ -1,0 +1,43 @@
+/* GRE framing: plain GRE (RFC 2784 with RFC 2890 key and sequence number) for site links, and
+ * PPTP's enhanced GRE (RFC 2637 §4.4: version 1, protocol 0x880B, payload length and call ID in
+ * the key field, optional sequence and acknowledgement numbers) for PPP sessions. */
+#ifndef POSTERN_GRE_H
+#define POSTERN_GRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_GRE_PROTO_IPV4 0x0800
+#define DP_GRE_PROTO_IPV6 0x86dd
+#define DP_GRE_PROTO_PPP 0x880b
+
+typedef struct {
+  uint8_t version;          /* 0: RFC 2784/2890; 1: PPTP enhanced GRE */
+  uint16_t protocol;
+  bool has_checksum, has_key, has_seq, has_ack;
+  uint32_t key;             /* version 0 */
+  uint16_t payload_length;  /* version 1: the key field's high half */
+  uint16_t call_id;         /* version 1: the key field's low half */
+  uint32_t seq, ack;
+  size_t header_len;        /* where the payload starts */
+} dp_gre_header;
+
+typedef enum {
+  DP_GRE_OK = 0,
+  DP_GRE_SHORT = -1,
+  DP_GRE_BAD_VERSION = -2,   /* neither 0 nor 1, or reserved bits set */
+  DP_GRE_BAD_CHECKSUM = -3,
+  DP_GRE_BAD_PPTP = -4,      /* version 1 without the key, or not protocol 0x880B */
+  DP_GRE_SPACE = -5,
+} dp_gre_status;
+
+/* Parses the header; checks the checksum when present (it covers header and payload). */
+dp_gre_status dp_gre_parse(const uint8_t *packet, size_t len, dp_gre_header *out);
+
+/* Writes the header described by `h` (its has_* flags choose the optional fields) in front of a
+ * payload already at out + dp_gre_header_size(h); fills in the checksum when asked. */
+size_t dp_gre_header_size(const dp_gre_header *h);
+dp_gre_status dp_gre_build(const dp_gre_header *h, uint8_t *out, size_t cap, size_t payload_len, size_t *total);
+
+#endif

@@ -1,0 +1,100 @@
+// `make bench`: the data plane against plain veth and strongSwan (kernel-libipsec) on the same
+// topology, same machine, same run. One line per path and measure, then the ratios.
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { iperf3, type IperfOptions } from '../lab/peers/iperf3.ts';
+import { PosternDp } from '../lab/peers/postern-dp.ts';
+import { StrongSwan } from '../lab/peers/strongswan.ts';
+import { Lab, type TopologySpec } from '../lab/topology.ts';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
+
+const topology: TopologySpec = {
+  hosts: { lanA: { gateway: '10.1.0.1' }, gwA: { forwarding: true }, gwB: { forwarding: true }, lanB: { gateway: '10.2.0.1' } },
+  links: {
+    lan: { a: ['lanA', '10.1.0.10/24'], b: ['gwA', '10.1.0.1/24'] },
+    wan: { a: ['gwA', '192.0.2.1/24'], b: ['gwB', '192.0.2.2/24'] },
+    lanb: { a: ['gwB', '10.2.0.1/24'], b: ['lanB', '10.2.0.10/24'] },
+  },
+};
+
+/** Busy CPU seconds of the whole machine (both tunnel ends share it), from /proc/stat. */
+function cpuSeconds(): number {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] as string).trim().split(/\s+/).slice(1).map(Number);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return (fields.reduce((a, b) => a + b, 0) - idle) / 100;
+}
+
+interface Figures { tcp1: number; tcp4: number; cpuPerGb: number; lossAt1G: number; pps64: number }
+
+async function measure(lab: Lab): Promise<Figures> {
+  const server = { host: 'lanB', address: '10.2.0.10' };
+  const run = (o: IperfOptions) => iperf3(lab, server, 'lanA', { seconds: SECONDS, ...o });
+  const before = cpuSeconds();
+  const tcp1 = await run({});
+  const cpu = cpuSeconds() - before;
+  const gb = (tcp1.mbitPerSecond * SECONDS) / 8 / 1000;
+  const tcp4 = await run({ streams: 4 });
+  const udp1g = await run({ udpBandwidth: '1G', length: 1300 });
+  const small = await run({ udpBandwidth: '0', length: 64 });
+  return { tcp1: tcp1.mbitPerSecond, tcp4: tcp4.mbitPerSecond, cpuPerGb: gb > 0 ? cpu / gb : 0, lossAt1G: udp1g.lostPercent, pps64: small.packetsPerSecond };
+}
+
+async function withLab<T>(work: (lab: Lab) => Promise<T>): Promise<T> {
+  const lab = Lab.create(topology);
+  try {
+    return await work(lab);
+  } finally {
+    lab.teardown();
+  }
+}
+
+const paths: Record<string, (lab: Lab) => Promise<void>> = {
+  veth: async (lab) => {
+    lab.execSync('gwA', ['ip', 'route', 'add', '10.2.0.0/24', 'via', '192.0.2.2']);
+    lab.execSync('gwB', ['ip', 'route', 'add', '10.1.0.0/24', 'via', '192.0.2.1']);
+  },
+  'strongswan-libipsec-aes-gcm-128': async (lab) => {
+    const site = (l: string, r: string, la: string, ra: string, lt: string, rt: string) => ({
+      localAddrs: [la], remoteAddrs: [ra], proposals: ['aes128gcm16-prfsha256-ecp256'],
+      local: { auth: 'psk' as const, id: l }, remote: { auth: 'psk' as const, id: r },
+      children: { net: { localTs: [lt], remoteTs: [rt], espProposals: ['aes128gcm16'] } },
+    });
+    const secrets = [{ kind: 'ike' as const, ids: ['gwA', 'gwB'], secret: randomBytes(16).toString('hex') }];
+    const [a] = await Promise.all([
+      StrongSwan.start(lab, 'gwA', { connections: { s: site('gwA', 'gwB', '192.0.2.1', '192.0.2.2', '10.1.0.0/24', '10.2.0.0/24') }, secrets }),
+      StrongSwan.start(lab, 'gwB', { connections: { s: site('gwB', 'gwA', '192.0.2.2', '192.0.2.1', '10.2.0.0/24', '10.1.0.0/24') }, secrets }),
+    ]);
+    const up = await a.initiate('net');
+    if (up.code !== 0) throw new Error(`strongSwan did not come up: ${a.log()}`);
+  },
+  'postern-esp-udp-aes-gcm-128': async (lab) => {
+    const k1 = randomBytes(20).toString('hex');
+    const k2 = randomBytes(20).toString('hex');
+    await Promise.all([
+      PosternDp.start(lab, 'gwA', { suite: 'aes-gcm-128', outKey: k1, inKey: k2, outSpi: 0xa1, inSpi: 0xb1, tunnelAddress: '10.255.0.1', local: { address: '192.0.2.1', port: 4500 }, remote: { address: '192.0.2.2', port: 4500 } }),
+      PosternDp.start(lab, 'gwB', { suite: 'aes-gcm-128', outKey: k2, inKey: k1, outSpi: 0xb1, inSpi: 0xa1, tunnelAddress: '10.255.0.2', local: { address: '192.0.2.2', port: 4500 }, remote: { address: '192.0.2.1', port: 4500 } }),
+    ]);
+    lab.execSync('gwA', ['ip', 'route', 'add', '10.2.0.0/24', 'dev', 'pst0']);
+    lab.execSync('gwB', ['ip', 'route', 'add', '10.1.0.0/24', 'dev', 'pst0']);
+  },
+};
+
+const results: Record<string, Figures> = {};
+for (const [name, setUp] of Object.entries(paths)) {
+  results[name] = await withLab(async (lab) => {
+    await setUp(lab);
+    return measure(lab);
+  });
+  const f = results[name] as Figures;
+  console.log(`bench dataplane ${name} ${f.tcp1.toFixed(0)} ${f.cpuPerGb.toFixed(2)} ${f.lossAt1G.toFixed(2)}`);
+  console.log(`bench dataplane-detail ${name} tcp4=${f.tcp4.toFixed(0)}Mbit/s udp64=${(f.pps64 / 1000).toFixed(0)}kpps`);
+}
+const postern = results['postern-esp-udp-aes-gcm-128'];
+const swan = results['strongswan-libipsec-aes-gcm-128'];
+const veth = results['veth'];
+if (postern && swan && veth) {
+  console.log(`bench ratio postern/strongswan tcp1=${(postern.tcp1 / swan.tcp1).toFixed(2)} tcp4=${(postern.tcp4 / swan.tcp4).toFixed(2)} pps64=${(postern.pps64 / swan.pps64).toFixed(2)}`);
+  console.log(`bench ratio postern/veth tcp1=${(postern.tcp1 / veth.tcp1).toFixed(3)}`);
+}
+console.log(`bench seconds-per-measure=${SECONDS} date=${new Date().toISOString()} cpus=${(await import('node:os')).cpus().length}`);
