@@ -5,6 +5,8 @@
 
 #include "esp.h"
 #include "gre.h"
+#include "mss_clamp.h"
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,5 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* The same bytes as GRE: a parsed header never claims more than the packet holds. */
   dp_gre_header g;
   if (dp_gre_parse(data, size, &g) == DP_GRE_OK && (g.header_len > size || (g.version == 1 && g.header_len + g.payload_length > size))) __builtin_trap();
+  /* And as an IP packet for MSS clamping, on a copy (it rewrites in place). */
+  if (size <= sizeof out) {
+    memcpy(out, data, size);
+    dp_clamp_mss(out, size, 1400);
+  }
   return 0;
 }

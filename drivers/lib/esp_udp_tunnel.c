@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "esp_udp_tunnel.h"
+#include "mss_clamp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 
 struct dp_tunnel {
   int tun_fd, udp_fd, stop_fd;
+  unsigned mtu;
   dp_sa *out, *in;
   pthread_t to_net, to_tun;
   dp_tunnel_stats stats;
@@ -44,6 +46,7 @@ static void *run_to_net(void *arg) {
       ssize_t len = read(t->tun_fd, plain, sizeof plain);
       if (len <= 0) break;
       atomic_fetch_add_explicit(&t->stats.tun_rx, 1, memory_order_relaxed);
+      if (dp_clamp_mss(plain, (size_t)len, t->mtu)) atomic_fetch_add_explicit(&t->stats.mss_clamped, 1, memory_order_relaxed);
       uint8_t next_header = (plain[0] >> 4) == 6 ? 41 : 4; /* tunnel mode: IPv6 or IPv4 inside */
       size_t out_len = 0;
       if (dp_esp_encrypt(t->out, plain, (size_t)len, next_header, NULL, sealed[n], sizeof sealed[n], &out_len) != DP_OK) {
@@ -93,6 +96,7 @@ static void *run_to_tun(void *arg) {
         atomic_fetch_add_explicit(&t->stats.drop_decrypt, 1, memory_order_relaxed);
         continue;
       }
+      if (dp_clamp_mss(plain, out_len, t->mtu)) atomic_fetch_add_explicit(&t->stats.mss_clamped, 1, memory_order_relaxed);
       if (write(t->tun_fd, plain, out_len) < 0) atomic_fetch_add_explicit(&t->stats.drop_io, 1, memory_order_relaxed);
       else atomic_fetch_add_explicit(&t->stats.tun_tx, 1, memory_order_relaxed);
     }
@@ -116,11 +120,12 @@ static int open_udp(const struct sockaddr_in *local, const struct sockaddr_in *r
   return fd;
 }
 
-dp_tunnel *dp_tunnel_start(int tun_fd, const struct sockaddr_in *local, const struct sockaddr_in *remote,
+dp_tunnel *dp_tunnel_start(int tun_fd, unsigned mtu, const struct sockaddr_in *local, const struct sockaddr_in *remote,
                            dp_sa *outbound, dp_sa *inbound, int *error) {
   dp_tunnel *t = calloc(1, sizeof *t);
   if (!t) { *error = -ENOMEM; return NULL; }
   t->tun_fd = tun_fd;
+  t->mtu = mtu;
   t->out = outbound;
   t->in = inbound;
   t->udp_fd = open_udp(local, remote);

@@ -15,12 +15,14 @@ typedef struct {
   _Atomic uint64_t keepalives;      /* the one-byte 0xFF NAT keepalive (RFC 3948 §2.3) */
   _Atomic uint64_t drop_decrypt;    /* dropped by the SA (see its counters for why) */
   _Atomic uint64_t drop_encrypt, drop_io;
+  _Atomic uint64_t mss_clamped;     /* SYNs whose MSS was lowered to fit the tunnel */
 } dp_tunnel_stats;
 
 typedef struct dp_tunnel dp_tunnel;
 
 /* Takes ownership of neither SA (the caller keeps them alive until dp_tunnel_stop returns). */
-dp_tunnel *dp_tunnel_start(int tun_fd, const struct sockaddr_in *local, const struct sockaddr_in *remote,
+/* `mtu` is the TUN's: TCP SYNs in both directions are clamped to fit it. */
+dp_tunnel *dp_tunnel_start(int tun_fd, unsigned mtu, const struct sockaddr_in *local, const struct sockaddr_in *remote,
                            dp_sa *outbound, dp_sa *inbound, int *error);
 /* Stops and joins both threads, closes the socket and the TUN fd, frees the tunnel. */
 void dp_tunnel_stop(dp_tunnel *t);

@@ -72,7 +72,7 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   int rc = dp_tun_configure(name, int_prop(env, cfg, "mtu"), tun_addr.sin_addr.s_addr, int_prop(env, cfg, "prefixLength"));
   if (rc < 0) { close(fd); return dp_napi_int(env, rc); }
   tunnel_handle *h = calloc(1, sizeof *h);
-  h->tunnel = dp_tunnel_start(fd, &local, &remote, out_sa, in_sa, &rc);
+  h->tunnel = dp_tunnel_start(fd, (unsigned)int_prop(env, cfg, "mtu"), &local, &remote, out_sa, in_sa, &rc);
   if (!h->tunnel) { close(fd); free(h); return dp_napi_int(env, rc); }
   napi_create_reference(env, out_v, 1, &h->out_ref);
   napi_create_reference(env, in_v, 1, &h->in_ref);
@@ -108,7 +108,7 @@ napi_value dp_napi_tunnel_stats(napi_env env, napi_callback_info info) {
   napi_create_object(env, &o);
   const struct { const char *name; uint64_t v; } f[] = {
       {"tunRx", s->tun_rx}, {"udpTx", s->udp_tx}, {"udpRx", s->udp_rx}, {"tunTx", s->tun_tx}, {"ikePackets", s->ike_packets},
-      {"keepalives", s->keepalives}, {"dropDecrypt", s->drop_decrypt}, {"dropEncrypt", s->drop_encrypt}, {"dropIo", s->drop_io},
+      {"keepalives", s->keepalives}, {"dropDecrypt", s->drop_decrypt}, {"dropEncrypt", s->drop_encrypt}, {"dropIo", s->drop_io}, {"mssClamped", s->mss_clamped},
   };
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
     napi_value v;

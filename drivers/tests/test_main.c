@@ -7,12 +7,14 @@ void test_replay(void);
 void test_esp_kat(void);
 void test_esp_behaviour(void);
 void test_gre(void);
+void test_mss(void);
 
 int main(void) {
   test_replay();
   test_esp_kat();
   test_esp_behaviour();
   test_gre();
+  test_mss();
   printf("1..%d\n# %d passed, %d failed\n", tap_count, tap_count - tap_failed, tap_failed);
   return tap_failed == 0 ? 0 : 1;
 }

@@ -29,6 +29,8 @@ export interface NativeTunnelStats {
   dropDecrypt: bigint;
   dropEncrypt: bigint;
   dropIo: bigint;
+  /** TCP SYNs whose MSS was lowered to fit the tunnel's MTU. */
+  mssClamped: bigint;
 }
 
 export interface NativeSaCounters {

@@ -54,6 +54,8 @@ t.test('tunnel mode, ESP in UDP: ping and iperf3 between the LANs', { skip }, as
   t.ok((sa.tunnel['udpTx'] ?? 0) > 100 && (sb.tunnel['tunTx'] ?? 0) > 100, 'packets crossed both drivers');
   t.equal(sb.inbound['dropAuth'], 0, 'no authentication failures');
   t.equal(sa.tunnel['dropDecrypt'], 0, 'nothing dropped on the way back');
+  // lanA offers MSS 1460 (its veth MTU is 1500); the tunnel's MTU is 1400, so the SYN must be lowered.
+  t.ok((sa.tunnel['mssClamped'] ?? 0) >= 1 && (sb.tunnel['mssClamped'] ?? 0) >= 1, `MSS clamped in both gateways (${sa.tunnel['mssClamped']}, ${sb.tunnel['mssClamped']})`);
 });
 
 t.test('through a NAT: the responder answers the NAT address and port', { skip }, async (t) => {
