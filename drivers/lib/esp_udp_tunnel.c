@@ -18,11 +18,21 @@
 
 struct dp_tunnel {
   int tun_fd, udp_fd, stop_fd;
-  unsigned mtu;
+  /* The peer's IPv4 address and port, packed for lock-free reads by the sending thread. A NAT may
+   * change the port (or address) at any time: it follows authenticated packets (RFC 3948 §2.2 and
+   * RFC 7296 §2.23 floating), never unauthenticated ones. */
+  _Atomic uint64_t peer;
+  dp_tunnel_options options;
   dp_sa *out, *in;
   pthread_t to_net, to_tun;
   dp_tunnel_stats stats;
 };
+
+static uint64_t pack(const struct sockaddr_in *a) { return (uint64_t)a->sin_addr.s_addr << 16 | a->sin_port; }
+static struct sockaddr_in unpack(uint64_t v) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = (uint16_t)v, .sin_addr = {.s_addr = (uint32_t)(v >> 16)}};
+  return a;
+}
 
 /* Waits for data on fd or the stop signal; false when stopping. */
 static bool wait_readable(dp_tunnel *t, int fd) {
@@ -41,12 +51,13 @@ static void *run_to_net(void *arg) {
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
   while (wait_readable(t, t->tun_fd)) {
+    struct sockaddr_in peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
     int n = 0;
     while (n < BATCH) {
       ssize_t len = read(t->tun_fd, plain, sizeof plain);
       if (len <= 0) break;
       atomic_fetch_add_explicit(&t->stats.tun_rx, 1, memory_order_relaxed);
-      if (dp_clamp_mss(plain, (size_t)len, t->mtu)) atomic_fetch_add_explicit(&t->stats.mss_clamped, 1, memory_order_relaxed);
+      if (dp_clamp_mss(plain, (size_t)len, t->options.mtu)) atomic_fetch_add_explicit(&t->stats.mss_clamped, 1, memory_order_relaxed);
       uint8_t next_header = (plain[0] >> 4) == 6 ? 41 : 4; /* tunnel mode: IPv6 or IPv4 inside */
       size_t out_len = 0;
       if (dp_esp_encrypt(t->out, plain, (size_t)len, next_header, NULL, sealed[n], sizeof sealed[n], &out_len) != DP_OK) {
@@ -54,7 +65,7 @@ static void *run_to_net(void *arg) {
         continue;
       }
       iov[n] = (struct iovec){.iov_base = sealed[n], .iov_len = out_len};
-      msgs[n] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[n], .msg_iovlen = 1}};
+      msgs[n] = (struct mmsghdr){.msg_hdr = {.msg_name = &peer, .msg_namelen = sizeof peer, .msg_iov = &iov[n], .msg_iovlen = 1}};
       n++;
     }
     for (int sent = 0; sent < n;) {
@@ -77,11 +88,12 @@ static void *run_to_tun(void *arg) {
   static __thread uint8_t bufs[BATCH][MAX_PACKET + 64], plain[MAX_PACKET + 64];
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
-  for (int i = 0; i < BATCH; i++) {
-    iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = sizeof bufs[i]};
-    msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
-  }
+  struct sockaddr_in from[BATCH];
   while (wait_readable(t, t->udp_fd)) {
+    for (int i = 0; i < BATCH; i++) {
+      iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = sizeof bufs[i]};
+      msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i], .msg_namelen = sizeof from[i], .msg_iov = &iov[i], .msg_iovlen = 1}};
+    }
     int n = recvmmsg(t->udp_fd, msgs, BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0) continue;
     atomic_fetch_add_explicit(&t->stats.udp_rx, (uint64_t)n, memory_order_relaxed);
@@ -96,7 +108,18 @@ static void *run_to_tun(void *arg) {
         atomic_fetch_add_explicit(&t->stats.drop_decrypt, 1, memory_order_relaxed);
         continue;
       }
-      if (dp_clamp_mss(plain, out_len, t->mtu)) atomic_fetch_add_explicit(&t->stats.mss_clamped, 1, memory_order_relaxed);
+      /* RFC 4301 §5.2: what the peer may send us is bounded by the SA's selectors. */
+      if (!dp_prefix_set_matches(&t->options.remote_ts, plain, out_len, true) || !dp_prefix_set_matches(&t->options.local_ts, plain, out_len, false)) {
+        atomic_fetch_add_explicit(&t->stats.drop_selector, 1, memory_order_relaxed);
+        continue;
+      }
+      /* Authentic and fresh: if it came from elsewhere, the peer's NAT mapping moved. */
+      uint64_t source = pack(&from[i]);
+      if (from[i].sin_family == AF_INET && source != atomic_load_explicit(&t->peer, memory_order_relaxed)) {
+        atomic_store_explicit(&t->peer, source, memory_order_relaxed);
+        atomic_fetch_add_explicit(&t->stats.peer_moved, 1, memory_order_relaxed);
+      }
+      if (dp_clamp_mss(plain, out_len, t->options.mtu)) atomic_fetch_add_explicit(&t->stats.mss_clamped, 1, memory_order_relaxed);
       if (write(t->tun_fd, plain, out_len) < 0) atomic_fetch_add_explicit(&t->stats.drop_io, 1, memory_order_relaxed);
       else atomic_fetch_add_explicit(&t->stats.tun_tx, 1, memory_order_relaxed);
     }
@@ -104,7 +127,7 @@ static void *run_to_tun(void *arg) {
   return NULL;
 }
 
-static int open_udp(const struct sockaddr_in *local, const struct sockaddr_in *remote) {
+static int open_udp(const struct sockaddr_in *local) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -errno;
   int one = 1, size = SOCKET_BUFFER;
@@ -112,7 +135,8 @@ static int open_udp(const struct sockaddr_in *local, const struct sockaddr_in *r
   /* The namespace's rmem_max cannot be raised from inside it; as root, force the size per socket. */
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  if (bind(fd, (const struct sockaddr *)local, sizeof *local) < 0 || connect(fd, (const struct sockaddr *)remote, sizeof *remote) < 0) {
+  /* Bound, not connected: a connected socket would discard the peer's packets after a NAT rebinding. */
+  if (bind(fd, (const struct sockaddr *)local, sizeof *local) < 0) {
     int e = errno;
     close(fd);
     return -e;
@@ -120,15 +144,16 @@ static int open_udp(const struct sockaddr_in *local, const struct sockaddr_in *r
   return fd;
 }
 
-dp_tunnel *dp_tunnel_start(int tun_fd, unsigned mtu, const struct sockaddr_in *local, const struct sockaddr_in *remote,
-                           dp_sa *outbound, dp_sa *inbound, int *error) {
+dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const struct sockaddr_in *local,
+                           const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
   dp_tunnel *t = calloc(1, sizeof *t);
   if (!t) { *error = -ENOMEM; return NULL; }
   t->tun_fd = tun_fd;
-  t->mtu = mtu;
+  t->options = *options;
   t->out = outbound;
   t->in = inbound;
-  t->udp_fd = open_udp(local, remote);
+  t->peer = pack(remote);
+  t->udp_fd = open_udp(local);
   t->stop_fd = eventfd(0, EFD_CLOEXEC);
   int flags = fcntl(tun_fd, F_GETFL);
   if (t->udp_fd < 0 || t->stop_fd < 0 || flags < 0 || fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "esp.h"
+#include "selector.h"
 
 typedef struct {
   _Atomic uint64_t tun_rx, udp_tx, udp_rx, tun_tx;
@@ -16,14 +17,21 @@ typedef struct {
   _Atomic uint64_t drop_decrypt;    /* dropped by the SA (see its counters for why) */
   _Atomic uint64_t drop_encrypt, drop_io;
   _Atomic uint64_t mss_clamped;     /* SYNs whose MSS was lowered to fit the tunnel */
+  _Atomic uint64_t drop_selector;   /* decrypted, but from or to an address outside the SA's selectors */
+  _Atomic uint64_t peer_moved;      /* authenticated packets from a new address or port (a NAT rebinding) */
 } dp_tunnel_stats;
 
 typedef struct dp_tunnel dp_tunnel;
 
 /* Takes ownership of neither SA (the caller keeps them alive until dp_tunnel_stop returns). */
-/* `mtu` is the TUN's: TCP SYNs in both directions are clamped to fit it. */
-dp_tunnel *dp_tunnel_start(int tun_fd, unsigned mtu, const struct sockaddr_in *local, const struct sockaddr_in *remote,
-                           dp_sa *outbound, dp_sa *inbound, int *error);
+typedef struct {
+  unsigned mtu;               /* the TUN's: TCP SYNs in both directions are clamped to fit it */
+  dp_prefix_set remote_ts;    /* inner sources allowed from the peer (empty: any) */
+  dp_prefix_set local_ts;     /* inner destinations allowed from the peer (empty: any) */
+} dp_tunnel_options;
+
+dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const struct sockaddr_in *local,
+                           const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error);
 /* Stops and joins both threads, closes the socket and the TUN fd, frees the tunnel. */
 void dp_tunnel_stop(dp_tunnel *t);
 const dp_tunnel_stats *dp_tunnel_stats_of(const dp_tunnel *t);

@@ -48,6 +48,24 @@ static bool address_prop(napi_env env, napi_value o, const char *addr, const cha
   return str_prop(env, o, addr, text, sizeof text) && inet_pton(AF_INET, text, &out->sin_addr) == 1;
 }
 
+/* An array of CIDR strings into a prefix set; false on a malformed one. */
+static bool selectors_prop(napi_env env, napi_value o, const char *name, dp_prefix_set *set) {
+  napi_value list;
+  bool is_array = false;
+  uint32_t n = 0;
+  memset(set, 0, sizeof *set);
+  if (napi_get_named_property(env, o, name, &list) != napi_ok || napi_is_array(env, list, &is_array) != napi_ok || !is_array) return true;
+  napi_get_array_length(env, list, &n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    char text[64];
+    size_t len = 0;
+    napi_get_element(env, list, i, &item);
+    if (napi_get_value_string_utf8(env, item, text, sizeof text, &len) != napi_ok || !dp_prefix_set_add(set, text)) return false;
+  }
+  return true;
+}
+
 /* tunnelStart({name, mtu, address, prefixLength, localAddress, localPort, remoteAddress, remotePort, outbound, inbound})
  * → {handle, name}, or a negative errno */
 napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
@@ -66,13 +84,18 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "tunnelStart: bad configuration");
     return NULL;
   }
+  dp_tunnel_options options = {.mtu = (unsigned)int_prop(env, cfg, "mtu")};
+  if (!selectors_prop(env, cfg, "remoteSelectors", &options.remote_ts) || !selectors_prop(env, cfg, "localSelectors", &options.local_ts)) {
+    napi_throw_type_error(env, NULL, "tunnelStart: bad selector");
+    return NULL;
+  }
   str_prop(env, cfg, "name", name, sizeof name);
   int fd = dp_tun_open(name);
   if (fd < 0) return dp_napi_int(env, fd);
   int rc = dp_tun_configure(name, int_prop(env, cfg, "mtu"), tun_addr.sin_addr.s_addr, int_prop(env, cfg, "prefixLength"));
   if (rc < 0) { close(fd); return dp_napi_int(env, rc); }
   tunnel_handle *h = calloc(1, sizeof *h);
-  h->tunnel = dp_tunnel_start(fd, (unsigned)int_prop(env, cfg, "mtu"), &local, &remote, out_sa, in_sa, &rc);
+  h->tunnel = dp_tunnel_start(fd, &options, &local, &remote, out_sa, in_sa, &rc);
   if (!h->tunnel) { close(fd); free(h); return dp_napi_int(env, rc); }
   napi_create_reference(env, out_v, 1, &h->out_ref);
   napi_create_reference(env, in_v, 1, &h->in_ref);
@@ -108,7 +131,7 @@ napi_value dp_napi_tunnel_stats(napi_env env, napi_callback_info info) {
   napi_create_object(env, &o);
   const struct { const char *name; uint64_t v; } f[] = {
       {"tunRx", s->tun_rx}, {"udpTx", s->udp_tx}, {"udpRx", s->udp_rx}, {"tunTx", s->tun_tx}, {"ikePackets", s->ike_packets},
-      {"keepalives", s->keepalives}, {"dropDecrypt", s->drop_decrypt}, {"dropEncrypt", s->drop_encrypt}, {"dropIo", s->drop_io}, {"mssClamped", s->mss_clamped},
+      {"keepalives", s->keepalives}, {"dropDecrypt", s->drop_decrypt}, {"dropEncrypt", s->drop_encrypt}, {"dropIo", s->drop_io}, {"mssClamped", s->mss_clamped}, {"dropSelector", s->drop_selector}, {"peerMoved", s->peer_moved},
   };
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
     napi_value v;

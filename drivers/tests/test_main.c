@@ -8,6 +8,7 @@ void test_esp_kat(void);
 void test_esp_behaviour(void);
 void test_gre(void);
 void test_mss(void);
+void test_selector(void);
 
 int main(void) {
   test_replay();
@@ -15,6 +16,7 @@ int main(void) {
   test_esp_behaviour();
   test_gre();
   test_mss();
+  test_selector();
   printf("1..%d\n# %d passed, %d failed\n", tap_count, tap_count - tap_failed, tap_failed);
   return tap_failed == 0 ? 0 : 1;
 }

@@ -31,6 +31,10 @@ export interface NativeTunnelStats {
   dropIo: bigint;
   /** TCP SYNs whose MSS was lowered to fit the tunnel's MTU. */
   mssClamped: bigint;
+  /** Decrypted packets from or to addresses outside the SA's traffic selectors (RFC 4301 §5.2). */
+  dropSelector: bigint;
+  /** Authenticated packets that arrived from a new address or port: the peer's NAT mapping moved. */
+  peerMoved: bigint;
 }
 
 export interface NativeSaCounters {
@@ -150,6 +154,9 @@ export interface NativeTunnelConfig {
   readonly remote: { readonly address: string; readonly port: number };
   readonly outbound: NativeSa;
   readonly inbound: NativeSa;
+  /** Inner source prefixes the peer may send from, and destinations it may send to (empty: any). */
+  readonly remoteSelectors?: readonly string[];
+  readonly localSelectors?: readonly string[];
 }
 
 /**
@@ -174,6 +181,7 @@ export class NativeTunnel {
       localAddress: config.local.address, localPort: config.local.port,
       remoteAddress: config.remote.address, remotePort: config.remote.port,
       outbound: saHandles.get(config.outbound), inbound: saHandles.get(config.inbound),
+      remoteSelectors: config.remoteSelectors ?? [], localSelectors: config.localSelectors ?? [],
     });
     if (typeof r === 'number') throw new PosternError(ErrorCode.driverUnavailable, `the driver could not start the tunnel (errno ${-r})`);
     return new NativeTunnel(addon, r.handle, r.name);

@@ -17,6 +17,8 @@ export interface DpPeerConfig {
   tunnelAddress: string;
   local: { address: string; port: number };
   remote: { address: string; port: number };
+  remoteSelectors?: string[];
+  localSelectors?: string[];
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as DpPeerConfig;
@@ -31,6 +33,7 @@ const inbound = sa(config.inSpi, config.inKey, config.inIntegrity, 4096);
 const tunnel = NativeTunnel.start({
   name: 'pst0', mtu: 1400, address: config.tunnelAddress, prefixLength: 32,
   local: config.local, remote: config.remote, outbound, inbound,
+  remoteSelectors: config.remoteSelectors ?? [], localSelectors: config.localSelectors ?? [],
 });
 process.stdout.write(`ready ${tunnel.name}\n`);
 
