@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "esp_udp_tunnel.h"
+#include "tunnel.h"
 #include "napi_util.h"
 #include "tun.h"
 
@@ -17,8 +17,8 @@ static void stop_handle(napi_env env, tunnel_handle *h) {
   if (!h->tunnel) return;
   dp_tunnel_stop(h->tunnel);
   h->tunnel = NULL;
-  napi_delete_reference(env, h->out_ref);
-  napi_delete_reference(env, h->in_ref);
+  if (h->out_ref) napi_delete_reference(env, h->out_ref);
+  if (h->in_ref) napi_delete_reference(env, h->in_ref);
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -76,15 +76,25 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   void *out_sa = NULL, *in_sa = NULL;
   char name[16] = {0}, addr[64];
   struct sockaddr_in local, remote, tun_addr;
+  int32_t mode = int_prop(env, cfg, "mode");
+  bool esp = mode == DP_TUNNEL_ESP_UDP || mode == DP_TUNNEL_ESP;
   napi_get_named_property(env, cfg, "outbound", &out_v);
   napi_get_named_property(env, cfg, "inbound", &in_v);
-  if (napi_get_value_external(env, out_v, &out_sa) != napi_ok || napi_get_value_external(env, in_v, &in_sa) != napi_ok ||
+  if ((esp && (napi_get_value_external(env, out_v, &out_sa) != napi_ok || napi_get_value_external(env, in_v, &in_sa) != napi_ok)) ||
+      (!esp && mode != DP_TUNNEL_GRE) ||
       !address_prop(env, cfg, "localAddress", "localPort", &local) || !address_prop(env, cfg, "remoteAddress", "remotePort", &remote) ||
       !str_prop(env, cfg, "address", addr, sizeof addr) || inet_pton(AF_INET, addr, &tun_addr.sin_addr) != 1) {
     napi_throw_type_error(env, NULL, "tunnelStart: bad configuration");
     return NULL;
   }
-  dp_tunnel_options options = {.mtu = (unsigned)int_prop(env, cfg, "mtu")};
+  dp_tunnel_options options = {.mode = (dp_tunnel_mode)mode, .mtu = (unsigned)int_prop(env, cfg, "mtu")};
+  napi_value key;
+  napi_valuetype key_type = napi_undefined;
+  if (napi_get_named_property(env, cfg, "greKey", &key) == napi_ok) napi_typeof(env, key, &key_type);
+  if (key_type == napi_number) {
+    options.gre_has_key = true;
+    napi_get_value_uint32(env, key, &options.gre_key);
+  }
   if (!selectors_prop(env, cfg, "remoteSelectors", &options.remote_ts) || !selectors_prop(env, cfg, "localSelectors", &options.local_ts)) {
     napi_throw_type_error(env, NULL, "tunnelStart: bad selector");
     return NULL;
@@ -97,8 +107,10 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   tunnel_handle *h = calloc(1, sizeof *h);
   h->tunnel = dp_tunnel_start(fd, &options, &local, &remote, out_sa, in_sa, &rc);
   if (!h->tunnel) { close(fd); free(h); return dp_napi_int(env, rc); }
-  napi_create_reference(env, out_v, 1, &h->out_ref);
-  napi_create_reference(env, in_v, 1, &h->in_ref);
+  if (esp) {
+    napi_create_reference(env, out_v, 1, &h->out_ref);
+    napi_create_reference(env, in_v, 1, &h->in_ref);
+  }
   napi_value result, handle, name_v;
   napi_create_external(env, h, finalize, NULL, &handle);
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &name_v);
@@ -130,7 +142,7 @@ napi_value dp_napi_tunnel_stats(napi_env env, napi_callback_info info) {
   napi_value o;
   napi_create_object(env, &o);
   const struct { const char *name; uint64_t v; } f[] = {
-      {"tunRx", s->tun_rx}, {"udpTx", s->udp_tx}, {"udpRx", s->udp_rx}, {"tunTx", s->tun_tx}, {"ikePackets", s->ike_packets},
+      {"tunRx", s->tun_rx}, {"netTx", s->net_tx}, {"netRx", s->net_rx}, {"tunTx", s->tun_tx}, {"ikePackets", s->ike_packets},
       {"keepalives", s->keepalives}, {"dropDecrypt", s->drop_decrypt}, {"dropEncrypt", s->drop_encrypt}, {"dropIo", s->drop_io}, {"mssClamped", s->mss_clamped}, {"dropSelector", s->drop_selector}, {"peerMoved", s->peer_moved},
   };
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {

@@ -21,8 +21,8 @@ interface Addon {
 
 export interface NativeTunnelStats {
   tunRx: bigint;
-  udpTx: bigint;
-  udpRx: bigint;
+  netTx: bigint;
+  netRx: bigint;
   tunTx: bigint;
   ikePackets: bigint;
   keepalives: bigint;
@@ -143,7 +143,11 @@ export class NativeSa {
   }
 }
 
-export interface NativeTunnelConfig {
+/** drivers/lib/tunnel.h dp_tunnel_mode: ESP in UDP 4500, raw ESP (protocol 50), plain GRE (47). */
+const TUNNEL_MODES = { 'esp-udp': 1, esp: 2, gre: 3 } as const;
+export type TunnelFraming = keyof typeof TUNNEL_MODES;
+
+interface TunnelCommon {
   /** The TUN device's wanted name (the kernel may number it) and its MTU. */
   readonly name: string;
   readonly mtu: number;
@@ -152,15 +156,21 @@ export interface NativeTunnelConfig {
   readonly prefixLength: number;
   readonly local: { readonly address: string; readonly port: number };
   readonly remote: { readonly address: string; readonly port: number };
-  readonly outbound: NativeSa;
-  readonly inbound: NativeSa;
   /** Inner source prefixes the peer may send from, and destinations it may send to (empty: any). */
   readonly remoteSelectors?: readonly string[];
   readonly localSelectors?: readonly string[];
 }
 
+export type NativeTunnelConfig = TunnelCommon &
+  (
+    | { readonly framing: 'esp-udp' | 'esp'; readonly outbound: NativeSa; readonly inbound: NativeSa }
+    /** Plain GRE is not encrypted: for links that are protected otherwise, or not at all (flagged). */
+    | { readonly framing: 'gre'; readonly greKey?: number }
+  );
+
 /**
- * An ESP-in-UDP tunnel (RFC 3948) run by two driver threads: TUN → encrypt → UDP and back.
+ * A site tunnel run by two driver threads: TUN → encapsulate → network and back, in ESP over UDP
+ * (RFC 3948), raw ESP (RFC 4303) or plain GRE (RFC 2784).
  * Packets never reach JavaScript; only the counters do, when asked.
  */
 export class NativeTunnel {
@@ -176,12 +186,15 @@ export class NativeTunnel {
 
   static start(config: NativeTunnelConfig): NativeTunnel {
     const addon = loadDriver();
+    const framing = config.framing === 'gre'
+      ? { greKey: config.greKey }
+      : { outbound: saHandles.get(config.outbound), inbound: saHandles.get(config.inbound) };
     const r = addon.tunnelStart({
-      name: config.name, mtu: config.mtu, address: config.address, prefixLength: config.prefixLength,
+      mode: TUNNEL_MODES[config.framing], name: config.name, mtu: config.mtu, address: config.address, prefixLength: config.prefixLength,
       localAddress: config.local.address, localPort: config.local.port,
       remoteAddress: config.remote.address, remotePort: config.remote.port,
-      outbound: saHandles.get(config.outbound), inbound: saHandles.get(config.inbound),
       remoteSelectors: config.remoteSelectors ?? [], localSelectors: config.localSelectors ?? [],
+      ...framing,
     });
     if (typeof r === 'number') throw new PosternError(ErrorCode.driverUnavailable, `the driver could not start the tunnel (errno ${-r})`);
     return new NativeTunnel(addon, r.handle, r.name);

@@ -3,20 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { iperf3, type IperfOptions } from '../lab/peers/iperf3.ts';
-import { PosternDp } from '../lab/peers/postern-dp.ts';
+import { mirroredPeers, PosternDp, routeLansThroughTunnel } from '../lab/peers/postern-dp.ts';
 import { StrongSwan } from '../lab/peers/strongswan.ts';
-import { Lab, type TopologySpec } from '../lab/topology.ts';
+import { twoSitesDirect } from '../lab/scenarios.ts';
+import { Lab } from '../lab/topology.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
-
-const topology: TopologySpec = {
-  hosts: { lanA: { gateway: '10.1.0.1' }, gwA: { forwarding: true }, gwB: { forwarding: true }, lanB: { gateway: '10.2.0.1' } },
-  links: {
-    lan: { a: ['lanA', '10.1.0.10/24'], b: ['gwA', '10.1.0.1/24'] },
-    wan: { a: ['gwA', '192.0.2.1/24'], b: ['gwB', '192.0.2.2/24'] },
-    lanb: { a: ['gwB', '10.2.0.1/24'], b: ['lanB', '10.2.0.10/24'] },
-  },
-};
 
 /** Busy CPU seconds of the whole machine (both tunnel ends share it), from /proc/stat. */
 function cpuSeconds(): number {
@@ -41,12 +33,18 @@ async function measure(lab: Lab): Promise<Figures> {
 }
 
 async function withLab<T>(work: (lab: Lab) => Promise<T>): Promise<T> {
-  const lab = Lab.create(topology);
+  const lab = Lab.create(twoSitesDirect);
   try {
     return await work(lab);
   } finally {
     lab.teardown();
   }
+}
+
+async function startPostern(lab: Lab, framing: 'esp' | 'esp-udp'): Promise<void> {
+  const { a, b } = mirroredPeers({ aAddress: '192.0.2.1', bAddress: '192.0.2.2', framing });
+  await Promise.all([PosternDp.start(lab, 'gwA', a), PosternDp.start(lab, 'gwB', b)]);
+  routeLansThroughTunnel(lab);
 }
 
 const paths: Record<string, (lab: Lab) => Promise<void>> = {
@@ -68,16 +66,8 @@ const paths: Record<string, (lab: Lab) => Promise<void>> = {
     const up = await a.initiate('net');
     if (up.code !== 0) throw new Error(`strongSwan did not come up: ${a.log()}`);
   },
-  'postern-esp-udp-aes-gcm-128': async (lab) => {
-    const k1 = randomBytes(20).toString('hex');
-    const k2 = randomBytes(20).toString('hex');
-    await Promise.all([
-      PosternDp.start(lab, 'gwA', { suite: 'aes-gcm-128', outKey: k1, inKey: k2, outSpi: 0xa1, inSpi: 0xb1, tunnelAddress: '10.255.0.1', local: { address: '192.0.2.1', port: 4500 }, remote: { address: '192.0.2.2', port: 4500 } }),
-      PosternDp.start(lab, 'gwB', { suite: 'aes-gcm-128', outKey: k2, inKey: k1, outSpi: 0xb1, inSpi: 0xa1, tunnelAddress: '10.255.0.2', local: { address: '192.0.2.2', port: 4500 }, remote: { address: '192.0.2.1', port: 4500 } }),
-    ]);
-    lab.execSync('gwA', ['ip', 'route', 'add', '10.2.0.0/24', 'dev', 'pst0']);
-    lab.execSync('gwB', ['ip', 'route', 'add', '10.1.0.0/24', 'dev', 'pst0']);
-  },
+  'postern-esp-aes-gcm-128': (lab) => startPostern(lab, 'esp'),
+  'postern-esp-udp-aes-gcm-128': (lab) => startPostern(lab, 'esp-udp'),
 };
 
 const results: Record<string, Figures> = {};
@@ -90,11 +80,13 @@ for (const [name, setUp] of Object.entries(paths)) {
   console.log(`bench dataplane ${name} ${f.tcp1.toFixed(0)} ${f.cpuPerGb.toFixed(2)} ${f.lossAt1G.toFixed(2)}`);
   console.log(`bench dataplane-detail ${name} tcp4=${f.tcp4.toFixed(0)}Mbit/s udp64=${(f.pps64 / 1000).toFixed(0)}kpps`);
 }
+const posternRaw = results['postern-esp-aes-gcm-128'];
 const postern = results['postern-esp-udp-aes-gcm-128'];
 const swan = results['strongswan-libipsec-aes-gcm-128'];
 const veth = results['veth'];
 if (postern && swan && veth) {
   console.log(`bench ratio postern/strongswan tcp1=${(postern.tcp1 / swan.tcp1).toFixed(2)} tcp4=${(postern.tcp4 / swan.tcp4).toFixed(2)} pps64=${(postern.pps64 / swan.pps64).toFixed(2)}`);
   console.log(`bench ratio postern/veth tcp1=${(postern.tcp1 / veth.tcp1).toFixed(3)}`);
+  if (posternRaw) console.log(`bench ratio postern-raw-esp/strongswan tcp1=${(posternRaw.tcp1 / swan.tcp1).toFixed(2)}`);
 }
 console.log(`bench seconds-per-measure=${SECONDS} date=${new Date().toISOString()} cpus=${(await import('node:os')).cpus().length}`);

@@ -1,57 +1,27 @@
 // Two Postern data planes, statically keyed, carry two LANs' traffic in ESP over UDP 4500 (RFC 3948):
 // directly, and with one gateway behind a masquerading NAT. Packets stay in the drivers' C threads.
-import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { iperf3 } from '../lab/peers/iperf3.ts';
-import { PosternDp } from '../lab/peers/postern-dp.ts';
-import type { DpPeerConfig } from '../lab/peers/postern-dp-peer.ts';
-import { twoSitesBehindNat } from '../lab/scenarios.ts';
-import { Lab, type TopologySpec } from '../lab/topology.ts';
+import { mirroredPeers, PosternDp, routeLansThroughTunnel } from '../lab/peers/postern-dp.ts';
+import { twoSitesBehindNat, twoSitesDirect } from '../lab/scenarios.ts';
+import { Lab } from '../lab/topology.ts';
 
 const skip = !isRoot() ? 'needs root' : !hasBinary('iperf3') ? 'iperf3 missing' : false;
 
-const direct: TopologySpec = {
-  hosts: {
-    lanA: { gateway: '10.1.0.1' },
-    gwA: { forwarding: true },
-    gwB: { forwarding: true },
-    lanB: { gateway: '10.2.0.1' },
-  },
-  links: {
-    lan: { a: ['lanA', '10.1.0.10/24'], b: ['gwA', '10.1.0.1/24'] },
-    wan: { a: ['gwA', '192.0.2.1/24'], b: ['gwB', '192.0.2.2/24'] },
-    lanb: { a: ['gwB', '10.2.0.1/24'], b: ['lanB', '10.2.0.10/24'] },
-  },
-};
-
-/** Mirror-image static keying for the two ends. */
-function keying(aAddress: string, bAddress: string, bSeenAsA: string) {
-  const k1 = randomBytes(20).toString('hex');
-  const k2 = randomBytes(20).toString('hex');
-  const a: DpPeerConfig = { suite: 'aes-gcm-128', outKey: k1, inKey: k2, outSpi: 0xa0000001, inSpi: 0xb0000001, tunnelAddress: '10.255.0.1', local: { address: aAddress, port: 4500 }, remote: { address: bAddress, port: 4500 } };
-  const b: DpPeerConfig = { suite: 'aes-gcm-128', outKey: k2, inKey: k1, outSpi: 0xb0000001, inSpi: 0xa0000001, tunnelAddress: '10.255.0.2', local: { address: bAddress, port: 4500 }, remote: { address: bSeenAsA, port: 4500 } };
-  return { a, b };
-}
-
-async function routeLans(lab: Lab): Promise<void> {
-  lab.execSync('gwA', ['ip', 'route', 'add', '10.2.0.0/24', 'dev', 'pst0']);
-  lab.execSync('gwB', ['ip', 'route', 'add', '10.1.0.0/24', 'dev', 'pst0']);
-}
-
 t.test('tunnel mode, ESP in UDP: ping and iperf3 between the LANs', { skip }, async (t) => {
-  const lab = Lab.create(direct);
+  const lab = Lab.create(twoSitesDirect);
   t.teardown(() => lab.teardown());
-  const { a, b } = keying('192.0.2.1', '192.0.2.2', '192.0.2.1');
+  const { a, b } = mirroredPeers({ aAddress: '192.0.2.1', bAddress: '192.0.2.2' });
   const [gwA, gwB] = await Promise.all([PosternDp.start(lab, 'gwA', a), PosternDp.start(lab, 'gwB', b)]);
-  await routeLans(lab);
+  routeLansThroughTunnel(lab);
   const ping = await lab.exec('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']);
   t.equal(ping.code, 0, `ping through the tunnel: ${ping.stdout}${ping.stderr}`);
   const r = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'lanA', { seconds: 2 });
   t.ok(r.mbitPerSecond > 50, `iperf3 through Postern ESP-in-UDP: ${r.mbitPerSecond.toFixed(0)} Mbit/s`);
   t.comment(`postern esp-udp aes-gcm-128: ${r.mbitPerSecond.toFixed(0)} Mbit/s`);
   const [sa, sb] = await Promise.all([gwA.stats(), gwB.stats()]);
-  t.ok((sa.tunnel['udpTx'] ?? 0) > 100 && (sb.tunnel['tunTx'] ?? 0) > 100, 'packets crossed both drivers');
+  t.ok((sa.tunnel['netTx'] ?? 0) > 100 && (sb.tunnel['tunTx'] ?? 0) > 100, 'packets crossed both drivers');
   t.equal(sb.inbound['dropAuth'], 0, 'no authentication failures');
   t.equal(sa.tunnel['dropDecrypt'], 0, 'nothing dropped on the way back');
   // lanA offers MSS 1460 (its veth MTU is 1500); the tunnel's MTU is 1400, so the SYN must be lowered.
@@ -59,21 +29,21 @@ t.test('tunnel mode, ESP in UDP: ping and iperf3 between the LANs', { skip }, as
 });
 
 t.test('inner addresses outside the SA selectors are dropped and counted (RFC 4301 §5.2)', { skip }, async (t) => {
-  const lab = Lab.create(direct);
+  const lab = Lab.create(twoSitesDirect);
   t.teardown(() => lab.teardown());
-  const { a, b } = keying('192.0.2.1', '192.0.2.2', '192.0.2.1');
+  const { a, b } = mirroredPeers({ aAddress: '192.0.2.1', bAddress: '192.0.2.2' });
   // gwB accepts from the tunnel only what comes from lanA's subnet to its own.
   const [gwA, gwB] = await Promise.all([
     PosternDp.start(lab, 'gwA', a),
     PosternDp.start(lab, 'gwB', { ...b, remoteSelectors: ['10.1.0.0/24'], localSelectors: ['10.2.0.0/24'] }),
   ]);
-  await routeLans(lab);
+  routeLansThroughTunnel(lab);
   t.equal((await lab.exec('lanA', ['ping', '-c', '2', '-i', '0.2', '-W', '2', '10.2.0.10'])).code, 0, 'lanA to lanB passes');
   // gwA's own tunnel address (10.255.0.1) is outside the selectors: its packets must not reach lanB.
   const spoof = await lab.exec('gwA', ['ping', '-c', '2', '-i', '0.2', '-W', '1', '-I', '10.255.0.1', '10.2.0.10']);
   t.not(spoof.code, 0, 'a source outside the selectors gets no answer');
   const [sa, sb] = await Promise.all([gwA.stats(), gwB.stats()]);
-  t.ok((sa.tunnel['udpTx'] ?? 0) >= 4, 'the packets were sent through the tunnel');
+  t.ok((sa.tunnel['netTx'] ?? 0) >= 4, 'the packets were sent through the tunnel');
   // At least the two echo requests; the TUN's own IPv6 router solicitations are outside the selectors too.
   t.ok((sb.tunnel['dropSelector'] ?? 0) >= 2, `gwB dropped them (${sb.tunnel['dropSelector']} packets)`);
 });
@@ -83,13 +53,13 @@ t.test('through a NAT: the responder follows the NAT mapping, whatever port it p
   t.teardown(() => lab.teardown());
   // gwB is told the NAT's address with port 4500, but masquerade may pick another port: if gwB's own
   // packets reach the NAT first, port 4500 is taken by that conntrack entry. Force that case here.
-  const { a, b } = keying('172.16.1.2', '203.0.113.2', '203.0.113.1');
+  const { a, b } = mirroredPeers({ aAddress: '172.16.1.2', bAddress: '203.0.113.2', bSeesA: '203.0.113.1' });
   const gwB = await PosternDp.start(lab, 'gwB', b);
   await lab.exec('gwB', ['ping', '-c', '1', '-W', '1', '-I', '10.255.0.2', '10.1.0.10']); // sent before any mapping exists
   const rules = await lab.exec('nat', ['sh', '-c', 'nft add table ip pin; nft add chain ip pin post "{ type nat hook postrouting priority 50; }"; nft add rule ip pin post udp sport 4500 masquerade to :40000-40010']);
   t.equal(rules.code, 0, `the NAT maps 4500 to 40000-40010 ${rules.stderr}`);
   await PosternDp.start(lab, 'gwA', a);
-  await routeLans(lab);
+  routeLansThroughTunnel(lab);
   const ping = await lab.exec('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']);
   t.equal(ping.code, 0, `ping across the NAT: ${ping.stdout}${ping.stderr}`);
   const back = await lab.exec('lanB', ['ping', '-c', '2', '-i', '0.2', '-W', '2', '10.1.0.10']);

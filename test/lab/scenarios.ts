@@ -19,3 +19,18 @@ export const twoSitesBehindNat: TopologySpec = {
     lanb: { a: ['gwB', '10.2.0.1/24'], b: ['lanB', '10.2.0.10/24'] },
   },
 };
+
+/** lanA – gwA – gwB – lanB with a direct WAN link: the data-plane tests' and benchmarks' topology. */
+export const twoSitesDirect: TopologySpec = {
+  hosts: {
+    lanA: { gateway: '10.1.0.1' },
+    gwA: { forwarding: true },
+    gwB: { forwarding: true },
+    lanB: { gateway: '10.2.0.1' },
+  },
+  links: {
+    lan: { a: ['lanA', '10.1.0.10/24'], b: ['gwA', '10.1.0.1/24'] },
+    wan: { a: ['gwA', '192.0.2.1/24'], b: ['gwB', '192.0.2.2/24'] },
+    lanb: { a: ['gwB', '10.2.0.1/24'], b: ['lanB', '10.2.0.10/24'] },
+  },
+};

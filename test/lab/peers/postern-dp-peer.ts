@@ -1,11 +1,14 @@
 // A Postern data plane with statically keyed SAs (the test-only manual keying path): started inside
 // a lab host, it brings up an ESP-in-UDP tunnel and answers `stats` on stdin; SIGTERM stops it.
 import { createInterface } from 'node:readline';
-import { NativeSa, NativeTunnel } from '../../../firmware/dataplane/native.ts';
+import { NativeSa, NativeTunnel, type TunnelFraming } from '../../../firmware/dataplane/native.ts';
 import type { EspSuite } from '../../../firmware/dataplane/types.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 
 export interface DpPeerConfig {
+  /** Default esp-udp. */
+  framing?: TunnelFraming;
+  greKey?: number;
   suite: EspSuite;
   /** hex; AEAD suites: key then salt */
   outKey: string;
@@ -30,11 +33,14 @@ const sa = (spi: number, key: string, integrity: string | undefined, replayWindo
   });
 const outbound = sa(config.outSpi, config.outKey, config.outIntegrity, 0);
 const inbound = sa(config.inSpi, config.inKey, config.inIntegrity, 4096);
-const tunnel = NativeTunnel.start({
-  name: 'pst0', mtu: 1400, address: config.tunnelAddress, prefixLength: 32,
-  local: config.local, remote: config.remote, outbound, inbound,
+const common = {
+  name: 'pst0', mtu: 1400, address: config.tunnelAddress, prefixLength: 32, local: config.local, remote: config.remote,
   remoteSelectors: config.remoteSelectors ?? [], localSelectors: config.localSelectors ?? [],
-});
+};
+const framing = config.framing ?? 'esp-udp';
+const tunnel = framing === 'gre'
+  ? NativeTunnel.start({ ...common, framing, ...(config.greKey === undefined ? {} : { greKey: config.greKey }) })
+  : NativeTunnel.start({ ...common, framing, outbound, inbound });
 process.stdout.write(`ready ${tunnel.name}\n`);
 
 const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x));

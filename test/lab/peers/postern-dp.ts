@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Daemon, Lab } from '../topology.ts';
@@ -47,4 +48,24 @@ export class PosternDp {
       void this.daemon.exited.then((code) => fail(new Error(`postern data plane exited (${code})`)));
     });
   }
+}
+
+/**
+ * Mirror-image static keying (the test-only manual keying path) for gwA and gwB: gwA's outbound SA
+ * is gwB's inbound and back. `bSeesA` is gwA's address as gwB sees it (the NAT's, behind one).
+ */
+export function mirroredPeers(options: { aAddress: string; bAddress: string; bSeesA?: string; framing?: DpPeerConfig['framing'] }): { a: DpPeerConfig; b: DpPeerConfig } {
+  const k1 = randomBytes(20).toString('hex');
+  const k2 = randomBytes(20).toString('hex');
+  const common = { suite: 'aes-gcm-128' as const, ...(options.framing ? { framing: options.framing } : {}) };
+  return {
+    a: { ...common, outKey: k1, inKey: k2, outSpi: 0xa0000001, inSpi: 0xb0000001, tunnelAddress: '10.255.0.1', local: { address: options.aAddress, port: 4500 }, remote: { address: options.bAddress, port: 4500 } },
+    b: { ...common, outKey: k2, inKey: k1, outSpi: 0xb0000001, inSpi: 0xa0000001, tunnelAddress: '10.255.0.2', local: { address: options.bAddress, port: 4500 }, remote: { address: options.bSeesA ?? options.aAddress, port: 4500 } },
+  };
+}
+
+/** Routes each LAN to the other through the gateways' TUN (pst0). */
+export function routeLansThroughTunnel(lab: Lab): void {
+  lab.execSync('gwA', ['ip', 'route', 'add', '10.2.0.0/24', 'dev', 'pst0']);
+  lab.execSync('gwB', ['ip', 'route', 'add', '10.1.0.0/24', 'dev', 'pst0']);
 }

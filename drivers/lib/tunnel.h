@@ -1,17 +1,20 @@
-/* One ESP tunnel in UDP (RFC 3948): two worker threads move packets TUN → encrypt → UDP and
- * UDP → decrypt → TUN. Nothing crosses into JavaScript; counters are read from the struct. */
-#ifndef POSTERN_ESP_UDP_TUNNEL_H
-#define POSTERN_ESP_UDP_TUNNEL_H
+/* A site tunnel: two worker threads move packets TUN → encapsulate → network and network →
+ * decapsulate → TUN. Nothing crosses into JavaScript; counters are read from the struct.
+ * Three framings: ESP in UDP (RFC 3948, NAT-friendly), raw ESP (IP protocol 50, RFC 4303) and
+ * plain GRE (IP protocol 47, RFC 2784/2890, unencrypted). */
+#ifndef POSTERN_TUNNEL_H
+#define POSTERN_TUNNEL_H
 
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "esp.h"
 #include "selector.h"
 
 typedef struct {
-  _Atomic uint64_t tun_rx, udp_tx, udp_rx, tun_tx;
+  _Atomic uint64_t tun_rx, net_tx, net_rx, tun_tx;
   _Atomic uint64_t ike_packets;     /* non-ESP marker (RFC 3948 §2.2): for IKE, not for us */
   _Atomic uint64_t keepalives;      /* the one-byte 0xFF NAT keepalive (RFC 3948 §2.3) */
   _Atomic uint64_t drop_decrypt;    /* dropped by the SA (see its counters for why) */
@@ -24,12 +27,22 @@ typedef struct {
 typedef struct dp_tunnel dp_tunnel;
 
 /* Takes ownership of neither SA (the caller keeps them alive until dp_tunnel_stop returns). */
+typedef enum {
+  DP_TUNNEL_ESP_UDP = 1,
+  DP_TUNNEL_ESP = 2,
+  DP_TUNNEL_GRE = 3,
+} dp_tunnel_mode;
+
 typedef struct {
+  dp_tunnel_mode mode;
+  bool gre_has_key;           /* GRE: send and require this key (RFC 2890) */
+  uint32_t gre_key;
   unsigned mtu;               /* the TUN's: TCP SYNs in both directions are clamped to fit it */
   dp_prefix_set remote_ts;    /* inner sources allowed from the peer (empty: any) */
   dp_prefix_set local_ts;     /* inner destinations allowed from the peer (empty: any) */
 } dp_tunnel_options;
 
+/* For GRE the SAs are NULL. The local and remote ports matter only for ESP in UDP. */
 dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const struct sockaddr_in *local,
                            const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error);
 /* Stops and joins both threads, closes the socket and the TUN fd, frees the tunnel. */

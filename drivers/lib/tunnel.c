@@ -1,0 +1,233 @@
+#define _GNU_SOURCE
+#include "tunnel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gre.h"
+#include "mss_clamp.h"
+
+#define BATCH 32
+#define MAX_PACKET 2048
+#define SOCKET_BUFFER (4 << 20)
+
+struct dp_tunnel {
+  int tun_fd, net_fd, stop_fd;
+  dp_tunnel_options options;
+  /* The peer's IPv4 address and port, packed for lock-free reads by the sending thread. Behind a
+   * NAT the port (or address) may change at any time: ESP in UDP follows authenticated packets
+   * (RFC 3948 §2.2, RFC 7296 §2.23 floating), never unauthenticated ones. */
+  _Atomic uint64_t peer;
+  dp_sa *out, *in;
+  pthread_t to_net, to_tun;
+  dp_tunnel_stats stats;
+};
+
+#define COUNT(t, field) atomic_fetch_add_explicit(&(t)->stats.field, 1, memory_order_relaxed)
+
+static uint64_t pack(const struct sockaddr_in *a) { return (uint64_t)a->sin_addr.s_addr << 16 | a->sin_port; }
+static struct sockaddr_in unpack(uint64_t v) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = (uint16_t)v, .sin_addr = {.s_addr = (uint32_t)(v >> 16)}};
+  return a;
+}
+
+/* Waits for data on fd or the stop signal; false when stopping. */
+static bool wait_readable(dp_tunnel *t, int fd) {
+  struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = t->stop_fd, .events = POLLIN}};
+  for (;;) {
+    int n = poll(p, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    return n > 0 && !(p[1].revents & POLLIN);
+  }
+}
+
+/* An inner IP packet into what goes on the wire (after the outer IP and UDP headers). */
+static bool encapsulate(dp_tunnel *t, const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *out_len) {
+  bool v6 = (plain[0] >> 4) == 6;
+  if (t->options.mode == DP_TUNNEL_GRE) {
+    dp_gre_header h = {.version = 0, .protocol = v6 ? DP_GRE_PROTO_IPV6 : DP_GRE_PROTO_IPV4, .has_key = t->options.gre_has_key, .key = t->options.gre_key};
+    size_t hl = dp_gre_header_size(&h);
+    if (hl + len > cap) return false;
+    memcpy(out + hl, plain, len);
+    return dp_gre_build(&h, out, cap, len, out_len) == DP_GRE_OK;
+  }
+  return dp_esp_encrypt(t->out, plain, len, v6 ? 41 : 4, NULL, out, cap, out_len) == DP_OK; /* tunnel mode */
+}
+
+typedef enum { DECAP_OK, DECAP_SKIP, DECAP_DROP } decap_result;
+
+/* What arrived (after the outer IP header for raw sockets) into the inner packet. */
+static decap_result decapsulate(dp_tunnel *t, const uint8_t *d, size_t len, uint8_t *plain, size_t cap, size_t *out_len) {
+  if (t->options.mode == DP_TUNNEL_GRE) {
+    dp_gre_header h;
+    if (dp_gre_parse(d, len, &h) != DP_GRE_OK || h.version != 0 || h.has_key != t->options.gre_has_key ||
+        (h.has_key && h.key != t->options.gre_key) || (h.protocol != DP_GRE_PROTO_IPV4 && h.protocol != DP_GRE_PROTO_IPV6) ||
+        len - h.header_len > cap)
+      return DECAP_DROP;
+    *out_len = len - h.header_len;
+    memcpy(plain, d + h.header_len, *out_len);
+    return DECAP_OK;
+  }
+  if (t->options.mode == DP_TUNNEL_ESP_UDP) {
+    if (len == 1 && d[0] == 0xff) { COUNT(t, keepalives); return DECAP_SKIP; }                      /* RFC 3948 §2.3 */
+    if (len >= 4 && !d[0] && !d[1] && !d[2] && !d[3]) { COUNT(t, ike_packets); return DECAP_SKIP; } /* non-ESP marker */
+  }
+  uint8_t nh = 0;
+  if (dp_esp_decrypt(t->in, d, len, plain, cap, out_len, &nh) != DP_OK || (nh != 4 && nh != 41)) return DECAP_DROP;
+  return DECAP_OK;
+}
+
+/* TUN → network: drain up to BATCH packets from the TUN, send them with one sendmmsg. */
+static void *run_to_net(void *arg) {
+  dp_tunnel *t = arg;
+  static __thread uint8_t plain[MAX_PACKET], sealed[BATCH][MAX_PACKET + 64];
+  struct mmsghdr msgs[BATCH];
+  struct iovec iov[BATCH];
+  while (wait_readable(t, t->tun_fd)) {
+    struct sockaddr_in peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
+    int n = 0;
+    while (n < BATCH) {
+      ssize_t len = read(t->tun_fd, plain, sizeof plain);
+      if (len <= 0) break;
+      COUNT(t, tun_rx);
+      if (dp_clamp_mss(plain, (size_t)len, t->options.mtu)) COUNT(t, mss_clamped);
+      size_t out_len = 0;
+      if (!encapsulate(t, plain, (size_t)len, sealed[n], sizeof sealed[n], &out_len)) {
+        COUNT(t, drop_encrypt);
+        continue;
+      }
+      iov[n] = (struct iovec){.iov_base = sealed[n], .iov_len = out_len};
+      msgs[n] = (struct mmsghdr){.msg_hdr = {.msg_name = &peer, .msg_namelen = sizeof peer, .msg_iov = &iov[n], .msg_iovlen = 1}};
+      n++;
+    }
+    for (int sent = 0; sent < n;) {
+      int r = sendmmsg(t->net_fd, msgs + sent, (unsigned)(n - sent), 0);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        atomic_fetch_add_explicit(&t->stats.drop_io, (uint64_t)(n - sent), memory_order_relaxed);
+        break;
+      }
+      sent += r;
+      atomic_fetch_add_explicit(&t->stats.net_tx, (uint64_t)r, memory_order_relaxed);
+    }
+  }
+  return NULL;
+}
+
+/* One received datagram: decapsulate, check selectors, follow the peer, clamp, write to the TUN. */
+static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const struct sockaddr_in *from, uint8_t *plain) {
+  if (t->options.mode != DP_TUNNEL_ESP_UDP) {
+    /* Raw sockets hand over the outer IPv4 header too. */
+    size_t ihl = len ? (size_t)(d[0] & 0x0f) * 4 : 0;
+    if (len < 20 || ihl < 20 || ihl > len) { COUNT(t, drop_decrypt); return; }
+    d += ihl;
+    len -= ihl;
+  }
+  size_t out_len = 0;
+  decap_result r = decapsulate(t, d, len, plain, MAX_PACKET + 64, &out_len);
+  if (r == DECAP_SKIP) return;
+  if (r == DECAP_DROP) { COUNT(t, drop_decrypt); return; }
+  /* RFC 4301 §5.2: what the peer may send us is bounded by the SA's selectors. */
+  if (!dp_prefix_set_matches(&t->options.remote_ts, plain, out_len, true) || !dp_prefix_set_matches(&t->options.local_ts, plain, out_len, false)) {
+    COUNT(t, drop_selector);
+    return;
+  }
+  /* Authentic and fresh: if it came from elsewhere, the peer's NAT mapping moved. */
+  uint64_t source = pack(from);
+  if (t->options.mode == DP_TUNNEL_ESP_UDP && from->sin_family == AF_INET && source != atomic_load_explicit(&t->peer, memory_order_relaxed)) {
+    atomic_store_explicit(&t->peer, source, memory_order_relaxed);
+    COUNT(t, peer_moved);
+  }
+  if (dp_clamp_mss(plain, out_len, t->options.mtu)) COUNT(t, mss_clamped);
+  if (write(t->tun_fd, plain, out_len) < 0) COUNT(t, drop_io);
+  else COUNT(t, tun_tx);
+}
+
+/* Network → TUN: one recvmmsg for up to BATCH datagrams. */
+static void *run_to_tun(void *arg) {
+  dp_tunnel *t = arg;
+  static __thread uint8_t bufs[BATCH][MAX_PACKET + 64], plain[MAX_PACKET + 64];
+  struct mmsghdr msgs[BATCH];
+  struct iovec iov[BATCH];
+  struct sockaddr_in from[BATCH];
+  while (wait_readable(t, t->net_fd)) {
+    for (int i = 0; i < BATCH; i++) {
+      iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = sizeof bufs[i]};
+      msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i], .msg_namelen = sizeof from[i], .msg_iov = &iov[i], .msg_iovlen = 1}};
+    }
+    int n = recvmmsg(t->net_fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0) continue;
+    atomic_fetch_add_explicit(&t->stats.net_rx, (uint64_t)n, memory_order_relaxed);
+    for (int i = 0; i < n; i++) deliver(t, bufs[i], msgs[i].msg_len, &from[i], plain);
+  }
+  return NULL;
+}
+
+/* UDP for ESP in UDP; a raw IP socket of protocol 50 or 47 otherwise. Bound, never connected:
+ * a connected socket would discard the peer's packets after a NAT rebinding. */
+static int open_socket(const dp_tunnel_options *o, const struct sockaddr_in *local) {
+  int fd = o->mode == DP_TUNNEL_ESP_UDP ? socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)
+                                        : socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, o->mode == DP_TUNNEL_ESP ? IPPROTO_ESP : IPPROTO_GRE);
+  if (fd < 0) return -errno;
+  int one = 1, size = SOCKET_BUFFER;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  /* The namespace's rmem_max cannot be raised from inside it; as root, force the size per socket. */
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  struct sockaddr_in bind_to = *local;
+  if (o->mode != DP_TUNNEL_ESP_UDP) bind_to.sin_port = 0;
+  if (bind(fd, (const struct sockaddr *)&bind_to, sizeof bind_to) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
+dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const struct sockaddr_in *local,
+                           const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
+  bool esp = options->mode == DP_TUNNEL_ESP_UDP || options->mode == DP_TUNNEL_ESP;
+  if ((esp && (!outbound || !inbound)) || (!esp && options->mode != DP_TUNNEL_GRE)) { *error = -EINVAL; return NULL; }
+  dp_tunnel *t = calloc(1, sizeof *t);
+  if (!t) { *error = -ENOMEM; return NULL; }
+  t->tun_fd = tun_fd;
+  t->options = *options;
+  t->out = outbound;
+  t->in = inbound;
+  t->peer = pack(remote);
+  t->net_fd = open_socket(options, local);
+  t->stop_fd = eventfd(0, EFD_CLOEXEC);
+  int flags = fcntl(tun_fd, F_GETFL);
+  if (t->net_fd < 0 || t->stop_fd < 0 || flags < 0 || fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    *error = t->net_fd < 0 ? t->net_fd : -errno;
+    if (t->net_fd >= 0) close(t->net_fd);
+    if (t->stop_fd >= 0) close(t->stop_fd);
+    free(t);
+    return NULL;
+  }
+  pthread_create(&t->to_net, NULL, run_to_net, t);
+  pthread_create(&t->to_tun, NULL, run_to_tun, t);
+  *error = 0;
+  return t;
+}
+
+void dp_tunnel_stop(dp_tunnel *t) {
+  if (!t) return;
+  uint64_t one = 1;
+  if (write(t->stop_fd, &one, sizeof one) < 0) { /* the threads would wait forever; nothing better to do */ }
+  pthread_join(t->to_net, NULL);
+  pthread_join(t->to_tun, NULL);
+  close(t->net_fd);
+  close(t->stop_fd);
+  close(t->tun_fd);
+  free(t);
+}
+
+const dp_tunnel_stats *dp_tunnel_stats_of(const dp_tunnel *t) { return &t->stats; }
