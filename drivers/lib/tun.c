@@ -11,14 +11,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int dp_tun_open(char name[16]) {
+int dp_tun_open(char name[16], bool offload) {
   int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
   if (fd < 0) return -errno;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
   strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+  unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0 || (offload && ioctl(fd, TUNSETOFFLOAD, offloads) < 0)) {
     int e = errno;
     close(fd);
     return -e;

@@ -12,10 +12,13 @@
 #include <unistd.h>
 
 #include "gre.h"
+#include "gso.h"
+#include <sys/uio.h>
 #include "mss_clamp.h"
 
 #define BATCH 32
 #define MAX_PACKET 2048
+#define MAX_READ (65536 + DP_VNET_HDR_LEN) /* a TSO super-segment and its header */
 #define SOCKET_BUFFER (4 << 20)
 
 struct dp_tunnel {
@@ -84,39 +87,63 @@ static decap_result decapsulate(dp_tunnel *t, const uint8_t *d, size_t len, uint
   return DECAP_OK;
 }
 
-/* TUN → network: drain up to BATCH packets from the TUN, send them with one sendmmsg. */
-static void *run_to_net(void *arg) {
-  dp_tunnel *t = arg;
-  static __thread uint8_t plain[MAX_PACKET], sealed[BATCH][MAX_PACKET + 64];
+/* The sending thread's batch: encapsulated packets waiting for one sendmmsg. */
+typedef struct {
+  dp_tunnel *t;
+  struct sockaddr_in peer;
+  int n;
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
+  uint8_t sealed[BATCH][MAX_PACKET + 64];
+} out_batch;
+
+static void flush(out_batch *b) {
+  for (int sent = 0; sent < b->n;) {
+    int r = sendmmsg(b->t->net_fd, b->msgs + sent, (unsigned)(b->n - sent), 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      atomic_fetch_add_explicit(&b->t->stats.drop_io, (uint64_t)(b->n - sent), memory_order_relaxed);
+      break;
+    }
+    sent += r;
+    atomic_fetch_add_explicit(&b->t->stats.net_tx, (uint64_t)r, memory_order_relaxed);
+  }
+  b->n = 0;
+}
+
+/* One IP packet from the TUN (or one segment of a super-segment): clamp, encapsulate, queue. */
+static int queue_packet(void *ctx, const uint8_t *packet, size_t len) {
+  out_batch *b = ctx;
+  dp_tunnel *t = b->t;
+  uint8_t *plain = (uint8_t *)packet; /* ours to rewrite: the read buffer or the GSO scratch */
+  if (dp_clamp_mss(plain, len, t->options.mtu)) COUNT(t, mss_clamped);
+  size_t out_len = 0;
+  if (!encapsulate(t, plain, len, b->sealed[b->n], sizeof b->sealed[b->n], &out_len)) {
+    COUNT(t, drop_encrypt);
+    return 0;
+  }
+  b->iov[b->n] = (struct iovec){.iov_base = b->sealed[b->n], .iov_len = out_len};
+  b->msgs[b->n] = (struct mmsghdr){.msg_hdr = {.msg_name = &b->peer, .msg_namelen = sizeof b->peer, .msg_iov = &b->iov[b->n], .msg_iovlen = 1}};
+  if (++b->n == BATCH) flush(b);
+  return 0;
+}
+
+/* TUN → network: drain the TUN (cutting super-segments), send in batches of up to BATCH. */
+static void *run_to_net(void *arg) {
+  dp_tunnel *t = arg;
+  static __thread uint8_t readbuf[MAX_READ], scratch[MAX_PACKET];
+  static __thread out_batch b;
+  b.t = t;
   while (wait_readable(t, t->tun_fd)) {
-    struct sockaddr_in peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
-    int n = 0;
-    while (n < BATCH) {
-      ssize_t len = read(t->tun_fd, plain, sizeof plain);
+    b.peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
+    for (int reads = 0; reads < BATCH; reads++) {
+      ssize_t len = read(t->tun_fd, readbuf, sizeof readbuf);
       if (len <= 0) break;
       COUNT(t, tun_rx);
-      if (dp_clamp_mss(plain, (size_t)len, t->options.mtu)) COUNT(t, mss_clamped);
-      size_t out_len = 0;
-      if (!encapsulate(t, plain, (size_t)len, sealed[n], sizeof sealed[n], &out_len)) {
-        COUNT(t, drop_encrypt);
-        continue;
-      }
-      iov[n] = (struct iovec){.iov_base = sealed[n], .iov_len = out_len};
-      msgs[n] = (struct mmsghdr){.msg_hdr = {.msg_name = &peer, .msg_namelen = sizeof peer, .msg_iov = &iov[n], .msg_iovlen = 1}};
-      n++;
+      if (!t->options.offload) queue_packet(&b, readbuf, (size_t)len);
+      else if (dp_gso_split(readbuf, (size_t)len, scratch, sizeof scratch, queue_packet, &b) < 0) COUNT(t, drop_encrypt);
     }
-    for (int sent = 0; sent < n;) {
-      int r = sendmmsg(t->net_fd, msgs + sent, (unsigned)(n - sent), 0);
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        atomic_fetch_add_explicit(&t->stats.drop_io, (uint64_t)(n - sent), memory_order_relaxed);
-        break;
-      }
-      sent += r;
-      atomic_fetch_add_explicit(&t->stats.net_tx, (uint64_t)r, memory_order_relaxed);
-    }
+    flush(&b);
   }
   return NULL;
 }
@@ -146,7 +173,11 @@ static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const struct soc
     COUNT(t, peer_moved);
   }
   if (dp_clamp_mss(plain, out_len, t->options.mtu)) COUNT(t, mss_clamped);
-  if (write(t->tun_fd, plain, out_len) < 0) COUNT(t, drop_io);
+  /* With offloads every write starts with a virtio_net_hdr: all zero, a plain packet whose checksums are complete. */
+  static const uint8_t no_offload[DP_VNET_HDR_LEN] = {0};
+  struct iovec iov[2] = {{.iov_base = (void *)no_offload, .iov_len = DP_VNET_HDR_LEN}, {.iov_base = plain, .iov_len = out_len}};
+  ssize_t w = t->options.offload ? writev(t->tun_fd, iov, 2) : write(t->tun_fd, plain, out_len);
+  if (w < 0) COUNT(t, drop_io);
   else COUNT(t, tun_tx);
 }
 

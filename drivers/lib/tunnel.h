@@ -37,6 +37,7 @@ typedef struct {
   dp_tunnel_mode mode;
   bool gre_has_key;           /* GRE: send and require this key (RFC 2890) */
   uint32_t gre_key;
+  bool offload;               /* the TUN was opened with offloads (vnet header, TSO): see gso.h */
   unsigned mtu;               /* the TUN's: TCP SYNs in both directions are clamped to fit it */
   dp_prefix_set remote_ts;    /* inner sources allowed from the peer (empty: any) */
   dp_prefix_set local_ts;     /* inner destinations allowed from the peer (empty: any) */

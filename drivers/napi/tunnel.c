@@ -100,7 +100,8 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   str_prop(env, cfg, "name", name, sizeof name);
-  int fd = dp_tun_open(name);
+  options.offload = !dp_napi_bool_prop(env, cfg, "noOffload");
+  int fd = dp_tun_open(name, options.offload);
   if (fd < 0) return dp_napi_int(env, fd);
   int rc = dp_tun_configure(name, int_prop(env, cfg, "mtu"), tun_addr.sin_addr.s_addr, int_prop(env, cfg, "prefixLength"));
   if (rc < 0) { close(fd); return dp_napi_int(env, rc); }

@@ -9,6 +9,7 @@ void test_esp_behaviour(void);
 void test_gre(void);
 void test_mss(void);
 void test_selector(void);
+void test_gso(void);
 
 int main(void) {
   test_replay();
@@ -17,6 +18,7 @@ int main(void) {
   test_gre();
   test_mss();
   test_selector();
+  test_gso();
   printf("1..%d\n# %d passed, %d failed\n", tap_count, tap_count - tap_failed, tap_failed);
   return tap_failed == 0 ? 0 : 1;
 }

@@ -2,5 +2,9 @@
 // `make bench`: runs each benchmark (never part of `make test`). BENCH_SECONDS shortens a run.
 import { spawnSync } from 'node:child_process';
 
-const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/bench/dataplane.ts'], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+let failed = 0;
+for (const bench of ['test/bench/sa-memory.ts', 'test/bench/dataplane.ts']) {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', bench], { stdio: 'inherit' });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed === 0 ? 0 : 1);

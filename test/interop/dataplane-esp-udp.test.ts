@@ -22,6 +22,7 @@ t.test('tunnel mode, ESP in UDP: ping and iperf3 between the LANs', { skip }, as
   t.comment(`postern esp-udp aes-gcm-128: ${r.mbitPerSecond.toFixed(0)} Mbit/s`);
   const [sa, sb] = await Promise.all([gwA.stats(), gwB.stats()]);
   t.ok((sa.tunnel['netTx'] ?? 0) > 100 && (sb.tunnel['tunTx'] ?? 0) > 100, 'packets crossed both drivers');
+  t.comment(`gwA: ${sa.tunnel['tunRx']} TUN reads became ${sa.tunnel['netTx']} packets sent`);
   t.equal(sb.inbound['dropAuth'], 0, 'no authentication failures');
   t.equal(sa.tunnel['dropDecrypt'], 0, 'nothing dropped on the way back');
   // lanA offers MSS 1460 (its veth MTU is 1500); the tunnel's MTU is 1400, so the SYN must be lowered.

@@ -1,0 +1,34 @@
+/* Internet checksums for the C tests: verify and set TCP checksums with their pseudo-headers. */
+#ifndef POSTERN_TEST_INET_CHECKSUM_H
+#define POSTERN_TEST_INET_CHECKSUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+static inline uint32_t sum16(const uint8_t *d, size_t len, uint32_t sum) {
+  for (size_t i = 0; i + 1 < len; i += 2) sum += (uint32_t)(d[i] << 8 | d[i + 1]);
+  if (len & 1) sum += (uint32_t)d[len - 1] << 8;
+  return sum;
+}
+static inline uint16_t fold(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (uint16_t)~sum;
+}
+
+/* 0 when the packet's TCP checksum (with the IPv4 or IPv6 pseudo-header) is right. */
+static inline uint16_t verify(const uint8_t *p, size_t len) {
+  int v6 = p[0] >> 4 == 6;
+  size_t tcp = v6 ? 40 : (size_t)(p[0] & 15) * 4, seg = len - tcp;
+  uint32_t s = v6 ? sum16(p + 8, 32, 0) : sum16(p + 12, 8, 0);
+  s += 6 + (uint32_t)seg;
+  return fold(sum16(p + tcp, seg, s));
+}
+static inline void fix(uint8_t *p, size_t len) {
+  size_t tcp = p[0] >> 4 == 6 ? 40 : (size_t)(p[0] & 15) * 4;
+  p[tcp + 16] = p[tcp + 17] = 0;
+  uint16_t c = verify(p, len);
+  p[tcp + 16] = (uint8_t)(c >> 8);
+  p[tcp + 17] = (uint8_t)c;
+}
+
+#endif
