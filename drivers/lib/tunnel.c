@@ -12,14 +12,16 @@
 #include <unistd.h>
 
 #include "gre.h"
+#include "gro.h"
 #include "gso.h"
-#include <sys/uio.h>
+#include <netinet/udp.h>
 #include "mss_clamp.h"
 
 #define BATCH 32
 #define MAX_PACKET 2048
 #define MAX_READ (65536 + DP_VNET_HDR_LEN) /* a TSO super-segment and its header */
 #define SOCKET_BUFFER (4 << 20)
+#define RX_BUFFER 65536 /* one UDP GRO super-datagram */
 
 struct dp_tunnel {
   int tun_fd, net_fd, stop_fd;
@@ -28,7 +30,10 @@ struct dp_tunnel {
    * NAT the port (or address) may change at any time: ESP in UDP follows authenticated packets
    * (RFC 3948 §2.2, RFC 7296 §2.23 floating), never unauthenticated ones. */
   _Atomic uint64_t peer;
+  bool udp_gso, udp_gro; /* what the kernel accepted on the UDP socket */
   dp_sa *out, *in;
+  uint8_t *rx_area; /* BATCH receive buffers of RX_BUFFER bytes */
+  dp_gro *gro;      /* with offloads: merges TCP segments before they are written to the TUN */
   pthread_t to_net, to_tun;
   dp_tunnel_stats stats;
 };
@@ -97,17 +102,51 @@ typedef struct {
   uint8_t sealed[BATCH][MAX_PACKET + 64];
 } out_batch;
 
-static void flush(out_batch *b) {
-  for (int sent = 0; sent < b->n;) {
-    int r = sendmmsg(b->t->net_fd, b->msgs + sent, (unsigned)(b->n - sent), 0);
+static void send_all(out_batch *b, struct mmsghdr *msgs, int count, uint64_t packets) {
+  for (int sent = 0; sent < count;) {
+    int r = sendmmsg(b->t->net_fd, msgs + sent, (unsigned)(count - sent), 0);
     if (r < 0) {
       if (errno == EINTR) continue;
-      atomic_fetch_add_explicit(&b->t->stats.drop_io, (uint64_t)(b->n - sent), memory_order_relaxed);
-      break;
+      atomic_fetch_add_explicit(&b->t->stats.drop_io, packets, memory_order_relaxed);
+      return;
     }
     sent += r;
-    atomic_fetch_add_explicit(&b->t->stats.net_tx, (uint64_t)r, memory_order_relaxed);
   }
+  atomic_fetch_add_explicit(&b->t->stats.net_tx, packets, memory_order_relaxed);
+}
+
+/* ESP in UDP: runs of equal-size datagrams (the last may be shorter) leave as one UDP GSO send
+ * (UDP_SEGMENT), so the kernel and the veth or NIC carry one buffer for the whole run. */
+static void flush_gso(out_batch *b) {
+  static __thread struct mmsghdr msgs[BATCH];
+  static __thread union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } control[BATCH];
+  int m = 0;
+  for (int i = 0; i < b->n;) {
+    size_t size = b->iov[i].iov_len;
+    int j = i + 1;
+    while (j < b->n && b->iov[j].iov_len == size) j++;
+    if (j < b->n && b->iov[j].iov_len < size) j++; /* a shorter tail may close the run */
+    msgs[m] = (struct mmsghdr){.msg_hdr = {.msg_name = &b->peer, .msg_namelen = sizeof b->peer, .msg_iov = &b->iov[i], .msg_iovlen = (size_t)(j - i)}};
+    if (j - i > 1) {
+      msgs[m].msg_hdr.msg_control = control[m].buf;
+      msgs[m].msg_hdr.msg_controllen = sizeof control[m].buf;
+      struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t segment = (uint16_t)size;
+      memcpy(CMSG_DATA(c), &segment, sizeof segment);
+    }
+    m++;
+    i = j;
+  }
+  send_all(b, msgs, m, (uint64_t)b->n);
+}
+
+static void flush(out_batch *b) {
+  if (b->n == 0) return;
+  if (b->t->options.mode == DP_TUNNEL_ESP_UDP && b->t->udp_gso) flush_gso(b);
+  else send_all(b, b->msgs, b->n, (uint64_t)b->n);
   b->n = 0;
 }
 
@@ -148,6 +187,13 @@ static void *run_to_net(void *arg) {
   return NULL;
 }
 
+static int write_tun(void *ctx, const uint8_t *buf, size_t len) {
+  dp_tunnel *t = ctx;
+  if (write(t->tun_fd, buf, len) < 0) COUNT(t, drop_io);
+  else COUNT(t, tun_tx);
+  return 0;
+}
+
 /* One received datagram: decapsulate, check selectors, follow the peer, clamp, write to the TUN. */
 static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const struct sockaddr_in *from, uint8_t *plain) {
   if (t->options.mode != DP_TUNNEL_ESP_UDP) {
@@ -173,30 +219,44 @@ static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const struct soc
     COUNT(t, peer_moved);
   }
   if (dp_clamp_mss(plain, out_len, t->options.mtu)) COUNT(t, mss_clamped);
-  /* With offloads every write starts with a virtio_net_hdr: all zero, a plain packet whose checksums are complete. */
-  static const uint8_t no_offload[DP_VNET_HDR_LEN] = {0};
-  struct iovec iov[2] = {{.iov_base = (void *)no_offload, .iov_len = DP_VNET_HDR_LEN}, {.iov_base = plain, .iov_len = out_len}};
-  ssize_t w = t->options.offload ? writev(t->tun_fd, iov, 2) : write(t->tun_fd, plain, out_len);
-  if (w < 0) COUNT(t, drop_io);
-  else COUNT(t, tun_tx);
+  /* With offloads every write carries a virtio_net_hdr; GRO merges TCP runs (flushed per batch). */
+  if (t->options.offload) dp_gro_offer(t->gro, plain, out_len, write_tun, t);
+  else write_tun(t, plain, out_len);
 }
 
-/* Network → TUN: one recvmmsg for up to BATCH datagrams. */
+/* Network → TUN: one recvmmsg for up to BATCH datagrams; with UDP GRO each may hold a run of
+ * coalesced datagrams of gso_size bytes (the last may be shorter), handled one by one. */
 static void *run_to_tun(void *arg) {
   dp_tunnel *t = arg;
-  static __thread uint8_t bufs[BATCH][MAX_PACKET + 64], plain[MAX_PACKET + 64];
+  static __thread uint8_t plain[MAX_PACKET + 64];
+  static __thread union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control[BATCH];
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
   struct sockaddr_in from[BATCH];
   while (wait_readable(t, t->net_fd)) {
     for (int i = 0; i < BATCH; i++) {
-      iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = sizeof bufs[i]};
-      msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i], .msg_namelen = sizeof from[i], .msg_iov = &iov[i], .msg_iovlen = 1}};
+      iov[i] = (struct iovec){.iov_base = t->rx_area + (size_t)i * RX_BUFFER, .iov_len = RX_BUFFER};
+      msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i], .msg_namelen = sizeof from[i], .msg_iov = &iov[i], .msg_iovlen = 1,
+                                             .msg_control = control[i].buf, .msg_controllen = sizeof control[i].buf}};
     }
     int n = recvmmsg(t->net_fd, msgs, BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0) continue;
-    atomic_fetch_add_explicit(&t->stats.net_rx, (uint64_t)n, memory_order_relaxed);
-    for (int i = 0; i < n; i++) deliver(t, bufs[i], msgs[i].msg_len, &from[i], plain);
+    for (int i = 0; i < n; i++) {
+      size_t len = msgs[i].msg_len, segment = len;
+      for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+          int size;
+          memcpy(&size, CMSG_DATA(c), sizeof size);
+          if (size > 0) segment = (size_t)size;
+        }
+      }
+      const uint8_t *d = iov[i].iov_base;
+      for (size_t off = 0; off < len; off += segment) {
+        atomic_fetch_add_explicit(&t->stats.net_rx, 1, memory_order_relaxed);
+        deliver(t, d + off, len - off < segment ? len - off : segment, &from[i], plain);
+      }
+    }
+    if (t->options.offload) dp_gro_flush(t->gro, write_tun, t);
   }
   return NULL;
 }
@@ -213,6 +273,7 @@ static int open_socket(const dp_tunnel_options *o, const struct sockaddr_in *loc
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   struct sockaddr_in bind_to = *local;
+  if (o->mode == DP_TUNNEL_ESP_UDP) setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one); /* best effort: old kernels lack it */
   if (o->mode != DP_TUNNEL_ESP_UDP) bind_to.sin_port = 0;
   if (bind(fd, (const struct sockaddr *)&bind_to, sizeof bind_to) < 0) {
     int e = errno;
@@ -234,10 +295,21 @@ dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const s
   t->in = inbound;
   t->peer = pack(remote);
   t->net_fd = open_socket(options, local);
+  t->rx_area = malloc((size_t)BATCH * RX_BUFFER);
+  t->gro = calloc(1, sizeof *t->gro);
+  if (t->net_fd >= 0 && options->mode == DP_TUNNEL_ESP_UDP) {
+    int gro = 0, segment = 0;
+    socklen_t l = sizeof gro;
+    t->udp_gro = getsockopt(t->net_fd, SOL_UDP, UDP_GRO, &gro, &l) == 0 && gro;
+    l = sizeof segment;
+    t->udp_gso = getsockopt(t->net_fd, SOL_UDP, UDP_SEGMENT, &segment, &l) == 0; /* the option exists */
+  }
   t->stop_fd = eventfd(0, EFD_CLOEXEC);
   int flags = fcntl(tun_fd, F_GETFL);
-  if (t->net_fd < 0 || t->stop_fd < 0 || flags < 0 || fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-    *error = t->net_fd < 0 ? t->net_fd : -errno;
+  if (t->net_fd < 0 || t->stop_fd < 0 || !t->rx_area || !t->gro || flags < 0 || fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    *error = t->net_fd < 0 ? t->net_fd : !t->rx_area || !t->gro ? -ENOMEM : -errno;
+    free(t->rx_area);
+    free(t->gro);
     if (t->net_fd >= 0) close(t->net_fd);
     if (t->stop_fd >= 0) close(t->stop_fd);
     free(t);
@@ -258,6 +330,8 @@ void dp_tunnel_stop(dp_tunnel *t) {
   close(t->net_fd);
   close(t->stop_fd);
   close(t->tun_fd);
+  free(t->rx_area);
+  free(t->gro);
   free(t);
 }
 

@@ -10,6 +10,7 @@ void test_gre(void);
 void test_mss(void);
 void test_selector(void);
 void test_gso(void);
+void test_gro(void);
 
 int main(void) {
   test_replay();
@@ -19,6 +20,7 @@ int main(void) {
   test_mss();
   test_selector();
   test_gso();
+  test_gro();
   printf("1..%d\n# %d passed, %d failed\n", tap_count, tap_count - tap_failed, tap_failed);
   return tap_failed == 0 ? 0 : 1;
 }
