@@ -50,6 +50,10 @@ int dp_tun_configure(const char *name, int mtu, uint32_t ipv4_be, int prefix_len
     sin->sin_addr.s_addr = prefix_len == 0 ? 0 : htonl(0xffffffffu << (32 - prefix_len));
     if ((rc = ifreq_ioctl(sock, SIOCSIFNETMASK, &ifr)) != 0) goto done;
   }
+  /* A deep queue: packets the kernel routes into the TUN wait here while our thread is busy
+   * encrypting the previous batch; 500 (the default) overflows in bursts at gigabit rates. */
+  ifr.ifr_qlen = 8192;
+  if ((rc = ifreq_ioctl(sock, SIOCSIFTXQLEN, &ifr)) != 0) goto done;
   if ((rc = ifreq_ioctl(sock, SIOCGIFFLAGS, &ifr)) != 0) goto done;
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
   rc = ifreq_ioctl(sock, SIOCSIFFLAGS, &ifr);
