@@ -10,7 +10,8 @@ run: deps build
 test: lab-deps build
 	$(NODE) test/run.mjs $(TESTS)
 
-bench: lab-deps build
+bench: build
+	./scripts/install-deps.sh --bench
 	$(NODE) test/bench/run.mjs
 
 build: drivers bundle

@@ -12,7 +12,7 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-[ "${1:-}" = "--lab" ] || exit 0
+[ "${1:-}" = "--lab" ] || [ "${1:-}" = "--bench" ] || exit 0
 
 lab_packages=(
   iproute2 nftables iputils-ping iperf3 procps psmisc
@@ -22,6 +22,8 @@ lab_packages=(
   freeradius freeradius-utils
   gcc make python3 libssl-dev
 )
+# Benchmarks compare against OpenVPN too; tests never need it.
+[ "${1:-}" = "--bench" ] && lab_packages+=(openvpn openssl)
 missing=()
 for p in "${lab_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

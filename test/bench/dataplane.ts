@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { iperf3, type IperfOptions } from '../lab/peers/iperf3.ts';
+import { makeOpenVpnPki, OpenVpn } from '../lab/peers/openvpn.ts';
 import { mirroredPeers, PosternDp, routeLansThroughTunnel } from '../lab/peers/postern-dp.ts';
 import { StrongSwan } from '../lab/peers/strongswan.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
@@ -66,16 +67,30 @@ const paths: Record<string, (lab: Lab) => Promise<void>> = {
     const up = await a.initiate('net');
     if (up.code !== 0) throw new Error(`strongSwan did not come up: ${a.log()}`);
   },
+  'openvpn-2.6-aes-256-gcm': async (lab) => {
+    const pki = lab.subdir('pki');
+    makeOpenVpnPki(pki);
+    const server = OpenVpn.start(lab, 'gwB', { role: 'server', local: '192.0.2.2', remote: '192.0.2.1', ifconfig: ['10.254.0.2', '10.254.0.1'], routes: ['10.1.0.0 255.255.255.0'], pki });
+    const client = OpenVpn.start(lab, 'gwA', { role: 'client', local: '192.0.2.1', remote: '192.0.2.2', ifconfig: ['10.254.0.1', '10.254.0.2'], routes: ['10.2.0.0 255.255.255.0'], pki });
+    await Promise.all([server.ready(), client.ready()]);
+  },
   'postern-esp-aes-gcm-128': (lab) => startPostern(lab, 'esp'),
   'postern-esp-udp-aes-gcm-128': (lab) => startPostern(lab, 'esp-udp'),
 };
 
 const results: Record<string, Figures> = {};
 for (const [name, setUp] of Object.entries(paths)) {
-  results[name] = await withLab(async (lab) => {
-    await setUp(lab);
-    return measure(lab);
-  });
+  try {
+    results[name] = await withLab(async (lab) => {
+      await setUp(lab);
+      return measure(lab);
+    });
+  } catch (error) {
+    // One peer failing must not cost the other measurements.
+    console.log(`bench dataplane ${name} failed: ${(error as Error).message.split('\n')[0]}`);
+    process.exitCode = 1;
+    continue;
+  }
   const f = results[name] as Figures;
   console.log(`bench dataplane ${name} ${f.tcp1.toFixed(0)} ${f.cpuPerGb.toFixed(2)} ${f.lossAt1G.toFixed(2)}`);
   console.log(`bench dataplane-detail ${name} tcp4=${f.tcp4.toFixed(0)}Mbit/s udp64=${(f.pps64 / 1000).toFixed(0)}kpps`);
@@ -88,5 +103,7 @@ if (postern && swan && veth) {
   console.log(`bench ratio postern/strongswan tcp1=${(postern.tcp1 / swan.tcp1).toFixed(2)} tcp4=${(postern.tcp4 / swan.tcp4).toFixed(2)} pps64=${(postern.pps64 / swan.pps64).toFixed(2)}`);
   console.log(`bench ratio postern/veth tcp1=${(postern.tcp1 / veth.tcp1).toFixed(3)}`);
   if (posternRaw) console.log(`bench ratio postern-raw-esp/strongswan tcp1=${(posternRaw.tcp1 / swan.tcp1).toFixed(2)}`);
+  const ovpn = results['openvpn-2.6-aes-256-gcm'];
+  if (ovpn) console.log(`bench ratio postern/openvpn tcp1=${(postern.tcp1 / ovpn.tcp1).toFixed(2)} tcp4=${(postern.tcp4 / ovpn.tcp4).toFixed(2)} pps64=${(postern.pps64 / ovpn.pps64).toFixed(2)}`);
 }
 console.log(`bench seconds-per-measure=${SECONDS} date=${new Date().toISOString()} cpus=${(await import('node:os')).cpus().length}`);

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { radiusdConf, usersFile } from '../../lab/peers/freeradius-config.ts';
 import { mosquittoConf } from '../../lab/peers/mosquitto.ts';
+import { openVpnConfig } from '../../lab/peers/openvpn.ts';
 import { parseListSas } from '../../lab/peers/strongswan.ts';
 import { strongswanConf, swanctlConf } from '../../lab/peers/strongswan-config.ts';
 
@@ -58,4 +59,14 @@ t.test('radiusd.conf and users: standalone, quoted, with reply attributes', asyn
   t.match(conf, /ipaddr = 10\.9\.0\.1\n {4}port = 1812/);
   t.notMatch(conf, /\/etc\/freeradius/, 'nothing read from the system configuration');
   t.equal(usersFile([{ name: 'bob', password: 'x"y', reply: { 'Framed-IP-Address': '10.10.0.9' } }]), '"bob"\tCleartext-Password := "x\\"y"\n\tFramed-IP-Address = "10.10.0.9"\n');
+});
+
+t.test('openvpn.conf: p2p TLS, AES-256-GCM, userspace (DCO off), routes', async (t) => {
+  const conf = openVpnConfig({ role: 'client', local: '192.0.2.1', remote: '192.0.2.2', ifconfig: ['10.254.0.1', '10.254.0.2'], routes: ['10.2.0.0 255.255.255.0'], pki: '/p' });
+  t.match(conf, /^tls-client$/m);
+  t.match(conf, /^data-ciphers AES-256-GCM$/m);
+  t.match(conf, /^disable-dco$/m);
+  t.match(conf, /^route 10\.2\.0\.0 255\.255\.255\.0$/m);
+  t.match(conf, /^cert \/p\/client\.crt$/m);
+  t.match(openVpnConfig({ role: 'server', local: 'a', remote: 'b', ifconfig: ['x', 'y'], routes: [], pki: '/p' }), /^tls-server$/m);
 });
