@@ -27,6 +27,12 @@ t.test('tunnel mode, ESP in UDP: ping and iperf3 between the LANs', { skip }, as
   t.equal(sa.tunnel['dropDecrypt'], 0, 'nothing dropped on the way back');
   // lanA offers MSS 1460 (its veth MTU is 1500); the tunnel's MTU is 1400, so the SYN must be lowered.
   t.ok((sa.tunnel['mssClamped'] ?? 0) >= 1 && (sb.tunnel['mssClamped'] ?? 0) >= 1, `MSS clamped in both gateways (${sa.tunnel['mssClamped']}, ${sb.tunnel['mssClamped']})`);
+  // Path MTU (after iperf3: once lanA has learned the tunnel MTU its own SYNs need no clamping): a DF packet bigger than the tunnel's MTU gets ICMP "fragmentation needed" (mtu 1400)
+  // from gwA, and one that fits passes whole.
+  const big = await lab.exec('lanA', ['ping', '-M', 'do', '-s', '1450', '-c', '1', '-W', '2', '10.2.0.10']);
+  t.match(`${big.stdout}${big.stderr}`, /mtu = 1400|message too long, mtu=1400/i, 'too big: the sender learns the tunnel MTU');
+  const fits = await lab.exec('lanA', ['ping', '-M', 'do', '-s', '1372', '-c', '1', '-W', '2', '10.2.0.10']);
+  t.equal(fits.code, 0, 'a DF packet of exactly the tunnel MTU passes');
 });
 
 t.test('inner addresses outside the SA selectors are dropped and counted (RFC 4301 §5.2)', { skip }, async (t) => {
