@@ -46,14 +46,26 @@ static struct sockaddr_in unpack(uint64_t v) {
   return a;
 }
 
-/* Waits for data on fd or the stop signal; false when stopping. */
-static bool wait_readable(dp_tunnel *t, int fd) {
+typedef enum { WAIT_STOP, WAIT_READABLE, WAIT_TIMEOUT } wait_result;
+
+/* Waits for data on fd, the stop signal, or `timeout_ms` (-1: no timeout). */
+static wait_result wait_for(dp_tunnel *t, int fd, int timeout_ms) {
   struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = t->stop_fd, .events = POLLIN}};
   for (;;) {
-    int n = poll(p, 2, -1);
+    int n = poll(p, 2, timeout_ms);
     if (n < 0 && errno == EINTR) continue;
-    return n > 0 && !(p[1].revents & POLLIN);
+    if (n < 0 || (p[1].revents & POLLIN)) return WAIT_STOP;
+    return n == 0 ? WAIT_TIMEOUT : WAIT_READABLE;
   }
+}
+
+static bool wait_readable(dp_tunnel *t, int fd) { return wait_for(t, fd, -1) == WAIT_READABLE; }
+
+/* RFC 3948 §2.3: a lone 0xFF byte keeps the NAT's mapping alive while the tunnel is idle. */
+static void send_keepalive(dp_tunnel *t) {
+  static const uint8_t keepalive = 0xff;
+  struct sockaddr_in peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
+  if (sendto(t->net_fd, &keepalive, 1, 0, (const struct sockaddr *)&peer, sizeof peer) == 1) COUNT(t, keepalives_sent);
 }
 
 /* An inner IP packet into what goes on the wire (after the outer IP and UDP headers). */
@@ -173,7 +185,14 @@ static void *run_to_net(void *arg) {
   static __thread uint8_t readbuf[MAX_READ], scratch[MAX_PACKET];
   static __thread out_batch b;
   b.t = t;
-  while (wait_readable(t, t->tun_fd)) {
+  int keepalive = t->options.mode == DP_TUNNEL_ESP_UDP && t->options.keepalive_ms ? (int)t->options.keepalive_ms : -1;
+  for (;;) {
+    wait_result w = wait_for(t, t->tun_fd, keepalive);
+    if (w == WAIT_STOP) break;
+    if (w == WAIT_TIMEOUT) { /* a whole interval with nothing to send */
+      send_keepalive(t);
+      continue;
+    }
     b.peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
     for (int reads = 0; reads < BATCH; reads++) {
       ssize_t len = read(t->tun_fd, readbuf, sizeof readbuf);

@@ -16,7 +16,8 @@
 typedef struct {
   _Atomic uint64_t tun_rx, net_tx, net_rx, tun_tx;
   _Atomic uint64_t ike_packets;     /* non-ESP marker (RFC 3948 §2.2): for IKE, not for us */
-  _Atomic uint64_t keepalives;      /* the one-byte 0xFF NAT keepalive (RFC 3948 §2.3) */
+  _Atomic uint64_t keepalives;      /* one-byte 0xFF NAT keepalives received (RFC 3948 §2.3) */
+  _Atomic uint64_t keepalives_sent; /* and sent, when the tunnel was idle for a keepalive interval */
   _Atomic uint64_t drop_decrypt;    /* dropped by the SA (see its counters for why) */
   _Atomic uint64_t drop_encrypt, drop_io;
   _Atomic uint64_t mss_clamped;     /* SYNs whose MSS was lowered to fit the tunnel */
@@ -38,6 +39,7 @@ typedef struct {
   bool gre_has_key;           /* GRE: send and require this key (RFC 2890) */
   uint32_t gre_key;
   bool offload;               /* the TUN was opened with offloads (vnet header, TSO): see gso.h */
+  unsigned keepalive_ms;      /* ESP in UDP behind a NAT: idle interval before a keepalive (0: never) */
   unsigned mtu;               /* the TUN's: TCP SYNs in both directions are clamped to fit it */
   dp_prefix_set remote_ts;    /* inner sources allowed from the peer (empty: any) */
   dp_prefix_set local_ts;     /* inner destinations allowed from the peer (empty: any) */

@@ -87,7 +87,8 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "tunnelStart: bad configuration");
     return NULL;
   }
-  dp_tunnel_options options = {.mode = (dp_tunnel_mode)mode, .mtu = (unsigned)int_prop(env, cfg, "mtu")};
+  dp_tunnel_options options = {.mode = (dp_tunnel_mode)mode, .mtu = (unsigned)int_prop(env, cfg, "mtu"),
+                               .keepalive_ms = (unsigned)int_prop(env, cfg, "keepaliveMs")};
   napi_value key;
   napi_valuetype key_type = napi_undefined;
   if (napi_get_named_property(env, cfg, "greKey", &key) == napi_ok) napi_typeof(env, key, &key_type);
@@ -144,7 +145,7 @@ napi_value dp_napi_tunnel_stats(napi_env env, napi_callback_info info) {
   napi_create_object(env, &o);
   const struct { const char *name; uint64_t v; } f[] = {
       {"tunRx", s->tun_rx}, {"netTx", s->net_tx}, {"netRx", s->net_rx}, {"tunTx", s->tun_tx}, {"ikePackets", s->ike_packets},
-      {"keepalives", s->keepalives}, {"dropDecrypt", s->drop_decrypt}, {"dropEncrypt", s->drop_encrypt}, {"dropIo", s->drop_io}, {"mssClamped", s->mss_clamped}, {"dropSelector", s->drop_selector}, {"peerMoved", s->peer_moved},
+      {"keepalives", s->keepalives}, {"keepalivesSent", s->keepalives_sent}, {"dropDecrypt", s->drop_decrypt}, {"dropEncrypt", s->drop_encrypt}, {"dropIo", s->drop_io}, {"mssClamped", s->mss_clamped}, {"dropSelector", s->drop_selector}, {"peerMoved", s->peer_moved},
   };
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
     napi_value v;

@@ -26,6 +26,7 @@ export interface NativeTunnelStats {
   tunTx: bigint;
   ikePackets: bigint;
   keepalives: bigint;
+  keepalivesSent: bigint;
   dropDecrypt: bigint;
   dropEncrypt: bigint;
   dropIo: bigint;
@@ -163,7 +164,13 @@ interface TunnelCommon {
 
 export type NativeTunnelConfig = TunnelCommon &
   (
-    | { readonly framing: 'esp-udp' | 'esp'; readonly outbound: NativeSa; readonly inbound: NativeSa }
+    | {
+        readonly framing: 'esp-udp' | 'esp';
+        readonly outbound: NativeSa;
+        readonly inbound: NativeSa;
+        /** ESP in UDP behind a NAT: send a keepalive after this long without traffic (RFC 3948 §2.3; 20 s is usual). */
+        readonly keepaliveMs?: number;
+      }
     /** Plain GRE is not encrypted: for links that are protected otherwise, or not at all (flagged). */
     | { readonly framing: 'gre'; readonly greKey?: number }
   );
@@ -188,7 +195,7 @@ export class NativeTunnel {
     const addon = loadDriver();
     const framing = config.framing === 'gre'
       ? { greKey: config.greKey }
-      : { outbound: saHandles.get(config.outbound), inbound: saHandles.get(config.inbound) };
+      : { outbound: saHandles.get(config.outbound), inbound: saHandles.get(config.inbound), keepaliveMs: config.keepaliveMs ?? 0 };
     const r = addon.tunnelStart({
       mode: TUNNEL_MODES[config.framing], name: config.name, mtu: config.mtu, address: config.address, prefixLength: config.prefixLength,
       localAddress: config.local.address, localPort: config.local.port,

@@ -65,7 +65,7 @@ t.test('through a NAT: the responder follows the NAT mapping, whatever port it p
   await lab.exec('gwB', ['ping', '-c', '1', '-W', '1', '-I', '10.255.0.2', '10.1.0.10']); // sent before any mapping exists
   const rules = await lab.exec('nat', ['sh', '-c', 'nft add table ip pin; nft add chain ip pin post "{ type nat hook postrouting priority 50; }"; nft add rule ip pin post udp sport 4500 masquerade to :40000-40010']);
   t.equal(rules.code, 0, `the NAT maps 4500 to 40000-40010 ${rules.stderr}`);
-  await PosternDp.start(lab, 'gwA', a);
+  const gwA = await PosternDp.start(lab, 'gwA', { ...a, keepaliveMs: 300 });
   routeLansThroughTunnel(lab);
   const ping = await lab.exec('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']);
   t.equal(ping.code, 0, `ping across the NAT: ${ping.stdout}${ping.stderr}`);
@@ -73,4 +73,9 @@ t.test('through a NAT: the responder follows the NAT mapping, whatever port it p
   t.equal(back.code, 0, 'and back, once the NAT mapping exists');
   const stats = await gwB.stats();
   t.ok((stats.tunnel['peerMoved'] ?? 0) >= 1, 'gwB moved to the port the NAT chose');
+  // Idle behind the NAT: gwA sends RFC 3948 keepalives, gwB receives them through the mapping.
+  await new Promise((r) => setTimeout(r, 1200));
+  const [ka, kb] = await Promise.all([gwA.stats(), gwB.stats()]);
+  t.ok((ka.tunnel['keepalivesSent'] ?? 0) >= 2, `gwA sent keepalives while idle (${ka.tunnel['keepalivesSent']})`);
+  t.ok((kb.tunnel['keepalives'] ?? 0) >= 2, `gwB received them (${kb.tunnel['keepalives']})`);
 });

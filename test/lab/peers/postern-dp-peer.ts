@@ -9,6 +9,7 @@ export interface DpPeerConfig {
   /** Default esp-udp. */
   framing?: TunnelFraming;
   greKey?: number;
+  keepaliveMs?: number;
   suite: EspSuite;
   /** hex; AEAD suites: key then salt */
   outKey: string;
@@ -40,7 +41,7 @@ const common = {
 const framing = config.framing ?? 'esp-udp';
 const tunnel = framing === 'gre'
   ? NativeTunnel.start({ ...common, framing, ...(config.greKey === undefined ? {} : { greKey: config.greKey }) })
-  : NativeTunnel.start({ ...common, framing, outbound, inbound });
+  : NativeTunnel.start({ ...common, framing, outbound, inbound, keepaliveMs: config.keepaliveMs ?? 0 });
 process.stdout.write(`ready ${tunnel.name}\n`);
 
 const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x));
