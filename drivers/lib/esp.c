@@ -159,6 +159,12 @@ static size_t build_aad(const dp_sa *sa, uint64_t seq, uint8_t aad[12]) {
   return 12;
 }
 
+/* RFC 4106 §4 / RFC 7634 §2: the 12-byte nonce is the SA's salt then the packet's 8-byte IV. */
+static void aead_nonce(const dp_sa *sa, const uint8_t *iv, uint8_t nonce[12]) {
+  memcpy(nonce, sa->salt, 4);
+  memcpy(nonce + 4, iv, 8);
+}
+
 /* RFC 4303 §2.2.1: with ESN the high half is appended to what the ICV covers, not sent. */
 static bool hmac(dp_sa *sa, const uint8_t *data, size_t len, uint64_t seq, uint8_t *icv) {
   uint8_t full[64];
@@ -197,8 +203,7 @@ static dp_status seal(dp_sa *sa, uint8_t *packet, size_t ct_off, size_t ct_len, 
   int n = 0;
   if (s->aead) {
     uint8_t nonce[12], aad[12];
-    memcpy(nonce, sa->salt, 4);
-    memcpy(nonce + 4, iv, 8);
+    aead_nonce(sa, iv, nonce);
     size_t aad_len = build_aad(sa, seq, aad);
     if (EVP_EncryptInit_ex(sa->enc, NULL, NULL, NULL, nonce) != 1 ||
         EVP_EncryptUpdate(sa->enc, NULL, &n, aad, (int)aad_len) != 1 ||
@@ -255,8 +260,7 @@ static dp_status open_payload(dp_sa *sa, const uint8_t *packet, size_t ct_off, s
   int n = 0;
   if (s->aead) {
     uint8_t nonce[12], aad[12];
-    memcpy(nonce, sa->salt, 4);
-    memcpy(nonce + 4, iv, 8);
+    aead_nonce(sa, iv, nonce);
     size_t aad_len = build_aad(sa, seq, aad);
     if (EVP_DecryptInit_ex(sa->dec, NULL, NULL, NULL, nonce) != 1 ||
         EVP_DecryptUpdate(sa->dec, NULL, &n, aad, (int)aad_len) != 1 ||

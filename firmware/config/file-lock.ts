@@ -1,15 +1,8 @@
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, PosternError } from '../util/errors.ts';
+import { isProcessAlive } from '../util/process.ts';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /**
  * A lock between processes: a file created with O_EXCL holding the owner's PID. A lock whose owner
@@ -27,7 +20,7 @@ export async function withFileLock<T>(path: string, waitMs: number, work: () => 
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = Number.parseInt(readOwner(path), 10);
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && !alive(owner)) {
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && !isProcessAlive(owner)) {
       removeIfOwner(path, String(owner));
       continue;
     }

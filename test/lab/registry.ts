@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSync } from './command.ts';
+import { isProcessAlive } from '../../firmware/util/process.ts';
 
 /**
  * What every lab run has made, on disk, so that the run itself (on exit, on a signal) or a later
@@ -26,20 +27,12 @@ export function saveRecord(record: RunRecord): void {
   writeFileSync(recordPath(record.prefix), JSON.stringify(record));
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /** Kills by PID (TERM, then KILL), every process still inside the namespaces, then deletes them. */
 export function destroy(record: RunRecord): void {
   for (const pid of record.pids) signal(pid, 'SIGTERM');
   const deadline = Date.now() + 2000;
-  while (record.pids.some(alive) && Date.now() < deadline) runSync(['sleep', '0.05']);
+  while (record.pids.some(isProcessAlive) && Date.now() < deadline) runSync(['sleep', '0.05']);
   for (const pid of record.pids) signal(pid, 'SIGKILL');
   for (const ns of record.namespaces) {
     // Anything a test started in its own namespace (grandchildren included) ends with it.
@@ -73,7 +66,7 @@ export function sweepDeadRuns(): string[] {
     } catch {
       continue;
     }
-    if (alive(record.owner)) continue;
+    if (isProcessAlive(record.owner)) continue;
     destroy(record);
     swept.push(record.prefix);
   }
