@@ -135,6 +135,7 @@ void dp_sa_free(dp_sa *sa) {
 }
 
 const dp_sa_counters *dp_sa_counters_of(const dp_sa *sa) { return &sa->counters; }
+uint32_t dp_sa_spi(const dp_sa *sa) { return sa->config.spi; }
 void dp_sa_set_next_seq(dp_sa *sa, uint64_t seq) { sa->next_seq = seq; }
 void dp_sa_set_replay_top(dp_sa *sa, uint64_t top) { sa->replay.top = top; }
 

@@ -59,6 +59,7 @@ typedef struct dp_sa dp_sa;
 dp_sa *dp_sa_new(const dp_sa_config *config, dp_status *error);
 void dp_sa_free(dp_sa *sa);
 const dp_sa_counters *dp_sa_counters_of(const dp_sa *sa);
+uint32_t dp_sa_spi(const dp_sa *sa);
 
 /* Outbound: the next sequence number to send (starts at 1; tests set it for known answers). */
 void dp_sa_set_next_seq(dp_sa *sa, uint64_t seq);

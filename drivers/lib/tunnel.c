@@ -31,7 +31,10 @@ struct dp_tunnel {
    * (RFC 3948 §2.2, RFC 7296 §2.23 floating), never unauthenticated ones. */
   _Atomic uint64_t peer;
   bool udp_gso, udp_gro; /* what the kernel accepted on the UDP socket */
-  dp_sa *out, *in;
+  _Atomic(dp_sa *) out;
+  _Atomic(dp_sa *) in[DP_TUNNEL_MAX_INBOUND];
+  /* Per thread (0: to network, 1: to TUN): odd while it processes a batch. */
+  _Atomic uint64_t epoch[2];
   uint8_t *rx_area; /* BATCH receive buffers of RX_BUFFER bytes */
   dp_gro *gro;      /* with offloads: merges TCP segments before they are written to the TUN */
   pthread_t to_net, to_tun;
@@ -78,7 +81,8 @@ static bool encapsulate(dp_tunnel *t, const uint8_t *plain, size_t len, uint8_t 
     memcpy(out + hl, plain, len);
     return dp_gre_build(&h, out, cap, len, out_len) == DP_GRE_OK;
   }
-  return dp_esp_encrypt(t->out, plain, len, v6 ? 41 : 4, NULL, out, cap, out_len) == DP_OK; /* tunnel mode */
+  dp_sa *sa = atomic_load_explicit(&t->out, memory_order_acquire);
+  return dp_esp_encrypt(sa, plain, len, v6 ? 41 : 4, NULL, out, cap, out_len) == DP_OK; /* tunnel mode */
 }
 
 typedef enum { DECAP_OK, DECAP_SKIP, DECAP_DROP } decap_result;
@@ -99,8 +103,15 @@ static decap_result decapsulate(dp_tunnel *t, const uint8_t *d, size_t len, uint
     if (len == 1 && d[0] == 0xff) { COUNT(t, keepalives); return DECAP_SKIP; }                      /* RFC 3948 §2.3 */
     if (len >= 4 && !d[0] && !d[1] && !d[2] && !d[3]) { COUNT(t, ike_packets); return DECAP_SKIP; } /* non-ESP marker */
   }
+  if (len < 4) return DECAP_DROP;
+  uint32_t spi = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+  dp_sa *sa = NULL;
+  for (int i = 0; i < DP_TUNNEL_MAX_INBOUND && !sa; i++) {
+    dp_sa *candidate = atomic_load_explicit(&t->in[i], memory_order_acquire);
+    if (candidate && dp_sa_spi(candidate) == spi) sa = candidate;
+  }
   uint8_t nh = 0;
-  if (dp_esp_decrypt(t->in, d, len, plain, cap, out_len, &nh) != DP_OK || (nh != 4 && nh != 41)) return DECAP_DROP;
+  if (!sa || dp_esp_decrypt(sa, d, len, plain, cap, out_len, &nh) != DP_OK || (nh != 4 && nh != 41)) return DECAP_DROP;
   return DECAP_OK;
 }
 
@@ -193,6 +204,7 @@ static void *run_to_net(void *arg) {
       send_keepalive(t);
       continue;
     }
+    atomic_fetch_add_explicit(&t->epoch[0], 1, memory_order_acq_rel); /* busy */
     b.peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
     for (int reads = 0; reads < BATCH; reads++) {
       ssize_t len = read(t->tun_fd, readbuf, sizeof readbuf);
@@ -202,6 +214,7 @@ static void *run_to_net(void *arg) {
       else if (dp_gso_split(readbuf, (size_t)len, scratch, sizeof scratch, queue_packet, &b) < 0) COUNT(t, drop_encrypt);
     }
     flush(&b);
+    atomic_fetch_add_explicit(&t->epoch[0], 1, memory_order_acq_rel); /* quiescent */
   }
   return NULL;
 }
@@ -258,8 +271,8 @@ static void *run_to_tun(void *arg) {
       msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i], .msg_namelen = sizeof from[i], .msg_iov = &iov[i], .msg_iovlen = 1,
                                              .msg_control = control[i].buf, .msg_controllen = sizeof control[i].buf}};
     }
+    atomic_fetch_add_explicit(&t->epoch[1], 1, memory_order_acq_rel); /* busy */
     int n = recvmmsg(t->net_fd, msgs, BATCH, MSG_DONTWAIT, NULL);
-    if (n <= 0) continue;
     for (int i = 0; i < n; i++) {
       size_t len = msgs[i].msg_len, segment = len;
       for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
@@ -276,6 +289,7 @@ static void *run_to_tun(void *arg) {
       }
     }
     if (t->options.offload) dp_gro_flush(t->gro, write_tun, t);
+    atomic_fetch_add_explicit(&t->epoch[1], 1, memory_order_acq_rel); /* quiescent */
   }
   return NULL;
 }
@@ -310,8 +324,8 @@ dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const s
   if (!t) { *error = -ENOMEM; return NULL; }
   t->tun_fd = tun_fd;
   t->options = *options;
-  t->out = outbound;
-  t->in = inbound;
+  atomic_init(&t->out, outbound);
+  atomic_init(&t->in[0], inbound);
   t->peer = pack(remote);
   t->net_fd = open_socket(options, local);
   t->rx_area = malloc((size_t)BATCH * RX_BUFFER);
@@ -352,6 +366,44 @@ void dp_tunnel_stop(dp_tunnel *t) {
   free(t->rx_area);
   free(t->gro);
   free(t);
+}
+
+/* Returns once each thread has been quiescent at some moment after this call began: from then on
+ * neither can hold a pointer loaded before it (a tiny RCU). Bounded: a batch takes microseconds. */
+static void wait_for_quiescence(dp_tunnel *t) {
+  for (int i = 0; i < 2; i++) {
+    uint64_t seen = atomic_load_explicit(&t->epoch[i], memory_order_acquire);
+    for (int spins = 0; (seen & 1) && atomic_load_explicit(&t->epoch[i], memory_order_acquire) == seen && spins < 200000; spins++) usleep(5);
+  }
+}
+
+int dp_tunnel_add_inbound(dp_tunnel *t, dp_sa *sa) {
+  for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) {
+    dp_sa *present = atomic_load(&t->in[i]);
+    if (present && dp_sa_spi(present) == dp_sa_spi(sa)) return -EEXIST;
+  }
+  for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) {
+    dp_sa *expected = NULL;
+    if (atomic_compare_exchange_strong(&t->in[i], &expected, sa)) return 0;
+  }
+  return -ENOSPC;
+}
+
+dp_sa *dp_tunnel_remove_inbound(dp_tunnel *t, uint32_t spi) {
+  for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) {
+    dp_sa *present = atomic_load(&t->in[i]);
+    if (present && dp_sa_spi(present) == spi && atomic_compare_exchange_strong(&t->in[i], &present, NULL)) {
+      wait_for_quiescence(t);
+      return present;
+    }
+  }
+  return NULL;
+}
+
+dp_sa *dp_tunnel_set_outbound(dp_tunnel *t, dp_sa *sa) {
+  dp_sa *old = atomic_exchange(&t->out, sa);
+  wait_for_quiescence(t);
+  return old;
 }
 
 const dp_tunnel_stats *dp_tunnel_stats_of(const dp_tunnel *t) { return &t->stats; }

@@ -48,6 +48,14 @@ typedef struct {
 /* For GRE the SAs are NULL. The local and remote ports matter only for ESP in UDP. */
 dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const struct sockaddr_in *local,
                            const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error);
+/* Rekeying without loss: inbound SAs are chosen by SPI (up to DP_TUNNEL_MAX_INBOUND at once, so
+ * old and new overlap), the outbound SA is replaced in one store. Each call returns only when
+ * neither thread can still be using what it took out, so the caller may free it. */
+#define DP_TUNNEL_MAX_INBOUND 4
+int dp_tunnel_add_inbound(dp_tunnel *t, dp_sa *sa);          /* 0, or -ENOSPC / -EEXIST */
+dp_sa *dp_tunnel_remove_inbound(dp_tunnel *t, uint32_t spi); /* the SA taken out, or NULL */
+dp_sa *dp_tunnel_set_outbound(dp_tunnel *t, dp_sa *sa);      /* the previous outbound SA */
+
 /* Stops and joins both threads, closes the socket and the TUN fd, frees the tunnel. */
 void dp_tunnel_stop(dp_tunnel *t);
 const dp_tunnel_stats *dp_tunnel_stats_of(const dp_tunnel *t);

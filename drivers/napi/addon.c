@@ -13,6 +13,9 @@ napi_value dp_napi_status_name(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_stop(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_stats(napi_env env, napi_callback_info info);
+napi_value dp_napi_tunnel_add_inbound(napi_env env, napi_callback_info info);
+napi_value dp_napi_tunnel_set_outbound(napi_env env, napi_callback_info info);
+napi_value dp_napi_tunnel_remove_inbound(napi_env env, napi_callback_info info);
 
 static napi_value get_version(napi_env env, napi_callback_info info) {
   (void)info;
@@ -38,6 +41,9 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "tunnelStart", dp_napi_tunnel_start);
   export_fn(env, exports, "tunnelStop", dp_napi_tunnel_stop);
   export_fn(env, exports, "tunnelStats", dp_napi_tunnel_stats);
+  export_fn(env, exports, "tunnelAddInbound", dp_napi_tunnel_add_inbound);
+  export_fn(env, exports, "tunnelSetOutbound", dp_napi_tunnel_set_outbound);
+  export_fn(env, exports, "tunnelRemoveInbound", dp_napi_tunnel_remove_inbound);
   napi_set_named_property(env, exports, "abi", dp_napi_int(env, POSTERN_DP_ABI));
   return exports;
 }

@@ -2,23 +2,42 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
 
 #include "tunnel.h"
 #include "napi_util.h"
 #include "tun.h"
 
+/* References keep the SAs' JS objects (and so the SAs) alive while the threads may use them. */
+typedef struct {
+  dp_sa *sa;
+  napi_ref ref;
+} held_sa;
+
 typedef struct {
   dp_tunnel *tunnel;
-  napi_ref out_ref, in_ref; /* keep the SAs alive while the threads use them */
+  held_sa out;
+  held_sa in[DP_TUNNEL_MAX_INBOUND];
 } tunnel_handle;
+
+static void release(napi_env env, held_sa *h) {
+  if (h->ref) napi_delete_reference(env, h->ref);
+  h->ref = NULL;
+  h->sa = NULL;
+}
+
+static void hold(napi_env env, held_sa *h, napi_value external, dp_sa *sa) {
+  napi_create_reference(env, external, 1, &h->ref);
+  h->sa = sa;
+}
 
 static void stop_handle(napi_env env, tunnel_handle *h) {
   if (!h->tunnel) return;
   dp_tunnel_stop(h->tunnel);
   h->tunnel = NULL;
-  if (h->out_ref) napi_delete_reference(env, h->out_ref);
-  if (h->in_ref) napi_delete_reference(env, h->in_ref);
+  release(env, &h->out);
+  for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) release(env, &h->in[i]);
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -110,8 +129,8 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   h->tunnel = dp_tunnel_start(fd, &options, &local, &remote, out_sa, in_sa, &rc);
   if (!h->tunnel) { close(fd); free(h); return dp_napi_int(env, rc); }
   if (esp) {
-    napi_create_reference(env, out_v, 1, &h->out_ref);
-    napi_create_reference(env, in_v, 1, &h->in_ref);
+    hold(env, &h->out, out_v, out_sa);
+    hold(env, &h->in[0], in_v, in_sa);
   }
   napi_value result, handle, name_v;
   napi_create_external(env, h, finalize, NULL, &handle);
@@ -153,4 +172,59 @@ napi_value dp_napi_tunnel_stats(napi_env env, napi_callback_info info) {
     napi_set_named_property(env, o, f[i].name, v);
   }
   return o;
+}
+
+static tunnel_handle *handle_and_sa(napi_env env, napi_callback_info info, napi_value *sa_value, dp_sa **sa) {
+  napi_value argv[2];
+  size_t argc = 2;
+  void *h = NULL, *p = NULL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (napi_get_value_external(env, argv[0], &h) != napi_ok || napi_get_value_external(env, argv[1], &p) != napi_ok || !((tunnel_handle *)h)->tunnel) {
+    napi_throw_type_error(env, NULL, "expected a running tunnel and an SA");
+    return NULL;
+  }
+  *sa_value = argv[1];
+  *sa = p;
+  return h;
+}
+
+/* tunnelAddInbound(tunnel, sa) → 0, or a negative errno */
+napi_value dp_napi_tunnel_add_inbound(napi_env env, napi_callback_info info) {
+  napi_value sa_value;
+  dp_sa *sa;
+  tunnel_handle *h = handle_and_sa(env, info, &sa_value, &sa);
+  if (!h) return NULL;
+  int slot = -1;
+  for (int i = 0; i < DP_TUNNEL_MAX_INBOUND && slot < 0; i++) if (!h->in[i].sa) slot = i;
+  if (slot < 0) return dp_napi_int(env, -ENOSPC);
+  int rc = dp_tunnel_add_inbound(h->tunnel, sa);
+  if (rc == 0) hold(env, &h->in[slot], sa_value, sa);
+  return dp_napi_int(env, rc);
+}
+
+/* tunnelSetOutbound(tunnel, sa): from the next packet on, traffic leaves under this SA. */
+napi_value dp_napi_tunnel_set_outbound(napi_env env, napi_callback_info info) {
+  napi_value sa_value;
+  dp_sa *sa;
+  tunnel_handle *h = handle_and_sa(env, info, &sa_value, &sa);
+  if (!h) return NULL;
+  dp_tunnel_set_outbound(h->tunnel, sa); /* returns once the old one is out of use */
+  release(env, &h->out);
+  hold(env, &h->out, sa_value, sa);
+  return dp_napi_int(env, 0);
+}
+
+/* tunnelRemoveInbound(tunnel, spi) → true when an SA with that SPI was taken out */
+napi_value dp_napi_tunnel_remove_inbound(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2;
+  void *p = NULL;
+  uint32_t spi = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !((tunnel_handle *)p)->tunnel) return dp_napi_boolean(env, false);
+  tunnel_handle *h = p;
+  napi_get_value_uint32(env, argv[1], &spi);
+  dp_sa *removed = dp_tunnel_remove_inbound(h->tunnel, spi);
+  for (int i = 0; removed && i < DP_TUNNEL_MAX_INBOUND; i++) if (h->in[i].sa == removed) release(env, &h->in[i]);
+  return dp_napi_boolean(env, removed != NULL);
 }

@@ -17,6 +17,9 @@ interface Addon {
   tunnelStart(config: Record<string, unknown>): { handle: object; name: string } | number;
   tunnelStop(handle: object): void;
   tunnelStats(handle: object): NativeTunnelStats | undefined;
+  tunnelAddInbound(handle: object, sa: object): number;
+  tunnelSetOutbound(handle: object, sa: object): number;
+  tunnelRemoveInbound(handle: object, spi: number): boolean;
 }
 
 export interface NativeTunnelStats {
@@ -72,6 +75,12 @@ const saHandles = new WeakMap<NativeSa, object>();
 function candidates(): string[] {
   const main = process.argv[1] ? dirname(resolve(process.argv[1])) : process.cwd();
   return [join(main, 'postern_dp.node'), resolve('drivers/build/Release/postern_dp.node'), resolve('dist/postern_dp.node')];
+}
+
+function handleOf(sa: NativeSa): object {
+  const handle = saHandles.get(sa);
+  if (!handle) throw new PosternError(ErrorCode.dataplaneInvalid, 'not an SA made by this driver');
+  return handle;
 }
 
 export function loadDriver(): Addon {
@@ -195,7 +204,7 @@ export class NativeTunnel {
     const addon = loadDriver();
     const framing = config.framing === 'gre'
       ? { greKey: config.greKey }
-      : { outbound: saHandles.get(config.outbound), inbound: saHandles.get(config.inbound), keepaliveMs: config.keepaliveMs ?? 0 };
+      : { outbound: handleOf(config.outbound), inbound: handleOf(config.inbound), keepaliveMs: config.keepaliveMs ?? 0 };
     const r = addon.tunnelStart({
       mode: TUNNEL_MODES[config.framing], name: config.name, mtu: config.mtu, address: config.address, prefixLength: config.prefixLength,
       localAddress: config.local.address, localPort: config.local.port,
@@ -209,6 +218,24 @@ export class NativeTunnel {
 
   stats(): NativeTunnelStats | undefined {
     return this.#addon.tunnelStats(this.#handle);
+  }
+
+  /**
+   * Rekeying without loss (RFC 7296 §2.8): add the new inbound SA first (old and new are accepted
+   * side by side, by SPI), switch the outbound SA, and remove the old inbound SA once the peer has
+   * switched too. Each call returns when the driver's threads no longer use what was replaced.
+   */
+  addInbound(sa: NativeSa): void {
+    const rc = this.#addon.tunnelAddInbound(this.#handle, handleOf(sa));
+    if (rc !== 0) throw new PosternError(ErrorCode.dataplaneExists, `the tunnel refused the inbound SA (errno ${-rc})`);
+  }
+
+  setOutbound(sa: NativeSa): void {
+    this.#addon.tunnelSetOutbound(this.#handle, handleOf(sa));
+  }
+
+  removeInbound(spi: number): boolean {
+    return this.#addon.tunnelRemoveInbound(this.#handle, spi >>> 0);
   }
 
   stop(): void {

@@ -35,6 +35,32 @@ t.test('tunnel mode, ESP in UDP: ping and iperf3 between the LANs', { skip }, as
   t.equal(fits.code, 0, 'a DF packet of exactly the tunnel MTU passes');
 });
 
+t.test('SAs replaced under traffic (rekey) without losing a packet', { skip }, async (t) => {
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  const { a, b } = mirroredPeers({ aAddress: '192.0.2.1', bAddress: '192.0.2.2' });
+  const [gwA, gwB] = await Promise.all([PosternDp.start(lab, 'gwA', a), PosternDp.start(lab, 'gwB', b)]);
+  routeLansThroughTunnel(lab);
+  // 300 pings 10 ms apart run across the whole exchange.
+  const pings = lab.exec('lanA', ['ping', '-c', '300', '-i', '0.01', '-W', '1', '10.2.0.10'], 30_000);
+  await new Promise((r) => setTimeout(r, 500));
+  const fresh = mirroredPeers({ aAddress: '192.0.2.1', bAddress: '192.0.2.2' });
+  const keysA = { outKey: fresh.a.outKey, inKey: fresh.a.inKey, outSpi: 0xa0000002, inSpi: 0xb0000002 };
+  const keysB = { outKey: fresh.b.outKey, inKey: fresh.b.inKey, outSpi: 0xb0000002, inSpi: 0xa0000002 };
+  t.same(await Promise.all([gwA.command(`rekey-add ${JSON.stringify(keysA)}`), gwB.command(`rekey-add ${JSON.stringify(keysB)}`)]), ['ok rekey-add', 'ok rekey-add'], 'new inbound SAs beside the old');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(await gwA.command('rekey-switch'), 'ok rekey-switch', 'gwA sends under the new SA');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(await gwB.command('rekey-switch'), 'ok rekey-switch', 'gwB too');
+  await new Promise((r) => setTimeout(r, 300));
+  t.same(await Promise.all([gwA.command(`rekey-drop ${0xb0000001}`), gwB.command(`rekey-drop ${0xa0000001}`)]), ['ok rekey-drop true', 'ok rekey-drop true'], 'old inbound SAs removed');
+  const result = await pings;
+  t.match(result.stdout, / 0% packet loss/, `no ping lost across the rekey: ${result.stdout.split('\n').find((l) => l.includes('packet loss'))}`);
+  const [sa, sb] = await Promise.all([gwA.stats(), gwB.stats()]);
+  t.ok((sa.inbound['packets'] ?? 0) > 10 && (sb.inbound['packets'] ?? 0) > 10, 'the new SAs carried the traffic after the switch');
+  t.equal(sb.tunnel['dropDecrypt'], 0, 'nothing dropped');
+});
+
 t.test('inner addresses outside the SA selectors are dropped and counted (RFC 4301 §5.2)', { skip }, async (t) => {
   const lab = Lab.create(twoSitesDirect);
   t.teardown(() => lab.teardown());

@@ -45,8 +45,29 @@ const tunnel = framing === 'gre'
 process.stdout.write(`ready ${tunnel.name}\n`);
 
 const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x));
+// Rekeying by hand, step by step: `rekey-add {outKey,inKey,outSpi,inSpi}`, `rekey-switch`, `rekey-drop SPI`.
+let next: { outbound: NativeSa; inbound: NativeSa } | undefined;
+let current = { outbound, inbound };
+const commands: Record<string, (arg: string) => string> = {
+  stats: () => `stats ${json({ tunnel: tunnel.stats(), outbound: current.outbound.counters(), inbound: current.inbound.counters() })}`,
+  'rekey-add': (arg) => {
+    const k = JSON.parse(arg) as Pick<DpPeerConfig, 'outKey' | 'inKey' | 'outSpi' | 'inSpi'>;
+    next = { outbound: sa(k.outSpi, k.outKey, undefined, 0), inbound: sa(k.inSpi, k.inKey, undefined, 4096) };
+    tunnel.addInbound(next.inbound);
+    return 'ok rekey-add';
+  },
+  'rekey-switch': () => {
+    if (!next) return 'error no new SAs';
+    tunnel.setOutbound(next.outbound);
+    current = next;
+    return 'ok rekey-switch';
+  },
+  'rekey-drop': (arg) => `ok rekey-drop ${tunnel.removeInbound(Number(arg))}`,
+};
 createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line === 'stats') process.stdout.write(`stats ${json({ tunnel: tunnel.stats(), outbound: outbound.counters(), inbound: inbound.counters() })}\n`);
+  const [name = '', ...rest] = line.split(' ');
+  const command = commands[name];
+  process.stdout.write(`${command ? command(rest.join(' ')) : `error unknown command ${name}`}\n`);
 });
 process.on('SIGTERM', () => {
   tunnel.stop();

@@ -31,9 +31,14 @@ export class PosternDp {
   }
 
   async stats(): Promise<{ tunnel: Record<string, number>; outbound: Record<string, number>; inbound: Record<string, number> }> {
-    this.daemon.child.stdin!.write('stats\n');
-    const line = await this.#next(5000);
+    const line = await this.command('stats');
     return JSON.parse(line.replace(/^stats /, '')) as never;
+  }
+
+  /** Sends one command line and waits for its answer line. */
+  async command(line: string): Promise<string> {
+    this.daemon.child.stdin!.write(`${line}\n`);
+    return this.#next(5000);
   }
 
   #next(ms: number): Promise<string> {
