@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,7 @@ struct dp_sa {
   uint64_t next_seq;
   dp_replay replay;
   dp_sa_counters counters;
+  _Atomic unsigned reported; /* DP_EXPIRE_* already handed to the slow path */
 };
 
 static void put32(uint8_t *p, uint32_t v) {
@@ -136,6 +138,12 @@ void dp_sa_free(dp_sa *sa) {
 
 const dp_sa_counters *dp_sa_counters_of(const dp_sa *sa) { return &sa->counters; }
 uint32_t dp_sa_spi(const dp_sa *sa) { return sa->config.spi; }
+
+unsigned dp_sa_take_expiry(dp_sa *sa) {
+  unsigned now = (sa->counters.soft_expired ? DP_EXPIRE_SOFT : 0) | (sa->counters.hard_expired ? DP_EXPIRE_HARD : 0);
+  unsigned before = atomic_fetch_or(&sa->reported, now);
+  return now & ~before;
+}
 void dp_sa_set_next_seq(dp_sa *sa, uint64_t seq) { sa->next_seq = seq; }
 void dp_sa_set_replay_top(dp_sa *sa, uint64_t top) { sa->replay.top = top; }
 

@@ -61,6 +61,11 @@ void dp_sa_free(dp_sa *sa);
 const dp_sa_counters *dp_sa_counters_of(const dp_sa *sa);
 uint32_t dp_sa_spi(const dp_sa *sa);
 
+/* Lifetime events not yet reported, each returned once (thread-safe): DP_EXPIRE_SOFT | DP_EXPIRE_HARD. */
+#define DP_EXPIRE_SOFT 1
+#define DP_EXPIRE_HARD 2
+unsigned dp_sa_take_expiry(dp_sa *sa);
+
 /* Outbound: the next sequence number to send (starts at 1; tests set it for known answers). */
 void dp_sa_set_next_seq(dp_sa *sa, uint64_t seq);
 

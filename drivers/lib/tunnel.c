@@ -115,6 +115,13 @@ static decap_result decapsulate(dp_tunnel *t, const uint8_t *d, size_t len, uint
   return DECAP_OK;
 }
 
+/* After a batch: report lifetime thresholds the SA crossed, once each. */
+static void report_expiry(dp_tunnel *t, dp_sa *sa) {
+  if (!sa || !t->options.on_event) return;
+  unsigned fresh = dp_sa_take_expiry(sa);
+  if (fresh) t->options.on_event(t->options.event_ctx, dp_sa_spi(sa), fresh);
+}
+
 /* The sending thread's batch: encapsulated packets waiting for one sendmmsg. */
 typedef struct {
   dp_tunnel *t;
@@ -214,6 +221,7 @@ static void *run_to_net(void *arg) {
       else if (dp_gso_split(readbuf, (size_t)len, scratch, sizeof scratch, queue_packet, &b) < 0) COUNT(t, drop_encrypt);
     }
     flush(&b);
+    report_expiry(t, atomic_load_explicit(&t->out, memory_order_acquire));
     atomic_fetch_add_explicit(&t->epoch[0], 1, memory_order_acq_rel); /* quiescent */
   }
   return NULL;
@@ -289,6 +297,7 @@ static void *run_to_tun(void *arg) {
       }
     }
     if (t->options.offload) dp_gro_flush(t->gro, write_tun, t);
+    for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) report_expiry(t, atomic_load_explicit(&t->in[i], memory_order_acquire));
     atomic_fetch_add_explicit(&t->epoch[1], 1, memory_order_acq_rel); /* quiescent */
   }
   return NULL;

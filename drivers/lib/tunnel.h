@@ -34,8 +34,13 @@ typedef enum {
   DP_TUNNEL_GRE = 3,
 } dp_tunnel_mode;
 
+/* Slow-path events, called from the worker threads (keep it short: queue and return). */
+typedef void (*dp_tunnel_event_fn)(void *ctx, uint32_t spi, unsigned expiry /* DP_EXPIRE_* */);
+
 typedef struct {
   dp_tunnel_mode mode;
+  dp_tunnel_event_fn on_event; /* may be NULL */
+  void *event_ctx;
   bool gre_has_key;           /* GRE: send and require this key (RFC 2890) */
   uint32_t gre_key;
   bool offload;               /* the TUN was opened with offloads (vnet header, TSO): see gso.h */

@@ -1,9 +1,11 @@
 /* N-API glue for ESP-in-UDP tunnels: start (TUN + socket + worker threads), stats, stop. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 #include <unistd.h>
+
+#include "esp.h"
 
 #include "tunnel.h"
 #include "napi_util.h"
@@ -19,7 +21,41 @@ typedef struct {
   dp_tunnel *tunnel;
   held_sa out;
   held_sa in[DP_TUNNEL_MAX_INBOUND];
+  napi_threadsafe_function events; /* slow-path events to JavaScript, or NULL */
 } tunnel_handle;
+
+typedef struct {
+  uint32_t spi;
+  unsigned expiry;
+} expiry_event;
+
+/* Worker thread: queue the event for the JavaScript thread and return at once. */
+static void queue_event(void *ctx, uint32_t spi, unsigned expiry) {
+  expiry_event *e = malloc(sizeof *e);
+  if (!e) return;
+  e->spi = spi;
+  e->expiry = expiry;
+  if (napi_call_threadsafe_function((napi_threadsafe_function)ctx, e, napi_tsfn_nonblocking) != napi_ok) free(e);
+}
+
+/* JavaScript thread: onEvent({type: 'expire', spi, soft, hard}). */
+static void call_js(napi_env env, napi_value callback, void *context, void *data) {
+  (void)context;
+  expiry_event *e = data;
+  if (env && callback) {
+    napi_value event, undefined, spi, type;
+    napi_create_object(env, &event);
+    napi_create_string_utf8(env, "expire", NAPI_AUTO_LENGTH, &type);
+    napi_create_uint32(env, e->spi, &spi);
+    napi_set_named_property(env, event, "type", type);
+    napi_set_named_property(env, event, "spi", spi);
+    napi_set_named_property(env, event, "soft", dp_napi_boolean(env, (e->expiry & DP_EXPIRE_SOFT) != 0));
+    napi_set_named_property(env, event, "hard", dp_napi_boolean(env, (e->expiry & DP_EXPIRE_HARD) != 0));
+    napi_get_undefined(env, &undefined);
+    napi_call_function(env, undefined, callback, 1, &event, NULL);
+  }
+  free(e);
+}
 
 static void release(napi_env env, held_sa *h) {
   if (h->ref) napi_delete_reference(env, h->ref);
@@ -34,8 +70,10 @@ static void hold(napi_env env, held_sa *h, napi_value external, dp_sa *sa) {
 
 static void stop_handle(napi_env env, tunnel_handle *h) {
   if (!h->tunnel) return;
-  dp_tunnel_stop(h->tunnel);
+  dp_tunnel_stop(h->tunnel); /* threads joined: no more events can be queued */
   h->tunnel = NULL;
+  if (h->events) napi_release_threadsafe_function(h->events, napi_tsfn_release);
+  h->events = NULL;
   release(env, &h->out);
   for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) release(env, &h->in[i]);
 }
@@ -126,8 +164,24 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   int rc = dp_tun_configure(name, int_prop(env, cfg, "mtu"), tun_addr.sin_addr.s_addr, int_prop(env, cfg, "prefixLength"));
   if (rc < 0) { close(fd); return dp_napi_int(env, rc); }
   tunnel_handle *h = calloc(1, sizeof *h);
+  napi_value on_event;
+  napi_valuetype on_event_type = napi_undefined;
+  if (napi_get_named_property(env, cfg, "onEvent", &on_event) == napi_ok) napi_typeof(env, on_event, &on_event_type);
+  if (on_event_type == napi_function) {
+    napi_value resource;
+    napi_create_string_utf8(env, "postern-dp-events", NAPI_AUTO_LENGTH, &resource);
+    napi_create_threadsafe_function(env, on_event, NULL, resource, 0, 1, NULL, NULL, NULL, call_js, &h->events);
+    napi_unref_threadsafe_function(env, h->events); /* events never keep the process alive */
+    options.on_event = queue_event;
+    options.event_ctx = h->events;
+  }
   h->tunnel = dp_tunnel_start(fd, &options, &local, &remote, out_sa, in_sa, &rc);
-  if (!h->tunnel) { close(fd); free(h); return dp_napi_int(env, rc); }
+  if (!h->tunnel) {
+    close(fd);
+    if (h->events) napi_release_threadsafe_function(h->events, napi_tsfn_release);
+    free(h);
+    return dp_napi_int(env, rc);
+  }
   if (esp) {
     hold(env, &h->out, out_v, out_sa);
     hold(env, &h->in[0], in_v, in_sa);

@@ -157,7 +157,17 @@ export class NativeSa {
 const TUNNEL_MODES = { 'esp-udp': 1, esp: 2, gre: 3 } as const;
 export type TunnelFraming = keyof typeof TUNNEL_MODES;
 
+/** A slow-path event from the driver's threads: an SA crossed its soft or hard lifetime. */
+export interface NativeExpireEvent {
+  readonly type: 'expire';
+  readonly spi: number;
+  readonly soft: boolean;
+  readonly hard: boolean;
+}
+
 interface TunnelCommon {
+  /** Called on the JavaScript thread, in order, for each event the threads queue. */
+  readonly onEvent?: (event: NativeExpireEvent) => void;
   /** The TUN device's wanted name (the kernel may number it) and its MTU. */
   readonly name: string;
   readonly mtu: number;
@@ -210,6 +220,7 @@ export class NativeTunnel {
       localAddress: config.local.address, localPort: config.local.port,
       remoteAddress: config.remote.address, remotePort: config.remote.port,
       remoteSelectors: config.remoteSelectors ?? [], localSelectors: config.localSelectors ?? [],
+      ...(config.onEvent ? { onEvent: config.onEvent } : {}),
       ...framing,
     });
     if (typeof r === 'number') throw new PosternError(ErrorCode.driverUnavailable, `the driver could not start the tunnel (errno ${-r})`);

@@ -61,6 +61,24 @@ t.test('SAs replaced under traffic (rekey) without losing a packet', { skip }, a
   t.equal(sb.tunnel['dropDecrypt'], 0, 'nothing dropped');
 });
 
+t.test('SA lifetimes: soft then hard expiry reach JavaScript as events; a hard-expired SA sends nothing', { skip }, async (t) => {
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  const { a, b } = mirroredPeers({ aAddress: '192.0.2.1', bAddress: '192.0.2.2' });
+  // The outbound SA may carry 20 packets, 40 at most (the gateway's own IPv6 chatter counts too).
+  const [gwA] = await Promise.all([PosternDp.start(lab, 'gwA', { ...a, outPacketLimits: [20, 40] }), PosternDp.start(lab, 'gwB', b)]);
+  routeLansThroughTunnel(lab);
+  const first = await lab.exec('lanA', ['ping', '-c', '5', '-i', '0.02', '-W', '1', '10.2.0.10']);
+  t.equal(first.code, 0, 'the first packets pass');
+  const rest = await lab.exec('lanA', ['ping', '-c', '50', '-i', '0.02', '-W', '1', '10.2.0.10'], 20_000);
+  const received = Number(/(\d+) received/.exec(rest.stdout)?.[1] ?? -1);
+  t.ok(received > 0 && received < 40, `the SA died on the way: ${received} of 50 answered`);
+  await new Promise((r) => setTimeout(r, 200));
+  t.same(gwA.events.map((e) => [e['type'], e['soft'], e['hard']]), [['expire', true, false], ['expire', false, true]], 'soft, then hard, each reported once');
+  t.equal(gwA.events[0]?.['spi'], 0xa0000001, 'naming the outbound SA');
+  t.ok(((await gwA.stats()).outbound['dropExpired'] ?? 0) >= 50 - received, 'every refused packet was counted');
+});
+
 t.test('inner addresses outside the SA selectors are dropped and counted (RFC 4301 §5.2)', { skip }, async (t) => {
   const lab = Lab.create(twoSitesDirect);
   t.teardown(() => lab.teardown());

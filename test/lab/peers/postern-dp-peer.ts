@@ -10,6 +10,8 @@ export interface DpPeerConfig {
   framing?: TunnelFraming;
   greKey?: number;
   keepaliveMs?: number;
+  /** Outbound SA lifetime in packets (soft, hard): expiry events are printed as `event {...}`. */
+  outPacketLimits?: [number, number];
   suite: EspSuite;
   /** hex; AEAD suites: key then salt */
   outKey: string;
@@ -26,15 +28,17 @@ export interface DpPeerConfig {
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as DpPeerConfig;
-const sa = (spi: number, key: string, integrity: string | undefined, replayWindow: number) =>
+const sa = (spi: number, key: string, integrity: string | undefined, replayWindow: number, lifetime = {}) =>
   NativeSa.create({
-    spi, suite: config.suite, esn: true, replayWindow,
+    spi, suite: config.suite, esn: true, replayWindow, lifetime,
     encryptionKey: new Secret(Buffer.from(key, 'hex')),
     ...(integrity ? { integrityKey: new Secret(Buffer.from(integrity, 'hex')) } : {}),
   });
-const outbound = sa(config.outSpi, config.outKey, config.outIntegrity, 0);
+const limits = config.outPacketLimits;
+const outbound = sa(config.outSpi, config.outKey, config.outIntegrity, 0, limits ? { softPackets: BigInt(limits[0]), hardPackets: BigInt(limits[1]) } : {});
 const inbound = sa(config.inSpi, config.inKey, config.inIntegrity, 4096);
 const common = {
+  onEvent: (event: unknown) => process.stdout.write(`event ${JSON.stringify(event)}\n`),
   name: 'pst0', mtu: 1400, address: config.tunnelAddress, prefixLength: 32, local: config.local, remote: config.remote,
   remoteSelectors: config.remoteSelectors ?? [], localSelectors: config.localSelectors ?? [],
 };

@@ -7,12 +7,18 @@ import type { DpPeerConfig } from './postern-dp-peer.ts';
 /** A Postern data plane (postern-dp-peer.ts) running in a lab host, asked for its counters over stdin. */
 export class PosternDp {
   readonly daemon: Daemon;
+  /** Slow-path events the data plane reported, in order. */
+  readonly events: Array<Record<string, unknown>> = [];
   readonly #lines: string[] = [];
   readonly #waiters: Array<(line: string) => void> = [];
 
   private constructor(daemon: Daemon) {
     this.daemon = daemon;
     createInterface({ input: daemon.child.stdout! }).on('line', (line) => {
+      if (line.startsWith('event ')) {
+        this.events.push(JSON.parse(line.slice(6)) as Record<string, unknown>);
+        return;
+      }
       const waiter = this.#waiters.shift();
       if (waiter) waiter(line);
       else this.#lines.push(line);
