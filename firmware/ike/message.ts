@@ -1,0 +1,96 @@
+import { PayloadType } from './registry/numbers.ts';
+import { decodeChain, encodeChain, type RawPayload } from './payloads/chain.ts';
+import { decodeIkeHeader, encodeIkeHeader, IKE_HEADER_LENGTH, type IkeHeader } from './payloads/header.ts';
+import { fail, ok, type Decoded } from './payloads/result.ts';
+import { decodeSa, encodeSa, type Proposal } from './payloads/sa.ts';
+import { decodeKe, decodeNonce, decodeNotify, encodeKe, encodeNotify, type KePayload, type NotifyPayload } from './payloads/simple.ts';
+
+/** The payloads interpreted so far; the rest travel as `raw` (their decoders come with the exchanges). */
+export type IkePayload =
+  | { readonly kind: 'SA'; readonly proposals: readonly Proposal[] }
+  | { readonly kind: 'KE'; readonly ke: KePayload }
+  | { readonly kind: 'Nonce'; readonly nonce: Uint8Array }
+  | { readonly kind: 'N'; readonly notify: NotifyPayload }
+  | { readonly kind: 'V'; readonly vendorId: Uint8Array }
+  /** Encrypted (SK) or fragment (SKF): opaque until decrypted; `inner` names the first payload inside. */
+  | { readonly kind: 'encrypted'; readonly type: number; readonly inner: number; readonly body: Uint8Array }
+  | { readonly kind: 'raw'; readonly type: number; readonly critical: boolean; readonly body: Uint8Array };
+
+export interface IkeMessage {
+  readonly header: IkeHeader;
+  readonly payloads: readonly IkePayload[];
+}
+
+function interpret(p: RawPayload, next: number): Decoded<IkePayload> {
+  const at = <T>(r: Decoded<T>): Decoded<T> => (r.ok ? r : fail(r.error.code, r.error.message, p.offset + 4 + r.error.offset));
+  switch (p.type) {
+    case PayloadType.SA: {
+      const r = at(decodeSa(p.body));
+      return r.ok ? ok({ kind: 'SA', proposals: r.value }) : r;
+    }
+    case PayloadType.KE: {
+      const r = at(decodeKe(p.body));
+      return r.ok ? ok({ kind: 'KE', ke: r.value }) : r;
+    }
+    case PayloadType.Ni: {
+      const r = at(decodeNonce(p.body));
+      return r.ok ? ok({ kind: 'Nonce', nonce: r.value }) : r;
+    }
+    case PayloadType.N: {
+      const r = at(decodeNotify(p.body));
+      return r.ok ? ok({ kind: 'N', notify: r.value }) : r;
+    }
+    case PayloadType.V:
+      return ok({ kind: 'V', vendorId: p.body.slice() });
+    case PayloadType.SK:
+    case PayloadType.SKF:
+      return ok({ kind: 'encrypted', type: p.type, inner: next, body: p.body.slice() });
+    default:
+      if (!KNOWN_TYPES.has(p.type) && p.critical) return fail('UNSUPPORTED_CRITICAL_PAYLOAD', `critical payload type ${p.type}`, p.offset);
+      return ok({ kind: 'raw', type: p.type, critical: p.critical, body: p.body.slice() });
+  }
+}
+
+const KNOWN_TYPES: ReadonlySet<number> = new Set(Object.values(PayloadType));
+
+/** Decodes a whole IKE message; never throws. RFC 7296 §2.5: unknown non-critical payloads are kept as raw. */
+export function decodeIkeMessage(bytes: Uint8Array): Decoded<IkeMessage> {
+  const header = decodeIkeHeader(bytes);
+  if (!header.ok) return header;
+  const message = bytes.subarray(0, header.value.length);
+  const chain = decodeChain(message, IKE_HEADER_LENGTH, header.value.nextPayload);
+  if (!chain.ok) return chain;
+  const payloads: IkePayload[] = [];
+  for (const raw of chain.value) {
+    // An encrypted payload's Next Payload field names the first payload inside it.
+    const next = raw.type === PayloadType.SK || raw.type === PayloadType.SKF ? (message[raw.offset] as number) : 0;
+    const r = interpret(raw, next);
+    if (!r.ok) return r;
+    payloads.push(r.value);
+  }
+  return ok({ header: header.value, payloads });
+}
+
+function bodyOf(p: IkePayload): { type: number; critical?: boolean; body: Uint8Array } {
+  switch (p.kind) {
+    case 'SA': return { type: PayloadType.SA, body: encodeSa(p.proposals) };
+    case 'KE': return { type: PayloadType.KE, body: encodeKe(p.ke) };
+    case 'Nonce': return { type: PayloadType.Ni, body: p.nonce };
+    case 'N': return { type: PayloadType.N, body: encodeNotify(p.notify) };
+    case 'V': return { type: PayloadType.V, body: p.vendorId };
+    case 'encrypted': return { type: p.type, body: p.body };
+    case 'raw': return { type: p.type, critical: p.critical, body: p.body };
+  }
+}
+
+/** Encodes a message: the header's Next Payload and Length are computed. */
+export function encodeIkeMessage(header: Omit<IkeHeader, 'nextPayload' | 'length' | 'majorVersion' | 'minorVersion'>, payloads: readonly IkePayload[]): Uint8Array {
+  const bodies = payloads.map(bodyOf);
+  const last = payloads.at(-1);
+  const chain = encodeChain(bodies, last?.kind === 'encrypted' ? last.inner : 0);
+  const head = encodeIkeHeader({ ...header, nextPayload: bodies[0]?.type ?? 0, length: IKE_HEADER_LENGTH + chain.length });
+  const out = new Uint8Array(head.length + chain.length);
+  out.set(head);
+  out.set(chain, head.length);
+  return out;
+}

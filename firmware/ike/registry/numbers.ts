@@ -1,0 +1,89 @@
+/** IANA "Internet Key Exchange Version 2 (IKEv2) Parameters", by their registry names. */
+
+export const ExchangeType = {
+  IKE_SA_INIT: 34,
+  IKE_AUTH: 35,
+  CREATE_CHILD_SA: 36,
+  INFORMATIONAL: 37,
+} as const;
+
+export const PayloadType = {
+  NONE: 0,
+  SA: 33,
+  KE: 34,
+  IDi: 35,
+  IDr: 36,
+  CERT: 37,
+  CERTREQ: 38,
+  AUTH: 39,
+  Ni: 40, // Nonce; Ni and Nr share the number
+  N: 41,
+  D: 42,
+  V: 43,
+  TSi: 44,
+  TSr: 45,
+  SK: 46,
+  CP: 47,
+  EAP: 48,
+  SKF: 53,
+} as const;
+export type PayloadType = (typeof PayloadType)[keyof typeof PayloadType];
+
+/** RFC 7296 §3.3.2 transform types. */
+export const TransformType = { ENCR: 1, PRF: 2, INTEG: 3, DH: 4, ESN: 5 } as const;
+
+export const ProtocolId = { IKE: 1, AH: 2, ESP: 3 } as const;
+
+/** Notify message types this implementation names (errors < 16384, status ≥ 16384). */
+export const NotifyType = {
+  UNSUPPORTED_CRITICAL_PAYLOAD: 1,
+  INVALID_IKE_SPI: 4,
+  INVALID_MAJOR_VERSION: 5,
+  INVALID_SYNTAX: 7,
+  INVALID_MESSAGE_ID: 9,
+  INVALID_SPI: 11,
+  NO_PROPOSAL_CHOSEN: 14,
+  INVALID_KE_PAYLOAD: 17,
+  AUTHENTICATION_FAILED: 24,
+  SINGLE_PAIR_REQUIRED: 34,
+  NO_ADDITIONAL_SAS: 35,
+  INTERNAL_ADDRESS_FAILURE: 36,
+  FAILED_CP_REQUIRED: 37,
+  TS_UNACCEPTABLE: 38,
+  INVALID_SELECTORS: 39,
+  TEMPORARY_FAILURE: 43,
+  CHILD_SA_NOT_FOUND: 44,
+  INITIAL_CONTACT: 16384,
+  SET_WINDOW_SIZE: 16385,
+  ADDITIONAL_TS_POSSIBLE: 16386,
+  IPCOMP_SUPPORTED: 16387,
+  NAT_DETECTION_SOURCE_IP: 16388,
+  NAT_DETECTION_DESTINATION_IP: 16389,
+  COOKIE: 16390,
+  USE_TRANSPORT_MODE: 16391,
+  HTTP_CERT_LOOKUP_SUPPORTED: 16392,
+  REKEY_SA: 16393,
+  ESP_TFC_PADDING_NOT_SUPPORTED: 16394,
+  NON_FIRST_FRAGMENTS_ALSO: 16395,
+  MOBIKE_SUPPORTED: 16396,
+  ADDITIONAL_IP4_ADDRESS: 16397,
+  ADDITIONAL_IP6_ADDRESS: 16398,
+  NO_ADDITIONAL_ADDRESSES: 16399,
+  UPDATE_SA_ADDRESSES: 16400,
+  COOKIE2: 16401,
+  NO_NATS_ALLOWED: 16402,
+  MULTIPLE_AUTH_SUPPORTED: 16404,
+  ANOTHER_AUTH_FOLLOWS: 16405,
+  REDIRECT_SUPPORTED: 16406,
+  IKEV2_FRAGMENTATION_SUPPORTED: 16430,
+  SIGNATURE_HASH_ALGORITHMS: 16431,
+} as const;
+
+/** RFC 7296 §3.3.2 transform IDs, per type, with the IANA names. */
+export const EncrId = { ENCR_3DES: 3, ENCR_AES_CBC: 12, ENCR_AES_CTR: 13, ENCR_AES_GCM_8: 18, ENCR_AES_GCM_12: 19, ENCR_AES_GCM_16: 20, ENCR_CHACHA20_POLY1305: 28 } as const;
+export const PrfId = { PRF_HMAC_MD5: 1, PRF_HMAC_SHA1: 2, PRF_AES128_XCBC: 4, PRF_HMAC_SHA2_256: 5, PRF_HMAC_SHA2_384: 6, PRF_HMAC_SHA2_512: 7 } as const;
+export const IntegId = { NONE: 0, AUTH_HMAC_MD5_96: 1, AUTH_HMAC_SHA1_96: 2, AUTH_AES_XCBC_96: 5, AUTH_HMAC_SHA2_256_128: 12, AUTH_HMAC_SHA2_384_192: 13, AUTH_HMAC_SHA2_512_256: 14 } as const;
+export const DhId = { NONE: 0, MODP_1024: 2, MODP_2048: 14, MODP_3072: 15, MODP_4096: 16, ECP_256: 19, ECP_384: 20, ECP_521: 21, CURVE25519: 31 } as const;
+
+/** The Key Length attribute (RFC 7296 §3.3.5), the only one defined: TV format. */
+export const ATTRIBUTE_KEY_LENGTH = 14;
