@@ -144,7 +144,7 @@ export class Lab {
       mustRun(['ip', 'netns', 'add', ns]);
       this.#record.namespaces.push(ns);
       saveRecord(this.#record);
-      mustRun(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+      mustRun(['ip', '-n', ns, 'link', 'set', 'dev', 'lo', 'up']);
     }
     Object.entries(spec.links).forEach(([name, link], i) => this.#link(name, link, i));
     for (const [host, h] of Object.entries(spec.hosts)) this.#configureHost(host, h);
@@ -160,10 +160,11 @@ export class Lab {
     saveRecord(this.#record);
     for (const [tmp, [host, address]] of [[tmpA, link.a], [tmpB, link.b]] as const) {
       const ns = this.ns(host);
-      mustRun(['ip', 'link', 'set', tmp, 'netns', ns]);
-      mustRun(['ip', '-n', ns, 'link', 'set', tmp, 'name', name]);
+      // Always `dev NAME`: a bare name such as "n" would be read as an abbreviated keyword.
+      mustRun(['ip', 'link', 'set', 'dev', tmp, 'netns', ns]);
+      mustRun(['ip', '-n', ns, 'link', 'set', 'dev', tmp, 'name', name]);
       mustRun(['ip', '-n', ns, 'addr', 'add', address, 'dev', name]);
-      mustRun(['ip', '-n', ns, 'link', 'set', name, 'up']);
+      mustRun(['ip', '-n', ns, 'link', 'set', 'dev', name, 'up']);
     }
   }
 

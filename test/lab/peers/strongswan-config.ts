@@ -69,7 +69,7 @@ export function strongswanConf(dir: string): string {
       path = ${dir}/charon.log
       time_format = %H:%M:%S
       default = 1
-      ike = 2
+      ike = ${process.env["POSTERN_LAB_IKE_LOG"] ?? "2"}
       cfg = 2
       knl = 1
       flush_line = yes

@@ -11,6 +11,7 @@ t.test('strongswan.conf: no autoloading, own vici socket for charon and swanctl,
   t.match(conf, /load = [^\n]*kernel-libipsec[^\n]*kernel-netlink/, 'libipsec before netlink: ESP in userspace');
   t.equal(conf.match(/socket = unix:\/\/\/tmp\/x\/charon\.vici/g)?.length, 2);
   t.match(conf, /path = \/tmp\/x\/charon\.log/);
+  t.match(conf, /ike = 2/, 'keys stay out of the log unless asked for');
 });
 
 t.test('swanctl.conf: connection, children, secrets quoted, pools', async (t) => {
