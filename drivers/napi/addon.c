@@ -24,26 +24,32 @@ static napi_value get_version(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn) {
-  napi_value f;
-  napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f);
-  napi_set_named_property(env, exports, name, f);
-}
+/* Everything the addon exports, by its JavaScript name. */
+static const struct {
+  const char *name;
+  napi_callback fn;
+} EXPORTS[] = {
+    {"version", get_version},
+    {"createSa", dp_napi_create_sa},
+    {"saEncrypt", dp_napi_sa_encrypt},
+    {"saDecrypt", dp_napi_sa_decrypt},
+    {"saCounters", dp_napi_sa_counters},
+    {"saSetNextSeq", dp_napi_sa_set_next_seq},
+    {"statusName", dp_napi_status_name},
+    {"tunnelStart", dp_napi_tunnel_start},
+    {"tunnelStop", dp_napi_tunnel_stop},
+    {"tunnelStats", dp_napi_tunnel_stats},
+    {"tunnelAddInbound", dp_napi_tunnel_add_inbound},
+    {"tunnelSetOutbound", dp_napi_tunnel_set_outbound},
+    {"tunnelRemoveInbound", dp_napi_tunnel_remove_inbound},
+};
 
 static napi_value init(napi_env env, napi_value exports) {
-  export_fn(env, exports, "version", get_version);
-  export_fn(env, exports, "createSa", dp_napi_create_sa);
-  export_fn(env, exports, "saEncrypt", dp_napi_sa_encrypt);
-  export_fn(env, exports, "saDecrypt", dp_napi_sa_decrypt);
-  export_fn(env, exports, "saCounters", dp_napi_sa_counters);
-  export_fn(env, exports, "saSetNextSeq", dp_napi_sa_set_next_seq);
-  export_fn(env, exports, "statusName", dp_napi_status_name);
-  export_fn(env, exports, "tunnelStart", dp_napi_tunnel_start);
-  export_fn(env, exports, "tunnelStop", dp_napi_tunnel_stop);
-  export_fn(env, exports, "tunnelStats", dp_napi_tunnel_stats);
-  export_fn(env, exports, "tunnelAddInbound", dp_napi_tunnel_add_inbound);
-  export_fn(env, exports, "tunnelSetOutbound", dp_napi_tunnel_set_outbound);
-  export_fn(env, exports, "tunnelRemoveInbound", dp_napi_tunnel_remove_inbound);
+  for (size_t i = 0; i < sizeof EXPORTS / sizeof EXPORTS[0]; i++) {
+    napi_value f;
+    napi_create_function(env, EXPORTS[i].name, NAPI_AUTO_LENGTH, EXPORTS[i].fn, NULL, &f);
+    napi_set_named_property(env, exports, EXPORTS[i].name, f);
+  }
   napi_set_named_property(env, exports, "abi", dp_napi_int(env, POSTERN_DP_ABI));
   return exports;
 }
