@@ -1,0 +1,73 @@
+import { prf, prfPlus } from './prf.ts';
+import type { CipherSuite, PrfAlgorithm } from './transforms.ts';
+
+/** RFC 7296 §2.14: the seven keys of an IKE SA. Held in memory only; never logged. */
+export interface IkeSaKeys {
+  readonly skD: Buffer;
+  readonly skAi: Buffer;
+  readonly skAr: Buffer;
+  readonly skEi: Buffer;
+  readonly skEr: Buffer;
+  readonly skPi: Buffer;
+  readonly skPr: Buffer;
+}
+
+/** One direction of an SA: the encryption key (with the AEAD salt appended) and the integrity key. */
+export interface DirectionKeys {
+  readonly encryption: Buffer;
+  readonly integrity?: Buffer;
+}
+
+function spiBytes(spi: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(spi);
+  return b;
+}
+
+const encrKeyLength = (s: CipherSuite) => s.encr.keyLength + s.encr.saltLength;
+
+function cut(material: Buffer, lengths: readonly number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const n of lengths) {
+    out.push(Buffer.from(material.subarray(at, at + n)));
+    at += n;
+  }
+  return out;
+}
+
+function ikeKeysFrom(alg: PrfAlgorithm, skeyseed: Buffer, suite: CipherSuite, ni: Uint8Array, nr: Uint8Array, spiI: bigint, spiR: bigint): IkeSaKeys {
+  const a = suite.integ?.keyLength ?? 0;
+  const e = encrKeyLength(suite);
+  const p = alg.keyLength;
+  const seed = Buffer.concat([ni, nr, spiBytes(spiI), spiBytes(spiR)]);
+  const [skD, skAi, skAr, skEi, skEr, skPi, skPr] = cut(prfPlus(alg, skeyseed, seed, p + 2 * a + 2 * e + 2 * p), [p, a, a, e, e, p, p]);
+  return { skD: skD!, skAi: skAi!, skAr: skAr!, skEi: skEi!, skEr: skEr!, skPi: skPi!, skPr: skPr! };
+}
+
+/** A new IKE SA: SKEYSEED = prf(Ni | Nr, g^ir), then prf+(SKEYSEED, Ni | Nr | SPIi | SPIr). */
+export function deriveIkeSaKeys(alg: PrfAlgorithm, suite: CipherSuite, ni: Uint8Array, nr: Uint8Array, sharedSecret: Uint8Array, spiI: bigint, spiR: bigint): { skeyseed: Buffer; keys: IkeSaKeys } {
+  const skeyseed = prf(alg, Buffer.concat([ni, nr]), sharedSecret);
+  return { skeyseed, keys: ikeKeysFrom(alg, skeyseed, suite, ni, nr, spiI, spiR) };
+}
+
+/** A rekeyed IKE SA (§2.18): SKEYSEED = prf(SK_d old, g^ir new | Ni | Nr), with the old SA's PRF. */
+export function deriveRekeyedIkeSaKeys(
+  oldAlg: PrfAlgorithm, oldSkD: Uint8Array, alg: PrfAlgorithm, suite: CipherSuite, ni: Uint8Array, nr: Uint8Array, sharedSecret: Uint8Array, spiI: bigint, spiR: bigint,
+): { skeyseed: Buffer; keys: IkeSaKeys } {
+  const skeyseed = prf(oldAlg, oldSkD, Buffer.concat([sharedSecret, ni, nr]));
+  return { skeyseed, keys: ikeKeysFrom(alg, skeyseed, suite, ni, nr, spiI, spiR) };
+}
+
+/**
+ * Child SA keys (§2.17): KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr); the initiator-to-responder
+ * encryption and integrity keys come first, then the other direction's.
+ */
+export function deriveChildSaKeys(alg: PrfAlgorithm, skD: Uint8Array, suite: CipherSuite, ni: Uint8Array, nr: Uint8Array, pfsSecret?: Uint8Array): { initiatorToResponder: DirectionKeys; responderToInitiator: DirectionKeys } {
+  const e = encrKeyLength(suite);
+  const a = suite.integ?.keyLength ?? 0;
+  const seed = Buffer.concat(pfsSecret ? [pfsSecret, ni, nr] : [ni, nr]);
+  const [ei, ai, er, ar] = cut(prfPlus(alg, skD, seed, 2 * (e + a)), [e, a, e, a]);
+  const direction = (encryption: Buffer, integrity: Buffer): DirectionKeys => (a ? { encryption, integrity } : { encryption });
+  return { initiatorToResponder: direction(ei!, ai!), responderToInitiator: direction(er!, ar!) };
+}

@@ -1,0 +1,88 @@
+import { Secret } from '../../util/secret.ts';
+import { deriveChildSaKeys, type DirectionKeys } from '../crypto/key-derivation.ts';
+import { cipherSuite } from '../crypto/transforms.ts';
+import type { IkePayload } from '../message.ts';
+import type { Proposal } from '../payloads/sa.ts';
+import { tsFromPrefix, tsToString, type TrafficSelectorEntry } from '../payloads/traffic-selector.ts';
+import { selectProposal } from '../proposals.ts';
+import { NotifyType, ProtocolId, TransformType } from '../registry/numbers.ts';
+import type { IkeSa } from './ike-sa.ts';
+import { narrow, within } from './narrowing.ts';
+import { espSuiteOf, notify, proposalsFromSpecs, spiBytes32, spiFromBytes, transformOf } from './payload-helpers.ts';
+import type { ChildSaHalf, ChildSaInfo, IkeConnection } from './types.ts';
+
+/** The child SA carried by IKE_AUTH (§1.2) and later CREATE_CHILD_SA: offer, choice, keys. */
+
+export function childOfferPayloads(conn: IkeConnection, spi: number): { proposals: Proposal[]; payloads: IkePayload[] } {
+  const proposals = proposalsFromSpecs(conn.espProposals, ProtocolId.ESP, spiBytes32(spi));
+  const payloads: IkePayload[] = [
+    { kind: 'SA', proposals },
+    { kind: 'TSi', selectors: conn.localTs.map((p) => tsFromPrefix(p)) },
+    { kind: 'TSr', selectors: conn.remoteTs.map((p) => tsFromPrefix(p)) },
+  ];
+  if (conn.mode === 'transport') payloads.unshift(notify(NotifyType.USE_TRANSPORT_MODE));
+  return { proposals, payloads };
+}
+
+function half(spi: number, source: string, destination: string, keys: DirectionKeys): ChildSaHalf {
+  return { spi, source, destination, encryption: new Secret(keys.encryption), ...(keys.integrity ? { integrity: new Secret(keys.integrity) } : {}) };
+}
+
+/** Keys and addresses for both directions of a chosen proposal; `ourSpi` is the inbound SPI. */
+export function buildChild(sa: IkeSa, conn: IkeConnection, chosen: Proposal, ourSpi: number, peerSpi: number, localTs: readonly TrafficSelectorEntry[], remoteTs: readonly TrafficSelectorEntry[]): ChildSaInfo | undefined {
+  const suite = espSuiteOf(chosen);
+  const keySuite = cipherSuite(chosen.transforms);
+  if (!suite || !keySuite || !sa.crypto) return undefined;
+  const k = deriveChildSaKeys(sa.crypto.prf, sa.crypto.keys.skD, keySuite, sa.ni, sa.nr);
+  const [inKeys, outKeys] = sa.initiator ? [k.responderToInitiator, k.initiatorToResponder] : [k.initiatorToResponder, k.responderToInitiator];
+  return {
+    ikeSpi: sa.spiI, connection: conn.name, suite, esn: transformOf(chosen, TransformType.ESN)?.id === 1, mode: conn.mode,
+    inbound: half(ourSpi, sa.remote.address, sa.local.address, inKeys),
+    outbound: half(peerSpi, sa.local.address, sa.remote.address, outKeys),
+    localTs: localTs.map(tsToString), remoteTs: remoteTs.map(tsToString),
+    ...(sa.natDetected ? { encapsulation: { localPort: sa.local.port, remotePort: sa.remote.port } } : {}),
+  };
+}
+
+export type ChildAnswer = { readonly ok: true; readonly child: ChildSaInfo; readonly payloads: IkePayload[] } | { readonly ok: false; readonly error: number };
+
+/** Responder: choose a proposal, narrow the selectors, derive keys; or say which notify refuses it. */
+export function answerChild(sa: IkeSa, conn: IkeConnection, request: readonly IkePayload[], ourSpi: number): ChildAnswer {
+  const saPayload = request.find((p) => p.kind === 'SA');
+  const tsi = request.find((p) => p.kind === 'TSi');
+  const tsr = request.find((p) => p.kind === 'TSr');
+  if (saPayload?.kind !== 'SA' || tsi?.kind !== 'TSi' || tsr?.kind !== 'TSr') return { ok: false, error: NotifyType.INVALID_SYNTAX };
+  const transport = request.some((p) => p.kind === 'N' && p.notify.type === NotifyType.USE_TRANSPORT_MODE);
+  if (transport !== (conn.mode === 'transport')) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
+  const choice = selectProposal(saPayload.proposals, conn.espProposals, ProtocolId.ESP);
+  const peerSpi = choice ? spiFromBytes(choice.proposal.spi) : -1;
+  if (!choice || peerSpi < 0 || !espSuiteOf(choice.proposal)) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
+  // TSi is the initiator's side: our remote subnets; TSr is ours.
+  const remote = narrow(tsi.selectors, conn.remoteTs);
+  const local = narrow(tsr.selectors, conn.localTs);
+  if (!remote.length || !local.length) return { ok: false, error: NotifyType.TS_UNACCEPTABLE };
+  const chosen = { ...choice.proposal, spi: spiBytes32(ourSpi) };
+  const child = buildChild(sa, conn, choice.proposal, ourSpi, peerSpi, local, remote);
+  if (!child) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
+  const payloads: IkePayload[] = [{ kind: 'SA', proposals: [chosen] }, { kind: 'TSi', selectors: remote }, { kind: 'TSr', selectors: local }];
+  if (transport) payloads.unshift(notify(NotifyType.USE_TRANSPORT_MODE));
+  return { ok: true, child, payloads };
+}
+
+/** Initiator: check the responder's choice against what we offered and take the narrowed selectors. */
+export function acceptChild(sa: IkeSa, conn: IkeConnection, offered: readonly Proposal[], ourSpi: number, response: readonly IkePayload[]): ChildAnswer {
+  const saPayload = response.find((p) => p.kind === 'SA');
+  const tsi = response.find((p) => p.kind === 'TSi');
+  const tsr = response.find((p) => p.kind === 'TSr');
+  if (saPayload?.kind !== 'SA' || tsi?.kind !== 'TSi' || tsr?.kind !== 'TSr' || saPayload.proposals.length !== 1) return { ok: false, error: NotifyType.INVALID_SYNTAX };
+  const chosen = saPayload.proposals[0]!;
+  const mine = offered.find((p) => p.number === chosen.number);
+  const allowed = mine && chosen.transforms.every((t) => mine.transforms.some((m) => m.type === t.type && m.id === t.id && m.keyLength === t.keyLength));
+  const peerSpi = spiFromBytes(chosen.spi);
+  if (!allowed || peerSpi < 0) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
+  const proposedLocal = conn.localTs.map((p) => tsFromPrefix(p));
+  const proposedRemote = conn.remoteTs.map((p) => tsFromPrefix(p));
+  if (!within(tsi.selectors, proposedLocal) || !within(tsr.selectors, proposedRemote)) return { ok: false, error: NotifyType.TS_UNACCEPTABLE };
+  const child = buildChild(sa, conn, chosen, ourSpi, peerSpi, tsi.selectors, tsr.selectors);
+  return child ? { ok: true, child, payloads: [] } : { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
+}

@@ -1,0 +1,29 @@
+import type { IkePayload } from '../message.ts';
+import type { IkeSa, PendingRequest } from './ike-sa.ts';
+import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from './types.ts';
+
+export interface EngineOptions {
+  /** First retransmission after this long, doubling each time (RFC 7296 §2.1). */
+  readonly retransmitBaseMs: number;
+  readonly retransmitTries: number;
+  /** A responder SA that never completes IKE_AUTH is dropped after this long. */
+  readonly halfOpenTimeoutMs: number;
+  readonly nonceLength: number;
+}
+
+export const defaultEngineOptions: EngineOptions = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, nonceLength: 32 };
+
+/** What the exchanges may ask of the engine; the engine implements it (tasks stay free of tables and I/O). */
+export interface EngineContext {
+  readonly now: number;
+  readonly crypto: IkeCryptoProvider;
+  readonly options: EngineOptions;
+  emit(action: IkeAction): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
+  sendRequest(sa: IkeSa, exchange: number, payloads: IkePayload[], purpose: PendingRequest['purpose']): void;
+  sendResponse(sa: IkeSa, exchange: number, messageId: number, payloads: IkePayload[]): void;
+  allocateChildSpi(): number;
+  /** The connection that accepts a peer with this ID from this address (IKE_AUTH, §2.15). */
+  connectionFor(remoteId: string, remote: Endpoint): IkeConnection | undefined;
+  close(sa: IkeSa, reason: string): void;
+}

@@ -1,0 +1,331 @@
+import { decodeIkeMessage, encodeIkeMessage, type IkeMessage, type IkePayload } from '../message.ts';
+import { openProtectedMessage, encodeProtectedMessage } from '../protection.ts';
+import { ExchangeType, TransformType } from '../registry/numbers.ts';
+import type { ProposalSpec } from '../proposals.ts';
+import { defaultEngineOptions, type EngineContext, type EngineOptions } from './context.ts';
+import { answerAuth, processAuthResponse, startAuth } from './ike-auth.ts';
+import { answerInit, processInitResponse, startInit } from './ike-init.ts';
+import { IkeSa, type PendingRequest } from './ike-sa.ts';
+import { answerInformational, processInformationalResponse, startDeleteIke, startLivenessCheck } from './informational.ts';
+import { describe } from './payload-helpers.ts';
+import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from './types.ts';
+
+const EXCHANGE_NAMES: Record<number, string> = { 34: 'IKE_SA_INIT', 35: 'IKE_AUTH', 36: 'CREATE_CHILD_SA', 37: 'INFORMATIONAL' };
+
+/** What went wrong with packets that were dropped, by reason: read by status pages and tests. */
+export type DropCounters = Record<string, number>;
+
+/**
+ * The IKEv2 engine: all IKE SAs of this gateway. Sans-I/O (STYLE.md rule 1): packets and time come
+ * in through `handlePacket`, `initiate` and `tick`; everything it wants done comes back as actions.
+ */
+export class IkeEngine {
+  readonly #connections: IkeConnection[];
+  readonly #crypto: IkeCryptoProvider;
+  readonly #options: EngineOptions;
+  /** By our own SPI: SPIi for SAs we initiated, SPIr for those we answered. */
+  readonly #sas = new Map<bigint, IkeSa>();
+  /** Half-open responder SAs by the initiator's SPI and address, to answer retransmitted IKE_SA_INIT. */
+  readonly #halfOpen = new Map<string, IkeSa>();
+  readonly #childSpis = new Set<number>();
+  readonly drops: DropCounters = {};
+  #actions: IkeAction[] = [];
+  #now = 0;
+
+  constructor(connections: readonly IkeConnection[], crypto: IkeCryptoProvider, options: Partial<EngineOptions> = {}) {
+    this.#connections = [...connections];
+    this.#crypto = crypto;
+    this.#options = { ...defaultEngineOptions, ...options };
+  }
+
+  get sas(): readonly IkeSa[] {
+    return [...this.#sas.values()];
+  }
+
+  /** A packet received on UDP 500, or on 4500 with the non-ESP marker already removed. */
+  handlePacket(packet: Uint8Array, from: Endpoint, to: Endpoint, now: number): IkeAction[] {
+    this.#now = now;
+    const decoded = decodeIkeMessage(packet);
+    if (!decoded.ok) {
+      this.#drop('malformed', { from: `${from.address}:${from.port}`, error: decoded.error.message });
+      return this.#flush();
+    }
+    const message = decoded.value;
+    const { header } = message;
+    if (header.exchangeType === ExchangeType.IKE_SA_INIT && !header.response && header.responderSpi === 0n) {
+      this.#answerInit(message, packet.subarray(0, header.length), from, to);
+      return this.#flush();
+    }
+    const mySpi = header.initiator ? header.responderSpi : header.initiatorSpi;
+    const sa = this.#sas.get(mySpi);
+    if (!sa || sa.state === 'closed' || (sa.initiator && header.initiator) || (!sa.initiator && !header.initiator)) {
+      this.#drop('unknown-spi', { spi: mySpi.toString(16) });
+      return this.#flush();
+    }
+    if (header.response) this.#onResponse(sa, message, packet.subarray(0, header.length), from, to);
+    else this.#onRequest(sa, message, packet.subarray(0, header.length), from, to);
+    return this.#flush();
+  }
+
+  /** Starts the named connection (site-to-site initiator). */
+  initiate(name: string, local: Endpoint, now: number): IkeAction[] {
+    this.#now = now;
+    const conn = this.#connections.find((c) => c.name === name);
+    if (!conn?.remoteAddress) throw new Error(`no connection '${name}' with a remote address`);
+    const sa = new IkeSa(true, this.#newIkeSpi(), local, { address: conn.remoteAddress, port: 500 }, now, 'init-sent');
+    sa.connection = conn;
+    this.#sas.set(sa.spiI, sa);
+    const group = conn.ikeProposals[0]?.get(TransformType.DH)?.[0]?.id ?? 0;
+    if (!startInit(this.#context(), sa, conn.ikeProposals, group)) this.#close(sa, `DH group ${group} is not implemented`);
+    return this.#flush();
+  }
+
+  /** Deletes an IKE SA and its children with the peer (§1.4.1). */
+  terminate(spi: bigint, now: number): IkeAction[] {
+    this.#now = now;
+    const sa = [...this.#sas.values()].find((s) => s.spiI === spi);
+    if (sa?.state === 'established') startDeleteIke(this.#context(), sa);
+    else if (sa) this.#close(sa, 'terminated locally');
+    return this.#flush();
+  }
+
+  /** Retransmissions, liveness checks and half-open expiry due at `now`. */
+  tick(now: number): IkeAction[] {
+    this.#now = now;
+    const ctx = this.#context();
+    for (const sa of this.#sas.values()) {
+      const p = sa.pending;
+      if (p && now >= p.sentAt + this.#retransmitDelay(p.tries)) {
+        if (p.tries >= this.#options.retransmitTries) {
+          this.#close(sa, `no answer to ${EXCHANGE_NAMES[p.exchange]} request ${p.messageId} after ${p.tries + 1} tries`);
+          continue;
+        }
+        p.tries++;
+        p.sentAt = now;
+        this.#log('info', `retransmit ${p.tries} of ${EXCHANGE_NAMES[p.exchange]} request ${p.messageId}`, { spi: sa.spiI.toString(16) });
+        this.#emitSend(sa, p.packet);
+      } else if (!sa.initiator && sa.state === 'init-done' && now - sa.lastHeard >= this.#options.halfOpenTimeoutMs) {
+        this.#close(sa, 'half-open SA timed out waiting for IKE_AUTH');
+      } else if (sa.state === 'established' && !sa.pending && sa.connection && sa.connection.dpdSeconds > 0 && now - sa.lastHeard >= sa.connection.dpdSeconds * 1000) {
+        startLivenessCheck(ctx, sa);
+      }
+    }
+    return this.#flush();
+  }
+
+  /** When `tick` next has something to do, or undefined when nothing is scheduled. */
+  nextTimeout(): number | undefined {
+    let next: number | undefined;
+    const consider = (t: number) => {
+      next = next === undefined ? t : Math.min(next, t);
+    };
+    for (const sa of this.#sas.values()) {
+      if (sa.pending) consider(sa.pending.sentAt + this.#retransmitDelay(sa.pending.tries));
+      else if (!sa.initiator && sa.state === 'init-done') consider(sa.lastHeard + this.#options.halfOpenTimeoutMs);
+      else if (sa.state === 'established' && sa.connection && sa.connection.dpdSeconds > 0) consider(sa.lastHeard + sa.connection.dpdSeconds * 1000);
+    }
+    return next;
+  }
+
+  #retransmitDelay(tries: number): number {
+    return this.#options.retransmitBaseMs * 2 ** tries;
+  }
+
+  #answerInit(message: IkeMessage, raw: Uint8Array, from: Endpoint, to: Endpoint): void {
+    const key = `${message.header.initiatorSpi}/${from.address}/${from.port}`;
+    const existing = this.#halfOpen.get(key);
+    if (existing) {
+      // A retransmitted first message: the same answer again (§2.1), no new state.
+      if (existing.lastResponse) this.#emitSend(existing, existing.lastResponse.packet);
+      return;
+    }
+    this.#log('info', describe('IKE_SA_INIT', false, 0, message.payloads), { from: `${from.address}:${from.port}` });
+    const sa = new IkeSa(false, message.header.initiatorSpi, to, from, this.#now, 'init-done');
+    sa.spiR = this.#newIkeSpi();
+    sa.nextPeerRequestId = 1;
+    const answer = answerInit(this.#context(), sa, message.payloads, raw, this.#responderProposals());
+    if (!answer.ok) {
+      this.#log('warn', `IKE_SA_INIT refused: ${answer.reason}`, { from: `${from.address}:${from.port}` });
+      if (answer.reply) {
+        const packet = encodeIkeMessage({ initiatorSpi: message.header.initiatorSpi, responderSpi: 0n, exchangeType: ExchangeType.IKE_SA_INIT, initiator: false, response: true, higherVersion: false, messageId: 0 }, answer.reply);
+        this.#actions.push({ type: 'send', packet, from: to, to: from });
+      }
+      return;
+    }
+    this.#sas.set(sa.spiR, sa);
+    this.#halfOpen.set(key, sa);
+  }
+
+  #onRequest(sa: IkeSa, message: IkeMessage, raw: Uint8Array, from: Endpoint, to: Endpoint): void {
+    const { messageId, exchangeType } = message.header;
+    if (sa.lastResponse && messageId === sa.lastResponse.messageId) {
+      this.#emitSend(sa, sa.lastResponse.packet); // §2.1: a retransmitted request gets the same response
+      return;
+    }
+    if (messageId !== sa.nextPeerRequestId) return this.#drop('message-id', { expected: sa.nextPeerRequestId, got: messageId });
+    const opened = openProtectedMessage(raw, message, sa.inboundKeys());
+    if (!opened.ok) return this.#drop(`decrypt-${opened.reason}`, { spi: sa.spiI.toString(16), exchange: EXCHANGE_NAMES[exchangeType] });
+    this.#heard(sa, from, to);
+    sa.nextPeerRequestId++;
+    this.#log('info', `received ${describe(EXCHANGE_NAMES[exchangeType] ?? String(exchangeType), false, messageId, opened.payloads)}`, { spi: sa.spiI.toString(16) });
+    const ctx = this.#context();
+    if (exchangeType === ExchangeType.IKE_AUTH && !sa.initiator && sa.state === 'init-done') answerAuth(ctx, sa, messageId, opened.payloads);
+    else if (exchangeType === ExchangeType.INFORMATIONAL && sa.state !== 'init-done') answerInformational(ctx, sa, messageId, opened.payloads);
+    else if (exchangeType === ExchangeType.CREATE_CHILD_SA && sa.state === 'established') {
+      // Rekeying arrives with the next slice; until then say so, and the peer keeps its SAs (§1.3).
+      this.#respondProtected(sa, exchangeType, messageId, [{ kind: 'N', notify: { protocolId: 0, type: 35 /* NO_ADDITIONAL_SAS */, spi: new Uint8Array(), data: new Uint8Array() } }]);
+    } else this.#drop('unexpected-exchange', { exchange: EXCHANGE_NAMES[exchangeType], state: sa.state });
+  }
+
+  #onResponse(sa: IkeSa, message: IkeMessage, raw: Uint8Array, from: Endpoint, to: Endpoint): void {
+    const pending = sa.pending;
+    const { messageId, exchangeType } = message.header;
+    if (!pending || pending.messageId !== messageId || pending.exchange !== exchangeType) return this.#drop('unexpected-response', { messageId });
+    let payloads: IkePayload[];
+    if (exchangeType === ExchangeType.IKE_SA_INIT) payloads = [...message.payloads];
+    else {
+      const opened = openProtectedMessage(raw, message, sa.inboundKeys());
+      if (!opened.ok) return this.#drop(`decrypt-${opened.reason}`, { spi: sa.spiI.toString(16) });
+      payloads = opened.payloads;
+    }
+    this.#heard(sa, from, to);
+    sa.pending = undefined;
+    this.#log('info', `received ${describe(EXCHANGE_NAMES[exchangeType] ?? String(exchangeType), true, messageId, payloads)}`, { spi: sa.spiI.toString(16) });
+    this.#dispatchResponse(sa, pending.purpose, message.header.responderSpi, payloads, raw);
+    if (sa.state !== 'closed' && !sa.pending) this.#sendQueued(sa);
+  }
+
+  #dispatchResponse(sa: IkeSa, purpose: PendingRequest['purpose'], spiR: bigint, payloads: IkePayload[], raw: Uint8Array): void {
+    const ctx = this.#context();
+    const conn = sa.connection!;
+    if (purpose === 'ike-init') {
+      const outcome = processInitResponse(ctx, sa, spiR, payloads, raw, conn.ikeProposals);
+      if (outcome.next === 'fail') return this.#close(sa, outcome.reason);
+      if (outcome.next === 'retry') {
+        sa.nextRequestId = 0;
+        return void startInit(ctx, sa, conn.ikeProposals, outcome.group ?? sa.dh?.group ?? 0);
+      }
+      sa.setState('init-done', 'IKE_SA_INIT response');
+      return startAuth(ctx, sa, conn);
+    }
+    if (purpose === 'ike-auth') return processAuthResponse(ctx, sa, payloads);
+    processInformationalResponse(ctx, sa, purpose);
+  }
+
+  /** §2.23: a responder follows the initiator to a new address or port (NAT rebinding, the move to 4500). */
+  #heard(sa: IkeSa, from: Endpoint, to: Endpoint): void {
+    sa.lastHeard = this.#now;
+    if (!sa.initiator && (from.address !== sa.remote.address || from.port !== sa.remote.port || to.port !== sa.local.port)) {
+      sa.remote = from;
+      sa.local = to;
+    }
+  }
+
+  #context(): EngineContext {
+    return {
+      now: this.#now,
+      crypto: this.#crypto,
+      options: this.#options,
+      emit: (action) => this.#actions.push(action),
+      log: (level, msg, fields) => this.#log(level, msg, fields),
+      sendRequest: (sa, exchange, payloads, purpose) => this.#sendRequest(sa, exchange, payloads, purpose),
+      sendResponse: (sa, exchange, messageId, payloads) => this.#respondProtected(sa, exchange, messageId, payloads),
+      allocateChildSpi: () => this.#newChildSpi(),
+      connectionFor: (remoteId, remote) => this.#connectionFor(remoteId, remote),
+      close: (sa, reason) => this.#close(sa, reason),
+    };
+  }
+
+  #sendRequest(sa: IkeSa, exchange: number, payloads: IkePayload[], purpose: PendingRequest['purpose']): void {
+    if (sa.pending) {
+      sa.queued.push({ exchange, payloads, purpose });
+      return;
+    }
+    const messageId = sa.nextRequestId++;
+    const packet = this.#encode(sa, exchange, false, messageId, payloads);
+    if (exchange === ExchangeType.IKE_SA_INIT) sa.initRequest = packet;
+    sa.pending = { messageId, exchange, packet, firstSent: this.#now, sentAt: this.#now, tries: 0, purpose };
+    this.#log('info', `sending ${describe(EXCHANGE_NAMES[exchange] ?? String(exchange), false, messageId, payloads)}`, { spi: sa.spiI.toString(16), to: `${sa.remote.address}:${sa.remote.port}` });
+    this.#emitSend(sa, packet);
+  }
+
+  #sendQueued(sa: IkeSa): void {
+    const next = sa.queued.shift();
+    if (next) this.#sendRequest(sa, next.exchange, next.payloads, next.purpose);
+  }
+
+  #respondProtected(sa: IkeSa, exchange: number, messageId: number, payloads: IkePayload[]): void {
+    const packet = this.#encode(sa, exchange, true, messageId, payloads);
+    if (exchange === ExchangeType.IKE_SA_INIT) sa.initResponse = packet;
+    sa.lastResponse = { messageId, packet };
+    this.#log('info', `sending ${describe(EXCHANGE_NAMES[exchange] ?? String(exchange), true, messageId, payloads)}`, { spi: sa.spiI.toString(16), to: `${sa.remote.address}:${sa.remote.port}` });
+    this.#emitSend(sa, packet);
+  }
+
+  #encode(sa: IkeSa, exchange: number, response: boolean, messageId: number, payloads: IkePayload[]): Uint8Array {
+    const header = { initiatorSpi: sa.spiI, responderSpi: sa.spiR, exchangeType: exchange, initiator: sa.initiator, response, higherVersion: false, messageId };
+    if (exchange === ExchangeType.IKE_SA_INIT) return encodeIkeMessage(header, payloads);
+    const keys = sa.outboundKeys();
+    return encodeProtectedMessage(header, payloads, keys, this.#crypto.randomBytes(keys.suite.encr.ivLength));
+  }
+
+  #emitSend(sa: IkeSa, packet: Uint8Array): void {
+    this.#actions.push({ type: 'send', packet, from: sa.local, to: sa.remote });
+  }
+
+  #connectionFor(remoteId: string, remote: Endpoint): IkeConnection | undefined {
+    return this.#connections.find((c) => (c.remoteId ? c.remoteId === remoteId : c.remoteAddress === remote.address || c.remoteAddress === undefined));
+  }
+
+  #responderProposals(): ProposalSpec[] {
+    return this.#connections.flatMap((c) => c.ikeProposals);
+  }
+
+  #close(sa: IkeSa, reason: string): void {
+    if (sa.state === 'closed') return;
+    const wasUp = sa.state === 'established' || sa.state === 'deleting';
+    for (const child of sa.children.splice(0)) {
+      this.#childSpis.delete(child.inbound.spi);
+      this.#actions.push({ type: 'delete-child', child });
+    }
+    sa.setState('closed', reason);
+    sa.pending = undefined;
+    sa.queued.length = 0;
+    this.#sas.delete(sa.mySpi);
+    for (const [key, value] of this.#halfOpen) if (value === sa) this.#halfOpen.delete(key);
+    this.#log(wasUp ? 'info' : 'warn', `IKE SA closed: ${reason}`, { spi: sa.spiI.toString(16), connection: sa.connection?.name, remote: `${sa.remote.address}:${sa.remote.port}` });
+    this.#actions.push({ type: 'ike-down', spi: sa.spiI, connection: sa.connection?.name ?? '', reason });
+  }
+
+  #newIkeSpi(): bigint {
+    for (;;) {
+      const spi = Buffer.from(this.#crypto.randomBytes(8)).readBigUInt64BE(0);
+      if (spi !== 0n && !this.#sas.has(spi)) return spi;
+    }
+  }
+
+  #newChildSpi(): number {
+    for (;;) {
+      const spi = Buffer.from(this.#crypto.randomBytes(4)).readUInt32BE(0);
+      if (spi >= 0x100 && !this.#childSpis.has(spi)) {
+        this.#childSpis.add(spi);
+        return spi;
+      }
+    }
+  }
+
+  #drop(reason: string, fields: Record<string, unknown>): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+    this.#log('debug', `dropped an IKE packet: ${reason}`, fields);
+  }
+
+  #log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void {
+    this.#actions.push({ type: 'log', level, msg, ...(fields ? { fields } : {}) });
+  }
+
+  #flush(): IkeAction[] {
+    const out = this.#actions;
+    this.#actions = [];
+    return out;
+  }
+}

@@ -1,0 +1,116 @@
+import type { DhExchange } from '../crypto/dh.ts';
+import type { IkeSaKeys } from '../crypto/key-derivation.ts';
+import type { SkKeys } from '../crypto/sk-cipher.ts';
+import type { CipherSuite, PrfAlgorithm } from '../crypto/transforms.ts';
+import type { Proposal } from '../payloads/sa.ts';
+import type { ChildSaInfo, Endpoint, IkeConnection } from './types.ts';
+
+/**
+ * RFC 7296 §2: an IKE SA from first message to delete. Every state change goes through
+ * `setState`, which refuses moves that cannot happen (STYLE.md: one transition choke point).
+ */
+export type IkeSaState = 'init-sent' | 'init-done' | 'auth-sent' | 'established' | 'deleting' | 'closed';
+
+const MOVES: Record<IkeSaState, readonly IkeSaState[]> = {
+  'init-sent': ['init-sent', 'init-done', 'closed'],
+  'init-done': ['auth-sent', 'established', 'closed'],
+  'auth-sent': ['established', 'closed'],
+  established: ['deleting', 'closed'],
+  deleting: ['closed'],
+  closed: [],
+};
+
+/** A request of ours waiting for its response (window size 1, §2.3). */
+export interface PendingRequest {
+  readonly messageId: number;
+  readonly exchange: number;
+  readonly packet: Uint8Array;
+  readonly firstSent: number;
+  sentAt: number;
+  tries: number;
+  /** What the response completes; checked when it arrives. */
+  readonly purpose: 'ike-init' | 'ike-auth' | 'dpd' | 'delete-ike' | 'delete-child';
+}
+
+export interface NegotiatedCrypto {
+  readonly prf: PrfAlgorithm;
+  readonly suite: CipherSuite;
+  readonly keys: IkeSaKeys;
+  /** The proposal as chosen, for logs and for rekeying with the same transforms. */
+  readonly proposal: Proposal;
+}
+
+export class IkeSa {
+  state: IkeSaState;
+  readonly initiator: boolean;
+  readonly spiI: bigint;
+  spiR = 0n;
+  local: Endpoint;
+  remote: Endpoint;
+  connection: IkeConnection | undefined;
+  /** The peer's authenticated ID, once known. */
+  remoteId = '';
+  ni: Uint8Array = new Uint8Array();
+  nr: Uint8Array = new Uint8Array();
+  dh: DhExchange | undefined;
+  crypto: NegotiatedCrypto | undefined;
+  /** The IKE_SA_INIT messages as sent, signed over in IKE_AUTH (§2.15). */
+  initRequest: Uint8Array = new Uint8Array();
+  initResponse: Uint8Array = new Uint8Array();
+  /** COOKIE from the responder, echoed first in the retried IKE_SA_INIT (§2.6). */
+  cookie: Uint8Array | undefined;
+  natLocal = false;
+  natRemote = false;
+  nextRequestId = 0;
+  nextPeerRequestId = 0;
+  pending: PendingRequest | undefined;
+  /** Requests waiting for the window (size 1) to open. */
+  readonly queued: Array<{ exchange: number; payloads: import('../message.ts').IkePayload[]; purpose: PendingRequest['purpose'] }> = [];
+  /** Our last response, resent when the peer retransmits its request (§2.1). */
+  lastResponse: { messageId: number; packet: Uint8Array } | undefined;
+  lastHeard: number;
+  readonly children: ChildSaInfo[] = [];
+  /** Child SA proposals and SPI kept between our IKE_AUTH request and its response. */
+  childOffer: { spi: number; proposals: readonly Proposal[] } | undefined;
+  readonly history: string[] = [];
+
+  constructor(initiator: boolean, spiI: bigint, local: Endpoint, remote: Endpoint, now: number, state: IkeSaState) {
+    this.initiator = initiator;
+    this.spiI = spiI;
+    this.local = local;
+    this.remote = remote;
+    this.lastHeard = now;
+    this.state = state;
+  }
+
+  /** Our SPI: how the peer's messages find this SA. */
+  get mySpi(): bigint {
+    return this.initiator ? this.spiI : this.spiR;
+  }
+
+  get natDetected(): boolean {
+    return this.natLocal || this.natRemote;
+  }
+
+  setState(next: IkeSaState, why: string): void {
+    if (!MOVES[this.state].includes(next)) throw new Error(`IKE SA ${this.spiI.toString(16)}: illegal move ${this.state} -> ${next} (${why})`);
+    this.history.push(`${this.state} -> ${next}: ${why}`);
+    this.state = next;
+  }
+
+  /** Keys for what we send and what we receive: SK_ei/SK_ai belong to the original initiator. */
+  outboundKeys(): SkKeys {
+    return this.skKeys(this.initiator);
+  }
+
+  inboundKeys(): SkKeys {
+    return this.skKeys(!this.initiator);
+  }
+
+  private skKeys(initiatorSide: boolean): SkKeys {
+    const c = this.crypto;
+    if (!c) throw new Error('no keys before IKE_SA_INIT completes');
+    const integrity = initiatorSide ? c.keys.skAi : c.keys.skAr;
+    return { suite: c.suite, encryption: initiatorSide ? c.keys.skEi : c.keys.skEr, ...(c.suite.integ ? { integrity } : {}) };
+  }
+}

@@ -1,0 +1,57 @@
+import type { IkePayload } from '../message.ts';
+import { ExchangeType, ProtocolId } from '../registry/numbers.ts';
+import type { EngineContext } from './context.ts';
+import type { IkeSa, PendingRequest } from './ike-sa.ts';
+import { spiBytes32, spiFromBytes } from './payload-helpers.ts';
+import type { ChildSaInfo } from './types.ts';
+
+/** INFORMATIONAL (RFC 7296 §1.4, §1.5, §2.4): deletes and liveness checks. */
+
+function removeChildren(ctx: EngineContext, sa: IkeSa, match: (c: ChildSaInfo) => boolean): ChildSaInfo[] {
+  const gone = sa.children.filter(match);
+  for (const child of gone) {
+    sa.children.splice(sa.children.indexOf(child), 1);
+    ctx.emit({ type: 'delete-child', child });
+  }
+  return gone;
+}
+
+/** Responder side of any INFORMATIONAL request. */
+export function answerInformational(ctx: EngineContext, sa: IkeSa, messageId: number, request: readonly IkePayload[]): void {
+  const deletes = request.filter((p) => p.kind === 'D').map((p) => p.delete);
+  if (deletes.some((d) => d.protocolId === ProtocolId.IKE)) {
+    // §1.4.1: the IKE SA goes, and every child SA with it; the answer is empty.
+    ctx.sendResponse(sa, ExchangeType.INFORMATIONAL, messageId, []);
+    ctx.close(sa, 'deleted by the peer');
+    return;
+  }
+  // §1.4.1: for each child the peer deletes (named by its inbound SPI, our outbound), name ours back.
+  const ours: Uint8Array[] = [];
+  for (const d of deletes.filter((x) => x.protocolId === ProtocolId.ESP)) {
+    const spis = new Set(d.spis.map(spiFromBytes));
+    for (const child of removeChildren(ctx, sa, (c) => spis.has(c.outbound.spi))) ours.push(spiBytes32(child.inbound.spi));
+  }
+  if (ours.length) ctx.log('info', `child SA deleted by the peer`, { connection: sa.connection?.name, count: ours.length });
+  ctx.sendResponse(sa, ExchangeType.INFORMATIONAL, messageId, ours.length ? [{ kind: 'D', delete: { protocolId: ProtocolId.ESP, spis: ours } }] : []);
+}
+
+/** An empty INFORMATIONAL request: the peer must answer if it is alive (§2.4). */
+export function startLivenessCheck(ctx: EngineContext, sa: IkeSa): void {
+  ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [], 'dpd');
+}
+
+export function startDeleteIke(ctx: EngineContext, sa: IkeSa): void {
+  sa.setState('deleting', 'delete requested');
+  ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [{ kind: 'D', delete: { protocolId: ProtocolId.IKE, spis: [] } }], 'delete-ike');
+}
+
+/** Deletes child SAs by our inbound SPI (what the peer knows them by). */
+export function startDeleteChildren(ctx: EngineContext, sa: IkeSa, inboundSpis: readonly number[]): void {
+  const wanted = new Set(inboundSpis);
+  removeChildren(ctx, sa, (c) => wanted.has(c.inbound.spi));
+  ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [{ kind: 'D', delete: { protocolId: ProtocolId.ESP, spis: inboundSpis.map(spiBytes32) } }], 'delete-child');
+}
+
+export function processInformationalResponse(ctx: EngineContext, sa: IkeSa, purpose: PendingRequest['purpose']): void {
+  if (purpose === 'delete-ike') ctx.close(sa, 'deleted');
+}

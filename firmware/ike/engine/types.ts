@@ -1,0 +1,71 @@
+import type { Secret } from '../../util/secret.ts';
+import type { DhExchange } from '../crypto/dh.ts';
+import type { ProposalSpec } from '../proposals.ts';
+import type { EspSuite } from '../../dataplane/types.ts';
+
+/** An address and UDP port, as the shell sees them. */
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * One configured peer (a site) or a class of peers (remote access), as the engine needs it.
+ * Built from the configuration document by the shell; the engine never reads files.
+ */
+export interface IkeConnection {
+  readonly name: string;
+  /** Our ID ("vpn.example.com", "192.0.2.1"); the local address when absent. */
+  readonly localId?: string;
+  /** The peer's expected ID; its address when absent. */
+  readonly remoteId?: string;
+  readonly psk: Secret<string>;
+  /** Where to initiate to (site-to-site); a responder-only connection has none. */
+  readonly remoteAddress?: string;
+  readonly ikeProposals: readonly ProposalSpec[];
+  readonly espProposals: readonly ProposalSpec[];
+  /** Our side's and the peer's subnets ("10.1.0.0/16"). */
+  readonly localTs: readonly string[];
+  readonly remoteTs: readonly string[];
+  readonly mode: 'tunnel' | 'transport';
+  /** Liveness check after this long without hearing from the peer (RFC 7296 §2.4). */
+  readonly dpdSeconds: number;
+}
+
+/** Randomness and key pairs come in from outside so tests can fix them (STYLE.md rule 1). */
+export interface IkeCryptoProvider {
+  randomBytes(length: number): Uint8Array;
+  createDh(group: number): DhExchange | undefined;
+}
+
+/** One direction of a child SA, as the data plane installs it. */
+export interface ChildSaHalf {
+  readonly spi: number;
+  readonly source: string;
+  readonly destination: string;
+  readonly encryption: Secret<Buffer>;
+  readonly integrity?: Secret<Buffer>;
+}
+
+export interface ChildSaInfo {
+  readonly ikeSpi: bigint;
+  readonly connection: string;
+  readonly suite: EspSuite;
+  readonly esn: boolean;
+  readonly mode: 'tunnel' | 'transport';
+  readonly inbound: ChildSaHalf;
+  readonly outbound: ChildSaHalf;
+  /** Selectors after narrowing: ours and the peer's, as prefixes or ranges. */
+  readonly localTs: readonly string[];
+  readonly remoteTs: readonly string[];
+  /** ESP in UDP (RFC 3948) when a NAT was detected: our port and the peer's. */
+  readonly encapsulation?: { readonly localPort: number; readonly remotePort: number };
+}
+
+export type IkeAction =
+  | { readonly type: 'send'; readonly packet: Uint8Array; readonly from: Endpoint; readonly to: Endpoint }
+  | { readonly type: 'install-child'; readonly child: ChildSaInfo }
+  | { readonly type: 'delete-child'; readonly child: ChildSaInfo }
+  | { readonly type: 'ike-up'; readonly spi: bigint; readonly connection: string; readonly remoteId: string; readonly remote: Endpoint }
+  | { readonly type: 'ike-down'; readonly spi: bigint; readonly connection: string; readonly reason: string }
+  | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Record<string, unknown> };
