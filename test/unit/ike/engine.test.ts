@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { IkeEngine } from '../../../firmware/ike/engine/engine.ts';
 import type { ChildSaInfo } from '../../../firmware/ike/engine/types.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
@@ -16,7 +16,7 @@ function sitePair(overA = {}, overB = {}, seed = 'x') {
 
 const key = (s: Secret<Buffer> | undefined) => s?.reveal().toString('hex');
 
-function mirrored(t: { equal: (a: unknown, b: unknown, m?: string) => void; not: (a: unknown, b: unknown, m?: string) => void }, x: ChildSaInfo, y: ChildSaInfo): void {
+function mirrored(t: Test, x: ChildSaInfo, y: ChildSaInfo): void {
   t.equal(x.outbound.spi, y.inbound.spi, 'one side sends on the SPI the other chose');
   t.equal(key(x.outbound.encryption), key(y.inbound.encryption), 'and with the key the other decrypts with');
   t.equal(key(x.outbound.integrity), key(y.inbound.integrity));
