@@ -1,39 +1,28 @@
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Daemon, Lab } from '../topology.ts';
+import { LinePeer } from './line-peer.ts';
 import type { DpPeerConfig } from './postern-dp-peer.ts';
 
 /** A Postern data plane (postern-dp-peer.ts) running in a lab host, asked for its counters over stdin. */
 export class PosternDp {
-  readonly daemon: Daemon;
-  /** Slow-path events the data plane reported, in order. */
-  readonly events: Array<Record<string, unknown>> = [];
-  readonly #lines: string[] = [];
-  readonly #waiters: Array<(line: string) => void> = [];
+  readonly #peer: LinePeer;
 
-  private constructor(daemon: Daemon) {
-    this.daemon = daemon;
-    createInterface({ input: daemon.child.stdout! }).on('line', (line) => {
-      if (line.startsWith('event ')) {
-        this.events.push(JSON.parse(line.slice(6)) as Record<string, unknown>);
-        return;
-      }
-      const waiter = this.#waiters.shift();
-      if (waiter) waiter(line);
-      else this.#lines.push(line);
-    });
+  private constructor(peer: LinePeer) {
+    this.#peer = peer;
+  }
+
+  get daemon(): Daemon {
+    return this.#peer.daemon;
+  }
+
+  /** Slow-path events the data plane reported, in order. */
+  get events(): Array<Record<string, unknown>> {
+    return this.#peer.events;
   }
 
   static async start(lab: Lab, host: string, config: DpPeerConfig): Promise<PosternDp> {
-    const env = { ...process.env };
-    delete env['NODE_OPTIONS']; // a plain node, not one carrying the test runner's loaders
-    const script = resolve('test/lab/peers/postern-dp-peer.ts');
-    const daemon = lab.spawnDaemon(host, `postern-dp-${host}`, [process.execPath, '--import', 'tsx', script, JSON.stringify(config)], env, true);
-    const dp = new PosternDp(daemon);
-    const first = await dp.#next(10_000);
-    if (!first.startsWith('ready ')) throw new Error(`postern data plane in ${host} did not start: ${first}`);
-    return dp;
+    const { peer } = await LinePeer.spawn(lab, host, `postern-dp-${host}`, 'postern-dp-peer.ts', config);
+    return new PosternDp(peer);
   }
 
   async stats(): Promise<{ tunnel: Record<string, number>; outbound: Record<string, number>; inbound: Record<string, number> }> {
@@ -41,23 +30,8 @@ export class PosternDp {
     return JSON.parse(line.replace(/^stats /, '')) as never;
   }
 
-  /** Sends one command line and waits for its answer line. */
-  async command(line: string): Promise<string> {
-    this.daemon.child.stdin!.write(`${line}\n`);
-    return this.#next(5000);
-  }
-
-  #next(ms: number): Promise<string> {
-    const queued = this.#lines.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    return new Promise((done, fail) => {
-      const timer = setTimeout(() => fail(new Error('postern data plane: no answer')), ms);
-      this.#waiters.push((line) => {
-        clearTimeout(timer);
-        done(line);
-      });
-      void this.daemon.exited.then((code) => fail(new Error(`postern data plane exited (${code})`)));
-    });
+  command(line: string): Promise<string> {
+    return this.#peer.command(line);
   }
 }
 

@@ -1,0 +1,66 @@
+import type { Logger } from '../../log/logger.ts';
+import type { IkeEngine } from '../engine/engine.ts';
+import type { Endpoint, IkeAction } from '../engine/types.ts';
+import type { IkeTransport } from './transport.ts';
+
+/**
+ * The thin shell around the engine (STYLE.md rule 2): packets and the clock in, actions out.
+ * Sends go to the transport, logs to the logger, SA events to `onAction`; one timer follows
+ * `engine.nextTimeout()`. No protocol decisions here.
+ */
+export class IkeShell {
+  readonly #engine: IkeEngine;
+  readonly #log: Logger;
+  readonly #onAction: (action: IkeAction) => void;
+  readonly #clock: () => number;
+  #transport: IkeTransport | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(engine: IkeEngine, log: Logger, onAction: (action: IkeAction) => void, clock: () => number = Date.now) {
+    this.#engine = engine;
+    this.#log = log;
+    this.#onAction = onAction;
+    this.#clock = clock;
+  }
+
+  attach(transport: IkeTransport): void {
+    this.#transport = transport;
+  }
+
+  /** The transports' receive callback. */
+  readonly receive = (packet: Uint8Array, from: Endpoint, to: Endpoint): void => {
+    if (!this.#closed) this.#run(this.#engine.handlePacket(packet, from, to, this.#clock()));
+  };
+
+  initiate(connection: string, local: Endpoint): void {
+    this.#run(this.#engine.initiate(connection, local, this.#clock()));
+  }
+
+  terminate(spi: bigint): void {
+    this.#run(this.#engine.terminate(spi, this.#clock()));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await this.#transport?.close();
+  }
+
+  #run(actions: IkeAction[]): void {
+    for (const action of actions) {
+      if (action.type === 'send') this.#transport?.send(action.packet, action.from, action.to);
+      else if (action.type === 'log') this.#log[action.level](action.msg, action.fields);
+      else this.#onAction(action);
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    const next = this.#engine.nextTimeout();
+    if (next === undefined || this.#closed) return;
+    this.#timer = setTimeout(() => this.#run(this.#engine.tick(this.#clock())), Math.max(0, next - this.#clock()));
+    this.#timer.unref();
+  }
+}

@@ -1,0 +1,93 @@
+// IKEv2 interop, scenario 1 of issue 4 (control plane): site-to-site with a shared key between
+// Postern and a real strongSwan in lab namespaces, Postern as responder and as initiator.
+import { existsSync } from 'node:fs';
+import t, { type Test } from 'tap';
+import { hasBinary, isRoot } from '../lab/command.ts';
+import type { LinePeer } from '../lab/peers/line-peer.ts';
+import { ikeStatus, startPosternIke } from '../lab/peers/postern-ike.ts';
+import type { IkePeerConnection } from '../lab/peers/postern-ike-peer.ts';
+import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
+import type { SwanConnection } from '../lab/peers/strongswan-config.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
+import { twoSitesDirect } from '../lab/scenarios.ts';
+import { Lab } from '../lab/topology.ts';
+
+const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
+
+const PSK = 'site-to-site-psk-0123456789abcdef';
+const A = '192.0.2.1'; // strongSwan (gwA)
+const B = '192.0.2.2'; // Postern (gwB)
+
+function swanSite(proposals: string[], esp: string[]): SwanConnection {
+  return {
+    localAddrs: [A], remoteAddrs: [B], proposals,
+    local: { auth: 'psk', id: 'gw-a.example' }, remote: { auth: 'psk', id: 'gw-b.example' },
+    children: { net: { localTs: ['10.1.0.0/24'], remoteTs: ['10.2.0.0/24'], espProposals: esp } },
+  };
+}
+
+function posternSite(over: Partial<IkePeerConnection> = {}): IkePeerConnection {
+  return {
+    name: 'to-a', localId: 'gw-b.example', remoteId: 'gw-a.example', remoteAddress: A, psk: PSK,
+    ike: ['aes256-sha256-modp2048', 'aes128gcm16-prfsha256-curve25519'], esp: ['aes256gcm16', 'aes256-sha1'],
+    localTs: ['10.2.0.0/24'], remoteTs: ['10.1.0.0/24'], mode: 'tunnel', dpdSeconds: 30, ...over,
+  };
+}
+
+async function setUp(t: Test, swan: SwanConnection, postern: IkePeerConnection, pskForSwan = PSK): Promise<{ lab: Lab; gwA: StrongSwan; gwB: LinePeer }> {
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  const [gwA, gwB] = await Promise.all([
+    StrongSwan.start(lab, 'gwA', { connections: { site: swan }, secrets: [{ kind: 'ike', ids: ['gw-a.example', 'gw-b.example'], secret: pskForSwan }] }),
+    startPosternIke(lab, 'gwB', { address: B, connections: [postern] }),
+  ]);
+  return { lab, gwA, gwB };
+}
+
+const isUp = (e: Record<string, unknown>) => e['type'] === 'ike-up';
+const isChild = (e: Record<string, unknown>) => e['type'] === 'install-child';
+
+t.test('strongSwan initiates, Postern responds: IKE SA and child SA up on both', { skip }, async (t) => {
+  for (const [proposal, esp, suite] of [['aes256-sha256-modp2048', 'aes256-sha1', 'aes-cbc-256-hmac-sha1-96'], ['aes128gcm16-prfsha256-curve25519', 'aes256gcm16', 'aes-gcm-256']] as const) {
+    const { gwA, gwB } = await setUp(t, swanSite([proposal], [esp]), posternSite());
+    const r = await gwA.initiate('net');
+    if (r.code !== 0) t.fail(`${proposal}: strongSwan could not initiate:\n${r.stdout}\n${gwA.log(40)}`);
+    const up = await gwB.waitEvent(isUp);
+    t.equal(up['remoteId'], 'gw-a.example', 'Postern authenticated strongSwan by its ID');
+    const child = await gwB.waitEvent(isChild);
+    t.equal(child['suite'], suite, `child SA ${suite}`);
+    t.same([child['localTs'], child['remoteTs']], [['10.2.0.0/24'], ['10.1.0.0/24']]);
+    const [sa] = (await gwA.listSas()).filter((s) => s.name === 'site');
+    t.equal(sa?.state, 'ESTABLISHED', 'strongSwan: IKE_SA established');
+    t.equal(sa?.children[0]?.state, 'INSTALLED', 'strongSwan: child SA installed');
+  }
+});
+
+t.test('Postern initiates to strongSwan, then deletes: both sides agree', { skip }, async (t) => {
+  const { gwA, gwB } = await setUp(t, swanSite(['aes256-sha256-modp2048'], ['aes256gcm16']), posternSite());
+  t.equal(await gwB.command('initiate to-a'), 'ok');
+  const child = await gwB.waitEvent(isChild);
+  t.equal(child['suite'], 'aes-gcm-256');
+  await waitUntil('strongSwan lists the SA', 5000, async () => (await gwA.listSas()).some((s) => s.state === 'ESTABLISHED' && s.children[0]?.state === 'INSTALLED'));
+  t.pass('strongSwan (responder): IKE_SA established, child installed');
+  t.equal(await gwB.command('terminate'), 'ok');
+  await gwB.waitEvent((e) => e['type'] === 'ike-down');
+  await waitUntil('strongSwan deletes the SA', 5000, async () => (await gwA.listSas()).length === 0);
+  t.pass('the delete reached strongSwan');
+  t.same((await ikeStatus(gwB)).sas, [], 'nothing left in Postern');
+});
+
+t.test('a wrong shared key is refused with a clear log line and nothing half-open', { skip }, async (t) => {
+  const { gwA, gwB } = await setUp(t, swanSite(['aes256-sha256-modp2048'], ['aes256gcm16']), posternSite(), 'not-the-right-key-0123456789');
+  const r = await gwA.initiate('net', 5);
+  t.not(r.code, 0, 'strongSwan fails to initiate');
+  t.match(gwA.log(80), /AUTHENTICATION_FAILED/, 'strongSwan was told AUTHENTICATION_FAILED');
+  const status = await ikeStatus(gwB);
+  t.same(status.sas, [], 'Postern keeps no SA');
+  t.match(await readFile(gwB), /shared key mismatch for peer 'gw-a\.example'/, 'Postern logs why');
+});
+
+async function readFile(peer: LinePeer): Promise<string> {
+  const { readFileSync } = await import('node:fs');
+  return readFileSync(peer.daemon.logFile, 'utf8');
+}

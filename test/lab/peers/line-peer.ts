@@ -1,0 +1,77 @@
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Daemon, Lab } from '../topology.ts';
+
+/**
+ * A Postern test peer script running in a lab host, spoken to over stdin/stdout: one command line
+ * in, one answer line out; lines starting `event ` are collected apart, in order.
+ */
+export class LinePeer {
+  readonly daemon: Daemon;
+  readonly events: Array<Record<string, unknown>> = [];
+  readonly #lines: string[] = [];
+  readonly #waiters: Array<(line: string) => void> = [];
+  readonly #eventWaiters: Array<{ match: (e: Record<string, unknown>) => boolean; done: (e: Record<string, unknown>) => void }> = [];
+
+  constructor(daemon: Daemon) {
+    this.daemon = daemon;
+    createInterface({ input: daemon.child.stdout! }).on('line', (line) => {
+      if (line.startsWith('event ')) return this.#event(JSON.parse(line.slice(6)) as Record<string, unknown>);
+      if (line.startsWith('log ')) return; // kept in the daemon's log file
+      const waiter = this.#waiters.shift();
+      if (waiter) waiter(line);
+      else this.#lines.push(line);
+    });
+  }
+
+  /** Starts `script` (under test/lab/peers) in `host` with `config` as its JSON argument; waits for `ready`. */
+  static async spawn(lab: Lab, host: string, name: string, script: string, config: unknown): Promise<{ peer: LinePeer; ready: string }> {
+    const env = { ...process.env };
+    delete env['NODE_OPTIONS']; // a plain node, not one carrying the test runner's loaders
+    const path = resolve('test/lab/peers', script);
+    const daemon = lab.spawnDaemon(host, name, [process.execPath, '--import', 'tsx', path, JSON.stringify(config)], env, true);
+    const peer = new LinePeer(daemon);
+    const first = await peer.next(15_000);
+    if (!first.startsWith('ready')) throw new Error(`${name} in ${host} did not start: ${first}`);
+    return { peer, ready: first };
+  }
+
+  #event(e: Record<string, unknown>): void {
+    this.events.push(e);
+    for (const w of [...this.#eventWaiters]) {
+      if (w.match(e)) {
+        this.#eventWaiters.splice(this.#eventWaiters.indexOf(w), 1);
+        w.done(e);
+      }
+    }
+  }
+
+  /** The first event (already seen or still to come) that matches, within `ms`. */
+  waitEvent(match: (e: Record<string, unknown>) => boolean, ms = 10_000): Promise<Record<string, unknown>> {
+    const seen = this.events.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((done, fail) => {
+      const timer = setTimeout(() => fail(new Error(`no matching event in ${ms} ms; saw ${JSON.stringify(this.events)}`)), ms);
+      this.#eventWaiters.push({ match, done: (e) => { clearTimeout(timer); done(e); } });
+    });
+  }
+
+  /** Sends one command line and waits for its answer line. */
+  async command(line: string): Promise<string> {
+    this.daemon.child.stdin!.write(`${line}\n`);
+    return this.next(5000);
+  }
+
+  next(ms: number): Promise<string> {
+    const queued = this.#lines.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return new Promise((done, fail) => {
+      const timer = setTimeout(() => fail(new Error('peer: no answer')), ms);
+      this.#waiters.push((line) => {
+        clearTimeout(timer);
+        done(line);
+      });
+      void this.daemon.exited.then((code) => fail(new Error(`peer exited (${code})`)));
+    });
+  }
+}

@@ -1,0 +1,76 @@
+// Postern's IKEv2 engine in a lab host: the engine and its UDP shell, configured from the JSON
+// argument. SA events are printed as `event {...}` lines (SPIs, suites and selectors; never keys),
+// log records as `log {...}`. Commands on stdin: `status`, `initiate NAME`, `terminate`.
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { createDh } from '../../../firmware/ike/crypto/dh.ts';
+import { IkeEngine } from '../../../firmware/ike/engine/engine.ts';
+import type { IkeAction, IkeConnection } from '../../../firmware/ike/engine/types.ts';
+import { parseProposal } from '../../../firmware/ike/proposals.ts';
+import { IkeShell } from '../../../firmware/ike/shell/ike-shell.ts';
+import { DgramTransport } from '../../../firmware/ike/shell/transport.ts';
+import { createLogger } from '../../../firmware/log/logger.ts';
+import { Secret } from '../../../firmware/util/secret.ts';
+
+export interface IkePeerConnection extends Omit<IkeConnection, 'psk' | 'ikeProposals' | 'espProposals'> {
+  psk: string;
+  ike: string[];
+  esp: string[];
+}
+
+export interface IkePeerConfig {
+  address: string;
+  connections: IkePeerConnection[];
+  /** Connection to start at once. */
+  initiate?: string;
+}
+
+const config = JSON.parse(process.argv[2] ?? '{}') as IkePeerConfig;
+const connections: IkeConnection[] = config.connections.map(({ psk, ike, esp, ...c }) => ({
+  ...c, psk: new Secret(psk),
+  ikeProposals: ike.map((p) => parseProposal(p, 'ike') ?? fail(`bad IKE proposal ${p}`)),
+  espProposals: esp.map((p) => parseProposal(p, 'esp') ?? fail(`bad ESP proposal ${p}`)),
+}));
+
+function fail(why: string): never {
+  process.stdout.write(`error ${why}\n`);
+  process.exit(2);
+}
+
+const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString(16) : x instanceof Secret ? undefined : x));
+const print = (kind: string, v: unknown) => process.stdout.write(`${kind} ${json(v)}\n`);
+
+function onAction(action: IkeAction): void {
+  if (action.type === 'install-child' || action.type === 'delete-child') {
+    const c = action.child;
+    print('event', { type: action.type, connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
+  } else print('event', action);
+}
+
+const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh });
+const logger = createLogger({ level: 'debug', sink: (r) => print('log', r) });
+const shell = new IkeShell(engine, logger.child('ike'), onAction);
+const transport = await DgramTransport.open(config.address, shell.receive);
+shell.attach(transport);
+process.stdout.write('ready\n');
+if (config.initiate) shell.initiate(config.initiate, { address: config.address, port: 500 });
+
+const commands: Record<string, (arg: string) => string> = {
+  status: () => `status ${json({ sas: engine.sas.map((s) => ({ spi: s.spiI, state: s.state, children: s.children.length, nat: s.natDetected, remote: s.remote })), drops: engine.drops, transport: transport.counters })}`,
+  initiate: (name) => {
+    shell.initiate(name, { address: config.address, port: 500 });
+    return 'ok';
+  },
+  terminate: () => {
+    for (const sa of engine.sas) shell.terminate(sa.spiI);
+    return 'ok';
+  },
+};
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const [name = '', ...rest] = line.split(' ');
+  const command = commands[name];
+  process.stdout.write(`${command ? command(rest.join(' ')) : `unknown command ${name}`}\n`);
+});
+const stop = () => void shell.close().then(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

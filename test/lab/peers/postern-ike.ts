@@ -1,0 +1,18 @@
+import type { Lab } from '../topology.ts';
+import { LinePeer } from './line-peer.ts';
+import type { IkePeerConfig } from './postern-ike-peer.ts';
+
+/** Postern's IKEv2 engine (postern-ike-peer.ts) running in a lab host. */
+export async function startPosternIke(lab: Lab, host: string, config: IkePeerConfig): Promise<LinePeer> {
+  return (await LinePeer.spawn(lab, host, `postern-ike-${host}`, 'postern-ike-peer.ts', config)).peer;
+}
+
+export interface IkeStatus {
+  sas: Array<{ spi: string; state: string; children: number; nat: boolean; remote: { address: string; port: number } }>;
+  drops: Record<string, number>;
+  transport: Record<string, number>;
+}
+
+export async function ikeStatus(peer: LinePeer): Promise<IkeStatus> {
+  return JSON.parse((await peer.command('status')).replace(/^status /, '')) as IkeStatus;
+}
