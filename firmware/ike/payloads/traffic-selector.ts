@@ -5,7 +5,7 @@
  * | TS Type | IP Protocol ID | Selector Length (16) | Start Port (16) | End Port (16) |
  * | Starting Address (4 or 16) | Ending Address (4 or 16) |
  */
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { ipv4Bytes, ipv6Bytes, ipv6String } from './identity.ts';
 import { fail, ok, type Decoded } from './result.ts';
 
@@ -73,6 +73,9 @@ export function encodeTs(list: readonly TrafficSelectorEntry[]): Uint8Array {
 export function tsFromPrefix(prefix: string, protocol = 0, port?: number): TrafficSelectorEntry {
   const [address = '', bitsText] = prefix.split('/');
   const v4 = isIPv4(address);
+  const maxBits = v4 ? 32 : 128;
+  // Prefixes come from the validated configuration: anything else is a bug upstream.
+  if ((!v4 && !isIPv6(address)) || (bitsText !== undefined && !/^\d{1,3}$/.test(bitsText)) || Number(bitsText ?? 0) > maxBits) throw new RangeError(`not a prefix: ${prefix}`);
   const start = v4 ? ipv4Bytes(address) : ipv6Bytes(address);
   const bits = bitsText === undefined ? start.length * 8 : Number(bitsText);
   const end = start.slice();

@@ -261,3 +261,10 @@ t.test('property: ID strings and TS prefixes round-trip as text', async (t) => {
   }), { numRuns: 1000 });
   t.pass('1000 identities and 1000 prefixes');
 });
+
+t.test('regressions found in review: Delete with SPI size 0, prefixes that are not prefixes', async (t) => {
+  const { decodeDelete } = await import('../../../firmware/ike/payloads/delete.ts');
+  const { tsFromPrefix } = await import('../../../firmware/ike/payloads/traffic-selector.ts');
+  t.notOk(decodeDelete(Uint8Array.of(3, 0, 0xff, 0xff)).ok, '65,535 SPIs of size 0 refused');
+  for (const bad of ['foo/8', '10.0.0.0/abc', '10.0.0.0/40', '300.1.1.1/8']) t.throws(() => tsFromPrefix(bad), RangeError, bad);
+});
