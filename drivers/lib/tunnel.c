@@ -16,12 +16,12 @@
 #include "gso.h"
 #include <netinet/udp.h>
 #include "mss_clamp.h"
+#include "endpoint.h"
+#include "net_io.h"
 
 #define BATCH 32
 #define MAX_PACKET 2048
 #define MAX_READ (65536 + DP_VNET_HDR_LEN) /* a TSO super-segment and its header */
-#define SOCKET_BUFFER (4 << 20)
-#define RX_BUFFER 65536 /* one UDP GRO super-datagram */
 
 struct dp_tunnel {
   int tun_fd, net_fd, stop_fd;
@@ -35,7 +35,10 @@ struct dp_tunnel {
   _Atomic(dp_sa *) in[DP_TUNNEL_MAX_INBOUND];
   /* Per thread (0: to network, 1: to TUN): odd while it processes a batch. */
   _Atomic uint64_t epoch[2];
-  uint8_t *rx_area; /* BATCH receive buffers of RX_BUFFER bytes */
+  /* The receiving side's epoch: epoch[1], or the shared endpoint's when its thread receives for us. */
+  _Atomic uint64_t *rx_epoch;
+  dp_endpoint *endpoint; /* shared UDP 4500 socket, or NULL when the tunnel has its own */
+  uint8_t *rx_area; /* DP_RX_BATCH receive buffers of DP_RX_BUFFER bytes */
   dp_gro *gro;      /* with offloads: merges TCP segments before they are written to the TUN */
   pthread_t to_net, to_tun;
   dp_tunnel_stats stats;
@@ -264,80 +267,73 @@ static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const struct soc
   else write_tun(t, plain, out_len);
 }
 
-/* Network → TUN: one recvmmsg for up to BATCH datagrams; with UDP GRO each may hold a run of
- * coalesced datagrams of gso_size bytes (the last may be shorter), handled one by one. */
+typedef struct {
+  dp_tunnel *t;
+  uint8_t *plain;
+} rx_ctx;
+
+static void receive_one(void *ctx, const uint8_t *d, size_t len, const struct sockaddr_in *from) {
+  rx_ctx *c = ctx;
+  atomic_fetch_add_explicit(&c->t->stats.net_rx, 1, memory_order_relaxed);
+  deliver(c->t, d, len, from, c->plain);
+}
+
+/* After a received batch: write what GRO merged, report lifetimes crossed. */
+void dp_tunnel_receive_done(dp_tunnel *t) {
+  if (t->options.offload) dp_gro_flush(t->gro, write_tun, t);
+  for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) report_expiry(t, atomic_load_explicit(&t->in[i], memory_order_acquire));
+}
+
+void dp_tunnel_receive(dp_tunnel *t, const uint8_t *d, size_t len, const struct sockaddr_in *from, uint8_t *plain) {
+  rx_ctx c = {.t = t, .plain = plain};
+  receive_one(&c, d, len, from);
+}
+
+bool dp_tunnel_owns_spi(dp_tunnel *t, uint32_t spi) {
+  for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) {
+    dp_sa *sa = atomic_load_explicit(&t->in[i], memory_order_acquire);
+    if (sa && dp_sa_spi(sa) == spi) return true;
+  }
+  return false;
+}
+
+/* Network → TUN on the tunnel's own socket: batches of up to DP_RX_BATCH datagrams. */
 static void *run_to_tun(void *arg) {
   dp_tunnel *t = arg;
   static __thread uint8_t plain[MAX_PACKET + 64];
-  static __thread union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control[BATCH];
-  struct mmsghdr msgs[BATCH];
-  struct iovec iov[BATCH];
-  struct sockaddr_in from[BATCH];
+  rx_ctx c = {.t = t, .plain = plain};
   while (wait_readable(t, t->net_fd)) {
-    for (int i = 0; i < BATCH; i++) {
-      iov[i] = (struct iovec){.iov_base = t->rx_area + (size_t)i * RX_BUFFER, .iov_len = RX_BUFFER};
-      msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i], .msg_namelen = sizeof from[i], .msg_iov = &iov[i], .msg_iovlen = 1,
-                                             .msg_control = control[i].buf, .msg_controllen = sizeof control[i].buf}};
-    }
     atomic_fetch_add_explicit(&t->epoch[1], 1, memory_order_acq_rel); /* busy */
-    int n = recvmmsg(t->net_fd, msgs, BATCH, MSG_DONTWAIT, NULL);
-    for (int i = 0; i < n; i++) {
-      size_t len = msgs[i].msg_len, segment = len;
-      for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
-        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-          int size;
-          memcpy(&size, CMSG_DATA(c), sizeof size);
-          if (size > 0) segment = (size_t)size;
-        }
-      }
-      const uint8_t *d = iov[i].iov_base;
-      for (size_t off = 0; off < len; off += segment) {
-        atomic_fetch_add_explicit(&t->stats.net_rx, 1, memory_order_relaxed);
-        deliver(t, d + off, len - off < segment ? len - off : segment, &from[i], plain);
-      }
-    }
-    if (t->options.offload) dp_gro_flush(t->gro, write_tun, t);
-    for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) report_expiry(t, atomic_load_explicit(&t->in[i], memory_order_acquire));
+    dp_receive_batch(t->net_fd, t->rx_area, receive_one, &c);
+    dp_tunnel_receive_done(t);
     atomic_fetch_add_explicit(&t->epoch[1], 1, memory_order_acq_rel); /* quiescent */
   }
   return NULL;
 }
 
-/* UDP for ESP in UDP; a raw IP socket of protocol 50 or 47 otherwise. Bound, never connected:
- * a connected socket would discard the peer's packets after a NAT rebinding. */
 static int open_socket(const dp_tunnel_options *o, const struct sockaddr_in *local) {
-  int fd = o->mode == DP_TUNNEL_ESP_UDP ? socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)
-                                        : socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, o->mode == DP_TUNNEL_ESP ? IPPROTO_ESP : IPPROTO_GRE);
-  if (fd < 0) return -errno;
-  int one = 1, size = SOCKET_BUFFER;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  /* The namespace's rmem_max cannot be raised from inside it; as root, force the size per socket. */
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  struct sockaddr_in bind_to = *local;
-  if (o->mode == DP_TUNNEL_ESP_UDP) setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one); /* best effort: old kernels lack it */
-  if (o->mode != DP_TUNNEL_ESP_UDP) bind_to.sin_port = 0;
-  if (bind(fd, (const struct sockaddr *)&bind_to, sizeof bind_to) < 0) {
-    int e = errno;
-    close(fd);
-    return -e;
-  }
-  return fd;
+  /* Bound, never connected: a connected socket would discard the peer's packets after a NAT rebinding. */
+  return dp_socket_open(o->mode == DP_TUNNEL_ESP_UDP ? 0 : o->mode == DP_TUNNEL_ESP ? IPPROTO_ESP : IPPROTO_GRE, local);
 }
 
-dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const struct sockaddr_in *local,
-                           const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
+static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoint *endpoint, const struct sockaddr_in *local,
+                        const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
   bool esp = options->mode == DP_TUNNEL_ESP_UDP || options->mode == DP_TUNNEL_ESP;
-  if ((esp && (!outbound || !inbound)) || (!esp && options->mode != DP_TUNNEL_GRE)) { *error = -EINVAL; return NULL; }
+  if ((esp && (!outbound || !inbound)) || (!esp && options->mode != DP_TUNNEL_GRE) || (endpoint && options->mode != DP_TUNNEL_ESP_UDP)) {
+    *error = -EINVAL;
+    return NULL;
+  }
   dp_tunnel *t = calloc(1, sizeof *t);
   if (!t) { *error = -ENOMEM; return NULL; }
   t->tun_fd = tun_fd;
   t->options = *options;
+  t->endpoint = endpoint;
   atomic_init(&t->out, outbound);
   atomic_init(&t->in[0], inbound);
   t->peer = pack(remote);
-  t->net_fd = open_socket(options, local);
-  t->rx_area = malloc((size_t)BATCH * RX_BUFFER);
+  t->net_fd = endpoint ? dp_endpoint_fd(endpoint) : open_socket(options, local);
+  t->rx_epoch = endpoint ? dp_endpoint_epoch(endpoint) : &t->epoch[1];
+  t->rx_area = endpoint ? NULL : malloc((size_t)DP_RX_BATCH * DP_RX_BUFFER);
   t->gro = calloc(1, sizeof *t->gro);
   if (t->net_fd >= 0 && options->mode == DP_TUNNEL_ESP_UDP) {
     int gro = 0, segment = 0;
@@ -348,28 +344,44 @@ dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const s
   }
   t->stop_fd = eventfd(0, EFD_CLOEXEC);
   int flags = fcntl(tun_fd, F_GETFL);
-  if (t->net_fd < 0 || t->stop_fd < 0 || !t->rx_area || !t->gro || flags < 0 || fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-    *error = t->net_fd < 0 ? t->net_fd : !t->rx_area || !t->gro ? -ENOMEM : -errno;
-    free(t->rx_area);
-    free(t->gro);
-    if (t->net_fd >= 0) close(t->net_fd);
-    if (t->stop_fd >= 0) close(t->stop_fd);
-    free(t);
-    return NULL;
+  if (t->net_fd < 0 || t->stop_fd < 0 || (!endpoint && !t->rx_area) || !t->gro || flags < 0 || fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    *error = t->net_fd < 0 ? t->net_fd : (!endpoint && !t->rx_area) || !t->gro ? -ENOMEM : -errno;
+    goto fail;
   }
+  if (endpoint && (*error = dp_endpoint_attach(endpoint, t)) < 0) goto fail;
   pthread_create(&t->to_net, NULL, run_to_net, t);
-  pthread_create(&t->to_tun, NULL, run_to_tun, t);
+  if (!endpoint) pthread_create(&t->to_tun, NULL, run_to_tun, t);
   *error = 0;
   return t;
+fail:
+  free(t->rx_area);
+  free(t->gro);
+  if (t->net_fd >= 0 && !endpoint) close(t->net_fd);
+  if (t->stop_fd >= 0) close(t->stop_fd);
+  free(t);
+  return NULL;
+}
+
+dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const struct sockaddr_in *local,
+                           const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
+  return start(tun_fd, options, NULL, local, remote, outbound, inbound, error);
+}
+
+dp_tunnel *dp_tunnel_start_shared(int tun_fd, const dp_tunnel_options *options, dp_endpoint *endpoint,
+                                  const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
+  return start(tun_fd, options, endpoint, NULL, remote, outbound, inbound, error);
 }
 
 void dp_tunnel_stop(dp_tunnel *t) {
   if (!t) return;
   uint64_t one = 1;
+  if (t->endpoint) dp_endpoint_detach(t->endpoint, t); /* first: the endpoint's thread stops delivering to us */
   if (write(t->stop_fd, &one, sizeof one) < 0) { /* the threads would wait forever; nothing better to do */ }
   pthread_join(t->to_net, NULL);
-  pthread_join(t->to_tun, NULL);
-  close(t->net_fd);
+  if (!t->endpoint) {
+    pthread_join(t->to_tun, NULL);
+    close(t->net_fd);
+  }
   close(t->stop_fd);
   close(t->tun_fd);
   free(t->rx_area);
@@ -380,9 +392,10 @@ void dp_tunnel_stop(dp_tunnel *t) {
 /* Returns once each thread has been quiescent at some moment after this call began: from then on
  * neither can hold a pointer loaded before it (a tiny RCU). Bounded: a batch takes microseconds. */
 static void wait_for_quiescence(dp_tunnel *t) {
+  _Atomic uint64_t *epochs[2] = {&t->epoch[0], t->rx_epoch};
   for (int i = 0; i < 2; i++) {
-    uint64_t seen = atomic_load_explicit(&t->epoch[i], memory_order_acquire);
-    for (int spins = 0; (seen & 1) && atomic_load_explicit(&t->epoch[i], memory_order_acquire) == seen && spins < 200000; spins++) usleep(5);
+    uint64_t seen = atomic_load_explicit(epochs[i], memory_order_acquire);
+    for (int spins = 0; (seen & 1) && atomic_load_explicit(epochs[i], memory_order_acquire) == seen && spins < 200000; spins++) usleep(5);
   }
 }
 

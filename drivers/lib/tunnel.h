@@ -61,6 +61,18 @@ int dp_tunnel_add_inbound(dp_tunnel *t, dp_sa *sa);          /* 0, or -ENOSPC / 
 dp_sa *dp_tunnel_remove_inbound(dp_tunnel *t, uint32_t spi); /* the SA taken out, or NULL */
 dp_sa *dp_tunnel_set_outbound(dp_tunnel *t, dp_sa *sa);      /* the previous outbound SA */
 
+typedef struct dp_endpoint dp_endpoint;
+/* ESP in UDP on a shared endpoint (endpoint.h): no socket or receiving thread of its own; the
+ * endpoint's thread hands it the packets for its inbound SPIs. */
+dp_tunnel *dp_tunnel_start_shared(int tun_fd, const dp_tunnel_options *options, dp_endpoint *endpoint,
+                                  const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error);
+
+/* For the endpoint's receiving thread: does an inbound SA have this SPI; one datagram (plain is a
+ * scratch buffer of 64 KiB); the end of a batch. */
+bool dp_tunnel_owns_spi(dp_tunnel *t, uint32_t spi);
+void dp_tunnel_receive(dp_tunnel *t, const uint8_t *d, size_t len, const struct sockaddr_in *from, uint8_t *plain);
+void dp_tunnel_receive_done(dp_tunnel *t);
+
 /* Stops and joins both threads, closes the socket and the TUN fd, frees the tunnel. */
 void dp_tunnel_stop(dp_tunnel *t);
 const dp_tunnel_stats *dp_tunnel_stats_of(const dp_tunnel *t);

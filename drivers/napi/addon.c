@@ -16,6 +16,10 @@ napi_value dp_napi_tunnel_stats(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_add_inbound(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_set_outbound(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_remove_inbound(napi_env env, napi_callback_info info);
+napi_value dp_napi_endpoint_open(napi_env env, napi_callback_info info);
+napi_value dp_napi_endpoint_send_ike(napi_env env, napi_callback_info info);
+napi_value dp_napi_endpoint_stats(napi_env env, napi_callback_info info);
+napi_value dp_napi_endpoint_close(napi_env env, napi_callback_info info);
 
 static napi_value get_version(napi_env env, napi_callback_info info) {
   (void)info;
@@ -42,6 +46,10 @@ static const struct {
     {"tunnelAddInbound", dp_napi_tunnel_add_inbound},
     {"tunnelSetOutbound", dp_napi_tunnel_set_outbound},
     {"tunnelRemoveInbound", dp_napi_tunnel_remove_inbound},
+    {"endpointOpen", dp_napi_endpoint_open},
+    {"endpointSendIke", dp_napi_endpoint_send_ike},
+    {"endpointStats", dp_napi_endpoint_stats},
+    {"endpointClose", dp_napi_endpoint_close},
 };
 
 static napi_value init(napi_env env, napi_value exports) {

@@ -8,6 +8,7 @@
 #include "esp.h"
 
 #include "tunnel.h"
+#include "napi_endpoint.h"
 #include "napi_util.h"
 #include "tun.h"
 
@@ -22,6 +23,8 @@ typedef struct {
   held_sa out;
   held_sa in[DP_TUNNEL_MAX_INBOUND];
   napi_threadsafe_function events; /* slow-path events to JavaScript, or NULL */
+  endpoint_handle *endpoint;       /* the shared UDP endpoint it runs on, or NULL */
+  napi_ref endpoint_ref;           /* keeps the endpoint's JavaScript handle alive meanwhile */
 } tunnel_handle;
 
 typedef struct {
@@ -76,6 +79,11 @@ static void stop_handle(napi_env env, tunnel_handle *h) {
   h->events = NULL;
   release(env, &h->out);
   for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) release(env, &h->in[i]);
+  if (h->endpoint) {
+    h->endpoint->tunnels--;
+    napi_delete_reference(env, h->endpoint_ref);
+    h->endpoint = NULL;
+  }
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -175,7 +183,18 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
     options.on_event = queue_event;
     options.event_ctx = h->events;
   }
-  h->tunnel = dp_tunnel_start(fd, &options, &local, &remote, out_sa, in_sa, &rc);
+  napi_value endpoint_v;
+  napi_valuetype endpoint_type = napi_undefined;
+  if (napi_get_named_property(env, cfg, "endpoint", &endpoint_v) == napi_ok) napi_typeof(env, endpoint_v, &endpoint_type);
+  endpoint_handle *shared = endpoint_type == napi_undefined ? NULL : dp_napi_endpoint_of(env, endpoint_v);
+  if (endpoint_type != napi_undefined && !shared) rc = -EBADF;
+  else if (shared) h->tunnel = dp_tunnel_start_shared(fd, &options, shared->endpoint, &remote, out_sa, in_sa, &rc);
+  else h->tunnel = dp_tunnel_start(fd, &options, &local, &remote, out_sa, in_sa, &rc);
+  if (h->tunnel && shared) {
+    h->endpoint = shared;
+    shared->tunnels++;
+    napi_create_reference(env, endpoint_v, 1, &h->endpoint_ref);
+  }
   if (!h->tunnel) {
     close(fd);
     if (h->events) napi_release_threadsafe_function(h->events, napi_tsfn_release);

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ErrorCode, PosternError } from '../util/errors.ts';
 import type { Secret } from '../util/secret.ts';
+import { endpointHandles, type NativeEndpoint } from './native-endpoint.ts';
 import type { EspSuite, SaLifetime } from './types.ts';
 
 /** What drivers/napi exports (postern_dp.node). */
@@ -189,10 +190,19 @@ export type NativeTunnelConfig = TunnelCommon &
         readonly inbound: NativeSa;
         /** ESP in UDP behind a NAT: send a keepalive after this long without traffic (RFC 3948 §2.3; 20 s is usual). */
         readonly keepaliveMs?: number;
+        /** ESP in UDP on the shared UDP 4500 socket (with IKE) instead of a socket of its own. */
+        readonly endpoint?: NativeEndpoint;
       }
     /** Plain GRE is not encrypted: for links that are protected otherwise, or not at all (flagged). */
     | { readonly framing: 'gre'; readonly greKey?: number }
   );
+
+function endpointOf(config: NativeTunnelConfig): { endpoint?: object } {
+  if (config.framing !== 'esp-udp' || !config.endpoint) return {};
+  const endpoint = endpointHandles.get(config.endpoint);
+  if (!endpoint) throw new PosternError(ErrorCode.dataplaneInvalid, 'not an endpoint made by this driver');
+  return { endpoint };
+}
 
 /**
  * A site tunnel run by two driver threads: TUN → encapsulate → network and back, in ESP over UDP
@@ -214,7 +224,7 @@ export class NativeTunnel {
     const addon = loadDriver();
     const framing = config.framing === 'gre'
       ? { greKey: config.greKey }
-      : { outbound: handleOf(config.outbound), inbound: handleOf(config.inbound), keepaliveMs: config.keepaliveMs ?? 0 };
+      : { outbound: handleOf(config.outbound), inbound: handleOf(config.inbound), keepaliveMs: config.keepaliveMs ?? 0, ...endpointOf(config) };
     const r = addon.tunnelStart({
       mode: TUNNEL_MODES[config.framing], name: config.name, mtu: config.mtu, address: config.address, prefixLength: config.prefixLength,
       localAddress: config.local.address, localPort: config.local.port,

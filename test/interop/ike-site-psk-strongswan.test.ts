@@ -91,3 +91,28 @@ async function readFile(peer: LinePeer): Promise<string> {
   const { readFileSync } = await import('node:fs');
   return readFileSync(peer.daemon.logFile, 'utf8');
 }
+
+t.test('traffic between the LANs through Postern and strongSwan, both directions, ESP in UDP', { skip }, async (t) => {
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  const [gwA, gwB] = await Promise.all([
+    StrongSwan.start(lab, 'gwA', { connections: { site: swanSite(['aes128gcm16-prfsha256-ecp256'], ['aes128gcm16', 'aes256-sha1']) }, secrets: [{ kind: 'ike', ids: ['gw-a.example', 'gw-b.example'], secret: PSK }] }),
+    startPosternIke(lab, 'gwB', { address: B, connections: [posternSite({ ike: ['aes128gcm16-prfsha256-ecp256'], esp: ['aes128gcm16'] })], dataplane: { tunnelAddress: '10.2.0.1' } }),
+  ]);
+  const before = await lab.exec('lanA', ['ping', '-c', '1', '-W', '1', '10.2.0.10']);
+  t.not(before.code, 0, 'no path between the LANs before the tunnel');
+  const r = await gwA.initiate('net');
+  if (r.code !== 0) t.fail(`strongSwan could not initiate:\n${r.stdout}\n${gwA.log(40)}`);
+  await gwB.waitEvent(isChild);
+  const there = await lab.exec('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']);
+  t.equal(there.code, 0, `lanA → lanB through the tunnel:\n${there.stdout}${there.stderr}`);
+  const back = await lab.exec('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']);
+  t.equal(back.code, 0, `lanB → lanA:\n${back.stdout}${back.stderr}`);
+  const status = await ikeStatus(gwB);
+  const tunnel = status.tunnels[0];
+  t.ok(tunnel && tunnel['netRx']! >= 6 && tunnel['tunTx']! >= 6, `Postern decrypted the pings (${JSON.stringify(tunnel)})`);
+  t.equal(tunnel?.['dropDecrypt'], 0, 'and dropped nothing');
+  t.ok(status.transport['ike']! >= 1, 'IKE on 4500 came up through the shared endpoint');
+  const [sa] = await gwA.listSas();
+  t.ok((sa?.children[0]?.packetsIn ?? 0) >= 6, `strongSwan decrypted Postern's ESP (${sa?.children[0]?.packetsIn} packets)`);
+});

@@ -8,6 +8,8 @@ import { IkeEngine } from '../../../firmware/ike/engine/engine.ts';
 import type { IkeAction, IkeConnection } from '../../../firmware/ike/engine/types.ts';
 import { parseProposal } from '../../../firmware/ike/proposals.ts';
 import { IkeShell } from '../../../firmware/ike/shell/ike-shell.ts';
+import { ChildInstaller } from '../../../firmware/ike/shell/child-installer.ts';
+import { DriverTransport } from '../../../firmware/ike/shell/driver-transport.ts';
 import { DgramTransport } from '../../../firmware/ike/shell/transport.ts';
 import { createLogger } from '../../../firmware/log/logger.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
@@ -23,6 +25,8 @@ export interface IkePeerConfig {
   connections: IkePeerConnection[];
   /** Connection to start at once. */
   initiate?: string;
+  /** Put child SAs into the driver (UDP 4500 on the shared endpoint), with this inner address. */
+  dataplane?: { tunnelAddress: string };
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as IkePeerConfig;
@@ -37,10 +41,12 @@ function fail(why: string): never {
   process.exit(2);
 }
 
-const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString(16) : x instanceof Secret ? undefined : x));
+const json = (v: unknown) => JSON.stringify(v, (k, x) => (typeof x === 'bigint' ? (k === 'spi' ? x.toString(16) : Number(x)) : x instanceof Secret ? undefined : x));
 const print = (kind: string, v: unknown) => process.stdout.write(`${kind} ${json(v)}\n`);
 
 function onAction(action: IkeAction): void {
+  if (action.type === 'install-child') installer?.install(action.child);
+  if (action.type === 'delete-child') installer?.remove(action.child);
   if (action.type === 'install-child' || action.type === 'delete-child') {
     const c = action.child;
     print('event', { type: action.type, connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
@@ -50,13 +56,21 @@ function onAction(action: IkeAction): void {
 const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh });
 const logger = createLogger({ level: 'debug', sink: (r) => print('log', r) });
 const shell = new IkeShell(engine, logger.child('ike'), onAction);
-const transport = await DgramTransport.open(config.address, shell.receive);
+const transport = config.dataplane ? await DriverTransport.open(config.address, shell.receive) : await DgramTransport.open(config.address, shell.receive);
+const installer = config.dataplane
+  ? new ChildInstaller({ tunnelAddress: config.dataplane.tunnelAddress, log: logger.child('dataplane'), ...(transport instanceof DriverTransport ? { endpoint: transport.endpoint } : {}) })
+  : undefined;
 shell.attach(transport);
 process.stdout.write('ready\n');
 if (config.initiate) shell.initiate(config.initiate, { address: config.address, port: 500 });
 
 const commands: Record<string, (arg: string) => string> = {
-  status: () => `status ${json({ sas: engine.sas.map((s) => ({ spi: s.spiI, state: s.state, children: s.children.length, nat: s.natDetected, remote: s.remote })), drops: engine.drops, transport: transport.counters })}`,
+  status: () => `status ${json({
+    sas: engine.sas.map((s) => ({ spi: s.spiI, state: s.state, children: s.children.length, nat: s.natDetected, remote: s.remote })),
+    drops: engine.drops,
+    transport: transport instanceof DriverTransport ? transport.endpoint.stats() : transport.counters,
+    tunnels: engine.sas.flatMap((s) => s.children.map((c) => installer?.tunnel(c.inbound.spi)?.stats())).filter(Boolean),
+  })}`,
   initiate: (name) => {
     shell.initiate(name, { address: config.address, port: 500 });
     return 'ok';
@@ -71,6 +85,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const command = commands[name];
   process.stdout.write(`${command ? command(rest.join(' ')) : `unknown command ${name}`}\n`);
 });
-const stop = () => void shell.close().then(() => process.exit(0));
+const stop = () => {
+  installer?.stopAll();
+  void shell.close().then(() => process.exit(0));
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

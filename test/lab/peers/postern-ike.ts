@@ -11,6 +11,7 @@ export interface IkeStatus {
   sas: Array<{ spi: string; state: string; children: number; nat: boolean; remote: { address: string; port: number } }>;
   drops: Record<string, number>;
   transport: Record<string, number>;
+  tunnels: Array<Record<string, number>>;
 }
 
 export async function ikeStatus(peer: LinePeer): Promise<IkeStatus> {

@@ -1,0 +1,39 @@
+/* One UDP 4500 socket shared by IKE and every ESP-in-UDP tunnel (RFC 3948): the receiving thread
+ * hands IKE messages (after the non-ESP marker) up to the control plane, drops NAT keepalives,
+ * and gives ESP packets to the tunnel whose inbound SA has that SPI. Tunnels send on its socket. */
+#ifndef POSTERN_ENDPOINT_H
+#define POSTERN_ENDPOINT_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dp_tunnel dp_tunnel;
+typedef struct dp_endpoint dp_endpoint;
+
+#define DP_ENDPOINT_MAX_TUNNELS 256
+
+typedef struct {
+  _Atomic uint64_t rx, ike, keepalives, short_packets, unknown_spi, ike_sent, ike_send_errors;
+} dp_endpoint_stats;
+
+/* Called on the receiving thread with the IKE message (marker removed): copy and return. */
+typedef void (*dp_endpoint_ike_fn)(void *ctx, const uint8_t *msg, size_t len, const struct sockaddr_in *from);
+
+dp_endpoint *dp_endpoint_open(const struct sockaddr_in *local, dp_endpoint_ike_fn on_ike, void *ctx, int *error);
+/* Sends an IKE message to `to` with the non-ESP marker in front. Returns 0 or -errno. */
+int dp_endpoint_send_ike(dp_endpoint *e, const uint8_t *msg, size_t len, const struct sockaddr_in *to);
+/* Stops the thread and closes the socket; every tunnel must have been stopped first. */
+void dp_endpoint_close(dp_endpoint *e);
+const dp_endpoint_stats *dp_endpoint_stats_of(const dp_endpoint *e);
+
+/* For tunnel.c: the socket, attaching (0 or -ENOSPC) and detaching (returns once the receiving
+ * thread can no longer be inside the tunnel), and the epoch that tells when it is between batches. */
+int dp_endpoint_fd(const dp_endpoint *e);
+int dp_endpoint_attach(dp_endpoint *e, dp_tunnel *t);
+void dp_endpoint_detach(dp_endpoint *e, dp_tunnel *t);
+_Atomic uint64_t *dp_endpoint_epoch(dp_endpoint *e);
+
+#endif

@@ -1,0 +1,71 @@
+import { execFileSync } from 'node:child_process';
+import type { Logger } from '../../log/logger.ts';
+import type { NativeEndpoint } from '../../dataplane/native-endpoint.ts';
+import { NativeSa, NativeTunnel } from '../../dataplane/native.ts';
+import type { ChildSaInfo } from '../engine/types.ts';
+
+export interface ChildInstallerOptions {
+  /** The shared UDP 4500 endpoint, for children with UDP encapsulation. */
+  readonly endpoint?: NativeEndpoint;
+  /** The TUN devices' own address ("10.255.0.2"): the gateway's inner address for its tunnels. */
+  readonly tunnelAddress: string;
+  readonly mtu?: number;
+  readonly replayWindow?: number;
+  readonly log: Logger;
+}
+
+/**
+ * Puts negotiated child SAs into the data plane: both SAs into the driver, one tunnel (TUN + worker
+ * threads) per child with routes to the peer's selectors, and takes them out again on delete.
+ */
+export class ChildInstaller {
+  readonly #options: ChildInstallerOptions;
+  readonly #tunnels = new Map<number, NativeTunnel>();
+  #next = 0;
+
+  constructor(options: ChildInstallerOptions) {
+    this.#options = options;
+  }
+
+  install(child: ChildSaInfo): NativeTunnel {
+    const sa = (half: ChildSaInfo['inbound'], replayWindow: number) => NativeSa.create({
+      spi: half.spi, suite: child.suite, esn: child.esn, replayWindow,
+      encryptionKey: half.encryption, ...(half.integrity ? { integrityKey: half.integrity } : {}),
+    });
+    const inbound = sa(child.inbound, this.#options.replayWindow ?? 4096);
+    const outbound = sa(child.outbound, 0);
+    const common = {
+      name: `pst${this.#next++}`, mtu: this.#options.mtu ?? 1400, address: this.#options.tunnelAddress, prefixLength: 32,
+      remoteSelectors: child.remoteTs.filter((ts) => /^[\d.]+\/\d+$/.test(ts)), localSelectors: child.localTs.filter((ts) => /^[\d.]+\/\d+$/.test(ts)),
+    };
+    const encap = child.encapsulation;
+    const tunnel = encap
+      ? NativeTunnel.start({
+        ...common, framing: 'esp-udp', outbound, inbound, keepaliveMs: 20_000,
+        local: { address: child.inbound.destination, port: encap.localPort }, remote: { address: child.outbound.destination, port: encap.remotePort },
+        ...(this.#options.endpoint ? { endpoint: this.#options.endpoint } : {}),
+      })
+      : NativeTunnel.start({ ...common, framing: 'esp', outbound, inbound, local: { address: child.inbound.destination, port: 0 }, remote: { address: child.outbound.destination, port: 0 } });
+    for (const prefix of common.remoteSelectors) execFileSync('ip', ['route', 'replace', prefix, 'dev', tunnel.name]);
+    this.#tunnels.set(child.inbound.spi, tunnel);
+    this.#options.log.info('child SA installed', { tunnel: tunnel.name, suite: child.suite, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16), encapsulated: Boolean(encap) });
+    return tunnel;
+  }
+
+  remove(child: ChildSaInfo): void {
+    const tunnel = this.#tunnels.get(child.inbound.spi);
+    if (!tunnel) return;
+    this.#tunnels.delete(child.inbound.spi);
+    tunnel.stop(); // the TUN goes with it, and its routes with the TUN
+    this.#options.log.info('child SA removed', { tunnel: tunnel.name, inSpi: child.inbound.spi.toString(16) });
+  }
+
+  tunnel(inboundSpi: number): NativeTunnel | undefined {
+    return this.#tunnels.get(inboundSpi);
+  }
+
+  stopAll(): void {
+    for (const t of this.#tunnels.values()) t.stop();
+    this.#tunnels.clear();
+  }
+}
