@@ -4,17 +4,28 @@ import { cipherSuite } from '../crypto/transforms.ts';
 import type { IkePayload } from '../message.ts';
 import type { Proposal } from '../payloads/sa.ts';
 import { tsFromPrefix, tsToString, type TrafficSelectorEntry } from '../payloads/traffic-selector.ts';
-import { selectProposal } from '../proposals.ts';
+import { selectProposal, type ProposalSpec } from '../proposals.ts';
 import { NotifyType, ProtocolId, TransformType } from '../registry/numbers.ts';
 import type { IkeSa } from './ike-sa.ts';
 import { narrow, within } from './narrowing.ts';
 import { espSuiteOf, notify, proposalsFromSpecs, spiBytes32, spiFromBytes, transformOf } from './payload-helpers.ts';
 import type { ChildSaHalf, ChildSaInfo, IkeConnection } from './types.ts';
 
-/** The child SA carried by IKE_AUTH (§1.2) and later CREATE_CHILD_SA: offer, choice, keys. */
+/** Child SAs, from IKE_AUTH (§1.2) or CREATE_CHILD_SA (§1.3): offer, choice, selectors, keys. */
 
-export function childOfferPayloads(conn: IkeConnection, spi: number): { proposals: Proposal[]; payloads: IkePayload[] } {
-  const proposals = proposalsFromSpecs(conn.espProposals, ProtocolId.ESP, spiBytes32(spi));
+/** What the keys of a child come from (§2.17): who sent the request, its nonces, a PFS secret. */
+export interface ChildKeying {
+  readonly weInitiated: boolean;
+  readonly ni: Uint8Array;
+  readonly nr: Uint8Array;
+  readonly pfsSecret?: Uint8Array;
+}
+
+/** IKE_AUTH carries no KE (§1.2), so the child proposals there go without their DH groups. */
+export const withoutDh = (specs: readonly ProposalSpec[]): ProposalSpec[] => specs.map((s) => new Map([...s].filter(([type]) => type !== TransformType.DH)));
+
+export function childOfferPayloads(conn: IkeConnection, spi: number, specs: readonly ProposalSpec[], dhFirst?: number): { proposals: Proposal[]; payloads: IkePayload[] } {
+  const proposals = proposalsFromSpecs(specs, ProtocolId.ESP, spiBytes32(spi), dhFirst);
   const payloads: IkePayload[] = [
     { kind: 'SA', proposals },
     { kind: 'TSi', selectors: conn.localTs.map((p) => tsFromPrefix(p)) },
@@ -29,12 +40,12 @@ function half(spi: number, source: string, destination: string, keys: DirectionK
 }
 
 /** Keys and addresses for both directions of a chosen proposal; `ourSpi` is the inbound SPI. */
-export function buildChild(sa: IkeSa, conn: IkeConnection, chosen: Proposal, ourSpi: number, peerSpi: number, localTs: readonly TrafficSelectorEntry[], remoteTs: readonly TrafficSelectorEntry[]): ChildSaInfo | undefined {
+export function buildChild(sa: IkeSa, conn: IkeConnection, chosen: Proposal, ourSpi: number, peerSpi: number, localTs: readonly TrafficSelectorEntry[], remoteTs: readonly TrafficSelectorEntry[], keying: ChildKeying): ChildSaInfo | undefined {
   const suite = espSuiteOf(chosen);
   const keySuite = cipherSuite(chosen.transforms);
   if (!suite || !keySuite || !sa.crypto) return undefined;
-  const k = deriveChildSaKeys(sa.crypto.prf, sa.crypto.keys.skD, keySuite, sa.ni, sa.nr);
-  const [inKeys, outKeys] = sa.initiator ? [k.responderToInitiator, k.initiatorToResponder] : [k.initiatorToResponder, k.responderToInitiator];
+  const k = deriveChildSaKeys(sa.crypto.prf, sa.crypto.keys.skD, keySuite, keying.ni, keying.nr, keying.pfsSecret);
+  const [inKeys, outKeys] = keying.weInitiated ? [k.responderToInitiator, k.initiatorToResponder] : [k.initiatorToResponder, k.responderToInitiator];
   return {
     ikeSpi: sa.spiI, connection: conn.name, suite, esn: transformOf(chosen, TransformType.ESN)?.id === 1, mode: conn.mode,
     inbound: half(ourSpi, sa.remote.address, sa.local.address, inKeys),
@@ -44,33 +55,39 @@ export function buildChild(sa: IkeSa, conn: IkeConnection, chosen: Proposal, our
   };
 }
 
-export type ChildAnswer = { readonly ok: true; readonly child: ChildSaInfo; readonly payloads: IkePayload[] } | { readonly ok: false; readonly error: number };
+export type ChildAnswer = { readonly ok: true; readonly child: ChildSaInfo; readonly payloads: IkePayload[] } | { readonly ok: false; readonly error: number; readonly data?: Uint8Array };
 
-/** Responder: choose a proposal, narrow the selectors, derive keys; or say which notify refuses it. */
-export function answerChild(sa: IkeSa, conn: IkeConnection, request: readonly IkePayload[], ourSpi: number): ChildAnswer {
+/** The proposal and selectors a responder would take, or the notify that refuses them. */
+export type ChildChoice = { ok: true; chosen: Proposal; peerSpi: number; remote: TrafficSelectorEntry[]; local: TrafficSelectorEntry[]; transport: boolean } | { ok: false; error: number };
+
+export function chooseChild(conn: IkeConnection, request: readonly IkePayload[], specs: readonly ProposalSpec[]): ChildChoice {
   const saPayload = request.find((p) => p.kind === 'SA');
   const tsi = request.find((p) => p.kind === 'TSi');
   const tsr = request.find((p) => p.kind === 'TSr');
   if (saPayload?.kind !== 'SA' || tsi?.kind !== 'TSi' || tsr?.kind !== 'TSr') return { ok: false, error: NotifyType.INVALID_SYNTAX };
   const transport = request.some((p) => p.kind === 'N' && p.notify.type === NotifyType.USE_TRANSPORT_MODE);
   if (transport !== (conn.mode === 'transport')) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
-  const choice = selectProposal(saPayload.proposals, conn.espProposals, ProtocolId.ESP);
+  const choice = selectProposal(saPayload.proposals, specs, ProtocolId.ESP);
   const peerSpi = choice ? spiFromBytes(choice.proposal.spi) : -1;
   if (!choice || peerSpi < 0 || !espSuiteOf(choice.proposal)) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
   // TSi is the initiator's side: our remote subnets; TSr is ours.
   const remote = narrow(tsi.selectors, conn.remoteTs);
   const local = narrow(tsr.selectors, conn.localTs);
   if (!remote.length || !local.length) return { ok: false, error: NotifyType.TS_UNACCEPTABLE };
-  const chosen = { ...choice.proposal, spi: spiBytes32(ourSpi) };
-  const child = buildChild(sa, conn, choice.proposal, ourSpi, peerSpi, local, remote);
+  return { ok: true, chosen: choice.proposal, peerSpi, remote, local, transport };
+}
+
+/** Responder: the answer payloads (SA with our SPI, narrowed TSi/TSr) and the child itself. */
+export function answerChild(sa: IkeSa, conn: IkeConnection, choice: Extract<ChildChoice, { ok: true }>, ourSpi: number, keying: ChildKeying, extra: IkePayload[] = []): ChildAnswer {
+  const child = buildChild(sa, conn, choice.chosen, ourSpi, choice.peerSpi, choice.local, choice.remote, keying);
   if (!child) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
-  const payloads: IkePayload[] = [{ kind: 'SA', proposals: [chosen] }, { kind: 'TSi', selectors: remote }, { kind: 'TSr', selectors: local }];
-  if (transport) payloads.unshift(notify(NotifyType.USE_TRANSPORT_MODE));
+  const payloads: IkePayload[] = [{ kind: 'SA', proposals: [{ ...choice.chosen, spi: spiBytes32(ourSpi) }] }, ...extra, { kind: 'TSi', selectors: choice.remote }, { kind: 'TSr', selectors: choice.local }];
+  if (choice.transport) payloads.unshift(notify(NotifyType.USE_TRANSPORT_MODE));
   return { ok: true, child, payloads };
 }
 
-/** Initiator: check the responder's choice against what we offered and take the narrowed selectors. */
-export function acceptChild(sa: IkeSa, conn: IkeConnection, offered: readonly Proposal[], ourSpi: number, response: readonly IkePayload[]): ChildAnswer {
+/** Initiator: the responder's choice must be one of ours, its selectors inside what we proposed. */
+export function acceptChild(sa: IkeSa, conn: IkeConnection, offered: readonly Proposal[], ourSpi: number, response: readonly IkePayload[], keyingFor: (chosen: Proposal) => ChildKeying | undefined): ChildAnswer {
   const saPayload = response.find((p) => p.kind === 'SA');
   const tsi = response.find((p) => p.kind === 'TSi');
   const tsr = response.find((p) => p.kind === 'TSr');
@@ -83,6 +100,8 @@ export function acceptChild(sa: IkeSa, conn: IkeConnection, offered: readonly Pr
   const proposedLocal = conn.localTs.map((p) => tsFromPrefix(p));
   const proposedRemote = conn.remoteTs.map((p) => tsFromPrefix(p));
   if (!within(tsi.selectors, proposedLocal) || !within(tsr.selectors, proposedRemote)) return { ok: false, error: NotifyType.TS_UNACCEPTABLE };
-  const child = buildChild(sa, conn, chosen, ourSpi, peerSpi, tsi.selectors, tsr.selectors);
+  const keying = keyingFor(chosen);
+  if (!keying) return { ok: false, error: NotifyType.INVALID_KE_PAYLOAD };
+  const child = buildChild(sa, conn, chosen, ourSpi, peerSpi, tsi.selectors, tsr.selectors, keying);
   return child ? { ok: true, child, payloads: [] } : { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
 }

@@ -23,6 +23,9 @@ export interface EngineContext {
   sendRequest(sa: IkeSa, exchange: number, payloads: IkePayload[], purpose: PendingRequest['purpose']): void;
   sendResponse(sa: IkeSa, exchange: number, messageId: number, payloads: IkePayload[]): void;
   allocateChildSpi(): number;
+  newIkeSpi(): bigint;
+  /** Registers an IKE SA made by a rekey (§1.3.2). */
+  adopt(sa: IkeSa): void;
   /** The connection that accepts a peer with this ID from this address (IKE_AUTH, §2.15). */
   connectionFor(remoteId: string, remote: Endpoint): IkeConnection | undefined;
   close(sa: IkeSa, reason: string): void;

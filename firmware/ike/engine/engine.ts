@@ -7,6 +7,7 @@ import { answerAuth, processAuthResponse, startAuth } from './ike-auth.ts';
 import { answerInit, processInitResponse, startInit } from './ike-init.ts';
 import { IkeSa, type PendingRequest } from './ike-sa.ts';
 import { answerInformational, processInformationalResponse, startDeleteIke, startLivenessCheck } from './informational.ts';
+import { answerCreateChild, processCreateChildResponse, startCreateChild, startRekeyIke } from './create-child.ts';
 import { describe } from './payload-helpers.ts';
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from './types.ts';
 
@@ -109,6 +110,7 @@ export class IkeEngine {
       } else if (sa.state === 'established' && !sa.pending && sa.connection && sa.connection.dpdSeconds > 0 && now - sa.lastHeard >= sa.connection.dpdSeconds * 1000) {
         startLivenessCheck(ctx, sa);
       }
+      if (sa.state === 'established' && sa.rekeyedTo === undefined && !sa.creating) this.#rekeyDue(ctx, sa, now);
     }
     return this.#flush();
   }
@@ -123,8 +125,52 @@ export class IkeEngine {
       if (sa.pending) consider(sa.pending.sentAt + this.#retransmitDelay(sa.pending.tries));
       else if (!sa.initiator && sa.state === 'init-done') consider(sa.lastHeard + this.#options.halfOpenTimeoutMs);
       else if (sa.state === 'established' && sa.connection && sa.connection.dpdSeconds > 0) consider(sa.lastHeard + sa.connection.dpdSeconds * 1000);
+      if (sa.state === 'established' && sa.rekeyedTo === undefined && !sa.creating) {
+        const ikeAt = this.#ikeRekeyAt(sa);
+        if (ikeAt !== undefined) consider(ikeAt);
+        for (const c of sa.children) {
+          const at = this.#childRekeyAt(sa, c.inbound.spi);
+          if (at !== undefined) consider(at);
+        }
+      }
     }
     return next;
+  }
+
+  /** Starts the rekey that is due first, if any (one CREATE_CHILD_SA at a time per IKE SA). */
+  #rekeyDue(ctx: EngineContext, sa: IkeSa, now: number): void {
+    const ikeAt = this.#ikeRekeyAt(sa);
+    if (ikeAt !== undefined && now >= ikeAt) return startRekeyIke(ctx, sa);
+    const child = sa.children.find((c) => now >= (this.#childRekeyAt(sa, c.inbound.spi) ?? Infinity));
+    if (child) startCreateChild(ctx, sa, child);
+  }
+
+  #ikeRekeyAt(sa: IkeSa): number | undefined {
+    const s = sa.connection?.ikeRekeySeconds;
+    return s ? sa.establishedAt + s * 1000 : undefined;
+  }
+
+  #childRekeyAt(sa: IkeSa, spi: number): number | undefined {
+    const s = sa.connection?.rekeySeconds;
+    const born = sa.childBorn.get(spi);
+    return s && born !== undefined ? born + s * 1000 : undefined;
+  }
+
+  /** Rekeys a child SA now (named by our inbound SPI), as the rekey timer would. */
+  rekeyChild(ikeSpi: bigint, inboundSpi: number, now: number): IkeAction[] {
+    this.#now = now;
+    const sa = this.sas.find((s) => s.spiI === ikeSpi);
+    const child = sa?.children.find((c) => c.inbound.spi === inboundSpi);
+    if (sa && child) startCreateChild(this.#context(), sa, child);
+    return this.#flush();
+  }
+
+  /** Rekeys an IKE SA now. */
+  rekeyIke(ikeSpi: bigint, now: number): IkeAction[] {
+    this.#now = now;
+    const sa = this.sas.find((s) => s.spiI === ikeSpi && s.rekeyedTo === undefined);
+    if (sa) startRekeyIke(this.#context(), sa);
+    return this.#flush();
   }
 
   #retransmitDelay(tries: number): number {
@@ -171,10 +217,8 @@ export class IkeEngine {
     const ctx = this.#context();
     if (exchangeType === ExchangeType.IKE_AUTH && !sa.initiator && sa.state === 'init-done') answerAuth(ctx, sa, messageId, opened.payloads);
     else if (exchangeType === ExchangeType.INFORMATIONAL && sa.state !== 'init-done') answerInformational(ctx, sa, messageId, opened.payloads);
-    else if (exchangeType === ExchangeType.CREATE_CHILD_SA && sa.state === 'established') {
-      // Rekeying arrives with the next slice; until then say so, and the peer keeps its SAs (§1.3).
-      this.#respondProtected(sa, exchangeType, messageId, [{ kind: 'N', notify: { protocolId: 0, type: 35 /* NO_ADDITIONAL_SAS */, spi: new Uint8Array(), data: new Uint8Array() } }]);
-    } else this.#drop('unexpected-exchange', { exchange: EXCHANGE_NAMES[exchangeType], state: sa.state });
+    else if (exchangeType === ExchangeType.CREATE_CHILD_SA && sa.state === 'established') answerCreateChild(ctx, sa, messageId, opened.payloads);
+    else this.#drop('unexpected-exchange', { exchange: EXCHANGE_NAMES[exchangeType], state: sa.state });
   }
 
   #onResponse(sa: IkeSa, message: IkeMessage, raw: Uint8Array, from: Endpoint, to: Endpoint): void {
@@ -209,6 +253,7 @@ export class IkeEngine {
       return startAuth(ctx, sa, conn);
     }
     if (purpose === 'ike-auth') return processAuthResponse(ctx, sa, payloads);
+    if (purpose === 'create-child' || purpose === 'rekey-ike') return processCreateChildResponse(ctx, sa, payloads);
     processInformationalResponse(ctx, sa, purpose);
   }
 
@@ -231,6 +276,8 @@ export class IkeEngine {
       sendRequest: (sa, exchange, payloads, purpose) => this.#sendRequest(sa, exchange, payloads, purpose),
       sendResponse: (sa, exchange, messageId, payloads) => this.#respondProtected(sa, exchange, messageId, payloads),
       allocateChildSpi: () => this.#newChildSpi(),
+      newIkeSpi: () => this.#newIkeSpi(),
+      adopt: (sa) => void this.#sas.set(sa.mySpi, sa),
       connectionFor: (remoteId, remote) => this.#connectionFor(remoteId, remote),
       close: (sa, reason) => this.#close(sa, reason),
     };
@@ -293,6 +340,10 @@ export class IkeEngine {
     sa.queued.length = 0;
     this.#sas.delete(sa.mySpi);
     for (const [key, value] of this.#halfOpen) if (value === sa) this.#halfOpen.delete(key);
+    if (sa.rekeyedTo !== undefined) {
+      this.#log('info', `old IKE SA ${sa.spiI.toString(16)} closed after its rekey`, { connection: sa.connection?.name });
+      return;
+    }
     this.#log(wasUp ? 'info' : 'warn', `IKE SA closed: ${reason}`, { spi: sa.spiI.toString(16), connection: sa.connection?.name, remote: `${sa.remote.address}:${sa.remote.port}` });
     this.#actions.push({ type: 'ike-down', spi: sa.spiI, connection: sa.connection?.name ?? '', reason });
   }

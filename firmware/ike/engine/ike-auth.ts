@@ -4,7 +4,7 @@ import type { IkePayload } from '../message.ts';
 import { AuthMethod } from '../payloads/auth.ts';
 import { encodeId, idFromString, idToString, type IdPayload } from '../payloads/identity.ts';
 import { ExchangeType, NotifyType } from '../registry/numbers.ts';
-import { acceptChild, answerChild, childOfferPayloads } from './child-sa.ts';
+import { acceptChild, answerChild, childOfferPayloads, chooseChild, withoutDh } from './child-sa.ts';
 import type { EngineContext } from './context.ts';
 import { startDeleteChildren } from './informational.ts';
 import type { IkeSa } from './ike-sa.ts';
@@ -28,7 +28,7 @@ const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && timingSa
 export function startAuth(ctx: EngineContext, sa: IkeSa, conn: IkeConnection): void {
   const idi = idFromString(conn.localId ?? sa.local.address);
   const spi = ctx.allocateChildSpi();
-  const offer = childOfferPayloads(conn, spi);
+  const offer = childOfferPayloads(conn, spi, withoutDh(conn.espProposals));
   sa.childOffer = { spi, proposals: offer.proposals };
   const payloads: IkePayload[] = [
     { kind: 'IDi', id: idi },
@@ -60,13 +60,15 @@ export function answerAuth(ctx: EngineContext, sa: IkeSa, messageId: number, req
   sa.remoteId = peerId;
   const idr = idFromString(conn.localId ?? sa.local.address);
   const ours: IkePayload[] = [{ kind: 'IDr', id: idr }, { kind: 'AUTH', auth: { method: AuthMethod.SHARED_KEY_MIC, data: pskAuth(sa, conn, 'r', idr) } }];
-  const spi = ctx.allocateChildSpi();
-  const child = answerChild(sa, conn, request, spi);
+  const choice = chooseChild(conn, request, withoutDh(conn.espProposals));
+  const child = choice.ok ? answerChild(sa, conn, choice, ctx.allocateChildSpi(), { weInitiated: false, ni: sa.ni, nr: sa.nr }) : choice;
   ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, child.ok ? [...ours, ...child.payloads] : [...ours, notify(child.error)]);
   sa.setState('established', `authenticated '${peerId}' with a shared key`);
+  sa.establishedAt = ctx.now;
   ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: peerId, remote: sa.remote });
   if (child.ok) {
     sa.children.push(child.child);
+    sa.childBorn.set(child.child.inbound.spi, ctx.now);
     ctx.emit({ type: 'install-child', child: child.child });
   } else {
     ctx.log('warn', `child SA refused: ${notifyName(child.error)}`, { connection: conn.name });
@@ -87,6 +89,7 @@ export function processAuthResponse(ctx: EngineContext, sa: IkeSa, response: rea
   if (auth.auth.method !== AuthMethod.SHARED_KEY_MIC || !same(auth.auth.data, pskAuth(sa, conn, 'r', idr.id))) return ctx.close(sa, `the peer '${peerId}' failed shared key authentication`);
   sa.remoteId = peerId;
   sa.setState('established', `authenticated '${peerId}' with a shared key`);
+  sa.establishedAt = ctx.now;
   ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: peerId, remote: sa.remote });
   const offer = sa.childOffer;
   sa.childOffer = undefined;
@@ -95,7 +98,7 @@ export function processAuthResponse(ctx: EngineContext, sa: IkeSa, response: rea
     ctx.log('warn', `child SA refused by the peer: ${error === undefined ? 'no offer' : notifyName(error)}`, { connection: conn.name });
     return;
   }
-  const child = acceptChild(sa, conn, offer.proposals, offer.spi, response);
+  const child = acceptChild(sa, conn, offer.proposals, offer.spi, response, () => ({ weInitiated: true, ni: sa.ni, nr: sa.nr }));
   if (!child.ok) {
     // The peer installed what it answered; ask it to delete that half (§1.4.1).
     ctx.log('warn', `child SA answer not acceptable: ${notifyName(child.error)}`, { connection: conn.name });
@@ -103,5 +106,6 @@ export function processAuthResponse(ctx: EngineContext, sa: IkeSa, response: rea
     return;
   }
   sa.children.push(child.child);
+  sa.childBorn.set(child.child.inbound.spi, ctx.now);
   ctx.emit({ type: 'install-child', child: child.child });
 }

@@ -29,7 +29,7 @@ export interface PendingRequest {
   sentAt: number;
   tries: number;
   /** What the response completes; checked when it arrives. */
-  readonly purpose: 'ike-init' | 'ike-auth' | 'dpd' | 'delete-ike' | 'delete-child';
+  readonly purpose: 'ike-init' | 'ike-auth' | 'dpd' | 'delete-ike' | 'delete-child' | 'create-child' | 'rekey-ike';
 }
 
 export interface NegotiatedCrypto {
@@ -38,6 +38,18 @@ export interface NegotiatedCrypto {
   readonly keys: IkeSaKeys;
   /** The proposal as chosen, for logs and for rekeying with the same transforms. */
   readonly proposal: Proposal;
+}
+
+export interface CreateChildState {
+  readonly kind: 'child' | 'ike';
+  readonly ni: Uint8Array;
+  readonly dh: DhExchange | undefined;
+  readonly proposals: readonly Proposal[];
+  /** Child: our inbound SPI for the new SA; IKE: our new IKE SPI. */
+  readonly spi: number;
+  readonly newIkeSpi?: bigint;
+  /** The child being rekeyed, if any. */
+  readonly old?: ChildSaInfo;
 }
 
 export class IkeSa {
@@ -73,6 +85,14 @@ export class IkeSa {
   /** Child SA proposals and SPI kept between our IKE_AUTH request and its response. */
   childOffer: { spi: number; proposals: readonly Proposal[] } | undefined;
   readonly history: string[] = [];
+  /** When each child (by inbound SPI) was made, for rekeying by time. */
+  readonly childBorn = new Map<number, number>();
+  /** When this IKE SA was established. */
+  establishedAt = 0;
+  /** Our CREATE_CHILD_SA in flight: what we offered and the half-done keys (one at a time). */
+  creating: CreateChildState | undefined;
+  /** Set once the SA was replaced by a rekey: its close is not a connection going down. */
+  rekeyedTo: bigint | undefined;
 
   constructor(initiator: boolean, spiI: bigint, local: Endpoint, remote: Endpoint, now: number, state: IkeSaState) {
     this.initiator = initiator;

@@ -11,6 +11,7 @@ function removeChildren(ctx: EngineContext, sa: IkeSa, match: (c: ChildSaInfo) =
   const gone = sa.children.filter(match);
   for (const child of gone) {
     sa.children.splice(sa.children.indexOf(child), 1);
+    sa.childBorn.delete(child.inbound.spi);
     ctx.emit({ type: 'delete-child', child });
   }
   return gone;

@@ -30,6 +30,9 @@ export interface IkeConnection {
   readonly mode: 'tunnel' | 'transport';
   /** Liveness check after this long without hearing from the peer (RFC 7296 §2.4). */
   readonly dpdSeconds: number;
+  /** Rekey child SAs and the IKE SA this long after they were made (0 or absent: never; §2.8). */
+  readonly rekeySeconds?: number;
+  readonly ikeRekeySeconds?: number;
 }
 
 /** Randomness and key pairs come in from outside so tests can fix them (STYLE.md rule 1). */
@@ -66,6 +69,10 @@ export type IkeAction =
   | { readonly type: 'send'; readonly packet: Uint8Array; readonly from: Endpoint; readonly to: Endpoint }
   | { readonly type: 'install-child'; readonly child: ChildSaInfo }
   | { readonly type: 'delete-child'; readonly child: ChildSaInfo }
+  /** A new child replacing `old` (§2.8): install it beside the old one; the old one's delete follows. */
+  | { readonly type: 'rekey-child'; readonly old: ChildSaInfo; readonly child: ChildSaInfo }
+  /** The IKE SA was replaced by a new one (§2.18); its children moved along, nothing went down. */
+  | { readonly type: 'ike-rekeyed'; readonly oldSpi: bigint; readonly spi: bigint; readonly connection: string }
   | { readonly type: 'ike-up'; readonly spi: bigint; readonly connection: string; readonly remoteId: string; readonly remote: Endpoint }
   | { readonly type: 'ike-down'; readonly spi: bigint; readonly connection: string; readonly reason: string }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Record<string, unknown> };

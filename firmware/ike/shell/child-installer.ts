@@ -20,6 +20,7 @@ export interface ChildInstallerOptions {
  */
 export class ChildInstaller {
   readonly #options: ChildInstallerOptions;
+  /** By inbound SPI: during a rekey the old and the new child share one tunnel. */
   readonly #tunnels = new Map<number, NativeTunnel>();
   #next = 0;
 
@@ -27,13 +28,16 @@ export class ChildInstaller {
     this.#options = options;
   }
 
-  install(child: ChildSaInfo): NativeTunnel {
+  #sas(child: ChildSaInfo): { inbound: NativeSa; outbound: NativeSa } {
     const sa = (half: ChildSaInfo['inbound'], replayWindow: number) => NativeSa.create({
       spi: half.spi, suite: child.suite, esn: child.esn, replayWindow,
       encryptionKey: half.encryption, ...(half.integrity ? { integrityKey: half.integrity } : {}),
     });
-    const inbound = sa(child.inbound, this.#options.replayWindow ?? 4096);
-    const outbound = sa(child.outbound, 0);
+    return { inbound: sa(child.inbound, this.#options.replayWindow ?? 4096), outbound: sa(child.outbound, 0) };
+  }
+
+  install(child: ChildSaInfo): NativeTunnel {
+    const { inbound, outbound } = this.#sas(child);
     const common = {
       name: `pst${this.#next++}`, mtu: this.#options.mtu ?? 1400, address: this.#options.tunnelAddress, prefixLength: 32,
       remoteSelectors: child.remoteTs.filter((ts) => /^[\d.]+\/\d+$/.test(ts)), localSelectors: child.localTs.filter((ts) => /^[\d.]+\/\d+$/.test(ts)),
@@ -52,10 +56,30 @@ export class ChildInstaller {
     return tunnel;
   }
 
+  /**
+   * A rekeyed child (RFC 7296 §2.8) goes into the old one's tunnel: the new inbound SA is accepted
+   * at once beside the old, and outbound traffic moves to the new SA; the old inbound SA leaves
+   * with its delete. No packet is dropped on the way.
+   */
+  rekey(old: ChildSaInfo, child: ChildSaInfo): void {
+    const tunnel = this.#tunnels.get(old.inbound.spi);
+    if (!tunnel) return void this.install(child);
+    const { inbound, outbound } = this.#sas(child);
+    tunnel.addInbound(inbound);
+    tunnel.setOutbound(outbound);
+    this.#tunnels.set(child.inbound.spi, tunnel);
+    this.#options.log.info('child SA rekeyed in place', { tunnel: tunnel.name, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16) });
+  }
+
   remove(child: ChildSaInfo): void {
     const tunnel = this.#tunnels.get(child.inbound.spi);
     if (!tunnel) return;
     this.#tunnels.delete(child.inbound.spi);
+    if ([...this.#tunnels.values()].includes(tunnel)) {
+      tunnel.removeInbound(child.inbound.spi); // a newer child still uses the tunnel
+      this.#options.log.info('old child SA removed after its rekey', { tunnel: tunnel.name, inSpi: child.inbound.spi.toString(16) });
+      return;
+    }
     tunnel.stop(); // the TUN goes with it, and its routes with the TUN
     this.#options.log.info('child SA removed', { tunnel: tunnel.name, inSpi: child.inbound.spi.toString(16) });
   }
@@ -65,7 +89,7 @@ export class ChildInstaller {
   }
 
   stopAll(): void {
-    for (const t of this.#tunnels.values()) t.stop();
+    for (const t of new Set(this.#tunnels.values())) t.stop();
     this.#tunnels.clear();
   }
 }

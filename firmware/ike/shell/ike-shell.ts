@@ -37,6 +37,14 @@ export class IkeShell {
     this.#run(this.#engine.initiate(connection, local, this.#clock()));
   }
 
+  rekeyChild(ikeSpi: bigint, inboundSpi: number): void {
+    this.#run(this.#engine.rekeyChild(ikeSpi, inboundSpi, this.#clock()));
+  }
+
+  rekeyIke(ikeSpi: bigint): void {
+    this.#run(this.#engine.rekeyIke(ikeSpi, this.#clock()));
+  }
+
   terminate(spi: bigint): void {
     this.#run(this.#engine.terminate(spi, this.#clock()));
   }

@@ -47,9 +47,10 @@ const print = (kind: string, v: unknown) => process.stdout.write(`${kind} ${json
 function onAction(action: IkeAction): void {
   if (action.type === 'install-child') installer?.install(action.child);
   if (action.type === 'delete-child') installer?.remove(action.child);
-  if (action.type === 'install-child' || action.type === 'delete-child') {
+  if (action.type === 'rekey-child') installer?.rekey(action.old, action.child);
+  if (action.type === 'install-child' || action.type === 'delete-child' || action.type === 'rekey-child') {
     const c = action.child;
-    print('event', { type: action.type, connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
+    print('event', { type: action.type, ...(action.type === 'rekey-child' ? { oldInSpi: action.old.inbound.spi } : {}), connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
   } else print('event', action);
 }
 
@@ -73,6 +74,14 @@ const commands: Record<string, (arg: string) => string> = {
   })}`,
   initiate: (name) => {
     shell.initiate(name, { address: config.address, port: 500 });
+    return 'ok';
+  },
+  'rekey-child': () => {
+    for (const sa of engine.sas) for (const c of sa.children) shell.rekeyChild(sa.spiI, c.inbound.spi);
+    return 'ok';
+  },
+  'rekey-ike': () => {
+    for (const sa of engine.sas) shell.rekeyIke(sa.spiI);
     return 'ok';
   },
   terminate: () => {
