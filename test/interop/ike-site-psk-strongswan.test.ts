@@ -9,30 +9,17 @@ import type { IkePeerConnection } from '../lab/peers/postern-ike-peer.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
 import type { SwanConnection } from '../lab/peers/strongswan-config.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
+import { SITE_PSK, posternSite, swanSite } from '../lab/ike-sites.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 
 const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
 
-const PSK = 'site-to-site-psk-0123456789abcdef';
+const PSK = SITE_PSK;
 const A = '192.0.2.1'; // strongSwan (gwA)
 const B = '192.0.2.2'; // Postern (gwB)
-
-function swanSite(proposals: string[], esp: string[]): SwanConnection {
-  return {
-    localAddrs: [A], remoteAddrs: [B], proposals,
-    local: { auth: 'psk', id: 'gw-a.example' }, remote: { auth: 'psk', id: 'gw-b.example' },
-    children: { net: { localTs: ['10.1.0.0/24'], remoteTs: ['10.2.0.0/24'], espProposals: esp } },
-  };
-}
-
-function posternSite(over: Partial<IkePeerConnection> = {}): IkePeerConnection {
-  return {
-    name: 'to-a', localId: 'gw-b.example', remoteId: 'gw-a.example', remoteAddress: A, psk: PSK,
-    ike: ['aes256-sha256-modp2048', 'aes128gcm16-prfsha256-curve25519'], esp: ['aes256gcm16', 'aes256-sha1'],
-    localTs: ['10.2.0.0/24'], remoteTs: ['10.1.0.0/24'], mode: 'tunnel', dpdSeconds: 30, ...over,
-  };
-}
+const swanSiteAt = (proposals: string[], esp: string[]) => swanSite({ local: A, remote: B, proposals, esp });
+const posternSiteAt = (over: Partial<IkePeerConnection> = {}) => posternSite(A, over);
 
 async function setUp(t: Test, swan: SwanConnection, postern: IkePeerConnection, pskForSwan = PSK): Promise<{ lab: Lab; gwA: StrongSwan; gwB: LinePeer }> {
   const lab = Lab.create(twoSitesDirect);
@@ -49,7 +36,7 @@ const isChild = (e: Record<string, unknown>) => e['type'] === 'install-child';
 
 t.test('strongSwan initiates, Postern responds: IKE SA and child SA up on both', { skip }, async (t) => {
   for (const [proposal, esp, suite] of [['aes256-sha256-modp2048', 'aes256-sha1', 'aes-cbc-256-hmac-sha1-96'], ['aes128gcm16-prfsha256-curve25519', 'aes256gcm16', 'aes-gcm-256']] as const) {
-    const { gwA, gwB } = await setUp(t, swanSite([proposal], [esp]), posternSite());
+    const { gwA, gwB } = await setUp(t, swanSiteAt([proposal], [esp]), posternSiteAt());
     const r = await gwA.initiate('net');
     if (r.code !== 0) t.fail(`${proposal}: strongSwan could not initiate:\n${r.stdout}\n${gwA.log(40)}`);
     const up = await gwB.waitEvent(isUp);
@@ -64,7 +51,7 @@ t.test('strongSwan initiates, Postern responds: IKE SA and child SA up on both',
 });
 
 t.test('Postern initiates to strongSwan, then deletes: both sides agree', { skip }, async (t) => {
-  const { gwA, gwB } = await setUp(t, swanSite(['aes256-sha256-modp2048'], ['aes256gcm16']), posternSite());
+  const { gwA, gwB } = await setUp(t, swanSiteAt(['aes256-sha256-modp2048'], ['aes256gcm16']), posternSiteAt());
   t.equal(await gwB.command('initiate to-a'), 'ok');
   const child = await gwB.waitEvent(isChild);
   t.equal(child['suite'], 'aes-gcm-256');
@@ -78,7 +65,7 @@ t.test('Postern initiates to strongSwan, then deletes: both sides agree', { skip
 });
 
 t.test('a wrong shared key is refused with a clear log line and nothing half-open', { skip }, async (t) => {
-  const { gwA, gwB } = await setUp(t, swanSite(['aes256-sha256-modp2048'], ['aes256gcm16']), posternSite(), 'not-the-right-key-0123456789');
+  const { gwA, gwB } = await setUp(t, swanSiteAt(['aes256-sha256-modp2048'], ['aes256gcm16']), posternSiteAt(), 'not-the-right-key-0123456789');
   const r = await gwA.initiate('net', 5);
   t.not(r.code, 0, 'strongSwan fails to initiate');
   t.match(gwA.log(80), /AUTHENTICATION_FAILED/, 'strongSwan was told AUTHENTICATION_FAILED');
@@ -96,8 +83,8 @@ t.test('traffic between the LANs through Postern and strongSwan, both directions
   const lab = Lab.create(twoSitesDirect);
   t.teardown(() => lab.teardown());
   const [gwA, gwB] = await Promise.all([
-    StrongSwan.start(lab, 'gwA', { connections: { site: swanSite(['aes128gcm16-prfsha256-ecp256'], ['aes128gcm16', 'aes256-sha1']) }, secrets: [{ kind: 'ike', ids: ['gw-a.example', 'gw-b.example'], secret: PSK }] }),
-    startPosternIke(lab, 'gwB', { address: B, connections: [posternSite({ ike: ['aes128gcm16-prfsha256-ecp256'], esp: ['aes128gcm16'] })], dataplane: { tunnelAddress: '10.2.0.1' } }),
+    StrongSwan.start(lab, 'gwA', { connections: { site: swanSiteAt(['aes128gcm16-prfsha256-ecp256'], ['aes128gcm16', 'aes256-sha1']) }, secrets: [{ kind: 'ike', ids: ['gw-a.example', 'gw-b.example'], secret: PSK }] }),
+    startPosternIke(lab, 'gwB', { address: B, connections: [posternSiteAt({ ike: ['aes128gcm16-prfsha256-ecp256'], esp: ['aes128gcm16'] })], dataplane: { tunnelAddress: '10.2.0.1' } }),
   ]);
   const before = await lab.exec('lanA', ['ping', '-c', '1', '-W', '1', '10.2.0.10']);
   t.not(before.code, 0, 'no path between the LANs before the tunnel');
@@ -121,8 +108,8 @@ t.test('rekeys from both ends, child and IKE, under traffic: not one ping lost',
   const lab = Lab.create(twoSitesDirect);
   t.teardown(() => lab.teardown());
   const [gwA, gwB] = await Promise.all([
-    StrongSwan.start(lab, 'gwA', { connections: { site: swanSite(['aes128gcm16-prfsha256-ecp256'], ['aes128gcm16-ecp256']) }, secrets: [{ kind: 'ike', ids: ['gw-a.example', 'gw-b.example'], secret: PSK }] }),
-    startPosternIke(lab, 'gwB', { address: B, connections: [posternSite({ ike: ['aes128gcm16-prfsha256-ecp256'], esp: ['aes128gcm16-ecp256'] })], dataplane: { tunnelAddress: '10.2.0.1' } }),
+    StrongSwan.start(lab, 'gwA', { connections: { site: swanSiteAt(['aes128gcm16-prfsha256-ecp256'], ['aes128gcm16-ecp256']) }, secrets: [{ kind: 'ike', ids: ['gw-a.example', 'gw-b.example'], secret: PSK }] }),
+    startPosternIke(lab, 'gwB', { address: B, connections: [posternSiteAt({ ike: ['aes128gcm16-prfsha256-ecp256'], esp: ['aes128gcm16-ecp256'] })], dataplane: { tunnelAddress: '10.2.0.1' } }),
   ]);
   const r = await gwA.initiate('net');
   if (r.code !== 0) t.fail(`strongSwan could not initiate:\n${r.stdout}\n${gwA.log(40)}`);

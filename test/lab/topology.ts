@@ -15,6 +15,8 @@ export interface HostSpec {
   readonly forwarding?: boolean;
   /** Masquerade (nftables) whatever leaves through the interface on this link. */
   readonly masqueradeOut?: string;
+  /** Port forwarding (DNAT) of these UDP ports, arriving on the `masqueradeOut` side, to an inside address. */
+  readonly forwardUdp?: { readonly ports: readonly number[]; readonly to: string };
   /** Default route: an address on one of its links. */
   readonly gateway?: string;
   /** More routes: destination prefix → next hop. */
@@ -176,8 +178,12 @@ export class Lab {
     }
     if (h.gateway) mustRun(['ip', '-n', ns, 'route', 'add', 'default', 'via', h.gateway]);
     for (const [to, via] of Object.entries(h.routes ?? {})) mustRun(['ip', '-n', ns, 'route', 'add', to, 'via', via]);
-    if (h.masqueradeOut) {
-      const rules = `table ip lab_nat {\n  chain post {\n    type nat hook postrouting priority 100;\n    oifname "${h.masqueradeOut}" masquerade\n  }\n}\n`;
+    if (h.masqueradeOut || h.forwardUdp) {
+      const chains = [
+        h.masqueradeOut ? `  chain post {\n    type nat hook postrouting priority 100;\n    oifname "${h.masqueradeOut}" masquerade\n  }` : '',
+        h.forwardUdp ? `  chain pre {\n    type nat hook prerouting priority -100;\n    ${h.masqueradeOut ? `iifname "${h.masqueradeOut}" ` : ''}udp dport { ${h.forwardUdp.ports.join(', ')} } dnat to ${h.forwardUdp.to}\n  }` : '',
+      ].filter(Boolean);
+      const rules = `table ip lab_nat {\n${chains.join('\n')}\n}\n`;
       mustRun(['ip', 'netns', 'exec', ns, 'sh', '-c', `printf '%s' '${rules}' | nft -f -`]);
     }
   }
