@@ -21,12 +21,12 @@ const B = '192.0.2.2'; // Postern (gwB)
 const swanSiteAt = (proposals: string[], esp: string[]) => swanSite({ local: A, remote: B, proposals, esp });
 const posternSiteAt = (over: Partial<IkePeerConnection> = {}) => posternSite(A, over);
 
-async function setUp(t: Test, swan: SwanConnection, postern: IkePeerConnection, pskForSwan = PSK): Promise<{ lab: Lab; gwA: StrongSwan; gwB: LinePeer }> {
+async function setUp(t: Test, swan: SwanConnection, postern: IkePeerConnection, pskForSwan = PSK, cookieThreshold?: number): Promise<{ lab: Lab; gwA: StrongSwan; gwB: LinePeer }> {
   const lab = Lab.create(twoSitesDirect);
   t.teardown(() => lab.teardown());
   const [gwA, gwB] = await Promise.all([
     StrongSwan.start(lab, 'gwA', { connections: { site: swan }, secrets: [{ kind: 'ike', ids: ['gw-a.example', 'gw-b.example'], secret: pskForSwan }] }),
-    startPosternIke(lab, 'gwB', { address: B, connections: [postern] }),
+    startPosternIke(lab, 'gwB', { address: B, connections: [postern], ...(cookieThreshold === undefined ? {} : { cookieThreshold }) }),
   ]);
   return { lab, gwA, gwB };
 }
@@ -141,4 +141,13 @@ t.test('rekeys from both ends, child and IKE, under traffic: not one ping lost',
   t.equal(status.sas.length, 1, 'Postern has one IKE SA');
   t.equal(status.sas[0]?.children, 1, 'with one child');
   t.equal(gwB.events.filter((e) => e['type'] === 'ike-down').length, 0, 'nothing went down');
+});
+
+t.test('under load (cookie threshold 0) strongSwan completes the COOKIE round trip', { skip }, async (t) => {
+  const { gwA, gwB } = await setUp(t, swanSiteAt(['aes256-sha256-modp2048'], ['aes256gcm16']), posternSiteAt(), PSK, 0);
+  const r = await gwA.initiate('net');
+  if (r.code !== 0) t.fail(`strongSwan could not initiate:\n${r.stdout}\n${gwA.log(40)}`);
+  t.match(gwA.log(200), /received COOKIE notify/i, 'strongSwan was asked for a cookie');
+  await gwB.waitEvent(isChild);
+  t.equal((await ikeStatus(gwB)).drops['cookie-requested'], 1, 'Postern asked once and then kept state');
 });

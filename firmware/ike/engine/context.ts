@@ -1,4 +1,5 @@
 import type { IkePayload } from '../message.ts';
+import { defaultCookieOptions, type CookieOptions } from './cookies.ts';
 import type { IkeSa, PendingRequest } from './ike-sa.ts';
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from './types.ts';
 
@@ -9,9 +10,10 @@ export interface EngineOptions {
   /** A responder SA that never completes IKE_AUTH is dropped after this long. */
   readonly halfOpenTimeoutMs: number;
   readonly nonceLength: number;
+  readonly cookies: CookieOptions;
 }
 
-export const defaultEngineOptions: EngineOptions = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, nonceLength: 32 };
+export const defaultEngineOptions: EngineOptions = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, nonceLength: 32, cookies: defaultCookieOptions };
 
 /** What the exchanges may ask of the engine; the engine implements it (tasks stay free of tables and I/O). */
 export interface EngineContext {

@@ -1,6 +1,7 @@
 import { decodeIkeMessage, encodeIkeMessage, type IkeMessage, type IkePayload } from '../message.ts';
 import { openProtectedMessage, encodeProtectedMessage } from '../protection.ts';
-import { ExchangeType, TransformType } from '../registry/numbers.ts';
+import { ExchangeType, NotifyType, TransformType } from '../registry/numbers.ts';
+import { CookieGuard } from './cookies.ts';
 import type { ProposalSpec } from '../proposals.ts';
 import { defaultEngineOptions, type EngineContext, type EngineOptions } from './context.ts';
 import { answerAuth, processAuthResponse, startAuth } from './ike-auth.ts';
@@ -30,6 +31,7 @@ export class IkeEngine {
   readonly #halfOpen = new Map<string, IkeSa>();
   readonly #childSpis = new Set<number>();
   readonly drops: DropCounters = {};
+  readonly #cookies: CookieGuard;
   #actions: IkeAction[] = [];
   #now = 0;
 
@@ -37,6 +39,12 @@ export class IkeEngine {
     this.#connections = [...connections];
     this.#crypto = crypto;
     this.#options = { ...defaultEngineOptions, ...options };
+    this.#cookies = new CookieGuard(this.#options.cookies, (n) => crypto.randomBytes(n));
+  }
+
+  /** Responder SAs still waiting for their IKE_AUTH. */
+  get halfOpenCount(): number {
+    return this.#halfOpen.size;
   }
 
   get sas(): readonly IkeSa[] {
@@ -185,6 +193,7 @@ export class IkeEngine {
       if (existing.lastResponse) this.#emitSend(existing, existing.lastResponse.packet);
       return;
     }
+    if (!this.#admit(message, from, to)) return;
     this.#log('info', describe('IKE_SA_INIT', false, 0, message.payloads), { from: `${from.address}:${from.port}` });
     const sa = new IkeSa(false, message.header.initiatorSpi, to, from, this.#now, 'init-done');
     sa.spiR = this.#newIkeSpi();
@@ -202,6 +211,34 @@ export class IkeEngine {
     this.#halfOpen.set(key, sa);
   }
 
+  /**
+   * §2.6 under load: rate per source, a hard cap on half-open SAs, and above the threshold a
+   * COOKIE round trip before any state is kept. False when the request goes no further.
+   */
+  #admit(message: IkeMessage, from: Endpoint, to: Endpoint): boolean {
+    const guard = this.#cookies;
+    const halfOpen = this.#halfOpen.size;
+    if (!guard.allow(from, this.#now)) {
+      this.#drop('rate-limited', { from: from.address });
+      return false;
+    }
+    if (halfOpen >= guard.options.halfOpenLimit) {
+      this.#drop('half-open-limit', { halfOpen });
+      return false;
+    }
+    if (halfOpen < guard.options.threshold) return true;
+    const spiI = message.header.initiatorSpi;
+    const ni = message.payloads.find((p) => p.kind === 'Nonce');
+    const nonce = ni?.kind === 'Nonce' ? ni.nonce : new Uint8Array();
+    const first = message.payloads[0];
+    if (first?.kind === 'N' && first.notify.type === NotifyType.COOKIE && guard.check(first.notify.data, nonce, from, spiI, this.#now)) return true;
+    const cookie = guard.make(nonce, from, spiI, this.#now);
+    const packet = encodeIkeMessage({ initiatorSpi: spiI, responderSpi: 0n, exchangeType: ExchangeType.IKE_SA_INIT, initiator: false, response: true, higherVersion: false, messageId: 0 }, [{ kind: 'N', notify: { protocolId: 0, type: NotifyType.COOKIE, spi: new Uint8Array(), data: cookie } }]);
+    this.#actions.push({ type: 'send', packet, from: to, to: from });
+    this.#drop('cookie-requested', { from: from.address, halfOpen });
+    return false;
+  }
+
   #onRequest(sa: IkeSa, message: IkeMessage, raw: Uint8Array, from: Endpoint, to: Endpoint): void {
     const { messageId, exchangeType } = message.header;
     if (sa.lastResponse && messageId === sa.lastResponse.messageId) {
@@ -215,7 +252,10 @@ export class IkeEngine {
     sa.nextPeerRequestId++;
     this.#log('info', `received ${describe(EXCHANGE_NAMES[exchangeType] ?? String(exchangeType), false, messageId, opened.payloads)}`, { spi: sa.spiI.toString(16) });
     const ctx = this.#context();
-    if (exchangeType === ExchangeType.IKE_AUTH && !sa.initiator && sa.state === 'init-done') answerAuth(ctx, sa, messageId, opened.payloads);
+    if (exchangeType === ExchangeType.IKE_AUTH && !sa.initiator && sa.state === 'init-done') {
+      answerAuth(ctx, sa, messageId, opened.payloads);
+      this.#forgetHalfOpen(sa); // established or closed: no longer half-open
+    }
     else if (exchangeType === ExchangeType.INFORMATIONAL && sa.state !== 'init-done') answerInformational(ctx, sa, messageId, opened.payloads);
     else if (exchangeType === ExchangeType.CREATE_CHILD_SA && sa.state === 'established') answerCreateChild(ctx, sa, messageId, opened.payloads);
     else this.#drop('unexpected-exchange', { exchange: EXCHANGE_NAMES[exchangeType], state: sa.state });
@@ -339,13 +379,17 @@ export class IkeEngine {
     sa.pending = undefined;
     sa.queued.length = 0;
     this.#sas.delete(sa.mySpi);
-    for (const [key, value] of this.#halfOpen) if (value === sa) this.#halfOpen.delete(key);
+    this.#forgetHalfOpen(sa);
     if (sa.rekeyedTo !== undefined) {
       this.#log('info', `old IKE SA ${sa.spiI.toString(16)} closed after its rekey`, { connection: sa.connection?.name });
       return;
     }
     this.#log(wasUp ? 'info' : 'warn', `IKE SA closed: ${reason}`, { spi: sa.spiI.toString(16), connection: sa.connection?.name, remote: `${sa.remote.address}:${sa.remote.port}` });
     this.#actions.push({ type: 'ike-down', spi: sa.spiI, connection: sa.connection?.name ?? '', reason });
+  }
+
+  #forgetHalfOpen(sa: IkeSa): void {
+    for (const [key, value] of this.#halfOpen) if (value === sa) this.#halfOpen.delete(key);
   }
 
   #newIkeSpi(): bigint {

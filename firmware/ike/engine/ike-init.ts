@@ -48,9 +48,10 @@ function deriveKeys(ctx: EngineContext, sa: IkeSa, chosen: Proposal, peerKe: Uin
 
 /** Initiator: the first request, or a retry with another group or a cookie. */
 export function startInit(ctx: EngineContext, sa: IkeSa, specs: readonly ProposalSpec[], group: number): boolean {
-  sa.dh = ctx.crypto.createDh(group);
+  // After a COOKIE the request is repeated as it was (§2.6: the cookie covers Ni); a new group needs a new KE.
+  if (!sa.dh || sa.dh.group !== group) sa.dh = ctx.crypto.createDh(group);
   if (!sa.dh) return false;
-  sa.ni = ctx.crypto.randomBytes(ctx.options.nonceLength);
+  if (!sa.ni.length) sa.ni = ctx.crypto.randomBytes(ctx.options.nonceLength);
   const payloads: IkePayload[] = [
     ...(sa.cookie ? [notify(NotifyType.COOKIE, sa.cookie)] : []),
     { kind: 'SA', proposals: proposalsFromSpecs(specs, ProtocolId.IKE, new Uint8Array(), group) },

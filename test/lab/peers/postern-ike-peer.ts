@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { createDh } from '../../../firmware/ike/crypto/dh.ts';
+import { defaultCookieOptions } from '../../../firmware/ike/engine/cookies.ts';
 import { IkeEngine } from '../../../firmware/ike/engine/engine.ts';
 import type { IkeAction, IkeConnection } from '../../../firmware/ike/engine/types.ts';
 import { parseProposal } from '../../../firmware/ike/proposals.ts';
@@ -27,6 +28,8 @@ export interface IkePeerConfig {
   initiate?: string;
   /** Put child SAs into the driver (UDP 4500 on the shared endpoint), with this inner address. */
   dataplane?: { tunnelAddress: string };
+  /** Ask every initiator for a cookie when this many SAs are half-open (0: always). */
+  cookieThreshold?: number;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as IkePeerConfig;
@@ -54,7 +57,8 @@ function onAction(action: IkeAction): void {
   } else print('event', action);
 }
 
-const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh });
+const cookies = config.cookieThreshold === undefined ? {} : { cookies: { ...defaultCookieOptions, threshold: config.cookieThreshold } };
+const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, cookies);
 const logger = createLogger({ level: 'debug', sink: (r) => print('log', r) });
 const shell = new IkeShell(engine, logger.child('ike'), onAction);
 const transport = config.dataplane ? await DriverTransport.open(config.address, shell.receive) : await DgramTransport.open(config.address, shell.receive);
