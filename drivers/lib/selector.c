@@ -6,6 +6,13 @@
 
 bool dp_prefix_set_add(dp_prefix_set *set, const char *text) {
   if (set->count >= DP_MAX_PREFIXES) return false;
+  dp_prefix p;
+  if (!dp_prefix_parse(text, &p)) return false;
+  set->items[set->count++] = p;
+  return true;
+}
+
+bool dp_prefix_parse(const char *text, dp_prefix *out) {
   char buf[64];
   size_t n = strlen(text);
   if (n == 0 || n >= sizeof buf) return false;
@@ -25,11 +32,11 @@ bool dp_prefix_set_add(dp_prefix_set *set, const char *text) {
     if (*end != '\0' || end == slash + 1 || length > max) return false;
   }
   p.length = (uint8_t)length;
-  set->items[set->count++] = p;
+  *out = p;
   return true;
 }
 
-static bool prefix_matches(const dp_prefix *p, const uint8_t *addr) {
+bool dp_prefix_contains(const dp_prefix *p, const uint8_t *addr) {
   unsigned full = p->length / 8, rest = p->length % 8;
   if (memcmp(p->addr, addr, full) != 0) return false;
   if (rest == 0) return true;
@@ -46,7 +53,7 @@ bool dp_prefix_set_matches(const dp_prefix_set *set, const uint8_t *packet, size
   else return false;
   if (set->count == 0) return true;
   for (unsigned i = 0; i < set->count; i++) {
-    if (set->items[i].family == version && prefix_matches(&set->items[i], addr)) return true;
+    if (set->items[i].family == version && dp_prefix_contains(&set->items[i], addr)) return true;
   }
   return false;
 }

@@ -23,6 +23,11 @@ typedef struct {
 /* "10.1.0.0/24", "2001:db8::/32" or a bare address; false when malformed or the set is full. */
 bool dp_prefix_set_add(dp_prefix_set *set, const char *text);
 
+/* One prefix from text; false when malformed. */
+bool dp_prefix_parse(const char *text, dp_prefix *out);
+/* Is the address (4 or 16 bytes, of the prefix's family) inside the prefix? */
+bool dp_prefix_contains(const dp_prefix *p, const uint8_t *addr);
+
 /* Does the packet's source (or destination) address lie in the set? Malformed packets never do. */
 bool dp_prefix_set_matches(const dp_prefix_set *set, const uint8_t *packet, size_t len, bool source);
 

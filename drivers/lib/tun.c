@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <netinet/in.h>
@@ -32,6 +33,17 @@ static int ifreq_ioctl(int sock, unsigned long request, struct ifreq *ifr) {
   return ioctl(sock, request, ifr) < 0 ? -errno : 0;
 }
 
+/* A tunnel has no link layer: without an IPv6 link-local address the kernel sends no router
+ * solicitations or MLD reports into it (noise the data plane would count as unroutable). */
+static void no_link_local(const char *name) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/addr_gen_mode", name);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return; /* no IPv6 here: nothing to silence */
+  if (write(fd, "1", 1) < 0) { /* best effort */ }
+  close(fd);
+}
+
 int dp_tun_configure(const char *name, int mtu, uint32_t ipv4_be, int prefix_len) {
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sock < 0) return -errno;
@@ -54,6 +66,7 @@ int dp_tun_configure(const char *name, int mtu, uint32_t ipv4_be, int prefix_len
    * encrypting the previous batch; 500 (the default) overflows in bursts at gigabit rates. */
   ifr.ifr_qlen = 8192;
   if ((rc = ifreq_ioctl(sock, SIOCSIFTXQLEN, &ifr)) != 0) goto done;
+  no_link_local(name);
   if ((rc = ifreq_ioctl(sock, SIOCGIFFLAGS, &ifr)) != 0) goto done;
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
   rc = ifreq_ioctl(sock, SIOCSIFFLAGS, &ifr);

@@ -17,6 +17,7 @@
 #include <netinet/udp.h>
 #include "mss_clamp.h"
 #include "endpoint.h"
+#include "hub.h"
 #include "net_io.h"
 
 #define BATCH 32
@@ -35,9 +36,11 @@ struct dp_tunnel {
   _Atomic(dp_sa *) in[DP_TUNNEL_MAX_INBOUND];
   /* Per thread (0: to network, 1: to TUN): odd while it processes a batch. */
   _Atomic uint64_t epoch[2];
-  /* The receiving side's epoch: epoch[1], or the shared endpoint's when its thread receives for us. */
-  _Atomic uint64_t *rx_epoch;
+  /* The receiving side's epoch: epoch[1], or the shared endpoint's when its thread receives for us;
+   * the sending side's: epoch[0], or the hub's when its thread sends for us. */
+  _Atomic uint64_t *rx_epoch, *tx_epoch;
   dp_endpoint *endpoint; /* shared UDP 4500 socket, or NULL when the tunnel has its own */
+  dp_hub *hub;           /* shared TUN, or NULL when the tunnel has its own TUN and sending thread */
   uint8_t *rx_area; /* DP_RX_BATCH receive buffers of DP_RX_BUFFER bytes */
   dp_gro *gro;      /* with offloads: merges TCP segments before they are written to the TUN */
   pthread_t to_net, to_tun;
@@ -230,6 +233,26 @@ static void *run_to_net(void *arg) {
   return NULL;
 }
 
+/* The hub's thread sends for many tunnels: one batch, flushed whenever the tunnel changes. */
+static __thread out_batch hub_batch;
+
+void dp_tunnel_tx_packet(dp_tunnel *t, const uint8_t *packet, size_t len) {
+  if (hub_batch.t != t) {
+    dp_tunnel_tx_flush();
+    hub_batch.t = t;
+    hub_batch.peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
+  }
+  COUNT(t, tun_rx);
+  queue_packet(&hub_batch, packet, len);
+}
+
+void dp_tunnel_tx_flush(void) {
+  if (!hub_batch.t) return;
+  flush(&hub_batch);
+  report_expiry(hub_batch.t, atomic_load_explicit(&hub_batch.t->out, memory_order_acquire));
+  hub_batch.t = NULL; /* never kept past the batch: the tunnel may be gone by the next one */
+}
+
 static int write_tun(void *ctx, const uint8_t *buf, size_t len) {
   dp_tunnel *t = ctx;
   if (write(t->tun_fd, buf, len) < 0) COUNT(t, drop_io);
@@ -316,10 +339,10 @@ static int open_socket(const dp_tunnel_options *o, const struct sockaddr_in *loc
   return dp_socket_open(o->mode == DP_TUNNEL_ESP_UDP ? 0 : o->mode == DP_TUNNEL_ESP ? IPPROTO_ESP : IPPROTO_GRE, local);
 }
 
-static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoint *endpoint, const struct sockaddr_in *local,
+static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoint *endpoint, dp_hub *hub, const struct sockaddr_in *local,
                         const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
   bool esp = options->mode == DP_TUNNEL_ESP_UDP || options->mode == DP_TUNNEL_ESP;
-  if ((esp && (!outbound || !inbound)) || (!esp && options->mode != DP_TUNNEL_GRE) || (endpoint && options->mode != DP_TUNNEL_ESP_UDP)) {
+  if ((esp && (!outbound || !inbound)) || (!esp && options->mode != DP_TUNNEL_GRE) || (endpoint && options->mode != DP_TUNNEL_ESP_UDP) || (hub && !endpoint)) {
     *error = -EINVAL;
     return NULL;
   }
@@ -328,11 +351,14 @@ static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoin
   t->tun_fd = tun_fd;
   t->options = *options;
   t->endpoint = endpoint;
+  t->hub = hub;
+  if (hub) t->options.offload = dp_hub_offload(hub); /* writes to the shared TUN carry its vnet header */
   atomic_init(&t->out, outbound);
   atomic_init(&t->in[0], inbound);
   t->peer = pack(remote);
   t->net_fd = endpoint ? dp_endpoint_fd(endpoint) : open_socket(options, local);
   t->rx_epoch = endpoint ? dp_endpoint_epoch(endpoint) : &t->epoch[1];
+  t->tx_epoch = hub ? dp_hub_epoch(hub) : &t->epoch[0];
   t->rx_area = endpoint ? NULL : malloc((size_t)DP_RX_BATCH * DP_RX_BUFFER);
   t->gro = calloc(1, sizeof *t->gro);
   if (t->net_fd >= 0 && options->mode == DP_TUNNEL_ESP_UDP) {
@@ -343,13 +369,13 @@ static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoin
     t->udp_gso = getsockopt(t->net_fd, SOL_UDP, UDP_SEGMENT, &segment, &l) == 0; /* the option exists */
   }
   t->stop_fd = eventfd(0, EFD_CLOEXEC);
-  int flags = fcntl(tun_fd, F_GETFL);
-  if (t->net_fd < 0 || t->stop_fd < 0 || (!endpoint && !t->rx_area) || !t->gro || flags < 0 || fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+  int flags = hub ? 0 : fcntl(tun_fd, F_GETFL);
+  if (t->net_fd < 0 || t->stop_fd < 0 || (!endpoint && !t->rx_area) || !t->gro || flags < 0 || (!hub && fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
     *error = t->net_fd < 0 ? t->net_fd : (!endpoint && !t->rx_area) || !t->gro ? -ENOMEM : -errno;
     goto fail;
   }
   if (endpoint && (*error = dp_endpoint_attach(endpoint, t)) < 0) goto fail;
-  pthread_create(&t->to_net, NULL, run_to_net, t);
+  if (!hub) pthread_create(&t->to_net, NULL, run_to_net, t);
   if (!endpoint) pthread_create(&t->to_tun, NULL, run_to_tun, t);
   *error = 0;
   return t;
@@ -364,26 +390,36 @@ fail:
 
 dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const struct sockaddr_in *local,
                            const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
-  return start(tun_fd, options, NULL, local, remote, outbound, inbound, error);
+  return start(tun_fd, options, NULL, NULL, local, remote, outbound, inbound, error);
 }
 
 dp_tunnel *dp_tunnel_start_shared(int tun_fd, const dp_tunnel_options *options, dp_endpoint *endpoint,
                                   const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
-  return start(tun_fd, options, endpoint, NULL, remote, outbound, inbound, error);
+  return start(tun_fd, options, endpoint, NULL, NULL, remote, outbound, inbound, error);
+}
+
+dp_tunnel *dp_tunnel_start_hub(const dp_tunnel_options *options, dp_hub *hub, dp_endpoint *endpoint,
+                               const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
+  return start(dp_hub_tun_fd(hub), options, endpoint, hub, NULL, remote, outbound, inbound, error);
+}
+
+int dp_tunnel_route(dp_tunnel *t, const dp_prefix *p) {
+  return t->hub ? dp_hub_route_add(t->hub, p, t) : -EINVAL;
 }
 
 void dp_tunnel_stop(dp_tunnel *t) {
   if (!t) return;
   uint64_t one = 1;
-  if (t->endpoint) dp_endpoint_detach(t->endpoint, t); /* first: the endpoint's thread stops delivering to us */
+  if (t->hub) dp_hub_routes_remove(t->hub, t); /* first: the threads stop handing us packets */
+  if (t->endpoint) dp_endpoint_detach(t->endpoint, t);
   if (write(t->stop_fd, &one, sizeof one) < 0) { /* the threads would wait forever; nothing better to do */ }
-  pthread_join(t->to_net, NULL);
+  if (!t->hub) pthread_join(t->to_net, NULL);
   if (!t->endpoint) {
     pthread_join(t->to_tun, NULL);
     close(t->net_fd);
   }
   close(t->stop_fd);
-  close(t->tun_fd);
+  if (!t->hub) close(t->tun_fd);
   free(t->rx_area);
   free(t->gro);
   free(t);
@@ -392,7 +428,7 @@ void dp_tunnel_stop(dp_tunnel *t) {
 /* Returns once each thread has been quiescent at some moment after this call began: from then on
  * neither can hold a pointer loaded before it (a tiny RCU). Bounded: a batch takes microseconds. */
 static void wait_for_quiescence(dp_tunnel *t) {
-  _Atomic uint64_t *epochs[2] = {&t->epoch[0], t->rx_epoch};
+  _Atomic uint64_t *epochs[2] = {t->tx_epoch, t->rx_epoch};
   for (int i = 0; i < 2; i++) {
     uint64_t seen = atomic_load_explicit(epochs[i], memory_order_acquire);
     for (int spins = 0; (seen & 1) && atomic_load_explicit(epochs[i], memory_order_acquire) == seen && spins < 200000; spins++) usleep(5);

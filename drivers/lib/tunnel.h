@@ -67,6 +67,17 @@ typedef struct dp_endpoint dp_endpoint;
 dp_tunnel *dp_tunnel_start_shared(int tun_fd, const dp_tunnel_options *options, dp_endpoint *endpoint,
                                   const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error);
 
+typedef struct dp_hub dp_hub;
+/* On a shared TUN (hub.h) and the shared endpoint: no thread of its own at all. Routes to it are
+ * added with dp_tunnel_route (JavaScript thread) and all removed when it stops. */
+dp_tunnel *dp_tunnel_start_hub(const dp_tunnel_options *options, dp_hub *hub, dp_endpoint *endpoint,
+                               const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error);
+int dp_tunnel_route(dp_tunnel *t, const dp_prefix *p);
+
+/* For the hub's sending thread: one packet for this tunnel, and the end of a batch. */
+void dp_tunnel_tx_packet(dp_tunnel *t, const uint8_t *packet, size_t len);
+void dp_tunnel_tx_flush(void);
+
 /* For the endpoint's receiving thread: does an inbound SA have this SPI; one datagram (plain is a
  * scratch buffer of 64 KiB); the end of a batch. */
 bool dp_tunnel_owns_spi(dp_tunnel *t, uint32_t spi);

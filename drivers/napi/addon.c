@@ -20,6 +20,10 @@ napi_value dp_napi_endpoint_open(napi_env env, napi_callback_info info);
 napi_value dp_napi_endpoint_send_ike(napi_env env, napi_callback_info info);
 napi_value dp_napi_endpoint_stats(napi_env env, napi_callback_info info);
 napi_value dp_napi_endpoint_close(napi_env env, napi_callback_info info);
+napi_value dp_napi_hub_open(napi_env env, napi_callback_info info);
+napi_value dp_napi_hub_stats(napi_env env, napi_callback_info info);
+napi_value dp_napi_hub_close(napi_env env, napi_callback_info info);
+napi_value dp_napi_tunnel_route(napi_env env, napi_callback_info info);
 
 static napi_value get_version(napi_env env, napi_callback_info info) {
   (void)info;
@@ -50,6 +54,10 @@ static const struct {
     {"endpointSendIke", dp_napi_endpoint_send_ike},
     {"endpointStats", dp_napi_endpoint_stats},
     {"endpointClose", dp_napi_endpoint_close},
+    {"hubOpen", dp_napi_hub_open},
+    {"hubStats", dp_napi_hub_stats},
+    {"hubClose", dp_napi_hub_close},
+    {"tunnelRoute", dp_napi_tunnel_route},
 };
 
 static napi_value init(napi_env env, napi_value exports) {

@@ -9,6 +9,7 @@
 
 #include "tunnel.h"
 #include "napi_endpoint.h"
+#include "napi_hub.h"
 #include "napi_util.h"
 #include "tun.h"
 
@@ -25,6 +26,8 @@ typedef struct {
   napi_threadsafe_function events; /* slow-path events to JavaScript, or NULL */
   endpoint_handle *endpoint;       /* the shared UDP endpoint it runs on, or NULL */
   napi_ref endpoint_ref;           /* keeps the endpoint's JavaScript handle alive meanwhile */
+  hub_handle *hub;                 /* the shared TUN it runs on, or NULL */
+  napi_ref hub_ref;
 } tunnel_handle;
 
 typedef struct {
@@ -79,6 +82,11 @@ static void stop_handle(napi_env env, tunnel_handle *h) {
   h->events = NULL;
   release(env, &h->out);
   for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) release(env, &h->in[i]);
+  if (h->hub) {
+    h->hub->tunnels--;
+    napi_delete_reference(env, h->hub_ref);
+    h->hub = NULL;
+  }
   if (h->endpoint) {
     h->endpoint->tunnels--;
     napi_delete_reference(env, h->endpoint_ref);
@@ -167,10 +175,19 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   }
   str_prop(env, cfg, "name", name, sizeof name);
   options.offload = !dp_napi_bool_prop(env, cfg, "noOffload");
-  int fd = dp_tun_open(name, options.offload);
-  if (fd < 0) return dp_napi_int(env, fd);
-  int rc = dp_tun_configure(name, int_prop(env, cfg, "mtu"), tun_addr.sin_addr.s_addr, int_prop(env, cfg, "prefixLength"));
-  if (rc < 0) { close(fd); return dp_napi_int(env, rc); }
+  napi_value hub_v;
+  napi_valuetype hub_type = napi_undefined;
+  if (napi_get_named_property(env, cfg, "hub", &hub_v) == napi_ok) napi_typeof(env, hub_v, &hub_type);
+  hub_handle *hub = hub_type == napi_undefined ? NULL : dp_napi_hub_of(env, hub_v);
+  if (hub_type != napi_undefined && !hub) return dp_napi_int(env, -EBADF);
+  int fd = -1, rc = 0;
+  if (!hub) {
+    /* A tunnel of its own: its own TUN device. On a hub the hub's TUN is shared. */
+    fd = dp_tun_open(name, options.offload);
+    if (fd < 0) return dp_napi_int(env, fd);
+    rc = dp_tun_configure(name, int_prop(env, cfg, "mtu"), tun_addr.sin_addr.s_addr, int_prop(env, cfg, "prefixLength"));
+    if (rc < 0) { close(fd); return dp_napi_int(env, rc); }
+  }
   tunnel_handle *h = calloc(1, sizeof *h);
   napi_value on_event;
   napi_valuetype on_event_type = napi_undefined;
@@ -188,6 +205,8 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   if (napi_get_named_property(env, cfg, "endpoint", &endpoint_v) == napi_ok) napi_typeof(env, endpoint_v, &endpoint_type);
   endpoint_handle *shared = endpoint_type == napi_undefined ? NULL : dp_napi_endpoint_of(env, endpoint_v);
   if (endpoint_type != napi_undefined && !shared) rc = -EBADF;
+  else if (hub && !shared) rc = -EINVAL; /* a hub tunnel receives through the shared endpoint */
+  else if (hub) h->tunnel = dp_tunnel_start_hub(&options, hub->hub, shared->endpoint, &remote, out_sa, in_sa, &rc);
   else if (shared) h->tunnel = dp_tunnel_start_shared(fd, &options, shared->endpoint, &remote, out_sa, in_sa, &rc);
   else h->tunnel = dp_tunnel_start(fd, &options, &local, &remote, out_sa, in_sa, &rc);
   if (h->tunnel && shared) {
@@ -195,8 +214,13 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
     shared->tunnels++;
     napi_create_reference(env, endpoint_v, 1, &h->endpoint_ref);
   }
+  if (h->tunnel && hub) {
+    h->hub = hub;
+    hub->tunnels++;
+    napi_create_reference(env, hub_v, 1, &h->hub_ref);
+  }
   if (!h->tunnel) {
-    close(fd);
+    if (fd >= 0) close(fd);
     if (h->events) napi_release_threadsafe_function(h->events, napi_tsfn_release);
     free(h);
     return dp_napi_int(env, rc);
@@ -300,4 +324,17 @@ napi_value dp_napi_tunnel_remove_inbound(napi_env env, napi_callback_info info) 
   dp_sa *removed = dp_tunnel_remove_inbound(h->tunnel, spi);
   for (int i = 0; removed && i < DP_TUNNEL_MAX_INBOUND; i++) if (h->in[i].sa == removed) release(env, &h->in[i]);
   return dp_napi_boolean(env, removed != NULL);
+}
+
+/* tunnelRoute(tunnel, "10.10.0.7/32") → 0 or a negative errno: the hub sends that prefix through it. */
+napi_value dp_napi_tunnel_route(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2, len = 0;
+  void *p = NULL;
+  char text[64] = "";
+  dp_prefix prefix;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_external(env, argv[0], &p) != napi_ok || !((tunnel_handle *)p)->tunnel) return dp_napi_int(env, -EBADF);
+  if (napi_get_value_string_utf8(env, argv[1], text, sizeof text, &len) != napi_ok || !dp_prefix_parse(text, &prefix)) return dp_napi_int(env, -EINVAL);
+  return dp_napi_int(env, dp_tunnel_route(((tunnel_handle *)p)->tunnel, &prefix));
 }

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ErrorCode, PosternError } from '../util/errors.ts';
 import type { Secret } from '../util/secret.ts';
 import { endpointHandles, type NativeEndpoint } from './native-endpoint.ts';
+import { hubHandles, type NativeHub } from './native-hub.ts';
 import type { EspSuite, SaLifetime } from './types.ts';
 
 /** What drivers/napi exports (postern_dp.node). */
@@ -21,6 +22,7 @@ interface Addon {
   tunnelAddInbound(handle: object, sa: object): number;
   tunnelSetOutbound(handle: object, sa: object): number;
   tunnelRemoveInbound(handle: object, spi: number): boolean;
+  tunnelRoute(handle: object, prefix: string): number;
 }
 
 export interface NativeTunnelStats {
@@ -192,16 +194,19 @@ export type NativeTunnelConfig = TunnelCommon &
         readonly keepaliveMs?: number;
         /** ESP in UDP on the shared UDP 4500 socket (with IKE) instead of a socket of its own. */
         readonly endpoint?: NativeEndpoint;
+        /** On the shared TUN (needs `endpoint`): no device or thread of its own; see `route`. */
+        readonly hub?: NativeHub;
       }
     /** Plain GRE is not encrypted: for links that are protected otherwise, or not at all (flagged). */
     | { readonly framing: 'gre'; readonly greKey?: number }
   );
 
-function endpointOf(config: NativeTunnelConfig): { endpoint?: object } {
+function endpointOf(config: NativeTunnelConfig): { endpoint?: object; hub?: object } {
   if (config.framing !== 'esp-udp' || !config.endpoint) return {};
   const endpoint = endpointHandles.get(config.endpoint);
-  if (!endpoint) throw new PosternError(ErrorCode.dataplaneInvalid, 'not an endpoint made by this driver');
-  return { endpoint };
+  const hub = config.hub && hubHandles.get(config.hub);
+  if (!endpoint || (config.hub && !hub)) throw new PosternError(ErrorCode.dataplaneInvalid, 'not an endpoint or hub made by this driver');
+  return hub ? { endpoint, hub } : { endpoint };
 }
 
 /**
@@ -253,6 +258,12 @@ export class NativeTunnel {
 
   setOutbound(sa: NativeSa): void {
     this.#addon.tunnelSetOutbound(this.#handle, handleOf(sa));
+  }
+
+  /** On a hub: packets to `prefix` ("10.10.0.7/32", "10.1.0.0/24") leave through this tunnel. */
+  route(prefix: string): void {
+    const rc = this.#addon.tunnelRoute(this.#handle, prefix);
+    if (rc !== 0) throw new PosternError(rc === -17 ? ErrorCode.dataplaneExists : ErrorCode.dataplaneInvalid, `the hub refused the route ${prefix} (errno ${-rc})`);
   }
 
   removeInbound(spi: number): boolean {

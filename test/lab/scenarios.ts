@@ -56,3 +56,29 @@ export const twoSitesBothBehindNat: TopologySpec = {
     lanb: { a: ['gwB', '10.2.0.1/24'], b: ['lanB', '10.2.0.10/24'] },
   },
 };
+
+/**
+ * Two branch sites and a hub site around a router: lanA1 – gwA1 ┐
+ *                                                                rtr – gwB – lanB
+ *                                                lanA2 – gwA2 ┘
+ * For many tunnels on one gateway (Postern's shared TUN).
+ */
+export const twoBranchesOneHub: TopologySpec = {
+  hosts: {
+    lanA1: { gateway: '10.1.0.1' },
+    gwA1: { forwarding: true, gateway: '198.51.100.1' },
+    lanA2: { gateway: '10.3.0.1' },
+    gwA2: { forwarding: true, gateway: '198.51.101.1' },
+    rtr: { forwarding: true },
+    gwB: { forwarding: true, gateway: '192.0.2.1' },
+    lanB: { gateway: '10.2.0.1' },
+  },
+  links: {
+    la1: { a: ['lanA1', '10.1.0.10/24'], b: ['gwA1', '10.1.0.1/24'] },
+    a1: { a: ['gwA1', '198.51.100.2/24'], b: ['rtr', '198.51.100.1/24'] },
+    la2: { a: ['lanA2', '10.3.0.10/24'], b: ['gwA2', '10.3.0.1/24'] },
+    a2: { a: ['gwA2', '198.51.101.2/24'], b: ['rtr', '198.51.101.1/24'] },
+    core: { a: ['rtr', '192.0.2.1/24'], b: ['gwB', '192.0.2.2/24'] },
+    lanb: { a: ['gwB', '10.2.0.1/24'], b: ['lanB', '10.2.0.10/24'] },
+  },
+};

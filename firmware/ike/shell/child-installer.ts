@@ -1,12 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import type { Logger } from '../../log/logger.ts';
 import type { NativeEndpoint } from '../../dataplane/native-endpoint.ts';
+import type { NativeHub } from '../../dataplane/native-hub.ts';
 import { NativeSa, NativeTunnel } from '../../dataplane/native.ts';
 import type { ChildSaInfo } from '../engine/types.ts';
 
 export interface ChildInstallerOptions {
   /** The shared UDP 4500 endpoint, for children with UDP encapsulation. */
   readonly endpoint?: NativeEndpoint;
+  /** The shared TUN: children on the endpoint run on it instead of a TUN each. */
+  readonly hub?: NativeHub;
   /** The TUN devices' own address ("10.255.0.2"): the gateway's inner address for its tunnels. */
   readonly tunnelAddress: string;
   readonly mtu?: number;
@@ -43,16 +46,22 @@ export class ChildInstaller {
       remoteSelectors: child.remoteTs.filter((ts) => /^[\d.]+\/\d+$/.test(ts)), localSelectors: child.localTs.filter((ts) => /^[\d.]+\/\d+$/.test(ts)),
     };
     const encap = child.encapsulation;
+    const { endpoint, hub } = this.#options;
+    const onHub = Boolean(encap && endpoint && hub);
     const tunnel = encap
       ? NativeTunnel.start({
         ...common, framing: 'esp-udp', outbound, inbound, keepaliveMs: 20_000,
         local: { address: child.inbound.destination, port: encap.localPort }, remote: { address: child.outbound.destination, port: encap.remotePort },
-        ...(this.#options.endpoint ? { endpoint: this.#options.endpoint } : {}),
+        ...(endpoint ? { endpoint } : {}), ...(onHub && hub ? { hub } : {}),
       })
       : NativeTunnel.start({ ...common, framing: 'esp', outbound, inbound, local: { address: child.inbound.destination, port: 0 }, remote: { address: child.outbound.destination, port: 0 } });
-    for (const prefix of common.remoteSelectors) execFileSync('ip', ['route', 'replace', prefix, 'dev', tunnel.name]);
+    const device = onHub && hub ? hub.name : tunnel.name;
+    for (const prefix of common.remoteSelectors) {
+      if (onHub) tunnel.route(prefix);
+      execFileSync('ip', ['route', 'replace', prefix, 'dev', device]);
+    }
     this.#tunnels.set(child.inbound.spi, tunnel);
-    this.#options.log.info('child SA installed', { tunnel: tunnel.name, suite: child.suite, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16), encapsulated: Boolean(encap) });
+    this.#options.log.info('child SA installed', { tunnel: device, suite: child.suite, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16), encapsulated: Boolean(encap) });
     return tunnel;
   }
 

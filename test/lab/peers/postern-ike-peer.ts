@@ -9,6 +9,7 @@ import { IkeEngine } from '../../../firmware/ike/engine/engine.ts';
 import type { IkeAction, IkeConnection } from '../../../firmware/ike/engine/types.ts';
 import { parseProposal } from '../../../firmware/ike/proposals.ts';
 import { IkeShell } from '../../../firmware/ike/shell/ike-shell.ts';
+import { NativeHub } from '../../../firmware/dataplane/native-hub.ts';
 import { ChildInstaller } from '../../../firmware/ike/shell/child-installer.ts';
 import { DriverTransport } from '../../../firmware/ike/shell/driver-transport.ts';
 import { DgramTransport } from '../../../firmware/ike/shell/transport.ts';
@@ -27,7 +28,7 @@ export interface IkePeerConfig {
   /** Connection to start at once. */
   initiate?: string;
   /** Put child SAs into the driver (UDP 4500 on the shared endpoint), with this inner address. */
-  dataplane?: { tunnelAddress: string };
+  dataplane?: { tunnelAddress: string; hub?: boolean };
   /** Ask every initiator for a cookie when this many SAs are half-open (0: always). */
   cookieThreshold?: number;
 }
@@ -62,8 +63,9 @@ const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), 
 const logger = createLogger({ level: 'debug', sink: (r) => print('log', r) });
 const shell = new IkeShell(engine, logger.child('ike'), onAction);
 const transport = config.dataplane ? await DriverTransport.open(config.address, shell.receive) : await DgramTransport.open(config.address, shell.receive);
+const hub = config.dataplane?.hub ? NativeHub.open({ name: 'phub0', mtu: 1400, address: config.dataplane.tunnelAddress, prefixLength: 32 }) : undefined;
 const installer = config.dataplane
-  ? new ChildInstaller({ tunnelAddress: config.dataplane.tunnelAddress, log: logger.child('dataplane'), ...(transport instanceof DriverTransport ? { endpoint: transport.endpoint } : {}) })
+  ? new ChildInstaller({ tunnelAddress: config.dataplane.tunnelAddress, log: logger.child('dataplane'), ...(transport instanceof DriverTransport ? { endpoint: transport.endpoint } : {}), ...(hub ? { hub } : {}) })
   : undefined;
 shell.attach(transport);
 process.stdout.write('ready\n');
@@ -74,6 +76,7 @@ const commands: Record<string, (arg: string) => string> = {
     sas: engine.sas.map((s) => ({ spi: s.spiI, state: s.state, children: s.children.length, nat: s.natDetected, remote: s.remote })),
     drops: engine.drops,
     transport: transport instanceof DriverTransport ? transport.endpoint.stats() : transport.counters,
+    hub: hub?.stats(),
     tunnels: engine.sas.flatMap((s) => s.children.map((c) => installer?.tunnel(c.inbound.spi)?.stats())).filter(Boolean),
   })}`,
   initiate: (name) => {
@@ -100,6 +103,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 });
 const stop = () => {
   installer?.stopAll();
+  hub?.close();
   void shell.close().then(() => process.exit(0));
 };
 process.on('SIGTERM', stop);

@@ -12,6 +12,7 @@ export interface IkeStatus {
   drops: Record<string, number>;
   transport: Record<string, number>;
   tunnels: Array<Record<string, number>>;
+  hub?: Record<string, number>;
 }
 
 export async function ikeStatus(peer: LinePeer): Promise<IkeStatus> {

@@ -1,0 +1,240 @@
+#define _GNU_SOURCE
+#include "hub.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "gso.h"
+#include "tunnel.h"
+
+#define MAX_READ (65536 + DP_VNET_HDR_LEN)
+#define MAX_SEGMENT 2048
+#define READS_PER_BATCH 32
+
+typedef struct {
+  dp_prefix prefix;
+  dp_tunnel *tunnel;
+} route;
+
+/* An immutable snapshot: readers use it without locks; a change builds a new one (RCU-style). */
+typedef struct {
+  size_t count;
+  route *routes;       /* longest prefix first; IPv4 /32s live in the hash instead */
+  size_t host_mask;    /* hash capacity - 1 (a power of two), or 0 when there is no hash */
+  uint32_t *host_addr; /* network order; 0 = empty slot */
+  dp_tunnel **host_tunnel;
+} route_table;
+
+struct dp_hub {
+  int tun_fd, stop_fd;
+  bool offload;
+  unsigned mtu;
+  _Atomic(route_table *) table;
+  _Atomic uint64_t epoch; /* odd while the thread handles a batch */
+  route *master;          /* the JavaScript thread's list, source of every snapshot */
+  size_t master_count, master_cap;
+  pthread_t thread;
+  dp_hub_stats stats;
+};
+
+static size_t hash32(uint32_t a) { return (size_t)((a * 2654435761u) ^ (a >> 16)); }
+
+static dp_tunnel *lookup(const route_table *rt, const uint8_t *packet, size_t len) {
+  if (!rt || len < 20) return NULL;
+  unsigned version = packet[0] >> 4;
+  const uint8_t *dst = version == 4 ? packet + 16 : packet + 24;
+  if (version == 6 && len < 40) return NULL;
+  if (version == 4 && rt->host_mask) {
+    uint32_t a;
+    memcpy(&a, dst, 4);
+    for (size_t i = hash32(a) & rt->host_mask;; i = (i + 1) & rt->host_mask) {
+      if (rt->host_addr[i] == a) return rt->host_tunnel[i];
+      if (rt->host_addr[i] == 0) break;
+    }
+  }
+  for (size_t i = 0; i < rt->count; i++) {
+    const dp_prefix *p = &rt->routes[i].prefix;
+    if (p->family == version && dp_prefix_contains(p, dst)) return rt->routes[i].tunnel;
+  }
+  return NULL;
+}
+
+typedef struct {
+  dp_hub *hub;
+  const route_table *table;
+} route_ctx;
+
+static bool is_multicast(const uint8_t *packet, size_t len) {
+  unsigned version = len ? packet[0] >> 4 : 0;
+  if (version == 4 && len >= 20) return (packet[16] & 0xf0) == 0xe0;
+  return version == 6 && len >= 40 && packet[24] == 0xff;
+}
+
+static int route_one(void *ctx, const uint8_t *packet, size_t len) {
+  route_ctx *c = ctx;
+  if (is_multicast(packet, len)) {
+    atomic_fetch_add_explicit(&c->hub->stats.multicast, 1, memory_order_relaxed);
+    return 0;
+  }
+  dp_tunnel *t = lookup(c->table, packet, len);
+  if (!t) {
+    atomic_fetch_add_explicit(&c->hub->stats.no_route, 1, memory_order_relaxed);
+    uint64_t seen = len ? (uint64_t)(packet[0] >> 4) << 32 : 0;
+    const uint8_t *d = len >= 40 && packet[0] >> 4 == 6 ? packet + 24 : len >= 20 ? packet + 16 : NULL;
+    if (d) seen |= (uint64_t)d[0] << 24 | (uint64_t)d[1] << 16 | (uint64_t)d[2] << 8 | d[3];
+    atomic_store_explicit(&c->hub->stats.last_no_route, seen, memory_order_relaxed);
+  }
+  else dp_tunnel_tx_packet(t, packet, len);
+  return 0;
+}
+
+static void *run(void *arg) {
+  dp_hub *h = arg;
+  static __thread uint8_t readbuf[MAX_READ], scratch[MAX_SEGMENT];
+  struct pollfd p[2] = {{.fd = h->tun_fd, .events = POLLIN}, {.fd = h->stop_fd, .events = POLLIN}};
+  for (;;) {
+    int n = poll(p, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || (p[1].revents & POLLIN)) break;
+    atomic_fetch_add_explicit(&h->epoch, 1, memory_order_acq_rel); /* busy */
+    route_ctx c = {.hub = h, .table = atomic_load_explicit(&h->table, memory_order_acquire)};
+    for (int reads = 0; reads < READS_PER_BATCH; reads++) {
+      ssize_t len = read(h->tun_fd, readbuf, sizeof readbuf);
+      if (len <= 0) break;
+      atomic_fetch_add_explicit(&h->stats.tun_rx, 1, memory_order_relaxed);
+      if (!h->offload) route_one(&c, readbuf, (size_t)len);
+      else dp_gso_split(readbuf, (size_t)len, scratch, sizeof scratch, route_one, &c);
+    }
+    dp_tunnel_tx_flush();
+    atomic_fetch_add_explicit(&h->epoch, 1, memory_order_acq_rel); /* quiescent */
+  }
+  return NULL;
+}
+
+static void wait_quiescent(dp_hub *h) {
+  uint64_t seen = atomic_load_explicit(&h->epoch, memory_order_acquire);
+  for (int spins = 0; (seen & 1) && atomic_load_explicit(&h->epoch, memory_order_acquire) == seen && spins < 200000; spins++) usleep(5);
+}
+
+static void free_table(route_table *rt) {
+  if (!rt) return;
+  free(rt->routes);
+  free(rt->host_addr);
+  free(rt->host_tunnel);
+  free(rt);
+}
+
+static int by_length_desc(const void *a, const void *b) {
+  return (int)((const route *)b)->prefix.length - (int)((const route *)a)->prefix.length;
+}
+
+/* A new snapshot from the master list, swapped in; the old one is freed once unused. */
+static int publish(dp_hub *h) {
+  route_table *rt = calloc(1, sizeof *rt);
+  if (!rt) return -ENOMEM;
+  size_t hosts = 0;
+  for (size_t i = 0; i < h->master_count; i++) hosts += h->master[i].prefix.family == 4 && h->master[i].prefix.length == 32;
+  rt->routes = calloc(h->master_count + 1, sizeof *rt->routes);
+  size_t cap = 0;
+  if (hosts) for (cap = 16; cap < hosts * 2; cap *= 2) {}
+  if (cap) {
+    rt->host_addr = calloc(cap, sizeof *rt->host_addr);
+    rt->host_tunnel = calloc(cap, sizeof *rt->host_tunnel);
+    rt->host_mask = cap - 1;
+  }
+  if (!rt->routes || (cap && (!rt->host_addr || !rt->host_tunnel))) {
+    free_table(rt);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < h->master_count; i++) {
+    const route *r = &h->master[i];
+    if (r->prefix.family == 4 && r->prefix.length == 32) {
+      uint32_t a;
+      memcpy(&a, r->prefix.addr, 4);
+      size_t j = hash32(a) & rt->host_mask;
+      while (rt->host_addr[j]) j = (j + 1) & rt->host_mask;
+      rt->host_addr[j] = a;
+      rt->host_tunnel[j] = r->tunnel;
+    } else {
+      rt->routes[rt->count++] = *r;
+    }
+  }
+  qsort(rt->routes, rt->count, sizeof *rt->routes, by_length_desc);
+  route_table *old = atomic_exchange_explicit(&h->table, rt, memory_order_acq_rel);
+  wait_quiescent(h);
+  free_table(old);
+  atomic_store_explicit(&h->stats.routes, h->master_count, memory_order_relaxed);
+  return 0;
+}
+
+int dp_hub_route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t) {
+  for (size_t i = 0; i < h->master_count; i++) {
+    if (h->master[i].prefix.family == p->family && h->master[i].prefix.length == p->length && !memcmp(h->master[i].prefix.addr, p->addr, 16)) return -EEXIST;
+  }
+  if (h->master_count == h->master_cap) {
+    size_t cap = h->master_cap ? h->master_cap * 2 : 64;
+    route *grown = realloc(h->master, cap * sizeof *grown);
+    if (!grown) return -ENOMEM;
+    h->master = grown;
+    h->master_cap = cap;
+  }
+  h->master[h->master_count++] = (route){.prefix = *p, .tunnel = t};
+  int rc = publish(h);
+  if (rc < 0) h->master_count--;
+  return rc;
+}
+
+void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t) {
+  size_t kept = 0;
+  for (size_t i = 0; i < h->master_count; i++) if (h->master[i].tunnel != t) h->master[kept++] = h->master[i];
+  h->master_count = kept;
+  if (publish(h) < 0) {
+    /* Out of memory for a new snapshot: no table at all is safe (packets are dropped as unrouted). */
+    route_table *old = atomic_exchange_explicit(&h->table, NULL, memory_order_acq_rel);
+    wait_quiescent(h);
+    free_table(old);
+  }
+  wait_quiescent(h); /* also covers a batch that looked t up before the swap */
+}
+
+dp_hub *dp_hub_open(int tun_fd, bool offload, unsigned mtu, int *error) {
+  dp_hub *h = calloc(1, sizeof *h);
+  if (!h) { *error = -ENOMEM; return NULL; }
+  h->tun_fd = tun_fd;
+  h->offload = offload;
+  h->mtu = mtu;
+  h->stop_fd = eventfd(0, EFD_CLOEXEC);
+  int flags = fcntl(tun_fd, F_GETFL);
+  if (h->stop_fd < 0 || flags < 0 || fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    *error = -errno;
+    if (h->stop_fd >= 0) close(h->stop_fd);
+    free(h);
+    return NULL;
+  }
+  pthread_create(&h->thread, NULL, run, h);
+  *error = 0;
+  return h;
+}
+
+void dp_hub_close(dp_hub *h) {
+  if (!h) return;
+  uint64_t one = 1;
+  if (write(h->stop_fd, &one, sizeof one) < 0) { /* the thread would wait forever; nothing better to do */ }
+  pthread_join(h->thread, NULL);
+  close(h->stop_fd);
+  close(h->tun_fd);
+  free_table(atomic_load(&h->table));
+  free(h->master);
+  free(h);
+}
+
+const dp_hub_stats *dp_hub_stats_of(const dp_hub *h) { return &h->stats; }
+int dp_hub_tun_fd(const dp_hub *h) { return h->tun_fd; }
+bool dp_hub_offload(const dp_hub *h) { return h->offload; }
+_Atomic uint64_t *dp_hub_epoch(dp_hub *h) { return &h->epoch; }

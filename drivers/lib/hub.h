@@ -1,0 +1,40 @@
+/* One TUN device shared by many tunnels (remote-access clients, sites): a single thread reads it,
+ * finds each packet's tunnel by destination (a host table for /32 and /128 virtual addresses,
+ * longest prefix first for subnets) and encrypts it for that tunnel's peer. Inbound packets come
+ * from the shared endpoint and are written to the same TUN. */
+#ifndef POSTERN_HUB_H
+#define POSTERN_HUB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "selector.h"
+
+typedef struct dp_tunnel dp_tunnel;
+typedef struct dp_hub dp_hub;
+
+typedef struct {
+  _Atomic uint64_t tun_rx, no_route, routes;
+  _Atomic uint64_t multicast; /* the kernel's own multicast (MLD, router solicitations): never for a tunnel */
+  /* For diagnosis: the IP version and first destination bytes of the last unroutable packet. */
+  _Atomic uint64_t last_no_route;
+} dp_hub_stats;
+
+/* Takes the TUN fd (closed by dp_hub_close). `offload`: the TUN was opened with a vnet header. */
+dp_hub *dp_hub_open(int tun_fd, bool offload, unsigned mtu, int *error);
+/* Every tunnel on it must have been stopped first. */
+void dp_hub_close(dp_hub *h);
+const dp_hub_stats *dp_hub_stats_of(const dp_hub *h);
+
+/* Routes (JavaScript thread only): a prefix to a tunnel; 0, -EEXIST or -ENOMEM. Removal takes out
+ * every route of the tunnel and returns once the hub's thread can no longer be sending for it. */
+int dp_hub_route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t);
+void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t);
+
+/* For tunnel.c: the TUN fd, the epoch of the sending thread. */
+int dp_hub_tun_fd(const dp_hub *h);
+bool dp_hub_offload(const dp_hub *h);
+_Atomic uint64_t *dp_hub_epoch(dp_hub *h);
+
+#endif

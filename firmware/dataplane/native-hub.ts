@@ -1,0 +1,55 @@
+import { ErrorCode, PosternError } from '../util/errors.ts';
+import { loadDriver } from './native.ts';
+
+interface HubAddon {
+  hubOpen(config: { name: string; mtu: number; address: string; prefixLength: number; noOffload?: boolean }): { handle: object; name: string } | number;
+  hubStats(handle: object): NativeHubStats | undefined;
+  hubClose(handle: object): number;
+}
+
+export interface NativeHubStats {
+  tunRx: bigint;
+  /** Packets read from the TUN whose destination no tunnel claims. */
+  noRoute: bigint;
+  routes: bigint;
+  /** The kernel's own multicast into the TUN (MLD, router solicitations), dropped. */
+  multicast: bigint;
+  /** Diagnosis: IP version << 32 | the first four destination bytes of the last unroutable packet. */
+  lastNoRoute: bigint;
+}
+
+/** The driver's handle behind each hub, for NativeTunnel; never exposed to callers. */
+export const hubHandles = new WeakMap<NativeHub, object>();
+
+/**
+ * One TUN device for many tunnels (remote-access clients and sites): the driver's single sending
+ * thread finds each packet's tunnel by destination, so thousands of SAs need no device each.
+ */
+export class NativeHub {
+  readonly name: string;
+  readonly #addon: HubAddon;
+  readonly #handle: object;
+
+  private constructor(addon: HubAddon, handle: object, name: string) {
+    this.#addon = addon;
+    this.#handle = handle;
+    this.name = name;
+    hubHandles.set(this, handle);
+  }
+
+  static open(config: { name: string; mtu: number; address: string; prefixLength: number; offload?: boolean }): NativeHub {
+    const addon = loadDriver() as unknown as HubAddon;
+    const r = addon.hubOpen({ name: config.name, mtu: config.mtu, address: config.address, prefixLength: config.prefixLength, noOffload: config.offload === false });
+    if (typeof r === 'number') throw new PosternError(ErrorCode.driverUnavailable, `the driver could not open the shared TUN ${config.name} (errno ${-r})`);
+    return new NativeHub(addon, r.handle, r.name);
+  }
+
+  stats(): NativeHubStats | undefined {
+    return this.#addon.hubStats(this.#handle);
+  }
+
+  /** Refused (false) while tunnels still run on it. */
+  close(): boolean {
+    return this.#addon.hubClose(this.#handle) === 0;
+  }
+}
