@@ -6,7 +6,7 @@ import type { Proposal } from '../payloads/sa.ts';
 import { tsFromPrefix, tsToString, type TrafficSelectorEntry } from '../payloads/traffic-selector.ts';
 import { selectProposal, type ProposalSpec } from '../proposals.ts';
 import { NotifyType, ProtocolId, TransformType } from '../registry/numbers.ts';
-import type { IkeSa } from './ike-sa.ts';
+import { localTsOf, remoteTsOf, type IkeSa } from './ike-sa.ts';
 import { narrow, within } from './narrowing.ts';
 import { espSuiteOf, notify, proposalsFromSpecs, spiBytes32, spiFromBytes, transformOf } from './payload-helpers.ts';
 import type { ChildSaHalf, ChildSaInfo, IkeConnection } from './types.ts';
@@ -24,12 +24,12 @@ export interface ChildKeying {
 /** IKE_AUTH carries no KE (§1.2), so the child proposals there go without their DH groups. */
 export const withoutDh = (specs: readonly ProposalSpec[]): ProposalSpec[] => specs.map((s) => new Map([...s].filter(([type]) => type !== TransformType.DH)));
 
-export function childOfferPayloads(conn: IkeConnection, spi: number, specs: readonly ProposalSpec[], dhFirst?: number): { proposals: Proposal[]; payloads: IkePayload[] } {
+export function childOfferPayloads(sa: IkeSa, conn: IkeConnection, spi: number, specs: readonly ProposalSpec[], dhFirst?: number): { proposals: Proposal[]; payloads: IkePayload[] } {
   const proposals = proposalsFromSpecs(specs, ProtocolId.ESP, spiBytes32(spi), dhFirst);
   const payloads: IkePayload[] = [
     { kind: 'SA', proposals },
-    { kind: 'TSi', selectors: conn.localTs.map((p) => tsFromPrefix(p)) },
-    { kind: 'TSr', selectors: conn.remoteTs.map((p) => tsFromPrefix(p)) },
+    { kind: 'TSi', selectors: localTsOf(sa).map((p) => tsFromPrefix(p)) },
+    { kind: 'TSr', selectors: remoteTsOf(sa).map((p) => tsFromPrefix(p)) },
   ];
   if (conn.mode === 'transport') payloads.unshift(notify(NotifyType.USE_TRANSPORT_MODE));
   return { proposals, payloads };
@@ -60,7 +60,7 @@ export type ChildAnswer = { readonly ok: true; readonly child: ChildSaInfo; read
 /** The proposal and selectors a responder would take, or the notify that refuses them. */
 export type ChildChoice = { ok: true; chosen: Proposal; peerSpi: number; remote: TrafficSelectorEntry[]; local: TrafficSelectorEntry[]; transport: boolean } | { ok: false; error: number };
 
-export function chooseChild(conn: IkeConnection, request: readonly IkePayload[], specs: readonly ProposalSpec[]): ChildChoice {
+export function chooseChild(sa: IkeSa, conn: IkeConnection, request: readonly IkePayload[], specs: readonly ProposalSpec[]): ChildChoice {
   const saPayload = request.find((p) => p.kind === 'SA');
   const tsi = request.find((p) => p.kind === 'TSi');
   const tsr = request.find((p) => p.kind === 'TSr');
@@ -71,8 +71,8 @@ export function chooseChild(conn: IkeConnection, request: readonly IkePayload[],
   const peerSpi = choice ? spiFromBytes(choice.proposal.spi) : -1;
   if (!choice || peerSpi < 0 || !espSuiteOf(choice.proposal)) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
   // TSi is the initiator's side: our remote subnets; TSr is ours.
-  const remote = narrow(tsi.selectors, conn.remoteTs);
-  const local = narrow(tsr.selectors, conn.localTs);
+  const remote = narrow(tsi.selectors, remoteTsOf(sa));
+  const local = narrow(tsr.selectors, localTsOf(sa));
   if (!remote.length || !local.length) return { ok: false, error: NotifyType.TS_UNACCEPTABLE };
   return { ok: true, chosen: choice.proposal, peerSpi, remote, local, transport };
 }
@@ -97,8 +97,8 @@ export function acceptChild(sa: IkeSa, conn: IkeConnection, offered: readonly Pr
   const allowed = mine && chosen.transforms.every((t) => mine.transforms.some((m) => m.type === t.type && m.id === t.id && m.keyLength === t.keyLength));
   const peerSpi = spiFromBytes(chosen.spi);
   if (!allowed || peerSpi < 0) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
-  const proposedLocal = conn.localTs.map((p) => tsFromPrefix(p));
-  const proposedRemote = conn.remoteTs.map((p) => tsFromPrefix(p));
+  const proposedLocal = localTsOf(sa).map((p) => tsFromPrefix(p));
+  const proposedRemote = remoteTsOf(sa).map((p) => tsFromPrefix(p));
   if (!within(tsi.selectors, proposedLocal) || !within(tsr.selectors, proposedRemote)) return { ok: false, error: NotifyType.TS_UNACCEPTABLE };
   const keying = keyingFor(chosen);
   if (!keying) return { ok: false, error: NotifyType.INVALID_KE_PAYLOAD };

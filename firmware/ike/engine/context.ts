@@ -1,7 +1,7 @@
 import type { IkePayload } from '../message.ts';
 import { defaultCookieOptions, type CookieOptions } from './cookies.ts';
 import type { IkeSa, PendingRequest } from './ike-sa.ts';
-import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from './types.ts';
+import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider, VirtualAddressProvider } from './types.ts';
 
 export interface EngineOptions {
   /** First retransmission after this long, doubling each time (RFC 7296 §2.1). */
@@ -11,6 +11,8 @@ export interface EngineOptions {
   readonly halfOpenTimeoutMs: number;
   readonly nonceLength: number;
   readonly cookies: CookieOptions;
+  /** Virtual addresses for connections with a pool (remote access). */
+  readonly addresses?: VirtualAddressProvider;
 }
 
 export const defaultEngineOptions: EngineOptions = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, nonceLength: 32, cookies: defaultCookieOptions };
@@ -20,6 +22,7 @@ export interface EngineContext {
   readonly now: number;
   readonly crypto: IkeCryptoProvider;
   readonly options: EngineOptions;
+  readonly addresses: VirtualAddressProvider | undefined;
   emit(action: IkeAction): void;
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
   sendRequest(sa: IkeSa, exchange: number, payloads: IkePayload[], purpose: PendingRequest['purpose']): void;

@@ -33,7 +33,7 @@ export function startCreateChild(ctx: EngineContext, sa: IkeSa, old?: ChildSaInf
   const dh = pfs === undefined ? undefined : ctx.crypto.createDh(pfs);
   const ni = ctx.crypto.randomBytes(ctx.options.nonceLength);
   const spi = ctx.allocateChildSpi();
-  const offer = childOfferPayloads(conn, spi, conn.espProposals, pfs);
+  const offer = childOfferPayloads(sa, conn, spi, conn.espProposals, pfs);
   const [saPayload, ...selectors] = offer.payloads.filter((p) => p.kind === 'SA' || p.kind === 'TSi' || p.kind === 'TSr');
   const payloads: IkePayload[] = [
     ...(old ? [notify(NotifyType.REKEY_SA, new Uint8Array(), ProtocolId.ESP, spiBytes32(old.inbound.spi))] : []),
@@ -119,7 +119,7 @@ export function answerCreateChild(ctx: EngineContext, sa: IkeSa, messageId: numb
   if (rekey && !old) return reply([notify(NotifyType.CHILD_SA_NOT_FOUND, new Uint8Array(), ProtocolId.ESP, rekey.spi)]);
   // §2.8.1: both ends rekeying the same child at once; the simplest correct answer is "later".
   if (old && sa.creating?.old === old) return reply([notify(NotifyType.TEMPORARY_FAILURE)]);
-  const choice = chooseChild(conn, request, conn.espProposals);
+  const choice = chooseChild(sa, conn, request, conn.espProposals);
   if (!choice.ok) return reply([notify(choice.error)]);
   const group = dhGroupOf(choice.chosen);
   const ke = first(request, 'KE')?.ke;
@@ -195,6 +195,7 @@ function successor(ctx: EngineContext, old: IkeSa, weInitiated: boolean, spiI: b
   fresh.remoteId = old.remoteId;
   fresh.natLocal = old.natLocal;
   fresh.natRemote = old.natRemote;
+  fresh.virtualIp = old.virtualIp;
   fresh.establishedAt = ctx.now;
   for (const child of old.children.splice(0)) fresh.children.push({ ...child, ikeSpi: spiI });
   for (const [spi, born] of old.childBorn) fresh.childBorn.set(spi, born);

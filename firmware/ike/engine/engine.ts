@@ -311,6 +311,7 @@ export class IkeEngine {
       now: this.#now,
       crypto: this.#crypto,
       options: this.#options,
+      addresses: this.#options.addresses,
       emit: (action) => this.#actions.push(action),
       log: (level, msg, fields) => this.#log(level, msg, fields),
       sendRequest: (sa, exchange, payloads, purpose) => this.#sendRequest(sa, exchange, payloads, purpose),
@@ -380,6 +381,8 @@ export class IkeEngine {
     sa.queued.length = 0;
     this.#sas.delete(sa.mySpi);
     this.#forgetHalfOpen(sa);
+    // The pool keeps the address for this identity, so a reconnect gets it back.
+    if (!sa.initiator && sa.virtualIp && sa.rekeyedTo === undefined) this.#options.addresses?.release(sa.virtualIp.pool, sa.virtualIp.identity);
     if (sa.rekeyedTo !== undefined) {
       this.#log('info', `old IKE SA ${sa.spiI.toString(16)} closed after its rekey`, { connection: sa.connection?.name });
       return;

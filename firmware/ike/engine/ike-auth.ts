@@ -5,6 +5,7 @@ import { AuthMethod } from '../payloads/auth.ts';
 import { encodeId, idFromString, idToString, type IdPayload } from '../payloads/identity.ts';
 import { ExchangeType, NotifyType } from '../registry/numbers.ts';
 import { acceptChild, answerChild, childOfferPayloads, chooseChild, withoutDh } from './child-sa.ts';
+import { cpReply, cpRequest, readReply, requested } from './config-payload.ts';
 import type { EngineContext } from './context.ts';
 import { startDeleteChildren } from './informational.ts';
 import type { IkeSa } from './ike-sa.ts';
@@ -28,13 +29,14 @@ const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && timingSa
 export function startAuth(ctx: EngineContext, sa: IkeSa, conn: IkeConnection): void {
   const idi = idFromString(conn.localId ?? sa.local.address);
   const spi = ctx.allocateChildSpi();
-  const offer = childOfferPayloads(conn, spi, withoutDh(conn.espProposals));
+  const offer = childOfferPayloads(sa, conn, spi, withoutDh(conn.espProposals));
   sa.childOffer = { spi, proposals: offer.proposals };
   const payloads: IkePayload[] = [
     { kind: 'IDi', id: idi },
     notify(NotifyType.INITIAL_CONTACT),
     ...(conn.remoteId ? [{ kind: 'IDr', id: idFromString(conn.remoteId) } as const] : []),
     { kind: 'AUTH', auth: { method: AuthMethod.SHARED_KEY_MIC, data: pskAuth(sa, conn, 'i', idi) } },
+    ...(conn.requestVirtualIp ? [cpRequest()] : []),
     ...offer.payloads,
   ];
   sa.setState('auth-sent', 'IKE_SA_INIT done');
@@ -60,12 +62,14 @@ export function answerAuth(ctx: EngineContext, sa: IkeSa, messageId: number, req
   sa.remoteId = peerId;
   const idr = idFromString(conn.localId ?? sa.local.address);
   const ours: IkePayload[] = [{ kind: 'IDr', id: idr }, { kind: 'AUTH', auth: { method: AuthMethod.SHARED_KEY_MIC, data: pskAuth(sa, conn, 'r', idr) } }];
-  const choice = chooseChild(conn, request, withoutDh(conn.espProposals));
+  const config = giveVirtualIp(ctx, sa, conn, peerId, request);
+  const choice = 'error' in config ? { ok: false as const, error: config.error } : chooseChild(sa, conn, request, withoutDh(conn.espProposals));
   const child = choice.ok ? answerChild(sa, conn, choice, ctx.allocateChildSpi(), { weInitiated: false, ni: sa.ni, nr: sa.nr }) : choice;
-  ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, child.ok ? [...ours, ...child.payloads] : [...ours, notify(child.error)]);
+  const cp = 'payload' in config && config.payload ? [config.payload] : [];
+  ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, child.ok ? [...ours, ...cp, ...child.payloads] : [...ours, notify(child.error)]);
   sa.setState('established', `authenticated '${peerId}' with a shared key`);
   sa.establishedAt = ctx.now;
-  ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: peerId, remote: sa.remote });
+  ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: peerId, remote: sa.remote, ...(sa.virtualIp ? { virtualIp: sa.virtualIp.address } : {}) });
   if (child.ok) {
     sa.children.push(child.child);
     sa.childBorn.set(child.child.inbound.spi, ctx.now);
@@ -73,6 +77,25 @@ export function answerAuth(ctx: EngineContext, sa: IkeSa, messageId: number, req
   } else {
     ctx.log('warn', `child SA refused: ${notifyName(child.error)}`, { connection: conn.name });
   }
+}
+
+/**
+ * Responder, remote access: a virtual address from the connection's pool for the peer's identity
+ * (§2.19). A pool without a request is FAILED_CP_REQUIRED; an empty pool INTERNAL_ADDRESS_FAILURE;
+ * either way the IKE SA stands and only the child is refused (§3.15.4).
+ */
+function giveVirtualIp(ctx: EngineContext, sa: IkeSa, conn: IkeConnection, peerId: string, request: readonly IkePayload[]): { payload?: IkePayload } | { error: number } {
+  if (!conn.pool) return {};
+  const wanted = requested(request);
+  if (!wanted) return { error: NotifyType.FAILED_CP_REQUIRED };
+  const lease = ctx.addresses?.lease(conn.pool, peerId);
+  if (!lease) {
+    ctx.log('warn', `no address left in pool '${conn.pool}' for '${peerId}'`, { connection: conn.name });
+    return { error: NotifyType.INTERNAL_ADDRESS_FAILURE };
+  }
+  sa.virtualIp = { pool: conn.pool, identity: peerId, address: lease };
+  ctx.log('info', `virtual address ${[lease.ipv4, lease.ipv6].filter(Boolean).join(', ')} for '${peerId}'`, { connection: conn.name, pool: conn.pool });
+  return { payload: cpReply(lease, wanted, conn.splitSubnets ?? []) };
 }
 
 /** Initiator: check the responder's AUTH and install the child SA it agreed to. */
@@ -88,9 +111,11 @@ export function processAuthResponse(ctx: EngineContext, sa: IkeSa, response: rea
   if (conn.remoteId && peerId !== conn.remoteId) return ctx.close(sa, `the peer identified as '${peerId}', expected '${conn.remoteId}'`);
   if (auth.auth.method !== AuthMethod.SHARED_KEY_MIC || !same(auth.auth.data, pskAuth(sa, conn, 'r', idr.id))) return ctx.close(sa, `the peer '${peerId}' failed shared key authentication`);
   sa.remoteId = peerId;
+  const reply = conn.requestVirtualIp ? readReply(response) : undefined;
+  if (reply && (reply.ipv4 || reply.ipv6)) sa.virtualIp = { pool: '', identity: '', address: reply };
   sa.setState('established', `authenticated '${peerId}' with a shared key`);
   sa.establishedAt = ctx.now;
-  ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: peerId, remote: sa.remote });
+  ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: peerId, remote: sa.remote, ...(sa.virtualIp ? { virtualIp: sa.virtualIp.address } : {}) });
   const offer = sa.childOffer;
   sa.childOffer = undefined;
   const error = errorNotify(response);

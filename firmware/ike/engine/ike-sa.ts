@@ -3,7 +3,7 @@ import type { IkeSaKeys } from '../crypto/key-derivation.ts';
 import type { SkKeys } from '../crypto/sk-cipher.ts';
 import type { CipherSuite, PrfAlgorithm } from '../crypto/transforms.ts';
 import type { Proposal } from '../payloads/sa.ts';
-import type { ChildSaInfo, Endpoint, IkeConnection } from './types.ts';
+import type { ChildSaInfo, Endpoint, IkeConnection, VirtualAddress } from './types.ts';
 
 /**
  * RFC 7296 §2: an IKE SA from first message to delete. Every state change goes through
@@ -91,6 +91,8 @@ export class IkeSa {
   establishedAt = 0;
   /** Our CREATE_CHILD_SA in flight: what we offered and the half-done keys (one at a time). */
   creating: CreateChildState | undefined;
+  /** Remote access: the virtual address given to the peer (responder) or to us (initiator). */
+  virtualIp: { readonly pool: string; readonly identity: string; readonly address: VirtualAddress } | undefined;
   /** Set once the SA was replaced by a rekey: its close is not a connection going down. */
   rekeyedTo: bigint | undefined;
 
@@ -133,4 +135,19 @@ export class IkeSa {
     const integrity = initiatorSide ? c.keys.skAi : c.keys.skAr;
     return { suite: c.suite, encryption: initiatorSide ? c.keys.skEi : c.keys.skEr, ...(c.suite.integ ? { integrity } : {}) };
   }
+}
+
+/** The selectors on each side of this SA's children: a virtual address replaces the configured ones. */
+export function localTsOf(sa: IkeSa): readonly string[] {
+  const conn = sa.connection!;
+  if (sa.initiator && sa.virtualIp) return hostPrefixes(sa.virtualIp.address);
+  return sa.initiator && conn.requestVirtualIp ? ['0.0.0.0/0'] : conn.localTs;
+}
+
+export function remoteTsOf(sa: IkeSa): readonly string[] {
+  return !sa.initiator && sa.virtualIp ? hostPrefixes(sa.virtualIp.address) : sa.connection!.remoteTs;
+}
+
+export function hostPrefixes(a: VirtualAddress): string[] {
+  return [...(a.ipv4 ? [`${a.ipv4}/32`] : []), ...(a.ipv6 ? [`${a.ipv6}/128`] : [])];
 }

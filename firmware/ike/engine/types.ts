@@ -33,6 +33,24 @@ export interface IkeConnection {
   /** Rekey child SAs and the IKE SA this long after they were made (0 or absent: never; §2.8). */
   readonly rekeySeconds?: number;
   readonly ikeRekeySeconds?: number;
+  /** Responder: give each peer a virtual address from this pool (configuration payload, §2.19). */
+  readonly pool?: string;
+  /** Initiator: ask the responder for a virtual address and DNS servers. */
+  readonly requestVirtualIp?: boolean;
+  /** Responder: subnets announced as INTERNAL_IP4_SUBNET (split tunnelling); empty: everything. */
+  readonly splitSubnets?: readonly string[];
+}
+
+/** Virtual addresses for remote-access peers, one per identity (the pools of the configuration). */
+export interface VirtualAddressProvider {
+  lease(pool: string, identity: string): VirtualAddress | undefined;
+  release(pool: string, identity: string): void;
+}
+
+export interface VirtualAddress {
+  readonly ipv4?: string;
+  readonly ipv6?: string;
+  readonly dns: readonly string[];
 }
 
 /** Randomness and key pairs come in from outside so tests can fix them (STYLE.md rule 1). */
@@ -73,6 +91,6 @@ export type IkeAction =
   | { readonly type: 'rekey-child'; readonly old: ChildSaInfo; readonly child: ChildSaInfo }
   /** The IKE SA was replaced by a new one (§2.18); its children moved along, nothing went down. */
   | { readonly type: 'ike-rekeyed'; readonly oldSpi: bigint; readonly spi: bigint; readonly connection: string }
-  | { readonly type: 'ike-up'; readonly spi: bigint; readonly connection: string; readonly remoteId: string; readonly remote: Endpoint }
+  | { readonly type: 'ike-up'; readonly spi: bigint; readonly connection: string; readonly remoteId: string; readonly remote: Endpoint; readonly virtualIp?: VirtualAddress }
   | { readonly type: 'ike-down'; readonly spi: bigint; readonly connection: string; readonly reason: string }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Record<string, unknown> };

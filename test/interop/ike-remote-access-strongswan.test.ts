@@ -1,0 +1,48 @@
+// IKEv2 remote access against a real strongSwan client: it asks for a virtual address (CP), gets
+// one from Postern's pool with DNS, and reaches the LAN behind Postern through the shared TUN.
+import { existsSync } from 'node:fs';
+import t from 'tap';
+import { hasBinary, isRoot } from '../lab/command.ts';
+import { ikeStatus, startPosternIke } from '../lab/peers/postern-ike.ts';
+import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
+import { twoSitesDirect } from '../lab/scenarios.ts';
+import { Lab } from '../lab/topology.ts';
+
+const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
+const PSK = 'remote-access-psk-0123456789abcdef';
+
+t.test('a strongSwan road warrior gets a pool address and DNS, and pings the LAN', { skip }, async (t) => {
+  const lab = Lab.create(twoSitesDirect); // gwA plays the road warrior
+  t.teardown(() => lab.teardown());
+  const [road, gw] = await Promise.all([
+    StrongSwan.start(lab, 'gwA', {
+      connections: {
+        vpn: {
+          localAddrs: ['192.0.2.1'], remoteAddrs: ['192.0.2.2'], proposals: ['aes256-sha256-modp2048'], vips: ['0.0.0.0'],
+          local: { auth: 'psk', id: 'road@example.com' }, remote: { auth: 'psk', id: 'vpn.example.com' },
+          children: { lan: { localTs: ['dynamic'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256gcm16'] } },
+        },
+      },
+      secrets: [{ kind: 'ike', ids: ['road@example.com', 'vpn.example.com'], secret: PSK }],
+    }),
+    startPosternIke(lab, 'gwB', {
+      address: '192.0.2.2', dataplane: { tunnelAddress: '10.2.0.1', hub: true },
+      pools: { ra: { prefix: '10.10.0.0/24', dns: ['10.2.0.53'] } },
+      connections: [{
+        name: 'ra', localId: 'vpn.example.com', psk: PSK, ike: ['aes256-sha256-modp2048'], esp: ['aes256gcm16'],
+        localTs: ['10.2.0.0/24'], remoteTs: [], mode: 'tunnel', dpdSeconds: 30, pool: 'ra',
+      }],
+    }),
+  ]);
+  const r = await road.initiate('lan');
+  if (r.code !== 0) t.fail(`the client could not connect:\n${r.stdout}\n${road.log(40)}`);
+  t.match(r.stdout, /installing new virtual IP 10\.10\.0\.10/, 'strongSwan installed the address Postern gave');
+  t.match(r.stdout, /parsed IKE_AUTH response 1 \[ IDr AUTH CPRP\(ADDR DNS\) SA TSi TSr \]/, 'the reply carried the address and the DNS server');
+  const up = await gw.waitEvent((e) => e['type'] === 'ike-up');
+  t.same((up['virtualIp'] as { ipv4?: string }).ipv4, '10.10.0.10');
+  const ping = await lab.exec('gwA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-I', '10.10.0.10', '10.2.0.10']);
+  t.equal(ping.code, 0, `the client reaches the LAN from its virtual address:\n${ping.stdout}${ping.stderr}`);
+  const status = await ikeStatus(gw);
+  t.equal(status.hub?.['routes'], 1, 'one host route on the shared TUN');
+  t.equal(status.hub?.['noRoute'], 0);
+});
