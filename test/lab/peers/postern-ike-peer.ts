@@ -6,7 +6,9 @@ import { createInterface } from 'node:readline';
 import { createDh } from '../../../firmware/ike/crypto/dh.ts';
 import { defaultCookieOptions } from '../../../firmware/ike/engine/cookies.ts';
 import { IkeEngine } from '../../../firmware/ike/engine/engine.ts';
-import type { IkeAction, IkeConnection, VirtualAddressProvider } from '../../../firmware/ike/engine/types.ts';
+import type { IkeAction, IkeConnection } from '../../../firmware/ike/engine/types.ts';
+import { ikeAddressProvider } from '../../../firmware/pools/ike-addresses.ts';
+import { PoolRegistry } from '../../../firmware/pools/pool-registry.ts';
 import { parseProposal } from '../../../firmware/ike/proposals.ts';
 import { IkeShell } from '../../../firmware/ike/shell/ike-shell.ts';
 import { NativeHub } from '../../../firmware/dataplane/native-hub.ts';
@@ -30,7 +32,7 @@ export interface IkePeerConfig {
   /** Put child SAs into the driver (UDP 4500 on the shared endpoint), with this inner address. */
   dataplane?: { tunnelAddress: string; hub?: boolean };
   /** Address pools by name (an IPv4 prefix and DNS servers), for connections with `pool`. */
-  pools?: Record<string, { prefix: string; dns: string[] }>;
+  pools?: Record<string, { prefix: string; ipv6?: string; dns: string[] }>;
   /** Ask every initiator for a cookie when this many SAs are half-open (0: always). */
   cookieThreshold?: number;
 }
@@ -41,23 +43,6 @@ const connections: IkeConnection[] = config.connections.map(({ psk, ike, esp, ..
   ikeProposals: ike.map((p) => parseProposal(p, 'ike') ?? fail(`bad IKE proposal ${p}`)),
   espProposals: esp.map((p) => parseProposal(p, 'esp') ?? fail(`bad ESP proposal ${p}`)),
 }));
-
-/** Until the pool registry lands: addresses in order from each prefix's .10, one per identity. */
-function poolProvider(pools: NonNullable<IkePeerConfig['pools']>): VirtualAddressProvider {
-  const leases = new Map<string, string>();
-  return {
-    lease(pool, identity) {
-      const p = pools[pool];
-      if (!p) return undefined;
-      const key = `${pool}/${identity}`;
-      const base = p.prefix.split('/')[0]!.split('.').map(Number);
-      const ip = leases.get(key) ?? `${base[0]}.${base[1]}.${base[2]}.${10 + leases.size}`;
-      leases.set(key, ip);
-      return { ipv4: ip, dns: p.dns };
-    },
-    release() {},
-  };
-}
 
 function fail(why: string): never {
   process.stdout.write(`error ${why}\n`);
@@ -78,7 +63,7 @@ function onAction(action: IkeAction): void {
 }
 
 const cookies = config.cookieThreshold === undefined ? {} : { cookies: { ...defaultCookieOptions, threshold: config.cookieThreshold } };
-const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, { ...cookies, ...(config.pools ? { addresses: poolProvider(config.pools) } : {}) });
+const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, { ...cookies, ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
 const logger = createLogger({ level: 'debug', sink: (r) => print('log', r) });
 const shell = new IkeShell(engine, logger.child('ike'), onAction);
 const transport = config.dataplane ? await DriverTransport.open(config.address, shell.receive) : await DgramTransport.open(config.address, shell.receive);
