@@ -4,6 +4,8 @@ import { decodeIkeHeader, encodeIkeHeader, IKE_HEADER_LENGTH, type IkeHeader } f
 import { fail, ok, type Decoded } from './payloads/result.ts';
 import { decodeSa, encodeSa, type Proposal } from './payloads/sa.ts';
 import { decodeAuth, encodeAuth, type AuthPayload } from './payloads/auth.ts';
+import { decodeCert, decodeCertReq, encodeCert, encodeCertReq, type CertPayload, type CertReqPayload } from './payloads/certificate.ts';
+import { decodeEap, encodeEap, type EapPacket } from './payloads/eap.ts';
 import { decodeConfig, encodeConfig, type ConfigPayload } from './payloads/config.ts';
 import { decodeDelete, encodeDelete, type DeletePayload } from './payloads/delete.ts';
 import { decodeId, encodeId, type IdPayload } from './payloads/identity.ts';
@@ -24,6 +26,9 @@ export type IkePayload =
   | { readonly kind: 'TSr'; readonly selectors: readonly TrafficSelectorEntry[] }
   | { readonly kind: 'CP'; readonly config: ConfigPayload }
   | { readonly kind: 'D'; readonly delete: DeletePayload }
+  | { readonly kind: 'EAP'; readonly eap: EapPacket }
+  | { readonly kind: 'CERT'; readonly cert: CertPayload }
+  | { readonly kind: 'CERTREQ'; readonly certreq: CertReqPayload }
   /** Encrypted (SK) or fragment (SKF): opaque until decrypted; `inner` names the first payload inside. */
   | { readonly kind: 'encrypted'; readonly type: number; readonly inner: number; readonly body: Uint8Array }
   | { readonly kind: 'raw'; readonly type: number; readonly critical: boolean; readonly body: Uint8Array };
@@ -76,6 +81,18 @@ function interpret(p: RawPayload, next: number): Decoded<IkePayload> {
       const r = at(decodeDelete(p.body));
       return r.ok ? ok({ kind: 'D', delete: r.value }) : r;
     }
+    case PayloadType.EAP: {
+      const r = at(decodeEap(p.body));
+      return r.ok ? ok({ kind: 'EAP', eap: r.value }) : r;
+    }
+    case PayloadType.CERT: {
+      const r = at(decodeCert(p.body));
+      return r.ok ? ok({ kind: 'CERT', cert: r.value }) : r;
+    }
+    case PayloadType.CERTREQ: {
+      const r = at(decodeCertReq(p.body));
+      return r.ok ? ok({ kind: 'CERTREQ', certreq: r.value }) : r;
+    }
     case PayloadType.SK:
     case PayloadType.SKF:
       return ok({ kind: 'encrypted', type: p.type, inner: next, body: p.body.slice() });
@@ -124,6 +141,9 @@ function bodyOf(p: IkePayload): { type: number; critical?: boolean; body: Uint8A
     case 'TSr': return { type: PayloadType.TSr, body: encodeTs(p.selectors) };
     case 'CP': return { type: PayloadType.CP, body: encodeConfig(p.config) };
     case 'D': return { type: PayloadType.D, body: encodeDelete(p.delete) };
+    case 'EAP': return { type: PayloadType.EAP, body: encodeEap(p.eap) };
+    case 'CERT': return { type: PayloadType.CERT, body: encodeCert(p.cert) };
+    case 'CERTREQ': return { type: PayloadType.CERTREQ, body: encodeCertReq(p.certreq) };
     case 'encrypted': return { type: p.type, body: p.body };
     case 'raw': return { type: p.type, critical: p.critical, body: p.body };
   }

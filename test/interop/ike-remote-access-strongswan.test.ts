@@ -1,6 +1,6 @@
 // IKEv2 remote access against a real strongSwan client: it asks for a virtual address (CP), gets
 // one from Postern's pool with DNS, and reaches the LAN behind Postern through the shared TUN.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { ikeStatus, startPosternIke } from '../lab/peers/postern-ike.ts';
@@ -45,4 +45,46 @@ t.test('a strongSwan road warrior gets a pool address and DNS, and pings the LAN
   const status = await ikeStatus(gw);
   t.equal(status.hub?.['routes'], 1, 'one host route on the shared TUN');
   t.equal(status.hub?.['noRoute'], 0);
+});
+
+t.test('EAP-MSCHAPv2 from a strongSwan client against the local users; a wrong password refused cleanly', { skip }, async (t) => {
+  for (const [password, works] of [['Correct-Horse-7', true], ['not-the-password', false]] as const) {
+    const lab = Lab.create(twoSitesDirect);
+    t.teardown(() => lab.teardown());
+    const [road, gw] = await Promise.all([
+      StrongSwan.start(lab, 'gwA', {
+        connections: {
+          vpn: {
+            localAddrs: ['192.0.2.1'], remoteAddrs: ['192.0.2.2'], proposals: ['aes256-sha1-modp1024'], vips: ['0.0.0.0'],
+            local: { auth: 'eap-mschapv2', id: '192.0.2.1', eapId: 'alice' }, remote: { auth: 'psk', id: 'vpn.example.com' },
+            children: { lan: { localTs: ['dynamic'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256-sha1'] } },
+          },
+        },
+        secrets: [{ kind: 'ike', ids: ['vpn.example.com'], secret: PSK }, { kind: 'eap', ids: ['alice'], secret: password }],
+      }),
+      startPosternIke(lab, 'gwB', {
+        address: '192.0.2.2', dataplane: { tunnelAddress: '10.2.0.1', hub: true }, users: { alice: 'Correct-Horse-7' },
+        pools: { ra: { prefix: '10.10.0.0/24', dns: ['10.2.0.53'] } },
+        connections: [{
+          name: 'ra', localId: 'vpn.example.com', psk: PSK, ike: ['aes256-sha1-modp1024'], esp: ['aes256-sha1'], peerAuth: 'eap-mschapv2',
+          localTs: ['10.2.0.0/24'], remoteTs: [], mode: 'tunnel', dpdSeconds: 30, pool: 'ra',
+        }],
+      }),
+    ]);
+    const r = await road.initiate('lan', 8);
+    if (!works) {
+      t.not(r.code, 0, 'a wrong password: the client fails');
+      t.match(r.stdout, /EAP_FAILURE|EAP method EAP_MSCHAPV2 failed|received EAP_FAILURE/, 'strongSwan was told EAP Failure');
+      t.same((await ikeStatus(gw)).sas, [], 'nothing half-open on Postern');
+      t.match(readFileSync(gw.daemon.logFile, 'utf8'), /MS-CHAPv2 authentication of 'alice' failed/, 'Postern logs why');
+      continue;
+    }
+    if (r.code !== 0) t.fail(`the client could not connect:\n${r.stdout}\n${road.log(60)}`);
+    t.match(r.stdout, /EAP method EAP_MSCHAPV2 succeeded, MSK established/, 'EAP-MSCHAPv2 succeeded with an MSK');
+    t.match(r.stdout, /authentication of 'vpn\.example\.com' with EAP successful/, 'and the final AUTH matched');
+    const up = await gw.waitEvent((e) => e['type'] === 'ike-up');
+    t.equal(up['remoteId'], 'alice', 'Postern knows the user by the EAP identity');
+    const ping = await lab.exec('gwA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-I', '10.10.0.1', '10.2.0.10']);
+    t.equal(ping.code, 0, `the Windows-default suite (aes256-sha1-modp1024) carries traffic:\n${ping.stdout}`);
+  }
 });

@@ -1,4 +1,5 @@
 import type { IkePayload } from '../message.ts';
+import type { UserLookup } from '../eap/mschapv2-server.ts';
 import { defaultCookieOptions, type CookieOptions } from './cookies.ts';
 import type { IkeSa, PendingRequest } from './ike-sa.ts';
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider, VirtualAddressProvider } from './types.ts';
@@ -13,6 +14,8 @@ export interface EngineOptions {
   readonly cookies: CookieOptions;
   /** Virtual addresses for connections with a pool (remote access). */
   readonly addresses?: VirtualAddressProvider;
+  /** The local users, for EAP-MSCHAPv2. */
+  readonly users?: UserLookup;
 }
 
 export const defaultEngineOptions: EngineOptions = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, nonceLength: 32, cookies: defaultCookieOptions };
@@ -23,6 +26,7 @@ export interface EngineContext {
   readonly crypto: IkeCryptoProvider;
   readonly options: EngineOptions;
   readonly addresses: VirtualAddressProvider | undefined;
+  readonly users: UserLookup | undefined;
   emit(action: IkeAction): void;
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
   sendRequest(sa: IkeSa, exchange: number, payloads: IkePayload[], purpose: PendingRequest['purpose']): void;

@@ -113,8 +113,8 @@ export class IkeEngine {
         p.sentAt = now;
         this.#log('info', `retransmit ${p.tries} of ${EXCHANGE_NAMES[p.exchange]} request ${p.messageId}`, { spi: sa.spiI.toString(16) });
         this.#emitSend(sa, p.packet);
-      } else if (!sa.initiator && sa.state === 'init-done' && now - sa.lastHeard >= this.#options.halfOpenTimeoutMs) {
-        this.#close(sa, 'half-open SA timed out waiting for IKE_AUTH');
+      } else if (!sa.initiator && (sa.state === 'init-done' || sa.state === 'eap') && now - sa.lastHeard >= this.#options.halfOpenTimeoutMs) {
+        this.#close(sa, `half-open SA timed out waiting for ${sa.state === 'eap' ? 'the EAP client' : 'IKE_AUTH'}`);
       } else if (sa.state === 'established' && !sa.pending && sa.connection && sa.connection.dpdSeconds > 0 && now - sa.lastHeard >= sa.connection.dpdSeconds * 1000) {
         startLivenessCheck(ctx, sa);
       }
@@ -131,7 +131,7 @@ export class IkeEngine {
     };
     for (const sa of this.#sas.values()) {
       if (sa.pending) consider(sa.pending.sentAt + this.#retransmitDelay(sa.pending.tries));
-      else if (!sa.initiator && sa.state === 'init-done') consider(sa.lastHeard + this.#options.halfOpenTimeoutMs);
+      else if (!sa.initiator && (sa.state === 'init-done' || sa.state === 'eap')) consider(sa.lastHeard + this.#options.halfOpenTimeoutMs);
       else if (sa.state === 'established' && sa.connection && sa.connection.dpdSeconds > 0) consider(sa.lastHeard + sa.connection.dpdSeconds * 1000);
       if (sa.state === 'established' && sa.rekeyedTo === undefined && !sa.creating) {
         const ikeAt = this.#ikeRekeyAt(sa);
@@ -252,7 +252,7 @@ export class IkeEngine {
     sa.nextPeerRequestId++;
     this.#log('info', `received ${describe(EXCHANGE_NAMES[exchangeType] ?? String(exchangeType), false, messageId, opened.payloads)}`, { spi: sa.spiI.toString(16) });
     const ctx = this.#context();
-    if (exchangeType === ExchangeType.IKE_AUTH && !sa.initiator && sa.state === 'init-done') {
+    if (exchangeType === ExchangeType.IKE_AUTH && !sa.initiator && (sa.state === 'init-done' || sa.state === 'eap')) {
       answerAuth(ctx, sa, messageId, opened.payloads);
       this.#forgetHalfOpen(sa); // established or closed: no longer half-open
     }
@@ -312,6 +312,7 @@ export class IkeEngine {
       crypto: this.#crypto,
       options: this.#options,
       addresses: this.#options.addresses,
+      users: this.#options.users,
       emit: (action) => this.#actions.push(action),
       log: (level, msg, fields) => this.#log(level, msg, fields),
       sendRequest: (sa, exchange, payloads, purpose) => this.#sendRequest(sa, exchange, payloads, purpose),

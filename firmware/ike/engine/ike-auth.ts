@@ -1,33 +1,28 @@
-import { timingSafeEqual } from 'node:crypto';
-import { sharedKeyAuth, signedOctets } from '../crypto/auth-octets.ts';
 import type { IkePayload } from '../message.ts';
 import { AuthMethod } from '../payloads/auth.ts';
-import { encodeId, idFromString, idToString, type IdPayload } from '../payloads/identity.ts';
+import { idFromString, idToString, type IdPayload } from '../payloads/identity.ts';
 import { ExchangeType, NotifyType } from '../registry/numbers.ts';
+import { pskBytes, same, sharedKeyAuthFor } from './auth-values.ts';
 import { acceptChild, answerChild, childOfferPayloads, chooseChild, withoutDh } from './child-sa.ts';
 import { cpReply, cpRequest, readReply, requested } from './config-payload.ts';
 import type { EngineContext } from './context.ts';
+import { continueEapClient, continueEapServer, startEapServer } from './eap-rounds.ts';
 import { startDeleteChildren } from './informational.ts';
 import type { IkeSa } from './ike-sa.ts';
 import { errorNotify, first, notify, notifyName } from './payload-helpers.ts';
 import type { IkeConnection } from './types.ts';
 
-/** IKE_AUTH (RFC 7296 §1.2, §2.15) with a shared key, carrying the first child SA. */
+/**
+ * IKE_AUTH (RFC 7296 §1.2, §2.15): a shared key on both sides, or EAP for the initiator (§2.16,
+ * eap-rounds.ts) with the responder's shared key first; the first child SA and the configuration
+ * payload ride on the last exchange.
+ */
 
-/** AUTH for `side` ('i' or 'r'): what that side MACs with the shared key. */
-function pskAuth(sa: IkeSa, conn: IkeConnection, side: 'i' | 'r', id: IdPayload): Buffer {
-  const c = sa.crypto!;
-  const octets = side === 'i'
-    ? signedOctets(c.prf, sa.initRequest, sa.nr, c.keys.skPi, encodeId(id))
-    : signedOctets(c.prf, sa.initResponse, sa.ni, c.keys.skPr, encodeId(id));
-  return sharedKeyAuth(c.prf, Buffer.from(conn.psk.reveal(), 'utf8'), octets);
-}
+const sharedKey = (data: Uint8Array): IkePayload => ({ kind: 'AUTH', auth: { method: AuthMethod.SHARED_KEY_MIC, data } });
 
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && timingSafeEqual(a, b);
-
-/** Initiator: IDi [IDr] AUTH N(INITIAL_CONTACT) SA TSi TSr. */
+/** Initiator: IDi [IDr] [AUTH] [CP] SA TSi TSr. Without AUTH the responder starts EAP. */
 export function startAuth(ctx: EngineContext, sa: IkeSa, conn: IkeConnection): void {
-  const idi = idFromString(conn.localId ?? sa.local.address);
+  const idi = idFromString(conn.eap?.identity ?? conn.localId ?? sa.local.address);
   const spi = ctx.allocateChildSpi();
   const offer = childOfferPayloads(sa, conn, spi, withoutDh(conn.espProposals));
   sa.childOffer = { spi, proposals: offer.proposals };
@@ -35,7 +30,7 @@ export function startAuth(ctx: EngineContext, sa: IkeSa, conn: IkeConnection): v
     { kind: 'IDi', id: idi },
     notify(NotifyType.INITIAL_CONTACT),
     ...(conn.remoteId ? [{ kind: 'IDr', id: idFromString(conn.remoteId) } as const] : []),
-    { kind: 'AUTH', auth: { method: AuthMethod.SHARED_KEY_MIC, data: pskAuth(sa, conn, 'i', idi) } },
+    ...(conn.eap ? [] : [sharedKey(sharedKeyAuthFor(sa, 'i', idi, pskBytes(sa)))]),
     ...(conn.requestVirtualIp ? [cpRequest()] : []),
     ...offer.payloads,
   ];
@@ -43,31 +38,46 @@ export function startAuth(ctx: EngineContext, sa: IkeSa, conn: IkeConnection): v
   ctx.sendRequest(sa, ExchangeType.IKE_AUTH, payloads, 'ike-auth');
 }
 
-/** Responder: find the connection for IDi, check AUTH, answer with ours and the child SA. */
+/** Refuses an IKE_AUTH request: AUTHENTICATION_FAILED, and the SA goes (nothing half-open). */
+export function refuseAuth(ctx: EngineContext, sa: IkeSa, messageId: number, why: string, fields: Record<string, unknown> = {}): void {
+  ctx.log('warn', `IKE_AUTH refused: ${why}`, { remote: `${sa.remote.address}:${sa.remote.port}`, ...fields });
+  ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [notify(NotifyType.AUTHENTICATION_FAILED)]);
+  ctx.close(sa, why);
+}
+
+/** Responder: every IKE_AUTH request, first or during EAP. */
 export function answerAuth(ctx: EngineContext, sa: IkeSa, messageId: number, request: readonly IkePayload[]): void {
+  if (sa.state === 'eap') return continueEapServer(ctx, sa, messageId, request);
   const idi = first(request, 'IDi');
   const auth = first(request, 'AUTH');
-  const refuse = (why: string, fields: Record<string, unknown> = {}) => {
-    ctx.log('warn', `IKE_AUTH refused: ${why}`, { remote: `${sa.remote.address}:${sa.remote.port}`, ...fields });
-    ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [notify(NotifyType.AUTHENTICATION_FAILED)]);
-    ctx.close(sa, why);
-  };
-  if (!idi || !auth) return refuse('no IDi or AUTH payload (EAP is not offered on this connection)');
+  if (!idi) return refuseAuth(ctx, sa, messageId, 'no IDi payload');
   const peerId = idToString(idi.id);
   const conn = ctx.connectionFor(peerId, sa.remote);
-  if (!conn) return refuse(`no connection for peer ID '${peerId}'`, { peerId });
-  if (auth.auth.method !== AuthMethod.SHARED_KEY_MIC) return refuse(`peer '${peerId}' used auth method ${auth.auth.method}, not a shared key`, { peerId });
-  if (!same(auth.auth.data, pskAuth(sa, conn, 'i', idi.id))) return refuse(`shared key mismatch for peer '${peerId}' (connection ${conn.name})`, { peerId });
+  if (!conn) return refuseAuth(ctx, sa, messageId, `no connection for peer ID '${peerId}'`, { peerId });
   sa.connection = conn;
+  if (!auth) {
+    if (conn.peerAuth !== 'eap-mschapv2') return refuseAuth(ctx, sa, messageId, `peer '${peerId}' asked for EAP, which connection ${conn.name} does not offer`, { peerId });
+    return startEapServer(ctx, sa, messageId, request, idr(sa, conn));
+  }
+  if (conn.peerAuth === 'eap-mschapv2') return refuseAuth(ctx, sa, messageId, `peer '${peerId}' must use EAP on connection ${conn.name}`, { peerId });
+  if (auth.auth.method !== AuthMethod.SHARED_KEY_MIC) return refuseAuth(ctx, sa, messageId, `peer '${peerId}' used auth method ${auth.auth.method}, not a shared key`, { peerId });
+  if (!same(auth.auth.data, sharedKeyAuthFor(sa, 'i', idi.id, pskBytes(sa)))) return refuseAuth(ctx, sa, messageId, `shared key mismatch for peer '${peerId}' (connection ${conn.name})`, { peerId });
+  const id = idr(sa, conn);
+  completeResponder(ctx, sa, messageId, request, peerId, [{ kind: 'IDr', id }, sharedKey(sharedKeyAuthFor(sa, 'r', id, pskBytes(sa)))], 'a shared key');
+}
+
+export const idr = (sa: IkeSa, conn: IkeConnection): IdPayload => idFromString(conn.localId ?? sa.local.address);
+
+/** Responder, authentication done: CP, the child SA, and the SA established. `request` carries SA/TSi/TSr/CP. */
+export function completeResponder(ctx: EngineContext, sa: IkeSa, messageId: number, request: readonly IkePayload[], peerId: string, ours: IkePayload[], how: string): void {
+  const conn = sa.connection!;
   sa.remoteId = peerId;
-  const idr = idFromString(conn.localId ?? sa.local.address);
-  const ours: IkePayload[] = [{ kind: 'IDr', id: idr }, { kind: 'AUTH', auth: { method: AuthMethod.SHARED_KEY_MIC, data: pskAuth(sa, conn, 'r', idr) } }];
   const config = giveVirtualIp(ctx, sa, conn, peerId, request);
   const choice = 'error' in config ? { ok: false as const, error: config.error } : chooseChild(sa, conn, request, withoutDh(conn.espProposals));
   const child = choice.ok ? answerChild(sa, conn, choice, ctx.allocateChildSpi(), { weInitiated: false, ni: sa.ni, nr: sa.nr }) : choice;
   const cp = 'payload' in config && config.payload ? [config.payload] : [];
   ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, child.ok ? [...ours, ...cp, ...child.payloads] : [...ours, notify(child.error)]);
-  sa.setState('established', `authenticated '${peerId}' with a shared key`);
+  sa.setState('established', `authenticated '${peerId}' with ${how}`);
   sa.establishedAt = ctx.now;
   ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: peerId, remote: sa.remote, ...(sa.virtualIp ? { virtualIp: sa.virtualIp.address } : {}) });
   if (child.ok) {
@@ -98,24 +108,36 @@ function giveVirtualIp(ctx: EngineContext, sa: IkeSa, conn: IkeConnection, peerI
   return { payload: cpReply(lease, wanted, conn.splitSubnets ?? []) };
 }
 
-/** Initiator: check the responder's AUTH and install the child SA it agreed to. */
+/** Initiator: every IKE_AUTH response, first or during EAP. */
 export function processAuthResponse(ctx: EngineContext, sa: IkeSa, response: readonly IkePayload[]): void {
   const conn = sa.connection!;
-  const idr = first(response, 'IDr');
+  if (sa.state === 'eap') return continueEapClient(ctx, sa, response);
+  const idrPayload = first(response, 'IDr');
   const auth = first(response, 'AUTH');
-  if (!idr || !auth) {
+  if (!idrPayload || !auth) {
     const error = errorNotify(response);
     return ctx.close(sa, `the peer refused IKE_AUTH: ${error === undefined ? 'no AUTH payload' : notifyName(error)}`);
   }
-  const peerId = idToString(idr.id);
+  const peerId = idToString(idrPayload.id);
   if (conn.remoteId && peerId !== conn.remoteId) return ctx.close(sa, `the peer identified as '${peerId}', expected '${conn.remoteId}'`);
-  if (auth.auth.method !== AuthMethod.SHARED_KEY_MIC || !same(auth.auth.data, pskAuth(sa, conn, 'r', idr.id))) return ctx.close(sa, `the peer '${peerId}' failed shared key authentication`);
+  if (auth.auth.method !== AuthMethod.SHARED_KEY_MIC || !same(auth.auth.data, sharedKeyAuthFor(sa, 'r', idrPayload.id, pskBytes(sa)))) return ctx.close(sa, `the peer '${peerId}' failed shared key authentication`);
   sa.remoteId = peerId;
+  if (conn.eap) {
+    sa.eap.peerIdr = idrPayload.id;
+    sa.setState('eap', `'${peerId}' authenticated with a shared key; EAP next`);
+    return continueEapClient(ctx, sa, response);
+  }
+  completeInitiator(ctx, sa, response, 'a shared key');
+}
+
+/** Initiator, authentication done: CP, the child SA the responder agreed to. */
+export function completeInitiator(ctx: EngineContext, sa: IkeSa, response: readonly IkePayload[], how: string): void {
+  const conn = sa.connection!;
   const reply = conn.requestVirtualIp ? readReply(response) : undefined;
   if (reply && (reply.ipv4 || reply.ipv6)) sa.virtualIp = { pool: '', identity: '', address: reply };
-  sa.setState('established', `authenticated '${peerId}' with a shared key`);
+  sa.setState('established', `authenticated '${sa.remoteId}' with ${how}`);
   sa.establishedAt = ctx.now;
-  ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: peerId, remote: sa.remote, ...(sa.virtualIp ? { virtualIp: sa.virtualIp.address } : {}) });
+  ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: sa.remoteId, remote: sa.remote, ...(sa.virtualIp ? { virtualIp: sa.virtualIp.address } : {}) });
   const offer = sa.childOffer;
   sa.childOffer = undefined;
   const error = errorNotify(response);

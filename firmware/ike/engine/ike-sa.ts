@@ -2,6 +2,10 @@ import type { DhExchange } from '../crypto/dh.ts';
 import type { IkeSaKeys } from '../crypto/key-derivation.ts';
 import type { SkKeys } from '../crypto/sk-cipher.ts';
 import type { CipherSuite, PrfAlgorithm } from '../crypto/transforms.ts';
+import type { EapMschapv2Client } from '../eap/mschapv2-client.ts';
+import type { EapMschapv2Server } from '../eap/mschapv2-server.ts';
+import type { IkePayload } from '../message.ts';
+import type { IdPayload } from '../payloads/identity.ts';
 import type { Proposal } from '../payloads/sa.ts';
 import type { ChildSaInfo, Endpoint, IkeConnection, VirtualAddress } from './types.ts';
 
@@ -9,12 +13,13 @@ import type { ChildSaInfo, Endpoint, IkeConnection, VirtualAddress } from './typ
  * RFC 7296 §2: an IKE SA from first message to delete. Every state change goes through
  * `setState`, which refuses moves that cannot happen (STYLE.md: one transition choke point).
  */
-export type IkeSaState = 'init-sent' | 'init-done' | 'auth-sent' | 'established' | 'deleting' | 'closed';
+export type IkeSaState = 'init-sent' | 'init-done' | 'auth-sent' | 'eap' | 'established' | 'deleting' | 'closed';
 
 const MOVES: Record<IkeSaState, readonly IkeSaState[]> = {
   'init-sent': ['init-sent', 'init-done', 'closed'],
-  'init-done': ['auth-sent', 'established', 'closed'],
-  'auth-sent': ['established', 'closed'],
+  'init-done': ['auth-sent', 'eap', 'established', 'closed'],
+  'auth-sent': ['eap', 'established', 'closed'],
+  eap: ['established', 'closed'],
   established: ['deleting', 'closed'],
   deleting: ['closed'],
   closed: [],
@@ -77,7 +82,7 @@ export class IkeSa {
   nextPeerRequestId = 0;
   pending: PendingRequest | undefined;
   /** Requests waiting for the window (size 1) to open. */
-  readonly queued: Array<{ exchange: number; payloads: import('../message.ts').IkePayload[]; purpose: PendingRequest['purpose'] }> = [];
+  readonly queued: Array<{ exchange: number; payloads: IkePayload[]; purpose: PendingRequest['purpose'] }> = [];
   /** Our last response, resent when the peer retransmits its request (§2.1). */
   lastResponse: { messageId: number; packet: Uint8Array } | undefined;
   lastHeard: number;
@@ -91,6 +96,8 @@ export class IkeSa {
   establishedAt = 0;
   /** Our CREATE_CHILD_SA in flight: what we offered and the half-done keys (one at a time). */
   creating: CreateChildState | undefined;
+  /** EAP in IKE_AUTH (§2.16): the method's state, the MSK once it succeeded, the first request. */
+  eap: { server?: EapMschapv2Server; client?: EapMschapv2Client; msk?: Buffer; firstRequest?: readonly IkePayload[]; peerIdr?: IdPayload } = {};
   /** Remote access: the virtual address given to the peer (responder) or to us (initiator). */
   virtualIp: { readonly pool: string; readonly identity: string; readonly address: VirtualAddress } | undefined;
   /** Set once the SA was replaced by a rekey: its close is not a connection going down. */

@@ -33,6 +33,10 @@ export interface IkeConnection {
   /** Rekey child SAs and the IKE SA this long after they were made (0 or absent: never; §2.8). */
   readonly rekeySeconds?: number;
   readonly ikeRekeySeconds?: number;
+  /** Responder: how peers prove who they are. EAP-MSCHAPv2 checks the local users (§2.16). */
+  readonly peerAuth?: 'psk' | 'eap-mschapv2';
+  /** Initiator: prove who we are with EAP-MSCHAPv2 instead of the shared key. */
+  readonly eap?: { readonly identity: string; readonly password: Secret<string> };
   /** Responder: give each peer a virtual address from this pool (configuration payload, §2.19). */
   readonly pool?: string;
   /** Initiator: ask the responder for a virtual address and DNS servers. */

@@ -31,6 +31,8 @@ export interface IkePeerConfig {
   initiate?: string;
   /** Put child SAs into the driver (UDP 4500 on the shared endpoint), with this inner address. */
   dataplane?: { tunnelAddress: string; hub?: boolean };
+  /** Local users (name → password) for EAP-MSCHAPv2. */
+  users?: Record<string, string>;
   /** Address pools by name (an IPv4 prefix and DNS servers), for connections with `pool`. */
   pools?: Record<string, { prefix: string; ipv6?: string; dns: string[] }>;
   /** Ask every initiator for a cookie when this many SAs are half-open (0: always). */
@@ -63,7 +65,8 @@ function onAction(action: IkeAction): void {
 }
 
 const cookies = config.cookieThreshold === undefined ? {} : { cookies: { ...defaultCookieOptions, threshold: config.cookieThreshold } };
-const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, { ...cookies, ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
+const users = config.users ?? {};
+const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, { ...cookies, users: (name) => (users[name] === undefined ? undefined : new Secret(users[name]!)), ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
 const logger = createLogger({ level: 'debug', sink: (r) => print('log', r) });
 const shell = new IkeShell(engine, logger.child('ike'), onAction);
 const transport = config.dataplane ? await DriverTransport.open(config.address, shell.receive) : await DgramTransport.open(config.address, shell.receive);

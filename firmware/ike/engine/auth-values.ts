@@ -1,0 +1,20 @@
+import { timingSafeEqual } from 'node:crypto';
+import { sharedKeyAuth, signedOctets } from '../crypto/auth-octets.ts';
+import { encodeId, type IdPayload } from '../payloads/identity.ts';
+import type { IkeSa } from './ike-sa.ts';
+
+/**
+ * AUTH values (RFC 7296 §2.15) for `side` ('i' or 'r'): what that side MACs with a shared key.
+ * The key is the PSK, or after EAP the MSK (§2.16).
+ */
+export function sharedKeyAuthFor(sa: IkeSa, side: 'i' | 'r', id: IdPayload, key: Uint8Array): Buffer {
+  const c = sa.crypto!;
+  const octets = side === 'i'
+    ? signedOctets(c.prf, sa.initRequest, sa.nr, c.keys.skPi, encodeId(id))
+    : signedOctets(c.prf, sa.initResponse, sa.ni, c.keys.skPr, encodeId(id));
+  return sharedKeyAuth(c.prf, key, octets);
+}
+
+export const pskBytes = (sa: IkeSa) => Buffer.from(sa.connection!.psk.reveal(), 'utf8');
+
+export const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && timingSafeEqual(a, b);

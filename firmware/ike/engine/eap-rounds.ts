@@ -1,0 +1,74 @@
+import { EapMschapv2Client } from '../eap/mschapv2-client.ts';
+import { EapMschapv2Server } from '../eap/mschapv2-server.ts';
+import type { IkePayload } from '../message.ts';
+import { AuthMethod } from '../payloads/auth.ts';
+import { idFromString, type IdPayload } from '../payloads/identity.ts';
+import { ExchangeType } from '../registry/numbers.ts';
+import { pskBytes, same, sharedKeyAuthFor } from './auth-values.ts';
+import type { EngineContext } from './context.ts';
+import { completeInitiator, completeResponder, idr, refuseAuth } from './ike-auth.ts';
+import type { IkeSa } from './ike-sa.ts';
+import { first } from './payload-helpers.ts';
+
+/**
+ * EAP inside IKE_AUTH (RFC 7296 §2.16): the responder authenticates first (its AUTH with the
+ * shared key), then EAP requests and responses travel in further IKE_AUTH exchanges, and at the
+ * end both sides send AUTH keyed with the MSK, binding the EAP run to this IKE SA.
+ */
+
+const mskAuth = (data: Uint8Array): IkePayload => ({ kind: 'AUTH', auth: { method: AuthMethod.SHARED_KEY_MIC, data } });
+
+/** Responder: our ID and AUTH now, and the first EAP request; the child waits for the end. */
+export function startEapServer(ctx: EngineContext, sa: IkeSa, messageId: number, request: readonly IkePayload[], id: IdPayload): void {
+  if (!ctx.users) return refuseAuth(ctx, sa, messageId, 'EAP-MSCHAPv2 needs the local users, and none are configured');
+  const server = new EapMschapv2Server(ctx.users, (n) => ctx.crypto.randomBytes(n), sa.connection!.localId ?? 'postern');
+  sa.eap = { server, firstRequest: request };
+  sa.setState('eap', 'the peer asked for EAP');
+  ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [{ kind: 'IDr', id }, mskAuth(sharedKeyAuthFor(sa, 'r', id, pskBytes(sa))), { kind: 'EAP', eap: server.start() }]);
+}
+
+/** Responder: an EAP response, or after EAP Success the initiator's AUTH keyed with the MSK. */
+export function continueEapServer(ctx: EngineContext, sa: IkeSa, messageId: number, request: readonly IkePayload[]): void {
+  const { server, msk, firstRequest } = sa.eap;
+  const auth = first(request, 'AUTH');
+  if (msk && auth) {
+    const idi = first(firstRequest ?? [], 'IDi');
+    if (!idi || !same(auth.auth.data, sharedKeyAuthFor(sa, 'i', idi.id, msk))) return refuseAuth(ctx, sa, messageId, `AUTH after EAP does not match the MSK for '${sa.remoteId}'`);
+    const id = idr(sa, sa.connection!);
+    return completeResponder(ctx, sa, messageId, firstRequest ?? [], sa.remoteId, [mskAuth(sharedKeyAuthFor(sa, 'r', id, msk))], 'EAP-MSCHAPv2');
+  }
+  const eap = first(request, 'EAP');
+  if (!server || !eap || msk) return refuseAuth(ctx, sa, messageId, 'IKE_AUTH during EAP without an EAP payload');
+  const step = server.receive(eap.eap);
+  ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [{ kind: 'EAP', eap: step.send }]);
+  if (step.status === 'failure') {
+    ctx.log('warn', `EAP refused: ${step.reason}`, { remote: `${sa.remote.address}:${sa.remote.port}`, ...(step.identity ? { user: step.identity } : {}) });
+    return ctx.close(sa, step.reason);
+  }
+  if (step.status === 'success') {
+    sa.eap.msk = step.msk;
+    sa.remoteId = step.identity;
+    ctx.log('info', `EAP-MSCHAPv2 authenticated '${step.identity}'`, { connection: sa.connection?.name });
+  }
+}
+
+/** Initiator: the next EAP response, or after EAP Success our AUTH, or the final answer. */
+export function continueEapClient(ctx: EngineContext, sa: IkeSa, response: readonly IkePayload[]): void {
+  const conn = sa.connection!;
+  const msk = sa.eap.msk;
+  if (msk) {
+    const auth = first(response, 'AUTH');
+    const id = sa.eap.peerIdr ?? idFromString(sa.remoteId);
+    if (!auth || !same(auth.auth.data, sharedKeyAuthFor(sa, 'r', id, msk))) return ctx.close(sa, `the peer's AUTH after EAP does not match the MSK`);
+    return completeInitiator(ctx, sa, response, 'EAP-MSCHAPv2');
+  }
+  const eap = first(response, 'EAP');
+  if (!eap || !conn.eap) return ctx.close(sa, 'the peer ended EAP without a result');
+  sa.eap.client ??= new EapMschapv2Client(conn.eap.identity, conn.eap.password, (n) => ctx.crypto.randomBytes(n));
+  const step = sa.eap.client.receive(eap.eap);
+  if (step.status === 'failure') return ctx.close(sa, `EAP failed: ${step.reason}`);
+  if (step.status === 'continue') return ctx.sendRequest(sa, ExchangeType.IKE_AUTH, [{ kind: 'EAP', eap: step.send }], 'ike-auth');
+  sa.eap.msk = step.msk;
+  const idi = idFromString(conn.eap.identity);
+  ctx.sendRequest(sa, ExchangeType.IKE_AUTH, [mskAuth(sharedKeyAuthFor(sa, 'i', idi, step.msk))], 'ike-auth');
+}
