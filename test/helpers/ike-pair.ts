@@ -96,6 +96,11 @@ export class EnginePair {
     return this.actions[side]!.filter((x): x is Extract<IkeAction, { type: T }> => x.type === type);
   }
 
+  /** The state changes of every SA this side had, as one text (for matching). */
+  history(side: 'a' | 'b'): string {
+    return this.engines[side]!.sas.flatMap((s) => s.history).join('\n');
+  }
+
   logs(side: 'a' | 'b'): string[] {
     return this.of(side, 'log').map((l) => l.msg);
   }

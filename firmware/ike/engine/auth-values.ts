@@ -8,11 +8,15 @@ import type { IkeSa } from './ike-sa.ts';
  * The key is the PSK, or after EAP the MSK (§2.16).
  */
 export function sharedKeyAuthFor(sa: IkeSa, side: 'i' | 'r', id: IdPayload, key: Uint8Array): Buffer {
+  return sharedKeyAuth(sa.crypto!.prf, key, authOctets(sa, side, id));
+}
+
+/** What `side` signs or MACs (§2.15). */
+export function authOctets(sa: IkeSa, side: 'i' | 'r', id: IdPayload): Buffer {
   const c = sa.crypto!;
-  const octets = side === 'i'
+  return side === 'i'
     ? signedOctets(c.prf, sa.initRequest, sa.nr, c.keys.skPi, encodeId(id))
     : signedOctets(c.prf, sa.initResponse, sa.ni, c.keys.skPr, encodeId(id));
-  return sharedKeyAuth(c.prf, key, octets);
 }
 
 export const pskBytes = (sa: IkeSa) => Buffer.from(sa.connection!.psk.reveal(), 'utf8');

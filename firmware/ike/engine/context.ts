@@ -16,6 +16,8 @@ export interface EngineOptions {
   readonly addresses?: VirtualAddressProvider;
   /** The local users, for EAP-MSCHAPv2. */
   readonly users?: UserLookup;
+  /** Calendar time for certificate validity (the engine's own clock may be simulated). */
+  readonly wallClock?: () => Date;
 }
 
 export const defaultEngineOptions: EngineOptions = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, nonceLength: 32, cookies: defaultCookieOptions };
@@ -27,6 +29,7 @@ export interface EngineContext {
   readonly options: EngineOptions;
   readonly addresses: VirtualAddressProvider | undefined;
   readonly users: UserLookup | undefined;
+  wallClock(): Date;
   emit(action: IkeAction): void;
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
   sendRequest(sa: IkeSa, exchange: number, payloads: IkePayload[], purpose: PendingRequest['purpose']): void;

@@ -4,7 +4,8 @@ import type { IkePayload } from '../message.ts';
 import { AuthMethod } from '../payloads/auth.ts';
 import { idFromString, type IdPayload } from '../payloads/identity.ts';
 import { ExchangeType } from '../registry/numbers.ts';
-import { pskBytes, same, sharedKeyAuthFor } from './auth-values.ts';
+import { same, sharedKeyAuthFor } from './auth-values.ts';
+import { ourAuthPayloads } from './authenticators.ts';
 import type { EngineContext } from './context.ts';
 import { completeInitiator, completeResponder, idr, refuseAuth } from './ike-auth.ts';
 import type { IkeSa } from './ike-sa.ts';
@@ -24,7 +25,7 @@ export function startEapServer(ctx: EngineContext, sa: IkeSa, messageId: number,
   const server = new EapMschapv2Server(ctx.users, (n) => ctx.crypto.randomBytes(n), sa.connection!.localId ?? 'postern');
   sa.eap = { server, firstRequest: request };
   sa.setState('eap', 'the peer asked for EAP');
-  ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [{ kind: 'IDr', id }, mskAuth(sharedKeyAuthFor(sa, 'r', id, pskBytes(sa))), { kind: 'EAP', eap: server.start() }]);
+  ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [{ kind: 'IDr', id }, ...ourAuthPayloads(sa, 'r', id), { kind: 'EAP', eap: server.start() }]);
 }
 
 /** Responder: an EAP response, or after EAP Success the initiator's AUTH keyed with the MSK. */

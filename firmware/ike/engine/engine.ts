@@ -1,6 +1,7 @@
 import { decodeIkeMessage, encodeIkeMessage, type IkeMessage, type IkePayload } from '../message.ts';
 import { openProtectedMessage, encodeProtectedMessage } from '../protection.ts';
 import { ExchangeType, NotifyType, TransformType } from '../registry/numbers.ts';
+import { certRequest } from './authenticators.ts';
 import { CookieGuard } from './cookies.ts';
 import type { ProposalSpec } from '../proposals.ts';
 import { defaultEngineOptions, type EngineContext, type EngineOptions } from './context.ts';
@@ -198,7 +199,7 @@ export class IkeEngine {
     const sa = new IkeSa(false, message.header.initiatorSpi, to, from, this.#now, 'init-done');
     sa.spiR = this.#newIkeSpi();
     sa.nextPeerRequestId = 1;
-    const answer = answerInit(this.#context(), sa, message.payloads, raw, this.#responderProposals());
+    const answer = answerInit(this.#context(), sa, message.payloads, raw, this.#responderProposals(), this.#certRequests());
     if (!answer.ok) {
       this.#log('warn', `IKE_SA_INIT refused: ${answer.reason}`, { from: `${from.address}:${from.port}` });
       if (answer.reply) {
@@ -313,6 +314,7 @@ export class IkeEngine {
       options: this.#options,
       addresses: this.#options.addresses,
       users: this.#options.users,
+      wallClock: () => (this.#options.wallClock ?? (() => new Date()))(),
       emit: (action) => this.#actions.push(action),
       log: (level, msg, fields) => this.#log(level, msg, fields),
       sendRequest: (sa, exchange, payloads, purpose) => this.#sendRequest(sa, exchange, payloads, purpose),
@@ -364,6 +366,13 @@ export class IkeEngine {
 
   #connectionFor(remoteId: string, remote: Endpoint): IkeConnection | undefined {
     return this.#connections.find((c) => (c.remoteId ? c.remoteId === remoteId : c.remoteAddress === remote.address || c.remoteAddress === undefined));
+  }
+
+  /** CERTREQs for the IKE_SA_INIT response: every CA some connection trusts for its peers. */
+  #certRequests(): IkePayload[] {
+    const requests = this.#connections.flatMap((c) => certRequest(c));
+    const authorities = requests.flatMap((r) => (r.kind === 'CERTREQ' ? r.certreq.authorities : []));
+    return authorities.length ? [{ kind: 'CERTREQ', certreq: { encoding: 4, authorities } }] : [];
   }
 
   #responderProposals(): ProposalSpec[] {

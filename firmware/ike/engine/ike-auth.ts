@@ -1,8 +1,7 @@
 import type { IkePayload } from '../message.ts';
-import { AuthMethod } from '../payloads/auth.ts';
 import { idFromString, idToString, type IdPayload } from '../payloads/identity.ts';
 import { ExchangeType, NotifyType } from '../registry/numbers.ts';
-import { pskBytes, same, sharedKeyAuthFor } from './auth-values.ts';
+import { certRequest, checkPeerAuth, ourAuthPayloads } from './authenticators.ts';
 import { acceptChild, answerChild, childOfferPayloads, chooseChild, withoutDh } from './child-sa.ts';
 import { cpReply, cpRequest, readReply, requested } from './config-payload.ts';
 import type { EngineContext } from './context.ts';
@@ -18,8 +17,6 @@ import type { IkeConnection } from './types.ts';
  * payload ride on the last exchange.
  */
 
-const sharedKey = (data: Uint8Array): IkePayload => ({ kind: 'AUTH', auth: { method: AuthMethod.SHARED_KEY_MIC, data } });
-
 /** Initiator: IDi [IDr] [AUTH] [CP] SA TSi TSr. Without AUTH the responder starts EAP. */
 export function startAuth(ctx: EngineContext, sa: IkeSa, conn: IkeConnection): void {
   const idi = idFromString(conn.eap?.identity ?? conn.localId ?? sa.local.address);
@@ -29,8 +26,9 @@ export function startAuth(ctx: EngineContext, sa: IkeSa, conn: IkeConnection): v
   const payloads: IkePayload[] = [
     { kind: 'IDi', id: idi },
     notify(NotifyType.INITIAL_CONTACT),
+    ...certRequest(conn),
     ...(conn.remoteId ? [{ kind: 'IDr', id: idFromString(conn.remoteId) } as const] : []),
-    ...(conn.eap ? [] : [sharedKey(sharedKeyAuthFor(sa, 'i', idi, pskBytes(sa)))]),
+    ...(conn.eap ? [] : ourAuthPayloads(sa, 'i', idi)),
     ...(conn.requestVirtualIp ? [cpRequest()] : []),
     ...offer.payloads,
   ];
@@ -60,10 +58,10 @@ export function answerAuth(ctx: EngineContext, sa: IkeSa, messageId: number, req
     return startEapServer(ctx, sa, messageId, request, idr(sa, conn));
   }
   if (conn.peerAuth === 'eap-mschapv2') return refuseAuth(ctx, sa, messageId, `peer '${peerId}' must use EAP on connection ${conn.name}`, { peerId });
-  if (auth.auth.method !== AuthMethod.SHARED_KEY_MIC) return refuseAuth(ctx, sa, messageId, `peer '${peerId}' used auth method ${auth.auth.method}, not a shared key`, { peerId });
-  if (!same(auth.auth.data, sharedKeyAuthFor(sa, 'i', idi.id, pskBytes(sa)))) return refuseAuth(ctx, sa, messageId, `shared key mismatch for peer '${peerId}' (connection ${conn.name})`, { peerId });
+  const failed = checkPeerAuth(ctx, sa, 'i', idi.id, request);
+  if (failed) return refuseAuth(ctx, sa, messageId, `${failed} for peer '${peerId}' (connection ${conn.name})`, { peerId });
   const id = idr(sa, conn);
-  completeResponder(ctx, sa, messageId, request, peerId, [{ kind: 'IDr', id }, sharedKey(sharedKeyAuthFor(sa, 'r', id, pskBytes(sa)))], 'a shared key');
+  completeResponder(ctx, sa, messageId, request, peerId, [{ kind: 'IDr', id }, ...ourAuthPayloads(sa, 'r', id)], conn.peerAuth === 'certificate' ? 'a certificate' : 'a shared key');
 }
 
 export const idr = (sa: IkeSa, conn: IkeConnection): IdPayload => idFromString(conn.localId ?? sa.local.address);
@@ -118,16 +116,18 @@ export function processAuthResponse(ctx: EngineContext, sa: IkeSa, response: rea
     const error = errorNotify(response);
     return ctx.close(sa, `the peer refused IKE_AUTH: ${error === undefined ? 'no AUTH payload' : notifyName(error)}`);
   }
+
   const peerId = idToString(idrPayload.id);
   if (conn.remoteId && peerId !== conn.remoteId) return ctx.close(sa, `the peer identified as '${peerId}', expected '${conn.remoteId}'`);
-  if (auth.auth.method !== AuthMethod.SHARED_KEY_MIC || !same(auth.auth.data, sharedKeyAuthFor(sa, 'r', idrPayload.id, pskBytes(sa)))) return ctx.close(sa, `the peer '${peerId}' failed shared key authentication`);
+  const failed = checkPeerAuth(ctx, sa, 'r', idrPayload.id, response);
+  if (failed) return ctx.close(sa, `the peer '${peerId}' failed authentication: ${failed}`);
   sa.remoteId = peerId;
   if (conn.eap) {
     sa.eap.peerIdr = idrPayload.id;
     sa.setState('eap', `'${peerId}' authenticated with a shared key; EAP next`);
     return continueEapClient(ctx, sa, response);
   }
-  completeInitiator(ctx, sa, response, 'a shared key');
+  completeInitiator(ctx, sa, response, conn.peerAuth === 'certificate' ? 'a certificate' : 'a shared key');
 }
 
 /** Initiator, authentication done: CP, the child SA the responder agreed to. */

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { deriveIkeSaKeys } from '../crypto/key-derivation.ts';
+import { OUR_HASHES, readHashes } from '../crypto/signature-auth.ts';
 import { cipherSuite, prfAlgorithm } from '../crypto/transforms.ts';
 import type { IkePayload } from '../message.ts';
 import type { Proposal } from '../payloads/sa.ts';
@@ -58,6 +59,7 @@ export function startInit(ctx: EngineContext, sa: IkeSa, specs: readonly Proposa
     { kind: 'KE', ke: { group, data: sa.dh.publicValue } },
     { kind: 'Nonce', nonce: sa.ni },
     ...natPayloads(sa),
+    notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, OUR_HASHES),
   ];
   ctx.sendRequest(sa, ExchangeType.IKE_SA_INIT, payloads, 'ike-init');
   return true;
@@ -92,6 +94,7 @@ export function processInitResponse(ctx: EngineContext, sa: IkeSa, spiR: bigint,
   }
   sa.spiR = spiR;
   sa.nr = nonce.nonce;
+  sa.peerHashes = peerHashes(payloads);
   sa.initResponse = raw;
   const failed = deriveKeys(ctx, sa, chosen, ke.ke.data);
   if (failed) return { next: 'fail', reason: failed };
@@ -107,7 +110,9 @@ export function processInitResponse(ctx: EngineContext, sa: IkeSa, spiR: bigint,
 export type InitAnswer = { readonly ok: true } | { readonly ok: false; readonly reply?: IkePayload[]; readonly reason: string };
 
 /** Responder: choose, compute keys and answer; or answer with the notify that refuses (no SA kept). */
-export function answerInit(ctx: EngineContext, sa: IkeSa, payloads: readonly IkePayload[], raw: Uint8Array, specs: readonly ProposalSpec[]): InitAnswer {
+const peerHashes = (payloads: readonly IkePayload[]) => readHashes(notifies(payloads).find((n) => n.type === NotifyType.SIGNATURE_HASH_ALGORITHMS)?.data ?? new Uint8Array());
+
+export function answerInit(ctx: EngineContext, sa: IkeSa, payloads: readonly IkePayload[], raw: Uint8Array, specs: readonly ProposalSpec[], certRequests: readonly IkePayload[] = []): InitAnswer {
   const saPayload = first(payloads, 'SA');
   const ke = first(payloads, 'KE');
   const nonce = first(payloads, 'Nonce');
@@ -127,11 +132,15 @@ export function answerInit(ctx: EngineContext, sa: IkeSa, payloads: readonly Ike
   const failed = deriveKeys(ctx, sa, choice.proposal, ke.ke.data);
   if (failed) return { ok: false, reply: [notify(NotifyType.INVALID_SYNTAX)], reason: failed };
   detectNat(sa, payloads, 0n);
+  sa.peerHashes = peerHashes(payloads);
   ctx.sendResponse(sa, ExchangeType.IKE_SA_INIT, 0, [
     { kind: 'SA', proposals: [choice.proposal] },
     { kind: 'KE', ke: { group: ke.ke.group, data: publicValue } },
     { kind: 'Nonce', nonce: sa.nr },
     ...natPayloads(sa),
+    // §3.7: ask for certificates here when a connection expects them (strongSwan sends its own only when asked).
+    ...certRequests,
+    ...(sa.peerHashes.length ? [notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, OUR_HASHES)] : []),
   ]);
   return { ok: true };
 }

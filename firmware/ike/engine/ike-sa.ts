@@ -76,6 +76,8 @@ export class IkeSa {
   initResponse: Uint8Array = new Uint8Array();
   /** COOKIE from the responder, echoed first in the retried IKE_SA_INIT (§2.6). */
   cookie: Uint8Array | undefined;
+  /** Hashes the peer accepts in RFC 7427 signatures (SIGNATURE_HASH_ALGORITHMS). */
+  peerHashes: number[] = [];
   natLocal = false;
   natRemote = false;
   nextRequestId = 0;

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Secret } from '../../util/secret.ts';
 import type { DhExchange } from '../crypto/dh.ts';
 import type { ProposalSpec } from '../proposals.ts';
@@ -33,8 +34,15 @@ export interface IkeConnection {
   /** Rekey child SAs and the IKE SA this long after they were made (0 or absent: never; §2.8). */
   readonly rekeySeconds?: number;
   readonly ikeRekeySeconds?: number;
-  /** Responder: how peers prove who they are. EAP-MSCHAPv2 checks the local users (§2.16). */
-  readonly peerAuth?: 'psk' | 'eap-mschapv2';
+  /** How the peer proves who it is: the shared key (default), a certificate from `trustedCas`, or
+   * (for a responder) EAP-MSCHAPv2 against the local users (§2.16). */
+  readonly peerAuth?: 'psk' | 'certificate' | 'eap-mschapv2';
+  /** How we prove who we are: the shared key (default) or `certificate`. */
+  readonly localAuth?: 'psk' | 'certificate';
+  /** Our certificate (DER) and its private key, for localAuth 'certificate'. */
+  readonly certificate?: { readonly der: Uint8Array; readonly key: Secret<KeyObject> };
+  /** CA certificates (DER) a peer's certificate must be issued by, for peerAuth 'certificate'. */
+  readonly trustedCas?: readonly Uint8Array[];
   /** Initiator: prove who we are with EAP-MSCHAPv2 instead of the shared key. */
   readonly eap?: { readonly identity: string; readonly password: Secret<string> };
   /** Responder: give each peer a virtual address from this pool (configuration payload, §2.19). */

@@ -1,7 +1,7 @@
 // Postern's IKEv2 engine in a lab host: the engine and its UDP shell, configured from the JSON
 // argument. SA events are printed as `event {...}` lines (SPIs, suites and selectors; never keys),
 // log records as `log {...}`. Commands on stdin: `status`, `initiate NAME`, `terminate`.
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { createDh } from '../../../firmware/ike/crypto/dh.ts';
 import { defaultCookieOptions } from '../../../firmware/ike/engine/cookies.ts';
@@ -18,10 +18,15 @@ import { DgramTransport } from '../../../firmware/ike/shell/transport.ts';
 import { createLogger } from '../../../firmware/log/logger.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 
-export interface IkePeerConnection extends Omit<IkeConnection, 'psk' | 'ikeProposals' | 'espProposals'> {
+export interface IkePeerConnection extends Omit<IkeConnection, 'psk' | 'ikeProposals' | 'espProposals' | 'certificate' | 'trustedCas' | 'eap'> {
   psk: string;
   ike: string[];
   esp: string[];
+  /** PEM texts, for certificate authentication. */
+  certPem?: string;
+  keyPem?: string;
+  caPems?: string[];
+  eap?: { identity: string; password: string };
 }
 
 export interface IkePeerConfig {
@@ -40,8 +45,11 @@ export interface IkePeerConfig {
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as IkePeerConfig;
-const connections: IkeConnection[] = config.connections.map(({ psk, ike, esp, ...c }) => ({
+const connections: IkeConnection[] = config.connections.map(({ psk, ike, esp, certPem, keyPem, caPems, eap, ...c }) => ({
   ...c, psk: new Secret(psk),
+  ...(certPem && keyPem ? { certificate: { der: new X509Certificate(certPem).raw, key: new Secret(createPrivateKey(keyPem)) } } : {}),
+  ...(caPems ? { trustedCas: caPems.map((pem) => new X509Certificate(pem).raw) } : {}),
+  ...(eap ? { eap: { identity: eap.identity, password: new Secret(eap.password) } } : {}),
   ikeProposals: ike.map((p) => parseProposal(p, 'ike') ?? fail(`bad IKE proposal ${p}`)),
   espProposals: esp.map((p) => parseProposal(p, 'esp') ?? fail(`bad ESP proposal ${p}`)),
 }));

@@ -40,6 +40,8 @@ export interface SwanSecret {
 
 export interface SwanSpec {
   readonly connections: Readonly<Record<string, SwanConnection>>;
+  /** Files to put under the swanctl directory first ("x509ca/ca.pem", "x509/me.pem", "private/me.key"). */
+  readonly files?: Readonly<Record<string, string>>;
   readonly secrets?: readonly SwanSecret[];
   readonly pools?: Readonly<Record<string, { readonly addrs: string; readonly dns?: readonly string[] }>>;
 }

@@ -1,0 +1,51 @@
+import { X509Certificate } from 'node:crypto';
+import { caKeyHash, checkPeerCertificate } from '../crypto/peer-certificate.ts';
+import { signAuth, verifyAuth } from '../crypto/signature-auth.ts';
+import type { IkePayload } from '../message.ts';
+import { AuthMethod } from '../payloads/auth.ts';
+import { CertEncoding } from '../payloads/certificate.ts';
+import type { IdPayload } from '../payloads/identity.ts';
+import { authOctets, pskBytes, same, sharedKeyAuthFor } from './auth-values.ts';
+import type { EngineContext } from './context.ts';
+import type { IkeSa } from './ike-sa.ts';
+import { first } from './payload-helpers.ts';
+import type { IkeConnection } from './types.ts';
+
+/**
+ * Who proves what, with what (RFC 7296 §2.15): our AUTH (and CERT) by the connection's localAuth,
+ * the peer's checked by its peerAuth. EAP keys its final AUTHs with the MSK (eap-rounds.ts).
+ */
+
+/** CERT and AUTH for a certificate, or AUTH with the shared key. */
+export function ourAuthPayloads(sa: IkeSa, side: 'i' | 'r', id: IdPayload): IkePayload[] {
+  const conn = sa.connection!;
+  if (conn.localAuth === 'certificate' && conn.certificate) {
+    const { method, data } = signAuth(conn.certificate.key.reveal(), authOctets(sa, side, id), sa.peerHashes);
+    return [{ kind: 'CERT', cert: { encoding: CertEncoding.X509_SIGNATURE, data: conn.certificate.der } }, { kind: 'AUTH', auth: { method, data } }];
+  }
+  return [{ kind: 'AUTH', auth: { method: AuthMethod.SHARED_KEY_MIC, data: sharedKeyAuthFor(sa, side, id, pskBytes(sa)) } }];
+}
+
+const trusted = (conn: IkeConnection) => (conn.trustedCas ?? []).map((der) => new X509Certificate(der));
+
+/** CERTREQ naming our trusted CAs, when we expect the peer to sign (§3.7). */
+export function certRequest(conn: IkeConnection): IkePayload[] {
+  if (conn.peerAuth !== 'certificate' || !conn.trustedCas?.length) return [];
+  return [{ kind: 'CERTREQ', certreq: { encoding: CertEncoding.X509_SIGNATURE, authorities: trusted(conn).map(caKeyHash) } }];
+}
+
+/** Checks the peer's AUTH (and certificate) for `side`; undefined when it holds, else why not. */
+export function checkPeerAuth(ctx: EngineContext, sa: IkeSa, side: 'i' | 'r', id: IdPayload, payloads: readonly IkePayload[]): string | undefined {
+  const conn = sa.connection!;
+  const auth = first(payloads, 'AUTH');
+  if (!auth) return 'no AUTH payload';
+  if (conn.peerAuth === 'certificate') {
+    const cert = first(payloads, 'CERT');
+    if (cert?.cert.encoding !== CertEncoding.X509_SIGNATURE) return 'no X.509 certificate to check the signature with';
+    const check = checkPeerCertificate(cert.cert.data, trusted(conn), id, ctx.wallClock());
+    if (!check.ok) return check.reason;
+    return verifyAuth(check.publicKey, auth.auth.method, auth.auth.data, authOctets(sa, side, id)) ? undefined : `the signature of '${check.subject.replace(/\n/g, ', ')}' does not verify`;
+  }
+  if (auth.auth.method !== AuthMethod.SHARED_KEY_MIC) return `auth method ${auth.auth.method}, not a shared key`;
+  return same(auth.auth.data, sharedKeyAuthFor(sa, side, id, pskBytes(sa))) ? undefined : 'shared key mismatch';
+}
