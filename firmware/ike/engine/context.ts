@@ -41,4 +41,6 @@ export interface EngineContext {
   /** The connection that accepts a peer with this ID from this address (IKE_AUTH, §2.15). */
   connectionFor(remoteId: string, remote: Endpoint): IkeConnection | undefined;
   close(sa: IkeSa, reason: string): void;
+  /** Other established SAs of the same connection and peer identity (INITIAL_CONTACT, §3.10.1). */
+  sameIdentity(sa: IkeSa): IkeSa[];
 }

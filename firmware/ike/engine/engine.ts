@@ -324,6 +324,7 @@ export class IkeEngine {
       adopt: (sa) => void this.#sas.set(sa.mySpi, sa),
       connectionFor: (remoteId, remote) => this.#connectionFor(remoteId, remote),
       close: (sa, reason) => this.#close(sa, reason),
+      sameIdentity: (sa) => [...this.#sas.values()].filter((o) => o !== sa && o.state === 'established' && o.rekeyedTo === undefined && o.connection === sa.connection && o.remoteId === sa.remoteId),
     };
   }
 

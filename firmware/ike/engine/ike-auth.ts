@@ -70,6 +70,11 @@ export const idr = (sa: IkeSa, conn: IkeConnection): IdPayload => idFromString(c
 export function completeResponder(ctx: EngineContext, sa: IkeSa, messageId: number, request: readonly IkePayload[], peerId: string, ours: IkePayload[], how: string): void {
   const conn = sa.connection!;
   sa.remoteId = peerId;
+  // §3.10.1: INITIAL_CONTACT says the peer kept no state; its older SAs here are stale. They go
+  // before the pool lease, so a reconnecting client gets its address back at once.
+  if (request.some((p) => p.kind === 'N' && p.notify.type === NotifyType.INITIAL_CONTACT)) {
+    for (const old of ctx.sameIdentity(sa)) ctx.close(old, `replaced by a new IKE SA of '${peerId}' (INITIAL_CONTACT)`);
+  }
   const config = giveVirtualIp(ctx, sa, conn, peerId, request);
   const choice = 'error' in config ? { ok: false as const, error: config.error } : chooseChild(sa, conn, request, withoutDh(conn.espProposals));
   const child = choice.ok ? answerChild(sa, conn, choice, ctx.allocateChildSpi(), { weInitiated: false, ni: sa.ni, nr: sa.nr }) : choice;

@@ -68,3 +68,25 @@ t.test('a remote-access connection refuses a child to a peer that asks for no ad
   t.equal(pair.of('a', 'install-child').length, 0);
   t.ok(pair.logs('a').some((l) => l.includes('FAILED_CP_REQUIRED')));
 });
+
+t.test('INITIAL_CONTACT: a client that reconnects replaces its stale SA and gets its address back', async (t) => {
+  const leases = new Map<string, string>();
+  const pool: VirtualAddressProvider = {
+    lease: (_p, id) => {
+      if (leases.has(id)) return undefined; // held: a second SA for the same identity cannot have it
+      leases.set(id, '10.10.0.7');
+      return { ipv4: '10.10.0.7', dns: [] };
+    },
+    release: (_p, id) => void leases.delete(id),
+  };
+  const b = new IkeEngine([connection('ra', { pool: 'ra', localTs: ['0.0.0.0/0'], remoteTs: [] })], seededCrypto('b'), { addresses: pool });
+  for (const seed of ['first', 'second']) {
+    // The client "reboots": a fresh engine, no memory of the old SA.
+    const a = new IkeEngine([connection('vpn', { remoteAddress: B, localId: 'alice@example.com', remoteTs: ['0.0.0.0/0'], requestVirtualIp: true })], seededCrypto(seed));
+    const pair = new EnginePair(a, b);
+    pair.take('a', a.initiate('vpn', { address: A, port: 500 }, 0));
+    pair.run(5000);
+    t.equal(pair.of('a', 'ike-up')[0]?.virtualIp?.ipv4, '10.10.0.7', `${seed} connection: the same address`);
+  }
+  t.equal(b.sas.length, 1, 'only the new SA is left on the gateway');
+});
