@@ -14,7 +14,8 @@ const testFiles = (path) =>
     : [path];
 const args = process.argv.slice(2).flatMap((a) => (a.startsWith('-') || !existsSync(a) ? [a] : testFiles(a)));
 mkdirSync('test/artifacts', { recursive: true });
-const log = createWriteStream('test/artifacts/tap.log');
+// POSTERN_TAP_LOG moves it, so runs side by side do not overwrite each other's stream.
+const log = createWriteStream(process.env.POSTERN_TAP_LOG ?? 'test/artifacts/tap.log');
 const tap = spawn('npx', ['tap', '--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
 
 let passed = 0;

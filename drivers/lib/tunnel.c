@@ -403,6 +403,10 @@ dp_tunnel *dp_tunnel_start_hub(const dp_tunnel_options *options, dp_hub *hub, dp
   return start(dp_hub_tun_fd(hub), options, endpoint, hub, NULL, remote, outbound, inbound, error);
 }
 
+void dp_tunnel_set_peer(dp_tunnel *t, const struct sockaddr_in *peer) {
+  atomic_store_explicit(&t->peer, pack(peer), memory_order_relaxed);
+}
+
 int dp_tunnel_route(dp_tunnel *t, const dp_prefix *p) {
   return t->hub ? dp_hub_route_add(t->hub, p, t) : -EINVAL;
 }

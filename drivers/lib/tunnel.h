@@ -73,6 +73,8 @@ typedef struct dp_hub dp_hub;
 dp_tunnel *dp_tunnel_start_hub(const dp_tunnel_options *options, dp_hub *hub, dp_endpoint *endpoint,
                                const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error);
 int dp_tunnel_route(dp_tunnel *t, const dp_prefix *p);
+/* The peer moved (MOBIKE, RFC 4555): send to this address and port from the next batch on. */
+void dp_tunnel_set_peer(dp_tunnel *t, const struct sockaddr_in *peer);
 
 /* For the hub's sending thread: one packet for this tunnel, and the end of a batch. */
 void dp_tunnel_tx_packet(dp_tunnel *t, const uint8_t *packet, size_t len);

@@ -24,6 +24,7 @@ napi_value dp_napi_hub_open(napi_env env, napi_callback_info info);
 napi_value dp_napi_hub_stats(napi_env env, napi_callback_info info);
 napi_value dp_napi_hub_close(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_route(napi_env env, napi_callback_info info);
+napi_value dp_napi_tunnel_set_peer(napi_env env, napi_callback_info info);
 
 static napi_value get_version(napi_env env, napi_callback_info info) {
   (void)info;
@@ -58,6 +59,7 @@ static const struct {
     {"hubStats", dp_napi_hub_stats},
     {"hubClose", dp_napi_hub_close},
     {"tunnelRoute", dp_napi_tunnel_route},
+    {"tunnelSetPeer", dp_napi_tunnel_set_peer},
 };
 
 static napi_value init(napi_env env, napi_value exports) {

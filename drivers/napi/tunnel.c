@@ -338,3 +338,20 @@ napi_value dp_napi_tunnel_route(napi_env env, napi_callback_info info) {
   if (napi_get_value_string_utf8(env, argv[1], text, sizeof text, &len) != napi_ok || !dp_prefix_parse(text, &prefix)) return dp_napi_int(env, -EINVAL);
   return dp_napi_int(env, dp_tunnel_route(((tunnel_handle *)p)->tunnel, &prefix));
 }
+
+/* tunnelSetPeer(tunnel, address, port) → 0 or a negative errno */
+napi_value dp_napi_tunnel_set_peer(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  size_t argc = 3, len = 0;
+  void *p = NULL;
+  char text[64] = "";
+  uint32_t port = 0;
+  struct sockaddr_in peer = {.sin_family = AF_INET};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3 || napi_get_value_external(env, argv[0], &p) != napi_ok || !((tunnel_handle *)p)->tunnel) return dp_napi_int(env, -EBADF);
+  if (napi_get_value_string_utf8(env, argv[1], text, sizeof text, &len) != napi_ok || inet_pton(AF_INET, text, &peer.sin_addr) != 1 ||
+      napi_get_value_uint32(env, argv[2], &port) != napi_ok || port > 65535) return dp_napi_int(env, -EINVAL);
+  peer.sin_port = htons((uint16_t)port);
+  dp_tunnel_set_peer(((tunnel_handle *)p)->tunnel, &peer);
+  return dp_napi_int(env, 0);
+}

@@ -23,6 +23,7 @@ interface Addon {
   tunnelSetOutbound(handle: object, sa: object): number;
   tunnelRemoveInbound(handle: object, spi: number): boolean;
   tunnelRoute(handle: object, prefix: string): number;
+  tunnelSetPeer(handle: object, address: string, port: number): number;
 }
 
 export interface NativeTunnelStats {
@@ -264,6 +265,12 @@ export class NativeTunnel {
   route(prefix: string): void {
     const rc = this.#addon.tunnelRoute(this.#handle, prefix);
     if (rc !== 0) throw new PosternError(rc === -17 ? ErrorCode.dataplaneExists : ErrorCode.dataplaneInvalid, `the hub refused the route ${prefix} (errno ${-rc})`);
+  }
+
+  /** The peer moved (MOBIKE): ESP goes to this address and port from now on. */
+  setPeer(address: string, port: number): void {
+    const rc = this.#addon.tunnelSetPeer(this.#handle, address, port);
+    if (rc !== 0) throw new PosternError(ErrorCode.dataplaneInvalid, `the tunnel refused the peer ${address}:${port} (errno ${-rc})`);
   }
 
   removeInbound(spi: number): boolean {

@@ -67,8 +67,11 @@ export class EnginePair {
     }
   }
 
+  /** More addresses a side answers on (a client that moved). */
+  readonly aliases: Record<string, 'a' | 'b'> = {};
+
   #sideOf(address: string): 'a' | 'b' | undefined {
-    return address === this.addresses.a ? 'a' : address === this.addresses.b ? 'b' : undefined;
+    return address === this.addresses.a ? 'a' : address === this.addresses.b ? 'b' : this.aliases[address];
   }
 
   /** Runs deliveries and timers until nothing is left or `untilMs` passes. */

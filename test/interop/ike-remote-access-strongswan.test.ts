@@ -37,7 +37,7 @@ t.test('a strongSwan road warrior gets a pool address and DNS, and pings the LAN
   const r = await road.initiate('lan');
   if (r.code !== 0) t.fail(`the client could not connect:\n${r.stdout}\n${road.log(40)}`);
   t.match(r.stdout, /installing new virtual IP 10\.10\.0\.1\b/, 'strongSwan installed the address Postern gave');
-  t.match(r.stdout, /parsed IKE_AUTH response 1 \[ IDr AUTH CPRP\(ADDR DNS\) SA TSi TSr \]/, 'the reply carried the address and the DNS server');
+  t.match(r.stdout, /parsed IKE_AUTH response 1 \[ IDr AUTH CPRP\(ADDR DNS\) SA TSi TSr N\(MOBIKE_SUP\) \]/, 'the reply carried the address and the DNS server');
   const up = await gw.waitEvent((e) => e['type'] === 'ike-up');
   t.same((up['virtualIp'] as { ipv4?: string }).ipv4, '10.10.0.1');
   const ping = await lab.exec('gwA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-I', '10.10.0.1', '10.2.0.10']);
@@ -87,4 +87,49 @@ t.test('EAP-MSCHAPv2 from a strongSwan client against the local users; a wrong p
     const ping = await lab.exec('gwA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-I', '10.10.0.1', '10.2.0.10']);
     t.equal(ping.code, 0, `the Windows-default suite (aes256-sha1-modp1024) carries traffic:\n${ping.stdout}`);
   }
+});
+
+t.test('MOBIKE: the strongSwan client changes its address and its traffic carries on', { skip }, async (t) => {
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  const [road, gw] = await Promise.all([
+    StrongSwan.start(lab, 'gwA', {
+      connections: {
+        vpn: {
+          localAddrs: ['%any'], remoteAddrs: ['192.0.2.2'], proposals: ['aes256gcm16-prfsha256-curve25519'], vips: ['0.0.0.0'], mobike: true,
+          local: { auth: 'psk', id: 'road@example.com' }, remote: { auth: 'psk', id: 'vpn.example.com' },
+          children: { lan: { localTs: ['dynamic'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256gcm16'] } },
+        },
+      },
+      secrets: [{ kind: 'ike', ids: ['road@example.com', 'vpn.example.com'], secret: PSK }],
+    }),
+    startPosternIke(lab, 'gwB', {
+      address: '192.0.2.2', dataplane: { tunnelAddress: '10.2.0.1', hub: true }, pools: { ra: { prefix: '10.10.0.0/24', dns: [] } },
+      connections: [{ name: 'ra', localId: 'vpn.example.com', psk: PSK, ike: ['aes256gcm16-prfsha256-curve25519'], esp: ['aes256gcm16'], localTs: ['10.2.0.0/24'], remoteTs: [], mode: 'tunnel', dpdSeconds: 30, pool: 'ra' }],
+    }),
+  ]);
+  const r = await road.initiate('lan');
+  if (r.code !== 0) t.fail(`the client could not connect:\n${r.stdout}\n${road.log(40)}`);
+  const before = await lab.exec('gwA', ['ping', '-c', '2', '-i', '0.2', '-W', '2', '-I', '10.10.0.1', '10.2.0.10']);
+  t.equal(before.code, 0, 'traffic before the move');
+  const during = lab.exec('gwA', ['ping', '-c', '60', '-i', '0.1', '-W', '1', '-I', '10.10.0.1', '10.2.0.10'], 20_000);
+  await new Promise((done) => setTimeout(done, 1000));
+  // The client's network changes: a new address, the old one gone (as when a phone leaves Wi-Fi).
+  // (promote_secondaries: deleting the primary address must not take the new one with it.)
+  lab.execSync('gwA', ['sysctl', '-qw', 'net.ipv4.conf.wan.promote_secondaries=1']);
+  lab.execSync('gwA', ['ip', 'addr', 'add', '192.0.2.11/24', 'dev', 'wan']);
+  lab.execSync('gwA', ['ip', 'addr', 'del', '192.0.2.1/24', 'dev', 'wan']);
+  const moved = await gw.waitEvent((e) => e['type'] === 'move-child', 10_000).catch((e: Error) => {
+    throw new Error(`${e.message}\nstrongSwan:\n${road.log(50)}\nPostern:\n${readFileSync(gw.daemon.logFile, 'utf8').split('\n').slice(-15).join('\n')}`);
+  });
+  t.equal(moved['peer'], '192.0.2.11', 'Postern moved the child SA to the new address');
+  t.match(road.log(300), /generating INFORMATIONAL request \d+ \[ N\(UPD_SA_ADDR\)/, 'strongSwan announced the move with UPDATE_SA_ADDRESSES');
+  const result = await during;
+  const received = Number(/(\d+) received/.exec(result.stdout)?.[1] ?? 0);
+  t.ok(received >= 40, `traffic carried on across the move (${received} of 60 answered)`);
+  const after = await lab.exec('gwA', ['ping', '-c', '5', '-i', '0.2', '-W', '2', '-I', '10.10.0.1', '10.2.0.10']);
+  if (/5 received, 0% packet loss/.test(after.stdout)) t.pass('and all of it after the move');
+  else t.fail(`traffic lost after the move: ${after.stdout}${after.stderr}\n${road.log(40)}`);
+  const status = await ikeStatus(gw);
+  t.same(status.sas[0]?.remote, { address: '192.0.2.11', port: 4500 });
 });

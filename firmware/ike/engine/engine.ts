@@ -10,6 +10,7 @@ import { answerInit, processInitResponse, startInit } from './ike-init.ts';
 import { IkeSa, type PendingRequest } from './ike-sa.ts';
 import { answerInformational, processInformationalResponse, startDeleteIke, startLivenessCheck } from './informational.ts';
 import { answerCreateChild, processCreateChildResponse, startCreateChild, startRekeyIke } from './create-child.ts';
+import { emitMove, startAddressUpdate } from './mobike.ts';
 import { describe } from './payload-helpers.ts';
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from './types.ts';
 
@@ -249,7 +250,7 @@ export class IkeEngine {
     if (messageId !== sa.nextPeerRequestId) return this.#drop('message-id', { expected: sa.nextPeerRequestId, got: messageId });
     const opened = openProtectedMessage(raw, message, sa.inboundKeys());
     if (!opened.ok) return this.#drop(`decrypt-${opened.reason}`, { spi: sa.spiI.toString(16), exchange: EXCHANGE_NAMES[exchangeType] });
-    this.#heard(sa, from, to);
+    this.#heard(sa, from, to, opened.payloads);
     sa.nextPeerRequestId++;
     this.#log('info', `received ${describe(EXCHANGE_NAMES[exchangeType] ?? String(exchangeType), false, messageId, opened.payloads)}`, { spi: sa.spiI.toString(16) });
     const ctx = this.#context();
@@ -273,7 +274,7 @@ export class IkeEngine {
       if (!opened.ok) return this.#drop(`decrypt-${opened.reason}`, { spi: sa.spiI.toString(16) });
       payloads = opened.payloads;
     }
-    this.#heard(sa, from, to);
+    this.#heard(sa, from, to, payloads);
     sa.pending = undefined;
     this.#log('info', `received ${describe(EXCHANGE_NAMES[exchangeType] ?? String(exchangeType), true, messageId, payloads)}`, { spi: sa.spiI.toString(16) });
     this.#dispatchResponse(sa, pending.purpose, message.header.responderSpi, payloads, raw);
@@ -295,16 +296,30 @@ export class IkeEngine {
     }
     if (purpose === 'ike-auth') return processAuthResponse(ctx, sa, payloads);
     if (purpose === 'create-child' || purpose === 'rekey-ike') return processCreateChildResponse(ctx, sa, payloads);
-    processInformationalResponse(ctx, sa, purpose);
+    processInformationalResponse(ctx, sa, purpose, payloads);
   }
 
-  /** §2.23: a responder follows the initiator to a new address or port (NAT rebinding, the move to 4500). */
-  #heard(sa: IkeSa, from: Endpoint, to: Endpoint): void {
+  /**
+   * §2.23: a responder follows the initiator to a new address or port (the move to 4500, a NAT
+   * rebinding, or with MOBIKE an UPDATE_SA_ADDRESSES); the initiator decides (RFC 4555 §3.1).
+   */
+  #heard(sa: IkeSa, from: Endpoint, to: Endpoint, payloads: readonly IkePayload[]): void {
     sa.lastHeard = this.#now;
-    if (!sa.initiator && (from.address !== sa.remote.address || from.port !== sa.remote.port || to.port !== sa.local.port)) {
-      sa.remote = from;
-      sa.local = to;
-    }
+    if (sa.initiator || (from.address === sa.remote.address && from.port === sa.remote.port && to.port === sa.local.port)) return;
+    const mobikeUpdate = payloads.some((p) => p.kind === 'N' && p.notify.type === NotifyType.UPDATE_SA_ADDRESSES);
+    // Established without a NAT, only MOBIKE may move the SA: anything else could be a replayed packet.
+    if (sa.state === 'established' && !sa.natRemote && !(sa.mobike && mobikeUpdate)) return;
+    sa.remote = from;
+    sa.local = to;
+    if (sa.state === 'established' && !mobikeUpdate) emitMove(this.#context(), sa); // a NAT rebinding
+  }
+
+  /** MOBIKE initiator: our address changed; move the SA and its children there (RFC 4555 §3.5). */
+  moveLocal(ikeSpi: bigint, local: Endpoint, now: number): IkeAction[] {
+    this.#now = now;
+    const sa = this.sas.find((s) => s.spiI === ikeSpi && s.initiator && s.mobike && s.state === 'established');
+    if (sa) startAddressUpdate(this.#context(), sa, local);
+    return this.#flush();
   }
 
   #context(): EngineContext {

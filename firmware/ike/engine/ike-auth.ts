@@ -7,6 +7,7 @@ import { cpReply, cpRequest, readReply, requested } from './config-payload.ts';
 import type { EngineContext } from './context.ts';
 import { continueEapClient, continueEapServer, startEapServer } from './eap-rounds.ts';
 import { startDeleteChildren } from './informational.ts';
+import { mobikeSupported, peerSupportsMobike } from './mobike.ts';
 import type { IkeSa } from './ike-sa.ts';
 import { errorNotify, first, notify, notifyName } from './payload-helpers.ts';
 import type { IkeConnection } from './types.ts';
@@ -31,6 +32,7 @@ export function startAuth(ctx: EngineContext, sa: IkeSa, conn: IkeConnection): v
     ...(conn.eap ? [] : ourAuthPayloads(sa, 'i', idi)),
     ...(conn.requestVirtualIp ? [cpRequest()] : []),
     ...offer.payloads,
+    ...(conn.mobike === false ? [] : [mobikeSupported()]),
   ];
   sa.setState('auth-sent', 'IKE_SA_INIT done');
   ctx.sendRequest(sa, ExchangeType.IKE_AUTH, payloads, 'ike-auth');
@@ -79,7 +81,9 @@ export function completeResponder(ctx: EngineContext, sa: IkeSa, messageId: numb
   const choice = 'error' in config ? { ok: false as const, error: config.error } : chooseChild(sa, conn, request, withoutDh(conn.espProposals));
   const child = choice.ok ? answerChild(sa, conn, choice, ctx.allocateChildSpi(), { weInitiated: false, ni: sa.ni, nr: sa.nr }) : choice;
   const cp = 'payload' in config && config.payload ? [config.payload] : [];
-  ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, child.ok ? [...ours, ...cp, ...child.payloads] : [...ours, notify(child.error)]);
+  sa.mobike = conn.mobike !== false && peerSupportsMobike(request);
+  const extra = sa.mobike ? [mobikeSupported()] : [];
+  ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, child.ok ? [...ours, ...cp, ...child.payloads, ...extra] : [...ours, notify(child.error), ...extra]);
   sa.setState('established', `authenticated '${peerId}' with ${how}`);
   sa.establishedAt = ctx.now;
   ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: peerId, remote: sa.remote, ...(sa.virtualIp ? { virtualIp: sa.virtualIp.address } : {}) });
@@ -138,6 +142,7 @@ export function processAuthResponse(ctx: EngineContext, sa: IkeSa, response: rea
 /** Initiator, authentication done: CP, the child SA the responder agreed to. */
 export function completeInitiator(ctx: EngineContext, sa: IkeSa, response: readonly IkePayload[], how: string): void {
   const conn = sa.connection!;
+  sa.mobike = conn.mobike !== false && peerSupportsMobike(response);
   const reply = conn.requestVirtualIp ? readReply(response) : undefined;
   if (reply && (reply.ipv4 || reply.ipv6)) sa.virtualIp = { pool: '', identity: '', address: reply };
   sa.setState('established', `authenticated '${sa.remoteId}' with ${how}`);

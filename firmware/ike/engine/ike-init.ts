@@ -14,7 +14,7 @@ import { first, natHash, notifies, notify, notifyName, proposalsFromSpecs, trans
 
 const NAT_PORT = 4500;
 
-function natPayloads(sa: IkeSa): IkePayload[] {
+export function natPayloads(sa: IkeSa): IkePayload[] {
   return [
     notify(NotifyType.NAT_DETECTION_SOURCE_IP, natHash(sa.spiI, sa.spiR, sa.local)),
     notify(NotifyType.NAT_DETECTION_DESTINATION_IP, natHash(sa.spiI, sa.spiR, sa.remote)),
@@ -22,7 +22,7 @@ function natPayloads(sa: IkeSa): IkePayload[] {
 }
 
 /** Compares the peer's NAT_DETECTION hashes with what we see; either side may be behind a NAT. */
-function detectNat(sa: IkeSa, payloads: readonly IkePayload[], spiR: bigint): void {
+export function detectNat(sa: IkeSa, payloads: readonly IkePayload[], spiR: bigint): void {
   const list = notifies(payloads);
   const sources = list.filter((n) => n.type === NotifyType.NAT_DETECTION_SOURCE_IP).map((n) => n.data);
   const destination = list.find((n) => n.type === NotifyType.NAT_DETECTION_DESTINATION_IP)?.data;

@@ -34,7 +34,7 @@ export interface PendingRequest {
   sentAt: number;
   tries: number;
   /** What the response completes; checked when it arrives. */
-  readonly purpose: 'ike-init' | 'ike-auth' | 'dpd' | 'delete-ike' | 'delete-child' | 'create-child' | 'rekey-ike';
+  readonly purpose: 'ike-init' | 'ike-auth' | 'dpd' | 'delete-ike' | 'delete-child' | 'create-child' | 'rekey-ike' | 'mobike';
 }
 
 export interface NegotiatedCrypto {
@@ -78,6 +78,8 @@ export class IkeSa {
   cookie: Uint8Array | undefined;
   /** Hashes the peer accepts in RFC 7427 signatures (SIGNATURE_HASH_ALGORITHMS). */
   peerHashes: number[] = [];
+  /** Both sides announced MOBIKE_SUPPORTED (RFC 4555 §3.2). */
+  mobike = false;
   natLocal = false;
   natRemote = false;
   nextRequestId = 0;

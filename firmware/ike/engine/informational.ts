@@ -1,5 +1,6 @@
 import type { IkePayload } from '../message.ts';
-import { ExchangeType, ProtocolId } from '../registry/numbers.ts';
+import { ExchangeType, NotifyType, ProtocolId } from '../registry/numbers.ts';
+import { answerAddressUpdate, echoCookie2, finishAddressUpdate } from './mobike.ts';
 import type { EngineContext } from './context.ts';
 import type { IkeSa, PendingRequest } from './ike-sa.ts';
 import { spiBytes32, spiFromBytes } from './payload-helpers.ts';
@@ -19,6 +20,7 @@ function removeChildren(ctx: EngineContext, sa: IkeSa, match: (c: ChildSaInfo) =
 
 /** Responder side of any INFORMATIONAL request. */
 export function answerInformational(ctx: EngineContext, sa: IkeSa, messageId: number, request: readonly IkePayload[]): void {
+  if (sa.mobike && !sa.initiator && request.some((p) => p.kind === 'N' && p.notify.type === NotifyType.UPDATE_SA_ADDRESSES)) return answerAddressUpdate(ctx, sa, messageId, request);
   const deletes = request.filter((p) => p.kind === 'D').map((p) => p.delete);
   if (deletes.some((d) => d.protocolId === ProtocolId.IKE)) {
     // §1.4.1: the IKE SA goes, and every child SA with it; the answer is empty.
@@ -33,7 +35,7 @@ export function answerInformational(ctx: EngineContext, sa: IkeSa, messageId: nu
     for (const child of removeChildren(ctx, sa, (c) => spis.has(c.outbound.spi))) ours.push(spiBytes32(child.inbound.spi));
   }
   if (ours.length) ctx.log('info', `child SA deleted by the peer`, { connection: sa.connection?.name, count: ours.length });
-  ctx.sendResponse(sa, ExchangeType.INFORMATIONAL, messageId, ours.length ? [{ kind: 'D', delete: { protocolId: ProtocolId.ESP, spis: ours } }] : []);
+  ctx.sendResponse(sa, ExchangeType.INFORMATIONAL, messageId, [...(ours.length ? [{ kind: 'D', delete: { protocolId: ProtocolId.ESP, spis: ours } } as const] : []), ...echoCookie2(request)]);
 }
 
 /** An empty INFORMATIONAL request: the peer must answer if it is alive (§2.4). */
@@ -53,6 +55,7 @@ export function startDeleteChildren(ctx: EngineContext, sa: IkeSa, inboundSpis: 
   ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [{ kind: 'D', delete: { protocolId: ProtocolId.ESP, spis: inboundSpis.map(spiBytes32) } }], 'delete-child');
 }
 
-export function processInformationalResponse(ctx: EngineContext, sa: IkeSa, purpose: PendingRequest['purpose']): void {
+export function processInformationalResponse(ctx: EngineContext, sa: IkeSa, purpose: PendingRequest['purpose'], response: readonly IkePayload[]): void {
   if (purpose === 'delete-ike') ctx.close(sa, 'deleted');
+  if (purpose === 'mobike') finishAddressUpdate(ctx, sa, response);
 }

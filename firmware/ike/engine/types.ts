@@ -49,6 +49,8 @@ export interface IkeConnection {
   readonly pool?: string;
   /** Initiator: ask the responder for a virtual address and DNS servers. */
   readonly requestVirtualIp?: boolean;
+  /** MOBIKE (RFC 4555), on unless false. */
+  readonly mobike?: boolean;
   /** Responder: subnets announced as INTERNAL_IP4_SUBNET (split tunnelling); empty: everything. */
   readonly splitSubnets?: readonly string[];
 }
@@ -101,6 +103,8 @@ export type IkeAction =
   | { readonly type: 'delete-child'; readonly child: ChildSaInfo }
   /** A new child replacing `old` (§2.8): install it beside the old one; the old one's delete follows. */
   | { readonly type: 'rekey-child'; readonly old: ChildSaInfo; readonly child: ChildSaInfo }
+  /** The peer (or we) moved (MOBIKE, RFC 4555): the child's SAs now run between these addresses. */
+  | { readonly type: 'move-child'; readonly child: ChildSaInfo }
   /** The IKE SA was replaced by a new one (§2.18); its children moved along, nothing went down. */
   | { readonly type: 'ike-rekeyed'; readonly oldSpi: bigint; readonly spi: bigint; readonly connection: string }
   | { readonly type: 'ike-up'; readonly spi: bigint; readonly connection: string; readonly remoteId: string; readonly remote: Endpoint; readonly virtualIp?: VirtualAddress }

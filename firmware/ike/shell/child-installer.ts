@@ -80,6 +80,14 @@ export class ChildInstaller {
     this.#options.log.info('child SA rekeyed in place', { tunnel: tunnel.name, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16) });
   }
 
+  /** MOBIKE or a NAT rebinding: the child now runs to the peer's new address. */
+  move(child: ChildSaInfo): void {
+    const tunnel = this.#tunnels.get(child.inbound.spi);
+    if (!tunnel) return;
+    tunnel.setPeer(child.outbound.destination, child.encapsulation?.remotePort ?? 0);
+    this.#options.log.info('child SA moved', { inSpi: child.inbound.spi.toString(16), peer: `${child.outbound.destination}:${child.encapsulation?.remotePort ?? 0}` });
+  }
+
   remove(child: ChildSaInfo): void {
     const tunnel = this.#tunnels.get(child.inbound.spi);
     if (!tunnel) return;

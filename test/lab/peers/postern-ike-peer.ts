@@ -66,9 +66,10 @@ function onAction(action: IkeAction): void {
   if (action.type === 'install-child') installer?.install(action.child);
   if (action.type === 'delete-child') installer?.remove(action.child);
   if (action.type === 'rekey-child') installer?.rekey(action.old, action.child);
-  if (action.type === 'install-child' || action.type === 'delete-child' || action.type === 'rekey-child') {
+  if (action.type === 'move-child') installer?.move(action.child);
+  if (action.type === 'install-child' || action.type === 'delete-child' || action.type === 'rekey-child' || action.type === 'move-child') {
     const c = action.child;
-    print('event', { type: action.type, ...(action.type === 'rekey-child' ? { oldInSpi: action.old.inbound.spi } : {}), connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
+    print('event', { type: action.type, peer: action.child.outbound.destination, ...(action.type === 'rekey-child' ? { oldInSpi: action.old.inbound.spi } : {}), connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
   } else print('event', action);
 }
 
