@@ -43,8 +43,8 @@ t.test('a client gets a virtual address and DNS; both children are narrowed to i
   t.same(pair.of('a', 'install-child')[0]?.child.localTs, ['10.10.0.10/32'], 'client side: its virtual address');
   t.same(pair.of('b', 'install-child')[0]?.child.remoteTs, ['10.10.0.10/32'], 'gateway side: the same');
   t.same(pair.of('b', 'ike-up')[0]?.virtualIp?.ipv4, '10.10.0.10');
-  t.ok(pair.logs('b').some((l) => /IKE_AUTH request 1 \[ IDi N\(INITIAL_CONTACT\) AUTH CP SA TSi TSr \]/.test(l)));
-  t.ok(pair.logs('a').some((l) => /IKE_AUTH response 1 \[ IDr AUTH CP SA TSi TSr \]/.test(l)));
+  t.ok(pair.logs('b').some((l) => /IKE_AUTH request 1 \[ IDi N\(INITIAL_CONTACT\) AUTH CP SA TSi TSr N\(MOBIKE_SUPPORTED\) \]/.test(l)));
+  t.ok(pair.logs('a').some((l) => /IKE_AUTH response 1 \[ IDr AUTH CP SA TSi TSr N\(MOBIKE_SUPPORTED\) \]/.test(l)));
   // A child rekey keeps the virtual address in the selectors.
   const [child] = pair.engines.a!.sas[0]!.children;
   pair.take('a', pair.engines.a!.rekeyChild(pair.engines.a!.sas[0]!.spiI, child!.inbound.spi, pair.now));

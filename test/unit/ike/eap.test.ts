@@ -30,7 +30,7 @@ t.test('EAP-MSCHAPv2 in IKE_AUTH: identity, challenge, success, then AUTH keyed 
   t.equal(pair.of('a', 'install-child').length, 1);
   t.equal(pair.of('b', 'install-child').length, 1);
   const logs = pair.logs('b');
-  for (const line of [/IKE_AUTH request 1 \[ IDi N\(INITIAL_CONTACT\) IDr CP SA TSi TSr \]/, /IKE_AUTH response 1 \[ IDr AUTH EAP \]/, /IKE_AUTH request 2 \[ EAP \]/, /IKE_AUTH request 5 \[ AUTH \]/, /IKE_AUTH response 5 \[ AUTH CP SA TSi TSr \]/]) {
+  for (const line of [/IKE_AUTH request 1 \[ IDi N\(INITIAL_CONTACT\) IDr CP SA TSi TSr N\(MOBIKE_SUPPORTED\) \]/, /IKE_AUTH response 1 \[ IDr AUTH EAP \]/, /IKE_AUTH request 2 \[ EAP \]/, /IKE_AUTH request 5 \[ AUTH \]/, /IKE_AUTH response 5 \[ AUTH CP SA TSi TSr N\(MOBIKE_SUPPORTED\) \]/]) {
     t.ok(logs.some((l) => line.test(l)), `${line}`);
   }
   t.notOk(JSON.stringify(pair.actions, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)).includes('Correct-Horse-7'), 'the password never leaves in an action or log');

@@ -37,7 +37,7 @@ t.test('site-to-site with a shared key: both ends up, child SAs mirror each othe
   t.equal(ca!.suite, 'aes-cbc-256-hmac-sha1-96');
   t.same([ca!.localTs, ca!.remoteTs, cb!.localTs, cb!.remoteTs], [['10.1.0.0/16'], ['10.2.0.0/16'], ['10.2.0.0/16'], ['10.1.0.0/16']]);
   t.equal(ca!.encapsulation, undefined, 'no NAT, no UDP encapsulation');
-  t.ok(pair.logs('b').some((l) => /IKE_AUTH request 1 \[ IDi N\(INITIAL_CONTACT\) AUTH SA TSi TSr \]/.test(l)), 'one log line per message naming its payloads');
+  t.ok(pair.logs('b').some((l) => /IKE_AUTH request 1 \[ IDi N\(INITIAL_CONTACT\) AUTH SA TSi TSr N\(MOBIKE_SUPPORTED\) \]/.test(l)), 'one log line per message naming its payloads');
   t.notOk(JSON.stringify(pair.of('a', 'log')).includes('correct horse'), 'the PSK never reaches a log');
 });
 
