@@ -1,0 +1,153 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { PosternConfig, TelemetryConfig } from '../config/types.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
+import { ErrorCode, PosternError } from '../util/errors.ts';
+import { Secret } from '../util/secret.ts';
+import type { CommandHandlers } from './commands.ts';
+import type { ClientCertificate, LinkFactory } from './mqtt-link.ts';
+import { checkTelemetryOptions, MqttTelemetry, publicUrl, type Backlog, type MqttTelemetryOptions } from './mqtt-telemetry.ts';
+import type { EventType, StatusMessage } from './schema.ts';
+import { systemStatusSource } from './system-status.ts';
+
+type MqttSettings = TelemetryConfig['mqtt'];
+
+export interface TelemetrySubsystemOptions {
+  readonly logger: Logger;
+  /** Default: the operating system's figures (system-status.ts). */
+  readonly statusSource?: () => Promise<StatusMessage>;
+  /** The configuration revision running when telemetry starts. */
+  readonly revision?: () => number;
+  /** Resolves `clientCertificate`, the name of an issued certificate, to its PEM and key. */
+  readonly certificate?: (name: string) => ClientCertificate | undefined;
+  readonly commands?: CommandHandlers;
+  readonly clock?: () => number;
+  readonly link?: LinkFactory;
+}
+
+/** The configuration's MQTT settings as telemetry options: secrets wrapped, the certificate resolved. */
+export function telemetryOptions(mqtt: MqttSettings, certificate?: (name: string) => ClientCertificate | undefined): MqttTelemetryOptions {
+  let clientCertificate: ClientCertificate | undefined;
+  if (mqtt.clientCertificate !== undefined) {
+    clientCertificate = certificate?.(mqtt.clientCertificate);
+    if (!clientCertificate) throw new PosternError(ErrorCode.configInvalid, `telemetry: no issued certificate named '${mqtt.clientCertificate}'`);
+  }
+  return {
+    url: mqtt.url,
+    prefix: mqtt.prefix,
+    deviceId: mqtt.deviceId,
+    intervalSeconds: mqtt.intervalSeconds,
+    commandsEnabled: mqtt.commandsEnabled,
+    ...(mqtt.username !== undefined ? { username: mqtt.username } : {}),
+    ...(mqtt.password !== undefined ? { password: new Secret(mqtt.password) } : {}),
+    ...(clientCertificate ? { clientCertificate } : {}),
+  };
+}
+
+/**
+ * Fleet telemetry as a supervised subsystem. It runs while `telemetry.mqtt.enabled`; a change of the
+ * MQTT settings replaces the connection, carrying unsent events over. Other parts of the firmware
+ * report through `event()` and `configChanged()`, which do nothing while telemetry is off.
+ */
+export class TelemetrySubsystem implements Subsystem {
+  readonly name = 'telemetry';
+  readonly #options: TelemetrySubsystemOptions;
+  readonly #statusSource: () => Promise<StatusMessage>;
+  #telemetry: MqttTelemetry | undefined;
+  #settings: MqttSettings | undefined;
+  /** Unsent events of a stopped instance, for the next one. */
+  #backlog: Backlog | undefined;
+  #failure: string | undefined;
+
+  constructor(options: TelemetrySubsystemOptions) {
+    this.#options = options;
+    this.#statusSource = options.statusSource ?? systemStatusSource(options.clock ? { clock: options.clock } : {});
+  }
+
+  async start(config: PosternConfig): Promise<void> {
+    const settings = config.telemetry.mqtt;
+    let telemetry: MqttTelemetry;
+    try {
+      telemetry = this.#create(telemetryOptions(settings, this.#options.certificate));
+    } catch (error) {
+      this.#failure = error instanceof Error ? error.message : String(error);
+      throw error;
+    }
+    this.#failure = undefined;
+    this.#telemetry = telemetry;
+    this.#settings = settings;
+    telemetry.start();
+  }
+
+  /** New settings: build the new client first, so bad settings leave the old one running. */
+  async reconfigure(next: PosternConfig): Promise<void> {
+    const settings = next.telemetry.mqtt;
+    if (this.#telemetry && isDeepStrictEqual(settings, this.#settings)) return; // a rollback to what runs
+    const options = telemetryOptions(settings, this.#options.certificate);
+    checkTelemetryOptions(options);
+    await this.#stopCurrent();
+    this.#telemetry = this.#create(options);
+    this.#settings = settings;
+    this.#telemetry.start();
+  }
+
+  async stop(): Promise<void> {
+    this.#failure = undefined;
+    await this.#stopCurrent();
+  }
+
+  status(): SubsystemStatus {
+    const t = this.#telemetry;
+    if (this.#failure !== undefined) return { state: 'failed', detail: this.#failure };
+    if (!t || !this.#settings) return { state: 'stopped' };
+    const broker = publicUrl(this.#settings.url);
+    const stats = t.stats();
+    if (stats.connected) return { state: 'running', detail: `connected to ${broker}` };
+    const why = stats.lastError ? `: ${stats.lastError}` : '';
+    return stats.connects === 0 ? { state: 'starting', detail: `connecting to ${broker}${why}` } : { state: 'running', detail: `reconnecting to ${broker}${why}` };
+  }
+
+  event(type: EventType, details: Readonly<Record<string, unknown>> = {}): void {
+    this.#telemetry?.event(type, details);
+  }
+
+  /** For the service, once a configuration is committed (its revision is known only then). */
+  configChanged(revision: number): void {
+    this.#telemetry?.configChanged(revision);
+  }
+
+  get telemetry(): MqttTelemetry | undefined {
+    return this.#telemetry;
+  }
+
+  #create(options: MqttTelemetryOptions): MqttTelemetry {
+    const o = this.#options;
+    const revision = o.revision?.();
+    return new MqttTelemetry(options, {
+      statusSource: this.#statusSource,
+      logger: o.logger,
+      ...(o.clock ? { clock: o.clock } : {}),
+      ...(revision !== undefined ? { revision } : {}),
+      ...(o.commands ? { commands: o.commands } : {}),
+      ...(o.link ? { link: o.link } : {}),
+      ...(this.#backlog ? { backlog: this.#backlog } : {}),
+    });
+  }
+
+  async #stopCurrent(): Promise<void> {
+    const t = this.#telemetry;
+    this.#telemetry = undefined;
+    this.#settings = undefined;
+    if (!t) return;
+    await t.stop();
+    this.#backlog = t.takeBacklog();
+  }
+}
+
+/** For the supervisor: wanted when enabled; a change in the MQTT settings reconfigures. */
+export const telemetrySpec = (subsystem: TelemetrySubsystem): SubsystemSpec => ({
+  name: subsystem.name,
+  wanted: (config) => config.telemetry.mqtt.enabled,
+  slice: (config) => config.telemetry.mqtt,
+  create: () => subsystem,
+});
