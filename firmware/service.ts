@@ -8,6 +8,7 @@ import { validateConfig } from './config/validate.ts';
 import type { Logger } from './log/logger.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 import type { SubsystemSpec } from './supervisor/subsystem.ts';
+import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
 
 export interface ServiceOptions {
@@ -15,10 +16,12 @@ export interface ServiceOptions {
   readonly logger: Logger;
   readonly management?: ManagementAddress;
   readonly clock?: () => number;
+  /** Start only these subsystems (tests and development); all when absent. */
+  readonly only?: readonly string[];
 }
 
 /** Protocol listeners that a configuration can enable; each arrives with its own issue. */
-const LISTENERS_IN_THIS_BUILD: ReadonlySet<string> = new Set();
+const LISTENERS_IN_THIS_BUILD: ReadonlySet<string> = new Set(['ikev2']);
 
 /** The running gateway: the configuration store, and the supervisor that makes the config true. */
 export class Service {
@@ -41,15 +44,17 @@ export class Service {
     });
     const specs: SubsystemSpec[] = [
       { name: 'web', wanted: () => true, slice: (c) => c.system.management, create: () => this.web },
+      ikeSpec(() => new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir })),
     ];
-    this.supervisor = new Supervisor(specs, options.logger.child('supervisor'));
+    const only = options.only;
+    this.supervisor = new Supervisor(only ? specs.filter((s) => only.includes(s.name)) : specs, options.logger.child('supervisor'));
   }
 
   static async start(options: ServiceOptions): Promise<Service> {
     const stateDir = resolve(options.stateDir);
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const store = await ConfigStore.open(join(stateDir, 'config'), { logger: options.logger.child('config') });
-    const service = new Service(store, options);
+    const service = new Service(store, { ...options, stateDir });
     const { config, revision } = store.current();
     service.#log.info('starting', { version: buildInfo.version, stateDir, configRevision: revision });
     service.#warnAbout(config);

@@ -22,10 +22,12 @@ function parseLevel(text: string | undefined): keyof typeof LogLevel {
 export async function runCommand(args: ParsedArgs): Promise<undefined> {
   const logger = createLogger({ level: parseLevel(stringFlag(args, 'log-level') ?? process.env['POSTERN_LOG_LEVEL']) });
   const management = parseManagement(stringFlag(args, 'management'));
+  const only = stringFlag(args, 'only')?.split(',').filter(Boolean);
   const service = await Service.start({
     stateDir: stringFlag(args, 'state') ?? 'var',
     logger,
     ...(management ? { management } : {}),
+    ...(only ? { only } : {}),
   });
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {

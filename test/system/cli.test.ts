@@ -43,7 +43,7 @@ t.test('an unknown command is a usage error with exit code 2', async (t) => {
 t.test('run answers /healthz, serves the page, and stops cleanly on SIGTERM', async (t) => {
   const state = tempDir(t);
   const started = Date.now();
-  const p = startPostern(t, [isolatedBundle(t)], ['run', '--state', state, '--management', '127.0.0.1:0']);
+  const p = startPostern(t, [isolatedBundle(t)], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 5000);
   const base = `http://127.0.0.1:${listening['port'] as number}`;
   const health = (await (await fetch(`${base}/healthz`)).json()) as Record<string, unknown>;
@@ -65,7 +65,7 @@ t.test('config validate names every bad field and exits 1; a good file exits 0',
   const dir = tempDir(t);
   const state = tempDir(t);
   // Produce a real current document by running once, then read it back through `config show`.
-  const p = startPostern(t, [bundle], ['run', '--state', state, '--management', '127.0.0.1:0']);
+  const p = startPostern(t, [bundle], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   await p.waitFor((r) => r['msg'] === 'started', 5000);
   p.child.kill('SIGTERM');
   await p.exited;

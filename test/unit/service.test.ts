@@ -21,7 +21,7 @@ async function freePort(): Promise<number> {
 
 async function startService(t: Parameters<typeof tempDir>[0]) {
   const { sink, records } = memorySink();
-  const service = await Service.start({ stateDir: tempDir(t), logger: createLogger({ sink }), management: { host: '127.0.0.1', port: 0 } });
+  const service = await Service.start({ stateDir: tempDir(t), logger: createLogger({ sink }), management: { host: '127.0.0.1', port: 0 }, only: ['web'] });
   t.teardown(() => service.stop());
   return { service, records };
 }
@@ -41,7 +41,7 @@ t.test('apply moves the web server; a failing apply rolls back and keeps the old
   const stateDir = tempDir(t);
   const first = await freePort();
   // Start on a configured port (no override) so that config changes move it.
-  const boot = await Service.start({ stateDir, logger: createLogger({ sink }) });
+  const boot = await Service.start({ stateDir, logger: createLogger({ sink }), only: ['web'] });
   const moved = await boot.applyConfig(withPort(boot.store.current().config, first), { author: 'test' });
   t.ok(moved.ok, 'applied');
   t.equal(boot.web.address()?.port, first, 'the web server moved to the new port');

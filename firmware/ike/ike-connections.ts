@@ -1,0 +1,56 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import type { PosternConfig } from '../config/types.ts';
+import type { GatewayPki } from '../pki/pki-store.ts';
+import { parsePrefix } from '../util/ip.ts';
+import { Secret } from '../util/secret.ts';
+import type { IkeConnection } from './engine/types.ts';
+import { parseProposal, type ProposalSpec } from './proposals.ts';
+
+/**
+ * The configuration document as IKEv2 connections: one per enabled IKEv2 site (specific peers
+ * first, so they win the lookup), then the remote-access listener that accepts anyone.
+ */
+
+const specs = (texts: readonly string[], protocol: 'ike' | 'esp'): ProposalSpec[] => texts.map((t) => parseProposal(t, protocol)).filter((s): s is ProposalSpec => s !== undefined);
+
+/** "192.168.1.1/24" → "192.168.1.0/24": the LAN behind the gateway. */
+export function networkOf(address: string): string | undefined {
+  const p = parsePrefix(address);
+  if (!p || p.family !== 4) return undefined;
+  const mask = p.length === 0 ? 0 : (0xffffffff << (32 - p.length)) >>> 0;
+  const n = (p.bytes.readUInt32BE(0) & mask) >>> 0;
+  return `${[n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.')}/${p.length}`;
+}
+
+export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki): IkeConnection[] {
+  const ike = config.listeners.ikev2;
+  const ikeProposals = specs(ike.proposals.ike, 'ike');
+  const espProposals = specs(ike.proposals.esp, 'esp');
+  const caDer = new X509Certificate(pki.ca.certificatePem).raw;
+  const ourCert = { der: new X509Certificate(pki.server.certificatePem).raw, key: new Secret(createPrivateKey(pki.server.keyPem.reveal())) };
+  const serverId = config.certificates.server.sans[0] ?? config.certificates.server.commonName;
+  const lan = networkOf(config.system.lan.address);
+  const out: IkeConnection[] = [];
+  for (const site of config.sites.filter((s) => s.enabled && s.protocol === 'ikev2')) {
+    const certificate = site.auth === 'certificate';
+    out.push({
+      name: `site:${site.name}`, remoteAddress: site.remote, psk: new Secret(site.psk ?? ''),
+      ikeProposals, espProposals, localTs: site.localSubnets, remoteTs: site.remoteSubnets, mode: 'tunnel', dpdSeconds: 30,
+      rekeySeconds: 3600, ikeRekeySeconds: 4 * 3600, mobike: false,
+      ...(certificate ? { localAuth: 'certificate' as const, certificate: ourCert, peerAuth: 'certificate' as const, trustedCas: [caDer], localId: serverId } : {}),
+    });
+  }
+  if (ike.enabled) {
+    const auth = ike.auth;
+    out.push({
+      name: 'remote-access', localId: serverId, psk: new Secret(ike.psk ?? ''), ikeProposals, espProposals,
+      localTs: ['0.0.0.0/0'], remoteTs: [], mode: 'tunnel', dpdSeconds: 30, rekeySeconds: 3600, ikeRekeySeconds: 4 * 3600,
+      pool: ike.pool, mobike: ike.mobike, ...(lan ? { splitSubnets: [lan] } : {}),
+      // Windows and Apple clients require the gateway to prove itself with a certificate (EAP and certificate modes).
+      ...(auth === 'psk' ? {} : { localAuth: 'certificate' as const, certificate: ourCert }),
+      peerAuth: auth === 'psk' ? 'psk' : auth === 'certificate' ? 'certificate' : 'eap-mschapv2',
+      ...(auth === 'certificate' ? { trustedCas: [caDer] } : {}),
+    });
+  }
+  return out;
+}

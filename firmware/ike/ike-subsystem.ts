@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
+import type { PosternConfig } from '../config/types.ts';
+import { NativeHub } from '../dataplane/native-hub.ts';
+import type { Logger } from '../log/logger.ts';
+import { loadOrCreatePki } from '../pki/pki-store.ts';
+import { ikeAddressProvider } from '../pools/ike-addresses.ts';
+import { PoolRegistry } from '../pools/pool-registry.ts';
+import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
+import { Secret } from '../util/secret.ts';
+import { createDh } from './crypto/dh.ts';
+import { IkeEngine } from './engine/engine.ts';
+import type { IkeAction } from './engine/types.ts';
+import { connectionsFromConfig } from './ike-connections.ts';
+import { ChildInstaller } from './shell/child-installer.ts';
+import { DriverTransport } from './shell/driver-transport.ts';
+import { IkeShell } from './shell/ike-shell.ts';
+
+export interface IkeSubsystemOptions {
+  readonly logger: Logger;
+  readonly stateDir: string;
+  /** SA events for the rest of the service (telemetry, the API's session list). */
+  readonly onEvent?: (action: IkeAction) => void;
+}
+
+/** The address IKE listens on: the static WAN address, or the WAN interface's current IPv4 one. */
+export function wanAddress(config: PosternConfig): string | undefined {
+  const configured = config.system.wan.address?.split('/')[0];
+  if (config.system.wan.mode === 'static' && configured) return configured;
+  return networkInterfaces()[config.system.wan.interface]?.find((a) => a.family === 'IPv4')?.address ?? configured;
+}
+
+/**
+ * IKEv2 in the running service: the engine and its shell on UDP 500 and the driver's UDP 4500,
+ * child SAs on the shared TUN, addresses from the pools, the gateway's certificate from the PKI.
+ * Without the driver or the privileges to bind it reports itself unavailable and the rest of the
+ * service carries on.
+ */
+export class IkeSubsystem implements Subsystem {
+  readonly name = 'ikev2';
+  readonly #options: IkeSubsystemOptions;
+  #status: SubsystemStatus = { state: 'stopped' };
+  #running: { shell: IkeShell; installer: ChildInstaller; hub: NativeHub; engine: IkeEngine } | undefined;
+
+  constructor(options: IkeSubsystemOptions) {
+    this.#options = options;
+  }
+
+  get engine(): IkeEngine | undefined {
+    return this.#running?.engine;
+  }
+
+  async start(config: PosternConfig): Promise<void> {
+    const log = this.#options.logger;
+    this.#status = { state: 'starting' };
+    const address = wanAddress(config);
+    if (!address) return this.#unavailable(`the WAN interface ${config.system.wan.interface} has no IPv4 address`);
+    let hub: NativeHub | undefined;
+    let transport: DriverTransport | undefined;
+    try {
+      const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
+      const users = new Map(config.users.filter((u) => u.enabled).map((u) => [u.name, u.password]));
+      const engine = new IkeEngine(connectionsFromConfig(config, pki), { randomBytes: (n) => randomBytes(n), createDh }, {
+        users: (name) => (users.has(name) ? new Secret(users.get(name)!) : undefined),
+        addresses: ikeAddressProvider(new PoolRegistry(config.pools, config.users)),
+      });
+      const lanAddress = config.system.lan.address.split('/')[0]!;
+      hub = NativeHub.open({ name: 'postern0', mtu: 1400, address: lanAddress, prefixLength: 32 });
+      const shell = new IkeShell(engine, log, (action) => this.#onAction(action));
+      transport = await DriverTransport.open(address, shell.receive);
+      const installer = new ChildInstaller({ tunnelAddress: lanAddress, log: log.child('dataplane'), hub, endpoint: transport.endpoint });
+      shell.attach(transport);
+      this.#running = { shell, installer, hub, engine };
+      for (const site of config.sites.filter((s) => s.enabled && s.protocol === 'ikev2' && s.initiate)) shell.initiate(`site:${site.name}`, { address, port: 500 });
+      this.#status = { state: 'running', detail: `UDP ${address}:500 and :4500, shared TUN ${hub.name}` };
+      log.info('IKEv2 listening', { address, tun: hub.name });
+    } catch (error) {
+      await transport?.close();
+      hub?.close();
+      return this.#unavailable(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  #onAction(action: IkeAction): void {
+    const installer = this.#running?.installer;
+    try {
+      if (action.type === 'install-child') installer?.install(action.child);
+      else if (action.type === 'rekey-child') installer?.rekey(action.old, action.child);
+      else if (action.type === 'delete-child') installer?.remove(action.child);
+      else if (action.type === 'move-child') installer?.move(action.child);
+    } catch (error) {
+      this.#options.logger.error('the data plane refused a child SA', { error: error instanceof Error ? error.message : String(error), action: action.type });
+    }
+    if (action.type === 'ike-up') this.#options.logger.info('IKE SA up', { connection: action.connection, peer: action.remoteId, remote: `${action.remote.address}:${action.remote.port}`, virtualIp: action.virtualIp?.ipv4 });
+    if (action.type === 'ike-down') this.#options.logger.info('IKE SA down', { connection: action.connection, reason: action.reason });
+    this.#options.onEvent?.(action);
+  }
+
+  #unavailable(detail: string): void {
+    this.#status = { state: 'unavailable', detail };
+    this.#options.logger.error('IKEv2 is not available', { detail });
+  }
+
+  async reconfigure(next: PosternConfig): Promise<void> {
+    await this.stop();
+    await this.start(next);
+  }
+
+  async stop(): Promise<void> {
+    const r = this.#running;
+    this.#running = undefined;
+    if (!r) return void (this.#status = { state: 'stopped' });
+    this.#status = { state: 'stopping' };
+    await r.shell.close();
+    r.installer.stopAll();
+    r.hub.close();
+    this.#status = { state: 'stopped' };
+  }
+
+  status(): SubsystemStatus {
+    return this.#status;
+  }
+}
+
+export function ikeSpec(create: () => IkeSubsystem): SubsystemSpec {
+  return {
+    name: 'ikev2',
+    wanted: (c) => c.listeners.ikev2.enabled || c.sites.some((s) => s.enabled && s.protocol === 'ikev2'),
+    slice: (c) => ({ ikev2: c.listeners.ikev2, sites: c.sites, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan }),
+    create,
+  };
+}

@@ -1,0 +1,51 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../config/atomic-file.ts';
+import type { CertificatesConfig } from '../config/types.ts';
+import type { Logger } from '../log/logger.ts';
+import { Secret } from '../util/secret.ts';
+import { createCa, type CertificateAuthority } from './ca.ts';
+import { describeCertificate } from './inspect.ts';
+import { issueServerCertificate } from './issue.ts';
+
+/** The gateway's CA and server certificate as files in the state directory. */
+export interface GatewayPki {
+  readonly ca: CertificateAuthority;
+  readonly server: { readonly certificatePem: string; readonly keyPem: Secret<string> };
+}
+
+const read = (path: string) => readFileSync(path, 'utf8');
+
+/**
+ * Loads the CA and the gateway certificate from `<state>/pki`, making them on first boot (RFC 5280
+ * rules in issue.ts). The server certificate is issued again when the configured names change,
+ * so clients always find the address they dial in its SANs. Keys are 0600 files, written atomically.
+ */
+export function loadOrCreatePki(stateDir: string, config: CertificatesConfig, log: Logger, now = new Date()): GatewayPki {
+  const dir = join(stateDir, 'pki');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const paths = { ca: join(dir, 'ca.pem'), caKey: join(dir, 'ca.key'), server: join(dir, 'server.pem'), serverKey: join(dir, 'server.key') };
+  let ca: CertificateAuthority;
+  if (existsSync(paths.ca) && existsSync(paths.caKey)) {
+    ca = { certificatePem: read(paths.ca), keyPem: new Secret(read(paths.caKey)) };
+  } else {
+    ca = createCa({ commonName: config.ca.commonName, validityDays: config.ca.validityDays, keyType: 'rsa-2048', now });
+    writeFileAtomic(paths.caKey, ca.keyPem.reveal(), 0o600);
+    writeFileAtomic(paths.ca, ca.certificatePem, 0o644);
+    log.info('made the certificate authority', { commonName: config.ca.commonName });
+  }
+  const wanted = [config.server.commonName, ...config.server.sans].map((s) => s.toLowerCase());
+  if (existsSync(paths.server) && existsSync(paths.serverKey)) {
+    const current = describeCertificate(read(paths.server));
+    const names = current.sans.map((s) => s.value.toLowerCase());
+    const fresh = new Date(current.notAfter).getTime() - now.getTime() > 30 * 86_400_000;
+    if (fresh && config.server.sans.every((s) => names.includes(s.toLowerCase()))) {
+      return { ca, server: { certificatePem: read(paths.server), keyPem: new Secret(read(paths.serverKey)) } };
+    }
+    log.info('issuing the gateway certificate again', { reason: fresh ? 'names changed' : 'expires within 30 days', names: wanted });
+  }
+  const issued = issueServerCertificate(ca, { commonName: config.server.commonName, sans: config.server.sans, validityDays: 825, now });
+  writeFileAtomic(paths.serverKey, issued.keyPem.reveal(), 0o600);
+  writeFileAtomic(paths.server, issued.certificatePem, 0o644);
+  return { ca, server: { certificatePem: issued.certificatePem, keyPem: issued.keyPem } };
+}
