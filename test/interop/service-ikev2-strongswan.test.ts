@@ -1,0 +1,56 @@
+// The product end to end: `postern run` (the whole service, from its configuration document) in a
+// lab namespace as the gateway; a strongSwan client connects the Windows way (EAP-MSCHAPv2, the
+// gateway's certificate from the CA Postern made at first boot), gets a pool address, reaches the LAN.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import t from 'tap';
+import { ConfigStore } from '../../firmware/config/store.ts';
+import { defaultConfig } from '../../firmware/config/defaults.ts';
+import { createLogger } from '../../firmware/log/logger.ts';
+import { cleanEnv } from '../helpers/env.ts';
+import { hasBinary, isRoot } from '../lab/command.ts';
+import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
+import { twoSitesDirect } from '../lab/scenarios.ts';
+import { Lab } from '../lab/topology.ts';
+
+const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
+
+t.test('postern run as the gateway: a Windows-style client connects and reaches the LAN', { skip }, async (t) => {
+  const lab = Lab.create(twoSitesDirect); // gwA: the client; gwB: Postern; lanB behind it
+  t.teardown(() => lab.teardown());
+  const state = lab.subdir('postern-state');
+  const config = defaultConfig();
+  config.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
+  config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
+  config.system.management = { listen: '127.0.0.1', port: 18080, https: false }; // inside the namespace
+  config.users = [{ name: 'alice', password: 'Correct-Horse-Battery-7', enabled: true }];
+  config.certificates.server = { commonName: 'vpn.example.com', sans: ['192.0.2.2', 'vpn.example.com'] };
+  config.listeners.sstp.enabled = false;
+  const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
+  await store.write(config, { author: 'test' });
+  const service = lab.spawnDaemon('gwB', 'postern', [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', state], cleanEnv());
+  await waitUntil('Postern listens for IKE', 15_000, () => existsSync(service.logFile) && readFileSync(service.logFile, 'utf8').includes('IKEv2 listening'));
+  const caPem = readFileSync(join(state, 'pki', 'ca.pem'), 'utf8');
+  const road = await StrongSwan.start(lab, 'gwA', {
+    files: { 'x509ca/postern-ca.pem': caPem },
+    connections: {
+      vpn: {
+        localAddrs: ['192.0.2.1'], remoteAddrs: ['192.0.2.2'], proposals: ['aes256-sha1-modp1024'], vips: ['0.0.0.0'],
+        local: { auth: 'eap-mschapv2', id: '192.0.2.1', eapId: 'alice' }, remote: { auth: 'pubkey', id: '192.0.2.2' },
+        children: { lan: { localTs: ['dynamic'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256-sha1'] } },
+      },
+    },
+    secrets: [{ kind: 'eap', ids: ['alice'], secret: 'Correct-Horse-Battery-7' }],
+  });
+  const r = await road.initiate('lan');
+  if (r.code !== 0) t.fail(`the client could not connect:\n${r.stdout}\n${readFileSync(service.logFile, 'utf8').slice(-3000)}`);
+  t.match(r.stdout, /authentication of '192\.0\.2\.2' with RSA[^\n]*successful/, 'the client trusts the certificate Postern issued itself at first boot');
+  t.match(r.stdout, /installing new virtual IP 10\.10\.0\.1\b/, 'an address from the default pool');
+  t.match(r.stdout, /10\.2\.0\.0\/24/, 'the LAN as the remote selector');
+  const ping = await lab.exec('gwA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-I', '10.10.0.1', '10.2.0.10']);
+  t.equal(ping.code, 0, `the client reaches the LAN through the service:\n${ping.stdout}`);
+  const lines = readFileSync(service.logFile, 'utf8').split('\n');
+  t.ok(lines.some((l) => l.includes('"msg":"IKE SA up"') && l.includes('"peer":"alice"')), 'the service logs the session by user');
+  t.notOk(readFileSync(service.logFile, 'utf8').includes('Correct-Horse-Battery-7'), 'and never the password');
+});
