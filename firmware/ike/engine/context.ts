@@ -12,6 +12,8 @@ export interface EngineOptions {
   readonly halfOpenTimeoutMs: number;
   readonly nonceLength: number;
   readonly cookies: CookieOptions;
+  /** Protected messages longer than this are sent as RFC 7383 fragments, when both sides support it. */
+  readonly fragmentSize: number;
   /** Virtual addresses for connections with a pool (remote access). */
   readonly addresses?: VirtualAddressProvider;
   /** The local users, for EAP-MSCHAPv2. */
@@ -20,7 +22,7 @@ export interface EngineOptions {
   readonly wallClock?: () => Date;
 }
 
-export const defaultEngineOptions: EngineOptions = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, nonceLength: 32, cookies: defaultCookieOptions };
+export const defaultEngineOptions: EngineOptions = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, nonceLength: 32, cookies: defaultCookieOptions, fragmentSize: 1280 };
 
 /** What the exchanges may ask of the engine; the engine implements it (tasks stay free of tables and I/O). */
 export interface EngineContext {

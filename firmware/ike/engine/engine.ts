@@ -1,6 +1,7 @@
 import { decodeIkeMessage, encodeIkeMessage, type IkeMessage, type IkePayload } from '../message.ts';
 import { openProtectedMessage, encodeProtectedMessage } from '../protection.ts';
-import { ExchangeType, NotifyType, TransformType } from '../registry/numbers.ts';
+import { encodeFragments } from '../fragmentation.ts';
+import { ExchangeType, NotifyType, PayloadType, TransformType } from '../registry/numbers.ts';
 import { certRequest } from './authenticators.ts';
 import { CookieGuard } from './cookies.ts';
 import type { ProposalSpec } from '../proposals.ts';
@@ -114,7 +115,7 @@ export class IkeEngine {
         p.tries++;
         p.sentAt = now;
         this.#log('info', `retransmit ${p.tries} of ${EXCHANGE_NAMES[p.exchange]} request ${p.messageId}`, { spi: sa.spiI.toString(16) });
-        this.#emitSend(sa, p.packet);
+        this.#emitSend(sa, p.packets);
       } else if (!sa.initiator && (sa.state === 'init-done' || sa.state === 'eap') && now - sa.lastHeard >= this.#options.halfOpenTimeoutMs) {
         this.#close(sa, `half-open SA timed out waiting for ${sa.state === 'eap' ? 'the EAP client' : 'IKE_AUTH'}`);
       } else if (sa.state === 'established' && !sa.pending && sa.connection && sa.connection.dpdSeconds > 0 && now - sa.lastHeard >= sa.connection.dpdSeconds * 1000) {
@@ -192,7 +193,7 @@ export class IkeEngine {
     const existing = this.#halfOpen.get(key);
     if (existing) {
       // A retransmitted first message: the same answer again (§2.1), no new state.
-      if (existing.lastResponse) this.#emitSend(existing, existing.lastResponse.packet);
+      if (existing.lastResponse) this.#emitSend(existing, existing.lastResponse.packets);
       return;
     }
     if (!this.#admit(message, from, to)) return;
@@ -244,12 +245,13 @@ export class IkeEngine {
   #onRequest(sa: IkeSa, message: IkeMessage, raw: Uint8Array, from: Endpoint, to: Endpoint): void {
     const { messageId, exchangeType } = message.header;
     if (sa.lastResponse && messageId === sa.lastResponse.messageId) {
-      this.#emitSend(sa, sa.lastResponse.packet); // §2.1: a retransmitted request gets the same response
+      this.#emitSend(sa, sa.lastResponse.packets); // §2.1: a retransmitted request gets the same response
       return;
     }
     if (messageId !== sa.nextPeerRequestId) return this.#drop('message-id', { expected: sa.nextPeerRequestId, got: messageId });
-    const opened = openProtectedMessage(raw, message, sa.inboundKeys());
-    if (!opened.ok) return this.#drop(`decrypt-${opened.reason}`, { spi: sa.spiI.toString(16), exchange: EXCHANGE_NAMES[exchangeType] });
+    const payloads = this.#open(sa, message, raw);
+    if (!payloads || payloads === 'wait') return;
+    const opened = { payloads };
     this.#heard(sa, from, to, opened.payloads);
     sa.nextPeerRequestId++;
     this.#log('info', `received ${describe(EXCHANGE_NAMES[exchangeType] ?? String(exchangeType), false, messageId, opened.payloads)}`, { spi: sa.spiI.toString(16) });
@@ -270,9 +272,9 @@ export class IkeEngine {
     let payloads: IkePayload[];
     if (exchangeType === ExchangeType.IKE_SA_INIT) payloads = [...message.payloads];
     else {
-      const opened = openProtectedMessage(raw, message, sa.inboundKeys());
-      if (!opened.ok) return this.#drop(`decrypt-${opened.reason}`, { spi: sa.spiI.toString(16) });
-      payloads = opened.payloads;
+      const opened = this.#open(sa, message, raw);
+      if (!opened || opened === 'wait') return;
+      payloads = opened;
     }
     this.#heard(sa, from, to, payloads);
     sa.pending = undefined;
@@ -349,11 +351,11 @@ export class IkeEngine {
       return;
     }
     const messageId = sa.nextRequestId++;
-    const packet = this.#encode(sa, exchange, false, messageId, payloads);
-    if (exchange === ExchangeType.IKE_SA_INIT) sa.initRequest = packet;
-    sa.pending = { messageId, exchange, packet, firstSent: this.#now, sentAt: this.#now, tries: 0, purpose };
+    const packets = this.#encode(sa, exchange, false, messageId, payloads);
+    if (exchange === ExchangeType.IKE_SA_INIT) sa.initRequest = packets[0]!;
+    sa.pending = { messageId, exchange, packets, firstSent: this.#now, sentAt: this.#now, tries: 0, purpose };
     this.#log('info', `sending ${describe(EXCHANGE_NAMES[exchange] ?? String(exchange), false, messageId, payloads)}`, { spi: sa.spiI.toString(16), to: `${sa.remote.address}:${sa.remote.port}` });
-    this.#emitSend(sa, packet);
+    this.#emitSend(sa, packets);
   }
 
   #sendQueued(sa: IkeSa): void {
@@ -362,22 +364,40 @@ export class IkeEngine {
   }
 
   #respondProtected(sa: IkeSa, exchange: number, messageId: number, payloads: IkePayload[]): void {
-    const packet = this.#encode(sa, exchange, true, messageId, payloads);
-    if (exchange === ExchangeType.IKE_SA_INIT) sa.initResponse = packet;
-    sa.lastResponse = { messageId, packet };
+    const packets = this.#encode(sa, exchange, true, messageId, payloads);
+    if (exchange === ExchangeType.IKE_SA_INIT) sa.initResponse = packets[0]!;
+    sa.lastResponse = { messageId, packets };
     this.#log('info', `sending ${describe(EXCHANGE_NAMES[exchange] ?? String(exchange), true, messageId, payloads)}`, { spi: sa.spiI.toString(16), to: `${sa.remote.address}:${sa.remote.port}` });
-    this.#emitSend(sa, packet);
+    this.#emitSend(sa, packets);
   }
 
-  #encode(sa: IkeSa, exchange: number, response: boolean, messageId: number, payloads: IkePayload[]): Uint8Array {
+  /** The message as sent: IKE_SA_INIT in clear, the rest protected, fragmented when too big (RFC 7383 §2.5). */
+  #encode(sa: IkeSa, exchange: number, response: boolean, messageId: number, payloads: IkePayload[]): Uint8Array[] {
     const header = { initiatorSpi: sa.spiI, responderSpi: sa.spiR, exchangeType: exchange, initiator: sa.initiator, response, higherVersion: false, messageId };
-    if (exchange === ExchangeType.IKE_SA_INIT) return encodeIkeMessage(header, payloads);
+    if (exchange === ExchangeType.IKE_SA_INIT) return [encodeIkeMessage(header, payloads)];
     const keys = sa.outboundKeys();
-    return encodeProtectedMessage(header, payloads, keys, this.#crypto.randomBytes(keys.suite.encr.ivLength));
+    const whole = encodeProtectedMessage(header, payloads, keys, this.#crypto.randomBytes(keys.suite.encr.ivLength));
+    if (!sa.fragmentation || whole.length <= this.#options.fragmentSize) return [whole];
+    return encodeFragments(header, payloads, keys, this.#options.fragmentSize, (n) => this.#crypto.randomBytes(n));
   }
 
-  #emitSend(sa: IkeSa, packet: Uint8Array): void {
-    this.#actions.push({ type: 'send', packet, from: sa.local, to: sa.remote });
+  #emitSend(sa: IkeSa, packets: readonly Uint8Array[]): void {
+    for (const packet of packets) this.#actions.push({ type: 'send', packet, from: sa.local, to: sa.remote });
+  }
+
+  /** The payloads inside a protected message: SK at once, SKF once every fragment is in (§2.6). */
+  #open(sa: IkeSa, message: IkeMessage, raw: Uint8Array): IkePayload[] | 'wait' | undefined {
+    const first = message.payloads[0];
+    if (first?.kind === 'encrypted' && first.type === PayloadType.SKF) {
+      const r = sa.fragmentation ? sa.reassembler.add(raw, message, sa.inboundKeys()) : { status: 'rejected' as const, reason: 'fragmentation was not negotiated' };
+      if (r.status === 'complete') return r.payloads;
+      if (r.status === 'rejected') this.#drop('fragment-rejected', { spi: sa.spiI.toString(16), reason: r.reason });
+      return r.status === 'incomplete' ? 'wait' : undefined;
+    }
+    const opened = openProtectedMessage(raw, message, sa.inboundKeys());
+    if (opened.ok) return opened.payloads;
+    this.#drop(`decrypt-${opened.reason}`, { spi: sa.spiI.toString(16), exchange: EXCHANGE_NAMES[message.header.exchangeType] });
+    return undefined;
   }
 
   #connectionFor(remoteId: string, remote: Endpoint): IkeConnection | undefined {

@@ -55,6 +55,7 @@ export function answerAuth(ctx: EngineContext, sa: IkeSa, messageId: number, req
   const conn = ctx.connectionFor(peerId, sa.remote);
   if (!conn) return refuseAuth(ctx, sa, messageId, `no connection for peer ID '${peerId}'`, { peerId });
   sa.connection = conn;
+  sa.fragmentation &&= conn.fragmentation !== false;
   if (!auth) {
     if (conn.peerAuth !== 'eap-mschapv2') return refuseAuth(ctx, sa, messageId, `peer '${peerId}' asked for EAP, which connection ${conn.name} does not offer`, { peerId });
     return startEapServer(ctx, sa, messageId, request, idr(sa, conn));

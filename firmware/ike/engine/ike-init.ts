@@ -59,6 +59,7 @@ export function startInit(ctx: EngineContext, sa: IkeSa, specs: readonly Proposa
     { kind: 'KE', ke: { group, data: sa.dh.publicValue } },
     { kind: 'Nonce', nonce: sa.ni },
     ...natPayloads(sa),
+    ...(sa.connection?.fragmentation === false ? [] : [notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED)]),
     notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, OUR_HASHES),
   ];
   ctx.sendRequest(sa, ExchangeType.IKE_SA_INIT, payloads, 'ike-init');
@@ -95,6 +96,7 @@ export function processInitResponse(ctx: EngineContext, sa: IkeSa, spiR: bigint,
   sa.spiR = spiR;
   sa.nr = nonce.nonce;
   sa.peerHashes = peerHashes(payloads);
+  sa.fragmentation = sa.connection?.fragmentation !== false && announcesFragmentation(payloads);
   sa.initResponse = raw;
   const failed = deriveKeys(ctx, sa, chosen, ke.ke.data);
   if (failed) return { next: 'fail', reason: failed };
@@ -110,6 +112,8 @@ export function processInitResponse(ctx: EngineContext, sa: IkeSa, spiR: bigint,
 export type InitAnswer = { readonly ok: true } | { readonly ok: false; readonly reply?: IkePayload[]; readonly reason: string };
 
 /** Responder: choose, compute keys and answer; or answer with the notify that refuses (no SA kept). */
+const announcesFragmentation = (payloads: readonly IkePayload[]) => notifies(payloads).some((n) => n.type === NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
+
 const peerHashes = (payloads: readonly IkePayload[]) => readHashes(notifies(payloads).find((n) => n.type === NotifyType.SIGNATURE_HASH_ALGORITHMS)?.data ?? new Uint8Array());
 
 export function answerInit(ctx: EngineContext, sa: IkeSa, payloads: readonly IkePayload[], raw: Uint8Array, specs: readonly ProposalSpec[], certRequests: readonly IkePayload[] = []): InitAnswer {
@@ -133,6 +137,8 @@ export function answerInit(ctx: EngineContext, sa: IkeSa, payloads: readonly Ike
   if (failed) return { ok: false, reply: [notify(NotifyType.INVALID_SYNTAX)], reason: failed };
   detectNat(sa, payloads, 0n);
   sa.peerHashes = peerHashes(payloads);
+  // The connection is not known yet: answer the announcement; a connection can refuse to send fragments later.
+  sa.fragmentation = announcesFragmentation(payloads);
   ctx.sendResponse(sa, ExchangeType.IKE_SA_INIT, 0, [
     { kind: 'SA', proposals: [choice.proposal] },
     { kind: 'KE', ke: { group: ke.ke.group, data: publicValue } },
@@ -140,6 +146,7 @@ export function answerInit(ctx: EngineContext, sa: IkeSa, payloads: readonly Ike
     ...natPayloads(sa),
     // §3.7: ask for certificates here when a connection expects them (strongSwan sends its own only when asked).
     ...certRequests,
+    ...(sa.fragmentation ? [notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED)] : []),
     ...(sa.peerHashes.length ? [notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, OUR_HASHES)] : []),
   ]);
   return { ok: true };

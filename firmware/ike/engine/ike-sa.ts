@@ -5,6 +5,7 @@ import type { CipherSuite, PrfAlgorithm } from '../crypto/transforms.ts';
 import type { EapMschapv2Client } from '../eap/mschapv2-client.ts';
 import type { EapMschapv2Server } from '../eap/mschapv2-server.ts';
 import type { IkePayload } from '../message.ts';
+import { FragmentReassembler } from '../fragmentation.ts';
 import type { IdPayload } from '../payloads/identity.ts';
 import type { Proposal } from '../payloads/sa.ts';
 import type { ChildSaInfo, Endpoint, IkeConnection, VirtualAddress } from './types.ts';
@@ -29,7 +30,8 @@ const MOVES: Record<IkeSaState, readonly IkeSaState[]> = {
 export interface PendingRequest {
   readonly messageId: number;
   readonly exchange: number;
-  readonly packet: Uint8Array;
+  /** One message, or its fragments (RFC 7383), resent together. */
+  readonly packets: readonly Uint8Array[];
   readonly firstSent: number;
   sentAt: number;
   tries: number;
@@ -88,7 +90,10 @@ export class IkeSa {
   /** Requests waiting for the window (size 1) to open. */
   readonly queued: Array<{ exchange: number; payloads: IkePayload[]; purpose: PendingRequest['purpose'] }> = [];
   /** Our last response, resent when the peer retransmits its request (§2.1). */
-  lastResponse: { messageId: number; packet: Uint8Array } | undefined;
+  lastResponse: { messageId: number; packets: readonly Uint8Array[] } | undefined;
+  /** Both sides announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 §2.3). */
+  fragmentation = false;
+  readonly reassembler = new FragmentReassembler();
   lastHeard: number;
   readonly children: ChildSaInfo[] = [];
   /** Child SA proposals and SPI kept between our IKE_AUTH request and its response. */

@@ -49,6 +49,8 @@ export interface IkeConnection {
   readonly pool?: string;
   /** Initiator: ask the responder for a virtual address and DNS servers. */
   readonly requestVirtualIp?: boolean;
+  /** IKE fragmentation (RFC 7383), on unless false. */
+  readonly fragmentation?: boolean;
   /** MOBIKE (RFC 4555), on unless false. */
   readonly mobike?: boolean;
   /** Responder: subnets announced as INTERNAL_IP4_SUBNET (split tunnelling); empty: everything. */
