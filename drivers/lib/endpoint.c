@@ -13,12 +13,33 @@
 #include "net_io.h"
 #include "tunnel.h"
 
+/* SPI → tunnel, an immutable snapshot read without locks; a change publishes a new one (RCU-style). */
+typedef struct {
+  size_t mask; /* capacity - 1 (a power of two) */
+  uint32_t *spis;
+  dp_tunnel **tunnels;
+} spi_table;
+
+typedef struct {
+  uint32_t spi;
+  dp_tunnel *tunnel;
+} spi_entry;
+
+/* The tunnels a batch delivered to, so only they are flushed at its end. */
+#define TOUCHED_MAX 64
+
 struct dp_endpoint {
   int fd, stop_fd;
+  bool raw; /* raw ESP (IP protocol 50): datagrams start with the outer IPv4 header */
   dp_endpoint_ike_fn on_ike;
   void *ike_ctx;
-  _Atomic(dp_tunnel *) tunnels[DP_ENDPOINT_MAX_TUNNELS];
+  _Atomic(spi_table *) table;
+  spi_entry *master; /* the JavaScript thread's list, source of every snapshot */
+  size_t master_count, master_cap;
   _Atomic uint64_t epoch; /* odd while the thread handles a batch */
+  const spi_table *current; /* the receiving thread's snapshot for this batch */
+  dp_tunnel *touched[TOUCHED_MAX];
+  int touched_count;
   uint8_t *rx_area;
   uint8_t plain[DP_RX_BUFFER];
   pthread_t rx;
@@ -27,18 +48,54 @@ struct dp_endpoint {
 
 #define COUNT(e, field) atomic_fetch_add_explicit(&(e)->stats.field, 1, memory_order_relaxed)
 
+static dp_endpoint *dp_endpoint_open_kind(const struct sockaddr_in *local, bool raw, dp_endpoint_ike_fn on_ike, void *ctx, int *error);
+static void free_table(spi_table *t);
+
+static size_t hash_spi(uint32_t spi) { return (size_t)((spi * 2654435761u) ^ (spi >> 15)); }
+
 static dp_tunnel *tunnel_for(dp_endpoint *e, uint32_t spi) {
-  for (int i = 0; i < DP_ENDPOINT_MAX_TUNNELS; i++) {
-    dp_tunnel *t = atomic_load_explicit(&e->tunnels[i], memory_order_acquire);
-    if (t && dp_tunnel_owns_spi(t, spi)) return t;
+  const spi_table *t = e->current;
+  if (!t || spi == 0) return NULL;
+  for (size_t i = hash_spi(spi) & t->mask;; i = (i + 1) & t->mask) {
+    if (t->spis[i] == spi) return t->tunnels[i];
+    if (t->spis[i] == 0) return NULL;
   }
-  return NULL;
+}
+
+/* Flushes what the batch left in the tunnels it used (GRO, expiry reports). */
+static void flush_touched(dp_endpoint *e) {
+  for (int i = 0; i < e->touched_count; i++) dp_tunnel_receive_done(e->touched[i]);
+  e->touched_count = 0;
+}
+
+static void deliver_to(dp_endpoint *e, dp_tunnel *t, const uint8_t *d, size_t len, const struct sockaddr_in *from) {
+  if (e->touched_count == 0 || e->touched[e->touched_count - 1] != t) {
+    bool seen = false;
+    for (int i = 0; i < e->touched_count && !seen; i++) seen = e->touched[i] == t;
+    if (!seen) {
+      if (e->touched_count == TOUCHED_MAX) flush_touched(e);
+      e->touched[e->touched_count++] = t;
+    }
+  }
+  dp_tunnel_receive(t, d, len, from, e->plain);
 }
 
 /* RFC 3948 §2.2: a zero SPI field is the non-ESP marker (IKE); a lone 0xFF is a keepalive (§2.3). */
+/* Raw ESP: the kernel hands over the IPv4 header too; the SPI follows it. Nothing here is IKE. */
+static void classify_raw(dp_endpoint *e, const uint8_t *d, size_t len, const struct sockaddr_in *from) {
+  size_t ihl = len ? (size_t)(d[0] & 0x0f) * 4 : 0;
+  if (len < 20 || ihl < 20 || len < ihl + 8) { COUNT(e, short_packets); return; }
+  const uint8_t *esp = d + ihl;
+  uint32_t spi = (uint32_t)esp[0] << 24 | (uint32_t)esp[1] << 16 | (uint32_t)esp[2] << 8 | esp[3];
+  dp_tunnel *t = tunnel_for(e, spi);
+  if (!t) { COUNT(e, unknown_spi); return; }
+  deliver_to(e, t, d, len, from);
+}
+
 static void classify(void *ctx, const uint8_t *d, size_t len, const struct sockaddr_in *from) {
   dp_endpoint *e = ctx;
   COUNT(e, rx);
+  if (e->raw) { classify_raw(e, d, len, from); return; }
   if (len == 1 && d[0] == 0xff) { COUNT(e, keepalives); return; }
   if (len < 8) { COUNT(e, short_packets); return; }
   uint32_t spi = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
@@ -49,7 +106,7 @@ static void classify(void *ctx, const uint8_t *d, size_t len, const struct socka
   }
   dp_tunnel *t = tunnel_for(e, spi);
   if (!t) { COUNT(e, unknown_spi); return; }
-  dp_tunnel_receive(t, d, len, from, e->plain);
+  deliver_to(e, t, d, len, from);
 }
 
 static void *run_rx(void *arg) {
@@ -60,22 +117,32 @@ static void *run_rx(void *arg) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || (p[1].revents & POLLIN)) break;
     atomic_fetch_add_explicit(&e->epoch, 1, memory_order_acq_rel); /* busy */
+    e->current = atomic_load_explicit(&e->table, memory_order_acquire);
     dp_receive_batch(e->fd, e->rx_area, classify, e);
-    for (int i = 0; i < DP_ENDPOINT_MAX_TUNNELS; i++) {
-      dp_tunnel *t = atomic_load_explicit(&e->tunnels[i], memory_order_acquire);
-      if (t) dp_tunnel_receive_done(t);
-    }
+    flush_touched(e);
+    e->current = NULL;
     atomic_fetch_add_explicit(&e->epoch, 1, memory_order_acq_rel); /* quiescent */
   }
   return NULL;
 }
 
 dp_endpoint *dp_endpoint_open(const struct sockaddr_in *local, dp_endpoint_ike_fn on_ike, void *ctx, int *error) {
+  return dp_endpoint_open_kind(local, false, on_ike, ctx, error);
+}
+
+dp_endpoint *dp_endpoint_open_raw(const struct sockaddr_in *local, int *error) {
+  return dp_endpoint_open_kind(local, true, NULL, NULL, error);
+}
+
+bool dp_endpoint_is_raw(const dp_endpoint *e) { return e->raw; }
+
+static dp_endpoint *dp_endpoint_open_kind(const struct sockaddr_in *local, bool raw, dp_endpoint_ike_fn on_ike, void *ctx, int *error) {
   dp_endpoint *e = calloc(1, sizeof *e);
   if (!e) { *error = -ENOMEM; return NULL; }
+  e->raw = raw;
   e->on_ike = on_ike;
   e->ike_ctx = ctx;
-  e->fd = dp_socket_open(0, local);
+  e->fd = dp_socket_open(raw ? IPPROTO_ESP : 0, local);
   e->stop_fd = eventfd(0, EFD_CLOEXEC);
   e->rx_area = malloc((size_t)DP_RX_BATCH * DP_RX_BUFFER);
   if (e->fd < 0 || e->stop_fd < 0 || !e->rx_area) {
@@ -111,6 +178,8 @@ void dp_endpoint_close(dp_endpoint *e) {
   close(e->fd);
   close(e->stop_fd);
   free(e->rx_area);
+  free_table(atomic_load(&e->table));
+  free(e->master);
   free(e);
 }
 
@@ -118,20 +187,72 @@ const dp_endpoint_stats *dp_endpoint_stats_of(const dp_endpoint *e) { return &e-
 int dp_endpoint_fd(const dp_endpoint *e) { return e->fd; }
 _Atomic uint64_t *dp_endpoint_epoch(dp_endpoint *e) { return &e->epoch; }
 
-int dp_endpoint_attach(dp_endpoint *e, dp_tunnel *t) {
-  for (int i = 0; i < DP_ENDPOINT_MAX_TUNNELS; i++) {
-    dp_tunnel *expected = NULL;
-    if (atomic_compare_exchange_strong(&e->tunnels[i], &expected, t)) return 0;
-  }
-  return -ENOSPC;
-}
-
-void dp_endpoint_detach(dp_endpoint *e, dp_tunnel *t) {
-  for (int i = 0; i < DP_ENDPOINT_MAX_TUNNELS; i++) {
-    dp_tunnel *present = t;
-    if (atomic_compare_exchange_strong(&e->tunnels[i], &present, NULL)) break;
-  }
-  /* Wait until the thread has been between batches once since: then it holds no pointer to t. */
+static void wait_quiescent(dp_endpoint *e) {
   uint64_t seen = atomic_load_explicit(&e->epoch, memory_order_acquire);
   for (int spins = 0; (seen & 1) && atomic_load_explicit(&e->epoch, memory_order_acquire) == seen && spins < 200000; spins++) usleep(5);
+}
+
+static void free_table(spi_table *t) {
+  if (!t) return;
+  free(t->spis);
+  free(t->tunnels);
+  free(t);
+}
+
+/* A new snapshot from the master list; the old one freed once the thread cannot hold it. */
+static int publish(dp_endpoint *e) {
+  spi_table *t = calloc(1, sizeof *t);
+  size_t cap = 16;
+  while (cap < e->master_count * 2) cap *= 2;
+  if (t) {
+    t->spis = calloc(cap, sizeof *t->spis);
+    t->tunnels = calloc(cap, sizeof *t->tunnels);
+    t->mask = cap - 1;
+  }
+  if (!t || !t->spis || !t->tunnels) {
+    free_table(t);
+    return -ENOMEM;
+  }
+  for (size_t k = 0; k < e->master_count; k++) {
+    size_t i = hash_spi(e->master[k].spi) & t->mask;
+    while (t->spis[i]) i = (i + 1) & t->mask;
+    t->spis[i] = e->master[k].spi;
+    t->tunnels[i] = e->master[k].tunnel;
+  }
+  spi_table *old = atomic_exchange_explicit(&e->table, t, memory_order_acq_rel);
+  wait_quiescent(e);
+  free_table(old);
+  return 0;
+}
+
+int dp_endpoint_spi_add(dp_endpoint *e, uint32_t spi, dp_tunnel *t) {
+  if (spi == 0) return -EINVAL;
+  for (size_t k = 0; k < e->master_count; k++) if (e->master[k].spi == spi) return -EEXIST;
+  if (e->master_count == e->master_cap) {
+    size_t cap = e->master_cap ? e->master_cap * 2 : 64;
+    spi_entry *grown = realloc(e->master, cap * sizeof *grown);
+    if (!grown) return -ENOMEM;
+    e->master = grown;
+    e->master_cap = cap;
+  }
+  e->master[e->master_count++] = (spi_entry){.spi = spi, .tunnel = t};
+  int rc = publish(e);
+  if (rc < 0) e->master_count--;
+  return rc;
+}
+
+/* Takes out one SPI, or every SPI of `t` (spi 0); returns once the thread cannot deliver to them. */
+void dp_endpoint_spi_remove(dp_endpoint *e, uint32_t spi, dp_tunnel *t) {
+  size_t kept = 0;
+  for (size_t k = 0; k < e->master_count; k++) {
+    bool gone = spi ? e->master[k].spi == spi : e->master[k].tunnel == t;
+    if (!gone) e->master[kept++] = e->master[k];
+  }
+  e->master_count = kept;
+  if (publish(e) < 0) {
+    spi_table *old = atomic_exchange_explicit(&e->table, NULL, memory_order_acq_rel); /* safe: nothing delivered */
+    wait_quiescent(e);
+    free_table(old);
+  }
+  wait_quiescent(e);
 }

@@ -13,8 +13,6 @@
 typedef struct dp_tunnel dp_tunnel;
 typedef struct dp_endpoint dp_endpoint;
 
-#define DP_ENDPOINT_MAX_TUNNELS 256
-
 typedef struct {
   _Atomic uint64_t rx, ike, keepalives, short_packets, unknown_spi, ike_sent, ike_send_errors;
 } dp_endpoint_stats;
@@ -23,17 +21,21 @@ typedef struct {
 typedef void (*dp_endpoint_ike_fn)(void *ctx, const uint8_t *msg, size_t len, const struct sockaddr_in *from);
 
 dp_endpoint *dp_endpoint_open(const struct sockaddr_in *local, dp_endpoint_ike_fn on_ike, void *ctx, int *error);
+/* The same for raw ESP (IP protocol 50, no NAT): shared by every tunnel without UDP encapsulation. */
+dp_endpoint *dp_endpoint_open_raw(const struct sockaddr_in *local, int *error);
+bool dp_endpoint_is_raw(const dp_endpoint *e);
 /* Sends an IKE message to `to` with the non-ESP marker in front. Returns 0 or -errno. */
 int dp_endpoint_send_ike(dp_endpoint *e, const uint8_t *msg, size_t len, const struct sockaddr_in *to);
 /* Stops the thread and closes the socket; every tunnel must have been stopped first. */
 void dp_endpoint_close(dp_endpoint *e);
 const dp_endpoint_stats *dp_endpoint_stats_of(const dp_endpoint *e);
 
-/* For tunnel.c: the socket, attaching (0 or -ENOSPC) and detaching (returns once the receiving
- * thread can no longer be inside the tunnel), and the epoch that tells when it is between batches. */
+/* For tunnel.c (JavaScript thread only): the socket; the inbound SPIs that lead to a tunnel (add:
+ * 0, -EEXIST or -ENOMEM; remove one SPI, or all of the tunnel's with spi 0, returning once the
+ * receiving thread can no longer deliver to them); the epoch that tells when it is between batches. */
 int dp_endpoint_fd(const dp_endpoint *e);
-int dp_endpoint_attach(dp_endpoint *e, dp_tunnel *t);
-void dp_endpoint_detach(dp_endpoint *e, dp_tunnel *t);
+int dp_endpoint_spi_add(dp_endpoint *e, uint32_t spi, dp_tunnel *t);
+void dp_endpoint_spi_remove(dp_endpoint *e, uint32_t spi, dp_tunnel *t);
 _Atomic uint64_t *dp_endpoint_epoch(dp_endpoint *e);
 
 #endif

@@ -286,8 +286,10 @@ static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const struct soc
   }
   if (dp_clamp_mss(plain, out_len, t->options.mtu)) COUNT(t, mss_clamped);
   /* With offloads every write carries a virtio_net_hdr; GRO merges TCP runs (flushed per batch). */
-  if (t->options.offload) dp_gro_offer(t->gro, plain, out_len, write_tun, t);
-  else write_tun(t, plain, out_len);
+  /* The 64 KB merge buffer comes with the first packet: idle remote-access clients never pay for it. */
+  if (!t->options.offload) { write_tun(t, plain, out_len); return; }
+  if (!t->gro && !(t->gro = calloc(1, sizeof *t->gro))) { COUNT(t, drop_io); return; } /* the TUN wants a vnet header */
+  dp_gro_offer(t->gro, plain, out_len, write_tun, t);
 }
 
 typedef struct {
@@ -303,7 +305,7 @@ static void receive_one(void *ctx, const uint8_t *d, size_t len, const struct so
 
 /* After a received batch: write what GRO merged, report lifetimes crossed. */
 void dp_tunnel_receive_done(dp_tunnel *t) {
-  if (t->options.offload) dp_gro_flush(t->gro, write_tun, t);
+  if (t->gro) dp_gro_flush(t->gro, write_tun, t);
   for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) report_expiry(t, atomic_load_explicit(&t->in[i], memory_order_acquire));
 }
 
@@ -342,7 +344,7 @@ static int open_socket(const dp_tunnel_options *o, const struct sockaddr_in *loc
 static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoint *endpoint, dp_hub *hub, const struct sockaddr_in *local,
                         const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
   bool esp = options->mode == DP_TUNNEL_ESP_UDP || options->mode == DP_TUNNEL_ESP;
-  if ((esp && (!outbound || !inbound)) || (!esp && options->mode != DP_TUNNEL_GRE) || (endpoint && options->mode != DP_TUNNEL_ESP_UDP) || (hub && !endpoint)) {
+  if ((esp && (!outbound || !inbound)) || (!esp && options->mode != DP_TUNNEL_GRE) || (endpoint && options->mode != (dp_endpoint_is_raw(endpoint) ? DP_TUNNEL_ESP : DP_TUNNEL_ESP_UDP)) || (hub && !endpoint)) {
     *error = -EINVAL;
     return NULL;
   }
@@ -360,7 +362,6 @@ static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoin
   t->rx_epoch = endpoint ? dp_endpoint_epoch(endpoint) : &t->epoch[1];
   t->tx_epoch = hub ? dp_hub_epoch(hub) : &t->epoch[0];
   t->rx_area = endpoint ? NULL : malloc((size_t)DP_RX_BATCH * DP_RX_BUFFER);
-  t->gro = calloc(1, sizeof *t->gro);
   if (t->net_fd >= 0 && options->mode == DP_TUNNEL_ESP_UDP) {
     int gro = 0, segment = 0;
     socklen_t l = sizeof gro;
@@ -370,11 +371,11 @@ static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoin
   }
   t->stop_fd = eventfd(0, EFD_CLOEXEC);
   int flags = hub ? 0 : fcntl(tun_fd, F_GETFL);
-  if (t->net_fd < 0 || t->stop_fd < 0 || (!endpoint && !t->rx_area) || !t->gro || flags < 0 || (!hub && fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
-    *error = t->net_fd < 0 ? t->net_fd : (!endpoint && !t->rx_area) || !t->gro ? -ENOMEM : -errno;
+  if (t->net_fd < 0 || t->stop_fd < 0 || (!endpoint && !t->rx_area) || flags < 0 || (!hub && fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
+    *error = t->net_fd < 0 ? t->net_fd : !endpoint && !t->rx_area ? -ENOMEM : -errno;
     goto fail;
   }
-  if (endpoint && (*error = dp_endpoint_attach(endpoint, t)) < 0) goto fail;
+  if (endpoint && (*error = dp_endpoint_spi_add(endpoint, dp_sa_spi(inbound), t)) < 0) goto fail;
   if (!hub) pthread_create(&t->to_net, NULL, run_to_net, t);
   if (!endpoint) pthread_create(&t->to_tun, NULL, run_to_tun, t);
   *error = 0;
@@ -415,7 +416,7 @@ void dp_tunnel_stop(dp_tunnel *t) {
   if (!t) return;
   uint64_t one = 1;
   if (t->hub) dp_hub_routes_remove(t->hub, t); /* first: the threads stop handing us packets */
-  if (t->endpoint) dp_endpoint_detach(t->endpoint, t);
+  if (t->endpoint) dp_endpoint_spi_remove(t->endpoint, 0, t);
   if (write(t->stop_fd, &one, sizeof one) < 0) { /* the threads would wait forever; nothing better to do */ }
   if (!t->hub) pthread_join(t->to_net, NULL);
   if (!t->endpoint) {
@@ -446,7 +447,12 @@ int dp_tunnel_add_inbound(dp_tunnel *t, dp_sa *sa) {
   }
   for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) {
     dp_sa *expected = NULL;
-    if (atomic_compare_exchange_strong(&t->in[i], &expected, sa)) return 0;
+    if (atomic_compare_exchange_strong(&t->in[i], &expected, sa)) {
+      /* On a shared endpoint the SA is found by its SPI there first. */
+      int rc = t->endpoint ? dp_endpoint_spi_add(t->endpoint, dp_sa_spi(sa), t) : 0;
+      if (rc < 0) atomic_store(&t->in[i], NULL);
+      return rc;
+    }
   }
   return -ENOSPC;
 }
@@ -455,6 +461,7 @@ dp_sa *dp_tunnel_remove_inbound(dp_tunnel *t, uint32_t spi) {
   for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) {
     dp_sa *present = atomic_load(&t->in[i]);
     if (present && dp_sa_spi(present) == spi && atomic_compare_exchange_strong(&t->in[i], &present, NULL)) {
+      if (t->endpoint) dp_endpoint_spi_remove(t->endpoint, spi, t);
       wait_for_quiescence(t);
       return present;
     }

@@ -17,6 +17,7 @@ napi_value dp_napi_tunnel_add_inbound(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_set_outbound(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_remove_inbound(napi_env env, napi_callback_info info);
 napi_value dp_napi_endpoint_open(napi_env env, napi_callback_info info);
+napi_value dp_napi_endpoint_open_raw(napi_env env, napi_callback_info info);
 napi_value dp_napi_endpoint_send_ike(napi_env env, napi_callback_info info);
 napi_value dp_napi_endpoint_stats(napi_env env, napi_callback_info info);
 napi_value dp_napi_endpoint_close(napi_env env, napi_callback_info info);
@@ -52,6 +53,7 @@ static const struct {
     {"tunnelSetOutbound", dp_napi_tunnel_set_outbound},
     {"tunnelRemoveInbound", dp_napi_tunnel_remove_inbound},
     {"endpointOpen", dp_napi_endpoint_open},
+    {"endpointOpenRaw", dp_napi_endpoint_open_raw},
     {"endpointSendIke", dp_napi_endpoint_send_ike},
     {"endpointStats", dp_napi_endpoint_stats},
     {"endpointClose", dp_napi_endpoint_close},

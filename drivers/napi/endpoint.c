@@ -68,6 +68,32 @@ endpoint_handle *dp_napi_endpoint_of(napi_env env, napi_value v) {
   return h && h->magic == ENDPOINT_MAGIC && h->endpoint ? h : NULL;
 }
 
+/* endpointOpenRaw({address}) → handle, or a negative errno: raw ESP shared by tunnels without NAT. */
+napi_value dp_napi_endpoint_open_raw(napi_env env, napi_callback_info info) {
+  napi_value argv[1], v;
+  size_t argc = 1, len = 0;
+  char text[64] = "";
+  struct sockaddr_in local = {.sin_family = AF_INET};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_named_property(env, argv[0], "address", &v) != napi_ok || napi_get_value_string_utf8(env, v, text, sizeof text, &len) != napi_ok ||
+      inet_pton(AF_INET, text, &local.sin_addr) != 1) {
+    napi_throw_type_error(env, NULL, "endpointOpenRaw: expected {address}");
+    return NULL;
+  }
+  endpoint_handle *h = calloc(1, sizeof *h);
+  if (!h) return dp_napi_int(env, -ENOMEM);
+  h->magic = ENDPOINT_MAGIC;
+  int rc = 0;
+  h->endpoint = dp_endpoint_open_raw(&local, &rc);
+  if (!h->endpoint) {
+    free(h);
+    return dp_napi_int(env, rc);
+  }
+  napi_value handle;
+  napi_create_external(env, h, finalize, NULL, &handle);
+  return handle;
+}
+
 /* endpointOpen({address, port, onIke}) → handle, or a negative errno */
 napi_value dp_napi_endpoint_open(napi_env env, napi_callback_info info) {
   napi_value argv[1], v, on_ike;

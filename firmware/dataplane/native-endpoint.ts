@@ -3,6 +3,7 @@ import { loadDriver } from './native.ts';
 
 interface EndpointAddon {
   endpointOpen(config: { address: string; port: number; onIke: (packet: Buffer, address: string, port: number) => void }): object | number;
+  endpointOpenRaw(config: { address: string }): object | number;
   endpointSendIke(handle: object, packet: Uint8Array, address: string, port: number): number;
   endpointStats(handle: object): NativeEndpointStats | undefined;
   endpointClose(handle: object): number;
@@ -40,6 +41,14 @@ export class NativeEndpoint {
     const addon = loadDriver() as unknown as EndpointAddon;
     const r = addon.endpointOpen({ address, port, onIke: (packet, a, p) => onIke(packet, { address: a, port: p }) });
     if (typeof r === 'number') throw new PosternError(ErrorCode.driverUnavailable, `the driver could not open UDP ${address}:${port} (errno ${-r})`);
+    return new NativeEndpoint(addon, r);
+  }
+
+  /** Raw ESP (IP protocol 50) on `address`, shared by every tunnel without UDP encapsulation. */
+  static openRaw(address: string): NativeEndpoint {
+    const addon = loadDriver() as unknown as EndpointAddon;
+    const r = addon.endpointOpenRaw({ address });
+    if (typeof r === 'number') throw new PosternError(ErrorCode.driverUnavailable, `the driver could not open raw ESP on ${address} (errno ${-r})`);
     return new NativeEndpoint(addon, r);
   }
 

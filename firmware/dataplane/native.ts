@@ -193,7 +193,7 @@ export type NativeTunnelConfig = TunnelCommon &
         readonly inbound: NativeSa;
         /** ESP in UDP behind a NAT: send a keepalive after this long without traffic (RFC 3948 §2.3; 20 s is usual). */
         readonly keepaliveMs?: number;
-        /** ESP in UDP on the shared UDP 4500 socket (with IKE) instead of a socket of its own. */
+        /** The shared socket instead of one of its own: UDP 4500 (with IKE) for 'esp-udp', raw ESP for 'esp'. */
         readonly endpoint?: NativeEndpoint;
         /** On the shared TUN (needs `endpoint`): no device or thread of its own; see `route`. */
         readonly hub?: NativeHub;
@@ -203,7 +203,7 @@ export type NativeTunnelConfig = TunnelCommon &
   );
 
 function endpointOf(config: NativeTunnelConfig): { endpoint?: object; hub?: object } {
-  if (config.framing !== 'esp-udp' || !config.endpoint) return {};
+  if (config.framing === 'gre' || !config.endpoint) return {};
   const endpoint = endpointHandles.get(config.endpoint);
   const hub = config.hub && hubHandles.get(config.hub);
   if (!endpoint || (config.hub && !hub)) throw new PosternError(ErrorCode.dataplaneInvalid, 'not an endpoint or hub made by this driver');

@@ -71,12 +71,14 @@ export class FragmentReassembler {
     const total = (skf.body[2]! << 8) | skf.body[3]!;
     if (number === 0 || total === 0 || number > total || total > this.#maxFragments) return { status: 'rejected', reason: `fragment ${number} of ${total}` };
     const id = message.header.messageId;
-    if (id !== this.#messageId || total > this.#total) this.#reset(id, total); // §2.6: a larger total starts over
-    else if (total < this.#total) return { status: 'rejected', reason: 'fewer fragments than announced before' };
-    if (this.#pieces.has(number)) return { status: 'incomplete' }; // a duplicate
+    const restart = id !== this.#messageId || total > this.#total; // §2.6: a larger total starts over
+    if (!restart && total < this.#total) return { status: 'rejected', reason: 'fewer fragments than announced before' };
+    if (!restart && this.#pieces.has(number)) return { status: 'incomplete' }; // a duplicate
     const whole = bytes.subarray(0, message.header.length);
     const opened = openSkBody(keys, whole, whole.length - skf.body.length + 4);
+    // Checked before any state changes, so a forged fragment cannot discard the genuine set (§2.6, §5).
     if (!opened.ok) return { status: 'rejected', reason: `fragment ${number}: ${opened.reason}` };
+    if (restart) this.#reset(id, total);
     if (number === 1) this.#first = skf.inner;
     this.#pieces.set(number, opened.inner);
     if (this.#pieces.size < this.#total) return { status: 'incomplete' };

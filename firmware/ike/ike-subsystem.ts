@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import type { PosternConfig } from '../config/types.ts';
@@ -68,7 +69,10 @@ export class IkeSubsystem implements Subsystem {
       hub = NativeHub.open({ name: 'postern0', mtu: 1400, address: lanAddress, prefixLength: 32 });
       const shell = new IkeShell(engine, log, (action) => this.#onAction(action));
       transport = await DriverTransport.open(address, shell.receive);
-      const installer = new ChildInstaller({ tunnelAddress: lanAddress, log: log.child('dataplane'), hub, endpoint: transport.endpoint });
+      // The pools go to the shared TUN once; clients inside them need no kernel route each.
+      const pools = config.pools.map((p) => p.ipv4);
+      for (const prefix of pools) execFileSync('ip', ['route', 'replace', prefix, 'dev', hub.name]);
+      const installer = new ChildInstaller({ tunnelAddress: lanAddress, log: log.child('dataplane'), hub, endpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}), routedPrefixes: pools });
       shell.attach(transport);
       this.#running = { shell, installer, hub, engine };
       for (const site of config.sites.filter((s) => s.enabled && s.protocol === 'ikev2' && s.initiate)) shell.initiate(`site:${site.name}`, { address, port: 500 });

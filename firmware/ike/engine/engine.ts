@@ -26,6 +26,7 @@ export type DropCounters = Record<string, number>;
  */
 export class IkeEngine {
   readonly #connections: IkeConnection[];
+  readonly #byName: Map<string, IkeConnection>;
   readonly #crypto: IkeCryptoProvider;
   readonly #options: EngineOptions;
   /** By our own SPI: SPIi for SAs we initiated, SPIr for those we answered. */
@@ -40,6 +41,7 @@ export class IkeEngine {
 
   constructor(connections: readonly IkeConnection[], crypto: IkeCryptoProvider, options: Partial<EngineOptions> = {}) {
     this.#connections = [...connections];
+    this.#byName = new Map(this.#connections.map((c) => [c.name, c]));
     this.#crypto = crypto;
     this.#options = { ...defaultEngineOptions, ...options };
     this.#cookies = new CookieGuard(this.#options.cookies, (n) => crypto.randomBytes(n));
@@ -82,7 +84,7 @@ export class IkeEngine {
   /** Starts the named connection (site-to-site initiator). */
   initiate(name: string, local: Endpoint, now: number): IkeAction[] {
     this.#now = now;
-    const conn = this.#connections.find((c) => c.name === name);
+    const conn = this.#byName.get(name);
     if (!conn?.remoteAddress) throw new Error(`no connection '${name}' with a remote address`);
     const sa = new IkeSa(true, this.#newIkeSpi(), local, { address: conn.remoteAddress, port: 500 }, now, 'init-sent');
     sa.connection = conn;

@@ -6,8 +6,9 @@ import { NativeSa, NativeTunnel } from '../../dataplane/native.ts';
 import type { ChildSaInfo } from '../engine/types.ts';
 
 export interface ChildInstallerOptions {
-  /** The shared UDP 4500 endpoint, for children with UDP encapsulation. */
+  /** The shared UDP 4500 endpoint, for children with UDP encapsulation, and the raw ESP one for the rest. */
   readonly endpoint?: NativeEndpoint;
+  readonly rawEndpoint?: NativeEndpoint;
   /** The shared TUN: children on the endpoint run on it instead of a TUN each. */
   readonly hub?: NativeHub;
   /** The TUN devices' own address ("10.255.0.2"): the gateway's inner address for its tunnels. */
@@ -15,6 +16,19 @@ export interface ChildInstallerOptions {
   readonly mtu?: number;
   readonly replayWindow?: number;
   readonly log: Logger;
+  /** Prefixes already routed to the hub as a whole (the pools): no kernel route per client inside them. */
+  readonly routedPrefixes?: readonly string[];
+}
+
+/** Is `inner` ("10.10.0.7/32") inside `outer` ("10.10.0.0/16")? IPv4 only, as the hub's routes. */
+function inside(inner: string, outer: string): boolean {
+  const [a = '', al = '32'] = inner.split('/');
+  const [b = '', bl = '32'] = outer.split('/');
+  const n = (ip: string) => ip.split('.').reduce((x, o) => (x << 8) | Number(o), 0) >>> 0;
+  const bits = Number(bl);
+  if (Number(al) < bits) return false;
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return ((n(a) & mask) >>> 0) === ((n(b) & mask) >>> 0);
 }
 
 /**
@@ -46,19 +60,21 @@ export class ChildInstaller {
       remoteSelectors: child.remoteTs.filter((ts) => /^[\d.]+\/\d+$/.test(ts)), localSelectors: child.localTs.filter((ts) => /^[\d.]+\/\d+$/.test(ts)),
     };
     const encap = child.encapsulation;
-    const { endpoint, hub } = this.#options;
-    const onHub = Boolean(encap && endpoint && hub);
+    const { hub, rawEndpoint } = this.#options;
+    const endpoint = encap ? this.#options.endpoint : rawEndpoint;
+    const onHub = Boolean(endpoint && hub);
+    const shared = { ...(endpoint ? { endpoint } : {}), ...(onHub && hub ? { hub } : {}) };
     const tunnel = encap
       ? NativeTunnel.start({
-        ...common, framing: 'esp-udp', outbound, inbound, keepaliveMs: 20_000,
+        ...common, ...shared, framing: 'esp-udp', outbound, inbound, keepaliveMs: 20_000,
         local: { address: child.inbound.destination, port: encap.localPort }, remote: { address: child.outbound.destination, port: encap.remotePort },
-        ...(endpoint ? { endpoint } : {}), ...(onHub && hub ? { hub } : {}),
       })
-      : NativeTunnel.start({ ...common, framing: 'esp', outbound, inbound, local: { address: child.inbound.destination, port: 0 }, remote: { address: child.outbound.destination, port: 0 } });
+      : NativeTunnel.start({ ...common, ...shared, framing: 'esp', outbound, inbound, local: { address: child.inbound.destination, port: 0 }, remote: { address: child.outbound.destination, port: 0 } });
     const device = onHub && hub ? hub.name : tunnel.name;
     for (const prefix of common.remoteSelectors) {
       if (onHub) tunnel.route(prefix);
-      execFileSync('ip', ['route', 'replace', prefix, 'dev', device]);
+      const covered = onHub && (this.#options.routedPrefixes ?? []).some((outer) => inside(prefix, outer));
+      if (!covered) execFileSync('ip', ['route', 'replace', prefix, 'dev', device]);
     }
     this.#tunnels.set(child.inbound.spi, tunnel);
     this.#options.log.info('child SA installed', { tunnel: device, suite: child.suite, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16), encapsulated: Boolean(encap) });

@@ -8,18 +8,27 @@ import { DgramTransport, IKE_PORT, NAT_T_PORT, type IkeReceiver, type IkeTranspo
  */
 export class DriverTransport implements IkeTransport {
   readonly endpoint: NativeEndpoint;
+  /** Raw ESP (no NAT) for the tunnels on the same address; undefined when the raw socket is refused. */
+  readonly rawEndpoint: NativeEndpoint | undefined;
   readonly #ike: DgramTransport;
 
-  private constructor(ike: DgramTransport, endpoint: NativeEndpoint) {
+  private constructor(ike: DgramTransport, endpoint: NativeEndpoint, rawEndpoint: NativeEndpoint | undefined) {
     this.#ike = ike;
     this.endpoint = endpoint;
+    this.rawEndpoint = rawEndpoint;
   }
 
   static async open(address: string, receive: IkeReceiver): Promise<DriverTransport> {
     const ike = await DgramTransport.open(address, receive, [IKE_PORT]);
     try {
       const endpoint = NativeEndpoint.open(address, NAT_T_PORT, (packet, from) => receive(packet, from, { address, port: NAT_T_PORT }));
-      return new DriverTransport(ike, endpoint);
+      let raw: NativeEndpoint | undefined;
+      try {
+        raw = NativeEndpoint.openRaw(address);
+      } catch {
+        raw = undefined; // children without NAT then get a socket each
+      }
+      return new DriverTransport(ike, endpoint, raw);
     } catch (e) {
       await ike.close();
       throw e;
@@ -34,5 +43,6 @@ export class DriverTransport implements IkeTransport {
   async close(): Promise<void> {
     await this.#ike.close();
     this.endpoint.close();
+    this.rawEndpoint?.close();
   }
 }

@@ -3,6 +3,8 @@ import type { IkeEngine } from '../engine/engine.ts';
 import type { Endpoint, IkeAction } from '../engine/types.ts';
 import type { IkeTransport } from './transport.ts';
 
+const RECOMPUTE_MS = 250;
+
 /**
  * The thin shell around the engine (STYLE.md rule 2): packets and the clock in, actions out.
  * Sends go to the transport, logs to the logger, SA events to `onAction`; one timer follows
@@ -15,6 +17,8 @@ export class IkeShell {
   readonly #clock: () => number;
   #transport: IkeTransport | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #timerDue = Infinity;
+  #computedAt = -Infinity;
   #closed = false;
 
   constructor(engine: IkeEngine, log: Logger, onAction: (action: IkeAction) => void, clock: () => number = Date.now) {
@@ -64,11 +68,37 @@ export class IkeShell {
     this.#schedule();
   }
 
+  /**
+   * `nextTimeout()` looks at every SA, so with thousands of them it is asked at most four times a
+   * second; in between, a timer due later is pulled in to the next quarter second. IKE's timers are
+   * seconds long, so no deadline slips by more than that.
+   */
   #schedule(): void {
-    clearTimeout(this.#timer);
+    if (this.#closed) return;
+    const now = this.#clock();
+    if (now - this.#computedAt < RECOMPUTE_MS) {
+      if (this.#timerDue > now + RECOMPUTE_MS) this.#arm(now + RECOMPUTE_MS, now);
+      return;
+    }
+    this.#computedAt = now;
     const next = this.#engine.nextTimeout();
-    if (next === undefined || this.#closed) return;
-    this.#timer = setTimeout(() => this.#run(this.#engine.tick(this.#clock())), Math.max(0, next - this.#clock()));
+    if (next === undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#timerDue = Infinity;
+      return;
+    }
+    this.#arm(next, now);
+  }
+
+  #arm(due: number, now: number): void {
+    clearTimeout(this.#timer);
+    this.#timerDue = due;
+    this.#timer = setTimeout(() => {
+      this.#timerDue = Infinity;
+      this.#computedAt = -Infinity; // after a tick, look again at once
+      this.#run(this.#engine.tick(this.#clock()));
+    }, Math.max(0, due - now));
     this.#timer.unref();
   }
 }

@@ -1,8 +1,11 @@
 // Postern's IKEv2 engine in a lab host: the engine and its UDP shell, configured from the JSON
 // argument. SA events are printed as `event {...}` lines (SPIs, suites and selectors; never keys),
 // log records as `log {...}`. Commands on stdin: `status`, `initiate NAME`, `terminate`.
+import { execFileSync } from 'node:child_process';
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createDh } from '../../../firmware/ike/crypto/dh.ts';
 import { defaultCookieOptions } from '../../../firmware/ike/engine/cookies.ts';
 import { IkeEngine } from '../../../firmware/ike/engine/engine.ts';
@@ -42,6 +45,9 @@ export interface IkePeerConfig {
   pools?: Record<string, { prefix: string; ipv6?: string; dns: string[] }>;
   /** Ask every initiator for a cookie when this many SAs are half-open (0: always). */
   cookieThreshold?: number;
+  /** New IKE_SA_INIT per second from one address (benchmarks load from one host). */
+  perSourceRate?: number;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as IkePeerConfig;
@@ -63,25 +69,33 @@ const json = (v: unknown) => JSON.stringify(v, (k, x) => (typeof x === 'bigint' 
 const print = (kind: string, v: unknown) => process.stdout.write(`${kind} ${json(v)}\n`);
 
 function onAction(action: IkeAction): void {
-  if (action.type === 'install-child') installer?.install(action.child);
-  if (action.type === 'delete-child') installer?.remove(action.child);
-  if (action.type === 'rekey-child') installer?.rekey(action.old, action.child);
-  if (action.type === 'move-child') installer?.move(action.child);
+  try {
+    if (action.type === 'install-child') installer?.install(action.child);
+    if (action.type === 'delete-child') installer?.remove(action.child);
+    if (action.type === 'rekey-child') installer?.rekey(action.old, action.child);
+    if (action.type === 'move-child') installer?.move(action.child);
+  } catch (error) {
+    print('event', { type: 'dataplane-error', action: action.type, error: error instanceof Error ? error.message : String(error) });
+  }
   if (action.type === 'install-child' || action.type === 'delete-child' || action.type === 'rekey-child' || action.type === 'move-child') {
     const c = action.child;
     print('event', { type: action.type, peer: action.child.outbound.destination, ...(action.type === 'rekey-child' ? { oldInSpi: action.old.inbound.spi } : {}), connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
   } else print('event', action);
 }
 
-const cookies = config.cookieThreshold === undefined ? {} : { cookies: { ...defaultCookieOptions, threshold: config.cookieThreshold } };
+const cookieOptions = { ...defaultCookieOptions, ...(config.cookieThreshold === undefined ? {} : { threshold: config.cookieThreshold }), ...(config.perSourceRate === undefined ? {} : { perSourceRate: config.perSourceRate }) };
+const cookies = { cookies: cookieOptions };
 const users = config.users ?? {};
 const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, { ...cookies, users: (name) => (users[name] === undefined ? undefined : new Secret(users[name]!)), ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
-const logger = createLogger({ level: 'debug', sink: (r) => print('log', r) });
+const logger = createLogger({ level: config.logLevel ?? 'debug', sink: (r) => print('log', r) });
 const shell = new IkeShell(engine, logger.child('ike'), onAction);
 const transport = config.dataplane ? await DriverTransport.open(config.address, shell.receive) : await DgramTransport.open(config.address, shell.receive);
 const hub = config.dataplane?.hub ? NativeHub.open({ name: 'phub0', mtu: 1400, address: config.dataplane.tunnelAddress, prefixLength: 32 }) : undefined;
+// As the service does: each pool is routed to the shared TUN once.
+const routedPrefixes = hub ? Object.values(config.pools ?? {}).map((p) => p.prefix) : [];
+for (const prefix of routedPrefixes) execFileSync('ip', ['route', 'replace', prefix, 'dev', hub!.name]);
 const installer = config.dataplane
-  ? new ChildInstaller({ tunnelAddress: config.dataplane.tunnelAddress, log: logger.child('dataplane'), ...(transport instanceof DriverTransport ? { endpoint: transport.endpoint } : {}), ...(hub ? { hub } : {}) })
+  ? new ChildInstaller({ tunnelAddress: config.dataplane.tunnelAddress, log: logger.child('dataplane'), ...(transport instanceof DriverTransport ? { endpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}) } : {}), ...(hub ? { hub, routedPrefixes } : {}) })
   : undefined;
 shell.attach(transport);
 process.stdout.write('ready\n');
@@ -106,6 +120,12 @@ const commands: Record<string, (arg: string) => string> = {
   'rekey-ike': () => {
     for (const sa of engine.sas) shell.rekeyIke(sa.spiI);
     return 'ok';
+  },
+  /** Heap and resident memory after a full collection. */
+  memory: () => {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    return `memory ${JSON.stringify(process.memoryUsage())}`;
   },
   terminate: () => {
     for (const sa of engine.sas) shell.terminate(sa.spiI);

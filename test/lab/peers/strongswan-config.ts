@@ -40,6 +40,8 @@ export interface SwanSecret {
 
 export interface SwanSpec {
   readonly connections: Readonly<Record<string, SwanConnection>>;
+  /** More charon settings, one `key = value` per line (benchmarks raise the DoS limits). */
+  readonly charonOptions?: readonly string[];
   /** Files to put under the swanctl directory first ("x509ca/ca.pem", "x509/me.pem", "private/me.key"). */
   readonly files?: Readonly<Record<string, string>>;
   readonly secrets?: readonly SwanSecret[];
@@ -53,9 +55,9 @@ export const CHARON_PLUGINS = [
   'updown', 'attr', 'eap-identity', 'eap-mschapv2', 'eap-md5',
 ] as const;
 
-export function strongswanConf(dir: string): string {
+export function strongswanConf(dir: string, extra: readonly string[] = []): string {
   return `charon {
-  load_modular = no
+${extra.map((l) => `  ${l}\n`).join('')}  load_modular = no
   load = ${CHARON_PLUGINS.join(' ')}
   install_virtual_ip = yes
   plugins {

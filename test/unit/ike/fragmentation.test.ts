@@ -90,3 +90,21 @@ t.test('two engines exchange a certificate-bearing IKE_AUTH in fragments, with a
   const sends = pair.of('a', 'send').filter((s) => s.packet[18] !== ExchangeType.IKE_SA_INIT);
   t.ok(sends.length > 4 && sends.every((s) => s.packet.length <= 400), `after IKE_SA_INIT the initiator sent ${sends.length} packets of at most 400 bytes`);
 });
+
+t.test('regression: a forged fragment with a larger total or another message ID does not discard the genuine set', async (t) => {
+  const keys = keysFor(suites.aes128gcm16!);
+  const fragments = encodeFragments(header, inner, keys, 576, (n) => randomBytes(n));
+  for (const forge of ['larger total', 'other message ID'] as const) {
+    const r = new FragmentReassembler();
+    const decoded = fragments.map((f) => decodeIkeMessage(f)).map((d) => (d.ok ? d.value : undefined));
+    for (let i = 0; i < fragments.length - 1; i++) r.add(fragments[i]!, decoded[i]!, keys);
+    const forged = Buffer.from(fragments[0]!);
+    if (forge === 'larger total') forged.writeUInt16BE(fragments.length + 5, 34);
+    else forged.writeUInt32BE(9, 20);
+    forged[forged.length - 1]! ^= 1; // not authentic
+    const fd = decodeIkeMessage(forged);
+    t.match(fd.ok && r.add(forged, fd.value, keys), { status: 'rejected' }, `${forge}: the forgery is refused`);
+    const last = fragments.length - 1;
+    t.match(r.add(fragments[last]!, decoded[last]!, keys), { status: 'complete' }, `${forge}: the genuine message still completes`);
+  }
+});

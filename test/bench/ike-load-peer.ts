@@ -1,0 +1,50 @@
+// IKEv2 load: Postern's own engine as many remote-access clients in one process (no data plane),
+// each with its own identity, asking for a virtual address. Prints `result {...}` once `count`
+// child SAs are up, then holds them until stdin says `quit`.
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { createDh } from '../../firmware/ike/crypto/dh.ts';
+import { IkeEngine } from '../../firmware/ike/engine/engine.ts';
+import type { IkeConnection } from '../../firmware/ike/engine/types.ts';
+import { parseProposal } from '../../firmware/ike/proposals.ts';
+import { IkeShell } from '../../firmware/ike/shell/ike-shell.ts';
+import { DgramTransport } from '../../firmware/ike/shell/transport.ts';
+import { createLogger } from '../../firmware/log/logger.ts';
+import { Secret } from '../../firmware/util/secret.ts';
+
+interface LoadConfig { address: string; target: string; count: number; concurrency: number; psk: string; ike: string; esp: string; gatewayId: string }
+const config = JSON.parse(process.argv[2] ?? '{}') as LoadConfig;
+const base = {
+  remoteAddress: config.target, remoteId: config.gatewayId, psk: new Secret(config.psk), mode: 'tunnel' as const, dpdSeconds: 0,
+  ikeProposals: [parseProposal(config.ike, 'ike')!], espProposals: [parseProposal(config.esp, 'esp')!],
+  localTs: ['0.0.0.0/0'], remoteTs: ['10.2.0.0/24'], requestVirtualIp: true, mobike: false,
+};
+const connections: IkeConnection[] = Array.from({ length: config.count }, (_, i) => ({ ...base, name: `c${i}`, localId: `load${i}@example.com` }));
+const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, { retransmitBaseMs: 3000 });
+let started = 0;
+let up = 0;
+let failed = 0;
+let t0 = 0;
+const local = { address: config.address, port: 500 };
+const next = () => {
+  if (started < config.count) shell.initiate(`c${started++}`, local);
+};
+const shell = new IkeShell(engine, createLogger({ level: 'error', sink: () => {} }), (action) => {
+  if (action.type === 'install-child' || action.type === 'ike-down') {
+    if (action.type === 'install-child') up++;
+    else failed++;
+    if (up + failed === config.count) {
+      const seconds = (performance.now() - t0) / 1000;
+      process.stdout.write(`result ${JSON.stringify({ up, failed, seconds, perSecond: up / seconds })}\n`);
+    } else next();
+  }
+});
+shell.attach(await DgramTransport.open(config.address, shell.receive));
+process.stdout.write('ready\n');
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'go') {
+    t0 = performance.now();
+    for (let i = 0; i < config.concurrency; i++) next();
+    process.stdout.write('ok\n');
+  } else if (line === 'quit') process.exit(0);
+});

@@ -1,0 +1,84 @@
+// IKEv2 benchmark: IKE_SA setups per second against Postern and against strongSwan, same lab,
+// same group (ECP-256), same client (Postern's engine as many remote-access clients); then how
+// many SAs Postern holds and its memory per SA. Prints `bench ike …` lines.
+import { readFileSync } from 'node:fs';
+import { startPosternIke } from '../lab/peers/postern-ike.ts';
+import { LinePeer } from '../lab/peers/line-peer.ts';
+import { StrongSwan } from '../lab/peers/strongswan.ts';
+import { twoSitesDirect } from '../lab/scenarios.ts';
+import { Lab } from '../lab/topology.ts';
+
+const COUNT = Number(process.env['BENCH_IKE_COUNT'] ?? 1000);
+const WAIT_MS = Number(process.env['BENCH_IKE_WAIT_MS'] ?? 120_000);
+const HOLD = Number(process.env['BENCH_IKE_HOLD'] ?? 10_000);
+const PSK = 'bench-psk-0123456789abcdef';
+const IKE = 'aes128gcm16-prfsha256-ecp256';
+const ESP = 'aes128gcm16';
+
+const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+
+/** Resident memory of the responder: Postern's after a full collection (garbage is not SA cost). */
+type Memory = () => Promise<number>;
+
+// All load comes from one address: both responders get their per-address DoS limits lifted.
+async function responder(lab: Lab, kind: 'postern' | 'strongswan'): Promise<Memory> {
+  if (kind === 'postern') {
+    const peer = await startPosternIke(lab, 'gwB', {
+      address: '192.0.2.2', dataplane: { tunnelAddress: '10.2.0.1', hub: true }, pools: { ra: { prefix: '10.10.0.0/16', dns: [] } },
+      logLevel: 'warn', perSourceRate: 100_000, cookieThreshold: 100_000,
+      connections: [{ name: 'ra', localId: 'gw.example', psk: PSK, ike: [IKE], esp: [ESP], localTs: ['10.2.0.0/24'], remoteTs: [], mode: 'tunnel', dpdSeconds: 0, pool: 'ra', mobike: false }],
+    });
+    return async () => (JSON.parse((await peer.command('memory')).replace(/^memory /, '')) as { rss: number }).rss;
+  }
+  const swan = await StrongSwan.start(lab, 'gwB', {
+    connections: {
+      ra: {
+        localAddrs: ['192.0.2.2'], remoteAddrs: ['%any'], proposals: [IKE], pools: ['ra'], mobike: false,
+        local: { auth: 'psk', id: 'gw.example' }, remote: { auth: 'psk', id: '%any' },
+        children: { lan: { localTs: ['10.2.0.0/24'], remoteTs: ['dynamic'], espProposals: [ESP] } },
+      },
+    },
+    secrets: [{ kind: 'ike', ids: [], secret: PSK }],
+    pools: { ra: { addrs: '10.10.0.0/16' } },
+    charonOptions: ['block_threshold = 100000', 'cookie_threshold = 100000', 'init_limit_half_open = 0'],
+  });
+  return async () => rssOf(swan.daemon.pid);
+}
+
+async function load(lab: Lab, count: number): Promise<{ up: number; failed: number; seconds: number; perSecond: number }> {
+  const { peer } = await LinePeer.spawn(lab, 'gwA', 'ike-load', '../../bench/ike-load-peer.ts', {
+    address: '192.0.2.1', target: '192.0.2.2', count, concurrency: 32, psk: PSK, ike: IKE, esp: ESP, gatewayId: 'gw.example',
+  });
+  await peer.command('go');
+  process.stderr.write(`load of ${count} started\n`);
+  const line = await peer.next(Math.max(WAIT_MS, count * 50)).catch((e: Error) => {
+    throw new Error(`${e.message}; load generator log:\n${readFileSync(peer.daemon.logFile, 'utf8').slice(-2000)}`);
+  });
+  return JSON.parse(line.replace(/^result /, '')) as never;
+}
+
+for (const kind of ['postern', 'strongswan'] as const) {
+  const lab = Lab.create(twoSitesDirect);
+  try {
+    const memory = await responder(lab, kind);
+    const before = await memory();
+    const r = await load(lab, COUNT);
+    const perSa = ((await memory()) - before) / Math.max(1, r.up);
+    console.log(`bench ike setup ${kind} ${r.perSecond.toFixed(0)} per second (${r.up} of ${COUNT} up, ${r.failed} failed, ${r.seconds.toFixed(1)} s, ECP-256, PSK, virtual IP, one child each)`);
+    console.log(`bench ike memory ${kind} ${Math.round(perSa)} bytes per SA (responder RSS growth over ${r.up} SAs)`);
+  } finally {
+    lab.teardown();
+  }
+}
+
+if (HOLD > 0) {
+  const lab = Lab.create(twoSitesDirect);
+  try {
+    const memory = await responder(lab, 'postern');
+    const before = await memory();
+    const r = await load(lab, HOLD);
+    console.log(`bench ike hold postern ${r.up} SAs held (${r.failed} failed) in ${r.seconds.toFixed(1)} s, ${Math.round(((await memory()) - before) / Math.max(1, r.up))} bytes per SA`);
+  } finally {
+    lab.teardown();
+  }
+}
