@@ -117,3 +117,36 @@ for (const client of CLIENTS) t.test(`remote access as ${client.name} does it: $
   t.equal(ping.code, 0, `the client reaches the LAN:\n${ping.stdout}`);
   t.equal((await ikeStatus(gw)).sas.length, 1);
 });
+
+t.test('a certificate from a CA Postern does not trust is refused with a clear line, nothing half-open', { skip }, async (t) => {
+  const p = pki('rsa-2048');
+  const stranger = createCa({ commonName: 'Somebody Else CA', validityDays: 30, keyType: 'rsa-2048', now: new Date() });
+  const forged = issueServerCertificate(stranger, { commonName: 'a.example', sans: ['a.example'], validityDays: 30, now: new Date(), keyType: 'rsa-2048' });
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  const [gwA, gwB] = await Promise.all([
+    StrongSwan.start(lab, 'gwA', {
+      files: { 'x509ca/ca.pem': p.ca.certificatePem, 'x509ca/stranger.pem': stranger.certificatePem, 'x509/a.pem': forged.certificatePem, 'private/a.key': forged.keyPem.reveal() },
+      connections: {
+        site: {
+          localAddrs: ['192.0.2.1'], remoteAddrs: ['192.0.2.2'], proposals: ['aes256-sha256-modp2048'],
+          local: { auth: 'pubkey', id: 'a.example', certs: ['a.pem'] }, remote: { auth: 'pubkey', id: 'b.example' },
+          children: { net: { localTs: ['10.1.0.0/24'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256gcm16'] } },
+        },
+      },
+    }),
+    startPosternIke(lab, 'gwB', {
+      address: '192.0.2.2',
+      connections: [{
+        name: 'to-a', localId: 'b.example', remoteId: 'a.example', psk: 'unused-unused-unused', localAuth: 'certificate', peerAuth: 'certificate',
+        certPem: p.b.certificatePem, keyPem: p.b.keyPem.reveal(), caPems: [p.ca.certificatePem],
+        ike: ['aes256-sha256-modp2048'], esp: ['aes256gcm16'], localTs: ['10.2.0.0/24'], remoteTs: ['10.1.0.0/24'], mode: 'tunnel', dpdSeconds: 30,
+      }],
+    }),
+  ]);
+  const r = await gwA.initiate('net', 5);
+  t.not(r.code, 0, 'strongSwan is refused');
+  t.match(r.stdout, /AUTHENTICATION_FAILED/, 'with AUTHENTICATION_FAILED');
+  t.match(readFileSync(gwB.daemon.logFile, 'utf8'), /certificate 'CN=a\.example' is not signed by a trusted CA for peer 'a\.example'/, 'Postern says why');
+  t.same((await ikeStatus(gwB)).sas, [], 'nothing half-open');
+});

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import type { LinePeer } from '../lab/peers/line-peer.ts';
+import { iperf3 } from '../lab/peers/iperf3.ts';
 import { ikeStatus, startPosternIke } from '../lab/peers/postern-ike.ts';
 import type { IkePeerConnection } from '../lab/peers/postern-ike-peer.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
@@ -150,4 +151,25 @@ t.test('under load (cookie threshold 0) strongSwan completes the COOKIE round tr
   t.match(gwA.log(200), /received COOKIE notify/i, 'strongSwan was asked for a cookie');
   await gwB.waitEvent(isChild);
   t.equal((await ikeStatus(gwB)).drops['cookie-requested'], 1, 'Postern asked once and then kept state');
+});
+
+t.test('rekeys under iperf3 load: the transfer never stalls', { skip }, async (t) => {
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  const [gwA, gwB] = await Promise.all([
+    StrongSwan.start(lab, 'gwA', { connections: { site: swanSiteAt(['aes128gcm16-prfsha256-ecp256'], ['aes128gcm16-ecp256']) }, secrets: [{ kind: 'ike', ids: ['gw-a.example', 'gw-b.example'], secret: PSK }] }),
+    startPosternIke(lab, 'gwB', { address: B, connections: [posternSiteAt({ ike: ['aes128gcm16-prfsha256-ecp256'], esp: ['aes128gcm16-ecp256'] })], dataplane: { tunnelAddress: '10.2.0.1' } }),
+  ]);
+  const r = await gwA.initiate('net');
+  if (r.code !== 0) t.fail(`strongSwan could not initiate:\n${r.stdout}\n${gwA.log(40)}`);
+  await gwB.waitEvent(isChild);
+  const load = iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'lanA', { seconds: 6 });
+  await new Promise((done) => setTimeout(done, 1500));
+  t.equal(await gwB.command('rekey-child'), 'ok', 'Postern rekeys mid-transfer');
+  await gwB.waitEvent((e) => e['type'] === 'rekey-child');
+  await new Promise((done) => setTimeout(done, 1500));
+  t.equal((await gwA.swanctl(['--rekey', '--child', 'net'])).code, 0, 'strongSwan rekeys mid-transfer');
+  const result = await load;
+  t.ok(result.intervals.length >= 5 && result.intervals.every((m) => m > 1), `every second carried traffic: ${result.intervals.map((m) => m.toFixed(0)).join(', ')} Mbit/s`);
+  t.ok(gwB.events.filter((e) => e['type'] === 'rekey-child').length >= 2, 'both rekeys reached Postern');
 });

@@ -9,6 +9,8 @@ export interface IperfResult {
   readonly packetsPerSecond: number;
   readonly senderCpuPercent: number;
   readonly receiverCpuPercent: number;
+  /** Mbit/s in each one-second interval, to see a stall. */
+  readonly intervals: number[];
 }
 
 /**
@@ -50,5 +52,6 @@ export async function iperf3(lab: Lab, server: { host: string; address: string }
     packetsPerSecond: end.sum?.packets !== undefined ? (end.sum.packets - (end.sum.lost_packets ?? 0)) / seconds : 0,
     senderCpuPercent: end.cpu_utilization_percent.host_total,
     receiverCpuPercent: end.cpu_utilization_percent.remote_total,
+    intervals: (report.intervals ?? []).map((i: { sum: { bits_per_second: number } }) => i.sum.bits_per_second / 1e6),
   };
 }
