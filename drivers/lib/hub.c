@@ -175,7 +175,14 @@ static int publish(dp_hub *h) {
 
 int dp_hub_route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t) {
   for (size_t i = 0; i < h->master_count; i++) {
-    if (h->master[i].prefix.family == p->family && h->master[i].prefix.length == p->length && !memcmp(h->master[i].prefix.addr, p->addr, 16)) return -EEXIST;
+    if (h->master[i].prefix.family == p->family && h->master[i].prefix.length == p->length && !memcmp(h->master[i].prefix.addr, p->addr, 16)) {
+      /* The newest tunnel for a prefix wins (a reauthentication's new child before the old one goes). */
+      dp_tunnel *previous = h->master[i].tunnel;
+      h->master[i].tunnel = t;
+      int rc = publish(h);
+      if (rc < 0) h->master[i].tunnel = previous;
+      return rc;
+    }
   }
   if (h->master_count == h->master_cap) {
     size_t cap = h->master_cap ? h->master_cap * 2 : 64;

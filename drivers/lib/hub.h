@@ -27,8 +27,9 @@ dp_hub *dp_hub_open(int tun_fd, bool offload, unsigned mtu, int *error);
 void dp_hub_close(dp_hub *h);
 const dp_hub_stats *dp_hub_stats_of(const dp_hub *h);
 
-/* Routes (JavaScript thread only): a prefix to a tunnel; 0, -EEXIST or -ENOMEM. Removal takes out
- * every route of the tunnel and returns once the hub's thread can no longer be sending for it. */
+/* Routes (JavaScript thread only): a prefix to a tunnel, replacing an older tunnel's; 0 or -ENOMEM.
+ * Removal takes out every route still pointing at the tunnel and returns once the hub's thread can
+ * no longer be sending for it. */
 int dp_hub_route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t);
 void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t);
 

@@ -89,7 +89,7 @@ export class IkeSubsystem implements Subsystem {
     const installer = this.#running?.installer;
     try {
       if (action.type === 'install-child') installer?.install(action.child);
-      else if (action.type === 'rekey-child') installer?.rekey(action.old, action.child);
+      else if (action.type === 'rekey-child') installer?.rekey(action.old, action.child, action.initiated);
       else if (action.type === 'delete-child') installer?.remove(action.child);
       else if (action.type === 'move-child') installer?.move(action.child);
     } catch (error) {

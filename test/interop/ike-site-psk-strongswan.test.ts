@@ -173,3 +173,28 @@ t.test('rekeys under iperf3 load: the transfer never stalls', { skip }, async (t
   t.ok(result.intervals.length >= 5 && result.intervals.every((m) => m > 1), `every second carried traffic: ${result.intervals.map((m) => m.toFixed(0)).join(', ')} Mbit/s`);
   t.ok(gwB.events.filter((e) => e['type'] === 'rekey-child').length >= 2, 'both rekeys reached Postern');
 });
+
+t.test('reauthentication both ways (RFC 7296 §2.8.3) under a ping: a fresh IKE SA, the old one gone', { skip }, async (t) => {
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  const [gwA, gwB] = await Promise.all([
+    StrongSwan.start(lab, 'gwA', { connections: { site: swanSiteAt(['aes128gcm16-prfsha256-ecp256'], ['aes128gcm16']) }, secrets: [{ kind: 'ike', ids: ['gw-a.example', 'gw-b.example'], secret: PSK }] }),
+    startPosternIke(lab, 'gwB', { address: B, connections: [posternSiteAt({ ike: ['aes128gcm16-prfsha256-ecp256'], esp: ['aes128gcm16'] })], dataplane: { tunnelAddress: '10.2.0.1' } }),
+  ]);
+  t.equal(await gwB.command('initiate to-a'), 'ok');
+  await gwB.waitEvent(isChild);
+  const pings = lab.exec('lanA', ['ping', '-c', '150', '-i', '0.02', '-W', '1', '10.2.0.10'], 20_000);
+  await new Promise((done) => setTimeout(done, 500));
+  t.equal(await gwB.command('reauth'), 'ok', 'Postern reauthenticates');
+  await waitUntil('a second IKE SA on Postern', 5000, () => gwB.events.filter((e) => e['type'] === 'ike-up').length >= 2);
+  await waitUntil('strongSwan has one IKE SA again', 5000, async () => (await gwA.listSas()).filter((s) => s.state === 'ESTABLISHED').length === 1);
+  await new Promise((done) => setTimeout(done, 500));
+  t.equal((await gwA.swanctl(['--rekey', '--ike', 'site', '--reauth'])).code, 0, 'strongSwan reauthenticates');
+  await waitUntil('a third IKE SA on Postern', 5000, () => gwB.events.filter((e) => e['type'] === 'ike-up').length >= 3);
+  const result = await pings;
+  const received = Number(/(\d+) received/.exec(result.stdout)?.[1] ?? 0);
+  t.ok(received >= 140, `traffic carried on across both reauthentications (${received} of 150)`);
+  await waitUntil('one IKE SA left on Postern', 5000, async () => (await ikeStatus(gwB)).sas.length === 1);
+  const after = await lab.exec('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']);
+  t.equal(after.code, 0, 'and through the newest SA');
+});

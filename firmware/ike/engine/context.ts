@@ -43,6 +43,8 @@ export interface EngineContext {
   /** The connection that accepts a peer with this ID from this address (IKE_AUTH, §2.15). */
   connectionFor(remoteId: string, remote: Endpoint): IkeConnection | undefined;
   close(sa: IkeSa, reason: string): void;
+  /** Deletes the IKE SA with this SPIi with the peer, once a replacement is up (§2.8.3). */
+  retire(spiI: bigint, why: string): void;
   /** Other established SAs of the same connection and peer identity (INITIAL_CONTACT, §3.10.1). */
   sameIdentity(sa: IkeSa): IkeSa[];
 }

@@ -95,14 +95,14 @@ export function processCreateChildResponse(ctx: EngineContext, sa: IkeSa, payloa
   };
   const answer = acceptChild(sa, sa.connection!, st.proposals, st.spi, payloads, keyingFor);
   if (!answer.ok) return ctx.log('warn', `CREATE_CHILD_SA answer not acceptable: ${notifyName(answer.error)}`, { connection: sa.connection?.name });
-  adoptChild(ctx, sa, answer.child, st.old);
+  adoptChild(ctx, sa, answer.child, st.old, true);
   if (st.old) startDeleteChildren(ctx, sa, [st.old.inbound.spi]); // §1.3.3: the rekey's initiator deletes the old SA
 }
 
-function adoptChild(ctx: EngineContext, sa: IkeSa, child: ChildSaInfo, old: ChildSaInfo | undefined): void {
+function adoptChild(ctx: EngineContext, sa: IkeSa, child: ChildSaInfo, old: ChildSaInfo | undefined, initiated: boolean): void {
   sa.children.push(child);
   sa.childBorn.set(child.inbound.spi, ctx.now);
-  ctx.emit(old ? { type: 'rekey-child', old, child } : { type: 'install-child', child });
+  ctx.emit(old ? { type: 'rekey-child', old, child, initiated } : { type: 'install-child', child });
   ctx.log('info', old ? `child SA rekeyed: ${old.inbound.spi.toString(16)} -> ${child.inbound.spi.toString(16)}` : 'child SA created', { connection: child.connection, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16) });
 }
 
@@ -136,7 +136,7 @@ export function answerCreateChild(ctx: EngineContext, sa: IkeSa, messageId: numb
   const answer = answerChild(sa, conn, choice, ctx.allocateChildSpi(), { weInitiated: false, ni: nonce.nonce, nr, ...(secret ? { pfsSecret: secret } : {}) }, [{ kind: 'Nonce', nonce: nr }, ...ours]);
   if (!answer.ok) return reply([notify(answer.error)]);
   reply(answer.payloads);
-  adoptChild(ctx, sa, answer.child, old);
+  adoptChild(ctx, sa, answer.child, old, false);
 }
 
 /** Responder: rekeying the IKE SA itself. */

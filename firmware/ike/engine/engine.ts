@@ -84,13 +84,33 @@ export class IkeEngine {
   /** Starts the named connection (site-to-site initiator). */
   initiate(name: string, local: Endpoint, now: number): IkeAction[] {
     this.#now = now;
+    this.#start(name, local);
+    return this.#flush();
+  }
+
+  #start(name: string, local: Endpoint): IkeSa | undefined {
     const conn = this.#byName.get(name);
     if (!conn?.remoteAddress) throw new Error(`no connection '${name}' with a remote address`);
-    const sa = new IkeSa(true, this.#newIkeSpi(), local, { address: conn.remoteAddress, port: 500 }, now, 'init-sent');
+    const sa = new IkeSa(true, this.#newIkeSpi(), local, { address: conn.remoteAddress, port: 500 }, this.#now, 'init-sent');
     sa.connection = conn;
     this.#sas.set(sa.spiI, sa);
     const group = conn.ikeProposals[0]?.get(TransformType.DH)?.[0]?.id ?? 0;
     if (!startInit(this.#context(), sa, conn.ikeProposals, group)) this.#close(sa, `DH group ${group} is not implemented`);
+    return sa;
+  }
+
+  /**
+   * Reauthentication (RFC 7296 §2.8.3), make before break: a whole new IKE SA with fresh
+   * authentication and children, and the old one deleted once the new one is up.
+   */
+  reauthenticate(ikeSpi: bigint, now: number): IkeAction[] {
+    this.#now = now;
+    const old = this.sas.find((s) => s.spiI === ikeSpi && s.initiator && s.state === 'established' && s.connection?.remoteAddress);
+    if (old) {
+      const fresh = this.#start(old.connection!.name, { address: old.local.address, port: 500 });
+      if (fresh) fresh.reauthOf = old.spiI;
+      this.#log('info', `reauthenticating IKE SA ${old.spiI.toString(16)}`, { connection: old.connection?.name });
+    }
     return this.#flush();
   }
 
@@ -343,6 +363,13 @@ export class IkeEngine {
       adopt: (sa) => void this.#sas.set(sa.mySpi, sa),
       connectionFor: (remoteId, remote) => this.#connectionFor(remoteId, remote),
       close: (sa, reason) => this.#close(sa, reason),
+      retire: (spiI, why) => {
+        const old = [...this.#sas.values()].find((s) => s.spiI === spiI && s.state === 'established');
+        if (!old) return;
+        this.#log('info', `deleting the old IKE SA ${spiI.toString(16)}: ${why}`, { connection: old.connection?.name });
+        old.rekeyedTo = spiI; // its close is not the connection going down
+        startDeleteIke(this.#context(), old);
+      },
       sameIdentity: (sa) => [...this.#sas.values()].filter((o) => o !== sa && o.state === 'established' && o.rekeyedTo === undefined && o.connection === sa.connection && o.remoteId === sa.remoteId),
     };
   }
@@ -420,8 +447,7 @@ export class IkeEngine {
   #close(sa: IkeSa, reason: string): void {
     if (sa.state === 'closed') return;
     const wasUp = sa.state === 'established' || sa.state === 'deleting';
-    for (const child of sa.children.splice(0)) {
-      this.#childSpis.delete(child.inbound.spi);
+    for (const child of [...sa.children.splice(0), ...sa.childrenDeleting.splice(0)]) {
       this.#actions.push({ type: 'delete-child', child });
     }
     sa.setState('closed', reason);
@@ -429,8 +455,11 @@ export class IkeEngine {
     sa.queued.length = 0;
     this.#sas.delete(sa.mySpi);
     this.#forgetHalfOpen(sa);
-    // The pool keeps the address for this identity, so a reconnect gets it back.
-    if (!sa.initiator && sa.virtualIp && sa.rekeyedTo === undefined) this.#options.addresses?.release(sa.virtualIp.pool, sa.virtualIp.identity);
+    // The pool keeps the address for this identity, so a reconnect gets it back; while another SA of
+    // the same identity (a reauthentication) still holds it, it stays leased.
+    const vip = sa.virtualIp;
+    const stillHeld = vip && [...this.#sas.values()].some((o) => o !== sa && o.state !== 'closed' && o.virtualIp?.pool === vip.pool && o.virtualIp.identity === vip.identity);
+    if (!sa.initiator && vip && sa.rekeyedTo === undefined && !stillHeld) this.#options.addresses?.release(vip.pool, vip.identity);
     if (sa.rekeyedTo !== undefined) {
       this.#log('info', `old IKE SA ${sa.spiI.toString(16)} closed after its rekey`, { connection: sa.connection?.name });
       return;
@@ -472,6 +501,8 @@ export class IkeEngine {
   #flush(): IkeAction[] {
     const out = this.#actions;
     this.#actions = [];
+    // A child's inbound SPI is ours again once the child has left (rekeys would otherwise pile them up).
+    for (const a of out) if (a.type === 'delete-child') this.#childSpis.delete(a.child.inbound.spi);
     return out;
   }
 }

@@ -26,7 +26,8 @@ export function startAuth(ctx: EngineContext, sa: IkeSa, conn: IkeConnection): v
   sa.childOffer = { spi, proposals: offer.proposals };
   const payloads: IkePayload[] = [
     { kind: 'IDi', id: idi },
-    notify(NotifyType.INITIAL_CONTACT),
+    // §2.8.3: a reauthentication keeps the old SA until the new one is up, so no INITIAL_CONTACT.
+    ...(sa.reauthOf === undefined ? [notify(NotifyType.INITIAL_CONTACT)] : []),
     ...certRequest(conn),
     ...(conn.remoteId ? [{ kind: 'IDr', id: idFromString(conn.remoteId) } as const] : []),
     ...(conn.eap ? [] : ourAuthPayloads(sa, 'i', idi)),
@@ -149,6 +150,7 @@ export function completeInitiator(ctx: EngineContext, sa: IkeSa, response: reado
   sa.setState('established', `authenticated '${sa.remoteId}' with ${how}`);
   sa.establishedAt = ctx.now;
   ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: sa.remoteId, remote: sa.remote, ...(sa.virtualIp ? { virtualIp: sa.virtualIp.address } : {}) });
+  if (sa.reauthOf !== undefined) ctx.retire(sa.reauthOf, `reauthenticated as ${sa.spiI.toString(16)}`);
   const offer = sa.childOffer;
   sa.childOffer = undefined;
   const error = errorNotify(response);

@@ -96,6 +96,8 @@ export class IkeSa {
   readonly reassembler = new FragmentReassembler();
   lastHeard: number;
   readonly children: ChildSaInfo[] = [];
+  /** Children we asked the peer to delete, still in the data plane until it answers. */
+  readonly childrenDeleting: ChildSaInfo[] = [];
   /** Child SA proposals and SPI kept between our IKE_AUTH request and its response. */
   childOffer: { spi: number; proposals: readonly Proposal[] } | undefined;
   readonly history: string[] = [];
@@ -109,6 +111,8 @@ export class IkeSa {
   eap: { server?: EapMschapv2Server; client?: EapMschapv2Client; msk?: Buffer; firstRequest?: readonly IkePayload[]; peerIdr?: IdPayload } = {};
   /** Remote access: the virtual address given to the peer (responder) or to us (initiator). */
   virtualIp: { readonly pool: string; readonly identity: string; readonly address: VirtualAddress } | undefined;
+  /** Reauthentication (§2.8.3): the SA this one replaces, deleted once this one is up. */
+  reauthOf: bigint | undefined;
   /** Set once the SA was replaced by a rekey: its close is not a connection going down. */
   rekeyedTo: bigint | undefined;
 

@@ -8,12 +8,12 @@ import type { ChildSaInfo } from './types.ts';
 
 /** INFORMATIONAL (RFC 7296 §1.4, §1.5, §2.4): deletes and liveness checks. */
 
-function removeChildren(ctx: EngineContext, sa: IkeSa, match: (c: ChildSaInfo) => boolean): ChildSaInfo[] {
+function removeChildren(ctx: EngineContext, sa: IkeSa, match: (c: ChildSaInfo) => boolean, emit = true): ChildSaInfo[] {
   const gone = sa.children.filter(match);
   for (const child of gone) {
     sa.children.splice(sa.children.indexOf(child), 1);
     sa.childBorn.delete(child.inbound.spi);
-    ctx.emit({ type: 'delete-child', child });
+    if (emit) ctx.emit({ type: 'delete-child', child });
   }
   return gone;
 }
@@ -49,13 +49,19 @@ export function startDeleteIke(ctx: EngineContext, sa: IkeSa): void {
 }
 
 /** Deletes child SAs by our inbound SPI (what the peer knows them by). */
+/**
+ * Deletes child SAs by our inbound SPI (what the peer knows them by). They stop being ours at once,
+ * but their inbound SAs stay in the data plane until the peer answers (§1.4.1): until then it may
+ * still send on them (after a rekey, until it switches to the new SA).
+ */
 export function startDeleteChildren(ctx: EngineContext, sa: IkeSa, inboundSpis: readonly number[]): void {
   const wanted = new Set(inboundSpis);
-  removeChildren(ctx, sa, (c) => wanted.has(c.inbound.spi));
+  sa.childrenDeleting.push(...removeChildren(ctx, sa, (c) => wanted.has(c.inbound.spi), false));
   ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [{ kind: 'D', delete: { protocolId: ProtocolId.ESP, spis: inboundSpis.map(spiBytes32) } }], 'delete-child');
 }
 
 export function processInformationalResponse(ctx: EngineContext, sa: IkeSa, purpose: PendingRequest['purpose'], response: readonly IkePayload[]): void {
   if (purpose === 'delete-ike') ctx.close(sa, 'deleted');
   if (purpose === 'mobike') finishAddressUpdate(ctx, sa, response);
+  if (purpose === 'delete-child') for (const child of sa.childrenDeleting.splice(0)) ctx.emit({ type: 'delete-child', child });
 }

@@ -103,8 +103,12 @@ export type IkeAction =
   | { readonly type: 'send'; readonly packet: Uint8Array; readonly from: Endpoint; readonly to: Endpoint }
   | { readonly type: 'install-child'; readonly child: ChildSaInfo }
   | { readonly type: 'delete-child'; readonly child: ChildSaInfo }
-  /** A new child replacing `old` (§2.8): install it beside the old one; the old one's delete follows. */
-  | { readonly type: 'rekey-child'; readonly old: ChildSaInfo; readonly child: ChildSaInfo }
+  /**
+   * A new child replacing `old` (§2.8): its inbound SA at once beside the old one. Its outbound SA
+   * now if we started the rekey (`initiated`); otherwise when the old child's delete arrives, since
+   * until then the peer may not have the new SA yet.
+   */
+  | { readonly type: 'rekey-child'; readonly old: ChildSaInfo; readonly child: ChildSaInfo; readonly initiated: boolean }
   /** The peer (or we) moved (MOBIKE, RFC 4555): the child's SAs now run between these addresses. */
   | { readonly type: 'move-child'; readonly child: ChildSaInfo }
   /** The IKE SA was replaced by a new one (§2.18); its children moved along, nothing went down. */

@@ -39,6 +39,8 @@ export class ChildInstaller {
   readonly #options: ChildInstallerOptions;
   /** By inbound SPI: during a rekey the old and the new child share one tunnel. */
   readonly #tunnels = new Map<number, NativeTunnel>();
+  /** Outbound SAs of rekeys we answered, waiting for the old child's delete (by its inbound SPI). */
+  readonly #pendingOutbound = new Map<number, NativeSa>();
   #next = 0;
 
   constructor(options: ChildInstallerOptions) {
@@ -86,12 +88,14 @@ export class ChildInstaller {
    * at once beside the old, and outbound traffic moves to the new SA; the old inbound SA leaves
    * with its delete. No packet is dropped on the way.
    */
-  rekey(old: ChildSaInfo, child: ChildSaInfo): void {
+  rekey(old: ChildSaInfo, child: ChildSaInfo, initiated = true): void {
     const tunnel = this.#tunnels.get(old.inbound.spi);
     if (!tunnel) return void this.install(child);
     const { inbound, outbound } = this.#sas(child);
     tunnel.addInbound(inbound);
-    tunnel.setOutbound(outbound);
+    // The responder of a rekey switches when the old SA's delete comes: the initiator has the new one by then.
+    if (initiated) tunnel.setOutbound(outbound);
+    else this.#pendingOutbound.set(old.inbound.spi, outbound);
     this.#tunnels.set(child.inbound.spi, tunnel);
     this.#options.log.info('child SA rekeyed in place', { tunnel: tunnel.name, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16) });
   }
@@ -108,6 +112,9 @@ export class ChildInstaller {
     const tunnel = this.#tunnels.get(child.inbound.spi);
     if (!tunnel) return;
     this.#tunnels.delete(child.inbound.spi);
+    const next = this.#pendingOutbound.get(child.inbound.spi);
+    this.#pendingOutbound.delete(child.inbound.spi);
+    if (next) tunnel.setOutbound(next);
     if ([...this.#tunnels.values()].includes(tunnel)) {
       tunnel.removeInbound(child.inbound.spi); // a newer child still uses the tunnel
       this.#options.log.info('old child SA removed after its rekey', { tunnel: tunnel.name, inSpi: child.inbound.spi.toString(16) });

@@ -49,6 +49,10 @@ export class IkeShell {
     this.#run(this.#engine.rekeyIke(ikeSpi, this.#clock()));
   }
 
+  reauthenticate(ikeSpi: bigint): void {
+    this.#run(this.#engine.reauthenticate(ikeSpi, this.#clock()));
+  }
+
   terminate(spi: bigint): void {
     this.#run(this.#engine.terminate(spi, this.#clock()));
   }

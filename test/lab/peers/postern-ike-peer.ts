@@ -72,7 +72,7 @@ function onAction(action: IkeAction): void {
   try {
     if (action.type === 'install-child') installer?.install(action.child);
     if (action.type === 'delete-child') installer?.remove(action.child);
-    if (action.type === 'rekey-child') installer?.rekey(action.old, action.child);
+    if (action.type === 'rekey-child') installer?.rekey(action.old, action.child, action.initiated);
     if (action.type === 'move-child') installer?.move(action.child);
   } catch (error) {
     print('event', { type: 'dataplane-error', action: action.type, error: error instanceof Error ? error.message : String(error) });
@@ -115,6 +115,10 @@ const commands: Record<string, (arg: string) => string> = {
   },
   'rekey-child': () => {
     for (const sa of engine.sas) for (const c of sa.children) shell.rekeyChild(sa.spiI, c.inbound.spi);
+    return 'ok';
+  },
+  reauth: () => {
+    for (const sa of engine.sas) shell.reauthenticate(sa.spiI);
     return 'ok';
   },
   'rekey-ike': () => {

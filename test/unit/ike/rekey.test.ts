@@ -99,3 +99,20 @@ t.test('IKE SA rekey: a new IKE SA with new SPIs carries the children; the old o
   pair.run(pair.now + 1000);
   t.equal(pair.engines.a!.sas.length + pair.engines.b!.sas.length, 0, 'deleted over the new SA');
 });
+
+t.test('reauthentication (§2.8.3): a new IKE SA and children first, then the old one deleted quietly', async (t) => {
+  const pair = established({ dpdSeconds: 0 });
+  const old = pair.engines.a!.sas[0]!;
+  const [oldChild] = children(pair, 'a');
+  pair.take('a', pair.engines.a!.reauthenticate(old.spiI, pair.now));
+  pair.run(pair.now + 5000);
+  t.equal(pair.of('a', 'ike-up').length, 2, 'a second IKE SA came up');
+  t.ok(pair.logs('b').some((l) => /IKE_AUTH request 1 \[ IDi AUTH SA TSi TSr/.test(l)), 'without INITIAL_CONTACT');
+  t.equal(pair.engines.a!.sas.length, 1, 'the old SA is gone on A');
+  t.equal(pair.engines.b!.sas.length, 1, 'and on B');
+  t.not(pair.engines.a!.sas[0]!.spiI, old.spiI, 'only the new one is left');
+  t.equal(pair.of('a', 'ike-down').length, 0, 'the reauthenticating side reports nothing down');
+  t.same(pair.of('b', 'ike-down').map((x) => x.spi), [old.spiI], 'the peer sees only the old SA deleted');
+  t.same(pair.of('a', 'delete-child').map((x) => x.child.inbound.spi), [oldChild!.inbound.spi], 'the old child went with its SA');
+  checkMirror(t, pair);
+});
