@@ -8,16 +8,40 @@ import { IdType, idToString, type IdPayload } from '../payloads/identity.ts';
  */
 export type CertificateCheck = { readonly ok: true; readonly publicKey: KeyObject; readonly subject: string } | { readonly ok: false; readonly reason: string };
 
-export function checkPeerCertificate(der: Uint8Array, trusted: readonly X509Certificate[], id: IdPayload, now: Date): CertificateCheck {
+const validAt = (c: X509Certificate, now: Date) => now >= new Date(c.validFrom) && now <= new Date(c.validTo);
+const MAX_CHAIN = 4;
+
+/**
+ * `intermediates` are the further CERT payloads the peer sent (RFC 7296 §3.6): CA certificates
+ * between its own and one of ours, each checked for being a CA, its signature and its validity.
+ */
+export function checkPeerCertificate(der: Uint8Array, trusted: readonly X509Certificate[], id: IdPayload, now: Date, intermediates: readonly Uint8Array[] = []): CertificateCheck {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(der);
   } catch {
     return { ok: false, reason: 'the certificate does not parse' };
   }
-  const issuer = trusted.find((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
-  if (!issuer) return { ok: false, reason: `certificate '${cert.subject.replace(/\n/g, ', ')}' is not signed by a trusted CA` };
-  if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) return { ok: false, reason: `certificate '${cert.subject.replace(/\n/g, ', ')}' is not valid now (${cert.validFrom} to ${cert.validTo})` };
+  const pool = intermediates.flatMap((d) => {
+    try {
+      const c = new X509Certificate(d);
+      return c.ca && validAt(c, now) ? [c] : [];
+    } catch {
+      return [];
+    }
+  });
+  let current = cert;
+  let anchored = false;
+  for (let depth = 0; depth <= MAX_CHAIN && !anchored; depth++) {
+    const at = current;
+    anchored = trusted.some((ca) => at.checkIssued(ca) && at.verify(ca.publicKey));
+    if (anchored) break;
+    const next = pool.find((ic) => ic !== at && at.checkIssued(ic) && at.verify(ic.publicKey));
+    if (!next) break;
+    current = next;
+  }
+  if (!anchored) return { ok: false, reason: `certificate '${cert.subject.replace(/\n/g, ', ')}' is not signed by a trusted CA` };
+  if (!validAt(cert, now)) return { ok: false, reason: `certificate '${cert.subject.replace(/\n/g, ', ')}' is not valid now (${cert.validFrom} to ${cert.validTo})` };
   if (!idMatches(cert, id)) return { ok: false, reason: `certificate '${cert.subject.replace(/\n/g, ', ')}' does not name the ID '${idToString(id)}'` };
   return { ok: true, publicKey: cert.publicKey, subject: cert.subject };
 }

@@ -21,7 +21,8 @@ export function ourAuthPayloads(sa: IkeSa, side: 'i' | 'r', id: IdPayload): IkeP
   const conn = sa.connection!;
   if (conn.localAuth === 'certificate' && conn.certificate) {
     const { method, data } = signAuth(conn.certificate.key.reveal(), authOctets(sa, side, id), sa.peerHashes);
-    return [{ kind: 'CERT', cert: { encoding: CertEncoding.X509_SIGNATURE, data: conn.certificate.der } }, { kind: 'AUTH', auth: { method, data } }];
+    const chain = (conn.certificate.chain ?? []).map((data): IkePayload => ({ kind: 'CERT', cert: { encoding: CertEncoding.X509_SIGNATURE, data } }));
+    return [{ kind: 'CERT', cert: { encoding: CertEncoding.X509_SIGNATURE, data: conn.certificate.der } }, ...chain, { kind: 'AUTH', auth: { method, data } }];
   }
   return [{ kind: 'AUTH', auth: { method: AuthMethod.SHARED_KEY_MIC, data: sharedKeyAuthFor(sa, side, id, pskBytes(sa)) } }];
 }
@@ -40,9 +41,10 @@ export function checkPeerAuth(ctx: EngineContext, sa: IkeSa, side: 'i' | 'r', id
   const auth = first(payloads, 'AUTH');
   if (!auth) return 'no AUTH payload';
   if (conn.peerAuth === 'certificate') {
-    const cert = first(payloads, 'CERT');
-    if (cert?.cert.encoding !== CertEncoding.X509_SIGNATURE) return 'no X.509 certificate to check the signature with';
-    const check = checkPeerCertificate(cert.cert.data, trusted(conn), id, ctx.wallClock());
+    const certs = payloads.filter((p) => p.kind === 'CERT').map((p) => (p.kind === 'CERT' ? p.cert : undefined)).filter((c) => c?.encoding === CertEncoding.X509_SIGNATURE);
+    const cert = certs[0];
+    if (!cert) return 'no X.509 certificate to check the signature with';
+    const check = checkPeerCertificate(cert.data, trusted(conn), id, ctx.wallClock(), certs.slice(1).map((c) => c!.data));
     if (!check.ok) return check.reason;
     return verifyAuth(check.publicKey, auth.auth.method, auth.auth.data, authOctets(sa, side, id)) ? undefined : `the signature of '${check.subject.replace(/\n/g, ', ')}' does not verify`;
   }

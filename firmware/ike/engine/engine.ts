@@ -198,6 +198,14 @@ export class IkeEngine {
     return this.#flush();
   }
 
+  /** Another child SA for the connection's selectors on an established IKE SA (§1.3.1). */
+  createChild(ikeSpi: bigint, now: number): IkeAction[] {
+    this.#now = now;
+    const sa = this.sas.find((s) => s.spiI === ikeSpi && s.rekeyedTo === undefined);
+    if (sa) startCreateChild(this.#context(), sa);
+    return this.#flush();
+  }
+
   /** Rekeys an IKE SA now. */
   rekeyIke(ikeSpi: bigint, now: number): IkeAction[] {
     this.#now = now;

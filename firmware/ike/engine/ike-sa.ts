@@ -161,7 +161,8 @@ export class IkeSa {
 export function localTsOf(sa: IkeSa): readonly string[] {
   const conn = sa.connection!;
   if (sa.initiator && sa.virtualIp) return hostPrefixes(sa.virtualIp.address);
-  return sa.initiator && conn.requestVirtualIp ? ['0.0.0.0/0'] : conn.localTs;
+  // Asking for addresses of both families, as strongSwan and Apple clients do; the gateway narrows.
+  return sa.initiator && conn.requestVirtualIp ? ['0.0.0.0/0', '::/0'] : conn.localTs;
 }
 
 export function remoteTsOf(sa: IkeSa): readonly string[] {

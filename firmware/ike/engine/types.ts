@@ -39,8 +39,8 @@ export interface IkeConnection {
   readonly peerAuth?: 'psk' | 'certificate' | 'eap-mschapv2';
   /** How we prove who we are: the shared key (default) or `certificate`. */
   readonly localAuth?: 'psk' | 'certificate';
-  /** Our certificate (DER) and its private key, for localAuth 'certificate'. */
-  readonly certificate?: { readonly der: Uint8Array; readonly key: Secret<KeyObject> };
+  /** Our certificate (DER), its private key, and intermediate CA certificates sent along, for localAuth 'certificate'. */
+  readonly certificate?: { readonly der: Uint8Array; readonly key: Secret<KeyObject>; readonly chain?: readonly Uint8Array[] };
   /** CA certificates (DER) a peer's certificate must be issued by, for peerAuth 'certificate'. */
   readonly trustedCas?: readonly Uint8Array[];
   /** Initiator: prove who we are with EAP-MSCHAPv2 instead of the shared key. */

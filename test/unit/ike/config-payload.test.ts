@@ -90,3 +90,14 @@ t.test('INITIAL_CONTACT: a client that reconnects replaces its stale SA and gets
   }
   t.equal(b.sas.length, 1, 'only the new SA is left on the gateway');
 });
+
+t.test('IPv4 and IPv6 virtual addresses together: both in the reply and both in the selectors', async (t) => {
+  const pool: VirtualAddressProvider = { lease: () => ({ ipv4: '10.10.0.9', ipv6: 'fd00:10::9', dns: ['fd00::53'] }), release: () => {} };
+  const a = new IkeEngine([connection('vpn', { remoteAddress: B, localId: 'bob@example.com', remoteTs: ['0.0.0.0/0', '::/0'], requestVirtualIp: true })], seededCrypto('a6'));
+  const b = new IkeEngine([connection('ra', { pool: 'ra', localTs: ['0.0.0.0/0', '::/0'], remoteTs: [] })], seededCrypto('b6'), { addresses: pool });
+  const pair = new EnginePair(a, b);
+  pair.take('a', a.initiate('vpn', { address: A, port: 500 }, 0));
+  pair.run(5000);
+  t.same(pair.of('a', 'ike-up')[0]?.virtualIp, { ipv4: '10.10.0.9', ipv6: 'fd00:10::9', dns: ['fd00::53'], subnets: [] });
+  t.same(pair.of('b', 'install-child')[0]?.child.remoteTs, ['10.10.0.9/32', 'fd00:10::9/128'], 'the gateway routes both addresses to the client');
+});

@@ -140,3 +140,36 @@ t.test('behind a NAT both sides detect it and move to UDP 4500 with encapsulated
   t.same(b?.encapsulation, { localPort: 4500, remotePort: 14500 }, 'the responder sends to the NAT mapping of 4500');
   t.equal(b?.outbound.destination, NAT);
 });
+
+t.test('several child SAs on one IKE SA: CREATE_CHILD_SA for another pair of subnets', async (t) => {
+  const { pair, start } = sitePair({ localTs: ['10.1.0.0/16', '10.5.0.0/16'], remoteTs: ['10.2.0.0/16'] }, { remoteTs: ['10.1.0.0/16', '10.5.0.0/16'] });
+  start();
+  pair.run(5000);
+  const sa = pair.engines.a!.sas[0]!;
+  pair.take('a', pair.engines.a!.createChild(sa.spiI, pair.now));
+  pair.run(pair.now + 2000);
+  t.equal(pair.of('a', 'install-child').length, 2, 'two children on A');
+  t.equal(pair.of('b', 'install-child').length, 2, 'two on B');
+  t.equal(sa.children.length, 2);
+  t.not(sa.children[0]?.inbound.spi, sa.children[1]?.inbound.spi, 'each with its own SPIs');
+});
+
+t.test('the engine never throws on hostile packets, and counts what it drops', async (t) => {
+  const { pair, start } = sitePair();
+  start();
+  pair.run(5000);
+  const engine = pair.engines.b!;
+  const captured = pair.of('a', 'send').map((s) => s.packet);
+  const { default: fc } = await import('fast-check');
+  fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 600 }), fc.tuple(fc.constantFrom(...captured), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 })).map(([p, edits]) => {
+    const b = Uint8Array.from(p);
+    for (const [at, v] of edits) b[at % b.length] = v;
+    return b;
+  })), (packet) => {
+    engine.handlePacket(packet, { address: '198.51.100.66', port: 500 }, { address: '192.0.2.2', port: 500 }, pair.now);
+    return true;
+  }), { numRuns: 3000 });
+  const dropped = Object.values(engine.drops).reduce((n, x) => n + x, 0);
+  t.ok(dropped > 1000, `hostile packets dropped and counted (${dropped}: ${Object.keys(engine.drops).join(', ')})`);
+  t.equal(engine.sas.filter((s) => s.state === 'established').length, 1, 'the real SA is untouched');
+});
