@@ -1,6 +1,6 @@
 // IKEv2 interop, scenario 1 of issue 4 (control plane): site-to-site with a shared key between
 // Postern and a real strongSwan in lab namespaces, Postern as responder and as initiator.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import type { LinePeer } from '../lab/peers/line-peer.ts';
@@ -36,8 +36,15 @@ const isUp = (e: Record<string, unknown>) => e['type'] === 'ike-up';
 const isChild = (e: Record<string, unknown>) => e['type'] === 'install-child';
 
 t.test('strongSwan initiates, Postern responds: IKE SA and child SA up on both', { skip }, async (t) => {
-  for (const [proposal, esp, suite] of [['aes256-sha256-modp2048', 'aes256-sha1', 'aes-cbc-256-hmac-sha1-96'], ['aes128gcm16-prfsha256-curve25519', 'aes256gcm16', 'aes-gcm-256']] as const) {
-    const { gwA, gwB } = await setUp(t, swanSiteAt([proposal], [esp]), posternSiteAt());
+  const ike = ['aes256-sha256-modp2048', 'aes128gcm16-prfsha256-curve25519', 'chacha20poly1305-prfsha512-ecp384', 'aes128-sha384-modp3072'];
+  const espAll = ['aes256gcm16', 'aes256-sha1', 'chacha20poly1305', 'aes128-sha256'];
+  for (const [proposal, esp, suite] of [
+    ['aes256-sha256-modp2048', 'aes256-sha1', 'aes-cbc-256-hmac-sha1-96'],
+    ['aes128gcm16-prfsha256-curve25519', 'aes256gcm16', 'aes-gcm-256'],
+    ['chacha20poly1305-prfsha512-ecp384', 'chacha20poly1305', 'chacha20-poly1305'],
+    ['aes128-sha384-modp3072', 'aes128-sha256', 'aes-cbc-128-hmac-sha256-128'],
+  ] as const) {
+    const { gwA, gwB } = await setUp(t, swanSiteAt([proposal], [esp]), posternSiteAt({ ike, esp: espAll }));
     const r = await gwA.initiate('net');
     if (r.code !== 0) t.fail(`${proposal}: strongSwan could not initiate:\n${r.stdout}\n${gwA.log(40)}`);
     const up = await gwB.waitEvent(isUp);
@@ -197,4 +204,13 @@ t.test('reauthentication both ways (RFC 7296 §2.8.3) under a ping: a fresh IKE 
   await waitUntil('one IKE SA left on Postern', 5000, async () => (await ikeStatus(gwB)).sas.length === 1);
   const after = await lab.exec('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']);
   t.equal(after.code, 0, 'and through the newest SA');
+});
+
+t.test('INVALID_KE_PAYLOAD round trip: strongSwan sends a KE for MODP-2048, Postern asks for ECP-256', { skip }, async (t) => {
+  const { gwA, gwB } = await setUp(t, swanSiteAt(['aes256-sha256-modp2048-ecp256'], ['aes256gcm16']), posternSiteAt({ ike: ['aes256-sha256-ecp256'] }));
+  const r = await gwA.initiate('net');
+  if (r.code !== 0) t.fail(`strongSwan could not initiate:\n${r.stdout}`);
+  t.match(r.stdout, /peer didn't accept DH group MODP_2048, it requested ECP_256/, 'strongSwan was asked for ECP-256 and retried');
+  await gwB.waitEvent(isChild);
+  t.match(readFileSync(gwB.daemon.logFile, 'utf8'), /KE for group 14, asking for 19/, 'Postern says so');
 });

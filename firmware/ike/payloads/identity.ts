@@ -69,11 +69,12 @@ export function ipv6String(b: Uint8Array): string {
   return `${words.slice(0, best).join(':')}::${words.slice(best + bestLength).join(':')}`;
 }
 
-/** "192.0.2.1", "2001:db8::1", "user@example.com", "vpn.example.com" or "keyid:…" as an ID. */
+/** "192.0.2.1", "2001:db8::1", "user@example.com", "vpn.example.com", "keyid:…" or "dn:<DER hex>" as an ID. */
 export function idFromString(s: string): IdPayload {
   if (isIPv4(s)) return { type: IdType.ID_IPV4_ADDR, data: ipv4Bytes(s) };
   if (isIPv6(s)) return { type: IdType.ID_IPV6_ADDR, data: ipv6Bytes(s) };
   if (s.startsWith('keyid:')) return { type: IdType.ID_KEY_ID, data: Buffer.from(s.slice(6), 'utf8') };
+  if (/^dn:([0-9a-f]{2})+$/i.test(s)) return { type: IdType.ID_DER_ASN1_DN, data: Buffer.from(s.slice(3), 'hex') };
   if (s.includes('@')) return { type: IdType.ID_RFC822_ADDR, data: Buffer.from(s, 'utf8') };
   return { type: IdType.ID_FQDN, data: Buffer.from(s, 'utf8') };
 }
