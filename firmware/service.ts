@@ -8,7 +8,9 @@ import { validateConfig } from './config/validate.ts';
 import type { Logger } from './log/logger.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 import type { SubsystemSpec } from './supervisor/subsystem.ts';
+import type { IkeAction } from './ike/engine/types.ts';
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
+import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
 import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
 
 export interface ServiceOptions {
@@ -28,6 +30,7 @@ export class Service {
   readonly store: ConfigStore;
   readonly supervisor: Supervisor;
   readonly web: WebSubsystem;
+  readonly telemetry: TelemetrySubsystem;
   readonly #log: Logger;
   readonly #startedAt: number;
   readonly #clock: () => number;
@@ -42,9 +45,11 @@ export class Service {
       health: () => this.health(),
       ...(options.management ? { override: options.management } : {}),
     });
+    this.telemetry = new TelemetrySubsystem({ logger: options.logger.child('telemetry'), revision: () => this.store.current().revision });
     const specs: SubsystemSpec[] = [
       { name: 'web', wanted: () => true, slice: (c) => c.system.management, create: () => this.web },
-      ikeSpec(() => new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir })),
+      ikeSpec(() => new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, onEvent: (a) => this.#ikeEvent(a) })),
+      telemetrySpec(this.telemetry),
     ];
     const only = options.only;
     this.supervisor = new Supervisor(only ? specs.filter((s) => only.includes(s.name)) : specs, options.logger.child('supervisor'));
@@ -68,11 +73,20 @@ export class Service {
     const result = await applyConfig(this.store, next, [this.supervisor], meta);
     if (result.ok) {
       this.#log.info('configuration applied', { revision: result.revision, author: meta.author });
+      this.telemetry.configChanged(result.revision);
+      this.telemetry.event('config-change', { revision: result.revision, author: meta.author });
       this.#warnAbout(next);
     } else {
       this.#log.error('configuration change refused', { stage: result.stage, rolledBack: result.rolledBack, errors: result.errors });
     }
     return result;
+  }
+
+  /** Sessions and rekeys for the fleet console (MQTT events). */
+  #ikeEvent(action: IkeAction): void {
+    if (action.type === 'ike-up') this.telemetry.event('session-up', { protocol: 'ikev2', user: action.remoteId, connection: action.connection, ...(action.virtualIp?.ipv4 ? { address: action.virtualIp.ipv4 } : {}) });
+    else if (action.type === 'ike-down') this.telemetry.event('session-down', { protocol: 'ikev2', connection: action.connection, reason: action.reason });
+    else if (action.type === 'ike-rekeyed' || action.type === 'rekey-child') this.telemetry.event('rekey', { protocol: 'ikev2', what: action.type === 'ike-rekeyed' ? 'ike' : 'child' });
   }
 
   async stop(): Promise<void> {

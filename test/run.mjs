@@ -22,13 +22,28 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let pending = []; // failed tests of the file being read; its name comes after them in TAP
+// The failed assertions of the file being read with their diagnostics, printed under its FAIL line
+// so that CI's excerpt says why (bounded: a runaway file cannot flood the output).
+let detail = [];
+let inFailure = -1; // the indentation of the `not ok` whose YAML block is being read, or -1
+const DETAIL_LINES = 60;
 const failures = [];
 const point = /^( *)(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO)\b.*| # time=.*)?$/;
 
 for await (const line of createInterface({ input: tap.stdout })) {
   log.write(`${line}\n`);
   const m = point.exec(line);
+  if (inFailure >= 0 && !m) {
+    if (detail.length < DETAIL_LINES) detail.push(line);
+    if (/^ *\.\.\.$/.test(line)) inFailure = -1;
+    continue;
+  }
+  inFailure = -1;
   if (!m) continue;
+  if (m[2] === 'not ok' && m[1].length >= 8 && !m[4]) {
+    if (detail.length < DETAIL_LINES) detail.push(line);
+    inFailure = m[1].length;
+  }
   const depth = m[1].length / 4;
   const ok = m[2] === 'ok';
   if (depth === 1) {
@@ -46,7 +61,9 @@ for await (const line of createInterface({ input: tap.stdout })) {
     }
     failures.push(...pending.map((name) => `${file}: ${name}`));
     console.log(`${ok ? 'ok    ' : 'FAIL  '} ${file}`);
+    if (!ok) for (const d of detail) console.log(`       ${d}`);
     pending = [];
+    detail = [];
   }
 }
 const code = await new Promise((resolve) => tap.on('close', resolve));

@@ -123,7 +123,10 @@ t.test('MOBIKE: the strongSwan client changes its address and its traffic carrie
     throw new Error(`${e.message}\nstrongSwan:\n${road.log(50)}\nPostern:\n${readFileSync(gw.daemon.logFile, 'utf8').split('\n').slice(-15).join('\n')}`);
   });
   t.equal(moved['peer'], '192.0.2.11', 'Postern moved the child SA to the new address');
-  t.match(road.log(300), /generating INFORMATIONAL request \d+ \[ N\(UPD_SA_ADDR\)/, 'strongSwan announced the move with UPDATE_SA_ADDRESSES');
+  // charon writes its log from its own threads: the line may land a moment after Postern acted on it.
+  const announced = /generating INFORMATIONAL request \d+ \[ N\(UPD_SA_ADDR\)/;
+  for (let i = 0; i < 30 && !announced.test(road.log(400)); i++) await new Promise((done) => setTimeout(done, 100));
+  t.match(road.log(400), announced, 'strongSwan announced the move with UPDATE_SA_ADDRESSES');
   const result = await during;
   const received = Number(/(\d+) received/.exec(result.stdout)?.[1] ?? 0);
   t.ok(received >= 40, `traffic carried on across the move (${received} of 60 answered)`);

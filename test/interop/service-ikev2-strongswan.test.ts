@@ -9,6 +9,7 @@ import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { createLogger } from '../../firmware/log/logger.ts';
 import { cleanEnv } from '../helpers/env.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
+import { Mosquitto } from '../lab/peers/mosquitto.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
@@ -27,6 +28,9 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   config.users = [{ name: 'alice', password: 'Correct-Horse-Battery-7', enabled: true }];
   config.certificates.server = { commonName: 'vpn.example.com', sans: ['192.0.2.2', 'vpn.example.com'] };
   config.listeners.sstp.enabled = false;
+  // The fleet console's broker sits on the LAN behind the gateway.
+  config.telemetry.mqtt = { enabled: true, url: 'mqtt://10.2.0.10:1883', username: 'fleet', password: 'Fleet-Pass-1', prefix: 'postern', deviceId: 'gw-test', intervalSeconds: 5, commandsEnabled: false };
+  await Mosquitto.start(lab, 'lanB', { address: '10.2.0.10', users: { fleet: 'Fleet-Pass-1' } });
   const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
   await store.write(config, { author: 'test' });
   const service = lab.spawnDaemon('gwB', 'postern', [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', state], cleanEnv());
@@ -43,6 +47,10 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
     },
     secrets: [{ kind: 'eap', ids: ['alice'], secret: 'Correct-Horse-Battery-7' }],
   });
+  const auth = ['-h', '10.2.0.10', '-u', 'fleet', '-P', 'Fleet-Pass-1'];
+  await waitUntil('the gateway reports online', 15_000, async () => (await lab.exec('lanB', ['mosquitto_sub', ...auth, '-t', 'postern/gw-test/state', '-C', '1', '-W', '2'])).stdout.includes('"online"'));
+  const events = lab.exec('lanB', ['mosquitto_sub', ...auth, '-t', 'postern/gw-test/events', '-C', '1', '-W', '20']);
+  await new Promise((done) => setTimeout(done, 1000)); // subscribed before the session comes up
   const r = await road.initiate('lan');
   if (r.code !== 0) t.fail(`the client could not connect:\n${r.stdout}\n${readFileSync(service.logFile, 'utf8').slice(-3000)}`);
   t.match(r.stdout, /authentication of '192\.0\.2\.2' with RSA[^\n]*successful/, 'the client trusts the certificate Postern issued itself at first boot');
@@ -53,4 +61,7 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   const lines = readFileSync(service.logFile, 'utf8').split('\n');
   t.ok(lines.some((l) => l.includes('"msg":"IKE SA up"') && l.includes('"peer":"alice"')), 'the service logs the session by user');
   t.notOk(readFileSync(service.logFile, 'utf8').includes('Correct-Horse-Battery-7'), 'and never the password');
+  t.notOk(readFileSync(service.logFile, 'utf8').includes('Fleet-Pass-1'), 'nor the broker password');
+  const event = JSON.parse((await events).stdout.trim() || '{}') as { type?: string; details?: { user?: string; protocol?: string; address?: string } };
+  t.match(event, { type: 'session-up', details: { protocol: 'ikev2', user: 'alice', address: '10.10.0.1' } }, 'the fleet console heard of the session over MQTT');
 });
