@@ -11,15 +11,18 @@
 #include <unistd.h>
 
 #include "gso.h"
+#include "pipe.h"
 #include "tunnel.h"
 
 #define MAX_READ (65536 + DP_VNET_HDR_LEN)
 #define MAX_SEGMENT 2048
 #define READS_PER_BATCH 32
 
+/* A route leads to a tunnel, or (tunnel NULL) to the pipe with a session's tag. */
 typedef struct {
   dp_prefix prefix;
   dp_tunnel *tunnel;
+  uint32_t tag;
 } route;
 
 /* An immutable snapshot: readers use it without locks; a change builds a new one (RCU-style). */
@@ -29,6 +32,7 @@ typedef struct {
   size_t host_mask;    /* hash capacity - 1 (a power of two), or 0 when there is no hash */
   uint32_t *host_addr; /* network order; 0 = empty slot */
   dp_tunnel **host_tunnel;
+  uint32_t *host_tag;
 } route_table;
 
 struct dp_hub {
@@ -36,6 +40,7 @@ struct dp_hub {
   bool offload;
   unsigned mtu;
   _Atomic(route_table *) table;
+  _Atomic(dp_pipe *) pipe; /* sessions served in JavaScript; NULL until attached */
   _Atomic uint64_t epoch; /* odd while the thread handles a batch */
   route *master;          /* the JavaScript thread's list, source of every snapshot */
   size_t master_count, master_cap;
@@ -45,24 +50,33 @@ struct dp_hub {
 
 static size_t hash32(uint32_t a) { return (size_t)((a * 2654435761u) ^ (a >> 16)); }
 
-static dp_tunnel *lookup(const route_table *rt, const uint8_t *packet, size_t len) {
-  if (!rt || len < 20) return NULL;
+/* The route for a packet's destination: true with its tunnel (or NULL and the pipe tag), or false. */
+static bool lookup(const route_table *rt, const uint8_t *packet, size_t len, dp_tunnel **tunnel, uint32_t *tag) {
+  if (!rt || len < 20) return false;
   unsigned version = packet[0] >> 4;
   const uint8_t *dst = version == 4 ? packet + 16 : packet + 24;
-  if (version == 6 && len < 40) return NULL;
+  if (version == 6 && len < 40) return false;
   if (version == 4 && rt->host_mask) {
     uint32_t a;
     memcpy(&a, dst, 4);
     for (size_t i = hash32(a) & rt->host_mask;; i = (i + 1) & rt->host_mask) {
-      if (rt->host_addr[i] == a) return rt->host_tunnel[i];
+      if (rt->host_addr[i] == a) {
+        *tunnel = rt->host_tunnel[i];
+        *tag = rt->host_tag[i];
+        return true;
+      }
       if (rt->host_addr[i] == 0) break;
     }
   }
   for (size_t i = 0; i < rt->count; i++) {
     const dp_prefix *p = &rt->routes[i].prefix;
-    if (p->family == version && dp_prefix_contains(p, dst)) return rt->routes[i].tunnel;
+    if (p->family == version && dp_prefix_contains(p, dst)) {
+      *tunnel = rt->routes[i].tunnel;
+      *tag = rt->routes[i].tag;
+      return true;
+    }
   }
-  return NULL;
+  return false;
 }
 
 typedef struct {
@@ -82,15 +96,20 @@ static int route_one(void *ctx, const uint8_t *packet, size_t len) {
     atomic_fetch_add_explicit(&c->hub->stats.multicast, 1, memory_order_relaxed);
     return 0;
   }
-  dp_tunnel *t = lookup(c->table, packet, len);
-  if (!t) {
+  dp_tunnel *t = NULL;
+  uint32_t tag = 0;
+  if (!lookup(c->table, packet, len, &t, &tag)) {
     atomic_fetch_add_explicit(&c->hub->stats.no_route, 1, memory_order_relaxed);
     uint64_t seen = len ? (uint64_t)(packet[0] >> 4) << 32 : 0;
     const uint8_t *d = len >= 40 && packet[0] >> 4 == 6 ? packet + 24 : len >= 20 ? packet + 16 : NULL;
     if (d) seen |= (uint64_t)d[0] << 24 | (uint64_t)d[1] << 16 | (uint64_t)d[2] << 8 | d[3];
     atomic_store_explicit(&c->hub->stats.last_no_route, seen, memory_order_relaxed);
+  } else if (t) {
+    dp_tunnel_tx_packet(t, packet, len);
+  } else {
+    dp_pipe *pipe = atomic_load_explicit(&c->hub->pipe, memory_order_acquire);
+    if (pipe) dp_pipe_push(pipe, tag, packet, len);
   }
-  else dp_tunnel_tx_packet(t, packet, len);
   return 0;
 }
 
@@ -127,6 +146,7 @@ static void free_table(route_table *rt) {
   free(rt->routes);
   free(rt->host_addr);
   free(rt->host_tunnel);
+  free(rt->host_tag);
   free(rt);
 }
 
@@ -146,9 +166,10 @@ static int publish(dp_hub *h) {
   if (cap) {
     rt->host_addr = calloc(cap, sizeof *rt->host_addr);
     rt->host_tunnel = calloc(cap, sizeof *rt->host_tunnel);
+    rt->host_tag = calloc(cap, sizeof *rt->host_tag);
     rt->host_mask = cap - 1;
   }
-  if (!rt->routes || (cap && (!rt->host_addr || !rt->host_tunnel))) {
+  if (!rt->routes || (cap && (!rt->host_addr || !rt->host_tunnel || !rt->host_tag))) {
     free_table(rt);
     return -ENOMEM;
   }
@@ -161,6 +182,7 @@ static int publish(dp_hub *h) {
       while (rt->host_addr[j]) j = (j + 1) & rt->host_mask;
       rt->host_addr[j] = a;
       rt->host_tunnel[j] = r->tunnel;
+      rt->host_tag[j] = r->tag;
     } else {
       rt->routes[rt->count++] = *r;
     }
@@ -173,14 +195,15 @@ static int publish(dp_hub *h) {
   return 0;
 }
 
-int dp_hub_route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t) {
+static int route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t, uint32_t tag) {
   for (size_t i = 0; i < h->master_count; i++) {
     if (h->master[i].prefix.family == p->family && h->master[i].prefix.length == p->length && !memcmp(h->master[i].prefix.addr, p->addr, 16)) {
       /* The newest tunnel for a prefix wins (a reauthentication's new child before the old one goes). */
-      dp_tunnel *previous = h->master[i].tunnel;
+      route previous = h->master[i];
       h->master[i].tunnel = t;
+      h->master[i].tag = tag;
       int rc = publish(h);
-      if (rc < 0) h->master[i].tunnel = previous;
+      if (rc < 0) h->master[i] = previous;
       return rc;
     }
   }
@@ -191,15 +214,18 @@ int dp_hub_route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t) {
     h->master = grown;
     h->master_cap = cap;
   }
-  h->master[h->master_count++] = (route){.prefix = *p, .tunnel = t};
+  h->master[h->master_count++] = (route){.prefix = *p, .tunnel = t, .tag = tag};
   int rc = publish(h);
   if (rc < 0) h->master_count--;
   return rc;
 }
 
-void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t) {
+int dp_hub_route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t) { return route_add(h, p, t, 0); }
+int dp_hub_pipe_route_add(dp_hub *h, const dp_prefix *p, uint32_t tag) { return route_add(h, p, NULL, tag); }
+
+static void routes_remove(dp_hub *h, dp_tunnel *t, uint32_t tag) {
   size_t kept = 0;
-  for (size_t i = 0; i < h->master_count; i++) if (h->master[i].tunnel != t) h->master[kept++] = h->master[i];
+  for (size_t i = 0; i < h->master_count; i++) if (h->master[i].tunnel != t || (!t && h->master[i].tag != tag)) h->master[kept++] = h->master[i];
   h->master_count = kept;
   if (publish(h) < 0) {
     /* Out of memory for a new snapshot: no table at all is safe (packets are dropped as unrouted). */
@@ -208,6 +234,14 @@ void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t) {
     free_table(old);
   }
   wait_quiescent(h); /* also covers a batch that looked t up before the swap */
+}
+
+void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t) { routes_remove(h, t, 0); }
+void dp_hub_pipe_routes_remove(dp_hub *h, uint32_t tag) { routes_remove(h, NULL, tag); }
+
+void dp_hub_set_pipe(dp_hub *h, dp_pipe *p) {
+  atomic_store_explicit(&h->pipe, p, memory_order_release);
+  wait_quiescent(h); /* a batch holding the old pipe is done with it */
 }
 
 dp_hub *dp_hub_open(int tun_fd, bool offload, unsigned mtu, int *error) {

@@ -13,6 +13,7 @@
 
 typedef struct dp_tunnel dp_tunnel;
 typedef struct dp_hub dp_hub;
+typedef struct dp_pipe dp_pipe;
 
 typedef struct {
   _Atomic uint64_t tun_rx, no_route, routes;
@@ -32,6 +33,13 @@ const dp_hub_stats *dp_hub_stats_of(const dp_hub *h);
  * no longer be sending for it. */
 int dp_hub_route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t);
 void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t);
+
+/* Sessions served in JavaScript (PPP over TLS): their prefixes lead to the pipe, tagged with the
+ * session; the same replacement and removal rules as tunnels. The pipe is attached once, before any
+ * pipe route, and detached (NULL) before it is closed. */
+int dp_hub_pipe_route_add(dp_hub *h, const dp_prefix *p, uint32_t tag);
+void dp_hub_pipe_routes_remove(dp_hub *h, uint32_t tag);
+void dp_hub_set_pipe(dp_hub *h, dp_pipe *p);
 
 /* For tunnel.c: the TUN fd, the epoch of the sending thread. */
 int dp_hub_tun_fd(const dp_hub *h);

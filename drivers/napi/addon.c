@@ -24,6 +24,11 @@ napi_value dp_napi_endpoint_close(napi_env env, napi_callback_info info);
 napi_value dp_napi_hub_open(napi_env env, napi_callback_info info);
 napi_value dp_napi_hub_stats(napi_env env, napi_callback_info info);
 napi_value dp_napi_hub_close(napi_env env, napi_callback_info info);
+napi_value dp_napi_hub_pipe_attach(napi_env env, napi_callback_info info);
+napi_value dp_napi_hub_pipe_route(napi_env env, napi_callback_info info);
+napi_value dp_napi_hub_pipe_unroute(napi_env env, napi_callback_info info);
+napi_value dp_napi_hub_pipe_stats(napi_env env, napi_callback_info info);
+napi_value dp_napi_hub_write(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_route(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_set_peer(napi_env env, napi_callback_info info);
 
@@ -60,6 +65,11 @@ static const struct {
     {"hubOpen", dp_napi_hub_open},
     {"hubStats", dp_napi_hub_stats},
     {"hubClose", dp_napi_hub_close},
+    {"hubPipeAttach", dp_napi_hub_pipe_attach},
+    {"hubPipeRoute", dp_napi_hub_pipe_route},
+    {"hubPipeUnroute", dp_napi_hub_pipe_unroute},
+    {"hubPipeStats", dp_napi_hub_pipe_stats},
+    {"hubWrite", dp_napi_hub_write},
     {"tunnelRoute", dp_napi_tunnel_route},
     {"tunnelSetPeer", dp_napi_tunnel_set_peer},
 };

@@ -22,7 +22,10 @@ static void finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   hub_handle *h = data;
-  if (h->hub && h->tunnels == 0) dp_hub_close(h->hub);
+  if (h->hub && h->tunnels == 0) {
+    dp_napi_hub_pipe_close(h);
+    dp_hub_close(h->hub);
+  }
   free(h);
 }
 
@@ -92,6 +95,7 @@ napi_value dp_napi_hub_close(napi_env env, napi_callback_info info) {
   hub_handle *h = argc == 1 ? dp_napi_hub_of(env, argv[0]) : NULL;
   if (!h) return dp_napi_int(env, 0);
   if (h->tunnels > 0) return dp_napi_int(env, -EBUSY);
+  dp_napi_hub_pipe_close(h);
   dp_hub_close(h->hub);
   h->hub = NULL;
   return dp_napi_int(env, 0);

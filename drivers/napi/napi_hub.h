@@ -5,6 +5,7 @@
 #include <node_api.h>
 
 #include "hub.h"
+#include "pipe.h"
 
 #define HUB_MAGIC 0x50485542u /* "PHUB" */
 
@@ -12,8 +13,12 @@ typedef struct {
   unsigned magic;
   dp_hub *hub; /* NULL once closed */
   unsigned tunnels;
+  dp_pipe *pipe; /* sessions served in JavaScript, once attached */
+  napi_threadsafe_function pipe_fn;
 } hub_handle;
 
 hub_handle *dp_napi_hub_of(napi_env env, napi_value v);
+/* Detaches and frees the pipe (before the hub closes). */
+void dp_napi_hub_pipe_close(hub_handle *h);
 
 #endif

@@ -5,6 +5,18 @@ interface HubAddon {
   hubOpen(config: { name: string; mtu: number; address: string; prefixLength: number; noOffload?: boolean }): { handle: object; name: string } | number;
   hubStats(handle: object): NativeHubStats | undefined;
   hubClose(handle: object): number;
+  hubPipeAttach(handle: object, onPackets: (batch: Array<[number, Buffer]>) => void): number;
+  hubPipeRoute(handle: object, prefix: string, tag: number): number;
+  hubPipeUnroute(handle: object, tag: number): number;
+  hubPipeStats(handle: object): NativeHubPipeStats | undefined;
+  hubWrite(handle: object, packet: Buffer): number;
+}
+
+export interface NativeHubPipeStats {
+  queued: bigint;
+  delivered: bigint;
+  /** Dropped because JavaScript fell behind (the queue is bounded in packets and bytes). */
+  droppedFull: bigint;
 }
 
 export interface NativeHubStats {
@@ -46,6 +58,34 @@ export class NativeHub {
 
   stats(): NativeHubStats | undefined {
     return this.#addon.hubStats(this.#handle);
+  }
+
+  /**
+   * Sessions served in JavaScript (PPP over SSTP's TLS) share the TUN too: packets to their routes
+   * come up in batches of [session tag, IP packet]; `write` puts a session's packets into the TUN.
+   */
+  attachPipe(onPackets: (batch: Array<[number, Buffer]>) => void): void {
+    const rc = this.#addon.hubPipeAttach(this.#handle, onPackets);
+    if (rc !== 0) throw new PosternError(ErrorCode.driverUnavailable, `the shared TUN ${this.name} could not take a session pipe (errno ${-rc})`);
+  }
+
+  /** A session's address (a /32 or /128) or subnet; the newest route for a prefix wins. */
+  routeToPipe(prefix: string, tag: number): void {
+    const rc = this.#addon.hubPipeRoute(this.#handle, prefix, tag);
+    if (rc !== 0) throw new PosternError(ErrorCode.dataplaneInvalid, `could not route ${prefix} to session ${tag} (errno ${-rc})`);
+  }
+
+  unroutePipe(tag: number): void {
+    this.#addon.hubPipeUnroute(this.#handle, tag);
+  }
+
+  /** Returns false when the TUN refused the packet (counted by the caller). */
+  write(packet: Buffer): boolean {
+    return this.#addon.hubWrite(this.#handle, packet) > 0;
+  }
+
+  pipeStats(): NativeHubPipeStats | undefined {
+    return this.#addon.hubPipeStats(this.#handle);
   }
 
   /** Refused (false) while tunnels still run on it. */
