@@ -1,0 +1,223 @@
+/*
+ * One PPP link on the dialling side (Postern as an SSTP client, and its load generator), through the
+ * same phases as link.ts (RFC 1661 §3.2) but as the peer: we accept the authentication the server
+ * asks for (LCP Authentication-Protocol, §5.1 of RFC 1994), answer it, and take the address IPCP
+ * offers (ipcp-client.ts). Sans-I/O: frames and time in, actions out.
+ */
+import type { Secret } from '../util/secret.ts';
+import { PppProtocol, decodePppFrame } from './frame.ts';
+import { Fsm, FsmState } from './fsm.ts';
+import type { PppAction } from './fsm-protocol.ts';
+import { CcpHandler } from './ccp.ts';
+import { IpcpClientHandler } from './ipcp-client.ts';
+import type { IpcpNegotiated } from './ipcp.ts';
+import { LcpEngine, type LcpEngineOptions } from './lcp-engine.ts';
+import type { AuthMethod } from './lcp.ts';
+import type { AuthKeys, AuthStep } from './link.ts';
+
+/** The authenticated side of one method: it answers the server's packets. */
+export interface PppAuthPeer {
+  readonly protocol: number;
+  /** LCP is Opened: PAP speaks first; challenge methods wait. */
+  start(now: number): AuthStep;
+  receive(packet: Uint8Array, now: number): AuthStep;
+  tick(now: number): AuthStep;
+  nextTimeout(): number | undefined;
+}
+
+export interface PppClientLinkOptions {
+  /** `acceptAuth` lists the methods we will answer, preferred first. */
+  readonly lcp: LcpEngineOptions;
+  readonly createAuthPeer: (method: AuthMethod) => PppAuthPeer | undefined;
+  readonly askDns?: boolean;
+}
+
+export type ClientLinkAction =
+  | { readonly type: 'send'; readonly protocol: number; readonly packet: Uint8Array }
+  | { readonly type: 'deliver'; readonly protocol: number; readonly packet: Uint8Array }
+  | { readonly type: 'authenticated'; readonly method: AuthMethod; readonly keys?: AuthKeys }
+  | { readonly type: 'auth-failed'; readonly reason: string }
+  | { readonly type: 'network-up'; readonly ipv4: Readonly<IpcpNegotiated> }
+  | { readonly type: 'network-down' }
+  | { readonly type: 'dead'; readonly reason: string }
+  | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly msg: string; readonly fields?: Record<string, unknown> };
+
+export type { AuthKeys, Secret };
+
+const AUTH_PROTOCOLS: ReadonlySet<number> = new Set([PppProtocol.CHAP, PppProtocol.PAP, PppProtocol.EAP]);
+
+export class PppClientLink {
+  readonly lcp: LcpEngine;
+  readonly ipcpHandler: IpcpClientHandler;
+  readonly ipcp: Fsm;
+  readonly ccp: Fsm;
+  readonly drops: Record<string, number> = {};
+  readonly #options: PppClientLinkOptions;
+  #phase: 'dead' | 'establish' | 'authenticate' | 'network' | 'terminate' = 'dead';
+  #auth: PppAuthPeer | undefined;
+  #method: AuthMethod | undefined;
+  #reason = 'closed';
+  #out: ClientLinkAction[] = [];
+
+  constructor(options: PppClientLinkOptions) {
+    this.#options = options;
+    this.lcp = new LcpEngine({ ...options.lcp, auth: [] });
+    this.ipcpHandler = new IpcpClientHandler({ askDns: options.askDns ?? true });
+    this.ipcp = new Fsm(this.ipcpHandler, options.lcp);
+    this.ccp = new Fsm(new CcpHandler(), options.lcp);
+  }
+
+  get phase(): string {
+    return this.#phase;
+  }
+
+  lowerUp(now: number): ClientLinkAction[] {
+    this.#phase = 'establish';
+    this.#lcp(this.lcp.up(now), now);
+    this.#lcp(this.lcp.open(now), now);
+    return this.#flush();
+  }
+
+  lowerDown(now: number, reason: string): ClientLinkAction[] {
+    if (this.#phase === 'dead') return [];
+    this.#reason = reason;
+    this.#networkDown(now);
+    this.#lcp(this.lcp.down(now), now);
+    this.#die(reason);
+    return this.#flush();
+  }
+
+  close(now: number, reason: string): ClientLinkAction[] {
+    if (this.#phase === 'dead') return [];
+    this.#reason = reason;
+    this.#networkDown(now);
+    this.#lcp(this.lcp.close(now, reason), now);
+    return this.#flush();
+  }
+
+  receiveFrame(bytes: Uint8Array, now: number): ClientLinkAction[] {
+    const decoded = decodePppFrame(bytes, { pfc: this.lcp.negotiated.peerPfc });
+    if (!decoded.ok) {
+      this.#drop(`bad frame ${decoded.error.code}`);
+      return [];
+    }
+    const { protocol, information } = decoded.value;
+    if (this.#phase === 'dead') this.#drop('link dead');
+    else if (protocol === PppProtocol.LCP) this.#lcp(this.lcp.receive(information, now), now);
+    else if (this.#phase === 'establish') this.#drop('before LCP Opened');
+    else if (AUTH_PROTOCOLS.has(protocol)) {
+      if (this.#auth && protocol === this.#auth.protocol) this.#authStep(this.#auth.receive(information, now), now);
+      else this.#lcp(this.lcp.protocolReject(protocol, information), now);
+    } else if (this.#phase !== 'network') this.#drop('before the network phase');
+    else if (protocol === PppProtocol.IPCP) this.#ncp(this.ipcp.receive(information, now), protocol, now);
+    else if (protocol === PppProtocol.CCP) this.#ncp(this.ccp.receive(information, now), protocol, now);
+    else if (protocol === PppProtocol.IPv4) {
+      if (this.ipcp.state === FsmState.Opened) this.#out.push({ type: 'deliver', protocol, packet: information });
+      else this.#drop('IPv4 before IPCP Opened');
+    } else this.#lcp(this.lcp.protocolReject(protocol, information), now);
+    return this.#flush();
+  }
+
+  tick(now: number): ClientLinkAction[] {
+    this.#lcp(this.lcp.tick(now), now);
+    if (this.#auth && this.#phase === 'authenticate') this.#authStep(this.#auth.tick(now), now);
+    this.#ncp(this.ipcp.tick(now), PppProtocol.IPCP, now);
+    this.#ncp(this.ccp.tick(now), PppProtocol.CCP, now);
+    return this.#flush();
+  }
+
+  nextTimeout(): number | undefined {
+    const times = [this.lcp.nextTimeout(), this.#phase === 'authenticate' ? this.#auth?.nextTimeout() : undefined, this.ipcp.nextTimeout(), this.ccp.nextTimeout()];
+    return times.reduce<number | undefined>((a, b) => (b === undefined ? a : a === undefined ? b : Math.min(a, b)), undefined);
+  }
+
+  #lcp(actions: readonly PppAction[], now: number): void {
+    for (const a of actions) {
+      if (a.type === 'send') this.#out.push({ type: 'send', protocol: a.protocol, packet: a.packet });
+      else if (a.type === 'log') this.#out.push(a);
+      else if (a.type === 'layer-up') this.#startAuth(now);
+      else if (a.type === 'layer-down') {
+        this.#networkDown(now);
+        if (this.#phase !== 'dead') this.#phase = 'terminate';
+      } else if (a.type === 'layer-finished') this.#die(this.#reason === 'closed' ? a.why : this.#reason);
+      else if (a.type === 'protocol-rejected' && a.protocol === PppProtocol.IPCP) {
+        this.#reason = 'the server rejected IPCP';
+        this.#lcp(this.lcp.close(now, 'IPCP rejected'), now);
+      }
+    }
+  }
+
+  /** No authentication asked: straight to the network phase (RFC 1661 §3.4 allows it). */
+  #startAuth(now: number): void {
+    const method = this.lcp.negotiated.peerAuth;
+    if (!method) return this.#network(now);
+    const auth = this.#options.createAuthPeer(method);
+    if (!auth) {
+      this.#reason = `cannot authenticate with ${method}`;
+      this.#lcp(this.lcp.close(now, this.#reason), now);
+      return;
+    }
+    this.#phase = 'authenticate';
+    this.#method = method;
+    this.#auth = auth;
+    this.#authStep(auth.start(now), now);
+  }
+
+  #authStep(step: AuthStep, now: number): void {
+    const protocol = this.#auth?.protocol ?? PppProtocol.CHAP;
+    for (const packet of step.send) this.#out.push({ type: 'send', protocol, packet });
+    const outcome = step.outcome;
+    if (!outcome || this.#phase !== 'authenticate') return;
+    if (!outcome.ok) {
+      this.#out.push({ type: 'auth-failed', reason: outcome.reason });
+      this.#reason = `authentication failed: ${outcome.reason}`;
+      this.#lcp(this.lcp.close(now, 'authentication failed'), now);
+      return;
+    }
+    this.#out.push({ type: 'authenticated', method: this.#method as AuthMethod, ...(outcome.keys ? { keys: outcome.keys } : {}) });
+    this.#network(now);
+  }
+
+  #network(now: number): void {
+    this.#phase = 'network';
+    for (const [fsm, protocol] of [[this.ipcp, PppProtocol.IPCP], [this.ccp, PppProtocol.CCP]] as const) {
+      this.#ncp(fsm.up(now), protocol, now);
+      this.#ncp(fsm.open(now), protocol, now);
+    }
+  }
+
+  #ncp(actions: readonly PppAction[], protocol: number, now: number): void {
+    for (const a of actions) {
+      if (a.type === 'send') this.#out.push({ type: 'send', protocol: a.protocol, packet: a.packet });
+      else if (a.type === 'log') this.#out.push(a);
+      else if (protocol !== PppProtocol.IPCP) continue;
+      else if (a.type === 'layer-up') this.#out.push({ type: 'network-up', ipv4: { ...this.ipcpHandler.negotiated } });
+      else if (a.type === 'layer-down') this.#out.push({ type: 'network-down' });
+      else if (a.type === 'layer-finished' && this.#phase === 'network') {
+        this.#reason = `IPCP finished: ${a.why}`;
+        this.#lcp(this.lcp.close(now, 'IPCP failed'), now);
+      }
+    }
+  }
+
+  #networkDown(now: number): void {
+    for (const [fsm, protocol] of [[this.ipcp, PppProtocol.IPCP], [this.ccp, PppProtocol.CCP]] as const) if (fsm.state !== FsmState.Initial) this.#ncp(fsm.down(now), protocol, now);
+  }
+
+  #die(reason: string): void {
+    if (this.#phase === 'dead') return;
+    this.#phase = 'dead';
+    this.#auth = undefined;
+    this.#out.push({ type: 'dead', reason });
+  }
+
+  #drop(reason: string): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+  }
+
+  #flush(): ClientLinkAction[] {
+    const out = this.#out;
+    this.#out = [];
+    return out;
+  }
+}
