@@ -9,6 +9,7 @@ import type { Logger } from './log/logger.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 import type { SubsystemSpec } from './supervisor/subsystem.ts';
 import type { IkeAction } from './ike/engine/types.ts';
+import { AccessResources } from './access/access-resources.ts';
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
 import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
@@ -31,6 +32,7 @@ export class Service {
   readonly supervisor: Supervisor;
   readonly web: WebSubsystem;
   readonly telemetry: TelemetrySubsystem;
+  readonly access: AccessResources;
   readonly #log: Logger;
   readonly #startedAt: number;
   readonly #clock: () => number;
@@ -45,10 +47,11 @@ export class Service {
       health: () => this.health(),
       ...(options.management ? { override: options.management } : {}),
     });
+    this.access = new AccessResources(store.current().config, options.logger.child('access'));
     this.telemetry = new TelemetrySubsystem({ logger: options.logger.child('telemetry'), revision: () => this.store.current().revision });
     const specs: SubsystemSpec[] = [
       { name: 'web', wanted: () => true, slice: (c) => c.system.management, create: () => this.web },
-      ikeSpec(() => new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, onEvent: (a) => this.#ikeEvent(a) })),
+      ikeSpec(() => new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, onEvent: (a) => this.#ikeEvent(a) })),
       telemetrySpec(this.telemetry),
     ];
     const only = options.only;
@@ -70,7 +73,7 @@ export class Service {
 
   /** Validate, apply to the running subsystems, commit; or roll back and say why. */
   async applyConfig(next: PosternConfig, meta: { author: string; comment?: string }) {
-    const result = await applyConfig(this.store, next, [this.supervisor], meta);
+    const result = await applyConfig(this.store, next, [this.access, this.supervisor], meta);
     if (result.ok) {
       this.#log.info('configuration applied', { revision: result.revision, author: meta.author });
       this.telemetry.configChanged(result.revision);

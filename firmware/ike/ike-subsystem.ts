@@ -1,12 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import type { PosternConfig } from '../config/types.ts';
-import { NativeHub } from '../dataplane/native-hub.ts';
+import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import type { Logger } from '../log/logger.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
 import { ikeAddressProvider } from '../pools/ike-addresses.ts';
-import { PoolRegistry } from '../pools/pool-registry.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
 import { Secret } from '../util/secret.ts';
 import { createDh } from './crypto/dh.ts';
@@ -20,6 +18,8 @@ import { IkeShell } from './shell/ike-shell.ts';
 export interface IkeSubsystemOptions {
   readonly logger: Logger;
   readonly stateDir: string;
+  /** The shared TUN and pools of every remote-access protocol. */
+  readonly access: AccessResources;
   /** SA events for the rest of the service (telemetry, the API's session list). */
   readonly onEvent?: (action: IkeAction) => void;
 }
@@ -41,7 +41,7 @@ export class IkeSubsystem implements Subsystem {
   readonly name = 'ikev2';
   readonly #options: IkeSubsystemOptions;
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { shell: IkeShell; installer: ChildInstaller; hub: NativeHub; engine: IkeEngine } | undefined;
+  #running: { shell: IkeShell; installer: ChildInstaller; hub: HubLease; engine: IkeEngine } | undefined;
 
   constructor(options: IkeSubsystemOptions) {
     this.#options = options;
@@ -56,31 +56,28 @@ export class IkeSubsystem implements Subsystem {
     this.#status = { state: 'starting' };
     const address = wanAddress(config);
     if (!address) return this.#unavailable(`the WAN interface ${config.system.wan.interface} has no IPv4 address`);
-    let hub: NativeHub | undefined;
+    let hub: HubLease | undefined;
     let transport: DriverTransport | undefined;
     try {
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
       const users = new Map(config.users.filter((u) => u.enabled).map((u) => [u.name, u.password]));
       const engine = new IkeEngine(connectionsFromConfig(config, pki), { randomBytes: (n) => randomBytes(n), createDh }, {
         users: (name) => (users.has(name) ? new Secret(users.get(name)!) : undefined),
-        addresses: ikeAddressProvider(new PoolRegistry(config.pools, config.users)),
+        addresses: ikeAddressProvider(this.#options.access.pools),
       });
       const lanAddress = config.system.lan.address.split('/')[0]!;
-      hub = NativeHub.open({ name: 'postern0', mtu: 1400, address: lanAddress, prefixLength: 32 });
+      hub = this.#options.access.acquireHub(config);
       const shell = new IkeShell(engine, log, (action) => this.#onAction(action));
       transport = await DriverTransport.open(address, shell.receive);
-      // The pools go to the shared TUN once; clients inside them need no kernel route each.
-      const pools = config.pools.map((p) => p.ipv4);
-      for (const prefix of pools) execFileSync('ip', ['route', 'replace', prefix, 'dev', hub.name]);
-      const installer = new ChildInstaller({ tunnelAddress: lanAddress, log: log.child('dataplane'), hub, endpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}), routedPrefixes: pools });
+      const installer = new ChildInstaller({ tunnelAddress: lanAddress, log: log.child('dataplane'), hub: hub.hub, endpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}), routedPrefixes: hub.pools });
       shell.attach(transport);
       this.#running = { shell, installer, hub, engine };
       for (const site of config.sites.filter((s) => s.enabled && s.protocol === 'ikev2' && s.initiate)) shell.initiate(`site:${site.name}`, { address, port: 500 });
-      this.#status = { state: 'running', detail: `UDP ${address}:500 and :4500, shared TUN ${hub.name}` };
-      log.info('IKEv2 listening', { address, tun: hub.name });
+      this.#status = { state: 'running', detail: `UDP ${address}:500 and :4500, shared TUN ${hub.hub.name}` };
+      log.info('IKEv2 listening', { address, tun: hub.hub.name });
     } catch (error) {
       await transport?.close();
-      hub?.close();
+      hub?.release();
       return this.#unavailable(error instanceof Error ? error.message : String(error));
     }
   }
@@ -117,7 +114,7 @@ export class IkeSubsystem implements Subsystem {
     this.#status = { state: 'stopping' };
     await r.shell.close();
     r.installer.stopAll();
-    r.hub.close();
+    r.hub.release();
     this.#status = { state: 'stopped' };
   }
 

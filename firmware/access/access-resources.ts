@@ -1,0 +1,96 @@
+/*
+ * What every remote-access protocol of the service shares: one TUN for all sessions (IKEv2 child SAs,
+ * PPP sessions of SSTP, L2TP and PPTP) and one set of address pools, so a user keeps the same address
+ * whatever protocol they dial in with, and no two sessions are given the same address.
+ */
+import { execFileSync } from 'node:child_process';
+import type { PosternConfig } from '../config/types.ts';
+import { NativeHub } from '../dataplane/native-hub.ts';
+import type { Logger } from '../log/logger.ts';
+import { PoolRegistry } from '../pools/pool-registry.ts';
+import { PipeDispatcher } from './pipe-dispatcher.ts';
+
+export const SHARED_TUN = 'postern0';
+
+export interface HubLease {
+  readonly hub: NativeHub;
+  /** The pools' prefixes, routed to the TUN. */
+  readonly pools: readonly string[];
+  /** The pipe for PPP sessions, attached on first use. */
+  pipe(): PipeDispatcher;
+  release(): void;
+}
+
+/** A ConfigApplier too: it takes the new pools before the protocols restart on them. */
+export class AccessResources {
+  readonly name = 'access';
+  readonly pools: PoolRegistry;
+  readonly #log: Logger;
+  #hub: NativeHub | undefined;
+  #pipe: PipeDispatcher | undefined;
+  #routed: string[] = [];
+  #holders = 0;
+
+  constructor(config: PosternConfig, log: Logger) {
+    this.pools = new PoolRegistry(config.pools, config.users);
+    this.#log = log;
+  }
+
+  async apply(next: PosternConfig): Promise<void> {
+    this.reconfigure(next);
+  }
+
+  /** New pools and static addresses; leases that still fit are kept (PoolRegistry.reconfigure). */
+  reconfigure(config: PosternConfig): void {
+    const dropped = this.pools.reconfigure(config.pools, config.users);
+    if (dropped.length > 0) this.#log.info('address leases dropped by the new pools', { count: dropped.length });
+    if (this.#hub) this.#routePools(config);
+  }
+
+  /**
+   * The shared TUN, opened by the first protocol that needs it and closed when the last one lets go
+   * (each protocol stops its own tunnels and pipe routes first). Throws when the driver or the
+   * privileges are missing; the caller reports itself unavailable.
+   */
+  acquireHub(config: PosternConfig): HubLease {
+    if (!this.#hub) {
+      const lanAddress = config.system.lan.address.split('/')[0]!;
+      this.#hub = NativeHub.open({ name: SHARED_TUN, mtu: 1400, address: lanAddress, prefixLength: 32 });
+      this.#routePools(config);
+    }
+    this.#holders++;
+    const hub = this.#hub;
+    let released = false;
+    return {
+      hub,
+      pools: this.#routed,
+      pipe: () => (this.#pipe && this.#pipe.hub === hub ? this.#pipe : (this.#pipe = new PipeDispatcher(hub))),
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--this.#holders > 0 || this.#hub !== hub) return;
+        if (hub.close()) {
+          this.#hub = undefined;
+          this.#pipe = undefined;
+          this.#routed = [];
+        } else this.#log.warn('the shared TUN is still in use; kept open');
+      },
+    };
+  }
+
+  /** The pools go to the shared TUN once; clients inside them need no kernel route each. */
+  #routePools(config: PosternConfig): void {
+    const hub = this.#hub;
+    if (!hub) return;
+    const wanted = config.pools.map((p) => p.ipv4);
+    for (const prefix of wanted) execFileSync('ip', ['route', 'replace', prefix, 'dev', hub.name]);
+    for (const prefix of this.#routed.filter((p) => !wanted.includes(p))) {
+      try {
+        execFileSync('ip', ['route', 'del', prefix, 'dev', hub.name], { stdio: 'ignore' });
+      } catch {
+        // Already gone with an address change: nothing to undo.
+      }
+    }
+    this.#routed = wanted;
+  }
+}
