@@ -59,6 +59,7 @@ t.test('LCP, then authentication, then IPCP: the client gets its address and DNS
   const { gateway, client, wire } = pair('secret');
   t.ok(wire.run(10_000, () => wire.seenA.some((a) => a.type === 'network-up') && wire.seenB.some((a) => a.type === 'network-up')), 'both network layers up');
   t.equal(gateway.phase, 'network');
+  t.equal(client.phase, 'network');
   t.equal(gateway.user, 'alice');
   const order = wire.seenA.map((a) => a.type).filter((x) => x === 'authenticated' || x === 'network-up');
   t.same(order, ['authenticated', 'network-up'], 'authentication before the network phase');

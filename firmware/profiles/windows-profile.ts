@@ -1,0 +1,71 @@
+/*
+ * Windows: a PowerShell script for the built-in client. It imports the gateway's CA into the
+ * machine's Trusted Root store (the client checks the gateway certificate against it), adds the
+ * IKEv2 connection with crypto settings matching the gateway's (Set-VpnConnectionIPsecConfiguration;
+ * Windows' own defaults are DH group 2 and SHA-1), and SSTP as a second connection for networks that
+ * only let HTTPS out. Run it as administrator; the password is asked at the first connection.
+ */
+import { firstExpressible, ProfileError, type ClientProfile, type ProfileInput } from './profile-input.ts';
+
+interface WindowsIke {
+  readonly EncryptionMethod: string;
+  readonly IntegrityCheckMethod: string;
+  readonly DHGroup: string;
+}
+interface WindowsEsp {
+  readonly CipherTransformConstants: string;
+  readonly AuthenticationTransformConstants: string;
+}
+
+/** Proposals (the configuration's spelling) Windows 10/11 can express, with the cmdlet's values. */
+export const WINDOWS_IKE: Readonly<Record<string, WindowsIke>> = {
+  'aes256gcm16-prfsha256-modp2048': { EncryptionMethod: 'GCMAES256', IntegrityCheckMethod: 'SHA256', DHGroup: 'Group14' },
+  'aes256gcm16-prfsha256-ecp256': { EncryptionMethod: 'GCMAES256', IntegrityCheckMethod: 'SHA256', DHGroup: 'ECP256' },
+  'aes256-sha256-modp2048': { EncryptionMethod: 'AES256', IntegrityCheckMethod: 'SHA256', DHGroup: 'Group14' },
+  'aes128-sha256-modp2048': { EncryptionMethod: 'AES128', IntegrityCheckMethod: 'SHA256', DHGroup: 'Group14' },
+  'aes256-sha256-ecp256': { EncryptionMethod: 'AES256', IntegrityCheckMethod: 'SHA256', DHGroup: 'ECP256' },
+  'aes256-sha384-ecp384': { EncryptionMethod: 'AES256', IntegrityCheckMethod: 'SHA384', DHGroup: 'ECP384' },
+  'aes256-sha1-modp1024': { EncryptionMethod: 'AES256', IntegrityCheckMethod: 'SHA1', DHGroup: 'Group2' },
+};
+export const WINDOWS_ESP: Readonly<Record<string, WindowsEsp>> = {
+  aes256gcm16: { CipherTransformConstants: 'GCMAES256', AuthenticationTransformConstants: 'GCMAES256' },
+  aes128gcm16: { CipherTransformConstants: 'GCMAES128', AuthenticationTransformConstants: 'GCMAES128' },
+  'aes256-sha256': { CipherTransformConstants: 'AES256', AuthenticationTransformConstants: 'SHA256128' },
+  'aes128-sha256': { CipherTransformConstants: 'AES128', AuthenticationTransformConstants: 'SHA256128' },
+  'aes256-sha1': { CipherTransformConstants: 'AES256', AuthenticationTransformConstants: 'SHA196' },
+  'aes128-sha1': { CipherTransformConstants: 'AES128', AuthenticationTransformConstants: 'SHA196' },
+};
+
+/** A PowerShell single-quoted literal: only the quote itself needs doubling. */
+const ps = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+
+export function windowsProfile(input: ProfileInput): ClientProfile {
+  const ike = firstExpressible(input.ikeProposals, WINDOWS_IKE);
+  const esp = firstExpressible(input.espProposals, WINDOWS_ESP);
+  if (!ike || !esp) throw new ProfileError('none of the gateway\'s proposals can be expressed by the Windows client');
+  const name = input.name;
+  const auth = input.auth === 'eap' ? 'Eap' : 'MachineCertificate';
+  const lines = [
+    `# Postern VPN profile for ${input.user} (IKEv2${input.sstp.enabled ? ', SSTP' : ''}). Run in an elevated PowerShell.`,
+    '$ErrorActionPreference = \'Stop\'',
+    `$caBase64 = ${ps(input.caDer.toString('base64'))}`,
+    '$caFile = Join-Path $env:TEMP \'postern-ca.cer\'',
+    '[IO.File]::WriteAllBytes($caFile, [Convert]::FromBase64String($caBase64))',
+    'Import-Certificate -FilePath $caFile -CertStoreLocation Cert:\\LocalMachine\\Root | Out-Null',
+    'Remove-Item $caFile',
+    `Get-VpnConnection -Name ${ps(name)} -ErrorAction SilentlyContinue | Remove-VpnConnection -Force`,
+    `Add-VpnConnection -Name ${ps(name)} -ServerAddress ${ps(input.server)} -TunnelType Ikev2 -AuthenticationMethod ${auth} -EncryptionLevel Required -RememberCredential -Force`,
+    `Set-VpnConnectionIPsecConfiguration -ConnectionName ${ps(name)} -EncryptionMethod ${ike.value.EncryptionMethod} -IntegrityCheckMethod ${ike.value.IntegrityCheckMethod} -DHGroup ${ike.value.DHGroup} -CipherTransformConstants ${esp.value.CipherTransformConstants} -AuthenticationTransformConstants ${esp.value.AuthenticationTransformConstants} -PfsGroup None -Force`,
+  ];
+  if (input.sstp.enabled) {
+    const server = input.sstp.port === 443 ? input.server : `${input.server}:${input.sstp.port}`;
+    lines.push(
+      `Get-VpnConnection -Name ${ps(`${name} (SSTP)`)} -ErrorAction SilentlyContinue | Remove-VpnConnection -Force`,
+      `Add-VpnConnection -Name ${ps(`${name} (SSTP)`)} -ServerAddress ${ps(server)} -TunnelType Sstp -AuthenticationMethod MSChapv2 -EncryptionLevel Required -RememberCredential -Force`,
+    );
+  }
+  lines.push(`Write-Host ${ps(`Added '${name}'${input.sstp.enabled ? ` and '${name} (SSTP)'` : ''}: connect from the network menu as ${input.user}.`)}`);
+  return { filename: `${slug(name)}-${slug(input.user)}.ps1`, contentType: 'text/plain; charset=utf-8', body: `${lines.join('\r\n')}\r\n`, ike: ike.proposal, esp: esp.proposal };
+}
+
+export const slug = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'postern';

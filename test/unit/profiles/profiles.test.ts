@@ -1,0 +1,127 @@
+// Client profiles: each one configures its client with the gateway's identity, its CA, and crypto
+// the gateway accepts (the first configured proposal the client can express).
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { defaultConfig } from '../../../firmware/config/defaults.ts';
+import { parseProposal } from '../../../firmware/ike/proposals.ts';
+import { createCa } from '../../../firmware/pki/ca.ts';
+import { issueServerCertificate } from '../../../firmware/pki/issue.ts';
+import { APPLE_ESP, APPLE_IKE } from '../../../firmware/profiles/apple-profile.ts';
+import { clientProfile, profileInput } from '../../../firmware/profiles/client-profiles.ts';
+import { WINDOWS_ESP, WINDOWS_IKE } from '../../../firmware/profiles/windows-profile.ts';
+
+const ca = createCa({ commonName: 'Postern Test CA', validityDays: 30, keyType: 'ecdsa-p256', now: new Date() });
+const server = issueServerCertificate(ca, { commonName: 'vpn.example.com', sans: ['vpn.example.com', '192.0.2.2'], validityDays: 30, now: new Date() });
+const pki = { ca, server: { certificatePem: server.certificatePem, keyPem: server.keyPem } };
+const config = defaultConfig();
+config.certificates.server = { commonName: 'vpn.example.com', sans: ['vpn.example.com', '192.0.2.2'] };
+config.listeners.sstp.enabled = true;
+const input = profileInput(config, pki, "o'brien");
+let n = 0;
+const uuid = () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+
+t.test('every proposal a client table knows is one the gateway can parse', async (t) => {
+  for (const p of [...Object.keys(WINDOWS_IKE), ...Object.keys(APPLE_IKE)]) t.ok(parseProposal(p, 'ike'), `IKE ${p}`);
+  for (const p of [...Object.keys(WINDOWS_ESP), ...Object.keys(APPLE_ESP)]) t.ok(parseProposal(p, 'esp'), `ESP ${p}`);
+});
+
+t.test('Windows: CA import, IKEv2 with matching IPsec settings, SSTP as a second connection', async (t) => {
+  const p = clientProfile('windows', input, uuid);
+  t.equal(p.ike, 'aes256-sha256-modp2048', 'curve25519 is skipped: Windows cannot do it');
+  t.equal(p.esp, 'aes256gcm16');
+  t.ok(config.listeners.ikev2.proposals.ike.includes(p.ike) && config.listeners.ikev2.proposals.esp.includes(p.esp), 'both are proposals the gateway accepts');
+  t.match(p.body, /Set-VpnConnectionIPsecConfiguration .*-EncryptionMethod AES256 -IntegrityCheckMethod SHA256 -DHGroup Group14 -CipherTransformConstants GCMAES256 -AuthenticationTransformConstants GCMAES256/);
+  t.match(p.body, /-ServerAddress 'vpn\.example\.com' -TunnelType Ikev2 -AuthenticationMethod Eap/);
+  t.match(p.body, /-TunnelType Sstp -AuthenticationMethod MSChapv2/);
+  const b64 = /\$caBase64 = '([A-Za-z0-9+/=]+)'/.exec(p.body)?.[1] ?? '';
+  t.equal(new X509Certificate(Buffer.from(b64, 'base64')).fingerprint256, new X509Certificate(ca.certificatePem).fingerprint256, 'the embedded CA is the gateway\'s');
+  t.match(p.body, /for o'brien/, 'the user is named');
+  t.notMatch(p.body.replace(/'[^']*'/g, ''), /o'brien/, 'and never outside a properly quoted literal');
+  t.match(p.filename, /\.ps1$/);
+});
+
+t.test('Windows: a gateway with only proposals Windows cannot express gets a clear error', async (t) => {
+  t.throws(() => clientProfile('windows', { ...input, ikeProposals: ['aes256gcm16-prfsha256-curve25519'] }), { name: 'ProfileError', message: /Windows/ });
+});
+
+/** Just enough of a property-list reader for the profile: dict, array, string, integer, data, true/false. */
+function readPlist(xml: string): unknown {
+  const tokens = [...xml.replace(/<\?xml[^>]*>|<!DOCTYPE[^>]*>|<\/?plist[^>]*>/g, '').matchAll(/<(\/?)(\w+)(\/?)>([^<]*)/g)];
+  let i = 0;
+  const value = (): unknown => {
+    const [, close, tag, selfClose, text] = tokens[i++]!;
+    if (close) throw new Error(`unexpected </${tag}>`);
+    if (selfClose) return tag === 'true';
+    if (tag === 'string' || tag === 'integer' || tag === 'data') {
+      i++; // the closing tag
+      const raw = (text ?? '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+      return tag === 'integer' ? Number(raw) : tag === 'data' ? Buffer.from(raw, 'base64') : raw;
+    }
+    if (tag === 'array') {
+      const out: unknown[] = [];
+      while (!tokens[i]![1]) out.push(value());
+      i++;
+      return out;
+    }
+    const out: Record<string, unknown> = {};
+    while (!tokens[i]![1]) {
+      const key = tokens[i]![4] ?? '';
+      i += 2;
+      out[key] = value();
+    }
+    i++;
+    return out;
+  };
+  return value();
+}
+
+t.test('Apple: a well-formed profile with the CA as a trusted root and IKEv2 settings the gateway accepts', async (t) => {
+  const p = clientProfile('apple', input, uuid);
+  const plist = readPlist(p.body) as { PayloadType: string; PayloadContent: Array<Record<string, unknown>> };
+  t.equal(plist.PayloadType, 'Configuration');
+  const [root, vpn] = plist.PayloadContent;
+  t.equal(root?.['PayloadType'], 'com.apple.security.root');
+  t.equal(new X509Certificate(root?.['PayloadContent'] as Buffer).fingerprint256, new X509Certificate(ca.certificatePem).fingerprint256);
+  const ikev2 = vpn?.['IKEv2'] as Record<string, unknown>;
+  t.match(ikev2, { RemoteAddress: 'vpn.example.com', RemoteIdentifier: 'vpn.example.com', LocalIdentifier: "o'brien", AuthenticationMethod: 'None', ExtendedAuthEnabled: 1, ServerCertificateIssuerCommonName: 'Postern Test CA', DisableMOBIKE: 0 });
+  t.match(ikev2['IKESecurityAssociationParameters'], { EncryptionAlgorithm: 'AES-256-GCM', IntegrityAlgorithm: 'SHA2-256', DiffieHellmanGroup: 31 }, 'Apple takes the gateway\'s first choice, Curve25519');
+  t.equal(p.ike, config.listeners.ikev2.proposals.ike[0]);
+  t.notMatch(p.body, /Password/, 'no password in the profile');
+  const uuids = [...p.body.matchAll(/<key>PayloadUUID<\/key>\s*<string>([^<]+)<\/string>/g)].map((m) => m[1]);
+  t.equal(new Set(uuids).size, 3, 'every payload has its own UUID');
+});
+
+t.test('Android (strongSwan app): the JSON the app imports, with the gateway\'s first proposals', async (t) => {
+  const p = clientProfile('android', input, uuid);
+  const json = JSON.parse(p.body) as Record<string, unknown> & { remote: { addr: string; id: string; cert: string }; local: { eap_id: string } };
+  t.equal(json['type'], 'ikev2-eap');
+  t.same([json.remote.addr, json.remote.id, json.local.eap_id], ['vpn.example.com', 'vpn.example.com', "o'brien"]);
+  t.equal(new X509Certificate(Buffer.from(json.remote.cert, 'base64')).subject, new X509Certificate(ca.certificatePem).subject);
+  t.same([json['ike-proposal'], json['esp-proposal']], [config.listeners.ikev2.proposals.ike[0], config.listeners.ikev2.proposals.esp[0]]);
+});
+
+t.test('Linux: the script writes the CA and a 0600 NetworkManager keyfile and reloads NetworkManager', async (t) => {
+  const p = clientProfile('linux', input, uuid);
+  const dir = mkdtempSync(join(tmpdir(), 'postern-profile-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // Run it against a scratch root with a stand-in nmcli that records its call.
+  const script = join(dir, 'profile.sh');
+  writeFileSync(script, p.body.replace(/\/etc\//g, `${dir}/etc/`));
+  execFileSync('mkdir', ['-p', join(dir, 'etc/NetworkManager/system-connections'), join(dir, 'bin')]);
+  writeFileSync(join(dir, 'bin/nmcli'), `#!/bin/sh\necho "$@" > ${dir}/nmcli.called\n`);
+  chmodSync(join(dir, 'bin/nmcli'), 0o755);
+  execFileSync('sh', [script], { env: { PATH: `${dir}/bin:/usr/bin:/bin` } });
+  const id = p.filename.replace(/\.sh$/, '');
+  t.equal(readFileSync(join(dir, `etc/postern/${id}-ca.pem`), 'utf8').trim(), ca.certificatePem.trim(), 'the CA, byte for byte');
+  const keyfile = join(dir, `etc/NetworkManager/system-connections/${id}.nmconnection`);
+  t.equal(statSync(keyfile).mode & 0o777, 0o600, 'the keyfile is 0600');
+  const text = readFileSync(keyfile, 'utf8');
+  t.match(text, /service-type=org\.freedesktop\.NetworkManager\.strongswan/);
+  t.match(text, new RegExp(`ike=${config.listeners.ikev2.proposals.ike[0]}\\n`));
+  t.match(text, /method=eap\nuser=o'brien/);
+  t.equal(readFileSync(join(dir, 'nmcli.called'), 'utf8').trim(), 'connection reload');
+});
