@@ -21,6 +21,10 @@ lab_packages=(
   mosquitto mosquitto-clients
   freeradius freeradius-utils
   gcc make python3 libssl-dev
+  # The VM lab (test/lab/vm/): a qemu guest booting this kernel with a busybox initramfs that carries
+  # the real pppd-based clients (SSTP, PPTP, L2TP) and their kernel modules (PPP, GRE, L2TP, ESP).
+  linux-image-amd64 qemu-system-x86 busybox-static kmod cpio xz-utils
+  ppp pptp-linux xl2tpd sstp-client socat
 )
 # Benchmarks compare against OpenVPN too; tests never need it.
 [ "${1:-}" = "--bench" ] && lab_packages+=(openvpn openssl)
@@ -39,4 +43,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   $sudo chmod +x /usr/sbin/policy-rc.d
 fi
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

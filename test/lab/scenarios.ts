@@ -82,3 +82,28 @@ export const twoBranchesOneHub: TopologySpec = {
     lanb: { a: ['gwB', '10.2.0.1/24'], b: ['lanB', '10.2.0.10/24'] },
   },
 };
+
+/**
+ * A VPN gateway `gw` with a LAN behind it (lanB, 10.2.0.0/24), for remote-access clients running in a
+ * qemu guest (test/lab/vm/): the VM lab plugs the guest into `gw` through a tap on 198.51.100.0/24
+ * (TEST-NET-2), addresses in VM_CLIENT. The guest gets no default route: only a tunnel reaches the LAN.
+ */
+export const vmClientSite: TopologySpec = {
+  hosts: {
+    gw: { forwarding: true },
+    lanB: { gateway: '10.2.0.1' },
+  },
+  links: {
+    lanb: { a: ['gw', '10.2.0.1/24'], b: ['lanB', '10.2.0.10/24'] },
+  },
+};
+
+/** Where the guest of vmClientSite sits: `Vm.boot(lab, VM_CLIENT.host, { address: VM_CLIENT.guestAddress, hostAddress: VM_CLIENT.hostAddress, … })`. */
+export const VM_CLIENT = {
+  host: 'gw',
+  hostAddress: '198.51.100.1/24',
+  guestAddress: '198.51.100.2/24',
+  /** gw's address as the guest reaches it (the VPN server's address for the clients). */
+  gateway: '198.51.100.1',
+  guest: '198.51.100.2',
+} as const;
