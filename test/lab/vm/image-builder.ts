@@ -28,6 +28,7 @@ const BINARIES = [
   '/usr/bin/bash', '/usr/bin/ip', '/usr/bin/kmod', '/usr/bin/socat',
   '/usr/sbin/pppd', '/usr/sbin/pppstats', '/usr/sbin/chat', '/usr/sbin/sstpc', '/usr/sbin/pptp', '/usr/sbin/xl2tpd', '/usr/sbin/xl2tpd-control',
   '/usr/lib/ipsec/charon', '/usr/sbin/swanctl',
+  '/usr/bin/strace',
 ];
 /** Whole trees: pppd plugins (sstpc's among them), strongSwan's plugins and configuration, Debian's /etc/ppp. */
 const TREES = ['/usr/lib/pppd', '/usr/lib/ipsec', '/etc/ppp', '/etc/strongswan.d', '/etc/swanctl', '/etc/xl2tpd'];

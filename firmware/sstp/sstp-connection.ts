@@ -1,0 +1,167 @@
+/*
+ * The I/O shell of one SSTP connection: it owns the TLS socket and the timer, reads the HTTP request
+ * head, then feeds the sans-I/O SstpServerSession and carries out its actions. The PPP link above it
+ * is reached through `PppLinkPort`; no protocol decision is made here (STYLE.md rule 2).
+ */
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../log/logger.ts';
+import type { Secret } from '../util/secret.ts';
+import { answerRequestHead, MAX_REQUEST_HEAD } from './http-handshake.ts';
+import { SstpServerSession, type SstpAction, type SstpSessionOptions } from './session.ts';
+
+/** What the PPP link over this call may do with it. */
+export interface SstpCallIo {
+  /** A PPP frame (protocol field and information, no HDLC framing) to the client. */
+  sendFrame(frame: Uint8Array): void;
+  /** PPP authentication finished: the crypto binding can be checked with these keys (§3.3.7.1). */
+  authenticated(hlak?: Secret<Uint8Array>): void;
+  /** End the call politely (Call Disconnect). */
+  disconnect(): void;
+}
+
+/** The PPP link of one call, as the SSTP shell sees it. */
+export interface PppLinkPort {
+  lowerUp(): void;
+  receiveFrame(frame: Uint8Array): void;
+  /** The call is over; the link releases what it held (addresses, routes). */
+  lowerDown(reason: string): void;
+}
+
+export interface SstpConnectionOptions {
+  readonly session: Omit<SstpSessionOptions, 'certHash256' | 'certHash1'>;
+  readonly certHash256: Uint8Array;
+  readonly certHash1: Uint8Array;
+  readonly logger: Logger;
+  readonly createLink: (io: SstpCallIo, peer: { readonly address: string; readonly port: number }) => PppLinkPort;
+  readonly now?: () => number;
+  readonly onClosed?: (reason: string) => void;
+}
+
+/** Bytes dropped before the head (a slow-loris or a scanner) are bounded by MAX_REQUEST_HEAD. */
+export class SstpConnection {
+  readonly #socket: TLSSocket;
+  readonly #options: SstpConnectionOptions;
+  readonly #now: () => number;
+  readonly #peer: { readonly address: string; readonly port: number };
+  #head: Buffer = Buffer.alloc(0);
+  #session: SstpServerSession | undefined;
+  #link: PppLinkPort | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(socket: TLSSocket, options: SstpConnectionOptions) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (error) => this.#end(`TLS error: ${error.message}`));
+    socket.on('close', () => this.#end('the client closed the connection'));
+    // The request head must come soon (the negotiation timer takes over once the session exists).
+    this.#arm(this.#now() + 10_000);
+  }
+
+  get state(): string {
+    return this.#session?.state ?? 'http';
+  }
+
+  /** Management: end the call (Call Disconnect, then close). */
+  disconnect(): void {
+    if (this.#session) this.#run(this.#session.handle({ type: 'CmdDisconnect' }, this.#now()));
+    else this.#end('disconnected before the call began');
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closed) return;
+    if (this.#session) return this.#run(this.#session.handle({ type: 'RcvStream', bytes: chunk }, this.#now()));
+    this.#head = Buffer.concat([this.#head, chunk]);
+    const answer = answerRequestHead(this.#head, this.#now());
+    if (answer.kind === 'incomplete') return;
+    this.#socket.write(answer.response);
+    if (answer.kind === 'http') {
+      this.#options.logger.info('not an SSTP request', { peer: this.#peer.address, status: answer.status, why: answer.why });
+      this.#socket.end();
+      return this.#end(`HTTP ${answer.status}`, false);
+    }
+    const rest = this.#head.subarray(answer.headLength);
+    this.#head = Buffer.alloc(0);
+    this.#options.logger.info('SSTP call', { peer: this.#peer.address, host: answer.host.slice(0, 64), correlationId: answer.correlationId, tls: this.#socket.getProtocol() });
+    this.#session = new SstpServerSession({ ...this.#options.session, certHash256: this.#options.certHash256, certHash1: this.#options.certHash1 }, this.#now());
+    this.#arm(this.#session.nextTimeout());
+    if (rest.length > 0) this.#run(this.#session.handle({ type: 'RcvStream', bytes: rest }, this.#now()));
+  }
+
+  #run(actions: readonly SstpAction[]): void {
+    for (const action of actions) this.#act(action);
+    if (!this.#closed) this.#arm(this.#session?.nextTimeout());
+  }
+
+  #act(action: SstpAction): void {
+    switch (action.type) {
+      case 'send':
+        if (!this.#socket.destroyed) this.#socket.write(action.packet);
+        return;
+      case 'deliver-ppp':
+        return this.#link?.receiveFrame(action.frame);
+      case 'start-ppp':
+        this.#link = this.#options.createLink(this.#io(), this.#peer);
+        return this.#link.lowerUp();
+      case 'abort':
+        return this.#options.logger.warn('SSTP call aborted', { peer: this.#peer.address, reason: action.reason, status: action.status });
+      case 'close':
+        this.#socket.end();
+        return this.#end(action.reason, false);
+      case 'log':
+        return this.#options.logger[action.level](action.msg, { peer: this.#peer.address, ...action.fields });
+    }
+  }
+
+  #io(): SstpCallIo {
+    const session = (): SstpServerSession | undefined => (this.#closed ? undefined : this.#session);
+    return {
+      sendFrame: (frame) => {
+        const s = session();
+        if (s) this.#run(s.handle({ type: 'CmdSendPpp', frame }, this.#now()));
+      },
+      authenticated: (hlak) => {
+        const s = session();
+        if (s) this.#run(s.handle(hlak ? { type: 'RcvPppAuthenticated', hlak } : { type: 'RcvPppAuthenticated' }, this.#now()));
+      },
+      disconnect: () => this.disconnect(),
+    };
+  }
+
+  #arm(at: number | undefined): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (at === undefined || this.#closed) return;
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, at - this.#now()));
+    this.#timer.unref();
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    if (this.#closed) return;
+    if (!this.#session) {
+      return this.#end(`no SSTP request head within 10 s (${this.#head.length} of at most ${MAX_REQUEST_HEAD} bytes)`);
+    }
+    this.#run(this.#session.handle({ type: 'Timeout' }, this.#now()));
+  }
+
+  /**
+   * Once: the engine learns the lower layer is gone when it did not end the call itself (`tellSession`,
+   * and then the socket is destroyed at once), PPP goes down.
+   */
+  #end(reason: string, tellSession = true): void {
+    if (this.#closed) return;
+    if (tellSession && this.#session) this.#session.handle({ type: 'RcvLowerLayerDown' }, this.#now());
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#link?.lowerDown(reason);
+    // After our own last word (an HTTP error, Call Disconnect Ack) the socket drains, then goes.
+    if (tellSession) this.#socket.destroy();
+    else if (!this.#socket.destroyed) setTimeout(() => this.#socket.destroy(), 2000).unref();
+    this.#options.onClosed?.(reason);
+  }
+}
