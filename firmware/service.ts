@@ -11,6 +11,7 @@ import type { SubsystemSpec } from './supervisor/subsystem.ts';
 import type { IkeAction } from './ike/engine/types.ts';
 import { AccessResources } from './access/access-resources.ts';
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
+import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
 import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
 
@@ -24,7 +25,7 @@ export interface ServiceOptions {
 }
 
 /** Protocol listeners that a configuration can enable; each arrives with its own issue. */
-const LISTENERS_IN_THIS_BUILD: ReadonlySet<string> = new Set(['ikev2']);
+const LISTENERS_IN_THIS_BUILD: ReadonlySet<string> = new Set(['ikev2', 'sstp']);
 
 /** The running gateway: the configuration store, and the supervisor that makes the config true. */
 export class Service {
@@ -33,6 +34,7 @@ export class Service {
   readonly web: WebSubsystem;
   readonly telemetry: TelemetrySubsystem;
   readonly access: AccessResources;
+  readonly sstp: SstpSubsystem;
   readonly #log: Logger;
   readonly #startedAt: number;
   readonly #clock: () => number;
@@ -49,9 +51,14 @@ export class Service {
     });
     this.access = new AccessResources(store.current().config, options.logger.child('access'));
     this.telemetry = new TelemetrySubsystem({ logger: options.logger.child('telemetry'), revision: () => this.store.current().revision });
+    this.sstp = new SstpSubsystem({
+      logger: options.logger.child('sstp'), stateDir: options.stateDir, access: this.access,
+      onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'sstp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
+    });
     const specs: SubsystemSpec[] = [
       { name: 'web', wanted: () => true, slice: (c) => c.system.management, create: () => this.web },
       ikeSpec(() => new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, onEvent: (a) => this.#ikeEvent(a) })),
+      sstpSpec(() => this.sstp),
       telemetrySpec(this.telemetry),
     ];
     const only = options.only;

@@ -207,7 +207,9 @@ export class SstpServerSession {
     this.#hashProtocol = verdict.hashProtocol;
     this.#nonce = undefined;
     this.#hlak = undefined;
-    this.#setState('ServerCallConnected', `crypto binding verified with ${verdict.hashProtocol === HashProtocol.SHA1 ? 'SHA-1' : 'SHA-256'}`);
+    const hash = verdict.hashProtocol === HashProtocol.SHA1 ? 'SHA-1' : 'SHA-256';
+    this.#setState('ServerCallConnected', `crypto binding verified with ${hash}`);
+    this.#log('info', 'SSTP call connected', { cryptoBinding: hash });
     this.#restartHello();
   }
 

@@ -1,0 +1,168 @@
+/*
+ * The I/O shell of one PPP session on the gateway, whatever carries it (SSTP now; L2TP and PPTP
+ * later): the timer of its PppLink, its address from the shared pools, its route on the shared TUN's
+ * pipe, and IP packets between the two. Protocol decisions stay in PppLink (STYLE.md rule 2).
+ */
+import type { Logger } from '../log/logger.ts';
+import type { AddressPool } from '../pools/address-pool.ts';
+import { encodePppFrame, PppProtocol } from '../ppp/frame.ts';
+import { PppLink, type AuthKeys, type LinkAction, type PppLinkOptions } from '../ppp/link.ts';
+import type { PipeDispatcher } from './pipe-dispatcher.ts';
+
+export interface PppSessionInfo {
+  readonly id: number;
+  readonly protocol: 'sstp' | 'l2tp' | 'pptp';
+  readonly peer: string;
+  readonly user: string | undefined;
+  readonly ipv4: string | undefined;
+  readonly since: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+export interface PppSessionOptions {
+  readonly protocol: PppSessionInfo['protocol'];
+  readonly peer: string;
+  readonly logger: Logger;
+  readonly pipe: PipeDispatcher;
+  readonly pool: AddressPool;
+  /** LCP, authentication and the gateway's own IPCP address; allocation is this shell's. */
+  readonly link: Omit<PppLinkOptions, 'ipcp'> & { readonly localAddress: string };
+  /** A PPP frame to the lower layer. */
+  readonly send: (frame: Uint8Array) => void;
+  readonly onAuthenticated?: (user: string, keys: AuthKeys | undefined) => void;
+  /** The session is over: the lower layer may close. */
+  readonly onDead: (reason: string) => void;
+  readonly now?: () => number;
+}
+
+export class PppSession {
+  readonly link: PppLink;
+  readonly #options: PppSessionOptions;
+  readonly #now: () => number;
+  readonly #since: number;
+  readonly #tag: number;
+  #timer: NodeJS.Timeout | undefined;
+  #ipv4: string | undefined;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #dead = false;
+
+  constructor(options: PppSessionOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#since = this.#now();
+    this.#tag = options.pipe.register((packet) => this.#fromTun(packet));
+    const { localAddress, ...link } = options.link;
+    this.link = new PppLink({
+      ...link,
+      ipcp: {
+        localAddress,
+        // IPCP runs after authentication, so the lease is the authenticated user's (stable per user).
+        allocate: () => {
+          const user = this.link.user;
+          const lease = user === undefined ? undefined : options.pool.allocate(user, this.#now());
+          if (!lease) return undefined;
+          const [dns1, dns2] = options.pool.dns;
+          return { ip: lease.ipv4, ...(dns1 ? { dns1 } : {}), ...(dns2 ? { dns2 } : {}) };
+        },
+      },
+    });
+  }
+
+  get info(): PppSessionInfo {
+    return { id: this.#tag, protocol: this.#options.protocol, peer: this.#options.peer, user: this.link.user, ipv4: this.#ipv4, since: this.#since, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut };
+  }
+
+  lowerUp(): void {
+    this.#run(this.link.lowerUp(this.#now()));
+  }
+
+  receiveFrame(frame: Uint8Array): void {
+    if (!this.#dead) this.#run(this.link.receiveFrame(frame, this.#now()));
+  }
+
+  lowerDown(reason: string): void {
+    this.#run(this.link.lowerDown(this.#now(), reason));
+    this.#finish(reason);
+  }
+
+  close(reason: string): void {
+    this.#run(this.link.close(this.#now(), reason));
+  }
+
+  #run(actions: readonly LinkAction[]): void {
+    for (const a of actions) this.#act(a);
+    this.#arm();
+  }
+
+  #act(a: LinkAction): void {
+    const log = this.#options.logger;
+    switch (a.type) {
+      case 'send':
+        return this.#options.send(encodePppFrame({ protocol: a.protocol, information: a.packet }, { addressControl: true }));
+      case 'deliver':
+        this.#bytesIn += a.packet.length;
+        if (a.protocol === PppProtocol.IPv4 && !this.#fromPeerOk(a.packet)) return;
+        this.#options.pipe.write(a.packet);
+        return;
+      case 'authenticated':
+        log.info('PPP authenticated', { protocol: this.#options.protocol, user: a.user, method: a.method, peer: this.#options.peer });
+        return this.#options.onAuthenticated?.(a.user, a.keys);
+      case 'auth-failed':
+        return log.warn('PPP authentication failed', { protocol: this.#options.protocol, user: a.user, method: a.method, reason: a.reason, peer: this.#options.peer });
+      case 'network-up':
+        if (a.ipv4?.peerAddress) {
+          this.#ipv4 = a.ipv4.peerAddress;
+          this.#options.pipe.route(this.#tag, `${a.ipv4.peerAddress}/32`);
+          log.info('PPP session up', { protocol: this.#options.protocol, user: this.link.user, address: this.#ipv4, peer: this.#options.peer });
+        }
+        return;
+      case 'network-down':
+        return;
+      case 'dead':
+        this.#finish(a.reason);
+        return this.#options.onDead(a.reason);
+      case 'log':
+        return log[a.level](a.msg, a.fields);
+    }
+  }
+
+  /** RFC 4301-style source check for PPP: a client sends from its own address only (no spoofing into the LAN). */
+  #fromPeerOk(packet: Uint8Array): boolean {
+    if (packet.length < 20 || packet[0]! >> 4 !== 4) return false;
+    const source = `${packet[12]}.${packet[13]}.${packet[14]}.${packet[15]}`;
+    if (source === this.#ipv4) return true;
+    this.link.drops['IPv4 from another source'] = (this.link.drops['IPv4 from another source'] ?? 0) + 1;
+    return false;
+  }
+
+  #fromTun(packet: Buffer): void {
+    if (this.#dead) return;
+    this.#bytesOut += packet.length;
+    this.#options.send(encodePppFrame({ protocol: packet[0]! >> 4 === 6 ? PppProtocol.IPv6 : PppProtocol.IPv4, information: packet }, { addressControl: true }));
+  }
+
+  #arm(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const at = this.#dead ? undefined : this.link.nextTimeout();
+    if (at === undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#run(this.link.tick(this.#now()));
+    }, Math.max(0, at - this.#now()));
+    this.#timer.unref();
+  }
+
+  /** Once: route and tag gone, the lease given back (kept as the user's reservation by the pool). */
+  #finish(reason: string): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#options.pipe.unregister(this.#tag);
+    const user = this.link.user;
+    if (user !== undefined && this.#ipv4) this.#options.pool.release(user, this.#now());
+    this.#options.logger.info('PPP session down', { protocol: this.#options.protocol, user, address: this.#ipv4, reason, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut });
+  }
+}

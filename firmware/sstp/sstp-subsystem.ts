@@ -1,0 +1,154 @@
+/*
+ * SSTP in the running service: the TLS listener on 443 with the gateway certificate, a PPP session
+ * per call authenticated against the local users, addresses from the shared pools, packets through
+ * the shared TUN's pipe. Without the privileges or the driver it reports itself unavailable.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AccessResources, HubLease } from '../access/access-resources.ts';
+import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
+import { PppSession, type PppSessionInfo } from '../access/ppp-session.ts';
+import type { PosternConfig } from '../config/types.ts';
+import { wanAddress } from '../ike/ike-subsystem.ts';
+import type { Logger } from '../log/logger.ts';
+import { loadOrCreatePki } from '../pki/pki-store.ts';
+import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
+import { Secret } from '../util/secret.ts';
+import type { PppLinkPort, SstpCallIo } from './sstp-connection.ts';
+import { SstpListener } from './sstp-listener.ts';
+
+export interface SstpSubsystemOptions {
+  readonly logger: Logger;
+  readonly stateDir: string;
+  readonly access: AccessResources;
+  /** Overrides the listening address (tests, `postern run --only`). */
+  readonly listenAddress?: string;
+  readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
+}
+
+export class SstpSubsystem implements Subsystem {
+  readonly name = 'sstp';
+  readonly #options: SstpSubsystemOptions;
+  readonly #sessions = new Set<PppSession>();
+  #status: SubsystemStatus = { state: 'stopped' };
+  #running: { listener: SstpListener; hub: HubLease } | undefined;
+
+  constructor(options: SstpSubsystemOptions) {
+    this.#options = options;
+  }
+
+  sessions(): PppSessionInfo[] {
+    return [...this.#sessions].map((s) => s.info);
+  }
+
+  /** Management: end one session (LCP Terminate, then Call Disconnect). */
+  disconnect(id: number): boolean {
+    const session = [...this.#sessions].find((s) => s.info.id === id);
+    session?.close('disconnected by the administrator');
+    return session !== undefined;
+  }
+
+  async start(config: PosternConfig): Promise<void> {
+    const log = this.#options.logger;
+    const settings = config.listeners.sstp;
+    this.#status = { state: 'starting' };
+    const pool = this.#options.access.pools.get(settings.pool);
+    if (!pool) return this.#unavailable(`the pool '${settings.pool}' does not exist`);
+    const host = this.#options.listenAddress ?? wanAddress(config) ?? '0.0.0.0';
+    let hub: HubLease | undefined;
+    try {
+      const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
+      hub = this.#options.access.acquireHub(config);
+      const pipe = hub.pipe();
+      const users = new Map(config.users.filter((u) => u.enabled).map((u) => [u.name, new Secret(u.password)]));
+      const localAddress = config.system.lan.address.split('/')[0]!;
+      const listener = new SstpListener({
+        host,
+        port: settings.port,
+        certificatePem: pki.server.certificatePem,
+        keyPem: pki.server.keyPem,
+        chainPem: [pki.ca.certificatePem],
+        logger: log,
+        connection: {
+          session: { randomBytes: (n) => randomBytes(n) },
+          createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress }),
+        },
+      });
+      const bound = await listener.start();
+      this.#running = { listener, hub };
+      this.#status = { state: 'running', detail: `TLS ${bound.address}:${bound.port}, pool ${settings.pool}` };
+      log.info('SSTP listening', { address: bound.address, port: bound.port, pool: settings.pool });
+    } catch (error) {
+      hub?.release();
+      return this.#unavailable(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: Map<string, Secret<string>>; localAddress: string }): PppLinkPort {
+    const session: PppSession = new PppSession({
+      protocol: 'sstp',
+      peer,
+      logger: this.#options.logger,
+      pipe: ctx.pipe,
+      pool: ctx.pool,
+      link: {
+        localAddress: ctx.localAddress,
+        lcp: { random: (n) => randomBytes(n), auth: GATEWAY_AUTH_METHODS, mru: 1400 },
+        createAuthenticator: (method) => pppAuthenticatorFor(method, { users: (name) => ctx.users.get(name), random: (n) => randomBytes(n), serverName: 'postern' }),
+      },
+      send: (frame) => io.sendFrame(frame),
+      onAuthenticated: (_user, keys) => io.authenticated(keys?.hlak),
+      onDead: () => {
+        if (this.#sessions.delete(session)) this.#options.onSession?.('down', session.info);
+        io.disconnect();
+      },
+    });
+    this.#sessions.add(session);
+    return {
+      lowerUp: () => session.lowerUp(),
+      receiveFrame: (frame) => {
+        const before = session.info.ipv4;
+        session.receiveFrame(frame);
+        if (!before && session.info.ipv4) this.#options.onSession?.('up', session.info);
+      },
+      lowerDown: (reason) => {
+        session.lowerDown(reason);
+        if (this.#sessions.delete(session)) this.#options.onSession?.('down', session.info);
+      },
+    };
+  }
+
+  #unavailable(detail: string): void {
+    this.#status = { state: 'unavailable', detail };
+    this.#options.logger.error('SSTP is not available', { detail });
+  }
+
+  async reconfigure(next: PosternConfig): Promise<void> {
+    await this.stop();
+    await this.start(next);
+  }
+
+  async stop(): Promise<void> {
+    const r = this.#running;
+    this.#running = undefined;
+    if (!r) return void (this.#status = { state: 'stopped' });
+    this.#status = { state: 'stopping' };
+    await r.listener.stop();
+    for (const s of this.#sessions) s.lowerDown('SSTP stopped');
+    this.#sessions.clear();
+    r.hub.release();
+    this.#status = { state: 'stopped' };
+  }
+
+  status(): SubsystemStatus {
+    return this.#status;
+  }
+}
+
+export function sstpSpec(create: () => SstpSubsystem): SubsystemSpec {
+  return {
+    name: 'sstp',
+    wanted: (c) => c.listeners.sstp.enabled,
+    slice: (c) => ({ sstp: c.listeners.sstp, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan }),
+    create,
+  };
+}
