@@ -1,11 +1,15 @@
 /*
- * Which authenticator the gateway runs for the method LCP agreed on. MS-CHAPv2 only for now: it is
- * what Windows, sstpc and pppd use by default, and it gives SSTP's crypto binding its keys.
- * CHAP-MD5, PAP (flagged insecure) and EAP pass-through come with the RADIUS work.
+ * Which authenticator the gateway runs for the method LCP agreed on, against the local users.
+ * Offered by default: MS-CHAPv2 (what Windows, sstpc and pppd use) and EAP (EAP-MSCHAPv2 now, the
+ * way RADIUS pass-through will come). CHAP-MD5 and PAP work but only when asked for, and are flagged.
  */
+import { EapMschapv2Server } from '../ike/eap/mschapv2-server.ts';
+import { ChapMd5Authenticator } from '../ppp/chap/chap-md5.ts';
 import { Mschapv2Authenticator } from '../ppp/chap/mschapv2-authenticator.ts';
+import { PppEapAuthenticator } from '../ppp/eap/ppp-eap-authenticator.ts';
 import type { AuthMethod } from '../ppp/lcp.ts';
 import type { PppAuthenticator } from '../ppp/link.ts';
+import { PapAuthenticator } from '../ppp/pap/pap.ts';
 import type { Secret } from '../util/secret.ts';
 
 export interface AuthenticatorContext {
@@ -15,9 +19,24 @@ export interface AuthenticatorContext {
 }
 
 /** The methods offered in LCP, preferred first. */
-export const GATEWAY_AUTH_METHODS: readonly AuthMethod[] = ['mschapv2'];
+export const GATEWAY_AUTH_METHODS: readonly AuthMethod[] = ['mschapv2', 'eap'];
+
+/** Why a method is weak, for the logs and the web UI; undefined for the ones we recommend. */
+export function insecureAuthMethod(method: AuthMethod): string | undefined {
+  switch (method) {
+    case 'pap': return 'PAP sends the password in clear';
+    case 'chap-md5': return 'CHAP-MD5 makes no keys and a captured exchange can be brute-forced offline';
+    case 'mschapv2': return undefined; // weak on its own (MS-CHAPv2 is crackable), but only ever run inside TLS (SSTP) or IPsec
+    case 'eap': return undefined;
+  }
+}
 
 export function pppAuthenticatorFor(method: AuthMethod, ctx: AuthenticatorContext): PppAuthenticator | undefined {
-  if (method === 'mschapv2') return new Mschapv2Authenticator({ serverName: ctx.serverName ?? 'postern', users: ctx.users, random: ctx.random });
-  return undefined;
+  const serverName = ctx.serverName ?? 'postern';
+  switch (method) {
+    case 'mschapv2': return new Mschapv2Authenticator({ serverName, users: ctx.users, random: ctx.random });
+    case 'eap': return new PppEapAuthenticator(new EapMschapv2Server(ctx.users, ctx.random, serverName));
+    case 'chap-md5': return new ChapMd5Authenticator({ serverName, users: ctx.users, random: ctx.random });
+    case 'pap': return new PapAuthenticator(ctx.users);
+  }
 }
