@@ -10,6 +10,9 @@ import { Supervisor } from './supervisor/supervisor.ts';
 import type { SubsystemSpec } from './supervisor/subsystem.ts';
 import type { IkeAction } from './ike/engine/types.ts';
 import { AccessResources } from './access/access-resources.ts';
+import { serviceApiContext } from './control/service-api-context.ts';
+import { ControlApi } from './control/control-api.ts';
+import { LogRing } from './log/log-ring.ts';
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
@@ -22,6 +25,8 @@ export interface ServiceOptions {
   readonly clock?: () => number;
   /** Start only these subsystems (tests and development); all when absent. */
   readonly only?: readonly string[];
+  /** The newest log records, for the API's log view. */
+  readonly logs?: LogRing;
 }
 
 /** Protocol listeners that a configuration can enable; each arrives with its own issue. */
@@ -35,6 +40,8 @@ export class Service {
   readonly telemetry: TelemetrySubsystem;
   readonly access: AccessResources;
   readonly sstp: SstpSubsystem;
+  readonly ike: IkeSubsystem;
+  readonly api: ControlApi;
   readonly #log: Logger;
   readonly #startedAt: number;
   readonly #clock: () => number;
@@ -44,9 +51,11 @@ export class Service {
     this.#log = options.logger;
     this.#clock = options.clock ?? Date.now;
     this.#startedAt = this.#clock();
+    this.api = new ControlApi(serviceApiContext(this, { stateDir: options.stateDir, logger: options.logger.child('api'), logs: options.logs ?? new LogRing(), clock: this.#clock }));
     this.web = new WebSubsystem({
       logger: options.logger.child('web'),
       health: () => this.health(),
+      api: this.api,
       ...(options.management ? { override: options.management } : {}),
     });
     this.access = new AccessResources(store.current().config, options.logger.child('access'));
@@ -55,9 +64,10 @@ export class Service {
       logger: options.logger.child('sstp'), stateDir: options.stateDir, access: this.access,
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'sstp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
     });
+    this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, onEvent: (a) => this.#ikeEvent(a) });
     const specs: SubsystemSpec[] = [
       { name: 'web', wanted: () => true, slice: (c) => c.system.management, create: () => this.web },
-      ikeSpec(() => new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, onEvent: (a) => this.#ikeEvent(a) })),
+      ikeSpec(() => this.ike),
       sstpSpec(() => this.sstp),
       telemetrySpec(this.telemetry),
     ];

@@ -1,4 +1,5 @@
-import { createLogger, LogLevel } from '../log/logger.ts';
+import { LogRing } from '../log/log-ring.ts';
+import { createLogger, LogLevel, stdoutSink } from '../log/logger.ts';
 import { Service } from '../service.ts';
 import { ErrorCode, PosternError } from '../util/errors.ts';
 import type { ManagementAddress } from '../web/web-subsystem.ts';
@@ -20,12 +21,14 @@ function parseLevel(text: string | undefined): keyof typeof LogLevel {
 
 /** `postern run`: start, then stop cleanly on SIGINT/SIGTERM; a second signal forces the exit. */
 export async function runCommand(args: ParsedArgs): Promise<undefined> {
-  const logger = createLogger({ level: parseLevel(stringFlag(args, 'log-level') ?? process.env['POSTERN_LOG_LEVEL']) });
+  const logs = new LogRing();
+  const logger = createLogger({ level: parseLevel(stringFlag(args, 'log-level') ?? process.env['POSTERN_LOG_LEVEL']), sink: logs.tee(stdoutSink) });
   const management = parseManagement(stringFlag(args, 'management'));
   const only = stringFlag(args, 'only')?.split(',').filter(Boolean);
   const service = await Service.start({
     stateDir: stringFlag(args, 'state') ?? 'var',
     logger,
+    logs,
     ...(management ? { management } : {}),
     ...(only ? { only } : {}),
   });

@@ -51,6 +51,32 @@ export class IkeSubsystem implements Subsystem {
     return this.#running?.engine;
   }
 
+  /** Established IKE SAs as sessions for the API: who, from where, which address, packets each way. */
+  sessions(): Array<{ id: string; user: string; address: string | undefined; peer: string; since: number; packetsIn: number; packetsOut: number }> {
+    const r = this.#running;
+    if (!r) return [];
+    return r.engine.sas.filter((sa) => sa.state === 'established').map((sa) => {
+      let packetsIn = 0;
+      let packetsOut = 0;
+      for (const child of sa.children) {
+        const stats = r.installer.tunnel(child.inbound.spi)?.stats();
+        packetsIn += Number(stats?.netRx ?? 0n);
+        packetsOut += Number(stats?.netTx ?? 0n);
+      }
+      return { id: `ikev2-${sa.spiI.toString(16).padStart(16, '0')}`, user: sa.remoteId, address: sa.virtualIp?.address.ipv4, peer: sa.remote.address, since: sa.establishedAt, packetsIn, packetsOut };
+    });
+  }
+
+  /** Management: delete the IKE SA (an INFORMATIONAL Delete to the peer, then its children go). */
+  disconnect(id: string): boolean {
+    const r = this.#running;
+    const m = /^ikev2-([0-9a-f]{16})$/.exec(id);
+    const sa = m && r?.engine.sas.find((s) => s.spiI === BigInt(`0x${m[1]}`) && s.state === 'established');
+    if (!r || !sa) return false;
+    r.shell.terminate(sa.spiI);
+    return true;
+  }
+
   async start(config: PosternConfig): Promise<void> {
     const log = this.#options.logger;
     this.#status = { state: 'starting' };

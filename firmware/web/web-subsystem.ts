@@ -16,6 +16,8 @@ export interface WebOptions {
   readonly health: () => Record<string, unknown>;
   /** A run-time override of the configured address (`postern run --management`). */
   readonly override?: ManagementAddress;
+  /** The control API, answering everything under /api/. */
+  readonly api?: { handles(path: string): boolean; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
 }
 
 export const managementAddress = (config: PosternConfig, override?: ManagementAddress): ManagementAddress =>
@@ -100,6 +102,10 @@ export class WebSubsystem implements Subsystem {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    const api = this.#options.api;
+    if (api?.handles(path)) return void api.handle(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' });
     if (path === '/healthz') return sendJson(res, 200, this.#options.health());
     const asset = this.#assets.get(path);

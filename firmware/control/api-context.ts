@@ -1,0 +1,41 @@
+/** What the control API needs from the running service: injected, so the API is tested alone. */
+import type { ConfigStore } from '../config/store.ts';
+import type { ApplyResult } from '../config/transaction.ts';
+import type { PosternConfig } from '../config/types.ts';
+import type { LogRecord, Logger } from '../log/logger.ts';
+import type { GatewayPki } from '../pki/pki-store.ts';
+
+export interface ApiSessionInfo {
+  readonly id: string;
+  readonly protocol: string;
+  readonly user: string | undefined;
+  readonly address: string | undefined;
+  readonly peer: string;
+  readonly since: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+export interface PingResult {
+  readonly sent: number;
+  readonly received: number;
+  readonly output: string;
+}
+
+export interface ApiContext {
+  readonly store: ConfigStore;
+  readonly logger: Logger;
+  apply(next: PosternConfig, meta: { author: string; comment?: string }): Promise<ApplyResult>;
+  status(): Record<string, unknown>;
+  sessions(): ApiSessionInfo[];
+  disconnect(id: string): boolean;
+  /** The gateway's CA and server certificate (made at first boot). */
+  pki(): GatewayPki;
+  /** The newest log records, oldest first (a bounded ring kept by the service). */
+  logs(): readonly LogRecord[];
+  /** Bounded diagnostics from the gateway itself; the API validates host and count first. */
+  ping(host: string, count: number): Promise<PingResult>;
+  now(): number;
+  /** Where issued client certificates and the CRL live. */
+  readonly stateDir: string;
+}

@@ -1,0 +1,94 @@
+/**
+ * The control API under /api/v1: one router, one gate. Every route but setup and login needs an admin
+ * session; every change also needs the session's CSRF token and a same-origin Origin (when the browser
+ * sends one). Errors are JSON with a stable code; anything unexpected is a 500 that is logged, never
+ * a crash.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApiContext } from './api-context.ts';
+import { ApiCode, ApiError } from './api-error.ts';
+import { cookies, readJson, sendFile, sendJson } from './http-io.ts';
+import { LoginLimiter } from './login-limiter.ts';
+import { Router, type RequestContext } from './router.ts';
+import { authRoutes } from './routes/auth-routes.ts';
+import { configRoutes } from './routes/config-routes.ts';
+import { objectRoutes } from './routes/object-routes.ts';
+import { pkiRoutes } from './routes/pki-routes.ts';
+import { runtimeRoutes } from './routes/runtime-routes.ts';
+import { csrfMatches, SESSION_COOKIE, SessionStore } from './sessions.ts';
+
+export class ControlApi {
+  readonly router: Router;
+  readonly sessions: SessionStore;
+  readonly limiter: LoginLimiter;
+  readonly counters = { requests: 0, refused: 0, errors: 0 };
+  readonly #ctx: ApiContext;
+
+  constructor(ctx: ApiContext) {
+    this.#ctx = ctx;
+    this.sessions = new SessionStore({ now: () => ctx.now() });
+    this.limiter = new LoginLimiter({ now: () => ctx.now() });
+    this.router = new Router([...authRoutes(ctx, this.sessions, this.limiter), ...configRoutes(ctx), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...pkiRoutes(ctx)]);
+  }
+
+  /** For the web server: true when the request was an API request (answered here). */
+  handles(path: string): boolean {
+    return path === '/api' || path.startsWith('/api/');
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.counters.requests++;
+    try {
+      await this.#dispatch(req, res);
+    } catch (error) {
+      if (res.headersSent) return void res.destroy();
+      if (error instanceof ApiError) {
+        this.counters.refused++;
+        return sendJson(res, error.status, { error: { code: error.code, message: error.message, ...(error.details !== undefined ? { details: error.details } : {}) } }, { ...error.headers });
+      }
+      this.counters.errors++;
+      this.#ctx.logger.error('API request failed', { method: req.method, path: (req.url ?? '').split('?')[0], error: error instanceof Error ? error.message : String(error) });
+      sendJson(res, 500, { error: { code: ApiCode.internal, message: 'internal error' } });
+    }
+  }
+
+  async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    const match = this.router.match(method, url.pathname);
+    if (!match) throw new ApiError(404, ApiCode.notFound, `no API route ${url.pathname}`);
+    if ('allow' in match) throw new ApiError(405, ApiCode.methodNotAllowed, `${method} is not allowed here`, { allow: match.allow }, { Allow: match.allow.join(', ') });
+    const changes = method !== 'GET';
+    if (changes) this.#checkOrigin(req);
+    const config = this.#ctx.store.current().config;
+    const session = match.route.public ? undefined : this.sessions.find(cookies(req).get(SESSION_COOKIE), config.admin.sessionTimeoutMinutes * 60_000);
+    if (!match.route.public) {
+      if (!session) throw new ApiError(401, ApiCode.unauthenticated, config.admin.passwordHash === null ? 'set the admin password first (POST /api/v1/setup)' : 'log in first');
+      if (changes && !csrfMatches(session, req.headers['x-csrf-token'])) throw new ApiError(403, ApiCode.csrf, 'missing or wrong X-CSRF-Token');
+    }
+    let body: Promise<unknown> | undefined;
+    // Every body of this API is a JSON object; anything else is refused here, once.
+    const object = async (): Promise<unknown> => {
+      const value = await readJson(req);
+      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ApiError(400, ApiCode.badRequest, 'send a JSON object');
+      return value;
+    };
+    const c: RequestContext = { req, res, params: match.params, query: url.searchParams, session, body: () => (body ??= object()) };
+    const reply = await match.route.handler(c);
+    if ('file' in reply) return sendFile(res, reply.file, reply.contentType, reply.filename);
+    sendJson(res, reply.status, reply.body, reply.headers);
+  }
+
+  /** A browser always says where a request comes from: another site's page may not change anything. */
+  #checkOrigin(req: IncomingMessage): void {
+    const origin = req.headers.origin;
+    if (origin === undefined) return; // not a browser (curl, the fleet console): the cookie and token rules still hold
+    let host: string;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      throw new ApiError(403, ApiCode.forbiddenOrigin, 'malformed Origin');
+    }
+    if (host !== req.headers.host) throw new ApiError(403, ApiCode.forbiddenOrigin, `requests from ${origin} are not allowed`);
+  }
+}

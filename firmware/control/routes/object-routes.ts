@@ -1,0 +1,126 @@
+/**
+ * The named lists of the configuration (users, pools, sites) and its single sections (listeners,
+ * telemetry) as API objects. Every change is one configuration transaction: the whole document is
+ * validated, applied, committed or rolled back (config-routes.ts applyOrThrow).
+ */
+import { redactConfig } from '../../config/redact.ts';
+import type { ListenerName, PosternConfig, UserConfig } from '../../config/types.ts';
+import type { ApiContext } from '../api-context.ts';
+import { ApiCode, ApiError, badRequest, notFound } from '../api-error.ts';
+import { passwordProblems } from '../password-rules.ts';
+import type { Route } from '../router.ts';
+import { applyOrThrow, restoreRedacted } from './config-routes.ts';
+
+type Named = { name: string };
+
+interface NamedList<T extends Named> {
+  readonly path: string;
+  readonly what: string;
+  readonly list: (c: PosternConfig) => T[];
+  readonly show: (item: T) => unknown;
+  /** Checks beyond the schema's (password rules); throws ApiErrors. */
+  readonly check?: (item: T, previous: T | undefined, config: PosternConfig) => void;
+}
+
+function namedListRoutes<T extends Named>(ctx: ApiContext, spec: NamedList<T>): Route[] {
+  const base = `/api/v1/${spec.path}`;
+  const config = () => structuredClone(ctx.store.current().config);
+  const asItem = (body: unknown): T => {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest(`send the ${spec.what} as a JSON object`);
+    return body as T;
+  };
+  return [
+    { method: 'GET', path: base, handler: () => ({ status: 200, body: { [spec.path]: spec.list(ctx.store.current().config).map(spec.show) } }) },
+    {
+      method: 'GET', path: `${base}/:name`,
+      handler: (c) => {
+        const item = spec.list(ctx.store.current().config).find((i) => i.name === c.params['name']);
+        if (!item) throw notFound(`${spec.what} '${c.params['name']}'`);
+        return { status: 200, body: spec.show(item) };
+      },
+    },
+    {
+      method: 'POST', path: base,
+      handler: async (c) => {
+        const next = config();
+        const item = asItem(await c.body());
+        if (typeof item.name !== 'string' || !item.name) throw badRequest(`a ${spec.what} needs a name`);
+        if (spec.list(next).some((i) => i.name === item.name)) throw new ApiError(409, ApiCode.conflict, `${spec.what} '${item.name}' exists`);
+        spec.check?.(item, undefined, next);
+        spec.list(next).push(item);
+        const applied = await applyOrThrow(ctx, next, `${spec.what} '${item.name}' added`);
+        return { status: 201, body: { ...applied, [spec.what]: spec.show(item) } };
+      },
+    },
+    {
+      method: 'PUT', path: `${base}/:name`,
+      handler: async (c) => {
+        const next = config();
+        const list = spec.list(next);
+        const at = list.findIndex((i) => i.name === c.params['name']);
+        if (at < 0) throw notFound(`${spec.what} '${c.params['name']}'`);
+        const previous = list[at]!;
+        const item = restoreRedacted({ ...asItem(await c.body()), name: previous.name }, previous) as T;
+        spec.check?.(item, previous, next);
+        list[at] = item;
+        return { status: 200, body: { ...(await applyOrThrow(ctx, next, `${spec.what} '${previous.name}' changed`)), [spec.what]: spec.show(item) } };
+      },
+    },
+    {
+      method: 'DELETE', path: `${base}/:name`,
+      handler: async (c) => {
+        const next = config();
+        const list = spec.list(next);
+        const at = list.findIndex((i) => i.name === c.params['name']);
+        if (at < 0) throw notFound(`${spec.what} '${c.params['name']}'`);
+        list.splice(at, 1);
+        return { status: 200, body: await applyOrThrow(ctx, next, `${spec.what} '${c.params['name']}' removed`) };
+      },
+    },
+  ];
+}
+
+/** VPN users: the password is checked against the rules and never shown. */
+function checkUser(user: UserConfig, previous: UserConfig | undefined, config: PosternConfig): void {
+  if (typeof user.password !== 'string' || (!previous && !user.password)) throw badRequest('a user needs a password');
+  if (previous && user.password === previous.password) return;
+  const problems = passwordProblems(user.password, { names: [user.name, config.system.hostname] });
+  if (problems.length) throw new ApiError(422, ApiCode.weakPassword, 'the password does not meet the rules', { field: 'password', problems });
+}
+
+const LISTENERS: readonly ListenerName[] = ['ikev2', 'sstp', 'l2tp', 'pptp'];
+
+export function objectRoutes(ctx: ApiContext): Route[] {
+  return [
+    ...namedListRoutes<UserConfig>(ctx, { path: 'users', what: 'user', list: (c) => c.users, show: ({ password: _, ...rest }) => rest, check: checkUser }),
+    ...namedListRoutes(ctx, { path: 'pools', what: 'pool', list: (c) => c.pools, show: (p) => p }),
+    ...namedListRoutes(ctx, { path: 'sites', what: 'site', list: (c) => c.sites, show: (s) => ({ ...s, ...(s.psk ? { psk: '<redacted>' } : {}) }) }),
+    { method: 'GET', path: '/api/v1/listeners', handler: () => ({ status: 200, body: redactConfig({ listeners: ctx.store.current().config.listeners }) }) },
+    {
+      method: 'PUT', path: '/api/v1/listeners/:name',
+      handler: async (c) => {
+        const name = c.params['name'] as ListenerName;
+        if (!LISTENERS.includes(name)) throw notFound(`listener '${name}'`);
+        const next = structuredClone(ctx.store.current().config);
+        const body = await c.body();
+        if (!body || typeof body !== 'object') throw badRequest('send the listener settings as a JSON object');
+        (next.listeners as unknown as Record<string, unknown>)[name] = restoreRedacted({ ...next.listeners[name], ...body }, next.listeners[name]);
+        const applied = await applyOrThrow(ctx, next, `listener ${name} changed`);
+        // PPTP works but is broken cryptographically (MS-CHAPv2 + MPPE): say so wherever it is turned on.
+        const warning = name === 'pptp' && next.listeners.pptp.enabled ? 'PPTP is insecure (MS-CHAPv2 and MPPE can be broken); use it only for legacy clients' : undefined;
+        return { status: 200, body: { ...applied, ...(warning ? { warning } : {}) } };
+      },
+    },
+    { method: 'GET', path: '/api/v1/telemetry', handler: () => ({ status: 200, body: redactConfig({ telemetry: ctx.store.current().config.telemetry }) }) },
+    {
+      method: 'PUT', path: '/api/v1/telemetry',
+      handler: async (c) => {
+        const next = structuredClone(ctx.store.current().config);
+        const body = (await c.body()) as { mqtt?: unknown };
+        if (!body.mqtt || typeof body.mqtt !== 'object') throw badRequest("send {mqtt: {...}}");
+        next.telemetry.mqtt = restoreRedacted({ ...next.telemetry.mqtt, ...body.mqtt }, next.telemetry.mqtt) as PosternConfig['telemetry']['mqtt'];
+        return { status: 200, body: await applyOrThrow(ctx, next, 'telemetry settings changed') };
+      },
+    },
+  ];
+}

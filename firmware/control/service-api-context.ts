@@ -1,0 +1,57 @@
+/** The running service as the control API sees it (api-context.ts): sessions of every protocol, PKI, ping. */
+import { execFile } from 'node:child_process';
+import type { ApplyResult } from '../config/transaction.ts';
+import type { PosternConfig } from '../config/types.ts';
+import type { ConfigStore } from '../config/store.ts';
+import type { IkeSubsystem } from '../ike/ike-subsystem.ts';
+import type { LogRing } from '../log/log-ring.ts';
+import type { Logger } from '../log/logger.ts';
+import { loadOrCreatePki } from '../pki/pki-store.ts';
+import type { SstpSubsystem } from '../sstp/sstp-subsystem.ts';
+import type { ApiContext, ApiSessionInfo, PingResult } from './api-context.ts';
+
+export interface ServiceView {
+  readonly store: ConfigStore;
+  readonly ike: IkeSubsystem;
+  readonly sstp: SstpSubsystem;
+  applyConfig(next: PosternConfig, meta: { author: string; comment?: string }): Promise<ApplyResult>;
+  health(): Record<string, unknown>;
+}
+
+export function serviceApiContext(service: ServiceView, options: { stateDir: string; logger: Logger; logs: LogRing; clock: () => number }): ApiContext {
+  return {
+    store: service.store,
+    logger: options.logger,
+    stateDir: options.stateDir,
+    apply: (next, meta) => service.applyConfig(next, meta),
+    status: () => ({ ...service.health(), sessions: countBy(sessions(service)) }),
+    sessions: () => sessions(service),
+    disconnect: (id) => {
+      if (id.startsWith('ikev2-')) return service.ike.disconnect(id);
+      const m = /^sstp-(\d+)$/.exec(id);
+      return m ? service.sstp.disconnect(Number(m[1])) : false;
+    },
+    pki: () => loadOrCreatePki(options.stateDir, service.store.current().config.certificates, options.logger.child('pki')),
+    logs: () => options.logs.records(),
+    ping: (host, count) => ping(host, count),
+    now: options.clock,
+  };
+}
+
+function sessions(service: ServiceView): ApiSessionInfo[] {
+  const ike = service.ike.sessions().map((s) => ({ id: s.id, protocol: 'ikev2', user: s.user, address: s.address, peer: s.peer, since: s.since, bytesIn: 0, bytesOut: 0, packetsIn: s.packetsIn, packetsOut: s.packetsOut }));
+  const sstp = service.sstp.sessions().map((s) => ({ id: `sstp-${s.id}`, protocol: 'sstp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut }));
+  return [...ike, ...sstp];
+}
+
+const countBy = (list: readonly ApiSessionInfo[]) => list.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s.protocol]: (acc[s.protocol] ?? 0) + 1 }), {});
+
+/** iputils ping, bounded in count and time; the API checked host and count already. */
+function ping(host: string, count: number): Promise<PingResult> {
+  return new Promise((resolve) => {
+    execFile('ping', ['-c', String(count), '-W', '2', '-i', '0.5', '--', host], { timeout: 15_000 }, (_error, stdout, stderr) => {
+      const received = Number(/(\d+) (?:packets )?received/.exec(stdout)?.[1] ?? 0);
+      resolve({ sent: count, received, output: `${stdout}${stderr}`.slice(0, 4000) });
+    });
+  });
+}
