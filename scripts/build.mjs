@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { buildWebui } from './build-webui.mjs';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const commit = (() => {
@@ -13,7 +14,12 @@ const commit = (() => {
     return 'unknown';
   }
 })();
-const assets = Object.fromEntries(['index.html'].map((name) => [name, readFileSync(`webui/${name}`, 'utf8')]));
+const webui = await buildWebui();
+const assets = {
+  'index.html': readFileSync('webui/index.html', 'utf8'),
+  'app.js': readFileSync('webui/build/app.js', 'utf8'),
+  'app.css': readFileSync('webui/build/app.css', 'utf8'),
+};
 
 mkdirSync('dist', { recursive: true });
 // The repository is ESM ("type": "module"); the bundle is CommonJS, so dist/ says so for itself.
@@ -38,4 +44,4 @@ chmodSync('dist/postern.js', 0o755);
 // The native data-plane driver sits beside the bundle.
 const driver = 'drivers/build/Release/postern_dp.node';
 if (existsSync(driver)) copyFileSync(driver, 'dist/postern_dp.node');
-console.log(`built dist/postern.js (${pkg.version}, ${commit})`);
+console.log(`built dist/postern.js (${pkg.version}, ${commit}); web UI ${((webui.js + webui.css + webui.html) / 1024).toFixed(1)} KB gzipped`);

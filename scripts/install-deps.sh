@@ -25,6 +25,8 @@ lab_packages=(
   # the real pppd-based clients (SSTP, PPTP, L2TP) and their kernel modules (PPP, GRE, L2TP, ESP).
   linux-image-amd64 qemu-system-x86 busybox-static kmod cpio xz-utils
   ppp pptp-linux xl2tpd sstp-client socat
+  # The web UI's browser tests drive Debian's Chromium with playwright-core (no browser download).
+  chromium
 )
 # Benchmarks compare against OpenVPN too; tests never need it.
 [ "${1:-}" = "--bench" ] && lab_packages+=(openvpn openssl)

@@ -1,5 +1,7 @@
 /** The running service as the control API sees it (api-context.ts): sessions of every protocol, PKI, ping. */
 import { execFile } from 'node:child_process';
+import { freemem, loadavg, totalmem } from 'node:os';
+import { wanAddress } from '../ike/ike-subsystem.ts';
 import type { ApplyResult } from '../config/transaction.ts';
 import type { PosternConfig } from '../config/types.ts';
 import type { ConfigStore } from '../config/store.ts';
@@ -24,7 +26,17 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     logger: options.logger,
     stateDir: options.stateDir,
     apply: (next, meta) => service.applyConfig(next, meta),
-    status: () => ({ ...service.health(), sessions: countBy(sessions(service)) }),
+    status: () => {
+      const list = sessions(service);
+      return {
+        ...service.health(),
+        sessions: countBy(list),
+        wanAddress: wanAddress(service.store.current().config),
+        system: { load: loadavg(), memoryTotal: totalmem(), memoryFree: freemem() },
+        // Bytes through PPP sessions plus IKEv2 packets (the data plane counts packets), for the throughput chart.
+        traffic: { bytes: list.reduce((a, s) => a + s.bytesIn + s.bytesOut, 0) },
+      };
+    },
     sessions: () => sessions(service),
     disconnect: (id) => {
       if (id.startsWith('ikev2-')) return service.ike.disconnect(id);

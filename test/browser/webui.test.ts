@@ -1,0 +1,80 @@
+// The web UI in a real browser (Debian's Chromium, headless), against `postern run` on loopback:
+// first boot, login, add a user (with a refused weak password first), issue a certificate, download
+// a profile, a phone-sized screen. Screenshots are kept in test/artifacts/screenshots/.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import t from 'tap';
+import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { startPostern } from '../helpers/postern-process.ts';
+
+const skip = browserMissing() ?? false;
+const ADMIN = 'Field-Tech-Pass-77';
+
+t.test('first boot, login, a user, a certificate and a profile, from the browser', { skip }, async (t) => {
+  const state = mkdtempSync(join(tmpdir(), 'postern-ui-'));
+  t.teardown(() => rmSync(state, { recursive: true, force: true }));
+  const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
+  const listening = await p.waitFor((r) => r['msg'] === 'web listening', 20_000);
+  const base = `http://127.0.0.1:${String(listening['port'])}`;
+  const browser = await launchBrowser();
+  t.teardown(() => browser.close());
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+
+  await page.goto(base);
+  await page.getByRole('form', { name: 'first-boot setup' }).waitFor();
+  await screenshot(page, '01-first-boot');
+  await page.fill('input[name=password]', 'short');
+  await page.fill('input[name=again]', 'short');
+  await page.click('button[type=submit]');
+  await t.resolves(page.locator('.error', { hasText: 'at least 12 characters' }).waitFor({ timeout: 5000 }), 'a weak admin password is refused with the rule');
+  await page.fill('input[name=password]', ADMIN);
+  await page.fill('input[name=again]', ADMIN);
+  await page.click('button[type=submit]');
+
+  await page.getByRole('form', { name: 'login' }).waitFor();
+  await page.fill('input[name=password]', 'wrong-password-1');
+  await page.click('button[type=submit]');
+  await t.resolves(page.getByRole('alert').filter({ hasText: 'wrong password' }).waitFor({ timeout: 5000 }), 'a wrong login says so');
+  await page.fill('input[name=password]', ADMIN);
+  await page.click('button[type=submit]');
+  await page.getByRole('region', { name: 'dashboard' }).waitFor();
+  t.match(await page.getByTestId('session-count').innerText(), /^0/, 'the dashboard shows no sessions');
+  await screenshot(page, '02-dashboard');
+
+  await page.click('nav >> text=Users');
+  const form = page.getByRole('form', { name: 'add a user' });
+  await form.locator('input[name=name]').fill('alice');
+  await form.locator('input[name=password]').fill('alice');
+  await form.locator('button[type=submit]').click();
+  await t.resolves(form.locator('.error').waitFor({ timeout: 5000 }), 'the weak user password is shown on its field');
+  await form.locator('input[name=password]').fill('Correct-Horse-Battery-7');
+  await form.locator('button[type=submit]').click();
+  await page.locator('tr[data-user=alice]').waitFor();
+  t.pass('the user is listed');
+  const [profile] = await Promise.all([page.waitForEvent('download'), page.locator('tr[data-user=alice] button[data-profile=windows]').click()]);
+  t.match(profile.suggestedFilename(), /alice\.ps1$/);
+  t.match(readFileSync(await profile.path(), 'utf8'), /Add-VpnConnection/, 'the Windows profile downloads');
+  await screenshot(page, '03-users');
+
+  await page.click('nav >> text=Certificates');
+  const issue = page.getByRole('form', { name: 'issue a client certificate' });
+  await issue.locator('input[name=cert-name]').fill('alice-laptop');
+  await issue.locator('input[name=cert-password]').fill('Bundle-Pass-1234');
+  const [p12] = await Promise.all([page.waitForEvent('download'), issue.locator('button[type=submit]').click()]);
+  t.equal(p12.suggestedFilename(), 'alice-laptop.p12', 'the PKCS#12 bundle downloads');
+  await page.getByText('alice-laptop', { exact: true }).waitFor();
+  await screenshot(page, '04-certificates');
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.click('nav >> text=Sessions');
+  await page.getByRole('region', { name: 'sessions' }).waitFor();
+  // Runs in the page, where `document` exists (this file is typechecked without the DOM library).
+  const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth') as number;
+  t.ok(overflow <= 1, `usable on a phone screen: no sideways scrolling (${overflow}px)`);
+  await screenshot(page, '05-phone-sessions');
+  t.same(errors, [], 'no script errors in the page');
+});

@@ -1,0 +1,65 @@
+/** The field technician's UI: first boot, login, then one page per area, routed by the URL hash. */
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, setCsrf } from './api.ts';
+import { LoginView, SetupView } from './views/auth.tsx';
+import { CertificatesView } from './views/certificates.tsx';
+import { DashboardView } from './views/dashboard.tsx';
+import { HistoryView } from './views/history.tsx';
+import { LogsView } from './views/logs.tsx';
+import { SessionsView } from './views/sessions.tsx';
+import { SettingsView } from './views/settings.tsx';
+import { UsersView } from './views/users.tsx';
+
+const PAGES = [
+  ['dashboard', 'Dashboard', DashboardView],
+  ['sessions', 'Sessions', SessionsView],
+  ['users', 'Users', UsersView],
+  ['certificates', 'Certificates', CertificatesView],
+  ['settings', 'Settings', SettingsView],
+  ['logs', 'Logs', LogsView],
+  ['history', 'History', HistoryView],
+] as const;
+
+type Phase = 'loading' | 'setup' | 'login' | 'app';
+
+function App() {
+  const [phase, setPhase] = useState<Phase>('loading');
+  const [page, setPage] = useState(location.hash.slice(1) || 'dashboard');
+  const check = async () => {
+    const setup = await api<{ needed: boolean }>('GET', '/setup');
+    if (setup.needed) return setPhase('setup');
+    try {
+      setCsrf((await api<{ csrfToken: string }>('GET', '/session')).csrfToken);
+      setPhase('app');
+    } catch {
+      setPhase('login');
+    }
+  };
+  useEffect(() => {
+    void check();
+    const onHash = () => setPage(location.hash.slice(1) || 'dashboard');
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+  const logout = async () => {
+    await api('POST', '/logout').catch(() => undefined);
+    setPhase('login');
+  };
+  if (phase === 'loading') return <p class="centered">Loading…</p>;
+  if (phase === 'setup') return <SetupView done={() => setPhase('login')} />;
+  if (phase === 'login') return <LoginView done={() => setPhase('app')} />;
+  const View = (PAGES.find(([id]) => id === page) ?? PAGES[0])[2];
+  return (
+    <>
+      <nav>
+        <strong>Postern</strong>
+        {PAGES.map(([id, label]) => <a key={id} href={`#${id}`} class={id === page ? 'active' : ''}>{label}</a>)}
+        <button class="link" onClick={logout}>Log out</button>
+      </nav>
+      <main><View /></main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

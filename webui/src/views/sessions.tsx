@@ -1,0 +1,58 @@
+/** Live VPN sessions of every protocol, with disconnect. */
+import { useEffect, useState } from 'preact/hooks';
+import { api, describe } from '../api.ts';
+import { bytes, Message, since } from '../ui.tsx';
+
+interface Session {
+  id: string;
+  protocol: string;
+  user?: string;
+  address?: string;
+  peer: string;
+  since: number;
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn?: number;
+  packetsOut?: number;
+}
+
+export function SessionsView() {
+  const [sessions, setSessions] = useState<Session[]>([]);
+  const [message, setMessage] = useState<string>();
+  const load = async () => setSessions((await api<{ sessions: Session[] }>('GET', '/sessions')).sessions);
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load().catch(() => undefined), 3000);
+    return () => clearInterval(timer);
+  }, []);
+  const disconnect = async (s: Session) => {
+    if (!confirm(`Disconnect ${s.user ?? s.peer}?`)) return;
+    try {
+      await api('DELETE', `/sessions/${encodeURIComponent(s.id)}`);
+      setMessage(`${s.user ?? s.id} disconnected`);
+      await load();
+    } catch (error) {
+      setMessage(describe(error));
+    }
+  };
+  return (
+    <section class="card" aria-label="sessions">
+      <h2>Sessions</h2>
+      <Message text={message} kind="ok" />
+      {sessions.length === 0 ? <p>No one is connected.</p> : (
+        <table>
+          <thead><tr><th>User</th><th>Protocol</th><th>Address</th><th>From</th><th>Since</th><th>Traffic</th><th /></tr></thead>
+          <tbody>
+            {sessions.map((s) => (
+              <tr key={s.id} data-session={s.id}>
+                <td>{s.user ?? '–'}</td><td>{s.protocol}</td><td>{s.address ?? '–'}</td><td>{s.peer}</td><td>{since(s.since)}</td>
+                <td>{s.packetsIn !== undefined ? `${s.packetsIn} / ${s.packetsOut} packets` : `${bytes(s.bytesIn)} / ${bytes(s.bytesOut)}`}</td>
+                <td><button class="danger" onClick={() => disconnect(s)}>Disconnect</button></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

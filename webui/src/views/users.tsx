@@ -1,0 +1,72 @@
+/** VPN users: add (password rules per field), enable/disable, remove, and each user's client profiles. */
+import { useEffect, useState } from 'preact/hooks';
+import { api, describe, download, fieldErrors } from '../api.ts';
+import { Field, Message } from '../ui.tsx';
+
+interface User {
+  name: string;
+  enabled: boolean;
+  staticIPv4?: string;
+}
+
+const KINDS = [['windows', 'Windows'], ['apple', 'Apple'], ['android', 'Android'], ['linux', 'Linux']] as const;
+
+export function UsersView() {
+  const [users, setUsers] = useState<User[]>([]);
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' }>();
+  const load = async () => setUsers((await api<{ users: User[] }>('GET', '/users')).users);
+  useEffect(() => void load(), []);
+  const add = async (e: Event) => {
+    e.preventDefault();
+    setErrors({});
+    try {
+      await api('POST', '/users', { name, password, enabled: true });
+      setMessage({ text: `User ${name} added`, kind: 'ok' });
+      setName('');
+      setPassword('');
+      await load();
+    } catch (error) {
+      setErrors(fieldErrors(error));
+      setMessage({ text: describe(error), kind: 'error' });
+    }
+  };
+  const act = async (what: () => Promise<unknown>, done: string) => {
+    try {
+      await what();
+      setMessage({ text: done, kind: 'ok' });
+      await load();
+    } catch (error) {
+      setMessage({ text: describe(error), kind: 'error' });
+    }
+  };
+  return (
+    <section aria-label="users">
+      <div class="card">
+        <h2>Users</h2>
+        <Message text={message?.text} kind={message?.kind} />
+        <table>
+          <thead><tr><th>Name</th><th>State</th><th>Profiles</th><th /></tr></thead>
+          <tbody>
+            {users.map((u) => (
+              <tr key={u.name} data-user={u.name}>
+                <td>{u.name}</td>
+                <td><button class="link" onClick={() => act(() => api('PUT', `/users/${encodeURIComponent(u.name)}`, { ...u, enabled: !u.enabled, password: '<redacted>' }), `${u.name} ${u.enabled ? 'disabled' : 'enabled'}`)}>{u.enabled ? 'enabled' : 'disabled'}</button></td>
+                <td class="profiles">{KINDS.map(([kind, label]) => <button key={kind} class="link" data-profile={kind} onClick={() => act(() => download('GET', `/profiles/${encodeURIComponent(u.name)}/${kind}`), `${label} profile for ${u.name} downloaded`)}>{label}</button>)}</td>
+                <td><button class="danger" onClick={() => confirm(`Remove ${u.name}?`) && act(() => api('DELETE', `/users/${encodeURIComponent(u.name)}`), `${u.name} removed`)}>Remove</button></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <form class="card" onSubmit={add} aria-label="add a user">
+        <h3>Add a user</h3>
+        <Field label="Name" error={errors['name']}><input name="name" value={name} onInput={(e) => setName(e.currentTarget.value)} required /></Field>
+        <Field label="Password" error={errors['password']}><input name="password" type="password" autocomplete="new-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} required /></Field>
+        <button type="submit">Add</button>
+      </form>
+    </section>
+  );
+}
