@@ -1,0 +1,61 @@
+// The web UI watching a live IKEv2 session: `postern run` is the gateway in a lab namespace, a
+// strongSwan client connects the Windows way, a browser in the gateway's namespace sees the session
+// appear on the Sessions page and disconnects it; the client's IKE SA is gone afterwards.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import t from 'tap';
+import { ConfigStore } from '../../firmware/config/store.ts';
+import { defaultConfig } from '../../firmware/config/defaults.ts';
+import { hashPassword } from '../../firmware/control/password-hash.ts';
+import { createLogger } from '../../firmware/log/logger.ts';
+import { browserMissing } from '../helpers/browser.ts';
+import { cleanEnv } from '../helpers/env.ts';
+import { hasBinary, isRoot } from '../lab/command.ts';
+import { LinePeer } from '../lab/peers/line-peer.ts';
+import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
+import { twoSitesDirect } from '../lab/scenarios.ts';
+import { Lab } from '../lab/topology.ts';
+
+const skip = !isRoot() ? 'needs root' : browserMissing() ?? (!existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
+const ADMIN = 'Field-Tech-Pass-77';
+
+t.test('a live IKEv2 session appears in the browser and is disconnected from there', { skip }, async (t) => {
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  const state = lab.subdir('postern-state');
+  const config = defaultConfig();
+  config.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
+  config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
+  config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
+  config.admin.passwordHash = hashPassword(ADMIN);
+  config.users = [{ name: 'alice', password: 'Correct-Horse-Battery-7', enabled: true }];
+  config.certificates.server = { commonName: 'vpn.example.com', sans: ['192.0.2.2'] };
+  config.listeners.sstp.enabled = false;
+  const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
+  await store.write(config, { author: 'test' });
+  const service = lab.spawnDaemon('gwB', 'postern', [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', state], cleanEnv());
+  await waitUntil('Postern listens for IKE', 20_000, () => existsSync(service.logFile) && readFileSync(service.logFile, 'utf8').includes('IKEv2 listening'));
+  const { peer: browser } = await LinePeer.spawn(lab, 'gwB', 'browser', 'browser-peer.ts', { base: 'http://127.0.0.1:18080', password: ADMIN });
+
+  const road = await StrongSwan.start(lab, 'gwA', {
+    files: { 'x509ca/postern-ca.pem': readFileSync(join(state, 'pki', 'ca.pem'), 'utf8') },
+    connections: {
+      vpn: {
+        localAddrs: ['192.0.2.1'], remoteAddrs: ['192.0.2.2'], proposals: ['aes256-sha1-modp1024'], vips: ['0.0.0.0'],
+        local: { auth: 'eap-mschapv2', id: '192.0.2.1', eapId: 'alice' }, remote: { auth: 'pubkey', id: '192.0.2.2' },
+        children: { lan: { localTs: ['dynamic'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256-sha1'] } },
+      },
+    },
+    secrets: [{ kind: 'eap', ids: ['alice'], secret: 'Correct-Horse-Battery-7' }],
+  });
+  const r = await road.initiate('lan');
+  t.equal(r.code, 0, `the client connects:\n${r.stdout.slice(-2000)}`);
+  const seen = await browser.command('wait-session alice').catch((e: Error) => `error ${e.message}`);
+  t.match(seen, /^session ikev2-[0-9a-f]{16}$/, 'the Sessions page lists alice\'s IKEv2 session');
+  t.match(await browser.command('screenshot 06-live-ikev2-session'), /^saved /);
+  t.equal(await browser.command('disconnect alice'), 'gone', 'Disconnect removes it from the page');
+  await waitUntil('the client\'s IKE SA is gone', 15_000, async () => (await road.listSas()).length === 0);
+  t.pass('the strongSwan client lost its IKE SA');
+  t.match(readFileSync(service.logFile, 'utf8'), /session disconnected by the administrator/, 'and the gateway logged who ended it');
+});
