@@ -15,6 +15,7 @@ import { ControlApi } from './control/control-api.ts';
 import { LogRing } from './log/log-ring.ts';
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
+import { systemStatusSource } from './telemetry/system-status.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
 import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
 
@@ -59,10 +60,22 @@ export class Service {
       ...(options.management ? { override: options.management } : {}),
     });
     this.access = new AccessResources(store.current().config, options.logger.child('access'));
-    this.telemetry = new TelemetrySubsystem({ logger: options.logger.child('telemetry'), revision: () => this.store.current().revision });
+    this.telemetry = new TelemetrySubsystem({
+      logger: options.logger.child('telemetry'),
+      revision: () => this.store.current().revision,
+      statusSource: systemStatusSource({ clock: this.#clock, sessions: () => this.#sessionCounts(), tunnels: () => this.#siteTunnels() }),
+      commands: {
+        // The fleet console may end a session by the id the API and the status report use.
+        'disconnect-session': async (args) => {
+          const id = typeof args === 'object' && args !== null ? (args as { id?: unknown }).id : undefined;
+          if (typeof id !== 'string' || !this.#disconnect(id)) throw new Error(`no session '${String(id)}'`);
+        },
+      },
+    });
     this.sstp = new SstpSubsystem({
       logger: options.logger.child('sstp'), stateDir: options.stateDir, access: this.access,
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'sstp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
+      onAuthFailure: (user, peer) => this.telemetry.event('auth-failure', { protocol: 'sstp', user, peer }),
     });
     this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, onEvent: (a) => this.#ikeEvent(a) });
     const specs: SubsystemSpec[] = [
@@ -102,11 +115,35 @@ export class Service {
     return result;
   }
 
+  #sessionCounts(): { ikev2: number; sstp: number; l2tp: number; pptp: number } {
+    return { ikev2: this.ike.sessions().length, sstp: this.sstp.sessions().length, l2tp: 0, pptp: 0 };
+  }
+
+  /** Site-to-site IKEv2 tunnels, up or not, for the status report. */
+  #siteTunnels(): Array<{ name: string; state: string; rxBytes: number; txBytes: number }> {
+    const up = new Map(this.ike.siteStates().map((s) => [s.name, s]));
+    return this.store.current().config.sites.filter((s) => s.enabled).map((s) => ({ name: s.name, state: up.get(s.name)?.state ?? 'down', rxBytes: up.get(s.name)?.rxPackets ?? 0, txBytes: up.get(s.name)?.txPackets ?? 0 }));
+  }
+
+  #disconnect(id: string): boolean {
+    if (id.startsWith('ikev2-')) return this.ike.disconnect(id);
+    const m = /^sstp-(\d+)$/.exec(id);
+    return m ? this.sstp.disconnect(Number(m[1])) : false;
+  }
+
   /** Sessions and rekeys for the fleet console (MQTT events). */
   #ikeEvent(action: IkeAction): void {
-    if (action.type === 'ike-up') this.telemetry.event('session-up', { protocol: 'ikev2', user: action.remoteId, connection: action.connection, ...(action.virtualIp?.ipv4 ? { address: action.virtualIp.ipv4 } : {}) });
-    else if (action.type === 'ike-down') this.telemetry.event('session-down', { protocol: 'ikev2', connection: action.connection, reason: action.reason });
-    else if (action.type === 'ike-rekeyed' || action.type === 'rekey-child') this.telemetry.event('rekey', { protocol: 'ikev2', what: action.type === 'ike-rekeyed' ? 'ike' : 'child' });
+    const site = (connection: string) => (connection.startsWith('site:') ? connection.slice(5) : undefined);
+    if (action.type === 'ike-up') {
+      const name = site(action.connection);
+      if (name) this.telemetry.event('tunnel-up', { protocol: 'ikev2', site: name, peer: action.remote.address });
+      else this.telemetry.event('session-up', { protocol: 'ikev2', user: action.remoteId, connection: action.connection, ...(action.virtualIp?.ipv4 ? { address: action.virtualIp.ipv4 } : {}) });
+    } else if (action.type === 'ike-down') {
+      const name = site(action.connection);
+      if (name) this.telemetry.event('tunnel-down', { protocol: 'ikev2', site: name, reason: action.reason });
+      else this.telemetry.event('session-down', { protocol: 'ikev2', connection: action.connection, reason: action.reason });
+      if (/AUTHENTICATION_FAILED|authentication/i.test(action.reason)) this.telemetry.event('auth-failure', { protocol: 'ikev2', connection: action.connection, reason: action.reason });
+    } else if (action.type === 'ike-rekeyed' || action.type === 'rekey-child') this.telemetry.event('rekey', { protocol: 'ikev2', what: action.type === 'ike-rekeyed' ? 'ike' : 'child' });
   }
 
   async stop(): Promise<void> {

@@ -31,6 +31,7 @@ export interface PppSessionOptions {
   /** A PPP frame to the lower layer. */
   readonly send: (frame: Uint8Array) => void;
   readonly onAuthenticated?: (user: string, keys: AuthKeys | undefined) => void;
+  readonly onAuthFailed?: (user: string | undefined) => void;
   /** The session is over: the lower layer may close. */
   readonly onDead: (reason: string) => void;
   readonly now?: () => number;
@@ -110,6 +111,7 @@ export class PppSession {
         log.info('PPP authenticated', { protocol: this.#options.protocol, user: a.user, method: a.method, peer: this.#options.peer });
         return this.#options.onAuthenticated?.(a.user, a.keys);
       case 'auth-failed':
+        this.#options.onAuthFailed?.(a.user);
         return log.warn('PPP authentication failed', { protocol: this.#options.protocol, user: a.user, method: a.method, reason: a.reason, peer: this.#options.peer });
       case 'network-up':
         if (a.ipv4?.peerAddress) {

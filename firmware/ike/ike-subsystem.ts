@@ -67,6 +67,22 @@ export class IkeSubsystem implements Subsystem {
     });
   }
 
+  /** Site-to-site connections with an established IKE SA, and their packets (the data plane counts packets). */
+  siteStates(): Array<{ name: string; state: string; rxPackets: number; txPackets: number }> {
+    const r = this.#running;
+    if (!r) return [];
+    return r.engine.sas.filter((sa) => sa.state === 'established' && sa.connection?.name.startsWith('site:')).map((sa) => {
+      let rx = 0;
+      let tx = 0;
+      for (const child of sa.children) {
+        const stats = r.installer.tunnel(child.inbound.spi)?.stats();
+        rx += Number(stats?.netRx ?? 0n);
+        tx += Number(stats?.netTx ?? 0n);
+      }
+      return { name: (sa.connection?.name ?? '').slice('site:'.length), state: 'up', rxPackets: rx, txPackets: tx };
+    });
+  }
+
   /** Management: delete the IKE SA (an INFORMATIONAL Delete to the peer, then its children go). */
   disconnect(id: string): boolean {
     const r = this.#running;

@@ -23,6 +23,7 @@ export interface SstpSubsystemOptions {
   /** Overrides the listening address (tests, `postern run --only`). */
   readonly listenAddress?: string;
   readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
+  readonly onAuthFailure?: (user: string | undefined, peer: string) => void;
 }
 
 export class SstpSubsystem implements Subsystem {
@@ -96,6 +97,7 @@ export class SstpSubsystem implements Subsystem {
         createAuthenticator: (method) => pppAuthenticatorFor(method, { users: (name) => ctx.users.get(name), random: (n) => randomBytes(n), serverName: 'postern' }),
       },
       send: (frame) => io.sendFrame(frame),
+      onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
       onAuthenticated: (_user, keys) => io.authenticated(keys?.hlak),
       onDead: () => {
         if (this.#sessions.delete(session)) this.#options.onSession?.('down', session.info);

@@ -29,7 +29,7 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   config.certificates.server = { commonName: 'vpn.example.com', sans: ['192.0.2.2', 'vpn.example.com'] };
   config.listeners.sstp.enabled = false;
   // The fleet console's broker sits on the LAN behind the gateway.
-  config.telemetry.mqtt = { enabled: true, url: 'mqtt://10.2.0.10:1883', username: 'fleet', password: 'Fleet-Pass-1', prefix: 'postern', deviceId: 'gw-test', intervalSeconds: 5, commandsEnabled: false };
+  config.telemetry.mqtt = { enabled: true, url: 'mqtt://10.2.0.10:1883', username: 'fleet', password: 'Fleet-Pass-1', prefix: 'postern', deviceId: 'gw-test', intervalSeconds: 5, commandsEnabled: true };
   await Mosquitto.start(lab, 'lanB', { address: '10.2.0.10', users: { fleet: 'Fleet-Pass-1' } });
   const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
   await store.write(config, { author: 'test' });
@@ -64,4 +64,11 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   t.notOk(readFileSync(service.logFile, 'utf8').includes('Fleet-Pass-1'), 'nor the broker password');
   const event = JSON.parse((await events).stdout.trim() || '{}') as { type?: string; details?: { user?: string; protocol?: string; address?: string } };
   t.match(event, { type: 'session-up', details: { protocol: 'ikev2', user: 'alice', address: '10.10.0.1' } }, 'the fleet console heard of the session over MQTT');
+  // The fleet console asks for a report now: the reply, and a status counting the IKEv2 session.
+  const status = lab.exec('lanB', ['mosquitto_sub', ...auth, '-t', 'postern/gw-test/status', '-C', '1', '-W', '15']);
+  const reply = lab.exec('lanB', ['mosquitto_sub', ...auth, '-t', 'postern/gw-test/reply', '-C', '1', '-W', '15']);
+  await new Promise((done) => setTimeout(done, 500));
+  await lab.exec('lanB', ['mosquitto_pub', ...auth, '-t', 'postern/gw-test/cmd', '-m', JSON.stringify({ id: 'r1', command: 'report-now' })]);
+  t.match(JSON.parse((await reply).stdout.trim() || '{}'), { id: 'r1', ok: true }, 'the command is answered');
+  t.match(JSON.parse((await status).stdout.trim() || '{}'), { sessions: { ikev2: 1, sstp: 0 } }, 'the status counts the IKEv2 session');
 });
