@@ -13,6 +13,7 @@ import { AccessResources } from './access/access-resources.ts';
 import { serviceApiContext } from './control/service-api-context.ts';
 import { ControlApi } from './control/control-api.ts';
 import { LogRing } from './log/log-ring.ts';
+import { loadOrCreatePki } from './pki/pki-store.ts';
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
 import { systemStatusSource } from './telemetry/system-status.ts';
@@ -57,6 +58,10 @@ export class Service {
       logger: options.logger.child('web'),
       health: () => this.health(),
       api: this.api,
+      tls: () => {
+        const pki = loadOrCreatePki(options.stateDir, this.store.current().config.certificates, options.logger.child('pki'));
+        return { cert: `${pki.server.certificatePem}\n${pki.ca.certificatePem}`, key: pki.server.keyPem.reveal() };
+      },
       ...(options.management ? { override: options.management } : {}),
     });
     this.access = new AccessResources(store.current().config, options.logger.child('access'));

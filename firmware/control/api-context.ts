@@ -4,6 +4,7 @@ import type { ApplyResult } from '../config/transaction.ts';
 import type { PosternConfig } from '../config/types.ts';
 import type { LogRecord, Logger } from '../log/logger.ts';
 import type { GatewayPki } from '../pki/pki-store.ts';
+import type { InterfaceInfo } from './system-interfaces.ts';
 
 export interface ApiSessionInfo {
   readonly id: string;
@@ -31,6 +32,10 @@ export interface ApiContext {
   disconnect(id: string): boolean;
   /** The gateway's CA and server certificate (made at first boot). */
   pki(): GatewayPki;
+  /** The box's network interfaces now. */
+  interfaces(): InterfaceInfo[];
+  /** Site-to-site tunnels with an IKE SA up, by site name. */
+  siteStates(): ReadonlyArray<{ readonly name: string; readonly state: string; readonly rxPackets: number; readonly txPackets: number }>;
   /** The newest log records, oldest first (a bounded ring kept by the service). */
   logs(): readonly LogRecord[];
   /** Bounded diagnostics from the gateway itself; the API validates host and count first. */

@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
 import type { SstpSubsystem } from '../sstp/sstp-subsystem.ts';
 import type { ApiContext, ApiSessionInfo, PingResult } from './api-context.ts';
+import { readInterfaces } from './system-interfaces.ts';
 
 export interface ServiceView {
   readonly store: ConfigStore;
@@ -45,6 +46,8 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     },
     pki: () => loadOrCreatePki(options.stateDir, service.store.current().config.certificates, options.logger.child('pki')),
     logs: () => options.logs.records(),
+    interfaces: () => readInterfaces(),
+    siteStates: () => service.ike.siteStates(),
     ping: (host, count) => ping(host, count),
     now: options.clock,
   };

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../config/atomic-file.ts';
 import type { CertificatesConfig } from '../config/types.ts';
@@ -24,7 +24,7 @@ const read = (path: string) => readFileSync(path, 'utf8');
 export function loadOrCreatePki(stateDir: string, config: CertificatesConfig, log: Logger, now = new Date()): GatewayPki {
   const dir = join(stateDir, 'pki');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const paths = { ca: join(dir, 'ca.pem'), caKey: join(dir, 'ca.key'), server: join(dir, 'server.pem'), serverKey: join(dir, 'server.key') };
+  const paths = { ca: join(dir, 'ca.pem'), caKey: join(dir, 'ca.key'), server: join(dir, 'server.pem'), serverKey: join(dir, 'server.key'), imported: join(dir, 'server.imported') };
   let ca: CertificateAuthority;
   if (existsSync(paths.ca) && existsSync(paths.caKey)) {
     ca = { certificatePem: read(paths.ca), keyPem: new Secret(read(paths.caKey)) };
@@ -35,6 +35,10 @@ export function loadOrCreatePki(stateDir: string, config: CertificatesConfig, lo
     log.info('made the certificate authority', { commonName: config.ca.commonName });
   }
   const wanted = [config.server.commonName, ...config.server.sans].map((s) => s.toLowerCase());
+  // An imported gateway certificate (a public CA's) is the administrator's: never replaced here.
+  if (existsSync(paths.imported) && existsSync(paths.server) && existsSync(paths.serverKey)) {
+    return { ca, server: { certificatePem: read(paths.server), keyPem: new Secret(read(paths.serverKey)) } };
+  }
   if (existsSync(paths.server) && existsSync(paths.serverKey)) {
     const current = describeCertificate(read(paths.server));
     const names = current.sans.map((s) => s.value.toLowerCase());
@@ -48,4 +52,23 @@ export function loadOrCreatePki(stateDir: string, config: CertificatesConfig, lo
   writeFileAtomic(paths.serverKey, issued.keyPem.reveal(), 0o600);
   writeFileAtomic(paths.server, issued.certificatePem, 0o644);
   return { ca, server: { certificatePem: issued.certificatePem, keyPem: issued.keyPem } };
+}
+
+/**
+ * Installs an outside certificate and key: the gateway's own (kept as imported, never re-issued), or
+ * a CA that then signs everything (the gateway certificate is issued again from it at the next load).
+ * The caller has checked that key and certificate belong together.
+ */
+export function installPki(stateDir: string, target: 'server' | 'ca', certificatePem: string, keyPem: Secret<string>, chainPems: readonly string[] = []): void {
+  const dir = join(stateDir, 'pki');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (target === 'server') {
+    writeFileAtomic(join(dir, 'server.key'), keyPem.reveal(), 0o600);
+    writeFileAtomic(join(dir, 'server.pem'), [certificatePem.trim(), ...chainPems.map((c) => c.trim())].join('\n') + '\n', 0o644);
+    writeFileAtomic(join(dir, 'server.imported'), `${new Date().toISOString()}\n`, 0o644);
+    return;
+  }
+  writeFileAtomic(join(dir, 'ca.key'), keyPem.reveal(), 0o600);
+  writeFileAtomic(join(dir, 'ca.pem'), `${certificatePem.trim()}\n`, 0o644);
+  for (const f of ['server.pem', 'server.key', 'server.imported']) rmSync(join(dir, f), { force: true });
 }

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { PosternConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
@@ -16,6 +17,8 @@ export interface WebOptions {
   readonly health: () => Record<string, unknown>;
   /** A run-time override of the configured address (`postern run --management`). */
   readonly override?: ManagementAddress;
+  /** The gateway certificate, for `system.management.https` (made at first boot by the PKI). */
+  readonly tls?: () => { readonly cert: string; readonly key: string };
   /** The control API, answering everything under /api/. */
   readonly api?: { handles(path: string): boolean; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
 }
@@ -31,6 +34,7 @@ export class WebSubsystem implements Subsystem {
   #server: Server | undefined;
   /** The address the running server was asked for (port 0 stays 0 here, whatever was picked). */
   #wanted: ManagementAddress | undefined;
+  #https = false;
   #status: SubsystemStatus = { state: 'stopped' };
 
   constructor(options: WebOptions) {
@@ -40,7 +44,11 @@ export class WebSubsystem implements Subsystem {
   async start(config: PosternConfig): Promise<void> {
     const { host, port } = managementAddress(config, this.#options.override);
     this.#status = { state: 'starting' };
-    const server = createServer((req, res) => this.#handle(req, res));
+    const https = config.system.management.https && this.#options.tls !== undefined;
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
+    // HTTPS with the gateway's own certificate: the browser trusts it once the Postern CA is imported.
+    const server: Server = https && this.#options.tls ? createHttpsServer({ ...this.#options.tls(), minVersion: 'TLSv1.2' }, handler) : createServer(handler);
+    this.#https = https;
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
     try {
@@ -59,15 +67,15 @@ export class WebSubsystem implements Subsystem {
     this.#server = server;
     this.#wanted = { host, port };
     const bound = server.address() as AddressInfo;
-    this.#status = { state: 'running', detail: `http://${bound.address}:${bound.port}` };
-    this.#options.logger.info('web listening', { address: bound.address, port: bound.port });
+    this.#status = { state: 'running', detail: `${https ? 'https' : 'http'}://${bound.address}:${bound.port}` };
+    this.#options.logger.info('web listening', { address: bound.address, port: bound.port, https });
   }
 
   /** The address changed: bind the new one first so a bad address leaves the old server running. */
   async reconfigure(next: PosternConfig): Promise<void> {
     const wanted = managementAddress(next, this.#options.override);
     // Rolling back to the address still served (the failed move kept it) has nothing to do.
-    if (this.#server && this.#wanted?.host === wanted.host && this.#wanted.port === wanted.port) return;
+    if (this.#server && this.#wanted?.host === wanted.host && this.#wanted.port === wanted.port && this.#https === (next.system.management.https && this.#options.tls !== undefined)) return;
     const old = this.#server;
     const oldWanted = this.#wanted;
     this.#server = undefined;
@@ -104,6 +112,7 @@ export class WebSubsystem implements Subsystem {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Referrer-Policy', 'no-referrer');
+    if (this.#https) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
     const api = this.#options.api;
     if (api?.handles(path)) return void api.handle(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' });

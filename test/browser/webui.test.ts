@@ -69,12 +69,27 @@ t.test('first boot, login, a user, a certificate and a profile, from the browser
   await page.getByText('alice-laptop', { exact: true }).waitFor();
   await screenshot(page, '04-certificates');
 
+  await page.click('nav >> text=Sites');
+  const site = page.getByRole('form', { name: 'add a site' });
+  await site.locator('input[name=site-name]').fill('branch-1');
+  await site.locator('input[name=site-remote]').fill('198.51.100.20');
+  await site.locator('input[name=site-local]').fill('192.168.1.0/24');
+  await site.locator('input[name=site-remote-nets]').fill('not-a-network');
+  await site.locator('input[name=site-psk]').fill('a-long-site-psk-0123456789');
+  await site.locator('button[type=submit]').click();
+  await t.resolves(site.locator('.field.invalid .error').first().waitFor({ timeout: 5000 }), 'a schema error is shown on its field');
+  await site.locator('input[name=site-remote-nets]').fill('10.20.0.0/16');
+  await site.locator('button[type=submit]').click();
+  await page.locator('tr[data-site=branch-1]', { hasText: 'down' }).waitFor();
+  t.pass('the site is listed with its live state');
+  await screenshot(page, '05-sites');
+
   await page.setViewportSize({ width: 390, height: 844 });
   await page.click('nav >> text=Sessions');
   await page.getByRole('region', { name: 'sessions' }).waitFor();
   // Runs in the page, where `document` exists (this file is typechecked without the DOM library).
   const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth') as number;
   t.ok(overflow <= 1, `usable on a phone screen: no sideways scrolling (${overflow}px)`);
-  await screenshot(page, '05-phone-sessions');
+  await screenshot(page, '07-phone-sessions');
   t.same(errors, [], 'no script errors in the page');
 });

@@ -21,9 +21,10 @@ async function freePort(): Promise<number> {
 
 async function startService(t: Parameters<typeof tempDir>[0]) {
   const { sink, records } = memorySink();
-  const service = await Service.start({ stateDir: tempDir(t), logger: createLogger({ sink }), management: { host: '127.0.0.1', port: 0 }, only: ['web'] });
+  const stateDir = tempDir(t);
+  const service = await Service.start({ stateDir, logger: createLogger({ sink }), management: { host: '127.0.0.1', port: 0 }, only: ['web'] });
   t.teardown(() => service.stop());
-  return { service, records };
+  return { service, records, stateDir };
 }
 
 t.test('health reports revision, subsystems and listener availability', async (t) => {
@@ -61,4 +62,26 @@ t.test('apply moves the web server; a failing apply rolls back and keeps the old
   t.equal((await fetch(`http://127.0.0.1:${first}/healthz`)).status, 200);
   t.ok(records.some((r) => r.level === 'error' || r.level === 'warn'), 'the failure was logged');
   await boot.stop();
+});
+
+t.test('the management server switches to HTTPS with the gateway certificate (and HSTS), and back', async (t) => {
+  const { service, stateDir } = await startService(t);
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const https = await import('node:https');
+  const current = service.store.current().config;
+  const r = await service.applyConfig({ ...current, system: { ...current.system, management: { ...current.system.management, https: true } } }, { author: 'test' });
+  t.ok(r.ok, JSON.stringify(r));
+  const port = service.web.address()?.port;
+  const ca = readFileSync(join(stateDir, 'pki', 'ca.pem'), 'utf8');
+  const res = await new Promise<{ status: number; hsts: string | undefined; body: string }>((resolve, reject) => {
+    https.get({ host: '127.0.0.1', port, path: '/healthz', ca, servername: 'postern.local', checkServerIdentity: () => undefined }, (m) => {
+      let body = '';
+      m.on('data', (d: Buffer) => (body += d.toString()));
+      m.on('end', () => resolve({ status: m.statusCode ?? 0, hsts: m.headers['strict-transport-security'] as string | undefined, body }));
+    }).on('error', reject);
+  });
+  t.equal(res.status, 200, 'served over TLS, trusted through the Postern CA');
+  t.match(res.hsts, /max-age=/);
+  t.match(JSON.parse(res.body), { status: 'ok' });
 });

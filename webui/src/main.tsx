@@ -9,12 +9,14 @@ import { HistoryView } from './views/history.tsx';
 import { LogsView } from './views/logs.tsx';
 import { SessionsView } from './views/sessions.tsx';
 import { SettingsView } from './views/settings.tsx';
+import { SitesView } from './views/sites.tsx';
 import { UsersView } from './views/users.tsx';
 
 const PAGES = [
   ['dashboard', 'Dashboard', DashboardView],
   ['sessions', 'Sessions', SessionsView],
   ['users', 'Users', UsersView],
+  ['sites', 'Sites', SitesView],
   ['certificates', 'Certificates', CertificatesView],
   ['settings', 'Settings', SettingsView],
   ['logs', 'Logs', LogsView],

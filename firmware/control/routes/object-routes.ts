@@ -18,6 +18,8 @@ interface NamedList<T extends Named> {
   readonly what: string;
   readonly list: (c: PosternConfig) => T[];
   readonly show: (item: T) => unknown;
+  /** Drops what `show` adds for display (live state) when a shown item is sent back. */
+  readonly clean?: (item: T) => T;
   /** Checks beyond the schema's (password rules); throws ApiErrors. */
   readonly check?: (item: T, previous: T | undefined, config: PosternConfig) => void;
 }
@@ -27,7 +29,7 @@ function namedListRoutes<T extends Named>(ctx: ApiContext, spec: NamedList<T>): 
   const config = () => structuredClone(ctx.store.current().config);
   const asItem = (body: unknown): T => {
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest(`send the ${spec.what} as a JSON object`);
-    return body as T;
+    return spec.clean ? spec.clean(body as T) : (body as T);
   };
   return [
     { method: 'GET', path: base, handler: () => ({ status: 200, body: { [spec.path]: spec.list(ctx.store.current().config).map(spec.show) } }) },
@@ -94,7 +96,18 @@ export function objectRoutes(ctx: ApiContext): Route[] {
   return [
     ...namedListRoutes<UserConfig>(ctx, { path: 'users', what: 'user', list: (c) => c.users, show: ({ password: _, ...rest }) => rest, check: checkUser }),
     ...namedListRoutes(ctx, { path: 'pools', what: 'pool', list: (c) => c.pools, show: (p) => p }),
-    ...namedListRoutes(ctx, { path: 'sites', what: 'site', list: (c) => c.sites, show: (s) => ({ ...s, ...(s.psk ? { psk: '<redacted>' } : {}) }) }),
+    ...namedListRoutes(ctx, {
+      path: 'sites', what: 'site', list: (c) => c.sites,
+      clean: (s) => {
+        const { state: _s, rxPackets: _r, txPackets: _t, ...site } = s as typeof s & { state?: unknown; rxPackets?: unknown; txPackets?: unknown };
+        return site;
+      },
+      // Each site with its live state: up with an IKE SA, or down.
+      show: (s) => {
+        const live = ctx.siteStates().find((x) => x.name === s.name);
+        return { ...s, ...(s.psk ? { psk: '<redacted>' } : {}), state: s.enabled ? (live?.state ?? 'down') : 'disabled', rxPackets: live?.rxPackets ?? 0, txPackets: live?.txPackets ?? 0 };
+      },
+    }),
     { method: 'GET', path: '/api/v1/listeners', handler: () => ({ status: 200, body: redactConfig({ listeners: ctx.store.current().config.listeners }) }) },
     {
       method: 'PUT', path: '/api/v1/listeners/:name',

@@ -8,7 +8,9 @@ import { writeFileAtomic } from '../../config/atomic-file.ts';
 import { createCrl, type RevokedCertificate } from '../../pki/crl.ts';
 import { describeCertificate } from '../../pki/inspect.ts';
 import { issueClientCertificate } from '../../pki/issue.ts';
-import { exportPkcs12 } from '../../pki/pkcs12.ts';
+import { exportPkcs12, importPkcs12 } from '../../pki/pkcs12.ts';
+import { installPki } from '../../pki/pki-store.ts';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { CLIENT_KINDS, clientProfile, ProfileError, profileInput, type ClientKind } from '../../profiles/client-profiles.ts';
 import { Secret } from '../../util/secret.ts';
 import type { ApiContext } from '../api-context.ts';
@@ -75,6 +77,37 @@ export function pkiRoutes(ctx: ApiContext): Route[] {
         save(records);
         ctx.logger.info('client certificate revoked', { serial });
         return { status: 200, body: { ok: true, crl: crl() } };
+      },
+    },
+    {
+      // An outside certificate: the gateway's (a public CA's, PEM or PKCS#12) or a CA to sign with.
+      method: 'POST', path: '/api/v1/certificates/import',
+      handler: async (c) => {
+        const body = (await c.body()) as { target?: unknown; pkcs12?: unknown; password?: unknown; certificatePem?: unknown; keyPem?: unknown; chainPem?: unknown };
+        if (body.target !== 'server' && body.target !== 'ca') throw badRequest("'target' must be 'server' or 'ca'", { field: 'target' });
+        let cert: string;
+        let key: Secret<string>;
+        let chain: string[] = [];
+        try {
+          if (typeof body.pkcs12 === 'string') {
+            const bundle = importPkcs12(Buffer.from(body.pkcs12, 'base64'), new Secret(typeof body.password === 'string' ? body.password : ''));
+            [cert, key, chain] = [bundle.certificatePem, bundle.keyPem, bundle.chainPems];
+          } else if (typeof body.certificatePem === 'string' && typeof body.keyPem === 'string') {
+            [cert, key] = [body.certificatePem, new Secret(body.keyPem)];
+            if (typeof body.chainPem === 'string') chain = body.chainPem.split(/(?=-----BEGIN CERTIFICATE-----)/).filter((x) => x.includes('BEGIN'));
+          } else throw badRequest("send 'pkcs12' (base64) with its 'password', or 'certificatePem' and 'keyPem'");
+        } catch (error) {
+          if (error instanceof ApiError) throw error;
+          throw new ApiError(422, ApiCode.badRequest, `could not read the certificate: ${error instanceof Error ? error.message : String(error)}`, { field: 'pkcs12' });
+        }
+        const x509 = new X509Certificate(cert);
+        if (!x509.checkPrivateKey(createPrivateKey(key.reveal()))) throw new ApiError(422, ApiCode.badRequest, 'the key does not belong to the certificate', { field: 'keyPem' });
+        const now = ctx.now();
+        if (Date.parse(x509.validTo) < now || Date.parse(x509.validFrom) > now) throw new ApiError(422, ApiCode.badRequest, 'the certificate is not valid now', { field: 'certificatePem' });
+        if (body.target === 'ca' && !x509.ca) throw new ApiError(422, ApiCode.badRequest, 'that is not a CA certificate', { field: 'certificatePem' });
+        installPki(ctx.stateDir, body.target, cert, key, chain);
+        ctx.logger.info('certificate imported', { target: body.target, subject: x509.subject.replace(/\n/g, ', ') });
+        return { status: 200, body: { ok: true, subject: x509.subject, notAfter: x509.validTo, note: 'IKEv2 and SSTP use it from their next start' } };
       },
     },
     { method: 'GET', path: '/api/v1/certificates/crl', handler: () => ({ file: crl(), contentType: 'application/pkix-crl', filename: 'postern.crl' }) },

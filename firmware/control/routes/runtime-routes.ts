@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import type { ApiContext } from '../api-context.ts';
 import { badRequest, notFound } from '../api-error.ts';
 import type { Route } from '../router.ts';
+import { applyOrThrow } from './config-routes.ts';
 
 const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 const LEVELS = ['debug', 'info', 'warn', 'error'];
@@ -10,6 +11,24 @@ const LEVELS = ['debug', 'info', 'warn', 'error'];
 export function runtimeRoutes(ctx: ApiContext): Route[] {
   return [
     { method: 'GET', path: '/api/v1/status', handler: () => ({ status: 200, body: ctx.status() }) },
+    {
+      // What the box has, with the configuration's WAN and LAN roles marked.
+      method: 'GET', path: '/api/v1/interfaces',
+      handler: () => {
+        const { wan, lan } = ctx.store.current().config.system;
+        return { status: 200, body: { interfaces: ctx.interfaces().map((i) => ({ ...i, role: i.name === wan.interface ? 'wan' : i.name === lan.interface ? 'lan' : undefined })), wan, lan } };
+      },
+    },
+    {
+      method: 'PUT', path: '/api/v1/interfaces/:role',
+      handler: async (c) => {
+        const role = c.params['role'];
+        if (role !== 'wan' && role !== 'lan') throw notFound(`interface role '${role}'`);
+        const next = structuredClone(ctx.store.current().config);
+        Object.assign(next.system[role], await c.body());
+        return { status: 200, body: await applyOrThrow(ctx, next, `${role} interface changed`) };
+      },
+    },
     { method: 'GET', path: '/api/v1/sessions', handler: () => ({ status: 200, body: { sessions: ctx.sessions() } }) },
     {
       method: 'DELETE', path: '/api/v1/sessions/:id',

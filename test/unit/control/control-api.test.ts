@@ -15,7 +15,11 @@ import type { ApiContext, ApiSessionInfo } from '../../../firmware/control/api-c
 import { ControlApi } from '../../../firmware/control/control-api.ts';
 import { LogRing } from '../../../firmware/log/log-ring.ts';
 import { createLogger } from '../../../firmware/log/logger.ts';
+import { createCa } from '../../../firmware/pki/ca.ts';
+import { issueServerCertificate } from '../../../firmware/pki/issue.ts';
+import { exportPkcs12 } from '../../../firmware/pki/pkcs12.ts';
 import { loadOrCreatePki } from '../../../firmware/pki/pki-store.ts';
+import { Secret } from '../../../firmware/util/secret.ts';
 
 const ADMIN = 'Tr0ub4dor-and-3';
 
@@ -55,6 +59,8 @@ async function harness(t: { teardown(fn: () => void): void }): Promise<Harness> 
     },
     pki: () => loadOrCreatePki(dir, store.current().config.certificates, logger, new Date(clock.now)),
     logs: () => logs.records(),
+    interfaces: () => [{ name: 'eth0', mac: '02:00:00:00:00:01', addresses: ['192.0.2.2/24'], state: 'up', rxBytes: 1, txBytes: 2 }],
+    siteStates: () => [{ name: 'branch', state: 'up', rxPackets: 5, txPackets: 6 }],
     ping: async (host, count) => ({ sent: count, received: count, output: `pinged ${host}` }),
     now: () => clock.now,
   };
@@ -202,6 +208,22 @@ t.test('config: invalid documents get 422 with field paths, stale revisions 409,
   t.ok((await h.call('GET', '/api/v1/config/export?secrets=1', undefined, { cookie: s.cookie })).raw.toString().includes('Bobs-Secret-Pass-9'));
 });
 
+t.test('interfaces with their roles; sites with their live state, sent back unchanged', async (t) => {
+  const h = await harness(t);
+  await h.call('POST', '/api/v1/setup', { password: ADMIN });
+  const s = await h.login();
+  t.match((await h.call('GET', '/api/v1/interfaces', undefined, { cookie: s.cookie })).json.interfaces, [{ name: 'eth0', role: 'wan', addresses: ['192.0.2.2/24'] }]);
+  t.equal((await h.call('PUT', '/api/v1/interfaces/lan', { address: '10.9.0.1/24' }, authed(s))).status, 200);
+  t.equal(h.store.current().config.system.lan.address, '10.9.0.1/24');
+  t.equal((await h.call('PUT', '/api/v1/interfaces/lan', { address: 'nonsense' }, authed(s))).status, 422, 'validated like any change');
+  const site = { name: 'branch', protocol: 'ikev2', remote: '198.51.100.7', localSubnets: ['10.9.0.0/24'], remoteSubnets: ['10.3.0.0/24'], auth: 'psk', psk: 'a-long-site-psk-0123456789', initiate: true, enabled: true };
+  t.equal((await h.call('POST', '/api/v1/sites', site, authed(s))).status, 201);
+  const shown = (await h.call('GET', '/api/v1/sites/branch', undefined, { cookie: s.cookie })).json;
+  t.match(shown, { state: 'up', rxPackets: 5, psk: '<redacted>' });
+  t.equal((await h.call('PUT', '/api/v1/sites/branch', shown, authed(s))).status, 200, 'what was shown can be saved back');
+  t.equal(h.store.current().config.sites[0]?.psk, 'a-long-site-psk-0123456789', 'the PSK kept');
+});
+
 t.test('PPTP can be enabled, with a warning; unknown listeners are 404', async (t) => {
   const h = await harness(t);
   await h.call('POST', '/api/v1/setup', { password: ADMIN });
@@ -242,6 +264,26 @@ t.test('certificates: a client PKCS#12 that opens with its password; revocation 
   const profile = await h.call('GET', '/api/v1/profiles/bob/windows', undefined, { cookie: s.cookie });
   t.match(profile.raw.toString(), /Add-VpnConnection/);
   t.equal((await h.call('GET', '/api/v1/profiles/nobody/windows', undefined, { cookie: s.cookie })).status, 404);
+});
+
+t.test('an outside gateway certificate is imported (PKCS#12) and kept; bad bundles are refused', async (t) => {
+  const h = await harness(t);
+  await h.call('POST', '/api/v1/setup', { password: ADMIN });
+  const s = await h.login();
+  const now = new Date(h.clock.now);
+  const outside = createCa({ commonName: 'Outside Public CA', validityDays: 30, keyType: 'ecdsa-p256', now });
+  const leaf = issueServerCertificate(outside, { commonName: 'vpn.example.org', sans: ['vpn.example.org'], validityDays: 30, now });
+  const other = issueServerCertificate(outside, { commonName: 'other.example.org', sans: ['other.example.org'], validityDays: 30, now });
+  const p12 = exportPkcs12({ certificatePem: leaf.certificatePem, keyPem: leaf.keyPem, caPem: outside.certificatePem, password: new Secret('Import-Pass-123'), friendlyName: 'vpn' });
+  t.equal((await h.call('POST', '/api/v1/certificates/import', { target: 'server', pkcs12: p12.toString('base64'), password: 'wrong' }, authed(s))).status, 422, 'a wrong bundle password');
+  t.match((await h.call('POST', '/api/v1/certificates/import', { target: 'server', certificatePem: leaf.certificatePem, keyPem: other.keyPem.reveal() }, authed(s))).json.error, { message: /does not belong/ });
+  t.match((await h.call('POST', '/api/v1/certificates/import', { target: 'ca', certificatePem: leaf.certificatePem, keyPem: leaf.keyPem.reveal() }, authed(s))).json.error, { message: /not a CA/ });
+  const ok = await h.call('POST', '/api/v1/certificates/import', { target: 'server', pkcs12: p12.toString('base64'), password: 'Import-Pass-123' }, authed(s));
+  t.equal(ok.status, 200);
+  const info = await h.call('GET', '/api/v1/certificates', undefined, { cookie: s.cookie });
+  t.match(info.json.server.subject, /vpn\.example\.org/, 'the gateway now presents the imported certificate');
+  t.match(info.json.server.issuer, /Outside Public CA/);
+  t.match((await h.call('GET', '/api/v1/certificates', undefined, { cookie: s.cookie })).json.server.subject, /vpn\.example\.org/, 'and it is not re-issued for the configured names');
 });
 
 t.test('random bodies and paths never cause a 5xx', async (t) => {

@@ -1,0 +1,83 @@
+/** Site-to-site tunnels with their live state; add (IKEv2 with a PSK here; certificates through the API) and remove. */
+import { useEffect, useState } from 'preact/hooks';
+import { api, describe, fieldErrors } from '../api.ts';
+import { Field, Message } from '../ui.tsx';
+
+interface Site {
+  name: string;
+  protocol: string;
+  remote: string;
+  localSubnets: string[];
+  remoteSubnets: string[];
+  state: string;
+  rxPackets: number;
+  txPackets: number;
+  enabled: boolean;
+}
+
+const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
+
+export function SitesView() {
+  const [sites, setSites] = useState<Site[]>([]);
+  const [form, setForm] = useState({ name: '', remote: '', local: '', remoteNets: '', psk: '' });
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' }>();
+  const load = async () => setSites((await api<{ sites: Site[] }>('GET', '/sites')).sites);
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load().catch(() => undefined), 5000);
+    return () => clearInterval(timer);
+  }, []);
+  const add = async (e: Event) => {
+    e.preventDefault();
+    setErrors({});
+    try {
+      await api('POST', '/sites', { name: form.name, protocol: 'ikev2', remote: form.remote, localSubnets: list(form.local), remoteSubnets: list(form.remoteNets), auth: 'psk', psk: form.psk, initiate: true, enabled: true });
+      setMessage({ text: `Site ${form.name} added`, kind: 'ok' });
+      setForm({ name: '', remote: '', local: '', remoteNets: '', psk: '' });
+      await load();
+    } catch (error) {
+      const fields = fieldErrors(error);
+      // Schema issues name paths like sites[0].remote: show them on the field.
+      setErrors(Object.fromEntries(Object.entries(fields).map(([k, v]) => [k.replace(/^sites\[\d+\]\./, '').replace(/\[\d+\]$/, ''), v])));
+      setMessage({ text: describe(error), kind: 'error' });
+    }
+  };
+  const remove = async (s: Site) => {
+    if (!confirm(`Remove the site ${s.name}?`)) return;
+    await api('DELETE', `/sites/${encodeURIComponent(s.name)}`).catch((error: unknown) => setMessage({ text: describe(error), kind: 'error' }));
+    await load();
+  };
+  const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
+  return (
+    <section aria-label="sites">
+      <div class="card">
+        <h2>Site-to-site tunnels</h2>
+        <Message text={message?.text} kind={message?.kind} />
+        {sites.length === 0 ? <p>No sites yet.</p> : (
+          <table>
+            <thead><tr><th>Site</th><th>Peer</th><th>Networks</th><th>State</th><th>Packets in / out</th><th /></tr></thead>
+            <tbody>
+              {sites.map((s) => (
+                <tr key={s.name} data-site={s.name}>
+                  <td>{s.name} <small>{s.protocol}</small></td><td>{s.remote}</td><td>{s.localSubnets.join(', ')} ⇄ {s.remoteSubnets.join(', ')}</td>
+                  <td class={`state ${s.state === 'up' ? 'running' : 'unavailable'}`}>{s.state}</td><td>{s.rxPackets} / {s.txPackets}</td>
+                  <td><button class="danger" onClick={() => remove(s)}>Remove</button></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
+      <form class="card" onSubmit={add} aria-label="add a site">
+        <h3>Add an IKEv2 site (pre-shared key)</h3>
+        <Field label="Name" error={errors['name']}><input name="site-name" value={form.name} onInput={set('name')} required /></Field>
+        <Field label="Peer address" error={errors['remote']}><input name="site-remote" value={form.remote} onInput={set('remote')} required /></Field>
+        <Field label="Local networks" error={errors['localSubnets']}><input name="site-local" placeholder="192.168.1.0/24" value={form.local} onInput={set('local')} required /></Field>
+        <Field label="Remote networks" error={errors['remoteSubnets']}><input name="site-remote-nets" placeholder="10.20.0.0/16" value={form.remoteNets} onInput={set('remoteNets')} required /></Field>
+        <Field label="Pre-shared key" error={errors['psk']}><input name="site-psk" type="password" value={form.psk} onInput={set('psk')} required /></Field>
+        <button type="submit">Add</button>
+      </form>
+    </section>
+  );
+}
