@@ -127,7 +127,7 @@ export class Service {
   /** Site-to-site IKEv2 tunnels, up or not, for the status report. */
   #siteTunnels(): Array<{ name: string; state: string; rxBytes: number; txBytes: number }> {
     const up = new Map(this.ike.siteStates().map((s) => [s.name, s]));
-    return this.store.current().config.sites.filter((s) => s.enabled).map((s) => ({ name: s.name, state: up.get(s.name)?.state ?? 'down', rxBytes: up.get(s.name)?.rxPackets ?? 0, txBytes: up.get(s.name)?.txPackets ?? 0 }));
+    return this.store.current().config.sites.filter((s) => s.enabled).map((s) => ({ name: s.name, state: up.get(s.name)?.state ?? 'down', rxBytes: up.get(s.name)?.rxBytes ?? 0, txBytes: up.get(s.name)?.txBytes ?? 0 }));
   }
 
   #disconnect(id: string): boolean {

@@ -34,7 +34,7 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
         sessions: countBy(list),
         wanAddress: wanAddress(service.store.current().config),
         system: { load: loadavg(), memoryTotal: totalmem(), memoryFree: freemem() },
-        // Bytes through PPP sessions plus IKEv2 packets (the data plane counts packets), for the throughput chart.
+        // Bytes through every session (PPP frames, ESP SAs), for the throughput chart.
         traffic: { bytes: list.reduce((a, s) => a + s.bytesIn + s.bytesOut, 0) },
       };
     },
@@ -54,7 +54,7 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
 }
 
 function sessions(service: ServiceView): ApiSessionInfo[] {
-  const ike = service.ike.sessions().map((s) => ({ id: s.id, protocol: 'ikev2', user: s.user, address: s.address, peer: s.peer, since: s.since, bytesIn: 0, bytesOut: 0, packetsIn: s.packetsIn, packetsOut: s.packetsOut }));
+  const ike = service.ike.sessions().map((s) => ({ id: s.id, protocol: 'ikev2', user: s.user, address: s.address, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, packetsIn: s.packetsIn, packetsOut: s.packetsOut }));
   const sstp = service.sstp.sessions().map((s) => ({ id: `sstp-${s.id}`, protocol: 'sstp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut }));
   return [...ike, ...sstp];
 }

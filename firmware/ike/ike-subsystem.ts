@@ -52,34 +52,44 @@ export class IkeSubsystem implements Subsystem {
   }
 
   /** Established IKE SAs as sessions for the API: who, from where, which address, packets each way. */
-  sessions(): Array<{ id: string; user: string; address: string | undefined; peer: string; since: number; packetsIn: number; packetsOut: number }> {
+  sessions(): Array<{ id: string; user: string; address: string | undefined; peer: string; since: number; packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number }> {
     const r = this.#running;
     if (!r) return [];
     return r.engine.sas.filter((sa) => sa.state === 'established').map((sa) => {
       let packetsIn = 0;
       let packetsOut = 0;
+      let bytesIn = 0;
+      let bytesOut = 0;
       for (const child of sa.children) {
         const stats = r.installer.tunnel(child.inbound.spi)?.stats();
         packetsIn += Number(stats?.netRx ?? 0n);
         packetsOut += Number(stats?.netTx ?? 0n);
+        const b = r.installer.bytes(child.inbound.spi);
+        bytesIn += b?.in ?? 0;
+        bytesOut += b?.out ?? 0;
       }
-      return { id: `ikev2-${sa.spiI.toString(16).padStart(16, '0')}`, user: sa.remoteId, address: sa.virtualIp?.address.ipv4, peer: sa.remote.address, since: sa.establishedAt, packetsIn, packetsOut };
+      return { id: `ikev2-${sa.spiI.toString(16).padStart(16, '0')}`, user: sa.remoteId, address: sa.virtualIp?.address.ipv4, peer: sa.remote.address, since: sa.establishedAt, packetsIn, packetsOut, bytesIn, bytesOut };
     });
   }
 
   /** Site-to-site connections with an established IKE SA, and their packets (the data plane counts packets). */
-  siteStates(): Array<{ name: string; state: string; rxPackets: number; txPackets: number }> {
+  siteStates(): Array<{ name: string; state: string; rxPackets: number; txPackets: number; rxBytes: number; txBytes: number }> {
     const r = this.#running;
     if (!r) return [];
     return r.engine.sas.filter((sa) => sa.state === 'established' && sa.connection?.name.startsWith('site:')).map((sa) => {
       let rx = 0;
       let tx = 0;
+      let rxBytes = 0;
+      let txBytes = 0;
       for (const child of sa.children) {
         const stats = r.installer.tunnel(child.inbound.spi)?.stats();
         rx += Number(stats?.netRx ?? 0n);
         tx += Number(stats?.netTx ?? 0n);
+        const b = r.installer.bytes(child.inbound.spi);
+        rxBytes += b?.in ?? 0;
+        txBytes += b?.out ?? 0;
       }
-      return { name: (sa.connection?.name ?? '').slice('site:'.length), state: 'up', rxPackets: rx, txPackets: tx };
+      return { name: (sa.connection?.name ?? '').slice('site:'.length), state: 'up', rxPackets: rx, txPackets: tx, rxBytes, txBytes };
     });
   }
 

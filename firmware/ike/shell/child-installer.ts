@@ -39,6 +39,8 @@ export class ChildInstaller {
   readonly #options: ChildInstallerOptions;
   /** By inbound SPI: during a rekey the old and the new child share one tunnel. */
   readonly #tunnels = new Map<number, NativeTunnel>();
+  /** Each child's SAs by inbound SPI, for byte counters (the tunnel counts packets only). */
+  readonly #childSas = new Map<number, { inbound: NativeSa; outbound: NativeSa }>();
   /** Outbound SAs of rekeys we answered, waiting for the old child's delete (by its inbound SPI). */
   readonly #pendingOutbound = new Map<number, NativeSa>();
   #next = 0;
@@ -57,6 +59,7 @@ export class ChildInstaller {
 
   install(child: ChildSaInfo): NativeTunnel {
     const { inbound, outbound } = this.#sas(child);
+    this.#childSas.set(child.inbound.spi, { inbound, outbound });
     const common = {
       name: `pst${this.#next++}`, mtu: this.#options.mtu ?? 1400, address: this.#options.tunnelAddress, prefixLength: 32,
       remoteSelectors: child.remoteTs.filter((ts) => /^[\d.]+\/\d+$/.test(ts)), localSelectors: child.localTs.filter((ts) => /^[\d.]+\/\d+$/.test(ts)),
@@ -92,6 +95,7 @@ export class ChildInstaller {
     const tunnel = this.#tunnels.get(old.inbound.spi);
     if (!tunnel) return void this.install(child);
     const { inbound, outbound } = this.#sas(child);
+    this.#childSas.set(child.inbound.spi, { inbound, outbound });
     tunnel.addInbound(inbound);
     // The responder of a rekey switches when the old SA's delete comes: the initiator has the new one by then.
     if (initiated) tunnel.setOutbound(outbound);
@@ -109,6 +113,7 @@ export class ChildInstaller {
   }
 
   remove(child: ChildSaInfo): void {
+    this.#childSas.delete(child.inbound.spi);
     const tunnel = this.#tunnels.get(child.inbound.spi);
     if (!tunnel) return;
     this.#tunnels.delete(child.inbound.spi);
@@ -124,11 +129,18 @@ export class ChildInstaller {
     this.#options.log.info('child SA removed', { tunnel: tunnel.name, inSpi: child.inbound.spi.toString(16) });
   }
 
+  /** Bytes through a child's SAs so far (decrypted in, encrypted out). */
+  bytes(inboundSpi: number): { in: number; out: number } | undefined {
+    const sas = this.#childSas.get(inboundSpi);
+    return sas && { in: Number(sas.inbound.counters().bytes), out: Number(sas.outbound.counters().bytes) };
+  }
+
   tunnel(inboundSpi: number): NativeTunnel | undefined {
     return this.#tunnels.get(inboundSpi);
   }
 
   stopAll(): void {
+    this.#childSas.clear();
     for (const t of new Set(this.#tunnels.values())) t.stop();
     this.#tunnels.clear();
   }

@@ -46,7 +46,7 @@ export function SessionsView() {
             {sessions.map((s) => (
               <tr key={s.id} data-session={s.id}>
                 <td>{s.user ?? '–'}</td><td>{s.protocol}</td><td>{s.address ?? '–'}</td><td>{s.peer}</td><td>{since(s.since)}</td>
-                <td>{s.packetsIn !== undefined ? `${s.packetsIn} / ${s.packetsOut} packets` : `${bytes(s.bytesIn)} / ${bytes(s.bytesOut)}`}</td>
+                <td>{bytes(s.bytesIn)} / {bytes(s.bytesOut)}</td>
                 <td><button class="danger" onClick={() => disconnect(s)}>Disconnect</button></td>
               </tr>
             ))}
