@@ -1,0 +1,148 @@
+/*
+ * Postern as an SSTP client: TLS to the server (its certificate checked against the given CA), the
+ * HTTP exchange, the client session engine, and a PPP link authenticating with MS-CHAPv2. IP packets
+ * come out through `onIp` and go in with `sendIp`. Used for load generation and the site-to-site dialer.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { connect, type TLSSocket } from 'node:tls';
+import type { Logger } from '../../log/logger.ts';
+import { Mschapv2Peer } from '../../ppp/chap/mschapv2-peer.ts';
+import { PppClientLink, type ClientLinkAction } from '../../ppp/client-link.ts';
+import { encodePppFrame, PppProtocol } from '../../ppp/frame.ts';
+import { FsmState } from '../../ppp/fsm.ts';
+import type { IpcpNegotiated } from '../../ppp/ipcp.ts';
+import type { Secret } from '../../util/secret.ts';
+import { readResponseHead, sstpRequestHead } from './client-http.ts';
+import { SstpClientSession, type SstpClientAction } from './client-session.ts';
+
+export interface SstpDialOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The name the server's certificate must carry (defaults to host). */
+  readonly servername?: string;
+  readonly ca?: string;
+  readonly rejectUnauthorized?: boolean;
+  readonly user: string;
+  readonly password: Secret<string>;
+  readonly logger: Logger;
+  readonly onIp?: (packet: Uint8Array) => void;
+  /** A local address to dial from (load tests open many calls from one host). */
+  readonly localAddress?: string;
+}
+
+export class SstpDialer {
+  /** Resolves with the addresses IPCP agreed once the call is up; rejects if it never gets there. */
+  readonly ready: Promise<Readonly<IpcpNegotiated>>;
+  /** Resolves with the reason once the call is over. */
+  readonly closed: Promise<string>;
+  readonly #o: SstpDialOptions;
+  readonly #socket: TLSSocket;
+  readonly #link: PppClientLink;
+  #session: SstpClientSession | undefined;
+  #head = Buffer.alloc(0);
+  #timer: NodeJS.Timeout | undefined;
+  #done = false;
+  #resolveReady!: (v: Readonly<IpcpNegotiated>) => void;
+  #rejectReady!: (e: Error) => void;
+  #resolveClosed!: (why: string) => void;
+
+  constructor(options: SstpDialOptions) {
+    this.#o = options;
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.ready.catch(() => undefined);
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#link = new PppClientLink({
+      lcp: { random: (n) => randomBytes(n), acceptAuth: ['mschapv2'], echoIntervalMs: 30_000 },
+      createAuthPeer: (m) => (m === 'mschapv2' ? new Mschapv2Peer({ user: options.user, password: options.password, random: (n) => randomBytes(n) }) : undefined),
+      askDns: true,
+    });
+    this.#socket = connect({
+      host: options.host, port: options.port, servername: options.servername ?? options.host, ...(options.ca ? { ca: options.ca } : {}),
+      rejectUnauthorized: options.rejectUnauthorized ?? true, ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
+    this.#socket.setNoDelay(true);
+    this.#socket.once('secureConnect', () => this.#socket.write(sstpRequestHead(options.servername ?? options.host, randomUUID().toUpperCase())));
+    this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    this.#socket.on('error', (e) => this.#end(`TLS: ${e.message}`));
+    this.#socket.on('close', () => this.#end('the server closed the connection'));
+  }
+
+  sendIp(packet: Uint8Array): void {
+    if (this.#done || this.#link.ipcp.state !== FsmState.Opened) return;
+    this.#ppp([{ type: 'send', protocol: PppProtocol.IPv4, packet }]);
+  }
+
+  disconnect(): void {
+    if (this.#done) return;
+    this.#ppp(this.#link.close(Date.now(), 'hang-up'));
+    this.#run(this.#session?.handle({ type: 'CmdDisconnect' }, Date.now()) ?? []);
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#done) return;
+    if (this.#session) return this.#run(this.#session.handle({ type: 'RcvStream', bytes: chunk }, Date.now()));
+    this.#head = Buffer.concat([this.#head, chunk]);
+    const head = readResponseHead(this.#head);
+    if (head.kind === 'incomplete') return;
+    if (head.kind === 'refused') return this.#end(`HTTP: ${head.why}`);
+    const cert = this.#socket.getPeerX509Certificate();
+    if (!cert) return this.#end('no server certificate');
+    this.#session = new SstpClientSession({ certHash256: createHash('sha256').update(cert.raw).digest(), certHash1: createHash('sha1').update(cert.raw).digest() }, Date.now());
+    this.#run(this.#session.drain());
+    const rest = this.#head.subarray(head.headLength);
+    if (rest.length) this.#run(this.#session.handle({ type: 'RcvStream', bytes: rest }, Date.now()));
+  }
+
+  #run(actions: readonly SstpClientAction[]): void {
+    for (const a of actions) {
+      if (a.type === 'send') this.#socket.write(a.packet);
+      else if (a.type === 'start-ppp') this.#ppp(this.#link.lowerUp(Date.now()));
+      else if (a.type === 'deliver-ppp') this.#ppp(this.#link.receiveFrame(a.frame, Date.now()));
+      else if (a.type === 'close') return this.#end(a.reason);
+      else if (a.type === 'log' && a.level !== 'debug') this.#o.logger[a.level](a.msg);
+    }
+    this.#arm();
+  }
+
+  #ppp(actions: readonly ClientLinkAction[]): void {
+    for (const a of actions) {
+      if (a.type === 'send') this.#run(this.#session?.handle({ type: 'CmdSendPpp', frame: encodePppFrame({ protocol: a.protocol, information: a.packet }, { addressControl: true }) }, Date.now()) ?? []);
+      else if (a.type === 'deliver') this.#o.onIp?.(a.packet);
+      else if (a.type === 'authenticated') this.#run(this.#session?.handle(a.keys?.hlak ? { type: 'RcvPppAuthenticated', hlak: a.keys.hlak } : { type: 'RcvPppAuthenticated' }, Date.now()) ?? []);
+      else if (a.type === 'auth-failed') this.#rejectReady(new Error(`authentication failed: ${a.reason}`));
+      else if (a.type === 'network-up') this.#resolveReady(a.ipv4);
+      else if (a.type === 'dead') {
+        this.#rejectReady(new Error(`PPP ended: ${a.reason}`));
+        this.#run(this.#session?.handle({ type: 'CmdDisconnect' }, Date.now()) ?? []);
+      }
+    }
+    this.#arm();
+  }
+
+  #arm(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#done) return;
+    const times = [this.#session?.nextTimeout(), this.#link.nextTimeout()].filter((t): t is number => t !== undefined);
+    if (!times.length) return;
+    this.#timer = setTimeout(() => {
+      const now = Date.now();
+      if (this.#session) this.#run(this.#session.handle({ type: 'Timeout' }, now));
+      this.#ppp(this.#link.tick(now));
+    }, Math.max(0, Math.min(...times) - Date.now()));
+    this.#timer.unref();
+  }
+
+  #end(reason: string): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#link.lowerDown(Date.now(), reason);
+    this.#rejectReady(new Error(reason));
+    this.#socket.end();
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
+    this.#resolveClosed(reason);
+  }
+}
