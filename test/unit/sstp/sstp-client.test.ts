@@ -7,7 +7,7 @@ import { createLogger, memorySink } from '../../../firmware/log/logger.ts';
 import { createCa } from '../../../firmware/pki/ca.ts';
 import { issueServerCertificate } from '../../../firmware/pki/issue.ts';
 import { Mschapv2Authenticator } from '../../../firmware/ppp/chap/mschapv2-authenticator.ts';
-import { encodePppFrame, PppProtocol } from '../../../firmware/ppp/frame.ts';
+import { encodePppFrame } from '../../../firmware/ppp/frame.ts';
 import { PppLink } from '../../../firmware/ppp/link.ts';
 import { readResponseHead, sstpRequestHead } from '../../../firmware/sstp/client/client-http.ts';
 import { SstpClientSession } from '../../../firmware/sstp/client/client-session.ts';
