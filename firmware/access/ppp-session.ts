@@ -141,8 +141,10 @@ export class PppSession {
 
   #fromTun(packet: Buffer): void {
     if (this.#dead) return;
+    const frame = this.link.encapsulate(packet[0]! >> 4 === 6 ? PppProtocol.IPv6 : PppProtocol.IPv4, packet);
+    if (!frame) return;
     this.#bytesOut += packet.length;
-    this.#options.send(encodePppFrame({ protocol: packet[0]! >> 4 === 6 ? PppProtocol.IPv6 : PppProtocol.IPv4, information: packet }, { addressControl: true }));
+    this.#options.send(encodePppFrame(frame, { addressControl: true }));
   }
 
   #arm(): void {

@@ -65,7 +65,13 @@ const listeners = obj('Listeners', {
     mobike: bool('MOBIKE', true),
     fragmentation: bool('IKE fragmentation', true),
   }),
-  sstp: obj('SSTP', { enabled: bool('Enabled', true), port: int('Port', 1, 65535, { default: 443 }), pool: poolRef('Pool') }),
+  sstp: obj('SSTP', {
+    enabled: bool('Enabled', true),
+    port: int('Port', 1, 65535, { default: 443 }),
+    pool: poolRef('Pool'),
+    // TLS already encrypts SSTP; MPPE inside it only serves clients set to demand it (NetworkManager-sstp's "Use MPPE").
+    mppe: str('MPPE inside SSTP', { enum: ['off', 'allow', 'require'], default: 'off', help: 'Only for clients configured to require MPPE; TLS already encrypts SSTP' }),
+  }),
   l2tp: obj('L2TP/IPsec', {
     enabled: bool('Enabled', false),
     psk: str('Group pre-shared key', { secret: true, default: '' }),

@@ -57,7 +57,7 @@ export interface ListenersConfig {
     mobike: boolean;
     fragmentation: boolean;
   };
-  sstp: { enabled: boolean; port: number; pool: string };
+  sstp: { enabled: boolean; port: number; pool: string; mppe: 'off' | 'allow' | 'require' };
   l2tp: { enabled: boolean; psk: string; pool: string };
   pptp: { enabled: boolean; pool: string };
 }

@@ -14,6 +14,9 @@ import { PppProtocol, decodePppFrame } from './frame.ts';
 import { Fsm, FsmState } from './fsm.ts';
 import type { FsmProtocol, PppAction } from './fsm-protocol.ts';
 import { CcpHandler } from './ccp.ts';
+import { encodeControlPacket } from './control-packet.ts';
+import { MppeDecryptor, MppeEncryptor } from './mppe/mppe-cipher.ts';
+import type { MppePolicy } from './mppe/mppe-option.ts';
 import { IpcpHandler, type IpcpConfig, type IpcpNegotiated } from './ipcp.ts';
 import { LcpEngine, type LcpEngineOptions } from './lcp-engine.ts';
 import type { AuthMethod } from './lcp.ts';
@@ -62,6 +65,8 @@ export interface PppLinkOptions {
   readonly ipv6cp?: ExtraNcp;
   /** Frames carry Address/Control (SSTP, L2TP) or not (PPTP over GRE still does: RFC 2637 §4.4). */
   readonly addressControl?: boolean;
+  /** MPPE (RFC 3078) through CCP: absent means CCP agrees to nothing. */
+  readonly mppe?: MppePolicy;
 }
 
 export type LinkAction =
@@ -84,6 +89,7 @@ export class PppLink {
   readonly ipcp: Fsm;
   readonly ipcpHandler: IpcpHandler;
   readonly ccp: Fsm;
+  readonly ccpHandler: CcpHandler;
   readonly ipv6cp: Fsm | undefined;
   readonly drops: Record<string, number> = {};
   readonly #options: PppLinkOptions;
@@ -93,13 +99,17 @@ export class PppLink {
   #user: string | undefined;
   #deadReason = 'closed';
   #out: LinkAction[] = [];
+  #mppeKeys: AuthKeys['mppe'];
+  #mppe: { readonly encryptor: MppeEncryptor; readonly decryptor: MppeDecryptor } | undefined;
+  #ccpIdentifier = 0;
 
   constructor(options: PppLinkOptions) {
     this.#options = options;
     this.lcp = new LcpEngine(options.lcp);
     this.ipcpHandler = new IpcpHandler(options.ipcp);
     this.ipcp = new Fsm(this.ipcpHandler, options.lcp);
-    this.ccp = new Fsm(new CcpHandler(), options.lcp);
+    this.ccpHandler = new CcpHandler(options.mppe);
+    this.ccp = new Fsm(this.ccpHandler, options.lcp);
     this.ipv6cp = options.ipv6cp ? new Fsm(options.ipv6cp.handler, options.lcp) : undefined;
   }
 
@@ -110,6 +120,24 @@ export class PppLink {
   /** The authenticated user, once known. */
   get user(): string | undefined {
     return this.#user;
+  }
+
+  /** Whether IP travels MPPE-encrypted now. */
+  get mppeActive(): boolean {
+    return this.#mppe !== undefined;
+  }
+
+  /**
+   * An IP packet from the network for the peer, as the frame's protocol and information: encrypted
+   * when MPPE is on; undefined (dropped and counted) while a required MPPE is not up yet.
+   */
+  encapsulate(protocol: number, packet: Uint8Array): { readonly protocol: number; readonly information: Uint8Array } | undefined {
+    if (this.#mppe) return { protocol: PppProtocol.CompressedDatagram, information: this.#mppe.encryptor.encrypt(protocol, packet) };
+    if (this.#options.mppe?.mode === 'require') {
+      this.#drop('IP out before MPPE is up');
+      return undefined;
+    }
+    return { protocol, information: packet };
   }
 
   /** §3.2 Link Establishment: the lower layer is up; we open LCP at once (a gateway is never passive). */
@@ -171,8 +199,19 @@ export class PppLink {
   #onNetworkFrame(protocol: number, information: Uint8Array, now: number): void {
     const v6 = this.#options.ipv6cp;
     if (protocol === PppProtocol.IPCP) return this.#ncp(this.ipcp.receive(information, now), protocol, now);
-    if (protocol === PppProtocol.CCP) return this.#ncp(this.ccp.receive(information, now), protocol, now);
+    if (protocol === PppProtocol.CCP) return this.#onCcp(information, now);
     if (v6 && this.ipv6cp && protocol === v6.handler.protocol) return this.#ncp(this.ipv6cp.receive(information, now), protocol, now);
+    if (protocol === PppProtocol.CompressedDatagram) return this.#onMppe(information, now);
+    if ((protocol === PppProtocol.IPv4 || protocol === v6?.dataProtocol) && (this.#mppe || this.#options.mppe?.mode === 'require')) {
+      // RFC 3078 §3: with MPPE on, plain data would bypass the encryption both sides agreed on.
+      return this.#drop('unencrypted IP while MPPE is required or on');
+    }
+    this.#onData(protocol, information, now);
+  }
+
+  /** IP (from a plain frame or out of MPPE) to the layer above, once its NCP is Opened. */
+  #onData(protocol: number, information: Uint8Array, now: number): void {
+    const v6 = this.#options.ipv6cp;
     if (protocol === PppProtocol.IPv4) {
       if (this.ipcp.state === FsmState.Opened) this.#out.push({ type: 'deliver', protocol, packet: information });
       else this.#drop('IPv4 before IPCP Opened');
@@ -184,6 +223,35 @@ export class PppLink {
       return;
     }
     this.#lcp(this.lcp.protocolReject(protocol, information), now);
+  }
+
+  /** CCP: Reset-Request/Ack (RFC 1962 §2.2) are MPPE's (RFC 3078 §8.2); the rest goes to the automaton. */
+  #onCcp(information: Uint8Array, now: number): void {
+    const code = information[0];
+    if (code === 14) {
+      if (!this.#mppe) return this.#drop('CCP Reset-Request without MPPE');
+      this.#mppe.encryptor.reset();
+      this.#out.push({ type: 'send', protocol: PppProtocol.CCP, packet: encodeControlPacket({ code: 15, identifier: information[1] ?? 0, data: new Uint8Array(0) }) });
+      return;
+    }
+    if (code === 15) return;
+    this.#ncp(this.ccp.receive(information, now), PppProtocol.CCP, now);
+  }
+
+  #onMppe(information: Uint8Array, now: number): void {
+    if (!this.#mppe) return this.#drop('Compressed Datagram without MPPE');
+    const opened = this.#mppe.decryptor.decrypt(information);
+    if (!opened.ok) {
+      this.#drop(opened.reason);
+      if (opened.resetRequest) {
+        this.#ccpIdentifier = (this.#ccpIdentifier + 1) & 0xff;
+        this.#out.push({ type: 'send', protocol: PppProtocol.CCP, packet: encodeControlPacket({ code: 14, identifier: this.#ccpIdentifier, data: new Uint8Array(0) }) });
+      }
+      return;
+    }
+    const v6 = this.#options.ipv6cp;
+    if (opened.protocol !== PppProtocol.IPv4 && opened.protocol !== v6?.dataProtocol) return this.#drop('MPPE carried a protocol other than IP');
+    this.#onData(opened.protocol, opened.information, now);
   }
 
   #onAuthPacket(protocol: number, information: Uint8Array, now: number): void {
@@ -234,6 +302,14 @@ export class PppLink {
       return;
     }
     this.#user = outcome.user;
+    this.#mppeKeys = outcome.keys?.mppe;
+    this.ccpHandler.setMppeKeysAvailable(this.#mppeKeys !== undefined);
+    if (this.#options.mppe?.mode === 'require' && !this.#mppeKeys) {
+      this.#out.push({ type: 'log', level: 'warn', msg: 'PPP: MPPE is required but the authentication method gives no keys (use MS-CHAPv2)' });
+      this.#deadReason = 'MPPE required: no keys from authentication';
+      this.#lcp(this.lcp.close(now, 'MPPE required'), now);
+      return;
+    }
     this.#out.push({ type: 'authenticated', user: outcome.user, method: this.#method as AuthMethod, ...(outcome.keys ? { keys: outcome.keys } : {}) });
     this.#phase = 'network';
     for (const [fsm, protocol] of this.#ncps()) {
@@ -246,6 +322,7 @@ export class PppLink {
     for (const a of actions) {
       if (a.type === 'send') this.#out.push({ type: 'send', protocol: a.protocol, packet: a.packet });
       else if (a.type === 'log') this.#out.push(a);
+      else if (protocol === PppProtocol.CCP) this.#onCcpLayer(a, now);
       else if (a.type === 'layer-up' && protocol !== PppProtocol.CCP) {
         this.#out.push({ type: 'network-up', protocol, ...(protocol === PppProtocol.IPCP ? { ipv4: { ...this.ipcpHandler.negotiated } } : {}) });
       } else if (a.type === 'layer-down' && protocol !== PppProtocol.CCP) this.#out.push({ type: 'network-down', protocol });
@@ -254,6 +331,29 @@ export class PppLink {
         this.#deadReason = `IPCP finished: ${a.why}`;
         this.#lcp(this.lcp.close(now, 'IPCP failed'), now);
       }
+    }
+  }
+
+  /** CCP up: MPPE starts if both directions agreed; a required MPPE that did not ends the link. */
+  #onCcpLayer(a: PppAction, now: number): void {
+    if (a.type === 'layer-down') this.#mppe = undefined;
+    const required = this.#options.mppe?.mode === 'require';
+    if (a.type === 'layer-finished' && required && this.#phase === 'network') {
+      this.#deadReason = `MPPE required: CCP finished (${a.why})`;
+      this.#lcp(this.lcp.close(now, 'MPPE required'), now);
+    }
+    if (a.type !== 'layer-up') return;
+    const { send, receive } = this.ccpHandler.negotiated;
+    const keys = this.#mppeKeys;
+    if (send && receive && keys) {
+      this.#mppe = {
+        encryptor: new MppeEncryptor({ startKey: keys.send.reveal(), strength: send.strength, stateful: !send.stateless }),
+        decryptor: new MppeDecryptor({ startKey: keys.receive.reveal(), strength: receive.strength, stateful: !receive.stateless }),
+      };
+      this.#out.push({ type: 'log', level: 'info', msg: 'PPP: MPPE on', fields: { send: send.strength, receive: receive.strength, stateless: send.stateless && receive.stateless } });
+    } else if (required) {
+      this.#deadReason = 'MPPE required: not agreed in both directions';
+      this.#lcp(this.lcp.close(now, 'MPPE required'), now);
     }
   }
 

@@ -71,7 +71,7 @@ export class SstpSubsystem implements Subsystem {
         logger: log,
         connection: {
           session: { randomBytes: (n) => randomBytes(n) },
-          createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress }),
+          createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress, mppe: settings.mppe }),
         },
       });
       const bound = await listener.start();
@@ -84,7 +84,7 @@ export class SstpSubsystem implements Subsystem {
     }
   }
 
-  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: Map<string, Secret<string>>; localAddress: string }): PppLinkPort {
+  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: Map<string, Secret<string>>; localAddress: string; mppe: PosternConfig['listeners']['sstp']['mppe'] }): PppLinkPort {
     const session: PppSession = new PppSession({
       protocol: 'sstp',
       peer,
@@ -95,6 +95,7 @@ export class SstpSubsystem implements Subsystem {
         localAddress: ctx.localAddress,
         lcp: { random: (n) => randomBytes(n), auth: GATEWAY_AUTH_METHODS, mru: 1400 },
         createAuthenticator: (method) => pppAuthenticatorFor(method, { users: (name) => ctx.users.get(name), random: (n) => randomBytes(n), serverName: 'postern' }),
+        ...(ctx.mppe === 'off' ? {} : { mppe: { mode: ctx.mppe, strengths: [128], allowStateful: false } }),
       },
       send: (frame) => io.sendFrame(frame),
       onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),

@@ -2,40 +2,14 @@
 // and pppd run in the VM lab's guest. The client authenticates with MS-CHAPv2, the crypto binding is
 // verified, it gets a pool address, pings a LAN host, moves 10 MB, disconnects cleanly, reconnects;
 // a wrong password is refused cleanly.
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import t from 'tap';
-import { ConfigStore } from '../../firmware/config/store.ts';
-import { defaultConfig } from '../../firmware/config/defaults.ts';
-import { createLogger } from '../../firmware/log/logger.ts';
-import { cleanEnv } from '../helpers/env.ts';
-import { waitUntil } from '../lab/peers/wait.ts';
+import { sstpcDialScript, startSstpGateway } from '../helpers/sstp-lab.ts';
 import { VM_CLIENT, vmClientSite } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { Vm, vmMissing } from '../lab/vm/vm.ts';
 
 const skip = vmMissing() ?? false;
 const PASSWORD = 'Correct-Horse-Battery-7';
-
-/** A guest shell function: dial with sstpc and wait (bounded) until ppp0 has its address. */
-const DIAL = `dial() {
-  sstpc --cert-warn --log-level 3 --log-stderr --user "$1" --password "$2" ${VM_CLIENT.gateway} \\
-    require-mschap-v2 refuse-eap refuse-pap refuse-chap noauth nodefaultroute usepeerdns nodetach > /tmp/sstpc-$3.log 2>&1 &
-  echo $! > /tmp/sstpc.pid
-  for _ in $(seq 150); do
-    if ip -4 addr show ppp0 2>/dev/null | grep -q inet; then ip -4 addr show ppp0 | grep inet; return 0; fi
-    if ! kill -0 "$(cat /tmp/sstpc.pid)" 2>/dev/null; then echo "sstpc exited"; tail -20 /tmp/sstpc-$3.log; return 1; fi
-    sleep 0.2
-  done
-  echo "no address on ppp0 in 30 s"; tail -20 /tmp/sstpc-$3.log; return 1
-}
-hangup() {
-  kill "$(cat /tmp/sstpc.pid)"
-  for _ in $(seq 50); do kill -0 "$(cat /tmp/sstpc.pid)" 2>/dev/null || return 0; sleep 0.2; done
-  echo "sstpc did not exit"; return 1
-}
-export -f dial hangup
-`;
 
 const SCRIPT = [
   `sh_step dial-1 'dial alice ${PASSWORD} 1'`,
@@ -54,27 +28,14 @@ const SCRIPT = [
 t.test('sstpc in a VM: MS-CHAPv2, crypto binding, a pool address, ping, 10 MB, disconnect, reconnect, wrong password', { skip }, async (t) => {
   const lab = Lab.create(vmClientSite);
   t.teardown(() => lab.teardown());
-  const state = lab.subdir('postern-state');
-  const config = defaultConfig();
-  config.system.wan = { interface: 'tap-vm', mode: 'dhcp' }; // SSTP then listens on every address of the namespace
-  config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
-  config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
-  config.users = [{ name: 'alice', password: PASSWORD, enabled: true }];
-  config.certificates.server = { commonName: VM_CLIENT.gateway, sans: [VM_CLIENT.gateway] };
-  config.listeners.ikev2.enabled = false;
-  config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: ['10.2.0.53'] }];
-  const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
-  await store.write(config, { author: 'test' });
-  const service = lab.spawnDaemon(VM_CLIENT.host, 'postern', [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', state], cleanEnv());
-  const log = () => (existsSync(service.logFile) ? readFileSync(service.logFile, 'utf8') : '');
-  await waitUntil('Postern listens for SSTP', 20_000, () => log().includes('SSTP listening'));
+  const { log } = await startSstpGateway(lab, PASSWORD);
   const sink = lab.spawnDaemon('lanB', 'sink', ['socat', '-u', 'TCP-LISTEN:5001,reuseaddr', 'OPEN:/dev/null']);
   void sink;
 
   const vm = await Vm.boot(lab, VM_CLIENT.host, {
     address: VM_CLIENT.guestAddress, hostAddress: VM_CLIENT.hostAddress,
     modules: ['ppp_generic', 'ppp_async', 'ppp_synctty'],
-    files: { '/lab/dial.sh': DIAL },
+    files: { '/lab/dial.sh': sstpcDialScript() },
     script: `. /lab/dial.sh\n${SCRIPT}`,
   });
   const result = await vm.waitForExit(150_000);

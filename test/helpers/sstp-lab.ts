@@ -1,0 +1,57 @@
+// The pieces SSTP interop tests share: `postern run` as the gateway in the VM lab's namespace, and
+// the guest's shell functions that dial with sstpc (and pppd options of the test's choosing) and hang up.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigStore } from '../../firmware/config/store.ts';
+import { defaultConfig } from '../../firmware/config/defaults.ts';
+import type { PosternConfig } from '../../firmware/config/types.ts';
+import { createLogger } from '../../firmware/log/logger.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
+import { VM_CLIENT } from '../lab/scenarios.ts';
+import type { Lab } from '../lab/topology.ts';
+import { cleanEnv } from './env.ts';
+
+/** Guest shell functions: `dial USER PASSWORD N [PPPD-OPTIONS]` (bounded wait for ppp0's address) and `hangup`. */
+export function sstpcDialScript(pppdOptions = ''): string {
+  return `dial() {
+  sstpc --cert-warn --log-level 3 --log-stderr --user "$1" --password "$2" ${VM_CLIENT.gateway} \\
+    require-mschap-v2 refuse-eap refuse-pap refuse-chap noauth nodefaultroute usepeerdns nodetach ${pppdOptions} $4 > /tmp/sstpc-$3.log 2>&1 &
+  echo $! > /tmp/sstpc.pid
+  for _ in $(seq 150); do
+    if ip -4 addr show ppp0 2>/dev/null | grep -q inet; then ip -4 addr show ppp0 | grep inet; return 0; fi
+    if ! kill -0 "$(cat /tmp/sstpc.pid)" 2>/dev/null; then echo "sstpc exited"; tail -20 /tmp/sstpc-$3.log; return 1; fi
+    sleep 0.2
+  done
+  echo "no address on ppp0 in 30 s"; tail -20 /tmp/sstpc-$3.log; return 1
+}
+hangup() {
+  kill "$(cat /tmp/sstpc.pid)"
+  for _ in $(seq 50); do kill -0 "$(cat /tmp/sstpc.pid)" 2>/dev/null || return 0; sleep 0.2; done
+  echo "sstpc did not exit"; return 1
+}
+export -f dial hangup
+`;
+}
+
+/**
+ * Starts Postern in the VM lab's gateway namespace with SSTP on, user alice, pool 10.10.0.0/24 (DNS
+ * 10.2.0.53) and LAN 10.2.0.1/24; `adjust` changes the config first. Resolves once SSTP listens.
+ */
+export async function startSstpGateway(lab: Lab, password: string, adjust: (config: PosternConfig) => void = () => {}): Promise<{ log: () => string }> {
+  const state = lab.subdir('postern-state');
+  const config = defaultConfig();
+  config.system.wan = { interface: 'tap-vm', mode: 'dhcp' }; // SSTP then listens on every address of the namespace
+  config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
+  config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
+  config.users = [{ name: 'alice', password, enabled: true }];
+  config.certificates.server = { commonName: VM_CLIENT.gateway, sans: [VM_CLIENT.gateway] };
+  config.listeners.ikev2.enabled = false;
+  config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: ['10.2.0.53'] }];
+  adjust(config);
+  const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
+  await store.write(config, { author: 'test' });
+  const service = lab.spawnDaemon(VM_CLIENT.host, 'postern', [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', state], cleanEnv());
+  const log = () => (existsSync(service.logFile) ? readFileSync(service.logFile, 'utf8') : '');
+  await waitUntil('Postern listens for SSTP', 20_000, () => log().includes('SSTP listening'));
+  return { log };
+}
