@@ -82,11 +82,12 @@ export class AccessResources {
   #routePools(config: PosternConfig): void {
     const hub = this.#hub;
     if (!hub) return;
-    const wanted = config.pools.map((p) => p.ipv4);
-    for (const prefix of wanted) execFileSync('ip', ['route', 'replace', prefix, 'dev', hub.name]);
+    const wanted = config.pools.flatMap((p) => (p.ipv6 ? [p.ipv4, p.ipv6] : [p.ipv4]));
+    const family = (prefix: string) => (prefix.includes(':') ? '-6' : '-4');
+    for (const prefix of wanted) execFileSync('ip', [family(prefix), 'route', 'replace', prefix, 'dev', hub.name]);
     for (const prefix of this.#routed.filter((p) => !wanted.includes(p))) {
       try {
-        execFileSync('ip', ['route', 'del', prefix, 'dev', hub.name], { stdio: 'ignore' });
+        execFileSync('ip', [family(prefix), 'route', 'del', prefix, 'dev', hub.name], { stdio: 'ignore' });
       } catch {
         // Already gone with an address change: nothing to undo.
       }

@@ -8,6 +8,8 @@ import type { AddressPool } from '../pools/address-pool.ts';
 import { encodePppFrame, PppProtocol } from '../ppp/frame.ts';
 import { PppLink, type AuthKeys, type LinkAction, type PppLinkOptions } from '../ppp/link.ts';
 import type { PipeDispatcher } from './pipe-dispatcher.ts';
+import { PppIpv6 } from './ppp-ipv6.ts';
+import type { Lease } from '../pools/address-pool.ts';
 
 export interface PppSessionInfo {
   readonly id: number;
@@ -15,6 +17,7 @@ export interface PppSessionInfo {
   readonly peer: string;
   readonly user: string | undefined;
   readonly ipv4: string | undefined;
+  readonly ipv6: string | undefined;
   readonly since: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
@@ -35,6 +38,8 @@ export interface PppSessionOptions {
   /** The session is over: the lower layer may close. */
   readonly onDead: (reason: string) => void;
   readonly now?: () => number;
+  /** Randomness for IPV6CP's interface identifier (IPv6 runs when the pool has an IPv6 prefix). */
+  readonly random?: (n: number) => Uint8Array;
 }
 
 export class PppSession {
@@ -45,6 +50,9 @@ export class PppSession {
   readonly #tag: number;
   #timer: NodeJS.Timeout | undefined;
   #ipv4: string | undefined;
+  #lease: Lease | undefined;
+  readonly #ipv6: PppIpv6 | undefined;
+  #ipv6Routed = false;
   #bytesIn = 0;
   #bytesOut = 0;
   #dead = false;
@@ -55,14 +63,14 @@ export class PppSession {
     this.#since = this.#now();
     this.#tag = options.pipe.register((packet) => this.#fromTun(packet));
     const { localAddress, ...link } = options.link;
+    this.#ipv6 = options.pool.hasIpv6 && options.random ? new PppIpv6({ address: () => this.#allocate()?.ipv6, dns: options.pool.dns, random: options.random, mtu: link.lcp.mru ?? 1500 }) : undefined;
     this.link = new PppLink({
       ...link,
+      ...(this.#ipv6 ? { ipv6cp: this.#ipv6.ncp } : {}),
       ipcp: {
         localAddress,
-        // IPCP runs after authentication, so the lease is the authenticated user's (stable per user).
         allocate: () => {
-          const user = this.link.user;
-          const lease = user === undefined ? undefined : options.pool.allocate(user, this.#now());
+          const lease = this.#allocate();
           if (!lease) return undefined;
           const [dns1, dns2] = options.pool.dns;
           return { ip: lease.ipv4, ...(dns1 ? { dns1 } : {}), ...(dns2 ? { dns2 } : {}) };
@@ -71,8 +79,15 @@ export class PppSession {
     });
   }
 
+  /** The user's lease, once: NCPs run after authentication, so it is the authenticated user's (stable per user). */
+  #allocate(): Lease | undefined {
+    const user = this.link.user;
+    if (!this.#lease && user !== undefined) this.#lease = this.#options.pool.allocate(user, this.#now());
+    return this.#lease;
+  }
+
   get info(): PppSessionInfo {
-    return { id: this.#tag, protocol: this.#options.protocol, peer: this.#options.peer, user: this.link.user, ipv4: this.#ipv4, since: this.#since, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut };
+    return { id: this.#tag, protocol: this.#options.protocol, peer: this.#options.peer, user: this.link.user, ipv4: this.#ipv4, ipv6: this.#ipv6Routed ? this.#ipv6?.address : undefined, since: this.#since, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut };
   }
 
   lowerUp(): void {
@@ -104,7 +119,8 @@ export class PppSession {
         return this.#options.send(encodePppFrame({ protocol: a.protocol, information: a.packet }, { addressControl: true }));
       case 'deliver':
         this.#bytesIn += a.packet.length;
-        if (a.protocol === PppProtocol.IPv4 && !this.#fromPeerOk(a.packet)) return;
+        if (a.protocol === PppProtocol.IPv6) return this.#fromPeerIpv6(a.packet);
+        if (!this.#fromPeerOk(a.packet)) return;
         this.#options.pipe.write(a.packet);
         return;
       case 'authenticated':
@@ -114,6 +130,7 @@ export class PppSession {
         this.#options.onAuthFailed?.(a.user);
         return log.warn('PPP authentication failed', { protocol: this.#options.protocol, user: a.user, method: a.method, reason: a.reason, peer: this.#options.peer });
       case 'network-up':
+        if (a.protocol === PppProtocol.IPV6CP) return this.#ipv6Up();
         if (a.ipv4?.peerAddress) {
           this.#ipv4 = a.ipv4.peerAddress;
           this.#options.pipe.route(this.#tag, `${a.ipv4.peerAddress}/32`);
@@ -121,6 +138,7 @@ export class PppSession {
         }
         return;
       case 'network-down':
+        if (a.protocol === PppProtocol.IPV6CP) this.#ipv6?.down();
         return;
       case 'dead':
         this.#finish(a.reason);
@@ -139,8 +157,29 @@ export class PppSession {
     return false;
   }
 
+  #ipv6Up(): void {
+    const ipv6 = this.#ipv6;
+    const address = ipv6?.address;
+    if (!ipv6 || !address) return;
+    if (!this.#ipv6Routed) this.#options.pipe.route(this.#tag, `${address}/128`);
+    this.#ipv6Routed = true;
+    this.#options.logger.info('PPP IPv6 up', { protocol: this.#options.protocol, user: this.link.user, address, peer: this.#options.peer });
+    for (const ra of ipv6.up(this.#now())) this.#toPeer(ra);
+  }
+
+  #fromPeerIpv6(packet: Uint8Array): void {
+    const verdict = this.#ipv6?.fromPeer(packet);
+    if (!verdict) return;
+    for (const answer of verdict.answer) this.#toPeer(answer);
+    if (verdict.forward) this.#options.pipe.write(packet);
+  }
+
   #fromTun(packet: Buffer): void {
-    if (this.#dead) return;
+    if (!this.#dead) this.#toPeer(packet);
+  }
+
+  /** An IP packet to the client (from the network, or the gateway's own adverts), MPPE-encrypted when on. */
+  #toPeer(packet: Uint8Array): void {
     const frame = this.link.encapsulate(packet[0]! >> 4 === 6 ? PppProtocol.IPv6 : PppProtocol.IPv4, packet);
     if (!frame) return;
     this.#bytesOut += packet.length;
@@ -150,10 +189,12 @@ export class PppSession {
   #arm(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    const at = this.#dead ? undefined : this.link.nextTimeout();
+    const times = this.#dead ? [] : [this.link.nextTimeout(), this.#ipv6?.nextTimeout()].filter((x): x is number => x !== undefined);
+    const at = times.length > 0 ? Math.min(...times) : undefined;
     if (at === undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      for (const ra of this.#ipv6?.tick(this.#now()) ?? []) this.#toPeer(ra);
       this.#run(this.link.tick(this.#now()));
     }, Math.max(0, at - this.#now()));
     this.#timer.unref();
@@ -166,7 +207,7 @@ export class PppSession {
     if (this.#timer) clearTimeout(this.#timer);
     this.#options.pipe.unregister(this.#tag);
     const user = this.link.user;
-    if (user !== undefined && this.#ipv4) this.#options.pool.release(user, this.#now());
-    this.#options.logger.info('PPP session down', { protocol: this.#options.protocol, user, address: this.#ipv4, reason, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut });
+    if (user !== undefined && this.#lease) this.#options.pool.release(user, this.#now());
+    this.#options.logger.info('PPP session down', { protocol: this.#options.protocol, user, address: this.#ipv4, ...(this.#ipv6Routed ? { ipv6: this.#ipv6?.address } : {}), reason, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut });
   }
 }

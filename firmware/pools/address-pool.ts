@@ -143,6 +143,11 @@ export class AddressPool {
     return { base: value - (value % block), maxHost: block - 1n };
   }
 
+  /** Whether leases carry an IPv6 address too. */
+  get hasIpv6(): boolean {
+    return this.#v6 !== undefined;
+  }
+
   /**
    * The identity's lease: the one it holds, else its static address, else the address it last held
    * (if nobody took it meanwhile), else a free one, else the least recently released reservation.

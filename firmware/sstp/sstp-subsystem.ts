@@ -97,6 +97,7 @@ export class SstpSubsystem implements Subsystem {
         createAuthenticator: (method) => pppAuthenticatorFor(method, { users: (name) => ctx.users.get(name), random: (n) => randomBytes(n), serverName: 'postern' }),
         ...(ctx.mppe === 'off' ? {} : { mppe: { mode: ctx.mppe, strengths: [128], allowStateful: false } }),
       },
+      random: (n) => randomBytes(n),
       send: (frame) => io.sendFrame(frame),
       onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
       onAuthenticated: (_user, keys) => io.authenticated(keys?.hlak),

@@ -15,6 +15,8 @@ const SCRIPT = [
   `sh_step dial-1 'dial alice ${PASSWORD} 1'`,
   'sh_step route \'ip route add 10.2.0.0/24 dev ppp0 && cat /etc/ppp/resolv.conf 2>/dev/null; true\'',
   'step ping ping -c 3 -W 2 10.2.0.10',
+  'sh_step ipv6 \'for _ in $(seq 50); do ip -6 addr show ppp0 | grep -q "inet6 fd00:10::" && break; sleep 0.2; done; ip -6 addr show ppp0; ip -6 route show dev ppp0\'',
+  'step ping6 ping -6 -c 3 -W 2 fd00:2::10',
   'sh_step transfer \'start=${EPOCHREALTIME/./}; dd if=/dev/zero bs=64k count=160 2>/dev/null | socat -u - TCP:10.2.0.10:5001; rc=$?; end=${EPOCHREALTIME/./}; echo "ms=$(( (end - start) / 1000 ))"; exit $rc\'',
   'sh_step hangup-1 hangup',
   'sh_step gone \'! ip link show ppp0 2>/dev/null\'',
@@ -28,14 +30,20 @@ const SCRIPT = [
 t.test('sstpc in a VM: MS-CHAPv2, crypto binding, a pool address, ping, 10 MB, disconnect, reconnect, wrong password', { skip }, async (t) => {
   const lab = Lab.create(vmClientSite);
   t.teardown(() => lab.teardown());
-  const { log } = await startSstpGateway(lab, PASSWORD);
+  const { log } = await startSstpGateway(lab, PASSWORD, (config) => {
+    config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', ipv6: 'fd00:10::/64', dns: ['10.2.0.53', 'fd00:2::53'] }];
+  });
+  // The LAN side's IPv6 (the config's LAN is IPv4 only).
+  lab.execSync(VM_CLIENT.host, ['ip', '-6', 'addr', 'add', 'fd00:2::1/64', 'dev', 'lanb', 'nodad']);
+  lab.execSync('lanB', ['ip', '-6', 'addr', 'add', 'fd00:2::10/64', 'dev', 'lanb', 'nodad']);
+  lab.execSync('lanB', ['ip', '-6', 'route', 'add', 'default', 'via', 'fd00:2::1']);
   const sink = lab.spawnDaemon('lanB', 'sink', ['socat', '-u', 'TCP-LISTEN:5001,reuseaddr', 'OPEN:/dev/null']);
   void sink;
 
   const vm = await Vm.boot(lab, VM_CLIENT.host, {
     address: VM_CLIENT.guestAddress, hostAddress: VM_CLIENT.hostAddress,
     modules: ['ppp_generic', 'ppp_async', 'ppp_synctty'],
-    files: { '/lab/dial.sh': sstpcDialScript() },
+    files: { '/lab/dial.sh': sstpcDialScript('+ipv6') },
     script: `. /lab/dial.sh\n${SCRIPT}`,
   });
   const result = await vm.waitForExit(150_000);
@@ -45,6 +53,9 @@ t.test('sstpc in a VM: MS-CHAPv2, crypto binding, a pool address, ping, 10 MB, d
   t.match(step('dial-1')?.output ?? '', /inet 10\.10\.0\.\d+/, 'with an address from the pool');
   t.match(step('route')?.output ?? '', /10\.2\.0\.53/, 'and the pool\'s DNS server');
   t.equal(step('ping')?.code, 0, `the LAN host answers: ${step('ping')?.output}`);
+  t.match(step('ipv6')?.output ?? '', /inet6 fd00:10::1\/64 scope global/, `IPV6CP and the advert give the client its pool address by SLAAC: ${step('ipv6')?.output}`);
+  t.match(step('ipv6')?.output ?? '', /inet6 fe80::1 peer fe80::[0-9a-f:]+\/128 scope link/, 'its link-local identifier is the one IPV6CP assigned');
+  t.equal(step('ping6')?.code, 0, `the LAN host answers over IPv6: ${step('ping6')?.output}`);
   t.equal(step('transfer')?.code, 0, `10 MB moved to the LAN: ${step('transfer')?.output}`);
   const ms = Number(/ms=(\d+)/.exec(step('transfer')?.output ?? '')?.[1] ?? 0);
   if (ms > 0) t.comment(`10 MB in ${ms} ms through SSTP (${((10 * 8 * 1.048576) / (ms / 1000)).toFixed(1)} Mbit/s, guest under TCG)`);
@@ -62,4 +73,5 @@ t.test('sstpc in a VM: MS-CHAPv2, crypto binding, a pool address, ping, 10 MB, d
   t.notMatch(text, new RegExp(PASSWORD), 'passwords never in the log');
   t.notMatch(text, /Wrong-Password-0/);
   t.match(text, /"msg":"PPP session down"/, 'sessions end cleanly');
+  t.match(text, /"address":"fd00:10::1".*"msg":"PPP IPv6 up"/, 'Postern logs the session\'s IPv6 address');
 });
