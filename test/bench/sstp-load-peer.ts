@@ -1,0 +1,62 @@
+// Postern's SSTP client as a load generator inside a lab host. Config: {host, port, servername, ca,
+// count, concurrency, userPrefix, password, tun?: {name, route}}. stdin `go` → one line `result {...}`
+// once every call is up or failed. With `tun`, the first call carries a TUN: packets to `route` go
+// through SSTP, the gateway's answers come back into the TUN (for iperf3 through SSTP).
+import { execFileSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { NativeHub } from '../../firmware/dataplane/native-hub.ts';
+import { createLogger } from '../../firmware/log/logger.ts';
+import { SstpDialer } from '../../firmware/sstp/client/sstp-dialer.ts';
+import { Secret } from '../../firmware/util/secret.ts';
+
+const c = JSON.parse(process.argv[2] ?? '{}') as { host: string; port: number; servername: string; ca: string; count: number; concurrency: number; userPrefix: string; password: string; tun?: { name: string; route: string } };
+const logger = createLogger({ level: 'warn', sink: (r) => console.log(`log ${JSON.stringify(r)}`) });
+const dialers: SstpDialer[] = [];
+let intoTun: ((packet: Uint8Array) => void) | undefined;
+
+async function go(): Promise<void> {
+  const started = Date.now();
+  let next = 0;
+  let up = 0;
+  let failed = 0;
+  const errors = new Map<string, number>();
+  const worker = async () => {
+    while (next < c.count) {
+      const i = next++;
+      const d = new SstpDialer({
+        host: c.host, port: c.port, servername: c.servername, ca: c.ca, user: `${c.userPrefix}${i}`, password: new Secret(c.password), logger,
+        ...(i === 0 && c.tun ? { onIp: (p: Uint8Array) => intoTun?.(p) } : {}),
+      });
+      dialers.push(d);
+      try {
+        const ipcp = await d.ready;
+        up++;
+        if (i === 0 && c.tun) attachTun(d, ipcp.localAddress ?? '0.0.0.0');
+      } catch (e) {
+        failed++;
+        const why = (e as Error).message.slice(0, 80);
+        errors.set(why, (errors.get(why) ?? 0) + 1);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: c.concurrency }, worker));
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`result ${JSON.stringify({ up, failed, seconds, perSecond: up / seconds, errors: Object.fromEntries(errors), rss: process.memoryUsage().rss })}`);
+}
+
+function attachTun(d: SstpDialer, address: string): void {
+  const tun = c.tun!;
+  const hub = NativeHub.open({ name: tun.name, mtu: 1350, address, prefixLength: 32, offload: false });
+  hub.attachPipe((batch) => {
+    for (const [, packet] of batch) d.sendIp(packet);
+  });
+  hub.routeToPipe(tun.route, 1);
+  execFileSync('ip', ['route', 'replace', tun.route, 'dev', hub.name, 'src', address]);
+  intoTun = (p) => void hub.write(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line.trim() === 'go') void go();
+});
+process.on('SIGTERM', () => process.exit(0));
+console.log('ready');
