@@ -16,6 +16,7 @@ import { LogRing } from './log/log-ring.ts';
 import { loadOrCreatePki } from './pki/pki-store.ts';
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
+import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
 import { systemStatusSource } from './telemetry/system-status.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
 import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
@@ -41,6 +42,7 @@ export class Service {
   readonly web: WebSubsystem;
   readonly telemetry: TelemetrySubsystem;
   readonly access: AccessResources;
+  readonly sstpSites: SstpSiteSubsystem;
   readonly sstp: SstpSubsystem;
   readonly ike: IkeSubsystem;
   readonly api: ControlApi;
@@ -82,11 +84,13 @@ export class Service {
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'sstp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
       onAuthFailure: (user, peer) => this.telemetry.event('auth-failure', { protocol: 'sstp', user, peer }),
     });
+    this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access });
     this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, onEvent: (a) => this.#ikeEvent(a) });
     const specs: SubsystemSpec[] = [
       { name: 'web', wanted: () => true, slice: (c) => c.system.management, create: () => this.web },
       ikeSpec(() => this.ike),
       sstpSpec(() => this.sstp),
+      sstpSiteSpec(() => this.sstpSites),
       telemetrySpec(this.telemetry),
     ];
     const only = options.only;
@@ -126,8 +130,13 @@ export class Service {
 
   /** Site-to-site IKEv2 tunnels, up or not, for the status report. */
   #siteTunnels(): Array<{ name: string; state: string; rxBytes: number; txBytes: number }> {
-    const up = new Map(this.ike.siteStates().map((s) => [s.name, s]));
+    const up = new Map(this.siteStates().map((s) => [s.name, s]));
     return this.store.current().config.sites.filter((s) => s.enabled).map((s) => ({ name: s.name, state: up.get(s.name)?.state ?? 'down', rxBytes: up.get(s.name)?.rxBytes ?? 0, txBytes: up.get(s.name)?.txBytes ?? 0 }));
+  }
+
+  /** Every site tunnel that is up or being dialed: IKEv2, and SSTP both dialing and answering. */
+  siteStates(): Array<{ name: string; state: string; rxPackets: number; txPackets: number; rxBytes: number; txBytes: number }> {
+    return [...this.ike.siteStates(), ...this.sstp.siteStates(), ...this.sstpSites.siteStates()];
   }
 
   #disconnect(id: string): boolean {

@@ -78,6 +78,22 @@ export class AccessResources {
     };
   }
 
+  /**
+   * A site-to-site peer's networks into the shared TUN (the pipe then picks the session that carries
+   * them). Failures are logged, not thrown: the tunnel still carries what the kernel does route.
+   */
+  routeToTun(prefixes: readonly string[], add: boolean): void {
+    const hub = this.#hub;
+    if (!hub) return;
+    for (const prefix of prefixes) {
+      try {
+        execFileSync('ip', [prefix.includes(':') ? '-6' : '-4', 'route', add ? 'replace' : 'del', prefix, 'dev', hub.name], { stdio: 'ignore' });
+      } catch (error) {
+        if (add) this.#log.warn('could not route a site subnet to the shared TUN', { prefix, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+
   /** The pools go to the shared TUN once; clients inside them need no kernel route each. */
   #routePools(config: PosternConfig): void {
     const hub = this.#hub;

@@ -10,6 +10,7 @@ import { PppLink, type AuthKeys, type LinkAction, type PppLinkOptions } from '..
 import type { PipeDispatcher } from './pipe-dispatcher.ts';
 import { PppIpv6 } from './ppp-ipv6.ts';
 import type { Lease } from '../pools/address-pool.ts';
+import { parsePrefix, prefixContains, type ParsedPrefix } from '../util/ip.ts';
 
 export interface PppSessionInfo {
   readonly id: number;
@@ -38,6 +39,8 @@ export interface PppSessionOptions {
   /** The session is over: the lower layer may close. */
   readonly onDead: (reason: string) => void;
   readonly now?: () => number;
+  /** A site-to-site peer's subnets (by the user it authenticated as): routed to the session, allowed as sources. */
+  readonly siteSubnets?: (user: string) => readonly string[];
   /** Randomness for IPV6CP's interface identifier (IPv6 runs when the pool has an IPv6 prefix). */
   readonly random?: (n: number) => Uint8Array;
 }
@@ -53,6 +56,7 @@ export class PppSession {
   #lease: Lease | undefined;
   readonly #ipv6: PppIpv6 | undefined;
   #ipv6Routed = false;
+  #siteSubnets: ParsedPrefix[] = [];
   #bytesIn = 0;
   #bytesOut = 0;
   #dead = false;
@@ -134,6 +138,7 @@ export class PppSession {
         if (a.ipv4?.peerAddress) {
           this.#ipv4 = a.ipv4.peerAddress;
           this.#options.pipe.route(this.#tag, `${a.ipv4.peerAddress}/32`);
+          this.#routeSite();
           log.info('PPP session up', { protocol: this.#options.protocol, user: this.link.user, address: this.#ipv4, peer: this.#options.peer });
         }
         return;
@@ -148,11 +153,20 @@ export class PppSession {
     }
   }
 
-  /** RFC 4301-style source check for PPP: a client sends from its own address only (no spoofing into the LAN). */
+  /** A site peer's networks go to this session too (the service adds their kernel routes). */
+  #routeSite(): void {
+    const user = this.link.user;
+    const subnets = user === undefined ? [] : this.#options.siteSubnets?.(user) ?? [];
+    for (const subnet of subnets) this.#options.pipe.route(this.#tag, subnet);
+    this.#siteSubnets = subnets.map((s) => parsePrefix(s)).filter((p): p is ParsedPrefix => p !== undefined);
+  }
+
+  /** RFC 4301-style source check for PPP: a client sends from its own address (or its site's networks) only. */
   #fromPeerOk(packet: Uint8Array): boolean {
     if (packet.length < 20 || packet[0]! >> 4 !== 4) return false;
     const source = `${packet[12]}.${packet[13]}.${packet[14]}.${packet[15]}`;
     if (source === this.#ipv4) return true;
+    if (this.#siteSubnets.some((p) => prefixContains(p, packet.subarray(12, 16)))) return true;
     this.link.drops['IPv4 from another source'] = (this.link.drops['IPv4 from another source'] ?? 0) + 1;
     return false;
   }

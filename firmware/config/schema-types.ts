@@ -16,6 +16,7 @@ export const StringFormat = {
   url: 'url',
   proposal: 'proposal',
   timezone: 'timezone',
+  fingerprint: 'fingerprint',
 } as const;
 export type StringFormat = (typeof StringFormat)[keyof typeof StringFormat];
 

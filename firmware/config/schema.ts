@@ -82,12 +82,16 @@ const listeners = obj('Listeners', {
 
 const site = obj('Site-to-site peer', {
   name: str('Name', { format: 'name' }),
-  protocol: str('Protocol', { enum: ['ikev2', 'l2tp', 'pptp', 'gre'], default: 'ikev2' }),
+  protocol: str('Protocol', { enum: ['ikev2', 'sstp', 'l2tp', 'pptp', 'gre'], default: 'ikev2' }),
   remote: str('Remote gateway', { format: 'host' }),
+  port: int('Port (SSTP)', 1, 65535, { optional: true, help: '443 when empty' }),
   localSubnets: list('Local subnets', str('Subnet', { format: 'cidr4' }), 32),
   remoteSubnets: list('Remote subnets', str('Subnet', { format: 'cidr4' }), 32),
   auth: str('Authentication', { enum: ['psk', 'certificate'], default: 'psk' }),
   psk: str('Pre-shared key', { secret: true, optional: true, minLength: 16 }),
+  username: str('User name (SSTP)', { format: 'name', optional: true, help: 'The account this site dials in as; on the answering side, the local user it must authenticate as' }),
+  password: str('Password (SSTP)', { secret: true, optional: true, minLength: 8 }),
+  serverFingerprint: str('Server certificate SHA-256 (SSTP)', { format: 'fingerprint', optional: true, help: "Pins the remote gateway's certificate; without it the certificate must chain to a trusted CA" }),
   initiate: bool('Initiate', true),
   enabled: bool('Enabled', true),
 });

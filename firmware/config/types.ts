@@ -66,12 +66,16 @@ export type ListenerName = keyof ListenersConfig;
 
 export interface SiteConfig {
   name: string;
-  protocol: 'ikev2' | 'l2tp' | 'pptp' | 'gre';
+  protocol: 'ikev2' | 'sstp' | 'l2tp' | 'pptp' | 'gre';
   remote: string;
+  port?: number;
   localSubnets: string[];
   remoteSubnets: string[];
   auth: 'psk' | 'certificate';
   psk?: string;
+  username?: string;
+  password?: string;
+  serverFingerprint?: string;
   initiate: boolean;
   enabled: boolean;
 }

@@ -19,6 +19,7 @@ export interface ServiceView {
   readonly sstp: SstpSubsystem;
   applyConfig(next: PosternConfig, meta: { author: string; comment?: string }): Promise<ApplyResult>;
   health(): Record<string, unknown>;
+  siteStates(): ReadonlyArray<{ readonly name: string; readonly state: string; readonly rxPackets: number; readonly txPackets: number; readonly rxBytes: number; readonly txBytes: number }>;
 }
 
 export function serviceApiContext(service: ServiceView, options: { stateDir: string; logger: Logger; logs: LogRing; clock: () => number }): ApiContext {
@@ -47,7 +48,7 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     pki: () => loadOrCreatePki(options.stateDir, service.store.current().config.certificates, options.logger.child('pki')),
     logs: () => options.logs.records(),
     interfaces: () => readInterfaces(),
-    siteStates: () => service.ike.siteStates(),
+    siteStates: () => service.siteStates(),
     ping: (host, count) => ping(host, count),
     now: options.clock,
   };

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
 import { PppSession, type PppSessionInfo } from '../access/ppp-session.ts';
-import type { PosternConfig } from '../config/types.ts';
+import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import { wanAddress } from '../ike/ike-subsystem.ts';
 import type { Logger } from '../log/logger.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
@@ -30,6 +30,9 @@ export class SstpSubsystem implements Subsystem {
   readonly name = 'sstp';
   readonly #options: SstpSubsystemOptions;
   readonly #sessions = new Set<PppSession>();
+  /** Answering SSTP sites by the user they authenticate as, and the session carrying each. */
+  #sites = new Map<string, SiteConfig>();
+  readonly #siteSessions = new Map<string, PppSession>();
   #status: SubsystemStatus = { state: 'stopped' };
   #running: { listener: SstpListener; hub: HubLease } | undefined;
 
@@ -48,9 +51,18 @@ export class SstpSubsystem implements Subsystem {
     return session !== undefined;
   }
 
+  /** Answering sites: established while their user's session is up. */
+  siteStates(): Array<{ name: string; state: string; rxPackets: number; txPackets: number; rxBytes: number; txBytes: number }> {
+    return [...this.#sites.values()].map((site) => {
+      const info = this.#siteSessions.get(site.name)?.info;
+      return { name: site.name, state: info ? 'established' : 'down', rxPackets: 0, txPackets: 0, rxBytes: info?.bytesIn ?? 0, txBytes: info?.bytesOut ?? 0 };
+    });
+  }
+
   async start(config: PosternConfig): Promise<void> {
     const log = this.#options.logger;
     const settings = config.listeners.sstp;
+    this.#sites = new Map(answeringSstpSites(config).map((s) => [s.username!, s]));
     this.#status = { state: 'starting' };
     const pool = this.#options.access.pools.get(settings.pool);
     if (!pool) return this.#unavailable(`the pool '${settings.pool}' does not exist`);
@@ -101,8 +113,9 @@ export class SstpSubsystem implements Subsystem {
       send: (frame) => io.sendFrame(frame),
       onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
       onAuthenticated: (_user, keys) => io.authenticated(keys?.hlak),
+      siteSubnets: (user) => this.#sites.get(user)?.remoteSubnets ?? [],
       onDead: () => {
-        if (this.#sessions.delete(session)) this.#options.onSession?.('down', session.info);
+        this.#ended(session);
         io.disconnect();
       },
     });
@@ -112,13 +125,35 @@ export class SstpSubsystem implements Subsystem {
       receiveFrame: (frame) => {
         const before = session.info.ipv4;
         session.receiveFrame(frame);
-        if (!before && session.info.ipv4) this.#options.onSession?.('up', session.info);
+        if (!before && session.info.ipv4) this.#started(session);
       },
       lowerDown: (reason) => {
         session.lowerDown(reason);
-        if (this.#sessions.delete(session)) this.#options.onSession?.('down', session.info);
+        this.#ended(session);
       },
     };
+  }
+
+  #started(session: PppSession): void {
+    this.#options.onSession?.('up', session.info);
+    const site = session.info.user === undefined ? undefined : this.#sites.get(session.info.user);
+    if (!site) return;
+    this.#siteSessions.get(site.name)?.close('the site dialed in again');
+    this.#siteSessions.set(site.name, session);
+    this.#options.access.routeToTun(site.remoteSubnets, true);
+    this.#options.logger.info('SSTP site up', { site: site.name, user: site.username, peer: session.info.peer, subnets: site.remoteSubnets });
+  }
+
+  #ended(session: PppSession): void {
+    if (!this.#sessions.delete(session)) return;
+    this.#options.onSession?.('down', session.info);
+    for (const [name, s] of this.#siteSessions) {
+      if (s !== session) continue;
+      this.#siteSessions.delete(name);
+      const site = [...this.#sites.values()].find((x) => x.name === name);
+      if (site) this.#options.access.routeToTun(site.remoteSubnets, false);
+      this.#options.logger.info('SSTP site down', { site: name });
+    }
   }
 
   #unavailable(detail: string): void {
@@ -137,8 +172,10 @@ export class SstpSubsystem implements Subsystem {
     if (!r) return void (this.#status = { state: 'stopped' });
     this.#status = { state: 'stopping' };
     await r.listener.stop();
-    for (const s of this.#sessions) s.lowerDown('SSTP stopped');
-    this.#sessions.clear();
+    for (const s of [...this.#sessions]) {
+      s.lowerDown('SSTP stopped');
+      this.#ended(s);
+    }
     r.hub.release();
     this.#status = { state: 'stopped' };
   }
@@ -148,11 +185,13 @@ export class SstpSubsystem implements Subsystem {
   }
 }
 
+export const answeringSstpSites = (config: PosternConfig): SiteConfig[] => config.sites.filter((s) => s.enabled && s.protocol === 'sstp' && !s.initiate && s.username !== undefined);
+
 export function sstpSpec(create: () => SstpSubsystem): SubsystemSpec {
   return {
     name: 'sstp',
     wanted: (c) => c.listeners.sstp.enabled,
-    slice: (c) => ({ sstp: c.listeners.sstp, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan }),
+    slice: (c) => ({ sstp: c.listeners.sstp, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan, sites: answeringSstpSites(c) }),
     create,
   };
 }

@@ -41,3 +41,13 @@ export function parsePrefix(text: string): ParsedPrefix | undefined {
   const length = Number(lengthText);
   return length <= max ? { ...ip, length } : undefined;
 }
+
+/** Whether `address` (4 or 16 bytes) lies inside `prefix` (same family). */
+export function prefixContains(prefix: ParsedPrefix, address: Uint8Array): boolean {
+  if (address.length !== prefix.bytes.length) return false;
+  for (let bit = 0; bit < prefix.length; bit++) {
+    const mask = 0x80 >> (bit & 7);
+    if (((address[bit >> 3]! ^ prefix.bytes[bit >> 3]!) & mask) !== 0) return false;
+  }
+  return true;
+}

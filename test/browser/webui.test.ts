@@ -82,6 +82,21 @@ t.test('first boot, login, a user, a certificate and a profile, from the browser
   await site.locator('button[type=submit]').click();
   await page.locator('tr[data-site=branch-1]', { hasText: 'down' }).waitFor();
   t.pass('the site is listed with its live state');
+  await site.locator('select[name=site-protocol]').selectOption('sstp');
+  t.equal(await site.locator('input[name=site-psk]').count(), 0, 'an SSTP site asks for no pre-shared key');
+  await site.locator('input[name=site-name]').fill('branch-2');
+  await site.locator('input[name=site-remote]').fill('198.51.100.21');
+  await site.locator('input[name=site-local]').fill('192.168.1.0/24');
+  await site.locator('input[name=site-remote-nets]').fill('10.30.0.0/16');
+  await site.locator('input[name=site-username]').fill('branch-2');
+  await site.locator('input[name=site-password]').fill('Site-Pass-2468');
+  await site.locator('input[name=site-fingerprint]').fill('AB:CD');
+  await site.locator('button[type=submit]').click();
+  await t.resolves(site.locator('.field.invalid .error').first().waitFor({ timeout: 5000 }), 'a malformed fingerprint is shown on its field');
+  await site.locator('input[name=site-fingerprint]').fill('');
+  await site.locator('button[type=submit]').click();
+  await page.locator('tr[data-site=branch-2]', { hasText: 'sstp' }).waitFor();
+  t.pass('the SSTP site is listed with its protocol');
   await screenshot(page, '05-sites');
 
   await page.setViewportSize({ width: 390, height: 844 });

@@ -1,15 +1,10 @@
 // The pieces SSTP interop tests share: `postern run` as the gateway in the VM lab's namespace, and
 // the guest's shell functions that dial with sstpc (and pppd options of the test's choosing) and hang up.
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ConfigStore } from '../../firmware/config/store.ts';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
-import { createLogger } from '../../firmware/log/logger.ts';
-import { waitUntil } from '../lab/peers/wait.ts';
 import { VM_CLIENT } from '../lab/scenarios.ts';
 import type { Lab } from '../lab/topology.ts';
-import { cleanEnv } from './env.ts';
+import { startPostern } from './postern-daemon.ts';
 
 /** Guest shell functions: `dial USER PASSWORD N [PPPD-OPTIONS]` (bounded wait for ppp0's address) and `hangup`. */
 export function sstpcDialScript(pppdOptions = ''): string {
@@ -38,7 +33,6 @@ export -f dial hangup
  * 10.2.0.53) and LAN 10.2.0.1/24; `adjust` changes the config first. Resolves once SSTP listens.
  */
 export async function startSstpGateway(lab: Lab, password: string, adjust: (config: PosternConfig) => void = () => {}): Promise<{ log: () => string }> {
-  const state = lab.subdir('postern-state');
   const config = defaultConfig();
   config.system.wan = { interface: 'tap-vm', mode: 'dhcp' }; // SSTP then listens on every address of the namespace
   config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
@@ -48,10 +42,5 @@ export async function startSstpGateway(lab: Lab, password: string, adjust: (conf
   config.listeners.ikev2.enabled = false;
   config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: ['10.2.0.53'] }];
   adjust(config);
-  const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
-  await store.write(config, { author: 'test' });
-  const service = lab.spawnDaemon(VM_CLIENT.host, 'postern', [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', state], cleanEnv());
-  const log = () => (existsSync(service.logFile) ? readFileSync(service.logFile, 'utf8') : '');
-  await waitUntil('Postern listens for SSTP', 20_000, () => log().includes('SSTP listening'));
-  return { log };
+  return startPostern(lab, VM_CLIENT.host, config, (log) => log.includes('SSTP listening'));
 }

@@ -3,7 +3,8 @@
  * HTTP exchange, the client session engine, and a PPP link authenticating with MS-CHAPv2. IP packets
  * come out through `onIp` and go in with `sendIp`. Used for load generation and the site-to-site dialer.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, type X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import type { Logger } from '../../log/logger.ts';
 import { Mschapv2Peer } from '../../ppp/chap/mschapv2-peer.ts';
@@ -22,6 +23,8 @@ export interface SstpDialOptions {
   readonly servername?: string;
   readonly ca?: string;
   readonly rejectUnauthorized?: boolean;
+  /** Pins the server certificate by its SHA-256 fingerprint (hex, colons optional) instead of a CA. */
+  readonly fingerprint?: string;
   readonly user: string;
   readonly password: Secret<string>;
   readonly logger: Logger;
@@ -29,6 +32,9 @@ export interface SstpDialOptions {
   /** A local address to dial from (load tests open many calls from one host). */
   readonly localAddress?: string;
 }
+
+const normalPin = (text: string) => text.replace(/:/g, '').toLowerCase();
+const samePin = (seen: string | undefined, pinned: string) => seen !== undefined && normalPin(seen) === normalPin(pinned);
 
 export class SstpDialer {
   /** Resolves with the addresses IPCP agreed once the call is up; rejects if it never gets there. */
@@ -40,6 +46,7 @@ export class SstpDialer {
   readonly #link: PppClientLink;
   #session: SstpClientSession | undefined;
   #head = Buffer.alloc(0);
+  #peerCert: X509Certificate | undefined;
   #timer: NodeJS.Timeout | undefined;
   #done = false;
   #resolveReady!: (v: Readonly<IpcpNegotiated>) => void;
@@ -60,11 +67,16 @@ export class SstpDialer {
       askDns: true,
     });
     this.#socket = connect({
-      host: options.host, port: options.port, servername: options.servername ?? options.host, ...(options.ca ? { ca: options.ca } : {}),
-      rejectUnauthorized: options.rejectUnauthorized ?? true, ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      host: options.host, port: options.port, ...(isIP(options.servername ?? options.host) ? {} : { servername: options.servername ?? options.host }), ...(options.ca ? { ca: options.ca } : {}),
+      rejectUnauthorized: options.fingerprint ? false : (options.rejectUnauthorized ?? true), ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     });
     this.#socket.setNoDelay(true);
-    this.#socket.once('secureConnect', () => this.#socket.write(sstpRequestHead(options.servername ?? options.host, randomUUID().toUpperCase())));
+    this.#socket.once('secureConnect', () => {
+      // Kept from the handshake: the crypto binding hashes it, and a pin is checked before anything is sent.
+      this.#peerCert = this.#socket.getPeerX509Certificate();
+      if (options.fingerprint && !samePin(this.#peerCert?.fingerprint256, options.fingerprint)) return this.#end('the server certificate does not match the pinned fingerprint');
+      this.#socket.write(sstpRequestHead(options.servername ?? options.host, randomUUID().toUpperCase()));
+    });
     this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     this.#socket.on('error', (e) => this.#end(`TLS: ${e.message}`));
     this.#socket.on('close', () => this.#end('the server closed the connection'));
@@ -88,7 +100,7 @@ export class SstpDialer {
     const head = readResponseHead(this.#head);
     if (head.kind === 'incomplete') return;
     if (head.kind === 'refused') return this.#end(`HTTP: ${head.why}`);
-    const cert = this.#socket.getPeerX509Certificate();
+    const cert = this.#peerCert;
     if (!cert) return this.#end('no server certificate');
     this.#session = new SstpClientSession({ certHash256: createHash('sha256').update(cert.raw).digest(), certHash1: createHash('sha1').update(cert.raw).digest() }, Date.now());
     this.#run(this.#session.drain());

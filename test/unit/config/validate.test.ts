@@ -65,6 +65,18 @@ t.test('cross-field rules: references, overlaps, duplicates, required secrets', 
   t.same(paths(withChange((c) => (c.listeners.ikev2.proposals.ike = ['aes256-sha1-modp999']))), ['listeners.ikev2.proposals.ike[0]']);
 });
 
+t.test('SSTP sites: a dialing site needs user, password and remote subnets; an answering one a local user; the pin is a SHA-256 fingerprint', async (t) => {
+  const site = (extra: Partial<PosternConfig['sites'][number]>): PosternConfig['sites'][number] => ({ name: 'hq', protocol: 'sstp', remote: '203.0.113.2', localSubnets: ['10.1.0.0/24'], remoteSubnets: ['10.2.0.0/24'], auth: 'psk', initiate: true, enabled: true, ...extra });
+  t.same(paths(withChange((c) => (c.sites = [site({ username: 'branch', password: 'Site-Pass-1', port: 8443 })]))), [], 'a complete dialing site is valid, with no PSK');
+  t.same(paths(withChange((c) => (c.sites = [site({})]))).sort(), ['sites[0].password', 'sites[0].username']);
+  t.same(paths(withChange((c) => (c.sites = [site({ username: 'branch', password: 'Site-Pass-1', remoteSubnets: [] })]))), ['sites[0].remoteSubnets']);
+  t.same(paths(withChange((c) => (c.sites = [site({ username: 'branch', initiate: false })]))), ['sites[0].username'], 'answering needs a local user of that name');
+  t.same(paths(withChange((c) => ((c.users = [{ name: 'branch', password: 'password-1', enabled: true }]), (c.sites = [site({ username: 'branch', initiate: false })])))), []);
+  t.same(paths(withChange((c) => (c.sites = [site({ username: 'branch', password: 'Site-Pass-1', serverFingerprint: 'AB:CD' })]))), ['sites[0].serverFingerprint']);
+  const pin = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase()).join(':');
+  t.same(paths(withChange((c) => (c.sites = [site({ username: 'branch', password: 'Site-Pass-1', serverFingerprint: pin })]))), []);
+});
+
 t.test('insecure choices are warnings, not errors', async (t) => {
   const r = validateConfig(withChange((c) => {
     c.listeners.pptp.enabled = true;

@@ -1,6 +1,6 @@
 // Postern as an SSTP client against Postern's SSTP server over real TLS on loopback: HTTP exchange,
 // Call Connect, PPP with MS-CHAPv2, crypto binding checked by the server, IPCP, IP both ways; refusals.
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import t from 'tap';
 import { createLogger, memorySink } from '../../../firmware/log/logger.ts';
@@ -85,6 +85,22 @@ t.test('an untrusted server certificate is refused before anything is sent', asy
   const other = createCa({ commonName: 'Other CA', validityDays: 2, keyType: 'ecdsa-p256', now });
   const dialer = new SstpDialer({ host: '127.0.0.1', servername: 'localhost', port: s.port, ca: other.certificatePem, user: 'alice', password: new Secret('Alice-Pass-123'), logger: createLogger({ sink: () => {} }) });
   await t.rejects(dialer.ready, /TLS/);
+});
+
+t.test('a pinned fingerprint replaces the CA: the right pin connects, a wrong one is refused before any request', async (t) => {
+  const s = await server(t);
+  const pin = new X509Certificate(cert.certificatePem).fingerprint256;
+  const quiet = createLogger({ sink: () => {} });
+  const pinned = new SstpDialer({ host: '127.0.0.1', port: s.port, fingerprint: pin.replaceAll(':', '').toLowerCase(), user: 'alice', password: new Secret('Alice-Pass-123'), logger: quiet });
+  t.match(await pinned.ready, { localAddress: '10.10.0.42' }, 'pin matches (colons and case ignored): the call comes up without any CA');
+  pinned.disconnect();
+  await pinned.closed;
+  const calls = s.records.filter((r) => r.msg === 'SSTP call').length;
+  const wrong = `${pin.slice(0, -2)}${pin.endsWith('00') ? '11' : '00'}`;
+  const refused = new SstpDialer({ host: '127.0.0.1', port: s.port, fingerprint: wrong, user: 'alice', password: new Secret('Alice-Pass-123'), logger: quiet });
+  await t.rejects(refused.ready, /pinned fingerprint/);
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(s.records.filter((r) => r.msg === 'SSTP call').length, calls, 'the server never saw an SSTP request from the refused dialer');
 });
 
 t.test('the request head is what the server accepts; response heads parse or refuse, never throw', async (t) => {

@@ -1,4 +1,4 @@
-/** Site-to-site tunnels with their live state; add (IKEv2 with a PSK here; certificates through the API) and remove. */
+/** Site-to-site tunnels with their live state; add (IKEv2 with a PSK, or SSTP dialing another gateway; certificates through the API) and remove. */
 import { useEffect, useState } from 'preact/hooks';
 import { api, describe, fieldErrors } from '../api.ts';
 import { Field, Message } from '../ui.tsx';
@@ -16,10 +16,18 @@ interface Site {
 }
 
 const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
+const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', username: '', password: '', fingerprint: '' };
+
+/** The document for a new site: IKEv2 authenticates with the PSK, SSTP dials as a user of the other gateway. */
+function siteDocument(form: typeof emptyForm) {
+  const common = { name: form.name, remote: form.remote, localSubnets: list(form.local), remoteSubnets: list(form.remoteNets), auth: 'psk', initiate: true, enabled: true };
+  if (form.protocol === 'sstp') return { ...common, protocol: 'sstp', username: form.username, password: form.password, ...(form.fingerprint ? { serverFingerprint: form.fingerprint.trim() } : {}) };
+  return { ...common, protocol: 'ikev2', psk: form.psk };
+}
 
 export function SitesView() {
   const [sites, setSites] = useState<Site[]>([]);
-  const [form, setForm] = useState({ name: '', remote: '', local: '', remoteNets: '', psk: '' });
+  const [form, setForm] = useState(emptyForm);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' }>();
   const load = async () => setSites((await api<{ sites: Site[] }>('GET', '/sites')).sites);
@@ -32,9 +40,9 @@ export function SitesView() {
     e.preventDefault();
     setErrors({});
     try {
-      await api('POST', '/sites', { name: form.name, protocol: 'ikev2', remote: form.remote, localSubnets: list(form.local), remoteSubnets: list(form.remoteNets), auth: 'psk', psk: form.psk, initiate: true, enabled: true });
+      await api('POST', '/sites', siteDocument(form));
       setMessage({ text: `Site ${form.name} added`, kind: 'ok' });
-      setForm({ name: '', remote: '', local: '', remoteNets: '', psk: '' });
+      setForm(emptyForm);
       await load();
     } catch (error) {
       const fields = fieldErrors(error);
@@ -48,7 +56,8 @@ export function SitesView() {
     await api('DELETE', `/sites/${encodeURIComponent(s.name)}`).catch((error: unknown) => setMessage({ text: describe(error), kind: 'error' }));
     await load();
   };
-  const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
+  const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement | HTMLSelectElement).value });
+  const sstp = form.protocol === 'sstp';
   return (
     <section aria-label="sites">
       <div class="card">
@@ -70,12 +79,21 @@ export function SitesView() {
         )}
       </div>
       <form class="card" onSubmit={add} aria-label="add a site">
-        <h3>Add an IKEv2 site (pre-shared key)</h3>
+        <h3>Add a site</h3>
+        <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option></select></Field>
         <Field label="Name" error={errors['name']}><input name="site-name" value={form.name} onInput={set('name')} required /></Field>
         <Field label="Peer address" error={errors['remote']}><input name="site-remote" value={form.remote} onInput={set('remote')} required /></Field>
         <Field label="Local networks" error={errors['localSubnets']}><input name="site-local" placeholder="192.168.1.0/24" value={form.local} onInput={set('local')} required /></Field>
         <Field label="Remote networks" error={errors['remoteSubnets']}><input name="site-remote-nets" placeholder="10.20.0.0/16" value={form.remoteNets} onInput={set('remoteNets')} required /></Field>
-        <Field label="Pre-shared key" error={errors['psk']}><input name="site-psk" type="password" value={form.psk} onInput={set('psk')} required /></Field>
+        {sstp ? (
+          <>
+            <Field label="User name on the peer" error={errors['username']}><input name="site-username" value={form.username} onInput={set('username')} required /></Field>
+            <Field label="Password" error={errors['password']}><input name="site-password" type="password" value={form.password} onInput={set('password')} required /></Field>
+            <Field label="Peer certificate SHA-256 fingerprint (optional; otherwise the system and Postern CAs are trusted)" error={errors['serverFingerprint']}><input name="site-fingerprint" placeholder="AB:CD:…" value={form.fingerprint} onInput={set('fingerprint')} /></Field>
+          </>
+        ) : (
+          <Field label="Pre-shared key" error={errors['psk']}><input name="site-psk" type="password" value={form.psk} onInput={set('psk')} required /></Field>
+        )}
         <button type="submit">Add</button>
       </form>
     </section>

@@ -1,0 +1,43 @@
+// `postern run` as a daemon in a lab namespace, on a configuration the test wrote to its own state
+// directory; resolves once `ready` holds for its log.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigStore } from '../../firmware/config/store.ts';
+import type { PosternConfig } from '../../firmware/config/types.ts';
+import { createLogger } from '../../firmware/log/logger.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
+import type { Lab } from '../lab/topology.ts';
+import { cleanEnv } from './env.ts';
+
+export interface PosternDaemon {
+  readonly stateDir: string;
+  log(): string;
+  /** SIGTERM, and the exit awaited (bounded). */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** The daemon's name in the lab (its log file); several may run in one lab. */
+  readonly name?: string;
+  /** Start again on an earlier run's state (same CA and certificate); the config is not rewritten. */
+  readonly stateDir?: string;
+}
+
+export async function startPostern(lab: Lab, host: string, config: PosternConfig | undefined, ready: (log: string) => boolean, options: StartOptions = {}): Promise<PosternDaemon> {
+  const name = options.name ?? 'postern';
+  const stateDir = options.stateDir ?? lab.subdir(`${name}-state`);
+  if (config) {
+    const store = await ConfigStore.open(join(stateDir, 'config'), { logger: createLogger({ sink: () => {} }) });
+    await store.write(config, { author: 'test' });
+  }
+  const daemon = lab.spawnDaemon(host, name, [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', stateDir], cleanEnv());
+  const log = () => (existsSync(daemon.logFile) ? readFileSync(daemon.logFile, 'utf8') : '');
+  await waitUntil(`${name} ready`, 30_000, () => ready(log())).catch((error: Error) => {
+    throw new Error(`${error.message}\n--- ${name} log ---\n${log().split('\n').slice(-25).join('\n')}`);
+  });
+  const stop = async () => {
+    daemon.child.kill('SIGTERM');
+    await Promise.race([daemon.exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
+  };
+  return { stateDir, log, stop };
+}
