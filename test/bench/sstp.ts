@@ -1,5 +1,6 @@
 // SSTP benchmark: `postern run` as the gateway in the lab, Postern's own SSTP client as load.
-// 1) one call's TCP throughput (iperf3 through SSTP into the LAN) beside plain veth on the same path;
+// 1) one call's TCP throughput (iperf3 through SSTP into the LAN) beside plain veth and beside IKEv2
+//    (Postern ↔ Postern, AES-GCM-128, the responder on the same shared TUN) on the same topology;
 // 2) how many concurrent calls Postern holds and its memory per call. Prints `bench sstp …` lines.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -7,8 +8,10 @@ import { ConfigStore } from '../../firmware/config/store.ts';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { createLogger } from '../../firmware/log/logger.ts';
 import { cleanEnv } from '../helpers/env.ts';
+import { posternSite } from '../lab/ike-sites.ts';
 import { iperf3 } from '../lab/peers/iperf3.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
+import { startPosternIke } from '../lab/peers/postern-ike.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
@@ -53,6 +56,25 @@ async function load(lab: Lab, ca: string, count: number, tun?: { name: string; r
     const four = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'gwA', { seconds: SECONDS, streams: 4 });
     console.log(`bench sstp throughput veth ${veth.mbitPerSecond.toFixed(0)} Mbit/s`);
     console.log(`bench sstp throughput 1-flow ${one.mbitPerSecond.toFixed(0)} Mbit/s 4-flows ${four.mbitPerSecond.toFixed(0)} Mbit/s`);
+  } finally {
+    lab.teardown();
+  }
+}
+{
+  // IKEv2 beside it: same namespaces, same gateway host, same LAN host; the tunnel carries lanA ⇄ lanB.
+  const lab = Lab.create(twoSitesDirect);
+  try {
+    const over = { ike: ['aes128gcm16-prfsha256-ecp256'], esp: ['aes128gcm16'] };
+    const [gwA] = await Promise.all([
+      startPosternIke(lab, 'gwA', { address: '192.0.2.1', logLevel: 'warn', connections: [posternSite('192.0.2.2', { ...over, name: 'to-b', localId: 'gw-a.example', remoteId: 'gw-b.example', localTs: ['10.1.0.0/24'], remoteTs: ['10.2.0.0/24'] })], dataplane: { tunnelAddress: '10.1.0.1' } }),
+      startPosternIke(lab, 'gwB', { address: '192.0.2.2', logLevel: 'warn', connections: [posternSite('192.0.2.1', { ...over, name: 'to-a' })], dataplane: { tunnelAddress: '10.2.0.1', hub: true } }),
+    ]);
+    if ((await gwA.command('initiate to-b')) !== 'ok') throw new Error('the IKEv2 tunnel did not come up');
+    await gwA.waitEvent((e) => e['type'] === 'install-child');
+    await waitUntil('the tunnel carries traffic', 10_000, async () => (await lab.exec('lanA', ['ping', '-c', '1', '-W', '1', '10.2.0.10'])).code === 0);
+    const one = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'lanA', { seconds: SECONDS });
+    const four = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'lanA', { seconds: SECONDS, streams: 4 });
+    console.log(`bench sstp beside ikev2 1-flow ${one.mbitPerSecond.toFixed(0)} Mbit/s 4-flows ${four.mbitPerSecond.toFixed(0)} Mbit/s`);
   } finally {
     lab.teardown();
   }
