@@ -1,0 +1,332 @@
+/*
+ * The userspace DataPlane back end: RFC 4301's SAD and SPD over drivers/, for kernels without ESP.
+ * SAs live in the driver. Each IPsec child (a reqid with at least one inbound and one outbound SA and
+ * an outbound `protect` policy) runs as a tunnel on the shared TUN and the shared ESP socket, so
+ * packets never come up to JavaScript. The SPD's outbound policies become the hub's routes by
+ * destination; while a policy has no SA its traffic is routed up the hub's pipe instead, where the
+ * first packet raises an `acquire` (RFC 4301 §5.1.1), held like the kernel's larval state so IKE
+ * gets one acquire per hold time, not one per packet.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { ErrorCode, PosternError } from '../util/errors.ts';
+import type { NativeEndpoint } from './native-endpoint.ts';
+import type { NativeHub } from './native-hub.ts';
+import { NativeSa, NativeTunnel, type NativeExpireEvent } from './native.ts';
+import { DataPlaneFeature } from './types.ts';
+import type { DataPlane, DataPlaneEvent, PolicyId, PolicySpec, SaCounters, SaId, SaSpec, SaUpdate } from './types.ts';
+
+/** What the hub's pipe offers (access/pipe-dispatcher.ts); shared with the PPP sessions. */
+export interface PacketPipe {
+  register(handler: (packet: Buffer) => void): number;
+  route(tag: number, prefix: string): void;
+  unregister(tag: number): void;
+}
+
+export interface UserspaceDataPlaneOptions {
+  readonly hub: NativeHub;
+  readonly pipe: PacketPipe;
+  /** UDP 4500 on the local address, for SAs with UDP encapsulation; raw ESP for the others. */
+  readonly udpEndpoint?: NativeEndpoint;
+  readonly rawEndpoint?: NativeEndpoint;
+  /** The hub's own address: the gateway's inner address for its tunnels. */
+  readonly tunnelAddress: string;
+  readonly mtu?: number;
+  /** NAT keepalive interval for encapsulated SAs (RFC 3948 §2.3). */
+  readonly keepaliveMs?: number;
+  /** How long one acquire stands before traffic may raise another (XFRM's acq_expires: 30 s). */
+  readonly acquireHoldMs?: number;
+  readonly clock?: () => number;
+  /** Puts a policy's destination into the kernel's routing toward the hub (and takes it out). */
+  readonly kernelRoute?: (prefix: string, add: boolean) => void;
+}
+
+interface HeldSa {
+  spec: SaSpec;
+  readonly native: NativeSa;
+  readonly order: number;
+}
+
+interface Child {
+  readonly tunnel: NativeTunnel;
+  /** What the tunnel was started with; a change of it restarts the tunnel (SAs keep their state). */
+  readonly shape: string;
+  /** The inbound SAs it accepts, with their SPIs. */
+  readonly inbound: Map<NativeSa, number>;
+  outbound: NativeSa;
+  peer: string;
+}
+
+/** An outbound policy waiting for its SA: its traffic comes up the pipe under `tag`. */
+interface Trap {
+  readonly tag: number;
+  heldUntil: number;
+}
+
+const saKey = (id: SaId): string => `${id.spi >>> 0}@${id.destination}`;
+const policyKey = (id: PolicyId): string => `${id.direction}:${id.source.prefix}:${id.source.protocol ?? '*'}:${id.source.port ?? '*'}>${id.destination.prefix}:${id.destination.protocol ?? '*'}:${id.destination.port ?? '*'}`;
+const policyId = (p: PolicySpec): PolicyId => ({ source: p.source, destination: p.destination, direction: p.direction });
+
+export class UserspaceDataPlane implements DataPlane {
+  readonly kind = 'userspace';
+  readonly features: ReadonlySet<DataPlaneFeature> = new Set([DataPlaneFeature.espTunnel, DataPlaneFeature.udpEncapsulation, DataPlaneFeature.esn, DataPlaneFeature.gre, DataPlaneFeature.pptpGre]);
+  /** Packets that met a policy without an SA (dropped after raising the acquire) or a `discard` policy. */
+  readonly counters = { acquires: 0, acquireDrops: 0, discarded: 0, tunnelRestarts: 0 };
+  readonly #options: UserspaceDataPlaneOptions;
+  readonly #sas = new Map<string, HeldSa>();
+  readonly #reservedSpis = new Set<number>();
+  readonly #policies = new Map<string, PolicySpec>();
+  readonly #children = new Map<number, Child>();
+  readonly #traps = new Map<string, Trap>();
+  readonly #kernelRoutes = new Map<string, number>();
+  readonly #listeners = new Set<(event: DataPlaneEvent) => void>();
+  #order = 0;
+  #names = 0;
+  #closed = false;
+
+  constructor(options: UserspaceDataPlaneOptions) {
+    this.#options = options;
+  }
+
+  /** Any SPI unused by inbound SAs here; the addresses only matter to a kernel's larval state. */
+  async allocateSpi(_source: string, _destination: string): Promise<number> {
+    this.#open();
+    for (;;) {
+      // SPIs 1–255 are reserved by IANA (RFC 4303 §2.1).
+      const spi = randomInt(0x100, 0xffff_ffff) >>> 0;
+      if (!this.#reservedSpis.has(spi) && ![...this.#sas.values()].some((sa) => sa.spec.spi === spi && sa.spec.direction === 'in')) {
+        this.#reservedSpis.add(spi);
+        return spi;
+      }
+    }
+  }
+
+  async addSa(spec: SaSpec): Promise<void> {
+    this.#open();
+    const key = saKey(spec);
+    if (this.#sas.has(key)) throw new PosternError(ErrorCode.dataplaneExists, `SA ${key} exists`);
+    if (spec.mode !== 'tunnel') throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${key}: the userspace data plane carries tunnel mode only`);
+    if (spec.encapsulation ? !this.#options.udpEndpoint : !this.#options.rawEndpoint) {
+      throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${key}: no ${spec.encapsulation ? 'UDP 4500' : 'raw ESP'} endpoint on this data plane`);
+    }
+    const native = NativeSa.create({
+      spi: spec.spi, suite: spec.suite, esn: spec.esn, replayWindow: spec.direction === 'in' ? spec.replayWindow : 0,
+      encryptionKey: spec.keys.encryption, ...(spec.keys.integrity ? { integrityKey: spec.keys.integrity } : {}), lifetime: spec.lifetime,
+    });
+    this.#reservedSpis.delete(spec.spi >>> 0);
+    this.#sas.set(key, { spec, native, order: this.#order++ });
+    this.#reconcile(spec.reqid);
+  }
+
+  async updateSa(id: SaId, update: SaUpdate): Promise<void> {
+    const sa = this.#sa(id);
+    const { encapsulation, ...addresses } = update;
+    let spec: SaSpec = { ...sa.spec, ...addresses };
+    if (encapsulation === null) {
+      const { encapsulation: _gone, ...rest } = spec;
+      spec = rest;
+    } else if (encapsulation) spec = { ...spec, encapsulation };
+    if (spec.encapsulation ? !this.#options.udpEndpoint : !this.#options.rawEndpoint) throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${saKey(id)}: no endpoint for that framing`);
+    this.#sas.delete(saKey(id));
+    this.#sas.set(saKey(spec), { ...sa, spec });
+    this.#reconcile(spec.reqid);
+  }
+
+  async querySa(id: SaId): Promise<SaCounters | undefined> {
+    this.#open();
+    const c = this.#sas.get(saKey(id))?.native.counters();
+    return c && { packets: c.packets, bytes: c.bytes, replayDrops: c.dropReplay, authFailures: c.dropAuth };
+  }
+
+  async deleteSa(id: SaId): Promise<void> {
+    const sa = this.#sa(id);
+    this.#sas.delete(saKey(id));
+    this.#reconcile(sa.spec.reqid);
+  }
+
+  async addPolicy(spec: PolicySpec): Promise<void> {
+    this.#open();
+    const key = policyKey(spec);
+    if (this.#policies.has(key)) throw new PosternError(ErrorCode.dataplaneExists, `policy ${key} exists`);
+    for (const ts of [spec.source, spec.destination]) {
+      if (ts.protocol !== undefined || ts.port !== undefined) throw new PosternError(ErrorCode.dataplaneInvalid, `policy ${key}: the userspace data plane selects by address, not by protocol or port`);
+    }
+    if (spec.action === 'protect' && !spec.template) throw new PosternError(ErrorCode.dataplaneInvalid, `policy ${key}: protect needs a template`);
+    if (spec.template?.mode === 'transport') throw new PosternError(ErrorCode.dataplaneInvalid, `policy ${key}: the userspace data plane carries tunnel mode only`);
+    this.#policies.set(key, spec);
+    if (spec.direction === 'out' && spec.action !== 'bypass') this.#kernelRoute(spec.destination.prefix, true);
+    if (spec.direction === 'out' && spec.action === 'discard') this.#trap(key, spec);
+    if (spec.template) this.#reconcile(spec.template.reqid);
+  }
+
+  async deletePolicy(id: PolicyId): Promise<void> {
+    this.#open();
+    const key = policyKey(id);
+    const spec = this.#policies.get(key);
+    if (!spec) throw new PosternError(ErrorCode.dataplaneNotFound, `no policy ${key}`);
+    this.#policies.delete(key);
+    this.#untrap(key);
+    if (spec.template) this.#reconcile(spec.template.reqid);
+    if (spec.direction === 'out' && spec.action !== 'bypass') this.#kernelRoute(spec.destination.prefix, false);
+  }
+
+  subscribe(listener: (event: DataPlaneEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    for (const key of [...this.#traps.keys()]) this.#untrap(key);
+    for (const child of this.#children.values()) child.tunnel.stop();
+    this.#children.clear();
+    for (const prefix of [...this.#kernelRoutes.keys()]) this.#options.kernelRoute?.(prefix, false);
+    this.#kernelRoutes.clear();
+    this.#sas.clear();
+    this.#policies.clear();
+    this.#listeners.clear();
+    this.#closed = true;
+  }
+
+  /** The running tunnel of a reqid, for its packet counters. */
+  tunnel(reqid: number): NativeTunnel | undefined {
+    return this.#children.get(reqid)?.tunnel;
+  }
+
+  /**
+   * Brings a reqid's tunnel in line with its SAs and policies: started when it has an inbound SA,
+   * an outbound SA and an outbound protect policy; SAs swapped in place (lossless rekeying); restarted
+   * when its selectors or framing change; stopped, with its policies trapped again, when it has not.
+   */
+  #reconcile(reqid: number): void {
+    const sas = [...this.#sas.values()].filter((sa) => sa.spec.reqid === reqid).sort((a, b) => a.order - b.order);
+    const inbound = sas.filter((sa) => sa.spec.direction === 'in').slice(-4);
+    const outbound = sas.filter((sa) => sa.spec.direction === 'out').at(-1);
+    const policies = [...this.#policies.entries()].filter(([, p]) => p.template?.reqid === reqid && p.action === 'protect');
+    const out = policies.filter(([, p]) => p.direction === 'out');
+    const current = this.#children.get(reqid);
+    if (!outbound || inbound.length === 0 || out.length === 0) {
+      if (current) this.#stopChild(reqid, current);
+      for (const [key, p] of out) this.#trap(key, p);
+      return;
+    }
+    const remote = [...new Set([...out.map(([, p]) => p.destination.prefix), ...policies.filter(([, p]) => p.direction !== 'out').map(([, p]) => p.source.prefix)])].sort();
+    const local = [...new Set(out.map(([, p]) => p.source.prefix))].sort();
+    const encap = outbound.spec.encapsulation;
+    const shape = JSON.stringify({ remote, local, framing: encap ? 'esp-udp' : 'esp', localAddress: outbound.spec.source, localPort: encap?.sourcePort ?? 0 });
+    const peer = `${outbound.spec.destination}:${encap?.destinationPort ?? 0}`;
+    let child = current;
+    if (child && child.shape !== shape) {
+      this.#stopChild(reqid, child);
+      this.counters.tunnelRestarts++;
+      child = undefined;
+    }
+    if (!child) {
+      child = this.#startChild(reqid, shape, outbound, inbound[0]!, { remote, local, routes: [...new Set(out.map(([, p]) => p.destination.prefix))] });
+      for (const [key] of out) this.#untrap(key);
+    }
+    const wanted = new Map(inbound.map((sa) => [sa.native, sa.spec.spi >>> 0] as const));
+    for (const [sa, spi] of [...child.inbound]) {
+      if (wanted.has(sa)) continue;
+      child.tunnel.removeInbound(spi);
+      child.inbound.delete(sa);
+    }
+    for (const [sa, spi] of wanted) if (!child.inbound.has(sa)) (child.tunnel.addInbound(sa), child.inbound.set(sa, spi));
+    if (child.outbound !== outbound.native) (child.tunnel.setOutbound(outbound.native), (child.outbound = outbound.native));
+    if (child.peer !== peer) {
+      child.tunnel.setPeer(outbound.spec.destination, encap?.destinationPort ?? 0);
+      child.peer = peer;
+    }
+  }
+
+  #startChild(reqid: number, shape: string, outbound: HeldSa, firstInbound: HeldSa, selectors: { remote: string[]; local: string[]; routes: string[] }): Child {
+    const o = this.#options;
+    const encap = outbound.spec.encapsulation;
+    const common = {
+      name: `pus${this.#names++}`, mtu: o.mtu ?? 1400, address: o.tunnelAddress, prefixLength: 32, hub: o.hub,
+      remoteSelectors: selectors.remote, localSelectors: selectors.local, outbound: outbound.native, inbound: firstInbound.native,
+      onEvent: (event: NativeExpireEvent) => this.#expired(reqid, event),
+      local: { address: outbound.spec.source, port: encap?.sourcePort ?? 0 }, remote: { address: outbound.spec.destination, port: encap?.destinationPort ?? 0 },
+    };
+    const tunnel = encap
+      ? NativeTunnel.start({ ...common, framing: 'esp-udp', endpoint: o.udpEndpoint!, keepaliveMs: o.keepaliveMs ?? 20_000 })
+      : NativeTunnel.start({ ...common, framing: 'esp', endpoint: o.rawEndpoint! });
+    const child: Child = { tunnel, shape, inbound: new Map([[firstInbound.native, firstInbound.spec.spi >>> 0]]), outbound: outbound.native, peer: `${outbound.spec.destination}:${encap?.destinationPort ?? 0}` };
+    this.#children.set(reqid, child);
+    // The hub routes by destination; the newest route for a prefix replaces a trap on it.
+    for (const prefix of selectors.routes) tunnel.route(prefix);
+    return child;
+  }
+
+  #stopChild(reqid: number, child: Child): void {
+    child.tunnel.stop(); // its hub routes go with it
+    this.#children.delete(reqid);
+  }
+
+  /** Hard expiry takes the SA out (traffic then raises an acquire); soft expiry only tells IKE to rekey. */
+  #expired(reqid: number, event: NativeExpireEvent): void {
+    const sa = [...this.#sas.values()].find((s) => s.spec.reqid === reqid && s.spec.spi >>> 0 === event.spi >>> 0);
+    if (!sa) return;
+    const id = { spi: sa.spec.spi, destination: sa.spec.destination };
+    if (event.hard) {
+      this.#sas.delete(saKey(id));
+      this.#reconcile(reqid);
+    }
+    this.#emit({ type: 'expire', sa: id, hard: event.hard });
+  }
+
+  #trap(key: string, policy: PolicySpec): void {
+    if (this.#traps.has(key)) return;
+    const tag = this.#options.pipe.register(() => {
+      const trap = this.#traps.get(key);
+      const now = (this.#options.clock ?? Date.now)();
+      if (policy.action === 'discard') return void this.counters.discarded++;
+      this.counters.acquireDrops++;
+      if (!trap || now < trap.heldUntil || !policy.template) return;
+      trap.heldUntil = now + (this.#options.acquireHoldMs ?? 30_000);
+      this.counters.acquires++;
+      this.#emit({ type: 'acquire', policy: policyId(policy), reqid: policy.template.reqid });
+    });
+    this.#traps.set(key, { tag, heldUntil: 0 });
+    this.#options.pipe.route(tag, policy.destination.prefix);
+  }
+
+  #untrap(key: string): void {
+    const trap = this.#traps.get(key);
+    if (!trap) return;
+    this.#traps.delete(key);
+    this.#options.pipe.unregister(trap.tag);
+  }
+
+  /** Reference-counted: two policies may share a destination. */
+  #kernelRoute(prefix: string, add: boolean): void {
+    const n = (this.#kernelRoutes.get(prefix) ?? 0) + (add ? 1 : -1);
+    if (n > 0) this.#kernelRoutes.set(prefix, n);
+    else this.#kernelRoutes.delete(prefix);
+    if ((add && n === 1) || (!add && n === 0)) this.#options.kernelRoute?.(prefix, add);
+  }
+
+  #sa(id: SaId): HeldSa {
+    this.#open();
+    const sa = this.#sas.get(saKey(id));
+    if (!sa) throw new PosternError(ErrorCode.dataplaneNotFound, `no SA ${saKey(id)}`);
+    return sa;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new PosternError(ErrorCode.dataplaneInvalid, 'data plane closed');
+  }
+
+  #emit(event: DataPlaneEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+}
+
+/** The kernel side of the SPD: a policy's destination routed to the hub's TUN. */
+export const kernelRouteVia = (device: string) => (prefix: string, add: boolean): void => {
+  try {
+    execFileSync('ip', ['route', add ? 'replace' : 'del', prefix, 'dev', device], { stdio: 'ignore' });
+  } catch {
+    // Already gone with the device, or never there: nothing to undo.
+  }
+};

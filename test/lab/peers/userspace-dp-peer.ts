@@ -1,0 +1,71 @@
+// The userspace DataPlane back end in a lab host, driven the way IKE drives a data plane, by hand:
+// one JSON call per stdin line (`{"call":"addSa","args":[...]}`), answered `ok <result>` or
+// `error <code> <message>`; acquire and expire events printed as `event {...}`. Keys are hex,
+// lifetimes plain numbers. `stats` prints the hub's, endpoints' and back end's counters.
+import { createInterface } from 'node:readline';
+import { PipeDispatcher } from '../../../firmware/access/pipe-dispatcher.ts';
+import { NativeEndpoint } from '../../../firmware/dataplane/native-endpoint.ts';
+import { NativeHub } from '../../../firmware/dataplane/native-hub.ts';
+import type { SaSpec } from '../../../firmware/dataplane/types.ts';
+import { UserspaceDataPlane, kernelRouteVia } from '../../../firmware/dataplane/userspace.ts';
+import { PosternError } from '../../../firmware/util/errors.ts';
+import { Secret } from '../../../firmware/util/secret.ts';
+
+export interface UserspaceDpPeerConfig {
+  /** The gateway's outer address: UDP 4500 and raw ESP are opened on it. */
+  address: string;
+  tunnelAddress: string;
+  acquireHoldMs?: number;
+}
+
+const config = JSON.parse(process.argv[2] ?? '{}') as UserspaceDpPeerConfig;
+const hub = NativeHub.open({ name: 'phub0', mtu: 1400, address: config.tunnelAddress, prefixLength: 32 });
+const pipe = new PipeDispatcher(hub);
+const udpEndpoint = NativeEndpoint.open(config.address, 4500, () => undefined);
+const rawEndpoint = NativeEndpoint.openRaw(config.address);
+const dp = new UserspaceDataPlane({
+  hub, pipe, udpEndpoint, rawEndpoint, tunnelAddress: config.tunnelAddress, kernelRoute: kernelRouteVia(hub.name),
+  ...(config.acquireHoldMs ? { acquireHoldMs: config.acquireHoldMs } : {}),
+});
+const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x));
+dp.subscribe((event) => process.stdout.write(`event ${json(event)}\n`));
+
+type WireSa = Omit<SaSpec, 'keys' | 'lifetime'> & { keys: { encryption: string; integrity?: string }; lifetime?: Record<string, number> };
+const saSpec = (w: WireSa): SaSpec => ({
+  ...w,
+  keys: { encryption: new Secret(Buffer.from(w.keys.encryption, 'hex')), ...(w.keys.integrity ? { integrity: new Secret(Buffer.from(w.keys.integrity, 'hex')) } : {}) },
+  lifetime: Object.fromEntries(Object.entries(w.lifetime ?? {}).map(([k, v]) => [k, BigInt(v)])),
+});
+
+const calls: Record<string, (args: any[]) => Promise<unknown>> = {
+  allocateSpi: (a) => dp.allocateSpi(a[0], a[1]),
+  addSa: (a) => dp.addSa(saSpec(a[0] as WireSa)),
+  updateSa: (a) => dp.updateSa(a[0], a[1]),
+  querySa: (a) => dp.querySa(a[0]),
+  deleteSa: (a) => dp.deleteSa(a[0]),
+  addPolicy: (a) => dp.addPolicy(a[0]),
+  deletePolicy: (a) => dp.deletePolicy(a[0]),
+  stats: async () => ({ hub: hub.stats(), pipe: pipe.counters, udp: udpEndpoint.stats(), raw: rawEndpoint.stats(), dataplane: dp.counters, tunnel: dp.tunnel(Number(1))?.stats() }),
+};
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  void (async () => {
+    try {
+      const { call, args = [] } = JSON.parse(line) as { call: string; args?: unknown[] };
+      const fn = calls[call];
+      if (!fn) throw new Error(`unknown call ${call}`);
+      process.stdout.write(`ok ${json((await fn(args)) ?? null)}\n`);
+    } catch (error) {
+      process.stdout.write(`error ${error instanceof PosternError ? error.code : 'ERROR'} ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+  })();
+});
+process.on('SIGTERM', () => {
+  void dp.close().then(() => {
+    udpEndpoint.close();
+    rawEndpoint.close();
+    hub.close();
+    process.exit(0);
+  });
+});
+process.stdout.write(`ready ${hub.name}\n`);
