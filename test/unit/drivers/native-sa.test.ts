@@ -65,6 +65,30 @@ t.test('ChaCha20-Poly1305 packets match RFC 7634 §2 built with node:crypto', as
   t.equal(r.ok && r.value.toString('hex'), Buffer.concat([aad, iv, ct, cipher.getAuthTag()]).toString('hex'));
 });
 
+t.test('RFC 7634 Appendix A: the ESP example, byte for byte both ways', async (t) => {
+  const hex = (text: string) => Buffer.from(text.replace(/\s/g, ''), 'hex');
+  // KEYMAT: the 256-bit key 80..9f, then the salt a0a1a2a3; SPI 0x01020304, sequence 5, IV 1011..17.
+  const keymat = hex('808182838485868788898a8b8c8d8e8f 909192939495969798999a9b9c9d9e9f a0a1a2a3');
+  // The inner packet: an ICMP echo request from 198.51.100.5 to 192.0.2.5 (84 bytes).
+  const inner = hex(`4500 0054 a6f2 0000 4001 e778 c633 6405 c000 0205 0800 5b7a 3a08 0000 553b ec10
+    0007 3627 0809 0a0b 0c0d 0e0f 1011 1213 1415 1617 1819 1a1b 1c1d 1e1f 2021 2223 2425 2627 2829 2a2b
+    2c2d 2e2f 3031 3233 3435 3637`);
+  const esp = hex(`01020304 00000005 1011121314151617
+    24039428b97f417e3c13753a4f05087b 67c352e6a7fab1b982d466ef407ae5c6 14ee8099d52844eb61aa95dfab4c02f7
+    2aa71e7c4c4f64c9befe2facc638e8f3 cbec163fac469b502773f6fb94e664da 9165b82829f641e0
+    76aaa8266b7fb0f7b11b369907e1ad43`);
+  const sa = () => NativeSa.create({ spi: 0x01020304, suite: 'chacha20-poly1305', esn: false, replayWindow: 64, encryptionKey: new Secret(keymat) });
+  const sender = sa();
+  sender.setNextSequence(5n);
+  const sealed = sender.encrypt(inner, 4, hex('1011121314151617'));
+  t.equal(sealed.ok && sealed.value.toString('hex'), esp.toString('hex'), 'encrypting the example gives the RFC\'s ESP packet');
+  const opened = sa().decrypt(esp);
+  t.same(opened.ok && [opened.value.payload.toString('hex'), opened.value.nextHeader], [inner.toString('hex'), 4], 'and the RFC\'s packet decrypts to the example (padding 1 2, next header 4)');
+  const tampered = Buffer.from(esp);
+  tampered[20] = tampered[20]! ^ 1;
+  t.same(sa().decrypt(tampered).ok, false, 'one flipped ciphertext bit fails the tag');
+});
+
 t.test('AES-CBC + HMAC-SHA-256-128 with ESN: the ICV covers the high sequence bits (RFC 4303 §2.2.1)', async (t) => {
   const enc = randomBytes(16);
   const integ = randomBytes(32);
