@@ -31,6 +31,10 @@ napi_value dp_napi_hub_pipe_stats(napi_env env, napi_callback_info info);
 napi_value dp_napi_hub_write(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_route(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_set_peer(napi_env env, napi_callback_info info);
+napi_value dp_napi_netlink_open(napi_env env, napi_callback_info info);
+napi_value dp_napi_netlink_request(napi_env env, napi_callback_info info);
+napi_value dp_napi_netlink_listen(napi_env env, napi_callback_info info);
+napi_value dp_napi_netlink_close(napi_env env, napi_callback_info info);
 
 static napi_value get_version(napi_env env, napi_callback_info info) {
   (void)info;
@@ -72,6 +76,10 @@ static const struct {
     {"hubWrite", dp_napi_hub_write},
     {"tunnelRoute", dp_napi_tunnel_route},
     {"tunnelSetPeer", dp_napi_tunnel_set_peer},
+    {"netlinkOpen", dp_napi_netlink_open},
+    {"netlinkRequest", dp_napi_netlink_request},
+    {"netlinkListen", dp_napi_netlink_listen},
+    {"netlinkClose", dp_napi_netlink_close},
 };
 
 static napi_value init(napi_env env, napi_value exports) {

@@ -46,8 +46,8 @@ t.test('userspace data plane: acquire, SAs, rekey in place, expiry, UDP encapsul
   const lab = Lab.create(twoSitesDirect);
   t.teardown(() => lab.teardown());
   const [{ peer: gwA }, { peer: gwB }] = await Promise.all([
-    LinePeer.spawn(lab, 'gwA', 'udp-a', 'userspace-dp-peer.ts', { address: A, tunnelAddress: '10.1.0.1', acquireHoldMs: 2000 }),
-    LinePeer.spawn(lab, 'gwB', 'udp-b', 'userspace-dp-peer.ts', { address: B, tunnelAddress: '10.2.0.1', acquireHoldMs: 2000 }),
+    LinePeer.spawn(lab, 'gwA', 'udp-a', 'dataplane-peer.ts', { address: A, tunnelAddress: '10.1.0.1', acquireHoldMs: 2000 }),
+    LinePeer.spawn(lab, 'gwB', 'udp-b', 'dataplane-peer.ts', { address: B, tunnelAddress: '10.2.0.1', acquireHoldMs: 2000 }),
   ]);
   for (const p of policies('10.1.0.0/24', '10.2.0.0/24', A, B)) await call(gwA, 'addPolicy', p);
   for (const p of policies('10.2.0.0/24', '10.1.0.0/24', B, A)) await call(gwB, 'addPolicy', p);

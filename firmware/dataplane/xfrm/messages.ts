@@ -123,3 +123,14 @@ export function allocateSpiMessage(source: string, destination: string, seq: num
   body.writeUInt32LE(max, 228);
   return netlinkMessage(XfrmMsg.allocSpi, NLM_F_REQUEST, seq, body);
 }
+
+/** XFRM_MSG_GETSA: the kernel answers with the SA (XFRM_MSG_NEWSA), counters included. */
+export function getSaMessage(id: SaId, seq: number): Buffer {
+  const dst = address(id.destination);
+  const body = Buffer.alloc(SizeOf.usersaId);
+  writeAddress(body, 0, dst);
+  body.writeUInt32BE(id.spi >>> 0, 16);
+  body.writeUInt16LE(familyOf(dst), 20);
+  body.writeUInt8(IPPROTO_ESP, 22);
+  return netlinkMessage(XfrmMsg.getSa, NLM_F_REQUEST, seq, body);
+}

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { probeKernelEsp } from '../../../firmware/dataplane/kernel-support.ts';
+import { chooseDataPlane } from '../../../firmware/dataplane/select.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
 function fakeKernel(t: Parameters<typeof tempDir>[0], files: Record<string, string>) {
@@ -29,4 +30,12 @@ t.test('esp4 loaded, built in, or loadable', async (t) => {
 t.test('this machine: XFRM present, no kernel ESP', async (t) => {
   const r = probeKernelEsp({ xfrmStat: '/proc/net/xfrm_stat', modules: '/proc/modules', moduleDir: '/lib/modules/none' });
   t.equal(r.esp, false, r.why);
+});
+
+t.test('the back end follows the probe, and can be forced to the drivers', async (t) => {
+  const withEsp = fakeKernel(t, { xfrm_stat: '', modules: 'esp4 28672 2 - Live 0x0\n' });
+  const withoutEsp = fakeKernel(t, { xfrm_stat: 'XfrmInError 0\n', modules: '' });
+  t.same(chooseDataPlane(withEsp, undefined), { backEnd: 'kernel-xfrm', why: 'esp4 loaded' });
+  t.match(chooseDataPlane(withoutEsp, undefined), { backEnd: 'userspace', why: /no esp4 module: ESP in the drivers/ });
+  t.match(chooseDataPlane(withEsp, 'userspace'), { backEnd: 'userspace', why: /forced/ });
 });

@@ -1,4 +1,4 @@
-// The userspace DataPlane back end in a lab host, driven the way IKE drives a data plane, by hand:
+// A DataPlane back end (userspace or kernel XFRM) in a lab host, driven the way IKE drives one, by hand:
 // one JSON call per stdin line (`{"call":"addSa","args":[...]}`), answered `ok <result>` or
 // `error <code> <message>`; acquire and expire events printed as `event {...}`. Keys are hex,
 // lifetimes plain numbers. `stats` prints the hub's, endpoints' and back end's counters.
@@ -6,27 +6,31 @@ import { createInterface } from 'node:readline';
 import { PipeDispatcher } from '../../../firmware/access/pipe-dispatcher.ts';
 import { NativeEndpoint } from '../../../firmware/dataplane/native-endpoint.ts';
 import { NativeHub } from '../../../firmware/dataplane/native-hub.ts';
-import type { SaSpec } from '../../../firmware/dataplane/types.ts';
+import { KernelXfrmDataPlane } from '../../../firmware/dataplane/kernel-xfrm.ts';
+import type { DataPlane, SaSpec } from '../../../firmware/dataplane/types.ts';
 import { UserspaceDataPlane, kernelRouteVia } from '../../../firmware/dataplane/userspace.ts';
 import { PosternError } from '../../../firmware/util/errors.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 
-export interface UserspaceDpPeerConfig {
+export interface DataPlanePeerConfig {
+  backEnd?: 'userspace' | 'kernel-xfrm';
   /** The gateway's outer address: UDP 4500 and raw ESP are opened on it. */
   address: string;
   tunnelAddress: string;
   acquireHoldMs?: number;
 }
 
-const config = JSON.parse(process.argv[2] ?? '{}') as UserspaceDpPeerConfig;
-const hub = NativeHub.open({ name: 'phub0', mtu: 1400, address: config.tunnelAddress, prefixLength: 32 });
-const pipe = new PipeDispatcher(hub);
-const udpEndpoint = NativeEndpoint.open(config.address, 4500, () => undefined);
-const rawEndpoint = NativeEndpoint.openRaw(config.address);
-const dp = new UserspaceDataPlane({
-  hub, pipe, udpEndpoint, rawEndpoint, tunnelAddress: config.tunnelAddress, kernelRoute: kernelRouteVia(hub.name),
+const config = JSON.parse(process.argv[2] ?? '{}') as DataPlanePeerConfig;
+const kernel = config.backEnd === 'kernel-xfrm';
+const hub = kernel ? undefined : NativeHub.open({ name: 'phub0', mtu: 1400, address: config.tunnelAddress, prefixLength: 32 });
+const pipe = hub && new PipeDispatcher(hub);
+const udpEndpoint = hub && NativeEndpoint.open(config.address, 4500, () => undefined);
+const rawEndpoint = hub && NativeEndpoint.openRaw(config.address);
+const userspace = hub && pipe && new UserspaceDataPlane({
+  hub, pipe, ...(udpEndpoint ? { udpEndpoint } : {}), ...(rawEndpoint ? { rawEndpoint } : {}), tunnelAddress: config.tunnelAddress, kernelRoute: kernelRouteVia(hub.name),
   ...(config.acquireHoldMs ? { acquireHoldMs: config.acquireHoldMs } : {}),
 });
+const dp: DataPlane = userspace ?? KernelXfrmDataPlane.open();
 const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x));
 dp.subscribe((event) => process.stdout.write(`event ${json(event)}\n`));
 
@@ -45,7 +49,7 @@ const calls: Record<string, (args: any[]) => Promise<unknown>> = {
   deleteSa: (a) => dp.deleteSa(a[0]),
   addPolicy: (a) => dp.addPolicy(a[0]),
   deletePolicy: (a) => dp.deletePolicy(a[0]),
-  stats: async () => ({ hub: hub.stats(), pipe: pipe.counters, udp: udpEndpoint.stats(), raw: rawEndpoint.stats(), dataplane: dp.counters, tunnel: dp.tunnel(Number(1))?.stats() }),
+  stats: async () => ({ kind: dp.kind, hub: hub?.stats(), pipe: pipe?.counters, udp: udpEndpoint?.stats(), raw: rawEndpoint?.stats(), dataplane: userspace?.counters, tunnel: userspace?.tunnel(1)?.stats() }),
 };
 
 createInterface({ input: process.stdin }).on('line', (line) => {
@@ -62,10 +66,10 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 });
 process.on('SIGTERM', () => {
   void dp.close().then(() => {
-    udpEndpoint.close();
-    rawEndpoint.close();
-    hub.close();
+    udpEndpoint?.close();
+    rawEndpoint?.close();
+    hub?.close();
     process.exit(0);
   });
 });
-process.stdout.write(`ready ${hub.name}\n`);
+process.stdout.write(`ready ${dp.kind}\n`);
