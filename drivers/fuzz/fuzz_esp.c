@@ -59,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   dp_gso_split(data, size, scratch, sizeof scratch, count_segment, NULL);
   /* As decrypted packets offered to GRO: twice (so runs form), then flushed. */
   static dp_gro gro;
+  gro.uso = size & 1; /* TCP runs, and UDP runs where the TUN takes USO */
   dp_gro_offer(&gro, data, size, discard, NULL);
   dp_gro_offer(&gro, data, size, discard, NULL);
   dp_gro_flush(&gro, discard, NULL);

@@ -38,6 +38,28 @@ static size_t tcp_headers(const uint8_t *p, size_t len) {
   return h;
 }
 
+/* IP + UDP header length of a mergeable datagram with payload (lengths consistent), or 0. */
+static size_t udp_headers(const uint8_t *p, size_t len) {
+  size_t ip;
+  if (len > 28 && p[0] == 0x45) {
+    if (p[9] != 17 || (get16(p + 6) & 0x3fff) != 0) return 0;
+    ip = 20;
+  } else if (len > 48 && (p[0] >> 4) == 6) {
+    if (p[6] != 17) return 0;
+    ip = 40;
+  } else {
+    return 0;
+  }
+  return get16(p + ip + 4) == len - ip ? ip + 8 : 0;
+}
+
+/* Same addresses and ports, and the IP fields the merged packet's segments will all be given. */
+static bool same_udp_flow(const uint8_t *a, const uint8_t *b) {
+  if ((a[0] >> 4) != (b[0] >> 4)) return false;
+  if ((a[0] >> 4) == 4) return memcmp(a, b, 2) == 0 && memcmp(a + 6, b + 6, 4) == 0 && memcmp(a + 12, b + 12, 12) == 0;
+  return memcmp(a, b, 4) == 0 && a[7] == b[7] && memcmp(a + 8, b + 8, 36) == 0;
+}
+
 /* Same addresses, ports, ACK, window and options; the flags may differ only in PSH. */
 static bool same_flow(const uint8_t *a, const uint8_t *b, size_t headers) {
   size_t ip = (a[0] >> 4) == 4 ? 20 : 40;
@@ -69,12 +91,14 @@ void dp_gro_flush(dp_gro *g, dp_gro_write_fn write, void *ctx) {
     } else {
       put16(p + 4, (uint16_t)(g->len - 40));
     }
-    /* The kernel finishes the TCP checksum of each segment it cuts: leave it the pseudo-header sum. */
-    uint32_t pseudo = (v4 ? sum16(p + 12, 8, 0) : sum16(p + 8, 32, 0)) + 6 + (uint32_t)(g->len - ip);
-    put16(p + ip + 16, fold_raw(pseudo));
+    bool udp = g->proto == 17;
+    if (udp) put16(p + ip + 4, (uint16_t)(g->len - ip));
+    /* The kernel finishes the L4 checksum of each segment it cuts: leave it the pseudo-header sum. */
+    uint32_t pseudo = (v4 ? sum16(p + 12, 8, 0) : sum16(p + 8, 32, 0)) + g->proto + (uint32_t)(g->len - ip);
+    put16(p + ip + (udp ? 6 : 16), fold_raw(pseudo));
     h[0] = DP_VNET_F_NEEDS_CSUM;
-    h[1] = v4 ? DP_GSO_TCPV4 : DP_GSO_TCPV6;
-    uint16_t hdr_len = (uint16_t)g->headers, gso_size = (uint16_t)g->segment, csum_start = (uint16_t)ip, csum_offset = 16;
+    h[1] = udp ? DP_GSO_UDP_L4 : v4 ? DP_GSO_TCPV4 : DP_GSO_TCPV6;
+    uint16_t hdr_len = (uint16_t)g->headers, gso_size = (uint16_t)g->segment, csum_start = (uint16_t)ip, csum_offset = udp ? 6 : 16;
     memcpy(h + 2, &hdr_len, 2);
     memcpy(h + 4, &gso_size, 2);
     memcpy(h + 6, &csum_start, 2);
@@ -87,17 +111,29 @@ void dp_gro_flush(dp_gro *g, dp_gro_write_fn write, void *ctx) {
 
 void dp_gro_offer(dp_gro *g, const uint8_t *packet, size_t len, dp_gro_write_fn write, void *ctx) {
   size_t headers = tcp_headers(packet, len);
-  if (g->len && headers && !g->closed && headers == g->headers && same_flow(g->buf + VNET, packet, headers)) {
-    size_t ip = (packet[0] >> 4) == 4 ? 20 : 40;
+  uint8_t proto = 6;
+  if (!headers && g->uso && (headers = udp_headers(packet, len)) != 0) proto = 17;
+  if (g->len && headers && !g->closed && proto == g->proto && headers == g->headers) {
     size_t payload = len - headers;
-    if (get32(packet + ip + 4) == g->next_seq && payload <= g->segment && g->len + payload <= DP_GRO_MAX) {
-      memcpy(g->buf + VNET + g->len, packet + headers, payload);
-      g->len += payload;
-      g->count++;
-      g->next_seq += (uint32_t)payload;
-      g->buf[VNET + ip + 13] |= packet[ip + 13] & 0x08; /* PSH of any segment carries over */
-      if (payload < g->segment) g->closed = true;
-      return;
+    if (proto == 17 && same_udp_flow(g->buf + VNET, packet)) {
+      if (payload <= g->segment && g->count < DP_UDP_MAX_SEGMENTS && g->len + payload <= DP_GRO_MAX) {
+        memcpy(g->buf + VNET + g->len, packet + headers, payload);
+        g->len += payload;
+        g->count++;
+        if (payload < g->segment) g->closed = true;
+        return;
+      }
+    } else if (proto == 6 && same_flow(g->buf + VNET, packet, headers)) {
+      size_t ip = (packet[0] >> 4) == 4 ? 20 : 40;
+      if (get32(packet + ip + 4) == g->next_seq && payload <= g->segment && g->len + payload <= DP_GRO_MAX) {
+        memcpy(g->buf + VNET + g->len, packet + headers, payload);
+        g->len += payload;
+        g->count++;
+        g->next_seq += (uint32_t)payload;
+        g->buf[VNET + ip + 13] |= packet[ip + 13] & 0x08; /* PSH of any segment carries over */
+        if (payload < g->segment) g->closed = true;
+        return;
+      }
     }
   }
   dp_gro_flush(g, write, ctx);
@@ -112,5 +148,6 @@ void dp_gro_offer(dp_gro *g, const uint8_t *packet, size_t len, dp_gro_write_fn 
   g->segment = len - headers;
   g->count = 1;
   g->closed = false;
-  g->next_seq = get32(packet + ip + 4) + (uint32_t)(len - headers);
+  g->proto = proto;
+  g->next_seq = proto == 6 ? get32(packet + ip + 4) + (uint32_t)(len - headers) : 0;
 }

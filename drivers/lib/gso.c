@@ -32,6 +32,17 @@ static void tcp_checksum(uint8_t *pkt, size_t ip_len, size_t total) {
   put16(tcp + 16, fold(sum16(tcp, seg, s)));
 }
 
+/* The UDP checksum from scratch (RFC 768; never 0 on the wire, RFC 8200 §8.1 for IPv6). */
+static void udp_checksum(uint8_t *pkt, size_t ip_len, size_t total) {
+  uint8_t *udp = pkt + ip_len;
+  size_t seg = total - ip_len;
+  uint32_t s = (pkt[0] >> 4) == 4 ? sum16(pkt + 12, 8, 0) : sum16(pkt + 8, 32, 0);
+  s += 17 + (uint32_t)seg;
+  udp[6] = udp[7] = 0;
+  uint16_t c = fold(sum16(udp, seg, s));
+  put16(udp + 6, c ? c : 0xffff);
+}
+
 /* A lone packet whose L4 checksum the kernel left to us (NEEDS_CSUM): the field holds the
  * pseudo-header sum; the checksum covers csum_start to the end (virtio 1.x §5.1.6.2). */
 static int finish_checksum(const dp_vnet_hdr *h, uint8_t *pkt, size_t len) {
@@ -79,6 +90,38 @@ static int split_tcp(const dp_vnet_hdr *h, const uint8_t *pkt, size_t len, uint8
   return count;
 }
 
+/* USO: every segment is a datagram of its own, with the same ports and gso_size bytes of payload
+ * (the last may be shorter); lengths, IPv4 IDs and both checksums written per segment. */
+static int split_udp(const dp_vnet_hdr *h, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap, dp_segment_fn emit, void *ctx) {
+  int v4 = (pkt[0] >> 4) == 4;
+  size_t ip_len = v4 ? (size_t)(pkt[0] & 15) * 4 : 40;
+  if ((v4 && (ip_len < 20 || pkt[9] != 17)) || (!v4 && pkt[6] != 17) || len < ip_len + 8) return -1;
+  size_t hdrs = ip_len + 8;
+  size_t size = h->gso_size;
+  if (size == 0 || hdrs + size > cap || len <= hdrs) return -1;
+  const uint8_t *payload = pkt + hdrs;
+  size_t remaining = len - hdrs;
+  uint16_t id = v4 ? get16(pkt + 4) : 0;
+  int count = 0;
+  for (size_t off = 0; off < remaining; off += size, count++) {
+    size_t chunk = remaining - off < size ? remaining - off : size;
+    memcpy(out, pkt, hdrs);
+    memcpy(out + hdrs, payload + off, chunk);
+    size_t total = hdrs + chunk;
+    if (v4) {
+      put16(out + 2, (uint16_t)total);
+      put16(out + 4, (uint16_t)(id + count));
+      ipv4_header_checksum(out, ip_len);
+    } else {
+      put16(out + 4, (uint16_t)(total - 40));
+    }
+    put16(out + ip_len + 4, (uint16_t)(8 + chunk));
+    udp_checksum(out, ip_len, total);
+    if (emit(ctx, out, total) != 0) return -1;
+  }
+  return count;
+}
+
 int dp_gso_split(const uint8_t *buf, size_t len, uint8_t *scratch, size_t scratch_len, dp_segment_fn emit, void *ctx) {
   if (len < DP_VNET_HDR_LEN + 20) return -1;
   dp_vnet_hdr h;
@@ -97,6 +140,7 @@ int dp_gso_split(const uint8_t *buf, size_t len, uint8_t *scratch, size_t scratc
     if (finish_checksum(&h, scratch, plen) != 0) return -1;
     return emit(ctx, scratch, plen) == 0 ? 1 : -1;
   }
+  if (type == DP_GSO_UDP_L4) return split_udp(&h, pkt, plen, scratch, scratch_len, emit, ctx);
   if (type != DP_GSO_TCPV4 && type != DP_GSO_TCPV6) return -1;
   return split_tcp(&h, pkt, plen, scratch, scratch_len, emit, ctx);
 }

@@ -1,5 +1,5 @@
-/* TUN offloads (IFF_VNET_HDR): the kernel hands over TCP super-segments of up to 64 KB with a
- * virtio_net_hdr in front; we cut them into MSS-sized segments ourselves before encrypting. One
+/* TUN offloads (IFF_VNET_HDR): the kernel hands over TCP super-segments (and, with USO, UDP ones) of
+ * up to 64 KB with a virtio_net_hdr in front; we cut them into segments ourselves before encrypting. One
  * read then replaces dozens, and the kernel's forwarding path handles one packet instead of dozens. */
 #ifndef POSTERN_GSO_H
 #define POSTERN_GSO_H
@@ -22,6 +22,9 @@ typedef struct {
 #define DP_GSO_NONE 0
 #define DP_GSO_TCPV4 1
 #define DP_GSO_TCPV6 4
+#define DP_GSO_UDP_L4 5 /* UDP segmentation offload (USO), IPv4 and IPv6 */
+/* The kernel's cap on the segments of one UDP GSO packet (UDP_MAX_SEGMENTS). */
+#define DP_UDP_MAX_SEGMENTS 64
 #define DP_GSO_ECN 0x80
 
 typedef int (*dp_segment_fn)(void *ctx, const uint8_t *segment, size_t len);

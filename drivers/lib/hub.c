@@ -38,6 +38,7 @@ typedef struct {
 struct dp_hub {
   int tun_fd, stop_fd;
   bool offload;
+  bool uso;
   unsigned mtu;
   _Atomic(route_table *) table;
   _Atomic(dp_pipe *) pipe; /* sessions served in JavaScript; NULL until attached */
@@ -244,11 +245,12 @@ void dp_hub_set_pipe(dp_hub *h, dp_pipe *p) {
   wait_quiescent(h); /* a batch holding the old pipe is done with it */
 }
 
-dp_hub *dp_hub_open(int tun_fd, bool offload, unsigned mtu, int *error) {
+dp_hub *dp_hub_open(int tun_fd, bool offload, bool uso, unsigned mtu, int *error) {
   dp_hub *h = calloc(1, sizeof *h);
   if (!h) { *error = -ENOMEM; return NULL; }
   h->tun_fd = tun_fd;
   h->offload = offload;
+  h->uso = uso;
   h->mtu = mtu;
   h->stop_fd = eventfd(0, EFD_CLOEXEC);
   int flags = fcntl(tun_fd, F_GETFL);
@@ -278,4 +280,5 @@ void dp_hub_close(dp_hub *h) {
 const dp_hub_stats *dp_hub_stats_of(const dp_hub *h) { return &h->stats; }
 int dp_hub_tun_fd(const dp_hub *h) { return h->tun_fd; }
 bool dp_hub_offload(const dp_hub *h) { return h->offload; }
+bool dp_hub_uso(const dp_hub *h) { return h->uso; }
 _Atomic uint64_t *dp_hub_epoch(dp_hub *h) { return &h->epoch; }

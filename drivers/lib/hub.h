@@ -23,7 +23,7 @@ typedef struct {
 } dp_hub_stats;
 
 /* Takes the TUN fd (closed by dp_hub_close). `offload`: the TUN was opened with a vnet header. */
-dp_hub *dp_hub_open(int tun_fd, bool offload, unsigned mtu, int *error);
+dp_hub *dp_hub_open(int tun_fd, bool offload, bool uso, unsigned mtu, int *error);
 /* Every tunnel on it must have been stopped first. */
 void dp_hub_close(dp_hub *h);
 const dp_hub_stats *dp_hub_stats_of(const dp_hub *h);
@@ -44,6 +44,8 @@ void dp_hub_set_pipe(dp_hub *h, dp_pipe *p);
 /* For tunnel.c: the TUN fd, the epoch of the sending thread. */
 int dp_hub_tun_fd(const dp_hub *h);
 bool dp_hub_offload(const dp_hub *h);
+/* The shared TUN takes UDP GSO packets (USO): tunnels on it merge UDP runs too. */
+bool dp_hub_uso(const dp_hub *h);
 _Atomic uint64_t *dp_hub_epoch(dp_hub *h);
 
 #endif

@@ -12,7 +12,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int dp_tun_open(char name[16], bool offload) {
+/* linux/if_tun.h of Linux 6.2+; older headers lack them, older kernels refuse them (EINVAL). */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+int dp_tun_open(char name[16], bool offload, bool *uso) {
+  if (uso) *uso = false;
   int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
   if (fd < 0) return -errno;
   struct ifreq ifr;
@@ -20,7 +27,13 @@ int dp_tun_open(char name[16], bool offload) {
   ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
   strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
   unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0 || (offload && ioctl(fd, TUNSETOFFLOAD, offloads) < 0)) {
+  int rc = ioctl(fd, TUNSETIFF, &ifr);
+  if (rc == 0 && offload && uso && ioctl(fd, TUNSETOFFLOAD, offloads | TUN_F_USO4 | TUN_F_USO6) == 0) {
+    *uso = true;
+  } else if (rc == 0 && offload) {
+    rc = ioctl(fd, TUNSETOFFLOAD, offloads);
+  }
+  if (rc < 0) {
     int e = errno;
     close(fd);
     return -e;

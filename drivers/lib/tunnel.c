@@ -285,10 +285,11 @@ static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const struct soc
     COUNT(t, peer_moved);
   }
   if (dp_clamp_mss(plain, out_len, t->options.mtu)) COUNT(t, mss_clamped);
-  /* With offloads every write carries a virtio_net_hdr; GRO merges TCP runs (flushed per batch). */
+  /* With offloads every write carries a virtio_net_hdr; GRO merges TCP (and with USO, UDP) runs, flushed per batch. */
   /* The 64 KB merge buffer comes with the first packet: idle remote-access clients never pay for it. */
   if (!t->options.offload) { write_tun(t, plain, out_len); return; }
   if (!t->gro && !(t->gro = calloc(1, sizeof *t->gro))) { COUNT(t, drop_io); return; } /* the TUN wants a vnet header */
+  t->gro->uso = t->options.uso;
   dp_gro_offer(t->gro, plain, out_len, write_tun, t);
 }
 
@@ -355,6 +356,7 @@ static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoin
   t->endpoint = endpoint;
   t->hub = hub;
   if (hub) t->options.offload = dp_hub_offload(hub); /* writes to the shared TUN carry its vnet header */
+  if (hub) t->options.uso = dp_hub_uso(hub);
   atomic_init(&t->out, outbound);
   atomic_init(&t->in[0], inbound);
   t->peer = pack(remote);

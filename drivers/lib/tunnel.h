@@ -44,6 +44,7 @@ typedef struct {
   bool gre_has_key;           /* GRE: send and require this key (RFC 2890) */
   uint32_t gre_key;
   bool offload;               /* the TUN was opened with offloads (vnet header, TSO): see gso.h */
+  bool uso;                   /* and takes UDP GSO packets: UDP runs are merged toward it too */
   unsigned keepalive_ms;      /* ESP in UDP behind a NAT: idle interval before a keepalive (0: never) */
   unsigned mtu;               /* the TUN's: TCP SYNs in both directions are clamped to fit it */
   dp_prefix_set remote_ts;    /* inner sources allowed from the peer (empty: any) */

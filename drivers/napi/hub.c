@@ -46,14 +46,15 @@ napi_value dp_napi_hub_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   no_offload = dp_napi_bool_prop(env, argv[0], "noOffload");
-  int fd = dp_tun_open(name, !no_offload);
+  bool uso = false;
+  int fd = dp_tun_open(name, !no_offload, &uso);
   if (fd < 0) return dp_napi_int(env, fd);
   int rc = dp_tun_configure(name, mtu, address.s_addr, prefix);
   hub_handle *h = rc < 0 ? NULL : calloc(1, sizeof *h);
   if (rc == 0 && !h) rc = -ENOMEM;
   if (h) {
     h->magic = HUB_MAGIC;
-    h->hub = dp_hub_open(fd, !no_offload, (unsigned)mtu, &rc);
+    h->hub = dp_hub_open(fd, !no_offload, uso, (unsigned)mtu, &rc);
   }
   if (!h || !h->hub) {
     close(fd);
