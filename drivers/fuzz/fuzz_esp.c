@@ -6,6 +6,7 @@
 #include "esp.h"
 #include "gre.h"
 #include "gro.h"
+#include "transport.h"
 #include "gso.h"
 #include "mss_clamp.h"
 #include <string.h>
@@ -54,6 +55,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* The same bytes as GRE: a parsed header never claims more than the packet holds. */
   dp_gre_header g;
   if (dp_gre_parse(data, size, &g) == DP_GRE_OK && (g.header_len > size || (g.version == 1 && g.header_len + g.payload_length > size))) __builtin_trap();
+  /* As a datagram for transport mode: a payload offset never lies outside it. */
+  size_t offset = 0;
+  uint8_t protocol = 0;
+  if (dp_transport_payload(data, size, &offset, &protocol) && offset > size) __builtin_trap();
   /* As what a TUN with offloads hands over: segmenting must never overrun or crash. */
   static uint8_t scratch[2048];
   dp_gso_split(data, size, scratch, sizeof scratch, count_segment, NULL);

@@ -19,6 +19,7 @@
 #include "endpoint.h"
 #include "hub.h"
 #include "net_io.h"
+#include "transport.h"
 
 #define BATCH 32
 #define MAX_PACKET 2048
@@ -43,6 +44,7 @@ struct dp_tunnel {
   dp_hub *hub;           /* shared TUN, or NULL when the tunnel has its own TUN and sending thread */
   uint8_t *rx_area; /* DP_RX_BATCH receive buffers of DP_RX_BUFFER bytes */
   dp_gro *gro;      /* with offloads: merges TCP segments before they are written to the TUN */
+  uint16_t transport_id; /* IP IDs of datagrams rebuilt in transport mode (receiving thread only) */
   pthread_t to_net, to_tun;
   dp_tunnel_stats stats;
 };
@@ -88,13 +90,18 @@ static bool encapsulate(dp_tunnel *t, const uint8_t *plain, size_t len, uint8_t 
     return dp_gre_build(&h, out, cap, len, out_len) == DP_GRE_OK;
   }
   dp_sa *sa = atomic_load_explicit(&t->out, memory_order_acquire);
+  if (t->options.transport) { /* the datagram's own payload, its protocol as next header */
+    size_t offset = 0;
+    uint8_t protocol = 0;
+    return dp_transport_payload(plain, len, &offset, &protocol) && dp_esp_encrypt(sa, plain + offset, len - offset, protocol, NULL, out, cap, out_len) == DP_OK;
+  }
   return dp_esp_encrypt(sa, plain, len, v6 ? 41 : 4, NULL, out, cap, out_len) == DP_OK; /* tunnel mode */
 }
 
 typedef enum { DECAP_OK, DECAP_SKIP, DECAP_DROP } decap_result;
 
 /* What arrived (after the outer IP header for raw sockets) into the inner packet. */
-static decap_result decapsulate(dp_tunnel *t, const uint8_t *d, size_t len, uint8_t *plain, size_t cap, size_t *out_len) {
+static decap_result decapsulate(dp_tunnel *t, const uint8_t *d, size_t len, uint8_t *plain, size_t cap, size_t *out_len, uint8_t *next_header) {
   if (t->options.mode == DP_TUNNEL_GRE) {
     dp_gre_header h;
     if (dp_gre_parse(d, len, &h) != DP_GRE_OK || h.version != 0 || h.has_key != t->options.gre_has_key ||
@@ -117,7 +124,10 @@ static decap_result decapsulate(dp_tunnel *t, const uint8_t *d, size_t len, uint
     if (candidate && dp_sa_spi(candidate) == spi) sa = candidate;
   }
   uint8_t nh = 0;
-  if (!sa || dp_esp_decrypt(sa, d, len, plain, cap, out_len, &nh) != DP_OK || (nh != 4 && nh != 41)) return DECAP_DROP;
+  if (!sa || dp_esp_decrypt(sa, d, len, plain, cap, out_len, &nh) != DP_OK) return DECAP_DROP;
+  /* Tunnel mode carries whole IP packets; transport mode an upper-layer payload, never an IP packet. */
+  if (t->options.transport ? (nh == 4 || nh == 41 || nh == 50 || nh == 59) : (nh != 4 && nh != 41)) return DECAP_DROP;
+  *next_header = nh;
   return DECAP_OK;
 }
 
@@ -262,17 +272,27 @@ static int write_tun(void *ctx, const uint8_t *buf, size_t len) {
 
 /* One received datagram: decapsulate, check selectors, follow the peer, clamp, write to the TUN. */
 static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const struct sockaddr_in *from, uint8_t *plain) {
+  /* Transport mode rebuilds the datagram between the outer addresses: the peer's as it arrived. */
+  uint32_t outer_src = from->sin_addr.s_addr, outer_dst = t->options.transport_local;
   if (t->options.mode != DP_TUNNEL_ESP_UDP) {
     /* Raw sockets hand over the outer IPv4 header too. */
     size_t ihl = len ? (size_t)(d[0] & 0x0f) * 4 : 0;
     if (len < 20 || ihl < 20 || ihl > len) { COUNT(t, drop_decrypt); return; }
+    memcpy(&outer_src, d + 12, 4);
+    memcpy(&outer_dst, d + 16, 4);
     d += ihl;
     len -= ihl;
   }
-  size_t out_len = 0;
-  decap_result r = decapsulate(t, d, len, plain, MAX_PACKET + 64, &out_len);
+  size_t out_len = 0, room = t->options.transport ? 20 : 0;
+  uint8_t nh = 0;
+  decap_result r = decapsulate(t, d, len, plain + room, MAX_PACKET + 64 - room, &out_len, &nh);
   if (r == DECAP_SKIP) return;
   if (r == DECAP_DROP) { COUNT(t, drop_decrypt); return; }
+  if (t->options.transport) {
+    /* Behind a NAT (ESP in UDP) the sender's L4 checksum covered addresses not seen here. */
+    out_len = dp_transport_rebuild(plain, out_len, nh, outer_src, outer_dst, t->transport_id++, t->options.mode == DP_TUNNEL_ESP_UDP);
+    if (!out_len) { COUNT(t, drop_decrypt); return; }
+  }
   /* RFC 4301 §5.2: what the peer may send us is bounded by the SA's selectors. */
   if (!dp_prefix_set_matches(&t->options.remote_ts, plain, out_len, true) || !dp_prefix_set_matches(&t->options.local_ts, plain, out_len, false)) {
     COUNT(t, drop_selector);

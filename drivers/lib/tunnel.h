@@ -45,6 +45,8 @@ typedef struct {
   uint32_t gre_key;
   bool offload;               /* the TUN was opened with offloads (vnet header, TSO): see gso.h */
   bool uso;                   /* and takes UDP GSO packets: UDP runs are merged toward it too */
+  bool transport;             /* ESP transport mode (IPv4): the TUN carries datagrams between the two hosts */
+  uint32_t transport_local;   /* this host's address (network order), for datagrams rebuilt on receipt */
   unsigned keepalive_ms;      /* ESP in UDP behind a NAT: idle interval before a keepalive (0: never) */
   unsigned mtu;               /* the TUN's: TCP SYNs in both directions are clamped to fit it */
   dp_prefix_set remote_ts;    /* inner sources allowed from the peer (empty: any) */

@@ -175,6 +175,8 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   }
   str_prop(env, cfg, "name", name, sizeof name);
   options.offload = !dp_napi_bool_prop(env, cfg, "noOffload");
+  options.transport = esp && dp_napi_bool_prop(env, cfg, "transport");
+  options.transport_local = local.sin_addr.s_addr;
   napi_value hub_v;
   napi_valuetype hub_type = napi_undefined;
   if (napi_get_named_property(env, cfg, "hub", &hub_v) == napi_ok) napi_typeof(env, hub_v, &hub_type);

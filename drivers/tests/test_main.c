@@ -11,6 +11,7 @@ void test_mss(void);
 void test_selector(void);
 void test_gso(void);
 void test_gro(void);
+void test_transport(void);
 void test_pipe(void);
 
 int main(void) {
@@ -22,6 +23,7 @@ int main(void) {
   test_selector();
   test_gso();
   test_gro();
+  test_transport();
   test_pipe();
   printf("1..%d\n# %d passed, %d failed\n", tap_count, tap_count - tap_failed, tap_failed);
   return tap_failed == 0 ? 0 : 1;

@@ -191,6 +191,12 @@ export type NativeTunnelConfig = TunnelCommon &
         readonly framing: 'esp-udp' | 'esp';
         readonly outbound: NativeSa;
         readonly inbound: NativeSa;
+        /**
+         * ESP transport mode (RFC 4303 §3.1.1, IPv4): the TUN carries whole datagrams between the two
+         * hosts' own addresses (`local`, `remote`), and ESP protects their payload. Steer such traffic to
+         * the TUN by policy routing that leaves ESP, IKE and UDP 4500 on the normal path.
+         */
+        readonly transport?: boolean;
         /** ESP in UDP behind a NAT: send a keepalive after this long without traffic (RFC 3948 §2.3; 20 s is usual). */
         readonly keepaliveMs?: number;
         /** The shared socket instead of one of its own: UDP 4500 (with IKE) for 'esp-udp', raw ESP for 'esp'. */
@@ -230,7 +236,7 @@ export class NativeTunnel {
     const addon = loadDriver();
     const framing = config.framing === 'gre'
       ? { greKey: config.greKey }
-      : { outbound: handleOf(config.outbound), inbound: handleOf(config.inbound), keepaliveMs: config.keepaliveMs ?? 0, ...endpointOf(config) };
+      : { outbound: handleOf(config.outbound), inbound: handleOf(config.inbound), keepaliveMs: config.keepaliveMs ?? 0, transport: config.transport === true, ...endpointOf(config) };
     const r = addon.tunnelStart({
       mode: TUNNEL_MODES[config.framing], name: config.name, mtu: config.mtu, address: config.address, prefixLength: config.prefixLength,
       localAddress: config.local.address, localPort: config.local.port,

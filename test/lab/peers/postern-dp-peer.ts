@@ -8,6 +8,8 @@ import { Secret } from '../../../firmware/util/secret.ts';
 export interface DpPeerConfig {
   /** Default esp-udp. */
   framing?: TunnelFraming;
+  /** ESP transport mode between `local` and `remote` (tunnel mode otherwise). */
+  transport?: boolean;
   greKey?: number;
   keepaliveMs?: number;
   /** Outbound SA lifetime in packets (soft, hard): expiry events are printed as `event {...}`. */
@@ -45,7 +47,7 @@ const common = {
 const framing = config.framing ?? 'esp-udp';
 const tunnel = framing === 'gre'
   ? NativeTunnel.start({ ...common, framing, ...(config.greKey === undefined ? {} : { greKey: config.greKey }) })
-  : NativeTunnel.start({ ...common, framing, outbound, inbound, keepaliveMs: config.keepaliveMs ?? 0 });
+  : NativeTunnel.start({ ...common, framing, outbound, inbound, keepaliveMs: config.keepaliveMs ?? 0, transport: config.transport === true });
 process.stdout.write(`ready ${tunnel.name}\n`);
 
 const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x));

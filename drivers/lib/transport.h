@@ -1,0 +1,20 @@
+/* ESP transport mode (RFC 4303 §3.1.1), IPv4: what ESP protects is the upper-layer payload of a
+ * whole datagram between the two hosts; the receiver puts an IP header back around it. */
+#ifndef POSTERN_TRANSPORT_H
+#define POSTERN_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where a datagram's payload starts and its protocol; false for what transport mode cannot carry
+ * (not IPv4, malformed, a fragment: RFC 4303 §3.3.1 applies it to whole datagrams only). */
+bool dp_transport_payload(const uint8_t *packet, size_t len, size_t *offset, uint8_t *protocol);
+
+/* `buf` holds the decrypted payload at buf + 20; writes the IPv4 header in front (addresses in
+ * network order) and returns the datagram's length, or 0. With `fix_l4` the TCP or UDP checksum is
+ * computed again: behind a NAT the sender's was made with addresses this side never sees
+ * (RFC 3948 §3.1.2). */
+size_t dp_transport_rebuild(uint8_t *buf, size_t payload_len, uint8_t protocol, uint32_t src, uint32_t dst, uint16_t id, bool fix_l4);
+
+#endif
