@@ -1,6 +1,6 @@
 import { ErrorCode, PosternError } from '../util/errors.ts';
 import { DataPlaneFeature } from './types.ts';
-import type { DataPlane, DataPlaneEvent, PolicyId, PolicySpec, SaCounters, SaId, SaSpec, SaUpdate } from './types.ts';
+import type { DataPlane, DataPlaneEvent, DataPlaneStats, PolicyId, PolicySpec, SaCounters, SaId, SaSpec, SaUpdate } from './types.ts';
 
 interface FakeSa {
   spec: SaSpec;
@@ -23,6 +23,7 @@ export class FakeDataPlane implements DataPlane {
   readonly sas = new Map<string, FakeSa>();
   readonly policies = new Map<string, PolicySpec>();
   readonly #listeners = new Set<(event: DataPlaneEvent) => void>();
+  readonly #events = { acquire: 0, expire: 0 };
   #nextSpi: number;
   #closed = false;
 
@@ -74,6 +75,10 @@ export class FakeDataPlane implements DataPlane {
     if (!this.policies.delete(policyKey(id))) throw new PosternError(ErrorCode.dataplaneNotFound, `no policy ${policyKey(id)}`);
   }
 
+  stats(): DataPlaneStats {
+    return { sas: this.sas.size, policies: this.policies.size, tunnels: 0, acquires: this.#events.acquire, expires: this.#events.expire };
+  }
+
   subscribe(listener: (event: DataPlaneEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -119,6 +124,7 @@ export class FakeDataPlane implements DataPlane {
   }
 
   #emit(event: DataPlaneEvent): void {
+    this.#events[event.type]++;
     for (const listener of this.#listeners) listener(event);
   }
 }

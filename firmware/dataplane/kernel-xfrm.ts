@@ -5,7 +5,7 @@
  */
 import { ErrorCode, PosternError } from '../util/errors.ts';
 import { DataPlaneFeature } from './types.ts';
-import type { DataPlane, DataPlaneEvent, PolicyId, PolicySpec, SaCounters, SaId, SaSpec, SaUpdate } from './types.ts';
+import type { DataPlane, DataPlaneEvent, DataPlaneStats, PolicyId, PolicySpec, SaCounters, SaId, SaSpec, SaUpdate } from './types.ts';
 import { readEvent, readSa } from './xfrm/decode.ts';
 import { allocateSpiMessage, deletePolicyMessage, deleteSaMessage, getSaMessage, newPolicyMessage, newSaMessage } from './xfrm/messages.ts';
 import { NETLINK_XFRM, NetlinkSocket, XFRM_EVENT_GROUPS } from './xfrm/netlink-socket.ts';
@@ -22,6 +22,7 @@ export class KernelXfrmDataPlane implements DataPlane {
   readonly #sas = new Map<string, SaSpec>();
   /** SPIs reserved by ALLOCSPI: the kernel holds a larval SA, which the real one updates. */
   readonly #larval = new Set<string>();
+  readonly #counts = { policies: 0, acquires: 0, expires: 0 };
   #seq = 1;
   #closed = false;
 
@@ -89,10 +90,17 @@ export class KernelXfrmDataPlane implements DataPlane {
 
   async addPolicy(spec: PolicySpec): Promise<void> {
     this.#request(newPolicyMessage(spec, this.#next()), `add the ${spec.direction} policy ${spec.source.prefix} → ${spec.destination.prefix}`);
+    this.#counts.policies++;
   }
 
   async deletePolicy(id: PolicyId): Promise<void> {
     this.#request(deletePolicyMessage(id, this.#next()), `delete the ${id.direction} policy ${id.source.prefix} → ${id.destination.prefix}`);
+    this.#counts.policies--;
+  }
+
+  /** What this back end installed (the kernel may hold more, from other daemons). */
+  stats(): DataPlaneStats {
+    return { sas: this.#sas.size, policies: this.#counts.policies, tunnels: 0, acquires: this.#counts.acquires, expires: this.#counts.expires };
   }
 
   /** The first subscriber joins the kernel's acquire and expire groups. */
@@ -102,7 +110,9 @@ export class KernelXfrmDataPlane implements DataPlane {
       this.#events = NetlinkSocket.open(NETLINK_XFRM, XFRM_EVENT_GROUPS);
       this.#events.listen((message) => {
         const event = readEvent(message);
-        if (event) for (const l of this.#listeners) l(event);
+        if (!event) return;
+        this.#counts[event.type === 'acquire' ? 'acquires' : 'expires']++;
+        for (const l of this.#listeners) l(event);
       });
     }
     this.#listeners.add(listener);

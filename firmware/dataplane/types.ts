@@ -110,6 +110,16 @@ export const DataPlaneFeature = {
 } as const;
 export type DataPlaneFeature = (typeof DataPlaneFeature)[keyof typeof DataPlaneFeature];
 
+/** What a back end holds and has carried, for status pages and telemetry (no call per packet). */
+export interface DataPlaneStats {
+  readonly sas: number;
+  readonly policies: number;
+  /** Running tunnels (userspace) or installed SA pairs; 0 where the back end cannot tell. */
+  readonly tunnels: number;
+  readonly acquires: number;
+  readonly expires: number;
+}
+
 /** One interface, several back ends (STYLE.md rule 3). Errors are PosternErrors with stable codes. */
 export interface DataPlane {
   readonly kind: 'userspace' | 'kernel-xfrm' | 'fake';
@@ -121,6 +131,7 @@ export interface DataPlane {
   deleteSa(id: SaId): Promise<void>;
   addPolicy(spec: PolicySpec): Promise<void>;
   deletePolicy(id: PolicyId): Promise<void>;
+  stats(): DataPlaneStats;
   /** Slow-path events; returns the unsubscribe function. */
   subscribe(listener: (event: DataPlaneEvent) => void): () => void;
   close(): Promise<void>;

@@ -14,7 +14,7 @@ import type { NativeEndpoint } from './native-endpoint.ts';
 import type { NativeHub } from './native-hub.ts';
 import { NativeSa, NativeTunnel, type NativeExpireEvent } from './native.ts';
 import { DataPlaneFeature } from './types.ts';
-import type { DataPlane, DataPlaneEvent, PolicyId, PolicySpec, SaCounters, SaId, SaSpec, SaUpdate } from './types.ts';
+import type { DataPlane, DataPlaneEvent, DataPlaneStats, PolicyId, PolicySpec, SaCounters, SaId, SaSpec, SaUpdate } from './types.ts';
 
 /** What the hub's pipe offers (access/pipe-dispatcher.ts); shared with the PPP sessions. */
 export interface PacketPipe {
@@ -71,7 +71,7 @@ export class UserspaceDataPlane implements DataPlane {
   readonly kind = 'userspace';
   readonly features: ReadonlySet<DataPlaneFeature> = new Set([DataPlaneFeature.espTunnel, DataPlaneFeature.udpEncapsulation, DataPlaneFeature.esn, DataPlaneFeature.gre, DataPlaneFeature.pptpGre]);
   /** Packets that met a policy without an SA (dropped after raising the acquire) or a `discard` policy. */
-  readonly counters = { acquires: 0, acquireDrops: 0, discarded: 0, tunnelRestarts: 0 };
+  readonly counters = { acquires: 0, acquireDrops: 0, discarded: 0, tunnelRestarts: 0, expires: 0 };
   readonly #options: UserspaceDataPlaneOptions;
   readonly #sas = new Map<string, HeldSa>();
   readonly #reservedSpis = new Set<number>();
@@ -168,6 +168,10 @@ export class UserspaceDataPlane implements DataPlane {
     this.#untrap(key);
     if (spec.template) this.#reconcile(spec.template.reqid);
     if (spec.direction === 'out' && spec.action !== 'bypass') this.#kernelRoute(spec.destination.prefix, false);
+  }
+
+  stats(): DataPlaneStats {
+    return { sas: this.#sas.size, policies: this.#policies.size, tunnels: this.#children.size, acquires: this.counters.acquires, expires: this.counters.expires };
   }
 
   subscribe(listener: (event: DataPlaneEvent) => void): () => void {
@@ -272,6 +276,7 @@ export class UserspaceDataPlane implements DataPlane {
       this.#sas.delete(saKey(id));
       this.#reconcile(reqid);
     }
+    this.counters.expires++;
     this.#emit({ type: 'expire', sa: id, hard: event.hard });
   }
 

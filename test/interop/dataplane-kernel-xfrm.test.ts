@@ -49,6 +49,7 @@ t.test('kernel XFRM back end: SPIs, policies, acquires, SAs as far as the kernel
   lab.execSync('gwA', ['ip', 'route', 'replace', '10.2.0.0/24', 'via', B]); // the route an IKE daemon installs beside its policies
   await lab.exec('lanA', ['ping', '-c', '2', '-i', '0.2', '-W', '1', '10.2.0.10']);
   const acquire = await gwA.waitEvent((e) => e['type'] === 'acquire', 5000);
+  t.match((await call(gwA, 'stats')).backEnd, { policies: 2, acquires: 1 }, 'the back end counts its policies and the acquire');
   t.match(acquire, { reqid: 42, policy: { direction: 'out', source: { prefix: '10.1.0.0/24' }, destination: { prefix: '10.2.0.0/24' } } }, 'the kernel\'s acquire, decoded: the policy and its reqid');
 
   const sa = {

@@ -69,6 +69,7 @@ t.test('userspace data plane: acquire, SAs, rekey in place, expiry, UDP encapsul
   const outA = await call(gwA, 'querySa', { spi: 0x1000_0001, destination: B });
   const inB = await call(gwB, 'querySa', { spi: 0x1000_0001, destination: B });
   t.ok(outA.packets >= 6 && inB.packets === outA.packets, `per-SA counters agree on both ends (${outA.packets} out, ${inB.packets} in)`);
+  t.match((await call(gwA, 'stats')).backEnd, { sas: 2, policies: 2, tunnels: 1, acquires: 1 }, 'the back end\'s own figures: two SAs, two policies, one tunnel, one acquire');
 
   // Rekey in place: new inbound SAs first, then the outbound ones, then the old ones go; pings never stop.
   const second = child(1, { ab: 0x1000_0002, ba: 0x2000_0002 }, { softPackets: 40, hardPackets: 100 });
@@ -112,6 +113,7 @@ t.test('userspace data plane: acquire, SAs, rekey in place, expiry, UDP encapsul
 
   for (const p of policies('10.1.0.0/24', '10.2.0.0/24', A, B)) await call(gwA, 'deletePolicy', p);
   t.equal(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']).trim(), '', 'deleting the policy takes its route out');
+  t.match((await call(gwA, 'stats')).backEnd, { sas: 0, policies: 0, tunnels: 0, expires: 2 }, 'nothing held any more; the soft and the hard expiry counted');
   t.match(await gwA.command(JSON.stringify({ call: 'deletePolicy', args: [policies('10.1.0.0/24', '10.2.0.0/24', A, B)[0]] })), /^error POSTERN_ERR_DATAPLANE_NOT_FOUND/, 'deleting it twice is an error');
   const transport = { ...first.a.out, spi: 0x3000_0001, mode: 'transport' };
   t.match(await gwA.command(JSON.stringify({ call: 'addSa', args: [transport] })), /^error POSTERN_ERR_DATAPLANE_INVALID .*tunnel mode/, 'transport mode is refused with a reason');

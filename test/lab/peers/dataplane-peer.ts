@@ -49,7 +49,7 @@ const calls: Record<string, (args: any[]) => Promise<unknown>> = {
   deleteSa: (a) => dp.deleteSa(a[0]),
   addPolicy: (a) => dp.addPolicy(a[0]),
   deletePolicy: (a) => dp.deletePolicy(a[0]),
-  stats: async () => ({ kind: dp.kind, hub: hub?.stats(), pipe: pipe?.counters, udp: udpEndpoint?.stats(), raw: rawEndpoint?.stats(), dataplane: userspace?.counters, tunnel: userspace?.tunnel(1)?.stats() }),
+  stats: async () => ({ kind: dp.kind, backEnd: dp.stats(), hub: hub?.stats(), pipe: pipe?.counters, udp: udpEndpoint?.stats(), raw: rawEndpoint?.stats(), dataplane: userspace?.counters, tunnel: userspace?.tunnel(1)?.stats() }),
 };
 
 createInterface({ input: process.stdin }).on('line', (line) => {

@@ -51,6 +51,7 @@ t.test('policies and acquires; SPIs are unique; closed means closed', async (t) 
   unsubscribe();
   dp.acquire(policy);
   t.equal(events.length, 1, 'unsubscribed');
+  t.match(dp.stats(), { sas: 0, policies: 1, acquires: 2 }, 'the figures count every event, heard or not');
   await dp.deletePolicy(policy);
   await t.rejects(dp.deletePolicy(policy), { code: 'POSTERN_ERR_DATAPLANE_NOT_FOUND' });
   const spis = new Set([await dp.allocateSpi(), await dp.allocateSpi(), await dp.allocateSpi()]);
