@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { isProcessAlive } from '../util/process.ts';
 
 /**
  * Replaces `path` with `data` so that a crash at any moment leaves either the old file or the new
@@ -34,5 +35,13 @@ export function fsyncDirectory(dir: string): void {
   }
 }
 
-/** Temporary files of writers that died mid-write (their names start with a dot and hold `.tmp-`). */
-export const isLeftoverTemp = (name: string): boolean => name.startsWith('.') && name.includes('.tmp-');
+/**
+ * A temporary file left by a writer that died mid-write: its name (".current.json.tmp-<pid>-<ms>")
+ * names a process no longer running. One of a live writer is its write in progress, never touched.
+ */
+export function isLeftoverTemp(name: string): boolean {
+  const m = /^\..*\.tmp-(\d+)-\d+$/.exec(name);
+  if (!m) return false;
+  const pid = Number(m[1]);
+  return pid !== process.pid && !isProcessAlive(pid);
+}

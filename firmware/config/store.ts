@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import { ErrorCode, PosternError } from '../util/errors.ts';
@@ -61,7 +61,8 @@ export class ConfigStore {
 
   static async open(dir: string, options: StoreOptions): Promise<ConfigStore> {
     mkdirSync(join(dir, HISTORY), { recursive: true, mode: 0o700 });
-    for (const name of readdirSync(dir)) if (isLeftoverTemp(name)) unlinkSync(join(dir, name));
+    // Another process may be writing right now: only a dead writer's temporary file is removed.
+    for (const name of readdirSync(dir)) if (isLeftoverTemp(name)) rmSync(join(dir, name), { force: true });
     const loaded = loadCurrent(dir, options.logger);
     if (loaded) {
       const store = new ConfigStore(dir, options, loaded.stored);

@@ -121,6 +121,19 @@ t.test('two processes writing at once: no corruption, no lost revision, numbers 
   t.same(store.history().map((h) => h.revision), Array.from({ length: 51 }, (_, i) => 51 - i), 'every revision on disk');
 });
 
+t.test('opening the store removes a dead writer\'s temporary file, never a live writer\'s write in progress', async (t) => {
+  const dir = tempDir(t);
+  await open(dir);
+  const live = `.current.json.tmp-${process.ppid}-${Date.now()}`; // the test runner: alive
+  const dead = '.current.json.tmp-999999-1700000000000';
+  writeFileSync(join(dir, live), '{"half": ');
+  writeFileSync(join(dir, dead), '{"half": ');
+  await open(dir);
+  const names = readdirSync(dir);
+  t.ok(names.includes(live), 'a live process\'s temporary file stays (CI caught a second process deleting it mid-rename)');
+  t.notOk(names.includes(dead), 'a dead process\'s is removed');
+});
+
 t.test('a lock left by a dead process is broken', async (t) => {
   const dir = tempDir(t);
   const { store } = await open(dir);
