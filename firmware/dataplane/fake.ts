@@ -70,6 +70,11 @@ export class FakeDataPlane implements DataPlane {
     this.policies.set(key, spec);
   }
 
+  async updatePolicy(spec: PolicySpec): Promise<void> {
+    this.#open();
+    this.policies.set(policyKey(spec), spec);
+  }
+
   async deletePolicy(id: PolicyId): Promise<void> {
     this.#open();
     if (!this.policies.delete(policyKey(id))) throw new PosternError(ErrorCode.dataplaneNotFound, `no policy ${policyKey(id)}`);

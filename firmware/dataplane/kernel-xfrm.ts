@@ -93,6 +93,10 @@ export class KernelXfrmDataPlane implements DataPlane {
     this.#counts.policies++;
   }
 
+  async updatePolicy(spec: PolicySpec): Promise<void> {
+    this.#request(newPolicyMessage(spec, this.#next(), true), `update the ${spec.direction} policy ${spec.source.prefix} → ${spec.destination.prefix}`);
+  }
+
   async deletePolicy(id: PolicyId): Promise<void> {
     this.#request(deletePolicyMessage(id, this.#next()), `delete the ${id.direction} policy ${id.source.prefix} → ${id.destination.prefix}`);
     this.#counts.policies--;

@@ -131,6 +131,8 @@ export interface DataPlane {
   deleteSa(id: SaId): Promise<void>;
   addPolicy(spec: PolicySpec): Promise<void>;
   deletePolicy(id: PolicyId): Promise<void>;
+  /** Adds the policy, or replaces the one with the same selectors and direction (a new SA takes it over). */
+  updatePolicy(spec: PolicySpec): Promise<void>;
   stats(): DataPlaneStats;
   /** Slow-path events; returns the unsubscribe function. */
   subscribe(listener: (event: DataPlaneEvent) => void): () => void;

@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { ErrorCode, PosternError } from '../util/errors.ts';
+import { parsePrefix, prefixContains, type ParsedPrefix } from '../util/ip.ts';
 import type { NativeEndpoint } from './native-endpoint.ts';
 import type { NativeHub } from './native-hub.ts';
 import { NativeSa, NativeTunnel, type NativeExpireEvent } from './native.ts';
@@ -159,6 +160,20 @@ export class UserspaceDataPlane implements DataPlane {
     if (spec.template) this.#reconcile(spec.template.reqid);
   }
 
+  /** A policy changing hands (a reauthentication's new child): the new reqid's tunnel gets its routes, the old one keeps receiving. */
+  async updatePolicy(spec: PolicySpec): Promise<void> {
+    this.#open();
+    const key = policyKey(spec);
+    const old = this.#policies.get(key);
+    if (!old) return this.addPolicy(spec);
+    if (spec.action === 'protect' && !spec.template) throw new PosternError(ErrorCode.dataplaneInvalid, `policy ${key}: protect needs a template`);
+    this.#policies.set(key, spec);
+    if (old.template && old.template.reqid !== spec.template?.reqid) this.#reconcile(old.template.reqid);
+    if (spec.template) this.#reconcile(spec.template.reqid);
+    const owner = spec.template && spec.direction === 'out' ? this.#children.get(spec.template.reqid) : undefined;
+    owner?.tunnel.route(spec.destination.prefix);
+  }
+
   async deletePolicy(id: PolicyId): Promise<void> {
     this.#open();
     const key = policyKey(id);
@@ -192,6 +207,12 @@ export class UserspaceDataPlane implements DataPlane {
     this.#closed = true;
   }
 
+  /** An SA's counters without a round trip (status pages call this per session). */
+  saCounters(id: SaId): SaCounters | undefined {
+    const c = this.#sas.get(saKey(id))?.native.counters();
+    return c && { packets: c.packets, bytes: c.bytes, replayDrops: c.dropReplay, authFailures: c.dropAuth };
+  }
+
   /** The running tunnel of a reqid, for its packet counters. */
   tunnel(reqid: number): NativeTunnel | undefined {
     return this.#children.get(reqid)?.tunnel;
@@ -200,7 +221,8 @@ export class UserspaceDataPlane implements DataPlane {
   /**
    * Brings a reqid's tunnel in line with its SAs and policies: started when it has an inbound SA,
    * an outbound SA and an outbound protect policy; SAs swapped in place (lossless rekeying); restarted
-   * when its selectors or framing change; stopped, with its policies trapped again, when it has not.
+   * when its selectors or framing change; kept while its SAs last if another reqid took its
+   * policies over; stopped, with its policies trapped again, when its SAs are gone.
    */
   #reconcile(reqid: number): void {
     const sas = [...this.#sas.values()].filter((sa) => sa.spec.reqid === reqid).sort((a, b) => a.order - b.order);
@@ -209,7 +231,7 @@ export class UserspaceDataPlane implements DataPlane {
     const policies = [...this.#policies.entries()].filter(([, p]) => p.template?.reqid === reqid && p.action === 'protect');
     const out = policies.filter(([, p]) => p.direction === 'out');
     const current = this.#children.get(reqid);
-    if (!outbound || inbound.length === 0 || out.length === 0) {
+    if (!outbound || inbound.length === 0 || (out.length === 0 && !current)) {
       if (current) this.#stopChild(reqid, current);
       for (const [key, p] of out) this.#trap(key, p);
       return;
@@ -220,7 +242,8 @@ export class UserspaceDataPlane implements DataPlane {
     const shape = JSON.stringify({ remote, local, framing: encap ? 'esp-udp' : 'esp', localAddress: outbound.spec.source, localPort: encap?.sourcePort ?? 0 });
     const peer = `${outbound.spec.destination}:${encap?.destinationPort ?? 0}`;
     let child = current;
-    if (child && child.shape !== shape) {
+    // Its policies taken over by a newer child: it goes on receiving until its SAs are deleted.
+    if (child && out.length > 0 && child.shape !== shape) {
       this.#stopChild(reqid, child);
       this.counters.tunnelRestarts++;
       child = undefined;
@@ -326,6 +349,17 @@ export class UserspaceDataPlane implements DataPlane {
     for (const listener of this.#listeners) listener(event);
   }
 }
+
+/** As kernelRouteVia, leaving out destinations inside prefixes already routed to the TUN as a whole (the pools). */
+export const kernelRouteOutside = (device: string, covered: readonly string[]) => {
+  const outer = covered.map((p) => parsePrefix(p)).filter((p): p is ParsedPrefix => p !== undefined);
+  const via = kernelRouteVia(device);
+  return (prefix: string, add: boolean): void => {
+    const inner = parsePrefix(prefix);
+    if (inner && outer.some((o) => o.family === inner.family && inner.length >= o.length && prefixContains(o, inner.bytes))) return;
+    via(prefix, add);
+  };
+};
 
 /** The kernel side of the SPD: a policy's destination routed to the hub's TUN. */
 export const kernelRouteVia = (device: string) => (prefix: string, add: boolean): void => {

@@ -11,7 +11,8 @@ import { createDh } from './crypto/dh.ts';
 import { IkeEngine } from './engine/engine.ts';
 import type { IkeAction } from './engine/types.ts';
 import { connectionsFromConfig } from './ike-connections.ts';
-import { ChildInstaller } from './shell/child-installer.ts';
+import { UserspaceDataPlane, kernelRouteOutside } from '../dataplane/userspace.ts';
+import { DataPlaneInstaller } from './shell/dataplane-installer.ts';
 import { DriverTransport } from './shell/driver-transport.ts';
 import { IkeShell } from './shell/ike-shell.ts';
 
@@ -41,7 +42,7 @@ export class IkeSubsystem implements Subsystem {
   readonly name = 'ikev2';
   readonly #options: IkeSubsystemOptions;
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { shell: IkeShell; installer: ChildInstaller; hub: HubLease; engine: IkeEngine } | undefined;
+  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine } | undefined;
 
   constructor(options: IkeSubsystemOptions) {
     this.#options = options;
@@ -121,7 +122,12 @@ export class IkeSubsystem implements Subsystem {
       hub = this.#options.access.acquireHub(config);
       const shell = new IkeShell(engine, log, (action) => this.#onAction(action));
       transport = await DriverTransport.open(address, shell.receive);
-      const installer = new ChildInstaller({ tunnelAddress: lanAddress, log: log.child('dataplane'), hub: hub.hub, endpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}), routedPrefixes: hub.pools });
+      // Children go in through the DataPlane interface; the pools are routed to the shared TUN as a whole.
+      const dataplane = new UserspaceDataPlane({
+        hub: hub.hub, pipe: hub.pipe(), udpEndpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}),
+        tunnelAddress: lanAddress, kernelRoute: kernelRouteOutside(hub.hub.name, hub.pools),
+      });
+      const installer = new DataPlaneInstaller({ dataplane, log: log.child('dataplane') });
       shell.attach(transport);
       this.#running = { shell, installer, hub, engine };
       for (const site of config.sites.filter((s) => s.enabled && s.protocol === 'ikev2' && s.initiate)) shell.initiate(`site:${site.name}`, { address, port: 500 });

@@ -96,7 +96,7 @@ function userTemplate(template: NonNullable<PolicySpec['template']>): Buffer {
   return out;
 }
 
-export function newPolicyMessage(spec: PolicySpec, seq: number): Buffer {
+export function newPolicyMessage(spec: PolicySpec, seq: number, update = false): Buffer {
   const body = Buffer.alloc(SizeOf.userpolicyInfo);
   selector(spec.source, spec.destination).copy(body, 0);
   lifetimeConfig().copy(body, 56);
@@ -104,7 +104,7 @@ export function newPolicyMessage(spec: PolicySpec, seq: number): Buffer {
   body.writeUInt8(DIRECTIONS[spec.direction], 160);
   body.writeUInt8(spec.action === 'discard' ? XFRM_POLICY_BLOCK : XFRM_POLICY_ALLOW, 161);
   const attrs = spec.action === 'protect' && spec.template ? [attribute(XfrmAttr.tmpl, userTemplate(spec.template))] : [];
-  return netlinkMessage(XfrmMsg.newPolicy, NLM_F_REQUEST | NLM_F_ACK, seq, body, attrs);
+  return netlinkMessage(update ? XfrmMsg.updPolicy : XfrmMsg.newPolicy, NLM_F_REQUEST | NLM_F_ACK, seq, body, attrs);
 }
 
 /** struct xfrm_userpolicy_id (64 bytes). */

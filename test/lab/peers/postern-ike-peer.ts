@@ -15,7 +15,10 @@ import { PoolRegistry } from '../../../firmware/pools/pool-registry.ts';
 import { parseProposal } from '../../../firmware/ike/proposals.ts';
 import { IkeShell } from '../../../firmware/ike/shell/ike-shell.ts';
 import { NativeHub } from '../../../firmware/dataplane/native-hub.ts';
+import { PipeDispatcher } from '../../../firmware/access/pipe-dispatcher.ts';
+import { UserspaceDataPlane, kernelRouteOutside } from '../../../firmware/dataplane/userspace.ts';
 import { ChildInstaller } from '../../../firmware/ike/shell/child-installer.ts';
+import { DataPlaneInstaller } from '../../../firmware/ike/shell/dataplane-installer.ts';
 import { DriverTransport } from '../../../firmware/ike/shell/driver-transport.ts';
 import { DgramTransport } from '../../../firmware/ike/shell/transport.ts';
 import { createLogger } from '../../../firmware/log/logger.ts';
@@ -94,7 +97,16 @@ const hub = config.dataplane?.hub ? NativeHub.open({ name: 'phub0', mtu: 1400, a
 // As the service does: each pool is routed to the shared TUN once.
 const routedPrefixes = hub ? Object.values(config.pools ?? {}).map((p) => p.prefix) : [];
 for (const prefix of routedPrefixes) execFileSync('ip', ['route', 'replace', prefix, 'dev', hub!.name]);
-const installer = config.dataplane
+// On the shared TUN, as the service does: through the DataPlane interface. Without it, a TUN per child.
+const installer = config.dataplane && hub && transport instanceof DriverTransport
+  ? new DataPlaneInstaller({
+    log: logger.child('dataplane'),
+    dataplane: new UserspaceDataPlane({
+      hub, pipe: new PipeDispatcher(hub), udpEndpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}),
+      tunnelAddress: config.dataplane.tunnelAddress, kernelRoute: kernelRouteOutside(hub.name, routedPrefixes),
+    }),
+  })
+  : config.dataplane
   ? new ChildInstaller({ tunnelAddress: config.dataplane.tunnelAddress, log: logger.child('dataplane'), ...(transport instanceof DriverTransport ? { endpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}) } : {}), ...(hub ? { hub, routedPrefixes } : {}) })
   : undefined;
 shell.attach(transport);

@@ -1,0 +1,184 @@
+/*
+ * Puts negotiated child SAs into the data plane through the `DataPlane` interface, the way IKE
+ * daemons drive a kernel: each child is a reqid with an inbound and an outbound SA and a policy per
+ * selector pair. A rekey adds the new SAs under the same reqid (the back end swaps them in place);
+ * a reauthentication's new child takes the policies over while the old one still receives; MOBIKE
+ * and NAT changes update the SAs. The back end applies each call at once and in order.
+ */
+import type { Logger } from '../../log/logger.ts';
+import type { NativeTunnel } from '../../dataplane/native.ts';
+import type { PolicySpec, SaId, SaSpec } from '../../dataplane/types.ts';
+import type { UserspaceDataPlane } from '../../dataplane/userspace.ts';
+import type { ChildSaHalf, ChildSaInfo } from '../engine/types.ts';
+
+export interface DataPlaneInstallerOptions {
+  readonly dataplane: UserspaceDataPlane;
+  readonly log: Logger;
+  readonly replayWindow?: number;
+}
+
+interface Installed {
+  readonly reqid: number;
+  /** The SAs as installed now (MOBIKE moves them). */
+  inbound: SaSpec;
+  outbound: SaSpec | undefined;
+}
+
+const IPV4_PREFIX = /^[\d.]+\/\d+$/;
+const policyKey = (p: PolicySpec): string => `${p.direction}:${p.source.prefix}>${p.destination.prefix}`;
+const id = (sa: SaSpec): SaId => ({ spi: sa.spi, destination: sa.destination });
+
+export class DataPlaneInstaller {
+  readonly #options: DataPlaneInstallerOptions;
+  /** By inbound SPI. */
+  readonly #children = new Map<number, Installed>();
+  /** Outbound SAs of rekeys we answered, waiting for the old child's delete (by its inbound SPI). */
+  readonly #pendingOutbound = new Map<number, { child: number; spec: SaSpec }>();
+  /** Who holds each policy, newest last: a reauthentication's child takes it over, and gives it back if it goes first. */
+  readonly #owners = new Map<string, { spec: PolicySpec; reqids: number[] }>();
+  #nextReqid = 1;
+
+  constructor(options: DataPlaneInstallerOptions) {
+    this.#options = options;
+  }
+
+  install(child: ChildSaInfo): void {
+    const reqid = this.#nextReqid++;
+    const { inbound, outbound } = this.#specs(child, reqid);
+    this.#children.set(child.inbound.spi, { reqid, inbound, outbound });
+    this.#call('add the inbound SA', () => this.#options.dataplane.addSa(inbound));
+    this.#call('add the outbound SA', () => this.#options.dataplane.addSa(outbound));
+    for (const policy of this.#policies(child, reqid)) this.#claim(policy, reqid);
+    this.#options.log.info('child SA installed', { reqid, suite: child.suite, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16), encapsulated: Boolean(child.encapsulation) });
+  }
+
+  /**
+   * A rekeyed child (RFC 7296 §2.8) joins the old one's reqid: its inbound SA is accepted at once
+   * beside the old; the outbound SA switches now if we started the rekey, else with the old child's
+   * delete, since until then the peer may not have the new SA.
+   */
+  rekey(old: ChildSaInfo, child: ChildSaInfo, initiated = true): void {
+    const previous = this.#children.get(old.inbound.spi);
+    if (!previous) return this.install(child);
+    const { inbound, outbound } = this.#specs(child, previous.reqid);
+    this.#call('add the rekeyed inbound SA', () => this.#options.dataplane.addSa(inbound));
+    if (initiated) this.#call('add the rekeyed outbound SA', () => this.#options.dataplane.addSa(outbound));
+    else this.#pendingOutbound.set(old.inbound.spi, { child: child.inbound.spi, spec: outbound });
+    this.#children.set(child.inbound.spi, { reqid: previous.reqid, inbound, outbound: initiated ? outbound : undefined });
+    this.#options.log.info('child SA rekeyed in place', { reqid: previous.reqid, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16) });
+  }
+
+  /** MOBIKE or a NAT rebinding: the child's SAs now run between these addresses and ports. */
+  move(child: ChildSaInfo): void {
+    const installed = this.#children.get(child.inbound.spi);
+    if (!installed) return;
+    const moved = this.#specs(child, installed.reqid);
+    const update = (from: SaSpec, to: SaSpec) => this.#options.dataplane.updateSa(id(from), { source: to.source, destination: to.destination, encapsulation: to.encapsulation ?? null });
+    this.#call('move the inbound SA', () => update(installed.inbound, moved.inbound));
+    if (installed.outbound) {
+      const out = installed.outbound;
+      this.#call('move the outbound SA', () => update(out, moved.outbound));
+      installed.outbound = moved.outbound;
+    }
+    installed.inbound = moved.inbound;
+    this.#options.log.info('child SA moved', { inSpi: child.inbound.spi.toString(16), peer: `${child.outbound.destination}:${child.encapsulation?.remotePort ?? 0}` });
+  }
+
+  remove(child: ChildSaInfo): void {
+    const installed = this.#children.get(child.inbound.spi);
+    if (!installed) return;
+    this.#children.delete(child.inbound.spi);
+    const next = this.#pendingOutbound.get(child.inbound.spi);
+    this.#pendingOutbound.delete(child.inbound.spi);
+    if (next) {
+      this.#call('switch to the rekeyed outbound SA', () => this.#options.dataplane.addSa(next.spec));
+      const successor = this.#children.get(next.child);
+      if (successor) successor.outbound = next.spec;
+    }
+    const sharing = [...this.#children.values()].some((c) => c.reqid === installed.reqid);
+    if (!sharing) for (const key of [...this.#owners.keys()]) this.#release(key, installed.reqid);
+    this.#call('delete the inbound SA', () => this.#options.dataplane.deleteSa(id(installed.inbound)));
+    if (installed.outbound) {
+      const out = installed.outbound;
+      this.#call('delete the outbound SA', () => this.#options.dataplane.deleteSa(id(out)));
+    }
+    this.#options.log.info(sharing ? 'old child SA removed after its rekey' : 'child SA removed', { reqid: installed.reqid, inSpi: child.inbound.spi.toString(16) });
+  }
+
+  /** Bytes through a child's SAs so far (decrypted in, encrypted out). */
+  bytes(inboundSpi: number): { in: number; out: number } | undefined {
+    const c = this.#children.get(inboundSpi);
+    if (!c) return undefined;
+    const counters = (sa: SaSpec | undefined) => (sa ? this.#options.dataplane.saCounters(id(sa)) : undefined);
+    return { in: Number(counters(c.inbound)?.bytes ?? 0n), out: Number(counters(c.outbound)?.bytes ?? 0n) };
+  }
+
+  tunnel(inboundSpi: number): NativeTunnel | undefined {
+    const c = this.#children.get(inboundSpi);
+    return c && this.#options.dataplane.tunnel(c.reqid);
+  }
+
+  stopAll(): void {
+    this.#children.clear();
+    this.#pendingOutbound.clear();
+    this.#owners.clear();
+    void this.#options.dataplane.close();
+  }
+
+  #specs(child: ChildSaInfo, reqid: number): { inbound: SaSpec; outbound: SaSpec } {
+    const encap = child.encapsulation;
+    const sa = (half: ChildSaHalf, direction: 'in' | 'out'): SaSpec => ({
+      spi: half.spi, source: half.source, destination: half.destination, direction, mode: 'tunnel', suite: child.suite,
+      keys: { encryption: half.encryption, ...(half.integrity ? { integrity: half.integrity } : {}) }, esn: child.esn,
+      replayWindow: direction === 'in' ? this.#options.replayWindow ?? 4096 : 0, reqid, lifetime: {},
+      ...(encap ? { encapsulation: direction === 'out' ? { sourcePort: encap.localPort, destinationPort: encap.remotePort } : { sourcePort: encap.remotePort, destinationPort: encap.localPort } } : {}),
+    });
+    return { inbound: sa(child.inbound, 'in'), outbound: sa(child.outbound, 'out') };
+  }
+
+  /** One outbound and one inbound policy per pair of IPv4 selectors (the hub routes IPv4). */
+  #policies(child: ChildSaInfo, reqid: number): PolicySpec[] {
+    const local = child.localTs.filter((ts) => IPV4_PREFIX.test(ts));
+    const remote = child.remoteTs.filter((ts) => IPV4_PREFIX.test(ts));
+    const me = child.inbound.destination;
+    const peer = child.outbound.destination;
+    return local.flatMap((l) => remote.flatMap((r): PolicySpec[] => [
+      { source: { prefix: l }, destination: { prefix: r }, direction: 'out', action: 'protect', priority: 100, template: { source: me, destination: peer, mode: 'tunnel', reqid } },
+      { source: { prefix: r }, destination: { prefix: l }, direction: 'in', action: 'protect', priority: 100, template: { source: peer, destination: me, mode: 'tunnel', reqid } },
+    ]));
+  }
+
+  #claim(policy: PolicySpec, reqid: number): void {
+    const key = policyKey(policy);
+    const held = this.#owners.get(key);
+    if (!held) {
+      this.#owners.set(key, { spec: policy, reqids: [reqid] });
+      return this.#call('add a policy', () => this.#options.dataplane.addPolicy(policy));
+    }
+    held.reqids.push(reqid);
+    held.spec = policy;
+    this.#call('take a policy over', () => this.#options.dataplane.updatePolicy(policy));
+  }
+
+  /** A child going: its policy goes too, or back to the newest child still holding it. */
+  #release(key: string, reqid: number): void {
+    const held = this.#owners.get(key);
+    if (!held?.reqids.includes(reqid)) return;
+    const wasOwner = held.reqids.at(-1) === reqid;
+    held.reqids = held.reqids.filter((r) => r !== reqid);
+    const back = held.reqids.at(-1);
+    if (back === undefined) {
+      this.#owners.delete(key);
+      return this.#call('delete a policy', () => this.#options.dataplane.deletePolicy(held.spec));
+    }
+    if (!wasOwner || !held.spec.template) return;
+    held.spec = { ...held.spec, template: { ...held.spec.template, reqid: back } };
+    const spec = held.spec;
+    this.#call('give a policy back', () => this.#options.dataplane.updatePolicy(spec));
+  }
+
+  /** The back end applies the call before it returns its promise; a refusal is logged, never thrown at the engine. */
+  #call(what: string, call: () => Promise<unknown>): void {
+    call().catch((error: unknown) => this.#options.log.error(`data plane: could not ${what}`, { detail: error instanceof Error ? error.message : String(error) }));
+  }
+}
