@@ -77,6 +77,10 @@ export class UserspaceDataPlane implements DataPlane {
   readonly #sas = new Map<string, HeldSa>();
   readonly #reservedSpis = new Set<number>();
   readonly #policies = new Map<string, PolicySpec>();
+  /** Indexes, so each call costs the same with ten SAs or ten thousand. */
+  readonly #sasByReqid = new Map<number, Set<string>>();
+  readonly #policiesByReqid = new Map<number, Set<string>>();
+  readonly #inboundSpis = new Map<number, number>();
   readonly #children = new Map<number, Child>();
   readonly #traps = new Map<string, Trap>();
   readonly #kernelRoutes = new Map<string, number>();
@@ -95,7 +99,7 @@ export class UserspaceDataPlane implements DataPlane {
     for (;;) {
       // SPIs 1–255 are reserved by IANA (RFC 4303 §2.1).
       const spi = randomInt(0x100, 0xffff_ffff) >>> 0;
-      if (!this.#reservedSpis.has(spi) && ![...this.#sas.values()].some((sa) => sa.spec.spi === spi && sa.spec.direction === 'in')) {
+      if (!this.#reservedSpis.has(spi) && !this.#inboundSpis.has(spi)) {
         this.#reservedSpis.add(spi);
         return spi;
       }
@@ -115,7 +119,7 @@ export class UserspaceDataPlane implements DataPlane {
       encryptionKey: spec.keys.encryption, ...(spec.keys.integrity ? { integrityKey: spec.keys.integrity } : {}), lifetime: spec.lifetime,
     });
     this.#reservedSpis.delete(spec.spi >>> 0);
-    this.#sas.set(key, { spec, native, order: this.#order++ });
+    this.#putSa(key, { spec, native, order: this.#order++ });
     this.#reconcile(spec.reqid);
   }
 
@@ -128,8 +132,8 @@ export class UserspaceDataPlane implements DataPlane {
       spec = rest;
     } else if (encapsulation) spec = { ...spec, encapsulation };
     if (spec.encapsulation ? !this.#options.udpEndpoint : !this.#options.rawEndpoint) throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${saKey(id)}: no endpoint for that framing`);
-    this.#sas.delete(saKey(id));
-    this.#sas.set(saKey(spec), { ...sa, spec });
+    this.#dropSa(saKey(id));
+    this.#putSa(saKey(spec), { ...sa, spec });
     this.#reconcile(spec.reqid);
   }
 
@@ -141,7 +145,7 @@ export class UserspaceDataPlane implements DataPlane {
 
   async deleteSa(id: SaId): Promise<void> {
     const sa = this.#sa(id);
-    this.#sas.delete(saKey(id));
+    this.#dropSa(saKey(id));
     this.#reconcile(sa.spec.reqid);
   }
 
@@ -154,7 +158,7 @@ export class UserspaceDataPlane implements DataPlane {
     }
     if (spec.action === 'protect' && !spec.template) throw new PosternError(ErrorCode.dataplaneInvalid, `policy ${key}: protect needs a template`);
     if (spec.template?.mode === 'transport') throw new PosternError(ErrorCode.dataplaneInvalid, `policy ${key}: the userspace data plane carries tunnel mode only`);
-    this.#policies.set(key, spec);
+    this.#putPolicy(key, spec);
     if (spec.direction === 'out' && spec.action !== 'bypass') this.#kernelRoute(spec.destination.prefix, true);
     if (spec.direction === 'out' && spec.action === 'discard') this.#trap(key, spec);
     if (spec.template) this.#reconcile(spec.template.reqid);
@@ -167,7 +171,8 @@ export class UserspaceDataPlane implements DataPlane {
     const old = this.#policies.get(key);
     if (!old) return this.addPolicy(spec);
     if (spec.action === 'protect' && !spec.template) throw new PosternError(ErrorCode.dataplaneInvalid, `policy ${key}: protect needs a template`);
-    this.#policies.set(key, spec);
+    this.#dropPolicy(key);
+    this.#putPolicy(key, spec);
     if (old.template && old.template.reqid !== spec.template?.reqid) this.#reconcile(old.template.reqid);
     if (spec.template) this.#reconcile(spec.template.reqid);
     const owner = spec.template && spec.direction === 'out' ? this.#children.get(spec.template.reqid) : undefined;
@@ -179,7 +184,7 @@ export class UserspaceDataPlane implements DataPlane {
     const key = policyKey(id);
     const spec = this.#policies.get(key);
     if (!spec) throw new PosternError(ErrorCode.dataplaneNotFound, `no policy ${key}`);
-    this.#policies.delete(key);
+    this.#dropPolicy(key);
     this.#untrap(key);
     if (spec.template) this.#reconcile(spec.template.reqid);
     if (spec.direction === 'out' && spec.action !== 'bypass') this.#kernelRoute(spec.destination.prefix, false);
@@ -203,6 +208,9 @@ export class UserspaceDataPlane implements DataPlane {
     this.#kernelRoutes.clear();
     this.#sas.clear();
     this.#policies.clear();
+    this.#sasByReqid.clear();
+    this.#policiesByReqid.clear();
+    this.#inboundSpis.clear();
     this.#listeners.clear();
     this.#closed = true;
   }
@@ -225,10 +233,10 @@ export class UserspaceDataPlane implements DataPlane {
    * policies over; stopped, with its policies trapped again, when its SAs are gone.
    */
   #reconcile(reqid: number): void {
-    const sas = [...this.#sas.values()].filter((sa) => sa.spec.reqid === reqid).sort((a, b) => a.order - b.order);
+    const sas = [...(this.#sasByReqid.get(reqid) ?? [])].map((key) => this.#sas.get(key)!).sort((a, b) => a.order - b.order);
     const inbound = sas.filter((sa) => sa.spec.direction === 'in').slice(-4);
     const outbound = sas.filter((sa) => sa.spec.direction === 'out').at(-1);
-    const policies = [...this.#policies.entries()].filter(([, p]) => p.template?.reqid === reqid && p.action === 'protect');
+    const policies = [...(this.#policiesByReqid.get(reqid) ?? [])].map((key) => [key, this.#policies.get(key)!] as const).filter(([, p]) => p.action === 'protect');
     const out = policies.filter(([, p]) => p.direction === 'out');
     const current = this.#children.get(reqid);
     if (!outbound || inbound.length === 0 || (out.length === 0 && !current)) {
@@ -292,11 +300,11 @@ export class UserspaceDataPlane implements DataPlane {
 
   /** Hard expiry takes the SA out (traffic then raises an acquire); soft expiry only tells IKE to rekey. */
   #expired(reqid: number, event: NativeExpireEvent): void {
-    const sa = [...this.#sas.values()].find((s) => s.spec.reqid === reqid && s.spec.spi >>> 0 === event.spi >>> 0);
+    const sa = [...(this.#sasByReqid.get(reqid) ?? [])].map((key) => this.#sas.get(key)!).find((s) => s.spec.spi >>> 0 === event.spi >>> 0);
     if (!sa) return;
     const id = { spi: sa.spec.spi, destination: sa.spec.destination };
     if (event.hard) {
-      this.#sas.delete(saKey(id));
+      this.#dropSa(saKey(id));
       this.#reconcile(reqid);
     }
     this.counters.expires++;
@@ -332,6 +340,42 @@ export class UserspaceDataPlane implements DataPlane {
     if (n > 0) this.#kernelRoutes.set(prefix, n);
     else this.#kernelRoutes.delete(prefix);
     if ((add && n === 1) || (!add && n === 0)) this.#options.kernelRoute?.(prefix, add);
+  }
+
+  #putSa(key: string, sa: HeldSa): void {
+    this.#sas.set(key, sa);
+    const keys = this.#sasByReqid.get(sa.spec.reqid) ?? new Set<string>();
+    this.#sasByReqid.set(sa.spec.reqid, keys.add(key));
+    if (sa.spec.direction === 'in') this.#inboundSpis.set(sa.spec.spi >>> 0, (this.#inboundSpis.get(sa.spec.spi >>> 0) ?? 0) + 1);
+  }
+
+  #dropSa(key: string): void {
+    const sa = this.#sas.get(key);
+    if (!sa) return;
+    this.#sas.delete(key);
+    const keys = this.#sasByReqid.get(sa.spec.reqid);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#sasByReqid.delete(sa.spec.reqid);
+    const spi = sa.spec.spi >>> 0;
+    const n = (this.#inboundSpis.get(spi) ?? 0) - (sa.spec.direction === 'in' ? 1 : 0);
+    if (n > 0) this.#inboundSpis.set(spi, n);
+    else this.#inboundSpis.delete(spi);
+  }
+
+  #putPolicy(key: string, spec: PolicySpec): void {
+    this.#policies.set(key, spec);
+    if (!spec.template) return;
+    const keys = this.#policiesByReqid.get(spec.template.reqid) ?? new Set<string>();
+    this.#policiesByReqid.set(spec.template.reqid, keys.add(key));
+  }
+
+  #dropPolicy(key: string): void {
+    const spec = this.#policies.get(key);
+    this.#policies.delete(key);
+    if (!spec?.template) return;
+    const keys = this.#policiesByReqid.get(spec.template.reqid);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#policiesByReqid.delete(spec.template.reqid);
   }
 
   #sa(id: SaId): HeldSa {

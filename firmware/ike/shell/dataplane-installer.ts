@@ -36,6 +36,7 @@ export class DataPlaneInstaller {
   readonly #pendingOutbound = new Map<number, { child: number; spec: SaSpec }>();
   /** Who holds each policy, newest last: a reauthentication's child takes it over, and gives it back if it goes first. */
   readonly #owners = new Map<string, { spec: PolicySpec; reqids: number[] }>();
+  readonly #keysOf = new Map<number, Set<string>>();
   #nextReqid = 1;
 
   constructor(options: DataPlaneInstallerOptions) {
@@ -96,7 +97,10 @@ export class DataPlaneInstaller {
       if (successor) successor.outbound = next.spec;
     }
     const sharing = [...this.#children.values()].some((c) => c.reqid === installed.reqid);
-    if (!sharing) for (const key of [...this.#owners.keys()]) this.#release(key, installed.reqid);
+    if (!sharing) {
+      for (const key of this.#keysOf.get(installed.reqid) ?? []) this.#release(key, installed.reqid);
+      this.#keysOf.delete(installed.reqid);
+    }
     this.#call('delete the inbound SA', () => this.#options.dataplane.deleteSa(id(installed.inbound)));
     if (installed.outbound) {
       const out = installed.outbound;
@@ -122,6 +126,7 @@ export class DataPlaneInstaller {
     this.#children.clear();
     this.#pendingOutbound.clear();
     this.#owners.clear();
+    this.#keysOf.clear();
     void this.#options.dataplane.close();
   }
 
@@ -150,6 +155,7 @@ export class DataPlaneInstaller {
 
   #claim(policy: PolicySpec, reqid: number): void {
     const key = policyKey(policy);
+    this.#keysOf.set(reqid, (this.#keysOf.get(reqid) ?? new Set<string>()).add(key));
     const held = this.#owners.get(key);
     if (!held) {
       this.#owners.set(key, { spec: policy, reqids: [reqid] });
