@@ -1,6 +1,7 @@
 #include "gro.h"
 
 #include <string.h>
+#include "inet_sum.h"
 
 #include "gso.h"
 
@@ -11,14 +12,6 @@ static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
-static uint32_t sum16(const uint8_t *d, size_t len, uint32_t sum) {
-  for (size_t i = 0; i + 1 < len; i += 2) sum += (uint32_t)(d[i] << 8 | d[i + 1]);
-  return sum;
-}
-static uint16_t fold_raw(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return (uint16_t)sum;
-}
 
 /* IP + TCP header length of a mergeable TCP segment with payload, or 0. */
 static size_t tcp_headers(const uint8_t *p, size_t len) {
@@ -87,15 +80,15 @@ void dp_gro_flush(dp_gro *g, dp_gro_write_fn write, void *ctx) {
     if (v4) {
       put16(p + 2, (uint16_t)g->len);
       p[10] = p[11] = 0;
-      put16(p + 10, (uint16_t)~fold_raw(sum16(p, 20, 0)));
+      put16(p + 10, (uint16_t)~dp_fold_raw(dp_sum16(p, 20, 0)));
     } else {
       put16(p + 4, (uint16_t)(g->len - 40));
     }
     bool udp = g->proto == 17;
     if (udp) put16(p + ip + 4, (uint16_t)(g->len - ip));
     /* The kernel finishes the L4 checksum of each segment it cuts: leave it the pseudo-header sum. */
-    uint32_t pseudo = (v4 ? sum16(p + 12, 8, 0) : sum16(p + 8, 32, 0)) + g->proto + (uint32_t)(g->len - ip);
-    put16(p + ip + (udp ? 6 : 16), fold_raw(pseudo));
+    uint32_t pseudo = (v4 ? dp_sum16(p + 12, 8, 0) : dp_sum16(p + 8, 32, 0)) + g->proto + (uint32_t)(g->len - ip);
+    put16(p + ip + (udp ? 6 : 16), dp_fold_raw(pseudo));
     h[0] = DP_VNET_F_NEEDS_CSUM;
     h[1] = udp ? DP_GSO_UDP_L4 : v4 ? DP_GSO_TCPV4 : DP_GSO_TCPV6;
     uint16_t hdr_len = (uint16_t)g->headers, gso_size = (uint16_t)g->segment, csum_start = (uint16_t)ip, csum_offset = udp ? 6 : 16;

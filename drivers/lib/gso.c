@@ -1,45 +1,37 @@
 #include "gso.h"
 
 #include <string.h>
+#include "inet_sum.h"
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)(v >> 16)); put16(p + 2, (uint16_t)v); }
 
-static uint32_t sum16(const uint8_t *d, size_t len, uint32_t sum) {
-  for (size_t i = 0; i + 1 < len; i += 2) sum += (uint32_t)(d[i] << 8 | d[i + 1]);
-  if (len & 1) sum += (uint32_t)d[len - 1] << 8;
-  return sum;
-}
-static uint16_t fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return (uint16_t)~sum;
-}
 
 static void ipv4_header_checksum(uint8_t *ip, size_t ihl) {
   ip[10] = ip[11] = 0;
-  put16(ip + 10, fold(sum16(ip, ihl, 0)));
+  put16(ip + 10, dp_fold(dp_sum16(ip, ihl, 0)));
 }
 
 /* The TCP checksum from scratch: pseudo-header (RFC 793 / RFC 8200 §8.1), header and data. */
 static void tcp_checksum(uint8_t *pkt, size_t ip_len, size_t total) {
   uint8_t *tcp = pkt + ip_len;
   size_t seg = total - ip_len;
-  uint32_t s = (pkt[0] >> 4) == 4 ? sum16(pkt + 12, 8, 0) : sum16(pkt + 8, 32, 0);
+  uint32_t s = (pkt[0] >> 4) == 4 ? dp_sum16(pkt + 12, 8, 0) : dp_sum16(pkt + 8, 32, 0);
   s += 6 + (uint32_t)seg;
   tcp[16] = tcp[17] = 0;
-  put16(tcp + 16, fold(sum16(tcp, seg, s)));
+  put16(tcp + 16, dp_fold(dp_sum16(tcp, seg, s)));
 }
 
 /* The UDP checksum from scratch (RFC 768; never 0 on the wire, RFC 8200 §8.1 for IPv6). */
 static void udp_checksum(uint8_t *pkt, size_t ip_len, size_t total) {
   uint8_t *udp = pkt + ip_len;
   size_t seg = total - ip_len;
-  uint32_t s = (pkt[0] >> 4) == 4 ? sum16(pkt + 12, 8, 0) : sum16(pkt + 8, 32, 0);
+  uint32_t s = (pkt[0] >> 4) == 4 ? dp_sum16(pkt + 12, 8, 0) : dp_sum16(pkt + 8, 32, 0);
   s += 17 + (uint32_t)seg;
   udp[6] = udp[7] = 0;
-  uint16_t c = fold(sum16(udp, seg, s));
+  uint16_t c = dp_fold(dp_sum16(udp, seg, s));
   put16(udp + 6, c ? c : 0xffff);
 }
 
@@ -48,7 +40,7 @@ static void udp_checksum(uint8_t *pkt, size_t ip_len, size_t total) {
 static int finish_checksum(const dp_vnet_hdr *h, uint8_t *pkt, size_t len) {
   if (!(h->flags & DP_VNET_F_NEEDS_CSUM)) return 0;
   if ((size_t)h->csum_start + h->csum_offset + 2 > len) return -1;
-  put16(pkt + h->csum_start + h->csum_offset, fold(sum16(pkt + h->csum_start, len - h->csum_start, 0)));
+  put16(pkt + h->csum_start + h->csum_offset, dp_fold(dp_sum16(pkt + h->csum_start, len - h->csum_start, 0)));
   return 0;
 }
 

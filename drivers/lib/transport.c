@@ -1,19 +1,11 @@
 #include "transport.h"
 
 #include <string.h>
+#include "inet_sum.h"
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 
-static uint32_t sum16(const uint8_t *d, size_t len, uint32_t sum) {
-  for (size_t i = 0; i + 1 < len; i += 2) sum += (uint32_t)(d[i] << 8 | d[i + 1]);
-  if (len & 1) sum += (uint32_t)d[len - 1] << 8;
-  return sum;
-}
-static uint16_t fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return (uint16_t)~sum;
-}
 
 bool dp_transport_payload(const uint8_t *packet, size_t len, size_t *offset, uint8_t *protocol) {
   if (len < 20 || packet[0] >> 4 != 4) return false;
@@ -35,12 +27,12 @@ size_t dp_transport_rebuild(uint8_t *buf, size_t payload_len, uint8_t protocol, 
   buf[9] = protocol;
   memcpy(buf + 12, &src, 4);
   memcpy(buf + 16, &dst, 4);
-  put16(buf + 10, fold(sum16(buf, 20, 0)));
+  put16(buf + 10, dp_fold(dp_sum16(buf, 20, 0)));
   uint8_t *l4 = buf + 20;
   size_t at = protocol == 6 ? 16 : protocol == 17 ? 6 : 0;
   if (fix_l4 && at && payload_len >= at + 2 && !(protocol == 17 && get16(l4 + 6) == 0)) { /* UDP checksum 0: none sent */
     l4[at] = l4[at + 1] = 0;
-    uint16_t c = fold(sum16(l4, payload_len, sum16(buf + 12, 8, 0) + protocol + (uint32_t)payload_len));
+    uint16_t c = dp_fold(dp_sum16(l4, payload_len, dp_sum16(buf + 12, 8, 0) + protocol + (uint32_t)payload_len));
     put16(l4 + at, protocol == 17 && c == 0 ? 0xffff : c);
   }
   return total;

@@ -62,14 +62,20 @@ export function newSaMessage(spec: SaSpec, seq: number, update = false): Buffer 
   return netlinkMessage(update ? XfrmMsg.updSa : XfrmMsg.newSa, NLM_F_REQUEST | NLM_F_ACK, seq, usersaInfo(spec), attrs);
 }
 
-/** struct xfrm_usersa_id (24 bytes), with the source address as XFRMA_SRCADDR when known. */
-export function deleteSaMessage(id: SaId, seq: number, source?: string): Buffer {
+/** struct xfrm_usersa_id (24 bytes): an SA by destination, SPI and protocol. */
+function usersaId(id: SaId): Buffer {
   const dst = address(id.destination);
   const body = Buffer.alloc(SizeOf.usersaId);
   writeAddress(body, 0, dst);
   body.writeUInt32BE(id.spi >>> 0, 16);
   body.writeUInt16LE(familyOf(dst), 20);
   body.writeUInt8(IPPROTO_ESP, 22);
+  return body;
+}
+
+/** XFRM_MSG_DELSA, with the source address as XFRMA_SRCADDR when known. */
+export function deleteSaMessage(id: SaId, seq: number, source?: string): Buffer {
+  const body = usersaId(id);
   const attrs = source === undefined ? [] : [attribute(XfrmAttr.srcAddr, padAddress(source))];
   return netlinkMessage(XfrmMsg.delSa, NLM_F_REQUEST | NLM_F_ACK, seq, body, attrs);
 }
@@ -126,11 +132,5 @@ export function allocateSpiMessage(source: string, destination: string, seq: num
 
 /** XFRM_MSG_GETSA: the kernel answers with the SA (XFRM_MSG_NEWSA), counters included. */
 export function getSaMessage(id: SaId, seq: number): Buffer {
-  const dst = address(id.destination);
-  const body = Buffer.alloc(SizeOf.usersaId);
-  writeAddress(body, 0, dst);
-  body.writeUInt32BE(id.spi >>> 0, 16);
-  body.writeUInt16LE(familyOf(dst), 20);
-  body.writeUInt8(IPPROTO_ESP, 22);
-  return netlinkMessage(XfrmMsg.getSa, NLM_F_REQUEST, seq, body);
+  return netlinkMessage(XfrmMsg.getSa, NLM_F_REQUEST, seq, usersaId(id));
 }
