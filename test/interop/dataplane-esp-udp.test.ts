@@ -60,6 +60,29 @@ t.test('UDP through the tunnel: datagrams merged toward the TUN (USO) reach the 
   t.equal(stats.tunnel['dropIo'], 0, 'the TUN took every merged write');
 });
 
+t.test('IPv6 inside the tunnel: ping6 between the LANs, and ICMPv6 Packet Too Big for what exceeds the tunnel MTU', { skip }, async (t) => {
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  const { a, b } = mirroredPeers({ aAddress: '192.0.2.1', bAddress: '192.0.2.2' });
+  const [gwA, gwB] = await Promise.all([PosternDp.start(lab, 'gwA', a), PosternDp.start(lab, 'gwB', b)]);
+  const v6 = (host: string, ...args: string[]) => lab.execSync(host, ['ip', '-6', ...args]);
+  v6('lanA', 'addr', 'add', 'fd01:1::10/64', 'dev', 'lan', 'nodad');
+  v6('gwA', 'addr', 'add', 'fd01:1::1/64', 'dev', 'lan', 'nodad');
+  v6('lanB', 'addr', 'add', 'fd01:2::10/64', 'dev', 'lanb', 'nodad');
+  v6('gwB', 'addr', 'add', 'fd01:2::1/64', 'dev', 'lanb', 'nodad');
+  v6('lanA', 'route', 'add', 'default', 'via', 'fd01:1::1');
+  v6('lanB', 'route', 'add', 'default', 'via', 'fd01:2::1');
+  v6('gwA', 'route', 'add', 'fd01:2::/64', 'dev', 'pst0');
+  v6('gwB', 'route', 'add', 'fd01:1::/64', 'dev', 'pst0');
+  for (const gw of ['gwA', 'gwB']) lab.execSync(gw, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+  const ping = await lab.exec('lanA', ['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', 'fd01:2::10']);
+  t.equal(ping.code, 0, `lanA reaches lanB over IPv6 through ESP: ${ping.stdout.split('\n').find((l) => l.includes('loss'))}`);
+  const [sa, sb] = await Promise.all([gwA.stats(), gwB.stats()]);
+  t.ok((sb.inbound['packets'] ?? 0) >= 3 && (sa.inbound['packets'] ?? 0) >= 3, 'carried by the SAs (next header 41) both ways');
+  const big = await lab.exec('lanA', ['ping', '-6', '-M', 'do', '-s', '1450', '-c', '1', '-W', '2', 'fd01:2::10']);
+  t.match(`${big.stdout}${big.stderr}`, /mtu[ =]+1400|Packet too big/i, 'too big: ICMPv6 Packet Too Big names the tunnel MTU');
+});
+
 t.test('SAs replaced under traffic (rekey) without losing a packet', { skip }, async (t) => {
   const lab = Lab.create(twoSitesDirect);
   t.teardown(() => lab.teardown());
