@@ -14,6 +14,22 @@ static void ipv4_header_checksum(uint8_t *ip, size_t ihl) {
   put16(ip + 10, dp_fold(dp_sum16(ip, ihl, 0)));
 }
 
+/* One segment of a super-packet: its headers, `chunk` bytes of payload, the IP length (and for
+ * IPv4 the ID and header checksum) set; the L4 header is the caller's. Returns its length. */
+static size_t cut_segment(uint8_t *out, const uint8_t *pkt, size_t hdrs, size_t ip_len, const uint8_t *chunk_start, size_t chunk, uint16_t id) {
+  memcpy(out, pkt, hdrs);
+  memcpy(out + hdrs, chunk_start, chunk);
+  size_t total = hdrs + chunk;
+  if ((pkt[0] >> 4) == 4) {
+    put16(out + 2, (uint16_t)total);
+    put16(out + 4, id);
+    ipv4_header_checksum(out, ip_len);
+  } else {
+    put16(out + 4, (uint16_t)(total - 40));
+  }
+  return total;
+}
+
 /* The TCP checksum from scratch: pseudo-header (RFC 793 / RFC 8200 §8.1), header and data. */
 static void tcp_checksum(uint8_t *pkt, size_t ip_len, size_t total) {
   uint8_t *tcp = pkt + ip_len;
@@ -60,16 +76,7 @@ static int split_tcp(const dp_vnet_hdr *h, const uint8_t *pkt, size_t len, uint8
   for (size_t off = 0; off < remaining; off += mss, count++) {
     size_t chunk = remaining - off < mss ? remaining - off : mss;
     int last = off + chunk == remaining;
-    memcpy(out, pkt, hdrs);
-    memcpy(out + hdrs, payload + off, chunk);
-    size_t total = hdrs + chunk;
-    if (v4) {
-      put16(out + 2, (uint16_t)total);
-      put16(out + 4, (uint16_t)(id + count));
-      ipv4_header_checksum(out, ip_len);
-    } else {
-      put16(out + 4, (uint16_t)(total - 40));
-    }
+    size_t total = cut_segment(out, pkt, hdrs, ip_len, payload + off, chunk, (uint16_t)(id + count));
     put32(out + ip_len + 4, seq + (uint32_t)off);
     /* FIN and PSH belong to the last segment only, CWR to the first (RFC 3168 §6.1.2). */
     uint8_t f = flags;
@@ -97,16 +104,7 @@ static int split_udp(const dp_vnet_hdr *h, const uint8_t *pkt, size_t len, uint8
   int count = 0;
   for (size_t off = 0; off < remaining; off += size, count++) {
     size_t chunk = remaining - off < size ? remaining - off : size;
-    memcpy(out, pkt, hdrs);
-    memcpy(out + hdrs, payload + off, chunk);
-    size_t total = hdrs + chunk;
-    if (v4) {
-      put16(out + 2, (uint16_t)total);
-      put16(out + 4, (uint16_t)(id + count));
-      ipv4_header_checksum(out, ip_len);
-    } else {
-      put16(out + 4, (uint16_t)(total - 40));
-    }
+    size_t total = cut_segment(out, pkt, hdrs, ip_len, payload + off, chunk, (uint16_t)(id + count));
     put16(out + ip_len + 4, (uint16_t)(8 + chunk));
     udp_checksum(out, ip_len, total);
     if (emit(ctx, out, total) != 0) return -1;
