@@ -20,7 +20,7 @@ lab_packages=(
   libstrongswan-standard-plugins
   mosquitto mosquitto-clients
   freeradius freeradius-utils
-  gcc make python3 libssl-dev
+  gcc binutils make python3 libssl-dev
   # The VM lab (test/lab/vm/): a qemu guest booting this kernel with a busybox initramfs that carries
   # the real pppd-based clients (SSTP, PPTP, L2TP) and their kernel modules (PPP, GRE, L2TP, ESP).
   linux-image-amd64 qemu-system-x86 busybox-static kmod cpio xz-utils

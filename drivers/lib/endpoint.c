@@ -36,7 +36,7 @@ struct dp_endpoint {
   _Atomic(spi_table *) table;
   spi_entry *master; /* the JavaScript thread's list, source of every snapshot */
   size_t master_count, master_cap;
-  _Atomic uint64_t epoch; /* odd while the thread handles a batch */
+  dp_epoch epoch; /* odd while the thread handles a batch */
   const spi_table *current; /* the receiving thread's snapshot for this batch */
   dp_tunnel *touched[TOUCHED_MAX];
   int touched_count;
@@ -116,12 +116,12 @@ static void *run_rx(void *arg) {
     int n = poll(p, 2, -1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || (p[1].revents & POLLIN)) break;
-    atomic_fetch_add_explicit(&e->epoch, 1, memory_order_acq_rel); /* busy */
+    dp_epoch_enter(&e->epoch);
     e->current = atomic_load_explicit(&e->table, memory_order_acquire);
     dp_receive_batch(e->fd, e->rx_area, classify, e);
     flush_touched(e);
     e->current = NULL;
-    atomic_fetch_add_explicit(&e->epoch, 1, memory_order_acq_rel); /* quiescent */
+    dp_epoch_leave(&e->epoch);
   }
   return NULL;
 }
@@ -185,11 +185,10 @@ void dp_endpoint_close(dp_endpoint *e) {
 
 const dp_endpoint_stats *dp_endpoint_stats_of(const dp_endpoint *e) { return &e->stats; }
 int dp_endpoint_fd(const dp_endpoint *e) { return e->fd; }
-_Atomic uint64_t *dp_endpoint_epoch(dp_endpoint *e) { return &e->epoch; }
+dp_epoch *dp_endpoint_epoch(dp_endpoint *e) { return &e->epoch; }
 
 static void wait_quiescent(dp_endpoint *e) {
-  uint64_t seen = atomic_load_explicit(&e->epoch, memory_order_acquire);
-  for (int spins = 0; (seen & 1) && atomic_load_explicit(&e->epoch, memory_order_acquire) == seen && spins < 200000; spins++) usleep(5);
+  dp_epochs_wait(&e->epoch, 1);
 }
 
 static void free_table(spi_table *t) {

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "epoch.h"
+
 typedef struct dp_tunnel dp_tunnel;
 typedef struct dp_endpoint dp_endpoint;
 
@@ -36,6 +38,6 @@ const dp_endpoint_stats *dp_endpoint_stats_of(const dp_endpoint *e);
 int dp_endpoint_fd(const dp_endpoint *e);
 int dp_endpoint_spi_add(dp_endpoint *e, uint32_t spi, dp_tunnel *t);
 void dp_endpoint_spi_remove(dp_endpoint *e, uint32_t spi, dp_tunnel *t);
-_Atomic uint64_t *dp_endpoint_epoch(dp_endpoint *e);
+dp_epoch *dp_endpoint_epoch(dp_endpoint *e);
 
 #endif

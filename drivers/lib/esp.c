@@ -58,18 +58,31 @@ static const suite_info *suite_of(dp_suite s) {
   return NULL;
 }
 
+/* The contexts one thread seals with: OpenSSL contexts carry per-packet state, so threads that
+ * encrypt for the same SA at once (a multi-queue TUN's readers) each need their own. */
+typedef struct {
+  EVP_CIPHER_CTX *enc;
+  EVP_MAC_CTX *mac; /* CBC suites: HMAC keyed once */
+} lane_ctx;
+
 struct dp_sa {
   dp_sa_config config;
   const suite_info *suite;
   uint8_t salt[4];
-  EVP_CIPHER_CTX *enc;
+  lane_ctx lane0;                          /* every thread outside a multi-queue hub */
+  _Atomic(lane_ctx *) lanes[DP_ESP_LANES]; /* lanes 1..: made by their thread on first use */
+  /* Lanes made later need the keys; they are wiped with the SA. */
+  uint8_t enc_key[36], integ_key[32];
   EVP_CIPHER_CTX *dec;
-  EVP_MAC_CTX *mac;   /* CBC suites: HMAC keyed once */
-  uint64_t next_seq;
+  EVP_MAC_CTX *dec_mac;
+  _Atomic uint64_t next_seq; /* taken with one atomic add: concurrent senders never share a number */
   dp_replay replay;
   dp_sa_counters counters;
   _Atomic unsigned reported; /* DP_EXPIRE_* already handed to the slow path */
 };
+
+static __thread unsigned current_lane;
+void dp_esp_set_lane(unsigned lane) { current_lane = lane < DP_ESP_LANES ? lane : 0; }
 
 static void put32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
@@ -86,17 +99,46 @@ static bool init_cipher(EVP_CIPHER_CTX *ctx, const suite_info *s, const uint8_t 
   return true;
 }
 
-static bool init_mac(dp_sa *sa) {
+static EVP_MAC_CTX *new_mac(const dp_sa *sa) {
   EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-  if (!hmac) return false;
-  sa->mac = EVP_MAC_CTX_new(hmac);
+  if (!hmac) return NULL;
+  EVP_MAC_CTX *mac = EVP_MAC_CTX_new(hmac);
   EVP_MAC_free(hmac);
-  if (!sa->mac) return false;
+  if (!mac) return NULL;
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)sa->suite->digest, 0),
       OSSL_PARAM_construct_end(),
   };
-  return EVP_MAC_init(sa->mac, sa->config.integ_key, sa->config.integ_key_len, params) == 1;
+  if (EVP_MAC_init(mac, sa->integ_key, sa->config.integ_key_len, params) == 1) return mac;
+  EVP_MAC_CTX_free(mac);
+  return NULL;
+}
+
+static bool init_lane(const dp_sa *sa, lane_ctx *lane) {
+  lane->enc = EVP_CIPHER_CTX_new();
+  if (!lane->enc || !init_cipher(lane->enc, sa->suite, sa->enc_key, 1)) return false;
+  return sa->suite->aead || (lane->mac = new_mac(sa)) != NULL;
+}
+
+static void free_lane(lane_ctx *lane) {
+  EVP_CIPHER_CTX_free(lane->enc);
+  EVP_MAC_CTX_free(lane->mac);
+}
+
+/* The calling thread's contexts; NULL when a new lane cannot be made (out of memory). */
+static lane_ctx *lane_of(dp_sa *sa) {
+  unsigned i = current_lane;
+  if (i == 0) return &sa->lane0;
+  lane_ctx *lane = atomic_load_explicit(&sa->lanes[i], memory_order_acquire);
+  if (lane) return lane;
+  lane = calloc(1, sizeof *lane);
+  if (!lane || !init_lane(sa, lane)) {
+    if (lane) free_lane(lane);
+    free(lane);
+    return NULL;
+  }
+  atomic_store_explicit(&sa->lanes[i], lane, memory_order_release); /* only this lane's thread writes it */
+  return lane;
 }
 
 dp_sa *dp_sa_new(const dp_sa_config *config, dp_status *error) {
@@ -107,19 +149,18 @@ dp_sa *dp_sa_new(const dp_sa_config *config, dp_status *error) {
   dp_sa *sa = calloc(1, sizeof *sa);
   if (!sa) return NULL;
   sa->config = *config;
-  sa->config.enc_key = NULL; /* keys live only inside the OpenSSL contexts */
-  sa->config.integ_key = config->integ_key;
+  sa->config.enc_key = NULL; /* the caller's buffers are not ours to keep */
+  sa->config.integ_key = NULL;
+  memcpy(sa->enc_key, config->enc_key, config->enc_key_len);
+  if (!s->aead) memcpy(sa->integ_key, config->integ_key, config->integ_key_len);
   sa->suite = s;
-  sa->next_seq = 1;
+  atomic_init(&sa->next_seq, 1);
   if (!dp_replay_init(&sa->replay, config->replay_window)) goto fail;
   if (s->aead) memcpy(sa->salt, config->enc_key + s->key_len, 4);
-  sa->enc = EVP_CIPHER_CTX_new();
   sa->dec = EVP_CIPHER_CTX_new();
   *error = DP_ERR_CRYPTO;
-  if (!sa->enc || !sa->dec) goto fail;
-  if (!init_cipher(sa->enc, s, config->enc_key, 1) || !init_cipher(sa->dec, s, config->enc_key, 0)) goto fail;
-  if (!s->aead && !init_mac(sa)) goto fail;
-  sa->config.integ_key = NULL;
+  if (!sa->dec || !init_cipher(sa->dec, s, sa->enc_key, 0) || !init_lane(sa, &sa->lane0)) goto fail;
+  if (!s->aead && !(sa->dec_mac = new_mac(sa))) goto fail;
   *error = DP_OK;
   return sa;
 fail:
@@ -129,9 +170,14 @@ fail:
 
 void dp_sa_free(dp_sa *sa) {
   if (!sa) return;
-  EVP_CIPHER_CTX_free(sa->enc);
+  free_lane(&sa->lane0);
+  for (int i = 1; i < DP_ESP_LANES; i++) {
+    lane_ctx *lane = atomic_load(&sa->lanes[i]);
+    if (lane) free_lane(lane);
+    free(lane);
+  }
   EVP_CIPHER_CTX_free(sa->dec);
-  EVP_MAC_CTX_free(sa->mac);
+  EVP_MAC_CTX_free(sa->dec_mac);
   OPENSSL_cleanse(sa, sizeof *sa);
   free(sa);
 }
@@ -140,11 +186,12 @@ const dp_sa_counters *dp_sa_counters_of(const dp_sa *sa) { return &sa->counters;
 uint32_t dp_sa_spi(const dp_sa *sa) { return sa->config.spi; }
 
 unsigned dp_sa_take_expiry(dp_sa *sa) {
-  unsigned now = (sa->counters.soft_expired ? DP_EXPIRE_SOFT : 0) | (sa->counters.hard_expired ? DP_EXPIRE_HARD : 0);
+  unsigned now = (__atomic_load_n(&sa->counters.soft_expired, __ATOMIC_RELAXED) ? DP_EXPIRE_SOFT : 0) |
+                 (__atomic_load_n(&sa->counters.hard_expired, __ATOMIC_RELAXED) ? DP_EXPIRE_HARD : 0);
   unsigned before = atomic_fetch_or(&sa->reported, now);
   return now & ~before;
 }
-void dp_sa_set_next_seq(dp_sa *sa, uint64_t seq) { sa->next_seq = seq; }
+void dp_sa_set_next_seq(dp_sa *sa, uint64_t seq) { atomic_store(&sa->next_seq, seq); }
 void dp_sa_set_replay_top(dp_sa *sa, uint64_t top) { sa->replay.top = top; }
 
 static size_t pad_len(const suite_info *s, size_t payload_len) {
@@ -175,38 +222,40 @@ static void aead_nonce(const dp_sa *sa, const uint8_t *iv, uint8_t nonce[12]) {
 }
 
 /* RFC 4303 §2.2.1: with ESN the high half is appended to what the ICV covers, not sent. */
-static bool hmac(dp_sa *sa, const uint8_t *data, size_t len, uint64_t seq, uint8_t *icv) {
+static bool hmac(const dp_sa *sa, EVP_MAC_CTX *mac, const uint8_t *data, size_t len, uint64_t seq, uint8_t *icv) {
   uint8_t full[64];
   size_t out = 0;
-  if (EVP_MAC_init(sa->mac, NULL, 0, NULL) != 1 || EVP_MAC_update(sa->mac, data, len) != 1) return false;
+  if (EVP_MAC_init(mac, NULL, 0, NULL) != 1 || EVP_MAC_update(mac, data, len) != 1) return false;
   if (sa->config.esn) {
     uint8_t hi[4];
     put32(hi, (uint32_t)(seq >> 32));
-    if (EVP_MAC_update(sa->mac, hi, 4) != 1) return false;
+    if (EVP_MAC_update(mac, hi, 4) != 1) return false;
   }
-  if (EVP_MAC_final(sa->mac, full, &out, sizeof full) != 1) return false;
+  if (EVP_MAC_final(mac, full, &out, sizeof full) != 1) return false;
   memcpy(icv, full, sa->suite->icv_len);
   return true;
 }
 
+/* Counters are bumped with relaxed atomic adds: several threads may send on one SA. */
+#define BUMP(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)
+
 static dp_status check_lifetime_before(dp_sa *sa) {
-  if (!sa->counters.hard_expired) return DP_OK;
-  sa->counters.drop_expired++;
+  if (!__atomic_load_n(&sa->counters.hard_expired, __ATOMIC_RELAXED)) return DP_OK;
+  BUMP(sa->counters.drop_expired, 1);
   return DP_ERR_EXPIRED;
 }
 
 static void count(dp_sa *sa, size_t bytes) {
   dp_sa_counters *c = &sa->counters;
-  c->packets++;
-  c->bytes += bytes;
+  uint64_t packets = BUMP(c->packets, 1), total = BUMP(c->bytes, bytes);
   const dp_sa_config *l = &sa->config;
-  if ((l->soft_bytes && c->bytes >= l->soft_bytes) || (l->soft_packets && c->packets >= l->soft_packets)) c->soft_expired = true;
-  if ((l->hard_bytes && c->bytes >= l->hard_bytes) || (l->hard_packets && c->packets >= l->hard_packets)) c->hard_expired = true;
+  if ((l->soft_bytes && total >= l->soft_bytes) || (l->soft_packets && packets >= l->soft_packets)) __atomic_store_n(&c->soft_expired, true, __ATOMIC_RELAXED);
+  if ((l->hard_bytes && total >= l->hard_bytes) || (l->hard_packets && packets >= l->hard_packets)) __atomic_store_n(&c->hard_expired, true, __ATOMIC_RELAXED);
 }
 
 
 /* Encrypts out[from, from+len) in place and writes the tag/ICV after it. */
-static dp_status seal(dp_sa *sa, uint8_t *packet, size_t ct_off, size_t ct_len, uint64_t seq) {
+static dp_status seal(const dp_sa *sa, lane_ctx *lane, uint8_t *packet, size_t ct_off, size_t ct_len, uint64_t seq) {
   const suite_info *s = sa->suite;
   const uint8_t *iv = packet + ESP_HEADER;
   int n = 0;
@@ -214,34 +263,40 @@ static dp_status seal(dp_sa *sa, uint8_t *packet, size_t ct_off, size_t ct_len, 
     uint8_t nonce[12], aad[12];
     aead_nonce(sa, iv, nonce);
     size_t aad_len = build_aad(sa, seq, aad);
-    if (EVP_EncryptInit_ex(sa->enc, NULL, NULL, NULL, nonce) != 1 ||
-        EVP_EncryptUpdate(sa->enc, NULL, &n, aad, (int)aad_len) != 1 ||
-        EVP_EncryptUpdate(sa->enc, packet + ct_off, &n, packet + ct_off, (int)ct_len) != 1 ||
-        EVP_EncryptFinal_ex(sa->enc, packet + ct_off + n, &n) != 1 ||
-        EVP_CIPHER_CTX_ctrl(sa->enc, EVP_CTRL_AEAD_GET_TAG, (int)s->icv_len, packet + ct_off + ct_len) != 1)
+    if (EVP_EncryptInit_ex(lane->enc, NULL, NULL, NULL, nonce) != 1 ||
+        EVP_EncryptUpdate(lane->enc, NULL, &n, aad, (int)aad_len) != 1 ||
+        EVP_EncryptUpdate(lane->enc, packet + ct_off, &n, packet + ct_off, (int)ct_len) != 1 ||
+        EVP_EncryptFinal_ex(lane->enc, packet + ct_off + n, &n) != 1 ||
+        EVP_CIPHER_CTX_ctrl(lane->enc, EVP_CTRL_AEAD_GET_TAG, (int)s->icv_len, packet + ct_off + ct_len) != 1)
       return DP_ERR_CRYPTO;
     return DP_OK;
   }
-  if (EVP_EncryptInit_ex(sa->enc, NULL, NULL, NULL, iv) != 1 ||
-      EVP_EncryptUpdate(sa->enc, packet + ct_off, &n, packet + ct_off, (int)ct_len) != 1 ||
-      !hmac(sa, packet, ct_off + ct_len, seq, packet + ct_off + ct_len))
+  if (EVP_EncryptInit_ex(lane->enc, NULL, NULL, NULL, iv) != 1 ||
+      EVP_EncryptUpdate(lane->enc, packet + ct_off, &n, packet + ct_off, (int)ct_len) != 1 ||
+      !hmac(sa, lane->mac, packet, ct_off + ct_len, seq, packet + ct_off + ct_len))
     return DP_ERR_CRYPTO;
   return DP_OK;
 }
+
+/* RFC 4303 §3.3.3: the counter never cycles; the SA must be rekeyed first. A number taken past
+ * the end is never sent, so the shared counter may run on without wrapping back into use. */
+static bool exhausted(const dp_sa *sa, uint64_t seq) { return (!sa->config.esn && seq > UINT32_MAX) || seq == 0; }
 
 dp_status dp_esp_encrypt(dp_sa *sa, const uint8_t *payload, size_t payload_len, uint8_t next_header,
                          const uint8_t *iv, uint8_t *out, size_t out_cap, size_t *out_len) {
   const suite_info *s = sa->suite;
   dp_status status = check_lifetime_before(sa);
   if (status != DP_OK) return status;
-  uint64_t seq = sa->next_seq;
-  /* RFC 4303 §3.3.3: never let the counter cycle; the SA must be rekeyed first. */
-  if ((!sa->config.esn && seq > UINT32_MAX) || seq == 0) return DP_ERR_SEQ_EXHAUSTED;
+  if (exhausted(sa, atomic_load_explicit(&sa->next_seq, memory_order_relaxed))) return DP_ERR_SEQ_EXHAUSTED;
   size_t pad = pad_len(s, payload_len);
   size_t ct_off = ESP_HEADER + s->iv_len;
   size_t ct_len = payload_len + pad + 2;
   size_t total = ct_off + ct_len + s->icv_len;
   if (total > out_cap) return DP_ERR_SPACE;
+  lane_ctx *lane = lane_of(sa);
+  if (!lane) return DP_ERR_CRYPTO;
+  uint64_t seq = atomic_fetch_add_explicit(&sa->next_seq, 1, memory_order_relaxed);
+  if (exhausted(sa, seq)) return DP_ERR_SEQ_EXHAUSTED;
 
   put32(out, sa->config.spi);
   put32(out + 4, (uint32_t)seq);
@@ -253,9 +308,8 @@ dp_status dp_esp_encrypt(dp_sa *sa, const uint8_t *payload, size_t payload_len, 
   out[ct_off + payload_len + pad] = (uint8_t)pad;
   out[ct_off + payload_len + pad + 1] = next_header;
 
-  status = seal(sa, out, ct_off, ct_len, seq);
-  if (status != DP_OK) return status;
-  sa->next_seq = seq + 1;
+  status = seal(sa, lane, out, ct_off, ct_len, seq);
+  if (status != DP_OK) return status; /* the number is spent: a gap is harmless, a reuse is not */
   count(sa, payload_len);
   *out_len = total;
   return DP_OK;
@@ -279,7 +333,7 @@ static dp_status open_payload(dp_sa *sa, const uint8_t *packet, size_t ct_off, s
     return EVP_DecryptFinal_ex(sa->dec, out + n, &n) == 1 ? DP_OK : DP_ERR_AUTH;
   }
   uint8_t expected[32];
-  if (!hmac(sa, packet, ct_off + ct_len, seq, expected)) return DP_ERR_CRYPTO;
+  if (!hmac(sa, sa->dec_mac, packet, ct_off + ct_len, seq, expected)) return DP_ERR_CRYPTO;
   if (CRYPTO_memcmp(expected, icv, s->icv_len) != 0) return DP_ERR_AUTH; /* before decrypting anything */
   if (EVP_DecryptInit_ex(sa->dec, NULL, NULL, NULL, iv) != 1 ||
       EVP_DecryptUpdate(sa->dec, out, &n, packet + ct_off, (int)ct_len) != 1)
@@ -290,12 +344,12 @@ static dp_status open_payload(dp_sa *sa, const uint8_t *packet, size_t ct_off, s
 static dp_status drop(dp_sa *sa, dp_status why) {
   dp_sa_counters *c = &sa->counters;
   switch (why) {
-    case DP_ERR_SHORT: case DP_ERR_ALIGN: c->drop_short++; break;
-    case DP_ERR_REPLAY: c->drop_replay++; break;
-    case DP_ERR_AUTH: c->drop_auth++; break;
-    case DP_ERR_PADDING: c->drop_padding++; break;
-    case DP_ERR_SPI: c->drop_spi++; break;
-    default: c->drop_other++; break;
+    case DP_ERR_SHORT: case DP_ERR_ALIGN: BUMP(c->drop_short, 1); break;
+    case DP_ERR_REPLAY: BUMP(c->drop_replay, 1); break;
+    case DP_ERR_AUTH: BUMP(c->drop_auth, 1); break;
+    case DP_ERR_PADDING: BUMP(c->drop_padding, 1); break;
+    case DP_ERR_SPI: BUMP(c->drop_spi, 1); break;
+    default: BUMP(c->drop_other, 1); break;
   }
   return why;
 }

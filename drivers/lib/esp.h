@@ -75,6 +75,14 @@ void dp_sa_set_replay_top(dp_sa *sa, uint64_t top);
 /* Bytes needed to encapsulate `payload_len` bytes (header, IV, padding, trailer, ICV). */
 size_t dp_esp_overhead(const dp_sa *sa, size_t payload_len);
 
+/* Threads that may encrypt for the same SA at once (a multi-queue TUN's readers) each call this
+ * once with their own lane, 1 .. DP_ESP_LANES-1; every other thread stays on lane 0. A lane's
+ * cipher contexts are made on its first packet for an SA. Sequence numbers and counters are
+ * shared atomically, so packets of one SA may leave slightly out of order (the peer's replay
+ * window takes that). Decryption of an SA stays with one thread. */
+#define DP_ESP_LANES 8
+void dp_esp_set_lane(unsigned lane);
+
 /* Builds SPI | seq | IV | ciphertext | ICV. `iv` may be NULL: a fresh IV is made (the sequence
  * number for the counter-mode AEADs, random bytes for CBC); known-answer tests pass their own. */
 dp_status dp_esp_encrypt(dp_sa *sa, const uint8_t *payload, size_t payload_len, uint8_t next_header,

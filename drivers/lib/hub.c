@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "esp.h"
 #include "gso.h"
 #include "pipe.h"
 #include "tunnel.h"
@@ -36,16 +37,20 @@ typedef struct {
 } route_table;
 
 struct dp_hub {
-  int tun_fd, stop_fd;
+  int tun_fds[DP_HUB_MAX_QUEUES]; /* one per queue of a multi-queue TUN, each read by its own thread */
+  unsigned queues;
+  int stop_fd;
   bool offload;
   bool uso;
   unsigned mtu;
   _Atomic(route_table *) table;
   _Atomic(dp_pipe *) pipe; /* sessions served in JavaScript; NULL until attached */
-  _Atomic uint64_t epoch; /* odd while the thread handles a batch */
+  dp_epoch epochs[DP_HUB_MAX_QUEUES]; /* each reading thread's: odd while it handles a batch */
+  _Atomic unsigned next_queue;        /* tunnels are given queues in turn */
   route *master;          /* the JavaScript thread's list, source of every snapshot */
   size_t master_count, master_cap;
-  pthread_t thread;
+  pthread_t threads[DP_HUB_MAX_QUEUES];
+  struct reader { dp_hub *hub; unsigned queue; } readers[DP_HUB_MAX_QUEUES];
   dp_hub_stats stats;
 };
 
@@ -114,33 +119,38 @@ static int route_one(void *ctx, const uint8_t *packet, size_t len) {
   return 0;
 }
 
+/* One queue's reader: the kernel spreads flows over the queues, so each thread encrypts its own
+ * flows, on its own cipher contexts (esp.h lanes). */
 static void *run(void *arg) {
-  dp_hub *h = arg;
+  struct reader *r = arg;
+  dp_hub *h = r->hub;
+  int fd = h->tun_fds[r->queue];
+  dp_epoch *epoch = &h->epochs[r->queue];
+  dp_esp_set_lane(r->queue);
   static __thread uint8_t readbuf[MAX_READ], scratch[MAX_SEGMENT];
-  struct pollfd p[2] = {{.fd = h->tun_fd, .events = POLLIN}, {.fd = h->stop_fd, .events = POLLIN}};
+  struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = h->stop_fd, .events = POLLIN}};
   for (;;) {
     int n = poll(p, 2, -1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || (p[1].revents & POLLIN)) break;
-    atomic_fetch_add_explicit(&h->epoch, 1, memory_order_acq_rel); /* busy */
+    dp_epoch_enter(epoch);
     route_ctx c = {.hub = h, .table = atomic_load_explicit(&h->table, memory_order_acquire)};
-    for (int reads = 0; reads < READS_PER_BATCH; reads++) {
-      ssize_t len = read(h->tun_fd, readbuf, sizeof readbuf);
+    int reads = 0;
+    for (; reads < READS_PER_BATCH; reads++) {
+      ssize_t len = read(fd, readbuf, sizeof readbuf);
       if (len <= 0) break;
-      atomic_fetch_add_explicit(&h->stats.tun_rx, 1, memory_order_relaxed);
       if (!h->offload) route_one(&c, readbuf, (size_t)len);
       else dp_gso_split(readbuf, (size_t)len, scratch, sizeof scratch, route_one, &c);
     }
+    atomic_fetch_add_explicit(&h->stats.tun_rx, (uint64_t)reads, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->stats.queue_rx[r->queue], (uint64_t)reads, memory_order_relaxed);
     dp_tunnel_tx_flush();
-    atomic_fetch_add_explicit(&h->epoch, 1, memory_order_acq_rel); /* quiescent */
+    dp_epoch_leave(epoch);
   }
   return NULL;
 }
 
-static void wait_quiescent(dp_hub *h) {
-  uint64_t seen = atomic_load_explicit(&h->epoch, memory_order_acquire);
-  for (int spins = 0; (seen & 1) && atomic_load_explicit(&h->epoch, memory_order_acquire) == seen && spins < 200000; spins++) usleep(5);
-}
+static void wait_quiescent(dp_hub *h) { dp_epochs_wait(h->epochs, h->queues); }
 
 static void free_table(route_table *rt) {
   if (!rt) return;
@@ -245,40 +255,56 @@ void dp_hub_set_pipe(dp_hub *h, dp_pipe *p) {
   wait_quiescent(h); /* a batch holding the old pipe is done with it */
 }
 
-dp_hub *dp_hub_open(int tun_fd, bool offload, bool uso, unsigned mtu, int *error) {
+dp_hub *dp_hub_open(const int *tun_fds, unsigned queues, bool offload, bool uso, unsigned mtu, int *error) {
+  if (queues < 1 || queues > DP_HUB_MAX_QUEUES) { *error = -EINVAL; return NULL; }
   dp_hub *h = calloc(1, sizeof *h);
   if (!h) { *error = -ENOMEM; return NULL; }
-  h->tun_fd = tun_fd;
+  h->queues = queues;
   h->offload = offload;
   h->uso = uso;
   h->mtu = mtu;
+  h->stats.queues = queues;
   h->stop_fd = eventfd(0, EFD_CLOEXEC);
-  int flags = fcntl(tun_fd, F_GETFL);
-  if (h->stop_fd < 0 || flags < 0 || fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-    *error = -errno;
+  *error = h->stop_fd < 0 ? -errno : 0;
+  for (unsigned i = 0; i < queues && !*error; i++) {
+    int flags = fcntl(tun_fds[i], F_GETFL);
+    if (flags < 0 || fcntl(tun_fds[i], F_SETFL, flags | O_NONBLOCK) < 0) *error = -errno;
+    h->tun_fds[i] = tun_fds[i];
+  }
+  if (*error) {
     if (h->stop_fd >= 0) close(h->stop_fd);
     free(h);
     return NULL;
   }
-  pthread_create(&h->thread, NULL, run, h);
-  *error = 0;
+  for (unsigned i = 0; i < queues; i++) {
+    h->readers[i] = (struct reader){.hub = h, .queue = i};
+    pthread_create(&h->threads[i], NULL, run, &h->readers[i]);
+  }
   return h;
 }
 
 void dp_hub_close(dp_hub *h) {
   if (!h) return;
   uint64_t one = 1;
-  if (write(h->stop_fd, &one, sizeof one) < 0) { /* the thread would wait forever; nothing better to do */ }
-  pthread_join(h->thread, NULL);
+  if (write(h->stop_fd, &one, sizeof one) < 0) { /* the threads would wait forever; nothing better to do */ }
+  for (unsigned i = 0; i < h->queues; i++) pthread_join(h->threads[i], NULL);
   close(h->stop_fd);
-  close(h->tun_fd);
+  for (unsigned i = 0; i < h->queues; i++) close(h->tun_fds[i]);
   free_table(atomic_load(&h->table));
   free(h->master);
   free(h);
 }
 
 const dp_hub_stats *dp_hub_stats_of(const dp_hub *h) { return &h->stats; }
-int dp_hub_tun_fd(const dp_hub *h) { return h->tun_fd; }
+int dp_hub_tun_fd(const dp_hub *h) { return h->tun_fds[0]; }
+
+int dp_hub_queue_fd(const dp_hub *h, unsigned queue) { return h->tun_fds[queue % h->queues]; }
+
 bool dp_hub_offload(const dp_hub *h) { return h->offload; }
 bool dp_hub_uso(const dp_hub *h) { return h->uso; }
-_Atomic uint64_t *dp_hub_epoch(dp_hub *h) { return &h->epoch; }
+unsigned dp_hub_assign_queue(dp_hub *h) { return atomic_fetch_add_explicit(&h->next_queue, 1, memory_order_relaxed) % h->queues; }
+
+dp_epoch *dp_hub_epochs(dp_hub *h, size_t *count) {
+  *count = h->queues;
+  return h->epochs;
+}

@@ -1,15 +1,24 @@
-/* One TUN device shared by many tunnels (remote-access clients, sites): a single thread reads it,
- * finds each packet's tunnel by destination (a host table for /32 and /128 virtual addresses,
- * longest prefix first for subnets) and encrypts it for that tunnel's peer. Inbound packets come
- * from the shared endpoint and are written to the same TUN. */
+/* One TUN device shared by many tunnels (remote-access clients, sites): one thread per queue of a
+ * multi-queue TUN reads it, finds each packet's tunnel by destination (a host table for /32 and
+ * /128 virtual addresses, longest prefix first for subnets) and encrypts it for that tunnel's
+ * peer. Inbound packets come from the shared endpoint and are written to the same TUN, into the
+ * queue given to their tunnel: the kernel learns each flow's queue from those writes and sends
+ * the flow's outbound packets to it. So tunnels spread over the readers while each SA is sealed
+ * by one thread: its sequence numbers leave in order, which peers with small replay windows
+ * (strongSwan's default is 32) need. A flow seen only outbound may land on another queue; the
+ * ESP lanes keep that correct, at the cost of a little reordering. */
 #ifndef POSTERN_HUB_H
 #define POSTERN_HUB_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "epoch.h"
 #include "selector.h"
+
+#define DP_HUB_MAX_QUEUES 8 /* at most DP_ESP_LANES */
 
 typedef struct dp_tunnel dp_tunnel;
 typedef struct dp_hub dp_hub;
@@ -20,10 +29,13 @@ typedef struct {
   _Atomic uint64_t multicast; /* the kernel's own multicast (MLD, router solicitations): never for a tunnel */
   /* For diagnosis: the IP version and first destination bytes of the last unroutable packet. */
   _Atomic uint64_t last_no_route;
+  unsigned queues;
+  _Atomic uint64_t queue_rx[DP_HUB_MAX_QUEUES]; /* packets read from each queue */
 } dp_hub_stats;
 
-/* Takes the TUN fd (closed by dp_hub_close). `offload`: the TUN was opened with a vnet header. */
-dp_hub *dp_hub_open(int tun_fd, bool offload, bool uso, unsigned mtu, int *error);
+/* Takes the TUN's queue fds (closed by dp_hub_close), 1 .. DP_HUB_MAX_QUEUES of them.
+ * `offload`: the TUN was opened with a vnet header. */
+dp_hub *dp_hub_open(const int *tun_fds, unsigned queues, bool offload, bool uso, unsigned mtu, int *error);
 /* Every tunnel on it must have been stopped first. */
 void dp_hub_close(dp_hub *h);
 const dp_hub_stats *dp_hub_stats_of(const dp_hub *h);
@@ -41,11 +53,14 @@ int dp_hub_pipe_route_add(dp_hub *h, const dp_prefix *p, uint32_t tag);
 void dp_hub_pipe_routes_remove(dp_hub *h, uint32_t tag);
 void dp_hub_set_pipe(dp_hub *h, dp_pipe *p);
 
-/* For tunnel.c: the TUN fd, the epoch of the sending thread. */
+/* For tunnel.c: the first queue's fd; a queue for a new tunnel (in turn) and that queue's fd;
+ * the epochs of the reading threads. */
 int dp_hub_tun_fd(const dp_hub *h);
+unsigned dp_hub_assign_queue(dp_hub *h);
+int dp_hub_queue_fd(const dp_hub *h, unsigned queue);
 bool dp_hub_offload(const dp_hub *h);
 /* The shared TUN takes UDP GSO packets (USO): tunnels on it merge UDP runs too. */
 bool dp_hub_uso(const dp_hub *h);
-_Atomic uint64_t *dp_hub_epoch(dp_hub *h);
+dp_epoch *dp_hub_epochs(dp_hub *h, size_t *count);
 
 #endif

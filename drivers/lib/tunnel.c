@@ -36,12 +36,15 @@ struct dp_tunnel {
   _Atomic(dp_sa *) out;
   _Atomic(dp_sa *) in[DP_TUNNEL_MAX_INBOUND];
   /* Per thread (0: to network, 1: to TUN): odd while it processes a batch. */
-  _Atomic uint64_t epoch[2];
+  dp_epoch epoch[2];
   /* The receiving side's epoch: epoch[1], or the shared endpoint's when its thread receives for us;
-   * the sending side's: epoch[0], or the hub's when its thread sends for us. */
-  _Atomic uint64_t *rx_epoch, *tx_epoch;
+   * the sending side's: epoch[0], or the hub's readers' when they send for us. */
+  dp_epoch *rx_epoch, *tx_epochs;
+  size_t tx_epoch_count;
   dp_endpoint *endpoint; /* shared UDP 4500 socket, or NULL when the tunnel has its own */
   dp_hub *hub;           /* shared TUN, or NULL when the tunnel has its own TUN and sending thread */
+  /* On a shared TUN, tun_fd is the queue given to the tunnel: writing there teaches the kernel to
+   * send the replies of every flow to the same queue, so one thread seals for this tunnel. */
   uint8_t *rx_area; /* DP_RX_BATCH receive buffers of DP_RX_BUFFER bytes */
   dp_gro *gro;      /* with offloads: merges TCP segments before they are written to the TUN */
   uint16_t transport_id; /* IP IDs of datagrams rebuilt in transport mode (receiving thread only) */
@@ -227,7 +230,7 @@ static void *run_to_net(void *arg) {
       send_keepalive(t);
       continue;
     }
-    atomic_fetch_add_explicit(&t->epoch[0], 1, memory_order_acq_rel); /* busy */
+    dp_epoch_enter(&t->epoch[0]);
     b.peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
     for (int reads = 0; reads < BATCH; reads++) {
       ssize_t len = read(t->tun_fd, readbuf, sizeof readbuf);
@@ -238,7 +241,7 @@ static void *run_to_net(void *arg) {
     }
     flush(&b);
     report_expiry(t, atomic_load_explicit(&t->out, memory_order_acquire));
-    atomic_fetch_add_explicit(&t->epoch[0], 1, memory_order_acq_rel); /* quiescent */
+    dp_epoch_leave(&t->epoch[0]);
   }
   return NULL;
 }
@@ -349,10 +352,10 @@ static void *run_to_tun(void *arg) {
   static __thread uint8_t plain[MAX_PACKET + 64];
   rx_ctx c = {.t = t, .plain = plain};
   while (wait_readable(t, t->net_fd)) {
-    atomic_fetch_add_explicit(&t->epoch[1], 1, memory_order_acq_rel); /* busy */
+    dp_epoch_enter(&t->epoch[1]);
     dp_receive_batch(t->net_fd, t->rx_area, receive_one, &c);
     dp_tunnel_receive_done(t);
-    atomic_fetch_add_explicit(&t->epoch[1], 1, memory_order_acq_rel); /* quiescent */
+    dp_epoch_leave(&t->epoch[1]);
   }
   return NULL;
 }
@@ -382,7 +385,9 @@ static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoin
   t->peer = pack(remote);
   t->net_fd = endpoint ? dp_endpoint_fd(endpoint) : open_socket(options, local);
   t->rx_epoch = endpoint ? dp_endpoint_epoch(endpoint) : &t->epoch[1];
-  t->tx_epoch = hub ? dp_hub_epoch(hub) : &t->epoch[0];
+  t->tx_epochs = &t->epoch[0];
+  t->tx_epoch_count = 1;
+  if (hub) t->tx_epochs = dp_hub_epochs(hub, &t->tx_epoch_count);
   t->rx_area = endpoint ? NULL : malloc((size_t)DP_RX_BATCH * DP_RX_BUFFER);
   if (t->net_fd >= 0 && options->mode == DP_TUNNEL_ESP_UDP) {
     int gro = 0, segment = 0;
@@ -423,7 +428,7 @@ dp_tunnel *dp_tunnel_start_shared(int tun_fd, const dp_tunnel_options *options, 
 
 dp_tunnel *dp_tunnel_start_hub(const dp_tunnel_options *options, dp_hub *hub, dp_endpoint *endpoint,
                                const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
-  return start(dp_hub_tun_fd(hub), options, endpoint, hub, NULL, remote, outbound, inbound, error);
+  return start(dp_hub_queue_fd(hub, dp_hub_assign_queue(hub)), options, endpoint, hub, NULL, remote, outbound, inbound, error);
 }
 
 void dp_tunnel_set_peer(dp_tunnel *t, const struct sockaddr_in *peer) {
@@ -452,14 +457,11 @@ void dp_tunnel_stop(dp_tunnel *t) {
   free(t);
 }
 
-/* Returns once each thread has been quiescent at some moment after this call began: from then on
- * neither can hold a pointer loaded before it (a tiny RCU). Bounded: a batch takes microseconds. */
+/* Returns once each thread sending or receiving for us has been quiescent at some moment after
+ * this call began: from then on none can hold a pointer loaded before it. */
 static void wait_for_quiescence(dp_tunnel *t) {
-  _Atomic uint64_t *epochs[2] = {t->tx_epoch, t->rx_epoch};
-  for (int i = 0; i < 2; i++) {
-    uint64_t seen = atomic_load_explicit(epochs[i], memory_order_acquire);
-    for (int spins = 0; (seen & 1) && atomic_load_explicit(epochs[i], memory_order_acquire) == seen && spins < 200000; spins++) usleep(5);
-  }
+  dp_epochs_wait(t->tx_epochs, t->tx_epoch_count);
+  dp_epochs_wait(t->rx_epoch, 1);
 }
 
 int dp_tunnel_add_inbound(dp_tunnel *t, dp_sa *sa) {

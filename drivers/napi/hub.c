@@ -29,7 +29,22 @@ static void finalize(napi_env env, void *data, void *hint) {
   free(h);
 }
 
-/* hubOpen({name, mtu, address, prefixLength, noOffload}) → {handle, name}, or a negative errno */
+/* The device's queues: the first creates it, the rest attach to it by name. 0, or -errno with none left open. */
+static int open_queues(char name[16], unsigned queues, bool offload, bool *uso, int *fds) {
+  for (unsigned i = 0; i < queues; i++) {
+    bool queue_uso = false;
+    fds[i] = dp_tun_open(name, offload, queues > 1, &queue_uso);
+    if (i == 0) *uso = queue_uso;
+    if (fds[i] < 0) {
+      int rc = fds[i];
+      while (i > 0) close(fds[--i]);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+/* hubOpen({name, mtu, address, prefixLength, noOffload, queues}) → {handle, name}, or a negative errno */
 napi_value dp_napi_hub_open(napi_env env, napi_callback_info info) {
   napi_value argv[1], v;
   size_t argc = 1, len = 0;
@@ -46,18 +61,26 @@ napi_value dp_napi_hub_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   no_offload = dp_napi_bool_prop(env, argv[0], "noOffload");
+  uint32_t queues = 1;
+  bool has_queues = false;
+  if (napi_has_named_property(env, argv[0], "queues", &has_queues) == napi_ok && has_queues &&
+      (napi_get_named_property(env, argv[0], "queues", &v) != napi_ok || napi_get_value_uint32(env, v, &queues) != napi_ok || queues < 1 || queues > DP_HUB_MAX_QUEUES)) {
+    napi_throw_range_error(env, NULL, "hubOpen: queues must be 1 to 8");
+    return NULL;
+  }
   bool uso = false;
-  int fd = dp_tun_open(name, !no_offload, &uso);
-  if (fd < 0) return dp_napi_int(env, fd);
-  int rc = dp_tun_configure(name, mtu, address.s_addr, prefix);
+  int fds[DP_HUB_MAX_QUEUES];
+  int rc = open_queues(name, queues, !no_offload, &uso, fds);
+  if (rc < 0) return dp_napi_int(env, rc);
+  rc = dp_tun_configure(name, mtu, address.s_addr, prefix);
   hub_handle *h = rc < 0 ? NULL : calloc(1, sizeof *h);
   if (rc == 0 && !h) rc = -ENOMEM;
   if (h) {
     h->magic = HUB_MAGIC;
-    h->hub = dp_hub_open(fd, !no_offload, uso, (unsigned)mtu, &rc);
+    h->hub = dp_hub_open(fds, queues, !no_offload, uso, (unsigned)mtu, &rc);
   }
   if (!h || !h->hub) {
-    close(fd);
+    for (unsigned i = 0; i < queues; i++) close(fds[i]);
     free(h);
     return dp_napi_int(env, rc);
   }
@@ -85,6 +108,14 @@ napi_value dp_napi_hub_stats(napi_env env, napi_callback_info info) {
     napi_create_bigint_uint64(env, f[i].v, &x);
     napi_set_named_property(env, o, f[i].name, x);
   }
+  napi_value per_queue;
+  napi_create_array_with_length(env, s->queues, &per_queue);
+  for (unsigned i = 0; i < s->queues; i++) {
+    napi_value x;
+    napi_create_bigint_uint64(env, s->queue_rx[i], &x);
+    napi_set_element(env, per_queue, i, x);
+  }
+  napi_set_named_property(env, o, "queueRx", per_queue);
   return o;
 }
 

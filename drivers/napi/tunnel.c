@@ -185,7 +185,7 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   int fd = -1, rc = 0;
   if (!hub) {
     /* A tunnel of its own: its own TUN device. On a hub the hub's TUN is shared. */
-    fd = dp_tun_open(name, options.offload, &options.uso);
+    fd = dp_tun_open(name, options.offload, false, &options.uso);
     if (fd < 0) return dp_napi_int(env, fd);
     rc = dp_tun_configure(name, int_prop(env, cfg, "mtu"), tun_addr.sin_addr.s_addr, int_prop(env, cfg, "prefixLength"));
     if (rc < 0) { close(fd); return dp_napi_int(env, rc); }

@@ -6,6 +6,7 @@ int tap_count, tap_failed;
 void test_replay(void);
 void test_esp_kat(void);
 void test_esp_behaviour(void);
+void test_esp_lanes(void);
 void test_gre(void);
 void test_mss(void);
 void test_selector(void);
@@ -18,6 +19,7 @@ int main(void) {
   test_replay();
   test_esp_kat();
   test_esp_behaviour();
+  test_esp_lanes();
   test_gre();
   test_mss();
   test_selector();

@@ -1,8 +1,9 @@
+import { availableParallelism } from 'node:os';
 import { ErrorCode, PosternError } from '../util/errors.ts';
 import { loadDriver } from './native.ts';
 
 interface HubAddon {
-  hubOpen(config: { name: string; mtu: number; address: string; prefixLength: number; noOffload?: boolean }): { handle: object; name: string } | number;
+  hubOpen(config: { name: string; mtu: number; address: string; prefixLength: number; noOffload?: boolean; queues: number }): { handle: object; name: string } | number;
   hubStats(handle: object): NativeHubStats | undefined;
   hubClose(handle: object): number;
   hubPipeAttach(handle: object, onPackets: (batch: Array<[number, Buffer]>) => void): number;
@@ -28,14 +29,22 @@ export interface NativeHubStats {
   multicast: bigint;
   /** Diagnosis: IP version << 32 | the first four destination bytes of the last unroutable packet. */
   lastNoRoute: bigint;
+  /** Packets read from each queue of the TUN (one reading thread each). */
+  queueRx: bigint[];
+}
+
+/** Queues (and reading threads) of the shared TUN by default: one per core, at most four. */
+export function defaultHubQueues(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
 }
 
 /** The driver's handle behind each hub, for NativeTunnel; never exposed to callers. */
 export const hubHandles = new WeakMap<NativeHub, object>();
 
 /**
- * One TUN device for many tunnels (remote-access clients and sites): the driver's single sending
- * thread finds each packet's tunnel by destination, so thousands of SAs need no device each.
+ * One TUN device for many tunnels (remote-access clients and sites): the driver's reading threads,
+ * one per queue of a multi-queue TUN, find each packet's tunnel by destination, so thousands of
+ * SAs need no device each and flows spread over the cores.
  */
 export class NativeHub {
   readonly name: string;
@@ -49,9 +58,10 @@ export class NativeHub {
     hubHandles.set(this, handle);
   }
 
-  static open(config: { name: string; mtu: number; address: string; prefixLength: number; offload?: boolean }): NativeHub {
+  static open(config: { name: string; mtu: number; address: string; prefixLength: number; offload?: boolean; queues?: number }): NativeHub {
     const addon = loadDriver() as unknown as HubAddon;
-    const r = addon.hubOpen({ name: config.name, mtu: config.mtu, address: config.address, prefixLength: config.prefixLength, noOffload: config.offload === false });
+    const queues = config.queues ?? defaultHubQueues();
+    const r = addon.hubOpen({ name: config.name, mtu: config.mtu, address: config.address, prefixLength: config.prefixLength, noOffload: config.offload === false, queues });
     if (typeof r === 'number') throw new PosternError(ErrorCode.driverUnavailable, `the driver could not open the shared TUN ${config.name} (errno ${-r})`);
     return new NativeHub(addon, r.handle, r.name);
   }

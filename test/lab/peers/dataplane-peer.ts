@@ -18,11 +18,13 @@ export interface DataPlanePeerConfig {
   address: string;
   tunnelAddress: string;
   acquireHoldMs?: number;
+  /** Queues (reading threads) of the shared TUN; the driver's default otherwise. */
+  queues?: number;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as DataPlanePeerConfig;
 const kernel = config.backEnd === 'kernel-xfrm';
-const hub = kernel ? undefined : NativeHub.open({ name: 'phub0', mtu: 1400, address: config.tunnelAddress, prefixLength: 32 });
+const hub = kernel ? undefined : NativeHub.open({ name: 'phub0', mtu: 1400, address: config.tunnelAddress, prefixLength: 32, ...(config.queues ? { queues: config.queues } : {}) });
 const pipe = hub && new PipeDispatcher(hub);
 const udpEndpoint = hub && NativeEndpoint.open(config.address, 4500, () => undefined);
 const rawEndpoint = hub && NativeEndpoint.openRaw(config.address);
