@@ -5,6 +5,7 @@
 
 #include "esp.h"
 #include "gre.h"
+#include "pptp_gre.h"
 #include "gro.h"
 #include "transport.h"
 #include "gso.h"
@@ -14,6 +15,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static dp_sa *sas[14];
+static dp_pipe *pptp_pipe;
+static dp_pptp *pptp;
+
+static void wake_nothing(void *ctx) { (void)ctx; }
+static void drop_frame(void *ctx, uint32_t tag, const uint8_t *frame, size_t len) { (void)ctx; (void)tag; (void)frame; (void)len; }
 
 static int discard(void *ctx, const uint8_t *buf, size_t len) {
   (void)ctx;
@@ -41,6 +47,12 @@ static void setup(void) {
                       .enc_key = key, .enc_key_len = suites[i % 7].key, .integ_key = integ, .integ_key_len = suites[i % 7].integ};
     sas[i] = dp_sa_new(&c, &st);
   }
+  /* PPTP calls 0 and 0x0101 (IDs fuzzed inputs hit often), their peer 0.0.0.0 and 1.1.1.1. */
+  pptp_pipe = dp_pipe_open(1024, 1 << 20, wake_nothing, NULL);
+  pptp = dp_pptp_new(pptp_pipe);
+  struct sockaddr_in any = {.sin_family = AF_INET}, ones = {.sin_family = AF_INET, .sin_addr = {.s_addr = 0x01010101}};
+  dp_pptp_call_add(pptp, 0, 1, &any, 1);
+  dp_pptp_call_add(pptp, 0x0101, 2, &ones, 2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -55,6 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* The same bytes as GRE: a parsed header never claims more than the packet holds. */
   dp_gre_header g;
   if (dp_gre_parse(data, size, &g) == DP_GRE_OK && (g.header_len > size || (g.version == 1 && g.header_len + g.payload_length > size))) __builtin_trap();
+  /* As what PPTP's raw GRE socket hands over (IPv4 header first); frames up are drained. */
+  dp_pptp_receive(pptp, data, size);
+  dp_pipe_drain(pptp_pipe, 1024, drop_frame, NULL);
   /* As a datagram for transport mode: a payload offset never lies outside it. */
   size_t offset = 0;
   uint8_t protocol = 0;

@@ -29,6 +29,12 @@ napi_value dp_napi_hub_pipe_route(napi_env env, napi_callback_info info);
 napi_value dp_napi_hub_pipe_unroute(napi_env env, napi_callback_info info);
 napi_value dp_napi_hub_pipe_stats(napi_env env, napi_callback_info info);
 napi_value dp_napi_hub_write(napi_env env, napi_callback_info info);
+napi_value dp_napi_pptp_open(napi_env env, napi_callback_info info);
+napi_value dp_napi_pptp_call_add(napi_env env, napi_callback_info info);
+napi_value dp_napi_pptp_call_remove(napi_env env, napi_callback_info info);
+napi_value dp_napi_pptp_send(napi_env env, napi_callback_info info);
+napi_value dp_napi_pptp_stats(napi_env env, napi_callback_info info);
+napi_value dp_napi_pptp_close(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_route(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_set_peer(napi_env env, napi_callback_info info);
 napi_value dp_napi_netlink_open(napi_env env, napi_callback_info info);
@@ -74,6 +80,12 @@ static const struct {
     {"hubPipeUnroute", dp_napi_hub_pipe_unroute},
     {"hubPipeStats", dp_napi_hub_pipe_stats},
     {"hubWrite", dp_napi_hub_write},
+    {"pptpOpen", dp_napi_pptp_open},
+    {"pptpCallAdd", dp_napi_pptp_call_add},
+    {"pptpCallRemove", dp_napi_pptp_call_remove},
+    {"pptpSend", dp_napi_pptp_send},
+    {"pptpStats", dp_napi_pptp_stats},
+    {"pptpClose", dp_napi_pptp_close},
     {"tunnelRoute", dp_napi_tunnel_route},
     {"tunnelSetPeer", dp_napi_tunnel_set_peer},
     {"netlinkOpen", dp_napi_netlink_open},

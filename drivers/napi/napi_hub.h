@@ -5,7 +5,7 @@
 #include <node_api.h>
 
 #include "hub.h"
-#include "pipe.h"
+#include "js_pipe.h"
 
 #define HUB_MAGIC 0x50485542u /* "PHUB" */
 
@@ -13,8 +13,7 @@ typedef struct {
   unsigned magic;
   dp_hub *hub; /* NULL once closed */
   unsigned tunnels;
-  dp_pipe *pipe; /* sessions served in JavaScript, once attached */
-  napi_threadsafe_function pipe_fn;
+  dp_js_pipe js; /* sessions served in JavaScript, once attached */
 } hub_handle;
 
 hub_handle *dp_napi_hub_of(napi_env env, napi_value v);

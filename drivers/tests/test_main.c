@@ -14,6 +14,7 @@ void test_gso(void);
 void test_gro(void);
 void test_transport(void);
 void test_pipe(void);
+void test_pptp(void);
 
 int main(void) {
   test_replay();
@@ -27,6 +28,7 @@ int main(void) {
   test_gro();
   test_transport();
   test_pipe();
+  test_pptp();
   printf("1..%d\n# %d passed, %d failed\n", tap_count, tap_count - tap_failed, tap_failed);
   return tap_failed == 0 ? 0 : 1;
 }

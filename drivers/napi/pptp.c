@@ -1,0 +1,143 @@
+/* N-API glue for PPTP's GRE data channel (pptp_gre.h): open on an address with a callback that
+ * gets the calls' PPP frames in batches, calls in and out, frames sent, counters. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "js_pipe.h"
+#include "napi_util.h"
+#include "pptp_gre.h"
+
+#define PPTP_MAGIC 0x50505450u /* "PPTP" */
+
+typedef struct {
+  unsigned magic;
+  dp_pptp *pptp; /* NULL once closed */
+  dp_js_pipe js;
+} pptp_handle;
+
+static pptp_handle *handle_of(napi_env env, napi_value v) {
+  void *p = NULL;
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, v, &type);
+  if (type != napi_external || napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  pptp_handle *h = p;
+  return h && h->magic == PPTP_MAGIC && h->pptp ? h : NULL;
+}
+
+static void shut(pptp_handle *h) {
+  dp_pptp_close(h->pptp); /* first: its thread pushes into the pipe */
+  h->pptp = NULL;
+  dp_js_pipe_close(&h->js);
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  pptp_handle *h = data;
+  if (h->pptp) shut(h);
+  free(h);
+}
+
+static bool address_arg(napi_env env, napi_value v, struct sockaddr_in *out) {
+  char text[64] = "";
+  size_t len = 0;
+  *out = (struct sockaddr_in){.sin_family = AF_INET};
+  return napi_get_value_string_utf8(env, v, text, sizeof text, &len) == napi_ok && inet_pton(AF_INET, text, &out->sin_addr) == 1;
+}
+
+/* pptpOpen(address, onFrames) → handle, or a negative errno */
+napi_value dp_napi_pptp_open(napi_env env, napi_callback_info info) {
+  napi_value argv[2], handle;
+  size_t argc = 2;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct sockaddr_in local;
+  if (argc < 2 || !address_arg(env, argv[0], &local)) {
+    napi_throw_type_error(env, NULL, "pptpOpen: expected (address, onFrames)");
+    return NULL;
+  }
+  pptp_handle *h = calloc(1, sizeof *h);
+  if (!h) return dp_napi_int(env, -ENOMEM);
+  h->magic = PPTP_MAGIC;
+  int rc = dp_js_pipe_open(env, argv[1], "postern-pptp-gre", &h->js);
+  if (rc == 0) h->pptp = dp_pptp_open(&local, h->js.pipe, &rc);
+  if (!h->pptp) {
+    dp_js_pipe_close(&h->js);
+    free(h);
+    return dp_napi_int(env, rc);
+  }
+  napi_create_external(env, h, finalize, NULL, &handle);
+  return handle;
+}
+
+/* pptpCallAdd(handle, callId, peerCallId, peerAddress, tag) → 0 or -errno */
+napi_value dp_napi_pptp_call_add(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  size_t argc = 5;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  pptp_handle *h = argc == 5 ? handle_of(env, argv[0]) : NULL;
+  uint32_t call_id = 0, peer_call_id = 0, tag = 0;
+  struct sockaddr_in peer;
+  if (!h || napi_get_value_uint32(env, argv[1], &call_id) != napi_ok || napi_get_value_uint32(env, argv[2], &peer_call_id) != napi_ok ||
+      !address_arg(env, argv[3], &peer) || napi_get_value_uint32(env, argv[4], &tag) != napi_ok || call_id > 0xffff || peer_call_id > 0xffff)
+    return dp_napi_int(env, -EINVAL);
+  return dp_napi_int(env, dp_pptp_call_add(h->pptp, (uint16_t)call_id, (uint16_t)peer_call_id, &peer, tag));
+}
+
+/* pptpCallRemove(handle, callId) → 0 or -ENOENT */
+napi_value dp_napi_pptp_call_remove(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  pptp_handle *h = argc == 2 ? handle_of(env, argv[0]) : NULL;
+  uint32_t call_id = 0;
+  if (!h || napi_get_value_uint32(env, argv[1], &call_id) != napi_ok || call_id > 0xffff) return dp_napi_int(env, -EINVAL);
+  return dp_napi_int(env, dp_pptp_call_remove(h->pptp, (uint16_t)call_id));
+}
+
+/* pptpSend(handle, callId, frame) → bytes sent or -errno */
+napi_value dp_napi_pptp_send(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  size_t argc = 3, len = 0;
+  const uint8_t *data = NULL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  pptp_handle *h = argc == 3 ? handle_of(env, argv[0]) : NULL;
+  uint32_t call_id = 0;
+  if (!h || napi_get_value_uint32(env, argv[1], &call_id) != napi_ok || call_id > 0xffff) return dp_napi_int(env, -EINVAL);
+  if (!dp_napi_buffer(env, argv[2], &data, &len)) return NULL;
+  return dp_napi_int(env, dp_pptp_send(h->pptp, (uint16_t)call_id, data, len));
+}
+
+/* pptpStats(handle) → counters as bigints (the pipe's under `pipe`), or undefined once closed */
+napi_value dp_napi_pptp_stats(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  pptp_handle *h = argc == 1 ? handle_of(env, argv[0]) : NULL;
+  if (!h) return NULL;
+  const dp_pptp_stats *s = dp_pptp_stats_of(h->pptp);
+  const struct { const char *name; uint64_t v; } f[] = {
+      {"rx", s->rx}, {"framesUp", s->frames_up}, {"acksReceived", s->acks_received}, {"tx", s->tx}, {"acksSent", s->acks_sent},
+      {"sendErrors", s->send_errors}, {"malformed", s->malformed}, {"unknownCall", s->unknown_call}, {"wrongPeer", s->wrong_peer},
+      {"outOfOrder", s->out_of_order}, {"notPptp", s->not_pptp},
+  };
+  napi_value o;
+  napi_create_object(env, &o);
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+    napi_value x;
+    napi_create_bigint_uint64(env, f[i].v, &x);
+    napi_set_named_property(env, o, f[i].name, x);
+  }
+  napi_set_named_property(env, o, "pipe", dp_js_pipe_stats(env, &h->js));
+  return o;
+}
+
+/* pptpClose(handle) → 0 */
+napi_value dp_napi_pptp_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  pptp_handle *h = argc == 1 ? handle_of(env, argv[0]) : NULL;
+  if (h) shut(h);
+  return dp_napi_int(env, 0);
+}
