@@ -154,6 +154,7 @@ static dp_endpoint *dp_endpoint_open_kind(const struct sockaddr_in *local, bool 
     return NULL;
   }
   pthread_create(&e->rx, NULL, run_rx, e);
+  pthread_setname_np(e->rx, e->raw ? "dp-esp-rx" : "dp-udp4500-rx"); /* names show in top -H */
   *error = 0;
   return e;
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -278,7 +279,11 @@ dp_hub *dp_hub_open(const int *tun_fds, unsigned queues, bool offload, bool uso,
   }
   for (unsigned i = 0; i < queues; i++) {
     h->readers[i] = (struct reader){.hub = h, .queue = i};
-    pthread_create(&h->threads[i], NULL, run, &h->readers[i]);
+    if (pthread_create(&h->threads[i], NULL, run, &h->readers[i]) == 0) {
+      char name[16];
+      snprintf(name, sizeof name, "dp-hub-q%u", i);
+      pthread_setname_np(h->threads[i], name);
+    }
   }
   return h;
 }

@@ -148,6 +148,7 @@ dp_pptp *dp_pptp_open(const struct sockaddr_in *local, dp_pipe *pipe, int *error
     return NULL;
   }
   p->running = pthread_create(&p->thread, NULL, run, p) == 0;
+  if (p->running) pthread_setname_np(p->thread, "dp-pptp-rx");
   return p;
 }
 

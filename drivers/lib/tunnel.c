@@ -403,8 +403,8 @@ static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoin
     goto fail;
   }
   if (endpoint && (*error = dp_endpoint_spi_add(endpoint, dp_sa_spi(inbound), t)) < 0) goto fail;
-  if (!hub) pthread_create(&t->to_net, NULL, run_to_net, t);
-  if (!endpoint) pthread_create(&t->to_tun, NULL, run_to_tun, t);
+  if (!hub && pthread_create(&t->to_net, NULL, run_to_net, t) == 0) pthread_setname_np(t->to_net, "dp-tunnel-tx");
+  if (!endpoint && pthread_create(&t->to_tun, NULL, run_to_tun, t) == 0) pthread_setname_np(t->to_tun, "dp-tunnel-rx");
   *error = 0;
   return t;
 fail:
