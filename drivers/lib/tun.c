@@ -57,6 +57,18 @@ static void no_link_local(const char *name) {
   close(fd);
 }
 
+/* Transport mode writes rebuilt datagrams from a peer whose address the main table routes out of
+ * the WAN, not this TUN: strict reverse-path filtering would drop them. Loose (2) still refuses
+ * sources with no route at all. */
+static void loose_reverse_path(const char *name) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/rp_filter", name);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  if (write(fd, "2", 1) < 0) { /* best effort */ }
+  close(fd);
+}
+
 int dp_tun_configure(const char *name, int mtu, uint32_t ipv4_be, int prefix_len) {
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sock < 0) return -errno;
@@ -80,6 +92,7 @@ int dp_tun_configure(const char *name, int mtu, uint32_t ipv4_be, int prefix_len
   ifr.ifr_qlen = 8192;
   if ((rc = ifreq_ioctl(sock, SIOCSIFTXQLEN, &ifr)) != 0) goto done;
   no_link_local(name);
+  loose_reverse_path(name);
   if ((rc = ifreq_ioctl(sock, SIOCGIFFLAGS, &ifr)) != 0) goto done;
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
   rc = ifreq_ioctl(sock, SIOCSIFFLAGS, &ifr);

@@ -15,7 +15,7 @@ import type { NativeEndpoint } from './native-endpoint.ts';
 import type { NativeHub } from './native-hub.ts';
 import { NativeSa, NativeTunnel, type NativeExpireEvent } from './native.ts';
 import { DataPlaneFeature } from './types.ts';
-import type { DataPlane, DataPlaneEvent, DataPlaneStats, PolicyId, PolicySpec, SaCounters, SaId, SaSpec, SaUpdate } from './types.ts';
+import type { DataPlane, DataPlaneEvent, DataPlaneStats, PolicyId, PolicySpec, SaCounters, SaId, SaSpec, SaUpdate, TrafficSelector } from './types.ts';
 
 /** What the hub's pipe offers (access/pipe-dispatcher.ts); shared with the PPP sessions. */
 export interface PacketPipe {
@@ -40,6 +40,18 @@ export interface UserspaceDataPlaneOptions {
   readonly clock?: () => number;
   /** Puts a policy's destination into the kernel's routing toward the hub (and takes it out). */
   readonly kernelRoute?: (prefix: string, add: boolean) => void;
+  /**
+   * Transport mode protects this host's own traffic (L2TP's UDP 1701 to a peer) while everything
+   * else to the same address, IKE and ESP included, stays on the normal route: only what an
+   * outbound transport policy selects, by protocol and port, is steered into the hub.
+   */
+  readonly kernelSteer?: (selectors: SteeredTraffic, add: boolean) => void;
+}
+
+/** What an outbound transport-mode policy sends through the hub. */
+export interface SteeredTraffic {
+  readonly source: TrafficSelector;
+  readonly destination: TrafficSelector;
 }
 
 interface HeldSa {
@@ -64,13 +76,14 @@ interface Trap {
   heldUntil: number;
 }
 
+const isIpv4 = (address: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(address);
 const saKey = (id: SaId): string => `${id.spi >>> 0}@${id.destination}`;
 const policyKey = (id: PolicyId): string => `${id.direction}:${id.source.prefix}:${id.source.protocol ?? '*'}:${id.source.port ?? '*'}>${id.destination.prefix}:${id.destination.protocol ?? '*'}:${id.destination.port ?? '*'}`;
 const policyId = (p: PolicySpec): PolicyId => ({ source: p.source, destination: p.destination, direction: p.direction });
 
 export class UserspaceDataPlane implements DataPlane {
   readonly kind = 'userspace';
-  readonly features: ReadonlySet<DataPlaneFeature> = new Set([DataPlaneFeature.espTunnel, DataPlaneFeature.udpEncapsulation, DataPlaneFeature.esn, DataPlaneFeature.gre, DataPlaneFeature.pptpGre]);
+  readonly features: ReadonlySet<DataPlaneFeature> = new Set([DataPlaneFeature.espTunnel, DataPlaneFeature.espTransport, DataPlaneFeature.udpEncapsulation, DataPlaneFeature.esn, DataPlaneFeature.gre, DataPlaneFeature.pptpGre]);
   /** Packets that met a policy without an SA (dropped after raising the acquire) or a `discard` policy. */
   readonly counters = { acquires: 0, acquireDrops: 0, discarded: 0, tunnelRestarts: 0, expires: 0 };
   readonly #options: UserspaceDataPlaneOptions;
@@ -110,7 +123,7 @@ export class UserspaceDataPlane implements DataPlane {
     this.#open();
     const key = saKey(spec);
     if (this.#sas.has(key)) throw new PosternError(ErrorCode.dataplaneExists, `SA ${key} exists`);
-    if (spec.mode !== 'tunnel') throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${key}: the userspace data plane carries tunnel mode only`);
+    if (spec.mode === 'transport' && (!isIpv4(spec.source) || !isIpv4(spec.destination))) throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${key}: transport mode is IPv4 only in the userspace data plane`);
     if (spec.encapsulation ? !this.#options.udpEndpoint : !this.#options.rawEndpoint) {
       throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${key}: no ${spec.encapsulation ? 'UDP 4500' : 'raw ESP'} endpoint on this data plane`);
     }
@@ -153,13 +166,13 @@ export class UserspaceDataPlane implements DataPlane {
     this.#open();
     const key = policyKey(spec);
     if (this.#policies.has(key)) throw new PosternError(ErrorCode.dataplaneExists, `policy ${key} exists`);
-    for (const ts of [spec.source, spec.destination]) {
-      if (ts.protocol !== undefined || ts.port !== undefined) throw new PosternError(ErrorCode.dataplaneInvalid, `policy ${key}: the userspace data plane selects by address, not by protocol or port`);
+    const transport = spec.template?.mode === 'transport';
+    for (const ts of transport ? [] : [spec.source, spec.destination]) {
+      if (ts.protocol !== undefined || ts.port !== undefined) throw new PosternError(ErrorCode.dataplaneInvalid, `policy ${key}: tunnel-mode policies select by address, not by protocol or port (transport mode may)`);
     }
     if (spec.action === 'protect' && !spec.template) throw new PosternError(ErrorCode.dataplaneInvalid, `policy ${key}: protect needs a template`);
-    if (spec.template?.mode === 'transport') throw new PosternError(ErrorCode.dataplaneInvalid, `policy ${key}: the userspace data plane carries tunnel mode only`);
     this.#putPolicy(key, spec);
-    if (spec.direction === 'out' && spec.action !== 'bypass') this.#kernelRoute(spec.destination.prefix, true);
+    this.#steer(spec, true);
     if (spec.direction === 'out' && spec.action === 'discard') this.#trap(key, spec);
     if (spec.template) this.#reconcile(spec.template.reqid);
   }
@@ -187,7 +200,7 @@ export class UserspaceDataPlane implements DataPlane {
     this.#dropPolicy(key);
     this.#untrap(key);
     if (spec.template) this.#reconcile(spec.template.reqid);
-    if (spec.direction === 'out' && spec.action !== 'bypass') this.#kernelRoute(spec.destination.prefix, false);
+    this.#steer(spec, false);
   }
 
   stats(): DataPlaneStats {
@@ -206,6 +219,7 @@ export class UserspaceDataPlane implements DataPlane {
     this.#children.clear();
     for (const prefix of [...this.#kernelRoutes.keys()]) this.#options.kernelRoute?.(prefix, false);
     this.#kernelRoutes.clear();
+    for (const p of this.#policies.values()) if (p.template?.mode === 'transport' && p.direction === 'out' && p.action !== 'bypass') this.#options.kernelSteer?.(p, false);
     this.#sas.clear();
     this.#policies.clear();
     this.#sasByReqid.clear();
@@ -247,7 +261,7 @@ export class UserspaceDataPlane implements DataPlane {
     const remote = [...new Set([...out.map(([, p]) => p.destination.prefix), ...policies.filter(([, p]) => p.direction !== 'out').map(([, p]) => p.source.prefix)])].sort();
     const local = [...new Set(out.map(([, p]) => p.source.prefix))].sort();
     const encap = outbound.spec.encapsulation;
-    const shape = JSON.stringify({ remote, local, framing: encap ? 'esp-udp' : 'esp', localAddress: outbound.spec.source, localPort: encap?.sourcePort ?? 0 });
+    const shape = JSON.stringify({ remote, local, framing: encap ? 'esp-udp' : 'esp', mode: outbound.spec.mode, localAddress: outbound.spec.source, localPort: encap?.sourcePort ?? 0 });
     const peer = `${outbound.spec.destination}:${encap?.destinationPort ?? 0}`;
     let child = current;
     // Its policies taken over by a newer child: it goes on receiving until its SAs are deleted.
@@ -280,6 +294,7 @@ export class UserspaceDataPlane implements DataPlane {
     const common = {
       name: `pus${this.#names++}`, mtu: o.mtu ?? 1400, address: o.tunnelAddress, prefixLength: 32, hub: o.hub,
       remoteSelectors: selectors.remote, localSelectors: selectors.local, outbound: outbound.native, inbound: firstInbound.native,
+      transport: outbound.spec.mode === 'transport',
       onEvent: (event: NativeExpireEvent) => this.#expired(reqid, event),
       local: { address: outbound.spec.source, port: encap?.sourcePort ?? 0 }, remote: { address: outbound.spec.destination, port: encap?.destinationPort ?? 0 },
     };
@@ -332,6 +347,13 @@ export class UserspaceDataPlane implements DataPlane {
     if (!trap) return;
     this.#traps.delete(key);
     this.#options.pipe.unregister(trap.tag);
+  }
+
+  /** The kernel's side of an outbound policy: its destination routed to the hub, or for transport mode only its selected traffic. */
+  #steer(spec: PolicySpec, add: boolean): void {
+    if (spec.direction !== 'out' || spec.action === 'bypass') return;
+    if (spec.template?.mode === 'transport') this.#options.kernelSteer?.(spec, add);
+    else this.#kernelRoute(spec.destination.prefix, add);
   }
 
   /** Reference-counted: two policies may share a destination. */
@@ -402,6 +424,47 @@ export const kernelRouteOutside = (device: string, covered: readonly string[]) =
     const inner = parsePrefix(prefix);
     if (inner && outer.some((o) => o.family === inner.family && inner.length >= o.length && prefixContains(o, inner.bytes))) return;
     via(prefix, add);
+  };
+};
+
+/** Policy routing for transport mode: its own table, one rule per steered selector. */
+export const STEERING_TABLE = 7350;
+
+/**
+ * The kernel side of a transport-mode policy: a rule sends traffic to the peer with the policy's
+ * protocol and ports to a table that routes it into the hub's TUN, from the policy's source
+ * address. The rule has no `from`: an unbound socket's source is chosen after the rules.
+ */
+export const kernelSteerVia = (device: string) => {
+  const rulesPerDestination = new Map<string, number>();
+  return (selectors: SteeredTraffic, add: boolean): void => {
+    const { source, destination } = selectors;
+    const protocol = destination.protocol ?? source.protocol;
+    const match = [
+      'to', destination.prefix,
+      ...(protocol !== undefined ? ['ipproto', String(protocol)] : []),
+      ...(protocol !== undefined && source.port !== undefined ? ['sport', String(source.port)] : []),
+      ...(protocol !== undefined && destination.port !== undefined ? ['dport', String(destination.port)] : []),
+    ];
+    const from = source.prefix.endsWith('/32') ? ['src', source.prefix.slice(0, -3)] : [];
+    const quiet = (args: string[]) => {
+      try {
+        execFileSync('ip', args, { stdio: 'ignore' });
+      } catch {
+        // Already gone with the device, or never there: nothing to undo.
+      }
+    };
+    const rules = (rulesPerDestination.get(destination.prefix) ?? 0) + (add ? 1 : -1);
+    if (rules > 0) rulesPerDestination.set(destination.prefix, rules);
+    else rulesPerDestination.delete(destination.prefix);
+    if (add) {
+      quiet(['route', 'replace', destination.prefix, 'dev', device, ...from, 'table', String(STEERING_TABLE)]);
+      quiet(['rule', 'add', ...match, 'lookup', String(STEERING_TABLE), 'priority', '100']);
+    } else {
+      quiet(['rule', 'del', ...match, 'lookup', String(STEERING_TABLE), 'priority', '100']);
+      // The table's route goes with the last rule for that destination.
+      if (rules <= 0) quiet(['route', 'del', destination.prefix, 'dev', device, 'table', String(STEERING_TABLE)]);
+    }
   };
 };
 

@@ -11,7 +11,7 @@ import { createDh } from './crypto/dh.ts';
 import { IkeEngine } from './engine/engine.ts';
 import type { IkeAction } from './engine/types.ts';
 import { connectionsFromConfig } from './ike-connections.ts';
-import { UserspaceDataPlane, kernelRouteOutside } from '../dataplane/userspace.ts';
+import { UserspaceDataPlane, kernelRouteOutside, kernelSteerVia } from '../dataplane/userspace.ts';
 import { DataPlaneInstaller } from './shell/dataplane-installer.ts';
 import { DriverTransport } from './shell/driver-transport.ts';
 import { IkeShell } from './shell/ike-shell.ts';
@@ -125,7 +125,7 @@ export class IkeSubsystem implements Subsystem {
       // Children go in through the DataPlane interface; the pools are routed to the shared TUN as a whole.
       const dataplane = new UserspaceDataPlane({
         hub: hub.hub, pipe: hub.pipe(), udpEndpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}),
-        tunnelAddress: lanAddress, kernelRoute: kernelRouteOutside(hub.hub.name, hub.pools),
+        tunnelAddress: lanAddress, kernelRoute: kernelRouteOutside(hub.hub.name, hub.pools), kernelSteer: kernelSteerVia(hub.hub.name),
       });
       const installer = new DataPlaneInstaller({ dataplane, log: log.child('dataplane') });
       shell.attach(transport);

@@ -2,6 +2,7 @@
 // keys a kernel: policies first (traffic raises one acquire, not one per packet), then SAs (LAN to LAN
 // both ways, counters per SA), a lossless rekey in place, soft expiry, a move to UDP encapsulation
 // (MOBIKE/NAT-T) without renegotiating, hard expiry back to acquire, and policies taken out again.
+// Transport mode: dataplane-userspace-transport.test.ts.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import type { PolicySpec, SaSpec } from '../../firmware/dataplane/types.ts';
@@ -115,6 +116,6 @@ t.test('userspace data plane: acquire, SAs, rekey in place, expiry, UDP encapsul
   t.equal(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']).trim(), '', 'deleting the policy takes its route out');
   t.match((await call(gwA, 'stats')).backEnd, { sas: 0, policies: 0, tunnels: 0, expires: 2 }, 'nothing held any more; the soft and the hard expiry counted');
   t.match(await gwA.command(JSON.stringify({ call: 'deletePolicy', args: [policies('10.1.0.0/24', '10.2.0.0/24', A, B)[0]] })), /^error POSTERN_ERR_DATAPLANE_NOT_FOUND/, 'deleting it twice is an error');
-  const transport = { ...first.a.out, spi: 0x3000_0001, mode: 'transport' };
-  t.match(await gwA.command(JSON.stringify({ call: 'addSa', args: [transport] })), /^error POSTERN_ERR_DATAPLANE_INVALID .*tunnel mode/, 'transport mode is refused with a reason');
+  const byPort = { ...policies('10.1.0.0/24', '10.2.0.0/24', A, B)[0]!, destination: { prefix: '10.2.0.0/24', protocol: 6, port: 443 } };
+  t.match(await gwA.command(JSON.stringify({ call: 'addPolicy', args: [byPort] })), /^error POSTERN_ERR_DATAPLANE_INVALID .*by address/, 'a tunnel-mode policy by port is refused with a reason (the hub routes by address)');
 });

@@ -8,7 +8,7 @@ import { NativeEndpoint } from '../../../firmware/dataplane/native-endpoint.ts';
 import { NativeHub } from '../../../firmware/dataplane/native-hub.ts';
 import { KernelXfrmDataPlane } from '../../../firmware/dataplane/kernel-xfrm.ts';
 import type { DataPlane, SaSpec } from '../../../firmware/dataplane/types.ts';
-import { UserspaceDataPlane, kernelRouteVia } from '../../../firmware/dataplane/userspace.ts';
+import { UserspaceDataPlane, kernelRouteVia, kernelSteerVia } from '../../../firmware/dataplane/userspace.ts';
 import { PosternError } from '../../../firmware/util/errors.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 
@@ -29,7 +29,7 @@ const pipe = hub && new PipeDispatcher(hub);
 const udpEndpoint = hub && NativeEndpoint.open(config.address, 4500, () => undefined);
 const rawEndpoint = hub && NativeEndpoint.openRaw(config.address);
 const userspace = hub && pipe && new UserspaceDataPlane({
-  hub, pipe, ...(udpEndpoint ? { udpEndpoint } : {}), ...(rawEndpoint ? { rawEndpoint } : {}), tunnelAddress: config.tunnelAddress, kernelRoute: kernelRouteVia(hub.name),
+  hub, pipe, ...(udpEndpoint ? { udpEndpoint } : {}), ...(rawEndpoint ? { rawEndpoint } : {}), tunnelAddress: config.tunnelAddress, kernelRoute: kernelRouteVia(hub.name), kernelSteer: kernelSteerVia(hub.name),
   ...(config.acquireHoldMs ? { acquireHoldMs: config.acquireHoldMs } : {}),
 });
 const dp: DataPlane = userspace ?? KernelXfrmDataPlane.open();

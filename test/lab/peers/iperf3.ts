@@ -27,6 +27,8 @@ export interface IperfOptions {
   readonly length?: number;
   /** The client's source address (a host with several). */
   readonly bind?: string;
+  /** Socket buffer size ("4M"): for UDP the server's receive buffer too. */
+  readonly window?: string;
 }
 
 export async function iperf3(lab: Lab, server: { host: string; address: string }, client: string, options: IperfOptions = {}): Promise<IperfResult> {
@@ -35,7 +37,7 @@ export async function iperf3(lab: Lab, server: { host: string; address: string }
   const daemon = lab.spawnDaemon(server.host, `iperf3-server-${port}`, ['iperf3', '-s', '-1', '-B', server.address, '-p', port]);
   await waitUntil('iperf3 server', 5000, async () => (await lab.exec(server.host, ['ss', '-ltn', `sport = :${port}`])).stdout.includes(`:${port}`));
   const udp = options.udpBandwidth === undefined ? [] : ['-u', '-b', options.udpBandwidth, ...(options.length ? ['-l', String(options.length)] : [])];
-  const r = await lab.exec(client, ['iperf3', '-c', server.address, '-p', port, '-t', String(seconds), '-P', String(options.streams ?? 1), ...(options.bind ? ['-B', options.bind] : []), ...udp, '-J'], (seconds + 15) * 1000);
+  const r = await lab.exec(client, ['iperf3', '-c', server.address, '-p', port, '-t', String(seconds), '-P', String(options.streams ?? 1), ...(options.bind ? ['-B', options.bind] : []), ...(options.window ? ['-w', options.window] : []), ...udp, '-J'], (seconds + 15) * 1000);
   await Promise.race([daemon.exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
   let report: any;
   try {

@@ -1,0 +1,103 @@
+// Transport mode through the userspace DataPlane back end, as L2TP/IPsec uses it: policies select
+// the gateways' own UDP 1701 traffic (protocol and port), so only that is steered into the hub and
+// sealed while other traffic to the same peer, IKE's and ESP's included, keeps its normal route.
+// Traffic before the SAs raises an acquire; with them, datagrams pass both ways in ESP (raw, then
+// moved to UDP 4500 in place); taking the policies out takes the steering rules out.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import type { PolicySpec, SaSpec } from '../../firmware/dataplane/types.ts';
+import { STEERING_TABLE } from '../../firmware/dataplane/userspace.ts';
+import { hasBinary, isRoot } from '../lab/command.ts';
+import { LinePeer } from '../lab/peers/line-peer.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
+import { twoSitesDirect } from '../lab/scenarios.ts';
+import { Lab } from '../lab/topology.ts';
+
+const skip = !isRoot() ? 'needs root' : !hasBinary('socat') ? 'socat missing' : false;
+const A = '192.0.2.1';
+const B = '192.0.2.2';
+const UDP = 17;
+const L2TP = 1701;
+const REQID = 7;
+
+type WireSa = Omit<SaSpec, 'keys' | 'lifetime'> & { keys: { encryption: string } };
+
+async function call(peer: LinePeer, name: string, ...args: unknown[]): Promise<any> {
+  const answer = await peer.command(JSON.stringify({ call: name, args }));
+  if (!answer.startsWith('ok ')) throw new Error(`${name}: ${answer}`);
+  return JSON.parse(answer.slice(3));
+}
+
+const sa = (spi: number, source: string, destination: string, direction: 'in' | 'out', key: string): WireSa => ({
+  spi, source, destination, direction, mode: 'transport', suite: 'aes-gcm-128', keys: { encryption: key }, esn: false,
+  replayWindow: direction === 'in' ? 128 : 0, reqid: REQID,
+});
+
+const policies = (me: string, peer: string): PolicySpec[] => [
+  { source: { prefix: `${me}/32`, protocol: UDP, port: L2TP }, destination: { prefix: `${peer}/32`, protocol: UDP, port: L2TP }, direction: 'out', action: 'protect', priority: 100, template: { source: me, destination: peer, mode: 'transport', reqid: REQID } },
+  { source: { prefix: `${peer}/32`, protocol: UDP, port: L2TP }, destination: { prefix: `${me}/32`, protocol: UDP, port: L2TP }, direction: 'in', action: 'protect', priority: 100, template: { source: peer, destination: me, mode: 'transport', reqid: REQID } },
+];
+
+t.test('userspace data plane, transport mode: only the selected traffic is sealed', { skip }, async (t) => {
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  const [{ peer: gwA }, { peer: gwB }] = await Promise.all([
+    LinePeer.spawn(lab, 'gwA', 'tr-a', 'dataplane-peer.ts', { address: A, tunnelAddress: '10.1.0.1', acquireHoldMs: 1000 }),
+    LinePeer.spawn(lab, 'gwB', 'tr-b', 'dataplane-peer.ts', { address: B, tunnelAddress: '10.2.0.1', acquireHoldMs: 1000 }),
+  ]);
+  for (const p of policies(A, B)) await call(gwA, 'addPolicy', p);
+  for (const p of policies(B, A)) await call(gwB, 'addPolicy', p);
+  t.match(lab.execSync('gwA', ['ip', 'rule', 'show']), new RegExp(`to ${B.replace(/\./g, '\\.')} ipproto udp sport ${L2TP} dport ${L2TP} lookup ${STEERING_TABLE}`), 'the outbound policy steers UDP 1701 to the peer, by protocol and port');
+  t.equal(lab.execSync('gwA', ['ip', 'route', 'show', B]).includes('phub0'), false, 'the peer itself keeps its normal route');
+
+  // One receiving socket per gateway on UDP 1701, as an L2TP daemon's; what arrives is logged. The
+  // senders share the port (SO_REUSEPORT), as an L2TP daemon sends from its one socket.
+  const sinkB = lab.spawnDaemon('gwB', 'l2tp-b', ['socat', '-u', `UDP4-RECVFROM:${L2TP},bind=${B},reuseport,fork`, 'STDOUT']);
+  const sinkA = lab.spawnDaemon('gwA', 'l2tp-a', ['socat', '-u', `UDP4-RECVFROM:${L2TP},bind=${A},reuseport,fork`, 'STDOUT']);
+  const send = (from: string, host: string, to: string, text: string, port = L2TP) =>
+    lab.exec(host, ['sh', '-c', `printf '${text}' | socat -u STDIN UDP4-SENDTO:${to}:${port},bind=${from}:${L2TP},reuseport`]);
+  const log = (d: { logFile: string }) => readFileSync(d.logFile, 'utf8');
+
+  await send(A, 'gwA', B, 'before');
+  const acquire = await gwA.waitEvent((e) => e['type'] === 'acquire');
+  t.match(acquire, { reqid: REQID, policy: { destination: { prefix: `${B}/32`, port: L2TP } } }, 'a datagram before any SA raises an acquire for the transport policy');
+
+  const kab = randomBytes(20).toString('hex');
+  const kba = randomBytes(20).toString('hex');
+  await Promise.all([call(gwA, 'addSa', sa(0x5000_0001, B, A, 'in', kba)), call(gwB, 'addSa', sa(0x6000_0001, A, B, 'in', kab))]);
+  await Promise.all([call(gwA, 'addSa', sa(0x6000_0001, A, B, 'out', kab)), call(gwB, 'addSa', sa(0x5000_0001, B, A, 'out', kba))]);
+
+  await send(A, 'gwA', B, 'hello-from-a');
+  await waitUntil('A\'s datagram at B', 5000, () => log(sinkB).includes('hello-from-a'));
+  await send(B, 'gwB', A, 'hello-from-b');
+  await waitUntil('B\'s datagram at A', 5000, () => log(sinkA).includes('hello-from-b'));
+  const outA = await call(gwA, 'querySa', { spi: 0x6000_0001, destination: B });
+  const inB = await call(gwB, 'querySa', { spi: 0x6000_0001, destination: B });
+  const inA = await call(gwA, 'querySa', { spi: 0x5000_0001, destination: A });
+  t.ok(outA.packets >= 1 && inB.packets === outA.packets, `A's UDP 1701 datagram crossed in ESP transport mode (${outA.packets} sealed, ${inB.packets} opened)`);
+  t.ok(inA.packets >= 1, 'and B\'s answer too');
+  t.equal(log(sinkB).includes('before'), false, 'the datagram sent before the SAs was held back, not sent in clear');
+
+  // Other traffic to the same peer is not the policy's: it goes in clear, past the SAs.
+  const plain = lab.spawnDaemon('gwB', 'plain-b', ['socat', '-u', `UDP4-RECVFROM:5000,bind=${B},fork`, 'STDOUT']);
+  await new Promise((r) => setTimeout(r, 300));
+  await send(A, 'gwA', B, 'not-l2tp', 5000);
+  await waitUntil('the plain datagram at B', 5000, () => log(plain).includes('not-l2tp'));
+  t.equal((await call(gwA, 'querySa', { spi: 0x6000_0001, destination: B })).packets, outA.packets, 'a datagram to another port went outside the SA');
+
+  // NAT-T: the same SAs move into UDP 4500 in place; the checksum of the rebuilt datagram is fixed.
+  const encapsulation = { sourcePort: 4500, destinationPort: 4500 };
+  await Promise.all([
+    call(gwA, 'updateSa', { spi: 0x6000_0001, destination: B }, { encapsulation }), call(gwA, 'updateSa', { spi: 0x5000_0001, destination: A }, { encapsulation }),
+    call(gwB, 'updateSa', { spi: 0x5000_0001, destination: A }, { encapsulation }), call(gwB, 'updateSa', { spi: 0x6000_0001, destination: B }, { encapsulation }),
+  ]);
+  const udpBefore = (await call(gwB, 'stats')).udp.rx;
+  await send(A, 'gwA', B, 'over-udp-4500');
+  await waitUntil('the encapsulated datagram at B', 5000, () => log(sinkB).includes('over-udp-4500'));
+  t.ok((await call(gwB, 'stats')).udp.rx > udpBefore, 'it arrived in UDP 4500');
+
+  for (const p of policies(A, B)) await call(gwA, 'deletePolicy', p);
+  t.notMatch(lab.execSync('gwA', ['ip', 'rule', 'show']), new RegExp(`lookup ${STEERING_TABLE}`), 'deleting the policy takes its rule out');
+  t.equal(lab.execSync('gwA', ['ip', 'route', 'show', 'table', String(STEERING_TABLE)]).trim(), '', 'and its route');
+});
