@@ -60,9 +60,16 @@ static const suite_info *suite_of(dp_suite s) {
 
 /* The contexts one thread seals with: OpenSSL contexts carry per-packet state, so threads that
  * encrypt for the same SA at once (a multi-queue TUN's readers) each need their own. */
+/* Packets and bytes with a single writer: added with a plain load and store (no locked
+ * instruction on the per-packet path), read from any thread. */
+typedef struct {
+  _Atomic uint64_t packets, bytes;
+} tally;
+
 typedef struct {
   EVP_CIPHER_CTX *enc;
   EVP_MAC_CTX *mac; /* CBC suites: HMAC keyed once */
+  tally sent;       /* this lane's share of the SA's outbound counts */
 } lane_ctx;
 
 struct dp_sa {
@@ -77,7 +84,8 @@ struct dp_sa {
   EVP_MAC_CTX *dec_mac;
   _Atomic uint64_t next_seq; /* taken with one atomic add: concurrent senders never share a number */
   dp_replay replay;
-  dp_sa_counters counters;
+  tally received;            /* decryption stays with one thread */
+  dp_sa_counters counters;   /* drops (atomic adds: rare) and the expiry flags; packets and bytes are the tallies' */
   _Atomic unsigned reported; /* DP_EXPIRE_* already handed to the slow path */
 };
 
@@ -182,7 +190,40 @@ void dp_sa_free(dp_sa *sa) {
   free(sa);
 }
 
-const dp_sa_counters *dp_sa_counters_of(const dp_sa *sa) { return &sa->counters; }
+static uint64_t read_tally(const _Atomic uint64_t *v) { return atomic_load_explicit(v, memory_order_relaxed); }
+
+static void tally_add(tally *t, uint64_t bytes) {
+  atomic_store_explicit(&t->packets, read_tally(&t->packets) + 1, memory_order_relaxed);
+  atomic_store_explicit(&t->bytes, read_tally(&t->bytes) + bytes, memory_order_relaxed);
+}
+
+/* Everything the SA carried: what it opened, or what its lanes sealed. */
+static void totals(const dp_sa *sa, uint64_t *packets, uint64_t *bytes) {
+  *packets = read_tally(&sa->received.packets) + read_tally(&sa->lane0.sent.packets);
+  *bytes = read_tally(&sa->received.bytes) + read_tally(&sa->lane0.sent.bytes);
+  for (int i = 1; i < DP_ESP_LANES; i++) {
+    const lane_ctx *lane = atomic_load_explicit(&sa->lanes[i], memory_order_acquire);
+    if (!lane) continue;
+    *packets += read_tally(&lane->sent.packets);
+    *bytes += read_tally(&lane->sent.bytes);
+  }
+}
+
+dp_sa_counters dp_sa_counters_of(const dp_sa *sa) {
+  dp_sa_counters c;
+  const dp_sa_counters *d = &sa->counters;
+  totals(sa, &c.packets, &c.bytes);
+  c.drop_short = __atomic_load_n(&d->drop_short, __ATOMIC_RELAXED);
+  c.drop_replay = __atomic_load_n(&d->drop_replay, __ATOMIC_RELAXED);
+  c.drop_auth = __atomic_load_n(&d->drop_auth, __ATOMIC_RELAXED);
+  c.drop_padding = __atomic_load_n(&d->drop_padding, __ATOMIC_RELAXED);
+  c.drop_spi = __atomic_load_n(&d->drop_spi, __ATOMIC_RELAXED);
+  c.drop_expired = __atomic_load_n(&d->drop_expired, __ATOMIC_RELAXED);
+  c.drop_other = __atomic_load_n(&d->drop_other, __ATOMIC_RELAXED);
+  c.soft_expired = __atomic_load_n(&d->soft_expired, __ATOMIC_RELAXED);
+  c.hard_expired = __atomic_load_n(&d->hard_expired, __ATOMIC_RELAXED);
+  return c;
+}
 uint32_t dp_sa_spi(const dp_sa *sa) { return sa->config.spi; }
 
 unsigned dp_sa_take_expiry(dp_sa *sa) {
@@ -245,10 +286,15 @@ static dp_status check_lifetime_before(dp_sa *sa) {
   return DP_ERR_EXPIRED;
 }
 
-static void count(dp_sa *sa, size_t bytes) {
-  dp_sa_counters *c = &sa->counters;
-  uint64_t packets = BUMP(c->packets, 1), total = BUMP(c->bytes, bytes);
+/* Counts a packet on the caller's tally; lifetimes, when the SA has any, are checked against the
+ * whole SA's totals. */
+static void count(dp_sa *sa, tally *t, size_t bytes) {
+  tally_add(t, bytes);
   const dp_sa_config *l = &sa->config;
+  if (!l->soft_bytes && !l->soft_packets && !l->hard_bytes && !l->hard_packets) return;
+  uint64_t packets, total;
+  totals(sa, &packets, &total);
+  dp_sa_counters *c = &sa->counters;
   if ((l->soft_bytes && total >= l->soft_bytes) || (l->soft_packets && packets >= l->soft_packets)) __atomic_store_n(&c->soft_expired, true, __ATOMIC_RELAXED);
   if ((l->hard_bytes && total >= l->hard_bytes) || (l->hard_packets && packets >= l->hard_packets)) __atomic_store_n(&c->hard_expired, true, __ATOMIC_RELAXED);
 }
@@ -310,7 +356,7 @@ dp_status dp_esp_encrypt(dp_sa *sa, const uint8_t *payload, size_t payload_len, 
 
   status = seal(sa, lane, out, ct_off, ct_len, seq);
   if (status != DP_OK) return status; /* the number is spent: a gap is harmless, a reuse is not */
-  count(sa, payload_len);
+  count(sa, &lane->sent, payload_len);
   *out_len = total;
   return DP_OK;
 }
@@ -380,7 +426,7 @@ dp_status dp_esp_decrypt(dp_sa *sa, const uint8_t *packet, size_t len, uint8_t *
   if (!dp_replay_update(&sa->replay, seq)) return drop(sa, DP_ERR_REPLAY);
   *next_header = out[ct_len - 1];
   *out_len = payload_len;
-  count(sa, payload_len);
+  count(sa, &sa->received, payload_len);
   return DP_OK;
 }
 

@@ -58,7 +58,8 @@ typedef struct dp_sa dp_sa;
 
 dp_sa *dp_sa_new(const dp_sa_config *config, dp_status *error);
 void dp_sa_free(dp_sa *sa);
-const dp_sa_counters *dp_sa_counters_of(const dp_sa *sa);
+/* A snapshot, from any thread: packets and bytes summed over the lanes that sealed for the SA. */
+dp_sa_counters dp_sa_counters_of(const dp_sa *sa);
 uint32_t dp_sa_spi(const dp_sa *sa);
 
 /* Lifetime events not yet reported, each returned once (thread-safe): DP_EXPIRE_SOFT | DP_EXPIRE_HARD. */

@@ -115,7 +115,7 @@ napi_value dp_napi_sa_counters(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   dp_sa *sa = sa_arg(env, argv[0]);
   if (!sa) return NULL;
-  const dp_sa_counters *c = dp_sa_counters_of(sa);
+  const dp_sa_counters snapshot = dp_sa_counters_of(sa), *c = &snapshot;
   napi_value o;
   napi_create_object(env, &o);
   const struct { const char *name; uint64_t v; } fields[] = {

@@ -40,7 +40,7 @@ static void round_trips(dp_suite s, const char *name) {
       ok &= dp_esp_decrypt(rx, packet, plen, out, sizeof out, &olen, &nh) == DP_OK && olen == len && nh == 4 && memcmp(out, payload, len) == 0;
     }
     snprintf(label, sizeof label, "%s%s: round trips from 0 to 1400 bytes", name, esn ? " with ESN" : "");
-    CHECK(ok && dp_sa_counters_of(rx)->packets == 15, label);
+    CHECK(ok && dp_sa_counters_of(rx).packets == 15, label);
     dp_sa_free(tx);
     dp_sa_free(rx);
   }
@@ -58,7 +58,7 @@ static void drops(dp_suite s, const char *name) {
   memcpy(copy, packet, plen);
   copy[plen - 20] ^= 1;
   snprintf(label, sizeof label, "%s: a flipped bit fails authentication", name);
-  CHECK(dp_esp_decrypt(rx, copy, plen, out, sizeof out, &olen, &nh) == DP_ERR_AUTH && dp_sa_counters_of(rx)->drop_auth == 1, label);
+  CHECK(dp_esp_decrypt(rx, copy, plen, out, sizeof out, &olen, &nh) == DP_ERR_AUTH && dp_sa_counters_of(rx).drop_auth == 1, label);
   snprintf(label, sizeof label, "%s: truncated packets are short", name);
   CHECK(dp_esp_decrypt(rx, packet, 20, out, sizeof out, &olen, &nh) == DP_ERR_SHORT && dp_esp_decrypt(rx, packet, 0, out, sizeof out, &olen, &nh) == DP_ERR_SHORT, label);
   memcpy(copy, packet, plen);
@@ -67,7 +67,7 @@ static void drops(dp_suite s, const char *name) {
   CHECK(dp_esp_decrypt(rx, copy, plen, out, sizeof out, &olen, &nh) == DP_ERR_SPI, label);
   snprintf(label, sizeof label, "%s: the genuine packet opens once, then is a replay", name);
   CHECK(dp_esp_decrypt(rx, packet, plen, out, sizeof out, &olen, &nh) == DP_OK &&
-        dp_esp_decrypt(rx, packet, plen, out, sizeof out, &olen, &nh) == DP_ERR_REPLAY && dp_sa_counters_of(rx)->drop_replay == 1, label);
+        dp_esp_decrypt(rx, packet, plen, out, sizeof out, &olen, &nh) == DP_ERR_REPLAY && dp_sa_counters_of(rx).drop_replay == 1, label);
   dp_sa_free(tx);
   dp_sa_free(rx);
 }
@@ -92,7 +92,7 @@ static void bad_padding(void) {
   EVP_CIPHER_CTX_free(ctx);
   size_t olen;
   uint8_t nh;
-  CHECK(dp_esp_decrypt(rx, pkt, 40, out, sizeof out, &olen, &nh) == DP_ERR_PADDING && dp_sa_counters_of(rx)->drop_padding == 1,
+  CHECK(dp_esp_decrypt(rx, pkt, 40, out, sizeof out, &olen, &nh) == DP_ERR_PADDING && dp_sa_counters_of(rx).drop_padding == 1,
         "authentic packet with pad bytes not 1, 2, ... is dropped as bad padding");
   dp_sa_free(rx);
 }
@@ -105,9 +105,9 @@ static void lifetimes_and_sequence(void) {
   dp_sa *tx = dp_sa_new(&c, &st);
   unsigned char p[10] = {0}, out[100];
   size_t len;
-  int ok = dp_esp_encrypt(tx, p, 10, 4, NULL, out, sizeof out, &len) == DP_OK && !dp_sa_counters_of(tx)->soft_expired;
-  ok &= dp_esp_encrypt(tx, p, 10, 4, NULL, out, sizeof out, &len) == DP_OK && dp_sa_counters_of(tx)->soft_expired;
-  ok &= dp_esp_encrypt(tx, p, 10, 4, NULL, out, sizeof out, &len) == DP_OK && dp_sa_counters_of(tx)->hard_expired;
+  int ok = dp_esp_encrypt(tx, p, 10, 4, NULL, out, sizeof out, &len) == DP_OK && !dp_sa_counters_of(tx).soft_expired;
+  ok &= dp_esp_encrypt(tx, p, 10, 4, NULL, out, sizeof out, &len) == DP_OK && dp_sa_counters_of(tx).soft_expired;
+  ok &= dp_esp_encrypt(tx, p, 10, 4, NULL, out, sizeof out, &len) == DP_OK && dp_sa_counters_of(tx).hard_expired;
   CHECK(ok && dp_esp_encrypt(tx, p, 10, 4, NULL, out, sizeof out, &len) == DP_ERR_EXPIRED, "soft, then hard packet lifetimes");
   dp_sa_free(tx);
 

@@ -77,7 +77,7 @@ static void concurrent_senders(dp_suite suite, const char *name) {
   snprintf(label, sizeof label, "%s: %d threads sealing one SA: every sequence number once, all %zu packets open", name, SENDERS, total);
   CHECK(failures == 0 && duplicates == 0 && out_of_range == 0 && (size_t)opened == total, label);
   snprintf(label, sizeof label, "%s: the shared packet and byte counters add up", name);
-  CHECK(dp_sa_counters_of(tx)->packets == total && dp_sa_counters_of(tx)->bytes == total * PAYLOAD, label);
+  CHECK(dp_sa_counters_of(tx).packets == total && dp_sa_counters_of(tx).bytes == total * PAYLOAD, label);
   for (unsigned i = 0; i < SENDERS; i++) {
     free(s[i].out);
     free(s[i].len);
