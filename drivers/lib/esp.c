@@ -300,26 +300,33 @@ static void count(dp_sa *sa, tally *t, size_t bytes) {
 }
 
 
-/* Encrypts out[from, from+len) in place and writes the tag/ICV after it. */
-static dp_status seal(const dp_sa *sa, lane_ctx *lane, uint8_t *packet, size_t ct_off, size_t ct_len, uint64_t seq) {
+/* Encrypts the payload straight from where it lies, then the padding and trailer, into the packet
+ * after its header and IV (no copy of the payload first), and writes the tag/ICV after them. */
+static dp_status seal(const dp_sa *sa, lane_ctx *lane, uint8_t *packet, size_t ct_off, const uint8_t *payload, size_t payload_len,
+                      const uint8_t *tail, size_t tail_len, uint64_t seq) {
   const suite_info *s = sa->suite;
   const uint8_t *iv = packet + ESP_HEADER;
-  int n = 0;
+  uint8_t *ct = packet + ct_off, *icv = ct + payload_len + tail_len;
+  int n1 = 0, n2 = 0, n3 = 0;
   if (s->aead) {
     uint8_t nonce[12], aad[12];
     aead_nonce(sa, iv, nonce);
     size_t aad_len = build_aad(sa, seq, aad);
     if (EVP_EncryptInit_ex(lane->enc, NULL, NULL, NULL, nonce) != 1 ||
-        EVP_EncryptUpdate(lane->enc, NULL, &n, aad, (int)aad_len) != 1 ||
-        EVP_EncryptUpdate(lane->enc, packet + ct_off, &n, packet + ct_off, (int)ct_len) != 1 ||
-        EVP_EncryptFinal_ex(lane->enc, packet + ct_off + n, &n) != 1 ||
-        EVP_CIPHER_CTX_ctrl(lane->enc, EVP_CTRL_AEAD_GET_TAG, (int)s->icv_len, packet + ct_off + ct_len) != 1)
+        EVP_EncryptUpdate(lane->enc, NULL, &n1, aad, (int)aad_len) != 1 ||
+        EVP_EncryptUpdate(lane->enc, ct, &n1, payload, (int)payload_len) != 1 ||
+        EVP_EncryptUpdate(lane->enc, ct + n1, &n2, tail, (int)tail_len) != 1 ||
+        EVP_EncryptFinal_ex(lane->enc, ct + n1 + n2, &n3) != 1 ||
+        EVP_CIPHER_CTX_ctrl(lane->enc, EVP_CTRL_AEAD_GET_TAG, (int)s->icv_len, icv) != 1)
       return DP_ERR_CRYPTO;
     return DP_OK;
   }
+  /* CBC: the cipher holds a partial block back between the two updates; the total is whole blocks. */
   if (EVP_EncryptInit_ex(lane->enc, NULL, NULL, NULL, iv) != 1 ||
-      EVP_EncryptUpdate(lane->enc, packet + ct_off, &n, packet + ct_off, (int)ct_len) != 1 ||
-      !hmac(sa, lane->mac, packet, ct_off + ct_len, seq, packet + ct_off + ct_len))
+      EVP_EncryptUpdate(lane->enc, ct, &n1, payload, (int)payload_len) != 1 ||
+      EVP_EncryptUpdate(lane->enc, ct + n1, &n2, tail, (int)tail_len) != 1 ||
+      (size_t)(n1 + n2) != payload_len + tail_len ||
+      !hmac(sa, lane->mac, packet, ct_off + payload_len + tail_len, seq, icv))
     return DP_ERR_CRYPTO;
   return DP_OK;
 }
@@ -349,12 +356,12 @@ dp_status dp_esp_encrypt(dp_sa *sa, const uint8_t *payload, size_t payload_len, 
   if (iv) memcpy(out + ESP_HEADER, iv, s->iv_len);
   else if (s->aead) { put32(out + 8, (uint32_t)(seq >> 32)); put32(out + 12, (uint32_t)seq); } /* unique per key */
   else if (RAND_bytes(out + ESP_HEADER, (int)s->iv_len) != 1) return DP_ERR_CRYPTO; /* CBC: unpredictable */
-  memmove(out + ct_off, payload, payload_len);
-  for (size_t i = 0; i < pad; i++) out[ct_off + payload_len + i] = (uint8_t)(i + 1); /* RFC 4303 §2.4 */
-  out[ct_off + payload_len + pad] = (uint8_t)pad;
-  out[ct_off + payload_len + pad + 1] = next_header;
+  uint8_t tail[255 + 2]; /* padding 1, 2, 3, ... (RFC 4303 §2.4), pad length, next header */
+  for (size_t i = 0; i < pad; i++) tail[i] = (uint8_t)(i + 1);
+  tail[pad] = (uint8_t)pad;
+  tail[pad + 1] = next_header;
 
-  status = seal(sa, lane, out, ct_off, ct_len, seq);
+  status = seal(sa, lane, out, ct_off, payload, payload_len, tail, pad + 2, seq);
   if (status != DP_OK) return status; /* the number is spent: a gap is harmless, a reuse is not */
   count(sa, &lane->sent, payload_len);
   *out_len = total;

@@ -84,7 +84,8 @@ size_t dp_esp_overhead(const dp_sa *sa, size_t payload_len);
 #define DP_ESP_LANES 8
 void dp_esp_set_lane(unsigned lane);
 
-/* Builds SPI | seq | IV | ciphertext | ICV. `iv` may be NULL: a fresh IV is made (the sequence
+/* Builds SPI | seq | IV | ciphertext | ICV, encrypting the payload from where it lies: it must not
+ * overlap `out`. `iv` may be NULL: a fresh IV is made (the sequence
  * number for the counter-mode AEADs, random bytes for CBC); known-answer tests pass their own. */
 dp_status dp_esp_encrypt(dp_sa *sa, const uint8_t *payload, size_t payload_len, uint8_t next_header,
                          const uint8_t *iv, uint8_t *out, size_t out_cap, size_t *out_len);
