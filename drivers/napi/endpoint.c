@@ -161,18 +161,11 @@ napi_value dp_napi_endpoint_stats(napi_env env, napi_callback_info info) {
   endpoint_handle *h = argc == 1 ? dp_napi_endpoint_of(env, argv[0]) : NULL;
   if (!h) return NULL;
   const dp_endpoint_stats *s = dp_endpoint_stats_of(h->endpoint);
-  const struct { const char *name; uint64_t v; } f[] = {
+  const dp_napi_counter f[] = {
       {"rx", s->rx}, {"ike", s->ike}, {"keepalives", s->keepalives}, {"short", s->short_packets},
       {"unknownSpi", s->unknown_spi}, {"ikeSent", s->ike_sent}, {"ikeSendErrors", s->ike_send_errors},
   };
-  napi_value o;
-  napi_create_object(env, &o);
-  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-    napi_value v;
-    napi_create_bigint_uint64(env, f[i].v, &v);
-    napi_set_named_property(env, o, f[i].name, v);
-  }
-  return o;
+  return dp_napi_counters(env, f, sizeof f / sizeof f[0]);
 }
 
 /* endpointClose(handle) → 0, or -EBUSY while tunnels still use it */

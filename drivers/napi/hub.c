@@ -100,14 +100,8 @@ napi_value dp_napi_hub_stats(napi_env env, napi_callback_info info) {
   hub_handle *h = argc == 1 ? dp_napi_hub_of(env, argv[0]) : NULL;
   if (!h) return NULL;
   const dp_hub_stats *s = dp_hub_stats_of(h->hub);
-  const struct { const char *name; uint64_t v; } f[] = {{"tunRx", s->tun_rx}, {"noRoute", s->no_route}, {"routes", s->routes}, {"lastNoRoute", s->last_no_route}, {"multicast", s->multicast}};
-  napi_value o;
-  napi_create_object(env, &o);
-  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-    napi_value x;
-    napi_create_bigint_uint64(env, f[i].v, &x);
-    napi_set_named_property(env, o, f[i].name, x);
-  }
+  const dp_napi_counter f[] = {{"tunRx", s->tun_rx}, {"noRoute", s->no_route}, {"routes", s->routes}, {"lastNoRoute", s->last_no_route}, {"multicast", s->multicast}};
+  napi_value o = dp_napi_counters(env, f, sizeof f / sizeof f[0]);
   napi_value per_queue;
   napi_create_array_with_length(env, s->queues, &per_queue);
   for (unsigned i = 0; i < s->queues; i++) {

@@ -1,5 +1,7 @@
 #include "js_pipe.h"
 
+#include "napi_util.h"
+
 #include <errno.h>
 
 #define DRAIN_BATCH 512
@@ -64,13 +66,6 @@ void dp_js_pipe_close(dp_js_pipe *p) {
 
 napi_value dp_js_pipe_stats(napi_env env, const dp_js_pipe *p) {
   const dp_pipe_stats *s = dp_pipe_stats_of(p->pipe);
-  const struct { const char *name; uint64_t v; } f[] = {{"queued", s->queued}, {"delivered", s->delivered}, {"droppedFull", s->dropped_full}};
-  napi_value o;
-  napi_create_object(env, &o);
-  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-    napi_value x;
-    napi_create_bigint_uint64(env, f[i].v, &x);
-    napi_set_named_property(env, o, f[i].name, x);
-  }
-  return o;
+  const dp_napi_counter f[] = {{"queued", s->queued}, {"delivered", s->delivered}, {"droppedFull", s->dropped_full}};
+  return dp_napi_counters(env, f, sizeof f / sizeof f[0]);
 }

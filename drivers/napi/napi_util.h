@@ -47,4 +47,21 @@ static inline bool dp_napi_bool_prop(napi_env env, napi_value obj, const char *n
   return out;
 }
 
+/* Counters as a plain object of bigints, from a table of names and values. */
+typedef struct {
+  const char *name;
+  uint64_t v;
+} dp_napi_counter;
+
+static inline napi_value dp_napi_counters(napi_env env, const dp_napi_counter *f, size_t n) {
+  napi_value o;
+  napi_create_object(env, &o);
+  for (size_t i = 0; i < n; i++) {
+    napi_value x;
+    napi_create_bigint_uint64(env, f[i].v, &x);
+    napi_set_named_property(env, o, f[i].name, x);
+  }
+  return o;
+}
+
 #endif

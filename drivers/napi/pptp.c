@@ -116,18 +116,12 @@ napi_value dp_napi_pptp_stats(napi_env env, napi_callback_info info) {
   pptp_handle *h = argc == 1 ? handle_of(env, argv[0]) : NULL;
   if (!h) return NULL;
   const dp_pptp_stats *s = dp_pptp_stats_of(h->pptp);
-  const struct { const char *name; uint64_t v; } f[] = {
+  const dp_napi_counter f[] = {
       {"rx", s->rx}, {"framesUp", s->frames_up}, {"acksReceived", s->acks_received}, {"tx", s->tx}, {"acksSent", s->acks_sent},
       {"sendErrors", s->send_errors}, {"malformed", s->malformed}, {"unknownCall", s->unknown_call}, {"wrongPeer", s->wrong_peer},
       {"outOfOrder", s->out_of_order}, {"notPptp", s->not_pptp},
   };
-  napi_value o;
-  napi_create_object(env, &o);
-  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-    napi_value x;
-    napi_create_bigint_uint64(env, f[i].v, &x);
-    napi_set_named_property(env, o, f[i].name, x);
-  }
+  napi_value o = dp_napi_counters(env, f, sizeof f / sizeof f[0]);
   napi_set_named_property(env, o, "pipe", dp_js_pipe_stats(env, &h->js));
   return o;
 }

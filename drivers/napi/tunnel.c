@@ -259,18 +259,11 @@ napi_value dp_napi_tunnel_stats(napi_env env, napi_callback_info info) {
   tunnel_handle *h = handle_arg(env, info);
   if (!h || !h->tunnel) return NULL;
   const dp_tunnel_stats *s = dp_tunnel_stats_of(h->tunnel);
-  napi_value o;
-  napi_create_object(env, &o);
-  const struct { const char *name; uint64_t v; } f[] = {
+  const dp_napi_counter f[] = {
       {"tunRx", s->tun_rx}, {"netTx", s->net_tx}, {"netRx", s->net_rx}, {"tunTx", s->tun_tx}, {"ikePackets", s->ike_packets},
       {"keepalives", s->keepalives}, {"keepalivesSent", s->keepalives_sent}, {"dropDecrypt", s->drop_decrypt}, {"dropEncrypt", s->drop_encrypt}, {"dropIo", s->drop_io}, {"mssClamped", s->mss_clamped}, {"dropSelector", s->drop_selector}, {"peerMoved", s->peer_moved},
   };
-  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-    napi_value v;
-    napi_create_bigint_uint64(env, f[i].v, &v);
-    napi_set_named_property(env, o, f[i].name, v);
-  }
-  return o;
+  return dp_napi_counters(env, f, sizeof f / sizeof f[0]);
 }
 
 static tunnel_handle *handle_and_sa(napi_env env, napi_callback_info info, napi_value *sa_value, dp_sa **sa) {
