@@ -120,8 +120,8 @@ static int route_one(void *ctx, const uint8_t *packet, size_t len) {
   return 0;
 }
 
-/* One queue's reader: the kernel spreads flows over the queues, so each thread encrypts its own
- * flows, on its own cipher contexts (esp.h lanes). */
+/* One queue's reader: the flows of the tunnels given this queue come here (hub.h), so each thread
+ * seals for its own tunnels, on its own cipher contexts (esp.h lanes). */
 static void *run(void *arg) {
   struct reader *r = arg;
   dp_hub *h = r->hub;
