@@ -24,12 +24,6 @@ const spiBA = (n: number, generation: number) => 0x2000_0000 + n * 0x100 + gener
 
 type WireSa = Omit<SaSpec, 'keys' | 'lifetime'> & { keys: { encryption: string } };
 
-async function call(peer: LinePeer, name: string, ...args: unknown[]): Promise<any> {
-  const answer = await peer.command(JSON.stringify({ call: name, args }));
-  if (!answer.startsWith('ok ')) throw new Error(`${name}: ${answer}`);
-  return JSON.parse(answer.slice(3));
-}
-
 const sa = (reqid: number, spi: number, source: string, destination: string, direction: 'in' | 'out', key: string): WireSa => ({
   spi, source, destination, direction, mode: 'tunnel', suite: 'aes-gcm-128', keys: { encryption: key }, esn: true,
   replayWindow: direction === 'in' ? 1024 : 0, reqid, encapsulation: { sourcePort: 4500, destinationPort: 4500 },
@@ -39,8 +33,8 @@ const sa = (reqid: number, spi: number, source: string, destination: string, dir
 async function key(gwA: LinePeer, gwB: LinePeer, n: number, generation: number): Promise<void> {
   const kab = randomBytes(20).toString('hex');
   const kba = randomBytes(20).toString('hex');
-  await Promise.all([call(gwA, 'addSa', sa(n, spiBA(n, generation), B, A, 'in', kba)), call(gwB, 'addSa', sa(n, spiAB(n, generation), A, B, 'in', kab))]);
-  await Promise.all([call(gwA, 'addSa', sa(n, spiAB(n, generation), A, B, 'out', kab)), call(gwB, 'addSa', sa(n, spiBA(n, generation), B, A, 'out', kba))]);
+  await Promise.all([gwA.call('addSa', sa(n, spiBA(n, generation), B, A, 'in', kba)), gwB.call('addSa', sa(n, spiAB(n, generation), A, B, 'in', kab))]);
+  await Promise.all([gwA.call('addSa', sa(n, spiAB(n, generation), A, B, 'out', kab)), gwB.call('addSa', sa(n, spiBA(n, generation), B, A, 'out', kba))]);
 }
 
 const policies = (reqid: number, local: string, remote: string, me: string, peer: string): PolicySpec[] => [
@@ -48,10 +42,10 @@ const policies = (reqid: number, local: string, remote: string, me: string, peer
   { source: { prefix: remote }, destination: { prefix: local }, direction: 'in', action: 'protect', priority: 100, template: { source: peer, destination: me, mode: 'tunnel', reqid } },
 ];
 
-const queueRx = async (gw: LinePeer): Promise<number[]> => (await call(gw, 'stats')).hub.queueRx as number[];
+const queueRx = async (gw: LinePeer): Promise<number[]> => (await gw.call('stats')).hub.queueRx as number[];
 const delta = (after: number[], before: number[]) => after.map((x, i) => x - (before[i] ?? 0));
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-const inboundAtB = (gwB: LinePeer, n: number, generation: number) => call(gwB, 'querySa', { spi: spiAB(n, generation), destination: B });
+const inboundAtB = (gwB: LinePeer, n: number, generation: number) => gwB.call('querySa', { spi: spiAB(n, generation), destination: B });
 const loadAll = (lab: Lab, seconds: number, port: number) =>
   Promise.all(TUNNELS.map((n) => iperf3(lab, { host: 'lanB', address: hostB(n) }, 'lanA', { seconds, streams: 4, port: port + n, bind: hostA(n) })));
 
@@ -67,8 +61,8 @@ t.test(`multi-queue shared TUN (${QUEUES} queues, ${TUNNELS.length} tunnels): tu
     LinePeer.spawn(lab, 'gwB', 'mq-b', 'dataplane-peer.ts', { address: B, tunnelAddress: '10.2.0.1', queues: QUEUES }),
   ]);
   for (const n of TUNNELS) {
-    for (const p of policies(n, `${hostA(n)}/32`, `${hostB(n)}/32`, A, B)) await call(gwA, 'addPolicy', p);
-    for (const p of policies(n, `${hostB(n)}/32`, `${hostA(n)}/32`, B, A)) await call(gwB, 'addPolicy', p);
+    for (const p of policies(n, `${hostA(n)}/32`, `${hostB(n)}/32`, A, B)) await gwA.call('addPolicy', p);
+    for (const p of policies(n, `${hostB(n)}/32`, `${hostA(n)}/32`, B, A)) await gwB.call('addPolicy', p);
     await key(gwA, gwB, n, 1);
   }
   t.equal((await queueRx(gwA)).length, QUEUES, `the hub reads ${QUEUES} queues`);
@@ -99,7 +93,7 @@ t.test(`multi-queue shared TUN (${QUEUES} queues, ${TUNNELS.length} tunnels): tu
   for (const n of TUNNELS) await key(gwA, gwB, n, 2);
   await new Promise((r) => setTimeout(r, 300));
   for (const n of TUNNELS) {
-    await Promise.all([call(gwA, 'deleteSa', { spi: spiAB(n, 1), destination: B }), call(gwB, 'deleteSa', { spi: spiBA(n, 1), destination: A })]);
+    await Promise.all([gwA.call('deleteSa', { spi: spiAB(n, 1), destination: B }), gwB.call('deleteSa', { spi: spiBA(n, 1), destination: A })]);
   }
   const loaded = await load;
   t.ok(loaded.every((r) => r.mbitPerSecond > 10), `load carried across the rekeys (${loaded.map((r) => r.mbitPerSecond.toFixed(0)).join(' + ')} Mbit/s)`);

@@ -23,12 +23,6 @@ const REQID = 7;
 
 type WireSa = Omit<SaSpec, 'keys' | 'lifetime'> & { keys: { encryption: string } };
 
-async function call(peer: LinePeer, name: string, ...args: unknown[]): Promise<any> {
-  const answer = await peer.command(JSON.stringify({ call: name, args }));
-  if (!answer.startsWith('ok ')) throw new Error(`${name}: ${answer}`);
-  return JSON.parse(answer.slice(3));
-}
-
 const sa = (spi: number, source: string, destination: string, direction: 'in' | 'out', key: string): WireSa => ({
   spi, source, destination, direction, mode: 'transport', suite: 'aes-gcm-128', keys: { encryption: key }, esn: false,
   replayWindow: direction === 'in' ? 128 : 0, reqid: REQID,
@@ -46,8 +40,8 @@ t.test('userspace data plane, transport mode: only the selected traffic is seale
     LinePeer.spawn(lab, 'gwA', 'tr-a', 'dataplane-peer.ts', { address: A, tunnelAddress: '10.1.0.1', acquireHoldMs: 1000 }),
     LinePeer.spawn(lab, 'gwB', 'tr-b', 'dataplane-peer.ts', { address: B, tunnelAddress: '10.2.0.1', acquireHoldMs: 1000 }),
   ]);
-  for (const p of policies(A, B)) await call(gwA, 'addPolicy', p);
-  for (const p of policies(B, A)) await call(gwB, 'addPolicy', p);
+  for (const p of policies(A, B)) await gwA.call('addPolicy', p);
+  for (const p of policies(B, A)) await gwB.call('addPolicy', p);
   t.match(lab.execSync('gwA', ['ip', 'rule', 'show']), new RegExp(`to ${B.replace(/\./g, '\\.')} ipproto udp sport ${L2TP} dport ${L2TP} lookup ${STEERING_TABLE}`), 'the outbound policy steers UDP 1701 to the peer, by protocol and port');
   t.equal(lab.execSync('gwA', ['ip', 'route', 'show', B]).includes('phub0'), false, 'the peer itself keeps its normal route');
 
@@ -65,16 +59,16 @@ t.test('userspace data plane, transport mode: only the selected traffic is seale
 
   const kab = randomBytes(20).toString('hex');
   const kba = randomBytes(20).toString('hex');
-  await Promise.all([call(gwA, 'addSa', sa(0x5000_0001, B, A, 'in', kba)), call(gwB, 'addSa', sa(0x6000_0001, A, B, 'in', kab))]);
-  await Promise.all([call(gwA, 'addSa', sa(0x6000_0001, A, B, 'out', kab)), call(gwB, 'addSa', sa(0x5000_0001, B, A, 'out', kba))]);
+  await Promise.all([gwA.call('addSa', sa(0x5000_0001, B, A, 'in', kba)), gwB.call('addSa', sa(0x6000_0001, A, B, 'in', kab))]);
+  await Promise.all([gwA.call('addSa', sa(0x6000_0001, A, B, 'out', kab)), gwB.call('addSa', sa(0x5000_0001, B, A, 'out', kba))]);
 
   await send(A, 'gwA', B, 'hello-from-a');
   await waitUntil('A\'s datagram at B', 5000, () => log(sinkB).includes('hello-from-a'));
   await send(B, 'gwB', A, 'hello-from-b');
   await waitUntil('B\'s datagram at A', 5000, () => log(sinkA).includes('hello-from-b'));
-  const outA = await call(gwA, 'querySa', { spi: 0x6000_0001, destination: B });
-  const inB = await call(gwB, 'querySa', { spi: 0x6000_0001, destination: B });
-  const inA = await call(gwA, 'querySa', { spi: 0x5000_0001, destination: A });
+  const outA = await gwA.call('querySa', { spi: 0x6000_0001, destination: B });
+  const inB = await gwB.call('querySa', { spi: 0x6000_0001, destination: B });
+  const inA = await gwA.call('querySa', { spi: 0x5000_0001, destination: A });
   t.ok(outA.packets >= 1 && inB.packets === outA.packets, `A's UDP 1701 datagram crossed in ESP transport mode (${outA.packets} sealed, ${inB.packets} opened)`);
   t.ok(inA.packets >= 1, 'and B\'s answer too');
   t.equal(log(sinkB).includes('before'), false, 'the datagram sent before the SAs was held back, not sent in clear');
@@ -84,20 +78,20 @@ t.test('userspace data plane, transport mode: only the selected traffic is seale
   await new Promise((r) => setTimeout(r, 300));
   await send(A, 'gwA', B, 'not-l2tp', 5000);
   await waitUntil('the plain datagram at B', 5000, () => log(plain).includes('not-l2tp'));
-  t.equal((await call(gwA, 'querySa', { spi: 0x6000_0001, destination: B })).packets, outA.packets, 'a datagram to another port went outside the SA');
+  t.equal((await gwA.call('querySa', { spi: 0x6000_0001, destination: B })).packets, outA.packets, 'a datagram to another port went outside the SA');
 
   // NAT-T: the same SAs move into UDP 4500 in place; the checksum of the rebuilt datagram is fixed.
   const encapsulation = { sourcePort: 4500, destinationPort: 4500 };
   await Promise.all([
-    call(gwA, 'updateSa', { spi: 0x6000_0001, destination: B }, { encapsulation }), call(gwA, 'updateSa', { spi: 0x5000_0001, destination: A }, { encapsulation }),
-    call(gwB, 'updateSa', { spi: 0x5000_0001, destination: A }, { encapsulation }), call(gwB, 'updateSa', { spi: 0x6000_0001, destination: B }, { encapsulation }),
+    gwA.call('updateSa', { spi: 0x6000_0001, destination: B }, { encapsulation }), gwA.call('updateSa', { spi: 0x5000_0001, destination: A }, { encapsulation }),
+    gwB.call('updateSa', { spi: 0x5000_0001, destination: A }, { encapsulation }), gwB.call('updateSa', { spi: 0x6000_0001, destination: B }, { encapsulation }),
   ]);
-  const udpBefore = (await call(gwB, 'stats')).udp.rx;
+  const udpBefore = (await gwB.call('stats')).udp.rx;
   await send(A, 'gwA', B, 'over-udp-4500');
   await waitUntil('the encapsulated datagram at B', 5000, () => log(sinkB).includes('over-udp-4500'));
-  t.ok((await call(gwB, 'stats')).udp.rx > udpBefore, 'it arrived in UDP 4500');
+  t.ok((await gwB.call('stats')).udp.rx > udpBefore, 'it arrived in UDP 4500');
 
-  for (const p of policies(A, B)) await call(gwA, 'deletePolicy', p);
+  for (const p of policies(A, B)) await gwA.call('deletePolicy', p);
   t.notMatch(lab.execSync('gwA', ['ip', 'rule', 'show']), new RegExp(`lookup ${STEERING_TABLE}`), 'deleting the policy takes its rule out');
   t.equal(lab.execSync('gwA', ['ip', 'route', 'show', 'table', String(STEERING_TABLE)]).trim(), '', 'and its route');
 });

@@ -17,12 +17,6 @@ const B = '192.0.2.2';
 
 type WireSa = Omit<SaSpec, 'keys' | 'lifetime'> & { keys: { encryption: string }; lifetime?: Record<string, number> };
 
-async function call(peer: LinePeer, name: string, ...args: unknown[]): Promise<any> {
-  const answer = await peer.command(JSON.stringify({ call: name, args }));
-  if (!answer.startsWith('ok ')) throw new Error(`${name}: ${answer}`);
-  return JSON.parse(answer.slice(3));
-}
-
 /** Both directions of one child: gwA's outbound is gwB's inbound and back, the same keys on both sides. */
 function child(reqid: number, spis: { ab: number; ba: number }, lifetime: Record<string, number> = {}) {
   const keys = { ab: randomBytes(20).toString('hex'), ba: randomBytes(20).toString('hex') };
@@ -50,8 +44,8 @@ t.test('userspace data plane: acquire, SAs, rekey in place, expiry, UDP encapsul
     LinePeer.spawn(lab, 'gwA', 'udp-a', 'dataplane-peer.ts', { address: A, tunnelAddress: '10.1.0.1', acquireHoldMs: 2000 }),
     LinePeer.spawn(lab, 'gwB', 'udp-b', 'dataplane-peer.ts', { address: B, tunnelAddress: '10.2.0.1', acquireHoldMs: 2000 }),
   ]);
-  for (const p of policies('10.1.0.0/24', '10.2.0.0/24', A, B)) await call(gwA, 'addPolicy', p);
-  for (const p of policies('10.2.0.0/24', '10.1.0.0/24', B, A)) await call(gwB, 'addPolicy', p);
+  for (const p of policies('10.1.0.0/24', '10.2.0.0/24', A, B)) await gwA.call('addPolicy', p);
+  for (const p of policies('10.2.0.0/24', '10.1.0.0/24', B, A)) await gwB.call('addPolicy', p);
   t.match(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']), /dev phub0/, 'the outbound policy routes its destination to the shared TUN');
   const duplicate = await gwA.command(JSON.stringify({ call: 'addPolicy', args: [policies('10.1.0.0/24', '10.2.0.0/24', A, B)[0]] }));
   t.match(duplicate, /^error POSTERN_ERR_DATAPLANE_EXISTS/, 'a duplicate policy is refused');
@@ -62,59 +56,59 @@ t.test('userspace data plane: acquire, SAs, rekey in place, expiry, UDP encapsul
   t.equal(gwA.events.filter((e) => e['type'] === 'acquire').length, 1, 'five packets, one acquire (held)');
 
   const first = child(1, { ab: 0x1000_0001, ba: 0x2000_0001 });
-  await Promise.all([call(gwA, 'addSa', first.a.in), call(gwB, 'addSa', first.b.in)]);
-  await Promise.all([call(gwA, 'addSa', first.a.out), call(gwB, 'addSa', first.b.out)]);
+  await Promise.all([gwA.call('addSa', first.a.in), gwB.call('addSa', first.b.in)]);
+  await Promise.all([gwA.call('addSa', first.a.out), gwB.call('addSa', first.b.out)]);
   t.match(await gwA.command(JSON.stringify({ call: 'addSa', args: [first.a.out] })), /^error POSTERN_ERR_DATAPLANE_EXISTS/, 'a duplicate SA is refused');
   t.equal((await ping(lab, 'lanA', '10.2.0.10')).code, 0, 'lanA reaches lanB once the SAs are in');
   t.equal((await ping(lab, 'lanB', '10.1.0.10')).code, 0, 'and lanB reaches lanA');
-  const outA = await call(gwA, 'querySa', { spi: 0x1000_0001, destination: B });
-  const inB = await call(gwB, 'querySa', { spi: 0x1000_0001, destination: B });
+  const outA = await gwA.call('querySa', { spi: 0x1000_0001, destination: B });
+  const inB = await gwB.call('querySa', { spi: 0x1000_0001, destination: B });
   t.ok(outA.packets >= 6 && inB.packets === outA.packets, `per-SA counters agree on both ends (${outA.packets} out, ${inB.packets} in)`);
-  t.match((await call(gwA, 'stats')).backEnd, { sas: 2, policies: 2, tunnels: 1, acquires: 1 }, 'the back end\'s own figures: two SAs, two policies, one tunnel, one acquire');
+  t.match((await gwA.call('stats')).backEnd, { sas: 2, policies: 2, tunnels: 1, acquires: 1 }, 'the back end\'s own figures: two SAs, two policies, one tunnel, one acquire');
 
   // Rekey in place: new inbound SAs first, then the outbound ones, then the old ones go; pings never stop.
   const second = child(1, { ab: 0x1000_0002, ba: 0x2000_0002 }, { softPackets: 40, hardPackets: 100 });
   const during = ping(lab, 'lanA', '10.2.0.10', 60);
   await new Promise((r) => setTimeout(r, 500));
-  await Promise.all([call(gwA, 'addSa', second.a.in), call(gwB, 'addSa', second.b.in)]);
-  await Promise.all([call(gwA, 'addSa', second.a.out), call(gwB, 'addSa', second.b.out)]);
+  await Promise.all([gwA.call('addSa', second.a.in), gwB.call('addSa', second.b.in)]);
+  await Promise.all([gwA.call('addSa', second.a.out), gwB.call('addSa', second.b.out)]);
   await new Promise((r) => setTimeout(r, 300));
-  await Promise.all([call(gwA, 'deleteSa', { spi: 0x2000_0001, destination: A }), call(gwB, 'deleteSa', { spi: 0x1000_0001, destination: B })]);
-  await Promise.all([call(gwA, 'deleteSa', { spi: 0x1000_0001, destination: B }), call(gwB, 'deleteSa', { spi: 0x2000_0001, destination: A })]);
+  await Promise.all([gwA.call('deleteSa', { spi: 0x2000_0001, destination: A }), gwB.call('deleteSa', { spi: 0x1000_0001, destination: B })]);
+  await Promise.all([gwA.call('deleteSa', { spi: 0x1000_0001, destination: B }), gwB.call('deleteSa', { spi: 0x2000_0001, destination: A })]);
   t.match((await during).stdout, / 0% packet loss/, 'no packet lost across the rekey');
-  t.equal(await call(gwA, 'querySa', { spi: 0x1000_0001, destination: B }), null, 'the old SA is gone');
-  t.ok((await call(gwB, 'querySa', { spi: 0x1000_0002, destination: B })).packets > 0, 'the new SA carries the traffic');
+  t.equal(await gwA.call('querySa', { spi: 0x1000_0001, destination: B }), null, 'the old SA is gone');
+  t.ok((await gwB.call('querySa', { spi: 0x1000_0002, destination: B })).packets > 0, 'the new SA carries the traffic');
   const soft = await gwA.waitEvent((e) => e['type'] === 'expire');
   t.match(soft, { type: 'expire', hard: false, sa: { spi: 0x1000_0002, destination: B } }, 'the new outbound SA crossed its soft packet limit: IKE is told to rekey');
-  t.equal((await call(gwA, 'stats')).dataplane.tunnelRestarts, 0, 'SAs changed in place, the tunnel never restarted');
+  t.equal((await gwA.call('stats')).dataplane.tunnelRestarts, 0, 'SAs changed in place, the tunnel never restarted');
 
   // MOBIKE / NAT-T: the same SAs move into UDP 4500.
   const encapsulation = { sourcePort: 4500, destinationPort: 4500 };
   await Promise.all([
-    call(gwA, 'updateSa', { spi: 0x1000_0002, destination: B }, { encapsulation }), call(gwA, 'updateSa', { spi: 0x2000_0002, destination: A }, { encapsulation }),
-    call(gwB, 'updateSa', { spi: 0x2000_0002, destination: A }, { encapsulation }), call(gwB, 'updateSa', { spi: 0x1000_0002, destination: B }, { encapsulation }),
+    gwA.call('updateSa', { spi: 0x1000_0002, destination: B }, { encapsulation }), gwA.call('updateSa', { spi: 0x2000_0002, destination: A }, { encapsulation }),
+    gwB.call('updateSa', { spi: 0x2000_0002, destination: A }, { encapsulation }), gwB.call('updateSa', { spi: 0x1000_0002, destination: B }, { encapsulation }),
   ]);
-  const udpBefore = (await call(gwB, 'stats')).udp.rx;
+  const udpBefore = (await gwB.call('stats')).udp.rx;
   t.equal((await ping(lab, 'lanA', '10.2.0.10')).code, 0, 'traffic flows after the move to UDP encapsulation');
-  t.ok((await call(gwB, 'stats')).udp.rx - udpBefore >= 3, 'and arrives on UDP 4500');
+  t.ok((await gwB.call('stats')).udp.rx - udpBefore >= 3, 'and arrives on UDP 4500');
 
   // Hard expiry: the driver stops the SA at its packet limit, the back end takes it out, and the
   // policy's traffic raises acquires again.
   await ping(lab, 'lanA', '10.2.0.10', 80);
   t.match(await gwA.waitEvent((e) => e['type'] === 'expire' && e['hard'] === true), { sa: { spi: 0x1000_0002, destination: B } }, 'the outbound SA hit its hard packet limit');
-  t.equal(await call(gwA, 'querySa', { spi: 0x1000_0002, destination: B }), null, 'and is gone from the SAD');
+  t.equal(await gwA.call('querySa', { spi: 0x1000_0002, destination: B }), null, 'and is gone from the SAD');
   const acquires = () => gwA.events.filter((x) => x['type'] === 'acquire').length;
   await new Promise((r) => setTimeout(r, 2100)); // the hold of any acquire the rest of those pings raised
   const before = acquires();
   t.not((await ping(lab, 'lanA', '10.2.0.10', 2)).code, 0, 'no outbound SA, no traffic');
   await t.resolves(gwA.waitEvent(() => acquires() > before), 'the policy\'s traffic raises an acquire again');
-  await call(gwA, 'deleteSa', { spi: 0x2000_0002, destination: A });
-  const spis = [await call(gwA, 'allocateSpi', A, B), await call(gwA, 'allocateSpi', A, B)];
+  await gwA.call('deleteSa', { spi: 0x2000_0002, destination: A });
+  const spis = [await gwA.call('allocateSpi', A, B), await gwA.call('allocateSpi', A, B)];
   t.ok(spis.every((s) => s >= 0x100 && s <= 0xffff_ffff) && spis[0] !== spis[1], `SPIs allocated outside IANA's reserved range, never twice (${spis.map((s) => s.toString(16)).join(', ')})`);
 
-  for (const p of policies('10.1.0.0/24', '10.2.0.0/24', A, B)) await call(gwA, 'deletePolicy', p);
+  for (const p of policies('10.1.0.0/24', '10.2.0.0/24', A, B)) await gwA.call('deletePolicy', p);
   t.equal(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']).trim(), '', 'deleting the policy takes its route out');
-  t.match((await call(gwA, 'stats')).backEnd, { sas: 0, policies: 0, tunnels: 0, expires: 2 }, 'nothing held any more; the soft and the hard expiry counted');
+  t.match((await gwA.call('stats')).backEnd, { sas: 0, policies: 0, tunnels: 0, expires: 2 }, 'nothing held any more; the soft and the hard expiry counted');
   t.match(await gwA.command(JSON.stringify({ call: 'deletePolicy', args: [policies('10.1.0.0/24', '10.2.0.0/24', A, B)[0]] })), /^error POSTERN_ERR_DATAPLANE_NOT_FOUND/, 'deleting it twice is an error');
   const byPort = { ...policies('10.1.0.0/24', '10.2.0.0/24', A, B)[0]!, destination: { prefix: '10.2.0.0/24', protocol: 6, port: 443 } };
   t.match(await gwA.command(JSON.stringify({ call: 'addPolicy', args: [byPort] })), /^error POSTERN_ERR_DATAPLANE_INVALID .*by address/, 'a tunnel-mode policy by port is refused with a reason (the hub routes by address)');

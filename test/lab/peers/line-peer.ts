@@ -36,6 +36,13 @@ export class LinePeer {
     return { peer, ready: first };
   }
 
+  /** A peer speaking `{"call": name, "args": [...]}` lines answered `ok <json>`: the result, or a throw with the answer. */
+  async call(name: string, ...args: unknown[]): Promise<any> {
+    const answer = await this.command(JSON.stringify({ call: name, args }));
+    if (!answer.startsWith('ok ')) throw new Error(`${name}: ${answer}`);
+    return JSON.parse(answer.slice(3));
+  }
+
   #event(e: Record<string, unknown>): void {
     this.events.push(e);
     for (const w of [...this.#eventWaiters]) {
