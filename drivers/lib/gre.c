@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "inet_sum.h"
+
 #define F_C 0x8000
 #define F_R 0x4000
 #define F_K 0x2000
@@ -27,13 +29,7 @@ static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (ui
 static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)(v >> 16)); put16(p + 2, (uint16_t)v); }
 
 /* The Internet checksum (RFC 1071) over header and payload. */
-static uint16_t checksum(const uint8_t *data, size_t len) {
-  uint32_t sum = 0;
-  for (size_t i = 0; i + 1 < len; i += 2) sum += get16(data + i);
-  if (len & 1) sum += (uint32_t)data[len - 1] << 8;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return (uint16_t)~sum;
-}
+static uint16_t checksum(const uint8_t *data, size_t len) { return dp_fold(dp_sum16(data, len, 0)); }
 
 dp_gre_status dp_gre_parse(const uint8_t *p, size_t len, dp_gre_header *h) {
   memset(h, 0, sizeof *h);

@@ -15,6 +15,7 @@ void test_gro(void);
 void test_transport(void);
 void test_pipe(void);
 void test_pptp(void);
+void test_inet_sum(void);
 
 int main(void) {
   test_replay();
@@ -29,6 +30,7 @@ int main(void) {
   test_transport();
   test_pipe();
   test_pptp();
+  test_inet_sum();
   printf("1..%d\n# %d passed, %d failed\n", tap_count, tap_count - tap_failed, tap_failed);
   return tap_failed == 0 ? 0 : 1;
 }
