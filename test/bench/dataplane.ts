@@ -155,7 +155,7 @@ for (const name of selected) {
   const f: Figures = { ...first, tcp1: median(samples(name, (x) => x.tcp1)), cpuPerGb: median(samples(name, (x) => x.cpuPerGb)) };
   results[name] = f;
   console.log(`bench dataplane ${name} ${f.tcp1.toFixed(0)} ${f.cpuPerGb.toFixed(2)} ${f.lossAt1G.toFixed(2)}`);
-  console.log(`bench dataplane-detail ${name} tcp1-rounds=${list(samples(name, (x) => x.tcp1))}Mbit/s tcp4=${f.tcp4.toFixed(0)}Mbit/s udp64=${(f.pps64 / 1000).toFixed(0)}kpps udp1g-loss-at-receiving-socket=${f.socketLossAt1G.toFixed(2)}% in-path=${Math.max(0, f.lossAt1G - f.socketLossAt1G).toFixed(2)}% udp1g-loss-with-default-buffer=${f.lossAt1GDefaultBuffer.toFixed(2)}%`);
+  console.log(`bench dataplane-detail ${name} tcp1-rounds=${list(samples(name, (x) => x.tcp1))}Mbit/s` + (Number.isNaN(f.tcp4) ? '' : ` tcp4=${f.tcp4.toFixed(0)}Mbit/s udp64=${(f.pps64 / 1000).toFixed(0)}kpps udp1g-loss-at-receiving-socket=${f.socketLossAt1G.toFixed(2)}% in-path=${Math.max(0, f.lossAt1G - f.socketLossAt1G).toFixed(2)}% udp1g-loss-with-default-buffer=${f.lossAt1GDefaultBuffer.toFixed(2)}%`));
 }
 
 /** The single-flow ratio of two paths in each round both were measured in: the median and every round's. */
