@@ -4,7 +4,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
 #include <string.h>
 
 /* Adds `len` bytes as big-endian 16-bit words (an odd last byte padded with zero) to `sum`.
