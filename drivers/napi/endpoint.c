@@ -60,11 +60,7 @@ static void finalize(napi_env env, void *data, void *hint) {
 }
 
 endpoint_handle *dp_napi_endpoint_of(napi_env env, napi_value v) {
-  void *p = NULL;
-  napi_valuetype type = napi_undefined;
-  napi_typeof(env, v, &type);
-  if (type != napi_external || napi_get_value_external(env, v, &p) != napi_ok) return NULL;
-  endpoint_handle *h = p;
+  endpoint_handle *h = dp_napi_external(env, v);
   return h && h->magic == ENDPOINT_MAGIC && h->endpoint ? h : NULL;
 }
 

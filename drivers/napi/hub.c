@@ -10,11 +10,7 @@
 #include "tun.h"
 
 hub_handle *dp_napi_hub_of(napi_env env, napi_value v) {
-  void *p = NULL;
-  napi_valuetype type = napi_undefined;
-  napi_typeof(env, v, &type);
-  if (type != napi_external || napi_get_value_external(env, v, &p) != napi_ok) return NULL;
-  hub_handle *h = p;
+  hub_handle *h = dp_napi_external(env, v);
   return h && h->magic == HUB_MAGIC && h->hub ? h : NULL;
 }
 

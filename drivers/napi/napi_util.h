@@ -19,6 +19,14 @@ static inline napi_value dp_napi_boolean(napi_env env, bool v) {
   return out;
 }
 
+/* The pointer an External value wraps, or NULL for anything else (the caller checks its magic). */
+static inline void *dp_napi_external(napi_env env, napi_value v) {
+  void *p = NULL;
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, v, &type);
+  return type == napi_external && napi_get_value_external(env, v, &p) == napi_ok ? p : NULL;
+}
+
 /* A Buffer/TypedArray argument; false (with a TypeError thrown) when it is not one. */
 static inline bool dp_napi_buffer(napi_env env, napi_value v, const uint8_t **data, size_t *len) {
   bool is = false;

@@ -28,11 +28,7 @@ typedef struct {
 } nl_handle;
 
 static nl_handle *handle_of(napi_env env, napi_value v) {
-  void *p = NULL;
-  napi_valuetype type = napi_undefined;
-  napi_typeof(env, v, &type);
-  if (type != napi_external || napi_get_value_external(env, v, &p) != napi_ok) return NULL;
-  nl_handle *h = p;
+  nl_handle *h = dp_napi_external(env, v);
   return h && h->magic == NL_MAGIC && h->fd >= 0 ? h : NULL;
 }
 

@@ -17,11 +17,7 @@ typedef struct {
 } pptp_handle;
 
 static pptp_handle *handle_of(napi_env env, napi_value v) {
-  void *p = NULL;
-  napi_valuetype type = napi_undefined;
-  napi_typeof(env, v, &type);
-  if (type != napi_external || napi_get_value_external(env, v, &p) != napi_ok) return NULL;
-  pptp_handle *h = p;
+  pptp_handle *h = dp_napi_external(env, v);
   return h && h->magic == PPTP_MAGIC && h->pptp ? h : NULL;
 }
 
