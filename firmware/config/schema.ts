@@ -71,6 +71,12 @@ const listeners = obj('Listeners', {
     pool: poolRef('Pool'),
     // TLS already encrypts SSTP; MPPE inside it only serves clients set to demand it (NetworkManager-sstp's "Use MPPE").
     mppe: str('MPPE inside SSTP', { enum: ['off', 'allow', 'require'], default: 'off', help: 'Only for clients configured to require MPPE; TLS already encrypts SSTP' }),
+    // Unfinished connections (TCP accepted, call not yet established) have their own budget apart from calls (issue 15).
+    limits: obj('Connection limits', {
+      perSource: int('Unfinished connections per source', 1, 65_535, { optional: true, help: 'Per IPv4 address or IPv6 /64, until the call is established; 32 when empty' }),
+      handshakes: int('Unfinished connections in all', 1, 65_535, { optional: true, help: 'When full, the oldest one makes room for a new one; 1024 when empty' }),
+      calls: int('Established calls', 1, 65_535, { optional: true, help: '4096 when empty' }),
+    }, { optional: true }),
   }),
   l2tp: obj('L2TP/IPsec', {
     enabled: bool('Enabled', false),

@@ -57,9 +57,16 @@ export interface ListenersConfig {
     mobike: boolean;
     fragmentation: boolean;
   };
-  sstp: { enabled: boolean; port: number; pool: string; mppe: 'off' | 'allow' | 'require' };
+  sstp: { enabled: boolean; port: number; pool: string; mppe: 'off' | 'allow' | 'require'; limits?: SstpLimitsConfig };
   l2tp: { enabled: boolean; psk: string; pool: string };
   pptp: { enabled: boolean; pool: string };
+}
+
+/** Left out: the listener's defaults (firmware/sstp/admission.ts). */
+export interface SstpLimitsConfig {
+  perSource?: number;
+  handshakes?: number;
+  calls?: number;
 }
 
 export type ListenerName = keyof ListenersConfig;
