@@ -70,7 +70,7 @@ export class Service {
     this.telemetry = new TelemetrySubsystem({
       logger: options.logger.child('telemetry'),
       revision: () => this.store.current().revision,
-      statusSource: systemStatusSource({ clock: this.#clock, sessions: () => this.#sessionCounts(), tunnels: () => this.#siteTunnels() }),
+      statusSource: systemStatusSource({ clock: this.#clock, sessions: () => this.#sessionCounts(), tunnels: () => this.#siteTunnels(), counters: () => this.#counters() }),
       commands: {
         // The fleet console may end a session by the id the API and the status report use.
         'disconnect-session': async (args) => {
@@ -126,6 +126,13 @@ export class Service {
 
   #sessionCounts(): { ikev2: number; sstp: number; l2tp: number; pptp: number } {
     return { ikev2: this.ike.sessions().length, sstp: this.sstp.sessions().length, l2tp: 0, pptp: 0 };
+  }
+
+  /** The counters subsystems put in their status (also in /healthz), for the MQTT status report. */
+  #counters(): Record<string, Readonly<Record<string, number>>> {
+    const out: Record<string, Readonly<Record<string, number>>> = {};
+    for (const [name, status] of Object.entries(this.supervisor.status())) if (status.counters) out[name] = status.counters;
+    return out;
   }
 
   /** Site-to-site IKEv2 tunnels, up or not, for the status report. */

@@ -5,6 +5,8 @@ export type SubsystemState = 'starting' | 'running' | 'stopping' | 'stopped' | '
 export interface SubsystemStatus {
   readonly state: SubsystemState;
   readonly detail?: string;
+  /** Limits firing and the like, by name: shown in /healthz and the MQTT status as they are. */
+  readonly counters?: Readonly<Record<string, number>>;
 }
 
 /** A long-running part of the service (web, a protocol listener, telemetry) owned by the supervisor. */

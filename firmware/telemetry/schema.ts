@@ -99,6 +99,8 @@ export interface StatusMessage {
   readonly interfaces: readonly InterfaceStatus[];
   readonly sessions: SessionCounts;
   readonly tunnels: readonly TunnelStatus[];
+  /** Subsystems' counters (refusals, evictions, timeouts) by subsystem name, as their status in /healthz has them. */
+  readonly counters?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 export const EVENT_TYPES = ['session-up', 'session-down', 'auth-failure', 'rekey', 'config-change', 'tunnel-up', 'tunnel-down'] as const;

@@ -14,6 +14,8 @@ export interface SystemStatusOptions {
   /** From the protocol listeners; zeros until they exist. */
   readonly sessions?: () => SessionCounts;
   readonly tunnels?: () => readonly TunnelStatus[];
+  /** Subsystems' counters by subsystem name. */
+  readonly counters?: () => Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Bound on each probe, in milliseconds. */
   readonly probeTimeoutMs?: number;
   /** The probes, replaceable in tests. */
@@ -57,6 +59,7 @@ export function systemStatusSource(options: SystemStatusOptions = {}): () => Pro
       interfaces: network.map(interfaceStatus),
       sessions: options.sessions?.() ?? NO_SESSIONS,
       tunnels: options.tunnels?.() ?? [],
+      ...(options.counters ? { counters: options.counters() } : {}),
     };
   };
 }
