@@ -107,3 +107,50 @@ export const VM_CLIENT = {
   gateway: '198.51.100.1',
   guest: '198.51.100.2',
 } as const;
+
+/**
+ * Remote access from a qemu guest over a routed path, with Postern's WAN addressed from the start (a
+ * gateway whose WAN gets its address only when the guest's tap appears would find no address to
+ * listen on):
+ *
+ *   guest ─tap─ client ─access─ isp ─wan─ gw ─lanb─ lanB
+ *                                 └─net─ internet
+ *
+ * `client` is the guest's home router (the tap, 198.51.100.1/24, is made by Vm.boot: VM_REMOTE), `isp`
+ * routes between it, the gateway's WAN (192.0.2.2) and `internet` (203.0.113.10), a host beyond the
+ * gateway that the client cannot reach directly: `client` routes only the gateway's WAN prefix, so
+ * the guest reaches `internet` and the LAN only through a tunnel the gateway forwards (and, for
+ * `internet`, masquerades: see the test).
+ */
+export const vmRemoteAccess: TopologySpec = {
+  hosts: {
+    client: { forwarding: true, routes: { '192.0.2.0/24': '172.16.1.1' } },
+    isp: { forwarding: true, routes: { '198.51.100.0/24': '172.16.1.2' } },
+    gw: { forwarding: true, gateway: '192.0.2.1' },
+    lanB: { gateway: '10.2.0.1' },
+    internet: { gateway: '203.0.113.1' },
+  },
+  links: {
+    access: { a: ['client', '172.16.1.2/24'], b: ['isp', '172.16.1.1/24'] },
+    wan: { a: ['isp', '192.0.2.1/24'], b: ['gw', '192.0.2.2/24'] },
+    lanb: { a: ['gw', '10.2.0.1/24'], b: ['lanB', '10.2.0.10/24'] },
+    net: { a: ['isp', '203.0.113.1/24'], b: ['internet', '203.0.113.10/24'] },
+  },
+};
+
+/** Where vmRemoteAccess's guest sits and what it reaches: `Vm.boot(lab, VM_REMOTE.host, { address: VM_REMOTE.guestAddress, hostAddress: VM_REMOTE.hostAddress, gateway: VM_REMOTE.router, … })`. */
+export const VM_REMOTE = {
+  host: 'client',
+  hostAddress: '198.51.100.1/24',
+  guestAddress: '198.51.100.2/24',
+  /** The guest's default route (its home router). */
+  router: '198.51.100.1',
+  guest: '198.51.100.2',
+  /** The gateway's WAN address, there before the guest boots: the VPN server's address for the clients. */
+  server: '192.0.2.2',
+  /** The gateway's WAN interface (a veth named after its link) and LAN interface. */
+  wanInterface: 'wan',
+  lanInterface: 'lanb',
+  lanHost: '10.2.0.10',
+  internetHost: '203.0.113.10',
+} as const;

@@ -18,6 +18,13 @@ export const MARK = {
   step: '@@STEP',
 } as const;
 
+/**
+ * Loaded at every boot before the test's own modules: the NIC, the RNG device, and the kernel's
+ * default RNG (drbg, seeded by jitterentropy, whose conditioning hash is SHA3-256) that ESP's IV
+ * generators need for any SA.
+ */
+export const BOOT_MODULES = ['virtio_pci', 'virtio_net', 'virtio_rng', 'sha3_generic', 'jitterentropy_rng', 'drbg'] as const;
+
 /** Where the per-test archive puts its files. */
 export const GUEST_LAB_DIR = '/lab';
 
@@ -40,7 +47,7 @@ finish() { echo; echo "${MARK.exit}$1"; sleep 0.3; poweroff -f; }
 fail() { echo "${MARK.failed} $*"; finish 255; }
 . ${GUEST_LAB_DIR}/env.sh || fail "no ${GUEST_LAB_DIR}/env.sh"
 hostname "$VM_HOSTNAME"
-for m in virtio_pci virtio_net virtio_rng $VM_MODULES; do modprobe "$m" || fail "modprobe $m"; done
+for m in ${BOOT_MODULES.join(' ')} $VM_MODULES; do modprobe "$m" || fail "modprobe $m"; done
 for _ in $(seq 200); do [ -e /sys/class/net/eth0 ] && break; sleep 0.02; done
 ip link set dev lo up
 ip link set dev eth0 up || fail "no eth0"

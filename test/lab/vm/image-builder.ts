@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { isProcessAlive } from '../../../firmware/util/process.ts';
 import { mustRun, runSync } from '../command.ts';
 import { encodeCpio, treeEntries } from './cpio.ts';
-import { INIT_SCRIPT } from './guest-init.ts';
+import { BOOT_MODULES, INIT_SCRIPT } from './guest-init.ts';
 
 /**
  * The lab guest's image, built from this machine's Debian packages: the Debian kernel (its vmlinux, for
@@ -44,9 +44,15 @@ const DLOPENED = [
 /** kmod's names for itself. */
 const KMOD_LINKS = ['/usr/sbin/modprobe', '/usr/sbin/insmod', '/usr/sbin/rmmod', '/usr/sbin/lsmod', '/usr/sbin/modinfo', '/usr/sbin/depmod'];
 
-/** Kernel modules the guest can load (their dependencies come along). */
+/**
+ * Kernel modules the guest can load (their dependencies come along). ESP's IV generators (seqiv for
+ * AES-GCM, echainiv for AES-CBC with HMAC) draw on the kernel's default RNG, the `stdrng` of `drbg`,
+ * seeded by `jitterentropy_rng` (whose conditioning hash is `sha3_generic`'s): without them every ESP
+ * SA fails with "unable to initialize cryptographic operations". The guest loads them at boot
+ * (BOOT_MODULES). aes, cbc, hmac, sha1 and sha256 are built into Debian's kernel.
+ */
 export const GUEST_MODULES = [
-  'virtio_pci', 'virtio_net', 'virtio_rng', 'tun',
+  ...BOOT_MODULES, 'tun',
   'ppp_generic', 'ppp_async', 'ppp_synctty', 'ppp_mppe', 'ppp_deflate', 'bsd_comp', 'pppox', 'pptp', 'gre',
   'l2tp_core', 'l2tp_ppp', 'l2tp_netlink', 'l2tp_ip',
   'esp4', 'xfrm_user', 'af_key', 'xfrm4_tunnel', 'authenc', 'authencesn', 'echainiv', 'seqiv', 'gcm', 'ccm', 'ctr', 'ghash_generic',
