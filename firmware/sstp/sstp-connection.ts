@@ -34,6 +34,8 @@ export interface SstpConnectionOptions {
   readonly logger: Logger;
   readonly createLink: (io: SstpCallIo, peer: { readonly address: string; readonly port: number }) => PppLinkPort;
   readonly now?: () => number;
+  /** Once, when the call is established (crypto binding verified, §3.3.5.2.4): it is no longer a handshake. */
+  readonly onEstablished?: () => void;
   readonly onClosed?: (reason: string) => void;
 }
 
@@ -48,6 +50,7 @@ export class SstpConnection {
   #link: PppLinkPort | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  #established = false;
 
   constructor(socket: TLSSocket, options: SstpConnectionOptions) {
     this.#socket = socket;
@@ -94,7 +97,12 @@ export class SstpConnection {
 
   #run(actions: readonly SstpAction[]): void {
     for (const action of actions) this.#act(action);
-    if (!this.#closed) this.#arm(this.#session?.nextTimeout());
+    if (this.#closed) return;
+    this.#arm(this.#session?.nextTimeout());
+    if (!this.#established && this.#session?.state === 'ServerCallConnected') {
+      this.#established = true;
+      this.#options.onEstablished?.();
+    }
   }
 
   #act(action: SstpAction): void {

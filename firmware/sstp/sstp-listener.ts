@@ -1,12 +1,15 @@
 /*
  * The SSTP listener: TLS on 443 with the gateway certificate ([MS-SSTP] §3.3.5.1: TLS first, then the
- * HTTP request, then SSTP), one SstpConnection per accepted socket, a bound on concurrent calls.
+ * HTTP request, then SSTP), one SstpConnection per accepted socket. Who may connect, for how long a
+ * handshake may take and which one goes when the budget is full is SstpAdmission's decision
+ * (admission.ts); this shell only carries it out on sockets and one timer.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../util/secret.ts';
+import { SstpAdmission, type AdmissionCounters, type SstpLimits } from './admission.ts';
 import { SstpConnection, type SstpConnectionOptions } from './sstp-connection.ts';
 
 export interface SstpListenerOptions {
@@ -17,7 +20,9 @@ export interface SstpListenerOptions {
   /** Intermediate CA certificates sent after ours. */
   readonly chainPem?: readonly string[];
   readonly logger: Logger;
-  readonly maxCalls?: number;
+  /** Per-source, handshake and call limits and handshake timeouts; defaultSstpLimits for what is left out. */
+  readonly limits?: Partial<SstpLimits>;
+  readonly now?: () => number;
   /**
    * How long our first TLS flight is held after the ClientHello arrives. sstpc (1.0.18) sets up its
    * HTTP receive only when its first TLS write cannot finish at once: when the server's whole flight
@@ -27,7 +32,7 @@ export interface SstpListenerOptions {
    * ones; traced with strace in the VM lab). Holding the flight makes that first read wait. Default 30 ms.
    */
   readonly firstFlightDelayMs?: number;
-  readonly connection: Omit<SstpConnectionOptions, 'certHash256' | 'certHash1' | 'logger' | 'onClosed'>;
+  readonly connection: Omit<SstpConnectionOptions, 'certHash256' | 'certHash1' | 'logger' | 'onClosed' | 'onEstablished'>;
 }
 
 /** §3.3.1 ServerCertificateHash: digests of the DER certificate the TLS layer presents. */
@@ -36,19 +41,42 @@ export function certificateHashes(certificatePem: string): { sha256: Uint8Array;
   return { sha256: createHash('sha256').update(der).digest(), sha1: createHash('sha1').update(der).digest() };
 }
 
+
+type CertHashes = { sha256: Uint8Array; sha1: Uint8Array };
+
+/** What the listener counts, for /healthz and the MQTT status: admission's counters, TLS failures, and now-values. */
+export interface SstpListenerCounters extends AdmissionCounters {
+  tlsFailures: number;
+  handshakesNow: number;
+  callsNow: number;
+}
+
 export class SstpListener {
   readonly #options: SstpListenerOptions;
+  readonly #now: () => number;
+  readonly #admission: SstpAdmission;
   readonly #calls = new Set<SstpConnection>();
-  readonly counters = { accepted: 0, refusedBusy: 0, tlsFailures: 0, handshakeTimeouts: 0 };
+  /** Unfinished connections by admission id: the TCP socket under everything, what a drop destroys. */
+  readonly #unfinished = new Map<number, Socket>();
+  #tlsFailures = 0;
   #server: Server | undefined;
-  #handshaking = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt: number | undefined;
 
   constructor(options: SstpListenerOptions) {
     this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#admission = new SstpAdmission(options.limits);
   }
 
+  /** Every connection past TLS, established or not. */
   get calls(): ReadonlySet<SstpConnection> {
     return this.#calls;
+  }
+
+  counters(): SstpListenerCounters {
+    const a = this.#admission;
+    return { ...a.counters, tlsFailures: this.#tlsFailures, handshakesNow: a.handshakes, callsNow: a.calls };
   }
 
   async start(): Promise<AddressInfo> {
@@ -68,62 +96,53 @@ export class SstpListener {
     return server.address() as AddressInfo;
   }
 
-  /** TCP accepted: wait for the ClientHello, hold our answer a moment (see firstFlightDelayMs), then TLS. */
-  #accept(tcp: Socket, context: SecureContext, hashes: { sha256: Uint8Array; sha1: Uint8Array }): void {
-    const o = this.#options;
-    if (this.#calls.size + this.#handshaking >= (o.maxCalls ?? 4096)) {
-      this.counters.refusedBusy++;
-      tcp.destroy();
-      return;
-    }
-    this.#handshaking++;
-    let settled = false;
-    const done = (): void => {
-      if (settled) return;
-      settled = true;
-      this.#handshaking--;
-      clearTimeout(timer);
-    };
-    // A client that stalls before or inside the handshake holds a socket: 15 s.
-    const timer = setTimeout(() => {
-      done();
-      this.counters.handshakeTimeouts++;
-      tcp.destroy();
-    }, 15_000);
-    timer.unref();
-    tcp.on('error', () => {
-      done();
-      tcp.destroy();
-    });
+  /** TCP accepted: ask admission, then wait for the ClientHello, hold our answer a moment (see firstFlightDelayMs), then TLS. */
+  #accept(tcp: Socket, context: SecureContext, hashes: CertHashes): void {
+    const verdict = this.#admission.admit(tcp.remoteAddress ?? '', this.#now());
+    // A reset, not a FIN: nothing to linger over, and no TIME_WAIT left on our side per refusal.
+    if (verdict.kind === 'refuse') return void tcp.resetAndDestroy();
+    if (verdict.evict !== undefined) this.#drop(verdict.evict);
+    const id = verdict.id;
+    this.#unfinished.set(id, tcp);
+    // The TCP socket closes under TLS too: one place where every connection, unfinished or a call, is let go.
+    tcp.once('close', () => this.#gone(id));
+    tcp.on('error', () => tcp.destroy());
     tcp.once('data', (hello) => {
       tcp.pause();
       setTimeout(() => {
-        if (tcp.destroyed) return done();
+        if (tcp.destroyed) return;
         tcp.unshift(hello);
         const socket = new TLSSocket(tcp, { isServer: true, secureContext: context });
+        let secure = false;
         socket.once('secure', () => {
-          done();
-          this.#startCall(socket, hashes);
+          secure = true;
+          this.#startCall(id, socket, hashes);
         });
         socket.on('error', (error) => {
-          if (settled) return;
-          done();
-          this.counters.tlsFailures++;
-          o.logger.debug('TLS handshake failed', { peer: tcp.remoteAddress, error: error.message });
+          if (secure) return; // the call's own handler has it
+          this.#tlsFailures++;
+          this.#options.logger.debug('TLS handshake failed', { peer: tcp.remoteAddress, error: error.message });
           socket.destroy();
         });
-      }, o.firstFlightDelayMs ?? 30).unref();
+      }, this.#options.firstFlightDelayMs ?? 30).unref();
     });
+    this.#arm();
   }
 
-  #startCall(socket: TLSSocket, hashes: { sha256: Uint8Array; sha1: Uint8Array }): void {
+  #startCall(id: number, socket: TLSSocket, hashes: CertHashes): void {
     const o = this.#options;
-    this.counters.accepted++;
     const call: SstpConnection = new SstpConnection(socket, {
       ...o.connection,
       certHash256: hashes.sha256,
       certHash1: hashes.sha1,
       logger: o.logger,
+      onEstablished: () => {
+        this.#unfinished.delete(id);
+        this.#arm();
+        if (this.#admission.promoted(id)) return;
+        o.logger.warn('SSTP call refused: the calls limit is reached', { peer: socket.remoteAddress, calls: this.#admission.limits.calls });
+        call.disconnect();
+      },
       onClosed: (reason) => {
         this.#calls.delete(call);
         o.logger.info('SSTP call ended', { peer: socket.remoteAddress, reason });
@@ -132,9 +151,45 @@ export class SstpListener {
     this.#calls.add(call);
   }
 
+  /** Admission let this one go (evicted, timed out): its socket goes at once. */
+  #drop(id: number): void {
+    const tcp = this.#unfinished.get(id);
+    this.#unfinished.delete(id);
+    tcp?.resetAndDestroy();
+  }
+
+  #gone(id: number): void {
+    this.#unfinished.delete(id);
+    this.#admission.closed(id);
+    this.#arm();
+  }
+
+  /** One timer for every unfinished connection: the oldest one's deadline, as admission reckons it now. */
+  #arm(): void {
+    const at = this.#admission.nextTimeout();
+    if (at === this.#timerAt) return; // a flood re-arms on every accept and close: only a new deadline costs a timer
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at;
+    if (at === undefined) return;
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, at - this.#now()));
+    this.#timer.unref();
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    this.#timerAt = undefined;
+    for (const id of this.#admission.expired(this.#now())) this.#drop(id);
+    this.#arm();
+  }
+
   /** Every call gets a Call Disconnect; the sockets go with the server. */
   async stop(): Promise<void> {
     for (const call of this.#calls) call.disconnect();
+    for (const id of [...this.#unfinished.keys()]) this.#drop(id);
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = undefined;
     const server = this.#server;
     this.#server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -81,6 +81,7 @@ export class SstpSubsystem implements Subsystem {
         keyPem: pki.server.keyPem,
         chainPem: [pki.ca.certificatePem],
         logger: log,
+        ...(settings.limits ? { limits: settings.limits } : {}),
         connection: {
           session: { randomBytes: (n) => randomBytes(n) },
           createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress, mppe: settings.mppe }),
@@ -180,8 +181,10 @@ export class SstpSubsystem implements Subsystem {
     this.#status = { state: 'stopped' };
   }
 
+  /** With the listener's counters while it runs (admission's refusals, evictions and timeouts, TLS failures). */
   status(): SubsystemStatus {
-    return this.#status;
+    const listener = this.#running?.listener;
+    return listener ? { ...this.#status, counters: { ...listener.counters() } } : this.#status;
   }
 }
 
