@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiContext } from './api-context.ts';
 import { ApiCode, ApiError } from './api-error.ts';
 import { cookies, readJson, sendFile, sendJson } from './http-io.ts';
-import { LoginLimiter } from './login-limiter.ts';
+import { LoginGuard, type LoginGuardOptions } from './login-guard.ts';
 import { Router, type RequestContext } from './router.ts';
 import { authRoutes } from './routes/auth-routes.ts';
 import { configRoutes } from './routes/config-routes.ts';
@@ -20,15 +20,21 @@ import { csrfMatches, SESSION_COOKIE, SessionStore } from './sessions.ts';
 export class ControlApi {
   readonly router: Router;
   readonly sessions: SessionStore;
-  readonly limiter: LoginLimiter;
-  readonly counters = { requests: 0, refused: 0, errors: 0 };
+  readonly login: LoginGuard;
+  /** `aborted`: the client went away mid-request (issue 15.9: counted and logged at debug, not a 500). */
+  readonly counters = { requests: 0, refused: 0, errors: 0, aborted: 0 };
   readonly #ctx: ApiContext;
 
-  constructor(ctx: ApiContext) {
+  constructor(ctx: ApiContext, options: { readonly login?: LoginGuardOptions } = {}) {
     this.#ctx = ctx;
     this.sessions = new SessionStore({ now: () => ctx.now() });
-    this.limiter = new LoginLimiter({ now: () => ctx.now() });
-    this.router = new Router([...authRoutes(ctx, this.sessions, this.limiter), ...configRoutes(ctx), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...pkiRoutes(ctx)]);
+    this.login = new LoginGuard({ now: () => ctx.now(), ...options.login });
+    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...pkiRoutes(ctx)]);
+  }
+
+  /** For /healthz: the API's own counters and the login guard's. */
+  status(): Record<string, unknown> {
+    return { ...this.counters, login: this.login.counters };
   }
 
   /** For the web server: true when the request was an API request (answered here). */
@@ -41,6 +47,12 @@ export class ControlApi {
     try {
       await this.#dispatch(req, res);
     } catch (error) {
+      if (aborted(req, error)) {
+        // Nobody is left to answer: one debug line and a counter, not an error and a 500 per slow client.
+        this.counters.aborted++;
+        this.#ctx.logger.debug('API request aborted by the client', { method: req.method, path: (req.url ?? '').split('?')[0] });
+        return void res.destroy();
+      }
       if (res.headersSent) return void res.destroy();
       if (error instanceof ApiError) {
         this.counters.refused++;
@@ -91,4 +103,10 @@ export class ControlApi {
     }
     if (host !== req.headers.host) throw new ApiError(403, ApiCode.forbiddenOrigin, `requests from ${origin} are not allowed`);
   }
+}
+
+/** The client closed the connection before its request was read (Node raises `aborted` / ECONNRESET on the body). */
+function aborted(req: IncomingMessage, error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (req.destroyed && !req.complete) || code === 'ECONNRESET' || code === 'ECONNABORTED' || (error instanceof Error && error.message === 'aborted');
 }

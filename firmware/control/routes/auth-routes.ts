@@ -2,13 +2,24 @@
 import type { ApiContext } from '../api-context.ts';
 import { ApiCode, ApiError } from '../api-error.ts';
 import { clientAddress, field, isString } from '../http-io.ts';
-import type { LoginLimiter } from '../login-limiter.ts';
-import { hashPassword, verifyPassword } from '../password-hash.ts';
+import type { LoginGuard, LoginOutcome } from '../login-guard.ts';
+import { hashPasswordAsync, verifyPasswordAsync } from '../password-hash.ts';
 import { passwordProblems } from '../password-rules.ts';
 import type { Route } from '../router.ts';
 import { clearedSessionCookie, sessionCookie, type SessionStore } from '../sessions.ts';
 
-export function authRoutes(ctx: ApiContext, sessions: SessionStore, limiter: LoginLimiter): Route[] {
+/** The one account today; the limiter is keyed by name so that more can come. */
+const ADMIN_ACCOUNT = 'admin';
+
+function refusal(outcome: Extract<LoginOutcome, { status: 429 | 503 }>): ApiError {
+  const headers = { 'Retry-After': String(outcome.retryAfterSeconds) };
+  const details = { retryAfterSeconds: outcome.retryAfterSeconds, reason: outcome.why };
+  if (outcome.status === 503) return new ApiError(503, ApiCode.unavailable, 'too many logins being checked; try again shortly', details, headers);
+  const message = outcome.why === 'global-rate' ? 'too many logins right now; try again shortly' : 'too many failed logins; try again later';
+  return new ApiError(429, ApiCode.lockedOut, message, details, headers);
+}
+
+export function authRoutes(ctx: ApiContext, sessions: SessionStore, guard: LoginGuard): Route[] {
   const config = () => ctx.store.current().config;
   const secure = (req: { socket: unknown }) => Boolean((req.socket as { encrypted?: boolean }).encrypted);
   return [
@@ -22,7 +33,7 @@ export function authRoutes(ctx: ApiContext, sessions: SessionStore, limiter: Log
         const problems = passwordProblems(password, { names: ['admin', config().system.hostname] });
         if (problems.length) throw new ApiError(422, ApiCode.weakPassword, 'the password does not meet the rules', { problems });
         const next = structuredClone(config());
-        next.admin.passwordHash = hashPassword(password);
+        next.admin.passwordHash = await hashPasswordAsync(password);
         const result = await ctx.apply(next, { author: 'setup', comment: 'admin password set at first boot' });
         if (!result.ok) throw new ApiError(500, ApiCode.applyFailed, 'could not store the password', { errors: result.errors });
         ctx.logger.info('admin password set (first-boot setup)', { from: clientAddress(c.req) });
@@ -33,17 +44,16 @@ export function authRoutes(ctx: ApiContext, sessions: SessionStore, limiter: Log
       method: 'POST', path: '/api/v1/login', public: true,
       handler: async (c) => {
         const from = clientAddress(c.req);
-        const verdict = limiter.check(from);
-        if (!verdict.allowed) throw new ApiError(429, ApiCode.lockedOut, 'too many failed logins; try again later', { retryAfterSeconds: verdict.retryAfterSeconds }, { 'Retry-After': String(verdict.retryAfterSeconds) });
         const hash = config().admin.passwordHash;
         if (hash === null) throw new ApiError(409, ApiCode.setupRequired, 'set the admin password first (POST /api/v1/setup)');
         const password = field(await c.body(), 'password', isString, 'a string');
-        if (!verifyPassword(password, hash)) {
-          limiter.failure(from);
-          ctx.logger.warn('admin login failed', { from });
-          throw new ApiError(401, ApiCode.badCredentials, 'wrong password');
+        const outcome = await guard.attempt(ADMIN_ACCOUNT, from, () => verifyPasswordAsync(password, hash));
+        if (!outcome.ok) {
+          // Only checked passwords are logged (at most the global rate); refusals before a check are counted.
+          if (outcome.wrongPassword) ctx.logger.warn('admin login failed', { from });
+          if (outcome.status === 401) throw new ApiError(401, ApiCode.badCredentials, 'wrong password');
+          throw refusal(outcome);
         }
-        limiter.success(from);
         const session = sessions.create();
         const minutes = config().admin.sessionTimeoutMinutes;
         ctx.logger.info('admin logged in', { from });

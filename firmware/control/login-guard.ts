@@ -1,0 +1,101 @@
+/**
+ * One login attempt from start to answer, in the order that keeps a flood cheap:
+ * 1. the limiter (account lock → 429 at once; a throttled source is marked);
+ * 2. a token from the global budget, or from the small one throttled sources share (429 when empty), so
+ *    a locked-out attacker cannot spend the budget every other source logs in from;
+ * 3. a delay for a throttled source (the request waits, holding no hashing slot);
+ * 4. the password check through a WorkGate: few at once, a short line, 503 beyond it (issue 15.4);
+ * 5. the result booked on the account and the source.
+ * Budgets run on a monotonic clock (they protect real CPU time); the limiter on the service's clock.
+ */
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { LoginLimiter, type LoginLimiterOptions } from './login-limiter.ts';
+import { TokenBucket } from './token-bucket.ts';
+import { WorkGate } from './work-gate.ts';
+
+export type LoginOutcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly status: 401; readonly wrongPassword: true }
+  | {
+      readonly ok: false;
+      readonly status: 429 | 503;
+      readonly why: 'account-locked' | 'source-throttled' | 'global-rate' | 'busy';
+      readonly retryAfterSeconds: number;
+      /** Set when the password was checked and wrong (a throttled source's attempt). */
+      readonly wrongPassword?: true;
+    };
+
+export interface LoginGuardOptions {
+  readonly now?: () => number;
+  /** Milliseconds, monotonic; for the budgets. */
+  readonly monotonic?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Checks at once; by default one core is left to the event loop (2 on 3+ cores, 1 on 2). */
+  readonly concurrency?: number;
+  readonly queue?: number;
+  /** Attempts a second from all sources together, and the burst. */
+  readonly globalRate?: number;
+  readonly globalBurst?: number;
+  /** The same for throttled sources together. */
+  readonly throttledRate?: number;
+  readonly throttledBurst?: number;
+  readonly throttledDelayMs?: number;
+  readonly limiter?: Omit<LoginLimiterOptions, 'now'>;
+}
+
+export class LoginGuard {
+  readonly limiter: LoginLimiter;
+  readonly gate: WorkGate;
+  readonly #global: TokenBucket;
+  readonly #throttled: TokenBucket;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #delayMs: number;
+  readonly #counters = { attempts: 0, refusedGlobalRate: 0, refusedThrottledRate: 0, throttledChecks: 0 };
+
+  constructor(options: LoginGuardOptions = {}) {
+    const monotonic = options.monotonic ?? (() => performance.now());
+    this.limiter = new LoginLimiter({ ...options.limiter, now: options.now ?? Date.now });
+    this.gate = new WorkGate({ concurrency: options.concurrency ?? Math.max(1, Math.min(2, availableParallelism() - 1)), queue: options.queue ?? 8 });
+    this.#global = new TokenBucket({ rate: options.globalRate ?? 5, burst: options.globalBurst ?? 10, now: monotonic });
+    this.#throttled = new TokenBucket({ rate: options.throttledRate ?? 1, burst: options.throttledBurst ?? 2, now: monotonic });
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#delayMs = options.throttledDelayMs ?? 1000;
+  }
+
+  async attempt(account: string, address: string, verify: () => Promise<boolean>): Promise<LoginOutcome> {
+    this.#counters.attempts++;
+    const first = this.limiter.assess(account, address);
+    if (first.verdict === 'refuse') return { ok: false, status: 429, why: 'account-locked', retryAfterSeconds: first.retryAfterSeconds };
+    const bucket = first.throttled ? this.#throttled : this.#global;
+    if (!bucket.take()) {
+      if (first.throttled) this.#counters.refusedThrottledRate++;
+      else this.#counters.refusedGlobalRate++;
+      return { ok: false, status: 429, why: first.throttled ? 'source-throttled' : 'global-rate', retryAfterSeconds: Math.max(first.retryAfterSeconds, bucket.secondsUntilToken()) };
+    }
+    if (first.throttled) {
+      this.#counters.throttledChecks++;
+      await this.#sleep(this.#delayMs);
+    }
+    const checked = await this.gate.run(async () => {
+      // The account may have locked while this request waited in line: no hash for it then.
+      const now = this.limiter.assess(account, address);
+      return now.verdict === 'refuse' ? now : { verdict: 'checked' as const, right: await verify() };
+    });
+    if (!checked.ran) return { ok: false, status: 503, why: 'busy', retryAfterSeconds: 1 };
+    if (checked.value.verdict === 'refuse') return { ok: false, status: 429, why: 'account-locked', retryAfterSeconds: checked.value.retryAfterSeconds };
+    if (checked.value.right) {
+      this.limiter.success(account, address);
+      return { ok: true };
+    }
+    this.limiter.failure(account, address);
+    if (!first.throttled) return { ok: false, status: 401, wrongPassword: true };
+    const after = this.limiter.assess(account, address);
+    return { ok: false, status: 429, why: 'source-throttled', retryAfterSeconds: Math.max(1, after.retryAfterSeconds), wrongPassword: true };
+  }
+
+  get counters(): Readonly<Record<string, number>> {
+    const gate = this.gate.counters;
+    return { ...this.#counters, checks: gate.ran, queued: gate.waited, refusedBusy: gate.refusedBusy, ...this.limiter.counters };
+  }
+}
