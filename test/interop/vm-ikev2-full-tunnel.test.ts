@@ -52,6 +52,11 @@ sh_step tcp-internet 'send internet ${VM_REMOTE.internetHost} ${NET_PORT}'
 step sas swan --list-sas
 step states /usr/bin/ip -s xfrm state
 step terminate swan --terminate --ike full --timeout 10
+step initiate-win swan --initiate --child win --timeout 30
+step ping-lan-win ping -c 3 -W 3 ${VM_REMOTE.lanHost}
+step ping-internet-win ping -c 3 -W 3 ${VM_REMOTE.internetHost}
+step states-win /usr/bin/ip -s xfrm state
+step terminate-win swan --terminate --ike win --timeout 10
 sh_step charon-log 'charon_log 120'
 `;
 
@@ -116,10 +121,17 @@ t.test('charon in the VM guest (kernel ESP) against postern run: full tunnel to 
     files: guestCharonFiles({
       files: { 'x509ca/postern-ca.pem': caPem },
       connections: {
+        // strongSwan's own defaults for IKE, AES-GCM for ESP (the kernel's seqiv IVs).
         full: {
           localAddrs: [VM_REMOTE.guest], remoteAddrs: [VM_REMOTE.server], proposals: ['default'], vips: ['0.0.0.0'],
           local: { auth: 'eap-mschapv2', id: VM_REMOTE.guest, eapId: 'alice' }, remote: { auth: 'pubkey', id: VM_REMOTE.server },
-          children: { full: { localTs: ['dynamic'], remoteTs: ['0.0.0.0/0'], espProposals: ['default'] } },
+          children: { full: { localTs: ['dynamic'], remoteTs: ['0.0.0.0/0'], espProposals: ['aes256gcm16'] } },
+        },
+        // Then as Windows' built-in client offers by default: AES-CBC with SHA-1 and MODP-1024 (echainiv IVs).
+        win: {
+          localAddrs: [VM_REMOTE.guest], remoteAddrs: [VM_REMOTE.server], proposals: ['aes256-sha1-modp1024'], vips: ['0.0.0.0'],
+          local: { auth: 'eap-mschapv2', id: VM_REMOTE.guest, eapId: 'alice' }, remote: { auth: 'pubkey', id: VM_REMOTE.server },
+          children: { win: { localTs: ['dynamic'], remoteTs: ['0.0.0.0/0'], espProposals: ['aes256-sha1'] } },
         },
       },
       secrets: [{ kind: 'eap', ids: ['alice'], secret: PASSWORD }],
@@ -165,7 +177,7 @@ t.test('charon in the VM guest (kernel ESP) against postern run: full tunnel to 
 
   // The guest's kernel did the ESP: its two SAs with Postern carried the traffic, no integrity failure.
   const sas = parseStates(out('states')).filter((s) => [s.src, s.dst].includes(VM_REMOTE.server));
-  t.equal(sas.length, 2, `one SA each way between the guest and Postern in the guest's kernel: ${out('states').slice(0, 400)}`);
+  t.equal(sas.length, 2, 'one SA each way between the guest and Postern in the guest\'s kernel');
   // Out: 2 MB in segments of at most ~1400 bytes, and the pings; in: the ACKs and the echo replies.
   const least = (sa: GuestSa) => (sa.src === VM_REMOTE.guest ? Math.floor((2 * BLOB_BYTES) / 1400) : 100);
   for (const sa of sas) {
@@ -173,7 +185,18 @@ t.test('charon in the VM guest (kernel ESP) against postern run: full tunnel to 
     t.equal(sa.failed, 0, `${sa.src} → ${sa.dst}: no integrity failure`);
   }
   t.match(out('sas'), /full: #\d+, ESTABLISHED, IKEv2/, 'the IKE SA is still up after the transfers');
+  t.match(out('states'), /aead rfc4106\(gcm\(aes\)\) 0x[0-9a-f]{72} \(288 bits\)/, 'the kernel ESP is AES-256-GCM');
   t.equal(step('terminate')?.code, 0, `the client disconnects: ${out('terminate')}`);
+
+  // The same guest again with Windows' default proposals.
+  t.equal(step('initiate-win')?.code, 0, `with Windows' proposals (aes256-sha1-modp1024, ESP aes256-sha1) the tunnel comes up too: ${out('initiate-win').split('\n').slice(-15).join('\n')}`);
+  t.match(out('initiate-win'), new RegExp(`installing new virtual IP ${(vip ?? 'none').replace(/\./g, '\\.')}\\b`), 'the same pool address again (the lease is the user\'s)');
+  t.equal(step('ping-lan-win')?.code, 0, `the LAN host answers: ${out('ping-lan-win')}`);
+  t.equal(step('ping-internet-win')?.code, 0, `the internet host answers: ${out('ping-internet-win')}`);
+  t.match(out('states-win'), /auth-trunc hmac\(sha1\) 0x[0-9a-f]{40} \(160 bits\) 96\s+enc cbc\(aes\) 0x[0-9a-f]{64} \(256 bits\)/, 'the kernel ESP is AES-256-CBC with HMAC-SHA1-96');
+  const winSas = parseStates(out('states-win')).filter((sa) => [sa.src, sa.dst].includes(VM_REMOTE.server));
+  t.ok(winSas.length === 2 && winSas.every((sa) => sa.packets >= 6 && sa.failed === 0), `both SAs carried the pings without an integrity failure: ${JSON.stringify(winSas)}`);
+  t.equal(step('terminate-win')?.code, 0, 'and disconnects');
 
   const log = postern.log();
   t.ok(log.split('\n').some((l) => l.includes('"msg":"IKE SA up"') && l.includes('"peer":"alice"') && l.includes(`"virtualIp":"${vip}"`)), 'Postern logs the session by user, with its virtual IP');
