@@ -26,8 +26,9 @@ export function defaultConfig(): PosternConfig {
   config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: ['10.10.0.1'] }];
   config.system.dns.servers = ['1.1.1.1', '9.9.9.9'];
   config.listeners.ikev2.proposals = {
-    // Android/strongSwan and Apple first, then what Windows' built-in client offers by default.
-    ike: ['aes256gcm16-prfsha256-curve25519', 'aes256-sha256-modp2048', 'aes256-sha256-ecp256', 'aes256-sha1-modp1024'],
+    // Android/strongSwan and Apple first (AES-GCM with the groups they send KEs for, so the KE fits
+    // without an INVALID_KE_PAYLOAD round trip), then what Windows' built-in client offers by default.
+    ike: ['aes256gcm16-prfsha256-curve25519', 'aes256gcm16-prfsha256-ecp256', 'aes256gcm16-prfsha256-modp2048', 'aes256-sha256-modp2048', 'aes256-sha256-ecp256', 'aes256-sha1-modp1024'],
     esp: ['aes256gcm16', 'aes256-sha256', 'aes256-sha1'],
   };
   config.certificates.server.sans = ['postern.local'];

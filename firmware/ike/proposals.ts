@@ -1,4 +1,4 @@
-import { DhId, EncrId, IntegId, PrfId, TransformType } from './registry/numbers.ts';
+import { DhId, EncrId, IntegId, PrfId, ProtocolId, TransformType } from './registry/numbers.ts';
 import type { Proposal, Transform } from './payloads/sa.ts';
 
 /**
@@ -74,31 +74,92 @@ export interface Choice {
   readonly proposal: Proposal;
 }
 
+/** How Diffie-Hellman transforms in offered proposals are treated beyond what the specs list. */
+export interface SelectOptions {
+  /** The group of the KE the initiator sent: a proposal that can use it wins (one round trip saved). */
+  readonly keGroup?: number;
+  /**
+   * Child SAs: groups accepted for PFS when a spec names none (RFC 7296 §1.3.1: a peer that requires
+   * PFS offers them in CREATE_CHILD_SA). A spec that names groups requires one of them.
+   */
+  readonly pfsGroups?: readonly number[];
+  /** IKE_AUTH carries no KE (§1.2): DH transforms offered there are ignored. */
+  readonly ignoreDh?: boolean;
+}
+
 const matches = (offered: Transform, wanted: readonly Transform[]) =>
   wanted.some((w) => w.id === offered.id && (w.keyLength === undefined || w.keyLength === offered.keyLength));
 
-/** The first of `offered` that one of `accepted` allows (the initiator's order, as RFC 7296 §2.7 suggests). */
-export function selectProposal(offered: readonly Proposal[], accepted: readonly ProposalSpec[], protocolId: number): Choice | undefined {
+/**
+ * The first of `offered` that one of `accepted` allows (the initiator's order, as RFC 7296 §2.7
+ * suggests); with a KE group, first a proposal that can take that group.
+ */
+export function selectProposal(offered: readonly Proposal[], accepted: readonly ProposalSpec[], protocolId: number, options: SelectOptions = {}): Choice | undefined {
+  const candidates = offered.filter((p) => p.protocolId === protocolId);
+  if (options.keGroup !== undefined) {
+    const withKe = firstMatch(candidates, accepted, options, options.keGroup);
+    if (withKe) return withKe;
+  }
+  return firstMatch(candidates, accepted, options, undefined);
+}
+
+function firstMatch(offered: readonly Proposal[], accepted: readonly ProposalSpec[], options: SelectOptions, group: number | undefined): Choice | undefined {
   for (const p of offered) {
-    if (p.protocolId !== protocolId) continue;
+    const transforms = options.ignoreDh ? p.transforms.filter((t) => t.type !== TransformType.DH) : p.transforms;
     for (const spec of accepted) {
-      const chosen: Transform[] = [];
-      let complete = true;
-      for (const [type, wanted] of spec) {
-        const pick = p.transforms.find((t) => t.type === type && matches(t, wanted));
-        if (!pick) {
-          complete = false;
-          break;
-        }
-        chosen.push(pick);
-      }
-      // Every transform type offered must be one we accept too: no silent drop of, say, a DH group.
-      if (complete && p.transforms.every((t) => spec.has(t.type))) {
-        return { proposal: { number: p.number, protocolId: p.protocolId, spi: p.spi, transforms: chosen } };
-      }
+      const chosen = choose(transforms, effectiveSpec(spec, transforms, options, p.protocolId), group);
+      if (chosen) return { proposal: { number: p.number, protocolId: p.protocolId, spi: p.spi, transforms: chosen } };
     }
   }
   return undefined;
+}
+
+/**
+ * A spec without DH accepts the PFS groups (or NONE) when the offer carries DH transforms; the offer's
+ * NONE (id 0) makes PFS optional, so a spec with groups may then take NONE too.
+ */
+function effectiveSpec(spec: ProposalSpec, offered: readonly Transform[], options: SelectOptions, protocolId: number): ProposalSpec {
+  const offersDh = offered.some((t) => t.type === TransformType.DH);
+  if (!offersDh || options.ignoreDh || protocolId === ProtocolId.IKE) return spec;
+  const none: Transform = { type: TransformType.DH, id: DhId.NONE };
+  const listed = spec.get(TransformType.DH);
+  const extended = new Map(spec);
+  if (listed) extended.set(TransformType.DH, [...listed, none]);
+  else extended.set(TransformType.DH, [...(options.pfsGroups ?? []).map((id) => ({ type: TransformType.DH, id })), none]);
+  return extended;
+}
+
+/** One transform per type the spec lists, preferring `group` for DH; undefined when incomplete. */
+function choose(offered: readonly Transform[], spec: ProposalSpec, group: number | undefined): Transform[] | undefined {
+  // Every transform type offered must be one we accept too: no silent drop of, say, a DH group.
+  if (!offered.every((t) => spec.has(t.type))) return undefined;
+  const chosen: Transform[] = [];
+  for (const [type, wanted] of spec) {
+    const fits = offered.filter((t) => t.type === type && matches(t, wanted));
+    // DH: the KE's group when asked for, else a real group before NONE (PFS when the peer allows it).
+    const pick = type === TransformType.DH && group !== undefined ? fits.find((t) => t.id === group) : type === TransformType.DH ? fits.find((t) => t.id !== DhId.NONE) ?? fits[0] : fits[0];
+    if (!pick) return undefined;
+    chosen.push(pick);
+  }
+  return chosen;
+}
+
+/** "ENCR_AES_GCM_16/256 PRF_HMAC_SHA2_256 DH 19" lists for log lines: what was offered and accepted. */
+export function describeProposals(proposals: readonly Proposal[]): string {
+  return proposals.map((p) => p.transforms.map(transformName).join('/')).join(', ') || 'nothing';
+}
+
+export function describeSpecs(specs: readonly ProposalSpec[]): string {
+  return specs.map((s) => [...s.values()].map((list) => list.map(transformName).join('|')).join('/')).join(', ') || 'nothing';
+}
+
+const TYPE_NAMES: Record<number, string> = { [TransformType.ENCR]: 'ENCR', [TransformType.PRF]: 'PRF', [TransformType.INTEG]: 'INTEG', [TransformType.DH]: 'DH', [TransformType.ESN]: 'ESN' };
+
+function transformName(t: Transform): string {
+  const byType: Record<number, Record<string, number>> = { [TransformType.ENCR]: EncrId, [TransformType.PRF]: PrfId, [TransformType.INTEG]: IntegId, [TransformType.DH]: DhId };
+  const name = Object.entries(byType[t.type] ?? {}).find(([, id]) => id === t.id)?.[0] ?? `${TYPE_NAMES[t.type] ?? t.type}:${t.id}`;
+  const label = t.type === TransformType.ESN ? (t.id ? 'ESN' : 'NO_ESN') : name;
+  return t.keyLength ? `${label}_${t.keyLength}` : label;
 }
 
 /**

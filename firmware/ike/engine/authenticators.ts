@@ -20,7 +20,7 @@ import type { IkeConnection } from './types.ts';
 export function ourAuthPayloads(sa: IkeSa, side: 'i' | 'r', id: IdPayload): IkePayload[] {
   const conn = sa.connection!;
   if (conn.localAuth === 'certificate' && conn.certificate) {
-    const { method, data } = signAuth(conn.certificate.key.reveal(), authOctets(sa, side, id), sa.peerHashes);
+    const { method, data } = signAuth(conn.certificate.key.reveal(), authOctets(sa, side, id), sa.peerHashes, { rsaPss: conn.rsaPss === true });
     const chain = (conn.certificate.chain ?? []).map((data): IkePayload => ({ kind: 'CERT', cert: { encoding: CertEncoding.X509_SIGNATURE, data } }));
     return [{ kind: 'CERT', cert: { encoding: CertEncoding.X509_SIGNATURE, data: conn.certificate.der } }, ...chain, { kind: 'AUTH', auth: { method, data } }];
   }
@@ -46,7 +46,13 @@ export function checkPeerAuth(ctx: EngineContext, sa: IkeSa, side: 'i' | 'r', id
     if (!cert) return 'no X.509 certificate to check the signature with';
     const check = checkPeerCertificate(cert.data, trusted(conn), id, ctx.wallClock(), certs.slice(1).map((c) => c!.data));
     if (!check.ok) return check.reason;
-    return verifyAuth(check.publicKey, auth.auth.method, auth.auth.data, authOctets(sa, side, id)) ? undefined : `the signature of '${check.subject.replace(/\n/g, ', ')}' does not verify`;
+    const verdict = verifyAuth(check.publicKey, auth.auth.method, auth.auth.data, authOctets(sa, side, id));
+    const subject = check.subject.replace(/\n/g, ', ');
+    if (verdict.ok) {
+      ctx.log('info', `'${subject}' signed with ${verdict.algorithm}`, { connection: conn.name });
+      return undefined;
+    }
+    return verdict.unsupported ? `'${subject}' signed with an unsupported algorithm (${verdict.algorithm})` : `the ${verdict.algorithm} signature of '${subject}' does not verify`;
   }
   if (auth.auth.method !== AuthMethod.SHARED_KEY_MIC) return `auth method ${auth.auth.method}, not a shared key`;
   return same(auth.auth.data, sharedKeyAuthFor(sa, side, id, pskBytes(sa))) ? undefined : 'shared key mismatch';

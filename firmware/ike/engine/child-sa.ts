@@ -4,10 +4,10 @@ import { cipherSuite } from '../crypto/transforms.ts';
 import type { IkePayload } from '../message.ts';
 import type { Proposal } from '../payloads/sa.ts';
 import { tsFromPrefix, tsToString, type TrafficSelectorEntry } from '../payloads/traffic-selector.ts';
-import { selectProposal, type ProposalSpec } from '../proposals.ts';
+import { describeProposals, describeSpecs, selectProposal, type ProposalSpec } from '../proposals.ts';
 import { NotifyType, ProtocolId, TransformType } from '../registry/numbers.ts';
 import { localTsOf, remoteTsOf, type IkeSa } from './ike-sa.ts';
-import { narrow, within } from './narrowing.ts';
+import { narrow, narrowToLease, within } from './narrowing.ts';
 import { espSuiteOf, notify, proposalsFromSpecs, spiBytes32, spiFromBytes, transformOf } from './payload-helpers.ts';
 import type { ChildSaHalf, ChildSaInfo, IkeConnection } from './types.ts';
 
@@ -57,23 +57,44 @@ export function buildChild(sa: IkeSa, conn: IkeConnection, chosen: Proposal, our
 
 export type ChildAnswer = { readonly ok: true; readonly child: ChildSaInfo; readonly payloads: IkePayload[] } | { readonly ok: false; readonly error: number; readonly data?: Uint8Array };
 
-/** The proposal and selectors a responder would take, or the notify that refuses them. */
-export type ChildChoice = { ok: true; chosen: Proposal; peerSpi: number; remote: TrafficSelectorEntry[]; local: TrafficSelectorEntry[]; transport: boolean } | { ok: false; error: number };
+/** The proposal and selectors a responder would take, or the notify that refuses them and why. */
+export type ChildChoice = { ok: true; chosen: Proposal; peerSpi: number; remote: TrafficSelectorEntry[]; local: TrafficSelectorEntry[]; transport: boolean } | { ok: false; error: number; reason?: string };
 
-export function chooseChild(sa: IkeSa, conn: IkeConnection, request: readonly IkePayload[], specs: readonly ProposalSpec[]): ChildChoice {
+const tsList = (list: readonly TrafficSelectorEntry[]) => list.map(tsToString).join(' ') || 'none';
+
+/** DH groups a peer may use for PFS on this connection: the configured ones, else the IKE proposals' (§1.3.1). */
+export function pfsGroupsOf(conn: IkeConnection): number[] {
+  if (conn.pfsGroups) return [...conn.pfsGroups];
+  const ids = conn.ikeProposals.flatMap((s) => (s.get(TransformType.DH) ?? []).map((t) => t.id));
+  return [...new Set(ids)];
+}
+
+/**
+ * Responder: the child a request asks for. `exchange` 'auth' is IKE_AUTH, which carries no KE, so
+ * DH transforms offered there are ignored (§1.2); in CREATE_CHILD_SA they are PFS, accepted in the
+ * connection's groups (preferring the KE's) or, when the peer offers NONE, declined.
+ */
+export function chooseChild(sa: IkeSa, conn: IkeConnection, request: readonly IkePayload[], specs: readonly ProposalSpec[], exchange: 'auth' | 'create' = 'create'): ChildChoice {
   const saPayload = request.find((p) => p.kind === 'SA');
   const tsi = request.find((p) => p.kind === 'TSi');
   const tsr = request.find((p) => p.kind === 'TSr');
-  if (saPayload?.kind !== 'SA' || tsi?.kind !== 'TSi' || tsr?.kind !== 'TSr') return { ok: false, error: NotifyType.INVALID_SYNTAX };
+  if (saPayload?.kind !== 'SA' || tsi?.kind !== 'TSi' || tsr?.kind !== 'TSr') return { ok: false, error: NotifyType.INVALID_SYNTAX, reason: 'SA, TSi or TSr missing' };
   const transport = request.some((p) => p.kind === 'N' && p.notify.type === NotifyType.USE_TRANSPORT_MODE);
-  if (transport !== (conn.mode === 'transport')) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
-  const choice = selectProposal(saPayload.proposals, specs, ProtocolId.ESP);
+  if (transport !== (conn.mode === 'transport')) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN, reason: `the peer asked for ${transport ? 'transport' : 'tunnel'} mode, the connection is ${conn.mode}` };
+  const ke = request.find((p) => p.kind === 'KE');
+  const options = exchange === 'auth' ? { ignoreDh: true } : { pfsGroups: pfsGroupsOf(conn), ...(ke?.kind === 'KE' ? { keGroup: ke.ke.group } : {}) };
+  const choice = selectProposal(saPayload.proposals, specs, ProtocolId.ESP, options);
   const peerSpi = choice ? spiFromBytes(choice.proposal.spi) : -1;
-  if (!choice || peerSpi < 0 || !espSuiteOf(choice.proposal)) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
-  // TSi is the initiator's side: our remote subnets; TSr is ours.
-  const remote = narrow(tsi.selectors, remoteTsOf(sa));
+  if (!choice || peerSpi < 0 || !espSuiteOf(choice.proposal)) {
+    return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN, reason: `no acceptable ESP proposal: offered ${describeProposals(saPayload.proposals)}; accepted ${describeSpecs(specs)}${exchange === 'create' ? ` with PFS groups ${pfsGroupsOf(conn).join(',') || 'none'}` : ''}` };
+  }
+  // TSi is the initiator's side: our remote subnets (or its lease); TSr is ours.
+  const leased = !sa.initiator && sa.virtualIp ? narrowToLease(tsi.selectors, remoteTsOf(sa)) : undefined;
+  const remote = leased ? leased.selectors : narrow(tsi.selectors, remoteTsOf(sa));
   const local = narrow(tsr.selectors, localTsOf(sa));
-  if (!remote.length || !local.length) return { ok: false, error: NotifyType.TS_UNACCEPTABLE };
+  if (!remote.length || !local.length) {
+    return { ok: false, error: NotifyType.TS_UNACCEPTABLE, reason: `traffic selectors do not fit: offered TSi ${tsList(tsi.selectors)} TSr ${tsList(tsr.selectors)}; allowed ${remoteTsOf(sa).join(' ') || 'none'} to ${localTsOf(sa).join(' ') || 'none'}` };
+  }
   return { ok: true, chosen: choice.proposal, peerSpi, remote, local, transport };
 }
 

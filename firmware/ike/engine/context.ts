@@ -45,6 +45,8 @@ export interface EngineContext {
   close(sa: IkeSa, reason: string): void;
   /** Deletes the IKE SA with this SPIi with the peer, once a replacement is up (§2.8.3). */
   retire(spiI: bigint, why: string): void;
+  /** Ends a duplicate IKE SA at once: a delete sent once (the peer may have forgotten it), children gone. */
+  replace(sa: IkeSa, why: string): void;
   /** Other established SAs of the same connection and peer identity (INITIAL_CONTACT, §3.10.1). */
   sameIdentity(sa: IkeSa): IkeSa[];
 }

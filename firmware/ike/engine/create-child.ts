@@ -2,14 +2,14 @@ import { deriveRekeyedIkeSaKeys } from '../crypto/key-derivation.ts';
 import { cipherSuite, prfAlgorithm } from '../crypto/transforms.ts';
 import type { IkePayload } from '../message.ts';
 import type { Proposal } from '../payloads/sa.ts';
-import { selectProposal } from '../proposals.ts';
-import { ExchangeType, NotifyType, ProtocolId, TransformType } from '../registry/numbers.ts';
-import { acceptChild, answerChild, chooseChild, childOfferPayloads, type ChildKeying } from './child-sa.ts';
+import { describeProposals, describeSpecs, selectProposal, type ProposalSpec } from '../proposals.ts';
+import { DhId, ExchangeType, NotifyType, ProtocolId, TransformType } from '../registry/numbers.ts';
+import { acceptChild, answerChild, chooseChild, childOfferPayloads, pfsGroupsOf, type ChildKeying } from './child-sa.ts';
 import type { EngineContext } from './context.ts';
 import { IkeSa, type CreateChildState } from './ike-sa.ts';
 import { startDeleteChildren } from './informational.ts';
 import { errorNotify, first, notifies, notify, notifyName, proposalsFromSpecs, spiBytes32, spiFromBytes, transformOf } from './payload-helpers.ts';
-import type { ChildSaInfo } from './types.ts';
+import type { ChildSaInfo, IkeConnection } from './types.ts';
 
 /**
  * CREATE_CHILD_SA (RFC 7296 §1.3): another child SA, a child rekey (N(REKEY_SA), §1.3.3) with or
@@ -23,25 +23,48 @@ const ikeSpiBytes = (spi: bigint) => {
   return b;
 };
 const ikeSpiOf = (b: Uint8Array): bigint | undefined => (b.length === 8 ? Buffer.from(b).readBigUInt64BE(0) : undefined);
-const dhGroupOf = (p: Proposal) => transformOf(p, TransformType.DH)?.id;
+/** The DH group a proposal carries; NONE (§3.3.2) counts as no group. */
+const dhGroupOf = (p: Proposal) => {
+  const id = transformOf(p, TransformType.DH)?.id;
+  return id === DhId.NONE ? undefined : id;
+};
 
-/** Initiator: a new child for the connection, or the rekey of `old`. */
+/** Initiator: a new child for the connection, or the rekey of `old`; `group` after INVALID_KE_PAYLOAD. */
 export function startCreateChild(ctx: EngineContext, sa: IkeSa, old?: ChildSaInfo, group?: number): void {
   const conn = sa.connection;
   if (!conn || sa.creating || sa.state !== 'established') return;
-  const pfs = group ?? conn.espProposals[0]?.get(TransformType.DH)?.[0]?.id;
-  const dh = pfs === undefined ? undefined : ctx.crypto.createDh(pfs);
+  const plan = pfsPlan(sa, conn, group);
+  const dh = plan.group === undefined ? undefined : ctx.crypto.createDh(plan.group);
   const ni = ctx.crypto.randomBytes(ctx.options.nonceLength);
   const spi = ctx.allocateChildSpi();
-  const offer = childOfferPayloads(sa, conn, spi, conn.espProposals, pfs);
+  const offer = childOfferPayloads(sa, conn, spi, plan.specs, plan.group);
   const [saPayload, ...selectors] = offer.payloads.filter((p) => p.kind === 'SA' || p.kind === 'TSi' || p.kind === 'TSr');
   const payloads: IkePayload[] = [
     ...(old ? [notify(NotifyType.REKEY_SA, new Uint8Array(), ProtocolId.ESP, spiBytes32(old.inbound.spi))] : []),
     ...(conn.mode === 'transport' ? [notify(NotifyType.USE_TRANSPORT_MODE)] : []),
     saPayload!, { kind: 'Nonce', nonce: ni }, ...(dh ? [{ kind: 'KE', ke: { group: dh.group, data: dh.publicValue } } as const] : []), ...selectors,
   ];
-  sa.creating = { kind: 'child', ni, dh, proposals: offer.proposals, spi, ...(old ? { old } : {}) };
+  sa.creating = { kind: 'child', ni, dh, proposals: offer.proposals, spi, pfsOptional: plan.optional, ...(old ? { old } : {}) };
   ctx.sendRequest(sa, ExchangeType.CREATE_CHILD_SA, payloads, 'create-child');
+}
+
+/**
+ * The child proposals and the KE group of our CREATE_CHILD_SA (§1.3.1). Proposals that name groups
+ * require them; the others get the IKE SA's group (then the connection's other groups) and, in
+ * 'auto', NONE too, so a peer that requires PFS and one that refuses it both find a match.
+ */
+function pfsPlan(sa: IkeSa, conn: IkeConnection, asked?: number): { specs: ProposalSpec[]; group?: number; optional: boolean } {
+  const named = conn.espProposals.find((s) => s.has(TransformType.DH))?.get(TransformType.DH)?.[0]?.id;
+  const mode = conn.pfs ?? 'auto';
+  if (named === undefined && (mode === 'off' || (mode === 'auto' && sa.pfsDeclined))) return { specs: [...conn.espProposals], optional: false };
+  const ikeGroup = sa.crypto ? dhGroupOf(sa.crypto.proposal) : undefined;
+  const groups = [...new Set([asked, named, ikeGroup, ...pfsGroupsOf(conn)].filter((g): g is number => g !== undefined && g !== DhId.NONE))];
+  const group = groups[0];
+  if (group === undefined) return { specs: [...conn.espProposals], optional: false };
+  const optional = mode === 'auto' && named === undefined;
+  const dhTransforms = [...groups, ...(optional ? [DhId.NONE] : [])].map((id) => ({ type: TransformType.DH, id }));
+  const specs = conn.espProposals.map((s) => (s.has(TransformType.DH) ? s : new Map([...s, [TransformType.DH, dhTransforms]])));
+  return { specs, group, optional };
 }
 
 /** Initiator: the IKE SA's replacement, with a fresh DH and new SPIs. */
@@ -78,6 +101,12 @@ export function processCreateChildResponse(ctx: EngineContext, sa: IkeSa, payloa
     if (wanted?.length === 2 && st.dh && ((wanted[0]! << 8) | wanted[1]!) !== st.dh.group) {
       const group = (wanted[0]! << 8) | wanted[1]!;
       return st.kind === 'ike' ? startRekeyIke(ctx, sa, group) : startCreateChild(ctx, sa, st.old, group);
+    }
+    if (st.kind === 'child' && st.pfsOptional && error === NotifyType.NO_PROPOSAL_CHOSEN) {
+      // A peer that cannot take DH NONE beside a group: this IKE SA's children go without PFS from now on.
+      ctx.log('info', 'the peer refused optional PFS; offering the child without a DH group', { connection: sa.connection?.name });
+      sa.pfsDeclined = true;
+      return startCreateChild(ctx, sa, st.old);
     }
     // Try again in 30 to 55 s; the jitter breaks the tie when both ends rekey at once (§2.8.1).
     const retryMs = 30_000 + (ctx.crypto.randomBytes(1)[0] ?? 0) * 100;
@@ -120,7 +149,10 @@ export function answerCreateChild(ctx: EngineContext, sa: IkeSa, messageId: numb
   // §2.8.1: both ends rekeying the same child at once; the simplest correct answer is "later".
   if (old && sa.creating?.old === old) return reply([notify(NotifyType.TEMPORARY_FAILURE)]);
   const choice = chooseChild(sa, conn, request, conn.espProposals);
-  if (!choice.ok) return reply([notify(choice.error)]);
+  if (!choice.ok) {
+    ctx.log('warn', `CREATE_CHILD_SA refused: ${notifyName(choice.error)}${choice.reason ? `: ${choice.reason}` : ''}`, { connection: conn.name, rekey: old !== undefined });
+    return reply([notify(choice.error)]);
+  }
   const group = dhGroupOf(choice.chosen);
   const ke = first(request, 'KE')?.ke;
   let secret: Uint8Array | undefined;
@@ -145,9 +177,12 @@ function answerRekeyIke(ctx: EngineContext, sa: IkeSa, request: readonly IkePayl
   const offered = first(request, 'SA')!.proposals;
   const ni = first(request, 'Nonce')!.nonce;
   const ke = first(request, 'KE')?.ke;
-  const choice = selectProposal(offered, conn.ikeProposals, ProtocolId.IKE);
+  const choice = selectProposal(offered, conn.ikeProposals, ProtocolId.IKE, ke ? { keGroup: ke.group } : {});
   const peerSpi = choice && ikeSpiOf(choice.proposal.spi);
-  if (!choice || peerSpi === undefined || peerSpi === 0n) return reply([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
+  if (!choice || peerSpi === undefined || peerSpi === 0n) {
+    ctx.log('warn', `IKE SA rekey refused: no acceptable proposal: offered ${describeProposals(offered)}; accepted ${describeSpecs(conn.ikeProposals)}`, { connection: conn.name });
+    return reply([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
+  }
   const group = dhGroupOf(choice.proposal)!;
   if (ke?.group !== group) return reply([notify(NotifyType.INVALID_KE_PAYLOAD, Uint8Array.of(group >> 8, group & 0xff))]);
   if (sa.creating?.kind === 'ike') return reply([notify(NotifyType.TEMPORARY_FAILURE)]);

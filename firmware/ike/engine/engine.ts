@@ -13,6 +13,7 @@ import { answerInformational, processInformationalResponse, startDeleteIke, star
 import { answerCreateChild, processCreateChildResponse, startCreateChild, startRekeyIke } from './create-child.ts';
 import { emitMove, startAddressUpdate } from './mobike.ts';
 import { describe } from './payload-helpers.ts';
+import { ikev1Refusal, isIkev1 } from './ikev1-refusal.ts';
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from './types.ts';
 
 const EXCHANGE_NAMES: Record<number, string> = { 34: 'IKE_SA_INIT', 35: 'IKE_AUTH', 36: 'CREATE_CHILD_SA', 37: 'INFORMATIONAL' };
@@ -36,6 +37,8 @@ export class IkeEngine {
   readonly #childSpis = new Set<number>();
   readonly drops: DropCounters = {};
   readonly #cookies: CookieGuard;
+  /** When each IKEv1 source was last answered (bounded; cleared when full). */
+  readonly #ikev1Seen = new Map<string, number>();
   #actions: IkeAction[] = [];
   #now = 0;
 
@@ -59,6 +62,10 @@ export class IkeEngine {
   /** A packet received on UDP 500, or on 4500 with the non-ESP marker already removed. */
   handlePacket(packet: Uint8Array, from: Endpoint, to: Endpoint, now: number): IkeAction[] {
     this.#now = now;
+    if (isIkev1(packet)) {
+      this.#refuseIkev1(packet, from, to);
+      return this.#flush();
+    }
     const decoded = decodeIkeMessage(packet);
     if (!decoded.ok) {
       this.#drop('malformed', { from: `${from.address}:${from.port}`, error: decoded.error.message });
@@ -245,31 +252,42 @@ export class IkeEngine {
   }
 
   /**
-   * §2.6 under load: rate per source, a hard cap on half-open SAs, and above the threshold a
-   * COOKIE round trip before any state is kept. False when the request goes no further.
+   * §2.6 under load: a hard cap on half-open SAs, and a COOKIE round trip before any state is kept
+   * when many SAs are half-open or this source sends faster than its rate. A request that carries a
+   * valid cookie passes the rate: a forger cannot see the cookie, so forged requests in a victim's
+   * name (or from behind its NAT) cannot starve the victim. False when the request goes no further.
    */
   #admit(message: IkeMessage, from: Endpoint, to: Endpoint): boolean {
     const guard = this.#cookies;
     const halfOpen = this.#halfOpen.size;
-    if (!guard.allow(from, this.#now)) {
-      this.#drop('rate-limited', { from: from.address });
-      return false;
-    }
-    if (halfOpen >= guard.options.halfOpenLimit) {
-      this.#drop('half-open-limit', { halfOpen });
-      return false;
-    }
-    if (halfOpen < guard.options.threshold) return true;
     const spiI = message.header.initiatorSpi;
     const ni = message.payloads.find((p) => p.kind === 'Nonce');
     const nonce = ni?.kind === 'Nonce' ? ni.nonce : new Uint8Array();
     const first = message.payloads[0];
-    if (first?.kind === 'N' && first.notify.type === NotifyType.COOKIE && guard.check(first.notify.data, nonce, from, spiI, this.#now)) return true;
+    const cookieOk = first?.kind === 'N' && first.notify.type === NotifyType.COOKIE && guard.check(first.notify.data, nonce, from, spiI, this.#now);
+    const overRate = !cookieOk && !guard.allow(from, this.#now);
+    if (halfOpen >= guard.options.halfOpenLimit) {
+      this.#drop('half-open-limit', { halfOpen });
+      return false;
+    }
+    if (cookieOk || (!overRate && halfOpen < guard.options.threshold)) return true;
     const cookie = guard.make(nonce, from, spiI, this.#now);
     const packet = encodeIkeMessage({ initiatorSpi: spiI, responderSpi: 0n, exchangeType: ExchangeType.IKE_SA_INIT, initiator: false, response: true, higherVersion: false, messageId: 0 }, [{ kind: 'N', notify: { protocolId: 0, type: NotifyType.COOKIE, spi: new Uint8Array(), data: cookie } }]);
     this.#actions.push({ type: 'send', packet, from: to, to: from });
-    this.#drop('cookie-requested', { from: from.address, halfOpen });
+    this.#drop(overRate ? 'rate-limited' : 'cookie-requested', { from: from.address, halfOpen });
     return false;
+  }
+
+  /** An IKEv1 peer: one warn line per source a minute, and a quick NO-PROPOSAL-CHOSEN (rate-limited too). */
+  #refuseIkev1(packet: Uint8Array, from: Endpoint, to: Endpoint): void {
+    this.#drop('ikev1', { from: `${from.address}:${from.port}` });
+    const seen = this.#ikev1Seen.get(from.address);
+    if (seen !== undefined && this.#now - seen < 60_000) return;
+    if (this.#ikev1Seen.size >= 1024) this.#ikev1Seen.clear();
+    this.#ikev1Seen.set(from.address, this.#now);
+    const reply = ikev1Refusal(packet, (n) => this.#crypto.randomBytes(n));
+    this.#log('warn', `IKEv1 request from ${from.address}:${from.port} refused: this gateway speaks IKEv2 only${reply ? ' (answered NO-PROPOSAL-CHOSEN)' : ''}`, { from: from.address });
+    if (reply) this.#actions.push({ type: 'send', packet: reply, from: to, to: from });
   }
 
   #onRequest(sa: IkeSa, message: IkeMessage, raw: Uint8Array, from: Endpoint, to: Endpoint): void {
@@ -378,6 +396,11 @@ export class IkeEngine {
         old.rekeyedTo = spiI; // its close is not the connection going down
         startDeleteIke(this.#context(), old);
       },
+      replace: (old, why) => {
+        this.#log('info', `deleting IKE SA ${old.spiI.toString(16)}: ${why}`, { connection: old.connection?.name, remoteId: old.remoteId });
+        startDeleteIke(this.#context(), old);
+        this.#close(old, why);
+      },
       sameIdentity: (sa) => [...this.#sas.values()].filter((o) => o !== sa && o.state === 'established' && o.rekeyedTo === undefined && o.connection === sa.connection && o.remoteId === sa.remoteId),
     };
   }
@@ -455,6 +478,9 @@ export class IkeEngine {
   #close(sa: IkeSa, reason: string): void {
     if (sa.state === 'closed') return;
     const wasUp = sa.state === 'established' || sa.state === 'deleting';
+    // Deleted while our reauthentication's SA is up (the peer replaced it first): not a connection going down.
+    const successor = [...this.#sas.values()].find((o) => o !== sa && o.reauthOf === sa.spiI && o.state === 'established');
+    if (successor && sa.rekeyedTo === undefined) sa.rekeyedTo = successor.spiI;
     for (const child of [...sa.children.splice(0), ...sa.childrenDeleting.splice(0)]) {
       this.#actions.push({ type: 'delete-child', child });
     }

@@ -80,7 +80,7 @@ export function completeResponder(ctx: EngineContext, sa: IkeSa, messageId: numb
     for (const old of ctx.sameIdentity(sa)) ctx.close(old, `replaced by a new IKE SA of '${peerId}' (INITIAL_CONTACT)`);
   }
   const config = giveVirtualIp(ctx, sa, conn, peerId, request);
-  const choice = 'error' in config ? { ok: false as const, error: config.error } : chooseChild(sa, conn, request, withoutDh(conn.espProposals));
+  const choice = 'error' in config ? { ok: false as const, error: config.error } : chooseChild(sa, conn, request, withoutDh(conn.espProposals), 'auth');
   const child = choice.ok ? answerChild(sa, conn, choice, ctx.allocateChildSpi(), { weInitiated: false, ni: sa.ni, nr: sa.nr }) : choice;
   const cp = 'payload' in config && config.payload ? [config.payload] : [];
   sa.mobike = conn.mobike !== false && peerSupportsMobike(request);
@@ -88,13 +88,28 @@ export function completeResponder(ctx: EngineContext, sa: IkeSa, messageId: numb
   ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, child.ok ? [...ours, ...cp, ...child.payloads, ...extra] : [...ours, notify(child.error), ...extra]);
   sa.setState('established', `authenticated '${peerId}' with ${how}`);
   sa.establishedAt = ctx.now;
+  // After our answer, so a peer reauthenticating make-before-break has its new SA before the delete.
+  replaceDuplicates(ctx, sa);
   ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: peerId, remote: sa.remote, ...(sa.virtualIp ? { virtualIp: sa.virtualIp.address } : {}) });
   if (child.ok) {
     sa.children.push(child.child);
     sa.childBorn.set(child.child.inbound.spi, ctx.now);
     ctx.emit({ type: 'install-child', child: child.child });
   } else {
-    ctx.log('warn', `child SA refused: ${notifyName(child.error)}`, { connection: conn.name });
+    ctx.log('warn', `child SA refused: ${notifyName(child.error)}${'reason' in child && child.reason ? `: ${child.reason}` : ''}`, { connection: conn.name, peerId });
+  }
+}
+
+/**
+ * Uniqueness (strongSwan's `unique`): a peer that authenticates again without INITIAL_CONTACT or a
+ * delete (a site that restarted, a client that lost its state) replaces its older IKE SAs and their
+ * children, unless the connection keeps duplicates. Our own reauthentication retires its old SA itself.
+ */
+function replaceDuplicates(ctx: EngineContext, sa: IkeSa): void {
+  if ((sa.connection?.unique ?? 'replace') !== 'replace') return;
+  for (const old of ctx.sameIdentity(sa)) {
+    if (old.spiI === sa.reauthOf) continue;
+    ctx.replace(old, `replaced by IKE SA ${sa.spiI.toString(16)} of '${sa.remoteId}' (unique)`);
   }
 }
 
@@ -147,6 +162,7 @@ export function completeInitiator(ctx: EngineContext, sa: IkeSa, response: reado
   sa.mobike = conn.mobike !== false && peerSupportsMobike(response);
   const reply = conn.requestVirtualIp ? readReply(response) : undefined;
   if (reply && (reply.ipv4 || reply.ipv6)) sa.virtualIp = { pool: '', identity: '', address: reply };
+  replaceDuplicates(ctx, sa);
   sa.setState('established', `authenticated '${sa.remoteId}' with ${how}`);
   sa.establishedAt = ctx.now;
   ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: sa.remoteId, remote: sa.remote, ...(sa.virtualIp ? { virtualIp: sa.virtualIp.address } : {}) });

@@ -4,7 +4,7 @@ import { OUR_HASHES, readHashes } from '../crypto/signature-auth.ts';
 import { cipherSuite, prfAlgorithm } from '../crypto/transforms.ts';
 import type { IkePayload } from '../message.ts';
 import type { Proposal } from '../payloads/sa.ts';
-import { groupToAskFor, selectProposal, type ProposalSpec } from '../proposals.ts';
+import { describeProposals, describeSpecs, groupToAskFor, selectProposal, type ProposalSpec } from '../proposals.ts';
 import { ExchangeType, NotifyType, ProtocolId, TransformType } from '../registry/numbers.ts';
 import type { EngineContext } from './context.ts';
 import type { IkeSa } from './ike-sa.ts';
@@ -121,8 +121,9 @@ export function answerInit(ctx: EngineContext, sa: IkeSa, payloads: readonly Ike
   const ke = first(payloads, 'KE');
   const nonce = first(payloads, 'Nonce');
   if (!saPayload || !ke || !nonce) return { ok: false, reply: [notify(NotifyType.INVALID_SYNTAX)], reason: 'IKE_SA_INIT request without SA, KE or nonce' };
-  const choice = selectProposal(saPayload.proposals, specs, ProtocolId.IKE);
-  if (!choice) return { ok: false, reply: [notify(NotifyType.NO_PROPOSAL_CHOSEN)], reason: 'no acceptable IKE proposal' };
+  // A proposal that fits the KE sent wins over an earlier one that would need INVALID_KE_PAYLOAD.
+  const choice = selectProposal(saPayload.proposals, specs, ProtocolId.IKE, { keGroup: ke.ke.group });
+  if (!choice) return { ok: false, reply: [notify(NotifyType.NO_PROPOSAL_CHOSEN)], reason: `no acceptable IKE proposal: offered ${describeProposals(saPayload.proposals)}; accepted ${describeSpecs(specs)}` };
   const wanted = groupToAskFor(choice, ke.ke.group);
   if (wanted !== undefined) {
     return { ok: false, reply: [notify(NotifyType.INVALID_KE_PAYLOAD, Uint8Array.of(wanted >> 8, wanted & 0xff))], reason: `KE for group ${ke.ke.group}, asking for ${wanted}` };

@@ -57,6 +57,8 @@ export interface CreateChildState {
   readonly newIkeSpi?: bigint;
   /** The child being rekeyed, if any. */
   readonly old?: ChildSaInfo;
+  /** Our offer had DH NONE beside a group (PFS left to the responder). */
+  readonly pfsOptional?: boolean;
 }
 
 export class IkeSa {
@@ -113,6 +115,8 @@ export class IkeSa {
   virtualIp: { readonly pool: string; readonly identity: string; readonly address: VirtualAddress } | undefined;
   /** Reauthentication (§2.8.3): the SA this one replaces, deleted once this one is up. */
   reauthOf: bigint | undefined;
+  /** The peer refused an offer with optional PFS: children of this SA are offered without DH. */
+  pfsDeclined = false;
   /** Set once the SA was replaced by a rekey: its close is not a connection going down. */
   rekeyedTo: bigint | undefined;
 

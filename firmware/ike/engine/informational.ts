@@ -48,7 +48,6 @@ export function startDeleteIke(ctx: EngineContext, sa: IkeSa): void {
   ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [{ kind: 'D', delete: { protocolId: ProtocolId.IKE, spis: [] } }], 'delete-ike');
 }
 
-/** Deletes child SAs by our inbound SPI (what the peer knows them by). */
 /**
  * Deletes child SAs by our inbound SPI (what the peer knows them by). They stop being ours at once,
  * but their inbound SAs stay in the data plane until the peer answers (§1.4.1): until then it may

@@ -40,3 +40,26 @@ export function within(answer: readonly TrafficSelectorEntry[], proposed: readon
     return x !== undefined && compare(x.start, a.start) === 0 && compare(x.end, a.end) === 0 && x.startPort === a.startPort && x.endPort === a.endPort;
   }));
 }
+
+/**
+ * §2.9 for a peer given a virtual address: its TSi narrowed to the lease. A TSi that misses the lease
+ * (a client proposing its current outer address, or any other one) is replaced by the lease with the
+ * proposed protocol and ports, as strongSwan does for dynamic selectors; a family the peer did not
+ * propose stays out.
+ */
+export function narrowToLease(proposed: readonly TrafficSelectorEntry[], lease: readonly string[]): { selectors: TrafficSelectorEntry[]; substituted: boolean } {
+  const selectors: TrafficSelectorEntry[] = [];
+  let substituted = false;
+  for (const prefix of lease) {
+    const allowed = tsFromPrefix(prefix);
+    const sameFamily = proposed.filter((p) => p.type === allowed.type);
+    const inside = narrow(sameFamily, [prefix]);
+    if (inside.length) selectors.push(...inside);
+    else if (sameFamily[0]) {
+      const { protocol, startPort, endPort } = sameFamily[0];
+      selectors.push({ ...allowed, protocol, startPort, endPort });
+      substituted = true;
+    }
+  }
+  return { selectors, substituted };
+}

@@ -41,6 +41,8 @@ export interface IkeConnection {
   readonly localAuth?: 'psk' | 'certificate';
   /** Our certificate (DER), its private key, and intermediate CA certificates sent along, for localAuth 'certificate'. */
   readonly certificate?: { readonly der: Uint8Array; readonly key: Secret<KeyObject>; readonly chain?: readonly Uint8Array[] };
+  /** Our RSA key signs with RSASSA-PSS (RFC 7427) where the peer accepts RFC 7427 signatures. */
+  readonly rsaPss?: boolean;
   /** CA certificates (DER) a peer's certificate must be issued by, for peerAuth 'certificate'. */
   readonly trustedCas?: readonly Uint8Array[];
   /** Initiator: prove who we are with EAP-MSCHAPv2 instead of the shared key. */
@@ -53,6 +55,19 @@ export interface IkeConnection {
   readonly fragmentation?: boolean;
   /** MOBIKE (RFC 4555), on unless false. */
   readonly mobike?: boolean;
+  /**
+   * Initiator of CREATE_CHILD_SA: PFS. 'auto' (default) offers the IKE SA's group with NONE beside it,
+   * so the responder decides, and offers no DH again if the peer refuses that; 'on' requires PFS;
+   * 'off' offers none. ESP proposals that name groups always mean 'on' with those groups.
+   */
+  readonly pfs?: 'auto' | 'on' | 'off';
+  /** Responder: DH groups accepted for PFS in CREATE_CHILD_SA; default: the IKE proposals' groups. */
+  readonly pfsGroups?: readonly number[];
+  /**
+   * A new IKE SA of the same peer identity on this connection: 'replace' (default) deletes the older
+   * ones with their children; 'never' keeps them (several devices under one identity).
+   */
+  readonly unique?: 'replace' | 'never';
   /** Responder: subnets announced as INTERNAL_IP4_SUBNET (split tunnelling); empty: everything. */
   readonly splitSubnets?: readonly string[];
 }

@@ -56,7 +56,29 @@ t.test('half-open SAs are capped and each source is rate-limited', async (t) => 
   b.tick(31_000);
   t.equal(b.halfOpenCount, 0, 'half-open SAs expire');
   const c = responder({ threshold: 1000, perSourceRate: 5 });
-  for (let i = 1; i <= 30; i++) c.handlePacket(initRequest(BigInt(i)), { address: '198.51.100.9', port: 500 }, { address: B, port: 500 }, 0);
+  const replies = [];
+  for (let i = 1; i <= 30; i++) replies.push(...c.handlePacket(initRequest(BigInt(i)), { address: '198.51.100.9', port: 500 }, { address: B, port: 500 }, 0));
   t.equal(c.halfOpenCount, 10, 'a burst of twice the rate from one address');
   t.equal(c.drops['rate-limited'], 20);
+  t.equal(replies.filter((x) => x.type === 'send').length, 30, 'over the rate each request is answered with a COOKIE, not dropped in silence');
+});
+
+t.test('issue 15.2: forged IKE_SA_INIT in a victim\'s name at 100/s do not starve the victim', async (t) => {
+  const a = new IkeEngine([connection('to-b', { remoteAddress: B })], seededCrypto('a'));
+  const b = responder({});
+  const pair = new EnginePair(a, b);
+  let forged = 1000n;
+  let upAt: number | undefined;
+  for (let now = 0; now <= 20_000; now += 10) {
+    // The forger sends from A's address (the victim's, or its NAT's) and never sees the answers.
+    pair.take('b', b.handlePacket(initRequest(forged++), { address: A, port: 500 }, { address: B, port: 500 }, now));
+    if (now === 500) pair.take('a', a.initiate('to-b', { address: A, port: 500 }, now));
+    pair.run(now);
+    upAt ??= pair.of('a', 'install-child').length ? now : undefined;
+  }
+  t.ok(b.drops['rate-limited']! > 400, `the forged flood was over the rate (${b.drops['rate-limited']} answered with cookies)`);
+  t.equal(pair.of('a', 'install-child').length, 1, 'the victim completed its IKE SA and child through the cookie');
+  t.ok(upAt !== undefined && upAt < 1000, `while the flood went on, within its first try (up at ${upAt} ms, flood until 20,000 ms)`);
+  t.ok(pair.logs('a').some((l) => /received IKE_SA_INIT response 0 \[ N\(COOKIE\) \]/.test(l)), 'after one COOKIE round trip');
+  t.ok(b.halfOpenCount <= defaultCookieOptions.threshold, `forged state stays bounded by the cookie threshold (${b.halfOpenCount} half-open)`);
 });

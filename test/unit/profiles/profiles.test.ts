@@ -31,10 +31,10 @@ t.test('every proposal a client table knows is one the gateway can parse', async
 
 t.test('Windows: CA import, IKEv2 with matching IPsec settings, SSTP as a second connection', async (t) => {
   const p = clientProfile('windows', input, uuid);
-  t.equal(p.ike, 'aes256-sha256-modp2048', 'curve25519 is skipped: Windows cannot do it');
+  t.equal(p.ike, 'aes256gcm16-prfsha256-ecp256', 'curve25519 is skipped: Windows cannot do it; AES-GCM with ECP-256 is next');
   t.equal(p.esp, 'aes256gcm16');
   t.ok(config.listeners.ikev2.proposals.ike.includes(p.ike) && config.listeners.ikev2.proposals.esp.includes(p.esp), 'both are proposals the gateway accepts');
-  t.match(p.body, /Set-VpnConnectionIPsecConfiguration .*-EncryptionMethod AES256 -IntegrityCheckMethod SHA256 -DHGroup Group14 -CipherTransformConstants GCMAES256 -AuthenticationTransformConstants GCMAES256/);
+  t.match(p.body, /Set-VpnConnectionIPsecConfiguration .*-EncryptionMethod GCMAES256 -IntegrityCheckMethod SHA256 -DHGroup ECP256 -CipherTransformConstants GCMAES256 -AuthenticationTransformConstants GCMAES256/);
   t.match(p.body, /-ServerAddress 'vpn\.example\.com' -TunnelType Ikev2 -AuthenticationMethod Eap/);
   t.match(p.body, /-TunnelType Sstp -AuthenticationMethod MSChapv2/);
   const b64 = /\$caBase64 = '([A-Za-z0-9+/=]+)'/.exec(p.body)?.[1] ?? '';
