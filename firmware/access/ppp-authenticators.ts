@@ -10,10 +10,10 @@ import { PppEapAuthenticator } from '../ppp/eap/ppp-eap-authenticator.ts';
 import type { AuthMethod } from '../ppp/lcp.ts';
 import type { PppAuthenticator } from '../ppp/link.ts';
 import { PapAuthenticator } from '../ppp/pap/pap.ts';
-import type { Secret } from '../util/secret.ts';
+import type { UserLookup } from '../crypto/user-credential.ts';
 
 export interface AuthenticatorContext {
-  readonly users: (name: string) => Secret<string> | undefined;
+  readonly users: UserLookup;
   readonly random: (n: number) => Uint8Array;
   readonly serverName?: string;
 }

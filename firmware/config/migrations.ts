@@ -1,7 +1,8 @@
+import { ntHashHex } from '../crypto/user-credential.ts';
 import { ErrorCode, PosternError } from '../util/errors.ts';
 
 /** The document format this build writes. Older formats are moved forward one step at a time. */
-export const CURRENT_VERSION = 2;
+export const CURRENT_VERSION = 3;
 
 type Doc = Record<string, unknown>;
 
@@ -21,6 +22,20 @@ const MIGRATIONS: Record<number, (doc: Doc) => Doc> = {
         })
       : doc['users'];
     return { ...rest, ...(peers === undefined ? {} : { sites: peers }), ...(users === undefined ? {} : { users }), version: 2 };
+  },
+  /**
+   * v2 → v3: users' clear passwords become their NT hashes (issue 15.11). Nothing stored had a
+   * CHAP-MD5 flag, so no clear password is kept; a user who needs CHAP-MD5 gets it set again.
+   */
+  2: (doc) => {
+    const users = Array.isArray(doc['users'])
+      ? (doc['users'] as unknown[]).map((u) => {
+          if (u === null || typeof u !== 'object' || typeof (u as Doc)['password'] !== 'string') return u;
+          const { password, ...user } = u as Doc;
+          return { ...user, ntHash: ntHashHex(password as string) };
+        })
+      : doc['users'];
+    return { ...doc, ...(users === undefined ? {} : { users }), version: 3 };
   },
 };
 

@@ -1,5 +1,6 @@
 import { parseIp, parsePrefix } from '../util/ip.ts';
-import type { ConfigIssue, ListenerName, PosternConfig } from './types.ts';
+import { ntHashHex } from '../crypto/user-credential.ts';
+import type { ConfigIssue, ListenerName, PosternConfig, UserConfig } from './types.ts';
 
 /** Rules that span fields; run only on a document whose every field is well-formed. */
 
@@ -43,6 +44,7 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
       if (a.ipv6 && b.ipv6 && overlaps(a.ipv6, b.ipv6)) error(`pools[${j}].ipv6`, 'overlap', `overlaps pools[${i}] (${a.name})`);
     });
   });
+  config.users.forEach((u, i) => userCredentialErrors(u, `users[${i}]`, error));
   const fixed = new Map<string, number>();
   config.users.forEach((u, i) => {
     if (u.staticIPv4 === undefined) return;
@@ -75,6 +77,16 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   return errors;
 }
 
+/** A clear password is kept only for CHAP-MD5, and then must be the one the NT hash was made from. */
+function userCredentialErrors(u: UserConfig, at: string, error: (path: string, code: string, message: string) => void): void {
+  if (u.password === undefined) {
+    if (u.chapMd5) error(`${at}.password`, 'required', 'a user allowed CHAP-MD5 needs the password kept in clear');
+    return;
+  }
+  if (!u.chapMd5) return error(`${at}.password`, 'cleartext', 'is kept only for a user allowed CHAP-MD5; otherwise only its NT hash is stored (the API makes it from the password)');
+  if (ntHashHex(u.password) !== u.ntHash.toLowerCase()) error(`${at}.ntHash`, 'mismatch', 'is not the NT hash of the password kept for CHAP-MD5');
+}
+
 const WEAK_WORDS: Record<string, string> = {
   modp1024: 'DH group 2 (modp1024) is weak; Windows uses it by default, prefer modp2048 or ECP',
   '3des': '3DES is obsolete',
@@ -97,6 +109,9 @@ export function insecureChoices(config: PosternConfig): ConfigIssue[] {
       }
     }),
   );
+  config.users.forEach((u, i) => {
+    if (u.chapMd5) warn(`users[${i}].chapMd5`, 'insecure', `'${u.name}' keeps the password in clear for CHAP-MD5, and one captured CHAP-MD5 login can be brute-forced offline`);
+  });
   config.sites.forEach((s, i) => {
     if (s.protocol === 'pptp') warn(`sites[${i}].protocol`, 'insecure', 'PPTP site links can be broken offline');
     if (s.protocol === 'gre') warn(`sites[${i}].protocol`, 'insecure', 'plain GRE is not encrypted');

@@ -17,6 +17,7 @@ export const StringFormat = {
   proposal: 'proposal',
   timezone: 'timezone',
   fingerprint: 'fingerprint',
+  ntHash: 'ntHash',
 } as const;
 export type StringFormat = (typeof StringFormat)[keyof typeof StringFormat];
 

@@ -1,6 +1,7 @@
+import { CURRENT_VERSION } from './migrations.ts';
 import type { ArrayField, BooleanField, Field, IntegerField, ObjectField, StringField } from './schema-types.ts';
 
-/** The schema of configuration format 2 (types.ts has the same shape as TypeScript types). */
+/** The schema of configuration format 3 (types.ts has the same shape as TypeScript types). */
 
 const str = (label: string, more: Omit<StringField, 'kind' | 'label'> = {}): StringField => ({ kind: 'string', label, ...more });
 const int = (label: string, min: number, max: number, more: Omit<IntegerField, 'kind' | 'label' | 'min' | 'max'> = {}): IntegerField => ({ kind: 'integer', label, min, max, ...more });
@@ -40,7 +41,9 @@ const admin = obj('Administrator', {
 
 const user = obj('User', {
   name: str('Name', { format: 'name' }),
-  password: str('Password', { secret: true, minLength: 8, maxLength: 128 }),
+  ntHash: str('Password (NT hash)', { secret: true, format: 'ntHash', minLength: 32, help: 'Made from the password given to the API or web UI; the password itself is not kept' }),
+  password: str('Password kept in clear (CHAP-MD5 only)', { secret: true, optional: true, minLength: 8, maxLength: 128 }),
+  chapMd5: bool('Allow CHAP-MD5 (keeps the password in clear; insecure)', false, { optional: true }),
   enabled: bool('Enabled', true),
   staticIPv4: str('Fixed address', { format: 'ipv4', optional: true }),
 });
@@ -128,7 +131,7 @@ const telemetry = obj('Telemetry', {
 });
 
 export const configSchema: ObjectField = obj('Configuration', {
-  version: int('Format version', 1, 1000, { default: 2 }),
+  version: int('Format version', 1, 1000, { default: CURRENT_VERSION }),
   system,
   admin,
   users: list('Users', user, 10_000, { uniqueNames: true }),

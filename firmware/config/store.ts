@@ -6,9 +6,9 @@ import { ErrorCode, PosternError } from '../util/errors.ts';
 import { isLeftoverTemp, writeFileAtomic } from './atomic-file.ts';
 import { defaultConfig } from './defaults.ts';
 import { withFileLock } from './file-lock.ts';
+import { loadDocument, storableIssues } from './load-rules.ts';
 import { migrate } from './migrations.ts';
 import type { PosternConfig } from './types.ts';
-import { validateConfig } from './validate.ts';
 
 /** What is stored per revision: the document and how it came to be, with a checksum against bit rot. */
 export interface StoredRevision {
@@ -62,11 +62,15 @@ export class ConfigStore {
   static async open(dir: string, options: StoreOptions): Promise<ConfigStore> {
     mkdirSync(join(dir, HISTORY), { recursive: true, mode: 0o700 });
     // Another process may be writing right now: only a dead writer's temporary file is removed.
-    for (const name of readdirSync(dir)) if (isLeftoverTemp(name)) rmSync(join(dir, name), { force: true });
+    // Each commit writes history/ first, so a kill leaves its temporary file there as often as here.
+    for (const folder of [dir, join(dir, HISTORY)]) {
+      for (const name of readdirSync(folder)) if (isLeftoverTemp(name)) rmSync(join(folder, name), { force: true });
+    }
     const loaded = loadCurrent(dir, options.logger);
     if (loaded) {
       const store = new ConfigStore(dir, options, loaded.stored);
       if (loaded.needsRewrite) await store.#commit(loaded.stored.config, { author: 'postern', comment: loaded.needsRewrite });
+      if (loaded.migratedFrom !== undefined) await withFileLock(join(dir, LOCK), store.#lockWaitMs, () => migrateHistory(dir, options.logger));
       return store;
     }
     const config = (options.initial ?? defaultConfig)();
@@ -80,10 +84,13 @@ export class ConfigStore {
     return this.#current;
   }
 
-  /** Validate, then write atomically as the next revision. */
+  /**
+   * Check with the rules the next start will load it by, then write atomically as the next revision:
+   * nothing is committed that would not load unchanged (issue 15.3).
+   */
   write(config: PosternConfig, meta: { author: string; comment?: string; expectedRevision?: number }): Promise<{ revision: number }> {
-    const result = validateConfig(config);
-    if (!result.ok) return Promise.reject(new PosternError(ErrorCode.configInvalid, 'the configuration is invalid', result.errors));
+    const issues = storableIssues(config);
+    if (issues.length > 0) return Promise.reject(new PosternError(ErrorCode.configInvalid, 'the configuration is invalid', issues));
     return this.#commit(config, meta);
   }
 
@@ -164,10 +171,10 @@ function readEnvelope(path: string): { envelope?: Envelope; why?: string } {
 }
 
 /** The current revision, migrated; or the newest good past one when current is damaged. */
-function loadCurrent(dir: string, log: Logger): { stored: StoredRevision; needsRewrite?: string } | undefined {
+function loadCurrent(dir: string, log: Logger): { stored: StoredRevision; needsRewrite?: string; migratedFrom?: number } | undefined {
   const currentPath = join(dir, CURRENT);
   const first = usable(readEnvelope(currentPath));
-  if (first.stored) return first.migratedFrom ? { stored: first.stored, needsRewrite: `migrated from format ${first.migratedFrom}` } : { stored: first.stored };
+  if (first.stored) return first.migratedFrom ? { stored: first.stored, needsRewrite: `migrated from format ${first.migratedFrom}`, migratedFrom: first.migratedFrom } : { stored: first.stored };
   const hasHistory = readdirSync(join(dir, HISTORY)).some((n) => n.endsWith('.json'));
   if (first.why === 'missing' && !hasHistory) return undefined;
   if (existsSync(currentPath)) renameSync(currentPath, `${currentPath}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -183,15 +190,33 @@ function loadCurrent(dir: string, log: Logger): { stored: StoredRevision; needsR
   return undefined;
 }
 
+/**
+ * Past revisions of an older format moved to the current one in place, same numbers and authors:
+ * format 3 stores users' NT hashes, and a clear password left in a history copy would defeat that
+ * (issue 15.11). Rewritten atomically with a fresh checksum; one that cannot be migrated is left.
+ */
+function migrateHistory(dir: string, log: Logger): void {
+  for (const name of readdirSync(join(dir, HISTORY)).filter((n) => /^\d{10}\.json$/.test(n))) {
+    const path = join(dir, HISTORY, name);
+    const { envelope } = readEnvelope(path);
+    if (!envelope) continue;
+    let migrated: ReturnType<typeof migrate>;
+    try {
+      migrated = migrate(envelope.config);
+    } catch {
+      continue;
+    }
+    if (migrated.from === migrated.to) continue;
+    const config = migrated.doc as PosternConfig;
+    writeFileAtomic(path, `${JSON.stringify({ ...envelope, config, sha256: digest(config) }, null, 2)}\n`);
+    log.info('past revision moved to the current format', { revision: envelope.revision, from: migrated.from, to: migrated.to });
+  }
+}
+
 function usable(read: { envelope?: Envelope; why?: string }): { stored?: StoredRevision; why?: string; migratedFrom?: number } {
   if (!read.envelope) return { why: read.why ?? 'unreadable' };
-  try {
-    const { doc, from, to } = migrate(read.envelope.config);
-    const result = validateConfig(doc);
-    if (!result.ok) return { why: `invalid: ${result.errors.map((e) => `${e.path} ${e.message}`).join('; ')}` };
-    const stored = { ...read.envelope, config: result.config };
-    return from === to ? { stored } : { stored, migratedFrom: from };
-  } catch (error) {
-    return { why: (error as Error).message };
-  }
+  const loaded = loadDocument(read.envelope.config);
+  if (!loaded.ok) return { why: loaded.why };
+  const stored = { ...read.envelope, config: loaded.config };
+  return loaded.migratedFrom === undefined ? { stored } : { stored, migratedFrom: loaded.migratedFrom };
 }

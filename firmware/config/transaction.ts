@@ -1,3 +1,4 @@
+import { storableIssues } from './load-rules.ts';
 import type { ConfigStore } from './store.ts';
 import type { ConfigIssue, PosternConfig } from './types.ts';
 import { validateConfig } from './validate.ts';
@@ -29,6 +30,10 @@ export function applyConfig(store: ConfigStore, next: PosternConfig, appliers: r
 async function applyNow(store: ConfigStore, next: PosternConfig, appliers: readonly ConfigApplier[], meta: { author: string; comment?: string }): Promise<ApplyResult> {
   const validation = validateConfig(next);
   if (!validation.ok) return { ok: false, stage: 'validate', errors: validation.errors, rolledBack: false };
+  // The store's own load rules, asked before anything runs it: what would not load unchanged at the
+  // next boot is refused here, not half-applied and then refused by the commit (issue 15.3).
+  const unloadable = storableIssues(next);
+  if (unloadable.length > 0) return { ok: false, stage: 'validate', errors: unloadable, rolledBack: false };
   const { config: previous, revision } = store.current();
   const touched: ConfigApplier[] = [];
   for (const applier of appliers) {

@@ -1,5 +1,5 @@
 /**
- * The configuration document (format version 2). The schema tables in schema.ts describe the same
+ * The configuration document (format version 3). The schema tables in schema.ts describe the same
  * shape field by field; the test that validates defaultConfig() keeps the two in step.
  */
 
@@ -30,10 +30,18 @@ export interface AdminConfig {
   sessionTimeoutMinutes: number;
 }
 
-/** Cleartext because CHAP and MS-CHAPv2 need it; the file is 0600 and every output redacts it. */
+/**
+ * A VPN user. MS-CHAPv2, EAP-MSCHAPv2 and PAP need only the NT hash (RFC 2759 §8.3), so that is what
+ * is stored; the API takes a password and keeps its hash. The password stays in clear only for a user
+ * who needs CHAP-MD5 (`chapMd5`, flagged insecure at every validation).
+ */
 export interface UserConfig {
   name: string;
-  password: string;
+  /** NtPasswordHash: MD4 of the UTF-16LE password, 32 hex digits. */
+  ntHash: string;
+  /** Only with `chapMd5`. */
+  password?: string;
+  chapMd5?: boolean;
   enabled: boolean;
   staticIPv4?: string;
 }

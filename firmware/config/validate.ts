@@ -1,3 +1,4 @@
+import { ownValue } from '../util/json-input.ts';
 import { FORMAT_CHECKS } from './formats.ts';
 import { crossFieldErrors, insecureChoices } from './rules.ts';
 import type { Field } from './schema-types.ts';
@@ -77,7 +78,7 @@ function checkArray(field: Extract<Field, { kind: 'array' }>, value: unknown, pa
   if (!field.uniqueNames) return;
   const seen = new Map<unknown, number>();
   value.forEach((item, i) => {
-    const name = (item as { name?: unknown } | null)?.name;
+    const name = ownValue(item, 'name');
     if (typeof name !== 'string') return;
     const first = seen.get(name);
     if (first === undefined) seen.set(name, i);
@@ -87,15 +88,21 @@ function checkArray(field: Extract<Field, { kind: 'array' }>, value: unknown, pa
 
 function checkObject(field: Extract<Field, { kind: 'object' }>, value: unknown, path: string, errors: ConfigIssue[], fail: (code: string, message: string) => void): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail('type', `must be an object, not ${typeName(value)}`);
-  const record = value as Record<string, unknown>;
+  // Own properties only, on both sides: `key in` counted inherited names ("__proto__", "toString") as
+  // settings, and a value inherited through a replaced prototype is not in the stored JSON (issue 15.6).
   for (const [key, child] of Object.entries(field.fields)) {
-    if (record[key] === undefined) {
+    const v = ownValue(value, key);
+    if (v === undefined) {
       if (!child.optional) errors.push({ path: join(path, key), code: 'required', message: 'is required' });
       continue;
     }
-    checkField(child, record[key], join(path, key), errors);
+    checkField(child, v, join(path, key), errors);
   }
-  for (const key of Object.keys(record)) {
-    if (!(key in field.fields)) errors.push({ path: join(path, key), code: 'unknown', message: 'is not a known setting' });
+  for (const key of Object.keys(value)) {
+    if (RESERVED_KEYS.has(key)) errors.push({ path: join(path, key), code: 'reserved', message: 'is a reserved name, never a setting' });
+    else if (!Object.hasOwn(field.fields, key)) errors.push({ path: join(path, key), code: 'unknown', message: 'is not a known setting' });
   }
 }
+
+/** Names that mean something to JavaScript objects themselves: refused wherever they appear. */
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);

@@ -8,7 +8,15 @@ import { md4 } from './md4.ts';
  * (CHAP algorithm 0x81, MPPE) and IKEv2 EAP-MSCHAPv2. Pure functions; nothing here logs.
  * Passwords may be given as a `Secret` so that they print as `<redacted>` on their way here.
  */
-export type Password = string | Secret<string>;
+export type Password = string | Secret<string> | NtHashed;
+
+/**
+ * A password known only by its NtPasswordHash (§8.3): every computation here starts from that hash,
+ * so a gateway need not keep the password itself (issue 15.11).
+ */
+export interface NtHashed {
+  readonly ntHash: Secret<Uint8Array>;
+}
 
 /** RFC 3079 §3.1-§3.3: MPPE start keys are 8 bytes (40- and 56-bit keys) or 16 (128-bit). */
 export type MppeKeyLength = 8 | 16;
@@ -36,6 +44,11 @@ export function mschapUserName(name: string): string {
 
 /** RFC 2759 §8.3 NtPasswordHash(): MD4 of the password in Unicode (UTF-16LE). */
 export function ntPasswordHash(password: Password): Buffer {
+  if (typeof password === 'object' && 'ntHash' in password) {
+    const hash = Buffer.from(password.ntHash.reveal());
+    expectLength('PasswordHash', hash, 16);
+    return hash;
+  }
   const text = typeof password === 'string' ? password : password.reveal();
   return md4(Buffer.from(text, 'utf16le'));
 }

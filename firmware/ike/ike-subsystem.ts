@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import type { PosternConfig } from '../config/types.ts';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
+import { localUsers } from '../access/local-users.ts';
 import type { Logger } from '../log/logger.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
 import { ikeAddressProvider } from '../pools/ike-addresses.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
-import { Secret } from '../util/secret.ts';
 import { createDh } from './crypto/dh.ts';
 import { IkeEngine } from './engine/engine.ts';
 import type { IkeAction } from './engine/types.ts';
@@ -113,9 +113,8 @@ export class IkeSubsystem implements Subsystem {
     let transport: DriverTransport | undefined;
     try {
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
-      const users = new Map(config.users.filter((u) => u.enabled).map((u) => [u.name, u.password]));
       const engine = new IkeEngine(connectionsFromConfig(config, pki), { randomBytes: (n) => randomBytes(n), createDh }, {
-        users: (name) => (users.has(name) ? new Secret(users.get(name)!) : undefined),
+        users: localUsers(config.users),
         addresses: ikeAddressProvider(this.#options.access.pools),
       });
       const lanAddress = config.system.lan.address.split('/')[0]!;

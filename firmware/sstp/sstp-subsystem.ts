@@ -5,6 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
+import { localUsers } from '../access/local-users.ts';
+import type { UserLookup } from '../crypto/user-credential.ts';
 import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
 import { PppSession, type PppSessionInfo } from '../access/ppp-session.ts';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
@@ -12,7 +14,6 @@ import { wanAddress } from '../ike/ike-subsystem.ts';
 import type { Logger } from '../log/logger.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
-import { Secret } from '../util/secret.ts';
 import type { PppLinkPort, SstpCallIo } from './sstp-connection.ts';
 import { SstpListener } from './sstp-listener.ts';
 
@@ -72,7 +73,7 @@ export class SstpSubsystem implements Subsystem {
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
       hub = this.#options.access.acquireHub(config);
       const pipe = hub.pipe();
-      const users = new Map(config.users.filter((u) => u.enabled).map((u) => [u.name, new Secret(u.password)]));
+      const users = localUsers(config.users);
       const localAddress = config.system.lan.address.split('/')[0]!;
       const listener = new SstpListener({
         host,
@@ -97,7 +98,7 @@ export class SstpSubsystem implements Subsystem {
     }
   }
 
-  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: Map<string, Secret<string>>; localAddress: string; mppe: PosternConfig['listeners']['sstp']['mppe'] }): PppLinkPort {
+  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: UserLookup; localAddress: string; mppe: PosternConfig['listeners']['sstp']['mppe'] }): PppLinkPort {
     const session: PppSession = new PppSession({
       protocol: 'sstp',
       peer,
@@ -107,7 +108,7 @@ export class SstpSubsystem implements Subsystem {
       link: {
         localAddress: ctx.localAddress,
         lcp: { random: (n) => randomBytes(n), auth: GATEWAY_AUTH_METHODS, mru: 1400 },
-        createAuthenticator: (method) => pppAuthenticatorFor(method, { users: (name) => ctx.users.get(name), random: (n) => randomBytes(n), serverName: 'postern' }),
+        createAuthenticator: (method) => pppAuthenticatorFor(method, { users: ctx.users, random: (n) => randomBytes(n), serverName: 'postern' }),
         ...(ctx.mppe === 'off' ? {} : { mppe: { mode: ctx.mppe, strengths: [128], allowStateful: false } }),
       },
       random: (n) => randomBytes(n),

@@ -15,6 +15,7 @@ import { startPosternIke } from '../lab/peers/postern-ike.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { storedUser } from '../../firmware/config/users.ts';
 
 const COUNT = Number(process.env['BENCH_SSTP_COUNT'] ?? 2000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
@@ -30,7 +31,7 @@ async function gateway(lab: Lab, users: number) {
   config.listeners.ikev2.enabled = false;
   config.certificates.server = { commonName: '192.0.2.2', sans: ['192.0.2.2'] };
   config.pools = [{ name: 'clients', ipv4: '10.64.0.0/16', dns: [] }];
-  config.users = Array.from({ length: users }, (_, i) => ({ name: `load${i}`, password: PASSWORD, enabled: true }));
+  config.users = Array.from({ length: users }, (_, i) => storedUser({ name: `load${i}`, password: PASSWORD, enabled: true }));
   const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
   await store.write(config, { author: 'bench' });
   const daemon = lab.spawnDaemon('gwB', 'postern', [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', state, '--log-level', 'warn'], cleanEnv());

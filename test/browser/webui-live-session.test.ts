@@ -16,6 +16,7 @@ import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { storedUser } from '../../firmware/config/users.ts';
 
 const skip = !isRoot() ? 'needs root' : browserMissing() ?? (!existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 const ADMIN = 'Field-Tech-Pass-77';
@@ -29,7 +30,7 @@ t.test('a live IKEv2 session appears in the browser and is disconnected from the
   config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
   config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
   config.admin.passwordHash = hashPassword(ADMIN);
-  config.users = [{ name: 'alice', password: 'Correct-Horse-Battery-7', enabled: true }];
+  config.users = [storedUser({ name: 'alice', password: 'Correct-Horse-Battery-7', enabled: true })];
   config.certificates.server = { commonName: 'vpn.example.com', sans: ['192.0.2.2'] };
   config.listeners.sstp.enabled = false;
   const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });

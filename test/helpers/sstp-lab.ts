@@ -5,6 +5,7 @@ import type { PosternConfig } from '../../firmware/config/types.ts';
 import { VM_CLIENT } from '../lab/scenarios.ts';
 import type { Lab } from '../lab/topology.ts';
 import { startPostern } from './postern-daemon.ts';
+import { storedUser } from '../../firmware/config/users.ts';
 
 /** Guest shell functions: `dial USER PASSWORD N [PPPD-OPTIONS]` (bounded wait for ppp0's address) and `hangup`. */
 export function sstpcDialScript(pppdOptions = ''): string {
@@ -37,7 +38,7 @@ export async function startSstpGateway(lab: Lab, password: string, adjust: (conf
   config.system.wan = { interface: 'tap-vm', mode: 'dhcp' }; // SSTP then listens on every address of the namespace
   config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
   config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
-  config.users = [{ name: 'alice', password, enabled: true }];
+  config.users = [storedUser({ name: 'alice', password, enabled: true })];
   config.certificates.server = { commonName: VM_CLIENT.gateway, sans: [VM_CLIENT.gateway] };
   config.listeners.ikev2.enabled = false;
   config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: ['10.2.0.53'] }];

@@ -14,6 +14,7 @@ import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { storedUser } from '../../firmware/config/users.ts';
 
 const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
 
@@ -25,7 +26,7 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   config.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
   config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
   config.system.management = { listen: '127.0.0.1', port: 18080, https: false }; // inside the namespace
-  config.users = [{ name: 'alice', password: 'Correct-Horse-Battery-7', enabled: true }];
+  config.users = [storedUser({ name: 'alice', password: 'Correct-Horse-Battery-7', enabled: true })];
   config.certificates.server = { commonName: 'vpn.example.com', sans: ['192.0.2.2', 'vpn.example.com'] };
   config.listeners.sstp.enabled = false;
   // The fleet console's broker sits on the LAN behind the gateway.

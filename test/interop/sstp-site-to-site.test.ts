@@ -11,6 +11,7 @@ import { startPostern } from '../helpers/postern-daemon.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesBehindNat } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { storedUser } from '../../firmware/config/users.ts';
 
 const PASSWORD = 'Branch-A-Site-Pass-42';
 const count = (text: string, msg: string) => text.split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
@@ -23,7 +24,7 @@ function answering(): PosternConfig {
   c.certificates.server = { commonName: '203.0.113.2', sans: ['203.0.113.2'] };
   c.listeners.ikev2.enabled = false;
   c.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }];
-  c.users = [{ name: 'branch-a', password: PASSWORD, enabled: true }];
+  c.users = [storedUser({ name: 'branch-a', password: PASSWORD, enabled: true })];
   c.sites = [{ name: 'branch-a', protocol: 'sstp', remote: '203.0.113.1', username: 'branch-a', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.1.0.0/24'], auth: 'psk', initiate: false, enabled: true }];
   return c;
 }

@@ -2,8 +2,9 @@
 // (iproute2's `ip xfrm`) on one end and Postern's userspace data plane on the gateway of the
 // vmRemoteAccess scenario on the other. One child is AES-GCM-128 (seqiv IVs), the other AES-CBC-256
 // with HMAC-SHA-256-128 (echainiv IVs): both IV generators need the kernel's default RNG (drbg), which
-// the image once lacked ("unable to initialize cryptographic operations"). Pings cross both ways in
-// ESP; the guest's own SA counters and Postern's agree, and the kernel counts no XFRM error.
+// the image once lacked: with it unloaded, the kernel refuses an AES-GCM SA ("Requested AEAD algorithm
+// not found"). Pings cross both ways in ESP; the guest's own SA counters and Postern's agree, and the
+// kernel counts no XFRM error.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import type { PolicySpec, SaSpec } from '../../firmware/dataplane/types.ts';
@@ -96,7 +97,16 @@ echo "echo requests in: $c"
 exit 1
 `;
 
+// The control: with drbg unloaded (and the kernel kept from loading it again) the guest's kernel
+// refuses an AES-GCM SA; the RNG comes back before the real SAs go in.
+const WITHOUT_RNG = `old=$(cat /proc/sys/kernel/modprobe); echo /bin/false > /proc/sys/kernel/modprobe
+rmmod drbg jitterentropy_rng || exit 9
+/usr/bin/ip xfrm state add src ${GUEST} dst ${GW} proto esp spi 0x99 mode tunnel aead 'rfc4106(gcm(aes))' 0x${'11'.repeat(20)} 128; rc=$?
+echo "$old" > /proc/sys/kernel/modprobe; modprobe jitterentropy_rng && modprobe drbg || exit 8
+exit $rc`;
+
 const SCRIPT = [
+  `sh_step without-rng '${WITHOUT_RNG.replace(/'/g, `'\\''`)}'`,
   'sh_step rng \'grep -B1 -A4 "^name *: stdrng" /proc/crypto | grep -E "^(name|driver)"\'',
   `sh_step xfrm 'set -e\n${CHILDREN.map(guestXfrm).join('\n').replace(/'/g, `'\\''`)}'`,
   ...CHILDREN.map((c) => `step ping-${c.reqid} ping -c 3 -W 3 -I ${c.inner} 10.2.0.10`),
@@ -146,7 +156,9 @@ t.test('kernel ESP in the VM guest against Postern\'s userspace data plane: AES-
   const step = (name: string) => result.steps.get(name);
   const why = `\n--- guest ---\n${result.console.slice(-4000)}`;
 
-  t.match(step('rng')?.output ?? '', /driver\s*: drbg_/, 'the kernel\'s default RNG is drbg');
+  const control = step('without-rng');
+  t.ok(control !== undefined && ![0, 8, 9].includes(control.code), `without drbg the guest's kernel refuses an AES-GCM SA (status ${control?.code}): ${control?.output.trim()}`);
+  t.match(step('rng')?.output ?? '', /driver\s*: drbg_/, 'with it back, the kernel\'s default RNG is drbg');
   t.equal(step('xfrm')?.code, 0, `the guest's kernel takes both SA pairs and the policies: ${step('xfrm')?.output}`);
   for (const [i, c] of CHILDREN.entries()) {
     t.equal(step(`ping-${c.reqid}`)?.code, 0, `the guest (${c.inner}, ${c.suite}) pings the LAN host through ESP: ${step(`ping-${c.reqid}`)?.output}`);

@@ -1,9 +1,13 @@
 /** The configuration document: read (redacted), replace, export/import, history and rollback. */
 import { redactConfig } from '../../config/redact.ts';
+import { migrate } from '../../config/migrations.ts';
 import type { ApplyResult } from '../../config/transaction.ts';
+import { storedUsers } from '../../config/users.ts';
 import type { PosternConfig } from '../../config/types.ts';
+import { MAX_JSON_DEPTH, ownValue } from '../../util/json-input.ts';
 import type { ApiContext } from '../api-context.ts';
 import { ApiCode, ApiError, badRequest } from '../api-error.ts';
+import { verifyPasswordAsync } from '../password-hash.ts';
 import type { Route } from '../router.ts';
 
 /** Applies through the transaction; a refusal becomes 422 with the per-field issues, a failed apply 409. */
@@ -14,21 +18,48 @@ export async function applyOrThrow(ctx: ApiContext, next: PosternConfig, comment
   throw new ApiError(409, ApiCode.applyFailed, `the change could not be applied and was ${result.rolledBack ? 'rolled back' : 'only partly rolled back'}`, { stage: result.stage, issues: result.errors });
 }
 
-/** Secrets kept as they are when a document comes back with "<redacted>" in their place. */
-export function restoreRedacted(next: unknown, current: unknown): unknown {
+/**
+ * Secrets kept as they are when a document comes back with "<redacted>" in their place. Depth-checked
+ * (bodies are bounded when read, but this walk must not be the one that overflows, issue 15.7), and
+ * only own properties of the current document are looked at ("__proto__" is refused by validation).
+ */
+export function restoreRedacted(next: unknown, current: unknown, depth = 0): unknown {
   if (next === '<redacted>') return current;
-  if (Array.isArray(next)) return next.map((v, i) => restoreRedacted(v, Array.isArray(current) ? current[i] : undefined));
-  if (next && typeof next === 'object') {
-    const cur = current && typeof current === 'object' ? (current as Record<string, unknown>) : {};
-    // Lists of named objects (users, pools, sites) are matched by name, not position.
-    return Object.fromEntries(Object.entries(next).map(([k, v]) => [k, restoreRedacted(v, Array.isArray(v) && Array.isArray(cur[k]) ? byName(v, cur[k] as unknown[]) : cur[k])]));
-  }
-  return next;
+  if (next === null || typeof next !== 'object') return next;
+  if (depth >= MAX_JSON_DEPTH) throw badRequest(`the document is nested deeper than ${MAX_JSON_DEPTH} levels`, { reason: 'depth' });
+  if (Array.isArray(next)) return next.map((v, i) => restoreRedacted(v, Array.isArray(current) ? current[i] : undefined, depth + 1));
+  // Lists of named objects (users, pools, sites) are matched by name, not position.
+  return Object.fromEntries(Object.entries(next).map(([k, v]) => {
+    const cur = ownValue(current, k);
+    return [k, restoreRedacted(v, Array.isArray(v) && Array.isArray(cur) ? byName(v, cur) : cur, depth + 1)];
+  }));
 }
 
 function byName(next: unknown[], current: unknown[]): unknown[] {
-  const named = (x: unknown) => (x && typeof x === 'object' ? (x as { name?: unknown }).name : undefined);
-  return next.map((item) => current.find((c) => named(c) !== undefined && named(c) === named(item)));
+  return next.map((item) => current.find((c) => ownValue(c, 'name') !== undefined && ownValue(c, 'name') === ownValue(item, 'name')));
+}
+
+const exportFile = (doc: unknown, revision: number) => ({ file: `${JSON.stringify(doc, null, 2)}\n`, contentType: 'application/json', filename: `postern-config-r${revision}.json` });
+
+/** An older format moved forward as the store would move it; a newer one refused at its field. */
+function migrateInput(doc: unknown): unknown {
+  try {
+    return migrate(doc).doc;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ApiError(422, ApiCode.invalidConfig, 'the configuration is not valid', { issues: [{ path: 'version', code: 'version', message }] });
+  }
+}
+
+/**
+ * A whole document from a client (PUT, import): secrets it left redacted kept, an older format
+ * migrated, users' passwords turned into NT hashes (issue 15.11). What the store will accept is
+ * then decided by applyConfig alone.
+ */
+function documentFromInput(doc: unknown, current: PosternConfig): PosternConfig {
+  const next = migrateInput(restoreRedacted(doc, current));
+  if (next === null || typeof next !== 'object' || Array.isArray(next) || !Object.hasOwn(next, 'users')) return next as PosternConfig;
+  return { ...(next as PosternConfig), users: storedUsers((next as { users: unknown }).users) as PosternConfig['users'] };
 }
 
 export function configRoutes(ctx: ApiContext): Route[] {
@@ -43,19 +74,38 @@ export function configRoutes(ctx: ApiContext): Route[] {
         if (body.expectedRevision !== undefined && body.expectedRevision !== current().revision) {
           throw new ApiError(409, ApiCode.conflict, `the configuration changed meanwhile (revision ${current().revision}, not ${String(body.expectedRevision)})`, { revision: current().revision });
         }
-        const next = restoreRedacted(body.config, current().config) as PosternConfig;
+        const next = documentFromInput(body.config, current().config);
         const applied = await applyOrThrow(ctx, next, typeof body.comment === 'string' ? body.comment.slice(0, 200) : 'edited in the API');
         return { status: 200, body: applied };
       },
     },
     {
-      // With ?secrets=1 the export carries passwords and keys (to move a box's setup to another).
+      // Redacted. The secrets travel only by POST with the administrator password given again: a
+      // session alone (a borrowed browser, a stolen cookie) must not carry every key off the box.
       method: 'GET', path: '/api/v1/config/export',
       handler: (c) => {
-        const withSecrets = c.query.get('secrets') === '1';
-        ctx.logger.info('configuration exported', { secrets: withSecrets });
-        const doc = withSecrets ? current().config : redactConfig(current().config);
-        return { file: `${JSON.stringify(doc, null, 2)}\n`, contentType: 'application/json', filename: `postern-config-r${current().revision}.json` };
+        if (c.query.get('secrets') !== null) {
+          throw new ApiError(400, ApiCode.badRequest, "an export with secrets needs the administrator password: POST /api/v1/config/export with {secrets: true, password}", { field: 'secrets' });
+        }
+        ctx.logger.info('configuration exported', { secrets: false });
+        return exportFile(redactConfig(current().config), current().revision);
+      },
+    },
+    {
+      method: 'POST', path: '/api/v1/config/export',
+      handler: async (c) => {
+        const body = await c.body();
+        const secrets = ownValue(body, 'secrets');
+        if (secrets !== true && secrets !== false && secrets !== undefined) throw badRequest("'secrets' must be true or false", { field: 'secrets' });
+        if (secrets !== true) return exportFile(redactConfig(current().config), current().revision);
+        const password = ownValue(body, 'password');
+        if (typeof password !== 'string' || password === '') throw badRequest("'password' (the administrator's) is required to export secrets", { field: 'password' });
+        if (!(await verifyPasswordAsync(password, current().config.admin.passwordHash))) {
+          ctx.logger.warn('configuration export with secrets refused: wrong administrator password', { from: c.req.socket.remoteAddress });
+          throw new ApiError(403, ApiCode.badCredentials, 'wrong administrator password', { field: 'password' });
+        }
+        ctx.logger.info('configuration exported', { secrets: true });
+        return exportFile(current().config, current().revision);
       },
     },
     {
@@ -63,8 +113,7 @@ export function configRoutes(ctx: ApiContext): Route[] {
       handler: async (c) => {
         const body = (await c.body()) as { config?: unknown };
         if (!body.config || typeof body.config !== 'object') throw badRequest("'config' must be a configuration document");
-        const next = restoreRedacted(body.config, current().config) as PosternConfig;
-        return { status: 200, body: await applyOrThrow(ctx, next, 'imported') };
+        return { status: 200, body: await applyOrThrow(ctx, documentFromInput(body.config, current().config), 'imported') };
       },
     },
     { method: 'GET', path: '/api/v1/config/history', handler: () => ({ status: 200, body: { revisions: ctx.store.history() } }) },
@@ -91,8 +140,9 @@ export function configRoutes(ctx: ApiContext): Route[] {
         } catch {
           throw new ApiError(404, ApiCode.notFound, `revision ${String(revision.revision)} is not kept`);
         }
-        // The admin password is not rolled back with the rest: that would lock the admin out.
-        const next = { ...structuredClone(old), admin: current().config.admin };
+        // The admin password is not rolled back with the rest: that would lock the admin out. An
+        // older revision is moved to this format first, as the store would at load.
+        const next = { ...(migrateInput(structuredClone(old)) as PosternConfig), admin: current().config.admin };
         return { status: 200, body: await applyOrThrow(ctx, next, `rolled back to revision ${String(revision.revision)}`) };
       },
     },

@@ -7,6 +7,7 @@ import { redactConfig } from '../../config/redact.ts';
 import type { ListenerName, PosternConfig, UserConfig } from '../../config/types.ts';
 import type { ApiContext } from '../api-context.ts';
 import { ApiCode, ApiError, badRequest, notFound } from '../api-error.ts';
+import { storedUser } from '../../config/users.ts';
 import { passwordProblems } from '../password-rules.ts';
 import type { Route } from '../router.ts';
 import { applyOrThrow, restoreRedacted } from './config-routes.ts';
@@ -22,6 +23,8 @@ interface NamedList<T extends Named> {
   readonly clean?: (item: T) => T;
   /** Checks beyond the schema's (password rules); throws ApiErrors. */
   readonly check?: (item: T, previous: T | undefined, config: PosternConfig) => void;
+  /** What is stored for a checked item (a user's password becomes its NT hash). */
+  readonly toStored?: (item: T, previous: T | undefined) => T;
 }
 
 function namedListRoutes<T extends Named>(ctx: ApiContext, spec: NamedList<T>): Route[] {
@@ -49,9 +52,10 @@ function namedListRoutes<T extends Named>(ctx: ApiContext, spec: NamedList<T>): 
         if (typeof item.name !== 'string' || !item.name) throw badRequest(`a ${spec.what} needs a name`);
         if (spec.list(next).some((i) => i.name === item.name)) throw new ApiError(409, ApiCode.conflict, `${spec.what} '${item.name}' exists`);
         spec.check?.(item, undefined, next);
-        spec.list(next).push(item);
+        const stored = spec.toStored ? spec.toStored(item, undefined) : item;
+        spec.list(next).push(stored);
         const applied = await applyOrThrow(ctx, next, `${spec.what} '${item.name}' added`);
-        return { status: 201, body: { ...applied, [spec.what]: spec.show(item) } };
+        return { status: 201, body: { ...applied, [spec.what]: spec.show(stored) } };
       },
     },
     {
@@ -64,8 +68,9 @@ function namedListRoutes<T extends Named>(ctx: ApiContext, spec: NamedList<T>): 
         const previous = list[at]!;
         const item = restoreRedacted({ ...asItem(await c.body()), name: previous.name }, previous) as T;
         spec.check?.(item, previous, next);
-        list[at] = item;
-        return { status: 200, body: { ...(await applyOrThrow(ctx, next, `${spec.what} '${previous.name}' changed`)), [spec.what]: spec.show(item) } };
+        const stored = spec.toStored ? spec.toStored(item, previous) : item;
+        list[at] = stored;
+        return { status: 200, body: { ...(await applyOrThrow(ctx, next, `${spec.what} '${previous.name}' changed`)), [spec.what]: spec.show(stored) } };
       },
     },
     {
@@ -82,19 +87,29 @@ function namedListRoutes<T extends Named>(ctx: ApiContext, spec: NamedList<T>): 
   ];
 }
 
-/** VPN users: the password is checked against the rules and never shown. */
+/**
+ * VPN users: a password given is checked against the rules and stored as its NT hash; without one a
+ * change keeps the hash (and the clear password of a CHAP-MD5 user). Neither is ever shown.
+ */
 function checkUser(user: UserConfig, previous: UserConfig | undefined, config: PosternConfig): void {
-  if (typeof user.password !== 'string' || (!previous && !user.password)) throw badRequest('a user needs a password');
-  if (previous && user.password === previous.password) return;
+  if (user.password === undefined && previous) return;
+  if (typeof user.password !== 'string' || !user.password) throw badRequest('a user needs a password', { field: 'password' });
+  if (previous?.password !== undefined && user.password === previous.password) return;
   const problems = passwordProblems(user.password, { names: [user.name, config.system.hostname] });
   if (problems.length) throw new ApiError(422, ApiCode.weakPassword, 'the password does not meet the rules', { field: 'password', problems });
+}
+
+function userToStored(user: UserConfig, previous: UserConfig | undefined): UserConfig {
+  if (user.password !== undefined || !previous) return storedUser(user);
+  const kept = user.chapMd5 && previous.password !== undefined ? { password: previous.password } : {};
+  return storedUser({ ...user, ntHash: user.ntHash ?? previous.ntHash, ...kept });
 }
 
 const LISTENERS: readonly ListenerName[] = ['ikev2', 'sstp', 'l2tp', 'pptp'];
 
 export function objectRoutes(ctx: ApiContext): Route[] {
   return [
-    ...namedListRoutes<UserConfig>(ctx, { path: 'users', what: 'user', list: (c) => c.users, show: ({ password: _, ...rest }) => rest, check: checkUser }),
+    ...namedListRoutes<UserConfig>(ctx, { path: 'users', what: 'user', list: (c) => c.users, show: ({ password: _p, ntHash: _h, ...rest }) => rest, check: checkUser, toStored: userToStored }),
     ...namedListRoutes(ctx, { path: 'pools', what: 'pool', list: (c) => c.pools, show: (p) => p }),
     ...namedListRoutes(ctx, {
       path: 'sites', what: 'site', list: (c) => c.sites,

@@ -25,7 +25,10 @@ export function runtimeRoutes(ctx: ApiContext): Route[] {
         const role = c.params['role'];
         if (role !== 'wan' && role !== 'lan') throw notFound(`interface role '${role}'`);
         const next = structuredClone(ctx.store.current().config);
-        Object.assign(next.system[role], await c.body());
+        // A spread copies own properties as they are: Object.assign would run the "__proto__" setter and
+        // swap the section's prototype, so validation saw inherited values the stored JSON lacks (issue 15.6).
+        const merged: unknown = { ...next.system[role], ...(await c.body() as object) };
+        (next.system as unknown as Record<string, unknown>)[role] = merged;
         return { status: 200, body: await applyOrThrow(ctx, next, `${role} interface changed`) };
       },
     },

@@ -1,11 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { eapMschapv2Msk, generateAuthenticatorResponse, generateNtResponse } from '../../crypto/mschapv2.ts';
-import type { Secret } from '../../util/secret.ts';
 import { EapCode, EapType, type EapPacket } from '../payloads/eap.ts';
 import { decodeMschap, encodeMschap, MschapOpCode } from './mschapv2-packets.ts';
 
-/** The local users, by name: their passwords (MS-CHAPv2 needs them in clear, RFC 2759 §8). */
-export type UserLookup = (name: string) => Secret<string> | undefined;
+/** The local users, by name: their NT password hashes, all MS-CHAPv2 needs (RFC 2759 §8). */
+export type { UserLookup } from '../../crypto/user-credential.ts';
+import type { UserLookup } from '../../crypto/user-credential.ts';
 
 export type EapStep =
   | { readonly status: 'continue'; readonly send: EapPacket }

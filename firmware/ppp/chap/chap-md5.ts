@@ -43,11 +43,14 @@ export class ChapMd5Authenticator implements PppAuthenticator {
     if (p.identifier !== this.#identifier) return this.#drop('stale identifier');
     if (this.#verdict) return { send: [this.#verdict] };
     this.#due = undefined;
-    const secret = this.#o.users(p.name);
+    const user = this.#o.users(p.name);
+    // RFC 1994 §4.1 hashes the secret itself: only a user allowed CHAP-MD5 has it kept in clear.
+    const secret = user?.password;
     const expected = secret ? chapMd5Response(this.#identifier, secret, this.#challenge) : Buffer.alloc(16);
     const ok = secret !== undefined && p.value.length === 16 && timingSafeEqual(expected, Buffer.from(p.value));
     this.#verdict = encodeChapPacket({ code: ok ? ChapCode.Success : ChapCode.Failure, identifier: this.#identifier, message: ok ? 'Welcome' : 'Authentication failure' });
-    return { send: [this.#verdict], outcome: ok ? { ok: true, user: p.name } : { ok: false, user: p.name, reason: secret ? 'wrong password' : 'unknown user' } };
+    const why = !user ? 'unknown user' : !secret ? 'CHAP-MD5 is not allowed for this user (no password kept in clear)' : 'wrong password';
+    return { send: [this.#verdict], outcome: ok ? { ok: true, user: p.name } : { ok: false, user: p.name, reason: why } };
   }
 
   tick(now: number): AuthStep {

@@ -8,7 +8,7 @@
 import { generateAuthenticatorResponse, generateNtResponse, hashNtPasswordHash, mschapUserName, ntPasswordHash } from '../../crypto/mschapv2.ts';
 import { getAsymmetricStartKey, getMasterKey } from '../../crypto/mschapv2.ts';
 import { mschapv2ServerHlak } from '../../sstp/crypto-binding.ts';
-import type { Secret } from '../../util/secret.ts';
+import type { UserLookup } from '../../crypto/user-credential.ts';
 import { Secret as SecretBox } from '../../util/secret.ts';
 import { PppProtocol } from '../frame.ts';
 import type { AuthOutcome, AuthStep, PppAuthenticator } from '../link.ts';
@@ -19,7 +19,7 @@ import { timingSafeEqual } from 'node:crypto';
 export interface ChapAuthenticatorOptions {
   /** The Name field of our Challenge (the gateway's host name). */
   readonly serverName: string;
-  readonly users: (name: string) => Secret<string> | undefined;
+  readonly users: UserLookup;
   readonly random: (n: number) => Uint8Array;
   readonly restartMs?: number;
   readonly maxChallenges?: number;
@@ -61,6 +61,7 @@ export class Mschapv2Authenticator implements PppAuthenticator {
     const response = decodeMschapv2Response(p.value);
     if (!response.ok) return this.#fail(p.name, 'malformed MS-CHAPv2 response');
     const user = mschapUserName(p.name);
+    // The stored NT hash is all RFC 2759 §8 needs: the response, the authenticator response and MPPE keys.
     const password = this.#o.users(user);
     // Unknown users and wrong passwords get the same answer and the same work (no user enumeration).
     const expected = generateNtResponse(this.#challenge, response.value.peerChallenge, user, password ?? '\u0000no such user');

@@ -7,9 +7,9 @@
  * Off unless configured and flagged insecure: the password crosses the link in clear (inside SSTP's
  * TLS that is tolerable; over PPTP or plain L2TP it is not).
  */
-import { timingSafeEqual } from 'node:crypto';
 import { fail, ok, type Decoded } from '../../ike/payloads/result.ts';
-import type { Secret } from '../../util/secret.ts';
+import { passwordMatches, type UserCredential, type UserLookup } from '../../crypto/user-credential.ts';
+import { Secret } from '../../util/secret.ts';
 import type { PppAuthPeer } from '../client-link.ts';
 import { PppProtocol } from '../frame.ts';
 import type { AuthStep, PppAuthenticator } from '../link.ts';
@@ -46,15 +46,18 @@ export function encodePap(p: PapPacket): Uint8Array {
   return Uint8Array.from(Buffer.concat([Uint8Array.of(p.code, p.identifier & 0xff, ((4 + body.length) >> 8) & 0xff, (4 + body.length) & 0xff), body]));
 }
 
+/** Stands in for an unknown user so that the same work is done. */
+const NO_USER: UserCredential = { ntHash: new Secret(new Uint8Array(16)) };
+
 /** The authenticator waits; the peer sends (RFC 1334 §2.1): an overall timeout bounds the wait. */
 export class PapAuthenticator implements PppAuthenticator {
   readonly protocol = PppProtocol.PAP;
-  readonly #users: (name: string) => Secret<string> | undefined;
+  readonly #users: UserLookup;
   readonly #timeoutMs: number;
   #due: number | undefined;
   #verdict: { identifier: number; packet: Uint8Array } | undefined;
 
-  constructor(users: (name: string) => Secret<string> | undefined, timeoutMs = 30_000) {
+  constructor(users: UserLookup, timeoutMs = 30_000) {
     this.#users = users;
     this.#timeoutMs = timeoutMs;
   }
@@ -72,9 +75,10 @@ export class PapAuthenticator implements PppAuthenticator {
     if (this.#verdict) return { send: this.#verdict.identifier === p.identifier ? [this.#verdict.packet] : [] };
     this.#due = undefined;
     const secret = this.#users(p.peerId);
-    const given = Buffer.from(p.password);
-    const expected = Buffer.from(secret?.reveal() ?? '', 'utf8');
-    const good = secret !== undefined && given.length === expected.length && timingSafeEqual(given, expected);
+    // Only the NT hash is stored: the given password is hashed the same way and compared in constant
+    // time (an unknown user costs the same hashing, so timing does not tell users apart).
+    const given = Buffer.from(p.password).toString('utf8');
+    const good = passwordMatches(secret ?? NO_USER, given) && secret !== undefined;
     const reply = encodePap({ code: good ? PapCode.AuthenticateAck : PapCode.AuthenticateNak, identifier: p.identifier, message: good ? 'Welcome' : 'Authentication failure' });
     this.#verdict = { identifier: p.identifier, packet: reply };
     return { send: [reply], outcome: good ? { ok: true, user: p.peerId } : { ok: false, user: p.peerId, reason: secret ? 'wrong password' : 'unknown user' } };

@@ -23,6 +23,7 @@ import { DriverTransport } from '../../../firmware/ike/shell/driver-transport.ts
 import { DgramTransport } from '../../../firmware/ike/shell/transport.ts';
 import { createLogger } from '../../../firmware/log/logger.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
+import { credentialFromPassword } from '../../../firmware/crypto/user-credential.ts';
 
 export interface IkePeerConnection extends Omit<IkeConnection, 'psk' | 'ikeProposals' | 'espProposals' | 'certificate' | 'trustedCas' | 'eap'> {
   psk: string;
@@ -89,7 +90,7 @@ function onAction(action: IkeAction): void {
 const cookieOptions = { ...defaultCookieOptions, ...(config.cookieThreshold === undefined ? {} : { threshold: config.cookieThreshold }), ...(config.perSourceRate === undefined ? {} : { perSourceRate: config.perSourceRate }) };
 const cookies = { cookies: cookieOptions };
 const users = config.users ?? {};
-const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, { ...cookies, users: (name) => (users[name] === undefined ? undefined : new Secret(users[name]!)), ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
+const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, { ...cookies, users: (name) => (users[name] === undefined ? undefined : credentialFromPassword(users[name]!)), ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
 const logger = createLogger({ level: config.logLevel ?? 'debug', sink: (r) => print('log', r) });
 const shell = new IkeShell(engine, logger.child('ike'), onAction);
 const transport = config.dataplane ? await DriverTransport.open(config.address, shell.receive) : await DgramTransport.open(config.address, shell.receive);

@@ -1,16 +1,17 @@
 import t from 'tap';
 import { defaultConfig } from '../../../firmware/config/defaults.ts';
 import { redactConfig } from '../../../firmware/config/redact.ts';
+import { ntHashHex } from '../../../firmware/crypto/user-credential.ts';
 
 t.test('every secret field is redacted, nothing else', async (t) => {
   const c = defaultConfig();
-  c.users = [{ name: 'alice', password: 'Secret-Pass-1', enabled: true }];
+  c.users = [{ name: 'alice', ntHash: ntHashHex('Secret-Pass-1'), password: 'Secret-Pass-1', chapMd5: true, enabled: true }];
   c.admin.passwordHash = 'scrypt$abc';
   c.listeners.l2tp.psk = 'group-psk-value';
   c.telemetry.mqtt.password = 'mqtt-pass';
   c.sites = [{ name: 's', protocol: 'ikev2', remote: 'h.example', localSubnets: [], remoteSubnets: [], auth: 'psk', psk: 'site-psk-value-123', initiate: true, enabled: true }];
   const text = JSON.stringify(redactConfig(c));
-  for (const secret of ['Secret-Pass-1', 'scrypt$abc', 'group-psk-value', 'mqtt-pass', 'site-psk-value-123']) t.notOk(text.includes(secret), secret);
+  for (const secret of ['Secret-Pass-1', ntHashHex('Secret-Pass-1'), 'scrypt$abc', 'group-psk-value', 'mqtt-pass', 'site-psk-value-123']) t.notOk(text.includes(secret), secret);
   t.ok(text.includes('alice'));
   t.equal((redactConfig(defaultConfig()) as any).listeners.l2tp.psk, '', 'an empty secret stays visibly empty');
   t.equal((redactConfig(defaultConfig()) as any).admin.passwordHash, null, 'an unset hash stays null');

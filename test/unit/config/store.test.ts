@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +9,8 @@ import { ConfigStore } from '../../../firmware/config/store.ts';
 import type { PosternConfig } from '../../../firmware/config/types.ts';
 import { createLogger, memorySink } from '../../../firmware/log/logger.ts';
 import { tempDir } from '../../helpers/tmp.ts';
+import { storedUser } from '../../../firmware/config/users.ts';
+import { ntHashHex } from '../../../firmware/crypto/user-credential.ts';
 
 const withHost = (c: PosternConfig, hostname: string): PosternConfig => ({ ...c, system: { ...c.system, hostname } });
 
@@ -95,15 +98,16 @@ t.test('a stored document of an older format is migrated on load and written bac
   envelope.sha256 = (await import('node:crypto')).createHash('sha256').update(JSON.stringify(envelope.config)).digest('hex');
   writeFileSync(path, JSON.stringify(envelope));
   const { store } = await open(dir);
-  t.equal(store.current().config.version, 2);
-  t.same(store.current().config.users, [{ name: 'old', enabled: true, password: 'old-password-1' }]);
+  t.equal(store.current().config.version, 3);
+  t.same(store.current().config.users, [{ name: 'old', enabled: true, ntHash: ntHashHex('old-password-1') }]);
+  t.notOk(readFileSync(path, 'utf8').includes('old-password-1'), 'the clear password is not written back');
   t.match(store.history()[0], { revision: 2, comment: 'migrated from format 1' });
 });
 
 t.test('secrets never reach the store log', async (t) => {
   const dir = tempDir(t);
   const { store, records } = await open(dir);
-  await store.write({ ...defaultConfig(), users: [{ name: 'u', password: 'Very-Secret-9', enabled: true }] }, { author: 't' });
+  await store.write({ ...defaultConfig(), users: [storedUser({ name: 'u', password: 'Very-Secret-9', enabled: true, chapMd5: true })] }, { author: 't' });
   t.notOk(JSON.stringify(records).includes('Very-Secret-9'));
 });
 
@@ -139,4 +143,41 @@ t.test('a lock left by a dead process is broken', async (t) => {
   const { store } = await open(dir);
   writeFileSync(join(dir, 'lock'), '999999');
   t.same(await store.write(withHost(defaultConfig(), 'z'), { author: 't' }), { revision: 2 });
+});
+
+t.test('issue 15.10: a dead writer\'s empty history temporary file is removed at open, a live one\'s kept', async (t) => {
+  const dir = tempDir(t);
+  const { store } = await open(dir);
+  await store.write(withHost(defaultConfig(), 'h'), { author: 't' });
+  // A pid that surely ran and ended: a child that exited before we name its file.
+  const child = await promisify(execFile)(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+  const dead = `.0000000003.json.tmp-${child.stdout}-1700000000000`;
+  const live = `.0000000003.json.tmp-${process.ppid}-${Date.now()}`;
+  writeFileSync(join(dir, 'history', dead), '');
+  writeFileSync(join(dir, 'history', live), '');
+  const { store: reopened, records } = await open(dir);
+  const names = readdirSync(join(dir, 'history'));
+  t.notOk(names.includes(dead), 'the killed writer\'s leftover is gone');
+  t.ok(names.includes(live), 'a running writer\'s file is not touched');
+  t.equal(reopened.current().revision, 2, 'and the store loads as before');
+  t.notOk(records.some((r) => r.level === 'error'), 'without a fallback');
+});
+
+t.test('issue 15.11: opening a format-2 state dir leaves no clear VPN password in current.json or any history copy', async (t) => {
+  const dir = tempDir(t);
+  await open(dir);
+  const sha = (config: unknown) => createHash('sha256').update(JSON.stringify(config)).digest('hex');
+  // Revisions 1 and 2 as format 2 wrote them: users' passwords in clear, in current.json and in history.
+  for (const revision of [1, 2]) {
+    const config = { ...defaultConfig(), version: 2, users: [{ name: 'carol', password: `Carol-Clear-${revision}`, enabled: true }] };
+    const text = JSON.stringify({ revision, writtenAt: '2026-01-01T00:00:00.000Z', author: 'old', comment: `r${revision}`, config, sha256: sha(config) });
+    writeFileSync(join(dir, 'history', `000000000${revision}.json`), text);
+    if (revision === 2) writeFileSync(join(dir, 'current.json'), text);
+  }
+  const { store } = await open(dir);
+  t.same(store.current().config.users, [{ name: 'carol', enabled: true, ntHash: ntHashHex('Carol-Clear-2') }]);
+  const files = [join(dir, 'current.json'), ...readdirSync(join(dir, 'history')).map((n) => join(dir, 'history', n))];
+  for (const file of files) t.notMatch(readFileSync(file, 'utf8'), /Carol-Clear/, `${file.slice(dir.length)} has no clear password`);
+  t.same((await store.get(1)).users, [{ name: 'carol', enabled: true, ntHash: ntHashHex('Carol-Clear-1') }], 'a past revision is still readable, same number');
+  t.match(store.history().map((h) => [h.revision, h.author]), [[3, 'postern'], [2, 'old'], [1, 'old']]);
 });

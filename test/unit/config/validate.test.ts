@@ -3,7 +3,10 @@ import t from 'tap';
 import { defaultConfig } from '../../../firmware/config/defaults.ts';
 import type { PosternConfig } from '../../../firmware/config/types.ts';
 import { validateConfig } from '../../../firmware/config/validate.ts';
+import { ntHashHex } from '../../../firmware/crypto/user-credential.ts';
 
+/** An NT hash as the store keeps it (of 'password-1'). */
+const H = ntHashHex('password-1');
 const paths = (doc: unknown): string[] => {
   const r = validateConfig(doc);
   return r.ok ? [] : r.errors.map((e) => e.path);
@@ -24,12 +27,12 @@ t.test('every bad field is reported at once, each with its path', async (t) => {
   const doc = withChange((c) => {
     c.system.hostname = 'bad host!';
     c.system.management.port = 70000;
-    c.users = [{ name: 'alice', password: 'short', enabled: true }, { name: 'alice', password: 'long-enough-1', enabled: 'yes' as never }];
+    c.users = [{ name: 'alice', ntHash: 'short', enabled: true }, { name: 'alice', ntHash: H, enabled: 'yes' as never }];
     c.pools[0]!.ipv4 = '10.10.0.1/24';
     (c as unknown as Record<string, unknown>)['surprise'] = 1;
   });
   t.same(paths(doc).sort(), [
-    'pools[0].ipv4', 'surprise', 'system.hostname', 'system.management.port', 'users[0].password', 'users[1].enabled', 'users[1].name',
+    'pools[0].ipv4', 'surprise', 'system.hostname', 'system.management.port', 'users[0].ntHash', 'users[1].enabled', 'users[1].name',
   ]);
 });
 
@@ -55,8 +58,8 @@ t.test('cross-field rules: references, overlaps, duplicates, required secrets', 
   t.same(paths(withChange((c) => (c.listeners.sstp.pool = 'nope'))), ['listeners.sstp.pool']);
   t.same(paths(withChange((c) => c.pools.push({ name: 'more', ipv4: '10.10.0.128/25', dns: [] }))), ['pools[1].ipv4']);
   t.same(paths(withChange((c) => c.pools.push({ name: 'v6a', ipv4: '10.20.0.0/24', ipv6: 'fd00::/64', dns: [] }, { name: 'v6b', ipv4: '10.30.0.0/24', ipv6: 'fd00::/48', dns: [] }))), ['pools[2].ipv6']);
-  t.same(paths(withChange((c) => (c.users = [{ name: 'a', password: 'password-1', enabled: true, staticIPv4: '10.99.0.1' }]))), ['users[0].staticIPv4']);
-  t.same(paths(withChange((c) => (c.users = ['a', 'b'].map((name) => ({ name, password: 'password-1', enabled: true, staticIPv4: '10.10.0.9' }))))), ['users[1].staticIPv4']);
+  t.same(paths(withChange((c) => (c.users = [{ name: 'a', ntHash: H, enabled: true, staticIPv4: '10.99.0.1' }]))), ['users[0].staticIPv4']);
+  t.same(paths(withChange((c) => (c.users = ['a', 'b'].map((name) => ({ name, ntHash: H, enabled: true, staticIPv4: '10.10.0.9' }))))), ['users[1].staticIPv4']);
   t.same(paths(withChange((c) => (c.listeners.l2tp.enabled = true))), ['listeners.l2tp.psk']);
   t.same(paths(withChange((c) => (c.listeners.ikev2.auth = 'psk'))), ['listeners.ikev2.psk']);
   t.same(paths(withChange((c) => (c.listeners.sstp.port = 8080))), ['listeners.sstp.port']);
@@ -71,7 +74,7 @@ t.test('SSTP sites: a dialing site needs user, password and remote subnets; an a
   t.same(paths(withChange((c) => (c.sites = [site({})]))).sort(), ['sites[0].password', 'sites[0].username']);
   t.same(paths(withChange((c) => (c.sites = [site({ username: 'branch', password: 'Site-Pass-1', remoteSubnets: [] })]))), ['sites[0].remoteSubnets']);
   t.same(paths(withChange((c) => (c.sites = [site({ username: 'branch', initiate: false })]))), ['sites[0].username'], 'answering needs a local user of that name');
-  t.same(paths(withChange((c) => ((c.users = [{ name: 'branch', password: 'password-1', enabled: true }]), (c.sites = [site({ username: 'branch', initiate: false })])))), []);
+  t.same(paths(withChange((c) => ((c.users = [{ name: 'branch', ntHash: H, enabled: true }]), (c.sites = [site({ username: 'branch', initiate: false })])))), []);
   t.same(paths(withChange((c) => (c.sites = [site({ username: 'branch', password: 'Site-Pass-1', serverFingerprint: 'AB:CD' })]))), ['sites[0].serverFingerprint']);
   const pin = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase()).join(':');
   t.same(paths(withChange((c) => (c.sites = [site({ username: 'branch', password: 'Site-Pass-1', serverFingerprint: pin })]))), []);
@@ -93,11 +96,11 @@ t.test('property: random mutations never throw, and either validate or name path
     if (v !== null && typeof v === 'object') for (const [k, child] of Object.entries(v)) walk(child, [...path, k]);
     else leaves.push([path, v]);
   };
-  walk({ ...defaultConfig(), users: [{ name: 'u', password: 'password-1', enabled: true }] }, []);
+  walk({ ...defaultConfig(), users: [{ name: 'u', ntHash: H, enabled: true }] }, []);
   const junk = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.dictionary(fc.string(), fc.integer(), { maxKeys: 3 }));
   fc.assert(
     fc.property(fc.array(fc.tuple(fc.nat(leaves.length - 1), junk), { minLength: 1, maxLength: 5 }), (mutations) => {
-      const doc = structuredClone({ ...defaultConfig(), users: [{ name: 'u', password: 'password-1', enabled: true }] }) as Record<string, unknown>;
+      const doc = structuredClone({ ...defaultConfig(), users: [{ name: 'u', ntHash: H, enabled: true }] }) as Record<string, unknown>;
       for (const [i, value] of mutations) {
         const path = leaves[i]![0];
         let node = doc as Record<string, unknown>;
@@ -110,4 +113,33 @@ t.test('property: random mutations never throw, and either validate or name path
     { numRuns: 300 },
   );
   t.pass('300 mutated documents');
+});
+
+t.test('issue 15.6: __proto__, constructor and inherited names are refused at the field, never counted as settings', async (t) => {
+  // As JSON.parse builds them: own properties named like Object.prototype's members.
+  const own = (target: object, key: string, value: unknown) => Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  const doc = defaultConfig();
+  own(doc.system.wan, '__proto__', { address: '203.0.113.5/24' });
+  own(doc.listeners, 'constructor', 'x');
+  own(doc, 'toString', 'y');
+  const r = validateConfig(doc);
+  t.notOk(r.ok);
+  if (r.ok) return;
+  t.same(r.errors.map((e) => [e.path, e.code]).sort(), [['listeners.constructor', 'reserved'], ['system.wan.__proto__', 'reserved'], ['toString', 'unknown']]);
+  // A value only inherited (a replaced prototype) is not in the stored JSON: it does not count.
+  const inherited = defaultConfig();
+  inherited.system.lan = Object.create({ interface: 'eth1', address: '192.168.1.1/24' }) as typeof inherited.system.lan;
+  t.same(paths(inherited).sort(), ['system.lan.address', 'system.lan.interface']);
+});
+
+t.test('issue 15.11: users store an NT hash; a clear password only with CHAP-MD5, matching it, and flagged', async (t) => {
+  const alice = { name: 'alice', ntHash: ntHashHex('Alice-Pass-123'), enabled: true };
+  t.same(paths(withChange((c) => (c.users = [alice]))), []);
+  t.same(paths(withChange((c) => (c.users = [{ ...alice, password: 'Alice-Pass-123' }]))), ['users[0].password'], 'a clear password without CHAP-MD5 is refused');
+  t.same(paths(withChange((c) => (c.users = [{ ...alice, chapMd5: true }]))), ['users[0].password'], 'CHAP-MD5 needs it');
+  t.same(paths(withChange((c) => (c.users = [{ ...alice, chapMd5: true, password: 'Other-Pass-123' }]))), ['users[0].ntHash'], 'and it must be the hashed one');
+  t.same(paths(withChange((c) => (c.users = [{ ...alice, ntHash: 'zz'.repeat(16) }]))), ['users[0].ntHash']);
+  const r = validateConfig(withChange((c) => (c.users = [{ ...alice, chapMd5: true, password: 'Alice-Pass-123' }])));
+  t.ok(r.ok);
+  t.match(r.warnings.find((w) => w.path === 'users[0].chapMd5'), { code: 'insecure', message: /in clear/ });
 });

@@ -11,6 +11,8 @@ import t from 'tap';
 import { defaultConfig } from '../../../firmware/config/defaults.ts';
 import { ConfigStore } from '../../../firmware/config/store.ts';
 import { applyConfig } from '../../../firmware/config/transaction.ts';
+import { storedUser } from '../../../firmware/config/users.ts';
+import { ntHashHex } from '../../../firmware/crypto/user-credential.ts';
 import type { ApiContext, ApiSessionInfo } from '../../../firmware/control/api-context.ts';
 import { ControlApi } from '../../../firmware/control/control-api.ts';
 import { LogRing } from '../../../firmware/log/log-ring.ts';
@@ -40,7 +42,7 @@ async function harness(t: { teardown(fn: () => void): void }): Promise<Harness> 
   const logger = createLogger({ sink: (r) => logs.push(r), level: 'debug' });
   const store = await ConfigStore.open(join(dir, 'config'), { logger });
   const config = defaultConfig();
-  config.users = [{ name: 'bob', password: 'Bobs-Secret-Pass-9', enabled: true }];
+  config.users = [storedUser({ name: 'bob', password: 'Bobs-Secret-Pass-9', enabled: true })];
   await store.write(config, { author: 'test' });
   const clock = { now: Date.parse('2026-11-22T12:00:00Z') };
   const disconnected: string[] = [];
@@ -171,7 +173,7 @@ t.test('users: CRUD, password rules, and no password ever in a response or the l
   const list = await h.call('GET', '/api/v1/users', undefined, { cookie: s.cookie });
   t.same(list.json.users.map((u: { name: string }) => u.name), ['bob', 'dave']);
   t.equal((await h.call('PUT', '/api/v1/users/dave', { enabled: false, password: '<redacted>' }, authed(s))).status, 200, 'a change without a new password keeps it');
-  t.equal(h.store.current().config.users.find((u) => u.name === 'dave')?.password, 'Green-Lantern-Tea-42');
+  t.equal(h.store.current().config.users.find((u) => u.name === 'dave')?.ntHash, ntHashHex('Green-Lantern-Tea-42'), 'stored as its NT hash');
   t.equal((await h.call('DELETE', '/api/v1/users/dave', undefined, authed(s))).status, 200);
   t.equal((await h.call('DELETE', '/api/v1/users/dave', undefined, authed(s))).status, 404);
   const everything = [list.raw.toString(), created.raw.toString(), JSON.stringify(h.logs.records()), (await h.call('GET', '/api/v1/config', undefined, { cookie: s.cookie })).raw.toString()].join('\n');
@@ -192,7 +194,7 @@ t.test('config: invalid documents get 422 with field paths, stale revisions 409,
   t.equal((await h.call('PUT', '/api/v1/config', { config: doc, expectedRevision: got.json.revision - 1 }, authed(s))).status, 409, 'stale revision');
   const ok = await h.call('PUT', '/api/v1/config', { config: doc, expectedRevision: got.json.revision }, authed(s));
   t.equal(ok.status, 200);
-  t.equal(h.store.current().config.users[0]?.password, 'Bobs-Secret-Pass-9', 'redacted secrets came back as they were');
+  t.equal(h.store.current().config.users[0]?.ntHash, ntHashHex('Bobs-Secret-Pass-9'), 'redacted secrets came back as they were');
   t.equal(h.store.current().config.admin.passwordHash?.startsWith('scrypt$'), true, 'so did the admin hash');
   const history = await h.call('GET', '/api/v1/config/history', undefined, { cookie: s.cookie });
   t.ok(history.json.revisions.length >= 3);
@@ -203,7 +205,7 @@ t.test('config: invalid documents get 422 with field paths, stale revisions 409,
   const exported = await h.call('GET', '/api/v1/config/export', undefined, { cookie: s.cookie });
   t.match(exported.headers.get('content-disposition'), /attachment; filename="postern-config-r\d+\.json"/);
   t.notOk(exported.raw.toString().includes('Bobs-Secret-Pass-9'), 'exports are redacted unless asked');
-  t.ok((await h.call('GET', '/api/v1/config/export?secrets=1', undefined, { cookie: s.cookie })).raw.toString().includes('Bobs-Secret-Pass-9'));
+  t.equal((await h.call('GET', '/api/v1/config/export?secrets=1', undefined, { cookie: s.cookie })).status, 400, 'secrets only with the admin password again (issue 15.11)');
 });
 
 t.test('interfaces with their roles; sites with their live state, sent back unchanged', async (t) => {

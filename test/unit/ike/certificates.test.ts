@@ -4,6 +4,7 @@ import type { IkeConnection } from '../../../firmware/ike/engine/types.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 import { der, identity, testCa } from '../../helpers/ike-certs.ts';
 import { connection, EnginePair, seededCrypto } from '../../helpers/ike-pair.ts';
+import { credentialFromPassword } from '../../../firmware/crypto/user-credential.ts';
 
 const A = '192.0.2.1';
 const B = '192.0.2.2';
@@ -50,7 +51,7 @@ t.test('refused: a CA we do not trust, an ID the certificate does not name, a wr
 
 t.test('remote access the Windows way: the gateway signs with its certificate, the user does EAP-MSCHAPv2', async (t) => {
   const gw = identity(caRsa, 'vpn.example.com', ['vpn.example.com', '192.0.2.2']);
-  const users = (n: string) => (n === 'alice' ? new Secret('Correct-Horse-7') : undefined);
+  const users = (n: string) => (n === 'alice' ? credentialFromPassword('Correct-Horse-7') : undefined);
   const a = new IkeEngine([connection('vpn', { remoteAddress: B, remoteId: 'vpn.example.com', peerAuth: 'certificate', trustedCas: [der(caRsa.certificatePem)], eap: { identity: 'alice', password: new Secret('Correct-Horse-7') } })], seededCrypto('a'));
   const b = new IkeEngine([connection('ra', { localId: 'vpn.example.com', ...gw.auth, peerAuth: 'eap-mschapv2', localTs: ['10.2.0.0/16'], remoteTs: ['10.1.0.0/16'] })], seededCrypto('b'), { users });
   const pair = new EnginePair(a, b);

@@ -7,10 +7,11 @@ import type { VirtualAddressProvider } from '../../../firmware/ike/engine/types.
 import { Secret } from '../../../firmware/util/secret.ts';
 import fc from 'fast-check';
 import { connection, EnginePair, seededCrypto } from '../../helpers/ike-pair.ts';
+import { credentialFromPassword } from '../../../firmware/crypto/user-credential.ts';
 
 const A = '192.0.2.1';
 const B = '192.0.2.2';
-const users = (name: string) => (name === 'alice' ? new Secret('Correct-Horse-7') : undefined);
+const users = (name: string) => (name === 'alice' ? credentialFromPassword('Correct-Horse-7') : undefined);
 const pool: VirtualAddressProvider = { lease: () => ({ ipv4: '10.10.0.1', dns: [] }), release: () => {} };
 
 function eapPair(password: string, identity = 'alice') {

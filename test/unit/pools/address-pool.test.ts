@@ -5,7 +5,7 @@ import { AddressPool } from '../../../firmware/pools/address-pool.ts';
 import { PoolRegistry } from '../../../firmware/pools/pool-registry.ts';
 
 const config = (ipv4: string, ipv6?: string, name = 'p'): PoolConfig => ({ name, ipv4, ...(ipv6 === undefined ? {} : { ipv6 }), dns: ['10.0.0.53'] });
-const user = (name: string, staticIPv4?: string): UserConfig => ({ name, password: 'x', enabled: true, ...(staticIPv4 === undefined ? {} : { staticIPv4 }) });
+const user = (name: string, staticIPv4?: string): UserConfig => ({ name, ntHash: '0'.repeat(32), enabled: true, ...(staticIPv4 === undefined ? {} : { staticIPv4 }) });
 
 t.test('one lease per identity, and the same address after a reconnect', async (t) => {
   const pool = new AddressPool(config('10.10.0.0/24'));

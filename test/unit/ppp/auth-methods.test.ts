@@ -11,11 +11,13 @@ import { PppEapPeer } from '../../../firmware/ppp/eap/ppp-eap-peer.ts';
 import type { AuthMethod } from '../../../firmware/ppp/lcp.ts';
 import { PppLink, type LinkAction } from '../../../firmware/ppp/link.ts';
 import { decodePap, encodePap, PapCode, PapPeer } from '../../../firmware/ppp/pap/pap.ts';
+import { credentialFromPassword } from '../../../firmware/crypto/user-credential.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 import { PppWire } from '../../helpers/ppp-wire.ts';
 import { seeded, seededBytes } from './sim.ts';
 
-const users = (name: string) => (name === 'alice' ? new Secret('Alice-Pass-123') : undefined);
+// Alice is allowed CHAP-MD5, so her password is kept in clear besides its NT hash.
+const users = (name: string) => (name === 'alice' ? credentialFromPassword('Alice-Pass-123', true) : undefined);
 
 function peerFor(method: AuthMethod, password: string, seed: number): PppAuthPeer {
   const secret = new Secret(password);
@@ -109,4 +111,29 @@ t.test('decoders and authenticators take random and mutated packets without thro
     new ChapMd5Peer('alice', new Secret('x')).receive(bytes);
   }), { numRuns: 2000 });
   t.pass('no throw');
+});
+
+t.test('issue 15.11: PAP and EAP-MSCHAPv2 authenticate from the NT hash alone; CHAP-MD5 only where the password is kept', async (t) => {
+  // Bob's credential holds only his NT hash, as the configuration now stores it.
+  const hashOnly = (name: string) => (name === 'bob' ? credentialFromPassword('Bob-Pass-4567') : undefined);
+  const login = (method: AuthMethod, password: string) => {
+    const gateway = new PppLink({
+      lcp: { random: seededBytes(31), auth: [method] },
+      createAuthenticator: (m) => pppAuthenticatorFor(m, { users: hashOnly, random: seededBytes(32) }),
+      ipcp: { localAddress: '10.0.0.1', allocate: () => ({ ip: '10.10.0.6' }) },
+    });
+    const secret = new Secret(password);
+    const peer = method === 'pap' ? new PapPeer('bob', secret) : method === 'eap' ? new PppEapPeer('bob', secret, seededBytes(33)) : new ChapMd5Peer('bob', secret);
+    const client = new PppClientLink({ lcp: { random: seededBytes(34), acceptAuth: [method] }, createAuthPeer: () => peer });
+    const wire = new PppWire<LinkAction, ClientLinkAction>(gateway, client, () => false);
+    wire.takeA(gateway.lowerUp(0));
+    wire.takeB(client.lowerUp(0));
+    wire.run(60_000, () => wire.seenA.some((a) => a.type === 'network-up' || a.type === 'auth-failed') || gateway.phase === 'dead');
+    return wire.seenA;
+  };
+  for (const method of ['pap', 'eap'] as const) {
+    t.ok(login(method, 'Bob-Pass-4567').some((a) => a.type === 'network-up'), `${method}: the right password is accepted`);
+    t.match(login(method, 'Bob-Pass-4568').find((a) => a.type === 'auth-failed'), { method }, `${method}: a wrong one refused`);
+  }
+  t.match(login('chap-md5', 'Bob-Pass-4567').find((a) => a.type === 'auth-failed'), { reason: /CHAP-MD5 is not allowed/ }, 'CHAP-MD5 cannot work from a hash, and says why');
 });

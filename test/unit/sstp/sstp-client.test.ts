@@ -14,12 +14,13 @@ import { SstpClientSession } from '../../../firmware/sstp/client/client-session.
 import { SstpDialer } from '../../../firmware/sstp/client/sstp-dialer.ts';
 import { answerRequestHead } from '../../../firmware/sstp/http-handshake.ts';
 import { SstpListener } from '../../../firmware/sstp/sstp-listener.ts';
+import { credentialFromPassword } from '../../../firmware/crypto/user-credential.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 
 const now = new Date();
 const ca = createCa({ commonName: 'Test CA', validityDays: 2, keyType: 'ecdsa-p256', now });
 const cert = issueServerCertificate(ca, { commonName: 'localhost', sans: ['localhost', '127.0.0.1'], validityDays: 2, now });
-const users = (name: string) => (name === 'alice' ? new Secret('Alice-Pass-123') : undefined);
+const users = (name: string) => (name === 'alice' ? credentialFromPassword('Alice-Pass-123') : undefined);
 
 /** A server whose PPP side is the real link (MS-CHAPv2, IPCP) and echoes every IPv4 packet back. */
 async function server(t: { teardown(fn: () => void): void }) {

@@ -13,6 +13,7 @@ import { mschapv2ServerHlak } from '../../../../firmware/sstp/crypto-binding.ts'
 import { Secret } from '../../../../firmware/util/secret.ts';
 import { PppWire } from '../../../helpers/ppp-wire.ts';
 import { seeded, seededBytes } from '../sim.ts';
+import { credentialFromPassword } from '../../../../firmware/crypto/user-credential.ts';
 
 // RFC 2759 §9.2.
 const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
@@ -34,7 +35,7 @@ function scripted(...chunks: Uint8Array[]): (n: number) => Uint8Array {
   };
 }
 
-const users = (name: string) => (name === V.user ? new Secret(V.password) : undefined);
+const users = (name: string) => (name === V.user ? credentialFromPassword(V.password) : undefined);
 
 t.test('RFC 2759 §9.2 through the authenticator and the peer, byte for byte', async (t) => {
   const auth = new Mschapv2Authenticator({ serverName: 'gw', users, random: scripted(Uint8Array.of(7), V.authenticatorChallenge) });
