@@ -87,7 +87,8 @@ export class Service {
     this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access });
     this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, onEvent: (a) => this.#ikeEvent(a) });
     const specs: SubsystemSpec[] = [
-      { name: 'web', wanted: () => true, slice: (c) => c.system.management, create: () => this.web },
+      // The names the web UI answers to (Host allow-list) are part of its slice, not only the address.
+      { name: 'web', wanted: () => true, slice: (c) => ({ management: c.system.management, hostname: c.system.hostname, sans: c.certificates.server.sans }), create: () => this.web },
       ikeSpec(() => this.ike),
       sstpSpec(() => this.sstp),
       sstpSiteSpec(() => this.sstpSites),

@@ -31,6 +31,11 @@ const system = obj('System', {
     listen: str('Listen address', { format: 'ip', default: '127.0.0.1', help: 'The LAN address on a board' }),
     port: int('Port', 1, 65535, { default: 8080 }),
     https: bool('HTTPS', false),
+    // The box answers only to its own names (a DNS-rebinding page names its own host, issue 15.8).
+    allowedHosts: list('Extra names for the web UI', str('Name or address', { format: 'host' }), 32, {
+      optional: true,
+      help: 'Host names or addresses the web UI may be reached by, besides the hostname, the certificate names and the box\'s addresses (e.g. a name a port forward uses)',
+    }),
   }),
 });
 

@@ -21,7 +21,8 @@ export interface SystemConfig {
   wan: { interface: string; mode: 'dhcp' | 'static'; address?: string; gateway?: string };
   lan: { interface: string; address: string };
   dns: { servers: string[] };
-  management: { listen: string; port: number; https: boolean };
+  /** `allowedHosts`: names besides the box's own that the web UI answers to (Host header). */
+  management: { listen: string; port: number; https: boolean; allowedHosts?: string[] };
 }
 
 export interface AdminConfig {

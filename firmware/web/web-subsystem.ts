@@ -5,6 +5,7 @@ import type { PosternConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Subsystem, SubsystemStatus } from '../supervisor/subsystem.ts';
 import { loadAssets, type Asset } from './assets.ts';
+import { HostAllowList } from './host-allow-list.ts';
 
 export interface ManagementAddress {
   readonly host: string;
@@ -19,9 +20,27 @@ export interface WebOptions {
   readonly override?: ManagementAddress;
   /** The gateway certificate, for `system.management.https` (made at first boot by the PKI). */
   readonly tls?: () => { readonly cert: string; readonly key: string };
-  /** The control API, answering everything under /api/. */
-  readonly api?: { handles(path: string): boolean; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
+  /** The control API, answering everything under /api/; its counters go into /healthz. */
+  readonly api?: { handles(path: string): boolean; handle(req: IncomingMessage, res: ServerResponse): Promise<void>; status?(): Record<string, unknown> };
+  /** The box's addresses now, for the Host allow-list (node:os by default; tests give their own). */
+  readonly interfaceAddresses?: () => string[];
+  /** Milliseconds; tests shorten them. */
+  readonly timeouts?: Partial<WebTimeouts>;
 }
+
+export interface WebTimeouts {
+  /** The whole header must arrive within this (slowloris). */
+  readonly headersMs: number;
+  /** The whole request, body included. */
+  readonly requestMs: number;
+  /**
+   * How often Node looks for connections over those limits. Its default is 30 s, so a stalled
+   * connection lived ~35 s instead of 10 (issue 15.9); 1 s makes the limits what they say.
+   */
+  readonly checkIntervalMs: number;
+}
+
+export const DEFAULT_WEB_TIMEOUTS: WebTimeouts = { headersMs: 10_000, requestMs: 30_000, checkIntervalMs: 1_000 };
 
 export const managementAddress = (config: PosternConfig, override?: ManagementAddress): ManagementAddress =>
   override ?? { host: config.system.management.listen, port: config.system.management.port };
@@ -36,9 +55,13 @@ export class WebSubsystem implements Subsystem {
   #wanted: ManagementAddress | undefined;
   #https = false;
   #status: SubsystemStatus = { state: 'stopped' };
+  readonly #hosts: HostAllowList;
+  /** `misdirected`: requests refused for their Host (421). */
+  readonly counters = { misdirected: 0 };
 
   constructor(options: WebOptions) {
     this.#options = options;
+    this.#hosts = new HostAllowList(options.interfaceAddresses ? { interfaceAddresses: options.interfaceAddresses } : {});
   }
 
   async start(config: PosternConfig): Promise<void> {
@@ -46,11 +69,12 @@ export class WebSubsystem implements Subsystem {
     this.#status = { state: 'starting' };
     const https = config.system.management.https && this.#options.tls !== undefined;
     const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
+    const t = { ...DEFAULT_WEB_TIMEOUTS, ...this.#options.timeouts };
+    const limits = { headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkIntervalMs };
     // HTTPS with the gateway's own certificate: the browser trusts it once the Postern CA is imported.
-    const server: Server = https && this.#options.tls ? createHttpsServer({ ...this.#options.tls(), minVersion: 'TLSv1.2' }, handler) : createServer(handler);
+    const server: Server = https && this.#options.tls ? createHttpsServer({ ...this.#options.tls(), minVersion: 'TLSv1.2', ...limits }, handler) : createServer(limits, handler);
     this.#https = https;
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
+    this.#hosts.configure(config, host);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -74,6 +98,8 @@ export class WebSubsystem implements Subsystem {
   /** The address changed: bind the new one first so a bad address leaves the old server running. */
   async reconfigure(next: PosternConfig): Promise<void> {
     const wanted = managementAddress(next, this.#options.override);
+    // The names may change without the address (hostname, certificate names, the extra list).
+    if (this.#server && this.#wanted) this.#hosts.configure(next, this.#wanted.host);
     // Rolling back to the address still served (the failed move kept it) has nothing to do.
     if (this.#server && this.#wanted?.host === wanted.host && this.#wanted.port === wanted.port && this.#https === (next.system.management.https && this.#options.tls !== undefined)) return;
     const old = this.#server;
@@ -101,6 +127,11 @@ export class WebSubsystem implements Subsystem {
     return this.#status;
   }
 
+  /** The server's counters and the API's, for /healthz. */
+  #webStatus(): Record<string, unknown> {
+    return { ...this.counters, ...(this.#options.api?.status ? { api: this.#options.api.status() } : {}) };
+  }
+
   /** For tests and logs: where it listens now. */
   address(): AddressInfo | undefined {
     return (this.#server?.address() as AddressInfo | null) ?? undefined;
@@ -113,16 +144,27 @@ export class WebSubsystem implements Subsystem {
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Referrer-Policy', 'no-referrer');
     if (this.#https) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+    // Before any routing: setup, login, the API and the files alike (issue 15.8).
+    if (!this.#hosts.allows(req.headers.host)) {
+      this.counters.misdirected++;
+      res.setHeader('Connection', 'close');
+      return sendJson(res, 421, {
+        error: { code: MISDIRECTED, message: `this gateway does not answer to the name '${String(req.headers.host).slice(0, 100)}'; use its address or hostname, or add the name to system.management.allowedHosts` },
+      });
+    }
     const api = this.#options.api;
     if (api?.handles(path)) return void api.handle(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' });
-    if (path === '/healthz') return sendJson(res, 200, this.#options.health());
+    if (path === '/healthz') return sendJson(res, 200, { ...this.#options.health(), web: this.#webStatus() });
     const asset = this.#assets.get(path);
     if (!asset) return sendJson(res, 404, { error: 'not found' });
     res.writeHead(200, { 'Content-Type': asset.contentType, 'Content-Length': asset.body.length });
     res.end(req.method === 'HEAD' ? undefined : asset.body);
   }
 }
+
+/** The stable code of the 421 answer (the API's codes are in control/api-error.ts; this one is the server's). */
+export const MISDIRECTED = 'POSTERN_ERR_MISDIRECTED_HOST';
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
