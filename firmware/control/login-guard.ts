@@ -6,6 +6,10 @@
  * 3. a delay for a throttled source (the request waits, holding no hashing slot);
  * 4. the password check through a WorkGate: few at once, a short line, 503 beyond it (issue 15.4);
  * 5. the result booked on the account and the source.
+ * A refusal before any check is answered after a short delay (a tarpit): a client that waits for each
+ * answer, as a guessing script does, is paced to one attempt a second per connection instead of
+ * spinning thousands of cheap refusals a second through the event loop. Delayed answers hold only a
+ * timer and the socket, and are bounded: beyond the bound a refusal is answered at once.
  * Budgets run on a monotonic clock (they protect real CPU time); the limiter on the service's clock.
  */
 import { availableParallelism } from 'node:os';
@@ -41,6 +45,9 @@ export interface LoginGuardOptions {
   readonly throttledRate?: number;
   readonly throttledBurst?: number;
   readonly throttledDelayMs?: number;
+  /** The tarpit: how long a refusal waits, and how many may wait at once. */
+  readonly refusalDelayMs?: number;
+  readonly maxDelayedRefusals?: number;
   readonly limiter?: Omit<LoginLimiterOptions, 'now'>;
 }
 
@@ -51,7 +58,10 @@ export class LoginGuard {
   readonly #throttled: TokenBucket;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #delayMs: number;
-  readonly #counters = { attempts: 0, refusedGlobalRate: 0, refusedThrottledRate: 0, throttledChecks: 0 };
+  readonly #refusalDelayMs: number;
+  readonly #maxDelayed: number;
+  #delayed = 0;
+  readonly #counters = { attempts: 0, refusedGlobalRate: 0, refusedThrottledRate: 0, throttledChecks: 0, tarpitted: 0 };
 
   constructor(options: LoginGuardOptions = {}) {
     const monotonic = options.monotonic ?? (() => performance.now());
@@ -61,10 +71,29 @@ export class LoginGuard {
     this.#throttled = new TokenBucket({ rate: options.throttledRate ?? 1, burst: options.throttledBurst ?? 2, now: monotonic });
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#delayMs = options.throttledDelayMs ?? 1000;
+    this.#refusalDelayMs = options.refusalDelayMs ?? 1000;
+    this.#maxDelayed = options.maxDelayedRefusals ?? 256;
   }
 
   async attempt(account: string, address: string, verify: () => Promise<boolean>): Promise<LoginOutcome> {
     this.#counters.attempts++;
+    const outcome = await this.#attempt(account, address, verify);
+    if (!outcome.ok && outcome.status !== 401 && !outcome.wrongPassword) await this.#tarpit();
+    return outcome;
+  }
+
+  async #tarpit(): Promise<void> {
+    if (this.#refusalDelayMs <= 0 || this.#delayed >= this.#maxDelayed) return;
+    this.#delayed++;
+    this.#counters.tarpitted++;
+    try {
+      await this.#sleep(this.#refusalDelayMs);
+    } finally {
+      this.#delayed--;
+    }
+  }
+
+  async #attempt(account: string, address: string, verify: () => Promise<boolean>): Promise<LoginOutcome> {
     const first = this.limiter.assess(account, address);
     if (first.verdict === 'refuse') return { ok: false, status: 429, why: 'account-locked', retryAfterSeconds: first.retryAfterSeconds };
     const bucket = first.throttled ? this.#throttled : this.#global;
