@@ -1,0 +1,89 @@
+/**
+ * The listener as a shell over SstpAdmission, on loopback with an ephemeral port: a refused or evicted
+ * connection really is closed by the gateway, the oldest one first, and a stalled one is dropped when
+ * admission's timeout says so. Sources are distinct loopback addresses (127.0.0.0/8 is all local).
+ */
+import { connect, type Socket } from 'node:net';
+import t, { type Test } from 'tap';
+import { createLogger } from '../../../firmware/log/logger.ts';
+import { createCa } from '../../../firmware/pki/ca.ts';
+import { issueServerCertificate } from '../../../firmware/pki/issue.ts';
+import { SstpListener } from '../../../firmware/sstp/sstp-listener.ts';
+import type { SstpLimits } from '../../../firmware/sstp/admission.ts';
+
+const now = new Date();
+const ca = createCa({ commonName: 'listener test CA', validityDays: 2, keyType: 'ecdsa-p256', now });
+const cert = issueServerCertificate(ca, { commonName: 'gw', sans: ['gw'], validityDays: 2, now });
+
+async function listen(t: Test, limits: Partial<SstpLimits>): Promise<{ listener: SstpListener; port: number }> {
+  const listener = new SstpListener({
+    host: '127.0.0.1', port: 0, certificatePem: cert.certificatePem, keyPem: cert.keyPem, logger: createLogger({ sink: () => {} }), limits,
+    connection: { session: { randomBytes: (n) => new Uint8Array(n) }, createLink: () => ({ lowerUp: () => {}, receiveFrame: () => {}, lowerDown: () => {} }) },
+  });
+  const { port } = await listener.start();
+  t.teardown(() => listener.stop());
+  return { listener, port };
+}
+
+/**
+ * An idle connection from `source`; `closed` settles when the gateway ends it. A reset can beat the
+ * connect event on loopback, so a refused one may resolve already closed.
+ */
+function idle(port: number, source: string): Promise<{ socket: Socket; closed: Promise<void> }> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, localAddress: source });
+    const closed = new Promise<void>((done) => socket.on('close', () => done()));
+    socket.on('error', () => {});
+    socket.once('connect', () => resolve({ socket, closed }));
+    socket.once('close', () => resolve({ socket, closed }));
+  });
+}
+
+const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const isClosed = async (c: { closed: Promise<void> }, ms = 200) => Promise.race([c.closed.then(() => true), settle(ms).then(() => false)]);
+
+t.test('a source over its limit is closed at once; another source is not', async (t) => {
+  const { listener, port } = await listen(t, { perSource: 2, handshakes: 10 });
+  const a = await idle(port, '127.0.0.2');
+  const b = await idle(port, '127.0.0.2');
+  const c = await idle(port, '127.0.0.2');
+  const d = await idle(port, '127.0.0.3');
+  t.ok(await isClosed(c), 'the third from 127.0.0.2 is closed by the gateway');
+  t.notOk(await isClosed(a, 50), 'the first two stay');
+  t.notOk(await isClosed(b, 50));
+  t.notOk(await isClosed(d, 50), '127.0.0.3 is its own source');
+  t.match(listener.counters(), { refusedPerSource: 1, handshakesNow: 3 });
+  for (const x of [a, b, d]) x.socket.destroy();
+});
+
+t.test('a full handshake budget closes the oldest connection for the newest', async (t) => {
+  const { listener, port } = await listen(t, { perSource: 10, handshakes: 3 });
+  const first = await idle(port, '127.0.0.4');
+  await settle(20);
+  const second = await idle(port, '127.0.0.5');
+  await settle(20);
+  const third = await idle(port, '127.0.0.6');
+  await settle(20);
+  const fourth = await idle(port, '127.0.0.7');
+  t.ok(await isClosed(first), 'the oldest went');
+  t.notOk(await isClosed(second, 50), 'the others stay');
+  const fifth = await idle(port, '127.0.0.8');
+  t.ok(await isClosed(second), 'then the next oldest');
+  t.notOk(await isClosed(third, 50));
+  t.notOk(await isClosed(fourth, 50));
+  t.notOk(await isClosed(fifth, 50), 'the newest is never the one to go');
+  t.match(listener.counters(), { evictedOldest: 2, handshakesNow: 3 });
+  for (const x of [third, fourth, fifth]) x.socket.destroy();
+});
+
+t.test('stalled connections are dropped after the handshake timeout, sooner under pressure', async (t) => {
+  const { listener, port } = await listen(t, { perSource: 10, handshakes: 4, handshakeTimeoutMs: 1500, pressureTimeoutMs: 200 });
+  const calm = await idle(port, '127.0.0.9');
+  t.notOk(await isClosed(calm, 400), 'alone it has the normal timeout');
+  const more = await Promise.all(['127.0.0.10', '127.0.0.11'].map((s) => idle(port, s)));
+  t.ok(await isClosed(calm, 300), 'three of four is over half: the oldest is cut at the short timeout');
+  t.notOk(await isClosed(more[0]!, 300), 'two of four is not over half: the rest are back on the normal timeout');
+  t.ok((await isClosed(more[0]!, 1500)) && (await isClosed(more[1]!, 300)), 'which ends them too');
+  t.match(listener.counters(), { timedOutUnderPressure: 1, handshakesNow: 0 });
+  t.ok(listener.counters().timedOut >= 3);
+});
