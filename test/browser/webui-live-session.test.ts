@@ -17,8 +17,9 @@ import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { storedUser } from '../../firmware/config/users.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : browserMissing() ?? (!existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
+const skip = labSkip(!isRoot() ? 'needs root' : browserMissing() ?? (!existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false));
 const ADMIN = 'Field-Tech-Pass-77';
 
 t.test('a live IKEv2 session appears in the browser and is disconnected from there', { skip }, async (t) => {

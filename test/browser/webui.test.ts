@@ -7,8 +7,9 @@ import { join, resolve } from 'node:path';
 import t from 'tap';
 import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
 import { startPostern } from '../helpers/postern-process.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = browserMissing() ?? false;
+const skip = labSkip(browserMissing());
 const ADMIN = 'Field-Tech-Pass-77';
 
 t.test('first boot, login, a user, a certificate and a profile, from the browser', { skip }, async (t) => {

@@ -6,8 +6,9 @@ import { iperf3 } from '../lab/peers/iperf3.ts';
 import { mirroredPeers, PosternDp, routeLansThroughTunnel } from '../lab/peers/postern-dp.ts';
 import { twoSitesBehindNat, twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : !hasBinary('iperf3') ? 'iperf3 missing' : false;
+const skip = labSkip(!isRoot() ? 'needs root' : !hasBinary('iperf3') ? 'iperf3 missing' : false);
 
 t.test('tunnel mode, ESP in UDP: ping and iperf3 between the LANs', { skip }, async (t) => {
   const lab = Lab.create(twoSitesDirect);

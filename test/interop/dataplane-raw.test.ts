@@ -6,8 +6,9 @@ import { iperf3 } from '../lab/peers/iperf3.ts';
 import { mirroredPeers, PosternDp, routeLansThroughTunnel } from '../lab/peers/postern-dp.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = isRoot() ? false : 'needs root';
+const skip = labSkip(isRoot() ? false : 'needs root');
 
 t.test('raw ESP tunnel mode: ping and iperf3 between the LANs', { skip }, async (t) => {
   const lab = Lab.create(twoSitesDirect);

@@ -9,8 +9,9 @@ import { iperf3 } from '../lab/peers/iperf3.ts';
 import { mirroredPeers, PosternDp } from '../lab/peers/postern-dp.ts';
 import { twoSitesBehindNat, twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : !hasBinary('iperf3') ? 'iperf3 missing' : false;
+const skip = labSkip(!isRoot() ? 'needs root' : !hasBinary('iperf3') ? 'iperf3 missing' : false);
 
 /** ICMP and TCP from `host` to `peer` go into the TUN with the host's own address as source; ESP, IKE and UDP 4500 do not. */
 function steer(lab: Lab, host: string, own: string, peer: string): void {

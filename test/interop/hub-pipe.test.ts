@@ -5,8 +5,9 @@ import { isRoot } from '../lab/command.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = isRoot() ? false : 'needs root';
+const skip = labSkip(isRoot() ? false : 'needs root');
 
 for (const offload of [true, false]) {
   t.test(`pings answered by JavaScript sessions through the pipe (TUN offloads ${offload ? 'on' : 'off'})`, { skip }, async (t) => {

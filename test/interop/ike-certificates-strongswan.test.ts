@@ -13,8 +13,9 @@ import { ikeStatus, startPosternIke } from '../lab/peers/postern-ike.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
+const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 
 function pki(keyType: KeyType) {
   const ca = createCa({ commonName: 'Postern Lab CA', validityDays: 30, keyType, now: new Date() });

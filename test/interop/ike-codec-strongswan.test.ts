@@ -9,8 +9,9 @@ import { hasBinary, isRoot } from '../lab/command.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
+const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 
 t.test('a strongSwan IKE_SA_INIT request decodes as configured and re-encodes byte for byte', { skip }, async (t) => {
   const lab = Lab.create({ hosts: { swan: {}, listener: {} }, links: { net0: { a: ['swan', '192.0.2.1/24'], b: ['listener', '192.0.2.2/24'] } } });

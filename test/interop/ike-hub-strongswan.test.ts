@@ -12,8 +12,9 @@ import type { SwanConnection } from '../lab/peers/strongswan-config.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoBranchesOneHub } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
+const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 
 const branch = (id: string, local: string, lan: string): SwanConnection => ({
   localAddrs: [local], remoteAddrs: ['192.0.2.2'], proposals: ['aes128gcm16-prfsha256-ecp256'],

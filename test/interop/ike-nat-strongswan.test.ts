@@ -9,8 +9,9 @@ import { ikeStatus, startPosternIke } from '../lab/peers/postern-ike.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
 import { twoSitesBehindNat, twoSitesBothBehindNat } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
+const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 
 async function pingBothWays(t: Test, lab: Lab, gwB: LinePeer): Promise<void> {
   const there = await lab.exec('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']);

@@ -6,8 +6,9 @@ import { ikeStatus, startPosternIke } from '../lab/peers/postern-ike.ts';
 import { posternSite } from '../lab/ike-sites.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : false;
+const skip = labSkip(!isRoot() ? 'needs root' : false);
 
 t.test('two Postern gateways: IKEv2, raw ESP, LAN to LAN both ways; rekeyed under traffic', { skip }, async (t) => {
   const lab = Lab.create(twoSitesDirect);

@@ -7,8 +7,9 @@ import { ikeStatus, startPosternIke } from '../lab/peers/postern-ike.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
+const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 const PSK = 'remote-access-psk-0123456789abcdef';
 
 t.test('a strongSwan road warrior gets a pool address and DNS, and pings the LAN', { skip }, async (t) => {

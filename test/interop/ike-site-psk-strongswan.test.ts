@@ -13,8 +13,9 @@ import { waitUntil } from '../lab/peers/wait.ts';
 import { SITE_PSK, posternSite, swanSite } from '../lab/ike-sites.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
+const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 
 const PSK = SITE_PSK;
 const A = '192.0.2.1'; // strongSwan (gwA)

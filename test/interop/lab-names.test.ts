@@ -2,8 +2,9 @@
 import t from 'tap';
 import { isRoot } from '../lab/command.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-t.test('links named n, dev and up', { skip: isRoot() ? false : 'needs root' }, async (t) => {
+t.test('links named n, dev and up', { skip: labSkip(isRoot() ? false : 'needs root') }, async (t) => {
   const lab = Lab.create({
     hosts: { a: {}, b: {} },
     links: { n: { a: ['a', '10.7.0.1/24'], b: ['b', '10.7.0.2/24'] }, dev: { a: ['a', '10.7.1.1/24'], b: ['b', '10.7.1.2/24'] }, up: { a: ['a', '10.7.2.1/24'], b: ['b', '10.7.2.2/24'] } },

@@ -5,9 +5,10 @@ import { FreeRadius } from '../lab/peers/freeradius.ts';
 import { iperf3 } from '../lab/peers/iperf3.ts';
 import { Mosquitto } from '../lab/peers/mosquitto.ts';
 import { Lab, type TopologySpec } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
 const missing = ['mosquitto', 'mosquitto_pub', 'freeradius', 'radclient', 'iperf3'].filter((b) => !hasBinary(b));
-const skip = !isRoot() ? 'needs root' : missing.length ? `not installed: ${missing.join(', ')}` : false;
+const skip = labSkip(!isRoot() ? 'needs root' : missing.length ? `not installed: ${missing.join(', ')}` : false);
 
 /** A server host and a client host on one link. */
 const pair: TopologySpec = {

@@ -7,8 +7,9 @@ import { StrongSwan, CHARON } from '../lab/peers/strongswan.ts';
 import type { SwanConnection } from '../lab/peers/strongswan-config.ts';
 import { twoSitesBehindNat } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
+const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 
 const PSK = 'lab-smoke-pre-shared-key-0123456789';
 const site = (local: string, remote: string, localAddr: string, remoteAddr: string, localTs: string, remoteTs: string): SwanConnection => ({

@@ -7,8 +7,9 @@ import t from 'tap';
 import { isRoot, processGone, runSync } from '../lab/command.ts';
 import { sweepDeadRuns } from '../lab/registry.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = isRoot() ? false : 'needs root';
+const skip = labSkip(isRoot() ? false : 'needs root');
 
 interface Made { prefix: string; namespaces: string[]; pids: number[]; dir: string }
 

@@ -7,8 +7,9 @@ import { VM_CLIENT, vmClientSite } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { vmImage } from '../lab/vm/image-builder.ts';
 import { Vm, vmMissing } from '../lab/vm/vm.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = vmMissing() ?? false;
+const skip = labSkip(vmMissing());
 
 const MODULES = ['ppp_generic', 'ppp_async', 'ppp_mppe', 'pppox', 'gre', 'pptp', 'l2tp_core', 'l2tp_ppp', 'esp4', 'xfrm_user'];
 

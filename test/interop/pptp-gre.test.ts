@@ -7,8 +7,9 @@ import { LinePeer } from '../lab/peers/line-peer.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : false;
+const skip = labSkip(!isRoot() ? 'needs root' : false);
 const A = '192.0.2.1';
 const B = '192.0.2.2';
 

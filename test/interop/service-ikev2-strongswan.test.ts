@@ -15,8 +15,9 @@ import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { storedUser } from '../../firmware/config/users.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
+const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 
 t.test('postern run as the gateway: a Windows-style client connects and reaches the LAN', { skip }, async (t) => {
   const lab = Lab.create(twoSitesDirect); // gwA: the client; gwB: Postern; lanB behind it

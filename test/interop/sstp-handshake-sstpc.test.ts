@@ -7,8 +7,9 @@ import { LinePeer } from '../lab/peers/line-peer.ts';
 import { VM_CLIENT, vmClientSite } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { Vm, vmMissing } from '../lab/vm/vm.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = vmMissing() ?? false;
+const skip = labSkip(vmMissing());
 const ATTEMPTS = 8;
 
 t.test(`sstpc gets through the TLS 1.3 and HTTP handshake ${ATTEMPTS} times out of ${ATTEMPTS}`, { skip }, async (t) => {

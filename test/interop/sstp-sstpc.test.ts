@@ -7,8 +7,9 @@ import { sstpcDialScript, startSstpGateway } from '../helpers/sstp-lab.ts';
 import { VM_CLIENT, vmClientSite } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { Vm, vmMissing } from '../lab/vm/vm.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = vmMissing() ?? false;
+const skip = labSkip(vmMissing());
 const PASSWORD = 'Correct-Horse-Battery-7';
 
 const SCRIPT = [

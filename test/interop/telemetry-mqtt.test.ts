@@ -10,9 +10,10 @@ import { Mosquitto, type MosquittoSpec } from '../lab/peers/mosquitto.ts';
 import type { TelemetryPeerConfig } from '../lab/peers/telemetry-peer.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { Lab, type Daemon, type TopologySpec } from '../lab/topology.ts';
+import { labSkip } from '../lab/skip.ts';
 
 const missing = ['mosquitto', 'mosquitto_sub', 'mosquitto_pub', 'mosquitto_passwd', 'nft'].filter((b) => !hasBinary(b));
-const skip = !isRoot() ? 'needs root (network namespaces)' : missing.length ? `not installed: ${missing.join(', ')}` : false;
+const skip = labSkip(!isRoot() ? 'needs root (network namespaces)' : missing.length ? `not installed: ${missing.join(', ')}` : false);
 
 const BROKER = '10.9.1.1';
 const USER = 'fleet';

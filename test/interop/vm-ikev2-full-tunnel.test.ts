@@ -17,16 +17,16 @@ import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { ntHashHex } from '../../firmware/crypto/user-credential.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
-import { skipOutsideCi } from '../lab/command.ts';
 import { CHARON } from '../lab/peers/strongswan.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { VM_REMOTE, vmRemoteAccess } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { GUEST_CHARON_SCRIPT, guestCharonFiles } from '../lab/vm/guest-charon.ts';
 import { Vm, vmMissing } from '../lab/vm/vm.ts';
+import { labSkip } from '../lab/skip.ts';
 
 const missing = vmMissing() ?? (existsSync(CHARON) ? null : 'strongSwan (charon) is not installed, so the guest image has none');
-const skip = skipOutsideCi(missing);
+const skip = labSkip(missing);
 
 const PASSWORD = 'Correct-Horse-Battery-7';
 const POOL = '10.10.0.0/24';

@@ -8,14 +8,14 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import type { PolicySpec, SaSpec } from '../../firmware/dataplane/types.ts';
-import { skipOutsideCi } from '../lab/command.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
 import { VM_REMOTE, vmRemoteAccess } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { Vm, vmMissing } from '../lab/vm/vm.ts';
+import { labSkip } from '../lab/skip.ts';
 
 const missing = vmMissing();
-const skip = skipOutsideCi(missing);
+const skip = labSkip(missing);
 
 const GUEST = VM_REMOTE.guest;
 const GW = VM_REMOTE.server;

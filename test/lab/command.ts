@@ -55,9 +55,3 @@ export function processGone(pid: number): boolean {
     return true;
   }
 }
-
-/**
- * tap's `skip` for a test whose real peer is missing (`missing`, or null when it is there): the
- * reason on a developer's machine, but never under CI (CI=true), where the test must run and fail.
- */
-export const skipOutsideCi = (missing: string | null): string | false => (missing && process.env['CI'] !== 'true' ? missing : false);

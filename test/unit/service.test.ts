@@ -1,5 +1,7 @@
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import t from 'tap';
+import { ConfigStore } from '../../firmware/config/store.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
 import { createLogger, memorySink } from '../../firmware/log/logger.ts';
 import { Service } from '../../firmware/service.ts';
@@ -41,12 +43,16 @@ t.test('apply moves the web server; a failing apply rolls back and keeps the old
   const { sink, records } = memorySink();
   const stateDir = tempDir(t);
   const first = await freePort();
-  // Start on a configured port (no override) so that config changes move it.
+  // Start on a configured port (no override) so that config changes move it: an ephemeral one seeded
+  // in the store, never the default 8080 that `make run` holds on a developer's box (issue 15.12).
+  const seed = await ConfigStore.open(join(stateDir, 'config'), { logger: createLogger({ sink: () => {} }) });
+  await seed.write(withPort(seed.current().config, await freePort()), { author: 'test' });
   const boot = await Service.start({ stateDir, logger: createLogger({ sink }), only: ['web'] });
+  t.not(boot.web.address()?.port, 8080, 'started on the seeded port');
   const moved = await boot.applyConfig(withPort(boot.store.current().config, first), { author: 'test' });
   t.ok(moved.ok, 'applied');
   t.equal(boot.web.address()?.port, first, 'the web server moved to the new port');
-  t.equal(boot.store.current().revision, 2);
+  t.equal(boot.store.current().revision, 3);
   t.equal((await fetch(`http://127.0.0.1:${first}/healthz`)).status, 200);
 
   // Occupy a port, then ask to move there: the bind fails, the transaction rolls back.
@@ -57,7 +63,7 @@ t.test('apply moves the web server; a failing apply rolls back and keeps the old
   const result = await boot.applyConfig(withPort(boot.store.current().config, taken), { author: 'test' });
   t.notOk(result.ok, 'refused');
   if (!result.ok) t.equal(result.stage, 'apply');
-  t.equal(boot.store.current().revision, 2, 'nothing committed');
+  t.equal(boot.store.current().revision, 3, 'nothing committed');
   t.equal(boot.web.address()?.port, first, 'still serving on the old port');
   t.equal((await fetch(`http://127.0.0.1:${first}/healthz`)).status, 200);
   t.ok(records.some((r) => r.level === 'error' || r.level === 'warn'), 'the failure was logged');

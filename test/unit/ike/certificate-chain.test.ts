@@ -10,8 +10,9 @@ import { IkeEngine } from '../../../firmware/ike/engine/engine.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 import { der, identity, testCa } from '../../helpers/ike-certs.ts';
 import { connection, EnginePair, seededCrypto } from '../../helpers/ike-pair.ts';
+import { labSkip } from '../../lab/skip.ts';
 
-const skip = spawnSync('openssl', ['version']).status === 0 ? false : 'openssl is not installed';
+const skip = labSkip(spawnSync('openssl', ['version']).status === 0 ? false : 'openssl is not installed');
 
 function outsidePki(): { root: string; intermediate: string; leaf: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), 'postern-chain-'));

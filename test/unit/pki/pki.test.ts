@@ -15,6 +15,7 @@ import { exportPkcs12, importPkcs12 } from '../../../firmware/pki/pkcs12.ts';
 import { readCertificate } from '../../../firmware/pki/x509-read.ts';
 import { ErrorCode, isPosternError } from '../../../firmware/util/errors.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
+import { labSkip } from '../../lab/skip.ts';
 
 // openssl verify checks against the real clock, so the CA lives in the present.
 const now = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -22,7 +23,7 @@ const hour = 3_600_000;
 const day = 86_400_000;
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
-const noOpenssl = hasOpenssl ? false : 'openssl CLI not installed';
+const noOpenssl = labSkip(hasOpenssl ? false : 'openssl CLI not installed');
 const dir = mkdtempSync(join(tmpdir(), 'postern-pki-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
