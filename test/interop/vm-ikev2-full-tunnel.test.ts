@@ -151,6 +151,7 @@ t.test('charon in the VM guest (kernel ESP) against postern run: full tunnel to 
   t.ok(up, up ? 'the guest\'s charon establishes the IKE SA and the full-tunnel child with Postern' : `POSTERN DEFECT? the guest's charon could not bring the tunnel up against postern run:\n${refusal}\n--- charon ---\n${out('charon-log')}\n--- postern ---\n${postern.log().split('\n').slice(-40).join('\n')}`);
   t.match(out('initiate'), /authentication of '192\.0\.2\.2' with RSA[^\n]*successful/, 'the client trusts the certificate Postern issued itself');
   t.match(out('initiate'), /EAP method EAP_MSCHAPV2 succeeded/, 'EAP-MSCHAPv2 succeeds');
+  for (const line of out('initiate').split('\n').filter((l) => /selected proposal|received (unknown|un)/i.test(l))) t.comment(`charon: ${line.trim()}`);
   const vip = /installing new virtual IP (\d+\.\d+\.\d+\.\d+)/.exec(out('initiate'))?.[1];
   t.match(vip ?? '', /^10\.10\.0\.\d+$/, `a virtual IP from the pool (${vip})`);
   t.match(out('initiate'), /CHILD_SA full\{\d+\} established with SPIs [0-9a-f]+_i [0-9a-f]+_o and TS [\d./]+ === 0\.0\.0\.0\/0/, 'the child covers every destination (0.0.0.0/0)');
@@ -203,6 +204,8 @@ t.test('charon in the VM guest (kernel ESP) against postern run: full tunnel to 
   await waitUntil('Postern logs the IKE SA down', 10_000, () => postern.log().includes('"msg":"IKE SA down"')).catch(() => undefined);
   t.match(postern.log(), /"msg":"IKE SA down"/, 'and its end when the client disconnects');
   t.notOk(log.includes(PASSWORD), 'never the password');
+  const warnings = postern.log().split('\n').filter((l) => /"level":"(warn|error)"/.test(l));
+  if (warnings.length > 0) t.comment(`Postern's warnings and errors:\n${warnings.slice(0, 15).join('\n')}`);
   if (!t.passing()) t.comment(`--- guest ---\n${result.console.slice(-6000)}\n--- postern ---\n${postern.log().split('\n').slice(-60).join('\n')}`);
   t.comment(`whole test in ${Date.now() - started} ms`);
 });
