@@ -1,4 +1,7 @@
-/** VPN users: add (password rules per field), enable/disable, remove, and each user's client profiles. */
+/**
+ * VPN users: add (password rules per field), enable/disable, remove, and each user's client profiles.
+ * The gateway keeps only a password's NT hash and never shows it: a change without a password keeps it.
+ */
 import { useEffect, useState } from 'preact/hooks';
 import { api, describe, download, fieldErrors } from '../api.ts';
 import { Field, Message } from '../ui.tsx';
@@ -53,7 +56,7 @@ export function UsersView() {
             {users.map((u) => (
               <tr key={u.name} data-user={u.name}>
                 <td>{u.name}</td>
-                <td><button class="link" onClick={() => act(() => api('PUT', `/users/${encodeURIComponent(u.name)}`, { ...u, enabled: !u.enabled, password: '<redacted>' }), `${u.name} ${u.enabled ? 'disabled' : 'enabled'}`)}>{u.enabled ? 'enabled' : 'disabled'}</button></td>
+                <td><button class="link" onClick={() => act(() => api('PUT', `/users/${encodeURIComponent(u.name)}`, { ...u, enabled: !u.enabled }), `${u.name} ${u.enabled ? 'disabled' : 'enabled'}`)}>{u.enabled ? 'enabled' : 'disabled'}</button></td>
                 <td class="profiles">{KINDS.map(([kind, label]) => <button key={kind} class="link" data-profile={kind} onClick={() => act(() => download('GET', `/profiles/${encodeURIComponent(u.name)}/${kind}`), `${label} profile for ${u.name} downloaded`)}>{label}</button>)}</td>
                 <td><button class="danger" onClick={() => confirm(`Remove ${u.name}?`) && act(() => api('DELETE', `/users/${encodeURIComponent(u.name)}`), `${u.name} removed`)}>Remove</button></td>
               </tr>
