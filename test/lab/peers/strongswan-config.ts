@@ -12,7 +12,8 @@ export interface SwanChild {
 }
 
 export interface SwanAuth {
-  readonly auth: 'psk' | 'pubkey' | 'eap-mschapv2' | 'eap';
+  /** Also a signature scheme: 'rsa/pss-sha256', 'ecdsa-sha384' (swanctl.conf's auth keywords). */
+  readonly auth: 'psk' | 'pubkey' | 'eap-mschapv2' | 'eap' | `rsa${string}` | `ecdsa${string}`;
   readonly id: string;
   /** File names under swanctl/x509 (certs) for pubkey authentication. */
   readonly certs?: readonly string[];
@@ -30,6 +31,10 @@ export interface SwanConnection {
   readonly vips?: readonly string[];
   readonly fragmentation?: boolean;
   readonly mobike?: boolean;
+  /** IKE version (1 for the IKEv1 tests); 2 when absent. */
+  readonly version?: 1 | 2;
+  /** swanctl's uniqueness policy: 'never' also keeps charon from sending INITIAL_CONTACT. */
+  readonly unique?: 'no' | 'never' | 'replace' | 'keep';
 }
 
 export interface SwanSecret {
@@ -111,9 +116,10 @@ function connectionSection(name: string, c: SwanConnection): string {
     c.vips?.length ? `vips = ${list(c.vips)}` : '',
     `fragmentation = ${c.fragmentation === false ? 'no' : 'yes'}`,
     `mobike = ${c.mobike === false ? 'no' : 'yes'}`,
+    c.unique ? `unique = ${c.unique}` : '',
   ].filter(Boolean);
   return `  ${name} {
-    version = 2
+    version = ${c.version ?? 2}
     local_addrs = ${list(c.localAddrs)}
     remote_addrs = ${list(c.remoteAddrs)}
     proposals = ${list(c.proposals)}

@@ -150,7 +150,7 @@ t.test('issue 14.5: an IKEv1 Main Mode request gets a quick NO-PROPOSAL-CHOSEN a
   mm1[17] = 0x10; // version 1.0
   mm1[18] = 2; // Identity Protection (Main Mode)
   mm1.writeUInt32BE(mm1.length, 24);
-  const reply = ikev1Refusal(mm1, (n) => Buffer.alloc(n, 7))!;
+  const reply = Buffer.from(ikev1Refusal(mm1, (n) => Buffer.alloc(n, 7))!);
   t.ok(reply, 'answered');
   t.same([...reply.subarray(0, 8)], [...mm1.subarray(0, 8)], 'the initiator cookie echoed');
   t.same([reply[16], reply[17], reply[18]], [11, 0x10, 5], 'an ISAKMP Informational carrying a Notification');
