@@ -19,8 +19,9 @@ import { Lab } from '../lab/topology.ts';
 import { existsSync } from 'node:fs';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { CHARON } from '../lab/peers/strongswan.ts';
+import { labSkip } from '../lab/skip.ts';
 
-const skip = !isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false;
+const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 const A = '192.0.2.1'; // strongSwan (gwA)
 const B = '192.0.2.2'; // Postern (gwB)
 const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
