@@ -47,9 +47,9 @@ const KMOD_LINKS = ['/usr/sbin/modprobe', '/usr/sbin/insmod', '/usr/sbin/rmmod',
 /**
  * Kernel modules the guest can load (their dependencies come along). ESP's IV generators (seqiv for
  * AES-GCM, echainiv for AES-CBC with HMAC) draw on the kernel's default RNG, the `stdrng` of `drbg`,
- * seeded by `jitterentropy_rng` (whose conditioning hash is `sha3_generic`'s): without them every ESP
- * SA fails with "unable to initialize cryptographic operations". The guest loads them at boot
- * (BOOT_MODULES). aes, cbc, hmac, sha1 and sha256 are built into Debian's kernel.
+ * seeded by `jitterentropy_rng` (whose conditioning hash is `sha3_generic`'s): without them the kernel
+ * refuses every ESP SA (`ip xfrm`: "Requested AEAD algorithm not found"; charon: "unable to
+ * initialize cryptographic operations"). The guest loads them at boot (BOOT_MODULES). aes, cbc, hmac, sha1 and sha256 are built into Debian's kernel.
  */
 export const GUEST_MODULES = [
   ...BOOT_MODULES, 'tun',
