@@ -106,6 +106,7 @@ const site = obj('Site-to-site peer', {
   username: str('User name (SSTP)', { format: 'name', optional: true, help: 'The account this site dials in as; on the answering side, the local user it must authenticate as' }),
   password: str('Password (SSTP)', { secret: true, optional: true, minLength: 8 }),
   serverFingerprint: str('Server certificate SHA-256 (SSTP)', { format: 'fingerprint', optional: true, help: "Pins the remote gateway's certificate; without it the certificate must chain to a trusted CA" }),
+  pfs: str('Perfect forward secrecy (IKEv2)', { enum: ['auto', 'on', 'off'], optional: true, help: 'auto (when empty): each child rekey offers a fresh Diffie-Hellman and lets the peer decide; on: required; off: never' }),
   initiate: bool('Initiate', true),
   enabled: bool('Enabled', true),
 });

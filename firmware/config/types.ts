@@ -92,6 +92,8 @@ export interface SiteConfig {
   username?: string;
   password?: string;
   serverFingerprint?: string;
+  /** IKEv2 child rekeys: absent means 'auto'. */
+  pfs?: 'auto' | 'on' | 'off';
   initiate: boolean;
   enabled: boolean;
 }

@@ -36,7 +36,7 @@ export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki): I
     out.push({
       name: `site:${site.name}`, remoteAddress: site.remote, psk: new Secret(site.psk ?? ''),
       ikeProposals, espProposals, localTs: site.localSubnets, remoteTs: site.remoteSubnets, mode: 'tunnel', dpdSeconds: 30,
-      rekeySeconds: 3600, ikeRekeySeconds: 4 * 3600, mobike: false,
+      rekeySeconds: 3600, ikeRekeySeconds: 4 * 3600, mobike: false, pfs: site.pfs ?? 'auto',
       ...(certificate ? { localAuth: 'certificate' as const, certificate: ourCert, peerAuth: 'certificate' as const, trustedCas: [caDer], localId: serverId } : {}),
     });
   }

@@ -87,7 +87,7 @@ t.test('insecure choices are warnings, not errors', async (t) => {
     c.sites = [{ name: 'old', protocol: 'gre', remote: '198.51.100.1', localSubnets: [], remoteSubnets: [], auth: 'psk', initiate: false, enabled: true }];
   }));
   t.ok(r.ok);
-  t.same(r.warnings.map((w) => w.path).sort(), ['listeners.ikev2.proposals.ike[3]', 'listeners.l2tp.psk', 'listeners.pptp.enabled', 'sites[0].protocol']);
+  t.same(r.warnings.map((w) => w.path).sort(), ['listeners.ikev2.proposals.ike[5]', 'listeners.l2tp.psk', 'listeners.pptp.enabled', 'sites[0].protocol']);
 });
 
 t.test('property: random mutations never throw, and either validate or name paths', async (t) => {
