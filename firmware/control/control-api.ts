@@ -32,9 +32,10 @@ export class ControlApi {
     this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...pkiRoutes(ctx)]);
   }
 
-  /** For /healthz: the API's own counters and the login guard's. */
-  status(): Record<string, unknown> {
-    return { ...this.counters, login: this.login.counters };
+  /** For /healthz and the MQTT status: the API's own counters and the login guard's (`login.…`). */
+  statusCounters(): Record<string, number> {
+    const login = Object.entries(this.login.counters).map(([k, v]) => [`login.${k}`, v] as const);
+    return { ...this.counters, ...Object.fromEntries(login) };
   }
 
   /** For the web server: true when the request was an API request (answered here). */

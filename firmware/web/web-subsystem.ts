@@ -20,8 +20,8 @@ export interface WebOptions {
   readonly override?: ManagementAddress;
   /** The gateway certificate, for `system.management.https` (made at first boot by the PKI). */
   readonly tls?: () => { readonly cert: string; readonly key: string };
-  /** The control API, answering everything under /api/; its counters go into /healthz. */
-  readonly api?: { handles(path: string): boolean; handle(req: IncomingMessage, res: ServerResponse): Promise<void>; status?(): Record<string, unknown> };
+  /** The control API, answering everything under /api/; its counters join the server's in status(). */
+  readonly api?: { handles(path: string): boolean; handle(req: IncomingMessage, res: ServerResponse): Promise<void>; statusCounters?(): Readonly<Record<string, number>> };
   /** The box's addresses now, for the Host allow-list (node:os by default; tests give their own). */
   readonly interfaceAddresses?: () => string[];
   /** Milliseconds; tests shorten them. */
@@ -124,12 +124,13 @@ export class WebSubsystem implements Subsystem {
   }
 
   status(): SubsystemStatus {
-    return this.#status;
+    return this.#status.state === 'running' ? { ...this.#status, counters: this.#counters() } : this.#status;
   }
 
-  /** The server's counters and the API's, for /healthz. */
-  #webStatus(): Record<string, unknown> {
-    return { ...this.counters, ...(this.#options.api?.status ? { api: this.#options.api.status() } : {}) };
+  /** The server's counters and the API's (prefixed `api.`), for /healthz and the MQTT status. */
+  #counters(): Record<string, number> {
+    const api = Object.entries(this.#options.api?.statusCounters?.() ?? {}).map(([k, v]) => [`api.${k}`, v] as const);
+    return { ...this.counters, ...Object.fromEntries(api) };
   }
 
   /** For tests and logs: where it listens now. */
@@ -155,7 +156,7 @@ export class WebSubsystem implements Subsystem {
     const api = this.#options.api;
     if (api?.handles(path)) return void api.handle(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' });
-    if (path === '/healthz') return sendJson(res, 200, { ...this.#options.health(), web: this.#webStatus() });
+    if (path === '/healthz') return sendJson(res, 200, this.#options.health());
     const asset = this.#assets.get(path);
     if (!asset) return sendJson(res, 404, { error: 'not found' });
     res.writeHead(200, { 'Content-Type': asset.contentType, 'Content-Length': asset.body.length });

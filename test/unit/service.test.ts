@@ -34,7 +34,7 @@ t.test('health reports revision, subsystems and listener availability', async (t
   const health = service.health();
   t.equal(health['status'], 'ok');
   t.equal(health['configRevision'], 1);
-  t.same((health['subsystems'] as Record<string, unknown>)['web'], { state: 'running', detail: `http://127.0.0.1:${service.web.address()?.port}` });
+  t.match((health['subsystems'] as Record<string, unknown>)['web'], { state: 'running', detail: `http://127.0.0.1:${service.web.address()?.port}`, counters: { misdirected: 0, 'api.aborted': 0, 'api.login.checks': 0 } });
   t.match(health['listeners'], { pptp: 'disabled' });
 });
 

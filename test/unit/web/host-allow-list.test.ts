@@ -29,7 +29,7 @@ t.test('issue 15.8: a rebinding Host is refused for setup, login, the API and st
   t.equal(h.store.current().config.admin.passwordHash, null, 'setup did not happen through a foreign name');
   t.equal(h.web.counters.misdirected, 8 * requests.length, 'each refusal counted');
   const health = (await h.call('GET', '/healthz')).json();
-  t.equal(health.web.misdirected, 8 * requests.length, 'and shown in /healthz');
+  t.equal(health.subsystems.web.counters.misdirected, 8 * requests.length, 'and shown in /healthz');
 });
 
 t.test('issue 15.8: the box\'s own names and addresses pass, with or without a port', async (t) => {

@@ -95,7 +95,7 @@ t.test('issue 15.4: /healthz stays under 50 ms (p99) while 32 sources flood the 
   const base = await idle(h);
   const r = await flood(h);
   t.comment(report(base, r));
-  t.ok(r.samples >= 100, 'enough samples');
+  t.ok(r.samples >= 80, 'enough samples');
   t.ok(r.p99 < limitFor(base), `p99 ${r.p99.toFixed(1)} ms < ${limitFor(base).toFixed(1)} ms`);
   const login = h.api.login.counters;
   t.ok((login['checks'] ?? 0) >= 5, 'passwords were really checked');

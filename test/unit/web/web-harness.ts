@@ -74,9 +74,10 @@ export async function startWeb(t: { teardown(fn: () => unknown): void }, options
     now: Date.now,
   };
   const api = new ControlApi(ctx, options.login ? { login: options.login } : {});
-  const web = new WebSubsystem({
+  const web: WebSubsystem = new WebSubsystem({
     logger: logger.child('web'),
-    health: () => ({ status: 'ok' }),
+    // As the service's: each subsystem's status, with its counters.
+    health: () => ({ status: 'ok', subsystems: { web: web.status() } }),
     api,
     override: { host: '127.0.0.1', port: 0 },
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
