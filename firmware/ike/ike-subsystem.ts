@@ -42,7 +42,7 @@ export class IkeSubsystem implements Subsystem {
   readonly name = 'ikev2';
   readonly #options: IkeSubsystemOptions;
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine } | undefined;
+  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; dataplane: UserspaceDataPlane } | undefined;
 
   constructor(options: IkeSubsystemOptions) {
     this.#options = options;
@@ -128,7 +128,7 @@ export class IkeSubsystem implements Subsystem {
       });
       const installer = new DataPlaneInstaller({ dataplane, log: log.child('dataplane') });
       shell.attach(transport);
-      this.#running = { shell, installer, hub, engine };
+      this.#running = { shell, installer, hub, engine, dataplane };
       for (const site of config.sites.filter((s) => s.enabled && s.protocol === 'ikev2' && s.initiate)) shell.initiate(`site:${site.name}`, { address, port: 500 });
       this.#status = { state: 'running', detail: `UDP ${address}:500 and :4500, shared TUN ${hub.hub.name}` };
       log.info('IKEv2 listening', { address, tun: hub.hub.name });
@@ -175,8 +175,24 @@ export class IkeSubsystem implements Subsystem {
     this.#status = { state: 'stopped' };
   }
 
+  /**
+   * With the counters that show the limits firing (cookies asked, over-rate requests answered with
+   * cookies, half-open cap, IKEv1 refused, malformed packets) and what the data plane holds, so a
+   * leak or a flood shows in /healthz and the MQTT status.
+   */
   status(): SubsystemStatus {
-    return this.#status;
+    const r = this.#running;
+    if (!r) return this.#status;
+    const dp = r.dataplane.stats();
+    const sas = r.engine.sas;
+    return {
+      ...this.#status,
+      counters: {
+        ...Object.fromEntries(Object.entries(r.engine.drops).map(([k, v]) => [`dropped.${k}`, v])),
+        'ike.sas': sas.length, 'ike.established': sas.filter((s) => s.state === 'established').length, 'ike.halfOpen': r.engine.halfOpenCount,
+        'dataplane.sas': dp.sas, 'dataplane.policies': dp.policies, 'dataplane.tunnels': dp.tunnels,
+      },
+    };
   }
 }
 

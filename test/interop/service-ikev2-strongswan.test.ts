@@ -60,6 +60,8 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   t.match(r.stdout, /10\.2\.0\.0\/24/, 'the LAN as the remote selector');
   const ping = await lab.exec('gwA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-I', '10.10.0.1', '10.2.0.10']);
   t.equal(ping.code, 0, `the client reaches the LAN through the service:\n${ping.stdout}`);
+  const health = JSON.parse((await lab.exec('gwB', [process.execPath, '-e', "fetch('http://127.0.0.1:18080/healthz').then((r) => r.text()).then((b) => process.stdout.write(b))"])).stdout || '{}') as { subsystems?: Record<string, { counters?: Record<string, number> }> };
+  t.match(health.subsystems?.['ikev2']?.counters, { 'ike.established': 1, 'dataplane.sas': 2, 'dataplane.policies': 2 }, `/healthz shows the IKE SA and its child's SAs in the data plane: ${JSON.stringify(health.subsystems?.['ikev2']?.counters)}`);
   const lines = readFileSync(service.logFile, 'utf8').split('\n');
   t.ok(lines.some((l) => l.includes('"msg":"IKE SA up"') && l.includes('"peer":"alice"')), 'the service logs the session by user');
   t.notOk(readFileSync(service.logFile, 'utf8').includes('Correct-Horse-Battery-7'), 'and never the password');
