@@ -120,6 +120,14 @@ const certificates = obj('Certificates', {
     commonName: str('Common name', { default: 'postern', minLength: 1, maxLength: 64 }),
     sans: list('Names and addresses', str('Name', { format: 'host' }), 16),
   }),
+  // Windows checks the CRL of the gateway's certificate before SSTP connects (issue 16): the URLs go
+  // into every certificate issued, so they name the gateway's public name and plain HTTP.
+  publication: obj('CRL and CA publication', {
+    enabled: bool('Enabled', true, { optional: true, help: 'Serve the CRL and the CA certificate over plain HTTP and name them in issued certificates' }),
+    host: str('Public name', { format: 'host', optional: true, help: "The name clients reach the gateway by; the gateway certificate's first DNS name when empty" }),
+    port: int('Port', 1, 65535, { optional: true, help: '80 when empty' }),
+    listen: str('Listen address', { format: 'ip', optional: true, help: '0.0.0.0 (every address) when empty' }),
+  }, { optional: true }),
 });
 
 const telemetry = obj('Telemetry', {

@@ -101,6 +101,15 @@ export interface SiteConfig {
 export interface CertificatesConfig {
   ca: { commonName: string; validityDays: number };
   server: { commonName: string; sans: string[] };
+  /** Left out: enabled, on port 80 of every address, named by the gateway certificate's first DNS name. */
+  publication?: CertificatePublicationConfig;
+}
+
+export interface CertificatePublicationConfig {
+  enabled?: boolean;
+  host?: string;
+  port?: number;
+  listen?: string;
 }
 
 export interface TelemetryConfig {
