@@ -106,10 +106,11 @@ export class LoginGuard {
       this.#counters.throttledChecks++;
       await this.#sleep(this.#delayMs);
     }
+    const lockedBefore = this.limiter.accounts.lockedForMs(account) > 0; // and let through as a trusted source
     const checked = await this.gate.run(async () => {
       // The account may have locked while this request waited in line: no hash for it then.
-      const now = this.limiter.assess(account, address);
-      return now.verdict === 'refuse' ? now : { verdict: 'checked' as const, right: await verify() };
+      const now = !lockedBefore && this.limiter.accounts.lockedForMs(account) > 0 ? this.limiter.assess(account, address) : undefined;
+      return now?.verdict === 'refuse' ? now : { verdict: 'checked' as const, right: await verify() };
     });
     if (!checked.ran) return { ok: false, status: 503, why: 'busy', retryAfterSeconds: 1 };
     if (checked.value.verdict === 'refuse') return { ok: false, status: 429, why: 'account-locked', retryAfterSeconds: checked.value.retryAfterSeconds };

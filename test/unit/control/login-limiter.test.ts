@@ -155,3 +155,13 @@ t.test('issue 15.4: checks are bounded: a few at once, a short line, busy beyond
   t.match(await second, { status: 401 }, 'the one in line ran after');
   t.match(guard.counters, { checks: 2, queued: 1, refusedBusy: 1 });
 });
+
+t.test('issue 15.5: attempts waiting in line when the account locks are refused without a hash', async (t) => {
+  const c = clock();
+  const guard = new LoginGuard({ now: () => c.now, monotonic: () => c.now, sleep: async () => {}, concurrency: 1, queue: 20, globalBurst: 100 });
+  let hashed = 0;
+  const wrong = async () => (hashed++, await new Promise((r) => setImmediate(r)), false);
+  const outcomes = await Promise.all(Array.from({ length: 14 }, (_, i) => guard.attempt('admin', `192.0.2.${i}`, wrong)));
+  t.equal(hashed, 10, 'ten checked: the tenth failure locked the account');
+  t.same(outcomes.slice(10).map((o) => !o.ok && o.status !== 401 && o.why), ['account-locked', 'account-locked', 'account-locked', 'account-locked']);
+});
