@@ -56,8 +56,8 @@ export class SstpListener {
   readonly #now: () => number;
   readonly #admission: SstpAdmission;
   readonly #calls = new Set<SstpConnection>();
-  /** Unfinished connections by admission id: the TCP socket under everything, what a drop destroys. */
-  readonly #unfinished = new Map<number, Socket>();
+  /** Unfinished connections by admission id: the TCP socket, and the TLS socket over it once there is one. */
+  readonly #unfinished = new Map<number, { readonly tcp: Socket; tls?: TLSSocket }>();
   #tlsFailures = 0;
   #server: Server | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -103,7 +103,8 @@ export class SstpListener {
     if (verdict.kind === 'refuse') return void tcp.resetAndDestroy();
     if (verdict.evict !== undefined) this.#drop(verdict.evict);
     const id = verdict.id;
-    this.#unfinished.set(id, tcp);
+    const entry: { readonly tcp: Socket; tls?: TLSSocket } = { tcp };
+    this.#unfinished.set(id, entry);
     // The TCP socket closes under TLS too: one place where every connection, unfinished or a call, is let go.
     tcp.once('close', () => this.#gone(id));
     tcp.on('error', () => tcp.destroy());
@@ -113,6 +114,7 @@ export class SstpListener {
         if (tcp.destroyed) return;
         tcp.unshift(hello);
         const socket = new TLSSocket(tcp, { isServer: true, secureContext: context });
+        entry.tls = socket;
         let secure = false;
         socket.once('secure', () => {
           secure = true;
@@ -151,11 +153,16 @@ export class SstpListener {
     this.#calls.add(call);
   }
 
-  /** Admission let this one go (evicted, timed out): its socket goes at once. */
+  /**
+   * Admission let this one go (evicted, timed out): its socket goes at once. Before TLS with a reset;
+   * once TLS owns the TCP handle, through the TLS socket (resetting the handle from under TLS left a
+   * closed socket spinning the event loop).
+   */
   #drop(id: number): void {
-    const tcp = this.#unfinished.get(id);
+    const entry = this.#unfinished.get(id);
     this.#unfinished.delete(id);
-    tcp?.resetAndDestroy();
+    if (entry?.tls) entry.tls.destroy();
+    else entry?.tcp.resetAndDestroy();
   }
 
   #gone(id: number): void {
