@@ -110,15 +110,16 @@ export class LoginGuard {
     const checked = await this.gate.run(async () => {
       // The account may have locked while this request waited in line: no hash for it then.
       const now = !lockedBefore && this.limiter.accounts.lockedForMs(account) > 0 ? this.limiter.assess(account, address) : undefined;
-      return now?.verdict === 'refuse' ? now : { verdict: 'checked' as const, right: await verify() };
+      if (now?.verdict === 'refuse') return now;
+      const right = await verify();
+      // Booked before the slot passes on, so the next in line already sees this failure's lock.
+      if (right) this.limiter.success(account, address);
+      else this.limiter.failure(account, address);
+      return { verdict: 'checked' as const, right };
     });
     if (!checked.ran) return { ok: false, status: 503, why: 'busy', retryAfterSeconds: 1 };
     if (checked.value.verdict === 'refuse') return { ok: false, status: 429, why: 'account-locked', retryAfterSeconds: checked.value.retryAfterSeconds };
-    if (checked.value.right) {
-      this.limiter.success(account, address);
-      return { ok: true };
-    }
-    this.limiter.failure(account, address);
+    if (checked.value.right) return { ok: true };
     if (!first.throttled) return { ok: false, status: 401, wrongPassword: true };
     const after = this.limiter.assess(account, address);
     return { ok: false, status: 429, why: 'source-throttled', retryAfterSeconds: Math.max(1, after.retryAfterSeconds), wrongPassword: true };
