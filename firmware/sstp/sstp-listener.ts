@@ -41,7 +41,6 @@ export function certificateHashes(certificatePem: string): { sha256: Uint8Array;
   return { sha256: createHash('sha256').update(der).digest(), sha1: createHash('sha1').update(der).digest() };
 }
 
-
 type CertHashes = { sha256: Uint8Array; sha1: Uint8Array };
 
 /** What the listener counts, for /healthz and the MQTT status: admission's counters, TLS failures, and now-values. */
@@ -140,8 +139,9 @@ export class SstpListener {
       logger: o.logger,
       onEstablished: () => {
         this.#unfinished.delete(id);
+        const admitted = this.#admission.promoted(id);
         this.#arm();
-        if (this.#admission.promoted(id)) return;
+        if (admitted) return;
         o.logger.warn('SSTP call refused: the calls limit is reached', { peer: socket.remoteAddress, calls: this.#admission.limits.calls });
         call.disconnect();
       },
