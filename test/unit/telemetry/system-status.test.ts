@@ -61,3 +61,11 @@ t.test('the real probes on this machine answer within their bound', async (t) =>
   t.ok(s.interfaces.some((i) => i.name === 'lo'), 'interfaces read');
   t.ok(Array.isArray(s.temperatures));
 });
+
+t.test('subsystems\' counters (limits firing) go into the status as their owners give them', async (t) => {
+  const sstp = { refusedPerSource: 12, evictedOldest: 3, timedOut: 1, pressureEpisodes: 1 };
+  const s = await systemStatusSource({ clock: () => NOW, probes: fine, counters: () => ({ sstp }) })();
+  t.same(s.counters, { sstp });
+  const none = await systemStatusSource({ clock: () => NOW, probes: fine })();
+  t.notOk('counters' in none, 'left out when nobody reports any');
+});
