@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
+import { storedUser } from '../../firmware/config/users.ts';
 import { ConfigStore } from '../../firmware/config/store.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
 import { createLogger } from '../../firmware/log/logger.ts';
@@ -96,7 +97,8 @@ t.test('config validate names every bad field and exits 1; a good file exits 0',
 t.test('config show redacts secrets', async (t) => {
   const state = tempDir(t);
   const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
-  const config = { ...store.current().config, users: [{ name: 'alice', password: 'Correct-Horse-9', enabled: true }] };
+  // A CHAP-MD5 user keeps its clear password: the one secret of a user that config show must hide.
+  const config = { ...store.current().config, users: [storedUser({ name: 'alice', password: 'Correct-Horse-9', enabled: true, chapMd5: true })] };
   await store.write(config as PosternConfig, { author: 'test' });
   const shown = run(bundle, ['config', 'show', '--state', state]);
   t.equal(shown.status, 0, shown.stderr);
