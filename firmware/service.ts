@@ -14,6 +14,7 @@ import { serviceApiContext } from './control/service-api-context.ts';
 import { ControlApi } from './control/control-api.ts';
 import { LogRing } from './log/log-ring.ts';
 import { loadOrCreatePki } from './pki/pki-store.ts';
+import { PublicationSubsystem, publicationSpec } from './pki/publication-subsystem.ts';
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
 import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
@@ -45,6 +46,7 @@ export class Service {
   readonly sstpSites: SstpSiteSubsystem;
   readonly sstp: SstpSubsystem;
   readonly ike: IkeSubsystem;
+  readonly publication: PublicationSubsystem;
   readonly api: ControlApi;
   readonly #log: Logger;
   readonly #startedAt: number;
@@ -86,6 +88,11 @@ export class Service {
     });
     this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access });
     this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, onEvent: (a) => this.#ikeEvent(a) });
+    // The CRL and CA certificate over plain HTTP on the WAN, where clients check revocation (issue 16).
+    this.publication = new PublicationSubsystem({
+      logger: options.logger.child('publication'), stateDir: options.stateDir, clock: this.#clock,
+      ca: (config) => loadOrCreatePki(options.stateDir, config.certificates, options.logger.child('pki')).ca,
+    });
     const specs: SubsystemSpec[] = [
       // The names the web UI answers to (Host allow-list) are part of its slice, not only the address.
       { name: 'web', wanted: () => true, slice: (c) => ({ management: c.system.management, hostname: c.system.hostname, sans: c.certificates.server.sans }), create: () => this.web },
@@ -93,6 +100,7 @@ export class Service {
       sstpSpec(() => this.sstp),
       sstpSiteSpec(() => this.sstpSites),
       telemetrySpec(this.telemetry),
+      publicationSpec(() => this.publication),
     ];
     const only = options.only;
     this.supervisor = new Supervisor(only ? specs.filter((s) => only.includes(s.name)) : specs, options.logger.child('supervisor'));

@@ -36,6 +36,8 @@ export const utf8String = (text: string): Asn1 => asn1.create(UNIVERSAL, T.UTF8,
 export const bmpString = (text: string): Asn1 => asn1.create(UNIVERSAL, T.BMPSTRING, false, text);
 export const explicit = (tag: number, inner: Asn1): Asn1 => asn1.create(CONTEXT, tag, true, [inner]);
 export const implicit = (tag: number, bytes: Buffer): Asn1 => asn1.create(CONTEXT, tag, false, toBinary(bytes));
+/** An IMPLICIT tag on a constructed type (a SEQUENCE OF keeps its items under the new tag). */
+export const implicitConstructed = (tag: number, items: Asn1[]): Asn1 => asn1.create(CONTEXT, tag, true, items);
 
 /** A non-negative INTEGER in minimal two's complement form (X.690 §8.3.2). */
 export function integer(value: bigint | Buffer): Asn1 {

@@ -1,5 +1,5 @@
 import { parseIp } from '../util/ip.ts';
-import { bitString, boolean, encodeDer, implicit, integer, octetString, oid, sequence, type Asn1 } from './der.ts';
+import { bitString, boolean, encodeDer, implicit, implicitConstructed, integer, octetString, oid, sequence, type Asn1 } from './der.ts';
 import { Oid } from './oids.ts';
 
 /**
@@ -69,3 +69,29 @@ export const authorityKeyIdentifier = (id: Buffer): Asn1 => extension(Oid.author
 
 /** §5.2.3: a monotonically increasing sequence number for CRLs. */
 export const crlNumber = (n: bigint): Asn1 => extension(Oid.cRLNumber, false, integer(n));
+
+/** GeneralName uniformResourceIdentifier [6] IA5String (§4.2.1.6); only plain ASCII URLs are written. */
+function uri(url: string): Asn1 {
+  if (!/^[\x21-\x7e]+$/.test(url)) throw new TypeError('uniformResourceIdentifier: not a printable ASCII URL');
+  return implicit(6, Buffer.from(url, 'ascii'));
+}
+
+/**
+ * §4.2.1.13, non-critical as the RFC recommends:
+ *   CRLDistributionPoints ::= SEQUENCE SIZE (1..MAX) OF DistributionPoint
+ *   DistributionPoint ::= SEQUENCE { distributionPoint [0] DistributionPointName OPTIONAL, ... }
+ *   DistributionPointName ::= CHOICE { fullName [0] GeneralNames, ... }
+ * A tag on a CHOICE is explicit (X.680 §31.2.7), so [0] wraps the choice, whose fullName [0]
+ * implicitly replaces the GeneralNames SEQUENCE tag. One point, no reasons, no cRLIssuer: the CA
+ * signs its own full CRL, the one form Windows CryptoAPI and OpenSSL both fetch.
+ */
+export const crlDistributionPoints = (urls: readonly string[]): Asn1 =>
+  extension(Oid.cRLDistributionPoints, false, sequence([sequence([implicitConstructed(0, [implicitConstructed(0, urls.map(uri))])])]));
+
+/**
+ * §4.2.2.1 AuthorityInfoAccessSyntax ::= SEQUENCE OF AccessDescription { accessMethod, accessLocation };
+ * caIssuers points at the DER issuer certificate over HTTP, where Windows goes to build a chain it
+ * lacks. Non-critical (MUST, §4.2.2.1).
+ */
+export const authorityInfoAccess = (caIssuers: readonly string[]): Asn1 =>
+  extension(Oid.authorityInfoAccess, false, sequence(caIssuers.map((url) => sequence([oid(Oid.caIssuers), uri(url)]))));

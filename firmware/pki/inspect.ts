@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { children, contentBytes, decodeDer, type Asn1 } from './der.ts';
+import { readCaIssuers, readCrlDistributionPoints } from './distribution-points.ts';
 import { Oid } from './oids.ts';
 import { PkiProblem, pkiError } from './pki-error.ts';
 import { readCertificate } from './x509-read.ts';
@@ -24,6 +25,10 @@ export interface CertificateDescription {
   /** Colon-separated upper-case hex, the form Windows and macOS show. */
   readonly fingerprintSha256: string;
   readonly fingerprintSha1: string;
+  /** CRL distribution point URLs (RFC 5280 §4.2.1.13); empty for certificates issued before issue 16. */
+  readonly crlUrls: string[];
+  /** AIA caIssuers URLs (§4.2.2.1). */
+  readonly caIssuerUrls: string[];
 }
 
 export function describeCertificate(pem: string): CertificateDescription {
@@ -46,8 +51,12 @@ export function describeCertificate(pem: string): CertificateDescription {
     isCa: x509.ca,
     fingerprintSha256: x509.fingerprint256,
     fingerprintSha1: x509.fingerprint,
+    crlUrls: readUrls(extensions.get(Oid.cRLDistributionPoints), readCrlDistributionPoints),
+    caIssuerUrls: readUrls(extensions.get(Oid.authorityInfoAccess), readCaIssuers),
   };
 }
+
+const readUrls = (ext: { readonly value: Buffer } | undefined, read: (der: Buffer) => string[]): string[] => (ext ? read(ext.value) : []);
 
 /** GeneralName (RFC 5280 §4.2.1.6): rfc822Name [1], dNSName [2], URI [6], iPAddress [7]. */
 function generalName(node: Asn1): SubjectAltName {

@@ -4,8 +4,10 @@ import type { CertificateAuthority } from './ca.ts';
 import { buildCertificate, randomSerial, validity, type RandomBytes } from './certificate.ts';
 import type { Asn1 } from './der.ts';
 import {
+  authorityInfoAccess,
   authorityKeyIdentifier,
   basicConstraints,
+  crlDistributionPoints,
   extKeyUsage,
   keyUsage,
   subjectAltName,
@@ -18,6 +20,7 @@ import { generateKeyPair, isEcKey, keyIdentifier, privateKeyPem, type KeyPair, t
 import { checkCommonName, checkEmail, classifySan, isDnsName, nameWithCommonName } from './names.ts';
 import { Oid } from './oids.ts';
 import { PkiProblem, pkiError } from './pki-error.ts';
+import type { PublicationUrls } from './publication-urls.ts';
 
 export interface IssuedCertificate {
   readonly certificatePem: string;
@@ -33,6 +36,8 @@ interface CommonOptions {
   /** Key of the new certificate; RSA 2048 by default, the one every IKEv2 and SSTP client takes. */
   readonly keyType?: KeyType;
   readonly randomBytes?: RandomBytes;
+  /** The CRL distribution point and caIssuers URL to write in; none when publication is off. */
+  readonly publication?: PublicationUrls;
 }
 
 export interface ServerCertificateOptions extends CommonOptions {
@@ -44,8 +49,14 @@ export interface ClientCertificateOptions extends CommonOptions {
   readonly email?: string;
 }
 
-/** Apple (iOS 13 / macOS 10.15, support article HT210176): TLS server certificates last ≤ 825 days. */
-const maxServerDays = 825;
+/**
+ * Apple (support article HT211025): TLS server certificates issued from 1 September 2020 must not
+ * last more than 398 days, or Safari and the system's TLS refuse them; the gateway certificate is
+ * SSTP's TLS certificate. 397 because notBefore is back-dated an hour: 397 days and an hour stay
+ * inside 398.
+ */
+export const MAX_SERVER_DAYS = 397;
+const maxServerDays = MAX_SERVER_DAYS;
 const maxClientDays = 10 * 366;
 
 /**
@@ -111,6 +122,9 @@ function issue(
         ...profile(keys),
         subjectKeyIdentifier(keyIdentifier(keys.publicKey)),
         authorityKeyIdentifier(issuer.keyId),
+        // Windows checks revocation of the SSTP server (CERT_E_REVOCATION_OFFLINE without a reachable
+        // CDP) and builds missing chain links from caIssuers.
+        ...(options.publication ? [crlDistributionPoints([options.publication.crl]), authorityInfoAccess([options.publication.caIssuers])] : []),
       ],
     },
     issuer.key,

@@ -13,6 +13,10 @@ export const Oid = {
   cRLNumber: '2.5.29.20',
   authorityKeyIdentifier: '2.5.29.35',
   extKeyUsage: '2.5.29.37',
+  cRLDistributionPoints: '2.5.29.31',
+  // RFC 5280 §4.2.2.1 private extensions (id-pe) and access methods (id-ad)
+  authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
+  caIssuers: '1.3.6.1.5.5.7.48.2',
   // RFC 5280 §4.2.1.12 key purposes (id-kp) and RFC 4945 §5.1.3.12
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',

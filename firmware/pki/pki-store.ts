@@ -5,8 +5,10 @@ import type { CertificatesConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { Secret } from '../util/secret.ts';
 import { createCa, type CertificateAuthority } from './ca.ts';
-import { describeCertificate } from './inspect.ts';
-import { issueServerCertificate } from './issue.ts';
+import { describeCertificate, type CertificateDescription } from './inspect.ts';
+import { PkiProblem, pkiError } from './pki-error.ts';
+import { issueServerCertificate, MAX_SERVER_DAYS } from './issue.ts';
+import { publicationUrls, type PublicationUrls } from './publication-urls.ts';
 
 /** The gateway's CA and server certificate as files in the state directory. */
 export interface GatewayPki {
@@ -48,10 +50,38 @@ export function loadOrCreatePki(stateDir: string, config: CertificatesConfig, lo
     }
     log.info('issuing the gateway certificate again', { reason: fresh ? 'names changed' : 'expires within 30 days', names: wanted });
   }
-  const issued = issueServerCertificate(ca, { commonName: config.server.commonName, sans: config.server.sans, validityDays: 825, now });
+  const publication = publicationUrls(config);
+  const issued = issueServerCertificate(ca, { commonName: config.server.commonName, sans: config.server.sans, validityDays: MAX_SERVER_DAYS, now, ...(publication ? { publication } : {}) });
   writeFileAtomic(paths.serverKey, issued.keyPem.reveal(), 0o600);
   writeFileAtomic(paths.server, issued.certificatePem, 0o644);
   return { ca, server: { certificatePem: issued.certificatePem, keyPem: issued.keyPem } };
+}
+
+/**
+ * Issues the gateway certificate again now (issue 16: one step for a certificate made before it
+ * carried a CRL distribution point). An imported certificate is the administrator's: refused.
+ */
+export function reissueGatewayCertificate(stateDir: string, config: CertificatesConfig, log: Logger, now = new Date()): GatewayPki {
+  const dir = join(stateDir, 'pki');
+  if (existsSync(join(dir, 'server.imported'))) {
+    throw pkiError(PkiProblem.certificate, 'the gateway certificate was imported; import its successor instead of re-issuing it');
+  }
+  for (const f of ['server.pem', 'server.key']) rmSync(join(dir, f), { force: true });
+  log.info('issuing the gateway certificate again', { reason: 'asked to' });
+  return loadOrCreatePki(stateDir, config, log, now);
+}
+
+/**
+ * Why a certificate Postern issued should be issued again, or [] (pure): no CRL distribution point
+ * or caIssuers where publication is on or a different one, or a TLS server certificate longer than
+ * Apple accepts.
+ */
+export function reissueReasons(d: Pick<CertificateDescription, 'crlUrls' | 'caIssuerUrls' | 'notBefore' | 'notAfter'>, urls: PublicationUrls | undefined, server: boolean): string[] {
+  const reasons: string[] = [];
+  if (urls && !d.crlUrls.includes(urls.crl)) reasons.push(d.crlUrls.length === 0 ? 'no CRL distribution point' : 'a different CRL distribution point');
+  if (urls && !d.caIssuerUrls.includes(urls.caIssuers)) reasons.push(d.caIssuerUrls.length === 0 ? 'no CA issuer URL' : 'a different CA issuer URL');
+  if (server && d.notAfter.getTime() - d.notBefore.getTime() > 398 * 86_400_000) reasons.push('valid longer than the 398 days Apple accepts');
+  return reasons;
 }
 
 /**

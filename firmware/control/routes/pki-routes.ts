@@ -1,17 +1,23 @@
 /**
  * The built-in CA: what it and the gateway certificate are, client certificates as password-protected
- * PKCS#12 bundles, revocation with a CRL, and client profiles for a user (one download per client).
+ * PKCS#12 bundles, revocation with a CRL (republished at once for the publication listener), issuing
+ * again what was made before certificates named their CRL (issue 16), and client profiles for a user
+ * (one download per client).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../config/atomic-file.ts';
-import { createCrl, type RevokedCertificate } from '../../pki/crl.ts';
+import { ensureCrl, publishCrl } from '../../pki/crl-store.ts';
+import { pemEncode } from '../../pki/der.ts';
+import { certificatesInUse, expiryOf } from '../../pki/expiry.ts';
 import { describeCertificate } from '../../pki/inspect.ts';
 import { issueClientCertificate } from '../../pki/issue.ts';
+import { loadIssued, saveIssued, type IssuedRecord } from '../../pki/issued-registry.ts';
 import { exportPkcs12, importPkcs12 } from '../../pki/pkcs12.ts';
-import { installPki } from '../../pki/pki-store.ts';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { installPki, reissueGatewayCertificate, reissueReasons } from '../../pki/pki-store.ts';
+import { publicationUrls } from '../../pki/publication-urls.ts';
 import { CLIENT_KINDS, clientProfile, ProfileError, profileInput, type ClientKind } from '../../profiles/client-profiles.ts';
+import { isPosternError } from '../../util/errors.ts';
 import { Secret } from '../../util/secret.ts';
 import type { ApiContext } from '../api-context.ts';
 import { ApiCode, ApiError, badRequest, notFound } from '../api-error.ts';
@@ -19,24 +25,22 @@ import { field, isNonEmptyString, isString } from '../http-io.ts';
 import { passwordProblems } from '../password-rules.ts';
 import type { Route } from '../router.ts';
 
-interface IssuedRecord {
-  readonly name: string;
-  readonly serialHex: string;
-  readonly notAfter: string;
-  revokedAt?: string;
-}
-
 export function pkiRoutes(ctx: ApiContext): Route[] {
-  const dir = join(ctx.stateDir, 'pki');
-  const registry = join(dir, 'issued.json');
-  const load = (): IssuedRecord[] => (existsSync(registry) ? (JSON.parse(readFileSync(registry, 'utf8')) as IssuedRecord[]) : []);
-  const save = (records: IssuedRecord[]) => {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(registry, `${JSON.stringify(records, null, 2)}\n`, 0o600);
-  };
-  const crl = () => {
-    const revoked: RevokedCertificate[] = load().filter((r) => r.revokedAt).map((r) => ({ serialHex: r.serialHex, revokedAt: new Date(r.revokedAt!) }));
-    return createCrl(ctx.pki().ca, revoked, { now: new Date(ctx.now()), nextUpdateDays: 7 });
+  const load = () => loadIssued(ctx.stateDir);
+  const save = (records: readonly IssuedRecord[]) => saveIssued(ctx.stateDir, records);
+  const certificates = () => ctx.store.current().config.certificates;
+  // The published CRL (what the listener serves), signed again first when stale.
+  const crl = () => pemEncode('X509 CRL', ensureCrl(ctx.stateDir, ctx.pki().ca, new Date(ctx.now())).crl.der);
+  const issueClient = (name: string, password: string) => {
+    const problems = passwordProblems(password, { names: [name] });
+    if (problems.length) throw new ApiError(422, ApiCode.weakPassword, 'the bundle password does not meet the rules', { field: 'password', problems });
+    const pki = ctx.pki();
+    const publication = publicationUrls(certificates());
+    const issued = issueClientCertificate(pki.ca, { commonName: name, validityDays: 825, now: new Date(ctx.now()), ...(publication ? { publication } : {}) });
+    const p12 = exportPkcs12({ certificatePem: issued.certificatePem, keyPem: issued.keyPem, caPem: pki.ca.certificatePem, password: new Secret(password), friendlyName: `${name} (Postern)` });
+    const record: IssuedRecord = { name, serialHex: issued.serialHex, notAfter: describeCertificate(issued.certificatePem).notAfter.toISOString(), ...(publication ? { crlUrl: publication.crl } : {}) };
+    ctx.logger.info('client certificate issued', { name, serial: issued.serialHex });
+    return { p12, record };
   };
   return [
     {
@@ -47,7 +51,21 @@ export function pkiRoutes(ctx: ApiContext): Route[] {
           const d = describeCertificate(pem);
           return { subject: d.subject, issuer: d.issuer, serialHex: d.serialHex, notBefore: d.notBefore, notAfter: d.notAfter, sans: d.sans, fingerprintSha256: d.fingerprintSha256 };
         };
-        return { status: 200, body: { ca: { ...show(pki.ca.certificatePem), pem: pki.ca.certificatePem }, server: show(pki.server.certificatePem), clients: load() } };
+        const urls = publicationUrls(certificates());
+        const server = describeCertificate(pki.server.certificatePem);
+        const imported = existsSync(join(ctx.stateDir, 'pki', 'server.imported'));
+        const clients = load().map((r) => ({ ...r, needsReissue: urls !== undefined && r.revokedAt === undefined && r.reissuedAs === undefined && r.crlUrl !== urls.crl }));
+        return {
+          status: 200,
+          body: {
+            ca: { ...show(pki.ca.certificatePem), pem: pki.ca.certificatePem },
+            server: { ...show(pki.server.certificatePem), imported, crlUrls: server.crlUrls, caIssuerUrls: server.caIssuerUrls, reissueReasons: imported ? [] : reissueReasons(server, urls, true) },
+            clients,
+            publication: urls ?? null,
+            // Certificates in use and their expiry; `warning` within 30 days (issue 16).
+            expiry: expiryOf(certificatesInUse(pki), new Date(ctx.now())),
+          },
+        };
       },
     },
     {
@@ -56,14 +74,41 @@ export function pkiRoutes(ctx: ApiContext): Route[] {
         const body = await c.body();
         const name = field(body, 'name', isNonEmptyString, 'a non-empty name');
         const password = field(body, 'password', isString, 'a string');
-        const problems = passwordProblems(password, { names: [name] });
-        if (problems.length) throw new ApiError(422, ApiCode.weakPassword, 'the bundle password does not meet the rules', { field: 'password', problems });
-        const pki = ctx.pki();
-        const issued = issueClientCertificate(pki.ca, { commonName: name, validityDays: 825, now: new Date(ctx.now()) });
-        const p12 = exportPkcs12({ certificatePem: issued.certificatePem, keyPem: issued.keyPem, caPem: pki.ca.certificatePem, password: new Secret(password), friendlyName: `${name} (Postern)` });
-        save([...load(), { name, serialHex: issued.serialHex, notAfter: describeCertificate(issued.certificatePem).notAfter.toISOString() }]);
-        ctx.logger.info('client certificate issued', { name, serial: issued.serialHex });
+        const { p12, record } = issueClient(name, password);
+        save([...load(), record]);
         return { file: p12, contentType: 'application/x-pkcs12', filename: `${name}.p12` };
+      },
+    },
+    {
+      // Issue 16: one step for a certificate made before certificates named their CRL. A new key and
+      // serial under the same name (the old key was never kept); the old one stays valid until revoked,
+      // as a Windows CA's re-enrolment leaves it, so a device is not cut off before it has the new one.
+      method: 'POST', path: '/api/v1/certificates/clients/:serial/reissue',
+      handler: async (c) => {
+        const password = field(await c.body(), 'password', isString, 'a string');
+        const serial = (c.params['serial'] ?? '').toLowerCase();
+        const records = load();
+        const old = records.find((r) => r.serialHex === serial);
+        if (!old) throw notFound(`certificate ${serial}`);
+        if (old.revokedAt !== undefined) throw new ApiError(409, ApiCode.conflict, 'that certificate is revoked: issue a new one instead');
+        const { p12, record } = issueClient(old.name, password);
+        old.reissuedAs = record.serialHex;
+        save([...records, record]);
+        ctx.logger.info('client certificate issued again', { name: old.name, serial: record.serialHex, replaces: old.serialHex });
+        return { file: p12, contentType: 'application/x-pkcs12', filename: `${old.name}.p12` };
+      },
+    },
+    {
+      method: 'POST', path: '/api/v1/certificates/server/reissue',
+      handler: () => {
+        try {
+          const pki = reissueGatewayCertificate(ctx.stateDir, certificates(), ctx.logger.child('pki'), new Date(ctx.now()));
+          const d = describeCertificate(pki.server.certificatePem);
+          return { status: 200, body: { ok: true, serialHex: d.serialHex, notAfter: d.notAfter, crlUrls: d.crlUrls, caIssuerUrls: d.caIssuerUrls, note: 'IKEv2 and SSTP use it from their next start' } };
+        } catch (error) {
+          if (isPosternError(error)) throw new ApiError(409, ApiCode.conflict, error.message);
+          throw error;
+        }
       },
     },
     {
@@ -75,8 +120,10 @@ export function pkiRoutes(ctx: ApiContext): Route[] {
         if (!record) throw notFound(`certificate ${serial}`);
         record.revokedAt ??= new Date(ctx.now()).toISOString();
         save(records);
-        ctx.logger.info('client certificate revoked', { serial });
-        return { status: 200, body: { ok: true, crl: crl() } };
+        // Republished at once: the publication listener serves the file as soon as it is replaced.
+        const published = publishCrl(ctx.stateDir, ctx.pki().ca, new Date(ctx.now()));
+        ctx.logger.info('client certificate revoked', { serial, crlNumber: published.crlNumber.toString() });
+        return { status: 200, body: { ok: true, crl: pemEncode('X509 CRL', published.der), crlNumber: published.crlNumber.toString() } };
       },
     },
     {
