@@ -128,6 +128,14 @@ const certificates = obj('Certificates', {
     port: int('Port', 1, 65535, { optional: true, help: '80 when empty' }),
     listen: str('Listen address', { format: 'ip', optional: true, help: '0.0.0.0 (every address) when empty' }),
   }, { optional: true }),
+  // Issue 16: peers' certificates checked for revocation, per trusted CA. Postern's own CA answers from
+  // its own revocation list (no HTTP); other CAs by OCSP or the CRL their certificates name.
+  revocation: str("Revocation check of certificates from Postern's CA", { enum: ['off', 'soft', 'hard'], optional: true, help: 'hard (when empty): a revoked certificate is refused; checked against the CA\'s own list, nothing fetched' }),
+  trusted: list('Other trusted CAs', obj('Trusted CA', {
+    name: str('Name', { format: 'name' }),
+    certificate: str('CA certificate (PEM)', { minLength: 64, maxLength: 16_384 }),
+    revocation: str('Revocation check', { enum: ['off', 'soft', 'hard'], optional: true, help: 'By OCSP or the CRL the certificate names. soft (when empty): refused when revoked, accepted when no answer; hard: refused without an answer too; off: not checked' }),
+  }), 16, { optional: true, uniqueNames: true, help: 'CAs whose certificates IKEv2 peers and SSTP gateways may present besides those of Postern\'s CA' }),
 });
 
 const telemetry = obj('Telemetry', {

@@ -103,6 +103,21 @@ export interface CertificatesConfig {
   server: { commonName: string; sans: string[] };
   /** Left out: enabled, on port 80 of every address, named by the gateway certificate's first DNS name. */
   publication?: CertificatePublicationConfig;
+  /** Revocation check of peers' certificates from Postern's own CA (its own list); absent means 'hard'. */
+  revocation?: RevocationPolicy;
+  /** Other CAs peers' certificates may come from, each with its revocation policy. */
+  trusted?: TrustedCaConfig[];
+}
+
+/** off: not checked; soft: refused when revoked; hard: refused too when no answer can be had. */
+export type RevocationPolicy = 'off' | 'soft' | 'hard';
+
+export interface TrustedCaConfig {
+  name: string;
+  /** PEM. */
+  certificate: string;
+  /** Absent means 'soft'. */
+  revocation?: RevocationPolicy;
 }
 
 export interface CertificatePublicationConfig {
