@@ -29,7 +29,7 @@ export class ControlApi {
     this.#ctx = ctx;
     this.sessions = new SessionStore({ now: () => ctx.now() });
     this.login = new LoginGuard({ now: () => ctx.now(), ...options.login });
-    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...pkiRoutes(ctx)]);
+    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx, this.login), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...pkiRoutes(ctx)]);
   }
 
   /** For /healthz and the MQTT status: the API's own counters and the login guard's (`login.…`). */

@@ -9,9 +9,9 @@ import type { Route } from '../router.ts';
 import { clearedSessionCookie, sessionCookie, type SessionStore } from '../sessions.ts';
 
 /** The one account today; the limiter is keyed by name so that more can come. */
-const ADMIN_ACCOUNT = 'admin';
+export const ADMIN_ACCOUNT = 'admin';
 
-function refusal(outcome: Extract<LoginOutcome, { status: 429 | 503 }>): ApiError {
+export function refusal(outcome: Extract<LoginOutcome, { status: 429 | 503 }>): ApiError {
   const headers = { 'Retry-After': String(outcome.retryAfterSeconds) };
   const details = { retryAfterSeconds: outcome.retryAfterSeconds, reason: outcome.why };
   if (outcome.status === 503) return new ApiError(503, ApiCode.unavailable, 'too many logins being checked; try again shortly', details, headers);

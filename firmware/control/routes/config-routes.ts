@@ -9,6 +9,9 @@ import type { ApiContext } from '../api-context.ts';
 import { ApiCode, ApiError, badRequest } from '../api-error.ts';
 import { verifyPasswordAsync } from '../password-hash.ts';
 import type { Route } from '../router.ts';
+import { clientAddress } from '../http-io.ts';
+import type { LoginGuard } from '../login-guard.ts';
+import { ADMIN_ACCOUNT, refusal } from './auth-routes.ts';
 
 /** Applies through the transaction; a refusal becomes 422 with the per-field issues, a failed apply 409. */
 export async function applyOrThrow(ctx: ApiContext, next: PosternConfig, comment: string): Promise<{ revision: number; warnings: unknown[] }> {
@@ -62,7 +65,7 @@ function documentFromInput(doc: unknown, current: PosternConfig): PosternConfig 
   return { ...(next as PosternConfig), users: storedUsers((next as { users: unknown }).users) as PosternConfig['users'] };
 }
 
-export function configRoutes(ctx: ApiContext): Route[] {
+export function configRoutes(ctx: ApiContext, guard: LoginGuard): Route[] {
   const current = () => ctx.store.current();
   return [
     { method: 'GET', path: '/api/v1/config', handler: () => ({ status: 200, body: { revision: current().revision, config: redactConfig(current().config) } }) },
@@ -100,8 +103,12 @@ export function configRoutes(ctx: ApiContext): Route[] {
         if (secrets !== true) return exportFile(redactConfig(current().config), current().revision);
         const password = ownValue(body, 'password');
         if (typeof password !== 'string' || password === '') throw badRequest("'password' (the administrator's) is required to export secrets", { field: 'password' });
-        if (!(await verifyPasswordAsync(password, current().config.admin.passwordHash))) {
-          ctx.logger.warn('configuration export with secrets refused: wrong administrator password', { from: c.req.socket.remoteAddress });
+        // The same guard as the login: a session cannot guess the password faster here than at /login.
+        const from = clientAddress(c.req);
+        const outcome = await guard.attempt(ADMIN_ACCOUNT, from, () => verifyPasswordAsync(password, current().config.admin.passwordHash));
+        if (!outcome.ok) {
+          if (outcome.status !== 401) throw refusal(outcome);
+          ctx.logger.warn('configuration export with secrets refused: wrong administrator password', { from });
           throw new ApiError(403, ApiCode.badCredentials, 'wrong administrator password', { field: 'password' });
         }
         ctx.logger.info('configuration exported', { secrets: true });

@@ -108,6 +108,14 @@ t.test('issue 15.11: exporting secrets needs the administrator password again; G
   t.ok(h.logs.records().some((r) => r.msg.includes('refused') && r.level === 'warn'), 'the wrong password is logged');
 });
 
+t.test('issue 15.11: guessing the administrator password through the export is throttled like a login', async (t) => {
+  const h = await controlHarness(t);
+  const statuses: number[] = [];
+  for (let i = 0; i < 7; i++) statuses.push((await h.call('POST', '/api/v1/config/export', { secrets: true, password: `guess-${i}` })).status);
+  t.same(statuses.slice(0, 5), [403, 403, 403, 403, 403], 'the first wrong passwords are refused as wrong');
+  t.ok(statuses.slice(5).every((s) => s === 429 || s === 403) && statuses.slice(5).includes(429), `then the source is throttled: ${statuses.join(' ')}`);
+});
+
 t.test('issue 15.11: an import of a format-2 document converts clear passwords to NT hashes', async (t) => {
   const h = await controlHarness(t);
   const doc = { ...defaultConfig(), version: 2, users: [{ name: 'erin', password: 'Erins-Old-Pass-31', enabled: true }] };
