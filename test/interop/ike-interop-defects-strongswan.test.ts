@@ -166,6 +166,7 @@ t.test('issue 14.5: an IKEv1 initiator is answered at once and Postern logs who 
   t.not(r.code, 0, 'strongSwan fails to connect');
   t.ok(seconds < 5, `it fails fast: ${seconds.toFixed(1)} s instead of a minute of retransmits`);
   t.match(gwA.log(200), /received NO_PROPOSAL_CHOSEN error notify/, 'strongSwan was told NO_PROPOSAL_CHOSEN');
+  await waitUntil('the warn line in Postern\'s log', 5000, () => /IKEv1 request from 192\.0\.2\.1:500 refused/.test(logOf(gwB))).catch(() => undefined);
   t.match(logOf(gwB), /IKEv1 request from 192\.0\.2\.1:500 refused: this gateway speaks IKEv2 only/, 'a warn line naming the source');
   t.equal((await ikeStatus(gwB)).drops['ikev1']! >= 1, true, 'counted');
 });
