@@ -15,6 +15,7 @@ import { ControlApi } from './control/control-api.ts';
 import { LogRing } from './log/log-ring.ts';
 import { loadOrCreatePki } from './pki/pki-store.ts';
 import { PublicationSubsystem, publicationSpec } from './pki/publication-subsystem.ts';
+import { ExpiryWatch } from './pki/expiry-watch.ts';
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
 import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
@@ -47,6 +48,7 @@ export class Service {
   readonly sstp: SstpSubsystem;
   readonly ike: IkeSubsystem;
   readonly publication: PublicationSubsystem;
+  readonly expiry: ExpiryWatch;
   readonly api: ControlApi;
   readonly #log: Logger;
   readonly #startedAt: number;
@@ -72,7 +74,10 @@ export class Service {
     this.telemetry = new TelemetrySubsystem({
       logger: options.logger.child('telemetry'),
       revision: () => this.store.current().revision,
-      statusSource: systemStatusSource({ clock: this.#clock, sessions: () => this.#sessionCounts(), tunnels: () => this.#siteTunnels(), counters: () => this.#counters() }),
+      statusSource: systemStatusSource({
+        clock: this.#clock, sessions: () => this.#sessionCounts(), tunnels: () => this.#siteTunnels(), counters: () => this.#counters(),
+        certificates: () => this.expiry.current().map(({ role, subject, notAfter, daysLeft, warning }) => ({ role, subject, notAfter, daysLeft, warning })),
+      }),
       commands: {
         // The fleet console may end a session by the id the API and the status report use.
         'disconnect-session': async (args) => {
@@ -92,6 +97,11 @@ export class Service {
     this.publication = new PublicationSubsystem({
       logger: options.logger.child('publication'), stateDir: options.stateDir, clock: this.#clock,
       ca: (config) => loadOrCreatePki(options.stateDir, config.certificates, options.logger.child('pki')).ca,
+    });
+    this.expiry = new ExpiryWatch({
+      stateDir: options.stateDir, logger: options.logger.child('pki'), clock: this.#clock,
+      pki: () => loadOrCreatePki(options.stateDir, this.store.current().config.certificates, options.logger.child('pki')),
+      onExpiring: (e) => this.telemetry.event('certificate-expiring', { role: e.role, subject: e.subject, notAfter: e.notAfter, daysLeft: e.daysLeft }),
     });
     const specs: SubsystemSpec[] = [
       // The names the web UI answers to (Host allow-list) are part of its slice, not only the address.
@@ -115,6 +125,7 @@ export class Service {
     service.#log.info('starting', { version: buildInfo.version, stateDir, configRevision: revision });
     service.#warnAbout(config);
     await service.supervisor.start(config);
+    service.expiry.start();
     service.#log.info('started', { configRevision: revision });
     return service;
   }
@@ -178,6 +189,7 @@ export class Service {
 
   async stop(): Promise<void> {
     this.#log.info('stopping');
+    this.expiry.stop();
     await this.supervisor.stop();
     this.#log.info('stopped');
   }

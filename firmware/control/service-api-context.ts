@@ -8,6 +8,7 @@ import type { ConfigStore } from '../config/store.ts';
 import type { IkeSubsystem } from '../ike/ike-subsystem.ts';
 import type { LogRing } from '../log/log-ring.ts';
 import type { Logger } from '../log/logger.ts';
+import type { CertificateExpiry } from '../pki/expiry.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
 import type { SstpSubsystem } from '../sstp/sstp-subsystem.ts';
 import type { ApiContext, ApiSessionInfo, PingResult } from './api-context.ts';
@@ -20,6 +21,8 @@ export interface ServiceView {
   applyConfig(next: PosternConfig, meta: { author: string; comment?: string }): Promise<ApplyResult>;
   health(): Record<string, unknown>;
   siteStates(): ReadonlyArray<{ readonly name: string; readonly state: string; readonly rxPackets: number; readonly txPackets: number; readonly rxBytes: number; readonly txBytes: number }>;
+  /** Certificates in use and their expiry (issue 16). */
+  readonly expiry?: { current(): CertificateExpiry[] };
 }
 
 export function serviceApiContext(service: ServiceView, options: { stateDir: string; logger: Logger; logs: LogRing; clock: () => number }): ApiContext {
@@ -37,6 +40,8 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
         system: { load: loadavg(), memoryTotal: totalmem(), memoryFree: freemem() },
         // Bytes through every session (PPP frames, ESP SAs), for the throughput chart.
         traffic: { bytes: list.reduce((a, s) => a + s.bytesIn + s.bytesOut, 0) },
+        // The dashboard warns while any of them has 30 days or less (`warning`).
+        ...(service.expiry ? { certificates: service.expiry.current() } : {}),
       };
     },
     sessions: () => sessions(service),

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../config/atomic-file.ts';
 import type { Logger } from '../log/logger.ts';
 import type { GatewayPki } from './pki-store.ts';
@@ -93,6 +93,7 @@ export class ExpiryAnnouncements {
     const inUse = new Set(expiries.map((e) => e.fingerprintSha256));
     const keep = [...announced].filter((f) => inUse.has(f));
     try {
+      mkdirSync(dirname(this.#path), { recursive: true, mode: 0o700 });
       writeFileAtomic(this.#path, `${JSON.stringify([...keep, ...fresh.map((e) => e.fingerprintSha256)])}\n`, 0o644);
     } catch (error) {
       this.#log.warn('could not remember the expiry warnings given', { error: error instanceof Error ? error.message : String(error) });

@@ -101,9 +101,21 @@ export interface StatusMessage {
   readonly tunnels: readonly TunnelStatus[];
   /** Subsystems' counters (refusals, evictions, timeouts) by subsystem name, as their status in /healthz has them. */
   readonly counters?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Certificates in use (gateway, its imported chain, the CA) and their expiry; `warning` within 30 days. */
+  readonly certificates?: readonly CertificateStatus[];
 }
 
-export const EVENT_TYPES = ['session-up', 'session-down', 'auth-failure', 'rekey', 'config-change', 'tunnel-up', 'tunnel-down'] as const;
+export interface CertificateStatus {
+  readonly role: 'gateway' | 'chain' | 'ca';
+  readonly subject: string;
+  /** ISO 8601. */
+  readonly notAfter: string;
+  readonly daysLeft: number;
+  readonly warning: boolean;
+}
+
+/** `certificate-expiring`: once per certificate in use, when it enters its last 30 days (issue 16). */
+export const EVENT_TYPES = ['session-up', 'session-down', 'auth-failure', 'rekey', 'config-change', 'tunnel-up', 'tunnel-down', 'certificate-expiring'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**

@@ -1,6 +1,6 @@
 import { loadavg, uptime } from 'node:os';
 import * as si from 'systeminformation';
-import { SCHEMA_VERSION, isoTs, type InterfaceStatus, type SessionCounts, type StatusMessage, type Temperature, type TunnelStatus } from './schema.ts';
+import { SCHEMA_VERSION, isoTs, type CertificateStatus, type InterfaceStatus, type SessionCounts, type StatusMessage, type Temperature, type TunnelStatus } from './schema.ts';
 
 /**
  * A statusSource from the operating system (systeminformation for memory, sensors and interfaces;
@@ -16,6 +16,8 @@ export interface SystemStatusOptions {
   readonly tunnels?: () => readonly TunnelStatus[];
   /** Subsystems' counters by subsystem name. */
   readonly counters?: () => Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Certificates in use and their expiry. */
+  readonly certificates?: () => readonly CertificateStatus[];
   /** Bound on each probe, in milliseconds. */
   readonly probeTimeoutMs?: number;
   /** The probes, replaceable in tests. */
@@ -60,6 +62,7 @@ export function systemStatusSource(options: SystemStatusOptions = {}): () => Pro
       sessions: options.sessions?.() ?? NO_SESSIONS,
       tunnels: options.tunnels?.() ?? [],
       ...(options.counters ? { counters: options.counters() } : {}),
+      ...(options.certificates ? { certificates: options.certificates() } : {}),
     };
   };
 }
