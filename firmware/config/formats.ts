@@ -14,9 +14,32 @@ export const PROPOSAL_WORDS: ReadonlySet<string> = new Set([
   'esn', 'noesn',
 ]);
 
+/**
+ * RFC 3696 §2: a top-level label is never all digits, so "300.1.1.1" is a mistyped address, not a
+ * host name (the HOSTNAME pattern alone let it through as one, issue 17).
+ */
+const isHostname = (s: string): boolean => HOSTNAME.test(s) && !/(^|\.)[0-9]+$/.test(s);
+const looksNumeric = (s: string): boolean => /^[0-9.]+$/.test(s);
+const BAD_IPV4 = 'not a valid IPv4 address: four numbers from 0 to 255 without leading zeros, like 203.0.113.5';
+
+/** Why an address with a prefix length is refused, in plain words; undefined when it parses. */
+function prefixWhy(text: string, family: 4 | 6, example = family === 4 ? '10.1.0.0/24' : 'fd00::/64'): string | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return `needs a prefix length, like ${example}`;
+  const address = text.slice(0, slash);
+  const length = text.slice(slash + 1);
+  const ip = parseIp(address);
+  if (!ip || ip.family !== family) return family === 4 && looksNumeric(address) ? BAD_IPV4 : `'${address}' is not an IPv${family} address`;
+  const max = family === 4 ? 32 : 128;
+  if (!/^[0-9]{1,3}$/.test(length) || Number(length) > max) return `the prefix length must be a number from 0 to ${max}`;
+  return undefined;
+}
+
 function cidr(text: string, family: 4 | 6): string | undefined {
+  const why = prefixWhy(text, family);
+  if (why) return why;
   const p = parsePrefix(text);
-  if (!p || p.family !== family || !text.includes('/')) return `not an IPv${family} network with a prefix length`;
+  if (!p || p.family !== family) return `not an IPv${family} network with a prefix length`;
   const bits = family === 4 ? 32 : 128;
   for (let bit = p.length; bit < bits; bit++) {
     if (((p.bytes[bit >> 3] as number) >> (7 - (bit & 7))) & 1) return 'has host bits set after the prefix length';
@@ -26,12 +49,12 @@ function cidr(text: string, family: 4 | 6): string | undefined {
 
 export const FORMAT_CHECKS: Record<StringFormat, (text: string) => string | undefined> = {
   name: (s) => (/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(s) ? undefined : 'letters, digits, . _ @ - (up to 64), starting with a letter or digit'),
-  hostname: (s) => (HOSTNAME.test(s) ? undefined : 'not a valid host name'),
-  host: (s) => (parseIp(s) || HOSTNAME.test(s) ? undefined : 'neither an IP address nor a host name'),
-  ip: (s) => (parseIp(s) ? undefined : 'not an IP address'),
-  ipv4: (s) => (parseIp(s)?.family === 4 ? undefined : 'not an IPv4 address'),
+  hostname: (s) => (isHostname(s) ? undefined : looksNumeric(s) ? 'a host name cannot be all digits' : 'not a valid host name'),
+  host: (s) => (parseIp(s) || isHostname(s) ? undefined : looksNumeric(s) ? BAD_IPV4 : 'neither an IP address nor a host name'),
+  ip: (s) => (parseIp(s) ? undefined : looksNumeric(s) ? BAD_IPV4 : 'not an IP address'),
+  ipv4: (s) => (parseIp(s)?.family === 4 ? undefined : looksNumeric(s) ? BAD_IPV4 : 'not an IPv4 address'),
   cidr4: (s) => cidr(s, 4),
-  address4: (s) => (parsePrefix(s)?.family === 4 && s.includes('/') ? undefined : 'not an IPv4 address with a prefix length, like 192.168.1.1/24'),
+  address4: (s) => prefixWhy(s, 4, '192.168.1.1/24'),
   cidr6: (s) => cidr(s, 6),
   ntHash: (s) => (/^[0-9a-f]{32}$/i.test(s) ? undefined : 'not an NT password hash (32 hex digits)'),
   fingerprint: (s) => (/^([0-9a-f]{2}:?){31}[0-9a-f]{2}$/i.test(s) ? undefined : 'not a SHA-256 fingerprint (64 hex digits, colons allowed)'),
@@ -41,5 +64,6 @@ export const FORMAT_CHECKS: Record<StringFormat, (text: string) => string | unde
     const unknown = s.split('-').filter((w) => !PROPOSAL_WORDS.has(w));
     return s.length > 0 && unknown.length === 0 ? undefined : `unknown algorithm${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ') || '(empty)'}`;
   },
+  path: (s) => (/^(\/[A-Za-z0-9._:@+-]+)+\/?$/.test(s) && !/(^|\/)\.\.?(\/|$)/.test(s) ? undefined : 'not an absolute path (no . or .. parts, no spaces)'),
   timezone: (s) => (/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+){0,2}$/.test(s) ? undefined : 'not a time zone name like Europe/Berlin'),
 };

@@ -18,6 +18,8 @@ export const StringFormat = {
   timezone: 'timezone',
   fingerprint: 'fingerprint',
   ntHash: 'ntHash',
+  /** An absolute file path (board profiles: sysfs and device files, directories). */
+  path: 'path',
 } as const;
 export type StringFormat = (typeof StringFormat)[keyof typeof StringFormat];
 

@@ -1,5 +1,6 @@
 import { ownValue } from '../util/json-input.ts';
 import { FORMAT_CHECKS } from './formats.ts';
+import { missingInterfaceWarnings, type BoxContext } from './network-rules.ts';
 import { crossFieldErrors, insecureChoices } from './rules.ts';
 import type { Field } from './schema-types.ts';
 import { configSchema } from './schema.ts';
@@ -11,9 +12,9 @@ export type ValidationResult =
 
 /**
  * Checks a whole document and reports every problem, each with its path ("users[2].name") and why.
- * Never throws, whatever it is given.
+ * Never throws, whatever it is given. With the box's interfaces (`box`), names it lacks are warned about.
  */
-export function validateConfig(doc: unknown): ValidationResult {
+export function validateConfig(doc: unknown, box: BoxContext = {}): ValidationResult {
   const errors: ConfigIssue[] = [];
   checkField(configSchema, doc, '', errors);
   const fieldErrors = errors.length;
@@ -21,7 +22,7 @@ export function validateConfig(doc: unknown): ValidationResult {
   // Cross-field rules read a well-formed document; on a malformed one they run as far as they can,
   // and add nothing where a field of their path was already reported.
   const crossErrors = bestEffort(() => crossFieldErrors(config));
-  const warnings = bestEffort(() => insecureChoices(config));
+  const warnings = bestEffort(() => [...insecureChoices(config), ...(box.interfaces ? missingInterfaceWarnings(config, box.interfaces) : [])]);
   const reported = errors.map((e) => e.path);
   errors.push(...crossErrors.filter((e) => fieldErrors === 0 || !reported.some((p) => p.startsWith(e.path) || e.path.startsWith(p))));
   return errors.length > 0 ? { ok: false, errors, warnings } : { ok: true, config, warnings };
@@ -38,7 +39,8 @@ function bestEffort(rule: () => ConfigIssue[]): ConfigIssue[] {
 const join = (path: string, key: string): string => (path === '' ? key : `${path}.${key}`);
 const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
 
-function checkField(field: Field, value: unknown, path: string, errors: ConfigIssue[]): void {
+/** One value against its schema table; board profiles (firmware/board/) are checked with it too. */
+export function checkField(field: Field, value: unknown, path: string, errors: ConfigIssue[]): void {
   const fail = (code: string, message: string): void => {
     errors.push({ path: path || '(document)', code, message });
   };

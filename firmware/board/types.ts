@@ -1,0 +1,74 @@
+/**
+ * A board profile: what Postern needs to know about the hardware it runs on, as data
+ * (board/<name>.json, checked against schema.ts). The running service takes interface roles, LEDs,
+ * the reset button and the watchdog from it; the image build takes the architecture and storage.
+ */
+
+export const BoardArchitecture = { arm64: 'arm64', x64: 'x64' } as const;
+export type BoardArchitecture = (typeof BoardArchitecture)[keyof typeof BoardArchitecture];
+
+/** wan: the uplink the listeners bind and follow; lan: the office side; spare: present, unused by default. */
+export type InterfaceRole = 'wan' | 'lan' | 'spare';
+
+/** What an LED shows: power (on while running), WAN up, at least one tunnel up, an error. */
+export type LedShows = 'power' | 'wan-up' | 'tunnels-up' | 'error';
+
+export interface BoardInterface {
+  /** The kernel's name for it (after the distribution's renaming, if any). */
+  readonly name: string;
+  readonly role: InterfaceRole;
+  /** What the case says next to the port. */
+  readonly label: string;
+}
+
+export interface BoardLed {
+  /** The LED's directory under /sys/class/leds. */
+  readonly path: string;
+  readonly shows: LedShows;
+}
+
+export interface ResetButton {
+  /** The evdev device that reports the button. */
+  readonly input: string;
+  /** Its key code (linux/input-event-codes.h), e.g. KEY_RESTART = 408. */
+  readonly keyCode: number;
+  /** Held this long, it resets the box to factory state. */
+  readonly holdSeconds: number;
+}
+
+export type StorageLayout = 'ab-slots' | 'image-path';
+
+export interface BoardStorage {
+  /** Where configuration, keys and users live; survives upgrades. */
+  readonly stateDir: string;
+  readonly layout: StorageLayout;
+  /** ab-slots: the two block devices or files the executable is written to in turn. */
+  readonly slots?: { readonly a: string; readonly b: string };
+  /** image-path: the one executable, replaced in place by the distribution's means. */
+  readonly imagePath?: string;
+}
+
+export interface KernelFeatures {
+  /** XFRM with ESP: the kernel data-plane back end can be used. */
+  readonly xfrmEsp: boolean;
+  /** Multi-queue TUN (IFF_MULTI_QUEUE). */
+  readonly multiqueueTun: boolean;
+  /** UDP segmentation offload (UDP_SEGMENT) for ESP in UDP. */
+  readonly udpSegmentationOffload: boolean;
+}
+
+export interface BoardProfile {
+  readonly name: string;
+  readonly title: string;
+  readonly architecture: BoardArchitecture;
+  readonly interfaces: readonly BoardInterface[];
+  readonly leds: readonly BoardLed[];
+  /** Absent: the board has no reset button (factory reset only through the API). */
+  readonly resetButton?: ResetButton;
+  /** null: no hardware watchdog. */
+  readonly watchdog: string | null;
+  readonly storage: BoardStorage;
+  readonly kernel: KernelFeatures;
+  /** Where the names come from and what is still to be checked on hardware. */
+  readonly notes?: string;
+}
