@@ -1,0 +1,307 @@
+import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from '../../ike/engine/types.ts';
+import { decodeIsakmpMessage, type IsakmpMessage } from '../message.ts';
+import { ExchangeType, notifyName, NotifyType } from '../registry.ts';
+import { defaultIkev1Options, type Ikev1Context, type Ikev1Options, type RetransmitHolder } from './context.ts';
+import type { Phase1Sa } from './ikev1-sa.ts';
+import { deletePayloads, handleInformational, sendInformational } from './informational.ts';
+import { handleMm2, handleMm4, handleMm6, plainNotify, respondMm1, respondMm3, respondMm5, startMainMode } from './main-mode.ts';
+import { exchangeIv, messageHash, open, payloadNames, type Opened } from './protect.ts';
+import { handleQm2, handleQm3, respondQm1, startQuickMode } from './quick-mode.ts';
+
+const EXCHANGE_NAMES: Record<number, string> = { [ExchangeType.IDENTITY_PROTECTION]: 'Main Mode', [ExchangeType.AGGRESSIVE]: 'Aggressive Mode', [ExchangeType.INFORMATIONAL]: 'Informational', [ExchangeType.QUICK_MODE]: 'Quick Mode' };
+const cookieKey = (c: bigint) => c.toString(16).padStart(16, '0');
+
+/**
+ * The sans-I/O IKEv1 engine (RFC 2409): Main Mode with pre-shared keys and Quick Mode, as
+ * responder and initiator. Packets, commands and ticks come in with the time; everything to do
+ * comes back as the same actions the IKEv2 engine emits (`send`, `install-child`, `ike-up`, …),
+ * so the shells and the data-plane installer serve both. ISAKMP SAs are found by the initiator's
+ * cookie; Main Mode has no message IDs, so duplicates are recognised by the hash of the message
+ * and answered with the answer already sent.
+ */
+export class Ikev1Engine {
+  readonly options: Ikev1Options;
+  /** Dropped messages by reason (peer input never throws; it is counted). */
+  readonly drops: Record<string, number> = {};
+  readonly #connections: readonly IkeConnection[];
+  readonly #crypto: IkeCryptoProvider;
+  readonly #sas = new Map<string, Phase1Sa>();
+  readonly #closed: Phase1Sa[] = [];
+  readonly #spis = new Set<number>();
+  #actions: IkeAction[] = [];
+  #now = 0;
+  #inHash = '';
+
+  constructor(connections: readonly IkeConnection[], crypto: IkeCryptoProvider, options: Partial<Ikev1Options> = {}) {
+    this.#connections = connections;
+    this.#crypto = crypto;
+    this.options = { ...defaultIkev1Options, ...options };
+  }
+
+  /** Live SAs, then the closed ones (for tests and status). */
+  get sas(): Phase1Sa[] {
+    return [...this.#sas.values(), ...this.#closed];
+  }
+
+  /** A packet received on UDP 500, or on 4500 with the non-ESP marker already removed. */
+  handlePacket(packet: Uint8Array, from: Endpoint, to: Endpoint, now: number): IkeAction[] {
+    this.#begin(now);
+    const m = decodeIsakmpMessage(packet);
+    if (!m.ok) {
+      this.#drop('malformed', `malformed ISAKMP message from ${from.address}: ${m.error.message}`);
+      return this.#end();
+    }
+    const h = m.value.header;
+    const sa = this.#sas.get(cookieKey(h.initiatorCookie));
+    if (sa && h.responderCookie !== 0n && sa.ckyR !== 0n && h.responderCookie !== sa.ckyR) {
+      this.#drop('cookie', `message from ${from.address} with an unknown responder cookie`);
+      return this.#end();
+    }
+    const hash = messageHash(m.value.raw);
+    const answer = sa?.answers.get(hash);
+    if (sa && answer !== undefined) {
+      if (answer.length) this.#actions.push({ type: 'send', packet: answer, from: sa.local, to: sa.remote });
+      this.#drop('duplicate', `duplicate ${EXCHANGE_NAMES[h.exchangeType] ?? h.exchangeType} message from ${from.address}${answer.length ? ': answer resent' : ''}`);
+      return this.#end();
+    }
+    this.#inHash = hash;
+    if (!m.value.encrypted) this.#log('debug', `recv ${EXCHANGE_NAMES[h.exchangeType] ?? h.exchangeType} [${payloadNames(m.value.payloads)}] from ${from.address}:${from.port}`);
+    switch (h.exchangeType) {
+      case ExchangeType.IDENTITY_PROTECTION: this.#mainMode(sa, m.value, from, to); break;
+      case ExchangeType.QUICK_MODE: this.#quickMode(sa, m.value, from, to); break;
+      case ExchangeType.INFORMATIONAL: this.#informational(sa, m.value); break;
+      case ExchangeType.AGGRESSIVE: this.#refuseAggressive(m.value, from, to); break;
+      default: this.#drop('exchange', `exchange type ${h.exchangeType} from ${from.address} is not supported`);
+    }
+    // Handled once: the same bytes again are a duplicate, whether or not they had an answer.
+    const handled = this.#sas.get(cookieKey(h.initiatorCookie));
+    if (handled && !handled.answers.has(hash)) handled.remember(hash, new Uint8Array());
+    return this.#end();
+  }
+
+  /** Starts Main Mode, then Quick Mode, with the connection's peer. */
+  initiate(name: string, local: Endpoint, now: number): IkeAction[] {
+    this.#begin(now);
+    const conn = this.#connections.find((c) => c.name === name);
+    if (!conn?.remoteAddress) throw new Error(`no connection ${name} with a remote address`);
+    const sa = startMainMode(this.#context(), conn, local, { address: conn.remoteAddress, port: 500 });
+    this.#sas.set(cookieKey(sa.ckyI), sa);
+    this.#log('info', `initiating Main Mode to ${conn.remoteAddress} for ${name}`);
+    return this.#end();
+  }
+
+  /** Deletes an ISAKMP SA and its children, telling the peer. */
+  terminate(ckyI: bigint, now: number): IkeAction[] {
+    this.#begin(now);
+    const sa = this.#sas.get(cookieKey(ckyI));
+    if (sa) this.#close(sa, 'terminated by command');
+    return this.#end();
+  }
+
+  tick(now: number): IkeAction[] {
+    this.#begin(now);
+    for (const sa of [...this.#sas.values()]) {
+      if (sa.state !== 'established' && now - sa.createdAt >= this.options.halfOpenTimeoutMs) {
+        this.#close(sa, `Main Mode not complete after ${this.options.halfOpenTimeoutMs / 1000} s`);
+        continue;
+      }
+      if (!this.#resend(sa, sa, now)) {
+        this.#close(sa, `no answer from ${sa.remote.address} after ${this.options.retransmitTries} retransmissions`);
+        continue;
+      }
+      for (const qm of [...sa.quickModes.values()]) {
+        if (!this.#resend(sa, qm, now)) {
+          sa.quickModes.delete(qm.messageId);
+          this.#log('warn', `Quick Mode ${qm.messageId.toString(16)} with ${sa.remote.address} abandoned: no answer`);
+        }
+      }
+    }
+    return this.#end();
+  }
+
+  nextTimeout(): number | undefined {
+    let next = Infinity;
+    for (const sa of this.#sas.values()) {
+      if (sa.state !== 'established') next = Math.min(next, sa.createdAt + this.options.halfOpenTimeoutMs);
+      for (const holder of [sa, ...sa.quickModes.values()]) if (holder.retransmit) next = Math.min(next, this.#due(holder.retransmit));
+    }
+    return next === Infinity ? undefined : next;
+  }
+
+  #due(r: { sentAt: number; tries: number }): number {
+    return r.sentAt + this.options.retransmitBaseMs * 2 ** (r.tries - 1);
+  }
+
+  /** Resends what is due; false once the tries are used up. */
+  #resend(sa: Phase1Sa, holder: RetransmitHolder, now: number): boolean {
+    const r = holder.retransmit;
+    if (!r || now < this.#due(r)) return true;
+    if (r.tries > this.options.retransmitTries) return false;
+    r.tries++;
+    r.sentAt = now;
+    this.#actions.push({ type: 'send', packet: r.packet, from: sa.local, to: sa.remote });
+    return true;
+  }
+
+  #mainMode(sa: Phase1Sa | undefined, m: IsakmpMessage, from: Endpoint, to: Endpoint): void {
+    const h = m.header;
+    const ctx = this.#context();
+    if (!sa) {
+      if (h.responderCookie !== 0n || m.encrypted) return this.#drop('unknown-sa', `Main Mode message for no known SA from ${from.address}`);
+      const fresh = respondMm1(ctx, h.initiatorCookie, m.payloads, from, to);
+      if (fresh) this.#sas.set(cookieKey(fresh.ckyI), fresh);
+      return;
+    }
+    sa.lastHeard = this.#now;
+    if (!m.encrypted) {
+      let error: string | undefined;
+      if (sa.initiator && sa.state === 'mm1') error = handleMm2(ctx, sa, h.responderCookie, m.payloads);
+      else if (!sa.initiator && sa.state === 'mm2') error = respondMm3(ctx, sa, m.payloads, from, to);
+      else if (sa.initiator && sa.state === 'mm3') error = handleMm4(ctx, sa, m.payloads, from, to);
+      else return this.#drop('unexpected', `unexpected Main Mode message in state ${sa.state} from ${from.address}`);
+      if (error) this.#fail(sa, error);
+      return;
+    }
+    if (!sa.crypto?.keys || (sa.state !== 'mm4' && sa.state !== 'mm5')) return this.#drop('unexpected', `unexpected encrypted Main Mode message in state ${sa.state}`);
+    const opened = this.#open(sa, sa.iv, m, 'Main Mode');
+    if (!opened) return this.#fail(sa, `Main Mode message ${sa.initiator ? 6 : 5} does not decrypt to valid payloads: the pre-shared keys differ`);
+    if (!sa.initiator) {
+      // RFC 3947 §4: the initiator moved to port 4500 behind a NAT; answer where it now is.
+      sa.local = to;
+      sa.remote = from;
+      const error = respondMm5(ctx, sa, opened);
+      if (error) return this.#fail(sa, error);
+    } else {
+      const error = handleMm6(ctx, sa, opened);
+      if (error) return this.#fail(sa, error);
+    }
+    sa.establishedAt = this.#now;
+    this.#actions.push({ type: 'ike-up', spi: sa.ckyI, connection: sa.connection!.name, remoteId: sa.remoteId, remote: sa.remote });
+    this.#log('info', `ISAKMP SA with ${sa.remote.address} (${sa.remoteId}) established for ${sa.connection!.name}${sa.natDetected ? ', NAT detected' : ''}`);
+    if (sa.initiator) startQuickMode(ctx, sa);
+  }
+
+  #open(sa: Phase1Sa, iv: Uint8Array, m: Extract<IsakmpMessage, { encrypted: true }>, what: string): Opened | undefined {
+    const opened = open(sa, iv, m.header, m.ciphertext);
+    if ('error' in opened) {
+      this.#drop('undecryptable', `${what} message from ${sa.remote.address} does not decrypt: ${opened.error}`);
+      return undefined;
+    }
+    this.#log('debug', `recv ${what} [${payloadNames(opened.payloads)}] from ${sa.remote.address}`);
+    return opened;
+  }
+
+  #quickMode(sa: Phase1Sa | undefined, m: IsakmpMessage, from: Endpoint, to: Endpoint): void {
+    if (!sa || sa.state !== 'established' || !m.encrypted) return this.#drop('unexpected', `Quick Mode message from ${from.address} without an established ISAKMP SA`);
+    const mid = m.header.messageId;
+    const qm = sa.quickModes.get(mid);
+    const opened = this.#open(sa, qm ? qm.iv : exchangeIv(sa, mid), m, 'Quick Mode');
+    if (!opened) return;
+    if (sa.natDetected) { sa.local = to; sa.remote = from; }
+    const ctx = this.#context();
+    let error: string | undefined;
+    if (!qm) {
+      error = mid === 0 ? 'message ID 0' : respondQm1(ctx, sa, mid, opened, opened.nextIv);
+    } else {
+      const before = qm.iv;
+      qm.iv = opened.nextIv;
+      if (qm.initiator && qm.state === 'qm1') error = handleQm2(ctx, sa, qm, opened);
+      else if (!qm.initiator && qm.state === 'qm2') error = handleQm3(ctx, sa, qm, opened);
+      else error = `unexpected in state ${qm.state}`;
+      if (error) qm.iv = before;
+    }
+    if (error) this.#log('warn', `Quick Mode ${mid.toString(16)} with ${sa.remote.address} failed: ${error}`);
+  }
+
+  #informational(sa: Phase1Sa | undefined, m: IsakmpMessage): void {
+    if (!m.encrypted) {
+      // Unauthenticated: believed only while Main Mode is still in its first round trips, as strongSwan does.
+      for (const p of m.payloads) {
+        if (p.kind !== 'N') continue;
+        const name = notifyName(p.notification.type);
+        this.#log('warn', `peer notifies ${name}${sa ? ` (${sa.connection?.name ?? ''})` : ''}`);
+        if (sa?.initiator && (sa.state === 'mm1' || sa.state === 'mm3') && p.notification.type < 16384) this.#close(sa, `the peer refused Main Mode with ${name}`);
+      }
+      return;
+    }
+    if (!sa?.crypto?.keys) return this.#drop('unknown-sa', 'encrypted informational for no keyed SA');
+    const opened = this.#open(sa, exchangeIv(sa, m.header.messageId), m, 'Informational');
+    if (!opened) return;
+    const reason = handleInformational(this.#context(), sa, m.header.messageId, opened);
+    if (reason) this.#close(sa, reason, false);
+  }
+
+  /** Aggressive Mode sends a PSK hash an eavesdropper can attack offline: refused (issue 19). */
+  #refuseAggressive(m: IsakmpMessage, from: Endpoint, to: Endpoint): void {
+    this.#log('warn', `Aggressive Mode from ${from.address} refused with NO-PROPOSAL-CHOSEN: only Main Mode is enabled`);
+    if (m.header.responderCookie !== 0n || m.encrypted) return;
+    this.#actions.push({ type: 'send', packet: plainNotify(m.header.initiatorCookie, 0n, NotifyType.NO_PROPOSAL_CHOSEN, Buffer.from(this.#crypto.randomBytes(4)).readUInt32BE()), from: to, to: from });
+  }
+
+  #fail(sa: Phase1Sa, error: string): void {
+    this.#log('warn', `${sa.connection?.name ?? 'IKEv1'} with ${sa.remote.address}: ${error}`);
+    this.#close(sa, error);
+  }
+
+  #close(sa: Phase1Sa, reason: string, tellPeer = true): void {
+    if (sa.state === 'closed') return;
+    const wasUp = sa.state === 'established';
+    if (wasUp && tellPeer) sendInformational(this.#context(), sa, deletePayloads(sa));
+    for (const child of sa.children.splice(0)) this.#actions.push({ type: 'delete-child', child });
+    for (const spi of [...sa.quickModes.values()].map((q) => q.spi)) this.#spis.delete(spi);
+    sa.retransmit = undefined;
+    sa.setState('closed', reason);
+    this.#sas.delete(cookieKey(sa.ckyI));
+    this.#closed.push(sa);
+    if (this.#closed.length > 16) this.#closed.shift();
+    if (wasUp) this.#actions.push({ type: 'ike-down', spi: sa.ckyI, connection: sa.connection?.name ?? '', reason });
+  }
+
+  #context(): Ikev1Context {
+    const engine = this;
+    return {
+      now: this.#now,
+      crypto: this.#crypto,
+      options: this.options,
+      emit: (action) => this.#actions.push(action),
+      log: (level, msg, fields) => this.#log(level, msg, fields),
+      send(sa, packet, holder) {
+        engine.#actions.push({ type: 'send', packet, from: sa.local, to: sa.remote });
+        if (holder) holder.retransmit = { packet, firstSent: engine.#now, sentAt: engine.#now, tries: 1 };
+      },
+      reply(sa, packet, holder) {
+        sa.remember(engine.#inHash, packet);
+        if (packet.length) this.send(sa, packet, holder);
+      },
+      connectionsFor: (remote) => [...this.#connections.filter((c) => c.remoteAddress === remote.address), ...this.#connections.filter((c) => !c.remoteAddress)],
+      newSpi: () => {
+        for (;;) {
+          const spi = Buffer.from(this.#crypto.randomBytes(4)).readUInt32BE();
+          if (spi >= 256 && !this.#spis.has(spi)) { this.#spis.add(spi); return spi; }
+        }
+      },
+      close: (sa, reason) => this.#close(sa, reason),
+    };
+  }
+
+  #begin(now: number): void {
+    this.#now = now;
+    this.#actions = [];
+    this.#inHash = '';
+  }
+
+  #end(): IkeAction[] {
+    const out = this.#actions;
+    this.#actions = [];
+    return out;
+  }
+
+  #drop(reason: string, msg: string): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+    this.#log('debug', msg);
+  }
+
+  #log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void {
+    this.#actions.push({ type: 'log', level, msg, ...(fields ? { fields } : {}) });
+  }
+}

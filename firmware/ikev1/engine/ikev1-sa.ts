@@ -1,0 +1,132 @@
+import type { DhExchange } from '../../ike/crypto/dh.ts';
+import type { PrfAlgorithm } from '../../ike/crypto/transforms.ts';
+import type { ChildSaInfo, Endpoint, IkeConnection } from '../../ike/engine/types.ts';
+import type { Phase1Cipher } from '../crypto/algorithms.ts';
+import type { Phase1Keys } from '../crypto/keys.ts';
+import type { Identification } from '../payloads/identification.ts';
+import type { SaPayload } from '../payloads/sa.ts';
+import type { Phase1Choice, Phase2Choice } from './proposals.ts';
+
+/**
+ * An ISAKMP SA (RFC 2408 §2.4, RFC 2409 §5): Main Mode from the first message to established,
+ * then the Quick Modes and informational exchanges it protects. Every state change goes through
+ * `setState` (STYLE.md: one transition choke point). Main Mode messages are numbered 1..6:
+ * `mm1` initiator sent 1, `mm2` responder sent 2, and so on.
+ */
+export type Phase1State = 'mm1' | 'mm2' | 'mm3' | 'mm4' | 'mm5' | 'established' | 'closed';
+
+const MOVES: Record<Phase1State, readonly Phase1State[]> = {
+  mm1: ['mm3', 'closed'],
+  mm2: ['mm4', 'closed'],
+  mm3: ['mm5', 'closed'],
+  mm4: ['established', 'closed'],
+  mm5: ['established', 'closed'],
+  established: ['closed'],
+  closed: [],
+};
+
+/** A message of ours that waits for an answer, resent with backoff until it comes. */
+export interface Retransmit {
+  readonly packet: Uint8Array;
+  readonly firstSent: number;
+  sentAt: number;
+  tries: number;
+}
+
+/** What phase 1 negotiated and derived. */
+export interface Phase1Crypto {
+  readonly choice: Phase1Choice;
+  readonly prf: PrfAlgorithm;
+  readonly cipher: Phase1Cipher;
+  keys?: Phase1Keys;
+}
+
+export type QuickModeState = 'qm1' | 'qm2' | 'done';
+
+/** One Quick Mode exchange, by message ID (RFC 2409 §5.5). */
+export interface QuickMode {
+  readonly messageId: number;
+  readonly initiator: boolean;
+  state: QuickModeState;
+  /** The exchange's CBC chain (Appendix B). */
+  iv: Uint8Array;
+  ni: Uint8Array;
+  nr: Uint8Array;
+  /** Our inbound SPI. */
+  readonly spi: number;
+  /** Initiator: what we offered. */
+  offer?: SaPayload;
+  choice?: Phase2Choice;
+  dh?: DhExchange | undefined;
+  idci?: Identification;
+  idcr?: Identification;
+  /** The child, made at QM2 (initiator) or QM3 (responder). */
+  child?: ChildSaInfo;
+  retransmit?: Retransmit | undefined;
+}
+
+export class Phase1Sa {
+  state: Phase1State;
+  readonly initiator: boolean;
+  readonly ckyI: bigint;
+  ckyR: bigint;
+  local: Endpoint;
+  remote: Endpoint;
+  connection: IkeConnection | undefined;
+  remoteId = '';
+  /** The initiator's SA payload body (SAi_b in HASH_I and HASH_R). */
+  saiB: Uint8Array = new Uint8Array();
+  offer: SaPayload | undefined;
+  crypto: Phase1Crypto | undefined;
+  dh: DhExchange | undefined;
+  gxi: Uint8Array = new Uint8Array();
+  gxr: Uint8Array = new Uint8Array();
+  ni: Uint8Array = new Uint8Array();
+  nr: Uint8Array = new Uint8Array();
+  /** The phase 1 CBC chain; once established, the last block of message 6 (phase 2 IVs start from it). */
+  iv: Uint8Array = new Uint8Array();
+  /** The peer's NAT-T dialect from its vendor IDs (RFC 3947 or the drafts). */
+  nat: 'rfc' | 'draft' | 'none' = 'none';
+  natLocal = false;
+  natRemote = false;
+  peerDpd = false;
+  retransmit: Retransmit | undefined;
+  /** Our answers by the hash of the message they answered: a duplicate gets the same answer again. */
+  readonly answers = new Map<string, Uint8Array>();
+  readonly quickModes = new Map<number, QuickMode>();
+  readonly children: ChildSaInfo[] = [];
+  readonly history: string[] = [];
+  readonly createdAt: number;
+  establishedAt = 0;
+  lastHeard: number;
+
+  constructor(initiator: boolean, ckyI: bigint, ckyR: bigint, local: Endpoint, remote: Endpoint, now: number, state: Phase1State) {
+    this.initiator = initiator;
+    this.ckyI = ckyI;
+    this.ckyR = ckyR;
+    this.local = local;
+    this.remote = remote;
+    this.createdAt = now;
+    this.lastHeard = now;
+    this.state = state;
+  }
+
+  get natDetected(): boolean {
+    return this.natLocal || this.natRemote;
+  }
+
+  setState(next: Phase1State, why: string): void {
+    if (!MOVES[this.state].includes(next)) throw new Error(`ISAKMP SA ${this.ckyI.toString(16)}: illegal move ${this.state} -> ${next} (${why})`);
+    this.history.push(`${this.state} -> ${next}: ${why}`);
+    this.state = next;
+  }
+
+  /**
+   * Remembers a message handled and our answer to it (empty when none was due); only the last few
+   * are kept (a peer retransmits its last message).
+   */
+  remember(requestHash: string, answer: Uint8Array): void {
+    this.answers.set(requestHash, answer);
+    if (this.answers.size > 8) this.answers.delete(this.answers.keys().next().value as string);
+  }
+}

@@ -1,0 +1,63 @@
+import { timingSafeEqual } from 'node:crypto';
+import { cookieBytes, quickModeHash1 } from '../crypto/keys.ts';
+import type { Ikev1Payload } from '../message.ts';
+import { DOI_IPSEC, notifyName, NotifyType, ProtocolId } from '../registry.ts';
+import type { Ikev1Context } from './context.ts';
+import type { Phase1Sa } from './ikev1-sa.ts';
+import { sealInformational, type Opened } from './protect.ts';
+
+/**
+ * Protected informational exchanges (RFC 2409 §5.7): HDR*, HASH(1), N or D. Deletes (RFC 2408
+ * §3.15) remove children or the ISAKMP SA itself; DPD (RFC 3706 §5) R-U-THERE gets its ACK.
+ */
+
+const randomId = (ctx: Ikev1Context) => Buffer.from(ctx.crypto.randomBytes(4)).readUInt32BE() || 1;
+
+export function sendInformational(ctx: Ikev1Context, sa: Phase1Sa, payloads: readonly Ikev1Payload[]): void {
+  ctx.send(sa, sealInformational(sa, randomId(ctx), payloads));
+}
+
+/** Our deletes for the children and the ISAKMP SA, sent once when we close an established SA. */
+export function deletePayloads(sa: Phase1Sa): Ikev1Payload[] {
+  const out: Ikev1Payload[] = [];
+  if (sa.children.length) {
+    out.push({ kind: 'D', delete: { doi: DOI_IPSEC, protocolId: ProtocolId.IPSEC_ESP, spiSize: 4, spis: sa.children.map((c) => { const b = Buffer.alloc(4); b.writeUInt32BE(c.inbound.spi); return b; }) } });
+  }
+  out.push({ kind: 'D', delete: { doi: DOI_IPSEC, protocolId: ProtocolId.ISAKMP, spiSize: 16, spis: [Buffer.concat([cookieBytes(sa.ckyI), cookieBytes(sa.ckyR)])] } });
+  return out;
+}
+
+/** A verified informational from the peer; returns a reason when the SA must close. */
+export function handleInformational(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened: Opened): string | undefined {
+  const c = sa.crypto!;
+  const first = opened.payloads[0];
+  const want = quickModeHash1(c.prf, c.keys!.skeyidA, mid, opened.afterFirst);
+  if (first?.kind !== 'HASH' || first.data.length !== want.length || !timingSafeEqual(want, first.data)) {
+    ctx.log('warn', `informational from ${sa.remote.address} dropped: its HASH does not match`);
+    return undefined;
+  }
+  for (const p of opened.payloads.slice(1)) {
+    if (p.kind === 'N') {
+      const n = p.notification;
+      if (n.type === NotifyType.R_U_THERE) {
+        sendInformational(ctx, sa, [{ kind: 'N', notification: { ...n, type: NotifyType.R_U_THERE_ACK } }]);
+      } else if (n.type !== NotifyType.R_U_THERE_ACK) {
+        ctx.log(n.type < 16384 ? 'warn' : 'info', `${sa.remote.address} notifies ${notifyName(n.type)}`);
+      }
+    }
+    if (p.kind === 'D') {
+      const d = p.delete;
+      if (d.protocolId === ProtocolId.ISAKMP) return 'the peer deleted the ISAKMP SA';
+      if (d.protocolId !== ProtocolId.IPSEC_ESP || d.spiSize !== 4) continue;
+      for (const spi of d.spis) {
+        const value = Buffer.from(spi).readUInt32BE();
+        const i = sa.children.findIndex((ch) => ch.outbound.spi === value);
+        if (i < 0) continue;
+        const [child] = sa.children.splice(i, 1);
+        ctx.emit({ type: 'delete-child', child: child! });
+        ctx.log('info', `${sa.remote.address} deleted the child with SPIs in ${child!.inbound.spi.toString(16)} out ${value.toString(16)}`);
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,250 @@
+import { isIPv4 } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import type { Endpoint, IkeConnection } from '../../ike/engine/types.ts';
+import { phase1Cipher, phase1Prf } from '../crypto/algorithms.ts';
+import { phase1Iv } from '../crypto/cbc.ts';
+import { hashI, hashR, natDetectionHash, phase1Keys, skeyidPsk } from '../crypto/keys.ts';
+import { encodeIsakmpMessage, encodePayloadBody, type Ikev1Payload, type ReceivedPayload } from '../message.ts';
+import { identificationFrom, identificationText } from '../payloads/identification.ts';
+import type { IsakmpTransform } from '../payloads/sa.ts';
+import { encodeAttributes } from '../payloads/attributes.ts';
+import { DOI_IPSEC, ExchangeType, NotifyType, ProtocolId } from '../registry.ts';
+import type { Ikev1Context } from './context.ts';
+import { Phase1Sa } from './ikev1-sa.ts';
+import { describePhase1Offer, phase1Answer, phase1Offer, selectPhase1 } from './proposals.ts';
+import { seal, type Opened } from './protect.ts';
+import { initiatorVendorIds, natTraversalOf, peerSupportsDpd, responderVendorIds } from './vendor-ids.ts';
+
+/**
+ * Main Mode with pre-shared keys (RFC 2409 §5, §5.4):
+ *   1 I→R  HDR, SA, VID…            2 R→I  HDR, SA, VID…
+ *   3 I→R  HDR, KE, Ni, NAT-D…      4 R→I  HDR, KE, Nr, NAT-D…
+ *   5 I→R  HDR*, IDii, HASH_I       6 R→I  HDR*, IDir, HASH_R
+ * NAT-D (RFC 3947 §3.2) rides in 3 and 4 when both sent a NAT-T vendor ID; behind a NAT the
+ * initiator moves to port 4500 for message 5 (§4).
+ */
+
+const NAT_PORT = 4500;
+
+const opaque = (payloads: readonly ReceivedPayload[], kind: 'KE' | 'NONCE' | 'HASH' | 'VID'): Uint8Array[] =>
+  payloads.flatMap((p) => (p.kind === kind ? [p.data] : []));
+
+function header(sa: Phase1Sa) {
+  return { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.IDENTITY_PROTECTION, messageId: 0 };
+}
+
+/** An unencrypted informational with one error notify (before keys exist, RFC 2408 §5). */
+export function plainNotify(ckyI: bigint, ckyR: bigint, type: number, messageId: number): Uint8Array {
+  return encodeIsakmpMessage({ initiatorCookie: ckyI, responderCookie: ckyR, exchangeType: ExchangeType.INFORMATIONAL, messageId },
+    [{ kind: 'N', notification: { doi: DOI_IPSEC, protocolId: ProtocolId.ISAKMP, type, spi: new Uint8Array(), data: new Uint8Array() } }]);
+}
+
+const cookieOf = (ctx: Ikev1Context): bigint => Buffer.from(ctx.crypto.randomBytes(8)).readBigUInt64BE() || 1n;
+const lifeOf = (ctx: Ikev1Context, conn: IkeConnection) => conn.ikeRekeySeconds || ctx.options.phase1LifeSeconds;
+
+/** Initiator, message 1. */
+export function startMainMode(ctx: Ikev1Context, conn: IkeConnection, local: Endpoint, remote: Endpoint): Phase1Sa {
+  const sa = new Phase1Sa(true, cookieOf(ctx), 0n, local, remote, ctx.now, 'mm1');
+  sa.connection = conn;
+  sa.offer = phase1Offer(conn.ikeProposals, lifeOf(ctx, conn));
+  sa.saiB = encodePayloadBody({ kind: 'SA', sa: sa.offer });
+  const payloads: Ikev1Payload[] = [{ kind: 'SA', sa: sa.offer }, ...initiatorVendorIds().map((data) => ({ kind: 'VID' as const, data }))];
+  ctx.send(sa, encodeIsakmpMessage(header(sa), payloads), sa);
+  return sa;
+}
+
+/** Responder, message 1 → 2: the first connection for this address whose proposals fit. */
+export function respondMm1(ctx: Ikev1Context, ckyI: bigint, payloads: readonly ReceivedPayload[], from: Endpoint, to: Endpoint): Phase1Sa | undefined {
+  const saPayload = payloads.find((p) => p.kind === 'SA');
+  if (!saPayload || saPayload.kind !== 'SA') {
+    ctx.log('warn', `Main Mode message 1 from ${from.address} has no SA payload`);
+    return undefined;
+  }
+  const candidates = ctx.connectionsFor(from);
+  for (const conn of candidates) {
+    const choice = selectPhase1(saPayload.sa, conn.ikeProposals);
+    if (!choice) continue;
+    const sa = new Phase1Sa(false, ckyI, cookieOf(ctx), to, from, ctx.now, 'mm2');
+    sa.connection = conn;
+    sa.saiB = saPayload.body;
+    const prf = phase1Prf(choice.hash);
+    const cipher = phase1Cipher(choice.encryption, choice.keyBits);
+    if (!prf || !cipher) continue;
+    sa.crypto = { choice, prf, cipher };
+    const vids = opaque(payloads, 'VID');
+    sa.nat = natTraversalOf(vids);
+    sa.peerDpd = peerSupportsDpd(vids);
+    const answer: Ikev1Payload[] = [{ kind: 'SA', sa: phase1Answer(saPayload.sa, choice) }, ...responderVendorIds(sa.nat).map((data) => ({ kind: 'VID' as const, data }))];
+    ctx.reply(sa, encodeIsakmpMessage(header(sa), answer));
+    ctx.log('info', `Main Mode from ${from.address}:${from.port} for ${conn.name}: chose ${describePhase1Offer({ ...saPayload.sa, proposals: [{ number: 1, protocolId: 1, spi: new Uint8Array(), transforms: [choice.transform] }] })}`);
+    return sa;
+  }
+  const why = candidates.length === 0 ? 'no connection accepts this address' : `none of the offered transforms is acceptable (offered: ${describePhase1Offer(saPayload.sa)})`;
+  ctx.log('warn', `Main Mode from ${from.address} refused with NO-PROPOSAL-CHOSEN: ${why}`);
+  ctx.emit({ type: 'send', packet: plainNotify(ckyI, 0n, NotifyType.NO_PROPOSAL_CHOSEN, Buffer.from(ctx.crypto.randomBytes(4)).readUInt32BE()), from: to, to: from });
+  return undefined;
+}
+
+function natDetection(sa: Phase1Sa): Ikev1Payload[] {
+  if (sa.nat === 'none') return [];
+  const hash = sa.crypto!.prf.hash;
+  const at = (e: Endpoint) => natDetectionHash(hash, sa.ckyI, sa.ckyR, addressBytes(e.address), e.port);
+  const draft = sa.nat === 'draft' ? { draft: true } : {};
+  // §3.2: the first is the destination (the peer) as we see it, then our own source.
+  return [{ kind: 'NAT-D', data: at(sa.remote), ...draft }, { kind: 'NAT-D', data: at(sa.local), ...draft }];
+}
+
+function addressBytes(address: string): Uint8Array {
+  return identificationFrom(address)?.data ?? new Uint8Array(isIPv4(address) ? 4 : 16);
+}
+
+/** Checks the peer's NAT-D payloads against the addresses of the packet that carried them. */
+function checkNat(sa: Phase1Sa, payloads: readonly ReceivedPayload[], from: Endpoint, to: Endpoint): void {
+  const hashes = payloads.flatMap((p) => (p.kind === 'NAT-D' ? [Buffer.from(p.data)] : []));
+  if (hashes.length < 2) return;
+  const hash = sa.crypto!.prf.hash;
+  const mine = natDetectionHash(hash, sa.ckyI, sa.ckyR, addressBytes(to.address), to.port);
+  const theirs = natDetectionHash(hash, sa.ckyI, sa.ckyR, addressBytes(from.address), from.port);
+  sa.natLocal = !hashes[0]!.equals(mine);
+  sa.natRemote = !hashes.slice(1).some((h) => h.equals(theirs));
+}
+
+function keyExchange(ctx: Ikev1Context, sa: Phase1Sa): Ikev1Payload[] {
+  sa.dh = ctx.crypto.createDh(sa.crypto!.choice.group);
+  const nonce = ctx.crypto.randomBytes(ctx.options.nonceLength);
+  if (sa.initiator) { sa.gxi = sa.dh!.publicValue; sa.ni = nonce; } else { sa.gxr = sa.dh!.publicValue; sa.nr = nonce; }
+  return [{ kind: 'KE', data: sa.dh!.publicValue }, { kind: 'NONCE', data: nonce }, ...natDetection(sa)];
+}
+
+/** Initiator, message 2 → 3: the responder's choice must be one of ours. */
+export function handleMm2(ctx: Ikev1Context, sa: Phase1Sa, ckyR: bigint, payloads: readonly ReceivedPayload[]): string | undefined {
+  const answer = payloads.find((p) => p.kind === 'SA');
+  if (!answer || answer.kind !== 'SA') return 'message 2 has no SA payload';
+  const transforms = answer.sa.proposals.flatMap((p) => p.transforms);
+  const offered = sa.offer!.proposals[0]!.transforms;
+  const chosen = transforms.length === 1 ? selectPhase1(answer.sa, sa.connection!.ikeProposals) : undefined;
+  const ours = chosen && offered.some((t) => sameTransform(t, chosen.transform));
+  const prf = chosen && phase1Prf(chosen.hash);
+  const cipher = chosen && phase1Cipher(chosen.encryption, chosen.keyBits);
+  if (!chosen || !ours || !prf || !cipher) return 'the responder chose a transform we did not offer';
+  sa.ckyR = ckyR;
+  sa.crypto = { choice: chosen, prf, cipher };
+  const vids = opaque(payloads, 'VID');
+  sa.nat = natTraversalOf(vids);
+  sa.peerDpd = peerSupportsDpd(vids);
+  sa.retransmit = undefined;
+  sa.setState('mm3', 'SA chosen, KE sent');
+  ctx.send(sa, encodeIsakmpMessage(header(sa), keyExchange(ctx, sa)), sa);
+  return undefined;
+}
+
+/** The same transform apart from its number (RFC 2408 §4.2: the responder returns one of the offered). */
+export function sameTransform(a: IsakmpTransform, b: IsakmpTransform): boolean {
+  return a.id === b.id && Buffer.from(encodeAttributes(a.attributes)).equals(Buffer.from(encodeAttributes(b.attributes)));
+}
+
+/** Both sides after the KE exchange: g^xy, SKEYID and its children, the first IV (§5, Appendix B). */
+function deriveKeys(sa: Phase1Sa, peerKe: Uint8Array, peerNonce: Uint8Array): string | undefined {
+  const c = sa.crypto!;
+  if (sa.initiator) { sa.gxr = peerKe; sa.nr = peerNonce; } else { sa.gxi = peerKe; sa.ni = peerNonce; }
+  const gxy = sa.dh?.computeSecret(peerKe);
+  if (!gxy) return 'the peer\'s KE is not a valid public value of the group';
+  if (peerNonce.length < 8 || peerNonce.length > 256) return `a nonce of ${peerNonce.length} bytes`;
+  const psk = Buffer.from(sa.connection!.psk.reveal(), 'utf8');
+  const skeyid = skeyidPsk(c.prf, psk, sa.ni, sa.nr);
+  c.keys = phase1Keys(c.prf, skeyid, gxy, sa.ckyI, sa.ckyR, c.cipher.keyLength);
+  sa.iv = phase1Iv(c.prf.hash, c.cipher, sa.gxi, sa.gxr);
+  return undefined;
+}
+
+/** Responder, message 3 → 4. */
+export function respondMm3(ctx: Ikev1Context, sa: Phase1Sa, payloads: readonly ReceivedPayload[], from: Endpoint, to: Endpoint): string | undefined {
+  const [ke] = opaque(payloads, 'KE');
+  const [nonce] = opaque(payloads, 'NONCE');
+  if (!ke || !nonce) return 'message 3 lacks KE or nonce';
+  const ours = keyExchange(ctx, sa);
+  const failed = deriveKeys(sa, ke, nonce);
+  if (failed) return failed;
+  checkNat(sa, payloads, from, to);
+  sa.setState('mm4', 'keys derived');
+  ctx.reply(sa, encodeIsakmpMessage(header(sa), payloads.some((p) => p.kind === 'NAT-D') ? ours : ours.filter((p) => p.kind !== 'NAT-D')));
+  return undefined;
+}
+
+function ourId(sa: Phase1Sa) {
+  return identificationFrom(sa.connection!.localId ?? sa.local.address)!;
+}
+
+/** Initiator, message 4 → 5: keys, NAT detection and the move to port 4500, then our identity. */
+export function handleMm4(ctx: Ikev1Context, sa: Phase1Sa, payloads: readonly ReceivedPayload[], from: Endpoint, to: Endpoint): string | undefined {
+  const [ke] = opaque(payloads, 'KE');
+  const [nonce] = opaque(payloads, 'NONCE');
+  if (!ke || !nonce) return 'message 4 lacks KE or nonce';
+  const failed = deriveKeys(sa, ke, nonce);
+  if (failed) return failed;
+  checkNat(sa, payloads, from, to);
+  if (sa.natDetected) {
+    sa.local = { address: sa.local.address, port: NAT_PORT };
+    sa.remote = { address: sa.remote.address, port: NAT_PORT };
+  }
+  const id = ourId(sa);
+  const idB = encodePayloadBody({ kind: 'ID', id });
+  const c = sa.crypto!;
+  const hash = hashI(c.prf, c.keys!.skeyid, { gxi: sa.gxi, gxr: sa.gxr, ckyI: sa.ckyI, ckyR: sa.ckyR, saiB: sa.saiB }, idB);
+  sa.retransmit = undefined;
+  sa.setState('mm5', 'keys derived, identity sent');
+  ctx.send(sa, seal(sa, sa, ExchangeType.IDENTITY_PROTECTION, 0, [{ kind: 'ID', id }, { kind: 'HASH', data: hash }]), sa);
+  return undefined;
+}
+
+function checkHash(want: Uint8Array, got: Uint8Array | undefined): boolean {
+  return got !== undefined && got.length === want.length && timingSafeEqual(want, got);
+}
+
+/** The peer's ID against the connection's remote ID (or its address); text for the log when refused. */
+function peerIdRefused(sa: Phase1Sa, idText: string): string | undefined {
+  const expected = sa.connection!.remoteId ?? sa.remote.address;
+  return idText === expected ? undefined : `the peer's ID ${idText} is not the expected ${expected}`;
+}
+
+/**
+ * Responder, message 5 → 6. A payload chain that does not parse after decryption, or a HASH_I
+ * that does not match, almost always means the two sides have different pre-shared keys.
+ */
+export function respondMm5(ctx: Ikev1Context, sa: Phase1Sa, opened: Opened): string | undefined {
+  const idPayload = opened.payloads.find((p) => p.kind === 'ID');
+  const [got] = opaque(opened.payloads, 'HASH');
+  if (!idPayload || idPayload.kind !== 'ID') return 'message 5 has no ID payload';
+  const c = sa.crypto!;
+  const inputs = { gxi: sa.gxi, gxr: sa.gxr, ckyI: sa.ckyI, ckyR: sa.ckyR, saiB: sa.saiB };
+  if (!checkHash(hashI(c.prf, c.keys!.skeyid, inputs, idPayload.body), got)) return 'HASH_I does not match: the pre-shared keys differ';
+  const idText = identificationText(idPayload.id);
+  const refused = peerIdRefused(sa, idText);
+  if (refused) return refused;
+  sa.iv = opened.nextIv;
+  sa.remoteId = idText;
+  const id = ourId(sa);
+  const hash = hashR(c.prf, c.keys!.skeyid, inputs, encodePayloadBody({ kind: 'ID', id }));
+  ctx.reply(sa, seal(sa, sa, ExchangeType.IDENTITY_PROTECTION, 0, [{ kind: 'ID', id }, { kind: 'HASH', data: hash }]));
+  sa.setState('established', `authenticated ${idText} with the pre-shared key`);
+  return undefined;
+}
+
+/** Initiator, message 6: the responder proves the same keys; phase 1 is up. */
+export function handleMm6(ctx: Ikev1Context, sa: Phase1Sa, opened: Opened): string | undefined {
+  const idPayload = opened.payloads.find((p) => p.kind === 'ID');
+  const [got] = opaque(opened.payloads, 'HASH');
+  if (!idPayload || idPayload.kind !== 'ID') return 'message 6 has no ID payload';
+  const c = sa.crypto!;
+  const inputs = { gxi: sa.gxi, gxr: sa.gxr, ckyI: sa.ckyI, ckyR: sa.ckyR, saiB: sa.saiB };
+  if (!checkHash(hashR(c.prf, c.keys!.skeyid, inputs, idPayload.body), got)) return 'HASH_R does not match: the pre-shared keys differ';
+  const idText = identificationText(idPayload.id);
+  const refused = peerIdRefused(sa, idText);
+  if (refused) return refused;
+  sa.iv = opened.nextIv;
+  sa.remoteId = idText;
+  sa.retransmit = undefined;
+  sa.setState('established', `authenticated ${idText} with the pre-shared key`);
+  ctx.log('debug', `Main Mode with ${sa.remote.address} complete`);
+  return undefined;
+}

@@ -1,0 +1,206 @@
+import { timingSafeEqual } from 'node:crypto';
+import { tsFromPrefix, tsToString, type TrafficSelectorEntry } from '../../ike/payloads/traffic-selector.ts';
+import { within } from '../../ike/engine/narrowing.ts';
+import { TransformType } from '../../ike/registry/numbers.ts';
+import type { ChildSaHalf, ChildSaInfo } from '../../ike/engine/types.ts';
+import { Secret } from '../../util/secret.ts';
+import { espAlgorithms } from '../crypto/algorithms.ts';
+import { keymat, quickModeHash1, quickModeHash2, quickModeHash3 } from '../crypto/keys.ts';
+import { encodePayloads, type Ikev1Payload, type ReceivedPayload } from '../message.ts';
+import type { Identification } from '../payloads/identification.ts';
+import { ExchangeType, NotifyType, ProtocolId } from '../registry.ts';
+import type { Ikev1Context } from './context.ts';
+import type { Phase1Sa, QuickMode } from './ikev1-sa.ts';
+import { encapsulationMode, modeOf, phase2Answer, phase2Offer, phase2Params, selectPhase2, type Phase2Choice } from './proposals.ts';
+import { exchangeIv, seal, sealInformational, type Opened } from './protect.ts';
+import { sameTransform } from './main-mode.ts';
+import { idToTs, prefixToId } from './selectors.ts';
+import { cookieBytes } from '../crypto/keys.ts';
+
+/**
+ * Quick Mode (RFC 2409 §5.5):
+ *   QM1 I→R  HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr]
+ *   QM2 R→I  HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr]
+ *   QM3 I→R  HDR*, HASH(3)
+ * The responder resends QM2 until QM3 arrives; both install the child once they hold HASH(3)'s
+ * proof (initiator when it sends it, responder when it checks it).
+ */
+
+const spiBytes = (spi: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(spi >>> 0); return b; };
+const hashOk = (want: Uint8Array, got: Uint8Array | undefined) => got !== undefined && got.length === want.length && timingSafeEqual(want, got);
+const opaque = (payloads: readonly ReceivedPayload[], kind: 'KE' | 'NONCE' | 'HASH') => payloads.flatMap((p) => (p.kind === kind ? [p.data] : []));
+const ids = (payloads: readonly ReceivedPayload[]) => payloads.flatMap((p) => (p.kind === 'ID' ? [p.id] : []));
+
+/** PFS: a group the ESP proposals name, else none (RFC 2409 §5.5: KE only with PFS). */
+function pfsGroup(sa: Phase1Sa): number | undefined {
+  const conn = sa.connection!;
+  const named = conn.espProposals.flatMap((s) => s.get(TransformType.DH) ?? []).find((t) => t.id !== 0);
+  if (named) return named.id;
+  return conn.pfs === 'on' ? sa.crypto!.choice.group : undefined;
+}
+
+/** Our selectors: tunnel mode the configured subnets, transport mode the two hosts. */
+function ourSelectors(sa: Phase1Sa): { local: Identification; remote: Identification } {
+  const conn = sa.connection!;
+  if (conn.mode === 'transport') return { local: prefixToId(sa.local.address), remote: prefixToId(sa.remote.address) };
+  return { local: prefixToId(conn.localTs[0] ?? sa.local.address), remote: prefixToId(conn.remoteTs[0] ?? sa.remote.address) };
+}
+
+function randomMessageId(ctx: Ikev1Context, sa: Phase1Sa): number {
+  for (;;) {
+    const mid = Buffer.from(ctx.crypto.randomBytes(4)).readUInt32BE();
+    if (mid !== 0 && !sa.quickModes.has(mid)) return mid;
+  }
+}
+
+/** Initiator: QM1 for the connection's child. */
+export function startQuickMode(ctx: Ikev1Context, sa: Phase1Sa): QuickMode {
+  const conn = sa.connection!;
+  const mid = randomMessageId(ctx, sa);
+  const group = pfsGroup(sa);
+  const qm: QuickMode = { messageId: mid, initiator: true, state: 'qm1', iv: exchangeIv(sa, mid), ni: ctx.crypto.randomBytes(ctx.options.nonceLength), nr: new Uint8Array(), spi: ctx.newSpi() };
+  qm.offer = phase2Offer(conn.espProposals, { spi: spiBytes(qm.spi), encapsulation: encapsulationMode(conn.mode, sa.natDetected ? sa.nat : 'none'), lifeSeconds: conn.rekeySeconds || ctx.options.phase2LifeSeconds, ...(group !== undefined ? { group } : {}) });
+  const sel = ourSelectors(sa);
+  qm.idci = sel.local;
+  qm.idcr = sel.remote;
+  const rest: Ikev1Payload[] = [{ kind: 'SA', sa: qm.offer }, { kind: 'NONCE', data: qm.ni }];
+  if (group !== undefined) {
+    qm.dh = ctx.crypto.createDh(group);
+    rest.push({ kind: 'KE', data: qm.dh!.publicValue });
+  }
+  rest.push({ kind: 'ID', id: sel.local }, { kind: 'ID', id: sel.remote });
+  const hash = quickModeHash1(sa.crypto!.prf, sa.crypto!.keys!.skeyidA, mid, encodePayloads(rest).bytes);
+  sa.quickModes.set(mid, qm);
+  ctx.send(sa, seal(sa, qm, ExchangeType.QUICK_MODE, mid, [{ kind: 'HASH', data: hash }, ...rest]), qm);
+  return qm;
+}
+
+function notifyPeer(ctx: Ikev1Context, sa: Phase1Sa, type: number): void {
+  const mid = Buffer.from(ctx.crypto.randomBytes(4)).readUInt32BE();
+  ctx.send(sa, sealInformational(sa, mid, [{ kind: 'N', notification: { doi: 1, protocolId: ProtocolId.ISAKMP, type, spi: Buffer.concat([cookieBytes(sa.ckyI), cookieBytes(sa.ckyR)]), data: new Uint8Array() } }]));
+}
+
+/** The selectors a responder accepts: inside the configured subnets (tunnel) or the hosts themselves (transport). */
+function acceptSelectors(sa: Phase1Sa, ci: TrafficSelectorEntry, cr: TrafficSelectorEntry): boolean {
+  const conn = sa.connection!;
+  const [remote, local] = conn.mode === 'transport' ? [[`${sa.remote.address}`], [`${sa.local.address}`]] : [conn.remoteTs, conn.localTs];
+  return within([ci], remote.map((p) => tsFromPrefix(p))) && within([cr], local.map((p) => tsFromPrefix(p)));
+}
+
+/** Responder: QM1 → QM2. Returns why it was refused, if it was. */
+export function respondQm1(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened: Opened, iv: Uint8Array): string | undefined {
+  const c = sa.crypto!;
+  const k = c.keys!;
+  if (opened.payloads[0]?.kind !== 'HASH' || !hashOk(quickModeHash1(c.prf, k.skeyidA, mid, opened.afterFirst), opened.payloads[0].data)) return 'HASH(1) does not match';
+  const conn = sa.connection!;
+  const saPayload = opened.payloads.find((p) => p.kind === 'SA');
+  const [ni] = opaque(opened.payloads, 'NONCE');
+  if (!saPayload || saPayload.kind !== 'SA' || !ni) return 'QM1 lacks SA or nonce';
+  const pfsGroups = conn.pfsGroups ?? conn.ikeProposals.flatMap((s) => (s.get(TransformType.DH) ?? []).map((t) => t.id));
+  const choice = selectPhase2(saPayload.sa, conn.espProposals, conn.mode, pfsGroups);
+  const [idci, idcr] = ids(opened.payloads);
+  const ci = idci ? idToTs(idci) : tsFromPrefix(sa.remote.address);
+  const cr = idcr ? idToTs(idcr) : tsFromPrefix(sa.local.address);
+  const qm: QuickMode = { messageId: mid, initiator: false, state: 'qm2', iv, ni, nr: ctx.crypto.randomBytes(ctx.options.nonceLength), spi: ctx.newSpi() };
+  if (!choice) {
+    notifyPeer(ctx, sa, NotifyType.NO_PROPOSAL_CHOSEN);
+    return `no acceptable ESP proposal for ${conn.mode} mode`;
+  }
+  if (!ci || !cr || !acceptSelectors(sa, ci, cr)) {
+    notifyPeer(ctx, sa, NotifyType.INVALID_ID_INFORMATION);
+    return `selectors ${ci ? tsToString(ci) : '?'} === ${cr ? tsToString(cr) : '?'} are outside ${conn.name}'s`;
+  }
+  qm.choice = choice;
+  const rest: Ikev1Payload[] = [{ kind: 'SA', sa: phase2Answer(saPayload.sa, choice, spiBytes(qm.spi)) }, { kind: 'NONCE', data: qm.nr }];
+  let gqmxy: Uint8Array | undefined;
+  if (choice.group !== undefined) {
+    const [ke] = opaque(opened.payloads, 'KE');
+    qm.dh = ctx.crypto.createDh(choice.group);
+    gqmxy = ke && qm.dh?.computeSecret(ke);
+    if (!gqmxy) return 'the PFS KE is missing or invalid';
+    rest.push({ kind: 'KE', data: qm.dh!.publicValue });
+  }
+  if (idci && idcr) rest.push({ kind: 'ID', id: idci }, { kind: 'ID', id: idcr });
+  const hash = quickModeHash2(c.prf, k.skeyidA, mid, ni, encodePayloads(rest).bytes);
+  const child = makeChild(sa, qm, choice, Buffer.from(choice.proposal.spi).readUInt32BE(), cr, ci, gqmxy);
+  if (!child) return 'the chosen ESP suite is not installable';
+  qm.child = child;
+  sa.quickModes.set(mid, qm);
+  ctx.reply(sa, seal(sa, qm, ExchangeType.QUICK_MODE, mid, [{ kind: 'HASH', data: hash }, ...rest]), qm);
+  return undefined;
+}
+
+/** Initiator: QM2 → QM3, and the child is installed. */
+export function handleQm2(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened: Opened): string | undefined {
+  const c = sa.crypto!;
+  const k = c.keys!;
+  if (opened.payloads[0]?.kind !== 'HASH' || !hashOk(quickModeHash2(c.prf, k.skeyidA, qm.messageId, qm.ni, opened.afterFirst), opened.payloads[0].data)) return 'HASH(2) does not match';
+  const saPayload = opened.payloads.find((p) => p.kind === 'SA');
+  const [nr] = opaque(opened.payloads, 'NONCE');
+  if (!saPayload || saPayload.kind !== 'SA' || !nr) return 'QM2 lacks SA or nonce';
+  const proposal = saPayload.sa.proposals[0];
+  const transform = proposal?.transforms[0];
+  const choice = proposal && transform && phase2Params(proposal, transform);
+  const offered = qm.offer!.proposals[0]!.transforms;
+  if (!choice || saPayload.sa.proposals.length !== 1 || proposal.transforms.length !== 1 || !offered.some((t) => sameTransform(t, transform))) return 'the responder chose an ESP transform we did not offer';
+  if (modeOf(choice.mode) !== sa.connection!.mode) return 'the responder chose another encapsulation mode';
+  qm.nr = nr;
+  let gqmxy: Uint8Array | undefined;
+  if (qm.dh) {
+    const [ke] = opaque(opened.payloads, 'KE');
+    gqmxy = ke && qm.dh.computeSecret(ke);
+    if (!gqmxy) return 'the PFS KE is missing or invalid';
+  }
+  const [idci, idcr] = ids(opened.payloads);
+  const ci = idToTs(idci ?? qm.idci!);
+  const cr = idToTs(idcr ?? qm.idcr!);
+  if (!ci || !cr) return 'unreadable selectors in QM2';
+  const child = makeChild(sa, qm, choice, Buffer.from(proposal.spi).readUInt32BE(), ci, cr, gqmxy);
+  if (!child) return 'the chosen ESP suite is not installable';
+  qm.child = child;
+  qm.retransmit = undefined;
+  qm.state = 'done';
+  const hash3 = quickModeHash3(c.prf, k.skeyidA, qm.messageId, qm.ni, qm.nr);
+  ctx.reply(sa, seal(sa, qm, ExchangeType.QUICK_MODE, qm.messageId, [{ kind: 'HASH', data: hash3 }]));
+  install(ctx, sa, child);
+  return undefined;
+}
+
+/** Responder: QM3 proves the initiator has the keys; the child goes in. */
+export function handleQm3(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened: Opened): string | undefined {
+  const c = sa.crypto!;
+  const want = quickModeHash3(c.prf, c.keys!.skeyidA, qm.messageId, qm.ni, qm.nr);
+  if (opened.payloads[0]?.kind !== 'HASH' || !hashOk(want, opened.payloads[0].data)) return 'HASH(3) does not match';
+  qm.retransmit = undefined;
+  qm.state = 'done';
+  ctx.reply(sa, new Uint8Array());
+  install(ctx, sa, qm.child!);
+  return undefined;
+}
+
+function install(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo): void {
+  sa.children.push(child);
+  ctx.emit({ type: 'install-child', child });
+  ctx.log('info', `Quick Mode with ${sa.remote.address} done: ${child.suite} ${child.mode}, SPIs in ${child.inbound.spi.toString(16)} out ${child.outbound.spi.toString(16)}, ${child.localTs.join(',')} === ${child.remoteTs.join(',')}`);
+}
+
+function half(spi: number, source: string, destination: string, material: Buffer, encLength: number): ChildSaHalf {
+  const integrity = material.subarray(encLength);
+  return { spi, source, destination, encryption: new Secret(Buffer.from(material.subarray(0, encLength))), ...(integrity.length ? { integrity: new Secret(Buffer.from(integrity)) } : {}) };
+}
+
+/** KEYMAT for both directions (§5.5): each direction keyed with the SPI its receiver chose. */
+function makeChild(sa: Phase1Sa, qm: QuickMode, choice: Phase2Choice, peerSpi: number, local: TrafficSelectorEntry, remote: TrafficSelectorEntry, gqmxy: Uint8Array | undefined): ChildSaInfo | undefined {
+  const alg = espAlgorithms(choice.transformId, choice.keyBits, choice.auth);
+  if (!alg) return undefined;
+  const c = sa.crypto!;
+  const length = alg.encryptionKeyLength + alg.integrityKeyLength;
+  const material = (spi: number) => keymat(c.prf, c.keys!.skeyidD, ProtocolId.IPSEC_ESP, spi, qm.ni, qm.nr, length, gqmxy);
+  return {
+    ikeSpi: sa.ckyI, connection: sa.connection!.name, suite: alg.suite, esn: false, mode: sa.connection!.mode,
+    inbound: half(qm.spi, sa.remote.address, sa.local.address, material(qm.spi), alg.encryptionKeyLength),
+    outbound: half(peerSpi, sa.local.address, sa.remote.address, material(peerSpi), alg.encryptionKeyLength),
+    localTs: [tsToString(local)], remoteTs: [tsToString(remote)],
+    ...(sa.natDetected ? { encapsulation: { localPort: sa.local.port, remotePort: sa.remote.port } } : {}),
+  };
+}
