@@ -1,4 +1,7 @@
-/** The built-in CA: the CA and gateway certificates, client certificates as PKCS#12 downloads, revocation. */
+/**
+ * The built-in CA: the CA and gateway certificates, client certificates as PKCS#12 downloads, revocation,
+ * expiry warnings, and issuing again in one step what was made before certificates named their CRL.
+ */
 import { useEffect, useState } from 'preact/hooks';
 import { api, describe, download, fieldErrors } from '../api.ts';
 import { Field, Message } from '../ui.tsx';
@@ -9,15 +12,37 @@ interface CertInfo {
   fingerprintSha256: string;
   sans?: Array<{ type: string; value: string }>;
 }
+interface ServerInfo extends CertInfo {
+  imported?: boolean;
+  crlUrls?: string[];
+  reissueReasons?: string[];
+}
 interface Issued {
   name: string;
   serialHex: string;
   notAfter: string;
   revokedAt?: string;
+  reissuedAs?: string;
+  needsReissue?: boolean;
+}
+interface Expiry {
+  role: string;
+  subject: string;
+  notAfter: string;
+  daysLeft: number;
+  warning: boolean;
+  expired: boolean;
+}
+interface Info {
+  ca: CertInfo;
+  server: ServerInfo;
+  clients: Issued[];
+  publication?: { crl: string; caIssuers: string } | null;
+  expiry?: Expiry[];
 }
 
 export function CertificatesView() {
-  const [info, setInfo] = useState<{ ca: CertInfo; server: CertInfo; clients: Issued[] }>();
+  const [info, setInfo] = useState<Info>();
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -43,16 +68,45 @@ export function CertificatesView() {
     await api('POST', '/certificates/revoke', { serialHex: c.serialHex }).catch((error: unknown) => setMessage({ text: describe(error), kind: 'error' }));
     await load();
   };
+  const reissueGateway = async () => {
+    if (!confirm('Issue the gateway certificate again? Clients that pin its fingerprint need the new one; IKEv2 and SSTP use it from their next start.')) return;
+    try {
+      await api('POST', '/certificates/server/reissue');
+      setMessage({ text: 'The gateway certificate was issued again', kind: 'ok' });
+    } catch (error) {
+      setMessage({ text: describe(error), kind: 'error' });
+    }
+    await load();
+  };
+  // A client's key was never kept: issuing again makes a new bundle, downloaded with a new password.
+  const reissueClient = async (c: Issued) => {
+    const bundlePassword = prompt(`A password for ${c.name}'s new bundle (.p12)`);
+    if (!bundlePassword) return;
+    try {
+      const file = await download('POST', `/certificates/clients/${c.serialHex}/reissue`, { password: bundlePassword });
+      setMessage({ text: `${file} downloaded: import it on the device; the old certificate stays valid until you revoke it`, kind: 'ok' });
+    } catch (error) {
+      setMessage({ text: describe(error), kind: 'error' });
+    }
+    await load();
+  };
   if (!info) return <p>Loading…</p>;
+  const reasons = info.server.reissueReasons ?? [];
   return (
     <section aria-label="certificates">
       <div class="card">
         <h2>Certificates</h2>
         <Message text={message?.text} kind={message?.kind} />
+        {(info.expiry ?? []).filter((e) => e.warning).map((e) => (
+          <Message key={`${e.role}${e.subject}`} kind={e.expired ? 'error' : 'warn'} text={`${e.subject} (${e.role}) ${e.expired ? 'has expired' : `expires in ${e.daysLeft} days`}`} />
+        ))}
         <dl>
           <dt>Certificate authority</dt><dd>{info.ca.subject}, until {info.ca.notAfter.slice(0, 10)}<br /><small>{info.ca.fingerprintSha256}</small></dd>
-          <dt>Gateway certificate</dt><dd>{info.server.subject} ({(info.server.sans ?? []).map((s) => s.value).join(', ')}), until {info.server.notAfter.slice(0, 10)}</dd>
+          <dt>Gateway certificate</dt><dd>{info.server.subject} ({(info.server.sans ?? []).map((s) => s.value).join(', ')}), until {info.server.notAfter.slice(0, 10)}{info.server.imported ? ' (imported)' : ''}<br /><small>CRL: {info.server.crlUrls?.length ? info.server.crlUrls.join(', ') : 'none named'}</small></dd>
+          <dt>Published for clients</dt><dd>{info.publication ? <>{info.publication.crl}<br />{info.publication.caIssuers}</> : 'off (certificates name no CRL)'}</dd>
         </dl>
+        {reasons.length ? <Message kind="warn" text={`The gateway certificate should be issued again: ${reasons.join(', ')}`} /> : null}
+        {info.server.imported ? null : <button class={reasons.length ? '' : 'link'} onClick={reissueGateway}>Issue the gateway certificate again</button>}{' '}
         <button class="link" onClick={() => download('GET', '/certificates/crl')}>Download the CRL</button>
       </div>
       <form class="card" onSubmit={issue} aria-label="issue a client certificate">
@@ -67,7 +121,14 @@ export function CertificatesView() {
           <table>
             <tbody>
               {info.clients.map((c) => (
-                <tr key={c.serialHex}><td>{c.name}</td><td><code>{c.serialHex.slice(0, 12)}…</code></td><td>{c.revokedAt ? `revoked ${c.revokedAt.slice(0, 10)}` : `until ${c.notAfter.slice(0, 10)}`}</td><td>{c.revokedAt ? null : <button class="danger" onClick={() => revoke(c)}>Revoke</button>}</td></tr>
+                <tr key={c.serialHex}>
+                  <td>{c.name}</td><td><code>{c.serialHex.slice(0, 12)}…</code></td>
+                  <td>{c.revokedAt ? `revoked ${c.revokedAt.slice(0, 10)}` : `until ${c.notAfter.slice(0, 10)}`}{c.reissuedAs ? ', issued again' : ''}{c.needsReissue ? ', names no CRL' : ''}</td>
+                  <td>
+                    {c.revokedAt || c.reissuedAs ? null : <button class={c.needsReissue ? '' : 'link'} onClick={() => reissueClient(c)}>Issue again</button>}{' '}
+                    {c.revokedAt ? null : <button class="danger" onClick={() => revoke(c)}>Revoke</button>}
+                  </td>
+                </tr>
               ))}
             </tbody>
           </table>

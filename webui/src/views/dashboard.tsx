@@ -1,7 +1,7 @@
 /** Uptime, load, memory, WAN address, sessions per protocol, and a throughput chart from the session counters. */
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { bytes, duration } from '../ui.tsx';
+import { bytes, duration, Message } from '../ui.tsx';
 
 interface Status {
   version: string;
@@ -13,6 +13,8 @@ interface Status {
   subsystems: Record<string, { state: string; detail?: string }>;
   system?: { load: number[]; memoryTotal: number; memoryFree: number };
   traffic?: { bytes: number };
+  /** Certificates in use; `warning` within 30 days of expiry (issue 16). */
+  certificates?: Array<{ role: string; subject: string; notAfter: string; daysLeft: number; warning: boolean; expired: boolean }>;
 }
 
 export function DashboardView() {
@@ -38,6 +40,9 @@ export function DashboardView() {
   const points = samples.map((v, i) => `${(i / 59) * 300},${60 - (v / max) * 56}`).join(' ');
   return (
     <section aria-label="dashboard">
+      {(status.certificates ?? []).filter((c) => c.warning).map((c) => (
+        <Message key={`${c.role}${c.subject}`} kind={c.expired ? 'error' : 'warn'} text={`The ${c.role === 'ca' ? 'CA' : c.role} certificate ${c.subject} ${c.expired ? 'has expired' : `expires in ${c.daysLeft} days`} (${c.notAfter.slice(0, 10)}): see Certificates.`} />
+      ))}
       <div class="tiles">
         <div class="tile"><b>{duration(status.uptimeSeconds)}</b><span>uptime</span></div>
         <div class="tile"><b>{status.system ? status.system.load[0]?.toFixed(2) : '–'}</b><span>load</span></div>
