@@ -6,7 +6,9 @@ import { IdType, idToString, type IdPayload } from '../payloads/identity.ts';
  * must be issued and signed by one of our trusted CAs, be valid now, and name the peer's IKE ID in
  * its subjectAltName (or subject, for a DN ID). Returns its public key for the AUTH check.
  */
-export type CertificateCheck = { readonly ok: true; readonly publicKey: KeyObject; readonly subject: string } | { readonly ok: false; readonly reason: string };
+export type CertificateCheck =
+  | { readonly ok: true; readonly publicKey: KeyObject; readonly subject: string; readonly certificate: X509Certificate; /** The CA that signed it (trusted or an intermediate), for its revocation check. */ readonly issuer: X509Certificate }
+  | { readonly ok: false; readonly reason: string };
 
 const validAt = (c: X509Certificate, now: Date) => now >= new Date(c.validFrom) && now <= new Date(c.validTo);
 const MAX_CHAIN = 4;
@@ -32,18 +34,22 @@ export function checkPeerCertificate(der: Uint8Array, trusted: readonly X509Cert
   });
   let current = cert;
   let anchored = false;
+  let issuer: X509Certificate | undefined;
   for (let depth = 0; depth <= MAX_CHAIN && !anchored; depth++) {
     const at = current;
-    anchored = trusted.some((ca) => at.checkIssued(ca) && at.verify(ca.publicKey));
+    const anchor = trusted.find((ca) => at.checkIssued(ca) && at.verify(ca.publicKey));
+    anchored = anchor !== undefined;
+    issuer ??= anchor;
     if (anchored) break;
     const next = pool.find((ic) => ic !== at && at.checkIssued(ic) && at.verify(ic.publicKey));
     if (!next) break;
+    issuer ??= next;
     current = next;
   }
   if (!anchored) return { ok: false, reason: `certificate '${cert.subject.replace(/\n/g, ', ')}' is not signed by a trusted CA` };
   if (!validAt(cert, now)) return { ok: false, reason: `certificate '${cert.subject.replace(/\n/g, ', ')}' is not valid now (${cert.validFrom} to ${cert.validTo})` };
   if (!idMatches(cert, id)) return { ok: false, reason: `certificate '${cert.subject.replace(/\n/g, ', ')}' does not name the ID '${idToString(id)}'` };
-  return { ok: true, publicKey: cert.publicKey, subject: cert.subject };
+  return { ok: true, publicKey: cert.publicKey, subject: cert.subject, certificate: cert, issuer: issuer! };
 }
 
 function idMatches(cert: X509Certificate, id: IdPayload): boolean {

@@ -10,6 +10,7 @@ import type { EngineContext } from './context.ts';
 import type { IkeSa } from './ike-sa.ts';
 import { first } from './payload-helpers.ts';
 import type { IkeConnection } from './types.ts';
+import { revocationVerdict } from '../../revocation/revocation-policy.ts';
 
 /**
  * Who proves what, with what (RFC 7296 §2.15): our AUTH (and CERT) by the connection's localAuth,
@@ -35,8 +36,11 @@ export function certRequest(conn: IkeConnection): IkePayload[] {
   return [{ kind: 'CERTREQ', certreq: { encoding: CertEncoding.X509_SIGNATURE, authorities: trusted(conn).map(caKeyHash) } }];
 }
 
-/** Checks the peer's AUTH (and certificate) for `side`; undefined when it holds, else why not. */
-export function checkPeerAuth(ctx: EngineContext, sa: IkeSa, side: 'i' | 'r', id: IdPayload, payloads: readonly IkePayload[]): string | undefined {
+/**
+ * Checks the peer's AUTH (and certificate) for `side`: undefined when it holds, why not, or `wait`
+ * when a hard-fail revocation check is waiting for its fetch (see revocationHold).
+ */
+export function checkPeerAuth(ctx: EngineContext, sa: IkeSa, side: 'i' | 'r', id: IdPayload, payloads: readonly IkePayload[]): string | { readonly wait: string } | undefined {
   const conn = sa.connection!;
   const auth = first(payloads, 'AUTH');
   if (!auth) return 'no AUTH payload';
@@ -50,10 +54,31 @@ export function checkPeerAuth(ctx: EngineContext, sa: IkeSa, side: 'i' | 'r', id
     const subject = check.subject.replace(/\n/g, ', ');
     if (verdict.ok) {
       ctx.log('info', `'${subject}' signed with ${verdict.algorithm}`, { connection: conn.name });
-      return undefined;
+      const revocation = revocationHold(ctx, check.certificate, check.issuer, conn.name);
+      if (revocation === undefined) sa.peerCertificate = { certificate: check.certificate, issuer: check.issuer };
+      return revocation;
     }
     return verdict.unsupported ? `'${subject}' signed with an unsupported algorithm (${verdict.algorithm})` : `the ${verdict.algorithm} signature of '${subject}' does not verify`;
   }
   if (auth.auth.method !== AuthMethod.SHARED_KEY_MIC) return `auth method ${auth.auth.method}, not a shared key`;
   return same(auth.auth.data, sharedKeyAuthFor(sa, side, id, pskBytes(sa))) ? undefined : 'shared key mismatch';
+}
+
+/**
+ * The peer certificate's revocation under its CA's policy (issue 16), checked only once its
+ * signature verified, so only the key's holder can make us fetch anything. The engine cannot wait,
+ * so for hard-fail without an answer yet we do not prefetch (a client's CRL or responder is named in
+ * its own certificate, unknown before it shows up) but hold the IKE_AUTH unanswered while the shell
+ * fetches: the initiator retransmits (RFC 7296 §2.1) and finds the answer. The wait is bounded by the
+ * fetch's timeout (after it, `unknown` is final for a while and hard-fail refuses) and by the
+ * half-open timeout; once fetched, the shell keeps the CRL fresh for the next clients.
+ */
+function revocationHold(ctx: EngineContext, certificate: X509Certificate, issuer: X509Certificate, connection: string): string | { readonly wait: string } | undefined {
+  const checker = ctx.options.revocation;
+  if (!checker) return undefined;
+  const verdict = revocationVerdict(certificate, checker.check(certificate, issuer, ctx.wallClock()));
+  if (verdict.verdict === 'refuse') return verdict.reason;
+  if (verdict.verdict === 'wait') return { wait: verdict.why };
+  if (verdict.note) ctx.log('warn', verdict.note, { connection });
+  return undefined;
 }

@@ -1,4 +1,5 @@
 import type { IkePayload } from '../message.ts';
+import type { RevocationChecker } from '../../revocation/revocation-policy.ts';
 import type { UserLookup } from '../eap/mschapv2-server.ts';
 import { defaultCookieOptions, type CookieOptions } from './cookies.ts';
 import type { IkeSa, PendingRequest } from './ike-sa.ts';
@@ -20,6 +21,11 @@ export interface EngineOptions {
   readonly users?: UserLookup;
   /** Calendar time for certificate validity (the engine's own clock may be simulated). */
   readonly wallClock?: () => Date;
+  /**
+   * Revocation of peers' certificates (issue 16), answered synchronously from the shell's cache.
+   * Without it certificates are not checked for revocation.
+   */
+  readonly revocation?: RevocationChecker;
 }
 
 export const defaultEngineOptions: EngineOptions = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, nonceLength: 32, cookies: defaultCookieOptions, fragmentSize: 1280 };
@@ -43,6 +49,11 @@ export interface EngineContext {
   /** The connection that accepts a peer with this ID from this address (IKE_AUTH, §2.15). */
   connectionFor(remoteId: string, remote: Endpoint): IkeConnection | undefined;
   close(sa: IkeSa, reason: string): void;
+  /**
+   * Leaves a request unanswered, as if it never came: its message ID stays expected, so the peer's
+   * retransmission is handled afresh (a hard-fail revocation check waiting for its fetch).
+   */
+  holdRequest(sa: IkeSa): void;
   /** Deletes the IKE SA with this SPIi with the peer, once a replacement is up (§2.8.3). */
   retire(spiI: bigint, why: string): void;
   /** Ends a duplicate IKE SA at once: a delete sent once (the peer may have forgotten it), children gone. */

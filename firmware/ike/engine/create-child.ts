@@ -228,6 +228,7 @@ function successor(ctx: EngineContext, old: IkeSa, weInitiated: boolean, spiI: b
   fresh.crypto = { prf, suite, keys, proposal: chosen };
   fresh.connection = old.connection;
   fresh.remoteId = old.remoteId;
+  fresh.peerCertificate = old.peerCertificate;
   fresh.natLocal = old.natLocal;
   fresh.natRemote = old.natRemote;
   fresh.virtualIp = old.virtualIp;

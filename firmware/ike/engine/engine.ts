@@ -34,6 +34,8 @@ export class IkeEngine {
   readonly #sas = new Map<bigint, IkeSa>();
   /** Half-open responder SAs by the initiator's SPI and address, to answer retransmitted IKE_SA_INIT. */
   readonly #halfOpen = new Map<string, IkeSa>();
+  /** Set when the request being handled was held unanswered (holdRequest). */
+  #held = false;
   readonly #childSpis = new Set<number>();
   readonly drops: DropCounters = {};
   readonly #cookies: CookieGuard;
@@ -305,8 +307,9 @@ export class IkeEngine {
     this.#log('info', `received ${describe(EXCHANGE_NAMES[exchangeType] ?? String(exchangeType), false, messageId, opened.payloads)}`, { spi: sa.spiI.toString(16) });
     const ctx = this.#context();
     if (exchangeType === ExchangeType.IKE_AUTH && !sa.initiator && (sa.state === 'init-done' || sa.state === 'eap')) {
+      this.#held = false;
       answerAuth(ctx, sa, messageId, opened.payloads);
-      this.#forgetHalfOpen(sa); // established or closed: no longer half-open
+      if (!this.#held) this.#forgetHalfOpen(sa); // established or closed: no longer half-open
     }
     else if (exchangeType === ExchangeType.INFORMATIONAL && sa.state !== 'init-done') answerInformational(ctx, sa, messageId, opened.payloads);
     else if (exchangeType === ExchangeType.CREATE_CHILD_SA && sa.state === 'established') answerCreateChild(ctx, sa, messageId, opened.payloads);
@@ -389,6 +392,10 @@ export class IkeEngine {
       adopt: (sa) => void this.#sas.set(sa.mySpi, sa),
       connectionFor: (remoteId, remote) => this.#connectionFor(remoteId, remote),
       close: (sa, reason) => this.#close(sa, reason),
+      holdRequest: (sa) => {
+        sa.nextPeerRequestId--;
+        this.#held = true;
+      },
       retire: (spiI, why) => {
         const old = [...this.#sas.values()].find((s) => s.spiI === spiI && s.state === 'established');
         if (!old) return;

@@ -43,7 +43,8 @@ export function startAuth(ctx: EngineContext, sa: IkeSa, conn: IkeConnection): v
 export function refuseAuth(ctx: EngineContext, sa: IkeSa, messageId: number, why: string, fields: Record<string, unknown> = {}): void {
   ctx.log('warn', `IKE_AUTH refused: ${why}`, { remote: `${sa.remote.address}:${sa.remote.port}`, ...fields });
   ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [notify(NotifyType.AUTHENTICATION_FAILED)]);
-  ctx.close(sa, why);
+  // The reason names the failure so the service raises its auth-failure event (a revoked client too).
+  ctx.close(sa, `authentication failed: ${why}`);
 }
 
 /** Responder: every IKE_AUTH request, first or during EAP. */
@@ -63,6 +64,10 @@ export function answerAuth(ctx: EngineContext, sa: IkeSa, messageId: number, req
   }
   if (conn.peerAuth === 'eap-mschapv2') return refuseAuth(ctx, sa, messageId, `peer '${peerId}' must use EAP on connection ${conn.name}`, { peerId });
   const failed = checkPeerAuth(ctx, sa, 'i', idi.id, request);
+  if (typeof failed === 'object') {
+    ctx.log('info', `IKE_AUTH of '${peerId}' held: ${failed.wait}; answered when it is retransmitted`, { connection: conn.name });
+    return ctx.holdRequest(sa);
+  }
   if (failed) return refuseAuth(ctx, sa, messageId, `${failed} for peer '${peerId}' (connection ${conn.name})`, { peerId });
   const id = idr(sa, conn);
   completeResponder(ctx, sa, messageId, request, peerId, [{ kind: 'IDr', id }, ...ourAuthPayloads(sa, 'r', id)], conn.peerAuth === 'certificate' ? 'a certificate' : 'a shared key');
@@ -145,7 +150,9 @@ export function processAuthResponse(ctx: EngineContext, sa: IkeSa, response: rea
 
   const peerId = idToString(idrPayload.id);
   if (conn.remoteId && peerId !== conn.remoteId) return ctx.close(sa, `the peer identified as '${peerId}', expected '${conn.remoteId}'`);
-  const failed = checkPeerAuth(ctx, sa, 'r', idrPayload.id, response);
+  const checked = checkPeerAuth(ctx, sa, 'r', idrPayload.id, response);
+  // As initiator there is nothing to hold: a hard-fail check still fetching fails this attempt, the next finds the answer.
+  const failed = typeof checked === 'object' ? `${checked.wait}; the next attempt will know` : checked;
   if (failed) return ctx.close(sa, `the peer '${peerId}' failed authentication: ${failed}`);
   sa.remoteId = peerId;
   if (conn.eap) {

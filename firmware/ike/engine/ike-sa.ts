@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import type { DhExchange } from '../crypto/dh.ts';
 import type { IkeSaKeys } from '../crypto/key-derivation.ts';
 import type { SkKeys } from '../crypto/sk-cipher.ts';
@@ -71,6 +72,8 @@ export class IkeSa {
   connection: IkeConnection | undefined;
   /** The peer's authenticated ID, once known. */
   remoteId = '';
+  /** The certificate the peer authenticated with and its issuer, for revocation checks of live SAs (issue 16). */
+  peerCertificate: { readonly certificate: X509Certificate; readonly issuer: X509Certificate } | undefined;
   ni: Uint8Array = new Uint8Array();
   nr: Uint8Array = new Uint8Array();
   dh: DhExchange | undefined;
