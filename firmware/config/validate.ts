@@ -1,6 +1,6 @@
 import { ownValue } from '../util/json-input.ts';
 import { FORMAT_CHECKS } from './formats.ts';
-import { missingInterfaceWarnings, type BoxContext } from './network-rules.ts';
+import { missingInterfaceWarnings, networkOverlapWarnings, type BoxContext } from './network-rules.ts';
 import { crossFieldErrors, insecureChoices } from './rules.ts';
 import type { Field } from './schema-types.ts';
 import { configSchema } from './schema.ts';
@@ -22,7 +22,11 @@ export function validateConfig(doc: unknown, box: BoxContext = {}): ValidationRe
   // Cross-field rules read a well-formed document; on a malformed one they run as far as they can,
   // and add nothing where a field of their path was already reported.
   const crossErrors = bestEffort(() => crossFieldErrors(config));
-  const warnings = bestEffort(() => [...insecureChoices(config), ...(box.interfaces ? missingInterfaceWarnings(config, box.interfaces) : [])]);
+  const warnings = [
+    ...bestEffort(() => insecureChoices(config)),
+    ...bestEffort(() => networkOverlapWarnings(config)),
+    ...(box.interfaces ? bestEffort(() => missingInterfaceWarnings(config, box.interfaces as readonly string[])) : []),
+  ];
   const reported = errors.map((e) => e.path);
   errors.push(...crossErrors.filter((e) => fieldErrors === 0 || !reported.some((p) => p.startsWith(e.path) || e.path.startsWith(p))));
   return errors.length > 0 ? { ok: false, errors, warnings } : { ok: true, config, warnings };

@@ -1,9 +1,11 @@
 /** The configuration document: read (redacted), replace, export/import, history and rollback. */
+import { missingInterfaceWarnings } from '../../config/network-rules.ts';
 import { redactConfig } from '../../config/redact.ts';
 import { migrate } from '../../config/migrations.ts';
 import type { ApplyResult } from '../../config/transaction.ts';
 import { storedUsers } from '../../config/users.ts';
-import type { PosternConfig } from '../../config/types.ts';
+import type { ConfigIssue, PosternConfig } from '../../config/types.ts';
+import { validateConfig } from '../../config/validate.ts';
 import { MAX_JSON_DEPTH, ownValue } from '../../util/json-input.ts';
 import type { ApiContext } from '../api-context.ts';
 import { ApiCode, ApiError, badRequest } from '../api-error.ts';
@@ -13,11 +15,17 @@ import { clientAddress } from '../http-io.ts';
 import type { LoginGuard } from '../login-guard.ts';
 import { ADMIN_ACCOUNT, refusal } from './auth-routes.ts';
 
-/** Applies through the transaction; a refusal becomes 422 with the per-field issues, a failed apply 409. */
-export async function applyOrThrow(ctx: ApiContext, next: PosternConfig, comment: string): Promise<{ revision: number; warnings: unknown[] }> {
+/**
+ * Applies through the transaction; a refusal becomes 422 with the per-field issues, a failed apply 409.
+ * Warnings (insecure choices, interfaces the box lacks now) come back either way, each at its field.
+ */
+export async function applyOrThrow(ctx: ApiContext, next: PosternConfig, comment: string): Promise<{ revision: number; warnings: ConfigIssue[] }> {
   const result: ApplyResult = await ctx.apply(next, { author: 'admin', comment });
-  if (result.ok) return { revision: result.revision, warnings: result.warnings };
-  if (result.stage === 'validate') throw new ApiError(422, ApiCode.invalidConfig, 'the configuration is not valid', { issues: result.errors });
+  const interfaces = ctx.interfaces().map((i) => i.name);
+  if (result.ok) return { revision: result.revision, warnings: [...result.warnings, ...missingInterfaceWarnings(next, interfaces)] };
+  if (result.stage === 'validate') {
+    throw new ApiError(422, ApiCode.invalidConfig, 'the configuration is not valid', { issues: result.errors, warnings: validateConfig(next, { interfaces }).warnings });
+  }
   throw new ApiError(409, ApiCode.applyFailed, `the change could not be applied and was ${result.rolledBack ? 'rolled back' : 'only partly rolled back'}`, { stage: result.stage, issues: result.errors });
 }
 

@@ -1,0 +1,122 @@
+// Issue 17: mistakes that validate field by field but break networks, each refused at its field with
+// the reason in plain words; and a WAN/LAN interface the box lacks, warned about (hardware may come).
+import t from 'tap';
+import { defaultConfig } from '../../../firmware/config/defaults.ts';
+import type { PosternConfig, SiteConfig } from '../../../firmware/config/types.ts';
+import { validateConfig } from '../../../firmware/config/validate.ts';
+
+const withChange = (change: (c: PosternConfig) => void): PosternConfig => {
+  const c = defaultConfig();
+  change(c);
+  return c;
+};
+const site = (name: string, remoteSubnets: string[], extra: Partial<SiteConfig> = {}): SiteConfig => ({
+  name, protocol: 'ikev2', remote: '198.51.100.7', localSubnets: ['192.168.1.0/24'], remoteSubnets, auth: 'psk', psk: 'a-long-site-psk-0123456789', initiate: true, enabled: true, ...extra,
+});
+/** The errors of a document, as path → message. */
+const errorsOf = (doc: PosternConfig): Record<string, string> => {
+  const r = validateConfig(doc);
+  return r.ok ? {} : Object.fromEntries(r.errors.map((e) => [e.path, e.message]));
+};
+
+t.test('issue 17: a remote network inside the LAN is refused at sites[0].remoteSubnets[0]', async (t) => {
+  const e = errorsOf(withChange((c) => (c.sites = [site('branch', ['192.168.1.128/25'], { localSubnets: ['10.9.0.0/24'] })])));
+  t.same(Object.keys(e), ['sites[0].remoteSubnets[0]']);
+  t.match(e['sites[0].remoteSubnets[0]'], /192\.168\.1\.128\/25 lies inside the LAN \(system\.lan\.address 192\.168\.1\.1\/24\).*never leaves/);
+});
+
+t.test('issue 17: a remote network equal to the site\'s own local network is refused at sites[0].remoteSubnets[1]', async (t) => {
+  const e = errorsOf(withChange((c) => (c.sites = [site('branch', ['10.20.0.0/16', '10.9.0.0/24'], { localSubnets: ['10.9.0.0/24'] })])));
+  t.same(Object.keys(e), ['sites[0].remoteSubnets[1]']);
+  t.match(e['sites[0].remoteSubnets[1]'], /is the same network as this site's local network sites\[0\]\.localSubnets\[0\]/);
+});
+
+t.test('issue 17: a remote supernet (0.0.0.0/0 to the head office, 10.0.0.0/8 around the pool) is a warning at its field, not an error', async (t) => {
+  for (const wide of ['0.0.0.0/0', '10.0.0.0/8']) {
+    const r = validateConfig(withChange((c) => (c.sites = [site('hq', [wide])])));
+    t.ok(r.ok, `${wide} is accepted: the more specific local routes win`);
+    t.match(r.warnings.filter((w) => w.code === 'supernet'), [{ path: 'sites[0].remoteSubnets[0]', message: /contains the (LAN|client pool)/ }]);
+  }
+});
+
+t.test('issue 17: a remote network equal to the client pool is refused at sites[0].remoteSubnets[0]', async (t) => {
+  const e = errorsOf(withChange((c) => (c.sites = [site('branch', ['10.10.0.0/24'])])));
+  t.same(Object.keys(e), ['sites[0].remoteSubnets[0]']);
+  t.match(e['sites[0].remoteSubnets[0]'], /is the same network as the client pool 'clients' \(pools\[0\]\.ipv4 10\.10\.0\.0\/24\)/);
+});
+
+t.test('issue 17: two sites with the same remote networks are refused at the second, sites[1].remoteSubnets[0]', async (t) => {
+  const e = errorsOf(withChange((c) => (c.sites = [site('branch-1', ['10.20.0.0/16']), site('branch-2', ['10.20.0.0/16'])])));
+  t.same(Object.keys(e), ['sites[1].remoteSubnets[0]']);
+  t.match(e['sites[1].remoteSubnets[0]'], /is the same network as the remote network of site 'branch-1' \(sites\[0\]\.remoteSubnets\[0\]\): two tunnels cannot both route/);
+  const nested = validateConfig(withChange((c) => (c.sites = [site('hq', ['10.0.0.0/8']), site('branch-2', ['10.20.4.0/24'])])));
+  t.ok(nested.ok, 'a branch inside the head office\'s supernet is routed by the longest prefix');
+  t.match(nested.warnings.filter((w) => w.code === 'supernet').map((w) => w.path), ['sites[0].remoteSubnets[0]', 'sites[1].remoteSubnets[0]']);
+});
+
+t.test('issue 17: a pool equal to the LAN is refused at pools[0].ipv4', async (t) => {
+  const e = errorsOf(withChange((c) => (c.pools[0]!.ipv4 = '192.168.1.0/24')));
+  t.same(Object.keys(e), ['pools[0].ipv4']);
+  t.match(e['pools[0].ipv4'], /is the same network as the LAN/);
+});
+
+t.test('issue 17: a pool overlapping another pool is refused at pools[1].ipv4', async (t) => {
+  const e = errorsOf(withChange((c) => c.pools.push({ name: 'more', ipv4: '10.10.0.0/16', dns: [] })));
+  t.same(Object.keys(e), ['pools[1].ipv4']);
+});
+
+t.test('issue 17: a static WAN on the LAN\'s network is refused at system.wan.address, a gateway outside the WAN at system.wan.gateway', async (t) => {
+  t.same(Object.keys(errorsOf(withChange((c) => (c.system.wan = { interface: 'eth0', mode: 'static', address: '192.168.1.2/24', gateway: '192.168.1.254' })))), ['system.wan.address']);
+  const e = errorsOf(withChange((c) => (c.system.wan = { interface: 'eth0', mode: 'static', address: '203.0.113.5/24', gateway: '198.51.100.1' })));
+  t.same(Object.keys(e), ['system.wan.gateway']);
+  t.match(e['system.wan.gateway'], /not in the WAN's network/);
+});
+
+t.test('issue 17: a peer address 300.1.1.1 is refused at sites[0].remote (it is no host name either)', async (t) => {
+  const e = errorsOf(withChange((c) => (c.sites = [site('branch', ['10.20.0.0/16'], { remote: '300.1.1.1' })])));
+  t.same(Object.keys(e), ['sites[0].remote']);
+  t.match(e['sites[0].remote'], /not a valid IPv4 address: four numbers from 0 to 255/);
+  t.same(errorsOf(withChange((c) => (c.sites = [site('branch', ['10.20.0.0/16'], { remote: 'hq.example.com' })]))), {}, 'a host name still is fine');
+  t.same(errorsOf(withChange((c) => (c.sites = [site('branch', ['10.20.0.0/16'], { remote: '2001:db8::7' })]))), {}, 'and an IPv6 address');
+});
+
+t.test('issue 17: invalid addresses and prefixes are refused everywhere, each with the reason', async (t) => {
+  const cases: Array<[string, (c: PosternConfig) => void, RegExp]> = [
+    ['system.dns.servers[0]', (c) => (c.system.dns.servers = ['1.1.1.256']), /four numbers from 0 to 255/],
+    ['system.lan.address', (c) => (c.system.lan.address = '192.168.1.1'), /needs a prefix length, like 192\.168\.1\.1\/24/],
+    ['system.lan.address', (c) => (c.system.lan.address = '192.168.1.1/33'), /prefix length must be a number from 0 to 32/],
+    ['system.management.listen', (c) => (c.system.management.listen = '10.0.0.300'), /four numbers/],
+    ['pools[0].ipv4', (c) => (c.pools[0]!.ipv4 = '10.10.0.0/40'), /prefix length/],
+    ['pools[0].ipv4', (c) => (c.pools[0]!.ipv4 = '10.10.0.1/24'), /host bits/],
+    ['pools[0].dns[0]', (c) => (c.pools[0]!.dns = ['010.0.0.1']), /without leading zeros/],
+    ['certificates.server.sans[0]', (c) => (c.certificates.server.sans = ['999.1.1.1']), /four numbers/],
+    ['sites[0].localSubnets[0]', (c) => (c.sites = [site('b', ['10.20.0.0/16'], { localSubnets: ['192.168.1.0'] })]), /needs a prefix length/],
+    ['sites[0].remoteSubnets[0]', (c) => (c.sites = [site('b', ['10.20.0.0/36'])]), /prefix length/],
+    ['system.hostname', (c) => (c.system.hostname = '12345'), /cannot be all digits/],
+  ];
+  for (const [path, change, why] of cases) {
+    const e = errorsOf(withChange(change));
+    t.same(Object.keys(e), [path], `refused at ${path}`);
+    t.match(e[path], why, `${path}: ${e[path] ?? ''}`);
+  }
+});
+
+t.test('issue 17: separate networks everywhere are accepted, and the default document stays valid', async (t) => {
+  t.same(errorsOf(defaultConfig()), {});
+  t.same(errorsOf(withChange((c) => {
+    c.system.wan = { interface: 'eth0', mode: 'static', address: '203.0.113.5/24', gateway: '203.0.113.1' };
+    c.pools.push({ name: 'staff', ipv4: '10.11.0.0/24', dns: [] });
+    c.sites = [site('branch-1', ['10.20.0.0/16']), site('branch-2', ['10.30.0.0/16', '172.16.0.0/12'])];
+  })), {});
+});
+
+t.test('issue 17: a WAN or LAN interface the box lacks is a warning at its field, never an error', async (t) => {
+  const doc = withChange((c) => (c.system.wan.interface = 'eth9'));
+  const r = validateConfig(doc, { interfaces: ['lo', 'eth0', 'eth1'] });
+  t.ok(r.ok, 'still valid: a USB adapter may be plugged in later');
+  t.match(r.warnings.filter((w) => w.code === 'missing'), [{ path: 'system.wan.interface', message: /no interface 'eth9' on this box now \(it has: lo, eth0, eth1\); the WAN stays down/ }]);
+  t.equal(r.warnings.filter((w) => w.code === 'missing').length, 1, 'the LAN interface exists: nothing said');
+  t.same(validateConfig(doc).warnings.filter((w) => w.code === 'missing'), [], 'without the box\'s interfaces (pure validation, CLI), nothing is said');
+  const lan = validateConfig(withChange((c) => (c.system.lan.interface = 'br-lan')), { interfaces: ['eth0', 'eth1'] });
+  t.match(lan.warnings.filter((w) => w.code === 'missing'), [{ path: 'system.lan.interface', message: /'br-lan'.*LAN stays down/ }]);
+});
