@@ -1,9 +1,12 @@
 /**
  * Password rules for the admin and the VPN users: long enough, not one kind of character, not the
- * name or the gateway's, not a well-known password. Each broken rule is reported, with a stable code.
+ * name or the gateway's, not a well-known password, and not easily guessed by the estimator's
+ * lists and patterns (password-strength.ts, issue 17). Each broken rule is reported, with a stable code.
  */
+import { MIN_SCORE, passwordStrength } from './password-strength.ts';
+
 export interface PasswordProblem {
-  readonly rule: 'length' | 'variety' | 'contains-name' | 'common' | 'control-characters';
+  readonly rule: 'length' | 'variety' | 'contains-name' | 'common' | 'guessable' | 'control-characters';
   readonly message: string;
 }
 
@@ -22,5 +25,10 @@ export function passwordProblems(password: string, context: { readonly names: re
     if (name.length >= 3 && lower.includes(name.toLowerCase())) out.push({ rule: 'contains-name', message: `must not contain '${name}'` });
   }
   if (COMMON.has(lower)) out.push({ rule: 'common', message: 'a well-known password' });
+  // Only a password the simple rules let through is estimated: one message per mistake is enough.
+  if (out.length === 0) {
+    const strength = passwordStrength(password, context.names);
+    if (strength.score < MIN_SCORE) out.push({ rule: 'guessable', message: `too easy to guess${strength.why ? `: ${strength.why}` : ''} (a few unrelated words make a strong password)` });
+  }
   return out;
 }
