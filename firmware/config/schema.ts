@@ -15,6 +15,9 @@ const proposals = (label: string, defaults: string) =>
 
 const system = obj('System', {
   hostname: str('Hostname', { format: 'hostname', default: 'postern' }),
+  // Issue 17: profiles dialled postern.local, which nothing outside the LAN resolves.
+  publicName: str('Public name', { format: 'hostname', optional: true, maxLength: 253, help: 'The DNS name clients dial from the Internet, e.g. vpn.branch1.example.com; every profile and the gateway certificate carry it' }),
+  publicAddress: str('Public address', { format: 'ip', optional: true, help: 'The address clients dial when there is no name (the WAN address, or the upstream router\'s when the gateway is behind one)' }),
   timezone: str('Time zone', { format: 'timezone', default: 'UTC' }),
   wan: obj('WAN', {
     interface: str('Interface', { format: 'interface', default: 'eth0' }),

@@ -17,6 +17,12 @@ export interface PosternConfig {
 
 export interface SystemConfig {
   hostname: string;
+  /**
+   * The gateway's public identity (issue 17): the DNS name and/or address clients dial from outside.
+   * Every client profile dials it, and it is in the gateway certificate's names (certificates.server.sans).
+   */
+  publicName?: string;
+  publicAddress?: string;
   timezone: string;
   wan: { interface: string; mode: 'dhcp' | 'static'; address?: string; gateway?: string };
   lan: { interface: string; address: string };
