@@ -1,0 +1,221 @@
+import { randomBytes, type X509Certificate } from 'node:crypto';
+import type { RevocationPolicy } from '../config/types.ts';
+import type { Logger } from '../log/logger.ts';
+import { crlUrls, isHttpUrl, ocspUrls } from './certificate-urls.ts';
+import { decodeCertificateList, type CertificateList } from './certificate-list.ts';
+import { caKey, crlEntry, crlProblem } from './crl-check.ts';
+import { normalSerial } from './der-read.ts';
+import { DEFAULT_FETCH, httpFetch, type FetchOptions } from './http-fetch.ts';
+import { LocalRevocationList } from './local-list.ts';
+import { checkOcspResponse } from './ocsp-check.ts';
+import { certIdOf, encodeOcspRequest } from './ocsp-request.ts';
+import { decodeOcspResponse, type SingleResponse } from './ocsp-response.ts';
+import type { RevocationAnswer, RevocationChecker, RevocationStatus } from './revocation-policy.ts';
+
+/**
+ * The revocation shell (issue 16): it owns the HTTP fetches, the caches and the refresh timers, and
+ * answers engines synchronously from what it holds. Postern's own CA is answered from its own list
+ * (local-list.ts); other CAs by OCSP (RFC 6960) when the certificate names a responder, else by the
+ * CRL its distribution point names (RFC 5280 §5), kept until nextUpdate and fetched again in the
+ * background before then. A miss starts a fetch and answers `unknown` (pending) meanwhile.
+ */
+export interface RevocationServiceOptions {
+  readonly log: Logger;
+  /** Postern's CA and the state directory holding its revocations. */
+  readonly own?: { readonly ca: X509Certificate; readonly stateDir: string; readonly policy: RevocationPolicy };
+  readonly trusted?: ReadonlyArray<{ readonly ca: X509Certificate; readonly policy: RevocationPolicy }>;
+  /** CAs neither ours nor listed (public roots an SSTP gateway may chain to). */
+  readonly otherPolicy?: RevocationPolicy;
+  readonly fetch?: (url: string, options: FetchOptions) => Promise<Buffer>;
+  readonly clock?: () => Date;
+  readonly random?: (n: number) => Uint8Array;
+  /** Clock difference tolerated on thisUpdate/nextUpdate. */
+  readonly skewMs?: number;
+  /** After a failed fetch, answers stay `unknown` this long before trying again. */
+  readonly retryMs?: number;
+  /** Each fetch's deadline and size cap (5 s and 1 MB by default). */
+  readonly limits?: Partial<Pick<FetchOptions, 'timeoutMs' | 'maxBytes'>>;
+  /** How often the own CA's list is looked at for new revocations. */
+  readonly pollMs?: number;
+  /** New revocations were learned (a refreshed CRL, the own list): live sessions should be checked again. */
+  readonly onChange?: () => void;
+}
+
+interface HeldCrl { readonly crl: CertificateList; readonly ca: string; timer?: NodeJS.Timeout }
+interface HeldOcsp { readonly single: SingleResponse; readonly url: string; readonly expires: number }
+
+const MINUTE = 60_000;
+
+export class RevocationService implements RevocationChecker {
+  readonly #o: RevocationServiceOptions;
+  readonly #local: LocalRevocationList | undefined;
+  readonly #ownKey: string | undefined;
+  readonly #policies = new Map<string, RevocationPolicy>();
+  readonly #crls = new Map<string, HeldCrl>();
+  readonly #ocsp = new Map<string, HeldOcsp>();
+  readonly #inflight = new Map<string, Promise<void>>();
+  readonly #crlInflight = new Map<string, Promise<void>>();
+  readonly #failed = new Map<string, { why: string; until: number }>();
+  readonly #poll: NodeJS.Timeout | undefined;
+  readonly counters = { fetches: 0, failures: 0, revokedAnswers: 0 };
+  #closed = false;
+
+  constructor(options: RevocationServiceOptions) {
+    this.#o = options;
+    if (options.own) {
+      this.#local = new LocalRevocationList(options.own.stateDir);
+      this.#local.refresh();
+      this.#ownKey = caKey(options.own.ca);
+      this.#policies.set(this.#ownKey, options.own.policy);
+      this.#poll = setInterval(() => this.#local?.refresh() && this.#o.onChange?.(), options.pollMs ?? 2_000);
+      this.#poll.unref();
+    }
+    for (const t of options.trusted ?? []) this.#policies.set(caKey(t.ca), t.policy);
+  }
+
+  policyFor(issuer: X509Certificate): RevocationPolicy {
+    return this.#policies.get(caKey(issuer)) ?? this.#o.otherPolicy ?? 'soft';
+  }
+
+  check(certificate: X509Certificate, issuer: X509Certificate, now: Date = this.#now()): RevocationAnswer {
+    const policy = this.policyFor(issuer);
+    if (policy === 'off') return { policy, status: { status: 'unknown', why: 'not checked', pending: false } };
+    const status = this.#status(certificate, issuer, now);
+    if (status.status === 'revoked') this.counters.revokedAnswers++;
+    return { policy, status };
+  }
+
+  /** For shells that can wait (the SSTP dialer): fetches first when nothing is known yet. */
+  async checkNow(certificate: X509Certificate, issuer: X509Certificate): Promise<RevocationAnswer> {
+    const first = this.check(certificate, issuer);
+    if (first.status.status !== 'unknown' || !first.status.pending) return first;
+    await this.#inflight.get(this.#key(certificate, issuer));
+    return this.check(certificate, issuer);
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#poll) clearInterval(this.#poll);
+    for (const held of this.#crls.values()) clearTimeout(held.timer);
+  }
+
+  #now = (): Date => this.#o.clock?.() ?? new Date();
+  #key = (c: X509Certificate, issuer: X509Certificate): string => `${caKey(issuer)}:${normalSerial(c.serialNumber)}`;
+
+  #status(certificate: X509Certificate, issuer: X509Certificate, now: Date): RevocationStatus {
+    const ca = caKey(issuer);
+    if (ca === this.#ownKey && this.#local) {
+      const at = this.#local.revokedAt(certificate.serialNumber);
+      return at ? { status: 'revoked', source: "Postern's revocation list", revokedAt: at } : { status: 'good', source: "Postern's revocation list" };
+    }
+    const key = this.#key(certificate, issuer);
+    const t = now.getTime();
+    const ocsp = this.#ocsp.get(key);
+    if (ocsp && ocsp.expires > t && ocsp.single.status !== 'unknown') {
+      const source = `OCSP from ${ocsp.url}`;
+      return ocsp.single.status === 'revoked' ? { status: 'revoked', source, revokedAt: ocsp.single.revokedAt! } : { status: 'good', source };
+    }
+    const crls = crlUrls(certificate).filter(isHttpUrl);
+    for (const url of crls) {
+      const held = this.#crls.get(url);
+      if (!held || held.ca !== ca || crlProblem(held.crl, issuer, now, this.#skew())) continue;
+      const entry = crlEntry(held.crl, certificate);
+      return entry ? { status: 'revoked', source: `CRL from ${url}`, revokedAt: entry.revokedAt } : { status: 'good', source: `CRL from ${url}` };
+    }
+    const responders = ocspUrls(certificate).filter(isHttpUrl);
+    if (responders.length === 0 && crls.length === 0) return { status: 'unknown', why: 'the certificate names no http: OCSP responder or CRL', pending: false };
+    if (this.#inflight.has(key)) return { status: 'unknown', why: 'being fetched', pending: true };
+    const failed = this.#failed.get(key);
+    if (failed && failed.until > Date.now()) return { status: 'unknown', why: failed.why, pending: false };
+    const task = this.#resolve(certificate, issuer, responders, crls, key).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, task);
+    return { status: 'unknown', why: 'being fetched', pending: true };
+  }
+
+  #limits = (): FetchOptions => ({ ...DEFAULT_FETCH, ...this.#o.limits });
+  #skew = (): number => this.#o.skewMs ?? 5 * MINUTE;
+
+  /** OCSP first (an answer about this very certificate), then each CRL in turn. */
+  async #resolve(certificate: X509Certificate, issuer: X509Certificate, responders: string[], crls: string[], key: string): Promise<void> {
+    const errors: string[] = [];
+    for (const url of responders) {
+      try {
+        return await this.#fetchOcsp(url, certificate, issuer, key);
+      } catch (error) {
+        errors.push(`OCSP ${url}: ${message(error)}`);
+      }
+    }
+    for (const url of crls) {
+      try {
+        return await this.#crlFetch(url, issuer);
+      } catch (error) {
+        errors.push(`CRL ${url}: ${message(error)}`);
+      }
+    }
+    this.counters.failures++;
+    const why = errors.join('; ');
+    this.#failed.set(key, { why, until: Date.now() + (this.#o.retryMs ?? 30_000) });
+    this.#o.log.warn('revocation status unavailable', { serial: normalSerial(certificate.serialNumber), why });
+  }
+
+  async #fetchOcsp(url: string, certificate: X509Certificate, issuer: X509Certificate, key: string): Promise<void> {
+    const id = certIdOf(certificate, issuer);
+    if (!id) throw new Error('the issuer certificate does not read');
+    const nonce = (this.#o.random ?? ((n: number) => randomBytes(n)))(16);
+    this.counters.fetches++;
+    const body = await (this.#o.fetch ?? httpFetch)(url, { ...this.#limits(), method: 'POST', body: encodeOcspRequest(id, nonce), contentType: 'application/ocsp-request' });
+    const decoded = decodeOcspResponse(body);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    if (!decoded.basic) throw new Error(`responder status ${decoded.responseStatus}`);
+    const now = this.#now();
+    const verdict = checkOcspResponse(decoded.basic, id, issuer, nonce, now, this.#skew());
+    if (!verdict.ok) throw new Error(verdict.reason);
+    if (verdict.single.status === 'unknown') throw new Error('the responder does not know the certificate');
+    const until = verdict.single.nextUpdate?.getTime() ?? now.getTime() + 5 * MINUTE;
+    this.#ocsp.set(key, { single: verdict.single, url, expires: Math.min(until, now.getTime() + 24 * 60 * MINUTE) });
+    this.#failed.delete(key);
+  }
+
+  #crlFetch(url: string, issuer: X509Certificate): Promise<void> {
+    const running = this.#crlInflight.get(url);
+    if (running) return running;
+    const task = this.#fetchCrl(url, issuer).finally(() => this.#crlInflight.delete(url));
+    this.#crlInflight.set(url, task);
+    return task;
+  }
+
+  async #fetchCrl(url: string, issuer: X509Certificate): Promise<void> {
+    this.counters.fetches++;
+    const body = await (this.#o.fetch ?? httpFetch)(url, this.#limits());
+    const decoded = decodeCertificateList(body);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    const now = this.#now();
+    const problem = crlProblem(decoded.crl, issuer, now, this.#skew());
+    if (problem) throw new Error(problem);
+    const previous = this.#crls.get(url);
+    clearTimeout(previous?.timer);
+    const held: HeldCrl = { crl: decoded.crl, ca: caKey(issuer) };
+    this.#crls.set(url, held);
+    for (const k of [...this.#failed.keys()]) if (k.startsWith(`${held.ca}:`)) this.#failed.delete(k);
+    this.#o.log.info('CRL fetched', { url, entries: decoded.crl.revoked.size, nextUpdate: decoded.crl.nextUpdate?.toISOString() });
+    this.#schedule(url, issuer, held, now);
+    if (previous && [...decoded.crl.revoked.keys()].some((s) => !previous.crl.revoked.has(s))) this.#o.onChange?.();
+  }
+
+  /** Fetched again at 80 % of its validity (at least a minute from now), so it never lapses; retried each minute on failure. */
+  #schedule(url: string, issuer: X509Certificate, held: HeldCrl, now: Date, retry = false): void {
+    if (this.#closed) return;
+    const { thisUpdate, nextUpdate } = held.crl;
+    const due = retry ? now.getTime() + MINUTE : nextUpdate ? thisUpdate.getTime() + 0.8 * (nextUpdate.getTime() - thisUpdate.getTime()) : now.getTime() + 60 * MINUTE;
+    const delay = Math.min(Math.max(due - now.getTime(), MINUTE), 24 * 60 * MINUTE);
+    held.timer = setTimeout(() => {
+      this.#crlFetch(url, issuer).catch((error: unknown) => {
+        this.#o.log.warn('CRL refresh failed', { url, error: message(error) });
+        if (this.#crls.get(url) === held) this.#schedule(url, issuer, held, this.#now(), true);
+      });
+    }, delay);
+    held.timer.unref();
+  }
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
