@@ -78,6 +78,8 @@ export function reissueGatewayCertificate(stateDir: string, config: Certificates
  */
 export function reissueReasons(d: Pick<CertificateDescription, 'crlUrls' | 'caIssuerUrls' | 'notBefore' | 'notAfter'>, urls: PublicationUrls | undefined, server: boolean): string[] {
   const reasons: string[] = [];
+  // Windows treats a CDP it cannot fetch as "revocation server offline" and refuses SSTP.
+  if (!urls && d.crlUrls.length > 0) reasons.push('names a CRL that is no longer published');
   if (urls && !d.crlUrls.includes(urls.crl)) reasons.push(d.crlUrls.length === 0 ? 'no CRL distribution point' : 'a different CRL distribution point');
   if (urls && !d.caIssuerUrls.includes(urls.caIssuers)) reasons.push(d.caIssuerUrls.length === 0 ? 'no CA issuer URL' : 'a different CA issuer URL');
   if (server && d.notAfter.getTime() - d.notBefore.getTime() > 398 * 86_400_000) reasons.push('valid longer than the 398 days Apple accepts');

@@ -120,6 +120,8 @@ t.test('re-issue: a certificate from before issue 16 is flagged and issued again
   const urls = publicationUrls(certificates());
   t.same(reissueReasons(before, urls, true), ['no CRL distribution point', 'no CA issuer URL']);
   t.same(reissueReasons({ ...before, notAfter: new Date(before.notBefore.getTime() + 825 * day) }, undefined, true), ['valid longer than the 398 days Apple accepts']);
+  const current = describeCertificate(loadOrCreatePki(stateDir(), certificates(), log, now).server.certificatePem);
+  t.same(reissueReasons(current, undefined, true), ['names a CRL that is no longer published'], 'publication turned off under a certificate naming it');
   const kept = loadOrCreatePki(state, certificates(), log, now);
   t.equal(describeCertificate(kept.server.certificatePem).serialHex, before.serialHex, 'loading alone never swaps it (pinned SSTP peers)');
   const fresh = reissueGatewayCertificate(state, certificates(), log, now);
