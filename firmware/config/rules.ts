@@ -1,6 +1,7 @@
 import { parseIp, parsePrefix } from '../util/ip.ts';
 import { ntHashHex } from '../crypto/user-credential.ts';
 import { networkOverlapErrors } from './network-rules.ts';
+import { publicIdentityErrors } from './public-identity.ts';
 import type { ConfigIssue, ListenerName, PosternConfig, UserConfig } from './types.ts';
 
 /** Rules that span fields; run only on a document whose every field is well-formed. */
@@ -75,7 +76,7 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   });
   const mqtt = config.telemetry.mqtt;
   if (mqtt.enabled && mqtt.url.includes('.invalid')) error('telemetry.mqtt.url', 'required', 'needs a real broker address when telemetry is enabled');
-  errors.push(...networkOverlapErrors(config));
+  errors.push(...networkOverlapErrors(config), ...publicIdentityErrors(config));
   return errors;
 }
 

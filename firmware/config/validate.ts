@@ -1,6 +1,7 @@
 import { ownValue } from '../util/json-input.ts';
 import { FORMAT_CHECKS } from './formats.ts';
 import { missingInterfaceWarnings, networkOverlapWarnings, type BoxContext } from './network-rules.ts';
+import { publicIdentityWarnings } from './public-identity.ts';
 import { crossFieldErrors, insecureChoices } from './rules.ts';
 import type { Field } from './schema-types.ts';
 import { configSchema } from './schema.ts';
@@ -25,6 +26,7 @@ export function validateConfig(doc: unknown, box: BoxContext = {}): ValidationRe
   const warnings = [
     ...bestEffort(() => insecureChoices(config)),
     ...bestEffort(() => networkOverlapWarnings(config)),
+    ...bestEffort(() => publicIdentityWarnings(config)),
     ...(box.interfaces ? bestEffort(() => missingInterfaceWarnings(config, box.interfaces as readonly string[])) : []),
   ];
   const reported = errors.map((e) => e.path);

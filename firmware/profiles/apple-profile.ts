@@ -57,7 +57,7 @@ export function appleProfile(input: ProfileInput, uuid: () => string): ClientPro
     RemoteIdentifier: input.server,
     LocalIdentifier: input.user,
     ServerCertificateIssuerCommonName: input.caCommonName,
-    ServerCertificateCommonName: input.server,
+    ServerCertificateCommonName: input.serverCommonName,
     DisableMOBIKE: input.mobike ? 0 : 1,
     DisableRedirect: 1,
     EnablePFS: 0,

@@ -13,7 +13,7 @@ export function clientProfile(kind: ClientKind, input: ProfileInput, uuid: () =>
   switch (kind) {
     case 'windows': return windowsProfile(input);
     case 'apple': return appleProfile(input, uuid);
-    case 'android': return androidProfile(input, uuid);
+    case 'android': return androidProfile(input);
     case 'linux': return linuxProfile(input, uuid);
   }
 }

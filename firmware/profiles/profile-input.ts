@@ -3,15 +3,21 @@
  * dial, the identity the gateway proves with its certificate, the CA to trust, the user, and the
  * gateway's proposals in the order it prefers them (each client takes the first it can express).
  */
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
+import { dialledName } from '../config/public-identity.ts';
 import type { PosternConfig } from '../config/types.ts';
 import type { GatewayPki } from '../pki/pki-store.ts';
 
 export interface ProfileInput {
-  /** Shown as the connection's name on the client. */
+  /** Shown as the connection's name on the client: named after the gateway, so two never collide. */
   readonly name: string;
-  /** The address clients dial: the certificate's first SAN (what the gateway's IKE identity is). */
+  /**
+   * The address clients dial and the identity they expect: the gateway's public name or address
+   * (system.publicName/publicAddress, also the certificate's first names), else the certificate's first SAN.
+   */
   readonly server: string;
+  /** The common name of the gateway certificate in use (Apple checks it). */
+  readonly serverCommonName: string;
   readonly user: string;
   readonly caPem: string;
   readonly caDer: Buffer;
@@ -24,22 +30,40 @@ export interface ProfileInput {
   readonly mobike: boolean;
 }
 
-export function profileInput(config: PosternConfig, pki: GatewayPki, user: string, name = `Postern ${config.system.hostname}`): ProfileInput {
+const commonName = (subject: string): string | undefined => /(?:^|\n|, )CN=([^\n,]+)/.exec(subject)?.[1];
+
+export function profileInput(config: PosternConfig, pki: GatewayPki, user: string, name?: string): ProfileInput {
   const ca = new X509Certificate(pki.ca.certificatePem);
   const ike = config.listeners.ikev2;
+  const server = dialledName(config);
   return {
-    name,
-    server: config.certificates.server.sans[0] ?? config.certificates.server.commonName,
+    // Issue 17: every box was "Postern postern", so a second branch's profile replaced the first's.
+    name: name ?? `Postern ${server}`,
+    server,
+    serverCommonName: commonName(new X509Certificate(pki.server.certificatePem).subject) ?? config.certificates.server.commonName,
     user,
     caPem: pki.ca.certificatePem,
     caDer: ca.raw,
-    caCommonName: /CN=([^\n,]+)/.exec(ca.subject)?.[1] ?? config.certificates.ca.commonName,
+    caCommonName: commonName(ca.subject) ?? config.certificates.ca.commonName,
     ikeProposals: ike.proposals.ike,
     espProposals: ike.proposals.esp,
     auth: ike.auth === 'certificate' ? 'certificate' : 'eap',
     sstp: { enabled: config.listeners.sstp.enabled, port: config.listeners.sstp.port },
     mobike: ike.mobike,
   };
+}
+
+/**
+ * A UUID that is the same for every download of one user's profile for one gateway (RFC 4122 layout,
+ * version 5 bits over SHA-256): importing it again updates the profile instead of adding a twin, and
+ * two gateways' profiles never share one.
+ */
+export function stableUuid(...parts: readonly string[]): string {
+  const h = createHash('sha256').update(parts.join('\0')).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const hex = h.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** The first configured proposal the client's table can express, with its expression. */

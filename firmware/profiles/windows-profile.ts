@@ -45,27 +45,39 @@ export function windowsProfile(input: ProfileInput): ClientProfile {
   if (!ike || !esp) throw new ProfileError('none of the gateway\'s proposals can be expressed by the Windows client');
   const name = input.name;
   const auth = input.auth === 'eap' ? 'Eap' : 'MachineCertificate';
+  const sstpServer = input.sstp.port === 443 ? input.server : `${input.server}:${input.sstp.port}`;
   const lines = [
-    `# Postern VPN profile for ${input.user} (IKEv2${input.sstp.enabled ? ', SSTP' : ''}). Run in an elevated PowerShell.`,
+    `# Postern VPN profile for ${input.user} on ${input.server} (IKEv2${input.sstp.enabled ? ', SSTP' : ''}). Run in an elevated PowerShell.`,
     '$ErrorActionPreference = \'Stop\'',
     `$caBase64 = ${ps(input.caDer.toString('base64'))}`,
-    '$caFile = Join-Path $env:TEMP \'postern-ca.cer\'',
+    `$caFile = Join-Path $env:TEMP ${ps(`${slug(name)}-ca.cer`)}`,
     '[IO.File]::WriteAllBytes($caFile, [Convert]::FromBase64String($caBase64))',
     'Import-Certificate -FilePath $caFile -CertStoreLocation Cert:\\LocalMachine\\Root | Out-Null',
     'Remove-Item $caFile',
-    `Get-VpnConnection -Name ${ps(name)} -ErrorAction SilentlyContinue | Remove-VpnConnection -Force`,
+    ...replaceOwn(name, input.server),
     `Add-VpnConnection -Name ${ps(name)} -ServerAddress ${ps(input.server)} -TunnelType Ikev2 -AuthenticationMethod ${auth} -EncryptionLevel Required -RememberCredential -Force`,
     `Set-VpnConnectionIPsecConfiguration -ConnectionName ${ps(name)} -EncryptionMethod ${ike.value.EncryptionMethod} -IntegrityCheckMethod ${ike.value.IntegrityCheckMethod} -DHGroup ${ike.value.DHGroup} -CipherTransformConstants ${esp.value.CipherTransformConstants} -AuthenticationTransformConstants ${esp.value.AuthenticationTransformConstants} -PfsGroup None -Force`,
   ];
   if (input.sstp.enabled) {
-    const server = input.sstp.port === 443 ? input.server : `${input.server}:${input.sstp.port}`;
     lines.push(
-      `Get-VpnConnection -Name ${ps(`${name} (SSTP)`)} -ErrorAction SilentlyContinue | Remove-VpnConnection -Force`,
-      `Add-VpnConnection -Name ${ps(`${name} (SSTP)`)} -ServerAddress ${ps(server)} -TunnelType Sstp -AuthenticationMethod MSChapv2 -EncryptionLevel Required -RememberCredential -Force`,
+      ...replaceOwn(`${name} (SSTP)`, sstpServer),
+      `Add-VpnConnection -Name ${ps(`${name} (SSTP)`)} -ServerAddress ${ps(sstpServer)} -TunnelType Sstp -AuthenticationMethod MSChapv2 -EncryptionLevel Required -RememberCredential -Force`,
     );
   }
   lines.push(`Write-Host ${ps(`Added '${name}'${input.sstp.enabled ? ` and '${name} (SSTP)'` : ''}: connect from the network menu as ${input.user}.`)}`);
   return { filename: `${slug(name)}-${slug(input.user)}.ps1`, contentType: 'text/plain; charset=utf-8', body: `${lines.join('\r\n')}\r\n`, ike: ike.proposal, esp: esp.proposal };
+}
+
+/**
+ * Removes an earlier copy of this connection (same name, same server) so the script can run again;
+ * a connection of that name to another server is someone else's: the script stops and leaves it (issue 17).
+ */
+function replaceOwn(name: string, server: string): string[] {
+  return [
+    `$old = Get-VpnConnection -Name ${ps(name)} -ErrorAction SilentlyContinue`,
+    `if ($old -and $old.ServerAddress -ne ${ps(server)}) { throw ${ps(`A VPN connection named '${name}' to another server exists; rename or remove it, then run this again.`)} }`,
+    `if ($old) { Remove-VpnConnection -Name ${ps(name)} -Force }`,
+  ];
 }
 
 export const slug = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'postern';

@@ -120,3 +120,31 @@ t.test('issue 17: a WAN or LAN interface the box lacks is a warning at its field
   const lan = validateConfig(withChange((c) => (c.system.lan.interface = 'br-lan')), { interfaces: ['eth0', 'eth1'] });
   t.match(lan.warnings.filter((w) => w.code === 'missing'), [{ path: 'system.lan.interface', message: /'br-lan'.*LAN stays down/ }]);
 });
+
+// The gateway's public identity (issue 17): set with the certificate's names, checked against them.
+import { dialledName, withPublicIdentity } from '../../../firmware/config/public-identity.ts';
+
+t.test('issue 17: setting the public name puts it first in the certificate names (and the CRL URLs\' host), replacing the previous one', async (t) => {
+  const first = withPublicIdentity(defaultConfig(), { publicName: 'VPN.Branch1.example.com', publicAddress: '203.0.113.5' });
+  t.equal(first.system.publicName, 'vpn.branch1.example.com');
+  t.same(first.certificates.server.sans, ['vpn.branch1.example.com', '203.0.113.5', 'postern.local']);
+  t.equal(first.certificates.server.commonName, 'vpn.branch1.example.com', 'the default common name follows');
+  t.equal(dialledName(first), 'vpn.branch1.example.com');
+  t.ok(validateConfig(first).ok);
+  t.same(validateConfig(first).warnings.filter((w) => w.code === 'not-public'), [], 'no warning once a public name is set');
+  const second = withPublicIdentity(first, { publicName: 'vpn.branch9.example.com', publicAddress: '' });
+  t.same(second.certificates.server.sans, ['vpn.branch9.example.com', 'postern.local'], 'the old name and the removed address are gone');
+  t.equal(second.certificates.server.commonName, 'vpn.branch9.example.com');
+  t.equal(second.system.publicAddress, undefined);
+  const custom = withPublicIdentity(withChange((c) => (c.certificates.server.commonName = 'Branch 1 gateway')), { publicName: 'vpn.example.com' });
+  t.equal(custom.certificates.server.commonName, 'Branch 1 gateway', 'a common name the technician chose is kept');
+});
+
+t.test('issue 17: a public name the certificate does not carry is refused at system.publicName; profiles dialling postern.local are warned about', async (t) => {
+  const e = errorsOf(withChange((c) => (c.system.publicName = 'vpn.example.com')));
+  t.same(Object.keys(e), ['system.publicName']);
+  t.match(e['system.publicName'], /not among the gateway certificate's names/);
+  t.same(Object.keys(errorsOf(withChange((c) => (c.system.publicAddress = '203.0.113.7')))), ['system.publicAddress']);
+  t.same(Object.keys(errorsOf(withChange((c) => (c.system.publicName = '300.1.1.1')))), ['system.publicName'], 'a mistyped address is no name');
+  t.match(validateConfig(defaultConfig()).warnings.filter((w) => w.code === 'not-public'), [{ path: 'system.publicName', message: /dial 'postern\.local', which devices outside the LAN cannot reach/ }]);
+});

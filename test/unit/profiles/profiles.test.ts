@@ -125,3 +125,80 @@ t.test('Linux: the script writes the CA and a 0600 NetworkManager keyfile and re
   t.match(text, /method=eap\nuser=o'brien/);
   t.equal(readFileSync(join(dir, 'nmcli.called'), 'utf8').trim(), 'connection reload');
 });
+
+// Issue 17: the gateway's public identity in every profile, profiles named after the gateway, the
+// Android keys the strongSwan app reads.
+import { withPublicIdentity } from '../../../firmware/config/public-identity.ts';
+
+/** A gateway with a public name set the way the API sets it (certificate names follow). */
+function branch(publicName: string | undefined, publicAddress?: string) {
+  const c = withPublicIdentity(defaultConfig(), { publicName, publicAddress });
+  c.listeners.sstp.enabled = true;
+  const cert = issueServerCertificate(ca, { commonName: c.certificates.server.commonName, sans: c.certificates.server.sans, validityDays: 30, now: new Date() });
+  return profileInput(c, { ca, server: { certificatePem: cert.certificatePem, keyPem: cert.keyPem } }, 'alice');
+}
+
+t.test('issue 17: the public name, not postern.local, is what every profile dials', async (t) => {
+  const input = branch('vpn.branch1.example.com');
+  t.equal(input.server, 'vpn.branch1.example.com');
+  t.match(clientProfile('windows', input, uuid).body, /-ServerAddress 'vpn\.branch1\.example\.com' -TunnelType Ikev2/);
+  const apple = readPlist(clientProfile('apple', input, uuid).body) as { PayloadContent: Array<Record<string, unknown>> };
+  t.match(apple.PayloadContent[1]?.['IKEv2'], { RemoteAddress: 'vpn.branch1.example.com', RemoteIdentifier: 'vpn.branch1.example.com', ServerCertificateCommonName: 'vpn.branch1.example.com' });
+  const android = JSON.parse(clientProfile('android', input, uuid).body) as { remote: { addr: string; id: string } };
+  t.same([android.remote.addr, android.remote.id], ['vpn.branch1.example.com', 'vpn.branch1.example.com']);
+  t.match(clientProfile('linux', input, uuid).body, /address=vpn\.branch1\.example\.com\n/);
+  for (const kind of ['windows', 'apple', 'android', 'linux'] as const) t.notMatch(clientProfile(kind, input, uuid).body, /postern\.local/, `${kind}: no postern.local`);
+});
+
+t.test('issue 17: a public address alone is dialled when there is no name; the certificate\'s common name is what Apple checks', async (t) => {
+  const input = branch(undefined, '203.0.113.5');
+  t.equal(input.server, '203.0.113.5');
+  t.equal(input.serverCommonName, 'postern', 'the certificate keeps its common name');
+  const apple = readPlist(clientProfile('apple', input, uuid).body) as { PayloadContent: Array<Record<string, unknown>> };
+  t.match(apple.PayloadContent[1]?.['IKEv2'], { RemoteAddress: '203.0.113.5', ServerCertificateCommonName: 'postern' });
+});
+
+t.test('issue 17: two branches\' profiles never overwrite each other on one laptop', async (t) => {
+  const a = branch('vpn.branch1.example.com');
+  const b = branch('vpn.branch2.example.com');
+  t.not(a.name, b.name, 'the connection names differ');
+  t.match(a.name, /vpn\.branch1\.example\.com/, 'named after the gateway');
+  for (const kind of ['windows', 'apple', 'android', 'linux'] as const) {
+    t.not(clientProfile(kind, a, uuid).filename, clientProfile(kind, b, uuid).filename, `${kind}: different files`);
+  }
+  const linuxA = clientProfile('linux', a, uuid).body;
+  const linuxB = clientProfile('linux', b, uuid).body;
+  const paths = (body: string) => [...body.matchAll(/(\/etc\/\S+?)(?= |$|\n)/gm)].map((m) => m[1]);
+  t.same(paths(linuxA).filter((p) => paths(linuxB).includes(p)), ['/etc/postern'], 'Linux: no file in common but the directory');
+  const appleId = (body: string) => /<key>PayloadIdentifier<\/key>\s*<string>([^<]+)<\/string>/.exec(body)?.[1];
+  t.not(appleId(clientProfile('apple', a, uuid).body), appleId(clientProfile('apple', b, uuid).body), 'Apple: different payload identifiers (one does not replace the other)');
+  const androidUuid = (i: typeof a) => (JSON.parse(clientProfile('android', i, uuid).body) as { uuid: string }).uuid;
+  t.not(androidUuid(a), androidUuid(b), 'Android: different UUIDs');
+  t.equal(androidUuid(a), androidUuid(branch('vpn.branch1.example.com')), 'Android: the same UUID for the same gateway and user, so importing again updates it');
+  t.match(androidUuid(a), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a well-formed UUID');
+});
+
+t.test('issue 17: the Windows script removes only its own connection (same name and server), and stops at a stranger of that name', async (t) => {
+  const body = clientProfile('windows', branch('vpn.branch1.example.com'), uuid).body;
+  const name = "'Postern vpn.branch1.example.com'";
+  t.notMatch(body, /\| Remove-VpnConnection/, 'nothing is removed by name alone');
+  t.match(body, new RegExp(`\\$old = Get-VpnConnection -Name ${name.replace(/\./g, '\\.')} -ErrorAction SilentlyContinue\\r\\nif \\(\\$old -and \\$old\\.ServerAddress -ne 'vpn\\.branch1\\.example\\.com'\\) \\{ throw '[^\\r]*another server[^\\r]*' \\}\\r\\nif \\(\\$old\\) \\{ Remove-VpnConnection -Name ${name.replace(/\./g, '\\.')} -Force \\}`));
+  t.match(body, /ServerAddress -ne 'vpn\.branch1\.example\.com'\) \{ throw [^\r]*\r\nif \(\$old\) \{ Remove-VpnConnection -Name 'Postern vpn\.branch1\.example\.com \(SSTP\)'/, 'the SSTP connection too');
+  t.equal(body.match(/Remove-VpnConnection/g)?.length, 2, 'two guarded removals, nothing else');
+});
+
+t.test('issue 17: the Android profile uses exactly the keys the strongSwan app reads (block-ipv4, not block_ipv4)', async (t) => {
+  const json = JSON.parse(clientProfile('android', branch('vpn.branch1.example.com'), uuid).body) as Record<string, Record<string, unknown>>;
+  // The keys VpnProfileImportActivity.parseProfile reads (strongSwan's Android app).
+  const known: Record<string, readonly string[] | null> = {
+    uuid: null, name: null, type: null, 'ike-proposal': null, 'esp-proposal': null, mtu: null, 'nat-keepalive': null, apps: null, 'excluded-apps': null,
+    remote: ['addr', 'port', 'id', 'cert', 'certreq'], local: ['eap_id', 'id', 'p12'], 'split-tunneling': ['subnets', 'excluded', 'block-ipv4', 'block-ipv6'],
+  };
+  for (const [key, value] of Object.entries(json)) {
+    t.ok(key in known, `${key} is a key the app reads`);
+    const inner = known[key];
+    if (inner) for (const k of Object.keys(value)) t.ok(inner.includes(k), `${key}.${k} is a key the app reads`);
+  }
+  t.same(json['split-tunneling'], { 'block-ipv4': false, 'block-ipv6': false });
+  t.equal(json['type'] as unknown, 'ikev2-eap', 'one of the app\'s VPN types');
+});
