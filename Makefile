@@ -1,5 +1,5 @@
 # Postern: the two commands that matter are `make run` and `make test` (see README.md).
-.PHONY: run test build bundle drivers deps lab-deps typecheck bench clean
+.PHONY: run test build bundle drivers deps lab-deps typecheck bench clean firmware
 
 NODE ?= node
 STATE ?= ./var
@@ -25,6 +25,13 @@ NODEDIR ?= $(shell $(NODE) -p "require('path').resolve(process.execPath, '../..'
 drivers: deps
 	cd drivers && ../node_modules/.bin/node-gyp rebuild --silent --nodedir=$(NODEDIR)
 
+# Single executables (Node SEA, driver embedded) into build/firmware/<board>/: generic-x64 and
+# generic-arm64, or one board of board/ with BOARD=<name>. Cached in .cache/firmware/.
+BOARD ?=
+firmware:
+	./scripts/install-deps.sh --firmware
+	$(NODE) --import tsx scripts/build-firmware.ts $(BOARD)
+
 deps:
 	./scripts/install-deps.sh
 
@@ -35,4 +42,4 @@ typecheck: deps
 	./node_modules/.bin/tsc -p tsconfig.json
 
 clean:
-	rm -rf dist drivers/build test/artifacts
+	rm -rf dist drivers/build test/artifacts build/firmware

@@ -2,7 +2,15 @@
  * What this binary is. esbuild replaces POSTERN_BUILD with the real values (scripts/build.mjs);
  * running from source (tsx) reports a development build.
  */
-declare const POSTERN_BUILD: { version: string; commit: string; builtAt: string } | undefined;
+export interface BuildInfo {
+  readonly version: string;
+  readonly commit: string;
+  readonly builtAt: string;
+  /** The board profile's name, in a firmware image (make firmware BOARD=…). */
+  readonly board?: string;
+}
 
-export const buildInfo: { version: string; commit: string; builtAt: string } =
+declare const POSTERN_BUILD: BuildInfo | undefined;
+
+export const buildInfo: BuildInfo =
   typeof POSTERN_BUILD === 'undefined' ? { version: '0.0.0-dev', commit: 'source', builtAt: 'unbuilt' } : POSTERN_BUILD;

@@ -1,10 +1,19 @@
 // Bundles the service into one file, dist/postern.js, with the web UI embedded, so that
 // `node dist/postern.js` needs no node_modules. CommonJS output: the form a Node single
 // executable application (SEA) takes, which the board images will use.
+//
+// `--out DIR` bundles elsewhere than dist/ (the firmware build, scripts/firmware/, bundles per board),
+// `--board FILE` embeds a board profile (already checked by the firmware build) and its name.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { buildWebui } from './build-webui.mjs';
+
+const { values: options } = parseArgs({ options: { out: { type: 'string', default: 'dist' }, board: { type: 'string' } } });
+const out = options.out;
+const board = options.board ? JSON.parse(readFileSync(options.board, 'utf8')) : undefined;
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const commit = (() => {
@@ -21,12 +30,12 @@ const assets = {
   'app.css': readFileSync('webui/build/app.css', 'utf8'),
 };
 
-mkdirSync('dist', { recursive: true });
+mkdirSync(out, { recursive: true });
 // The repository is ESM ("type": "module"); the bundle is CommonJS, so dist/ says so for itself.
-writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
+writeFileSync(join(out, 'package.json'), '{ "type": "commonjs" }\n');
 await build({
   entryPoints: ['firmware/main.ts'],
-  outfile: 'dist/postern.js',
+  outfile: join(out, 'postern.js'),
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -35,13 +44,14 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   define: {
-    POSTERN_BUILD: JSON.stringify({ version: pkg.version, commit, builtAt: new Date().toISOString() }),
+    POSTERN_BUILD: JSON.stringify({ version: pkg.version, commit, builtAt: new Date().toISOString(), ...(board ? { board: board.name } : {}) }),
     POSTERN_ASSETS: JSON.stringify(assets),
+    ...(board ? { POSTERN_BOARD: JSON.stringify(board) } : {}),
   },
 });
-chmodSync('dist/postern.js', 0o755);
+chmodSync(join(out, 'postern.js'), 0o755);
 
-// The native data-plane driver sits beside the bundle.
+// The native data-plane driver sits beside the bundle (the firmware build embeds its own instead).
 const driver = 'drivers/build/Release/postern_dp.node';
-if (existsSync(driver)) copyFileSync(driver, 'dist/postern_dp.node');
-console.log(`built dist/postern.js (${pkg.version}, ${commit}); web UI ${((webui.js + webui.css + webui.html) / 1024).toFixed(1)} KB gzipped`);
+if (out === 'dist' && existsSync(driver)) copyFileSync(driver, 'dist/postern_dp.node');
+console.log(`built ${join(out, 'postern.js')} (${pkg.version}, ${commit}${board ? `, board ${board.name}` : ''}); web UI ${((webui.js + webui.css + webui.html) / 1024).toFixed(1)} KB gzipped`);

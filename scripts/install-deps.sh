@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Postern needs on a fresh Debian machine with Node: npm packages (from the lock file)
-# and, with `--lab`, the Debian packages the lab and interop tests start as real peers.
+# and, with `--lab`, the Debian packages the lab and interop tests start as real peers; with
+# `--firmware` (also part of `--lab`), what `make firmware` needs to cross-build for arm64.
 # Idempotent and quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +13,17 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-[ "${1:-}" = "--lab" ] || [ "${1:-}" = "--bench" ] || exit 0
+mode="${1:-}"
+[ "$mode" = "--lab" ] || [ "$mode" = "--bench" ] || [ "$mode" = "--firmware" ] || exit 0
 
+# The firmware build (scripts/firmware/): the driver and its C tests are cross-compiled (the tests
+# link arm64 OpenSSL), and arm64 programs (the runtime making its own SEA blob, the C tests, the
+# executable) run under qemu-user with Debian's multiarch arm64 libraries (dpkg gets the arm64
+# architecture added).
+firmware_packages=(
+  qemu-user-static gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
+  libssl-dev:arm64 libstdc++6:arm64 binutils make
+)
 lab_packages=(
   iproute2 nftables iputils-ping iperf3 procps psmisc
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libcharon-extauth-plugins
@@ -28,8 +38,10 @@ lab_packages=(
   # The web UI's browser tests drive Debian's Chromium with playwright-core (no browser download).
   chromium
 )
+lab_packages+=("${firmware_packages[@]}")
+[ "$mode" = "--firmware" ] && lab_packages=("${firmware_packages[@]}")
 # Benchmarks compare against OpenVPN too; tests never need it.
-[ "${1:-}" = "--bench" ] && lab_packages+=(openvpn openssl)
+[ "$mode" = "--bench" ] && lab_packages+=(openvpn openssl)
 missing=()
 for p in "${lab_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -44,5 +56,8 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
   $sudo chmod +x /usr/sbin/policy-rc.d
 fi
+case " ${missing[*]} " in
+  *:arm64*) dpkg --print-foreign-architectures | grep -qx arm64 || $sudo dpkg --add-architecture arm64 ;;
+esac
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

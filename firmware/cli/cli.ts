@@ -1,11 +1,13 @@
 import { buildInfo } from '../build-info.ts';
+import { isSingleExecutable } from '../sea/sea-runtime.ts';
 import { isPosternError } from '../util/errors.ts';
 import { parseArgs, type ParsedArgs } from './args.ts';
 import { configHistory, configShow, configValidate } from './config-commands.ts';
 import { HELP } from './help.ts';
 import { runCommand } from './run-command.ts';
+import { versionLine, versionReport } from './version.ts';
 
-const SWITCHES = new Set(['help', 'json']);
+const SWITCHES = new Set(['help', 'json', 'version']);
 
 /** Returns the exit code, or undefined for `run`, which exits when it is stopped. */
 export async function runCli(argv: readonly string[]): Promise<number | undefined> {
@@ -16,6 +18,7 @@ export async function runCli(argv: readonly string[]): Promise<number | undefine
     return usageError(error);
   }
   const [command, sub] = args.words;
+  if (args.flags.has('version') && command === undefined) return printVersion(args);
   if (args.flags.has('help') || command === undefined || command === 'help') {
     process.stdout.write(HELP);
     return 0;
@@ -23,8 +26,7 @@ export async function runCli(argv: readonly string[]): Promise<number | undefine
   try {
     switch (command) {
       case 'version':
-        process.stdout.write(`postern ${buildInfo.version} (${buildInfo.commit}, built ${buildInfo.builtAt}, node ${process.version})\n`);
-        return 0;
+        return printVersion(args);
       case 'run':
         return await runCommand(args);
       case 'config':
@@ -42,6 +44,12 @@ export async function runCli(argv: readonly string[]): Promise<number | undefine
     }
     throw error;
   }
+}
+
+function printVersion(args: ParsedArgs): number {
+  const report = versionReport(buildInfo, { node: process.version, arch: process.arch, singleExecutable: isSingleExecutable() });
+  process.stdout.write(args.flags.has('json') ? `${JSON.stringify(report, null, 2)}\n` : versionLine(report));
+  return 0;
 }
 
 function usageError(error: unknown): number {

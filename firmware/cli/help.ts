@@ -1,8 +1,10 @@
 export const HELP = `Postern — VPN gateway firmware
 
 Usage:
-  postern run [--state DIR] [--management HOST:PORT] [--log-level LEVEL] [--only web,ikev2]
+  postern run [--state DIR] [--management HOST:PORT] [--log-level LEVEL] [--only web,ikev2] [--runtime-dir DIR]
       Start the gateway. State (configuration, keys, users) lives under DIR (default ./var).
+      --runtime-dir (single executable only): where the embedded driver is written and loaded from;
+      private, on an exec-mounted filesystem (default /run/postern as root, else STATE/run).
       --management overrides the web UI / API address for this run only (port 0 picks a free one).
       --only starts just these subsystems (development and tests: --only web binds no VPN ports).
   postern config validate FILE
@@ -11,8 +13,8 @@ Usage:
       Print the running configuration (secrets redacted).
   postern config history [--state DIR]
       List the stored revisions.
-  postern version
-      Print version, commit and build time.
+  postern version [--json]   (or postern --version)
+      Print version, commit, build time, Node version, architecture and board.
   postern --help
       This text.
 

@@ -1,5 +1,6 @@
 import { LogRing } from '../log/log-ring.ts';
 import { createLogger, LogLevel, stdoutSink } from '../log/logger.ts';
+import { defaultRuntimeDir, installEmbeddedDriver, isSingleExecutable } from '../sea/sea-runtime.ts';
 import { Service } from '../service.ts';
 import { ErrorCode, PosternError } from '../util/errors.ts';
 import type { ManagementAddress } from '../web/web-subsystem.ts';
@@ -25,8 +26,13 @@ export async function runCommand(args: ParsedArgs): Promise<undefined> {
   const logger = createLogger({ level: parseLevel(stringFlag(args, 'log-level') ?? process.env['POSTERN_LOG_LEVEL']), sink: logs.tee(stdoutSink) });
   const management = parseManagement(stringFlag(args, 'management'));
   const only = stringFlag(args, 'only')?.split(',').filter(Boolean);
+  const stateDir = stringFlag(args, 'state') ?? 'var';
+  if (isSingleExecutable()) {
+    const driver = installEmbeddedDriver(stringFlag(args, 'runtime-dir') ?? defaultRuntimeDir(stateDir));
+    logger.info('driver loaded', { path: driver });
+  }
   const service = await Service.start({
-    stateDir: stringFlag(args, 'state') ?? 'var',
+    stateDir,
     logger,
     logs,
     ...(management ? { management } : {}),

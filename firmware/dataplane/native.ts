@@ -75,8 +75,16 @@ let loaded: Addon | undefined;
 /** The driver's handle behind each NativeSa, for the tunnel to use; never exposed to callers. */
 const saHandles = new WeakMap<NativeSa, object>();
 
-/** Beside the bundle (dist/), or in the build tree when running from source. */
+/** Set by the single executable once it has written its embedded driver out (firmware/sea/). */
+let preferred: string | undefined;
+
+export function useDriverAt(path: string): void {
+  preferred = path;
+}
+
+/** The embedded driver's copy; else beside the bundle (dist/), or in the build tree when running from source. */
 function candidates(): string[] {
+  if (preferred) return [preferred];
   const main = process.argv[1] ? dirname(resolve(process.argv[1])) : process.cwd();
   return [join(main, 'postern_dp.node'), resolve('drivers/build/Release/postern_dp.node'), resolve('dist/postern_dp.node')];
 }

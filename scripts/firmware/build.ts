@@ -1,0 +1,165 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { loadBoardFile } from '../../firmware/board/load.ts';
+import type { BoardProfile } from '../../firmware/board/types.ts';
+import { buildDriver } from './driver.ts';
+import { must, nodeRuntime, NODE_VERSION, NODE_TARBALL_SHA256, type Runtime } from './runtime.ts';
+import { TARGETS, type Target } from './targets.ts';
+
+/**
+ * `make firmware`: one single executable (Node SEA) per board. The esbuild bundle (with the web UI
+ * and the board profile) is the SEA's main script; the driver, cross-compiled for the board's
+ * architecture, is a SEA asset (written out and loaded at start, firmware/sea/). The blob is made by
+ * the target's own runtime (under qemu for arm64: a blob or code cache made by another node crashes
+ * the executable), then injected with postject into a stripped copy of that runtime.
+ *
+ * Results are cached in .cache/firmware/ (git-ignored) under a key over every input: the sources
+ * that go into the bundle and the driver, the board profile, the runtime's hash and this builder.
+ */
+
+export const CACHE_DIR = resolve('.cache/firmware');
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+/** Folders and files whose content makes up the key (what the bundle and the driver are built from). */
+const KEY_INPUTS = ['firmware', 'webui/src', 'webui/index.html', 'drivers/lib', 'drivers/napi', 'drivers/binding.gyp', 'scripts/build.mjs', 'scripts/build-webui.mjs', 'scripts/firmware', 'package-lock.json'];
+
+export interface FirmwareManifest {
+  readonly board: string;
+  readonly arch: Target['arch'];
+  readonly key: string;
+  readonly node: string;
+  readonly nodeTarballSha256: string;
+  readonly commit: string;
+  readonly builtAt: string;
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  readonly sha256: string;
+  readonly driverBytes: number;
+  readonly buildMs: number;
+}
+
+export interface Firmware {
+  readonly dir: string;
+  readonly executable: string;
+  readonly board: BoardProfile;
+  readonly manifest: FirmwareManifest;
+  /** Built by this call (false: taken from the cache). */
+  readonly built: boolean;
+}
+
+export interface BuildOptions {
+  readonly log?: (line: string) => void;
+}
+
+/** The executable for board/<name>.json, from the cache or built now. */
+export function buildFirmware(boardName: string, options: BuildOptions = {}): Firmware {
+  const log = options.log ?? ((line: string) => process.stderr.write(`firmware: ${line}\n`));
+  const boardFile = resolve('board', `${boardName}.json`);
+  if (!existsSync(boardFile)) throw new Error(`no board profile board/${boardName}.json (have: ${listBoards().join(', ')})`);
+  const board = loadBoardFile(boardFile);
+  const target = TARGETS[board.architecture];
+  const key = cacheKey(boardFile);
+  const dir = join(CACHE_DIR, `${board.name}-${key}`);
+  const manifestFile = join(dir, 'manifest.json');
+  if (existsSync(manifestFile)) {
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as FirmwareManifest;
+    return { dir, executable: join(dir, 'postern'), board, manifest, built: false };
+  }
+  const started = Date.now();
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const runtime = nodeRuntime(CACHE_DIR, target.arch, log);
+  const tmp = join(CACHE_DIR, `.build-${board.name}-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    log(`${board.name}: bundle`);
+    must([process.execPath, 'scripts/build.mjs', '--out', join(tmp, 'bundle'), '--board', boardFile], 300_000);
+    const driver = cachedDriver(target, runtime, log);
+    copyFileSync(driver, join(tmp, 'postern_dp.node'));
+    log(`${board.name}: SEA blob made by node ${runtime.version} ${target.arch}${target.runner.length ? ' under qemu' : ''}`);
+    makeBlob(target, runtime, tmp);
+    log(`${board.name}: executable (stripped runtime + blob)`);
+    const executable = join(tmp, 'postern');
+    copyFileSync(runtime.node, executable);
+    chmodSync(executable, 0o755);
+    must([target.strip, '--strip-all', executable], 120_000);
+    must([resolve('node_modules/.bin/postject'), executable, 'NODE_SEA_BLOB', join(tmp, 'sea.blob'), '--sentinel-fuse', SEA_FUSE], 300_000);
+    const bytes = readFileSync(executable);
+    const identity = JSON.parse(must([...target.runner, executable, '--version', '--json'], 120_000)) as { commit: string; builtAt: string; board: string };
+    if (identity.board !== board.name) throw new Error(`the built executable says board ${identity.board}, expected ${board.name}`);
+    const manifest: FirmwareManifest = {
+      board: board.name, arch: target.arch, key, node: runtime.version, nodeTarballSha256: runtime.tarballSha256,
+      commit: identity.commit, builtAt: identity.builtAt, bytes: bytes.length, gzipBytes: gzipSync(bytes, { level: 6 }).length,
+      sha256: createHash('sha256').update(bytes).digest('hex'), driverBytes: statSync(driver).size, buildMs: Date.now() - started,
+    };
+    for (const f of ['sea.blob', 'sea-config.json', 'postern_dp.node']) rmSync(join(tmp, f), { force: true });
+    rmSync(join(tmp, 'bundle'), { recursive: true, force: true });
+    writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+    pruneOthers(board.name, key);
+    return { dir, executable: join(dir, 'postern'), board, manifest, built: true };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export function listBoards(): string[] {
+  return readdirSync('board').filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+}
+
+/** The SEA configuration and the blob, written by the target's runtime itself. */
+function makeBlob(target: Target, runtime: Runtime, dir: string): void {
+  const config = {
+    main: 'bundle/postern.js',
+    output: 'sea.blob',
+    disableExperimentalSEAWarning: true,
+    // The code cache is V8's compiled bytecode: made here by the same runtime, it spares every start
+    // the compile of the bundle (a few hundred ms on a router's core, seconds under emulation).
+    useCodeCache: true,
+    assets: { 'postern_dp.node': 'postern_dp.node' },
+  };
+  writeFileSync(join(dir, 'sea-config.json'), JSON.stringify(config, null, 1));
+  const r = spawnSync(target.runner[0] ?? runtime.node, [...target.runner.slice(1), ...(target.runner.length ? [runtime.node] : []), '--experimental-sea-config', 'sea-config.json'], {
+    cwd: dir, encoding: 'utf8', timeout: 600_000,
+  });
+  if (r.status !== 0 || !existsSync(join(dir, 'sea.blob'))) throw new Error(`making the SEA blob failed (${r.error?.message ?? r.signal ?? r.status}): ${r.stderr}`);
+}
+
+/** The driver per architecture and driver sources, shared by every board of that architecture. */
+function cachedDriver(target: Target, runtime: Runtime, log: (line: string) => void): string {
+  const h = createHash('sha256').update(NODE_VERSION).update(target.arch);
+  for (const input of ['drivers/lib', 'drivers/napi', 'drivers/binding.gyp', 'scripts/firmware/driver.ts']) hashTree(h, input);
+  const file = join(CACHE_DIR, `driver-${target.arch}-${h.digest('hex').slice(0, 16)}`, 'postern_dp.node');
+  if (!existsSync(file)) {
+    log(`driver for ${target.arch} (${target.cc}, node ${runtime.version} headers)`);
+    buildDriver(target, runtime, file);
+  }
+  return file;
+}
+
+function cacheKey(boardFile: string): string {
+  const h = createHash('sha256').update(NODE_VERSION).update(JSON.stringify(NODE_TARBALL_SHA256)).update(readFileSync(boardFile));
+  for (const input of KEY_INPUTS) hashTree(h, input);
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Names and contents of every file under a path, in a stable order. */
+function hashTree(h: ReturnType<typeof createHash>, path: string): void {
+  if (!existsSync(path)) return;
+  if (statSync(path).isFile()) {
+    h.update(`${path}\0`).update(readFileSync(path));
+    return;
+  }
+  const files = (readdirSync(path, { recursive: true }) as string[]).map((f) => join(path, f)).filter((f) => statSync(f).isFile()).sort();
+  for (const f of files) h.update(`${relative('.', f)}\0`).update(readFileSync(f));
+}
+
+/** Older builds of the same board, half-built directories of dead builds. */
+function pruneOthers(board: string, key: string): void {
+  for (const name of readdirSync(CACHE_DIR)) {
+    if (name.startsWith(`${board}-`) && name !== `${board}-${key}` && /-[0-9a-f]{16}$/.test(name)) rmSync(join(CACHE_DIR, name), { recursive: true, force: true });
+  }
+}

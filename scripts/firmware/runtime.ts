@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Target } from './targets.ts';
+
+/**
+ * The Node runtime inside the firmware: a current LTS, for both architectures the npm registry's
+ * node-linux-<arch> package (the official build repackaged), pinned to one version and checked
+ * against the SHA-256 of its tarball recorded here. x64 takes the package too rather than the
+ * build machine's node, so both images carry the same version whatever node builds them.
+ * To move to a newer version: change NODE_VERSION, `npm pack node-linux-{x64,arm64}@VERSION`,
+ * and record both tarballs' `sha256sum` below.
+ */
+export const NODE_VERSION = '24.22.3';
+export const NODE_TARBALL_SHA256: Readonly<Record<Target['arch'], string>> = {
+  x64: '6d747cda21df616c78e9ed4f8a816cbacd25f24c1abb4d9aa26773d000e24bd9',
+  arm64: 'ecdab33ad827e0bf4a856981f274ea7f2acdb942f9c517efb34edd9171c84d0d',
+};
+
+export interface Runtime {
+  readonly version: string;
+  readonly arch: Target['arch'];
+  /** The unstripped node binary (never modified: copies are stripped and injected). */
+  readonly node: string;
+  /** include/node: node_api.h and the OpenSSL headers the driver compiles against. */
+  readonly include: string;
+  readonly tarballSha256: string;
+}
+
+/** Takes the runtime from the cache, or fetches it through npm, checks its hash and unpacks it. */
+export function nodeRuntime(cacheDir: string, arch: Target['arch'], log: (line: string) => void): Runtime {
+  const dir = join(cacheDir, `node-${NODE_VERSION}-${arch}`);
+  const expected = NODE_TARBALL_SHA256[arch];
+  const runtime: Runtime = { version: NODE_VERSION, arch, node: join(dir, 'bin/node'), include: join(dir, 'include/node'), tarballSha256: expected };
+  if (existsSync(join(dir, '.complete'))) return runtime;
+  const downloads = join(cacheDir, 'downloads');
+  mkdirSync(downloads, { recursive: true });
+  const tarball = join(downloads, `node-linux-${arch}-${NODE_VERSION}.tgz`);
+  if (!existsSync(tarball)) {
+    log(`fetching node-linux-${arch}@${NODE_VERSION} from the npm registry`);
+    must(['npm', 'pack', '--silent', `node-linux-${arch}@${NODE_VERSION}`, '--pack-destination', downloads], 300_000);
+  }
+  const actual = createHash('sha256').update(readFileSync(tarball)).digest('hex');
+  if (actual !== expected) {
+    rmSync(tarball, { force: true });
+    throw new Error(`node-linux-${arch}-${NODE_VERSION}.tgz has SHA-256 ${actual}, expected ${expected}: refusing it`);
+  }
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  must(['tar', 'xzf', tarball, '-C', tmp, '--strip-components=1', 'package/bin/node', 'package/include/node', 'package/LICENSE'], 120_000);
+  must(['touch', join(tmp, '.complete')], 5_000);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  return runtime;
+}
+
+/** Runs a build step; throws with its output when it fails. */
+export function must(argv: readonly string[], timeoutMs: number, cwd?: string): string {
+  const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20, ...(cwd ? { cwd } : {}) });
+  if (r.status !== 0) {
+    const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit ${r.status}`;
+    throw new Error(`${argv.join(' ')}: ${why}\n${r.stdout ?? ''}${r.stderr ?? ''}`.trimEnd());
+  }
+  return r.stdout;
+}
