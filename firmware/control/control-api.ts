@@ -12,6 +12,7 @@ import { LoginGuard, type LoginGuardOptions } from './login-guard.ts';
 import { Router, type RequestContext } from './router.ts';
 import { authRoutes } from './routes/auth-routes.ts';
 import { configRoutes } from './routes/config-routes.ts';
+import { identityRoutes } from './routes/identity-routes.ts';
 import { objectRoutes } from './routes/object-routes.ts';
 import { pkiRoutes } from './routes/pki-routes.ts';
 import { runtimeRoutes } from './routes/runtime-routes.ts';
@@ -29,7 +30,7 @@ export class ControlApi {
     this.#ctx = ctx;
     this.sessions = new SessionStore({ now: () => ctx.now() });
     this.login = new LoginGuard({ now: () => ctx.now(), ...options.login });
-    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx, this.login), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...pkiRoutes(ctx)]);
+    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx, this.login), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...pkiRoutes(ctx), ...identityRoutes(ctx)]);
   }
 
   /** For /healthz and the MQTT status: the API's own counters and the login guard's (`login.…`). */

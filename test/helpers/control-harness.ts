@@ -8,6 +8,7 @@ import { ConfigStore } from '../../firmware/config/store.ts';
 import { applyConfig } from '../../firmware/config/transaction.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
 import type { ApiContext } from '../../firmware/control/api-context.ts';
+import type { InterfaceInfo } from '../../firmware/control/system-interfaces.ts';
 import { ControlApi } from '../../firmware/control/control-api.ts';
 import { LogRing } from '../../firmware/log/log-ring.ts';
 import { createLogger } from '../../firmware/log/logger.ts';
@@ -25,8 +26,15 @@ export interface ControlHarness {
   call(method: string, path: string, body?: unknown, options?: { raw?: boolean }): Promise<{ status: number; json: any; text: string }>;
 }
 
+export interface HarnessOptions {
+  /** The box's network interfaces as the API sees them (none by default). */
+  readonly interfaces?: InterfaceInfo[];
+  /** More of the first-boot setup's body than the password (the public identity, issue 17). */
+  readonly setup?: Record<string, unknown>;
+}
+
 /** Set up, logged in as the administrator. */
-export async function controlHarness(t: { teardown(fn: () => void): void }, adjust: (c: PosternConfig) => void = () => {}): Promise<ControlHarness> {
+export async function controlHarness(t: { teardown(fn: () => void): void }, adjust: (c: PosternConfig) => void = () => {}, options: HarnessOptions = {}): Promise<ControlHarness> {
   const dir = tempDir(t, 'postern-api-');
   const logs = new LogRing();
   const logger = createLogger({ sink: (r) => logs.push(r), level: 'debug' });
@@ -42,7 +50,7 @@ export async function controlHarness(t: { teardown(fn: () => void): void }, adju
     disconnect: () => false,
     pki: () => loadOrCreatePki(dir, store.current().config.certificates, logger),
     logs: () => logs.records(),
-    interfaces: () => [],
+    interfaces: () => options.interfaces ?? [],
     siteStates: () => [],
     ping: async (_host, count) => ({ sent: count, received: count, output: '' }),
     now: () => Date.now(),
@@ -68,7 +76,7 @@ export async function controlHarness(t: { teardown(fn: () => void): void }, adju
     }
     return { status: res.status, json, text: got };
   };
-  await call('POST', '/api/v1/setup', { password: HARNESS_ADMIN });
+  await call('POST', '/api/v1/setup', { ...options.setup, password: HARNESS_ADMIN });
   const login = await fetch(`${base}/api/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: HARNESS_ADMIN }) });
   const csrf = ((await login.json()) as { csrfToken: string }).csrfToken;
   headers = { cookie: (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '', 'x-csrf-token': csrf };

@@ -6,6 +6,8 @@ import type { LoginGuard, LoginOutcome } from '../login-guard.ts';
 import { hashPasswordAsync, verifyPasswordAsync } from '../password-hash.ts';
 import { passwordProblems } from '../password-rules.ts';
 import type { Route } from '../router.ts';
+import { withPublicIdentity } from '../../config/public-identity.ts';
+import { identityFromBody, suggestPublicAddress } from './identity-routes.ts';
 import { clearedSessionCookie, sessionCookie, type SessionStore } from '../sessions.ts';
 
 /** The one account today; the limiter is keyed by name so that more can come. */
@@ -23,18 +25,29 @@ export function authRoutes(ctx: ApiContext, sessions: SessionStore, guard: Login
   const config = () => ctx.store.current().config;
   const secure = (req: { socket: unknown }) => Boolean((req.socket as { encrypted?: boolean }).encrypted);
   return [
-    { method: 'GET', path: '/api/v1/setup', public: true, handler: () => ({ status: 200, body: { needed: config().admin.passwordHash === null } }) },
     {
-      // No default password: the first visitor sets it, once (then 409 forever).
+      // The WAN's address is suggested as the public one only while setup is still to be done.
+      method: 'GET', path: '/api/v1/setup', public: true,
+      handler: () => {
+        const needed = config().admin.passwordHash === null;
+        const suggestion = needed ? suggestPublicAddress(config(), ctx.interfaces()) : undefined;
+        return { status: 200, body: { needed, ...(suggestion ? { suggestion } : {}) } };
+      },
+    },
+    {
+      // No default password: the first visitor sets it, once (then 409 forever); with it, optionally,
+      // the public name and/or address every client profile will dial (issue 17).
       method: 'POST', path: '/api/v1/setup', public: true,
       handler: async (c) => {
         if (config().admin.passwordHash !== null) throw new ApiError(409, ApiCode.setupDone, 'the admin password is already set');
-        const password = field(await c.body(), 'password', isString, 'a string');
+        const body = await c.body();
+        const password = field(body, 'password', isString, 'a string');
         const problems = passwordProblems(password, { names: ['admin', config().system.hostname] });
-        if (problems.length) throw new ApiError(422, ApiCode.weakPassword, 'the password does not meet the rules', { problems });
-        const next = structuredClone(config());
+        if (problems.length) throw new ApiError(422, ApiCode.weakPassword, 'the password does not meet the rules', { field: 'password', problems });
+        const next = withPublicIdentity(config(), identityFromBody(body, config()));
         next.admin.passwordHash = await hashPasswordAsync(password);
         const result = await ctx.apply(next, { author: 'setup', comment: 'admin password set at first boot' });
+        if (!result.ok && result.stage === 'validate') throw new ApiError(422, ApiCode.invalidConfig, 'the configuration is not valid', { issues: result.errors });
         if (!result.ok) throw new ApiError(500, ApiCode.applyFailed, 'could not store the password', { errors: result.errors });
         ctx.logger.info('admin password set (first-boot setup)', { from: clientAddress(c.req) });
         return { status: 201, body: { ok: true } };

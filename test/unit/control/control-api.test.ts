@@ -97,7 +97,7 @@ const authed = (s: { cookie: string; csrf: string }) => ({ cookie: s.cookie, 'x-
 
 t.test('first boot: setup sets the admin password once, weak ones are refused with the rule', async (t) => {
   const h = await harness(t);
-  t.same((await h.call('GET', '/api/v1/setup')).json, { needed: true });
+  t.same((await h.call('GET', '/api/v1/setup')).json, { needed: true, suggestion: { address: '192.0.2.2', private: false } }, 'the WAN\'s address suggested as the public one (issue 17)');
   t.equal((await h.call('GET', '/api/v1/status')).status, 401, 'nothing else works before setup');
   const weak = await h.call('POST', '/api/v1/setup', { password: 'short' });
   t.equal(weak.status, 422);
