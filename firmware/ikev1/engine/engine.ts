@@ -246,7 +246,8 @@ export class Ikev1Engine {
   #close(sa: Phase1Sa, reason: string, tellPeer = true): void {
     if (sa.state === 'closed') return;
     const wasUp = sa.state === 'established';
-    if (wasUp && tellPeer) sendInformational(this.#context(), sa, deletePayloads(sa));
+    // One delete per informational: strongSwan acts only on the first D payload of a message.
+    if (wasUp && tellPeer) for (const d of deletePayloads(sa)) sendInformational(this.#context(), sa, [d]);
     for (const child of sa.children.splice(0)) this.#actions.push({ type: 'delete-child', child });
     for (const spi of [...sa.quickModes.values()].map((q) => q.spi)) this.#spis.delete(spi);
     sa.retransmit = undefined;

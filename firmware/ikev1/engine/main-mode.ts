@@ -7,11 +7,10 @@ import { hashI, hashR, natDetectionHash, phase1Keys, skeyidPsk } from '../crypto
 import { encodeIsakmpMessage, encodePayloadBody, type Ikev1Payload, type ReceivedPayload } from '../message.ts';
 import { identificationFrom, identificationText } from '../payloads/identification.ts';
 import type { IsakmpTransform } from '../payloads/sa.ts';
-import { encodeAttributes } from '../payloads/attributes.ts';
 import { DOI_IPSEC, ExchangeType, NotifyType, ProtocolId } from '../registry.ts';
 import type { Ikev1Context } from './context.ts';
 import { Phase1Sa } from './ikev1-sa.ts';
-import { describePhase1Offer, phase1Answer, phase1Offer, selectPhase1 } from './proposals.ts';
+import { describePhase1Offer, phase1Answer, phase1Offer, phase1Params, selectPhase1 } from './proposals.ts';
 import { seal, type Opened } from './protect.ts';
 import { initiatorVendorIds, natTraversalOf, peerSupportsDpd, responderVendorIds } from './vendor-ids.ts';
 
@@ -123,7 +122,7 @@ export function handleMm2(ctx: Ikev1Context, sa: Phase1Sa, ckyR: bigint, payload
   const transforms = answer.sa.proposals.flatMap((p) => p.transforms);
   const offered = sa.offer!.proposals[0]!.transforms;
   const chosen = transforms.length === 1 ? selectPhase1(answer.sa, sa.connection!.ikeProposals) : undefined;
-  const ours = chosen && offered.some((t) => sameTransform(t, chosen.transform));
+  const ours = chosen && offered.some((t) => sameSuite(t, chosen.transform));
   const prf = chosen && phase1Prf(chosen.hash);
   const cipher = chosen && phase1Cipher(chosen.encryption, chosen.keyBits);
   if (!chosen || !ours || !prf || !cipher) return 'the responder chose a transform we did not offer';
@@ -138,9 +137,15 @@ export function handleMm2(ctx: Ikev1Context, sa: Phase1Sa, ckyR: bigint, payload
   return undefined;
 }
 
-/** The same transform apart from its number (RFC 2408 §4.2: the responder returns one of the offered). */
-export function sameTransform(a: IsakmpTransform, b: IsakmpTransform): boolean {
-  return a.id === b.id && Buffer.from(encodeAttributes(a.attributes)).equals(Buffer.from(encodeAttributes(b.attributes)));
+/**
+ * The same suite as one we offered. RFC 2408 §4.2 asks the responder to return the chosen
+ * transform unchanged, but strongSwan rebuilds it (its own attribute order and lifetime), so the
+ * algorithms are compared, not the bytes; the lifetime is the responder's to shorten.
+ */
+export function sameSuite(a: IsakmpTransform, b: IsakmpTransform): boolean {
+  const x = phase1Params(a);
+  const y = phase1Params(b);
+  return !!x && !!y && x.encryption === y.encryption && x.keyBits === y.keyBits && x.hash === y.hash && x.authMethod === y.authMethod && x.group === y.group;
 }
 
 /** Both sides after the KE exchange: g^xy, SKEYID and its children, the first IV (§5, Appendix B). */

@@ -8,12 +8,12 @@ import { espAlgorithms } from '../crypto/algorithms.ts';
 import { keymat, quickModeHash1, quickModeHash2, quickModeHash3 } from '../crypto/keys.ts';
 import { encodePayloads, type Ikev1Payload, type ReceivedPayload } from '../message.ts';
 import type { Identification } from '../payloads/identification.ts';
+import type { IsakmpProposal, IsakmpTransform } from '../payloads/sa.ts';
 import { ExchangeType, NotifyType, ProtocolId } from '../registry.ts';
 import type { Ikev1Context } from './context.ts';
 import type { Phase1Sa, QuickMode } from './ikev1-sa.ts';
 import { encapsulationMode, modeOf, phase2Answer, phase2Offer, phase2Params, selectPhase2, type Phase2Choice } from './proposals.ts';
 import { exchangeIv, seal, sealInformational, type Opened } from './protect.ts';
-import { sameTransform } from './main-mode.ts';
 import { idToTs, prefixToId } from './selectors.ts';
 import { cookieBytes } from '../crypto/keys.ts';
 
@@ -73,6 +73,12 @@ export function startQuickMode(ctx: Ikev1Context, sa: Phase1Sa): QuickMode {
   sa.quickModes.set(mid, qm);
   ctx.send(sa, seal(sa, qm, ExchangeType.QUICK_MODE, mid, [{ kind: 'HASH', data: hash }, ...rest]), qm);
   return qm;
+}
+
+/** One of our offered ESP transforms with the same algorithms (the responder may rebuild it, see sameSuite). */
+function sameEspSuite(proposal: IsakmpProposal, offered: IsakmpTransform, chosen: Phase2Choice): boolean {
+  const o = phase2Params(proposal, offered);
+  return !!o && o.transformId === chosen.transformId && o.keyBits === chosen.keyBits && o.auth === chosen.auth && o.group === chosen.group && o.mode === chosen.mode;
 }
 
 function notifyPeer(ctx: Ikev1Context, sa: Phase1Sa, type: number): void {
@@ -142,7 +148,7 @@ export function handleQm2(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened
   const transform = proposal?.transforms[0];
   const choice = proposal && transform && phase2Params(proposal, transform);
   const offered = qm.offer!.proposals[0]!.transforms;
-  if (!choice || saPayload.sa.proposals.length !== 1 || proposal.transforms.length !== 1 || !offered.some((t) => sameTransform(t, transform))) return 'the responder chose an ESP transform we did not offer';
+  if (!choice || saPayload.sa.proposals.length !== 1 || proposal.transforms.length !== 1 || !offered.some((t) => sameEspSuite(qm.offer!.proposals[0]!, t, choice))) return 'the responder chose an ESP transform we did not offer';
   if (modeOf(choice.mode) !== sa.connection!.mode) return 'the responder chose another encapsulation mode';
   qm.nr = nr;
   let gqmxy: Uint8Array | undefined;
