@@ -1,6 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { PosternConfig } from '../config/types.ts';
 import type { GatewayPki } from '../pki/pki-store.ts';
+import { trustedCas } from '../revocation/from-config.ts';
 import { parsePrefix } from '../util/ip.ts';
 import { Secret } from '../util/secret.ts';
 import type { IkeConnection } from './engine/types.ts';
@@ -27,6 +28,8 @@ export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki): I
   const ikeProposals = specs(ike.proposals.ike, 'ike');
   const espProposals = specs(ike.proposals.esp, 'esp');
   const caDer = new X509Certificate(pki.ca.certificatePem).raw;
+  // Peers' certificates may come from Postern's CA or any other CA the configuration trusts (issue 16).
+  const cas = [caDer, ...trustedCas(config).map((t) => t.ca.raw)];
   const ourCert = { der: new X509Certificate(pki.server.certificatePem).raw, key: new Secret(createPrivateKey(pki.server.keyPem.reveal())) };
   const serverId = config.certificates.server.sans[0] ?? config.certificates.server.commonName;
   const lan = networkOf(config.system.lan.address);
@@ -37,7 +40,7 @@ export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki): I
       name: `site:${site.name}`, remoteAddress: site.remote, psk: new Secret(site.psk ?? ''),
       ikeProposals, espProposals, localTs: site.localSubnets, remoteTs: site.remoteSubnets, mode: 'tunnel', dpdSeconds: 30,
       rekeySeconds: 3600, ikeRekeySeconds: 4 * 3600, mobike: false, pfs: site.pfs ?? 'auto',
-      ...(certificate ? { localAuth: 'certificate' as const, certificate: ourCert, peerAuth: 'certificate' as const, trustedCas: [caDer], localId: serverId } : {}),
+      ...(certificate ? { localAuth: 'certificate' as const, certificate: ourCert, peerAuth: 'certificate' as const, trustedCas: cas, localId: serverId } : {}),
     });
   }
   if (ike.enabled) {
@@ -49,7 +52,7 @@ export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki): I
       // Windows and Apple clients require the gateway to prove itself with a certificate (EAP and certificate modes).
       ...(auth === 'psk' ? {} : { localAuth: 'certificate' as const, certificate: ourCert }),
       peerAuth: auth === 'psk' ? 'psk' : auth === 'certificate' ? 'certificate' : 'eap-mschapv2',
-      ...(auth === 'certificate' ? { trustedCas: [caDer] } : {}),
+      ...(auth === 'certificate' ? { trustedCas: cas } : {}),
     });
   }
   return out;

@@ -15,6 +15,9 @@ import { UserspaceDataPlane, kernelRouteOutside, kernelSteerVia } from '../datap
 import { DataPlaneInstaller } from './shell/dataplane-installer.ts';
 import { DriverTransport } from './shell/driver-transport.ts';
 import { IkeShell } from './shell/ike-shell.ts';
+import { revokedSessions } from './shell/revocation-sweep.ts';
+import { revocationFromConfig } from '../revocation/from-config.ts';
+import type { RevocationService } from '../revocation/revocation-service.ts';
 
 export interface IkeSubsystemOptions {
   readonly logger: Logger;
@@ -42,7 +45,7 @@ export class IkeSubsystem implements Subsystem {
   readonly name = 'ikev2';
   readonly #options: IkeSubsystemOptions;
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; dataplane: UserspaceDataPlane } | undefined;
+  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; dataplane: UserspaceDataPlane; revocation: RevocationService; sweep: NodeJS.Timeout } | undefined;
 
   constructor(options: IkeSubsystemOptions) {
     this.#options = options;
@@ -111,11 +114,15 @@ export class IkeSubsystem implements Subsystem {
     if (!address) return this.#unavailable(`the WAN interface ${config.system.wan.interface} has no IPv4 address`);
     let hub: HubLease | undefined;
     let transport: DriverTransport | undefined;
+    let revocation: RevocationService | undefined;
     try {
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
+      // Revocation (issue 16): fetched and kept by the service, answered to the engine from its cache.
+      revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'), () => this.#endRevoked());
       const engine = new IkeEngine(connectionsFromConfig(config, pki), { randomBytes: (n) => randomBytes(n), createDh }, {
         users: localUsers(config.users),
         addresses: ikeAddressProvider(this.#options.access.pools),
+        revocation,
       });
       const lanAddress = config.system.lan.address.split('/')[0]!;
       hub = this.#options.access.acquireHub(config);
@@ -128,14 +135,29 @@ export class IkeSubsystem implements Subsystem {
       });
       const installer = new DataPlaneInstaller({ dataplane, log: log.child('dataplane') });
       shell.attach(transport);
-      this.#running = { shell, installer, hub, engine, dataplane };
+      // Live sessions are looked at again each minute too: an OCSP answer or CRL past its time is
+      // fetched again by the check itself, and a revocation found then ends the session.
+      const sweep = setInterval(() => this.#endRevoked(), 60_000);
+      sweep.unref();
+      this.#running = { shell, installer, hub, engine, dataplane, revocation, sweep };
       for (const site of config.sites.filter((s) => s.enabled && s.protocol === 'ikev2' && s.initiate)) shell.initiate(`site:${site.name}`, { address, port: 500 });
       this.#status = { state: 'running', detail: `UDP ${address}:500 and :4500, shared TUN ${hub.hub.name}` };
       log.info('IKEv2 listening', { address, tun: hub.hub.name });
     } catch (error) {
       await transport?.close();
       hub?.release();
+      revocation?.close();
       return this.#unavailable(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /** Ends the sessions of peers whose certificate is now revoked (issue 16), one warn line each. */
+  #endRevoked(): void {
+    const r = this.#running;
+    if (!r) return;
+    for (const { sa, reason } of revokedSessions(r.engine.sas, r.revocation, new Date())) {
+      this.#options.logger.warn('ending the session of a revoked certificate', { reason, peer: sa.remoteId, connection: sa.connection?.name, spi: sa.spiI.toString(16) });
+      r.shell.terminate(sa.spiI);
     }
   }
 
@@ -169,6 +191,8 @@ export class IkeSubsystem implements Subsystem {
     this.#running = undefined;
     if (!r) return void (this.#status = { state: 'stopped' });
     this.#status = { state: 'stopping' };
+    clearInterval(r.sweep);
+    r.revocation.close();
     await r.shell.close();
     r.installer.stopAll();
     r.hub.release();
@@ -191,6 +215,7 @@ export class IkeSubsystem implements Subsystem {
         ...Object.fromEntries(Object.entries(r.engine.drops).map(([k, v]) => [`dropped.${k}`, v])),
         'ike.sas': sas.length, 'ike.established': sas.filter((s) => s.state === 'established').length, 'ike.halfOpen': r.engine.halfOpenCount,
         'dataplane.sas': dp.sas, 'dataplane.policies': dp.policies, 'dataplane.tunnels': dp.tunnels,
+        'revocation.fetches': r.revocation.counters.fetches, 'revocation.failures': r.revocation.counters.failures, 'revocation.revoked': r.revocation.counters.revokedAnswers,
       },
     };
   }

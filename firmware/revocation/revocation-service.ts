@@ -74,7 +74,11 @@ export class RevocationService implements RevocationChecker {
   }
 
   policyFor(issuer: X509Certificate): RevocationPolicy {
-    return this.#policies.get(caKey(issuer)) ?? this.#o.otherPolicy ?? 'soft';
+    return this.#policies.get(caKey(issuer)) ?? this.otherPolicy;
+  }
+
+  get otherPolicy(): RevocationPolicy {
+    return this.#o.otherPolicy ?? 'soft';
   }
 
   check(certificate: X509Certificate, issuer: X509Certificate, now: Date = this.#now()): RevocationAnswer {

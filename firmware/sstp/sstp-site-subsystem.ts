@@ -14,7 +14,10 @@ import { loadOrCreatePki } from '../pki/pki-store.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
 import { parsePrefix, prefixContains, type ParsedPrefix } from '../util/ip.ts';
 import { Secret } from '../util/secret.ts';
-import { SstpDialer } from './client/sstp-dialer.ts';
+import { SstpDialer, type SstpDialOptions } from './client/sstp-dialer.ts';
+import { revocationFromConfig, trustedCas } from '../revocation/from-config.ts';
+import type { RevocationService } from '../revocation/revocation-service.ts';
+import { tlsRevocationCheck } from '../revocation/tls-peer.ts';
 
 export interface SiteState {
   readonly name: string;
@@ -36,6 +39,7 @@ class SstpSiteLink {
   readonly #pipe: PipeDispatcher;
   readonly #access: AccessResources;
   readonly #ca: string[];
+  readonly #checkRevocation: NonNullable<SstpDialOptions['checkRevocation']>;
   readonly #log: Logger;
   readonly #subnets: ParsedPrefix[];
   #dialer: SstpDialer | undefined;
@@ -46,11 +50,12 @@ class SstpSiteLink {
   state: SiteState['state'] = 'down';
   readonly counters = { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0, droppedSource: 0 };
 
-  constructor(site: SiteConfig, ctx: { pipe: PipeDispatcher; access: AccessResources; ca: string[]; log: Logger }) {
+  constructor(site: SiteConfig, ctx: { pipe: PipeDispatcher; access: AccessResources; ca: string[]; checkRevocation: NonNullable<SstpDialOptions['checkRevocation']>; log: Logger }) {
     this.#site = site;
     this.#pipe = ctx.pipe;
     this.#access = ctx.access;
     this.#ca = ctx.ca;
+    this.#checkRevocation = ctx.checkRevocation;
     this.#log = ctx.log;
     this.#subnets = site.remoteSubnets.map((s) => parsePrefix(s)).filter((p): p is ParsedPrefix => p !== undefined);
   }
@@ -62,7 +67,7 @@ class SstpSiteLink {
     const dialer = new SstpDialer({
       host: site.remote,
       port: site.port ?? 443,
-      ...(site.serverFingerprint ? { fingerprint: site.serverFingerprint } : { ca: this.#ca.join('\n') }),
+      ...(site.serverFingerprint ? { fingerprint: site.serverFingerprint } : { ca: this.#ca.join('\n'), checkRevocation: this.#checkRevocation }),
       user: site.username ?? '',
       password: new Secret(site.password ?? ''),
       logger: this.#log,
@@ -134,7 +139,7 @@ export class SstpSiteSubsystem implements Subsystem {
   readonly name = 'sstp-sites';
   readonly #options: { readonly logger: Logger; readonly stateDir: string; readonly access: AccessResources };
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { hub: HubLease; links: Map<string, SstpSiteLink> } | undefined;
+  #running: { hub: HubLease; links: Map<string, SstpSiteLink>; revocation: RevocationService } | undefined;
 
   constructor(options: { logger: Logger; stateDir: string; access: AccessResources }) {
     this.#options = options;
@@ -151,9 +156,13 @@ export class SstpSiteSubsystem implements Subsystem {
     try {
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
       hub = this.#options.access.acquireHub(config);
-      const ctx = { pipe: hub.pipe(), access: this.#options.access, ca: [...rootCertificates, pki.ca.certificatePem], log };
+      // The remote gateway's certificate chains to a public root, Postern's CA or a CA the configuration
+      // trusts, and is checked for revocation under that CA's policy (issue 16).
+      const revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'));
+      const ca = [...rootCertificates, pki.ca.certificatePem, ...trustedCas(config, log).map((t) => t.ca.toString())];
+      const ctx = { pipe: hub.pipe(), access: this.#options.access, ca, checkRevocation: tlsRevocationCheck(revocation, log), log };
       const links = new Map(dialingSstpSites(config).map((site) => [site.name, new SstpSiteLink(site, ctx)] as const));
-      this.#running = { hub, links };
+      this.#running = { hub, links, revocation };
       for (const link of links.values()) link.dial();
       this.#status = { state: 'running', detail: `${links.size} site(s)` };
     } catch (error) {
@@ -173,6 +182,7 @@ export class SstpSiteSubsystem implements Subsystem {
     this.#running = undefined;
     if (!r) return void (this.#status = { state: 'stopped' });
     for (const link of r.links.values()) link.stop();
+    r.revocation.close();
     // Let the hang-ups reach the wire before the TUN goes.
     await new Promise((resolve) => setTimeout(resolve, 200));
     r.hub.release();

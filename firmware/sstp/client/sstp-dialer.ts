@@ -15,6 +15,7 @@ import type { IpcpNegotiated } from '../../ppp/ipcp.ts';
 import type { Secret } from '../../util/secret.ts';
 import { readResponseHead, sstpRequestHead } from './client-http.ts';
 import { SstpClientSession, type SstpClientAction } from './client-session.ts';
+import { issuerIn } from '../../revocation/tls-peer.ts';
 
 export interface SstpDialOptions {
   readonly host: string;
@@ -31,6 +32,11 @@ export interface SstpDialOptions {
   readonly onIp?: (packet: Uint8Array) => void;
   /** A local address to dial from (load tests open many calls from one host). */
   readonly localAddress?: string;
+  /**
+   * The server certificate's revocation (issue 16), asked once TLS verified the chain and before
+   * anything is sent: a reason ends the call. Not asked for a pinned certificate (the pin is the trust).
+   */
+  readonly checkRevocation?: (certificate: X509Certificate, issuer: X509Certificate | undefined) => Promise<string | undefined>;
 }
 
 const normalPin = (text: string) => text.replace(/:/g, '').toLowerCase();
@@ -75,11 +81,21 @@ export class SstpDialer {
       // Kept from the handshake: the crypto binding hashes it, and a pin is checked before anything is sent.
       this.#peerCert = this.#socket.getPeerX509Certificate();
       if (options.fingerprint && !samePin(this.#peerCert?.fingerprint256, options.fingerprint)) return this.#end('the server certificate does not match the pinned fingerprint');
-      this.#socket.write(sstpRequestHead(options.servername ?? options.host, randomUUID().toUpperCase()));
+      const peer = this.#peerCert;
+      if (!options.checkRevocation || options.fingerprint || !peer) return this.#sendHead();
+      options.checkRevocation(peer, peer.issuerCertificate ?? issuerIn(options.ca, peer)).then(
+        (refused) => (refused ? this.#end(refused) : this.#sendHead()),
+        (error: unknown) => this.#end(`revocation check: ${error instanceof Error ? error.message : String(error)}`),
+      );
     });
     this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     this.#socket.on('error', (e) => this.#end(`TLS: ${e.message}`));
     this.#socket.on('close', () => this.#end('the server closed the connection'));
+  }
+
+  #sendHead(): void {
+    if (this.#done) return;
+    this.#socket.write(sstpRequestHead(this.#o.servername ?? this.#o.host, randomUUID().toUpperCase()));
   }
 
   sendIp(packet: Uint8Array): void {
