@@ -20,7 +20,8 @@ export const PROPOSAL_WORDS: ReadonlySet<string> = new Set([
  */
 const isHostname = (s: string): boolean => HOSTNAME.test(s) && !/(^|\.)[0-9]+$/.test(s);
 const looksNumeric = (s: string): boolean => /^[0-9.]+$/.test(s);
-const BAD_IPV4 = 'not a valid IPv4 address: four numbers from 0 to 255 without leading zeros, like 203.0.113.5';
+const IPV4_RULE = 'four numbers from 0 to 255 without leading zeros, like 203.0.113.5';
+const BAD_IPV4 = `not a valid IPv4 address: ${IPV4_RULE}`;
 
 /** Why an address with a prefix length is refused, in plain words; undefined when it parses. */
 function prefixWhy(text: string, family: 4 | 6, example = family === 4 ? '10.1.0.0/24' : 'fd00::/64'): string | undefined {
@@ -49,7 +50,7 @@ function cidr(text: string, family: 4 | 6): string | undefined {
 
 export const FORMAT_CHECKS: Record<StringFormat, (text: string) => string | undefined> = {
   name: (s) => (/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(s) ? undefined : 'letters, digits, . _ @ - (up to 64), starting with a letter or digit'),
-  hostname: (s) => (isHostname(s) ? undefined : looksNumeric(s) ? 'a host name cannot be all digits' : 'not a valid host name'),
+  hostname: (s) => (isHostname(s) ? undefined : looksNumeric(s) ? (s.includes('.') ? `not a host name, and not a valid IPv4 address either: ${IPV4_RULE}` : 'not a host name: a name cannot be all digits') : 'not a valid host name'),
   host: (s) => (parseIp(s) || isHostname(s) ? undefined : looksNumeric(s) ? BAD_IPV4 : 'neither an IP address nor a host name'),
   ip: (s) => (parseIp(s) ? undefined : looksNumeric(s) ? BAD_IPV4 : 'not an IP address'),
   ipv4: (s) => (parseIp(s)?.family === 4 ? undefined : looksNumeric(s) ? BAD_IPV4 : 'not an IPv4 address'),

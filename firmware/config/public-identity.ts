@@ -5,6 +5,7 @@
  * issued again when it changes (pki-store.ts issues again when a configured name is missing).
  */
 import { parseIp } from '../util/ip.ts';
+import { FORMAT_CHECKS } from './formats.ts';
 import type { ConfigIssue, PosternConfig } from './types.ts';
 
 /** What clients dial: the public name, else the public address, else the certificate's first name. */
@@ -39,7 +40,9 @@ export function withPublicIdentity(config: PosternConfig, next: PublicIdentity):
   if (name) out.system.publicName = name.toLowerCase();
   if (address) out.system.publicAddress = address;
   const kept = config.certificates.server.sans.filter((s) => !previous.some((p) => same(p, s)) && !wanted.some((w) => same(w, s)));
-  out.certificates.server.sans = [...[out.system.publicName, out.system.publicAddress].filter((v): v is string => !!v), ...kept].slice(0, 16);
+  // A mistyped value is refused at system.publicName/publicAddress alone, not again as a certificate name.
+  const fresh = [out.system.publicName, out.system.publicAddress].filter((v): v is string => !!v && FORMAT_CHECKS.host(v) === undefined);
+  out.certificates.server.sans = [...fresh, ...kept].slice(0, 16);
   const cn = config.certificates.server.commonName;
   if (out.system.publicName && out.system.publicName.length <= MAX_COMMON_NAME && (cn === DEFAULT_COMMON_NAME || previous.some((p) => same(p, cn)))) {
     out.certificates.server.commonName = out.system.publicName;

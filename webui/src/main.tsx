@@ -2,7 +2,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setCsrf } from './api.ts';
-import { LoginView, SetupView } from './views/auth.tsx';
+import { LoginView, SetupView, type SetupSuggestion } from './views/auth.tsx';
 import { CertificatesView } from './views/certificates.tsx';
 import { DashboardView } from './views/dashboard.tsx';
 import { HistoryView } from './views/history.tsx';
@@ -28,9 +28,13 @@ type Phase = 'loading' | 'setup' | 'login' | 'app';
 function App() {
   const [phase, setPhase] = useState<Phase>('loading');
   const [page, setPage] = useState(location.hash.slice(1) || 'dashboard');
+  const [suggestion, setSuggestion] = useState<SetupSuggestion>();
   const check = async () => {
-    const setup = await api<{ needed: boolean }>('GET', '/setup');
-    if (setup.needed) return setPhase('setup');
+    const setup = await api<{ needed: boolean; suggestion?: SetupSuggestion }>('GET', '/setup');
+    if (setup.needed) {
+      setSuggestion(setup.suggestion);
+      return setPhase('setup');
+    }
     try {
       setCsrf((await api<{ csrfToken: string }>('GET', '/session')).csrfToken);
       setPhase('app');
@@ -49,7 +53,7 @@ function App() {
     setPhase('login');
   };
   if (phase === 'loading') return <p class="centered">Loading…</p>;
-  if (phase === 'setup') return <SetupView done={() => setPhase('login')} />;
+  if (phase === 'setup') return <SetupView done={() => setPhase('login')} suggestion={suggestion} />;
   if (phase === 'login') return <LoginView done={() => setPhase('app')} />;
   const View = (PAGES.find(([id]) => id === page) ?? PAGES[0])[2];
   return (

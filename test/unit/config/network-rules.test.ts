@@ -93,6 +93,7 @@ t.test('issue 17: invalid addresses and prefixes are refused everywhere, each wi
     ['sites[0].localSubnets[0]', (c) => (c.sites = [site('b', ['10.20.0.0/16'], { localSubnets: ['192.168.1.0'] })]), /needs a prefix length/],
     ['sites[0].remoteSubnets[0]', (c) => (c.sites = [site('b', ['10.20.0.0/36'])]), /prefix length/],
     ['system.hostname', (c) => (c.system.hostname = '12345'), /cannot be all digits/],
+    ['system.hostname', (c) => (c.system.hostname = '300.1.1.1'), /not a host name, and not a valid IPv4 address either: four numbers/],
   ];
   for (const [path, change, why] of cases) {
     const e = errorsOf(withChange(change));
@@ -146,5 +147,6 @@ t.test('issue 17: a public name the certificate does not carry is refused at sys
   t.match(e['system.publicName'], /not among the gateway certificate's names/);
   t.same(Object.keys(errorsOf(withChange((c) => (c.system.publicAddress = '203.0.113.7')))), ['system.publicAddress']);
   t.same(Object.keys(errorsOf(withChange((c) => (c.system.publicName = '300.1.1.1')))), ['system.publicName'], 'a mistyped address is no name');
+  t.same(Object.keys(errorsOf(withPublicIdentity(defaultConfig(), { publicName: '300.1.1.1' }))), ['system.publicName'], 'and set as the identity, it is refused there only (not again as a certificate name)');
   t.match(validateConfig(defaultConfig()).warnings.filter((w) => w.code === 'not-public'), [{ path: 'system.publicName', message: /dial 'postern\.local', which devices outside the LAN cannot reach/ }]);
 });

@@ -1,7 +1,7 @@
 /** Site-to-site tunnels with their live state; add (IKEv2 with a PSK, or SSTP dialing another gateway; certificates through the API) and remove. */
 import { useEffect, useState } from 'preact/hooks';
-import { api, describe, fieldErrors } from '../api.ts';
-import { Field, Message } from '../ui.tsx';
+import { api, describe, formIssues, inItem, NO_ISSUES, type FormIssues } from '../api.ts';
+import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 
 interface Site {
   name: string;
@@ -28,7 +28,9 @@ function siteDocument(form: typeof emptyForm) {
 export function SitesView() {
   const [sites, setSites] = useState<Site[]>([]);
   const [form, setForm] = useState(emptyForm);
-  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [issues, setIssues] = useState<FormIssues>(NO_ISSUES);
+  const errors = issues.errors;
+  const warnings = issues.warnings;
   const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' }>();
   const load = async () => setSites((await api<{ sites: Site[] }>('GET', '/sites')).sites);
   useEffect(() => {
@@ -38,16 +40,18 @@ export function SitesView() {
   }, []);
   const add = async (e: Event) => {
     e.preventDefault();
-    setErrors({});
+    setIssues(NO_ISSUES);
+    // The new site is appended: its fields are sites[<count>].…, e.g. sites[2].remoteSubnets[0].
+    const place = inItem('sites', sites.length);
     try {
-      await api('POST', '/sites', siteDocument(form));
+      const answer = await api('POST', '/sites', siteDocument(form));
+      // The form is emptied: its warnings stay in the banner only.
+      setIssues({ ...formIssues(answer, place), warnings: {} });
       setMessage({ text: `Site ${form.name} added`, kind: 'ok' });
       setForm(emptyForm);
       await load();
     } catch (error) {
-      const fields = fieldErrors(error);
-      // Schema issues name paths like sites[0].remote: show them on the field.
-      setErrors(Object.fromEntries(Object.entries(fields).map(([k, v]) => [k.replace(/^sites\[\d+\]\./, '').replace(/\[\d+\]$/, ''), v])));
+      setIssues(formIssues(error, place));
       setMessage({ text: describe(error), kind: 'error' });
     }
   };
@@ -63,6 +67,7 @@ export function SitesView() {
       <div class="card">
         <h2>Site-to-site tunnels</h2>
         <Message text={message?.text} kind={message?.kind} />
+        <WarningBanner issues={issues} />
         {sites.length === 0 ? <p>No sites yet.</p> : (
           <table>
             <thead><tr><th>Site</th><th>Peer</th><th>Networks</th><th>State</th><th>Packets in / out</th><th /></tr></thead>
@@ -82,9 +87,9 @@ export function SitesView() {
         <h3>Add a site</h3>
         <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option></select></Field>
         <Field label="Name" error={errors['name']}><input name="site-name" value={form.name} onInput={set('name')} required /></Field>
-        <Field label="Peer address" error={errors['remote']}><input name="site-remote" value={form.remote} onInput={set('remote')} required /></Field>
-        <Field label="Local networks" error={errors['localSubnets']}><input name="site-local" placeholder="192.168.1.0/24" value={form.local} onInput={set('local')} required /></Field>
-        <Field label="Remote networks" error={errors['remoteSubnets']}><input name="site-remote-nets" placeholder="10.20.0.0/16" value={form.remoteNets} onInput={set('remoteNets')} required /></Field>
+        <Field label="Peer address" error={errors['remote']} warning={warnings['remote']}><input name="site-remote" value={form.remote} onInput={set('remote')} required /></Field>
+        <Field label="Local networks" error={errors['localSubnets']} warning={warnings['localSubnets']}><input name="site-local" placeholder="192.168.1.0/24" value={form.local} onInput={set('local')} required /></Field>
+        <Field label="Remote networks" error={errors['remoteSubnets']} warning={warnings['remoteSubnets']}><input name="site-remote-nets" placeholder="10.20.0.0/16" value={form.remoteNets} onInput={set('remoteNets')} required /></Field>
         {sstp ? (
           <>
             <Field label="User name on the peer" error={errors['username']}><input name="site-username" value={form.username} onInput={set('username')} required /></Field>
@@ -94,6 +99,7 @@ export function SitesView() {
         ) : (
           <Field label="Pre-shared key" error={errors['psk']}><input name="site-psk" type="password" value={form.psk} onInput={set('psk')} required /></Field>
         )}
+        <Elsewhere issues={issues} />
         <button type="submit">Add</button>
       </form>
     </section>

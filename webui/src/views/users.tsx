@@ -3,8 +3,8 @@
  * The gateway keeps only a password's NT hash and never shows it: a change without a password keeps it.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { api, describe, download, fieldErrors } from '../api.ts';
-import { Field, Message } from '../ui.tsx';
+import { api, describe, download, formIssues, inItem, NO_ISSUES, type FormIssues } from '../api.ts';
+import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 
 interface User {
   name: string;
@@ -18,21 +18,26 @@ export function UsersView() {
   const [users, setUsers] = useState<User[]>([]);
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
-  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [issues, setIssues] = useState<FormIssues>(NO_ISSUES);
+  const errors = issues.errors;
   const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' }>();
   const load = async () => setUsers((await api<{ users: User[] }>('GET', '/users')).users);
   useEffect(() => void load(), []);
   const add = async (e: Event) => {
     e.preventDefault();
-    setErrors({});
+    setIssues(NO_ISSUES);
+    // A new user is appended: the API names its fields users[<count>].…
+    const place = inItem('users', users.length);
     try {
-      await api('POST', '/users', { name, password, enabled: true });
+      const answer = await api('POST', '/users', { name, password, enabled: true });
+      // The form is emptied: its warnings stay in the banner only.
+      setIssues({ ...formIssues(answer, place), warnings: {} });
       setMessage({ text: `User ${name} added`, kind: 'ok' });
       setName('');
       setPassword('');
       await load();
     } catch (error) {
-      setErrors(fieldErrors(error));
+      setIssues(formIssues(error, place));
       setMessage({ text: describe(error), kind: 'error' });
     }
   };
@@ -50,6 +55,7 @@ export function UsersView() {
       <div class="card">
         <h2>Users</h2>
         <Message text={message?.text} kind={message?.kind} />
+        <WarningBanner issues={issues} />
         <table>
           <thead><tr><th>Name</th><th>State</th><th>Profiles</th><th /></tr></thead>
           <tbody>
@@ -67,7 +73,8 @@ export function UsersView() {
       <form class="card" onSubmit={add} aria-label="add a user">
         <h3>Add a user</h3>
         <Field label="Name" error={errors['name']}><input name="name" value={name} onInput={(e) => setName(e.currentTarget.value)} required /></Field>
-        <Field label="Password" error={errors['password']}><input name="password" type="password" autocomplete="new-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} required /></Field>
+        <Field label="Password" error={errors['password']} hint="At least 12 characters, not a common password or one built from the name"><input name="password" type="password" autocomplete="new-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} required /></Field>
+        <Elsewhere issues={issues} />
         <button type="submit">Add</button>
       </form>
     </section>
