@@ -23,11 +23,13 @@ const commit = (() => {
     return 'unknown';
   }
 })();
-const webui = await buildWebui();
+// dist/ keeps the web UI's build in webui/build/; another --out gets its own, beside its bundle.
+const webuiDir = out === 'dist' ? 'webui/build' : join(out, 'webui');
+const webui = await buildWebui(webuiDir);
 const assets = {
   'index.html': readFileSync('webui/index.html', 'utf8'),
-  'app.js': readFileSync('webui/build/app.js', 'utf8'),
-  'app.css': readFileSync('webui/build/app.css', 'utf8'),
+  'app.js': readFileSync(join(webuiDir, 'app.js'), 'utf8'),
+  'app.css': readFileSync(join(webuiDir, 'app.css'), 'utf8'),
 };
 
 mkdirSync(out, { recursive: true });
