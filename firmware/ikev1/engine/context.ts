@@ -7,6 +7,12 @@ export interface Ikev1Options {
   readonly retransmitTries: number;
   /** A Main Mode that is not established after this long is dropped. */
   readonly halfOpenTimeoutMs: number;
+  /**
+   * Main Mode responders not yet established, in all and per source address: above them a new
+   * Main Mode is dropped (and counted), so a flood of message 1 never starves established peers.
+   */
+  readonly halfOpenLimit: number;
+  readonly halfOpenPerSource: number;
   /** Nonces of 8 to 256 bytes (RFC 2409 §5); 32 as strongSwan sends. */
   readonly nonceLength: number;
   /** Lifetimes offered when the connection names no rekey time (strongSwan's IKEv1 defaults). */
@@ -14,7 +20,7 @@ export interface Ikev1Options {
   readonly phase2LifeSeconds: number;
 }
 
-export const defaultIkev1Options: Ikev1Options = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, nonceLength: 32, phase1LifeSeconds: 10_800, phase2LifeSeconds: 3600 };
+export const defaultIkev1Options: Ikev1Options = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, halfOpenLimit: 1000, halfOpenPerSource: 16, nonceLength: 32, phase1LifeSeconds: 10_800, phase2LifeSeconds: 3600 };
 
 /** Something that may wait for an answer: the SA (Main Mode) or one Quick Mode. */
 export interface RetransmitHolder {

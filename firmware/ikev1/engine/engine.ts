@@ -1,4 +1,4 @@
-import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from '../../ike/engine/types.ts';
+import type { ChildSaInfo, Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from '../../ike/engine/types.ts';
 import { decodeIsakmpMessage, type IsakmpMessage } from '../message.ts';
 import { ExchangeType, notifyName, NotifyType } from '../registry.ts';
 import { defaultIkev1Options, type Ikev1Context, type Ikev1Options, type RetransmitHolder } from './context.ts';
@@ -6,7 +6,7 @@ import type { Phase1Sa } from './ikev1-sa.ts';
 import { deletePayloads, handleInformational, sendInformational } from './informational.ts';
 import { handleMm2, handleMm4, handleMm6, plainNotify, respondMm1, respondMm3, respondMm5, startMainMode } from './main-mode.ts';
 import { exchangeIv, messageHash, open, payloadNames, type Opened } from './protect.ts';
-import { handleQm2, handleQm3, respondQm1, startQuickMode } from './quick-mode.ts';
+import { handleQm2, handleQm3, ourSelectorPairs, respondQm1, startQuickMode } from './quick-mode.ts';
 
 const EXCHANGE_NAMES: Record<number, string> = { [ExchangeType.IDENTITY_PROTECTION]: 'Main Mode', [ExchangeType.AGGRESSIVE]: 'Aggressive Mode', [ExchangeType.INFORMATIONAL]: 'Informational', [ExchangeType.QUICK_MODE]: 'Quick Mode' };
 const cookieKey = (c: bigint) => c.toString(16).padStart(16, '0');
@@ -109,6 +109,7 @@ export class Ikev1Engine {
         this.#close(sa, `no answer from ${sa.remote.address} after ${this.options.retransmitTries} retransmissions`);
         continue;
       }
+      this.#rekeyChildren(sa);
       for (const qm of [...sa.quickModes.values()]) {
         if (!this.#resend(sa, qm, now)) {
           sa.quickModes.delete(qm.messageId);
@@ -119,9 +120,30 @@ export class Ikev1Engine {
     return this.#end();
   }
 
+  /**
+   * Children older than the connection's rekey time get a new Quick Mode for the same selectors
+   * (RFC 2409 §5.5); the Main Mode initiator does it, so the two ends do not race.
+   */
+  #rekeyChildren(sa: Phase1Sa): void {
+    const after = (sa.connection?.rekeySeconds ?? 0) * 1000;
+    if (!after || !sa.initiator || sa.state !== 'established') return;
+    for (const child of this.#rekeyable(sa)) {
+      const pair = sa.childSelectors.get(child.inbound.spi);
+      if (pair && this.#now >= (sa.childBorn.get(child.inbound.spi) ?? 0) + after) startQuickMode(this.#context(), sa, pair, child);
+    }
+  }
+
+  /** Children with no rekey in flight. */
+  #rekeyable(sa: Phase1Sa): ChildSaInfo[] {
+    const busy = new Set([...sa.quickModes.values()].flatMap((q) => (q.replaces && q.state !== 'done' ? [q.replaces.inbound.spi] : [])));
+    return sa.children.filter((c) => !busy.has(c.inbound.spi));
+  }
+
   nextTimeout(): number | undefined {
     let next = Infinity;
     for (const sa of this.#sas.values()) {
+      const after = (sa.connection?.rekeySeconds ?? 0) * 1000;
+      if (after && sa.initiator && sa.state === 'established') for (const c of this.#rekeyable(sa)) next = Math.min(next, (sa.childBorn.get(c.inbound.spi) ?? 0) + after);
       if (sa.state !== 'established') next = Math.min(next, sa.createdAt + this.options.halfOpenTimeoutMs);
       for (const holder of [sa, ...sa.quickModes.values()]) if (holder.retransmit) next = Math.min(next, this.#due(holder.retransmit));
     }
@@ -148,6 +170,10 @@ export class Ikev1Engine {
     const ctx = this.#context();
     if (!sa) {
       if (h.responderCookie !== 0n || m.encrypted) return this.#drop('unknown-sa', `Main Mode message for no known SA from ${from.address}`);
+      const halfOpen = [...this.#sas.values()].filter((s) => !s.initiator && s.state !== 'established');
+      if (halfOpen.length >= this.options.halfOpenLimit || halfOpen.filter((s) => s.remote.address === from.address).length >= this.options.halfOpenPerSource) {
+        return this.#drop('half-open', `Main Mode from ${from.address} dropped: too many half-open ISAKMP SAs`);
+      }
       const fresh = respondMm1(ctx, h.initiatorCookie, m.payloads, from, to);
       if (fresh) this.#sas.set(cookieKey(fresh.ckyI), fresh);
       return;
@@ -178,7 +204,7 @@ export class Ikev1Engine {
     sa.establishedAt = this.#now;
     this.#actions.push({ type: 'ike-up', spi: sa.ckyI, connection: sa.connection!.name, remoteId: sa.remoteId, remote: sa.remote });
     this.#log('info', `ISAKMP SA with ${sa.remote.address} (${sa.remoteId}) established for ${sa.connection!.name}${sa.natDetected ? ', NAT detected' : ''}`);
-    if (sa.initiator) startQuickMode(ctx, sa);
+    if (sa.initiator) for (const pair of ourSelectorPairs(sa)) startQuickMode(ctx, sa, pair);
   }
 
   #open(sa: Phase1Sa, iv: Uint8Array, m: Extract<IsakmpMessage, { encrypted: true }>, what: string): Opened | undefined {

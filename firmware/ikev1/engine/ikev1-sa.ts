@@ -63,6 +63,8 @@ export interface QuickMode {
   /** The child, made at QM2 (initiator) or QM3 (responder). */
   child?: ChildSaInfo;
   retransmit?: Retransmit | undefined;
+  /** A rekey: the child this one replaces. */
+  replaces?: ChildSaInfo;
 }
 
 export class Phase1Sa {
@@ -95,6 +97,10 @@ export class Phase1Sa {
   readonly answers = new Map<string, Uint8Array>();
   readonly quickModes = new Map<number, QuickMode>();
   readonly children: ChildSaInfo[] = [];
+  /** When each child (by inbound SPI) was made, for rekeying by lifetime. */
+  readonly childBorn = new Map<number, number>();
+  /** Each child's selectors as its Quick Mode named them (ours first), to rekey it with the same. */
+  readonly childSelectors = new Map<number, { readonly local: Identification; readonly remote: Identification }>();
   readonly history: string[] = [];
   readonly createdAt: number;
   establishedAt = 0;

@@ -39,11 +39,21 @@ function pfsGroup(sa: Phase1Sa): number | undefined {
   return conn.pfs === 'on' ? sa.crypto!.choice.group : undefined;
 }
 
-/** Our selectors: tunnel mode the configured subnets, transport mode the two hosts. */
-function ourSelectors(sa: Phase1Sa): { local: Identification; remote: Identification } {
+export interface SelectorPair {
+  readonly local: Identification;
+  readonly remote: Identification;
+}
+
+/**
+ * Our selector pairs, one Quick Mode each (an IKEv1 child has one pair, RFC 2409 §5.5): tunnel
+ * mode every configured local subnet with every remote one, transport mode the two hosts.
+ */
+export function ourSelectorPairs(sa: Phase1Sa): SelectorPair[] {
   const conn = sa.connection!;
-  if (conn.mode === 'transport') return { local: prefixToId(sa.local.address), remote: prefixToId(sa.remote.address) };
-  return { local: prefixToId(conn.localTs[0] ?? sa.local.address), remote: prefixToId(conn.remoteTs[0] ?? sa.remote.address) };
+  if (conn.mode === 'transport') return [{ local: prefixToId(sa.local.address), remote: prefixToId(sa.remote.address) }];
+  const locals = conn.localTs.length ? conn.localTs : [sa.local.address];
+  const remotes = conn.remoteTs.length ? conn.remoteTs : [sa.remote.address];
+  return locals.flatMap((l) => remotes.map((r) => ({ local: prefixToId(l), remote: prefixToId(r) })));
 }
 
 function randomMessageId(ctx: Ikev1Context, sa: Phase1Sa): number {
@@ -53,14 +63,14 @@ function randomMessageId(ctx: Ikev1Context, sa: Phase1Sa): number {
   }
 }
 
-/** Initiator: QM1 for the connection's child. */
-export function startQuickMode(ctx: Ikev1Context, sa: Phase1Sa): QuickMode {
+/** Initiator: QM1 for one selector pair; `replaces` when this is a rekey of that child. */
+export function startQuickMode(ctx: Ikev1Context, sa: Phase1Sa, sel: SelectorPair, replaces?: ChildSaInfo): QuickMode {
   const conn = sa.connection!;
   const mid = randomMessageId(ctx, sa);
   const group = pfsGroup(sa);
   const qm: QuickMode = { messageId: mid, initiator: true, state: 'qm1', iv: exchangeIv(sa, mid), ni: ctx.crypto.randomBytes(ctx.options.nonceLength), nr: new Uint8Array(), spi: ctx.newSpi() };
   qm.offer = phase2Offer(conn.espProposals, { spi: spiBytes(qm.spi), encapsulation: encapsulationMode(conn.mode, sa.natDetected ? sa.nat : 'none'), lifeSeconds: conn.rekeySeconds || ctx.options.phase2LifeSeconds, ...(group !== undefined ? { group } : {}) });
-  const sel = ourSelectors(sa);
+  if (replaces) qm.replaces = replaces;
   qm.idci = sel.local;
   qm.idcr = sel.remote;
   const rest: Ikev1Payload[] = [{ kind: 'SA', sa: qm.offer }, { kind: 'NONCE', data: qm.ni }];
@@ -117,6 +127,7 @@ export function respondQm1(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened:
     return `selectors ${ci ? tsToString(ci) : '?'} === ${cr ? tsToString(cr) : '?'} are outside ${conn.name}'s`;
   }
   qm.choice = choice;
+  if (idci && idcr) { qm.idci = idci; qm.idcr = idcr; }
   const rest: Ikev1Payload[] = [{ kind: 'SA', sa: phase2Answer(saPayload.sa, choice, spiBytes(qm.spi)) }, { kind: 'NONCE', data: qm.nr }];
   let gqmxy: Uint8Array | undefined;
   if (choice.group !== undefined) {
@@ -168,7 +179,7 @@ export function handleQm2(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened
   qm.state = 'done';
   const hash3 = quickModeHash3(c.prf, k.skeyidA, qm.messageId, qm.ni, qm.nr);
   ctx.reply(sa, seal(sa, qm, ExchangeType.QUICK_MODE, qm.messageId, [{ kind: 'HASH', data: hash3 }]));
-  install(ctx, sa, child);
+  install(ctx, sa, child, qm);
   return undefined;
 }
 
@@ -180,14 +191,37 @@ export function handleQm3(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened
   qm.retransmit = undefined;
   qm.state = 'done';
   ctx.reply(sa, new Uint8Array());
-  install(ctx, sa, qm.child!);
+  install(ctx, sa, qm.child!, qm);
   return undefined;
 }
 
-function install(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo): void {
+/**
+ * Puts a new child in. A child with the same selectors as one we hold is its rekey: it goes in
+ * beside the old one (`rekey-child`); the side that started the rekey then deletes the old child
+ * (RFC 2409 has no rekey exchange: a new Quick Mode, then a Delete).
+ */
+function install(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo, qm: QuickMode): void {
+  const key = (c: ChildSaInfo) => `${c.localTs.join(',')}|${c.remoteTs.join(',')}`;
+  const old = qm.replaces ?? sa.children.find((c) => key(c) === key(child));
   sa.children.push(child);
-  ctx.emit({ type: 'install-child', child });
-  ctx.log('info', `Quick Mode with ${sa.remote.address} done: ${child.suite} ${child.mode}, SPIs in ${child.inbound.spi.toString(16)} out ${child.outbound.spi.toString(16)}, ${child.localTs.join(',')} === ${child.remoteTs.join(',')}`);
+  sa.childBorn.set(child.inbound.spi, ctx.now);
+  if (qm.idci && qm.idcr) sa.childSelectors.set(child.inbound.spi, qm.initiator ? { local: qm.idci, remote: qm.idcr } : { local: qm.idcr, remote: qm.idci });
+  const what = `${child.suite} ${child.mode}, SPIs in ${child.inbound.spi.toString(16)} out ${child.outbound.spi.toString(16)}, ${child.localTs.join(',')} === ${child.remoteTs.join(',')}`;
+  if (!old) {
+    ctx.emit({ type: 'install-child', child });
+    ctx.log('info', `Quick Mode with ${sa.remote.address} done: ${what}`);
+    return;
+  }
+  ctx.emit({ type: 'rekey-child', old, child, initiated: qm.initiator });
+  ctx.log('info', `child ${old.inbound.spi.toString(16)} with ${sa.remote.address} rekeyed: ${what}`);
+  if (!qm.initiator) return;
+  sa.children.splice(sa.children.indexOf(old), 1);
+  sa.childBorn.delete(old.inbound.spi);
+  sa.childSelectors.delete(old.inbound.spi);
+  ctx.emit({ type: 'delete-child', child: old });
+  const spi = Buffer.alloc(4);
+  spi.writeUInt32BE(old.inbound.spi);
+  ctx.send(sa, sealInformational(sa, randomMessageId(ctx, sa), [{ kind: 'D', delete: { doi: 1, protocolId: ProtocolId.IPSEC_ESP, spiSize: 4, spis: [spi] } }]));
 }
 
 function half(spi: number, source: string, destination: string, material: Buffer, encLength: number): ChildSaHalf {

@@ -1,0 +1,73 @@
+// IKEv1 children over time: one Quick Mode per pair of subnets, rekeys by lifetime (a new Quick
+// Mode beside the old child, then a Delete), and the half-open caps that keep a Main Mode flood
+// from growing without bound.
+import t from 'tap';
+import type { IkeConnection } from '../../../firmware/ike/engine/types.ts';
+import { Ikev1Engine } from '../../../firmware/ikev1/engine/engine.ts';
+import { connection, seededCrypto } from '../../helpers/ike-pair.ts';
+import { Ikev1Pair } from '../../helpers/ikev1-pair.ts';
+
+const A = '192.0.2.1';
+const B = '192.0.2.2';
+type Over = Partial<IkeConnection> & { ike?: string[]; esp?: string[] };
+
+function pairOf(overA: Over = {}, overB: Over = {}) {
+  const base = { ike: ['aes128-sha1-modp2048'], esp: ['aes128-sha1'] };
+  const a = new Ikev1Engine([connection('to-b', { ...base, remoteAddress: B, localTs: ['10.1.0.0/16'], remoteTs: ['10.2.0.0/16'], ...overA })], seededCrypto('ra'));
+  const b = new Ikev1Engine([connection('to-a', { ...base, remoteAddress: A, localTs: ['10.2.0.0/16'], remoteTs: ['10.1.0.0/16'], ...overB })], seededCrypto('rb'));
+  const pair = new Ikev1Pair(a, b, { a: A, b: B });
+  pair.take('a', a.initiate('to-b', { address: A, port: 500 }, 0));
+  return pair;
+}
+
+t.test('two local subnets: one Quick Mode and one child per pair', async (t) => {
+  const pair = pairOf({ localTs: ['10.1.0.0/16', '10.5.0.0/16'] }, { remoteTs: ['10.1.0.0/16', '10.5.0.0/16'] });
+  pair.run();
+  t.same(pair.of('a', 'install-child').map((a) => a.child.localTs[0]).sort(), ['10.1.0.0/16', '10.5.0.0/16']);
+  t.equal(pair.of('b', 'install-child').length, 2);
+  const spis = pair.of('a', 'install-child').map((a) => a.child.inbound.spi);
+  t.not(spis[0], spis[1], 'each its own SPI');
+});
+
+t.test('rekey by lifetime: new child beside the old, the old deleted on both sides, again and again', async (t) => {
+  const pair = pairOf({ rekeySeconds: 600 });
+  pair.run(60_000);
+  const first = pair.of('a', 'install-child')[0]!.child;
+  pair.run(620_000);
+  const rekeyA = pair.of('a', 'rekey-child');
+  const rekeyB = pair.of('b', 'rekey-child');
+  t.equal(rekeyA.length, 1, 'A rekeyed after 600 s');
+  t.equal(rekeyA[0]?.old.inbound.spi, first.inbound.spi);
+  t.equal(rekeyA[0]?.initiated, true);
+  t.equal(rekeyB[0]?.initiated, false, 'B installs the new inbound SA and waits for the delete to switch');
+  t.equal(rekeyA[0]?.child.inbound.spi, rekeyB[0]?.child.outbound.spi, 'the new SPIs agree');
+  t.equal(pair.of('a', 'delete-child')[0]?.child.inbound.spi, first.inbound.spi, 'A removed the old child');
+  t.equal(pair.of('b', 'delete-child')[0]?.child.outbound.spi, first.inbound.spi, 'B removed it on A\'s delete');
+  t.equal(pair.engines.a.sas[0]?.children.length, 1);
+  t.equal(pair.engines.b.sas[0]?.children.length, 1);
+  pair.run(1_900_000);
+  t.equal(pair.of('a', 'rekey-child').length, 3, 'every 600 s');
+  t.equal(pair.engines.b.sas[0]?.children.length, 1, 'never more than one child left behind');
+  t.equal(pair.of('a', 'install-child').length, 1, 'rekeys are not new children');
+});
+
+t.test('half-open caps: per source and in all; established peers unaffected', async (t) => {
+  const b = new Ikev1Engine([connection('any', { ike: ['aes128-sha1-modp2048'] })], seededCrypto('cap'), { halfOpenPerSource: 3, halfOpenLimit: 5 });
+  const donor = pairOf();
+  donor.run();
+  const msg1 = Buffer.from(donor.wireLog[0]!.packet);
+  const flood = (address: string, i: number) => {
+    const m = Buffer.from(msg1);
+    m.writeUInt32BE(i, 0); // a new initiator cookie each time
+    b.handlePacket(m, { address, port: 500 }, { address: B, port: 500 }, i);
+  };
+  for (let i = 1; i <= 5; i++) flood('198.51.100.1', i);
+  t.equal(b.sas.filter((s) => s.state === 'mm2').length, 3, 'three from one source');
+  for (let i = 6; i <= 10; i++) flood(`198.51.100.${i}`, i);
+  t.equal(b.sas.filter((s) => s.state === 'mm2').length, 5, 'five in all');
+  t.equal(b.drops['half-open'], 5, 'the other five dropped and counted');
+  b.tick(40_000);
+  t.equal(b.sas.filter((s) => s.state === 'mm2').length, 0, 'all timed out');
+  flood('198.51.100.1', 11);
+  t.equal(b.sas.filter((s) => s.state === 'mm2').length, 1, 'room again');
+});
