@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildInfo } from './build-info.ts';
 import { ConfigStore } from './config/store.ts';
@@ -32,6 +33,8 @@ export interface ServiceOptions {
   readonly only?: readonly string[];
   /** The newest log records, for the API's log view. */
   readonly logs?: LogRing;
+  /** The box's network interface names (WAN/LAN names it lacks are warned about); node:os when absent. */
+  readonly interfaces?: () => readonly string[];
 }
 
 /** Protocol listeners that a configuration can enable; each arrives with its own issue. */
@@ -53,10 +56,12 @@ export class Service {
   readonly #log: Logger;
   readonly #startedAt: number;
   readonly #clock: () => number;
+  readonly #interfaces: () => readonly string[];
 
   private constructor(store: ConfigStore, options: ServiceOptions) {
     this.store = store;
     this.#log = options.logger;
+    this.#interfaces = options.interfaces ?? (() => Object.keys(networkInterfaces()));
     this.#clock = options.clock ?? Date.now;
     this.#startedAt = this.#clock();
     this.api = new ControlApi(serviceApiContext(this, { stateDir: options.stateDir, logger: options.logger.child('api'), logs: options.logs ?? new LogRing(), clock: this.#clock }));
@@ -214,10 +219,10 @@ export class Service {
     return out;
   }
 
-  /** Insecure or not-yet-available choices are loud at every start and every change. */
+  /** Insecure or not-yet-available choices, and interfaces the box lacks, are loud at every start and every change. */
   #warnAbout(config: PosternConfig): void {
-    const result = validateConfig(config);
-    for (const w of result.warnings) this.#log.warn('insecure configuration', { path: w.path, why: w.message });
+    const result = validateConfig(config, { interfaces: this.#interfaces() });
+    for (const w of result.warnings) this.#log.warn(w.code === 'insecure' || w.code === 'weak' ? 'insecure configuration' : 'configuration warning', { path: w.path, why: w.message });
     for (const [name, state] of Object.entries(this.#listenerStates(config))) {
       if (state.includes('not available')) this.#log.warn('listener enabled but not available in this build', { listener: name });
     }

@@ -1,8 +1,8 @@
 /**
  * The gateway's public identity (issue 17): the name and/or address clients dial from outside. Every
- * client profile dials it; the gateway certificate carries it as its first names, so the CRL and CA
- * URLs (certificates.publication, the first DNS name by default) name it too, and the certificate is
- * issued again when it changes (pki-store.ts issues again when a configured name is missing).
+ * client profile dials it; the gateway certificate carries it as its first names and the CRL and CA
+ * URLs (certificates.publication.host) name it, and the certificate is issued again when it changes
+ * (pki-store.ts issues again when a configured name is missing).
  */
 import { parseIp } from '../util/ip.ts';
 import { FORMAT_CHECKS } from './formats.ts';
@@ -43,6 +43,15 @@ export function withPublicIdentity(config: PosternConfig, next: PublicIdentity):
   // A mistyped value is refused at system.publicName/publicAddress alone, not again as a certificate name.
   const fresh = [out.system.publicName, out.system.publicAddress].filter((v): v is string => !!v && FORMAT_CHECKS.host(v) === undefined);
   out.certificates.server.sans = [...fresh, ...kept].slice(0, 16);
+  // The CRL and CA URLs written into certificates name the public identity too (issue 16's
+  // publication.host), unless the technician set another host there.
+  const host = out.certificates.publication?.host;
+  if (!host || previous.some((p) => same(p, host))) {
+    const { host: _old, ...rest } = out.certificates.publication ?? {};
+    const publication = fresh[0] ? { ...rest, host: fresh[0] } : rest;
+    if (Object.keys(publication).length > 0) out.certificates.publication = publication;
+    else delete out.certificates.publication;
+  }
   const cn = config.certificates.server.commonName;
   if (out.system.publicName && out.system.publicName.length <= MAX_COMMON_NAME && (cn === DEFAULT_COMMON_NAME || previous.some((p) => same(p, cn)))) {
     out.certificates.server.commonName = out.system.publicName;

@@ -137,6 +137,12 @@ t.test('issue 17: setting the public name puts it first in the certificate names
   t.same(second.certificates.server.sans, ['vpn.branch9.example.com', 'postern.local'], 'the old name and the removed address are gone');
   t.equal(second.certificates.server.commonName, 'vpn.branch9.example.com');
   t.equal(second.system.publicAddress, undefined);
+  t.same(first.certificates.publication, { host: 'vpn.branch1.example.com' }, 'the CRL and CA URLs name it');
+  t.same(second.certificates.publication, { host: 'vpn.branch9.example.com' }, 'and follow it');
+  t.same(withPublicIdentity(first, { publicAddress: '203.0.113.9' }).certificates.publication, { host: '203.0.113.9' }, 'an address alone too (not postern.local, the first DNS name)');
+  t.equal(withPublicIdentity(first, {}).certificates.publication, undefined, 'without an identity, the default again');
+  const own = withPublicIdentity(withChange((c) => (c.certificates.publication = { host: 'crl.example.net', port: 8080 })), { publicName: 'vpn.example.com' });
+  t.same(own.certificates.publication, { host: 'crl.example.net', port: 8080 }, 'a host the technician chose is kept');
   const custom = withPublicIdentity(withChange((c) => (c.certificates.server.commonName = 'Branch 1 gateway')), { publicName: 'vpn.example.com' });
   t.equal(custom.certificates.server.commonName, 'Branch 1 gateway', 'a common name the technician chose is kept');
 });

@@ -33,6 +33,7 @@ t.test('issue 17: changing the public name in settings re-issues the gateway cer
   const cert = new X509Certificate(readFileSync(join(h.stateDir, 'pki', 'server.pem')));
   t.match(cert.subjectAltName, /DNS:vpn\.branch2\.example\.com, IP Address:203\.0\.113\.5/, 'the certificate on disk was issued again');
   t.match(cert.subject, /CN=vpn\.branch2\.example\.com/);
+  t.match(cert.infoAccess, /CA Issuers - URI:http:\/\/vpn\.branch2\.example\.com\/pki\/ca\.crt/, 'its CA issuer URL names the public name (certificates.publication.host)');
 });
 
 t.test('issue 17: a mistyped public address or name is refused at its field', async (t) => {
