@@ -160,5 +160,12 @@ t.test('issue 17: each routing mistake is refused at its field, warnings in the 
   await ports.locator('button[type=submit]').click();
   await t.resolves(fieldError(ports, 'input[name=lan-address]').filter({ hasText: 'prefix length' }).waitFor(WAIT), 'a prefix longer than 32: refused at the LAN address');
   await screenshot(page, '17-04-interfaces');
+  const pool = page.locator('form[data-pool=clients]');
+  await pool.locator('input[name=pool-ipv4]').fill('192.168.1.0/24');
+  await pool.locator('button[type=submit]').click();
+  await t.resolves(fieldError(pool, 'input[name=pool-ipv4]').filter({ hasText: 'same network as the LAN' }).waitFor(WAIT), 'a pool equal to the LAN: refused at the pool\'s range');
+  await pool.locator('input[name=pool-ipv4]').fill('10.10.0.0/33');
+  await pool.locator('button[type=submit]').click();
+  await t.resolves(fieldError(pool, 'input[name=pool-ipv4]').filter({ hasText: 'prefix length' }).waitFor(WAIT), 'an invalid prefix: refused at the pool\'s range');
   t.same(errors, [], 'no script errors in the page');
 });

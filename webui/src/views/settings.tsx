@@ -130,6 +130,50 @@ function InterfacesCard() {
   );
 }
 
+interface Pool {
+  name: string;
+  ipv4: string;
+  ipv6?: string;
+  dns: string[];
+}
+
+/** "pools[1].ipv4" → "1.ipv4": each pool's row has its own fields. */
+const poolField = (path: string): string | undefined => {
+  const m = /^pools\[(\d+)\]\.([A-Za-z0-9]+)/.exec(path);
+  return m ? `${m[1]}.${m[2]}` : undefined;
+};
+
+/** The client address pools: each one's IPv4 range, checked against the LAN and the other pools. */
+function PoolsCard() {
+  const [pools, setPools] = useState<Pool[]>();
+  const change = useChange(poolField);
+  const load = async () => setPools((await api<{ pools: Pool[] }>('GET', '/pools')).pools);
+  useEffect(() => void load(), []);
+  if (!pools) return null;
+  const save = (i: number) => (e: Event) => {
+    e.preventDefault();
+    const pool = pools[i];
+    if (pool) void change.run(() => api('PUT', `/pools/${encodeURIComponent(pool.name)}`, pool), `Pool ${pool.name} saved`, load);
+  };
+  const { errors, warnings } = change.issues;
+  return (
+    <div class="card" aria-label="address pools" role="region">
+      <h2>Client address pools</h2>
+      <Message text={change.message?.text} kind={change.message?.kind} />
+      <WarningBanner issues={change.issues} />
+      {pools.map((pool, i) => (
+        <form key={pool.name} class="row" onSubmit={save(i)} aria-label={`pool ${pool.name}`} data-pool={pool.name}>
+          <Field label={`${pool.name}: IPv4 range`} error={errors[`${i}.ipv4`]} warning={warnings[`${i}.ipv4`]}>
+            <input name="pool-ipv4" value={pool.ipv4} onInput={(e) => setPools(pools.map((p, j) => (j === i ? { ...p, ipv4: e.currentTarget.value } : p)))} />
+          </Field>
+          <button type="submit">Save</button>
+        </form>
+      ))}
+      <Elsewhere issues={change.issues} />
+    </div>
+  );
+}
+
 export function SettingsView() {
   const [listeners, setListeners] = useState<Listeners>();
   const [mqtt, setMqtt] = useState<Mqtt>();
@@ -156,6 +200,7 @@ export function SettingsView() {
     <section aria-label="settings">
       <IdentityCard />
       <InterfacesCard />
+      <PoolsCard />
       <div class="card">
         <h2>Listeners</h2>
         <Message text={toggles.message?.text} kind={toggles.message?.kind} />
