@@ -11,7 +11,7 @@ import { TARGETS, targetMissing } from '../../scripts/firmware/targets.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { labSkip } from '../lab/skip.ts';
 import { cleanEnv } from '../helpers/env.ts';
-import { figures, firmwareLab, serveInLab } from '../helpers/firmware-lab.ts';
+import { figures, firmwareLab, GW, PORT, serveInLab } from '../helpers/firmware-lab.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 t.setTimeout(600_000);
@@ -40,6 +40,10 @@ t.test('postern run answers /healthz inside a lab namespace with its embedded dr
   const served = await serveInLab(lab, f, [], 20_000);
   t.equal(served.health['status'], 'ok');
   t.match(served.log(), /"path":"[^"]*\/run\/postern_dp-[0-9a-f]{16}\.node"[^\n]*"msg":"driver loaded"/, 'the embedded driver, loaded from the runtime directory');
+  const page = await lab.exec('client', ['curl', '-sS', '--max-time', '5', `http://${GW}:${PORT}/`]);
+  t.match(page.stdout, /<title>Postern<\/title>/, 'the embedded web UI');
+  const app = await lab.exec('client', ['curl', '-sS', '--max-time', '5', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', `http://${GW}:${PORT}/app.js`]);
+  t.match(app.stdout, /^200 \d{4,}$/, 'its script');
   t.comment(figures(f, served, 'x64'));
   t.ok(served.startToHealthyMs < 10_000, `healthy in ${served.startToHealthyMs} ms`);
   t.equal(await served.stop(), 0, 'a clean stop on SIGTERM');
