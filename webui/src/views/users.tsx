@@ -19,6 +19,7 @@ export function UsersView() {
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   const [issues, setIssues] = useState<FormIssues>(NO_ISSUES);
+  const [tableIssues, setTableIssues] = useState<FormIssues>(NO_ISSUES);
   const errors = issues.errors;
   const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' }>();
   const load = async () => setUsers((await api<{ users: User[] }>('GET', '/users')).users);
@@ -26,6 +27,7 @@ export function UsersView() {
   const add = async (e: Event) => {
     e.preventDefault();
     setIssues(NO_ISSUES);
+    setTableIssues(NO_ISSUES);
     // A new user is appended: the API names its fields users[<count>].…
     const place = inItem('users', users.length);
     try {
@@ -41,12 +43,17 @@ export function UsersView() {
       setMessage({ text: describe(error), kind: 'error' });
     }
   };
+  // Changes from the table (enable, remove): their warnings and errors go to the banner and the list.
   const act = async (what: () => Promise<unknown>, done: string) => {
     try {
-      await what();
+      const answer = await what();
+      setIssues(NO_ISSUES);
+      setTableIssues(formIssues(answer, () => undefined));
       setMessage({ text: done, kind: 'ok' });
       await load();
     } catch (error) {
+      setIssues(NO_ISSUES);
+      setTableIssues(formIssues(error, () => undefined));
       setMessage({ text: describe(error), kind: 'error' });
     }
   };
@@ -55,7 +62,8 @@ export function UsersView() {
       <div class="card">
         <h2>Users</h2>
         <Message text={message?.text} kind={message?.kind} />
-        <WarningBanner issues={issues} />
+        <WarningBanner issues={tableIssues.banner.length ? tableIssues : issues} />
+        <Elsewhere issues={tableIssues} />
         <table>
           <thead><tr><th>Name</th><th>State</th><th>Profiles</th><th /></tr></thead>
           <tbody>
