@@ -167,5 +167,10 @@ t.test('issue 17: each routing mistake is refused at its field, warnings in the 
   await pool.locator('input[name=pool-ipv4]').fill('10.10.0.0/33');
   await pool.locator('button[type=submit]').click();
   await t.resolves(fieldError(pool, 'input[name=pool-ipv4]').filter({ hasText: 'prefix length' }).waitFor(WAIT), 'an invalid prefix: refused at the pool\'s range');
+  await page.setViewportSize({ width: 390, height: 844 });
+  // Evaluated in the page, where `document` exists (this file is typechecked without the DOM library).
+  const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth') as number;
+  t.ok(overflow <= 1, `Settings with its errors and warnings fits a phone screen (${overflow}px sideways)`);
+  await screenshot(page, '17-05-settings-phone');
   t.same(errors, [], 'no script errors in the page');
 });

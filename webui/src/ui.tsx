@@ -21,7 +21,7 @@ export function WarningBanner(props: { issues: FormIssues }) {
   const count = warnings.length === 1 ? 'a warning' : `${warnings.length} warnings`;
   return (
     <div class="message warn banner" role="status" aria-label="warnings">
-      <strong>{props.issues.refused ? `Not saved; besides, ${count}:` : `Saved, with ${count}:`}</strong>
+      <strong>{props.issues.refused ? `Not saved. ${count[0]!.toUpperCase()}${count.slice(1)} about what was sent:` : `Saved, with ${count}:`}</strong>
       <ul>{warnings.map((w) => <li key={`${w.path}:${w.message}`} data-path={w.path}><code>{w.path}</code> {w.message}</li>)}</ul>
     </div>
   );
