@@ -24,6 +24,9 @@ import { DgramTransport } from '../../../firmware/ike/shell/transport.ts';
 import { createLogger } from '../../../firmware/log/logger.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 import { credentialFromPassword } from '../../../firmware/crypto/user-credential.ts';
+import type { RevocationPolicy } from '../../../firmware/config/types.ts';
+import { RevocationService } from '../../../firmware/revocation/revocation-service.ts';
+import { revokedSessions } from '../../../firmware/ike/shell/revocation-sweep.ts';
 
 export interface IkePeerConnection extends Omit<IkeConnection, 'psk' | 'ikeProposals' | 'espProposals' | 'certificate' | 'trustedCas' | 'eap'> {
   psk: string;
@@ -52,6 +55,12 @@ export interface IkePeerConfig {
   /** New IKE_SA_INIT per second from one address (benchmarks load from one host). */
   perSourceRate?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Revocation of peer certificates as the IKE subsystem checks it (issue 16): `own` is a CA
+   * answered from `<stateDir>/pki/issued.json`, `trusted` CAs by OCSP or CRL over HTTP. Sessions
+   * whose certificate becomes revoked are ended (`event {"type":"revoked-session"}`).
+   */
+  revocation?: { own?: { caPem: string; stateDir: string; policy: RevocationPolicy }; trusted?: Array<{ caPem: string; policy: RevocationPolicy }>; sweepMs?: number };
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as IkePeerConfig;
@@ -90,8 +99,23 @@ function onAction(action: IkeAction): void {
 const cookieOptions = { ...defaultCookieOptions, ...(config.cookieThreshold === undefined ? {} : { threshold: config.cookieThreshold }), ...(config.perSourceRate === undefined ? {} : { perSourceRate: config.perSourceRate }) };
 const cookies = { cookies: cookieOptions };
 const users = config.users ?? {};
-const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, { ...cookies, users: (name) => (users[name] === undefined ? undefined : credentialFromPassword(users[name]!)), ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
 const logger = createLogger({ level: config.logLevel ?? 'debug', sink: (r) => print('log', r) });
+const rc = config.revocation;
+const revocation = rc && new RevocationService({
+  log: logger.child('revocation'),
+  ...(rc.own ? { own: { ca: new X509Certificate(rc.own.caPem), stateDir: rc.own.stateDir, policy: rc.own.policy } } : {}),
+  trusted: (rc.trusted ?? []).map((t) => ({ ca: new X509Certificate(t.caPem), policy: t.policy })),
+  onChange: () => endRevoked(),
+});
+function endRevoked(): void {
+  if (!revocation) return;
+  for (const { sa, reason } of revokedSessions(engine.sas, revocation, new Date())) {
+    print('event', { type: 'revoked-session', spi: sa.spiI, peer: sa.remoteId, reason });
+    shell.terminate(sa.spiI);
+  }
+}
+if (revocation) setInterval(endRevoked, rc?.sweepMs ?? 60_000).unref();
+const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, { ...cookies, ...(revocation ? { revocation } : {}), users: (name) => (users[name] === undefined ? undefined : credentialFromPassword(users[name]!)), ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
 const shell = new IkeShell(engine, logger.child('ike'), onAction);
 const transport = config.dataplane ? await DriverTransport.open(config.address, shell.receive) : await DgramTransport.open(config.address, shell.receive);
 const hub = config.dataplane?.hub ? NativeHub.open({ name: 'phub0', mtu: 1400, address: config.dataplane.tunnelAddress, prefixLength: 32 }) : undefined;
