@@ -2,6 +2,7 @@ import { parseIp, parsePrefix } from '../util/ip.ts';
 import { ntHashHex } from '../crypto/user-credential.ts';
 import { networkOverlapErrors } from './network-rules.ts';
 import { publicIdentityErrors } from './public-identity.ts';
+import { trustedCaErrors } from './trusted-ca-rules.ts';
 import type { ConfigIssue, ListenerName, PosternConfig, UserConfig } from './types.ts';
 
 /** Rules that span fields; run only on a document whose every field is well-formed. */
@@ -76,7 +77,7 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   });
   const mqtt = config.telemetry.mqtt;
   if (mqtt.enabled && mqtt.url.includes('.invalid')) error('telemetry.mqtt.url', 'required', 'needs a real broker address when telemetry is enabled');
-  errors.push(...networkOverlapErrors(config), ...publicIdentityErrors(config));
+  errors.push(...networkOverlapErrors(config), ...publicIdentityErrors(config), ...trustedCaErrors(config));
   return errors;
 }
 

@@ -83,3 +83,20 @@ t.test('revocationVerdict, the policy table', async (t) => {
   ];
   for (const [policy, status, expected] of table) t.equal(revocationVerdict(cert, { policy, status }).verdict, expected, `${policy} + ${status.status}${status.status === 'unknown' && status.pending ? ' (pending)' : ''}`);
 });
+
+t.test('config: trusted CAs must be readable CA certificates; the schema takes the revocation fields', async (t) => {
+  const { defaultConfig } = await import('../../../firmware/config/defaults.ts');
+  const { validateConfig } = await import('../../../firmware/config/validate.ts');
+  const issues = (c: unknown) => {
+    const r = validateConfig(c);
+    return r.ok ? [] : r.errors.filter((i) => i.path.startsWith('certificates'));
+  };
+  const config = defaultConfig();
+  config.certificates.revocation = 'soft';
+  config.certificates.trusted = [{ name: 'corp', certificate: ca.certificatePem, revocation: 'hard' }];
+  t.same(issues(config), [], 'a CA with its policy is accepted');
+  config.certificates.trusted = [{ name: 'leaf', certificate: client.issued.certificatePem }, { name: 'junk', certificate: `-----BEGIN CERTIFICATE-----\n${'A'.repeat(80)}\n-----END CERTIFICATE-----` }];
+  t.match(issues(config), [{ path: 'certificates.trusted[0].certificate', message: /is not a CA certificate/ }, { path: 'certificates.trusted[1].certificate', message: /not a readable PEM/ }]);
+  (config.certificates as { revocation?: string }).revocation = 'sometimes';
+  t.ok(issues(config).some((i) => i.path === 'certificates.revocation'), 'an unknown policy is refused');
+});
