@@ -31,13 +31,13 @@ function posternConnection(over: Partial<Ikev1PeerConfig['connections'][number]>
   };
 }
 
-async function setUp(t: Test, proposals: string[], esp: string[], psk = SITE_PSK): Promise<{ gwA: StrongSwan; gwB: LinePeer }> {
+async function setUp(t: Test, proposals: string[], esp: string[], psk = SITE_PSK, over: Partial<Ikev1PeerConfig['connections'][number]> = {}): Promise<{ gwA: StrongSwan; gwB: LinePeer }> {
   const lab = Lab.create(twoSitesDirect);
   t.teardown(() => lab.teardown());
   const swan = { ...swanSite({ local: A, remote: B, proposals, esp }), version: 1 as const };
   const [gwA, gwB] = await Promise.all([
     StrongSwan.start(lab, 'gwA', { connections: { site: swan }, secrets: swanSecrets(psk) }),
-    LinePeer.spawn(lab, 'gwB', 'postern-ikev1-gwB', 'postern-ikev1-peer.ts', { address: B, connections: [posternConnection()] } satisfies Ikev1PeerConfig).then((r) => r.peer),
+    LinePeer.spawn(lab, 'gwB', 'postern-ikev1-gwB', 'postern-ikev1-peer.ts', { address: B, connections: [posternConnection(over)] } satisfies Ikev1PeerConfig).then((r) => r.peer),
   ]);
   return { gwA, gwB };
 }
@@ -110,6 +110,21 @@ t.test('Postern initiates IKEv1 to strongSwan: both install the child with the s
   const ikeLines = () => gwA.log(400).split('\n').filter((l) => /\[(IKE|ENC|NET)\]/.test(l) && !/ +[0-9]+: /.test(l)).slice(-12).join('\n');
   await waitUntil('strongSwan deletes the SA', 5000, async () => (await gwA.listSas()).length === 0, ikeLines);
   t.pass('the deletes reached strongSwan');
+});
+
+t.test('Postern rekeys the child by lifetime: strongSwan takes the new SPIs and drops the old', { skip }, async (t) => {
+  const { gwA, gwB } = await setUp(t, ['aes128-sha1-modp2048'], ['aes256-sha1'], SITE_PSK, { rekeySeconds: 3 });
+  t.equal(await gwB.command('initiate to-a'), 'ok');
+  const first = await gwB.waitEvent(isChild).catch((e: Error) => {
+    throw new Error(`${e.message}\n${gwA.log(400).split('\n').filter((l) => /\[(IKE|ENC|CFG)\]/.test(l) && !/ +[0-9]+: /.test(l)).slice(-15).join('\n')}`);
+  });
+  const rekey = await gwB.waitEvent((e) => e['type'] === 'rekey-child', 15_000);
+  t.equal(rekey['oldInSpi'] ?? first['inSpi'], first['inSpi']);
+  await waitUntil('strongSwan has only the new child', 5000, async () => {
+    const spis = await swanSpis(gwA);
+    return spis?.in === rekey['outSpi'] && (await gwA.listSas())[0]?.children.length === 1;
+  }, () => gwA.log(400).split('\n').filter((l) => /CHILD_SA|DELETE|QUICK_MODE/.test(l)).slice(-12).join('\n'));
+  t.pass('strongSwan installed the new child and deleted the old one');
 });
 
 t.test('a wrong pre-shared key: Postern says the keys differ, nothing comes up', { skip }, async (t) => {

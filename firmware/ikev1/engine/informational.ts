@@ -27,6 +27,18 @@ export function deletePayloads(sa: Phase1Sa): Ikev1Payload[] {
   return out;
 }
 
+/**
+ * An authenticated error notify refuses our Quick Modes still waiting for QM2 (strongSwan names
+ * no message ID in it): they stop retransmitting instead of timing out.
+ */
+function abandonQuickModes(ctx: Ikev1Context, sa: Phase1Sa, why: string): void {
+  for (const qm of [...sa.quickModes.values()]) {
+    if (!qm.initiator || qm.state !== 'qm1') continue;
+    sa.quickModes.delete(qm.messageId);
+    ctx.log('warn', `Quick Mode ${qm.messageId.toString(16)} with ${sa.remote.address} refused by the peer: ${why}`);
+  }
+}
+
 /** A verified informational from the peer; returns a reason when the SA must close. */
 export function handleInformational(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened: Opened): string | undefined {
   const c = sa.crypto!;
@@ -43,6 +55,7 @@ export function handleInformational(ctx: Ikev1Context, sa: Phase1Sa, mid: number
         sendInformational(ctx, sa, [{ kind: 'N', notification: { ...n, type: NotifyType.R_U_THERE_ACK } }]);
       } else if (n.type !== NotifyType.R_U_THERE_ACK) {
         ctx.log(n.type < 16384 ? 'warn' : 'info', `${sa.remote.address} notifies ${notifyName(n.type)}`);
+        if (n.type < 16384) abandonQuickModes(ctx, sa, notifyName(n.type));
       }
     }
     if (p.kind === 'D') {

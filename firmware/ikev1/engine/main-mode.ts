@@ -10,7 +10,7 @@ import type { IsakmpTransform } from '../payloads/sa.ts';
 import { DOI_IPSEC, ExchangeType, NotifyType, ProtocolId } from '../registry.ts';
 import type { Ikev1Context } from './context.ts';
 import { Phase1Sa } from './ikev1-sa.ts';
-import { describePhase1Offer, phase1Answer, phase1Offer, phase1Params, selectPhase1 } from './proposals.ts';
+import { describePhase1Offer, lifetimeFor, phase1Answer, phase1Offer, phase1Params, selectPhase1 } from './proposals.ts';
 import { seal, type Opened } from './protect.ts';
 import { initiatorVendorIds, natTraversalOf, peerSupportsDpd, responderVendorIds } from './vendor-ids.ts';
 
@@ -39,7 +39,7 @@ export function plainNotify(ckyI: bigint, ckyR: bigint, type: number, messageId:
 }
 
 const cookieOf = (ctx: Ikev1Context): bigint => Buffer.from(ctx.crypto.randomBytes(8)).readBigUInt64BE() || 1n;
-const lifeOf = (ctx: Ikev1Context, conn: IkeConnection) => conn.ikeRekeySeconds || ctx.options.phase1LifeSeconds;
+const lifeOf = (ctx: Ikev1Context, conn: IkeConnection) => lifetimeFor(conn.ikeRekeySeconds, ctx.options.phase1LifeSeconds);
 
 /** Initiator, message 1. */
 export function startMainMode(ctx: Ikev1Context, conn: IkeConnection, local: Endpoint, remote: Endpoint): Phase1Sa {

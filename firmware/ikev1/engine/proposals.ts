@@ -204,3 +204,11 @@ export function describePhase1Offer(offer: SaPayload): string {
     return `encr ${p.encryption}${p.keyBits ? `-${p.keyBits}` : ''} hash ${p.hash} auth ${p.authMethod} group ${p.group}`;
   }).join(', ');
 }
+
+/**
+ * The lifetime offered: past the rekey time by a tenth (at least a minute), so the rekey happens
+ * before the peer's hard expiry, as strongSwan's defaults do (rekey 3600 s, life 3960 s).
+ */
+export function lifetimeFor(rekeySeconds: number | undefined, otherwise: number): number {
+  return rekeySeconds ? rekeySeconds + Math.max(60, Math.ceil(rekeySeconds / 10)) : otherwise;
+}

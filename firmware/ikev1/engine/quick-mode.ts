@@ -12,7 +12,7 @@ import type { IsakmpProposal, IsakmpTransform } from '../payloads/sa.ts';
 import { ExchangeType, NotifyType, ProtocolId } from '../registry.ts';
 import type { Ikev1Context } from './context.ts';
 import type { Phase1Sa, QuickMode } from './ikev1-sa.ts';
-import { encapsulationMode, modeOf, phase2Answer, phase2Offer, phase2Params, selectPhase2, type Phase2Choice } from './proposals.ts';
+import { encapsulationMode, lifetimeFor, modeOf, phase2Answer, phase2Offer, phase2Params, selectPhase2, type Phase2Choice } from './proposals.ts';
 import { exchangeIv, seal, sealInformational, type Opened } from './protect.ts';
 import { idToTs, prefixToId } from './selectors.ts';
 import { cookieBytes } from '../crypto/keys.ts';
@@ -69,7 +69,7 @@ export function startQuickMode(ctx: Ikev1Context, sa: Phase1Sa, sel: SelectorPai
   const mid = randomMessageId(ctx, sa);
   const group = pfsGroup(sa);
   const qm: QuickMode = { messageId: mid, initiator: true, state: 'qm1', iv: exchangeIv(sa, mid), ni: ctx.crypto.randomBytes(ctx.options.nonceLength), nr: new Uint8Array(), spi: ctx.newSpi() };
-  qm.offer = phase2Offer(conn.espProposals, { spi: spiBytes(qm.spi), encapsulation: encapsulationMode(conn.mode, sa.natDetected ? sa.nat : 'none'), lifeSeconds: conn.rekeySeconds || ctx.options.phase2LifeSeconds, ...(group !== undefined ? { group } : {}) });
+  qm.offer = phase2Offer(conn.espProposals, { spi: spiBytes(qm.spi), encapsulation: encapsulationMode(conn.mode, sa.natDetected ? sa.nat : 'none'), lifeSeconds: lifetimeFor(conn.rekeySeconds, ctx.options.phase2LifeSeconds), ...(group !== undefined ? { group } : {}) });
   if (replaces) qm.replaces = replaces;
   qm.idci = sel.local;
   qm.idcr = sel.remote;

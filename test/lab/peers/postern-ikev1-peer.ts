@@ -39,9 +39,9 @@ function act(actions: IkeAction[]): void {
   for (const a of actions) {
     if (a.type === 'send') transport.send(a.packet, a.from, a.to);
     else if (a.type === 'log') print('log', { level: a.level, msg: a.msg });
-    else if (a.type === 'install-child' || a.type === 'delete-child') {
+    else if (a.type === 'install-child' || a.type === 'delete-child' || a.type === 'rekey-child') {
       const c = a.child;
-      print('event', { type: a.type, connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
+      print('event', { type: a.type, ...(a.type === 'rekey-child' ? { oldInSpi: a.old.inbound.spi } : {}), connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
     } else print('event', a);
   }
   schedule();

@@ -146,6 +146,8 @@ t.test('ESP proposals that do not match: Quick Mode refused with a notify, phase
   t.equal(pair.of('a', 'install-child').length, 0);
   t.ok(pair.logs('b').some((l) => /no acceptable ESP proposal/.test(l)));
   t.ok(pair.logs('a').some((l) => /notifies NO-PROPOSAL-CHOSEN/.test(l)), 'A hears why');
+  t.ok(pair.logs('a').some((l) => /Quick Mode [0-9a-f]+ with 192\.0\.2\.2 refused by the peer: NO-PROPOSAL-CHOSEN/.test(l)), 'and stops retransmitting QM1');
+  t.equal(pair.engines.a.sas[0]?.quickModes.size, 0);
 });
 
 t.test('subnets outside the responder\'s policy: INVALID-ID-INFORMATION', async (t) => {
