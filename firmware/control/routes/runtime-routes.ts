@@ -20,6 +20,23 @@ export function runtimeRoutes(ctx: ApiContext): Route[] {
       },
     },
     {
+      // WAN and LAN in one transaction (the Settings form): both saved, or neither (issue 17).
+      method: 'PUT', path: '/api/v1/interfaces',
+      handler: async (c) => {
+        const next = structuredClone(ctx.store.current().config);
+        const body = (await c.body()) as Record<string, unknown>;
+        if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('send {wan: {...}, lan: {...}}');
+        for (const role of ['wan', 'lan'] as const) {
+          const part = Object.hasOwn(body, role) ? body[role] : undefined;
+          if (part === undefined) continue;
+          if (!part || typeof part !== 'object' || Array.isArray(part)) throw badRequest(`'${role}' must be an object`, { field: `system.${role}` });
+          // Spread, not Object.assign: own properties as they are (issue 15.6).
+          (next.system as unknown as Record<string, unknown>)[role] = { ...next.system[role], ...part };
+        }
+        return { status: 200, body: await applyOrThrow(ctx, next, 'WAN and LAN changed') };
+      },
+    },
+    {
       method: 'PUT', path: '/api/v1/interfaces/:role',
       handler: async (c) => {
         const role = c.params['role'];

@@ -60,6 +60,10 @@ t.test('issue 17: a WAN interface the box lacks is saved with a warning at syste
   t.match(r.json.warnings.filter((w: { code: string }) => w.code === 'missing'), [{ path: 'system.wan.interface', message: /no interface 'eth9' on this box now \(it has: lo, eth0, eth1\)/ }]);
   const ok = await h.call('PUT', '/api/v1/interfaces/wan', { interface: 'eth0' });
   t.same(ok.json.warnings.filter((w: { code: string }) => w.code === 'missing'), []);
+  const both = await h.call('PUT', '/api/v1/interfaces', { wan: { interface: 'eth9' }, lan: { interface: 'eth1', address: '10.10.0.1/24' } });
+  t.equal(both.status, 422, 'WAN and LAN together: the LAN on the client pool refuses both');
+  t.match(both.json.error.details.issues, [{ path: 'pools[0].ipv4', message: /same network as the LAN/ }]);
+  t.equal(h.store.current().config.system.wan.interface, 'eth0', 'and the WAN was not changed alone');
 });
 
 t.test('issue 17: password1234 is refused for a VPN user at the password field', async (t) => {

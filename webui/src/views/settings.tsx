@@ -101,11 +101,7 @@ function InterfacesCard() {
   if (!box) return null;
   const save = (e: Event) => {
     e.preventDefault();
-    void change.run(async () => {
-      const wan = await api<{ warnings?: unknown[] }>('PUT', '/interfaces/wan', { interface: form.wanInterface });
-      const lan = await api<{ warnings?: unknown[] }>('PUT', '/interfaces/lan', { interface: form.lanInterface, address: form.lanAddress });
-      return { warnings: lan.warnings ?? wan.warnings ?? [] };
-    }, 'WAN and LAN saved', load);
+    void change.run(() => api('PUT', '/interfaces', { wan: { interface: form.wanInterface }, lan: { interface: form.lanInterface, address: form.lanAddress } }), 'WAN and LAN saved', load);
   };
   const { errors, warnings } = change.issues;
   return (
