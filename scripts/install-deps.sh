@@ -23,6 +23,8 @@ mode="${1:-}"
 firmware_packages=(
   qemu-user-static gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
   libssl-dev:arm64 libstdc++6:arm64 binutils make
+  # The firmware tests ask the executable's /healthz from a lab namespace.
+  curl
 )
 lab_packages=(
   iproute2 nftables iputils-ping iperf3 procps psmisc

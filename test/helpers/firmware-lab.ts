@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -88,4 +89,11 @@ export function figures(fw: Firmware, served: Served, what: string): string {
   const mb = (n: number) => (n / 1e6).toFixed(1);
   const gz = fw.manifest.gzipBytes || gzipSync(readFileSync(fw.executable)).length;
   return `${what}: executable ${mb(fw.manifest.bytes)} MB (${mb(gz)} MB gzipped), start to healthy ${served.startToHealthyMs} ms (listening at ${served.startToListeningMs} ms), idle RSS ${(served.idleRssKb / 1024).toFixed(0)} MB`;
+}
+
+/** What `readelf` (binutils) says of an executable: its machine, and whether a symbol table is left. */
+export function elfInfo(file: string): { machine: string; stripped: boolean } {
+  const header = spawnSync('readelf', ['-h', file], { encoding: 'utf8' }).stdout;
+  const sections = spawnSync('readelf', ['-S', '-W', file], { encoding: 'utf8' }).stdout;
+  return { machine: /Machine:\s+(.+)/.exec(header)?.[1]?.trim() ?? 'unknown', stripped: sections.includes('.text') && !/\s\.symtab\s/.test(sections) };
 }
