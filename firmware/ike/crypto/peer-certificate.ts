@@ -1,5 +1,6 @@
 import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import { IdType, idToString, type IdPayload } from '../payloads/identity.ts';
+import { sameName } from './distinguished-name.ts';
 
 /**
  * A peer's end-entity certificate for IKE authentication (RFC 7296 §2.15, §3.6; RFC 4945 §3): it
@@ -59,10 +60,10 @@ function idMatches(cert: X509Certificate, id: IdPayload): boolean {
     case IdType.ID_IPV4_ADDR:
     case IdType.ID_IPV6_ADDR: return cert.checkIP(text) !== undefined;
     case IdType.ID_RFC822_ADDR: return cert.checkEmail(text, { subject: 'never' }) !== undefined;
-    // A DN ID is the certificate's subject, DER for DER.
+    // A DN ID is the certificate's subject, compared as names (RFC 5280 §7.1), not as octets.
     case IdType.ID_DER_ASN1_DN: {
       const subject = subjectDer(Buffer.from(cert.raw));
-      return subject !== undefined && subject.equals(Buffer.from(id.data));
+      return subject !== undefined && sameName(subject, id.data);
     }
     default: return false;
   }
