@@ -35,6 +35,8 @@ export interface RevocationServiceOptions {
   readonly retryMs?: number;
   /** Each fetch's deadline and size cap (5 s and 1 MB by default). */
   readonly limits?: Partial<Pick<FetchOptions, 'timeoutMs' | 'maxBytes'>>;
+  /** Bounds on the delay before a held CRL is fetched again (a minute to a day by default). */
+  readonly refreshMs?: { readonly min: number; readonly max: number };
   /** How often the own CA's list is looked at for new revocations. */
   readonly pollMs?: number;
   /** New revocations were learned (a refreshed CRL, the own list): live sessions should be checked again. */
@@ -45,6 +47,25 @@ interface HeldCrl { readonly crl: CertificateList; readonly ca: string; timer?: 
 interface HeldOcsp { readonly single: SingleResponse; readonly url: string; readonly expires: number }
 
 const MINUTE = 60_000;
+/** Answers and failures kept per certificate: beyond this the oldest go (each costs a fetch again). */
+const MAX_HELD = 10_000;
+
+/** Keeps a per-certificate map bounded: the oldest entry goes first (Maps iterate in insertion order). */
+function bounded<K, V>(map: Map<K, V>, key: K, value: V): void {
+  map.delete(key);
+  if (map.size >= MAX_HELD) map.delete(map.keys().next().value as K);
+  map.set(key, value);
+}
+
+/**
+ * When a held CRL is fetched again (pure): at 80 % of its validity, so it never lapses, or in an
+ * hour without nextUpdate; after a failed refresh, a minute later; always within [min, max].
+ */
+export function crlRefreshDelay(crl: Pick<CertificateList, 'thisUpdate' | 'nextUpdate'>, now: Date, retry: boolean, bounds = { min: MINUTE, max: 24 * 60 * MINUTE }): number {
+  const { thisUpdate, nextUpdate } = crl;
+  const due = retry ? now.getTime() + MINUTE : nextUpdate ? thisUpdate.getTime() + 0.8 * (nextUpdate.getTime() - thisUpdate.getTime()) : now.getTime() + 60 * MINUTE;
+  return Math.min(Math.max(due - now.getTime(), bounds.min), bounds.max);
+}
 
 export class RevocationService implements RevocationChecker {
   readonly #o: RevocationServiceOptions;
@@ -158,7 +179,7 @@ export class RevocationService implements RevocationChecker {
     }
     this.counters.failures++;
     const why = errors.join('; ');
-    this.#failed.set(key, { why, until: Date.now() + (this.#o.retryMs ?? 30_000) });
+    bounded(this.#failed, key, { why, until: Date.now() + (this.#o.retryMs ?? 30_000) });
     this.#o.log.warn('revocation status unavailable', { serial: normalSerial(certificate.serialNumber), why });
   }
 
@@ -176,7 +197,7 @@ export class RevocationService implements RevocationChecker {
     if (!verdict.ok) throw new Error(verdict.reason);
     if (verdict.single.status === 'unknown') throw new Error('the responder does not know the certificate');
     const until = verdict.single.nextUpdate?.getTime() ?? now.getTime() + 5 * MINUTE;
-    this.#ocsp.set(key, { single: verdict.single, url, expires: Math.min(until, now.getTime() + 24 * 60 * MINUTE) });
+    bounded(this.#ocsp, key, { single: verdict.single, url, expires: Math.min(until, now.getTime() + 24 * 60 * MINUTE) });
     this.#failed.delete(key);
   }
 
@@ -206,12 +227,10 @@ export class RevocationService implements RevocationChecker {
     if (previous && [...decoded.crl.revoked.keys()].some((s) => !previous.crl.revoked.has(s))) this.#o.onChange?.();
   }
 
-  /** Fetched again at 80 % of its validity (at least a minute from now), so it never lapses; retried each minute on failure. */
+  /** The background refresh of a held CRL (crlRefreshDelay); a refresh that fails is retried. */
   #schedule(url: string, issuer: X509Certificate, held: HeldCrl, now: Date, retry = false): void {
     if (this.#closed) return;
-    const { thisUpdate, nextUpdate } = held.crl;
-    const due = retry ? now.getTime() + MINUTE : nextUpdate ? thisUpdate.getTime() + 0.8 * (nextUpdate.getTime() - thisUpdate.getTime()) : now.getTime() + 60 * MINUTE;
-    const delay = Math.min(Math.max(due - now.getTime(), MINUTE), 24 * 60 * MINUTE);
+    const delay = crlRefreshDelay(held.crl, now, retry, this.#o.refreshMs);
     held.timer = setTimeout(() => {
       this.#crlFetch(url, issuer).catch((error: unknown) => {
         this.#o.log.warn('CRL refresh failed', { url, error: message(error) });

@@ -136,3 +136,38 @@ t.test("Postern's own CA: its state directory's list, no HTTP; a new revocation 
   t.ok(changes >= 1, 'the new revocation was reported');
   t.same(service.check(new X509Certificate(bob.certificatePem), ca).status.status, 'revoked');
 });
+
+t.test('a held CRL is fetched again in the background; a new revocation in it is reported', { skip }, async (t) => {
+  const pki = makeRevocationPki();
+  t.teardown(() => pki.cleanup());
+  let crl: Buffer = Buffer.alloc(0);
+  let requests = 0;
+  const base = await serve(t, (_req, _body, res) => {
+    requests++;
+    res.writeHead(200).end(crl);
+  });
+  const leaf = pki.issue('later.example', { crl: `${base}/ca.crl` });
+  crl = pki.crl([]);
+  const ca = new X509Certificate(pki.ca.certificatePem);
+  let changes = 0;
+  const service = new RevocationService({ log, trusted: [{ ca, policy: 'hard' }], refreshMs: { min: 100, max: 100 }, onChange: () => changes++ });
+  t.teardown(() => service.close());
+  t.match((await service.checkNow(new X509Certificate(leaf.certificatePem), ca)).status, { status: 'good' });
+  crl = pki.crl([{ serialHex: leaf.serialHex, revokedAt: new Date(Math.floor(Date.now() / 1000) * 1000) }]);
+  for (let i = 0; i < 100 && changes === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  t.ok(changes >= 1, 'the refreshed CRL brought a new revocation');
+  t.ok(requests >= 2, 'fetched again without being asked');
+  t.match(service.check(new X509Certificate(leaf.certificatePem), ca).status, { status: 'revoked' }, 'and answers from it');
+});
+
+t.test('crlRefreshDelay: 80 % of the validity, bounded; a minute after a failure', async (t) => {
+  const { crlRefreshDelay } = await import('../../../firmware/revocation/revocation-service.ts');
+  const thisUpdate = new Date('2026-12-01T00:00:00Z');
+  const nextUpdate = new Date('2026-12-08T00:00:00Z');
+  const hour = 3_600_000;
+  t.equal(crlRefreshDelay({ thisUpdate, nextUpdate }, thisUpdate, false), 24 * hour, 'a week-long CRL: capped at a day');
+  t.ok(Math.abs(crlRefreshDelay({ thisUpdate, nextUpdate }, new Date(thisUpdate.getTime() + 5.5 * 24 * hour), false) - 2.4 * hour) < 1000, 'refreshed at 80 % of its life');
+  t.equal(crlRefreshDelay({ thisUpdate, nextUpdate }, new Date('2026-12-07T23:59:00Z'), false), 60_000, 'never sooner than a minute');
+  t.equal(crlRefreshDelay({ thisUpdate, nextUpdate: undefined }, thisUpdate, false), hour, 'no nextUpdate: an hour');
+  t.equal(crlRefreshDelay({ thisUpdate, nextUpdate }, thisUpdate, true), 60_000, 'after a failure: a minute');
+});
