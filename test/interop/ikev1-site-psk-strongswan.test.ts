@@ -127,6 +127,21 @@ t.test('Postern rekeys the child by lifetime: strongSwan takes the new SPIs and 
   t.pass('strongSwan installed the new child and deleted the old one');
 });
 
+t.test('strongSwan rekeys the child Postern answered: the new child beside the old, same SPIs', { skip }, async (t) => {
+  const { gwA, gwB } = await setUp(t, ['aes256-sha256-modp2048'], ['aes256-sha1']);
+  const r = await gwA.initiate('net');
+  if (r.code !== 0) t.fail(`strongSwan could not initiate:\n${r.stdout}`);
+  const first = await gwB.waitEvent(isChild);
+  t.equal((await gwA.swanctl(['--rekey', '--child', 'net'])).code, 0, 'swanctl --rekey');
+  const rekey = await gwB.waitEvent((e) => e['type'] === 'rekey-child');
+  t.equal(rekey['oldInSpi'], first['inSpi'], 'Postern took it as a rekey of the first child');
+  // strongSwan keeps a rekeyed IKEv1 child until it expires (charon.delete_rekeyed = no); Postern
+  // retires the old one itself after a grace period (unit-tested on the simulated clock).
+  const raw = (await gwA.swanctl(['--list-sas', '--raw'])).stdout;
+  const pairs = [...raw.matchAll(/spi-in=([0-9a-f]+) spi-out=([0-9a-f]+)/g)].map((m) => [parseInt(m[1]!, 16), parseInt(m[2]!, 16)]);
+  t.ok(pairs.some(([i, o]) => i === rekey['outSpi'] && o === rekey['inSpi']), `strongSwan holds the new child with the same SPIs (${JSON.stringify(pairs)})`);
+});
+
 t.test('a wrong pre-shared key: Postern says the keys differ, nothing comes up', { skip }, async (t) => {
   const { gwA, gwB } = await setUp(t, ['aes128-sha1-modp2048'], ['aes128-sha1'], 'not-the-right-key-0123456789');
   const r = await gwA.initiate('net', 5);

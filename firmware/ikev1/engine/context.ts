@@ -13,6 +13,8 @@ export interface Ikev1Options {
    */
   readonly halfOpenLimit: number;
   readonly halfOpenPerSource: number;
+  /** A child the peer rekeyed but did not delete is deleted by us after this long. */
+  readonly rekeyedGraceMs: number;
   /** Nonces of 8 to 256 bytes (RFC 2409 §5); 32 as strongSwan sends. */
   readonly nonceLength: number;
   /** Lifetimes offered when the connection names no rekey time (strongSwan's IKEv1 defaults). */
@@ -20,7 +22,7 @@ export interface Ikev1Options {
   readonly phase2LifeSeconds: number;
 }
 
-export const defaultIkev1Options: Ikev1Options = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, halfOpenLimit: 1000, halfOpenPerSource: 16, nonceLength: 32, phase1LifeSeconds: 10_800, phase2LifeSeconds: 3600 };
+export const defaultIkev1Options: Ikev1Options = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, halfOpenLimit: 1000, halfOpenPerSource: 16, rekeyedGraceMs: 30_000, nonceLength: 32, phase1LifeSeconds: 10_800, phase2LifeSeconds: 3600 };
 
 /** Something that may wait for an answer: the SA (Main Mode) or one Quick Mode. */
 export interface RetransmitHolder {

@@ -6,7 +6,7 @@ import type { Phase1Sa } from './ikev1-sa.ts';
 import { deletePayloads, handleInformational, sendInformational } from './informational.ts';
 import { handleMm2, handleMm4, handleMm6, plainNotify, respondMm1, respondMm3, respondMm5, startMainMode } from './main-mode.ts';
 import { exchangeIv, messageHash, open, payloadNames, type Opened } from './protect.ts';
-import { handleQm2, handleQm3, ourSelectorPairs, respondQm1, startQuickMode } from './quick-mode.ts';
+import { handleQm2, handleQm3, ourSelectorPairs, respondQm1, retireChild, startQuickMode } from './quick-mode.ts';
 
 const EXCHANGE_NAMES: Record<number, string> = { [ExchangeType.IDENTITY_PROTECTION]: 'Main Mode', [ExchangeType.AGGRESSIVE]: 'Aggressive Mode', [ExchangeType.INFORMATIONAL]: 'Informational', [ExchangeType.QUICK_MODE]: 'Quick Mode' };
 const cookieKey = (c: bigint) => c.toString(16).padStart(16, '0');
@@ -110,6 +110,11 @@ export class Ikev1Engine {
         continue;
       }
       this.#rekeyChildren(sa);
+      for (const [spi, at] of [...sa.retiring]) {
+        const old = sa.children.find((c) => c.inbound.spi === spi);
+        if (!old) sa.retiring.delete(spi);
+        else if (now >= at) retireChild(this.#context(), sa, old);
+      }
       for (const qm of [...sa.quickModes.values()]) {
         if (!this.#resend(sa, qm, now)) {
           sa.quickModes.delete(qm.messageId);
@@ -145,6 +150,7 @@ export class Ikev1Engine {
       const after = (sa.connection?.rekeySeconds ?? 0) * 1000;
       if (after && sa.initiator && sa.state === 'established') for (const c of this.#rekeyable(sa)) next = Math.min(next, (sa.childBorn.get(c.inbound.spi) ?? 0) + after);
       if (sa.state !== 'established') next = Math.min(next, sa.createdAt + this.options.halfOpenTimeoutMs);
+      for (const at of sa.retiring.values()) next = Math.min(next, at);
       for (const holder of [sa, ...sa.quickModes.values()]) if (holder.retransmit) next = Math.min(next, this.#due(holder.retransmit));
     }
     return next === Infinity ? undefined : next;

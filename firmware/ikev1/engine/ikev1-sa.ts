@@ -100,6 +100,8 @@ export class Phase1Sa {
   /** When each child (by inbound SPI) was made, for rekeying by lifetime. */
   readonly childBorn = new Map<number, number>();
   /** Each child's selectors as its Quick Mode named them (ours first), to rekey it with the same. */
+  /** Rekeyed children the peer has not deleted yet, by inbound SPI: when we retire them ourselves. */
+  readonly retiring = new Map<number, number>();
   readonly childSelectors = new Map<number, { readonly local: Identification; readonly remote: Identification }>();
   readonly history: string[] = [];
   readonly createdAt: number;

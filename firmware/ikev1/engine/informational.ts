@@ -69,6 +69,7 @@ export function handleInformational(ctx: Ikev1Context, sa: Phase1Sa, mid: number
         const [child] = sa.children.splice(i, 1);
         sa.childBorn.delete(child!.inbound.spi);
         sa.childSelectors.delete(child!.inbound.spi);
+        sa.retiring.delete(child!.inbound.spi);
         ctx.emit({ type: 'delete-child', child: child! });
         ctx.log('info', `${sa.remote.address} deleted the child with SPIs in ${child!.inbound.spi.toString(16)} out ${value.toString(16)}`);
       }

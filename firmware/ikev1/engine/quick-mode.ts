@@ -196,13 +196,15 @@ export function handleQm3(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened
 }
 
 /**
- * Puts a new child in. A child with the same selectors as one we hold is its rekey: it goes in
- * beside the old one (`rekey-child`); the side that started the rekey then deletes the old child
- * (RFC 2409 has no rekey exchange: a new Quick Mode, then a Delete).
+ * Puts a new child in. A child with the same selectors as one we hold is its rekey (RFC 2409 has
+ * no rekey exchange: a new Quick Mode, then maybe a Delete). After QM3 both ends hold the new SA,
+ * so the outbound SA moves at once on both sides (`initiated: true` for the installer). The side
+ * that started the rekey deletes the old child; the other keeps it for the peer's Delete, or
+ * retires it itself after a grace period (strongSwan keeps rekeyed IKEv1 children until expiry).
  */
 function install(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo, qm: QuickMode): void {
   const key = (c: ChildSaInfo) => `${c.localTs.join(',')}|${c.remoteTs.join(',')}`;
-  const old = qm.replaces ?? sa.children.find((c) => key(c) === key(child));
+  const old = qm.replaces ?? sa.children.find((c) => key(c) === key(child) && !sa.retiring.has(c.inbound.spi));
   sa.children.push(child);
   sa.childBorn.set(child.inbound.spi, ctx.now);
   if (qm.idci && qm.idcr) sa.childSelectors.set(child.inbound.spi, qm.initiator ? { local: qm.idci, remote: qm.idcr } : { local: qm.idcr, remote: qm.idci });
@@ -212,12 +214,20 @@ function install(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo, qm: QuickM
     ctx.log('info', `Quick Mode with ${sa.remote.address} done: ${what}`);
     return;
   }
-  ctx.emit({ type: 'rekey-child', old, child, initiated: qm.initiator });
+  ctx.emit({ type: 'rekey-child', old, child, initiated: true });
   ctx.log('info', `child ${old.inbound.spi.toString(16)} with ${sa.remote.address} rekeyed: ${what}`);
-  if (!qm.initiator) return;
-  sa.children.splice(sa.children.indexOf(old), 1);
+  if (qm.initiator) retireChild(ctx, sa, old);
+  else sa.retiring.set(old.inbound.spi, ctx.now + ctx.options.rekeyedGraceMs);
+}
+
+/** Removes a child of ours and tells the peer with a Delete naming our inbound SPI (RFC 2408 §3.15). */
+export function retireChild(ctx: Ikev1Context, sa: Phase1Sa, old: ChildSaInfo): void {
+  const i = sa.children.indexOf(old);
+  if (i < 0) return;
+  sa.children.splice(i, 1);
   sa.childBorn.delete(old.inbound.spi);
   sa.childSelectors.delete(old.inbound.spi);
+  sa.retiring.delete(old.inbound.spi);
   ctx.emit({ type: 'delete-child', child: old });
   const spi = Buffer.alloc(4);
   spi.writeUInt32BE(old.inbound.spi);

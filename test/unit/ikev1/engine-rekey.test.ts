@@ -39,7 +39,7 @@ t.test('rekey by lifetime: new child beside the old, the old deleted on both sid
   t.equal(rekeyA.length, 1, 'A rekeyed after 600 s');
   t.equal(rekeyA[0]?.old.inbound.spi, first.inbound.spi);
   t.equal(rekeyA[0]?.initiated, true);
-  t.equal(rekeyB[0]?.initiated, false, 'B installs the new inbound SA and waits for the delete to switch');
+  t.equal(rekeyB[0]?.initiated, true, 'after QM3 both hold the new SA: B moves its outbound at once');
   t.equal(rekeyA[0]?.child.inbound.spi, rekeyB[0]?.child.outbound.spi, 'the new SPIs agree');
   t.equal(pair.of('a', 'delete-child')[0]?.child.inbound.spi, first.inbound.spi, 'A removed the old child');
   t.equal(pair.of('b', 'delete-child')[0]?.child.outbound.spi, first.inbound.spi, 'B removed it on A\'s delete');
@@ -49,6 +49,23 @@ t.test('rekey by lifetime: new child beside the old, the old deleted on both sid
   t.equal(pair.of('a', 'rekey-child').length, 3, 'every 600 s');
   t.equal(pair.engines.b.sas[0]?.children.length, 1, 'never more than one child left behind');
   t.equal(pair.of('a', 'install-child').length, 1, 'rekeys are not new children');
+});
+
+t.test('a peer that rekeys without deleting: the old child is retired after the grace period', async (t) => {
+  const pair = pairOf({ rekeySeconds: 600 });
+  pair.run(60_000);
+  const first = pair.of('b', 'install-child')[0]!.child;
+  // A's Delete of the old child is lost (strongSwan, by default, sends none for IKEv1 rekeys).
+  pair.filter = (p) => (p.from.address === A && p.packet[18] === 5 ? 'drop' : 'deliver'); // A's informationals
+
+  pair.run(611_000);
+  t.equal(pair.engines.b.sas[0]?.children.length, 2, 'B holds both for a while');
+  pair.filter = () => 'deliver';
+  pair.run(650_000);
+  t.equal(pair.of('b', 'delete-child')[0]?.child.inbound.spi, first.inbound.spi, 'then B retires the old child');
+  t.equal(pair.engines.b.sas[0]?.children.length, 1);
+  t.equal(pair.engines.a.sas[0]?.state, 'established', 'A takes B\'s delete for a child it already removed in its stride');
+  t.equal(pair.of('a', 'delete-child').length, 1, 'and removes nothing twice');
 });
 
 t.test('half-open caps: per source and in all; established peers unaffected', async (t) => {
