@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Postern needs on a fresh Debian machine with Node: npm packages (from the lock file)
 # and, with `--lab`, the Debian packages the lab and interop tests start as real peers; with
-# `--firmware` (also part of `--lab`), what `make firmware` needs to cross-build for arm64.
+# `--firmware` (also part of `--lab`), what `make firmware` needs to cross-build for arm64 and armv7.
 # Idempotent and quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,9 @@ mode="${1:-}"
 firmware_packages=(
   qemu-user-static gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
   libssl-dev:arm64 libstdc++6:arm64 binutils make
+  # armv7: a package (bundle + driver) for the distribution's Node; the driver cross-compiled, its C
+  # tests and the oldest armv7 Node run under qemu-arm.
+  gcc-arm-linux-gnueabihf binutils-arm-linux-gnueabihf libc6-dev-armhf-cross libssl-dev:armhf libstdc++6:armhf libatomic1:armhf
   # The firmware tests ask the executable's /healthz from a lab namespace.
   curl
 )
@@ -58,8 +61,10 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
   $sudo chmod +x /usr/sbin/policy-rc.d
 fi
-case " ${missing[*]} " in
-  *:arm64*) dpkg --print-foreign-architectures | grep -qx arm64 || $sudo dpkg --add-architecture arm64 ;;
-esac
+for arch in arm64 armhf; do
+  case " ${missing[*]} " in
+    *:$arch*) dpkg --print-foreign-architectures | grep -qx $arch || $sudo dpkg --add-architecture $arch ;;
+  esac
+done
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

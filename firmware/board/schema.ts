@@ -18,7 +18,7 @@ export const LED_SHOWS = ['power', 'wan-up', 'tunnels-up', 'error'] as const;
 export const boardSchema: ObjectField = group('Board profile', {
   name: text('Name', { format: 'name', help: 'Also the file name: board/<name>.json' }),
   title: text('Title', { minLength: 1, maxLength: 80, help: 'Maker and model, as shown in the web UI' }),
-  architecture: text('Architecture', { enum: ['arm64', 'x64'] }),
+  architecture: text('Architecture', { enum: ['arm64', 'armv7', 'x64'], help: 'armv7 boards get a package for their distribution\'s Node (>= 20) instead of a single executable' }),
   interfaces: listOf('Network interfaces', group('Interface', {
     name: text('Kernel name', { format: 'interface' }),
     role: text('Role', { enum: [...INTERFACE_ROLES] }),

@@ -4,7 +4,8 @@
  * the reset button and the watchdog from it; the image build takes the architecture and storage.
  */
 
-export const BoardArchitecture = { arm64: 'arm64', x64: 'x64' } as const;
+/** armv7: 32-bit ARM with NEON (hard float); a package for the distribution's Node, not a single executable. */
+export const BoardArchitecture = { arm64: 'arm64', armv7: 'armv7', x64: 'x64' } as const;
 export type BoardArchitecture = (typeof BoardArchitecture)[keyof typeof BoardArchitecture];
 
 /** wan: the uplink the listeners bind and follow; lan: the office side; spare: present, unused by default. */

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { loadBoardFile } from '../../firmware/board/load.ts';
 import type { BoardProfile } from '../../firmware/board/types.ts';
 import { buildDriver } from './driver.ts';
-import { must, nodeRuntime, NODE_VERSION, NODE_TARBALL_SHA256, type Runtime } from './runtime.ts';
+import { must, nodeRuntime, NODE_RUNTIMES, type Runtime } from './runtime.ts';
 import { TARGETS, type Target } from './targets.ts';
 
 /**
@@ -15,6 +15,9 @@ import { TARGETS, type Target } from './targets.ts';
  * architecture, is a SEA asset (written out and loaded at start, firmware/sea/). The blob is made by
  * the target's own runtime (under qemu for arm64: a blob or code cache made by another node crashes
  * the executable), then injected with postject into a stripped copy of that runtime.
+ *
+ * armv7 boards get a package instead (no current Node LTS for armv7l in the registry): the bundle,
+ * the driver beside it and a launcher for the distribution's Node (>= 20), as postern-<board>.tar.gz.
  *
  * Results are cached in .cache/firmware/ (git-ignored) under a key over every input: the sources
  * that go into the bundle and the driver, the board profile, the runtime's hash and this builder.
@@ -28,6 +31,7 @@ const KEY_INPUTS = ['firmware', 'webui/src', 'webui/index.html', 'drivers/lib', 
 export interface FirmwareManifest {
   readonly board: string;
   readonly arch: Target['arch'];
+  readonly form: Target['form'];
   readonly key: string;
   readonly node: string;
   readonly nodeTarballSha256: string;
@@ -42,7 +46,10 @@ export interface FirmwareManifest {
 
 export interface Firmware {
   readonly dir: string;
+  /** sea: the single executable; package: the launcher script (its bundle postern.js beside it). */
   readonly executable: string;
+  /** package: the tarball to install on the board. */
+  readonly archive?: string;
   readonly board: BoardProfile;
   readonly manifest: FirmwareManifest;
   /** Built by this call (false: taken from the cache). */
@@ -65,7 +72,7 @@ export function buildFirmware(boardName: string, options: BuildOptions = {}): Fi
   const manifestFile = join(dir, 'manifest.json');
   if (existsSync(manifestFile)) {
     const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as FirmwareManifest;
-    return { dir, executable: join(dir, 'postern'), board, manifest, built: false };
+    return { dir, ...outputs(dir, manifest.form, board.name), board, manifest, built: false };
   }
   const started = Date.now();
   mkdirSync(CACHE_DIR, { recursive: true });
@@ -78,20 +85,14 @@ export function buildFirmware(boardName: string, options: BuildOptions = {}): Fi
     must([process.execPath, 'scripts/build.mjs', '--out', join(tmp, 'bundle'), '--board', boardFile], 300_000);
     const driver = cachedDriver(target, runtime, log);
     copyFileSync(driver, join(tmp, 'postern_dp.node'));
-    log(`${board.name}: SEA blob made by node ${runtime.version} ${target.arch}${target.runner.length ? ' under qemu' : ''}`);
-    makeBlob(target, runtime, tmp);
-    log(`${board.name}: executable (stripped runtime + blob)`);
-    const executable = join(tmp, 'postern');
-    copyFileSync(runtime.node, executable);
-    chmodSync(executable, 0o755);
-    must([target.strip, '--strip-all', executable], 120_000);
-    must([resolve('node_modules/.bin/postject'), executable, 'NODE_SEA_BLOB', join(tmp, 'sea.blob'), '--sentinel-fuse', SEA_FUSE], 300_000);
-    const bytes = readFileSync(executable);
-    const identity = JSON.parse(must([...target.runner, executable, '--version', '--json'], 120_000)) as { commit: string; builtAt: string; board: string };
-    if (identity.board !== board.name) throw new Error(`the built executable says board ${identity.board}, expected ${board.name}`);
+    const made = target.form === 'sea' ? makeExecutable(target, runtime, tmp, board.name, log) : makePackage(target, runtime, tmp, board.name, log);
+    const bytes = readFileSync(made.artefact);
+    const identity = JSON.parse(must([...made.run, '--version', '--json'], 120_000)) as { commit: string; builtAt: string; board: string };
+    if (identity.board !== board.name) throw new Error(`the built ${target.form} says board ${identity.board}, expected ${board.name}`);
     const manifest: FirmwareManifest = {
-      board: board.name, arch: target.arch, key, node: runtime.version, nodeTarballSha256: runtime.tarballSha256,
-      commit: identity.commit, builtAt: identity.builtAt, bytes: bytes.length, gzipBytes: gzipSync(bytes, { level: 6 }).length,
+      board: board.name, arch: target.arch, form: target.form, key, node: runtime.version, nodeTarballSha256: runtime.tarballSha256,
+      commit: identity.commit, builtAt: identity.builtAt, bytes: bytes.length,
+      gzipBytes: target.form === 'sea' ? gzipSync(bytes, { level: 6 }).length : bytes.length,
       sha256: createHash('sha256').update(bytes).digest('hex'), driverBytes: statSync(driver).size, buildMs: Date.now() - started,
     };
     for (const f of ['sea.blob', 'sea-config.json', 'postern_dp.node']) rmSync(join(tmp, f), { force: true });
@@ -100,10 +101,55 @@ export function buildFirmware(boardName: string, options: BuildOptions = {}): Fi
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
     pruneOthers(board.name, key);
-    return { dir, executable: join(dir, 'postern'), board, manifest, built: true };
+    return { dir, ...outputs(dir, target.form, board.name), board, manifest, built: true };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+function outputs(dir: string, form: Target['form'], board: string): { executable: string; archive?: string } {
+  return form === 'sea' ? { executable: join(dir, 'postern') } : { executable: join(dir, 'postern', 'postern'), archive: join(dir, `postern-${board}.tar.gz`) };
+}
+
+interface Made {
+  /** What is measured and shipped: the executable, or the package's tarball. */
+  readonly artefact: string;
+  /** How to run it here (under qemu for another architecture). */
+  readonly run: readonly string[];
+}
+
+function makeExecutable(target: Target, runtime: Runtime, tmp: string, board: string, log: (line: string) => void): Made {
+  log(`${board}: SEA blob made by node ${runtime.version} ${target.arch}${target.runner.length ? ' under qemu' : ''}`);
+  makeBlob(target, runtime, tmp);
+  log(`${board}: executable (stripped runtime + blob)`);
+  const executable = join(tmp, 'postern');
+  copyFileSync(runtime.node, executable);
+  chmodSync(executable, 0o755);
+  must([target.strip, '--strip-all', executable], 120_000);
+  must([resolve('node_modules/.bin/postject'), executable, 'NODE_SEA_BLOB', join(tmp, 'sea.blob'), '--sentinel-fuse', SEA_FUSE], 300_000);
+  return { artefact: executable, run: [...target.runner, executable] };
+}
+
+/** The launcher of the armv7 package: the distribution's node runs the bundle beside it. */
+const LAUNCHER = `#!/bin/sh
+# Postern for armv7 boards: the bundle under the distribution's Node (20 or newer; POSTERN_NODE
+# names another). The data-plane driver postern_dp.node sits beside the bundle.
+here=$(dirname "$(readlink -f "$0")")
+exec "\${POSTERN_NODE:-node}" "$here/postern.js" "$@"
+`;
+
+function makePackage(target: Target, runtime: Runtime, tmp: string, board: string, log: (line: string) => void): Made {
+  log(`${board}: package for the distribution's node (bundle, driver, launcher)`);
+  const dir = join(tmp, 'postern');
+  mkdirSync(dir);
+  copyFileSync(join(tmp, 'bundle', 'postern.js'), join(dir, 'postern.js'));
+  writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n');
+  copyFileSync(join(tmp, 'postern_dp.node'), join(dir, 'postern_dp.node'));
+  writeFileSync(join(dir, 'postern'), LAUNCHER, { mode: 0o755 });
+  const archive = join(tmp, `postern-${board}.tar.gz`);
+  must(['tar', 'czf', archive, '--owner=0', '--group=0', '-C', tmp, 'postern'], 120_000);
+  // Its identity through the oldest Node it must run on (the last armv7l build), under qemu.
+  return { artefact: archive, run: [...target.runner, runtime.node, join(dir, 'postern.js')] };
 }
 
 export function listBoards(): string[] {
@@ -130,7 +176,7 @@ function makeBlob(target: Target, runtime: Runtime, dir: string): void {
 
 /** The driver per architecture and driver sources, shared by every board of that architecture. */
 function cachedDriver(target: Target, runtime: Runtime, log: (line: string) => void): string {
-  const h = createHash('sha256').update(NODE_VERSION).update(target.arch);
+  const h = createHash('sha256').update(JSON.stringify(NODE_RUNTIMES[target.arch])).update(target.arch);
   for (const input of ['drivers/lib', 'drivers/napi', 'drivers/binding.gyp', 'scripts/firmware/driver.ts']) hashTree(h, input);
   const file = join(CACHE_DIR, `driver-${target.arch}-${h.digest('hex').slice(0, 16)}`, 'postern_dp.node');
   if (!existsSync(file)) {
@@ -141,7 +187,7 @@ function cachedDriver(target: Target, runtime: Runtime, log: (line: string) => v
 }
 
 function cacheKey(boardFile: string): string {
-  const h = createHash('sha256').update(NODE_VERSION).update(JSON.stringify(NODE_TARBALL_SHA256)).update(readFileSync(boardFile));
+  const h = createHash('sha256').update(JSON.stringify(NODE_RUNTIMES)).update(readFileSync(boardFile));
   for (const input of KEY_INPUTS) hashTree(h, input);
   return h.digest('hex').slice(0, 16);
 }

@@ -11,7 +11,9 @@ import { existsSync } from 'node:fs';
  * forever in its start-up (node and a 5-line pthread test alike).
  */
 export interface Target {
-  readonly arch: 'x64' | 'arm64';
+  readonly arch: 'x64' | 'arm64' | 'armv7';
+  /** sea: one executable; package: the bundle and the driver for the distribution's Node (armv7). */
+  readonly form: 'sea' | 'package';
   readonly cc: string;
   readonly strip: string;
   /** Prefix for running one of the target's programs here (empty: native). */
@@ -19,8 +21,19 @@ export interface Target {
 }
 
 export const TARGETS: Readonly<Record<Target['arch'], Target>> = {
-  x64: { arch: 'x64', cc: 'gcc', strip: 'strip', runner: [] },
-  arm64: { arch: 'arm64', cc: 'aarch64-linux-gnu-gcc', strip: 'aarch64-linux-gnu-strip', runner: ['qemu-aarch64-static'] },
+  x64: { arch: 'x64', form: 'sea', cc: 'gcc', strip: 'strip', runner: [] },
+  arm64: { arch: 'arm64', form: 'sea', cc: 'aarch64-linux-gnu-gcc', strip: 'aarch64-linux-gnu-strip', runner: ['qemu-aarch64-static'] },
+  armv7: { arch: 'armv7', form: 'package', cc: 'arm-linux-gnueabihf-gcc', strip: 'arm-linux-gnueabihf-strip', runner: ['qemu-arm-static'] },
+};
+
+/** The target's own libraries its programs run with under qemu (Debian multiarch), and their packages. */
+const MULTIARCH: Readonly<Record<Target['arch'], ReadonlyArray<readonly [string, string]>>> = {
+  x64: [],
+  arm64: [['/usr/lib/aarch64-linux-gnu/libcrypto.so', 'libssl-dev:arm64'], ['/usr/lib/aarch64-linux-gnu/libstdc++.so.6', 'libstdc++6:arm64'], ['/lib/ld-linux-aarch64.so.1', 'libc6:arm64']],
+  armv7: [
+    ['/usr/lib/arm-linux-gnueabihf/libcrypto.so', 'libssl-dev:armhf'], ['/usr/lib/arm-linux-gnueabihf/libstdc++.so.6', 'libstdc++6:armhf'],
+    ['/usr/lib/arm-linux-gnueabihf/libatomic.so.1', 'libatomic1:armhf'], ['/lib/ld-linux-armhf.so.3', 'libc6:armhf'],
+  ],
 };
 
 /** Why this machine cannot build for the target (scripts/install-deps.sh --firmware), or null. */
@@ -30,10 +43,8 @@ export function targetMissing(target: Target): string | null {
   for (const tool of tools) {
     if (!['/usr/bin', '/usr/local/bin', '/bin'].some((d) => existsSync(`${d}/${tool}`))) return `${tool} is missing (scripts/install-deps.sh --firmware)`;
   }
-  if (target.arch === 'arm64') {
-    for (const [file, pkg] of [['/usr/lib/aarch64-linux-gnu/libcrypto.so', 'libssl-dev:arm64'], ['/usr/lib/aarch64-linux-gnu/libstdc++.so.6', 'libstdc++6:arm64'], ['/lib/ld-linux-aarch64.so.1', 'libc6:arm64']]) {
-      if (!existsSync(file as string)) return `${pkg} is missing (scripts/install-deps.sh --firmware)`;
-    }
+  for (const [file, pkg] of MULTIARCH[target.arch]) {
+    if (!existsSync(file)) return `${pkg} is missing (scripts/install-deps.sh --firmware)`;
   }
   return null;
 }

@@ -61,12 +61,14 @@ function firstLine(child: { stdout: NodeJS.ReadableStream | null }, match: (line
   });
 }
 
-export async function serveInLab(lab: Lab, fw: Firmware, runner: readonly string[], deadlineMs: number): Promise<Served> {
+/** `command` starts Postern (runner, executable or node and bundle); `runtimeDir` for a single executable. */
+export async function serveInLab(lab: Lab, command: readonly string[], deadlineMs: number, runtimeDir = true): Promise<Served> {
   const state = lab.subdir('state');
   const poller = lab.spawnDaemon('client', 'poller', [process.execPath, '-e', POLLER, `http://${GW}:${PORT}/healthz`], cleanEnv());
   await firstLine(poller.child, (l) => l === 'polling', 20_000, () => 'the poller did not start');
   const started = Date.now();
-  const daemon = lab.spawnDaemon('gw', 'postern', [...runner, fw.executable, 'run', '--state', state, '--runtime-dir', join(state, 'run'), '--management', `${GW}:${PORT}`, '--only', 'web'], cleanEnv());
+  const args = ['run', '--state', state, ...(runtimeDir ? ['--runtime-dir', join(state, 'run')] : []), '--management', `${GW}:${PORT}`, '--only', 'web'];
+  const daemon = lab.spawnDaemon('gw', 'postern', [...command, ...args], cleanEnv());
   const log = () => readFileSync(daemon.logFile, 'utf8');
   const answer = JSON.parse(await firstLine(poller.child, (l) => l.startsWith('{'), deadlineMs, () => `log:\n${log()}`)) as { at: number; health: Record<string, unknown> };
   const health = answer.health;
@@ -88,7 +90,8 @@ export async function serveInLab(lab: Lab, fw: Firmware, runner: readonly string
 export function figures(fw: Firmware, served: Served, what: string): string {
   const mb = (n: number) => (n / 1e6).toFixed(1);
   const gz = fw.manifest.gzipBytes || gzipSync(readFileSync(fw.executable)).length;
-  return `${what}: executable ${mb(fw.manifest.bytes)} MB (${mb(gz)} MB gzipped), start to healthy ${served.startToHealthyMs} ms (listening at ${served.startToListeningMs} ms), idle RSS ${(served.idleRssKb / 1024).toFixed(0)} MB`;
+  const size = fw.manifest.form === 'package' ? `package ${mb(fw.manifest.bytes)} MB (tar.gz)` : `executable ${mb(fw.manifest.bytes)} MB (${mb(gz)} MB gzipped)`;
+  return `${what}: ${size}, start to healthy ${served.startToHealthyMs} ms (listening at ${served.startToListeningMs} ms), idle RSS ${(served.idleRssKb / 1024).toFixed(0)} MB`;
 }
 
 /** What `readelf` (binutils) says of an executable: its machine, and whether a symbol table is left. */

@@ -40,7 +40,7 @@ t.test('postern run answers /healthz inside a lab namespace, under emulation', {
   const f = firmware();
   const lab = firmwareLab();
   t.teardown(() => lab.teardown());
-  const served = await serveInLab(lab, f, target.runner, 60_000);
+  const served = await serveInLab(lab, [...target.runner, f.executable], 60_000);
   t.equal(served.health['status'], 'ok');
   t.match(served.log(), /"msg":"driver loaded"/, 'the embedded driver was written out and loaded');
   t.comment(figures(f, served, 'arm64 under qemu-aarch64-static'));

@@ -35,7 +35,7 @@ t.test('postern run answers /healthz inside a lab namespace with its embedded dr
   const f = firmware();
   const lab = firmwareLab();
   t.teardown(() => lab.teardown());
-  const served = await serveInLab(lab, f, [], 20_000);
+  const served = await serveInLab(lab, [f.executable], 20_000);
   t.equal(served.health['status'], 'ok');
   t.match(served.log(), /"path":"[^"]*\/run\/postern_dp-[0-9a-f]{16}\.node"[^\n]*"msg":"driver loaded"/, 'the embedded driver, loaded from the runtime directory');
   const page = await lab.exec('client', ['curl', '-sS', '--max-time', '5', `http://${GW}:${PORT}/`]);

@@ -16,7 +16,7 @@ const paths = (doc: unknown): string[] => {
 
 t.test('every shipped profile is valid and named after its file', async (t) => {
   t.ok(profiles.length >= 4);
-  for (const name of ['generic-arm64', 'generic-x64', 'nanopi-r5s', 'rpi4-usb-nic']) t.ok(profiles.includes(`${name}.json`), name);
+  for (const name of ['generic-arm64', 'generic-armv7', 'generic-x64', 'nanopi-r5s', 'rpi4-usb-nic', 'turris-omnia']) t.ok(profiles.includes(`${name}.json`), name);
   for (const file of profiles) {
     const board = loadBoardFile(join(BOARD_DIR, file));
     t.equal(board.name, file.replace(/\.json$/, ''), file);
