@@ -4,6 +4,7 @@ import { ExchangeType, notifyName, NotifyType } from '../registry.ts';
 import { defaultIkev1Options, type Ikev1Context, type Ikev1Options, type RetransmitHolder } from './context.ts';
 import type { Phase1Sa } from './ikev1-sa.ts';
 import { deletePayloads, handleInformational, sendInformational } from './informational.ts';
+import { dpdDue, runDpd } from './dpd.ts';
 import { handleMm2, handleMm4, handleMm6, plainNotify, respondMm1, respondMm3, respondMm5, startMainMode } from './main-mode.ts';
 import { exchangeIv, messageHash, open, payloadNames, type Opened } from './protect.ts';
 import { handleQm2, handleQm3, ourSelectorPairs, respondQm1, retireChild, startQuickMode } from './quick-mode.ts';
@@ -109,6 +110,12 @@ export class Ikev1Engine {
         this.#close(sa, `no answer from ${sa.remote.address} after ${this.options.retransmitTries} retransmissions`);
         continue;
       }
+      const dead = runDpd(this.#context(), sa);
+      if (dead) {
+        this.#log('warn', `${sa.connection?.name ?? 'IKEv1'} with ${sa.remote.address}: ${dead}`);
+        this.#close(sa, dead, false);
+        continue;
+      }
       this.#rekeyChildren(sa);
       for (const [spi, at] of [...sa.retiring]) {
         const old = sa.children.find((c) => c.inbound.spi === spi);
@@ -151,6 +158,7 @@ export class Ikev1Engine {
       if (after && sa.initiator && sa.state === 'established') for (const c of this.#rekeyable(sa)) next = Math.min(next, (sa.childBorn.get(c.inbound.spi) ?? 0) + after);
       if (sa.state !== 'established') next = Math.min(next, sa.createdAt + this.options.halfOpenTimeoutMs);
       for (const at of sa.retiring.values()) next = Math.min(next, at);
+      next = Math.min(next, dpdDue(this, sa) ?? Infinity);
       for (const holder of [sa, ...sa.quickModes.values()]) if (holder.retransmit) next = Math.min(next, this.#due(holder.retransmit));
     }
     return next === Infinity ? undefined : next;
@@ -220,6 +228,7 @@ export class Ikev1Engine {
       return undefined;
     }
     this.#log('debug', `recv ${what} [${payloadNames(opened.payloads)}] from ${sa.remote.address}`);
+    sa.lastHeard = this.#now; // it decrypted to a valid chain: the peer is alive (RFC 3706 §5.4)
     return opened;
   }
 

@@ -92,6 +92,9 @@ export class Phase1Sa {
   natLocal = false;
   natRemote = false;
   peerDpd = false;
+  /** RFC 3706 §5.1: our last R-U-THERE sequence number, and the check in flight. */
+  dpdSequence = 0;
+  dpdPending: { sentAt: number; tries: number } | undefined;
   retransmit: Retransmit | undefined;
   /** Our answers by the hash of the message they answered: a duplicate gets the same answer again. */
   readonly answers = new Map<string, Uint8Array>();

@@ -5,6 +5,7 @@ import { DOI_IPSEC, notifyName, NotifyType, ProtocolId } from '../registry.ts';
 import type { Ikev1Context } from './context.ts';
 import type { Phase1Sa } from './ikev1-sa.ts';
 import { sealInformational, type Opened } from './protect.ts';
+import { dpdAcknowledged } from './dpd.ts';
 
 /**
  * Protected informational exchanges (RFC 2409 §5.7): HDR*, HASH(1), N or D. Deletes (RFC 2408
@@ -53,7 +54,9 @@ export function handleInformational(ctx: Ikev1Context, sa: Phase1Sa, mid: number
       const n = p.notification;
       if (n.type === NotifyType.R_U_THERE) {
         sendInformational(ctx, sa, [{ kind: 'N', notification: { ...n, type: NotifyType.R_U_THERE_ACK } }]);
-      } else if (n.type !== NotifyType.R_U_THERE_ACK) {
+      } else if (n.type === NotifyType.R_U_THERE_ACK) {
+        dpdAcknowledged(sa, n.data);
+      } else {
         ctx.log(n.type < 16384 ? 'warn' : 'info', `${sa.remote.address} notifies ${notifyName(n.type)}`);
         if (n.type < 16384) abandonQuickModes(ctx, sa, notifyName(n.type));
       }
