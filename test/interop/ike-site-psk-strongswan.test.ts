@@ -15,6 +15,9 @@ import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { labSkip } from '../lab/skip.ts';
 
+// Seven scenarios, each starting its own peers: give the file more than tap's default two minutes.
+t.setTimeout(300_000);
+
 const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 
 const PSK = SITE_PSK;
