@@ -49,5 +49,8 @@ export interface Ikev1Context {
   connectionsFor(remote: Endpoint): IkeConnection[];
   /** A fresh inbound ESP SPI (never below 256, RFC 4303 §2.1). */
   newSpi(): number;
+  /** Closes an SA without telling the peer (it restarted and forgot it). */
   close(sa: Phase1Sa, reason: string): void;
+  /** Other live ISAKMP SAs of the same connection with the same peer address (INITIAL-CONTACT). */
+  others(sa: Phase1Sa): Phase1Sa[];
 }

@@ -322,7 +322,8 @@ export class Ikev1Engine {
           if (spi >= 256 && !this.#spis.has(spi)) { this.#spis.add(spi); return spi; }
         }
       },
-      close: (sa, reason) => this.#close(sa, reason),
+      close: (sa, reason) => this.#close(sa, reason, false),
+      others: (sa) => [...this.#sas.values()].filter((o) => o !== sa && o.connection === sa.connection && o.remote.address === sa.remote.address && o.state !== 'closed'),
     };
   }
 

@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Endpoint, IkeConnection } from '../../ike/engine/types.ts';
 import { phase1Cipher, phase1Prf } from '../crypto/algorithms.ts';
 import { phase1Iv } from '../crypto/cbc.ts';
-import { hashI, hashR, natDetectionHash, phase1Keys, skeyidPsk } from '../crypto/keys.ts';
+import { cookieBytes, hashI, hashR, natDetectionHash, phase1Keys, skeyidPsk } from '../crypto/keys.ts';
 import { encodeIsakmpMessage, encodePayloadBody, type Ikev1Payload, type ReceivedPayload } from '../message.ts';
 import { identificationFrom, identificationText } from '../payloads/identification.ts';
 import type { IsakmpTransform } from '../payloads/sa.ts';
@@ -198,8 +198,16 @@ export function handleMm4(ctx: Ikev1Context, sa: Phase1Sa, payloads: readonly Re
   const hash = hashI(c.prf, c.keys!.skeyid, { gxi: sa.gxi, gxr: sa.gxr, ckyI: sa.ckyI, ckyR: sa.ckyR, saiB: sa.saiB }, idB);
   sa.retransmit = undefined;
   sa.setState('mm5', 'keys derived, identity sent');
-  ctx.send(sa, seal(sa, sa, ExchangeType.IDENTITY_PROTECTION, 0, [{ kind: 'ID', id }, { kind: 'HASH', data: hash }]), sa);
+  const message5: Ikev1Payload[] = [{ kind: 'ID', id }, { kind: 'HASH', data: hash }];
+  // RFC 2407 §4.6.3.3: no other SA with this peer, so it may drop whatever it still holds of ours.
+  if (!ctx.others(sa).some((o) => o.state === 'established')) message5.push(initialContact(sa));
+  ctx.send(sa, seal(sa, sa, ExchangeType.IDENTITY_PROTECTION, 0, message5), sa);
   return undefined;
+}
+
+function initialContact(sa: Phase1Sa): Ikev1Payload {
+  const spi = Buffer.concat([cookieBytes(sa.ckyI), cookieBytes(sa.ckyR)]);
+  return { kind: 'N', notification: { doi: DOI_IPSEC, protocolId: ProtocolId.ISAKMP, type: NotifyType.INITIAL_CONTACT, spi, data: new Uint8Array() } };
 }
 
 function checkHash(want: Uint8Array, got: Uint8Array | undefined): boolean {
@@ -232,6 +240,10 @@ export function respondMm5(ctx: Ikev1Context, sa: Phase1Sa, opened: Opened): str
   const hash = hashR(c.prf, c.keys!.skeyid, inputs, encodePayloadBody({ kind: 'ID', id }));
   ctx.reply(sa, seal(sa, sa, ExchangeType.IDENTITY_PROTECTION, 0, [{ kind: 'ID', id }, { kind: 'HASH', data: hash }]));
   sa.setState('established', `authenticated ${idText} with the pre-shared key`);
+  if (opened.payloads.some((p) => p.kind === 'N' && p.notification.type === NotifyType.INITIAL_CONTACT)) {
+    // The peer restarted: what we still hold with it is stale (RFC 2407 §4.6.3.3); no deletes sent.
+    for (const old of ctx.others(sa).filter((o) => o.remoteId === idText)) ctx.close(old, `replaced: ${idText} sent INITIAL-CONTACT`);
+  }
   return undefined;
 }
 

@@ -68,6 +68,20 @@ t.test('a child deleted by the peer goes alone; the ISAKMP SA stays', async (t) 
   t.equal(pair.engines.b.sas[0]?.children.length, 0);
 });
 
+t.test('INITIAL-CONTACT: a restarted peer makes the responder drop what it held of the old one', async (t) => {
+  const pair = upPair();
+  const oldSa = pair.engines.b.sas[0]!;
+  const restarted = new Ikev1Engine([connection('to-b', { ike: ['aes128-sha256-modp2048'], esp: ['aes256-sha256'], remoteAddress: B, localTs: ['10.1.0.0/16'], remoteTs: ['10.2.0.0/16'] })], seededCrypto('ma-restarted'));
+  (pair.engines as { a: Ikev1Engine }).a = restarted;
+  pair.take('a', restarted.initiate('to-b', { address: A, port: 500 }, pair.now));
+  pair.run(pair.now + 5000);
+  t.equal(oldSa.state, 'closed');
+  t.match(oldSa.history.at(-1), /replaced: 192\.0\.2\.1 sent INITIAL-CONTACT/);
+  t.equal(pair.of('b', 'delete-child').length, 1, 'the old child went');
+  t.equal(pair.of('b', 'install-child').length, 2, 'the new one came');
+  t.equal(pair.engines.b.sas.filter((s) => s.state === 'established').length, 1);
+});
+
 t.test('a Main Mode whose initiator vanishes is dropped after the half-open timeout', async (t) => {
   const pair = upPair();
   const b = new Ikev1Engine([connection('to-a', { ike: ['aes128-sha256-modp2048'], remoteAddress: A })], seededCrypto('hb'));
