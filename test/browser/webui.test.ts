@@ -77,12 +77,15 @@ t.test('first boot, login, a user, a certificate and a profile, from the browser
   await site.locator('input[name=site-local]').fill('192.168.1.0/24');
   await site.locator('input[name=site-remote-nets]').fill('not-a-network');
   await site.locator('input[name=site-psk]').fill('a-long-site-psk-0123456789');
+  await site.locator('select[name=site-pfs]').selectOption('on');
   await site.locator('button[type=submit]').click();
   await t.resolves(site.locator('.field.invalid .error').first().waitFor({ timeout: 5000 }), 'a schema error is shown on its field');
   await site.locator('input[name=site-remote-nets]').fill('10.20.0.0/16');
   await site.locator('button[type=submit]').click();
   await page.locator('tr[data-site=branch-1]', { hasText: 'down' }).waitFor();
   t.pass('the site is listed with its live state');
+  const stored = (await page.evaluate(() => fetch('/api/v1/sites').then((r) => r.json()))) as { sites: Array<{ name: string; pfs?: string }> };
+  t.equal(stored.sites.find((x) => x.name === 'branch-1')?.pfs, 'on', 'the PFS choice reached the configuration');
   await site.locator('select[name=site-protocol]').selectOption('sstp');
   t.equal(await site.locator('input[name=site-psk]').count(), 0, 'an SSTP site asks for no pre-shared key');
   await site.locator('input[name=site-name]').fill('branch-2');

@@ -16,13 +16,13 @@ interface Site {
 }
 
 const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
-const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', username: '', password: '', fingerprint: '' };
+const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '' };
 
 /** The document for a new site: IKEv2 authenticates with the PSK, SSTP dials as a user of the other gateway. */
 function siteDocument(form: typeof emptyForm) {
   const common = { name: form.name, remote: form.remote, localSubnets: list(form.local), remoteSubnets: list(form.remoteNets), auth: 'psk', initiate: true, enabled: true };
   if (form.protocol === 'sstp') return { ...common, protocol: 'sstp', username: form.username, password: form.password, ...(form.fingerprint ? { serverFingerprint: form.fingerprint.trim() } : {}) };
-  return { ...common, protocol: 'ikev2', psk: form.psk };
+  return { ...common, protocol: 'ikev2', psk: form.psk, ...(form.pfs === 'auto' ? {} : { pfs: form.pfs }) };
 }
 
 export function SitesView() {
@@ -97,7 +97,16 @@ export function SitesView() {
             <Field label="Peer certificate SHA-256 fingerprint (optional; otherwise the system and Postern CAs are trusted)" error={errors['serverFingerprint']}><input name="site-fingerprint" placeholder="AB:CD:…" value={form.fingerprint} onInput={set('fingerprint')} /></Field>
           </>
         ) : (
-          <Field label="Pre-shared key" error={errors['psk']}><input name="site-psk" type="password" value={form.psk} onInput={set('psk')} required /></Field>
+          <>
+            <Field label="Pre-shared key" error={errors['psk']}><input name="site-psk" type="password" value={form.psk} onInput={set('psk')} required /></Field>
+            <Field label="Perfect forward secrecy on rekeys" error={errors['pfs']}>
+              <select name="site-pfs" value={form.pfs} onChange={set('pfs')}>
+                <option value="auto">Offer it, the peer decides (works with peers that require it)</option>
+                <option value="on">Required</option>
+                <option value="off">Never</option>
+              </select>
+            </Field>
+          </>
         )}
         <Elsewhere issues={issues} />
         <button type="submit">Add</button>
