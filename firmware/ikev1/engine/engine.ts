@@ -6,10 +6,9 @@ import type { Phase1Sa } from './ikev1-sa.ts';
 import { deletePayloads, handleInformational, sendInformational } from './informational.ts';
 import { dpdDue, runDpd } from './dpd.ts';
 import { handleMm2, handleMm4, handleMm6, plainNotify, respondMm1, respondMm3, respondMm5, startMainMode } from './main-mode.ts';
-import { exchangeIv, messageHash, open, payloadNames, type Opened } from './protect.ts';
+import { describeOutgoing, EXCHANGE_NAMES, exchangeIv, messageHash, open, payloadNames, type Opened } from './protect.ts';
 import { handleQm2, handleQm3, ourSelectorPairs, respondQm1, retireChild, startQuickMode } from './quick-mode.ts';
 
-const EXCHANGE_NAMES: Record<number, string> = { [ExchangeType.IDENTITY_PROTECTION]: 'Main Mode', [ExchangeType.AGGRESSIVE]: 'Aggressive Mode', [ExchangeType.INFORMATIONAL]: 'Informational', [ExchangeType.QUICK_MODE]: 'Quick Mode' };
 const cookieKey = (c: bigint) => c.toString(16).padStart(16, '0');
 
 /**
@@ -309,6 +308,7 @@ export class Ikev1Engine {
       log: (level, msg, fields) => this.#log(level, msg, fields),
       send(sa, packet, holder) {
         engine.#actions.push({ type: 'send', packet, from: sa.local, to: sa.remote });
+        engine.#log('debug', `send ${describeOutgoing(packet)} to ${sa.remote.address}:${sa.remote.port}`);
         if (holder) holder.retransmit = { packet, firstSent: engine.#now, sentAt: engine.#now, tries: 1 };
       },
       reply(sa, packet, holder) {

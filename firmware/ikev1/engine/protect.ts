@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { openMessage, phase2Iv, sealMessage } from '../crypto/cbc.ts';
-import { decodePayloads, encodePayloads, type Ikev1Payload, type ReceivedPayload } from '../message.ts';
+import { decodeIsakmpMessage, decodePayloads, encodePayloads, type Ikev1Payload, type ReceivedPayload } from '../message.ts';
 import { ISAKMP_HEADER_LENGTH, type IsakmpHeader } from '../payloads/header.ts';
 import { ExchangeType } from '../registry.ts';
 import { quickModeHash1 } from '../crypto/keys.ts';
@@ -26,8 +26,22 @@ export function seal(sa: Phase1Sa, chain: IvHolder, exchangeType: number, messag
   const { first, bytes } = encodePayloads(payloads);
   const sealed = sealMessage(keyOf(sa), chain.iv, { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, nextPayload: first, exchangeType, messageId, commit }, bytes);
   chain.iv = sealed.nextIv;
+  sealedNames.set(sealed.packet, payloadNames(payloads));
   return sealed.packet;
 }
+
+/** What each sealed packet carried, for the one log line per message (never its contents). */
+const sealedNames = new WeakMap<Uint8Array, string>();
+
+/** "Quick Mode* [HASH, SA, NONCE, ID, ID]" for a packet we send; `*` marks encryption. */
+export function describeOutgoing(packet: Uint8Array): string {
+  const m = decodeIsakmpMessage(packet);
+  if (!m.ok) return 'unreadable';
+  const name = EXCHANGE_NAMES[m.value.header.exchangeType] ?? String(m.value.header.exchangeType);
+  return m.value.encrypted ? `${name}* [${sealedNames.get(packet) ?? '?'}]` : `${name} [${payloadNames(m.value.payloads)}]`;
+}
+
+export const EXCHANGE_NAMES: Record<number, string> = { [ExchangeType.IDENTITY_PROTECTION]: 'Main Mode', [ExchangeType.AGGRESSIVE]: 'Aggressive Mode', [ExchangeType.INFORMATIONAL]: 'Informational', [ExchangeType.QUICK_MODE]: 'Quick Mode' };
 
 export interface Opened {
   readonly payloads: readonly ReceivedPayload[];

@@ -53,6 +53,8 @@ t.test('Main Mode with PSK then Quick Mode in tunnel mode: both sides agree on S
   t.equal(a?.inbound.encryption.reveal().length, 16);
   t.equal(a?.inbound.integrity?.reveal().length, 20);
   t.match(pair.engines.b.sas[0]?.history.join('\n'), /mm4 -> established: authenticated 192\.0\.2\.1 with the pre-shared key/);
+  t.ok(pair.logs('a').includes('send Main Mode* [ID, HASH, N(24578)] to 192.0.2.2:500'), 'one line per message sent, naming its payloads');
+  t.ok(pair.logs('b').includes('recv Quick Mode [HASH, SA, NONCE, ID, ID] from 192.0.2.1'), 'and per message received');
   const byExchange = (x: number) => pair.wireLog.filter((p) => p.packet[18] === x).length;
   t.same([byExchange(2), byExchange(32)], [6, 3], 'six Main Mode messages, three Quick Mode messages');
 });
