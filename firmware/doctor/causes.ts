@@ -1,0 +1,190 @@
+/**
+ * The connection doctor's catalogue (issue 17): every cause of a failed connection attempt that
+ * Postern can recognise, told in a technician's words, with what the client itself shows and the fix.
+ * Data only; `classify.ts` decides which cause an event is.
+ */
+
+export type ProblemStage = 'ike-init' | 'ike-auth' | 'eap' | 'child' | 'tls' | 'ppp-auth';
+
+/** What the client's own screen or log says, per platform, where we know it. */
+export interface ClientMessage {
+  readonly windows?: string;
+  readonly apple?: string;
+  readonly android?: string;
+}
+
+export interface CauseInfo {
+  readonly stage: ProblemStage;
+  readonly explanation: string;
+  readonly client: ClientMessage;
+  readonly fix: string;
+}
+
+const WIN_13801 = 'Error 13801: IKE authentication credentials are unacceptable';
+const WIN_13806 = 'Error 13806: IKE failed to find a valid machine certificate';
+const WIN_13868 = 'Error 13868: Policy match error';
+const WIN_809 = 'Error 809: The network connection between your computer and the VPN server could not be established because the remote server is not responding';
+const WIN_691 = 'Error 691: The remote connection was denied because the user name and password combination you provided is not recognized';
+const WIN_812 = 'Error 812: The connection was prevented because of a policy configured on your RAS/VPN server (the authentication method does not match)';
+const APPLE_AUTH = 'User authentication failed';
+const APPLE_NEGOTIATION = 'Negotiation with the VPN server failed';
+const APPLE_NO_ANSWER = 'The VPN server did not respond';
+const ANDROID_AUTH = 'strongSwan: Authentication failed';
+const ANDROID_PROPOSAL = 'strongSwan: No proposal chosen (NO_PROPOSAL_CHOSEN)';
+const ANDROID_TIMEOUT = 'strongSwan: Unable to connect to the server (timeout)';
+
+export const CAUSES = {
+  'ike-proposal-mismatch': {
+    stage: 'ike-init',
+    explanation: 'The client offered only encryption or key-exchange settings the gateway does not accept, so the very first step failed.',
+    client: { windows: WIN_13868, apple: APPLE_NEGOTIATION, android: ANDROID_PROPOSAL },
+    fix: 'Install the profile Postern generates for this client (it sets matching encryption), or add the offered algorithms to the IKE proposals. Windows added by hand offers weak DH group 2 by default: run the PowerShell profile or Set-VpnConnectionIPsecConfiguration.',
+  },
+  'ike-malformed': {
+    stage: 'ike-init',
+    explanation: 'The first IKE message from the client was incomplete or not understood, so the gateway refused it.',
+    client: { windows: WIN_809, apple: APPLE_NEGOTIATION, android: ANDROID_TIMEOUT },
+    fix: 'Update the client software; if many clients show this, something on the path (a firewall or NAT doing "IPsec helper") is rewriting the packets.',
+  },
+  'ikev1-client': {
+    stage: 'ike-init',
+    explanation: 'The client tried IKEv1 (an L2TP/IPsec or "Cisco IPsec" connection); this gateway answers IKEv2 and SSTP.',
+    client: { windows: WIN_809, apple: APPLE_NO_ANSWER },
+    fix: 'Set the connection type to IKEv2 on the client (or use SSTP), best by installing the profile Postern generates.',
+  },
+  'no-answer': {
+    stage: 'ike-init',
+    explanation: 'The other end never answered: its address is wrong, it is down, or a firewall or NAT drops UDP 500/4500 on the way.',
+    client: { windows: WIN_809, apple: APPLE_NO_ANSWER, android: ANDROID_TIMEOUT },
+    fix: 'Check the peer address and that the peer is up; open (forward) UDP 500 and 4500 on every router in between, including the upstream router of this gateway.',
+  },
+  'auth-timeout': {
+    stage: 'ike-auth',
+    explanation: 'The client received the gateway\'s first answer but never sent its login. Usually the client refused the gateway\'s certificate (not trusted, wrong name, or the client has no certificate of its own), or a NAT/firewall blocks UDP 4500 or the large fragmented packets that carry certificates.',
+    client: { windows: `${WIN_13801}; ${WIN_13806}; or ${WIN_809}`, apple: APPLE_NO_ANSWER, android: ANDROID_TIMEOUT },
+    fix: 'Install the gateway\'s CA certificate on the client (Windows: Local Computer, Trusted Root Certification Authorities) and make the server address in the profile the name in the gateway certificate; open UDP 4500 and allow fragmented UDP on the routers in between.',
+  },
+  'psk-mismatch': {
+    stage: 'ike-auth',
+    explanation: 'The pre-shared key on the client (or the other site) is not the one set on this gateway.',
+    client: { windows: WIN_13801, apple: APPLE_AUTH, android: ANDROID_AUTH },
+    fix: 'Type the same pre-shared key on both ends (it is case sensitive; watch for spaces), or install a fresh profile.',
+  },
+  'untrusted-certificate': {
+    stage: 'ike-auth',
+    explanation: 'The client showed a certificate that was not issued by a certificate authority this gateway trusts.',
+    client: { windows: WIN_13801, apple: APPLE_AUTH, android: ANDROID_AUTH },
+    fix: 'Issue the client a certificate from this gateway (Certificates page) and install it, or import the CA that issued it as trusted.',
+  },
+  'certificate-expired': {
+    stage: 'ike-auth',
+    explanation: 'The client\'s certificate has expired or is not valid yet (check the clock on the client too).',
+    client: { windows: WIN_13801, apple: APPLE_AUTH, android: ANDROID_AUTH },
+    fix: 'Issue a new certificate for the client and install it; make sure the client\'s date and time are right.',
+  },
+  'certificate-identity-mismatch': {
+    stage: 'ike-auth',
+    explanation: 'The client\'s certificate does not name the identity the client logged in with.',
+    client: { windows: WIN_13801, apple: APPLE_AUTH, android: ANDROID_AUTH },
+    fix: 'Use the profile Postern generates for this user, so the identity sent is the one in the certificate.',
+  },
+  'certificate-revoked': {
+    stage: 'ike-auth',
+    explanation: 'The client\'s certificate has been revoked, or its revocation status could not be checked.',
+    client: { windows: WIN_13801, apple: APPLE_AUTH, android: ANDROID_AUTH },
+    fix: 'If the revocation was intended, nothing to do. Otherwise issue the user a new certificate; if the check failed, make sure the gateway can reach the CRL/OCSP server.',
+  },
+  'bad-certificate': {
+    stage: 'ike-auth',
+    explanation: 'The client\'s certificate or signature could not be checked.',
+    client: { windows: WIN_13801, apple: APPLE_AUTH, android: ANDROID_AUTH },
+    fix: 'Issue and install a fresh certificate for the client from this gateway.',
+  },
+  'unknown-identity': {
+    stage: 'ike-auth',
+    explanation: 'The client logged in with an identity that matches no user or site on this gateway.',
+    client: { windows: WIN_13801, apple: APPLE_AUTH, android: ANDROID_AUTH },
+    fix: 'Check the identity (local ID) set on the client, or add the user or site it names.',
+  },
+  'auth-method-mismatch': {
+    stage: 'ike-auth',
+    explanation: 'The client uses a different way to log in (user name and password, certificate, or shared key) from the one this gateway expects for it.',
+    client: { windows: WIN_812, apple: APPLE_AUTH, android: ANDROID_AUTH },
+    fix: 'Set the same authentication method on both ends; installing the profile Postern generates does this.',
+  },
+  'wrong-password': {
+    stage: 'eap',
+    explanation: 'The user name or the password is wrong, or the user does not exist or is disabled.',
+    client: { windows: WIN_691, apple: APPLE_AUTH, android: 'strongSwan: EAP authentication failed' },
+    fix: 'Check the user name and password (both case sensitive) on the client, that the user exists and is enabled on the Users page; set a new password if needed.',
+  },
+  'eap-method-refused': {
+    stage: 'eap',
+    explanation: 'The client refused EAP-MSCHAPv2, the password method this gateway uses.',
+    client: { windows: WIN_812, apple: APPLE_AUTH, android: ANDROID_AUTH },
+    fix: 'Choose "EAP-MSCHAPv2" (user name and password) on the client, or install the profile Postern generates.',
+  },
+  'eap-failed': {
+    stage: 'eap',
+    explanation: 'The password exchange with the client broke off or went out of order.',
+    client: { windows: WIN_13801, apple: APPLE_AUTH, android: ANDROID_AUTH },
+    fix: 'Try again; if it repeats, update the client software and install a fresh profile.',
+  },
+  'eap-timeout': {
+    stage: 'eap',
+    explanation: 'The client stopped during the password step. Usually it refused the gateway\'s certificate (not trusted, or the address dialled is not the name in it), or the user cancelled the password prompt.',
+    client: { windows: WIN_13801, apple: APPLE_AUTH, android: ANDROID_AUTH },
+    fix: 'Install the gateway\'s CA certificate on the client and dial the name in the gateway certificate (the profile does both).',
+  },
+  'peer-refused': {
+    stage: 'ike-auth',
+    explanation: 'The other site refused this gateway\'s login: its shared key, certificate or identity for us differs.',
+    client: {},
+    fix: 'Compare the shared key (or certificates) and both identities on the two ends of the site.',
+  },
+  'peer-failed-authentication': {
+    stage: 'ike-auth',
+    explanation: 'The other site answered, but its login to this gateway was wrong (another key, certificate or identity than configured here).',
+    client: {},
+    fix: 'Compare the shared key (or certificates) and both identities on the two ends of the site.',
+  },
+  'child-proposal-mismatch': {
+    stage: 'child',
+    explanation: 'Login worked, but the client and the gateway agree on no encryption for the traffic itself (ESP), so no traffic can flow.',
+    client: { windows: WIN_13868, apple: APPLE_NEGOTIATION, android: ANDROID_PROPOSAL },
+    fix: 'Install the profile Postern generates, or add the client\'s ESP algorithms (and PFS group) to the connection\'s ESP proposals.',
+  },
+  'traffic-selector-mismatch': {
+    stage: 'child',
+    explanation: 'Login worked, but the networks the other end wants to reach do not match the networks set here.',
+    client: { windows: WIN_13868, apple: APPLE_NEGOTIATION, android: 'strongSwan: TS_UNACCEPTABLE' },
+    fix: 'Make the local and remote networks of the site mirror each other on both ends.',
+  },
+  'no-address': {
+    stage: 'child',
+    explanation: 'Login worked, but the gateway had no virtual address to give the client (the pool is full or missing).',
+    client: { windows: WIN_13868, apple: APPLE_NEGOTIATION, android: ANDROID_AUTH },
+    fix: 'Enlarge the client address pool or end stale sessions.',
+  },
+  'child-refused': {
+    stage: 'child',
+    explanation: 'Login worked, but the tunnel for the traffic was refused.',
+    client: { windows: WIN_13868, apple: APPLE_NEGOTIATION },
+    fix: 'Compare the ESP proposals and networks on both ends; the detail names what was refused.',
+  },
+  'sstp-wrong-password': {
+    stage: 'ppp-auth',
+    explanation: 'The SSTP client\'s user name or password is wrong, or the user does not exist or is disabled.',
+    client: { windows: WIN_691 },
+    fix: 'Check the user name and password (both case sensitive) on the client, that the user exists and is enabled on the Users page; set a new password if needed.',
+  },
+  other: {
+    stage: 'ike-auth',
+    explanation: 'The connection attempt failed for a reason the doctor does not know yet; the detail has the gateway\'s own words.',
+    client: {},
+    fix: 'Read the detail and the Logs page around this time.',
+  },
+} as const satisfies Record<string, CauseInfo>;
+
+export type CauseCode = keyof typeof CAUSES;
+

@@ -1,0 +1,142 @@
+import { CAUSES, type CauseCode, type ClientMessage, type ProblemStage } from './causes.ts';
+
+/**
+ * Events the service already sees, turned into connection problems (sans-I/O: no clock, no state).
+ * IKEv2 failures are read from the engine's `warn` log actions, which carry the source address and
+ * identity; an `info` close is an established SA going down, not a failed attempt. Each failure is
+ * reported by exactly one line here: a refusal logs its own line, and its following "IKE SA closed"
+ * line repeats it, so closes are only taken for reasons no refusal line covers.
+ */
+
+export type DoctorEvent =
+  | { readonly kind: 'ike-log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Readonly<Record<string, unknown>> }
+  | { readonly kind: 'sstp-auth-failure'; readonly user?: string | undefined; readonly peer: string };
+
+/** A problem without its time and number, which the recorder adds. */
+export interface ProblemFacts {
+  readonly protocol: 'ikev2' | 'sstp';
+  readonly stage: ProblemStage;
+  readonly cause: CauseCode;
+  /** The gateway's own words (the log line). */
+  readonly detail: string;
+  readonly explanation: string;
+  readonly client: ClientMessage;
+  readonly fix: string;
+  readonly user?: string;
+  readonly site?: string;
+  /** The peer's identity when it is not a user name (an address, a certificate subject). */
+  readonly peer?: string;
+  /** The source address (without port). */
+  readonly source?: string;
+}
+
+type Rule = readonly [RegExp, CauseCode];
+
+/** After "IKE_SA_INIT refused: ". */
+const INIT_RULES: readonly Rule[] = [
+  [/^no acceptable IKE proposal|^group \d+ not implemented/, 'ike-proposal-mismatch'],
+];
+
+/** After "IKE_AUTH refused: ". */
+const AUTH_RULES: readonly Rule[] = [
+  [/shared key mismatch/, 'psk-mismatch'],
+  [/not signed by a trusted CA/, 'untrusted-certificate'],
+  [/is not valid now/, 'certificate-expired'],
+  [/does not name the ID/, 'certificate-identity-mismatch'],
+  [/revok/i, 'certificate-revoked'],
+  [/^no connection for peer ID/, 'unknown-identity'],
+  [/asked for EAP|must use EAP/, 'auth-method-mismatch'],
+  [/AUTH after EAP does not match/, 'eap-failed'],
+  [/certificate|signature/i, 'bad-certificate'],
+];
+
+/** After "EAP refused: ". */
+const EAP_RULES: readonly Rule[] = [
+  [/^MS-CHAPv2 authentication of '.*' failed$/, 'wrong-password'],
+  [/refused EAP-MSCHAPv2|^EAP type \d+ where/, 'eap-method-refused'],
+  [/./, 'eap-failed'],
+];
+
+/** After "child SA refused: ". */
+const CHILD_RULES: readonly Rule[] = [
+  [/^NO_PROPOSAL_CHOSEN/, 'child-proposal-mismatch'],
+  [/^TS_UNACCEPTABLE/, 'traffic-selector-mismatch'],
+  [/^INTERNAL_ADDRESS_FAILURE|^FAILED_CP_REQUIRED/, 'no-address'],
+  [/./, 'child-refused'],
+];
+
+/** After "IKE SA closed: ", only reasons that no refusal line has reported. */
+const CLOSE_RULES: readonly Rule[] = [
+  [/^half-open SA timed out waiting for the EAP client/, 'eap-timeout'],
+  [/^half-open SA timed out/, 'auth-timeout'],
+  [/^no answer to IKE_SA_INIT/, 'no-answer'],
+  [/^no answer to/, 'auth-timeout'],
+  [/^the peer refused IKE_AUTH/, 'peer-refused'],
+  [/^the peer answered NO_PROPOSAL_CHOSEN|^the peer asked for DH group|^DH group \d+ is not implemented|^the peer chose a proposal/, 'ike-proposal-mismatch'],
+  [/^the peer '.*' failed authentication: shared key mismatch/, 'psk-mismatch'],
+  [/^the peer identified as|^the peer '.*' failed authentication/, 'peer-failed-authentication'],
+  [/^EAP failed: MS-CHAPv2 failure/, 'peer-refused'],
+  [/^EAP failed|^the peer's AUTH after EAP|^the peer ended EAP/, 'eap-failed'],
+  [/^the peer answered/, 'peer-refused'],
+];
+
+const pick = (rules: readonly Rule[], text: string): CauseCode | undefined => rules.find(([re]) => re.test(text))?.[1];
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+
+/** "192.0.2.1:4500" or "[2001:db8::1]:500" → the address. */
+export function addressOf(endpoint: string | undefined): string | undefined {
+  if (!endpoint) return undefined;
+  const v6 = /^\[(.+)\]:\d+$/.exec(endpoint);
+  if (v6) return v6[1];
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(endpoint);
+  return v4 ? v4[1] : endpoint;
+}
+
+function facts(protocol: 'ikev2' | 'sstp', cause: CauseCode, detail: string, who: { user?: string | undefined; site?: string | undefined; peer?: string | undefined; source?: string | undefined }, stage?: ProblemStage): ProblemFacts {
+  const info = CAUSES[cause];
+  return {
+    protocol, stage: stage ?? info.stage, cause, detail, explanation: info.explanation, client: info.client, fix: info.fix,
+    ...(who.user ? { user: who.user } : {}), ...(who.site ? { site: who.site } : {}), ...(who.peer ? { peer: who.peer } : {}), ...(who.source ? { source: who.source } : {}),
+  };
+}
+
+/** Who the line is about: a site by its connection, a user by the EAP identity or peer ID. */
+function whoOf(msg: string, fields: Readonly<Record<string, unknown>>): { user?: string | undefined; site?: string | undefined; peer?: string | undefined; source?: string | undefined } {
+  const connection = str(fields.connection) ?? /\(connection (site:[^)\s]+)\)/.exec(msg)?.[1];
+  const site = connection?.startsWith('site:') ? connection.slice(5) : undefined;
+  const peerId = str(fields.peerId) ?? /(?:for peer|peer) '([^']+)'/.exec(msg)?.[1];
+  const user = str(fields.user) ?? (site ? undefined : peerId);
+  return { user, site, peer: site ? peerId : undefined, source: addressOf(str(fields.remote) ?? str(fields.from)) };
+}
+
+/** The problem an event reports, or undefined when it reports none. */
+export function classify(event: DoctorEvent): ProblemFacts | undefined {
+  if (event.kind === 'sstp-auth-failure') {
+    return facts('sstp', 'sstp-wrong-password', `PPP authentication of '${event.user ?? '(no name)'}' failed`, { user: event.user, source: addressOf(event.peer) });
+  }
+  if (event.level !== 'warn') return undefined;
+  const fields = event.fields ?? {};
+  const who = whoOf(event.msg, fields);
+  const m = /^(IKE_SA_INIT refused|IKE_AUTH refused|EAP refused|child SA refused|IKE SA closed): (.*)$/s.exec(event.msg);
+  if (!m) {
+    if (/^IKEv1 request from .* refused/.test(event.msg)) return facts('ikev2', 'ikev1-client', event.msg, who);
+    return undefined;
+  }
+  const [, kind, rest = ''] = m;
+  switch (kind) {
+    case 'IKE_SA_INIT refused':
+      // INVALID_KE_PAYLOAD is RFC 7296 §1.2's normal retry with another group, not a failure.
+      return /^KE for group/.test(rest) ? undefined : facts('ikev2', pick(INIT_RULES, rest) ?? 'ike-malformed', event.msg, who);
+    case 'IKE_AUTH refused':
+      return facts('ikev2', pick(AUTH_RULES, rest) ?? 'other', event.msg, who, 'ike-auth');
+    case 'EAP refused':
+      return facts('ikev2', pick(EAP_RULES, rest) ?? 'eap-failed', event.msg, who);
+    case 'child SA refused':
+      return facts('ikev2', pick(CHILD_RULES, rest) ?? 'child-refused', event.msg, who);
+    default: {
+      const cause = pick(CLOSE_RULES, rest);
+      return cause ? facts('ikev2', cause, event.msg, who) : undefined;
+    }
+  }
+}
