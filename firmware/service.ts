@@ -10,6 +10,8 @@ import type { Logger } from './log/logger.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 import type { SubsystemSpec } from './supervisor/subsystem.ts';
 import type { IkeAction } from './ike/engine/types.ts';
+import { classify, type DoctorEvent } from './doctor/classify.ts';
+import { ProblemRing } from './doctor/problem-ring.ts';
 import { AccessResources } from './access/access-resources.ts';
 import { serviceApiContext } from './control/service-api-context.ts';
 import { ControlApi } from './control/control-api.ts';
@@ -53,6 +55,8 @@ export class Service {
   readonly publication: PublicationSubsystem;
   readonly expiry: ExpiryWatch;
   readonly api: ControlApi;
+  /** Failed connection attempts, explained (the connection doctor, issue 17). */
+  readonly problems = new ProblemRing();
   readonly #log: Logger;
   readonly #startedAt: number;
   readonly #clock: () => number;
@@ -94,10 +98,13 @@ export class Service {
     this.sstp = new SstpSubsystem({
       logger: options.logger.child('sstp'), stateDir: options.stateDir, access: this.access,
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'sstp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
-      onAuthFailure: (user, peer) => this.telemetry.event('auth-failure', { protocol: 'sstp', user, peer }),
+      onAuthFailure: (user, peer) => {
+        this.telemetry.event('auth-failure', { protocol: 'sstp', user, peer });
+        this.#problem({ kind: 'sstp-auth-failure', user, peer });
+      },
     });
     this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access });
-    this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, onEvent: (a) => this.#ikeEvent(a) });
+    this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, onEvent: (a) => this.#ikeEvent(a), onLog: (a) => this.#problem({ kind: 'ike-log', level: a.level, msg: a.msg, ...(a.fields ? { fields: a.fields } : {}) }) });
     // The CRL and CA certificate over plain HTTP on the WAN, where clients check revocation (issue 16).
     this.publication = new PublicationSubsystem({
       logger: options.logger.child('publication'), stateDir: options.stateDir, clock: this.#clock,
@@ -175,6 +182,14 @@ export class Service {
     if (id.startsWith('ikev2-')) return this.ike.disconnect(id);
     const m = /^sstp-(\d+)$/.exec(id);
     return m ? this.sstp.disconnect(Number(m[1])) : false;
+  }
+
+  /** A failed connection attempt: kept for the API and the web UI, and sent to the fleet console. */
+  #problem(event: DoctorEvent): void {
+    const facts = classify(event);
+    if (!facts) return;
+    const problem = this.problems.record(facts, this.#clock());
+    this.telemetry.event('connection-problem', { ...problem });
   }
 
   /** Sessions and rekeys for the fleet console (MQTT events). */

@@ -3,6 +3,7 @@ import type { ConfigStore } from '../config/store.ts';
 import type { ApplyResult } from '../config/transaction.ts';
 import type { PosternConfig } from '../config/types.ts';
 import type { LogRecord, Logger } from '../log/logger.ts';
+import type { ConnectionProblem, ProblemFilter } from '../doctor/problem-ring.ts';
 import type { GatewayPki } from '../pki/pki-store.ts';
 import type { InterfaceInfo } from './system-interfaces.ts';
 
@@ -38,6 +39,8 @@ export interface ApiContext {
   siteStates(): ReadonlyArray<{ readonly name: string; readonly state: string; readonly rxPackets: number; readonly txPackets: number }>;
   /** The newest log records, oldest first (a bounded ring kept by the service). */
   logs(): readonly LogRecord[];
+  /** Failed connection attempts, newest first (the connection doctor, issue 17); none when absent. */
+  problems?(filter: ProblemFilter): ConnectionProblem[];
   /** Bounded diagnostics from the gateway itself; the API validates host and count first. */
   ping(host: string, count: number): Promise<PingResult>;
   now(): number;

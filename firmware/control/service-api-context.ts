@@ -8,6 +8,7 @@ import type { ConfigStore } from '../config/store.ts';
 import type { IkeSubsystem } from '../ike/ike-subsystem.ts';
 import type { LogRing } from '../log/log-ring.ts';
 import type { Logger } from '../log/logger.ts';
+import type { ProblemRing } from '../doctor/problem-ring.ts';
 import type { CertificateExpiry } from '../pki/expiry.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
 import type { SstpSubsystem } from '../sstp/sstp-subsystem.ts';
@@ -23,6 +24,8 @@ export interface ServiceView {
   siteStates(): ReadonlyArray<{ readonly name: string; readonly state: string; readonly rxPackets: number; readonly txPackets: number; readonly rxBytes: number; readonly txBytes: number }>;
   /** Certificates in use and their expiry (issue 16). */
   readonly expiry?: { current(): CertificateExpiry[] };
+  /** Failed connection attempts (issue 17). */
+  readonly problems?: ProblemRing;
 }
 
 export function serviceApiContext(service: ServiceView, options: { stateDir: string; logger: Logger; logs: LogRing; clock: () => number }): ApiContext {
@@ -52,6 +55,7 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     },
     pki: () => loadOrCreatePki(options.stateDir, service.store.current().config.certificates, options.logger.child('pki')),
     logs: () => options.logs.records(),
+    problems: (filter) => service.problems?.list(filter) ?? [],
     interfaces: () => readInterfaces(),
     siteStates: () => service.siteStates(),
     ping: (host, count) => ping(host, count),

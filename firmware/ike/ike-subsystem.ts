@@ -26,6 +26,8 @@ export interface IkeSubsystemOptions {
   readonly access: AccessResources;
   /** SA events for the rest of the service (telemetry, the API's session list). */
   readonly onEvent?: (action: IkeAction) => void;
+  /** The engine's log lines (the connection doctor reads refusals and failed attempts from them). */
+  readonly onLog?: (action: Extract<IkeAction, { type: 'log' }>) => void;
 }
 
 /** The address IKE listens on: the static WAN address, or the WAN interface's current IPv4 one. */
@@ -127,6 +129,7 @@ export class IkeSubsystem implements Subsystem {
       const lanAddress = config.system.lan.address.split('/')[0]!;
       hub = this.#options.access.acquireHub(config);
       const shell = new IkeShell(engine, log, (action) => this.#onAction(action));
+      shell.onLog = this.#options.onLog;
       transport = await DriverTransport.open(address, shell.receive);
       // Children go in through the DataPlane interface; the pools are routed to the shared TUN as a whole.
       const dataplane = new UserspaceDataPlane({

@@ -10,6 +10,7 @@ import type { PosternConfig } from '../../firmware/config/types.ts';
 import type { ApiContext } from '../../firmware/control/api-context.ts';
 import type { InterfaceInfo } from '../../firmware/control/system-interfaces.ts';
 import { ControlApi } from '../../firmware/control/control-api.ts';
+import type { ProblemFilter, ProblemRing } from '../../firmware/doctor/problem-ring.ts';
 import { LogRing } from '../../firmware/log/log-ring.ts';
 import { createLogger } from '../../firmware/log/logger.ts';
 import { loadOrCreatePki } from '../../firmware/pki/pki-store.ts';
@@ -31,6 +32,8 @@ export interface HarnessOptions {
   readonly interfaces?: InterfaceInfo[];
   /** More of the first-boot setup's body than the password (the public identity, issue 17). */
   readonly setup?: Record<string, unknown>;
+  /** Failed connection attempts the API lists (the connection doctor, issue 17). */
+  readonly problems?: ProblemRing;
 }
 
 /** Set up, logged in as the administrator. */
@@ -50,6 +53,7 @@ export async function controlHarness(t: { teardown(fn: () => void): void }, adju
     disconnect: () => false,
     pki: () => loadOrCreatePki(dir, store.current().config.certificates, logger),
     logs: () => logs.records(),
+    ...(options.problems ? { problems: (filter: ProblemFilter) => options.problems!.list(filter) } : {}),
     interfaces: () => options.interfaces ?? [],
     siteStates: () => [],
     ping: async (_host, count) => ({ sent: count, received: count, output: '' }),

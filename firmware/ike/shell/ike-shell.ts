@@ -20,6 +20,8 @@ export class IkeShell {
   #timerDue = Infinity;
   #computedAt = -Infinity;
   #closed = false;
+  /** Every log action too, after the logger (the connection doctor reads the refusals, issue 17). */
+  onLog: ((action: Extract<IkeAction, { type: 'log' }>) => void) | undefined;
 
   constructor(engine: IkeEngine, log: Logger, onAction: (action: IkeAction) => void, clock: () => number = Date.now) {
     this.#engine = engine;
@@ -66,7 +68,10 @@ export class IkeShell {
   #run(actions: IkeAction[]): void {
     for (const action of actions) {
       if (action.type === 'send') this.#transport?.send(action.packet, action.from, action.to);
-      else if (action.type === 'log') this.#log[action.level](action.msg, action.fields);
+      else if (action.type === 'log') {
+        this.#log[action.level](action.msg, action.fields);
+        this.onLog?.(action);
+      }
       else this.#onAction(action);
     }
     this.#schedule();
