@@ -7,6 +7,7 @@ import { CertificatesView } from './views/certificates.tsx';
 import { DashboardView } from './views/dashboard.tsx';
 import { HistoryView } from './views/history.tsx';
 import { LogsView } from './views/logs.tsx';
+import { ProblemsView } from './views/problems.tsx';
 import { SessionsView } from './views/sessions.tsx';
 import { SettingsView } from './views/settings.tsx';
 import { SitesView } from './views/sites.tsx';
@@ -15,6 +16,7 @@ import { UsersView } from './views/users.tsx';
 const PAGES = [
   ['dashboard', 'Dashboard', DashboardView],
   ['sessions', 'Sessions', SessionsView],
+  ['problems', 'Connection problems', ProblemsView],
   ['users', 'Users', UsersView],
   ['sites', 'Sites', SitesView],
   ['certificates', 'Certificates', CertificatesView],
