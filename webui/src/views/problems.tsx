@@ -72,7 +72,8 @@ export function ProblemsView() {
                 <time dateTime={p.time}>{new Date(p.time).toLocaleString()}</time>
               </header>
               <p class="explanation">Failed at {STAGES[p.stage] ?? p.stage}: {p.explanation}</p>
-              {p.client.windows || p.client.apple || p.client.android ? (
+              {/* A site is another gateway: no client screen to quote. */}
+              {!p.site && (p.client.windows || p.client.apple || p.client.android) ? (
                 <dl class="client">
                   {p.client.windows ? <><dt>Windows shows</dt><dd>{p.client.windows}</dd></> : null}
                   {p.client.apple ? <><dt>iPhone / Mac shows</dt><dd>{p.client.apple}</dd></> : null}
