@@ -61,6 +61,7 @@ export const FORMAT_CHECKS: Record<StringFormat, (text: string) => string | unde
   fingerprint: (s) => (/^([0-9a-f]{2}:?){31}[0-9a-f]{2}$/i.test(s) ? undefined : 'not a SHA-256 fingerprint (64 hex digits, colons allowed)'),
   interface: (s) => (/^[A-Za-z0-9._-]{1,15}$/.test(s) ? undefined : 'not a Linux interface name (1-15 characters)'),
   url: (s) => (/^(mqtts?|wss?):\/\/[^\s/]+(:\d{1,5})?(\/\S*)?$/.test(s) ? undefined : 'not an mqtt://, mqtts://, ws:// or wss:// URL'),
+  httpsUrl: (s) => (/^https:\/\/[^\s/]+(:\d{1,5})?(\/\S*)?$/.test(s) ? undefined : 'not an https:// URL'),
   proposal: (s) => {
     const unknown = s.split('-').filter((w) => !PROPOSAL_WORDS.has(w));
     return s.length > 0 && unknown.length === 0 ? undefined : `unknown algorithm${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ') || '(empty)'}`;

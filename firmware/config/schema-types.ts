@@ -14,6 +14,8 @@ export const StringFormat = {
   cidr6: 'cidr6',
   interface: 'interface',
   url: 'url',
+  /** An https:// URL (an ACME directory). */
+  httpsUrl: 'httpsUrl',
   proposal: 'proposal',
   timezone: 'timezone',
   fingerprint: 'fingerprint',

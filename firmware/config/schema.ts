@@ -139,6 +139,13 @@ const certificates = obj('Certificates', {
     certificate: str('CA certificate (PEM)', { minLength: 64, maxLength: 16_384 }),
     revocation: str('Revocation check', { enum: ['off', 'soft', 'hard'], optional: true, help: 'By OCSP or the CRL the certificate names. soft (when empty): refused when revoked, accepted when no answer; hard: refused without an answer too; off: not checked' }),
   }), 16, { optional: true, uniqueNames: true, help: 'CAs whose certificates IKEv2 peers and SSTP gateways may present besides those of Postern\'s CA' }),
+  // Issue 16: a public certificate for the gateway's name, so clients need no CA import.
+  acme: obj('Public certificate (ACME)', {
+    enabled: bool('Enabled', false, { help: "Obtain the gateway certificate from an ACME CA for the gateway's names and renew it 30 days before it expires" }),
+    directoryUrl: str('Directory URL', { format: 'httpsUrl', default: 'https://acme-v02.api.letsencrypt.org/directory' }),
+    email: str('Contact e-mail', { optional: true, maxLength: 254 }),
+    challenge: str('Challenge', { enum: ['http-01', 'tls-alpn-01'], default: 'http-01', help: 'http-01: answered on the publication listener (port 80); tls-alpn-01: on the SSTP port' }),
+  }, { optional: true }),
 });
 
 const telemetry = obj('Telemetry', {

@@ -113,6 +113,18 @@ export interface CertificatesConfig {
   revocation?: RevocationPolicy;
   /** Other CAs peers' certificates may come from, each with its revocation policy. */
   trusted?: TrustedCaConfig[];
+  /** A public certificate for the gateway's name by ACME (RFC 8555); absent means off. */
+  acme?: AcmeConfig;
+}
+
+/** ACME (RFC 8555, issue 16): the certificate replaces the built-in CA's as the gateway's. */
+export interface AcmeConfig {
+  enabled: boolean;
+  /** The CA's directory URL (RFC 8555 §7.1.1). */
+  directoryUrl: string;
+  email?: string;
+  /** http-01 on the publication listener (port 80); tls-alpn-01 on the SSTP port. */
+  challenge: 'http-01' | 'tls-alpn-01';
 }
 
 /** off: not checked; soft: refused when revoked; hard: refused too when no answer can be had. */
