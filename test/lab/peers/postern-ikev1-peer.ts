@@ -1,5 +1,6 @@
-// Postern's IKEv1 engine in a lab host on UDP 500/4500 (node:dgram; no data plane yet), configured
-// from the JSON argument like postern-ike-peer.ts. SA events are printed as `event {...}` lines
+// Postern's IKEv1 engine in a lab host on UDP 500/4500, configured from the JSON argument like
+// postern-ike-peer.ts: on node:dgram alone, or with `dataplane` on the driver (UDP 4500 on its shared
+// endpoint, each child SA a tunnel in C, as the IKEv2 peer does). SA events are printed as `event {...}` lines
 // (SPIs, suites, selectors; never keys), log records as `log {...}`. Commands on stdin: `status`,
 // `initiate NAME`, `terminate`, and `keys`, which prints phase 1 key material of the first SA for
 // the test that compares it with charon's level-4 log (a lab peer only; the engine never logs keys).
@@ -8,7 +9,11 @@ import { createInterface } from 'node:readline';
 import { createDh } from '../../../firmware/ike/crypto/dh.ts';
 import type { IkeAction, IkeConnection } from '../../../firmware/ike/engine/types.ts';
 import { parseProposal } from '../../../firmware/ike/proposals.ts';
+import { ChildInstaller } from '../../../firmware/ike/shell/child-installer.ts';
+import { DriverTransport } from '../../../firmware/ike/shell/driver-transport.ts';
 import { DgramTransport } from '../../../firmware/ike/shell/transport.ts';
+import type { Endpoint } from '../../../firmware/ike/engine/types.ts';
+import { createLogger } from '../../../firmware/log/logger.ts';
 import { Ikev1Engine } from '../../../firmware/ikev1/engine/engine.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 import type { IkePeerConnection } from './postern-ike-peer.ts';
@@ -17,6 +22,8 @@ export interface Ikev1PeerConfig {
   address: string;
   connections: Array<Omit<IkePeerConnection, 'certPem' | 'keyPem' | 'caPems' | 'eap'>>;
   initiate?: string;
+  /** Put child SAs into the driver, with this inner address. */
+  dataplane?: { tunnelAddress: string };
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as Ikev1PeerConfig;
@@ -40,6 +47,13 @@ function act(actions: IkeAction[]): void {
     if (a.type === 'send') transport.send(a.packet, a.from, a.to);
     else if (a.type === 'log') print('log', { level: a.level, msg: a.msg });
     else if (a.type === 'install-child' || a.type === 'delete-child' || a.type === 'rekey-child') {
+      try {
+        if (a.type === 'install-child') installer?.install(a.child);
+        else if (a.type === 'delete-child') installer?.remove(a.child);
+        else installer?.rekey(a.old, a.child, a.initiated);
+      } catch (error) {
+        print('event', { type: 'dataplane-error', action: a.type, error: error instanceof Error ? error.message : String(error) });
+      }
       const c = a.child;
       print('event', { type: a.type, ...(a.type === 'rekey-child' ? { oldInSpi: a.old.inbound.spi } : {}), connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
     } else print('event', a);
@@ -54,13 +68,20 @@ function schedule(): void {
   timer = setTimeout(() => act(engine.tick(performance.now())), Math.max(0, next - performance.now()));
 }
 
-const transport = await DgramTransport.open(config.address, (packet, from, to) => act(engine.handlePacket(packet, from, to, performance.now())));
+const receive = (packet: Uint8Array, from: Endpoint, to: Endpoint) => act(engine.handlePacket(packet, from, to, performance.now()));
+const transport = config.dataplane ? await DriverTransport.open(config.address, receive) : await DgramTransport.open(config.address, receive);
+const installer = config.dataplane && transport instanceof DriverTransport
+  ? new ChildInstaller({ tunnelAddress: config.dataplane.tunnelAddress, log: createLogger({ level: 'info', sink: (r) => print('log', r) }).child('dataplane'), endpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}) })
+  : undefined;
 process.stdout.write('ready\n');
 if (config.initiate) act(engine.initiate(config.initiate, { address: config.address, port: 500 }, performance.now()));
 
 const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : '');
 const commands: Record<string, (arg: string) => string> = {
-  status: () => `status ${json({ sas: engine.sas.map((s) => ({ spi: s.ckyI, state: s.state, children: s.children.length, nat: s.natDetected, remote: s.remote })), drops: engine.drops })}`,
+  status: () => `status ${json({
+    sas: engine.sas.map((s) => ({ spi: s.ckyI, state: s.state, children: s.children.length, nat: s.natDetected, remote: s.remote })), drops: engine.drops,
+    tunnels: engine.sas.flatMap((s) => s.children.map((c) => installer?.tunnel(c.inbound.spi)?.stats())).filter(Boolean),
+  })}`,
   initiate: (name) => {
     act(engine.initiate(name, { address: config.address, port: 500 }, performance.now()));
     return 'ok';
@@ -80,6 +101,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const command = commands[name];
   process.stdout.write(`${command ? command(rest.join(' ')) : `unknown command ${name}`}\n`);
 });
-const stop = () => void transport.close().then(() => process.exit(0));
+const stop = () => {
+  installer?.stopAll();
+  void transport.close().then(() => process.exit(0));
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
