@@ -19,6 +19,8 @@ import { LogRing } from './log/log-ring.ts';
 import { loadOrCreatePki } from './pki/pki-store.ts';
 import { PublicationSubsystem, publicationSpec } from './pki/publication-subsystem.ts';
 import { ExpiryWatch } from './pki/expiry-watch.ts';
+import { AcmeChallenges } from './pki/acme/acme-challenges.ts';
+import { AcmeSubsystem, acmeSpec } from './pki/acme/acme-subsystem.ts';
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
 import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
@@ -54,6 +56,7 @@ export class Service {
   readonly ike: IkeSubsystem;
   readonly publication: PublicationSubsystem;
   readonly expiry: ExpiryWatch;
+  readonly acme: AcmeSubsystem;
   readonly api: ControlApi;
   /** Failed connection attempts, explained (the connection doctor, issue 17). */
   readonly problems = new ProblemRing();
@@ -106,14 +109,22 @@ export class Service {
     this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access });
     this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, onEvent: (a) => this.#ikeEvent(a), onLog: (a) => this.#problem({ kind: 'ike-log', level: a.level, msg: a.msg, ...(a.fields ? { fields: a.fields } : {}) }) });
     // The CRL and CA certificate over plain HTTP on the WAN, where clients check revocation (issue 16).
+    const challenges = new AcmeChallenges();
     this.publication = new PublicationSubsystem({
       logger: options.logger.child('publication'), stateDir: options.stateDir, clock: this.#clock,
+      acmeChallenge: (path) => challenges.answer(path),
       ca: (config) => loadOrCreatePki(options.stateDir, config.certificates, options.logger.child('pki')).ca,
     });
     this.expiry = new ExpiryWatch({
       stateDir: options.stateDir, logger: options.logger.child('pki'), clock: this.#clock,
       pki: () => loadOrCreatePki(options.stateDir, this.store.current().config.certificates, options.logger.child('pki')),
       onExpiring: (e) => this.telemetry.event('certificate-expiring', { role: e.role, subject: e.subject, notAfter: e.notAfter, daysLeft: e.daysLeft }),
+    });
+    // A public gateway certificate by ACME (issue 16); SSTP takes each new one without dropping calls.
+    this.acme = new AcmeSubsystem({
+      logger: options.logger.child('acme'), stateDir: options.stateDir, challenges, clock: this.#clock,
+      onCertificate: () => this.sstp.reloadCertificate(this.store.current().config),
+      onFailure: (e) => this.telemetry.event('certificate-renewal-failed', e),
     });
     const specs: SubsystemSpec[] = [
       // The names the web UI answers to (Host allow-list) are part of its slice, not only the address.
@@ -123,6 +134,7 @@ export class Service {
       sstpSiteSpec(() => this.sstpSites),
       telemetrySpec(this.telemetry),
       publicationSpec(() => this.publication),
+      acmeSpec(() => this.acme),
     ];
     const only = options.only;
     this.supervisor = new Supervisor(only ? specs.filter((s) => only.includes(s.name)) : specs, options.logger.child('supervisor'));

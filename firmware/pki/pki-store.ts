@@ -9,11 +9,13 @@ import { describeCertificate, type CertificateDescription } from './inspect.ts';
 import { PkiProblem, pkiError } from './pki-error.ts';
 import { issueServerCertificate, MAX_SERVER_DAYS } from './issue.ts';
 import { publicationUrls, type PublicationUrls } from './publication-urls.ts';
+import { acmeCertificateUsable, acmeNamesOf, readAcmeCertificate } from './acme/acme-store.ts';
 
 /** The gateway's CA and server certificate as files in the state directory. */
 export interface GatewayPki {
   readonly ca: CertificateAuthority;
-  readonly server: { readonly certificatePem: string; readonly keyPem: Secret<string> };
+  /** `acme`: a public CA's certificate by ACME, its chain in certificatePem after the leaf (not Postern's CA). */
+  readonly server: { readonly certificatePem: string; readonly keyPem: Secret<string>; readonly acme?: boolean };
 }
 
 const read = (path: string) => readFileSync(path, 'utf8');
@@ -35,6 +37,11 @@ export function loadOrCreatePki(stateDir: string, config: CertificatesConfig, lo
     writeFileAtomic(paths.caKey, ca.keyPem.reveal(), 0o600);
     writeFileAtomic(paths.ca, ca.certificatePem, 0o644);
     log.info('made the certificate authority', { commonName: config.ca.commonName });
+  }
+  // A usable ACME certificate (issue 16) is the gateway's; until there is one, the built-in CA's serves.
+  if (config.acme?.enabled) {
+    const acme = readAcmeCertificate(stateDir);
+    if (acme && acmeCertificateUsable(acme, acmeNamesOf(config), now.getTime())) return { ca, server: { certificatePem: acme.certificatePem, keyPem: acme.keyPem, acme: true } };
   }
   const wanted = [config.server.commonName, ...config.server.sans].map((s) => s.toLowerCase());
   // An imported gateway certificate (a public CA's) is the administrator's: never replaced here.

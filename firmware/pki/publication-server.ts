@@ -15,12 +15,15 @@ export interface PublishedFiles {
   crl(): Buffer | undefined;
   /** The DER CA certificate. */
   caCertificate(): Buffer | undefined;
+  /** An HTTP-01 key authorization for the path (RFC 8555 §8.3), when ACME is ordering. */
+  acmeChallenge?(path: string): string | undefined;
 }
 
 export interface PublicationCounters {
   requests: number;
   crl: number;
   caCertificate: number;
+  acmeChallenge: number;
   notFound: number;
   badMethod: number;
   unavailable: number;
@@ -50,6 +53,9 @@ const text = (status: number, message: string, counted: PublicationAnswer['count
  */
 export function answerPublication(method: string | undefined, url: string | undefined, files: PublishedFiles): PublicationAnswer {
   if (method !== 'GET' && method !== 'HEAD') return text(405, 'method not allowed', 'badMethod', { Allow: 'GET, HEAD' });
+  // RFC 8555 §8.3: the key authorization as application/octet-stream, only while a challenge is pending.
+  const keyAuthorization = url === undefined ? undefined : files.acmeChallenge?.(url);
+  if (keyAuthorization !== undefined) return { status: 200, headers: { 'Content-Type': 'application/octet-stream', 'Cache-Control': 'no-store' }, body: Buffer.from(keyAuthorization), counted: 'acmeChallenge' };
   const file =
     url === PublicationPath.crl ? { body: files.crl(), type: 'application/pkix-crl', cache: 'max-age=60', counted: 'crl' as const }
     : url === PublicationPath.caCertificate ? { body: files.caCertificate(), type: 'application/pkix-cert', cache: 'max-age=86400', counted: 'caCertificate' as const }
@@ -72,7 +78,7 @@ export const DEFAULT_PUBLICATION_LIMITS: PublicationLimits = { headersMs: 5_000,
 
 /** The HTTP shell over `answerPublication`. */
 export class PublicationServer {
-  readonly counters: PublicationCounters = { requests: 0, crl: 0, caCertificate: 0, notFound: 0, badMethod: 0, unavailable: 0, clientErrors: 0 };
+  readonly counters: PublicationCounters = { requests: 0, crl: 0, caCertificate: 0, acmeChallenge: 0, notFound: 0, badMethod: 0, unavailable: 0, clientErrors: 0 };
   readonly #files: PublishedFiles;
   readonly #limits: PublicationLimits;
   #server: Server | undefined;

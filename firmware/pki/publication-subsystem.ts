@@ -28,6 +28,8 @@ export interface PublicationOptions {
   readonly override?: PublicationAddress;
   readonly limits?: Partial<PublicationLimits>;
   readonly timers?: Timers;
+  /** Pending ACME HTTP-01 challenges, answered under /.well-known/acme-challenge/. */
+  readonly acmeChallenge?: (path: string) => string | undefined;
 }
 
 /**
@@ -140,7 +142,7 @@ export class PublicationSubsystem implements Subsystem {
     const pki = join(this.#options.stateDir, 'pki');
     const ca = new FileCache(join(pki, 'ca.pem'), pemToDerCertificate);
     const crl = new FileCache(crlPaths(this.#options.stateDir).der);
-    const server = new PublicationServer({ crl: () => crl.current(), caCertificate: () => ca.current() }, this.#options.limits);
+    const server = new PublicationServer({ crl: () => crl.current(), caCertificate: () => ca.current(), ...(this.#options.acmeChallenge ? { acmeChallenge: this.#options.acmeChallenge } : {}) }, this.#options.limits);
     try {
       const bound = await server.listen(host, port);
       this.#server = server;
@@ -159,7 +161,8 @@ export class PublicationSubsystem implements Subsystem {
 export function publicationSpec(create: () => PublicationSubsystem): SubsystemSpec {
   return {
     name: 'publication',
-    wanted: (c) => publicationEnabled(c.certificates),
+    // ACME's HTTP-01 is answered here too (issue 16): port 80 has one owner.
+    wanted: (c) => publicationEnabled(c.certificates) || (c.certificates.acme?.enabled === true && c.certificates.acme.challenge === 'http-01'),
     slice: (c) => ({ publication: c.certificates.publication ?? {} }),
     create,
   };

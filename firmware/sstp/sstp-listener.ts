@@ -59,6 +59,7 @@ export class SstpListener {
   readonly #unfinished = new Map<number, { readonly tcp: Socket; tls?: TLSSocket }>();
   #tlsFailures = 0;
   #server: Server | undefined;
+  #credentials: { context: SecureContext; hashes: CertHashes } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #timerAt: number | undefined;
 
@@ -80,9 +81,8 @@ export class SstpListener {
 
   async start(): Promise<AddressInfo> {
     const o = this.#options;
-    const hashes = certificateHashes(o.certificatePem);
-    const context = createSecureContext({ cert: [o.certificatePem, ...(o.chainPem ?? [])].join('\n'), key: o.keyPem.reveal(), minVersion: 'TLSv1.2' });
-    const server = createServer((tcp) => this.#accept(tcp, context, hashes));
+    this.replaceCertificate(o.certificatePem, o.keyPem, o.chainPem ?? []);
+    const server = createServer((tcp) => this.#accept(tcp, this.#credentials!.context, this.#credentials!.hashes));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(o.port, o.host, () => {
@@ -93,6 +93,15 @@ export class SstpListener {
     server.on('error', (error) => o.logger.error('SSTP listener error', { error: error.message }));
     this.#server = server;
     return server.address() as AddressInfo;
+  }
+
+  /**
+   * Serves another certificate (a renewed ACME one, issue 16) to connections accepted from now on;
+   * calls already up keep their TLS session and the crypto binding's hashes of the old one.
+   */
+  replaceCertificate(certificatePem: string, keyPem: Secret<string>, chainPem: readonly string[]): void {
+    const context = createSecureContext({ cert: [certificatePem, ...chainPem].join('\n'), key: keyPem.reveal(), minVersion: 'TLSv1.2' });
+    this.#credentials = { context, hashes: certificateHashes(certificatePem) };
   }
 
   /** TCP accepted: ask admission, then wait for the ClientHello, hold our answer a moment (see firstFlightDelayMs), then TLS. */

@@ -80,7 +80,7 @@ export class SstpSubsystem implements Subsystem {
         port: settings.port,
         certificatePem: pki.server.certificatePem,
         keyPem: pki.server.keyPem,
-        chainPem: [pki.ca.certificatePem],
+        chainPem: pki.server.acme ? [] : [pki.ca.certificatePem],
         logger: log,
         ...(settings.limits ? { limits: settings.limits } : {}),
         connection: {
@@ -161,6 +161,15 @@ export class SstpSubsystem implements Subsystem {
   #unavailable(detail: string): void {
     this.#status = { state: 'unavailable', detail };
     this.#options.logger.error('SSTP is not available', { detail });
+  }
+
+  /** The gateway certificate changed on disk (ACME, issue 16): new connections get it, calls stay up. */
+  reloadCertificate(config: PosternConfig): void {
+    const listener = this.#running?.listener;
+    if (!listener) return;
+    const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, this.#options.logger.child('pki'));
+    listener.replaceCertificate(pki.server.certificatePem, pki.server.keyPem, pki.server.acme ? [] : [pki.ca.certificatePem]);
+    this.#options.logger.info('SSTP serves a new certificate', { acme: pki.server.acme === true });
   }
 
   async reconfigure(next: PosternConfig): Promise<void> {

@@ -116,10 +116,11 @@ export interface CertificateStatus {
 
 /**
  * `certificate-expiring`: once per certificate in use, when it enters its last 30 days (issue 16).
+ * `certificate-renewal-failed`: an ACME order or renewal failed (error, failures in a row, retryAt; issue 16).
  * `connection-problem`: one per failed connection attempt, its details as `GET /api/v1/problems`
  * lists it (`firmware/doctor`: cause, stage, explanation, what the client shows, fix; issue 17).
  */
-export const EVENT_TYPES = ['session-up', 'session-down', 'auth-failure', 'rekey', 'config-change', 'tunnel-up', 'tunnel-down', 'certificate-expiring', 'connection-problem'] as const;
+export const EVENT_TYPES = ['session-up', 'session-down', 'auth-failure', 'rekey', 'config-change', 'tunnel-up', 'tunnel-down', 'certificate-expiring', 'connection-problem', 'certificate-renewal-failed'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**

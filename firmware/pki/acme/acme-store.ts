@@ -1,6 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
+import type { CertificatesConfig } from '../../config/types.ts';
 import { writeFileAtomic } from '../../config/atomic-file.ts';
 import { Secret } from '../../util/secret.ts';
 
@@ -65,3 +67,9 @@ export function writeAcmeCertificate(stateDir: string, certificatePem: string, k
 /** Whether a stored certificate can be the gateway's now: unexpired and covering every wanted name. */
 export const acmeCertificateUsable = (c: AcmeCertificate, names: readonly string[], now: number): boolean =>
   c.notAfter > now && names.every((n) => c.names.includes(n.toLowerCase()));
+
+/** The names to order: the gateway certificate's DNS names, common name first (a public CA checks each). */
+export function acmeNamesOf(certificates: CertificatesConfig): string[] {
+  const names = [certificates.server.commonName, ...certificates.server.sans].map((n) => n.toLowerCase()).filter((n) => isIP(n) === 0 && n.includes('.'));
+  return [...new Set(names)];
+}

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { AcmeConfig, PosternConfig } from '../../config/types.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../../supervisor/subsystem.ts';
@@ -6,7 +5,7 @@ import type { Timers } from '../publication-subsystem.ts';
 import { AcmeChallenges } from './acme-challenges.ts';
 import { createAccountKey, obtainWithAcmeClient, type ObtainCertificate } from './acme-obtain.ts';
 import { AcmeSchedule } from './acme-schedule.ts';
-import { acmeCertificateUsable, readAccountKey, readAcmeCertificate, writeAccountKey, writeAcmeCertificate, type AcmeCertificate } from './acme-store.ts';
+import { acmeCertificateUsable, acmeNamesOf, readAccountKey, readAcmeCertificate, writeAccountKey, writeAcmeCertificate, type AcmeCertificate } from './acme-store.ts';
 
 export interface AcmeOptions {
   readonly logger: Logger;
@@ -26,10 +25,7 @@ export interface AcmeOptions {
 const realTimers: Timers = { set: (fn, ms) => setTimeout(fn, ms).unref(), clear: (h) => clearTimeout(h as NodeJS.Timeout) };
 
 /** The names to order: the gateway certificate's DNS names, common name first (a public CA checks each). */
-export function acmeNames(config: PosternConfig): string[] {
-  const names = [config.certificates.server.commonName, ...config.certificates.server.sans].map((n) => n.toLowerCase()).filter((n) => isIP(n) === 0 && n.includes('.'));
-  return [...new Set(names)];
-}
+export const acmeNames = (config: PosternConfig): string[] => acmeNamesOf(config.certificates);
 
 /**
  * Keeps a public gateway certificate by ACME (issue 16): ordered when there is none usable, renewed

@@ -175,6 +175,21 @@ t.test('manager: a stored usable certificate is kept at start; one missing a nam
   await time.advance(0);
   await b.settled();
   t.equal(orders, 2, 'a new name is ordered');
-  t.same(readAcmeCertificate(state)!.names.sort(), ['vpn.example.net', 'vpn2.example.net']);
+  t.same([...readAcmeCertificate(state)!.names].sort(), ['vpn.example.net', 'vpn2.example.net']);
   await b.stop();
+});
+
+t.test('publication listener: answers a pending HTTP-01 challenge with its key authorization, nothing else new', async (t) => {
+  const { answerPublication } = await import('../../../firmware/pki/publication-server.ts');
+  const c = new AcmeChallenges();
+  const token = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
+  c.set(token, `${token}.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI`);
+  const files = { crl: () => undefined, caCertificate: () => undefined, acmeChallenge: (p: string) => c.answer(p) };
+  const a = answerPublication('GET', `/.well-known/acme-challenge/${token}`, files);
+  t.equal(a.status, 200);
+  t.equal(a.headers['Content-Type'], 'application/octet-stream');
+  t.equal(a.body.toString(), `${token}.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI`);
+  t.equal(a.counted, 'acmeChallenge');
+  t.equal(answerPublication('GET', '/.well-known/acme-challenge/unknown-token-0000000', files).status, 404);
+  t.equal(answerPublication('POST', `/.well-known/acme-challenge/${token}`, files).status, 405);
 });
