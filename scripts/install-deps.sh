@@ -35,6 +35,8 @@ lab_packages=(
   libstrongswan-standard-plugins
   mosquitto mosquitto-clients
   freeradius freeradius-utils
+  # ACME (issue 16): Let's Encrypt's test CA, validating postern run over HTTP-01 in the lab.
+  pebble
   gcc binutils make python3 libssl-dev
   # The VM lab (test/lab/vm/): a qemu guest booting this kernel with a busybox initramfs that carries
   # the real pppd-based clients (SSTP, PPTP, L2TP) and their kernel modules (PPP, GRE, L2TP, ESP).
