@@ -170,3 +170,17 @@ t.test('issue 14.5: an IKEv1 initiator is answered at once and Postern logs who 
   t.match(logOf(gwB), /IKEv1 request from 192\.0\.2\.1:500 refused: this gateway speaks IKEv2 only/, 'a warn line naming the source');
   t.equal((await ikeStatus(gwB)).drops['ikev1']! >= 1, true, 'counted');
 });
+
+t.test('issue 14.6: a proposal whose KE group Postern accepts later in its list is taken without INVALID_KE_PAYLOAD', { skip }, async (t) => {
+  // strongSwan offers one proposal with ECP-256 first (its KE) and MODP-2048 second; Postern lists
+  // MODP-2048 first. Before: Postern chose MODP-2048 and asked for it, costing a round trip.
+  const { gwA, gwB } = await setUp(t, { connections: { site: siteOf(['aes256gcm16'], { proposals: ['aes256-sha256-ecp256-modp2048'] }) }, secrets: swanSecrets() }, {
+    address: B, connections: [posternSite(A, { ike: ['aes256-sha256-modp2048', 'aes256-sha256-ecp256'], esp: ['aes256gcm16'] })],
+  });
+  const r = await gwA.initiate('net');
+  if (r.code !== 0) t.fail(`strongSwan could not connect:\n${r.stdout}`);
+  await gwB.waitEvent((e) => e['type'] === 'install-child');
+  const log = gwA.log(400);
+  t.notMatch(log, /INVALID_KE_PAYLOAD/, 'no INVALID_KE_PAYLOAD round trip');
+  t.match(log, /selected proposal: IKE:AES_CBC_256\/HMAC_SHA2_256_128\/PRF_HMAC_SHA2_256\/ECP_256/, 'the group strongSwan sent its KE for');
+});
