@@ -98,8 +98,10 @@ export class Service {
         },
       },
     });
+    const challenges = new AcmeChallenges();
     this.sstp = new SstpSubsystem({
       logger: options.logger.child('sstp'), stateDir: options.stateDir, access: this.access,
+      acmeAlpn: (name) => challenges.alpnCertificate(name),
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'sstp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
       onAuthFailure: (user, peer) => {
         this.telemetry.event('auth-failure', { protocol: 'sstp', user, peer });
@@ -109,7 +111,6 @@ export class Service {
     this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access });
     this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, onEvent: (a) => this.#ikeEvent(a), onLog: (a) => this.#problem({ kind: 'ike-log', level: a.level, msg: a.msg, ...(a.fields ? { fields: a.fields } : {}) }) });
     // The CRL and CA certificate over plain HTTP on the WAN, where clients check revocation (issue 16).
-    const challenges = new AcmeChallenges();
     this.publication = new PublicationSubsystem({
       logger: options.logger.child('publication'), stateDir: options.stateDir, clock: this.#clock,
       acmeChallenge: (path) => challenges.answer(path),

@@ -8,6 +8,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../log/logger.ts';
+import { decodeClientHello } from './client-hello.ts';
 import type { Secret } from '../util/secret.ts';
 import { SstpAdmission, type AdmissionCounters, type SstpLimits } from './admission.ts';
 import { SstpConnection, type SstpConnectionOptions } from './sstp-connection.ts';
@@ -32,6 +33,8 @@ export interface SstpListenerOptions {
    * ones; traced with strace in the VM lab). Holding the flight makes that first read wait. Default 30 ms.
    */
   readonly firstFlightDelayMs?: number;
+  /** RFC 8737: the tls-alpn-01 challenge certificate for a server name, while ACME is ordering. */
+  readonly acmeAlpn?: (serverName: string | undefined) => { certificatePem: string; keyPem: string } | undefined;
   readonly connection: Omit<SstpConnectionOptions, 'certHash256' | 'certHash1' | 'logger' | 'onClosed' | 'onEstablished'>;
 }
 
@@ -41,11 +44,14 @@ export function certificateHashes(certificatePem: string): { sha256: Uint8Array;
   return { sha256: createHash('sha256').update(der).digest(), sha1: createHash('sha1').update(der).digest() };
 }
 
+const ACME_TLS_ALPN = 'acme-tls/1';
+
 type CertHashes = { sha256: Uint8Array; sha1: Uint8Array };
 
 /** What the listener counts, for /healthz and the MQTT status: admission's counters, TLS failures, and now-values. */
 export interface SstpListenerCounters extends AdmissionCounters {
   tlsFailures: number;
+  acmeAlpnAnswered: number;
   handshakesNow: number;
   callsNow: number;
 }
@@ -58,6 +64,8 @@ export class SstpListener {
   /** Unfinished connections by admission id: the TCP socket, and the TLS socket over it once there is one. */
   readonly #unfinished = new Map<number, { readonly tcp: Socket; tls?: TLSSocket }>();
   #tlsFailures = 0;
+  /** tls-alpn-01 validations answered (issue 16). */
+  acmeAlpnAnswered = 0;
   #server: Server | undefined;
   #credentials: { context: SecureContext; hashes: CertHashes } | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -76,7 +84,7 @@ export class SstpListener {
 
   counters(): SstpListenerCounters {
     const a = this.#admission;
-    return { ...a.counters, tlsFailures: this.#tlsFailures, handshakesNow: a.handshakes, callsNow: a.calls };
+    return { ...a.counters, tlsFailures: this.#tlsFailures, acmeAlpnAnswered: this.acmeAlpnAnswered, handshakesNow: a.handshakes, callsNow: a.calls };
   }
 
   async start(): Promise<AddressInfo> {
@@ -121,6 +129,7 @@ export class SstpListener {
       setTimeout(() => {
         if (tcp.destroyed) return;
         tcp.unshift(hello);
+        if (this.#answerAcmeAlpn(tcp, hello)) return;
         const socket = new TLSSocket(tcp, { isServer: true, secureContext: context });
         entry.tls = socket;
         let secure = false;
@@ -137,6 +146,26 @@ export class SstpListener {
       }, this.#options.firstFlightDelayMs ?? 30).unref();
     });
     this.#arm();
+  }
+
+  /**
+   * RFC 8737 §3: a ClientHello offering acme-tls/1 is the CA validating, never a client. It gets the
+   * challenge certificate for its server name and nothing else; without a pending challenge, a reset.
+   */
+  #answerAcmeAlpn(tcp: Socket, hello: Buffer): boolean {
+    const read = decodeClientHello(hello);
+    if (!read.ok || !read.hello.alpn.includes(ACME_TLS_ALPN)) return false;
+    const challenge = this.#options.acmeAlpn?.(read.hello.serverName);
+    if (!challenge) {
+      tcp.resetAndDestroy();
+      return true;
+    }
+    const context = createSecureContext({ cert: challenge.certificatePem, key: challenge.keyPem, minVersion: 'TLSv1.2' });
+    const socket = new TLSSocket(tcp, { isServer: true, secureContext: context, ALPNProtocols: [ACME_TLS_ALPN] });
+    this.acmeAlpnAnswered++;
+    socket.once('secure', () => socket.end());
+    socket.on('error', () => socket.destroy());
+    return true;
   }
 
   #startCall(id: number, socket: TLSSocket, hashes: CertHashes): void {

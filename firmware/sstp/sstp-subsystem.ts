@@ -15,7 +15,7 @@ import type { Logger } from '../log/logger.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
 import type { PppLinkPort, SstpCallIo } from './sstp-connection.ts';
-import { SstpListener } from './sstp-listener.ts';
+import { SstpListener, type SstpListenerOptions } from './sstp-listener.ts';
 
 export interface SstpSubsystemOptions {
   readonly logger: Logger;
@@ -25,6 +25,8 @@ export interface SstpSubsystemOptions {
   readonly listenAddress?: string;
   readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
   readonly onAuthFailure?: (user: string | undefined, peer: string) => void;
+  /** ACME tls-alpn-01 challenge certificates by server name (issue 16). */
+  readonly acmeAlpn?: SstpListenerOptions['acmeAlpn'];
 }
 
 export class SstpSubsystem implements Subsystem {
@@ -82,6 +84,7 @@ export class SstpSubsystem implements Subsystem {
         keyPem: pki.server.keyPem,
         chainPem: pki.server.acme ? [] : [pki.ca.certificatePem],
         logger: log,
+        ...(this.#options.acmeAlpn ? { acmeAlpn: this.#options.acmeAlpn } : {}),
         ...(settings.limits ? { limits: settings.limits } : {}),
         connection: {
           session: { randomBytes: (n) => randomBytes(n) },

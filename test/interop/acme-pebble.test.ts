@@ -2,11 +2,12 @@
 // (Let's Encrypt's test CA, Debian's package) running in another namespace on its WAN. Pebble
 // validates for real: it resolves the gateway's name through the namespace's hosts file and fetches
 // the HTTP-01 key authorization from Postern's publication listener on port 80. Then the SSTP
-// listener on 443 serves the issued certificate, which chains to Pebble's root.
+// listener on 443 serves the issued certificate, which chains to Pebble's root. The same by TLS-ALPN-01
+// (RFC 8737), answered on the SSTP port itself.
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { storedUser } from '../../firmware/config/users.ts';
 import { hashPassword } from '../../firmware/control/password-hash.ts';
@@ -22,7 +23,7 @@ const NAME = 'vpn.example.com';
 const GATEWAY = '192.0.2.2';
 const PEBBLE = '192.0.2.1';
 
-t.test('postern run obtains its gateway certificate from Pebble by HTTP-01 and serves it on the SSTP port', { skip }, async (t) => {
+async function orderFromPebble(t: Test, challenge: 'http-01' | 'tls-alpn-01'): Promise<void> {
   const lab = Lab.create(twoSitesDirect); // gwA: Pebble on the WAN; gwB: Postern
   t.teardown(() => lab.teardown());
   const work = lab.subdir('pebble');
@@ -55,7 +56,7 @@ t.test('postern run obtains its gateway certificate from Pebble by HTTP-01 and s
   config.admin.passwordHash = hashPassword('Field-Tech-Pass-77');
   config.users = [storedUser({ name: 'alice', password: 'Correct-Horse-Battery-7', enabled: true })];
   config.certificates.server = { commonName: NAME, sans: [NAME, GATEWAY] };
-  config.certificates.acme = { enabled: true, directoryUrl: `https://${PEBBLE}:14000/dir`, email: 'ops@example.com', challenge: 'http-01' };
+  config.certificates.acme = { enabled: true, directoryUrl: `https://${PEBBLE}:14000/dir`, email: 'ops@example.com', challenge };
   const postern = await startPostern(lab, 'gwB', config, (log) => log.includes('CRL publication listening') && log.includes('SSTP listening'));
   t.teardown(() => postern.stop());
   await waitUntil('the ACME certificate', 60_000, () => postern.log().includes('SSTP serves a new certificate') || postern.log().includes('ACME order failed'), () => postern.log().slice(-4000));
@@ -63,7 +64,8 @@ t.test('postern run obtains its gateway certificate from Pebble by HTTP-01 and s
   t.match(postern.log(), /"msg":"ACME certificate issued"/);
   const health = await lab.exec('gwB', ['curl', '-sS', '--max-time', '5', 'http://127.0.0.1:18080/healthz']);
   const subsystems = (JSON.parse(health.stdout) as { subsystems: Record<string, { counters?: Record<string, number> }> }).subsystems;
-  t.ok((subsystems['publication']?.counters?.['acmeChallenge'] ?? 0) >= 1, 'Pebble fetched the key authorization from the publication listener on port 80');
+  if (challenge === 'http-01') t.ok((subsystems['publication']?.counters?.['acmeChallenge'] ?? 0) >= 1, 'Pebble fetched the key authorization from the publication listener on port 80');
+  else t.ok((subsystems['sstp']?.counters?.['acmeAlpnAnswered'] ?? 0) >= 1, 'Pebble met the acme-tls/1 challenge certificate on the SSTP port');
   t.equal(subsystems['acme']?.counters?.['issued'], 1, '/healthz counts the issued certificate');
 
   const hello = await lab.exec('gwA', ['sh', '-c', `openssl s_client -connect ${GATEWAY}:443 -servername ${NAME} -showcerts </dev/null 2>/dev/null`], 15_000);
@@ -81,4 +83,7 @@ t.test('postern run obtains its gateway certificate from Pebble by HTTP-01 and s
   writeFileSync(chain, `${presented.slice(1).join('\n')}\n`);
   const verified = await lab.exec('gwA', ['openssl', 'verify', '-CAfile', root, '-untrusted', chain, '-verify_hostname', NAME, join(work, 'leaf.pem')]);
   t.equal(verified.code, 0, `openssl verify with Pebble's root: ${verified.stdout}${verified.stderr}`);
-});
+}
+
+t.test('postern run obtains its gateway certificate from Pebble by HTTP-01 and serves it on the SSTP port', { skip }, (t) => orderFromPebble(t, 'http-01'));
+t.test('postern run obtains its gateway certificate from Pebble by TLS-ALPN-01 on the SSTP port itself', { skip }, (t) => orderFromPebble(t, 'tls-alpn-01'));

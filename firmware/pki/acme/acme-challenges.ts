@@ -8,8 +8,29 @@ export const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
 const TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
 const MAX_PENDING = 64;
 
+/** A tls-alpn-01 challenge certificate (RFC 8737 §3): self-signed, the acmeIdentifier extension inside. */
+export interface AlpnChallengeCertificate {
+  readonly certificatePem: string;
+  readonly keyPem: string;
+}
+
 export class AcmeChallenges {
   readonly #pending = new Map<string, string>();
+  readonly #alpn = new Map<string, AlpnChallengeCertificate>();
+
+  /** RFC 8737: served to a ClientHello naming `name` and offering only acme-tls/1. */
+  setAlpn(name: string, certificate: AlpnChallengeCertificate): void {
+    if (this.#alpn.size >= MAX_PENDING) this.#alpn.delete(this.#alpn.keys().next().value!);
+    this.#alpn.set(name.toLowerCase(), certificate);
+  }
+
+  deleteAlpn(name: string): void {
+    this.#alpn.delete(name.toLowerCase());
+  }
+
+  alpnCertificate(name: string | undefined): AlpnChallengeCertificate | undefined {
+    return name === undefined ? undefined : this.#alpn.get(name.toLowerCase());
+  }
 
   set(token: string, keyAuthorization: string): void {
     if (!TOKEN.test(token)) throw new Error(`not an ACME token: ${token.slice(0, 40)}`);

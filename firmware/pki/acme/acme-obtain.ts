@@ -18,10 +18,9 @@ export const createAccountKey = async (): Promise<Secret<string>> => new Secret(
 
 /**
  * Orders a certificate for the names with an ECDSA P-256 key (every client Postern serves accepts
- * it), answering HTTP-01 through the shared challenge table. tls-alpn-01 is not answered yet.
+ * it), answering HTTP-01 (publication listener) or TLS-ALPN-01 (SSTP listener) through the shared challenge table.
  */
 export const obtainWithAcmeClient: ObtainCertificate = async (order) => {
-  if (order.config.challenge !== 'http-01') throw new Error(`the ${order.config.challenge} challenge is not supported yet; use http-01`);
   const client = new acme.Client({ directoryUrl: order.config.directoryUrl, accountKey: order.accountKey.reveal() });
   const key = await acme.crypto.createPrivateEcdsaKey('P-256');
   const [, csr] = await acme.crypto.createCsr({ commonName: order.names[0]!, altNames: [...order.names] }, key);
@@ -29,11 +28,18 @@ export const obtainWithAcmeClient: ObtainCertificate = async (order) => {
     csr,
     ...(order.config.email ? { email: order.config.email } : {}),
     termsOfServiceAgreed: true,
-    challengePriority: ['http-01'],
+    challengePriority: [order.config.challenge],
     // The CA validates from outside; acme-client's own pre-check would fetch through the gateway's DNS.
     skipChallengeVerification: true,
-    challengeCreateFn: async (_authz, challenge, keyAuthorization) => order.challenges.set(challenge.token, keyAuthorization),
-    challengeRemoveFn: async (_authz, challenge) => order.challenges.delete(challenge.token),
+    challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+      if (challenge.type === 'http-01') return order.challenges.set(challenge.token, keyAuthorization);
+      const [alpnKey, alpnCertificate] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
+      order.challenges.setAlpn(authz.identifier.value, { certificatePem: alpnCertificate.toString(), keyPem: alpnKey.toString() });
+    },
+    challengeRemoveFn: async (authz, challenge) => {
+      if (challenge.type === 'http-01') order.challenges.delete(challenge.token);
+      else order.challenges.deleteAlpn(authz.identifier.value);
+    },
   });
   return { certificatePem, keyPem: new Secret(key.toString()) };
 };
