@@ -486,7 +486,8 @@ export class IkeEngine {
     if (sa.state === 'closed') return;
     const wasUp = sa.state === 'established' || sa.state === 'deleting';
     // Deleted while our reauthentication's SA is up (the peer replaced it first): not a connection going down.
-    const successor = [...this.#sas.values()].find((o) => o !== sa && o.reauthOf === sa.spiI && o.state === 'established');
+    // Only SAs we initiated are reauthenticated by us, so only they can have a successor.
+    const successor = sa.initiator ? [...this.#sas.values()].find((o) => o !== sa && o.reauthOf === sa.spiI && o.state === 'established') : undefined;
     if (successor && sa.rekeyedTo === undefined) sa.rekeyedTo = successor.spiI;
     for (const child of [...sa.children.splice(0), ...sa.childrenDeleting.splice(0)]) {
       this.#actions.push({ type: 'delete-child', child });
