@@ -2,13 +2,11 @@
 // strongSwan client dialling the Windows way with a wrong password; the failed attempt appears in
 // GET /api/v1/problems with its explanation and Windows' error 691, and as an MQTT event.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
-import { ConfigStore } from '../../firmware/config/store.ts';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { storedUser } from '../../firmware/config/users.ts';
-import { createLogger } from '../../firmware/log/logger.ts';
-import { cleanEnv } from '../helpers/env.ts';
+import { startPostern } from '../helpers/postern-daemon.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { Mosquitto } from '../lab/peers/mosquitto.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
@@ -35,7 +33,6 @@ const json = { 'content-type': 'application/json' };
 t.test('a wrong-password strongSwan client: its problem explained in /api/v1/problems and over MQTT', { skip }, async (t) => {
   const lab = Lab.create(twoSitesDirect); // gwA: the client; gwB: Postern; lanB behind it
   t.teardown(() => lab.teardown());
-  const state = lab.subdir('postern-state');
   const config = defaultConfig();
   config.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
   config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
@@ -45,10 +42,8 @@ t.test('a wrong-password strongSwan client: its problem explained in /api/v1/pro
   config.listeners.sstp.enabled = false;
   config.telemetry.mqtt = { enabled: true, url: 'mqtt://10.2.0.10:1883', username: 'fleet', password: 'Fleet-Pass-1', prefix: 'postern', deviceId: 'gw-test', intervalSeconds: 5, commandsEnabled: false };
   await Mosquitto.start(lab, 'lanB', { address: '10.2.0.10', users: { fleet: 'Fleet-Pass-1' } });
-  const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
-  await store.write(config, { author: 'test' });
-  const service = lab.spawnDaemon('gwB', 'postern', [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', state], cleanEnv());
-  await waitUntil('Postern listens for IKE', 15_000, () => existsSync(service.logFile) && readFileSync(service.logFile, 'utf8').includes('IKEv2 listening'));
+  const service = await startPostern(lab, 'gwB', config, (log) => log.includes('IKEv2 listening'));
+  const state = service.stateDir;
   const road = await StrongSwan.start(lab, 'gwA', {
     files: { 'x509ca/postern-ca.pem': readFileSync(join(state, 'pki', 'ca.pem'), 'utf8') },
     connections: {
@@ -77,5 +72,5 @@ t.test('a wrong-password strongSwan client: its problem explained in /api/v1/pro
 
   const lines = (await events).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type?: string; details?: Record<string, unknown> });
   t.match(lines.find((e) => e.type === 'connection-problem'), { details: { cause: 'wrong-password', user: 'alice', source: '192.0.2.1', client: { windows: /691/ } } }, `the fleet console heard of it: ${JSON.stringify(lines)}`);
-  t.notOk(readFileSync(service.logFile, 'utf8').includes('Not-Her-Password-1'), 'the password never reaches the log');
+  t.notOk(service.log().includes('Not-Her-Password-1'), 'the password never reaches the log');
 });
