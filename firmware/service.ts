@@ -121,10 +121,10 @@ export class Service {
       pki: () => loadOrCreatePki(options.stateDir, this.store.current().config.certificates, options.logger.child('pki')),
       onExpiring: (e) => this.telemetry.event('certificate-expiring', { role: e.role, subject: e.subject, notAfter: e.notAfter, daysLeft: e.daysLeft }),
     });
-    // A public gateway certificate by ACME (issue 16); SSTP takes each new one without dropping calls.
+    // A public gateway certificate by ACME (issue 16); SSTP and IKEv2 take each new one without dropping sessions.
     this.acme = new AcmeSubsystem({
       logger: options.logger.child('acme'), stateDir: options.stateDir, challenges, clock: this.#clock,
-      onCertificate: () => this.sstp.reloadCertificate(this.store.current().config),
+      onCertificate: () => this.gatewayCertificateChanged(),
       onFailure: (e) => this.telemetry.event('certificate-renewal-failed', e),
     });
     const specs: SubsystemSpec[] = [
@@ -167,6 +167,13 @@ export class Service {
       this.#log.error('configuration change refused', { stage: result.stage, rolledBack: result.rolledBack, errors: result.errors });
     }
     return result;
+  }
+
+  /** The gateway certificate on disk changed (ACME, re-issue, import): the listeners serve it to new connections. */
+  gatewayCertificateChanged(): void {
+    const config = this.store.current().config;
+    this.sstp.reloadCertificate(config);
+    this.ike.reloadCertificate(config);
   }
 
   #sessionCounts(): { ikev2: number; sstp: number; l2tp: number; pptp: number } {

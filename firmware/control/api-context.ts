@@ -44,6 +44,8 @@ export interface ApiContext {
   /** Bounded diagnostics from the gateway itself; the API validates host and count first. */
   ping(host: string, count: number): Promise<PingResult>;
   now(): number;
+  /** The gateway certificate on disk changed (re-issued, imported): IKEv2 and SSTP take it for new connections. */
+  gatewayCertificateChanged?(): void;
   /** Where issued client certificates and the CRL live. */
   readonly stateDir: string;
 }

@@ -26,6 +26,8 @@ export interface ServiceView {
   readonly expiry?: { current(): CertificateExpiry[] };
   /** Failed connection attempts (issue 17). */
   readonly problems?: ProblemRing;
+  /** The gateway certificate on disk changed: the listeners take it up (issue 16). */
+  gatewayCertificateChanged?(): void;
 }
 
 export function serviceApiContext(service: ServiceView, options: { stateDir: string; logger: Logger; logs: LogRing; clock: () => number }): ApiContext {
@@ -60,6 +62,7 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     siteStates: () => service.siteStates(),
     ping: (host, count) => ping(host, count),
     now: options.clock,
+    gatewayCertificateChanged: () => service.gatewayCertificateChanged?.(),
   };
 }
 

@@ -23,6 +23,20 @@ export function networkOf(address: string): string | undefined {
   return `${[n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.')}/${p.length}`;
 }
 
+/** Each certificate of a PEM bundle, in order, as DER. */
+export const pemCertificates = (pem: string): Buffer[] =>
+  (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((block) => new X509Certificate(block).raw);
+
+/**
+ * The gateway's certificate for IKE_AUTH: the leaf, and the intermediates an ACME or imported
+ * certificate carries after it (sent as further CERT payloads: a client trusts only the root).
+ */
+export function gatewayCertificate(pki: GatewayPki): NonNullable<IkeConnection['certificate']> {
+  const [leaf, ...chain] = pemCertificates(pki.server.certificatePem);
+  if (!leaf) throw new Error('the gateway certificate file holds no certificate');
+  return { der: leaf, key: new Secret(createPrivateKey(pki.server.keyPem.reveal())), ...(chain.length ? { chain } : {}) };
+}
+
 export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki): IkeConnection[] {
   const ike = config.listeners.ikev2;
   const ikeProposals = specs(ike.proposals.ike, 'ike');
@@ -30,7 +44,7 @@ export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki): I
   const caDer = new X509Certificate(pki.ca.certificatePem).raw;
   // Peers' certificates may come from Postern's CA or any other CA the configuration trusts (issue 16).
   const cas = [caDer, ...trustedCas(config).map((t) => t.ca.raw)];
-  const ourCert = { der: new X509Certificate(pki.server.certificatePem).raw, key: new Secret(createPrivateKey(pki.server.keyPem.reveal())) };
+  const ourCert = gatewayCertificate(pki);
   const serverId = config.certificates.server.sans[0] ?? config.certificates.server.commonName;
   const lan = networkOf(config.system.lan.address);
   const out: IkeConnection[] = [];

@@ -5,6 +5,7 @@ import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import { localUsers } from '../access/local-users.ts';
 import type { Logger } from '../log/logger.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
+import { onlyGatewayCertificateChanged } from '../pki/gateway-certificate-change.ts';
 import { ikeAddressProvider } from '../pools/ike-addresses.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
 import { createDh } from './crypto/dh.ts';
@@ -17,6 +18,10 @@ import { DriverTransport } from './shell/driver-transport.ts';
 import { IkeShell } from './shell/ike-shell.ts';
 import { revokedSessions } from './shell/revocation-sweep.ts';
 import { revocationFromConfig } from '../revocation/from-config.ts';
+import { SiteRedial } from '../sites/site-redial.ts';
+import { ikeTestResult, type SiteTestResult } from '../sites/site-test.ts';
+import { pingPlan, tunnelPing } from '../sites/tunnel-ping.ts';
+import { observeIkeDial, type DialWatch } from './site-dial-test.ts';
 import type { RevocationService } from '../revocation/revocation-service.ts';
 
 export interface IkeSubsystemOptions {
@@ -47,7 +52,10 @@ export class IkeSubsystem implements Subsystem {
   readonly name = 'ikev2';
   readonly #options: IkeSubsystemOptions;
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; dataplane: UserspaceDataPlane; revocation: RevocationService; sweep: NodeJS.Timeout } | undefined;
+  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; dataplane: UserspaceDataPlane; revocation: RevocationService; sweep: NodeJS.Timeout; config: PosternConfig; address: string } | undefined;
+  /** Dialing sites tried again after they go down (issue 17: the next retry is shown). */
+  readonly #redial = new SiteRedial();
+  #dialWatch: DialWatch | undefined;
 
   constructor(options: IkeSubsystemOptions) {
     this.#options = options;
@@ -142,7 +150,7 @@ export class IkeSubsystem implements Subsystem {
       // fetched again by the check itself, and a revocation found then ends the session.
       const sweep = setInterval(() => this.#endRevoked(), 60_000);
       sweep.unref();
-      this.#running = { shell, installer, hub, engine, dataplane, revocation, sweep };
+      this.#running = { shell, installer, hub, engine, dataplane, revocation, sweep, config, address };
       for (const site of config.sites.filter((s) => s.enabled && s.protocol === 'ikev2' && s.initiate)) shell.initiate(`site:${site.name}`, { address, port: 500 });
       this.#status = { state: 'running', detail: `UDP ${address}:500 and :4500, shared TUN ${hub.hub.name}` };
       log.info('IKEv2 listening', { address, tun: hub.hub.name });
@@ -175,8 +183,45 @@ export class IkeSubsystem implements Subsystem {
       this.#options.logger.error('the data plane refused a child SA', { error: error instanceof Error ? error.message : String(error), action: action.type });
     }
     if (action.type === 'ike-up') this.#options.logger.info('IKE SA up', { connection: action.connection, peer: action.remoteId, remote: `${action.remote.address}:${action.remote.port}`, virtualIp: action.virtualIp?.ipv4 });
-    if (action.type === 'ike-down') this.#options.logger.info('IKE SA down', { connection: action.connection, reason: action.reason });
+    if (action.type === 'ike-down') {
+      this.#options.logger.info('IKE SA down', { connection: action.connection, reason: action.reason });
+      this.#dialWatch?.down(action.spi, action.reason);
+      this.#siteDown(action.connection);
+    }
+    if (action.type === 'ike-up' && action.connection.startsWith('site:')) this.#redial.up(action.connection.slice(5));
     this.#options.onEvent?.(action);
+  }
+
+  /** A dialing site that went down (or failed to come up) is dialed again after its backoff, unless another SA of it is up. */
+  #siteDown(connection: string): void {
+    const r = this.#running;
+    const name = connection.startsWith('site:') ? connection.slice(5) : undefined;
+    const site = name === undefined ? undefined : r?.config.sites.find((s) => s.name === name && s.enabled && s.protocol === 'ikev2' && s.initiate);
+    if (!r || !site) return;
+    if (r.engine.sas.some((s) => s.connection?.name === connection && s.state !== 'closed')) return;
+    const at = this.#redial.schedule(site.name, () => this.#running === r && r.shell.initiate(connection, { address: r.address, port: 500 }));
+    this.#options.logger.info('site dialed again later', { site: site.name, at: new Date(at).toISOString() });
+  }
+
+  /** Epoch milliseconds of a down site's next dial, if one is scheduled. */
+  nextRetry(site: string): number | undefined {
+    return this.#redial.nextAt(site);
+  }
+
+  /**
+   * The site's "Test" (issue 17): dials it now and reports each step; a ping into the remote network
+   * when the LAN address is one of the site's local networks. One test at a time.
+   */
+  async testSite(name: string, deadlineMs = 12_000): Promise<SiteTestResult | undefined> {
+    const r = this.#running;
+    const site = r?.config.sites.find((s) => s.name === name && s.protocol === 'ikev2');
+    if (!r || !site) return undefined;
+    if (this.#dialWatch) throw new Error('another site test is running');
+    this.#redial.cancel(name); // the test is this try
+    const seen = await observeIkeDial(r.engine, r.shell, `site:${name}`, { address: r.address, port: 500 }, { deadlineMs, watch: (w) => void (this.#dialWatch = w) });
+    const plan = seen.reached === 'established' && seen.children > 0 ? pingPlan(r.config.system.lan.address, site.localSubnets, site.remoteSubnets) : undefined;
+    const ping = plan ? await tunnelPing(plan.source, plan.target) : undefined;
+    return ikeTestResult(name, { ...seen, ...(ping ? { ping } : {}) });
   }
 
   #unavailable(detail: string): void {
@@ -184,14 +229,33 @@ export class IkeSubsystem implements Subsystem {
     this.#options.logger.error('IKEv2 is not available', { detail });
   }
 
-  async reconfigure(next: PosternConfig): Promise<void> {
+  /**
+   * A change of the gateway certificate alone (its names, ACME) is a live swap; anything else
+   * restarts IKE, which ends its SAs.
+   */
+  async reconfigure(next: PosternConfig, previous?: PosternConfig): Promise<void> {
+    if (this.#running && previous && onlyGatewayCertificateChanged(previous, next, ikeSlice)) return this.reloadCertificate(next);
     await this.stop();
     await this.start(next);
+  }
+
+  /**
+   * The gateway certificate changed (ACME renewal, re-issue, new public name; issue 16): new IKE_AUTHs,
+   * initiations and reauthentications sign with the new one and send its chain; IKE SAs already up
+   * keep running on the one they were authenticated with.
+   */
+  reloadCertificate(config: PosternConfig): void {
+    const r = this.#running;
+    if (!r) return;
+    const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, this.#options.logger.child('pki'));
+    r.engine.replaceConnections(connectionsFromConfig(config, pki));
+    this.#options.logger.info('IKEv2 signs with a new gateway certificate', { acme: pki.server.acme === true, keptSas: r.engine.sas.length });
   }
 
   async stop(): Promise<void> {
     const r = this.#running;
     this.#running = undefined;
+    this.#redial.stopAll();
     if (!r) return void (this.#status = { state: 'stopped' });
     this.#status = { state: 'stopping' };
     clearInterval(r.sweep);
@@ -224,11 +288,13 @@ export class IkeSubsystem implements Subsystem {
   }
 }
 
+const ikeSlice = (c: PosternConfig) => ({ ikev2: c.listeners.ikev2, sites: c.sites, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan });
+
 export function ikeSpec(create: () => IkeSubsystem): SubsystemSpec {
   return {
     name: 'ikev2',
     wanted: (c) => c.listeners.ikev2.enabled || c.sites.some((s) => s.enabled && s.protocol === 'ikev2'),
-    slice: (c) => ({ ikev2: c.listeners.ikev2, sites: c.sites, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan }),
+    slice: ikeSlice,
     create,
   };
 }

@@ -13,6 +13,7 @@ import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import { wanAddress } from '../ike/ike-subsystem.ts';
 import type { Logger } from '../log/logger.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
+import { onlyGatewayCertificateChanged } from '../pki/gateway-certificate-change.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
 import type { PppLinkPort, SstpCallIo } from './sstp-connection.ts';
 import { SstpListener, type SstpListenerOptions } from './sstp-listener.ts';
@@ -175,7 +176,9 @@ export class SstpSubsystem implements Subsystem {
     this.#options.logger.info('SSTP serves a new certificate', { acme: pki.server.acme === true });
   }
 
-  async reconfigure(next: PosternConfig): Promise<void> {
+  /** A change of the gateway certificate alone (a new public name, ACME) keeps the calls up; anything else restarts SSTP. */
+  async reconfigure(next: PosternConfig, previous?: PosternConfig): Promise<void> {
+    if (this.#running && previous && onlyGatewayCertificateChanged(previous, next, sstpSlice)) return this.reloadCertificate(next);
     await this.stop();
     await this.start(next);
   }
@@ -203,11 +206,13 @@ export class SstpSubsystem implements Subsystem {
 
 export const answeringSstpSites = (config: PosternConfig): SiteConfig[] => config.sites.filter((s) => s.enabled && s.protocol === 'sstp' && !s.initiate && s.username !== undefined);
 
+const sstpSlice = (c: PosternConfig) => ({ sstp: c.listeners.sstp, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan, sites: answeringSstpSites(c) });
+
 export function sstpSpec(create: () => SstpSubsystem): SubsystemSpec {
   return {
     name: 'sstp',
     wanted: (c) => c.listeners.sstp.enabled,
-    slice: (c) => ({ sstp: c.listeners.sstp, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan, sites: answeringSstpSites(c) }),
+    slice: sstpSlice,
     create,
   };
 }

@@ -104,7 +104,9 @@ export function pkiRoutes(ctx: ApiContext): Route[] {
         try {
           const pki = reissueGatewayCertificate(ctx.stateDir, certificates(), ctx.logger.child('pki'), new Date(ctx.now()));
           const d = describeCertificate(pki.server.certificatePem);
-          return { status: 200, body: { ok: true, serialHex: d.serialHex, notAfter: d.notAfter, crlUrls: d.crlUrls, caIssuerUrls: d.caIssuerUrls, note: 'IKEv2 and SSTP use it from their next start' } };
+          // New connections get it at once; sessions up keep theirs.
+          ctx.gatewayCertificateChanged?.();
+          return { status: 200, body: { ok: true, serialHex: d.serialHex, notAfter: d.notAfter, crlUrls: d.crlUrls, caIssuerUrls: d.caIssuerUrls } };
         } catch (error) {
           if (isPosternError(error)) throw new ApiError(409, ApiCode.conflict, error.message);
           throw error;
@@ -154,7 +156,9 @@ export function pkiRoutes(ctx: ApiContext): Route[] {
         if (body.target === 'ca' && !x509.ca) throw new ApiError(422, ApiCode.badRequest, 'that is not a CA certificate', { field: 'certificatePem' });
         installPki(ctx.stateDir, body.target, cert, key, chain);
         ctx.logger.info('certificate imported', { target: body.target, subject: x509.subject.replace(/\n/g, ', ') });
-        return { status: 200, body: { ok: true, subject: x509.subject, notAfter: x509.validTo, note: 'IKEv2 and SSTP use it from their next start' } };
+        // The gateway's own is served to new connections at once; a new CA changes who is trusted, so it waits for a restart.
+        if (body.target === 'server') ctx.gatewayCertificateChanged?.();
+        return { status: 200, body: { ok: true, subject: x509.subject, notAfter: x509.validTo, ...(body.target === 'ca' ? { note: 'IKEv2 and SSTP use it from their next start' } : {}) } };
       },
     },
     { method: 'GET', path: '/api/v1/certificates/crl', handler: () => ({ file: crl(), contentType: 'application/pkix-crl', filename: 'postern.crl' }) },

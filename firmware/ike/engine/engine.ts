@@ -26,8 +26,8 @@ export type DropCounters = Record<string, number>;
  * in through `handlePacket`, `initiate` and `tick`; everything it wants done comes back as actions.
  */
 export class IkeEngine {
-  readonly #connections: IkeConnection[];
-  readonly #byName: Map<string, IkeConnection>;
+  #connections: IkeConnection[];
+  #byName: Map<string, IkeConnection>;
   readonly #crypto: IkeCryptoProvider;
   readonly #options: EngineOptions;
   /** By our own SPI: SPIi for SAs we initiated, SPIr for those we answered. */
@@ -50,6 +50,16 @@ export class IkeEngine {
     this.#crypto = crypto;
     this.#options = { ...defaultEngineOptions, ...options };
     this.#cookies = new CookieGuard(this.#options.cookies, (n) => crypto.randomBytes(n));
+  }
+
+  /**
+   * New connections for what starts from now on (a renewed gateway certificate, issue 16): each IKE
+   * SA keeps the connection it was authenticated with, so SAs up or half-open run on unchanged, and
+   * a later IKE_AUTH, initiation or reauthentication takes the new one.
+   */
+  replaceConnections(connections: readonly IkeConnection[]): void {
+    this.#connections = [...connections];
+    this.#byName = new Map(this.#connections.map((c) => [c.name, c]));
   }
 
   /** Responder SAs still waiting for their IKE_AUTH. */

@@ -38,8 +38,9 @@ async function setup(t: { teardown(fn: () => void): void }) {
   const legacy = issueClientCertificate(pki.ca, { commonName: 'laptop-0', validityDays: 825, now: new Date(now) });
   saveIssued(dir, [{ name: 'laptop-0', serialHex: legacy.serialHex, notAfter: new Date(now + 825 * 86_400_000).toISOString() }]);
   await store.write(config, { author: 'test' });
+  const swaps = { count: 0 };
   const ctx = {
-    store, logger: log, stateDir: dir, now: () => now,
+    store, logger: log, stateDir: dir, now: () => now, gatewayCertificateChanged: () => void swaps.count++,
     pki: () => loadOrCreatePki(dir, store.current().config.certificates, log, new Date(now)),
   } as unknown as ApiContext;
   const routes = pkiRoutes(ctx);
@@ -49,11 +50,11 @@ async function setup(t: { teardown(fn: () => void): void }) {
     return route.handler({ req: {} as IncomingMessage, res: {} as ServerResponse, params, query: new URLSearchParams(), session: undefined, body: async () => body });
   };
   const json = (r: Reply) => ('body' in r ? (r.body as any) : undefined);
-  return { dir, call, json, legacySerial: legacy.serialHex };
+  return { dir, call, json, legacySerial: legacy.serialHex, swaps };
 }
 
 t.test('the list flags certificates without a CDP; the gateway one is issued again in one step', async (t) => {
-  const { call, json } = await setup(t);
+  const { call, json, swaps } = await setup(t);
   const before = json(await call('GET', '/api/v1/certificates'));
   t.same(before.publication, { crl: 'http://vpn.example.com/pki/ca.crl', caIssuers: 'http://vpn.example.com/pki/ca.crt' });
   t.same(before.server.reissueReasons, ['no CRL distribution point', 'no CA issuer URL']);
@@ -63,6 +64,7 @@ t.test('the list flags certificates without a CDP; the gateway one is issued aga
   const done = json(await call('POST', '/api/v1/certificates/server/reissue'));
   t.match(done, { ok: true, crlUrls: ['http://vpn.example.com/pki/ca.crl'], caIssuerUrls: ['http://vpn.example.com/pki/ca.crt'] });
   t.not(done.serialHex, before.server.serialHex);
+  t.equal(swaps.count, 1, 'the listeners were told to take it up');
   const after = json(await call('GET', '/api/v1/certificates'));
   t.same(after.server.reissueReasons, [], 'nothing left to re-issue');
   t.equal(after.server.serialHex, done.serialHex);

@@ -69,7 +69,7 @@ export function CertificatesView() {
     await load();
   };
   const reissueGateway = async () => {
-    if (!confirm('Issue the gateway certificate again? Clients that pin its fingerprint need the new one; IKEv2 and SSTP use it from their next start.')) return;
+    if (!confirm('Issue the gateway certificate again? Clients that pin its fingerprint need the new one; new IKEv2 and SSTP connections get it at once, sessions up stay.')) return;
     try {
       await api('POST', '/certificates/server/reissue');
       setMessage({ text: 'The gateway certificate was issued again', kind: 'ok' });
