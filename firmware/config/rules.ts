@@ -71,9 +71,10 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
       if (!s.initiate && s.username && !config.users.some((u) => u.name === s.username)) error(`sites[${i}].username`, 'unknown', `no local user '${s.username}' for the answering SSTP site`);
       if (s.remoteSubnets.length === 0) error(`sites[${i}].remoteSubnets`, 'required', 'an SSTP site needs the remote subnets to route through it');
     }
-    if (s.protocol === 'ikev2' && (s.localSubnets.length === 0 || s.remoteSubnets.length === 0)) {
-      error(`sites[${i}]`, 'required', 'an IKEv2 site needs local and remote subnets');
+    if ((s.protocol === 'ikev2' || s.protocol === 'ikev1') && (s.localSubnets.length === 0 || s.remoteSubnets.length === 0)) {
+      error(`sites[${i}]`, 'required', `an ${s.protocol === 'ikev1' ? 'IKEv1' : 'IKEv2'} site needs local and remote subnets`);
     }
+    if (s.proposals && s.protocol !== 'ikev1') error(`sites[${i}].proposals`, 'unsupported', 'only IKEv1 sites have proposals of their own');
   });
   const mqtt = config.telemetry.mqtt;
   if (mqtt.enabled && mqtt.url.includes('.invalid')) error('telemetry.mqtt.url', 'required', 'needs a real broker address when telemetry is enabled');
@@ -116,7 +117,12 @@ export function insecureChoices(config: PosternConfig): ConfigIssue[] {
   config.users.forEach((u, i) => {
     if (u.chapMd5) warn(`users[${i}].chapMd5`, 'insecure', `'${u.name}' keeps the password in clear for CHAP-MD5, and one captured CHAP-MD5 login can be brute-forced offline`);
   });
+  const weakProposals = (list: readonly string[] | undefined, at: string) => list?.forEach((proposal, i) => {
+    for (const word of proposal.split('-')) if (WEAK_WORDS[word]) warn(`${at}[${i}]`, 'weak', WEAK_WORDS[word]);
+  });
+  (['ike', 'esp'] as const).forEach((kind) => weakProposals(l2tp.ipsec?.proposals?.[kind], `listeners.l2tp.ipsec.proposals.${kind}`));
   config.sites.forEach((s, i) => {
+    (['ike', 'esp'] as const).forEach((kind) => weakProposals(s.proposals?.[kind], `sites[${i}].proposals.${kind}`));
     if (s.protocol === 'pptp') warn(`sites[${i}].protocol`, 'insecure', 'PPTP site links can be broken offline');
     if (s.protocol === 'gre') warn(`sites[${i}].protocol`, 'insecure', 'plain GRE is not encrypted');
   });

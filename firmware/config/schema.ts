@@ -93,13 +93,21 @@ const listeners = obj('Listeners', {
     enabled: bool('Enabled', false),
     psk: str('Group pre-shared key', { secret: true, default: '' }),
     pool: poolRef('Pool'),
+    // Issue 19, reserved for the L2TP issue: the IKEv1 transport-mode SA that L2TP/IPsec clients key.
+    ipsec: obj('IPsec (IKEv1)', {
+      auth: str('Client authentication', { enum: ['psk', 'certificate'], default: 'psk', help: 'psk: the group pre-shared key above; certificate: the gateway certificate and client certificates from a trusted CA' }),
+      proposals: obj('Proposals', {
+        ike: proposals('IKE (phase 1)', 'aes256-sha256-modp2048'),
+        esp: proposals('ESP (phase 2)', 'aes256-sha1'),
+      }, { optional: true }),
+    }, { optional: true }),
   }),
   pptp: obj('PPTP (legacy, insecure)', { enabled: bool('Enabled', false), pool: poolRef('Pool') }),
 });
 
 const site = obj('Site-to-site peer', {
   name: str('Name', { format: 'name' }),
-  protocol: str('Protocol', { enum: ['ikev2', 'sstp', 'l2tp', 'pptp', 'gre'], default: 'ikev2' }),
+  protocol: str('Protocol', { enum: ['ikev2', 'ikev1', 'sstp', 'l2tp', 'pptp', 'gre'], default: 'ikev2', help: 'ikev1: for peers that speak only IKEv1 (Main Mode, tunnel mode)' }),
   remote: str('Remote gateway', { format: 'host' }),
   port: int('Port (SSTP)', 1, 65535, { optional: true, help: '443 when empty' }),
   localSubnets: list('Local subnets', str('Subnet', { format: 'cidr4' }), 32),
@@ -109,6 +117,10 @@ const site = obj('Site-to-site peer', {
   username: str('User name (SSTP)', { format: 'name', optional: true, help: 'The account this site dials in as; on the answering side, the local user it must authenticate as' }),
   password: str('Password (SSTP)', { secret: true, optional: true, minLength: 8 }),
   serverFingerprint: str('Server certificate SHA-256 (SSTP)', { format: 'fingerprint', optional: true, help: "Pins the remote gateway's certificate; without it the certificate must chain to a trusted CA" }),
+  proposals: obj('Proposals (IKEv1)', {
+    ike: proposals('IKE (phase 1)', 'aes256-sha256-modp2048'),
+    esp: proposals('ESP (phase 2)', 'aes256-sha256'),
+  }, { optional: true, help: 'An IKEv1 site\'s own proposals; strong defaults when empty' }),
   pfs: str('Perfect forward secrecy (IKEv2)', { enum: ['auto', 'on', 'off'], optional: true, help: 'auto (when empty): each child rekey offers a fresh Diffie-Hellman and lets the peer decide; on: required; off: never' }),
   initiate: bool('Initiate', true),
   enabled: bool('Enabled', true),

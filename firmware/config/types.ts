@@ -73,7 +73,13 @@ export interface ListenersConfig {
     fragmentation: boolean;
   };
   sstp: { enabled: boolean; port: number; pool: string; mppe: 'off' | 'allow' | 'require'; limits?: SstpLimitsConfig };
-  l2tp: { enabled: boolean; psk: string; pool: string };
+  l2tp: {
+    enabled: boolean;
+    psk: string;
+    pool: string;
+    /** Issue 19: the IKEv1 transport-mode SA under L2TP (used by the L2TP issue); left out: PSK, default proposals. */
+    ipsec?: { auth: 'psk' | 'certificate'; proposals?: { ike: string[]; esp: string[] } };
+  };
   pptp: { enabled: boolean; pool: string };
 }
 
@@ -88,7 +94,7 @@ export type ListenerName = keyof ListenersConfig;
 
 export interface SiteConfig {
   name: string;
-  protocol: 'ikev2' | 'sstp' | 'l2tp' | 'pptp' | 'gre';
+  protocol: 'ikev2' | 'ikev1' | 'sstp' | 'l2tp' | 'pptp' | 'gre';
   remote: string;
   port?: number;
   localSubnets: string[];
@@ -98,6 +104,8 @@ export interface SiteConfig {
   username?: string;
   password?: string;
   serverFingerprint?: string;
+  /** An IKEv1 site's proposals (issue 19); left out: strong defaults (firmware/ikev1/ikev1-connections.ts). */
+  proposals?: { ike: string[]; esp: string[] };
   /** IKEv2 child rekeys: absent means 'auto'. */
   pfs?: 'auto' | 'on' | 'off';
   initiate: boolean;

@@ -1,0 +1,36 @@
+import type { PosternConfig, SiteConfig } from '../config/types.ts';
+import type { IkeConnection } from '../ike/engine/types.ts';
+import { parseProposal, type ProposalSpec } from '../ike/proposals.ts';
+import { Secret } from '../util/secret.ts';
+
+/**
+ * The configuration's IKEv1 sites (`protocol: ikev1`, issue 19) as connections for the IKEv1
+ * engine: tunnel mode between the site's subnets, named `site:<name>` like IKEv2's so the service
+ * reports both the same way. IKEv1 has neither GCM nor Curve25519 in phase 1, so IKEv1 sites have
+ * proposals of their own, with strong defaults that strongSwan, Cisco and MikroTik accept.
+ */
+
+export const IKEV1_DEFAULT_PROPOSALS = {
+  ike: ['aes256-sha256-modp2048', 'aes128-sha256-modp2048', 'aes256-sha1-modp2048', 'aes128-sha1-modp2048'],
+  esp: ['aes256gcm16', 'aes128gcm16', 'aes256-sha256', 'aes128-sha256', 'aes256-sha1', 'aes128-sha1'],
+} as const;
+
+const specs = (texts: readonly string[], protocol: 'ike' | 'esp'): ProposalSpec[] => texts.map((t) => parseProposal(t, protocol)).filter((s): s is ProposalSpec => s !== undefined);
+
+export const isIkev1Site = (s: SiteConfig): boolean => s.enabled && s.protocol === 'ikev1';
+
+/** What a certificate site authenticates with: the gateway's certificate and the CAs it trusts (as for IKEv2 sites). */
+export type Ikev1CertificateAuth = Pick<IkeConnection, 'certificate' | 'trustedCas' | 'localId'>;
+
+export function ikev1ConnectionsFromConfig(config: PosternConfig, certificates?: Ikev1CertificateAuth): IkeConnection[] {
+  return config.sites.filter(isIkev1Site).map((site) => {
+    const proposals = site.proposals ?? IKEV1_DEFAULT_PROPOSALS;
+    return {
+      name: `site:${site.name}`, remoteAddress: site.remote, psk: new Secret(site.psk ?? ''),
+      ikeProposals: specs(proposals.ike, 'ike'), espProposals: specs(proposals.esp, 'esp'),
+      localTs: site.localSubnets, remoteTs: site.remoteSubnets, mode: 'tunnel' as const, dpdSeconds: 30,
+      rekeySeconds: 3600, ikeRekeySeconds: 4 * 3600, mobike: false, pfs: site.pfs ?? 'auto',
+      ...(site.auth === 'certificate' ? { localAuth: 'certificate' as const, peerAuth: 'certificate' as const, ...certificates } : {}),
+    };
+  });
+}

@@ -1,0 +1,60 @@
+// IKEv1 sites in the configuration (issue 19): `protocol: ikev1`, their proposals, the reserved
+// `listeners.l2tp.ipsec`, and the connections the IKEv1 engine gets from them.
+import t from 'tap';
+import { defaultConfig } from '../../../firmware/config/defaults.ts';
+import type { SiteConfig } from '../../../firmware/config/types.ts';
+import { validateConfig } from '../../../firmware/config/validate.ts';
+import { TransformType } from '../../../firmware/ike/registry/numbers.ts';
+import { IKEV1_DEFAULT_PROPOSALS, ikev1ConnectionsFromConfig } from '../../../firmware/ikev1/ikev1-connections.ts';
+
+const site = (over: Partial<SiteConfig> = {}): SiteConfig => ({
+  name: 'branch', protocol: 'ikev1', remote: '198.51.100.7', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.1.0.0/24'],
+  auth: 'psk', psk: 'branch-psk-0123456789abcdef', initiate: true, enabled: true, ...over,
+});
+
+t.test('an IKEv1 site validates, and becomes a tunnel-mode connection with the default proposals', async (t) => {
+  const c = defaultConfig();
+  c.sites = [site()];
+  const r = validateConfig(c);
+  t.ok(r.ok, JSON.stringify(r));
+  const [conn, ...rest] = ikev1ConnectionsFromConfig(c);
+  t.equal(rest.length, 0);
+  t.match(conn, { name: 'site:branch', remoteAddress: '198.51.100.7', mode: 'tunnel', localTs: ['10.2.0.0/24'], remoteTs: ['10.1.0.0/24'], dpdSeconds: 30 });
+  t.equal(conn!.psk.reveal(), 'branch-psk-0123456789abcdef');
+  t.equal(String(conn!.psk), '<redacted>', 'the PSK prints redacted');
+  t.equal(conn!.ikeProposals.length, IKEV1_DEFAULT_PROPOSALS.ike.length, 'every default phase 1 proposal parses');
+  t.equal(conn!.espProposals.length, IKEV1_DEFAULT_PROPOSALS.esp.length, 'every default phase 2 proposal parses');
+  t.notOk(conn!.ikeProposals.some((p) => (p.get(TransformType.DH) ?? []).some((d) => d.id === 2)), 'no MODP-1024 by default');
+});
+
+t.test('an IKEv1 site without subnets is refused; its weak proposals are warned about at their paths', async (t) => {
+  const c = defaultConfig();
+  c.sites = [site({ remoteSubnets: [] })];
+  const r = validateConfig(c);
+  t.notOk(r.ok);
+  t.ok(!r.ok && r.errors.some((e) => e.path === 'sites[0]' && /IKEv1 site needs local and remote subnets/.test(e.message)), JSON.stringify(r));
+  c.sites = [site({ proposals: { ike: ['3des-sha1-modp1024'], esp: ['aes128-sha1'] } })];
+  const weak = validateConfig(c);
+  t.ok(weak.ok, JSON.stringify(weak));
+  t.ok(weak.warnings.some((w) => w.path === 'sites[0].proposals.ike[0]' && w.code === 'weak'), JSON.stringify(weak.warnings));
+  t.equal(ikev1ConnectionsFromConfig(c)[0]!.ikeProposals.length, 1, 'the site\'s own proposals replace the defaults');
+});
+
+t.test('proposals belong to IKEv1 sites only; disabled and other sites give no IKEv1 connection', async (t) => {
+  const c = defaultConfig();
+  c.sites = [site({ protocol: 'ikev2', proposals: { ike: ['aes256-sha256-modp2048'], esp: ['aes256gcm16'] } })];
+  const r = validateConfig(c);
+  t.ok(!r.ok && r.errors.some((e) => e.path === 'sites[0].proposals'), JSON.stringify(r));
+  c.sites = [site({ protocol: 'ikev2' }), site({ name: 'off', enabled: false })];
+  t.same(ikev1ConnectionsFromConfig(c), []);
+});
+
+t.test('listeners.l2tp.ipsec is reserved: PSK or certificate, proposals; an unknown auth is refused', async (t) => {
+  const c = defaultConfig();
+  c.listeners.l2tp.ipsec = { auth: 'certificate', proposals: { ike: ['aes256-sha1-modp1024'], esp: ['aes256-sha1'] } };
+  const r = validateConfig(c);
+  t.ok(r.ok, JSON.stringify(r));
+  c.listeners.l2tp.ipsec = { auth: 'xauth' as never };
+  const bad = validateConfig(c);
+  t.ok(!bad.ok && bad.errors.some((e) => e.path === 'listeners.l2tp.ipsec.auth'), JSON.stringify(bad));
+});
