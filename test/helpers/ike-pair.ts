@@ -3,6 +3,7 @@ import { createDh } from '../../firmware/ike/crypto/dh.ts';
 import { IkeEngine } from '../../firmware/ike/engine/engine.ts';
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from '../../firmware/ike/engine/types.ts';
 import { parseProposal } from '../../firmware/ike/proposals.ts';
+import type { ShellEngine } from '../../firmware/ike/shell/shell-engine.ts';
 import { Secret } from '../../firmware/util/secret.ts';
 
 /** Deterministic randomness for engine tests: a SHA-256 counter stream from a seed. */
@@ -37,10 +38,11 @@ interface InFlight {
 
 /**
  * Two engines joined by a simulated network on a simulated clock. `filter` may drop or delay a
- * packet (loss, reordering); `nat` rewrites what crosses it, as a NAT between them would.
+ * packet (loss, reordering); `nat` rewrites what crosses it, as a NAT between them would. Any
+ * engine the shell drives fits (`ShellEngine`: IKEv2's, IKEv1's, the facade dispatching between them).
  */
-export class EnginePair {
-  readonly engines: Record<string, IkeEngine>;
+export class EnginePair<E extends ShellEngine = IkeEngine> {
+  readonly engines: Record<string, E>;
   readonly addresses: Record<string, string>;
   readonly actions: Record<string, IkeAction[]> = { a: [], b: [] };
   now = 0;
@@ -50,7 +52,7 @@ export class EnginePair {
   #wire: InFlight[] = [];
   #sent = 0;
 
-  constructor(a: IkeEngine, b: IkeEngine, addresses = { a: '192.0.2.1', b: '192.0.2.2' }) {
+  constructor(a: E, b: E, addresses = { a: '192.0.2.1', b: '192.0.2.2' }) {
     this.engines = { a, b };
     this.addresses = addresses;
   }
@@ -101,7 +103,8 @@ export class EnginePair {
 
   /** The state changes of every SA this side had, as one text (for matching). */
   history(side: 'a' | 'b'): string {
-    return this.engines[side]!.sas.flatMap((s) => s.history).join('\n');
+    const sas = (this.engines[side] as { readonly sas?: ReadonlyArray<{ readonly history: readonly string[] }> }).sas ?? [];
+    return sas.flatMap((s) => s.history).join('\n');
   }
 
   logs(side: 'a' | 'b'): string[] {

@@ -1,6 +1,6 @@
 import type { Logger } from '../../log/logger.ts';
-import type { IkeEngine } from '../engine/engine.ts';
 import type { Endpoint, IkeAction } from '../engine/types.ts';
+import type { ShellEngine } from './shell-engine.ts';
 import type { IkeTransport } from './transport.ts';
 
 const RECOMPUTE_MS = 250;
@@ -8,10 +8,11 @@ const RECOMPUTE_MS = 250;
 /**
  * The thin shell around the engine (STYLE.md rule 2): packets and the clock in, actions out.
  * Sends go to the transport, logs to the logger, SA events to `onAction`; one timer follows
- * `engine.nextTimeout()`. No protocol decisions here.
+ * `engine.nextTimeout()`. No protocol decisions here. The engine is IKEv2's, IKEv1's, or the
+ * facade that routes each message to one of them by its ISAKMP version.
  */
-export class IkeShell {
-  readonly #engine: IkeEngine;
+export class IkeShell<E extends ShellEngine = ShellEngine> {
+  readonly #engine: E;
   readonly #log: Logger;
   readonly #onAction: (action: IkeAction) => void;
   readonly #clock: () => number;
@@ -23,7 +24,7 @@ export class IkeShell {
   /** Every log action too, after the logger (the connection doctor reads the refusals, issue 17). */
   onLog: ((action: Extract<IkeAction, { type: 'log' }>) => void) | undefined;
 
-  constructor(engine: IkeEngine, log: Logger, onAction: (action: IkeAction) => void, clock: () => number = Date.now) {
+  constructor(engine: E, log: Logger, onAction: (action: IkeAction) => void, clock: () => number = Date.now) {
     this.#engine = engine;
     this.#log = log;
     this.#onAction = onAction;
@@ -44,15 +45,15 @@ export class IkeShell {
   }
 
   rekeyChild(ikeSpi: bigint, inboundSpi: number): void {
-    this.#run(this.#engine.rekeyChild(ikeSpi, inboundSpi, this.#clock()));
+    this.#run(this.#engine.rekeyChild?.(ikeSpi, inboundSpi, this.#clock()) ?? []);
   }
 
   rekeyIke(ikeSpi: bigint): void {
-    this.#run(this.#engine.rekeyIke(ikeSpi, this.#clock()));
+    this.#run(this.#engine.rekeyIke?.(ikeSpi, this.#clock()) ?? []);
   }
 
   reauthenticate(ikeSpi: bigint): void {
-    this.#run(this.#engine.reauthenticate(ikeSpi, this.#clock()));
+    this.#run(this.#engine.reauthenticate?.(ikeSpi, this.#clock()) ?? []);
   }
 
   terminate(spi: bigint): void {
