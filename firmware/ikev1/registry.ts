@@ -42,6 +42,8 @@ export const HashAlgorithm = { MD5: 1, SHA: 2, TIGER: 3, SHA2_256: 4, SHA2_384: 
 /** Appendix A, with the XAUTH values (draft-ietf-ipsec-isakmp-xauth) peers send for remote access. */
 export const AuthMethod = {
   PRE_SHARED_KEY: 1, DSS_SIGNATURES: 2, RSA_SIGNATURES: 3, RSA_ENCRYPTION: 4, REVISED_RSA_ENCRYPTION: 5,
+  /** RFC 4754 §8 */
+  ECDSA_SHA256_P256: 9, ECDSA_SHA384_P384: 10, ECDSA_SHA512_P521: 11,
   XAUTH_INIT_PSK: 65001, XAUTH_RESP_PSK: 65002, XAUTH_INIT_RSA: 65005, XAUTH_RESP_RSA: 65006,
 } as const;
 export const LifeType = { SECONDS: 1, KILOBYTES: 2 } as const;

@@ -1,4 +1,5 @@
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from '../../ike/engine/types.ts';
+import type { RevocationChecker } from '../../revocation/revocation-policy.ts';
 import type { Phase1Sa, Retransmit } from './ikev1-sa.ts';
 
 export interface Ikev1Options {
@@ -20,6 +21,10 @@ export interface Ikev1Options {
   /** Lifetimes offered when the connection names no rekey time (strongSwan's IKEv1 defaults). */
   readonly phase1LifeSeconds: number;
   readonly phase2LifeSeconds: number;
+  /** Revocation of peers' certificates (issue 16), answered from the shell's cache; absent: not checked. */
+  readonly revocation?: RevocationChecker;
+  /** Calendar time for certificate validity (tests set it); default the system clock. */
+  readonly wallClock?: () => Date;
 }
 
 export const defaultIkev1Options: Ikev1Options = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, halfOpenLimit: 1000, halfOpenPerSource: 16, rekeyedGraceMs: 30_000, nonceLength: 32, phase1LifeSeconds: 10_800, phase2LifeSeconds: 3600 };
@@ -32,6 +37,8 @@ export interface RetransmitHolder {
 /** What the exchanges ask of the engine (they hold no tables and do no I/O). */
 export interface Ikev1Context {
   readonly now: number;
+  /** Calendar time, for certificate validity (the engine's own clock is monotonic). */
+  wallClock(): Date;
   readonly crypto: IkeCryptoProvider;
   readonly options: Ikev1Options;
   emit(action: IkeAction): void;

@@ -31,6 +31,8 @@ export class Ikev1Engine {
   #actions: IkeAction[] = [];
   #now = 0;
   #inHash = '';
+  /** The message being handled waits for something (a revocation fetch): its duplicate is not one. */
+  #unanswered = false;
 
   constructor(connections: readonly IkeConnection[], crypto: IkeCryptoProvider, options: Partial<Ikev1Options> = {}) {
     this.#connections = connections;
@@ -65,6 +67,7 @@ export class Ikev1Engine {
       return this.#end();
     }
     this.#inHash = hash;
+    this.#unanswered = false;
     if (!m.value.encrypted) this.#log('debug', `recv ${EXCHANGE_NAMES[h.exchangeType] ?? h.exchangeType} [${payloadNames(m.value.payloads)}] from ${from.address}:${from.port}`);
     switch (h.exchangeType) {
       case ExchangeType.IDENTITY_PROTECTION: this.#mainMode(sa, m.value, from, to); break;
@@ -75,7 +78,7 @@ export class Ikev1Engine {
     }
     // Handled once: the same bytes again are a duplicate, whether or not they had an answer.
     const handled = this.#sas.get(cookieKey(h.initiatorCookie));
-    if (handled && !handled.answers.has(hash)) handled.remember(hash, new Uint8Array());
+    if (handled && !handled.answers.has(hash) && !this.#unanswered) handled.remember(hash, new Uint8Array());
     return this.#end();
   }
 
@@ -209,15 +212,25 @@ export class Ikev1Engine {
       sa.local = to;
       sa.remote = from;
       const error = respondMm5(ctx, sa, opened);
-      if (error) return this.#fail(sa, error);
+      if (error) return this.#refuse(sa, error);
     } else {
       const error = handleMm6(ctx, sa, opened);
-      if (error) return this.#fail(sa, error);
+      if (error) return this.#refuse(sa, error);
     }
     sa.establishedAt = this.#now;
     this.#actions.push({ type: 'ike-up', spi: sa.ckyI, connection: sa.connection!.name, remoteId: sa.remoteId, remote: sa.remote });
     this.#log('info', `ISAKMP SA with ${sa.remote.address} (${sa.remoteId}) established for ${sa.connection!.name}${sa.natDetected ? ', NAT detected' : ''}`);
     if (sa.initiator) for (const pair of ourSelectorPairs(sa)) startQuickMode(ctx, sa, pair);
+  }
+
+  /**
+   * A proof that failed closes the SA; one waiting for a hard-fail revocation fetch leaves the
+   * message unanswered and not remembered, so its retransmission is handled afresh.
+   */
+  #refuse(sa: Phase1Sa, error: string | { readonly wait: string }): void {
+    if (typeof error === 'string') return this.#fail(sa, error);
+    this.#unanswered = true;
+    this.#drop('revocation-wait', `Main Mode with ${sa.remote.address} held: ${error.wait}`);
   }
 
   #open(sa: Phase1Sa, iv: Uint8Array, m: Extract<IsakmpMessage, { encrypted: true }>, what: string): Opened | undefined {
@@ -302,6 +315,7 @@ export class Ikev1Engine {
     const engine = this;
     return {
       now: this.#now,
+      wallClock: () => (this.options.wallClock ?? (() => new Date()))(),
       crypto: this.#crypto,
       options: this.options,
       emit: (action) => this.#actions.push(action),

@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import type { DhExchange } from '../../ike/crypto/dh.ts';
 import type { PrfAlgorithm } from '../../ike/crypto/transforms.ts';
 import type { ChildSaInfo, Endpoint, IkeConnection } from '../../ike/engine/types.ts';
@@ -76,6 +77,8 @@ export class Phase1Sa {
   remote: Endpoint;
   connection: IkeConnection | undefined;
   remoteId = '';
+  /** The certificate the peer signed with and its issuer, for revocation checks of the live SA (issue 16). */
+  peerCertificate: { readonly certificate: X509Certificate; readonly issuer: X509Certificate } | undefined;
   /** The initiator's SA payload body (SAi_b in HASH_I and HASH_R). */
   saiB: Uint8Array = new Uint8Array();
   offer: SaPayload | undefined;

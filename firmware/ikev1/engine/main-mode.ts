@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Endpoint, IkeConnection } from '../../ike/engine/types.ts';
 import { phase1Cipher, phase1Prf } from '../crypto/algorithms.ts';
 import { phase1Iv } from '../crypto/cbc.ts';
-import { cookieBytes, hashI, hashR, natDetectionHash, phase1Keys, skeyidPsk } from '../crypto/keys.ts';
+import { cookieBytes, hashI, hashR, natDetectionHash, phase1Keys, skeyidPsk, skeyidSignature } from '../crypto/keys.ts';
 import { encodeIsakmpMessage, encodePayloadBody, type Ikev1Payload, type ReceivedPayload } from '../message.ts';
 import { identificationFrom, identificationText } from '../payloads/identification.ts';
 import type { IsakmpTransform } from '../payloads/sa.ts';
@@ -13,6 +13,7 @@ import { Phase1Sa } from './ikev1-sa.ts';
 import { describePhase1Offer, lifetimeFor, phase1Answer, phase1Offer, phase1Params, selectPhase1 } from './proposals.ts';
 import { seal, type Opened } from './protect.ts';
 import { initiatorVendorIds, natTraversalOf, peerSupportsDpd, responderVendorIds } from './vendor-ids.ts';
+import { certificatePayloads, certificateRequests, checkPeerSignature, isSignatureMethod, phase1AuthMethod, signHash } from './signature-auth.ts';
 
 /**
  * Main Mode with pre-shared keys (RFC 2409 §5, §5.4):
@@ -45,7 +46,9 @@ const lifeOf = (ctx: Ikev1Context, conn: IkeConnection) => lifetimeFor(conn.ikeR
 export function startMainMode(ctx: Ikev1Context, conn: IkeConnection, local: Endpoint, remote: Endpoint): Phase1Sa {
   const sa = new Phase1Sa(true, cookieOf(ctx), 0n, local, remote, ctx.now, 'mm1');
   sa.connection = conn;
-  sa.offer = phase1Offer(conn.ikeProposals, lifeOf(ctx, conn));
+  const method = phase1AuthMethod(conn);
+  if (method === undefined) throw new Error(`${conn.name}: certificate authentication needs our certificate with an RSA or ECDSA key`);
+  sa.offer = phase1Offer(conn.ikeProposals, lifeOf(ctx, conn), method);
   sa.saiB = encodePayloadBody({ kind: 'SA', sa: sa.offer });
   const payloads: Ikev1Payload[] = [{ kind: 'SA', sa: sa.offer }, ...initiatorVendorIds().map((data) => ({ kind: 'VID' as const, data }))];
   ctx.send(sa, encodeIsakmpMessage(header(sa), payloads), sa);
@@ -61,7 +64,8 @@ export function respondMm1(ctx: Ikev1Context, ckyI: bigint, payloads: readonly R
   }
   const candidates = ctx.connectionsFor(from);
   for (const conn of candidates) {
-    const choice = selectPhase1(saPayload.sa, conn.ikeProposals);
+    const method = phase1AuthMethod(conn);
+    const choice = method === undefined ? undefined : selectPhase1(saPayload.sa, conn.ikeProposals, method);
     if (!choice) continue;
     const sa = new Phase1Sa(false, ckyI, cookieOf(ctx), to, from, ctx.now, 'mm2');
     sa.connection = conn;
@@ -112,7 +116,8 @@ function keyExchange(ctx: Ikev1Context, sa: Phase1Sa): Ikev1Payload[] {
   sa.dh = ctx.crypto.createDh(sa.crypto!.choice.group);
   const nonce = ctx.crypto.randomBytes(ctx.options.nonceLength);
   if (sa.initiator) { sa.gxi = sa.dh!.publicValue; sa.ni = nonce; } else { sa.gxr = sa.dh!.publicValue; sa.nr = nonce; }
-  return [{ kind: 'KE', data: sa.dh!.publicValue }, { kind: 'NONCE', data: nonce }, ...natDetection(sa)];
+  const requests = signing(sa) ? certificateRequests(sa.connection!) : [];
+  return [{ kind: 'KE', data: sa.dh!.publicValue }, { kind: 'NONCE', data: nonce }, ...requests, ...natDetection(sa)];
 }
 
 /** Initiator, message 2 → 3: the responder's choice must be one of ours. */
@@ -121,7 +126,7 @@ export function handleMm2(ctx: Ikev1Context, sa: Phase1Sa, ckyR: bigint, payload
   if (!answer || answer.kind !== 'SA') return 'message 2 has no SA payload';
   const transforms = answer.sa.proposals.flatMap((p) => p.transforms);
   const offered = sa.offer!.proposals[0]!.transforms;
-  const chosen = transforms.length === 1 ? selectPhase1(answer.sa, sa.connection!.ikeProposals) : undefined;
+  const chosen = transforms.length === 1 ? selectPhase1(answer.sa, sa.connection!.ikeProposals, phase1AuthMethod(sa.connection!)) : undefined;
   const ours = chosen && offered.some((t) => sameSuite(t, chosen.transform));
   const prf = chosen && phase1Prf(chosen.hash);
   const cipher = chosen && phase1Cipher(chosen.encryption, chosen.keyBits);
@@ -155,8 +160,7 @@ function deriveKeys(sa: Phase1Sa, peerKe: Uint8Array, peerNonce: Uint8Array): st
   const gxy = sa.dh?.computeSecret(peerKe);
   if (!gxy) return 'the peer\'s KE is not a valid public value of the group';
   if (peerNonce.length < 8 || peerNonce.length > 256) return `a nonce of ${peerNonce.length} bytes`;
-  const psk = Buffer.from(sa.connection!.psk.reveal(), 'utf8');
-  const skeyid = skeyidPsk(c.prf, psk, sa.ni, sa.nr);
+  const skeyid = signing(sa) ? skeyidSignature(c.prf, sa.ni, sa.nr, gxy) : skeyidPsk(c.prf, Buffer.from(sa.connection!.psk.reveal(), 'utf8'), sa.ni, sa.nr);
   c.keys = phase1Keys(c.prf, skeyid, gxy, sa.ckyI, sa.ckyR, c.cipher.keyLength);
   sa.iv = phase1Iv(c.prf.hash, c.cipher, sa.gxi, sa.gxr);
   return undefined;
@@ -175,6 +179,32 @@ export function respondMm3(ctx: Ikev1Context, sa: Phase1Sa, payloads: readonly R
   ctx.reply(sa, encodeIsakmpMessage(header(sa), payloads.some((p) => p.kind === 'NAT-D') ? ours : ours.filter((p) => p.kind !== 'NAT-D')));
   return undefined;
 }
+
+const signing = (sa: Phase1Sa): boolean => isSignatureMethod(sa.crypto!.choice.authMethod);
+
+/** What proves our identity after the ID payload: HASH for a pre-shared key, or our certificates and SIG over it (§5.1). */
+function proof(sa: Phase1Sa, hash: Uint8Array): Ikev1Payload[] {
+  if (!signing(sa)) return [{ kind: 'HASH', data: hash }];
+  const conn = sa.connection!;
+  return [...certificatePayloads(conn), { kind: 'SIG', data: signHash(conn.certificate!.key.reveal(), sa.crypto!.choice.authMethod, hash) }];
+}
+
+/**
+ * The peer's proof against the HASH it must have computed: compared for a pre-shared key, or its
+ * certificate and signature checked. Undefined when it holds; why not; or `wait` for a revocation fetch.
+ */
+function peerProofRefused(ctx: Ikev1Context, sa: Phase1Sa, id: ReceivedPayload & { kind: 'ID' }, payloads: readonly ReceivedPayload[], want: Uint8Array, name: string): string | { readonly wait: string } | undefined {
+  if (!signing(sa)) return checkHash(want, opaque(payloads, 'HASH')[0]) ? undefined : `${name} does not match: the pre-shared keys differ`;
+  const check = checkPeerSignature(sa.connection!, sa.crypto!.choice.authMethod, id.id, payloads, want, ctx.wallClock(), ctx.options.revocation);
+  if ('wait' in check) return check;
+  if (!check.ok) return `certificate refused: ${check.reason}`;
+  if (check.note) ctx.log('warn', check.note, { connection: sa.connection!.name });
+  sa.peerCertificate = { certificate: check.certificate, issuer: check.issuer };
+  ctx.log('info', `'${check.subject}' signed ${name} with its certificate`, { connection: sa.connection!.name });
+  return undefined;
+}
+
+const authenticatedWith = (sa: Phase1Sa) => (signing(sa) ? 'a certificate' : 'the pre-shared key');
 
 function ourId(sa: Phase1Sa) {
   return identificationFrom(sa.connection!.localId ?? sa.local.address)!;
@@ -198,7 +228,7 @@ export function handleMm4(ctx: Ikev1Context, sa: Phase1Sa, payloads: readonly Re
   const hash = hashI(c.prf, c.keys!.skeyid, { gxi: sa.gxi, gxr: sa.gxr, ckyI: sa.ckyI, ckyR: sa.ckyR, saiB: sa.saiB }, idB);
   sa.retransmit = undefined;
   sa.setState('mm5', 'keys derived, identity sent');
-  const message5: Ikev1Payload[] = [{ kind: 'ID', id }, { kind: 'HASH', data: hash }];
+  const message5: Ikev1Payload[] = [{ kind: 'ID', id }, ...proof(sa, hash)];
   // RFC 2407 §4.6.3.3: no other SA with this peer, so it may drop whatever it still holds of ours.
   if (!ctx.others(sa).some((o) => o.state === 'established')) message5.push(initialContact(sa));
   ctx.send(sa, seal(sa, sa, ExchangeType.IDENTITY_PROTECTION, 0, message5), sa);
@@ -224,22 +254,20 @@ function peerIdRefused(sa: Phase1Sa, idText: string): string | undefined {
  * Responder, message 5 → 6. A payload chain that does not parse after decryption, or a HASH_I
  * that does not match, almost always means the two sides have different pre-shared keys.
  */
-export function respondMm5(ctx: Ikev1Context, sa: Phase1Sa, opened: Opened): string | undefined {
+export function respondMm5(ctx: Ikev1Context, sa: Phase1Sa, opened: Opened): string | { readonly wait: string } | undefined {
   const idPayload = opened.payloads.find((p) => p.kind === 'ID');
-  const [got] = opaque(opened.payloads, 'HASH');
   if (!idPayload || idPayload.kind !== 'ID') return 'message 5 has no ID payload';
   const c = sa.crypto!;
   const inputs = { gxi: sa.gxi, gxr: sa.gxr, ckyI: sa.ckyI, ckyR: sa.ckyR, saiB: sa.saiB };
-  if (!checkHash(hashI(c.prf, c.keys!.skeyid, inputs, idPayload.body), got)) return 'HASH_I does not match: the pre-shared keys differ';
   const idText = identificationText(idPayload.id);
-  const refused = peerIdRefused(sa, idText);
+  const refused = peerProofRefused(ctx, sa, idPayload, opened.payloads, hashI(c.prf, c.keys!.skeyid, inputs, idPayload.body), 'HASH_I') ?? peerIdRefused(sa, idText);
   if (refused) return refused;
   sa.iv = opened.nextIv;
   sa.remoteId = idText;
   const id = ourId(sa);
   const hash = hashR(c.prf, c.keys!.skeyid, inputs, encodePayloadBody({ kind: 'ID', id }));
-  ctx.reply(sa, seal(sa, sa, ExchangeType.IDENTITY_PROTECTION, 0, [{ kind: 'ID', id }, { kind: 'HASH', data: hash }]));
-  sa.setState('established', `authenticated ${idText} with the pre-shared key`);
+  ctx.reply(sa, seal(sa, sa, ExchangeType.IDENTITY_PROTECTION, 0, [{ kind: 'ID', id }, ...proof(sa, hash)]));
+  sa.setState('established', `authenticated ${idText} with ${authenticatedWith(sa)}`);
   if (opened.payloads.some((p) => p.kind === 'N' && p.notification.type === NotifyType.INITIAL_CONTACT)) {
     // The peer restarted: what we still hold with it is stale (RFC 2407 §4.6.3.3); no deletes sent.
     for (const old of ctx.others(sa).filter((o) => o.remoteId === idText)) ctx.close(old, `replaced: ${idText} sent INITIAL-CONTACT`);
@@ -248,20 +276,19 @@ export function respondMm5(ctx: Ikev1Context, sa: Phase1Sa, opened: Opened): str
 }
 
 /** Initiator, message 6: the responder proves the same keys; phase 1 is up. */
-export function handleMm6(ctx: Ikev1Context, sa: Phase1Sa, opened: Opened): string | undefined {
+export function handleMm6(ctx: Ikev1Context, sa: Phase1Sa, opened: Opened): string | { readonly wait: string } | undefined {
   const idPayload = opened.payloads.find((p) => p.kind === 'ID');
-  const [got] = opaque(opened.payloads, 'HASH');
   if (!idPayload || idPayload.kind !== 'ID') return 'message 6 has no ID payload';
   const c = sa.crypto!;
   const inputs = { gxi: sa.gxi, gxr: sa.gxr, ckyI: sa.ckyI, ckyR: sa.ckyR, saiB: sa.saiB };
-  if (!checkHash(hashR(c.prf, c.keys!.skeyid, inputs, idPayload.body), got)) return 'HASH_R does not match: the pre-shared keys differ';
   const idText = identificationText(idPayload.id);
-  const refused = peerIdRefused(sa, idText);
+  // A wait drops message 6: our retransmitted message 5 brings it again once the fetch is done.
+  const refused = peerProofRefused(ctx, sa, idPayload, opened.payloads, hashR(c.prf, c.keys!.skeyid, inputs, idPayload.body), 'HASH_R') ?? peerIdRefused(sa, idText);
   if (refused) return refused;
   sa.iv = opened.nextIv;
   sa.remoteId = idText;
   sa.retransmit = undefined;
-  sa.setState('established', `authenticated ${idText} with the pre-shared key`);
+  sa.setState('established', `authenticated ${idText} with ${authenticatedWith(sa)}`);
   ctx.log('debug', `Main Mode with ${sa.remote.address} complete`);
   return undefined;
 }

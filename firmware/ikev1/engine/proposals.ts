@@ -42,8 +42,11 @@ export interface Phase1Choice {
   readonly lifeSeconds: number | undefined;
 }
 
-/** Our phase 1 SA payload: one ISAKMP proposal, one transform per combination (RFC 2409 §5). */
-export function phase1Offer(specs: readonly ProposalSpec[], lifeSeconds: number): SaPayload {
+/**
+ * Our phase 1 SA payload: one ISAKMP proposal, one transform per combination (RFC 2409 §5), all
+ * with the one auth method the connection uses (the pre-shared key, or our key's signature).
+ */
+export function phase1Offer(specs: readonly ProposalSpec[], lifeSeconds: number, authMethod: number = AuthMethod.PRE_SHARED_KEY): SaPayload {
   const transforms: IsakmpTransform[] = [];
   for (const spec of specs) {
     for (const e of listOf(spec, TransformType.ENCR)) for (const p of listOf(spec, TransformType.PRF)) for (const d of listOf(spec, TransformType.DH)) {
@@ -54,7 +57,7 @@ export function phase1Offer(specs: readonly ProposalSpec[], lifeSeconds: number)
         { type: Phase1Attr.ENCRYPTION_ALGORITHM, basic: true, value: encr },
         ...(e?.keyLength ? [{ type: Phase1Attr.KEY_LENGTH, basic: true as const, value: e.keyLength }] : []),
         { type: Phase1Attr.HASH_ALGORITHM, basic: true, value: hash },
-        { type: Phase1Attr.AUTHENTICATION_METHOD, basic: true, value: AuthMethod.PRE_SHARED_KEY },
+        { type: Phase1Attr.AUTHENTICATION_METHOD, basic: true, value: authMethod },
         { type: Phase1Attr.GROUP_DESCRIPTION, basic: true, value: d.id },
         { type: Phase1Attr.LIFE_TYPE, basic: true, value: LifeType.SECONDS },
         numberAttribute(Phase1Attr.LIFE_DURATION, lifeSeconds),
@@ -89,10 +92,10 @@ function asV2(p: Phase1Choice, number: number): Proposal | undefined {
   ] };
 }
 
-/** The first offered transform our specs accept, PSK only for now; undefined: NO-PROPOSAL-CHOSEN. */
-export function selectPhase1(offer: SaPayload, specs: readonly ProposalSpec[]): Phase1Choice | undefined {
+/** The first offered transform our specs accept with our auth method; undefined: NO-PROPOSAL-CHOSEN. */
+export function selectPhase1(offer: SaPayload, specs: readonly ProposalSpec[], authMethod: number = AuthMethod.PRE_SHARED_KEY): Phase1Choice | undefined {
   const params = offer.proposals.filter((p) => p.protocolId === ProtocolId.ISAKMP).flatMap((p) => p.transforms).map(phase1Params);
-  const v2 = params.flatMap((p, i) => (p && p.authMethod === AuthMethod.PRE_SHARED_KEY ? [asV2(p, i + 1)].filter((x): x is Proposal => x !== undefined) : []));
+  const v2 = params.flatMap((p, i) => (p && p.authMethod === authMethod ? [asV2(p, i + 1)].filter((x): x is Proposal => x !== undefined) : []));
   const chosen = selectProposal(v2, specs, V2Protocol.IKE);
   return chosen ? params[chosen.proposal.number - 1] : undefined;
 }

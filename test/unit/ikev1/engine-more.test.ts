@@ -107,7 +107,8 @@ t.test('proposals: our offer as IKEv1 transforms, and a strongSwan-ordered trans
   t.same(chosen && [chosen.encryption, chosen.hash, chosen.group, chosen.lifeSeconds], [5, 2, 2, 14400]);
   t.equal(selectPhase1(swanLike, [specs[0]!]), undefined, 'not acceptable to a spec without 3DES');
   const rsa = { ...swanLike, proposals: [{ ...swanLike.proposals[0]!, transforms: [{ ...swanLike.proposals[0]!.transforms[0]!, attributes: swanLike.proposals[0]!.transforms[0]!.attributes.map((a) => (a.type === 3 ? { ...a, value: 3 } : a)) }] }] };
-  t.equal(selectPhase1(rsa, specs), undefined, 'RSA signatures are not in this slice');
+  t.equal(selectPhase1(rsa, specs), undefined, 'RSA signatures are not accepted by a PSK connection');
+  t.equal(selectPhase1(rsa, specs, 3)?.authMethod, 3, 'and accepted by a connection that signs with RSA');
   const esp = [parseProposal('aes128gcm16', 'esp')!, parseProposal('aes256-sha1-modp2048', 'esp')!];
   const qm = phase2Offer(esp, { spi: Buffer.from('c0000001', 'hex'), encapsulation: EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT, lifeSeconds: 3600, group: 14 });
   t.equal(qm.proposals[0]!.transforms.length, 2);

@@ -1,0 +1,106 @@
+import { constants, privateEncrypt, publicDecrypt, sign, timingSafeEqual, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { checkPeerCertificate, subjectDer } from '../../ike/crypto/peer-certificate.ts';
+import type { IkeConnection } from '../../ike/engine/types.ts';
+import { revocationVerdict, type RevocationChecker } from '../../revocation/revocation-policy.ts';
+import type { Ikev1Payload, ReceivedPayload } from '../message.ts';
+import type { Identification } from '../payloads/identification.ts';
+import { AuthMethod, CertEncoding } from '../registry.ts';
+
+/**
+ * Main Mode authenticated with signatures (RFC 2409 §5.1; ECDSA by RFC 4754 §8):
+ *   3 I→R  HDR, KE, Ni, CR…           4 R→I  HDR, KE, Nr, CR…
+ *   5 I→R  HDR*, IDii, CERT…, SIG_I   6 R→I  HDR*, IDir, CERT…, SIG_R
+ * SIG_I/SIG_R sign HASH_I/HASH_R. RSA signs the hash bytes themselves with PKCS#1 v1.5 type 1
+ * padding and no DigestInfo (IKEv1 predates it; strongSwan calls it EMSA_PKCS1_NULL); ECDSA signs
+ * them with the curve's hash and sends r | s. Both ends use the one method the proposal named, so
+ * it follows our own key.
+ */
+
+const ECDSA = {
+  prime256v1: { method: AuthMethod.ECDSA_SHA256_P256, hash: 'sha256' },
+  secp384r1: { method: AuthMethod.ECDSA_SHA384_P384, hash: 'sha384' },
+  secp521r1: { method: AuthMethod.ECDSA_SHA512_P521, hash: 'sha512' },
+} as const;
+const ECDSA_BY_METHOD = new Map(Object.values(ECDSA).map((e) => [e.method as number, e.hash]));
+
+export const isSignatureMethod = (method: number): boolean => method === AuthMethod.RSA_SIGNATURES || ECDSA_BY_METHOD.has(method);
+
+/** The auth method our key signs with, for the proposal (undefined: a key IKEv1 cannot use). */
+export function signatureMethodOf(key: KeyObject): number | undefined {
+  if (key.asymmetricKeyType === 'rsa') return AuthMethod.RSA_SIGNATURES;
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  return key.asymmetricKeyType === 'ec' && curve && curve in ECDSA ? ECDSA[curve as keyof typeof ECDSA].method : undefined;
+}
+
+/** The one auth method a connection offers and accepts in phase 1. */
+export function phase1AuthMethod(conn: IkeConnection): number | undefined {
+  if (conn.localAuth !== 'certificate' && conn.peerAuth !== 'certificate') return AuthMethod.PRE_SHARED_KEY;
+  return conn.certificate ? signatureMethodOf(conn.certificate.key.reveal()) : undefined;
+}
+
+export function signHash(key: KeyObject, method: number, hash: Uint8Array): Uint8Array {
+  if (method === AuthMethod.RSA_SIGNATURES) return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, hash);
+  const digest = ECDSA_BY_METHOD.get(method);
+  if (!digest) throw new Error(`auth method ${method} is not a signature method`);
+  return sign(digest, hash, { key, dsaEncoding: 'ieee-p1363' });
+}
+
+export function verifyHash(key: KeyObject, method: number, hash: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    if (method === AuthMethod.RSA_SIGNATURES) {
+      if (key.asymmetricKeyType !== 'rsa') return false;
+      const recovered = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
+      return recovered.length === hash.length && timingSafeEqual(recovered, hash);
+    }
+    const digest = ECDSA_BY_METHOD.get(method);
+    return digest !== undefined && key.asymmetricKeyType === 'ec' && verify(digest, hash, { key, dsaEncoding: 'ieee-p1363' }, signature);
+  } catch {
+    return false; // a signature of the wrong size or padding: simply not valid
+  }
+}
+
+/** Our certificate and the intermediates to send with SIG (RFC 2408 §3.9, X.509 signature encoding). */
+export function certificatePayloads(conn: IkeConnection): Ikev1Payload[] {
+  if (!conn.certificate) return [];
+  return [conn.certificate.der, ...(conn.certificate.chain ?? [])].map((data) => ({ kind: 'CERT' as const, cert: { encoding: CertEncoding.X509_SIGNATURE, data } }));
+}
+
+/** CR payloads naming the CAs we trust by their subject DN (RFC 2408 §3.10; Windows and strongSwan send these). */
+export function certificateRequests(conn: IkeConnection): Ikev1Payload[] {
+  if (conn.peerAuth !== 'certificate') return [];
+  return (conn.trustedCas ?? []).map((der) => ({ kind: 'CR' as const, request: { certType: CertEncoding.X509_SIGNATURE, authority: subjectDnOf(der) } }));
+}
+
+/** A CA's subject Name as DER (node:crypto gives it only as text); empty asks for any CA. */
+const subjectDnOf = (der: Uint8Array): Uint8Array => subjectDer(Buffer.from(der)) ?? new Uint8Array();
+
+/** The IKEv1 ID in the IKEv2 shape the certificate matcher takes (the type numbers agree, RFC 2407 §4.6.2.1). */
+const asIdPayload = (id: Identification) => ({ type: id.idType, data: id.data });
+
+export type PeerSignatureCheck =
+  | { readonly ok: true; readonly subject: string; readonly certificate: X509Certificate; readonly issuer: X509Certificate; readonly note?: string }
+  | { readonly ok: false; readonly reason: string }
+  | { readonly wait: string };
+
+/**
+ * The peer's certificate (issued by one of the connection's CAs, valid, naming its ID), its
+ * signature over `hash`, then its revocation under its CA's policy — only after the signature
+ * holds, so nobody but the key's holder can make us fetch. `wait`: a hard-fail check is fetching;
+ * drop the message unanswered and let the peer's retransmission find the answer.
+ */
+export function checkPeerSignature(conn: IkeConnection, method: number, id: Identification, payloads: readonly ReceivedPayload[], hash: Uint8Array, now: Date, revocation?: RevocationChecker): PeerSignatureCheck {
+  const sig = payloads.find((p) => p.kind === 'SIG');
+  if (!sig || sig.kind !== 'SIG') return { ok: false, reason: 'no SIG payload' };
+  const certs = payloads.flatMap((p) => (p.kind === 'CERT' && p.cert.encoding === CertEncoding.X509_SIGNATURE ? [p.cert.data] : []));
+  if (!certs[0]) return { ok: false, reason: 'the peer sent no X.509 certificate (CERT payload) to check its signature with' };
+  const trusted = (conn.trustedCas ?? []).map((der) => new X509Certificate(der));
+  const check = checkPeerCertificate(certs[0], trusted, asIdPayload(id), now, certs.slice(1));
+  if (!check.ok) return check;
+  const subject = check.subject.replace(/\n/g, ', ');
+  if (!verifyHash(check.publicKey, method, hash, sig.data)) return { ok: false, reason: `the signature of '${subject}' does not verify` };
+  if (!revocation) return { ok: true, subject, certificate: check.certificate, issuer: check.issuer };
+  const verdict = revocationVerdict(check.certificate, revocation.check(check.certificate, check.issuer, now));
+  if (verdict.verdict === 'refuse') return { ok: false, reason: verdict.reason };
+  if (verdict.verdict === 'wait') return { wait: verdict.why };
+  return { ok: true, subject, certificate: check.certificate, issuer: check.issuer, ...(verdict.note ? { note: verdict.note } : {}) };
+}
