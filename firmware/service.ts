@@ -27,6 +27,7 @@ import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
 import { systemStatusSource } from './telemetry/system-status.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
 import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
+import { notAvailable, type SiteHealth, type SiteTestResult } from './sites/site-test.ts';
 
 export interface ServiceOptions {
   readonly stateDir: string;
@@ -39,6 +40,8 @@ export interface ServiceOptions {
   readonly logs?: LogRing;
   /** The box's network interface names (WAN/LAN names it lacks are warned about); node:os when absent. */
   readonly interfaces?: () => readonly string[];
+  /** Reboot from the API (issue 17): `postern run` reboots on firmware and restarts the service elsewhere. */
+  readonly reboot?: () => { readonly action: 'reboot' | 'restart' };
 }
 
 /** Protocol listeners that a configuration can enable; each arrives with its own issue. */
@@ -69,6 +72,7 @@ export class Service {
     this.store = store;
     this.#log = options.logger;
     this.#interfaces = options.interfaces ?? (() => Object.keys(networkInterfaces()));
+    if (options.reboot) this.reboot = options.reboot;
     this.#clock = options.clock ?? Date.now;
     this.#startedAt = this.#clock();
     this.api = new ControlApi(serviceApiContext(this, { stateDir: options.stateDir, logger: options.logger.child('api'), logs: options.logs ?? new LogRing(), clock: this.#clock }));
@@ -169,6 +173,9 @@ export class Service {
     return result;
   }
 
+  /** Reboot or restart, as the command that runs the service decides; absent when it gave no way. */
+  reboot?(): { readonly action: 'reboot' | 'restart' };
+
   /** The gateway certificate on disk changed (ACME, re-issue, import): the listeners serve it to new connections. */
   gatewayCertificateChanged(): void {
     const config = this.store.current().config;
@@ -198,6 +205,28 @@ export class Service {
     return [...this.ike.siteStates(), ...this.sstp.siteStates(), ...this.sstpSites.siteStates()];
   }
 
+  /** A site's Test (issue 17): IKEv2 and SSTP sites that dial; other protocols are not in this build. */
+  async testSite(name: string): Promise<SiteTestResult | undefined> {
+    const site = this.store.current().config.sites.find((s) => s.name === name);
+    if (!site) return undefined;
+    if (!site.enabled) return notAvailable(name, site.protocol, 'the site is disabled');
+    if (site.protocol === 'ikev2') return (await this.ike.testSite(name)) ?? notAvailable(name, site.protocol, `IKEv2 is not running (${this.ike.status().detail ?? this.ike.status().state})`);
+    if (site.protocol !== 'sstp') return notAvailable(name, site.protocol);
+    if (!site.initiate) return notAvailable(name, site.protocol, 'this site answers calls and does not dial: test it from the other gateway');
+    return (await this.sstpSites.testSite(name)) ?? notAvailable(name, site.protocol, `SSTP sites are not running (${this.sstpSites.status().detail ?? this.sstpSites.status().state})`);
+  }
+
+  /** The last failure of a site in the doctor's words, and its next dial while down (issue 17). */
+  siteHealth(name: string): SiteHealth {
+    const problem = this.problems.list({ site: name })[0];
+    const sstp = this.sstpSites.siteStates().find((s) => s.name === name);
+    const retry = sstp?.nextRetryAt ?? this.ike.nextRetry(name);
+    const lastError = problem
+      ? { time: problem.time, cause: problem.cause, explanation: problem.explanation, fix: problem.fix, detail: problem.detail }
+      : sstp?.lastError ? { time: sstp.lastError.time, cause: 'sstp-call-ended', explanation: 'The SSTP call to the peer failed or ended.', fix: 'Press Test to see which step fails.', detail: sstp.lastError.reason } : undefined;
+    return { ...(lastError ? { lastError } : {}), ...(retry !== undefined ? { nextRetry: new Date(retry).toISOString() } : {}) };
+  }
+
   #disconnect(id: string): boolean {
     if (id.startsWith('ikev2-')) return this.ike.disconnect(id);
     const m = /^sstp-(\d+)$/.exec(id);
@@ -215,16 +244,20 @@ export class Service {
   /** Sessions and rekeys for the fleet console (MQTT events). */
   #ikeEvent(action: IkeAction): void {
     const site = (connection: string) => (connection.startsWith('site:') ? connection.slice(5) : undefined);
+    // IKEv1 sites (issue 19) share the IKE subsystem; their events name the version they speak.
+    const version = (connection: string) => (this.store.current().config.sites.find((s) => s.name === site(connection))?.protocol === 'ikev1' ? 'ikev1' : 'ikev2');
     if (action.type === 'ike-up') {
       const name = site(action.connection);
-      if (name) this.telemetry.event('tunnel-up', { protocol: 'ikev2', site: name, peer: action.remote.address });
+      if (name) this.telemetry.event('tunnel-up', { protocol: version(action.connection), site: name, peer: action.remote.address });
       else this.telemetry.event('session-up', { protocol: 'ikev2', user: action.remoteId, connection: action.connection, ...(action.virtualIp?.ipv4 ? { address: action.virtualIp.ipv4 } : {}) });
     } else if (action.type === 'ike-down') {
       const name = site(action.connection);
-      if (name) this.telemetry.event('tunnel-down', { protocol: 'ikev2', site: name, reason: action.reason });
+      if (name) this.telemetry.event('tunnel-down', { protocol: version(action.connection), site: name, reason: action.reason });
       else this.telemetry.event('session-down', { protocol: 'ikev2', connection: action.connection, reason: action.reason });
       if (/AUTHENTICATION_FAILED|authentication/i.test(action.reason)) this.telemetry.event('auth-failure', { protocol: 'ikev2', connection: action.connection, reason: action.reason });
-    } else if (action.type === 'ike-rekeyed' || action.type === 'rekey-child') this.telemetry.event('rekey', { protocol: 'ikev2', what: action.type === 'ike-rekeyed' ? 'ike' : 'child' });
+    } else if (action.type === 'ike-rekeyed' || action.type === 'rekey-child') {
+      this.telemetry.event('rekey', { protocol: version(action.type === 'ike-rekeyed' ? action.connection : action.child.connection), what: action.type === 'ike-rekeyed' ? 'ike' : 'child' });
+    }
   }
 
   async stop(): Promise<void> {

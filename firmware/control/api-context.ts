@@ -6,6 +6,8 @@ import type { LogRecord, Logger } from '../log/logger.ts';
 import type { ConnectionProblem, ProblemFilter } from '../doctor/problem-ring.ts';
 import type { GatewayPki } from '../pki/pki-store.ts';
 import type { InterfaceInfo } from './system-interfaces.ts';
+import type { TracerouteResult } from './traceroute.ts';
+import type { SiteHealth, SiteTestResult } from '../sites/site-test.ts';
 
 export interface ApiSessionInfo {
   readonly id: string;
@@ -37,12 +39,23 @@ export interface ApiContext {
   interfaces(): InterfaceInfo[];
   /** Site-to-site tunnels with an IKE SA up, by site name. */
   siteStates(): ReadonlyArray<{ readonly name: string; readonly state: string; readonly rxPackets: number; readonly txPackets: number }>;
+  /** A site's Test: dials it now, each step's outcome (issue 17); undefined for no such site. */
+  testSite?(name: string): Promise<SiteTestResult | undefined>;
+  /** A site's last failure in words and its next dial (issue 17). */
+  siteHealth?(name: string): SiteHealth;
   /** The newest log records, oldest first (a bounded ring kept by the service). */
   logs(): readonly LogRecord[];
   /** Failed connection attempts, newest first (the connection doctor, issue 17); none when absent. */
   problems?(filter: ProblemFilter): ConnectionProblem[];
   /** Bounded diagnostics from the gateway itself; the API validates host and count first. */
   ping(host: string, count: number): Promise<PingResult>;
+  /** Hop by hop to a host (validated by the API first); absent where the box cannot probe. */
+  traceroute?(host: string, maxHops: number): Promise<TracerouteResult>;
+  /**
+   * Reboot asked for in the UI (confirmed there): the firmware reboots the box; a service run by hand
+   * (`make run`) restarts its subsystems in-process. Says which it does; the work starts after the answer.
+   */
+  reboot?(): { readonly action: 'reboot' | 'restart' };
   now(): number;
   /** The gateway certificate on disk changed (re-issued, imported): IKEv2 and SSTP take it for new connections. */
   gatewayCertificateChanged?(): void;

@@ -14,6 +14,8 @@ import { loadOrCreatePki } from '../pki/pki-store.ts';
 import type { SstpSubsystem } from '../sstp/sstp-subsystem.ts';
 import type { ApiContext, ApiSessionInfo, PingResult } from './api-context.ts';
 import { readInterfaces } from './system-interfaces.ts';
+import { pingProbe, traceroute } from './traceroute.ts';
+import type { SiteHealth, SiteTestResult } from '../sites/site-test.ts';
 
 export interface ServiceView {
   readonly store: ConfigStore;
@@ -28,6 +30,11 @@ export interface ServiceView {
   readonly problems?: ProblemRing;
   /** The gateway certificate on disk changed: the listeners take it up (issue 16). */
   gatewayCertificateChanged?(): void;
+  /** Reboot (firmware) or restart (a service run by hand), after the answer went out (issue 17). */
+  reboot?(): { readonly action: 'reboot' | 'restart' };
+  /** A site's Test and its last failure and next dial (issue 17). */
+  testSite?(name: string): Promise<SiteTestResult | undefined>;
+  siteHealth?(name: string): SiteHealth;
 }
 
 export function serviceApiContext(service: ServiceView, options: { stateDir: string; logger: Logger; logs: LogRing; clock: () => number }): ApiContext {
@@ -60,7 +67,11 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     problems: (filter) => service.problems?.list(filter) ?? [],
     interfaces: () => readInterfaces(),
     siteStates: () => service.siteStates(),
+    ...(service.testSite ? { testSite: (name: string) => service.testSite!(name) } : {}),
+    ...(service.siteHealth ? { siteHealth: (name: string) => service.siteHealth!(name) } : {}),
     ping: (host, count) => ping(host, count),
+    traceroute: (host, maxHops) => traceroute(host, maxHops, pingProbe(host)),
+    ...(service.reboot ? { reboot: () => service.reboot!() } : {}),
     now: options.clock,
     gatewayCertificateChanged: () => service.gatewayCertificateChanged?.(),
   };

@@ -10,12 +10,15 @@ import { ikeAddressProvider } from '../pools/ike-addresses.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
 import { createDh } from './crypto/dh.ts';
 import { IkeEngine } from './engine/engine.ts';
-import type { IkeAction } from './engine/types.ts';
+import type { ChildSaInfo, IkeAction } from './engine/types.ts';
 import { connectionsFromConfig } from './ike-connections.ts';
 import { UserspaceDataPlane, kernelRouteOutside, kernelSteerVia } from '../dataplane/userspace.ts';
 import { DataPlaneInstaller } from './shell/dataplane-installer.ts';
 import { DriverTransport } from './shell/driver-transport.ts';
 import { IkeShell } from './shell/ike-shell.ts';
+import { IkeVersionDispatch } from './version-dispatch.ts';
+import { Ikev1Engine } from '../ikev1/engine/engine.ts';
+import { ikev1ConnectionsFromConfig } from '../ikev1/ikev1-connections.ts';
 import { revokedSessions } from './shell/revocation-sweep.ts';
 import { revocationFromConfig } from '../revocation/from-config.ts';
 import { SiteRedial } from '../sites/site-redial.ts';
@@ -52,7 +55,7 @@ export class IkeSubsystem implements Subsystem {
   readonly name = 'ikev2';
   readonly #options: IkeSubsystemOptions;
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; dataplane: UserspaceDataPlane; revocation: RevocationService; sweep: NodeJS.Timeout; config: PosternConfig; address: string } | undefined;
+  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; v1: Ikev1Engine | undefined; dataplane: UserspaceDataPlane; revocation: RevocationService; sweep: NodeJS.Timeout; config: PosternConfig; address: string } | undefined;
   /** Dialing sites tried again after they go down (issue 17: the next retry is shown). */
   readonly #redial = new SiteRedial();
   #dialWatch: DialWatch | undefined;
@@ -90,7 +93,9 @@ export class IkeSubsystem implements Subsystem {
   siteStates(): Array<{ name: string; state: string; rxPackets: number; txPackets: number; rxBytes: number; txBytes: number }> {
     const r = this.#running;
     if (!r) return [];
-    return r.engine.sas.filter((sa) => sa.state === 'established' && sa.connection?.name.startsWith('site:')).map((sa) => {
+    // IKEv1 sites (issue 19) are reported the same way; the site's protocol says which version it speaks.
+    const sas: ReadonlyArray<{ readonly state: string; readonly connection?: { readonly name: string } | undefined; readonly children: readonly ChildSaInfo[] }> = [...r.engine.sas, ...(r.v1?.sas ?? [])];
+    return sas.filter((sa) => sa.state === 'established' && sa.connection?.name.startsWith('site:')).map((sa) => {
       let rx = 0;
       let tx = 0;
       let rxBytes = 0;
@@ -134,9 +139,13 @@ export class IkeSubsystem implements Subsystem {
         addresses: ikeAddressProvider(this.#options.access.pools),
         revocation,
       });
+      // IKEv1 sites (issue 19) share UDP 500/4500: messages go to each engine by their ISAKMP version.
+      const v1Connections = ikev1ConnectionsFromConfig(config);
+      const v1 = v1Connections.length ? new Ikev1Engine(v1Connections, { randomBytes: (n) => randomBytes(n), createDh }) : undefined;
       const lanAddress = config.system.lan.address.split('/')[0]!;
       hub = this.#options.access.acquireHub(config);
-      const shell = new IkeShell(engine, log, (action) => this.#onAction(action));
+      const dispatch = new IkeVersionDispatch(engine, v1 && { engine: v1, connections: v1Connections.map((c) => c.name) });
+      const shell = new IkeShell(dispatch, log, (action) => this.#onAction(action));
       shell.onLog = this.#options.onLog;
       transport = await DriverTransport.open(address, shell.receive);
       // Children go in through the DataPlane interface; the pools are routed to the shared TUN as a whole.
@@ -150,10 +159,11 @@ export class IkeSubsystem implements Subsystem {
       // fetched again by the check itself, and a revocation found then ends the session.
       const sweep = setInterval(() => this.#endRevoked(), 60_000);
       sweep.unref();
-      this.#running = { shell, installer, hub, engine, dataplane, revocation, sweep, config, address };
-      for (const site of config.sites.filter((s) => s.enabled && s.protocol === 'ikev2' && s.initiate)) shell.initiate(`site:${site.name}`, { address, port: 500 });
-      this.#status = { state: 'running', detail: `UDP ${address}:500 and :4500, shared TUN ${hub.hub.name}` };
+      this.#running = { shell, installer, hub, engine, v1, dataplane, revocation, sweep, config, address };
+      for (const site of config.sites.filter((s) => s.enabled && isIkeSite(s) && s.initiate)) shell.initiate(`site:${site.name}`, { address, port: 500 });
+      this.#status = { state: 'running', detail: `UDP ${address}:500 and :4500, shared TUN ${hub.hub.name}${v1 ? ', IKEv1 sites too' : ''}` };
       log.info('IKEv2 listening', { address, tun: hub.hub.name });
+      if (v1) log.info('IKEv1 listening', { address, sites: v1Connections.map((c) => c.name.slice('site:'.length)) });
     } catch (error) {
       await transport?.close();
       hub?.release();
@@ -196,9 +206,9 @@ export class IkeSubsystem implements Subsystem {
   #siteDown(connection: string): void {
     const r = this.#running;
     const name = connection.startsWith('site:') ? connection.slice(5) : undefined;
-    const site = name === undefined ? undefined : r?.config.sites.find((s) => s.name === name && s.enabled && s.protocol === 'ikev2' && s.initiate);
+    const site = name === undefined ? undefined : r?.config.sites.find((s) => s.name === name && s.enabled && isIkeSite(s) && s.initiate);
     if (!r || !site) return;
-    if (r.engine.sas.some((s) => s.connection?.name === connection && s.state !== 'closed')) return;
+    if ([...r.engine.sas, ...(r.v1?.sas ?? [])].some((s) => s.connection?.name === connection && s.state !== 'closed')) return;
     const at = this.#redial.schedule(site.name, () => this.#running === r && r.shell.initiate(connection, { address: r.address, port: 500 }));
     this.#options.logger.info('site dialed again later', { site: site.name, at: new Date(at).toISOString() });
   }
@@ -276,10 +286,12 @@ export class IkeSubsystem implements Subsystem {
     if (!r) return this.#status;
     const dp = r.dataplane.stats();
     const sas = r.engine.sas;
+    const v1 = r.v1?.sas.filter((s) => s.state !== 'closed') ?? [];
     return {
       ...this.#status,
       counters: {
         ...Object.fromEntries(Object.entries(r.engine.drops).map(([k, v]) => [`dropped.${k}`, v])),
+        ...(r.v1 ? { 'ikev1.sas': v1.length, 'ikev1.established': v1.filter((s) => s.state === 'established').length, ...Object.fromEntries(Object.entries(r.v1.drops).map(([k, v]) => [`ikev1.dropped.${k}`, v])) } : {}),
         'ike.sas': sas.length, 'ike.established': sas.filter((s) => s.state === 'established').length, 'ike.halfOpen': r.engine.halfOpenCount,
         'dataplane.sas': dp.sas, 'dataplane.policies': dp.policies, 'dataplane.tunnels': dp.tunnels,
         'revocation.fetches': r.revocation.counters.fetches, 'revocation.failures': r.revocation.counters.failures, 'revocation.revoked': r.revocation.counters.revokedAnswers,
@@ -288,12 +300,15 @@ export class IkeSubsystem implements Subsystem {
   }
 }
 
+/** Sites this subsystem keys: IKEv2's, and IKEv1's on the same UDP 500/4500 (issue 19). */
+const isIkeSite = (s: PosternConfig['sites'][number]): boolean => s.protocol === 'ikev2' || s.protocol === 'ikev1';
+
 const ikeSlice = (c: PosternConfig) => ({ ikev2: c.listeners.ikev2, sites: c.sites, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan });
 
 export function ikeSpec(create: () => IkeSubsystem): SubsystemSpec {
   return {
     name: 'ikev2',
-    wanted: (c) => c.listeners.ikev2.enabled || c.sites.some((s) => s.enabled && s.protocol === 'ikev2'),
+    wanted: (c) => c.listeners.ikev2.enabled || c.sites.some((s) => s.enabled && isIkeSite(s)),
     slice: ikeSlice,
     create,
   };

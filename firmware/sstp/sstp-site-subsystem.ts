@@ -18,6 +18,7 @@ import { SstpDialer, type SstpDialOptions } from './client/sstp-dialer.ts';
 import { revocationFromConfig, trustedCas } from '../revocation/from-config.ts';
 import type { RevocationService } from '../revocation/revocation-service.ts';
 import { tlsRevocationCheck } from '../revocation/tls-peer.ts';
+import { sstpTestResult, type SiteTestResult, type SstpDialObservation } from '../sites/site-test.ts';
 
 export interface SiteState {
   readonly name: string;
@@ -26,6 +27,10 @@ export interface SiteState {
   readonly txPackets: number;
   readonly rxBytes: number;
   readonly txBytes: number;
+  /** Why the last dial failed or the call ended (issue 17). */
+  readonly lastError?: { readonly time: string; readonly reason: string };
+  /** Epoch milliseconds of the next dial while down. */
+  readonly nextRetryAt?: number;
 }
 
 const MIN_BACKOFF_MS = 1000;
@@ -47,7 +52,13 @@ class SstpSiteLink {
   #timer: NodeJS.Timeout | undefined;
   #failures = 0;
   #stopped = false;
+  #address: string | undefined;
+  /** How far the current dial got, for a Test. */
+  #reached: SstpDialObservation['reached'] = 'none';
+  #listeners = new Set<() => void>();
   state: SiteState['state'] = 'down';
+  lastError: SiteState['lastError'];
+  nextRetryAt: number | undefined;
   readonly counters = { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0, droppedSource: 0 };
 
   constructor(site: SiteConfig, ctx: { pipe: PipeDispatcher; access: AccessResources; ca: string[]; checkRevocation: NonNullable<SstpDialOptions['checkRevocation']>; log: Logger }) {
@@ -64,6 +75,8 @@ class SstpSiteLink {
     if (this.#stopped) return;
     const site = this.#site;
     this.state = 'connecting';
+    this.#reached = 'none';
+    this.nextRetryAt = undefined;
     const dialer = new SstpDialer({
       host: site.remote,
       port: site.port ?? 443,
@@ -72,6 +85,11 @@ class SstpSiteLink {
       password: new Secret(site.password ?? ''),
       logger: this.#log,
       onIp: (packet) => this.#fromTunnel(packet),
+      onProgress: (step) => {
+        if (dialer !== this.#dialer) return;
+        this.#reached = step;
+        this.#notify();
+      },
     });
     this.#dialer = dialer;
     dialer.ready.then(
@@ -100,6 +118,9 @@ class SstpSiteLink {
     if (dialer !== this.#dialer || this.#stopped) return;
     this.#failures = 0;
     this.state = 'established';
+    this.#reached = 'up';
+    this.#address = address;
+    this.#notify();
     this.#tag = this.#pipe.register((packet) => {
       this.counters.txPackets++;
       this.counters.txBytes += packet.length;
@@ -115,12 +136,55 @@ class SstpSiteLink {
     this.#dialer = undefined;
     const wasUp = this.state === 'established';
     this.state = 'down';
-    if (this.#stopped) return;
+    this.lastError = { time: new Date().toISOString(), reason };
+    if (this.#stopped) return this.#notify(reason);
     this.#unroute();
     const wait = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** this.#failures++);
+    this.nextRetryAt = Date.now() + wait;
+    this.#notify(reason);
     this.#log[wasUp ? 'warn' : 'info']('SSTP site down', { site: this.#site.name, reason, redialInMs: wait });
     this.#timer = setTimeout(() => this.dial(), wait);
     this.#timer.unref();
+  }
+
+  #closedReason: string | undefined;
+
+  #notify(closed?: string): void {
+    if (closed !== undefined) this.#closedReason = closed;
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  /**
+   * The site's "Test" (issue 17): a call that is up is reported as it is (a second call would take
+   * the routes from the first at the peer); otherwise the backoff is cut short and the site dialed now.
+   */
+  async test(deadlineMs: number): Promise<SstpDialObservation> {
+    const started = Date.now();
+    const base = { host: this.#site.remote, port: this.#site.port ?? 443 };
+    if (this.state === 'established') return { ...base, reached: 'up', ...(this.#address ? { address: this.#address } : {}), timedOut: false, alreadyUp: true, elapsedMs: 0 };
+    if (this.state === 'down') {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.dial();
+    }
+    this.#closedReason = undefined;
+    const outcome = await new Promise<'up' | 'closed' | 'timeout'>((resolve) => {
+      const check = () => {
+        if (this.state === 'established') finish('up');
+        else if (this.#closedReason !== undefined) finish('closed');
+      };
+      const timer = setTimeout(() => finish('timeout'), deadlineMs);
+      const finish = (how: 'up' | 'closed' | 'timeout') => {
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+        resolve(how);
+      };
+      this.#listeners.add(check);
+    });
+    return {
+      ...base, reached: this.#reached, ...(outcome === 'up' && this.#address ? { address: this.#address } : {}),
+      ...(outcome === 'closed' && this.#closedReason !== undefined ? { closedReason: this.#closedReason } : {}),
+      timedOut: outcome === 'timeout', elapsedMs: Date.now() - started,
+    };
   }
 
   /** From the remote site: only its own networks may source traffic here. */
@@ -146,7 +210,16 @@ export class SstpSiteSubsystem implements Subsystem {
   }
 
   siteStates(): SiteState[] {
-    return [...(this.#running?.links ?? new Map<string, SstpSiteLink>())].map(([name, link]) => ({ name, state: link.state, ...link.counters }));
+    return [...(this.#running?.links ?? new Map<string, SstpSiteLink>())].map(([name, link]) => ({
+      name, state: link.state, ...link.counters,
+      ...(link.lastError ? { lastError: link.lastError } : {}), ...(link.nextRetryAt !== undefined && link.state === 'down' ? { nextRetryAt: link.nextRetryAt } : {}),
+    }));
+  }
+
+  /** Dials the site now and reports each step (issue 17); undefined when it is not an SSTP site that dials. */
+  async testSite(name: string, deadlineMs = 15_000): Promise<SiteTestResult | undefined> {
+    const link = this.#running?.links.get(name);
+    return link ? sstpTestResult(name, await link.test(deadlineMs)) : undefined;
   }
 
   async start(config: PosternConfig): Promise<void> {

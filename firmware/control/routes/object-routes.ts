@@ -114,13 +114,14 @@ export function objectRoutes(ctx: ApiContext): Route[] {
     ...namedListRoutes(ctx, {
       path: 'sites', what: 'site', list: (c) => c.sites,
       clean: (s) => {
-        const { state: _s, rxPackets: _r, txPackets: _t, ...site } = s as typeof s & { state?: unknown; rxPackets?: unknown; txPackets?: unknown };
+        const { state: _s, rxPackets: _r, txPackets: _t, lastError: _e, nextRetry: _n, ...site } = s as typeof s & { state?: unknown; rxPackets?: unknown; txPackets?: unknown; lastError?: unknown; nextRetry?: unknown };
         return site;
       },
       // Each site with its live state: up with an IKE SA, or down.
       show: (s) => {
         const live = ctx.siteStates().find((x) => x.name === s.name);
-        return { ...s, ...(s.psk ? { psk: '<redacted>' } : {}), state: s.enabled ? (live?.state ?? 'down') : 'disabled', rxPackets: live?.rxPackets ?? 0, txPackets: live?.txPackets ?? 0 };
+        // With its last failure in the doctor's words and its next dial while down (issue 17).
+        return { ...s, ...(s.psk ? { psk: '<redacted>' } : {}), state: s.enabled ? (live?.state ?? 'down') : 'disabled', rxPackets: live?.rxPackets ?? 0, txPackets: live?.txPackets ?? 0, ...ctx.siteHealth?.(s.name) };
       },
     }),
     { method: 'GET', path: '/api/v1/listeners', handler: () => ({ status: 200, body: redactConfig({ listeners: ctx.store.current().config.listeners }) }) },

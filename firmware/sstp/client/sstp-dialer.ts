@@ -30,6 +30,8 @@ export interface SstpDialOptions {
   readonly password: Secret<string>;
   readonly logger: Logger;
   readonly onIp?: (packet: Uint8Array) => void;
+  /** Each step passed: TLS up and the certificate accepted, then the SSTP call answered (a site's Test shows them). */
+  readonly onProgress?: (step: 'tls' | 'sstp') => void;
   /** A local address to dial from (load tests open many calls from one host). */
   readonly localAddress?: string;
   /**
@@ -95,6 +97,7 @@ export class SstpDialer {
 
   #sendHead(): void {
     if (this.#done) return;
+    this.#o.onProgress?.('tls');
     this.#socket.write(sstpRequestHead(this.#o.servername ?? this.#o.host, randomUUID().toUpperCase()));
   }
 
@@ -118,6 +121,7 @@ export class SstpDialer {
     if (head.kind === 'refused') return this.#end(`HTTP: ${head.why}`);
     const cert = this.#peerCert;
     if (!cert) return this.#end('no server certificate');
+    this.#o.onProgress?.('sstp');
     this.#session = new SstpClientSession({ certHash256: createHash('sha256').update(cert.raw).digest(), certHash1: createHash('sha1').update(cert.raw).digest() }, Date.now());
     this.#run(this.#session.drain());
     const rest = this.#head.subarray(head.headLength);

@@ -13,6 +13,55 @@ interface Site {
   rxPackets: number;
   txPackets: number;
   enabled: boolean;
+  /** The last failure in the connection doctor's words (issue 17). */
+  lastError?: { time: string; cause: string; explanation: string; fix: string; detail: string };
+  /** While down: when the site is dialed again. */
+  nextRetry?: string;
+}
+
+interface TestStep {
+  id: string;
+  label: string;
+  outcome: 'ok' | 'failed' | 'not-reached' | 'skipped';
+  detail?: string;
+}
+
+interface TestResult {
+  site: string;
+  protocol: string;
+  available: boolean;
+  reason?: string;
+  ok: boolean;
+  steps: TestStep[];
+  problem?: { cause: string; explanation: string; fix: string; detail: string };
+  durationMs: number;
+}
+
+const MARK: Record<TestStep['outcome'], string> = { ok: '✔', failed: '✘', 'not-reached': '·', skipped: '–' };
+
+/** "in 42 s", "in 3 min" (the retry is a few seconds to two minutes away). */
+const inTime = (iso: string): string => {
+  const s = Math.max(0, Math.round((Date.parse(iso) - Date.now()) / 1000));
+  return s < 90 ? `in ${s} s` : `in ${Math.round(s / 60)} min`;
+};
+
+/** Each step of a Test with its outcome; a failure with what it means and the fix. */
+function TestReport(props: { result: TestResult }) {
+  const r = props.result;
+  if (!r.available) return <p class="message warn" role="status" data-test-result={r.site}>Test of {r.site}: {r.reason ?? 'not available in this build'}.</p>;
+  return (
+    <div class={`message ${r.ok ? 'ok' : 'error'} test-report`} role="status" aria-label={`test of ${r.site}`} data-test-result={r.site}>
+      <strong>Test of {r.site} ({r.protocol}): {r.ok ? 'the tunnel works' : 'failed'}</strong> <small>{(r.durationMs / 1000).toFixed(1)} s</small>
+      <ol class="steps">
+        {r.steps.map((step) => (
+          <li key={step.id} class={`step ${step.outcome}`} data-step={step.id} data-outcome={step.outcome}>
+            <span aria-hidden="true">{MARK[step.outcome]}</span> {step.label}: <b>{step.outcome.replace('-', ' ')}</b>{step.detail ? <> — {step.detail}</> : null}
+          </li>
+        ))}
+      </ol>
+      {r.problem ? <p class="why"><b>Why:</b> {r.problem.explanation} <b>Fix:</b> {r.problem.fix}</p> : null}
+    </div>
+  );
 }
 
 const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
@@ -32,6 +81,8 @@ export function SitesView() {
   const errors = issues.errors;
   const warnings = issues.warnings;
   const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' }>();
+  const [testing, setTesting] = useState<string>();
+  const [result, setResult] = useState<TestResult>();
   const load = async () => setSites((await api<{ sites: Site[] }>('GET', '/sites')).sites);
   useEffect(() => {
     void load();
@@ -60,6 +111,18 @@ export function SitesView() {
     await api('DELETE', `/sites/${encodeURIComponent(s.name)}`).catch((error: unknown) => setMessage({ text: describe(error), kind: 'error' }));
     await load();
   };
+  const test = async (s: Site) => {
+    setTesting(s.name);
+    setResult(undefined);
+    try {
+      setResult(await api<TestResult>('POST', `/sites/${encodeURIComponent(s.name)}/test`));
+      await load();
+    } catch (error) {
+      setMessage({ text: describe(error), kind: 'error' });
+    } finally {
+      setTesting(undefined);
+    }
+  };
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement | HTMLSelectElement).value });
   const sstp = form.protocol === 'sstp';
   return (
@@ -68,6 +131,7 @@ export function SitesView() {
         <h2>Site-to-site tunnels</h2>
         <Message text={message?.text} kind={message?.kind} />
         <WarningBanner issues={issues} />
+        {result ? <TestReport result={result} /> : null}
         {sites.length === 0 ? <p>No sites yet.</p> : (
           <table>
             <thead><tr><th>Site</th><th>Peer</th><th>Networks</th><th>State</th><th>Packets in / out</th><th /></tr></thead>
@@ -75,8 +139,21 @@ export function SitesView() {
               {sites.map((s) => (
                 <tr key={s.name} data-site={s.name}>
                   <td>{s.name} <small>{s.protocol}</small></td><td>{s.remote}</td><td>{s.localSubnets.join(', ')} ⇄ {s.remoteSubnets.join(', ')}</td>
-                  <td class={`state ${s.state === 'up' ? 'running' : 'unavailable'}`}>{s.state}</td><td>{s.rxPackets} / {s.txPackets}</td>
-                  <td><button class="danger" onClick={() => remove(s)}>Remove</button></td>
+                  <td data-label="state">
+                    <span class={`state ${s.state === 'up' || s.state === 'established' ? 'running' : s.state === 'disabled' ? '' : 'unavailable'}`}>{s.state}</span>
+                    {s.lastError && s.state !== 'up' && s.state !== 'established' ? (
+                      <div class="site-error" data-last-error={s.lastError.cause}>
+                        <small>Last error {new Date(s.lastError.time).toLocaleTimeString()}: {s.lastError.explanation}</small>
+                        <details><summary>Fix and detail</summary><small>{s.lastError.fix} <code>{s.lastError.detail}</code></small></details>
+                      </div>
+                    ) : null}
+                    {s.nextRetry ? <small class="retry" data-next-retry={s.nextRetry}>Next try {inTime(s.nextRetry)} ({new Date(s.nextRetry).toLocaleTimeString()})</small> : null}
+                  </td>
+                  <td>{s.rxPackets} / {s.txPackets}</td>
+                  <td class="actions">
+                    <button type="button" name="site-test" onClick={() => test(s)} disabled={testing !== undefined} aria-label={`test ${s.name}`}>{testing === s.name ? 'Testing…' : 'Test'}</button>{' '}
+                    <button class="danger" onClick={() => remove(s)}>Remove</button>
+                  </td>
                 </tr>
               ))}
             </tbody>
