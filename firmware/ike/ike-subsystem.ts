@@ -1,26 +1,26 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import type { PosternConfig } from '../config/types.ts';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import { localUsers } from '../access/local-users.ts';
 import type { Logger } from '../log/logger.ts';
-import { loadOrCreatePki } from '../pki/pki-store.ts';
+import { loadOrCreatePki, type GatewayPki } from '../pki/pki-store.ts';
 import { onlyGatewayCertificateChanged } from '../pki/gateway-certificate-change.ts';
 import { ikeAddressProvider } from '../pools/ike-addresses.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
 import { createDh } from './crypto/dh.ts';
 import { IkeEngine } from './engine/engine.ts';
 import type { ChildSaInfo, IkeAction } from './engine/types.ts';
-import { connectionsFromConfig } from './ike-connections.ts';
+import { connectionsFromConfig, gatewayCertificate } from './ike-connections.ts';
 import { UserspaceDataPlane, kernelRouteOutside, kernelSteerVia } from '../dataplane/userspace.ts';
 import { DataPlaneInstaller } from './shell/dataplane-installer.ts';
 import { DriverTransport } from './shell/driver-transport.ts';
 import { IkeShell } from './shell/ike-shell.ts';
 import { IkeVersionDispatch } from './version-dispatch.ts';
 import { Ikev1Engine } from '../ikev1/engine/engine.ts';
-import { ikev1ConnectionsFromConfig } from '../ikev1/ikev1-connections.ts';
+import { ikev1ConnectionsFromConfig, type Ikev1CertificateAuth } from '../ikev1/ikev1-connections.ts';
 import { revokedSessions } from './shell/revocation-sweep.ts';
-import { revocationFromConfig } from '../revocation/from-config.ts';
+import { revocationFromConfig, trustedCas } from '../revocation/from-config.ts';
 import { SiteRedial } from '../sites/site-redial.ts';
 import { ikeTestResult, type SiteTestResult } from '../sites/site-test.ts';
 import { pingPlan, tunnelPing } from '../sites/tunnel-ping.ts';
@@ -140,8 +140,8 @@ export class IkeSubsystem implements Subsystem {
         revocation,
       });
       // IKEv1 sites (issue 19) share UDP 500/4500: messages go to each engine by their ISAKMP version.
-      const v1Connections = ikev1ConnectionsFromConfig(config);
-      const v1 = v1Connections.length ? new Ikev1Engine(v1Connections, { randomBytes: (n) => randomBytes(n), createDh }) : undefined;
+      const v1Connections = ikev1ConnectionsFromConfig(config, siteCertificateAuth(config, pki));
+      const v1 = v1Connections.length ? new Ikev1Engine(v1Connections, { randomBytes: (n) => randomBytes(n), createDh }, { revocation }) : undefined;
       const lanAddress = config.system.lan.address.split('/')[0]!;
       hub = this.#options.access.acquireHub(config);
       const dispatch = new IkeVersionDispatch(engine, v1 && { engine: v1, connections: v1Connections.map((c) => c.name) });
@@ -298,6 +298,12 @@ export class IkeSubsystem implements Subsystem {
       },
     };
   }
+}
+
+/** What an IKEv1 certificate site signs with and trusts: the same as an IKEv2 certificate site's. */
+function siteCertificateAuth(config: PosternConfig, pki: GatewayPki): Ikev1CertificateAuth {
+  const trusted = [new X509Certificate(pki.ca.certificatePem).raw, ...trustedCas(config).map((t) => t.ca.raw)];
+  return { certificate: gatewayCertificate(pki), trustedCas: trusted, localId: config.certificates.server.sans[0] ?? config.certificates.server.commonName };
 }
 
 /** Sites this subsystem keys: IKEv2's, and IKEv1's on the same UDP 500/4500 (issue 19). */

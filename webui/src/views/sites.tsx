@@ -64,6 +64,9 @@ function TestReport(props: { result: TestResult }) {
   );
 }
 
+/** Which IKE version a site speaks, as a technician reads it (issue 19). */
+const PROTOCOL_LABELS: Record<string, string> = { ikev2: 'IKEv2', ikev1: 'IKEv1', sstp: 'SSTP' };
+
 const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
 const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '' };
 
@@ -71,7 +74,7 @@ const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNe
 function siteDocument(form: typeof emptyForm) {
   const common = { name: form.name, remote: form.remote, localSubnets: list(form.local), remoteSubnets: list(form.remoteNets), auth: 'psk', initiate: true, enabled: true };
   if (form.protocol === 'sstp') return { ...common, protocol: 'sstp', username: form.username, password: form.password, ...(form.fingerprint ? { serverFingerprint: form.fingerprint.trim() } : {}) };
-  return { ...common, protocol: 'ikev2', psk: form.psk, ...(form.pfs === 'auto' ? {} : { pfs: form.pfs }) };
+  return { ...common, protocol: form.protocol === 'ikev1' ? 'ikev1' : 'ikev2', psk: form.psk, ...(form.pfs === 'auto' ? {} : { pfs: form.pfs }) };
 }
 
 export function SitesView() {
@@ -138,7 +141,7 @@ export function SitesView() {
             <tbody>
               {sites.map((s) => (
                 <tr key={s.name} data-site={s.name}>
-                  <td>{s.name} <small>{s.protocol}</small></td><td>{s.remote}</td><td>{s.localSubnets.join(', ')} ⇄ {s.remoteSubnets.join(', ')}</td>
+                  <td>{s.name} <small data-protocol={s.protocol}>{PROTOCOL_LABELS[s.protocol] ?? s.protocol}</small></td><td>{s.remote}</td><td>{s.localSubnets.join(', ')} ⇄ {s.remoteSubnets.join(', ')}</td>
                   <td data-label="state">
                     <span class={`state ${s.state === 'up' || s.state === 'established' ? 'running' : s.state === 'disabled' ? '' : 'unavailable'}`}>{s.state}</span>
                     {s.lastError && s.state !== 'up' && s.state !== 'established' ? (
@@ -162,7 +165,7 @@ export function SitesView() {
       </div>
       <form class="card" onSubmit={add} aria-label="add a site">
         <h3>Add a site</h3>
-        <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option></select></Field>
+        <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key)</option><option value="ikev1">IKEv1 / IPsec (older peers only; pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option></select></Field>
         <Field label="Name" error={errors['name']}><input name="site-name" value={form.name} onInput={set('name')} required /></Field>
         <Field label="Peer address" error={errors['remote']} warning={warnings['remote']}><input name="site-remote" value={form.remote} onInput={set('remote')} required /></Field>
         <Field label="Local networks" error={errors['localSubnets']} warning={warnings['localSubnets']}><input name="site-local" placeholder="192.168.1.0/24" value={form.local} onInput={set('local')} required /></Field>
