@@ -1,7 +1,8 @@
+import { execFile } from 'node:child_process';
 import { LogRing } from '../log/log-ring.ts';
-import { createLogger, LogLevel, stdoutSink } from '../log/logger.ts';
+import { createLogger, LogLevel, stdoutSink, type Logger } from '../log/logger.ts';
 import { defaultRuntimeDir, installEmbeddedDriver, isSingleExecutable } from '../sea/sea-runtime.ts';
-import { Service } from '../service.ts';
+import { Service, type ServiceOptions } from '../service.ts';
 import { ErrorCode, PosternError } from '../util/errors.ts';
 import type { ManagementAddress } from '../web/web-subsystem.ts';
 import { stringFlag, type ParsedArgs } from './args.ts';
@@ -20,6 +21,15 @@ function parseLevel(text: string | undefined): keyof typeof LogLevel {
   return level as keyof typeof LogLevel;
 }
 
+/** The firmware (the single executable, as root) reboots the box; any other run restarts the service. */
+const rebootsTheBox = (): boolean => isSingleExecutable() && process.getuid?.() === 0;
+
+function rebootBox(logger: Logger): void {
+  execFile('reboot', [], { timeout: 10_000 }, (error) => {
+    if (error) logger.error('reboot failed', { error: error.message });
+  });
+}
+
 /** `postern run`: start, then stop cleanly on SIGINT/SIGTERM; a second signal forces the exit. */
 export async function runCommand(args: ParsedArgs): Promise<undefined> {
   const logs = new LogRing();
@@ -31,13 +41,37 @@ export async function runCommand(args: ParsedArgs): Promise<undefined> {
     const driver = installEmbeddedDriver(stringFlag(args, 'runtime-dir') ?? defaultRuntimeDir(stateDir));
     logger.info('driver loaded', { path: driver });
   }
-  const service = await Service.start({
+  const options: ServiceOptions = {
     stateDir,
     logger,
     logs,
     ...(management ? { management } : {}),
     ...(only ? { only } : {}),
-  });
+    reboot: () => {
+      const action = rebootsTheBox() ? 'reboot' : 'restart';
+      // After the API's answer has gone out.
+      setTimeout(() => void (action === 'reboot' ? rebootBox(logger) : restart()), 300).unref();
+      return { action };
+    },
+  };
+  let service = await Service.start(options);
+  let restarting = false;
+  /** Not on the firmware: the service stops and starts again in this process, on the same management port. */
+  const restart = async (): Promise<void> => {
+    if (restarting) return;
+    restarting = true;
+    const bound = service.web.address();
+    try {
+      await service.stop();
+      // `--management HOST:0` picked a port at start: keep that one, so the page finds the service again.
+      service = await Service.start({ ...options, ...(management ? { management: { host: management.host, port: management.port === 0 && bound ? bound.port : management.port } } : {}) });
+    } catch (error) {
+      logger.error('restart failed', { error });
+      process.exit(1);
+    } finally {
+      restarting = false;
+    }
+  };
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {

@@ -48,6 +48,16 @@ function cidr(text: string, family: 4 | 6): string | undefined {
   return undefined;
 }
 
+/** An IANA zone the runtime knows ("Mars/Base" is well-formed but unknown). */
+function knownTimeZone(s: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: s });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const FORMAT_CHECKS: Record<StringFormat, (text: string) => string | undefined> = {
   name: (s) => (/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(s) ? undefined : 'letters, digits, . _ @ - (up to 64), starting with a letter or digit'),
   hostname: (s) => (isHostname(s) ? undefined : looksNumeric(s) ? (s.includes('.') ? `not a host name, and not a valid IPv4 address either: ${IPV4_RULE}` : 'not a host name: a name cannot be all digits') : 'not a valid host name'),
@@ -67,5 +77,5 @@ export const FORMAT_CHECKS: Record<StringFormat, (text: string) => string | unde
     return s.length > 0 && unknown.length === 0 ? undefined : `unknown algorithm${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ') || '(empty)'}`;
   },
   path: (s) => (/^(\/[A-Za-z0-9._:@+-]+)+\/?$/.test(s) && !/(^|\/)\.\.?(\/|$)/.test(s) ? undefined : 'not an absolute path (no . or .. parts, no spaces)'),
-  timezone: (s) => (/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+){0,2}$/.test(s) ? undefined : 'not a time zone name like Europe/Berlin'),
+  timezone: (s) => (/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+){0,2}$/.test(s) && knownTimeZone(s) ? undefined : 'not a time zone name like Europe/Berlin'),
 };

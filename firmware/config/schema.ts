@@ -30,6 +30,7 @@ const system = obj('System', {
     address: str('Address', { format: 'address4', default: '192.168.1.1/24' }),
   }),
   dns: obj('DNS', { servers: list('Servers', str('Server', { format: 'ip' }), 8) }),
+  ntp: obj('Time', { servers: list('NTP servers', str('Server', { format: 'host' }), 8, { help: 'Names or addresses, e.g. pool.ntp.org' }) }, { optional: true, help: "The system's own NTP servers when empty" }),
   management: obj('Management', {
     listen: str('Listen address', { format: 'ip', default: '127.0.0.1', help: 'The LAN address on a board' }),
     port: int('Port', 1, 65535, { default: 8080 }),

@@ -27,6 +27,8 @@ export interface SystemConfig {
   wan: { interface: string; mode: 'dhcp' | 'static'; address?: string; gateway?: string };
   lan: { interface: string; address: string };
   dns: { servers: string[] };
+  /** NTP servers the box keeps its clock by (issue 17); absent: the system's own. */
+  ntp?: { servers: string[] };
   /** `allowedHosts`: names besides the box's own that the web UI answers to (Host header). */
   management: { listen: string; port: number; https: boolean; allowedHosts?: string[] };
 }

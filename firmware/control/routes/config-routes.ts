@@ -67,7 +67,7 @@ function migrateInput(doc: unknown): unknown {
  * migrated, users' passwords turned into NT hashes (issue 15.11). What the store will accept is
  * then decided by applyConfig alone.
  */
-function documentFromInput(doc: unknown, current: PosternConfig): PosternConfig {
+export function documentFromInput(doc: unknown, current: PosternConfig): PosternConfig {
   const next = migrateInput(restoreRedacted(doc, current));
   if (next === null || typeof next !== 'object' || Array.isArray(next) || !Object.hasOwn(next, 'users')) return next as PosternConfig;
   return { ...(next as PosternConfig), users: storedUsers((next as { users: unknown }).users) as PosternConfig['users'] };

@@ -1,0 +1,131 @@
+/**
+ * The rest of a router's settings (issue 17): the ports the upstream router must forward, DNS, time,
+ * HTTPS for the management UI, the configuration's current warnings, an import's preview, traceroute
+ * and reboot. Every change is one configuration transaction (applyOrThrow), its errors at their paths.
+ */
+import { isIP } from 'node:net';
+import { configChanges } from '../../config/config-changes.ts';
+import { portLabel, portsToOpen } from '../../config/ports-to-open.ts';
+import { redactConfig } from '../../config/redact.ts';
+import type { PosternConfig } from '../../config/types.ts';
+import { validateConfig } from '../../config/validate.ts';
+import { ownValue } from '../../util/json-input.ts';
+import type { ApiContext } from '../api-context.ts';
+import { ApiCode, ApiError, badRequest } from '../api-error.ts';
+import type { Route } from '../router.ts';
+import { MAX_HOPS } from '../traceroute.ts';
+import { applyOrThrow, documentFromInput } from './config-routes.ts';
+
+const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+/** A body that must be a JSON object. */
+const objectBody = async (c: { body(): Promise<unknown> }, what: string): Promise<object> => {
+  const body = await c.body();
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest(`send ${what} as a JSON object`);
+  return body;
+};
+
+/** A list of strings from the body, refused at its field otherwise (the schema checks each entry). */
+function stringList(body: object, key: string, field: string): string[] | undefined {
+  const value = ownValue(body, key);
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw badRequest(`'${key}' must be a list of strings`, { field });
+  return value.map((v: string) => v.trim()).filter((v) => v !== '');
+}
+
+const ports = (config: PosternConfig) => portsToOpen(config).map((p) => ({ ...p, label: portLabel(p) }));
+
+export function systemRoutes(ctx: ApiContext): Route[] {
+  const current = () => ctx.store.current().config;
+  const interfaces = () => ctx.interfaces().map((i) => i.name);
+  return [
+    { method: 'GET', path: '/api/v1/ports-to-open', handler: () => ({ status: 200, body: { ports: ports(current()) } }) },
+    // What validation warns about now (weak proposals, insecure listeners …), for pages to flag on load.
+    { method: 'GET', path: '/api/v1/config/warnings', handler: () => ({ status: 200, body: { warnings: validateConfig(current(), { interfaces: interfaces() }).warnings } }) },
+    { method: 'GET', path: '/api/v1/dns', handler: () => ({ status: 200, body: { servers: current().system.dns.servers } }) },
+    {
+      method: 'PUT', path: '/api/v1/dns',
+      handler: async (c) => {
+        const servers = stringList(await objectBody(c, '{servers: [...]}'), 'servers', 'system.dns.servers');
+        const next = structuredClone(current());
+        if (servers) next.system.dns.servers = servers;
+        return { status: 200, body: await applyOrThrow(ctx, next, 'DNS servers changed') };
+      },
+    },
+    {
+      method: 'GET', path: '/api/v1/time',
+      handler: () => ({ status: 200, body: { timezone: current().system.timezone, ntpServers: current().system.ntp?.servers ?? [], now: ctx.now() } }),
+    },
+    {
+      method: 'PUT', path: '/api/v1/time',
+      handler: async (c) => {
+        const body = await objectBody(c, '{timezone, ntpServers}');
+        const next = structuredClone(current());
+        const timezone = ownValue(body, 'timezone');
+        if (timezone !== undefined) {
+          if (typeof timezone !== 'string') throw badRequest("'timezone' must be a zone name like Europe/Berlin", { field: 'system.timezone' });
+          next.system.timezone = timezone.trim();
+        }
+        const ntp = stringList(body, 'ntpServers', 'system.ntp.servers');
+        if (ntp) next.system.ntp = { servers: ntp };
+        if (ntp?.length === 0) delete next.system.ntp;
+        return { status: 200, body: await applyOrThrow(ctx, next, 'time settings changed') };
+      },
+    },
+    {
+      method: 'GET', path: '/api/v1/management',
+      handler: () => {
+        const { https, listen, port } = current().system.management;
+        return { status: 200, body: { https, listen, port } };
+      },
+    },
+    {
+      method: 'PUT', path: '/api/v1/management',
+      handler: async (c) => {
+        const https = ownValue(await objectBody(c, '{https}'), 'https');
+        if (typeof https !== 'boolean') throw badRequest("'https' must be true or false", { field: 'system.management.https' });
+        const next = structuredClone(current());
+        next.system.management.https = https;
+        return { status: 200, body: await applyOrThrow(ctx, next, `management ${https ? 'over HTTPS' : 'over plain HTTP'}`) };
+      },
+    },
+    {
+      // What an import would do, without doing it: the issues at their paths and each changed setting.
+      method: 'POST', path: '/api/v1/config/import/preview',
+      handler: async (c) => {
+        const doc = ownValue(await objectBody(c, '{config}'), 'config');
+        if (!doc || typeof doc !== 'object') throw badRequest("'config' must be a configuration document", { field: 'config' });
+        const next = documentFromInput(doc, current());
+        const checked = validateConfig(next, { interfaces: interfaces() });
+        const errors = checked.ok ? [] : checked.errors;
+        const warnings = checked.warnings;
+        const changes = errors.length ? [] : configChanges(redactConfig(current()), redactConfig(next));
+        return { status: 200, body: { valid: errors.length === 0, issues: errors, warnings, changes: changes.slice(0, 200), more: Math.max(0, changes.length - 200) } };
+      },
+    },
+    {
+      method: 'POST', path: '/api/v1/diagnostics/traceroute',
+      handler: async (c) => {
+        const body = await objectBody(c, '{host, maxHops}');
+        const raw = ownValue(body, 'host');
+        const host = typeof raw === 'string' ? raw.trim() : '';
+        if (!isIP(host) && !HOSTNAME.test(host)) throw badRequest("'host' must be an IP address or a host name", { field: 'host' });
+        const hops = ownValue(body, 'maxHops') === undefined ? 15 : Number(ownValue(body, 'maxHops'));
+        if (!Number.isInteger(hops) || hops < 1 || hops > MAX_HOPS) throw badRequest(`'maxHops' must be 1 to ${MAX_HOPS}`, { field: 'maxHops' });
+        if (!ctx.traceroute) throw new ApiError(503, ApiCode.unavailable, 'traceroute is not available here');
+        return { status: 200, body: await ctx.traceroute(host, hops) };
+      },
+    },
+    {
+      // The page asks first; the API wants the same confirmation in the body so a stray POST does nothing.
+      method: 'POST', path: '/api/v1/system/reboot',
+      handler: async (c) => {
+        if (ownValue(await objectBody(c, '{confirm: true}'), 'confirm') !== true) throw badRequest("send {confirm: true} to reboot", { field: 'confirm' });
+        if (!ctx.reboot) throw new ApiError(503, ApiCode.unavailable, 'reboot is not available here');
+        const { action } = ctx.reboot();
+        ctx.logger.warn(action === 'reboot' ? 'reboot asked for by the administrator' : 'restart asked for by the administrator (not running as firmware: the service restarts)');
+        return { status: 202, body: { action } };
+      },
+    },
+  ];
+}

@@ -1,0 +1,77 @@
+// Issue 17, the rest of a router's settings through the API: ports to open, DNS, time, HTTPS for the
+// management, the current warnings, an import's preview, traceroute's and reboot's argument checks.
+import t from 'tap';
+import { controlHarness } from '../../helpers/control-harness.ts';
+
+t.test('ports to open follow the enabled listeners', async (t) => {
+  const h = await controlHarness(t);
+  const labels = async () => ((await h.call('GET', '/api/v1/ports-to-open')).json.ports as Array<{ label: string }>).map((p) => p.label);
+  t.same(await labels(), ['TCP 80', 'TCP 443', 'UDP 500', 'UDP 4500'], 'IKEv2 and SSTP on, the CRL publication on port 80');
+  t.equal((await h.call('PUT', '/api/v1/listeners/sstp', { port: 8443 })).status, 200);
+  t.equal((await h.call('PUT', '/api/v1/listeners/ikev2', { enabled: false })).status, 200);
+  t.same(await labels(), ['TCP 80', 'TCP 8443'], 'the SSTP port moved, IKE gone with IKEv2 off');
+  const refused = await h.call('PUT', '/api/v1/listeners/sstp', { port: 70000 });
+  t.equal(refused.status, 422);
+  t.match(refused.json.error.details.issues, [{ path: 'listeners.sstp.port' }], 'a port out of range is refused at its field');
+});
+
+t.test('DNS servers and time: saved, and mistakes refused at their fields', async (t) => {
+  const h = await controlHarness(t);
+  t.equal((await h.call('PUT', '/api/v1/dns', { servers: ['9.9.9.9', '2620:fe::fe'] })).status, 200);
+  t.same((await h.call('GET', '/api/v1/dns')).json.servers, ['9.9.9.9', '2620:fe::fe']);
+  const dns = await h.call('PUT', '/api/v1/dns', { servers: ['9.9.9.9', '300.1.1.1'] });
+  t.equal(dns.status, 422);
+  t.match(dns.json.error.details.issues, [{ path: 'system.dns.servers[1]', message: /four numbers/ }]);
+  t.equal((await h.call('PUT', '/api/v1/dns', { servers: 'nope' })).json.error.details.field, 'system.dns.servers');
+
+  t.equal((await h.call('PUT', '/api/v1/time', { timezone: 'Europe/Berlin', ntpServers: ['pool.ntp.org', '192.0.2.123'] })).status, 200);
+  t.match((await h.call('GET', '/api/v1/time')).json, { timezone: 'Europe/Berlin', ntpServers: ['pool.ntp.org', '192.0.2.123'] });
+  const zone = await h.call('PUT', '/api/v1/time', { timezone: 'Mars/Olympus_Mons' });
+  t.match(zone.json.error.details.issues, [{ path: 'system.timezone', message: /time zone/ }], 'a zone that does not exist is refused');
+  const ntp = await h.call('PUT', '/api/v1/time', { ntpServers: ['bad name!'] });
+  t.match(ntp.json.error.details.issues, [{ path: 'system.ntp.servers[0]' }]);
+  t.equal((await h.call('PUT', '/api/v1/time', { ntpServers: [] })).status, 200);
+  t.equal(h.store.current().config.system.ntp, undefined, 'an empty list leaves the system its own servers');
+});
+
+t.test('HTTPS for the management and the warnings of the configuration now', async (t) => {
+  const h = await controlHarness(t);
+  t.equal((await h.call('PUT', '/api/v1/management', { https: true })).status, 200);
+  t.equal(h.store.current().config.system.management.https, true);
+  t.equal((await h.call('PUT', '/api/v1/management', { https: 'yes' })).json.error.details.field, 'system.management.https');
+  const warnings = (await h.call('GET', '/api/v1/config/warnings')).json.warnings as Array<{ path: string }>;
+  t.ok(warnings.some((w) => w.path === 'listeners.ikev2.proposals.ike[5]'), 'the default modp1024 proposal is flagged');
+});
+
+t.test('import preview: changes listed, nothing applied; errors at their paths', async (t) => {
+  const h = await controlHarness(t);
+  const exported = JSON.parse((await h.call('GET', '/api/v1/config/export')).text);
+  const revision = h.store.current().revision;
+  exported.system.dns.servers = ['9.9.9.9'];
+  exported.pools.push({ name: 'guests', ipv4: '10.11.0.0/24', dns: [] });
+  const preview = await h.call('POST', '/api/v1/config/import/preview', { config: exported });
+  t.equal(preview.status, 200);
+  t.equal(preview.json.valid, true);
+  t.same(preview.json.changes, [
+    { path: 'system.dns.servers', kind: 'changed', before: ['1.1.1.1', '9.9.9.9'], after: ['9.9.9.9'] },
+    { path: 'pools[guests]', kind: 'added', after: { name: 'guests', ipv4: '10.11.0.0/24', dns: [] } },
+  ], 'each changed setting, the added pool by name');
+  t.equal(h.store.current().revision, revision, 'nothing applied');
+  exported.pools[1].ipv4 = '10.10.0.0/25';
+  const bad = await h.call('POST', '/api/v1/config/import/preview', { config: exported });
+  t.equal(bad.json.valid, false);
+  t.match(bad.json.issues, [{ path: 'pools[1].ipv4' }]);
+});
+
+t.test('traceroute and reboot check their arguments before anything runs', async (t) => {
+  const h = await controlHarness(t);
+  for (const host of ['127.0.0.1; reboot', '-f', '$(id)', '', 'a b']) {
+    const r = await h.call('POST', '/api/v1/diagnostics/traceroute', { host });
+    t.same([r.status, r.json.error.details.field], [400, 'host'], `host ${JSON.stringify(host)} refused`);
+  }
+  const hops = await h.call('POST', '/api/v1/diagnostics/traceroute', { host: '127.0.0.1', maxHops: 31 });
+  t.same([hops.status, hops.json.error.details.field], [400, 'maxHops']);
+  t.equal((await h.call('POST', '/api/v1/diagnostics/traceroute', { host: '127.0.0.1' })).status, 503, 'the harness has no traceroute');
+  const reboot = await h.call('POST', '/api/v1/system/reboot', {});
+  t.same([reboot.status, reboot.json.error.details.field], [400, 'confirm'], 'no reboot without the confirmation');
+});
