@@ -44,6 +44,9 @@ lab_packages=(
   ppp pptp-linux xl2tpd sstp-client socat
   # The web UI's browser tests drive Debian's Chromium with playwright-core (no browser download).
   chromium
+  # Issue 17: client profiles checked by the tools that read them (nmcli --offline for the
+  # NetworkManager keyfile; named and dig for the RFC 2136 dynamic DNS update).
+  network-manager bind9 bind9-dnsutils
 )
 lab_packages+=("${firmware_packages[@]}")
 [ "$mode" = "--firmware" ] && lab_packages=("${firmware_packages[@]}")

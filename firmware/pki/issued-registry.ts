@@ -8,6 +8,10 @@ import { writeFileAtomic } from '../config/atomic-file.ts';
  */
 export interface IssuedRecord {
   readonly name: string;
+  /** The VPN user it belongs to (issue 17: issued with that user's profile); absent on older ones. */
+  readonly user?: string;
+  /** The IKE identity it names (its e-mail subjectAltName), which the user's profiles send. */
+  readonly identity?: string;
   readonly serialHex: string;
   readonly notAfter: string;
   revokedAt?: string;

@@ -6,20 +6,23 @@
  * does not know is ignored in silence, as `block_ipv4` was (issue 17). The app updates the profile
  * with the same `uuid`, so the UUID is fixed per gateway and user (stableUuid).
  */
-import type { ClientProfile, ProfileInput } from './profile-input.ts';
+import type { ProfileFile, ProfileInput } from './profile-input.ts';
 import { ProfileError, stableUuid } from './profile-input.ts';
 import { slug } from './windows-profile.ts';
 
-export function androidProfile(input: ProfileInput): ClientProfile {
+export function androidProfile(input: ProfileInput): ProfileFile {
   const ike = input.ikeProposals[0];
   const esp = input.espProposals[0];
   if (!ike || !esp) throw new ProfileError('the gateway has no proposals configured');
+  const cert = input.clientCertificate;
+  if (input.auth === 'certificate' && !cert) throw new ProfileError('certificate login needs the user\'s certificate in the profile');
   const profile = {
     uuid: stableUuid('postern-android', input.server, input.user),
     name: input.name,
-    type: input.auth === 'eap' ? 'ikev2-eap' : 'ikev2-cert',
+    type: cert ? 'ikev2-cert' : 'ikev2-eap',
     remote: { addr: input.server, id: input.server, cert: input.caDer.toString('base64') },
-    local: input.auth === 'eap' ? { eap_id: input.user } : { id: input.user },
+    // local.p12: the app installs it with Android's KeyChain, which asks for its password.
+    local: cert ? { id: cert.identity, p12: cert.p12.toString('base64') } : { eap_id: input.user },
     'ike-proposal': ike,
     'esp-proposal': esp,
     // Whole-tunnel for both families; nothing blocked (the app's defaults, written out).

@@ -3,9 +3,12 @@
  * payloads: the gateway's CA as a trusted root (com.apple.security.root) and the IKEv2 VPN
  * (com.apple.vpn.managed) with the gateway's identity, EAP-MSCHAPv2 (ExtendedAuthEnabled) or a
  * certificate, MOBIKE, and security association parameters matching the gateway's proposals.
- * The password is not in the profile: the device asks for it.
+ * The password is not in the profile: the device asks for it. Certificate login adds the user's
+ * PKCS#12 (com.apple.security.pkcs12, named by PayloadCertificateUUID in the VPN payload). The plist
+ * is signed with the gateway certificate (CMS SignedData).
  */
-import { firstExpressible, ProfileError, type ClientProfile, type ProfileInput } from './profile-input.ts';
+import { signCms } from './cms-signed-data.ts';
+import { firstExpressible, ProfileError, type ProfileFile, type ProfileInput } from './profile-input.ts';
 import { slug } from './windows-profile.ts';
 
 interface AppleSa {
@@ -45,17 +48,20 @@ export function plistXml(value: Plist, depth = 0): string {
   return `${pad}<dict>\n${entries.join('\n')}\n${pad}</dict>`;
 }
 
-export function appleProfile(input: ProfileInput, uuid: () => string): ClientProfile {
+export function appleProfile(input: ProfileInput, uuid: () => string, now: Date): ProfileFile {
   const ike = firstExpressible(input.ikeProposals, APPLE_IKE);
   const esp = firstExpressible(input.espProposals, APPLE_ESP);
   if (!ike || !esp) throw new ProfileError('none of the gateway\'s proposals can be expressed by the Apple client');
+  const cert = input.clientCertificate;
+  if (input.auth === 'certificate' && !cert) throw new ProfileError('certificate login needs the user\'s certificate in the profile');
   const caUuid = uuid();
   const vpnUuid = uuid();
+  const p12Uuid = cert ? uuid() : undefined;
   const identifier = `local.postern.${slug(input.server)}`;
   const ikev2: Record<string, Plist> = {
     RemoteAddress: input.server,
     RemoteIdentifier: input.server,
-    LocalIdentifier: input.user,
+    LocalIdentifier: cert?.identity ?? input.user,
     ServerCertificateIssuerCommonName: input.caCommonName,
     ServerCertificateCommonName: input.serverCommonName,
     DisableMOBIKE: input.mobike ? 0 : 1,
@@ -64,7 +70,8 @@ export function appleProfile(input: ProfileInput, uuid: () => string): ClientPro
     DeadPeerDetectionRate: 'Medium',
     IKESecurityAssociationParameters: { ...ike.value, LifeTimeInMinutes: 240 },
     ChildSecurityAssociationParameters: { ...esp.value, DiffieHellmanGroup: ike.value.DiffieHellmanGroup, LifeTimeInMinutes: 60 },
-    ...(input.auth === 'eap' ? { AuthenticationMethod: 'None', ExtendedAuthEnabled: 1, AuthName: input.user } : { AuthenticationMethod: 'Certificate', ExtendedAuthEnabled: 0 }),
+    // Certificate login: the identity payload below, by its UUID; Postern issues RSA keys.
+    ...(cert && p12Uuid ? { AuthenticationMethod: 'Certificate', ExtendedAuthEnabled: 0, PayloadCertificateUUID: p12Uuid, CertificateType: 'RSA' } : { AuthenticationMethod: 'None', ExtendedAuthEnabled: 1, AuthName: input.user }),
   };
   const profile: Plist = {
     PayloadType: 'Configuration',
@@ -75,9 +82,13 @@ export function appleProfile(input: ProfileInput, uuid: () => string): ClientPro
     PayloadDescription: `IKEv2 VPN to ${input.server} for ${input.user}`,
     PayloadContent: [
       { PayloadType: 'com.apple.security.root', PayloadVersion: 1, PayloadIdentifier: `${identifier}.ca`, PayloadUUID: caUuid, PayloadDisplayName: input.caCommonName, PayloadContent: input.caDer },
+      // No Password key: the device asks for the PKCS#12's password while installing.
+      ...(cert && p12Uuid ? [{ PayloadType: 'com.apple.security.pkcs12', PayloadVersion: 1, PayloadIdentifier: `${identifier}.identity`, PayloadUUID: p12Uuid, PayloadDisplayName: cert.identity, PayloadCertificateFileName: `${slug(input.user)}.p12`, PayloadContent: cert.p12 }] : []),
       { PayloadType: 'com.apple.vpn.managed', PayloadVersion: 1, PayloadIdentifier: `${identifier}.vpn`, PayloadUUID: vpnUuid, PayloadDisplayName: input.name, UserDefinedName: input.name, VPNType: 'IKEv2', IKEv2: ikev2 },
     ],
   };
-  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0">\n${plistXml(profile)}\n</plist>\n`;
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0">\n${plistXml(profile)}\n</plist>\n`;
+  // Signed with the gateway certificate (cms-signed-data.ts): the device shows it as verified.
+  const body = input.signer ? signCms(Buffer.from(xml, 'utf8'), input.signer, now) : xml;
   return { filename: `${slug(input.name)}-${slug(input.user)}.mobileconfig`, contentType: 'application/x-apple-aspen-config', body, ike: ike.proposal, esp: esp.proposal };
 }

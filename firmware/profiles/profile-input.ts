@@ -7,6 +7,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { dialledName } from '../config/public-identity.ts';
 import type { PosternConfig } from '../config/types.ts';
 import type { GatewayPki } from '../pki/pki-store.ts';
+import type { Secret } from '../util/secret.ts';
 
 export interface ProfileInput {
   /** Shown as the connection's name on the client: named after the gateway, so two never collide. */
@@ -28,17 +29,41 @@ export interface ProfileInput {
   readonly auth: 'eap' | 'certificate';
   readonly sstp: { readonly enabled: boolean; readonly port: number };
   readonly mobike: boolean;
+  /** Windows: a connection for every user of the PC (-AllUserConnection) instead of the current user's. */
+  readonly allUserConnection: boolean;
+  /** Certificate login: the user's PKCS#12 and the identity its certificate names (client-identity.ts). */
+  readonly clientCertificate?: ClientCertificate;
+  /** The gateway certificate and key that sign Apple profiles (CMS SignedData), with its chain. */
+  readonly signer?: ProfileSigner;
+}
+
+export interface ClientCertificate {
+  /** Password-protected (the platforms ask for the password when importing it; it is never in a profile). */
+  readonly p12: Buffer;
+  /** What the client sends as its IKE identity: the e-mail address in the certificate's subjectAltName. */
+  readonly identity: string;
+}
+
+export interface ProfileSigner {
+  readonly certificatePem: string;
+  readonly keyPem: Secret<string>;
+}
+
+export interface ProfileOptions {
+  readonly name?: string;
+  readonly allUserConnection?: boolean;
+  readonly clientCertificate?: ClientCertificate;
 }
 
 const commonName = (subject: string): string | undefined => /(?:^|\n|, )CN=([^\n,]+)/.exec(subject)?.[1];
 
-export function profileInput(config: PosternConfig, pki: GatewayPki, user: string, name?: string): ProfileInput {
+export function profileInput(config: PosternConfig, pki: GatewayPki, user: string, options: ProfileOptions = {}): ProfileInput {
   const ca = new X509Certificate(pki.ca.certificatePem);
   const ike = config.listeners.ikev2;
   const server = dialledName(config);
   return {
     // Issue 17: every box was "Postern postern", so a second branch's profile replaced the first's.
-    name: name ?? `Postern ${server}`,
+    name: options.name ?? `Postern ${server}`,
     server,
     serverCommonName: commonName(new X509Certificate(pki.server.certificatePem).subject) ?? config.certificates.server.commonName,
     user,
@@ -50,6 +75,9 @@ export function profileInput(config: PosternConfig, pki: GatewayPki, user: strin
     auth: ike.auth === 'certificate' ? 'certificate' : 'eap',
     sstp: { enabled: config.listeners.sstp.enabled, port: config.listeners.sstp.port },
     mobike: ike.mobike,
+    allUserConnection: options.allUserConnection ?? false,
+    ...(options.clientCertificate ? { clientCertificate: options.clientCertificate } : {}),
+    signer: { certificatePem: pki.server.certificatePem, keyPem: pki.server.keyPem },
   };
 }
 
@@ -79,11 +107,17 @@ export function firstExpressible<T>(configured: readonly string[], table: Readon
 export interface ClientProfile {
   readonly filename: string;
   readonly contentType: string;
-  readonly body: string;
+  /** Text, or DER for a signed Apple profile. */
+  readonly body: string | Buffer;
+  /** How to install it, in a few plain steps (shown beside the download; install-text.ts). */
+  readonly install: string;
   /** The proposals the profile configures (for tests and the UI). */
   readonly ike: string;
   readonly esp: string;
 }
+
+/** What each client's builder makes; clientProfile adds the install text. */
+export type ProfileFile = Omit<ClientProfile, 'install'>;
 
 export class ProfileError extends Error {
   override name = 'ProfileError';

@@ -22,6 +22,18 @@ config.certificates.server = { commonName: 'vpn.example.com', sans: ['vpn.exampl
 config.listeners.sstp.enabled = true;
 const input = profileInput(config, pki, "o'brien");
 let n = 0;
+/** A profile's text; a signed Apple profile's plist after checking its signature against the CA (openssl). */
+function text(p: { body: string | Buffer }): string {
+  if (typeof p.body === 'string') return p.body;
+  const dir = mkdtempSync(join(tmpdir(), 'postern-cms-'));
+  try {
+    writeFileSync(join(dir, 'ca.pem'), ca.certificatePem);
+    writeFileSync(join(dir, 'profile.der'), p.body);
+    return execFileSync('openssl', ['smime', '-verify', '-inform', 'DER', '-in', join(dir, 'profile.der'), '-CAfile', join(dir, 'ca.pem'), '-purpose', 'any'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 const uuid = () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
 
 t.test('every proposal a client table knows is one the gateway can parse', async (t) => {
@@ -34,13 +46,13 @@ t.test('Windows: CA import, IKEv2 with matching IPsec settings, SSTP as a second
   t.equal(p.ike, 'aes256gcm16-prfsha256-ecp256', 'curve25519 is skipped: Windows cannot do it; AES-GCM with ECP-256 is next');
   t.equal(p.esp, 'aes256gcm16');
   t.ok(config.listeners.ikev2.proposals.ike.includes(p.ike) && config.listeners.ikev2.proposals.esp.includes(p.esp), 'both are proposals the gateway accepts');
-  t.match(p.body, /Set-VpnConnectionIPsecConfiguration .*-EncryptionMethod GCMAES256 -IntegrityCheckMethod SHA256 -DHGroup ECP256 -CipherTransformConstants GCMAES256 -AuthenticationTransformConstants GCMAES256/);
-  t.match(p.body, /-ServerAddress 'vpn\.example\.com' -TunnelType Ikev2 -AuthenticationMethod Eap/);
-  t.match(p.body, /-TunnelType Sstp -AuthenticationMethod MSChapv2/);
-  const b64 = /\$caBase64 = '([A-Za-z0-9+/=]+)'/.exec(p.body)?.[1] ?? '';
+  t.match(text(p), /Set-VpnConnectionIPsecConfiguration .*-EncryptionMethod GCMAES256 -IntegrityCheckMethod SHA256 -DHGroup ECP256 -CipherTransformConstants GCMAES256 -AuthenticationTransformConstants GCMAES256/);
+  t.match(text(p), /-ServerAddress 'vpn\.example\.com' -TunnelType Ikev2 -AuthenticationMethod Eap/);
+  t.match(text(p), /-TunnelType Sstp -AuthenticationMethod MSChapv2/);
+  const b64 = /\$caBase64 = '([A-Za-z0-9+/=]+)'/.exec(text(p))?.[1] ?? '';
   t.equal(new X509Certificate(Buffer.from(b64, 'base64')).fingerprint256, new X509Certificate(ca.certificatePem).fingerprint256, 'the embedded CA is the gateway\'s');
-  t.match(p.body, /for o'brien/, 'the user is named');
-  t.notMatch(p.body.replace(/'[^']*'/g, ''), /o'brien/, 'and never outside a properly quoted literal');
+  t.match(text(p), /for o'brien/, 'the user is named');
+  t.notMatch(text(p).replace(/'[^']*'/g, ''), /o'brien/, 'and never outside a properly quoted literal');
   t.match(p.filename, /\.ps1$/);
 });
 
@@ -81,7 +93,7 @@ function readPlist(xml: string): unknown {
 
 t.test('Apple: a well-formed profile with the CA as a trusted root and IKEv2 settings the gateway accepts', async (t) => {
   const p = clientProfile('apple', input, uuid);
-  const plist = readPlist(p.body) as { PayloadType: string; PayloadContent: Array<Record<string, unknown>> };
+  const plist = readPlist(text(p)) as { PayloadType: string; PayloadContent: Array<Record<string, unknown>> };
   t.equal(plist.PayloadType, 'Configuration');
   const [root, vpn] = plist.PayloadContent;
   t.equal(root?.['PayloadType'], 'com.apple.security.root');
@@ -90,14 +102,14 @@ t.test('Apple: a well-formed profile with the CA as a trusted root and IKEv2 set
   t.match(ikev2, { RemoteAddress: 'vpn.example.com', RemoteIdentifier: 'vpn.example.com', LocalIdentifier: "o'brien", AuthenticationMethod: 'None', ExtendedAuthEnabled: 1, ServerCertificateIssuerCommonName: 'Postern Test CA', DisableMOBIKE: 0 });
   t.match(ikev2['IKESecurityAssociationParameters'], { EncryptionAlgorithm: 'AES-256-GCM', IntegrityAlgorithm: 'SHA2-256', DiffieHellmanGroup: 31 }, 'Apple takes the gateway\'s first choice, Curve25519');
   t.equal(p.ike, config.listeners.ikev2.proposals.ike[0]);
-  t.notMatch(p.body, /Password/, 'no password in the profile');
-  const uuids = [...p.body.matchAll(/<key>PayloadUUID<\/key>\s*<string>([^<]+)<\/string>/g)].map((m) => m[1]);
+  t.notMatch(text(p), /Password/, 'no password in the profile');
+  const uuids = [...text(p).matchAll(/<key>PayloadUUID<\/key>\s*<string>([^<]+)<\/string>/g)].map((m) => m[1]);
   t.equal(new Set(uuids).size, 3, 'every payload has its own UUID');
 });
 
 t.test('Android (strongSwan app): the JSON the app imports, with the gateway\'s first proposals', async (t) => {
   const p = clientProfile('android', input, uuid);
-  const json = JSON.parse(p.body) as Record<string, unknown> & { remote: { addr: string; id: string; cert: string }; local: { eap_id: string } };
+  const json = JSON.parse(text(p)) as Record<string, unknown> & { remote: { addr: string; id: string; cert: string }; local: { eap_id: string } };
   t.equal(json['type'], 'ikev2-eap');
   t.same([json.remote.addr, json.remote.id, json.local.eap_id], ['vpn.example.com', 'vpn.example.com', "o'brien"]);
   t.equal(new X509Certificate(Buffer.from(json.remote.cert, 'base64')).subject, new X509Certificate(ca.certificatePem).subject);
@@ -110,7 +122,7 @@ t.test('Linux: the script writes the CA and a 0600 NetworkManager keyfile and re
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   // Run it against a scratch root with a stand-in nmcli that records its call.
   const script = join(dir, 'profile.sh');
-  writeFileSync(script, p.body.replace(/\/etc\//g, `${dir}/etc/`));
+  writeFileSync(script, text(p).replace(/\/etc\//g, `${dir}/etc/`));
   execFileSync('mkdir', ['-p', join(dir, 'etc/NetworkManager/system-connections'), join(dir, 'bin')]);
   writeFileSync(join(dir, 'bin/nmcli'), `#!/bin/sh\necho "$@" > ${dir}/nmcli.called\n`);
   chmodSync(join(dir, 'bin/nmcli'), 0o755);
@@ -119,10 +131,10 @@ t.test('Linux: the script writes the CA and a 0600 NetworkManager keyfile and re
   t.equal(readFileSync(join(dir, `etc/postern/${id}-ca.pem`), 'utf8').trim(), ca.certificatePem.trim(), 'the CA, byte for byte');
   const keyfile = join(dir, `etc/NetworkManager/system-connections/${id}.nmconnection`);
   t.equal(statSync(keyfile).mode & 0o777, 0o600, 'the keyfile is 0600');
-  const text = readFileSync(keyfile, 'utf8');
-  t.match(text, /service-type=org\.freedesktop\.NetworkManager\.strongswan/);
-  t.match(text, new RegExp(`ike=${config.listeners.ikev2.proposals.ike[0]}\\n`));
-  t.match(text, /method=eap\nuser=o'brien/);
+  const keyfileText = readFileSync(keyfile, 'utf8');
+  t.match(keyfileText, /service-type=org\.freedesktop\.NetworkManager\.strongswan/);
+  t.match(keyfileText, new RegExp(`ike=${config.listeners.ikev2.proposals.ike[0]}\\n`));
+  t.match(keyfileText, /method=eap\nuser=o'brien/);
   t.equal(readFileSync(join(dir, 'nmcli.called'), 'utf8').trim(), 'connection reload');
 });
 
@@ -141,20 +153,20 @@ function branch(publicName: string | undefined, publicAddress?: string) {
 t.test('issue 17: the public name, not postern.local, is what every profile dials', async (t) => {
   const input = branch('vpn.branch1.example.com');
   t.equal(input.server, 'vpn.branch1.example.com');
-  t.match(clientProfile('windows', input, uuid).body, /-ServerAddress 'vpn\.branch1\.example\.com' -TunnelType Ikev2/);
-  const apple = readPlist(clientProfile('apple', input, uuid).body) as { PayloadContent: Array<Record<string, unknown>> };
+  t.match(text(clientProfile('windows', input, uuid)), /-ServerAddress 'vpn\.branch1\.example\.com' -TunnelType Ikev2/);
+  const apple = readPlist(text(clientProfile('apple', input, uuid))) as { PayloadContent: Array<Record<string, unknown>> };
   t.match(apple.PayloadContent[1]?.['IKEv2'], { RemoteAddress: 'vpn.branch1.example.com', RemoteIdentifier: 'vpn.branch1.example.com', ServerCertificateCommonName: 'vpn.branch1.example.com' });
-  const android = JSON.parse(clientProfile('android', input, uuid).body) as { remote: { addr: string; id: string } };
+  const android = JSON.parse(text(clientProfile('android', input, uuid))) as { remote: { addr: string; id: string } };
   t.same([android.remote.addr, android.remote.id], ['vpn.branch1.example.com', 'vpn.branch1.example.com']);
-  t.match(clientProfile('linux', input, uuid).body, /address=vpn\.branch1\.example\.com\n/);
-  for (const kind of ['windows', 'apple', 'android', 'linux'] as const) t.notMatch(clientProfile(kind, input, uuid).body, /postern\.local/, `${kind}: no postern.local`);
+  t.match(text(clientProfile('linux', input, uuid)), /address=vpn\.branch1\.example\.com\n/);
+  for (const kind of ['windows', 'apple', 'android', 'linux'] as const) t.notMatch(text(clientProfile(kind, input, uuid)), /postern\.local/, `${kind}: no postern.local`);
 });
 
 t.test('issue 17: a public address alone is dialled when there is no name; the certificate\'s common name is what Apple checks', async (t) => {
   const input = branch(undefined, '203.0.113.5');
   t.equal(input.server, '203.0.113.5');
   t.equal(input.serverCommonName, 'postern', 'the certificate keeps its common name');
-  const apple = readPlist(clientProfile('apple', input, uuid).body) as { PayloadContent: Array<Record<string, unknown>> };
+  const apple = readPlist(text(clientProfile('apple', input, uuid))) as { PayloadContent: Array<Record<string, unknown>> };
   t.match(apple.PayloadContent[1]?.['IKEv2'], { RemoteAddress: '203.0.113.5', ServerCertificateCommonName: 'postern' });
 });
 
@@ -166,20 +178,20 @@ t.test('issue 17: two branches\' profiles never overwrite each other on one lapt
   for (const kind of ['windows', 'apple', 'android', 'linux'] as const) {
     t.not(clientProfile(kind, a, uuid).filename, clientProfile(kind, b, uuid).filename, `${kind}: different files`);
   }
-  const linuxA = clientProfile('linux', a, uuid).body;
-  const linuxB = clientProfile('linux', b, uuid).body;
+  const linuxA = text(clientProfile('linux', a, uuid));
+  const linuxB = text(clientProfile('linux', b, uuid));
   const paths = (body: string) => [...body.matchAll(/(\/etc\/\S+?)(?= |$|\n)/gm)].map((m) => m[1]);
   t.same(paths(linuxA).filter((p) => paths(linuxB).includes(p)), ['/etc/postern'], 'Linux: no file in common but the directory');
   const appleId = (body: string) => /<key>PayloadIdentifier<\/key>\s*<string>([^<]+)<\/string>/.exec(body)?.[1];
-  t.not(appleId(clientProfile('apple', a, uuid).body), appleId(clientProfile('apple', b, uuid).body), 'Apple: different payload identifiers (one does not replace the other)');
-  const androidUuid = (i: typeof a) => (JSON.parse(clientProfile('android', i, uuid).body) as { uuid: string }).uuid;
+  t.not(appleId(text(clientProfile('apple', a, uuid))), appleId(text(clientProfile('apple', b, uuid))), 'Apple: different payload identifiers (one does not replace the other)');
+  const androidUuid = (i: typeof a) => (JSON.parse(text(clientProfile('android', i, uuid))) as { uuid: string }).uuid;
   t.not(androidUuid(a), androidUuid(b), 'Android: different UUIDs');
   t.equal(androidUuid(a), androidUuid(branch('vpn.branch1.example.com')), 'Android: the same UUID for the same gateway and user, so importing again updates it');
   t.match(androidUuid(a), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a well-formed UUID');
 });
 
 t.test('issue 17: the Windows script removes only its own connection (same name and server), and stops at a stranger of that name', async (t) => {
-  const body = clientProfile('windows', branch('vpn.branch1.example.com'), uuid).body;
+  const body = text(clientProfile('windows', branch('vpn.branch1.example.com'), uuid));
   const name = "'Postern vpn.branch1.example.com'";
   t.notMatch(body, /\| Remove-VpnConnection/, 'nothing is removed by name alone');
   t.match(body, new RegExp(`\\$old = Get-VpnConnection -Name ${name.replace(/\./g, '\\.')} -ErrorAction SilentlyContinue\\r\\nif \\(\\$old -and \\$old\\.ServerAddress -ne 'vpn\\.branch1\\.example\\.com'\\) \\{ throw '[^\\r]*another server[^\\r]*' \\}\\r\\nif \\(\\$old\\) \\{ Remove-VpnConnection -Name ${name.replace(/\./g, '\\.')} -Force \\}`));
@@ -188,7 +200,7 @@ t.test('issue 17: the Windows script removes only its own connection (same name 
 });
 
 t.test('issue 17: the Android profile uses exactly the keys the strongSwan app reads (block-ipv4, not block_ipv4)', async (t) => {
-  const json = JSON.parse(clientProfile('android', branch('vpn.branch1.example.com'), uuid).body) as Record<string, Record<string, unknown>>;
+  const json = JSON.parse(text(clientProfile('android', branch('vpn.branch1.example.com'), uuid))) as Record<string, Record<string, unknown>>;
   // The keys VpnProfileImportActivity.parseProfile reads (strongSwan's Android app).
   const known: Record<string, readonly string[] | null> = {
     uuid: null, name: null, type: null, 'ike-proposal': null, 'esp-proposal': null, mtu: null, 'nat-keepalive': null, apps: null, 'excluded-apps': null,
