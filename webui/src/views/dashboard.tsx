@@ -1,7 +1,13 @@
 /** Uptime, load, memory, WAN address, sessions per protocol, and a throughput chart from the session counters. */
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { bytes, duration, Message } from '../ui.tsx';
+import { rateBetween, type Counters, type Sample } from '../chart-scale.ts';
+import { ThroughputChart } from '../throughput-chart.tsx';
+import { duration, Message } from '../ui.tsx';
+
+/** How often the counters are read, and how much history the chart shows. */
+const POLL_MS = 5000;
+const WINDOW_MS = 5 * 60_000;
 
 interface Status {
   version: string;
@@ -12,32 +18,35 @@ interface Status {
   listeners: Record<string, string>;
   subsystems: Record<string, { state: string; detail?: string }>;
   system?: { load: number[]; memoryTotal: number; memoryFree: number };
-  traffic?: { bytes: number };
+  traffic?: { bytes: number; bytesIn?: number; bytesOut?: number };
   /** Certificates in use; `warning` within 30 days of expiry (issue 16). */
   certificates?: Array<{ role: string; subject: string; notAfter: string; daysLeft: number; warning: boolean; expired: boolean }>;
 }
 
 export function DashboardView() {
   const [status, setStatus] = useState<Status>();
-  const [samples, setSamples] = useState<number[]>([]);
+  const [samples, setSamples] = useState<Sample[]>([]);
+  const [now, setNow] = useState(Date.now());
   useEffect(() => {
-    let last: number | undefined;
+    let last: Counters | undefined;
     const poll = async () => {
       const s = await api<Status>('GET', '/status').catch(() => undefined);
+      const at = Date.now();
+      setNow(at);
       if (!s) return;
       setStatus(s);
-      const total = s.traffic?.bytes ?? 0;
-      if (last !== undefined) setSamples((old) => [...old.slice(-59), Math.max(0, total - last!) / 5]);
-      last = total;
+      // Older gateways give only the sum: drawn as received.
+      const reading = { at, bytesIn: s.traffic?.bytesIn ?? s.traffic?.bytes ?? 0, bytesOut: s.traffic?.bytesOut ?? 0 };
+      const sample = last && rateBetween(last, reading);
+      if (sample) setSamples((old) => [...old.filter((o) => o.at >= at - WINDOW_MS), sample]);
+      last = reading;
     };
     void poll();
-    const timer = setInterval(poll, 5000);
+    const timer = setInterval(poll, POLL_MS);
     return () => clearInterval(timer);
   }, []);
   if (!status) return <p>Loading…</p>;
   const sessions = Object.entries(status.sessions ?? {});
-  const max = Math.max(1, ...samples);
-  const points = samples.map((v, i) => `${(i / 59) * 300},${60 - (v / max) * 56}`).join(' ');
   return (
     <section aria-label="dashboard">
       {(status.certificates ?? []).filter((c) => c.warning).map((c) => (
@@ -51,9 +60,8 @@ export function DashboardView() {
         <div class="tile" data-testid="session-count"><b>{sessions.reduce((a, [, n]) => a + n, 0)}</b><span>sessions{sessions.length ? ` (${sessions.map(([p, n]) => `${p} ${n}`).join(', ')})` : ''}</span></div>
       </div>
       <div class="card">
-        <h3>Throughput (sessions, last 5 min)</h3>
-        <svg viewBox="0 0 300 60" class="chart" role="img" aria-label="throughput chart"><polyline points={points} /></svg>
-        <p class="hint">{samples.length ? `now ${bytes(samples[samples.length - 1] ?? 0)}/s` : 'measuring…'}</p>
+        <h3>Throughput (all sessions, last 5 min)</h3>
+        <ThroughputChart samples={samples} windowMs={WINDOW_MS} now={now} />
       </div>
       <div class="card">
         <h3>Services</h3>
