@@ -1,5 +1,5 @@
 # Postern: the two commands that matter are `make run` and `make test` (see README.md).
-.PHONY: run test build bundle drivers deps lab-deps typecheck bench clean firmware
+.PHONY: run test build bundle drivers deps lab-deps typecheck bench clean firmware upgrade-bundle
 
 NODE ?= node
 STATE ?= ./var
@@ -31,6 +31,11 @@ BOARD ?=
 firmware:
 	./scripts/install-deps.sh --firmware
 	$(NODE) --import tsx scripts/build-firmware.ts $(BOARD)
+
+# Signed update bundles beside the executables (scripts/upgrade-key.mjs: the development key unless
+# POSTERN_UPGRADE_PUBLIC_KEY / POSTERN_UPGRADE_SIGNING_KEY name the vendor's).
+upgrade-bundle: firmware
+	$(NODE) --import tsx scripts/make-upgrade-bundle.ts $(BOARD)
 
 deps:
 	./scripts/install-deps.sh

@@ -14,9 +14,11 @@ try {
     const out = join('build/firmware', name);
     mkdirSync(out, { recursive: true });
     const shipped = fw.archive ?? fw.executable;
+    const m = fw.manifest;
     copyFileSync(shipped, join(out, basename(shipped)));
     writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(fw.manifest, null, 1)}\n`);
-    const m = fw.manifest;
+    // What init starts on an A/B box: it boots slots/a or slots/b beside it (firmware/upgrade/launcher.sh).
+    if (m.form === 'sea') copyFileSync('firmware/upgrade/launcher.sh', join(out, 'postern-launcher'));
     const what = m.form === 'sea' ? `node ${m.node} inside, ${mb(m.bytes)} (${mb(m.gzipBytes)} gzipped)` : `package for the distribution's node >= 20, ${mb(m.bytes)}`;
     console.log(`${join(out, basename(shipped))}: ${m.arch}, ${what}, commit ${m.commit}${fw.built ? `, built in ${(m.buildMs / 1000).toFixed(0)} s` : ', from the cache'}`);
   }

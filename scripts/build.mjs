@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { buildWebui } from './build-webui.mjs';
+import { buildPublicKey } from './upgrade-key.mjs';
 
 const { values: options } = parseArgs({ options: { out: { type: 'string', default: 'dist' }, board: { type: 'string' } } });
 const out = options.out;
@@ -48,6 +49,8 @@ await build({
   define: {
     POSTERN_BUILD: JSON.stringify({ version: pkg.version, commit, builtAt: new Date().toISOString(), ...(board ? { board: board.name } : {}) }),
     POSTERN_ASSETS: JSON.stringify(assets),
+    // The key update bundles must be signed with (scripts/upgrade-key.mjs; dev: a development key).
+    POSTERN_UPGRADE_KEY: JSON.stringify(buildPublicKey()),
     ...(board ? { POSTERN_BOARD: JSON.stringify(board) } : {}),
   },
 });

@@ -188,6 +188,9 @@ function cachedDriver(target: Target, runtime: Runtime, log: (line: string) => v
 
 function cacheKey(boardFile: string): string {
   const h = createHash('sha256').update(JSON.stringify(NODE_RUNTIMES)).update(readFileSync(boardFile));
+  // The update-signing public key built in (scripts/upgrade-key.mjs): another key is another image.
+  const upgradeKey = process.env['POSTERN_UPGRADE_PUBLIC_KEY'] ?? '.cache/upgrade-keys/dev-public.pem';
+  h.update(existsSync(upgradeKey) ? readFileSync(upgradeKey) : 'no-key');
   for (const input of KEY_INPUTS) hashTree(h, input);
   return h.digest('hex').slice(0, 16);
 }

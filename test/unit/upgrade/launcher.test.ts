@@ -19,7 +19,7 @@ const hanging = (name: string) => `#!/bin/sh\necho "${name} $POSTERN_SLOT $POSTE
 
 const shells = [['dash', '/bin/sh'], ['busybox sh', existsSync('/usr/bin/busybox') ? '/usr/bin/busybox' : '']].filter(([, p]) => p) as Array<[string, string]>;
 
-function box(t: Parameters<Parameters<typeof t.test>[1]>[0], a: string, b: string, patch: Partial<BootState> = {}): string {
+function box(t: { teardown(fn: () => void): void }, a: string, b: string, patch: Partial<BootState> = {}): string {
   const dir = tempDir(t, 'postern-launcher-');
   const layout = slotLayoutIn(dir);
   writeFileSync(layout.a, a, { mode: 0o755 });
