@@ -7,6 +7,7 @@ import { CertificatesView } from './views/certificates.tsx';
 import { DashboardView } from './views/dashboard.tsx';
 import { HistoryView } from './views/history.tsx';
 import { LogsView } from './views/logs.tsx';
+import { MaintenanceView } from './views/maintenance.tsx';
 import { ProblemsView } from './views/problems.tsx';
 import { SessionsView } from './views/sessions.tsx';
 import { SettingsView } from './views/settings.tsx';
@@ -22,6 +23,7 @@ const PAGES = [
   ['certificates', 'Certificates', CertificatesView],
   ['settings', 'Settings', SettingsView],
   ['logs', 'Logs', LogsView],
+  ['maintenance', 'Maintenance', MaintenanceView],
   ['history', 'History', HistoryView],
 ] as const;
 

@@ -1,12 +1,15 @@
 /**
- * The gateway's public identity, its WAN and LAN, listeners (with PPTP's warning) and telemetry.
- * Every error the API names is shown at its field, every warning in the banner (and at its field).
+ * The gateway's public identity, its WAN and LAN, client pools (range and DNS), listeners and the ports
+ * to open, IKEv2 settings, DNS, time, HTTPS for the web UI, and telemetry. Every error the API names is
+ * shown at its field, every warning in the banner (and at its field).
  */
 import { useEffect, useState } from 'preact/hooks';
-import { api, describe, formIssues, NO_ISSUES, type FormIssues } from '../api.ts';
+import { api } from '../api.ts';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
+import { entryNotes, splitList, useChange } from '../use-change.ts';
+import { DnsCard, ManagementCard, TimeCard } from './settings-system.tsx';
+import { IkeCard, ListenersCard } from './settings-vpn.tsx';
 
-type Listeners = Record<'ikev2' | 'sstp' | 'l2tp' | 'pptp', { enabled: boolean; port?: number; pool: string }>;
 interface Mqtt {
   enabled: boolean;
   url: string;
@@ -25,27 +28,6 @@ interface Interfaces {
   interfaces: Array<{ name: string; addresses: string[]; state: string }>;
   wan: { interface: string };
   lan: { interface: string; address: string };
-}
-
-const NAMES = [['ikev2', 'IKEv2 (recommended)'], ['sstp', 'SSTP (HTTPS, passes firewalls)'], ['l2tp', 'L2TP/IPsec'], ['pptp', 'PPTP (insecure, legacy only)']] as const;
-
-/** One change and what the API said about it: errors at fields, warnings in the banner. */
-function useChange(place: (path: string) => string | undefined) {
-  const [issues, setIssues] = useState<FormIssues>(NO_ISSUES);
-  const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' | 'warn' }>();
-  const run = async (change: () => Promise<unknown>, done: string, after?: () => Promise<void>) => {
-    setIssues(NO_ISSUES);
-    try {
-      const answer = await change();
-      setIssues(formIssues(answer, place));
-      setMessage({ text: done, kind: 'ok' });
-      await after?.();
-    } catch (error) {
-      setIssues(formIssues(error, place));
-      setMessage({ text: describe(error), kind: 'error' });
-    }
-  };
-  return { issues, message, setMessage, run };
 }
 
 const IDENTITY: Record<string, string> = { 'system.publicName': 'publicName', 'system.publicAddress': 'publicAddress' };
@@ -142,14 +124,22 @@ const poolField = (path: string): string | undefined => {
 /** The client address pools: each one's IPv4 range, checked against the LAN and the other pools. */
 function PoolsCard() {
   const [pools, setPools] = useState<Pool[]>();
+  /** The DNS fields as typed, by pool name (a list is made of them on save). */
+  const [dnsText, setDnsText] = useState<Record<string, string>>({});
   const change = useChange(poolField);
-  const load = async () => setPools((await api<{ pools: Pool[] }>('GET', '/pools')).pools);
+  const load = async () => {
+    setPools((await api<{ pools: Pool[] }>('GET', '/pools')).pools);
+    setDnsText({});
+  };
   useEffect(() => void load(), []);
   if (!pools) return null;
   const save = (i: number) => (e: Event) => {
     e.preventDefault();
     const pool = pools[i];
-    if (pool) void change.run(() => api('PUT', `/pools/${encodeURIComponent(pool.name)}`, pool), `Pool ${pool.name} saved`, load);
+    if (!pool) return;
+    const sent = { ...pool, dns: dnsText[pool.name] === undefined ? pool.dns : splitList(dnsText[pool.name]!) };
+    setPools(pools.map((p, j) => (j === i ? sent : p)));
+    void change.run(() => api('PUT', `/pools/${encodeURIComponent(pool.name)}`, sent), `Pool ${pool.name} saved`, load);
   };
   const { errors, warnings } = change.issues;
   return (
@@ -158,9 +148,12 @@ function PoolsCard() {
       <Message text={change.message?.text} kind={change.message?.kind} />
       <WarningBanner issues={change.issues} />
       {pools.map((pool, i) => (
-        <form key={pool.name} class="row" onSubmit={save(i)} aria-label={`pool ${pool.name}`} data-pool={pool.name}>
+        <form key={pool.name} class="row wrap" onSubmit={save(i)} aria-label={`pool ${pool.name}`} data-pool={pool.name}>
           <Field label={`${pool.name}: IPv4 range`} error={errors[`${i}.ipv4`]} warning={warnings[`${i}.ipv4`]}>
             <input name="pool-ipv4" value={pool.ipv4} onInput={(e) => setPools(pools.map((p, j) => (j === i ? { ...p, ipv4: e.currentTarget.value } : p)))} />
+          </Field>
+          <Field label="DNS for its clients" error={entryNotes(change.listed.errors, `pools[${i}].dns`, pool.dns).join('; ') || errors[`${i}.dns`]} hint="Handed to VPN clients, e.g. the LAN's DNS server">
+            <input name="pool-dns" value={dnsText[pool.name] ?? pool.dns.join(', ')} onInput={(e) => setDnsText({ ...dnsText, [pool.name]: e.currentTarget.value })} />
           </Field>
           <button type="submit">Save</button>
         </form>
@@ -171,41 +164,26 @@ function PoolsCard() {
 }
 
 export function SettingsView() {
-  const [listeners, setListeners] = useState<Listeners>();
   const [mqtt, setMqtt] = useState<Mqtt>();
-  const toggles = useChange(() => undefined);
   const telemetry = useChange((path) => (path.startsWith('telemetry.mqtt.') ? path.slice('telemetry.mqtt.'.length) : undefined));
-  const load = async () => {
-    setListeners((await api<{ listeners: Listeners }>('GET', '/listeners')).listeners);
-    setMqtt((await api<{ telemetry: { mqtt: Mqtt } }>('GET', '/telemetry')).telemetry.mqtt);
-  };
+  const load = async () => setMqtt((await api<{ telemetry: { mqtt: Mqtt } }>('GET', '/telemetry')).telemetry.mqtt);
   useEffect(() => void load(), []);
-  const toggle = (name: keyof Listeners, enabled: boolean) =>
-    toggles.run(async () => {
-      const r = await api<{ warning?: string; warnings?: unknown[] }>('PUT', `/listeners/${name}`, { enabled });
-      // PPTP's own warning goes first in the banner.
-      return { warnings: [...(r.warning ? [{ path: `listeners.${name}.enabled`, message: r.warning }] : []), ...(r.warnings ?? [])] };
-    }, `${name} ${enabled ? 'enabled' : 'disabled'}`, load);
   const saveMqtt = (e: Event) => {
     e.preventDefault();
     void telemetry.run(() => api('PUT', '/telemetry', { mqtt }), 'Telemetry saved');
   };
-  if (!listeners || !mqtt) return <p>Loading…</p>;
+  if (!mqtt) return <p>Loading…</p>;
   const err = (f: string) => telemetry.issues.errors[f];
   return (
     <section aria-label="settings">
       <IdentityCard />
       <InterfacesCard />
       <PoolsCard />
-      <div class="card">
-        <h2>Listeners</h2>
-        <Message text={toggles.message?.text} kind={toggles.message?.kind} />
-        <WarningBanner issues={toggles.issues} />
-        <Elsewhere issues={toggles.issues} />
-        {NAMES.map(([name, label]) => (
-          <label key={name} class="switch"><input type="checkbox" name={`listener-${name}`} checked={listeners[name].enabled} onChange={(e) => void toggle(name, e.currentTarget.checked)} /> {label}</label>
-        ))}
-      </div>
+      <ListenersCard />
+      <IkeCard />
+      <DnsCard />
+      <TimeCard />
+      <ManagementCard />
       <form class="card" onSubmit={saveMqtt} aria-label="telemetry">
         <h3>Fleet telemetry (MQTT)</h3>
         <Message text={telemetry.message?.text} kind={telemetry.message?.kind} />

@@ -1,0 +1,116 @@
+/**
+ * The box's own services (issue 17): the DNS servers it uses, its time zone and NTP servers, and HTTPS
+ * for this web UI. Clients' DNS servers are set per address pool (the pools card).
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api.ts';
+import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
+import { entryNotes, splitList, useChange } from '../use-change.ts';
+
+const listField = (list: string, key: string) => (path: string) => (path === list || path.startsWith(`${list}[`) ? key : undefined);
+
+export function DnsCard() {
+  const [text, setText] = useState<string>();
+  const change = useChange(listField('system.dns.servers', 'servers'));
+  const load = async () => setText((await api<{ servers: string[] }>('GET', '/dns')).servers.join(', '));
+  useEffect(() => void load(), []);
+  if (text === undefined) return null;
+  const servers = splitList(text);
+  const save = (e: Event) => {
+    e.preventDefault();
+    void change.run(() => api('PUT', '/dns', { servers }), 'DNS servers saved', load);
+  };
+  const error = entryNotes(change.listed.errors, 'system.dns.servers', servers).join('; ') || change.issues.errors['servers'];
+  return (
+    <form class="card" onSubmit={save} aria-label="dns">
+      <h2>DNS</h2>
+      <Message text={change.message?.text} kind={change.message?.kind} />
+      <WarningBanner issues={change.issues} />
+      <Field label="DNS servers the gateway uses" error={error} hint="Addresses, separated by commas, e.g. 1.1.1.1, 9.9.9.9. The DNS servers handed to VPN clients are set with each address pool below.">
+        <input name="dns-servers" value={text} onInput={(e) => setText(e.currentTarget.value)} />
+      </Field>
+      <Elsewhere issues={change.issues} />
+      <button type="submit">Save</button>
+    </form>
+  );
+}
+
+const TIME_FIELDS = (path: string) => (path === 'system.timezone' ? 'timezone' : listField('system.ntp.servers', 'ntp')(path));
+
+/** Every zone the browser knows, for the datalist (the gateway checks the name itself). */
+const zones = (): string[] => {
+  try {
+    return (Intl as unknown as { supportedValuesOf(k: string): string[] }).supportedValuesOf('timeZone');
+  } catch {
+    return [];
+  }
+};
+
+export function TimeCard() {
+  const [form, setForm] = useState<{ timezone: string; ntp: string; now: number }>();
+  const change = useChange(TIME_FIELDS);
+  const load = async () => {
+    const got = await api<{ timezone: string; ntpServers: string[]; now: number }>('GET', '/time');
+    setForm({ timezone: got.timezone, ntp: got.ntpServers.join(', '), now: got.now });
+  };
+  useEffect(() => void load(), []);
+  if (!form) return null;
+  const ntp = splitList(form.ntp);
+  const save = (e: Event) => {
+    e.preventDefault();
+    void change.run(() => api('PUT', '/time', { timezone: form.timezone, ntpServers: ntp }), 'Time settings saved', load);
+  };
+  const { errors } = change.issues;
+  let clock = '';
+  try {
+    clock = new Date(form.now).toLocaleString(undefined, { timeZone: form.timezone, timeZoneName: 'short' });
+  } catch {
+    clock = new Date(form.now).toISOString();
+  }
+  return (
+    <form class="card" onSubmit={save} aria-label="time">
+      <h2>Time</h2>
+      <p class="hint">The gateway's clock: <span data-testid="gateway-clock">{clock}</span></p>
+      <Message text={change.message?.text} kind={change.message?.kind} />
+      <WarningBanner issues={change.issues} />
+      <Field label="Time zone" error={errors['timezone']} hint="A zone name like Europe/Berlin: the gateway's local time">
+        <input name="timezone" list="time-zones" value={form.timezone} onInput={(e) => setForm({ ...form, timezone: e.currentTarget.value })} />
+      </Field>
+      <datalist id="time-zones">{zones().map((z) => <option key={z} value={z} />)}</datalist>
+      <Field label="NTP servers" error={entryNotes(change.listed.errors, 'system.ntp.servers', ntp).join('; ') || errors['ntp']} hint="Names or addresses separated by commas, e.g. pool.ntp.org; empty: the system's own">
+        <input name="ntp-servers" value={form.ntp} onInput={(e) => setForm({ ...form, ntp: e.currentTarget.value })} />
+      </Field>
+      <Elsewhere issues={change.issues} />
+      <button type="submit">Save</button>
+    </form>
+  );
+}
+
+export function ManagementCard() {
+  const [https, setHttps] = useState<boolean>();
+  const change = useChange((path) => (path === 'system.management.https' ? 'https' : undefined));
+  const load = async () => setHttps((await api<{ https: boolean }>('GET', '/management')).https);
+  useEffect(() => void load(), []);
+  if (https === undefined) return null;
+  const save = (e: Event) => {
+    e.preventDefault();
+    void change.run(() => api('PUT', '/management', { https }), https ? 'HTTPS on: plain HTTP now redirects to it' : 'Plain HTTP', async () => {
+      // The page is on the old scheme: go to the new one on the same address.
+      const scheme = https ? 'https:' : 'http:';
+      if (location.protocol !== scheme) setTimeout(() => location.replace(`${scheme}//${location.host}${location.pathname}${location.hash}`), 1000);
+      await load();
+    });
+  };
+  return (
+    <form class="card" onSubmit={save} aria-label="management">
+      <h2>Web UI</h2>
+      <Message text={change.message?.text} kind={change.message?.kind} />
+      <WarningBanner issues={change.issues} />
+      <label class="switch"><input type="checkbox" name="management-https" checked={https} onChange={(e) => setHttps(e.currentTarget.checked)} /> HTTPS with the gateway certificate (plain HTTP on the same port redirects to it)</label>
+      {change.issues.errors['https'] ? <p class="error" role="alert">{change.issues.errors['https']}</p> : null}
+      <p class="hint">Browsers trust it once the Postern CA (Certificates page) is installed, or when the gateway has a public certificate.</p>
+      <Elsewhere issues={change.issues} />
+      <button type="submit">Save</button>
+    </form>
+  );
+}
