@@ -15,10 +15,12 @@ import { configRoutes } from './routes/config-routes.ts';
 import { identityRoutes } from './routes/identity-routes.ts';
 import { objectRoutes } from './routes/object-routes.ts';
 import { pkiRoutes } from './routes/pki-routes.ts';
+import { profileRoutes } from './routes/profile-routes.ts';
 import { runtimeRoutes } from './routes/runtime-routes.ts';
 import { problemRoutes } from './routes/problem-routes.ts';
 import { systemRoutes } from './routes/system-routes.ts';
 import { siteRoutes } from './routes/site-routes.ts';
+import { logRoutes } from './routes/log-routes.ts';
 import { csrfMatches, SESSION_COOKIE, SessionStore } from './sessions.ts';
 
 export class ControlApi {
@@ -33,7 +35,7 @@ export class ControlApi {
     this.#ctx = ctx;
     this.sessions = new SessionStore({ now: () => ctx.now() });
     this.login = new LoginGuard({ now: () => ctx.now(), ...options.login });
-    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx, this.login), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...pkiRoutes(ctx), ...identityRoutes(ctx), ...problemRoutes(ctx), ...systemRoutes(ctx), ...siteRoutes(ctx)]);
+    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx, this.login), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...profileRoutes(ctx), ...pkiRoutes(ctx), ...identityRoutes(ctx), ...problemRoutes(ctx), ...systemRoutes(ctx), ...siteRoutes(ctx), ...logRoutes(ctx)]);
   }
 
   /** For /healthz and the MQTT status: the API's own counters and the login guard's (`login.…`). */

@@ -37,7 +37,12 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(join(dir, 'ca.pem'), ca.certificatePem);
 const run = (cmd: string, args: string[], input?: string | Buffer) => spawnSync(cmd, args, { ...(input === undefined ? {} : { input }), timeout: 20_000 });
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const str = (p: ClientProfile): string => (typeof p.body === 'string' ? p.body : t.fail('expected text') && '');
+function str(p: ClientProfile): string {
+  if (typeof p.body !== 'string') throw new Error('expected a text profile');
+  return p.body;
+}
+const opensslSkip = labSkip(!has('openssl') ? 'openssl CLI missing' : !has('python3') ? 'python3 missing' : false);
+const nmcliSkip = labSkip(!has('nmcli') ? 'nmcli missing (Debian: network-manager)' : false);
 
 /** openssl cms -verify against the CA: the plist, or undefined when the signature does not hold. */
 function verifiedContent(der: Buffer): string | undefined {
@@ -65,12 +70,10 @@ t.test('certificate login: the user\'s certificate names the identity the profil
   const check = checkPeerCertificate(cert.raw, [new X509Certificate(ca.certificatePem)], idFromString(issued.clientCertificate.identity), now);
   t.ok(check.ok, 'the gateway\'s own certificate check takes the identity with this certificate');
   t.notOk(checkPeerCertificate(cert.raw, [new X509Certificate(ca.certificatePem)], idFromString('bob@vpn.branch1.example.com'), now).ok, 'and not another user\'s identity');
-  t.throws(() => importPkcs12(issued.clientCertificate.p12, new Secret('wrong password')), undefined, 'the bundle needs its password');
+  t.throws(() => importPkcs12(issued.clientCertificate.p12, new Secret('wrong password')), 'the bundle needs its password');
 });
 
-t.test('Apple: signed by the gateway certificate (openssl cms -verify against the CA), tampering detected, plistlib reads it', async (t) => {
-  const skip = labSkip(!has('openssl') ? 'openssl CLI missing' : !has('python3') ? 'python3 missing' : false);
-  if (skip) return t.skip(skip);
+t.test('Apple: signed by the gateway certificate (openssl cms -verify against the CA), tampering detected, plistlib reads it', { skip: opensslSkip }, async (t) => {
   for (const input of [eapInput, certInput]) {
     const p = clientProfile('apple', input);
     t.ok(Buffer.isBuffer(p.body), 'a signed (DER) profile');
@@ -79,7 +82,7 @@ t.test('Apple: signed by the gateway certificate (openssl cms -verify against th
     t.ok(xml, 'the signature verifies against the gateway\'s CA');
     const plistAt = body.indexOf('<key>PayloadType</key>');
     const tampered = Buffer.from(body);
-    tampered[plistAt + 6] ^= 0x20;
+    tampered[plistAt + 6] = tampered[plistAt + 6]! ^ 0x20;
     t.equal(verifiedContent(tampered), undefined, 'one flipped byte in the plist and it no longer verifies');
     const signer = run('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER', '-in', join(dir, 'signed.der')]).stdout.toString();
     t.match(signer, /vpn\.branch1\.example\.com/, 'the gateway certificate is carried as the signer');
@@ -102,9 +105,7 @@ t.test('Apple: signed by the gateway certificate (openssl cms -verify against th
   }
 });
 
-t.test('Apple: an EC gateway key (ACME, imported) signs too', async (t) => {
-  const skip = labSkip(!has('openssl') ? 'openssl CLI missing' : false);
-  if (skip) return t.skip(skip);
+t.test('Apple: an EC gateway key (ACME, imported) signs too', { skip: opensslSkip }, async (t) => {
   const ec = issueServerCertificate(ca, { commonName: 'vpn.branch1.example.com', sans: ['vpn.branch1.example.com'], validityDays: 30, now, keyType: 'ecdsa-p256' });
   const input = profileInput(eapConfig, { ca, server: { certificatePem: ec.certificatePem, keyPem: ec.keyPem } }, 'alice');
   t.ok(verifiedContent(clientProfile('apple', input).body as Buffer), 'an ECDSA signature verifies');
@@ -113,9 +114,7 @@ t.test('Apple: an EC gateway key (ACME, imported) signs too', async (t) => {
 /** The keyfile the Linux script writes (its quoted here-document). */
 const keyfileOf = (script: string): string => /<<'POSTERN_CONNECTION'\n([\s\S]*?)\nPOSTERN_CONNECTION/.exec(script)?.[1] ?? '';
 
-t.test('NetworkManager: nmcli --offline accepts the keyfile, for password and certificate login', async (t) => {
-  const skip = labSkip(!has('nmcli') ? 'nmcli missing (Debian: network-manager)' : false);
-  if (skip) return t.skip(skip);
+t.test('NetworkManager: nmcli --offline accepts the keyfile, for password and certificate login', { skip: nmcliSkip }, async (t) => {
   for (const [input, method] of [[eapInput, 'eap'], [certInput, 'cert']] as const) {
     const keyfile = `${keyfileOf(str(clientProfile('linux', input)))}\n`;
     // modify reads the connection from stdin, checks it (nm_connection_verify) and prints it back.
@@ -131,9 +130,7 @@ t.test('NetworkManager: nmcli --offline accepts the keyfile, for password and ce
   }
 });
 
-t.test('NetworkManager with certificate login: the script splits the PKCS#12 with openssl, the key readable by root only', async (t) => {
-  const skip = labSkip(!has('openssl') ? 'openssl CLI missing' : false);
-  if (skip) return t.skip(skip);
+t.test('NetworkManager with certificate login: the script splits the PKCS#12 with openssl, the key readable by root only', { skip: opensslSkip }, async (t) => {
   const p = clientProfile('linux', certInput);
   const root = mkdtempSync(join(dir, 'root-'));
   execFileSync('mkdir', ['-p', join(root, 'etc/NetworkManager/system-connections'), join(root, 'bin')]);

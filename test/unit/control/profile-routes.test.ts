@@ -1,0 +1,53 @@
+// Issue 17 through the API: each profile with how to install it, the Windows all-users option, and
+// certificate login (a POST with the bundle password issues the user's certificate into the profile).
+import { X509Certificate } from 'node:crypto';
+import t from 'tap';
+import { loadIssued } from '../../../firmware/pki/issued-registry.ts';
+import { importPkcs12 } from '../../../firmware/pki/pkcs12.ts';
+import { Secret } from '../../../firmware/util/secret.ts';
+import { controlHarness } from '../../helpers/control-harness.ts';
+
+const USER = { name: 'alice', password: 'Correct-Horse-Battery-7', enabled: true };
+
+t.test('password login: the list with install texts, GET downloads, ?allUsers=true for Windows', async (t) => {
+  const h = await controlHarness(t, () => {}, { setup: { publicName: 'vpn.branch1.example.com' } });
+  t.equal((await h.call('POST', '/api/v1/users', USER)).status, 201);
+  const list = await h.call('GET', '/api/v1/profiles/alice');
+  t.equal(list.status, 200, list.text);
+  t.match(list.json, { user: 'alice', login: 'password' });
+  t.same(list.json.kinds.map((k: { kind: string }) => k.kind), ['windows', 'apple', 'android', 'linux']);
+  t.match(list.json.kinds[0].install, /powershell -ExecutionPolicy Bypass -File/);
+  t.ok(list.json.kinds.every((k: { install: string }) => k.install.length > 40), 'every kind has its text');
+  t.notMatch((await h.call('GET', '/api/v1/profiles/alice/windows')).text, /AllUserConnection/);
+  t.match((await h.call('GET', '/api/v1/profiles/alice/windows?allUsers=true')).text, /Add-VpnConnection [^\r]*-AllUserConnection/);
+  t.equal((await h.call('GET', '/api/v1/profiles/nobody')).status, 404);
+  t.equal((await h.call('GET', '/api/v1/profiles/alice/beos')).status, 400);
+});
+
+t.test('certificate login: a POST with the bundle password issues alice a certificate into her profile, recorded as hers', async (t) => {
+  const h = await controlHarness(t, () => {}, { setup: { publicName: 'vpn.branch1.example.com' } });
+  t.equal((await h.call('POST', '/api/v1/users', USER)).status, 201);
+  const listeners = (await h.call('GET', '/api/v1/listeners')).json;
+  const put = await h.call('PUT', '/api/v1/listeners/ikev2', { ...listeners.ikev2, auth: 'certificate' });
+  t.equal(put.status, 200, put.text);
+  const list = await h.call('GET', '/api/v1/profiles/alice');
+  t.match(list.json, { login: 'certificate', identity: 'alice@vpn.branch1.example.com' });
+  t.match(list.json.kinds[2].install, /certificate password/);
+  const get = await h.call('GET', '/api/v1/profiles/alice/android');
+  t.equal(get.status, 409, 'a GET cannot carry the password');
+  t.match(get.json.error, { details: { field: 'password' } });
+  const weak = await h.call('POST', '/api/v1/profiles/alice/android', { password: 'alice' });
+  t.equal(weak.status, 422, 'a weak bundle password is refused');
+  const password = 'a-long-bundle-passphrase-42';
+  const r = await h.call('POST', '/api/v1/profiles/alice/android', { password });
+  t.equal(r.status, 200, r.text);
+  const json = JSON.parse(r.text) as { type: string; local: { id: string; p12: string } };
+  t.match(json, { type: 'ikev2-cert', local: { id: 'alice@vpn.branch1.example.com' } });
+  const cert = new X509Certificate(importPkcs12(Buffer.from(json.local.p12, 'base64'), new Secret(password)).certificatePem);
+  const records = loadIssued(h.stateDir);
+  t.match(records.at(-1), { user: 'alice', identity: 'alice@vpn.branch1.example.com', serialHex: cert.serialNumber.toLowerCase().replace(/^0+/, '') }, 'the registry knows the certificate is alice\'s');
+  const windows = await h.call('POST', '/api/v1/profiles/alice/windows', { password, allUserConnection: true });
+  t.match(windows.text, /Import-PfxCertificate[^\r]*LocalMachine\\My/);
+  t.match(windows.text, /-AuthenticationMethod MachineCertificate[^\r]*-AllUserConnection/);
+  t.equal(loadIssued(h.stateDir).length, 2, 'each download is a new certificate (keys are never kept)');
+});
