@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { PosternConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Subsystem, SubsystemStatus } from '../supervisor/subsystem.ts';
-import { loadAssets, type Asset } from './assets.ts';
+import { loadAssets, serveAsset, type Asset } from './assets.ts';
 import { HostAllowList } from './host-allow-list.ts';
+import { httpsWithRedirect, type FrontServer } from './https-redirect.ts';
 
 export interface ManagementAddress {
   readonly host: string;
@@ -50,7 +51,7 @@ export class WebSubsystem implements Subsystem {
   readonly name = 'web';
   readonly #options: WebOptions;
   readonly #assets: Map<string, Asset> = loadAssets();
-  #server: Server | undefined;
+  #server: Server | FrontServer | undefined;
   /** The address the running server was asked for (port 0 stays 0 here, whatever was picked). */
   #wanted: ManagementAddress | undefined;
   #https = false;
@@ -64,15 +65,20 @@ export class WebSubsystem implements Subsystem {
     this.#hosts = new HostAllowList(options.interfaceAddresses ? { interfaceAddresses: options.interfaceAddresses } : {});
   }
 
-  async start(config: PosternConfig): Promise<void> {
-    const { host, port } = managementAddress(config, this.#options.override);
+  /** `keepPort`: the port a server asked for port 0 got, bound again when only the scheme changes. */
+  async start(config: PosternConfig, keepPort?: number): Promise<void> {
+    const { host, port: wantedPort } = managementAddress(config, this.#options.override);
+    const port = keepPort ?? wantedPort;
     this.#status = { state: 'starting' };
     const https = config.system.management.https && this.#options.tls !== undefined;
     const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
     const t = { ...DEFAULT_WEB_TIMEOUTS, ...this.#options.timeouts };
     const limits = { headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkIntervalMs };
     // HTTPS with the gateway's own certificate: the browser trusts it once the Postern CA is imported.
-    const server: Server = https && this.#options.tls ? createHttpsServer({ ...this.#options.tls(), minVersion: 'TLSv1.2', ...limits }, handler) : createServer(limits, handler);
+    // Plain HTTP on the same port is redirected to HTTPS (https-redirect.ts), so typing the bare address works.
+    const server: Server | FrontServer = https && this.#options.tls
+      ? httpsWithRedirect(createHttpsServer({ ...this.#options.tls(), minVersion: 'TLSv1.2', handshakeTimeout: t.headersMs, ...limits }, handler), { headersMs: t.headersMs, limits, allowsHost: (h) => this.#hosts.allows(h) })
+      : createServer(limits, handler);
     this.#https = https;
     this.#hosts.configure(config, host);
     try {
@@ -89,7 +95,7 @@ export class WebSubsystem implements Subsystem {
     }
     server.on('error', (error) => this.#options.logger.error('web server error', { error }));
     this.#server = server;
-    this.#wanted = { host, port };
+    this.#wanted = { host, port: wantedPort };
     const bound = server.address() as AddressInfo;
     this.#status = { state: 'running', detail: `${https ? 'https' : 'http'}://${bound.address}:${bound.port}` };
     this.#options.logger.info('web listening', { address: bound.address, port: bound.port, https });
@@ -105,6 +111,13 @@ export class WebSubsystem implements Subsystem {
     const old = this.#server;
     const oldWanted = this.#wanted;
     this.#server = undefined;
+    if (old && oldWanted?.host === wanted.host && oldWanted.port === wanted.port) {
+      // Only HTTP ⇄ HTTPS on the same port: one port cannot be bound twice, so the old server goes first.
+      // Should the new one fail, the transaction's rollback starts the old scheme again (#server is unset).
+      const bound = (old.address() as AddressInfo | null)?.port;
+      await closeServer(old);
+      return this.start(next, wanted.port === 0 ? bound : undefined);
+    }
     try {
       await this.start(next);
     } catch (error) {
@@ -159,8 +172,7 @@ export class WebSubsystem implements Subsystem {
     if (path === '/healthz') return sendJson(res, 200, this.#options.health());
     const asset = this.#assets.get(path);
     if (!asset) return sendJson(res, 404, { error: 'not found' });
-    res.writeHead(200, { 'Content-Type': asset.contentType, 'Content-Length': asset.body.length });
-    res.end(req.method === 'HEAD' ? undefined : asset.body);
+    serveAsset(req, res, asset);
   }
 }
 
@@ -173,7 +185,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function closeServer(server: Server): Promise<void> {
+function closeServer(server: Server | FrontServer): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();
