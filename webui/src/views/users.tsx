@@ -8,6 +8,7 @@ import { api, describe, download, formIssues, inItem, NO_ISSUES, type FormIssues
 import { useConfirm } from '../confirm.tsx';
 import { freeFromTop, inRange } from '../ipv4.ts';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
+import { ProfilePanel } from './profile-panel.tsx';
 
 interface User {
   name: string;
@@ -31,6 +32,8 @@ export function UsersView() {
   const [editing, setEditing] = useState<string>();
   const [tableIssues, setTableIssues] = useState<FormIssues>(NO_ISSUES);
   const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' }>();
+  // Whose profiles (each with how to install it) are shown below the table (issue 17).
+  const [profilesOf, setProfilesOf] = useState<string>();
   const { ask, dialog } = useConfirm();
   const load = async () => setUsers((await api<{ users: User[] }>('GET', '/users')).users);
   useEffect(() => {
@@ -82,7 +85,8 @@ export function UsersView() {
                     <span class={`state ${u.enabled ? 'running' : 'disabled'}`}>{u.enabled ? 'enabled' : 'disabled'}</span>{' '}
                     <button class="link" data-action="toggle" aria-label={`${u.enabled ? 'Disable' : 'Enable'} ${u.name}`} onClick={() => void toggle(u)}>{u.enabled ? 'Disable' : 'Enable'}</button>
                   </td>
-                  <td data-label="Profiles" class="profiles">{KINDS.map(([kind, label]) => <button key={kind} class="link" data-profile={kind} aria-label={`${label} profile for ${u.name}`} onClick={() => act(() => download('GET', `/profiles/${encodeURIComponent(u.name)}/${kind}`), `${label} profile for ${u.name} downloaded`)}>{label}</button>)}</td>
+                  <td data-label="Profiles" class="profiles">{KINDS.map(([kind, label]) => <button key={kind} class="link" data-profile={kind} aria-label={`${label} profile for ${u.name}`} onClick={() => act(() => download('GET', `/profiles/${encodeURIComponent(u.name)}/${kind}`), `${label} profile for ${u.name} downloaded`)}>{label}</button>)}
+                  <button class="link" data-profile-help={u.name} aria-label={`Profiles and how to install them for ${u.name}`} onClick={() => setProfilesOf(u.name)}>How to install…</button></td>
                   <td data-label="Actions" class="actions">
                     <button class="secondary" data-action="edit" aria-label={`Edit ${u.name}`} onClick={() => setEditing(u.name)}>Edit</button>
                     <button class="danger" data-action="remove" aria-label={`Remove ${u.name}`} onClick={() => void remove(u)}>Remove</button>
@@ -94,6 +98,7 @@ export function UsersView() {
         </div>
         {users.length === 0 ? <p class="hint">No users yet: add the first one below.</p> : null}
       </div>
+      {profilesOf && users.some((u) => u.name === profilesOf) ? <ProfilePanel user={profilesOf} /> : null}
       {edited ? (
         <EditUser key={edited.name} user={edited} index={users.indexOf(edited)} users={users} pools={pools}
           done={async (text, issues) => {
