@@ -22,13 +22,36 @@ export interface RevocationAnswer {
  * on a miss, starts fetching (answering `unknown`, pending) so a retransmission finds the answer.
  */
 export interface RevocationChecker {
-  check(certificate: X509Certificate, issuer: X509Certificate, now: Date): RevocationAnswer;
+  /**
+   * `anchor`: the trusted CA at the top of the path, whose policy applies when `issuer` is an
+   * intermediate CA the configuration does not name.
+   */
+  check(certificate: X509Certificate, issuer: X509Certificate, now: Date, anchor?: X509Certificate): RevocationAnswer;
 }
 
 export type RevocationVerdict =
   | { readonly verdict: 'accept'; readonly note?: string }
   | { readonly verdict: 'refuse'; readonly reason: string }
   | { readonly verdict: 'wait'; readonly why: string };
+
+/**
+ * The verdict on a whole path (issue 16): each certificate, the peer's own and every intermediate CA
+ * it came through, asked under the policy of the CA that signed it, as Windows checks a chain. The
+ * first refusal decides; else a wait; else accepted, with the notes of soft-fail answers.
+ */
+export function chainRevocationVerdict(chain: ReadonlyArray<{ readonly certificate: X509Certificate; readonly issuer: X509Certificate }>, checker: RevocationChecker, now: Date): RevocationVerdict {
+  const notes: string[] = [];
+  let wait: string | undefined;
+  const anchor = chain.at(-1)?.issuer;
+  for (const [i, link] of chain.entries()) {
+    const verdict = revocationVerdict(link.certificate, checker.check(link.certificate, link.issuer, now, anchor));
+    if (verdict.verdict === 'refuse') return i === 0 ? verdict : { verdict: 'refuse', reason: `intermediate CA ${verdict.reason}` };
+    if (verdict.verdict === 'wait') wait ??= verdict.why;
+    else if (verdict.note) notes.push(verdict.note);
+  }
+  if (wait) return { verdict: 'wait', why: wait };
+  return notes.length ? { verdict: 'accept', note: notes.join('; ') } : { verdict: 'accept' };
+}
 
 /** "CN=alice, O=Example" from node:crypto's multi-line subject. */
 export const subjectText = (c: X509Certificate): string => c.subject.replace(/\n/g, ', ');

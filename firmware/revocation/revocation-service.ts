@@ -94,16 +94,17 @@ export class RevocationService implements RevocationChecker {
     for (const t of options.trusted ?? []) this.#policies.set(caKey(t.ca), t.policy);
   }
 
-  policyFor(issuer: X509Certificate): RevocationPolicy {
-    return this.#policies.get(caKey(issuer)) ?? this.otherPolicy;
+  /** The issuer's own policy; for an intermediate CA not configured, that of the path's trusted CA. */
+  policyFor(issuer: X509Certificate, anchor?: X509Certificate): RevocationPolicy {
+    return this.#policies.get(caKey(issuer)) ?? (anchor ? this.#policies.get(caKey(anchor)) : undefined) ?? this.otherPolicy;
   }
 
   get otherPolicy(): RevocationPolicy {
     return this.#o.otherPolicy ?? 'soft';
   }
 
-  check(certificate: X509Certificate, issuer: X509Certificate, now: Date = this.#now()): RevocationAnswer {
-    const policy = this.policyFor(issuer);
+  check(certificate: X509Certificate, issuer: X509Certificate, now: Date = this.#now(), anchor?: X509Certificate): RevocationAnswer {
+    const policy = this.policyFor(issuer, anchor);
     if (policy === 'off') return { policy, status: { status: 'unknown', why: 'not checked', pending: false } };
     const status = this.#status(certificate, issuer, now);
     if (status.status === 'revoked') this.counters.revokedAnswers++;
@@ -111,11 +112,11 @@ export class RevocationService implements RevocationChecker {
   }
 
   /** For shells that can wait (the SSTP dialer): fetches first when nothing is known yet. */
-  async checkNow(certificate: X509Certificate, issuer: X509Certificate): Promise<RevocationAnswer> {
-    const first = this.check(certificate, issuer);
+  async checkNow(certificate: X509Certificate, issuer: X509Certificate, anchor?: X509Certificate): Promise<RevocationAnswer> {
+    const first = this.check(certificate, issuer, undefined, anchor);
     if (first.status.status !== 'unknown' || !first.status.pending) return first;
     await this.#inflight.get(this.#key(certificate, issuer));
-    return this.check(certificate, issuer);
+    return this.check(certificate, issuer, undefined, anchor);
   }
 
   close(): void {

@@ -9,17 +9,43 @@ import type { RevocationService } from './revocation-service.ts';
  * call go on, a reason ends it. Without the issuer in the verified chain there is nothing to check
  * the answer's signature with: treated as "no answer" under the policy of the unknown issuer.
  */
-export function tlsRevocationCheck(service: RevocationService, log: Logger): (certificate: X509Certificate, issuer: X509Certificate | undefined) => Promise<string | undefined> {
+export function tlsRevocationCheck(service: RevocationService, log: Logger, trust?: string): (certificate: X509Certificate, issuer: X509Certificate | undefined) => Promise<string | undefined> {
   return async (certificate, issuer) => {
     if (!issuer) {
       return service.otherPolicy === 'hard' ? `the issuer of the server certificate '${certificate.subject.replace(/\n/g, ', ')}' is not at hand to check its revocation (hard-fail)` : undefined;
     }
-    const verdict = revocationVerdict(certificate, await service.checkNow(certificate, issuer));
-    if (verdict.verdict === 'refuse') return `server ${verdict.reason}`;
-    if (verdict.verdict === 'wait') return `server ${verdict.why}; not waiting longer (hard-fail)`;
-    if (verdict.note) log.warn(verdict.note);
+    // The server certificate, then each intermediate CA the server sent, up to the root.
+    const chain = tlsChain(certificate, issuer, trust);
+    const anchor = chain.at(-1)!.issuer;
+    for (const [i, link] of chain.entries()) {
+      const what = i === 0 ? 'server' : 'server chain: intermediate CA';
+      const verdict = revocationVerdict(link.certificate, await service.checkNow(link.certificate, link.issuer, anchor));
+      if (verdict.verdict === 'refuse') return `${what} ${verdict.reason}`;
+      if (verdict.verdict === 'wait') return `${what} ${verdict.why}; not waiting longer (hard-fail)`;
+      if (verdict.note) log.warn(verdict.note);
+    }
     return undefined;
   };
+}
+
+const MAX_LINKS = 5;
+const selfSigned = (c: X509Certificate): boolean => c.subject === c.issuer && c.checkIssued(c);
+
+/**
+ * The verified path as pairs, leaf first: node:tls links a peer certificate to its issuer
+ * (`issuerCertificate`, not always further up), else the signer is looked for in the trust bundle;
+ * a self-signed root is where it ends, and it is not itself checked.
+ */
+export function tlsChain(certificate: X509Certificate, issuer: X509Certificate, trust?: string): Array<{ certificate: X509Certificate; issuer: X509Certificate }> {
+  const out = [{ certificate, issuer }];
+  let current = issuer;
+  while (out.length < MAX_LINKS && !selfSigned(current)) {
+    const next = current.issuerCertificate ?? issuerIn(trust, current);
+    if (!next || !current.checkIssued(next) || !current.verify(next.publicKey)) break;
+    out.push({ certificate: current, issuer: next });
+    current = next;
+  }
+  return out;
 }
 
 /**

@@ -233,7 +233,7 @@ export class SstpSiteSubsystem implements Subsystem {
       // trusts, and is checked for revocation under that CA's policy (issue 16).
       const revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'));
       const ca = [...rootCertificates, pki.ca.certificatePem, ...trustedCas(config, log).map((t) => t.ca.toString())];
-      const ctx = { pipe: hub.pipe(), access: this.#options.access, ca, checkRevocation: tlsRevocationCheck(revocation, log), log };
+      const ctx = { pipe: hub.pipe(), access: this.#options.access, ca, checkRevocation: tlsRevocationCheck(revocation, log, ca.join('\n')), log };
       const links = new Map(dialingSstpSites(config).map((site) => [site.name, new SstpSiteLink(site, ctx)] as const));
       this.#running = { hub, links, revocation };
       for (const link of links.values()) link.dial();

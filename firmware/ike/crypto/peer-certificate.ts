@@ -8,8 +8,20 @@ import { sameName } from './distinguished-name.ts';
  * its subjectAltName (or subject, for a DN ID). Returns its public key for the AUTH check.
  */
 export type CertificateCheck =
-  | { readonly ok: true; readonly publicKey: KeyObject; readonly subject: string; readonly certificate: X509Certificate; /** The CA that signed it (trusted or an intermediate), for its revocation check. */ readonly issuer: X509Certificate }
+  | {
+    readonly ok: true; readonly publicKey: KeyObject; readonly subject: string; readonly certificate: X509Certificate;
+    /** The CA that signed it (trusted or an intermediate), for its revocation check. */
+    readonly issuer: X509Certificate;
+    /** Every certificate of the path with the one that signed it, leaf first, up to the trusted CA: each is checked for revocation. */
+    readonly chain: readonly ChainLink[];
+  }
   | { readonly ok: false; readonly reason: string };
+
+/** A certificate of a verified path and the CA certificate that signed it. */
+export interface ChainLink {
+  readonly certificate: X509Certificate;
+  readonly issuer: X509Certificate;
+}
 
 const validAt = (c: X509Certificate, now: Date) => now >= new Date(c.validFrom) && now <= new Date(c.validTo);
 const MAX_CHAIN = 4;
@@ -36,21 +48,24 @@ export function checkPeerCertificate(der: Uint8Array, trusted: readonly X509Cert
   let current = cert;
   let anchored = false;
   let issuer: X509Certificate | undefined;
+  const chain: ChainLink[] = [];
   for (let depth = 0; depth <= MAX_CHAIN && !anchored; depth++) {
     const at = current;
     const anchor = trusted.find((ca) => at.checkIssued(ca) && at.verify(ca.publicKey));
     anchored = anchor !== undefined;
     issuer ??= anchor;
+    if (anchor) chain.push({ certificate: at, issuer: anchor });
     if (anchored) break;
     const next = pool.find((ic) => ic !== at && at.checkIssued(ic) && at.verify(ic.publicKey));
     if (!next) break;
     issuer ??= next;
+    chain.push({ certificate: at, issuer: next });
     current = next;
   }
   if (!anchored) return { ok: false, reason: `certificate '${cert.subject.replace(/\n/g, ', ')}' is not signed by a trusted CA` };
   if (!validAt(cert, now)) return { ok: false, reason: `certificate '${cert.subject.replace(/\n/g, ', ')}' is not valid now (${cert.validFrom} to ${cert.validTo})` };
   if (!idMatches(cert, id)) return { ok: false, reason: `certificate '${cert.subject.replace(/\n/g, ', ')}' does not name the ID '${idToString(id)}'` };
-  return { ok: true, publicKey: cert.publicKey, subject: cert.subject, certificate: cert, issuer: issuer! };
+  return { ok: true, publicKey: cert.publicKey, subject: cert.subject, certificate: cert, issuer: issuer!, chain };
 }
 
 function idMatches(cert: X509Certificate, id: IdPayload): boolean {

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { caKeyHash, checkPeerCertificate } from '../crypto/peer-certificate.ts';
+import { caKeyHash, checkPeerCertificate, type ChainLink } from '../crypto/peer-certificate.ts';
 import { signAuth, verifyAuth } from '../crypto/signature-auth.ts';
 import type { IkePayload } from '../message.ts';
 import { AuthMethod } from '../payloads/auth.ts';
@@ -10,7 +10,7 @@ import type { EngineContext } from './context.ts';
 import type { IkeSa } from './ike-sa.ts';
 import { first } from './payload-helpers.ts';
 import type { IkeConnection } from './types.ts';
-import { revocationVerdict } from '../../revocation/revocation-policy.ts';
+import { chainRevocationVerdict } from '../../revocation/revocation-policy.ts';
 
 /**
  * Who proves what, with what (RFC 7296 §2.15): our AUTH (and CERT) by the connection's localAuth,
@@ -54,8 +54,8 @@ export function checkPeerAuth(ctx: EngineContext, sa: IkeSa, side: 'i' | 'r', id
     const subject = check.subject.replace(/\n/g, ', ');
     if (verdict.ok) {
       ctx.log('info', `'${subject}' signed with ${verdict.algorithm}`, { connection: conn.name });
-      const revocation = revocationHold(ctx, check.certificate, check.issuer, conn.name);
-      if (revocation === undefined) sa.peerCertificate = { certificate: check.certificate, issuer: check.issuer };
+      const revocation = revocationHold(ctx, check.chain, conn.name);
+      if (revocation === undefined) sa.peerCertificate = { certificate: check.certificate, issuer: check.issuer, chain: check.chain };
       return revocation;
     }
     return verdict.unsupported ? `'${subject}' signed with an unsupported algorithm (${verdict.algorithm})` : `the ${verdict.algorithm} signature of '${subject}' does not verify`;
@@ -73,10 +73,10 @@ export function checkPeerAuth(ctx: EngineContext, sa: IkeSa, side: 'i' | 'r', id
  * fetch's timeout (after it, `unknown` is final for a while and hard-fail refuses) and by the
  * half-open timeout; once fetched, the shell keeps the CRL fresh for the next clients.
  */
-function revocationHold(ctx: EngineContext, certificate: X509Certificate, issuer: X509Certificate, connection: string): string | { readonly wait: string } | undefined {
+function revocationHold(ctx: EngineContext, chain: readonly ChainLink[], connection: string): string | { readonly wait: string } | undefined {
   const checker = ctx.options.revocation;
   if (!checker) return undefined;
-  const verdict = revocationVerdict(certificate, checker.check(certificate, issuer, ctx.wallClock()));
+  const verdict = chainRevocationVerdict(chain, checker, ctx.wallClock());
   if (verdict.verdict === 'refuse') return verdict.reason;
   if (verdict.verdict === 'wait') return { wait: verdict.why };
   if (verdict.note) ctx.log('warn', verdict.note, { connection });

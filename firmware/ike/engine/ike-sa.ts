@@ -72,8 +72,11 @@ export class IkeSa {
   connection: IkeConnection | undefined;
   /** The peer's authenticated ID, once known. */
   remoteId = '';
-  /** The certificate the peer authenticated with and its issuer, for revocation checks of live SAs (issue 16). */
-  peerCertificate: { readonly certificate: X509Certificate; readonly issuer: X509Certificate } | undefined;
+  /**
+   * The certificate the peer authenticated with and its issuer, for revocation checks of live SAs
+   * (issue 16); `chain`, when known, is the whole path (intermediate CAs too), leaf first.
+   */
+  peerCertificate: { readonly certificate: X509Certificate; readonly issuer: X509Certificate; readonly chain?: ReadonlyArray<{ readonly certificate: X509Certificate; readonly issuer: X509Certificate }> } | undefined;
   ni: Uint8Array = new Uint8Array();
   nr: Uint8Array = new Uint8Array();
   dh: DhExchange | undefined;

@@ -11,9 +11,15 @@ export function revokedSessions(sas: readonly IkeSa[], checker: RevocationChecke
   for (const sa of sas) {
     const peer = sa.peerCertificate;
     if (sa.state !== 'established' || !peer) continue;
-    const answer = checker.check(peer.certificate, peer.issuer, now);
-    const verdict = revocationVerdict(peer.certificate, answer);
-    if (verdict.verdict === 'refuse' && answer.status.status === 'revoked') out.push({ sa, reason: verdict.reason });
+    // The peer's certificate and each intermediate CA on its path: any of them revoked ends the session.
+    const chain = peer.chain ?? [peer];
+    for (const [i, link] of chain.entries()) {
+      const answer = checker.check(link.certificate, link.issuer, now, chain.at(-1)!.issuer);
+      const verdict = revocationVerdict(link.certificate, answer);
+      if (verdict.verdict !== 'refuse' || answer.status.status !== 'revoked') continue;
+      out.push({ sa, reason: i === 0 ? verdict.reason : `intermediate CA ${verdict.reason}` });
+      break;
+    }
   }
   return out;
 }
