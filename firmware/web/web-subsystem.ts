@@ -112,10 +112,13 @@ export class WebSubsystem implements Subsystem {
     const oldWanted = this.#wanted;
     this.#server = undefined;
     if (old && oldWanted?.host === wanted.host && oldWanted.port === wanted.port) {
-      // Only HTTP ⇄ HTTPS on the same port: one port cannot be bound twice, so the old server goes first.
-      // Should the new one fail, the transaction's rollback starts the old scheme again (#server is unset).
+      // Only HTTP ⇄ HTTPS on the same port: one port cannot be bound twice, so the old server stops
+      // listening first. Its open connections live on a moment: the request that made this change is
+      // one of them and still needs its answer. Should the new server fail, the transaction's
+      // rollback starts the old scheme again (#server is unset).
       const bound = (old.address() as AddressInfo | null)?.port;
-      await closeServer(old);
+      old.close();
+      setTimeout(() => old.closeAllConnections(), 2_000).unref();
       return this.start(next, wanted.port === 0 ? bound : undefined);
     }
     try {
