@@ -4,6 +4,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { buildFirmware, listBoards } from './firmware/build.ts';
+import { initFiles } from './firmware/init-files.ts';
 
 const board = process.argv[2] || undefined;
 const boards = board ? [board] : ['generic-x64', 'generic-arm64', 'generic-armv7'];
@@ -19,6 +20,9 @@ try {
     writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(fw.manifest, null, 1)}\n`);
     // What init starts on an A/B box: it boots slots/a or slots/b beside it (firmware/upgrade/launcher.sh).
     if (m.form === 'sea') copyFileSync('firmware/upgrade/launcher.sh', join(out, 'postern-launcher'));
+    // The init integration (issue 18): systemd unit, procd script, busybox inittab line, for this board.
+    mkdirSync(join(out, 'init'), { recursive: true });
+    for (const [file, text] of Object.entries(initFiles(fw.board))) writeFileSync(join(out, 'init', file), text, { mode: file === 'postern.init' ? 0o755 : 0o644 });
     const what = m.form === 'sea' ? `node ${m.node} inside, ${mb(m.bytes)} (${mb(m.gzipBytes)} gzipped)` : `package for the distribution's node >= 20, ${mb(m.bytes)}`;
     console.log(`${join(out, basename(shipped))}: ${m.arch}, ${what}, commit ${m.commit}${fw.built ? `, built in ${(m.buildMs / 1000).toFixed(0)} s` : ', from the cache'}`);
   }

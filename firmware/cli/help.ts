@@ -1,8 +1,10 @@
 export const HELP = `Postern — VPN gateway firmware
 
 Usage:
-  postern run [--state DIR] [--management HOST:PORT] [--log-level LEVEL] [--only web,ikev2] [--runtime-dir DIR]
+  postern run [--state DIR] [--management HOST:PORT] [--log-level LEVEL] [--only web,ikev2] [--runtime-dir DIR] [--board NAME|FILE]
       Start the gateway. State (configuration, keys, users) lives under DIR (default ./var).
+      --board (or POSTERN_BOARD): a generic profile (generic-x64, generic-arm64, generic-armv7) or a
+      profile file; default the image's own board, else generic-<arch>, which drives no LEDs or watchdog.
       --runtime-dir (single executable only): where the embedded driver is written and loaded from;
       private, on an exec-mounted filesystem (default /run/postern as root, else STATE/run).
       --management overrides the web UI / API address for this run only (port 0 picks a free one).

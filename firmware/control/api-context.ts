@@ -56,6 +56,11 @@ export interface ApiContext {
    * (`make run`) restarts its subsystems in-process. Says which it does; the work starts after the answer.
    */
   reboot?(): { readonly action: 'reboot' | 'restart' };
+  /**
+   * Factory reset (issue 18), after the route checked the admin password and the typed confirmation:
+   * the service stops, empties its state directory and reboots or restarts as a first boot.
+   */
+  factoryReset?(why: string): void;
   now(): number;
   /** The gateway certificate on disk changed (re-issued, imported): IKEv2 and SSTP take it for new connections. */
   gatewayCertificateChanged?(): void;

@@ -1,7 +1,7 @@
 /** The running service as the control API sees it (api-context.ts): sessions of every protocol, PKI, ping. */
 import { execFile } from 'node:child_process';
 import { freemem, loadavg, totalmem } from 'node:os';
-import { wanAddress } from '../ike/ike-subsystem.ts';
+import { wanAddressNow } from '../network/wan-network.ts';
 import type { ApplyResult } from '../config/transaction.ts';
 import type { PosternConfig } from '../config/types.ts';
 import type { ConfigStore } from '../config/store.ts';
@@ -28,6 +28,9 @@ export interface ServiceView {
   readonly expiry?: { current(): CertificateExpiry[] };
   /** Failed connection attempts (issue 17). */
   readonly problems?: ProblemRing;
+  /** The WAN address as firmware/network resolves it (roles from the config and the board, issue 18). */
+  wanAddress?(): string | undefined;
+  factoryReset?(why: string): void;
   /** The gateway certificate on disk changed: the listeners take it up (issue 16). */
   gatewayCertificateChanged?(): void;
   /** Reboot (firmware) or restart (a service run by hand), after the answer went out (issue 17). */
@@ -48,10 +51,10 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
       return {
         ...service.health(),
         sessions: countBy(list),
-        wanAddress: wanAddress(service.store.current().config),
+        wanAddress: service.wanAddress ? service.wanAddress() : wanAddressNow(service.store.current().config),
         system: { load: loadavg(), memoryTotal: totalmem(), memoryFree: freemem() },
         // Bytes through every session (PPP frames, ESP SAs), for the throughput chart.
-        traffic: { bytes: list.reduce((a, s) => a + s.bytesIn + s.bytesOut, 0) },
+        traffic: { bytes: list.reduce((a, s) => a + s.bytesIn + s.bytesOut, 0), bytesIn: list.reduce((a, s) => a + s.bytesIn, 0), bytesOut: list.reduce((a, s) => a + s.bytesOut, 0) },
         // The dashboard warns while any of them has 30 days or less (`warning`).
         ...(service.expiry ? { certificates: service.expiry.current() } : {}),
       };
@@ -72,6 +75,7 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     ping: (host, count) => ping(host, count),
     traceroute: (host, maxHops) => traceroute(host, maxHops, pingProbe(host)),
     ...(service.reboot ? { reboot: () => service.reboot!() } : {}),
+    ...(service.factoryReset ? { factoryReset: (why: string) => service.factoryReset!(why) } : {}),
     now: options.clock,
     gatewayCertificateChanged: () => service.gatewayCertificateChanged?.(),
   };

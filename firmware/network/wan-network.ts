@@ -53,6 +53,15 @@ export class WanNetwork {
     return primaryWanAddress(this.#watcher.current());
   }
 
+  /**
+   * The address to bind for a configuration about to run (a transaction starts subsystems on the next
+   * configuration before it is committed), read from the box now.
+   */
+  addressFor(config: PosternConfig): string | undefined {
+    const box = this.#box();
+    return primaryWanAddress(wanAddresses(config.system, resolveInterfaceRoles(config.system, this.#options.board, box).wan, box));
+  }
+
   /** Look now (at start, after a configuration change): reports a change like the timer does. */
   poll(): WanChange | undefined {
     return this.#watcher.poll();
@@ -83,4 +92,10 @@ export class WanNetwork {
     const roles = resolveInterfaceRoles(system, this.#options.board, box);
     return wanAddresses(system, roles.wan, box);
   }
+}
+
+/** The WAN address to bind now, straight from the box (for a subsystem run without the service's WanNetwork). */
+export function wanAddressNow(config: PosternConfig, board?: BoardProfile): string | undefined {
+  const box = osSnapshot();
+  return primaryWanAddress(wanAddresses(config.system, resolveInterfaceRoles(config.system, board, box).wan, box));
 }

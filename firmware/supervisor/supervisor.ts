@@ -42,6 +42,21 @@ export class Supervisor implements ConfigApplier {
     this.#config = next;
   }
 
+  /**
+   * Stops and starts one running subsystem on the configuration it runs, for a change outside the
+   * configuration (the WAN address moved, issue 18). False when it is not running.
+   */
+  async restart(name: string, why: string): Promise<boolean> {
+    const spec = this.#specs.find((s) => s.name === name);
+    const running = this.#running.get(name);
+    const config = this.#config;
+    if (!spec || !running || !config) return false;
+    this.#log.info('restarting', { subsystem: name, why });
+    await this.#stopOne(running);
+    await this.#startOne(spec, config);
+    return true;
+  }
+
   /** Stops everything, newest first; a subsystem that fails to stop is logged, not fatal. */
   async stop(): Promise<void> {
     for (const subsystem of [...this.#running.values()].reverse()) {

@@ -202,6 +202,22 @@ export class MqttTelemetry {
     };
   }
 
+  /**
+   * Drops the connection and dials again now (the WAN address changed, issue 18: the old TCP
+   * connection's source address is gone and would only be noticed at the keepalive). Unacknowledged
+   * events go back to the buffer as on any loss.
+   */
+  reconnect(): void {
+    if (this.#retryTimer) {
+      clearTimeout(this.#retryTimer);
+      this.#attempt = 0;
+      this.#open();
+      return;
+    }
+    this.#attempt = 0;
+    this.#link?.destroy();
+  }
+
   #open(): void {
     this.#retryTimer = undefined;
     const gen = ++this.#gen;

@@ -120,7 +120,7 @@ export interface CertificateStatus {
  * `connection-problem`: one per failed connection attempt, its details as `GET /api/v1/problems`
  * lists it (`firmware/doctor`: cause, stage, explanation, what the client shows, fix; issue 17).
  */
-export const EVENT_TYPES = ['session-up', 'session-down', 'auth-failure', 'rekey', 'config-change', 'tunnel-up', 'tunnel-down', 'certificate-expiring', 'connection-problem', 'certificate-renewal-failed'] as const;
+export const EVENT_TYPES = ['session-up', 'session-down', 'auth-failure', 'rekey', 'config-change', 'tunnel-up', 'tunnel-down', 'certificate-expiring', 'connection-problem', 'certificate-renewal-failed', 'wan-address-changed'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**

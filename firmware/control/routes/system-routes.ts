@@ -15,6 +15,8 @@ import { ApiCode, ApiError, badRequest } from '../api-error.ts';
 import type { Route } from '../router.ts';
 import { MAX_HOPS } from '../traceroute.ts';
 import { applyOrThrow, documentFromInput } from './config-routes.ts';
+import { FACTORY_RESET_CONFIRM } from '../../system/factory-reset.ts';
+import { verifyPasswordAsync } from '../password-hash.ts';
 
 const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
@@ -125,6 +127,24 @@ export function systemRoutes(ctx: ApiContext): Route[] {
         const { action } = ctx.reboot();
         ctx.logger.warn(action === 'reboot' ? 'reboot asked for by the administrator' : 'restart asked for by the administrator (not running as firmware: the service restarts)');
         return { status: 202, body: { action } };
+      },
+    },
+    {
+      // Issue 18: wipes configuration, keys, users and history. A logged-in session is not enough: the
+      // admin password again (a session left open on a desk) and the words typed (not a stray click).
+      method: 'POST', path: '/api/v1/system/factory-reset',
+      handler: async (c) => {
+        const body = await objectBody(c, `{password, confirm: '${FACTORY_RESET_CONFIRM}'}`);
+        if (ownValue(body, 'confirm') !== FACTORY_RESET_CONFIRM) throw badRequest(`type '${FACTORY_RESET_CONFIRM}' in confirm to reset to factory state`, { field: 'confirm' });
+        const password = ownValue(body, 'password');
+        if (typeof password !== 'string') throw badRequest("'password' must be the admin password", { field: 'password' });
+        if (!(await verifyPasswordAsync(password, ctx.store.current().config.admin.passwordHash))) {
+          ctx.logger.warn('factory reset refused: wrong admin password');
+          throw new ApiError(403, ApiCode.badCredentials, 'wrong admin password', { field: 'password' });
+        }
+        if (!ctx.factoryReset) throw new ApiError(503, ApiCode.unavailable, 'factory reset is not available here');
+        ctx.factoryReset('administrator (API)');
+        return { status: 202, body: { reset: true } };
       },
     },
   ];

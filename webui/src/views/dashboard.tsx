@@ -14,6 +14,9 @@ interface Status {
   uptimeSeconds: number;
   configRevision: number;
   wanAddress?: string;
+  /** The board profile in use (issue 18). */
+  board?: { name: string; title: string; architecture: string };
+  network?: { wan: { interface: string; source: string } };
   sessions: Record<string, number>;
   listeners: Record<string, string>;
   subsystems: Record<string, { state: string; detail?: string }>;
@@ -56,7 +59,8 @@ export function DashboardView() {
         <div class="tile"><b>{duration(status.uptimeSeconds)}</b><span>uptime</span></div>
         <div class="tile"><b>{status.system ? status.system.load[0]?.toFixed(2) : '–'}</b><span>load</span></div>
         <div class="tile"><b>{status.system ? `${Math.round((1 - status.system.memoryFree / status.system.memoryTotal) * 100)} %` : '–'}</b><span>memory used</span></div>
-        <div class="tile"><b>{status.wanAddress ?? '–'}</b><span>WAN address</span></div>
+        <div class="tile"><b>{status.wanAddress ?? '–'}</b><span>WAN address{status.network ? ` (${status.network.wan.interface})` : ''}</span></div>
+        <div class="tile" data-testid="board"><b>{status.board?.name ?? '–'}</b><span>{status.board?.title ?? 'board'}</span></div>
         <div class="tile" data-testid="session-count"><b>{sessions.reduce((a, [, n]) => a + n, 0)}</b><span>sessions{sessions.length ? ` (${sessions.map(([p, n]) => `${p} ${n}`).join(', ')})` : ''}</span></div>
       </div>
       <div class="card">

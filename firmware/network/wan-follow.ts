@@ -1,0 +1,38 @@
+import type { Logger } from '../log/logger.ts';
+import type { WanAddresses } from './interface-roles.ts';
+import type { WanChange } from './wan-watch.ts';
+
+/** What the service lets the WAN follower touch. */
+export interface WanFollowers {
+  readonly logger: Logger;
+  restart(subsystem: string, why: string): Promise<boolean>;
+  /** Where IKE and SSTP are bound now (undefined: not running). */
+  ikeBound(): string | undefined;
+  sstpBound(): string | undefined;
+  /** Whether the subsystem runs (or waits) at all. */
+  running(subsystem: string): boolean;
+  event(type: 'wan-address-changed', details: Readonly<Record<string, unknown>>): void;
+  reconnectTelemetry(): void;
+}
+
+/**
+ * The WAN address changed (DHCP renewal with a new lease, PPPoE redial; issue 18). The change is an
+ * event; listeners bound to the old address are bound again to the new one; IKE sites re-establish
+ * from the new address (IKE restarts on it and dials its sites; the driver's endpoint is bound to one
+ * address, so MOBIKE initiation under live tunnels is not used yet); SSTP sites redial; MQTT reconnects.
+ * Returns what it restarted, in order.
+ */
+export async function followWanChange(f: WanFollowers, change: WanChange, current: WanAddresses): Promise<string[]> {
+  const details = { interface: change.interface, previous: change.previousPrimary ?? null, address: change.primary ?? null, added: change.added, removed: change.removed, ipv6: current.ipv6 };
+  f.logger.info('WAN address changed', details);
+  f.event('wan-address-changed', details);
+  const primaryMoved = change.previousPrimary !== change.primary || change.interfaceChanged;
+  const restarted: string[] = [];
+  const why = `WAN address ${change.previousPrimary ?? 'none'} -> ${change.primary ?? 'none'}`;
+  if (f.running('ikev2') && f.ikeBound() !== change.primary && (await f.restart('ikev2', why))) restarted.push('ikev2');
+  const sstpBound = f.sstpBound();
+  if (f.running('sstp') && sstpBound !== (change.primary ?? '0.0.0.0') && (await f.restart('sstp', why))) restarted.push('sstp');
+  if (primaryMoved && f.running('sstp-sites') && (await f.restart('sstp-sites', why))) restarted.push('sstp-sites');
+  if (primaryMoved) f.reconnectTelemetry();
+  return restarted;
+}
