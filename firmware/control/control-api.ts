@@ -21,6 +21,7 @@ import { problemRoutes } from './routes/problem-routes.ts';
 import { systemRoutes } from './routes/system-routes.ts';
 import { siteRoutes } from './routes/site-routes.ts';
 import { logRoutes } from './routes/log-routes.ts';
+import { historyRoutes } from './routes/history-routes.ts';
 import { csrfMatches, SESSION_COOKIE, SessionStore } from './sessions.ts';
 
 export class ControlApi {
@@ -35,7 +36,7 @@ export class ControlApi {
     this.#ctx = ctx;
     this.sessions = new SessionStore({ now: () => ctx.now() });
     this.login = new LoginGuard({ now: () => ctx.now(), ...options.login });
-    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx, this.login), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...profileRoutes(ctx), ...pkiRoutes(ctx), ...identityRoutes(ctx), ...problemRoutes(ctx), ...systemRoutes(ctx), ...siteRoutes(ctx), ...logRoutes(ctx)]);
+    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx, this.login), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...profileRoutes(ctx), ...pkiRoutes(ctx), ...identityRoutes(ctx), ...problemRoutes(ctx), ...systemRoutes(ctx), ...siteRoutes(ctx), ...logRoutes(ctx), ...historyRoutes(ctx)]);
   }
 
   /** For /healthz and the MQTT status: the API's own counters and the login guard's (`login.…`). */

@@ -63,6 +63,15 @@ function migrateInput(doc: unknown): unknown {
 }
 
 /**
+ * What a rollback to `old` makes current: the admin password is not rolled back with the rest (that
+ * would lock the admin out), and an older revision is moved to this format first, as the store would
+ * at load. The rollback preview (history-routes.ts) shows the difference to exactly this.
+ */
+export function rollbackTarget(old: PosternConfig, current: PosternConfig): PosternConfig {
+  return { ...(migrateInput(structuredClone(old)) as PosternConfig), admin: current.admin };
+}
+
+/**
  * A whole document from a client (PUT, import): secrets it left redacted kept, an older format
  * migrated, users' passwords turned into NT hashes (issue 15.11). What the store will accept is
  * then decided by applyConfig alone.
@@ -147,17 +156,19 @@ export function configRoutes(ctx: ApiContext, guard: LoginGuard): Route[] {
     {
       method: 'POST', path: '/api/v1/config/rollback',
       handler: async (c) => {
-        const revision = (await c.body()) as { revision?: unknown };
+        const revision = (await c.body()) as { revision?: unknown; expectedRevision?: unknown };
         if (!Number.isInteger(revision.revision)) throw badRequest("'revision' must be a number");
+        // The preview was made against this revision: anything changed since, and it would not be what was shown.
+        if (revision.expectedRevision !== undefined && revision.expectedRevision !== current().revision) {
+          throw new ApiError(409, ApiCode.conflict, `the configuration changed since the preview (revision ${current().revision}, not ${String(revision.expectedRevision)})`, { revision: current().revision });
+        }
         let old: PosternConfig;
         try {
           old = await ctx.store.get(revision.revision as number);
         } catch {
           throw new ApiError(404, ApiCode.notFound, `revision ${String(revision.revision)} is not kept`);
         }
-        // The admin password is not rolled back with the rest: that would lock the admin out. An
-        // older revision is moved to this format first, as the store would at load.
-        const next = { ...(migrateInput(structuredClone(old)) as PosternConfig), admin: current().config.admin };
+        const next = rollbackTarget(old, current().config);
         return { status: 200, body: await applyOrThrow(ctx, next, `rolled back to revision ${String(revision.revision)}`) };
       },
     },

@@ -1,4 +1,8 @@
-/** Configuration history: each revision, its differences from the current one, and rollback. */
+/**
+ * Configuration history (issue 17): newest first with time, author and comment; what each revision
+ * changed, field by field; a rollback shows exactly what it removes and changes, and applies only
+ * when confirmed (and only if nothing changed since the preview).
+ */
 import { useEffect, useState } from 'preact/hooks';
 import { api, describe } from '../api.ts';
 import { Message } from '../ui.tsx';
@@ -10,33 +14,69 @@ interface Revision {
   writtenAt?: string;
 }
 
-/** Changed lines between two pretty-printed documents (a line diff is enough for a settings file). */
-function diff(before: string, after: string): Array<[string, string]> {
-  const a = before.split('\n');
-  const b = after.split('\n');
-  const out: Array<[string, string]> = [];
-  const inB = new Set(b);
-  const inA = new Set(a);
-  for (const line of a) if (!inB.has(line)) out.push(['-', line]);
-  for (const line of b) if (!inA.has(line)) out.push(['+', line]);
-  return out;
+interface Change {
+  path: string;
+  kind: 'added' | 'removed' | 'changed';
+  before?: string;
+  after?: string;
+}
+
+interface Preview {
+  revision: number;
+  current: number;
+  changes: Change[];
+  summary: { removed: Record<string, string[]>; added: Record<string, string[]>; changed: number };
+}
+
+const LIST_NAMES: Record<string, [string, string]> = { users: ['user', 'users'], sites: ['site', 'sites'], pools: ['pool', 'pools'] };
+const named = (list: string, names: string[]) => {
+  const [one, many] = LIST_NAMES[list] ?? [list, list];
+  return `${names.length === 1 ? one : many} ${names.join(', ')}`;
+};
+
+export function Changes(props: { changes: Change[]; label: string }) {
+  if (props.changes.length === 0) return <p class="hint" aria-label={props.label}>No differences.</p>;
+  return (
+    <ul class="changes" aria-label={props.label}>
+      {props.changes.map((c) => (
+        <li key={`${c.kind}:${c.path}`} class={c.kind} data-path={c.path} data-kind={c.kind}>
+          <span class="path">{c.path}</span>{' '}
+          {c.kind === 'changed' ? <>{c.before} → {c.after}</> : c.kind === 'added' ? <>added{c.after ? `: ${c.after}` : ''}</> : <>removed{c.before ? ` (was ${c.before})` : ''}</>}
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 export function HistoryView() {
   const [revisions, setRevisions] = useState<Revision[]>([]);
-  const [shown, setShown] = useState<{ revision: number; lines: Array<[string, string]> }>();
+  const [shown, setShown] = useState<{ revision: number; previous: number | null; changes: Change[] }>();
+  const [preview, setPreview] = useState<Preview>();
   const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' }>();
-  const load = async () => setRevisions([...(await api<{ revisions: Revision[] }>('GET', '/config/history')).revisions].reverse());
-  useEffect(() => void load(), []);
+  const load = async () => setRevisions([...(await api<{ revisions: Revision[] }>('GET', '/config/history')).revisions].sort((a, b) => b.revision - a.revision));
+  useEffect(() => void load().catch((error: unknown) => setMessage({ text: describe(error), kind: 'error' })), []);
+  const current = revisions[0]?.revision;
   const show = async (revision: number) => {
-    const [old, now] = await Promise.all([api<{ config: unknown }>('GET', `/config/history/${revision}`), api<{ config: unknown }>('GET', '/config')]);
-    setShown({ revision, lines: diff(JSON.stringify(old.config, null, 1), JSON.stringify(now.config, null, 1)) });
-  };
-  const rollback = async (revision: number) => {
-    if (!confirm(`Go back to revision ${revision}?`)) return;
+    setPreview(undefined);
     try {
-      await api('POST', '/config/rollback', { revision });
-      setMessage({ text: `Rolled back to revision ${revision}`, kind: 'ok' });
+      setShown(await api<{ revision: number; previous: number | null; changes: Change[] }>('GET', `/config/history/${revision}/diff`));
+    } catch (error) {
+      setMessage({ text: describe(error), kind: 'error' });
+    }
+  };
+  const ask = async (revision: number) => {
+    setShown(undefined);
+    try {
+      setPreview(await api<Preview>('POST', '/config/rollback/preview', { revision }));
+    } catch (error) {
+      setMessage({ text: describe(error), kind: 'error' });
+    }
+  };
+  const rollback = async (p: Preview) => {
+    try {
+      const done = await api<{ revision: number }>('POST', '/config/rollback', { revision: p.revision, expectedRevision: p.current });
+      setMessage({ text: `Rolled back to revision ${p.revision} (now revision ${done.revision})`, kind: 'ok' });
+      setPreview(undefined);
       await load();
     } catch (error) {
       setMessage({ text: describe(error), kind: 'error' });
@@ -46,15 +86,46 @@ export function HistoryView() {
     <section class="card" aria-label="history">
       <h2>Configuration history</h2>
       <Message text={message?.text} kind={message?.kind} />
-      <table>
+      <table class="stack">
+        <thead><tr><th>Revision</th><th>Time</th><th>Author</th><th>Comment</th><th /></tr></thead>
         <tbody>
           {revisions.map((r) => (
-            <tr key={r.revision}><td>#{r.revision}</td><td>{r.author}</td><td>{r.comment ?? ''}</td><td><button class="link" onClick={() => show(r.revision)}>Changes</button> <button class="link" onClick={() => rollback(r.revision)}>Roll back</button></td></tr>
+            <tr key={r.revision} data-revision={r.revision}>
+              <td data-label="Revision">#{r.revision}{r.revision === current ? <small> (current)</small> : null}</td>
+              <td data-label="Time">{r.writtenAt ? <time dateTime={r.writtenAt} title={r.writtenAt}>{new Date(r.writtenAt).toLocaleString()}</time> : '—'}</td>
+              <td data-label="Author">{r.author}</td>
+              <td data-label="Comment">{r.comment || '—'}</td>
+              <td class="actions">
+                <button type="button" class="link" name="history-changes" onClick={() => show(r.revision)}>Changes</button>
+                {r.revision !== current ? <button type="button" class="link" name="history-rollback" onClick={() => ask(r.revision)}>Roll back…</button> : null}
+              </td>
+            </tr>
           ))}
         </tbody>
       </table>
       {shown ? (
-        <pre class="diff" aria-label={`changes since revision ${shown.revision}`}>{shown.lines.length ? shown.lines.map(([k, l]) => `${k} ${l}`).join('\n') : 'No differences.'}</pre>
+        <div>
+          <h3>Revision {shown.revision} changed{shown.previous ? ` (from revision ${shown.previous})` : ''}</h3>
+          {shown.previous === null ? <p class="hint">The first revision kept: nothing older to compare with.</p> : <Changes changes={shown.changes} label={`changes of revision ${shown.revision}`} />}
+        </div>
+      ) : null}
+      {preview ? (
+        <div class="preview" role="dialog" aria-label={`roll back to revision ${preview.revision}`}>
+          <h3>Roll back to revision {preview.revision}?</h3>
+          {preview.changes.length === 0 ? <p>The running configuration is already the same as revision {preview.revision} (the administrator password is never rolled back).</p> : (
+            <>
+              <ul class="summary">
+                {Object.entries(preview.summary.removed).map(([list, names]) => <li key={`r-${list}`} data-removed={list}><b>Removes</b> {named(list, names)}</li>)}
+                {Object.entries(preview.summary.added).map(([list, names]) => <li key={`a-${list}`} data-added={list}><b>Brings back</b> {named(list, names)}</li>)}
+                {preview.summary.changed ? <li><b>Changes</b> {preview.summary.changed} setting{preview.summary.changed === 1 ? '' : 's'}</li> : null}
+              </ul>
+              <Changes changes={preview.changes} label="what the rollback changes" />
+              <p class="hint">The administrator password stays as it is.</p>
+            </>
+          )}
+          <button type="button" class="danger" name="rollback-confirm" onClick={() => rollback(preview)} disabled={preview.changes.length === 0}>Roll back to revision {preview.revision}</button>{' '}
+          <button type="button" name="rollback-cancel" onClick={() => setPreview(undefined)}>Cancel</button>
+        </div>
       ) : null}
     </section>
   );
