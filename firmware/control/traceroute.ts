@@ -65,7 +65,7 @@ export function formatHops(host: string, hops: readonly Hop[]): string {
     const note = h.outcome === 'unreachable' ? '  !unreachable' : '';
     return `${ttl}  ${h.from ?? '?'}  ${h.ms === undefined ? '' : `${h.ms} ms`}${note}`;
   });
-  return [`traceroute to ${host}, ${hops.length} hops`, ...lines].join('\n');
+  return [`traceroute to ${host}, ${hops.length} hop${hops.length === 1 ? '' : 's'}`, ...lines].join('\n');
 }
 
 /** The shell: one iputils ping with the TTL given; the API validated host (IP or host name) already. */

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { PosternConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
@@ -55,6 +55,8 @@ export class WebSubsystem implements Subsystem {
   /** The address the running server was asked for (port 0 stays 0 here, whatever was picked). */
   #wanted: ManagementAddress | undefined;
   #https = false;
+  /** The HTTPS server behind the front one, while HTTPS is on: a new gateway certificate goes to it. */
+  #tls: HttpsServer | undefined;
   #status: SubsystemStatus = { state: 'stopped' };
   readonly #hosts: HostAllowList;
   /** `misdirected`: requests refused for their Host (421). */
@@ -76,9 +78,9 @@ export class WebSubsystem implements Subsystem {
     const limits = { headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkIntervalMs };
     // HTTPS with the gateway's own certificate: the browser trusts it once the Postern CA is imported.
     // Plain HTTP on the same port is redirected to HTTPS (https-redirect.ts), so typing the bare address works.
-    const server: Server | FrontServer = https && this.#options.tls
-      ? httpsWithRedirect(createHttpsServer({ ...this.#options.tls(), minVersion: 'TLSv1.2', handshakeTimeout: t.headersMs, ...limits }, handler), { headersMs: t.headersMs, limits, allowsHost: (h) => this.#hosts.allows(h) })
-      : createServer(limits, handler);
+    const tls = https && this.#options.tls ? createHttpsServer({ ...this.#options.tls(), minVersion: 'TLSv1.2', handshakeTimeout: t.headersMs, ...limits }, handler) : undefined;
+    const server: Server | FrontServer = tls ? httpsWithRedirect(tls, { headersMs: t.headersMs, limits, allowsHost: (h) => this.#hosts.allows(h) }) : createServer(limits, handler);
+    this.#tls = tls;
     this.#https = https;
     this.#hosts.configure(config, host);
     try {
@@ -130,6 +132,11 @@ export class WebSubsystem implements Subsystem {
       throw error;
     }
     if (old) await closeServer(old);
+  }
+
+  /** The gateway certificate changed (re-issued for a new public name, renewed, imported): new connections get it. */
+  reloadCertificate(): void {
+    if (this.#tls && this.#options.tls) this.#tls.setSecureContext({ ...this.#options.tls(), minVersion: 'TLSv1.2' });
   }
 
   async stop(): Promise<void> {

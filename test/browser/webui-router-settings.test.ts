@@ -136,7 +136,7 @@ t.test('issue 17: router settings save and refuse at their fields; maintenance t
   await t.resolves(diag.getByTestId('diag-output').filter({ hasText: '3 received' }).waitFor(WAIT), 'ping 127.0.0.1 from the gateway: 3 answered');
   await diag.locator('select[name=diag-tool]').selectOption('traceroute');
   await diag.locator('button[type=submit]').click();
-  await t.resolves(diag.getByTestId('diag-output').filter({ hasText: /^traceroute to 127\.0\.0\.1, 1 hops\n 1 {2}127\.0\.0\.1/ }).waitFor(WAIT), 'traceroute: loopback at the first hop');
+  await t.resolves(diag.getByTestId('diag-output').filter({ hasText: /^traceroute to 127\.0\.0\.1, 1 hop\n 1 {2}127\.0\.0\.1/ }).waitFor(WAIT), 'traceroute: loopback at the first hop');
 
   // Export, then the same file changed and imported after its preview; a broken one refused in the preview.
   const backup = page.getByRole('region', { name: 'backup' });

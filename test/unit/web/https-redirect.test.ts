@@ -30,7 +30,7 @@ t.test('https on: TLS answered, plain HTTP redirected on the same port; switched
   const logger = createLogger({ sink: memorySink().sink, level: 'debug' });
   const config = defaultConfig();
   config.system.management.https = true;
-  const pki = loadOrCreatePki(dir, config.certificates, logger);
+  let pki = loadOrCreatePki(dir, config.certificates, logger);
   const web = new WebSubsystem({
     logger, health: () => ({ status: 'ok' }), override: { host: '127.0.0.1', port: 0 },
     tls: () => ({ cert: `${pki.server.certificatePem}\n${pki.ca.certificatePem}`, key: pki.server.keyPem.reveal() }),
@@ -56,6 +56,11 @@ t.test('https on: TLS answered, plain HTTP redirected on the same port; switched
   t.equal((await get(false, port, '/healthz')).status, 200, 'plain HTTP served again');
   await web.reconfigure(config);
   t.equal((await get(true, port, '/healthz', pki.ca.certificatePem)).status, 200, 'and HTTPS again');
+
+  // A new gateway certificate (another CA here, to tell them apart) reaches new connections without a restart.
+  pki = loadOrCreatePki(tempDir(t, 'postern-https2-'), config.certificates, logger);
+  web.reloadCertificate();
+  t.equal((await get(true, port, '/healthz', pki.ca.certificatePem)).status, 200, 'the new certificate is served');
 });
 
 t.test('the redirect target is built only from a well-formed Host', async (t) => {

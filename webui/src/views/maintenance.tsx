@@ -40,6 +40,7 @@ function BackupCard() {
     setPreview(undefined);
     setDoc(undefined);
     setFileError(undefined);
+    setMessage(undefined);
     setImportIssues(NO_ISSUES);
     if (!file) return;
     try {
