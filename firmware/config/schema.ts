@@ -142,7 +142,7 @@ const certificates = obj('Certificates', {
     enabled: bool('Enabled', true, { optional: true, help: 'Serve the CRL and the CA certificate over plain HTTP and name them in issued certificates' }),
     host: str('Public name', { format: 'host', optional: true, help: "The name clients reach the gateway by; the gateway certificate's first DNS name when empty" }),
     port: int('Port', 1, 65535, { optional: true, help: '80 when empty' }),
-    listen: str('Listen address', { format: 'ip', optional: true, help: '0.0.0.0 (every address) when empty' }),
+    listen: str('Listen address', { format: 'ip', optional: true, help: "0.0.0.0 (every IPv4 address) when empty; '::' for every IPv6 and IPv4 address" }),
   }, { optional: true }),
   // Issue 16: peers' certificates checked for revocation, per trusted CA. Postern's own CA answers from
   // its own revocation list (no HTTP); other CAs by OCSP or the CRL their certificates name.

@@ -101,7 +101,8 @@ export class PublicationServer {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      // '::' is both families (dual stack): libuv clears IPV6_V6ONLY whatever the sysctl says.
+      server.listen({ port, host, ipv6Only: false }, () => {
         server.off('error', reject);
         resolve();
       });

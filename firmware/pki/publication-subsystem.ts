@@ -147,7 +147,7 @@ export class PublicationSubsystem implements Subsystem {
       const bound = await server.listen(host, port);
       this.#server = server;
       this.#bound = { host, port };
-      this.#status = { state: 'running', detail: `http://${bound.address}:${bound.port}` };
+      this.#status = { state: 'running', detail: `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}${bound.address === '::' ? ' (IPv6 and IPv4)' : ''}` };
       this.#options.logger.info('CRL publication listening', { address: bound.address, port: bound.port });
     } catch (error) {
       this.#bound = undefined;
