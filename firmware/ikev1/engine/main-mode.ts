@@ -47,7 +47,7 @@ export function startMainMode(ctx: Ikev1Context, conn: IkeConnection, local: End
   const sa = new Phase1Sa(true, cookieOf(ctx), 0n, local, remote, ctx.now, 'mm1');
   sa.connection = conn;
   const method = phase1AuthMethod(conn);
-  if (method === undefined) throw new Error(`${conn.name}: certificate authentication needs our certificate with an RSA or ECDSA key`);
+  if (method === undefined) throw new Error(`${conn.name}: IKEv1 certificate authentication needs our certificate with an RSA key`);
   sa.offer = phase1Offer(conn.ikeProposals, lifeOf(ctx, conn), method);
   sa.saiB = encodePayloadBody({ kind: 'SA', sa: sa.offer });
   const payloads: Ikev1Payload[] = [{ kind: 'SA', sa: sa.offer }, ...initiatorVendorIds().map((data) => ({ kind: 'VID' as const, data }))];
@@ -65,6 +65,7 @@ export function respondMm1(ctx: Ikev1Context, ckyI: bigint, payloads: readonly R
   const candidates = ctx.connectionsFor(from);
   for (const conn of candidates) {
     const method = phase1AuthMethod(conn);
+    if (method === undefined) ctx.log('warn', `${conn.name}: IKEv1 certificate authentication needs an RSA certificate (ECDSA is not used with IKEv1)`);
     const choice = method === undefined ? undefined : selectPhase1(saPayload.sa, conn.ikeProposals, method);
     if (!choice) continue;
     const sa = new Phase1Sa(false, ckyI, cookieOf(ctx), to, from, ctx.now, 'mm2');

@@ -1,4 +1,4 @@
-import { constants, privateEncrypt, publicDecrypt, sign, timingSafeEqual, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { constants, privateEncrypt, publicDecrypt, timingSafeEqual, X509Certificate, type KeyObject } from 'node:crypto';
 import { checkPeerCertificate, subjectDer } from '../../ike/crypto/peer-certificate.ts';
 import type { IkeConnection } from '../../ike/engine/types.ts';
 import { revocationVerdict, type RevocationChecker } from '../../revocation/revocation-policy.ts';
@@ -7,30 +7,22 @@ import type { Identification } from '../payloads/identification.ts';
 import { AuthMethod, CertEncoding } from '../registry.ts';
 
 /**
- * Main Mode authenticated with signatures (RFC 2409 §5.1; ECDSA by RFC 4754 §8):
+ * Main Mode authenticated with RSA signatures (RFC 2409 §5.1):
  *   3 I→R  HDR, KE, Ni, CR…           4 R→I  HDR, KE, Nr, CR…
  *   5 I→R  HDR*, IDii, CERT…, SIG_I   6 R→I  HDR*, IDir, CERT…, SIG_R
- * SIG_I/SIG_R sign HASH_I/HASH_R. RSA signs the hash bytes themselves with PKCS#1 v1.5 type 1
- * padding and no DigestInfo (IKEv1 predates it; strongSwan calls it EMSA_PKCS1_NULL); ECDSA signs
- * them with the curve's hash and sends r | s. Both ends use the one method the proposal named, so
- * it follows our own key.
+ * SIG_I/SIG_R sign HASH_I/HASH_R: the hash bytes themselves with PKCS#1 v1.5 type 1 padding and
+ * no DigestInfo (IKEv1 predates it; strongSwan calls it EMSA_PKCS1_NULL). Both ends use the one
+ * method the proposal named, so it follows our own key.
+ *
+ * ECDSA (RFC 4754 §8) is not offered: strongSwan signs IKEv1 ECDSA over HASH_I as a ready digest
+ * with a DER signature, not as the RFC says, and node:crypto cannot sign or verify a ready digest
+ * with ECDSA. Windows, macOS and iOS use RSA certificates for L2TP/IPsec; Postern's CA issues RSA.
  */
 
-const ECDSA = {
-  prime256v1: { method: AuthMethod.ECDSA_SHA256_P256, hash: 'sha256' },
-  secp384r1: { method: AuthMethod.ECDSA_SHA384_P384, hash: 'sha384' },
-  secp521r1: { method: AuthMethod.ECDSA_SHA512_P521, hash: 'sha512' },
-} as const;
-const ECDSA_BY_METHOD = new Map(Object.values(ECDSA).map((e) => [e.method as number, e.hash]));
+export const isSignatureMethod = (method: number): boolean => method === AuthMethod.RSA_SIGNATURES;
 
-export const isSignatureMethod = (method: number): boolean => method === AuthMethod.RSA_SIGNATURES || ECDSA_BY_METHOD.has(method);
-
-/** The auth method our key signs with, for the proposal (undefined: a key IKEv1 cannot use). */
-export function signatureMethodOf(key: KeyObject): number | undefined {
-  if (key.asymmetricKeyType === 'rsa') return AuthMethod.RSA_SIGNATURES;
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  return key.asymmetricKeyType === 'ec' && curve && curve in ECDSA ? ECDSA[curve as keyof typeof ECDSA].method : undefined;
-}
+/** The auth method our key signs with, for the proposal (undefined: a key IKEv1 cannot use here). */
+export const signatureMethodOf = (key: KeyObject): number | undefined => (key.asymmetricKeyType === 'rsa' ? AuthMethod.RSA_SIGNATURES : undefined);
 
 /** The one auth method a connection offers and accepts in phase 1. */
 export function phase1AuthMethod(conn: IkeConnection): number | undefined {
@@ -39,21 +31,15 @@ export function phase1AuthMethod(conn: IkeConnection): number | undefined {
 }
 
 export function signHash(key: KeyObject, method: number, hash: Uint8Array): Uint8Array {
-  if (method === AuthMethod.RSA_SIGNATURES) return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, hash);
-  const digest = ECDSA_BY_METHOD.get(method);
-  if (!digest) throw new Error(`auth method ${method} is not a signature method`);
-  return sign(digest, hash, { key, dsaEncoding: 'ieee-p1363' });
+  if (method !== AuthMethod.RSA_SIGNATURES) throw new Error(`auth method ${method} is not a signature method Postern uses`);
+  return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, hash);
 }
 
 export function verifyHash(key: KeyObject, method: number, hash: Uint8Array, signature: Uint8Array): boolean {
+  if (method !== AuthMethod.RSA_SIGNATURES || key.asymmetricKeyType !== 'rsa') return false;
   try {
-    if (method === AuthMethod.RSA_SIGNATURES) {
-      if (key.asymmetricKeyType !== 'rsa') return false;
-      const recovered = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
-      return recovered.length === hash.length && timingSafeEqual(recovered, hash);
-    }
-    const digest = ECDSA_BY_METHOD.get(method);
-    return digest !== undefined && key.asymmetricKeyType === 'ec' && verify(digest, hash, { key, dsaEncoding: 'ieee-p1363' }, signature);
+    const recovered = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
+    return recovered.length === hash.length && timingSafeEqual(recovered, hash);
   } catch {
     return false; // a signature of the wrong size or padding: simply not valid
   }

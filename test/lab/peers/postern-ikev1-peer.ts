@@ -4,7 +4,7 @@
 // (SPIs, suites, selectors; never keys), log records as `log {...}`. Commands on stdin: `status`,
 // `initiate NAME`, `terminate`, and `keys`, which prints phase 1 key material of the first SA for
 // the test that compares it with charon's level-4 log (a lab peer only; the engine never logs keys).
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { createDh } from '../../../firmware/ike/crypto/dh.ts';
 import type { IkeAction, IkeConnection } from '../../../firmware/ike/engine/types.ts';
@@ -20,7 +20,7 @@ import type { IkePeerConnection } from './postern-ike-peer.ts';
 
 export interface Ikev1PeerConfig {
   address: string;
-  connections: Array<Omit<IkePeerConnection, 'certPem' | 'keyPem' | 'caPems' | 'eap'>>;
+  connections: Array<Omit<IkePeerConnection, 'eap'>>;
   initiate?: string;
   /** Put child SAs into the driver, with this inner address. */
   dataplane?: { tunnelAddress: string };
@@ -31,8 +31,10 @@ const fail = (why: string): never => {
   process.stdout.write(`error ${why}\n`);
   process.exit(2);
 };
-const connections: IkeConnection[] = config.connections.map(({ psk, ike, esp, ...c }) => ({
+const connections: IkeConnection[] = config.connections.map(({ psk, ike, esp, certPem, keyPem, caPems, ...c }) => ({
   ...c, psk: new Secret(psk),
+  ...(certPem && keyPem ? { certificate: { der: new X509Certificate(certPem).raw, key: new Secret(createPrivateKey(keyPem)) } } : {}),
+  ...(caPems ? { trustedCas: caPems.map((pem) => new X509Certificate(pem).raw) } : {}),
   ikeProposals: ike.map((p) => parseProposal(p, 'ike') ?? fail(`bad IKE proposal ${p}`)),
   espProposals: esp.map((p) => parseProposal(p, 'esp') ?? fail(`bad ESP proposal ${p}`)),
 }));
@@ -50,12 +52,12 @@ function act(actions: IkeAction[]): void {
       try {
         if (a.type === 'install-child') installer?.install(a.child);
         else if (a.type === 'delete-child') installer?.remove(a.child);
-        else installer?.rekey(a.old, a.child, a.initiated);
+        else installer?.rekey(a.old, a.child, a.initiated, a.confirmed);
       } catch (error) {
         print('event', { type: 'dataplane-error', action: a.type, error: error instanceof Error ? error.message : String(error) });
       }
       const c = a.child;
-      print('event', { type: a.type, ...(a.type === 'rekey-child' ? { oldInSpi: a.old.inbound.spi } : {}), connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
+      print('event', { type: a.type, ...(a.type === 'rekey-child' ? { oldInSpi: a.old.inbound.spi, confirmed: a.confirmed === true } : {}), connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
     } else print('event', a);
   }
   schedule();

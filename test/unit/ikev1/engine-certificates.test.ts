@@ -1,9 +1,9 @@
-// IKEv1 Main Mode authenticated with certificates (RFC 2409 §5.1, RFC 4754 for ECDSA), the two
-// engines back to back on a simulated clock: RSA and ECDSA from Postern's CA, the refusals a
+// IKEv1 Main Mode authenticated with RSA certificates (RFC 2409 §5.1), the two engines back to
+// back on a simulated clock: certificates from Postern's CA, the refusals a
 // technician must be able to read (unknown CA, a certificate that does not name the ID, a bad
 // signature), and revocation under each policy, including a hard-fail fetch that holds message 5
 // until the peer's retransmission finds the answer.
-import { X509Certificate } from 'node:crypto';
+import { constants, publicDecrypt, X509Certificate } from 'node:crypto';
 import t from 'tap';
 import type { IkeConnection } from '../../../firmware/ike/engine/types.ts';
 import { Ikev1Engine } from '../../../firmware/ikev1/engine/engine.ts';
@@ -35,7 +35,7 @@ function certPair(keyType: KeyType, over: { a?: Partial<IkeConnection>; b?: Part
 
 const payloadTypes = (p: Uint8Array): number => decodeIsakmpMessage(p).ok ? 1 : 0;
 
-for (const keyType of ['rsa-2048', 'ecdsa-p256'] as const) {
+for (const keyType of ['rsa-2048', 'rsa-3072'] as const) {
   t.test(`Main Mode with ${keyType} certificates, then Quick Mode`, async (t) => {
     const { pair } = certPair(keyType);
     pair.run();
@@ -44,8 +44,7 @@ for (const keyType of ['rsa-2048', 'ecdsa-p256'] as const) {
     t.equal(pair.of('a', 'install-child').length, 1, 'the child follows');
     t.match(pair.engines.b.sas[0]?.history.join('\n'), /established: authenticated a\.example with a certificate/);
     t.ok(pair.logs('b').some((l) => /'CN=a\.example.*' signed HASH_I with its certificate/.test(l)), 'the log names the subject that signed');
-    const method = keyType === 'rsa-2048' ? AuthMethod.RSA_SIGNATURES : AuthMethod.ECDSA_SHA256_P256;
-    t.equal(pair.engines.a.sas[0]?.crypto?.choice.authMethod, method, `phase 1 used auth method ${method}`);
+    t.equal(pair.engines.a.sas[0]?.crypto?.choice.authMethod, AuthMethod.RSA_SIGNATURES, 'phase 1 used RSA signatures');
     t.ok(pair.logs('a').some((l) => /send Main Mode \[KE, NONCE, CR/.test(l)), 'message 3 asks for a certificate from our CA (CR)');
     t.ok(pair.logs('a').some((l) => /send Main Mode\* \[ID, CERT, SIG/.test(l)), 'message 5 carries ID, CERT and SIG');
     t.ok(pair.wireLog.every((p) => payloadTypes(p.packet) === 1), 'every message on the wire decodes');
@@ -63,6 +62,8 @@ t.test('refusals: an unknown CA, a certificate that does not name the ID, a PSK 
   wrongId.pair.run();
   t.equal(wrongId.pair.of('b', 'ike-up').length, 0);
   t.ok(wrongId.pair.logs('b').some((l) => /does not name the ID 'c\.example'/.test(l)), 'a certificate must name the ID the peer claims');
+
+  t.throws(() => certPair('ecdsa-p256'), /IKEv1 certificate authentication needs our certificate with an RSA key/, 'an ECDSA certificate is refused up front, not on the wire');
 
   const mixed = certPair('rsa-2048', { b: { peerAuth: 'psk', localAuth: 'psk' } });
   mixed.pair.run();
@@ -99,20 +100,21 @@ t.test('revocation: a revoked certificate is refused; hard-fail holds message 5 
   t.equal(s.pair.of('b', 'ike-up').length, 1, 'soft-fail accepts when no answer can be had');
 });
 
-t.test('signatures: RSA without DigestInfo, ECDSA as r | s; a flipped bit never verifies', async (t) => {
-  for (const keyType of ['rsa-2048', 'ecdsa-p256'] as const) {
+t.test('signatures: RSA over the hash itself, without DigestInfo; a flipped bit never verifies', async (t) => {
+  for (const keyType of ['rsa-2048', 'rsa-3072'] as const) {
     const id = identity(testCa('Sig CA', keyType), 'x.example', ['x.example'], keyType);
     const key = id.auth.certificate!.key.reveal();
     const method = signatureMethodOf(key)!;
     const hash = Buffer.alloc(32, 7);
     const sig = signHash(key, method, hash);
     const pub = new X509Certificate(id.issued.certificatePem).publicKey;
-    t.equal(sig.length, keyType === 'rsa-2048' ? 256 : 64, `${keyType}: signature size`);
+    t.equal(sig.length, keyType === 'rsa-2048' ? 256 : 384, `${keyType}: signature size`);
+    t.equal(publicDecrypt({ key: new X509Certificate(id.issued.certificatePem).publicKey, padding: constants.RSA_PKCS1_PADDING }, sig).toString('hex'), hash.toString('hex'), `${keyType}: the signature carries the bare hash (EMSA-PKCS1 with no DigestInfo)`);
     t.ok(verifyHash(pub, method, hash, sig), `${keyType}: verifies`);
     const bad = Buffer.from(sig);
     bad[10]! ^= 1;
     t.notOk(verifyHash(pub, method, hash, bad), `${keyType}: a flipped bit does not verify`);
     t.notOk(verifyHash(pub, method, Buffer.alloc(32, 8), sig), `${keyType}: another hash does not verify`);
-    t.notOk(verifyHash(pub, method === AuthMethod.RSA_SIGNATURES ? AuthMethod.ECDSA_SHA256_P256 : AuthMethod.RSA_SIGNATURES, hash, sig), `${keyType}: the wrong method does not verify`);
+    t.notOk(verifyHash(pub, AuthMethod.ECDSA_SHA256_P256, hash, sig), `${keyType}: another method does not verify`);
   }
 });
