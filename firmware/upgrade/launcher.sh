@@ -9,7 +9,7 @@
 #   POSTERN_SLOTS_DIR   folder with a, b and boot.state (default: slots/ beside this script)
 #   POSTERN_SLOT_A, POSTERN_SLOT_B, POSTERN_BOOT_STATE   each path on its own
 # Arguments are passed to the executable (e.g. `run --state /var/lib/postern`). The executable sees
-# POSTERN_SLOT (a or b) and POSTERN_TRIAL (1 on a trial boot). Its exit code 75 means "boot again"
+# POSTERN_SLOT (a or b), POSTERN_TRIAL (1 on a trial boot) and the three paths above. Its exit code 75 means "boot again"
 # (an upgrade was applied, or the trial gave up); any other exit of the active slot ends the
 # launcher with that code, for init to restart (systemd Restart=, procd respawn).
 set -u
@@ -93,7 +93,7 @@ while [ "$boots" -lt 8 ]; do
   fi
   if [ "$is_trial" = 1 ]; then say "booting slot $slot on trial"; else say "booting slot $slot"; fi
   started=$(date +%s)
-  POSTERN_SLOT=$slot POSTERN_TRIAL=$is_trial "$exe" "$@" &
+  POSTERN_SLOT=$slot POSTERN_TRIAL=$is_trial POSTERN_SLOT_A=$slot_a POSTERN_SLOT_B=$slot_b POSTERN_BOOT_STATE=$state "$exe" "$@" &
   child=$!
   guard=''
   if [ "$is_trial" = 1 ]; then

@@ -143,7 +143,9 @@ export function forgetSlot(s: BootState, slot: Slot): Changed | Refused {
 /** The slot is written, synced and verified: the record may describe it. */
 export function recordSlot(s: BootState, slot: Slot, info: SlotInfo): Changed | Refused {
   if (slot === s.active || slot === s.trial) return refuse(`slot ${slot} is in use`);
-  return { ok: true, state: { ...s, slots: { ...s.slots, [slot]: info } } };
+  // New bytes in a slot whose last trial failed: that failure (handled) no longer describes it.
+  const lastFailure = s.lastFailure?.slot === slot && s.lastFailure.handled ? undefined : s.lastFailure;
+  return { ok: true, state: { ...s, slots: { ...s.slots, [slot]: info }, lastFailure } };
 }
 
 /** Apply: boot the recorded slot once on trial, remembering the configuration to go back to. */

@@ -1,0 +1,77 @@
+import { join, resolve } from 'node:path';
+import { ConfigStore } from '../config/store.ts';
+import type { Logger } from '../log/logger.ts';
+import type { SubsystemStatus } from '../supervisor/subsystem.ts';
+import type { UpgradeFailure } from './slot-state.ts';
+import { BOOT_AGAIN_EXIT, createUpgradeManager, serviceHealthy } from './upgrade-setup.ts';
+import type { UpgradeManager } from './upgrade-manager.ts';
+
+/** The running service as the upgrade start-up sees it (firmware/service.ts). */
+export interface UpgradeServiceView {
+  readonly supervisor: { status(): Record<string, SubsystemStatus> };
+  readonly api: { upgrades?: { manager: UpgradeManager; bootAgain(): void } | undefined };
+  readonly telemetry: { event(type: never, details?: Readonly<Record<string, unknown>>): void };
+  stop(): Promise<void>;
+}
+
+export interface UpgradeBootOptions {
+  readonly stateDir: string;
+  readonly logger: Logger;
+  readonly trialSeconds?: number;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Ends the process (tests give their own). */
+  readonly exit?: (code: number) => void;
+}
+
+/**
+ * Before the service starts: when the launcher fell back from a failed trial, the configuration goes
+ * back to the revision it had before the upgrade (the new version may have migrated it forward to
+ * a format this one cannot read), so the rollback runs with the config it had.
+ */
+export async function prepareUpgrades(options: UpgradeBootOptions): Promise<PreparedUpgrades> {
+  let rolledBack: UpgradeFailure | undefined;
+  const manager = createUpgradeManager({ logger: options.logger, ...(options.env ? { env: options.env } : {}), ...(options.trialSeconds ? { trialSeconds: options.trialSeconds } : {}) });
+  await manager.handleRollback(
+    async (revision, failure) => {
+      const store = await ConfigStore.open(join(resolve(options.stateDir), 'config'), { logger: options.logger.child('config') });
+      if (store.current().revision === revision) return;
+      await store.rollback(revision, { author: 'postern', comment: `upgrade to ${failure.version} failed (${failure.reason}): the configuration of before the upgrade, revision ${revision}` });
+      options.logger.warn('configuration restored to its pre-upgrade revision', { revision });
+    },
+    (failure) => (rolledBack = failure), // announced once the service (and its telemetry) runs: attachUpgrades
+  );
+  return { manager, rolledBack };
+}
+
+export interface PreparedUpgrades {
+  readonly manager: UpgradeManager;
+  /** The failed attempt this start rolled back from (announced once, by attachUpgrades). */
+  readonly rolledBack: UpgradeFailure | undefined;
+}
+
+/**
+ * After the service started: the API gets the upgrade routes' manager; a trial boot watches its
+ * health to commit (or fail and hand back to the launcher); a rolled-back attempt is announced to
+ * the fleet console (MQTT event `upgrade-failed`) and stays in GET /api/v1/upgrade for the UI.
+ */
+export function attachUpgrades(prepared: PreparedUpgrades, service: UpgradeServiceView, options: UpgradeBootOptions): void {
+  const { manager, rolledBack } = prepared;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  let leaving = false;
+  const bootAgain = (): void => {
+    if (leaving) return;
+    leaving = true;
+    manager.stop();
+    service.stop().then(() => exit(BOOT_AGAIN_EXIT), () => exit(BOOT_AGAIN_EXIT));
+  };
+  service.api.upgrades = { manager, bootAgain };
+  if (rolledBack) announce(service, rolledBack, options.logger);
+  manager.watchTrial(() => serviceHealthy(service.supervisor.status()), bootAgain);
+}
+
+/** Once per rollback; the telemetry buffers it while the broker is away (at least once). */
+function announce(service: UpgradeServiceView, failure: UpgradeFailure, logger: Logger): void {
+  const at = new Date(failure.at * 1000).toISOString();
+  logger.error('the last upgrade failed and was rolled back', { version: failure.version, reason: failure.reason, at });
+  (service.telemetry.event as (type: string, details: Record<string, unknown>) => void)('upgrade-failed', { version: failure.version, slot: failure.slot, reason: failure.reason, at });
+}
