@@ -27,11 +27,9 @@ const commit = (() => {
 // dist/ keeps the web UI's build in webui/build/; another --out gets its own, beside its bundle.
 const webuiDir = out === 'dist' ? 'webui/build' : join(out, 'webui');
 const webui = await buildWebui(webuiDir);
-const assets = {
-  'index.html': readFileSync('webui/index.html', 'utf8'),
-  'app.js': readFileSync(join(webuiDir, 'app.js'), 'utf8'),
-  'app.css': readFileSync(join(webuiDir, 'app.css'), 'utf8'),
-};
+// The files as the build compressed them (gzip and brotli, base64); the server unzips the plain form at start.
+const manifest = JSON.parse(readFileSync(join(webuiDir, 'manifest.json'), 'utf8'));
+const assets = { files: Object.fromEntries(manifest.files.map((name) => [name, { gzip: readFileSync(join(webuiDir, `${name}.gz`)).toString('base64'), br: readFileSync(join(webuiDir, `${name}.br`)).toString('base64') }])) };
 
 mkdirSync(out, { recursive: true });
 // The repository is ESM ("type": "module"); the bundle is CommonJS, so dist/ says so for itself.
@@ -59,4 +57,4 @@ chmodSync(join(out, 'postern.js'), 0o755);
 // The native data-plane driver sits beside the bundle (the firmware build embeds its own instead).
 const driver = 'drivers/build/Release/postern_dp.node';
 if (out === 'dist' && existsSync(driver)) copyFileSync(driver, 'dist/postern_dp.node');
-console.log(`built ${join(out, 'postern.js')} (${pkg.version}, ${commit}${board ? `, board ${board.name}` : ''}); web UI ${((webui.js + webui.css + webui.html) / 1024).toFixed(1)} KB gzipped`);
+console.log(`built ${join(out, 'postern.js')} (${pkg.version}, ${commit}${board ? `, board ${board.name}` : ''}); web UI ${(webui.br / 1024).toFixed(1)} KB brotli, ${(webui.gzip / 1024).toFixed(1)} KB gzip, ${(webui.identity / 1024).toFixed(1)} KB plain`);

@@ -51,7 +51,12 @@ t.test('run answers /healthz, serves the page, and stops cleanly on SIGTERM', as
   t.ok(Date.now() - started < 5000, 'healthy within 5 s of the start');
   t.equal(health['status'], 'ok');
   t.equal(health['configRevision'], 1);
-  t.match(await (await fetch(`${base}/`)).text(), /<title>Postern<\/title>/, 'the embedded page');
+  const page = await (await fetch(`${base}/`)).text();
+  t.match(page, /<title>Postern<\/title>/, 'the embedded page');
+  // The bundle carries the build's brotli and gzip forms of its content-hashed files (issue 17).
+  const script = await fetch(`${base}${/src="(\/app\.[0-9a-f]{12}\.js)"/.exec(page)?.[1] ?? '/none'}`, { headers: { 'accept-encoding': 'br' } });
+  t.same([script.status, script.headers.get('content-encoding'), script.headers.get('cache-control')], [200, 'br', 'public, max-age=31536000, immutable'], 'its script, embedded as brotli, cached a year');
+  t.match(await script.text(), /^[\s\S]{1000,}$/, 'and decodes to the script');
   t.equal((await fetch(`${base}/nope`)).status, 404);
   t.equal((await fetch(`${base}/healthz`, { method: 'POST' })).status, 405);
   for (const r of p.records) t.type(r['ts'], 'string', 'structured records carry a timestamp');

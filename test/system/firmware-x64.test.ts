@@ -40,8 +40,13 @@ t.test('postern run answers /healthz inside a lab namespace with its embedded dr
   t.match(served.log(), /"path":"[^"]*\/run\/postern_dp-[0-9a-f]{16}\.node"[^\n]*"msg":"driver loaded"/, 'the embedded driver, loaded from the runtime directory');
   const page = await lab.exec('client', ['curl', '-sS', '--max-time', '5', `http://${GW}:${PORT}/`]);
   t.match(page.stdout, /<title>Postern<\/title>/, 'the embedded web UI');
-  const app = await lab.exec('client', ['curl', '-sS', '--max-time', '5', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', `http://${GW}:${PORT}/app.js`]);
-  t.match(app.stdout, /^200 \d{4,}$/, 'its script');
+  // The script under its content-hashed name, precompressed at build time and served as brotli.
+  const script = /src="\/(app\.[0-9a-f]{12}\.js)"/.exec(page.stdout)?.[1];
+  t.ok(script, `the page names its hashed script: ${script}`);
+  const app = await lab.exec('client', ['curl', '-sS', '--max-time', '5', '-H', 'Accept-Encoding: br', '-D', '-', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', `http://${GW}:${PORT}/${script}`]);
+  t.match(app.stdout, /^content-encoding: br\r?$/im, 'its script, as brotli');
+  t.match(app.stdout, /^cache-control: public, max-age=31536000, immutable\r?$/im, 'kept a year');
+  t.match(app.stdout, /^200 \d{4,}$/m, `${/^200 (\d+)$/m.exec(app.stdout)?.[1]} bytes transferred`);
   t.comment(figures(f, served, 'x64'));
   t.ok(served.startToHealthyMs < 10_000, `healthy in ${served.startToHealthyMs} ms`);
   t.equal(await served.stop(), 0, 'a clean stop on SIGTERM');
