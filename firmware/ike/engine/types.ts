@@ -121,9 +121,10 @@ export type IkeAction =
   /**
    * A new child replacing `old` (§2.8): its inbound SA at once beside the old one. Its outbound SA
    * now if we started the rekey (`initiated`); otherwise when the old child's delete arrives, since
-   * until then the peer may not have the new SA yet.
+   * until then the peer may not have the new SA yet. `confirmed`: the same rekey announced before
+   * with `initiated: false` is now known to the peer (IKEv1 QM3), so the outbound SA switches now.
    */
-  | { readonly type: 'rekey-child'; readonly old: ChildSaInfo; readonly child: ChildSaInfo; readonly initiated: boolean }
+  | { readonly type: 'rekey-child'; readonly old: ChildSaInfo; readonly child: ChildSaInfo; readonly initiated: boolean; readonly confirmed?: boolean }
   /** The peer (or we) moved (MOBIKE, RFC 4555): the child's SAs now run between these addresses. */
   | { readonly type: 'move-child'; readonly child: ChildSaInfo }
   /** The IKE SA was replaced by a new one (§2.18); its children moved along, nothing went down. */

@@ -91,7 +91,17 @@ export class ChildInstaller {
    * at once beside the old, and outbound traffic moves to the new SA; the old inbound SA leaves
    * with its delete. No packet is dropped on the way.
    */
-  rekey(old: ChildSaInfo, child: ChildSaInfo, initiated = true): void {
+  rekey(old: ChildSaInfo, child: ChildSaInfo, initiated = true, confirmed = false): void {
+    if (confirmed) {
+      // Announced before with its outbound SA pending (IKEv1 QM2); the peer has it now (QM3).
+      const pending = this.#pendingOutbound.get(old.inbound.spi);
+      const tunnel = this.#tunnels.get(child.inbound.spi);
+      if (pending && tunnel && pending === this.#childSas.get(child.inbound.spi)?.outbound) {
+        this.#pendingOutbound.delete(old.inbound.spi);
+        tunnel.setOutbound(pending);
+      }
+      return;
+    }
     const tunnel = this.#tunnels.get(old.inbound.spi);
     if (!tunnel) return void this.install(child);
     const { inbound, outbound } = this.#sas(child);

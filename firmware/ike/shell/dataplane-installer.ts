@@ -58,7 +58,8 @@ export class DataPlaneInstaller {
    * beside the old; the outbound SA switches now if we started the rekey, else with the old child's
    * delete, since until then the peer may not have the new SA.
    */
-  rekey(old: ChildSaInfo, child: ChildSaInfo, initiated = true): void {
+  rekey(old: ChildSaInfo, child: ChildSaInfo, initiated = true, confirmed = false): void {
+    if (confirmed) return this.#confirm(old, child);
     const previous = this.#children.get(old.inbound.spi);
     if (!previous) return this.install(child);
     const { inbound, outbound } = this.#specs(child, previous.reqid);
@@ -67,6 +68,17 @@ export class DataPlaneInstaller {
     else this.#pendingOutbound.set(old.inbound.spi, { child: child.inbound.spi, spec: outbound });
     this.#children.set(child.inbound.spi, { reqid: previous.reqid, inbound, outbound: initiated ? outbound : undefined });
     this.#options.log.info('child SA rekeyed in place', { reqid: previous.reqid, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16) });
+  }
+
+  /** A rekey answered earlier (its outbound SA pending) is known to the peer now: send on it. */
+  #confirm(old: ChildSaInfo, child: ChildSaInfo): void {
+    const pending = this.#pendingOutbound.get(old.inbound.spi);
+    const successor = this.#children.get(child.inbound.spi);
+    if (!pending || pending.child !== child.inbound.spi || !successor) return;
+    this.#pendingOutbound.delete(old.inbound.spi);
+    this.#call('switch to the rekeyed outbound SA', () => this.#options.dataplane.addSa(pending.spec));
+    successor.outbound = pending.spec;
+    this.#options.log.info('rekeyed child SA confirmed: sending on it', { reqid: successor.reqid, outSpi: child.outbound.spi.toString(16) });
   }
 
   /** MOBIKE or a NAT rebinding: the child's SAs now run between these addresses and ports. */

@@ -7,7 +7,7 @@ import { deletePayloads, handleInformational, sendInformational } from './inform
 import { dpdDue, runDpd } from './dpd.ts';
 import { handleMm2, handleMm4, handleMm6, plainNotify, respondMm1, respondMm3, respondMm5, startMainMode } from './main-mode.ts';
 import { describeOutgoing, EXCHANGE_NAMES, exchangeIv, messageHash, open, payloadNames, type Opened } from './protect.ts';
-import { handleQm2, handleQm3, ourSelectorPairs, respondQm1, retireChild, startQuickMode } from './quick-mode.ts';
+import { abandonAnswered, handleQm2, handleQm3, ourSelectorPairs, respondQm1, retireChild, startQuickMode } from './quick-mode.ts';
 
 const cookieKey = (c: bigint) => c.toString(16).padStart(16, '0');
 
@@ -105,7 +105,8 @@ export class Ikev1Engine {
     this.#begin(now);
     for (const sa of [...this.#sas.values()]) {
       if (sa.state !== 'established' && now - sa.createdAt >= this.options.halfOpenTimeoutMs) {
-        this.#close(sa, `Main Mode not complete after ${this.options.halfOpenTimeoutMs / 1000} s`);
+        const why = sa.undecryptable ? `: message ${sa.initiator ? 6 : 5} never decrypted, the pre-shared keys differ` : '';
+        this.#close(sa, `Main Mode not complete after ${this.options.halfOpenTimeoutMs / 1000} s${why}`);
         continue;
       }
       if (!this.#resend(sa, sa, now)) {
@@ -127,6 +128,7 @@ export class Ikev1Engine {
       for (const qm of [...sa.quickModes.values()]) {
         if (!this.#resend(sa, qm, now)) {
           sa.quickModes.delete(qm.messageId);
+          abandonAnswered(this.#context(), sa, qm);
           this.#log('warn', `Quick Mode ${qm.messageId.toString(16)} with ${sa.remote.address} abandoned: no answer`);
         }
       }
@@ -206,7 +208,7 @@ export class Ikev1Engine {
     }
     if (!sa.crypto?.keys || (sa.state !== 'mm4' && sa.state !== 'mm5')) return this.#drop('unexpected', `unexpected encrypted Main Mode message in state ${sa.state}`);
     const opened = this.#open(sa, sa.iv, m, 'Main Mode');
-    if (!opened) return this.#fail(sa, `Main Mode message ${sa.initiator ? 6 : 5} does not decrypt to valid payloads: the pre-shared keys differ`);
+    if (!opened) return this.#undecryptable(sa);
     if (!sa.initiator) {
       // RFC 3947 §4: the initiator moved to port 4500 behind a NAT; answer where it now is.
       sa.local = to;
@@ -250,6 +252,9 @@ export class Ikev1Engine {
     const qm = sa.quickModes.get(mid);
     const opened = this.#open(sa, qm ? qm.iv : exchangeIv(sa, mid), m, 'Quick Mode');
     if (!opened) return;
+    // Behind a NAT the peer may have a new address or port (RFC 3947 §5); believed only once the
+    // message's HASH checks out, so a replayed or forged packet cannot move the SA.
+    const endpoints = { local: sa.local, remote: sa.remote };
     if (sa.natDetected) { sa.local = to; sa.remote = from; }
     const ctx = this.#context();
     let error: string | undefined;
@@ -263,7 +268,11 @@ export class Ikev1Engine {
       else error = `unexpected in state ${qm.state}`;
       if (error) qm.iv = before;
     }
-    if (error) this.#log('warn', `Quick Mode ${mid.toString(16)} with ${sa.remote.address} failed: ${error}`);
+    if (error) {
+      sa.local = endpoints.local;
+      sa.remote = endpoints.remote;
+      this.#log('warn', `Quick Mode ${mid.toString(16)} with ${sa.remote.address} failed: ${error}`);
+    }
   }
 
   #informational(sa: Phase1Sa | undefined, m: IsakmpMessage): void {
@@ -289,6 +298,19 @@ export class Ikev1Engine {
     this.#log('warn', `Aggressive Mode from ${from.address} refused with NO-PROPOSAL-CHOSEN: only Main Mode is enabled`);
     if (m.header.responderCookie !== 0n || m.encrypted) return;
     this.#actions.push({ type: 'send', packet: plainNotify(m.header.initiatorCookie, 0n, NotifyType.NO_PROPOSAL_CHOSEN, Buffer.from(this.#crypto.randomBytes(4)).readUInt32BE()), from: to, to: from });
+  }
+
+  /**
+   * Message 5 (or 6) that does not decrypt: a wrong pre-shared key, or a damaged or forged packet.
+   * The half-open SA stays (a forged packet must not end it): counted, dropped unremembered, and
+   * the peer's retransmission tried afresh; after the retransmission budget the SA closes.
+   */
+  #undecryptable(sa: Phase1Sa): void {
+    sa.undecryptable++;
+    this.#unanswered = true;
+    const n = sa.initiator ? 6 : 5;
+    if (sa.undecryptable > this.options.retransmitTries) return this.#fail(sa, `Main Mode message ${n} did not decrypt ${sa.undecryptable} times: the pre-shared keys differ`);
+    if (sa.undecryptable === 1) this.#log('warn', `${sa.connection?.name ?? 'IKEv1'} with ${sa.remote.address}: Main Mode message ${n} does not decrypt to valid payloads: the pre-shared keys differ (or the packet was damaged); dropped, waiting for a retransmission`);
   }
 
   #fail(sa: Phase1Sa, error: string): void {

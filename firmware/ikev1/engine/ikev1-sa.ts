@@ -99,6 +99,8 @@ export class Phase1Sa {
   dpdSequence = 0;
   dpdPending: { sentAt: number; tries: number } | undefined;
   retransmit: Retransmit | undefined;
+  /** Main Mode messages 5/6 that did not decrypt (wrong PSK or a damaged packet): dropped and counted. */
+  undecryptable = 0;
   /** Our answers by the hash of the message they answered: a duplicate gets the same answer again. */
   readonly answers = new Map<string, Uint8Array>();
   readonly quickModes = new Map<number, QuickMode>();

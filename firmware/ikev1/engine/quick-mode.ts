@@ -22,8 +22,9 @@ import { cookieBytes } from '../crypto/keys.ts';
  *   QM1 I→R  HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr]
  *   QM2 R→I  HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr]
  *   QM3 I→R  HDR*, HASH(3)
- * The responder resends QM2 until QM3 arrives; both install the child once they hold HASH(3)'s
- * proof (initiator when it sends it, responder when it checks it).
+ * The responder resends QM2 until QM3 arrives. The initiator installs the child when it sends QM3
+ * and may send on it at once, so the responder accepts the new inbound SA as QM2 goes out (nothing
+ * the peer sends on it is lost) and sends on it only once QM3's HASH(3) proves the peer holds it.
  */
 
 const spiBytes = (spi: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(spi >>> 0); return b; };
@@ -144,7 +145,36 @@ export function respondQm1(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened:
   qm.child = child;
   sa.quickModes.set(mid, qm);
   ctx.reply(sa, seal(sa, qm, ExchangeType.QUICK_MODE, mid, [{ kind: 'HASH', data: hash }, ...rest]), qm);
+  acceptInbound(ctx, sa, child, qm);
   return undefined;
+}
+
+const selectorKey = (c: ChildSaInfo) => `${c.localTs.join(',')}|${c.remoteTs.join(',')}`;
+
+/**
+ * Responder, as QM2 goes out: the new child's inbound SA goes in now, since the initiator may send
+ * on it right after QM2. A rekey (same selectors as a child we hold) keeps sending on the old
+ * child until QM3 (`initiated: false` leaves the outbound SA pending); a first child goes in whole,
+ * nothing else carries its traffic. Abandoned without QM3, it is taken out again.
+ */
+function acceptInbound(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo, qm: QuickMode): void {
+  const old = sa.children.find((c) => selectorKey(c) === selectorKey(child) && !sa.retiring.has(c.inbound.spi));
+  if (old) qm.replaces = old;
+  sa.children.push(child);
+  sa.childBorn.set(child.inbound.spi, ctx.now);
+  if (qm.idci && qm.idcr) sa.childSelectors.set(child.inbound.spi, { local: qm.idcr, remote: qm.idci });
+  ctx.emit(old ? { type: 'rekey-child', old, child, initiated: false } : { type: 'install-child', child });
+}
+
+/** A Quick Mode we answered never got its QM3: the child accepted at QM2 goes again (no Delete: the peer never confirmed it). */
+export function abandonAnswered(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode): void {
+  const child = qm.child;
+  const i = child ? sa.children.indexOf(child) : -1;
+  if (!child || qm.initiator || qm.state !== 'qm2' || i < 0) return;
+  sa.children.splice(i, 1);
+  sa.childBorn.delete(child.inbound.spi);
+  sa.childSelectors.delete(child.inbound.spi);
+  ctx.emit({ type: 'delete-child', child });
 }
 
 /** Initiator: QM2 → QM3, and the child is installed. */
@@ -191,8 +221,22 @@ export function handleQm3(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened
   qm.retransmit = undefined;
   qm.state = 'done';
   ctx.reply(sa, new Uint8Array());
-  install(ctx, sa, qm.child!, qm);
+  confirmAnswered(ctx, sa, qm.child!, qm);
   return undefined;
+}
+
+/** Responder, QM3 checked: the peer holds the child, so a rekey now sends on it too (its inbound went in at QM2). */
+function confirmAnswered(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo, qm: QuickMode): void {
+  const what = `${child.suite} ${child.mode}, SPIs in ${child.inbound.spi.toString(16)} out ${child.outbound.spi.toString(16)}, ${child.localTs.join(',')} === ${child.remoteTs.join(',')}`;
+  const old = qm.replaces;
+  if (!old || !sa.children.includes(old)) {
+    // A first child is whole since QM2; an old one deleted meanwhile already handed its outbound SA over.
+    ctx.log('info', `Quick Mode with ${sa.remote.address} done: ${what}`);
+    return;
+  }
+  ctx.emit({ type: 'rekey-child', old, child, initiated: true, confirmed: true });
+  ctx.log('info', `child ${old.inbound.spi.toString(16)} with ${sa.remote.address} rekeyed: ${what}`);
+  sa.retiring.set(old.inbound.spi, ctx.now + ctx.options.rekeyedGraceMs);
 }
 
 /**

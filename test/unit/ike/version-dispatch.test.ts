@@ -14,11 +14,12 @@ const B = '192.0.2.2';
 const v1 = (name: string, over: Partial<IkeConnection>) => connection(name, { ike: ['aes256-sha256-modp2048'], esp: ['aes128-sha1'], ...over });
 
 function gateway(side: 'a' | 'b', withV1: boolean): IkeVersionDispatch {
-  const [me, peer] = side === 'a' ? [A, B] : [B, A];
+  const peer = side === 'a' ? B : A;
   const [local, remote] = side === 'a' ? ['10.1.0.0/24', '10.2.0.0/24'] : ['10.2.0.0/24', '10.1.0.0/24'];
+  const [local1, remote1] = side === 'a' ? ['10.3.0.0/24', '10.4.0.0/24'] : ['10.4.0.0/24', '10.3.0.0/24'];
   const v2 = new IkeEngine([connection('site:v2', { remoteAddress: peer, localTs: [local], remoteTs: [remote] })], seededCrypto(`${side}2`));
   if (!withV1) return new IkeVersionDispatch(v2);
-  const conns = [v1('site:v1', { remoteAddress: peer, localTs: ['10.3.0.0/24'].map((x) => (side === 'a' ? x : '10.4.0.0/24')), remoteTs: [side === 'a' ? '10.4.0.0/24' : '10.3.0.0/24'] })];
+  const conns = [v1('site:v1', { remoteAddress: peer, localTs: [local1], remoteTs: [remote1] })];
   return new IkeVersionDispatch(v2, { engine: new Ikev1Engine(conns, seededCrypto(`${side}1`)), connections: conns.map((c) => c.name) });
 }
 

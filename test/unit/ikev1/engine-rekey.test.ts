@@ -39,7 +39,8 @@ t.test('rekey by lifetime: new child beside the old, the old deleted on both sid
   t.equal(rekeyA.length, 1, 'A rekeyed after 600 s');
   t.equal(rekeyA[0]?.old.inbound.spi, first.inbound.spi);
   t.equal(rekeyA[0]?.initiated, true);
-  t.equal(rekeyB[0]?.initiated, true, 'after QM3 both hold the new SA: B moves its outbound at once');
+  t.same(rekeyB.map((r) => [r.initiated, r.confirmed ?? false]), [[false, false], [true, true]], 'B accepts the new inbound SA with QM2, and sends on it once QM3 proves A holds it');
+  t.equal(rekeyB[0]?.child, rekeyB[1]?.child, 'the same child both times');
   t.equal(rekeyA[0]?.child.inbound.spi, rekeyB[0]?.child.outbound.spi, 'the new SPIs agree');
   t.equal(pair.of('a', 'delete-child')[0]?.child.inbound.spi, first.inbound.spi, 'A removed the old child');
   t.equal(pair.of('b', 'delete-child')[0]?.child.outbound.spi, first.inbound.spi, 'B removed it on A\'s delete');
@@ -86,4 +87,35 @@ t.test('half-open caps: per source and in all; established peers unaffected', as
   t.equal(b.sas.filter((s) => s.state === 'mm2').length, 0, 'all timed out');
   flood('198.51.100.1', 11);
   t.equal(b.sas.filter((s) => s.state === 'mm2').length, 1, 'room again');
+});
+
+t.test('the Quick Mode responder accepts the new inbound SA as QM2 goes out: a lost QM3 loses no packet', async (t) => {
+  const pair = pairOf({ rekeySeconds: 600 });
+  pair.run(60_000);
+  const first = pair.of('b', 'install-child')[0]!.child;
+  // Drop A's first QM3 of the rekey (the one Quick Mode message with only a HASH from A after 600 s).
+  let dropped = 0;
+  pair.filter = (p) => (p.at > 600_000 && p.from.address === '192.0.2.1' && p.packet[18] === 32 && p.packet.length <= 28 + 48 && dropped++ === 0 ? 'drop' : 'deliver');
+  pair.run(600_000 + 1_000);
+  const early = pair.of('b', 'rekey-child');
+  t.equal(dropped, 1, 'QM3 was lost');
+  t.same(early.map((r) => [r.old.inbound.spi, r.initiated]), [[first.inbound.spi, false]], 'B already accepts the new inbound SA, A may send on it');
+  t.ok(pair.engines.b.sas[0]?.children.includes(early[0]!.child), 'the new child is in the SA before QM3 came');
+  pair.run(700_000);
+  // A deleted the old child before its QM3 was retransmitted: that Delete handed B's outbound SA over.
+  t.ok(pair.of('b', 'delete-child').some((d) => d.child.inbound.spi === first.inbound.spi), 'the old child went with A\'s Delete');
+  t.ok(pair.logs('b').some((l) => l.startsWith('Quick Mode with 192.0.2.1 done')), 'the retransmitted QM2 brought QM3 again: done');
+  t.same(pair.engines.b.sas[0]?.children.map((c) => c.inbound.spi), [early[0]!.child.inbound.spi], 'only the new child is left');
+  t.equal([...pair.engines.b.sas[0]!.quickModes.values()].filter((q) => q.state !== 'done').length, 0, 'nothing waits any more');
+});
+
+t.test('a Quick Mode answered but never confirmed takes its child out again', async (t) => {
+  const pair = pairOf({ rekeySeconds: 600 });
+  pair.run(60_000);
+  pair.filter = (p) => (p.at > 600_000 && p.from.address === '192.0.2.1' && p.packet[18] === 32 && p.packet.length <= 28 + 48 ? 'drop' : 'deliver');
+  pair.run(900_000);
+  const accepted = pair.of('b', 'rekey-child')[0]?.child;
+  t.ok(accepted, 'B accepted the rekey at QM2');
+  t.ok(pair.of('b', 'delete-child').some((d) => d.child === accepted), 'and removed it when no QM3 came');
+  t.notOk(pair.engines.b.sas[0]?.children.includes(accepted!), 'the SA no longer lists it');
 });

@@ -1,0 +1,42 @@
+// The installer's part of an IKEv1 Quick Mode answered as responder (issue 19): the new inbound SA
+// at QM2 (outbound pending, the old one still sends), the outbound switched once QM3 confirms, and
+// the old child's removal then switches nothing twice.
+import t from 'tap';
+import { FakeDataPlane } from '../../../firmware/dataplane/fake.ts';
+import type { UserspaceDataPlane } from '../../../firmware/dataplane/userspace.ts';
+import type { ChildSaInfo } from '../../../firmware/ike/engine/types.ts';
+import { DataPlaneInstaller } from '../../../firmware/ike/shell/dataplane-installer.ts';
+import { createLogger } from '../../../firmware/log/logger.ts';
+import { Secret } from '../../../firmware/util/secret.ts';
+
+const key = () => new Secret(Buffer.alloc(16, 7));
+const child = (inSpi: number, outSpi: number): ChildSaInfo => ({
+  ikeSpi: 1n, connection: 'site:x', suite: 'aes-gcm-128', esn: false, mode: 'tunnel',
+  inbound: { spi: inSpi, source: '192.0.2.1', destination: '192.0.2.2', encryption: key() },
+  outbound: { spi: outSpi, source: '192.0.2.2', destination: '192.0.2.1', encryption: key() },
+  localTs: ['10.2.0.0/24'], remoteTs: ['10.1.0.0/24'],
+});
+
+t.test('rekey answered at QM2, confirmed at QM3: outbound switches once, at the confirmation', async (t) => {
+  const fake = new FakeDataPlane();
+  const errors: string[] = [];
+  const log = createLogger({ level: 'info', sink: (r) => { if (r.level === 'error') errors.push(String(r.msg)); } });
+  const installer = new DataPlaneInstaller({ dataplane: fake as unknown as UserspaceDataPlane, log });
+  const old = child(0x1000, 0x2000);
+  const fresh = child(0x1001, 0x2001);
+  installer.install(old);
+  await new Promise((r) => setImmediate(r));
+  const spis = () => [...fake.sas.values()].map((s) => `${s.spec.direction}:${s.spec.spi.toString(16)}`).sort();
+  installer.rekey(old, fresh, false);
+  await new Promise((r) => setImmediate(r));
+  t.same(spis(), ['in:1000', 'in:1001', 'out:2000'], 'QM2: the new inbound SA beside the old, still sending on the old');
+  installer.rekey(old, fresh, true, true);
+  await new Promise((r) => setImmediate(r));
+  t.same(spis(), ['in:1000', 'in:1001', 'out:2000', 'out:2001'], 'QM3: the new outbound SA goes in (the userspace back end swaps it under the reqid)');
+  installer.remove(old);
+  await new Promise((r) => setImmediate(r));
+  t.same(spis(), ['in:1001', 'out:2001'], 'the old child leaves without a second switch');
+  t.same(errors, [], 'the data plane refused nothing');
+  installer.rekey(old, fresh, true, true);
+  t.same(spis(), ['in:1001', 'out:2001'], 'a late confirmation changes nothing');
+});
