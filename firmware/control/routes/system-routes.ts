@@ -4,9 +4,8 @@
  * and reboot. Every change is one configuration transaction (applyOrThrow), its errors at their paths.
  */
 import { isIP } from 'node:net';
-import { configChanges } from '../../config/config-changes.ts';
+import { diffConfigs } from '../../config/config-diff.ts';
 import { portLabel, portsToOpen } from '../../config/ports-to-open.ts';
-import { redactConfig } from '../../config/redact.ts';
 import type { PosternConfig } from '../../config/types.ts';
 import { validateConfig } from '../../config/validate.ts';
 import { ownValue } from '../../util/json-input.ts';
@@ -101,7 +100,8 @@ export function systemRoutes(ctx: ApiContext): Route[] {
         const checked = validateConfig(next, { interfaces: interfaces() });
         const errors = checked.ok ? [] : checked.errors;
         const warnings = checked.warnings;
-        const changes = errors.length ? [] : configChanges(redactConfig(current()), redactConfig(next));
+        // The history's diff (secrets named, never shown).
+        const changes = errors.length ? [] : diffConfigs(current(), next);
         return { status: 200, body: { valid: errors.length === 0, issues: errors, warnings, changes: changes.slice(0, 200), more: Math.max(0, changes.length - 200) } };
       },
     },

@@ -53,8 +53,8 @@ t.test('import preview: changes listed, nothing applied; errors at their paths',
   t.equal(preview.status, 200);
   t.equal(preview.json.valid, true);
   t.same(preview.json.changes, [
-    { path: 'system.dns.servers', kind: 'changed', before: ['1.1.1.1', '9.9.9.9'], after: ['9.9.9.9'] },
-    { path: 'pools[guests]', kind: 'added', after: { name: 'guests', ipv4: '10.11.0.0/24', dns: [] } },
+    { path: 'system.dns.servers', kind: 'changed', before: '["1.1.1.1","9.9.9.9"]', after: '["9.9.9.9"]' },
+    { path: 'pools[guests]', kind: 'added' },
   ], 'each changed setting, the added pool by name');
   t.equal(h.store.current().revision, revision, 'nothing applied');
   exported.pools[1].ipv4 = '10.10.0.0/25';

@@ -12,11 +12,10 @@ interface Preview {
   valid: boolean;
   issues: Issue[];
   warnings: Issue[];
-  changes: Array<{ path: string; kind: 'added' | 'removed' | 'changed'; before?: unknown; after?: unknown }>;
+  /** before/after as JSON text; secrets named, never shown. */
+  changes: Array<{ path: string; kind: 'added' | 'removed' | 'changed'; before?: string; after?: string }>;
   more: number;
 }
-
-const show = (v: unknown): string => (v === undefined ? '' : JSON.stringify(v));
 
 function BackupCard() {
   const [password, setPassword] = useState('');
@@ -99,7 +98,7 @@ function PreviewList(props: { preview: Preview; onApply: () => void }) {
       <p>{p.changes.length === 0 ? 'The file is the configuration running now: nothing would change.' : `Importing changes ${p.changes.length + p.more} setting${p.changes.length + p.more === 1 ? '' : 's'}:`}</p>
       <table>
         <tbody>
-          {p.changes.map((c) => <tr key={c.path} data-path={c.path}><td><code>{c.path}</code></td><td>{c.kind}</td><td>{show(c.before)}</td><td>{show(c.after)}</td></tr>)}
+          {p.changes.map((c) => <tr key={c.path} data-path={c.path}><td><code>{c.path}</code></td><td>{c.kind}</td><td>{c.before ?? ''}</td><td>{c.after ?? ''}</td></tr>)}
         </tbody>
       </table>
       {p.warnings.length ? <ul class="warning">{p.warnings.map((w) => <li key={w.path + w.message}><code>{w.path}</code> {w.message}</li>)}</ul> : null}
