@@ -20,7 +20,8 @@ export function androidProfile(input: ProfileInput): ProfileFile {
     uuid: stableUuid('postern-android', input.server, input.user),
     name: input.name,
     type: cert ? 'ikev2-cert' : 'ikev2-eap',
-    remote: { addr: input.server, id: input.server, cert: input.caDer.toString('base64') },
+    // Without remote.cert the app checks the gateway against Android's own CAs (a public certificate, ACME).
+    remote: { addr: input.server, id: input.server, ...(input.publicServerCertificate ? {} : { cert: input.caDer.toString('base64') }) },
     // local.p12: the app installs it with Android's KeyChain, which asks for its password.
     local: cert ? { id: cert.identity, p12: cert.p12.toString('base64') } : { eap_id: input.user },
     'ike-proposal': ike,

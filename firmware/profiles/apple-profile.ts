@@ -62,7 +62,8 @@ export function appleProfile(input: ProfileInput, uuid: () => string, now: Date)
     RemoteAddress: input.server,
     RemoteIdentifier: input.server,
     LocalIdentifier: cert?.identity ?? input.user,
-    ServerCertificateIssuerCommonName: input.caCommonName,
+    // A public CA's intermediates change with each renewal: the name is pinned only for Postern's own CA.
+    ...(input.publicServerCertificate ? {} : { ServerCertificateIssuerCommonName: input.caCommonName }),
     ServerCertificateCommonName: input.serverCommonName,
     DisableMOBIKE: input.mobike ? 0 : 1,
     DisableRedirect: 1,
@@ -81,7 +82,8 @@ export function appleProfile(input: ProfileInput, uuid: () => string, now: Date)
     PayloadDisplayName: input.name,
     PayloadDescription: `IKEv2 VPN to ${input.server} for ${input.user}`,
     PayloadContent: [
-      { PayloadType: 'com.apple.security.root', PayloadVersion: 1, PayloadIdentifier: `${identifier}.ca`, PayloadUUID: caUuid, PayloadDisplayName: input.caCommonName, PayloadContent: input.caDer },
+      // A public gateway certificate (ACME) is trusted by the device already: no root to install.
+      ...(input.publicServerCertificate ? [] : [{ PayloadType: 'com.apple.security.root', PayloadVersion: 1, PayloadIdentifier: `${identifier}.ca`, PayloadUUID: caUuid, PayloadDisplayName: input.caCommonName, PayloadContent: input.caDer }]),
       // No Password key: the device asks for the PKCS#12's password while installing.
       ...(cert && p12Uuid ? [{ PayloadType: 'com.apple.security.pkcs12', PayloadVersion: 1, PayloadIdentifier: `${identifier}.identity`, PayloadUUID: p12Uuid, PayloadDisplayName: cert.identity, PayloadCertificateFileName: `${slug(input.user)}.p12`, PayloadContent: cert.p12 }] : []),
       { PayloadType: 'com.apple.vpn.managed', PayloadVersion: 1, PayloadIdentifier: `${identifier}.vpn`, PayloadUUID: vpnUuid, PayloadDisplayName: input.name, UserDefinedName: input.name, VPNType: 'IKEv2', IKEv2: ikev2 },

@@ -25,7 +25,7 @@ export function installText(kind: ClientKind, input: ProfileInput, filename: str
         `iPhone/iPad: open ${filename} (AirDrop, Mail or Files), then Settings › General › VPN & Device Management › "${input.name}" › Install.`,
         `Mac: double-click ${filename}, then System Settings › Privacy & Security › Profiles (older macOS: System Preferences › Profiles) › Install.`,
         cert ? `The device asks for ${password} while installing.` : `Connect in Settings › VPN; the device asks for ${password} at the first connection.`,
-        'The profile is signed by the gateway: it shows as Verified once its CA is installed.',
+        input.publicServerCertificate ? 'The profile is signed by the gateway\'s public certificate: it shows as Verified.' : 'The profile is signed by the gateway: it shows as Verified once its CA is installed.',
       ].join('\n');
     case 'android':
       return [

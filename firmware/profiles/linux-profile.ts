@@ -28,7 +28,8 @@ export function linuxProfile(input: ProfileInput, uuid: () => string): ProfileFi
     : ['method=eap', `user=${keyfileValue(input.user)}`, 'password-flags=2'];
   const keyfile = [
     '[connection]', `id=${keyfileValue(input.name)}`, `uuid=${uuid()}`, 'type=vpn', 'autoconnect=false', '',
-    '[vpn]', 'service-type=org.freedesktop.NetworkManager.strongswan', `address=${keyfileValue(input.server)}`, `certificate=${caPath}`,
+    // Without certificate= the plugin checks the gateway against the system's CAs (a public certificate, ACME).
+    '[vpn]', 'service-type=org.freedesktop.NetworkManager.strongswan', `address=${keyfileValue(input.server)}`, ...(input.publicServerCertificate ? [] : [`certificate=${caPath}`]),
     ...auth, 'virtual=yes', 'encap=no', 'ipcomp=no',
     'proposal=yes', `ike=${ike}`, `esp=${esp}`, '',
     '[ipv4]', 'method=auto', '', '[ipv6]', 'method=auto', '',
@@ -39,7 +40,7 @@ export function linuxProfile(input: ProfileInput, uuid: () => string): ProfileFi
     `# Postern VPN profile for ${input.user}: NetworkManager + strongSwan. Run as root.`,
     'set -eu',
     'mkdir -p /etc/postern',
-    `cat > ${caPath} <<'POSTERN_CA'`, input.caPem.trim(), 'POSTERN_CA',
+    ...(input.publicServerCertificate ? [] : [`cat > ${caPath} <<'POSTERN_CA'`, input.caPem.trim(), 'POSTERN_CA']),
     ...(cert ? splitPkcs12(cert.p12, certPath, keyPath) : []),
     `cat > /etc/NetworkManager/system-connections/${id}.nmconnection <<'POSTERN_CONNECTION'`, keyfile.trimEnd(), 'POSTERN_CONNECTION',
     `chmod 600 /etc/NetworkManager/system-connections/${id}.nmconnection`,

@@ -23,6 +23,12 @@ export interface ProfileInput {
   readonly caPem: string;
   readonly caDer: Buffer;
   readonly caCommonName: string;
+  /**
+   * The gateway's certificate is a public CA's (ACME, issue 16): clients check it against their own
+   * trust store, so no profile imports Postern's CA as a root or pins the issuer's name (a public
+   * CA's intermediates change). Postern's CA still signs client certificates for certificate login.
+   */
+  readonly publicServerCertificate: boolean;
   readonly ikeProposals: readonly string[];
   readonly espProposals: readonly string[];
   /** EAP-MSCHAPv2 (username/password) or a client certificate. */
@@ -70,6 +76,7 @@ export function profileInput(config: PosternConfig, pki: GatewayPki, user: strin
     caPem: pki.ca.certificatePem,
     caDer: ca.raw,
     caCommonName: commonName(ca.subject) ?? config.certificates.ca.commonName,
+    publicServerCertificate: pki.server.acme === true,
     ikeProposals: ike.proposals.ike,
     espProposals: ike.proposals.esp,
     auth: ike.auth === 'certificate' ? 'certificate' : 'eap',

@@ -55,12 +55,18 @@ export function windowsProfile(input: ProfileInput): ProfileFile {
     `# Postern VPN profile for ${input.user} on ${input.server} (IKEv2${input.sstp.enabled ? ', SSTP' : ''}). Run in an elevated PowerShell:`,
     `#   powershell -ExecutionPolicy Bypass -File .\\<this file>`,
     '$ErrorActionPreference = \'Stop\'',
-    `$caBase64 = ${ps(input.caDer.toString('base64'))}`,
-    '$ca = [Security.Cryptography.X509Certificates.X509Certificate2]::new([Convert]::FromBase64String($caBase64))',
-    `$caFile = Join-Path $env:TEMP ${ps(`${slug(name)}-ca.cer`)}`,
-    '[IO.File]::WriteAllBytes($caFile, $ca.RawData)',
-    'Import-Certificate -FilePath $caFile -CertStoreLocation Cert:\\LocalMachine\\Root | Out-Null',
-    'Remove-Item $caFile',
+    // A public gateway certificate (ACME) is checked against Windows' own roots: no CA import. $ca
+    // stays for certificate login, whose machine certificate Postern's CA issued (the issuer filter).
+    ...(input.publicServerCertificate && !cert ? [] : [
+      `$caBase64 = ${ps(input.caDer.toString('base64'))}`,
+      '$ca = [Security.Cryptography.X509Certificates.X509Certificate2]::new([Convert]::FromBase64String($caBase64))',
+    ]),
+    ...(input.publicServerCertificate ? [] : [
+      `$caFile = Join-Path $env:TEMP ${ps(`${slug(name)}-ca.cer`)}`,
+      '[IO.File]::WriteAllBytes($caFile, $ca.RawData)',
+      'Import-Certificate -FilePath $caFile -CertStoreLocation Cert:\\LocalMachine\\Root | Out-Null',
+      'Remove-Item $caFile',
+    ]),
     ...(cert ? importPkcs12(name, cert.p12) : []),
     ...replaceOwn(name, input.server, scope),
     cert
