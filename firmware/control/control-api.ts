@@ -22,10 +22,15 @@ import { systemRoutes } from './routes/system-routes.ts';
 import { siteRoutes } from './routes/site-routes.ts';
 import { logRoutes } from './routes/log-routes.ts';
 import { historyRoutes } from './routes/history-routes.ts';
+import { safeModeRoutes } from './routes/safe-mode-routes.ts';
+import { withConfirmWithin } from './safe-mode-request.ts';
+import { upgradeRoutes, type UpgradeHooks } from './routes/upgrade-routes.ts';
 import { csrfMatches, SESSION_COOKIE, SessionStore } from './sessions.ts';
 
 export class ControlApi {
   readonly router: Router;
+  /** Firmware upgrades (issue 18), attached after start where this process can take them (firmware/upgrade/upgrade-boot.ts). */
+  upgrades: UpgradeHooks | undefined;
   readonly sessions: SessionStore;
   readonly login: LoginGuard;
   /** `aborted`: the client went away mid-request (issue 15.9: counted and logged at debug, not a 500). */
@@ -36,7 +41,7 @@ export class ControlApi {
     this.#ctx = ctx;
     this.sessions = new SessionStore({ now: () => ctx.now() });
     this.login = new LoginGuard({ now: () => ctx.now(), ...options.login });
-    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx, this.login), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...profileRoutes(ctx), ...pkiRoutes(ctx), ...identityRoutes(ctx), ...problemRoutes(ctx), ...systemRoutes(ctx), ...siteRoutes(ctx), ...logRoutes(ctx), ...historyRoutes(ctx)]);
+    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx, this.login), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...profileRoutes(ctx), ...pkiRoutes(ctx), ...identityRoutes(ctx), ...problemRoutes(ctx), ...systemRoutes(ctx), ...siteRoutes(ctx), ...logRoutes(ctx), ...historyRoutes(ctx), ...safeModeRoutes(ctx), ...upgradeRoutes(ctx, () => this.upgrades)]);
   }
 
   /** For /healthz and the MQTT status: the API's own counters and the login guard's (`login.…`). */
@@ -94,7 +99,8 @@ export class ControlApi {
       return value;
     };
     const c: RequestContext = { req, res, params: match.params, query: url.searchParams, session, body: () => (body ??= object()) };
-    const reply = await match.route.handler(c);
+    // ?confirmWithin=N: whatever this request applies is applied in safe mode (issue 17).
+    const reply = await (changes ? withConfirmWithin(url.searchParams, () => match.route.handler(c)) : match.route.handler(c));
     if ('file' in reply) return sendFile(res, reply.file, reply.contentType, reply.filename);
     sendJson(res, reply.status, reply.body, reply.headers);
   }

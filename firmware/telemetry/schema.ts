@@ -119,8 +119,12 @@ export interface CertificateStatus {
  * `certificate-renewal-failed`: an ACME order or renewal failed (error, failures in a row, retryAt; issue 16).
  * `connection-problem`: one per failed connection attempt, its details as `GET /api/v1/problems`
  * lists it (`firmware/doctor`: cause, stage, explanation, what the client shows, fix; issue 17).
+ * `upgrade-failed`: a firmware upgrade's trial did not commit and the previous version runs again
+ * (version, slot, reason, at; issue 18), sent once by the version rolled back to.
+ * `safe-mode`: a change applied with "confirm within N s" was confirmed, reverted because the time ran
+ * out, or could not be reverted (outcome, revision, previousRevision, newRevision; issue 17).
  */
-export const EVENT_TYPES = ['session-up', 'session-down', 'auth-failure', 'rekey', 'config-change', 'tunnel-up', 'tunnel-down', 'certificate-expiring', 'connection-problem', 'certificate-renewal-failed', 'wan-address-changed'] as const;
+export const EVENT_TYPES = ['session-up', 'session-down', 'auth-failure', 'rekey', 'config-change', 'tunnel-up', 'tunnel-down', 'certificate-expiring', 'connection-problem', 'certificate-renewal-failed', 'wan-address-changed', 'upgrade-failed', 'safe-mode'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
@@ -143,7 +147,8 @@ export interface ConfigVersionMessage {
   readonly ts: string;
 }
 
-export const COMMAND_NAMES = ['report-now', 'disconnect-session'] as const;
+/** `fetch-upgrade` {url}: download a signed update bundle and apply it (off unless telemetry.mqtt.upgradeCommand; issue 18). */
+export const COMMAND_NAMES = ['report-now', 'disconnect-session', 'fetch-upgrade'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 /** Inbound on `cmd`: `{id, command, args}`; `schema` may be left out, and must be 1 when given. */

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { ConfigStore } from '../config/store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { SubsystemStatus } from '../supervisor/subsystem.ts';
+import type { EventType } from '../telemetry/schema.ts';
 import type { UpgradeFailure } from './slot-state.ts';
 import { BOOT_AGAIN_EXIT, createUpgradeManager, serviceHealthy } from './upgrade-setup.ts';
 import type { UpgradeManager } from './upgrade-manager.ts';
@@ -10,7 +11,7 @@ import type { UpgradeManager } from './upgrade-manager.ts';
 export interface UpgradeServiceView {
   readonly supervisor: { status(): Record<string, SubsystemStatus> };
   readonly api: { upgrades?: { manager: UpgradeManager; bootAgain(): void } | undefined };
-  readonly telemetry: { event(type: never, details?: Readonly<Record<string, unknown>>): void };
+  readonly telemetry: { event(type: EventType, details?: Readonly<Record<string, unknown>>): void };
   stop(): Promise<void>;
 }
 
@@ -73,5 +74,5 @@ export function attachUpgrades(prepared: PreparedUpgrades, service: UpgradeServi
 function announce(service: UpgradeServiceView, failure: UpgradeFailure, logger: Logger): void {
   const at = new Date(failure.at * 1000).toISOString();
   logger.error('the last upgrade failed and was rolled back', { version: failure.version, reason: failure.reason, at });
-  (service.telemetry.event as (type: string, details: Record<string, unknown>) => void)('upgrade-failed', { version: failure.version, slot: failure.slot, reason: failure.reason, at });
+  service.telemetry.event('upgrade-failed', { version: failure.version, slot: failure.slot, reason: failure.reason, at });
 }
