@@ -12,6 +12,9 @@ import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
 
+// Used inside the page (this project's tsconfig has no DOM library).
+declare const document: { documentElement: { scrollWidth: number } };
+
 const skip = labSkip(browserMissing());
 const ADMIN = 'Granite-Ladder-Orbit-42';
 const WAIT = { timeout: 15_000 };
