@@ -38,9 +38,11 @@ export interface SwanConnection {
 }
 
 export interface SwanSecret {
-  readonly kind: 'ike' | 'eap';
+  /** pkcs12: `file` (under swanctl/pkcs12) is a PKCS#12 bundle and `secret` its password. */
+  readonly kind: 'ike' | 'eap' | 'pkcs12';
   readonly ids: readonly string[];
   readonly secret: string;
+  readonly file?: string;
 }
 
 export interface SwanSpec {
@@ -49,6 +51,8 @@ export interface SwanSpec {
   readonly charonOptions?: readonly string[];
   /** Files to put under the swanctl directory first ("x509ca/ca.pem", "x509/me.pem", "private/me.key"). */
   readonly files?: Readonly<Record<string, string>>;
+  /** Binary files likewise (a PKCS#12 under "pkcs12/"); the namespace peer only. */
+  readonly binaryFiles?: Readonly<Record<string, Buffer>>;
   readonly secrets?: readonly SwanSecret[];
   readonly pools?: Readonly<Record<string, { readonly addrs: string; readonly dns?: readonly string[] }>>;
 }
@@ -57,7 +61,7 @@ export interface SwanSpec {
 export const CHARON_PLUGINS = [
   'random', 'nonce', 'openssl', 'aes', 'sha1', 'sha2', 'hmac', 'gcm', 'curve25519', 'kdf', 'pem', 'pkcs1', 'pkcs8',
   'x509', 'pubkey', 'revocation', 'constraints', 'kernel-libipsec', 'kernel-netlink', 'socket-default', 'vici',
-  'updown', 'attr', 'eap-identity', 'eap-mschapv2', 'eap-md5',
+  'updown', 'attr', 'eap-identity', 'eap-mschapv2', 'eap-md5', 'pkcs12',
 ] as const;
 
 export function strongswanConf(dir: string, extra: readonly string[] = []): string {
@@ -136,7 +140,7 @@ ${Object.entries(c.children).map(([n, child]) => childSection(n, child)).join('\
 export function swanctlConf(spec: SwanSpec): string {
   const connections = Object.entries(spec.connections).map(([n, c]) => connectionSection(n, c)).join('\n');
   const secrets = (spec.secrets ?? [])
-    .map((s, i) => `  ${s.kind}-${i} {\n${s.ids.map((id, j) => `    id-${j} = ${id}`).join('\n')}\n    secret = "${s.secret.replace(/["\\]/g, '\\$&')}"\n  }`)
+    .map((s, i) => `  ${s.kind}-${i} {\n${s.file ? `    file = ${s.file}\n` : ''}${s.ids.map((id, j) => `    id-${j} = ${id}\n`).join('')}    secret = "${s.secret.replace(/["\\]/g, '\\$&')}"\n  }`)
     .join('\n');
   const pools = Object.entries(spec.pools ?? {})
     .map(([n, p]) => `  ${n} {\n    addrs = ${p.addrs}${p.dns?.length ? `\n    dns = ${list(p.dns)}` : ''}\n  }`)
