@@ -172,6 +172,8 @@ const telemetry = obj('Telemetry', {
     deviceId: str('Device ID', { format: 'name', default: 'postern' }),
     intervalSeconds: int('Status interval (seconds)', 5, 3600, { default: 60 }),
     commandsEnabled: bool('Accept commands', false),
+    // The fleet console may name a bundle URL to fetch and apply (issue 18): a second switch, off by default.
+    upgradeCommand: bool('Accept firmware upgrades by command', false, { optional: true, help: 'fetch-upgrade: the console names a signed bundle URL; the signature is still checked' }),
   }),
 });
 

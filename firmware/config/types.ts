@@ -166,6 +166,8 @@ export interface TelemetryConfig {
     deviceId: string;
     intervalSeconds: number;
     commandsEnabled: boolean;
+    /** The fetch-upgrade command (issue 18); absent: off. */
+    upgradeCommand?: boolean;
   };
 }
 
