@@ -27,7 +27,16 @@ import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
 import { systemStatusSource } from './telemetry/system-status.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
 import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
+import { BoardRuntime } from './board/board-runtime.ts';
+import { selectBoard, type SelectedBoard } from './board/select.ts';
+import { defaultConfig } from './config/defaults.ts';
+import { presetInterfaces, type InterfaceSnapshot } from './network/interface-roles.ts';
+import { followWanChange } from './network/wan-follow.ts';
+import { WanNetwork } from './network/wan-network.ts';
+import { wipeStateDir } from './system/factory-reset.ts';
 import { notAvailable, type SiteHealth, type SiteTestResult } from './sites/site-test.ts';
+import { createSafeMode, revertLeftPending } from './config/safe-mode-wiring.ts';
+import type { SafeMode } from './config/safe-mode.ts';
 
 export interface ServiceOptions {
   readonly stateDir: string;
@@ -42,6 +51,14 @@ export interface ServiceOptions {
   readonly interfaces?: () => readonly string[];
   /** Reboot from the API (issue 17): `postern run` reboots on firmware and restarts the service elsewhere. */
   readonly reboot?: () => { readonly action: 'reboot' | 'restart' };
+  /** The board profile (issue 18): interface roles preset, LEDs, watchdog, reset button; generic-<arch> when absent. */
+  readonly board?: SelectedBoard;
+  /** The box's interfaces and default route for the WAN watcher (tests); node:os when absent. */
+  readonly box?: () => InterfaceSnapshot;
+  /** How often the WAN's addresses are looked at (3 s by default). */
+  readonly wanPollMs?: number;
+  /** Kept by a factory reset though inside the state directory (the runtime directory of the loaded driver). */
+  readonly keepOnFactoryReset?: readonly string[];
 }
 
 /** Protocol listeners that a configuration can enable; each arrives with its own issue. */
@@ -61,8 +78,18 @@ export class Service {
   readonly expiry: ExpiryWatch;
   readonly acme: AcmeSubsystem;
   readonly api: ControlApi;
+  /** The board profile in use, and its LEDs, watchdog and reset button (issue 18). */
+  readonly board: SelectedBoard;
+  readonly hardware: BoardRuntime;
+  /** The WAN's role and addresses, watched: what every listener binds (issue 18). */
+  readonly network: WanNetwork;
+  readonly #options: ServiceOptions;
+  #resetting = false;
+  #wanWork: Promise<unknown> = Promise.resolve();
   /** Failed connection attempts, explained (the connection doctor, issue 17). */
   readonly problems = new ProblemRing();
+  /** Changes applied with "confirm within N s or revert" (issue 17). */
+  readonly safeMode: SafeMode;
   readonly #log: Logger;
   readonly #startedAt: number;
   readonly #clock: () => number;
@@ -74,7 +101,24 @@ export class Service {
     this.#interfaces = options.interfaces ?? (() => Object.keys(networkInterfaces()));
     if (options.reboot) this.reboot = options.reboot;
     this.#clock = options.clock ?? Date.now;
+    this.#options = options;
+    this.board = options.board ?? selectBoard(undefined);
+    this.network = new WanNetwork({
+      config: () => this.store.current().config, board: this.board.board, logger: options.logger.child('network'),
+      onChange: (change, current) => void (this.#wanWork = this.#wanWork.then(() => this.#followWan(change, current))),
+      ...(options.box ? { box: options.box } : {}), ...(options.wanPollMs ? { intervalMs: options.wanPollMs } : {}),
+    });
+    this.hardware = new BoardRuntime({
+      selected: this.board, logger: options.logger.child('board'),
+      ledInputs: () => this.#ledInputs(), healthy: () => this.#healthy(),
+      onResetButton: () => this.factoryReset('reset button'),
+    });
     this.#startedAt = this.#clock();
+    this.safeMode = createSafeMode({
+      store, stateDir: options.stateDir, logger: options.logger.child('config'), clock: this.#clock,
+      apply: (next, meta) => this.applyConfig(next, meta),
+      onOutcome: (o) => this.telemetry.event('safe-mode', { outcome: o.kind, revision: o.change.revision, previousRevision: o.change.previousRevision, ...(o.revision !== undefined ? { newRevision: o.revision } : {}) }),
+    });
     this.api = new ControlApi(serviceApiContext(this, { stateDir: options.stateDir, logger: options.logger.child('api'), logs: options.logs ?? new LogRing(), clock: this.#clock }));
     this.web = new WebSubsystem({
       logger: options.logger.child('web'),
@@ -104,7 +148,7 @@ export class Service {
     });
     const challenges = new AcmeChallenges();
     this.sstp = new SstpSubsystem({
-      logger: options.logger.child('sstp'), stateDir: options.stateDir, access: this.access,
+      logger: options.logger.child('sstp'), stateDir: options.stateDir, access: this.access, wanAddress: (c) => this.network.addressFor(c),
       acmeAlpn: (name) => challenges.alpnCertificate(name),
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'sstp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
       onAuthFailure: (user, peer) => {
@@ -113,7 +157,7 @@ export class Service {
       },
     });
     this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access });
-    this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, onEvent: (a) => this.#ikeEvent(a), onLog: (a) => this.#problem({ kind: 'ike-log', level: a.level, msg: a.msg, ...(a.fields ? { fields: a.fields } : {}) }) });
+    this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, wanAddress: (c) => this.network.addressFor(c), onEvent: (a) => this.#ikeEvent(a), onLog: (a) => this.#problem({ kind: 'ike-log', level: a.level, msg: a.msg, ...(a.fields ? { fields: a.fields } : {}) }) });
     // The CRL and CA certificate over plain HTTP on the WAN, where clients check revocation (issue 16).
     this.publication = new PublicationSubsystem({
       logger: options.logger.child('publication'), stateDir: options.stateDir, clock: this.#clock,
@@ -148,25 +192,34 @@ export class Service {
   static async start(options: ServiceOptions): Promise<Service> {
     const stateDir = resolve(options.stateDir);
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    const store = await ConfigStore.open(join(stateDir, 'config'), { logger: options.logger.child('config') });
-    const service = new Service(store, { ...options, stateDir });
+    const board = options.board ?? selectBoard(undefined);
+    // A fresh box's first configuration names the board's WAN and LAN ports (issue 18).
+    const store = await ConfigStore.open(join(stateDir, 'config'), { logger: options.logger.child('config'), initial: () => presetInterfaces(defaultConfig(), board.board) });
+    await revertLeftPending(store, stateDir, options.logger.child('config'));
+    const service = new Service(store, { ...options, stateDir, board });
     const { config, revision } = store.current();
     service.#log.info('starting', { version: buildInfo.version, stateDir, configRevision: revision });
     service.#warnAbout(config);
     await service.supervisor.start(config);
     service.expiry.start();
+    service.network.start();
+    service.hardware.start();
+    service.#log.info('board', { board: board.board.name, explicit: board.explicit, wan: service.network.describe().wan });
     service.#log.info('started', { configRevision: revision });
     return service;
   }
 
   /** Validate, apply to the running subsystems, commit; or roll back and say why. */
-  async applyConfig(next: PosternConfig, meta: { author: string; comment?: string }) {
+  async applyConfig(next: PosternConfig, meta: { author: string; comment?: string; confirmWithin?: number }) {
+    const before = this.store.current().revision;
     const result = await applyConfig(this.store, next, [this.access, this.supervisor], meta);
+    if (result.ok && meta.confirmWithin !== undefined) this.safeMode.begin({ revision: result.revision, previousRevision: before, seconds: meta.confirmWithin, author: meta.author, comment: meta.comment ?? '' });
     if (result.ok) {
       this.#log.info('configuration applied', { revision: result.revision, author: meta.author });
       this.telemetry.configChanged(result.revision);
       this.telemetry.event('config-change', { revision: result.revision, author: meta.author });
       this.#warnAbout(next);
+      this.network.poll(); // the WAN may be another interface now
     } else {
       this.#log.error('configuration change refused', { stage: result.stage, rolledBack: result.rolledBack, errors: result.errors });
     }
@@ -181,6 +234,7 @@ export class Service {
     const config = this.store.current().config;
     this.sstp.reloadCertificate(config);
     this.ike.reloadCertificate(config);
+    this.web.reloadCertificate();
   }
 
   #sessionCounts(): { ikev2: number; sstp: number; l2tp: number; pptp: number } {
@@ -255,15 +309,20 @@ export class Service {
       if (name) this.telemetry.event('tunnel-down', { protocol: version(action.connection), site: name, reason: action.reason });
       else this.telemetry.event('session-down', { protocol: 'ikev2', connection: action.connection, reason: action.reason });
       if (/AUTHENTICATION_FAILED|authentication/i.test(action.reason)) this.telemetry.event('auth-failure', { protocol: 'ikev2', connection: action.connection, reason: action.reason });
-    } else if (action.type === 'ike-rekeyed' || action.type === 'rekey-child') {
+    } else if (action.type === 'ike-rekeyed' || (action.type === 'rekey-child' && !action.confirmed)) {
       this.telemetry.event('rekey', { protocol: version(action.type === 'ike-rekeyed' ? action.connection : action.child.connection), what: action.type === 'ike-rekeyed' ? 'ike' : 'child' });
     }
   }
 
   async stop(): Promise<void> {
     this.#log.info('stopping');
+    this.safeMode.stop();
     this.expiry.stop();
+    this.network.stop();
     await this.supervisor.stop();
+    // Last: LEDs off and the watchdog's magic close only once everything stopped cleanly.
+    this.hardware.stop();
+    if (this.#resetting) this.#wipe();
     this.#log.info('stopped');
   }
 
@@ -275,7 +334,65 @@ export class Service {
       configRevision: this.store.current().revision,
       subsystems: this.supervisor.status(),
       listeners: this.#listenerStates(this.store.current().config),
+      board: this.hardware.describe(),
+      network: this.network.describe(),
     };
+  }
+
+  /** The address WAN listeners bind now (firmware/network). */
+  wanAddress(): string | undefined {
+    return this.network.primary();
+  }
+
+  /**
+   * Factory reset (issue 18; the API after the admin password and a typed confirmation, or the reset
+   * button held). After the answer went out, the reboot hook runs: a firmware box reboots (init stops
+   * the service first), `postern run` elsewhere restarts in its process. The stop that either does
+   * empties the state directory (config and its history, PKI, users; the image stays), so the next
+   * start is a first boot. Without a reboot hook the service just stops and wipes.
+   */
+  factoryReset(why: string): void {
+    if (this.#resetting) return;
+    this.#resetting = true;
+    this.#log.warn('factory reset', { why });
+    setTimeout(() => void (this.#options.reboot ? this.#options.reboot() : this.stop()), 300).unref();
+  }
+
+  #wipe(): void {
+    const stateDir = resolve(this.#options.stateDir);
+    try {
+      const removed = wipeStateDir(stateDir, this.#options.keepOnFactoryReset ?? []);
+      this.#log.warn('factory reset: state wiped', { stateDir, removed });
+    } catch (error) {
+      this.#log.error('factory reset failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  async #followWan(change: Parameters<typeof followWanChange>[1], current: Parameters<typeof followWanChange>[2]): Promise<void> {
+    const running = this.supervisor.status();
+    await followWanChange({
+      logger: this.#log.child('network'),
+      restart: (name, why) => this.supervisor.restart(name, why),
+      ikeBound: () => this.ike.boundAddress, sstpBound: () => this.sstp.boundAddress,
+      running: (name) => running[name] !== undefined && running[name].state !== 'stopped',
+      event: (type, details) => this.telemetry.event(type, details),
+      reconnectTelemetry: () => this.telemetry.telemetry?.reconnect(),
+    }, change, current);
+  }
+
+  /** The watchdog is fed while the management answers and no subsystem has failed. */
+  #healthy(): { ok: boolean; why?: string } {
+    const status = this.supervisor.status();
+    const failed = Object.entries(status).filter(([, s]) => s.state === 'failed').map(([n]) => n);
+    if (failed.length) return { ok: false, why: `failed: ${failed.join(', ')}` };
+    if (status['web'] && status['web'].state !== 'running' && !this.#resetting) return { ok: false, why: 'the web UI is not running' };
+    return { ok: true };
+  }
+
+  #ledInputs(): { running: boolean; wanUp: boolean; tunnelsUp: boolean; error: boolean } {
+    const states = Object.values(this.supervisor.status()).map((s) => s.state);
+    const tunnelsUp = this.siteStates().some((s) => s.state === 'up' || s.state === 'established') || this.ike.sessions().length + this.sstp.sessions().length > 0;
+    return { running: !this.#resetting, wanUp: this.network.primary() !== undefined, tunnelsUp, error: states.includes('failed') || states.includes('unavailable') };
   }
 
   #listenerStates(config: PosternConfig): Record<string, string> {

@@ -1,4 +1,5 @@
 /** What the control API needs from the running service: injected, so the API is tested alone. */
+import type { AcmeReport } from '../pki/acme/acme-subsystem.ts';
 import type { ConfigStore } from '../config/store.ts';
 import type { ApplyResult } from '../config/transaction.ts';
 import type { PosternConfig } from '../config/types.ts';
@@ -8,6 +9,7 @@ import type { GatewayPki } from '../pki/pki-store.ts';
 import type { InterfaceInfo } from './system-interfaces.ts';
 import type { TracerouteResult } from './traceroute.ts';
 import type { SiteHealth, SiteTestResult } from '../sites/site-test.ts';
+import type { SafeMode } from '../config/safe-mode.ts';
 
 export interface ApiSessionInfo {
   readonly id: string;
@@ -29,7 +31,10 @@ export interface PingResult {
 export interface ApiContext {
   readonly store: ConfigStore;
   readonly logger: Logger;
-  apply(next: PosternConfig, meta: { author: string; comment?: string }): Promise<ApplyResult>;
+  /** `confirmWithin`: applied in safe mode, reverted unless confirmed within that many seconds (issue 17). */
+  apply(next: PosternConfig, meta: { author: string; comment?: string; confirmWithin?: number }): Promise<ApplyResult>;
+  /** Safe mode's pending change and last outcome (issue 17); absent where the service has none. */
+  safeMode?(): SafeMode;
   status(): Record<string, unknown>;
   sessions(): ApiSessionInfo[];
   disconnect(id: string): boolean;
@@ -62,6 +67,8 @@ export interface ApiContext {
    */
   factoryReset?(why: string): void;
   now(): number;
+  /** ACME's state (issue 16): the certificate held, the next renewal, the last failure. */
+  acme?(): AcmeReport;
   /** The gateway certificate on disk changed (re-issued, imported): IKEv2 and SSTP take it for new connections. */
   gatewayCertificateChanged?(): void;
   /** Where issued client certificates and the CRL live. */

@@ -11,17 +11,20 @@ import type { Logger } from '../log/logger.ts';
 import type { ProblemRing } from '../doctor/problem-ring.ts';
 import type { CertificateExpiry } from '../pki/expiry.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
+import type { AcmeReport } from '../pki/acme/acme-subsystem.ts';
 import type { SstpSubsystem } from '../sstp/sstp-subsystem.ts';
 import type { ApiContext, ApiSessionInfo, PingResult } from './api-context.ts';
 import { readInterfaces } from './system-interfaces.ts';
 import { pingProbe, traceroute } from './traceroute.ts';
 import type { SiteHealth, SiteTestResult } from '../sites/site-test.ts';
+import type { SafeMode } from '../config/safe-mode.ts';
 
 export interface ServiceView {
   readonly store: ConfigStore;
   readonly ike: IkeSubsystem;
   readonly sstp: SstpSubsystem;
-  applyConfig(next: PosternConfig, meta: { author: string; comment?: string }): Promise<ApplyResult>;
+  applyConfig(next: PosternConfig, meta: { author: string; comment?: string; confirmWithin?: number }): Promise<ApplyResult>;
+  readonly safeMode?: SafeMode;
   health(): Record<string, unknown>;
   siteStates(): ReadonlyArray<{ readonly name: string; readonly state: string; readonly rxPackets: number; readonly txPackets: number; readonly rxBytes: number; readonly txBytes: number }>;
   /** Certificates in use and their expiry (issue 16). */
@@ -33,6 +36,8 @@ export interface ServiceView {
   factoryReset?(why: string): void;
   /** The gateway certificate on disk changed: the listeners take it up (issue 16). */
   gatewayCertificateChanged?(): void;
+  /** ACME (issue 16): the certificate held, the next renewal, the last failure. */
+  readonly acme?: { report(): AcmeReport };
   /** Reboot (firmware) or restart (a service run by hand), after the answer went out (issue 17). */
   reboot?(): { readonly action: 'reboot' | 'restart' };
   /** A site's Test and its last failure and next dial (issue 17). */
@@ -70,6 +75,7 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     problems: (filter) => service.problems?.list(filter) ?? [],
     interfaces: () => readInterfaces(),
     siteStates: () => service.siteStates(),
+    ...(service.safeMode ? { safeMode: () => service.safeMode! } : {}),
     ...(service.testSite ? { testSite: (name: string) => service.testSite!(name) } : {}),
     ...(service.siteHealth ? { siteHealth: (name: string) => service.siteHealth!(name) } : {}),
     ping: (host, count) => ping(host, count),
@@ -78,6 +84,7 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     ...(service.factoryReset ? { factoryReset: (why: string) => service.factoryReset!(why) } : {}),
     now: options.clock,
     gatewayCertificateChanged: () => service.gatewayCertificateChanged?.(),
+    ...(service.acme ? { acme: () => service.acme!.report() } : {}),
   };
 }
 

@@ -14,15 +14,19 @@ import type { Route } from '../router.ts';
 import { clientAddress } from '../http-io.ts';
 import type { LoginGuard } from '../login-guard.ts';
 import { ADMIN_ACCOUNT, refusal } from './auth-routes.ts';
+import { requestedConfirmWithin } from '../safe-mode-request.ts';
 
 /**
  * Applies through the transaction; a refusal becomes 422 with the per-field issues, a failed apply 409.
  * Warnings (insecure choices, interfaces the box lacks now) come back either way, each at its field.
  */
-export async function applyOrThrow(ctx: ApiContext, next: PosternConfig, comment: string): Promise<{ revision: number; warnings: ConfigIssue[] }> {
-  const result: ApplyResult = await ctx.apply(next, { author: 'admin', comment });
+export async function applyOrThrow(ctx: ApiContext, next: PosternConfig, comment: string): Promise<{ revision: number; warnings: ConfigIssue[]; safeMode?: { deadline: string; previousRevision: number } }> {
+  // Safe mode (issue 17): ?confirmWithin=N on the request makes this change revert unless confirmed.
+  const confirmWithin = requestedConfirmWithin();
+  const result: ApplyResult = await ctx.apply(next, { author: 'admin', comment, ...(confirmWithin !== undefined ? { confirmWithin } : {}) });
   const interfaces = ctx.interfaces().map((i) => i.name);
-  if (result.ok) return { revision: result.revision, warnings: [...result.warnings, ...missingInterfaceWarnings(next, interfaces)] };
+  const pending = confirmWithin !== undefined ? ctx.safeMode?.().pending : undefined;
+  if (result.ok) return { revision: result.revision, warnings: [...result.warnings, ...missingInterfaceWarnings(next, interfaces)], ...(pending ? { safeMode: { deadline: new Date(pending.deadline).toISOString(), previousRevision: pending.previousRevision } } : {}) };
   if (result.stage === 'validate') {
     throw new ApiError(422, ApiCode.invalidConfig, 'the configuration is not valid', { issues: result.errors, warnings: validateConfig(next, { interfaces }).warnings });
   }
