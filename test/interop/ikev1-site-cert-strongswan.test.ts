@@ -81,6 +81,12 @@ for (const [keyType, initiators] of [['rsa-2048', ['strongswan', 'postern']], ['
       await gwB.waitEvent(isChild);
       await waitUntil('strongSwan installs the child', 5000, async () => (await gwA.listSas()).some((s) => s.state === 'ESTABLISHED' && s.children[0]?.state === 'INSTALLED'));
       t.pass(`${initiator} initiated: both sides installed the child`);
+      if (keyType === 'rsa-3072') {
+        // Messages 5 and 6 exceed strongSwan's 1280-byte fragment size: IKE fragmentation both ways.
+        t.match(gwA.log(400), /splitting IKE message \(\d+ bytes\) into \d+ fragments/, 'strongSwan sent message 6 in fragments');
+        t.match(gwA.log(400), /reassembled fragmented IKE message/, 'and put Postern\'s fragments of message 5 together');
+        t.match(postern(gwB), /reassembled a \d+-byte message from 192\.0\.2\.1/, 'Postern put strongSwan\'s together');
+      }
       lab.teardown();
     }
   });

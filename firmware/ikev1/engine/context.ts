@@ -21,13 +21,18 @@ export interface Ikev1Options {
   /** Lifetimes offered when the connection names no rekey time (strongSwan's IKEv1 defaults). */
   readonly phase1LifeSeconds: number;
   readonly phase2LifeSeconds: number;
+  /**
+   * Messages longer than this (bytes of ISAKMP, before the non-ESP marker) go in fragments to a peer
+   * that announced IKE fragmentation: strongSwan's 1280-byte IP datagram less IPv4, UDP and marker.
+   */
+  readonly fragmentSize: number;
   /** Revocation of peers' certificates (issue 16), answered from the shell's cache; absent: not checked. */
   readonly revocation?: RevocationChecker;
   /** Calendar time for certificate validity (tests set it); default the system clock. */
   readonly wallClock?: () => Date;
 }
 
-export const defaultIkev1Options: Ikev1Options = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, halfOpenLimit: 1000, halfOpenPerSource: 16, rekeyedGraceMs: 30_000, nonceLength: 32, phase1LifeSeconds: 10_800, phase2LifeSeconds: 3600 };
+export const defaultIkev1Options: Ikev1Options = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, halfOpenLimit: 1000, halfOpenPerSource: 16, rekeyedGraceMs: 30_000, nonceLength: 32, phase1LifeSeconds: 10_800, phase2LifeSeconds: 3600, fragmentSize: 1248 };
 
 /** Something that may wait for an answer: the SA (Main Mode) or one Quick Mode. */
 export interface RetransmitHolder {

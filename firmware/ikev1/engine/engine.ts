@@ -1,10 +1,12 @@
 import type { ChildSaInfo, Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from '../../ike/engine/types.ts';
+import { decodeFragmentMessage, fragmentMessage, isFragmentMessage, Reassembler } from '../fragments.ts';
 import { decodeIsakmpMessage, type IsakmpMessage } from '../message.ts';
-import { ExchangeType, notifyName, NotifyType } from '../registry.ts';
+import { ExchangeType, notifyName, NotifyType, ProtocolId } from '../registry.ts';
 import { defaultIkev1Options, type Ikev1Context, type Ikev1Options, type RetransmitHolder } from './context.ts';
 import type { Phase1Sa } from './ikev1-sa.ts';
 import { deletePayloads, handleInformational, sendInformational } from './informational.ts';
 import { dpdDue, runDpd } from './dpd.ts';
+import { adoptChildren, childRekeyAfterMs, phase1RekeyAt, responderLifetime, startPhase1Rekey, uncovered } from './lifetimes.ts';
 import { handleMm2, handleMm4, handleMm6, plainNotify, respondMm1, respondMm3, respondMm5, startMainMode } from './main-mode.ts';
 import { describeOutgoing, EXCHANGE_NAMES, exchangeIv, messageHash, open, payloadNames, type Opened } from './protect.ts';
 import { abandonAnswered, handleQm2, handleQm3, ourSelectorPairs, respondQm1, retireChild, startQuickMode } from './quick-mode.ts';
@@ -31,6 +33,8 @@ export class Ikev1Engine {
   #actions: IkeAction[] = [];
   #now = 0;
   #inHash = '';
+  readonly #reassembler = new Reassembler();
+  #fragmentId = 0;
   /** The message being handled waits for something (a revocation fetch): its duplicate is not one. */
   #unanswered = false;
 
@@ -48,6 +52,7 @@ export class Ikev1Engine {
   /** A packet received on UDP 500, or on 4500 with the non-ESP marker already removed. */
   handlePacket(packet: Uint8Array, from: Endpoint, to: Endpoint, now: number): IkeAction[] {
     this.#begin(now);
+    if (isFragmentMessage(packet)) return this.#fragment(packet, from, to);
     const m = decodeIsakmpMessage(packet);
     if (!m.ok) {
       this.#drop('malformed', `malformed ISAKMP message from ${from.address}: ${m.error.message}`);
@@ -62,7 +67,7 @@ export class Ikev1Engine {
     const hash = messageHash(m.value.raw);
     const answer = sa?.answers.get(hash);
     if (sa && answer !== undefined) {
-      if (answer.length) this.#actions.push({ type: 'send', packet: answer, from: sa.local, to: sa.remote });
+      if (answer.length) this.#sendTo(sa, answer);
       this.#drop('duplicate', `duplicate ${EXCHANGE_NAMES[h.exchangeType] ?? h.exchangeType} message from ${from.address}${answer.length ? ': answer resent' : ''}`);
       return this.#end();
     }
@@ -119,6 +124,15 @@ export class Ikev1Engine {
         this.#close(sa, dead, false);
         continue;
       }
+      if (sa.retireAt !== undefined && now >= sa.retireAt) {
+        this.#close(sa, `replaced by ISAKMP SA ${sa.replacedBy?.toString(16)}`); // its children moved: the delete names only the ISAKMP SA
+        continue;
+      }
+      const renewAt = phase1RekeyAt(sa);
+      if (renewAt !== undefined && now >= renewAt) {
+        const fresh = startPhase1Rekey(this.#context(), sa);
+        this.#sas.set(cookieKey(fresh.ckyI), fresh);
+      }
       this.#rekeyChildren(sa);
       for (const [spi, at] of [...sa.retiring]) {
         const old = sa.children.find((c) => c.inbound.spi === spi);
@@ -141,11 +155,11 @@ export class Ikev1Engine {
    * (RFC 2409 §5.5); the Main Mode initiator does it, so the two ends do not race.
    */
   #rekeyChildren(sa: Phase1Sa): void {
-    const after = (sa.connection?.rekeySeconds ?? 0) * 1000;
-    if (!after || !sa.initiator || sa.state !== 'established') return;
+    if (!sa.initiator || sa.state !== 'established' || sa.replacedBy !== undefined) return;
     for (const child of this.#rekeyable(sa)) {
       const pair = sa.childSelectors.get(child.inbound.spi);
-      if (pair && this.#now >= (sa.childBorn.get(child.inbound.spi) ?? 0) + after) startQuickMode(this.#context(), sa, pair, child);
+      const after = childRekeyAfterMs(sa, child);
+      if (pair && after && this.#now >= (sa.childBorn.get(child.inbound.spi) ?? 0) + after) startQuickMode(this.#context(), sa, pair, child);
     }
   }
 
@@ -158,8 +172,13 @@ export class Ikev1Engine {
   nextTimeout(): number | undefined {
     let next = Infinity;
     for (const sa of this.#sas.values()) {
-      const after = (sa.connection?.rekeySeconds ?? 0) * 1000;
-      if (after && sa.initiator && sa.state === 'established') for (const c of this.#rekeyable(sa)) next = Math.min(next, (sa.childBorn.get(c.inbound.spi) ?? 0) + after);
+      if (sa.initiator && sa.state === 'established' && sa.replacedBy === undefined) {
+        for (const c of this.#rekeyable(sa)) {
+          const after = childRekeyAfterMs(sa, c);
+          if (after) next = Math.min(next, (sa.childBorn.get(c.inbound.spi) ?? 0) + after);
+        }
+      }
+      next = Math.min(next, phase1RekeyAt(sa) ?? Infinity, sa.retireAt ?? Infinity);
       if (sa.state !== 'established') next = Math.min(next, sa.createdAt + this.options.halfOpenTimeoutMs);
       for (const at of sa.retiring.values()) next = Math.min(next, at);
       next = Math.min(next, dpdDue(this, sa) ?? Infinity);
@@ -179,7 +198,7 @@ export class Ikev1Engine {
     if (r.tries > this.options.retransmitTries) return false;
     r.tries++;
     r.sentAt = now;
-    this.#actions.push({ type: 'send', packet: r.packet, from: sa.local, to: sa.remote });
+    this.#sendTo(sa, r.packet);
     return true;
   }
 
@@ -198,6 +217,7 @@ export class Ikev1Engine {
     }
     sa.lastHeard = this.#now;
     if (!m.encrypted) {
+      sa.peerLifeSeconds = responderLifetime(m.payloads, ProtocolId.ISAKMP) ?? sa.peerLifeSeconds;
       let error: string | undefined;
       if (sa.initiator && sa.state === 'mm1') error = handleMm2(ctx, sa, h.responderCookie, m.payloads);
       else if (!sa.initiator && sa.state === 'mm2') error = respondMm3(ctx, sa, m.payloads, from, to);
@@ -220,9 +240,36 @@ export class Ikev1Engine {
       if (error) return this.#refuse(sa, error);
     }
     sa.establishedAt = this.#now;
-    this.#actions.push({ type: 'ike-up', spi: sa.ckyI, connection: sa.connection!.name, remoteId: sa.remoteId, remote: sa.remote });
     this.#log('info', `ISAKMP SA with ${sa.remote.address} (${sa.remoteId}) established for ${sa.connection!.name}${sa.natDetected ? ', NAT detected' : ''}`);
-    if (sa.initiator) for (const pair of ourSelectorPairs(sa)) startQuickMode(ctx, sa, pair);
+    const renewed = adoptChildren(ctx, sa);
+    if (renewed) {
+      this.#actions.push({ type: 'ike-rekeyed', oldSpi: renewed.ckyI, spi: sa.ckyI, connection: sa.connection!.name });
+      this.#log('info', `ISAKMP SA ${renewed.ckyI.toString(16)} renewed by ${sa.ckyI.toString(16)}: ${sa.children.length} children carried over`);
+    } else this.#actions.push({ type: 'ike-up', spi: sa.ckyI, connection: sa.connection!.name, remoteId: sa.remoteId, remote: sa.remote });
+    if (sa.initiator) for (const pair of uncovered(sa, ourSelectorPairs(sa))) startQuickMode(ctx, sa, pair);
+  }
+
+  /** A piece of a fragmented message (Main Mode 5/6 with certificates): the whole is handled once complete. */
+  #fragment(packet: Uint8Array, from: Endpoint, to: Endpoint): IkeAction[] {
+    const f = decodeFragmentMessage(packet);
+    const r = f.ok ? this.#reassembler.add(`${from.address}:${from.port}`, f.value, this.#now) : { kind: 'dropped' as const, why: f.error.message };
+    const whole = r.kind === 'complete' && !isFragmentMessage(r.packet) ? r.packet : undefined;
+    if (r.kind === 'dropped') this.#drop('fragment', `IKE fragment from ${from.address} dropped: ${r.why}`);
+    else if (r.kind === 'complete' && !whole) this.#drop('fragment', `fragments from ${from.address} reassemble to another fragment`);
+    if (whole) {
+      const sa = this.#sas.get(cookieKey(Buffer.from(whole.subarray(0, 8)).readBigUInt64BE()));
+      if (sa) sa.peerFragmentation = true; // it sends fragments, so it takes them
+      this.#log('debug', `reassembled a ${whole.length}-byte message from ${from.address}`);
+    }
+    const done = this.#end();
+    return whole ? [...done, ...this.handlePacket(whole, from, to, this.#now)] : done;
+  }
+
+  /** Our message to the peer, in fragments when it is too large for one datagram and the peer takes them. */
+  #sendTo(sa: Phase1Sa, packet: Uint8Array): void {
+    const cut = sa.peerFragmentation && packet.length > this.options.fragmentSize;
+    if (cut) this.#fragmentId = (this.#fragmentId + 1) & 0xffff || 1;
+    for (const piece of cut ? fragmentMessage(packet, this.#fragmentId, this.options.fragmentSize) : [packet]) this.#actions.push({ type: 'send', packet: piece, from: sa.local, to: sa.remote });
   }
 
   /**
@@ -330,7 +377,9 @@ export class Ikev1Engine {
     this.#sas.delete(cookieKey(sa.ckyI));
     this.#closed.push(sa);
     if (this.#closed.length > 16) this.#closed.shift();
-    if (wasUp) this.#actions.push({ type: 'ike-down', spi: sa.ckyI, connection: sa.connection?.name ?? '', reason });
+    // A renewal that failed lets the old SA try again later; a replaced SA going is no site going down.
+    for (const old of this.#sas.values()) if (old.successor === sa.ckyI) old.successor = undefined;
+    if (wasUp && sa.replacedBy === undefined) this.#actions.push({ type: 'ike-down', spi: sa.ckyI, connection: sa.connection?.name ?? '', reason });
   }
 
   #context(): Ikev1Context {
@@ -343,7 +392,7 @@ export class Ikev1Engine {
       emit: (action) => this.#actions.push(action),
       log: (level, msg, fields) => this.#log(level, msg, fields),
       send(sa, packet, holder) {
-        engine.#actions.push({ type: 'send', packet, from: sa.local, to: sa.remote });
+        engine.#sendTo(sa, packet);
         engine.#log('debug', `send ${describeOutgoing(packet)} to ${sa.remote.address}:${sa.remote.port}`);
         if (holder) holder.retransmit = { packet, firstSent: engine.#now, sentAt: engine.#now, tries: 1 };
       },

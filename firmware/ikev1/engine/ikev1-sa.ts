@@ -95,6 +95,8 @@ export class Phase1Sa {
   natLocal = false;
   natRemote = false;
   peerDpd = false;
+  /** The peer takes IKE fragments (its FRAGMENTATION vendor ID, or fragments it sent). */
+  peerFragmentation = false;
   /** RFC 3706 §5.1: our last R-U-THERE sequence number, and the check in flight. */
   dpdSequence = 0;
   dpdPending: { sentAt: number; tries: number } | undefined;
@@ -112,6 +114,13 @@ export class Phase1Sa {
   readonly retiring = new Map<number, number>();
   readonly childSelectors = new Map<number, { readonly local: Identification; readonly remote: Identification }>();
   readonly history: string[] = [];
+  /** Lifetimes (lifetimes.ts): a child's negotiated seconds by inbound SPI; the peer's RESPONDER-LIFETIME for phase 1. */
+  readonly childLife = new Map<number, number>();
+  peerLifeSeconds: number | undefined;
+  /** Phase 1 renewal: the new SA being made to replace this one; the one that did; when this one is deleted. */
+  successor: bigint | undefined;
+  replacedBy: bigint | undefined;
+  retireAt: number | undefined;
   readonly createdAt: number;
   establishedAt = 0;
   lastHeard: number;

@@ -12,6 +12,7 @@ import type { Ikev1Context } from './context.ts';
 import { Phase1Sa } from './ikev1-sa.ts';
 import { describePhase1Offer, lifetimeFor, phase1Answer, phase1Offer, phase1Params, selectPhase1 } from './proposals.ts';
 import { seal, type Opened } from './protect.ts';
+import { announcesFragmentation } from '../fragments.ts';
 import { initiatorVendorIds, natTraversalOf, peerSupportsDpd, responderVendorIds } from './vendor-ids.ts';
 import { certificatePayloads, certificateRequests, checkPeerSignature, isSignatureMethod, phase1AuthMethod, signHash } from './signature-auth.ts';
 
@@ -78,7 +79,8 @@ export function respondMm1(ctx: Ikev1Context, ckyI: bigint, payloads: readonly R
     const vids = opaque(payloads, 'VID');
     sa.nat = natTraversalOf(vids);
     sa.peerDpd = peerSupportsDpd(vids);
-    const answer: Ikev1Payload[] = [{ kind: 'SA', sa: phase1Answer(saPayload.sa, choice) }, ...responderVendorIds(sa.nat).map((data) => ({ kind: 'VID' as const, data }))];
+    sa.peerFragmentation = vids.some(announcesFragmentation);
+    const answer: Ikev1Payload[] = [{ kind: 'SA', sa: phase1Answer(saPayload.sa, choice) }, ...responderVendorIds(sa.nat, sa.peerFragmentation).map((data) => ({ kind: 'VID' as const, data }))];
     ctx.reply(sa, encodeIsakmpMessage(header(sa), answer));
     ctx.log('info', `Main Mode from ${from.address}:${from.port} for ${conn.name}: chose ${describePhase1Offer({ ...saPayload.sa, proposals: [{ number: 1, protocolId: 1, spi: new Uint8Array(), transforms: [choice.transform] }] })}`);
     return sa;
@@ -137,6 +139,7 @@ export function handleMm2(ctx: Ikev1Context, sa: Phase1Sa, ckyR: bigint, payload
   const vids = opaque(payloads, 'VID');
   sa.nat = natTraversalOf(vids);
   sa.peerDpd = peerSupportsDpd(vids);
+  sa.peerFragmentation = vids.some(announcesFragmentation);
   sa.retransmit = undefined;
   sa.setState('mm3', 'SA chosen, KE sent');
   ctx.send(sa, encodeIsakmpMessage(header(sa), keyExchange(ctx, sa)), sa);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { FRAGMENTATION_VID } from '../fragments.ts';
 
 /**
  * Vendor IDs this engine sends or reacts to. NAT-T: RFC 3947 §2 is MD5("RFC 3947"); the drafts
@@ -26,14 +27,15 @@ export function natTraversalOf(vendorIds: readonly Uint8Array[]): 'rfc' | 'draft
 
 export const peerSupportsDpd = (vendorIds: readonly Uint8Array[]): boolean => vendorIds.some((v) => equal(v, VendorId.DPD));
 
-/** What an initiator announces: RFC 3947 and the drafts (older responders), DPD. */
-export const initiatorVendorIds = (): Uint8Array[] => [VendorId.NAT_T_RFC3947, VendorId.NAT_T_DRAFT_03, VendorId.NAT_T_DRAFT_02_N, VendorId.DPD];
+/** What an initiator announces: RFC 3947 and the drafts (older responders), DPD, IKE fragmentation. */
+export const initiatorVendorIds = (): Uint8Array[] => [VendorId.NAT_T_RFC3947, VendorId.NAT_T_DRAFT_03, VendorId.NAT_T_DRAFT_02_N, VendorId.DPD, FRAGMENTATION_VID];
 
-/** What a responder answers: the one NAT-T dialect chosen, and DPD. */
-export function responderVendorIds(nat: 'rfc' | 'draft' | 'none', draftId?: Uint8Array): Uint8Array[] {
+/** What a responder answers: the one NAT-T dialect chosen, DPD, and fragmentation if the peer offered it. */
+export function responderVendorIds(nat: 'rfc' | 'draft' | 'none', fragmentation = false, draftId?: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   if (nat === 'rfc') out.push(VendorId.NAT_T_RFC3947);
   if (nat === 'draft') out.push(draftId ?? VendorId.NAT_T_DRAFT_02_N);
   out.push(VendorId.DPD);
+  if (fragmentation) out.push(FRAGMENTATION_VID);
   return out;
 }
