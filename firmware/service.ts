@@ -27,6 +27,7 @@ import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
 import { systemStatusSource } from './telemetry/system-status.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
 import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
+import { fetchAndApply } from './upgrade/bundle-fetch.ts';
 import { BoardRuntime } from './board/board-runtime.ts';
 import { selectBoard, type SelectedBoard } from './board/select.ts';
 import { defaultConfig } from './config/defaults.ts';
@@ -143,6 +144,13 @@ export class Service {
         'disconnect-session': async (args) => {
           const id = typeof args === 'object' && args !== null ? (args as { id?: unknown }).id : undefined;
           if (typeof id !== 'string' || !this.#disconnect(id)) throw new Error(`no session '${String(id)}'`);
+        },
+        // A signed bundle from a URL the console names (issue 18): only with telemetry.mqtt.upgradeCommand on.
+        'fetch-upgrade': async (args) => {
+          const upgrades = this.api.upgrades;
+          if (this.store.current().config.telemetry.mqtt.upgradeCommand !== true) throw new Error('fetch-upgrade is off (telemetry.mqtt.upgradeCommand)');
+          if (!upgrades) throw new Error('this box cannot take upgrades now');
+          await fetchAndApply(upgrades, args, this.store.current().revision);
         },
       },
     });
