@@ -26,6 +26,15 @@ async function login(page: Page): Promise<void> {
   await page.getByRole('region', { name: 'dashboard' }).waitFor(WAIT);
 }
 
+/** How far a phone-sized page scrolls sideways (evaluated in the page: this file has no DOM types). */
+async function sideways(page: Page): Promise<number> {
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = (await page.evaluate('Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth - 1)')) as number;
+  if (size) await page.setViewportSize(size);
+  return overflow;
+}
+
 /** A plain-HTTP GET's status and Location, Host as a browser would send it. */
 const plainGet = (port: number, path: string) =>
   new Promise<{ status: number; location: string | undefined }>((done, fail) => {
@@ -115,6 +124,7 @@ t.test('issue 17: router settings save and refuse at their fields; maintenance t
   await pool.locator('button[type=submit]').click();
   await page.locator('.card[aria-label="address pools"]').getByRole('status').filter({ hasText: 'Pool clients saved' }).waitFor(WAIT);
   await screenshot(page, '17-10-router-settings');
+  t.equal(await sideways(page), 0, 'Settings fit a phone screen');
 
   // HTTPS: switched on, the page moves to https:// on the same port, plain HTTP is redirected.
   const web = page.getByRole('form', { name: 'management' });
@@ -159,6 +169,7 @@ t.test('issue 17: router settings save and refuse at their fields; maintenance t
   await t.resolves(preview.locator('li[data-path="pools[0].ipv4"]').filter({ hasText: 'prefix length' }).waitFor(WAIT), 'a broken file: refused in the preview at its path');
   t.equal(await preview.locator('button[name=import-apply]').count(), 0, 'with no Import button');
   await screenshot(page, '17-11-maintenance');
+  t.equal(await sideways(page), 0, 'Maintenance, preview and tool output included, fits a phone screen');
 
   // Reboot: asked in a dialog; under `postern run` from source the service restarts in place.
   const listening = p.records.filter((r) => r['msg'] === 'web listening').length;

@@ -34,6 +34,19 @@ t.test('DNS servers and time: saved, and mistakes refused at their fields', asyn
   t.equal(h.store.current().config.system.ntp, undefined, 'an empty list leaves the system its own servers');
 });
 
+t.test('IKEv2 authentication and proposals: refused at their fields, weak ones warned at theirs', async (t) => {
+  const h = await controlHarness(t);
+  const psk = await h.call('PUT', '/api/v1/listeners/ikev2', { auth: 'psk' });
+  t.equal(psk.status, 422);
+  t.match(psk.json.error.details.issues, [{ path: 'listeners.ikev2.psk', code: 'required' }], 'a group PSK without the key: refused at the key');
+  const unknown = await h.call('PUT', '/api/v1/listeners/ikev2', { proposals: { ike: ['aes256-sha256-modp2048', 'aes256-blowfish'], esp: ['aes256gcm16'] } });
+  t.match(unknown.json.error.details.issues, [{ path: 'listeners.ikev2.proposals.ike[1]', message: /blowfish/ }]);
+  const weak = await h.call('PUT', '/api/v1/listeners/ikev2', { auth: 'psk', psk: 'a-long-remote-access-key', proposals: { ike: ['aes256-sha1-modp1024'], esp: ['aes256gcm16'] } });
+  t.equal(weak.status, 200);
+  t.match(weak.json.warnings, [{ path: 'listeners.ikev2.auth', code: 'insecure' }, { path: 'listeners.ikev2.proposals.ike[0]', code: 'weak' }]);
+  t.equal((await h.call('GET', '/api/v1/listeners')).json.listeners.ikev2.psk, '<redacted>', 'the key is never shown');
+});
+
 t.test('HTTPS for the management and the warnings of the configuration now', async (t) => {
   const h = await controlHarness(t);
   t.equal((await h.call('PUT', '/api/v1/management', { https: true })).status, 200);
