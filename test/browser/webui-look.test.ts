@@ -14,7 +14,8 @@ import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
 
 // What the functions below use inside the page (this project's tsconfig has no DOM library).
-declare const document: any, Node: any, SVGElement: any;
+declare const document: any, Node: any, SVGElement: any, performance: any;
+type PerformanceResourceTiming = { name: string; transferSize: number; encodedBodySize: number; decodedBodySize: number };
 declare function getComputedStyle(element: any): any;
 type Element = any;
 
@@ -205,4 +206,31 @@ t.test('issue 17: the throughput chart, contrast in light and dark, named contro
     }
   });
   t.same(errors, [], 'no script errors');
+
+  await t.test('what a browser transfers for the page, its script and its styles: brotli over HTTP on loopback and over HTTPS', async (t) => {
+    const weigh = async (url: string, contextOptions: Parameters<typeof browser.newContext>[0]) => {
+      const c = await browser.newContext(contextOptions);
+      const fresh = await c.newPage();
+      const codings: string[] = [];
+      fresh.on('response', (r) => void (/\/(app\.[0-9a-f]{12}\.(js|css))?$/.test(new URL(r.url()).pathname) && codings.push(r.headers()['content-encoding'] ?? 'identity')));
+      await fresh.goto(url);
+      await fresh.getByRole('form', { name: 'login' }).waitFor(WAIT);
+      const sizes = await fresh.evaluate(() => (performance.getEntriesByType('navigation') as PerformanceResourceTiming[]).concat(performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+        .filter((e) => !e.name.includes('/api/')).map((e) => ({ name: e.name, transfer: e.transferSize, body: e.encodedBodySize, plain: e.decodedBodySize })));
+      await c.close();
+      return { codings, sizes };
+    };
+    const http = await weigh(base, {});
+    // Chromium offers brotli only to secure contexts: HTTPS, or loopback as here (plain HTTP to a LAN address gets gzip).
+    t.same(http.codings, ['br', 'br', 'br'], 'Chromium over HTTP to 127.0.0.1 (a secure context): brotli');
+    const session = (await (await page.request.get(`${base}/api/v1/session`)).json()) as { csrfToken: string };
+    const put = await page.request.put(`${base}/api/v1/management`, { data: { https: true }, headers: { 'x-csrf-token': session.csrfToken } });
+    t.equal(put.status(), 200, 'management switched to HTTPS');
+    const https = await weigh(base.replace('http:', 'https:'), { ignoreHTTPSErrors: true });
+    t.same(https.codings, ['br', 'br', 'br'], 'Chromium over HTTPS: brotli');
+    const sum = (list: typeof http.sizes, k: 'transfer' | 'body' | 'plain') => list.reduce((a, e) => a + e[k], 0);
+    t.same(https.sizes.map((e) => new URL(e.name).pathname.replace(/[0-9a-f]{12}/, 'HASH')).sort(), ['/', '/app.HASH.css', '/app.HASH.js'], 'page, script and styles, nothing else (no favicon request)');
+    t.ok(sum(https.sizes, 'body') < sum(https.sizes, 'plain') / 3, 'brotli: under a third of the plain size');
+    t.comment(`a first visit transfers ${sum(https.sizes, 'transfer')} B over HTTPS (brotli bodies ${sum(https.sizes, 'body')} B, plain ${sum(https.sizes, 'plain')} B); ${sum(http.sizes, 'transfer')} B over HTTP on loopback; entries ${JSON.stringify(https.sizes)}`);
+  });
 });
