@@ -13,7 +13,7 @@ import { Phase1Sa } from './ikev1-sa.ts';
 import { describePhase1Offer, lifetimeFor, phase1Answer, phase1Offer, phase1Params, selectPhase1 } from './proposals.ts';
 import { seal, type Opened } from './protect.ts';
 import { announcesFragmentation } from '../fragments.ts';
-import { initiatorVendorIds, natTraversalOf, peerSupportsDpd, responderVendorIds } from './vendor-ids.ts';
+import { initiatorVendorIds, natTraversalOf, peerSoftware, peerSupportsDpd, responderVendorIds } from './vendor-ids.ts';
 import { certificatePayloads, certificateRequests, checkPeerSignature, isSignatureMethod, phase1AuthMethod, signHash } from './signature-auth.ts';
 
 /**
@@ -82,7 +82,8 @@ export function respondMm1(ctx: Ikev1Context, ckyI: bigint, payloads: readonly R
     sa.peerFragmentation = vids.some(announcesFragmentation);
     const answer: Ikev1Payload[] = [{ kind: 'SA', sa: phase1Answer(saPayload.sa, choice) }, ...responderVendorIds(sa.nat, sa.peerFragmentation).map((data) => ({ kind: 'VID' as const, data }))];
     ctx.reply(sa, encodeIsakmpMessage(header(sa), answer));
-    ctx.log('info', `Main Mode from ${from.address}:${from.port} for ${conn.name}: chose ${describePhase1Offer({ ...saPayload.sa, proposals: [{ number: 1, protocolId: 1, spi: new Uint8Array(), transforms: [choice.transform] }] })}`);
+    const software = peerSoftware(vids);
+    ctx.log('info', `Main Mode from ${from.address}:${from.port}${software ? ` (${software})` : ''} for ${conn.name}: chose ${describePhase1Offer({ ...saPayload.sa, proposals: [{ number: 1, protocolId: 1, spi: new Uint8Array(), transforms: [choice.transform] }] })}`);
     return sa;
   }
   const why = candidates.length === 0 ? 'no connection accepts this address' : `none of the offered transforms is acceptable (offered: ${describePhase1Offer(saPayload.sa)})`;

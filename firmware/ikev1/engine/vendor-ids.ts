@@ -18,6 +18,25 @@ export const VendorId = {
 
 const equal = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
+/**
+ * Vendor IDs that name the peer's software, for the log and the connection doctor. Windows sends
+ * "MS NT5 ISAKMPOAKLEY" (MD5 of it) followed by a 4-byte version: 5 is Windows 2000, 6 XP, 7 Server
+ * 2003, 8 Vista/2008, 9 Windows 7/2008 R2 and later.
+ */
+const MS_NT5 = Buffer.from('1e2b516905991c7d7c96fcbfb587e461', 'hex');
+const NAMED: ReadonlyArray<readonly [Buffer, string]> = [
+  [Buffer.from('fb1de3cdf341b7ea16b7e5be0855f120', 'hex'), 'MS-Negotiation Discovery Capable'],
+  [Buffer.from('e3a5966a76379fe707228231e5ce8652', 'hex'), 'IKE CGA version 1'],
+  [md5('strongSwan'), 'strongSwan'],
+];
+
+/** What the peer's vendor IDs say about it ("Windows (MS NT5 ISAKMPOAKLEY 9)"), or undefined. */
+export function peerSoftware(vendorIds: readonly Uint8Array[]): string | undefined {
+  const ms = vendorIds.find((v) => v.length === 20 && Buffer.from(v.subarray(0, 16)).equals(MS_NT5));
+  if (ms) return `Windows (MS NT5 ISAKMPOAKLEY ${Buffer.from(ms).readUInt32BE(16)})`;
+  return NAMED.find(([id]) => vendorIds.some((v) => equal(v, id)))?.[1];
+}
+
 /** Which NAT-T the peer speaks, from its vendor IDs: the RFC if it says so, else a draft, else none. */
 export function natTraversalOf(vendorIds: readonly Uint8Array[]): 'rfc' | 'draft' | 'none' {
   if (vendorIds.some((v) => equal(v, VendorId.NAT_T_RFC3947))) return 'rfc';
