@@ -25,6 +25,14 @@ async function request(method: string, path: string, body?: unknown): Promise<Re
   throw new ApiFailure(res.status, error.code ?? 'UNKNOWN', error.message ?? res.statusText, error.details ?? {});
 }
 
+/** Raw bytes (a piece of a firmware bundle) with the CSRF token; the JSON answer, or an ApiFailure. */
+export async function sendBytes<T = Record<string, unknown>>(method: string, path: string, bytes: Blob): Promise<T> {
+  const res = await fetch(`/api/v1${path}`, { method, headers: { 'content-type': 'application/octet-stream', 'x-csrf-token': csrf }, credentials: 'same-origin', body: bytes });
+  const answer = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string; details?: Record<string, unknown> } };
+  if (!res.ok) throw new ApiFailure(res.status, answer.error?.code ?? 'UNKNOWN', answer.error?.message ?? res.statusText, answer.error?.details ?? {});
+  return answer as T;
+}
+
 export async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
   return (await (await request(method, path, body)).json()) as T;
 }
