@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import { LedDriver, type LedInputs } from './leds.ts';
 import { ResetButtonWatch } from './reset-button.ts';
@@ -33,7 +34,10 @@ export class BoardRuntime {
     const { board, explicit } = options.selected;
     const log = options.logger;
     if (!explicit) return;
-    if (board.leds.length > 0) this.#leds = new LedDriver(board.leds, log);
+    // POSTERN_SYS_ROOT puts /sys/class/leds under another directory: a fake sysfs for tests and bench runs.
+    const sysRoot = process.env['POSTERN_SYS_ROOT'];
+    const leds = sysRoot ? board.leds.map((l) => ({ ...l, path: join(sysRoot, l.path) })) : board.leds;
+    if (leds.length > 0) this.#leds = new LedDriver(leds, log);
     if (board.watchdog) this.#watchdog = new WatchdogFeeder({ device: board.watchdog, healthy: options.healthy, logger: log, ...(options.watchdogIntervalMs ? { intervalMs: options.watchdogIntervalMs } : {}) });
     if (board.resetButton) this.#button = new ResetButtonWatch({ button: board.resetButton, onReset: options.onResetButton, logger: log });
   }

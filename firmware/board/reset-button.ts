@@ -1,4 +1,4 @@
-import { createReadStream, type ReadStream } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import type { Logger } from '../log/logger.ts';
 import type { ResetButton } from './types.ts';
 
@@ -73,7 +73,11 @@ export class ResetHold {
   }
 }
 
-/** The shell: reads the evdev device, drives ResetHold with a timer, calls onReset. */
+/**
+ * The shell: reads the evdev device, drives ResetHold with a timer, calls onReset. The device is read
+ * non-blocking every 100 ms rather than through a read stream: a blocking read of a quiet device would
+ * hold one of libuv's four pool threads for ever (and one more after every in-process restart).
+ */
 export class ResetButtonWatch {
   readonly #button: ResetButton;
   readonly #onReset: () => void;
@@ -81,7 +85,9 @@ export class ResetButtonWatch {
   readonly #clock: () => number;
   readonly #hold: ResetHold;
   readonly #wordBytes: 4 | 8;
-  #stream: ReadStream | undefined;
+  #fd: number | undefined;
+  #poll: NodeJS.Timeout | undefined;
+  readonly #buffer = Buffer.alloc(24 * 16);
   #timer: NodeJS.Timeout | undefined;
   #pending: Uint8Array = new Uint8Array(0);
 
@@ -95,21 +101,42 @@ export class ResetButtonWatch {
   }
 
   start(): void {
-    const stream = createReadStream(this.#button.input);
-    this.#stream = stream;
-    stream.on('data', (chunk) => this.#receive(chunk as Buffer));
-    stream.on('error', (error) => this.#log.warn('reset button not watched', { input: this.#button.input, error: error.message }));
+    try {
+      this.#fd = openSync(this.#button.input, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      this.#log.warn('reset button not watched', { input: this.#button.input, error: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    this.#poll = setInterval(() => this.#read(), 100);
+    this.#poll.unref();
     this.#log.info('reset button watched', { input: this.#button.input, keyCode: this.#button.keyCode, holdSeconds: this.#button.holdSeconds });
   }
 
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#stream?.destroy();
-    this.#stream = undefined;
+    if (this.#poll) clearInterval(this.#poll);
+    this.#poll = undefined;
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
   }
 
-  #receive(chunk: Buffer): void {
+  #read(): void {
+    for (let i = 0; i < 16 && this.#fd !== undefined; i++) {
+      let n: number;
+      try {
+        n = readSync(this.#fd, this.#buffer);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return;
+        this.#log.warn('reset button read failed', { input: this.#button.input, error: (error as Error).message });
+        return this.stop();
+      }
+      if (n === 0) return; // a FIFO with no writer (tests); a device never says end
+      this.#receive(this.#buffer.subarray(0, n));
+    }
+  }
+
+  #receive(chunk: Uint8Array): void {
     const bytes = new Uint8Array(this.#pending.byteLength + chunk.byteLength);
     bytes.set(this.#pending);
     bytes.set(chunk, this.#pending.byteLength);

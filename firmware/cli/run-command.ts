@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { LogRing } from '../log/log-ring.ts';
 import { createLogger, LogLevel, stdoutSink, type Logger } from '../log/logger.ts';
 import { defaultRuntimeDir, installEmbeddedDriver, isSingleExecutable } from '../sea/sea-runtime.ts';
+import { selectBoard } from '../board/select.ts';
 import { Service, type ServiceOptions } from '../service.ts';
 import { ErrorCode, PosternError } from '../util/errors.ts';
 import type { ManagementAddress } from '../web/web-subsystem.ts';
@@ -37,8 +38,11 @@ export async function runCommand(args: ParsedArgs): Promise<undefined> {
   const management = parseManagement(stringFlag(args, 'management'));
   const only = stringFlag(args, 'only')?.split(',').filter(Boolean);
   const stateDir = stringFlag(args, 'state') ?? 'var';
+  const runtimeDir = stringFlag(args, 'runtime-dir') ?? defaultRuntimeDir(stateDir);
+  // The board profile (issue 18): --board NAME|FILE or POSTERN_BOARD, else the image's own, else generic-<arch>.
+  const board = selectBoard(stringFlag(args, 'board') ?? process.env['POSTERN_BOARD']);
   if (isSingleExecutable()) {
-    const driver = installEmbeddedDriver(stringFlag(args, 'runtime-dir') ?? defaultRuntimeDir(stateDir));
+    const driver = installEmbeddedDriver(runtimeDir);
     logger.info('driver loaded', { path: driver });
   }
   const options: ServiceOptions = {
@@ -47,6 +51,8 @@ export async function runCommand(args: ParsedArgs): Promise<undefined> {
     logs,
     ...(management ? { management } : {}),
     ...(only ? { only } : {}),
+    board,
+    keepOnFactoryReset: [runtimeDir],
     reboot: () => {
       const action = rebootsTheBox() ? 'reboot' : 'restart';
       // After the API's answer has gone out.

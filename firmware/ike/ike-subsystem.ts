@@ -1,9 +1,9 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { networkInterfaces } from 'node:os';
 import type { PosternConfig } from '../config/types.ts';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import { localUsers } from '../access/local-users.ts';
 import type { Logger } from '../log/logger.ts';
+import { wanAddressNow } from '../network/wan-network.ts';
 import { loadOrCreatePki, type GatewayPki } from '../pki/pki-store.ts';
 import { onlyGatewayCertificateChanged } from '../pki/gateway-certificate-change.ts';
 import { ikeAddressProvider } from '../pools/ike-addresses.ts';
@@ -36,13 +36,8 @@ export interface IkeSubsystemOptions {
   readonly onEvent?: (action: IkeAction) => void;
   /** The engine's log lines (the connection doctor reads refusals and failed attempts from them). */
   readonly onLog?: (action: Extract<IkeAction, { type: 'log' }>) => void;
-}
-
-/** The address IKE listens on: the static WAN address, or the WAN interface's current IPv4 one. */
-export function wanAddress(config: PosternConfig): string | undefined {
-  const configured = config.system.wan.address?.split('/')[0];
-  if (config.system.wan.mode === 'static' && configured) return configured;
-  return networkInterfaces()[config.system.wan.interface]?.find((a) => a.family === 'IPv4')?.address ?? configured;
+  /** The WAN address to bind (firmware/network: roles from the config and the board); the box's own lookup when absent. */
+  readonly wanAddress?: (config: PosternConfig) => string | undefined;
 }
 
 /**
@@ -62,6 +57,11 @@ export class IkeSubsystem implements Subsystem {
 
   constructor(options: IkeSubsystemOptions) {
     this.#options = options;
+  }
+
+  /** The WAN address UDP 500/4500 are bound to; undefined while not running. */
+  get boundAddress(): string | undefined {
+    return this.#running?.address;
   }
 
   get engine(): IkeEngine | undefined {
@@ -125,8 +125,9 @@ export class IkeSubsystem implements Subsystem {
   async start(config: PosternConfig): Promise<void> {
     const log = this.#options.logger;
     this.#status = { state: 'starting' };
-    const address = wanAddress(config);
-    if (!address) return this.#unavailable(`the WAN interface ${config.system.wan.interface} has no IPv4 address`);
+    const address = (this.#options.wanAddress ?? wanAddressNow)(config);
+    // DHCP or PPPoE not done yet: the service restarts IKE when the WAN gets its address.
+    if (!address) return this.#unavailable(`waiting for an IPv4 address on the WAN (${config.system.wan.interface}, ${config.system.wan.mode}): IKE starts when it has one`);
     let hub: HubLease | undefined;
     let transport: DriverTransport | undefined;
     let revocation: RevocationService | undefined;
@@ -186,7 +187,7 @@ export class IkeSubsystem implements Subsystem {
     const installer = this.#running?.installer;
     try {
       if (action.type === 'install-child') installer?.install(action.child);
-      else if (action.type === 'rekey-child') installer?.rekey(action.old, action.child, action.initiated);
+      else if (action.type === 'rekey-child') installer?.rekey(action.old, action.child, action.initiated, action.confirmed);
       else if (action.type === 'delete-child') installer?.remove(action.child);
       else if (action.type === 'move-child') installer?.move(action.child);
     } catch (error) {

@@ -10,7 +10,7 @@ import type { UserLookup } from '../crypto/user-credential.ts';
 import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
 import { PppSession, type PppSessionInfo } from '../access/ppp-session.ts';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
-import { wanAddress } from '../ike/ike-subsystem.ts';
+import { wanAddressNow } from '../network/wan-network.ts';
 import type { Logger } from '../log/logger.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
 import { onlyGatewayCertificateChanged } from '../pki/gateway-certificate-change.ts';
@@ -24,6 +24,8 @@ export interface SstpSubsystemOptions {
   readonly access: AccessResources;
   /** Overrides the listening address (tests, `postern run --only`). */
   readonly listenAddress?: string;
+  /** The WAN address to bind (firmware/network); the box's own lookup when absent. */
+  readonly wanAddress?: (config: PosternConfig) => string | undefined;
   readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
   readonly onAuthFailure?: (user: string | undefined, peer: string) => void;
   /** ACME tls-alpn-01 challenge certificates by server name (issue 16). */
@@ -38,10 +40,15 @@ export class SstpSubsystem implements Subsystem {
   #sites = new Map<string, SiteConfig>();
   readonly #siteSessions = new Map<string, PppSession>();
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { listener: SstpListener; hub: HubLease } | undefined;
+  #running: { listener: SstpListener; hub: HubLease; host: string } | undefined;
 
   constructor(options: SstpSubsystemOptions) {
     this.#options = options;
+  }
+
+  /** The address the listener is bound to (0.0.0.0: all); undefined while not running. */
+  get boundAddress(): string | undefined {
+    return this.#running?.host;
   }
 
   sessions(): PppSessionInfo[] {
@@ -70,7 +77,8 @@ export class SstpSubsystem implements Subsystem {
     this.#status = { state: 'starting' };
     const pool = this.#options.access.pools.get(settings.pool);
     if (!pool) return this.#unavailable(`the pool '${settings.pool}' does not exist`);
-    const host = this.#options.listenAddress ?? wanAddress(config) ?? '0.0.0.0';
+    // The WAN address as IKE binds it; all addresses while the WAN has none (TCP needs no source address).
+    const host = this.#options.listenAddress ?? (this.#options.wanAddress ?? wanAddressNow)(config) ?? '0.0.0.0';
     let hub: HubLease | undefined;
     try {
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
@@ -93,7 +101,7 @@ export class SstpSubsystem implements Subsystem {
         },
       });
       const bound = await listener.start();
-      this.#running = { listener, hub };
+      this.#running = { listener, hub, host };
       this.#status = { state: 'running', detail: `TLS ${bound.address}:${bound.port}, pool ${settings.pool}` };
       log.info('SSTP listening', { address: bound.address, port: bound.port, pool: settings.pool });
     } catch (error) {
