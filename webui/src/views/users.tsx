@@ -136,8 +136,10 @@ function AddUser(props: { count: number; added: (text: string, issues: FormIssue
       // The form is emptied: its warnings go to the banner above the list.
       await props.added(`User ${name} added`, { ...formIssues(answer, place), warnings: {} });
     } catch (error) {
-      setIssues(formIssues(error, place));
-      setFailure(describe(error));
+      const shown = formIssues(error, place);
+      setIssues(shown);
+      // A refusal at a field is said there (role=alert); only one with no field gets a line of its own.
+      setFailure(Object.keys(shown.errors).length ? undefined : describe(error));
     }
   };
   const errors = issues.errors;
@@ -177,7 +179,7 @@ function EditUser(props: { user: User; index: number; users: User[]; pools: Pool
       const shown = formIssues(error, inItem('users', props.index));
       // The whole configuration's warnings (weak proposals, the public name…) are not this user's business here.
       setIssues({ ...shown, banner: shown.banner.filter((w) => w.path.startsWith(`users[${props.index}]`)) });
-      setFailure(Object.keys(shown.errors).length ? `${u.name} not saved: see the marked fields` : describe(error));
+      setFailure(Object.keys(shown.errors).length ? undefined : describe(error));
     }
   };
   const errors = issues.errors;
