@@ -2,6 +2,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setCsrf } from './api.ts';
+import { SafeModeBanner } from './safe-mode.tsx';
 import { LoginView, SetupView, type SetupSuggestion } from './views/auth.tsx';
 import { CertificatesView } from './views/certificates.tsx';
 import { DashboardView } from './views/dashboard.tsx';
@@ -67,6 +68,7 @@ function App() {
         {PAGES.map(([id, label]) => <a key={id} href={`#${id}`} class={id === page ? 'active' : ''}>{label}</a>)}
         <button class="link" onClick={logout}>Log out</button>
       </nav>
+      <SafeModeBanner />
       <main><View /></main>
     </>
   );

@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { entryNotes, splitList, useChange } from '../use-change.ts';
+import { useSafeApply } from '../safe-mode.tsx';
 
 const listField = (list: string, key: string) => (path: string) => (path === list || path.startsWith(`${list}[`) ? key : undefined);
 
@@ -89,12 +90,14 @@ export function TimeCard() {
 export function ManagementCard() {
   const [https, setHttps] = useState<boolean>();
   const change = useChange((path) => (path === 'system.management.https' ? 'https' : undefined));
+  const safe = useSafeApply();
   const load = async () => setHttps((await api<{ https: boolean }>('GET', '/management')).https);
   useEffect(() => void load(), []);
   if (https === undefined) return null;
   const save = (e: Event) => {
     e.preventDefault();
-    void change.run(() => api('PUT', '/management', { https }), https ? 'HTTPS on: plain HTTP now redirects to it' : 'Plain HTTP', async () => {
+    void change.run(() => api('PUT', safe.path('/management'), { https }), https ? 'HTTPS on: plain HTTP now redirects to it' : 'Plain HTTP', async () => {
+      safe.sent();
       // The page is on the old scheme: go to the new one on the same address.
       const scheme = https ? 'https:' : 'http:';
       if (location.protocol !== scheme) setTimeout(() => location.replace(`${scheme}//${location.host}${location.pathname}${location.hash}`), 1000);
@@ -110,6 +113,7 @@ export function ManagementCard() {
       {change.issues.errors['https'] ? <p class="error" role="alert">{change.issues.errors['https']}</p> : null}
       <p class="hint">Browsers trust it once the Postern CA (Certificates page) is installed, or when the gateway has a public certificate.</p>
       <Elsewhere issues={change.issues} />
+      {safe.control}
       <button type="submit">Save</button>
     </form>
   );

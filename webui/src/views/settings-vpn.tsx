@@ -7,12 +7,13 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, type Issue } from '../api.ts';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { entryNotes, splitList, useChange } from '../use-change.ts';
+import { useSafeApply } from '../safe-mode.tsx';
 
 type IkeAuth = 'eap-mschapv2' | 'certificate' | 'psk';
 interface Listeners {
-  ikev2: { enabled: boolean; auth: IkeAuth; psk?: string; proposals: { ike: string[]; esp: string[] } };
-  sstp: { enabled: boolean; port: number };
-  l2tp: { enabled: boolean };
+  ikev2: { enabled: boolean; auth: IkeAuth; psk?: string; proposals: { ike: string[]; esp: string[] }; mobike: boolean; fragmentation: boolean };
+  sstp: { enabled: boolean; port: number; mppe: 'off' | 'allow' | 'require' };
+  l2tp: { enabled: boolean; psk: string };
   pptp: { enabled: boolean };
 }
 interface PortToOpen {
@@ -22,18 +23,23 @@ interface PortToOpen {
 
 const NAMES = [['ikev2', 'IKEv2 (recommended)'], ['sstp', 'SSTP (HTTPS, passes firewalls)'], ['l2tp', 'L2TP/IPsec'], ['pptp', 'PPTP (insecure, legacy only)']] as const;
 
-const SSTP_FIELDS: Record<string, string> = { 'listeners.sstp.port': 'port' };
+const SSTP_FIELDS: Record<string, string> = { 'listeners.sstp.port': 'port', 'listeners.sstp.mppe': 'mppe', 'listeners.l2tp.psk': 'l2tpPsk' };
 
-/** The switches, the SSTP port and the "ports to open" hint, which follows every change. */
+/** The switches, the SSTP port and MPPE, L2TP's key, and the "ports to open" hint, which follows every change. */
 export function ListenersCard() {
   const [listeners, setListeners] = useState<Listeners>();
   const [port, setPort] = useState('');
+  const [mppe, setMppe] = useState<Listeners['sstp']['mppe']>('off');
+  const [l2tpPsk, setL2tpPsk] = useState('');
   const [open, setOpen] = useState<PortToOpen[]>([]);
   const change = useChange((path) => SSTP_FIELDS[path]);
+  const safe = useSafeApply();
   const load = async () => {
     const got = (await api<{ listeners: Listeners }>('GET', '/listeners')).listeners;
     setListeners(got);
     setPort(String(got.sstp.port));
+    setMppe(got.sstp.mppe);
+    setL2tpPsk(got.l2tp.psk);
     setOpen((await api<{ ports: PortToOpen[] }>('GET', '/ports-to-open')).ports);
   };
   useEffect(() => void load(), []);
@@ -48,7 +54,15 @@ export function ListenersCard() {
     e.preventDefault();
     // A number the API checks (1-65535); text that is not one is sent as is and refused at the field.
     const value = /^\d+$/.test(port.trim()) ? Number(port.trim()) : port;
-    void change.run(() => api('PUT', '/listeners/sstp', { port: value }), 'SSTP port saved', load);
+    // The L2TP key is sent only when typed (it is shown as "<redacted>"); the SSTP change goes last, through safe mode when asked for.
+    const pskTyped = listeners !== undefined && l2tpPsk !== listeners.l2tp.psk;
+    void change.run(async () => {
+      if (pskTyped) await api('PUT', '/listeners/l2tp', { psk: l2tpPsk });
+      return api('PUT', safe.path('/listeners/sstp'), { port: value, mppe });
+    }, 'Listener settings saved', async () => {
+      safe.sent();
+      await load();
+    });
   };
   const { errors, warnings } = change.issues;
   return (
@@ -63,8 +77,19 @@ export function ListenersCard() {
       <Field label="SSTP port (TCP)" error={errors['port']} warning={warnings['port']} hint="443 passes most firewalls; another port needs the client to name it">
         <input name="sstp-port" inputMode="numeric" value={port} onInput={(e) => setPort(e.currentTarget.value)} />
       </Field>
+      <Field label="MPPE inside SSTP" error={errors['mppe']} hint="Only for clients set to require it; TLS already encrypts SSTP">
+        <select name="sstp-mppe" value={mppe} onChange={(e) => setMppe(e.currentTarget.value as typeof mppe)}>
+          <option value="off">off</option>
+          <option value="allow">allow</option>
+          <option value="require">require</option>
+        </select>
+      </Field>
+      <Field label="L2TP/IPsec group pre-shared key" error={errors['l2tpPsk']} warning={warnings['l2tpPsk']} hint="At least 8 characters, needed before L2TP is enabled">
+        <input name="l2tp-psk" type="password" autoComplete="new-password" value={l2tpPsk} onInput={(e) => setL2tpPsk(e.currentTarget.value)} />
+      </Field>
       <Elsewhere issues={change.issues} />
-      <button type="submit">Save port</button>
+      {safe.control}
+      <button type="submit">Save</button>
       <h3>Ports to open on the upstream router</h3>
       {open.length === 0 ? <p class="hint">Nothing: no listener is enabled.</p> : (
         <ul data-testid="ports-to-open">{open.map((p) => <li key={p.label}><b>{p.label}</b> — {p.for.join('; ')}</li>)}</ul>
@@ -79,12 +104,12 @@ const ikeField = (path: string): string | undefined => IKE_FIELDS[path] ?? /^lis
 
 /** IKEv2 remote access: how clients authenticate and which algorithms are offered, weak ones flagged. */
 export function IkeCard() {
-  const [form, setForm] = useState<{ auth: IkeAuth; psk: string; ike: string; esp: string }>();
+  const [form, setForm] = useState<{ auth: IkeAuth; psk: string; ike: string; esp: string; mobike: boolean; fragmentation: boolean }>();
   const [flagged, setFlagged] = useState<Issue[]>([]);
   const change = useChange(ikeField);
   const load = async () => {
     const { ikev2 } = (await api<{ listeners: Listeners }>('GET', '/listeners')).listeners;
-    setForm({ auth: ikev2.auth, psk: ikev2.psk ?? '', ike: ikev2.proposals.ike.join('\n'), esp: ikev2.proposals.esp.join('\n') });
+    setForm({ auth: ikev2.auth, psk: ikev2.psk ?? '', ike: ikev2.proposals.ike.join('\n'), esp: ikev2.proposals.esp.join('\n'), mobike: ikev2.mobike, fragmentation: ikev2.fragmentation });
     setFlagged((await api<{ warnings: Issue[] }>('GET', '/config/warnings')).warnings);
   };
   useEffect(() => void load(), []);
@@ -92,7 +117,7 @@ export function IkeCard() {
   const lists = { ike: splitList(form.ike), esp: splitList(form.esp) };
   const save = (e: Event) => {
     e.preventDefault();
-    const body = { auth: form.auth, proposals: lists, ...(form.auth === 'psk' && form.psk !== '' ? { psk: form.psk } : {}) };
+    const body = { auth: form.auth, proposals: lists, mobike: form.mobike, fragmentation: form.fragmentation, ...(form.auth === 'psk' && form.psk !== '' ? { psk: form.psk } : {}) };
     void change.run(() => api('PUT', '/listeners/ikev2', body), 'IKEv2 settings saved', load);
   };
   const { errors } = change.issues;
@@ -123,6 +148,8 @@ export function IkeCard() {
       ) : null}
       <ProposalField label="IKE proposals" name="ike-proposals" value={form.ike} error={ike.error} weak={ike.weak} onInput={(ike) => setForm({ ...form, ike })} />
       <ProposalField label="ESP proposals" name="esp-proposals" value={form.esp} error={esp.error} weak={esp.weak} onInput={(esp) => setForm({ ...form, esp })} />
+      <label class="switch"><input type="checkbox" name="ike-mobike" checked={form.mobike} onChange={(e) => setForm({ ...form, mobike: e.currentTarget.checked })} /> MOBIKE (clients keep the tunnel when their address changes)</label>
+      <label class="switch"><input type="checkbox" name="ike-fragmentation" checked={form.fragmentation} onChange={(e) => setForm({ ...form, fragmentation: e.currentTarget.checked })} /> IKE fragmentation (certificates through networks that drop fragments)</label>
       <Elsewhere issues={change.issues} />
       <button type="submit">Save</button>
     </form>

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { entryNotes, splitList, useChange } from '../use-change.ts';
+import { useSafeApply } from '../safe-mode.tsx';
 import { DnsCard, ManagementCard, TimeCard } from './settings-system.tsx';
 import { IkeCard, ListenersCard } from './settings-vpn.tsx';
 
@@ -74,6 +75,7 @@ function InterfacesCard() {
   const [box, setBox] = useState<Interfaces>();
   const [form, setForm] = useState({ wanInterface: '', lanInterface: '', lanAddress: '' });
   const change = useChange((path) => PORTS[path]);
+  const safe = useSafeApply();
   const load = async () => {
     const got = await api<Interfaces>('GET', '/interfaces');
     setBox(got);
@@ -83,7 +85,10 @@ function InterfacesCard() {
   if (!box) return null;
   const save = (e: Event) => {
     e.preventDefault();
-    void change.run(() => api('PUT', '/interfaces', { wan: { interface: form.wanInterface }, lan: { interface: form.lanInterface, address: form.lanAddress } }), 'WAN and LAN saved', load);
+    void change.run(() => api('PUT', safe.path('/interfaces'), { wan: { interface: form.wanInterface }, lan: { interface: form.lanInterface, address: form.lanAddress } }), 'WAN and LAN saved', async () => {
+      safe.sent();
+      await load();
+    });
   };
   const { errors, warnings } = change.issues;
   return (
@@ -103,6 +108,7 @@ function InterfacesCard() {
       </Field>
       <datalist id="box-interfaces">{box.interfaces.map((i) => <option key={i.name} value={i.name} />)}</datalist>
       <Elsewhere issues={change.issues} />
+      {safe.control}
       <button type="submit">Save</button>
     </form>
   );
