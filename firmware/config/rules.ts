@@ -31,6 +31,15 @@ const overlaps = (a: string, b: string): boolean => {
   return !!ra && !!rb && (parsePrefix(a)?.family === parsePrefix(b)?.family) && ra[0] <= rb[1] && rb[0] <= ra[1];
 };
 
+/** 'network' or 'broadcast' when the address is that of an IPv4 prefix of /30 or wider (a /31 or /32 uses all). */
+function edgeOf(prefix: string, address: string): 'network' | 'broadcast' | undefined {
+  const r = range(prefix);
+  const a = parseIp(address);
+  if (!r || !a || a.family !== 4 || r[1] - r[0] < 3n) return undefined;
+  const v = BigInt(`0x${a.bytes.toString('hex')}`);
+  return v === r[0] ? 'network' : v === r[1] ? 'broadcast' : undefined;
+}
+
 export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   const errors: ConfigIssue[] = [];
   const error = (path: string, code: string, message: string) => errors.push({ path, code, message });
@@ -51,7 +60,13 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   const fixed = new Map<string, number>();
   config.users.forEach((u, i) => {
     if (u.staticIPv4 === undefined) return;
-    if (!config.pools.some((p) => contains(p.ipv4, u.staticIPv4 as string))) error(`users[${i}].staticIPv4`, 'reference', 'is not inside any address pool');
+    const pool = config.pools.find((p) => contains(p.ipv4, u.staticIPv4 as string));
+    if (!pool) error(`users[${i}].staticIPv4`, 'reference', 'is not inside any address pool');
+    else {
+      // The pool never hands out its network and broadcast addresses (address-pool.ts): the user could never connect.
+      const edge = edgeOf(pool.ipv4, u.staticIPv4);
+      if (edge) error(`users[${i}].staticIPv4`, 'reserved', `is the ${edge} address of pool '${pool.name}' (${pool.ipv4}), which is never given to a client`);
+    }
     const other = fixed.get(u.staticIPv4);
     if (other !== undefined) error(`users[${i}].staticIPv4`, 'duplicate', `is already given to users[${other}]`);
     else fixed.set(u.staticIPv4, i);

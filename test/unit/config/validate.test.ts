@@ -60,6 +60,9 @@ t.test('cross-field rules: references, overlaps, duplicates, required secrets', 
   t.same(paths(withChange((c) => c.pools.push({ name: 'v6a', ipv4: '10.20.0.0/24', ipv6: 'fd00::/64', dns: [] }, { name: 'v6b', ipv4: '10.30.0.0/24', ipv6: 'fd00::/48', dns: [] }))), ['pools[2].ipv6']);
   t.same(paths(withChange((c) => (c.users = [{ name: 'a', ntHash: H, enabled: true, staticIPv4: '10.99.0.1' }]))), ['users[0].staticIPv4']);
   t.same(paths(withChange((c) => (c.users = ['a', 'b'].map((name) => ({ name, ntHash: H, enabled: true, staticIPv4: '10.10.0.9' }))))), ['users[1].staticIPv4']);
+  // The pool never hands these out (issue 17: a fixed address the user could never get).
+  for (const edge of ['10.10.0.0', '10.10.0.255']) t.same(paths(withChange((c) => (c.users = [{ name: 'a', ntHash: H, enabled: true, staticIPv4: edge }]))), ['users[0].staticIPv4'], `${edge}: the pool's network or broadcast address`);
+  t.same(paths(withChange((c) => (c.users = [{ name: 'a', ntHash: H, enabled: true, staticIPv4: '10.10.0.254' }]))), [], 'the highest usable address is fine');
   t.same(paths(withChange((c) => (c.listeners.l2tp.enabled = true))), ['listeners.l2tp.psk']);
   t.same(paths(withChange((c) => (c.listeners.ikev2.auth = 'psk'))), ['listeners.ikev2.psk']);
   t.same(paths(withChange((c) => (c.listeners.sstp.port = 8080))), ['listeners.sstp.port']);
