@@ -1,0 +1,66 @@
+import t from 'tap';
+import { defaultConfig } from '../../../firmware/config/defaults.ts';
+import { createLogger, memorySink } from '../../../firmware/log/logger.ts';
+import { followWanChange, type WanFollowers } from '../../../firmware/network/wan-follow.ts';
+import { diffWan } from '../../../firmware/network/wan-watch.ts';
+import { Supervisor } from '../../../firmware/supervisor/supervisor.ts';
+import type { Subsystem } from '../../../firmware/supervisor/subsystem.ts';
+
+const wan = (...ipv4: string[]) => ({ interface: 'wan', ipv4, ipv6: [] as string[] });
+
+function followers(bound: { ike?: string; sstp?: string }, running: string[]) {
+  const did: string[] = [];
+  const f: WanFollowers = {
+    logger: createLogger({ sink: memorySink().sink }),
+    restart: async (name) => (did.push(`restart ${name}`), true),
+    ikeBound: () => bound.ike,
+    sstpBound: () => bound.sstp,
+    running: (name) => running.includes(name),
+    event: (type, details) => void did.push(`${type} ${String(details['previous'])}->${String(details['address'])}`),
+    reconnectTelemetry: () => void did.push('mqtt reconnect'),
+  };
+  return { f, did };
+}
+
+t.test('a new lease: event first, then IKE and SSTP rebound, SSTP sites redialed, MQTT reconnected', async (t) => {
+  const { f, did } = followers({ ike: '198.51.100.7', sstp: '198.51.100.7' }, ['ikev2', 'sstp', 'sstp-sites']);
+  const restarted = await followWanChange(f, diffWan(wan('198.51.100.7'), wan('198.51.100.9'))!, wan('198.51.100.9'));
+  t.same(did, ['wan-address-changed 198.51.100.7->198.51.100.9', 'restart ikev2', 'restart sstp', 'restart sstp-sites', 'mqtt reconnect']);
+  t.same(restarted, ['ikev2', 'sstp', 'sstp-sites']);
+});
+
+t.test('an extra address that leaves the bound one alone restarts nothing', async (t) => {
+  const { f, did } = followers({ ike: '198.51.100.7', sstp: '198.51.100.7' }, ['ikev2', 'sstp', 'sstp-sites']);
+  await followWanChange(f, diffWan(wan('198.51.100.7'), wan('198.51.100.7', '198.51.100.8'))!, wan('198.51.100.7', '198.51.100.8'));
+  t.same(did, ['wan-address-changed 198.51.100.7->198.51.100.7']);
+});
+
+t.test('DHCP done at last: IKE (waiting) starts, SSTP leaves 0.0.0.0 for the address; stopped subsystems are left alone', async (t) => {
+  const { f, did } = followers({ sstp: '0.0.0.0' }, ['ikev2', 'sstp']);
+  await followWanChange(f, diffWan(wan(), wan('203.0.113.4'))!, wan('203.0.113.4'));
+  t.same(did, ['wan-address-changed null->203.0.113.4', 'restart ikev2', 'restart sstp', 'mqtt reconnect']);
+});
+
+t.test('Supervisor.restart stops and starts one running subsystem on the configuration it runs', async (t) => {
+  const journal: string[] = [];
+  const make = (name: string): Subsystem => ({
+    name,
+    start: async (c) => void journal.push(`start ${name} ${c.system.hostname}`),
+    reconfigure: async () => undefined,
+    stop: async () => void journal.push(`stop ${name}`),
+    status: () => ({ state: 'running' }),
+  });
+  const supervisor = new Supervisor([
+    { name: 'web', wanted: () => true, slice: () => 1, create: () => make('web') },
+    { name: 'ikev2', wanted: () => true, slice: () => 1, create: () => make('ikev2') },
+    { name: 'sstp', wanted: () => false, slice: () => 1, create: () => make('sstp') },
+  ], createLogger({ sink: memorySink().sink }));
+  const config = defaultConfig();
+  config.system.hostname = 'branch-7';
+  await supervisor.start(config);
+  journal.length = 0;
+  t.equal(await supervisor.restart('ikev2', 'WAN address changed'), true);
+  t.same(journal, ['stop ikev2', 'start ikev2 branch-7']);
+  t.equal(await supervisor.restart('sstp', 'WAN address changed'), false, 'not running: nothing to restart');
+  t.equal(await supervisor.restart('nope', 'x'), false);
+});
