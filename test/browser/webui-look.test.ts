@@ -103,7 +103,6 @@ t.test('issue 17: the throughput chart, contrast in light and dark, named contro
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 30_000);
   const base = `http://127.0.0.1:${String(listening['port'])}`;
-  t.equal((await fetch(`${base}/api/v1/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: ADMIN }) })).status, 201, 'first-boot setup');
 
   const browser = await launchBrowser();
   t.teardown(() => browser.close());
@@ -124,7 +123,21 @@ t.test('issue 17: the throughput chart, contrast in light and dark, named contro
   });
   await page.clock.install({ time: START });
   await page.goto(base);
-  await page.getByRole('form', { name: 'login' }).waitFor(WAIT);
+  // The first two screens a technician sees, in both schemes.
+  const before = async (form: string) => {
+    await page.getByRole('form', { name: form }).waitFor(WAIT);
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      t.same(await page.evaluate(lowContrast), [], `${scheme}, ${form}: no text under 4.5:1`);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    t.same(await unnamedControls(page), [], `${form}: every control named`);
+  };
+  await before('first-boot setup');
+  await page.fill('input[name=password]', ADMIN);
+  await page.fill('input[name=again]', ADMIN);
+  await page.click('button[type=submit]');
+  await before('login');
   await page.fill('input[name=password]', ADMIN);
   await page.click('button[type=submit]');
   await page.getByRole('region', { name: 'dashboard' }).waitFor(WAIT);
