@@ -83,6 +83,15 @@ t.test('issue 17: router settings save and refuse at their fields; maintenance t
   await t.resolves(open.filter({ hasNotText: 'UDP 500' }).waitFor(WAIT), 'IKEv2 off: UDP 500 and 4500 leave the hint');
   await listeners.locator('input[name=listener-ikev2]').click();
   await open.filter({ hasText: 'UDP 500' }).waitFor(WAIT);
+  await listeners.locator('input[name=listener-l2tp]').click();
+  await t.resolves(fieldError(listeners, 'input[name=l2tp-psk]').filter({ hasText: 'pre-shared key of at least 8 characters' }).waitFor(WAIT), 'L2TP without its key: refused at the key');
+  await listeners.locator('input[name=l2tp-psk]').fill('a-long-l2tp-group-key');
+  await listeners.locator('button[type=submit]').click();
+  await listeners.getByRole('status').filter({ hasText: 'Listener settings saved' }).waitFor(WAIT);
+  await listeners.locator('input[name=listener-l2tp]').click();
+  await t.resolves(open.filter({ hasText: 'L2TP/IPsec clients' }).waitFor(WAIT), 'with the key, L2TP is on and in the hint');
+  await listeners.locator('input[name=listener-l2tp]').click();
+  await open.filter({ hasNotText: 'L2TP/IPsec clients' }).waitFor(WAIT);
 
   // IKEv2 proposals: the weak default flagged on load, an unknown algorithm refused at the field.
   const ike = page.getByRole('form', { name: 'ikev2 settings' });
