@@ -1,0 +1,78 @@
+// Issue 17: the gateway's RFC 2136 update (TSIG HMAC-SHA256) accepted by a real DNS server: BIND 9's
+// named on loopback (an ephemeral port), with a key that may change only the gateway's name; dig
+// reads the result. A wrong key is refused and the refusal named.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { sendRfc2136 } from '../../firmware/ddns/ddns-senders.ts';
+import { Secret } from '../../firmware/util/secret.ts';
+import { hasBinary } from '../lab/command.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
+import { labSkip } from '../lab/skip.ts';
+
+const NAMED = '/usr/sbin/named';
+const skip = labSkip(!hasBinary('dig') || spawnSync(NAMED, ['-v']).status !== 0 ? 'BIND 9 is not installed (apt-get install bind9 bind9-dnsutils)' : false);
+const SECRET = Buffer.from('postern-ddns-test-key-32-bytes!!');
+
+const freePort = () => new Promise<number>((resolve, reject) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = s.address() as { port: number };
+    s.close(() => resolve(port));
+  }).on('error', reject);
+});
+
+t.test('named accepts the gateway\'s signed update of its public name; dig sees the new address', { skip }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'postern-named-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  writeFileSync(join(dir, 'example.com.zone'), [
+    '$TTL 300',
+    '@ IN SOA ns.example.com. hostmaster.example.com. 1 3600 600 86400 300',
+    '@ IN NS ns.example.com.',
+    'ns IN A 192.0.2.53',
+    'vpn IN A 192.0.2.1',
+    '',
+  ].join('\n'));
+  writeFileSync(join(dir, 'named.conf'), `
+options {
+  directory "${dir}";
+  listen-on port ${port} { 127.0.0.1; };
+  listen-on-v6 { none; };
+  pid-file none;
+  recursion no;
+  dnssec-validation no;
+  session-keyfile "${dir}/session.key";
+  managed-keys-directory "${dir}";
+};
+controls { };
+key "postern-key" { algorithm hmac-sha256; secret "${SECRET.toString('base64')}"; };
+zone "example.com" {
+  type primary;
+  file "${dir}/example.com.zone";
+  update-policy { grant postern-key name vpn.example.com. A AAAA; };
+};
+`);
+  const named = spawn(NAMED, ['-g', '-c', join(dir, 'named.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  named.stderr.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+  t.teardown(() => {
+    named.kill('SIGTERM');
+  });
+  const dig = (name: string) => spawnSync('dig', ['+short', '+norecurse', '+time=1', '+tries=1', '-p', String(port), '@127.0.0.1', name, 'A'], { encoding: 'utf8' }).stdout.trim();
+  await waitUntil('named answers', 15_000, () => dig('vpn.example.com') === '192.0.2.1').catch((e: Error) => {
+    throw new Error(`${e.message}\n${log}`);
+  });
+  const target = { server: '127.0.0.1', port, key: { name: 'postern-key', algorithm: 'hmac-sha256' as const, secret: new Secret(SECRET) } };
+  const update = { zone: 'example.com', name: 'vpn.example.com', address: '203.0.113.5', ttl: 60 };
+  t.equal(await sendRfc2136(target, update), undefined, 'applied, and the answer\'s TSIG verified');
+  t.equal(dig('vpn.example.com'), '203.0.113.5', 'dig sees the new address');
+  t.equal(await sendRfc2136(target, { ...update, address: '203.0.113.6' }), undefined);
+  t.equal(dig('vpn.example.com'), '203.0.113.6', 'the old address replaced, not added to');
+  const wrongKey = { ...target, key: { ...target.key, secret: new Secret(Buffer.from('not-the-right-key-not-the-right!')) } };
+  t.match(await sendRfc2136(wrongKey, { ...update, address: '198.51.100.9' }), /NOTAUTH|BADSIG/, 'a wrong key is refused, and said so');
+  t.equal(dig('vpn.example.com'), '203.0.113.6', 'and changes nothing');
+  t.match(await sendRfc2136(target, { ...update, name: 'www.example.com' }), /REFUSED/, 'the key may change only the gateway\'s name');
+});
