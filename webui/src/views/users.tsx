@@ -203,7 +203,7 @@ function EditUser(props: { user: User; index: number; users: User[]; pools: Pool
           const free = freeFromTop(p.ipv4, taken);
           return free ? <button key={p.name} type="button" class="secondary" onClick={() => setFixed(free)}>Use {free} from {p.name}</button> : null;
         })}
-        {fixed ? <button type="button" class="secondary" onClick={() => setFixed('')}>Address from the pool</button> : null}
+        {fixed ? <button type="button" class="secondary" onClick={() => setFixed('')}>No fixed address</button> : null}
       </div>
       <Elsewhere issues={issues} />
       <div class="row wrap">
