@@ -181,6 +181,48 @@ function RebootCard() {
   );
 }
 
+/** Typed, not clicked (firmware/system/factory-reset.ts FACTORY_RESET_CONFIRM). */
+const RESET_WORDS = 'erase everything';
+
+/**
+ * Factory reset (issue 18): the admin password again and the words typed; the gateway wipes its
+ * configuration, keys, users and history, then comes back as on first boot (this page then asks
+ * for a new admin password).
+ */
+function FactoryResetCard() {
+  const [password, setPassword] = useState('');
+  const [words, setWords] = useState('');
+  const [issues, setIssues] = useState<FormIssues>(NO_ISSUES);
+  const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' }>();
+  const reset = async (e: Event) => {
+    e.preventDefault();
+    setIssues(NO_ISSUES);
+    try {
+      await api('POST', '/system/factory-reset', { password, confirm: words });
+      setPassword('');
+      setMessage({ text: 'Resetting to factory state: the gateway comes back asking for a new admin password…', kind: 'ok' });
+      waitForReturn(setMessage);
+    } catch (error) {
+      setIssues(formIssues(error, (path) => (path === 'password' || path === 'confirm' ? path : undefined)));
+      setMessage({ text: describe(error), kind: 'error' });
+    }
+  };
+  return (
+    <form class="card" aria-label="factory reset" onSubmit={(e) => void reset(e)}>
+      <h2>Factory reset</h2>
+      <p class="hint">Erases the configuration and its history, the certificate authority and every issued certificate, users and sites. The firmware stays. Client profiles stop working.</p>
+      <Message text={message?.text} kind={message?.kind} />
+      <Field label="Admin password" error={issues.errors['password']}>
+        <input name="reset-password" type="password" autocomplete="current-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+      </Field>
+      <Field label={`Type "${RESET_WORDS}"`} error={issues.errors['confirm']}>
+        <input name="reset-confirm" value={words} onInput={(e) => setWords(e.currentTarget.value)} />
+      </Field>
+      <button type="submit" class="danger" name="factory-reset" disabled={words !== RESET_WORDS || password === ''}>Reset to factory state</button>
+    </form>
+  );
+}
+
 /** Polls /healthz (bounded: two minutes) and says when the gateway answers again. */
 function waitForReturn(say: (m: { text: string; kind: 'ok' | 'error' }) => void): void {
   const started = Date.now();
@@ -204,6 +246,7 @@ export function MaintenanceView() {
       <BackupCard />
       <DiagnosticsCard />
       <RebootCard />
+      <FactoryResetCard />
     </section>
   );
 }
