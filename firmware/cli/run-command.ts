@@ -6,6 +6,7 @@ import { selectBoard } from '../board/select.ts';
 import { Service, type ServiceOptions } from '../service.ts';
 import { ErrorCode, PosternError } from '../util/errors.ts';
 import type { ManagementAddress } from '../web/web-subsystem.ts';
+import { attachUpgrades, prepareUpgrades } from '../upgrade/upgrade-boot.ts';
 import { stringFlag, type ParsedArgs } from './args.ts';
 
 function parseManagement(text: string | undefined): ManagementAddress | undefined {
@@ -14,6 +15,14 @@ function parseManagement(text: string | undefined): ManagementAddress | undefine
   const port = Number(m?.[2]);
   if (!m || port > 65535) throw new PosternError(ErrorCode.usage, `--management wants HOST:PORT, got '${text}'`);
   return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+/** `--upgrade-trial-seconds N`: how long a new version has to become healthy (default 300). */
+function trialSeconds(text: string | undefined): { trialSeconds?: number } {
+  if (text === undefined) return {};
+  const n = Number(text);
+  if (!/^\d{1,5}$/.test(text) || n < 10) throw new PosternError(ErrorCode.usage, `--upgrade-trial-seconds wants a number of seconds (10 or more), got '${text}'`);
+  return { trialSeconds: n };
 }
 
 function parseLevel(text: string | undefined): keyof typeof LogLevel {
@@ -60,7 +69,14 @@ export async function runCommand(args: ParsedArgs): Promise<undefined> {
       return { action };
     },
   };
+  // Upgrades (issue 18): after a rolled-back trial, the pre-upgrade configuration comes back first.
+  const upgradeOptions = { stateDir, logger: logger.child('upgrade'), board: board.board, ...trialSeconds(stringFlag(args, 'upgrade-trial-seconds')) };
+  const upgrades = await prepareUpgrades(upgradeOptions);
   let service = await Service.start(options);
+  const upgradeHooks = attachUpgrades(upgrades, {
+    subsystems: () => service.supervisor.status(), attach: (hooks) => (service.api.upgrades = hooks),
+    event: (type, details) => service.telemetry.event(type, details), stop: () => service.stop(),
+  }, upgradeOptions);
   let restarting = false;
   /** Not on the firmware: the service stops and starts again in this process, on the same management port. */
   const restart = async (): Promise<void> => {
@@ -71,6 +87,7 @@ export async function runCommand(args: ParsedArgs): Promise<undefined> {
       await service.stop();
       // `--management HOST:0` picked a port at start: keep that one, so the page finds the service again.
       service = await Service.start({ ...options, ...(management ? { management: { host: management.host, port: management.port === 0 && bound ? bound.port : management.port } } : {}) });
+      service.api.upgrades = upgradeHooks;
     } catch (error) {
       logger.error('restart failed', { error });
       process.exit(1);

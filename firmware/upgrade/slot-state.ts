@@ -100,7 +100,7 @@ export function decodeBootState(text: string): BootState | string {
   const trial = m.get('trial') ?? '';
   if (!isSlot(active)) return 'active must be a or b';
   if (trial !== '' && (!isSlot(trial) || trial === active)) return 'trial must be empty or the other slot';
-  const int = (k: string): number | undefined => (/^\d{1,9}$/.test(m.get(k) ?? '') ? Number(m.get(k)) : undefined);
+  const int = (k: string): number | undefined => (/^\d{1,12}$/.test(m.get(k) ?? '') ? Number(m.get(k)) : undefined);
   const tries = int('tries');
   const maxTries = int('max_tries');
   const trialSeconds = int('trial_seconds');

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import type { BoardProfile } from '../board/types.ts';
 import { ConfigStore } from '../config/store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { SubsystemStatus } from '../supervisor/subsystem.ts';
@@ -6,12 +7,14 @@ import type { EventType } from '../telemetry/schema.ts';
 import type { UpgradeFailure } from './slot-state.ts';
 import { BOOT_AGAIN_EXIT, createUpgradeManager, serviceHealthy } from './upgrade-setup.ts';
 import type { UpgradeManager } from './upgrade-manager.ts';
+import type { UpgradeHooks } from '../control/routes/upgrade-routes.ts';
 
-/** The running service as the upgrade start-up sees it (firmware/service.ts). */
+/** The running service as the upgrade start-up sees it (through functions: `postern run` may replace it on a restart). */
 export interface UpgradeServiceView {
-  readonly supervisor: { status(): Record<string, SubsystemStatus> };
-  readonly api: { upgrades?: { manager: UpgradeManager; bootAgain(): void } | undefined };
-  readonly telemetry: { event(type: EventType, details?: Readonly<Record<string, unknown>>): void };
+  subsystems(): Record<string, SubsystemStatus>;
+  /** Gives the control API its upgrade routes' hooks. */
+  attach(hooks: UpgradeHooks): void;
+  event(type: EventType, details: Readonly<Record<string, unknown>>): void;
   stop(): Promise<void>;
 }
 
@@ -20,6 +23,8 @@ export interface UpgradeBootOptions {
   readonly logger: Logger;
   readonly trialSeconds?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** The board the service runs as (its architecture and name must match a bundle's). */
+  readonly board?: BoardProfile;
   /** Ends the process (tests give their own). */
   readonly exit?: (code: number) => void;
 }
@@ -31,7 +36,9 @@ export interface UpgradeBootOptions {
  */
 export async function prepareUpgrades(options: UpgradeBootOptions): Promise<PreparedUpgrades> {
   let rolledBack: UpgradeFailure | undefined;
-  const manager = createUpgradeManager({ logger: options.logger, ...(options.env ? { env: options.env } : {}), ...(options.trialSeconds ? { trialSeconds: options.trialSeconds } : {}) });
+  const manager = createUpgradeManager({
+    logger: options.logger, ...(options.env ? { env: options.env } : {}), ...(options.trialSeconds ? { trialSeconds: options.trialSeconds } : {}), ...(options.board ? { board: options.board } : {}),
+  });
   await manager.handleRollback(
     async (revision, failure) => {
       const store = await ConfigStore.open(join(resolve(options.stateDir), 'config'), { logger: options.logger.child('config') });
@@ -55,7 +62,7 @@ export interface PreparedUpgrades {
  * health to commit (or fail and hand back to the launcher); a rolled-back attempt is announced to
  * the fleet console (MQTT event `upgrade-failed`) and stays in GET /api/v1/upgrade for the UI.
  */
-export function attachUpgrades(prepared: PreparedUpgrades, service: UpgradeServiceView, options: UpgradeBootOptions): void {
+export function attachUpgrades(prepared: PreparedUpgrades, service: UpgradeServiceView, options: UpgradeBootOptions): UpgradeHooks {
   const { manager, rolledBack } = prepared;
   const exit = options.exit ?? ((code: number) => process.exit(code));
   let leaving = false;
@@ -65,14 +72,16 @@ export function attachUpgrades(prepared: PreparedUpgrades, service: UpgradeServi
     manager.stop();
     service.stop().then(() => exit(BOOT_AGAIN_EXIT), () => exit(BOOT_AGAIN_EXIT));
   };
-  service.api.upgrades = { manager, bootAgain };
+  const hooks: UpgradeHooks = { manager, bootAgain };
+  service.attach(hooks);
   if (rolledBack) announce(service, rolledBack, options.logger);
-  manager.watchTrial(() => serviceHealthy(service.supervisor.status()), bootAgain);
+  manager.watchTrial(() => serviceHealthy(service.subsystems()), bootAgain);
+  return hooks;
 }
 
 /** Once per rollback; the telemetry buffers it while the broker is away (at least once). */
 function announce(service: UpgradeServiceView, failure: UpgradeFailure, logger: Logger): void {
   const at = new Date(failure.at * 1000).toISOString();
   logger.error('the last upgrade failed and was rolled back', { version: failure.version, reason: failure.reason, at });
-  service.telemetry.event('upgrade-failed', { version: failure.version, slot: failure.slot, reason: failure.reason, at });
+  service.event('upgrade-failed', { version: failure.version, slot: failure.slot, reason: failure.reason, at });
 }

@@ -1,6 +1,7 @@
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { builtInBoard } from '../board/load.ts';
+import type { BoardProfile } from '../board/types.ts';
 import { buildInfo } from '../build-info.ts';
 import type { Logger } from '../log/logger.ts';
 import type { SubsystemStatus } from '../supervisor/subsystem.ts';
@@ -27,9 +28,9 @@ export function runningSlotFromEnv(env: NodeJS.ProcessEnv): { running: RunningSl
   return { running: { slot, trial: slot !== undefined && env['POSTERN_TRIAL'] === '1' }, layout: a && b && stateFile ? { a, b, stateFile } : undefined };
 }
 
-export function createUpgradeManager(options: { logger: Logger; env?: NodeJS.ProcessEnv; trialSeconds?: number; maxPayloadBytes?: number }): UpgradeManager {
+export function createUpgradeManager(options: { logger: Logger; env?: NodeJS.ProcessEnv; trialSeconds?: number; maxPayloadBytes?: number; board?: BoardProfile }): UpgradeManager {
   const { running, layout: fromLauncher } = runningSlotFromEnv(options.env ?? process.env);
-  const board = builtInBoard();
+  const board = options.board ?? builtInBoard();
   const fromBoard = board ? boardSlotLayout(board) : 'no board profile is built in';
   const layout = fromLauncher ?? (typeof fromBoard === 'string' ? undefined : fromBoard);
   const key = trustedUpgradeKey();

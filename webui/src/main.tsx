@@ -6,6 +6,7 @@ import { SafeModeBanner } from './safe-mode.tsx';
 import { LoginView, SetupView, type SetupSuggestion } from './views/auth.tsx';
 import { CertificatesView } from './views/certificates.tsx';
 import { DashboardView } from './views/dashboard.tsx';
+import { FirmwareView } from './views/firmware.tsx';
 import { HistoryView } from './views/history.tsx';
 import { LogsView } from './views/logs.tsx';
 import { MaintenanceView } from './views/maintenance.tsx';
@@ -25,6 +26,7 @@ const PAGES = [
   ['settings', 'Settings', SettingsView],
   ['logs', 'Logs', LogsView],
   ['maintenance', 'Maintenance', MaintenanceView],
+  ['firmware', 'Firmware', FirmwareView],
   ['history', 'History', HistoryView],
 ] as const;
 

@@ -31,8 +31,8 @@ function upgrade(store: SlotStore): void {
 }
 
 t.test('the record round-trips through its text form, and damage is named', async (t) => {
-  const s: BootState = { ...initialBootState(infoA), slots: { a: infoA, b: infoB }, trial: 'b', tries: 1, configRevision: 12, lastFailure: { slot: 'b', version: '0.2.0', reason: 'unhealthy', at: 5, handled: false } };
-  t.same(decodeBootState(encodeBootState(s)), s);
+  const s: BootState = { ...initialBootState(infoA), slots: { a: infoA, b: infoB }, trial: 'b', tries: 1, configRevision: 12, lastFailure: { slot: 'b', version: '0.2.0', reason: 'unhealthy', at: 1_796_000_000, handled: false }, lastCommit: { version: '0.1.0', at: 1_795_000_000 } };
+  t.same(decodeBootState(encodeBootState(s)), s, 'epoch seconds (10 digits) survive');
   t.match(decodeBootState('format=1\nactive=c\n'), /active/);
   t.match(decodeBootState('garbage'), /key=value/);
   t.throws(() => encodeBootState({ ...s, slots: { a: { ...infoA, version: '1 2' }, b: undefined } }), /launcher cannot read/);
