@@ -68,7 +68,7 @@ export interface ApiContext {
   factoryReset?(why: string): void;
   now(): number;
   /** ACME's state (issue 16): the certificate held, the next renewal, the last failure. */
-  acme?(): AcmeReport;
+  acme?(): AcmeReport | undefined;
   /** The gateway certificate on disk changed (re-issued, imported): IKEv2 and SSTP take it for new connections. */
   gatewayCertificateChanged?(): void;
   /** Where issued client certificates and the CRL live. */

@@ -84,7 +84,8 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     ...(service.factoryReset ? { factoryReset: (why: string) => service.factoryReset!(why) } : {}),
     now: options.clock,
     gatewayCertificateChanged: () => service.gatewayCertificateChanged?.(),
-    ...(service.acme ? { acme: () => service.acme!.report() } : {}),
+    // Read when asked: the service makes its ACME subsystem after this context.
+    acme: () => service.acme?.report(),
   };
 }
 

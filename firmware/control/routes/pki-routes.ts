@@ -24,6 +24,13 @@ import { ApiCode, ApiError, badRequest, notFound } from '../api-error.ts';
 import { field, isNonEmptyString, isString } from '../http-io.ts';
 import { passwordProblems } from '../password-rules.ts';
 import type { Route } from '../router.ts';
+import type { AcmeConfig } from '../../config/types.ts';
+import { acmeNamesOf } from '../../pki/acme/acme-store.ts';
+import { ownValue } from '../../util/json-input.ts';
+import { applyOrThrow } from './config-routes.ts';
+
+/** What the form shows before ACME was ever configured: off, Let's Encrypt, HTTP-01. */
+const ACME_DEFAULTS: AcmeConfig = { enabled: false, directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory', challenge: 'http-01' };
 
 export function pkiRoutes(ctx: ApiContext): Route[] {
   const load = () => loadIssued(ctx.stateDir);
@@ -42,6 +49,7 @@ export function pkiRoutes(ctx: ApiContext): Route[] {
     ctx.logger.info('client certificate issued', { name, serial: issued.serialHex });
     return { p12, record };
   };
+  const acmeView = () => ({ acme: certificates().acme ?? ACME_DEFAULTS, names: acmeNamesOf(certificates()), status: ctx.acme?.() ?? null });
   return [
     {
       method: 'GET', path: '/api/v1/certificates',
@@ -96,6 +104,23 @@ export function pkiRoutes(ctx: ApiContext): Route[] {
         save([...records, record]);
         ctx.logger.info('client certificate issued again', { name: old.name, serial: record.serialHex, replaces: old.serialHex });
         return { file: p12, contentType: 'application/x-pkcs12', filename: `${old.name}.p12` };
+      },
+    },
+    // ACME (issue 16): the settings, changed as one configuration transaction, and what came of them.
+    { method: 'GET', path: '/api/v1/certificates/acme', handler: () => ({ status: 200, body: acmeView() }) },
+    {
+      method: 'PUT', path: '/api/v1/certificates/acme',
+      handler: async (c) => {
+        const body = await c.body();
+        const current = ctx.store.current().config;
+        const before = current.certificates.acme ?? ACME_DEFAULTS;
+        const pick = (key: keyof AcmeConfig) => (ownValue(body, key) === undefined ? before[key] : ownValue(body, key));
+        const email = pick('email');
+        // Sent as it came: the schema names what is wrong at certificates.acme.<field>.
+        const acme = { enabled: pick('enabled'), directoryUrl: pick('directoryUrl'), challenge: pick('challenge'), ...(email === '' || email === undefined ? {} : { email }) } as AcmeConfig;
+        const next = { ...current, certificates: { ...current.certificates, acme } };
+        const applied = await applyOrThrow(ctx, next, `ACME ${acme.enabled === true ? 'on' : 'off'}`);
+        return { status: 200, body: { ...applied, ...acmeView() } };
       },
     },
     {

@@ -14,6 +14,22 @@ export interface AcmeOrder {
 
 export type ObtainCertificate = (order: AcmeOrder) => Promise<{ certificatePem: string; keyPem: Secret<string> }>;
 
+/**
+ * The directory fetched once first: acme-client retries a connection error five times over 75 s and
+ * then fails with a TypeError of its own, which would tell the administrator nothing. Our schedule
+ * retries anyway; this makes the failure quick and names its cause.
+ */
+async function directoryReachable(url: string, timeoutMs = 15_000): Promise<void> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`the ACME directory ${url} cannot be reached: ${cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error))}`);
+  }
+}
+
 export const createAccountKey = async (): Promise<Secret<string>> => new Secret((await acme.crypto.createPrivateEcdsaKey('P-256')).toString());
 
 /**
@@ -21,6 +37,7 @@ export const createAccountKey = async (): Promise<Secret<string>> => new Secret(
  * it), answering HTTP-01 (publication listener) or TLS-ALPN-01 (SSTP listener) through the shared challenge table.
  */
 export const obtainWithAcmeClient: ObtainCertificate = async (order) => {
+  await directoryReachable(order.config.directoryUrl);
   const client = new acme.Client({ directoryUrl: order.config.directoryUrl, accountKey: order.accountKey.reveal() });
   const key = await acme.crypto.createPrivateEcdsaKey('P-256');
   const [, csr] = await acme.crypto.createCsr({ commonName: order.names[0]!, altNames: [...order.names] }, key);

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { AcmeConfig, PosternConfig } from '../../config/types.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../../supervisor/subsystem.ts';
@@ -22,6 +23,20 @@ export interface AcmeOptions {
   readonly onFailure?: (details: { error: string; failures: number; retryAt: string; notAfter?: string }) => void;
 }
 
+/** What the web UI and the API show about ACME: the certificate held, the next attempt, the last failure. */
+export interface AcmeReport {
+  readonly running: boolean;
+  /** The stored ACME certificate, if any (it may not cover today's names: then one is being ordered). */
+  readonly certificate?: { readonly names: readonly string[]; readonly notBefore: string; readonly notAfter: string; readonly issuer: string; readonly usable: boolean };
+  /** When the next order or renewal is due. */
+  readonly nextAttemptAt?: string;
+  readonly ordering: boolean;
+  readonly failures: number;
+  readonly lastError?: { readonly message: string; readonly at: string };
+  readonly lastIssuedAt?: string;
+  readonly issued: number;
+}
+
 const realTimers: Timers = { set: (fn, ms) => setTimeout(fn, ms).unref(), clear: (h) => clearTimeout(h as NodeJS.Timeout) };
 
 /** The names to order: the gateway certificate's DNS names, common name first (a public CA checks each). */
@@ -43,6 +58,8 @@ export class AcmeSubsystem implements Subsystem {
   #timer: unknown;
   #attempt: Promise<void> | undefined;
   #lastError: string | undefined;
+  #lastErrorAt: number | undefined;
+  #lastIssuedAt: number | undefined;
   #status: SubsystemStatus = { state: 'stopped' };
 
   constructor(options: AcmeOptions) {
@@ -81,6 +98,26 @@ export class AcmeSubsystem implements Subsystem {
     const next = s ? `; next attempt ${new Date(s.nextAttemptAt).toISOString()}` : '';
     const error = this.#lastError ? `; last error: ${this.#lastError}` : '';
     return { ...this.#status, detail: `${this.#status.detail ?? ''}${next}${error}`, counters: { ...this.counters, consecutiveFailures: s?.failures ?? 0 } };
+  }
+
+  report(): AcmeReport {
+    const held = readAcmeCertificate(this.#o.stateDir);
+    const s = this.#schedule;
+    const running = this.#config !== undefined;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    let certificate: AcmeReport['certificate'];
+    if (held) {
+      const x = new X509Certificate(held.certificatePem);
+      const usable = this.#config ? acmeCertificateUsable(held, acmeNames(this.#config), this.#clock()) : held.notAfter > this.#clock();
+      certificate = { names: held.names, notBefore: iso(Date.parse(x.validFrom)), notAfter: iso(held.notAfter), issuer: x.issuer.replace(/\n/g, ', '), usable };
+    }
+    return {
+      running, ordering: this.#attempt !== undefined, failures: running ? (s?.failures ?? 0) : 0, issued: this.counters.issued,
+      ...(certificate ? { certificate } : {}),
+      ...(running && s ? { nextAttemptAt: iso(s.nextAttemptAt) } : {}),
+      ...(this.#lastError !== undefined ? { lastError: { message: this.#lastError, at: iso(this.#lastErrorAt ?? 0) } } : {}),
+      ...(this.#lastIssuedAt !== undefined ? { lastIssuedAt: iso(this.#lastIssuedAt) } : {}),
+    };
   }
 
   /** The attempt under way, if any (tests wait on it). */
@@ -126,6 +163,7 @@ export class AcmeSubsystem implements Subsystem {
       s.succeeded(stored.notAfter, now);
       this.counters.issued++;
       this.#lastError = undefined;
+      this.#lastIssuedAt = now;
       this.#status = { state: 'running', detail: `certificate until ${new Date(stored.notAfter).toISOString()}` };
       log.info('ACME certificate issued', { names: stored.names, notAfter: new Date(stored.notAfter).toISOString(), renewAt: new Date(s.nextAttemptAt).toISOString() });
       this.#o.onCertificate?.(stored);
@@ -134,6 +172,7 @@ export class AcmeSubsystem implements Subsystem {
       const f = s.failed(this.#clock());
       this.counters.failures++;
       this.#lastError = message;
+      this.#lastErrorAt = this.#clock();
       const details = { error: message, failures: f.failures, retryAt: new Date(f.retryAt).toISOString(), ...(f.notAfter !== undefined ? { notAfter: new Date(f.notAfter).toISOString() } : {}) };
       log.error('ACME order failed', details);
       this.#o.onFailure?.(details);

@@ -132,6 +132,11 @@ t.test('manager: orders at start, stores under pki/acme, renews 30 days before e
   t.equal(events.length, 1, 'an event for the failure');
   t.equal(events[0]!.failures, 1);
   t.equal(Date.parse(events[0]!.retryAt) - time.now(), RETRY_FIRST_MS, 'retried after 5 minutes');
+  t.match(acme.report(), {
+    running: true, ordering: false, failures: 1, issued: 1, nextAttemptAt: events[0]!.retryAt,
+    lastError: { message: 'urn:ietf:params:acme:error:connection', at: new Date(time.now()).toISOString() },
+    certificate: { names: ['vpn.example.net'], notAfter: new Date(first.notAfter).toISOString(), usable: true },
+  }, 'the report (API, web UI): the certificate held, the failure, the retry');
   t.equal(orders[1]!.accountKey.reveal(), orders[0]!.accountKey.reveal(), 'the same account');
   await time.advance(RETRY_FIRST_MS);
   await acme.settled();
@@ -143,7 +148,12 @@ t.test('manager: orders at start, stores under pki/acme, renews 30 days before e
   t.equal(issued.length, 2, 'renewed on the third try');
   t.ok(readAcmeCertificate(state)!.notAfter > first.notAfter, 'the renewed certificate is stored');
   t.equal(acme.status().counters?.['consecutiveFailures'], 0);
+  const report = acme.report();
+  t.equal(report.lastError, undefined, 'a success clears the last error');
+  t.equal(report.lastIssuedAt, new Date(time.now()).toISOString());
+  t.equal(report.nextAttemptAt, new Date(readAcmeCertificate(state)!.notAfter - RENEW_BEFORE_MS).toISOString(), 'the next renewal 30 days before the new expiry');
   await acme.stop();
+  t.equal(acme.report().running, false);
   t.same(time.pending(), [], 'stop leaves no timer');
 });
 

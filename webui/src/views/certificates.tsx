@@ -4,7 +4,8 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, describe, download, fieldErrors } from '../api.ts';
-import { Field, Message } from '../ui.tsx';
+import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
+import { useChange } from '../use-change.ts';
 
 interface CertInfo {
   subject: string;
@@ -39,6 +40,89 @@ interface Info {
   clients: Issued[];
   publication?: { crl: string; caIssuers: string } | null;
   expiry?: Expiry[];
+}
+
+interface AcmeSettings {
+  enabled: boolean;
+  directoryUrl: string;
+  email?: string;
+  challenge: 'http-01' | 'tls-alpn-01';
+}
+interface AcmeStatus {
+  running: boolean;
+  ordering: boolean;
+  certificate?: { names: string[]; notBefore: string; notAfter: string; issuer: string; usable: boolean };
+  nextAttemptAt?: string;
+  failures: number;
+  lastError?: { message: string; at: string };
+  lastIssuedAt?: string;
+}
+interface AcmeView {
+  acme: AcmeSettings;
+  names: string[];
+  status: AcmeStatus | null;
+}
+
+const ACME_FIELDS: Record<string, string> = {
+  'certificates.acme.enabled': 'enabled', 'certificates.acme.directoryUrl': 'directoryUrl', 'certificates.acme.email': 'email', 'certificates.acme.challenge': 'challenge',
+};
+const when = (iso: string): string => iso.slice(0, 16).replace('T', ' ');
+
+/** A public certificate by ACME (issue 16): the settings, the certificate held, the next renewal, the last failure. */
+function AcmeCard(props: { onChanged: () => Promise<void> }) {
+  const [view, setView] = useState<AcmeView>();
+  const [form, setForm] = useState({ enabled: false, directoryUrl: '', email: '', challenge: 'http-01' });
+  const change = useChange((path) => ACME_FIELDS[path]);
+  const load = async () => {
+    const got = await api<AcmeView>('GET', '/certificates/acme');
+    setView(got);
+    setForm({ enabled: got.acme.enabled, directoryUrl: got.acme.directoryUrl, email: got.acme.email ?? '', challenge: got.acme.challenge });
+  };
+  useEffect(() => void load(), []);
+  if (!view) return null;
+  const save = (e: Event) => {
+    e.preventDefault();
+    void change.run(() => api('PUT', '/certificates/acme', form), form.enabled ? 'ACME saved: the certificate is ordered in the background' : 'ACME saved', async () => {
+      await load();
+      await props.onChanged();
+    });
+  };
+  const { errors, warnings } = change.issues;
+  const s = view.status;
+  const held = s?.certificate;
+  return (
+    <form class="card" onSubmit={save} aria-label="public certificate (ACME)">
+      <h3>Public certificate (ACME)</h3>
+      <p class="hint">A certificate from a public CA (Let's Encrypt or another ACME CA) for {view.names.length ? view.names.join(', ') : 'the gateway\'s DNS names'}: clients then need no CA import. Renewed 30 days before it expires.</p>
+      <Message text={change.message?.text} kind={change.message?.kind} />
+      <WarningBanner issues={change.issues} />
+      <dl data-testid="acme-status">
+        <dt>Certificate</dt>
+        <dd>{held ? <>{held.names.join(', ')} from {held.issuer}, {when(held.notBefore)} until {when(held.notAfter)}{held.usable ? ' (in use)' : ' (not in use: names changed or expired)'}</> : 'none yet'}</dd>
+        <dt>{held?.usable ? 'Next renewal' : 'Next attempt'}</dt>
+        <dd>{s?.running ? (s.ordering ? 'ordering now…' : s.nextAttemptAt ? when(s.nextAttemptAt) : '—') : 'off'}</dd>
+        {s?.lastIssuedAt ? <><dt>Last issued</dt><dd>{when(s.lastIssuedAt)}</dd></> : null}
+        {s?.lastError ? <><dt>Last error</dt><dd class="error" data-testid="acme-error">{when(s.lastError.at)}: {s.lastError.message}{s.failures > 1 ? ` (${s.failures} failures in a row)` : ''}</dd></> : null}
+      </dl>
+      <Field label="Use a public certificate" error={errors['enabled']} warning={warnings['enabled']}>
+        <input name="acme-enabled" type="checkbox" checked={form.enabled} onChange={(e) => setForm({ ...form, enabled: e.currentTarget.checked })} />
+      </Field>
+      <Field label="Directory URL" error={errors['directoryUrl']} warning={warnings['directoryUrl']} hint="https:// only; Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory">
+        <input name="acme-directory" value={form.directoryUrl} onInput={(e) => setForm({ ...form, directoryUrl: e.currentTarget.value })} />
+      </Field>
+      <Field label="Contact e-mail" error={errors['email']} warning={warnings['email']} hint="The CA writes here about expiring certificates (optional)">
+        <input name="acme-email" type="email" value={form.email} onInput={(e) => setForm({ ...form, email: e.currentTarget.value })} />
+      </Field>
+      <Field label="Challenge" error={errors['challenge']} warning={warnings['challenge']} hint="http-01: the CA fetches from port 80; tls-alpn-01: it connects to the SSTP port">
+        <select name="acme-challenge" value={form.challenge} onChange={(e) => setForm({ ...form, challenge: e.currentTarget.value })}>
+          <option value="http-01">http-01 (port 80)</option>
+          <option value="tls-alpn-01">tls-alpn-01 (SSTP port)</option>
+        </select>
+      </Field>
+      <Elsewhere issues={change.issues} />
+      <button type="submit">Save</button>
+    </form>
+  );
 }
 
 export function CertificatesView() {
@@ -109,6 +193,7 @@ export function CertificatesView() {
         {info.server.imported ? null : <button class={reasons.length ? '' : 'link'} onClick={reissueGateway}>Issue the gateway certificate again</button>}{' '}
         <button class="link" onClick={() => download('GET', '/certificates/crl')}>Download the CRL</button>
       </div>
+      <AcmeCard onChanged={load} />
       <form class="card" onSubmit={issue} aria-label="issue a client certificate">
         <h3>Issue a client certificate</h3>
         <Field label="Name (device or user)" error={errors['name']}><input name="cert-name" value={name} onInput={(e) => setName(e.currentTarget.value)} required /></Field>
