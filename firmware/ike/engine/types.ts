@@ -68,6 +68,11 @@ export interface IkeConnection {
    * ones with their children; 'never' keeps them (several devices under one identity).
    */
   readonly unique?: 'replace' | 'never';
+  /**
+   * IKEv1 only: phase 1 in Aggressive Mode with the pre-shared key (initiator), or accepted from
+   * this peer's ID (responder). Off by default and flagged: its PSK hash can be cracked offline.
+   */
+  readonly aggressive?: boolean;
   /** Responder: subnets announced as INTERNAL_IP4_SUBNET (split tunnelling); empty: everything. */
   readonly splitSubnets?: readonly string[];
 }

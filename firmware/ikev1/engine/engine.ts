@@ -1,13 +1,14 @@
 import type { ChildSaInfo, Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from '../../ike/engine/types.ts';
 import { decodeFragmentMessage, fragmentMessage, isFragmentMessage, Reassembler } from '../fragments.ts';
 import { decodeIsakmpMessage, type IsakmpMessage } from '../message.ts';
-import { ExchangeType, notifyName, NotifyType, ProtocolId } from '../registry.ts';
+import { ExchangeType, notifyName, ProtocolId } from '../registry.ts';
 import { defaultIkev1Options, type Ikev1Context, type Ikev1Options, type RetransmitHolder } from './context.ts';
 import type { Phase1Sa } from './ikev1-sa.ts';
 import { deletePayloads, handleInformational, sendInformational } from './informational.ts';
 import { dpdDue, runDpd } from './dpd.ts';
-import { adoptChildren, childRekeyAfterMs, phase1RekeyAt, responderLifetime, startPhase1Rekey, uncovered } from './lifetimes.ts';
-import { handleMm2, handleMm4, handleMm6, plainNotify, respondMm1, respondMm3, respondMm5, startMainMode } from './main-mode.ts';
+import { adoptChildren, announcePhase1Lifetime, childRekeyAfterMs, phase1RekeyAt, responderLifetime, startPhase1Rekey, uncovered } from './lifetimes.ts';
+import { handleAm2, respondAm1, respondAm3, startAggressiveMode } from './aggressive-mode.ts';
+import { handleMm2, handleMm4, handleMm6, respondMm1, respondMm3, respondMm5, startMainMode } from './main-mode.ts';
 import { describeOutgoing, EXCHANGE_NAMES, exchangeIv, messageHash, open, payloadNames, type Opened } from './protect.ts';
 import { abandonAnswered, handleQm2, handleQm3, ourSelectorPairs, respondQm1, retireChild, startQuickMode } from './quick-mode.ts';
 
@@ -78,7 +79,7 @@ export class Ikev1Engine {
       case ExchangeType.IDENTITY_PROTECTION: this.#mainMode(sa, m.value, from, to); break;
       case ExchangeType.QUICK_MODE: this.#quickMode(sa, m.value, from, to); break;
       case ExchangeType.INFORMATIONAL: this.#informational(sa, m.value); break;
-      case ExchangeType.AGGRESSIVE: this.#refuseAggressive(m.value, from, to); break;
+      case ExchangeType.AGGRESSIVE: this.#aggressiveMode(sa, m.value, from, to); break;
       default: this.#drop('exchange', `exchange type ${h.exchangeType} from ${from.address} is not supported`);
     }
     // Handled once: the same bytes again are a duplicate, whether or not they had an answer.
@@ -92,9 +93,9 @@ export class Ikev1Engine {
     this.#begin(now);
     const conn = this.#connections.find((c) => c.name === name);
     if (!conn?.remoteAddress) throw new Error(`no connection ${name} with a remote address`);
-    const sa = startMainMode(this.#context(), conn, local, { address: conn.remoteAddress, port: 500 });
+    const sa = (conn.aggressive ? startAggressiveMode : startMainMode)(this.#context(), conn, local, { address: conn.remoteAddress, port: 500 });
     this.#sas.set(cookieKey(sa.ckyI), sa);
-    this.#log('info', `initiating Main Mode to ${conn.remoteAddress} for ${name}`);
+    this.#log('info', `initiating ${conn.aggressive ? 'Aggressive' : 'Main'} Mode to ${conn.remoteAddress} for ${name}`);
     return this.#end();
   }
 
@@ -202,15 +203,18 @@ export class Ikev1Engine {
     return true;
   }
 
+  /** Half-open responder SAs at their limit, in all or from this address: a flood never starves established peers. */
+  #halfOpenFull(from: Endpoint): boolean {
+    const halfOpen = [...this.#sas.values()].filter((s) => !s.initiator && s.state !== 'established');
+    return halfOpen.length >= this.options.halfOpenLimit || halfOpen.filter((s) => s.remote.address === from.address).length >= this.options.halfOpenPerSource;
+  }
+
   #mainMode(sa: Phase1Sa | undefined, m: IsakmpMessage, from: Endpoint, to: Endpoint): void {
     const h = m.header;
     const ctx = this.#context();
     if (!sa) {
       if (h.responderCookie !== 0n || m.encrypted) return this.#drop('unknown-sa', `Main Mode message for no known SA from ${from.address}`);
-      const halfOpen = [...this.#sas.values()].filter((s) => !s.initiator && s.state !== 'established');
-      if (halfOpen.length >= this.options.halfOpenLimit || halfOpen.filter((s) => s.remote.address === from.address).length >= this.options.halfOpenPerSource) {
-        return this.#drop('half-open', `Main Mode from ${from.address} dropped: too many half-open ISAKMP SAs`);
-      }
+      if (this.#halfOpenFull(from)) return this.#drop('half-open', `Main Mode from ${from.address} dropped: too many half-open ISAKMP SAs`);
       const fresh = respondMm1(ctx, h.initiatorCookie, m.payloads, from, to);
       if (fresh) this.#sas.set(cookieKey(fresh.ckyI), fresh);
       return;
@@ -239,6 +243,11 @@ export class Ikev1Engine {
       const error = handleMm6(ctx, sa, opened);
       if (error) return this.#refuse(sa, error);
     }
+    this.#established(ctx, sa);
+  }
+
+  /** Phase 1 is up (Main or Aggressive Mode): a renewal takes over the children, else the SA is new; the initiator starts Quick Mode. */
+  #established(ctx: Ikev1Context, sa: Phase1Sa): void {
     sa.establishedAt = this.#now;
     this.#log('info', `ISAKMP SA with ${sa.remote.address} (${sa.remoteId}) established for ${sa.connection!.name}${sa.natDetected ? ', NAT detected' : ''}`);
     const renewed = adoptChildren(ctx, sa);
@@ -246,6 +255,7 @@ export class Ikev1Engine {
       this.#actions.push({ type: 'ike-rekeyed', oldSpi: renewed.ckyI, spi: sa.ckyI, connection: sa.connection!.name });
       this.#log('info', `ISAKMP SA ${renewed.ckyI.toString(16)} renewed by ${sa.ckyI.toString(16)}: ${sa.children.length} children carried over`);
     } else this.#actions.push({ type: 'ike-up', spi: sa.ckyI, connection: sa.connection!.name, remoteId: sa.remoteId, remote: sa.remote });
+    announcePhase1Lifetime(ctx, sa);
     if (sa.initiator) for (const pair of uncovered(sa, ourSelectorPairs(sa))) startQuickMode(ctx, sa, pair);
   }
 
@@ -294,7 +304,11 @@ export class Ikev1Engine {
   }
 
   #quickMode(sa: Phase1Sa | undefined, m: IsakmpMessage, from: Endpoint, to: Endpoint): void {
-    if (!sa || sa.state !== 'established' || !m.encrypted) return this.#drop('unexpected', `Quick Mode message from ${from.address} without an established ISAKMP SA`);
+    if (!sa || sa.state !== 'established' || !m.encrypted) {
+      // Not remembered: after Aggressive Mode, QM1 can overtake a lost message 3 and comes again.
+      this.#unanswered = true;
+      return this.#drop('unexpected', `Quick Mode message from ${from.address} without an established ISAKMP SA`);
+    }
     const mid = m.header.messageId;
     const qm = sa.quickModes.get(mid);
     const opened = this.#open(sa, qm ? qm.iv : exchangeIv(sa, mid), m, 'Quick Mode');
@@ -341,10 +355,27 @@ export class Ikev1Engine {
   }
 
   /** Aggressive Mode sends a PSK hash an eavesdropper can attack offline: refused (issue 19). */
-  #refuseAggressive(m: IsakmpMessage, from: Endpoint, to: Endpoint): void {
-    this.#log('warn', `Aggressive Mode from ${from.address} refused with NO-PROPOSAL-CHOSEN: only Main Mode is enabled`);
-    if (m.header.responderCookie !== 0n || m.encrypted) return;
-    this.#actions.push({ type: 'send', packet: plainNotify(m.header.initiatorCookie, 0n, NotifyType.NO_PROPOSAL_CHOSEN, Buffer.from(this.#crypto.randomBytes(4)).readUInt32BE()), from: to, to: from });
+  /** Aggressive Mode: refused (with the reason) unless the peer's ID names a connection that allows it. */
+  #aggressiveMode(sa: Phase1Sa | undefined, m: IsakmpMessage, from: Endpoint, to: Endpoint): void {
+    const ctx = this.#context();
+    if (!sa) {
+      if (m.header.responderCookie !== 0n || m.encrypted) return this.#drop('unknown-sa', `Aggressive Mode message for no known SA from ${from.address}`);
+      if (this.#halfOpenFull(from)) return this.#drop('half-open', `Aggressive Mode from ${from.address} dropped: too many half-open ISAKMP SAs`);
+      const fresh = respondAm1(ctx, m.header.initiatorCookie, m.payloads, from, to);
+      if (fresh) this.#sas.set(cookieKey(fresh.ckyI), fresh);
+      return;
+    }
+    sa.lastHeard = this.#now;
+    let error: string | undefined;
+    if (sa.initiator && sa.state === 'am1' && !m.encrypted) error = handleAm2(ctx, sa, m.header.responderCookie, m.payloads, from, to);
+    else if (!sa.initiator && sa.state === 'am2') {
+      const opened = m.encrypted ? this.#open(sa, sa.iv, m, 'Aggressive Mode') : { payloads: m.payloads, nextIv: sa.iv };
+      if (!opened) return this.#fail(sa, 'Aggressive Mode message 3 does not decrypt to valid payloads: the pre-shared keys differ');
+      sa.iv = opened.nextIv;
+      error = respondAm3(ctx, sa, opened.payloads, from, to);
+    } else return this.#drop('unexpected', `unexpected Aggressive Mode message in state ${sa.state} from ${from.address}`);
+    if (error) return this.#fail(sa, error);
+    this.#established(ctx, sa);
   }
 
   /**

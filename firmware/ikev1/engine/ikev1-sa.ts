@@ -14,7 +14,7 @@ import type { Phase1Choice, Phase2Choice } from './proposals.ts';
  * `setState` (STYLE.md: one transition choke point). Main Mode messages are numbered 1..6:
  * `mm1` initiator sent 1, `mm2` responder sent 2, and so on.
  */
-export type Phase1State = 'mm1' | 'mm2' | 'mm3' | 'mm4' | 'mm5' | 'established' | 'closed';
+export type Phase1State = 'mm1' | 'mm2' | 'mm3' | 'mm4' | 'mm5' | 'am1' | 'am2' | 'established' | 'closed';
 
 const MOVES: Record<Phase1State, readonly Phase1State[]> = {
   mm1: ['mm3', 'closed'],
@@ -22,6 +22,9 @@ const MOVES: Record<Phase1State, readonly Phase1State[]> = {
   mm3: ['mm5', 'closed'],
   mm4: ['established', 'closed'],
   mm5: ['established', 'closed'],
+  /** Aggressive Mode: the initiator sent 1, the responder sent 2 (aggressive-mode.ts). */
+  am1: ['established', 'closed'],
+  am2: ['established', 'closed'],
   established: ['closed'],
   closed: [],
 };
@@ -97,6 +100,8 @@ export class Phase1Sa {
   peerDpd = false;
   /** The peer takes IKE fragments (its FRAGMENTATION vendor ID, or fragments it sent). */
   peerFragmentation = false;
+  /** Aggressive Mode: the initiator's ID payload body (IDii_b in HASH_I). */
+  aggressiveIdB: Uint8Array | undefined;
   /** RFC 3706 §5.1: our last R-U-THERE sequence number, and the check in flight. */
   dpdSequence = 0;
   dpdPending: { sentAt: number; tries: number } | undefined;

@@ -6,6 +6,7 @@ import type { Ikev1Context } from './context.ts';
 import type { Phase1Sa } from './ikev1-sa.ts';
 import { sealInformational, type Opened } from './protect.ts';
 import { dpdAcknowledged } from './dpd.ts';
+import { responderLifetime } from './lifetimes.ts';
 
 /**
  * Protected informational exchanges (RFC 2409 §5.7): HDR*, HASH(1), N or D. Deletes (RFC 2408
@@ -49,6 +50,8 @@ export function handleInformational(ctx: Ikev1Context, sa: Phase1Sa, mid: number
     ctx.log('warn', `informational from ${sa.remote.address} dropped: its HASH does not match`);
     return undefined;
   }
+  // RFC 2407 §4.6.3.1: the peer keeps the ISAKMP SA for less time than offered; we renew before then.
+  sa.peerLifeSeconds = responderLifetime(opened.payloads, ProtocolId.ISAKMP) ?? sa.peerLifeSeconds;
   for (const p of opened.payloads.slice(1)) {
     if (p.kind === 'N') {
       const n = p.notification;

@@ -25,12 +25,12 @@ import { certificatePayloads, certificateRequests, checkPeerSignature, isSignatu
  * initiator moves to port 4500 for message 5 (§4).
  */
 
-const NAT_PORT = 4500;
+export const NAT_PORT = 4500;
 
-const opaque = (payloads: readonly ReceivedPayload[], kind: 'KE' | 'NONCE' | 'HASH' | 'VID'): Uint8Array[] =>
+export const opaque = (payloads: readonly ReceivedPayload[], kind: 'KE' | 'NONCE' | 'HASH' | 'VID'): Uint8Array[] =>
   payloads.flatMap((p) => (p.kind === kind ? [p.data] : []));
 
-function header(sa: Phase1Sa) {
+export function header(sa: Phase1Sa) {
   return { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, exchangeType: ExchangeType.IDENTITY_PROTECTION, messageId: 0 };
 }
 
@@ -40,8 +40,8 @@ export function plainNotify(ckyI: bigint, ckyR: bigint, type: number, messageId:
     [{ kind: 'N', notification: { doi: DOI_IPSEC, protocolId: ProtocolId.ISAKMP, type, spi: new Uint8Array(), data: new Uint8Array() } }]);
 }
 
-const cookieOf = (ctx: Ikev1Context): bigint => Buffer.from(ctx.crypto.randomBytes(8)).readBigUInt64BE() || 1n;
-const lifeOf = (ctx: Ikev1Context, conn: IkeConnection) => lifetimeFor(conn.ikeRekeySeconds, ctx.options.phase1LifeSeconds);
+export const cookieOf = (ctx: Ikev1Context): bigint => Buffer.from(ctx.crypto.randomBytes(8)).readBigUInt64BE() || 1n;
+export const lifeOf = (ctx: Ikev1Context, conn: IkeConnection) => lifetimeFor(conn.ikeRekeySeconds, ctx.options.phase1LifeSeconds);
 
 /** Initiator, message 1. */
 export function startMainMode(ctx: Ikev1Context, conn: IkeConnection, local: Endpoint, remote: Endpoint): Phase1Sa {
@@ -92,7 +92,7 @@ export function respondMm1(ctx: Ikev1Context, ckyI: bigint, payloads: readonly R
   return undefined;
 }
 
-function natDetection(sa: Phase1Sa): Ikev1Payload[] {
+export function natDetection(sa: Phase1Sa): Ikev1Payload[] {
   if (sa.nat === 'none') return [];
   const hash = sa.crypto!.prf.hash;
   const at = (e: Endpoint) => natDetectionHash(hash, sa.ckyI, sa.ckyR, addressBytes(e.address), e.port);
@@ -106,7 +106,7 @@ function addressBytes(address: string): Uint8Array {
 }
 
 /** Checks the peer's NAT-D payloads against the addresses of the packet that carried them. */
-function checkNat(sa: Phase1Sa, payloads: readonly ReceivedPayload[], from: Endpoint, to: Endpoint): void {
+export function checkNat(sa: Phase1Sa, payloads: readonly ReceivedPayload[], from: Endpoint, to: Endpoint): void {
   const hashes = payloads.flatMap((p) => (p.kind === 'NAT-D' ? [Buffer.from(p.data)] : []));
   if (hashes.length < 2) return;
   const hash = sa.crypto!.prf.hash;
@@ -159,7 +159,7 @@ export function sameSuite(a: IsakmpTransform, b: IsakmpTransform): boolean {
 }
 
 /** Both sides after the KE exchange: g^xy, SKEYID and its children, the first IV (§5, Appendix B). */
-function deriveKeys(sa: Phase1Sa, peerKe: Uint8Array, peerNonce: Uint8Array): string | undefined {
+export function deriveKeys(sa: Phase1Sa, peerKe: Uint8Array, peerNonce: Uint8Array): string | undefined {
   const c = sa.crypto!;
   if (sa.initiator) { sa.gxr = peerKe; sa.nr = peerNonce; } else { sa.gxi = peerKe; sa.ni = peerNonce; }
   const gxy = sa.dh?.computeSecret(peerKe);
@@ -211,7 +211,7 @@ function peerProofRefused(ctx: Ikev1Context, sa: Phase1Sa, id: ReceivedPayload &
 
 const authenticatedWith = (sa: Phase1Sa) => (signing(sa) ? 'a certificate' : 'the pre-shared key');
 
-function ourId(sa: Phase1Sa) {
+export function ourId(sa: Phase1Sa) {
   return identificationFrom(sa.connection!.localId ?? sa.local.address)!;
 }
 
@@ -245,12 +245,12 @@ function initialContact(sa: Phase1Sa): Ikev1Payload {
   return { kind: 'N', notification: { doi: DOI_IPSEC, protocolId: ProtocolId.ISAKMP, type: NotifyType.INITIAL_CONTACT, spi, data: new Uint8Array() } };
 }
 
-function checkHash(want: Uint8Array, got: Uint8Array | undefined): boolean {
+export function checkHash(want: Uint8Array, got: Uint8Array | undefined): boolean {
   return got !== undefined && got.length === want.length && timingSafeEqual(want, got);
 }
 
 /** The peer's ID against the connection's remote ID (or its address); text for the log when refused. */
-function peerIdRefused(sa: Phase1Sa, idText: string): string | undefined {
+export function peerIdRefused(sa: Phase1Sa, idText: string): string | undefined {
   const expected = sa.connection!.remoteId ?? sa.remote.address;
   return idText === expected ? undefined : `the peer's ID ${idText} is not the expected ${expected}`;
 }

@@ -15,6 +15,7 @@ import type { Phase1Sa, QuickMode } from './ikev1-sa.ts';
 import { encapsulationMode, lifetimeFor, modeOf, phase2Answer, phase2Offer, phase2Params, selectPhase2, type Phase2Choice } from './proposals.ts';
 import { exchangeIv, seal, sealInformational, type Opened } from './protect.ts';
 import { idToTs, prefixToId } from './selectors.ts';
+import { responderLifetime, shorterLifetime } from './lifetimes.ts';
 import { cookieBytes } from '../crypto/keys.ts';
 
 /**
@@ -139,6 +140,8 @@ export function respondQm1(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened:
     rest.push({ kind: 'KE', data: qm.dh!.publicValue });
   }
   if (idci && idcr) rest.push({ kind: 'ID', id: idci }, { kind: 'ID', id: idcr });
+  const shorter = shorterLifetime(choice.lifeSeconds, lifetimeFor(conn.rekeySeconds, ctx.options.phase2LifeSeconds), ProtocolId.IPSEC_ESP, spiBytes(qm.spi));
+  if (shorter) rest.push(shorter);
   const hash = quickModeHash2(c.prf, k.skeyidA, mid, ni, encodePayloads(rest).bytes);
   const child = makeChild(sa, qm, choice, Buffer.from(choice.proposal.spi).readUInt32BE(), cr, ci, gqmxy);
   if (!child) return 'the chosen ESP suite is not installable';
@@ -207,6 +210,9 @@ export function handleQm2(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened
   qm.child = child;
   qm.retransmit = undefined;
   qm.state = 'done';
+  // The lifetime the responder chose, or the shorter one its RESPONDER-LIFETIME names (RFC 2407 §4.6.3.1).
+  const life = Math.min(choice.lifeSeconds ?? Infinity, responderLifetime(opened.payloads, ProtocolId.IPSEC_ESP) ?? Infinity);
+  if (Number.isFinite(life)) sa.childLife.set(child.inbound.spi, life);
   const hash3 = quickModeHash3(c.prf, k.skeyidA, qm.messageId, qm.ni, qm.nr);
   ctx.reply(sa, seal(sa, qm, ExchangeType.QUICK_MODE, qm.messageId, [{ kind: 'HASH', data: hash3 }]));
   install(ctx, sa, child, qm);
