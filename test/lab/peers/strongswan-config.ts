@@ -33,6 +33,11 @@ export interface SwanConnection {
   readonly mobike?: boolean;
   /** IKE version (1 for the IKEv1 tests); 2 when absent. */
   readonly version?: 1 | 2;
+  /** IKEv1 Aggressive Mode (a responder also needs the charon option that allows it with PSK). */
+  readonly aggressive?: boolean;
+  /** IKE SA renewal (swanctl rekey_time; with IKEv1 a reauthentication), e.g. '20s', and its randomization (rand_time). */
+  readonly rekeyTime?: string;
+  readonly randTime?: string;
   /** swanctl's uniqueness policy: 'never' also keeps charon from sending INITIAL_CONTACT. */
   readonly unique?: 'no' | 'never' | 'replace' | 'keep';
 }
@@ -121,6 +126,9 @@ function connectionSection(name: string, c: SwanConnection): string {
     `fragmentation = ${c.fragmentation === false ? 'no' : 'yes'}`,
     `mobike = ${c.mobike === false ? 'no' : 'yes'}`,
     c.unique ? `unique = ${c.unique}` : '',
+    c.aggressive ? 'aggressive = yes' : '',
+    c.rekeyTime ? `rekey_time = ${c.rekeyTime}` : '',
+    c.randTime ? `rand_time = ${c.randTime}` : '',
   ].filter(Boolean);
   return `  ${name} {
     version = ${c.version ?? 2}
