@@ -174,7 +174,8 @@ t.test('issue 17: the throughput chart, contrast in light and dark, named contro
   t.ok(pages.length >= 8, `pages: ${pages.join(', ')}`);
   const visit = async (id: string) => {
     await page.goto(`${base}/#${id}`);
-    await page.locator('main section').first().waitFor(WAIT);
+    // Each page draws a section, a form or a card of its own.
+    await page.locator('main :is(section, form, .card)').first().waitFor(WAIT);
     // Lists load after the page: let the answers arrive.
     await page.waitForLoadState('networkidle');
   };
@@ -215,6 +216,7 @@ t.test('issue 17: the throughput chart, contrast in light and dark, named contro
       await visit(id);
       const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, body: document.body.scrollWidth }));
       t.ok(widths.doc <= 375 && widths.body <= 375, `${id}: ${widths.doc} px wide`);
+      t.equal(await page.locator('nav a[aria-current=page]').getAttribute('href'), `#${id}`, `${id}: the menu says which page is shown`);
       await screenshot(page, `look-03-phone-dark-${id}`);
     }
   });

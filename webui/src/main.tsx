@@ -67,7 +67,7 @@ function App() {
     <>
       <nav>
         <strong>Postern</strong>
-        {PAGES.map(([id, label]) => <a key={id} href={`#${id}`} class={id === page ? 'active' : ''}>{label}</a>)}
+        {PAGES.map(([id, label]) => <a key={id} href={`#${id}`} class={id === page ? 'active' : ''} aria-current={id === page ? 'page' : undefined}>{label}</a>)}
         <button class="link" onClick={logout}>Log out</button>
       </nav>
       <SafeModeBanner />
