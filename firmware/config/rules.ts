@@ -1,5 +1,6 @@
 import { parseIp, parsePrefix } from '../util/ip.ts';
 import { ntHashHex } from '../crypto/user-credential.ts';
+import { dynamicDnsErrors } from './dynamic-dns-rules.ts';
 import { networkOverlapErrors } from './network-rules.ts';
 import { publicIdentityErrors } from './public-identity.ts';
 import { trustedCaErrors } from './trusted-ca-rules.ts';
@@ -93,7 +94,7 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   });
   const mqtt = config.telemetry.mqtt;
   if (mqtt.enabled && mqtt.url.includes('.invalid')) error('telemetry.mqtt.url', 'required', 'needs a real broker address when telemetry is enabled');
-  errors.push(...networkOverlapErrors(config), ...publicIdentityErrors(config), ...trustedCaErrors(config));
+  errors.push(...networkOverlapErrors(config), ...publicIdentityErrors(config), ...trustedCaErrors(config), ...dynamicDnsErrors(config));
   return errors;
 }
 

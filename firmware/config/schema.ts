@@ -30,6 +30,20 @@ const system = obj('System', {
     address: str('Address', { format: 'address4', default: '192.168.1.1/24' }),
   }),
   dns: obj('DNS', { servers: list('Servers', str('Server', { format: 'ip' }), 8) }),
+  // Issue 17: the public name follows a WAN address that changes (RFC 2136 with TSIG, or a dyndns2-style URL).
+  dynamicDns: obj('Dynamic DNS', {
+    enabled: bool('Update the public name when the WAN address changes', false),
+    method: str('Method', { enum: ['rfc2136', 'http'], default: 'rfc2136', help: 'RFC 2136 to your own DNS server with a TSIG key, or a provider\'s update URL' }),
+    server: str('DNS server', { format: 'ip', optional: true, help: 'The primary server of the zone (RFC 2136)' }),
+    port: int('DNS port', 1, 65535, { default: 53 }),
+    zone: str('Zone', { format: 'hostname', optional: true, help: 'e.g. example.com (RFC 2136)' }),
+    keyName: str('TSIG key name', { format: 'hostname', optional: true, help: 'As the DNS server knows it (BIND: key "name")' }),
+    keySecret: str('TSIG key (base64, HMAC-SHA256)', { secret: true, optional: true, minLength: 16 }),
+    url: str('Update URL', { secret: true, optional: true, maxLength: 512, help: 'dyndns2 style, with {name} and {address}: https://members.dyndns.org/nic/update?hostname={name}&myip={address}' }),
+    username: str('Update user name', { optional: true, maxLength: 128 }),
+    password: str('Update password', { secret: true, optional: true, maxLength: 256 }),
+    ttl: int('TTL (seconds)', 30, 86400, { default: 60 }),
+  }, { optional: true, help: 'Off unless set: the public name is then kept by hand' }),
   ntp: obj('Time', { servers: list('NTP servers', str('Server', { format: 'host' }), 8, { help: 'Names or addresses, e.g. pool.ntp.org' }) }, { optional: true, help: "The system's own NTP servers when empty" }),
   management: obj('Management', {
     listen: str('Listen address', { format: 'ip', default: '127.0.0.1', help: 'The LAN address on a board' }),

@@ -15,6 +15,22 @@ export interface PosternConfig {
   telemetry: TelemetryConfig;
 }
 
+export interface DynamicDnsConfig {
+  enabled: boolean;
+  method: 'rfc2136' | 'http';
+  server?: string;
+  port: number;
+  zone?: string;
+  keyName?: string;
+  /** Base64, HMAC-SHA256 (BIND's `secret`). */
+  keySecret?: string;
+  /** dyndns2 style, {name} and {address} filled in; secret, since some providers put the token in it. */
+  url?: string;
+  username?: string;
+  password?: string;
+  ttl: number;
+}
+
 export interface SystemConfig {
   hostname: string;
   /**
@@ -27,6 +43,8 @@ export interface SystemConfig {
   wan: { interface: string; mode: 'dhcp' | 'static'; address?: string; gateway?: string };
   lan: { interface: string; address: string };
   dns: { servers: string[] };
+  /** Updates of the public name when the WAN address changes (issue 17); secrets redacted in logs and exports. */
+  dynamicDns?: DynamicDnsConfig;
   /** NTP servers the box keeps its clock by (issue 17); absent: the system's own. */
   ntp?: { servers: string[] };
   /** `allowedHosts`: names besides the box's own that the web UI answers to (Host header). */
