@@ -138,6 +138,7 @@ export class Service {
       statusSource: systemStatusSource({
         clock: this.#clock, sessions: () => this.#sessionCounts(), tunnels: () => this.#siteTunnels(), counters: () => this.#counters(),
         certificates: () => this.expiry.current().map(({ role, subject, notAfter, daysLeft, warning }) => ({ role, subject, notAfter, daysLeft, warning })),
+        wan: () => ({ ...this.network.describe().wan }), board: () => this.board.board.name,
       }),
       commands: {
         // The fleet console may end a session by the id the API and the status report use.

@@ -103,6 +103,18 @@ export interface StatusMessage {
   readonly counters?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Certificates in use (gateway, its imported chain, the CA) and their expiry; `warning` within 30 days. */
   readonly certificates?: readonly CertificateStatus[];
+  /** The WAN as the listeners bind it (issue 18): its interface, why that one, its addresses. */
+  readonly wan?: WanStatus;
+  /** The board profile the gateway runs with (issue 18). */
+  readonly board?: string;
+}
+
+export interface WanStatus {
+  readonly interface: string;
+  /** config, board, default-route or missing (firmware/network/interface-roles.ts). */
+  readonly source: string;
+  readonly ipv4: readonly string[];
+  readonly ipv6: readonly string[];
 }
 
 export interface CertificateStatus {

@@ -1,6 +1,6 @@
 import { loadavg, uptime } from 'node:os';
 import * as si from 'systeminformation';
-import { SCHEMA_VERSION, isoTs, type CertificateStatus, type InterfaceStatus, type SessionCounts, type StatusMessage, type Temperature, type TunnelStatus } from './schema.ts';
+import { SCHEMA_VERSION, isoTs, type CertificateStatus, type InterfaceStatus, type SessionCounts, type StatusMessage, type Temperature, type TunnelStatus, type WanStatus } from './schema.ts';
 
 /**
  * A statusSource from the operating system (systeminformation for memory, sensors and interfaces;
@@ -18,6 +18,9 @@ export interface SystemStatusOptions {
   readonly counters?: () => Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Certificates in use and their expiry. */
   readonly certificates?: () => readonly CertificateStatus[];
+  /** The WAN's interface and addresses, and the board's name (issue 18). */
+  readonly wan?: () => WanStatus;
+  readonly board?: () => string;
   /** Bound on each probe, in milliseconds. */
   readonly probeTimeoutMs?: number;
   /** The probes, replaceable in tests. */
@@ -63,6 +66,8 @@ export function systemStatusSource(options: SystemStatusOptions = {}): () => Pro
       tunnels: options.tunnels?.() ?? [],
       ...(options.counters ? { counters: options.counters() } : {}),
       ...(options.certificates ? { certificates: options.certificates() } : {}),
+      ...(options.wan ? { wan: options.wan() } : {}),
+      ...(options.board ? { board: options.board() } : {}),
     };
   };
 }
