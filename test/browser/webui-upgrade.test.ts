@@ -2,23 +2,32 @@
 // from slot a; a bundle signed by another key is refused through the API; in Chromium the Firmware page
 // uploads a dev-key bundle (3 pieces, progress bar), verifies it and applies it; that version exits at
 // start, the launcher falls back to slot a by itself, and the page shows the failed attempt after
-// logging in again. Then a good version through the API: trial boot, healthy, committed.
+// logging in again, and the fleet console (a real mosquitto on loopback) gets the upgrade-failed event.
+// Then a good version by the console's fetch-upgrade command: trial boot, healthy, committed.
 // The slots' "executables" are sh scripts that run the service from source (tsx); the SEA build is
 // covered by test/system firmware tests.
 import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import t from 'tap';
+import { defaultConfig } from '../../firmware/config/defaults.ts';
+import { ConfigStore } from '../../firmware/config/store.ts';
+import { createLogger } from '../../firmware/log/logger.ts';
 import { encodeBundle } from '../../firmware/upgrade/bundle-format.ts';
+import { hasBinary } from '../lab/command.ts';
+import { mosquittoConf } from '../lab/peers/mosquitto.ts';
 import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
 import { cleanEnv } from '../helpers/env.ts';
 import { labSkip } from '../lab/skip.ts';
 
-const skip = labSkip(browserMissing());
+const missing = ['mosquitto', 'mosquitto_sub', 'mosquitto_pub', 'mosquitto_passwd'].filter((b) => !hasBinary(b));
+const skip = labSkip(browserMissing() ?? (missing.length ? `not installed: ${missing.join(', ')}` : false));
+const FLEET = { user: 'fleet', password: 'Fleet-Upgrade-Pass-3' };
 const ADMIN = 'Copper-Wire-Falcon-55';
 const WAIT = { timeout: 20_000 };
 const DEV_KEY = '.cache/upgrade-keys/dev-signing.pem';
@@ -42,12 +51,29 @@ t.test('upgrade: refused, applied and rolled back by the launcher, then committe
   const slots = join(dir, 'slots');
   mkdirSync(slots);
   writeFileSync(join(slots, 'a'), slotScript('version in slot a'), { mode: 0o755 });
+  // The fleet console's broker on loopback, and a subscriber to everything the gateway says.
+  const mqttPort = await freePort();
+  execFileSync('mosquitto_passwd', ['-c', '-b', join(dir, 'passwd'), FLEET.user, FLEET.password]);
+  writeFileSync(join(dir, 'mosquitto.conf'), mosquittoConf(dir, { address: '127.0.0.1', port: mqttPort, users: {} }));
+  const broker = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
+  t.teardown(() => void broker.kill('SIGKILL'));
+  const auth = ['-h', '127.0.0.1', '-p', String(mqttPort), '-u', FLEET.user, '-P', FLEET.password];
+  await new Promise((r) => setTimeout(r, 300));
+  const sub = spawn('mosquitto_sub', [...auth, '-q', '1', '-t', 'postern/gw-upgrade/#', '-F', '%t %p'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => void sub.kill('SIGKILL'));
+  const heard: string[] = [];
+  createInterface({ input: sub.stdout }).on('line', (l) => heard.push(l));
+  const store = await ConfigStore.open(join(dir, 'state', 'config'), { logger: createLogger({ sink: () => {} }) });
+  const config = defaultConfig();
+  config.telemetry.mqtt = { enabled: true, url: `mqtt://127.0.0.1:${mqttPort}`, username: FLEET.user, password: FLEET.password, prefix: 'postern', deviceId: 'gw-upgrade', intervalSeconds: 3600, commandsEnabled: true, upgradeCommand: true };
+  await store.write(config, { author: 'test' });
+
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
   const header = { arch, boards: [`generic-${arch}`], minVersion: '0.0.0', commit: 'test', builtAt: 'now' } as const;
 
-  const launcher = spawn('/bin/sh', [resolve('firmware/upgrade/launcher.sh'), 'run', '--state', join(dir, 'state'), '--management', `127.0.0.1:${port}`, '--only', 'web'], {
+  const launcher = spawn('/bin/sh', [resolve('firmware/upgrade/launcher.sh'), 'run', '--state', join(dir, 'state'), '--management', `127.0.0.1:${port}`, '--only', 'web,telemetry'], {
     env: cleanEnv({ POSTERN_SLOTS_DIR: slots }), stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise((r) => launcher.on('exit', r));
@@ -145,11 +171,29 @@ t.test('upgrade: refused, applied and rolled back by the launcher, then committe
   t.match(launcherSays, /booting slot b on trial[^]*trial of slot b \(0\.2\.0\) failed: not-committed; booting slot a again/);
   t.ok(lines.some((l) => l.includes('upgrade failed and was rolled back')), 'slot a logged the rollback');
 
-  // 3. A good version through the API: staged in slot b, trial boot, healthy, committed.
+  for (let i = 0; i < 100 && !heard.some((l) => l.includes('"upgrade-failed"')); i++) await new Promise((r) => setTimeout(r, 100));
+  const event = heard.find((l) => l.startsWith('postern/gw-upgrade/events ') && l.includes('"upgrade-failed"'));
+  t.match(event, /"version":"0\.2\.0"[^]*"reason":"not-committed"/, 'the fleet console heard upgrade-failed');
+
+  // 3. A good version by the console's command: fetched from a URL it names, staged in slot b,
+  // trial boot, healthy, committed. A bundle signed by another key is refused in the reply.
   const good = encodeBundle({ ...header, version: '0.3.0' }, Buffer.from(slotScript('version 0.3.0')), devKey);
-  const staged = await putBundle(good, 100);
-  t.same([staged.status, staged.json.staged?.version, staged.json.staged?.slot], [200, '0.3.0', 'b']);
-  t.equal((await call('POST', '/upgrade/apply')).status, 202);
+  const files = createHttpServer((req, res) => void res.end(req.url === '/good.bundle' ? good : foreign)).listen(0, '127.0.0.1');
+  t.teardown(() => void files.close());
+  await new Promise((r) => files.once('listening', r));
+  const fileBase = `http://127.0.0.1:${(files.address() as { port: number }).port}`;
+  const command = async (id: string, url: string) => {
+    execFileSync('mosquitto_pub', [...auth, '-q', '1', '-t', 'postern/gw-upgrade/cmd', '-m', JSON.stringify({ id, command: 'fetch-upgrade', args: { url } })]);
+    for (let i = 0; i < 100; i++) {
+      const reply = heard.find((l) => l.startsWith('postern/gw-upgrade/reply ') && l.includes(`"id":"${id}"`));
+      if (reply) return JSON.parse(reply.slice(reply.indexOf(' ') + 1)) as { ok: boolean; error?: string };
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no reply to ${id}`);
+  };
+  const foreignReply = await command('u-foreign', `${fileBase}/foreign.bundle`);
+  t.same([foreignReply.ok, /POSTERN_ERR_UPGRADE_SIGNATURE/.test(foreignReply.error ?? '')], [false, true], foreignReply.error ?? 'no error');
+  t.same(await command('u-good', `${fileBase}/good.bundle`), { schema: 1, id: 'u-good', ok: true });
   await started(3);
   let status: any;
   for (let i = 0; i < 100; i++) {
