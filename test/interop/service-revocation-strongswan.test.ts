@@ -87,7 +87,7 @@ t.test('postern run: revoking a client certificate through the API ends its live
   writeFileSync(join(swanctl, 'x509', 'gateway-new.pem'), readFileSync(join(postern.stateDir, 'pki', 'server.pem'), 'utf8'));
   writeFileSync(join(swanctl, 'swanctl.conf'), swanctlConf({ connections: { vpn: client('laptop-1', 'lan'), vpn2: client('laptop-2', 'lan2', ['gateway-new.pem']) } }), { mode: 0o600 });
   const loaded = await road.swanctl(['--load-all', '--file', join(swanctl, 'swanctl.conf')]);
-  t.equal(loaded.code, 0, `strongSwan loads the second client${loaded.code === 0 ? "" : `: ${loaded.stdout.slice(-1000)}`}`);
+  t.equal(loaded.code, 0, `strongSwan loads the second client${loaded.code === 0 ? '' : `: ${loaded.stdout.slice(-1000)}`}`);
   const up2 = await road.initiate('lan2', 20);
   t.equal(up2.code, 0, `a client pinning the re-issued gateway certificate connects:\n${up2.code === 0 ? '' : up2.stdout.slice(-2000)}`);
   const sas = await road.listSas();
