@@ -121,6 +121,9 @@ function sstpProblem(reason: string, failedAt: number): NonNullable<SiteTestResu
   if (/certificate|self.signed|verify|fingerprint|revocation|revoked/i.test(reason)) {
     return { cause: 'untrusted-certificate', explanation: 'The peer\'s certificate is not trusted here: not issued by a public CA, this gateway\'s CA or an imported trusted CA, revoked, or not the pinned fingerprint.', fix: 'Set the peer certificate\'s SHA-256 fingerprint on the site, or import the CA that issued it as trusted (Certificates).', detail: reason };
   }
+  if (/ENOTFOUND|EAI_AGAIN|EAI_NONAME/.test(reason)) {
+    return { cause: 'no-answer', explanation: 'The peer\'s name does not resolve: it is misspelt, or this gateway\'s DNS servers cannot resolve it.', fix: 'Check the peer name on the site and the DNS servers (Settings); or enter the peer\'s address.', detail: reason };
+  }
   if (failedAt === 0) {
     return { cause: 'no-answer', explanation: 'The peer could not be reached on its SSTP port: its address is wrong, it is down, or a firewall blocks TCP 443 on the way.', fix: 'Check the peer address and port and that its SSTP listener is on; open TCP 443 to it.', detail: reason };
   }

@@ -38,6 +38,8 @@ t.test('SSTP: each step, certificate and login failures told apart', async (t) =
   const tcp = sstpTestResult('hq', { host: 'hq.example.com', port: 443, reached: 'none', closedReason: 'TLS: connect ECONNREFUSED 198.51.100.9:443', timedOut: false, elapsedMs: 3 });
   t.same(outcomes(tcp), ['tls:failed', 'sstp:not-reached', 'ppp:not-reached']);
   t.equal(tcp.problem?.cause, 'no-answer');
+  const dns = sstpTestResult('hq', { host: 'hq.example.invalid', port: 443, reached: 'none', closedReason: 'TLS: getaddrinfo ENOTFOUND hq.example.invalid', timedOut: false, elapsedMs: 3 });
+  t.match(dns.problem?.explanation, /name does not resolve/);
   const cert = sstpTestResult('hq', { host: 'hq.example.com', port: 443, reached: 'none', closedReason: 'TLS: self-signed certificate', timedOut: false, elapsedMs: 3 });
   t.equal(cert.problem?.cause, 'untrusted-certificate');
   const login = sstpTestResult('hq', { host: 'hq.example.com', port: 443, reached: 'sstp', closedReason: 'PPP authentication failed', timedOut: false, elapsedMs: 50 });
