@@ -66,6 +66,8 @@ export interface ApiContext {
    * the service stops, empties its state directory and reboots or restarts as a first boot.
    */
   factoryReset?(why: string): void;
+  /** The address WAN listeners bind now (firmware/network, issue 18). */
+  wanAddress?(): string | undefined;
   now(): number;
   /** ACME's state (issue 16): the certificate held, the next renewal, the last failure. */
   acme?(): AcmeReport | undefined;

@@ -82,6 +82,7 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     traceroute: (host, maxHops) => traceroute(host, maxHops, pingProbe(host)),
     ...(service.reboot ? { reboot: () => service.reboot!() } : {}),
     ...(service.factoryReset ? { factoryReset: (why: string) => service.factoryReset!(why) } : {}),
+    ...(service.wanAddress ? { wanAddress: () => service.wanAddress!() } : {}),
     now: options.clock,
     gatewayCertificateChanged: () => service.gatewayCertificateChanged?.(),
     // Read when asked: the service makes its ACME subsystem after this context.

@@ -30,7 +30,7 @@ export function authRoutes(ctx: ApiContext, sessions: SessionStore, guard: Login
       method: 'GET', path: '/api/v1/setup', public: true,
       handler: () => {
         const needed = config().admin.passwordHash === null;
-        const suggestion = needed ? suggestPublicAddress(config(), ctx.interfaces()) : undefined;
+        const suggestion = needed ? suggestPublicAddress(config(), ctx.interfaces(), ctx.wanAddress?.()) : undefined;
         return { status: 200, body: { needed, ...(suggestion ? { suggestion } : {}) } };
       },
     },

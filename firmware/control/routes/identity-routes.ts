@@ -20,8 +20,13 @@ export interface AddressSuggestion {
   readonly private: boolean;
 }
 
-/** The WAN's address: the static one configured, else the first IPv4 the WAN interface has now. */
-export function suggestPublicAddress(config: PosternConfig, interfaces: readonly InterfaceInfo[]): AddressSuggestion | undefined {
+/**
+ * The WAN's address: what the listeners bind (`resolved`, firmware/network: roles from the config and
+ * the board) when the service knows it; else the static one configured, else the first IPv4 the WAN
+ * interface has now.
+ */
+export function suggestPublicAddress(config: PosternConfig, interfaces: readonly InterfaceInfo[], resolved?: string): AddressSuggestion | undefined {
+  if (resolved) return { address: resolved, private: isPrivate(resolved) };
   const { wan } = config.system;
   const configured = wan.mode === 'static' ? wan.address?.split('/')[0] : undefined;
   const live = interfaces.find((i) => i.name === wan.interface)?.addresses.map((a) => a.split('/')[0] ?? '').find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
@@ -52,7 +57,7 @@ export function identityRoutes(ctx: ApiContext): Route[] {
     publicName: config().system.publicName ?? '',
     publicAddress: config().system.publicAddress ?? '',
     dialled: dialledName(config()),
-    suggestion: suggestPublicAddress(config(), ctx.interfaces()),
+    suggestion: suggestPublicAddress(config(), ctx.interfaces(), ctx.wanAddress?.()),
     certificateNames: certificateNames(ctx),
   });
   return [
