@@ -29,6 +29,8 @@ export interface IkeConnection {
   readonly localTs: readonly string[];
   readonly remoteTs: readonly string[];
   readonly mode: 'tunnel' | 'transport';
+  /** Transport mode: what the hosts' selectors carry (L2TP: UDP, port 1701 both ends); any traffic when absent. */
+  readonly transportSelector?: { readonly protocol: number; readonly port: number };
   /** Liveness check after this long without hearing from the peer (RFC 7296 §2.4). */
   readonly dpdSeconds: number;
   /** Rekey child SAs and the IKE SA this long after they were made (0 or absent: never; §2.8). */
@@ -117,6 +119,11 @@ export interface ChildSaInfo {
   readonly remoteTs: readonly string[];
   /** ESP in UDP (RFC 3948) when a NAT was detected: our port and the peer's. */
   readonly encapsulation?: { readonly localPort: number; readonly remotePort: number };
+  /**
+   * Transport mode across a NAT, from the peer's NAT-OA (RFC 3947 §5.2): our address as the peer
+   * sees it and the peer's own, the ones its TCP/UDP checksums were made with (RFC 3948 §3.1.2).
+   */
+  readonly originalAddresses?: { readonly local: string; readonly remote: string };
 }
 
 export type IkeAction =

@@ -14,7 +14,8 @@ import type { Ikev1Context } from './context.ts';
 import type { Phase1Sa, QuickMode } from './ikev1-sa.ts';
 import { encapsulationMode, lifetimeFor, modeOf, phase2Answer, phase2Offer, phase2Params, selectPhase2, type Phase2Choice } from './proposals.ts';
 import { exchangeIv, seal, sealInformational, type Opened } from './protect.ts';
-import { idToTs, prefixToId } from './selectors.ts';
+import { idToTs, prefixToId, tsToId } from './selectors.ts';
+import { natOaPayloads, receivedOriginalAddresses, transportSelectorsAcrossNat, wantsNatOa, type OriginalAddresses } from './nat-oa.ts';
 import { responderLifetime, shorterLifetime } from './lifetimes.ts';
 import { cookieBytes } from '../crypto/keys.ts';
 
@@ -52,7 +53,11 @@ export interface SelectorPair {
  */
 export function ourSelectorPairs(sa: Phase1Sa): SelectorPair[] {
   const conn = sa.connection!;
-  if (conn.mode === 'transport') return [{ local: prefixToId(sa.local.address), remote: prefixToId(sa.remote.address) }];
+  if (conn.mode === 'transport') {
+    const { protocol = 0, port } = conn.transportSelector ?? {};
+    const host = (address: string) => tsToId(tsFromPrefix(address, protocol, port));
+    return [{ local: host(sa.local.address), remote: host(sa.remote.address) }];
+  }
   const locals = conn.localTs.length ? conn.localTs : [sa.local.address];
   const remotes = conn.remoteTs.length ? conn.remoteTs : [sa.remote.address];
   return locals.flatMap((l) => remotes.map((r) => ({ local: prefixToId(l), remote: prefixToId(r) })));
@@ -81,6 +86,7 @@ export function startQuickMode(ctx: Ikev1Context, sa: Phase1Sa, sel: SelectorPai
     rest.push({ kind: 'KE', data: qm.dh!.publicValue });
   }
   rest.push({ kind: 'ID', id: sel.local }, { kind: 'ID', id: sel.remote });
+  if (wantsNatOa(sa)) rest.push(...natOaPayloads(sa, true));
   const hash = quickModeHash1(sa.crypto!.prf, sa.crypto!.keys!.skeyidA, mid, encodePayloads(rest).bytes);
   sa.quickModes.set(mid, qm);
   ctx.send(sa, seal(sa, qm, ExchangeType.QUICK_MODE, mid, [{ kind: 'HASH', data: hash }, ...rest]), qm);
@@ -117,8 +123,10 @@ export function respondQm1(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened:
   const pfsGroups = conn.pfsGroups ?? conn.ikeProposals.flatMap((s) => (s.get(TransformType.DH) ?? []).map((t) => t.id));
   const choice = selectPhase2(saPayload.sa, conn.espProposals, conn.mode, pfsGroups);
   const [idci, idcr] = ids(opened.payloads);
-  const ci = idci ? idToTs(idci) : tsFromPrefix(sa.remote.address);
-  const cr = idcr ? idToTs(idcr) : tsFromPrefix(sa.local.address);
+  let ci = idci ? idToTs(idci) : tsFromPrefix(sa.remote.address);
+  let cr = idcr ? idToTs(idcr) : tsFromPrefix(sa.local.address);
+  const acrossNat = conn.mode === 'transport' && sa.natDetected && ci && cr ? transportSelectorsAcrossNat(sa, ci, cr) : undefined;
+  if (acrossNat) ({ ci, cr } = acrossNat);
   const qm: QuickMode = { messageId: mid, initiator: false, state: 'qm2', iv, ni, nr: ctx.crypto.randomBytes(ctx.options.nonceLength), spi: ctx.newSpi() };
   if (!choice) {
     notifyPeer(ctx, sa, NotifyType.NO_PROPOSAL_CHOSEN);
@@ -129,6 +137,7 @@ export function respondQm1(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened:
     return `selectors ${ci ? tsToString(ci) : '?'} === ${cr ? tsToString(cr) : '?'} are outside ${conn.name}'s`;
   }
   qm.choice = choice;
+  if (acrossNat) ctx.log('info', acrossNat.why);
   if (idci && idcr) { qm.idci = idci; qm.idcr = idcr; }
   const rest: Ikev1Payload[] = [{ kind: 'SA', sa: phase2Answer(saPayload.sa, choice, spiBytes(qm.spi)) }, { kind: 'NONCE', data: qm.nr }];
   let gqmxy: Uint8Array | undefined;
@@ -140,10 +149,11 @@ export function respondQm1(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened:
     rest.push({ kind: 'KE', data: qm.dh!.publicValue });
   }
   if (idci && idcr) rest.push({ kind: 'ID', id: idci }, { kind: 'ID', id: idcr });
+  if (wantsNatOa(sa)) rest.push(...natOaPayloads(sa, false));
   const shorter = shorterLifetime(choice.lifeSeconds, lifetimeFor(conn.rekeySeconds, ctx.options.phase2LifeSeconds), ProtocolId.IPSEC_ESP, spiBytes(qm.spi));
   if (shorter) rest.push(shorter);
   const hash = quickModeHash2(c.prf, k.skeyidA, mid, ni, encodePayloads(rest).bytes);
-  const child = makeChild(sa, qm, choice, Buffer.from(choice.proposal.spi).readUInt32BE(), cr, ci, gqmxy);
+  const child = makeChild(sa, qm, choice, Buffer.from(choice.proposal.spi).readUInt32BE(), cr, ci, gqmxy, receivedOriginalAddresses(opened.payloads, false));
   if (!child) return 'the chosen ESP suite is not installable';
   qm.child = child;
   sa.quickModes.set(mid, qm);
@@ -205,7 +215,7 @@ export function handleQm2(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened
   const ci = idToTs(idci ?? qm.idci!);
   const cr = idToTs(idcr ?? qm.idcr!);
   if (!ci || !cr) return 'unreadable selectors in QM2';
-  const child = makeChild(sa, qm, choice, Buffer.from(proposal.spi).readUInt32BE(), ci, cr, gqmxy);
+  const child = makeChild(sa, qm, choice, Buffer.from(proposal.spi).readUInt32BE(), ci, cr, gqmxy, receivedOriginalAddresses(opened.payloads, true));
   if (!child) return 'the chosen ESP suite is not installable';
   qm.child = child;
   qm.retransmit = undefined;
@@ -290,7 +300,7 @@ function half(spi: number, source: string, destination: string, material: Buffer
 }
 
 /** KEYMAT for both directions (§5.5): each direction keyed with the SPI its receiver chose. */
-function makeChild(sa: Phase1Sa, qm: QuickMode, choice: Phase2Choice, peerSpi: number, local: TrafficSelectorEntry, remote: TrafficSelectorEntry, gqmxy: Uint8Array | undefined): ChildSaInfo | undefined {
+function makeChild(sa: Phase1Sa, qm: QuickMode, choice: Phase2Choice, peerSpi: number, local: TrafficSelectorEntry, remote: TrafficSelectorEntry, gqmxy: Uint8Array | undefined, original?: OriginalAddresses): ChildSaInfo | undefined {
   const alg = espAlgorithms(choice.transformId, choice.keyBits, choice.auth);
   if (!alg) return undefined;
   const c = sa.crypto!;
@@ -302,5 +312,6 @@ function makeChild(sa: Phase1Sa, qm: QuickMode, choice: Phase2Choice, peerSpi: n
     outbound: half(peerSpi, sa.local.address, sa.remote.address, material(peerSpi), alg.encryptionKeyLength),
     localTs: [tsToString(local)], remoteTs: [tsToString(remote)],
     ...(sa.natDetected ? { encapsulation: { localPort: sa.local.port, remotePort: sa.remote.port } } : {}),
+    ...(original && sa.natDetected && sa.connection!.mode === 'transport' ? { originalAddresses: original } : {}),
   };
 }
