@@ -122,6 +122,9 @@ t.test('issue 17: logs, history, safe mode and site tests in the browser', { ski
     const sstpChange = history.locator('.changes li[data-path="listeners.sstp.enabled"]');
     await sstpChange.waitFor(WAIT);
     t.match(await sstpChange.innerText(), /true → false/, 'switching SSTP off shows in the diff');
+    await history.locator(`tr[data-revision="${sstpOff}"] button[name=history-compare]`).click();
+    await history.getByLabel(`changes since revision ${sstpOff}`).locator('li[data-path="users[bob]"][data-kind=added]').waitFor(WAIT);
+    t.pass('compared with now: the user added since is listed');
     await history.locator(`tr[data-revision="${sstpOff}"] button[name=history-rollback]`).click();
     const preview = history.getByRole('dialog', { name: `roll back to revision ${sstpOff}` });
     await preview.waitFor(WAIT);

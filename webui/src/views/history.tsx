@@ -50,16 +50,16 @@ export function Changes(props: { changes: Change[]; label: string }) {
 
 export function HistoryView() {
   const [revisions, setRevisions] = useState<Revision[]>([]);
-  const [shown, setShown] = useState<{ revision: number; previous: number | null; changes: Change[] }>();
+  const [shown, setShown] = useState<{ revision: number; against: 'previous' | 'current'; previous?: number | null; changes: Change[] }>();
   const [preview, setPreview] = useState<Preview>();
   const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' }>();
   const load = async () => setRevisions([...(await api<{ revisions: Revision[] }>('GET', '/config/history')).revisions].sort((a, b) => b.revision - a.revision));
   useEffect(() => void load().catch((error: unknown) => setMessage({ text: describe(error), kind: 'error' })), []);
   const current = revisions[0]?.revision;
-  const show = async (revision: number) => {
+  const show = async (revision: number, against: 'previous' | 'current' = 'previous') => {
     setPreview(undefined);
     try {
-      setShown(await api<{ revision: number; previous: number | null; changes: Change[] }>('GET', `/config/history/${revision}/diff`));
+      setShown(await api<{ revision: number; against: 'previous' | 'current'; previous?: number | null; changes: Change[] }>('GET', `/config/history/${revision}/diff?against=${against}`));
     } catch (error) {
       setMessage({ text: describe(error), kind: 'error' });
     }
@@ -97,6 +97,7 @@ export function HistoryView() {
               <td data-label="Comment">{r.comment || '—'}</td>
               <td class="actions">
                 <button type="button" class="link" name="history-changes" onClick={() => show(r.revision)}>Changes</button>
+                {r.revision !== current ? <button type="button" class="link" name="history-compare" onClick={() => show(r.revision, 'current')}>Compare with now</button> : null}
                 {r.revision !== current ? <button type="button" class="link" name="history-rollback" onClick={() => ask(r.revision)}>Roll back…</button> : null}
               </td>
             </tr>
@@ -105,8 +106,17 @@ export function HistoryView() {
       </table>
       {shown ? (
         <div>
-          <h3>Revision {shown.revision} changed{shown.previous ? ` (from revision ${shown.previous})` : ''}</h3>
-          {shown.previous === null ? <p class="hint">The first revision kept: nothing older to compare with.</p> : <Changes changes={shown.changes} label={`changes of revision ${shown.revision}`} />}
+          {shown.against === 'current' ? (
+            <>
+              <h3>From revision {shown.revision} to now</h3>
+              <Changes changes={shown.changes} label={`changes since revision ${shown.revision}`} />
+            </>
+          ) : (
+            <>
+              <h3>Revision {shown.revision} changed{shown.previous ? ` (from revision ${shown.previous})` : ''}</h3>
+              {shown.previous === null ? <p class="hint">The first revision kept: nothing older to compare with.</p> : <Changes changes={shown.changes} label={`changes of revision ${shown.revision}`} />}
+            </>
+          )}
         </div>
       ) : null}
       {preview ? (
