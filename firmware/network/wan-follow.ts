@@ -30,8 +30,9 @@ export async function followWanChange(f: WanFollowers, change: WanChange, curren
   const restarted: string[] = [];
   const why = `WAN address ${change.previousPrimary ?? 'none'} -> ${change.primary ?? 'none'}`;
   if (f.running('ikev2') && f.ikeBound() !== change.primary && (await f.restart('ikev2', why))) restarted.push('ikev2');
+  // SSTP on all addresses (started while the WAN had none) already answers on the new one: left alone.
   const sstpBound = f.sstpBound();
-  if (f.running('sstp') && sstpBound !== (change.primary ?? '0.0.0.0') && (await f.restart('sstp', why))) restarted.push('sstp');
+  if (f.running('sstp') && sstpBound !== '0.0.0.0' && sstpBound !== (change.primary ?? '0.0.0.0') && (await f.restart('sstp', why))) restarted.push('sstp');
   if (primaryMoved && f.running('sstp-sites') && (await f.restart('sstp-sites', why))) restarted.push('sstp-sites');
   if (primaryMoved) f.reconnectTelemetry();
   return restarted;

@@ -35,10 +35,16 @@ t.test('an extra address that leaves the bound one alone restarts nothing', asyn
   t.same(did, ['wan-address-changed 198.51.100.7->198.51.100.7']);
 });
 
-t.test('DHCP done at last: IKE (waiting) starts, SSTP leaves 0.0.0.0 for the address; stopped subsystems are left alone', async (t) => {
+t.test('DHCP done at last: IKE (waiting) starts, SSTP on all addresses is left alone; stopped subsystems too', async (t) => {
   const { f, did } = followers({ sstp: '0.0.0.0' }, ['ikev2', 'sstp']);
   await followWanChange(f, diffWan(wan(), wan('203.0.113.4'))!, wan('203.0.113.4'));
-  t.same(did, ['wan-address-changed null->203.0.113.4', 'restart ikev2', 'restart sstp', 'mqtt reconnect']);
+  t.same(did, ['wan-address-changed null->203.0.113.4', 'restart ikev2', 'mqtt reconnect']);
+});
+
+t.test('the lease lost: SSTP bound to the old address falls back to all addresses', async (t) => {
+  const { f, did } = followers({ ike: '203.0.113.4', sstp: '203.0.113.4' }, ['ikev2', 'sstp']);
+  await followWanChange(f, diffWan(wan('203.0.113.4'), wan())!, wan());
+  t.same(did, ['wan-address-changed 203.0.113.4->null', 'restart ikev2', 'restart sstp', 'mqtt reconnect']);
 });
 
 t.test('Supervisor.restart stops and starts one running subsystem on the configuration it runs', async (t) => {
