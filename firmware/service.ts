@@ -21,6 +21,7 @@ import { PublicationSubsystem, publicationSpec } from './pki/publication-subsyst
 import { ExpiryWatch } from './pki/expiry-watch.ts';
 import { AcmeChallenges } from './pki/acme/acme-challenges.ts';
 import { AcmeSubsystem, acmeSpec } from './pki/acme/acme-subsystem.ts';
+import { DdnsSubsystem, ddnsSpec } from './ddns/ddns-subsystem.ts';
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
 import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
@@ -78,6 +79,8 @@ export class Service {
   readonly publication: PublicationSubsystem;
   readonly expiry: ExpiryWatch;
   readonly acme: AcmeSubsystem;
+  /** Dynamic DNS (issue 17): the public name follows the WAN address. */
+  readonly ddns: DdnsSubsystem;
   readonly api: ControlApi;
   /** The board profile in use, and its LEDs, watchdog and reset button (issue 18). */
   readonly board: SelectedBoard;
@@ -179,6 +182,7 @@ export class Service {
       onExpiring: (e) => this.telemetry.event('certificate-expiring', { role: e.role, subject: e.subject, notAfter: e.notAfter, daysLeft: e.daysLeft }),
     });
     // A public gateway certificate by ACME (issue 16); SSTP and IKEv2 take each new one without dropping sessions.
+    this.ddns = new DdnsSubsystem({ logger: options.logger.child('ddns'), wanAddresses: () => this.network.addresses().ipv4 });
     this.acme = new AcmeSubsystem({
       logger: options.logger.child('acme'), stateDir: options.stateDir, challenges, clock: this.#clock,
       onCertificate: () => this.gatewayCertificateChanged(),
@@ -193,6 +197,7 @@ export class Service {
       telemetrySpec(this.telemetry),
       publicationSpec(() => this.publication),
       acmeSpec(() => this.acme),
+      ddnsSpec(() => this.ddns),
     ];
     const only = options.only;
     this.supervisor = new Supervisor(only ? specs.filter((s) => only.includes(s.name)) : specs, options.logger.child('supervisor'));
@@ -343,8 +348,8 @@ export class Service {
       configRevision: this.store.current().revision,
       subsystems: this.supervisor.status(),
       listeners: this.#listenerStates(this.store.current().config),
-      board: this.hardware.describe(),
-      network: this.network.describe(),
+      board: { ...this.hardware.describe(), counters: this.hardware.counters() },
+      network: { ...this.network.describe(), counters: this.network.counters() },
     };
   }
 

@@ -7,7 +7,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { defaultConfig } from '../../firmware/config/defaults.ts';
+import { withPublicIdentity } from '../../firmware/config/public-identity.ts';
+import { validateConfig } from '../../firmware/config/validate.ts';
 import { sendRfc2136 } from '../../firmware/ddns/ddns-senders.ts';
+import { DdnsSubsystem } from '../../firmware/ddns/ddns-subsystem.ts';
+import type { Logger } from '../../firmware/log/logger.ts';
 import { Secret } from '../../firmware/util/secret.ts';
 import { hasBinary } from '../lab/command.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
@@ -75,4 +80,21 @@ zone "example.com" {
   t.match(await sendRfc2136(wrongKey, { ...update, address: '198.51.100.9' }), /NOTAUTH|BADSIG/, 'a wrong key is refused, and said so');
   t.equal(dig('vpn.example.com'), '203.0.113.6', 'and changes nothing');
   t.match(await sendRfc2136(target, { ...update, name: 'www.example.com' }), /REFUSED/, 'the key may change only the gateway\'s name');
+
+  // The service's shell from the configuration: the WAN address changes, named follows.
+  let wan = ['203.0.113.20'];
+  const lines: string[] = [];
+  const logger = { debug() {}, info: (msg: string, f?: object) => lines.push(`${msg} ${JSON.stringify(f)}`), warn: (msg: string, f?: object) => lines.push(`${msg} ${JSON.stringify(f)}`), error() {}, child: () => logger } as unknown as Logger;
+  const ddns = new DdnsSubsystem({ logger, wanAddresses: () => wan, pollMs: 200 });
+  const config = withPublicIdentity(defaultConfig(), { publicName: 'vpn.example.com' });
+  config.system.dynamicDns = { enabled: true, method: 'rfc2136', server: '127.0.0.1', port, zone: 'example.com', keyName: 'postern-key', keySecret: SECRET.toString('base64'), ttl: 60 };
+  t.same(validateConfig(config).ok ? [] : validateConfig(config), [], 'a valid configuration');
+  await ddns.start(config);
+  t.teardown(() => ddns.stop());
+  await waitUntil('named has the WAN address', 10_000, () => dig('vpn.example.com') === '203.0.113.20');
+  wan = ['203.0.113.21'];
+  await waitUntil('named follows the new WAN address', 10_000, () => dig('vpn.example.com') === '203.0.113.21');
+  await waitUntil('the second update counted', 5000, () => ddns.status().counters?.['ddns.updates'] === 2);
+  t.match(ddns.status(), { state: 'running', detail: 'vpn.example.com → 203.0.113.21', counters: { 'ddns.updates': 2, 'ddns.failures': 0 } });
+  t.notOk(lines.join('\n').includes(SECRET.toString('base64')), 'the key never in the log');
 });
