@@ -148,7 +148,9 @@ t.test('issue 17: the throughput chart, contrast in light and dark, named contro
     await page.clock.pauseAt(START + 10_000);
     for (let i = 0; i < 8; i++) {
       const before = polls;
-      await page.clock.runFor(5000);
+      // A jump, then each due timer once: the poll reads the clock at the jump's end, 5 s after the last
+      // (runFor would step through the safe-mode banner's 500-ms ticks, and a poll could land between).
+      await page.clock.fastForward(5000);
       for (let n = 0; polls === before && n < 100; n++) await page.waitForTimeout(50);
     }
     await t.resolves(page.locator('figcaption .legend', { hasText: /received 2 Mbit\/s/ }).waitFor(WAIT), 'received: 2 Mbit/s now');
@@ -159,6 +161,7 @@ t.test('issue 17: the throughput chart, contrast in light and dark, named contro
     t.ok(yLabels.length >= 3 && yLabels.length <= 5, 'a few round steps');
     const xLabels = await chart.locator('.x-tick text').allTextContents();
     t.same(xLabels, ['09:56', '09:57', '09:58', '09:59', '10:00'], 'the time axis: each minute of the last five, on the clock');
+    t.equal(await chart.locator('polyline[data-series=inBps]').count(), 1, 'one unbroken line while the page was open');
     const points = (await chart.locator('polyline[data-series=inBps]').getAttribute('points'))!.trim().split(' ');
     t.ok(points.length >= 7, `${points.length} points drawn`);
     const ys = points.map((pt) => Number(pt.split(',')[1]));
@@ -168,6 +171,13 @@ t.test('issue 17: the throughput chart, contrast in light and dark, named contro
     await screenshot(page, 'look-01-chart');
     // Time flows again (Preact runs effects on animation frames and timers).
     await page.clock.resume();
+    // Another page and back: what was measured is still drawn at once.
+    await page.click('nav >> text=Users');
+    await page.getByRole('region', { name: 'users' }).waitFor(WAIT);
+    await page.click('nav >> text=Dashboard');
+    await page.getByTestId('throughput').waitFor(WAIT);
+    const back = (await page.getByTestId('throughput').locator('polyline[data-series=inBps]').first().getAttribute('points'))!.trim().split(' ');
+    t.ok(back.length >= points.length, `back on the dashboard: the ${back.length} points measured before are still drawn`);
   });
 
   const pages = await page.locator('nav a').evaluateAll((links) => links.map((a) => (a as unknown as { hash: string }).hash.slice(1)));

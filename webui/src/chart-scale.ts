@@ -75,3 +75,15 @@ export const clockLabel = (at: number): string => {
   const d = new Date(at);
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 };
+
+/** Runs of samples with no gap longer than `gapMs` inside: each is drawn as its own line. */
+export function runsOf(samples: readonly Sample[], gapMs: number): Sample[][] {
+  const runs: Sample[][] = [];
+  for (const s of samples) {
+    const run = runs[runs.length - 1];
+    const previous = run?.[run.length - 1];
+    if (run && previous && s.at - previous.at <= gapMs) run.push(s);
+    else runs.push([s]);
+  }
+  return runs;
+}

@@ -4,13 +4,13 @@
  * SI units, a clock-time axis, a legend, and a text summary for screen readers.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { clockLabel, formatBitRate, rateTicks, timeTicks, type Sample } from './chart-scale.ts';
+import { clockLabel, formatBitRate, rateTicks, runsOf, timeTicks, type Sample } from './chart-scale.ts';
 
 const HEIGHT = 200;
 const MARGIN = { left: 78, right: 12, top: 10, bottom: 26 };
 const SERIES = [['inBps', 'received', 'series-in'], ['outBps', 'sent', 'series-out']] as const;
 
-export function ThroughputChart(props: { samples: readonly Sample[]; windowMs: number; now: number }) {
+export function ThroughputChart(props: { samples: readonly Sample[]; windowMs: number; now: number; gapMs: number }) {
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(600);
   useEffect(() => {
@@ -58,9 +58,9 @@ export function ThroughputChart(props: { samples: readonly Sample[]; windowMs: n
         ))}
         <line x1={MARGIN.left} x2={MARGIN.left} y1={MARGIN.top} y2={MARGIN.top + plotH} class="axis" />
         <line x1={MARGIN.left} x2={width - MARGIN.right} y1={MARGIN.top + plotH} y2={MARGIN.top + plotH} class="axis" />
-        {SERIES.map(([key, , cls]) => (
-          <polyline key={key} class={cls} data-series={key} points={shown.map((s) => `${x(s.at).toFixed(1)},${y(s[key]).toFixed(1)}`).join(' ')} />
-        ))}
+        {SERIES.map(([key, , cls]) => runsOf(shown, props.gapMs).map((run) => (
+          <polyline key={`${key}${run[0]!.at}`} class={cls} data-series={key} points={run.map((s) => `${x(s.at).toFixed(1)},${y(s[key]).toFixed(1)}`).join(' ')} />
+        )))}
       </svg>
       <figcaption>
         {SERIES.map(([key, label, cls]) => (

@@ -1,7 +1,7 @@
 // The dashboard chart's axes (issue 17): rates from counters, bit/s units, round ticks, clock ticks.
 import fc from 'fast-check';
 import t from 'tap';
-import { formatBitRate, niceStep, rateBetween, rateTicks, timeTicks } from '../../../webui/src/chart-scale.ts';
+import { formatBitRate, niceStep, rateBetween, rateTicks, runsOf, timeTicks } from '../../../webui/src/chart-scale.ts';
 
 t.test('rates from two readings of the byte counters, in bits per second', async (t) => {
   t.same(rateBetween({ at: 0, bytesIn: 0, bytesOut: 1000 }, { at: 5000, bytesIn: 1_250_000, bytesOut: 1000 }), { at: 5000, inBps: 2_000_000, outBps: 0 });
@@ -32,4 +32,10 @@ t.test('time ticks at whole minutes of the clock', async (t) => {
   t.same(timeTicks(10 * minute + 1, 13 * minute, minute), [11 * minute, 12 * minute, 13 * minute]);
   t.same(timeTicks(5, 4, minute), [], 'an empty window');
   t.same(timeTicks(0, 1e12, 1).length, 100, 'bounded');
+});
+
+t.test('the line breaks where readings are further apart than the gap (the page was elsewhere)', async (t) => {
+  const at = (ms: number) => ({ at: ms, inBps: 1, outBps: 1 });
+  t.same(runsOf([at(0), at(5000), at(10000), at(60000), at(65000)], 12500).map((r) => r.map((s) => s.at)), [[0, 5000, 10000], [60000, 65000]]);
+  t.same(runsOf([], 12500), []);
 });

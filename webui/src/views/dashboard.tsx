@@ -26,12 +26,19 @@ interface Status {
   certificates?: Array<{ role: string; subject: string; notAfter: string; daysLeft: number; warning: boolean; expired: boolean }>;
 }
 
+/**
+ * What the chart has measured, kept while the app is open: back on the dashboard after another page,
+ * the last five minutes are still there (with a gap for the time away, see GAP_MS).
+ */
+const measured: { last?: Counters; samples: Sample[] } = { samples: [] };
+/** Readings further apart than this (the page was elsewhere) give no rate: the line breaks there. */
+const GAP_MS = 2.5 * POLL_MS;
+
 export function DashboardView() {
   const [status, setStatus] = useState<Status>();
-  const [samples, setSamples] = useState<Sample[]>([]);
+  const [samples, setSamples] = useState<Sample[]>(measured.samples);
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
-    let last: Counters | undefined;
     const poll = async () => {
       const s = await api<Status>('GET', '/status').catch(() => undefined);
       const at = Date.now();
@@ -40,9 +47,11 @@ export function DashboardView() {
       setStatus(s);
       // Older gateways give only the sum: drawn as received.
       const reading = { at, bytesIn: s.traffic?.bytesIn ?? s.traffic?.bytes ?? 0, bytesOut: s.traffic?.bytesOut ?? 0 };
-      const sample = last && rateBetween(last, reading);
-      if (sample) setSamples((old) => [...old.filter((o) => o.at >= at - WINDOW_MS), sample]);
-      last = reading;
+      const last = measured.last;
+      const sample = last && at - last.at <= GAP_MS ? rateBetween(last, reading) : undefined;
+      measured.last = reading;
+      measured.samples = [...measured.samples.filter((o) => o.at >= at - WINDOW_MS), ...(sample ? [sample] : [])];
+      setSamples(measured.samples);
     };
     void poll();
     const timer = setInterval(poll, POLL_MS);
@@ -65,7 +74,7 @@ export function DashboardView() {
       </div>
       <div class="card">
         <h3>Throughput (all sessions, last 5 min)</h3>
-        <ThroughputChart samples={samples} windowMs={WINDOW_MS} now={now} />
+        <ThroughputChart samples={samples} windowMs={WINDOW_MS} now={now} gapMs={GAP_MS} />
       </div>
       <div class="card">
         <h3>Services</h3>
