@@ -20,7 +20,7 @@ function rUThere(ctx: Ikev1Context, sa: Phase1Sa): void {
 /** When the next DPD step is due for this SA, or undefined when none is. */
 export function dpdDue(ctx: { readonly options: Ikev1Context['options'] }, sa: Phase1Sa): number | undefined {
   const delay = (sa.connection?.dpdSeconds ?? 0) * 1000;
-  if (!delay || !sa.peerDpd || sa.state !== 'established') return undefined;
+  if (!delay || !sa.peerDpd || sa.state !== 'established' || sa.parkedAt !== undefined) return undefined;
   const p = sa.dpdPending;
   return p ? p.sentAt + ctx.options.retransmitBaseMs * 2 ** (p.tries - 1) : sa.lastHeard + delay;
 }

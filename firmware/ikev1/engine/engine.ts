@@ -4,9 +4,9 @@ import { decodeIsakmpMessage, type IsakmpMessage } from '../message.ts';
 import { ExchangeType, notifyName, ProtocolId } from '../registry.ts';
 import { defaultIkev1Options, type Ikev1Context, type Ikev1Options, type RetransmitHolder } from './context.ts';
 import type { Phase1Sa } from './ikev1-sa.ts';
-import { deletePayloads, handleInformational, sendInformational } from './informational.ts';
+import { deletePayloads, handleInformational, PEER_DELETED_ISAKMP, sendInformational } from './informational.ts';
 import { dpdDue, runDpd } from './dpd.ts';
-import { adoptChildren, announcePhase1Lifetime, childRekeyAfterMs, phase1RekeyAt, responderLifetime, startPhase1Rekey, uncovered } from './lifetimes.ts';
+import { adoptChildren, announcePhase1Lifetime, childRekeyAfterMs, parkChildren, phase1RekeyAt, responderLifetime, startPhase1Rekey, uncovered } from './lifetimes.ts';
 import { handleAm2, respondAm1, respondAm3, startAggressiveMode } from './aggressive-mode.ts';
 import { handleMm2, handleMm4, handleMm6, respondMm1, respondMm3, respondMm5, startMainMode } from './main-mode.ts';
 import { describeOutgoing, EXCHANGE_NAMES, exchangeIv, messageHash, open, payloadNames, type Opened } from './protect.ts';
@@ -126,7 +126,10 @@ export class Ikev1Engine {
         continue;
       }
       if (sa.retireAt !== undefined && now >= sa.retireAt) {
-        this.#close(sa, `replaced by ISAKMP SA ${sa.replacedBy?.toString(16)}`); // its children moved: the delete names only the ISAKMP SA
+        // Replaced: its children moved, so our delete names only the ISAKMP SA. Parked (the peer
+        // deleted it) and never adopted: its children go now, and the site with them.
+        if (sa.replacedBy !== undefined) this.#close(sa, `replaced by ISAKMP SA ${sa.replacedBy.toString(16)}`, sa.parkedAt === undefined);
+        else this.#close(sa, `${PEER_DELETED_ISAKMP}, and no new ISAKMP SA took its children`, false);
         continue;
       }
       const renewAt = phase1RekeyAt(sa);
@@ -156,7 +159,7 @@ export class Ikev1Engine {
    * (RFC 2409 §5.5); the Main Mode initiator does it, so the two ends do not race.
    */
   #rekeyChildren(sa: Phase1Sa): void {
-    if (!sa.initiator || sa.state !== 'established' || sa.replacedBy !== undefined) return;
+    if (!sa.initiator || sa.state !== 'established' || sa.replacedBy !== undefined || sa.parkedAt !== undefined) return;
     for (const child of this.#rekeyable(sa)) {
       const pair = sa.childSelectors.get(child.inbound.spi);
       const after = childRekeyAfterMs(sa, child);
@@ -173,7 +176,7 @@ export class Ikev1Engine {
   nextTimeout(): number | undefined {
     let next = Infinity;
     for (const sa of this.#sas.values()) {
-      if (sa.initiator && sa.state === 'established' && sa.replacedBy === undefined) {
+      if (sa.initiator && sa.state === 'established' && sa.replacedBy === undefined && sa.parkedAt === undefined) {
         for (const c of this.#rekeyable(sa)) {
           const after = childRekeyAfterMs(sa, c);
           if (after) next = Math.min(next, (sa.childBorn.get(c.inbound.spi) ?? 0) + after);
@@ -351,6 +354,7 @@ export class Ikev1Engine {
     const opened = this.#open(sa, exchangeIv(sa, m.header.messageId), m, 'Informational');
     if (!opened) return;
     const reason = handleInformational(this.#context(), sa, m.header.messageId, opened);
+    if (reason === PEER_DELETED_ISAKMP && parkChildren(this.#context(), sa)) return;
     if (reason) this.#close(sa, reason, false);
   }
 

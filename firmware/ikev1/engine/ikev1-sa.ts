@@ -126,6 +126,8 @@ export class Phase1Sa {
   successor: bigint | undefined;
   replacedBy: bigint | undefined;
   retireAt: number | undefined;
+  /** The peer deleted this ISAKMP SA but its children run on, waiting for its new one (lifetimes.ts). */
+  parkedAt: number | undefined;
   readonly createdAt: number;
   establishedAt = 0;
   lastHeard: number;

@@ -13,6 +13,9 @@ import { responderLifetime } from './lifetimes.ts';
  * §3.15) remove children or the ISAKMP SA itself; DPD (RFC 3706 §5) R-U-THERE gets its ACK.
  */
 
+/** Why an SA closes when the peer deletes it (the engine may keep its children a while: lifetimes.ts). */
+export const PEER_DELETED_ISAKMP = 'the peer deleted the ISAKMP SA';
+
 const randomId = (ctx: Ikev1Context) => Buffer.from(ctx.crypto.randomBytes(4)).readUInt32BE() || 1;
 
 export function sendInformational(ctx: Ikev1Context, sa: Phase1Sa, payloads: readonly Ikev1Payload[]): void {
@@ -66,7 +69,7 @@ export function handleInformational(ctx: Ikev1Context, sa: Phase1Sa, mid: number
     }
     if (p.kind === 'D') {
       const d = p.delete;
-      if (d.protocolId === ProtocolId.ISAKMP) return 'the peer deleted the ISAKMP SA';
+      if (d.protocolId === ProtocolId.ISAKMP) return PEER_DELETED_ISAKMP;
       if (d.protocolId !== ProtocolId.IPSEC_ESP || d.spiSize !== 4) continue;
       for (const spi of d.spis) {
         const value = Buffer.from(spi).readUInt32BE();

@@ -94,7 +94,7 @@ export function phase1Life(sa: Phase1Sa): number | undefined {
  * two ends do not race; undefined when nothing is due (not established, already being renewed).
  */
 export function phase1RekeyAt(sa: Phase1Sa): number | undefined {
-  if (!sa.initiator || sa.state !== 'established' || sa.successor !== undefined || sa.replacedBy !== undefined) return undefined;
+  if (!sa.initiator || sa.state !== 'established' || sa.successor !== undefined || sa.replacedBy !== undefined || sa.parkedAt !== undefined) return undefined;
   const seconds = renewAfter(sa.connection?.ikeRekeySeconds, phase1Life(sa));
   return seconds ? sa.establishedAt + Math.round(seconds * 1000) : undefined;
 }
@@ -122,10 +122,28 @@ export function adoptChildren(ctx: Ikev1Context, fresh: Phase1Sa): Phase1Sa | un
       for (const map of ['childBorn', 'childSelectors', 'retiring', 'childLife'] as const) moveEntry(old[map] as Map<number, unknown>, fresh[map] as Map<number, unknown>, child.inbound.spi);
     }
     old.replacedBy = fresh.ckyI;
-    old.retireAt = ctx.now + RETIRE_OLD_MS;
     from = old;
+    // One the peer deleted already goes now; our own old one once the peer has adopted the children.
+    if (old.parkedAt !== undefined) ctx.close(old, `deleted by the peer, its children taken over by ${fresh.ckyI.toString(16)}`);
+    else old.retireAt = ctx.now + RETIRE_OLD_MS;
   }
   return from;
+}
+
+/**
+ * The peer deleted an ISAKMP SA that still has children. RFC 2408 ties no IPsec SA to the ISAKMP
+ * SA that negotiated it, and strongSwan's IKEv1 reauthentication deletes the old ISAKMP SA first,
+ * keeps its CHILD_SAs, and brings them under a new Main Mode (with INITIAL-CONTACT): so the
+ * children run on for the grace period, and the peer's new ISAKMP SA adopts them. Returns false
+ * when there is nothing to keep.
+ */
+export function parkChildren(ctx: Ikev1Context, sa: Phase1Sa): boolean {
+  if (!sa.children.length || sa.replacedBy !== undefined || sa.state !== 'established') return false;
+  sa.parkedAt = ctx.now;
+  sa.retireAt = ctx.now + ctx.options.rekeyedGraceMs;
+  sa.retransmit = undefined;
+  ctx.log('info', `${sa.remote.address} deleted ISAKMP SA ${sa.ckyI.toString(16)}: its ${sa.children.length} children run on for ${ctx.options.rekeyedGraceMs / 1000} s, for the peer's new ISAKMP SA to take over`);
+  return true;
 }
 
 function moveEntry(from: Map<number, unknown>, to: Map<number, unknown>, key: number): void {

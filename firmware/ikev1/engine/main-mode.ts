@@ -273,9 +273,11 @@ export function respondMm5(ctx: Ikev1Context, sa: Phase1Sa, opened: Opened): str
   const hash = hashR(c.prf, c.keys!.skeyid, inputs, encodePayloadBody({ kind: 'ID', id }));
   ctx.reply(sa, seal(sa, sa, ExchangeType.IDENTITY_PROTECTION, 0, [{ kind: 'ID', id }, ...proof(sa, hash)]));
   sa.setState('established', `authenticated ${idText} with ${authenticatedWith(sa)}`);
-  if (opened.payloads.some((p) => p.kind === 'N' && p.notification.type === NotifyType.INITIAL_CONTACT)) {
+  // unique 'never' (several devices under one identity, as with IKEv2) keeps the others.
+  if (sa.connection!.unique !== 'never' && opened.payloads.some((p) => p.kind === 'N' && p.notification.type === NotifyType.INITIAL_CONTACT)) {
     // The peer restarted: what we still hold with it is stale (RFC 2407 §4.6.3.3); no deletes sent.
-    for (const old of ctx.others(sa).filter((o) => o.remoteId === idText)) ctx.close(old, `replaced: ${idText} sent INITIAL-CONTACT`);
+    // Not those it deleted itself: their children are parked for this new SA (lifetimes.ts, strongSwan's reauthentication).
+    for (const old of ctx.others(sa).filter((o) => o.remoteId === idText && o.parkedAt === undefined)) ctx.close(old, `replaced: ${idText} sent INITIAL-CONTACT`);
   }
   return undefined;
 }
