@@ -1,8 +1,8 @@
 /**
  * The built-in CA: what it and the gateway certificate are, client certificates as password-protected
  * PKCS#12 bundles, revocation with a CRL (republished at once for the publication listener), issuing
- * again what was made before certificates named their CRL (issue 16), and client profiles for a user
- * (one download per client).
+ * again what was made before certificates named their CRL (issue 16). Client profiles are in
+ * profile-routes.ts.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -16,7 +16,6 @@ import { loadIssued, saveIssued, type IssuedRecord } from '../../pki/issued-regi
 import { exportPkcs12, importPkcs12 } from '../../pki/pkcs12.ts';
 import { installPki, reissueGatewayCertificate, reissueReasons } from '../../pki/pki-store.ts';
 import { publicationUrls } from '../../pki/publication-urls.ts';
-import { CLIENT_KINDS, clientProfile, ProfileError, profileInput, type ClientKind } from '../../profiles/client-profiles.ts';
 import { isPosternError } from '../../util/errors.ts';
 import { Secret } from '../../util/secret.ts';
 import type { ApiContext } from '../api-context.ts';
@@ -187,22 +186,5 @@ export function pkiRoutes(ctx: ApiContext): Route[] {
       },
     },
     { method: 'GET', path: '/api/v1/certificates/crl', handler: () => ({ file: crl(), contentType: 'application/pkix-crl', filename: 'postern.crl' }) },
-    {
-      method: 'GET', path: '/api/v1/profiles/:user/:kind',
-      handler: (c) => {
-        const kind = c.params['kind'] as ClientKind;
-        if (!CLIENT_KINDS.includes(kind)) throw badRequest(`client kind must be one of ${CLIENT_KINDS.join(', ')}`);
-        const config = ctx.store.current().config;
-        const user = config.users.find((u) => u.name === c.params['user']);
-        if (!user) throw notFound(`user '${c.params['user']}'`);
-        try {
-          const profile = clientProfile(kind, profileInput(config, ctx.pki(), user.name));
-          return { file: profile.body, contentType: profile.contentType, filename: profile.filename };
-        } catch (error) {
-          if (error instanceof ProfileError) throw new ApiError(409, ApiCode.conflict, error.message);
-          throw error;
-        }
-      },
-    },
   ];
 }
