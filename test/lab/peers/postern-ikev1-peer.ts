@@ -22,6 +22,8 @@ export interface Ikev1PeerConfig {
   address: string;
   connections: Array<Omit<IkePeerConnection, 'eap'>>;
   initiate?: string;
+  /** Only warnings and errors in the log (benchmarks). */
+  quiet?: boolean;
   /** Put child SAs into the driver, with this inner address. */
   dataplane?: { tunnelAddress: string };
 }
@@ -47,7 +49,9 @@ let timer: NodeJS.Timeout | undefined;
 function act(actions: IkeAction[]): void {
   for (const a of actions) {
     if (a.type === 'send') transport.send(a.packet, a.from, a.to);
-    else if (a.type === 'log') print('log', { level: a.level, msg: a.msg });
+    else if (a.type === 'log') {
+      if (!config.quiet || a.level === 'warn' || a.level === 'error') print('log', { level: a.level, msg: a.msg });
+    }
     else if (a.type === 'install-child' || a.type === 'delete-child' || a.type === 'rekey-child') {
       try {
         if (a.type === 'install-child') installer?.install(a.child);
