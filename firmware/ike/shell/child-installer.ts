@@ -68,7 +68,8 @@ export class ChildInstaller {
     const { hub, rawEndpoint } = this.#options;
     const endpoint = encap ? this.#options.endpoint : rawEndpoint;
     const onHub = Boolean(endpoint && hub);
-    const shared = { ...(endpoint ? { endpoint } : {}), ...(onHub && hub ? { hub } : {}) };
+    // Transport mode (L2TP/IPsec): the TUN carries whole datagrams between the two hosts; what goes into it is steered by policy routing.
+    const shared = { ...(endpoint ? { endpoint } : {}), ...(onHub && hub ? { hub } : {}), ...(child.mode === 'transport' ? { transport: true } : {}) };
     const tunnel = encap
       ? NativeTunnel.start({
         ...common, ...shared, framing: 'esp-udp', outbound, inbound, keepaliveMs: 20_000,
