@@ -353,6 +353,12 @@ export class Service {
     };
   }
 
+  /** The interfaces holding the WAN and LAN roles now (firmware/network). */
+  interfaceRoles(): { wan: string; lan: string } {
+    const roles = this.network.roles();
+    return { wan: roles.wan.name, lan: roles.lan.name };
+  }
+
   /** The address WAN listeners bind now (firmware/network). */
   wanAddress(): string | undefined {
     return this.network.primary();

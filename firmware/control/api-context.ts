@@ -68,6 +68,8 @@ export interface ApiContext {
   factoryReset?(why: string): void;
   /** The address WAN listeners bind now (firmware/network, issue 18). */
   wanAddress?(): string | undefined;
+  /** The interfaces holding the WAN and LAN roles now (firmware/network, issue 18). */
+  interfaceRoles?(): { wan: string; lan: string };
   now(): number;
   /** ACME's state (issue 16): the certificate held, the next renewal, the last failure. */
   acme?(): AcmeReport | undefined;

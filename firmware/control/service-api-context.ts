@@ -33,6 +33,7 @@ export interface ServiceView {
   readonly problems?: ProblemRing;
   /** The WAN address as firmware/network resolves it (roles from the config and the board, issue 18). */
   wanAddress?(): string | undefined;
+  interfaceRoles?(): { wan: string; lan: string };
   factoryReset?(why: string): void;
   /** The gateway certificate on disk changed: the listeners take it up (issue 16). */
   gatewayCertificateChanged?(): void;
@@ -83,6 +84,7 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     ...(service.reboot ? { reboot: () => service.reboot!() } : {}),
     ...(service.factoryReset ? { factoryReset: (why: string) => service.factoryReset!(why) } : {}),
     ...(service.wanAddress ? { wanAddress: () => service.wanAddress!() } : {}),
+    ...(service.interfaceRoles ? { interfaceRoles: () => service.interfaceRoles!() } : {}),
     now: options.clock,
     gatewayCertificateChanged: () => service.gatewayCertificateChanged?.(),
     // Read when asked: the service makes its ACME subsystem after this context.

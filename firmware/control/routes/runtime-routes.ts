@@ -12,11 +12,13 @@ export function runtimeRoutes(ctx: ApiContext): Route[] {
   return [
     { method: 'GET', path: '/api/v1/status', handler: () => ({ status: 200, body: ctx.status() }) },
     {
-      // What the box has, with the configuration's WAN and LAN roles marked.
+      // What the box has, with the WAN and LAN roles marked as the listeners use them (firmware/network:
+      // the configuration's names, or the board's / the default route's when the configured one is absent).
       method: 'GET', path: '/api/v1/interfaces',
       handler: () => {
         const { wan, lan } = ctx.store.current().config.system;
-        return { status: 200, body: { interfaces: ctx.interfaces().map((i) => ({ ...i, role: i.name === wan.interface ? 'wan' : i.name === lan.interface ? 'lan' : undefined })), wan, lan } };
+        const roles = ctx.interfaceRoles?.() ?? { wan: wan.interface, lan: lan.interface };
+        return { status: 200, body: { interfaces: ctx.interfaces().map((i) => ({ ...i, role: i.name === roles.wan ? 'wan' : i.name === roles.lan ? 'lan' : undefined })), wan, lan } };
       },
     },
     {
