@@ -1,11 +1,13 @@
 import { join, resolve } from 'node:path';
 import type { BoardProfile } from '../board/types.ts';
+import { readFileSync } from 'node:fs';
 import { ConfigStore } from '../config/store.ts';
+import type { PosternConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { SubsystemStatus } from '../supervisor/subsystem.ts';
 import type { EventType } from '../telemetry/schema.ts';
 import type { UpgradeFailure } from './slot-state.ts';
-import { BOOT_AGAIN_EXIT, createUpgradeManager, serviceHealthy } from './upgrade-setup.ts';
+import { BOOT_AGAIN_EXIT, createUpgradeManager, preUpgradeConfigPath, serviceHealthy } from './upgrade-setup.ts';
 import type { UpgradeManager } from './upgrade-manager.ts';
 import type { UpgradeHooks } from '../control/routes/upgrade-routes.ts';
 
@@ -37,14 +39,17 @@ export interface UpgradeBootOptions {
 export async function prepareUpgrades(options: UpgradeBootOptions): Promise<PreparedUpgrades> {
   let rolledBack: UpgradeFailure | undefined;
   const manager = createUpgradeManager({
-    logger: options.logger, ...(options.env ? { env: options.env } : {}), ...(options.trialSeconds ? { trialSeconds: options.trialSeconds } : {}), ...(options.board ? { board: options.board } : {}),
+    logger: options.logger, stateDir: options.stateDir, ...(options.env ? { env: options.env } : {}), ...(options.trialSeconds ? { trialSeconds: options.trialSeconds } : {}), ...(options.board ? { board: options.board } : {}),
   });
   await manager.handleRollback(
     async (revision, failure) => {
       const store = await ConfigStore.open(join(resolve(options.stateDir), 'config'), { logger: options.logger.child('config') });
-      if (store.current().revision === revision) return;
-      await store.rollback(revision, { author: 'postern', comment: `upgrade to ${failure.version} failed (${failure.reason}): the configuration of before the upgrade, revision ${revision}` });
-      options.logger.warn('configuration restored to its pre-upgrade revision', { revision });
+      const comment = `upgrade to ${failure.version} failed (${failure.reason}): the configuration of before the upgrade, revision ${revision}`;
+      const kept = readSnapshot(options.stateDir, revision);
+      if (kept) await store.write(kept, { author: 'postern', comment });
+      else if (store.current().revision !== revision) await store.rollback(revision, { author: 'postern', comment });
+      else return;
+      options.logger.warn('configuration restored to its pre-upgrade revision', { revision, from: kept ? 'snapshot' : 'history' });
     },
     (failure) => (rolledBack = failure), // announced once the service (and its telemetry) runs: attachUpgrades
   );
@@ -55,6 +60,16 @@ export interface PreparedUpgrades {
   readonly manager: UpgradeManager;
   /** The failed attempt this start rolled back from (announced once, by attachUpgrades). */
   readonly rolledBack: UpgradeFailure | undefined;
+}
+
+/** The configuration kept at apply (upgrade-setup.ts), when it is the revision the boot record names. */
+function readSnapshot(stateDir: string, revision: number): PosternConfig | undefined {
+  try {
+    const doc = JSON.parse(readFileSync(preUpgradeConfigPath(stateDir), 'utf8')) as { revision?: unknown; config?: PosternConfig };
+    return doc.revision === revision && doc.config ? doc.config : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

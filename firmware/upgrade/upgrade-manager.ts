@@ -25,6 +25,8 @@ export interface UpgradeOptions {
   readonly logger: Logger;
   /** Seconds since the epoch (the launcher writes `date +%s`). */
   readonly now: () => number;
+  /** Just before a trial is marked: keep the configuration as it is (upgrade-setup.ts snapshots current.json). */
+  readonly beforeApply?: () => void;
 }
 
 export type ReceiveResult = { readonly ok: true; readonly staged: SlotInfo & { readonly slot: Slot; readonly bytes: number } } | { readonly ok: false; readonly refusal: Refusal };
@@ -179,6 +181,7 @@ export class UpgradeManager {
     const staged = this.#staged(s);
     if (!staged) throw new UpgradeError(UpgradeCode.nothingStaged, 'no verified bundle is staged: upload one first');
     try {
+      this.#o.beforeApply?.();
       const slot = (this.#o.slots as SlotStore).apply(configRevision, this.#o.trialSeconds);
       this.#o.logger.info('upgrade applied: booting the new version on trial', { version: staged.version, slot, trialSeconds: this.#o.trialSeconds, configRevision });
       return { slot, version: staged.version };

@@ -1,4 +1,7 @@
+import { mkdirSync, readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../config/atomic-file.ts';
 import { request as httpRequest } from 'node:http';
 import { builtInBoard } from '../board/load.ts';
 import type { BoardProfile } from '../board/types.ts';
@@ -28,7 +31,20 @@ export function runningSlotFromEnv(env: NodeJS.ProcessEnv): { running: RunningSl
   return { running: { slot, trial: slot !== undefined && env['POSTERN_TRIAL'] === '1' }, layout: a && b && stateFile ? { a, b, stateFile } : undefined };
 }
 
-export function createUpgradeManager(options: { logger: Logger; env?: NodeJS.ProcessEnv; trialSeconds?: number; maxPayloadBytes?: number; board?: BoardProfile }): UpgradeManager {
+/**
+ * The configuration file as it is before an upgrade, kept byte for byte: the new version migrates the
+ * store (and its history) forward to its own format, which the version rolled back to may not read.
+ */
+export const preUpgradeConfigPath = (stateDir: string): string => join(resolve(stateDir), 'upgrade', 'config-before-upgrade.json');
+
+function snapshotConfig(stateDir: string): void {
+  const current = readFileSync(join(resolve(stateDir), 'config', 'current.json'));
+  mkdirSync(dirname(preUpgradeConfigPath(stateDir)), { recursive: true, mode: 0o700 });
+  writeFileAtomic(preUpgradeConfigPath(stateDir), current, 0o600);
+}
+
+export function createUpgradeManager(options: { logger: Logger; env?: NodeJS.ProcessEnv; trialSeconds?: number; maxPayloadBytes?: number; board?: BoardProfile; stateDir?: string }): UpgradeManager {
+  const stateDir = options.stateDir;
   const { running, layout: fromLauncher } = runningSlotFromEnv(options.env ?? process.env);
   const board = options.board ?? builtInBoard();
   const fromBoard = board ? boardSlotLayout(board) : 'no board profile is built in';
@@ -41,6 +57,7 @@ export function createUpgradeManager(options: { logger: Logger; env?: NodeJS.Pro
     key, arch: ARCH[process.arch] ?? 'x64', board: board?.name ?? `generic-${ARCH[process.arch] ?? process.arch}`, version: buildInfo.version, running,
     maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD, trialSeconds: options.trialSeconds ?? DEFAULT_TRIAL_SECONDS,
     logger: options.logger, now: () => Math.floor(Date.now() / 1000),
+    ...(stateDir ? { beforeApply: () => snapshotConfig(stateDir) } : {}),
   });
 }
 

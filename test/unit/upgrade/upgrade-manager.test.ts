@@ -121,3 +121,35 @@ t.test('after a rollback the configuration of before the upgrade is restored, an
   t.equal(again.rolledBack, undefined, 'only once');
   t.ok(existsSync(join(slotsDir, 'boot.state')));
 });
+
+t.test('the configuration kept at apply wins over history the new version rewrote in its own format', async (t) => {
+  const dir = tempDir(t, 'postern-snapshot-');
+  const slotsDir = join(dir, 'slots');
+  mkdirSync(slotsDir);
+  const stateDir = join(dir, 'state');
+  const store = await ConfigStore.open(join(stateDir, 'config'), { logger: quiet });
+  const before = defaultConfig();
+  before.system.hostname = 'kept-at-apply';
+  const { revision } = await store.write(before, { author: 'test' });
+  const env = { POSTERN_SLOT: 'a', POSTERN_TRIAL: '0', POSTERN_SLOT_A: join(slotsDir, 'a'), POSTERN_SLOT_B: join(slotsDir, 'b'), POSTERN_BOOT_STATE: join(slotsDir, 'boot.state') };
+  writeFileSync(join(slotsDir, 'a'), '#!/bin/sh\n', { mode: 0o755 });
+  // Apply through the manager the service builds: it snapshots current.json first.
+  const { createUpgradeManager } = await import('../../../firmware/upgrade/upgrade-setup.ts');
+  const slots = new SlotStore(slotLayoutIn(slotsDir), nodeSlotFs);
+  slots.write({ ...initialBootState(undefined), slots: { a: undefined, b: { version: '0.2.0', sha256: 'a'.repeat(64), minVersion: '0.0.0' } } });
+  const m = createUpgradeManager({ logger: quiet, env, stateDir });
+  t.equal(m.status().why, undefined);
+  m.apply(revision);
+  t.ok(existsSync(join(stateDir, 'upgrade', 'config-before-upgrade.json')), 'kept at apply');
+  // The new version ran: a later format in current.json and in the history copy of that revision.
+  const historyFile = join(stateDir, 'config', 'history', `${String(revision).padStart(10, '0')}.json`);
+  writeFileSync(historyFile, readFileSync(historyFile, 'utf8').replace('"hostname": "kept-at-apply"', '"hostname": "rewritten"'));
+  const after = structuredClone(before);
+  after.system.hostname = 'new-version';
+  await store.write(after, { author: 'new version' });
+  slots.fail('not-committed', 10);
+  const prepared = await prepareUpgrades({ stateDir, logger: quiet, env });
+  t.equal(prepared.rolledBack?.reason, 'not-committed');
+  const reopened = await ConfigStore.open(join(stateDir, 'config'), { logger: quiet });
+  t.equal(reopened.current().config.system.hostname, 'kept-at-apply', 'from the snapshot, not the rewritten history');
+});
