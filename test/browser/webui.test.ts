@@ -101,6 +101,17 @@ t.test('first boot, login, a user, a certificate and a profile, from the browser
   await site.locator('button[type=submit]').click();
   await page.locator('tr[data-site=branch-2]', { hasText: 'sstp' }).waitFor();
   t.pass('the SSTP site is listed with its protocol');
+  // An IKEv1 site (issue 19): offered in the protocol select, listed with the IKE version it speaks.
+  await site.locator('select[name=site-protocol]').selectOption('ikev1');
+  await site.locator('input[name=site-name]').fill('legacy-1');
+  await site.locator('input[name=site-remote]').fill('198.51.100.22');
+  await site.locator('input[name=site-local]').fill('192.168.1.0/24');
+  await site.locator('input[name=site-remote-nets]').fill('10.40.0.0/16');
+  await site.locator('input[name=site-psk]').fill('a-long-legacy-psk-0123456789');
+  await site.locator('button[type=submit]').click();
+  await page.locator('tr[data-site=legacy-1] small[data-protocol=ikev1]', { hasText: 'IKEv1' }).waitFor();
+  const legacy = (await page.evaluate(() => fetch('/api/v1/sites').then((r) => r.json()))) as { sites: Array<{ name: string; protocol: string }> };
+  t.equal(legacy.sites.find((x) => x.name === 'legacy-1')?.protocol, 'ikev1', 'the IKEv1 site reached the configuration, shown as IKEv1');
   await screenshot(page, '05-sites');
 
   await page.setViewportSize({ width: 390, height: 844 });
