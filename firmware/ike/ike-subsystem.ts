@@ -181,6 +181,11 @@ export class IkeSubsystem implements Subsystem {
       this.#options.logger.warn('ending the session of a revoked certificate', { reason, peer: sa.remoteId, connection: sa.connection?.name, spi: sa.spiI.toString(16) });
       r.shell.terminate(sa.spiI);
     }
+    // IKEv1 sites authenticated by certificate likewise (the dispatch routes the delete by cookie).
+    for (const { sa, reason } of revokedSessions(r.v1?.sas ?? [], r.revocation, new Date())) {
+      this.#options.logger.warn('ending the session of a revoked certificate', { reason, peer: sa.remoteId, connection: sa.connection?.name, spi: sa.ckyI.toString(16), ikeVersion: 1 });
+      r.shell.terminate(sa.ckyI);
+    }
   }
 
   #onAction(action: IkeAction): void {

@@ -1,13 +1,21 @@
-import type { IkeSa } from '../engine/ike-sa.ts';
+import type { X509Certificate } from 'node:crypto';
 import { revocationVerdict, type RevocationChecker } from '../../revocation/revocation-policy.ts';
+
+interface Link { readonly certificate: X509Certificate; readonly issuer: X509Certificate }
+
+/** What the sweep needs of an SA: an IKEv2 SA or an IKEv1 ISAKMP SA. */
+export interface CertifiedSa {
+  readonly state: string;
+  readonly peerCertificate: (Link & { readonly chain?: readonly Link[] }) | undefined;
+}
 
 /**
  * Established IKE SAs whose peer certificate is now revoked (issue 16: a revocation in the UI, a
  * refreshed CRL, an OCSP answer gone stale and asked again), with why. Only `revoked` ends a
  * session: a live one is not cut because a responder is unreachable.
  */
-export function revokedSessions(sas: readonly IkeSa[], checker: RevocationChecker, now: Date): Array<{ sa: IkeSa; reason: string }> {
-  const out: Array<{ sa: IkeSa; reason: string }> = [];
+export function revokedSessions<S extends CertifiedSa>(sas: readonly S[], checker: RevocationChecker, now: Date): Array<{ sa: S; reason: string }> {
+  const out: Array<{ sa: S; reason: string }> = [];
   for (const sa of sas) {
     const peer = sa.peerCertificate;
     if (sa.state !== 'established' || !peer) continue;

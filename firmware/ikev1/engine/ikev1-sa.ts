@@ -81,7 +81,7 @@ export class Phase1Sa {
   connection: IkeConnection | undefined;
   remoteId = '';
   /** The certificate the peer signed with and its issuer, for revocation checks of the live SA (issue 16). */
-  peerCertificate: { readonly certificate: X509Certificate; readonly issuer: X509Certificate } | undefined;
+  peerCertificate: { readonly certificate: X509Certificate; readonly issuer: X509Certificate; readonly chain?: ReadonlyArray<{ readonly certificate: X509Certificate; readonly issuer: X509Certificate }> } | undefined;
   /** The initiator's SA payload body (SAi_b in HASH_I and HASH_R). */
   saiB: Uint8Array = new Uint8Array();
   offer: SaPayload | undefined;

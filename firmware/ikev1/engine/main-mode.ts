@@ -204,7 +204,7 @@ function peerProofRefused(ctx: Ikev1Context, sa: Phase1Sa, id: ReceivedPayload &
   if ('wait' in check) return check;
   if (!check.ok) return `certificate refused: ${check.reason}`;
   if (check.note) ctx.log('warn', check.note, { connection: sa.connection!.name });
-  sa.peerCertificate = { certificate: check.certificate, issuer: check.issuer };
+  sa.peerCertificate = { certificate: check.certificate, issuer: check.issuer, chain: check.chain };
   ctx.log('info', `'${check.subject}' signed ${name} with its certificate`, { connection: sa.connection!.name });
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { constants, privateEncrypt, publicDecrypt, timingSafeEqual, X509Certificate, type KeyObject } from 'node:crypto';
-import { checkPeerCertificate, subjectDer } from '../../ike/crypto/peer-certificate.ts';
+import { checkPeerCertificate, subjectDer, type ChainLink } from '../../ike/crypto/peer-certificate.ts';
 import type { IkeConnection } from '../../ike/engine/types.ts';
-import { revocationVerdict, type RevocationChecker } from '../../revocation/revocation-policy.ts';
+import { chainRevocationVerdict, type RevocationChecker } from '../../revocation/revocation-policy.ts';
 import type { Ikev1Payload, ReceivedPayload } from '../message.ts';
 import type { Identification } from '../payloads/identification.ts';
 import { AuthMethod, CertEncoding } from '../registry.ts';
@@ -64,7 +64,7 @@ const subjectDnOf = (der: Uint8Array): Uint8Array => subjectDer(Buffer.from(der)
 const asIdPayload = (id: Identification) => ({ type: id.idType, data: id.data });
 
 export type PeerSignatureCheck =
-  | { readonly ok: true; readonly subject: string; readonly certificate: X509Certificate; readonly issuer: X509Certificate; readonly note?: string }
+  | { readonly ok: true; readonly subject: string; readonly certificate: X509Certificate; readonly issuer: X509Certificate; readonly chain: readonly ChainLink[]; readonly note?: string }
   | { readonly ok: false; readonly reason: string }
   | { readonly wait: string };
 
@@ -84,9 +84,11 @@ export function checkPeerSignature(conn: IkeConnection, method: number, id: Iden
   if (!check.ok) return check;
   const subject = check.subject.replace(/\n/g, ', ');
   if (!verifyHash(check.publicKey, method, hash, sig.data)) return { ok: false, reason: `the signature of '${subject}' does not verify` };
-  if (!revocation) return { ok: true, subject, certificate: check.certificate, issuer: check.issuer };
-  const verdict = revocationVerdict(check.certificate, revocation.check(check.certificate, check.issuer, now));
+  const held = { ok: true as const, subject, certificate: check.certificate, issuer: check.issuer, chain: check.chain };
+  if (!revocation) return held;
+  // The peer's certificate and each intermediate CA on its path, each under its issuer's policy.
+  const verdict = chainRevocationVerdict(check.chain, revocation, now);
   if (verdict.verdict === 'refuse') return { ok: false, reason: verdict.reason };
   if (verdict.verdict === 'wait') return { wait: verdict.why };
-  return { ok: true, subject, certificate: check.certificate, issuer: check.issuer, ...(verdict.note ? { note: verdict.note } : {}) };
+  return { ...held, ...(verdict.note ? { note: verdict.note } : {}) };
 }
