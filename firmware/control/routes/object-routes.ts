@@ -11,6 +11,7 @@ import { storedUser } from '../../config/users.ts';
 import { passwordProblems } from '../password-rules.ts';
 import type { Route } from '../router.ts';
 import { applyOrThrow, restoreRedacted } from './config-routes.ts';
+import { revokeUserCertificates } from '../../pki/user-certificates-revoke.ts';
 
 type Named = { name: string };
 
@@ -25,6 +26,8 @@ interface NamedList<T extends Named> {
   readonly check?: (item: T, previous: T | undefined, config: PosternConfig) => void;
   /** What is stored for a checked item (a user's password becomes its NT hash). */
   readonly toStored?: (item: T, previous: T | undefined) => T;
+  /** After an item was removed and the change applied (a user's certificates revoked). */
+  readonly removed?: (name: string) => void;
 }
 
 function namedListRoutes<T extends Named>(ctx: ApiContext, spec: NamedList<T>): Route[] {
@@ -81,7 +84,9 @@ function namedListRoutes<T extends Named>(ctx: ApiContext, spec: NamedList<T>): 
         const at = list.findIndex((i) => i.name === c.params['name']);
         if (at < 0) throw notFound(`${spec.what} '${c.params['name']}'`);
         list.splice(at, 1);
-        return { status: 200, body: await applyOrThrow(ctx, next, `${spec.what} '${c.params['name']}' removed`) };
+        const body = await applyOrThrow(ctx, next, `${spec.what} '${c.params['name']}' removed`);
+        spec.removed?.(c.params['name']!);
+        return { status: 200, body };
       },
     },
   ];
@@ -109,7 +114,13 @@ const LISTENERS: readonly ListenerName[] = ['ikev2', 'sstp', 'l2tp', 'pptp'];
 
 export function objectRoutes(ctx: ApiContext): Route[] {
   return [
-    ...namedListRoutes<UserConfig>(ctx, { path: 'users', what: 'user', list: (c) => c.users, show: ({ password: _p, ntHash: _h, ...rest }) => rest, check: checkUser, toStored: userToStored }),
+    ...namedListRoutes<UserConfig>(ctx, {
+      path: 'users', what: 'user', list: (c) => c.users, show: ({ password: _p, ntHash: _h, ...rest }) => rest, check: checkUser, toStored: userToStored,
+      removed: (name) => {
+        const serials = revokeUserCertificates(ctx.stateDir, ctx.pki().ca, name, new Date(ctx.now()));
+        if (serials.length) ctx.logger.info('certificates of a removed user revoked', { user: name, serials });
+      },
+    }),
     ...namedListRoutes(ctx, { path: 'pools', what: 'pool', list: (c) => c.pools, show: (p) => p }),
     ...namedListRoutes(ctx, {
       path: 'sites', what: 'site', list: (c) => c.sites,

@@ -1,7 +1,11 @@
 // Issue 17 through the API: each profile with how to install it, the Windows all-users option, and
 // certificate login (a POST with the bundle password issues the user's certificate into the profile).
 import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { crlPaths } from '../../../firmware/pki/crl-store.ts';
+import { decodeCertificateList } from '../../../firmware/revocation/certificate-list.ts';
+import { normalSerial } from '../../../firmware/revocation/der-read.ts';
 import { loadIssued } from '../../../firmware/pki/issued-registry.ts';
 import { importPkcs12 } from '../../../firmware/pki/pkcs12.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
@@ -50,4 +54,21 @@ t.test('certificate login: a POST with the bundle password issues alice a certif
   t.match(windows.text, /Import-PfxCertificate[^\r]*LocalMachine\\My/);
   t.match(windows.text, /-AuthenticationMethod MachineCertificate[^\r]*-AllUserConnection/);
   t.equal(loadIssued(h.stateDir).length, 2, 'each download is a new certificate (keys are never kept)');
+});
+
+t.test('a removed user\'s certificates are revoked with it, and the CRL lists them at once', async (t) => {
+  const h = await controlHarness(t, () => {}, { setup: { publicName: 'vpn.branch1.example.com' } });
+  t.equal((await h.call('POST', '/api/v1/users', USER)).status, 201);
+  t.equal((await h.call('POST', '/api/v1/users', { ...USER, name: 'bob' })).status, 201);
+  const listeners = (await h.call('GET', '/api/v1/listeners')).json;
+  t.equal((await h.call('PUT', '/api/v1/listeners/ikev2', { ...listeners.ikev2, auth: 'certificate' })).status, 200);
+  for (const user of ['alice', 'bob']) t.equal((await h.call('POST', `/api/v1/profiles/${user}/android`, { password: 'a-long-bundle-passphrase-42' })).status, 200);
+  t.equal((await h.call('DELETE', '/api/v1/users/alice')).status, 200);
+  const records = loadIssued(h.stateDir);
+  t.ok(records.find((r) => r.user === 'alice')?.revokedAt, 'alice\'s certificate is revoked');
+  t.equal(records.find((r) => r.user === 'bob')?.revokedAt, undefined, 'bob\'s is not');
+  const crl = decodeCertificateList(readFileSync(crlPaths(h.stateDir).der));
+  const serialOf = (user: string) => normalSerial(records.find((r) => r.user === user)!.serialHex);
+  t.ok(crl.ok && crl.crl.revoked.has(serialOf('alice')), 'the published CRL lists alice\'s serial');
+  t.ok(crl.ok && !crl.crl.revoked.has(serialOf('bob')), 'and not bob\'s');
 });
