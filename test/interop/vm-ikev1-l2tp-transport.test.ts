@@ -1,11 +1,13 @@
 // IKEv1 transport mode keyed for L2TP (issue 19), the way Windows' and Linux's native L2TP/IPsec
 // clients do it: strongSwan's charon in the VM lab's guest (its kernel does the ESP) initiates IKEv1
-// Main Mode with PSK and a transport-mode Quick Mode for UDP 1701 both ends (`dynamic[17/1701]`: the guest has no /etc/protocols for `udp`)
-// to Postern's IKEv1 engine with the C data plane. UDP datagrams from the guest's port 1701 reach an
-// echo server on Postern's host at port 1701 through ESP and come back through ESP. Once directly
-// (raw ESP), once with Postern behind a port forward (`isp` DNATs 192.0.2.200 to it): NAT-D finds
-// Postern behind the NAT, ESP goes into UDP 4500, the NAT-OA payloads cross, and Postern installs the
-// child between the addresses the packets really carry. Topology: vmRemoteAccess; one VM boot.
+// Main Mode with PSK and a transport-mode Quick Mode for UDP 1701 both ends (`dynamic[17/1701]`; the
+// guest has no /etc/protocols to spell it `udp`) to Postern's IKEv1 engine with the C data plane. UDP
+// datagrams from the guest's port 1701 reach an echo server on Postern's host at port 1701 through
+// ESP and come back through ESP. Once directly (raw ESP); once with Postern behind a port forward
+// (`isp` DNATs 192.0.2.200 to it): NAT-D finds Postern behind the NAT, ESP goes into UDP 4500, the
+// NAT-OA payloads cross, and Postern installs the child between the addresses the packets really
+// carry; once more with the guest also behind its home router's masquerade (the Windows client at
+// home). Topology: vmRemoteAccess; one VM boot.
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { LinePeer } from '../lab/peers/line-peer.ts';
@@ -24,6 +26,8 @@ const PSK = 'l2tp-lab-preshared-9f3b';
 const SERVER = VM_REMOTE.server; // Postern, 192.0.2.2
 const FORWARDED = '192.0.2.200'; // Postern's address behind isp's port forward
 const GUEST = VM_REMOTE.guest;
+const BOTH = '192.0.2.201'; // Postern behind the port forward with the guest also behind its home router's masquerade
+const HOME = '172.16.1.2'; // the home router's address, the guest's as Postern sees it through the masquerade
 
 // `echo1701 TAG HOST`: three datagrams from port 1701 to HOST:1701, each answer printed.
 const SCRIPT = `${GUEST_CHARON_SCRIPT}
@@ -39,6 +43,10 @@ step initiate-nat swan --initiate --child nat --timeout 30
 sh_step echo-nat 'sleep 2; echo1701 nat ${FORWARDED}'
 step states-nat /usr/bin/ip -s xfrm state
 step terminate-nat swan --terminate --ike nat --timeout 10
+step initiate-both swan --initiate --child both --timeout 30
+sh_step echo-both 'sleep 2; echo1701 both ${BOTH}'
+step states-both /usr/bin/ip -s xfrm state
+step terminate-both swan --terminate --ike both --timeout 10
 sh_step charon-log 'charon_log 150'
 `;
 
@@ -56,41 +64,47 @@ function parseStates(text: string): GuestSa[] {
   }));
 }
 
-t.test('charon (IKEv1, transport mode, UDP 1701) in the VM guest against Postern\'s IKEv1 engine and data plane, directly and through a NAT', { skip }, async (t) => {
+t.test('charon (IKEv1, transport mode, UDP 1701) in the VM guest against Postern\'s IKEv1 engine and data plane, directly, with Postern behind a NAT, and with both behind NATs', { skip }, async (t) => {
   t.setTimeout(300_000);
   const started = Date.now();
   const lab = Lab.create(vmRemoteAccess);
   t.teardown(() => lab.teardown());
 
   // The port forward in front of Postern: 192.0.2.200 (IKE, NAT-T, ESP in UDP) to 192.0.2.2.
-  const forward = `table ip lab_fwd {\n  chain pre {\n    type nat hook prerouting priority -100;\n    ip daddr ${FORWARDED} dnat to ${SERVER}\n  }\n}\n`;
+  const forward = `table ip lab_fwd {\n  chain pre {\n    type nat hook prerouting priority -100;\n    ip daddr { ${FORWARDED}, ${BOTH} } dnat to ${SERVER}\n  }\n}\n`;
   lab.execSync('isp', ['sh', '-c', `printf '%s' '${forward}' | nft -f -`]);
+  // The guest's home router masquerades what it sends to 192.0.2.201 only (the other cases see the guest's own address).
+  const home = `table ip lab_home {\n  chain post {\n    type nat hook postrouting priority 100;\n    ip daddr ${BOTH} masquerade\n  }\n}\n`;
+  lab.execSync(VM_REMOTE.host, ['sh', '-c', `printf '%s' '${home}' | nft -f -`]);
   for (const key of ['all', 'default']) lab.execSync('gw', ['sysctl', '-qw', `net.ipv4.conf.${key}.rp_filter=0`]);
 
   const echo = lab.spawnDaemon('gw', 'udp-echo', [process.execPath, '-e', ECHO]);
   const config: Ikev1PeerConfig = {
     address: SERVER, dataplane: { tunnelAddress: '10.255.0.2' },
     connections: [{
-      name: 'l2tp', localId: 'l2tp.example', remoteId: 'client.example', remoteAddress: GUEST, psk: PSK,
+      name: 'l2tp', localId: 'l2tp.example', remoteId: 'client.example', psk: PSK, // any address: the clients come from wherever they are
       ike: ['aes256-sha256-modp2048', 'aes128-sha1-modp2048'], esp: ['aes256gcm16', 'aes256-sha1'],
       localTs: [], remoteTs: [], mode: 'transport', transportSelector: { protocol: 17, port: 1701 }, dpdSeconds: 0,
     }],
   };
   const { peer } = await LinePeer.spawn(lab, 'gw', 'postern-ikev1-l2tp', 'postern-ikev1-peer.ts', config);
 
-  // Postern's echo answers go into the child's TUN: port 1701 to the guest by policy routing (the
-  // steering a transport-mode deployment needs), into whichever TUN the newest child has.
+  // Postern's echo answers go into the child's TUN: port 1701 to the peer the child names, by policy
+  // routing (the steering a transport-mode deployment needs), into whichever TUN the newest child has.
   const steered: string[] = [];
+  const ruled = new Set<string>();
   let stopSteering = false;
   const steering = (async () => {
-    for (let n = 0; n < 2 && !stopSteering; n++) {
+    for (let n = 0; n < 3 && !stopSteering; n++) {
       const ev = await peer.waitEvent((e) => e['type'] === 'install-child' && !steered.includes(String(e['inSpi'])), 200_000).catch(() => undefined);
       if (!ev) return;
       steered.push(String(ev['inSpi']));
+      const peerAddress = /^([\d.]+)\//.exec(String((ev['remoteTs'] as string[] | undefined)?.[0] ?? ''))?.[1];
       const tun = lab.execSync('gw', ['ip', '-o', 'link', 'show']).split('\n').map((l) => /^\d+: (pst\d+)[:@]/.exec(l)?.[1]).filter(Boolean).pop();
-      if (!tun) continue;
-      lab.execSync('gw', ['ip', 'route', 'replace', `${GUEST}/32`, 'dev', tun, 'src', SERVER, 'table', '100']);
-      if (n === 0) lab.execSync('gw', ['ip', 'rule', 'add', 'to', `${GUEST}/32`, 'ipproto', 'udp', 'sport', '1701', 'lookup', '100', 'priority', '100']);
+      if (!tun || !peerAddress) continue;
+      lab.execSync('gw', ['ip', 'route', 'replace', `${peerAddress}/32`, 'dev', tun, 'src', SERVER, 'table', '100']);
+      if (!ruled.has(peerAddress)) lab.execSync('gw', ['ip', 'rule', 'add', 'to', `${peerAddress}/32`, 'ipproto', 'udp', 'sport', '1701', 'lookup', '100', 'priority', '100']);
+      ruled.add(peerAddress);
     }
   })();
 
@@ -106,6 +120,7 @@ t.test('charon (IKEv1, transport mode, UDP 1701) in the VM guest against Postern
       connections: {
         direct: { ...spec, remoteAddrs: [SERVER], children: { direct: child } },
         nat: { ...spec, remoteAddrs: [FORWARDED], children: { nat: child } },
+        both: { ...spec, remoteAddrs: [BOTH], children: { both: child } },
       },
       secrets: [{ kind: 'ike', ids: ['client.example', 'l2tp.example'], secret: PSK }],
     }),
@@ -120,7 +135,7 @@ t.test('charon (IKEv1, transport mode, UDP 1701) in the VM guest against Postern
   const diag = () => `\n--- charon ---\n${out('charon-log').split('\n').slice(-60).join('\n')}\n--- postern ---\n${readFileSync(peer.daemon.logFile, 'utf8').split('\n').slice(-40).join('\n')}`;
 
   t.equal(step('charon')?.code, 0, `charon starts in the guest: ${out('charon')}`);
-  t.equal(step('load')?.code, 0, `swanctl loads the connections: ${out('load')}`);
+  t.equal(step('load')?.code, 0, `swanctl loads the connections${step('load')?.code === 0 ? '' : `: ${out('load')}`}`);
   const childs = peer.events.filter((e) => e['type'] === 'install-child');
   const echoed = readFileSync(echo.logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { from: string; port: number; data: string });
 
@@ -158,6 +173,18 @@ t.test('charon (IKEv1, transport mode, UDP 1701) in the VM guest against Postern
     t.match(sa.block, /mode transport/, 'in transport mode');
   }
   t.equal(step('terminate-nat')?.code, 0, 'charon disconnects');
+
+  // Both behind NATs: Postern reads the guest's IDci (its private address) as the masquerade's.
+  t.equal(step('initiate-both')?.code, 0, `with the guest behind its home router's masquerade as well${step('initiate-both')?.code === 0 ? '' : `:\n${out('initiate-both')}${diag()}`}`);
+  t.match(out('initiate-both'), /local host is behind NAT/, 'charon finds itself behind a NAT too');
+  t.same(childs[2] && { localTs: childs[2]['localTs'], remoteTs: childs[2]['remoteTs'] }, { localTs: [`${SERVER}/32[17/1701]`], remoteTs: [`${HOME}/32[17/1701]`] }, 'Postern installs the child between its own address and the masquerade\'s');
+  t.ok(readFileSync(peer.daemon.logFile, 'utf8').includes(`transport mode across a NAT: ${GUEST}/32[17/1701] === ${BOTH}/32[17/1701] taken as ${HOME}/32[17/1701] === ${SERVER}/32[17/1701]`), 'and logs what it substituted');
+  t.equal(step('echo-both')?.code, 0, `three datagrams through both NATs come back: ${out('echo-both')}${step('echo-both')?.code === 0 ? '' : diag()}`);
+  t.same(out('echo-both').split('\n').filter((l) => l.startsWith('echo ')), ['echo both-1', 'echo both-2', 'echo both-3'], 'each answered');
+  t.same(echoed.filter((e) => e.data.startsWith('both')).map((e) => `${e.from}:${e.port}`), [1, 2, 3].map(() => `${HOME}:1701`), 'the echo saw them from the masquerade\'s address, port 1701 (the inner UDP checksum fixed for it)');
+  const both = parseStates(out('states-both')).filter((s) => [s.src, s.dst].includes(BOTH));
+  t.ok(both.length === 2 && both.every((sa) => sa.packets >= 3 && sa.failed === 0 && /espinudp/.test(sa.block)), `two SAs in UDP, each with the datagrams and no failure: ${JSON.stringify(both.map(({ block: _b, ...x }) => x))}`);
+  t.equal(step('terminate-both')?.code, 0, 'charon disconnects');
   if (!t.passing()) t.comment(`${diag()}\n--- guest ---\n${result.console.slice(-4000)}`);
   t.comment(`whole test in ${Date.now() - started} ms`);
   peer.daemon.child.stdin?.end();
