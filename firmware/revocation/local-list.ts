@@ -11,6 +11,8 @@ export class LocalRevocationList {
   readonly #path: string;
   #stamp = '';
   #revoked = new Map<string, Date>();
+  /** Serial → the VPN user the certificate was issued to (issue 17), for the user-state check. */
+  #users = new Map<string, string>();
 
   constructor(stateDir: string) {
     this.#path = join(stateDir, 'pki', 'issued.json');
@@ -26,11 +28,13 @@ export class LocalRevocationList {
     if (stamp === this.#stamp) return false;
     this.#stamp = stamp;
     const next = new Map<string, Date>();
+    const users = new Map<string, string>();
     if (stamp !== 'absent') {
       try {
         const records = JSON.parse(readFileSync(this.#path, 'utf8')) as unknown;
         for (const r of Array.isArray(records) ? records : []) {
-          const rec = r as { serialHex?: unknown; revokedAt?: unknown };
+          const rec = r as { serialHex?: unknown; revokedAt?: unknown; user?: unknown };
+          if (typeof rec.serialHex === 'string' && typeof rec.user === 'string') users.set(normalSerial(rec.serialHex), rec.user);
           if (typeof rec.serialHex === 'string' && typeof rec.revokedAt === 'string' && !Number.isNaN(Date.parse(rec.revokedAt))) next.set(normalSerial(rec.serialHex), new Date(rec.revokedAt));
         }
       } catch {
@@ -39,11 +43,18 @@ export class LocalRevocationList {
     }
     const changed = next.size !== this.#revoked.size || [...next.keys()].some((k) => !this.#revoked.has(k));
     this.#revoked = next;
+    this.#users = users;
     return changed;
   }
 
   revokedAt(serialHex: string): Date | undefined {
     this.refresh();
     return this.#revoked.get(normalSerial(serialHex));
+  }
+
+  /** The VPN user a certificate was issued to; undefined for gateway and site certificates and older records. */
+  userOf(serialHex: string): string | undefined {
+    this.refresh();
+    return this.#users.get(normalSerial(serialHex));
   }
 }

@@ -10,6 +10,11 @@ import { normalSerial } from './der-read.ts';
 export type RevocationStatus =
   | { readonly status: 'good'; readonly source: string }
   | { readonly status: 'revoked'; readonly source: string; readonly revokedAt: Date }
+  /**
+   * Not revoked but refused for now (a certificate of a disabled or removed VPN user): refused
+   * whatever the policy, accepted again when the cause goes (the user enabled again).
+   */
+  | { readonly status: 'suspended'; readonly source: string; readonly why: string }
   | { readonly status: 'unknown'; readonly why: string; /** A fetch is under way: worth waiting for. */ readonly pending: boolean };
 
 export interface RevocationAnswer {
@@ -58,8 +63,9 @@ export const subjectText = (c: X509Certificate): string => c.subject.replace(/\n
 
 export function revocationVerdict(certificate: X509Certificate, answer: RevocationAnswer): RevocationVerdict {
   const { policy, status } = answer;
-  if (policy === 'off') return { verdict: 'accept' };
   const who = `certificate '${subjectText(certificate)}' serial ${normalSerial(certificate.serialNumber)}`;
+  if (status.status === 'suspended') return { verdict: 'refuse', reason: `${who} is refused: ${status.why} (${status.source})` };
+  if (policy === 'off') return { verdict: 'accept' };
   if (status.status === 'good') return { verdict: 'accept' };
   if (status.status === 'revoked') return { verdict: 'refuse', reason: `${who} is revoked (${status.source}, revoked at ${status.revokedAt.toISOString()})` };
   if (policy === 'soft') return { verdict: 'accept', note: `revocation of ${who} unknown (${status.why}); accepted (soft-fail)` };

@@ -23,6 +23,11 @@ export interface RevocationServiceOptions {
   readonly log: Logger;
   /** Postern's CA and the state directory holding its revocations. */
   readonly own?: { readonly ca: X509Certificate; readonly stateDir: string; readonly policy: RevocationPolicy };
+  /**
+   * The state of a VPN user in the configuration: a certificate of the own CA issued to a user who
+   * is disabled or gone is refused (`suspended`) while that lasts, whatever the policy.
+   */
+  readonly userState?: (user: string) => UserState;
   readonly trusted?: ReadonlyArray<{ readonly ca: X509Certificate; readonly policy: RevocationPolicy }>;
   /** CAs neither ours nor listed (public roots an SSTP gateway may chain to). */
   readonly otherPolicy?: RevocationPolicy;
@@ -42,6 +47,8 @@ export interface RevocationServiceOptions {
   /** New revocations were learned (a refreshed CRL, the own list): live sessions should be checked again. */
   readonly onChange?: () => void;
 }
+
+export type UserState = 'enabled' | 'disabled' | 'absent';
 
 interface HeldCrl { readonly crl: CertificateList; readonly ca: string; timer?: NodeJS.Timeout }
 interface HeldOcsp { readonly single: SingleResponse; readonly url: string; readonly expires: number }
@@ -105,6 +112,8 @@ export class RevocationService implements RevocationChecker {
 
   check(certificate: X509Certificate, issuer: X509Certificate, now: Date = this.#now(), anchor?: X509Certificate): RevocationAnswer {
     const policy = this.policyFor(issuer, anchor);
+    const suspended = this.#userSuspension(certificate, issuer);
+    if (suspended) return { policy, status: suspended };
     if (policy === 'off') return { policy, status: { status: 'unknown', why: 'not checked', pending: false } };
     const status = this.#status(certificate, issuer, now);
     if (status.status === 'revoked') this.counters.revokedAnswers++;
@@ -127,6 +136,16 @@ export class RevocationService implements RevocationChecker {
 
   #now = (): Date => this.#o.clock?.() ?? new Date();
   #key = (c: X509Certificate, issuer: X509Certificate): string => `${caKey(issuer)}:${normalSerial(c.serialNumber)}`;
+
+  /** A certificate of the own CA whose user is disabled or no longer configured (issue 17). */
+  #userSuspension(certificate: X509Certificate, issuer: X509Certificate): RevocationStatus | undefined {
+    if (!this.#local || !this.#o.userState || caKey(issuer) !== this.#ownKey) return undefined;
+    const user = this.#local.userOf(certificate.serialNumber);
+    if (user === undefined) return undefined;
+    const state = this.#o.userState(user);
+    if (state === 'enabled') return undefined;
+    return { status: 'suspended', source: "Postern's user list", why: state === 'disabled' ? `the user ${user} is disabled` : `the user ${user} no longer exists` };
+  }
 
   #status(certificate: X509Certificate, issuer: X509Certificate, now: Date): RevocationStatus {
     const ca = caKey(issuer);

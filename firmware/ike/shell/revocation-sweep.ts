@@ -11,8 +11,8 @@ export interface CertifiedSa {
 
 /**
  * Established IKE SAs whose peer certificate is now revoked (issue 16: a revocation in the UI, a
- * refreshed CRL, an OCSP answer gone stale and asked again), with why. Only `revoked` ends a
- * session: a live one is not cut because a responder is unreachable.
+ * refreshed CRL, an OCSP answer gone stale and asked again) or suspended (its user disabled), with
+ * why. Only those end a session: a live one is not cut because a responder is unreachable.
  */
 export function revokedSessions<S extends CertifiedSa>(sas: readonly S[], checker: RevocationChecker, now: Date): Array<{ sa: S; reason: string }> {
   const out: Array<{ sa: S; reason: string }> = [];
@@ -24,7 +24,7 @@ export function revokedSessions<S extends CertifiedSa>(sas: readonly S[], checke
     for (const [i, link] of chain.entries()) {
       const answer = checker.check(link.certificate, link.issuer, now, chain.at(-1)!.issuer);
       const verdict = revocationVerdict(link.certificate, answer);
-      if (verdict.verdict !== 'refuse' || answer.status.status !== 'revoked') continue;
+      if (verdict.verdict !== 'refuse' || (answer.status.status !== 'revoked' && answer.status.status !== 'suspended')) continue;
       out.push({ sa, reason: i === 0 ? verdict.reason : `intermediate CA ${verdict.reason}` });
       break;
     }
