@@ -366,16 +366,23 @@ export class Service {
 
   /**
    * Factory reset (issue 18; the API after the admin password and a typed confirmation, or the reset
-   * button held). After the answer went out, the reboot hook runs: a firmware box reboots (init stops
-   * the service first), `postern run` elsewhere restarts in its process. The stop that either does
-   * empties the state directory (config and its history, PKI, users; the image stays), so the next
-   * start is a first boot. Without a reboot hook the service just stops and wipes.
+   * button held). After the answer went out, the service stops and its stop empties the state
+   * directory (config and its history, PKI, users; the image stays); then the reboot hook reboots a
+   * firmware box or restarts `postern run` in its process, so the next start is a first boot. The
+   * wipe comes before the reboot: a reboot that fails leaves a wiped box, never a half-reset one.
    */
   factoryReset(why: string): void {
     if (this.#resetting) return;
     this.#resetting = true;
     this.#log.warn('factory reset', { why });
-    setTimeout(() => void (this.#options.reboot ? this.#options.reboot() : this.stop()), 300).unref();
+    setTimeout(() => void this.#resetThenReboot(), 300).unref();
+  }
+
+  async #resetThenReboot(): Promise<void> {
+    await this.stop().catch((error: unknown) => this.#log.error('factory reset: unclean stop', { error }));
+    // Nothing listens any more: hold the process open until the hook's own (unref'd) timer has run.
+    setTimeout(() => undefined, 3000);
+    this.#options.reboot?.();
   }
 
   #wipe(): void {

@@ -73,6 +73,8 @@ export async function runCommand(args: ParsedArgs): Promise<undefined> {
   const upgradeOptions = { stateDir, logger: logger.child('upgrade'), board: board.board, ...trialSeconds(stringFlag(args, 'upgrade-trial-seconds')) };
   const upgrades = await prepareUpgrades(upgradeOptions);
   let service = await Service.start(options);
+  // The management address as first bound: a factory reset stops the service before this restart runs.
+  let lastBound = service.web.address();
   const upgradeHooks = attachUpgrades(upgrades, {
     subsystems: () => service.supervisor.status(), attach: (hooks) => (service.api.upgrades = hooks),
     event: (type, details) => service.telemetry.event(type, details), stop: () => service.stop(),
@@ -82,11 +84,12 @@ export async function runCommand(args: ParsedArgs): Promise<undefined> {
   const restart = async (): Promise<void> => {
     if (restarting) return;
     restarting = true;
-    const bound = service.web.address();
+    const bound = service.web.address() ?? lastBound;
     try {
       await service.stop();
       // `--management HOST:0` picked a port at start: keep that one, so the page finds the service again.
       service = await Service.start({ ...options, ...(management ? { management: { host: management.host, port: management.port === 0 && bound ? bound.port : management.port } } : {}) });
+      lastBound = service.web.address() ?? lastBound;
       service.api.upgrades = upgradeHooks;
     } catch (error) {
       logger.error('restart failed', { error });
