@@ -1,6 +1,7 @@
-// IKEv2 load: Postern's own engine as many remote-access clients in one process (no data plane),
-// each with its own identity, asking for a virtual address. Prints `result {...}` once `count`
-// child SAs are up, then holds them until stdin says `quit`.
+// IKE load: Postern's own engine as many initiators in one process (no data plane). IKEv2 (default):
+// remote-access clients, each with its own identity, asking for a virtual address. IKEv1
+// (`version: 1`): site initiators from one address, each a Main Mode with the PSK and one Quick Mode.
+// Prints `result {...}` once `count` child SAs are up (or failed), then holds them until stdin says `quit`.
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { createDh } from '../../firmware/ike/crypto/dh.ts';
@@ -9,18 +10,21 @@ import type { IkeConnection } from '../../firmware/ike/engine/types.ts';
 import { parseProposal } from '../../firmware/ike/proposals.ts';
 import { IkeShell } from '../../firmware/ike/shell/ike-shell.ts';
 import { DgramTransport } from '../../firmware/ike/shell/transport.ts';
+import { Ikev1Engine } from '../../firmware/ikev1/engine/engine.ts';
 import { createLogger } from '../../firmware/log/logger.ts';
 import { Secret } from '../../firmware/util/secret.ts';
 
-interface LoadConfig { address: string; target: string; count: number; concurrency: number; psk: string; ike: string; esp: string; gatewayId: string }
+interface LoadConfig { version?: 1 | 2; address: string; target: string; count: number; concurrency: number; psk: string; ike: string; esp: string; gatewayId: string; localId?: string }
 const config = JSON.parse(process.argv[2] ?? '{}') as LoadConfig;
+const v1 = config.version === 1;
 const base = {
   remoteAddress: config.target, remoteId: config.gatewayId, psk: new Secret(config.psk), mode: 'tunnel' as const, dpdSeconds: 0,
   ikeProposals: [parseProposal(config.ike, 'ike')!], espProposals: [parseProposal(config.esp, 'esp')!],
-  localTs: ['0.0.0.0/0'], remoteTs: ['10.2.0.0/24'], requestVirtualIp: true, mobike: false,
+  ...(v1 ? { localTs: ['10.1.0.0/24'], remoteTs: ['10.2.0.0/24'] } : { localTs: ['0.0.0.0/0'], remoteTs: ['10.2.0.0/24'], requestVirtualIp: true, mobike: false }),
 };
-const connections: IkeConnection[] = Array.from({ length: config.count }, (_, i) => ({ ...base, name: `c${i}`, localId: `load${i}@example.com` }));
-const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, { retransmitBaseMs: 3000 });
+const connections: IkeConnection[] = Array.from({ length: config.count }, (_, i) => ({ ...base, name: `c${i}`, localId: v1 ? (config.localId ?? config.address) : `load${i}@example.com` }));
+const crypto = { randomBytes: (n: number) => randomBytes(n), createDh };
+const engine = v1 ? new Ikev1Engine(connections, crypto, { retransmitBaseMs: 3000 }) : new IkeEngine(connections, crypto, { retransmitBaseMs: 3000 });
 let started = 0;
 let up = 0;
 let failed = 0;
@@ -30,14 +34,12 @@ const next = () => {
   if (started < config.count) shell.initiate(`c${started++}`, local);
 };
 const shell = new IkeShell(engine, createLogger({ level: 'error', sink: () => {} }), (action) => {
-  if (action.type === 'install-child' || action.type === 'ike-down') {
-    if (action.type === 'install-child') up++;
-    else failed++;
-    if (up + failed === config.count) {
-      const seconds = (performance.now() - t0) / 1000;
-      process.stdout.write(`result ${JSON.stringify({ up, failed, seconds, perSecond: up / seconds })}\n`);
-    } else next();
-  }
+  if (action.type !== 'install-child' && action.type !== 'ike-down') return;
+  if (action.type === 'install-child') up++;
+  else failed++;
+  if (up + failed < config.count) return next();
+  const seconds = (performance.now() - t0) / 1000;
+  process.stdout.write(`result ${JSON.stringify({ up, failed, seconds, perSecond: up / seconds })}\n`);
 });
 shell.attach(await DgramTransport.open(config.address, shell.receive));
 process.stdout.write('ready\n');

@@ -41,8 +41,8 @@ for (const kind of ['postern', 'strongswan'] as const) {
   const lab = Lab.create(twoSitesDirect);
   try {
     await responder(lab, kind);
-    const { peer } = await LinePeer.spawn(lab, 'gwA', 'ikev1-load', '../../bench/ikev1-load-peer.ts', {
-      address: A, target: B, count: COUNT, concurrency: 8, psk: PSK, ike: IKE, esp: ESP, localId: 'gw-a.example', remoteId: 'gw-b.example',
+    const { peer } = await LinePeer.spawn(lab, 'gwA', 'ikev1-load', '../../bench/ike-load-peer.ts', {
+      version: 1, address: A, target: B, count: COUNT, concurrency: 8, psk: PSK, ike: IKE, esp: ESP, localId: 'gw-a.example', gatewayId: 'gw-b.example',
     });
     await peer.command('go');
     const line = await peer.next(Math.max(120_000, COUNT * 100)).catch((e: Error) => {
