@@ -7,7 +7,8 @@
 // (`isp` DNATs 192.0.2.200 to it): NAT-D finds Postern behind the NAT, ESP goes into UDP 4500, the
 // NAT-OA payloads cross, and Postern installs the child between the addresses the packets really
 // carry; once more with the guest also behind its home router's masquerade (the Windows client at
-// home). Topology: vmRemoteAccess; one VM boot.
+// home); and Postern initiating to the guest, its IDs naming the hosts with UDP 1701. Topology:
+// vmRemoteAccess; one VM boot (about 75 s).
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { LinePeer } from '../lab/peers/line-peer.ts';
@@ -47,6 +48,9 @@ step initiate-both swan --initiate --child both --timeout 30
 sh_step echo-both 'sleep 2; echo1701 both ${BOTH}'
 step states-both /usr/bin/ip -s xfrm state
 step terminate-both swan --terminate --ike both --timeout 10
+sh_step postern-initiates 'for _ in $(seq 80); do swanctl --list-sas | grep -q INSTALLED && break; sleep 0.25; done; swanctl --list-sas'
+sh_step echo-out 'sleep 2; echo1701 out ${SERVER}'
+step states-out /usr/bin/ip -s xfrm state
 sh_step charon-log 'charon_log 150'
 `;
 
@@ -64,7 +68,7 @@ function parseStates(text: string): GuestSa[] {
   }));
 }
 
-t.test('charon (IKEv1, transport mode, UDP 1701) in the VM guest against Postern\'s IKEv1 engine and data plane, directly, with Postern behind a NAT, and with both behind NATs', { skip }, async (t) => {
+t.test('charon (IKEv1, transport mode, UDP 1701) in the VM guest against Postern\'s IKEv1 engine and data plane, directly, with Postern behind a NAT, with both behind NATs, and Postern initiating', { skip }, async (t) => {
   t.setTimeout(300_000);
   const started = Date.now();
   const lab = Lab.create(vmRemoteAccess);
@@ -85,6 +89,11 @@ t.test('charon (IKEv1, transport mode, UDP 1701) in the VM guest against Postern
       name: 'l2tp', localId: 'l2tp.example', remoteId: 'client.example', psk: PSK, // any address: the clients come from wherever they are
       ike: ['aes256-sha256-modp2048', 'aes128-sha1-modp2048'], esp: ['aes256gcm16', 'aes256-sha1'],
       localTs: [], remoteTs: [], mode: 'transport', transportSelector: { protocol: 17, port: 1701 }, dpdSeconds: 0,
+    }, {
+      // Postern initiating to the guest (charon answers with its 'direct' connection): our IDs with UDP 1701.
+      name: 'l2tp-out', localId: 'l2tp.example', remoteId: 'client.example', remoteAddress: GUEST, psk: PSK,
+      ike: ['aes256-sha256-modp2048'], esp: ['aes256gcm16'],
+      localTs: [], remoteTs: [], mode: 'transport', transportSelector: { protocol: 17, port: 1701 }, dpdSeconds: 0,
     }],
   };
   const { peer } = await LinePeer.spawn(lab, 'gw', 'postern-ikev1-l2tp', 'postern-ikev1-peer.ts', config);
@@ -95,7 +104,7 @@ t.test('charon (IKEv1, transport mode, UDP 1701) in the VM guest against Postern
   const ruled = new Set<string>();
   let stopSteering = false;
   const steering = (async () => {
-    for (let n = 0; n < 3 && !stopSteering; n++) {
+    for (let n = 0; n < 4 && !stopSteering; n++) {
       const ev = await peer.waitEvent((e) => e['type'] === 'install-child' && !steered.includes(String(e['inSpi'])), 200_000).catch(() => undefined);
       if (!ev) return;
       steered.push(String(ev['inSpi']));
@@ -127,6 +136,8 @@ t.test('charon (IKEv1, transport mode, UDP 1701) in the VM guest against Postern
     script: SCRIPT,
   });
   t.comment(`boot to READY in ${vm.bootMs} ms`);
+  // The guest waits for Postern's initiative once the three client cases are done.
+  const initiated = vm.waitFor(/^@@STEP postern-initiates BEGIN/m, 200_000).then(() => peer.command('initiate l2tp-out')).catch((e: unknown) => String(e));
   const result = await vm.waitForExit(200_000);
   stopSteering = true;
   await Promise.race([steering, new Promise((r) => setTimeout(r, 100))]);
@@ -185,6 +196,14 @@ t.test('charon (IKEv1, transport mode, UDP 1701) in the VM guest against Postern
   const both = parseStates(out('states-both')).filter((s) => [s.src, s.dst].includes(BOTH));
   t.ok(both.length === 2 && both.every((sa) => sa.packets >= 3 && sa.failed === 0 && /espinudp/.test(sa.block)), `two SAs in UDP, each with the datagrams and no failure: ${JSON.stringify(both.map(({ block: _b, ...x }) => x))}`);
   t.equal(step('terminate-both')?.code, 0, 'charon disconnects');
+
+  // Postern initiates: its IDci/IDcr name the hosts with UDP 1701, charon accepts them.
+  t.equal(await initiated, 'ok', 'Postern initiates to the guest');
+  t.match(out('postern-initiates'), /INSTALLED, TRANSPORT[^\n]*\n(?:.*\n)*?\s+local\s+198\.51\.100\.2\/32\[(?:udp|17)\/(?:l2f|l2tp|1701)\]\s*\n\s+remote\s+192\.0\.2\.2\/32\[(?:udp|17)\/(?:l2f|l2tp|1701)\]/, `charon holds a transport-mode child for UDP 1701 that Postern started: ${out('postern-initiates')}`);
+  t.same(childs[3] && { connection: childs[3]['connection'], localTs: childs[3]['localTs'], remoteTs: childs[3]['remoteTs'] }, { connection: 'l2tp-out', localTs: [`${SERVER}/32[17/1701]`], remoteTs: [`${GUEST}/32[17/1701]`] }, 'Postern\'s child');
+  t.same(out('echo-out').split('\n').filter((l) => l.startsWith('echo ')), ['echo out-1', 'echo out-2', 'echo out-3'], `the datagrams come back through it: ${out('echo-out')}`);
+  const out3 = parseStates(out('states-out')).filter((s) => [s.src, s.dst].includes(SERVER));
+  t.ok(out3.length === 2 && out3.every((sa) => sa.packets >= 3 && sa.failed === 0 && /mode transport/.test(sa.block)), `two transport-mode SAs carrying them: ${JSON.stringify(out3.map(({ block: _b, ...x }) => x))}`);
   if (!t.passing()) t.comment(`${diag()}\n--- guest ---\n${result.console.slice(-4000)}`);
   t.comment(`whole test in ${Date.now() - started} ms`);
   peer.daemon.child.stdin?.end();
