@@ -36,7 +36,7 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
   await store.write(config, { author: 'test' });
   const service = lab.spawnDaemon('gwB', 'postern', [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', state], cleanEnv());
-  await waitUntil('Postern listens for IKE', 15_000, () => existsSync(service.logFile) && readFileSync(service.logFile, 'utf8').includes('IKEv2 listening'));
+  await waitUntil('Postern listens for IKE', 40_000, () => existsSync(service.logFile) && readFileSync(service.logFile, 'utf8').includes('IKEv2 listening'));
   const caPem = readFileSync(join(state, 'pki', 'ca.pem'), 'utf8');
   const road = await StrongSwan.start(lab, 'gwA', {
     files: { 'x509ca/postern-ca.pem': caPem },
