@@ -91,6 +91,8 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
       error(`sites[${i}]`, 'required', `an ${s.protocol === 'ikev1' ? 'IKEv1' : 'IKEv2'} site needs local and remote subnets`);
     }
     if (s.proposals && s.protocol !== 'ikev1') error(`sites[${i}].proposals`, 'unsupported', 'only IKEv1 sites have proposals of their own');
+    if (s.aggressive && s.protocol !== 'ikev1') error(`sites[${i}].aggressive`, 'unsupported', 'only IKEv1 sites have Aggressive Mode');
+    else if (s.aggressive && s.auth !== 'psk') error(`sites[${i}].aggressive`, 'unsupported', 'Aggressive Mode is implemented with a pre-shared key only');
   });
   const mqtt = config.telemetry.mqtt;
   if (mqtt.enabled && mqtt.url.includes('.invalid')) error('telemetry.mqtt.url', 'required', 'needs a real broker address when telemetry is enabled');
@@ -141,6 +143,7 @@ export function insecureChoices(config: PosternConfig): ConfigIssue[] {
     (['ike', 'esp'] as const).forEach((kind) => weakProposals(s.proposals?.[kind], `sites[${i}].proposals.${kind}`));
     if (s.protocol === 'pptp') warn(`sites[${i}].protocol`, 'insecure', 'PPTP site links can be broken offline');
     if (s.protocol === 'gre') warn(`sites[${i}].protocol`, 'insecure', 'plain GRE is not encrypted');
+    if (s.protocol === 'ikev1' && s.aggressive) warn(`sites[${i}].aggressive`, 'insecure', 'Aggressive Mode exposes the hash of the pre-shared key to offline cracking; use Main Mode (or IKEv2) unless the peer accepts nothing else');
   });
   if (config.telemetry.mqtt.enabled && /^(mqtt|ws):/.test(config.telemetry.mqtt.url)) {
     warn('telemetry.mqtt.url', 'insecure', 'telemetry without TLS');

@@ -136,6 +136,7 @@ const site = obj('Site-to-site peer', {
     ike: proposals('IKE (phase 1)', 'aes256-sha256-modp2048'),
     esp: proposals('ESP (phase 2)', 'aes256-sha256'),
   }, { optional: true, help: 'An IKEv1 site\'s own proposals; strong defaults when empty' }),
+  aggressive: bool('Aggressive Mode (IKEv1, insecure)', false, { optional: true, help: 'For peers that accept only Aggressive Mode: it sends the PSK hash in the clear, where it can be cracked offline' }),
   pfs: str('Perfect forward secrecy (IKEv2)', { enum: ['auto', 'on', 'off'], optional: true, help: 'auto (when empty): each child rekey offers a fresh Diffie-Hellman and lets the peer decide; on: required; off: never' }),
   initiate: bool('Initiate', true),
   enabled: bool('Enabled', true),

@@ -126,6 +126,8 @@ export interface SiteConfig {
   serverFingerprint?: string;
   /** An IKEv1 site's proposals (issue 19); left out: strong defaults (firmware/ikev1/ikev1-connections.ts). */
   proposals?: { ike: string[]; esp: string[] };
+  /** IKEv1 sites only: Aggressive Mode instead of Main Mode (insecure with a PSK: its hash can be cracked offline); absent means false. */
+  aggressive?: boolean;
   /** IKEv2 child rekeys: absent means 'auto'. */
   pfs?: 'auto' | 'on' | 'off';
   initiate: boolean;

@@ -30,6 +30,7 @@ export function ikev1ConnectionsFromConfig(config: PosternConfig, certificates?:
       ikeProposals: specs(proposals.ike, 'ike'), espProposals: specs(proposals.esp, 'esp'),
       localTs: site.localSubnets, remoteTs: site.remoteSubnets, mode: 'tunnel' as const, dpdSeconds: 30,
       rekeySeconds: 3600, ikeRekeySeconds: 4 * 3600, mobike: false, pfs: site.pfs ?? 'auto',
+      ...(site.aggressive ? { aggressive: true } : {}),
       ...(site.auth === 'certificate' ? { localAuth: 'certificate' as const, peerAuth: 'certificate' as const, ...certificates } : {}),
     };
   });

@@ -58,3 +58,28 @@ t.test('listeners.l2tp.ipsec is reserved: PSK or certificate, proposals; an unkn
   const bad = validateConfig(c);
   t.ok(!bad.ok && bad.errors.some((e) => e.path === 'listeners.l2tp.ipsec.auth'), JSON.stringify(bad));
 });
+
+t.test('aggressive: IKEv1 PSK sites only, warned about when on, and passed to the connection', async (t) => {
+  const c = defaultConfig();
+  c.sites = [site()];
+  t.notOk(ikev1ConnectionsFromConfig(c)[0]!.aggressive, 'Main Mode by default');
+  t.notOk(validateConfig(c).warnings.some((w) => w.path === 'sites[0].aggressive'), 'no warning while off');
+  c.sites = [site({ aggressive: true })];
+  const r = validateConfig(c);
+  t.ok(r.ok, JSON.stringify(r));
+  t.ok(r.warnings.some((w) => w.path === 'sites[0].aggressive' && w.code === 'insecure' && /offline cracking/.test(w.message)), JSON.stringify(r.warnings));
+  t.equal(ikev1ConnectionsFromConfig(c)[0]!.aggressive, true);
+  for (const protocol of ['ikev2', 'sstp', 'gre'] as const) {
+    c.sites = [site({ protocol, aggressive: true, username: 'branch', password: 'branch-password' })];
+    const bad = validateConfig(c);
+    t.ok(!bad.ok && bad.errors.some((e) => e.path === 'sites[0].aggressive' && /only IKEv1 sites/.test(e.message)), `${protocol}: ${JSON.stringify(bad)}`);
+  }
+  c.sites = [site({ protocol: 'ikev2', aggressive: false })];
+  t.ok(validateConfig(c).ok, 'false is accepted anywhere (the form may send it)');
+  c.sites = [site({ auth: 'certificate', aggressive: true })];
+  const cert = validateConfig(c);
+  t.ok(!cert.ok && cert.errors.some((e) => e.path === 'sites[0].aggressive' && /pre-shared key only/.test(e.message)), JSON.stringify(cert));
+  c.sites = [site({ aggressive: 'yes' as never })];
+  const typed = validateConfig(c);
+  t.ok(!typed.ok && typed.errors.some((e) => e.path === 'sites[0].aggressive'), 'a non-boolean is refused at the field');
+});

@@ -68,13 +68,14 @@ function TestReport(props: { result: TestResult }) {
 const PROTOCOL_LABELS: Record<string, string> = { ikev2: 'IKEv2', ikev1: 'IKEv1', sstp: 'SSTP' };
 
 const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
-const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '' };
+const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false };
 
 /** The document for a new site: IKEv2 authenticates with the PSK, SSTP dials as a user of the other gateway. */
 function siteDocument(form: typeof emptyForm) {
   const common = { name: form.name, remote: form.remote, localSubnets: list(form.local), remoteSubnets: list(form.remoteNets), auth: 'psk', initiate: true, enabled: true };
   if (form.protocol === 'sstp') return { ...common, protocol: 'sstp', username: form.username, password: form.password, ...(form.fingerprint ? { serverFingerprint: form.fingerprint.trim() } : {}) };
-  return { ...common, protocol: form.protocol === 'ikev1' ? 'ikev1' : 'ikev2', psk: form.psk, ...(form.pfs === 'auto' ? {} : { pfs: form.pfs }) };
+  const ikev1 = form.protocol === 'ikev1';
+  return { ...common, protocol: ikev1 ? 'ikev1' : 'ikev2', psk: form.psk, ...(form.pfs === 'auto' ? {} : { pfs: form.pfs }), ...(ikev1 && form.aggressive ? { aggressive: true } : {}) };
 }
 
 export function SitesView() {
@@ -186,6 +187,11 @@ export function SitesView() {
                 <option value="off">Never</option>
               </select>
             </Field>
+            {form.protocol === 'ikev1' ? (
+              <Field label="Aggressive Mode" error={errors['aggressive']} warning={warnings['aggressive']}>
+                <label class="switch"><input type="checkbox" name="site-aggressive" checked={form.aggressive} onChange={(e) => setForm({ ...form, aggressive: e.currentTarget.checked })} /> Only for peers that accept nothing else: it exposes the hash of the pre-shared key to offline cracking</label>
+              </Field>
+            ) : null}
           </>
         )}
         <Elsewhere issues={issues} />
