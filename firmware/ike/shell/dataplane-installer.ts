@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../../log/logger.ts';
 import type { NativeTunnel } from '../../dataplane/native.ts';
-import type { PolicySpec, SaId, SaSpec } from '../../dataplane/types.ts';
+import type { PolicySpec, SaId, SaSpec, TrafficSelector } from '../../dataplane/types.ts';
 import type { UserspaceDataPlane } from '../../dataplane/userspace.ts';
 import type { ChildSaHalf, ChildSaInfo } from '../engine/types.ts';
 
@@ -25,6 +25,8 @@ interface Installed {
 }
 
 const IPV4_PREFIX = /^[\d.]+\/\d+$/;
+/** A transport-mode selector as the engines print it: "192.0.2.1/32[17/1701]" (protocol, port). */
+const IPV4_SELECTOR = /^([\d.]+\/\d+)(?:\[(\d+)(?:\/(\d+))?\])?$/;
 const policyKey = (p: PolicySpec): string => `${p.direction}:${p.source.prefix}>${p.destination.prefix}`;
 const id = (sa: SaSpec): SaId => ({ spi: sa.spi, destination: sa.destination });
 
@@ -145,7 +147,7 @@ export class DataPlaneInstaller {
   #specs(child: ChildSaInfo, reqid: number): { inbound: SaSpec; outbound: SaSpec } {
     const encap = child.encapsulation;
     const sa = (half: ChildSaHalf, direction: 'in' | 'out'): SaSpec => ({
-      spi: half.spi, source: half.source, destination: half.destination, direction, mode: 'tunnel', suite: child.suite,
+      spi: half.spi, source: half.source, destination: half.destination, direction, mode: child.mode, suite: child.suite,
       keys: { encryption: half.encryption, ...(half.integrity ? { integrity: half.integrity } : {}) }, esn: child.esn,
       replayWindow: direction === 'in' ? this.#options.replayWindow ?? 4096 : 0, reqid, lifetime: {},
       ...(encap ? { encapsulation: direction === 'out' ? { sourcePort: encap.localPort, destinationPort: encap.remotePort } : { sourcePort: encap.remotePort, destinationPort: encap.localPort } } : {}),
@@ -153,15 +155,25 @@ export class DataPlaneInstaller {
     return { inbound: sa(child.inbound, 'in'), outbound: sa(child.outbound, 'out') };
   }
 
-  /** One outbound and one inbound policy per pair of IPv4 selectors (the hub routes IPv4). */
+  /**
+   * One outbound and one inbound policy per pair of IPv4 selectors (the hub routes IPv4). Tunnel
+   * mode selects by address; transport mode (L2TP/IPsec) also by protocol and port, which the
+   * userspace back end steers into the hub by policy routing.
+   */
   #policies(child: ChildSaInfo, reqid: number): PolicySpec[] {
-    const local = child.localTs.filter((ts) => IPV4_PREFIX.test(ts));
-    const remote = child.remoteTs.filter((ts) => IPV4_PREFIX.test(ts));
+    const selectors = (list: readonly string[]) => list.flatMap((ts): TrafficSelector[] => {
+      if (child.mode === 'tunnel') return IPV4_PREFIX.test(ts) ? [{ prefix: ts }] : [];
+      const m = IPV4_SELECTOR.exec(ts);
+      if (!m) return [];
+      const protocol = m[2] === undefined || m[2] === '0' ? undefined : Number(m[2]);
+      return [{ prefix: m[1]!, ...(protocol !== undefined ? { protocol } : {}), ...(protocol !== undefined && m[3] !== undefined ? { port: Number(m[3]) } : {}) }];
+    });
     const me = child.inbound.destination;
     const peer = child.outbound.destination;
-    return local.flatMap((l) => remote.flatMap((r): PolicySpec[] => [
-      { source: { prefix: l }, destination: { prefix: r }, direction: 'out', action: 'protect', priority: 100, template: { source: me, destination: peer, mode: 'tunnel', reqid } },
-      { source: { prefix: r }, destination: { prefix: l }, direction: 'in', action: 'protect', priority: 100, template: { source: peer, destination: me, mode: 'tunnel', reqid } },
+    const mode = child.mode;
+    return selectors(child.localTs).flatMap((l) => selectors(child.remoteTs).flatMap((r): PolicySpec[] => [
+      { source: l, destination: r, direction: 'out', action: 'protect', priority: 100, template: { source: me, destination: peer, mode, reqid } },
+      { source: r, destination: l, direction: 'in', action: 'protect', priority: 100, template: { source: peer, destination: me, mode, reqid } },
     ]));
   }
 

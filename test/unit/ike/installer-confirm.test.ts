@@ -40,3 +40,19 @@ t.test('rekey answered at QM2, confirmed at QM3: outbound switches once, at the 
   installer.rekey(old, fresh, true, true);
   t.same(spis(), ['in:1001', 'out:2001'], 'a late confirmation changes nothing');
 });
+
+t.test('a transport-mode child (L2TP/IPsec): transport SAs, policies by host, protocol and port', async (t) => {
+  const fake = new FakeDataPlane();
+  const errors: string[] = [];
+  const log = createLogger({ level: 'info', sink: (r) => { if (r.level === 'error') errors.push(String(r.msg)); } });
+  const installer = new DataPlaneInstaller({ dataplane: fake as unknown as UserspaceDataPlane, log });
+  installer.install({ ...child(0x3000, 0x4000), mode: 'transport', localTs: ['192.0.2.2/32[17/1701]'], remoteTs: ['192.0.2.1/32[17/1701]'], originalAddresses: { local: '203.0.113.9', remote: '192.0.2.1' } });
+  await new Promise((r) => setImmediate(r));
+  t.same([...fake.sas.values()].map((s) => s.spec.mode), ['transport', 'transport'], 'both SAs in transport mode');
+  const out = [...fake.policies.values()].find((p) => p.direction === 'out');
+  t.same(out && { source: out.source, destination: out.destination, mode: out.template?.mode }, {
+    source: { prefix: '192.0.2.2/32', protocol: 17, port: 1701 }, destination: { prefix: '192.0.2.1/32', protocol: 17, port: 1701 }, mode: 'transport',
+  }, 'the outbound policy selects UDP 1701 between the hosts');
+  t.equal(fake.policies.size, 2, 'and one inbound policy');
+  t.same(errors, [], 'the data plane refused nothing');
+});
