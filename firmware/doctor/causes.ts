@@ -52,6 +52,25 @@ export const CAUSES = {
     client: { windows: WIN_809, apple: APPLE_NO_ANSWER },
     fix: 'Set the connection type to IKEv2 on the client (or use SSTP), best by installing the profile Postern generates.',
   },
+  // IKEv1 sites (issue 19): Main Mode finds the site by the peer's address, Aggressive Mode by its ID.
+  'unknown-peer-address': {
+    stage: 'ike-init',
+    explanation: 'An IKEv1 peer connected from an address that no enabled IKEv1 site names as its remote gateway (Main Mode finds the site by the address the request comes from).',
+    client: {},
+    fix: 'Set the remote gateway of the IKEv1 site to the address shown here (the peer\'s public address, after any NAT), or enable the site.',
+  },
+  'aggressive-mode-disabled': {
+    stage: 'ike-init',
+    explanation: 'The peer asked for IKEv1 Aggressive Mode, which this gateway answers only for IKEv1 sites that enable it: Aggressive Mode exposes a hash of the pre-shared key to offline cracking.',
+    client: {},
+    fix: 'Set the peer to Main Mode if it can (strongSwan: aggressive=no; Cisco, MikroTik: exchange mode main). If it cannot, tick Aggressive Mode on the IKEv1 site whose remote gateway is the ID the peer sends, and use a long random pre-shared key.',
+  },
+  'peer-id-mismatch': {
+    stage: 'ike-auth',
+    explanation: 'The other site identified itself with another ID than the one this gateway expects for it (an IKEv1 site must send the address named as its remote gateway).',
+    client: {},
+    fix: 'Make the peer send its public address as its ID (strongSwan: leftid=<that address>; Cisco IOS: crypto isakmp identity address), or set the site\'s remote gateway to the address it sends.',
+  },
   'no-answer': {
     stage: 'ike-init',
     explanation: 'The other end never answered: its address is wrong, it is down, or a firewall or NAT drops UDP 500/4500 on the way.',

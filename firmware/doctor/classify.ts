@@ -14,7 +14,7 @@ export type DoctorEvent =
 
 /** A problem without its time and number, which the recorder adds. */
 export interface ProblemFacts {
-  readonly protocol: 'ikev2' | 'sstp';
+  readonly protocol: 'ikev2' | 'ikev1' | 'sstp';
   readonly stage: ProblemStage;
   readonly cause: CauseCode;
   /** The gateway's own words (the log line). */
@@ -80,6 +80,13 @@ const CLOSE_RULES: readonly Rule[] = [
   [/^the peer answered/, 'peer-refused'],
 ];
 
+/** IKEv1 (issue 19), after "Main Mode from <address> refused with NO-PROPOSAL-CHOSEN: " (or Aggressive Mode). */
+const IKEV1_REFUSAL_RULES: readonly Rule[] = [
+  [/^none of the offered transforms is acceptable/, 'ike-proposal-mismatch'],
+  [/^Aggressive Mode is not enabled for/, 'aggressive-mode-disabled'],
+  [/^no connection accepts this address/, 'unknown-peer-address'],
+];
+
 const pick = (rules: readonly Rule[], text: string): CauseCode | undefined => rules.find(([re]) => re.test(text))?.[1];
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
@@ -93,7 +100,7 @@ export function addressOf(endpoint: string | undefined): string | undefined {
   return v4 ? v4[1] : endpoint;
 }
 
-function facts(protocol: 'ikev2' | 'sstp', cause: CauseCode, detail: string, who: { user?: string | undefined; site?: string | undefined; peer?: string | undefined; source?: string | undefined }, stage?: ProblemStage): ProblemFacts {
+function facts(protocol: ProblemFacts['protocol'], cause: CauseCode, detail: string, who: { user?: string | undefined; site?: string | undefined; peer?: string | undefined; source?: string | undefined }, stage?: ProblemStage): ProblemFacts {
   const info = CAUSES[cause];
   return {
     protocol, stage: stage ?? info.stage, cause, detail, explanation: info.explanation, client: info.client, fix: info.fix,
@@ -110,6 +117,31 @@ function whoOf(msg: string, fields: Readonly<Record<string, unknown>>): { user?:
   return { user, site, peer: site ? peerId : undefined, source: addressOf(str(fields.remote) ?? str(fields.from)) };
 }
 
+/**
+ * The IKEv1 engine's phase 1 failures: a responder's refusal of message 1 ("Main Mode from <address>
+ * refused …"), or "<connection> with <address>: <why>" for an SA that failed. A PSK mismatch in Main
+ * Mode is reported at the first message that does not decrypt, not again when the SA gives up.
+ */
+function classifyIkev1(msg: string): ProblemFacts | undefined {
+  const refused = /^(?:Main|Aggressive) Mode from (\S+) refused with NO-PROPOSAL-CHOSEN: (.*)$/s.exec(msg);
+  if (refused) {
+    const [, source, why = ''] = refused;
+    const peer = /^Aggressive Mode is not enabled for (\S+)/.exec(why)?.[1];
+    return facts('ikev1', pick(IKEV1_REFUSAL_RULES, why) ?? 'ike-malformed', msg, { source, peer });
+  }
+  const failed = /^(\S+) with (\S+): (.*)$/s.exec(msg);
+  if (!failed) return undefined;
+  const [, connection = '', source, why = ''] = failed;
+  const certificate = /^certificate refused: (.*)$/s.exec(why);
+  const id = /^the peer's ID (.+) is not the expected /s.exec(why);
+  const cause: CauseCode | undefined = /did not decrypt \d+ times/.test(why) ? undefined
+    : /the pre-shared keys differ/.test(why) ? 'psk-mismatch'
+    : certificate ? pick(AUTH_RULES, certificate[1] ?? '') ?? 'bad-certificate'
+    : id ? 'peer-id-mismatch' : undefined;
+  const site = connection.startsWith('site:') ? connection.slice(5) : undefined;
+  return cause && facts('ikev1', cause, msg, { site, source, peer: id?.[1] }, cause === 'psk-mismatch' || certificate ? 'ike-auth' : undefined);
+}
+
 /** The problem an event reports, or undefined when it reports none. */
 export function classify(event: DoctorEvent): ProblemFacts | undefined {
   if (event.kind === 'sstp-auth-failure') {
@@ -120,6 +152,8 @@ export function classify(event: DoctorEvent): ProblemFacts | undefined {
   const who = whoOf(event.msg, fields);
   const m = /^(IKE_SA_INIT refused|IKE_AUTH refused|EAP refused|child SA refused|IKE SA closed): (.*)$/s.exec(event.msg);
   if (!m) {
+    const ikev1 = classifyIkev1(event.msg);
+    if (ikev1) return ikev1;
     if (/^IKEv1 request from .* refused/.test(event.msg)) return facts('ikev2', 'ikev1-client', event.msg, who);
     return undefined;
   }
