@@ -108,10 +108,13 @@ t.test('first boot, login, a user, a certificate and a profile, from the browser
   await site.locator('input[name=site-local]').fill('192.168.1.0/24');
   await site.locator('input[name=site-remote-nets]').fill('10.40.0.0/16');
   await site.locator('input[name=site-psk]').fill('a-long-legacy-psk-0123456789');
+  await site.locator('input[name=site-aggressive]').check();
   await site.locator('button[type=submit]').click();
   await page.locator('tr[data-site=legacy-1] small[data-protocol=ikev1]', { hasText: 'IKEv1' }).waitFor();
-  const legacy = (await page.evaluate(() => fetch('/api/v1/sites').then((r) => r.json()))) as { sites: Array<{ name: string; protocol: string }> };
+  const legacy = (await page.evaluate(() => fetch('/api/v1/sites').then((r) => r.json()))) as { sites: Array<{ name: string; protocol: string; aggressive?: boolean }> };
   t.equal(legacy.sites.find((x) => x.name === 'legacy-1')?.protocol, 'ikev1', 'the IKEv1 site reached the configuration, shown as IKEv1');
+  t.equal(legacy.sites.find((x) => x.name === 'legacy-1')?.aggressive, true, 'the Aggressive Mode box reached the configuration');
+  t.equal(await site.locator('input[name=site-aggressive]').count(), 0, 'Aggressive Mode is offered for IKEv1 sites only (the emptied form is IKEv2)');
   await screenshot(page, '05-sites');
 
   await page.setViewportSize({ width: 390, height: 844 });
