@@ -58,14 +58,38 @@ interface Session {
   peerSessionId: number;
 }
 
+/** §5.7: after a StopCCN, acknowledgements go on for a full retransmission cycle (1+2+4+8+8+8 s). */
 const HEADER_TIMEOUT_CLOSED_MS = 31_000;
 
+const LEGAL_MOVES: Readonly<Record<TunnelState, readonly TunnelState[]>> = {
+  idle: ['wait-ctl-reply', 'wait-ctl-conn', 'closing', 'closed'],
+  'wait-ctl-reply': ['established', 'closing', 'closed'],
+  'wait-ctl-conn': ['established', 'closing', 'closed'],
+  established: ['closing', 'closed'],
+  closing: ['closed'],
+  closed: [],
+};
+
+/**
+ * §4.4.3 Tie Breaker, for the tunnel table when an SCCRQ arrives from a peer it has an SCCRQ of its
+ * own outstanding to: the lower value wins, equal values both lose, and a side that sent none loses
+ * to one that did. Without a Tie Breaker from the peer there is no tie: both tunnels may stand.
+ */
+export function tieBreak(ours: bigint | undefined, theirs: bigint | undefined): 'no-tie' | 'ours-wins' | 'theirs-wins' | 'both-lose' {
+  if (theirs === undefined) return 'no-tie';
+  if (ours === undefined || theirs < ours) return 'theirs-wins';
+  return theirs === ours ? 'both-lose' : 'ours-wins';
+}
+
 export class L2tpTunnel {
-  state: TunnelState = 'idle';
+  #state: TunnelState = 'idle';
+  /** Every move, `from -> to (why)`, for the shell's log and counters; bounded by the few moves a tunnel makes. */
+  readonly transitions: string[] = [];
   peerTunnelId = 0;
   readonly sessions = new Map<number, Session>();
   readonly delivery: ReliableDelivery;
   #challenge: Uint8Array | undefined;
+  #peerHostName = '';
   #lastHeard = 0;
   #closedUntil: number | undefined;
   #nextSessionId: () => number;
@@ -77,6 +101,17 @@ export class L2tpTunnel {
   constructor(readonly config: TunnelConfig, nextSessionId: () => number = counter()) {
     this.delivery = new ReliableDelivery(config.delivery ?? defaultReliableDeliveryOptions);
     this.#nextSessionId = nextSessionId;
+  }
+
+  get state(): TunnelState {
+    return this.#state;
+  }
+
+  /** The one place the tunnel changes state; an illegal move is a bug here, not peer input. */
+  #setState(next: TunnelState, why: string): void {
+    if (!LEGAL_MOVES[this.#state].includes(next)) throw new Error(`L2TP tunnel ${this.config.localTunnelId}: illegal move ${this.#state} -> ${next} (${why})`);
+    this.transitions.push(`${this.#state} -> ${next} (${why})`);
+    this.#state = next;
   }
 
   nextTimeout(): number | undefined {
@@ -104,7 +139,7 @@ export class L2tpTunnel {
 
   #open(now: number, out: TunnelAction[]): TunnelAction[] {
     if (this.config.role !== 'lac' || this.state !== 'idle') return out;
-    this.state = 'wait-ctl-reply';
+    this.#setState('wait-ctl-reply', 'SCCRQ sent');
     this.#send(MessageType.SCCRQ, 0, { ...this.#ourTunnelAvps(), ...this.#ourChallenge() }, now, out);
     return out;
   }
@@ -135,7 +170,7 @@ export class L2tpTunnel {
 
   #down(reason: string, out: TunnelAction[]): void {
     if (this.state === 'closed') return;
-    this.state = 'closed';
+    this.#setState('closed', reason);
     for (const id of this.sessions.keys()) out.push({ kind: 'SessionDown', localSessionId: id, reason: 'tunnel down' });
     this.sessions.clear();
     out.push({ kind: 'TunnelDown', reason });
@@ -186,10 +221,11 @@ export class L2tpTunnel {
   #onSccrq(m: ControlMessage, now: number, out: TunnelAction[]): void {
     if (this.config.role !== 'lns' || this.state !== 'idle') return this.#fsmError('SCCRQ', now, out);
     this.peerTunnelId = m.avps.assignedTunnelId!;
+    this.#peerHostName = m.avps.hostName!;
     if (m.avps.receiveWindowSize) this.delivery.setPeerWindow(m.avps.receiveWindowSize);
     if (m.avps.protocolVersion?.version !== 1) return this.#stop({ result: 5, error: 0 }, now, out);
     const response = this.#respond(MessageType.SCCRP, m);
-    this.state = 'wait-ctl-conn';
+    this.#setState('wait-ctl-conn', 'SCCRP sent');
     this.#send(MessageType.SCCRP, 0, { ...this.#ourTunnelAvps(), ...this.#ourChallenge(), ...response }, now, out);
   }
 
@@ -209,7 +245,7 @@ export class L2tpTunnel {
     if (m.avps.receiveWindowSize) this.delivery.setPeerWindow(m.avps.receiveWindowSize);
     if (!this.#authenticated(MessageType.SCCRP, m)) return this.#stop({ result: 4, error: 0, message: 'tunnel authentication failed' }, now, out);
     if (this.config.secret && !m.avps.challenge) return this.#stop({ result: 4, error: 0, message: 'the LNS sent no challenge' }, now, out);
-    this.state = 'established';
+    this.#setState('established', 'SCCRP accepted');
     this.#send(MessageType.SCCCN, 0, this.#respond(MessageType.SCCCN, m), now, out);
     out.push({ kind: 'TunnelUp', peerTunnelId: this.peerTunnelId, peerHostName: m.avps.hostName! });
   }
@@ -217,8 +253,8 @@ export class L2tpTunnel {
   #onScccn(m: ControlMessage, now: number, out: TunnelAction[]): void {
     if (this.state !== 'wait-ctl-conn') return this.#fsmError('SCCCN', now, out);
     if (!this.#authenticated(MessageType.SCCCN, m)) return this.#stop({ result: 4, error: 0, message: 'tunnel authentication failed' }, now, out);
-    this.state = 'established';
-    out.push({ kind: 'TunnelUp', peerTunnelId: this.peerTunnelId, peerHostName: '' });
+    this.#setState('established', 'SCCCN accepted');
+    out.push({ kind: 'TunnelUp', peerTunnelId: this.peerTunnelId, peerHostName: this.#peerHostName });
   }
 
   #onStopCcn(m: ControlMessage, now: number, out: TunnelAction[]): void {
@@ -272,7 +308,7 @@ export class L2tpTunnel {
 
   #stop(resultCode: ResultCode, now: number, out: TunnelAction[]): void {
     if (this.state === 'closing' || this.state === 'closed') return;
-    this.state = 'closing';
+    this.#setState('closing', `StopCCN sent, result ${resultCode.result}`);
     for (const id of this.sessions.keys()) out.push({ kind: 'SessionDown', localSessionId: id, reason: 'tunnel closing' });
     this.sessions.clear();
     this.#send(MessageType.StopCCN, 0, { assignedTunnelId: this.config.localTunnelId, resultCode }, now, out);

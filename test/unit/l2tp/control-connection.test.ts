@@ -143,3 +143,21 @@ t.test('a peer that goes silent: retransmissions run out and the tunnel is down'
   t.match(down.at(-1), { kind: 'TunnelDown', reason: /not acknowledged after 5 retransmissions/ });
   t.equal(lac.state, 'closed');
 });
+
+t.test('state moves go through one choke point and are logged; the LNS learns the LAC host name', async (t) => {
+  const s = pair();
+  s.act('lac', { kind: 'CmdOpen' });
+  s.run(1000);
+  t.same(s.ends.lac.transitions, ['idle -> wait-ctl-reply (SCCRQ sent)', 'wait-ctl-reply -> established (SCCRP accepted)']);
+  t.same(s.ends.lns.transitions, ['idle -> wait-ctl-conn (SCCRP sent)', 'wait-ctl-conn -> established (SCCCN accepted)']);
+  t.match(s.events.lns.find((e) => e.kind === 'TunnelUp'), { peerTunnelId: 11, peerHostName: 'lac' });
+});
+
+t.test('tie breaker (§4.4.3): lower wins, equal both lose, none loses to one', async (t) => {
+  const { tieBreak } = await import('../../../firmware/l2tp/control-connection.ts');
+  t.equal(tieBreak(5n, 9n), 'ours-wins');
+  t.equal(tieBreak(9n, 5n), 'theirs-wins');
+  t.equal(tieBreak(7n, 7n), 'both-lose');
+  t.equal(tieBreak(undefined, 7n), 'theirs-wins');
+  t.equal(tieBreak(7n, undefined), 'no-tie');
+});
