@@ -13,7 +13,9 @@ import type { ApiContext } from '../api-context.ts';
 import { ApiCode, ApiError, badRequest } from '../api-error.ts';
 import type { Route } from '../router.ts';
 import { MAX_HOPS } from '../traceroute.ts';
-import { applyOrThrow, documentFromInput } from './config-routes.ts';
+import { applyOrThrow, documentFromInput, restoreRedacted } from './config-routes.ts';
+import { redactConfig } from '../../config/redact.ts';
+import type { DynamicDnsConfig } from '../../config/types.ts';
 import { FACTORY_RESET_CONFIRM } from '../../system/factory-reset.ts';
 import { verifyPasswordAsync } from '../password-hash.ts';
 
@@ -33,6 +35,8 @@ function stringList(body: object, key: string, field: string): string[] | undefi
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw badRequest(`'${key}' must be a list of strings`, { field });
   return value.map((v: string) => v.trim()).filter((v) => v !== '');
 }
+
+const DDNS_DEFAULTS = { enabled: false, method: 'rfc2136', port: 53, ttl: 60 } as const;
 
 const ports = (config: PosternConfig) => portsToOpen(config).map((p) => ({ ...p, label: portLabel(p) }));
 
@@ -71,6 +75,31 @@ export function systemRoutes(ctx: ApiContext): Route[] {
         if (ntp) next.system.ntp = { servers: ntp };
         if (ntp?.length === 0) delete next.system.ntp;
         return { status: 200, body: await applyOrThrow(ctx, next, 'time settings changed') };
+      },
+    },
+    {
+      // Dynamic DNS (issue 17): the settings with secrets redacted, and what the ddns subsystem last did.
+      method: 'GET', path: '/api/v1/dynamic-dns',
+      handler: () => {
+        const subsystems = ctx.status()['subsystems'] as Record<string, unknown> | undefined;
+        const status = subsystems?.['ddns'] as { state?: string; detail?: string } | undefined;
+        // Redacted as a part of the whole document: the schema names its secrets by their place in it.
+        const { system } = redactConfig({ system: { dynamicDns: { ...DDNS_DEFAULTS, ...current().system.dynamicDns } } }) as { system: { dynamicDns: unknown } };
+        return { status: 200, body: { dynamicDns: system.dynamicDns, ...(status ? { status: { state: status.state, detail: status.detail } } : {}) } };
+      },
+    },
+    {
+      method: 'PUT', path: '/api/v1/dynamic-dns',
+      handler: async (c) => {
+        const body = ownValue(await objectBody(c, '{dynamicDns: {...}}'), 'dynamicDns');
+        if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('send {dynamicDns: {...}}', { field: 'system.dynamicDns' });
+        const next = structuredClone(current());
+        const was = next.system.dynamicDns;
+        // A field left empty is unset (and refused at its field when the method needs it); "<redacted>" keeps the secret.
+        const merged = restoreRedacted({ ...DDNS_DEFAULTS, ...was, ...body }, was) as Record<string, unknown>;
+        for (const [k, v] of Object.entries(merged)) if (v === '' || v === null) delete merged[k];
+        next.system.dynamicDns = merged as unknown as DynamicDnsConfig;
+        return { status: 200, body: await applyOrThrow(ctx, next, 'dynamic DNS settings changed') };
       },
     },
     {

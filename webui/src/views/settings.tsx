@@ -9,6 +9,7 @@ import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { entryNotes, splitList, useChange } from '../use-change.ts';
 import { useSafeApply } from '../safe-mode.tsx';
 import { DnsCard, ManagementCard, TimeCard } from './settings-system.tsx';
+import { DynamicDnsCard } from './settings-ddns.tsx';
 import { IkeCard, ListenersCard } from './settings-vpn.tsx';
 
 interface Mqtt {
@@ -190,6 +191,7 @@ export function SettingsView() {
       <DnsCard />
       <TimeCard />
       <ManagementCard />
+      <DynamicDnsCard />
       <form class="card" onSubmit={saveMqtt} aria-label="telemetry">
         <h3>Fleet telemetry (MQTT)</h3>
         <Message text={telemetry.message?.text} kind={telemetry.message?.kind} />
