@@ -88,3 +88,26 @@ t.test('traceroute and reboot check their arguments before anything runs', async
   const reboot = await h.call('POST', '/api/v1/system/reboot', {});
   t.same([reboot.status, reboot.json.error.details.field], [400, 'confirm'], 'no reboot without the confirmation');
 });
+
+t.test('dynamic DNS: secrets never shown, kept when sent back redacted; mistakes refused at their fields', async (t) => {
+  const h = await controlHarness(t, (c) => {
+    c.system.publicName = 'vpn.example.com';
+    c.certificates.server.sans = [...c.certificates.server.sans, 'vpn.example.com'];
+  });
+  t.match((await h.call('GET', '/api/v1/dynamic-dns')).json.dynamicDns, { enabled: false, method: 'rfc2136', port: 53, ttl: 60 }, 'unset: the defaults');
+  const key = Buffer.alloc(32, 7).toString('base64');
+  const bad = await h.call('PUT', '/api/v1/dynamic-dns', { dynamicDns: { enabled: true, server: '192.0.2.53', zone: 'example.org', keyName: 'k', keySecret: 'not base64 at all!!' } });
+  t.equal(bad.status, 422);
+  t.match(bad.json.error.details.issues, [{ path: 'system.dynamicDns.keySecret' }], 'a key that is no base64: at the key');
+  t.ok((bad.json.error.details.issues as Array<{ path: string }>).some((i) => i.path === 'system.dynamicDns.zone'), 'a zone without the public name: at the zone');
+  t.equal((await h.call('PUT', '/api/v1/dynamic-dns', { dynamicDns: { enabled: true, server: '192.0.2.53', zone: 'example.com', keyName: 'k', keySecret: key } })).status, 200);
+  const got = (await h.call('GET', '/api/v1/dynamic-dns')).json.dynamicDns;
+  t.equal(got.keySecret, '<redacted>', 'the TSIG key is never shown');
+  t.equal((await h.call('PUT', '/api/v1/dynamic-dns', { dynamicDns: { ...got, ttl: 300 } })).status, 200);
+  t.match(h.store.current().config.system.dynamicDns, { keySecret: key, ttl: 300 }, 'sent back redacted: the key kept');
+  const http = await h.call('PUT', '/api/v1/dynamic-dns', { dynamicDns: { method: 'http', url: '', username: 'me', password: 'secret-pass' } });
+  t.match(http.json.error.details.issues, [{ path: 'system.dynamicDns.url', code: 'required' }], 'an empty URL is unset, and refused at the URL');
+  t.equal((await h.call('PUT', '/api/v1/dynamic-dns', { dynamicDns: { method: 'http', url: 'https://dyn.example/update?h={name}&ip={address}&token=abc', username: 'me', password: 'secret-pass' } })).status, 200);
+  const shown = (await h.call('GET', '/api/v1/dynamic-dns')).json.dynamicDns;
+  t.match(shown, { method: 'http', url: '<redacted>', username: 'me', password: '<redacted>' }, 'the URL (it may carry a token) and the password are never shown');
+});
