@@ -14,6 +14,7 @@ import { DriverTransport } from '../../../firmware/ike/shell/driver-transport.ts
 import { DgramTransport } from '../../../firmware/ike/shell/transport.ts';
 import type { Endpoint } from '../../../firmware/ike/engine/types.ts';
 import { createLogger } from '../../../firmware/log/logger.ts';
+import type { Ikev1Options } from '../../../firmware/ikev1/engine/context.ts';
 import { Ikev1Engine } from '../../../firmware/ikev1/engine/engine.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 import type { IkePeerConnection } from './postern-ike-peer.ts';
@@ -22,6 +23,8 @@ export interface Ikev1PeerConfig {
   address: string;
   connections: Array<Omit<IkePeerConnection, 'eap'>>;
   initiate?: string;
+  /** Engine options (shorter retransmission for DPD tests). */
+  engine?: Partial<Ikev1Options>;
   /** Only warnings and errors in the log (benchmarks). */
   quiet?: boolean;
   /** Put child SAs into the driver, with this inner address. */
@@ -43,7 +46,7 @@ const connections: IkeConnection[] = config.connections.map(({ psk, ike, esp, ce
 
 const json = (v: unknown) => JSON.stringify(v, (k, x) => (typeof x === 'bigint' ? (k === 'spi' ? x.toString(16) : Number(x)) : x instanceof Secret ? undefined : x));
 const print = (kind: string, v: unknown) => process.stdout.write(`${kind} ${json(v)}\n`);
-const engine = new Ikev1Engine(connections, { randomBytes: (n) => randomBytes(n), createDh });
+const engine = new Ikev1Engine(connections, { randomBytes: (n) => randomBytes(n), createDh }, config.engine ?? {});
 let timer: NodeJS.Timeout | undefined;
 
 function act(actions: IkeAction[]): void {
