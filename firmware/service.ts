@@ -278,7 +278,7 @@ export class Service {
     const site = this.store.current().config.sites.find((s) => s.name === name);
     if (!site) return undefined;
     if (!site.enabled) return notAvailable(name, site.protocol, 'the site is disabled');
-    if (site.protocol === 'ikev2') return (await this.ike.testSite(name)) ?? notAvailable(name, site.protocol, `IKEv2 is not running (${this.ike.status().detail ?? this.ike.status().state})`);
+    if (site.protocol === 'ikev2' || site.protocol === 'ikev1') return (await this.ike.testSite(name)) ?? notAvailable(name, site.protocol, `${site.protocol === 'ikev1' ? 'IKEv1' : 'IKEv2'} is not running (${this.ike.status().detail ?? this.ike.status().state})`);
     if (site.protocol !== 'sstp') return notAvailable(name, site.protocol);
     if (!site.initiate) return notAvailable(name, site.protocol, 'this site answers calls and does not dial: test it from the other gateway');
     return (await this.sstpSites.testSite(name)) ?? notAvailable(name, site.protocol, `SSTP sites are not running (${this.sstpSites.status().detail ?? this.sstpSites.status().state})`);

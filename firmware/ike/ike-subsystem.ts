@@ -1,5 +1,5 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
-import type { PosternConfig } from '../config/types.ts';
+import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import { localUsers } from '../access/local-users.ts';
 import type { Logger } from '../log/logger.ts';
@@ -25,6 +25,8 @@ import { SiteRedial } from '../sites/site-redial.ts';
 import { ikeTestResult, type SiteTestResult } from '../sites/site-test.ts';
 import { pingPlan, tunnelPing } from '../sites/tunnel-ping.ts';
 import { observeIkeDial, type DialWatch } from './site-dial-test.ts';
+import { observeIkev1Dial } from '../ikev1/ikev1-site-dial-test.ts';
+import { ikev1TestResult } from '../sites/ikev1-site-test.ts';
 import type { RevocationService } from '../revocation/revocation-service.ts';
 
 export interface IkeSubsystemOptions {
@@ -230,14 +232,28 @@ export class IkeSubsystem implements Subsystem {
    */
   async testSite(name: string, deadlineMs = 12_000): Promise<SiteTestResult | undefined> {
     const r = this.#running;
-    const site = r?.config.sites.find((s) => s.name === name && s.protocol === 'ikev2');
+    const site = r?.config.sites.find((s) => s.name === name && (s.protocol === 'ikev2' || (s.protocol === 'ikev1' && r.v1 !== undefined)));
     if (!r || !site) return undefined;
     if (this.#dialWatch) throw new Error('another site test is running');
     this.#redial.cancel(name); // the test is this try
+    if (site.protocol === 'ikev1') return this.#testIkev1Site(r, site, deadlineMs);
     const seen = await observeIkeDial(r.engine, r.shell, `site:${name}`, { address: r.address, port: 500 }, { deadlineMs, watch: (w) => void (this.#dialWatch = w) });
     const plan = seen.reached === 'established' && seen.children > 0 ? pingPlan(r.config.system.lan.address, site.localSubnets, site.remoteSubnets) : undefined;
     const ping = plan ? await tunnelPing(plan.source, plan.target) : undefined;
     return ikeTestResult(name, { ...seen, ...(ping ? { ping } : {}) });
+  }
+
+  /** The same for an IKEv1 site (issue 19): Main (or Aggressive) Mode, Quick Mode, ping. */
+  async #testIkev1Site(r: { v1: Ikev1Engine | undefined; shell: IkeShell; address: string; config: PosternConfig }, site: SiteConfig, deadlineMs: number): Promise<SiteTestResult> {
+    this.#dialWatch = { down: () => {} }; // one test at a time
+    try {
+      const seen = await observeIkev1Dial(r.v1!, r.shell, `site:${site.name}`, { address: r.address, port: 500 }, deadlineMs);
+      const plan = seen.reached === 'established' && seen.children > 0 ? pingPlan(r.config.system.lan.address, site.localSubnets, site.remoteSubnets) : undefined;
+      const ping = plan ? await tunnelPing(plan.source, plan.target) : undefined;
+      return ikev1TestResult(site.name, { ...seen, mode: site.aggressive ? 'Aggressive' : 'Main', auth: site.auth, ...(ping ? { ping } : {}) });
+    } finally {
+      this.#dialWatch = undefined;
+    }
   }
 
   #unavailable(detail: string): void {
