@@ -9,10 +9,12 @@
  *           LNS: --ICRQ/ICRP--> wait-connect --ICCN--> established;  CDN either way --> gone
  *
  * With a tunnel secret each side challenges the other (§4.2, §5.1.1) and a wrong or missing answer
- * ends the tunnel with StopCCN result 4. An unrecognised AVP with the M bit ends the tunnel (result 2,
- * error 8, §4.1). Outgoing calls (OCRQ) are refused with a CDN: Postern answers calls, it places none.
+ * ends the tunnel with StopCCN result 4. An unrecognised AVP with the M bit ends the session it came
+ * in (CDN) or else the tunnel (StopCCN), result 2, error 8 (§4.1). Outgoing calls (OCRQ) are refused
+ * with a CDN: Postern answers calls, it places none.
  * Tie breaking between two simultaneous SCCRQs belongs to whoever owns several tunnels (tunnel table).
  */
+import { decodeAvps } from './avp.ts';
 import { decodeL2tpPacket, encodeL2tpPacket } from './header.ts';
 import { MessageType, type L2tpAvps, type MessageTypeValue, type ResultCode } from './avp-types.ts';
 import { decodeControlMessage, encodeControlMessage, refusedAsLns, type ControlMessage } from './control-message.ts';
@@ -60,6 +62,14 @@ interface Session {
 
 /** §5.7: after a StopCCN, acknowledgements go on for a full retransmission cycle (1+2+4+8+8+8 s). */
 const HEADER_TIMEOUT_CLOSED_MS = 31_000;
+
+const SESSION_MESSAGES = new Set<number>([MessageType.ICRQ, MessageType.ICRP, MessageType.ICCN, MessageType.CDN, MessageType.WEN, MessageType.SLI]);
+/** The Message Type of a message the codec refused, read from its first AVP (-1 when there is none). */
+function messageTypeOf(body: Uint8Array): number {
+  const avps = decodeAvps(body);
+  const first = avps.ok ? avps.value[0] : undefined;
+  return first && first.attributeType === 0 && first.vendorId === 0 && first.value.length === 2 ? ((first.value[0] ?? 0) << 8) | (first.value[1] ?? 0) : -1;
+}
 
 const LEGAL_MOVES: Readonly<Record<TunnelState, readonly TunnelState[]>> = {
   idle: ['wait-ctl-reply', 'wait-ctl-conn', 'closing', 'closed'],
@@ -191,14 +201,16 @@ export class L2tpTunnel {
   #message(body: Uint8Array, now: number, out: TunnelAction[]): void {
     if (this.state === 'closed' || this.state === 'closing') return; // only acknowledged now (§5.7)
     const d = decodeControlMessage(body, { secret: this.config.secret });
+    const local = this.#headerSessionOf.get(body) ?? 0;
     if (!d.ok) {
-      if (d.error.code === 'UNSUPPORTED_CRITICAL_PAYLOAD') this.#stop({ result: 2, error: 8, message: d.error.message }, now, out);
-      else out.push({ kind: 'Dropped', reason: d.error.message });
-      return;
+      if (d.error.code !== 'UNSUPPORTED_CRITICAL_PAYLOAD') return void out.push({ kind: 'Dropped', reason: d.error.message });
+      // §4.1: a session's message clears that session; a tunnel's message, the tunnel.
+      const unknown = { result: 2, error: 8, message: d.error.message };
+      if (SESSION_MESSAGES.has(messageTypeOf(body)) && this.sessions.has(local)) return void this.#closeSession(local, unknown, now, out, true);
+      return this.#stop(unknown, now, out);
     }
     if (d.value.kind === 'ignored') return;
     const m = d.value;
-    const local = this.#headerSessionOf.get(body) ?? 0;
     switch (m.messageType) {
       case MessageType.SCCRQ: return this.#onSccrq(m, now, out);
       case MessageType.SCCRP: return this.#onSccrp(m, now, out);

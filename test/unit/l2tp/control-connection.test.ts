@@ -161,3 +161,20 @@ t.test('tie breaker (§4.4.3): lower wins, equal both lose, none loses to one', 
   t.equal(tieBreak(undefined, 7n), 'theirs-wins');
   t.equal(tieBreak(7n, undefined), 'no-tie');
 });
+
+t.test("an unknown mandatory AVP in a session's message clears only that session (CDN, error 8)", async (t) => {
+  const s = pair();
+  s.act('lac', { kind: 'CmdOpen' });
+  s.run(1000);
+  s.act('lac', { kind: 'CmdOpenSession', localSessionId: 7, callSerialNumber: 1 });
+  s.run(2000);
+  const lacNs = s.sent.filter((m) => m.from === 'lac' && m.type !== 'ZLB').length;
+  const lnsNs = s.sent.filter((m) => m.from === 'lns' && m.type !== 'ZLB').length;
+  const body = Buffer.concat([encodeControlMessage(MessageType.SLI, { accm: { sendAccm: 0, receiveAccm: 0 } }), encodeAvp({ mandatory: true, hidden: false, vendorId: 0, attributeType: 250, value: Uint8Array.of(0) })]);
+  s.inject('lns', encodeL2tpPacket({ type: 'control', tunnelId: 22, sessionId: 100, ns: lacNs, nr: lnsNs }, body));
+  s.run(3000);
+  t.equal(s.ends.lns.state, 'established', 'the tunnel stays');
+  t.equal(s.ends.lns.sessions.size, 0);
+  t.match(s.events.lac.find((e) => e.kind === 'SessionDown'), { localSessionId: 7, reason: /CDN, result 2/ });
+  t.ok(s.sent.some((m) => m.from === 'lns' && m.type === MessageType.CDN && m.sessionId === 7));
+});
