@@ -34,6 +34,8 @@ export interface HarnessOptions {
   readonly setup?: Record<string, unknown>;
   /** Failed connection attempts the API lists (the connection doctor, issue 17). */
   readonly problems?: ProblemRing;
+  /** What /api/v1/status answers (the subsystems' states); `{status: 'ok'}` by default. */
+  readonly status?: () => Record<string, unknown>;
 }
 
 /** Set up, logged in as the administrator. */
@@ -48,7 +50,7 @@ export async function controlHarness(t: { teardown(fn: () => void): void }, adju
   const ctx: ApiContext = {
     store, logger, stateDir: dir,
     apply: (next, meta) => applyConfig(store, next, [], meta),
-    status: () => ({ status: 'ok' }),
+    status: options.status ?? (() => ({ status: 'ok' })),
     sessions: () => [],
     disconnect: () => false,
     pki: () => loadOrCreatePki(dir, store.current().config.certificates, logger),

@@ -111,3 +111,11 @@ t.test('dynamic DNS: secrets never shown, kept when sent back redacted; mistakes
   const shown = (await h.call('GET', '/api/v1/dynamic-dns')).json.dynamicDns;
   t.match(shown, { method: 'http', url: '<redacted>', username: 'me', password: '<redacted>' }, 'the URL (it may carry a token) and the password are never shown');
 });
+
+t.test("dynamic DNS: the ddns subsystem's last result comes with the settings", async (t) => {
+  const subsystems: Record<string, unknown> = {};
+  const h = await controlHarness(t, undefined, { status: () => ({ subsystems }) });
+  t.equal((await h.call('GET', '/api/v1/dynamic-dns')).json.status, undefined, 'not running: no status');
+  subsystems['ddns'] = { state: 'running', detail: 'vpn.example.com → 203.0.113.7', counters: { 'ddns.updates': 1 } };
+  t.same((await h.call('GET', '/api/v1/dynamic-dns')).json.status, { state: 'running', detail: 'vpn.example.com → 203.0.113.7' });
+});
