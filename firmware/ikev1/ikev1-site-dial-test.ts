@@ -1,6 +1,6 @@
 /**
  * The IKEv1 side of a site's "Test" (issue 19): dials the site now (or reports the SA already up with
- * its IPsec SA) and watches the phase 1 SA until it has a child, closes, or the deadline passes. The
+ * its IPsec SA, or follows the site's own dial under way) and watches the phase 1 SA until it has a child, closes, or the deadline passes. The
  * steps are made from what it saw by sites/ikev1-site-test.ts.
  */
 import type { IkeShell } from '../ike/shell/ike-shell.ts';
@@ -16,9 +16,15 @@ export async function observeIkev1Dial(
   const elapsed = () => Date.now() - started;
   const up = engine.sas.find((s) => s.state === 'established' && s.connection?.name === connection && s.children.length > 0);
   if (up) return { address: up.remote.address, reached: 'established', children: up.children.length, timedOut: false, alreadyUp: true, elapsedMs: elapsed() };
-  const existing = new Set(engine.sas);
-  shell.initiate(connection, local);
-  const sa = engine.sas.find((s) => !existing.has(s) && s.initiator && s.connection?.name === connection);
+  // A dial already under way (the site's own, just after a start or change) is watched, not doubled:
+  // two phase 1 SAs at once make a peer with unique IDs replace one of them.
+  const mine = (s: (typeof engine.sas)[number]) => s.initiator && s.connection?.name === connection && s.state !== 'closed';
+  let sa = engine.sas.find(mine);
+  if (!sa) {
+    const existing = new Set(engine.sas);
+    shell.initiate(connection, local);
+    sa = engine.sas.find((s) => !existing.has(s) && mine(s));
+  }
   if (!sa) return { address: '', reached: 'none', children: 0, closedReason: 'the dial could not start', timedOut: false, elapsedMs: elapsed() };
   for (;;) {
     const seen = ikev1DialProgress(sa);

@@ -72,3 +72,34 @@ t.test('the Test button of an IKEv2 site against strongSwan: wrong key explained
   t.equal(out['missing'] as unknown, 404, 'an unknown site is 404');
   t.notOk(service.log().includes(RIGHT) || service.log().includes(WRONG), 'the keys never reach the log');
 });
+
+// Issue 19: the same Test for an IKEv1 site (strongSwan speaking IKEv1): Main Mode, Quick Mode, ping.
+t.test('the Test button of an IKEv1 site against strongSwan: wrong key at Main Mode, then every step passes', { skip }, async (t) => {
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  await StrongSwan.start(lab, 'gwA', {
+    connections: {
+      site: {
+        version: 1, localAddrs: ['192.0.2.1'], remoteAddrs: ['192.0.2.2'], proposals: ['aes256-sha256-modp2048'],
+        local: { auth: 'psk', id: '192.0.2.1' }, remote: { auth: 'psk', id: '192.0.2.2' },
+        children: { net: { localTs: ['10.1.0.0/24'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256gcm16'] } },
+      },
+    },
+    secrets: [{ kind: 'ike', ids: ['192.0.2.1', '192.0.2.2'], secret: RIGHT }],
+  });
+  const config = defaultConfig();
+  config.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
+  config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
+  config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
+  config.listeners.sstp.enabled = false;
+  config.sites = [{ ...SITE, protocol: 'ikev1', localSubnets: [...SITE.localSubnets], remoteSubnets: [...SITE.remoteSubnets] }];
+  const service = await startPostern(lab, 'gwB', config, (log) => log.includes('IKEv1 listening'));
+  const run = await lab.exec('gwB', [process.execPath, '-e', SCRIPT.replace(JSON.stringify(SITE), JSON.stringify({ ...SITE, protocol: 'ikev1' }))], 60_000);
+  const out = JSON.parse(run.stdout || '{}') as Record<string, { ok?: boolean; protocol?: string; steps?: Array<{ id: string; outcome: string; detail?: string }>; problem?: { cause: string } }>;
+  const outcomes = (r: typeof out[string] | undefined) => r?.steps?.map((s) => `${s.id}:${s.outcome}`);
+  t.same(outcomes(out['wrong']), ['peer:ok', 'phase1:failed', 'quick-mode:not-reached', 'ping:not-reached'], `a wrong key stops at Main Mode: ${JSON.stringify(out['wrong'])}\n${run.stderr}`);
+  t.match(out['wrong']?.problem, { cause: 'psk-mismatch' }, 'explained as a key mismatch');
+  t.same(outcomes(out['right']), ['peer:ok', 'phase1:ok', 'quick-mode:ok', 'ping:ok'], `with the right key every step passes: ${JSON.stringify(out['right'])}\n${service.log().split('\n').slice(-15).join('\n')}`);
+  t.match(out['right'], { ok: true, protocol: 'ikev1' });
+  t.notOk(service.log().includes(RIGHT) || service.log().includes(WRONG), 'the keys never reach the log');
+});
