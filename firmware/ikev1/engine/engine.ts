@@ -323,11 +323,11 @@ export class Ikev1Engine {
     const ctx = this.#context();
     let error: string | undefined;
     if (!qm) {
-      error = mid === 0 ? 'message ID 0' : respondQm1(ctx, sa, mid, opened, opened.nextIv);
+      error = mid === 0 ? 'message ID 0' : respondQm1(ctx, sa, mid, opened, opened.nextIv, m.header.commit);
     } else {
       const before = qm.iv;
       qm.iv = opened.nextIv;
-      if (qm.initiator && qm.state === 'qm1') error = handleQm2(ctx, sa, qm, opened);
+      if (qm.initiator && qm.state === 'qm1') error = handleQm2(ctx, sa, qm, opened, m.header.commit);
       else if (!qm.initiator && qm.state === 'qm2') error = handleQm3(ctx, sa, qm, opened);
       else error = `unexpected in state ${qm.state}`;
       if (error) qm.iv = before;

@@ -69,6 +69,8 @@ export interface QuickMode {
   retransmit?: Retransmit | undefined;
   /** A rekey: the child this one replaces. */
   replaces?: ChildSaInfo;
+  /** The peer set the commit bit: the child goes in on its N(CONNECTED) (quick-mode.ts). */
+  awaitingConnected?: boolean;
 }
 
 export class Phase1Sa {

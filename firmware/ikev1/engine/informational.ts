@@ -7,6 +7,7 @@ import type { Phase1Sa } from './ikev1-sa.ts';
 import { sealInformational, type Opened } from './protect.ts';
 import { dpdAcknowledged } from './dpd.ts';
 import { responderLifetime } from './lifetimes.ts';
+import { quickModeConnected } from './quick-mode.ts';
 
 /**
  * Protected informational exchanges (RFC 2409 §5.7): HDR*, HASH(1), N or D. Deletes (RFC 2408
@@ -62,6 +63,8 @@ export function handleInformational(ctx: Ikev1Context, sa: Phase1Sa, mid: number
         sendInformational(ctx, sa, [{ kind: 'N', notification: { ...n, type: NotifyType.R_U_THERE_ACK } }]);
       } else if (n.type === NotifyType.R_U_THERE_ACK) {
         dpdAcknowledged(sa, n.data);
+      } else if (n.type === NotifyType.CONNECTED) {
+        quickModeConnected(ctx, sa, mid);
       } else {
         ctx.log(n.type < 16384 ? 'warn' : 'info', `${sa.remote.address} notifies ${notifyName(n.type)}`);
         if (n.type < 16384) abandonQuickModes(ctx, sa, notifyName(n.type));

@@ -112,7 +112,7 @@ function acceptSelectors(sa: Phase1Sa, ci: TrafficSelectorEntry, cr: TrafficSele
 }
 
 /** Responder: QM1 → QM2. Returns why it was refused, if it was. */
-export function respondQm1(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened: Opened, iv: Uint8Array): string | undefined {
+export function respondQm1(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened: Opened, iv: Uint8Array, commit = false): string | undefined {
   const c = sa.crypto!;
   const k = c.keys!;
   if (opened.payloads[0]?.kind !== 'HASH' || !hashOk(quickModeHash1(c.prf, k.skeyidA, mid, opened.afterFirst), opened.payloads[0].data)) return 'HASH(1) does not match';
@@ -158,6 +158,7 @@ export function respondQm1(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened:
   qm.child = child;
   sa.quickModes.set(mid, qm);
   ctx.reply(sa, seal(sa, qm, ExchangeType.QUICK_MODE, mid, [{ kind: 'HASH', data: hash }, ...rest]), qm);
+  if (commit) return awaitConnected(ctx, sa, qm);
   acceptInbound(ctx, sa, child, qm);
   return undefined;
 }
@@ -191,7 +192,7 @@ export function abandonAnswered(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode):
 }
 
 /** Initiator: QM2 → QM3, and the child is installed. */
-export function handleQm2(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened: Opened): string | undefined {
+export function handleQm2(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened: Opened, commit = false): string | undefined {
   const c = sa.crypto!;
   const k = c.keys!;
   if (opened.payloads[0]?.kind !== 'HASH' || !hashOk(quickModeHash2(c.prf, k.skeyidA, qm.messageId, qm.ni, opened.afterFirst), opened.payloads[0].data)) return 'HASH(2) does not match';
@@ -225,6 +226,7 @@ export function handleQm2(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened
   if (Number.isFinite(life)) sa.childLife.set(child.inbound.spi, life);
   const hash3 = quickModeHash3(c.prf, k.skeyidA, qm.messageId, qm.ni, qm.nr);
   ctx.reply(sa, seal(sa, qm, ExchangeType.QUICK_MODE, qm.messageId, [{ kind: 'HASH', data: hash3 }]));
+  if (commit) return awaitConnected(ctx, sa, qm);
   install(ctx, sa, child, qm);
   return undefined;
 }
@@ -237,8 +239,31 @@ export function handleQm3(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened
   qm.retransmit = undefined;
   qm.state = 'done';
   ctx.reply(sa, new Uint8Array());
-  confirmAnswered(ctx, sa, qm.child!, qm);
+  if (!qm.awaitingConnected) confirmAnswered(ctx, sa, qm.child!, qm);
   return undefined;
+}
+
+/**
+ * The peer set the commit bit (RFC 2408 §3.1): the side that did not set it must not use the SA
+ * until the setter's informational with N(CONNECTED) under the Quick Mode's message ID arrives. The
+ * setter sends nothing on it before then, so the child goes in whole on CONNECTED (Postern never
+ * sets the bit itself).
+ */
+function awaitConnected(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode): undefined {
+  qm.awaitingConnected = true;
+  ctx.log('info', `Quick Mode ${qm.messageId.toString(16)} with ${sa.remote.address}: the peer set the commit bit; the child waits for its CONNECTED`);
+  return undefined;
+}
+
+/** N(CONNECTED) for a Quick Mode whose child waited for it: the child goes in. */
+export function quickModeConnected(ctx: Ikev1Context, sa: Phase1Sa, mid: number): void {
+  const qm = sa.quickModes.get(mid);
+  if (!qm?.awaitingConnected || qm.state !== 'done' || !qm.child) {
+    ctx.log('debug', `CONNECTED from ${sa.remote.address} for no Quick Mode waiting (${mid.toString(16)})`);
+    return;
+  }
+  qm.awaitingConnected = false;
+  install(ctx, sa, qm.child, qm);
 }
 
 /** Responder, QM3 checked: the peer holds the child, so a rekey now sends on it too (its inbound went in at QM2). */
