@@ -24,9 +24,10 @@ export async function observeIkeDial(
   const up = engine.sas.find((s) => s.initiator && s.state === 'established' && s.rekeyedTo === undefined && s.connection?.name === connection);
   if (up) shell.reauthenticate(up.spiI);
   else shell.initiate(connection, local);
-  const sa: IkeSa | undefined = engine.sas.find((s) => !existing.has(s.spiI) && s.initiator && s.connection?.name === connection);
-  const address = sa?.remote.address ?? '';
-  if (!sa) return { address, reached: 'none', children: 0, closedReason: 'the dial could not start', timedOut: false, elapsedMs: Date.now() - started };
+  const dialled = engine.sas.find((s) => !existing.has(s.spiI) && s.initiator && s.connection?.name === connection);
+  const address = dialled?.remote.address ?? '';
+  if (!dialled) return { address, reached: 'none', children: 0, closedReason: 'the dial could not start', timedOut: false, elapsedMs: Date.now() - started };
+  let sa: IkeSa = dialled;
   let closedReason: string | undefined;
   options.watch({ down: (spi, reason) => void (spi === sa.spiI && (closedReason = reason)) });
   let reached: IkeDialObservation['reached'] = 'init-sent';
@@ -37,6 +38,14 @@ export async function observeIkeDial(
       if (sa.history.some((h) => / -> established/.test(h))) reached = 'established';
       if (reached === 'established' && sa.children.length > 0) break;
       if (sa.state === 'closed' || closedReason !== undefined) {
+        // The site's own redial may have raced the Test's dial: uniqueness keeps the newer SA of the
+        // two, and that one is the dial to follow, not a failure.
+        const successor = successorOf(engine, closedReason ?? sa.history.at(-1), connection);
+        if (successor && successor !== sa) {
+          sa = successor;
+          closedReason = undefined;
+          continue;
+        }
         closedReason ??= 'closed';
         break;
       }
@@ -47,4 +56,10 @@ export async function observeIkeDial(
     options.watch(undefined);
   }
   return { address, reached, children: sa.children.length, ...(closedReason !== undefined ? { closedReason } : {}), timedOut: false, elapsedMs: Date.now() - started };
+}
+
+/** The SA that replaced a closed one of the same connection ("replaced by IKE SA <spi> …"), if any. */
+function successorOf(engine: IkeEngine, reason: string | undefined, connection: string): IkeSa | undefined {
+  const spi = reason && /replaced by IKE SA ([0-9a-f]+)/.exec(reason)?.[1];
+  return spi ? engine.sas.find((s) => s.spiI.toString(16) === spi && s.connection?.name === connection && s.state !== 'closed') : undefined;
 }
