@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import t from 'tap';
-import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { browserMissing, firstBootAndLogIn, launchBrowser, screenshot } from '../helpers/browser.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
 
@@ -34,15 +34,7 @@ t.test('ACME: settings with errors at their fields, saved, and the failed order 
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
 
-  await page.goto(base);
-  await page.getByRole('form', { name: 'first-boot setup' }).waitFor();
-  await page.fill('input[name=password]', ADMIN);
-  await page.fill('input[name=again]', ADMIN);
-  await page.click('button[type=submit]');
-  await page.getByRole('form', { name: 'login' }).waitFor();
-  await page.fill('input[name=password]', ADMIN);
-  await page.click('button[type=submit]');
-  await page.getByRole('region', { name: 'dashboard' }).waitFor();
+  await firstBootAndLogIn(page, base, ADMIN);
 
   await page.click('nav >> text=Certificates');
   const form = page.locator('form[aria-label="public certificate (ACME)"]');

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import t from 'tap';
-import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { browserMissing, firstBootAndLogIn, launchBrowser, screenshot } from '../helpers/browser.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
 
@@ -33,15 +33,7 @@ t.test('the board on the dashboard; factory reset from the Maintenance page ends
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
 
-  await page.goto(base);
-  await page.getByRole('form', { name: 'first-boot setup' }).waitFor();
-  await page.fill('input[name=password]', ADMIN);
-  await page.fill('input[name=again]', ADMIN);
-  await page.click('button[type=submit]');
-  await page.getByRole('form', { name: 'login' }).waitFor();
-  await page.fill('input[name=password]', ADMIN);
-  await page.click('button[type=submit]');
-  await page.getByRole('region', { name: 'dashboard' }).waitFor();
+  await firstBootAndLogIn(page, base, ADMIN);
   const tile = page.getByTestId('board');
   await tile.getByText('ui-board').waitFor();
   t.match(await tile.textContent(), /ui-board.*UI test board/, 'the dashboard names the board');

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import t from 'tap';
 import { classify } from '../../firmware/doctor/classify.ts';
 import { ProblemRing } from '../../firmware/doctor/problem-ring.ts';
-import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { browserMissing, firstBootAndLogIn, launchBrowser, screenshot } from '../helpers/browser.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
 
@@ -36,15 +36,7 @@ t.test('failed attempts listed with explanation, client error and fix; filtered 
     await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ problems: ring.list(user ? { user } : {}) }) });
   });
 
-  await page.goto(base);
-  await page.getByRole('form', { name: 'first-boot setup' }).waitFor();
-  await page.fill('input[name=password]', ADMIN);
-  await page.fill('input[name=again]', ADMIN);
-  await page.click('button[type=submit]');
-  await page.getByRole('form', { name: 'login' }).waitFor();
-  await page.fill('input[name=password]', ADMIN);
-  await page.click('button[type=submit]');
-  await page.getByRole('region', { name: 'dashboard' }).waitFor();
+  await firstBootAndLogIn(page, base, ADMIN);
 
   await page.click('nav >> text=Connection problems');
   const region = page.getByRole('region', { name: 'connection problems' });

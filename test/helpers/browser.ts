@@ -24,3 +24,16 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path, fullPage: true });
   return path;
 }
+
+/** A fresh box through the web UI: the first-boot form sets the administrator password, then log in to the dashboard. */
+export async function firstBootAndLogIn(page: Page, base: string, password: string): Promise<void> {
+  await page.goto(base);
+  await page.getByRole('form', { name: 'first-boot setup' }).waitFor();
+  await page.fill('input[name=password]', password);
+  await page.fill('input[name=again]', password);
+  await page.click('button[type=submit]');
+  await page.getByRole('form', { name: 'login' }).waitFor();
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.getByRole('region', { name: 'dashboard' }).waitFor();
+}
