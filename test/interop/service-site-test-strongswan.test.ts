@@ -3,7 +3,7 @@
 // Sites list shows the last error and the next retry; with the right key every step passes, the ping
 // through the tunnel included.
 import { existsSync } from 'node:fs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
@@ -40,13 +40,17 @@ const json = { 'content-type': 'application/json' };
   process.stdout.write(JSON.stringify(out));
 })();`;
 
-t.test('the Test button of an IKEv2 site against strongSwan: wrong key explained, then every step passes', { skip }, async (t) => {
-  const lab = Lab.create(twoSitesDirect); // gwA: strongSwan (LAN 10.1.0.0/24); gwB: Postern (LAN 10.2.0.0/24)
+/**
+ * gwA: strongSwan speaking `version` (LAN 10.1.0.0/24) with the right key; gwB: `postern run` with the
+ * site of that protocol (LAN 10.2.0.0/24), listening once the IKE engine says so.
+ */
+async function setUp(t: Test, version: 1 | 2) {
+  const lab = Lab.create(twoSitesDirect);
   t.teardown(() => lab.teardown());
   await StrongSwan.start(lab, 'gwA', {
     connections: {
       site: {
-        localAddrs: ['192.0.2.1'], remoteAddrs: ['192.0.2.2'], proposals: ['aes256-sha256-modp2048'],
+        version, localAddrs: ['192.0.2.1'], remoteAddrs: ['192.0.2.2'], proposals: ['aes256-sha256-modp2048'],
         local: { auth: 'psk', id: '192.0.2.1' }, remote: { auth: 'psk', id: '192.0.2.2' },
         children: { net: { localTs: ['10.1.0.0/24'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256gcm16'] } },
       },
@@ -58,8 +62,13 @@ t.test('the Test button of an IKEv2 site against strongSwan: wrong key explained
   config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
   config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
   config.listeners.sstp.enabled = false;
-  config.sites = [{ ...SITE, localSubnets: [...SITE.localSubnets], remoteSubnets: [...SITE.remoteSubnets] }];
-  const service = await startPostern(lab, 'gwB', config, (log) => log.includes('IKEv2 listening'));
+  config.sites = [{ ...SITE, ...(version === 1 ? { protocol: 'ikev1' as const } : {}), localSubnets: [...SITE.localSubnets], remoteSubnets: [...SITE.remoteSubnets] }];
+  const service = await startPostern(lab, 'gwB', config, (log) => log.includes(version === 1 ? 'IKEv1 listening' : 'IKEv2 listening'));
+  return { lab, service };
+}
+
+t.test('the Test button of an IKEv2 site against strongSwan: wrong key explained, then every step passes', { skip }, async (t) => {
+  const { lab, service } = await setUp(t, 2);
   const run = await lab.exec('gwB', [process.execPath, '-e', SCRIPT], 60_000);
   const out = JSON.parse(run.stdout || '{}') as Record<string, { ok?: boolean; steps?: Array<{ id: string; outcome: string; detail?: string }>; problem?: { cause: string; explanation: string }; lastError?: { cause: string; explanation: string }; nextRetry?: string; state?: string }>;
   const outcomes = (r: typeof out[string] | undefined) => r?.steps?.map((s) => `${s.id}:${s.outcome}`);
@@ -75,25 +84,7 @@ t.test('the Test button of an IKEv2 site against strongSwan: wrong key explained
 
 // Issue 19: the same Test for an IKEv1 site (strongSwan speaking IKEv1): Main Mode, Quick Mode, ping.
 t.test('the Test button of an IKEv1 site against strongSwan: wrong key at Main Mode, then every step passes', { skip }, async (t) => {
-  const lab = Lab.create(twoSitesDirect);
-  t.teardown(() => lab.teardown());
-  await StrongSwan.start(lab, 'gwA', {
-    connections: {
-      site: {
-        version: 1, localAddrs: ['192.0.2.1'], remoteAddrs: ['192.0.2.2'], proposals: ['aes256-sha256-modp2048'],
-        local: { auth: 'psk', id: '192.0.2.1' }, remote: { auth: 'psk', id: '192.0.2.2' },
-        children: { net: { localTs: ['10.1.0.0/24'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256gcm16'] } },
-      },
-    },
-    secrets: [{ kind: 'ike', ids: ['192.0.2.1', '192.0.2.2'], secret: RIGHT }],
-  });
-  const config = defaultConfig();
-  config.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
-  config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
-  config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
-  config.listeners.sstp.enabled = false;
-  config.sites = [{ ...SITE, protocol: 'ikev1', localSubnets: [...SITE.localSubnets], remoteSubnets: [...SITE.remoteSubnets] }];
-  const service = await startPostern(lab, 'gwB', config, (log) => log.includes('IKEv1 listening'));
+  const { lab, service } = await setUp(t, 1);
   const run = await lab.exec('gwB', [process.execPath, '-e', SCRIPT.replace(JSON.stringify(SITE), JSON.stringify({ ...SITE, protocol: 'ikev1' }))], 60_000);
   const out = JSON.parse(run.stdout || '{}') as Record<string, { ok?: boolean; protocol?: string; steps?: Array<{ id: string; outcome: string; detail?: string }>; problem?: { cause: string } }>;
   const outcomes = (r: typeof out[string] | undefined) => r?.steps?.map((s) => `${s.id}:${s.outcome}`);
