@@ -16,7 +16,7 @@
  */
 import { decodeAvps } from './avp.ts';
 import { decodeL2tpPacket, encodeL2tpPacket } from './header.ts';
-import { MessageType, type L2tpAvps, type MessageTypeValue, type ResultCode } from './avp-types.ts';
+import { MessageType, type AvpField, type L2tpAvps, type MessageTypeValue, type ResultCode } from './avp-types.ts';
 import { decodeControlMessage, encodeControlMessage, refusedAsLns, type ControlMessage } from './control-message.ts';
 import { ReliableDelivery, defaultReliableDeliveryOptions, type DeliveryAction, type ReliableDeliveryOptions } from './reliable-delivery.ts';
 import { challengeResponse, checkChallengeResponse } from './tunnel-auth.ts';
@@ -31,6 +31,8 @@ export interface TunnelConfig {
   /** Our Assigned Tunnel ID, chosen by the tunnel table (unique while the tunnel lives). */
   readonly localTunnelId: number;
   readonly secret?: Secret<Uint8Array>;
+  /** With a secret: hide our session AVPs (§4.3), as xl2tpd's `hidden bit`; off when absent. */
+  readonly hideAvps?: boolean;
   readonly delivery?: ReliableDeliveryOptions;
   /** A HELLO after this long without hearing from the peer (§6.5); 60 s as xl2tpd. */
   readonly helloIntervalMs?: number;
@@ -50,7 +52,8 @@ export type TunnelAction =
   | { readonly kind: 'Send'; readonly datagram: Uint8Array }
   | { readonly kind: 'TunnelUp'; readonly peerTunnelId: number; readonly peerHostName: string }
   | { readonly kind: 'TunnelDown'; readonly reason: string }
-  | { readonly kind: 'SessionUp'; readonly localSessionId: number; readonly peerSessionId: number }
+  /** `sequencingRequired`: the LAC's ICCN asked for Ns/Nr on data messages (§4.4.6). */
+  | { readonly kind: 'SessionUp'; readonly localSessionId: number; readonly peerSessionId: number; readonly sequencingRequired?: true }
   | { readonly kind: 'SessionDown'; readonly localSessionId: number; readonly reason: string }
   /** A datagram or message dropped (malformed, or a hidden AVP without the secret): counted by the shell. */
   | { readonly kind: 'Dropped'; readonly reason: string };
@@ -59,6 +62,13 @@ interface Session {
   state: SessionState;
   peerSessionId: number;
 }
+
+/**
+ * What we hide when told to (§4.3): the session identifiers and call serial number, which let an
+ * observer of plain L2TP follow and inject into sessions; the tunnel's own AVPs stay clear so a peer
+ * can still read who we are before checking the secret.
+ */
+export const HIDDEN_FIELDS = ['assignedSessionId', 'callSerialNumber'] as const satisfies readonly AvpField[];
 
 /** §5.7: after a StopCCN, acknowledgements go on for a full retransmission cycle (1+2+4+8+8+8 s). */
 const HEADER_TIMEOUT_CLOSED_MS = 31_000;
@@ -165,7 +175,9 @@ export class L2tpTunnel {
   }
 
   #send(type: MessageTypeValue, sessionId: number, avps: L2tpAvps, now: number, out: TunnelAction[]): void {
-    const body = encodeControlMessage(type, avps);
+    const secret = this.config.hideAvps ? this.config.secret : undefined;
+    const fields = secret ? HIDDEN_FIELDS.filter((f) => avps[f] !== undefined) : [];
+    const body = encodeControlMessage(type, avps, secret && fields.length > 0 ? { hide: { secret, randomVector: this.config.random(16), fields } } : {});
     this.#sessionOfBody.set(body, sessionId);
     this.#emit(this.delivery.handle({ kind: 'CmdSend', body }, now), now, out);
   }
@@ -218,7 +230,7 @@ export class L2tpTunnel {
       case MessageType.StopCCN: return this.#onStopCcn(m, now, out);
       case MessageType.ICRQ: return this.#onIcrq(m, now, out);
       case MessageType.ICRP: return this.#onIcrp(m, local, now, out);
-      case MessageType.ICCN: return this.#onIccn(local, out);
+      case MessageType.ICCN: return this.#onIccn(m, local, out);
       case MessageType.CDN: return this.#onCdn(m, local, out);
       case MessageType.HELLO: case MessageType.WEN: case MessageType.SLI: return;
       default:
@@ -294,11 +306,11 @@ export class L2tpTunnel {
     out.push({ kind: 'SessionUp', localSessionId: local, peerSessionId: s.peerSessionId });
   }
 
-  #onIccn(local: number, out: TunnelAction[]): void {
+  #onIccn(m: ControlMessage, local: number, out: TunnelAction[]): void {
     const s = this.sessions.get(local);
     if (!s || s.state !== 'wait-connect') return;
     s.state = 'established';
-    out.push({ kind: 'SessionUp', localSessionId: local, peerSessionId: s.peerSessionId });
+    out.push({ kind: 'SessionUp', localSessionId: local, peerSessionId: s.peerSessionId, ...(m.avps.sequencingRequired ? { sequencingRequired: true as const } : {}) });
   }
 
   /** §6.14: the header names our session, unless the peer never learnt our ID (then its Assigned Session ID does). */
