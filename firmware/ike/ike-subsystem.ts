@@ -18,7 +18,7 @@ import { DriverTransport } from './shell/driver-transport.ts';
 import { IkeShell } from './shell/ike-shell.ts';
 import { IkeVersionDispatch } from './version-dispatch.ts';
 import { Ikev1Engine } from '../ikev1/engine/engine.ts';
-import { ikev1ConnectionsFromConfig, type Ikev1CertificateAuth } from '../ikev1/ikev1-connections.ts';
+import { L2TP_IKEV1_CONNECTION, ikev1ConnectionsFromConfig, type Ikev1CertificateAuth } from '../ikev1/ikev1-connections.ts';
 import { revokedSessions } from './shell/revocation-sweep.ts';
 import { revocationFromConfig, trustedCas } from '../revocation/from-config.ts';
 import { SiteRedial } from '../sites/site-redial.ts';
@@ -114,6 +114,16 @@ export class IkeSubsystem implements Subsystem {
     });
   }
 
+  /**
+   * Whether L2TP from this address arrives inside IPsec (issue 20): an established IKEv1 SA of the
+   * L2TP connection with that peer has a transport-mode child. The decrypted datagrams carry the
+   * address the IKE SA sees (NAT-OA restores it), so the L2TP shell asks by source address.
+   */
+  l2tpProtected(address: string): boolean {
+    const v1 = this.#running?.v1;
+    return v1 !== undefined && v1.sas.some((sa) => sa.state === 'established' && sa.connection?.name === L2TP_IKEV1_CONNECTION && sa.remote.address === address && sa.children.length > 0);
+  }
+
   /** Management: delete the IKE SA (an INFORMATIONAL Delete to the peer, then its children go). */
   disconnect(id: string): boolean {
     const r = this.#running;
@@ -166,7 +176,7 @@ export class IkeSubsystem implements Subsystem {
       for (const site of config.sites.filter((s) => s.enabled && isIkeSite(s) && s.initiate)) shell.initiate(`site:${site.name}`, { address, port: 500 });
       this.#status = { state: 'running', detail: `UDP ${address}:500 and :4500, shared TUN ${hub.hub.name}${v1 ? ', IKEv1 sites too' : ''}` };
       log.info('IKEv2 listening', { address, tun: hub.hub.name });
-      if (v1) log.info('IKEv1 listening', { address, sites: v1Connections.map((c) => c.name.slice('site:'.length)) });
+      if (v1) log.info('IKEv1 listening', { address, sites: v1Connections.filter((c) => c.name.startsWith('site:')).map((c) => c.name.slice('site:'.length)), l2tp: config.listeners.l2tp.enabled });
     } catch (error) {
       await transport?.close();
       hub?.release();
@@ -331,12 +341,13 @@ function siteCertificateAuth(config: PosternConfig, pki: GatewayPki): Ikev1Certi
 /** Sites this subsystem keys: IKEv2's, and IKEv1's on the same UDP 500/4500 (issue 19). */
 const isIkeSite = (s: PosternConfig['sites'][number]): boolean => s.protocol === 'ikev2' || s.protocol === 'ikev1';
 
-const ikeSlice = (c: PosternConfig) => ({ ikev2: c.listeners.ikev2, sites: c.sites, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan });
+const ikeSlice = (c: PosternConfig) => ({ ikev2: c.listeners.ikev2, l2tp: c.listeners.l2tp, sites: c.sites, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan });
 
 export function ikeSpec(create: () => IkeSubsystem): SubsystemSpec {
   return {
     name: 'ikev2',
-    wanted: (c) => c.listeners.ikev2.enabled || c.sites.some((s) => s.enabled && isIkeSite(s)),
+    // L2TP/IPsec clients key their transport-mode SA with IKEv1 on the same UDP 500/4500 (issue 20).
+    wanted: (c) => c.listeners.ikev2.enabled || c.listeners.l2tp.enabled || c.sites.some((s) => s.enabled && isIkeSite(s)),
     slice: ikeSlice,
     create,
   };

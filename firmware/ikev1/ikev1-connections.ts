@@ -22,7 +22,30 @@ export const isIkev1Site = (s: SiteConfig): boolean => s.enabled && s.protocol =
 /** What a certificate site authenticates with: the gateway's certificate and the CAs it trusts (as for IKEv2 sites). */
 export type Ikev1CertificateAuth = Pick<IkeConnection, 'certificate' | 'trustedCas' | 'localId'>;
 
+/** The name of the IKEv1 responder connection that L2TP/IPsec clients key (issue 20). */
+export const L2TP_IKEV1_CONNECTION = 'l2tp';
+
+/**
+ * L2TP/IPsec clients (Windows, macOS, iOS, Linux xl2tpd with charon): Main Mode from any address with
+ * the group PSK (certificates: the gateway's and its trusted CAs), then a transport-mode Quick Mode
+ * for UDP 1701 between the two hosts (issue 20). Sites keyed to an address are matched before it.
+ */
+function l2tpConnection(config: PosternConfig, certificates?: Ikev1CertificateAuth): IkeConnection {
+  const l2tp = config.listeners.l2tp;
+  const proposals = l2tp.ipsec?.proposals ?? IKEV1_DEFAULT_PROPOSALS;
+  return {
+    name: L2TP_IKEV1_CONNECTION, psk: new Secret(l2tp.psk), ikeProposals: specs(proposals.ike, 'ike'), espProposals: specs(proposals.esp, 'esp'),
+    localTs: [], remoteTs: [], mode: 'transport' as const, transportSelector: { protocol: 17, port: 1701 }, dpdSeconds: 30,
+    rekeySeconds: 3600, ikeRekeySeconds: 8 * 3600, mobike: false, pfs: 'auto',
+    ...(l2tp.ipsec?.auth === 'certificate' ? { localAuth: 'certificate' as const, peerAuth: 'certificate' as const, ...certificates } : {}),
+  };
+}
+
 export function ikev1ConnectionsFromConfig(config: PosternConfig, certificates?: Ikev1CertificateAuth): IkeConnection[] {
+  return [...ikev1SiteConnections(config, certificates), ...(config.listeners.l2tp.enabled ? [l2tpConnection(config, certificates)] : [])];
+}
+
+function ikev1SiteConnections(config: PosternConfig, certificates?: Ikev1CertificateAuth): IkeConnection[] {
   return config.sites.filter(isIkev1Site).map((site) => {
     const proposals = site.proposals ?? IKEV1_DEFAULT_PROPOSALS;
     return {

@@ -1,0 +1,268 @@
+/*
+ * L2TP in the running service (issue 20), as LNS: UDP 1701 on the WAN address, the tunnel table
+ * (tunnel-table.ts) driven by its datagrams and one timer, a PPP session per L2TP session
+ * authenticated against the local users, addresses from the shared pools, IP through the shared
+ * TUN's pipe. No protocol decision is made here (STYLE.md rule 2).
+ *
+ * Where UDP 1701 arrives: with the IKEv1 transport-mode SA up, the data plane decrypts the client's
+ * ESP and writes the rebuilt datagram into the shared TUN, so the kernel hands it to this socket
+ * like any other; our answers are steered into the TUN by the SA's policy rule (sport 1701 to the
+ * client) and sealed there. The socket therefore also sees plain L2TP from the WAN: by default a
+ * datagram is taken only from an address whose IKEv1 L2TP SA is up (`l2tpProtected`), otherwise
+ * dropped and counted; `listeners.l2tp.allowPlain` (flagged insecure) takes plain L2TP too.
+ *
+ * The PPP data path runs in JavaScript here, one frame per datagram through the pipe, as SSTP's
+ * does. Next step: frame and deframe in the driver (PPP protocol field, L2TP data header, UDP 1701,
+ * the transport SA) for sessions whose IPCP is open, with only control frames coming up — the same
+ * C path PPTP's enhanced GRE channel (drivers/lib/pptp_gre.c) is to use, MPPE included.
+ */
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import type { AccessResources, HubLease } from '../access/access-resources.ts';
+import { localUsers } from '../access/local-users.ts';
+import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
+import { PppSession, type PppSessionInfo } from '../access/ppp-session.ts';
+import type { PosternConfig } from '../config/types.ts';
+import type { Logger } from '../log/logger.ts';
+import { wanAddressNow } from '../network/wan-network.ts';
+import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
+import { Secret } from '../util/secret.ts';
+import { L2TP_PORT } from './header.ts';
+import { L2tpTunnelTable, type TableAction } from './tunnel-table.ts';
+
+export interface L2tpSubsystemOptions {
+  readonly logger: Logger;
+  readonly access: AccessResources;
+  /** Overrides the listening address (tests). */
+  readonly listenAddress?: string;
+  /** The WAN address to bind (firmware/network); the box's own lookup when absent. */
+  readonly wanAddress?: (config: PosternConfig) => string | undefined;
+  /** Whether L2TP from this address came inside its IKEv1 transport SA (the IKE subsystem knows). */
+  readonly protectedPeer: (address: string) => boolean;
+  readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
+  readonly onAuthFailure?: (user: string | undefined, peer: string) => void;
+}
+
+/** Room for ESP in UDP (transport mode, up to SHA-1 and CBC padding), UDP, L2TP and PPP headers inside 1500. */
+const L2TP_MRU = 1380;
+
+interface Running {
+  readonly socket: Socket;
+  readonly table: L2tpTunnelTable;
+  readonly hub: HubLease;
+  readonly host: string;
+  readonly allowPlain: boolean;
+  readonly makeSession: (tunnelId: number, sessionId: number, peer: string) => PppSession;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const key = (tunnelId: number, sessionId: number) => `${tunnelId}/${sessionId}`;
+
+export class L2tpSubsystem implements Subsystem {
+  readonly name = 'l2tp';
+  readonly #options: L2tpSubsystemOptions;
+  /** PPP sessions by `tunnelId/sessionId`. */
+  readonly #sessions = new Map<string, PppSession>();
+  readonly counters: Record<string, number> = {};
+  #status: SubsystemStatus = { state: 'stopped' };
+  #running: Running | undefined;
+
+  constructor(options: L2tpSubsystemOptions) {
+    this.#options = options;
+  }
+
+  get boundAddress(): string | undefined {
+    return this.#running?.host;
+  }
+
+  sessions(): PppSessionInfo[] {
+    return [...this.#sessions.values()].map((s) => s.info);
+  }
+
+  /** Management: end one session (LCP Terminate, then CDN; the tunnel follows after its grace). */
+  disconnect(id: number): boolean {
+    const session = [...this.#sessions.values()].find((s) => s.info.id === id);
+    session?.close('disconnected by the administrator');
+    return session !== undefined;
+  }
+
+  async start(config: PosternConfig): Promise<void> {
+    const log = this.#options.logger;
+    const settings = config.listeners.l2tp;
+    this.#status = { state: 'starting' };
+    const pool = this.#options.access.pools.get(settings.pool);
+    if (!pool) return this.#unavailable(`the pool '${settings.pool}' does not exist`);
+    const host = this.#options.listenAddress ?? (this.#options.wanAddress ?? wanAddressNow)(config) ?? '0.0.0.0';
+    let hub: HubLease | undefined;
+    let socket: Socket | undefined;
+    try {
+      hub = this.#options.access.acquireHub(config);
+      const pipe = hub.pipe();
+      const users = localUsers(config.users);
+      const localAddress = config.system.lan.address.split('/')[0]!;
+      const random = (n: number) => new Uint8Array(randomBytes(n));
+      const secret = settings.secret ? new Secret<Uint8Array>(Buffer.from(settings.secret)) : undefined;
+      const table = new L2tpTunnelTable({ hostName: config.system.hostname || 'postern', random, ...(secret ? { secret, hideAvps: true } : {}) });
+      socket = createSocket({ type: 'udp4' });
+      await bind(socket, host);
+      const s = socket;
+      const makeSession = (tunnelId: number, sessionId: number, peer: string): PppSession => {
+        const session: PppSession = new PppSession({
+          protocol: 'l2tp', peer: peer.replace(/:\d+$/, ''), logger: log, pipe, pool, random,
+          link: {
+            localAddress,
+            lcp: { random, auth: GATEWAY_AUTH_METHODS, mru: L2TP_MRU },
+            createAuthenticator: (method) => pppAuthenticatorFor(method, { users, random, serverName: 'postern' }),
+          },
+          send: (frame) => this.#sendData(tunnelId, sessionId, frame),
+          onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
+          onDead: (reason) => {
+            this.#ended(tunnelId, sessionId);
+            this.#act(table.handle({ kind: 'CmdCloseSession', tunnelId, sessionId, resultCode: { result: 3, error: 0, message: reason.slice(0, 100) } }, Date.now()));
+          },
+        });
+        return session;
+      };
+      this.#running = { socket: s, table, hub, host, allowPlain: settings.allowPlain === true, makeSession, timer: undefined };
+      s.on('message', (bytes, from) => this.#receive(bytes, from.address, from.port));
+      s.on('error', (error) => log.warn('L2TP socket error', { error: error.message }));
+      this.#status = { state: 'running', detail: `UDP ${host}:${L2TP_PORT}, pool ${settings.pool}${settings.allowPlain ? ', plain L2TP allowed (insecure)' : ', inside IPsec only'}` };
+      log.info('L2TP listening', { address: host, port: L2TP_PORT, pool: settings.pool, ipsecRequired: settings.allowPlain !== true, tunnelAuth: secret !== undefined });
+      if (settings.allowPlain) log.warn('plain L2TP accepted outside IPsec: PPP crosses the network unencrypted', { setting: 'listeners.l2tp.allowPlain' });
+    } catch (error) {
+      socket?.close();
+      hub?.release();
+      return this.#unavailable(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  #count(what: string): void {
+    this.counters[what] = (this.counters[what] ?? 0) + 1;
+  }
+
+  #receive(bytes: Buffer, address: string, port: number): void {
+    const r = this.#running;
+    if (!r) return;
+    if (!r.allowPlain && !this.#options.protectedPeer(address)) return this.#count('refused outside IPsec');
+    this.#act(r.table.handle({ kind: 'RcvDatagram', peer: `${address}:${port}`, bytes }, Date.now()));
+  }
+
+  #act(actions: readonly TableAction[]): void {
+    const r = this.#running;
+    if (!r) return;
+    const log = this.#options.logger;
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'Send': this.#send(a.peer, a.datagram); break;
+        case 'Data': this.#data(a.tunnelId, a.sessionId, a.frame); break;
+        case 'TunnelUp': log.info('L2TP tunnel up', { tunnel: a.tunnelId, peer: a.peer, host: a.peerHostName }); break;
+        case 'TunnelDown': log.info('L2TP tunnel down', { tunnel: a.tunnelId, peer: a.peer, reason: a.reason }); break;
+        case 'SessionUp': this.#sessionUp(r, a.tunnelId, a.sessionId, a.peer); break;
+        case 'SessionDown': {
+          const session = this.#sessions.get(key(a.tunnelId, a.sessionId));
+          this.#ended(a.tunnelId, a.sessionId);
+          session?.lowerDown(`L2TP: ${a.reason}`);
+          break;
+        }
+      }
+    }
+    this.#arm();
+  }
+
+  #sessionUp(r: Running, tunnelId: number, sessionId: number, peer: string): void {
+    const session = r.makeSession(tunnelId, sessionId, peer);
+    this.#sessions.set(key(tunnelId, sessionId), session);
+    session.lowerUp();
+  }
+
+  /** The session left the table (CDN either way); telemetry hears of it once. */
+  #ended(tunnelId: number, sessionId: number): void {
+    const session = this.#sessions.get(key(tunnelId, sessionId));
+    if (!session || !this.#sessions.delete(key(tunnelId, sessionId))) return;
+    if (session.info.ipv4) this.#options.onSession?.('down', session.info);
+  }
+
+  /** A PPP frame in; the session counts as up (API, telemetry) from the frame that gave it an address. */
+  #data(tunnelId: number, sessionId: number, frame: Uint8Array): void {
+    const session = this.#sessions.get(key(tunnelId, sessionId));
+    if (!session) return;
+    const before = session.info.ipv4;
+    session.receiveFrame(frame);
+    if (!before && session.info.ipv4) this.#options.onSession?.('up', session.info);
+  }
+
+  #sendData(tunnelId: number, sessionId: number, frame: Uint8Array): void {
+    const out = this.#running?.table.encapsulate(tunnelId, sessionId, frame);
+    if (out) this.#send(out.peer, out.datagram);
+  }
+
+  #send(peer: string, datagram: Uint8Array): void {
+    const r = this.#running;
+    const at = peer.lastIndexOf(':');
+    r?.socket.send(datagram, Number(peer.slice(at + 1)), peer.slice(0, at), (error) => error && this.#count('send failed'));
+  }
+
+  #arm(): void {
+    const r = this.#running;
+    if (!r) return;
+    if (r.timer) clearTimeout(r.timer);
+    r.timer = undefined;
+    const at = r.table.nextTimeout();
+    if (at === undefined) return;
+    r.timer = setTimeout(() => {
+      r.timer = undefined;
+      this.#act(r.table.handle({ kind: 'Timeout' }, Date.now()));
+    }, Math.max(0, at - Date.now()));
+    r.timer.unref();
+  }
+
+  #unavailable(detail: string): void {
+    this.#status = { state: 'unavailable', detail };
+    this.#options.logger.error('L2TP is not available', { detail });
+  }
+
+  async reconfigure(next: PosternConfig): Promise<void> {
+    await this.stop();
+    await this.start(next);
+  }
+
+  /** Sessions end with a CDN and tunnels with a StopCCN, sent before the socket closes (no retransmission). */
+  async stop(): Promise<void> {
+    const r = this.#running;
+    if (!r) return void (this.#status = { state: 'stopped' });
+    this.#status = { state: 'stopping' };
+    for (const t of r.table.tunnels()) this.#act(r.table.handle({ kind: 'CmdCloseTunnel', tunnelId: t.tunnelId, resultCode: { result: 6, error: 0, message: 'L2TP stopped' } }, Date.now()));
+    this.#running = undefined;
+    if (r.timer) clearTimeout(r.timer);
+    for (const [k, s] of [...this.#sessions]) {
+      this.#sessions.delete(k);
+      s.lowerDown('L2TP stopped');
+    }
+    await new Promise<void>((resolve) => r.socket.close(() => resolve()));
+    r.hub.release();
+    this.#status = { state: 'stopped' };
+  }
+
+  status(): SubsystemStatus {
+    const r = this.#running;
+    if (!r) return this.#status;
+    const prefixed = (p: string, c: Record<string, number>) => Object.fromEntries(Object.entries(c).map(([k, v]) => [`${p}${k}`, v]));
+    return { ...this.#status, counters: { 'l2tp.tunnels': r.table.size, 'l2tp.sessions': this.#sessions.size, ...prefixed('l2tp.', this.counters), ...prefixed('l2tp.table.', r.table.counters) } };
+  }
+}
+
+function bind(socket: Socket, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(L2TP_PORT, host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+const l2tpSlice = (c: PosternConfig) => ({ l2tp: c.listeners.l2tp, users: c.users, pools: c.pools, wan: c.system.wan, lan: c.system.lan, hostname: c.system.hostname });
+
+export function l2tpSpec(create: () => L2tpSubsystem): SubsystemSpec {
+  return { name: 'l2tp', wanted: (c) => c.listeners.l2tp.enabled, slice: l2tpSlice, create };
+}
