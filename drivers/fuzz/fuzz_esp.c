@@ -14,7 +14,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static dp_sa *sas[14];
+#define SUITES 9
+static dp_sa *sas[2 * SUITES]; /* each suite without and with ESN */
 static dp_pipe *pptp_pipe;
 static dp_pptp *pptp;
 
@@ -35,16 +36,17 @@ static int count_segment(void *ctx, const uint8_t *segment, size_t len) {
 
 static void setup(void) {
   static const uint8_t key[36] = "fuzz-key-fuzz-key-fuzz-key-fuzz-sal";
-  static const uint8_t integ[32] = "fuzz-integrity-fuzz-integrity-00";
+  static const uint8_t integ[48] = "fuzz-integrity-fuzz-integrity-00fuzz-integrity-";
   static const struct { dp_suite s; size_t key, integ; } suites[] = {
       {DP_SUITE_AES_GCM_128, 20, 0}, {DP_SUITE_AES_GCM_256, 36, 0}, {DP_SUITE_CHACHA20_POLY1305, 36, 0},
       {DP_SUITE_AES_CBC_128_HMAC_SHA1_96, 16, 20}, {DP_SUITE_AES_CBC_256_HMAC_SHA1_96, 32, 20},
       {DP_SUITE_AES_CBC_128_HMAC_SHA256_128, 16, 32}, {DP_SUITE_AES_CBC_256_HMAC_SHA256_128, 32, 32},
+      {DP_SUITE_3DES_CBC_HMAC_SHA1_96, 24, 20}, {DP_SUITE_3DES_CBC_HMAC_SHA384_192, 24, 48},
   };
-  for (int i = 0; i < 14; i++) {
+  for (int i = 0; i < 2 * SUITES; i++) {
     dp_status st;
-    dp_sa_config c = {.spi = 0x01020304, .suite = suites[i % 7].s, .esn = i >= 7, .replay_window = 64,
-                      .enc_key = key, .enc_key_len = suites[i % 7].key, .integ_key = integ, .integ_key_len = suites[i % 7].integ};
+    dp_sa_config c = {.spi = 0x01020304, .suite = suites[i % SUITES].s, .esn = i >= SUITES, .replay_window = 64,
+                      .enc_key = key, .enc_key_len = suites[i % SUITES].key, .integ_key = integ, .integ_key_len = suites[i % SUITES].integ};
     sas[i] = dp_sa_new(&c, &st);
   }
   /* PPTP calls 0 and 0x0101 (IDs fuzzed inputs hit often), their peer 0.0.0.0 and 1.1.1.1. */
@@ -60,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t out[2048];
   size_t len;
   uint8_t nh;
-  for (int i = 0; i < 14; i++) {
+  for (int i = 0; i < 2 * SUITES; i++) {
     dp_status st = dp_esp_decrypt(sas[i], data, size, out, sizeof out, &len, &nh);
     if (st == DP_OK && len > size) __builtin_trap(); /* a payload larger than its packet is a bug */
   }

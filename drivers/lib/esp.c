@@ -8,7 +8,7 @@
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * |                      Sequence Number                          |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- * |                    IV (8 bytes AEAD, 16 CBC)                  |
+ * |            IV (8 bytes AEAD and 3DES, 16 AES-CBC)             |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * |         Payload Data | Padding | Pad Length | Next Header       |  (encrypted)
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
@@ -46,6 +46,10 @@ static const suite_info *suite_of(dp_suite s) {
   static const suite_info cbc256sha1 = {false, EVP_aes_256_cbc, 32, 16, 16, 12, "SHA1", 20};
   static const suite_info cbc128sha256 = {false, EVP_aes_128_cbc, 16, 16, 16, 16, "SHA256", 32};
   static const suite_info cbc256sha256 = {false, EVP_aes_256_cbc, 32, 16, 16, 16, "SHA256", 32};
+  /* RFC 2451: DES-EDE3-CBC, a 24-byte key, 8-byte blocks and IV; RFC 4868 truncations for SHA-2. */
+  static const suite_info des3sha1 = {false, EVP_des_ede3_cbc, 24, 8, 8, 12, "SHA1", 20};
+  static const suite_info des3sha256 = {false, EVP_des_ede3_cbc, 24, 8, 8, 16, "SHA256", 32};
+  static const suite_info des3sha384 = {false, EVP_des_ede3_cbc, 24, 8, 8, 24, "SHA384", 48};
   switch (s) {
     case DP_SUITE_AES_GCM_128: return &gcm128;
     case DP_SUITE_AES_GCM_256: return &gcm256;
@@ -54,6 +58,9 @@ static const suite_info *suite_of(dp_suite s) {
     case DP_SUITE_AES_CBC_256_HMAC_SHA1_96: return &cbc256sha1;
     case DP_SUITE_AES_CBC_128_HMAC_SHA256_128: return &cbc128sha256;
     case DP_SUITE_AES_CBC_256_HMAC_SHA256_128: return &cbc256sha256;
+    case DP_SUITE_3DES_CBC_HMAC_SHA1_96: return &des3sha1;
+    case DP_SUITE_3DES_CBC_HMAC_SHA256_128: return &des3sha256;
+    case DP_SUITE_3DES_CBC_HMAC_SHA384_192: return &des3sha384;
   }
   return NULL;
 }
@@ -79,7 +86,7 @@ struct dp_sa {
   lane_ctx lane0;                          /* every thread outside a multi-queue hub */
   _Atomic(lane_ctx *) lanes[DP_ESP_LANES]; /* lanes 1..: made by their thread on first use */
   /* Lanes made later need the keys; they are wiped with the SA. */
-  uint8_t enc_key[36], integ_key[32];
+  uint8_t enc_key[36], integ_key[48];
   EVP_CIPHER_CTX *dec;
   EVP_MAC_CTX *dec_mac;
   _Atomic uint64_t next_seq; /* taken with one atomic add: concurrent senders never share a number */
@@ -385,7 +392,7 @@ static dp_status open_payload(dp_sa *sa, const uint8_t *packet, size_t ct_off, s
       return DP_ERR_CRYPTO;
     return EVP_DecryptFinal_ex(sa->dec, out + n, &n) == 1 ? DP_OK : DP_ERR_AUTH;
   }
-  uint8_t expected[32];
+  uint8_t expected[64];
   if (!hmac(sa, sa->dec_mac, packet, ct_off + ct_len, seq, expected)) return DP_ERR_CRYPTO;
   if (CRYPTO_memcmp(expected, icv, s->icv_len) != 0) return DP_ERR_AUTH; /* before decrypting anything */
   if (EVP_DecryptInit_ex(sa->dec, NULL, NULL, NULL, iv) != 1 ||

@@ -18,6 +18,10 @@ typedef enum {
   DP_SUITE_AES_CBC_128_HMAC_SHA256_128,
   DP_SUITE_AES_CBC_256_HMAC_SHA256_128,
   DP_SUITE_CHACHA20_POLY1305,
+  /* 3DES (RFC 2451): weak (64-bit blocks), kept for the IKEv1 peers that offer nothing else. */
+  DP_SUITE_3DES_CBC_HMAC_SHA1_96,
+  DP_SUITE_3DES_CBC_HMAC_SHA256_128,
+  DP_SUITE_3DES_CBC_HMAC_SHA384_192,
 } dp_suite;
 
 typedef enum {

@@ -9,15 +9,19 @@ void test_esp_behaviour(void);
 static const dp_suite ALL[] = {
     DP_SUITE_AES_GCM_128, DP_SUITE_AES_GCM_256, DP_SUITE_CHACHA20_POLY1305, DP_SUITE_AES_CBC_128_HMAC_SHA1_96,
     DP_SUITE_AES_CBC_256_HMAC_SHA1_96, DP_SUITE_AES_CBC_128_HMAC_SHA256_128, DP_SUITE_AES_CBC_256_HMAC_SHA256_128,
+    DP_SUITE_3DES_CBC_HMAC_SHA1_96, DP_SUITE_3DES_CBC_HMAC_SHA256_128, DP_SUITE_3DES_CBC_HMAC_SHA384_192,
 };
-static const char *NAMES[] = {"aes-gcm-128", "aes-gcm-256", "chacha20-poly1305", "aes-cbc-128-sha1", "aes-cbc-256-sha1", "aes-cbc-128-sha256", "aes-cbc-256-sha256"};
+static const char *NAMES[] = {"aes-gcm-128", "aes-gcm-256", "chacha20-poly1305", "aes-cbc-128-sha1", "aes-cbc-256-sha1", "aes-cbc-128-sha256", "aes-cbc-256-sha256",
+                              "3des-cbc-sha1", "3des-cbc-sha256", "3des-cbc-sha384"};
 static unsigned char KEY[36] = "0123456789abcdef0123456789abcdefSALT";
-static unsigned char INTEG[32] = "integrity-key-integrity-key-0123";
+static unsigned char INTEG[48] = "integrity-key-integrity-key-0123integrity-key-45";
 
 static dp_sa_config config_for(dp_suite s, int esn) {
   int aead = s == DP_SUITE_AES_GCM_128 || s == DP_SUITE_AES_GCM_256 || s == DP_SUITE_CHACHA20_POLY1305;
-  size_t key = (s == DP_SUITE_AES_GCM_128 || s == DP_SUITE_AES_CBC_128_HMAC_SHA1_96 || s == DP_SUITE_AES_CBC_128_HMAC_SHA256_128) ? 16 : 32;
-  size_t integ = (s == DP_SUITE_AES_CBC_128_HMAC_SHA1_96 || s == DP_SUITE_AES_CBC_256_HMAC_SHA1_96) ? 20 : 32;
+  int des3 = s == DP_SUITE_3DES_CBC_HMAC_SHA1_96 || s == DP_SUITE_3DES_CBC_HMAC_SHA256_128 || s == DP_SUITE_3DES_CBC_HMAC_SHA384_192;
+  size_t key = des3 ? 24 : (s == DP_SUITE_AES_GCM_128 || s == DP_SUITE_AES_CBC_128_HMAC_SHA1_96 || s == DP_SUITE_AES_CBC_128_HMAC_SHA256_128) ? 16 : 32;
+  size_t integ = (s == DP_SUITE_AES_CBC_128_HMAC_SHA1_96 || s == DP_SUITE_AES_CBC_256_HMAC_SHA1_96 || s == DP_SUITE_3DES_CBC_HMAC_SHA1_96) ? 20
+                 : s == DP_SUITE_3DES_CBC_HMAC_SHA384_192 ? 48 : 32;
   dp_sa_config c = {.spi = 0xc0ffee01, .suite = s, .esn = esn, .replay_window = 1024, .enc_key = KEY, .enc_key_len = key + (aead ? 4 : 0)};
   if (!aead) { c.integ_key = INTEG; c.integ_key_len = integ; }
   return c;

@@ -1,4 +1,5 @@
-/* Known answers: draft-mcgrew-gcm-test-01 §4 (AES-GCM in ESP) and RFC 3602 §4 case 5 (AES-CBC). */
+/* Known answers: draft-mcgrew-gcm-test-01 §4 (AES-GCM in ESP), RFC 3602 §4 case 5 (AES-CBC), and 3DES-CBC
+ * (RFC 2451) with HMAC-SHA1/SHA2-256/384 made outside this code (openssl enc -des-ede3-cbc, Python hmac). */
 #include "esp.h"
 #include "tap.h"
 
@@ -88,7 +89,44 @@ static void rfc3602_case5(void) {
   dp_sa_free(sa);
 }
 
+/* One 3DES packet (SPI 0xabcd, sequence 1, 37 bytes, one pad byte) under each integrity algorithm:
+ * the ciphertext is shared, the ICV is the HMAC over header, IV and ciphertext, truncated (RFC 4868). */
+static void des3_cases(void) {
+  static const struct { const char *name; dp_suite suite; size_t integ_len; const char *icv; } cases[] = {
+      {"3DES-CBC HMAC-SHA1-96", DP_SUITE_3DES_CBC_HMAC_SHA1_96, 20, "095fece60ce92170c3d510cd"},
+      {"3DES-CBC HMAC-SHA2-256-128", DP_SUITE_3DES_CBC_HMAC_SHA256_128, 32, "f116fe8e536d28829a7441def29d5095"},
+      {"3DES-CBC HMAC-SHA2-384-192", DP_SUITE_3DES_CBC_HMAC_SHA384_192, 48, "2325537159f44c80ef4132f59fa5273141a32aca2a82effa"},
+  };
+  unsigned char key[24], iv[8], integ[48], payload[64], body[128], icv[32], packet[200], out[200];
+  unhex("0123456789abcdeffedcba9876543210f0e1d2c3b4a59687", key);
+  unhex("1f2e3d4c5b6a7988", iv);
+  unhex("00112233445566778899aabbccddeeff001122334455667700112233445566778899aabbccddeeff0011223344556677", integ);
+  size_t payload_len = unhex("45464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f60616263646566676869", payload);
+  size_t body_len = unhex("0000abcd000000011f2e3d4c5b6a798848e49099aab02d77c16410bb3ea2881e12aa3af59284b452d4"
+                          "28897f8326ed8a065ef1f4c05ba278", body);
+  char name[160];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    size_t icv_len = unhex(cases[i].icv, icv), len = 0, got = 0;
+    dp_status st;
+    dp_sa_config cfg = {.spi = 0xabcd, .suite = cases[i].suite, .replay_window = 64, .enc_key = key, .enc_key_len = 24, .integ_key = integ, .integ_key_len = cases[i].integ_len};
+    dp_sa *tx = dp_sa_new(&cfg, &st), *rx = dp_sa_new(&cfg, &st);
+    st = tx ? dp_esp_encrypt(tx, payload, payload_len, 4, iv, packet, sizeof packet, &len) : DP_ERR_CONFIG;
+    snprintf(name, sizeof name, "%s: header, 8-byte IV, 8-byte aligned ciphertext and ICV match", cases[i].name);
+    CHECK(st == DP_OK && len == body_len + icv_len && memcmp(packet, body, body_len) == 0 && memcmp(packet + body_len, icv, icv_len) == 0, name);
+    uint8_t nh = 0;
+    st = rx ? dp_esp_decrypt(rx, packet, len, out, sizeof out, &got, &nh) : DP_ERR_CONFIG;
+    snprintf(name, sizeof name, "%s: decapsulates to the payload", cases[i].name);
+    CHECK(st == DP_OK && got == payload_len && memcmp(out, payload, got) == 0 && nh == 4, name);
+    dp_sa_free(tx);
+    dp_sa_free(rx);
+  }
+  dp_status st;
+  dp_sa_config wrong = {.spi = 1, .suite = DP_SUITE_3DES_CBC_HMAC_SHA1_96, .enc_key = key, .enc_key_len = 16, .integ_key = integ, .integ_key_len = 20};
+  CHECK(dp_sa_new(&wrong, &st) == NULL && st == DP_ERR_CONFIG, "3DES refuses a 16-byte (two-key) key");
+}
+
 void test_esp_kat(void) {
   for (size_t i = 0; i < sizeof GCM_CASES / sizeof GCM_CASES[0]; i++) gcm_case_run(&GCM_CASES[i]);
   rfc3602_case5();
+  des3_cases();
 }

@@ -68,6 +68,9 @@ const SUITE_IDS: Record<EspSuite, number> = {
   'aes-cbc-128-hmac-sha256-128': 5,
   'aes-cbc-256-hmac-sha256-128': 6,
   'chacha20-poly1305': 7,
+  '3des-cbc-hmac-sha1-96': 8,
+  '3des-cbc-hmac-sha256-128': 9,
+  '3des-cbc-hmac-sha384-192': 10,
 };
 
 const ABI = 1;

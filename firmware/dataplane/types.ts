@@ -23,6 +23,10 @@ export const EspSuite = {
   aesCbc128HmacSha256: 'aes-cbc-128-hmac-sha256-128',
   aesCbc256HmacSha256: 'aes-cbc-256-hmac-sha256-128',
   chacha20Poly1305: 'chacha20-poly1305',
+  /** 3DES (RFC 2451): weak (64-bit blocks), for IKEv1 peers that offer nothing better; flagged in config warnings. */
+  tripleDesCbcHmacSha1: '3des-cbc-hmac-sha1-96',
+  tripleDesCbcHmacSha256: '3des-cbc-hmac-sha256-128',
+  tripleDesCbcHmacSha384: '3des-cbc-hmac-sha384-192',
 } as const;
 export type EspSuite = (typeof EspSuite)[keyof typeof EspSuite];
 
@@ -46,6 +50,11 @@ export interface SaLifetime {
 export interface UdpEncapsulation {
   readonly sourcePort: number;
   readonly destinationPort: number;
+  /**
+   * Transport mode behind a NAT: the peer's original address (its NAT-OA, RFC 3947 §5.2), which its
+   * TCP/UDP checksums were computed with (RFC 3948 §3.1.2); XFRM's encap_oa.
+   */
+  readonly originalAddress?: string;
 }
 
 export interface SaId {

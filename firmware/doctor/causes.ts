@@ -179,6 +179,13 @@ export const CAUSES = {
     client: { windows: WIN_13868, apple: APPLE_NEGOTIATION, android: 'strongSwan: TS_UNACCEPTABLE' },
     fix: 'Make the local and remote networks of the site mirror each other on both ends.',
   },
+  // IKEv1 L2TP/IPsec (issue 19): the responder keys UDP 1701 only.
+  'l2tp-selector-mismatch': {
+    stage: 'child',
+    explanation: 'The client logged in, but asked IPsec to protect other traffic than L2TP (UDP port 1701), and L2TP/IPsec here carries nothing else.',
+    client: { windows: WIN_13868, apple: APPLE_NEGOTIATION },
+    fix: 'Choose the L2TP/IPsec connection type on the client: it keys UDP 1701 by itself (a plain IPsec or "Cisco IPsec" connection is not L2TP). On a Linux client set the selectors to UDP 1701 (strongSwan: leftprotoport=17/1701 rightprotoport=17/1701, or %any for the client\'s port).',
+  },
   'no-address': {
     stage: 'child',
     explanation: 'Login worked, but the gateway had no virtual address to give the client (the pool is full or missing).',

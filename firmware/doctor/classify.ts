@@ -87,6 +87,18 @@ const IKEV1_REFUSAL_RULES: readonly Rule[] = [
   [/^no connection accepts this address/, 'unknown-peer-address'],
 ];
 
+/**
+ * IKEv1 Quick Mode (issue 19), after "Quick Mode <id> with <address> failed: " (our refusal as
+ * responder, or a QM2 we could not take), "refused by the peer: " (its notify) or "abandoned: ".
+ */
+const QUICK_MODE_RULES: readonly Rule[] = [
+  [/^no acceptable ESP proposal|^the PFS KE is missing|^the responder chose (?:an ESP transform we did not offer|another encapsulation mode)|^NO-PROPOSAL-CHOSEN/, 'child-proposal-mismatch'],
+  [/^the peer asked for .* carries only protocol/, 'l2tp-selector-mismatch'],
+  [/^selectors .* are outside|^INVALID-ID-INFORMATION/, 'traffic-selector-mismatch'],
+];
+/** Not a failed negotiation: a corrupt or replayed message, dropped and waited past. */
+const QUICK_MODE_NOISE = /^HASH\(\d\) does not match|^unexpected in state|^message ID 0/;
+
 const pick = (rules: readonly Rule[], text: string): CauseCode | undefined => rules.find(([re]) => re.test(text))?.[1];
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
@@ -142,6 +154,15 @@ function classifyIkev1(msg: string): ProblemFacts | undefined {
   return cause && facts('ikev1', cause, msg, { site, source, peer: id?.[1] }, cause === 'psk-mismatch' || certificate ? 'ike-auth' : undefined);
 }
 
+function classifyQuickMode(msg: string): ProblemFacts | undefined {
+  const m = /^Quick Mode [0-9a-f]+ with (\S+) (?:failed|refused by the peer|abandoned): (.*?)(?: \(connection ([^()\s]+)\))?$/s.exec(msg);
+  if (!m) return undefined;
+  const [, source, why = '', connection] = m;
+  if (QUICK_MODE_NOISE.test(why)) return undefined;
+  const site = connection?.startsWith('site:') ? connection.slice(5) : undefined;
+  return facts('ikev1', pick(QUICK_MODE_RULES, why) ?? 'child-refused', msg, { site, source });
+}
+
 /** The problem an event reports, or undefined when it reports none. */
 export function classify(event: DoctorEvent): ProblemFacts | undefined {
   if (event.kind === 'sstp-auth-failure') {
@@ -152,7 +173,7 @@ export function classify(event: DoctorEvent): ProblemFacts | undefined {
   const who = whoOf(event.msg, fields);
   const m = /^(IKE_SA_INIT refused|IKE_AUTH refused|EAP refused|child SA refused|IKE SA closed): (.*)$/s.exec(event.msg);
   if (!m) {
-    const ikev1 = classifyIkev1(event.msg);
+    const ikev1 = classifyQuickMode(event.msg) ?? classifyIkev1(event.msg);
     if (ikev1) return ikev1;
     if (/^IKEv1 request from .* refused/.test(event.msg)) return facts('ikev2', 'ikev1-client', event.msg, who);
     return undefined;

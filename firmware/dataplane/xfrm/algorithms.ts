@@ -13,6 +13,9 @@ const KERNEL_SUITES: Record<EspSuite, { aead?: string; crypt?: string; auth?: st
   'aes-cbc-256-hmac-sha1-96': { crypt: 'cbc(aes)', auth: 'hmac(sha1)', bits: 96, keyBytes: 32, integrityBytes: 20 },
   'aes-cbc-128-hmac-sha256-128': { crypt: 'cbc(aes)', auth: 'hmac(sha256)', bits: 128, keyBytes: 16, integrityBytes: 32 },
   'aes-cbc-256-hmac-sha256-128': { crypt: 'cbc(aes)', auth: 'hmac(sha256)', bits: 128, keyBytes: 32, integrityBytes: 32 },
+  '3des-cbc-hmac-sha1-96': { crypt: 'cbc(des3_ede)', auth: 'hmac(sha1)', bits: 96, keyBytes: 24, integrityBytes: 20 },
+  '3des-cbc-hmac-sha256-128': { crypt: 'cbc(des3_ede)', auth: 'hmac(sha256)', bits: 128, keyBytes: 24, integrityBytes: 32 },
+  '3des-cbc-hmac-sha384-192': { crypt: 'cbc(des3_ede)', auth: 'hmac(sha384)', bits: 192, keyBytes: 24, integrityBytes: 48 },
 };
 
 /** The algorithm attributes of an XFRM_MSG_NEWSA; key lengths are checked, never guessed. */

@@ -42,6 +42,8 @@ export function encrAlgorithm(t: Transform): EncrAlgorithm | undefined {
     case EncrId.ENCR_AES_GCM_16:
       if (bits !== 128 && bits !== 192 && bits !== 256) return undefined;
       return { id: t.id, cipher: `aes-${bits}-gcm`, keyLength: bits / 8, saltLength: 4, ivLength: 8, icvLength: 16, blockSize: 4, aead: true };
+    case EncrId.ENCR_3DES: // RFC 2451: three 8-byte DES keys, 64-bit blocks (weak; flagged in config)
+      return bits === 0 || bits === 192 ? { id: t.id, cipher: 'des-ede3-cbc', keyLength: 24, saltLength: 0, ivLength: 8, icvLength: 0, blockSize: 8, aead: false } : undefined;
     case EncrId.ENCR_CHACHA20_POLY1305:
       return { id: t.id, cipher: 'chacha20-poly1305', keyLength: 32, saltLength: 4, ivLength: 8, icvLength: 16, blockSize: 4, aead: true };
     default:

@@ -66,6 +66,10 @@ export function spiBytes32(spi: number): Uint8Array {
 
 export const spiFromBytes = (b: Uint8Array): number => (b.length === 4 ? Buffer.from(b).readUInt32BE(0) : -1);
 
+const TRIPLE_DES_SUITES: Partial<Record<number, EspSuite>> = {
+  [IntegId.AUTH_HMAC_SHA1_96]: '3des-cbc-hmac-sha1-96', [IntegId.AUTH_HMAC_SHA2_256_128]: '3des-cbc-hmac-sha256-128', [IntegId.AUTH_HMAC_SHA2_384_192]: '3des-cbc-hmac-sha384-192',
+};
+
 /** The data plane's suite name for a chosen ESP proposal, if the data plane has it. */
 export function espSuiteOf(p: Proposal): EspSuite | undefined {
   const e = transformOf(p, TransformType.ENCR);
@@ -74,6 +78,7 @@ export function espSuiteOf(p: Proposal): EspSuite | undefined {
   if (!e) return undefined;
   if (e.id === EncrId.ENCR_AES_GCM_16 && integ === IntegId.NONE) return e.keyLength === 128 ? 'aes-gcm-128' : e.keyLength === 256 ? 'aes-gcm-256' : undefined;
   if (e.id === EncrId.ENCR_CHACHA20_POLY1305 && integ === IntegId.NONE) return 'chacha20-poly1305';
+  if (e.id === EncrId.ENCR_3DES && (e.keyLength === undefined || e.keyLength === 192)) return TRIPLE_DES_SUITES[integ];
   if (e.id !== EncrId.ENCR_AES_CBC || (e.keyLength !== 128 && e.keyLength !== 256)) return undefined;
   if (integ === IntegId.AUTH_HMAC_SHA1_96) return e.keyLength === 128 ? 'aes-cbc-128-hmac-sha1-96' : 'aes-cbc-256-hmac-sha1-96';
   if (integ === IntegId.AUTH_HMAC_SHA2_256_128) return e.keyLength === 128 ? 'aes-cbc-128-hmac-sha256-128' : 'aes-cbc-256-hmac-sha256-128';

@@ -43,6 +43,12 @@ export interface EspAlgorithms {
   readonly integrityKeyLength: number;
 }
 
+const TRIPLE_DES: Partial<Record<number, { suite: EspSuite; integrityKeyLength: number }>> = {
+  [AuthAlgorithm.HMAC_SHA]: { suite: EspSuite.tripleDesCbcHmacSha1, integrityKeyLength: 20 },
+  [AuthAlgorithm.HMAC_SHA2_256]: { suite: EspSuite.tripleDesCbcHmacSha256, integrityKeyLength: 32 },
+  [AuthAlgorithm.HMAC_SHA2_384]: { suite: EspSuite.tripleDesCbcHmacSha384, integrityKeyLength: 48 },
+};
+
 /** An ESP transform ID, key length in bits and authentication algorithm as a data-plane suite. */
 export function espAlgorithms(transformId: number, keyBits: number, auth: number | undefined): EspAlgorithms | undefined {
   const bits = keyBits === 0 ? 128 : keyBits; // RFC 3602 §5: 128 when the attribute is absent
@@ -50,6 +56,11 @@ export function espAlgorithms(transformId: number, keyBits: number, auth: number
     if (auth === AuthAlgorithm.HMAC_SHA) return { suite: bits === 128 ? EspSuite.aesCbc128HmacSha1 : EspSuite.aesCbc256HmacSha1, encryptionKeyLength: bits / 8, integrityKeyLength: 20 };
     if (auth === AuthAlgorithm.HMAC_SHA2_256) return { suite: bits === 128 ? EspSuite.aesCbc128HmacSha256 : EspSuite.aesCbc256HmacSha256, encryptionKeyLength: bits / 8, integrityKeyLength: 32 };
     return undefined;
+  }
+  // RFC 2451: 3DES has one key length (192 bits, no Key Length attribute); weak, flagged in config warnings.
+  if (transformId === EspTransformId.ESP_3DES && (keyBits === 0 || keyBits === 192)) {
+    const suite = auth === undefined ? undefined : TRIPLE_DES[auth];
+    return suite && { suite: suite.suite, encryptionKeyLength: 24, integrityKeyLength: suite.integrityKeyLength };
   }
   // RFC 4106 §8.1: the key is followed by a 4-byte salt; no authentication algorithm is sent.
   if (transformId === EspTransformId.ESP_AES_GCM_16 && auth === undefined && (bits === 128 || bits === 256)) {

@@ -147,7 +147,7 @@ export class Ikev1Engine {
         if (!this.#resend(sa, qm, now)) {
           sa.quickModes.delete(qm.messageId);
           abandonAnswered(this.#context(), sa, qm);
-          this.#log('warn', `Quick Mode ${qm.messageId.toString(16)} with ${sa.remote.address} abandoned: no answer`);
+          this.#log('warn', `Quick Mode ${qm.messageId.toString(16)} with ${sa.remote.address} abandoned: no answer (connection ${sa.connection?.name ?? '?'})`);
         }
       }
     }
@@ -335,7 +335,7 @@ export class Ikev1Engine {
     if (error) {
       sa.local = endpoints.local;
       sa.remote = endpoints.remote;
-      this.#log('warn', `Quick Mode ${mid.toString(16)} with ${sa.remote.address} failed: ${error}`);
+      this.#log('warn', `Quick Mode ${mid.toString(16)} with ${sa.remote.address} failed: ${error} (connection ${sa.connection?.name ?? '?'})`);
     }
   }
 

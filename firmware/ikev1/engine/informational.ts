@@ -41,7 +41,7 @@ function abandonQuickModes(ctx: Ikev1Context, sa: Phase1Sa, why: string): void {
   for (const qm of [...sa.quickModes.values()]) {
     if (!qm.initiator || qm.state !== 'qm1') continue;
     sa.quickModes.delete(qm.messageId);
-    ctx.log('warn', `Quick Mode ${qm.messageId.toString(16)} with ${sa.remote.address} refused by the peer: ${why}`);
+    ctx.log('warn', `Quick Mode ${qm.messageId.toString(16)} with ${sa.remote.address} refused by the peer: ${why} (connection ${sa.connection?.name ?? '?'})`);
   }
 }
 

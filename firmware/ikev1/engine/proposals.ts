@@ -3,7 +3,7 @@ import { selectProposal, type ProposalSpec } from '../../ike/proposals.ts';
 import { EncrId, IntegId, PrfId, ProtocolId as V2Protocol, TransformType } from '../../ike/registry/numbers.ts';
 import { attributeNumber, numberAttribute, type DataAttribute } from '../payloads/attributes.ts';
 import type { IsakmpProposal, IsakmpTransform, SaPayload } from '../payloads/sa.ts';
-import { AuthMethod, DOI_IPSEC, EncapsulationMode, HashAlgorithm, KEY_IKE, LifeType, Phase1Attr, Phase2Attr, ProtocolId, SIT_IDENTITY_ONLY } from '../registry.ts';
+import { AuthAlgorithm, AuthMethod, DOI_IPSEC, EncapsulationMode, EspTransformId, HashAlgorithm, KEY_IKE, LifeType, Phase1Attr, Phase2Attr, ProtocolId, SIT_IDENTITY_ONLY } from '../registry.ts';
 
 /**
  * IKEv1 offers and choices, from the same configured proposals as IKEv2 ("aes256-sha1-modp2048",
@@ -206,6 +206,20 @@ export function describePhase1Offer(offer: SaPayload): string {
     if (!p) return `transform ${t.number}: unreadable`;
     return `encr ${p.encryption}${p.keyBits ? `-${p.keyBits}` : ''} hash ${p.hash} auth ${p.authMethod} group ${p.group}`;
   }).join(', ');
+}
+
+const nameOf = (table: Record<string, number>, value: number | undefined): string | undefined => Object.entries(table).find(([, v]) => v === value)?.[0];
+
+/** "ESP_3DES/HMAC_SHA tunnel, ESP_AES-256/HMAC_SHA2_256/group 14 transport" for a Quick Mode refusal line. */
+export function describePhase2Offer(offer: SaPayload): string {
+  return offer.proposals.flatMap((p) => p.transforms.map((t) => {
+    const c = phase2Params(p, t);
+    if (!c) return `transform ${t.number}: unreadable`;
+    const encr = `${nameOf(EspTransformId, c.transformId) ?? `ESP transform ${c.transformId}`}${c.keyBits ? `-${c.keyBits}` : ''}`;
+    const auth = c.auth === undefined ? [] : [nameOf(AuthAlgorithm, c.auth) ?? `auth ${c.auth}`];
+    const group = c.group === undefined ? [] : [`group ${c.group}`];
+    return `${[encr, ...auth, ...group].join('/')} ${modeOf(c.mode) ?? `mode ${c.mode}`}`;
+  })).join(', ') || 'nothing';
 }
 
 /**

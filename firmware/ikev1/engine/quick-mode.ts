@@ -12,7 +12,8 @@ import type { IsakmpProposal, IsakmpTransform } from '../payloads/sa.ts';
 import { ExchangeType, NotifyType, ProtocolId } from '../registry.ts';
 import type { Ikev1Context } from './context.ts';
 import type { Phase1Sa, QuickMode } from './ikev1-sa.ts';
-import { encapsulationMode, lifetimeFor, modeOf, phase2Answer, phase2Offer, phase2Params, selectPhase2, type Phase2Choice } from './proposals.ts';
+import { describePhase2Offer, encapsulationMode, lifetimeFor, modeOf, phase2Answer, phase2Offer, phase2Params, selectPhase2, type Phase2Choice } from './proposals.ts';
+import { describeSpecs } from '../../ike/proposals.ts';
 import { exchangeIv, seal, sealInformational, type Opened } from './protect.ts';
 import { idToTs, prefixToId, tsToId } from './selectors.ts';
 import { natOaPayloads, receivedOriginalAddresses, transportSelectorsAcrossNat, wantsNatOa, type OriginalAddresses } from './nat-oa.ts';
@@ -111,6 +112,22 @@ function acceptSelectors(sa: Phase1Sa, ci: TrafficSelectorEntry, cr: TrafficSele
   return within([ci], remote.map((p) => tsFromPrefix(p))) && within([cr], local.map((p) => tsFromPrefix(p)));
 }
 
+/**
+ * L2TP/IPsec (`transportSelector`, RFC 3193 §4): the SA carries only L2TP, so our ID must be that
+ * protocol and port and the peer's that protocol on that port or any port (a LAC may pick its
+ * source port). Quick Mode cannot narrow (IKEv1 has no TS_UNACCEPTABLE narrowing), so anything
+ * wider or other is refused. Returns why, or undefined when the IDs fit.
+ */
+function transportSelectorRefusal(sa: Phase1Sa, ci: TrafficSelectorEntry, cr: TrafficSelectorEntry, sentIds: boolean): string | undefined {
+  const want = sa.connection!.transportSelector;
+  if (!want) return undefined;
+  const exact = (ts: TrafficSelectorEntry) => ts.protocol === want.protocol && ts.startPort === want.port && ts.endPort === want.port;
+  const anyPort = (ts: TrafficSelectorEntry) => ts.protocol === want.protocol && ts.startPort === 0 && ts.endPort === 0xffff;
+  if (sentIds && exact(cr) && (exact(ci) || anyPort(ci))) return undefined;
+  const asked = sentIds ? `${tsToString(ci)} === ${tsToString(cr)}` : 'no IDs (all traffic between the hosts)';
+  return `the peer asked for ${asked}, but ${sa.connection!.name} carries only protocol ${want.protocol} port ${want.port} (L2TP: UDP 1701) in transport mode`;
+}
+
 /** Responder: QM1 → QM2. Returns why it was refused, if it was. */
 export function respondQm1(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened: Opened, iv: Uint8Array, commit = false): string | undefined {
   const c = sa.crypto!;
@@ -130,11 +147,16 @@ export function respondQm1(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened:
   const qm: QuickMode = { messageId: mid, initiator: false, state: 'qm2', iv, ni, nr: ctx.crypto.randomBytes(ctx.options.nonceLength), spi: ctx.newSpi() };
   if (!choice) {
     notifyPeer(ctx, sa, NotifyType.NO_PROPOSAL_CHOSEN);
-    return `no acceptable ESP proposal for ${conn.mode} mode`;
+    return `no acceptable ESP proposal for ${conn.mode} mode (offered: ${describePhase2Offer(saPayload.sa)}; accepted: ${describeSpecs(conn.espProposals)})`;
   }
   if (!ci || !cr || !acceptSelectors(sa, ci, cr)) {
     notifyPeer(ctx, sa, NotifyType.INVALID_ID_INFORMATION);
     return `selectors ${ci ? tsToString(ci) : '?'} === ${cr ? tsToString(cr) : '?'} are outside ${conn.name}'s`;
+  }
+  const l2tpOnly = transportSelectorRefusal(sa, ci, cr, idci !== undefined && idcr !== undefined);
+  if (l2tpOnly) {
+    notifyPeer(ctx, sa, NotifyType.INVALID_ID_INFORMATION);
+    return l2tpOnly;
   }
   qm.choice = choice;
   if (acrossNat) ctx.log('info', acrossNat.why);

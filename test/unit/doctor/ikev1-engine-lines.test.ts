@@ -92,3 +92,30 @@ t.test('a certificate from a CA not trusted: untrusted-certificate for the site'
     { ...idB.auth, ...cert, trustedCas: [der(other.certificatePem)], localId: 'b.example', remoteId: 'a.example' });
   t.match(problems(pair, 'b'), [{ protocol: 'ikev1', cause: 'untrusted-certificate', stage: 'ike-auth', site: 'branch', source: A, detail: /certificate refused: .*is not signed by a trusted CA/ }]);
 });
+
+t.test('Quick Mode: no ESP proposal in common is child-proposal-mismatch on both ends, the responder naming what was offered', async (t) => {
+  const pair = sitePair({ esp: ['3des-sha1'] } as Partial<IkeConnection>, { esp: ['aes256gcm16'] } as Partial<IkeConnection>);
+  t.equal(pair.of('a', 'ike-up').length, 1, 'phase 1 came up');
+  t.match(problems(pair, 'b'), [{ protocol: 'ikev1', cause: 'child-proposal-mismatch', stage: 'child', site: 'branch', source: A, detail: /failed: no acceptable ESP proposal for tunnel mode \(offered: ESP_3DES\/HMAC_SHA tunnel; accepted: ENCR_AES_GCM_16_256\/NO_ESN\)/ }]);
+  t.match(problems(pair, 'a'), [{ protocol: 'ikev1', cause: 'child-proposal-mismatch', stage: 'child', site: 'hq', source: B, detail: /refused by the peer: NO-PROPOSAL-CHOSEN/ }]);
+});
+
+t.test('Quick Mode: subnets the other end does not have are traffic-selector-mismatch on both ends', async (t) => {
+  const pair = sitePair({ localTs: ['10.9.0.0/16'] });
+  t.match(problems(pair, 'b'), [{ protocol: 'ikev1', cause: 'traffic-selector-mismatch', stage: 'child', site: 'branch', source: A, detail: /selectors 10\.9\.0\.0\/16 === 10\.2\.0\.0\/16 are outside site:branch's/ }]);
+  t.match(problems(pair, 'a'), [{ protocol: 'ikev1', cause: 'traffic-selector-mismatch', site: 'hq', source: B, detail: /INVALID-ID-INFORMATION/ }]);
+});
+
+t.test('Quick Mode never answered: child-refused for the initiator\'s site; a corrupt or replayed message is no problem', async (t) => {
+  const base = { ike: ['aes256-sha256-modp2048'], esp: ['aes128-sha1'] };
+  const a = new Ikev1Engine([connection('site:hq', { ...base, remoteAddress: B, localTs: ['10.1.0.0/16'], remoteTs: ['10.2.0.0/16'] })], seededCrypto('a'));
+  const b = new Ikev1Engine([connection('site:branch', { ...base, remoteAddress: A, localTs: ['10.2.0.0/16'], remoteTs: ['10.1.0.0/16'] })], seededCrypto('b'));
+  const pair = new Ikev1Pair(a, b, { a: A, b: B });
+  pair.filter = (p) => (p.packet[18] === 32 ? 'drop' : 'deliver'); // every Quick Mode message lost
+  pair.take('a', a.initiate('site:hq', { address: A, port: 500 }, 0));
+  pair.run(200_000); // five retransmissions, 2 s doubling, then given up at 126 s
+  t.match(problems(pair, 'a'), [{ protocol: 'ikev1', cause: 'child-refused', stage: 'child', site: 'hq', source: B, detail: /^Quick Mode [0-9a-f]+ with 192\.0\.2\.2 abandoned: no answer \(connection site:hq\)$/ }]);
+  for (const why of ['HASH(3) does not match', 'unexpected in state qm2', 'message ID 0']) {
+    t.equal(classify({ kind: 'ike-log', level: 'warn', msg: `Quick Mode 1a2b3c4d with ${A} failed: ${why} (connection site:branch)` }), undefined, why);
+  }
+});

@@ -10,6 +10,7 @@ const KEY_BYTES: Record<EspSuite, [number, number]> = {
   'aes-gcm-128': [20, 0], 'aes-gcm-256': [36, 0], 'chacha20-poly1305': [36, 0],
   'aes-cbc-128-hmac-sha1-96': [16, 20], 'aes-cbc-256-hmac-sha1-96': [32, 20],
   'aes-cbc-128-hmac-sha256-128': [16, 32], 'aes-cbc-256-hmac-sha256-128': [32, 32],
+  '3des-cbc-hmac-sha1-96': [24, 20], '3des-cbc-hmac-sha256-128': [24, 32], '3des-cbc-hmac-sha384-192': [24, 48],
 };
 
 function config(suite: EspSuite, esn = false): NativeSaConfig {
@@ -106,6 +107,24 @@ t.test('AES-CBC + HMAC-SHA-256-128 with ESN: the ICV covers the high sequence bi
   t.equal(plain.subarray(0, 13).toString(), 'payload bytes');
   // 13 bytes + 2 trailer bytes pad to one 16-byte block: pad byte 1, pad length 1, next header 17.
   t.same([...plain.subarray(13)], [1, 1, 17], 'padding, pad length and next header');
+});
+
+t.test('3DES-CBC (RFC 2451) with each integrity: 8-byte IV and blocks, the ICV truncated per RFC 4868, checked with node:crypto', async (t) => {
+  for (const [suite, hash, icvLength] of [['3des-cbc-hmac-sha1-96', 'sha1', 12], ['3des-cbc-hmac-sha256-128', 'sha256', 16], ['3des-cbc-hmac-sha384-192', 'sha384', 24]] as const) {
+    const enc = randomBytes(24);
+    const integ = randomBytes(KEY_BYTES[suite][1]);
+    const sa = NativeSa.create({ spi: 0x3de5, suite, esn: false, replayWindow: 64, encryptionKey: new Secret(enc), integrityKey: new Secret(integ) });
+    const r = sa.encrypt(Buffer.from('seventeen bytes!!'), 4);
+    if (!r.ok) return t.fail(r.status);
+    const packet = r.value;
+    const icv = packet.subarray(packet.length - icvLength);
+    t.equal(icv.toString('hex'), createHmac(hash, integ).update(packet.subarray(0, packet.length - icvLength)).digest().subarray(0, icvLength).toString('hex'), `${suite}: ICV`);
+    const d = createDecipheriv('des-ede3-cbc', enc, packet.subarray(8, 16)).setAutoPadding(false);
+    const plain = Buffer.concat([d.update(packet.subarray(16, packet.length - icvLength)), d.final()]);
+    // 17 bytes + 2 trailer bytes pad to three 8-byte blocks: pad 1..5, pad length 5, next header 4.
+    t.same([plain.subarray(0, 17).toString(), [...plain.subarray(17)]], ['seventeen bytes!!', [1, 2, 3, 4, 5, 5, 4]], `${suite}: payload, padding and trailer`);
+  }
+  t.throws(() => NativeSa.create({ ...config('3des-cbc-hmac-sha1-96'), encryptionKey: new Secret(Buffer.alloc(16)) }), { code: 'POSTERN_ERR_DATAPLANE_INVALID' }, 'two-key 3DES refused');
 });
 
 t.test('malformed input gives a typed status, never a throw', async (t) => {
