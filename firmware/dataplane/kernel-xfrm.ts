@@ -59,7 +59,11 @@ export class KernelXfrmDataPlane implements DataPlane {
     if (encapsulation === null) {
       const { encapsulation: _gone, ...rest } = spec;
       spec = rest;
-    } else if (encapsulation) spec = { ...spec, encapsulation };
+    } else if (encapsulation) {
+      // A NAT port change keeps the peer's original address (it is the peer's, not the NAT's).
+      const originalAddress = encapsulation.originalAddress ?? old.encapsulation?.originalAddress;
+      spec = { ...spec, encapsulation: { ...encapsulation, ...(originalAddress !== undefined ? { originalAddress } : {}) } };
+    }
     if (spec.destination === old.destination) {
       this.#request(newSaMessage(spec, this.#next(), true), `update SA ${saKey(id)}`);
     } else {

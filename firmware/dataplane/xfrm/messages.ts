@@ -44,7 +44,10 @@ function encapTemplate(encap: UdpEncapsulation): Buffer {
   out.writeUInt16LE(UDP_ENCAP_ESPINUDP, 0);
   out.writeUInt16BE(encap.sourcePort, 2);
   out.writeUInt16BE(encap.destinationPort, 4);
-  return out; // encap_oa (original address, for transport-mode checksum fix-ups) left unspecified
+  // encap_oa: the peer's original address for a transport-mode SA behind a NAT (as Libreswan fills
+  // it); all zeros otherwise, as iproute2 and strongSwan send.
+  if (encap.originalAddress !== undefined) writeAddress(out, 8, address(encap.originalAddress));
+  return out;
 }
 
 /** struct xfrm_replay_state_esn without its bitmap: the kernel allocates bmp_len words. */

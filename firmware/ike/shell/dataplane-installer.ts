@@ -146,11 +146,13 @@ export class DataPlaneInstaller {
 
   #specs(child: ChildSaInfo, reqid: number): { inbound: SaSpec; outbound: SaSpec } {
     const encap = child.encapsulation;
+    // Transport mode behind a NAT: the peer's NAT-OA goes with both SAs (XFRM's encap_oa).
+    const oa = encap && child.mode === 'transport' && child.originalAddresses ? { originalAddress: child.originalAddresses.remote } : {};
     const sa = (half: ChildSaHalf, direction: 'in' | 'out'): SaSpec => ({
       spi: half.spi, source: half.source, destination: half.destination, direction, mode: child.mode, suite: child.suite,
       keys: { encryption: half.encryption, ...(half.integrity ? { integrity: half.integrity } : {}) }, esn: child.esn,
       replayWindow: direction === 'in' ? this.#options.replayWindow ?? 4096 : 0, reqid, lifetime: {},
-      ...(encap ? { encapsulation: direction === 'out' ? { sourcePort: encap.localPort, destinationPort: encap.remotePort } : { sourcePort: encap.remotePort, destinationPort: encap.localPort } } : {}),
+      ...(encap ? { encapsulation: direction === 'out' ? { sourcePort: encap.localPort, destinationPort: encap.remotePort, ...oa } : { sourcePort: encap.remotePort, destinationPort: encap.localPort, ...oa } } : {}),
     });
     return { inbound: sa(child.inbound, 'in'), outbound: sa(child.outbound, 'out') };
   }

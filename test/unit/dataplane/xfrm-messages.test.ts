@@ -46,6 +46,31 @@ t.test('NEWSA, AES-CBC + HMAC-SHA1-96 transport mode in UDP 4500', async (t) => 
   matches(t, newSaMessage(spec, 1), fixture('sa-cbc-encap'));
 });
 
+t.test('NEWSA, 3DES-CBC (des3_ede) + HMAC-SHA2-384-192 tunnel mode', async (t) => {
+  const spec: SaSpec = {
+    ...baseSa, spi: 0xc0ffee03, source: '192.0.2.1', destination: '192.0.2.2', mode: 'tunnel', reqid: 9, replayWindow: 0,
+    suite: '3des-cbc-hmac-sha384-192',
+    keys: { encryption: key('0123456789abcdeffedcba9876543210f0e1d2c3b4a59687'), integrity: key('00112233445566778899aabbccddeeff0011223344556677'.repeat(2)) },
+  };
+  matches(t, newSaMessage(spec, 1), fixture('sa-3des-sha384'));
+  t.throws(() => newSaMessage({ ...spec, keys: { ...spec.keys, encryption: key('00'.repeat(16)) } }, 1), { code: 'POSTERN_ERR_DATAPLANE_INVALID' }, 'two-key 3DES refused');
+});
+
+t.test('NEWSA, transport mode in UDP 4500 behind a NAT: encap_oa carries the peer\'s original address', async (t) => {
+  const spec: SaSpec = {
+    ...baseSa, spi: 0xc0ffee02, source: '192.0.2.1', destination: '192.0.2.2', mode: 'transport', reqid: 9, replayWindow: 0,
+    suite: '3des-cbc-hmac-sha1-96',
+    keys: { encryption: key('0123456789abcdeffedcba9876543210f0e1d2c3b4a59687'), integrity: key('0102030405060708090a0b0c0d0e0f1011121314') },
+    encapsulation: { sourcePort: 4500, destinationPort: 4500, originalAddress: '198.51.100.7' },
+  };
+  const message = newSaMessage(spec, 1);
+  matches(t, message, fixture('sa-3des-encap-oa'));
+  // XFRMA_ENCAP (type 4, 28 bytes) is the last attribute: encap_type, sport, dport, pad, then encap_oa.
+  const encap = message.subarray(message.length - 24);
+  t.same([encap.readUInt16LE(0), encap.readUInt16BE(2), encap.readUInt16BE(4), [...encap.subarray(8, 12)].join('.')], [2, 4500, 4500, '198.51.100.7']);
+  t.equal(message.readUInt16LE(message.length - 26), 4, 'XFRMA_ENCAP');
+});
+
 t.test('NEWSA, ChaCha20-Poly1305 over IPv6 with ESN, a 1024 window and lifetimes', async (t) => {
   const spec: SaSpec = {
     ...baseSa, spi: 0x2000, source: '2001:db8::1', destination: '2001:db8::2', mode: 'tunnel', reqid: 3, replayWindow: 1024, esn: true,

@@ -49,10 +49,28 @@ t.test('a transport-mode child (L2TP/IPsec): transport SAs, policies by host, pr
   installer.install({ ...child(0x3000, 0x4000), mode: 'transport', localTs: ['192.0.2.2/32[17/1701]'], remoteTs: ['192.0.2.1/32[17/1701]'], originalAddresses: { local: '203.0.113.9', remote: '192.0.2.1' } });
   await new Promise((r) => setImmediate(r));
   t.same([...fake.sas.values()].map((s) => s.spec.mode), ['transport', 'transport'], 'both SAs in transport mode');
+  t.same([...fake.sas.values()].map((s) => s.spec.encapsulation), [undefined, undefined], 'no UDP encapsulation, so no original address (no NAT)');
   const out = [...fake.policies.values()].find((p) => p.direction === 'out');
   t.same(out && { source: out.source, destination: out.destination, mode: out.template?.mode }, {
     source: { prefix: '192.0.2.2/32', protocol: 17, port: 1701 }, destination: { prefix: '192.0.2.1/32', protocol: 17, port: 1701 }, mode: 'transport',
   }, 'the outbound policy selects UDP 1701 between the hosts');
   t.equal(fake.policies.size, 2, 'and one inbound policy');
   t.same(errors, [], 'the data plane refused nothing');
+});
+
+t.test('a transport-mode child behind a NAT: both SAs carry the peer\'s NAT-OA as the encapsulation\'s original address', async (t) => {
+  const fake = new FakeDataPlane();
+  const log = createLogger({ level: 'info', sink: () => {} });
+  const installer = new DataPlaneInstaller({ dataplane: fake as unknown as UserspaceDataPlane, log });
+  installer.install({ ...child(0x3000, 0x4000), mode: 'transport', localTs: ['192.0.2.2/32[17/1701]'], remoteTs: ['198.51.100.20/32[17/1701]'], encapsulation: { localPort: 4500, remotePort: 4501 }, originalAddresses: { local: '203.0.113.9', remote: '10.0.0.20' } });
+  await new Promise((r) => setImmediate(r));
+  const encaps = Object.fromEntries([...fake.sas.values()].map((s) => [s.spec.direction, s.spec.encapsulation]));
+  t.same(encaps, {
+    in: { sourcePort: 4501, destinationPort: 4500, originalAddress: '10.0.0.20' },
+    out: { sourcePort: 4500, destinationPort: 4501, originalAddress: '10.0.0.20' },
+  });
+  installer.install({ ...child(0x3001, 0x4001), encapsulation: { localPort: 4500, remotePort: 4501 }, originalAddresses: { local: '203.0.113.9', remote: '10.0.0.20' } });
+  await new Promise((r) => setImmediate(r));
+  const tunnel = [...fake.sas.values()].filter((s) => s.spec.spi === 0x3001 || s.spec.spi === 0x4001);
+  t.ok(tunnel.length === 2 && tunnel.every((s) => s.spec.encapsulation?.originalAddress === undefined), 'a tunnel-mode SA gets none (NAT-OA is for transport mode)');
 });
