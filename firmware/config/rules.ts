@@ -123,6 +123,7 @@ export function insecureChoices(config: PosternConfig): ConfigIssue[] {
   const { ikev2, l2tp, pptp } = config.listeners;
   if (pptp.enabled) warn('listeners.pptp.enabled', 'insecure', 'PPTP (MS-CHAPv2 + MPPE) can be broken offline; use IKEv2 or SSTP');
   if (l2tp.enabled) warn('listeners.l2tp.psk', 'insecure', 'a group PSK lets anyone who has it impersonate the gateway');
+  if (l2tp.enabled && l2tp.allowPlain) warn('listeners.l2tp.allowPlain', 'insecure', 'plain L2TP is accepted outside IPsec: PPP, its authentication and the traffic cross the network unencrypted');
   if (ikev2.enabled && ikev2.auth === 'psk') warn('listeners.ikev2.auth', 'insecure', 'a group PSK for remote access lets anyone who has it impersonate the gateway');
   (['ike', 'esp'] as const).forEach((kind) =>
     ikev2.proposals[kind].forEach((proposal, i) => {
