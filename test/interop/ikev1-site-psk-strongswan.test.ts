@@ -3,13 +3,15 @@
 // and Quick Mode complete with both sides agreeing on the ESP SPIs, and Postern's SKEYID,
 // SKEYID_d/a/e and encryption key equal the ones charon dumps at log level 4; with the driver the
 // children carry LAN-to-LAN traffic.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { SITE_PSK, swanSecrets, swanSite } from '../lab/ike-sites.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
 import type { Ikev1PeerConfig } from '../lab/peers/postern-ikev1-peer.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
+import { swanctlConf } from '../lab/peers/strongswan-config.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { labSkip } from '../lab/skip.ts';
@@ -151,8 +153,9 @@ t.test('a wrong pre-shared key: Postern says the keys differ, nothing comes up',
   t.equal(gwB.events.filter((e) => e['type'] === 'ike-up').length, 0);
 });
 
-t.test('LAN to LAN through IKEv1 children in the driver, both ways, and across strongSwan\'s child rekey', { skip }, async (t) => {
-  const { gwA, gwB, lab } = await setUp(t, ['aes256-sha256-modp2048'], ['aes128gcm16', 'aes256-sha1'], SITE_PSK, {}, { tunnelAddress: '10.2.0.1' });
+t.test('LAN to LAN through IKEv1 children in the driver, both ways, and across strongSwan\'s child rekey; then a 3DES child', { skip }, async (t) => {
+  const esp = ['aes256-sha1', 'aes128-sha256', 'aes128gcm16', '3des-sha1'];
+  const { gwA, gwB, lab } = await setUp(t, ['aes256-sha256-modp2048'], ['aes128gcm16', 'aes256-sha1'], SITE_PSK, { esp }, { tunnelAddress: '10.2.0.1' });
   const before = await lab.exec('lanA', ['ping', '-c', '1', '-W', '1', '10.2.0.10']);
   t.not(before.code, 0, 'no path between the LANs before the tunnel');
   const r = await gwA.initiate('net');
@@ -177,4 +180,20 @@ t.test('LAN to LAN through IKEv1 children in the driver, both ways, and across s
   t.ok(status.tunnels.every((x) => (x['dropDecrypt'] ?? 0) === 0), 'and dropped none');
   const sas = await gwA.listSas();
   t.ok(sas[0]?.children.some((c) => c.state === 'INSTALLED' && c.packetsIn > 0), `strongSwan decrypted Postern's ESP: ${JSON.stringify(sas[0]?.children)}`);
+
+  // 3DES (issue 19): strongSwan comes back proposing only 3des-sha1 ESP; Postern's C data plane carries it.
+  t.equal((await gwA.swanctl(['--terminate', '--ike', 'site'])).code, 0, 'strongSwan ends the SA');
+  await gwB.waitEvent((e) => e['type'] === 'ike-down');
+  const conf = join(gwA.dir, 'swanctl', 'swanctl.conf');
+  writeFileSync(conf, swanctlConf({ connections: { site: { ...swanSite({ local: A, remote: B, proposals: ['aes256-sha256-modp2048'], esp: ['3des-sha1'] }), version: 1 } }, secrets: swanSecrets(SITE_PSK) }), { mode: 0o600 });
+  t.equal((await gwA.swanctl(['--load-conns', '--file', conf])).code, 0, 'strongSwan now proposes only 3des-sha1');
+  const again = await gwA.initiate('net');
+  if (again.code !== 0) t.fail(`strongSwan could not initiate with 3DES:\n${again.stdout}\n${gwA.log(60)}`);
+  const des3 = await gwB.waitEvent((e) => isChild(e) && e['suite'] === '3des-cbc-hmac-sha1-96');
+  t.ok(des3, 'Postern chose 3DES-CBC + HMAC-SHA1-96 and installed it');
+  const few = await lab.exec('lanA', ['ping', '-c', '20', '-i', '0.05', '-W', '1', '10.2.0.10'], 10_000);
+  t.match(few.stdout, /20 packets transmitted, 20 received/, 'lanA → lanB through 3DES ESP');
+  t.equal((await lab.exec('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10'])).code, 0, 'lanB → lanA through 3DES ESP');
+  const after = JSON.parse((await gwB.command('status')).replace(/^status /, '')) as { tunnels: Array<Record<string, number>> };
+  t.ok(after.tunnels.reduce((n, x) => n + (x['netRx'] ?? 0), 0) >= 20 && after.tunnels.every((x) => (x['dropDecrypt'] ?? 0) === 0), `decrypted in C, none dropped: ${JSON.stringify(after.tunnels)}`);
 });
