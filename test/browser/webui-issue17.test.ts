@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import t from 'tap';
 import type { Locator, Page } from 'playwright-core';
 import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { plainHttpBox } from '../helpers/plain-http-box.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
 
@@ -17,6 +18,7 @@ const WAIT = { timeout: 15_000 };
 /** A running gateway (web only) and a page on it; `setup` done through the wizard when given. */
 async function gateway(t: { teardown(fn: () => void): void }) {
   const state = mkdtempSync(join(tmpdir(), 'postern-ui17-'));
+  await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 30_000);
@@ -134,6 +136,22 @@ t.test('issue 17: each routing mistake is refused at its field, warnings in the 
   await fill('branch-2', '198.51.100.8', '10.20.0.0/16');
   await t.resolves(fieldError(site, 'input[name=site-remote-nets]').filter({ hasText: "site 'branch-1'" }).waitFor(WAIT), 'two sites with the same remote network: refused at the second one\'s field, naming the first');
   await screenshot(page, '17-03-sites-refused');
+  // Removing a site asks in the page's own dialog, answered from the keyboard: Escape is no, the named button yes.
+  const first = page.locator('tr[data-site=branch-1]');
+  await first.getByRole('button', { name: 'Remove' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Remove the site branch-1?' });
+  await dialog.waitFor(WAIT);
+  t.match(await dialog.innerText(), /tunnel to 198\.51\.100\.7 goes down/, 'the dialog, named by its title, says what goes');
+  t.equal(await page.evaluate('document.activeElement && document.activeElement.textContent'), 'Cancel', 'Cancel has the focus: Enter alone removes nothing');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached', ...WAIT });
+  t.equal(await first.count(), 1, 'Escape: the site stays');
+  await first.getByRole('button', { name: 'Remove' }).click();
+  await dialog.waitFor(WAIT);
+  await page.keyboard.press('Tab');
+  t.equal(await page.evaluate('document.activeElement && document.activeElement.textContent'), 'Remove branch-1', 'Tab reaches the named action');
+  await page.keyboard.press('Enter');
+  await t.resolves(first.waitFor({ state: 'detached', ...WAIT }), 'Enter on it: the site is removed');
 
   await page.click('nav >> text=Users');
   const user = page.getByRole('form', { name: 'add a user' });

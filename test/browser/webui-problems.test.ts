@@ -8,6 +8,7 @@ import t from 'tap';
 import { classify } from '../../firmware/doctor/classify.ts';
 import { ProblemRing } from '../../firmware/doctor/problem-ring.ts';
 import { browserMissing, firstBootAndLogIn, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { plainHttpBox } from '../helpers/plain-http-box.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
 
@@ -16,6 +17,7 @@ const ADMIN = 'Field-Tech-Pass-77';
 
 t.test('failed attempts listed with explanation, client error and fix; filtered by user', { skip }, async (t) => {
   const state = mkdtempSync(join(tmpdir(), 'postern-ui-'));
+  await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 20_000);
@@ -33,7 +35,8 @@ t.test('failed attempts listed with explanation, client error and fix; filtered 
     const url = new URL(route.request().url());
     asked.push(url.search);
     const user = url.searchParams.get('user') ?? undefined;
-    await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ problems: ring.list(user ? { user } : {}) }) });
+    const site = url.searchParams.get('site') ?? undefined;
+    await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ problems: ring.list({ ...(user ? { user } : {}), ...(site ? { site } : {}) }) }) });
   });
 
   await firstBootAndLogIn(page, base, ADMIN);
@@ -62,5 +65,26 @@ t.test('failed attempts listed with explanation, client error and fix; filtered 
   const box = await region.boundingBox();
   t.ok(box && box.width <= 375, 'fits a phone-sized screen');
   await screenshot(page, 'problems-02-phone');
+
+  // The site refused again: one entry counting two. The Sites page links its last error to that entry,
+  // which opens filtered to the site, in view and focused (the site list is stood in as the problems are).
+  const again = ring.record(classify({ kind: 'ike-log', level: 'warn', msg: "IKE_AUTH refused: shared key mismatch for peer 'branch.example' (connection site:branch)", fields: { remote: '203.0.113.9:4500', peerId: 'branch.example' } })!, Date.now());
+  t.equal(again.count, 2, 'the repeat counts on the entry');
+  const lastError = { time: again.lastTime, cause: again.cause, explanation: again.explanation, fix: again.fix, detail: again.detail, problemId: again.id, count: again.count };
+  await page.route('**/api/v1/sites', async (route) => {
+    if (route.request().method() !== 'GET') return route.fallback();
+    await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ sites: [{ name: 'branch', protocol: 'ikev2', remote: '203.0.113.9', localSubnets: ['192.168.1.0/24'], remoteSubnets: ['10.20.0.0/16'], state: 'down', rxPackets: 0, txPackets: 0, enabled: true, lastError }] }) });
+  });
+  await page.click('nav >> text=Sites');
+  const link = page.locator('tr[data-site=branch] a.problem-link');
+  await link.waitFor();
+  t.equal(await link.innerText(), 'In Connection problems (2 times)', 'the last error links to the doctor\'s entry');
+  await link.click();
+  const entry = region.locator(`li.problem[data-problem="${again.id}"]`);
+  await entry.waitFor();
+  t.equal(await region.getByLabel('Site').inputValue(), 'branch', 'the page opens filtered to the site');
+  t.ok(asked.some((q) => q.includes('site=branch')), 'and asks the API for that site');
+  t.equal(await page.evaluate('document.activeElement && document.activeElement.getAttribute("data-problem")'), String(again.id), 'the entry has the focus');
+  t.match(await entry.innerText(), /2 times, last/, 'with its count and last time');
   t.same(errors, [], 'no script errors');
 });

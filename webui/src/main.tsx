@@ -34,7 +34,9 @@ type Phase = 'loading' | 'setup' | 'login' | 'app';
 
 function App() {
   const [phase, setPhase] = useState<Phase>('loading');
-  const [page, setPage] = useState(location.hash.slice(1) || 'dashboard');
+  // #page or #page?query: the query is the page's own (e.g. #problems?site=branch&problem=7).
+  const pageOf = () => location.hash.slice(1).split('?')[0] || 'dashboard';
+  const [page, setPage] = useState(pageOf());
   const [suggestion, setSuggestion] = useState<SetupSuggestion>();
   const check = async () => {
     const setup = await api<{ needed: boolean; suggestion?: SetupSuggestion }>('GET', '/setup');
@@ -51,7 +53,7 @@ function App() {
   };
   useEffect(() => {
     void check();
-    const onHash = () => setPage(location.hash.slice(1) || 'dashboard');
+    const onHash = () => setPage(pageOf());
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
   }, []);

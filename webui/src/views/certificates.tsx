@@ -4,6 +4,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, describe, download, fieldErrors } from '../api.ts';
+import { useConfirm } from '../confirm.tsx';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { useChange } from '../use-change.ts';
 
@@ -131,6 +132,7 @@ export function CertificatesView() {
   const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' }>();
+  const { ask, askText, dialog } = useConfirm();
   const load = async () => setInfo(await api('GET', '/certificates'));
   useEffect(() => void load(), []);
   const issue = async (e: Event) => {
@@ -148,12 +150,14 @@ export function CertificatesView() {
     }
   };
   const revoke = async (c: Issued) => {
-    if (!confirm(`Revoke ${c.name}?`)) return;
+    const yes = await ask({ title: `Revoke ${c.name}?`, action: `Revoke ${c.name}`, danger: true, body: <p>The certificate (serial {c.serialHex}) is refused from now on and listed in the CRL; the device using it can no longer connect. This cannot be undone: issue a new one instead.</p> });
+    if (!yes) return;
     await api('POST', '/certificates/revoke', { serialHex: c.serialHex }).catch((error: unknown) => setMessage({ text: describe(error), kind: 'error' }));
     await load();
   };
   const reissueGateway = async () => {
-    if (!confirm('Issue the gateway certificate again? Clients that pin its fingerprint need the new one; new IKEv2 and SSTP connections get it at once, sessions up stay.')) return;
+    const yes = await ask({ title: 'Issue the gateway certificate again?', action: 'Issue it again', body: <p>Clients that pin its fingerprint need the new one; new IKEv2 and SSTP connections get it at once, sessions up stay.</p> });
+    if (!yes) return;
     try {
       await api('POST', '/certificates/server/reissue');
       setMessage({ text: 'The gateway certificate was issued again', kind: 'ok' });
@@ -164,7 +168,7 @@ export function CertificatesView() {
   };
   // A client's key was never kept: issuing again makes a new bundle, downloaded with a new password.
   const reissueClient = async (c: Issued) => {
-    const bundlePassword = prompt(`A password for ${c.name}'s new bundle (.p12)`);
+    const bundlePassword = await askText({ title: `Issue ${c.name} again?`, action: 'Issue and download', body: <p>A new key and certificate for {c.name}, downloaded as a .p12 bundle protected by this password; the old certificate stays valid until you revoke it.</p>, field: { label: 'Bundle password', name: 'bundle-password', type: 'password', minLength: 8 } });
     if (!bundlePassword) return;
     try {
       const file = await download('POST', `/certificates/clients/${c.serialHex}/reissue`, { password: bundlePassword });
@@ -181,6 +185,7 @@ export function CertificatesView() {
       <div class="card">
         <h2>Certificates</h2>
         <Message text={message?.text} kind={message?.kind} />
+        {dialog}
         {(info.expiry ?? []).filter((e) => e.warning).map((e) => (
           <Message key={`${e.role}${e.subject}`} kind={e.expired ? 'error' : 'warn'} text={`${e.subject} (${e.role}) ${e.expired ? 'has expired' : `expires in ${e.daysLeft} days`}`} />
         ))}

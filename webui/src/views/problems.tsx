@@ -1,5 +1,5 @@
 /** The connection doctor (issue 17): failed connection attempts, each explained with the client's error and the fix. */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, describe } from '../api.ts';
 import { Field, Message } from '../ui.tsx';
 
@@ -17,7 +17,17 @@ interface Problem {
   site?: string;
   peer?: string;
   source?: string;
+  /** The same refusal repeated: how many times, and the last (time is the first). */
+  count?: number;
+  lastTime?: string;
 }
+
+/** `#problems?site=branch&problem=7`: the Sites page links a site's last error to its entry. */
+const linked = (): { site: string; problem: number | undefined } => {
+  const query = new URLSearchParams(location.hash.split('?')[1] ?? '');
+  const problem = Number(query.get('problem'));
+  return { site: query.get('site') ?? '', problem: Number.isInteger(problem) && problem > 0 ? problem : undefined };
+};
 
 const STAGES: Record<string, string> = {
   'ike-init': 'first contact (IKE_SA_INIT)',
@@ -33,8 +43,19 @@ const who = (p: Problem): string => (p.site ? `site ${p.site}` : p.user ?? p.pee
 export function ProblemsView() {
   const [problems, setProblems] = useState<Problem[]>([]);
   const [user, setUser] = useState('');
-  const [site, setSite] = useState('');
+  const [site, setSite] = useState(() => linked().site);
   const [message, setMessage] = useState<string>();
+  // The linked entry is brought into view and focused once, when it first shows.
+  const [target] = useState(() => linked().problem);
+  const shown = useRef(false);
+  useEffect(() => {
+    if (target === undefined || shown.current) return;
+    const li = document.querySelector<HTMLElement>(`li[data-problem="${target}"]`);
+    if (!li) return;
+    shown.current = true;
+    li.scrollIntoView({ block: 'center' });
+    li.focus();
+  }, [problems]);
   const load = async () => {
     const query = new URLSearchParams();
     if (user.trim()) query.set('user', user.trim());
@@ -64,12 +85,13 @@ export function ProblemsView() {
       {problems.length === 0 ? <p>No failed connection attempts.</p> : (
         <ol class="problems">
           {problems.map((p) => (
-            <li key={p.id} class="problem" data-problem={p.id} data-cause={p.cause}>
+            <li key={p.id} class={p.id === target ? 'problem target' : 'problem'} data-problem={p.id} data-cause={p.cause} tabIndex={p.id === target ? -1 : undefined} aria-current={p.id === target ? 'true' : undefined}>
               <header>
                 <strong>{who(p)}</strong>
                 <span>{p.protocol === 'ikev2' ? 'IKEv2' : p.protocol.toUpperCase()}</span>
                 {p.source ? <span>from {p.source}</span> : null}
                 <time dateTime={p.time}>{new Date(p.time).toLocaleString()}</time>
+                {p.count && p.count > 1 && p.lastTime ? <span data-count={p.count}>{p.count} times, last <time dateTime={p.lastTime}>{new Date(p.lastTime).toLocaleString()}</time></span> : null}
               </header>
               <p class="explanation">Failed at {STAGES[p.stage] ?? p.stage}: {p.explanation}</p>
               {/* A site is another gateway: no client screen to quote. */}

@@ -1,5 +1,6 @@
 /** Live VPN sessions of every protocol, with disconnect. */
 import { useEffect, useState } from 'preact/hooks';
+import { useConfirm } from '../confirm.tsx';
 import { api, describe } from '../api.ts';
 import { bytes, Message, since } from '../ui.tsx';
 
@@ -19,6 +20,7 @@ interface Session {
 export function SessionsView() {
   const [sessions, setSessions] = useState<Session[]>([]);
   const [message, setMessage] = useState<string>();
+  const { ask, dialog } = useConfirm();
   const load = async () => setSessions((await api<{ sessions: Session[] }>('GET', '/sessions')).sessions);
   useEffect(() => {
     void load();
@@ -26,7 +28,9 @@ export function SessionsView() {
     return () => clearInterval(timer);
   }, []);
   const disconnect = async (s: Session) => {
-    if (!confirm(`Disconnect ${s.user ?? s.peer}?`)) return;
+    const who = s.user ?? s.peer;
+    const yes = await ask({ title: `Disconnect ${who}?`, action: `Disconnect ${who}`, danger: true, body: <p>The {s.protocol.toUpperCase()} session from {s.peer} ends now. The client may dial again at once unless the user is disabled.</p> });
+    if (!yes) return;
     try {
       await api('DELETE', `/sessions/${encodeURIComponent(s.id)}`);
       setMessage(`${s.user ?? s.id} disconnected`);
@@ -39,6 +43,7 @@ export function SessionsView() {
     <section class="card" aria-label="sessions">
       <h2>Sessions</h2>
       <Message text={message} kind="ok" />
+      {dialog}
       {sessions.length === 0 ? <p>No one is connected.</p> : (
         <table>
           <thead><tr><th>User</th><th>Protocol</th><th>Address</th><th>From</th><th>Since</th><th>Traffic</th><th /></tr></thead>

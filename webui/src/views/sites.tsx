@@ -1,6 +1,7 @@
 /** Site-to-site tunnels with their live state; add (IKEv2 with a PSK, or SSTP dialing another gateway; certificates through the API) and remove. */
 import { useEffect, useState } from 'preact/hooks';
 import { api, describe, formIssues, inItem, NO_ISSUES, type FormIssues } from '../api.ts';
+import { useConfirm } from '../confirm.tsx';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 
 interface Site {
@@ -14,9 +15,11 @@ interface Site {
   txPackets: number;
   enabled: boolean;
   /** The last failure in the connection doctor's words (issue 17). */
-  lastError?: { time: string; cause: string; explanation: string; fix: string; detail: string };
+  lastError?: { time: string; cause: string; explanation: string; fix: string; detail: string; problemId?: number; count?: number };
   /** While down: when the site is dialed again. */
   nextRetry?: string;
+  /** State 'unavailable': why the site does not run (its protocol is not in this build). */
+  reason?: string;
 }
 
 interface TestStep {
@@ -65,7 +68,7 @@ function TestReport(props: { result: TestResult }) {
 }
 
 /** Which IKE version a site speaks, as a technician reads it (issue 19). */
-const PROTOCOL_LABELS: Record<string, string> = { ikev2: 'IKEv2', ikev1: 'IKEv1', sstp: 'SSTP' };
+const PROTOCOL_LABELS: Record<string, string> = { ikev2: 'IKEv2', ikev1: 'IKEv1', sstp: 'SSTP', gre: 'GRE', l2tp: 'L2TP', pptp: 'PPTP' };
 
 const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
 const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false };
@@ -87,6 +90,7 @@ export function SitesView() {
   const [message, setMessage] = useState<{ text: string; kind: 'ok' | 'error' }>();
   const [testing, setTesting] = useState<string>();
   const [result, setResult] = useState<TestResult>();
+  const { ask, dialog } = useConfirm();
   const load = async () => setSites((await api<{ sites: Site[] }>('GET', '/sites')).sites);
   useEffect(() => {
     void load();
@@ -111,7 +115,8 @@ export function SitesView() {
     }
   };
   const remove = async (s: Site) => {
-    if (!confirm(`Remove the site ${s.name}?`)) return;
+    const yes = await ask({ title: `Remove the site ${s.name}?`, action: `Remove ${s.name}`, danger: true, body: <p>The tunnel to {s.remote} goes down now and is no longer dialed or answered; {s.remoteSubnets.join(', ')} can no longer be reached through it. History keeps the site for a rollback.</p> });
+    if (!yes) return;
     await api('DELETE', `/sites/${encodeURIComponent(s.name)}`).catch((error: unknown) => setMessage({ text: describe(error), kind: 'error' }));
     await load();
   };
@@ -136,6 +141,7 @@ export function SitesView() {
         <Message text={message?.text} kind={message?.kind} />
         <WarningBanner issues={issues} />
         {result ? <TestReport result={result} /> : null}
+        {dialog}
         {sites.length === 0 ? <p>No sites yet.</p> : (
           <table>
             <thead><tr><th>Site</th><th>Peer</th><th>Networks</th><th>State</th><th>Packets in / out</th><th /></tr></thead>
@@ -149,8 +155,14 @@ export function SitesView() {
                       <div class="site-error" data-last-error={s.lastError.cause}>
                         <small>Last error {new Date(s.lastError.time).toLocaleTimeString()}: {s.lastError.explanation}</small>
                         <details><summary>Fix and detail</summary><small>{s.lastError.fix} <code>{s.lastError.detail}</code></small></details>
+                        {s.lastError.problemId !== undefined ? (
+                          <a class="problem-link" href={`#problems?site=${encodeURIComponent(s.name)}&problem=${s.lastError.problemId}`}>
+                            In Connection problems{s.lastError.count && s.lastError.count > 1 ? ` (${s.lastError.count} times)` : ''}
+                          </a>
+                        ) : null}
                       </div>
                     ) : null}
+                    {s.reason ? <small class="reason" data-reason={s.state}>{s.reason}</small> : null}
                     {s.nextRetry ? <small class="retry" data-next-retry={s.nextRetry}>Next try {inTime(s.nextRetry)} ({new Date(s.nextRetry).toLocaleTimeString()})</small> : null}
                   </td>
                   <td>{s.rxPackets} / {s.txPackets}</td>
