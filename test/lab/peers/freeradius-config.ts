@@ -1,6 +1,6 @@
 /**
  * A standalone FreeRADIUS 3.2 configuration: one virtual server, PAP/CHAP/MS-CHAP against a users
- * file, accounting accepted. Nothing from /etc/freeradius is read. Syntax: radiusd.conf(5), users(5).
+ * file, accounting accepted and written to `<dir>/detail`. Nothing from /etc/freeradius is read. Syntax: radiusd.conf(5), users(5).
  */
 
 export interface RadiusUser {
@@ -16,6 +16,19 @@ export interface RadiusSpec {
   readonly users: readonly RadiusUser[];
   readonly authPort?: number;
   readonly acctPort?: number;
+  /**
+   * FreeRADIUS 3.2.1 signs replies with Message-Authenticator only when asked to (3.2.5 always
+   * does, the Blast-RADIUS fix): 'always', or always but for one user name, to show a client refuses
+   * such an answer. Absent: replies without it, as 3.2.1 does by default.
+   */
+  readonly replyMessageAuthenticator?: 'always' | { readonly exceptUser: string };
+}
+
+function signReplies(spec: RadiusSpec): string {
+  const m = spec.replyMessageAuthenticator;
+  if (!m) return '';
+  const update = 'update reply {\n      &Message-Authenticator := 0x00\n    }';
+  return m === 'always' ? `    ${update}\n` : `    if (&User-Name != ${quote(m.exceptUser)}) {\n      ${update}\n    }\n`;
 }
 
 const quote = (s: string): string => `"${s.replace(/["\\]/g, '\\$&')}"`;
@@ -81,6 +94,10 @@ modules {
     filename = ${dir}/users
     acctusersfile = ${dir}/acct_users
   }
+  detail {
+    filename = ${dir}/detail
+    permissions = 0600
+  }
 }
 server default {
   listen {
@@ -111,10 +128,14 @@ server default {
     }
   }
   accounting {
+    detail
     ok
   }
   post-auth {
-    ok
+${signReplies(spec)}    ok
+    Post-Auth-Type REJECT {
+${signReplies(spec)}      ok
+    }
   }
 }
 `;

@@ -1,0 +1,113 @@
+/**
+ * The RADIUS client's shell: one UDP socket (an ephemeral port, IPv4) and one timer around
+ * `RadiusClientEngine`. Requests are promises of the engine's `RadiusResult`; no decision is made
+ * here. Secrets and passwords reach the engine as `Secret`s and are never logged.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import type { Logger } from '../log/logger.ts';
+import type { Secret } from '../util/secret.ts';
+import { RadiusClientEngine, type RadiusAction, type RadiusClientOptions, type RadiusEvent, type RadiusResult, type RequestId } from './client-engine.ts';
+import type { RadiusAttribute } from './packet.ts';
+
+export type RadiusClientShellOptions = Omit<RadiusClientOptions, 'random'> & {
+  readonly log?: Logger;
+  /** Told when a server is marked dead or comes back. */
+  readonly onServerState?: (server: string, up: boolean, why: string) => void;
+  /** Local address to send from (default: any). */
+  readonly bindAddress?: string;
+};
+
+export const nodeRadiusRandom = { bytes: (n: number): Uint8Array => randomBytes(n), fraction: (): number => randomInt(0, 1 << 30) / (1 << 30) };
+
+export class RadiusClient {
+  readonly #engine: RadiusClientEngine;
+  readonly #options: RadiusClientShellOptions;
+  readonly #socket: Socket;
+  readonly #waiting = new Map<RequestId, (result: RadiusResult) => void>();
+  #timer: NodeJS.Timeout | undefined;
+  #nextId = 0;
+  #closed = false;
+
+  private constructor(options: RadiusClientShellOptions, socket: Socket) {
+    this.#options = options;
+    this.#engine = new RadiusClientEngine({ ...options, random: nodeRadiusRandom });
+    this.#socket = socket;
+    socket.on('message', (bytes, from) => this.#run({ type: 'RcvDatagram', address: from.address, port: from.port, bytes }));
+    socket.on('error', (error) => options.log?.warn('RADIUS socket error', { error: error.message }));
+  }
+
+  static async open(options: RadiusClientShellOptions): Promise<RadiusClient> {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, options.bindAddress, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    return new RadiusClient(options, socket);
+  }
+
+  /** An Access-Request; `userPassword` makes it PAP (hidden per server, RFC 2865 §5.2). */
+  authenticate(attributes: readonly RadiusAttribute[], userPassword?: Secret<Uint8Array>): Promise<RadiusResult> {
+    return this.#request((id) => ({ type: 'CmdAccessRequest', id, attributes, ...(userPassword ? { userPassword } : {}) }));
+  }
+
+  account(attributes: readonly RadiusAttribute[], delaySeconds = 0): Promise<RadiusResult> {
+    return this.#request((id) => ({ type: 'CmdAccountingRequest', id, attributes, delaySeconds }));
+  }
+
+  counters(): ReturnType<RadiusClientEngine['counters']> {
+    return this.#engine.counters();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#socket.close();
+    for (const done of this.#waiting.values()) done({ outcome: 'timeout', tried: [] });
+    this.#waiting.clear();
+  }
+
+  #request(event: (id: RequestId) => RadiusEvent): Promise<RadiusResult> {
+    if (this.#closed) return Promise.resolve({ outcome: 'timeout', tried: [] });
+    const id = this.#nextId++;
+    const result = new Promise<RadiusResult>((resolve) => this.#waiting.set(id, resolve));
+    this.#run(event(id));
+    return result;
+  }
+
+  #run(event: RadiusEvent): void {
+    if (this.#closed) return;
+    for (const action of this.#engine.handle(event, performance.now())) this.#act(action);
+    clearTimeout(this.#timer);
+    const next = this.#engine.nextTimeout();
+    if (next !== undefined) this.#timer = setTimeout(() => this.#run({ type: 'Timeout' }), Math.max(0, next - performance.now()));
+  }
+
+  #act(action: RadiusAction): void {
+    switch (action.type) {
+      case 'Send':
+        this.#socket.send(action.bytes, action.port, action.address);
+        break;
+      case 'Complete': {
+        const done = this.#waiting.get(action.id);
+        this.#waiting.delete(action.id);
+        done?.(action.result);
+        break;
+      }
+      case 'ServerDown':
+      case 'ServerUp': {
+        const up = action.type === 'ServerUp';
+        this.#options.log?.[up ? 'info' : 'warn'](`RADIUS server ${action.server} ${up ? 'up' : 'down'}`, { server: action.server, why: action.why });
+        this.#options.onServerState?.(action.server, up, action.why);
+        break;
+      }
+      case 'Log':
+        this.#options.log?.[action.level](action.msg);
+        break;
+    }
+  }
+}

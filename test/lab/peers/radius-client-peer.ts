@@ -1,0 +1,59 @@
+// Postern's RADIUS client (firmware/radius) in a lab host, driven over stdin/stdout (LinePeer):
+// `{"call":"pap","args":[user, password]}`, `mschapv2` (a computed MS-CHAP2-Response), `account`
+// (an accounting record), `counters`. Answers `ok <json>` with what the server said; MPPE keys come
+// back in hex so the test can check them against its own derivation.
+import { createInterface } from 'node:readline';
+import { createLogger } from '../../../firmware/log/logger.ts';
+import { accountingAttributes, type AccountingRecord } from '../../../firmware/radius/accounting.ts';
+import { Attr, ipv4Of, textAttr } from '../../../firmware/radius/attributes.ts';
+import type { RadiusResult } from '../../../firmware/radius/client-engine.ts';
+import { mschapv2Attributes, mschapv2Verdict } from '../../../firmware/radius/mschapv2-radius.ts';
+import { RadiusClient } from '../../../firmware/radius/radius-client.ts';
+import { Secret } from '../../../firmware/util/secret.ts';
+
+interface Config {
+  readonly servers: ReadonlyArray<{ name: string; address: string; secret: string }>;
+  readonly initialTimeoutMs: number;
+  readonly maxRetransmits: number;
+}
+const config = JSON.parse(process.argv[2] ?? '{}') as Config;
+const events: string[] = [];
+const client = await RadiusClient.open({
+  servers: config.servers.map((s) => ({ name: s.name, address: s.address, authPort: 1812, acctPort: 1813, secret: new Secret(Buffer.from(s.secret)) })),
+  initialTimeoutMs: config.initialTimeoutMs,
+  maxRetransmits: config.maxRetransmits,
+  onServerState: (server, up, why) => events.push(`${server} ${up ? 'up' : 'down'}: ${why}`),
+  log: createLogger({ sink: (r) => process.stdout.write(`log ${JSON.stringify(r)}\n`) }),
+});
+const nas = [textAttr(Attr.NasIdentifier, 'postern-lab')];
+const hex = (s: string) => Buffer.from(s, 'hex');
+const summary = (r: RadiusResult) => (r.outcome === 'timeout' || r.outcome === 'overloaded' ? { outcome: r.outcome } : { outcome: r.outcome, server: r.server, framedIp: ipv4Of(r.packet.attributes, Attr.FramedIpAddress) });
+
+const calls: Record<string, (a: any[]) => Promise<unknown> | unknown> = {
+  pap: async ([user, password]) => summary(await client.authenticate([textAttr(Attr.UserName, user), ...nas], new Secret(Buffer.from(password)))),
+  mschapv2: async ([user, authenticatorChallenge, peerChallenge, ntResponse, ident]) => {
+    const result = await client.authenticate([...mschapv2Attributes({ userName: user, authenticatorChallenge: hex(authenticatorChallenge), peerChallenge: hex(peerChallenge), ntResponse: hex(ntResponse), ident }), ...nas]);
+    const v = mschapv2Verdict(result);
+    return v.ok
+      ? { ...summary(result), authenticatorResponse: v.authenticatorResponse, sendKey: Buffer.from(v.sendKey?.reveal() ?? []).toString('hex'), recvKey: Buffer.from(v.recvKey?.reveal() ?? []).toString('hex') }
+      : { ...summary(result), reason: v.reason, error: v.error };
+  },
+  account: async ([record]) => summary(await client.account(accountingAttributes({ ...(record as AccountingRecord), nas: { identifier: 'postern-lab' }, inputOctets: BigInt(record.inputOctets ?? 0), outputOctets: BigInt(record.outputOctets ?? 0) }))),
+  counters: () => ({ counters: client.counters(), events }),
+};
+
+let queue = Promise.resolve();
+createInterface({ input: process.stdin }).on('line', (line) => {
+  // Answers leave in the order the calls came, each after its own request completes.
+  queue = queue.then(async () => {
+    try {
+      const { call, args = [] } = JSON.parse(line) as { call: string; args?: unknown[] };
+      const fn = calls[call];
+      if (!fn) throw new Error(`unknown call ${call}`);
+      process.stdout.write(`ok ${JSON.stringify((await fn(args)) ?? null)}\n`);
+    } catch (error) {
+      process.stdout.write(`error ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+  });
+}).on('close', () => client.close());
+process.stdout.write('ready\n');
