@@ -1,9 +1,11 @@
 // Issue 17, the rest of a router's settings in a real browser (Debian's Chromium) against `postern run`
 // on loopback: each form saves and an invalid value is refused at its field (listeners and the ports to
-// open, IKEv2 proposals, DNS, time, clients' DNS, dynamic DNS, HTTPS with HTTP redirected), then Maintenance: ping and
+// open, IKEv2 proposals, DNS, time, clients' DNS, dynamic DNS; a fresh box on HTTPS with HTTP redirected, then turned off), then Maintenance: ping and
 // traceroute to loopback, export, import previewed, and reboot (a restart of the service here).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { request } from 'node:http';
+import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import t from 'tap';
@@ -44,6 +46,15 @@ const plainGet = (port: number, path: string) =>
     }).on('error', fail).end();
   });
 
+/** The certificate the port serves, checked against the box's own CA (no name check: the test dials 127.0.0.1). */
+const servedCertificate = (port: number, ca: string) =>
+  new Promise<{ authorized: boolean; fingerprint: string }>((done, fail) => {
+    const socket = connect({ host: '127.0.0.1', port, ca, checkServerIdentity: () => undefined }, () => {
+      done({ authorized: socket.authorized, fingerprint: socket.getPeerCertificate().fingerprint256 });
+      socket.end();
+    }).on('error', fail);
+  });
+
 t.test('issue 17: router settings save and refuse at their fields; maintenance tools work', { skip }, async (t) => {
   const started = Date.now();
   const state = mkdtempSync(join(tmpdir(), 'postern-ui17s-'));
@@ -57,7 +68,13 @@ t.test('issue 17: router settings save and refuse at their fields; maintenance t
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`http://127.0.0.1:${port}/`);
+  // A fresh box: http:// is redirected to https:// on the same Host and port, served with the gateway certificate.
+  t.same(await plainGet(port, '/'), { status: 308, location: `https://127.0.0.1:${port}/` }, 'a fresh box redirects plain HTTP to HTTPS on the same port');
+  const landed = await page.goto(`http://127.0.0.1:${port}/`);
+  t.equal(page.url(), `https://127.0.0.1:${port}/`, 'the browser lands on https://');
+  t.equal((await landed?.securityDetails())?.issuer, 'Postern CA', 'Chromium got a certificate from the box\'s CA');
+  const served = await servedCertificate(port, readFileSync(join(state, 'pki', 'ca.pem'), 'utf8'));
+  t.same(served, { authorized: true, fingerprint: new X509Certificate(readFileSync(join(state, 'pki', 'server.pem'), 'utf8')).fingerprint256 }, 'the gateway certificate, valid under the box\'s CA');
   const setup = page.getByRole('form', { name: 'first-boot setup' });
   await setup.waitFor(WAIT);
   await setup.locator('input[name=password]').fill(ADMIN);
@@ -90,6 +107,12 @@ t.test('issue 17: router settings save and refuse at their fields; maintenance t
   await listeners.getByRole('status').filter({ hasText: 'Listener settings saved' }).waitFor(WAIT);
   await listeners.locator('input[name=listener-l2tp]').click();
   await t.resolves(open.filter({ hasText: 'L2TP/IPsec clients' }).waitFor(WAIT), 'with the key, L2TP is on and in the hint');
+  // Plain L2TP (issue 20): a switch shown while L2TP is on, warned about as insecure when turned on.
+  await listeners.locator('input[name=l2tp-allow-plain]').click();
+  await t.resolves(listeners.getByRole('status', { name: 'warnings' }).filter({ hasText: 'plain L2TP is accepted outside IPsec' }).waitFor(WAIT), 'plain L2TP allowed, with its insecure warning');
+  await listeners.locator('input[name=l2tp-allow-plain]:checked').waitFor(WAIT);
+  await listeners.locator('input[name=l2tp-allow-plain]').click();
+  await listeners.locator('input[name=l2tp-allow-plain]:not(:checked)').waitFor(WAIT);
   await listeners.locator('input[name=listener-l2tp]').click();
   await open.filter({ hasNotText: 'L2TP/IPsec clients' }).waitFor(WAIT);
 
@@ -172,14 +195,15 @@ t.test('issue 17: router settings save and refuse at their fields; maintenance t
   await screenshot(page, '17-10-router-settings');
   t.equal(await sideways(page), 0, 'Settings fit a phone screen');
 
-  // HTTPS: switched on, the page moves to https:// on the same port, plain HTTP is redirected.
+  // HTTPS: on (fresh box), switched off: the page moves to http:// on the same port, which is served.
   const web = page.getByRole('form', { name: 'management' });
-  await web.locator('input[name=management-https]').check();
+  t.ok(await web.locator('input[name=management-https]').isChecked(), 'the Web UI card shows HTTPS on');
+  await web.locator('input[name=management-https]').uncheck();
   await web.locator('button[type=submit]').click();
-  await page.waitForURL(`https://127.0.0.1:${port}/**`, WAIT);
-  t.same(await plainGet(port, '/'), { status: 308, location: `https://127.0.0.1:${port}/` }, 'plain HTTP is redirected to HTTPS on the same port');
+  await page.waitForURL(`http://127.0.0.1:${port}/**`, WAIT);
+  t.equal((await plainGet(port, '/')).status, 200, 'HTTPS off: plain HTTP is served, not redirected');
   await page.getByRole('form', { name: 'management' }).waitFor(WAIT);
-  t.ok(await page.locator('input[name=management-https]').isChecked(), 'the page, now over HTTPS, shows it on');
+  t.notOk(await page.locator('input[name=management-https]').isChecked(), 'the page, now over HTTP, shows it off');
 
   // Maintenance: ping and traceroute to loopback, an injected host refused at its field.
   await page.click('nav >> text=Maintenance');
@@ -227,7 +251,7 @@ t.test('issue 17: router settings save and refuse at their fields; maintenance t
   await t.resolves(page.getByRole('region', { name: 'reboot' }).getByRole('status').filter({ hasText: 'Restarting the service' }).waitFor(WAIT), 'the page says what happens');
   await p.waitFor((r) => r['msg'] === 'web listening' && p.records.filter((x) => x['msg'] === 'web listening').length > listening, 30_000);
   const again = p.records.filter((r) => r['msg'] === 'web listening').at(-1)!;
-  t.same([again['port'], again['https']], [port, true], 'the service came back on the same port, over HTTPS');
+  t.same([again['port'], again['https']], [port, false], 'the service came back on the same port, over plain HTTP as set');
   await t.resolves(page.getByRole('form', { name: 'login' }).waitFor({ timeout: 30_000 }), 'and the page, back, asks to log in again');
   t.same(errors, [], 'no script errors in the page');
   t.comment(`wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);

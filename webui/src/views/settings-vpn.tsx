@@ -13,7 +13,7 @@ type IkeAuth = 'eap-mschapv2' | 'certificate' | 'psk';
 interface Listeners {
   ikev2: { enabled: boolean; auth: IkeAuth; psk?: string; proposals: { ike: string[]; esp: string[] }; mobike: boolean; fragmentation: boolean };
   sstp: { enabled: boolean; port: number; mppe: 'off' | 'allow' | 'require' };
-  l2tp: { enabled: boolean; psk: string };
+  l2tp: { enabled: boolean; psk: string; allowPlain?: boolean };
   pptp: { enabled: boolean };
 }
 interface PortToOpen {
@@ -44,12 +44,21 @@ export function ListenersCard() {
   };
   useEffect(() => void load(), []);
   if (!listeners) return null;
+  // The switches apply at once, in safe mode when it is ticked (switching off the listener the
+  // technician came in through, say, comes back by itself unless confirmed).
+  const applied = async () => {
+    safe.sent();
+    await load();
+  };
   const toggle = (name: keyof Listeners, enabled: boolean) =>
     change.run(async () => {
-      const r = await api<{ warning?: string; warnings?: unknown[] }>('PUT', `/listeners/${name}`, { enabled });
+      const r = await api<{ warning?: string; warnings?: unknown[] }>('PUT', safe.path(`/listeners/${name}`), { enabled });
       // PPTP's own warning goes first in the banner.
       return { warnings: [...(r.warning ? [{ path: `listeners.${name}.enabled`, message: r.warning }] : []), ...(r.warnings ?? [])] };
-    }, `${name} ${enabled ? 'enabled' : 'disabled'}`, load);
+    }, `${name} ${enabled ? 'enabled' : 'disabled'}`, applied);
+  // Issue 20: L2TP outside IPsec, for tests and trusted links; the API's insecure warning shows in the banner.
+  const allowPlain = (allow: boolean) =>
+    change.run(async () => ({ warnings: (await api<{ warnings?: unknown[] }>('PUT', safe.path('/listeners/l2tp'), { allowPlain: allow })).warnings ?? [] }), `plain L2TP ${allow ? 'allowed' : 'refused'}`, applied);
   const savePort = (e: Event) => {
     e.preventDefault();
     // A number the API checks (1-65535); text that is not one is sent as is and refused at the field.
@@ -70,9 +79,14 @@ export function ListenersCard() {
       <h2>Listeners</h2>
       <Message text={change.message?.text} kind={change.message?.kind} />
       <WarningBanner issues={change.issues} />
+      {safe.control}
+      <p class="hint">Safe mode covers the switches, which apply at once, and Save below.</p>
       {NAMES.map(([name, label]) => (
         <label key={name} class="switch"><input type="checkbox" name={`listener-${name}`} checked={listeners[name].enabled} onChange={(e) => void toggle(name, e.currentTarget.checked)} /> {label}</label>
       ))}
+      {listeners.l2tp.enabled ? (
+        <label class="switch"><input type="checkbox" name="l2tp-allow-plain" checked={listeners.l2tp.allowPlain === true} onChange={(e) => void allowPlain(e.currentTarget.checked)} /> Also plain L2TP without IPsec (insecure: tests and trusted links only)</label>
+      ) : null}
       <p class="hint">IKEv2 and L2TP/IPsec use UDP 500 and 4500, fixed by the protocol.</p>
       <Field label="SSTP port (TCP)" error={errors['port']} warning={warnings['port']} hint="443 passes most firewalls; another port needs the client to name it">
         <input name="sstp-port" inputMode="numeric" value={port} onInput={(e) => setPort(e.currentTarget.value)} />
@@ -88,7 +102,6 @@ export function ListenersCard() {
         <input name="l2tp-psk" type="password" autoComplete="new-password" value={l2tpPsk} onInput={(e) => setL2tpPsk(e.currentTarget.value)} />
       </Field>
       <Elsewhere issues={change.issues} />
-      {safe.control}
       <button type="submit">Save</button>
       <h3>Ports to open on the upstream router</h3>
       {open.length === 0 ? <p class="hint">Nothing: no listener is enabled.</p> : (
