@@ -37,6 +37,7 @@ import { followWanChange } from './network/wan-follow.ts';
 import { WanNetwork } from './network/wan-network.ts';
 import { wipeStateDir } from './system/factory-reset.ts';
 import { notAvailable, type SiteHealth, type SiteTestResult } from './sites/site-test.ts';
+import { listenerAvailability, siteUnavailableReason } from './sites/availability.ts';
 import { createSafeMode, revertLeftPending } from './config/safe-mode-wiring.ts';
 import type { SafeMode } from './config/safe-mode.ts';
 
@@ -62,9 +63,6 @@ export interface ServiceOptions {
   /** Kept by a factory reset though inside the state directory (the runtime directory of the loaded driver). */
   readonly keepOnFactoryReset?: readonly string[];
 }
-
-/** Protocol listeners that a configuration can enable; each arrives with its own issue. */
-const LISTENERS_IN_THIS_BUILD: ReadonlySet<string> = new Set(['ikev2', 'sstp']);
 
 /** The running gateway: the configuration store, and the supervisor that makes the config true. */
 export class Service {
@@ -262,15 +260,19 @@ export class Service {
     return out;
   }
 
-  /** Site-to-site IKEv2 tunnels, up or not, for the status report. */
-  #siteTunnels(): Array<{ name: string; state: string; rxBytes: number; txBytes: number }> {
+  /** Site-to-site tunnels, up or not, for the status report; a site this build cannot run says why. */
+  #siteTunnels(): Array<{ name: string; state: string; rxBytes: number; txBytes: number; reason?: string }> {
     const up = new Map(this.siteStates().map((s) => [s.name, s]));
-    return this.store.current().config.sites.filter((s) => s.enabled).map((s) => ({ name: s.name, state: up.get(s.name)?.state ?? 'down', rxBytes: up.get(s.name)?.rxBytes ?? 0, txBytes: up.get(s.name)?.txBytes ?? 0 }));
+    return this.store.current().config.sites.filter((s) => s.enabled).map((s) => {
+      const reason = siteUnavailableReason(s);
+      return { name: s.name, state: up.get(s.name)?.state ?? 'down', rxBytes: up.get(s.name)?.rxBytes ?? 0, txBytes: up.get(s.name)?.txBytes ?? 0, ...(reason ? { reason } : {}) };
+    });
   }
 
-  /** Every site tunnel that is up or being dialed: IKEv2, and SSTP both dialing and answering. */
+  /** Every site tunnel that is up or being dialed: IKEv2, SSTP both dialing and answering; and, as 'unavailable', enabled sites of a protocol this build does not run (issue 25). */
   siteStates(): Array<{ name: string; state: string; rxPackets: number; txPackets: number; rxBytes: number; txBytes: number }> {
-    return [...this.ike.siteStates(), ...this.sstp.siteStates(), ...this.sstpSites.siteStates()];
+    const unavailable = this.store.current().config.sites.filter((s) => s.enabled && siteUnavailableReason(s)).map((s) => ({ name: s.name, state: 'unavailable', rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 }));
+    return [...this.ike.siteStates(), ...this.sstp.siteStates(), ...this.sstpSites.siteStates(), ...unavailable];
   }
 
   /** A site's Test (issue 17): IKEv2 and SSTP sites that dial; other protocols are not in this build. */
@@ -279,13 +281,16 @@ export class Service {
     if (!site) return undefined;
     if (!site.enabled) return notAvailable(name, site.protocol, 'the site is disabled');
     if (site.protocol === 'ikev2' || site.protocol === 'ikev1') return (await this.ike.testSite(name)) ?? notAvailable(name, site.protocol, `${site.protocol === 'ikev1' ? 'IKEv1' : 'IKEv2'} is not running (${this.ike.status().detail ?? this.ike.status().state})`);
-    if (site.protocol !== 'sstp') return notAvailable(name, site.protocol);
+    if (site.protocol !== 'sstp') return notAvailable(name, site.protocol, siteUnavailableReason(site));
     if (!site.initiate) return notAvailable(name, site.protocol, 'this site answers calls and does not dial: test it from the other gateway');
     return (await this.sstpSites.testSite(name)) ?? notAvailable(name, site.protocol, `SSTP sites are not running (${this.sstpSites.status().detail ?? this.sstpSites.status().state})`);
   }
 
   /** The last failure of a site in the doctor's words, and its next dial while down (issue 17). */
   siteHealth(name: string): SiteHealth {
+    const site = this.store.current().config.sites.find((s) => s.name === name);
+    const reason = site?.enabled ? siteUnavailableReason(site) : undefined;
+    if (reason) return { reason };
     const problem = this.problems.list({ site: name })[0];
     const sstp = this.sstpSites.siteStates().find((s) => s.name === name);
     const retry = sstp?.nextRetryAt ?? this.ike.nextRetry(name);
@@ -426,7 +431,7 @@ export class Service {
     const out: Record<string, string> = {};
     for (const [name, listener] of Object.entries(config.listeners) as Array<[string, { enabled: boolean }]>) {
       if (!listener.enabled) out[name] = 'disabled';
-      else out[name] = LISTENERS_IN_THIS_BUILD.has(name) ? 'enabled' : 'enabled, not available in this build';
+      else out[name] = listenerAvailability(name)?.runs === true ? 'enabled' : 'enabled, not available in this build';
     }
     return out;
   }

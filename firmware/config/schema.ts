@@ -122,7 +122,7 @@ const listeners = obj('Listeners', {
 
 const site = obj('Site-to-site peer', {
   name: str('Name', { format: 'name' }),
-  protocol: str('Protocol', { enum: ['ikev2', 'ikev1', 'sstp', 'l2tp', 'pptp', 'gre'], default: 'ikev2', help: 'ikev1: for peers that speak only IKEv1 (Main Mode, tunnel mode)' }),
+  protocol: str('Protocol', { enum: ['ikev2', 'ikev1', 'sstp', 'l2tp', 'pptp', 'gre'], default: 'ikev2', help: 'ikev1: for peers that speak only IKEv1 (Main Mode, tunnel mode); gre: a plain GRE interface (not encrypted); l2tp, pptp: kept but not available in this build' }),
   remote: str('Remote gateway', { format: 'host' }),
   port: int('Port (SSTP)', 1, 65535, { optional: true, help: '443 when empty' }),
   localSubnets: list('Local subnets', str('Subnet', { format: 'cidr4' }), 32),
@@ -138,6 +138,17 @@ const site = obj('Site-to-site peer', {
   }, { optional: true, help: 'An IKEv1 site\'s own proposals; strong defaults when empty' }),
   aggressive: bool('Aggressive Mode (IKEv1, insecure)', false, { optional: true, help: 'For peers that accept only Aggressive Mode: it sends the PSK hash in the clear, where it can be cracked offline' }),
   pfs: str('Perfect forward secrecy (IKEv2)', { enum: ['auto', 'on', 'off'], optional: true, help: 'auto (when empty): each child rekey offers a fresh Diffie-Hellman and lets the peer decide; on: required; off: never' }),
+  // Issue 25: each GRE site is its own point-to-point interface gre-<site>, for routing daemons and static routes.
+  gre: obj('GRE tunnel', {
+    address: str('Tunnel address', { format: 'address4', help: 'This end of the point-to-point link with its prefix length, e.g. 10.255.0.1/30' }),
+    peerAddress: str('Peer tunnel address', { format: 'ipv4', optional: true, help: 'The other host of a /30 or /31 when empty' }),
+    mtu: int('MTU', 576, 9000, { optional: true, help: '1476 when empty (1472 with a key): 1500 less the outer IPv4 and GRE headers' }),
+    key: int('Key', 0, 4294967295, { optional: true, help: 'RFC 2890: both ends send and require the same key; no key when empty' }),
+    checksum: bool('Send checksums', false, { optional: true, help: 'Received checksums are always checked' }),
+    sequence: bool('Send sequence numbers', false, { optional: true }),
+    keepaliveSeconds: int('Keepalive interval (seconds)', 0, 3600, { optional: true, help: '10 when empty; 0: no keepalives (the site counts as up)' }),
+    keepaliveRetries: int('Keepalive retries', 1, 255, { optional: true, help: '3 when empty: unanswered probes before the site is down' }),
+  }, { optional: true, help: 'GRE sites only' }),
   initiate: bool('Initiate', true),
   enabled: bool('Enabled', true),
 });

@@ -130,8 +130,30 @@ export interface SiteConfig {
   aggressive?: boolean;
   /** IKEv2 child rekeys: absent means 'auto'. */
   pfs?: 'auto' | 'on' | 'off';
+  /** GRE sites only (issue 25): the point-to-point interface and its framing. */
+  gre?: GreSiteConfig;
   initiate: boolean;
   enabled: boolean;
+}
+
+/** A GRE site's interface `gre-<site>` (RFC 2784/2890): plain GRE is not encrypted. */
+export interface GreSiteConfig {
+  /** This end's tunnel address with the link's prefix length, e.g. 10.255.0.1/30. */
+  address: string;
+  /** The peer's tunnel address; absent: the other host of a /30 or /31. */
+  peerAddress?: string;
+  /** The interface's MTU; absent: 1476 (1472 with a key), what 1500 leaves after the outer IPv4 and GRE headers. */
+  mtu?: number;
+  /** RFC 2890 key, sent and required; absent: none. */
+  key?: number;
+  /** Send checksums (RFC 2784 §2.5); received ones are always checked. */
+  checksum?: boolean;
+  /** Send sequence numbers (RFC 2890 §2.2). */
+  sequence?: boolean;
+  /** Seconds between keepalive probes while nothing arrives; absent: 10; 0: off (the site is then up while configured). */
+  keepaliveSeconds?: number;
+  /** Probes without an answer before the site is down; absent: 3. */
+  keepaliveRetries?: number;
 }
 
 export interface CertificatesConfig {

@@ -3,6 +3,7 @@ import { FORMAT_CHECKS } from './formats.ts';
 import { missingInterfaceWarnings, networkOverlapWarnings, type BoxContext } from './network-rules.ts';
 import { publicIdentityWarnings } from './public-identity.ts';
 import { crossFieldErrors, insecureChoices } from './rules.ts';
+import { siteProtocolErrors, unavailableWarnings } from './site-protocol-rules.ts';
 import type { Field } from './schema-types.ts';
 import { configSchema } from './schema.ts';
 import type { ConfigIssue, PosternConfig } from './types.ts';
@@ -22,9 +23,10 @@ export function validateConfig(doc: unknown, box: BoxContext = {}): ValidationRe
   const config = doc as PosternConfig;
   // Cross-field rules read a well-formed document; on a malformed one they run as far as they can,
   // and add nothing where a field of their path was already reported.
-  const crossErrors = bestEffort(() => crossFieldErrors(config));
+  const crossErrors = [...bestEffort(() => crossFieldErrors(config)), ...bestEffort(() => siteProtocolErrors(config))];
   const warnings = [
     ...bestEffort(() => insecureChoices(config)),
+    ...bestEffort(() => unavailableWarnings(config)),
     ...bestEffort(() => networkOverlapWarnings(config)),
     ...bestEffort(() => publicIdentityWarnings(config)),
     ...(box.interfaces ? bestEffort(() => missingInterfaceWarnings(config, box.interfaces as readonly string[])) : []),

@@ -154,4 +154,6 @@ export interface SiteHealth {
   readonly lastError?: { readonly time: string; readonly cause: string; readonly explanation: string; readonly fix: string; readonly detail: string };
   /** ISO 8601 time of the next dial while the site is down. */
   readonly nextRetry?: string;
+  /** Why the site does not run at all (state 'unavailable'): its protocol is not in this build (issue 25). */
+  readonly reason?: string;
 }

@@ -84,6 +84,8 @@ export interface TunnelStatus {
   readonly state: string;
   readonly rxBytes: number;
   readonly txBytes: number;
+  /** State 'unavailable': why the site does not run (its protocol is not in this build, issue 25). */
+  readonly reason?: string;
 }
 
 /** Periodic health. Byte counters are totals since the interface or tunnel came up. */

@@ -87,7 +87,7 @@ t.test('insecure choices are warnings, not errors', async (t) => {
   const r = validateConfig(withChange((c) => {
     c.listeners.pptp.enabled = true;
     c.listeners.l2tp = { enabled: true, psk: 'group-secret', pool: 'clients' };
-    c.sites = [{ name: 'old', protocol: 'gre', remote: '198.51.100.1', localSubnets: [], remoteSubnets: [], auth: 'psk', initiate: false, enabled: true }];
+    c.sites = [{ name: 'old', protocol: 'gre', remote: '198.51.100.1', localSubnets: [], remoteSubnets: [], auth: 'psk', gre: { address: '10.255.0.1/30' }, initiate: false, enabled: true }];
   }));
   t.ok(r.ok);
   t.same(r.warnings.filter((w) => w.code === 'insecure' || w.code === 'weak').map((w) => w.path).sort(), ['listeners.ikev2.proposals.ike[5]', 'listeners.l2tp.psk', 'listeners.pptp.enabled', 'sites[0].protocol']);

@@ -163,6 +163,7 @@ export function SitesView() {
                       </div>
                     ) : null}
                     {s.reason ? <small class="reason" data-reason={s.state}>{s.reason}</small> : null}
+                    {s.reason ? <small class="reason" data-reason={s.state}>{s.reason}</small> : null}
                     {s.nextRetry ? <small class="retry" data-next-retry={s.nextRetry}>Next try {inTime(s.nextRetry)} ({new Date(s.nextRetry).toLocaleTimeString()})</small> : null}
                   </td>
                   <td>{s.rxPackets} / {s.txPackets}</td>

@@ -1,0 +1,46 @@
+// Issue 25: a site whose protocol this build does not run is reported, per site, as 'unavailable'
+// with the reason: in the service's site states and health, and in GET /api/v1/sites of the real
+// service (web only, in process).
+import { join } from 'node:path';
+import t from 'tap';
+import { ConfigStore } from '../../../firmware/config/store.ts';
+import { createLogger } from '../../../firmware/log/logger.ts';
+import { Service } from '../../../firmware/service.ts';
+import { tempDir } from '../../helpers/tmp.ts';
+
+const ADMIN = 'Field-Tech-Pass-77';
+
+t.test('l2tp and pptp sites: unavailable with the reason in the service and the API; a disabled one is just disabled', async (t) => {
+  const stateDir = tempDir(t);
+  const seed = await ConfigStore.open(join(stateDir, 'config'), { logger: createLogger({ sink: () => {} }) });
+  const config = structuredClone(seed.current().config);
+  const site = { remote: '198.51.100.7', localSubnets: ['192.168.1.0/24'], auth: 'psk' as const, psk: 'a-long-site-secret-1', initiate: true };
+  config.sites = [
+    { ...site, name: 'old-l2tp', protocol: 'l2tp', remoteSubnets: ['10.8.0.0/24'], enabled: true },
+    { ...site, name: 'old-pptp', protocol: 'pptp', remoteSubnets: ['10.9.0.0/24'], enabled: true },
+    { ...site, name: 'off-pptp', protocol: 'pptp', remoteSubnets: ['10.7.0.0/24'], enabled: false },
+  ];
+  config.system.management.https = false;
+  await seed.write(config, { author: 'test' });
+  const service = await Service.start({ stateDir, logger: createLogger({ sink: () => {} }), management: { host: '127.0.0.1', port: 0 }, only: ['web'] });
+  t.teardown(() => service.stop());
+
+  t.match(service.siteStates().map((s) => [s.name, s.state]), [['old-l2tp', 'unavailable'], ['old-pptp', 'unavailable']]);
+  t.match(service.siteHealth('old-l2tp'), { reason: /^not available in this build: .*L2TP/ });
+  t.same(service.siteHealth('off-pptp'), {});
+  const tested = await service.testSite('old-pptp');
+  t.match(tested, { available: false, reason: /^not available in this build: .*PPTP/ });
+
+  const base = `http://127.0.0.1:${String(service.web.address()?.port)}/api/v1`;
+  const json = { 'content-type': 'application/json', origin: base.replace('/api/v1', '') };
+  t.equal((await fetch(`${base}/setup`, { method: 'POST', headers: json, body: JSON.stringify({ password: ADMIN }) })).status, 201);
+  const login = await fetch(`${base}/login`, { method: 'POST', headers: json, body: JSON.stringify({ password: ADMIN }) });
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const { sites } = await (await fetch(`${base}/sites`, { headers: { cookie } })).json() as { sites: Array<Record<string, unknown>> };
+  t.match(sites, [
+    { name: 'old-l2tp', protocol: 'l2tp', state: 'unavailable', reason: /^not available in this build/ },
+    { name: 'old-pptp', protocol: 'pptp', state: 'unavailable', reason: /^not available in this build/ },
+    { name: 'off-pptp', state: 'disabled' },
+  ]);
+  t.notOk('reason' in (sites[2] ?? {}), 'a disabled site has no reason');
+});
