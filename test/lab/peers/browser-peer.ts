@@ -7,7 +7,6 @@ import { launchBrowser, screenshot } from '../../helpers/browser.ts';
 const config = JSON.parse(process.argv[2] ?? '{}') as { base: string; password: string };
 const browser = await launchBrowser();
 const page = await (await browser.newContext()).newPage();
-page.on('dialog', (d) => void d.accept()); // the Disconnect confirmation
 await page.goto(config.base);
 await page.getByRole('form', { name: 'login' }).waitFor({ timeout: 20_000 });
 await page.fill('input[name=password]', config.password);
@@ -27,6 +26,8 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     }
     if (command === 'disconnect') {
       await row(arg).getByRole('button', { name: 'Disconnect' }).click();
+      // Asked in the page's own dialog, whose action names the user.
+      await page.getByRole('dialog', { name: `Disconnect ${arg}?` }).getByRole('button', { name: `Disconnect ${arg}` }).click();
       await row(arg).waitFor({ state: 'detached', timeout: 30_000 });
       return 'gone';
     }
