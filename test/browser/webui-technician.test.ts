@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { plainHttpBox } from '../helpers/plain-http-box.ts';
 import { decodePng, inkIn } from '../helpers/png.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
@@ -30,6 +31,7 @@ const apiCall = (page: Page, method: string, path: string, body?: unknown): Prom
 
 t.test('issue 17: logs, history, safe mode and site tests in the browser', { skip }, async (t) => {
   const state = mkdtempSync(join(tmpdir(), 'postern-tech-'));
+  await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 30_000);
@@ -175,6 +177,19 @@ t.test('issue 17: logs, history, safe mode and site tests in the browser', { ski
     t.equal(((await apiCall(page, 'GET', '/interfaces')).body['lan'] as { address: string }).address, '192.168.1.3/24', 'confirmed: the change stays');
     t.equal((await apiCall(page, 'PUT', '/interfaces?confirmWithin=2', { lan: { address: original } })).status, 400, 'confirmWithin under 5 s is refused');
     await apiCall(page, 'PUT', '/interfaces', { lan: { address: original } });
+
+    // A listener switch applies at once, through safe mode when ticked: IKEv2 flipped, not confirmed, flips back.
+    const listeners = page.getByRole('form', { name: 'listeners' });
+    const ikev2 = async () => ((await apiCall(page, 'GET', '/listeners')).body['listeners'] as { ikev2: { enabled: boolean } }).ikev2.enabled;
+    const before = await ikev2();
+    await listeners.locator('input[name=safe-mode]').check();
+    await listeners.locator('input[name=safe-mode-seconds]').fill('5');
+    await listeners.locator('input[name=listener-ikev2]').click();
+    await banner.filter({ hasText: 'unless you confirm it' }).waitFor(WAIT);
+    t.equal(await ikev2(), !before, 'the IKEv2 switch applied at once, in safe mode');
+    await banner.filter({ hasText: 'Safe mode reverted the configuration' }).waitFor({ timeout: 20_000 });
+    t.equal(await ikev2(), before, 'not confirmed: the listener is back as it was');
+    await banner.locator('button[name=safe-mode-dismiss]').click();
   });
 
   await t.test('sites: state, last error, and the Test button', async (t) => {
