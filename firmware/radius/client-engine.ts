@@ -332,7 +332,7 @@ export class RadiusClientEngine {
     const probe = this.#probes.get(server.spec.name);
     if (!probe?.authenticator || probe.identifier !== packet.identifier) return this.#drop(server, 'unknownIdentifier', `id ${packet.identifier} answers no probe`);
     const check = checkResponse(bytes, probe.authenticator, server.spec.secret);
-    if (check !== 'ok') return this.#drop(server, 'badAuthenticators', `Status-Server answer: ${check}`);
+    if (check !== 'ok') return this.#drop(server, check === 'missing-message-authenticator' ? 'missingMessageAuthenticator' : 'badAuthenticators', `Status-Server answer: ${check}`);
     if (packet.code !== Code.AccessAccept) return this.#drop(server, 'malformed', `Status-Server answered with ${codeName(packet.code)}`);
     this.#revive(server, 'answered Status-Server');
   }

@@ -3,7 +3,8 @@
 // the peer would and the MPPE keys decrypted and equal to RFC 3079's derivation from the password;
 // a wrong NT-Response refused with MS-CHAP-Error 691; accounting Start/Stop written to FreeRADIUS's
 // detail file; the first server killed and the client failing over to the second; an Accept
-// without Message-Authenticator refused (Blast-RADIUS).
+// without Message-Authenticator refused (Blast-RADIUS); the first server, started again, revived by
+// its answer to Status-Server (RFC 5997).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,6 +46,7 @@ t.test('RADIUS client against FreeRADIUS: PAP, MS-CHAPv2 with MPPE keys, account
     servers: [{ name: 'radius1', address: '10.9.1.1', secret: 'secret-one' }, { name: 'radius2', address: '10.9.2.1', secret: 'secret-two' }],
     initialTimeoutMs: 300,
     maxRetransmits: 1,
+    statusServerIntervalMs: 500,
   }));
 
   t.match(await peer.call('pap', USER, PASSWORD), { outcome: 'accept', server: 'radius1', framedIp: '10.10.0.5' }, 'PAP accepted with its Framed-IP-Address');
@@ -84,8 +86,13 @@ t.test('RADIUS client against FreeRADIUS: PAP, MS-CHAPv2 with MPPE keys, account
   t.match(counters, { radius1: { alive: false, timeouts: 1, accepts: 2, rejects: 2, badAuthenticators: 0, missingMessageAuthenticator: 0 }, radius2: { alive: true, accepts: 2 } });
   t.match(events, [/^radius1 down/]);
 
+  // RFC 5997: the dead server, started again, answers a Status-Server probe and is first again.
+  await FreeRadius.start(lab, 'radius1', { address: '10.9.1.1', clients: [{ name: 'postern', network: '10.9.1.0/24', secret: 'secret-one' }], users, replyMessageAuthenticator });
+  await waitUntil('radius1 revived by Status-Server', 5000, async () => (await peer.call('counters')).events.some((e: string) => /^radius1 up: answered Status-Server/.test(e)));
+  t.match(await peer.call('pap', USER, PASSWORD), { outcome: 'accept', server: 'radius1' }, 'revived by its answer to Status-Server, radius1 is used again');
+
   // Blast-RADIUS (CVE-2024-3596): a right password, but the Accept lacks Message-Authenticator.
   t.match(await peer.call('pap', 'mallory', PASSWORD), { outcome: 'timeout' }, 'an Access-Accept without Message-Authenticator is not believed');
-  t.ok((await peer.call('counters')).counters.radius2.missingMessageAuthenticator >= 1, 'and counted');
+  t.ok((await peer.call('counters')).counters.radius1.missingMessageAuthenticator >= 1, 'and counted');
   t.notMatch(radius2.log(), /secret-two/, 'sanity: nothing of ours printed the secret in the server log');
 });

@@ -24,11 +24,12 @@ export interface RadiusSpec {
   readonly replyMessageAuthenticator?: 'always' | { readonly exceptUser: string };
 }
 
-function signReplies(spec: RadiusSpec): string {
+/** `update reply` adding Message-Authenticator, which the encoder fills in; `always` for Status-Server (no User-Name). */
+function signReplies(spec: RadiusSpec, always = false): string {
   const m = spec.replyMessageAuthenticator;
   if (!m) return '';
   const update = 'update reply {\n      &Message-Authenticator := 0x00\n    }';
-  return m === 'always' ? `    ${update}\n` : `    if (&User-Name != ${quote(m.exceptUser)}) {\n      ${update}\n    }\n`;
+  return m === 'always' || always ? `    ${update}\n` : `    if (&User-Name != ${quote(m.exceptUser)}) {\n      ${update}\n    }\n`;
 }
 
 const quote = (s: string): string => `"${s.replace(/["\\]/g, '\\$&')}"`;
@@ -115,6 +116,9 @@ server default {
     mschap
     chap
     pap
+    Autz-Type Status-Server {
+${signReplies(spec, true)}      ok
+    }
   }
   authenticate {
     Auth-Type PAP {

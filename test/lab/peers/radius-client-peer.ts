@@ -15,6 +15,7 @@ interface Config {
   readonly servers: ReadonlyArray<{ name: string; address: string; secret: string }>;
   readonly initialTimeoutMs: number;
   readonly maxRetransmits: number;
+  readonly statusServerIntervalMs: number;
 }
 const config = JSON.parse(process.argv[2] ?? '{}') as Config;
 const events: string[] = [];
@@ -22,6 +23,7 @@ const client = await RadiusClient.open({
   servers: config.servers.map((s) => ({ name: s.name, address: s.address, authPort: 1812, acctPort: 1813, secret: new Secret(Buffer.from(s.secret)) })),
   initialTimeoutMs: config.initialTimeoutMs,
   maxRetransmits: config.maxRetransmits,
+  statusServerIntervalMs: config.statusServerIntervalMs,
   onServerState: (server, up, why) => events.push(`${server} ${up ? 'up' : 'down'}: ${why}`),
   log: createLogger({ sink: (r) => process.stdout.write(`log ${JSON.stringify(r)}\n`) }),
 });
