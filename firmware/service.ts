@@ -128,7 +128,9 @@ export class Service {
       api: this.api,
       tls: () => {
         const pki = loadOrCreatePki(options.stateDir, this.store.current().config.certificates, options.logger.child('pki'));
-        return { cert: `${pki.server.certificatePem}\n${pki.ca.certificatePem}`, key: pki.server.keyPem.reveal() };
+        // An ACME or imported certificate carries its own chain; Postern's CA is appended for its own.
+        const publicCa = pki.server.acme === true || pki.server.imported === true;
+        return { cert: publicCa ? pki.server.certificatePem : `${pki.server.certificatePem}\n${pki.ca.certificatePem}`, key: pki.server.keyPem.reveal(), publicCa };
       },
       ...(options.management ? { override: options.management } : {}),
     });
@@ -295,7 +297,7 @@ export class Service {
     const sstp = this.sstpSites.siteStates().find((s) => s.name === name);
     const retry = sstp?.nextRetryAt ?? this.ike.nextRetry(name);
     const lastError = problem
-      ? { time: problem.time, cause: problem.cause, explanation: problem.explanation, fix: problem.fix, detail: problem.detail }
+      ? { time: problem.lastTime, cause: problem.cause, explanation: problem.explanation, fix: problem.fix, detail: problem.detail, problemId: problem.id, count: problem.count }
       : sstp?.lastError ? { time: sstp.lastError.time, cause: 'sstp-call-ended', explanation: 'The SSTP call to the peer failed or ended.', fix: 'Press Test to see which step fails.', detail: sstp.lastError.reason } : undefined;
     return { ...(lastError ? { lastError } : {}), ...(retry !== undefined ? { nextRetry: new Date(retry).toISOString() } : {}) };
   }

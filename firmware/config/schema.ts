@@ -48,7 +48,12 @@ const system = obj('System', {
   management: obj('Management', {
     listen: str('Listen address', { format: 'ip', default: '127.0.0.1', help: 'The LAN address on a board' }),
     port: int('Port', 1, 65535, { default: 8080 }),
-    https: bool('HTTPS', false),
+    // On by default (issue 17): the gateway certificate is made at first start, and plain HTTP on the same
+    // port is redirected. Off is for a reverse proxy in front, or tests that talk plain HTTP.
+    https: bool('HTTPS', true, { help: 'The web UI and API over HTTPS with the gateway certificate; plain HTTP on the same port is redirected to it. Off: plain HTTP only (passwords cross the LAN readable)' }),
+    // HSTS pins browsers to HTTPS for a year: right with a public CA's certificate (sent then anyway),
+    // a trap with Postern's own CA (a browser that does not trust it could never click through again).
+    hsts: bool('Send HSTS with the built-in CA\'s certificate', false, { optional: true, help: 'Sent anyway when the gateway certificate is from a public CA (ACME or imported); turn on only once every browser trusts the Postern CA' }),
     // The box answers only to its own names (a DNS-rebinding page names its own host, issue 15.8).
     allowedHosts: list('Extra names for the web UI', str('Name or address', { format: 'host' }), 32, {
       optional: true,

@@ -48,7 +48,8 @@ export interface SystemConfig {
   /** NTP servers the box keeps its clock by (issue 17); absent: the system's own. */
   ntp?: { servers: string[] };
   /** `allowedHosts`: names besides the box's own that the web UI answers to (Host header). */
-  management: { listen: string; port: number; https: boolean; allowedHosts?: string[] };
+  /** `hsts`: Strict-Transport-Security also with Postern's own CA's certificate (always with a public CA's). */
+  management: { listen: string; port: number; https: boolean; hsts?: boolean; allowedHosts?: string[] };
 }
 
 export interface AdminConfig {

@@ -15,7 +15,8 @@ import { acmeCertificateUsable, acmeNamesOf, readAcmeCertificate } from './acme/
 export interface GatewayPki {
   readonly ca: CertificateAuthority;
   /** `acme`: a public CA's certificate by ACME, its chain in certificatePem after the leaf (not Postern's CA). */
-  readonly server: { readonly certificatePem: string; readonly keyPem: Secret<string>; readonly acme?: boolean };
+  /** `imported`: the administrator's certificate (server.imported), from a CA other than Postern's. */
+  readonly server: { readonly certificatePem: string; readonly keyPem: Secret<string>; readonly acme?: boolean; readonly imported?: boolean };
 }
 
 const read = (path: string) => readFileSync(path, 'utf8');
@@ -46,7 +47,7 @@ export function loadOrCreatePki(stateDir: string, config: CertificatesConfig, lo
   const wanted = [config.server.commonName, ...config.server.sans].map((s) => s.toLowerCase());
   // An imported gateway certificate (a public CA's) is the administrator's: never replaced here.
   if (existsSync(paths.imported) && existsSync(paths.server) && existsSync(paths.serverKey)) {
-    return { ca, server: { certificatePem: read(paths.server), keyPem: new Secret(read(paths.serverKey)) } };
+    return { ca, server: { certificatePem: read(paths.server), keyPem: new Secret(read(paths.serverKey)), imported: true } };
   }
   if (existsSync(paths.server) && existsSync(paths.serverKey)) {
     const current = describeCertificate(read(paths.server));

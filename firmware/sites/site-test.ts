@@ -151,9 +151,12 @@ export const notAvailable = (site: string, protocol: string, reason = 'not avail
 
 /** What the Sites page shows besides up/down: the last failure in words and the next try. */
 export interface SiteHealth {
-  readonly lastError?: { readonly time: string; readonly cause: string; readonly explanation: string; readonly fix: string; readonly detail: string };
+  /** `problemId`: its entry on the Connection problems page (the doctor's), `count` the refusals it stands for. */
+  readonly lastError?: { readonly time: string; readonly cause: string; readonly explanation: string; readonly fix: string; readonly detail: string; readonly problemId?: number; readonly count?: number };
   /** ISO 8601 time of the next dial while the site is down. */
   readonly nextRetry?: string;
   /** Why the site does not run at all (state 'unavailable'): its protocol is not in this build (issue 25). */
   readonly reason?: string;
+  /** A GRE site's own counters (issue 25): packets, drops, keepalives sent, state changes. */
+  readonly counters?: Readonly<Record<string, number>>;
 }

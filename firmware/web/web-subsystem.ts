@@ -19,14 +19,23 @@ export interface WebOptions {
   readonly health: () => Record<string, unknown>;
   /** A run-time override of the configured address (`postern run --management`). */
   readonly override?: ManagementAddress;
-  /** The gateway certificate, for `system.management.https` (made at first boot by the PKI). */
-  readonly tls?: () => { readonly cert: string; readonly key: string };
+  /**
+   * The gateway certificate, for `system.management.https` (made at first start by the PKI). `publicCa`:
+   * from a CA browsers trust by themselves (ACME, imported), so HSTS is safe to send.
+   */
+  readonly tls?: () => GatewayTls;
   /** The control API, answering everything under /api/; its counters join the server's in status(). */
   readonly api?: { handles(path: string): boolean; handle(req: IncomingMessage, res: ServerResponse): Promise<void>; statusCounters?(): Readonly<Record<string, number>> };
   /** The box's addresses now, for the Host allow-list (node:os by default; tests give their own). */
   readonly interfaceAddresses?: () => string[];
   /** Milliseconds; tests shorten them. */
   readonly timeouts?: Partial<WebTimeouts>;
+}
+
+export interface GatewayTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly publicCa?: boolean;
 }
 
 export interface WebTimeouts {
@@ -55,6 +64,10 @@ export class WebSubsystem implements Subsystem {
   /** The address the running server was asked for (port 0 stays 0 here, whatever was picked). */
   #wanted: ManagementAddress | undefined;
   #https = false;
+  /** The served certificate is a public CA's (ACME, imported): browsers trust it by themselves. */
+  #tlsPublicCa = false;
+  /** `system.management.hsts`: the administrator asks for HSTS with Postern's own CA too. */
+  #hstsOptIn = false;
   /** The HTTPS server behind the front one, while HTTPS is on: a new gateway certificate goes to it. */
   #tls: HttpsServer | undefined;
   #status: SubsystemStatus = { state: 'stopped' };
@@ -72,16 +85,18 @@ export class WebSubsystem implements Subsystem {
     const { host, port: wantedPort } = managementAddress(config, this.#options.override);
     const port = keepPort ?? wantedPort;
     this.#status = { state: 'starting' };
-    const https = config.system.management.https && this.#options.tls !== undefined;
+    const gateway = config.system.management.https ? this.#gatewayTls() : undefined;
+    const https = gateway !== undefined;
     const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
     const t = { ...DEFAULT_WEB_TIMEOUTS, ...this.#options.timeouts };
     const limits = { headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkIntervalMs };
     // HTTPS with the gateway's own certificate: the browser trusts it once the Postern CA is imported.
     // Plain HTTP on the same port is redirected to HTTPS (https-redirect.ts), so typing the bare address works.
-    const tls = https && this.#options.tls ? createHttpsServer({ ...this.#options.tls(), minVersion: 'TLSv1.2', handshakeTimeout: t.headersMs, ...limits }, handler) : undefined;
+    const tls = gateway ? createHttpsServer({ cert: gateway.cert, key: gateway.key, minVersion: 'TLSv1.2', handshakeTimeout: t.headersMs, ...limits }, handler) : undefined;
     const server: Server | FrontServer = tls ? httpsWithRedirect(tls, { headersMs: t.headersMs, limits, allowsHost: (h) => this.#hosts.allows(h) }) : createServer(limits, handler);
     this.#tls = tls;
     this.#https = https;
+    this.#hstsOptIn = config.system.management.hsts === true;
     this.#hosts.configure(config, host);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -108,6 +123,7 @@ export class WebSubsystem implements Subsystem {
     const wanted = managementAddress(next, this.#options.override);
     // The names may change without the address (hostname, certificate names, the extra list).
     if (this.#server && this.#wanted) this.#hosts.configure(next, this.#wanted.host);
+    this.#hstsOptIn = next.system.management.hsts === true;
     // Rolling back to the address still served (the failed move kept it) has nothing to do.
     if (this.#server && this.#wanted?.host === wanted.host && this.#wanted.port === wanted.port && this.#https === (next.system.management.https && this.#options.tls !== undefined)) return;
     const old = this.#server;
@@ -136,7 +152,28 @@ export class WebSubsystem implements Subsystem {
 
   /** The gateway certificate changed (re-issued for a new public name, renewed, imported): new connections get it. */
   reloadCertificate(): void {
-    if (this.#tls && this.#options.tls) this.#tls.setSecureContext({ ...this.#options.tls(), minVersion: 'TLSv1.2' });
+    if (!this.#tls || !this.#options.tls) return;
+    const gateway = this.#options.tls();
+    this.#tls.setSecureContext({ cert: gateway.cert, key: gateway.key, minVersion: 'TLSv1.2' });
+    this.#tlsPublicCa = gateway.publicCa === true;
+  }
+
+  /** Strict-Transport-Security on the answers: only over HTTPS, with a public CA's certificate or when asked. */
+  get #hsts(): boolean {
+    return this.#https && (this.#tlsPublicCa || this.#hstsOptIn);
+  }
+
+  /** The certificate to serve, or none: then plain HTTP, said in the log (the PKI could not be read or made). */
+  #gatewayTls(): GatewayTls | undefined {
+    if (!this.#options.tls) return undefined;
+    try {
+      const gateway = this.#options.tls();
+      this.#tlsPublicCa = gateway.publicCa === true;
+      return gateway;
+    } catch (error) {
+      this.#options.logger.warn('no gateway certificate: the management stays on plain HTTP', { error: String(error) });
+      return undefined;
+    }
   }
 
   async stop(): Promise<void> {
@@ -167,7 +204,7 @@ export class WebSubsystem implements Subsystem {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Referrer-Policy', 'no-referrer');
-    if (this.#https) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+    if (this.#hsts) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
     // Before any routing: setup, login, the API and the files alike (issue 15.8).
     if (!this.#hosts.allows(req.headers.host)) {
       this.counters.misdirected++;

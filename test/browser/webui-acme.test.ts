@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import { browserMissing, firstBootAndLogIn, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { plainHttpBox } from '../helpers/plain-http-box.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
 
@@ -24,6 +25,7 @@ async function closedPort(): Promise<number> {
 
 t.test('ACME: settings with errors at their fields, saved, and the failed order shown with its retry', { skip }, async (t) => {
   const state = mkdtempSync(join(tmpdir(), 'postern-ui-acme-'));
+  await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web,acme']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 20_000);

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { plainHttpBox } from '../helpers/plain-http-box.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
 
@@ -99,6 +100,7 @@ async function unnamedControls(page: Page): Promise<string[]> {
 
 t.test('issue 17: the throughput chart, contrast in light and dark, named controls, a phone-sized screen', { skip }, async (t) => {
   const state = mkdtempSync(join(tmpdir(), 'postern-look-'));
+  await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 30_000);

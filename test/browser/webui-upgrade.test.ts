@@ -65,6 +65,7 @@ t.test('upgrade: refused, applied and rolled back by the launcher, then committe
   createInterface({ input: sub.stdout }).on('line', (l) => heard.push(l));
   const store = await ConfigStore.open(join(dir, 'state', 'config'), { logger: createLogger({ sink: () => {} }) });
   const config = defaultConfig();
+  config.system.management.https = false; // this file talks plain HTTP (a fresh box serves HTTPS)
   config.telemetry.mqtt = { enabled: true, url: `mqtt://127.0.0.1:${mqttPort}`, username: FLEET.user, password: FLEET.password, prefix: 'postern', deviceId: 'gw-upgrade', intervalSeconds: 3600, commandsEnabled: true, upgradeCommand: true };
   await store.write(config, { author: 'test' });
 

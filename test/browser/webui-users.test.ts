@@ -9,6 +9,7 @@ import t from 'tap';
 import type { Locator, Page } from 'playwright-core';
 import { ntHashHex } from '../../firmware/crypto/user-credential.ts';
 import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { plainHttpBox } from '../helpers/plain-http-box.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
 
@@ -25,6 +26,7 @@ const fieldError = (form: Locator, input: string): Locator => form.locator('.fie
 
 t.test('issue 17: users edited in the browser: password, fixed address, enable/disable and remove with confirmation', { skip }, async (t) => {
   const state = mkdtempSync(join(tmpdir(), 'postern-users-'));
+  await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 30_000);

@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import type { Firmware } from '../../scripts/firmware/build.ts';
 import { Lab } from '../lab/topology.ts';
 import { cleanEnv } from './env.ts';
+import { plainHttpBox } from './plain-http-box.ts';
 
 /**
  * The firmware executable started as a router starts it, inside a lab namespace (`gw`), its web
@@ -63,7 +64,7 @@ function firstLine(child: { stdout: NodeJS.ReadableStream | null }, match: (line
 
 /** `command` starts Postern (runner, executable or node and bundle); `runtimeDir` for a single executable. */
 export async function serveInLab(lab: Lab, command: readonly string[], deadlineMs: number, runtimeDir = true): Promise<Served> {
-  const state = lab.subdir('state');
+  const state = await plainHttpBox(lab.subdir('state')); // the poller asks over plain HTTP
   const poller = lab.spawnDaemon('client', 'poller', [process.execPath, '-e', POLLER, `http://${GW}:${PORT}/healthz`], cleanEnv());
   await firstLine(poller.child, (l) => l === 'polling', 20_000, () => 'the poller did not start');
   const started = Date.now();

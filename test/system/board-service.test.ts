@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import { FACTORY_RESET_CONFIRM } from '../../firmware/system/factory-reset.ts';
+import { boxFetch } from '../helpers/box-https.ts';
 import { cleanEnv } from '../helpers/env.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -55,7 +56,10 @@ t.test('the board in the running service: LEDs, watchdog, API, factory reset by 
   // The reset button's device is open for the whole run (a FIFO reader needs a writer to go on).
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web', '--board', boardFile], { ...cleanEnv(), POSTERN_SYS_ROOT: leds });
   const bound = await p.waitFor((r) => r['msg'] === 'web listening', 30_000);
-  const base = `http://127.0.0.1:${String(bound['port'])}/api/v1`;
+  // A fresh box serves HTTPS (issue 17): the test trusts the box's own CA, the new one after each reset.
+  t.equal(bound['https'], true, 'a fresh box serves the management over HTTPS');
+  const base = `https://127.0.0.1:${String(bound['port'])}/api/v1`;
+  const fetch = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => boxFetch(join(state, 'pki', 'ca.pem'), url, init);
   const writer = openSync(button, 'w');
   t.teardown(() => closeSync(writer));
   const json = { 'content-type': 'application/json' };

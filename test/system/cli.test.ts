@@ -8,6 +8,7 @@ import { ConfigStore } from '../../firmware/config/store.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
 import { createLogger } from '../../firmware/log/logger.ts';
 import { cleanEnv } from '../helpers/env.ts';
+import { plainHttpBox } from '../helpers/plain-http-box.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 
@@ -42,7 +43,7 @@ t.test('an unknown command is a usage error with exit code 2', async (t) => {
 });
 
 t.test('run answers /healthz, serves the page, and stops cleanly on SIGTERM', async (t) => {
-  const state = tempDir(t);
+  const state = await plainHttpBox(tempDir(t)); // plain HTTP below (a fresh box serves HTTPS)
   const started = Date.now();
   const p = startPostern(t, [isolatedBundle(t)], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 5000);

@@ -34,7 +34,7 @@ t.test('health reports revision, subsystems and listener availability', async (t
   const health = service.health();
   t.equal(health['status'], 'ok');
   t.equal(health['configRevision'], 1);
-  t.match((health['subsystems'] as Record<string, unknown>)['web'], { state: 'running', detail: `http://127.0.0.1:${service.web.address()?.port}`, counters: { misdirected: 0, 'api.aborted': 0, 'api.login.checks': 0 } });
+  t.match((health['subsystems'] as Record<string, unknown>)['web'], { state: 'running', detail: `https://127.0.0.1:${service.web.address()?.port}`, counters: { misdirected: 0, 'api.aborted': 0, 'api.login.checks': 0 } });
   t.match(health['listeners'], { pptp: 'disabled' });
 });
 
@@ -46,7 +46,9 @@ t.test('apply moves the web server; a failing apply rolls back and keeps the old
   // Start on a configured port (no override) so that config changes move it: an ephemeral one seeded
   // in the store, never the default 8080 that `make run` holds on a developer's box (issue 15.12).
   const seed = await ConfigStore.open(join(stateDir, 'config'), { logger: createLogger({ sink: () => {} }) });
-  await seed.write(withPort(seed.current().config, await freePort()), { author: 'test' });
+  const seeded = withPort(seed.current().config, await freePort());
+  seeded.system.management.https = false; // plain HTTP below (a fresh box serves HTTPS)
+  await seed.write(seeded, { author: 'test' });
   const boot = await Service.start({ stateDir, logger: createLogger({ sink }), only: ['web'] });
   t.not(boot.web.address()?.port, 8080, 'started on the seeded port');
   const moved = await boot.applyConfig(withPort(boot.store.current().config, first), { author: 'test' });
@@ -70,24 +72,37 @@ t.test('apply moves the web server; a failing apply rolls back and keeps the old
   await boot.stop();
 });
 
-t.test('the management server switches to HTTPS with the gateway certificate (and HSTS), and back', async (t) => {
+t.test('a fresh box serves HTTPS with the gateway certificate, redirects plain HTTP, sends HSTS only when asked, and can go back to HTTP', async (t) => {
   const { service, stateDir } = await startService(t);
   const { readFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
   const https = await import('node:https');
-  const current = service.store.current().config;
-  const r = await service.applyConfig({ ...current, system: { ...current.system, management: { ...current.system.management, https: true } } }, { author: 'test' });
-  t.ok(r.ok, JSON.stringify(r));
+  const http = await import('node:http');
   const port = service.web.address()?.port;
   const ca = readFileSync(join(stateDir, 'pki', 'ca.pem'), 'utf8');
-  const res = await new Promise<{ status: number; hsts: string | undefined; body: string }>((resolve, reject) => {
+  const secure = () => new Promise<{ status: number; hsts: string | undefined; body: string }>((resolve, reject) => {
     https.get({ host: '127.0.0.1', port, path: '/healthz', ca, servername: 'postern.local', checkServerIdentity: () => undefined }, (m) => {
       let body = '';
       m.on('data', (d: Buffer) => (body += d.toString()));
       m.on('end', () => resolve({ status: m.statusCode ?? 0, hsts: m.headers['strict-transport-security'] as string | undefined, body }));
     }).on('error', reject);
   });
-  t.equal(res.status, 200, 'served over TLS, trusted through the Postern CA');
-  t.match(res.hsts, /max-age=/);
-  t.match(JSON.parse(res.body), { status: 'ok' });
+  const plain = () => new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/healthz' }, (m) => {
+      m.resume();
+      resolve({ status: m.statusCode ?? 0, location: m.headers.location });
+    }).on('error', reject);
+  });
+  t.equal(service.store.current().config.system.management.https, true, 'on in the first configuration');
+  const first = await secure();
+  t.equal(first.status, 200, 'served over TLS, trusted through the Postern CA');
+  t.match(JSON.parse(first.body), { status: 'ok' });
+  t.equal(first.hsts, undefined, 'no HSTS with the built-in CA\'s certificate');
+  t.same(await plain(), { status: 308, location: `https://127.0.0.1:${port}/healthz` }, 'plain HTTP redirected on the same Host and port');
+  const management = () => service.store.current().config.system.management;
+  const cfg = service.store.current().config;
+  t.ok((await service.applyConfig({ ...cfg, system: { ...cfg.system, management: { ...management(), hsts: true } } }, { author: 'test' })).ok);
+  t.match((await secure()).hsts, /max-age=31536000/, 'HSTS once the administrator asks for it');
+  const now = service.store.current().config;
+  t.ok((await service.applyConfig({ ...now, system: { ...now.system, management: { ...management(), https: false } } }, { author: 'test' })).ok);
+  t.equal((await plain()).status, 200, 'off: plain HTTP served');
 });

@@ -105,17 +105,22 @@ export function systemRoutes(ctx: ApiContext): Route[] {
     {
       method: 'GET', path: '/api/v1/management',
       handler: () => {
-        const { https, listen, port } = current().system.management;
-        return { status: 200, body: { https, listen, port } };
+        const { https, hsts, listen, port } = current().system.management;
+        return { status: 200, body: { https, hsts: hsts === true, listen, port } };
       },
     },
     {
       method: 'PUT', path: '/api/v1/management',
       handler: async (c) => {
-        const https = ownValue(await objectBody(c, '{https}'), 'https');
+        const body = await objectBody(c, '{https, hsts?}');
+        const https = ownValue(body, 'https');
+        const hsts = ownValue(body, 'hsts');
         if (typeof https !== 'boolean') throw badRequest("'https' must be true or false", { field: 'system.management.https' });
+        if (hsts !== undefined && typeof hsts !== 'boolean') throw badRequest("'hsts' must be true or false", { field: 'system.management.hsts' });
         const next = structuredClone(current());
         next.system.management.https = https;
+        if (hsts === true) next.system.management.hsts = true;
+        else if (hsts === false) delete next.system.management.hsts;
         return { status: 200, body: await applyOrThrow(ctx, next, `management ${https ? 'over HTTPS' : 'over plain HTTP'}`) };
       },
     },

@@ -89,14 +89,19 @@ export function TimeCard() {
 
 export function ManagementCard() {
   const [https, setHttps] = useState<boolean>();
-  const change = useChange((path) => (path === 'system.management.https' ? 'https' : undefined));
+  const [hsts, setHsts] = useState(false);
+  const change = useChange((path) => (path === 'system.management.https' ? 'https' : path === 'system.management.hsts' ? 'hsts' : undefined));
   const safe = useSafeApply();
-  const load = async () => setHttps((await api<{ https: boolean }>('GET', '/management')).https);
+  const load = async () => {
+    const m = await api<{ https: boolean; hsts: boolean }>('GET', '/management');
+    setHttps(m.https);
+    setHsts(m.hsts);
+  };
   useEffect(() => void load(), []);
   if (https === undefined) return null;
   const save = (e: Event) => {
     e.preventDefault();
-    void change.run(() => api('PUT', safe.path('/management'), { https }), https ? 'HTTPS on: plain HTTP now redirects to it' : 'Plain HTTP', async () => {
+    void change.run(() => api('PUT', safe.path('/management'), { https, hsts }), https ? 'HTTPS on: plain HTTP now redirects to it' : 'Plain HTTP', async () => {
       safe.sent();
       // The page is on the old scheme: go to the new one on the same address.
       const scheme = https ? 'https:' : 'http:';
@@ -112,6 +117,9 @@ export function ManagementCard() {
       <label class="switch"><input type="checkbox" name="management-https" checked={https} onChange={(e) => setHttps(e.currentTarget.checked)} /> HTTPS with the gateway certificate (plain HTTP on the same port redirects to it)</label>
       {change.issues.errors['https'] ? <p class="error" role="alert">{change.issues.errors['https']}</p> : null}
       <p class="hint">Browsers trust it once the Postern CA (Certificates page) is installed, or when the gateway has a public certificate.</p>
+      <label><input type="checkbox" name="management-hsts" checked={hsts} disabled={!https} onChange={(e) => setHsts(e.currentTarget.checked)} /> Tell browsers to always use HTTPS (HSTS) with the Postern CA's certificate too</label>
+      {change.issues.errors['hsts'] ? <p class="error" role="alert">{change.issues.errors['hsts']}</p> : null}
+      <p class="hint">Sent by itself with a public certificate. With the Postern CA, only once every browser that opens this page trusts it: a browser that does not could not get past the warning any more.</p>
       <Elsewhere issues={change.issues} />
       {safe.control}
       <button type="submit">Save</button>
