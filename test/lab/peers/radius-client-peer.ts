@@ -3,11 +3,11 @@
 // (an accounting record), `counters`. Answers `ok <json>` with what the server said; MPPE keys come
 // back in hex so the test can check them against its own derivation.
 import { createInterface } from 'node:readline';
+import { radiusMschapv2Verifier } from '../../../firmware/auth/mschapv2-verifier.ts';
 import { createLogger } from '../../../firmware/log/logger.ts';
 import { accountingAttributes, type AccountingRecord } from '../../../firmware/radius/accounting.ts';
 import { Attr, ipv4Of, textAttr } from '../../../firmware/radius/attributes.ts';
 import type { RadiusResult } from '../../../firmware/radius/client-engine.ts';
-import { mschapv2Attributes, mschapv2Verdict } from '../../../firmware/radius/mschapv2-radius.ts';
 import { RadiusClient } from '../../../firmware/radius/radius-client.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 
@@ -33,12 +33,12 @@ const summary = (r: RadiusResult) => (r.outcome === 'timeout' || r.outcome === '
 
 const calls: Record<string, (a: any[]) => Promise<unknown> | unknown> = {
   pap: async ([user, password]) => summary(await client.authenticate([textAttr(Attr.UserName, user), ...nas], new Secret(Buffer.from(password)))),
+  // Through the auth layer's verifier, as a PPP authenticator would use it.
   mschapv2: async ([user, authenticatorChallenge, peerChallenge, ntResponse, ident]) => {
-    const result = await client.authenticate([...mschapv2Attributes({ userName: user, authenticatorChallenge: hex(authenticatorChallenge), peerChallenge: hex(peerChallenge), ntResponse: hex(ntResponse), ident }), ...nas]);
-    const v = mschapv2Verdict(result);
+    const v = await radiusMschapv2Verifier(client, nas).verify({ userName: user, authenticatorChallenge: hex(authenticatorChallenge), peerChallenge: hex(peerChallenge), ntResponse: hex(ntResponse), ident });
     return v.ok
-      ? { ...summary(result), authenticatorResponse: v.authenticatorResponse, sendKey: Buffer.from(v.sendKey?.reveal() ?? []).toString('hex'), recvKey: Buffer.from(v.recvKey?.reveal() ?? []).toString('hex') }
-      : { ...summary(result), reason: v.reason, error: v.error };
+      ? { outcome: 'accept', authenticatorResponse: v.authenticatorResponse, sendKey: Buffer.from(v.sendKey.reveal()).toString('hex'), recvKey: Buffer.from(v.recvKey.reveal()).toString('hex') }
+      : { outcome: v.noServer ? 'timeout' : 'reject', reason: v.reason, error: v.error };
   },
   account: async ([record]) => summary(await client.account(accountingAttributes({ ...(record as AccountingRecord), nas: { identifier: 'postern-lab' }, inputOctets: BigInt(record.inputOctets ?? 0), outputOctets: BigInt(record.outputOctets ?? 0) }))),
   counters: () => ({ counters: client.counters(), events }),
