@@ -9,6 +9,7 @@ import { encodePppFrame, PppProtocol } from '../ppp/frame.ts';
 import { PppLink, type AuthKeys, type LinkAction, type PppLinkOptions } from '../ppp/link.ts';
 import type { PipeDispatcher } from './pipe-dispatcher.ts';
 import { PppIpv6 } from './ppp-ipv6.ts';
+import { answerDhcpInform, readDhcpInform, type InformAnswer } from './dhcp-inform.ts';
 import type { Lease } from '../pools/address-pool.ts';
 import { parsePrefix, prefixContains, type ParsedPrefix } from '../util/ip.ts';
 
@@ -43,6 +44,8 @@ export interface PppSessionOptions {
   readonly siteSubnets?: (user: string) => readonly string[];
   /** Randomness for IPV6CP's interface identifier (IPv6 runs when the pool has an IPv6 prefix). */
   readonly random?: (n: number) => Uint8Array;
+  /** Issue 20: what a DHCPINFORM from the client is answered with (routes 121/249, DNS, domain); not answered when absent. */
+  readonly dhcpInform?: Omit<InformAnswer, 'serverAddress'>;
 }
 
 export class PppSession {
@@ -124,6 +127,7 @@ export class PppSession {
       case 'deliver':
         this.#bytesIn += a.packet.length;
         if (a.protocol === PppProtocol.IPv6) return this.#fromPeerIpv6(a.packet);
+        if (this.#answerDhcpInform(a.packet)) return;
         if (!this.#fromPeerOk(a.packet)) return;
         this.#options.pipe.write(a.packet);
         return;
@@ -151,6 +155,17 @@ export class PppSession {
       case 'log':
         return log[a.level](a.msg, a.fields);
     }
+  }
+
+  /** Windows' DHCPINFORM after the link is up: answered here on the gateway's side of the link, never forwarded. */
+  #answerDhcpInform(packet: Uint8Array): boolean {
+    const answer = this.#options.dhcpInform;
+    const serverAddress = this.#options.link.localAddress;
+    const inform = answer && this.#ipv4 !== undefined ? readDhcpInform(packet, serverAddress) : undefined;
+    if (!answer || !inform) return false;
+    this.#toPeer(answerDhcpInform(inform, { ...answer, serverAddress }));
+    this.#options.logger.info('DHCPINFORM answered', { protocol: this.#options.protocol, user: this.link.user, routes: answer.routes });
+    return true;
   }
 
   /** A site peer's networks go to this session too (the service adds their kernel routes). */

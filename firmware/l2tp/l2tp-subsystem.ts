@@ -109,6 +109,8 @@ export class L2tpSubsystem implements Subsystem {
       const makeSession = (tunnelId: number, sessionId: number, peer: string): PppSession => {
         const session: PppSession = new PppSession({
           protocol: 'l2tp', peer: peer.replace(/:\d+$/, ''), logger: log, pipe, pool, random,
+          // Windows' DHCPINFORM gets the LAN as a classless route (121/249) and the pool's DNS.
+          dhcpInform: { routes: [config.system.lan.address], dns: pool.dns },
           link: {
             localAddress,
             lcp: { random, auth: GATEWAY_AUTH_METHODS, mru: L2TP_MRU },

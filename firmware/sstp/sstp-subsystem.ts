@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import { localUsers } from '../access/local-users.ts';
+import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
 import { PppSession, type PppSessionInfo } from '../access/ppp-session.ts';
@@ -41,6 +42,8 @@ export class SstpSubsystem implements Subsystem {
   readonly #siteSessions = new Map<string, PppSession>();
   #status: SubsystemStatus = { state: 'stopped' };
   #running: { listener: SstpListener; hub: HubLease; host: string } | undefined;
+  /** The users PPP authenticates against; swapped in place when only the users change (no restart). */
+  #users: UserLookup = () => undefined;
 
   constructor(options: SstpSubsystemOptions) {
     this.#options = options;
@@ -84,7 +87,8 @@ export class SstpSubsystem implements Subsystem {
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
       hub = this.#options.access.acquireHub(config);
       const pipe = hub.pipe();
-      const users = localUsers(config.users);
+      this.#users = localUsers(config.users);
+      const users: UserLookup = (name) => this.#users(name);
       const localAddress = config.system.lan.address.split('/')[0]!;
       const listener = new SstpListener({
         host,
@@ -97,7 +101,7 @@ export class SstpSubsystem implements Subsystem {
         ...(settings.limits ? { limits: settings.limits } : {}),
         connection: {
           session: { randomBytes: (n) => randomBytes(n) },
-          createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress, mppe: settings.mppe }),
+          createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress, localPrefix: config.system.lan.address, mppe: settings.mppe }),
         },
       });
       const bound = await listener.start();
@@ -110,7 +114,7 @@ export class SstpSubsystem implements Subsystem {
     }
   }
 
-  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: UserLookup; localAddress: string; mppe: PosternConfig['listeners']['sstp']['mppe'] }): PppLinkPort {
+  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: UserLookup; localAddress: string; localPrefix: string; mppe: PosternConfig['listeners']['sstp']['mppe'] }): PppLinkPort {
     const session: PppSession = new PppSession({
       protocol: 'sstp',
       peer,
@@ -124,6 +128,8 @@ export class SstpSubsystem implements Subsystem {
         ...(ctx.mppe === 'off' ? {} : { mppe: { mode: ctx.mppe, strengths: [128], allowStateful: false } }),
       },
       random: (n) => randomBytes(n),
+      // Windows' DHCPINFORM gets the LAN as a classless route (121/249) and the pool's DNS (issue 20).
+      dhcpInform: { routes: [ctx.localPrefix], dns: ctx.pool.dns },
       send: (frame) => io.sendFrame(frame),
       onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
       onAuthenticated: (_user, keys) => io.authenticated(keys?.hlak),
@@ -184,9 +190,22 @@ export class SstpSubsystem implements Subsystem {
     this.#options.logger.info('SSTP serves a new certificate', { acme: pki.server.acme === true });
   }
 
+  /** Users added, edited, disabled or removed: new logins see the new list; only the calls of users who lost access end. */
+  #usersChanged(previous: PosternConfig, next: PosternConfig): void {
+    this.#users = localUsers(next.users);
+    const gone = usersLosingAccess(previous, next);
+    const ended = [...this.#sessions].filter((s) => s.info.user !== undefined && gone.has(s.info.user));
+    for (const s of ended) {
+      this.#options.logger.info('ending the session of a user who lost access', { user: s.info.user, session: s.info.id });
+      s.close('the user lost access');
+    }
+    this.#options.logger.info('SSTP took the new user list without a restart', { ended: ended.length, keptSessions: this.#sessions.size - ended.length });
+  }
+
   /** A change of the gateway certificate alone (a new public name, ACME) keeps the calls up; anything else restarts SSTP. */
   async reconfigure(next: PosternConfig, previous?: PosternConfig): Promise<void> {
     if (this.#running && previous && onlyGatewayCertificateChanged(previous, next, sstpSlice)) return this.reloadCertificate(next);
+    if (this.#running && previous && onlyUsersChanged(previous, next, sstpSlice)) return this.#usersChanged(previous, next);
     await this.stop();
     await this.start(next);
   }
