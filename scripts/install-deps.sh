@@ -42,6 +42,9 @@ lab_packages=(
   # the real pppd-based clients (SSTP, PPTP, L2TP) and their kernel modules (PPP, GRE, L2TP, ESP).
   linux-image-amd64 qemu-system-x86 busybox-static kmod cpio xz-utils
   ppp pptp-linux xl2tpd sstp-client socat
+  # The arm64 boot test (test/system/firmware-arm64-boot.test.ts): qemu-system-aarch64; its guest's
+  # kernel and busybox are Debian's arm64 packages, downloaded below (never installed).
+  qemu-system-arm
   # The web UI's browser tests drive Debian's Chromium with playwright-core (no browser download).
   chromium
   # Issue 17: client profiles checked by the tools that read them (nmcli --offline for the
@@ -52,14 +55,34 @@ lab_packages+=("${firmware_packages[@]}")
 [ "$mode" = "--firmware" ] && lab_packages=("${firmware_packages[@]}")
 # Benchmarks compare against OpenVPN too; tests never need it.
 [ "$mode" = "--bench" ] && lab_packages+=(openvpn openssl)
+
+# The arm64 guest of the boot test: Debian's arm64 kernel and static busybox as .deb files in
+# .cache/arm64-guest-debs/ (test/lab/arm64/image.ts unpacks them). Downloaded, not installed: an
+# arm64 kernel in /boot would be taken for the host's by the x86 VM lab. Needs the arm64 architecture
+# (added with the firmware packages below) and its package lists.
+arm64_guest_debs() {
+  local dir=.cache/arm64-guest-debs
+  ls "$dir"/linux-image-*_arm64.deb "$dir"/busybox-static_*_arm64.deb >/dev/null 2>&1 && return 0
+  dpkg --print-foreign-architectures | grep -qx arm64 || $sudo dpkg --add-architecture arm64
+  $sudo apt-get update -qq
+  local kernel
+  kernel=$(apt-cache depends linux-image-arm64:arm64 | sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -1)
+  [ -n "$kernel" ] || { echo "no arm64 kernel package found (linux-image-arm64:arm64)" >&2; return 1; }
+  mkdir -p "$dir"
+  echo "downloading Debian's arm64 kernel ($kernel) and busybox-static for the arm64 boot test"
+  (cd "$dir" && apt-get download -qq "$kernel:arm64" busybox-static:arm64)
+}
+
 missing=()
 for p in "${lab_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
+if [ ${#missing[@]} -eq 0 ]; then
+  [ "$mode" = "--lab" ] && arm64_guest_debs
+  exit 0
+fi
 echo "installing Debian packages for the lab: ${missing[*]}"
 # Keep package scripts from starting daemons (charon, mosquitto, freeradius): the tests start their own.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -73,3 +96,5 @@ for arch in arm64 armhf; do
 done
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ "$mode" = "--lab" ] && arm64_guest_debs
+exit 0

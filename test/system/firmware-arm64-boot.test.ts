@@ -1,0 +1,147 @@
+// Issue 18's boot test: the arm64 router as a qemu-system-aarch64 guest (TCG, -machine virt) with
+// Debian's arm64 kernel, a busybox initramfs whose inittab respawns postern-launcher (the line
+// `make firmware` ships), and a persistent disk holding the A/B slots (slot a: the arm64 single
+// executable) and the state. WAN on a tap in the lab host `wan`, LAN on a tap in `lan`. One boot
+// per scenario chain: first boot over HTTP from the LAN, a strongSwan IKEv2 client on the WAN
+// (EAP-MSCHAPv2, the CA the box made itself) pinging the LAN, an upgrade through the API to a
+// signed bundle of a higher version, a reboot of the machine back into it, then a build that exits
+// at start, rolled back to the previous slot by the launcher alone and reported by the API.
+import { createHash, createPrivateKey } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { encodeBundle, type BundleHeader } from '../../firmware/upgrade/bundle-format.ts';
+import { buildFirmware } from '../../scripts/firmware/build.ts';
+import { TARGETS, targetMissing } from '../../scripts/firmware/targets.ts';
+// @ts-expect-error a plain ES module of the build scripts, without types
+import { signingKeyPath } from '../../scripts/upgrade-key.mjs';
+import { arm64GuestMissing, Arm64Guest } from '../lab/arm64/guest.ts';
+import { GUEST } from '../lab/arm64/guest-init.ts';
+import { arm64Image, arm64ImageMissing } from '../lab/arm64/image.ts';
+import { LabHttp, pollFor } from '../lab/arm64/lab-http.ts';
+import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
+import { labSkip } from '../lab/skip.ts';
+import { Lab } from '../lab/topology.ts';
+
+t.setTimeout(900_000);
+const skip = labSkip(arm64GuestMissing() ?? targetMissing(TARGETS.arm64) ?? arm64ImageMissing() ?? (existsSync(CHARON) ? null : 'strongSwan (charon) is not installed'));
+
+const ADMIN = 'Copper-Wire-Falcon-55';
+const ALICE = 'Correct-Horse-Battery-7';
+const BASE = `https://${GUEST.lanAddress}:${GUEST.managementPort}`;
+
+const seconds = (ms: number): string => (ms / 1000).toFixed(1);
+
+t.test('the arm64 router boots, serves, connects a client, upgrades and rolls back', { skip }, async (t) => {
+  const wall = Date.now();
+  const fw = buildFirmware('generic-arm64', { log: (line) => t.comment(line) });
+  const image = arm64Image(fw.executable, fw.manifest.sha256);
+  t.comment(`image ${image.built ? `built in ${image.ms} ms` : 'from the cache'}: ${image.dir}`);
+  const lab = Lab.create({ hosts: { wan: {}, lan: {} }, links: {} });
+  t.teardown(() => lab.teardown());
+  const guest = await Arm64Guest.boot(lab, image);
+  t.teardown(() => guest.stop());
+  const http = new LabHttp(lab, 'lan', BASE);
+  const healthy = (what: string, ms: number) => pollFor(what, ms, async () => {
+    const r = await http.call('GET', '/healthz');
+    return r.status === 200 ? r.json : undefined;
+  });
+  /** The upgrade status once `done` holds, logging in again after each restart of the service. */
+  const upgradeStatus = (what: string, ms: number, done: (s: any) => boolean) => pollFor(what, ms, async () => {
+    const r = await http.call('GET', '/api/v1/upgrade');
+    return r.status === 200 && done(r.json) ? r.json : undefined;
+  }, 1000);
+
+  // 1. Boot to /healthz from the LAN.
+  const booted = await guest.waitFor(new RegExp(`${GUEST.bootedMark} uptime=([\\d.]+)`), 120_000);
+  const bootedAt = Date.now();
+  const health = await healthy('/healthz from the LAN', 180_000);
+  const nodeMs = Date.now() - bootedAt;
+  t.equal(health.status, 'ok', 'healthy');
+  t.match(guest.console(), /postern-launcher: booting slot a\r?\n/, 'the launcher started slot a');
+  t.comment(`boot figures: kernel to userspace ${booted[1]} s (guest uptime), service start to /healthz ${seconds(nodeMs)} s, qemu start to healthy ${seconds(Date.now() - guest.startedAt)} s`);
+
+  // 2. First boot over HTTP(S) from the LAN: no password yet, the administrator sets it (with the
+  // public address the clients dial), adds a user; the CA the box made itself goes to the client.
+  const setup = await http.call('GET', '/api/v1/setup');
+  t.equal(setup.json.needed, true, 'first boot: the admin password is still to be set');
+  t.equal((await http.call('POST', '/api/v1/setup', { password: ADMIN, publicAddress: GUEST.wanAddress })).status, 201, 'password set');
+  t.equal((await http.login(ADMIN)).status, 200, 'logged in');
+  // The new public address means a new gateway certificate, and the web server restarts with it.
+  const user = await pollFor('the user added', 60_000, async () => {
+    const r = await http.call('POST', '/api/v1/users', { name: 'alice', password: ALICE, enabled: true });
+    return r.status === 201 || r.status === 409 ? r : undefined;
+  }, 1000);
+  t.equal(user.status, 201, 'a user for the client');
+  const certs = await pollFor('the gateway certificate names the WAN address', 60_000, async () => {
+    const r = await http.call('GET', '/api/v1/certificates');
+    return r.status === 200 && (r.json.server.sans as Array<{ type: string; value: string }>).some((n) => n.type === 'ip' && n.value === GUEST.wanAddress) ? r.json : undefined;
+  }, 1000);
+  const road = await StrongSwan.start(lab, 'wan', {
+    files: { 'x509ca/postern-ca.pem': certs.ca.pem as string },
+    connections: {
+      vpn: {
+        localAddrs: [GUEST.wanGateway], remoteAddrs: [GUEST.wanAddress], proposals: ['aes256-sha256-modp2048'], vips: ['0.0.0.0'],
+        local: { auth: 'eap-mschapv2', id: GUEST.wanGateway, eapId: 'alice' }, remote: { auth: 'pubkey', id: GUEST.wanAddress },
+        children: { lan: { localTs: ['dynamic'], remoteTs: [`${GUEST.lanHost.replace(/\d+$/, '0')}/${GUEST.lanPrefix}`], espProposals: ['aes256-sha256'] } },
+      },
+    },
+    secrets: [{ kind: 'eap', ids: ['alice'], secret: ALICE }],
+  });
+  const connected = Date.now();
+  const r = await road.initiate('lan', 60);
+  t.equal(r.code, 0, `the client connects:\n${r.code === 0 ? '' : `${r.stdout}\n${guest.tail(30)}`}`);
+  t.match(r.stdout, new RegExp(`authentication of '${GUEST.wanAddress.replaceAll('.', '\\.')}' with RSA[^\\n]*successful`), 'the client trusts the certificate of the CA the box made at first boot');
+  const vip = /installing new virtual IP (\d+\.\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
+  t.ok(vip, `a pool address: ${vip}`);
+  const ping = await lab.exec('wan', ['ping', '-c', '3', '-i', '0.5', '-W', '5', '-I', vip ?? '0.0.0.0', GUEST.lanHost], 30_000);
+  t.equal(ping.code, 0, `the client reaches the LAN host through the tunnel:\n${ping.stdout}`);
+  t.comment(`IKEv2: connected and pinged in ${seconds(Date.now() - connected)} s`);
+  await road.swanctl(['--terminate', '--ike', 'vpn', '--timeout', '10'], 20_000);
+
+  // 3. Upgrade through the API: a signed bundle of a higher version, uploaded in pieces, applied;
+  // the launcher boots it on trial, it commits itself once healthy. Then the machine reboots and
+  // comes back on the new slot (the boot record is on the persistent disk).
+  const key = createPrivateKey(readFileSync(signingKeyPath() as string, 'utf8'));
+  const header = (version: string, payload: Buffer): BundleHeader => ({
+    version, arch: 'arm64', boards: ['generic-arm64'], minVersion: '0.0.0', payloadBytes: payload.length,
+    payloadSha256: createHash('sha256').update(payload).digest('hex'), commit: fw.manifest.commit, builtAt: fw.manifest.builtAt,
+  });
+  const running = fw.manifest;
+  const before = await upgradeStatus('the upgrade status', 30_000, (s) => s.available === true && s.running?.slot === 'a');
+  const [major, minor, patch] = (before.running.version as string).split('.').map(Number) as [number, number, number];
+  const next = `${major}.${minor}.${patch + 1}`;
+  const broken = `${major}.${minor}.${patch + 2}`;
+  const bundleFile = join(lab.subdir('bundles'), 'next.bundle');
+  const executable = readFileSync(fw.executable);
+  writeFileSync(bundleFile, encodeBundle(header(next, executable), executable, key));
+  const uploadStarted = Date.now();
+  const staged = await http.upload('/api/v1/upgrade/bundle', bundleFile, 4 * 1024 * 1024, 300_000);
+  t.same([staged.status, staged.json.staged?.slot, staged.json.staged?.version], [200, 'b', next], `staged: ${JSON.stringify(staged.json)}${staged.error ?? ''}`);
+  t.comment(`upload of ${(executable.length / 1e6).toFixed(0)} MB, verified and written to slot b: ${seconds(Date.now() - uploadStarted)} s`);
+  const consoleMark = guest.console().length;
+  t.equal((await http.call('POST', '/api/v1/upgrade/apply')).status, 202, 'applied');
+  await guest.waitFor(/postern-launcher: booting slot b on trial/, 60_000, consoleMark);
+  const committed = await upgradeStatus(`version ${next} committed`, 300_000, (s) => s.lastCommit?.version === next);
+  t.same([committed.running.slot, committed.running.trial, committed.lastFailure], ['b', false, null], 'slot b runs, no longer on trial');
+  const rebootMark = guest.console().length;
+  t.equal((await http.call('POST', '/api/v1/system/reboot', { confirm: true })).json.action, 'reboot', 'the firmware reboots the machine');
+  await guest.waitFor(/rc\.shutdown: disk unmounted/, 60_000, rebootMark);
+  await guest.waitFor(new RegExp(`${GUEST.bootedMark}[^\\n]*slots=a b`), 120_000, rebootMark);
+  await guest.waitFor(/postern-launcher: booting slot b\r?\n/, 60_000, rebootMark);
+  const back = await upgradeStatus('the box back after the reboot', 240_000, (s) => s.running?.slot === 'b');
+  t.equal(back.lastCommit?.version, next, 'after a reboot the committed slot b boots');
+
+  // 4. A build that exits at start: the launcher boots it on trial, sees it die before it commits,
+  // and starts slot b again by itself; the API reports the failed attempt.
+  const brokenPayload = Buffer.from('#!/bin/sh\necho "broken build: exiting at start" >&2\nexit 1\n');
+  writeFileSync(bundleFile, encodeBundle(header(broken, brokenPayload), brokenPayload, key));
+  t.equal((await http.upload('/api/v1/upgrade/bundle', bundleFile, 1024 * 1024, 60_000)).status, 200, 'the broken build is signed, so it stages');
+  const brokenMark = guest.console().length;
+  t.equal((await http.call('POST', '/api/v1/upgrade/apply')).status, 202, 'applied');
+  await guest.waitFor(new RegExp(`trial of slot a \\(${broken.replaceAll('.', '\\.')}\\) failed: not-committed; booting slot b again`), 120_000, brokenMark);
+  const rolledBack = await upgradeStatus('the failed attempt reported', 240_000, (s) => s.lastFailure?.version === broken);
+  t.same([rolledBack.running.slot, rolledBack.lastFailure.slot, rolledBack.lastFailure.reason], ['b', 'a', 'not-committed'], 'slot b runs again; the attempt on slot a failed');
+  t.match(guest.console().slice(brokenMark), /broken build: exiting at start/, 'the broken build did run');
+  t.comment(`${running.board} ${running.node}: test wall time ${seconds(Date.now() - wall)} s`);
+});
