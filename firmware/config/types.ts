@@ -98,6 +98,10 @@ export interface ListenersConfig {
     enabled: boolean;
     psk: string;
     pool: string;
+    /** RFC 2661 tunnel secret (tunnel authentication, hidden AVPs); none when absent. */
+    secret?: string;
+    /** Issue 20: L2TP outside the IPsec SA (insecure, flagged); off when absent. */
+    allowPlain?: boolean;
     /** Issue 19: the IKEv1 transport-mode SA under L2TP (used by the L2TP issue); left out: PSK, default proposals. */
     ipsec?: { auth: 'psk' | 'certificate'; proposals?: { ike: string[]; esp: string[] } };
   };

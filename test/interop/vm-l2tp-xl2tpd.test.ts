@@ -1,0 +1,214 @@
+// L2TP remote access against `postern run` (issue 20), with Linux's own client in the VM lab's guest:
+// xl2tpd (kernel L2TP) and pppd with MS-CHAPv2. First plain L2TP, which Postern takes only with
+// listeners.l2tp.allowPlain (flagged insecure): the tunnel, the session and PPP come up, the client
+// gets a pool address and DNS, pings a host on Postern's LAN; the session is listed in the API and
+// the API's disconnect ends it. Then Postern restarts requiring IPsec (the default): the same plain
+// dial is refused and counted, and charon in the guest keys IKEv1 Main Mode (PSK) and a
+// transport-mode Quick Mode for UDP 1701 with Postern's IKEv1 responder; xl2tpd dials again, now
+// inside ESP (the guest kernel's), PPP comes up and the LAN host answers. One VM boot.
+// Topology: vmRemoteAccess (the guest behind its home router, Postern's WAN 192.0.2.2, LAN 10.2.0.0/24).
+import { existsSync, readFileSync } from 'node:fs';
+import t from 'tap';
+import { defaultConfig } from '../../firmware/config/defaults.ts';
+import { ntHashHex } from '../../firmware/crypto/user-credential.ts';
+import { startPostern, type PosternDaemon } from '../helpers/postern-daemon.ts';
+import { CHARON } from '../lab/peers/strongswan.ts';
+import { VM_REMOTE, vmRemoteAccess } from '../lab/scenarios.ts';
+import { Lab } from '../lab/topology.ts';
+import { GUEST_CHARON_SCRIPT, guestCharonFiles } from '../lab/vm/guest-charon.ts';
+import { Vm, vmMissing } from '../lab/vm/vm.ts';
+import { labSkip } from '../lab/skip.ts';
+
+const missing = vmMissing() ?? (existsSync(CHARON) ? null : 'strongSwan (charon) is not installed, so the guest image has none');
+const skip = labSkip(missing);
+
+const PASSWORD = 'Correct-Horse-Battery-7';
+const ADMIN = 'Field-Tech-Pass-77';
+const PSK = 'l2tp-lab-preshared-9f3b';
+const SERVER = VM_REMOTE.server;
+const LAN_HOST = VM_REMOTE.lanHost;
+/** Addresses the test puts on Postern's host to tell the guest that the next phase may start. */
+const GO_API = '192.0.2.98';
+const GO_IPSEC = '192.0.2.99';
+
+const XL2TPD_CONF = `[global]
+port = 1701
+access control = no
+[lac plain]
+lns = ${SERVER}
+pppoptfile = /lab/l2tp/options
+length bit = yes
+require authentication = no
+redial = no
+[lac ipsec]
+lns = ${SERVER}
+pppoptfile = /lab/l2tp/options
+length bit = yes
+require authentication = no
+redial = no
+`;
+
+// Debian's /etc/ppp/options says `auth`: a client must say noauth. MS-CHAPv2 only, as Windows does.
+const PPP_OPTIONS = `name alice
+password ${PASSWORD}
+noauth
+refuse-pap
+refuse-chap
+refuse-eap
+refuse-mschap
+noipdefault
+nodefaultroute
+usepeerdns
+mtu 1380
+mru 1380
+debug
+logfile /tmp/pppd.log
+`;
+
+// `dial LAC`: connect and wait (20 s at most) for ppp0's address; `hangup LAC`; `wait_go ADDR`: until the host says so (90 s at most).
+const SCRIPT = `${GUEST_CHARON_SCRIPT}
+ctl() { timeout 3 bash -c "echo '$1' > /run/xl2tpd/l2tp-control" || echo "xl2tpd control: no reader"; }
+dial() { ctl "c $1"; for _ in $(seq 40); do if [ -e /sys/class/net/ppp0 ]; then a=$(/usr/bin/ip -4 -o addr show dev ppp0 | awk '{print $4}'); [ -n "$a" ] && { echo "ppp0 $a"; /usr/bin/ip route replace 10.2.0.0/24 dev ppp0; return 0; }; fi; sleep 0.5; done; echo "no ppp0"; tail -20 /tmp/xl2tpd.log; tail -30 /tmp/pppd.log; return 1; }
+hangup() { ctl "d $1"; for _ in $(seq 40); do [ -e /sys/class/net/ppp0 ] || return 0; sleep 0.25; done; return 1; }
+wait_go() { for _ in $(seq 60); do ping -c 1 -W 1 $1 > /dev/null 2>&1 && return 0; done; return 1; }
+gone() { for _ in $(seq 60); do [ -e /sys/class/net/ppp0 ] || { echo "ppp0 gone"; return 0; }; sleep 0.25; done; return 1; }
+export -f ctl dial hangup wait_go gone
+sh_step xl2tpd 'xl2tpd -c /lab/l2tp/xl2tpd.conf -p /run/xl2tpd.pid -C /run/xl2tpd/l2tp-control -D > /tmp/xl2tpd.log 2>&1 & for _ in $(seq 50); do [ -p /run/xl2tpd/l2tp-control ] && exit 0; sleep 0.1; done; cat /tmp/xl2tpd.log; exit 1'
+sh_step plain-dial 'dial plain'
+step plain-ping ping -c 3 -W 3 ${LAN_HOST}
+sh_step plain-inform 'printf "\\x01\\x01\\x06\\x00\\xde\\xad\\xbe\\xef\\x00\\x00\\x00\\x00" > /tmp/inform; head -c 224 /dev/zero >> /tmp/inform; printf "\\x63\\x82\\x53\\x63\\x35\\x01\\x08\\x37\\x03\\x79\\xf9\\x0f\\xff" >> /tmp/inform; socat -t 4 STDIO UDP4-DATAGRAM:255.255.255.255:67,broadcast,bind=0.0.0.0:68,so-bindtodevice=ppp0 < /tmp/inform > /tmp/ack; echo "ack $(od -An -tx1 -v /tmp/ack | tr -d " \\n")"'
+sh_step plain-ppp-log 'grep -E "CHAP|MS-CHAP|DNS|local  IP|remote IP" /tmp/pppd.log'
+step plain-go wait_go ${GO_API}
+sh_step plain-disconnected gone
+step ipsec-go wait_go ${GO_IPSEC}
+sh_step refused 'ctl "c plain"; sleep 6; if [ -e /sys/class/net/ppp0 ]; then echo "ppp0 came up"; exit 1; fi; ctl "d plain"; echo "no ppp0"'
+step charon charon_start
+step load swan --load-all
+step initiate swan --initiate --child l2tp --timeout 30
+sh_step ipsec-dial 'sleep 1; dial ipsec'
+step ipsec-ping ping -c 3 -W 3 ${LAN_HOST}
+step states /usr/bin/ip -s xfrm state
+sh_step ipsec-hangup 'hangup ipsec'
+sh_step logs 'echo "--- xl2tpd"; tail -30 /tmp/xl2tpd.log; echo "--- pppd"; tail -30 /tmp/pppd.log; echo "--- charon"; charon_log 40'
+`;
+
+// The API from Postern's host: sessions listed, then the L2TP one disconnected.
+const API = `const base = 'http://127.0.0.1:18080/api/v1';
+const json = { 'content-type': 'application/json' };
+(async () => {
+  await fetch(base + '/setup', { method: 'POST', headers: json, body: JSON.stringify({ password: '${ADMIN}' }) });
+  const login = await fetch(base + '/login', { method: 'POST', headers: json, body: JSON.stringify({ password: '${ADMIN}' }) });
+  const h = { ...json, cookie: (login.headers.get('set-cookie') || '').split(';')[0], 'x-csrf-token': (await login.json()).csrfToken };
+  const listed = await (await fetch(base + '/sessions', { headers: h })).json();
+  const l2tp = (listed.sessions || listed).filter((s) => s.protocol === 'l2tp');
+  const gone = l2tp[0] ? (await fetch(base + '/sessions/' + l2tp[0].id, { method: 'DELETE', headers: h })).status : 0;
+  process.stdout.write(JSON.stringify({ l2tp, gone }));
+})();`;
+
+interface GuestSa { readonly src: string; readonly dst: string; readonly packets: number; readonly failed: number; readonly block: string }
+const parseStates = (text: string): GuestSa[] => text.split(/^src /m).slice(1).map((block) => ({
+  src: /^(\S+)/.exec(block)?.[1] ?? '', dst: / dst (\S+)/.exec(block)?.[1] ?? '',
+  packets: Number(/(\d+)\(packets\)/.exec(block)?.[1] ?? -1), failed: Number(/ failed (\d+)/.exec(block)?.[1] ?? -1), block,
+}));
+
+function posternConfig(allowPlain: boolean) {
+  const config = defaultConfig();
+  config.system.wan = { interface: VM_REMOTE.wanInterface, mode: 'static', address: `${SERVER}/24` };
+  config.system.lan = { interface: VM_REMOTE.lanInterface, address: '10.2.0.1/24' };
+  config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
+  config.users = [{ name: 'alice', ntHash: ntHashHex(PASSWORD), enabled: true }];
+  config.listeners.sstp.enabled = false;
+  config.listeners.ikev2.enabled = false;
+  config.listeners.l2tp = { ...config.listeners.l2tp, enabled: true, psk: PSK, ...(allowPlain ? { allowPlain: true } : {}) };
+  return config;
+}
+
+t.setTimeout(240_000);
+
+t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged), then L2TP inside IKEv1 transport-mode ESP', { skip }, async (t) => {
+  t.setTimeout(240_000);
+  const started = Date.now();
+  const lab = Lab.create(vmRemoteAccess);
+  t.teardown(() => lab.teardown());
+  for (const key of ['all', 'default']) lab.execSync('gw', ['sysctl', '-qw', `net.ipv4.conf.${key}.rp_filter=0`]);
+
+  let postern: PosternDaemon = await startPostern(lab, 'gw', posternConfig(true), (log) => log.includes('L2TP listening'));
+  t.match(postern.log(), /"path":"listeners.l2tp.allowPlain","why":"plain L2TP is accepted outside IPsec/, 'plain L2TP is flagged in the log');
+
+  const vm = await Vm.boot(lab, VM_REMOTE.host, {
+    address: VM_REMOTE.guestAddress, hostAddress: VM_REMOTE.hostAddress, gateway: VM_REMOTE.router,
+    modules: ['ppp_generic', 'l2tp_core', 'l2tp_ppp', 'l2tp_netlink', 'esp4', 'xfrm_user', 'gcm', 'ghash_generic', 'seqiv', 'echainiv', 'authenc'],
+    files: {
+      '/lab/l2tp/xl2tpd.conf': XL2TPD_CONF,
+      '/lab/l2tp/options': { data: PPP_OPTIONS, mode: 0o600 },
+      ...guestCharonFiles({
+        connections: {
+          l2tp: {
+            localAddrs: [VM_REMOTE.guest], remoteAddrs: [SERVER], proposals: ['aes256-sha256-modp2048'], version: 1,
+            local: { auth: 'psk', id: VM_REMOTE.guest }, remote: { auth: 'psk', id: SERVER },
+            children: { l2tp: { localTs: ['dynamic[17/1701]'], remoteTs: ['dynamic[17/1701]'], espProposals: ['aes256gcm16'], mode: 'transport' } },
+          },
+        },
+        secrets: [{ kind: 'ike', ids: [VM_REMOTE.guest, SERVER], secret: PSK }],
+      }),
+    },
+    script: SCRIPT,
+  });
+  t.comment(`boot to READY in ${vm.bootMs} ms`);
+
+  // Phase 1 over: the API lists the session and disconnects it.
+  const early = async (e: unknown) => {
+    t.fail(`the guest did not get to the next phase: ${String(e)}\n--- guest ---\n${readFileSync(vm.consoleFile, 'utf8').slice(-4000)}\n--- postern ---\n${postern.log().split('\n').slice(-40).join('\n')}`);
+    throw e;
+  };
+  await vm.waitFor(/^@@STEP plain-go BEGIN/m, 70_000).catch(early);
+  const api = await lab.exec('gw', [process.execPath, '-e', API], 30_000);
+  const listed = JSON.parse(api.stdout || '{}') as { l2tp?: Array<{ id: string; user: string; address: string; peer: string }>; gone?: number };
+  lab.execSync('gw', ['ip', 'addr', 'add', `${GO_API}/32`, 'dev', VM_REMOTE.wanInterface]);
+  t.equal(listed.l2tp?.length, 1, `one L2TP session in the API: ${api.stdout}${api.stderr}`);
+  t.match(listed.l2tp?.[0] ?? {}, { user: 'alice', address: /^10\.10\.0\.\d+$/, peer: VM_REMOTE.guest }, 'alice, from the pool, at the guest\'s address');
+  t.equal(listed.gone, 200, 'the API disconnects it');
+
+  // Phase 2: IPsec required (the default): Postern restarts on the same state without allowPlain.
+  await vm.waitFor(/^@@STEP ipsec-go BEGIN/m, 40_000).catch(early);
+  await postern.stop();
+  postern = await startPostern(lab, 'gw', posternConfig(false), (log) => log.includes('L2TP listening') && log.includes('IKEv1 listening'), { stateDir: postern.stateDir });
+  lab.execSync('gw', ['ip', 'addr', 'add', `${GO_IPSEC}/32`, 'dev', VM_REMOTE.wanInterface]);
+
+  const result = await vm.waitForExit(150_000);
+  const step = (name: string) => result.steps.get(name);
+  const out = (name: string) => step(name)?.output ?? '';
+  const diag = () => `\n${out('logs')}\n--- postern ---\n${postern.log().split('\n').slice(-30).join('\n')}`;
+
+  t.equal(step('xl2tpd')?.code, 0, `xl2tpd starts in the guest: ${out('xl2tpd')}`);
+  t.equal(step('plain-dial')?.code, 0, `plain L2TP: tunnel, session and PPP up with an address: ${out('plain-dial')}${step('plain-dial')?.code === 0 ? '' : diag()}`);
+  t.match(out('plain-dial'), /ppp0 10\.10\.0\.\d+\b/, 'the address is from the pool');
+  t.match(out('plain-ppp-log'), /rcvd \[CHAP Success id=0x[0-9a-f]+ "S=[0-9A-F]{40}/, 'pppd authenticated with MS-CHAPv2 (the server proved itself with its authenticator response)');
+  t.match(out('plain-ppp-log'), /CHAP authentication succeeded/, 'and accepted it');
+  t.match(out('plain-ppp-log'), /primary\s+DNS address 10\.10\.0\.1/, 'and got the pool\'s DNS server');
+  // DHCPINFORM over the real link (Windows sends one once PPP is up): answered with the LAN as a classless route.
+  const ack = Buffer.from(/ack ([0-9a-f]*)/.exec(out('plain-inform'))?.[1] ?? '', 'hex');
+  const dhcpOptions = new Map<number, number[]>();
+  for (let at = 240; at + 1 < ack.length && ack[at] !== 255; at += 2 + ack[at + 1]!) dhcpOptions.set(ack[at]!, [...ack.subarray(at + 2, at + 2 + ack[at + 1]!)]);
+  t.same([ack[0], ...ack.subarray(4, 8)], [2, 0xde, 0xad, 0xbe, 0xef], `a BOOTREPLY to our DHCPINFORM came back over PPP: ${out('plain-inform').slice(0, 200)}`);
+  t.same([dhcpOptions.get(53), dhcpOptions.get(121), dhcpOptions.get(249)], [[5], [24, 10, 2, 0, 10, 2, 0, 1], [24, 10, 2, 0, 10, 2, 0, 1]], 'DHCPACK with the LAN 10.2.0.0/24 via the gateway in options 121 and 249');
+  t.equal(step('plain-ping')?.code, 0, `the LAN host answers through plain L2TP: ${out('plain-ping')}`);
+  t.equal(step('plain-disconnected')?.code, 0, `the API's disconnect brings ppp0 down in the guest: ${out('plain-disconnected')}`);
+
+  t.equal(step('refused')?.code, 0, `with IPsec required, plain L2TP gets no session: ${out('refused')}`);
+  t.equal(step('charon')?.code, 0, `charon starts in the guest: ${out('charon')}`);
+  t.equal(step('initiate')?.code, 0, `charon keys IKEv1 Main Mode and a transport-mode Quick Mode for UDP 1701 with Postern: ${out('initiate').split('\n').slice(-12).join('\n')}${step('initiate')?.code === 0 ? '' : diag()}`);
+  t.equal(step('ipsec-dial')?.code, 0, `L2TP/IPsec: PPP up with a pool address: ${out('ipsec-dial')}${step('ipsec-dial')?.code === 0 ? '' : diag()}`);
+  t.equal(step('ipsec-ping')?.code, 0, `the LAN host answers through L2TP/IPsec: ${out('ipsec-ping')}${step('ipsec-ping')?.code === 0 ? '' : diag()}`);
+  const sas = parseStates(out('states')).filter((s) => [s.src, s.dst].includes(SERVER));
+  t.equal(sas.length, 2, 'two SAs with Postern in the guest\'s kernel');
+  for (const sa of sas) {
+    t.ok(sa.packets >= 10 && sa.failed === 0, `${sa.src} → ${sa.dst}: ${sa.packets} packets (L2TP control, PPP and the pings) through the guest's kernel ESP, ${sa.failed} failed`);
+    t.match(sa.block, /mode transport/, 'in transport mode');
+  }
+  t.equal(step('ipsec-hangup')?.code, 0, 'xl2tpd hangs up');
+  t.match(postern.log(), /"msg":"L2TP tunnel up"/, 'Postern logged the L2TP tunnel inside IPsec');
+  if (!t.passing()) t.comment(`${diag()}\n--- guest ---\n${result.console.slice(-3000)}`);
+  t.comment(`whole test in ${Date.now() - started} ms`);
+  await postern.stop();
+});

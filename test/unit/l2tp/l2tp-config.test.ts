@@ -1,0 +1,41 @@
+// listeners.l2tp in the configuration (issue 20): the IKEv1 transport-mode responder it gives the IKE
+// subsystem (any address, group PSK, UDP 1701 both ends), the tunnel secret's bounds, and plain L2TP
+// flagged insecure.
+import t from 'tap';
+import { defaultConfig } from '../../../firmware/config/defaults.ts';
+import { validateConfig } from '../../../firmware/config/validate.ts';
+import { L2TP_IKEV1_CONNECTION, ikev1ConnectionsFromConfig } from '../../../firmware/ikev1/ikev1-connections.ts';
+
+const enabled = () => {
+  const c = defaultConfig();
+  c.listeners.l2tp = { ...c.listeners.l2tp, enabled: true, psk: 'group-psk-0123' };
+  return c;
+};
+
+t.test('an enabled L2TP listener gives IKEv1 a transport-mode responder for UDP 1701 from any address', async (t) => {
+  t.same(ikev1ConnectionsFromConfig(defaultConfig()), [], 'none while L2TP is off');
+  const c = enabled();
+  const [conn, ...rest] = ikev1ConnectionsFromConfig(c);
+  t.equal(rest.length, 0);
+  t.match(conn, { name: L2TP_IKEV1_CONNECTION, mode: 'transport', transportSelector: { protocol: 17, port: 1701 }, localTs: [], remoteTs: [], mobike: false });
+  t.equal(conn!.remoteAddress, undefined, 'clients come from anywhere');
+  t.equal(conn!.psk.reveal(), 'group-psk-0123');
+  t.equal(String(conn!.psk), '<redacted>');
+  t.notOk(conn!.peerAuth, 'PSK unless the listener says certificate');
+  c.listeners.l2tp.ipsec = { auth: 'psk', proposals: { ike: ['aes128-sha1-modp2048'], esp: ['aes128-sha1'] } };
+  t.equal(ikev1ConnectionsFromConfig(c)[0]!.ikeProposals.length, 1, 'the listener\'s own proposals replace the defaults');
+});
+
+t.test('the tunnel secret has bounds; plain L2TP validates but is flagged insecure', async (t) => {
+  const c = enabled();
+  t.ok(validateConfig(c).ok);
+  t.notOk(validateConfig(c).warnings.some((w) => w.path === 'listeners.l2tp.allowPlain'), 'no plain-L2TP warning by default');
+  c.listeners.l2tp.secret = 'short';
+  const r = validateConfig(c);
+  t.ok(!r.ok && r.errors.some((e) => e.path === 'listeners.l2tp.secret'), 'a secret under 8 characters is refused at its field');
+  c.listeners.l2tp.secret = 'tunnel-secret-1';
+  c.listeners.l2tp.allowPlain = true;
+  const plain = validateConfig(c);
+  t.ok(plain.ok, JSON.stringify(plain));
+  t.ok(plain.warnings.some((w) => w.path === 'listeners.l2tp.allowPlain' && w.code === 'insecure'), JSON.stringify(plain.warnings));
+});
