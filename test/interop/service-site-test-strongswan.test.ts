@@ -74,7 +74,7 @@ t.test('the Test button of an IKEv2 site against strongSwan: wrong key explained
   const outcomes = (r: typeof out[string] | undefined) => r?.steps?.map((s) => `${s.id}:${s.outcome}`);
   t.same(outcomes(out['wrong']), ['peer:ok', 'ike-sa-init:ok', 'auth:failed', 'child:not-reached', 'ping:not-reached'], `a wrong key stops at authentication: ${JSON.stringify(out['wrong'])}\n${run.stderr}`);
   t.match(out['wrong']?.problem, { cause: 'peer-refused', explanation: /refused this gateway's login/ }, 'explained by the connection doctor');
-  t.match(out['listed'], { state: 'down', lastError: { cause: 'peer-refused' } }, 'the Sites list shows the last error in words');
+  t.match(out['listed'], { state: 'down', lastError: { cause: 'peer-refused', problemId: Number, count: Number } }, 'the Sites list shows the last error in words, with its Connection problems entry');
   t.ok(out['listed']?.nextRetry && Date.parse(out['listed'].nextRetry) > Date.now() - 60_000, `and when it is tried next: ${out['listed']?.nextRetry}`);
   t.same(outcomes(out['right']), ['peer:ok', 'ike-sa-init:ok', 'auth:ok', 'child:ok', 'ping:ok'], `with the right key every step passes, ping included: ${JSON.stringify(out['right'])}\n${service.log().split('\n').slice(-15).join('\n')}`);
   t.equal(out['right']?.ok, true);
