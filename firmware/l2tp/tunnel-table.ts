@@ -23,6 +23,8 @@ export interface TunnelTableOptions extends Omit<TunnelConfig, 'role' | 'localTu
   readonly graceMs?: number;
   /** At most this many tunnels at once (new SCCRQs beyond it are dropped and counted); 4096 when absent. */
   readonly maxTunnels?: number;
+  /** At most this many from one IP address (clients behind one NAT share it); 64 when absent. */
+  readonly maxTunnelsPerAddress?: number;
 }
 
 export type TableEvent =
@@ -126,9 +128,13 @@ export class L2tpTunnelTable {
     const known = [...this.#tunnels].find(([, e]) => e.peer === peer && e.peerAssignedId === assigned);
     if (known) return this.#drive(known[0], { kind: 'RcvDatagram', bytes }, now, out);
     if (this.#tunnels.size >= (this.#options.maxTunnels ?? 4096)) return this.#count('tunnel table full');
+    const address = peer.slice(0, peer.lastIndexOf(':'));
+    let fromAddress = 0;
+    for (const e of this.#tunnels.values()) if (e.peer.slice(0, e.peer.lastIndexOf(':')) === address) fromAddress++;
+    if (fromAddress >= (this.#options.maxTunnelsPerAddress ?? 64)) return this.#count('tunnels per address full');
     const id = this.#freeTunnelId();
     if (id === undefined) return this.#count('tunnel table full');
-    const { graceMs: _g, maxTunnels: _m, ...config } = this.#options;
+    const { graceMs: _g, maxTunnels: _m, maxTunnelsPerAddress: _a, ...config } = this.#options;
     const tunnel = new L2tpTunnel({ ...config, role: 'lns', localTunnelId: id });
     this.#tunnels.set(id, { tunnel, peer, peerAssignedId: assigned, data: new Map(), closeAt: now + this.#grace() });
     this.#count('tunnels opened');

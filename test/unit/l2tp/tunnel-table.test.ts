@@ -272,3 +272,24 @@ t.test('on a lossy wire (loss, duplication, reordering, seeded): many tunnels an
   }
   t.equal(delivered, 18, 'a data frame from each session reaches that session');
 });
+
+t.test('limits: tunnels per address and in all; what is refused is counted', async (t) => {
+  const l = lab({ maxTunnelsPerAddress: 2, maxTunnels: 3 });
+  for (const port of [1701, 1702, 1703]) {
+    l.addLac(`192.0.2.40:${port}`, 1);
+    l.lacDo(`192.0.2.40:${port}`, { kind: 'CmdOpen' });
+  }
+  l.run(200);
+  t.equal(l.table.size, 2, 'two tunnels from one address');
+  t.ok((l.table.counters['tunnels per address full'] ?? 0) >= 1, 'the third refused and counted');
+  for (const peer of ['192.0.2.41:1701', '192.0.2.42:1701']) {
+    l.addLac(peer, 1);
+    l.lacDo(peer, { kind: 'CmdOpen' });
+  }
+  l.run(400);
+  t.equal(l.table.size, 3, 'three in all');
+  t.ok((l.table.counters['tunnel table full'] ?? 0) >= 1, 'the fourth refused and counted');
+  l.run(60_000); // no sessions: each closes after the grace and leaves the table
+  t.ok(l.table.size <= 3, 'never more than the limit');
+  t.ok([...l.lacs.values()].filter((x) => x.tunnel.state === 'established').length <= 3);
+});
