@@ -6,7 +6,7 @@ import { defaultIkev1Options, type Ikev1Context, type Ikev1Options, type Retrans
 import type { Phase1Sa } from './ikev1-sa.ts';
 import { deletePayloads, handleInformational, PEER_DELETED_ISAKMP, sendInformational } from './informational.ts';
 import { dpdDue, runDpd } from './dpd.ts';
-import { adoptChildren, announcePhase1Lifetime, childRekeyAfterMs, parkChildren, phase1RekeyAt, responderLifetime, startPhase1Rekey, uncovered } from './lifetimes.ts';
+import { adoptChildren, announcePhase1Lifetime, childRekeyAfterMs, handOverOnDelete, parkChildren, phase1RekeyAt, responderLifetime, startPhase1Rekey, uncovered } from './lifetimes.ts';
 import { handleAm2, respondAm1, respondAm3, startAggressiveMode } from './aggressive-mode.ts';
 import { handleMm2, handleMm4, handleMm6, respondMm1, respondMm3, respondMm5, startMainMode } from './main-mode.ts';
 import { describeOutgoing, EXCHANGE_NAMES, exchangeIv, messageHash, open, payloadNames, type Opened } from './protect.ts';
@@ -354,7 +354,9 @@ export class Ikev1Engine {
     const opened = this.#open(sa, exchangeIv(sa, m.header.messageId), m, 'Informational');
     if (!opened) return;
     const reason = handleInformational(this.#context(), sa, m.header.messageId, opened);
-    if (reason === PEER_DELETED_ISAKMP && parkChildren(this.#context(), sa)) return;
+    const heir = reason === PEER_DELETED_ISAKMP ? handOverOnDelete(this.#context(), sa) : undefined;
+    if (heir) this.#actions.push({ type: 'ike-rekeyed', oldSpi: sa.ckyI, spi: heir.ckyI, connection: heir.connection!.name });
+    else if (reason === PEER_DELETED_ISAKMP && parkChildren(this.#context(), sa)) return;
     if (reason) this.#close(sa, reason, false);
   }
 
@@ -417,10 +419,22 @@ export class Ikev1Engine {
     if (wasUp && sa.replacedBy === undefined) this.#actions.push({ type: 'ike-down', spi: sa.ckyI, connection: sa.connection?.name ?? '', reason });
   }
 
+  /**
+   * One context for the engine's life, made on first use (it was a fresh object of closures per
+   * call, several per packet: a visible share of the bench's profile). Handlers run synchronously
+   * inside one call, and `now` reads that call's time.
+   */
+  #ctx: Ikev1Context | undefined;
+
   #context(): Ikev1Context {
+    this.#ctx ??= this.#makeContext();
+    return this.#ctx;
+  }
+
+  #makeContext(): Ikev1Context {
     const engine = this;
     return {
-      now: this.#now,
+      get now() { return engine.#now; },
       wallClock: () => (this.options.wallClock ?? (() => new Date()))(),
       crypto: this.#crypto,
       options: this.options,

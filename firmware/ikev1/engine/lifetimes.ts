@@ -108,26 +108,50 @@ export function startPhase1Rekey(ctx: Ikev1Context, sa: Phase1Sa): Phase1Sa {
   return fresh;
 }
 
+/** The children of `old` go under `fresh`, with their times and selectors; `old` is marked replaced. */
+function moveChildren(old: Phase1Sa, fresh: Phase1Sa): void {
+  for (const child of old.children.splice(0)) {
+    fresh.children.push(child);
+    for (const map of ['childBorn', 'childSelectors', 'retiring', 'childLife'] as const) moveEntry(old[map] as Map<number, unknown>, fresh[map] as Map<number, unknown>, child.inbound.spi);
+  }
+  old.replacedBy = fresh.ckyI;
+}
+
 /**
  * A new ISAKMP SA with a peer we already hold one with (our renewal, or the peer's): the older
  * SA's children move over (traffic goes on untouched), and the older SA is deleted shortly after,
- * alone. Returns the SA the children came from.
+ * alone. Returns the SA the children came from. Under unique 'never' one identity may hold
+ * several SAs at once (devices sharing it, or the bench's many initiators from one address), so
+ * a new SA replaces only our own renewal's predecessor or one the peer already deleted; a peer's
+ * renewal is recognised when it deletes the old SA (`handOverOnDelete`).
  */
 export function adoptChildren(ctx: Ikev1Context, fresh: Phase1Sa): Phase1Sa | undefined {
-  const older = ctx.others(fresh).filter((o) => o.state === 'established' && o.remoteId === fresh.remoteId && o.replacedBy === undefined);
+  const parallel = fresh.connection?.unique === 'never';
+  const older = ctx.others(fresh).filter((o) => o.state === 'established' && o.remoteId === fresh.remoteId && o.replacedBy === undefined
+    && (!parallel || o.successor === fresh.ckyI || o.parkedAt !== undefined));
   let from: Phase1Sa | undefined;
   for (const old of older) {
-    for (const child of old.children.splice(0)) {
-      fresh.children.push(child);
-      for (const map of ['childBorn', 'childSelectors', 'retiring', 'childLife'] as const) moveEntry(old[map] as Map<number, unknown>, fresh[map] as Map<number, unknown>, child.inbound.spi);
-    }
-    old.replacedBy = fresh.ckyI;
+    moveChildren(old, fresh);
     from = old;
     // One the peer deleted already goes now; our own old one once the peer has adopted the children.
     if (old.parkedAt !== undefined) ctx.close(old, `deleted by the peer, its children taken over by ${fresh.ckyI.toString(16)}`);
     else old.retireAt = ctx.now + RETIRE_OLD_MS;
   }
   return from;
+}
+
+/**
+ * Unique 'never': the peer deleted an ISAKMP SA with children after it had set up a newer one with
+ * the same identity (its renewal, new SA first): the newest takes the children now. Returns it.
+ */
+export function handOverOnDelete(ctx: Ikev1Context, sa: Phase1Sa): Phase1Sa | undefined {
+  if (sa.connection?.unique !== 'never' || !sa.children.length || sa.state !== 'established') return undefined;
+  const newer = ctx.others(sa).filter((o) => o.state === 'established' && o.remoteId === sa.remoteId && o.replacedBy === undefined && o.parkedAt === undefined && o.establishedAt >= sa.establishedAt);
+  const heir = newer.at(-1);
+  if (!heir) return undefined;
+  moveChildren(sa, heir);
+  ctx.log('info', `${sa.remote.address} deleted ISAKMP SA ${sa.ckyI.toString(16)}: its ${heir.children.length} children go on under ${heir.ckyI.toString(16)}`);
+  return heir;
 }
 
 /**
