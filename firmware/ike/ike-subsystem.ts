@@ -2,6 +2,8 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import { localUsers } from '../access/local-users.ts';
+import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
+import type { UserLookup } from '../crypto/user-credential.ts';
 import type { Logger } from '../log/logger.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
 import { loadOrCreatePki, type GatewayPki } from '../pki/pki-store.ts';
@@ -20,7 +22,7 @@ import { IkeVersionDispatch } from './version-dispatch.ts';
 import { Ikev1Engine } from '../ikev1/engine/engine.ts';
 import { L2TP_IKEV1_CONNECTION, ikev1ConnectionsFromConfig, type Ikev1CertificateAuth } from '../ikev1/ikev1-connections.ts';
 import { revokedSessions } from './shell/revocation-sweep.ts';
-import { revocationFromConfig, trustedCas } from '../revocation/from-config.ts';
+import { revocationFromConfig, trustedCas, userStateFrom } from '../revocation/from-config.ts';
 import { SiteRedial } from '../sites/site-redial.ts';
 import { ikeTestResult, type SiteTestResult } from '../sites/site-test.ts';
 import { pingPlan, tunnelPing } from '../sites/tunnel-ping.ts';
@@ -56,6 +58,8 @@ export class IkeSubsystem implements Subsystem {
   /** Dialing sites tried again after they go down (issue 17: the next retry is shown). */
   readonly #redial = new SiteRedial();
   #dialWatch: DialWatch | undefined;
+  /** EAP-MSCHAPv2's user list; swapped in place when only the users change (no restart). */
+  #users: UserLookup = () => undefined;
 
   constructor(options: IkeSubsystemOptions) {
     this.#options = options;
@@ -120,8 +124,31 @@ export class IkeSubsystem implements Subsystem {
    * address the IKE SA sees (NAT-OA restores it), so the L2TP shell asks by source address.
    */
   l2tpProtected(address: string): boolean {
-    const v1 = this.#running?.v1;
-    return v1 !== undefined && v1.sas.some((sa) => sa.state === 'established' && sa.connection?.name === L2TP_IKEV1_CONNECTION && sa.remote.address === address && sa.children.length > 0);
+    return (this.#l2tpPeers.get(address) ?? 0) > 0;
+  }
+
+  /** The L2TP connection's transport children by inbound SPI, and how many each peer address has: one lookup per datagram. */
+  readonly #l2tpChildren = new Map<string, string>();
+  readonly #l2tpPeers = new Map<string, number>();
+
+  #trackL2tp(action: IkeAction): void {
+    const add = (child: ChildSaInfo) => {
+      const address = /^([^/[]+)/.exec(child.remoteTs[0] ?? '')?.[1];
+      if (child.connection !== L2TP_IKEV1_CONNECTION || address === undefined) return;
+      drop(child);
+      this.#l2tpChildren.set(String(child.inbound.spi), address);
+      this.#l2tpPeers.set(address, (this.#l2tpPeers.get(address) ?? 0) + 1);
+    };
+    const drop = (child: ChildSaInfo) => {
+      const address = this.#l2tpChildren.get(String(child.inbound.spi));
+      if (address === undefined) return;
+      this.#l2tpChildren.delete(String(child.inbound.spi));
+      const left = (this.#l2tpPeers.get(address) ?? 1) - 1;
+      if (left > 0) this.#l2tpPeers.set(address, left);
+      else this.#l2tpPeers.delete(address);
+    };
+    if (action.type === 'install-child' || action.type === 'rekey-child' || action.type === 'move-child') add(action.child);
+    else if (action.type === 'delete-child') drop(action.child);
   }
 
   /** Management: delete the IKE SA (an INFORMATIONAL Delete to the peer, then its children go). */
@@ -145,10 +172,11 @@ export class IkeSubsystem implements Subsystem {
     let revocation: RevocationService | undefined;
     try {
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
+      this.#users = localUsers(config.users);
       // Revocation (issue 16): fetched and kept by the service, answered to the engine from its cache.
       revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'), () => this.#endRevoked());
       const engine = new IkeEngine(connectionsFromConfig(config, pki), { randomBytes: (n) => randomBytes(n), createDh }, {
-        users: localUsers(config.users),
+        users: (name) => this.#users(name),
         addresses: ikeAddressProvider(this.#options.access.pools),
         revocation,
       });
@@ -201,6 +229,7 @@ export class IkeSubsystem implements Subsystem {
   }
 
   #onAction(action: IkeAction): void {
+    this.#trackL2tp(action);
     const installer = this.#running?.installer;
     try {
       if (action.type === 'install-child') installer?.install(action.child);
@@ -277,6 +306,7 @@ export class IkeSubsystem implements Subsystem {
    */
   async reconfigure(next: PosternConfig, previous?: PosternConfig): Promise<void> {
     if (this.#running && previous && onlyGatewayCertificateChanged(previous, next, ikeSlice)) return this.reloadCertificate(next);
+    if (this.#running && previous && onlyUsersChanged(previous, next, ikeSlice)) return this.#usersChanged(previous, next);
     await this.stop();
     await this.start(next);
   }
@@ -294,6 +324,26 @@ export class IkeSubsystem implements Subsystem {
     this.#options.logger.info('IKEv2 signs with a new gateway certificate', { acme: pki.server.acme === true, keptSas: r.engine.sas.length });
   }
 
+  /**
+   * Users added, edited, disabled or removed: the next EAP login sees the new list, certificates of
+   * users no longer enabled are refused, and only the sessions of users who lost access end (one
+   * Delete each); everyone else stays connected.
+   */
+  #usersChanged(previous: PosternConfig, next: PosternConfig): void {
+    const r = this.#running!;
+    this.#users = localUsers(next.users);
+    r.revocation.setUserState(userStateFrom(next));
+    r.config = next;
+    const gone = usersLosingAccess(previous, next);
+    const ended = r.engine.sas.filter((sa) => sa.state === 'established' && gone.has(sa.remoteId) && sa.connection?.peerAuth === 'eap-mschapv2');
+    for (const sa of ended) {
+      this.#options.logger.info('ending the session of a user who lost access', { user: sa.remoteId, spi: sa.spiI.toString(16) });
+      r.shell.terminate(sa.spiI);
+    }
+    this.#endRevoked(); // certificate users disabled or removed
+    this.#options.logger.info('IKE took the new user list without a restart', { ended: ended.length, keptSas: r.engine.sas.length - ended.length });
+  }
+
   async stop(): Promise<void> {
     const r = this.#running;
     this.#running = undefined;
@@ -301,6 +351,8 @@ export class IkeSubsystem implements Subsystem {
     if (!r) return void (this.#status = { state: 'stopped' });
     this.#status = { state: 'stopping' };
     clearInterval(r.sweep);
+    this.#l2tpChildren.clear();
+    this.#l2tpPeers.clear();
     r.revocation.close();
     await r.shell.close();
     r.installer.stopAll();

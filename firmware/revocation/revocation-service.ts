@@ -75,7 +75,7 @@ export function crlRefreshDelay(crl: Pick<CertificateList, 'thisUpdate' | 'nextU
 }
 
 export class RevocationService implements RevocationChecker {
-  readonly #o: RevocationServiceOptions;
+  #o: RevocationServiceOptions;
   readonly #local: LocalRevocationList | undefined;
   readonly #ownKey: string | undefined;
   readonly #policies = new Map<string, RevocationPolicy>();
@@ -99,6 +99,11 @@ export class RevocationService implements RevocationChecker {
       this.#poll.unref();
     }
     for (const t of options.trusted ?? []) this.#policies.set(caKey(t.ca), t.policy);
+  }
+
+  /** The user list changed (a user disabled or removed): their certificates are refused from now on. */
+  setUserState(userState: (user: string) => UserState): void {
+    this.#o = { ...this.#o, userState };
   }
 
   /** The issuer's own policy; for an intermediate CA not configured, that of the path's trusted CA. */

@@ -15,6 +15,7 @@ import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { storedUser } from '../../firmware/config/users.ts';
+import { hashPassword } from '../../firmware/control/password-hash.ts';
 import { labSkip } from '../lab/skip.ts';
 
 const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
@@ -27,6 +28,7 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   config.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
   config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
   config.system.management = { listen: '127.0.0.1', port: 18080, https: false }; // inside the namespace
+  config.admin.passwordHash = hashPassword('Admin-Pass-1234');
   config.users = [storedUser({ name: 'alice', password: 'Correct-Horse-Battery-7', enabled: true })];
   config.certificates.server = { commonName: 'vpn.example.com', sans: ['192.0.2.2', 'vpn.example.com'] };
   config.listeners.sstp.enabled = false;
@@ -53,7 +55,7 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   await waitUntil('the gateway reports online', 15_000, async () => (await lab.exec('lanB', ['mosquitto_sub', ...auth, '-t', 'postern/gw-test/state', '-C', '1', '-W', '2'])).stdout.includes('"online"'));
   const events = lab.exec('lanB', ['mosquitto_sub', ...auth, '-t', 'postern/gw-test/events', '-C', '1', '-W', '20']);
   await new Promise((done) => setTimeout(done, 1000)); // subscribed before the session comes up
-  const r = await road.initiate('lan');
+  const r = await road.initiate('lan', 30); // generous: the IKE_AUTH signs with RSA, slow on a loaded 2-core box
   if (r.code !== 0) t.fail(`the client could not connect:\n${r.stdout}\n${readFileSync(service.logFile, 'utf8').slice(-3000)}`);
   t.match(r.stdout, /authentication of '192\.0\.2\.2' with RSA[^\n]*successful/, 'the client trusts the certificate Postern issued itself at first boot');
   t.match(r.stdout, /installing new virtual IP 10\.10\.0\.1\b/, 'an address from the default pool');
@@ -75,4 +77,25 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   await lab.exec('lanB', ['mosquitto_pub', ...auth, '-t', 'postern/gw-test/cmd', '-m', JSON.stringify({ id: 'r1', command: 'report-now' })]);
   t.match(JSON.parse((await reply).stdout.trim() || '{}'), { id: 'r1', ok: true }, 'the command is answered');
   t.match(JSON.parse((await status).stdout.trim() || '{}'), { sessions: { ikev2: 1, sstp: 0 } }, 'the status counts the IKEv2 session');
+
+  // The technician adds a user while alice is connected: IKE takes the new list without a restart,
+  // alice stays up; disabling alice then ends her session alone (one Delete to her client).
+  let csrf = '';
+  const api = async (method: string, path: string, body?: unknown) => {
+    const args = ['curl', '-sS', '--max-time', '20', '-b', join(state, 'jar'), '-c', join(state, 'jar'), '-X', method, '-H', 'Content-Type: application/json'];
+    if (csrf) args.push('-H', `X-CSRF-Token: ${csrf}`);
+    if (body !== undefined) args.push('--data', JSON.stringify(body));
+    return JSON.parse((await lab.exec('gwB', [...args, `http://127.0.0.1:18080${path}`], 30_000)).stdout || '{}') as Record<string, unknown>;
+  };
+  csrf = String((await api('POST', '/api/v1/login', { password: 'Admin-Pass-1234' }))['csrfToken']);
+  const spiBefore = (await road.listSas())[0];
+  t.match(await api('POST', '/api/v1/users', { name: 'bob', password: 'Another-Horse-Battery-8', enabled: true }), { revision: Number }, 'a user added');
+  await waitUntil('IKE takes the new user list', 10_000, () => readFileSync(service.logFile, 'utf8').includes('IKE took the new user list without a restart'));
+  const after = await lab.exec('gwA', ['ping', '-c', '2', '-i', '0.2', '-W', '2', '-I', '10.10.0.1', '10.2.0.10']);
+  t.equal(after.code, 0, 'alice still reaches the LAN');
+  const childAfter = (await road.listSas())[0]?.children[0];
+  t.equal(childAfter?.packetsIn, (spiBefore?.children[0]?.packetsIn ?? NaN) + 2, 'on the same child SA, its counters running on: nothing was restarted');
+  t.match(await api('PUT', '/api/v1/users/alice', { name: 'alice', enabled: false }), { revision: Number }, 'alice disabled');
+  await waitUntil("alice's client is told her session ended", 10_000, async () => (await road.listSas()).length === 0);
+  t.match(readFileSync(service.logFile, 'utf8'), /"user":"alice"[^\n]*"msg":"ending the session of a user who lost access"/, 'the log says whose session ended and why');
 });
