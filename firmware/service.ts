@@ -22,6 +22,7 @@ import { ExpiryWatch } from './pki/expiry-watch.ts';
 import { AcmeChallenges } from './pki/acme/acme-challenges.ts';
 import { AcmeSubsystem, acmeSpec } from './pki/acme/acme-subsystem.ts';
 import { DdnsSubsystem, ddnsSpec } from './ddns/ddns-subsystem.ts';
+import { ownedSystemRoot, TimeSubsystem, timeSpec } from './system/time-apply.ts';
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
 import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
@@ -79,6 +80,8 @@ export class Service {
   readonly acme: AcmeSubsystem;
   /** Dynamic DNS (issue 17): the public name follows the WAN address. */
   readonly ddns: DdnsSubsystem;
+  /** The time zone and NTP servers applied to the system where Postern owns it (issue 17). */
+  readonly time: TimeSubsystem;
   readonly api: ControlApi;
   /** The board profile in use, and its LEDs, watchdog and reset button (issue 18). */
   readonly board: SelectedBoard;
@@ -183,6 +186,7 @@ export class Service {
     });
     // A public gateway certificate by ACME (issue 16); SSTP and IKEv2 take each new one without dropping sessions.
     this.ddns = new DdnsSubsystem({ logger: options.logger.child('ddns'), wanAddresses: () => this.network.addresses().ipv4 });
+    this.time = new TimeSubsystem({ logger: options.logger.child('time'), root: ownedSystemRoot(this.board, options.stateDir) });
     this.acme = new AcmeSubsystem({
       logger: options.logger.child('acme'), stateDir: options.stateDir, challenges, clock: this.#clock,
       onCertificate: () => this.gatewayCertificateChanged(),
@@ -198,6 +202,7 @@ export class Service {
       publicationSpec(() => this.publication),
       acmeSpec(() => this.acme),
       ddnsSpec(() => this.ddns),
+      timeSpec(() => this.time),
     ];
     const only = options.only;
     this.supervisor = new Supervisor(only ? specs.filter((s) => only.includes(s.name)) : specs, options.logger.child('supervisor'));
