@@ -96,6 +96,8 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   });
   const mqtt = config.telemetry.mqtt;
   if (mqtt.enabled && mqtt.url.includes('.invalid')) error('telemetry.mqtt.url', 'required', 'needs a real broker address when telemetry is enabled');
+  // Issue 21: a listener asking RADIUS needs a server to ask.
+  if ((config.listeners.sstp.auth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.sstp.auth', 'required', 'needs at least one server under radius.servers');
   errors.push(...networkOverlapErrors(config), ...publicIdentityErrors(config), ...trustedCaErrors(config), ...dynamicDnsErrors(config));
   return errors;
 }

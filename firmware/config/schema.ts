@@ -9,6 +9,9 @@ const bool = (label: string, value: boolean, more: Omit<BooleanField, 'kind' | '
 const list = (label: string, items: Field, maxItems: number, more: Omit<ArrayField, 'kind' | 'label' | 'items' | 'maxItems'> = {}): ArrayField => ({ kind: 'array', label, items, maxItems, ...more });
 const obj = (label: string, fields: Record<string, Field>, more: Omit<ObjectField, 'kind' | 'label' | 'fields'> = {}): ObjectField => ({ kind: 'object', label, fields, ...more });
 
+function listenerAuth(): StringField {
+  return str('Authentication', { enum: ['local', 'radius', 'radius-then-local'], optional: true, help: 'local: the users here; radius: the RADIUS servers; radius-then-local: the users here only when no RADIUS server answers (logged). Local when empty' });
+}
 const poolRef = (label: string) => str(label, { format: 'name', default: 'clients', help: 'The name of an address pool' });
 const proposals = (label: string, defaults: string) =>
   list(label, str('Proposal', { format: 'proposal' }), 16, { help: `Preferred first, e.g. ${defaults}` });
@@ -108,6 +111,7 @@ const listeners = obj('Listeners', {
       handshakes: int('Unfinished connections in all', 1, 65_535, { optional: true, help: 'When full, the oldest one makes room for a new one; 1024 when empty' }),
       calls: int('Established calls', 1, 65_535, { optional: true, help: '4096 when empty' }),
     }, { optional: true }),
+    auth: listenerAuth(),
   }),
   l2tp: obj('L2TP/IPsec', {
     enabled: bool('Enabled', false),
@@ -211,6 +215,18 @@ const telemetry = obj('Telemetry', {
   }),
 });
 
+// Issue 21: RADIUS servers, asked in the order listed; the shared secret is never shown.
+const radius = obj('RADIUS', {
+  nasIdentifier: str('NAS-Identifier', { optional: true, maxLength: 253, help: 'What RADIUS policies match this gateway by; the hostname when empty' }),
+  servers: list('Servers', obj('Server', {
+    name: str('Name', { format: 'name' }),
+    address: str('Address', { format: 'ipv4' }),
+    authPort: int('Authentication port', 1, 65535, { default: 1812 }),
+    acctPort: int('Accounting port', 1, 65535, { default: 1813 }),
+    secret: str('Shared secret', { secret: true, minLength: 8, maxLength: 128, help: 'At least 16 random characters; the same as in the server\'s client entry' }),
+  }), 8, { uniqueNames: true, help: 'Asked in this order; a server that stops answering is skipped until it answers Status-Server again' }),
+}, { optional: true });
+
 export const configSchema: ObjectField = obj('Configuration', {
   version: int('Format version', 1, 1000, { default: CURRENT_VERSION }),
   system,
@@ -221,4 +237,5 @@ export const configSchema: ObjectField = obj('Configuration', {
   sites: list('Site-to-site peers', site, 256, { uniqueNames: true }),
   certificates,
   telemetry,
+  radius,
 });

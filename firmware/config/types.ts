@@ -13,6 +13,26 @@ export interface PosternConfig {
   sites: SiteConfig[];
   certificates: CertificatesConfig;
   telemetry: TelemetryConfig;
+  /** Issue 21: the RADIUS servers listeners with `auth: radius` ask, in priority order. */
+  radius?: RadiusConfig;
+}
+
+/** local users; RADIUS; or RADIUS, then local users when no RADIUS server answers (logged). */
+export type ListenerAuth = 'local' | 'radius' | 'radius-then-local';
+
+export interface RadiusConfig {
+  /** NAS-Identifier sent with every request; the hostname when absent. */
+  nasIdentifier?: string;
+  servers: RadiusServerConfig[];
+}
+
+export interface RadiusServerConfig {
+  name: string;
+  address: string;
+  authPort: number;
+  acctPort: number;
+  /** The shared secret; redacted everywhere. */
+  secret: string;
 }
 
 export interface DynamicDnsConfig {
@@ -93,7 +113,8 @@ export interface ListenersConfig {
     mobike: boolean;
     fragmentation: boolean;
   };
-  sstp: { enabled: boolean; port: number; pool: string; mppe: 'off' | 'allow' | 'require'; limits?: SstpLimitsConfig };
+  /** `auth`: who checks passwords (issue 21); local users when absent. */
+  sstp: { enabled: boolean; port: number; pool: string; mppe: 'off' | 'allow' | 'require'; limits?: SstpLimitsConfig; auth?: ListenerAuth };
   l2tp: {
     enabled: boolean;
     psk: string;

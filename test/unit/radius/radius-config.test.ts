@@ -1,0 +1,31 @@
+// Issue 21 configuration: radius.servers[] validated by the schema tables, the shared secret
+// redacted wherever the configuration is shown, and a listener asking RADIUS needs a server.
+import t from 'tap';
+import { defaultConfig } from '../../../firmware/config/defaults.ts';
+import { redactConfig } from '../../../firmware/config/redact.ts';
+import { validateConfig } from '../../../firmware/config/validate.ts';
+
+const base = () => structuredClone(defaultConfig());
+const issues = (doc: unknown) => {
+  const v = validateConfig(doc);
+  return v.ok ? [] : v.errors.map((e) => `${e.path}: ${e.code}`);
+};
+
+t.test('radius.servers: accepted when well formed, refused field by field, secret redacted', async (t) => {
+  const doc = { ...base(), radius: { nasIdentifier: 'branch-1', servers: [{ name: 'hq1', address: '10.9.1.1', authPort: 1812, acctPort: 1813, secret: 'a-long-shared-secret' }] } };
+  t.same(issues(doc), []);
+  const redacted = redactConfig(doc) as typeof doc;
+  t.equal(redacted.radius.servers[0]!.secret, '<redacted>');
+  t.notMatch(JSON.stringify(redactConfig(doc)), /a-long-shared-secret/);
+  const bad = { ...base(), radius: { servers: [{ name: 'hq1', address: 'not-an-ip', authPort: 0, acctPort: 1813, secret: 'short' }, { name: 'hq1', address: '10.0.0.1', authPort: 1812, acctPort: 1813, secret: 'long-enough-secret' }] } };
+  t.match(issues(bad), ['radius.servers[0].address: format', 'radius.servers[0].authPort: range', 'radius.servers[0].secret: length', 'radius.servers[1].name: duplicate']);
+});
+
+t.test('listeners.sstp.auth: local by default; radius needs a server', async (t) => {
+  t.same(issues(base()), [], 'absent: local users, as before');
+  const doc = base();
+  doc.listeners.sstp.auth = 'radius-then-local';
+  t.match(issues(doc), ['listeners.sstp.auth: required']);
+  doc.listeners.sstp.auth = 'fallback' as never;
+  t.match(issues(doc), ['listeners.sstp.auth: enum']);
+});
