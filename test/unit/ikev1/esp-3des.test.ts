@@ -58,20 +58,23 @@ t.test('IKEv1 ESP transform numbers: 3DES takes no key length but 192, and needs
   t.equal(espAlgorithms(EspTransformId.ESP_3DES, 0, undefined), undefined, 'CBC without integrity is refused');
 });
 
-t.test('IKEv2 ESP proposals: ENCR_3DES maps onto the same suites, and a child comes up with it', async (t) => {
+t.test('IKEv2: ENCR_3DES maps onto the same ESP suites, and an IKE SA and child come up with it', async (t) => {
   const proposal = (integ: number) => ({ number: 1, protocolId: ProtocolId.ESP, spi: new Uint8Array(4), transforms: [{ type: TransformType.ENCR, id: EncrId.ENCR_3DES }, { type: TransformType.INTEG, id: integ }] });
   t.equal(espSuiteOf(proposal(IntegId.AUTH_HMAC_SHA1_96)), '3des-cbc-hmac-sha1-96');
   t.equal(espSuiteOf(proposal(IntegId.AUTH_HMAC_SHA2_256_128)), '3des-cbc-hmac-sha256-128');
   t.equal(espSuiteOf(proposal(IntegId.AUTH_HMAC_SHA2_384_192)), '3des-cbc-hmac-sha384-192');
   t.equal(espSuiteOf(proposal(IntegId.AUTH_HMAC_SHA2_512_256)), undefined, 'SHA2-512 is not in the data plane');
-  const a = new IkeEngine([connection('to-b', { remoteAddress: B, esp: ['3des-sha256'] })], seededCrypto('a2'));
-  const b = new IkeEngine([connection('to-a', { remoteAddress: A, localTs: ['10.2.0.0/16'], remoteTs: ['10.1.0.0/16'], esp: ['aes256gcm16', '3des-sha256'] })], seededCrypto('b2'));
+  // The IKE SA itself in 3DES too (the SK payload with an 8-byte IV and block, RFC 7296 §3.14).
+  const a = new IkeEngine([connection('to-b', { remoteAddress: B, ike: ['3des-sha256-modp2048'], esp: ['3des-sha256'] })], seededCrypto('a2'));
+  const b = new IkeEngine([connection('to-a', { remoteAddress: A, localTs: ['10.2.0.0/16'], remoteTs: ['10.1.0.0/16'], ike: ['aes256-sha256-modp2048', '3des-sha256-modp2048'], esp: ['aes256gcm16', '3des-sha256'] })], seededCrypto('b2'));
   const pair = new EnginePair(a, b);
   pair.take('a', a.initiate('to-b', { address: A, port: 500 }, 0));
   pair.run();
   const child = pair.of('b', 'install-child')[0]?.child;
   t.equal(child?.suite, '3des-cbc-hmac-sha256-128', 'IKEv2 child with 3DES');
   t.same([child?.inbound.encryption.reveal().length, child?.inbound.integrity?.reveal().length], [24, 32]);
+  t.equal(a.sas[0]?.crypto?.suite.encr.cipher, 'des-ede3-cbc', 'the IKE SA is 3DES');
+  t.equal(pair.of('a', 'ike-up').length, 1, 'IKE_AUTH went through SK payloads in 3DES');
 });
 
 t.test('3DES in an IKEv1 site\'s ESP proposals is warned about as weak, like modp1024', async (t) => {
