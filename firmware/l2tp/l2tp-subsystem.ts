@@ -20,6 +20,8 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import { localUsers } from '../access/local-users.ts';
+import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
+import type { UserLookup } from '../crypto/user-credential.ts';
 import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
 import { PppSession, type PppSessionInfo } from '../access/ppp-session.ts';
 import type { PosternConfig } from '../config/types.ts';
@@ -66,6 +68,8 @@ export class L2tpSubsystem implements Subsystem {
   readonly counters: Record<string, number> = {};
   #status: SubsystemStatus = { state: 'stopped' };
   #running: Running | undefined;
+  /** The users PPP authenticates against; swapped in place when only the users change (no restart). */
+  #users: UserLookup = () => undefined;
 
   constructor(options: L2tpSubsystemOptions) {
     this.#options = options;
@@ -98,7 +102,8 @@ export class L2tpSubsystem implements Subsystem {
     try {
       hub = this.#options.access.acquireHub(config);
       const pipe = hub.pipe();
-      const users = localUsers(config.users);
+      this.#users = localUsers(config.users);
+      const users: UserLookup = (name) => this.#users(name);
       const localAddress = config.system.lan.address.split('/')[0]!;
       const random = (n: number) => new Uint8Array(randomBytes(n));
       const secret = settings.secret ? new Secret<Uint8Array>(Buffer.from(settings.secret)) : undefined;
@@ -223,7 +228,14 @@ export class L2tpSubsystem implements Subsystem {
     this.#options.logger.error('L2TP is not available', { detail });
   }
 
-  async reconfigure(next: PosternConfig): Promise<void> {
+  /** A change of the users alone keeps every session up but those of users who lost access; anything else restarts L2TP. */
+  async reconfigure(next: PosternConfig, previous?: PosternConfig): Promise<void> {
+    if (this.#running && previous && onlyUsersChanged(previous, next, l2tpSlice)) {
+      this.#users = localUsers(next.users);
+      const gone = usersLosingAccess(previous, next);
+      for (const s of this.#sessions.values()) if (s.info.user !== undefined && gone.has(s.info.user)) s.close('the user lost access');
+      return;
+    }
     await this.stop();
     await this.start(next);
   }

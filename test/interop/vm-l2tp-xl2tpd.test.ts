@@ -101,8 +101,11 @@ const json = { 'content-type': 'application/json' };
   const h = { ...json, cookie: (login.headers.get('set-cookie') || '').split(';')[0], 'x-csrf-token': (await login.json()).csrfToken };
   const listed = await (await fetch(base + '/sessions', { headers: h })).json();
   const l2tp = (listed.sessions || listed).filter((s) => s.protocol === 'l2tp');
+  // A user added: L2TP takes the new list in place, the session stays.
+  const added = (await fetch(base + '/users', { method: 'POST', headers: h, body: JSON.stringify({ name: 'bob', password: 'Another-Horse-Battery-8', enabled: true }) })).status;
+  const kept = (await (await fetch(base + '/sessions', { headers: h })).json()).sessions.filter((s) => s.protocol === 'l2tp').map((s) => s.id);
   const gone = l2tp[0] ? (await fetch(base + '/sessions/' + l2tp[0].id, { method: 'DELETE', headers: h })).status : 0;
-  process.stdout.write(JSON.stringify({ l2tp, gone }));
+  process.stdout.write(JSON.stringify({ l2tp, added, kept, gone }));
 })();`;
 
 interface GuestSa { readonly src: string; readonly dst: string; readonly packets: number; readonly failed: number; readonly block: string }
@@ -163,10 +166,11 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   };
   await vm.waitFor(/^@@STEP plain-go BEGIN/m, 70_000).catch(early);
   const api = await lab.exec('gw', [process.execPath, '-e', API], 30_000);
-  const listed = JSON.parse(api.stdout || '{}') as { l2tp?: Array<{ id: string; user: string; address: string; peer: string }>; gone?: number };
+  const listed = JSON.parse(api.stdout || '{}') as { l2tp?: Array<{ id: string; user: string; address: string; peer: string }>; added?: number; kept?: string[]; gone?: number };
   lab.execSync('gw', ['ip', 'addr', 'add', `${GO_API}/32`, 'dev', VM_REMOTE.wanInterface]);
   t.equal(listed.l2tp?.length, 1, `one L2TP session in the API: ${api.stdout}${api.stderr}`);
   t.match(listed.l2tp?.[0] ?? {}, { user: 'alice', address: /^10\.10\.0\.\d+$/, peer: VM_REMOTE.guest }, 'alice, from the pool, at the guest\'s address');
+  t.same([listed.added, listed.kept], [201, [listed.l2tp?.[0]?.id]], 'a user added through the API leaves the L2TP session up (no restart)');
   t.equal(listed.gone, 200, 'the API disconnects it');
 
   // Phase 2: IPsec required (the default): Postern restarts on the same state without allowPlain.
