@@ -7,7 +7,7 @@
 // signed bundle of a higher version, a reboot of the machine back into it, then a build that exits
 // at start, rolled back to the previous slot by the launcher alone and reported by the API.
 import { createHash, createPrivateKey } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { encodeBundle, type BundleHeader } from '../../firmware/upgrade/bundle-format.ts';
@@ -33,14 +33,22 @@ const BASE = `https://${GUEST.lanAddress}:${GUEST.managementPort}`;
 const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 
 t.test('the arm64 router boots, serves, connects a client, upgrades and rolls back', { skip }, async (t) => {
-  const wall = Date.now();
+  const fwStarted = Date.now();
   const fw = buildFirmware('generic-arm64', { log: (line) => t.comment(line) });
+  t.comment(`executable ${fw.built ? `built in ${seconds(Date.now() - fwStarted)} s` : 'from the cache'}`);
   const image = arm64Image(fw.executable, fw.manifest.sha256);
-  t.comment(`image ${image.built ? `built in ${image.ms} ms` : 'from the cache'}: ${image.dir}`);
+  t.comment(`image ${image.built ? `built in ${seconds(image.ms)} s` : 'from the cache'}: ${image.dir}`);
+  // The test's own time, from the machine's start (the builds above are cached across runs).
+  const wall = Date.now();
   const lab = Lab.create({ hosts: { wan: {}, lan: {} }, links: {} });
   t.teardown(() => lab.teardown());
   const guest = await Arm64Guest.boot(lab, image);
-  t.teardown(() => guest.stop());
+  t.teardown(() => {
+    guest.stop();
+    // The guest's console (kernel, init, launcher, the service's log) for whoever reads a failure.
+    mkdirSync('test/artifacts', { recursive: true });
+    writeFileSync('test/artifacts/arm64-boot-console.log', guest.console());
+  });
   const http = new LabHttp(lab, 'lan', BASE);
   const healthy = (what: string, ms: number) => pollFor(what, ms, async () => {
     const r = await http.call('GET', '/healthz');
@@ -96,7 +104,7 @@ t.test('the arm64 router boots, serves, connects a client, upgrades and rolls ba
   t.ok(vip, `a pool address: ${vip}`);
   const ping = await lab.exec('wan', ['ping', '-c', '3', '-i', '0.5', '-W', '5', '-I', vip ?? '0.0.0.0', GUEST.lanHost], 30_000);
   t.equal(ping.code, 0, `the client reaches the LAN host through the tunnel:\n${ping.stdout}`);
-  t.comment(`IKEv2: connected and pinged in ${seconds(Date.now() - connected)} s`);
+  t.comment(`IKEv2: connected and pinged in ${seconds(Date.now() - connected)} s; first boot and client done at ${seconds(Date.now() - wall)} s`);
   await road.swanctl(['--terminate', '--ike', 'vpn', '--timeout', '10'], 20_000);
 
   // 3. Upgrade through the API: a signed bundle of a higher version, uploaded in pieces, applied;
@@ -116,21 +124,25 @@ t.test('the arm64 router boots, serves, connects a client, upgrades and rolls ba
   const executable = readFileSync(fw.executable);
   writeFileSync(bundleFile, encodeBundle(header(next, executable), executable, key));
   const uploadStarted = Date.now();
-  const staged = await http.upload('/api/v1/upgrade/bundle', bundleFile, 4 * 1024 * 1024, 300_000);
+  const staged = await http.upload('/api/v1/upgrade/bundle', bundleFile, 8 * 1024 * 1024, 300_000);
   t.same([staged.status, staged.json.staged?.slot, staged.json.staged?.version], [200, 'b', next], `staged: ${JSON.stringify(staged.json)}${staged.error ?? ''}`);
   t.comment(`upload of ${(executable.length / 1e6).toFixed(0)} MB, verified and written to slot b: ${seconds(Date.now() - uploadStarted)} s`);
   const consoleMark = guest.console().length;
+  const appliedAt = Date.now();
   t.equal((await http.call('POST', '/api/v1/upgrade/apply')).status, 202, 'applied');
   await guest.waitFor(/postern-launcher: booting slot b on trial/, 60_000, consoleMark);
   const committed = await upgradeStatus(`version ${next} committed`, 300_000, (s) => s.lastCommit?.version === next);
   t.same([committed.running.slot, committed.running.trial, committed.lastFailure], ['b', false, null], 'slot b runs, no longer on trial');
+  t.comment(`applied to committed: ${seconds(Date.now() - appliedAt)} s`);
   const rebootMark = guest.console().length;
+  const rebootAt = Date.now();
   t.equal((await http.call('POST', '/api/v1/system/reboot', { confirm: true })).json.action, 'reboot', 'the firmware reboots the machine');
   await guest.waitFor(/rc\.shutdown: disk unmounted/, 60_000, rebootMark);
   await guest.waitFor(new RegExp(`${GUEST.bootedMark}[^\\n]*slots=a b`), 120_000, rebootMark);
   await guest.waitFor(/postern-launcher: booting slot b\r?\n/, 60_000, rebootMark);
   const back = await upgradeStatus('the box back after the reboot', 240_000, (s) => s.running?.slot === 'b');
   t.equal(back.lastCommit?.version, next, 'after a reboot the committed slot b boots');
+  t.comment(`reboot to healthy on slot b: ${seconds(Date.now() - rebootAt)} s; upgrade committed and rebooted into at ${seconds(Date.now() - wall)} s`);
 
   // 4. A build that exits at start: the launcher boots it on trial, sees it die before it commits,
   // and starts slot b again by itself; the API reports the failed attempt.
