@@ -73,7 +73,8 @@ t.test('config validate names every bad field and exits 1; a good file exits 0',
   const state = tempDir(t);
   // Produce a real current document by running once, then read it back through `config show`.
   const p = startPostern(t, [bundle], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
-  await p.waitFor((r) => r['msg'] === 'started', 5000);
+  // A fresh box makes its CA and gateway certificate at start (HTTPS by default): allow for a loaded machine.
+  await p.waitFor((r) => r['msg'] === 'started', 15_000);
   p.child.kill('SIGTERM');
   await p.exited;
   const shown = run(bundle, ['config', 'show', '--state', state]);
