@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -122,15 +121,3 @@ export class Arm64Guest {
     }
   }
 }
-
-/** A command in a lab host with its output, for the test's HTTP calls (curl, bounded). */
-export function inHost(lab: Lab, host: string, argv: readonly string[], timeoutMs = 30_000): { code: number; stdout: string; stderr: string } {
-  try {
-    const stdout = execFileSync('ip', ['netns', 'exec', lab.ns(host), ...argv], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr: '' };
-  } catch (error) {
-    const e = error as { status?: number; stdout?: string; stderr?: string };
-    return { code: e.status ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
