@@ -26,6 +26,7 @@ import { ownedSystemRoot, TimeSubsystem, timeSpec } from './system/time-apply.ts
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
 import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
+import { GreSiteSubsystem, greSiteSpec } from './gre/gre-site-subsystem.ts';
 import { systemStatusSource } from './telemetry/system-status.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
 import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
@@ -73,6 +74,8 @@ export class Service {
   readonly telemetry: TelemetrySubsystem;
   readonly access: AccessResources;
   readonly sstpSites: SstpSiteSubsystem;
+  /** GRE site-to-site tunnels, one gre-<site> interface each (issue 25). */
+  readonly greSites: GreSiteSubsystem;
   readonly sstp: SstpSubsystem;
   readonly ike: IkeSubsystem;
   readonly publication: PublicationSubsystem;
@@ -172,6 +175,10 @@ export class Service {
       },
     });
     this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access });
+    this.greSites = new GreSiteSubsystem({
+      logger: options.logger.child('gre-sites'), wanAddress: (c) => this.network.addressFor(c),
+      onStateChange: (site, state, why) => this.telemetry.event(state === 'up' ? 'tunnel-up' : 'tunnel-down', { protocol: 'gre', site, ...(state === 'down' ? { reason: why } : {}) }),
+    });
     this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, wanAddress: (c) => this.network.addressFor(c), onEvent: (a) => this.#ikeEvent(a), onLog: (a) => this.#problem({ kind: 'ike-log', level: a.level, msg: a.msg, ...(a.fields ? { fields: a.fields } : {}) }) });
     // The CRL and CA certificate over plain HTTP on the WAN, where clients check revocation (issue 16).
     this.publication = new PublicationSubsystem({
@@ -198,6 +205,7 @@ export class Service {
       ikeSpec(() => this.ike),
       sstpSpec(() => this.sstp),
       sstpSiteSpec(() => this.sstpSites),
+      greSiteSpec(() => this.greSites),
       telemetrySpec(this.telemetry),
       publicationSpec(() => this.publication),
       acmeSpec(() => this.acme),
@@ -279,7 +287,7 @@ export class Service {
   /** Every site tunnel that is up or being dialed: IKEv2, SSTP both dialing and answering; and, as 'unavailable', enabled sites of a protocol this build does not run (issue 25). */
   siteStates(): Array<{ name: string; state: string; rxPackets: number; txPackets: number; rxBytes: number; txBytes: number }> {
     const unavailable = this.store.current().config.sites.filter((s) => s.enabled && siteUnavailableReason(s)).map((s) => ({ name: s.name, state: 'unavailable', rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 }));
-    return [...this.ike.siteStates(), ...this.sstp.siteStates(), ...this.sstpSites.siteStates(), ...unavailable];
+    return [...this.ike.siteStates(), ...this.sstp.siteStates(), ...this.sstpSites.siteStates(), ...this.greSites.siteStates(), ...unavailable];
   }
 
   /** A site's Test (issue 17): IKEv2 and SSTP sites that dial; other protocols are not in this build. */
@@ -288,6 +296,7 @@ export class Service {
     if (!site) return undefined;
     if (!site.enabled) return notAvailable(name, site.protocol, 'the site is disabled');
     if (site.protocol === 'ikev2' || site.protocol === 'ikev1') return (await this.ike.testSite(name)) ?? notAvailable(name, site.protocol, `${site.protocol === 'ikev1' ? 'IKEv1' : 'IKEv2'} is not running (${this.ike.status().detail ?? this.ike.status().state})`);
+    if (site.protocol === 'gre') return notAvailable(name, site.protocol, 'GRE has no handshake to test: the site is up while keepalives are answered (its counters show drops)');
     if (site.protocol !== 'sstp') return notAvailable(name, site.protocol, siteUnavailableReason(site));
     if (!site.initiate) return notAvailable(name, site.protocol, 'this site answers calls and does not dial: test it from the other gateway');
     return (await this.sstpSites.testSite(name)) ?? notAvailable(name, site.protocol, `SSTP sites are not running (${this.sstpSites.status().detail ?? this.sstpSites.status().state})`);
@@ -298,6 +307,11 @@ export class Service {
     const site = this.store.current().config.sites.find((s) => s.name === name);
     const reason = site?.enabled ? siteUnavailableReason(site) : undefined;
     if (reason) return { reason };
+    if (site?.protocol === 'gre') {
+      const counters = this.greSites.siteCounters(name);
+      const status = this.greSites.status();
+      return counters ? { counters } : site.enabled && status.state !== 'running' ? { reason: status.detail ?? `GRE sites are ${status.state}` } : {};
+    }
     const problem = this.problems.list({ site: name })[0];
     const sstp = this.sstpSites.siteStates().find((s) => s.name === name);
     const retry = sstp?.nextRetryAt ?? this.ike.nextRetry(name);

@@ -125,7 +125,7 @@ export function objectRoutes(ctx: ApiContext): Route[] {
     ...namedListRoutes(ctx, {
       path: 'sites', what: 'site', list: (c) => c.sites,
       clean: (s) => {
-        const { state: _s, rxPackets: _r, txPackets: _t, lastError: _e, nextRetry: _n, reason: _w, ...site } = s as typeof s & { state?: unknown; rxPackets?: unknown; txPackets?: unknown; lastError?: unknown; nextRetry?: unknown; reason?: unknown };
+        const { state: _s, rxPackets: _r, txPackets: _t, lastError: _e, nextRetry: _n, reason: _w, counters: _c, ...site } = s as typeof s & { state?: unknown; rxPackets?: unknown; txPackets?: unknown; lastError?: unknown; nextRetry?: unknown; reason?: unknown; counters?: unknown };
         return site;
       },
       // Each site with its live state: up with an IKE SA, or down.

@@ -1,0 +1,196 @@
+/*
+ * GRE sites (issue 25): each enabled GRE site is a point-to-point interface `gre-<site>` of its own,
+ * run by the driver (a NativeTunnel in GRE framing: its TUN with the site's tunnel address and MTU, a
+ * raw GRE socket on the WAN address, the key sent and required), so routing daemons and static
+ * routes can use it; the site's remote subnets are routed into it. Liveness follows the keepalive
+ * engine (keepalive.ts): packets the tunnel delivered count as the peer heard; probes are one ICMP
+ * echo to the peer's tunnel address through the interface, since the driver cannot yet send a
+ * packet of JavaScript's through a tunnel (a Cisco keepalive, cisco-keepalive.ts, needs that).
+ * The peer's own Cisco keepalives are reflected by the kernel: accept_local on the interface lets
+ * their inner packet (from our own address) in to be forwarded back.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import type { PosternConfig, SiteConfig } from '../config/types.ts';
+import { NativeTunnel } from '../dataplane/native.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
+import { greSiteSettings, type GreSiteSettings } from './gre-site-settings.ts';
+import { GreKeepalive, type KeepaliveAction, type KeepaliveState } from './keepalive.ts';
+
+export const greSites = (config: PosternConfig): SiteConfig[] => config.sites.filter((s) => s.enabled && s.protocol === 'gre');
+
+/** How often the shell looks at the tunnels' counters (the engine's own timeouts are whole seconds). */
+const POLL_MS = 500;
+
+export interface GreSiteSubsystemOptions {
+  readonly logger: Logger;
+  /** The WAN address the GRE sockets are bound to and packets leave from. */
+  readonly wanAddress: (config: PosternConfig) => string | undefined;
+  readonly onStateChange?: (site: string, state: KeepaliveState, why: string) => void;
+  readonly clock?: () => number;
+  /** One probe through the site's interface; an ICMP echo by default. */
+  readonly probe?: (site: GreSiteSettings) => void;
+}
+
+export interface GreSiteState {
+  readonly name: string;
+  readonly state: KeepaliveState;
+  readonly rxPackets: number;
+  readonly txPackets: number;
+  readonly rxBytes: number;
+  readonly txBytes: number;
+}
+
+/** An ICMP echo to the peer's tunnel address, out of the site's interface; the answer is counted by the tunnel. */
+function pingProbe(site: GreSiteSettings): void {
+  execFile('ping', ['-c', '1', '-W', '1', '-I', site.interfaceName, '--', site.peerAddress], { timeout: 3000 }, () => {});
+}
+
+class GreSiteLink {
+  readonly settings: GreSiteSettings;
+  readonly keepalive: GreKeepalive;
+  readonly #tunnel: NativeTunnel;
+  #delivered = 0n;
+
+  constructor(settings: GreSiteSettings, tunnel: NativeTunnel, now: number) {
+    this.settings = settings;
+    this.#tunnel = tunnel;
+    this.keepalive = new GreKeepalive({ intervalMs: settings.keepaliveMs, retries: settings.keepaliveRetries }, now);
+  }
+
+  /** Feeds the engine what the counters say and what time it is. */
+  poll(now: number): KeepaliveAction[] {
+    const delivered = this.#tunnel.stats()?.tunTx ?? this.#delivered;
+    const actions: KeepaliveAction[] = [];
+    if (delivered > this.#delivered) actions.push(...this.keepalive.handle({ type: 'rcv-traffic' }, now));
+    this.#delivered = delivered;
+    const due = this.keepalive.nextTimeout();
+    if (due !== undefined && now >= due) actions.push(...this.keepalive.handle({ type: 'timeout' }, now));
+    return actions;
+  }
+
+  counters(): Record<string, number> {
+    const s = this.#tunnel.stats();
+    return {
+      rxPackets: Number(s?.tunTx ?? 0n), txPackets: Number(s?.netTx ?? 0n),
+      // GRE packets to this box this site did not take: wrong key, malformed, or another site's.
+      dropped: Number(s?.dropDecrypt ?? 0n), dropIo: Number(s?.dropIo ?? 0n), mssClamped: Number(s?.mssClamped ?? 0n),
+      keepalivesSent: this.keepalive.probesSent, stateChanges: this.keepalive.stateChanges,
+    };
+  }
+
+  stop(): void {
+    this.#tunnel.stop();
+  }
+}
+
+/** Best effort: a kernel setting of the site's interface (absent in some containers). */
+function setInterfaceSysctl(name: string, key: string, value: string, log: Logger): void {
+  try {
+    writeFileSync(`/proc/sys/net/ipv4/conf/${name}/${key}`, value);
+  } catch (error) {
+    log.warn('could not set an interface setting', { interface: name, key, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+export class GreSiteSubsystem implements Subsystem {
+  readonly name = 'gre-sites';
+  readonly #options: GreSiteSubsystemOptions;
+  readonly #log: Logger;
+  readonly #clock: () => number;
+  #links = new Map<string, GreSiteLink>();
+  #timer: NodeJS.Timeout | undefined;
+  #status: SubsystemStatus = { state: 'stopped' };
+
+  constructor(options: GreSiteSubsystemOptions) {
+    this.#options = options;
+    this.#log = options.logger;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  async start(config: PosternConfig): Promise<void> {
+    const sites = greSites(config).map((s) => greSiteSettings(s)).filter((s): s is GreSiteSettings => s !== undefined);
+    const local = this.#options.wanAddress(config);
+    if (!local) {
+      this.#status = { state: 'unavailable', detail: `waiting for an IPv4 address on the WAN (${config.system.wan.interface}): GRE sites start when it has one` };
+      return;
+    }
+    const started: string[] = [];
+    try {
+      for (const s of sites) {
+        const tunnel = NativeTunnel.start({
+          framing: 'gre', ...(s.key !== undefined ? { greKey: s.key } : {}),
+          name: s.interfaceName, mtu: s.mtu, address: s.address, prefixLength: s.prefixLength,
+          local: { address: local, port: 0 }, remote: { address: s.remote, port: 0 },
+        });
+        this.#links.set(s.site, new GreSiteLink(s, tunnel, this.#clock()));
+        setInterfaceSysctl(s.interfaceName, 'accept_local', '1', this.#log);
+        for (const subnet of s.remoteSubnets) execFileSync('ip', ['route', 'replace', subnet, 'dev', s.interfaceName], { stdio: 'ignore' });
+        started.push(s.interfaceName);
+        this.#log.info('GRE site started', { site: s.site, interface: s.interfaceName, local, remote: s.remote, address: `${s.address}/${String(s.prefixLength)}`, peer: s.peerAddress, mtu: s.mtu, keyed: s.key !== undefined, routes: s.remoteSubnets });
+      }
+    } catch (error) {
+      await this.stop();
+      this.#status = { state: 'unavailable', detail: `GRE sites could not start: ${error instanceof Error ? error.message : String(error)}` };
+      this.#log.error('GRE sites are not available', { detail: this.#status.detail });
+      return;
+    }
+    this.#timer = setInterval(() => this.#poll(), POLL_MS);
+    this.#poll();
+    this.#status = { state: 'running', detail: `${String(started.length)} GRE site(s) from ${local}: ${started.join(', ')}` };
+  }
+
+  #poll(): void {
+    const now = this.#clock();
+    for (const link of this.#links.values()) {
+      for (const action of link.poll(now)) {
+        if (action.type === 'send-probe') (this.#options.probe ?? pingProbe)(link.settings);
+        else {
+          this.#log.info(`GRE site ${action.to}`, { site: link.settings.site, from: action.from, why: action.why });
+          this.#options.onStateChange?.(link.settings.site, action.to, action.why);
+        }
+      }
+    }
+  }
+
+  async reconfigure(next: PosternConfig): Promise<void> {
+    await this.stop();
+    await this.start(next);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    for (const link of this.#links.values()) link.stop(); // the interface goes, and its routes with it
+    this.#links = new Map();
+    this.#status = { state: 'stopped' };
+  }
+
+  siteStates(): GreSiteState[] {
+    return [...this.#links.values()].map((l) => {
+      const c = l.counters();
+      return { name: l.settings.site, state: l.keepalive.state, rxPackets: c['rxPackets'] ?? 0, txPackets: c['txPackets'] ?? 0, rxBytes: 0, txBytes: 0 };
+    });
+  }
+
+  /** A site's counters (drops, keepalives), or undefined when it does not run. */
+  siteCounters(name: string): Record<string, number> | undefined {
+    return this.#links.get(name)?.counters();
+  }
+
+  status(): SubsystemStatus {
+    const counters: Record<string, number> = {};
+    for (const [name, link] of this.#links) for (const [k, v] of Object.entries(link.counters())) counters[`${name}.${k}`] = v;
+    return { ...this.#status, ...(this.#links.size ? { counters } : {}) };
+  }
+}
+
+export function greSiteSpec(create: () => GreSiteSubsystem): SubsystemSpec {
+  return {
+    name: 'gre-sites',
+    wanted: (c) => greSites(c).length > 0,
+    slice: (c) => ({ sites: greSites(c), wan: c.system.wan }),
+    create,
+  };
+}

@@ -1,0 +1,133 @@
+// GRE sites (issue 25): two `postern run`s in lab namespaces, each with a GRE site to the other
+// (keyed, keepalives every second). Each site is an interface gre-<site> with its tunnel address:
+// ping between the tunnel addresses and LAN to LAN; the API shows the site up with its counters;
+// the peer stopped takes the site down by keepalives, and back with a wrong key it stays down while
+// its packets are dropped and counted; with the right key it comes up again. The fleet console
+// hears tunnel-up, tunnel-down, tunnel-up for protocol gre.
+import { existsSync, readFileSync } from 'node:fs';
+import t from 'tap';
+import { defaultConfig } from '../../firmware/config/defaults.ts';
+import type { PosternConfig } from '../../firmware/config/types.ts';
+import { startPostern, type PosternDaemon } from '../helpers/postern-daemon.ts';
+import { hasBinary, isRoot } from '../lab/command.ts';
+import { Mosquitto } from '../lab/peers/mosquitto.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
+import { twoSitesDirect } from '../lab/scenarios.ts';
+import { labSkip } from '../lab/skip.ts';
+import { Lab } from '../lab/topology.ts';
+
+const DRIVER = 'drivers/build/Release/postern_dp.node';
+const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(DRIVER) ? 'the native driver is not built (make drivers)' : !hasBinary('mosquitto') ? 'mosquitto is not installed' : false);
+const ADMIN = 'Field-Tech-Pass-77';
+const MQTT = ['-h', '10.2.0.10', '-u', 'fleet', '-P', 'Fleet-Pass-1'];
+
+function gateway(side: 'A' | 'B', key: number): PosternConfig {
+  const a = side === 'A';
+  const c = defaultConfig();
+  c.system.wan = { interface: 'wan', mode: 'static', address: a ? '192.0.2.1/24' : '192.0.2.2/24' };
+  c.system.lan = { interface: a ? 'lan' : 'lanb', address: a ? '10.1.0.1/24' : '10.2.0.1/24' };
+  c.system.management = { listen: '127.0.0.1', port: 18080, https: false };
+  c.listeners.ikev2.enabled = false;
+  c.listeners.sstp.enabled = false;
+  c.sites = [{
+    name: a ? 'to-b' : 'to-a', protocol: 'gre', remote: a ? '192.0.2.2' : '192.0.2.1', localSubnets: [], remoteSubnets: [a ? '10.2.0.0/24' : '10.1.0.0/24'],
+    auth: 'psk', initiate: true, enabled: true, gre: { address: a ? '10.255.0.1/30' : '10.255.0.2/30', key, keepaliveSeconds: 1, keepaliveRetries: 3 },
+  }];
+  if (!a) c.telemetry.mqtt = { enabled: true, url: 'mqtt://10.2.0.10:1883', username: 'fleet', password: 'Fleet-Pass-1', prefix: 'postern', deviceId: 'gw-gre', intervalSeconds: 5, commandsEnabled: false };
+  return c;
+}
+
+// Inside a gateway's namespace: first-boot setup (refused after the first), login, one request; its JSON answer.
+const apiCall = (method: string, path: string, body?: unknown) => `
+const base = 'http://127.0.0.1:18080/api/v1';
+const json = { 'content-type': 'application/json' };
+(async () => {
+  await fetch(base + '/setup', { method: 'POST', headers: json, body: JSON.stringify({ password: '${ADMIN}' }) });
+  const login = await fetch(base + '/login', { method: 'POST', headers: json, body: JSON.stringify({ password: '${ADMIN}' }) });
+  const cookie = (login.headers.get('set-cookie') || '').split(';')[0];
+  const csrf = (await login.json()).csrfToken;
+  const r = await fetch(base + '${path}', { method: '${method}', headers: { ...json, cookie, 'x-csrf-token': csrf }${body === undefined ? '' : `, body: ${JSON.stringify(JSON.stringify(body))}`} });
+  process.stdout.write(await r.text());
+})();`;
+
+t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down and up, a wrong key dropped and counted', { skip }, async (t) => {
+  t.setTimeout(180_000);
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  await Mosquitto.start(lab, 'lanB', { address: '10.2.0.10', users: { fleet: 'Fleet-Pass-1' } });
+  const events = lab.spawnDaemon('lanB', 'events', ['mosquitto_sub', ...MQTT, '-t', 'postern/gw-gre/events']);
+  await new Promise((done) => setTimeout(done, 300));
+  const started = Date.now();
+  const upsOf = (d: PosternDaemon) => (d.log().match(/GRE site up/g) ?? []).length;
+  const downsOf = (d: PosternDaemon) => (d.log().match(/GRE site down/g) ?? []).length;
+  let runs = 0;
+  const startA = (key: number, stateDir?: string) => startPostern(lab, 'gwA', gateway('A', key), (log) => log.includes('GRE site started'), { name: `gwa${String(runs++)}`, ...(stateDir ? { stateDir } : {}) });
+  let [gwA, gwB] = await Promise.all([startA(42), startPostern(lab, 'gwB', gateway('B', 42), (log) => log.includes('GRE site started'), { name: 'gwb' })]);
+  const tail = () => `\n--- gwA:\n${gwA.log().split('\n').slice(-12).join('\n')}\n--- gwB:\n${gwB.log().split('\n').slice(-12).join('\n')}`;
+  type Site = { name: string; state: string; rxPackets: number; txPackets: number; counters?: Record<string, number> };
+  const sitesOnB = async (): Promise<Site[]> => {
+    const r = await lab.exec('gwB', [process.execPath, '-e', apiCall('GET', '/sites')], 20_000);
+    try {
+      return (JSON.parse(r.stdout) as { sites: Site[] }).sites;
+    } catch {
+      throw new Error(`GET /sites on gwB: ${r.stdout} ${r.stderr}${tail()}`);
+    }
+  };
+
+  t.comment(`step 1 at ${Date.now() - started} ms`);
+  // 1. Both sites come up by keepalives; the interface is there with its address and MTU.
+  await waitUntil('both GRE sites up', 15_000, () => upsOf(gwA) >= 1 && upsOf(gwB) >= 1, tail);
+  const link = lab.execSync('gwA', ['ip', '-o', 'addr', 'show', 'dev', 'gre-to-b']);
+  t.match(link, /inet 10\.255\.0\.1\/30/, 'gre-to-b holds the tunnel address');
+  t.match(lab.execSync('gwA', ['ip', '-o', 'link', 'show', 'dev', 'gre-to-b']), /mtu 1472/, 'keyed GRE: MTU 1472');
+  t.match(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']), /dev gre-to-b/, 'the remote subnet is routed into the interface');
+
+  t.comment(`step 2 at ${Date.now() - started} ms`);
+  // 2. Tunnel address to tunnel address, and LAN to LAN.
+  const tunnelPing = await lab.exec('gwA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.255.0.2']);
+  t.equal(tunnelPing.code, 0, `gwA → gwB's tunnel address:\n${tunnelPing.stdout}${tail()}`);
+  const lanPing = await lab.exec('lanA', ['ping', '-c', '5', '-i', '0.2', '-W', '2', '10.2.0.10']);
+  t.equal(lanPing.code, 0, `lanA → lanB through GRE:\n${lanPing.stdout}${tail()}`);
+
+  t.comment(`step 3 at ${Date.now() - started} ms`);
+  // 3. The API: up, with packets both ways and the site's counters.
+  const [up] = await sitesOnB();
+  t.match(up, { name: 'to-a', state: 'up', counters: { keepalivesSent: Number } }, JSON.stringify(up));
+  t.ok((up?.rxPackets ?? 0) >= 8 && (up?.txPackets ?? 0) >= 8, `packets counted both ways: ${JSON.stringify(up)}`);
+
+  t.comment(`step 4 at ${Date.now() - started} ms`);
+  // 4. The peer goes: keepalives take the site down (1 s interval, 3 retries).
+  const goneAt = Date.now();
+  await gwA.stop();
+  await waitUntil('gwB sees the site down', 10_000, () => downsOf(gwB) >= 1, tail);
+  t.ok(Date.now() - goneAt < 8000, `down within ${Date.now() - goneAt} ms`);
+  t.match((await sitesOnB())[0], { state: 'down' });
+
+  t.comment(`step 5 at ${Date.now() - started} ms`);
+  // 5. The peer returns with a wrong key: its packets are dropped and counted; the site stays down.
+  const droppedBefore = (await sitesOnB())[0]?.counters?.['dropped'] ?? 0;
+  gwA = await startA(43, gwA.stateDir);
+  const wrong = await lab.exec('gwA', ['ping', '-c', '3', '-i', '0.2', '-W', '1', '10.255.0.2']);
+  t.not(wrong.code, 0, 'no answer through a wrong key');
+  await new Promise((done) => setTimeout(done, 1500));
+  const refused = (await sitesOnB())[0];
+  t.ok((refused?.counters?.['dropped'] ?? 0) >= droppedBefore + 3, `wrong-key packets dropped and counted: ${JSON.stringify(refused?.counters)}`);
+  t.equal(refused?.state, 'down', 'still down');
+  t.equal(upsOf(gwB), 1, 'never up with the wrong key');
+
+  t.comment(`step 6 at ${Date.now() - started} ms`);
+  // 6. The right key again, set through gwA's API (the subsystem reconfigured in place): up at the first answer.
+  const fixed = await lab.exec('gwA', [process.execPath, '-e', apiCall('PUT', '/sites/to-b', gateway('A', 42).sites[0])], 20_000);
+  t.match(fixed.stdout, /"revision":\d+/, `key 42 applied on gwA: ${fixed.stdout}`);
+  await waitUntil('gwB sees the site up again', 10_000, () => upsOf(gwB) >= 2, tail);
+  const again = await lab.exec('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']);
+  t.equal(again.code, 0, `lanB → lanA after the peer came back:\n${again.stdout}${tail()}`);
+
+  t.comment(`step 7 at ${Date.now() - started} ms`);
+  // 7. The fleet console heard it.
+  await gwB.stop();
+  await gwA.stop();
+  const heard = readFileSync(events.logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; details?: Record<string, string> }).filter((e) => e.details?.['protocol'] === 'gre');
+  t.same(heard.map((e) => `${e.type} ${String(e.details?.['site'])}`), ['tunnel-up to-a', 'tunnel-down to-a', 'tunnel-up to-a'], 'MQTT events');
+  t.comment(`GRE lab sequence took ${Date.now() - started} ms`);
+});
