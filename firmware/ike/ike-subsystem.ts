@@ -2,7 +2,9 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import { localUsers } from '../access/local-users.ts';
-import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
+import { usersLosingAccess } from '../access/user-changes.ts';
+import { siteChanges } from '../sites/site-changes.ts';
+import { isDeepStrictEqual } from 'node:util';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import type { Logger } from '../log/logger.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
@@ -301,12 +303,12 @@ export class IkeSubsystem implements Subsystem {
   }
 
   /**
-   * A change of the gateway certificate alone (its names, ACME) is a live swap; anything else
-   * restarts IKE, which ends its SAs.
+   * A change of the gateway certificate alone (its names, ACME) is a live swap, and so are users and
+   * IKEv2 sites (only the sessions they concern end); anything else restarts IKE, which ends its SAs.
    */
   async reconfigure(next: PosternConfig, previous?: PosternConfig): Promise<void> {
     if (this.#running && previous && onlyGatewayCertificateChanged(previous, next, ikeSlice)) return this.reloadCertificate(next);
-    if (this.#running && previous && onlyUsersChanged(previous, next, ikeSlice)) return this.#usersChanged(previous, next);
+    if (this.#running && previous && onlyLiveChanges(previous, next)) return this.#liveChange(previous, next);
     await this.stop();
     await this.start(next);
   }
@@ -324,6 +326,32 @@ export class IkeSubsystem implements Subsystem {
     this.#options.logger.info('IKEv2 signs with a new gateway certificate', { acme: pki.server.acme === true, keptSas: r.engine.sas.length });
   }
 
+  /** Users or IKEv2 sites changed, nothing else: applied in place, the other sessions stay up. */
+  #liveChange(previous: PosternConfig, next: PosternConfig): void {
+    this.#running!.config = next;
+    if (!isDeepStrictEqual(previous.users, next.users)) this.#usersChanged(previous, next);
+    const sites = siteChanges(previous, next, (s) => s.protocol === 'ikev2');
+    if (sites.ended.length || sites.dial.length) this.#sitesChanged(next, sites);
+  }
+
+  /**
+   * IKEv2 sites added, edited, disabled or removed: new connections for the engine (SAs up keep
+   * theirs), the SAs of sites removed or edited end, sites added or edited that dial out are dialed.
+   * Remote-access clients and the other sites stay connected.
+   */
+  #sitesChanged(next: PosternConfig, { ended, dial }: { ended: string[]; dial: string[] }): void {
+    const r = this.#running!;
+    const pki = loadOrCreatePki(this.#options.stateDir, next.certificates, this.#options.logger.child('pki'));
+    r.engine.replaceConnections(connectionsFromConfig(next, pki));
+    for (const name of ended) {
+      this.#redial.cancel(name);
+      const sas = r.engine.sas.filter((sa) => sa.connection?.name === `site:${name}` && sa.state !== 'closed' && sa.state !== 'deleting');
+      for (const sa of sas) r.shell.terminate(sa.spiI);
+    }
+    for (const name of dial) r.shell.initiate(`site:${name}`, { address: r.address, port: 500 });
+    this.#options.logger.info('IKE took the site changes without a restart', { ended, dialed: dial });
+  }
+
   /**
    * Users added, edited, disabled or removed: the next EAP login sees the new list, certificates of
    * users no longer enabled are refused, and only the sessions of users who lost access end (one
@@ -333,7 +361,6 @@ export class IkeSubsystem implements Subsystem {
     const r = this.#running!;
     this.#users = localUsers(next.users);
     r.revocation.setUserState(userStateFrom(next));
-    r.config = next;
     const gone = usersLosingAccess(previous, next);
     const ended = r.engine.sas.filter((sa) => sa.state === 'established' && gone.has(sa.remoteId) && sa.connection?.peerAuth === 'eap-mschapv2');
     for (const sa of ended) {
@@ -393,7 +420,15 @@ function siteCertificateAuth(config: PosternConfig, pki: GatewayPki): Ikev1Certi
 /** Sites this subsystem keys: IKEv2's, and IKEv1's on the same UDP 500/4500 (issue 19). */
 const isIkeSite = (s: PosternConfig['sites'][number]): boolean => s.protocol === 'ikev2' || s.protocol === 'ikev1';
 
-const ikeSlice = (c: PosternConfig) => ({ ikev2: c.listeners.ikev2, l2tp: c.listeners.l2tp, sites: c.sites, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan });
+/**
+ * Whether a change touches, of what IKE reads, only the users and the IKEv2 sites: those apply in
+ * place. IKEv1 sites, L2TP and everything else still restart IKE.
+ */
+const onlyLiveChanges = (previous: PosternConfig, next: PosternConfig): boolean => isDeepStrictEqual(ikeSlice(withoutLiveParts(previous)), ikeSlice(withoutLiveParts(next)));
+const withoutLiveParts = (c: PosternConfig): PosternConfig => ({ ...c, users: [], sites: c.sites.filter((s) => s.protocol !== 'ikev2') });
+
+// Of L2TP only what keys its IKEv1 SA: its tunnel secret or plain-L2TP switch need no IKE restart.
+const ikeSlice = (c: PosternConfig) => ({ ikev2: c.listeners.ikev2, l2tp: { enabled: c.listeners.l2tp.enabled, psk: c.listeners.l2tp.psk, ipsec: c.listeners.l2tp.ipsec }, sites: c.sites, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan });
 
 export function ikeSpec(create: () => IkeSubsystem): SubsystemSpec {
   return {

@@ -53,7 +53,7 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   });
   const auth = ['-h', '10.2.0.10', '-u', 'fleet', '-P', 'Fleet-Pass-1'];
   await waitUntil('the gateway reports online', 15_000, async () => (await lab.exec('lanB', ['mosquitto_sub', ...auth, '-t', 'postern/gw-test/state', '-C', '1', '-W', '2'])).stdout.includes('"online"'));
-  const events = lab.exec('lanB', ['mosquitto_sub', ...auth, '-t', 'postern/gw-test/events', '-C', '1', '-W', '20']);
+  const events = lab.exec('lanB', ['mosquitto_sub', ...auth, '-t', 'postern/gw-test/events', '-C', '1', '-W', '60'], 70_000);
   await new Promise((done) => setTimeout(done, 1000)); // subscribed before the session comes up
   const r = await road.initiate('lan', 30); // generous: the IKE_AUTH signs with RSA, slow on a loaded 2-core box
   if (r.code !== 0) t.fail(`the client could not connect:\n${r.stdout}\n${readFileSync(service.logFile, 'utf8').slice(-3000)}`);
@@ -95,6 +95,15 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   t.equal(after.code, 0, 'alice still reaches the LAN');
   const childAfter = (await road.listSas())[0]?.children[0];
   t.equal(childAfter?.packetsIn, (spiBefore?.children[0]?.packetsIn ?? NaN) + 2, 'on the same child SA, its counters running on: nothing was restarted');
+  // A site added (it dials a peer that is not there) and removed again: alice stays up through both.
+  const branch = { name: 'branch', protocol: 'ikev2', remote: '192.0.2.99', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.50.0.0/24'], auth: 'psk', psk: 'Branch-Key-Long-Enough-42', initiate: true, enabled: true };
+  t.match(await api('POST', '/api/v1/sites', branch), { revision: Number }, 'a site added');
+  t.match(await api('DELETE', '/api/v1/sites/branch'), { revision: Number }, 'and removed');
+  await waitUntil('IKE takes both site changes', 10_000, () => readFileSync(service.logFile, 'utf8').split('IKE took the site changes without a restart').length === 3);
+  t.match(readFileSync(service.logFile, 'utf8'), /"dialed":\["branch"\][^\n]*"msg":"IKE took the site changes/, 'the new site was dialed at once');
+  const afterSites = await lab.exec('gwA', ['ping', '-c', '2', '-i', '0.2', '-W', '2', '-I', '10.10.0.1', '10.2.0.10']);
+  t.equal(afterSites.code, 0, 'alice still reaches the LAN');
+  t.equal((await road.listSas())[0]?.children[0]?.packetsIn, (spiBefore?.children[0]?.packetsIn ?? NaN) + 4, 'on the same child SA still');
   t.match(await api('PUT', '/api/v1/users/alice', { name: 'alice', enabled: false }), { revision: Number }, 'alice disabled');
   await waitUntil("alice's client is told her session ended", 10_000, async () => (await road.listSas()).length === 0);
   t.match(readFileSync(service.logFile, 'utf8'), /"user":"alice"[^\n]*"msg":"ending the session of a user who lost access"/, 'the log says whose session ended and why');
