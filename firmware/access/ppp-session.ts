@@ -114,6 +114,11 @@ export class PppSession {
     this.#run(this.link.close(this.#now(), reason));
   }
 
+  /** Something the link waits on is ready (a RADIUS verdict): run its timers now. */
+  wake(): void {
+    if (!this.#dead) this.#arm();
+  }
+
   #run(actions: readonly LinkAction[]): void {
     for (const a of actions) this.#act(a);
     this.#arm();

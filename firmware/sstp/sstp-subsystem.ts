@@ -9,8 +9,14 @@ import { localUsers } from '../access/local-users.ts';
 import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
+import { VerifiedMschapv2Authenticator } from '../auth/mschapv2-verified-authenticator.ts';
+import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier } from '../auth/mschapv2-verifier.ts';
+import { radiusNasAttributes, radiusServersOf } from '../radius/radius-from-config.ts';
+import { RadiusClient } from '../radius/radius-client.ts';
 import { PppSession, type PppSessionInfo } from '../access/ppp-session.ts';
-import type { PosternConfig, SiteConfig } from '../config/types.ts';
+import type { ListenerAuth, PosternConfig, SiteConfig } from '../config/types.ts';
+import { Attr, textAttr } from '../radius/attributes.ts';
+import type { RadiusAttribute } from '../radius/packet.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
 import type { Logger } from '../log/logger.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
@@ -41,7 +47,7 @@ export class SstpSubsystem implements Subsystem {
   #sites = new Map<string, SiteConfig>();
   readonly #siteSessions = new Map<string, PppSession>();
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { listener: SstpListener; hub: HubLease; host: string } | undefined;
+  #running: { listener: SstpListener; hub: HubLease; host: string; radius: RadiusClient | undefined } | undefined;
   /** The users PPP authenticates against; swapped in place when only the users change (no restart). */
   #users: UserLookup = () => undefined;
 
@@ -83,7 +89,10 @@ export class SstpSubsystem implements Subsystem {
     // The WAN address as IKE binds it; all addresses while the WAN has none (TCP needs no source address).
     const host = this.#options.listenAddress ?? (this.#options.wanAddress ?? wanAddressNow)(config) ?? '0.0.0.0';
     let hub: HubLease | undefined;
+    let radius: RadiusClient | undefined;
     try {
+      const auth = settings.auth ?? 'local';
+      if (auth !== 'local') radius = await RadiusClient.open({ servers: radiusServersOf(config), log: log.child('radius') });
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
       hub = this.#options.access.acquireHub(config);
       const pipe = hub.pipe();
@@ -101,20 +110,27 @@ export class SstpSubsystem implements Subsystem {
         ...(settings.limits ? { limits: settings.limits } : {}),
         connection: {
           session: { randomBytes: (n) => randomBytes(n) },
-          createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress, localPrefix: config.system.lan.address, mppe: settings.mppe }),
+          createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress, localPrefix: config.system.lan.address, mppe: settings.mppe, auth, radius, nas: radiusNasAttributes(config, 'sstp') }),
         },
       });
       const bound = await listener.start();
-      this.#running = { listener, hub, host };
+      this.#running = { listener, hub, host, radius };
       this.#status = { state: 'running', detail: `TLS ${bound.address}:${bound.port}, pool ${settings.pool}` };
       log.info('SSTP listening', { address: bound.address, port: bound.port, pool: settings.pool });
     } catch (error) {
       hub?.release();
+      radius?.close();
       return this.#unavailable(error instanceof Error ? error.message : String(error));
     }
   }
 
-  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: UserLookup; localAddress: string; localPrefix: string; mppe: PosternConfig['listeners']['sstp']['mppe'] }): PppLinkPort {
+  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: UserLookup; localAddress: string; localPrefix: string; mppe: PosternConfig['listeners']['sstp']['mppe']; auth: ListenerAuth; radius: RadiusClient | undefined; nas: RadiusAttribute[] }): PppLinkPort {
+    // Issue 21: with RADIUS, MS-CHAPv2 only (EAP here would check the local users and bypass RADIUS).
+    const verifier = ctx.auth === 'local' ? undefined : mschapv2VerifierFor(ctx.auth, {
+      local: localMschapv2Verifier(ctx.users),
+      ...(ctx.radius ? { radius: radiusMschapv2Verifier(ctx.radius, [...ctx.nas, textAttr(Attr.CallingStationId, peer)]) } : {}),
+      log: this.#options.logger,
+    });
     const session: PppSession = new PppSession({
       protocol: 'sstp',
       peer,
@@ -123,8 +139,11 @@ export class SstpSubsystem implements Subsystem {
       pool: ctx.pool,
       link: {
         localAddress: ctx.localAddress,
-        lcp: { random: (n) => randomBytes(n), auth: GATEWAY_AUTH_METHODS, mru: 1400 },
-        createAuthenticator: (method) => pppAuthenticatorFor(method, { users: ctx.users, random: (n) => randomBytes(n), serverName: 'postern' }),
+        lcp: { random: (n) => randomBytes(n), auth: verifier ? ['mschapv2'] : GATEWAY_AUTH_METHODS, mru: 1400 },
+        createAuthenticator: (method) =>
+          verifier && method === 'mschapv2'
+            ? new VerifiedMschapv2Authenticator({ serverName: 'postern', verifier, random: (n) => randomBytes(n), wake: () => session.wake() })
+            : pppAuthenticatorFor(method, { users: ctx.users, random: (n) => randomBytes(n), serverName: 'postern' }),
         ...(ctx.mppe === 'off' ? {} : { mppe: { mode: ctx.mppe, strengths: [128], allowStateful: false } }),
       },
       random: (n) => randomBytes(n),
@@ -216,6 +235,7 @@ export class SstpSubsystem implements Subsystem {
     if (!r) return void (this.#status = { state: 'stopped' });
     this.#status = { state: 'stopping' };
     await r.listener.stop();
+    r.radius?.close();
     for (const s of [...this.#sessions]) {
       s.lowerDown('SSTP stopped');
       this.#ended(s);
@@ -233,7 +253,7 @@ export class SstpSubsystem implements Subsystem {
 
 export const answeringSstpSites = (config: PosternConfig): SiteConfig[] => config.sites.filter((s) => s.enabled && s.protocol === 'sstp' && !s.initiate && s.username !== undefined);
 
-const sstpSlice = (c: PosternConfig) => ({ sstp: c.listeners.sstp, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan, sites: answeringSstpSites(c) });
+const sstpSlice = (c: PosternConfig) => ({ sstp: c.listeners.sstp, radius: c.radius, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan, sites: answeringSstpSites(c) });
 
 export function sstpSpec(create: () => SstpSubsystem): SubsystemSpec {
   return {

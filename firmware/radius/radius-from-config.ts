@@ -1,0 +1,33 @@
+/**
+ * The RADIUS client's settings from the configuration (issue 21): the servers in the order listed,
+ * secrets wrapped so they print as <redacted>, and the NAS attributes NPS and FreeRADIUS policies
+ * match on (NAS-Identifier, NAS-Port-Type Virtual, Service-Type Framed, Framed-Protocol PPP,
+ * Tunnel-Type and Tunnel-Medium-Type IPv4; RFC 2865 §5, RFC 2868 §3.1-3.2).
+ */
+import type { PosternConfig } from '../config/types.ts';
+import { Secret } from '../util/secret.ts';
+import { nasAttributes } from './accounting.ts';
+import { Attr, FramedProtocol, integerAttr, ServiceType, TunnelMediumType, TunnelType } from './attributes.ts';
+import type { RadiusAttribute } from './packet.ts';
+import type { RadiusServer } from './server-state.ts';
+
+export function radiusServersOf(config: PosternConfig): RadiusServer[] {
+  return (config.radius?.servers ?? []).map((s) => ({ name: s.name, address: s.address, authPort: s.authPort, acctPort: s.acctPort, secret: new Secret<Uint8Array>(Buffer.from(s.secret, 'utf8')) }));
+}
+
+/** RFC 2868 §3.1: Tunnel-Type and Tunnel-Medium-Type carry a tag octet (0: untagged) before a 24-bit value. */
+const tagged = (type: number, value: number): RadiusAttribute => {
+  const a = integerAttr(type, value);
+  return { type, value: Uint8Array.of(0, ...a.value.subarray(1)) };
+};
+
+export function radiusNasAttributes(config: PosternConfig, protocol: 'sstp' | 'l2tp' | 'pptp' | 'ikev2'): RadiusAttribute[] {
+  const tunnel = { sstp: TunnelType.Sstp, l2tp: TunnelType.L2tp, pptp: TunnelType.Pptp, ikev2: TunnelType.Esp }[protocol];
+  return [
+    ...nasAttributes({ identifier: config.radius?.nasIdentifier ?? config.system.hostname }),
+    integerAttr(Attr.ServiceType, ServiceType.Framed),
+    ...(protocol === 'ikev2' ? [] : [integerAttr(Attr.FramedProtocol, FramedProtocol.Ppp)]),
+    tagged(Attr.TunnelType, tunnel),
+    tagged(Attr.TunnelMediumType, TunnelMediumType.Ipv4),
+  ];
+}
