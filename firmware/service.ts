@@ -27,6 +27,7 @@ import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
 import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
 import { GreSiteSubsystem, greSiteSpec } from './gre/gre-site-subsystem.ts';
+import { L2tpSubsystem, l2tpSpec } from './l2tp/l2tp-subsystem.ts';
 import { systemStatusSource } from './telemetry/system-status.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
 import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
@@ -77,6 +78,8 @@ export class Service {
   /** GRE site-to-site tunnels, one gre-<site> interface each (issue 25). */
   readonly greSites: GreSiteSubsystem;
   readonly sstp: SstpSubsystem;
+  /** L2TP/IPsec remote access, as LNS (issue 20). */
+  readonly l2tp: L2tpSubsystem;
   readonly ike: IkeSubsystem;
   readonly publication: PublicationSubsystem;
   readonly expiry: ExpiryWatch;
@@ -174,6 +177,12 @@ export class Service {
         this.#problem({ kind: 'sstp-auth-failure', user, peer });
       },
     });
+    this.l2tp = new L2tpSubsystem({
+      logger: options.logger.child('l2tp'), access: this.access, wanAddress: (c) => this.network.addressFor(c),
+      protectedPeer: (address) => this.ike.l2tpProtected(address),
+      onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'l2tp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
+      onAuthFailure: (user, peer) => this.telemetry.event('auth-failure', { protocol: 'l2tp', user, peer }),
+    });
     this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access });
     this.greSites = new GreSiteSubsystem({
       logger: options.logger.child('gre-sites'), wanAddress: (c) => this.network.addressFor(c),
@@ -206,6 +215,7 @@ export class Service {
       sstpSpec(() => this.sstp),
       sstpSiteSpec(() => this.sstpSites),
       greSiteSpec(() => this.greSites),
+      l2tpSpec(() => this.l2tp),
       telemetrySpec(this.telemetry),
       publicationSpec(() => this.publication),
       acmeSpec(() => this.acme),
@@ -265,7 +275,7 @@ export class Service {
   }
 
   #sessionCounts(): { ikev2: number; sstp: number; l2tp: number; pptp: number } {
-    return { ikev2: this.ike.sessions().length, sstp: this.sstp.sessions().length, l2tp: 0, pptp: 0 };
+    return { ikev2: this.ike.sessions().length, sstp: this.sstp.sessions().length, l2tp: this.l2tp.sessions().length, pptp: 0 };
   }
 
   /** The counters subsystems put in their status (also in /healthz), for the MQTT status report. */
@@ -323,6 +333,8 @@ export class Service {
 
   #disconnect(id: string): boolean {
     if (id.startsWith('ikev2-')) return this.ike.disconnect(id);
+    const l2tp = /^l2tp-(\d+)$/.exec(id);
+    if (l2tp) return this.l2tp.disconnect(Number(l2tp[1]));
     const m = /^sstp-(\d+)$/.exec(id);
     return m ? this.sstp.disconnect(Number(m[1])) : false;
   }
@@ -444,7 +456,7 @@ export class Service {
 
   #ledInputs(): { running: boolean; wanUp: boolean; tunnelsUp: boolean; error: boolean } {
     const states = Object.values(this.supervisor.status()).map((s) => s.state);
-    const tunnelsUp = this.siteStates().some((s) => s.state === 'up' || s.state === 'established') || this.ike.sessions().length + this.sstp.sessions().length > 0;
+    const tunnelsUp = this.siteStates().some((s) => s.state === 'up' || s.state === 'established') || this.ike.sessions().length + this.sstp.sessions().length + this.l2tp.sessions().length > 0;
     return { running: !this.#resetting, wanUp: this.network.primary() !== undefined, tunnelsUp, error: states.includes('failed') || states.includes('unavailable') };
   }
 
