@@ -41,8 +41,8 @@ export interface TimeApplyResult {
 /** Runs a plan under `root`: files only when they differ, then the commands; each failure noted, none thrown. */
 export async function applyTime(settings: TimeSettings, root: string, run: CommandRunner): Promise<TimeApplyResult> {
   const at = (p: string) => join(root, p);
-  const plan = planTimeApply(settings, (p) => existsSync(at(p)));
-  const result: TimeApplyResult = { changed: [], ran: [], notes: plan.notes, errors: [] };
+  const plan = planTimeApply(settings, (p) => existsSync(at(p)), (p) => readSafe(at(p)));
+  const result: TimeApplyResult = { changed: [], ran: [], notes: plan.notes, errors: [...plan.errors] };
   for (const action of plan.actions) {
     try {
       if (action.kind === 'run') {
@@ -81,6 +81,14 @@ function applyFile(action: Exclude<TimeAction, { kind: 'run' }>, path: string): 
   renameSync(tmp, path);
   return true;
 }
+
+const readSafe = (path: string) => {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+};
 
 const lstatSafe = (path: string) => {
   try {

@@ -56,15 +56,39 @@ t.test('systemd box: the zone through timedatectl, servers in a timesyncd drop-i
   t.notOk(existsSync(join(root, TIMESYNCD_DROP_IN)), 'no servers: the distribution\'s own again');
 });
 
-t.test('OpenWrt: zone name and servers through uci, sysntpd restarted', async (t) => {
+t.test('OpenWrt: zone name and its POSIX TZ string and servers through uci, sysntpd restarted; a zone without its file is an error', async (t) => {
   const root = rootWith(t, { '/sbin/uci': '', '/etc/config/system': '', '/etc/init.d/sysntpd': '' });
+  mkdirSync(join(root, 'usr/share/zoneinfo/Europe'), { recursive: true });
+  writeFileSync(join(root, 'usr/share/zoneinfo/Europe/Berlin'), readFileSync('/usr/share/zoneinfo/Europe/Berlin'));
   const { ran, run } = recorder();
-  const r = await applyTime({ timezone: 'America/New_York', ntpServers: ['a.example', 'b.example'] }, root, run);
+  const r = await applyTime({ timezone: 'Europe/Berlin', ntpServers: ['a.example', 'b.example'] }, root, run);
   t.same(r.changed, []);
+  t.same(r.errors, []);
   t.same(ran, [
-    'uci set system.@system[0].zonename=America/New_York', 'uci commit system', '/etc/init.d/system reload',
+    'uci set system.@system[0].zonename=Europe/Berlin', 'uci set system.@system[0].timezone=CET-1CEST,M3.5.0,M10.5.0/3', 'uci commit system', '/etc/init.d/system reload',
     'uci -q delete system.ntp.server', 'uci add_list system.ntp.server=a.example', 'uci add_list system.ntp.server=b.example', 'uci commit system', '/etc/init.d/sysntpd restart',
   ]);
+  const missing = recorder();
+  const m = await applyTime({ timezone: 'America/New_York', ntpServers: [] }, root, missing.run);
+  t.match(m.errors, [/time zone America\/New_York not applied: no \/usr\/share\/zoneinfo\/America\/New_York on this OpenWrt/]);
+  t.same(missing.ran, [], 'neither zonename nor timezone changed');
+});
+
+t.test('busybox box with an ntpd init script: restarted after /etc/ntp.conf; not with systemd', async (t) => {
+  const root = rootWith(t, { '/usr/sbin/ntpd': '', '/etc/init.d/ntpd': '' });
+  const { ran, run } = recorder();
+  const r = await applyTime({ timezone: 'UTC', ntpServers: ['ntp.example'] }, root, run);
+  t.same(r.errors, []);
+  t.same(r.changed, ['/etc/ntp.conf']);
+  t.same(ran, ['/etc/init.d/ntpd restart'], 'after the file (actions run in order)');
+  t.same(r.notes.filter((n) => /next start/.test(n)), []);
+  const empty = recorder();
+  await applyTime({ timezone: 'UTC', ntpServers: [] }, root, empty.run);
+  t.same(empty.ran, [], 'no servers: ntpd left alone');
+  const systemd = rootWith(t, { '/usr/bin/timedatectl': '', '/usr/sbin/ntpd': '', '/etc/init.d/ntpd': '' });
+  const s = recorder();
+  await applyTime({ timezone: 'UTC', ntpServers: ['ntp.example'] }, systemd, s.run);
+  t.same(s.ran, ['timedatectl set-timezone UTC'], 'systemd: its own units, not the init script');
 });
 
 t.test('a failing tool or an unknown zone is reported, not thrown', async (t) => {
