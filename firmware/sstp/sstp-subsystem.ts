@@ -13,6 +13,7 @@ import { VerifiedMschapv2Authenticator } from '../auth/mschapv2-verified-authent
 import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier } from '../auth/mschapv2-verifier.ts';
 import { radiusNasAttributes, radiusServersOf } from '../radius/radius-from-config.ts';
 import { RadiusClient } from '../radius/radius-client.ts';
+import { SessionAccounting } from '../radius/session-accounting.ts';
 import { PppSession, type PppSessionInfo } from '../access/ppp-session.ts';
 import type { ListenerAuth, PosternConfig, SiteConfig } from '../config/types.ts';
 import { Attr, textAttr } from '../radius/attributes.ts';
@@ -47,7 +48,7 @@ export class SstpSubsystem implements Subsystem {
   #sites = new Map<string, SiteConfig>();
   readonly #siteSessions = new Map<string, PppSession>();
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { listener: SstpListener; hub: HubLease; host: string; radius: RadiusClient | undefined } | undefined;
+  #running: { listener: SstpListener; hub: HubLease; host: string; radius: RadiusClient | undefined; accounting: SessionAccounting | undefined } | undefined;
   /** The users PPP authenticates against; swapped in place when only the users change (no restart). */
   #users: UserLookup = () => undefined;
 
@@ -114,7 +115,9 @@ export class SstpSubsystem implements Subsystem {
         },
       });
       const bound = await listener.start();
-      this.#running = { listener, hub, host, radius };
+      // RADIUS-authenticated sessions are accounted to the same servers (issue 21).
+      const accounting = radius ? new SessionAccounting({ client: radius, nas: { identifier: config.radius?.nasIdentifier ?? config.system.hostname }, runId: randomBytes(4).toString('hex'), log }) : undefined;
+      this.#running = { listener, hub, host, radius, accounting };
       this.#status = { state: 'running', detail: `TLS ${bound.address}:${bound.port}, pool ${settings.pool}` };
       log.info('SSTP listening', { address: bound.address, port: bound.port, pool: settings.pool });
     } catch (error) {
@@ -153,8 +156,8 @@ export class SstpSubsystem implements Subsystem {
       onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
       onAuthenticated: (_user, keys) => io.authenticated(keys?.hlak),
       siteSubnets: (user) => this.#sites.get(user)?.remoteSubnets ?? [],
-      onDead: () => {
-        this.#ended(session);
+      onDead: (reason) => {
+        this.#ended(session, reason);
         io.disconnect();
       },
     });
@@ -168,13 +171,14 @@ export class SstpSubsystem implements Subsystem {
       },
       lowerDown: (reason) => {
         session.lowerDown(reason);
-        this.#ended(session);
+        this.#ended(session, reason);
       },
     };
   }
 
   #started(session: PppSession): void {
     this.#options.onSession?.('up', session.info);
+    void this.#running?.accounting?.start({ ...session.info, peer: session.info.peer });
     const site = session.info.user === undefined ? undefined : this.#sites.get(session.info.user);
     if (!site) return;
     this.#siteSessions.get(site.name)?.close('the site dialed in again');
@@ -183,9 +187,11 @@ export class SstpSubsystem implements Subsystem {
     this.#options.logger.info('SSTP site up', { site: site.name, user: site.username, peer: session.info.peer, subnets: site.remoteSubnets });
   }
 
-  #ended(session: PppSession): void {
+  #ended(session: PppSession, reason = 'ended'): void {
     if (!this.#sessions.delete(session)) return;
     this.#options.onSession?.('down', session.info);
+    // Only sessions that were up (had their address) were started in accounting.
+    if (session.info.ipv4) void this.#running?.accounting?.stop(session.info, reason);
     for (const [name, s] of this.#siteSessions) {
       if (s !== session) continue;
       this.#siteSessions.delete(name);
@@ -234,12 +240,15 @@ export class SstpSubsystem implements Subsystem {
     this.#running = undefined;
     if (!r) return void (this.#status = { state: 'stopped' });
     this.#status = { state: 'stopping' };
+    // Stop records for the sessions still up, answered (or given up, 3 s at most) before RADIUS closes.
+    const stops = [...this.#sessions].filter((s) => s.info.ipv4).map((s) => r.accounting?.stop(s.info, 'SSTP stopped'));
     await r.listener.stop();
-    r.radius?.close();
     for (const s of [...this.#sessions]) {
       s.lowerDown('SSTP stopped');
       this.#ended(s);
     }
+    if (stops.length > 0) await Promise.race([Promise.all(stops), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    r.radius?.close();
     r.hub.release();
     this.#status = { state: 'stopped' };
   }

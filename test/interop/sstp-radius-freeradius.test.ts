@@ -2,7 +2,8 @@
 // and a local alice whose password differs from FreeRADIUS's: Postern's own SSTP client dials with
 // the RADIUS password and gets its call (MS-CHAP2-Success passed through and checked by the client,
 // the crypto binding keyed from the MPPE keys FreeRADIUS sent, IPCP); the local password is refused;
-// FreeRADIUS logged the login; the shared secret never appears in Postern's log.
+// FreeRADIUS logged the login and recorded the call's accounting Start and Stop; the shared secret
+// never appears in Postern's log.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { startPostern } from '../helpers/postern-daemon.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { FreeRadius } from '../lab/peers/freeradius.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
 import { labSkip } from '../lab/skip.ts';
 import { Lab } from '../lab/topology.ts';
 
@@ -63,6 +65,13 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   t.equal(refused['ok'], false, 'the local password is not RADIUS\'s: refused');
   t.match(radius.log(), /Login OK: \[alice/, 'FreeRADIUS logged the login');
   t.match(gw.log(), /"reason":"lab: reject \(Authentication rejected\) \(radius\)".*"msg":"PPP authentication failed"/, 'refused by the RADIUS server, not by the local users');
+  // Accounting: the call's Start and Stop in FreeRADIUS's detail file (the client hung up).
+  const detail = () => { try { return readFileSync(join(radius.dir, 'detail'), 'utf8'); } catch { return ''; } };
+  await waitUntil('the Stop record', 5000, async () => /Acct-Status-Type = Stop/.test(detail()), detail);
+  const records = detail().split(/\n\n+/).filter((r) => /User-Name = "alice"/.test(r));
+  t.match(records, [/Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\.1/, /Acct-Status-Type = Stop[\s\S]*Acct-Terminate-Cause = User-Request/], 'Start then Stop, with the address and why it ended');
+  const ids = records.map((r) => /Acct-Session-Id = "([^"]+)"/.exec(r)?.[1]);
+  t.ok(ids[0] && ids[0] === ids[1], `one Acct-Session-Id for both: ${ids.join(', ')}`);
   t.notMatch(gw.log(), new RegExp(SECRET), 'the shared secret is not in Postern\'s log');
   await gw.stop();
 });
