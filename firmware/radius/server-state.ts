@@ -79,3 +79,12 @@ export function takeIdentifier<Owner>(server: ServerState<Owner>, kind: PortKind
 }
 
 export const portOf = (spec: RadiusServer, kind: PortKind): number => (kind === 'auth' ? spec.authPort : spec.acctPort);
+
+/** Per-server counters flattened for a subsystem's status (/healthz, MQTT): `radius.<server>.<counter>`, alive as 1/0. */
+export function flatRadiusCounters(counters: Readonly<Record<string, ServerCounters & { readonly alive: boolean }>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [server, c] of Object.entries(counters)) {
+    for (const [name, value] of Object.entries(c)) out[`radius.${server}.${name}`] = typeof value === 'boolean' ? Number(value) : value;
+  }
+  return out;
+}

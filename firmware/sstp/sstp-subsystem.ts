@@ -14,7 +14,8 @@ import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier } fr
 import { radiusNasAttributes, radiusServersOf } from '../radius/radius-from-config.ts';
 import { RadiusClient } from '../radius/radius-client.ts';
 import { SessionAccounting } from '../radius/session-accounting.ts';
-import { PppSession, type PppSessionInfo } from '../access/ppp-session.ts';
+import { flatRadiusCounters } from '../radius/server-state.ts';
+import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
 import type { ListenerAuth, PosternConfig, SiteConfig } from '../config/types.ts';
 import { Attr, textAttr } from '../radius/attributes.ts';
 import type { RadiusAttribute } from '../radius/packet.ts';
@@ -111,7 +112,7 @@ export class SstpSubsystem implements Subsystem {
         ...(settings.limits ? { limits: settings.limits } : {}),
         connection: {
           session: { randomBytes: (n) => randomBytes(n) },
-          createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress, localPrefix: config.system.lan.address, mppe: settings.mppe, auth, radius, nas: radiusNasAttributes(config, 'sstp') }),
+          createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress, dhcpInform: dhcpInformAnswer(config, settings.pool), mppe: settings.mppe, auth, radius, nas: radiusNasAttributes(config, 'sstp') }),
         },
       });
       const bound = await listener.start();
@@ -127,7 +128,7 @@ export class SstpSubsystem implements Subsystem {
     }
   }
 
-  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: UserLookup; localAddress: string; localPrefix: string; mppe: PosternConfig['listeners']['sstp']['mppe']; auth: ListenerAuth; radius: RadiusClient | undefined; nas: RadiusAttribute[] }): PppLinkPort {
+  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: UserLookup; localAddress: string; dhcpInform: ReturnType<typeof dhcpInformAnswer>; mppe: PosternConfig['listeners']['sstp']['mppe']; auth: ListenerAuth; radius: RadiusClient | undefined; nas: RadiusAttribute[] }): PppLinkPort {
     // Issue 21: with RADIUS, MS-CHAPv2 only (EAP here would check the local users and bypass RADIUS).
     const verifier = ctx.auth === 'local' ? undefined : mschapv2VerifierFor(ctx.auth, {
       local: localMschapv2Verifier(ctx.users),
@@ -150,8 +151,8 @@ export class SstpSubsystem implements Subsystem {
         ...(ctx.mppe === 'off' ? {} : { mppe: { mode: ctx.mppe, strengths: [128], allowStateful: false } }),
       },
       random: (n) => randomBytes(n),
-      // Windows' DHCPINFORM gets the LAN as a classless route (121/249) and the pool's DNS (issue 20).
-      dhcpInform: { routes: [ctx.localPrefix], dns: ctx.pool.dns },
+      // Windows' DHCPINFORM gets the pool's routes (the LAN by default), DNS and domain (issue 20).
+      dhcpInform: ctx.dhcpInform,
       send: (frame) => io.sendFrame(frame),
       onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
       onAuthenticated: (_user, keys) => io.authenticated(keys?.hlak),
@@ -256,7 +257,8 @@ export class SstpSubsystem implements Subsystem {
   /** With the listener's counters while it runs (admission's refusals, evictions and timeouts, TLS failures). */
   status(): SubsystemStatus {
     const listener = this.#running?.listener;
-    return listener ? { ...this.#status, counters: { ...listener.counters() } } : this.#status;
+    const radius = this.#running?.radius;
+    return listener ? { ...this.#status, counters: { ...listener.counters(), ...(radius ? flatRadiusCounters(radius.counters()) : {}) } } : this.#status;
   }
 }
 

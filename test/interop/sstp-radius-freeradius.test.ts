@@ -72,6 +72,11 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   t.match(records, [/Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\.1/, /Acct-Status-Type = Stop[\s\S]*Acct-Terminate-Cause = User-Request/], 'Start then Stop, with the address and why it ended');
   const ids = records.map((r) => /Acct-Session-Id = "([^"]+)"/.exec(r)?.[1]);
   t.ok(ids[0] && ids[0] === ids[1], `one Acct-Session-Id for both: ${ids.join(', ')}`);
+  // The RADIUS server's counters in the SSTP subsystem's status, as /healthz shows them.
+  const script = "fetch('http://127.0.0.1:18080/healthz').then((r) => r.json()).then((h) => console.log(JSON.stringify(h.subsystems.sstp.counters ?? {})))";
+  const counters = JSON.parse((await lab.exec('gw', [process.execPath, '-e', script])).stdout.trim() || '{}') as Record<string, number>;
+  t.match(counters, { 'radius.lab.accepts': 1, 'radius.lab.alive': 1, 'radius.lab.badAuthenticators': 0 }, '/healthz: per-server RADIUS counters');
+  t.ok(counters['radius.lab.rejects']! >= 1, 'the rejects counted');
   t.notMatch(gw.log(), new RegExp(SECRET), 'the shared secret is not in Postern\'s log');
   await gw.stop();
 });
