@@ -62,7 +62,10 @@ export const ServiceType = { Login: 1, Framed: 2 } as const;
 export const FramedProtocol = { Ppp: 1 } as const;
 /** RFC 2865 §5.41; Virtual (5) is what NPS policies expect of a VPN server. */
 export const NasPortType = { Async: 0, Virtual: 5 } as const;
-/** RFC 2868 §3.1. */
+/**
+ * RFC 2868 §3.1 and IANA's registry. SSTP has no IANA value; 25 is taken to be what Microsoft's
+ * RRAS/NPS use for it, not yet checked against an NPS (FreeRADIUS accepts any value).
+ */
 export const TunnelType = { Pptp: 1, L2tp: 3, Esp: 9, Sstp: 25 } as const;
 export const TunnelMediumType = { Ipv4: 1, Ipv6: 2 } as const;
 /** RFC 2866 §5.1, 2866 §5.1 + 2869 (Accounting-On/Off). */
