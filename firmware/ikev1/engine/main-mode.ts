@@ -7,7 +7,7 @@ import { cookieBytes, hashI, hashR, natDetectionHash, phase1Keys, skeyidPsk, ske
 import { encodeIsakmpMessage, encodePayloadBody, type Ikev1Payload, type ReceivedPayload } from '../message.ts';
 import { identificationFrom, identificationText } from '../payloads/identification.ts';
 import type { IsakmpTransform } from '../payloads/sa.ts';
-import { DOI_IPSEC, ExchangeType, NotifyType, ProtocolId } from '../registry.ts';
+import { AuthMethod, DOI_IPSEC, ExchangeType, NotifyType, ProtocolId } from '../registry.ts';
 import type { Ikev1Context } from './context.ts';
 import { Phase1Sa } from './ikev1-sa.ts';
 import { describePhase1Offer, lifetimeFor, phase1Answer, phase1Offer, phase1Params, selectPhase1 } from './proposals.ts';
@@ -256,6 +256,24 @@ export function peerIdRefused(sa: Phase1Sa, idText: string): string | undefined 
 }
 
 /**
+ * Message 1 picked the connection by address, before the peer's ID was known; peers behind one NAT
+ * share that address (and differ in port), so message 5's ID moves the SA to the connection that
+ * expects it, when that one makes the same keys: the same method, PSK and chosen transform.
+ */
+function switchToConnectionFor(ctx: Ikev1Context, sa: Phase1Sa, idText: string): void {
+  const current = sa.connection!;
+  if (!peerIdRefused(sa, idText)) return;
+  const method = phase1AuthMethod(current);
+  const chosen = { doi: DOI_IPSEC, situation: 1, proposals: [{ number: 1, protocolId: ProtocolId.ISAKMP, spi: new Uint8Array(), transforms: [sa.crypto!.choice.transform] }] };
+  const fits = (conn: IkeConnection) => conn !== current && conn.remoteId === idText && phase1AuthMethod(conn) === method
+    && (method !== AuthMethod.PRE_SHARED_KEY || conn.psk.reveal() === current.psk.reveal()) && selectPhase1(chosen, conn.ikeProposals, method) !== undefined;
+  const other = ctx.connectionsFor(sa.remote).find(fits);
+  if (!other) return;
+  ctx.log('info', `Main Mode from ${sa.remote.address}:${sa.remote.port}: ${idText} belongs to ${other.name}, not ${current.name}; switched`);
+  sa.connection = other;
+}
+
+/**
  * Responder, message 5 → 6. A payload chain that does not parse after decryption, or a HASH_I
  * that does not match, almost always means the two sides have different pre-shared keys.
  */
@@ -265,6 +283,7 @@ export function respondMm5(ctx: Ikev1Context, sa: Phase1Sa, opened: Opened): str
   const c = sa.crypto!;
   const inputs = { gxi: sa.gxi, gxr: sa.gxr, ckyI: sa.ckyI, ckyR: sa.ckyR, saiB: sa.saiB };
   const idText = identificationText(idPayload.id);
+  switchToConnectionFor(ctx, sa, idText);
   const refused = peerProofRefused(ctx, sa, idPayload, opened.payloads, hashI(c.prf, c.keys!.skeyid, inputs, idPayload.body), 'HASH_I') ?? peerIdRefused(sa, idText);
   if (refused) return refused;
   sa.iv = opened.nextIv;
