@@ -3,6 +3,7 @@
  * later): the timer of its PppLink, its address from the shared pools, its route on the shared TUN's
  * pipe, and IP packets between the two. Protocol decisions stay in PppLink (STYLE.md rule 2).
  */
+import type { PosternConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { AddressPool } from '../pools/address-pool.ts';
 import { encodePppFrame, PppProtocol } from '../ppp/frame.ts';
@@ -23,6 +24,13 @@ export interface PppSessionInfo {
   readonly since: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
+}
+
+/** What a pool's PPP clients get for a DHCPINFORM: its routes (the LAN when it names none), its DNS and domain. */
+export function dhcpInformAnswer(config: PosternConfig, poolName: string): NonNullable<PppSessionOptions['dhcpInform']> {
+  const pool = config.pools.find((p) => p.name === poolName);
+  const routes = pool?.routes?.length ? pool.routes : [config.system.lan.address];
+  return { routes, dns: pool?.dns ?? [], ...(pool?.domain ? { domain: pool.domain } : {}) };
 }
 
 export interface PppSessionOptions {

@@ -84,6 +84,9 @@ const pool = obj('Address pool', {
   ipv4: str('IPv4 range', { format: 'cidr4', help: 'e.g. 10.10.0.0/24' }),
   ipv6: str('IPv6 prefix', { format: 'cidr6', optional: true }),
   dns: list('DNS servers for clients', str('Server', { format: 'ip' }), 4),
+  // Issue 20: what a PPP client's DHCPINFORM is answered with (Windows with "use default gateway" off).
+  routes: list('Office networks for clients (split tunnel)', str('Subnet', { format: 'cidr4' }), 32, { optional: true, help: 'Sent to PPP clients (SSTP, L2TP) that ask with DHCPINFORM, as classless routes; the LAN when empty' }),
+  domain: str('DNS domain for clients', { format: 'host', optional: true, help: 'Sent with the routes (DHCP option 15)' }),
 });
 
 const listeners = obj('Listeners', {

@@ -99,6 +99,9 @@ export interface PoolConfig {
   ipv4: string;
   ipv6?: string;
   dns: string[];
+  /** Issue 20: routes and DNS domain for PPP clients' DHCPINFORM; the LAN and no domain when absent. */
+  routes?: string[];
+  domain?: string;
 }
 
 export type IkeAuth = 'eap-mschapv2' | 'certificate' | 'psk';

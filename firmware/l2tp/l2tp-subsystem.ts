@@ -23,7 +23,7 @@ import { localUsers } from '../access/local-users.ts';
 import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
-import { PppSession, type PppSessionInfo } from '../access/ppp-session.ts';
+import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
 import type { PosternConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
@@ -114,8 +114,8 @@ export class L2tpSubsystem implements Subsystem {
       const makeSession = (tunnelId: number, sessionId: number, peer: string): PppSession => {
         const session: PppSession = new PppSession({
           protocol: 'l2tp', peer: peer.replace(/:\d+$/, ''), logger: log, pipe, pool, random,
-          // Windows' DHCPINFORM gets the LAN as a classless route (121/249) and the pool's DNS.
-          dhcpInform: { routes: [config.system.lan.address], dns: pool.dns },
+          // Windows' DHCPINFORM gets the pool's routes (the LAN by default) as classless routes, its DNS and domain.
+          dhcpInform: dhcpInformAnswer(config, settings.pool),
           link: {
             localAddress,
             lcp: { random, auth: GATEWAY_AUTH_METHODS, mru: L2TP_MRU },

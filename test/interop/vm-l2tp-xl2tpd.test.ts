@@ -1,7 +1,7 @@
 // L2TP remote access against `postern run` (issue 20), with Linux's own client in the VM lab's guest:
 // xl2tpd (kernel L2TP) and pppd with MS-CHAPv2. First plain L2TP, which Postern takes only with
 // listeners.l2tp.allowPlain (flagged insecure): the tunnel, the session and PPP come up, the client
-// gets a pool address and DNS, pings a host on Postern's LAN; the session is listed in the API and
+// gets a pool address and DNS, asks with DHCPINFORM and gets the pool's routes and domain, pings a host on Postern's LAN; the session is listed in the API and
 // the API's disconnect ends it. Then Postern restarts requiring IPsec (the default): the same plain
 // dial is refused and counted, and charon in the guest keys IKEv1 Main Mode (PSK) and a
 // transport-mode Quick Mode for UDP 1701 with Postern's IKEv1 responder; xl2tpd dials again, now
@@ -122,6 +122,7 @@ function posternConfig(allowPlain: boolean) {
   config.users = [{ name: 'alice', ntHash: ntHashHex(PASSWORD), enabled: true }];
   config.listeners.sstp.enabled = false;
   config.listeners.ikev2.enabled = false;
+  config.pools[0] = { ...config.pools[0]!, routes: ['10.2.0.0/24', '172.20.0.0/16'], domain: 'corp.example' };
   config.listeners.l2tp = { ...config.listeners.l2tp, enabled: true, psk: PSK, ...(allowPlain ? { allowPlain: true } : {}) };
   return config;
 }
@@ -195,7 +196,9 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   const dhcpOptions = new Map<number, number[]>();
   for (let at = 240; at + 1 < ack.length && ack[at] !== 255; at += 2 + ack[at + 1]!) dhcpOptions.set(ack[at]!, [...ack.subarray(at + 2, at + 2 + ack[at + 1]!)]);
   t.same([ack[0], ...ack.subarray(4, 8)], [2, 0xde, 0xad, 0xbe, 0xef], `a BOOTREPLY to our DHCPINFORM came back over PPP: ${out('plain-inform').slice(0, 200)}`);
-  t.same([dhcpOptions.get(53), dhcpOptions.get(121), dhcpOptions.get(249)], [[5], [24, 10, 2, 0, 10, 2, 0, 1], [24, 10, 2, 0, 10, 2, 0, 1]], 'DHCPACK with the LAN 10.2.0.0/24 via the gateway in options 121 and 249');
+  const routes = [24, 10, 2, 0, 10, 2, 0, 1, 16, 172, 20, 10, 2, 0, 1];
+  t.same([dhcpOptions.get(53), dhcpOptions.get(121), dhcpOptions.get(249)], [[5], routes, routes], 'DHCPACK with the pool\'s routes (10.2.0.0/24, 172.20.0.0/16) via the gateway in options 121 and 249');
+  t.equal(Buffer.from(dhcpOptions.get(15) ?? []).toString(), 'corp.example', 'and its DNS domain (15)');
   t.equal(step('plain-ping')?.code, 0, `the LAN host answers through plain L2TP: ${out('plain-ping')}`);
   t.equal(step('plain-disconnected')?.code, 0, `the API's disconnect brings ppp0 down in the guest: ${out('plain-disconnected')}`);
 

@@ -83,3 +83,17 @@ t.test('property: random and mutated packets never make the reader throw; an ans
   }), { numRuns: 500 });
   t.pass('no throw');
 });
+
+t.test("a pool's routes and domain for DHCPINFORM (config), the LAN when it names none", async (t) => {
+  const { defaultConfig } = await import('../../../firmware/config/defaults.ts');
+  const { validateConfig } = await import('../../../firmware/config/validate.ts');
+  const { dhcpInformAnswer } = await import('../../../firmware/access/ppp-session.ts');
+  const c = defaultConfig();
+  c.system.lan = { ...c.system.lan, address: '10.2.0.1/24' };
+  t.same(dhcpInformAnswer(c, 'clients'), { routes: ['10.2.0.1/24'], dns: c.pools[0]!.dns }, 'the LAN, no domain');
+  c.pools[0] = { ...c.pools[0]!, routes: ['10.2.0.0/24', '172.20.0.0/16'], domain: 'corp.example' };
+  t.ok(validateConfig(c).ok, JSON.stringify(validateConfig(c)));
+  t.same(dhcpInformAnswer(c, 'clients'), { routes: ['10.2.0.0/24', '172.20.0.0/16'], dns: c.pools[0]!.dns, domain: 'corp.example' });
+  c.pools[0] = { ...c.pools[0]!, routes: ['10.2.0.0/33'] };
+  t.ok(validateConfig(c).errors?.some((e) => e.path.startsWith('pools[0].routes')), 'a bad route is refused at its field');
+});
