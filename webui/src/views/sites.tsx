@@ -71,12 +71,14 @@ function TestReport(props: { result: TestResult }) {
 const PROTOCOL_LABELS: Record<string, string> = { ikev2: 'IKEv2', ikev1: 'IKEv1', sstp: 'SSTP', gre: 'GRE', l2tp: 'L2TP', pptp: 'PPTP' };
 
 const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
-const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false };
+const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false, greAddress: '', greKey: '' };
 
 /** The document for a new site: IKEv2 authenticates with the PSK, SSTP dials as a user of the other gateway. */
 function siteDocument(form: typeof emptyForm) {
   const common = { name: form.name, remote: form.remote, localSubnets: list(form.local), remoteSubnets: list(form.remoteNets), auth: 'psk', initiate: true, enabled: true };
   if (form.protocol === 'sstp') return { ...common, protocol: 'sstp', username: form.username, password: form.password, ...(form.fingerprint ? { serverFingerprint: form.fingerprint.trim() } : {}) };
+  // GRE (issue 25): an interface gre-<name> with this end's tunnel address; the key must match the peer's.
+  if (form.protocol === 'gre') return { ...common, protocol: 'gre', gre: { address: form.greAddress.trim(), ...(form.greKey.trim() ? { key: Number(form.greKey.trim()) } : {}) } };
   const ikev1 = form.protocol === 'ikev1';
   return { ...common, protocol: ikev1 ? 'ikev1' : 'ikev2', psk: form.psk, ...(form.pfs === 'auto' ? {} : { pfs: form.pfs }), ...(ikev1 && form.aggressive ? { aggressive: true } : {}) };
 }
@@ -134,6 +136,7 @@ export function SitesView() {
   };
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement | HTMLSelectElement).value });
   const sstp = form.protocol === 'sstp';
+  const gre = form.protocol === 'gre';
   return (
     <section aria-label="sites">
       <div class="card">
@@ -179,12 +182,17 @@ export function SitesView() {
       </div>
       <form class="card" onSubmit={add} aria-label="add a site">
         <h3>Add a site</h3>
-        <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key)</option><option value="ikev1">IKEv1 / IPsec (older peers only; pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option></select></Field>
+        <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key)</option><option value="ikev1">IKEv1 / IPsec (older peers only; pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option><option value="gre">GRE (not encrypted; an interface for routing)</option></select></Field>
         <Field label="Name" error={errors['name']}><input name="site-name" value={form.name} onInput={set('name')} required /></Field>
         <Field label="Peer address" error={errors['remote']} warning={warnings['remote']}><input name="site-remote" value={form.remote} onInput={set('remote')} required /></Field>
-        <Field label="Local networks" error={errors['localSubnets']} warning={warnings['localSubnets']}><input name="site-local" placeholder="192.168.1.0/24" value={form.local} onInput={set('local')} required /></Field>
-        <Field label="Remote networks" error={errors['remoteSubnets']} warning={warnings['remoteSubnets']}><input name="site-remote-nets" placeholder="10.20.0.0/16" value={form.remoteNets} onInput={set('remoteNets')} required /></Field>
-        {sstp ? (
+        <Field label="Local networks" error={errors['localSubnets']} warning={warnings['localSubnets']}><input name="site-local" placeholder="192.168.1.0/24" value={form.local} onInput={set('local')} required={!gre} /></Field>
+        <Field label="Remote networks" error={errors['remoteSubnets']} warning={warnings['remoteSubnets']}><input name="site-remote-nets" placeholder="10.20.0.0/16" value={form.remoteNets} onInput={set('remoteNets')} required={!gre} /></Field>
+        {gre ? (
+          <>
+            <Field label={`Tunnel address of this end (interface gre-${form.name || '<name>'})`} error={errors['gre.address'] ?? errors['gre']} warning={warnings['protocol']}><input name="site-gre-address" placeholder="10.255.0.1/30" value={form.greAddress} onInput={set('greAddress')} required /></Field>
+            <Field label="GRE key (optional; the same on both ends)" error={errors['gre.key']}><input name="site-gre-key" inputMode="numeric" value={form.greKey} onInput={set('greKey')} /></Field>
+          </>
+        ) : sstp ? (
           <>
             <Field label="User name on the peer" error={errors['username']}><input name="site-username" value={form.username} onInput={set('username')} required /></Field>
             <Field label="Password" error={errors['password']}><input name="site-password" type="password" value={form.password} onInput={set('password')} required /></Field>
