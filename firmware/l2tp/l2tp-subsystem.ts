@@ -15,6 +15,12 @@
  * does. Next step: frame and deframe in the driver (PPP protocol field, L2TP data header, UDP 1701,
  * the transport SA) for sessions whose IPCP is open, with only control frames coming up — the same
  * C path PPTP's enhanced GRE channel (drivers/lib/pptp_gre.c) is to use, MPPE included.
+ *
+ * Known limits of this JavaScript path: the IPsec check is by source address, so with IPsec required
+ * a plain datagram spoofing a connected client's address still reaches the table (it cannot see the
+ * replies); and two clients behind one NAT both arrive as NAT:1701 after decryption and share one
+ * outbound policy, so only one of them works. Both go away when the driver hands each transport SA's
+ * UDP 1701 to L2TP itself, tagged with the SA (the C data path above).
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
