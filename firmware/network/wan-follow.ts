@@ -19,7 +19,8 @@ export interface WanFollowers {
  * The WAN address changed (DHCP renewal with a new lease, PPPoE redial; issue 18). The change is an
  * event; listeners bound to the old address are bound again to the new one; IKE sites re-establish
  * from the new address (IKE restarts on it and dials its sites; the driver's endpoint is bound to one
- * address, so MOBIKE initiation under live tunnels is not used yet); SSTP sites redial; MQTT reconnects.
+ * address, so MOBIKE initiation under live tunnels is not used yet); SSTP sites redial; GRE sites restart
+ * from the new address; MQTT reconnects.
  * Returns what it restarted, in order.
  */
 export async function followWanChange(f: WanFollowers, change: WanChange, current: WanAddresses): Promise<string[]> {
@@ -34,6 +35,8 @@ export async function followWanChange(f: WanFollowers, change: WanChange, curren
   const sstpBound = f.sstpBound();
   if (f.running('sstp') && sstpBound !== '0.0.0.0' && sstpBound !== (change.primary ?? '0.0.0.0') && (await f.restart('sstp', why))) restarted.push('sstp');
   if (primaryMoved && f.running('sstp-sites') && (await f.restart('sstp-sites', why))) restarted.push('sstp-sites');
+  // GRE sites' sockets are bound to the WAN address, their packets leave from it (issue 25): started again on the new one.
+  if (primaryMoved && f.running('gre-sites') && (await f.restart('gre-sites', why))) restarted.push('gre-sites');
   if (primaryMoved) f.reconnectTelemetry();
   return restarted;
 }

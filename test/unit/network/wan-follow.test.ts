@@ -29,6 +29,13 @@ t.test('a new lease: event first, then IKE and SSTP rebound, SSTP sites redialed
   t.same(restarted, ['ikev2', 'sstp', 'sstp-sites']);
 });
 
+t.test('GRE sites (issue 25) start again from the new address; waiting for the first one, they start', async (t) => {
+  const moved = followers({ ike: '198.51.100.7' }, ['ikev2', 'gre-sites']);
+  t.same(await followWanChange(moved.f, diffWan(wan('198.51.100.7'), wan('198.51.100.9'))!, wan('198.51.100.9')), ['ikev2', 'gre-sites']);
+  const first = followers({}, ['gre-sites']);
+  t.same(await followWanChange(first.f, diffWan(wan(), wan('203.0.113.4'))!, wan('203.0.113.4')), ['gre-sites']);
+});
+
 t.test('an extra address that leaves the bound one alone restarts nothing', async (t) => {
   const { f, did } = followers({ ike: '198.51.100.7', sstp: '198.51.100.7' }, ['ikev2', 'sstp', 'sstp-sites']);
   await followWanChange(f, diffWan(wan('198.51.100.7'), wan('198.51.100.7', '198.51.100.8'))!, wan('198.51.100.7', '198.51.100.8'));
