@@ -67,6 +67,7 @@ t.test('the arm64 router boots, serves, connects a client, upgrades and rolls ba
   const nodeMs = Date.now() - bootedAt;
   t.equal(health.status, 'ok', 'healthy');
   t.match(guest.console(), /postern-launcher: booting slot a\r?\n/, 'the launcher started slot a');
+  await guest.waitFor(/"device":"\/dev\/watchdog"[^\n]*"msg":"watchdog armed"/, 30_000);
   t.comment(`boot figures: kernel to userspace ${booted[1]} s (guest uptime), service start to /healthz ${seconds(nodeMs)} s, qemu start to healthy ${seconds(Date.now() - guest.startedAt)} s`);
 
   // 2. First boot over HTTP(S) from the LAN: no password yet, the administrator sets it (with the
@@ -155,5 +156,7 @@ t.test('the arm64 router boots, serves, connects a client, upgrades and rolls ba
   const rolledBack = await upgradeStatus('the failed attempt reported', 240_000, (s) => s.lastFailure?.version === broken);
   t.same([rolledBack.running.slot, rolledBack.lastFailure.slot, rolledBack.lastFailure.reason], ['b', 'a', 'not-committed'], 'slot b runs again; the attempt on slot a failed');
   t.match(guest.console().slice(brokenMark), /broken build: exiting at start/, 'the broken build did run');
+  const boots = guest.console().split(GUEST.bootedMark).length - 1;
+  t.equal(boots, 2, 'two boots: the first and the asked-for reboot (the watchdog, fed while healthy, never reset the machine)');
   t.comment(`${running.board} ${running.node}: test wall time ${seconds(Date.now() - wall)} s`);
 });

@@ -40,7 +40,8 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 hostname postern
-while read -r m; do insmod "$m" 2>/dev/null || echo "rc.boot: insmod $m failed"; done < /etc/modules.load
+# Each line: a module's path and its parameters.
+while read -r m; do insmod $m 2>/dev/null || echo "rc.boot: insmod $m failed"; done < /etc/modules.load
 i=0; while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 mount -t ext4 -o noatime /dev/vda /persist || echo "rc.boot: no persistent disk"
 # NICs by MAC: first to temporary names, so a swapped probe order cannot clash.
@@ -65,8 +66,11 @@ const RC_SHUTDOWN = `#!/bin/sh
 echo "rc.shutdown: stopping the service"
 kill -TERM -1 2>/dev/null
 i=0; while [ $i -lt 60 ]; do sync; umount /persist 2>/dev/null && break; sleep 0.25; i=$((i + 1)); done
-mountpoint -q /persist && mount -o remount,ro /persist
-echo "rc.shutdown: disk unmounted"
+if grep -q ' /persist ' /proc/mounts; then
+  mount -o remount,ro /persist && echo "rc.shutdown: disk still busy, remounted read-only"
+else
+  echo "rc.shutdown: disk unmounted"
+fi
 `;
 
 export interface GuestFile {

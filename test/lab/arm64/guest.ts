@@ -54,6 +54,8 @@ export class Arm64Guest {
       '-netdev', 'tap,id=wan,ifname=wantap,script=no,downscript=no', '-device', `virtio-net-pci,netdev=wan,mac=${GUEST.wanMac},romfile=`,
       '-netdev', 'tap,id=lan,ifname=lantap,script=no,downscript=no', '-device', `virtio-net-pci,netdev=lan,mac=${GUEST.lanMac},romfile=`,
       '-device', 'virtio-rng-pci',
+      // The board's watchdog: a guest whose service stops feeding it is reset, as hardware would.
+      '-device', 'i6300esb', '-action', 'watchdog=reset',
     ];
     const startedAt = Date.now();
     const daemon = lab.spawnDaemon('wan', 'qemu-arm64', argv);
