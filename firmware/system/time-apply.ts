@@ -112,10 +112,16 @@ export interface TimeSubsystemOptions {
   readonly run?: CommandRunner;
 }
 
+/** Where the settings took effect, for the Time card: the system, only Postern's own process, or not (detail says why). */
+export type TimeAppliedTo = 'system' | 'process-only' | 'error';
+export interface TimeStatus extends SubsystemStatus {
+  readonly appliedTo?: TimeAppliedTo;
+}
+
 export class TimeSubsystem implements Subsystem {
   readonly name = 'time';
   readonly #options: TimeSubsystemOptions;
-  #status: SubsystemStatus = { state: 'stopped' };
+  #status: TimeStatus = { state: 'stopped' };
   readonly counters = { applied: 0, failures: 0 };
 
   constructor(options: TimeSubsystemOptions) {
@@ -134,7 +140,7 @@ export class TimeSubsystem implements Subsystem {
     this.#status = { state: 'stopped' };
   }
 
-  status(): SubsystemStatus {
+  status(): TimeStatus {
     return { ...this.#status, counters: { ...this.counters } };
   }
 
@@ -146,7 +152,7 @@ export class TimeSubsystem implements Subsystem {
     process.env['TZ'] = settings.timezone;
     const root = this.#options.root;
     if (root === undefined) {
-      this.#status = { state: 'running', detail: `TZ ${settings.timezone} for this process; the system is not Postern's to change` };
+      this.#status = { state: 'running', appliedTo: 'process-only', detail: `TZ ${settings.timezone} for this process; the system is not Postern's to change` };
       return;
     }
     const run = this.#options.run ?? (root === '/' ? runCommand : async (argv: readonly string[]) => log.info('would run (stand-in root)', { argv: [...argv] }));
@@ -156,7 +162,9 @@ export class TimeSubsystem implements Subsystem {
     for (const error of result.errors) log.warn('time settings not applied', { error });
     if (result.errors.length > 0) this.counters.failures++;
     if (result.changed.length > 0 || result.ran.length > 0) log.info('time settings applied', { timezone: settings.timezone, ntpServers: [...settings.ntpServers], changed: result.changed, ran: result.ran.map((a) => a.join(' ')) });
-    this.#status = result.errors.length > 0 ? { state: 'running', detail: `not all applied: ${result.errors[0]}` } : { state: 'running', detail: `${settings.timezone}, NTP ${settings.ntpServers.join(' ') || "the system's own"}` };
+    this.#status = result.errors.length > 0
+      ? { state: 'running', appliedTo: 'error', detail: `not all applied: ${result.errors[0]}` }
+      : { state: 'running', appliedTo: 'system', detail: `${settings.timezone}, NTP ${settings.ntpServers.join(' ') || "the system's own"}` };
   }
 }
 

@@ -59,7 +59,7 @@ t.test('issue 17: router settings save and refuse at their fields; maintenance t
   const started = Date.now();
   const state = mkdtempSync(join(tmpdir(), 'postern-ui17s-'));
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
-  const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
+  const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web,time']);
   const port = Number((await p.waitFor((r) => r['msg'] === 'web listening', 30_000))['port']);
   const browser = await launchBrowser();
   t.teardown(() => browser.close());
@@ -148,6 +148,7 @@ t.test('issue 17: router settings save and refuse at their fields; maintenance t
   await time.locator('input[name=ntp-servers]').fill('pool.ntp.org');
   await time.locator('button[type=submit]').click();
   await time.getByRole('status').filter({ hasText: 'Time settings saved' }).waitFor(WAIT);
+  await t.resolves(time.getByTestId('time-applied').filter({ hasText: 'this process only (Postern does not own this system)' }).waitFor(WAIT), 'a run from source: the card says the system was left alone');
   const pool = page.locator('form[data-pool=clients]');
   await pool.locator('input[name=pool-dns]').fill('10.10.0.300');
   await pool.locator('button[type=submit]').click();

@@ -59,7 +59,12 @@ export function systemRoutes(ctx: ApiContext): Route[] {
     },
     {
       method: 'GET', path: '/api/v1/time',
-      handler: () => ({ status: 200, body: { timezone: current().system.timezone, ntpServers: current().system.ntp?.servers ?? [], now: ctx.now() } }),
+      handler: () => {
+        // Whether the system took them (the time subsystem's last apply), for the Time card.
+        const time = (ctx.status()['subsystems'] as Record<string, { appliedTo?: string; detail?: string }> | undefined)?.['time'];
+        const applied = time?.appliedTo ? { applied: { to: time.appliedTo, detail: time.detail } } : {};
+        return { status: 200, body: { timezone: current().system.timezone, ntpServers: current().system.ntp?.servers ?? [], now: ctx.now(), ...applied } };
+      },
     },
     {
       method: 'PUT', path: '/api/v1/time',

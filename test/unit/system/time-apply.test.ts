@@ -127,8 +127,8 @@ t.test('the subsystem: process TZ always; the stand-in root follows the configur
   t.equal(new Date(Date.UTC(2026, 6, 1, 12)).getHours(), 14, 'the process\'s local time follows (CEST)');
   t.equal(readlinkSync(join(root, 'etc/localtime')), '/usr/share/zoneinfo/Europe/Berlin');
   t.ok(records.some((r) => r.msg === 'time settings applied'), 'logged');
-  t.match(time.status(), { state: 'running', detail: /Europe\/Berlin/, counters: { applied: 2, failures: 0 } });
+  t.match(time.status(), { state: 'running', appliedTo: 'system', detail: /Europe\/Berlin/, counters: { applied: 2, failures: 0 } });
   const unowned = new TimeSubsystem({ logger: createLogger({ sink: () => {} }), root: undefined });
   await unowned.start(config);
-  t.match(unowned.status().detail, /not Postern's to change/);
+  t.match(unowned.status(), { appliedTo: 'process-only', detail: /not Postern's to change/ });
 });

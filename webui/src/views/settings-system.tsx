@@ -47,12 +47,18 @@ const zones = (): string[] => {
   }
 };
 
+/** Where the gateway's time subsystem put the settings (GET /time `applied`). */
+interface TimeApplied { to: 'system' | 'process-only' | 'error'; detail?: string }
+
+const appliedText = (a: TimeApplied) =>
+  a.to === 'system' ? 'applied to the system' : a.to === 'process-only' ? 'this process only (Postern does not own this system)' : `not applied to the system: ${a.detail ?? 'unknown error'}`;
+
 export function TimeCard() {
-  const [form, setForm] = useState<{ timezone: string; ntp: string; now: number }>();
+  const [form, setForm] = useState<{ timezone: string; ntp: string; now: number; applied?: TimeApplied }>();
   const change = useChange(TIME_FIELDS);
   const load = async () => {
-    const got = await api<{ timezone: string; ntpServers: string[]; now: number }>('GET', '/time');
-    setForm({ timezone: got.timezone, ntp: got.ntpServers.join(', '), now: got.now });
+    const got = await api<{ timezone: string; ntpServers: string[]; now: number; applied?: TimeApplied }>('GET', '/time');
+    setForm({ timezone: got.timezone, ntp: got.ntpServers.join(', '), now: got.now, ...(got.applied ? { applied: got.applied } : {}) });
   };
   useEffect(() => void load(), []);
   if (!form) return null;
@@ -72,6 +78,7 @@ export function TimeCard() {
     <form class="card" onSubmit={save} aria-label="time">
       <h2>Time</h2>
       <p class="hint">The gateway's clock: <span data-testid="gateway-clock">{clock}</span></p>
+      {form.applied ? <p class={form.applied.to === 'error' ? 'error' : 'hint'} data-testid="time-applied">Settings: {appliedText(form.applied)}</p> : null}
       <Message text={change.message?.text} kind={change.message?.kind} />
       <WarningBanner issues={change.issues} />
       <Field label="Time zone" error={errors['timezone']} hint="A zone name like Europe/Berlin: the gateway's local time">
