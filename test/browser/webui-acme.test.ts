@@ -28,7 +28,7 @@ t.test('ACME: settings with errors at their fields, saved, and the failed order 
   await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web,acme']);
-  const listening = await p.waitFor((r) => r['msg'] === 'web listening', 20_000);
+  const listening = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   const base = `http://127.0.0.1:${String(listening['port'])}`;
   const browser = await launchBrowser();
   t.teardown(() => browser.close());

@@ -25,7 +25,7 @@ t.test('the board on the dashboard; factory reset from the Maintenance page ends
   };
   writeFileSync(join(dir, 'ui-board.json'), JSON.stringify(board));
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', join(dir, 'state'), '--management', '127.0.0.1:0', '--only', 'web', '--board', join(dir, 'ui-board.json')]);
-  const listening = await p.waitFor((r) => r['msg'] === 'web listening', 20_000);
+  const listening = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   const base = `http://127.0.0.1:${String(listening['port'])}`;
   const browser = await launchBrowser();
   t.teardown(() => browser.close());
@@ -48,7 +48,7 @@ t.test('the board on the dashboard; factory reset from the Maintenance page ends
   await card.locator('input[name=reset-confirm]').fill('erase everything');
   await screenshot(page, 'factory-reset');
   await button.click();
-  await p.waitFor((r) => r['msg'] === 'factory reset: state wiped', 15_000);
+  await p.waitFor((r) => r['msg'] === 'factory reset: state wiped', 30_000);
   await page.getByRole('form', { name: 'first-boot setup' }).waitFor({ timeout: 30_000 });
   t.pass('the page came back asking for a new admin password (first boot)');
   t.same(errors, [], 'no script errors');

@@ -37,7 +37,7 @@ t.test('a live IKEv2 session appears in the browser and is disconnected from the
   const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
   await store.write(config, { author: 'test' });
   const service = lab.spawnDaemon('gwB', 'postern', [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', state], cleanEnv());
-  await waitUntil('Postern listens for IKE', 20_000, () => existsSync(service.logFile) && readFileSync(service.logFile, 'utf8').includes('IKEv2 listening'));
+  await waitUntil('Postern listens for IKE', 60_000, () => existsSync(service.logFile) && readFileSync(service.logFile, 'utf8').includes('IKEv2 listening'));
   const { peer: browser } = await LinePeer.spawn(lab, 'gwB', 'browser', 'browser-peer.ts', { base: 'http://127.0.0.1:18080', password: ADMIN });
 
   const road = await StrongSwan.start(lab, 'gwA', {

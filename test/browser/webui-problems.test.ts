@@ -20,7 +20,7 @@ t.test('failed attempts listed with explanation, client error and fix; filtered 
   await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
-  const listening = await p.waitFor((r) => r['msg'] === 'web listening', 20_000);
+  const listening = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   const base = `http://127.0.0.1:${String(listening['port'])}`;
   const ring = new ProblemRing();
   ring.record(classify({ kind: 'ike-log', level: 'warn', msg: "EAP refused: MS-CHAPv2 authentication of 'alice' failed", fields: { remote: '198.51.100.7:4500', user: 'alice' } })!, Date.now() - 60_000);

@@ -34,7 +34,7 @@ t.test('issue 17: logs, history, safe mode and site tests in the browser', { ski
   await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
-  const listening = await p.waitFor((r) => r['msg'] === 'web listening', 30_000);
+  const listening = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   const base = `http://127.0.0.1:${String(listening['port'])}`;
   const browser = await launchBrowser();
   t.teardown(() => browser.close());

@@ -18,7 +18,7 @@ t.test('first boot, login, a user, a certificate and a profile, from the browser
   await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
-  const listening = await p.waitFor((r) => r['msg'] === 'web listening', 20_000);
+  const listening = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   const base = `http://127.0.0.1:${String(listening['port'])}`;
   const browser = await launchBrowser();
   t.teardown(() => browser.close());
@@ -71,6 +71,19 @@ t.test('first boot, login, a user, a certificate and a profile, from the browser
   t.equal(p12.suggestedFilename(), 'alice-laptop.p12', 'the PKCS#12 bundle downloads');
   await page.getByText('alice-laptop', { exact: true }).waitFor();
   await screenshot(page, '04-certificates');
+  // Revoking asks in the page's own dialog: Escape is a no (nothing revoked), its named button goes ahead.
+  const revokedAt = async () => ((await page.evaluate(() => fetch('/api/v1/certificates').then((r) => r.json()))) as { clients: Array<{ name: string; revokedAt?: string }> }).clients.find((c) => c.name === 'alice-laptop')?.revokedAt;
+  const certRow = page.locator('tr', { has: page.getByText('alice-laptop', { exact: true }) });
+  const revokeDialog = page.getByRole('dialog', { name: 'Revoke alice-laptop?' });
+  await certRow.getByRole('button', { name: 'Revoke' }).click();
+  await revokeDialog.waitFor({ timeout: 5000 });
+  await page.keyboard.press('Escape');
+  await revokeDialog.waitFor({ state: 'detached', timeout: 5000 });
+  t.equal(await revokedAt(), undefined, 'Escape in the revoke dialog: the certificate is not revoked');
+  await certRow.getByRole('button', { name: 'Revoke' }).click();
+  await revokeDialog.getByRole('button', { name: 'Revoke alice-laptop' }).click();
+  await certRow.filter({ hasText: 'revoked' }).waitFor({ timeout: 5000 });
+  t.ok(await revokedAt(), 'the dialog\'s Revoke button revokes it (the API says so)');
 
   await page.click('nav >> text=Sites');
   const site = page.getByRole('form', { name: 'add a site' });

@@ -55,7 +55,7 @@ t.test('the board in the running service: LEDs, watchdog, API, factory reset by 
   writeFileSync(boardFile, JSON.stringify(board));
   // The reset button's device is open for the whole run (a FIFO reader needs a writer to go on).
   const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web', '--board', boardFile], { ...cleanEnv(), POSTERN_SYS_ROOT: leds });
-  const bound = await p.waitFor((r) => r['msg'] === 'web listening', 30_000);
+  const bound = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   // A fresh box serves HTTPS (issue 17): the test trusts the box's own CA, the new one after each reset.
   t.equal(bound['https'], true, 'a fresh box serves the management over HTTPS');
   const base = `https://127.0.0.1:${String(bound['port'])}/api/v1`;
@@ -90,7 +90,7 @@ t.test('the board in the running service: LEDs, watchdog, API, factory reset by 
   t.equal((await reset({ password: 'not-the-password', confirm: FACTORY_RESET_CONFIRM })).status, 403, 'the admin password is asked again');
   t.equal(((await (await fetch(`${base}/setup`)).json()) as { needed: boolean }).needed, false, 'nothing reset yet');
   t.equal((await reset({ password: ADMIN, confirm: FACTORY_RESET_CONFIRM })).status, 202, 'accepted');
-  await p.waitFor((r) => r['msg'] === 'factory reset: state wiped', 10_000);
+  await p.waitFor((r) => r['msg'] === 'factory reset: state wiped', 30_000);
   await waitUntil('first boot again', 15_000, async () => ((await (await fetch(`${base}/setup`).catch(() => undefined))?.json().catch(() => undefined)) as { needed?: boolean } | undefined)?.needed === true);
   t.pass(`after the API reset the web UI waits for a new admin password (${Date.now() - t0} ms)`);
   t.match(readFileSync(watchdog, 'utf8'), /^k+Vk*$/, 'the stop before the wipe disarmed the watchdog (magic close), the fresh start armed it again');
