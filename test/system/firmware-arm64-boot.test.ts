@@ -77,12 +77,12 @@ t.test('the arm64 router boots, serves, connects a client, upgrades and rolls ba
   t.equal((await http.call('POST', '/api/v1/setup', { password: ADMIN, publicAddress: GUEST.wanAddress })).status, 201, 'password set');
   t.equal((await http.login(ADMIN)).status, 200, 'logged in');
   // The new public address means a new gateway certificate, and the web server restarts with it.
-  const user = await pollFor('the user added', 60_000, async () => {
+  const user = await pollFor('the user added', 120_000, async () => {
     const r = await http.call('POST', '/api/v1/users', { name: 'alice', password: ALICE, enabled: true });
     return r.status === 201 || r.status === 409 ? r : undefined;
   }, 1000);
   t.equal(user.status, 201, 'a user for the client');
-  const certs = await pollFor('the gateway certificate names the WAN address', 60_000, async () => {
+  const certs = await pollFor('the gateway certificate names the WAN address', 120_000, async () => {
     const r = await http.call('GET', '/api/v1/certificates');
     return r.status === 200 && (r.json.server.sans as Array<{ type: string; value: string }>).some((n) => n.type === 'ip' && n.value === GUEST.wanAddress) ? r.json : undefined;
   }, 1000);
@@ -131,7 +131,7 @@ t.test('the arm64 router boots, serves, connects a client, upgrades and rolls ba
   const consoleMark = guest.console().length;
   const appliedAt = Date.now();
   t.equal((await http.call('POST', '/api/v1/upgrade/apply')).status, 202, 'applied');
-  await guest.waitFor(/postern-launcher: booting slot b on trial/, 60_000, consoleMark);
+  await guest.waitFor(/postern-launcher: booting slot b on trial/, 180_000, consoleMark);
   const committed = await upgradeStatus(`version ${next} committed`, 300_000, (s) => s.lastCommit?.version === next);
   t.same([committed.running.slot, committed.running.trial, committed.lastFailure], ['b', false, null], 'slot b runs, no longer on trial');
   t.comment(`applied to committed: ${seconds(Date.now() - appliedAt)} s`);
