@@ -33,6 +33,8 @@ function gateway(side: 'A' | 'B', key: number): PosternConfig {
     name: a ? 'to-b' : 'to-a', protocol: 'gre', remote: a ? '192.0.2.2' : '192.0.2.1', localSubnets: [], remoteSubnets: [a ? '10.2.0.0/24' : '10.1.0.0/24'],
     auth: 'psk', initiate: true, enabled: true, gre: { address: a ? '10.255.0.1/30' : '10.255.0.2/30', key, keepaliveSeconds: 1, keepaliveRetries: 3 },
   }];
+  // A site of a protocol this build does not run is kept and reported, never run in silence.
+  if (!a) c.sites.push({ name: 'old-l2tp', protocol: 'l2tp', remote: '198.51.100.9', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.7.0.0/24'], auth: 'psk', psk: 'a-long-site-secret-1', initiate: true, enabled: true });
   if (!a) c.telemetry.mqtt = { enabled: true, url: 'mqtt://10.2.0.10:1883', username: 'fleet', password: 'Fleet-Pass-1', prefix: 'postern', deviceId: 'gw-gre', intervalSeconds: 5, commandsEnabled: false };
   return c;
 }
@@ -63,6 +65,7 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   t.teardown(() => lab.teardown());
   await Mosquitto.start(lab, 'lanB', { address: '10.2.0.10', users: { fleet: 'Fleet-Pass-1' } });
   const events = lab.spawnDaemon('lanB', 'events', ['mosquitto_sub', ...MQTT, '-t', 'postern/gw-gre/events']);
+  const status = lab.spawnDaemon('lanB', 'status', ['mosquitto_sub', ...MQTT, '-t', 'postern/gw-gre/status', '-C', '2']);
   await new Promise((done) => setTimeout(done, 300));
   const started = Date.now();
   const upsOf = (d: PosternDaemon) => (d.log().match(/GRE site up/g) ?? []).length;
@@ -71,7 +74,7 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   const tail = () => `\n--- gwA:\n${gwA.log().split('\n').slice(-12).join('\n')}\n--- gwB:\n${gwB.log().split('\n').slice(-12).join('\n')}`;
   const apiA = apiOf(lab, 'gwA');
   const apiB = apiOf(lab, 'gwB');
-  type Site = { name: string; state: string; rxPackets: number; txPackets: number; counters?: Record<string, number> };
+  type Site = { name: string; state: string; reason?: string; rxPackets: number; txPackets: number; counters?: Record<string, number> };
   const sitesOnB = async (): Promise<Site[]> => {
     const r = await apiB('GET', '/sites');
     try {
@@ -98,8 +101,9 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
 
   t.comment(`step 3 at ${Date.now() - started} ms`);
   // 3. The API: up, with packets both ways and the site's counters.
-  const [up] = await sitesOnB();
+  const [up, l2tp] = await sitesOnB();
   t.match(up, { name: 'to-a', state: 'up', counters: { keepalivesSent: Number } }, JSON.stringify(up));
+  t.match(l2tp, { name: 'old-l2tp', state: 'unavailable', reason: /^not available in this build/ }, 'the L2TP site is reported, not run');
   t.ok((up?.rxPackets ?? 0) >= 8 && (up?.txPackets ?? 0) >= 8, `packets counted both ways: ${JSON.stringify(up)}`);
 
   t.comment(`step 4 at ${Date.now() - started} ms`);
@@ -138,5 +142,9 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   await gwA.stop();
   const heard = readFileSync(events.logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; details?: Record<string, string> }).filter((e) => e.details?.['protocol'] === 'gre');
   t.same(heard.map((e) => `${e.type} ${String(e.details?.['site'])}`), ['tunnel-up to-a', 'tunnel-down to-a', 'tunnel-up to-a', 'tunnel-down to-a', 'tunnel-up to-a'], 'MQTT events');
+  // The status report (every 5 s) carried both sites: the GRE one with its state, the L2TP one unavailable with why.
+  const reports = readFileSync(status.logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { tunnels?: Array<{ name: string; state: string; reason?: string }> });
+  t.ok(reports.length > 0, 'status reports heard');
+  t.match(reports.at(-1)?.tunnels, [{ name: 'to-a', state: /^(up|down)$/ }, { name: 'old-l2tp', state: 'unavailable', reason: /^not available in this build/ }], JSON.stringify(reports.at(-1)?.tunnels));
   t.comment(`GRE lab sequence took ${Date.now() - started} ms`);
 });
