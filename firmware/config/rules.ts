@@ -91,9 +91,13 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
       error(`sites[${i}]`, 'required', `an ${s.protocol === 'ikev1' ? 'IKEv1' : 'IKEv2'} site needs local and remote subnets`);
     }
     if (s.proposals && s.protocol !== 'ikev1') error(`sites[${i}].proposals`, 'unsupported', 'only IKEv1 sites have proposals of their own');
+    for (const key of ['localId', 'remoteId'] as const) {
+      if (s[key] !== undefined && s.protocol !== 'ikev1' && s.protocol !== 'ikev2') error(`sites[${i}].${key}`, 'unsupported', 'only IKE sites (IKEv2, IKEv1) have identities');
+    }
     if (s.aggressive && s.protocol !== 'ikev1') error(`sites[${i}].aggressive`, 'unsupported', 'only IKEv1 sites have Aggressive Mode');
     else if (s.aggressive && s.auth !== 'psk') error(`sites[${i}].aggressive`, 'unsupported', 'Aggressive Mode is implemented with a pre-shared key only');
   });
+  ikeSitesSharingAnAddress(config, error);
   const mqtt = config.telemetry.mqtt;
   if (mqtt.enabled && mqtt.url.includes('.invalid')) error('telemetry.mqtt.url', 'required', 'needs a real broker address when telemetry is enabled');
   // Issue 21: a listener asking RADIUS needs a server to ask.
@@ -152,4 +156,25 @@ export function insecureChoices(config: PosternConfig): ConfigIssue[] {
     warn('telemetry.mqtt.url', 'insecure', 'telemetry without TLS');
   }
   return warnings;
+}
+
+/**
+ * Enabled IKE sites whose peers share one address (branches behind one NAT): the responder picks the
+ * site by the identity the peer sends, so each needs its own remote ID; and IKEv1 Main Mode derives its
+ * keys before it sees that identity, so IKEv1 PSK sites there must share one key.
+ */
+function ikeSitesSharingAnAddress(config: PosternConfig, error: (path: string, code: string, message: string) => void): void {
+  const seen = new Map<string, number>();
+  config.sites.forEach((s, i) => {
+    if (!s.enabled || (s.protocol !== 'ikev1' && s.protocol !== 'ikev2')) return;
+    const key = `${s.protocol} ${s.remote}`;
+    const first = seen.get(key);
+    if (first === undefined) return void seen.set(key, i);
+    const other = config.sites[first]!;
+    if (s.remoteId === undefined || other.remoteId === undefined || s.remoteId === other.remoteId) {
+      error(`sites[${i}].remoteId`, 'conflict', `sites[${first}] has the same peer address ${s.remote}: give each a remote ID of its own to tell them apart`);
+    } else if (s.protocol === 'ikev1' && s.auth === 'psk' && other.auth === 'psk' && s.psk !== other.psk) {
+      error(`sites[${i}].psk`, 'conflict', `IKEv1 Main Mode derives its keys before it sees the peer's ID: sites behind one address (${s.remote}, like sites[${first}]) must share one pre-shared key`);
+    }
+  });
 }

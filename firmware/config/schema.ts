@@ -153,6 +153,8 @@ const site = obj('Site-to-site peer', {
   }, { optional: true, help: 'An IKEv1 site\'s own proposals; strong defaults when empty' }),
   aggressive: bool('Aggressive Mode (IKEv1, insecure)', false, { optional: true, help: 'For peers that accept only Aggressive Mode: it sends the PSK hash in the clear, where it can be cracked offline' }),
   pfs: str('Perfect forward secrecy (IKEv2)', { enum: ['auto', 'on', 'off'], optional: true, help: 'auto (when empty): each child rekey offers a fresh Diffie-Hellman and lets the peer decide; on: required; off: never' }),
+  localId: str('Local ID (IKE)', { optional: true, minLength: 1, maxLength: 253, help: "The identity this gateway sends: an address, a DNS name or user@name; the WAN address (or the certificate's name) when empty" }),
+  remoteId: str('Remote ID (IKE)', { optional: true, minLength: 1, maxLength: 253, help: "The identity the peer must send; its address when empty. Needed for peers behind one NAT or on dynamic addresses" }),
   // Issue 25: each GRE site is its own point-to-point interface gre-<site>, for routing daemons and static routes.
   gre: obj('GRE tunnel', {
     address: str('Tunnel address', { format: 'address4', help: 'This end of the point-to-point link with its prefix length, e.g. 10.255.0.1/30' }),

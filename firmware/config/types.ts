@@ -159,6 +159,10 @@ export interface SiteConfig {
   aggressive?: boolean;
   /** IKEv2 child rekeys: absent means 'auto'. */
   pfs?: 'auto' | 'on' | 'off';
+  /** IKE sites: the identity this gateway sends (an address, DNS name or user@name); absent: the WAN address, or the certificate's name. */
+  localId?: string;
+  /** IKE sites: the identity the peer must send; absent: its address. Tells apart peers behind one NAT or on dynamic addresses. */
+  remoteId?: string;
   /** GRE sites only (issue 25): the point-to-point interface and its framing. */
   gre?: GreSiteConfig;
   initiate: boolean;

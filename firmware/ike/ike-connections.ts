@@ -52,9 +52,10 @@ export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki): I
     const certificate = site.auth === 'certificate';
     out.push({
       name: `site:${site.name}`, remoteAddress: site.remote, psk: new Secret(site.psk ?? ''),
+      ...(site.remoteId ? { remoteId: site.remoteId } : {}), ...(site.localId ? { localId: site.localId } : {}),
       ikeProposals, espProposals, localTs: site.localSubnets, remoteTs: site.remoteSubnets, mode: 'tunnel', dpdSeconds: 30,
       rekeySeconds: 3600, ikeRekeySeconds: 4 * 3600, mobike: false, pfs: site.pfs ?? 'auto',
-      ...(certificate ? { localAuth: 'certificate' as const, certificate: ourCert, peerAuth: 'certificate' as const, trustedCas: cas, localId: serverId } : {}),
+      ...(certificate ? { localAuth: 'certificate' as const, certificate: ourCert, peerAuth: 'certificate' as const, trustedCas: cas, localId: site.localId ?? serverId } : {}),
     });
   }
   if (ike.enabled) {

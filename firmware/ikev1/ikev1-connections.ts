@@ -50,11 +50,13 @@ function ikev1SiteConnections(config: PosternConfig, certificates?: Ikev1Certifi
     const proposals = site.proposals ?? IKEV1_DEFAULT_PROPOSALS;
     return {
       name: `site:${site.name}`, remoteAddress: site.remote, psk: new Secret(site.psk ?? ''),
+      ...(site.remoteId ? { remoteId: site.remoteId } : {}),
       ikeProposals: specs(proposals.ike, 'ike'), espProposals: specs(proposals.esp, 'esp'),
       localTs: site.localSubnets, remoteTs: site.remoteSubnets, mode: 'tunnel' as const, dpdSeconds: 30,
       rekeySeconds: 3600, ikeRekeySeconds: 4 * 3600, mobike: false, pfs: site.pfs ?? 'auto',
       ...(site.aggressive ? { aggressive: true } : {}),
       ...(site.auth === 'certificate' ? { localAuth: 'certificate' as const, peerAuth: 'certificate' as const, ...certificates } : {}),
+      ...(site.localId ? { localId: site.localId } : {}),
     };
   });
 }

@@ -83,3 +83,25 @@ t.test('aggressive: IKEv1 PSK sites only, warned about when on, and passed to th
   const typed = validateConfig(c);
   t.ok(!typed.ok && typed.errors.some((e) => e.path === 'sites[0].aggressive'), 'a non-boolean is refused at the field');
 });
+
+t.test('sites behind one address (one NAT): each needs its own remote ID, and IKEv1 PSK sites one shared key', async (t) => {
+  const c = defaultConfig();
+  c.sites = [site({ name: 'shop-a', remote: '203.0.113.1' }), site({ name: 'shop-b', remote: '203.0.113.1', remoteSubnets: ['10.3.0.0/24'] })];
+  const noIds = validateConfig(c);
+  t.ok(!noIds.ok && noIds.errors.some((e) => e.path === 'sites[1].remoteId' && /same peer address 203\.0\.113\.1/.test(e.message)), JSON.stringify(noIds));
+  c.sites[0]!.remoteId = 'shop-a.example.com';
+  c.sites[1]!.remoteId = 'shop-b.example.com';
+  c.sites[1]!.psk = 'another-psk-0123456789abcdef';
+  const twoKeys = validateConfig(c);
+  t.ok(!twoKeys.ok && twoKeys.errors.some((e) => e.path === 'sites[1].psk' && /Main Mode derives its keys before it sees the peer's ID/.test(e.message)), JSON.stringify(twoKeys));
+  c.sites[1]!.psk = c.sites[0]!.psk;
+  c.sites[1]!.localId = 'hq.example.com';
+  const r = validateConfig(c);
+  t.ok(r.ok, JSON.stringify(r));
+  const [a, b] = ikev1ConnectionsFromConfig(c);
+  t.match(a, { name: 'site:shop-a', remoteAddress: '203.0.113.1', remoteId: 'shop-a.example.com' });
+  t.match(b, { name: 'site:shop-b', remoteId: 'shop-b.example.com', localId: 'hq.example.com' }, 'the identities reach the engine, which moves message 5 to the site that expects it');
+  c.sites.push({ ...site({ name: 'tls', protocol: 'sstp', username: 'x', password: 'password-1234' }), remoteId: 'nope' });
+  const sstp = validateConfig(c);
+  t.ok(!sstp.ok && sstp.errors.some((e) => e.path === 'sites[2].remoteId' && /only IKE sites/.test(e.message)), JSON.stringify(sstp));
+});

@@ -71,7 +71,7 @@ function TestReport(props: { result: TestResult }) {
 const PROTOCOL_LABELS: Record<string, string> = { ikev2: 'IKEv2', ikev1: 'IKEv1', sstp: 'SSTP', gre: 'GRE', l2tp: 'L2TP', pptp: 'PPTP' };
 
 const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
-const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false, greAddress: '', greKey: '' };
+const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false, greAddress: '', greKey: '', localId: '', remoteId: '' };
 
 /** The document for a new site: IKEv2 authenticates with the PSK, SSTP dials as a user of the other gateway. */
 function siteDocument(form: typeof emptyForm) {
@@ -80,7 +80,9 @@ function siteDocument(form: typeof emptyForm) {
   // GRE (issue 25): an interface gre-<name> with this end's tunnel address; the key must match the peer's.
   if (form.protocol === 'gre') return { ...common, protocol: 'gre', gre: { address: form.greAddress.trim(), ...(form.greKey.trim() ? { key: Number(form.greKey.trim()) } : {}) } };
   const ikev1 = form.protocol === 'ikev1';
-  return { ...common, protocol: ikev1 ? 'ikev1' : 'ikev2', psk: form.psk, ...(form.pfs === 'auto' ? {} : { pfs: form.pfs }), ...(ikev1 && form.aggressive ? { aggressive: true } : {}) };
+  // Identities: only when given (the peer's address and ours otherwise); sites behind one NAT need a remote ID each.
+  const ids = { ...(form.remoteId.trim() ? { remoteId: form.remoteId.trim() } : {}), ...(form.localId.trim() ? { localId: form.localId.trim() } : {}) };
+  return { ...common, protocol: ikev1 ? 'ikev1' : 'ikev2', psk: form.psk, ...ids, ...(form.pfs === 'auto' ? {} : { pfs: form.pfs }), ...(ikev1 && form.aggressive ? { aggressive: true } : {}) };
 }
 
 export function SitesView() {
@@ -166,7 +168,6 @@ export function SitesView() {
                       </div>
                     ) : null}
                     {s.reason ? <small class="reason" data-reason={s.state}>{s.reason}</small> : null}
-                    {s.reason ? <small class="reason" data-reason={s.state}>{s.reason}</small> : null}
                     {s.nextRetry ? <small class="retry" data-next-retry={s.nextRetry}>Next try {inTime(s.nextRetry)} ({new Date(s.nextRetry).toLocaleTimeString()})</small> : null}
                   </td>
                   <td>{s.rxPackets} / {s.txPackets}</td>
@@ -208,6 +209,8 @@ export function SitesView() {
                 <option value="off">Never</option>
               </select>
             </Field>
+            <Field label="Remote ID (optional: the peer's address when empty; give one to each site behind a shared NAT)" error={errors['remoteId']}><input name="site-remote-id" placeholder="branch.example.com" value={form.remoteId} onInput={set('remoteId')} /></Field>
+            <Field label="Local ID (optional: the WAN address when empty)" error={errors['localId']}><input name="site-local-id" placeholder="hq.example.com" value={form.localId} onInput={set('localId')} /></Field>
             {form.protocol === 'ikev1' ? (
               <Field label="Aggressive Mode" error={errors['aggressive']} warning={warnings['aggressive']}>
                 <label class="switch"><input type="checkbox" name="site-aggressive" checked={form.aggressive} onChange={(e) => setForm({ ...form, aggressive: e.currentTarget.checked })} /> Only for peers that accept nothing else: it exposes the hash of the pre-shared key to offline cracking</label>
