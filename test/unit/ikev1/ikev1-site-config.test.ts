@@ -94,7 +94,7 @@ t.test('sites behind one address (one NAT): each needs its own remote ID, and IK
   c.sites[1]!.psk = 'another-psk-0123456789abcdef';
   const twoKeys = validateConfig(c);
   t.ok(!twoKeys.ok && twoKeys.errors.some((e) => e.path === 'sites[1].psk' && /Main Mode derives its keys before it sees the peer's ID/.test(e.message)), JSON.stringify(twoKeys));
-  c.sites[1]!.psk = c.sites[0]!.psk;
+  c.sites[1]!.psk = c.sites[0]!.psk!;
   c.sites[1]!.localId = 'hq.example.com';
   const r = validateConfig(c);
   t.ok(r.ok, JSON.stringify(r));
