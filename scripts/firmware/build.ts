@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadBoardFile } from '../../firmware/board/load.ts';
 import type { BoardProfile } from '../../firmware/board/types.ts';
+import { placeBuiltDir } from './cache-dir.ts';
 import { buildDriver } from './driver.ts';
 import { must, nodeRuntime, NODE_RUNTIMES, type Runtime } from './runtime.ts';
 import { TARGETS, type Target } from './targets.ts';
@@ -98,8 +99,7 @@ export function buildFirmware(boardName: string, options: BuildOptions = {}): Fi
     for (const f of ['sea.blob', 'sea-config.json', 'postern_dp.node']) rmSync(join(tmp, f), { force: true });
     rmSync(join(tmp, 'bundle'), { recursive: true, force: true });
     writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
+    placeBuiltDir(tmp, dir, 'manifest.json');
     pruneOthers(board.name, key);
     return { dir, ...outputs(dir, target.form, board.name), board, manifest, built: true };
   } finally {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { must, type Runtime } from './runtime.ts';
 import type { Target } from './targets.ts';
@@ -22,6 +22,5 @@ export function buildDriver(target: Target, runtime: Runtime, outFile: string): 
     '-o', tmp, ...spec.sources.map((s) => join('drivers', s)), '-lpthread',
   ], 600_000);
   must([target.strip, '--strip-unneeded', tmp], 60_000);
-  if (existsSync(outFile)) rmSync(outFile);
-  renameSync(tmp, outFile);
+  renameSync(tmp, outFile); // atomic replace: a concurrent build copying the old file never sees none
 }

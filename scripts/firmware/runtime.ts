@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { placeBuiltDir } from './cache-dir.ts';
 import type { Target } from './targets.ts';
 
 /**
@@ -55,7 +56,14 @@ export function nodeRuntime(cacheDir: string, arch: Target['arch'], log: (line: 
   const tarball = join(downloads, `${pkg}-${version}.tgz`);
   if (!existsSync(tarball)) {
     log(`fetching ${pkg}@${version} from the npm registry`);
-    must(['npm', 'pack', '--silent', `${pkg}@${version}`, '--pack-destination', downloads], 300_000);
+    const privateDir = join(downloads, `.pack-${process.pid}`);
+    mkdirSync(privateDir, { recursive: true });
+    try {
+      must(['npm', 'pack', '--silent', `${pkg}@${version}`, '--pack-destination', privateDir], 300_000);
+      renameSync(join(privateDir, `${pkg}-${version}.tgz`), tarball); // atomic: a concurrent builder never reads half a tarball
+    } finally {
+      rmSync(privateDir, { recursive: true, force: true });
+    }
   }
   const actual = createHash('sha256').update(readFileSync(tarball)).digest('hex');
   if (actual !== expected) {
@@ -67,8 +75,7 @@ export function nodeRuntime(cacheDir: string, arch: Target['arch'], log: (line: 
   mkdirSync(tmp, { recursive: true });
   must(['tar', 'xzf', tarball, '-C', tmp, '--strip-components=1', 'package/bin/node', 'package/include/node', 'package/LICENSE'], 120_000);
   must(['touch', join(tmp, '.complete')], 5_000);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir);
+  placeBuiltDir(tmp, dir, '.complete');
   return runtime;
 }
 
