@@ -230,8 +230,10 @@ export class Service {
     const stateDir = resolve(options.stateDir);
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const board = options.board ?? selectBoard(undefined);
-    // A fresh box's first configuration names the board's WAN and LAN ports (issue 18).
-    const store = await ConfigStore.open(join(stateDir, 'config'), { logger: options.logger.child('config'), initial: () => presetInterfaces(defaultConfig(), board.board) });
+    // A fresh box's first configuration names the board's WAN and LAN ports (issue 18); on the
+    // firmware the management answers on the LAN address, where the technician's laptop is.
+    const firmware = ownedSystemRoot(board, stateDir) !== undefined;
+    const store = await ConfigStore.open(join(stateDir, 'config'), { logger: options.logger.child('config'), initial: () => presetInterfaces(defaultConfig(), board.board, { managementOnLan: firmware }) });
     await revertLeftPending(store, stateDir, options.logger.child('config'));
     const service = new Service(store, { ...options, stateDir, board });
     const { config, revision } = store.current();

@@ -76,15 +76,19 @@ export function wanAddresses(system: PosternConfig['system'], wan: ResolvedInter
 export const primaryWanAddress = (addresses: WanAddresses): string | undefined => addresses.ipv4[0];
 
 /** The first configuration of a fresh box: the board's WAN and LAN names instead of eth0/eth1. */
-export function presetInterfaces(config: PosternConfig, board: BoardProfile | undefined): PosternConfig {
+export function presetInterfaces(config: PosternConfig, board: BoardProfile | undefined, options: { managementOnLan?: boolean } = {}): PosternConfig {
   const wan = board?.interfaces.find((i) => i.role === 'wan')?.name;
   const lan = board?.interfaces.find((i) => i.role === 'lan')?.name;
+  // On the firmware the web UI must be reachable from the office LAN at first boot (never from the WAN);
+  // a developer's `make run` keeps loopback.
+  const lanAddress = config.system.lan.address.split('/')[0]!;
   return {
     ...config,
     system: {
       ...config.system,
       wan: { ...config.system.wan, ...(wan ? { interface: wan } : {}) },
       lan: { ...config.system.lan, ...(lan ? { interface: lan } : {}) },
+      ...(options.managementOnLan ? { management: { ...config.system.management, listen: lanAddress } } : {}),
     },
   };
 }

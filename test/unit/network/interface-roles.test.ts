@@ -48,6 +48,8 @@ t.test('the board presets the first configuration\'s interface names', async (t)
   t.equal(config.system.wan.interface, 'wan');
   t.equal(config.system.lan.interface, 'br-lan');
   t.equal(presetInterfaces(defaultConfig(), undefined).system.wan.interface, 'eth0');
+  t.equal(config.system.management.listen, '127.0.0.1', 'off the firmware (make run) the management stays on loopback');
+  t.equal(presetInterfaces(defaultConfig(), board, { managementOnLan: true }).system.management.listen, '192.168.1.1', 'on the firmware it answers on the LAN address, never the WAN');
 });
 
 t.test('/proc/net/route: the lowest-metric up default route', async (t) => {
