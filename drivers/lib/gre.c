@@ -101,3 +101,17 @@ dp_gre_status dp_gre_build(const dp_gre_header *h, uint8_t *out, size_t cap, siz
   *total = hl + payload_len;
   return DP_GRE_OK;
 }
+
+dp_gre_status dp_gre_frame(uint16_t protocol, bool has_key, uint32_t key, const uint8_t *payload, size_t len, uint8_t *out, size_t cap, size_t *total) {
+  dp_gre_header h = {.version = 0, .protocol = protocol, .has_key = has_key, .key = key};
+  size_t hl = dp_gre_header_size(&h);
+  if (hl + len > cap) return DP_GRE_SPACE;
+  memmove(out + hl, payload, len);
+  return dp_gre_build(&h, out, cap, len, total);
+}
+
+dp_gre_rx dp_gre_classify(const uint8_t *p, size_t len, bool has_key, uint32_t key, dp_gre_header *h) {
+  if (dp_gre_parse(p, len, h) != DP_GRE_OK || h->version != 0 || h->has_key != has_key || (has_key && h->key != key)) return DP_GRE_RX_DROP;
+  if (h->protocol == DP_GRE_PROTO_KEEPALIVE) return DP_GRE_RX_KEEPALIVE;
+  return h->protocol == DP_GRE_PROTO_IPV4 || h->protocol == DP_GRE_PROTO_IPV6 ? DP_GRE_RX_DELIVER : DP_GRE_RX_DROP;
+}

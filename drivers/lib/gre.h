@@ -11,6 +11,7 @@
 #define DP_GRE_PROTO_IPV4 0x0800
 #define DP_GRE_PROTO_IPV6 0x86dd
 #define DP_GRE_PROTO_PPP 0x880b
+#define DP_GRE_PROTO_KEEPALIVE 0x0000 /* what a Cisco keepalive comes back as */
 
 typedef struct {
   uint8_t version;          /* 0: RFC 2784/2890; 1: PPTP enhanced GRE */
@@ -39,5 +40,17 @@ dp_gre_status dp_gre_parse(const uint8_t *packet, size_t len, dp_gre_header *out
  * payload already at out + dp_gre_header_size(h); fills in the checksum when asked. */
 size_t dp_gre_header_size(const dp_gre_header *h);
 dp_gre_status dp_gre_build(const dp_gre_header *h, uint8_t *out, size_t cap, size_t payload_len, size_t *total);
+
+/* Keyed GRE (version 0) around a payload of the given protocol type, as a site tunnel sends it:
+ * the payload copied behind the header into out. */
+dp_gre_status dp_gre_frame(uint16_t protocol, bool has_key, uint32_t key, const uint8_t *payload, size_t len, uint8_t *out, size_t cap, size_t *total);
+
+/* What a site tunnel (keyed or not, by has_key/key) does with a received GRE payload. */
+typedef enum {
+  DP_GRE_RX_DELIVER,   /* an inner IPv4 or IPv6 packet for the TUN */
+  DP_GRE_RX_KEEPALIVE, /* protocol type 0 with the right key: a Cisco keepalive come back */
+  DP_GRE_RX_DROP,      /* malformed, wrong key or version, another protocol */
+} dp_gre_rx;
+dp_gre_rx dp_gre_classify(const uint8_t *packet, size_t len, bool has_key, uint32_t key, dp_gre_header *out);
 
 #endif

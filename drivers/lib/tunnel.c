@@ -107,10 +107,9 @@ typedef enum { DECAP_OK, DECAP_SKIP, DECAP_DROP } decap_result;
 static decap_result decapsulate(dp_tunnel *t, const uint8_t *d, size_t len, uint8_t *plain, size_t cap, size_t *out_len, uint8_t *next_header) {
   if (t->options.mode == DP_TUNNEL_GRE) {
     dp_gre_header h;
-    if (dp_gre_parse(d, len, &h) != DP_GRE_OK || h.version != 0 || h.has_key != t->options.gre_has_key ||
-        (h.has_key && h.key != t->options.gre_key) || (h.protocol != DP_GRE_PROTO_IPV4 && h.protocol != DP_GRE_PROTO_IPV6) ||
-        len - h.header_len > cap)
-      return DECAP_DROP;
+    dp_gre_rx kind = dp_gre_classify(d, len, t->options.gre_has_key, t->options.gre_key, &h);
+    if (kind == DP_GRE_RX_KEEPALIVE) { COUNT(t, keepalives); return DECAP_SKIP; } /* our Cisco keepalive, reflected */
+    if (kind != DP_GRE_RX_DELIVER || len - h.header_len > cap) return DECAP_DROP;
     *out_len = len - h.header_len;
     memcpy(plain, d + h.header_len, *out_len);
     return DECAP_OK;
@@ -429,6 +428,21 @@ dp_tunnel *dp_tunnel_start_shared(int tun_fd, const dp_tunnel_options *options, 
 dp_tunnel *dp_tunnel_start_hub(const dp_tunnel_options *options, dp_hub *hub, dp_endpoint *endpoint,
                                const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
   return start(dp_hub_queue_fd(hub, dp_hub_assign_queue(hub)), options, endpoint, hub, NULL, remote, outbound, inbound, error);
+}
+
+int dp_tunnel_send_gre(dp_tunnel *t, uint16_t protocol, const uint8_t *payload, size_t len) {
+  if (t->options.mode != DP_TUNNEL_GRE) return -EINVAL;
+  uint8_t out[MAX_PACKET + 64];
+  size_t total = 0;
+  if (dp_gre_frame(protocol, t->options.gre_has_key, t->options.gre_key, payload, len, out, sizeof out, &total) != DP_GRE_OK) return -EMSGSIZE;
+  struct sockaddr_in peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
+  if (sendto(t->net_fd, out, total, 0, (const struct sockaddr *)&peer, sizeof peer) < 0) {
+    int e = errno;
+    COUNT(t, drop_io);
+    return -e;
+  }
+  COUNT(t, keepalives_sent);
+  return 0;
 }
 
 void dp_tunnel_set_peer(dp_tunnel *t, const struct sockaddr_in *peer) {

@@ -16,8 +16,8 @@
 typedef struct {
   _Atomic uint64_t tun_rx, net_tx, net_rx, tun_tx;
   _Atomic uint64_t ike_packets;     /* non-ESP marker (RFC 3948 §2.2): for IKE, not for us */
-  _Atomic uint64_t keepalives;      /* one-byte 0xFF NAT keepalives received (RFC 3948 §2.3) */
-  _Atomic uint64_t keepalives_sent; /* and sent, when the tunnel was idle for a keepalive interval */
+  _Atomic uint64_t keepalives;      /* one-byte 0xFF NAT keepalives received (RFC 3948 §2.3); GRE: type-0 keepalives come back */
+  _Atomic uint64_t keepalives_sent; /* and sent, when the tunnel was idle for a keepalive interval; GRE: dp_tunnel_send_gre */
   _Atomic uint64_t drop_decrypt;    /* dropped by the SA (see its counters for why) */
   _Atomic uint64_t drop_encrypt, drop_io;
   _Atomic uint64_t mss_clamped;     /* SYNs whose MSS was lowered to fit the tunnel */
@@ -76,6 +76,9 @@ typedef struct dp_hub dp_hub;
 dp_tunnel *dp_tunnel_start_hub(const dp_tunnel_options *options, dp_hub *hub, dp_endpoint *endpoint,
                                const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error);
 int dp_tunnel_route(dp_tunnel *t, const dp_prefix *p);
+/* GRE: one payload of JavaScript's (e.g. a Cisco keepalive's inner packet, protocol 0x0800) out of
+ * the tunnel with its key, from the calling thread; counted in keepalives_sent. 0 or a negative errno. */
+int dp_tunnel_send_gre(dp_tunnel *t, uint16_t protocol, const uint8_t *payload, size_t len);
 /* The peer moved (MOBIKE, RFC 4555): send to this address and port from the next batch on. */
 void dp_tunnel_set_peer(dp_tunnel *t, const struct sockaddr_in *peer);
 

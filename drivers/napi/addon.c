@@ -37,6 +37,7 @@ napi_value dp_napi_pptp_stats(napi_env env, napi_callback_info info);
 napi_value dp_napi_pptp_close(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_route(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_set_peer(napi_env env, napi_callback_info info);
+napi_value dp_napi_tunnel_send_gre(napi_env env, napi_callback_info info);
 napi_value dp_napi_netlink_open(napi_env env, napi_callback_info info);
 napi_value dp_napi_netlink_request(napi_env env, napi_callback_info info);
 napi_value dp_napi_netlink_listen(napi_env env, napi_callback_info info);
@@ -88,6 +89,7 @@ static const struct {
     {"pptpClose", dp_napi_pptp_close},
     {"tunnelRoute", dp_napi_tunnel_route},
     {"tunnelSetPeer", dp_napi_tunnel_set_peer},
+    {"tunnelSendGre", dp_napi_tunnel_send_gre},
     {"netlinkOpen", dp_napi_netlink_open},
     {"netlinkRequest", dp_napi_netlink_request},
     {"netlinkListen", dp_napi_netlink_listen},

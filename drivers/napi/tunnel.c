@@ -350,3 +350,22 @@ napi_value dp_napi_tunnel_set_peer(napi_env env, napi_callback_info info) {
   dp_tunnel_set_peer(((tunnel_handle *)p)->tunnel, &peer);
   return dp_napi_int(env, 0);
 }
+
+/* tunnelSendGre(tunnel, protocolType, payload) → 0 or a negative errno: one payload out of a GRE
+ * tunnel with its key (the site's Cisco keepalive: an inner IPv4 packet, protocol 0x0800). */
+napi_value dp_napi_tunnel_send_gre(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  size_t argc = 3, len = 0;
+  void *p = NULL, *data = NULL;
+  uint32_t protocol = 0;
+  bool is_typed = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3 || napi_get_value_external(env, argv[0], &p) != napi_ok || !((tunnel_handle *)p)->tunnel) return dp_napi_int(env, -EBADF);
+  if (napi_get_value_uint32(env, argv[1], &protocol) != napi_ok || protocol > 0xffff || napi_is_typedarray(env, argv[2], &is_typed) != napi_ok || !is_typed)
+    return dp_napi_int(env, -EINVAL);
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, argv[2], &type, &len, &data, &buffer, &offset) != napi_ok || type != napi_uint8_array) return dp_napi_int(env, -EINVAL);
+  return dp_napi_int(env, dp_tunnel_send_gre(((tunnel_handle *)p)->tunnel, (uint16_t)protocol, data, len));
+}

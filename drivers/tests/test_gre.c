@@ -53,7 +53,33 @@ static void plain_gre(void) {
   CHECK(dp_gre_build(&h, out, 10, sizeof payload, &total) == DP_GRE_SPACE, "GRE: too small a buffer is refused");
 }
 
+/* A Cisco keepalive as a site tunnel A (192.0.2.1, key 0x1234) sends it to B (198.51.100.2):
+ * outer GRE 0x0800 with the key around an inner IPv4 packet B → A, proto 47, carrying GRE type 0
+ * with the key; B forwards the inner packet back, and A classifies it as the keepalive come back. */
+static void cisco_keepalive(void) {
+  const uint8_t inner[] = {0x45, 0, 0, 28, 0, 1, 0, 0, 255, 47, 0, 0, 198, 51, 100, 2, 192, 0, 2, 1, /* IPv4 B → A */
+                           0x20, 0x00, 0x00, 0x00, 0, 0, 0x12, 0x34};                                /* GRE K, type 0, key */
+  const uint8_t expected[] = {0x20, 0x00, 0x08, 0x00, 0, 0, 0x12, 0x34};
+  uint8_t out[64];
+  size_t total = 0;
+  CHECK(dp_gre_frame(DP_GRE_PROTO_IPV4, true, 0x1234, inner, sizeof inner, out, sizeof out, &total) == DP_GRE_OK && total == 8 + sizeof inner &&
+            memcmp(out, expected, 8) == 0 && memcmp(out + 8, inner, sizeof inner) == 0,
+        "site GRE: a payload framed as protocol 0x0800 with the tunnel's key, bytes as Cisco sends them");
+  dp_gre_header h;
+  CHECK(dp_gre_classify(out, total, true, 0x1234, &h) == DP_GRE_RX_DELIVER && h.header_len == 8, "site GRE: the outer packet is delivered to the TUN at the peer");
+  CHECK(dp_gre_classify(inner + 20, 8, true, 0x1234, &h) == DP_GRE_RX_KEEPALIVE, "site GRE: type 0 with our key is a keepalive come back");
+  CHECK(dp_gre_classify(inner + 20, 8, true, 0x1235, &h) == DP_GRE_RX_DROP, "site GRE: a keepalive with another key is dropped");
+  CHECK(dp_gre_classify(inner + 20, 8, false, 0, &h) == DP_GRE_RX_DROP, "site GRE: a keyed keepalive on an unkeyed tunnel is dropped");
+  const uint8_t unkeyed[] = {0, 0, 0, 0};
+  CHECK(dp_gre_classify(unkeyed, sizeof unkeyed, false, 0, &h) == DP_GRE_RX_KEEPALIVE && dp_gre_classify(unkeyed, sizeof unkeyed, true, 0, &h) == DP_GRE_RX_DROP,
+        "site GRE: an unkeyed keepalive only on an unkeyed tunnel");
+  const uint8_t ppp[] = {0x20, 0, 0x88, 0x0b, 0, 0, 0x12, 0x34};
+  CHECK(dp_gre_classify(ppp, sizeof ppp, true, 0x1234, &h) == DP_GRE_RX_DROP, "site GRE: other protocol types are dropped");
+  CHECK(dp_gre_frame(0, true, 1, inner, sizeof inner, out, 20, &total) == DP_GRE_SPACE, "site GRE: a payload too big for the buffer is refused");
+}
+
 void test_gre(void) {
   pptp_known_bytes();
   plain_gre();
+  cisco_keepalive();
 }

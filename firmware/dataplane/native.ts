@@ -24,6 +24,8 @@ interface Addon {
   tunnelRemoveInbound(handle: object, spi: number): boolean;
   tunnelRoute(handle: object, prefix: string): number;
   tunnelSetPeer(handle: object, address: string, port: number): number;
+  /** Absent from drivers built before it (GRE sites then probe with ICMP). */
+  tunnelSendGre?(handle: object, protocolType: number, payload: Uint8Array): number;
 }
 
 export interface NativeTunnelStats {
@@ -288,6 +290,20 @@ export class NativeTunnel {
   setPeer(address: string, port: number): void {
     const rc = this.#addon.tunnelSetPeer(this.#handle, address, port);
     if (rc !== 0) throw new PosternError(ErrorCode.dataplaneInvalid, `the tunnel refused the peer ${address}:${port} (errno ${-rc})`);
+  }
+
+  /** Whether this driver can send a payload of JavaScript's through a GRE tunnel (sendGre). */
+  get canSendGre(): boolean {
+    return typeof this.#addon.tunnelSendGre === 'function';
+  }
+
+  /**
+   * GRE framing only: one payload out of the tunnel as GRE `protocolType` with the tunnel's key
+   * (a Cisco keepalive: its inner IPv4 packet, type 0x0800), counted in keepalivesSent.
+   * 0, or a negative errno (-38, ENOSYS, from a driver built without the call).
+   */
+  sendGre(protocolType: number, payload: Uint8Array): number {
+    return this.#addon.tunnelSendGre?.(this.#handle, protocolType, payload) ?? -38;
   }
 
   removeInbound(spi: number): boolean {

@@ -3,9 +3,10 @@
  * run by the driver (a NativeTunnel in GRE framing: its TUN with the site's tunnel address and MTU, a
  * raw GRE socket on the WAN address, the key sent and required), so routing daemons and static
  * routes can use it; the site's remote subnets are routed into it. Liveness follows the keepalive
- * engine (keepalive.ts): packets the tunnel delivered count as the peer heard; probes are one ICMP
- * echo to the peer's tunnel address through the interface, since the driver cannot yet send a
- * packet of JavaScript's through a tunnel (a Cisco keepalive, cisco-keepalive.ts, needs that).
+ * engine (keepalive.ts): packets the tunnel delivered and our keepalives come back (GRE type 0,
+ * counted by the driver) count as the peer heard. Probes are Cisco keepalives (cisco-keepalive.ts)
+ * sent through the tunnel by the driver; with a driver built without that call, one ICMP echo to
+ * the peer's tunnel address through the interface instead.
  * The peer's own Cisco keepalives are reflected by the kernel: accept_local on the interface lets
  * their inner packet (from our own address) in to be forwarded back.
  */
@@ -13,6 +14,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import { NativeTunnel } from '../dataplane/native.ts';
+import { GRE_PROTOCOL } from './gre-header.ts';
+import { encodeKeepalive } from './cisco-keepalive.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
 import { greSiteSettings, type GreSiteSettings } from './gre-site-settings.ts';
@@ -22,6 +25,8 @@ export const greSites = (config: PosternConfig): SiteConfig[] => config.sites.fi
 
 /** How often the shell looks at the tunnels' counters (the engine's own timeouts are whole seconds). */
 const POLL_MS = 500;
+/** What sendGre returns from a driver built without it. */
+const ENOSYS = -38;
 
 export interface GreSiteSubsystemOptions {
   readonly logger: Logger;
@@ -29,7 +34,7 @@ export interface GreSiteSubsystemOptions {
   readonly wanAddress: (config: PosternConfig) => string | undefined;
   readonly onStateChange?: (site: string, state: KeepaliveState, why: string) => void;
   readonly clock?: () => number;
-  /** One probe through the site's interface; an ICMP echo by default. */
+  /** One probe through the site's interface instead of the Cisco keepalive (or its ICMP fallback). */
   readonly probe?: (site: GreSiteSettings) => void;
 }
 
@@ -51,23 +56,38 @@ class GreSiteLink {
   readonly settings: GreSiteSettings;
   readonly keepalive: GreKeepalive;
   readonly #tunnel: NativeTunnel;
-  #delivered = 0n;
+  readonly #local: string;
+  #heard = 0n;
+  #keepaliveId = 0;
+  /** Probes that went as ICMP echoes (the driver could not send a Cisco keepalive). */
+  #icmpProbes = 0;
 
-  constructor(settings: GreSiteSettings, tunnel: NativeTunnel, now: number) {
+  constructor(settings: GreSiteSettings, tunnel: NativeTunnel, local: string, now: number) {
     this.settings = settings;
     this.#tunnel = tunnel;
+    this.#local = local;
     this.keepalive = new GreKeepalive({ intervalMs: settings.keepaliveMs, retries: settings.keepaliveRetries }, now);
   }
 
   /** Feeds the engine what the counters say and what time it is. */
   poll(now: number): KeepaliveAction[] {
-    const delivered = this.#tunnel.stats()?.tunTx ?? this.#delivered;
+    const s = this.#tunnel.stats();
+    const heard = s ? s.tunTx + s.keepalives : this.#heard;
     const actions: KeepaliveAction[] = [];
-    if (delivered > this.#delivered) actions.push(...this.keepalive.handle({ type: 'rcv-traffic' }, now));
-    this.#delivered = delivered;
+    if (heard > this.#heard) actions.push(...this.keepalive.handle({ type: 'rcv-traffic' }, now));
+    this.#heard = heard;
     const due = this.keepalive.nextTimeout();
     if (due !== undefined && now >= due) actions.push(...this.keepalive.handle({ type: 'timeout' }, now));
     return actions;
+  }
+
+  /** A Cisco keepalive through the tunnel; an ICMP echo when the driver cannot send it. */
+  probe(): void {
+    const packet = encodeKeepalive(this.#local, this.settings.remote, this.settings.key, this.#keepaliveId++);
+    // A failed send (no route to the peer) is counted by the driver and is an unanswered probe.
+    if (this.#tunnel.sendGre(GRE_PROTOCOL.ipv4, packet) !== ENOSYS) return;
+    this.#icmpProbes++;
+    pingProbe(this.settings);
   }
 
   counters(): Record<string, number> {
@@ -77,6 +97,8 @@ class GreSiteLink {
       // GRE packets to this box this site did not take: wrong key, malformed, or another site's.
       dropped: Number(s?.dropDecrypt ?? 0n), dropIo: Number(s?.dropIo ?? 0n), mssClamped: Number(s?.mssClamped ?? 0n),
       keepalivesSent: this.keepalive.probesSent, stateChanges: this.keepalive.stateChanges,
+      // Cisco keepalives the driver sent, and ours come back (GRE type 0 with our key); ICMP fallbacks.
+      greKeepalivesSent: Number(s?.keepalivesSent ?? 0n), greKeepalivesHeard: Number(s?.keepalives ?? 0n), icmpProbes: this.#icmpProbes,
     };
   }
 
@@ -124,7 +146,7 @@ export class GreSiteSubsystem implements Subsystem {
           name: s.interfaceName, mtu: s.mtu, address: s.address, prefixLength: s.prefixLength,
           local: { address: local, port: 0 }, remote: { address: s.remote, port: 0 },
         });
-        this.#links.set(s.site, new GreSiteLink(s, tunnel, this.#clock()));
+        this.#links.set(s.site, new GreSiteLink(s, tunnel, local, this.#clock()));
         setInterfaceSysctl(s.interfaceName, 'accept_local', '1', this.#log);
         for (const subnet of s.remoteSubnets) execFileSync('ip', ['route', 'replace', subnet, 'dev', s.interfaceName], { stdio: 'ignore' });
         started.push(s.interfaceName);
@@ -145,7 +167,10 @@ export class GreSiteSubsystem implements Subsystem {
     const now = this.#clock();
     for (const link of this.#links.values()) {
       for (const action of link.poll(now)) {
-        if (action.type === 'send-probe') (this.#options.probe ?? pingProbe)(link.settings);
+        if (action.type === 'send-probe') {
+          if (this.#options.probe) this.#options.probe(link.settings);
+          else link.probe();
+        }
         else {
           this.#log.info(`GRE site ${action.to}`, { site: link.settings.site, from: action.from, why: action.why });
           this.#options.onStateChange?.(link.settings.site, action.to, action.why);

@@ -1,6 +1,8 @@
 // GRE sites (issue 25): two `postern run`s in lab namespaces, each with a GRE site to the other
 // (keyed, keepalives every second). Each site is an interface gre-<site> with its tunnel address:
 // ping between the tunnel addresses and LAN to LAN; the API shows the site up with its counters;
+// keepalives are Cisco GRE keepalives sent by the driver and reflected by the peer (counted both
+// ways, no ICMP fallback);
 // the peer gone (its WAN link down) takes the site down by keepalives and up when it returns; the
 // peer's key changed through its API, its packets are dropped and counted and the site goes down;
 // the key set back, it comes up again. The fleet console hears each tunnel-up and tunnel-down (gre).
@@ -105,6 +107,14 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   t.match(up, { name: 'to-a', state: 'up', counters: { keepalivesSent: Number } }, JSON.stringify(up));
   t.match(l2tp, { name: 'old-l2tp', state: 'unavailable', reason: /^not available in this build/ }, 'the L2TP site is reported, not run');
   t.ok((up?.rxPackets ?? 0) >= 8 && (up?.txPackets ?? 0) >= 8, `packets counted both ways: ${JSON.stringify(up)}`);
+  // Keepalives are Cisco GRE keepalives from the driver, reflected by the peer's kernel and heard back as GRE type 0.
+  const onA = (JSON.parse(await apiA('GET', '/sites')) as { sites: Site[] }).sites[0];
+  for (const [who, site] of [['gwA', onA], ['gwB', up]] as const) {
+    const c = site?.counters ?? {};
+    t.ok((c['greKeepalivesSent'] ?? 0) >= 2 && (c['greKeepalivesSent'] ?? 0) >= (c['keepalivesSent'] ?? 0) - 1, `${who}: every probe a GRE keepalive: ${JSON.stringify(c)}`);
+    t.ok((c['greKeepalivesHeard'] ?? 0) >= 1, `${who}: its GRE keepalives came back from the peer: ${JSON.stringify(c)}`);
+    t.equal(c['icmpProbes'], 0, `${who}: no ICMP fallback`);
+  }
 
   t.comment(`step 4 at ${Date.now() - started} ms`);
   // 4. The peer goes (its WAN link down): keepalives take the site down (1 s interval, 3 retries); back when it returns.
@@ -127,6 +137,7 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   const refused = (await sitesOnB())[0];
   t.ok((refused?.counters?.['dropped'] ?? 0) >= droppedBefore + 3, `wrong-key packets dropped and counted: ${JSON.stringify(refused?.counters)}`);
   t.equal(refused?.state, 'down', 'down with the wrong key');
+  const heardWhileWrong = refused?.counters?.['greKeepalivesHeard'] ?? 0;
 
   t.comment(`step 6 at ${Date.now() - started} ms`);
   // 6. The right key again: up at the first answer, LAN to LAN again.
@@ -135,6 +146,7 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   await waitUntil('gwB sees the site up a third time', 10_000, () => upsOf(gwB) >= 3, tail);
   const again = await lab.exec('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']);
   t.equal(again.code, 0, `lanB → lanA after the peer came back:\n${again.stdout}${tail()}`);
+  await waitUntil('gwB hears its GRE keepalives again', 5_000, async () => ((await sitesOnB())[0]?.counters?.['greKeepalivesHeard'] ?? 0) > heardWhileWrong, tail);
 
   t.comment(`step 7 at ${Date.now() - started} ms`);
   // 7. The fleet console heard it.
