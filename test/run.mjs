@@ -2,7 +2,7 @@
 // Runs the tap suite and ends with the line CI reads: `N passed, N failed[, N skipped]`.
 // Counts are tests (the subtests of each file), not files; a file that dies outside any
 // test counts as one failure. The full TAP stream is kept in test/artifacts/tap.log.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,7 +16,21 @@ const args = process.argv.slice(2).flatMap((a) => (a.startsWith('-') || !existsS
 mkdirSync('test/artifacts', { recursive: true });
 // POSTERN_TAP_LOG moves it, so runs side by side do not overwrite each other's stream.
 const log = createWriteStream(process.env.POSTERN_TAP_LOG ?? 'test/artifacts/tap.log');
-const tap = spawn('npx', ['tap', '--reporter=tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+
+// tap builds its test module for the plugins package.json names; a fresh `npm ci` has the default set,
+// whose TypeScript plugin loads ts-node into every test process beside tsx. Build it once, up front.
+const built = spawnSync('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (built.status !== 0) console.log('warning: `tap build` failed; running with the plugins installed');
+
+// The whole suite runs in two phases: most files two at a time (package.json `jobs`), then the
+// qemu guests and firmware builds one at a time, since emulated CPUs starve each other's timers.
+const HEAVY = /^test\/(interop\/(vm-|lab-vm)|system\/firmware-)/;
+const phases = args.length
+  ? [args]
+  : (() => {
+      const all = testFiles('test').filter((f) => !f.startsWith('test/bench/'));
+      return [all.filter((f) => !HEAVY.test(f)), ['--jobs=1', ...all.filter((f) => HEAVY.test(f))]];
+    })();
 
 let passed = 0;
 let failed = 0;
@@ -30,43 +44,48 @@ const DETAIL_LINES = 60;
 const failures = [];
 const point = /^( *)(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO)\b.*| # time=.*)?$/;
 
-for await (const line of createInterface({ input: tap.stdout })) {
-  log.write(`${line}\n`);
-  const m = point.exec(line);
-  if (inFailure >= 0 && !m) {
-    if (detail.length < DETAIL_LINES) detail.push(line);
-    if (/^ *\.\.\.$/.test(line)) inFailure = -1;
-    continue;
-  }
-  inFailure = -1;
-  if (!m) continue;
-  if (m[2] === 'not ok' && m[1].length >= 8 && !m[4]) {
-    if (detail.length < DETAIL_LINES) detail.push(line);
-    inFailure = m[1].length;
-  }
-  const depth = m[1].length / 4;
-  const ok = m[2] === 'ok';
-  if (depth === 1) {
-    if (m[4]) skipped++;
-    else if (ok) passed++;
-    else {
-      failed++;
-      pending.push(m[3]);
+let code = 0;
+for (const phase of phases) {
+  const tap = spawn('npx', ['tap', '--reporter=tap', ...phase], { stdio: ['ignore', 'pipe', 'inherit'] });
+  for await (const line of createInterface({ input: tap.stdout })) {
+    log.write(`${line}\n`);
+    const m = point.exec(line);
+    if (inFailure >= 0 && !m) {
+      if (detail.length < DETAIL_LINES) detail.push(line);
+      if (/^ *\.\.\.$/.test(line)) inFailure = -1;
+      continue;
     }
-  } else if (depth === 0) {
-    const file = m[3];
-    if (!ok && pending.length === 0) {
-      failed++;
-      pending.push('the file failed outside any test');
+    inFailure = -1;
+    if (!m) continue;
+    if (m[2] === 'not ok' && m[1].length >= 8 && !m[4]) {
+      if (detail.length < DETAIL_LINES) detail.push(line);
+      inFailure = m[1].length;
     }
-    failures.push(...pending.map((name) => `${file}: ${name}`));
-    console.log(`${ok ? 'ok    ' : 'FAIL  '} ${file}`);
-    if (!ok) for (const d of detail) console.log(`       ${d}`);
-    pending = [];
-    detail = [];
+    const depth = m[1].length / 4;
+    const ok = m[2] === 'ok';
+    if (depth === 1) {
+      if (m[4]) skipped++;
+      else if (ok) passed++;
+      else {
+        failed++;
+        pending.push(m[3]);
+      }
+    } else if (depth === 0) {
+      const file = m[3];
+      if (!ok && pending.length === 0) {
+        failed++;
+        pending.push('the file failed outside any test');
+      }
+      failures.push(...pending.map((name) => `${file}: ${name}`));
+      console.log(`${ok ? 'ok    ' : 'FAIL  '} ${file}`);
+      if (!ok) for (const d of detail) console.log(`       ${d}`);
+      pending = [];
+      detail = [];
+    }
   }
+  const exit = await new Promise((resolve) => tap.on('close', resolve));
+  if (exit !== 0) code = exit;
 }
-const code = await new Promise((resolve) => tap.on('close', resolve));
 log.end();
 for (const f of failures) console.log(`failed: ${f}`);
 if (code !== 0 && failed === 0) {
