@@ -159,14 +159,16 @@ export function insecureChoices(config: PosternConfig): ConfigIssue[] {
 }
 
 /**
- * Enabled IKE sites whose peers share one address (branches behind one NAT): the responder picks the
- * site by the identity the peer sends, so each needs its own remote ID; and IKEv1 Main Mode derives its
- * keys before it sees that identity, so IKEv1 PSK sites there must share one key.
+ * Enabled IKEv1 sites whose peers share one address (branches behind one NAT): Main Mode picks the site
+ * by address and moves to the one expecting the identity the peer sends, so each needs its own remote
+ * ID; and it derives its keys before it sees that identity, so PSK sites there must share one key.
  */
 function ikeSitesSharingAnAddress(config: PosternConfig, error: (path: string, code: string, message: string) => void): void {
   const seen = new Map<string, number>();
   config.sites.forEach((s, i) => {
-    if (!s.enabled || (s.protocol !== 'ikev1' && s.protocol !== 'ikev2')) return;
+    // IKEv1 only: its responder picks the site at Main Mode's first message by address. (Two IKEv2
+    // sites may share a peer, one per pair of networks; remote IDs tell them apart when given.)
+    if (!s.enabled || s.protocol !== 'ikev1') return;
     const key = `${s.protocol} ${s.remote}`;
     const first = seen.get(key);
     if (first === undefined) return void seen.set(key, i);

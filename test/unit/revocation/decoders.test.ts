@@ -50,7 +50,7 @@ t.test('a CRL from the CA: entries, times, number; signature and issuer checked'
   const path = join(pki.dir, 'list.crl');
   writeFileSync(path, der);
   const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-in', path, '-noout', '-text']).toString();
-  t.match(text.replace(/\s/g, ''), `SerialNumber:${badLeaf.serialHex.toUpperCase()}`);
+  t.match(text.replace(/\s/g, ''), new RegExp(`SerialNumber:0*${badLeaf.serialHex.toUpperCase()}`)); // openssl pads an odd-length hex serial
 
   const other = makeRevocationPki();
   t.teardown(() => other.cleanup());
@@ -94,7 +94,7 @@ t.test('OCSP: our request as openssl reads it; its answers checked (CA-signed, d
 
   const reqText = execFileSync('openssl', ['ocsp', '-reqin', (writeFileSync(join(pki.dir, 'r.der'), encodeOcspRequest(certIdOf(new X509Certificate(goodLeaf.certificatePem), ca)!, nonce)), join(pki.dir, 'r.der')), '-req_text']).toString();
   t.match(reqText, /Hash Algorithm: sha1/);
-  t.match(reqText.replace(/\s/g, ''), `SerialNumber:${goodLeaf.serialHex.toUpperCase()}`);
+  t.match(reqText.replace(/\s/g, ''), new RegExp(`SerialNumber:0*${goodLeaf.serialHex.toUpperCase()}`));
   t.match(reqText, /OCSP Nonce/);
 
   const good = answer(goodLeaf.certificatePem, asCa, ['-ndays', '1']);
