@@ -3,7 +3,7 @@
 // Counts are tests (the subtests of each file), not files; a file that dies outside any
 // test counts as one failure. The full TAP stream is kept in test/artifacts/tap.log.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -18,9 +18,14 @@ mkdirSync('test/artifacts', { recursive: true });
 const log = createWriteStream(process.env.POSTERN_TAP_LOG ?? 'test/artifacts/tap.log');
 
 // tap builds its test module for the plugins package.json names; a fresh `npm ci` has the default set,
-// whose TypeScript plugin loads ts-node into every test process beside tsx. Build it once, up front.
-const built = spawnSync('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
-if (built.status !== 0) console.log('warning: `tap build` failed; running with the plugins installed');
+// whose TypeScript plugin loads ts-node into every test process beside tsx. Build it once, up front,
+// and only when it still has a plugin we leave out (two runs building at once break each other's).
+const builtModule = 'node_modules/@tapjs/test/test-built/dist/esm/index.js';
+const leftOut = (JSON.parse(readFileSync('package.json', 'utf8')).tap?.plugin ?? []).filter((p) => p.startsWith('!')).map((p) => p.slice(1));
+const stale = !existsSync(builtModule) || leftOut.some((p) => readFileSync(builtModule, 'utf8').includes(`"${p}"`));
+if (stale && spawnSync('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0) {
+  console.log('warning: `tap build` failed; running with the plugins installed');
+}
 
 // The whole suite runs in two phases: most files two at a time (package.json `jobs`), then the
 // qemu guests and firmware builds one at a time, since emulated CPUs starve each other's timers.

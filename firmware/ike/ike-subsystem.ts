@@ -378,6 +378,7 @@ export class IkeSubsystem implements Subsystem {
     if (!r) return void (this.#status = { state: 'stopped' });
     this.#status = { state: 'stopping' };
     clearInterval(r.sweep);
+    this.#farewell(r);
     this.#l2tpChildren.clear();
     this.#l2tpPeers.clear();
     r.revocation.close();
@@ -385,6 +386,28 @@ export class IkeSubsystem implements Subsystem {
     r.installer.stopAll();
     r.hub.release();
     this.#status = { state: 'stopped' };
+  }
+
+  /**
+   * IKE stops (a restart for a configuration change, a new WAN address, shutdown): every established
+   * peer gets a Delete, not awaited, so clients and sites reconnect at once instead of waiting for
+   * their dead-peer detection; the rest of the service hears each session end. From an address that
+   * is already gone the Delete cannot leave, and the session still ends here.
+   */
+  #farewell(r: { engine: IkeEngine; v1: Ikev1Engine | undefined; shell: IkeShell }): void {
+    const up = [
+      ...r.engine.sas.filter((sa) => sa.state === 'established').map((sa) => ({ spi: sa.spiI, connection: sa.connection?.name ?? '' })),
+      ...(r.v1?.sas ?? []).filter((sa) => sa.state === 'established').map((sa) => ({ spi: sa.ckyI, connection: sa.connection?.name ?? '' })),
+    ];
+    for (const sa of up) {
+      try {
+        r.shell.terminate(sa.spi);
+      } catch {
+        // The WAN address went away first: nothing can be sent from it.
+      }
+      this.#options.onEvent?.({ type: 'ike-down', spi: sa.spi, connection: sa.connection, reason: 'IKE stopped (restart or shutdown)' });
+    }
+    if (up.length) this.#options.logger.info('IKE stopping: a Delete sent to every peer', { sas: up.length });
   }
 
   /**

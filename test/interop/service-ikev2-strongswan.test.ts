@@ -107,4 +107,13 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   t.match(await api('PUT', '/api/v1/users/alice', { name: 'alice', enabled: false }), { revision: Number }, 'alice disabled');
   await waitUntil("alice's client is told her session ended", 10_000, async () => (await road.listSas()).length === 0);
   t.match(readFileSync(service.logFile, 'utf8'), /"user":"alice"[^\n]*"msg":"ending the session of a user who lost access"/, 'the log says whose session ended and why');
+
+  // A change that restarts IKE (MOBIKE off): the client hears a Delete and can reconnect at once,
+  // instead of sitting on a dead SA until its dead-peer detection gives up.
+  t.match(await api('PUT', '/api/v1/users/alice', { name: 'alice', enabled: true }), { revision: Number }, 'alice enabled again');
+  const again = await road.initiate('lan', 30);
+  t.equal(again.code, 0, `alice connects again:\n${again.stdout.slice(-800)}`);
+  t.match(await api('PUT', '/api/v1/listeners/ikev2', { mobike: false }), { revision: Number }, 'an IKE setting changed: IKE restarts');
+  await waitUntil("the client is told of the restart (a Delete)", 10_000, async () => (await road.listSas()).length === 0);
+  t.match(readFileSync(service.logFile, 'utf8'), /"sas":1[^\n]*"msg":"IKE stopping: a Delete sent to every peer"/, 'Postern says it told its peer');
 });
