@@ -47,6 +47,9 @@ export function systemStatusSource(options: SystemStatusOptions = {}): () => Pro
   const probes: SystemProbes = { ...defaultProbes, ...options.probes };
   const bound = <T>(p: () => Promise<T>, fallback: T) => bounded(p, options.probeTimeoutMs ?? 3000, fallback);
   return async () => {
+    // Stamped when sampling starts: the probes take a varying time (the first much longer), and the
+    // report is the state at the interval's tick, so consecutive reports stay one interval apart.
+    const sampledAt = clock();
     const [mem, temperature, network] = await Promise.all([
       bound(probes.mem, undefined),
       bound(probes.cpuTemperature, undefined),
@@ -55,7 +58,7 @@ export function systemStatusSource(options: SystemStatusOptions = {}): () => Pro
     const [l1 = 0, l5 = 0, l15 = 0] = loadavg();
     return {
       schema: SCHEMA_VERSION,
-      ts: isoTs(clock()),
+      ts: isoTs(sampledAt),
       uptimeSeconds: Math.round(uptime()),
       load: [l1, l5, l15],
       // "Used" is what programs hold: total less what is available (page cache does not count).

@@ -27,6 +27,13 @@ t.test('a status from the probes, with sessions and tunnels from their owners', 
   t.equal(s.temperatures.length, 2, 'missing readings left out');
 });
 
+t.test('the report is stamped when sampling starts, not when the slowest probe answers', async (t) => {
+  let now = NOW;
+  const slowMem = async () => { now += 700; return { total: 1000, available: 400 }; };
+  const s = await systemStatusSource({ clock: () => now, probes: { ...fine, mem: slowMem } })();
+  t.equal(s.ts, '2025-01-01T00:00:00.000Z');
+});
+
 t.test('no sensors, a failing probe, a hanging probe: an empty part, never a missing report', async (t) => {
   const source = systemStatusSource({
     probeTimeoutMs: 50,
