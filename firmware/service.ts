@@ -288,11 +288,12 @@ export class Service {
   }
 
   /** Site-to-site tunnels, up or not, for the status report; a site this build cannot run says why. */
-  #siteTunnels(): Array<{ name: string; state: string; rxBytes: number; txBytes: number; reason?: string }> {
+  #siteTunnels(): Array<{ name: string; state: string; rxBytes: number; txBytes: number; reason?: string; counters?: Record<string, number> }> {
     const up = new Map(this.siteStates().map((s) => [s.name, s]));
     return this.store.current().config.sites.filter((s) => s.enabled).map((s) => {
       const reason = siteUnavailableReason(s);
-      return { name: s.name, state: up.get(s.name)?.state ?? 'down', rxBytes: up.get(s.name)?.rxBytes ?? 0, txBytes: up.get(s.name)?.txBytes ?? 0, ...(reason ? { reason } : {}) };
+      const counters = s.protocol === 'gre' ? this.greSites.siteCounters(s.name) : undefined;
+      return { name: s.name, state: up.get(s.name)?.state ?? 'down', rxBytes: up.get(s.name)?.rxBytes ?? 0, txBytes: up.get(s.name)?.txBytes ?? 0, ...(reason ? { reason } : {}), ...(counters ? { counters } : {}) };
     });
   }
 

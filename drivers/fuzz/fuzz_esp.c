@@ -69,6 +69,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* The same bytes as GRE: a parsed header never claims more than the packet holds. */
   dp_gre_header g;
   if (dp_gre_parse(data, size, &g) == DP_GRE_OK && (g.header_len > size || (g.version == 1 && g.header_len + g.payload_length > size))) __builtin_trap();
+  /* A GRE site's receive path: classification, then its sequence window. */
+  static const dp_gre_site site = {.has_key = true, .key = 0x01010101, .checksum = true, .sequence = true};
+  static dp_gre_seq_rx seq_rx;
+  dp_gre_rx kind = dp_gre_classify(data, size, &site, &g);
+  if (kind == DP_GRE_RX_DELIVER && (g.header_len > size || !g.has_seq || !g.has_checksum)) __builtin_trap();
+  if (kind == DP_GRE_RX_DELIVER) (void)dp_gre_seq_check(&seq_rx, g.seq);
   /* As what PPTP's raw GRE socket hands over (IPv4 header first); frames up are drained. */
   dp_pptp_receive(pptp, data, size);
   dp_pipe_drain(pptp_pipe, 1024, drop_frame, NULL);

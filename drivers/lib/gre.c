@@ -102,16 +102,32 @@ dp_gre_status dp_gre_build(const dp_gre_header *h, uint8_t *out, size_t cap, siz
   return DP_GRE_OK;
 }
 
-dp_gre_status dp_gre_frame(uint16_t protocol, bool has_key, uint32_t key, const uint8_t *payload, size_t len, uint8_t *out, size_t cap, size_t *total) {
-  dp_gre_header h = {.version = 0, .protocol = protocol, .has_key = has_key, .key = key};
+dp_gre_status dp_gre_frame(const dp_gre_site *site, uint16_t protocol, uint32_t seq, const uint8_t *payload, size_t len, uint8_t *out, size_t cap, size_t *total) {
+  dp_gre_header h = {.version = 0, .protocol = protocol, .has_key = site->has_key, .key = site->key,
+                     .has_checksum = site->checksum, .has_seq = site->sequence, .seq = seq};
   size_t hl = dp_gre_header_size(&h);
   if (hl + len > cap) return DP_GRE_SPACE;
   memmove(out + hl, payload, len);
   return dp_gre_build(&h, out, cap, len, total);
 }
 
-dp_gre_rx dp_gre_classify(const uint8_t *p, size_t len, bool has_key, uint32_t key, dp_gre_header *h) {
-  if (dp_gre_parse(p, len, h) != DP_GRE_OK || h->version != 0 || h->has_key != has_key || (has_key && h->key != key)) return DP_GRE_RX_DROP;
+dp_gre_rx dp_gre_classify(const uint8_t *p, size_t len, const dp_gre_site *site, dp_gre_header *h) {
+  dp_gre_status st = dp_gre_parse(p, len, h);
+  if (st == DP_GRE_BAD_CHECKSUM) return DP_GRE_RX_BAD_CHECKSUM;
+  if (st != DP_GRE_OK || h->version != 0) return DP_GRE_RX_MALFORMED;
+  if (h->has_key != site->has_key || (site->has_key && h->key != site->key)) return DP_GRE_RX_BAD_KEY;
   if (h->protocol == DP_GRE_PROTO_KEEPALIVE) return DP_GRE_RX_KEEPALIVE;
-  return h->protocol == DP_GRE_PROTO_IPV4 || h->protocol == DP_GRE_PROTO_IPV6 ? DP_GRE_RX_DELIVER : DP_GRE_RX_DROP;
+  if (h->protocol != DP_GRE_PROTO_IPV4 && h->protocol != DP_GRE_PROTO_IPV6) return DP_GRE_RX_MALFORMED;
+  if (site->checksum && !h->has_checksum) return DP_GRE_RX_BAD_CHECKSUM;
+  if (site->sequence && !h->has_seq) return DP_GRE_RX_NO_SEQUENCE;
+  return DP_GRE_RX_DELIVER;
+}
+
+dp_gre_seq_verdict dp_gre_seq_check(dp_gre_seq_rx *s, uint32_t seq) {
+  bool after = !s->started || (int32_t)(seq - s->next) >= 0;
+  if (!after && ++s->rejected < DP_GRE_SEQ_RESYNC) return DP_GRE_SEQ_DROP;
+  s->started = true;
+  s->next = seq + 1;
+  s->rejected = 0;
+  return after ? DP_GRE_SEQ_ACCEPT : DP_GRE_SEQ_RESYNCED;
 }

@@ -41,16 +41,42 @@ dp_gre_status dp_gre_parse(const uint8_t *packet, size_t len, dp_gre_header *out
 size_t dp_gre_header_size(const dp_gre_header *h);
 dp_gre_status dp_gre_build(const dp_gre_header *h, uint8_t *out, size_t cap, size_t payload_len, size_t *total);
 
-/* Keyed GRE (version 0) around a payload of the given protocol type, as a site tunnel sends it:
- * the payload copied behind the header into out. */
-dp_gre_status dp_gre_frame(uint16_t protocol, bool has_key, uint32_t key, const uint8_t *payload, size_t len, uint8_t *out, size_t cap, size_t *total);
+/* What a GRE site sends and requires (version 0). */
+typedef struct {
+  bool has_key;   /* send and require this key (RFC 2890 §2.1) */
+  uint32_t key;
+  bool checksum;  /* send checksums (RFC 2784 §2.5), and require them on what arrives */
+  bool sequence;  /* number packets (RFC 2890 §2.2), and require numbers in order on what arrives */
+} dp_gre_site;
 
-/* What a site tunnel (keyed or not, by has_key/key) does with a received GRE payload. */
+/* A site's GRE header (key, checksum and sequence number as `site` says; `seq` used only when it
+ * numbers) around a payload of the given protocol type: the payload copied behind the header. */
+dp_gre_status dp_gre_frame(const dp_gre_site *site, uint16_t protocol, uint32_t seq, const uint8_t *payload, size_t len, uint8_t *out, size_t cap, size_t *total);
+
+/* What a site tunnel does with a received GRE payload (after the outer IP header). */
 typedef enum {
-  DP_GRE_RX_DELIVER,   /* an inner IPv4 or IPv6 packet for the TUN */
-  DP_GRE_RX_KEEPALIVE, /* protocol type 0 with the right key: a Cisco keepalive come back */
-  DP_GRE_RX_DROP,      /* malformed, wrong key or version, another protocol */
+  DP_GRE_RX_DELIVER,      /* an inner IPv4 or IPv6 packet for the TUN (sequence number still to check) */
+  DP_GRE_RX_KEEPALIVE,    /* protocol type 0 with the right key: a Cisco keepalive come back */
+  DP_GRE_RX_MALFORMED,    /* short, reserved bits or routing, not version 0, another protocol type */
+  DP_GRE_RX_BAD_KEY,      /* a key missing, unexpected or different */
+  DP_GRE_RX_BAD_CHECKSUM, /* a checksum that does not verify, or none where the site requires one */
+  DP_GRE_RX_NO_SEQUENCE,  /* no sequence number where the site requires one */
 } dp_gre_rx;
-dp_gre_rx dp_gre_classify(const uint8_t *packet, size_t len, bool has_key, uint32_t key, dp_gre_header *out);
+/* A keepalive come back is accepted without checksum or sequence number: it is our own inner packet,
+ * built with the key alone, that the peer routed back. */
+dp_gre_rx dp_gre_classify(const uint8_t *packet, size_t len, const dp_gre_site *site, dp_gre_header *out);
+
+/* RFC 2890 §2.2 on receipt: a packet whose number is not after the last one accepted (serial
+ * arithmetic, 2^32 wrap) is out of order or a duplicate, and dropped. After DP_GRE_SEQ_RESYNC such
+ * packets in a row the peer is taken to have restarted its numbering (a reboot): the next one is
+ * accepted and numbering follows it, instead of dropping everything until its counter catches up. */
+#define DP_GRE_SEQ_RESYNC 16
+typedef struct {
+  bool started;
+  uint32_t next;       /* the lowest number accepted next */
+  unsigned rejected;   /* refused in a row */
+} dp_gre_seq_rx;
+typedef enum { DP_GRE_SEQ_ACCEPT, DP_GRE_SEQ_RESYNCED, DP_GRE_SEQ_DROP } dp_gre_seq_verdict;
+dp_gre_seq_verdict dp_gre_seq_check(dp_gre_seq_rx *state, uint32_t seq);
 
 #endif

@@ -48,6 +48,8 @@ struct dp_tunnel {
   uint8_t *rx_area; /* DP_RX_BATCH receive buffers of DP_RX_BUFFER bytes */
   dp_gro *gro;      /* with offloads: merges TCP segments before they are written to the TUN */
   uint16_t transport_id; /* IP IDs of datagrams rebuilt in transport mode (receiving thread only) */
+  _Atomic uint32_t gre_tx_seq; /* GRE: the next sequence number sent (sending thread and dp_tunnel_send_gre) */
+  dp_gre_seq_rx gre_rx_seq;    /* GRE: what the peer's numbers must be after (receiving thread only) */
   pthread_t to_net, to_tun;
   dp_tunnel_stats stats;
 };
@@ -86,11 +88,8 @@ static void send_keepalive(dp_tunnel *t) {
 static bool encapsulate(dp_tunnel *t, const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *out_len) {
   bool v6 = (plain[0] >> 4) == 6;
   if (t->options.mode == DP_TUNNEL_GRE) {
-    dp_gre_header h = {.version = 0, .protocol = v6 ? DP_GRE_PROTO_IPV6 : DP_GRE_PROTO_IPV4, .has_key = t->options.gre_has_key, .key = t->options.gre_key};
-    size_t hl = dp_gre_header_size(&h);
-    if (hl + len > cap) return false;
-    memcpy(out + hl, plain, len);
-    return dp_gre_build(&h, out, cap, len, out_len) == DP_GRE_OK;
+    uint32_t seq = t->options.gre.sequence ? atomic_fetch_add_explicit(&t->gre_tx_seq, 1, memory_order_relaxed) : 0;
+    return dp_gre_frame(&t->options.gre, v6 ? DP_GRE_PROTO_IPV6 : DP_GRE_PROTO_IPV4, seq, plain, len, out, cap, out_len) == DP_GRE_OK;
   }
   dp_sa *sa = atomic_load_explicit(&t->out, memory_order_acquire);
   if (t->options.transport) { /* the datagram's own payload, its protocol as next header */
@@ -107,9 +106,20 @@ typedef enum { DECAP_OK, DECAP_SKIP, DECAP_DROP } decap_result;
 static decap_result decapsulate(dp_tunnel *t, const uint8_t *d, size_t len, uint8_t *plain, size_t cap, size_t *out_len, uint8_t *next_header) {
   if (t->options.mode == DP_TUNNEL_GRE) {
     dp_gre_header h;
-    dp_gre_rx kind = dp_gre_classify(d, len, t->options.gre_has_key, t->options.gre_key, &h);
-    if (kind == DP_GRE_RX_KEEPALIVE) { COUNT(t, keepalives); return DECAP_SKIP; } /* our Cisco keepalive, reflected */
-    if (kind != DP_GRE_RX_DELIVER || len - h.header_len > cap) return DECAP_DROP;
+    switch (dp_gre_classify(d, len, &t->options.gre, &h)) {
+    case DP_GRE_RX_KEEPALIVE: COUNT(t, keepalives); return DECAP_SKIP; /* our Cisco keepalive, reflected */
+    case DP_GRE_RX_BAD_KEY: COUNT(t, gre_bad_key); return DECAP_DROP;
+    case DP_GRE_RX_BAD_CHECKSUM: COUNT(t, gre_bad_checksum); return DECAP_DROP;
+    case DP_GRE_RX_NO_SEQUENCE: COUNT(t, gre_out_of_order); return DECAP_DROP;
+    case DP_GRE_RX_MALFORMED: return DECAP_DROP;
+    case DP_GRE_RX_DELIVER: break;
+    }
+    if (len - h.header_len > cap) return DECAP_DROP;
+    if (t->options.gre.sequence) {
+      dp_gre_seq_verdict v = dp_gre_seq_check(&t->gre_rx_seq, h.seq);
+      if (v == DP_GRE_SEQ_DROP) { COUNT(t, gre_out_of_order); return DECAP_DROP; }
+      if (v == DP_GRE_SEQ_RESYNCED) COUNT(t, gre_seq_resyncs);
+    }
     *out_len = len - h.header_len;
     memcpy(plain, d + h.header_len, *out_len);
     return DECAP_OK;
@@ -282,6 +292,11 @@ static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const struct soc
     if (len < 20 || ihl < 20 || ihl > len) { COUNT(t, drop_decrypt); return; }
     memcpy(&outer_src, d + 12, 4);
     memcpy(&outer_dst, d + 16, 4);
+    /* A GRE site takes packets from its peer alone: the raw socket sees all GRE to this address. */
+    if (t->options.mode == DP_TUNNEL_GRE && outer_src != unpack(atomic_load_explicit(&t->peer, memory_order_relaxed)).sin_addr.s_addr) {
+      COUNT(t, drop_source);
+      return;
+    }
     d += ihl;
     len -= ihl;
   }
@@ -434,7 +449,8 @@ int dp_tunnel_send_gre(dp_tunnel *t, uint16_t protocol, const uint8_t *payload, 
   if (t->options.mode != DP_TUNNEL_GRE) return -EINVAL;
   uint8_t out[MAX_PACKET + 64];
   size_t total = 0;
-  if (dp_gre_frame(protocol, t->options.gre_has_key, t->options.gre_key, payload, len, out, sizeof out, &total) != DP_GRE_OK) return -EMSGSIZE;
+  uint32_t seq = t->options.gre.sequence ? atomic_fetch_add_explicit(&t->gre_tx_seq, 1, memory_order_relaxed) : 0;
+  if (dp_gre_frame(&t->options.gre, protocol, seq, payload, len, out, sizeof out, &total) != DP_GRE_OK) return -EMSGSIZE;
   struct sockaddr_in peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
   if (sendto(t->net_fd, out, total, 0, (const struct sockaddr *)&peer, sizeof peer) < 0) {
     int e = errno;

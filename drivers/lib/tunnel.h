@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "esp.h"
+#include "gre.h"
 #include "selector.h"
 
 typedef struct {
@@ -23,6 +24,13 @@ typedef struct {
   _Atomic uint64_t mss_clamped;     /* SYNs whose MSS was lowered to fit the tunnel */
   _Atomic uint64_t drop_selector;   /* decrypted, but from or to an address outside the SA's selectors */
   _Atomic uint64_t peer_moved;      /* authenticated packets from a new address or port (a NAT rebinding) */
+  /* GRE: every raw GRE socket sees all GRE to the box, so drop_source includes other sites' peers.
+   * The other four are from the peer and are also in drop_decrypt (resyncs are not drops). */
+  _Atomic uint64_t drop_source;      /* GRE from an address that is not the peer's */
+  _Atomic uint64_t gre_bad_key;      /* the key missing, unexpected or different */
+  _Atomic uint64_t gre_bad_checksum; /* a checksum that did not verify, or none where required */
+  _Atomic uint64_t gre_out_of_order; /* sequence number missing, duplicate or not after the last one */
+  _Atomic uint64_t gre_seq_resyncs;  /* the peer's numbering restarted: followed (gre.h DP_GRE_SEQ_RESYNC) */
 } dp_tunnel_stats;
 
 typedef struct dp_tunnel dp_tunnel;
@@ -41,8 +49,7 @@ typedef struct {
   dp_tunnel_mode mode;
   dp_tunnel_event_fn on_event; /* may be NULL */
   void *event_ctx;
-  bool gre_has_key;           /* GRE: send and require this key (RFC 2890) */
-  uint32_t gre_key;
+  dp_gre_site gre;            /* GRE: key, checksums and sequence numbers, sent and required */
   bool offload;               /* the TUN was opened with offloads (vnet header, TSO): see gso.h */
   bool uso;                   /* and takes UDP GSO packets: UDP runs are merged toward it too */
   bool transport;             /* ESP transport mode (IPv4): the TUN carries datagrams between the two hosts */
@@ -77,7 +84,8 @@ dp_tunnel *dp_tunnel_start_hub(const dp_tunnel_options *options, dp_hub *hub, dp
                                const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error);
 int dp_tunnel_route(dp_tunnel *t, const dp_prefix *p);
 /* GRE: one payload of JavaScript's (e.g. a Cisco keepalive's inner packet, protocol 0x0800) out of
- * the tunnel with its key, from the calling thread; counted in keepalives_sent. 0 or a negative errno. */
+ * the tunnel with its key, checksum and next sequence number, from the calling thread; counted in
+ * keepalives_sent. 0 or a negative errno. */
 int dp_tunnel_send_gre(dp_tunnel *t, uint16_t protocol, const uint8_t *payload, size_t len);
 /* The peer moved (MOBIKE, RFC 4555): send to this address and port from the next batch on. */
 void dp_tunnel_set_peer(dp_tunnel *t, const struct sockaddr_in *peer);

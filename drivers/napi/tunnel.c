@@ -166,9 +166,11 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   napi_valuetype key_type = napi_undefined;
   if (napi_get_named_property(env, cfg, "greKey", &key) == napi_ok) napi_typeof(env, key, &key_type);
   if (key_type == napi_number) {
-    options.gre_has_key = true;
-    napi_get_value_uint32(env, key, &options.gre_key);
+    options.gre.has_key = true;
+    napi_get_value_uint32(env, key, &options.gre.key);
   }
+  options.gre.checksum = dp_napi_bool_prop(env, cfg, "greChecksum");
+  options.gre.sequence = dp_napi_bool_prop(env, cfg, "greSequence");
   if (!selectors_prop(env, cfg, "remoteSelectors", &options.remote_ts) || !selectors_prop(env, cfg, "localSelectors", &options.local_ts)) {
     napi_throw_type_error(env, NULL, "tunnelStart: bad selector");
     return NULL;
@@ -262,6 +264,7 @@ napi_value dp_napi_tunnel_stats(napi_env env, napi_callback_info info) {
   const dp_napi_counter f[] = {
       {"tunRx", s->tun_rx}, {"netTx", s->net_tx}, {"netRx", s->net_rx}, {"tunTx", s->tun_tx}, {"ikePackets", s->ike_packets},
       {"keepalives", s->keepalives}, {"keepalivesSent", s->keepalives_sent}, {"dropDecrypt", s->drop_decrypt}, {"dropEncrypt", s->drop_encrypt}, {"dropIo", s->drop_io}, {"mssClamped", s->mss_clamped}, {"dropSelector", s->drop_selector}, {"peerMoved", s->peer_moved},
+      {"dropSource", s->drop_source}, {"greBadKey", s->gre_bad_key}, {"greBadChecksum", s->gre_bad_checksum}, {"greOutOfOrder", s->gre_out_of_order}, {"greSeqResyncs", s->gre_seq_resyncs},
   };
   return dp_napi_counters(env, f, sizeof f / sizeof f[0]);
 }

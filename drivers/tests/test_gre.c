@@ -62,23 +62,83 @@ static void cisco_keepalive(void) {
   const uint8_t expected[] = {0x20, 0x00, 0x08, 0x00, 0, 0, 0x12, 0x34};
   uint8_t out[64];
   size_t total = 0;
-  CHECK(dp_gre_frame(DP_GRE_PROTO_IPV4, true, 0x1234, inner, sizeof inner, out, sizeof out, &total) == DP_GRE_OK && total == 8 + sizeof inner &&
+  const dp_gre_site keyed = {.has_key = true, .key = 0x1234}, other_key = {.has_key = true, .key = 0x1235}, unkeyed_site = {0};
+  CHECK(dp_gre_frame(&keyed, DP_GRE_PROTO_IPV4, 0, inner, sizeof inner, out, sizeof out, &total) == DP_GRE_OK && total == 8 + sizeof inner &&
             memcmp(out, expected, 8) == 0 && memcmp(out + 8, inner, sizeof inner) == 0,
         "site GRE: a payload framed as protocol 0x0800 with the tunnel's key, bytes as Cisco sends them");
   dp_gre_header h;
-  CHECK(dp_gre_classify(out, total, true, 0x1234, &h) == DP_GRE_RX_DELIVER && h.header_len == 8, "site GRE: the outer packet is delivered to the TUN at the peer");
-  CHECK(dp_gre_classify(inner + 20, 8, true, 0x1234, &h) == DP_GRE_RX_KEEPALIVE, "site GRE: type 0 with our key is a keepalive come back");
-  CHECK(dp_gre_classify(inner + 20, 8, true, 0x1235, &h) == DP_GRE_RX_DROP, "site GRE: a keepalive with another key is dropped");
-  CHECK(dp_gre_classify(inner + 20, 8, false, 0, &h) == DP_GRE_RX_DROP, "site GRE: a keyed keepalive on an unkeyed tunnel is dropped");
+  CHECK(dp_gre_classify(out, total, &keyed, &h) == DP_GRE_RX_DELIVER && h.header_len == 8, "site GRE: the outer packet is delivered to the TUN at the peer");
+  CHECK(dp_gre_classify(inner + 20, 8, &keyed, &h) == DP_GRE_RX_KEEPALIVE, "site GRE: type 0 with our key is a keepalive come back");
+  CHECK(dp_gre_classify(inner + 20, 8, &other_key, &h) == DP_GRE_RX_BAD_KEY, "site GRE: a keepalive with another key is dropped");
+  CHECK(dp_gre_classify(inner + 20, 8, &unkeyed_site, &h) == DP_GRE_RX_BAD_KEY, "site GRE: a keyed keepalive on an unkeyed tunnel is dropped");
   const uint8_t unkeyed[] = {0, 0, 0, 0};
-  CHECK(dp_gre_classify(unkeyed, sizeof unkeyed, false, 0, &h) == DP_GRE_RX_KEEPALIVE && dp_gre_classify(unkeyed, sizeof unkeyed, true, 0, &h) == DP_GRE_RX_DROP,
+  CHECK(dp_gre_classify(unkeyed, sizeof unkeyed, &unkeyed_site, &h) == DP_GRE_RX_KEEPALIVE && dp_gre_classify(unkeyed, sizeof unkeyed, &keyed, &h) == DP_GRE_RX_BAD_KEY,
         "site GRE: an unkeyed keepalive only on an unkeyed tunnel");
   const uint8_t ppp[] = {0x20, 0, 0x88, 0x0b, 0, 0, 0x12, 0x34};
-  CHECK(dp_gre_classify(ppp, sizeof ppp, true, 0x1234, &h) == DP_GRE_RX_DROP, "site GRE: other protocol types are dropped");
-  CHECK(dp_gre_frame(0, true, 1, inner, sizeof inner, out, 20, &total) == DP_GRE_SPACE, "site GRE: a payload too big for the buffer is refused");
+  CHECK(dp_gre_classify(ppp, sizeof ppp, &keyed, &h) == DP_GRE_RX_MALFORMED, "site GRE: other protocol types are dropped");
+  CHECK(dp_gre_frame(&keyed, 0, 0, inner, sizeof inner, out, 20, &total) == DP_GRE_SPACE, "site GRE: a payload too big for the buffer is refused");
+}
+
+/* A site with key 42, checksums and sequence numbers (RFC 2784 §2.5, RFC 2890 §2.1-2.2): the bytes
+ * it sends for a 28-byte IPv4 packet as number 7, the checksum computed apart with Python's one's-
+ * complement sum over header and payload. */
+static const uint8_t csum_seq_wire[] = {
+    0xb0, 0x00, 0x08, 0x00, 0xb6, 0xde, 0x00, 0x00, /* C K S, 0x0800; checksum 0xb6de, reserved1 */
+    0x00, 0x00, 0x00, 0x2a, 0x00, 0x00, 0x00, 0x07, /* key 42, sequence number 7 */
+    0x45, 0x00, 0x00, 0x1c, 0x00, 0x01, 0x00, 0x00, 0x40, 0x01, 0xf7, 0xcd, 0x0a, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x02,
+    0x08, 0x00, 0xf7, 0xff, 0x00, 0x00, 0x00, 0x00};
+
+static void checksum_and_sequence(void) {
+  const dp_gre_site full = {.has_key = true, .key = 42, .checksum = true, .sequence = true};
+  const dp_gre_site key_only = {.has_key = true, .key = 42};
+  uint8_t out[64];
+  size_t total = 0;
+  CHECK(dp_gre_frame(&full, DP_GRE_PROTO_IPV4, 7, csum_seq_wire + 16, sizeof csum_seq_wire - 16, out, sizeof out, &total) == DP_GRE_OK &&
+            total == sizeof csum_seq_wire && memcmp(out, csum_seq_wire, total) == 0,
+        "site GRE: checksum and sequence number framed to the known bytes");
+  dp_gre_header h;
+  CHECK(dp_gre_classify(csum_seq_wire, sizeof csum_seq_wire, &full, &h) == DP_GRE_RX_DELIVER && h.seq == 7 && h.header_len == 16,
+        "site GRE: the known bytes are delivered, number 7");
+  CHECK(dp_gre_classify(csum_seq_wire, sizeof csum_seq_wire, &key_only, &h) == DP_GRE_RX_DELIVER,
+        "site GRE: a site without them still takes (and verifies) a checksummed, numbered packet");
+  uint8_t bad[sizeof csum_seq_wire];
+  memcpy(bad, csum_seq_wire, sizeof bad);
+  bad[sizeof bad - 1] ^= 1;
+  CHECK(dp_gre_classify(bad, sizeof bad, &full, &h) == DP_GRE_RX_BAD_CHECKSUM && dp_gre_classify(bad, sizeof bad, &key_only, &h) == DP_GRE_RX_BAD_CHECKSUM,
+        "site GRE: a payload bit flipped fails the checksum, whatever the site asks");
+  CHECK(dp_gre_frame(&key_only, DP_GRE_PROTO_IPV4, 0, csum_seq_wire + 16, 28, out, sizeof out, &total) == DP_GRE_OK &&
+            dp_gre_classify(out, total, &full, &h) == DP_GRE_RX_BAD_CHECKSUM,
+        "site GRE: a site that requires checksums drops a packet without one");
+  const dp_gre_site key_csum = {.has_key = true, .key = 42, .checksum = true};
+  CHECK(dp_gre_frame(&key_csum, DP_GRE_PROTO_IPV4, 0, csum_seq_wire + 16, 28, out, sizeof out, &total) == DP_GRE_OK &&
+            dp_gre_classify(out, total, &full, &h) == DP_GRE_RX_NO_SEQUENCE,
+        "site GRE: a site that requires sequence numbers drops a packet without one");
+  const uint8_t keepalive[] = {0x20, 0, 0, 0, 0, 0, 0, 42};
+  CHECK(dp_gre_classify(keepalive, sizeof keepalive, &full, &h) == DP_GRE_RX_KEEPALIVE,
+        "site GRE: our keepalive comes back without checksum or number and is still taken");
+
+  dp_gre_seq_rx rx = {0};
+  CHECK(dp_gre_seq_check(&rx, 1000) == DP_GRE_SEQ_ACCEPT && dp_gre_seq_check(&rx, 1001) == DP_GRE_SEQ_ACCEPT && dp_gre_seq_check(&rx, 1005) == DP_GRE_SEQ_ACCEPT,
+        "sequence: the first number taken as it comes, then any later one (a gap is loss, not a fault)");
+  CHECK(dp_gre_seq_check(&rx, 1005) == DP_GRE_SEQ_DROP && dp_gre_seq_check(&rx, 1003) == DP_GRE_SEQ_DROP && dp_gre_seq_check(&rx, 1006) == DP_GRE_SEQ_ACCEPT,
+        "sequence: a duplicate and a late packet are dropped, the next one taken");
+  dp_gre_seq_rx wrap = {.started = true, .next = 0xfffffffe};
+  CHECK(dp_gre_seq_check(&wrap, 0xfffffffe) == DP_GRE_SEQ_ACCEPT && dp_gre_seq_check(&wrap, 0xffffffff) == DP_GRE_SEQ_ACCEPT && dp_gre_seq_check(&wrap, 0) == DP_GRE_SEQ_ACCEPT &&
+            dp_gre_seq_check(&wrap, 0xffffffff) == DP_GRE_SEQ_DROP,
+        "sequence: serial arithmetic across the 2^32 wrap");
+  dp_gre_seq_rx restart = {.started = true, .next = 50000};
+  int drops = 0;
+  dp_gre_seq_verdict v = DP_GRE_SEQ_DROP;
+  for (uint32_t n = 0; n < 40 && v == DP_GRE_SEQ_DROP; n++) {
+    v = dp_gre_seq_check(&restart, n);
+    if (v == DP_GRE_SEQ_DROP) drops++;
+  }
+  CHECK(drops == DP_GRE_SEQ_RESYNC - 1 && v == DP_GRE_SEQ_RESYNCED && dp_gre_seq_check(&restart, DP_GRE_SEQ_RESYNC) == DP_GRE_SEQ_ACCEPT,
+        "sequence: a peer that restarted from 0 is followed after DP_GRE_SEQ_RESYNC old numbers in a row");
 }
 
 void test_gre(void) {
+  checksum_and_sequence();
   pptp_known_bytes();
   plain_gre();
   cisco_keepalive();

@@ -3,7 +3,7 @@
  * Offered by default: MS-CHAPv2 (what Windows, sstpc and pppd use) and EAP (EAP-MSCHAPv2 now, the
  * way RADIUS pass-through will come). CHAP-MD5 and PAP work but only when asked for, and are flagged.
  */
-import { EapMschapv2Server } from '../ike/eap/mschapv2-server.ts';
+import { EapMschapv2Server } from '../auth/eap/mschapv2-server.ts';
 import { ChapMd5Authenticator } from '../ppp/chap/chap-md5.ts';
 import { Mschapv2Authenticator } from '../ppp/chap/mschapv2-authenticator.ts';
 import { PppEapAuthenticator } from '../ppp/eap/ppp-eap-authenticator.ts';

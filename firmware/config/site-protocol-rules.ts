@@ -52,15 +52,12 @@ function greSiteErrors(s: SiteConfig, at: string, error: Report): void {
     }
   } else if (gre.peerAddress === own.address) error(`${at}.gre.peerAddress`, 'conflict', 'is this end\'s own tunnel address');
   else if (!sameNetwork(own.address, gre.peerAddress, own.prefixLength)) error(`${at}.gre.peerAddress`, 'reference', `is outside ${gre.address}`);
-  // The driver frames keys but neither computes checksums nor numbers packets yet (drivers/lib/tunnel.c).
-  if (gre.checksum) error(`${at}.gre.checksum`, 'unsupported', 'sending GRE checksums is not available in this build (received checksums are checked)');
-  if (gre.sequence) error(`${at}.gre.sequence`, 'unsupported', 'sending GRE sequence numbers is not available in this build (received ones are accepted)');
 }
 
 /**
- * Interface names must differ after `gre-` and the cut to 15 bytes; and, since every GRE socket sees
- * every GRE packet to the box and the data plane tells sites apart by key, no two enabled GRE sites
- * may share a key (or both have none).
+ * Interface names must differ after `gre-` and the cut to 15 bytes; and, since the data plane tells
+ * sites apart by the peer's address and the key, no two enabled GRE sites to one peer may share a
+ * key (or both have none).
  */
 function greCollisions(sites: readonly SiteConfig[], error: Report): void {
   const names = new Map<string, number>();
@@ -72,8 +69,8 @@ function greCollisions(sites: readonly SiteConfig[], error: Report): void {
     if (other !== undefined) error(`sites[${i}].name`, 'duplicate', `its interface would be ${name}, as sites[${other}]'s: make the first ${String(15 - 4)} characters differ`);
     else names.set(name, i);
     const key = s.gre?.key === undefined ? 'none' : String(s.gre.key);
-    const sharing = keys.get(key);
-    if (sharing !== undefined) error(`sites[${i}].gre.key`, 'duplicate', key === 'none' ? `sites[${sharing}] has no key either: with two GRE sites, give each its own key` : `is also sites[${sharing}]'s key: each GRE site needs its own`);
-    else keys.set(key, i);
+    const sharing = keys.get(`${s.remote} ${key}`);
+    if (sharing !== undefined) error(`sites[${i}].gre.key`, 'duplicate', key === 'none' ? `sites[${sharing}] has no key either: with two GRE sites to ${s.remote}, give each its own key` : `is also sites[${sharing}]'s key to ${s.remote}: each GRE site to one peer needs its own`);
+    else keys.set(`${s.remote} ${key}`, i);
   });
 }

@@ -179,9 +179,9 @@ export interface GreSiteConfig {
   mtu?: number;
   /** RFC 2890 key, sent and required; absent: none. */
   key?: number;
-  /** Send checksums (RFC 2784 §2.5); received ones are always checked. */
+  /** Send checksums (RFC 2784 §2.5) and require them on receipt; received ones are always checked. */
   checksum?: boolean;
-  /** Send sequence numbers (RFC 2890 §2.2). */
+  /** Send sequence numbers (RFC 2890 §2.2) and require them on receipt: duplicates and late packets dropped. */
   sequence?: boolean;
   /** Seconds between keepalive probes while nothing arrives; absent: 10; 0: off (the site is then up while configured). */
   keepaliveSeconds?: number;

@@ -45,6 +45,17 @@ export interface NativeTunnelStats {
   dropSelector: bigint;
   /** Authenticated packets that arrived from a new address or port: the peer's NAT mapping moved. */
   peerMoved: bigint;
+  /**
+   * GRE (absent from drivers built before them): packets from an address other than the peer's
+   * (every GRE socket sees all GRE to the box, other sites' peers included); from the peer, a wrong
+   * key, a bad or missing checksum, a missing, duplicate or late sequence number (these four are in
+   * dropDecrypt too); and restarts of the peer's numbering that were followed.
+   */
+  dropSource?: bigint;
+  greBadKey?: bigint;
+  greBadChecksum?: bigint;
+  greOutOfOrder?: bigint;
+  greSeqResyncs?: bigint;
 }
 
 export interface NativeSaCounters {
@@ -218,7 +229,14 @@ export type NativeTunnelConfig = TunnelCommon &
         readonly hub?: NativeHub;
       }
     /** Plain GRE is not encrypted: for links that are protected otherwise, or not at all (flagged). */
-    | { readonly framing: 'gre'; readonly greKey?: number }
+    | {
+        readonly framing: 'gre';
+        readonly greKey?: number;
+        /** Send checksums (RFC 2784 §2.5) and require them on receipt. */
+        readonly greChecksum?: boolean;
+        /** Number packets (RFC 2890 §2.2) and drop what arrives unnumbered, duplicated or late. */
+        readonly greSequence?: boolean;
+      }
   );
 
 function endpointOf(config: NativeTunnelConfig): { endpoint?: object; hub?: object } {
@@ -248,7 +266,7 @@ export class NativeTunnel {
   static start(config: NativeTunnelConfig): NativeTunnel {
     const addon = loadDriver();
     const framing = config.framing === 'gre'
-      ? { greKey: config.greKey }
+      ? { greKey: config.greKey, greChecksum: config.greChecksum === true, greSequence: config.greSequence === true }
       : { outbound: handleOf(config.outbound), inbound: handleOf(config.inbound), keepaliveMs: config.keepaliveMs ?? 0, transport: config.transport === true, ...endpointOf(config) };
     const r = addon.tunnelStart({
       mode: TUNNEL_MODES[config.framing], name: config.name, mtu: config.mtu, address: config.address, prefixLength: config.prefixLength,
@@ -259,7 +277,13 @@ export class NativeTunnel {
       ...framing,
     });
     if (typeof r === 'number') throw new PosternError(ErrorCode.driverUnavailable, `the driver could not start the tunnel (errno ${-r})`);
-    return new NativeTunnel(addon, r.handle, r.name);
+    const tunnel = new NativeTunnel(addon, r.handle, r.name);
+    // A driver built before GRE checksums and sequence numbers would ignore the options in silence.
+    if (config.framing === 'gre' && (config.greChecksum || config.greSequence) && tunnel.stats()?.greOutOfOrder === undefined) {
+      tunnel.stop();
+      throw new PosternError(ErrorCode.driverUnavailable, 'this driver cannot send GRE checksums or sequence numbers (rebuild it: make drivers)');
+    }
+    return tunnel;
   }
 
   stats(): NativeTunnelStats | undefined {

@@ -20,6 +20,9 @@ export interface GreSiteSettings {
   readonly peerAddress: string;
   readonly mtu: number;
   readonly key: number | undefined;
+  /** Checksums (RFC 2784 §2.5) and sequence numbers (RFC 2890 §2.2): sent, and required on receipt. */
+  readonly checksum: boolean;
+  readonly sequence: boolean;
   /** 0: keepalives off. */
   readonly keepaliveMs: number;
   readonly keepaliveRetries: number;
@@ -81,7 +84,7 @@ export function greSiteSettings(site: SiteConfig): GreSiteSettings | undefined {
   return {
     site: site.name, interfaceName: greInterfaceName(site.name), remote: site.remote,
     address: own.address, prefixLength: own.prefixLength, peerAddress,
-    mtu: gre.mtu ?? defaultGreMtu(gre), key: gre.key,
+    mtu: gre.mtu ?? defaultGreMtu(gre), key: gre.key, checksum: gre.checksum === true, sequence: gre.sequence === true,
     keepaliveMs: (gre.keepaliveSeconds ?? 10) * 1000, keepaliveRetries: gre.keepaliveRetries ?? 3,
     remoteSubnets: site.remoteSubnets,
   };

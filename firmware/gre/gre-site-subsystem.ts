@@ -90,12 +90,22 @@ class GreSiteLink {
     pingProbe(this.settings);
   }
 
+  /** GRE packets this site's socket received from its own peer (whatever became of them). */
+  fromPeer(): number {
+    const s = this.#tunnel.stats();
+    return s ? Number(s.netRx - (s.dropSource ?? 0n)) : 0;
+  }
+
   counters(): Record<string, number> {
     const s = this.#tunnel.stats();
     return {
       rxPackets: Number(s?.tunTx ?? 0n), txPackets: Number(s?.netTx ?? 0n),
-      // GRE packets to this box this site did not take: wrong key, malformed, or another site's.
+      // GRE from this site's peer that it did not take: wrong key, bad checksum, out of order, malformed.
       dropped: Number(s?.dropDecrypt ?? 0n), dropIo: Number(s?.dropIo ?? 0n), mssClamped: Number(s?.mssClamped ?? 0n),
+      badKey: Number(s?.greBadKey ?? 0n), badChecksum: Number(s?.greBadChecksum ?? 0n), outOfOrder: Number(s?.greOutOfOrder ?? 0n), sequenceResyncs: Number(s?.greSeqResyncs ?? 0n),
+      // GRE from addresses other than this site's peer (every GRE socket sees all GRE to the box:
+      // other sites' peers too; the subsystem's unknownSource leaves those out).
+      otherSource: Number(s?.dropSource ?? 0n),
       keepalivesSent: this.keepalive.probesSent, stateChanges: this.keepalive.stateChanges,
       // Cisco keepalives the driver sent, and ours come back (GRE type 0 with our key); ICMP fallbacks.
       greKeepalivesSent: Number(s?.keepalivesSent ?? 0n), greKeepalivesHeard: Number(s?.keepalives ?? 0n), icmpProbes: this.#icmpProbes,
@@ -142,7 +152,7 @@ export class GreSiteSubsystem implements Subsystem {
     try {
       for (const s of sites) {
         const tunnel = NativeTunnel.start({
-          framing: 'gre', ...(s.key !== undefined ? { greKey: s.key } : {}),
+          framing: 'gre', ...(s.key !== undefined ? { greKey: s.key } : {}), greChecksum: s.checksum, greSequence: s.sequence,
           name: s.interfaceName, mtu: s.mtu, address: s.address, prefixLength: s.prefixLength,
           local: { address: local, port: 0 }, remote: { address: s.remote, port: 0 },
         });
@@ -150,7 +160,7 @@ export class GreSiteSubsystem implements Subsystem {
         setInterfaceSysctl(s.interfaceName, 'accept_local', '1', this.#log);
         for (const subnet of s.remoteSubnets) execFileSync('ip', ['route', 'replace', subnet, 'dev', s.interfaceName], { stdio: 'ignore' });
         started.push(s.interfaceName);
-        this.#log.info('GRE site started', { site: s.site, interface: s.interfaceName, local, remote: s.remote, address: `${s.address}/${String(s.prefixLength)}`, peer: s.peerAddress, mtu: s.mtu, keyed: s.key !== undefined, routes: s.remoteSubnets });
+        this.#log.info('GRE site started', { site: s.site, interface: s.interfaceName, local, remote: s.remote, address: `${s.address}/${String(s.prefixLength)}`, peer: s.peerAddress, mtu: s.mtu, keyed: s.key !== undefined, checksum: s.checksum, sequence: s.sequence, routes: s.remoteSubnets });
       }
     } catch (error) {
       await this.stop();
@@ -204,9 +214,23 @@ export class GreSiteSubsystem implements Subsystem {
     return this.#links.get(name)?.counters();
   }
 
+  /**
+   * GRE to the WAN address from no site's peer (a scan, a spoofed or misconfigured sender; PPTP
+   * clients' GRE too): one site's packets from other sources less what the other sites took from
+   * their peers. Counters are read one after the other, so it can lag by a packet or two.
+   */
+  unknownSource(): number {
+    const links = [...this.#links.values()];
+    const first = links[0];
+    if (!first) return 0;
+    const others = links.slice(1).reduce((sum, l) => sum + l.fromPeer(), 0);
+    return Math.max(0, (first.counters()['otherSource'] ?? 0) - others);
+  }
+
   status(): SubsystemStatus {
     const counters: Record<string, number> = {};
     for (const [name, link] of this.#links) for (const [k, v] of Object.entries(link.counters())) counters[`${name}.${k}`] = v;
+    if (this.#links.size) counters['unknownSource'] = this.unknownSource();
     return { ...this.#status, ...(this.#links.size ? { counters } : {}) };
   }
 }

@@ -5,7 +5,7 @@ import { fail, ok, type Decoded } from './payloads/result.ts';
 import { decodeSa, encodeSa, type Proposal } from './payloads/sa.ts';
 import { decodeAuth, encodeAuth, type AuthPayload } from './payloads/auth.ts';
 import { decodeCert, decodeCertReq, encodeCert, encodeCertReq, type CertPayload, type CertReqPayload } from './payloads/certificate.ts';
-import { decodeEap, encodeEap, type EapPacket } from './payloads/eap.ts';
+import { decodeEap, encodeEap, type EapPacket } from '../auth/eap/eap-packet.ts';
 import { decodeConfig, encodeConfig, type ConfigPayload } from './payloads/config.ts';
 import { decodeDelete, encodeDelete, type DeletePayload } from './payloads/delete.ts';
 import { decodeId, encodeId, type IdPayload } from './payloads/identity.ts';

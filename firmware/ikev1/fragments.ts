@@ -9,7 +9,7 @@
  * no encryption flag; the pieces, concatenated in number order (from 1, the last flagged 1), are
  * the original datagram with its own header. Fragments of the same message share an ID.
  */
-import { ok, fail, type Decoded } from '../ike/payloads/result.ts';
+import { ok, fail, type Decoded } from '../util/decoded.ts';
 
 export const FRAGMENT_PAYLOAD = 132;
 const LAST = 0x01;

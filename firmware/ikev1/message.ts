@@ -9,7 +9,7 @@
  * With the E flag, everything after the header is ciphertext (RFC 2409 Appendix B); once
  * decrypted it is the same chain followed by padding, which the chain's end (next payload 0) skips.
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 import { PayloadType } from './registry.ts';
 import { decodeIsakmpHeader, encodeIsakmpHeader, ISAKMP_HEADER_LENGTH, type IsakmpHeader, type IsakmpHeaderFields } from './payloads/header.ts';
 import { decodeSa, encodeSa, type SaPayload } from './payloads/sa.ts';

@@ -10,7 +10,7 @@
  * The proxy authentication and LCP CONFREQ AVPs (26-33) are kept opaque: Postern does not take proxy
  * LCP or proxy authentication from a LAC, it negotiates PPP itself.
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 
 export const MessageType = {
   SCCRQ: 1, SCCRP: 2, SCCCN: 3, StopCCN: 4, HELLO: 6, OCRQ: 7, OCRP: 8, OCCN: 9, ICRQ: 10, ICRP: 11, ICCN: 12, CDN: 14, WEN: 15, SLI: 16,

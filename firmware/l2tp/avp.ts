@@ -19,7 +19,7 @@
  * on 16-byte blocks of the subformat, the last one possibly short.
  */
 import { createHash } from 'node:crypto';
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 
 export const AVP_HEADER_LENGTH = 6;
 export const AVP_MAX_LENGTH = 0x3ff;

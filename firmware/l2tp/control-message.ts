@@ -11,7 +11,7 @@
  *                          tears the tunnel down (StopCCN) or, for a session's message, the session (CDN), §4.1;
  *   fail other codes       malformed: the message is dropped and counted.
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 import type { Secret } from '../util/secret.ts';
 import { decodeAvps, encodeAvp, hideAvpValue, unhideAvpValue, type RawAvp } from './avp.ts';
 import { AVP_SPECS, AttributeType, MessageType, avpSpecOfField, avpSpecOfType, decodeAvpValue, encodeAvpValue, messageTypeName, type AvpField, type L2tpAvps, type MessageTypeValue } from './avp-types.ts';

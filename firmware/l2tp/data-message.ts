@@ -20,7 +20,7 @@
  * is a duplicate or late frame and is dropped (PPP would rather lose a frame than see it twice).
  * Nr in data messages is reserved and sent as 0.
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 import { decodeL2tpPacket, encodeL2tpPacket, type DataHeader } from './header.ts';
 
 export interface DataMessage {

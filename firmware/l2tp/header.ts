@@ -17,7 +17,7 @@
  * carry an offset or the priority bit (O=0, P=0); a data message may carry any of them. The x bits
  * are sent as 0 and ignored on receipt. Ver is 2; anything else (1 is L2F, 3 is L2TPv3) is refused.
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 
 export const L2TP_VERSION = 2;
 export const L2TP_PORT = 1701;

@@ -17,7 +17,7 @@
  * Echo-Request, Echo-Reply, Discard-Request (§5.8, §5.9):  | Magic-Number (32) | Data ...
  * Code-Reject (§5.6):  | Rejected-Packet ...
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 
 /** Control packet codes (RFC 1661 §5; 12 and 13 from RFC 1570, 14 and 15 from RFC 1962 §2.3). */
 export const ControlCode = {

@@ -9,7 +9,7 @@
  * Address and Control are absent when ACFC was negotiated (RFC 1661 §6.6); the Protocol field is one
  * byte when PFC was negotiated (§6.5). HDLC flags, escaping and the FCS belong to the carrier.
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 
 /** PPP DLL protocol numbers (IANA "PPP DLL Protocol Numbers"), with the IANA spellings as comments. */
 export const PppProtocol = {

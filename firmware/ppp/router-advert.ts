@@ -29,7 +29,7 @@
  * The ICMPv6 Checksum covers a pseudo-header (Source, Destination, Upper-Layer Packet Length (32),
  * three zero bytes, Next Header 58) and the whole ICMPv6 message (RFC 8200 §8.1, RFC 4443 §2.3).
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 
 const IPV6_HEADER_LENGTH = 40;
 const NEXT_HEADER_ICMPV6 = 58;

@@ -4,15 +4,21 @@ import { androidProfile } from './android-profile.ts';
 import { appleProfile } from './apple-profile.ts';
 import { linuxProfile } from './linux-profile.ts';
 import { installText } from './install-text.ts';
+import { appleL2tpProfile } from './l2tp-apple-profile.ts';
+import { l2tpInstallText, type L2tpKind } from './l2tp-install-text.ts';
+import { linuxL2tpProfile } from './l2tp-linux-profile.ts';
+import { windowsL2tpProfile } from './l2tp-windows-profile.ts';
 import type { ClientProfile, ProfileFile, ProfileInput } from './profile-input.ts';
 import { windowsProfile } from './windows-profile.ts';
 
-export const CLIENT_KINDS = ['windows', 'apple', 'android', 'linux'] as const;
+/** IKEv2 (and SSTP) first; the L2TP/IPsec ones (issue 20) exist only while `listeners.l2tp.enabled`. */
+export const CLIENT_KINDS = ['windows', 'apple', 'android', 'linux', 'windows-l2tp', 'apple-l2tp', 'linux-l2tp'] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
+export const isL2tpKind = (kind: ClientKind): kind is L2tpKind => kind.endsWith('-l2tp');
 
 export function clientProfile(kind: ClientKind, input: ProfileInput, uuid: () => string = () => randomUUID().toUpperCase(), now: Date = new Date()): ClientProfile {
   const file = profileFile(kind, input, uuid, now);
-  return { ...file, install: installText(kind, input, file.filename) };
+  return { ...file, install: isL2tpKind(kind) ? l2tpInstallText(kind, input, file.filename) : installText(kind, input, file.filename) };
 }
 
 function profileFile(kind: ClientKind, input: ProfileInput, uuid: () => string, now: Date): ProfileFile {
@@ -21,7 +27,11 @@ function profileFile(kind: ClientKind, input: ProfileInput, uuid: () => string, 
     case 'apple': return appleProfile(input, uuid, now);
     case 'android': return androidProfile(input);
     case 'linux': return linuxProfile(input, uuid);
+    case 'windows-l2tp': return windowsL2tpProfile(input);
+    case 'apple-l2tp': return appleL2tpProfile(input, uuid, now);
+    case 'linux-l2tp': return linuxL2tpProfile(input, uuid);
   }
 }
 
+export { ANDROID_L2TP_NOTE } from './l2tp-install-text.ts';
 export { ProfileError, profileInput, type ClientCertificate, type ClientProfile, type ProfileInput } from './profile-input.ts';

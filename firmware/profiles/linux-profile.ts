@@ -9,7 +9,7 @@ import { ProfileError } from './profile-input.ts';
 import { slug } from './windows-profile.ts';
 
 /** A keyfile value: NetworkManager's keyfile format escapes backslashes and line breaks. */
-const keyfileValue = (text: string): string => text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+export const keyfileValue = (text: string): string => text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 
 export function linuxProfile(input: ProfileInput, uuid: () => string): ProfileFile {
   const ike = input.ikeProposals[0];
@@ -55,7 +55,7 @@ export function linuxProfile(input: ProfileInput, uuid: () => string): ProfileFi
  * The plugin reads a certificate and a key file, not PKCS#12: the script asks the password once and
  * splits the bundle with openssl, the key readable by root only (as the keyfile itself is).
  */
-function splitPkcs12(p12: Buffer, certPath: string, keyPath: string): string[] {
+export function splitPkcs12(p12: Buffer, certPath: string, keyPath: string): string[] {
   return [
     'umask 077',
     `base64 -d > /etc/postern/client.p12.tmp <<'POSTERN_P12'`, ...(p12.toString('base64').match(/.{1,76}/g) ?? []), 'POSTERN_P12',

@@ -4,10 +4,11 @@
  * gateway's proposals in the order it prefers them (each client takes the first it can express).
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { dialledName } from '../config/public-identity.ts';
+import { dialledName, isPrivate } from '../config/public-identity.ts';
+import { IKEV1_DEFAULT_PROPOSALS } from '../ikev1/ikev1-connections.ts';
 import type { PosternConfig } from '../config/types.ts';
 import type { GatewayPki } from '../pki/pki-store.ts';
-import type { Secret } from '../util/secret.ts';
+import { Secret } from '../util/secret.ts';
 
 export interface ProfileInput {
   /** Shown as the connection's name on the client: named after the gateway, so two never collide. */
@@ -41,6 +42,24 @@ export interface ProfileInput {
   readonly clientCertificate?: ClientCertificate;
   /** The gateway certificate and key that sign Apple profiles (CMS SignedData), with its chain. */
   readonly signer?: ProfileSigner;
+  /** L2TP/IPsec (issue 20): only when `listeners.l2tp.enabled`; the L2TP profiles are offered only then. */
+  readonly l2tp?: L2tpProfileInput;
+}
+
+/** What an L2TP/IPsec profile needs beyond the common part: the IKEv1 transport-mode SA's settings. */
+export interface L2tpProfileInput {
+  /** The group pre-shared key (empty with certificates): only ever written into the download. */
+  readonly psk: Secret<string>;
+  /** IPsec authentication: the group PSK, or the gateway's certificate and the user's (`clientCertificate`). */
+  readonly auth: 'psk' | 'certificate';
+  /** The IKEv1 responder's proposals (configured, else its defaults), preferred first. */
+  readonly ikeProposals: readonly string[];
+  readonly espProposals: readonly string[];
+  /**
+   * The gateway may sit behind a NAT (its WAN address private, or unknown from DHCP): Windows then
+   * needs AssumeUDPEncapsulationContextOnSendRule, or it refuses NAT-T to the gateway.
+   */
+  readonly gatewayBehindNat: boolean;
 }
 
 export interface ClientCertificate {
@@ -85,6 +104,21 @@ export function profileInput(config: PosternConfig, pki: GatewayPki, user: strin
     allUserConnection: options.allUserConnection ?? false,
     ...(options.clientCertificate ? { clientCertificate: options.clientCertificate } : {}),
     signer: { certificatePem: pki.server.certificatePem, keyPem: pki.server.keyPem },
+    ...(config.listeners.l2tp.enabled ? { l2tp: l2tpInput(config) } : {}),
+  };
+}
+
+function l2tpInput(config: PosternConfig): L2tpProfileInput {
+  const l2tp = config.listeners.l2tp;
+  const proposals = l2tp.ipsec?.proposals ?? IKEV1_DEFAULT_PROPOSALS;
+  const wan = config.system.wan;
+  const wanAddress = wan.mode === 'static' ? wan.address?.split('/')[0] : undefined;
+  return {
+    psk: new Secret(l2tp.psk),
+    auth: l2tp.ipsec?.auth ?? 'psk',
+    ikeProposals: proposals.ike,
+    espProposals: proposals.esp,
+    gatewayBehindNat: wanAddress === undefined || isPrivate(wanAddress),
   };
 }
 

@@ -39,7 +39,7 @@ export const WINDOWS_ESP: Readonly<Record<string, WindowsEsp>> = {
 };
 
 /** A PowerShell single-quoted literal: only the quote itself needs doubling. */
-const ps = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+export const ps = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 export function windowsProfile(input: ProfileInput): ProfileFile {
   const ike = firstExpressible(input.ikeProposals, WINDOWS_IKE);
@@ -86,7 +86,7 @@ export function windowsProfile(input: ProfileInput): ProfileFile {
 }
 
 /** The user's PKCS#12 into the machine's personal store; Windows asks for its password (never in the file). */
-function importPkcs12(name: string, p12: Buffer): string[] {
+export function importPkcs12(name: string, p12: Buffer): string[] {
   return [
     `$p12File = Join-Path $env:TEMP ${ps(`${slug(name)}-client.p12`)}`,
     `[IO.File]::WriteAllBytes($p12File, [Convert]::FromBase64String(${ps(p12.toString('base64'))}))`,
@@ -99,7 +99,7 @@ function importPkcs12(name: string, p12: Buffer): string[] {
  * Removes an earlier copy of this connection (same name, same server) so the script can run again;
  * a connection of that name to another server is someone else's: the script stops and leaves it (issue 17).
  */
-function replaceOwn(name: string, server: string, scope: string): string[] {
+export function replaceOwn(name: string, server: string, scope: string): string[] {
   return [
     `$old = Get-VpnConnection -Name ${ps(name)}${scope} -ErrorAction SilentlyContinue`,
     `if ($old -and $old.ServerAddress -ne ${ps(server)}) { throw ${ps(`A VPN connection named '${name}' to another server exists; rename or remove it, then run this again.`)} }`,

@@ -3,7 +3,7 @@
  * EAP-Message attributes, which the receiver concatenates in order. A packet carrying EAP-Message
  * must carry Message-Authenticator too (§3.3), which `signRequest` always adds.
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 import { Attr } from './attributes.ts';
 import { ATTRIBUTE_MAX_VALUE, type RadiusAttribute } from './packet.ts';
 

@@ -11,7 +11,7 @@
  * Send/Recv are named from the server's side: MS-MPPE-Send-Key is the key the NAS (the PPP
  * authenticator) sends with, which is the client's receive key (RFC 2548 §2.4.2).
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 import type { Secret } from '../util/secret.ts';
 import type { RadiusAttribute } from './packet.ts';
 import { decryptSaltedKey } from './salted-key.ts';

@@ -15,7 +15,7 @@
  * discarded (§3). Attributes are kept raw and in order (order matters for EAP-Message and
  * Proxy-State); their meaning is read by `attributes.ts` and `microsoft.ts`.
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 
 export const RADIUS_HEADER_LENGTH = 20;
 export const RADIUS_MAX_LENGTH = 4096;

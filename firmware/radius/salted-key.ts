@@ -11,7 +11,7 @@
  *
  * The salt's high bit is always set, and each salt is unique per Access-Accept (§2.4.2).
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 import { Secret } from '../util/secret.ts';
 import { md5Chain } from './user-password.ts';
 

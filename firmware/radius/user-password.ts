@@ -8,7 +8,7 @@
  * The same chaining hides Tunnel-Password and the MPPE keys (`salted-key.ts`) with a salt added.
  */
 import { createHash } from 'node:crypto';
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 import type { Secret } from '../util/secret.ts';
 
 export const USER_PASSWORD_MAX = 128;

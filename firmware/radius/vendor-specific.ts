@@ -11,7 +11,7 @@
  *
  * Vendor length counts its two-byte header. One Vendor-Specific may carry several sub-attributes.
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 import { Attr } from './attributes.ts';
 import type { RadiusAttribute } from './packet.ts';
 

@@ -20,7 +20,7 @@
  *  |                            Status                             |
  *  |  AttribValue (n <= 64 bytes) ...
  */
-import { fail, ok, type Decoded } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../util/decoded.ts';
 import { AttributeId, ENCAPSULATED_PROTOCOL_PPP, HashProtocol, type SstpAttribute } from './packet.ts';
 
 export const NONCE_LENGTH = 32;

@@ -23,7 +23,7 @@
  * Version is 0x10 (1.0); reserved bits are sent as zero and ignored on receipt. The attribute
  * values this gateway reads or writes have their own codecs in attributes.ts.
  */
-import { fail, ok, type Decoded, type DecodeError } from '../ike/payloads/result.ts';
+import { fail, ok, type Decoded, type DecodeError } from '../util/decoded.ts';
 import { decodePppFrame } from '../ppp/frame.ts';
 
 /** §2.2.1: major version 1, minor 0. */

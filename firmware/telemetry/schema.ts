@@ -86,6 +86,8 @@ export interface TunnelStatus {
   readonly txBytes: number;
   /** State 'unavailable': why the site does not run (its protocol is not in this build, issue 25). */
   readonly reason?: string;
+  /** GRE sites: their counters (keepalives, drops by cause: badKey, badChecksum, outOfOrder, otherSource), as the API has them. */
+  readonly counters?: Readonly<Record<string, number>>;
 }
 
 /** Periodic health. Byte counters are totals since the interface or tunnel came up. */

@@ -8,7 +8,8 @@
 import { loadIssued, saveIssued } from '../../pki/issued-registry.ts';
 import { publicationUrls } from '../../pki/publication-urls.ts';
 import { clientIdentity } from '../../profiles/client-identity.ts';
-import { CLIENT_KINDS, clientProfile, ProfileError, profileInput, type ClientCertificate, type ClientKind } from '../../profiles/client-profiles.ts';
+import { ANDROID_L2TP_NOTE, CLIENT_KINDS, clientProfile, isL2tpKind, ProfileError, profileInput, type ClientCertificate, type ClientKind } from '../../profiles/client-profiles.ts';
+import type { PosternConfig } from '../../config/types.ts';
 import { issueUserCertificate } from '../../profiles/user-certificate.ts';
 import { Secret } from '../../util/secret.ts';
 import type { ApiContext } from '../api-context.ts';
@@ -17,14 +18,22 @@ import { field, isString } from '../http-io.ts';
 import { passwordProblems } from '../password-rules.ts';
 import type { RequestContext, Route } from '../router.ts';
 
-const LABELS: Record<ClientKind, string> = { windows: 'Windows', apple: 'Apple (iOS, macOS)', android: 'Android (strongSwan)', linux: 'Linux (NetworkManager)' };
+const LABELS: Record<ClientKind, string> = {
+  windows: 'Windows', apple: 'Apple (iOS, macOS)', android: 'Android (strongSwan)', linux: 'Linux (NetworkManager)',
+  'windows-l2tp': 'Windows (L2TP/IPsec)', 'apple-l2tp': 'Apple (L2TP/IPsec)', 'linux-l2tp': 'Linux (NetworkManager, L2TP/IPsec)',
+};
+
+/** Issue 20: the L2TP/IPsec profiles only while the listener is on; their certificates follow its IPsec authentication. */
+const offered = (config: PosternConfig, kind: ClientKind): boolean => !isL2tpKind(kind) || config.listeners.l2tp.enabled;
+const certificateFor = (config: PosternConfig, kind: ClientKind): boolean =>
+  isL2tpKind(kind) ? config.listeners.l2tp.ipsec?.auth === 'certificate' : config.listeners.ikev2.auth === 'certificate';
 
 export function profileRoutes(ctx: ApiContext): Route[] {
   const userOf = (c: RequestContext) => {
     const config = ctx.store.current().config;
     const user = config.users.find((u) => u.name === c.params['user']);
     if (!user) throw notFound(`user '${c.params['user']}'`);
-    return { config, user: user.name, certificateLogin: config.listeners.ikev2.auth === 'certificate' };
+    return { config, user: user.name };
   };
   const kindOf = (c: RequestContext): ClientKind => {
     const kind = c.params['kind'] as ClientKind;
@@ -44,19 +53,23 @@ export function profileRoutes(ctx: ApiContext): Route[] {
     {
       method: 'GET', path: '/api/v1/profiles/:user',
       handler: (c) => {
-        const { config, user, certificateLogin } = userOf(c);
-        const identity = certificateLogin ? clientIdentity(config, user) : undefined;
-        // The install text depends only on the kind of login, not on the certificate itself.
-        const placeholder: ClientCertificate | undefined = identity ? { p12: Buffer.alloc(0), identity } : undefined;
-        const kinds = CLIENT_KINDS.map((kind) => {
+        const { config, user } = userOf(c);
+        const certificateLogin = certificateFor(config, 'windows');
+        const kinds: Array<Record<string, string>> = CLIENT_KINDS.filter((kind) => offered(config, kind)).map((kind) => {
+          const login = certificateFor(config, kind) ? 'certificate' : 'password';
+          // The install text depends only on the kind of login, not on the certificate itself.
+          const placeholder: ClientCertificate | undefined = login === 'certificate' ? { p12: Buffer.alloc(0), identity: clientIdentity(config, user) } : undefined;
           try {
             const p = clientProfile(kind, profileInput(config, ctx.pki(), user, placeholder ? { clientCertificate: placeholder } : {}), undefined, new Date(ctx.now()));
-            return { kind, label: LABELS[kind], filename: p.filename, install: p.install };
+            return { kind, label: LABELS[kind], login, filename: p.filename, install: p.install };
           } catch (error) {
-            if (error instanceof ProfileError) return { kind, label: LABELS[kind], error: error.message };
+            if (error instanceof ProfileError) return { kind, label: LABELS[kind], login, error: error.message };
             throw error;
           }
         });
+        // Android dropped its L2TP client: said in the list, with nothing to download.
+        if (config.listeners.l2tp.enabled) kinds.push({ kind: 'android-l2tp', label: 'Android (L2TP/IPsec)', note: ANDROID_L2TP_NOTE });
+        const identity = kinds.some((k) => k['login'] === 'certificate') ? clientIdentity(config, user) : undefined;
         return { status: 200, body: { user, login: certificateLogin ? 'certificate' : 'password', ...(identity ? { identity } : {}), kinds } };
       },
     },
@@ -64,8 +77,8 @@ export function profileRoutes(ctx: ApiContext): Route[] {
       method: 'GET', path: '/api/v1/profiles/:user/:kind',
       handler: (c) => {
         const kind = kindOf(c);
-        const { config, user, certificateLogin } = userOf(c);
-        if (certificateLogin) throw new ApiError(409, ApiCode.conflict, 'certificate login: POST with a password for the certificate bundle to issue the user\'s certificate into the profile', { field: 'password' });
+        const { config, user } = userOf(c);
+        if (certificateFor(config, kind)) throw new ApiError(409, ApiCode.conflict, 'certificate login: POST with a password for the certificate bundle to issue the user\'s certificate into the profile', { field: 'password' });
         return download(profile(kind, config, ctx.pki(), user, { allUserConnection: c.query.get('allUsers') === 'true' }));
       },
     },
@@ -74,9 +87,9 @@ export function profileRoutes(ctx: ApiContext): Route[] {
       handler: async (c) => {
         const kind = kindOf(c);
         const body = await c.body();
-        const { config, user, certificateLogin } = userOf(c);
+        const { config, user } = userOf(c);
         const allUserConnection = (body as { allUserConnection?: unknown }).allUserConnection === true;
-        if (!certificateLogin) return download(profile(kind, config, ctx.pki(), user, { allUserConnection }));
+        if (!certificateFor(config, kind)) return download(profile(kind, config, ctx.pki(), user, { allUserConnection }));
         const password = field(body, 'password', isString, 'a string');
         const problems = passwordProblems(password, { names: [user] });
         if (problems.length) throw new ApiError(422, ApiCode.weakPassword, 'the certificate password does not meet the rules', { field: 'password', problems });

@@ -1,6 +1,6 @@
 import type { IkePayload } from '../message.ts';
 import type { RevocationChecker } from '../../revocation/revocation-policy.ts';
-import type { UserLookup } from '../eap/mschapv2-server.ts';
+import type { UserLookup } from '../../auth/eap/mschapv2-server.ts';
 import { defaultCookieOptions, type CookieOptions } from './cookies.ts';
 import type { IkeSa, PendingRequest } from './ike-sa.ts';
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider, VirtualAddressProvider } from './types.ts';

@@ -1,5 +1,5 @@
-import { EapMschapv2Client } from '../eap/mschapv2-client.ts';
-import { EapMschapv2Server } from '../eap/mschapv2-server.ts';
+import { EapMschapv2Client } from '../../auth/eap/mschapv2-client.ts';
+import { EapMschapv2Server } from '../../auth/eap/mschapv2-server.ts';
 import type { IkePayload } from '../message.ts';
 import { AuthMethod } from '../payloads/auth.ts';
 import { idFromString, type IdPayload } from '../payloads/identity.ts';

@@ -11,7 +11,7 @@
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * AF=1 is the basic form (TV, a 16-bit value), AF=0 the variable form (TLV).
  */
-import { fail, ok, type Decoded } from '../../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../../util/decoded.ts';
 
 export type DataAttribute =
   | { readonly type: number; readonly basic: true; readonly value: number }

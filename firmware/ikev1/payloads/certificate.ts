@@ -6,7 +6,7 @@
  * +-+-+-+-+-+-+-+-+          Certificate Data                     ~
  * (CERTREQ: Cert. Type, then the Certificate Authority, a DER DN, possibly empty.)
  */
-import { fail, ok, type Decoded } from '../../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../../util/decoded.ts';
 
 export interface CertificatePayload {
   readonly encoding: number;

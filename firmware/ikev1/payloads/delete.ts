@@ -13,7 +13,7 @@
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * An ISAKMP SA is named by its cookies (SPI size 16), an ESP SA by its 4-byte SPI.
  */
-import { fail, ok, type Decoded } from '../../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../../util/decoded.ts';
 
 export interface DeletePayload {
   readonly doi: number;

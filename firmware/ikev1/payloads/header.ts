@@ -17,7 +17,7 @@
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * Flags: E(ncryption) bit 0, C(ommit) bit 1, A(uthentication only) bit 2.
  */
-import { fail, ok, type Decoded } from '../../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../../util/decoded.ts';
 import { HeaderFlag } from '../registry.ts';
 
 export const ISAKMP_HEADER_LENGTH = 28;

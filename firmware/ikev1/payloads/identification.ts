@@ -13,7 +13,7 @@
  * (§4.6.2.2..): an address 4/16, a subnet address | mask 8/32, a range start | end 8/32.
  */
 import { isIP } from 'node:net';
-import { fail, ok, type Decoded } from '../../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../../util/decoded.ts';
 import { IdType } from '../registry.ts';
 
 export interface Identification {

@@ -11,7 +11,7 @@
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * ID Type is ID_IPV4_ADDR (1) or ID_IPV6_ADDR (5). The NAT-D payload (§3.2) is a bare hash.
  */
-import { fail, ok, type Decoded } from '../../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../../util/decoded.ts';
 import { IdType } from '../registry.ts';
 
 export interface NatOriginalAddress {

@@ -16,7 +16,7 @@
  * For ISAKMP the SPI, when present, is the two cookies (16 bytes); for DPD (RFC 3706 §5.1) the
  * data is a 32-bit sequence number.
  */
-import { fail, ok, type Decoded } from '../../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../../util/decoded.ts';
 
 export interface Notification {
   readonly doi: number;

@@ -14,7 +14,7 @@
  * A Proposal's next payload is 2 (another proposal) or 0, a Transform's 3 or 0 (§3.5, §3.6).
  * Here the bodies are everything after the SA payload's generic header.
  */
-import { fail, ok, type Decoded } from '../../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../../util/decoded.ts';
 import { DOI_IPSEC, PayloadType, SIT_IDENTITY_ONLY } from '../registry.ts';
 import { decodeAttributes, encodeAttributes, type DataAttribute } from './attributes.ts';
 

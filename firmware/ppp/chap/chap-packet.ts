@@ -7,7 +7,7 @@
  *
  * Decoders never throw: they return a result with a stable code and the offset (STYLE.md).
  */
-import { fail, ok, type Decoded } from '../../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../../util/decoded.ts';
 
 export const ChapCode = { Challenge: 1, Response: 2, Success: 3, Failure: 4 } as const;
 export type ChapCode = (typeof ChapCode)[keyof typeof ChapCode];

@@ -5,7 +5,7 @@
  *   §5 Success message: "S=<auth_string> M=<message>" (40 hex digits, upper case).
  *   §6 Failure message: "E=eeeeeeeeee R=r C=cccccccccccccccccccccccccccccccc V=vvvvvvvvvv M=<msg>".
  */
-import { fail, ok, type Decoded } from '../../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../../util/decoded.ts';
 
 export const MSCHAPV2_RESPONSE_LENGTH = 49;
 export const CHALLENGE_LENGTH = 16;

@@ -4,8 +4,8 @@
  * interface is what a pass-through needs: requests out, responses in, an outcome with the MSK).
  * RFC 3748 §4.3: the authenticator retransmits its Request until a Response comes (3 s, 10 times).
  */
-import { decodeEap, encodeEap, type EapPacket } from '../../ike/payloads/eap.ts';
-import type { EapStep } from '../../ike/eap/mschapv2-server.ts';
+import { decodeEap, encodeEap, type EapPacket } from '../../auth/eap/eap-packet.ts';
+import type { EapStep } from '../../auth/eap/mschapv2-server.ts';
 import { Secret } from '../../util/secret.ts';
 import { PppProtocol } from '../frame.ts';
 import type { AuthStep, PppAuthenticator } from '../link.ts';

@@ -2,8 +2,8 @@
  * EAP in PPP on the dialling side (RFC 3748): each Request answered by the EAP-MSCHAPv2 client that
  * IKEv2 uses too; a repeated Request (our Response was lost) gets the same Response again (§4.1).
  */
-import { EapMschapv2Client } from '../../ike/eap/mschapv2-client.ts';
-import { decodeEap, EapCode, encodeEap } from '../../ike/payloads/eap.ts';
+import { EapMschapv2Client } from '../../auth/eap/mschapv2-client.ts';
+import { decodeEap, EapCode, encodeEap } from '../../auth/eap/eap-packet.ts';
 import { Secret } from '../../util/secret.ts';
 import type { PppAuthPeer } from '../client-link.ts';
 import { PppProtocol } from '../frame.ts';

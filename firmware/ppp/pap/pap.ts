@@ -7,7 +7,7 @@
  * Off unless configured and flagged insecure: the password crosses the link in clear (inside SSTP's
  * TLS that is tolerable; over PPTP or plain L2TP it is not).
  */
-import { fail, ok, type Decoded } from '../../ike/payloads/result.ts';
+import { fail, ok, type Decoded } from '../../util/decoded.ts';
 import { passwordMatches, type UserCredential, type UserLookup } from '../../crypto/user-credential.ts';
 import { Secret } from '../../util/secret.ts';
 import type { PppAuthPeer } from '../client-link.ts';

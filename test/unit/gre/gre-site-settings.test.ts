@@ -27,6 +27,9 @@ t.test('names, peers, MTU', async (t) => {
   t.equal(otherEnd('10.255.0.5', 24), undefined);
   t.equal(defaultGreMtu({}), 1476);
   t.equal(defaultGreMtu({ key: 7 }), 1472);
+  t.equal(defaultGreMtu({ key: 7, checksum: true, sequence: true }), 1464);
+  t.match(greSiteSettings(gre('b', { checksum: true, sequence: true })), { checksum: true, sequence: true, mtu: 1468 });
+  t.match(greSiteSettings(gre('b')), { checksum: false, sequence: false });
   t.match(greSiteSettings(gre('b', { key: 9, keepaliveSeconds: 2 })), { interfaceName: 'gre-b', address: '10.255.0.1', prefixLength: 30, peerAddress: '10.255.0.2', mtu: 1472, key: 9, keepaliveMs: 2000, keepaliveRetries: 3 });
   t.match(greSiteSettings(gre('b', { address: '10.0.0.1/24', peerAddress: '10.0.0.9', mtu: 1400 })), { peerAddress: '10.0.0.9', mtu: 1400, keepaliveMs: 10_000 });
 });
@@ -39,7 +42,7 @@ t.test('a valid GRE site validates; each mistake is refused at its field', async
   t.match(errors(gre('b', { address: '10.0.0.3/30' })), [/^sites\[0\]\.gre\.peerAddress: 10\.0\.0\.3 is not a host address/]);
   t.match(errors(gre('b', { address: '10.0.0.1/24', peerAddress: '10.0.1.1' })), [/^sites\[0\]\.gre\.peerAddress: is outside/]);
   t.match(errors(gre('b', { peerAddress: '10.255.0.1' })), [/^sites\[0\]\.gre\.peerAddress: is this end/]);
-  t.match(errors(gre('b', { checksum: true, sequence: true })), [/^sites\[0\]\.gre\.checksum: .*not available in this build/, /^sites\[0\]\.gre\.sequence: .*not available in this build/]);
+  t.same(errors(gre('b', { checksum: true, sequence: true })), [], 'checksums and sequence numbers are run (the driver frames and checks them)');
   t.match(errors(gre('b', { key: 2 ** 32 })), [/^sites\[0\]\.gre\.key/]);
   t.match(errors({ ...gre('b'), protocol: 'ikev2', psk: 'a-long-site-secret-1', localSubnets: ['192.168.1.0/24'] }), [/^sites\[0\]\.gre: only GRE sites/]);
 });
@@ -49,4 +52,6 @@ t.test('two GRE sites: distinct interface names and distinct keys', async (t) =>
   t.match(errors(gre('one'), gre('two', { address: '10.255.0.5/30' }, { remoteSubnets: ['10.8.0.0/24'] })), [/^sites\[1\]\.gre\.key: sites\[0\] has no key either/]);
   t.match(errors(gre('branch-office-1', { key: 1 }), gre('branch-office-2', { key: 2, address: '10.255.0.5/30' }, { remoteSubnets: ['10.8.0.0/24'] })), [/^sites\[1\]\.name: its interface would be gre-branch-offi/]);
   t.same(errors(gre('one'), gre('two', { address: '10.255.0.5/30' }, { remoteSubnets: ['10.8.0.0/24'], enabled: false })), [], 'a disabled site is not counted');
+  t.same(errors(gre('one'), gre('two', { address: '10.255.0.5/30' }, { remoteSubnets: ['10.8.0.0/24'], remote: '203.0.113.9' })), [], 'sites to different peers may both be unkeyed (told apart by source)');
+  t.match(errors(gre('one', { key: 5 }), gre('two', { key: 5, address: '10.255.0.5/30' }, { remoteSubnets: ['10.8.0.0/24'] })), [/^sites\[1\]\.gre\.key: is also sites\[0\]'s key to 198\.51\.100\.7/]);
 });

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { EapMschapv2Client } from '../../../firmware/ike/eap/mschapv2-client.ts';
-import { decodeMschap, encodeMschap } from '../../../firmware/ike/eap/mschapv2-packets.ts';
-import { EapMschapv2Server } from '../../../firmware/ike/eap/mschapv2-server.ts';
+import { EapMschapv2Client } from '../../../firmware/auth/eap/mschapv2-client.ts';
+import { decodeMschap, encodeMschap } from '../../../firmware/auth/eap/mschapv2-packets.ts';
+import { EapMschapv2Server } from '../../../firmware/auth/eap/mschapv2-server.ts';
 import { IkeEngine } from '../../../firmware/ike/engine/engine.ts';
 import type { VirtualAddressProvider } from '../../../firmware/ike/engine/types.ts';
 import { Secret } from '../../../firmware/util/secret.ts';

@@ -6,9 +6,9 @@ import { AuthMethod, decodeAuth, encodeAuth, type AuthPayload } from '../../../f
 import { CertEncoding, decodeCert, decodeCertReq, encodeCert, encodeCertReq, type CertPayload, type CertReqPayload } from '../../../firmware/ike/payloads/certificate.ts';
 import { ConfigAttribute, decodeConfig, encodeConfig, type ConfigPayload } from '../../../firmware/ike/payloads/config.ts';
 import { decodeDelete, encodeDelete, type DeletePayload } from '../../../firmware/ike/payloads/delete.ts';
-import { EapCode, EapType, decodeEap, encodeEap, type EapPacket } from '../../../firmware/ike/payloads/eap.ts';
+import { EapCode, EapType, decodeEap, encodeEap, type EapPacket } from '../../../firmware/auth/eap/eap-packet.ts';
 import { IdType, decodeId, encodeId, idFromString, idToString, type IdPayload } from '../../../firmware/ike/payloads/identity.ts';
-import type { Decoded } from '../../../firmware/ike/payloads/result.ts';
+import type { Decoded } from '../../../firmware/util/decoded.ts';
 import { decodeTs, encodeTs, tsFromPrefix, tsToString, type TrafficSelectorEntry } from '../../../firmware/ike/payloads/traffic-selector.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -1,6 +1,6 @@
 import { checkAuthenticatorResponse, eapMschapv2Msk, generateNtResponse } from '../../crypto/mschapv2.ts';
 import type { Secret } from '../../util/secret.ts';
-import { EapCode, EapType, type EapPacket } from '../payloads/eap.ts';
+import { EapCode, EapType, type EapPacket } from './eap-packet.ts';
 import { decodeMschap, encodeMschap, MschapOpCode } from './mschapv2-packets.ts';
 
 export type EapClientStep =

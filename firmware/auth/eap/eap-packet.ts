@@ -1,9 +1,9 @@
 /*
- * EAP payload body (RFC 7296 §3.16): one EAP packet (RFC 3748 §4):
+ * One EAP packet (RFC 3748 §4), as IKEv2's EAP payload body (RFC 7296 §3.16) and PPP EAP carry it:
  * | Code | Identifier | Length (16) | Type (Request/Response only) | Type-Data ... |
  * Success and Failure are the four header bytes alone.
  */
-import { fail, ok, type Decoded } from './result.ts';
+import { fail, ok, type Decoded } from '../../util/decoded.ts';
 
 export const EapCode = { REQUEST: 1, RESPONSE: 2, SUCCESS: 3, FAILURE: 4 } as const;
 export const EapType = { IDENTITY: 1, NOTIFICATION: 2, NAK: 3, MD5_CHALLENGE: 4, TLS: 13, MSCHAPV2: 26 } as const;
@@ -21,7 +21,7 @@ export function decodeEap(body: Uint8Array): Decoded<EapPacket> {
   const code = body[0] as number;
   const identifier = body[1] as number;
   const length = ((body[2] as number) << 8) | (body[3] as number);
-  // Inside IKE the payload length frames the packet, so the two must agree (no link padding).
+  // The carrier (IKE payload, PPP frame) frames the packet, so the two lengths must agree (no link padding).
   if (length !== body.length) return fail('INVALID_SYNTAX', `EAP length ${length} in a ${body.length}-byte payload`, 2);
   if (code === EapCode.SUCCESS || code === EapCode.FAILURE) {
     if (length !== 4) return fail('INVALID_SYNTAX', `EAP ${code === 3 ? 'Success' : 'Failure'} of ${length} bytes`, 2);

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { eapMschapv2Msk, generateAuthenticatorResponse, generateNtResponse } from '../../crypto/mschapv2.ts';
-import { EapCode, EapType, type EapPacket } from '../payloads/eap.ts';
+import { EapCode, EapType, type EapPacket } from './eap-packet.ts';
 import { decodeMschap, encodeMschap, MschapOpCode } from './mschapv2-packets.ts';
 
 /** The local users, by name: their NT password hashes, all MS-CHAPv2 needs (RFC 2759 §8). */

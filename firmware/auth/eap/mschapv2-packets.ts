@@ -8,7 +8,7 @@
  *  Success-Response and Failure-Response: the OpCode alone.
  * MS-Length counts from the OpCode to the end.
  */
-import { fail, ok, type Decoded } from '../payloads/result.ts';
+import { fail, ok, type Decoded } from '../../util/decoded.ts';
 
 export const MschapOpCode = { CHALLENGE: 1, RESPONSE: 2, SUCCESS: 3, FAILURE: 4 } as const;
 
