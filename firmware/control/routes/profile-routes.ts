@@ -88,6 +88,7 @@ export function profileRoutes(ctx: ApiContext): Route[] {
         const kind = kindOf(c);
         const body = await c.body();
         const { config, user } = userOf(c);
+        if (!offered(config, kind)) throw new ApiError(409, ApiCode.conflict, 'L2TP/IPsec is not enabled on this gateway');
         const allUserConnection = (body as { allUserConnection?: unknown }).allUserConnection === true;
         if (!certificateFor(config, kind)) return download(profile(kind, config, ctx.pki(), user, { allUserConnection }));
         const password = field(body, 'password', isString, 'a string');
