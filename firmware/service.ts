@@ -28,6 +28,7 @@ import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
 import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
 import { GreSiteSubsystem, greSiteSpec } from './gre/gre-site-subsystem.ts';
 import { L2tpSubsystem, l2tpSpec } from './l2tp/l2tp-subsystem.ts';
+import { PptpSubsystem, pptpSpec } from './pptp/pptp-subsystem.ts';
 import { systemStatusSource } from './telemetry/system-status.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
 import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
@@ -80,6 +81,8 @@ export class Service {
   readonly sstp: SstpSubsystem;
   /** L2TP/IPsec remote access, as LNS (issue 20). */
   readonly l2tp: L2tpSubsystem;
+  /** PPTP remote access (issue 22; legacy, off by default, flagged insecure). */
+  readonly pptp: PptpSubsystem;
   readonly ike: IkeSubsystem;
   readonly publication: PublicationSubsystem;
   readonly expiry: ExpiryWatch;
@@ -183,6 +186,11 @@ export class Service {
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'l2tp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
       onAuthFailure: (user, peer) => this.telemetry.event('auth-failure', { protocol: 'l2tp', user, peer }),
     });
+    this.pptp = new PptpSubsystem({
+      logger: options.logger.child('pptp'), access: this.access, wanAddress: (c) => this.network.addressFor(c),
+      onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'pptp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
+      onAuthFailure: (user, peer) => this.telemetry.event('auth-failure', { protocol: 'pptp', user, peer }),
+    });
     this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access });
     this.greSites = new GreSiteSubsystem({
       logger: options.logger.child('gre-sites'), wanAddress: (c) => this.network.addressFor(c),
@@ -216,6 +224,7 @@ export class Service {
       sstpSiteSpec(() => this.sstpSites),
       greSiteSpec(() => this.greSites),
       l2tpSpec(() => this.l2tp),
+      pptpSpec(() => this.pptp),
       telemetrySpec(this.telemetry),
       publicationSpec(() => this.publication),
       acmeSpec(() => this.acme),
@@ -277,7 +286,7 @@ export class Service {
   }
 
   #sessionCounts(): { ikev2: number; sstp: number; l2tp: number; pptp: number } {
-    return { ikev2: this.ike.sessions().length, sstp: this.sstp.sessions().length, l2tp: this.l2tp.sessions().length, pptp: 0 };
+    return { ikev2: this.ike.sessions().length, sstp: this.sstp.sessions().length, l2tp: this.l2tp.sessions().length, pptp: this.pptp.sessions().length };
   }
 
   /** The counters subsystems put in their status (also in /healthz), for the MQTT status report. */
@@ -338,6 +347,8 @@ export class Service {
     if (id.startsWith('ikev2-')) return this.ike.disconnect(id);
     const l2tp = /^l2tp-(\d+)$/.exec(id);
     if (l2tp) return this.l2tp.disconnect(Number(l2tp[1]));
+    const pptp = /^pptp-(\d+)$/.exec(id);
+    if (pptp) return this.pptp.disconnect(Number(pptp[1]));
     const m = /^sstp-(\d+)$/.exec(id);
     return m ? this.sstp.disconnect(Number(m[1])) : false;
   }
@@ -459,7 +470,7 @@ export class Service {
 
   #ledInputs(): { running: boolean; wanUp: boolean; tunnelsUp: boolean; error: boolean } {
     const states = Object.values(this.supervisor.status()).map((s) => s.state);
-    const tunnelsUp = this.siteStates().some((s) => s.state === 'up' || s.state === 'established') || this.ike.sessions().length + this.sstp.sessions().length + this.l2tp.sessions().length > 0;
+    const tunnelsUp = this.siteStates().some((s) => s.state === 'up' || s.state === 'established') || this.ike.sessions().length + this.sstp.sessions().length + this.l2tp.sessions().length + this.pptp.sessions().length > 0;
     return { running: !this.#resetting, wanUp: this.network.primary() !== undefined, tunnelsUp, error: states.includes('failed') || states.includes('unavailable') };
   }
 

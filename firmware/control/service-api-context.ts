@@ -14,6 +14,7 @@ import { loadOrCreatePki } from '../pki/pki-store.ts';
 import type { AcmeReport } from '../pki/acme/acme-subsystem.ts';
 import type { SstpSubsystem } from '../sstp/sstp-subsystem.ts';
 import type { L2tpSubsystem } from '../l2tp/l2tp-subsystem.ts';
+import type { PptpSubsystem } from '../pptp/pptp-subsystem.ts';
 import type { ApiContext, ApiSessionInfo, PingResult } from './api-context.ts';
 import { readInterfaces } from './system-interfaces.ts';
 import { pingProbe, traceroute } from './traceroute.ts';
@@ -26,6 +27,8 @@ export interface ServiceView {
   readonly sstp: SstpSubsystem;
   /** L2TP/IPsec sessions (issue 20); absent in views made before it. */
   readonly l2tp?: L2tpSubsystem;
+  /** PPTP sessions (issue 22); absent in views made before it. */
+  readonly pptp?: PptpSubsystem;
   applyConfig(next: PosternConfig, meta: { author: string; comment?: string; confirmWithin?: number }): Promise<ApplyResult>;
   readonly safeMode?: SafeMode;
   health(): Record<string, unknown>;
@@ -73,6 +76,8 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
       if (id.startsWith('ikev2-')) return service.ike.disconnect(id);
       const l2tp = /^l2tp-(\d+)$/.exec(id);
       if (l2tp) return service.l2tp?.disconnect(Number(l2tp[1])) ?? false;
+      const pptp = /^pptp-(\d+)$/.exec(id);
+      if (pptp) return service.pptp?.disconnect(Number(pptp[1])) ?? false;
       const m = /^sstp-(\d+)$/.exec(id);
       return m ? service.sstp.disconnect(Number(m[1])) : false;
     },
@@ -101,7 +106,8 @@ function sessions(service: ServiceView): ApiSessionInfo[] {
   const ike = service.ike.sessions().map((s) => ({ id: s.id, protocol: 'ikev2', user: s.user, address: s.address, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, packetsIn: s.packetsIn, packetsOut: s.packetsOut }));
   const sstp = service.sstp.sessions().map((s) => ({ id: `sstp-${s.id}`, protocol: 'sstp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut }));
   const l2tp = (service.l2tp?.sessions() ?? []).map((s) => ({ id: `l2tp-${s.id}`, protocol: 'l2tp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut }));
-  return [...ike, ...sstp, ...l2tp];
+  const pptp = (service.pptp?.sessions() ?? []).map((s) => ({ id: `pptp-${s.id}`, protocol: 'pptp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut }));
+  return [...ike, ...sstp, ...l2tp, ...pptp];
 }
 
 const countBy = (list: readonly ApiSessionInfo[]) => list.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s.protocol]: (acc[s.protocol] ?? 0) + 1 }), {});

@@ -30,7 +30,7 @@ export const LISTENER_KINDS: Readonly<Record<ListenerName, Availability>> = {
   ikev2: runs,
   sstp: runs,
   l2tp: runs, // issue 20: the LNS (firmware/l2tp/l2tp-subsystem.ts)
-  pptp: beingBuilt('no PPTP listener runs yet'),
+  pptp: runs, // issue 22: the PPTP server (firmware/pptp/pptp-subsystem.ts)
 };
 
 /** A protocol value as read from a document: unknown ones are undefined (refused by validation). */

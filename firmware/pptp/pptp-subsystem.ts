@@ -1,0 +1,335 @@
+/*
+ * PPTP in the running service (issue 22), as server (PAC): TCP 1723 on the WAN address, one control
+ * connection engine (control-connection.ts) per TCP connection, PPTP's enhanced GRE in the driver
+ * (NativePptpGre: one raw socket for every call), and a PPP session per call against the local users:
+ * MS-CHAPv2 only (CHAP-MD5, PAP and EAP are not offered), MPPE-128 stateless required, addresses from
+ * `listeners.pptp.pool`, IP through the shared TUN's pipe. No protocol decision is made here
+ * (STYLE.md rule 2).
+ *
+ * PPTP is insecure by design (MS-CHAPv2 falls to a DES search, so the MPPE keys follow): it is off
+ * by default and flagged where it is turned on (config rules, the listeners API).
+ *
+ * The GRE peer of a call is the control connection's address (a GRE packet's source is never
+ * trusted to set it); the driver drops GRE from any other address. PPP frames come up through the
+ * GRE channel's batches into JavaScript (PPP, MPPE and IP here, as SSTP); the C PPP data path is a
+ * later step (issue 22).
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AccessResources, HubLease } from '../access/access-resources.ts';
+import { localUsers } from '../access/local-users.ts';
+import { pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
+import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
+import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
+import type { PosternConfig } from '../config/types.ts';
+import type { UserLookup } from '../crypto/user-credential.ts';
+import { NativePptpGre } from '../dataplane/native-pptp.ts';
+import type { Logger } from '../log/logger.ts';
+import { wanAddressNow } from '../network/wan-network.ts';
+import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
+import { CallIdAllocator, ConnectionLimits } from './call-ids.ts';
+import { PptpControlConnection, type ConnectionAction } from './control-connection.ts';
+import { PPTP_PORT } from './control-message.ts';
+
+export interface PptpSubsystemOptions {
+  readonly logger: Logger;
+  readonly access: AccessResources;
+  /** Overrides the listening address (tests). */
+  readonly listenAddress?: string;
+  readonly wanAddress?: (config: PosternConfig) => string | undefined;
+  readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
+  readonly onAuthFailure?: (user: string | undefined, peer: string) => void;
+  /** Control connections per source address (a TCP 1723 flood) and in all. */
+  readonly limits?: { readonly perSource: number; readonly total: number; readonly callsPerConnection: number };
+}
+
+/** IP (20) + enhanced GRE with sequence and acknowledgement (16) + PPP (4) + MPPE (4) inside 1500, rounded down as pptpd's 1400-byte default. */
+const PPTP_MRU = 1400;
+const DEFAULT_LIMITS = { perSource: 32, total: 1024, callsPerConnection: 16 } as const;
+
+interface Connection {
+  readonly socket: Socket;
+  readonly peer: string;
+  readonly engine: PptpControlConnection;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface Call {
+  readonly connection: Connection;
+  readonly session: PppSession;
+  admin: boolean;
+}
+
+interface Running {
+  readonly server: Server;
+  readonly gre: NativePptpGre;
+  readonly hub: HubLease;
+  readonly host: string;
+  readonly callIds: CallIdAllocator;
+  readonly limits: ConnectionLimits;
+  readonly connections: Set<Connection>;
+  readonly makeSession: (connection: Connection, callId: number) => PppSession;
+}
+
+export class PptpSubsystem implements Subsystem {
+  readonly name = 'pptp';
+  readonly #options: PptpSubsystemOptions;
+  /** Calls by our Call ID (the GRE channel's tag). */
+  readonly #calls = new Map<number, Call>();
+  readonly counters: Record<string, number> = {};
+  #status: SubsystemStatus = { state: 'stopped' };
+  #running: Running | undefined;
+  #users: UserLookup = () => undefined;
+
+  constructor(options: PptpSubsystemOptions) {
+    this.#options = options;
+  }
+
+  get boundAddress(): string | undefined {
+    return this.#running?.host;
+  }
+
+  sessions(): PppSessionInfo[] {
+    return [...this.#calls.values()].map((c) => c.session.info);
+  }
+
+  /** Management: LCP Terminate, then a CDN (Admin Shutdown) when PPP is down. */
+  disconnect(id: number): boolean {
+    const call = [...this.#calls.values()].find((c) => c.session.info.id === id);
+    if (!call) return false;
+    call.admin = true;
+    call.session.close('disconnected by the administrator');
+    return true;
+  }
+
+  async start(config: PosternConfig): Promise<void> {
+    const log = this.#options.logger;
+    const settings = config.listeners.pptp;
+    this.#status = { state: 'starting' };
+    const pool = this.#options.access.pools.get(settings.pool);
+    if (!pool) return this.#unavailable(`the pool '${settings.pool}' does not exist`);
+    const host = this.#options.listenAddress ?? (this.#options.wanAddress ?? wanAddressNow)(config) ?? '0.0.0.0';
+    const limits = this.#options.limits ?? DEFAULT_LIMITS;
+    let hub: HubLease | undefined;
+    let gre: NativePptpGre | undefined;
+    let server: Server | undefined;
+    try {
+      hub = this.#options.access.acquireHub(config);
+      const pipe = hub.pipe();
+      this.#users = localUsers(config.users);
+      const users: UserLookup = (name) => this.#users(name);
+      const localAddress = config.system.lan.address.split('/')[0]!;
+      const random = (n: number) => new Uint8Array(randomBytes(n));
+      gre = NativePptpGre.open(host, (batch) => this.#frames(batch));
+      server = createServer((socket) => this.#accept(socket));
+      await listen(server, host);
+      const makeSession = (connection: Connection, callId: number): PppSession => {
+        const session: PppSession = new PppSession({
+          protocol: 'pptp', peer: connection.peer, logger: log, pipe, pool, random,
+          dhcpInform: dhcpInformAnswer(config, settings.pool),
+          link: {
+            localAddress,
+            // MS-CHAPv2 alone: the only method that gives MPPE its keys (RFC 3079); MPPE-128 stateless required.
+            lcp: { random, auth: ['mschapv2'], mru: PPTP_MRU },
+            createAuthenticator: (method) => (method === 'mschapv2' ? pppAuthenticatorFor(method, { users, random, serverName: 'postern' }) : undefined),
+            mppe: { mode: 'require', strengths: [128], allowStateful: false },
+          },
+          send: (frame) => this.#sendFrame(callId, frame),
+          onAuthFailed: (user) => {
+            this.#count('authentication failures');
+            this.#options.onAuthFailure?.(user, connection.peer);
+          },
+          onDead: (reason) => {
+            const call = this.#calls.get(callId);
+            this.#ended(callId);
+            this.#drive(connection, { kind: 'CmdCloseCall', callId, reason, admin: call?.admin === true });
+          },
+        });
+        return session;
+      };
+      this.#running = { server, gre, hub, host, callIds: new CallIdAllocator(random), limits: new ConnectionLimits(limits.perSource, limits.total), connections: new Set(), makeSession };
+      this.#status = { state: 'running', detail: `TCP ${host}:${PPTP_PORT} and GRE, pool ${settings.pool} (insecure: MS-CHAPv2 + MPPE)` };
+      log.info('PPTP listening', { address: host, port: PPTP_PORT, pool: settings.pool });
+      log.warn('PPTP is on: MS-CHAPv2 and MPPE can be broken offline; use it only for legacy clients', { setting: 'listeners.pptp.enabled' });
+    } catch (error) {
+      server?.close();
+      gre?.close();
+      hub?.release();
+      return this.#unavailable(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  #count(what: string): void {
+    this.counters[what] = (this.counters[what] ?? 0) + 1;
+  }
+
+  #accept(socket: Socket): void {
+    const r = this.#running;
+    const peer = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    if (!r || !r.limits.admit(peer)) {
+      this.#count('connections refused (limit)');
+      socket.destroy();
+      return;
+    }
+    const engine = new PptpControlConnection({ hostName: 'postern', callIds: r.callIds, maxCalls: this.#options.limits?.callsPerConnection ?? DEFAULT_LIMITS.callsPerConnection }, Date.now());
+    const connection: Connection = { socket, peer, engine, timer: undefined };
+    r.connections.add(connection);
+    socket.setNoDelay(true);
+    socket.on('data', (bytes) => this.#drive(connection, { kind: 'RcvBytes', bytes }));
+    socket.on('error', () => this.#count('TCP errors'));
+    socket.on('close', () => {
+      this.#drive(connection, { kind: 'TransportClosed' });
+      if (r.connections.delete(connection)) r.limits.release(peer);
+      if (connection.timer) clearTimeout(connection.timer);
+    });
+    this.#arm(connection);
+  }
+
+  #drive(connection: Connection, event: Parameters<PptpControlConnection['handle']>[0]): void {
+    this.#act(connection, connection.engine.handle(event, Date.now()));
+  }
+
+  #act(connection: Connection, actions: readonly ConnectionAction[]): void {
+    const log = this.#options.logger;
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'Send': connection.socket.write(a.bytes); break;
+        case 'CallUp': this.#callUp(connection, a.callId, a.peerCallId); break;
+        case 'CallDown': {
+          const call = this.#calls.get(a.callId);
+          this.#ended(a.callId);
+          call?.session.lowerDown(`PPTP: ${a.reason}`);
+          break;
+        }
+        case 'LinkInfo': log.debug('PPTP Set-Link-Info', { callId: a.callId, sendAccm: a.sendAccm, receiveAccm: a.receiveAccm }); break;
+        case 'Counted': this.#count(a.what.replace(/:.*$/, '')); break;
+        case 'Close':
+          log.info('PPTP control connection closed', { peer: connection.peer, host: connection.engine.peerHostName, reason: a.reason });
+          connection.socket.destroySoon();
+          break;
+      }
+    }
+    this.#arm(connection);
+  }
+
+  #callUp(connection: Connection, callId: number, peerCallId: number): void {
+    const r = this.#running;
+    if (!r) return;
+    try {
+      r.gre.addCall(callId, peerCallId, connection.peer, callId);
+    } catch (error) {
+      this.#count('GRE call refused');
+      log(this.#options.logger, error);
+      this.#drive(connection, { kind: 'CmdCloseCall', callId, reason: 'the GRE channel refused the call' });
+      return;
+    }
+    const session = r.makeSession(connection, callId);
+    this.#calls.set(callId, { connection, session, admin: false });
+    this.#options.logger.info('PPTP call up', { peer: connection.peer, host: connection.engine.peerHostName, callId, peerCallId });
+    session.lowerUp();
+  }
+
+  /** The call left the engine or PPP ended: GRE forgets it, telemetry hears of it once. */
+  #ended(callId: number): void {
+    const call = this.#calls.get(callId);
+    if (!call || !this.#calls.delete(callId)) return;
+    this.#running?.gre.removeCall(callId);
+    if (call.session.info.ipv4) this.#options.onSession?.('down', call.session.info);
+  }
+
+  /** PPP frames from the GRE channel, tagged with our Call ID; the session counts as up from the frame that gave it an address. */
+  #frames(batch: Array<[number, Buffer]>): void {
+    for (const [callId, frame] of batch) {
+      const call = this.#calls.get(callId);
+      if (!call) {
+        this.#count('frames for no call');
+        continue;
+      }
+      const before = call.session.info.ipv4;
+      call.session.receiveFrame(frame);
+      if (!before && call.session.info.ipv4) this.#options.onSession?.('up', call.session.info);
+    }
+  }
+
+  #sendFrame(callId: number, frame: Uint8Array): void {
+    if (this.#running?.gre.send(callId, Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)) === false) this.#count('GRE send failed');
+  }
+
+  #arm(connection: Connection): void {
+    if (connection.timer) clearTimeout(connection.timer);
+    connection.timer = undefined;
+    const at = connection.engine.nextTimeout();
+    if (at === undefined) return;
+    connection.timer = setTimeout(() => {
+      connection.timer = undefined;
+      this.#drive(connection, { kind: 'Timeout' });
+    }, Math.max(0, at - Date.now()));
+    connection.timer.unref();
+  }
+
+  #unavailable(detail: string): void {
+    this.#status = { state: 'unavailable', detail };
+    this.#options.logger.error('PPTP is not available', { detail });
+  }
+
+  /** A change of the users alone keeps every call up but those of users who lost access; anything else restarts PPTP. */
+  async reconfigure(next: PosternConfig, previous?: PosternConfig): Promise<void> {
+    if (this.#running && previous && onlyUsersChanged(previous, next, pptpSlice)) {
+      this.#users = localUsers(next.users);
+      const gone = usersLosingAccess(previous, next);
+      for (const c of this.#calls.values()) if (c.session.info.user !== undefined && gone.has(c.session.info.user)) c.session.close('the user lost access');
+      return;
+    }
+    await this.stop();
+    await this.start(next);
+  }
+
+  /** Every connection gets a StopCCRQ (not awaited), then the sockets close. */
+  async stop(): Promise<void> {
+    const r = this.#running;
+    if (!r) return void (this.#status = { state: 'stopped' });
+    this.#status = { state: 'stopping' };
+    for (const c of r.connections) this.#drive(c, { kind: 'CmdStop', reason: 'PPTP stopped' });
+    this.#running = undefined;
+    for (const [callId, call] of [...this.#calls]) {
+      this.#ended(callId);
+      call.session.lowerDown('PPTP stopped');
+    }
+    for (const c of r.connections) {
+      if (c.timer) clearTimeout(c.timer);
+      c.socket.destroySoon();
+    }
+    await new Promise<void>((resolve) => r.server.close(() => resolve()));
+    r.gre.close();
+    r.hub.release();
+    this.#status = { state: 'stopped' };
+  }
+
+  status(): SubsystemStatus {
+    const r = this.#running;
+    if (!r) return this.#status;
+    const gre = r.gre.stats();
+    const greCounters = gre ? Object.fromEntries(Object.entries(gre).filter(([, v]) => typeof v === 'bigint').map(([k, v]) => [`pptp.gre.${k}`, Number(v)])) : {};
+    return { ...this.#status, counters: { 'pptp.connections': r.connections.size, 'pptp.sessions': this.#calls.size, ...Object.fromEntries(Object.entries(this.counters).map(([k, v]) => [`pptp.${k}`, v])), ...greCounters } };
+  }
+}
+
+function log(logger: Logger, error: unknown): void {
+  logger.warn('PPTP call could not start', { error: error instanceof Error ? error.message : String(error) });
+}
+
+function listen(server: Server, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(PPTP_PORT, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+const pptpSlice = (c: PosternConfig) => ({ pptp: c.listeners.pptp, users: c.users, pools: c.pools, wan: c.system.wan, lan: c.system.lan });
+
+export function pptpSpec(create: () => PptpSubsystem): SubsystemSpec {
+  return { name: 'pptp', wanted: (c) => c.listeners.pptp.enabled, slice: pptpSlice, create };
+}
