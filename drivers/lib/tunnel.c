@@ -395,6 +395,7 @@ static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoin
   if (hub) t->options.offload = dp_hub_offload(hub); /* writes to the shared TUN carry its vnet header */
   if (hub) t->options.uso = dp_hub_uso(hub);
   atomic_init(&t->out, outbound);
+  atomic_init(&t->gre_tx_seq, options->gre_seq_start);
   atomic_init(&t->in[0], inbound);
   t->peer = pack(remote);
   t->net_fd = endpoint ? dp_endpoint_fd(endpoint) : open_socket(options, local);
@@ -460,6 +461,8 @@ int dp_tunnel_send_gre(dp_tunnel *t, uint16_t protocol, const uint8_t *payload, 
   COUNT(t, keepalives_sent);
   return 0;
 }
+
+uint32_t dp_tunnel_gre_next_seq(const dp_tunnel *t) { return atomic_load_explicit(&t->gre_tx_seq, memory_order_relaxed); }
 
 void dp_tunnel_set_peer(dp_tunnel *t, const struct sockaddr_in *peer) {
   atomic_store_explicit(&t->peer, pack(peer), memory_order_relaxed);

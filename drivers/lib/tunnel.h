@@ -50,6 +50,7 @@ typedef struct {
   dp_tunnel_event_fn on_event; /* may be NULL */
   void *event_ctx;
   dp_gre_site gre;            /* GRE: key, checksums and sequence numbers, sent and required */
+  uint32_t gre_seq_start;     /* GRE: the first sequence number sent (a restarted site continues its numbering) */
   bool offload;               /* the TUN was opened with offloads (vnet header, TSO): see gso.h */
   bool uso;                   /* and takes UDP GSO packets: UDP runs are merged toward it too */
   bool transport;             /* ESP transport mode (IPv4): the TUN carries datagrams between the two hosts */
@@ -87,6 +88,8 @@ int dp_tunnel_route(dp_tunnel *t, const dp_prefix *p);
  * the tunnel with its key, checksum and next sequence number, from the calling thread; counted in
  * keepalives_sent. 0 or a negative errno. */
 int dp_tunnel_send_gre(dp_tunnel *t, uint16_t protocol, const uint8_t *payload, size_t len);
+/* GRE: the sequence number the next packet will carry. */
+uint32_t dp_tunnel_gre_next_seq(const dp_tunnel *t);
 /* The peer moved (MOBIKE, RFC 4555): send to this address and port from the next batch on. */
 void dp_tunnel_set_peer(dp_tunnel *t, const struct sockaddr_in *peer);
 

@@ -171,6 +171,8 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   }
   options.gre.checksum = dp_napi_bool_prop(env, cfg, "greChecksum");
   options.gre.sequence = dp_napi_bool_prop(env, cfg, "greSequence");
+  napi_value start;
+  if (napi_get_named_property(env, cfg, "greSequenceStart", &start) == napi_ok) napi_get_value_uint32(env, start, &options.gre_seq_start); /* stays 0 unless a number */
   if (!selectors_prop(env, cfg, "remoteSelectors", &options.remote_ts) || !selectors_prop(env, cfg, "localSelectors", &options.local_ts)) {
     napi_throw_type_error(env, NULL, "tunnelStart: bad selector");
     return NULL;
@@ -264,7 +266,7 @@ napi_value dp_napi_tunnel_stats(napi_env env, napi_callback_info info) {
   const dp_napi_counter f[] = {
       {"tunRx", s->tun_rx}, {"netTx", s->net_tx}, {"netRx", s->net_rx}, {"tunTx", s->tun_tx}, {"ikePackets", s->ike_packets},
       {"keepalives", s->keepalives}, {"keepalivesSent", s->keepalives_sent}, {"dropDecrypt", s->drop_decrypt}, {"dropEncrypt", s->drop_encrypt}, {"dropIo", s->drop_io}, {"mssClamped", s->mss_clamped}, {"dropSelector", s->drop_selector}, {"peerMoved", s->peer_moved},
-      {"dropSource", s->drop_source}, {"greBadKey", s->gre_bad_key}, {"greBadChecksum", s->gre_bad_checksum}, {"greOutOfOrder", s->gre_out_of_order}, {"greSeqResyncs", s->gre_seq_resyncs},
+      {"dropSource", s->drop_source}, {"greBadKey", s->gre_bad_key}, {"greBadChecksum", s->gre_bad_checksum}, {"greOutOfOrder", s->gre_out_of_order}, {"greSeqResyncs", s->gre_seq_resyncs}, {"greNextSequence", dp_tunnel_gre_next_seq(h->tunnel)},
   };
   return dp_napi_counters(env, f, sizeof f / sizeof f[0]);
 }

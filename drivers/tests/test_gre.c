@@ -134,7 +134,14 @@ static void checksum_and_sequence(void) {
     if (v == DP_GRE_SEQ_DROP) drops++;
   }
   CHECK(drops == DP_GRE_SEQ_RESYNC - 1 && v == DP_GRE_SEQ_RESYNCED && dp_gre_seq_check(&restart, DP_GRE_SEQ_RESYNC) == DP_GRE_SEQ_ACCEPT,
-        "sequence: a peer that restarted from 0 is followed after DP_GRE_SEQ_RESYNC old numbers in a row");
+        "sequence: a peer that restarted from 0 is followed at the DP_GRE_SEQ_RESYNC-th old number in a row");
+  dp_gre_seq_rx late = {.started = true, .next = 100};
+  bool held = true;
+  for (int i = 0; i < 3 * DP_GRE_SEQ_RESYNC; i++) {
+    held = held && dp_gre_seq_check(&late, 50) == DP_GRE_SEQ_DROP;
+    if (i % (DP_GRE_SEQ_RESYNC - 1) == DP_GRE_SEQ_RESYNC - 2) held = held && dp_gre_seq_check(&late, late.next) == DP_GRE_SEQ_ACCEPT;
+  }
+  CHECK(held, "sequence: late packets with in-order ones between them never move the numbering back");
 }
 
 void test_gre(void) {

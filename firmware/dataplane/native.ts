@@ -56,6 +56,8 @@ export interface NativeTunnelStats {
   greBadChecksum?: bigint;
   greOutOfOrder?: bigint;
   greSeqResyncs?: bigint;
+  /** GRE: the sequence number the next packet carries (not a counter). */
+  greNextSequence?: bigint;
 }
 
 export interface NativeSaCounters {
@@ -236,6 +238,8 @@ export type NativeTunnelConfig = TunnelCommon &
         readonly greChecksum?: boolean;
         /** Number packets (RFC 2890 §2.2) and drop what arrives unnumbered, duplicated or late. */
         readonly greSequence?: boolean;
+        /** The first sequence number sent: a restarted site continues its numbering (peers like Linux never resync). */
+        readonly greSequenceStart?: number;
       }
   );
 
@@ -266,7 +270,7 @@ export class NativeTunnel {
   static start(config: NativeTunnelConfig): NativeTunnel {
     const addon = loadDriver();
     const framing = config.framing === 'gre'
-      ? { greKey: config.greKey, greChecksum: config.greChecksum === true, greSequence: config.greSequence === true }
+      ? { greKey: config.greKey, greChecksum: config.greChecksum === true, greSequence: config.greSequence === true, greSequenceStart: (config.greSequenceStart ?? 0) >>> 0 }
       : { outbound: handleOf(config.outbound), inbound: handleOf(config.inbound), keepaliveMs: config.keepaliveMs ?? 0, transport: config.transport === true, ...endpointOf(config) };
     const r = addon.tunnelStart({
       mode: TUNNEL_MODES[config.framing], name: config.name, mtu: config.mtu, address: config.address, prefixLength: config.prefixLength,

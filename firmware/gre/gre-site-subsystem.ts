@@ -112,10 +112,19 @@ class GreSiteLink {
     };
   }
 
+  /** The sequence number the next packet would carry. */
+  nextSequence(): number | undefined {
+    const next = this.#tunnel.stats()?.greNextSequence;
+    return next === undefined ? undefined : Number(next);
+  }
+
   stop(): void {
     this.#tunnel.stop();
   }
 }
+
+/** A site restarted (any reconfiguration restarts them all) keeps numbering where it stopped. */
+const sequenceKey = (s: GreSiteSettings): string => `${s.site} ${s.remote}`;
 
 /** Best effort: a kernel setting of the site's interface (absent in some containers). */
 function setInterfaceSysctl(name: string, key: string, value: string, log: Logger): void {
@@ -132,6 +141,11 @@ export class GreSiteSubsystem implements Subsystem {
   readonly #log: Logger;
   readonly #clock: () => number;
   #links = new Map<string, GreSiteLink>();
+  /**
+   * Where each site's numbering stopped: a restart that began again at 0 would have a peer that
+   * never resyncs (Linux) drop everything until the count caught up.
+   */
+  readonly #nextSequence = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #status: SubsystemStatus = { state: 'stopped' };
 
@@ -152,7 +166,7 @@ export class GreSiteSubsystem implements Subsystem {
     try {
       for (const s of sites) {
         const tunnel = NativeTunnel.start({
-          framing: 'gre', ...(s.key !== undefined ? { greKey: s.key } : {}), greChecksum: s.checksum, greSequence: s.sequence,
+          framing: 'gre', ...(s.key !== undefined ? { greKey: s.key } : {}), greChecksum: s.checksum, greSequence: s.sequence, greSequenceStart: this.#nextSequence.get(sequenceKey(s)) ?? 0,
           name: s.interfaceName, mtu: s.mtu, address: s.address, prefixLength: s.prefixLength,
           local: { address: local, port: 0 }, remote: { address: s.remote, port: 0 },
         });
@@ -197,7 +211,11 @@ export class GreSiteSubsystem implements Subsystem {
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    for (const link of this.#links.values()) link.stop(); // the interface goes, and its routes with it
+    for (const link of this.#links.values()) {
+      const next = link.nextSequence();
+      if (next !== undefined) this.#nextSequence.set(sequenceKey(link.settings), next);
+      link.stop(); // the interface goes, and its routes with it
+    }
     this.#links = new Map();
     this.#status = { state: 'stopped' };
   }

@@ -6,8 +6,13 @@
 // the peer gone (its WAN link down) takes the site down by keepalives and up when it returns; the
 // peer's key changed through its API, its packets are dropped and counted and the site goes down;
 // the key set back, it comes up again. The fleet console hears each tunnel-up and tunnel-down (gre).
+// Both sites send and require checksums and sequence numbers (RFC 2784/2890). A third host (rogue,
+// behind gwB) sends GRE with the right key: from its own address it is dropped as another source;
+// spoofing gwA's address, a bad checksum, no sequence number and a wrong key are each dropped and
+// counted, and none reaches lanB; a good one is delivered (the injector works), its duplicates are
+// dropped, and gwA's own numbering, now behind, is followed again at the 4th (as after a peer's restart).
 import { existsSync, readFileSync } from 'node:fs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
 import { startPostern, type PosternDaemon } from '../helpers/postern-daemon.ts';
@@ -16,12 +21,19 @@ import { Mosquitto } from '../lab/peers/mosquitto.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { labSkip } from '../lab/skip.ts';
-import { Lab } from '../lab/topology.ts';
+import { Lab, type TopologySpec } from '../lab/topology.ts';
+import { GRE_PROTOCOL } from '../../firmware/gre/gre-header.ts';
+import { icmpEcho, icmpInEchos, injectGre, type GreInjection } from '../lab/peers/gre-injector.ts';
 
 const DRIVER = 'drivers/build/Release/postern_dp.node';
 const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(DRIVER) ? 'the native driver is not built (make drivers)' : !hasBinary('mosquitto') ? 'mosquitto is not installed' : !hasBinary('curl') ? 'curl is not installed' : false);
 const ADMIN = 'Field-Tech-Pass-77';
 const MQTT = ['-h', '10.2.0.10', '-u', 'fleet', '-P', 'Fleet-Pass-1'];
+/** The two sites, and a third host behind gwB that can reach its WAN address. */
+const withRogue: TopologySpec = {
+  hosts: { ...twoSitesDirect.hosts, rogue: { gateway: '198.51.100.1' } },
+  links: { ...twoSitesDirect.links, rogue: { a: ['gwB', '198.51.100.1/24'], b: ['rogue', '198.51.100.66/24'] } },
+};
 
 function gateway(side: 'A' | 'B', key: number): PosternConfig {
   const a = side === 'A';
@@ -33,7 +45,7 @@ function gateway(side: 'A' | 'B', key: number): PosternConfig {
   c.listeners.sstp.enabled = false;
   c.sites = [{
     name: a ? 'to-b' : 'to-a', protocol: 'gre', remote: a ? '192.0.2.2' : '192.0.2.1', localSubnets: [], remoteSubnets: [a ? '10.2.0.0/24' : '10.1.0.0/24'],
-    auth: 'psk', initiate: true, enabled: true, gre: { address: a ? '10.255.0.1/30' : '10.255.0.2/30', key, keepaliveSeconds: 1, keepaliveRetries: 3 },
+    auth: 'psk', initiate: true, enabled: true, gre: { address: a ? '10.255.0.1/30' : '10.255.0.2/30', key, checksum: true, sequence: true, keepaliveSeconds: 1, keepaliveRetries: 3 },
   }];
   // A site of a protocol this build does not run is kept and reported, never run in silence.
   if (!a) c.sites.push({ name: 'old-l2tp', protocol: 'l2tp', remote: '198.51.100.9', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.7.0.0/24'], auth: 'psk', psk: 'a-long-site-secret-1', initiate: true, enabled: true });
@@ -63,7 +75,7 @@ function apiOf(lab: Lab, host: string) {
 
 t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down and up, a wrong key dropped and counted', { skip }, async (t) => {
   t.setTimeout(180_000);
-  const lab = Lab.create(twoSitesDirect);
+  const lab = Lab.create(withRogue);
   t.teardown(() => lab.teardown());
   await Mosquitto.start(lab, 'lanB', { address: '10.2.0.10', users: { fleet: 'Fleet-Pass-1' } });
   const events = lab.spawnDaemon('lanB', 'events', ['mosquitto_sub', ...MQTT, '-t', 'postern/gw-gre/events']);
@@ -91,7 +103,7 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   await waitUntil('both GRE sites up', 15_000, () => upsOf(gwA) >= 1 && upsOf(gwB) >= 1, tail);
   const link = lab.execSync('gwA', ['ip', '-o', 'addr', 'show', 'dev', 'gre-to-b']);
   t.match(link, /inet 10\.255\.0\.1\/30/, 'gre-to-b holds the tunnel address');
-  t.match(lab.execSync('gwA', ['ip', '-o', 'link', 'show', 'dev', 'gre-to-b']), /mtu 1472/, 'keyed GRE: MTU 1472');
+  t.match(lab.execSync('gwA', ['ip', '-o', 'link', 'show', 'dev', 'gre-to-b']), /mtu 1464/, 'key, checksum and sequence number: MTU 1464');
   t.match(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']), /dev gre-to-b/, 'the remote subnet is routed into the interface');
 
   t.comment(`step 2 at ${Date.now() - started} ms`);
@@ -115,6 +127,11 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
     t.ok((c['greKeepalivesHeard'] ?? 0) >= 1, `${who}: its GRE keepalives came back from the peer: ${JSON.stringify(c)}`);
     t.equal(c['icmpProbes'], 0, `${who}: no ICMP fallback`);
   }
+
+  t.comment(`step 3b at ${Date.now() - started} ms`);
+  // 3b. Checksums and sequence numbers on the wire both ways; GRE from elsewhere, or not what the site requires, never reaches lanB.
+  for (const [who, site] of [['gwA', onA], ['gwB', up]] as const) t.match(site?.counters, { badChecksum: 0, badKey: 0, outOfOrder: 0 }, `${who}: checksummed, numbered GRE taken: ${JSON.stringify(site?.counters)}`);
+  await rogueInjections(t, lab, sitesOnB, tail);
 
   t.comment(`step 4 at ${Date.now() - started} ms`);
   // 4. The peer goes (its WAN link down): keepalives take the site down (1 s interval, 3 retries); back when it returns.
@@ -157,6 +174,56 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   // The status report (every 5 s) carried both sites: the GRE one with its state, the L2TP one unavailable with why.
   const reports = readFileSync(status.logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { tunnels?: Array<{ name: string; state: string; reason?: string }> });
   t.ok(reports.length > 0, 'status reports heard');
-  t.match(reports.at(-1)?.tunnels, [{ name: 'to-a', state: /^(up|down)$/ }, { name: 'old-l2tp', state: 'unavailable', reason: /^not available in this build/ }], JSON.stringify(reports.at(-1)?.tunnels));
+  t.match(reports.at(-1)?.tunnels, [{ name: 'to-a', state: /^(up|down)$/, counters: { otherSource: Number, badChecksum: Number, outOfOrder: Number } }, { name: 'old-l2tp', state: 'unavailable', reason: /^not available in this build/ }], JSON.stringify(reports.at(-1)?.tunnels));
   t.comment(`GRE lab sequence took ${Date.now() - started} ms`);
 });
+
+type Counters = Record<string, number>;
+/**
+ * Step 3b: hand-made GRE to gwB (192.0.2.2) from the third host, each kind counted where it belongs
+ * and none delivered, then a good one delivered (so the drops are the checks, not the injector).
+ */
+async function rogueInjections(t: Test, lab: Lab, sitesOnB: () => Promise<Array<{ counters?: Counters }>>, tail: () => string): Promise<void> {
+  // The spoofed packets arrive on gwB's rogue link from gwA's address: no reverse-path filter in this lab.
+  for (const k of ['all', 'rogue']) lab.execSync('gwB', ['sysctl', '-qw', `net.ipv4.conf.${k}.rp_filter=0`]);
+  const countersB = async (): Promise<Counters> => (await sitesOnB())[0]?.counters ?? {};
+  const echo = (n: number) => icmpEcho('10.1.0.10', '10.2.0.10', 0x4242, n);
+  const good = (from: string, sequenceNumber: number, n: number): GreInjection => ({ from, to: '192.0.2.2', header: { protocolType: GRE_PROTOCOL.ipv4, checksum: true, key: 42, sequenceNumber }, inner: echo(n) });
+  const far = 0x40000000; // ahead of gwA's numbering in serial arithmetic
+  const delta = (before: Counters, after: Counters, k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+
+  const c0 = await countersB();
+  const e0 = icmpInEchos(lab, 'lanB');
+  // From the third host's own address, everything else right: not gwB's peer.
+  await injectGre(lab, 'rogue', [0, 1, 2, 3, 4].map((i) => good('198.51.100.66', far + i, i)));
+  // Spoofing gwA: a broken checksum; no sequence number; the wrong key.
+  await injectGre(lab, 'rogue', [
+    { ...good('192.0.2.1', far, 10), corruptChecksum: true },
+    { from: '192.0.2.1', to: '192.0.2.2', header: { protocolType: GRE_PROTOCOL.ipv4, checksum: true, key: 42 }, inner: echo(11) },
+    { from: '192.0.2.1', to: '192.0.2.2', header: { protocolType: GRE_PROTOCOL.ipv4, checksum: true, key: 43, sequenceNumber: far }, inner: echo(12) },
+  ]);
+  await new Promise((done) => setTimeout(done, 300));
+  const c1 = await countersB();
+  t.ok(delta(c0, c1, 'otherSource') >= 5, `GRE from a third address dropped and counted: ${JSON.stringify(c1)}`);
+  t.equal(delta(c0, c1, 'badChecksum'), 1, 'a bad checksum from the peer\'s address dropped and counted');
+  t.equal(delta(c0, c1, 'outOfOrder'), 1, 'a packet without the required sequence number dropped and counted');
+  t.equal(delta(c0, c1, 'badKey'), 1, 'a wrong key from the peer\'s address dropped and counted');
+  t.equal(icmpInEchos(lab, 'lanB'), e0, 'none of them reached lanB');
+  const health = JSON.parse(lab.execSync('gwB', ['curl', '-s', '--max-time', '10', 'http://127.0.0.1:18080/healthz'])) as { subsystems?: Record<string, { counters?: Counters }> };
+  const unknown = JSON.stringify(health).match(/"unknownSource":(\d+)/)?.[1];
+  t.ok(Number(unknown) >= 5, `the GRE subsystem counts GRE from no site's peer (unknownSource ${String(unknown)})`);
+
+  // Spoofing gwA, all right and numbered ahead: delivered once (the checks above were the only difference); its copies are duplicates.
+  await injectGre(lab, 'rogue', [good('192.0.2.1', far + 100, 20), good('192.0.2.1', far + 100, 21), good('192.0.2.1', far + 99, 22)]);
+  await waitUntil('the good packet reaches lanB', 3_000, () => icmpInEchos(lab, 'lanB') === e0 + 1, tail);
+  await new Promise((done) => setTimeout(done, 200));
+  t.equal(icmpInEchos(lab, 'lanB'), e0 + 1, 'delivered once');
+  t.ok(delta(c1, await countersB(), 'outOfOrder') >= 2, 'a duplicate and a late number dropped and counted');
+
+  // gwA's real numbering is now far behind: its packets are dropped until 4 in a row, then followed (as after a peer's reboot).
+  await lab.exec('lanA', ['ping', '-c', '25', '-i', '0.05', '-W', '1', '10.2.0.10']);
+  const c2 = await countersB();
+  t.ok(delta(c1, c2, 'sequenceResyncs') >= 1, `gwA's numbering followed again: ${JSON.stringify(c2)}`);
+  const after = await lab.exec('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']);
+  t.equal(after.code, 0, `lanA → lanB after the resync:\n${after.stdout}${tail()}`);
+}
