@@ -1,0 +1,145 @@
+// PPTP remote access against `postern run` (issue 22), with Linux's own client in the VM lab's guest:
+// pptp-linux (control connection on TCP 1723, enhanced GRE on a raw socket) under pppd with
+// MS-CHAPv2 and `require-mppe-128`. A wrong password is refused and counted; the right one brings
+// PPP up with MPPE-128, a pool address and the pool's DNS; a host on Postern's LAN answers pings
+// through the tunnel; the session is in the API (a user added leaves it up) and the API's disconnect
+// ends it in the guest. One VM boot.
+// Topology: vmRemoteAccess (the guest behind its home router, Postern's WAN 192.0.2.2, LAN 10.2.0.0/24).
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { defaultConfig } from '../../firmware/config/defaults.ts';
+import { ntHashHex } from '../../firmware/crypto/user-credential.ts';
+import { startPostern } from '../helpers/postern-daemon.ts';
+import { VM_REMOTE, vmRemoteAccess } from '../lab/scenarios.ts';
+import { Lab } from '../lab/topology.ts';
+import { Vm, vmMissing } from '../lab/vm/vm.ts';
+import { labSkip } from '../lab/skip.ts';
+
+const skip = labSkip(vmMissing());
+
+const PASSWORD = 'Correct-Horse-Battery-7';
+const ADMIN = 'Field-Tech-Pass-77';
+const SERVER = VM_REMOTE.server;
+const LAN_HOST = VM_REMOTE.lanHost;
+/** An address the test puts on Postern's host to tell the guest that the API is done with the session. */
+const GO_API = '192.0.2.98';
+
+// Debian's /etc/ppp/options says `auth`: a client must say noauth. MS-CHAPv2 only, MPPE-128 required, as Windows' "Required" level.
+const pppOptions = (password: string) => `name alice
+password ${password}
+noauth
+refuse-pap
+refuse-chap
+refuse-eap
+refuse-mschap
+require-mppe-128
+nobsdcomp
+nodeflate
+noipdefault
+nodefaultroute
+usepeerdns
+mtu 1400
+mru 1400
+lcp-echo-interval 0
+debug
+`;
+
+const PPTP = `pptp ${SERVER} --nolaunchpppd --loglevel 1`;
+// `dial FILE LOG`: pppd in the background until ppp0 has an address (25 s at most).
+const SCRIPT = `
+dial() { pppd pty "${PPTP}" file "$1" logfile "$2" & for _ in $(seq 50); do a=$(/usr/bin/ip -4 -o addr show dev ppp0 2>/dev/null | awk '{print $4}'); [ -n "$a" ] && { echo "ppp0 $a"; /usr/bin/ip route replace 10.2.0.0/24 dev ppp0; return 0; }; sleep 0.5; done; echo "no ppp0"; tail -40 "$2"; return 1; }
+wait_go() { for _ in $(seq 60); do ping -c 1 -W 1 $1 > /dev/null 2>&1 && return 0; done; return 1; }
+gone() { for _ in $(seq 60); do [ -e /sys/class/net/ppp0 ] || { echo "ppp0 gone"; return 0; }; sleep 0.25; done; return 1; }
+export -f dial wait_go gone
+sh_step wrong 'timeout 25 pppd pty "${PPTP}" file /lab/pptp/wrong logfile /tmp/wrong.log nodetach; rc=$?; echo "pppd exit $rc"; [ -e /sys/class/net/ppp0 ] && /usr/bin/ip -4 -o addr show dev ppp0; grep -E "CHAP|MS-CHAP|failed" /tmp/wrong.log | tail -5; [ $rc = 19 ]'
+sh_step dial 'dial /lab/pptp/options /tmp/pppd.log'
+step ping ping -c 3 -W 3 ${LAN_HOST}
+sh_step ppp-log 'grep -E "CHAP|MPPE|DNS|local  IP|remote IP" /tmp/pppd.log'
+step api-go wait_go ${GO_API}
+sh_step disconnected gone
+sh_step logs 'echo "--- pppd"; tail -30 /tmp/pppd.log'
+`;
+
+// The API from Postern's host: the session listed, a user added (the session stays), the auth failure counted, then the session disconnected.
+const API = `const base = 'http://127.0.0.1:18080/api/v1';
+const json = { 'content-type': 'application/json' };
+(async () => {
+  await fetch(base + '/setup', { method: 'POST', headers: json, body: JSON.stringify({ password: '${ADMIN}' }) });
+  const login = await fetch(base + '/login', { method: 'POST', headers: json, body: JSON.stringify({ password: '${ADMIN}' }) });
+  const h = { ...json, cookie: (login.headers.get('set-cookie') || '').split(';')[0], 'x-csrf-token': (await login.json()).csrfToken };
+  const listed = await (await fetch(base + '/sessions', { headers: h })).json();
+  const pptp = (listed.sessions || listed).filter((s) => s.protocol === 'pptp');
+  const status = await (await fetch(base + '/status', { headers: h })).json();
+  const counters = status.subsystems && status.subsystems.pptp ? status.subsystems.pptp.counters : {};
+  const added = (await fetch(base + '/users', { method: 'POST', headers: h, body: JSON.stringify({ name: 'bob', password: 'Another-Horse-Battery-8', enabled: true }) })).status;
+  const kept = (await (await fetch(base + '/sessions', { headers: h })).json()).sessions.filter((s) => s.protocol === 'pptp').map((s) => s.id);
+  const gone = pptp[0] ? (await fetch(base + '/sessions/' + pptp[0].id, { method: 'DELETE', headers: h })).status : 0;
+  process.stdout.write(JSON.stringify({ pptp, counters, sessionCounts: status.sessions, added, kept, gone }));
+})();`;
+
+function posternConfig() {
+  const config = defaultConfig();
+  config.system.wan = { interface: VM_REMOTE.wanInterface, mode: 'static', address: `${SERVER}/24` };
+  config.system.lan = { interface: VM_REMOTE.lanInterface, address: '10.2.0.1/24' };
+  config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
+  config.users = [{ name: 'alice', ntHash: ntHashHex(PASSWORD), enabled: true }];
+  config.listeners.sstp.enabled = false;
+  config.listeners.ikev2.enabled = false;
+  config.listeners.pptp = { ...config.listeners.pptp, enabled: true };
+  return config;
+}
+
+t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-128, LAN ping, API, wrong password refused', { skip }, async (t) => {
+  t.setTimeout(180_000);
+  const started = Date.now();
+  const lab = Lab.create(vmRemoteAccess);
+  t.teardown(() => lab.teardown());
+  for (const key of ['all', 'default']) lab.execSync('gw', ['sysctl', '-qw', `net.ipv4.conf.${key}.rp_filter=0`]);
+
+  const postern = await startPostern(lab, 'gw', posternConfig(), (log) => log.includes('PPTP listening'));
+  t.teardown(() => postern.stop());
+  t.match(postern.log(), /"path":"listeners.pptp.enabled","why":"PPTP \(MS-CHAPv2 \+ MPPE\) can be broken offline/, 'PPTP is flagged insecure in the log');
+
+  const vm = await Vm.boot(lab, VM_REMOTE.host, {
+    address: VM_REMOTE.guestAddress, hostAddress: VM_REMOTE.hostAddress, gateway: VM_REMOTE.router,
+    modules: ['ppp_generic', 'ppp_async', 'ppp_mppe'],
+    files: {
+      '/lab/pptp/options': { data: pppOptions(PASSWORD), mode: 0o600 },
+      '/lab/pptp/wrong': { data: pppOptions('Wrong-Horse-Battery-0'), mode: 0o600 },
+    },
+    script: SCRIPT,
+  });
+  t.comment(`boot to READY in ${vm.bootMs} ms`);
+
+  await vm.waitFor(/^@@STEP api-go BEGIN/m, 90_000).catch((e: unknown) => {
+    t.fail(`the guest did not reach the API step: ${String(e)}\n--- guest ---\n${readFileSync(vm.consoleFile, 'utf8').slice(-4000)}\n--- postern ---\n${postern.log().split('\n').slice(-40).join('\n')}`);
+    throw e;
+  });
+  const api = await lab.exec('gw', [process.execPath, '-e', API], 30_000);
+  lab.execSync('gw', ['ip', 'addr', 'add', `${GO_API}/32`, 'dev', VM_REMOTE.wanInterface]);
+  const listed = JSON.parse(api.stdout || '{}') as { pptp?: Array<{ id: string; user: string; address: string; peer: string }>; counters?: Record<string, number>; sessionCounts?: Record<string, number>; added?: number; kept?: string[]; gone?: number };
+
+  const result = await vm.waitForExit(60_000);
+  const step = (name: string) => result.steps.get(name);
+  const out = (name: string) => step(name)?.output ?? '';
+  const diag = () => `\n${out('logs')}\n--- postern ---\n${postern.log().split('\n').slice(-30).join('\n')}`;
+
+  t.equal(step('wrong')?.code, 0, `a wrong password: pppd ends with exit 19 (authentication failed): ${out('wrong')}`);
+  t.equal(step('dial')?.code, 0, `PPTP control, GRE and PPP up with an address: ${out('dial')}${step('dial')?.code === 0 ? '' : diag()}`);
+  t.match(out('dial'), /ppp0 10\.10\.0\.\d+\b/, 'the address is from the pool');
+  t.match(out('ppp-log'), /rcvd \[CHAP Success id=0x[0-9a-f]+ "S=[0-9A-F]{40}/, 'pppd authenticated with MS-CHAPv2 (the server proved itself)');
+  t.match(out('ppp-log'), /MPPE 128-bit stateless compression enabled/, 'MPPE-128, stateless');
+  t.match(out('ppp-log'), /primary\s+DNS address 10\.10\.0\.1/, 'the pool\'s DNS server');
+  t.equal(step('ping')?.code, 0, `the LAN host answers through PPTP: ${out('ping')}`);
+
+  t.equal(listed.pptp?.length, 1, `one PPTP session in the API: ${api.stdout}${api.stderr}`);
+  t.match(listed.pptp?.[0] ?? {}, { id: /^pptp-\d+$/, user: 'alice', address: /^10\.10\.0\.\d+$/, peer: VM_REMOTE.guest }, 'alice, from the pool, at the guest\'s address');
+  t.equal(listed.sessionCounts?.['pptp'], 1, 'counted among the sessions by protocol');
+  t.ok((listed.counters?.['pptp.authentication failures'] ?? 0) >= 1, `the wrong password is counted: ${JSON.stringify(listed.counters)}`);
+  t.same([listed.added, listed.kept], [201, [listed.pptp?.[0]?.id]], 'a user added through the API leaves the PPTP session up (no restart)');
+  t.equal(listed.gone, 200, 'the API disconnects it');
+  t.equal(step('disconnected')?.code, 0, `the API's disconnect brings ppp0 down in the guest: ${out('disconnected')}`);
+  t.match(postern.log(), /"msg":"PPP authentication failed".*"protocol":"pptp"|"protocol":"pptp".*"msg":"PPP authentication failed"/, 'Postern logged the failed login');
+  if (!t.passing()) t.comment(`${diag()}\n--- guest ---\n${result.console.slice(-3000)}`);
+  t.comment(`whole test in ${Date.now() - started} ms`);
+});
