@@ -72,3 +72,28 @@ t.test('a removed user\'s certificates are revoked with it, and the CRL lists th
   t.ok(crl.ok && crl.crl.revoked.has(serialOf('alice')), 'the published CRL lists alice\'s serial');
   t.ok(crl.ok && !crl.crl.revoked.has(serialOf('bob')), 'and not bob\'s');
 });
+
+t.test('L2TP/IPsec (issue 20): listed only while enabled, Android said to have none, downloads by GET even with IKEv2 certificate login, the PSK never logged', async (t) => {
+  const h = await controlHarness(t, () => {}, { setup: { publicName: 'vpn.branch1.example.com' } });
+  t.equal((await h.call('POST', '/api/v1/users', USER)).status, 201);
+  const kinds = async () => (await h.call('GET', '/api/v1/profiles/alice')).json.kinds as Array<{ kind: string; login?: string; note?: string; error?: string; install?: string }>;
+  t.notOk((await kinds()).some((k) => k.kind.endsWith('l2tp')), 'L2TP off: no L2TP profiles');
+  t.equal((await h.call('GET', '/api/v1/profiles/alice/windows-l2tp')).status, 409, 'and none to download');
+  const psk = 'Group-Key-For-L2TP-2026';
+  const listeners = (await h.call('GET', '/api/v1/listeners')).json;
+  t.equal((await h.call('PUT', '/api/v1/listeners/l2tp', { enabled: true, psk })).status, 200);
+  t.equal((await h.call('PUT', '/api/v1/listeners/ikev2', { ...listeners.ikev2, auth: 'certificate' })).status, 200);
+  const list = await kinds();
+  t.same(list.map((k) => k.kind), ['windows', 'apple', 'android', 'linux', 'windows-l2tp', 'apple-l2tp', 'linux-l2tp', 'android-l2tp']);
+  t.match(list.find((k) => k.kind === 'android-l2tp'), { note: /Android 12 and later have no L2TP/ });
+  t.notOk(list.find((k) => k.kind === 'android-l2tp')?.install, 'nothing to install for Android L2TP');
+  t.match(list.find((k) => k.kind === 'windows-l2tp'), { login: 'password', install: /Adds "Postern vpn\.branch1\.example\.com \(L2TP\)": L2TP\/IPsec/ });
+  t.match(list.find((k) => k.kind === 'windows'), { login: 'certificate' });
+  const win = await h.call('GET', '/api/v1/profiles/alice/windows-l2tp');
+  t.equal(win.status, 200, 'the PSK profile is a plain GET while IKEv2 wants certificates');
+  t.match(win.text, `-TunnelType L2tp -L2tpPsk '${psk}'`);
+  const linux = await h.call('GET', '/api/v1/profiles/alice/linux-l2tp');
+  t.match(linux.text, `ipsec-psk=${psk}`);
+  t.notMatch(JSON.stringify(h.logs.records()), psk, 'the PSK is in the downloads only, never in the log');
+  t.notMatch((await h.call('GET', '/api/v1/profiles/alice')).text, psk, 'nor in the list');
+});
