@@ -1,9 +1,11 @@
 /*
- * Which authenticator the gateway runs for the method LCP agreed on, against the local users.
+ * Which authenticator the gateway runs for the method LCP agreed on: against the local users, or
+ * for MS-CHAPv2 the listener's verifier (local, RADIUS, RADIUS then local).
  * Offered by default: MS-CHAPv2 (what Windows, sstpc and pppd use) and EAP (EAP-MSCHAPv2 now, the
  * way RADIUS pass-through will come). CHAP-MD5 and PAP work but only when asked for, and are flagged.
  */
 import { EapMschapv2Server } from '../auth/eap/mschapv2-server.ts';
+import { localMschapv2Verifier, type Mschapv2Verifier } from '../auth/mschapv2-verifier.ts';
 import { ChapMd5Authenticator } from '../ppp/chap/chap-md5.ts';
 import { Mschapv2Authenticator } from '../ppp/chap/mschapv2-authenticator.ts';
 import { PppEapAuthenticator } from '../ppp/eap/ppp-eap-authenticator.ts';
@@ -16,6 +18,10 @@ export interface AuthenticatorContext {
   readonly users: UserLookup;
   readonly random: (n: number) => Uint8Array;
   readonly serverName?: string;
+  /** Who checks MS-CHAPv2 Responses: the local users when absent, or RADIUS (auth/mschapv2-verifier.ts). */
+  readonly verifier?: Mschapv2Verifier;
+  /** The session's wake: a verdict that comes later (RADIUS) is sent at the next tick. */
+  readonly wake?: () => void;
 }
 
 /** The methods offered in LCP, preferred first. */
@@ -34,7 +40,7 @@ export function insecureAuthMethod(method: AuthMethod): string | undefined {
 export function pppAuthenticatorFor(method: AuthMethod, ctx: AuthenticatorContext): PppAuthenticator | undefined {
   const serverName = ctx.serverName ?? 'postern';
   switch (method) {
-    case 'mschapv2': return new Mschapv2Authenticator({ serverName, users: ctx.users, random: ctx.random });
+    case 'mschapv2': return new Mschapv2Authenticator({ serverName, verifier: ctx.verifier ?? localMschapv2Verifier(ctx.users), random: ctx.random, ...(ctx.wake ? { wake: ctx.wake } : {}) });
     case 'eap': return new PppEapAuthenticator(new EapMschapv2Server(ctx.users, ctx.random, serverName));
     case 'chap-md5': return new ChapMd5Authenticator({ serverName, users: ctx.users, random: ctx.random });
     case 'pap': return new PapAuthenticator(ctx.users);

@@ -1,7 +1,7 @@
 /**
- * Who checks an MS-CHAPv2 Response (RFC 2759) for a PPP authenticator (SSTP today; L2TP and PPTP
- * next): the local users, a RADIUS server (RFC 2548), or RADIUS then local users when no server
- * answers. Either way the caller gets the same verdict: the "S=" authenticator response for the
+ * Who checks an MS-CHAPv2 Response (RFC 2759) for the PPP authenticator (SSTP, L2TP, PPTP) and
+ * IKEv2's EAP-MSCHAPv2 server: the local users, a RADIUS server (RFC 2548), or RADIUS then local
+ * users when no server answers. Either way the caller gets the same verdict: the "S=" authenticator response for the
  * peer's Success packet (the peer checks it: mutual authentication) and the MPPE start keys from
  * the server's side (RFC 3079 §3.4), which key MPPE and SSTP's crypto binding.
  *
@@ -41,8 +41,9 @@ export type Mschapv2Verification =
       readonly noServer: boolean;
     };
 
+/** The local users answer at once (no promise: the PPP exchange stays as it always was); RADIUS later. */
 export interface Mschapv2Verifier {
-  verify(attempt: Mschapv2Attempt): Promise<Mschapv2Verification>;
+  verify(attempt: Mschapv2Attempt): Mschapv2Verification | Promise<Mschapv2Verification>;
 }
 
 /** What the RADIUS verifier needs of a client (`RadiusClient.authenticate`). */
@@ -54,7 +55,7 @@ const AUTHENTICATION_FAILURE = 691;
 
 export function localMschapv2Verifier(users: UserLookup): Mschapv2Verifier {
   return {
-    async verify(a) {
+    verify(a) {
       const user = mschapUserName(a.userName);
       const credential = users(user);
       // Unknown users and wrong passwords cost the same work and get the same answer.

@@ -9,7 +9,6 @@ import { localUsers } from '../access/local-users.ts';
 import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
-import { VerifiedMschapv2Authenticator } from '../auth/mschapv2-verified-authenticator.ts';
 import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier } from '../auth/mschapv2-verifier.ts';
 import { radiusNasAttributes, radiusServersOf } from '../radius/radius-from-config.ts';
 import { RadiusClient } from '../radius/radius-client.ts';
@@ -144,10 +143,7 @@ export class SstpSubsystem implements Subsystem {
       link: {
         localAddress: ctx.localAddress,
         lcp: { random: (n) => randomBytes(n), auth: verifier ? ['mschapv2'] : GATEWAY_AUTH_METHODS, mru: 1400 },
-        createAuthenticator: (method) =>
-          verifier && method === 'mschapv2'
-            ? new VerifiedMschapv2Authenticator({ serverName: 'postern', verifier, random: (n) => randomBytes(n), wake: () => session.wake() })
-            : pppAuthenticatorFor(method, { users: ctx.users, random: (n) => randomBytes(n), serverName: 'postern' }),
+        createAuthenticator: (method) => pppAuthenticatorFor(method, { users: ctx.users, random: (n) => randomBytes(n), serverName: 'postern', ...(verifier ? { verifier } : {}), wake: () => session.wake() }),
         ...(ctx.mppe === 'off' ? {} : { mppe: { mode: ctx.mppe, strengths: [128], allowStateful: false } }),
       },
       random: (n) => randomBytes(n),

@@ -9,7 +9,16 @@ import type { PppAuthPeer } from '../client-link.ts';
 import { PppProtocol } from '../frame.ts';
 import type { AuthStep, PppAuthenticator } from '../link.ts';
 import { ChapCode, decodeChapPacket, encodeChapPacket } from './chap-packet.ts';
-import type { ChapAuthenticatorOptions } from './mschapv2-authenticator.ts';
+import type { UserLookup } from '../../crypto/user-credential.ts';
+
+export interface ChapMd5AuthenticatorOptions {
+  /** The Name field of our Challenge (the gateway's host name). */
+  readonly serverName: string;
+  readonly users: UserLookup;
+  readonly random: (n: number) => Uint8Array;
+  readonly restartMs?: number;
+  readonly maxChallenges?: number;
+}
 
 export function chapMd5Response(identifier: number, secret: Secret<string>, challenge: Uint8Array): Buffer {
   return createHash('md5').update(Uint8Array.of(identifier)).update(Buffer.from(secret.reveal(), 'utf8')).update(challenge).digest();
@@ -18,14 +27,14 @@ export function chapMd5Response(identifier: number, secret: Secret<string>, chal
 export class ChapMd5Authenticator implements PppAuthenticator {
   readonly protocol = PppProtocol.CHAP;
   readonly drops: Record<string, number> = {};
-  readonly #o: ChapAuthenticatorOptions;
+  readonly #o: ChapMd5AuthenticatorOptions;
   #identifier = 0;
   #challenge = new Uint8Array(0);
   #sent = 0;
   #due: number | undefined;
   #verdict: Uint8Array | undefined;
 
-  constructor(options: ChapAuthenticatorOptions) {
+  constructor(options: ChapMd5AuthenticatorOptions) {
     this.#o = options;
   }
 

@@ -1,26 +1,30 @@
 /*
  * MS-CHAPv2 (RFC 2759) on the gateway, as CHAP algorithm 0x81 (RFC 1994 §4 packets): a Challenge
- * with 16 random octets, the peer's Response checked against the local user's password, Success
- * carrying our authenticator response (mutual authentication, §5) or Failure E=691 with no retry.
- * The Challenge is resent every 3 s, 10 times at most (RFC 1994 §4.1: the authenticator retransmits);
- * a repeated Response to the same Challenge gets the same verdict again (its Success may have been lost).
+ * with 16 random octets; the peer's Response is checked by an `Mschapv2Verifier` (auth/: the local
+ * users, a RADIUS server, or RADIUS then local users), so every listener and every user source run
+ * this one code path. Success carries the verifier's authenticator response (mutual authentication,
+ * §5), Failure its error (E=691 with no retry by default).
+ *
+ * The local verifier answers at once; RADIUS answers later: the authenticator then keeps the
+ * verdict until the link's next tick and asks its shell (`wake`) to tick now. While a verdict is
+ * awaited the Challenge is no longer resent and a repeated Response is dropped; once decided, a
+ * repeated Response gets the same Success or Failure again (RFC 1994 §4.1: ours may have been lost).
+ * The Challenge is resent every 3 s, 10 times at most (RFC 1994 §4.1: the authenticator retransmits).
  */
-import { generateAuthenticatorResponse, generateNtResponse, hashNtPasswordHash, mschapUserName, ntPasswordHash } from '../../crypto/mschapv2.ts';
-import { getAsymmetricStartKey, getMasterKey } from '../../crypto/mschapv2.ts';
-import { mschapv2ServerHlak } from '../../sstp/crypto-binding.ts';
-import type { UserLookup } from '../../crypto/user-credential.ts';
-import { Secret as SecretBox } from '../../util/secret.ts';
+import type { Mschapv2Verification, Mschapv2Verifier } from '../../auth/mschapv2-verifier.ts';
+import { Secret } from '../../util/secret.ts';
 import { PppProtocol } from '../frame.ts';
-import type { AuthOutcome, AuthStep, PppAuthenticator } from '../link.ts';
+import type { AuthStep, PppAuthenticator } from '../link.ts';
 import { ChapCode, decodeChapPacket, encodeChapPacket } from './chap-packet.ts';
 import { CHALLENGE_LENGTH, decodeMschapv2Response, encodeFailureMessage, MschapError } from './mschapv2-messages.ts';
-import { timingSafeEqual } from 'node:crypto';
 
-export interface ChapAuthenticatorOptions {
+export interface Mschapv2AuthenticatorOptions {
   /** The Name field of our Challenge (the gateway's host name). */
   readonly serverName: string;
-  readonly users: UserLookup;
+  readonly verifier: Mschapv2Verifier;
   readonly random: (n: number) => Uint8Array;
+  /** Asks the shell to run the link's tick soon: a verdict that came later is ready. */
+  readonly wake?: () => void;
   readonly restartMs?: number;
   readonly maxChallenges?: number;
 }
@@ -31,15 +35,18 @@ export class Mschapv2Authenticator implements PppAuthenticator {
   readonly protocol = PppProtocol.CHAP;
   /** Packets ignored, by reason (a stale identifier, a malformed value, a code for peers). */
   readonly drops: Record<string, number> = {};
-  readonly #o: ChapAuthenticatorOptions;
+  readonly #o: Mschapv2AuthenticatorOptions;
   #identifier = 0;
   #challenge = new Uint8Array(0);
   #sent = 0;
   #due: number | undefined;
+  #verifying = false;
+  /** A verdict that came later, waiting for the next tick. */
+  #ready: AuthStep | undefined;
   /** Once decided: the packet to repeat if the same Response comes again. */
   #verdict: Uint8Array | undefined;
 
-  constructor(options: ChapAuthenticatorOptions) {
+  constructor(options: Mschapv2AuthenticatorOptions) {
     this.#o = options;
   }
 
@@ -49,7 +56,7 @@ export class Mschapv2Authenticator implements PppAuthenticator {
     return { send: [this.#challengePacket(now)] };
   }
 
-  receive(packet: Uint8Array, now: number): AuthStep {
+  receive(packet: Uint8Array, now?: number): AuthStep {
     void now;
     const decoded = decodeChapPacket(packet);
     if (!decoded.ok) return this.#drop(`malformed: ${decoded.error.message}`);
@@ -57,31 +64,28 @@ export class Mschapv2Authenticator implements PppAuthenticator {
     if (p.code !== ChapCode.Response) return this.#drop(`code ${p.code} is for the peer`);
     if (p.identifier !== this.#identifier) return this.#drop('stale identifier');
     if (this.#verdict) return { send: [this.#verdict] };
+    if (this.#verifying) return this.#drop('verification under way');
     this.#due = undefined;
     const response = decodeMschapv2Response(p.value);
-    if (!response.ok) return this.#fail(p.name, 'malformed MS-CHAPv2 response');
-    const user = mschapUserName(p.name);
-    // The stored NT hash is all RFC 2759 §8 needs: the response, the authenticator response and MPPE keys.
-    const password = this.#o.users(user);
-    // Unknown users and wrong passwords get the same answer and the same work (no user enumeration).
-    const expected = generateNtResponse(this.#challenge, response.value.peerChallenge, user, password ?? '\u0000no such user');
-    if (!password || !timingSafeEqual(expected, Buffer.from(response.value.ntResponse))) return this.#fail(user, password ? 'wrong password' : 'unknown user');
-    const authenticatorResponse = generateAuthenticatorResponse(password, response.value.ntResponse, response.value.peerChallenge, this.#challenge, user);
-    this.#verdict = encodeChapPacket({ code: ChapCode.Success, identifier: this.#identifier, message: `${authenticatorResponse} M=Welcome` });
-    const passwordHashHash = hashNtPasswordHash(ntPasswordHash(password));
-    const masterKey = getMasterKey(passwordHashHash, response.value.ntResponse);
-    const outcome: AuthOutcome = {
-      ok: true,
-      user,
-      keys: {
-        hlak: mschapv2ServerHlak(passwordHashHash, response.value.ntResponse),
-        mppe: { send: new SecretBox(Uint8Array.from(getAsymmetricStartKey(masterKey, 16, true, true))), receive: new SecretBox(Uint8Array.from(getAsymmetricStartKey(masterKey, 16, false, true))) },
-      },
-    };
-    return { send: [this.#verdict], outcome };
+    if (!response.ok) return this.#decide(refused(p.name, 'malformed MS-CHAPv2 response'));
+    const attempt = { userName: p.name, authenticatorChallenge: this.#challenge, ident: p.identifier, peerChallenge: response.value.peerChallenge, ntResponse: response.value.ntResponse };
+    let verdict: Mschapv2Verification | Promise<Mschapv2Verification>;
+    try {
+      verdict = this.#o.verifier.verify(attempt);
+    } catch (error) {
+      verdict = refused(p.name, `verifier failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!(verdict instanceof Promise)) return this.#decide(verdict);
+    this.#verifying = true;
+    verdict.then(
+      (v) => this.#settle(v),
+      (error: unknown) => this.#settle(refused(p.name, `verifier failed: ${error instanceof Error ? error.message : String(error)}`)),
+    );
+    return NOTHING;
   }
 
   tick(now: number): AuthStep {
+    if (this.#ready) return this.#takeReady();
     if (this.#due === undefined || now < this.#due) return NOTHING;
     if (this.#sent >= (this.#o.maxChallenges ?? 10)) {
       this.#due = undefined;
@@ -91,7 +95,30 @@ export class Mschapv2Authenticator implements PppAuthenticator {
   }
 
   nextTimeout(): number | undefined {
-    return this.#due;
+    return this.#ready ? 0 : this.#due;
+  }
+
+  #settle(v: Mschapv2Verification): void {
+    this.#ready = this.#decide(v);
+    this.#o.wake?.();
+  }
+
+  #decide(v: Mschapv2Verification): AuthStep {
+    this.#verifying = false;
+    if (!v.ok) {
+      this.#verdict = encodeChapPacket({ code: ChapCode.Failure, identifier: this.#identifier, message: encodeFailureMessage(v.error, this.#o.random(CHALLENGE_LENGTH), 'Authentication failure') });
+      return { send: [this.#verdict], outcome: { ok: false, user: v.user, reason: v.source === 'local' ? v.reason : `${v.reason} (${v.source})` } };
+    }
+    this.#verdict = encodeChapPacket({ code: ChapCode.Success, identifier: this.#identifier, message: `${v.authenticatorResponse} M=Welcome` });
+    // [MS-SSTP] §3.2.5.2: HLAK = MasterReceiveKey | MasterSendKey, from the server's side.
+    const hlak = new Secret(Uint8Array.from(Buffer.concat([v.recvKey.reveal(), v.sendKey.reveal()])));
+    return { send: [this.#verdict], outcome: { ok: true, user: v.user, keys: { hlak, mppe: { send: v.sendKey, receive: v.recvKey } } } };
+  }
+
+  #takeReady(): AuthStep {
+    const step = this.#ready ?? NOTHING;
+    this.#ready = undefined;
+    return step;
   }
 
   #challengePacket(now: number): Uint8Array {
@@ -100,14 +127,12 @@ export class Mschapv2Authenticator implements PppAuthenticator {
     return encodeChapPacket({ code: ChapCode.Challenge, identifier: this.#identifier, value: this.#challenge, name: this.#o.serverName });
   }
 
-  #fail(user: string, reason: string): AuthStep {
-    const next = this.#o.random(CHALLENGE_LENGTH);
-    this.#verdict = encodeChapPacket({ code: ChapCode.Failure, identifier: this.#identifier, message: encodeFailureMessage(MschapError.AuthenticationFailure, next, 'Authentication failure') });
-    return { send: [this.#verdict], outcome: { ok: false, user, reason } };
-  }
-
   #drop(reason: string): AuthStep {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
     return NOTHING;
   }
+}
+
+function refused(user: string, reason: string): Mschapv2Verification {
+  return { ok: false, user, source: 'local', reason, error: MschapError.AuthenticationFailure, noServer: false };
 }

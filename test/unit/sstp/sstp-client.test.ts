@@ -6,6 +6,7 @@ import t from 'tap';
 import { createLogger, memorySink } from '../../../firmware/log/logger.ts';
 import { createCa } from '../../../firmware/pki/ca.ts';
 import { issueServerCertificate } from '../../../firmware/pki/issue.ts';
+import { localMschapv2Verifier } from '../../../firmware/auth/mschapv2-verifier.ts';
 import { Mschapv2Authenticator } from '../../../firmware/ppp/chap/mschapv2-authenticator.ts';
 import { encodePppFrame } from '../../../firmware/ppp/frame.ts';
 import { PppLink } from '../../../firmware/ppp/link.ts';
@@ -33,7 +34,7 @@ async function server(t: { teardown(fn: () => void): void }) {
       createLink: (io) => {
         const link = new PppLink({
           lcp: { random: (n) => randomBytes(n), auth: ['mschapv2'] },
-          createAuthenticator: () => new Mschapv2Authenticator({ serverName: 'gw', users, random: (n) => randomBytes(n) }),
+          createAuthenticator: () => new Mschapv2Authenticator({ serverName: 'gw', verifier: localMschapv2Verifier(users), random: (n) => randomBytes(n) }),
           ipcp: { localAddress: '10.0.0.1', allocate: () => ({ ip: '10.10.0.42', dns1: '10.0.0.53' }) },
         });
         let timer: NodeJS.Timeout | undefined;

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { hashNtPasswordHash, ntPasswordHash } from '../../../../firmware/crypto/mschapv2.ts';
 import { ChapCode, decodeChapPacket, encodeChapPacket } from '../../../../firmware/ppp/chap/chap-packet.ts';
+import { localMschapv2Verifier } from '../../../../firmware/auth/mschapv2-verifier.ts';
 import { Mschapv2Authenticator } from '../../../../firmware/ppp/chap/mschapv2-authenticator.ts';
 import { decodeMschapv2Response, encodeMschapv2Response } from '../../../../firmware/ppp/chap/mschapv2-messages.ts';
 import { Mschapv2Peer } from '../../../../firmware/ppp/chap/mschapv2-peer.ts';
@@ -36,9 +37,10 @@ function scripted(...chunks: Uint8Array[]): (n: number) => Uint8Array {
 }
 
 const users = (name: string) => (name === V.user ? credentialFromPassword(V.password) : undefined);
+const verifier = localMschapv2Verifier(users);
 
 t.test('RFC 2759 §9.2 through the authenticator and the peer, byte for byte', async (t) => {
-  const auth = new Mschapv2Authenticator({ serverName: 'gw', users, random: scripted(Uint8Array.of(7), V.authenticatorChallenge) });
+  const auth = new Mschapv2Authenticator({ serverName: 'gw', verifier, random: scripted(Uint8Array.of(7), V.authenticatorChallenge) });
   const peer = new Mschapv2Peer({ user: V.user, password: new Secret(V.password), random: scripted(V.peerChallenge) });
   const [challenge] = auth.start(0).send;
   const c = decodeChapPacket(challenge!);
@@ -62,7 +64,7 @@ t.test('RFC 2759 §9.2 through the authenticator and the peer, byte for byte', a
 
 t.test('wrong password and unknown user: Failure E=691 R=0 with a new challenge, the same for both', async (t) => {
   for (const [user, password] of [['User', 'wrong'], ['nobody', 'clientPass']] as const) {
-    const auth = new Mschapv2Authenticator({ serverName: 'gw', users, random: seededBytes(3) });
+    const auth = new Mschapv2Authenticator({ serverName: 'gw', verifier, random: seededBytes(3) });
     const peer = new Mschapv2Peer({ user, password: new Secret(password), random: seededBytes(4) });
     const verdict = auth.receive(peer.receive(auth.start(0).send[0]!).send[0]!, 5);
     t.match(verdict.outcome, { ok: false, user, reason: user === 'nobody' ? 'unknown user' : 'wrong password' });
@@ -81,7 +83,7 @@ t.test('a server that does not know the password is refused by the peer (forged 
 });
 
 t.test('retransmissions: the challenge is resent, a repeated response gets the same verdict, stale ones are dropped', async (t) => {
-  const auth = new Mschapv2Authenticator({ serverName: 'gw', users, random: seededBytes(5), maxChallenges: 3 });
+  const auth = new Mschapv2Authenticator({ serverName: 'gw', verifier, random: seededBytes(5), maxChallenges: 3 });
   const first = auth.start(0).send[0]!;
   t.same(auth.tick(2999).send, [], 'nothing before 3 s');
   t.same(Buffer.from(auth.tick(3000).send[0]!), Buffer.from(first), 'the same Challenge again at 3 s');
@@ -97,7 +99,7 @@ t.test('retransmissions: the challenge is resent, a repeated response gets the s
   stale[1] = (stale[1]! + 1) & 0xff;
   t.same(auth.receive(stale, 3300).send, []);
   t.equal(auth.drops['stale identifier'], 1, 'a stale identifier is dropped and counted');
-  const silent = new Mschapv2Authenticator({ serverName: 'gw', users, random: seededBytes(7), maxChallenges: 3 });
+  const silent = new Mschapv2Authenticator({ serverName: 'gw', verifier, random: seededBytes(7), maxChallenges: 3 });
   silent.start(0);
   silent.tick(3000);
   silent.tick(6000);
@@ -107,7 +109,7 @@ t.test('retransmissions: the challenge is resent, a repeated response gets the s
 t.test('the whole link with MS-CHAPv2: LCP negotiates it, both sides authenticate, IPCP comes up', async (t) => {
   const gateway = new PppLink({
     lcp: { random: seededBytes(11), auth: ['mschapv2'] },
-    createAuthenticator: (m) => (m === 'mschapv2' ? new Mschapv2Authenticator({ serverName: 'gw', users, random: seededBytes(12) }) : undefined),
+    createAuthenticator: (m) => (m === 'mschapv2' ? new Mschapv2Authenticator({ serverName: 'gw', verifier, random: seededBytes(12) }) : undefined),
     ipcp: { localAddress: '10.0.0.1', allocate: () => ({ ip: '10.10.0.9' }) },
   });
   const client = new PppClientLink({ lcp: { random: seededBytes(13), acceptAuth: ['mschapv2'] }, createAuthPeer: (m) => (m === 'mschapv2' ? new Mschapv2Peer({ user: 'WORKGROUP\\User', password: new Secret('clientPass'), random: seededBytes(14) }) : undefined) });
@@ -121,7 +123,7 @@ t.test('the whole link with MS-CHAPv2: LCP negotiates it, both sides authenticat
 });
 
 t.test('decoders and engines take random and mutated packets without throwing', async (t) => {
-  const auth = new Mschapv2Authenticator({ serverName: 'gw', users, random: seededBytes(21) });
+  const auth = new Mschapv2Authenticator({ serverName: 'gw', verifier, random: seededBytes(21) });
   const valid = auth.start(0).send[0]!;
   const peer = new Mschapv2Peer({ user: 'User', password: new Secret('clientPass'), random: seededBytes(22) });
   const response = peer.receive(valid).send[0]!;

@@ -1,13 +1,13 @@
-// MS-CHAPv2 on the gateway with the Response checked by a verifier that answers later (as RADIUS
+// The one MS-CHAPv2 authenticator with a verifier that answers later (as RADIUS
 // does): the real MS-CHAPv2 peer accepts the Success (its S= check), both sides hold the same SSTP
 // HLAK, the verdict waits for the tick that `wake` asks for, a repeated Response is dropped while
 // the verdict is awaited and answered with the same verdict after.
 import t from 'tap';
-import { localMschapv2Verifier, type Mschapv2Verification, type Mschapv2Verifier } from '../../../firmware/auth/mschapv2-verifier.ts';
-import { VerifiedMschapv2Authenticator } from '../../../firmware/auth/mschapv2-verified-authenticator.ts';
-import { credentialFromPassword } from '../../../firmware/crypto/user-credential.ts';
-import { Mschapv2Peer } from '../../../firmware/ppp/chap/mschapv2-peer.ts';
-import { Secret } from '../../../firmware/util/secret.ts';
+import { localMschapv2Verifier, type Mschapv2Verification, type Mschapv2Verifier } from '../../../../firmware/auth/mschapv2-verifier.ts';
+import { Mschapv2Authenticator } from '../../../../firmware/ppp/chap/mschapv2-authenticator.ts';
+import { credentialFromPassword } from '../../../../firmware/crypto/user-credential.ts';
+import { Mschapv2Peer } from '../../../../firmware/ppp/chap/mschapv2-peer.ts';
+import { Secret } from '../../../../firmware/util/secret.ts';
 
 let n = 0;
 const random = (len: number) => Uint8Array.from({ length: len }, () => (n++ * 37) & 0xff);
@@ -16,14 +16,14 @@ const users = (name: string) => (name === 'alice' ? credentialFromPassword('Alic
 /** A verifier whose answers are released by hand, like a RADIUS server taking its time. */
 function heldVerifier(inner: Mschapv2Verifier) {
   const held: Array<() => void> = [];
-  const verifier: Mschapv2Verifier = { verify: (a) => new Promise<Mschapv2Verification>((resolve) => held.push(() => void inner.verify(a).then(resolve))) };
+  const verifier: Mschapv2Verifier = { verify: (a) => new Promise<Mschapv2Verification>((resolve) => held.push(() => void Promise.resolve(inner.verify(a)).then(resolve))) };
   return { verifier, release: async () => { held.shift()?.(); await new Promise((r) => setImmediate(r)); } };
 }
 
 async function exchange(password: string) {
   const { verifier, release } = heldVerifier(localMschapv2Verifier(users));
   let wakes = 0;
-  const auth = new VerifiedMschapv2Authenticator({ serverName: 'postern', verifier, random, wake: () => wakes++ });
+  const auth = new Mschapv2Authenticator({ serverName: 'postern', verifier, random, wake: () => wakes++ });
   const peer = new Mschapv2Peer({ user: 'alice', password: new Secret(password), random });
   const challenge = auth.start(0).send[0]!;
   const response = peer.receive(challenge).send[0]!;
@@ -54,13 +54,13 @@ t.test('right password: Success after the verifier answers; the peer checks S= a
 
 t.test('wrong password: Failure E=691, and the peer reports the refusal', async (t) => {
   const r = await exchange('wrong');
-  t.match(r.verdict.outcome, { ok: false, user: 'alice', reason: /wrong password \(local\)/ });
+  t.match(r.verdict.outcome, { ok: false, user: 'alice', reason: 'wrong password' });
   t.match(r.peerOutcome, { ok: false, reason: /E=691/ });
 });
 
 t.test('a verifier that throws fails the attempt instead of hanging it', async (t) => {
   let woke = false;
-  const auth = new VerifiedMschapv2Authenticator({ serverName: 'postern', verifier: { verify: async () => { throw new Error('socket closed'); } }, random, wake: () => { woke = true; } });
+  const auth = new Mschapv2Authenticator({ serverName: 'postern', verifier: { verify: async () => { throw new Error('socket closed'); } }, random, wake: () => { woke = true; } });
   const peer = new Mschapv2Peer({ user: 'alice', password: new Secret('x'), random });
   auth.receive(peer.receive(auth.start(0).send[0]!).send[0]!);
   await new Promise((r) => setImmediate(r));
