@@ -12,7 +12,7 @@
  * still send to it. A tunnel whose last session has gone (or that never got one) is closed with
  * StopCCN after a grace period, in case the client dials again at once (xl2tpd redials within it).
  */
-import { decodeL2tpPacket, type DataHeader } from './header.ts';
+import { decodeL2tpPacket, encodeL2tpPacket, type ControlHeader, type DataHeader } from './header.ts';
 import { MessageType, type ResultCode } from './avp-types.ts';
 import { decodeControlMessage } from './control-message.ts';
 import { L2tpTunnel, type TunnelAction, type TunnelConfig } from './control-connection.ts';
@@ -105,9 +105,26 @@ export class L2tpTunnelTable {
     if (header.type === 'data') return this.#data(peer, header, p.value.payload, out);
     if (header.tunnelId === 0) return this.#sccrq(peer, bytes, p.value.payload, now, out);
     const e = this.#tunnels.get(header.tunnelId);
-    if (!e) return this.#count('unknown tunnel');
+    if (!e) return this.#unknownTunnel(peer, header, p.value.payload, out);
     if (e.peer !== peer) return this.#count('tunnel from another peer');
     this.#drive(header.tunnelId, { kind: 'RcvDatagram', bytes }, now, out);
+  }
+
+  /**
+   * A message for a tunnel we do not have. A StopCCN (a client closing a tunnel we lost in a
+   * restart) gets a ZLB so the client stops retransmitting it at once: until it gives up, xl2tpd
+   * keeps that tunnel's UDP socket, connected to us like the next tunnel's, and it takes the next
+   * tunnel's data. Anything else is dropped and counted.
+   */
+  #unknownTunnel(peer: string, header: ControlHeader, payload: Uint8Array, out: TableAction[]): void {
+    this.#count('unknown tunnel');
+    if (payload.length === 0) return;
+    const m = decodeControlMessage(payload, { secret: this.#options.secret });
+    if (!m.ok || m.value.kind !== 'message' || m.value.messageType !== MessageType.StopCCN) return;
+    const theirs = m.value.avps.assignedTunnelId;
+    if (theirs === undefined || theirs === 0) return;
+    this.#count('lost tunnel\'s StopCCN acknowledged');
+    out.push({ kind: 'Send', peer, datagram: encodeL2tpPacket({ type: 'control', tunnelId: theirs, sessionId: 0, ns: header.nr, nr: (header.ns + 1) & 0xffff }, new Uint8Array(0)) });
   }
 
   #data(peer: string, header: DataHeader, frame: Uint8Array, out: TableAction[]): void {

@@ -6,9 +6,9 @@ import t from 'tap';
 import { decodeAvps } from '../../../firmware/l2tp/avp.ts';
 import { MessageType } from '../../../firmware/l2tp/avp-types.ts';
 import { L2tpTunnel, type TunnelAction } from '../../../firmware/l2tp/control-connection.ts';
-import { decodeControlMessage } from '../../../firmware/l2tp/control-message.ts';
+import { decodeControlMessage, encodeControlMessage } from '../../../firmware/l2tp/control-message.ts';
 import { DataSequencing, decodeDataMessage, encodeDataMessage } from '../../../firmware/l2tp/data-message.ts';
-import { decodeL2tpPacket } from '../../../firmware/l2tp/header.ts';
+import { decodeL2tpPacket, encodeL2tpPacket } from '../../../firmware/l2tp/header.ts';
 import { L2tpTunnelTable, type TableAction, type TunnelTableOptions } from '../../../firmware/l2tp/tunnel-table.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 
@@ -149,6 +149,19 @@ t.test('a tunnel that never gets a session is closed after the grace; an unknown
   t.equal(l.table.counters['data for no session'], 1);
   l.inject('192.0.2.20:1701', Uint8Array.of(1, 2, 3));
   t.equal(l.table.counters['malformed'], 1);
+});
+
+t.test('a StopCCN for a tunnel we lost (a restart) gets a ZLB to the sender\'s tunnel, so it stops retransmitting; other messages do not', async (t) => {
+  const fresh = new L2tpTunnelTable({ hostName: 'postern', random });
+  const stop = encodeControlMessage(MessageType.StopCCN, { assignedTunnelId: 4242, resultCode: { result: 1, error: 0 } });
+  const out = fresh.handle({ kind: 'RcvDatagram', peer: '192.0.2.30:1701', bytes: encodeL2tpPacket({ type: 'control', tunnelId: 777, sessionId: 0, ns: 9, nr: 3 }, stop) }, 0);
+  t.equal(out.length, 1);
+  const zlb = out[0]!.kind === 'Send' ? decodeL2tpPacket(out[0]!.datagram) : undefined;
+  t.match(out[0], { kind: 'Send', peer: '192.0.2.30:1701' });
+  t.same(zlb?.ok && { ...zlb.value.header, payload: zlb.value.payload.length }, { type: 'control', tunnelId: 4242, sessionId: 0, ns: 3, nr: 10, payload: 0 }, 'a ZLB acknowledging Ns 9, to the sender\'s Tunnel ID');
+  const hello = encodeControlMessage(MessageType.HELLO, {});
+  t.same(fresh.handle({ kind: 'RcvDatagram', peer: '192.0.2.30:1701', bytes: encodeL2tpPacket({ type: 'control', tunnelId: 777, sessionId: 0, ns: 10, nr: 3 }, hello) }, 0), [], 'a HELLO to a lost tunnel is only counted');
+  t.equal(fresh.counters['unknown tunnel'], 2);
 });
 
 t.test('with a secret and hiding on: our Assigned Session ID goes hidden after a Random Vector, and the LAC reads it', async (t) => {
