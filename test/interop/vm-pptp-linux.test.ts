@@ -3,13 +3,17 @@
 // MS-CHAPv2 and `require-mppe-128`. A wrong password is refused and counted; the right one brings
 // PPP up with MPPE-128, a pool address and the pool's DNS; a host on Postern's LAN answers pings
 // through the tunnel; the session is in the API (a user added leaves it up) and the API's disconnect
-// ends it in the guest. One VM boot.
+// ends it in the guest; the client dials again and hangs up. All of it under a TCP 1723 flood from
+// another host (4 addresses, 200 idle connections that never send SCCRQ, reopened when closed): the
+// per-source limit and the 10 s setup timeout keep it from stopping the real client. One VM boot.
 // Topology: vmRemoteAccess (the guest behind its home router, Postern's WAN 192.0.2.2, LAN 10.2.0.0/24).
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { ntHashHex } from '../../firmware/crypto/user-credential.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
+import { LinePeer } from '../lab/peers/line-peer.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
 import { VM_REMOTE, vmRemoteAccess } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { Vm, vmMissing } from '../lab/vm/vm.ts';
@@ -23,16 +27,19 @@ const SERVER = VM_REMOTE.server;
 const LAN_HOST = VM_REMOTE.lanHost;
 /** An address the test puts on Postern's host to tell the guest that the API is done with the session. */
 const GO_API = '192.0.2.98';
+/** Idle connections to TCP 1723 from 4 addresses of the `internet` host: more than the per-source limit (32) lets in. */
+const FLOOD = { count: 200, reopenPerSecond: 50, seconds: 90 };
+const FLOOD_SOURCES = Array.from({ length: 4 }, (_, i) => `203.0.113.${100 + i}`);
 
 // Debian's /etc/ppp/options says `auth`: a client must say noauth. MS-CHAPv2 only, MPPE-128 required, as Windows' "Required" level.
-const pppOptions = (password: string) => `name alice
+const pppOptions = (password: string, mppe = 'require-mppe-128') => `name alice
 password ${password}
 noauth
 refuse-pap
 refuse-chap
 refuse-eap
 refuse-mschap
-require-mppe-128
+${mppe}
 nobsdcomp
 nodeflate
 noipdefault
@@ -52,12 +59,16 @@ wait_go() { for _ in $(seq 60); do ping -c 1 -W 1 $1 > /dev/null 2>&1 && return 
 gone() { for _ in $(seq 60); do [ -e /sys/class/net/ppp0 ] || { echo "ppp0 gone"; return 0; }; sleep 0.25; done; return 1; }
 export -f dial wait_go gone
 sh_step wrong 'timeout 25 pppd pty "${PPTP}" file /lab/pptp/wrong logfile /tmp/wrong.log nodetach; rc=$?; echo "pppd exit $rc"; [ -e /sys/class/net/ppp0 ] && /usr/bin/ip -4 -o addr show dev ppp0; grep -E "CHAP|MS-CHAP|failed" /tmp/wrong.log | tail -5; [ $rc = 19 ]'
+sh_step nomppe 'timeout 25 pppd pty "${PPTP}" file /lab/pptp/nomppe logfile /tmp/nomppe.log nodetach; rc=$?; echo "pppd exit $rc"; grep -E "CCP|TermReq|MPPE" /tmp/nomppe.log | tail -6; [ $rc != 124 ] && [ ! -e /sys/class/net/ppp0 ]'
 sh_step dial 'dial /lab/pptp/options /tmp/pppd.log'
 step ping ping -c 3 -W 3 ${LAN_HOST}
 sh_step ppp-log 'grep -E "CHAP|MPPE|DNS|local  IP|remote IP" /tmp/pppd.log'
 step api-go wait_go ${GO_API}
 sh_step disconnected gone
-sh_step logs 'echo "--- pppd"; tail -30 /tmp/pppd.log'
+sh_step redial 'sleep 1; dial /lab/pptp/options /tmp/pppd2.log'
+step reping ping -c 3 -W 3 ${LAN_HOST}
+sh_step hangup 'kill $(cat /run/ppp0.pid) && gone'
+sh_step logs 'echo "--- pppd"; tail -30 /tmp/pppd.log; echo "--- pppd again"; tail -20 /tmp/pppd2.log'
 `;
 
 // The API from Postern's host: the session listed, a user added (the session stays), the auth failure counted, then the session disconnected.
@@ -100,12 +111,18 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
   t.teardown(() => postern.stop());
   t.match(postern.log(), /"path":"listeners.pptp.enabled","why":"PPTP \(MS-CHAPv2 \+ MPPE\) can be broken offline/, 'PPTP is flagged insecure in the log');
 
+  for (const a of FLOOD_SOURCES) lab.execSync('internet', ['ip', 'addr', 'add', `${a}/24`, 'dev', 'net']);
+  const { peer: flood } = await LinePeer.spawn(lab, 'internet', 'pptp-flood', 'tcp-flood-peer.ts', { host: SERVER, port: 1723, sources: FLOOD_SOURCES, ...FLOOD });
+  const flooding = await flood.waitEvent((e) => e['type'] === 'flooding', 30_000);
+  t.comment(`flood: ${FLOOD.count} attempts from ${FLOOD_SOURCES.length} addresses answered in ${String(flooding['ms'])} ms, ${String(flooding['open'])} open then`);
+
   const vm = await Vm.boot(lab, VM_REMOTE.host, {
     address: VM_REMOTE.guestAddress, hostAddress: VM_REMOTE.hostAddress, gateway: VM_REMOTE.router,
     modules: ['ppp_generic', 'ppp_async', 'ppp_mppe'],
     files: {
       '/lab/pptp/options': { data: pppOptions(PASSWORD), mode: 0o600 },
       '/lab/pptp/wrong': { data: pppOptions('Wrong-Horse-Battery-0'), mode: 0o600 },
+      '/lab/pptp/nomppe': { data: pppOptions(PASSWORD, 'nomppe'), mode: 0o600 },
     },
     script: SCRIPT,
   });
@@ -116,15 +133,19 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
     throw e;
   });
   const api = await lab.exec('gw', [process.execPath, '-e', API], 30_000);
+  const during = await flood.call('stats') as Record<string, number>;
   lab.execSync('gw', ['ip', 'addr', 'add', `${GO_API}/32`, 'dev', VM_REMOTE.wanInterface]);
   const listed = JSON.parse(api.stdout || '{}') as { pptp?: Array<{ id: string; user: string; address: string; peer: string }>; counters?: Record<string, number>; sessionCounts?: Record<string, number>; added?: number; kept?: string[]; gone?: number };
 
   const result = await vm.waitForExit(60_000);
+  await flood.call('stop');
   const step = (name: string) => result.steps.get(name);
   const out = (name: string) => step(name)?.output ?? '';
   const diag = () => `\n${out('logs')}\n--- postern ---\n${postern.log().split('\n').slice(-30).join('\n')}`;
 
   t.equal(step('wrong')?.code, 0, `a wrong password: pppd ends with exit 19 (authentication failed): ${out('wrong')}`);
+  t.equal(step('nomppe')?.code, 0, `a client refusing MPPE is turned away (the link ends, no ppp0): ${out('nomppe')}`);
+  t.match(postern.log(), /"reason":"MPPE required[^"]*"/, 'Postern ended that link because MPPE is required');
   t.equal(step('dial')?.code, 0, `PPTP control, GRE and PPP up with an address: ${out('dial')}${step('dial')?.code === 0 ? '' : diag()}`);
   t.match(out('dial'), /ppp0 10\.10\.0\.\d+\b/, 'the address is from the pool');
   t.match(out('ppp-log'), /rcvd \[CHAP Success id=0x[0-9a-f]+ "S=[0-9A-F]{40}/, 'pppd authenticated with MS-CHAPv2 (the server proved itself)');
@@ -140,6 +161,19 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
   t.equal(listed.gone, 200, 'the API disconnects it');
   t.equal(step('disconnected')?.code, 0, `the API's disconnect brings ppp0 down in the guest: ${out('disconnected')}`);
   t.match(postern.log(), /"msg":"PPP authentication failed".*"protocol":"pptp"|"protocol":"pptp".*"msg":"PPP authentication failed"/, 'Postern logged the failed login');
+  t.equal(step('redial')?.code, 0, `after the disconnect the client dials again: ${out('redial')}`);
+  t.equal(step('reping')?.code, 0, `and reaches the LAN again: ${out('reping')}`);
+  t.equal(step('hangup')?.code, 0, `the client hangs up: ${out('hangup')}`);
+  t.ok(during['attempts']! > FLOOD.count && during['closedByServer']! > 0, `the flood went on throughout, its connections refused or timed out by Postern: ${JSON.stringify(during)}`);
+  t.ok((listed.counters?.['pptp.connections refused (limit)'] ?? 0) > 0 && (listed.counters?.['pptp.setup timeout'] ?? 0) > 0, 'Postern counted the refused and the timed-out flood connections');
+  let counters: Record<string, number> = {};
+  const health = async () => {
+    const r = await lab.exec('gw', [process.execPath, '-e', "fetch('http://127.0.0.1:18080/healthz').then((r) => r.json()).then((h) => console.log(JSON.stringify(h.subsystems.pptp.counters)))"], 15_000);
+    counters = JSON.parse(r.stdout.trim() || '{}') as Record<string, number>;
+    return counters['pptp.sessions'] === 0 && counters['pptp.connections'] === 0;
+  };
+  await waitUntil('no PPTP connection left', 15_000, health).catch(() => {});
+  t.match(counters, { 'pptp.sessions': 0, 'pptp.connections': 0 }, `no call or control connection left after the hang-up and the flood's end: ${JSON.stringify(counters)}`);
   if (!t.passing()) t.comment(`${diag()}\n--- guest ---\n${result.console.slice(-3000)}`);
   t.comment(`whole test in ${Date.now() - started} ms`);
 });
