@@ -15,7 +15,7 @@ import { BOOT_MODULES, INIT_SCRIPT } from './guest-init.ts';
  * The lab guest's image, built from this machine's Debian packages: the Debian kernel (its vmlinux, for
  * a PVH boot that skips the decompressor and the real-mode set-up) and a busybox initramfs carrying
  * the real PPP clients (pppd, sstpc, pptp, xl2tpd), strongSwan, socat and iproute2 with every shared
- * library they need and the kernel modules for PPP, GRE, L2TP and ESP. Cached under .cache/ (git-
+ * library they need and the kernel modules for PPP, GRE (PPTP's and ip_gre tunnels), L2TP and ESP. Cached under .cache/ (git-
  * ignored) by a key over the package versions and this builder's own source, so it is rebuilt only
  * when one of those changes. Never committed.
  */
@@ -54,6 +54,7 @@ const KMOD_LINKS = ['/usr/sbin/modprobe', '/usr/sbin/insmod', '/usr/sbin/rmmod',
 export const GUEST_MODULES = [
   ...BOOT_MODULES, 'tun',
   'ppp_generic', 'ppp_async', 'ppp_synctty', 'ppp_mppe', 'ppp_deflate', 'bsd_comp', 'pppox', 'pptp', 'gre',
+  'ip_tunnel', 'ip_gre', // Linux's own GRE (`ip tunnel add … mode gre`), the peer of Postern's GRE sites
   'l2tp_core', 'l2tp_ppp', 'l2tp_netlink', 'l2tp_ip',
   'esp4', 'xfrm_user', 'af_key', 'xfrm4_tunnel', 'authenc', 'authencesn', 'echainiv', 'seqiv', 'gcm', 'ccm', 'ctr', 'ghash_generic',
   'des_generic', 'des3_ede_x86_64', 'sha512_generic', 'cmac', 'xcbc', 'chacha20poly1305',
