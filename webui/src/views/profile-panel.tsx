@@ -13,6 +13,10 @@ interface ProfileKind {
   filename?: string;
   install?: string;
   error?: string;
+  /** Issue 20: per kind (L2TP/IPsec follows its own IPsec authentication); the list's login when absent. */
+  login?: 'password' | 'certificate';
+  /** Listed but not offered (Android has no L2TP/IPsec client), with why. */
+  note?: string;
 }
 interface ProfileList {
   user: string;
@@ -32,13 +36,15 @@ export function ProfilePanel(props: { user: string }) {
     api<ProfileList>('GET', `/profiles/${encodeURIComponent(props.user)}`).then(setList, (e) => setMessage({ text: describe(e), kind: 'error' }));
   }, [props.user]);
   if (!list) return <Message text={message?.text} kind={message?.kind} />;
-  const certificate = list.login === 'certificate';
-  const get = async (kind: string, label: string) => {
+  const loginOf = (k: ProfileKind) => k.login ?? list.login;
+  const certificate = list.kinds.some((k) => !k.note && loginOf(k) === 'certificate');
+  const get = async (k: ProfileKind) => {
+    const { kind, label } = k;
     setErrors({});
     try {
       const path = `/profiles/${encodeURIComponent(list.user)}/${kind}`;
-      const windowsAll = kind === 'windows' && allUsers;
-      const name = certificate
+      const windowsAll = kind.startsWith('windows') && allUsers;
+      const name = loginOf(k) === 'certificate'
         ? await download('POST', path, { password, allUserConnection: windowsAll })
         : await download('GET', `${path}${windowsAll ? '?allUsers=true' : ''}`);
       setMessage({ text: `${label} profile for ${list.user} downloaded (${name})`, kind: 'ok' });
@@ -60,8 +66,8 @@ export function ProfilePanel(props: { user: string }) {
       <dl class="profile-kinds">
         {list.kinds.map((k) => (
           <div key={k.kind} data-install={k.kind}>
-            <dt><button class="link" data-download={k.kind} disabled={!!k.error} onClick={() => get(k.kind, k.label)}>{k.label}</button>{k.filename ? <small> {k.filename}</small> : null}</dt>
-            <dd>{k.error ? <span class="error">{k.error}</span> : <pre class="install" style="white-space: pre-wrap; overflow-wrap: anywhere">{k.install}</pre>}</dd>
+            <dt><button class="link" data-download={k.kind} disabled={!!k.error || !!k.note} onClick={() => get(k)}>{k.label}</button>{k.filename ? <small> {k.filename}</small> : null}</dt>
+            <dd>{k.note ? <span class="hint" data-note={k.kind}>{k.note}</span> : k.error ? <span class="error">{k.error}</span> : <pre class="install" style="white-space: pre-wrap; overflow-wrap: anywhere">{k.install}</pre>}</dd>
           </div>
         ))}
       </dl>

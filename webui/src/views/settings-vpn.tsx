@@ -8,6 +8,7 @@ import { api, type Issue } from '../api.ts';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { entryNotes, splitList, useChange } from '../use-change.ts';
 import { useSafeApply } from '../safe-mode.tsx';
+import { LISTENERS_CHANGED } from './settings-l2tp.tsx';
 
 type IkeAuth = 'eap-mschapv2' | 'certificate' | 'psk';
 interface Listeners {
@@ -23,14 +24,17 @@ interface PortToOpen {
 
 const NAMES = [['ikev2', 'IKEv2 (recommended)'], ['sstp', 'SSTP (HTTPS, passes firewalls)'], ['l2tp', 'L2TP/IPsec'], ['pptp', 'PPTP (insecure, legacy only)']] as const;
 
-const SSTP_FIELDS: Record<string, string> = { 'listeners.sstp.port': 'port', 'listeners.sstp.mppe': 'mppe', 'listeners.l2tp.psk': 'l2tpPsk' };
+const SSTP_FIELDS: Record<string, string> = { 'listeners.sstp.port': 'port', 'listeners.sstp.mppe': 'mppe' };
 
-/** The switches, the SSTP port and MPPE, L2TP's key, and the "ports to open" hint, which follows every change. */
+/**
+ * The switches, the SSTP port and MPPE, and the "ports to open" hint, which follows every change.
+ * L2TP's own settings (key, pool, plain L2TP) are in its card (settings-l2tp.tsx); the two reload
+ * each other through LISTENERS_CHANGED.
+ */
 export function ListenersCard() {
   const [listeners, setListeners] = useState<Listeners>();
   const [port, setPort] = useState('');
   const [mppe, setMppe] = useState<Listeners['sstp']['mppe']>('off');
-  const [l2tpPsk, setL2tpPsk] = useState('');
   const [open, setOpen] = useState<PortToOpen[]>([]);
   const change = useChange((path) => SSTP_FIELDS[path]);
   const safe = useSafeApply();
@@ -39,16 +43,20 @@ export function ListenersCard() {
     setListeners(got);
     setPort(String(got.sstp.port));
     setMppe(got.sstp.mppe);
-    setL2tpPsk(got.l2tp.psk);
     setOpen((await api<{ ports: PortToOpen[] }>('GET', '/ports-to-open')).ports);
   };
-  useEffect(() => void load(), []);
+  useEffect(() => {
+    void load();
+    const reload = () => void load();
+    window.addEventListener(LISTENERS_CHANGED, reload);
+    return () => window.removeEventListener(LISTENERS_CHANGED, reload);
+  }, []);
   if (!listeners) return null;
   // The switches apply at once, in safe mode when it is ticked (switching off the listener the
   // technician came in through, say, comes back by itself unless confirmed).
   const applied = async () => {
     safe.sent();
-    await load();
+    window.dispatchEvent(new Event(LISTENERS_CHANGED));
   };
   const toggle = (name: keyof Listeners, enabled: boolean) =>
     change.run(async () => {
@@ -56,22 +64,12 @@ export function ListenersCard() {
       // PPTP's own warning goes first in the banner.
       return { warnings: [...(r.warning ? [{ path: `listeners.${name}.enabled`, message: r.warning }] : []), ...(r.warnings ?? [])] };
     }, `${name} ${enabled ? 'enabled' : 'disabled'}`, applied);
-  // Issue 20: L2TP outside IPsec, for tests and trusted links; the API's insecure warning shows in the banner.
-  const allowPlain = (allow: boolean) =>
-    change.run(async () => ({ warnings: (await api<{ warnings?: unknown[] }>('PUT', safe.path('/listeners/l2tp'), { allowPlain: allow })).warnings ?? [] }), `plain L2TP ${allow ? 'allowed' : 'refused'}`, applied);
   const savePort = (e: Event) => {
     e.preventDefault();
     // A number the API checks (1-65535); text that is not one is sent as is and refused at the field.
     const value = /^\d+$/.test(port.trim()) ? Number(port.trim()) : port;
-    // The L2TP key is sent only when typed (it is shown as "<redacted>"); the SSTP change goes last, through safe mode when asked for.
-    const pskTyped = listeners !== undefined && l2tpPsk !== listeners.l2tp.psk;
-    void change.run(async () => {
-      if (pskTyped) await api('PUT', '/listeners/l2tp', { psk: l2tpPsk });
-      return api('PUT', safe.path('/listeners/sstp'), { port: value, mppe });
-    }, 'Listener settings saved', async () => {
-      safe.sent();
-      await load();
-    });
+    // Through safe mode when asked for.
+    void change.run(() => api('PUT', safe.path('/listeners/sstp'), { port: value, mppe }), 'Listener settings saved', applied);
   };
   const { errors, warnings } = change.issues;
   return (
@@ -84,10 +82,7 @@ export function ListenersCard() {
       {NAMES.map(([name, label]) => (
         <label key={name} class="switch"><input type="checkbox" name={`listener-${name}`} checked={listeners[name].enabled} onChange={(e) => void toggle(name, e.currentTarget.checked)} /> {label}</label>
       ))}
-      {listeners.l2tp.enabled ? (
-        <label class="switch"><input type="checkbox" name="l2tp-allow-plain" checked={listeners.l2tp.allowPlain === true} onChange={(e) => void allowPlain(e.currentTarget.checked)} /> Also plain L2TP without IPsec (insecure: tests and trusted links only)</label>
-      ) : null}
-      <p class="hint">IKEv2 and L2TP/IPsec use UDP 500 and 4500, fixed by the protocol.</p>
+      <p class="hint">IKEv2 and L2TP/IPsec use UDP 500 and 4500, fixed by the protocol. L2TP/IPsec needs its pre-shared key first (its card below).</p>
       <Field label="SSTP port (TCP)" error={errors['port']} warning={warnings['port']} hint="443 passes most firewalls; another port needs the client to name it">
         <input name="sstp-port" inputMode="numeric" value={port} onInput={(e) => setPort(e.currentTarget.value)} />
       </Field>
@@ -97,9 +92,6 @@ export function ListenersCard() {
           <option value="allow">allow</option>
           <option value="require">require</option>
         </select>
-      </Field>
-      <Field label="L2TP/IPsec group pre-shared key" error={errors['l2tpPsk']} warning={warnings['l2tpPsk']} hint="At least 8 characters, needed before L2TP is enabled">
-        <input name="l2tp-psk" type="password" autoComplete="new-password" value={l2tpPsk} onInput={(e) => setL2tpPsk(e.currentTarget.value)} />
       </Field>
       <Elsewhere issues={change.issues} />
       <button type="submit">Save</button>

@@ -11,6 +11,7 @@ import { useSafeApply } from '../safe-mode.tsx';
 import { DnsCard, ManagementCard, TimeCard } from './settings-system.tsx';
 import { DynamicDnsCard } from './settings-ddns.tsx';
 import { IkeCard, ListenersCard } from './settings-vpn.tsx';
+import { L2tpCard } from './settings-l2tp.tsx';
 
 interface Mqtt {
   enabled: boolean;
@@ -120,6 +121,17 @@ interface Pool {
   ipv4: string;
   ipv6?: string;
   dns: string[];
+  /** Issue 20: answered to PPP clients' DHCPINFORM (classless routes, DNS domain). */
+  routes?: string[];
+  domain?: string;
+}
+
+/** A pool as sent: the typed lists made lists; an empty domain or route list left out (the LAN, no domain). */
+function poolToSend(pool: Pool, dnsText: string | undefined, routesText: string | undefined): Pool {
+  const { routes: _routes, domain: _domain, ...rest } = pool;
+  const routes = routesText === undefined ? (pool.routes ?? []) : splitList(routesText);
+  const domain = pool.domain?.trim() ?? '';
+  return { ...rest, dns: dnsText === undefined ? pool.dns : splitList(dnsText), ...(routes.length ? { routes } : {}), ...(domain ? { domain } : {}) };
 }
 
 /** "pools[1].ipv4" → "1.ipv4": each pool's row has its own fields. */
@@ -133,10 +145,12 @@ function PoolsCard() {
   const [pools, setPools] = useState<Pool[]>();
   /** The DNS fields as typed, by pool name (a list is made of them on save). */
   const [dnsText, setDnsText] = useState<Record<string, string>>({});
+  const [routesText, setRoutesText] = useState<Record<string, string>>({});
   const change = useChange(poolField);
   const load = async () => {
     setPools((await api<{ pools: Pool[] }>('GET', '/pools')).pools);
     setDnsText({});
+    setRoutesText({});
   };
   useEffect(() => void load(), []);
   if (!pools) return null;
@@ -144,7 +158,7 @@ function PoolsCard() {
     e.preventDefault();
     const pool = pools[i];
     if (!pool) return;
-    const sent = { ...pool, dns: dnsText[pool.name] === undefined ? pool.dns : splitList(dnsText[pool.name]!) };
+    const sent = poolToSend(pool, dnsText[pool.name], routesText[pool.name]);
     setPools(pools.map((p, j) => (j === i ? sent : p)));
     void change.run(() => api('PUT', `/pools/${encodeURIComponent(pool.name)}`, sent), `Pool ${pool.name} saved`, load);
   };
@@ -161,6 +175,12 @@ function PoolsCard() {
           </Field>
           <Field label="DNS for its clients" error={entryNotes(change.listed.errors, `pools[${i}].dns`, pool.dns).join('; ') || errors[`${i}.dns`]} hint="Handed to VPN clients, e.g. the LAN's DNS server">
             <input name="pool-dns" value={dnsText[pool.name] ?? pool.dns.join(', ')} onInput={(e) => setDnsText({ ...dnsText, [pool.name]: e.currentTarget.value })} />
+          </Field>
+          <Field label="Office networks (split tunnel)" error={entryNotes(change.listed.errors, `pools[${i}].routes`, splitList(routesText[pool.name] ?? (pool.routes ?? []).join(', '))).join('; ') || errors[`${i}.routes`]} warning={warnings[`${i}.routes`]} hint="Routes handed to Windows PPP clients (SSTP, L2TP) that ask by DHCPINFORM, e.g. 192.168.10.0/24; the LAN when empty">
+            <input name="pool-routes" value={routesText[pool.name] ?? (pool.routes ?? []).join(', ')} onInput={(e) => setRoutesText({ ...routesText, [pool.name]: e.currentTarget.value })} />
+          </Field>
+          <Field label="DNS domain" error={errors[`${i}.domain`]} warning={warnings[`${i}.domain`]} hint="Sent with the routes, e.g. office.example.com; none when empty">
+            <input name="pool-domain" value={pool.domain ?? ''} onInput={(e) => setPools(pools.map((p, j) => (j === i ? { ...p, domain: e.currentTarget.value } : p)))} />
           </Field>
           <button type="submit">Save</button>
         </form>
@@ -187,6 +207,7 @@ export function SettingsView() {
       <InterfacesCard />
       <PoolsCard />
       <ListenersCard />
+      <L2tpCard />
       <IkeCard />
       <DnsCard />
       <TimeCard />
