@@ -7,6 +7,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
+import { generatePsk } from '../psk.ts';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { useChange } from '../use-change.ts';
 
@@ -33,22 +34,6 @@ const l2tpField = (path: string): string | undefined => {
   const key = path.startsWith('listeners.l2tp.') ? path.slice('listeners.l2tp.'.length) : undefined;
   return key && FIELDS.includes(key) ? key : undefined;
 };
-
-const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
-/**
- * 32 characters from 57 unambiguous letters and digits (about 186 bits), typed by hand on a phone if
- * need be. Rejection sampling keeps every character equally likely.
- */
-export function generatePsk(length = 32): string {
-  const out: string[] = [];
-  const limit = 256 - (256 % ALPHABET.length);
-  while (out.length < length) {
-    for (const byte of crypto.getRandomValues(new Uint8Array(64))) {
-      if (byte < limit && out.length < length) out.push(ALPHABET[byte % ALPHABET.length]!);
-    }
-  }
-  return out.join('');
-}
 
 export function L2tpCard() {
   const [form, setForm] = useState<Form>();
