@@ -26,8 +26,8 @@ export type Ikev1CertificateAuth = Pick<IkeConnection, 'certificate' | 'trustedC
 export const L2TP_IKEV1_CONNECTION = 'l2tp';
 
 /**
- * L2TP/IPsec clients (Windows, macOS, iOS, Linux xl2tpd with charon): Main Mode from any address with
- * the group PSK (certificates: the gateway's and its trusted CAs), then a transport-mode Quick Mode
+ * L2TP/IPsec clients (Windows, macOS, iOS, Linux xl2tpd with charon): Main Mode from any address, with
+ * any ID (behind NAT a client names itself by its private address) and the group PSK (certificates: the gateway's and its trusted CAs), then a transport-mode Quick Mode
  * for UDP 1701 between the two hosts (issue 20). Sites keyed to an address are matched before it.
  */
 function l2tpConnection(config: PosternConfig, certificates?: Ikev1CertificateAuth): IkeConnection {
@@ -35,7 +35,7 @@ function l2tpConnection(config: PosternConfig, certificates?: Ikev1CertificateAu
   const proposals = l2tp.ipsec?.proposals ?? IKEV1_DEFAULT_PROPOSALS;
   return {
     name: L2TP_IKEV1_CONNECTION, psk: new Secret(l2tp.psk), ikeProposals: specs(proposals.ike, 'ike'), espProposals: specs(proposals.esp, 'esp'),
-    localTs: [], remoteTs: [], mode: 'transport' as const, transportSelector: { protocol: 17, port: 1701 }, dpdSeconds: 30,
+    localTs: [], remoteTs: [], mode: 'transport' as const, transportSelector: { protocol: 17, port: 1701 }, dpdSeconds: 30, anyRemoteId: true,
     rekeySeconds: 3600, ikeRekeySeconds: 8 * 3600, mobike: false, pfs: 'auto',
     ...(l2tp.ipsec?.auth === 'certificate' ? { localAuth: 'certificate' as const, peerAuth: 'certificate' as const, ...certificates } : {}),
   };

@@ -48,6 +48,21 @@ require authentication = no
 redial = no
 `;
 
+/** The client at home: a second guest address that its home router masquerades, xl2tpd sending from it. */
+const AT_HOME = '198.51.100.3';
+const HOME_ROUTER = '172.16.1.2';
+const XL2TPD_HOME_CONF = `[global]
+port = 1701
+listen-addr = ${AT_HOME}
+access control = no
+[lac home]
+lns = ${SERVER}
+pppoptfile = /lab/l2tp/options
+length bit = yes
+require authentication = no
+redial = no
+`;
+
 // Debian's /etc/ppp/options says `auth`: a client must say noauth. MS-CHAPv2 only, as Windows does.
 const PPP_OPTIONS = `name alice
 password ${PASSWORD}
@@ -74,8 +89,8 @@ wait_go() { for _ in $(seq 60); do ping -c 1 -W 1 $1 > /dev/null 2>&1 && return 
 gone() { for _ in $(seq 60); do [ -e /sys/class/net/ppp0 ] || { echo "ppp0 gone"; return 0; }; sleep 0.25; done; return 1; }
 # A fresh xl2tpd per phase, as each dial of a real client is: one still closing its previous tunnel to the
 # same server holds a second UDP socket connected to it, which takes the new tunnel's data (xl2tpd 1.3.18).
-start_xl2tpd() { xl2tpd -c /lab/l2tp/xl2tpd.conf -p /run/xl2tpd.pid -C /run/xl2tpd/l2tp-control -D >> /tmp/xl2tpd.log 2>&1 & echo $! > /tmp/xl2tpd.pid; for _ in $(seq 50); do [ -p /run/xl2tpd/l2tp-control ] && return 0; sleep 0.1; done; cat /tmp/xl2tpd.log; return 1; }
-restart_xl2tpd() { p=$(cat /tmp/xl2tpd.pid); kill $p; for _ in $(seq 40); do kill -0 $p 2> /dev/null || break; sleep 0.25; done; rm -f /run/xl2tpd/l2tp-control; start_xl2tpd; }
+start_xl2tpd() { xl2tpd -c /lab/l2tp/\${1:-xl2tpd}.conf -p /run/xl2tpd.pid -C /run/xl2tpd/l2tp-control -D >> /tmp/xl2tpd.log 2>&1 & echo $! > /tmp/xl2tpd.pid; for _ in $(seq 50); do [ -p /run/xl2tpd/l2tp-control ] && return 0; sleep 0.1; done; cat /tmp/xl2tpd.log; return 1; }
+restart_xl2tpd() { p=$(cat /tmp/xl2tpd.pid); kill $p; for _ in $(seq 40); do kill -0 $p 2> /dev/null || break; sleep 0.25; done; rm -f /run/xl2tpd/l2tp-control; start_xl2tpd "$@"; }
 export -f ctl dial hangup wait_go gone start_xl2tpd restart_xl2tpd
 sh_step xl2tpd start_xl2tpd
 sh_step plain-dial 'dial plain'
@@ -93,6 +108,12 @@ sh_step ipsec-dial 'restart_xl2tpd && dial ipsec'
 step ipsec-ping ping -c 3 -W 3 ${LAN_HOST}
 step states /usr/bin/ip -s xfrm state
 sh_step ipsec-hangup 'hangup ipsec'
+sh_step home-address '/usr/bin/ip addr add ${AT_HOME}/24 dev eth0'
+step home-initiate swan --initiate --child home --timeout 30
+sh_step home-dial 'restart_xl2tpd xl2tpd-home && dial home'
+step home-ping ping -c 3 -W 3 ${LAN_HOST}
+step home-states /usr/bin/ip -s xfrm state
+sh_step home-hangup 'hangup home'
 sh_step logs 'echo "--- xl2tpd"; grep -v "tty is not open" /tmp/xl2tpd.log | tail -60; echo "data for no kernel session: $(grep -c "tty is not open" /tmp/xl2tpd.log)"; cat /proc/net/pppol2tp 2>/dev/null | head -20; echo "--- pppd"; tail -30 /tmp/pppd.log; echo "--- charon"; charon_log 40'
 `;
 
@@ -139,6 +160,9 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   const lab = Lab.create(vmRemoteAccess);
   t.teardown(() => lab.teardown());
   for (const key of ['all', 'default']) lab.execSync('gw', ['sysctl', '-qw', `net.ipv4.conf.${key}.rp_filter=0`]);
+  // The home router masquerades the guest's second address only: the client at home, behind NAT.
+  const home = `table ip lab_home {\n  chain post {\n    type nat hook postrouting priority 100;\n    ip saddr ${AT_HOME} masquerade\n  }\n}\n`;
+  lab.execSync(VM_REMOTE.host, ['sh', '-c', `printf '%s' '${home}' | nft -f -`]);
 
   let postern: PosternDaemon = await startPostern(lab, 'gw', posternConfig(true), (log) => log.includes('L2TP listening'));
   t.match(postern.log(), /"path":"listeners.l2tp.allowPlain","why":"plain L2TP is accepted outside IPsec/, 'plain L2TP is flagged in the log');
@@ -148,6 +172,7 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
     modules: ['ppp_generic', 'l2tp_core', 'l2tp_ppp', 'l2tp_netlink', 'esp4', 'xfrm_user', 'gcm', 'ghash_generic', 'seqiv', 'echainiv', 'authenc'],
     files: {
       '/lab/l2tp/xl2tpd.conf': XL2TPD_CONF,
+      '/lab/l2tp/xl2tpd-home.conf': XL2TPD_HOME_CONF,
       '/lab/l2tp/options': { data: PPP_OPTIONS, mode: 0o600 },
       ...guestCharonFiles({
         connections: {
@@ -156,8 +181,13 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
             local: { auth: 'psk', id: VM_REMOTE.guest }, remote: { auth: 'psk', id: SERVER },
             children: { l2tp: { localTs: ['dynamic[17/1701]'], remoteTs: ['dynamic[17/1701]'], espProposals: ['aes256gcm16'], mode: 'transport' } },
           },
+          home: {
+            localAddrs: [AT_HOME], remoteAddrs: [SERVER], proposals: ['aes256-sha256-modp2048'], version: 1,
+            local: { auth: 'psk', id: AT_HOME }, remote: { auth: 'psk', id: SERVER },
+            children: { home: { localTs: ['dynamic[17/1701]'], remoteTs: ['dynamic[17/1701]'], espProposals: ['aes256gcm16'], mode: 'transport' } },
+          },
         },
-        secrets: [{ kind: 'ike', ids: [VM_REMOTE.guest, SERVER], secret: PSK }],
+        secrets: [{ kind: 'ike', ids: [VM_REMOTE.guest, AT_HOME, SERVER], secret: PSK }],
       }),
     },
     script: SCRIPT,
@@ -219,6 +249,20 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
     t.match(sa.block, /mode transport/, 'in transport mode');
   }
   t.equal(step('ipsec-hangup')?.code, 0, 'xl2tpd hangs up');
+
+  // The client at home, behind its router's masquerade (Windows' usual case): NAT-T, UDP 4500.
+  t.equal(step('home-initiate')?.code, 0, `from behind a NAT, charon keys transport mode again: ${out('home-initiate').split('\n').slice(-6).join('\n')}${step('home-initiate')?.code === 0 ? '' : diag()}`);
+  t.equal(step('home-dial')?.code, 0, `L2TP/IPsec through the NAT: PPP up: ${out('home-dial')}${step('home-dial')?.code === 0 ? '' : diag()}`);
+  t.match(out('home-dial'), /ppp0 10\.10\.0\.\d+\b/, 'with a pool address');
+  t.equal(step('home-ping')?.code, 0, `the LAN host answers through NAT-T L2TP/IPsec: ${out('home-ping')}${step('home-ping')?.code === 0 ? '' : diag()}`);
+  const homeSas = parseStates(out('home-states')).filter((sa) => [sa.src, sa.dst].includes(AT_HOME));
+  t.equal(homeSas.length, 2, 'two SAs from the home address in the guest\'s kernel');
+  for (const sa of homeSas) {
+    t.match(sa.block, /encap type espinudp sport 4500 dport 4500/, `${sa.src} → ${sa.dst}: ESP in UDP 4500 (NAT-T)`);
+    t.ok(sa.packets >= 5 && sa.failed === 0, `${sa.src} → ${sa.dst}: ${sa.packets} packets, ${sa.failed} failed`);
+  }
+  t.ok(postern.log().split('\n').some((l) => l.includes('"msg":"L2TP tunnel up"') && l.includes(`"peer":"${HOME_ROUTER}:1701"`)), 'Postern saw the tunnel from the home router\'s address');
+  t.equal(step('home-hangup')?.code, 0, 'xl2tpd hangs up');
   t.match(postern.log(), /"msg":"L2TP tunnel up"/, 'Postern logged the L2TP tunnel inside IPsec');
   if (!t.passing()) t.comment(`${diag()}\n--- guest ---\n${result.console.slice(-3000)}`);
   t.comment(`whole test in ${Date.now() - started} ms`);

@@ -20,6 +20,11 @@ export interface IkeConnection {
   readonly localId?: string;
   /** The peer's expected ID; its address when absent. */
   readonly remoteId?: string;
+  /**
+   * Any ID the peer sends is taken (IKEv1 remote access: the group PSK or the certificate proves who
+   * it is, and a Windows client behind NAT names itself by its private address).
+   */
+  readonly anyRemoteId?: boolean;
   readonly psk: Secret<string>;
   /** Where to initiate to (site-to-site); a responder-only connection has none. */
   readonly remoteAddress?: string;

@@ -251,6 +251,7 @@ export function checkHash(want: Uint8Array, got: Uint8Array | undefined): boolea
 
 /** The peer's ID against the connection's remote ID (or its address); text for the log when refused. */
 export function peerIdRefused(sa: Phase1Sa, idText: string): string | undefined {
+  if (sa.connection!.anyRemoteId) return undefined;
   const expected = sa.connection!.remoteId ?? sa.remote.address;
   return idText === expected ? undefined : `the peer's ID ${idText} is not the expected ${expected}`;
 }

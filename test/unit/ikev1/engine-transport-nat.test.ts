@@ -90,3 +90,26 @@ t.test('responder behind a NAT (Postern behind a port forward): the initiator na
   t.equal(pair.engines.b.sas[0]?.natLocal, true, 'the responder knows it is behind the NAT');
   t.same(b?.encapsulation, { localPort: 4500, remotePort: 4500 });
 });
+
+t.test('the L2TP responder takes whatever ID a client behind NAT sends (its private address); a connection expecting an ID does not', async (t) => {
+  const NAT = '198.51.100.7';
+  const behindNat = (pair: Ikev1Pair) => {
+    pair.nat = (p: InFlight) => {
+      if (p.from.address === A) return { ...p, from: { address: NAT, port: p.from.port } };
+      if (p.to.address === NAT) return { ...p, to: { address: A, port: p.to.port } };
+      return p;
+    };
+  };
+  const open = l2tpPair({}, { remoteAddress: undefined as unknown as string, anyRemoteId: true });
+  behindNat(open.pair);
+  open.start();
+  open.pair.run(60_000);
+  t.ok(open.pair.of('b', 'install-child')[0], `the client's ID ${A} from ${NAT} is taken`);
+
+  const strict = l2tpPair({}, { remoteAddress: undefined as unknown as string });
+  behindNat(strict.pair);
+  strict.start();
+  strict.pair.run(60_000);
+  t.equal(strict.pair.of('b', 'install-child').length, 0, 'no child without anyRemoteId');
+  t.ok(strict.pair.logs('b').some((l) => l.includes(`the peer's ID ${A} is not the expected ${NAT}`)), 'refused for its ID');
+});
