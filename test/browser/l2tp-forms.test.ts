@@ -1,6 +1,6 @@
 // Issue 20 in a real browser (Debian's Chromium, headless) against `postern run` on loopback: the
-// L2TP/IPsec card (a generated PSK, a too-short tunnel secret refused at its field, plain L2TP with
-// its insecure warning), the pool's DHCPINFORM routes and domain (a bad subnet refused at the
+// L2TP/IPsec card (a generated PSK, its own proposals with the weak one flagged, a too-short tunnel
+// secret refused at its field, plain L2TP with its insecure warning), the pool's DHCPINFORM routes and domain (a bad subnet refused at the
 // field), all kept after a reload; then the user's profiles offer L2TP/IPsec (Android said to have
 // none) and the Windows download carries the generated key.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -58,6 +58,11 @@ t.test('L2TP/IPsec forms: generated PSK, tunnel secret, plain L2TP warned, pool 
   t.equal(await l2tp.locator('input[name=l2tp-psk]').getAttribute('type'), 'text', 'and shown, to be noted');
   await l2tp.locator('input[name=l2tp-enabled]').check();
   t.match(await l2tp.locator('select[name=l2tp-pool]').inputValue(), 'clients', 'the pool is offered from the pools');
+  // Its own proposals: phase 1 alone is refused in the page (clients would have no phase 2 to agree on).
+  await l2tp.locator('textarea[name=l2tp-ike-proposals]').fill('aes256-sha256-modp2048\naes256-sha1-modp1024');
+  await l2tp.locator('button[type=submit]').click();
+  await t.resolves(field(l2tp, 'textarea[name=l2tp-esp-proposals]').locator('.error').filter({ hasText: 'give both lists' }).waitFor(WAIT), 'IKE proposals without ESP: refused at the ESP field');
+  await l2tp.locator('textarea[name=l2tp-esp-proposals]').fill('aes256-sha1');
   await l2tp.locator('input[name=l2tp-secret]').fill('short');
   await l2tp.locator('button[type=submit]').click();
   await t.resolves(field(l2tp, 'input[name=l2tp-secret]').locator('.error').waitFor(WAIT), 'a 5-character tunnel secret: refused at its field');
@@ -69,6 +74,7 @@ t.test('L2TP/IPsec forms: generated PSK, tunnel secret, plain L2TP warned, pool 
   const banner = l2tp.getByRole('status', { name: 'warnings' });
   await t.resolves(banner.filter({ hasText: 'plain L2TP is accepted outside IPsec' }).waitFor(WAIT), 'the API\'s insecure warning for plain L2TP, in the banner');
   t.match(await field(l2tp, 'input[name=l2tp-psk]').locator('.warning').innerText(), /impersonate the gateway/, 'and the group PSK\'s, at its field');
+  t.match(await l2tp.locator('ul.weak').innerText(), /aes256-sha1-modp1024: .*modp1024/, 'the weak phase 1 proposal flagged at its field');
   await t.resolves(listeners.locator('input[name=listener-l2tp]:checked').waitFor(WAIT), 'the listener switches follow the card');
   await t.resolves(listeners.getByTestId('ports-to-open').filter({ hasText: 'L2TP/IPsec clients' }).waitFor(WAIT), 'and so do the ports to open');
   await l2tp.locator('input[name=l2tp-allow-plain]').uncheck();
@@ -91,6 +97,7 @@ t.test('L2TP/IPsec forms: generated PSK, tunnel secret, plain L2TP warned, pool 
   t.ok(await l2tp.locator('input[name=l2tp-enabled]').isChecked(), 'after a reload: L2TP still enabled');
   t.equal(await l2tp.locator('input[name=l2tp-psk]').inputValue(), '<redacted>', 'its key kept, shown redacted');
   t.notOk(await l2tp.locator('input[name=l2tp-allow-plain]').isChecked(), 'plain L2TP off');
+  t.equal(await l2tp.locator('textarea[name=l2tp-esp-proposals]').inputValue(), 'aes256-sha1', 'its proposals kept');
   t.equal(await pool.locator('input[name=pool-routes]').inputValue(), '192.168.10.0/24, 192.168.20.0/24', 'the routes kept');
   t.equal(await pool.locator('input[name=pool-domain]').inputValue(), 'office.example.com', 'the domain kept');
 
@@ -110,6 +117,7 @@ t.test('L2TP/IPsec forms: generated PSK, tunnel secret, plain L2TP warned, pool 
   const script = readFileSync(await file.path(), 'utf8');
   t.match(script, `-TunnelType L2tp -L2tpPsk '${psk}'`, 'the Windows L2TP script carries the generated key');
   t.match(script, /-ServerAddress 'vpn\.branch1\.example\.com'/);
+  t.match(script, /-EncryptionMethod AES256 -IntegrityCheckMethod SHA256 -DHGroup Group14 -CipherTransformConstants AES256 -AuthenticationTransformConstants SHA196/, 'and IPsec settings from the proposals set in the card');
   t.same(errors, [], 'no script errors on the page');
   t.comment(`wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });

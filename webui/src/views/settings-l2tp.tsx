@@ -1,7 +1,8 @@
 /**
  * The L2TP/IPsec listener (issue 20): on or off, its pool, the group pre-shared key (masked; a strong
  * one generated in the browser), the optional RFC 2661 tunnel secret, and plain L2TP without IPsec
- * with its insecurity said beside it. Secrets come from the API as "<redacted>" and are sent back
+ * with its insecurity said beside it; the IKEv1 SA's authentication (the group key or certificates)
+ * and its own proposals (the gateway's defaults when both are empty), weak ones flagged. Secrets come from the API as "<redacted>" and are sent back
  * as such unless retyped (the API keeps the stored value). Errors at their fields, warnings in the
  * banner and at the field, as the other settings forms.
  */
@@ -9,7 +10,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { generatePsk } from '../psk.ts';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
-import { useChange } from '../use-change.ts';
+import { entryNotes, splitList, useChange } from '../use-change.ts';
 
 interface L2tpListener {
   enabled: boolean;
@@ -17,32 +18,44 @@ interface L2tpListener {
   pool: string;
   secret?: string;
   allowPlain?: boolean;
+  ipsec?: { auth: IpsecAuth; proposals?: { ike: string[]; esp: string[] } };
 }
+type IpsecAuth = 'psk' | 'certificate';
 interface Form {
   enabled: boolean;
   psk: string;
   pool: string;
   secret: string;
   allowPlain: boolean;
+  ipsecAuth: IpsecAuth;
+  /** The proposals as typed, one per line; both empty: the gateway's defaults. */
+  ike: string;
+  esp: string;
 }
 
 /** Other cards (the listener switches) reload when this event fires, and this one when they change. */
 export const LISTENERS_CHANGED = 'postern:listeners-changed';
 
-const FIELDS = ['enabled', 'psk', 'pool', 'secret', 'allowPlain'];
+const FIELDS: Record<string, string> = { enabled: 'enabled', psk: 'psk', pool: 'pool', secret: 'secret', allowPlain: 'allowPlain', 'ipsec.auth': 'ipsecAuth' };
+const PROPOSALS = 'listeners.l2tp.ipsec.proposals';
 const l2tpField = (path: string): string | undefined => {
-  const key = path.startsWith('listeners.l2tp.') ? path.slice('listeners.l2tp.'.length) : undefined;
-  return key && FIELDS.includes(key) ? key : undefined;
+  const proposal = path.startsWith(`${PROPOSALS}.`) ? /^(ike|esp)/.exec(path.slice(PROPOSALS.length + 1))?.[1] : undefined;
+  return proposal ?? (path.startsWith('listeners.l2tp.') ? FIELDS[path.slice('listeners.l2tp.'.length)] : undefined);
 };
 
 export function L2tpCard() {
   const [form, setForm] = useState<Form>();
   const [pools, setPools] = useState<string[]>([]);
   const [showPsk, setShowPsk] = useState(false);
+  const [oneList, setOneList] = useState<string>();
   const change = useChange(l2tpField);
   const load = async () => {
     const { l2tp } = (await api<{ listeners: { l2tp: L2tpListener } }>('GET', '/listeners')).listeners;
-    setForm({ enabled: l2tp.enabled, psk: l2tp.psk, pool: l2tp.pool, secret: l2tp.secret ?? '', allowPlain: l2tp.allowPlain === true });
+    const proposals = l2tp.ipsec?.proposals;
+    setForm({
+      enabled: l2tp.enabled, psk: l2tp.psk, pool: l2tp.pool, secret: l2tp.secret ?? '', allowPlain: l2tp.allowPlain === true,
+      ipsecAuth: l2tp.ipsec?.auth ?? 'psk', ike: proposals?.ike.join('\n') ?? '', esp: proposals?.esp.join('\n') ?? '',
+    });
     setPools((await api<{ pools: Array<{ name: string }> }>('GET', '/pools')).pools.map((p) => p.name));
   };
   useEffect(() => {
@@ -52,10 +65,16 @@ export function L2tpCard() {
     return () => window.removeEventListener(LISTENERS_CHANGED, reload);
   }, []);
   if (!form) return null;
+  const lists = { ike: splitList(form.ike), esp: splitList(form.esp) };
   const save = (e: Event) => {
     e.preventDefault();
+    // Phase 1 without phase 2 (or the reverse) would leave clients nothing to agree on.
+    const missing = lists.ike.length === 0 && lists.esp.length > 0 ? 'ike' : lists.esp.length === 0 && lists.ike.length > 0 ? 'esp' : undefined;
+    setOneList(missing);
+    if (missing) return;
+    const ipsec = { auth: form.ipsecAuth, ...(lists.ike.length ? { proposals: lists } : {}) };
     // An empty tunnel secret is not sent: there is none, or the stored one stays.
-    const body = { enabled: form.enabled, pool: form.pool, psk: form.psk, allowPlain: form.allowPlain, ...(form.secret ? { secret: form.secret } : {}) };
+    const body = { enabled: form.enabled, pool: form.pool, psk: form.psk, allowPlain: form.allowPlain, ipsec, ...(form.secret ? { secret: form.secret } : {}) };
     void change.run(() => api('PUT', '/listeners/l2tp', body), 'L2TP/IPsec settings saved', async () => {
       setShowPsk(false);
       window.dispatchEvent(new Event(LISTENERS_CHANGED));
@@ -67,6 +86,10 @@ export function L2tpCard() {
     setShowPsk(true);
   };
   const { errors, warnings } = change.issues;
+  const notes = (kind: 'ike' | 'esp') => ({
+    error: (oneList === kind ? 'give both lists, or neither for the gateway\'s defaults' : '') || entryNotes(change.listed.errors, `${PROPOSALS}.${kind}`, lists[kind]).join('; ') || errors[kind],
+    weak: entryNotes(change.listed.warnings, `${PROPOSALS}.${kind}`, lists[kind]),
+  });
   return (
     <form class="card" onSubmit={save} aria-label="l2tp settings">
       <h2>L2TP/IPsec</h2>
@@ -89,6 +112,14 @@ export function L2tpCard() {
           <label><input type="checkbox" name="l2tp-show-psk" checked={showPsk} onChange={(e) => setShowPsk(e.currentTarget.checked)} /> Show</label>
         </span>
       </Field>
+      <Field label="IPsec authentication" error={errors['ipsecAuth']} hint="Certificates: the gateway's certificate, and each client's from a trusted CA (the profiles then carry the user's certificate)">
+        <select name="l2tp-ipsec-auth" value={form.ipsecAuth} onChange={(e) => setForm({ ...form, ipsecAuth: e.currentTarget.value as IpsecAuth })}>
+          <option value="psk">The group pre-shared key</option>
+          <option value="certificate">Certificates</option>
+        </select>
+      </Field>
+      <ProposalList label="IKE proposals (phase 1)" name="l2tp-ike-proposals" value={form.ike} notes={notes('ike')} onInput={(ike) => setForm({ ...form, ike })} />
+      <ProposalList label="ESP proposals (phase 2)" name="l2tp-esp-proposals" value={form.esp} notes={notes('esp')} onInput={(esp) => setForm({ ...form, esp })} />
       <Field label="L2TP tunnel secret (optional)" error={errors['secret']} warning={warnings['secret']} hint="Only for clients set up with one (xl2tpd, routers); Windows, macOS and iOS send none: leave empty for them">
         <input name="l2tp-secret" type="password" autoComplete="new-password" value={form.secret} onInput={(e) => setForm({ ...form, secret: e.currentTarget.value })} />
       </Field>
@@ -100,5 +131,14 @@ export function L2tpCard() {
       <Elsewhere issues={change.issues} />
       <button type="submit">Save</button>
     </form>
+  );
+}
+
+function ProposalList(props: { label: string; name: string; value: string; notes: { error: string | undefined; weak: string[] }; onInput: (v: string) => void }) {
+  return (
+    <Field label={props.label} error={props.notes.error} hint="One per line, preferred first, e.g. aes256-sha256-modp2048; both empty: the gateway's defaults, which Windows, Apple and Linux clients accept">
+      <textarea name={props.name} rows={Math.max(2, props.value.split('\n').length)} value={props.value} onInput={(e) => props.onInput(e.currentTarget.value)} />
+      {props.notes.weak.length ? <ul class="warning weak" aria-label={`weak ${props.label}`}>{props.notes.weak.map((w) => <li key={w}>{w}</li>)}</ul> : null}
+    </Field>
   );
 }
