@@ -20,6 +20,9 @@ interface Site {
   nextRetry?: string;
   /** State 'unavailable': why the site does not run (its protocol is not in this build). */
   reason?: string;
+  /** GRE sites (issue 25): the interface's settings, and the running site's counters. */
+  gre?: { address: string; peerAddress?: string; key?: number; checksum?: boolean; sequence?: boolean; keepaliveSeconds?: number; mtu?: number };
+  counters?: Record<string, number>;
 }
 
 interface TestStep {
@@ -71,14 +74,45 @@ function TestReport(props: { result: TestResult }) {
 const PROTOCOL_LABELS: Record<string, string> = { ikev2: 'IKEv2', ikev1: 'IKEv1', sstp: 'SSTP', gre: 'GRE', l2tp: 'L2TP', pptp: 'PPTP' };
 
 const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
-const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false, greAddress: '', greKey: '', localId: '', remoteId: '' };
+const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false, greAddress: '', greKey: '', greKeepalive: '', greChecksum: false, greSequence: false, localId: '', remoteId: '' };
+
+/** inItem for a new site, except that a GRE site's own fields keep their name (gre.key, not gre), for their fields. */
+const inNewSite = (index: number) => (path: string): string | undefined => {
+  const gre = new RegExp(`^sites\\[${String(index)}\\]\\.gre\\.([A-Za-z0-9]+)`).exec(path);
+  return gre ? `gre.${gre[1] ?? ''}` : inItem('sites', index)(path);
+};
+
+/** As the gateway names a GRE site's interface (firmware/gre/gre-site-settings.ts): 15 bytes at most. */
+const greInterface = (site: string) => `gre-${site.replace(/[^A-Za-z0-9_.-]/g, '_')}`.slice(0, 15);
+
+/** A GRE site's framing and keepalive, one line for the list. */
+function greSummary(s: Site): string {
+  const g = s.gre;
+  if (!g) return '';
+  const keepalive = g.keepaliveSeconds === 0 ? 'no keepalives' : `keepalive ${String(g.keepaliveSeconds ?? 10)} s`;
+  return [greInterface(s.name), g.address, g.key === undefined ? 'no key' : `key ${String(g.key)}`, keepalive, ...(g.checksum ? ['checksums'] : []), ...(g.sequence ? ['sequence numbers'] : [])].join(' · ');
+}
+
+/** What a running GRE site dropped, by cause (only the causes that happened). */
+function greDrops(c: Record<string, number> | undefined): string {
+  if (!c) return '';
+  const causes: Array<[string, string]> = [['badKey', 'wrong key'], ['badChecksum', 'bad checksum'], ['outOfOrder', 'out of order'], ['otherSource', 'from other addresses']];
+  return causes.filter(([k]) => (c[k] ?? 0) > 0).map(([k, label]) => `${label} ${String(c[k])}`).join(', ');
+}
 
 /** The document for a new site: IKEv2 authenticates with the PSK, SSTP dials as a user of the other gateway. */
 function siteDocument(form: typeof emptyForm) {
   const common = { name: form.name, remote: form.remote, localSubnets: list(form.local), remoteSubnets: list(form.remoteNets), auth: 'psk', initiate: true, enabled: true };
   if (form.protocol === 'sstp') return { ...common, protocol: 'sstp', username: form.username, password: form.password, ...(form.fingerprint ? { serverFingerprint: form.fingerprint.trim() } : {}) };
   // GRE (issue 25): an interface gre-<name> with this end's tunnel address; the key must match the peer's.
-  if (form.protocol === 'gre') return { ...common, protocol: 'gre', gre: { address: form.greAddress.trim(), ...(form.greKey.trim() ? { key: Number(form.greKey.trim()) } : {}) } };
+  if (form.protocol === 'gre') {
+    const gre = {
+      address: form.greAddress.trim(), ...(form.greKey.trim() ? { key: Number(form.greKey.trim()) } : {}),
+      ...(form.greKeepalive.trim() ? { keepaliveSeconds: Number(form.greKeepalive.trim()) } : {}),
+      ...(form.greChecksum ? { checksum: true } : {}), ...(form.greSequence ? { sequence: true } : {}),
+    };
+    return { ...common, protocol: 'gre', gre };
+  }
   const ikev1 = form.protocol === 'ikev1';
   // Identities: only when given (the peer's address and ours otherwise); sites behind one NAT need a remote ID each.
   const ids = { ...(form.remoteId.trim() ? { remoteId: form.remoteId.trim() } : {}), ...(form.localId.trim() ? { localId: form.localId.trim() } : {}) };
@@ -105,7 +139,7 @@ export function SitesView() {
     e.preventDefault();
     setIssues(NO_ISSUES);
     // The new site is appended: its fields are sites[<count>].…, e.g. sites[2].remoteSubnets[0].
-    const place = inItem('sites', sites.length);
+    const place = inNewSite(sites.length);
     try {
       const answer = await api('POST', '/sites', siteDocument(form));
       // The form is emptied: its warnings stay in the banner only.
@@ -153,7 +187,7 @@ export function SitesView() {
             <tbody>
               {sites.map((s) => (
                 <tr key={s.name} data-site={s.name}>
-                  <td>{s.name} <small data-protocol={s.protocol}>{PROTOCOL_LABELS[s.protocol] ?? s.protocol}</small></td><td>{s.remote}</td><td>{s.localSubnets.join(', ')} ⇄ {s.remoteSubnets.join(', ')}</td>
+                  <td>{s.name} <small data-protocol={s.protocol}>{PROTOCOL_LABELS[s.protocol] ?? s.protocol}</small>{s.gre ? <small class="gre-summary" data-gre-summary>{greSummary(s)}</small> : null}</td><td>{s.remote}</td><td>{s.localSubnets.join(', ')} ⇄ {s.remoteSubnets.join(', ')}</td>
                   <td data-label="state">
                     <span class={`state ${s.state === 'up' || s.state === 'established' ? 'running' : s.state === 'disabled' ? '' : 'unavailable'}`}>{s.state}</span>
                     {s.lastError && s.state !== 'up' && s.state !== 'established' ? (
@@ -168,6 +202,7 @@ export function SitesView() {
                       </div>
                     ) : null}
                     {s.reason ? <small class="reason" data-reason={s.state}>{s.reason}</small> : null}
+                    {greDrops(s.counters) ? <small class="reason" data-gre-drops>Dropped: {greDrops(s.counters)}</small> : null}
                     {s.nextRetry ? <small class="retry" data-next-retry={s.nextRetry}>Next try {inTime(s.nextRetry)} ({new Date(s.nextRetry).toLocaleTimeString()})</small> : null}
                   </td>
                   <td>{s.rxPackets} / {s.txPackets}</td>
@@ -192,6 +227,13 @@ export function SitesView() {
           <>
             <Field label={`Tunnel address of this end (interface gre-${form.name || '<name>'})`} error={errors['gre.address'] ?? errors['gre']} warning={warnings['protocol']}><input name="site-gre-address" placeholder="10.255.0.1/30" value={form.greAddress} onInput={set('greAddress')} required /></Field>
             <Field label="GRE key (optional; the same on both ends)" error={errors['gre.key']}><input name="site-gre-key" inputMode="numeric" value={form.greKey} onInput={set('greKey')} /></Field>
+            <Field label="Keepalive interval in seconds (10 when empty; 0: none, the site counts as up)" error={errors['gre.keepaliveSeconds']}><input name="site-gre-keepalive" inputMode="numeric" placeholder="10" value={form.greKeepalive} onInput={set('greKeepalive')} /></Field>
+            <Field label="Checksums (both ends must agree)" error={errors['gre.checksum']}>
+              <label class="switch"><input type="checkbox" name="site-gre-checksum" checked={form.greChecksum} onChange={(e) => setForm({ ...form, greChecksum: e.currentTarget.checked })} /> Sent, and required on what arrives</label>
+            </Field>
+            <Field label="Sequence numbers (both ends must agree)" error={errors['gre.sequence']}>
+              <label class="switch"><input type="checkbox" name="site-gre-sequence" checked={form.greSequence} onChange={(e) => setForm({ ...form, greSequence: e.currentTarget.checked })} /> Sent, and late or repeated packets dropped</label>
+            </Field>
           </>
         ) : sstp ? (
           <>

@@ -1,0 +1,77 @@
+// The GRE site form (issue 25) in a real browser: Chromium inside gwB's lab namespace on `postern
+// run`'s Sites page, gwA a second Postern with a GRE site to gwB (key 42, checksums, sequence
+// numbers, keepalives every second). A key beyond 32 bits is refused at its field; then the site
+// to gwA is added through the form with key, keepalive, checksums and sequence numbers, and the list
+// shows it as GRE with its interface and framing, and up (gwA reflects its keepalives); LAN to LAN
+// pings cross it.
+import t from 'tap';
+import { defaultConfig } from '../../firmware/config/defaults.ts';
+import type { PosternConfig } from '../../firmware/config/types.ts';
+import { hashPassword } from '../../firmware/control/password-hash.ts';
+import { browserMissing } from '../helpers/browser.ts';
+import { startPostern } from '../helpers/postern-daemon.ts';
+import { isRoot } from '../lab/command.ts';
+import { LinePeer } from '../lab/peers/line-peer.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
+import { twoSitesDirect } from '../lab/scenarios.ts';
+import { labSkip } from '../lab/skip.ts';
+import { Lab } from '../lab/topology.ts';
+
+const skip = labSkip(!isRoot() ? 'needs root' : browserMissing() ?? false);
+const ADMIN = 'Field-Tech-Pass-77';
+
+function gateway(side: 'A' | 'B'): PosternConfig {
+  const a = side === 'A';
+  const c = defaultConfig();
+  c.system.wan = { interface: 'wan', mode: 'static', address: a ? '192.0.2.1/24' : '192.0.2.2/24' };
+  c.system.lan = { interface: a ? 'lan' : 'lanb', address: a ? '10.1.0.1/24' : '10.2.0.1/24' };
+  c.system.management = { listen: '127.0.0.1', port: 18080, https: false };
+  c.admin.passwordHash = hashPassword(ADMIN);
+  c.listeners.ikev2.enabled = false;
+  c.listeners.sstp.enabled = false;
+  if (a) {
+    c.sites = [{
+      name: 'to-b', protocol: 'gre', remote: '192.0.2.2', localSubnets: [], remoteSubnets: ['10.2.0.0/24'], auth: 'psk', initiate: true, enabled: true,
+      gre: { address: '10.255.0.1/30', key: 42, checksum: true, sequence: true, keepaliveSeconds: 1, keepaliveRetries: 3 },
+    }];
+  }
+  return c;
+}
+
+t.test('the GRE site form: a bad key refused at its field; a site added with key, keepalive, checksums and sequence numbers is listed as GRE and comes up', { skip }, async (t) => {
+  const started = Date.now();
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  const [gwA, gwB] = await Promise.all([
+    startPostern(lab, 'gwA', gateway('A'), (log) => log.includes('GRE site started'), { name: 'gwa' }),
+    startPostern(lab, 'gwB', gateway('B'), (log) => log.includes('web listening'), { name: 'gwb' }),
+  ]);
+  t.teardown(() => Promise.all([gwA.stop(), gwB.stop()]));
+  const { peer: browser } = await LinePeer.spawn(lab, 'gwB', 'browser', 'gre-site-browser-peer.ts', { base: 'http://127.0.0.1:18080', password: ADMIN });
+  // The page's calls can outlast LinePeer's 5-s answer wait (an applied change starts the site).
+  const call = async (name: string, ...args: unknown[]): Promise<any> => {
+    browser.daemon.child.stdin!.write(`${JSON.stringify({ call: name, args })}\n`);
+    const answer = await browser.next(40_000);
+    if (!answer.startsWith('ok ')) throw new Error(`${name}: ${answer}`);
+    return JSON.parse(answer.slice(3));
+  };
+  const site = { name: 'to-a', remote: '192.0.2.1', remoteNets: '10.1.0.0/24', address: '10.255.0.2/30', keepalive: '1', checksum: true, sequence: true };
+
+  const refused = await call('addGre', { ...site, key: '4294967296' }, 'refused') as { message: string; errors: Record<string, string> };
+  const keyError = Object.entries(refused.errors).find(([label]) => label.startsWith('GRE key'))?.[1];
+  t.ok(keyError, `a key beyond 32 bits refused at the key field: ${JSON.stringify(refused)}`);
+  t.equal(await call('row', 'to-a'), null, 'and not added');
+
+  const added = await call('addGre', { ...site, key: '42' }, 'added') as { message: string; errors: Record<string, string> };
+  t.match(added.message, /Site to-a added/, 'added through the form');
+  t.same(added.errors, {}, 'no field refused');
+  let row: Record<string, string> | null = null;
+  await waitUntil('the list shows the site up', 30_000, async () => (row = await call('row', 'to-a') as Record<string, string> | null)?.['state'] === 'up', () => `\nrow: ${JSON.stringify(row)}\n--- gwB ---\n${gwB.log().split('\n').slice(-10).join('\n')}`);
+  t.match(row, { protocol: 'GRE', summary: 'gre-to-a · 10.255.0.2/30 · key 42 · keepalive 1 s · checksums · sequence numbers', state: 'up', drops: '' }, `listed as GRE with its interface and framing, up: ${JSON.stringify(row)}`);
+  await call('screenshot', '25-gre-site');
+
+  const ping = await lab.exec('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']);
+  t.equal(ping.code, 0, `lanB → lanA through the site added in the browser:\n${ping.stdout}`);
+  t.same(await call('pageErrors'), [], 'no script errors on the page');
+  t.comment(`wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+});
