@@ -4,7 +4,7 @@
 // commands), carrying the gateway's public name, the group PSK (or the certificate) and proposals
 // the gateway's IKEv1 responder accepts; offered only while L2TP is enabled.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -176,6 +176,17 @@ function ini(keyfile: string): Record<string, Record<string, string>> {
 t.test('Linux: a network-manager-l2tp keyfile with the PSK and the gateway\'s first IKEv1 proposals', { skip: toolSkip }, async (t) => {
   const p = clientProfile('linux-l2tp', input);
   t.equal(run('sh', ['-n'], text(p)).status, 0, 'sh -n: the script parses');
+  // Run for real under a scratch root (a stand-in nmcli): it writes the keyfile, readable by root only.
+  const root = mkdtempSync(join(dir, 'root-'));
+  mkdirSync(join(root, 'etc/NetworkManager/system-connections'), { recursive: true });
+  mkdirSync(join(root, 'bin'));
+  writeFileSync(join(root, 'bin/nmcli'), `#!/bin/sh\necho "$@" > ${root}/nmcli-args\n`, { mode: 0o755 });
+  const ran = spawnSync('sh', ['-c', text(p).replace(/\/etc\//g, `${root}/etc/`)], { env: { PATH: `${root}/bin:/usr/bin:/bin` }, timeout: 20_000 });
+  t.equal(ran.status, 0, `the script runs (${ran.stderr.toString().trim()})`);
+  const written = join(root, 'etc/NetworkManager/system-connections', p.filename.replace(/\.sh$/, '.nmconnection'));
+  t.equal(statSync(written).mode & 0o777, 0o600, 'the connection file is mode 0600 (it holds the PSK)');
+  t.equal(readFileSync(written, 'utf8').trimEnd(), keyfileOf(text(p)), 'and holds the keyfile, the shell expanding nothing in it');
+  t.equal(readFileSync(join(root, 'nmcli-args'), 'utf8').trim(), 'connection reload', 'then NetworkManager reloads its connections');
   const keyfile = ini(keyfileOf(text(p)));
   t.match(keyfile['connection'], { id: 'Postern vpn.branch1.example.com (L2TP)', type: 'vpn' });
   t.match(keyfile['vpn'], {
