@@ -145,7 +145,8 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
 
   t.comment(`step 5 at ${Date.now() - started} ms`);
   // 5. gwA's key changed to 43 (through its API, the subsystem reconfigured in place): gwB drops and counts its packets, and goes down.
-  const droppedBefore = (await sitesOnB())[0]?.counters?.['dropped'] ?? 0;
+  const before5 = (await sitesOnB())[0]?.counters ?? {};
+  const droppedBefore = before5['dropped'] ?? 0;
   const wrongKey = await apiA('PUT', '/sites/to-b', gateway('A', 43).sites[0]);
   t.match(wrongKey, /"revision":\d+/, `key 43 applied on gwA: ${wrongKey}`);
   const wrong = await lab.exec('gwA', ['ping', '-c', '3', '-i', '0.2', '-W', '1', '10.255.0.2']);
@@ -153,6 +154,7 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   await waitUntil('gwB sees the site down again', 10_000, () => downsOf(gwB) >= 2, tail);
   const refused = (await sitesOnB())[0];
   t.ok((refused?.counters?.['dropped'] ?? 0) >= droppedBefore + 3, `wrong-key packets dropped and counted: ${JSON.stringify(refused?.counters)}`);
+  t.ok((refused?.counters?.['badKey'] ?? 0) >= (before5['badKey'] ?? 0) + 3, 'counted as a wrong key');
   t.equal(refused?.state, 'down', 'down with the wrong key');
   const heardWhileWrong = refused?.counters?.['greKeepalivesHeard'] ?? 0;
 
@@ -164,6 +166,9 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   const again = await lab.exec('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']);
   t.equal(again.code, 0, `lanB → lanA after the peer came back:\n${again.stdout}${tail()}`);
   await waitUntil('gwB hears its GRE keepalives again', 5_000, async () => ((await sitesOnB())[0]?.counters?.['greKeepalivesHeard'] ?? 0) > heardWhileWrong, tail);
+  // gwA's site was restarted twice by those changes and kept numbering where it stopped: nothing out of order at gwB, no resync.
+  const after6 = (await sitesOnB())[0]?.counters ?? {};
+  t.same([after6['outOfOrder'], after6['sequenceResyncs']], [before5['outOfOrder'], before5['sequenceResyncs']], `a restarted site continues its sequence numbers: ${JSON.stringify(after6)}`);
 
   t.comment(`step 7 at ${Date.now() - started} ms`);
   // 7. The fleet console heard it.
