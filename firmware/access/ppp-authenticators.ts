@@ -41,7 +41,7 @@ export function pppAuthenticatorFor(method: AuthMethod, ctx: AuthenticatorContex
   const serverName = ctx.serverName ?? 'postern';
   switch (method) {
     case 'mschapv2': return new Mschapv2Authenticator({ serverName, verifier: ctx.verifier ?? localMschapv2Verifier(ctx.users), random: ctx.random, ...(ctx.wake ? { wake: ctx.wake } : {}) });
-    case 'eap': return new PppEapAuthenticator(new EapMschapv2Server(ctx.users, ctx.random, serverName));
+    case 'eap': return new PppEapAuthenticator(new EapMschapv2Server(localMschapv2Verifier(ctx.users), ctx.random, serverName));
     case 'chap-md5': return new ChapMd5Authenticator({ serverName, users: ctx.users, random: ctx.random });
     case 'pap': return new PapAuthenticator(ctx.users);
   }

@@ -93,6 +93,8 @@ const listeners = obj('Listeners', {
   ikev2: obj('IKEv2', {
     enabled: bool('Enabled', true),
     auth: str('Client authentication', { enum: ['eap-mschapv2', 'certificate', 'psk'], default: 'eap-mschapv2' }),
+    // Issue 21: who checks EAP-MSCHAPv2 passwords (`auth` above already names the method).
+    userAuth: listenerAuth(),
     psk: str('Pre-shared key', { secret: true, optional: true, minLength: 16 }),
     pool: poolRef('Pool'),
     proposals: obj('Proposals', {

@@ -110,6 +110,8 @@ export interface ListenersConfig {
   ikev2: {
     enabled: boolean;
     auth: IkeAuth;
+    /** Who checks EAP-MSCHAPv2 passwords (issue 21); local users when absent. */
+    userAuth?: ListenerAuth;
     psk?: string;
     pool: string;
     proposals: { ike: string[]; esp: string[] };

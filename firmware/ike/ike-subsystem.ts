@@ -21,6 +21,8 @@ import { DataPlaneInstaller } from './shell/dataplane-installer.ts';
 import { DriverTransport } from './shell/driver-transport.ts';
 import { IkeShell } from './shell/ike-shell.ts';
 import { IkeVersionDispatch } from './version-dispatch.ts';
+import { openIkeRadius, type IkeRadius } from './ike-radius.ts';
+import { flatRadiusCounters } from '../radius/server-state.ts';
 import { Ikev1Engine } from '../ikev1/engine/engine.ts';
 import { L2TP_IKEV1_CONNECTION, ikev1ConnectionsFromConfig, type Ikev1CertificateAuth } from '../ikev1/ikev1-connections.ts';
 import { revokedSessions } from './shell/revocation-sweep.ts';
@@ -62,6 +64,8 @@ export class IkeSubsystem implements Subsystem {
   #dialWatch: DialWatch | undefined;
   /** EAP-MSCHAPv2's user list; swapped in place when only the users change (no restart). */
   #users: UserLookup = () => undefined;
+  /** RADIUS for EAP-MSCHAPv2 and accounting (issue 21); outlives #running while IKE stops, for the Stop records. */
+  #radius: IkeRadius | undefined;
 
   constructor(options: IkeSubsystemOptions) {
     this.#options = options;
@@ -172,13 +176,18 @@ export class IkeSubsystem implements Subsystem {
     let hub: HubLease | undefined;
     let transport: DriverTransport | undefined;
     let revocation: RevocationService | undefined;
+    let installerRef: DataPlaneInstaller | undefined;
+    let shellRef: IkeShell | undefined;
     try {
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
       this.#users = localUsers(config.users);
+      // listeners.ikev2.userAuth (issue 21): RADIUS checks EAP-MSCHAPv2; its verdict comes later and resumes the engine.
+      const radius = (this.#radius = await openIkeRadius(config, (name) => this.#users(name), (spi) => installerRef?.bytes(spi), log));
       // Revocation (issue 16): fetched and kept by the service, answered to the engine from its cache.
       revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'), () => this.#endRevoked());
       const engine = new IkeEngine(connectionsFromConfig(config, pki), { randomBytes: (n) => randomBytes(n), createDh }, {
         users: (name) => this.#users(name),
+        ...(radius ? { mschapv2: radius.verifier, onEapVerdict: () => shellRef?.resumeEap() } : {}),
         addresses: ikeAddressProvider(this.#options.access.pools),
         revocation,
       });
@@ -188,7 +197,7 @@ export class IkeSubsystem implements Subsystem {
       const lanAddress = config.system.lan.address.split('/')[0]!;
       hub = this.#options.access.acquireHub(config);
       const dispatch = new IkeVersionDispatch(engine, v1 && { engine: v1, connections: v1Connections.map((c) => c.name) });
-      const shell = new IkeShell(dispatch, log, (action) => this.#onAction(action));
+      const shell = (shellRef = new IkeShell(dispatch, log, (action) => this.#onAction(action)));
       shell.onLog = this.#options.onLog;
       transport = await DriverTransport.open(address, shell.receive);
       // Children go in through the DataPlane interface; the pools are routed to the shared TUN as a whole.
@@ -196,7 +205,7 @@ export class IkeSubsystem implements Subsystem {
         hub: hub.hub, pipe: hub.pipe(), udpEndpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}),
         tunnelAddress: lanAddress, kernelRoute: kernelRouteOutside(hub.hub.name, hub.pools), kernelSteer: kernelSteerVia(hub.hub.name),
       });
-      const installer = new DataPlaneInstaller({ dataplane, log: log.child('dataplane') });
+      const installer = (installerRef = new DataPlaneInstaller({ dataplane, log: log.child('dataplane') }));
       shell.attach(transport);
       // Live sessions are looked at again each minute too: an OCSP answer or CRL past its time is
       // fetched again by the check itself, and a revocation found then ends the session.
@@ -211,6 +220,8 @@ export class IkeSubsystem implements Subsystem {
       await transport?.close();
       hub?.release();
       revocation?.close();
+      this.#radius?.client.close();
+      this.#radius = undefined;
       return this.#unavailable(error instanceof Error ? error.message : String(error));
     }
   }
@@ -232,6 +243,7 @@ export class IkeSubsystem implements Subsystem {
 
   #onAction(action: IkeAction): void {
     this.#trackL2tp(action);
+    this.#radius?.accounting.observe(action); // before a deleted child's counters go with it
     const installer = this.#running?.installer;
     try {
       if (action.type === 'install-child') installer?.install(action.child);
@@ -379,6 +391,12 @@ export class IkeSubsystem implements Subsystem {
     this.#status = { state: 'stopping' };
     clearInterval(r.sweep);
     this.#farewell(r);
+    const radius = this.#radius;
+    this.#radius = undefined;
+    if (radius) {
+      await radius.accounting.close('IKE stopped');
+      radius.client.close();
+    }
     this.#l2tpChildren.clear();
     this.#l2tpPeers.clear();
     r.revocation.close();
@@ -428,6 +446,7 @@ export class IkeSubsystem implements Subsystem {
         ...(r.v1 ? { 'ikev1.sas': v1.length, 'ikev1.established': v1.filter((s) => s.state === 'established').length, ...Object.fromEntries(Object.entries(r.v1.drops).map(([k, v]) => [`ikev1.dropped.${k}`, v])) } : {}),
         'ike.sas': sas.length, 'ike.established': sas.filter((s) => s.state === 'established').length, 'ike.halfOpen': r.engine.halfOpenCount,
         'dataplane.sas': dp.sas, 'dataplane.policies': dp.policies, 'dataplane.tunnels': dp.tunnels,
+        ...(this.#radius ? flatRadiusCounters(this.#radius.client.counters()) : {}),
         'revocation.fetches': r.revocation.counters.fetches, 'revocation.failures': r.revocation.counters.failures, 'revocation.revoked': r.revocation.counters.revokedAnswers,
       },
     };
@@ -451,7 +470,7 @@ const onlyLiveChanges = (previous: PosternConfig, next: PosternConfig): boolean 
 const withoutLiveParts = (c: PosternConfig): PosternConfig => ({ ...c, users: [], sites: c.sites.filter((s) => s.protocol !== 'ikev2') });
 
 // Of L2TP only what keys its IKEv1 SA: its tunnel secret or plain-L2TP switch need no IKE restart.
-const ikeSlice = (c: PosternConfig) => ({ ikev2: c.listeners.ikev2, l2tp: { enabled: c.listeners.l2tp.enabled, psk: c.listeners.l2tp.psk, ipsec: c.listeners.l2tp.ipsec }, sites: c.sites, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan });
+const ikeSlice = (c: PosternConfig) => ({ ikev2: c.listeners.ikev2, radius: (c.listeners.ikev2.userAuth ?? 'local') === 'local' ? undefined : c.radius, l2tp: { enabled: c.listeners.l2tp.enabled, psk: c.listeners.l2tp.psk, ipsec: c.listeners.l2tp.ipsec }, sites: c.sites, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan });
 
 export function ikeSpec(create: () => IkeSubsystem): SubsystemSpec {
   return {

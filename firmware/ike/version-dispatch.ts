@@ -55,6 +55,10 @@ export class IkeVersionDispatch implements ShellEngine {
     return this.v2.rekeyIke(ikeSpi, now);
   }
 
+  resumeEap(now: number): IkeAction[] {
+    return this.v2.resumeEap(now);
+  }
+
   reauthenticate(ikeSpi: bigint, now: number): IkeAction[] {
     return this.v2.reauthenticate(ikeSpi, now);
   }

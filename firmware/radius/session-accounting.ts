@@ -26,7 +26,7 @@ export interface RadiusAccount {
 
 /** The RFC 2866 §5.10 cause for why a session ended, from the words the PPP shell uses. */
 export function terminateCauseOf(reason: string): TerminateCause {
-  if (/client closed|hung up|terminate-request|peer closed/i.test(reason)) return 'UserRequest';
+  if (/client closed|hung up|terminate-request|peer closed|deleted by the peer/i.test(reason)) return 'UserRequest'; // the last: an IKE Delete
   if (/administrator|disconnected by/i.test(reason)) return 'AdminReset';
   if (/idle/i.test(reason)) return 'IdleTimeout';
   if (/session timeout/i.test(reason)) return 'SessionTimeout';

@@ -1,6 +1,7 @@
 import type { IkePayload } from '../message.ts';
 import type { RevocationChecker } from '../../revocation/revocation-policy.ts';
 import type { UserLookup } from '../../auth/eap/mschapv2-server.ts';
+import type { Mschapv2Verifier } from '../../auth/mschapv2-verifier.ts';
 import { defaultCookieOptions, type CookieOptions } from './cookies.ts';
 import type { IkeSa, PendingRequest } from './ike-sa.ts';
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider, VirtualAddressProvider } from './types.ts';
@@ -19,6 +20,13 @@ export interface EngineOptions {
   readonly addresses?: VirtualAddressProvider;
   /** The local users, for EAP-MSCHAPv2. */
   readonly users?: UserLookup;
+  /**
+   * Who checks EAP-MSCHAPv2 Responses (issue 21): RADIUS, or RADIUS then local; the local users when
+   * absent. A verdict that comes later holds the IKE_AUTH request; `onEapVerdict` then asks the shell
+   * to call `resumeEap`, which answers it.
+   */
+  readonly mschapv2?: Mschapv2Verifier;
+  readonly onEapVerdict?: () => void;
   /** Calendar time for certificate validity (the engine's own clock may be simulated). */
   readonly wallClock?: () => Date;
   /**
@@ -37,6 +45,8 @@ export interface EngineContext {
   readonly options: EngineOptions;
   readonly addresses: VirtualAddressProvider | undefined;
   readonly users: UserLookup | undefined;
+  readonly mschapv2: Mschapv2Verifier | undefined;
+  readonly onEapVerdict: (() => void) | undefined;
   wallClock(): Date;
   emit(action: IkeAction): void;
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;

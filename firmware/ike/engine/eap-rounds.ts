@@ -1,5 +1,6 @@
 import { EapMschapv2Client } from '../../auth/eap/mschapv2-client.ts';
-import { EapMschapv2Server } from '../../auth/eap/mschapv2-server.ts';
+import { EapMschapv2Server, type EapStep } from '../../auth/eap/mschapv2-server.ts';
+import { localMschapv2Verifier } from '../../auth/mschapv2-verifier.ts';
 import type { IkePayload } from '../message.ts';
 import { AuthMethod } from '../payloads/auth.ts';
 import { idFromString, type IdPayload } from '../payloads/identity.ts';
@@ -21,8 +22,9 @@ const mskAuth = (data: Uint8Array): IkePayload => ({ kind: 'AUTH', auth: { metho
 
 /** Responder: our ID and AUTH now, and the first EAP request; the child waits for the end. */
 export function startEapServer(ctx: EngineContext, sa: IkeSa, messageId: number, request: readonly IkePayload[], id: IdPayload): void {
-  if (!ctx.users) return refuseAuth(ctx, sa, messageId, 'EAP-MSCHAPv2 needs the local users, and none are configured');
-  const server = new EapMschapv2Server(ctx.users, (n) => ctx.crypto.randomBytes(n), sa.connection!.localId ?? 'postern');
+  const verifier = ctx.mschapv2 ?? (ctx.users ? localMschapv2Verifier(ctx.users) : undefined);
+  if (!verifier) return refuseAuth(ctx, sa, messageId, 'EAP-MSCHAPv2 needs the local users, and none are configured');
+  const server = new EapMschapv2Server(verifier, (n) => ctx.crypto.randomBytes(n), sa.connection!.localId ?? 'postern', ctx.onEapVerdict);
   sa.eap = { server, firstRequest: request };
   sa.setState('eap', 'the peer asked for EAP');
   ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [{ kind: 'IDr', id }, ...ourAuthPayloads(sa, 'r', id), { kind: 'EAP', eap: server.start() }]);
@@ -41,6 +43,25 @@ export function continueEapServer(ctx: EngineContext, sa: IkeSa, messageId: numb
   const eap = first(request, 'EAP');
   if (!server || !eap || msk) return refuseAuth(ctx, sa, messageId, 'IKE_AUTH during EAP without an EAP payload');
   const step = server.receive(eap.eap);
+  if (step.status === 'pending') {
+    // RADIUS is deciding: leave the request unanswered (a retransmission is handled afresh) until resumeEapServer.
+    sa.eap.heldMessageId = messageId;
+    return ctx.holdRequest(sa);
+  }
+  delete sa.eap.heldMessageId;
+  answerEapStep(ctx, sa, messageId, step);
+}
+
+/**
+ * Responder: the verdict that came later for the held request at `messageId` (the engine has taken
+ * the request back in: its message ID is no longer expected).
+ */
+export function resumeEapServer(ctx: EngineContext, sa: IkeSa, messageId: number, step: Exclude<EapStep, { status: 'pending' }>): void {
+  delete sa.eap.heldMessageId;
+  answerEapStep(ctx, sa, messageId, step);
+}
+
+function answerEapStep(ctx: EngineContext, sa: IkeSa, messageId: number, step: Exclude<EapStep, { status: 'pending' }>): void {
   ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [{ kind: 'EAP', eap: step.send }]);
   if (step.status === 'failure') {
     ctx.log('warn', `EAP refused: ${step.reason}`, { remote: `${sa.remote.address}:${sa.remote.port}`, ...(step.identity ? { user: step.identity } : {}) });

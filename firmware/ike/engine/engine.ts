@@ -7,6 +7,7 @@ import { CookieGuard } from './cookies.ts';
 import type { ProposalSpec } from '../proposals.ts';
 import { defaultEngineOptions, type EngineContext, type EngineOptions } from './context.ts';
 import { answerAuth, processAuthResponse, startAuth } from './ike-auth.ts';
+import { resumeEapServer } from './eap-rounds.ts';
 import { answerInit, processInitResponse, startInit } from './ike-init.ts';
 import { IkeSa, type PendingRequest } from './ike-sa.ts';
 import { answerInformational, processInformationalResponse, startDeleteIke, startLivenessCheck } from './informational.ts';
@@ -139,6 +140,24 @@ export class IkeEngine {
     const sa = [...this.#sas.values()].find((s) => s.spiI === spi);
     if (sa?.state === 'established') startDeleteIke(this.#context(), sa);
     else if (sa) this.#close(sa, 'terminated locally');
+    return this.#flush();
+  }
+
+  /**
+   * EAP verdicts that came later (RADIUS, issue 21): each held IKE_AUTH request whose verdict is in
+   * is answered now, instead of at the peer's next retransmission.
+   */
+  resumeEap(now: number): IkeAction[] {
+    this.#now = now;
+    const ctx = this.#context();
+    for (const sa of this.#sas.values()) {
+      const messageId = sa.eap.heldMessageId;
+      if (sa.state !== 'eap' || messageId === undefined || messageId !== sa.nextPeerRequestId) continue;
+      const step = sa.eap.server?.resume();
+      if (!step || step.status === 'pending') continue;
+      sa.nextPeerRequestId++; // the held request is answered now, as if it had just come
+      resumeEapServer(ctx, sa, messageId, step);
+    }
     return this.#flush();
   }
 
@@ -392,6 +411,8 @@ export class IkeEngine {
       options: this.#options,
       addresses: this.#options.addresses,
       users: this.#options.users,
+      mschapv2: this.#options.mschapv2,
+      onEapVerdict: this.#options.onEapVerdict,
       wallClock: () => (this.#options.wallClock ?? (() => new Date()))(),
       emit: (action) => this.#actions.push(action),
       log: (level, msg, fields) => this.#log(level, msg, fields),

@@ -116,7 +116,8 @@ export class IkeSa {
   /** Our CREATE_CHILD_SA in flight: what we offered and the half-done keys (one at a time). */
   creating: CreateChildState | undefined;
   /** EAP in IKE_AUTH (§2.16): the method's state, the MSK once it succeeded, the first request. */
-  eap: { server?: EapMschapv2Server; client?: EapMschapv2Client; msk?: Buffer; firstRequest?: readonly IkePayload[]; peerIdr?: IdPayload } = {};
+  /** `heldMessageId`: the IKE_AUTH request whose EAP verdict (RADIUS) is awaited, left unanswered until it comes. */
+  eap: { server?: EapMschapv2Server; client?: EapMschapv2Client; msk?: Buffer; firstRequest?: readonly IkePayload[]; peerIdr?: IdPayload; heldMessageId?: number } = {};
   /** Remote access: the virtual address given to the peer (responder) or to us (initiator). */
   virtualIp: { readonly pool: string; readonly identity: string; readonly address: VirtualAddress } | undefined;
   /** Reauthentication (§2.8.3): the SA this one replaces, deleted once this one is up. */

@@ -56,6 +56,11 @@ export class IkeShell<E extends ShellEngine = ShellEngine> {
     this.#run(this.#engine.reauthenticate?.(ikeSpi, this.#clock()) ?? []);
   }
 
+  /** An EAP verdict came in (RADIUS): answer its held request now. Later, not inside the verifier's callback. */
+  resumeEap(): void {
+    if (!this.#closed) setImmediate(() => !this.#closed && this.#run(this.#engine.resumeEap?.(this.#clock()) ?? []));
+  }
+
   terminate(spi: bigint): void {
     this.#run(this.#engine.terminate(spi, this.#clock()));
   }

@@ -15,4 +15,6 @@ export interface ShellEngine {
   rekeyChild?(ikeSpi: bigint, inboundSpi: number, now: number): IkeAction[];
   rekeyIke?(ikeSpi: bigint, now: number): IkeAction[];
   reauthenticate?(ikeSpi: bigint, now: number): IkeAction[];
+  /** IKEv2: answer the IKE_AUTH requests whose EAP verdict (RADIUS) has come in. */
+  resumeEap?(now: number): IkeAction[];
 }

@@ -46,6 +46,8 @@ export class PppEapAuthenticator implements PppAuthenticator {
     if (decoded.value.identifier !== this.#identifier) return this.#drop('stale identifier');
     const step = this.#backend.receive(decoded.value);
     if (step.status === 'continue') return { send: [this.#request(step.send, now)] };
+    // Only a verifier that answers later says 'pending'; PPP EAP runs the local users' (ppp-authenticators.ts).
+    if (step.status === 'pending') return this.#drop('verdict pending');
     this.#done = true;
     this.#due = undefined;
     const send = [encodeEap(step.send)];

@@ -1,0 +1,122 @@
+/*
+ * IKEv2 remote access through RADIUS (issue 21), the shell side: `listeners.ikev2.userAuth` picks
+ * who checks EAP-MSCHAPv2 (the same verifier as PPP's MS-CHAPv2: RADIUS answers with
+ * MS-CHAP2-Success, checked, and MS-MPPE-Send/Recv-Key, which make the MSK that signs the AUTH),
+ * and accounting follows the remote-access IKE SAs: Start when one is up (Framed-IP-Address = its
+ * virtual address), Stop when it goes down, with the octets its child SAs carried.
+ */
+import { randomBytes } from 'node:crypto';
+import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier, type Mschapv2Verifier } from '../auth/mschapv2-verifier.ts';
+import type { PosternConfig } from '../config/types.ts';
+import type { UserLookup } from '../crypto/user-credential.ts';
+import type { Logger } from '../log/logger.ts';
+import { RadiusClient } from '../radius/radius-client.ts';
+import { radiusNasAttributes, radiusServersOf } from '../radius/radius-from-config.ts';
+import { SessionAccounting } from '../radius/session-accounting.ts';
+import type { IkeAction } from './engine/types.ts';
+
+export interface IkeRadius {
+  readonly client: RadiusClient;
+  readonly verifier: Mschapv2Verifier;
+  readonly accounting: IkeAccounting;
+}
+
+/** Undefined when the listener checks the local users only (no client opened). */
+export async function openIkeRadius(config: PosternConfig, users: UserLookup, bytes: ChildBytes, log: Logger): Promise<IkeRadius | undefined> {
+  const userAuth = config.listeners.ikev2.userAuth ?? 'local';
+  if (userAuth === 'local') return undefined;
+  const client = await RadiusClient.open({ servers: radiusServersOf(config), log: log.child('radius') });
+  const verifier = mschapv2VerifierFor(userAuth, { local: localMschapv2Verifier(users), radius: radiusMschapv2Verifier(client, radiusNasAttributes(config, 'ikev2')), log });
+  const accounting = new SessionAccounting({ client, nas: { identifier: config.radius?.nasIdentifier ?? config.system.hostname }, runId: randomBytes(4).toString('hex'), log });
+  return { client, verifier, accounting: new IkeAccounting(accounting, bytes) };
+}
+
+/** Octets a child SA carried so far, by its inbound SPI (the data plane's counters). */
+export type ChildBytes = (inboundSpi: number) => { readonly in: number; readonly out: number } | undefined;
+
+interface Session {
+  readonly id: number;
+  readonly user: string;
+  readonly ipv4: string | undefined;
+  readonly peer: string;
+  readonly since: number;
+  /** Octets of child SAs already gone (rekeyed or deleted). */
+  bytesIn: number;
+  bytesOut: number;
+  readonly children: Set<number>;
+}
+
+/**
+ * Remote-access IKE SAs as accounting sessions. It must see each action before the data plane
+ * removes a deleted child, whose counters it reads then.
+ */
+export class IkeAccounting {
+  readonly #accounting: SessionAccounting;
+  readonly #bytes: ChildBytes;
+  readonly #sessions = new Map<bigint, Session>();
+  /** IKE SPIs replaced by a rekey, to the SPI the session lives under now. */
+  readonly #renamed = new Map<bigint, bigint>();
+  readonly #inFlight = new Set<Promise<boolean>>();
+  #next = 1;
+
+  constructor(accounting: SessionAccounting, bytes: ChildBytes) {
+    this.#accounting = accounting;
+    this.#bytes = bytes;
+  }
+
+  observe(action: IkeAction, now = Date.now()): void {
+    if (action.type === 'ike-up' && action.connection === 'remote-access' && !this.#sessions.has(action.spi)) {
+      const session: Session = { id: this.#next++, user: action.remoteId, ipv4: action.virtualIp?.ipv4, peer: action.remote.address, since: now, bytesIn: 0, bytesOut: 0, children: new Set() };
+      this.#sessions.set(action.spi, session);
+      this.#track(this.#accounting.start(this.#info(session)));
+    } else if (action.type === 'install-child' || action.type === 'rekey-child') {
+      this.#session(action.child.ikeSpi)?.children.add(action.child.inbound.spi);
+    } else if (action.type === 'delete-child') {
+      const session = this.#session(action.child.ikeSpi);
+      if (session?.children.delete(action.child.inbound.spi)) {
+        const b = this.#bytes(action.child.inbound.spi);
+        session.bytesIn += b?.in ?? 0;
+        session.bytesOut += b?.out ?? 0;
+      }
+    } else if (action.type === 'ike-rekeyed') {
+      const session = this.#sessions.get(action.oldSpi);
+      if (!session) return;
+      this.#sessions.delete(action.oldSpi);
+      this.#sessions.set(action.spi, session);
+      this.#renamed.set(action.oldSpi, action.spi);
+    } else if (action.type === 'ike-down') {
+      const session = this.#sessions.get(action.spi);
+      if (!session) return;
+      this.#sessions.delete(action.spi);
+      for (const [old, current] of this.#renamed) if (current === action.spi) this.#renamed.delete(old);
+      this.#track(this.#accounting.stop(this.#info(session), action.reason));
+    }
+  }
+
+  /** Ends every session still open (IKE stopping) and waits for the records to be answered or given up. */
+  async close(reason: string): Promise<void> {
+    for (const spi of [...this.#sessions.keys()]) this.observe({ type: 'ike-down', spi, connection: 'remote-access', reason });
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #session(ikeSpi: bigint): Session | undefined {
+    return this.#sessions.get(this.#renamed.get(ikeSpi) ?? ikeSpi);
+  }
+
+  #info(s: Session) {
+    let bytesIn = s.bytesIn;
+    let bytesOut = s.bytesOut;
+    for (const spi of s.children) {
+      const b = this.#bytes(spi);
+      bytesIn += b?.in ?? 0;
+      bytesOut += b?.out ?? 0;
+    }
+    return { id: s.id, user: s.user, ipv4: s.ipv4, peer: s.peer, since: s.since, bytesIn, bytesOut };
+  }
+
+  #track(p: Promise<boolean>): void {
+    this.#inFlight.add(p);
+    const done = () => void this.#inFlight.delete(p);
+    p.then(done, done);
+  }
+}

@@ -1,0 +1,97 @@
+// Issue 21: IKEv2 EAP-MSCHAPv2 checked by FreeRADIUS. `postern run` with listeners.ikev2.userAuth =
+// radius; a strongSwan client connects the Windows way (EAP-MSCHAPv2, the gateway's certificate):
+// with the RADIUS password it gets its virtual address (the AUTH after EAP keyed from the MPPE keys
+// FreeRADIUS sent, MS-CHAP2-Success checked by the client) and pings through the tunnel; bob, whose
+// local password the client uses, is refused (RADIUS decides, not the local users); FreeRADIUS's
+// detail file has the session's accounting Start (with Framed-IP-Address) and its Stop after the
+// client hangs up (with the octets of the ping); the shared secret never appears in Postern's log.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { defaultConfig } from '../../firmware/config/defaults.ts';
+import { storedUser } from '../../firmware/config/users.ts';
+import { startPostern } from '../helpers/postern-daemon.ts';
+import { hasBinary, isRoot } from '../lab/command.ts';
+import { FreeRadius } from '../lab/peers/freeradius.ts';
+import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
+import { labSkip } from '../lab/skip.ts';
+import { Lab } from '../lab/topology.ts';
+
+const skip = labSkip(
+  !isRoot() ? 'needs root' : !hasBinary('freeradius') ? 'not installed: freeradius' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false,
+);
+const GATEWAY = '192.0.2.1';
+const SECRET = 'ike-radius-shared-secret';
+
+t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from its MPPE keys, accounting', { skip }, async (t) => {
+  const lab = Lab.create({
+    hosts: { client: { gateway: GATEWAY }, gw: { forwarding: true }, radius: { gateway: '10.9.1.2' } },
+    links: {
+      wan: { a: ['client', '192.0.2.10/24'], b: ['gw', `${GATEWAY}/24`] },
+      rad: { a: ['gw', '10.9.1.2/24'], b: ['radius', '10.9.1.1/24'] },
+    },
+  });
+  t.teardown(() => lab.teardown());
+  const radius = await FreeRadius.start(lab, 'radius', {
+    address: '10.9.1.1',
+    clients: [{ name: 'postern', network: '10.9.1.0/24', secret: SECRET }],
+    users: [{ name: 'alice', password: 'Radius-Pass-21' }, { name: 'bob', password: 'Bob-Radius-Pass-21' }],
+    replyMessageAuthenticator: 'always',
+  });
+  const config = defaultConfig();
+  config.system.wan = { interface: 'wan', mode: 'static', address: `${GATEWAY}/24` };
+  config.system.lan = { interface: 'rad', address: '10.9.1.2/24' };
+  config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
+  config.certificates.server = { commonName: GATEWAY, sans: [GATEWAY] };
+  config.listeners.sstp.enabled = false;
+  config.listeners.ikev2.userAuth = 'radius';
+  config.radius = { servers: [{ name: 'lab', address: '10.9.1.1', authPort: 1812, acctPort: 1813, secret: SECRET }] };
+  config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }];
+  // Local passwords differ from FreeRADIUS's: only RADIUS's count.
+  config.users = [storedUser({ name: 'alice', password: 'Local-Pass-21', enabled: true }), storedUser({ name: 'bob', password: 'Bob-Local-Pass-21', enabled: true })];
+  const gw = await startPostern(lab, 'gw', config, (log) => log.includes('IKEv2 listening'));
+  const road = await StrongSwan.start(lab, 'client', {
+    files: { 'x509ca/postern-ca.pem': readFileSync(join(gw.stateDir, 'pki', 'ca.pem'), 'utf8') },
+    connections: Object.fromEntries(['alice', 'bob'].map((user) => [user, {
+      localAddrs: ['192.0.2.10'], remoteAddrs: [GATEWAY], proposals: ['aes256-sha1-modp1024'], vips: ['0.0.0.0'],
+      local: { auth: 'eap-mschapv2', id: `${user}@client`, eapId: user }, remote: { auth: 'pubkey', id: GATEWAY },
+      children: { [`${user}-lan`]: { localTs: ['dynamic'], remoteTs: ['10.9.1.0/24'], espProposals: ['aes256-sha1'] } },
+    }])),
+    secrets: [{ kind: 'eap', ids: ['alice'], secret: 'Radius-Pass-21' }, { kind: 'eap', ids: ['bob'], secret: 'Bob-Local-Pass-21' }],
+  });
+
+  const refused = await road.initiate('bob-lan', 20);
+  t.not(refused.code, 0, 'bob with his local password is refused');
+  t.match(gw.log(), /EAP refused: MS-CHAPv2 authentication of 'bob' failed \(RADIUS: lab: reject/, 'refused by the RADIUS server, not by the local users');
+
+  const started = Date.now();
+  const r = await road.initiate('alice-lan', 30);
+  if (r.code !== 0) t.fail(`alice could not connect:\n${r.stdout}\n${gw.log().slice(-3000)}`);
+  t.comment(`IKE_SA_INIT to the child SA in ${Date.now() - started} ms (RSA signature, EAP-MSCHAPv2 through RADIUS)`);
+  t.match(r.stdout, /EAP method EAP_MSCHAPV2 succeeded, MSK established/, 'the client accepted the MS-CHAP2-Success FreeRADIUS made');
+  t.match(r.stdout, /authentication of '192\.0\.2\.1' with EAP successful/, 'the gateway\'s AUTH keyed with the MSK from the MPPE keys matches');
+  t.match(r.stdout, /installing new virtual IP 10\.10\.0\.1\b/, 'a pool address');
+  const ping = await lab.exec('client', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-s', '1000', '-I', '10.10.0.1', '10.9.1.1']);
+  t.equal(ping.code, 0, `the client reaches the LAN through the tunnel:\n${ping.stdout}${ping.stderr}`);
+  t.match(radius.log(), /Login OK: \[alice/, 'FreeRADIUS logged the login');
+
+  // Accounting: Start with the address; Stop after the client hangs up, with the ping's octets.
+  const detail = () => { try { return readFileSync(join(radius.dir, 'detail'), 'utf8'); } catch { return ''; } };
+  await waitUntil('the Start record', 5000, async () => /Acct-Status-Type = Start/.test(detail()), detail);
+  await road.swanctl(['--terminate', '--ike', 'alice']);
+  await waitUntil('the Stop record', 8000, async () => /Acct-Status-Type = Stop/.test(detail()), detail);
+  const records = detail().split(/\n\n+/).filter((rec) => /User-Name = "alice"/.test(rec));
+  t.match(records, [/Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\.1/, /Acct-Status-Type = Stop[\s\S]*Acct-Terminate-Cause = User-Request/], 'Start then Stop, with the address and why it ended');
+  const octets = (name: string) => Number(new RegExp(`${name} = (\\d+)`).exec(records[1] ?? '')?.[1] ?? 0);
+  t.ok(octets('Acct-Input-Octets') >= 3 * 1028 && octets('Acct-Output-Octets') >= 3 * 1028, `the Stop counts the pings' octets both ways: in ${octets('Acct-Input-Octets')}, out ${octets('Acct-Output-Octets')}`);
+  const ids = records.map((rec) => /Acct-Session-Id = "([^"]+)"/.exec(rec)?.[1]);
+  t.ok(ids[0] && ids[0] === ids[1], `one Acct-Session-Id for both: ${ids.join(', ')}`);
+
+  const script = "fetch('http://127.0.0.1:18080/healthz').then((r) => r.json()).then((h) => console.log(JSON.stringify(h.subsystems.ikev2.counters ?? {})))";
+  const counters = JSON.parse((await lab.exec('gw', [process.execPath, '-e', script])).stdout.trim() || '{}') as Record<string, number>;
+  t.match(counters, { 'radius.lab.accepts': 1, 'radius.lab.rejects': 1, 'radius.lab.badAuthenticators': 0 }, '/healthz: the IKE listener\'s RADIUS counters');
+  t.notMatch(gw.log(), new RegExp(SECRET), 'the shared secret is not in Postern\'s log');
+  t.notMatch(gw.log(), /Radius-Pass-21/, 'nor a password');
+  await gw.stop();
+});
