@@ -97,3 +97,22 @@ t.test('L2TP/IPsec (issue 20): listed only while enabled, Android said to have n
   t.notMatch(JSON.stringify(h.logs.records()), psk, 'the PSK is in the downloads only, never in the log');
   t.notMatch((await h.call('GET', '/api/v1/profiles/alice')).text, psk, 'nor in the list');
 });
+
+t.test('L2TP/IPsec with certificates while IKEv2 signs in with passwords: only the L2TP downloads issue a certificate', async (t) => {
+  const h = await controlHarness(t, () => {}, { setup: { publicName: 'vpn.branch1.example.com' } });
+  t.equal((await h.call('POST', '/api/v1/users', USER)).status, 201);
+  const put = await h.call('PUT', '/api/v1/listeners/l2tp', { enabled: true, psk: 'Group-Key-For-L2TP-2026', ipsec: { auth: 'certificate' } });
+  t.equal(put.status, 200, put.text);
+  const list = (await h.call('GET', '/api/v1/profiles/alice')).json;
+  const login = Object.fromEntries((list.kinds as Array<{ kind: string; login?: string }>).map((k) => [k.kind, k.login]));
+  t.match(login, { windows: 'password', linux: 'password', 'windows-l2tp': 'certificate', 'apple-l2tp': 'certificate', 'linux-l2tp': 'certificate' });
+  t.match(list, { login: 'password', identity: 'alice@vpn.branch1.example.com' }, 'the identity the L2TP certificates will name');
+  t.equal((await h.call('GET', '/api/v1/profiles/alice/windows')).status, 200, 'IKEv2 downloads stay plain GETs');
+  t.equal((await h.call('GET', '/api/v1/profiles/alice/windows-l2tp')).status, 409, 'an L2TP one needs the bundle password');
+  const r = await h.call('POST', '/api/v1/profiles/alice/windows-l2tp', { password: 'a-long-bundle-passphrase-42' });
+  t.equal(r.status, 200, r.text);
+  t.match(r.text, /Import-PfxCertificate[^\r]*LocalMachine\\My/);
+  t.match(r.text, /-TunnelType L2tp -AuthenticationMethod MSChapv2/);
+  t.notMatch(r.text, /L2tpPsk|Group-Key-For-L2TP/, 'no group key in a certificate profile');
+  t.match(loadIssued(h.stateDir).at(-1), { user: 'alice', identity: 'alice@vpn.branch1.example.com' }, 'the certificate is recorded as alice\'s');
+});
