@@ -4,7 +4,9 @@
 // Cisco keepalives every second. Pings cross both ways, tunnel address to tunnel address and LAN to
 // the guest's own network; Linux reflects Postern's keepalives (forwarding, accept_local) and keeps
 // the site up; neither side counts a checksum, sequence or key error (each verified the other's);
-// the guest's tunnel removed, the site goes down by keepalives. One VM boot.
+// the guest's tunnel removed, the site goes down by keepalives; back with another key, Linux's GRE
+// is dropped and counted as a wrong key and the site stays down; back with the right key (a new
+// tunnel numbering from 0 again), the site comes up and Postern follows the new numbering. One VM boot.
 // Topology: vmRemoteAccess (the guest 198.51.100.2 behind its home router, Postern's WAN 192.0.2.2,
 // its LAN 10.2.0.0/24; the guest's network is 10.20.0.1 on its lo).
 import { readFileSync } from 'node:fs';
@@ -25,6 +27,8 @@ const GUEST = VM_REMOTE.guest;
 const KEY = 7;
 /** An address the test puts on Postern's host to tell the guest it has checked Postern's side. */
 const GO = '192.0.2.97';
+/** And that it saw the site go down. */
+const GO_AGAIN = '192.0.2.96';
 
 function posternConfig(): PosternConfig {
   const config = defaultConfig();
@@ -44,22 +48,25 @@ function posternConfig(): PosternConfig {
 // guest's own address back to Postern) are routed back, which accept_local lets in on gre1.
 const SCRIPT = `
 wait_go() { for _ in $(seq 60); do ping -c 1 -W 1 $1 > /dev/null 2>&1 && return 0; done; return 1; }
-export -f wait_go
+tun() {
+  ip tunnel add gre1 mode gre remote ${SERVER} local ${GUEST} key $1 csum seq ttl 64 && ip addr add 10.255.0.2/30 dev gre1 && ip link set gre1 up &&
+  echo 1 > /proc/sys/net/ipv4/conf/gre1/accept_local && echo 0 > /proc/sys/net/ipv4/conf/gre1/rp_filter && ip route add 10.2.0.0/24 dev gre1 src 10.20.0.1
+}
+export -f wait_go tun
 sh_step tunnel 'set -e
-ip tunnel add gre1 mode gre remote ${SERVER} local ${GUEST} key ${KEY} csum seq ttl 64
-ip addr add 10.255.0.2/30 dev gre1
-ip link set gre1 up
 ip addr add 10.20.0.1/32 dev lo
-ip route add 10.2.0.0/24 dev gre1 src 10.20.0.1
 echo 1 > /proc/sys/net/ipv4/ip_forward
-echo 1 > /proc/sys/net/ipv4/conf/gre1/accept_local
-for k in all gre1; do echo 0 > /proc/sys/net/ipv4/conf/$k/rp_filter; done
+echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter
+tun ${KEY}
 ip -d tunnel show gre1; ip -o link show gre1'
 step ping-tunnel ping -c 3 -W 3 10.255.0.1
 step ping-lan ping -c 3 -W 3 -I 10.20.0.1 ${VM_REMOTE.lanHost}
 step go wait_go ${GO}
 sh_step stats 'ip -s -s link show gre1; grep Icmp: /proc/net/snmp'
 step del ip tunnel del gre1
+step go2 wait_go ${GO_AGAIN}
+sh_step wrong-key 'tun ${KEY + 1}; ping -c 3 -W 1 10.255.0.1; true'
+sh_step right-key 'ip tunnel del gre1; tun ${KEY}; ping -c 6 -i 0.3 -W 2 10.255.0.1'
 sleep 60
 `;
 
@@ -154,6 +161,24 @@ t.test('Postern GRE site ↔ Linux ip_gre in the VM guest: key, checksums, seque
   const goneAt = Date.now();
   await waitUntil('the GRE site goes down', 10_000, () => downs() >= 1, guestTail);
   t.comment(`site down ${Date.now() - goneAt} ms after the guest removed its tunnel`);
+
+  // 5. The guest's tunnel back with another key: its GRE dropped and counted as a wrong key, the site stays down.
+  const c3 = siteCounters(lab);
+  lab.execSync('gw', ['ip', 'addr', 'add', `${GO_AGAIN}/32`, 'dev', VM_REMOTE.wanInterface]);
+  await vm.waitFor(/^@@STEP wrong-key END/m, 30_000).catch((e: unknown) => {
+    t.fail(`the guest did not try the wrong key: ${String(e)}${guestTail()}`);
+    throw e;
+  });
+  const c4 = siteCounters(lab);
+  t.ok((c4['badKey'] ?? 0) >= (c3['badKey'] ?? 0) + 3, `Linux's GRE with key ${KEY + 1} dropped and counted as a wrong key: ${JSON.stringify(c4)}`);
+  t.equal(ups(), 1, 'the site stays down with the wrong key');
+
+  // 6. And with the right key again (a new tunnel: Linux numbers from 0 again): up at the first keepalive, its numbering followed.
+  await waitUntil('the GRE site comes back up', 15_000, () => ups() >= 2, guestTail);
+  const again = await lab.exec('gw', ['ping', '-c', '3', '-i', '0.3', '-W', '2', '10.255.0.2']);
+  t.equal(again.code, 0, `Postern → Linux again:\n${again.stdout}${tail()}`);
+  const c5 = siteCounters(lab);
+  t.ok((c5['sequenceResyncs'] ?? 0) >= 1, `Linux's restarted numbering followed (${String(c5['sequenceResyncs'])} resync, ${String((c5['outOfOrder'] ?? 0) - (c4['outOfOrder'] ?? 0))} packets dropped first)`);
   vm.stop();
   t.comment(`GRE with Linux took ${Date.now() - started} ms`);
   t.notMatch(readFileSync(vm.consoleFile, 'utf8'), /@@VM FAILED/, 'the guest set up without a failure');
