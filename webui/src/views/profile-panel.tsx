@@ -37,7 +37,11 @@ export function ProfilePanel(props: { user: string }) {
   }, [props.user]);
   if (!list) return <Message text={message?.text} kind={message?.kind} />;
   const loginOf = (k: ProfileKind) => k.login ?? list.login;
-  const certificate = list.kinds.some((k) => !k.note && loginOf(k) === 'certificate');
+  const offered = list.kinds.filter((k) => !k.note);
+  const certificateKinds = offered.filter((k) => loginOf(k) === 'certificate');
+  const certificate = certificateKinds.length > 0;
+  // Issue 20: L2TP/IPsec may use certificates while IKEv2 signs in with passwords, or the reverse.
+  const issuing = certificateKinds.length === offered.length ? 'Each download issues' : `Each ${certificateKinds.map((k) => k.label).join(', ')} download issues`;
   const get = async (k: ProfileKind) => {
     const { kind, label } = k;
     setErrors({});
@@ -58,7 +62,7 @@ export function ProfilePanel(props: { user: string }) {
       <h3>Profiles for {list.user}</h3>
       <Message text={message?.text} kind={message?.kind} />
       {certificate ? (
-        <Field label="Certificate password" error={errors['password']} hint={`Each download issues ${list.user} a new certificate (identity ${list.identity ?? ''}) inside a bundle protected by this password; the device asks for it when installing.`}>
+        <Field label="Certificate password" error={errors['password']} hint={`${issuing} ${list.user} a new certificate (identity ${list.identity ?? ''}) inside a bundle protected by this password; the device asks for it when installing.`}>
           <input name="bundle-password" type="password" autocomplete="new-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
         </Field>
       ) : null}

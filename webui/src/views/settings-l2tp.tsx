@@ -103,7 +103,7 @@ export function L2tpCard() {
           {(pools.includes(form.pool) ? pools : [form.pool, ...pools]).map((name) => <option key={name} value={name}>{name}</option>)}
         </select>
       </Field>
-      <Field label="Group pre-shared key" error={errors['psk']} warning={warnings['psk']} hint="At least 8 characters; every client gets it in its profile. Leave as it is to keep the current one">
+      <Field label="Group pre-shared key" error={errors['psk']} warning={warnings['psk']} hint={form.ipsecAuth === 'certificate' ? 'Not used while IPsec authenticates with certificates' : 'At least 8 characters; every client gets it in its profile. Leave as it is to keep the current one'}>
         <span class="row">
           {showPsk
             ? <input name="l2tp-psk" type="text" autoComplete="off" spellcheck={false} value={form.psk} onInput={(e) => setForm({ ...form, psk: e.currentTarget.value })} />
