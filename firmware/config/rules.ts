@@ -76,7 +76,9 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   if (ikev2.enabled && ikev2.auth === 'psk' && !ikev2.psk) error('listeners.ikev2.psk', 'required', 'is required when IKEv2 clients authenticate with a PSK');
   if (ikev2.enabled && ikev2.proposals.ike.length === 0) error('listeners.ikev2.proposals.ike', 'required', 'needs at least one proposal');
   if (ikev2.enabled && ikev2.proposals.esp.length === 0) error('listeners.ikev2.proposals.esp', 'required', 'needs at least one proposal');
-  if (l2tp.enabled && l2tp.psk.length < 8) error('listeners.l2tp.psk', 'required', 'needs a pre-shared key of at least 8 characters when L2TP is enabled');
+  // With certificates (listeners.l2tp.ipsec.auth) the IKEv1 SA uses no group key (issue 20).
+  const l2tpPsk = (l2tp.ipsec?.auth ?? 'psk') === 'psk';
+  if (l2tp.enabled && l2tpPsk && l2tp.psk.length < 8) error('listeners.l2tp.psk', 'required', 'needs a pre-shared key of at least 8 characters when L2TP is enabled');
   const mgmt = config.system.management;
   if (sstp.enabled && sstp.port === mgmt.port) error('listeners.sstp.port', 'conflict', `is also the management port (system.management.port)`);
   config.sites.forEach((s, i) => {
@@ -128,7 +130,7 @@ export function insecureChoices(config: PosternConfig): ConfigIssue[] {
   const warn = (path: string, code: string, message: string) => warnings.push({ path, code, message });
   const { ikev2, l2tp, pptp } = config.listeners;
   if (pptp.enabled) warn('listeners.pptp.enabled', 'insecure', 'PPTP (MS-CHAPv2 + MPPE) can be broken offline; use IKEv2 or SSTP');
-  if (l2tp.enabled) warn('listeners.l2tp.psk', 'insecure', 'a group PSK lets anyone who has it impersonate the gateway');
+  if (l2tp.enabled && (l2tp.ipsec?.auth ?? 'psk') === 'psk') warn('listeners.l2tp.psk', 'insecure', 'a group PSK lets anyone who has it impersonate the gateway');
   if (l2tp.enabled && l2tp.allowPlain) warn('listeners.l2tp.allowPlain', 'insecure', 'plain L2TP is accepted outside IPsec: PPP, its authentication and the traffic cross the network unencrypted');
   if (ikev2.enabled && ikev2.auth === 'psk') warn('listeners.ikev2.auth', 'insecure', 'a group PSK for remote access lets anyone who has it impersonate the gateway');
   (['ike', 'esp'] as const).forEach((kind) =>

@@ -64,6 +64,7 @@ t.test('cross-field rules: references, overlaps, duplicates, required secrets', 
   for (const edge of ['10.10.0.0', '10.10.0.255']) t.same(paths(withChange((c) => (c.users = [{ name: 'a', ntHash: H, enabled: true, staticIPv4: edge }]))), ['users[0].staticIPv4'], `${edge}: the pool's network or broadcast address`);
   t.same(paths(withChange((c) => (c.users = [{ name: 'a', ntHash: H, enabled: true, staticIPv4: '10.10.0.254' }]))), [], 'the highest usable address is fine');
   t.same(paths(withChange((c) => (c.listeners.l2tp.enabled = true))), ['listeners.l2tp.psk']);
+  t.same(paths(withChange((c) => (c.listeners.l2tp = { ...c.listeners.l2tp, enabled: true, ipsec: { auth: 'certificate' } }))), [], 'L2TP/IPsec with certificates needs no group key (issue 20)');
   t.same(paths(withChange((c) => (c.listeners.ikev2.auth = 'psk'))), ['listeners.ikev2.psk']);
   t.same(paths(withChange((c) => (c.listeners.sstp.port = 8080))), ['listeners.sstp.port']);
   t.same(paths(withChange((c) => (c.sites = [{ name: 'hq', protocol: 'ikev2', remote: 'hq.example.com', localSubnets: ['192.168.1.0/24'], remoteSubnets: [], auth: 'psk', initiate: true, enabled: true }]))).sort(), ['sites[0]', 'sites[0].psk']);
@@ -91,6 +92,8 @@ t.test('insecure choices are warnings, not errors', async (t) => {
   }));
   t.ok(r.ok);
   t.same(r.warnings.filter((w) => w.code === 'insecure' || w.code === 'weak').map((w) => w.path).sort(), ['listeners.ikev2.proposals.ike[5]', 'listeners.l2tp.psk', 'listeners.pptp.enabled', 'sites[0].protocol']);
+  const certificates = validateConfig(withChange((c) => (c.listeners.l2tp = { enabled: true, psk: '', pool: 'clients', ipsec: { auth: 'certificate' } })));
+  t.notOk(certificates.warnings.some((w) => w.path === 'listeners.l2tp.psk'), 'no group-PSK warning when L2TP uses certificates');
 });
 
 t.test('property: random mutations never throw, and either validate or name paths', async (t) => {
