@@ -28,8 +28,9 @@ export function portsToOpen(config: PosternConfig): PortToOpen[] {
   const { ikev2, sstp, l2tp, pptp } = config.listeners;
   if (ikev2.enabled) ike('IKEv2 clients');
   if (sstp.enabled) need('tcp', sstp.port, 'SSTP clients');
-  // L2TP runs inside the IPsec SA, so UDP 1701 itself needs no forwarding.
+  // L2TP runs inside the IPsec SA, so UDP 1701 itself needs no forwarding, unless plain L2TP is accepted too.
   if (l2tp.enabled) ike('L2TP/IPsec clients');
+  if (l2tp.enabled && l2tp.allowPlain) need('udp', 1701, 'plain L2TP clients (without IPsec: insecure)');
   if (pptp.enabled) {
     need('tcp', 1723, 'PPTP clients (control)');
     need('gre', undefined, 'PPTP clients (data, IP protocol 47)');

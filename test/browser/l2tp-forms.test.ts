@@ -76,10 +76,11 @@ t.test('L2TP/IPsec forms: generated PSK, tunnel secret, plain L2TP warned, pool 
   t.match(await field(l2tp, 'input[name=l2tp-psk]').locator('.warning').innerText(), /impersonate the gateway/, 'and the group PSK\'s, at its field');
   t.match(await l2tp.locator('ul.weak').innerText(), /aes256-sha1-modp1024: .*modp1024/, 'the weak phase 1 proposal flagged at its field');
   await t.resolves(listeners.locator('input[name=listener-l2tp]:checked').waitFor(WAIT), 'the listener switches follow the card');
-  await t.resolves(listeners.getByTestId('ports-to-open').filter({ hasText: 'L2TP/IPsec clients' }).waitFor(WAIT), 'and so do the ports to open');
+  await t.resolves(listeners.getByTestId('ports-to-open').filter({ hasText: 'L2TP/IPsec clients' }).filter({ hasText: 'UDP 1701 — plain L2TP clients' }).waitFor(WAIT), 'and so do the ports to open (UDP 1701 while plain L2TP is on)');
   await l2tp.locator('input[name=l2tp-allow-plain]').uncheck();
   await l2tp.locator('button[type=submit]').click();
   await banner.filter({ hasNotText: 'plain L2TP' }).waitFor(WAIT);
+  await listeners.getByTestId('ports-to-open').filter({ hasNotText: 'UDP 1701' }).waitFor(WAIT);
 
   // The pool's answer to DHCPINFORM: a bad subnet is refused at the field, then routes and domain saved.
   await pool.locator('input[name=pool-routes]').fill('192.168.10.0/24, 192.168.300.0/24');

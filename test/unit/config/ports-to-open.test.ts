@@ -15,6 +15,11 @@ t.test('ports follow listeners, answering sites and the publication listener', a
   c.listeners.pptp.enabled = true;
   t.same(labels(c), ['GRE (IP protocol 47)', 'TCP 1723']);
   c.listeners.pptp.enabled = false;
+  c.listeners.l2tp = { ...c.listeners.l2tp, enabled: true, psk: 'group-key-1' };
+  t.same(labels(c), ['UDP 500', 'UDP 4500'], 'L2TP/IPsec: UDP 1701 stays inside the IPsec SA');
+  c.listeners.l2tp.allowPlain = true;
+  t.same(labels(c), ['UDP 500', 'UDP 1701', 'UDP 4500'], 'plain L2TP (issue 20) needs UDP 1701 itself');
+  c.listeners.l2tp.enabled = false;
   c.sites.push({ name: 'hq', protocol: 'ikev2', remote: '198.51.100.1', localSubnets: ['10.1.0.0/24'], remoteSubnets: ['10.2.0.0/24'], auth: 'psk', psk: 'x'.repeat(20), initiate: true, enabled: true });
   t.same(labels(c), [], 'a site this gateway dials needs nothing forwarded');
   c.sites[0]!.initiate = false;
