@@ -7,7 +7,7 @@ import type { ProfileInput } from './profile-input.ts';
 export type L2tpKind = 'windows-l2tp' | 'apple-l2tp' | 'linux-l2tp';
 
 /** Shown in the profile list instead of a download: Android 12 and later removed the L2TP client. */
-export const ANDROID_L2TP_NOTE = 'Not offered: Android 12 and later have no L2TP/IPsec client (Google removed it). Use the strongSwan (IKEv2) profile on Android.';
+export const ANDROID_L2TP_NOTE = 'Not offered: Android 12 and later have no L2TP/IPsec client (Google removed the legacy VPN types). Use the strongSwan (IKEv2) profile on Android.';
 
 export function l2tpInstallText(kind: L2tpKind, input: ProfileInput, filename: string): string {
   const name = `${input.name} (L2TP)`;
