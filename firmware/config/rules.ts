@@ -104,6 +104,8 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   if (mqtt.enabled && mqtt.url.includes('.invalid')) error('telemetry.mqtt.url', 'required', 'needs a real broker address when telemetry is enabled');
   // Issue 21: a listener asking RADIUS needs a server to ask.
   if ((config.listeners.sstp.auth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.sstp.auth', 'required', 'needs at least one server under radius.servers');
+  if ((config.listeners.ikev2.userAuth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.ikev2.userAuth', 'required', 'needs at least one server under radius.servers');
+  if ((config.listeners.l2tp.auth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.l2tp.auth', 'required', 'needs at least one server under radius.servers');
   errors.push(...networkOverlapErrors(config), ...publicIdentityErrors(config), ...trustedCaErrors(config), ...dynamicDnsErrors(config));
   return errors;
 }

@@ -120,6 +120,7 @@ const listeners = obj('Listeners', {
   }),
   l2tp: obj('L2TP/IPsec', {
     enabled: bool('Enabled', false),
+    auth: listenerAuth(),
     psk: str('Group pre-shared key', { secret: true, default: '' }),
     pool: poolRef('Pool'),
     // Issue 20: RFC 2661 §4.2 tunnel authentication; with it our session AVPs are hidden too (§4.3).

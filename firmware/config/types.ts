@@ -122,6 +122,8 @@ export interface ListenersConfig {
   sstp: { enabled: boolean; port: number; pool: string; mppe: 'off' | 'allow' | 'require'; limits?: SstpLimitsConfig; auth?: ListenerAuth };
   l2tp: {
     enabled: boolean;
+    /** Who checks PPP passwords (issue 21); local users when absent. */
+    auth?: ListenerAuth;
     psk: string;
     pool: string;
     /** RFC 2661 tunnel secret (tunnel authentication, hidden AVPs); none when absent. */

@@ -30,6 +30,8 @@ import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
 import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
+import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
+import { flatRadiusCounters } from '../radius/server-state.ts';
 import type { PosternConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
@@ -61,6 +63,8 @@ interface Running {
   readonly host: string;
   readonly allowPlain: boolean;
   readonly makeSession: (tunnelId: number, sessionId: number, peer: string) => PppSession;
+  /** listeners.l2tp.auth radius or radius-then-local (issue 21): MS-CHAPv2 checked there, sessions accounted. */
+  readonly radius: ListenerRadius | undefined;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -105,11 +109,13 @@ export class L2tpSubsystem implements Subsystem {
     const host = this.#options.listenAddress ?? (this.#options.wanAddress ?? wanAddressNow)(config) ?? '0.0.0.0';
     let hub: HubLease | undefined;
     let socket: Socket | undefined;
+    let radius: ListenerRadius | undefined;
     try {
       hub = this.#options.access.acquireHub(config);
       const pipe = hub.pipe();
       this.#users = localUsers(config.users);
       const users: UserLookup = (name) => this.#users(name);
+      radius = await openListenerRadius(config, 'l2tp', users, log);
       const localAddress = config.system.lan.address.split('/')[0]!;
       const random = (n: number) => new Uint8Array(randomBytes(n));
       const secret = settings.secret ? new Secret<Uint8Array>(Buffer.from(settings.secret)) : undefined;
@@ -118,25 +124,27 @@ export class L2tpSubsystem implements Subsystem {
       await bind(socket, host);
       const s = socket;
       const makeSession = (tunnelId: number, sessionId: number, peer: string): PppSession => {
+        // With RADIUS, MS-CHAPv2 only (EAP here would check the local users and bypass RADIUS).
+        const verifier = radius?.verifier(peer.replace(/:\d+$/, ''));
         const session: PppSession = new PppSession({
           protocol: 'l2tp', peer: peer.replace(/:\d+$/, ''), logger: log, pipe, pool, random,
           // Windows' DHCPINFORM gets the pool's routes (the LAN by default) as classless routes, its DNS and domain.
           dhcpInform: dhcpInformAnswer(config, settings.pool),
           link: {
             localAddress,
-            lcp: { random, auth: GATEWAY_AUTH_METHODS, mru: L2TP_MRU },
-            createAuthenticator: (method) => pppAuthenticatorFor(method, { users, random, serverName: 'postern' }),
+            lcp: { random, auth: verifier ? ['mschapv2'] : GATEWAY_AUTH_METHODS, mru: L2TP_MRU },
+            createAuthenticator: (method) => pppAuthenticatorFor(method, { users, random, serverName: 'postern', ...(verifier ? { verifier } : {}), wake: () => session.wake() }),
           },
           send: (frame) => this.#sendData(tunnelId, sessionId, frame),
           onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
           onDead: (reason) => {
-            this.#ended(tunnelId, sessionId);
+            this.#ended(tunnelId, sessionId, reason);
             this.#act(table.handle({ kind: 'CmdCloseSession', tunnelId, sessionId, resultCode: { result: 3, error: 0, message: reason.slice(0, 100) } }, Date.now()));
           },
         });
         return session;
       };
-      this.#running = { socket: s, table, hub, host, allowPlain: settings.allowPlain === true, makeSession, timer: undefined };
+      this.#running = { socket: s, table, hub, host, allowPlain: settings.allowPlain === true, makeSession, radius, timer: undefined };
       s.on('message', (bytes, from) => this.#receive(bytes, from.address, from.port));
       s.on('error', (error) => log.warn('L2TP socket error', { error: error.message }));
       this.#status = { state: 'running', detail: `UDP ${host}:${L2TP_PORT}, pool ${settings.pool}${settings.allowPlain ? ', plain L2TP allowed (insecure)' : ', inside IPsec only'}` };
@@ -144,6 +152,7 @@ export class L2tpSubsystem implements Subsystem {
       if (settings.allowPlain) log.warn('plain L2TP accepted outside IPsec: PPP crosses the network unencrypted', { setting: 'listeners.l2tp.allowPlain' });
     } catch (error) {
       socket?.close();
+      radius?.close();
       hub?.release();
       return this.#unavailable(error instanceof Error ? error.message : String(error));
     }
@@ -173,7 +182,7 @@ export class L2tpSubsystem implements Subsystem {
         case 'SessionUp': this.#sessionUp(r, a.tunnelId, a.sessionId, a.peer); break;
         case 'SessionDown': {
           const session = this.#sessions.get(key(a.tunnelId, a.sessionId));
-          this.#ended(a.tunnelId, a.sessionId);
+          this.#ended(a.tunnelId, a.sessionId, `L2TP: ${a.reason}`);
           session?.lowerDown(`L2TP: ${a.reason}`);
           break;
         }
@@ -189,10 +198,13 @@ export class L2tpSubsystem implements Subsystem {
   }
 
   /** The session left the table (CDN either way); telemetry hears of it once. */
-  #ended(tunnelId: number, sessionId: number): void {
+  #ended(tunnelId: number, sessionId: number, reason = 'ended'): void {
     const session = this.#sessions.get(key(tunnelId, sessionId));
     if (!session || !this.#sessions.delete(key(tunnelId, sessionId))) return;
-    if (session.info.ipv4) this.#options.onSession?.('down', session.info);
+    if (!session.info.ipv4) return;
+    this.#options.onSession?.('down', session.info);
+    // Only sessions that were up (had their address) were started in accounting.
+    void this.#running?.radius?.accounting.stop(session.info, reason);
   }
 
   /** A PPP frame in; the session counts as up (API, telemetry) from the frame that gave it an address. */
@@ -201,7 +213,9 @@ export class L2tpSubsystem implements Subsystem {
     if (!session) return;
     const before = session.info.ipv4;
     session.receiveFrame(frame);
-    if (!before && session.info.ipv4) this.#options.onSession?.('up', session.info);
+    if (before || !session.info.ipv4) return;
+    this.#options.onSession?.('up', session.info);
+    void this.#running?.radius?.accounting.start(session.info);
   }
 
   #sendData(tunnelId: number, sessionId: number, frame: Uint8Array): void {
@@ -254,10 +268,14 @@ export class L2tpSubsystem implements Subsystem {
     for (const t of r.table.tunnels()) this.#act(r.table.handle({ kind: 'CmdCloseTunnel', tunnelId: t.tunnelId, resultCode: { result: 6, error: 0, message: 'L2TP stopped' } }, Date.now()));
     this.#running = undefined;
     if (r.timer) clearTimeout(r.timer);
+    // Stop records for the sessions still up, answered (or given up, 3 s at most) before RADIUS closes.
+    const stops = [...this.#sessions.values()].filter((s) => s.info.ipv4).map((s) => r.radius?.accounting.stop(s.info, 'L2TP stopped'));
     for (const [k, s] of [...this.#sessions]) {
       this.#sessions.delete(k);
       s.lowerDown('L2TP stopped');
     }
+    if (r.radius && stops.length > 0) await Promise.race([Promise.all(stops), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    r.radius?.close();
     await new Promise<void>((resolve) => r.socket.close(() => resolve()));
     r.hub.release();
     this.#status = { state: 'stopped' };
@@ -267,7 +285,7 @@ export class L2tpSubsystem implements Subsystem {
     const r = this.#running;
     if (!r) return this.#status;
     const prefixed = (p: string, c: Record<string, number>) => Object.fromEntries(Object.entries(c).map(([k, v]) => [`${p}${k}`, v]));
-    return { ...this.#status, counters: { 'l2tp.tunnels': r.table.size, 'l2tp.sessions': this.#sessions.size, ...prefixed('l2tp.', this.counters), ...prefixed('l2tp.table.', r.table.counters) } };
+    return { ...this.#status, counters: { 'l2tp.tunnels': r.table.size, 'l2tp.sessions': this.#sessions.size, ...prefixed('l2tp.', this.counters), ...prefixed('l2tp.table.', r.table.counters), ...(r.radius ? flatRadiusCounters(r.radius.client.counters()) : {}) } };
   }
 }
 
@@ -281,7 +299,7 @@ function bind(socket: Socket, host: string): Promise<void> {
   });
 }
 
-const l2tpSlice = (c: PosternConfig) => ({ l2tp: c.listeners.l2tp, users: c.users, pools: c.pools, wan: c.system.wan, lan: c.system.lan, hostname: c.system.hostname });
+const l2tpSlice = (c: PosternConfig) => ({ l2tp: c.listeners.l2tp, radius: (c.listeners.l2tp.auth ?? 'local') === 'local' ? undefined : c.radius, users: c.users, pools: c.pools, wan: c.system.wan, lan: c.system.lan, hostname: c.system.hostname });
 
 export function l2tpSpec(create: () => L2tpSubsystem): SubsystemSpec {
   return { name: 'l2tp', wanted: (c) => c.listeners.l2tp.enabled, slice: l2tpSlice, create };

@@ -9,15 +9,11 @@ import { localUsers } from '../access/local-users.ts';
 import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
-import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier } from '../auth/mschapv2-verifier.ts';
-import { radiusNasAttributes, radiusServersOf } from '../radius/radius-from-config.ts';
-import { RadiusClient } from '../radius/radius-client.ts';
-import { SessionAccounting } from '../radius/session-accounting.ts';
+import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
+import type { SessionAccounting } from '../radius/session-accounting.ts';
 import { flatRadiusCounters } from '../radius/server-state.ts';
 import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
-import type { ListenerAuth, PosternConfig, SiteConfig } from '../config/types.ts';
-import { Attr, textAttr } from '../radius/attributes.ts';
-import type { RadiusAttribute } from '../radius/packet.ts';
+import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
 import type { Logger } from '../log/logger.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
@@ -48,7 +44,7 @@ export class SstpSubsystem implements Subsystem {
   #sites = new Map<string, SiteConfig>();
   readonly #siteSessions = new Map<string, PppSession>();
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { listener: SstpListener; hub: HubLease; host: string; radius: RadiusClient | undefined; accounting: SessionAccounting | undefined } | undefined;
+  #running: { listener: SstpListener; hub: HubLease; host: string; radius: ListenerRadius | undefined; accounting: SessionAccounting | undefined } | undefined;
   /** The users PPP authenticates against; swapped in place when only the users change (no restart). */
   #users: UserLookup = () => undefined;
 
@@ -90,10 +86,9 @@ export class SstpSubsystem implements Subsystem {
     // The WAN address as IKE binds it; all addresses while the WAN has none (TCP needs no source address).
     const host = this.#options.listenAddress ?? (this.#options.wanAddress ?? wanAddressNow)(config) ?? '0.0.0.0';
     let hub: HubLease | undefined;
-    let radius: RadiusClient | undefined;
+    let radius: ListenerRadius | undefined;
     try {
-      const auth = settings.auth ?? 'local';
-      if (auth !== 'local') radius = await RadiusClient.open({ servers: radiusServersOf(config), log: log.child('radius') });
+      radius = await openListenerRadius(config, 'sstp', (name) => this.#users(name), log);
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
       hub = this.#options.access.acquireHub(config);
       const pipe = hub.pipe();
@@ -111,13 +106,12 @@ export class SstpSubsystem implements Subsystem {
         ...(settings.limits ? { limits: settings.limits } : {}),
         connection: {
           session: { randomBytes: (n) => randomBytes(n) },
-          createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress, dhcpInform: dhcpInformAnswer(config, settings.pool), mppe: settings.mppe, auth, radius, nas: radiusNasAttributes(config, 'sstp') }),
+          createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress, dhcpInform: dhcpInformAnswer(config, settings.pool), mppe: settings.mppe, radius }),
         },
       });
       const bound = await listener.start();
       // RADIUS-authenticated sessions are accounted to the same servers (issue 21).
-      const accounting = radius ? new SessionAccounting({ client: radius, nas: { identifier: config.radius?.nasIdentifier ?? config.system.hostname }, runId: randomBytes(4).toString('hex'), log }) : undefined;
-      this.#running = { listener, hub, host, radius, accounting };
+      this.#running = { listener, hub, host, radius, accounting: radius?.accounting };
       this.#status = { state: 'running', detail: `TLS ${bound.address}:${bound.port}, pool ${settings.pool}` };
       log.info('SSTP listening', { address: bound.address, port: bound.port, pool: settings.pool });
     } catch (error) {
@@ -127,13 +121,9 @@ export class SstpSubsystem implements Subsystem {
     }
   }
 
-  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: UserLookup; localAddress: string; dhcpInform: ReturnType<typeof dhcpInformAnswer>; mppe: PosternConfig['listeners']['sstp']['mppe']; auth: ListenerAuth; radius: RadiusClient | undefined; nas: RadiusAttribute[] }): PppLinkPort {
+  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: UserLookup; localAddress: string; dhcpInform: ReturnType<typeof dhcpInformAnswer>; mppe: PosternConfig['listeners']['sstp']['mppe']; radius: ListenerRadius | undefined }): PppLinkPort {
     // Issue 21: with RADIUS, MS-CHAPv2 only (EAP here would check the local users and bypass RADIUS).
-    const verifier = ctx.auth === 'local' ? undefined : mschapv2VerifierFor(ctx.auth, {
-      local: localMschapv2Verifier(ctx.users),
-      ...(ctx.radius ? { radius: radiusMschapv2Verifier(ctx.radius, [...ctx.nas, textAttr(Attr.CallingStationId, peer)]) } : {}),
-      log: this.#options.logger,
-    });
+    const verifier = ctx.radius?.verifier(peer);
     const session: PppSession = new PppSession({
       protocol: 'sstp',
       peer,
@@ -254,7 +244,7 @@ export class SstpSubsystem implements Subsystem {
   status(): SubsystemStatus {
     const listener = this.#running?.listener;
     const radius = this.#running?.radius;
-    return listener ? { ...this.#status, counters: { ...listener.counters(), ...(radius ? flatRadiusCounters(radius.counters()) : {}) } } : this.#status;
+    return listener ? { ...this.#status, counters: { ...listener.counters(), ...(radius ? flatRadiusCounters(radius.client.counters()) : {}) } } : this.#status;
   }
 }
 

@@ -29,3 +29,21 @@ t.test('listeners.sstp.auth: local by default; radius needs a server', async (t)
   doc.listeners.sstp.auth = 'fallback' as never;
   t.match(issues(doc), ['listeners.sstp.auth: enum']);
 });
+
+t.test('listeners.ikev2.userAuth: local by default; radius needs a server; beside auth (the method)', async (t) => {
+  const doc = base();
+  doc.listeners.ikev2.userAuth = 'radius';
+  t.match(issues(doc), ['listeners.ikev2.userAuth: required']);
+  const withServer = { ...doc, radius: { servers: [{ name: 'hq1', address: '10.9.1.1', authPort: 1812, acctPort: 1813, secret: 'a-long-shared-secret' }] } };
+  t.same(issues(withServer), [], 'with a server: accepted, auth stays eap-mschapv2');
+  doc.listeners.ikev2.userAuth = 'nps' as never;
+  t.match(issues(doc), ['listeners.ikev2.userAuth: enum']);
+});
+
+t.test('listeners.l2tp.auth: local by default; radius needs a server', async (t) => {
+  const doc = base();
+  doc.listeners.l2tp.auth = 'radius-then-local';
+  t.match(issues(doc), ['listeners.l2tp.auth: required']);
+  doc.listeners.l2tp.auth = 'ldap' as never;
+  t.match(issues(doc), ['listeners.l2tp.auth: enum']);
+});

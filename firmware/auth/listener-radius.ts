@@ -1,0 +1,49 @@
+/*
+ * RADIUS for a PPP listener (SSTP, L2TP, PPTP; issue 21): one place that reads the listener's
+ * `auth` (local | radius | radius-then-local), opens the RADIUS client, and gives each call the
+ * MS-CHAPv2 verifier its authenticator asks (the NAS attributes of the protocol, the caller's
+ * public address as Calling-Station-Id) and accounting for its session. With `local` nothing is
+ * opened: the caller keeps the local users' verifier.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ListenerAuth, PosternConfig } from '../config/types.ts';
+import type { UserLookup } from '../crypto/user-credential.ts';
+import type { Logger } from '../log/logger.ts';
+import { Attr, textAttr } from '../radius/attributes.ts';
+import { RadiusClient } from '../radius/radius-client.ts';
+import { radiusNasAttributes, radiusServersOf } from '../radius/radius-from-config.ts';
+import { SessionAccounting } from '../radius/session-accounting.ts';
+import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier, type Mschapv2Verifier } from './mschapv2-verifier.ts';
+
+export type PppListener = 'sstp' | 'l2tp' | 'pptp';
+
+export interface ListenerRadius {
+  readonly auth: Exclude<ListenerAuth, 'local'>;
+  /** For the per-server counters in the listener's status. */
+  readonly client: RadiusClient;
+  /** Start and Stop per session, to the same servers. */
+  readonly accounting: SessionAccounting;
+  /** The verifier for one call from `peer` (its public address, sent as Calling-Station-Id). */
+  verifier(peer: string): Mschapv2Verifier;
+  close(): void;
+}
+
+export function listenerAuthOf(config: PosternConfig, listener: PppListener): ListenerAuth {
+  const settings = config.listeners[listener] as { readonly auth?: ListenerAuth };
+  return settings.auth ?? 'local';
+}
+
+export async function openListenerRadius(config: PosternConfig, listener: PppListener, users: UserLookup, log: Logger): Promise<ListenerRadius | undefined> {
+  const auth = listenerAuthOf(config, listener);
+  if (auth === 'local') return undefined;
+  const client = await RadiusClient.open({ servers: radiusServersOf(config), log: log.child('radius') });
+  const nas = radiusNasAttributes(config, listener);
+  const local = localMschapv2Verifier(users);
+  return {
+    auth,
+    client,
+    accounting: new SessionAccounting({ client, nas: { identifier: config.radius?.nasIdentifier ?? config.system.hostname }, runId: randomBytes(4).toString('hex'), log }),
+    verifier: (peer) => mschapv2VerifierFor(auth, { local, radius: radiusMschapv2Verifier(client, [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
+    close: () => client.close(),
+  };
+}
