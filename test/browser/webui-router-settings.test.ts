@@ -1,6 +1,6 @@
 // Issue 17, the rest of a router's settings in a real browser (Debian's Chromium) against `postern run`
 // on loopback: each form saves and an invalid value is refused at its field (listeners and the ports to
-// open, IKEv2 proposals, DNS, time, clients' DNS, dynamic DNS; a fresh box on HTTPS with HTTP redirected, then turned off), then Maintenance: ping and
+// open, IKEv2 proposals and who checks passwords, DNS, time, clients' DNS, dynamic DNS; a fresh box on HTTPS with HTTP redirected, then turned off), then Maintenance: ping and
 // traceroute to loopback, export, import previewed, and reboot (a restart of the service here).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
@@ -117,6 +117,13 @@ t.test('issue 17: router settings save and refuse at their fields; maintenance t
   await ike.locator('button[type=submit]').click();
   await ike.getByRole('status').filter({ hasText: 'IKEv2 settings saved' }).waitFor(WAIT);
   t.equal(await ike.locator('ul.weak').count(), 0, 'without modp1024 nothing is flagged');
+  // Issue 21: who checks EAP-MSCHAPv2 passwords; RADIUS without a server is refused at that field.
+  await ike.locator('select[name=ike-user-auth]').selectOption('radius');
+  await ike.locator('button[type=submit]').click();
+  await t.resolves(fieldError(ike, 'select[name=ike-user-auth]').filter({ hasText: 'needs at least one server under radius.servers' }).waitFor(WAIT), 'RADIUS without a server: refused at "Passwords checked by"');
+  await ike.locator('select[name=ike-user-auth]').selectOption('local');
+  await ike.locator('button[type=submit]').click();
+  await ike.getByRole('status').filter({ hasText: 'IKEv2 settings saved' }).waitFor(WAIT);
 
   // DNS, time, clients' DNS.
   const dns = page.getByRole('form', { name: 'dns' });

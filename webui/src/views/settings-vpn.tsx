@@ -11,9 +11,11 @@ import { useSafeApply } from '../safe-mode.tsx';
 import { LISTENERS_CHANGED } from './settings-l2tp.tsx';
 
 type IkeAuth = 'eap-mschapv2' | 'certificate' | 'psk';
+/** Who checks passwords (issue 21): the users here, the RADIUS servers, or RADIUS then the users here. */
+type UserAuth = 'local' | 'radius' | 'radius-then-local';
 interface Listeners {
-  ikev2: { enabled: boolean; auth: IkeAuth; psk?: string; proposals: { ike: string[]; esp: string[] }; mobike: boolean; fragmentation: boolean };
-  sstp: { enabled: boolean; port: number; mppe: 'off' | 'allow' | 'require' };
+  ikev2: { enabled: boolean; auth: IkeAuth; userAuth?: UserAuth; psk?: string; proposals: { ike: string[]; esp: string[] }; mobike: boolean; fragmentation: boolean };
+  sstp: { enabled: boolean; port: number; mppe: 'off' | 'allow' | 'require'; auth?: UserAuth };
   l2tp: { enabled: boolean; psk: string; allowPlain?: boolean };
   pptp: { enabled: boolean };
 }
@@ -24,7 +26,20 @@ interface PortToOpen {
 
 const NAMES = [['ikev2', 'IKEv2 (recommended)'], ['sstp', 'SSTP (HTTPS, passes firewalls)'], ['l2tp', 'L2TP/IPsec'], ['pptp', 'PPTP (insecure, legacy only)']] as const;
 
-const SSTP_FIELDS: Record<string, string> = { 'listeners.sstp.port': 'port', 'listeners.sstp.mppe': 'mppe' };
+const SSTP_FIELDS: Record<string, string> = { 'listeners.sstp.port': 'port', 'listeners.sstp.mppe': 'mppe', 'listeners.sstp.auth': 'auth' };
+
+/** The password check of a listener: local users, RADIUS, or RADIUS with the local users as a fallback. */
+function UserAuthField(props: { label: string; name: string; value: UserAuth; error: string | undefined; onChange: (v: UserAuth) => void }) {
+  return (
+    <Field label={props.label} error={props.error} hint="RADIUS needs a server under RADIUS; the fallback to local users happens only when no server answers, and is logged">
+      <select name={props.name} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value as UserAuth)}>
+        <option value="local">Local users</option>
+        <option value="radius">RADIUS</option>
+        <option value="radius-then-local">RADIUS, then local users when no server answers</option>
+      </select>
+    </Field>
+  );
+}
 
 /**
  * The switches, the SSTP port and MPPE, and the "ports to open" hint, which follows every change.
@@ -35,6 +50,7 @@ export function ListenersCard() {
   const [listeners, setListeners] = useState<Listeners>();
   const [port, setPort] = useState('');
   const [mppe, setMppe] = useState<Listeners['sstp']['mppe']>('off');
+  const [sstpAuth, setSstpAuth] = useState<UserAuth>('local');
   const [open, setOpen] = useState<PortToOpen[]>([]);
   const change = useChange((path) => SSTP_FIELDS[path]);
   const safe = useSafeApply();
@@ -43,6 +59,7 @@ export function ListenersCard() {
     setListeners(got);
     setPort(String(got.sstp.port));
     setMppe(got.sstp.mppe);
+    setSstpAuth(got.sstp.auth ?? 'local');
     setOpen((await api<{ ports: PortToOpen[] }>('GET', '/ports-to-open')).ports);
   };
   useEffect(() => {
@@ -69,7 +86,7 @@ export function ListenersCard() {
     // A number the API checks (1-65535); text that is not one is sent as is and refused at the field.
     const value = /^\d+$/.test(port.trim()) ? Number(port.trim()) : port;
     // Through safe mode when asked for.
-    void change.run(() => api('PUT', safe.path('/listeners/sstp'), { port: value, mppe }), 'Listener settings saved', applied);
+    void change.run(() => api('PUT', safe.path('/listeners/sstp'), { port: value, mppe, auth: sstpAuth }), 'Listener settings saved', applied);
   };
   const { errors, warnings } = change.issues;
   return (
@@ -93,6 +110,7 @@ export function ListenersCard() {
           <option value="require">require</option>
         </select>
       </Field>
+      <UserAuthField label="SSTP passwords checked by" name="sstp-auth" value={sstpAuth} error={errors['auth']} onChange={setSstpAuth} />
       <Elsewhere issues={change.issues} />
       <button type="submit">Save</button>
       <h3>Ports to open on the upstream router</h3>
@@ -104,17 +122,17 @@ export function ListenersCard() {
   );
 }
 
-const IKE_FIELDS: Record<string, string> = { 'listeners.ikev2.auth': 'auth', 'listeners.ikev2.psk': 'psk' };
+const IKE_FIELDS: Record<string, string> = { 'listeners.ikev2.auth': 'auth', 'listeners.ikev2.userAuth': 'userAuth', 'listeners.ikev2.psk': 'psk' };
 const ikeField = (path: string): string | undefined => IKE_FIELDS[path] ?? /^listeners\.ikev2\.proposals\.(ike|esp)/.exec(path)?.[1];
 
 /** IKEv2 remote access: how clients authenticate and which algorithms are offered, weak ones flagged. */
 export function IkeCard() {
-  const [form, setForm] = useState<{ auth: IkeAuth; psk: string; ike: string; esp: string; mobike: boolean; fragmentation: boolean }>();
+  const [form, setForm] = useState<{ auth: IkeAuth; userAuth: UserAuth; psk: string; ike: string; esp: string; mobike: boolean; fragmentation: boolean }>();
   const [flagged, setFlagged] = useState<Issue[]>([]);
   const change = useChange(ikeField);
   const load = async () => {
     const { ikev2 } = (await api<{ listeners: Listeners }>('GET', '/listeners')).listeners;
-    setForm({ auth: ikev2.auth, psk: ikev2.psk ?? '', ike: ikev2.proposals.ike.join('\n'), esp: ikev2.proposals.esp.join('\n'), mobike: ikev2.mobike, fragmentation: ikev2.fragmentation });
+    setForm({ auth: ikev2.auth, userAuth: ikev2.userAuth ?? 'local', psk: ikev2.psk ?? '', ike: ikev2.proposals.ike.join('\n'), esp: ikev2.proposals.esp.join('\n'), mobike: ikev2.mobike, fragmentation: ikev2.fragmentation });
     setFlagged((await api<{ warnings: Issue[] }>('GET', '/config/warnings')).warnings);
   };
   useEffect(() => void load(), []);
@@ -122,7 +140,7 @@ export function IkeCard() {
   const lists = { ike: splitList(form.ike), esp: splitList(form.esp) };
   const save = (e: Event) => {
     e.preventDefault();
-    const body = { auth: form.auth, proposals: lists, mobike: form.mobike, fragmentation: form.fragmentation, ...(form.auth === 'psk' && form.psk !== '' ? { psk: form.psk } : {}) };
+    const body = { auth: form.auth, userAuth: form.userAuth, proposals: lists, mobike: form.mobike, fragmentation: form.fragmentation, ...(form.auth === 'psk' && form.psk !== '' ? { psk: form.psk } : {}) };
     void change.run(() => api('PUT', '/listeners/ikev2', body), 'IKEv2 settings saved', load);
   };
   const { errors } = change.issues;
@@ -146,6 +164,9 @@ export function IkeCard() {
           <option value="psk">A shared key (insecure for remote access)</option>
         </select>
       </Field>
+      {form.auth === 'eap-mschapv2' ? (
+        <UserAuthField label="Passwords checked by" name="ike-user-auth" value={form.userAuth} error={errors['userAuth']} onChange={(userAuth) => setForm({ ...form, userAuth })} />
+      ) : null}
       {form.auth === 'psk' ? (
         <Field label="Pre-shared key" error={errors['psk']} hint="At least 16 characters; leave as it is to keep the current one">
           <input name="ike-psk" type="password" autoComplete="new-password" value={form.psk} onInput={(e) => setForm({ ...form, psk: e.currentTarget.value })} />
