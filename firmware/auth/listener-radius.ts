@@ -1,9 +1,9 @@
 /*
- * RADIUS for a PPP listener (SSTP, L2TP, PPTP; issue 21): one place that reads the listener's
- * `auth` (local | radius | radius-then-local), opens the RADIUS client, and gives each call the
- * MS-CHAPv2 verifier its authenticator asks (the NAS attributes of the protocol, the caller's
- * public address as Calling-Station-Id) and accounting for its session. With `local` nothing is
- * opened: the caller keeps the local users' verifier.
+ * RADIUS for a listener (SSTP, L2TP, PPTP, and IKEv2's EAP; issue 21): one place that reads who
+ * checks its passwords (local | radius | radius-then-local: `auth`, IKEv2's `userAuth`), opens the
+ * RADIUS client, and gives each call the MS-CHAPv2 verifier its authenticator asks (the NAS
+ * attributes of the protocol, the caller's public address as Calling-Station-Id) and accounting
+ * for its session. With `local` nothing is opened: the caller keeps the local users' verifier.
  */
 import { randomBytes } from 'node:crypto';
 import type { ListenerAuth, PosternConfig } from '../config/types.ts';
@@ -15,7 +15,7 @@ import { radiusNasAttributes, radiusServersOf } from '../radius/radius-from-conf
 import { SessionAccounting } from '../radius/session-accounting.ts';
 import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier, type Mschapv2Verifier } from './mschapv2-verifier.ts';
 
-export type PppListener = 'sstp' | 'l2tp' | 'pptp';
+export type PasswordListener = 'sstp' | 'l2tp' | 'pptp' | 'ikev2';
 
 export interface ListenerRadius {
   readonly auth: Exclude<ListenerAuth, 'local'>;
@@ -28,12 +28,14 @@ export interface ListenerRadius {
   close(): void;
 }
 
-export function listenerAuthOf(config: PosternConfig, listener: PppListener): ListenerAuth {
+export function listenerAuthOf(config: PosternConfig, listener: PasswordListener): ListenerAuth {
+  // IKEv2's `auth` names the method (EAP-MSCHAPv2, certificate, PSK): who checks passwords is `userAuth`.
+  if (listener === 'ikev2') return config.listeners.ikev2.userAuth ?? 'local';
   const settings = config.listeners[listener] as { readonly auth?: ListenerAuth };
   return settings.auth ?? 'local';
 }
 
-export async function openListenerRadius(config: PosternConfig, listener: PppListener, users: UserLookup, log: Logger): Promise<ListenerRadius | undefined> {
+export async function openListenerRadius(config: PosternConfig, listener: PasswordListener, users: UserLookup, log: Logger): Promise<ListenerRadius | undefined> {
   const auth = listenerAuthOf(config, listener);
   if (auth === 'local') return undefined;
   const client = await RadiusClient.open({ servers: radiusServersOf(config), log: log.child('radius') });

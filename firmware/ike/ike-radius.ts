@@ -5,30 +5,23 @@
  * and accounting follows the remote-access IKE SAs: Start when one is up (Framed-IP-Address = its
  * virtual address), Stop when it goes down, with the octets its child SAs carried.
  */
-import { randomBytes } from 'node:crypto';
-import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier, type Mschapv2Verifier } from '../auth/mschapv2-verifier.ts';
+import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
 import type { PosternConfig } from '../config/types.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import type { Logger } from '../log/logger.ts';
-import { RadiusClient } from '../radius/radius-client.ts';
-import { radiusNasAttributes, radiusServersOf } from '../radius/radius-from-config.ts';
-import { SessionAccounting } from '../radius/session-accounting.ts';
+import type { SessionAccounting } from '../radius/session-accounting.ts';
 import type { IkeAction } from './engine/types.ts';
 
 export interface IkeRadius {
-  readonly client: RadiusClient;
-  readonly verifier: Mschapv2Verifier;
+  /** The listener's RADIUS client and its verifier per peer (auth/listener-radius.ts). */
+  readonly listener: ListenerRadius;
   readonly accounting: IkeAccounting;
 }
 
 /** Undefined when the listener checks the local users only (no client opened). */
 export async function openIkeRadius(config: PosternConfig, users: UserLookup, bytes: ChildBytes, log: Logger): Promise<IkeRadius | undefined> {
-  const userAuth = config.listeners.ikev2.userAuth ?? 'local';
-  if (userAuth === 'local') return undefined;
-  const client = await RadiusClient.open({ servers: radiusServersOf(config), log: log.child('radius') });
-  const verifier = mschapv2VerifierFor(userAuth, { local: localMschapv2Verifier(users), radius: radiusMschapv2Verifier(client, radiusNasAttributes(config, 'ikev2')), log });
-  const accounting = new SessionAccounting({ client, nas: { identifier: config.radius?.nasIdentifier ?? config.system.hostname }, runId: randomBytes(4).toString('hex'), log });
-  return { client, verifier, accounting: new IkeAccounting(accounting, bytes) };
+  const listener = await openListenerRadius(config, 'ikev2', users, log);
+  return listener && { listener, accounting: new IkeAccounting(listener.accounting, bytes) };
 }
 
 /** Octets a child SA carried so far, by its inbound SPI (the data plane's counters). */

@@ -187,7 +187,7 @@ export class IkeSubsystem implements Subsystem {
       revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'), () => this.#endRevoked());
       const engine = new IkeEngine(connectionsFromConfig(config, pki), { randomBytes: (n) => randomBytes(n), createDh }, {
         users: (name) => this.#users(name),
-        ...(radius ? { mschapv2: radius.verifier, onEapVerdict: () => shellRef?.resumeEap() } : {}),
+        ...(radius ? { mschapv2: (peer: string) => radius.listener.verifier(peer), onEapVerdict: () => shellRef?.resumeEap() } : {}),
         addresses: ikeAddressProvider(this.#options.access.pools),
         revocation,
       });
@@ -220,7 +220,7 @@ export class IkeSubsystem implements Subsystem {
       await transport?.close();
       hub?.release();
       revocation?.close();
-      this.#radius?.client.close();
+      this.#radius?.listener.close();
       this.#radius = undefined;
       return this.#unavailable(error instanceof Error ? error.message : String(error));
     }
@@ -395,7 +395,7 @@ export class IkeSubsystem implements Subsystem {
     this.#radius = undefined;
     if (radius) {
       await radius.accounting.close('IKE stopped');
-      radius.client.close();
+      radius.listener.close();
     }
     this.#l2tpChildren.clear();
     this.#l2tpPeers.clear();
@@ -446,7 +446,7 @@ export class IkeSubsystem implements Subsystem {
         ...(r.v1 ? { 'ikev1.sas': v1.length, 'ikev1.established': v1.filter((s) => s.state === 'established').length, ...Object.fromEntries(Object.entries(r.v1.drops).map(([k, v]) => [`ikev1.dropped.${k}`, v])) } : {}),
         'ike.sas': sas.length, 'ike.established': sas.filter((s) => s.state === 'established').length, 'ike.halfOpen': r.engine.halfOpenCount,
         'dataplane.sas': dp.sas, 'dataplane.policies': dp.policies, 'dataplane.tunnels': dp.tunnels,
-        ...(this.#radius ? flatRadiusCounters(this.#radius.client.counters()) : {}),
+        ...(this.#radius ? flatRadiusCounters(this.#radius.listener.client.counters()) : {}),
         'revocation.fetches': r.revocation.counters.fetches, 'revocation.failures': r.revocation.counters.failures, 'revocation.revoked': r.revocation.counters.revokedAnswers,
       },
     };

@@ -85,6 +85,7 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   t.match(records, [/Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\.1/, /Acct-Status-Type = Stop[\s\S]*Acct-Terminate-Cause = User-Request/], 'Start then Stop, with the address and why it ended');
   const octets = (name: string) => Number(new RegExp(`${name} = (\\d+)`).exec(records[1] ?? '')?.[1] ?? 0);
   t.ok(octets('Acct-Input-Octets') >= 3 * 1028 && octets('Acct-Output-Octets') >= 3 * 1028, `the Stop counts the pings' octets both ways: in ${octets('Acct-Input-Octets')}, out ${octets('Acct-Output-Octets')}`);
+  t.match(records[0], /Calling-Station-Id = "192\.0\.2\.10"/, 'Calling-Station-Id: the client\'s public address');
   const ids = records.map((rec) => /Acct-Session-Id = "([^"]+)"/.exec(rec)?.[1]);
   t.ok(ids[0] && ids[0] === ids[1], `one Acct-Session-Id for both: ${ids.join(', ')}`);
 

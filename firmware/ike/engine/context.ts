@@ -21,11 +21,12 @@ export interface EngineOptions {
   /** The local users, for EAP-MSCHAPv2. */
   readonly users?: UserLookup;
   /**
-   * Who checks EAP-MSCHAPv2 Responses (issue 21): RADIUS, or RADIUS then local; the local users when
-   * absent. A verdict that comes later holds the IKE_AUTH request; `onEapVerdict` then asks the shell
-   * to call `resumeEap`, which answers it.
+   * Who checks EAP-MSCHAPv2 Responses for a peer at this address (issue 21; RADIUS sends it as
+   * Calling-Station-Id): RADIUS, or RADIUS then local; the local users when absent. A verdict that
+   * comes later holds the IKE_AUTH request; `onEapVerdict` then asks the shell to call `resumeEap`,
+   * which answers it.
    */
-  readonly mschapv2?: Mschapv2Verifier;
+  readonly mschapv2?: (peerAddress: string) => Mschapv2Verifier;
   readonly onEapVerdict?: () => void;
   /** Calendar time for certificate validity (the engine's own clock may be simulated). */
   readonly wallClock?: () => Date;
@@ -45,7 +46,7 @@ export interface EngineContext {
   readonly options: EngineOptions;
   readonly addresses: VirtualAddressProvider | undefined;
   readonly users: UserLookup | undefined;
-  readonly mschapv2: Mschapv2Verifier | undefined;
+  readonly mschapv2: ((peerAddress: string) => Mschapv2Verifier) | undefined;
   readonly onEapVerdict: (() => void) | undefined;
   wallClock(): Date;
   emit(action: IkeAction): void;

@@ -22,7 +22,7 @@ const mskAuth = (data: Uint8Array): IkePayload => ({ kind: 'AUTH', auth: { metho
 
 /** Responder: our ID and AUTH now, and the first EAP request; the child waits for the end. */
 export function startEapServer(ctx: EngineContext, sa: IkeSa, messageId: number, request: readonly IkePayload[], id: IdPayload): void {
-  const verifier = ctx.mschapv2 ?? (ctx.users ? localMschapv2Verifier(ctx.users) : undefined);
+  const verifier = ctx.mschapv2?.(sa.remote.address) ?? (ctx.users ? localMschapv2Verifier(ctx.users) : undefined);
   if (!verifier) return refuseAuth(ctx, sa, messageId, 'EAP-MSCHAPv2 needs the local users, and none are configured');
   const server = new EapMschapv2Server(verifier, (n) => ctx.crypto.randomBytes(n), sa.connection!.localId ?? 'postern', ctx.onEapVerdict);
   sa.eap = { server, firstRequest: request };

@@ -28,9 +28,9 @@ function heldVerifier(answer: (v: Mschapv2Verification) => Mschapv2Verification 
   return { verifier, calls: () => calls, release: async () => { held.shift()?.(); await new Promise((r) => setImmediate(r)); } };
 }
 
-function latePair(verifier: Mschapv2Verifier, onEapVerdict: () => void) {
+function latePair(verifier: Mschapv2Verifier, onEapVerdict: () => void, peers: string[] = []) {
   const a = new IkeEngine([connection('vpn', { remoteAddress: '192.0.2.2', remoteId: 'vpn.example.com', requestVirtualIp: true, remoteTs: ['0.0.0.0/0'], eap: { identity: 'alice', password: new Secret('Correct-Horse-7') } })], seededCrypto('a'));
-  const b = new IkeEngine([connection('ra', { localId: 'vpn.example.com', peerAuth: 'eap-mschapv2', pool: 'ra', localTs: ['0.0.0.0/0'], remoteTs: [] })], seededCrypto('b'), { users, addresses: pool, mschapv2: verifier, onEapVerdict });
+  const b = new IkeEngine([connection('ra', { localId: 'vpn.example.com', peerAuth: 'eap-mschapv2', pool: 'ra', localTs: ['0.0.0.0/0'], remoteTs: [] })], seededCrypto('b'), { users, addresses: pool, mschapv2: (peer) => (peers.push(peer), verifier), onEapVerdict });
   const pair = new EnginePair(a, b);
   pair.take('a', a.initiate('vpn', { address: '192.0.2.1', port: 500 }, 0));
   return { pair, b };
@@ -39,8 +39,10 @@ function latePair(verifier: Mschapv2Verifier, onEapVerdict: () => void) {
 t.test('the verdict comes later: the request is held, retransmissions are not verified again, resumeEap answers at once', async (t) => {
   const late = heldVerifier();
   let woken = 0;
-  const { pair, b } = latePair(late.verifier, () => woken++);
+  const peers: string[] = [];
+  const { pair, b } = latePair(late.verifier, () => woken++, peers);
   pair.run(5000); // past the client's first retransmissions (2 s, then 4 s later)
+  t.same(peers, ['192.0.2.1'], 'the verifier is the one for this peer\'s address (RADIUS: Calling-Station-Id)');
   t.equal(late.calls(), 1, 'one verification, however often the client resends');
   t.equal(pair.of('b', 'ike-up').length, 0, 'nothing up while RADIUS decides');
   t.ok(pair.logs('a').some((l) => /retransmit 1 of IKE_AUTH request 3/.test(l)), 'the client did resend the held request');
