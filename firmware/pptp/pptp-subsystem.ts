@@ -45,7 +45,8 @@ export interface PptpSubsystemOptions {
 
 /** IP (20) + enhanced GRE with sequence and acknowledgement (16) + PPP (4) + MPPE (4) inside 1500, rounded down as pptpd's 1400-byte default. */
 const PPTP_MRU = 1400;
-const DEFAULT_LIMITS = { perSource: 32, total: 1024, callsPerConnection: 16 } as const;
+/** Windows opens one call per control connection; pptp-linux's call manager puts every call to one server on one. */
+const DEFAULT_LIMITS = { perSource: 32, total: 1024, callsPerConnection: 32 } as const;
 
 interface Connection {
   readonly socket: Socket;
