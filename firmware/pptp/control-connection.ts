@@ -146,7 +146,7 @@ export class PptpControlConnection {
   #message(m: PptpControlMessage, now: number): void {
     if (this.#state === 'wait-sccrq') return m.type === 'StartControlConnectionRequest' ? this.#sccrq(m, now) : this.#closed(`${m.type} before Start-Control-Connection-Request`);
     switch (m.type) {
-      case 'StartControlConnectionRequest': return this.#reply(SccrpResult.alreadyExists, PptpError.none), this.#count('SCCRQ on an open connection');
+      case 'StartControlConnectionRequest': return this.#again();
       case 'StopControlConnectionRequest': return this.#stopRequested(m);
       case 'StopControlConnectionReply': return this.#state === 'stopping' ? this.#closed('stopped') : this.#count('unexpected StopCCRP');
       case 'EchoRequest': return this.#send({ type: 'EchoReply', identifier: m.identifier, resultCode: 1, errorCode: PptpError.none });
@@ -171,6 +171,12 @@ export class PptpControlConnection {
     this.#reply(SccrpResult.success, PptpError.none);
     this.#state = 'established';
     this.#idleSince = now;
+  }
+
+  /** A second SCCRQ on an open connection: SCCRP result 3, "Command channel already exists" (§2.2). */
+  #again(): void {
+    this.#reply(SccrpResult.alreadyExists, PptpError.none);
+    this.#count('SCCRQ on an open connection');
   }
 
   #reply(resultCode: number, errorCode: number): void {
@@ -279,9 +285,15 @@ export class PptpControlConnection {
   #timeout(now: number): void {
     const at = this.nextTimeout();
     if (at === undefined || now < at) return;
-    if (this.#state === 'wait-sccrq') return this.#closed('no Start-Control-Connection-Request in time'), this.#count('setup timeout');
+    if (this.#state === 'wait-sccrq') {
+      this.#count('setup timeout');
+      return this.#closed('no Start-Control-Connection-Request in time');
+    }
     if (this.#state === 'stopping') return this.#closed('no Stop-Control-Connection-Reply in time');
-    if (this.#echoSentAt !== undefined && now >= this.#echoSentAt + this.#o.echoTimeoutMs) return this.#closed('the client stopped answering (no Echo-Reply)'), this.#count('echo timeout');
+    if (this.#echoSentAt !== undefined && now >= this.#echoSentAt + this.#o.echoTimeoutMs) {
+      this.#count('echo timeout');
+      return this.#closed('the client stopped answering (no Echo-Reply)');
+    }
     if (this.#echoSentAt === undefined && now >= this.#lastHeard + this.#o.echoIntervalMs) {
       this.#echoSentAt = now;
       this.#send({ type: 'EchoRequest', identifier: ++this.#echoId >>> 0 });

@@ -32,6 +32,10 @@ t.test('SCCRQ answered with SCCRP: version 1.0, host name postern', async (t) =>
 
 t.test('start-up refusals: wrong version, another message first, setup timeout, garbage', async (t) => {
   const v = harness();
+  const again = harness();
+  again.rcv(SCCRQ);
+  t.match(again.sent(again.rcv(SCCRQ)), [{ type: 'StartControlConnectionReply', resultCode: 3 }], 'a second SCCRQ: already exists');
+  t.equal(again.c.state, 'established', 'and the connection stays');
   const out = v.rcv({ ...SCCRQ, protocolVersion: 0x0200 });
   t.match(v.sent(out), [{ type: 'StartControlConnectionReply', resultCode: 5 }], 'version not supported');
   t.equal(v.kinds(out).at(-1), 'Close');
@@ -40,7 +44,7 @@ t.test('start-up refusals: wrong version, another message first, setup timeout, 
   const slow = harness();
   t.equal(slow.c.nextTimeout(), 10_000);
   t.same(slow.at(9_999), [], 'nothing before the setup deadline');
-  t.match(slow.at(10_000), [{ kind: 'Close', reason: /no Start-Control-Connection-Request/ }, { kind: 'Counted', what: 'setup timeout' }]);
+  t.match(slow.at(10_000), [{ kind: 'Counted', what: 'setup timeout' }, { kind: 'Close', reason: /no Start-Control-Connection-Request/ }]);
   const junk = harness();
   t.match(junk.c.handle({ kind: 'RcvBytes', bytes: new Uint8Array(16).fill(0x41) }, 0), [{ kind: 'Counted' }, { kind: 'Close' }], 'a stream out of step closes');
 });
@@ -125,7 +129,7 @@ t.test('echo keepalive both ways', async (t) => {
   t.same(h.at(129_999), [], 'nothing before');
   t.match(h.sent(h.at(130_000)), [{ type: 'EchoRequest' }]);
   const dead = h.at(190_000);
-  t.match(dead, [{ kind: 'CallDown', callId: up.callId }, { kind: 'Close', reason: /no Echo-Reply/ }, { kind: 'Counted', what: 'echo timeout' }], 'unanswered: the connection and its call end');
+  t.match(dead, [{ kind: 'Counted', what: 'echo timeout' }, { kind: 'CallDown', callId: up.callId }, { kind: 'Close', reason: /no Echo-Reply/ }], 'unanswered: the connection and its call end');
   t.equal(h.c.state, 'closed');
   t.same(h.rcv({ type: 'EchoRequest', identifier: 1 }), [], 'nothing after closed');
 });
