@@ -4,9 +4,10 @@
  */
 import type { ClientKind } from './client-profiles.ts';
 import type { L2tpKind } from './l2tp-install-text.ts';
+import type { PptpKind } from './pptp-profiles.ts';
 import type { ProfileInput } from './profile-input.ts';
 
-export function installText(kind: Exclude<ClientKind, L2tpKind>, input: ProfileInput, filename: string): string {
+export function installText(kind: Exclude<ClientKind, L2tpKind | PptpKind>, input: ProfileInput, filename: string): string {
   const cert = input.clientCertificate !== undefined;
   const password = cert ? 'the certificate password you chose when downloading' : `${input.user}'s VPN password`;
   switch (kind) {

@@ -8,7 +8,7 @@
 import { loadIssued, saveIssued } from '../../pki/issued-registry.ts';
 import { publicationUrls } from '../../pki/publication-urls.ts';
 import { clientIdentity } from '../../profiles/client-identity.ts';
-import { ANDROID_L2TP_NOTE, CLIENT_KINDS, clientProfile, isL2tpKind, ProfileError, profileInput, type ClientCertificate, type ClientKind } from '../../profiles/client-profiles.ts';
+import { ANDROID_L2TP_NOTE, CLIENT_KINDS, clientProfile, isL2tpKind, isPptpKind, PPTP_REMOVED_NOTES, ProfileError, profileInput, type ClientCertificate, type ClientKind } from '../../profiles/client-profiles.ts';
 import type { PosternConfig } from '../../config/types.ts';
 import { issueUserCertificate } from '../../profiles/user-certificate.ts';
 import { Secret } from '../../util/secret.ts';
@@ -21,12 +21,14 @@ import type { RequestContext, Route } from '../router.ts';
 const LABELS: Record<ClientKind, string> = {
   windows: 'Windows', apple: 'Apple (iOS, macOS)', android: 'Android (strongSwan)', linux: 'Linux (NetworkManager)',
   'windows-l2tp': 'Windows (L2TP/IPsec)', 'apple-l2tp': 'Apple (L2TP/IPsec)', 'linux-l2tp': 'Linux (NetworkManager, L2TP/IPsec)',
+  'windows-pptp': 'Windows (PPTP, insecure)', 'linux-pptp': 'Linux (NetworkManager, PPTP, insecure)',
 };
 
 /** Issue 20: the L2TP/IPsec profiles only while the listener is on; their certificates follow its IPsec authentication. */
-const offered = (config: PosternConfig, kind: ClientKind): boolean => !isL2tpKind(kind) || config.listeners.l2tp.enabled;
+const offered = (config: PosternConfig, kind: ClientKind): boolean => (isL2tpKind(kind) ? config.listeners.l2tp.enabled : isPptpKind(kind) ? config.listeners.pptp.enabled : true);
+/** PPTP signs in with MS-CHAPv2 passwords only (issue 22). */
 const certificateFor = (config: PosternConfig, kind: ClientKind): boolean =>
-  isL2tpKind(kind) ? config.listeners.l2tp.ipsec?.auth === 'certificate' : config.listeners.ikev2.auth === 'certificate';
+  isPptpKind(kind) ? false : isL2tpKind(kind) ? config.listeners.l2tp.ipsec?.auth === 'certificate' : config.listeners.ikev2.auth === 'certificate';
 
 export function profileRoutes(ctx: ApiContext): Route[] {
   const userOf = (c: RequestContext) => {
@@ -69,6 +71,8 @@ export function profileRoutes(ctx: ApiContext): Route[] {
         });
         // Android dropped its L2TP client: said in the list, with nothing to download.
         if (config.listeners.l2tp.enabled) kinds.push({ kind: 'android-l2tp', label: 'Android (L2TP/IPsec)', note: ANDROID_L2TP_NOTE });
+        // Apple and Android removed their PPTP clients (issue 22).
+        if (config.listeners.pptp.enabled) kinds.push({ kind: 'apple-pptp', label: 'Apple (PPTP)', note: PPTP_REMOVED_NOTES['apple-pptp'] }, { kind: 'android-pptp', label: 'Android (PPTP)', note: PPTP_REMOVED_NOTES['android-pptp'] });
         const identity = kinds.some((k) => k['login'] === 'certificate') ? clientIdentity(config, user) : undefined;
         return { status: 200, body: { user, login: certificateLogin ? 'certificate' : 'password', ...(identity ? { identity } : {}), kinds } };
       },
@@ -78,6 +82,7 @@ export function profileRoutes(ctx: ApiContext): Route[] {
       handler: (c) => {
         const kind = kindOf(c);
         const { config, user } = userOf(c);
+        if (isPptpKind(kind) && !offered(config, kind)) throw new ApiError(409, ApiCode.conflict, 'PPTP is not enabled on this gateway');
         if (certificateFor(config, kind)) throw new ApiError(409, ApiCode.conflict, 'certificate login: POST with a password for the certificate bundle to issue the user\'s certificate into the profile', { field: 'password' });
         return download(profile(kind, config, ctx.pki(), user, { allUserConnection: c.query.get('allUsers') === 'true' }));
       },
@@ -88,7 +93,7 @@ export function profileRoutes(ctx: ApiContext): Route[] {
         const kind = kindOf(c);
         const body = await c.body();
         const { config, user } = userOf(c);
-        if (!offered(config, kind)) throw new ApiError(409, ApiCode.conflict, 'L2TP/IPsec is not enabled on this gateway');
+        if (!offered(config, kind)) throw new ApiError(409, ApiCode.conflict, `${isPptpKind(kind) ? 'PPTP' : 'L2TP/IPsec'} is not enabled on this gateway`);
         const allUserConnection = (body as { allUserConnection?: unknown }).allUserConnection === true;
         if (!certificateFor(config, kind)) return download(profile(kind, config, ctx.pki(), user, { allUserConnection }));
         const password = field(body, 'password', isString, 'a string');
