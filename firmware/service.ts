@@ -28,6 +28,7 @@ import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
 import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
 import { GreSiteSubsystem, greSiteSpec } from './gre/gre-site-subsystem.ts';
 import { L2tpSubsystem, l2tpSpec } from './l2tp/l2tp-subsystem.ts';
+import { L2tpSiteSubsystem, l2tpSiteSpec } from './l2tp/l2tp-site-subsystem.ts';
 import { PptpSubsystem, pptpSpec } from './pptp/pptp-subsystem.ts';
 import { systemStatusSource } from './telemetry/system-status.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
@@ -81,6 +82,7 @@ export class Service {
   readonly sstp: SstpSubsystem;
   /** L2TP/IPsec remote access, as LNS (issue 20). */
   readonly l2tp: L2tpSubsystem;
+  readonly l2tpSites: L2tpSiteSubsystem;
   /** PPTP remote access (issue 22; legacy, off by default, flagged insecure). */
   readonly pptp: PptpSubsystem;
   readonly ike: IkeSubsystem;
@@ -191,6 +193,10 @@ export class Service {
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'pptp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
       onAuthFailure: (user, peer) => this.telemetry.event('auth-failure', { protocol: 'pptp', user, peer }),
     });
+    this.l2tpSites = new L2tpSiteSubsystem({
+      logger: options.logger.child('l2tp-sites'), access: this.access, wanAddress: (c) => this.network.addressFor(c),
+      ipsec: { protectedPeer: (address) => this.ike.l2tpProtected(address), dial: (site) => this.ike.dialL2tpSite(site) },
+    });
     this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access });
     this.greSites = new GreSiteSubsystem({
       logger: options.logger.child('gre-sites'), wanAddress: (c) => this.network.addressFor(c),
@@ -224,6 +230,7 @@ export class Service {
       sstpSiteSpec(() => this.sstpSites),
       greSiteSpec(() => this.greSites),
       l2tpSpec(() => this.l2tp),
+      l2tpSiteSpec(() => this.l2tpSites),
       pptpSpec(() => this.pptp),
       telemetrySpec(this.telemetry),
       publicationSpec(() => this.publication),
@@ -309,7 +316,7 @@ export class Service {
   /** Every site tunnel that is up or being dialed: IKEv2, SSTP both dialing and answering; and, as 'unavailable', enabled sites of a protocol this build does not run (issue 25). */
   siteStates(): Array<{ name: string; state: string; rxPackets: number; txPackets: number; rxBytes: number; txBytes: number }> {
     const unavailable = this.store.current().config.sites.filter((s) => s.enabled && siteUnavailableReason(s)).map((s) => ({ name: s.name, state: 'unavailable', rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 }));
-    return [...this.ike.siteStates(), ...this.sstp.siteStates(), ...this.sstpSites.siteStates(), ...this.greSites.siteStates(), ...unavailable];
+    return [...this.ike.siteStates(), ...this.sstp.siteStates(), ...this.sstpSites.siteStates(), ...this.l2tp.siteStates(), ...this.l2tpSites.siteStates(), ...this.greSites.siteStates(), ...unavailable];
   }
 
   /** A site's Test (issue 17): IKEv2 and SSTP sites that dial; other protocols are not in this build. */
@@ -319,8 +326,9 @@ export class Service {
     if (!site.enabled) return notAvailable(name, site.protocol, 'the site is disabled');
     if (site.protocol === 'ikev2' || site.protocol === 'ikev1') return (await this.ike.testSite(name)) ?? notAvailable(name, site.protocol, `${site.protocol === 'ikev1' ? 'IKEv1' : 'IKEv2'} is not running (${this.ike.status().detail ?? this.ike.status().state})`);
     if (site.protocol === 'gre') return notAvailable(name, site.protocol, 'GRE has no handshake to test: the site is up while keepalives are answered (its counters show drops)');
-    if (site.protocol !== 'sstp') return notAvailable(name, site.protocol, siteUnavailableReason(site));
+    if (site.protocol !== 'sstp' && site.protocol !== 'l2tp') return notAvailable(name, site.protocol, siteUnavailableReason(site));
     if (!site.initiate) return notAvailable(name, site.protocol, 'this site answers calls and does not dial: test it from the other gateway');
+    if (site.protocol === 'l2tp') return (await this.l2tpSites.testSite(name)) ?? notAvailable(name, site.protocol, `L2TP sites are not running (${this.l2tpSites.status().detail ?? this.l2tpSites.status().state})`);
     return (await this.sstpSites.testSite(name)) ?? notAvailable(name, site.protocol, `SSTP sites are not running (${this.sstpSites.status().detail ?? this.sstpSites.status().state})`);
   }
 
@@ -335,11 +343,12 @@ export class Service {
       return counters ? { counters } : site.enabled && status.state !== 'running' ? { reason: status.detail ?? `GRE sites are ${status.state}` } : {};
     }
     const problem = this.problems.list({ site: name })[0];
-    const sstp = this.sstpSites.siteStates().find((s) => s.name === name);
-    const retry = sstp?.nextRetryAt ?? this.ike.nextRetry(name);
+    const dialed = this.sstpSites.siteStates().find((s) => s.name === name) ?? this.l2tpSites.siteStates().find((s) => s.name === name);
+    const kind = site?.protocol === 'l2tp' ? 'L2TP' : 'SSTP';
+    const retry = dialed?.nextRetryAt ?? this.ike.nextRetry(name);
     const lastError = problem
       ? { time: problem.lastTime, cause: problem.cause, explanation: problem.explanation, fix: problem.fix, detail: problem.detail, problemId: problem.id, count: problem.count }
-      : sstp?.lastError ? { time: sstp.lastError.time, cause: 'sstp-call-ended', explanation: 'The SSTP call to the peer failed or ended.', fix: 'Press Test to see which step fails.', detail: sstp.lastError.reason } : undefined;
+      : dialed?.lastError ? { time: dialed.lastError.time, cause: `${kind.toLowerCase()}-call-ended`, explanation: `The ${kind} call to the peer failed or ended.`, fix: 'Press Test to see which step fails.', detail: dialed.lastError.reason } : undefined;
     return { ...(lastError ? { lastError } : {}), ...(retry !== undefined ? { nextRetry: new Date(retry).toISOString() } : {}) };
   }
 

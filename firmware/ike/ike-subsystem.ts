@@ -24,7 +24,7 @@ import { IkeVersionDispatch } from './version-dispatch.ts';
 import { openIkeRadius, type IkeRadius } from './ike-radius.ts';
 import { flatRadiusCounters } from '../radius/server-state.ts';
 import { Ikev1Engine } from '../ikev1/engine/engine.ts';
-import { L2TP_IKEV1_CONNECTION, ikev1ConnectionsFromConfig, type Ikev1CertificateAuth } from '../ikev1/ikev1-connections.ts';
+import { L2TP_IKEV1_CONNECTION, L2TP_SITE_PREFIX, ikev1ConnectionsFromConfig, isDialingL2tpSite, type Ikev1CertificateAuth } from '../ikev1/ikev1-connections.ts';
 import { revokedSessions } from './shell/revocation-sweep.ts';
 import { revocationFromConfig, trustedCas, userStateFrom } from '../revocation/from-config.ts';
 import { SiteRedial } from '../sites/site-redial.ts';
@@ -140,7 +140,7 @@ export class IkeSubsystem implements Subsystem {
   #trackL2tp(action: IkeAction): void {
     const add = (child: ChildSaInfo) => {
       const address = /^([^/[]+)/.exec(child.remoteTs[0] ?? '')?.[1];
-      if (child.connection !== L2TP_IKEV1_CONNECTION || address === undefined) return;
+      if ((child.connection !== L2TP_IKEV1_CONNECTION && !child.connection.startsWith(L2TP_SITE_PREFIX)) || address === undefined) return;
       drop(child);
       this.#l2tpChildren.set(String(child.inbound.spi), address);
       this.#l2tpPeers.set(address, (this.#l2tpPeers.get(address) ?? 0) + 1);
@@ -155,6 +155,14 @@ export class IkeSubsystem implements Subsystem {
     };
     if (action.type === 'install-child' || action.type === 'rekey-child' || action.type === 'move-child') add(action.child);
     else if (action.type === 'delete-child') drop(action.child);
+  }
+
+  /** Keys an L2TP site's IKEv1 transport SA (issue 20) unless one is up or on its way; its L2TP dialer asks. */
+  dialL2tpSite(name: string): void {
+    const r = this.#running;
+    const connection = `${L2TP_SITE_PREFIX}${name}`;
+    if (!r?.v1 || r.v1.sas.some((s) => s.connection?.name === connection && s.state !== 'closed')) return;
+    r.shell.initiate(connection, { address: r.address, port: 500 });
   }
 
   /** Management: delete the IKE SA (an INFORMATIONAL Delete to the peer, then its children go). */
@@ -476,7 +484,7 @@ export function ikeSpec(create: () => IkeSubsystem): SubsystemSpec {
   return {
     name: 'ikev2',
     // L2TP/IPsec clients key their transport-mode SA with IKEv1 on the same UDP 500/4500 (issue 20).
-    wanted: (c) => c.listeners.ikev2.enabled || c.listeners.l2tp.enabled || c.sites.some((s) => s.enabled && isIkeSite(s)),
+    wanted: (c) => c.listeners.ikev2.enabled || c.listeners.l2tp.enabled || c.sites.some((s) => (s.enabled && isIkeSite(s)) || isDialingL2tpSite(s)),
     slice: ikeSlice,
     create,
   };

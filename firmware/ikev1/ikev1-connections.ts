@@ -41,8 +41,32 @@ function l2tpConnection(config: PosternConfig, certificates?: Ikev1CertificateAu
   };
 }
 
+/** An L2TP site's IKEv1 connection is named `l2tp-site:<name>` (issue 20). */
+export const L2TP_SITE_PREFIX = 'l2tp-site:';
+
+/**
+ * The transport SA an L2TP site dials before its L2TP (issue 20): Main Mode with the site's PSK, then
+ * transport mode for UDP 1701 between the two hosts, as a Windows client keys it. The peer proves
+ * itself with the PSK; its ID is checked only when the site names one.
+ */
+function l2tpSiteConnection(site: SiteConfig): IkeConnection {
+  const proposals = site.proposals ?? IKEV1_DEFAULT_PROPOSALS;
+  return {
+    name: `${L2TP_SITE_PREFIX}${site.name}`, psk: new Secret(site.psk ?? ''), ikeProposals: specs(proposals.ike, 'ike'), espProposals: specs(proposals.esp, 'esp'),
+    localTs: [], remoteTs: [], mode: 'transport' as const, transportSelector: { protocol: 17, port: 1701 }, remoteAddress: site.remote, dpdSeconds: 30,
+    rekeySeconds: 3600, ikeRekeySeconds: 8 * 3600, mobike: false, pfs: 'auto',
+    ...(site.remoteId ? { remoteId: site.remoteId } : { anyRemoteId: true }),
+  };
+}
+
+export const isDialingL2tpSite = (s: SiteConfig): boolean => s.enabled && s.protocol === 'l2tp' && s.initiate;
+
 export function ikev1ConnectionsFromConfig(config: PosternConfig, certificates?: Ikev1CertificateAuth): IkeConnection[] {
-  return [...ikev1SiteConnections(config, certificates), ...(config.listeners.l2tp.enabled ? [l2tpConnection(config, certificates)] : [])];
+  return [
+    ...ikev1SiteConnections(config, certificates),
+    ...config.sites.filter(isDialingL2tpSite).map(l2tpSiteConnection),
+    ...(config.listeners.l2tp.enabled ? [l2tpConnection(config, certificates)] : []),
+  ];
 }
 
 function ikev1SiteConnections(config: PosternConfig, certificates?: Ikev1CertificateAuth): IkeConnection[] {

@@ -29,10 +29,11 @@ import { localUsers } from '../access/local-users.ts';
 import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
+import { AnsweringSites } from '../access/answering-sites.ts';
 import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
 import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
 import { flatRadiusCounters } from '../radius/server-state.ts';
-import type { PosternConfig } from '../config/types.ts';
+import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
@@ -65,6 +66,8 @@ interface Running {
   readonly makeSession: (tunnelId: number, sessionId: number, peer: string) => PppSession;
   /** listeners.l2tp.auth radius or radius-then-local (issue 21): MS-CHAPv2 checked there, sessions accounted. */
   readonly radius: ListenerRadius | undefined;
+  /** Answering L2TP sites by the user they log in as (issue 20). */
+  readonly answering: AnsweringSites;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -91,6 +94,11 @@ export class L2tpSubsystem implements Subsystem {
 
   sessions(): PppSessionInfo[] {
     return [...this.#sessions.values()].map((s) => s.info);
+  }
+
+  /** Answering L2TP sites: established while their user's session is up (issue 20). */
+  siteStates(): ReturnType<AnsweringSites['states']> {
+    return this.#running?.answering.states() ?? [];
   }
 
   /** Management: end one session (LCP Terminate, then CDN; the tunnel follows after its grace). */
@@ -120,7 +128,10 @@ export class L2tpSubsystem implements Subsystem {
       const random = (n: number) => new Uint8Array(randomBytes(n));
       const secret = settings.secret ? new Secret<Uint8Array>(Buffer.from(settings.secret)) : undefined;
       const table = new L2tpTunnelTable({ hostName: config.system.hostname || 'postern', random, ...(secret ? { secret, hideAvps: true } : {}) });
-      socket = createSocket({ type: 'udp4' });
+      // Shared with the L2TP sites' dialers (l2tp-dialer.ts), each connected to its peer.
+      socket = createSocket({ type: 'udp4', reuseAddr: true });
+      // A site that dials in (issue 20): its networks are routed to the session its user logs in with.
+      const answering = new AnsweringSites(answeringL2tpSites(config), this.#options.access, log, 'L2TP');
       await bind(socket, host);
       const s = socket;
       const makeSession = (tunnelId: number, sessionId: number, peer: string): PppSession => {
@@ -130,6 +141,7 @@ export class L2tpSubsystem implements Subsystem {
           protocol: 'l2tp', peer: peer.replace(/:\d+$/, ''), logger: log, pipe, pool, random,
           // Windows' DHCPINFORM gets the pool's routes (the LAN by default) as classless routes, its DNS and domain.
           dhcpInform: dhcpInformAnswer(config, settings.pool),
+          siteSubnets: (user) => answering.subnetsOf(user),
           link: {
             localAddress,
             lcp: { random, auth: verifier ? ['mschapv2'] : GATEWAY_AUTH_METHODS, mru: L2TP_MRU },
@@ -144,7 +156,7 @@ export class L2tpSubsystem implements Subsystem {
         });
         return session;
       };
-      this.#running = { socket: s, table, hub, host, allowPlain: settings.allowPlain === true, makeSession, radius, timer: undefined };
+      this.#running = { socket: s, table, hub, host, allowPlain: settings.allowPlain === true, makeSession, radius, answering, timer: undefined };
       s.on('message', (bytes, from) => this.#receive(bytes, from.address, from.port));
       s.on('error', (error) => log.warn('L2TP socket error', { error: error.message }));
       this.#status = { state: 'running', detail: `UDP ${host}:${L2TP_PORT}, pool ${settings.pool}${settings.allowPlain ? ', plain L2TP allowed (insecure)' : ', inside IPsec only'}` };
@@ -201,6 +213,7 @@ export class L2tpSubsystem implements Subsystem {
   #ended(tunnelId: number, sessionId: number, reason = 'ended'): void {
     const session = this.#sessions.get(key(tunnelId, sessionId));
     if (!session || !this.#sessions.delete(key(tunnelId, sessionId))) return;
+    this.#running?.answering.ended(session);
     if (!session.info.ipv4) return;
     this.#options.onSession?.('down', session.info);
     // Only sessions that were up (had their address) were started in accounting.
@@ -216,6 +229,7 @@ export class L2tpSubsystem implements Subsystem {
     if (before || !session.info.ipv4) return;
     this.#options.onSession?.('up', session.info);
     void this.#running?.radius?.accounting.start(session.info);
+    this.#running?.answering.started(session);
   }
 
   #sendData(tunnelId: number, sessionId: number, frame: Uint8Array): void {
@@ -272,6 +286,7 @@ export class L2tpSubsystem implements Subsystem {
     const stops = [...this.#sessions.values()].filter((s) => s.info.ipv4).map((s) => r.radius?.accounting.stop(s.info, 'L2TP stopped'));
     for (const [k, s] of [...this.#sessions]) {
       this.#sessions.delete(k);
+      r.answering.ended(s);
       s.lowerDown('L2TP stopped');
     }
     if (r.radius && stops.length > 0) await Promise.race([Promise.all(stops), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
@@ -299,7 +314,10 @@ function bind(socket: Socket, host: string): Promise<void> {
   });
 }
 
-const l2tpSlice = (c: PosternConfig) => ({ l2tp: c.listeners.l2tp, radius: (c.listeners.l2tp.auth ?? 'local') === 'local' ? undefined : c.radius, users: c.users, pools: c.pools, wan: c.system.wan, lan: c.system.lan, hostname: c.system.hostname });
+/** Sites that dial in over L2TP and log in as a local user (issue 20). */
+const answeringL2tpSites = (config: PosternConfig): SiteConfig[] => config.sites.filter((s) => s.enabled && s.protocol === 'l2tp' && !s.initiate && s.username !== undefined);
+
+const l2tpSlice = (c: PosternConfig) => ({ l2tp: c.listeners.l2tp, radius: (c.listeners.l2tp.auth ?? 'local') === 'local' ? undefined : c.radius, sites: answeringL2tpSites(c), users: c.users, pools: c.pools, wan: c.system.wan, lan: c.system.lan, hostname: c.system.hostname });
 
 export function l2tpSpec(create: () => L2tpSubsystem): SubsystemSpec {
   return { name: 'l2tp', wanted: (c) => c.listeners.l2tp.enabled, slice: l2tpSlice, create };

@@ -22,7 +22,7 @@ export const SITE_PROTOCOLS: Readonly<Record<SiteConfig['protocol'], Availabilit
   ikev1: runs,
   sstp: runs,
   gre: runs,
-  l2tp: beingBuilt('Postern does not dial or answer L2TP sites yet'),
+  l2tp: runs, // issue 20: dialed by l2tp/l2tp-site-subsystem.ts, answered by the L2TP listener
   pptp: beingBuilt('Postern does not dial or answer PPTP sites yet'),
 };
 

@@ -12,6 +12,7 @@ import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authent
 import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
 import type { SessionAccounting } from '../radius/session-accounting.ts';
 import { flatRadiusCounters } from '../radius/server-state.ts';
+import { AnsweringSites } from '../access/answering-sites.ts';
 import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
@@ -41,8 +42,7 @@ export class SstpSubsystem implements Subsystem {
   readonly #options: SstpSubsystemOptions;
   readonly #sessions = new Set<PppSession>();
   /** Answering SSTP sites by the user they authenticate as, and the session carrying each. */
-  #sites = new Map<string, SiteConfig>();
-  readonly #siteSessions = new Map<string, PppSession>();
+  #sites: AnsweringSites;
   #status: SubsystemStatus = { state: 'stopped' };
   #running: { listener: SstpListener; hub: HubLease; host: string; radius: ListenerRadius | undefined; accounting: SessionAccounting | undefined } | undefined;
   /** The users PPP authenticates against; swapped in place when only the users change (no restart). */
@@ -50,6 +50,7 @@ export class SstpSubsystem implements Subsystem {
 
   constructor(options: SstpSubsystemOptions) {
     this.#options = options;
+    this.#sites = new AnsweringSites([], options.access, options.logger, 'SSTP');
   }
 
   /** The address the listener is bound to (0.0.0.0: all); undefined while not running. */
@@ -70,16 +71,13 @@ export class SstpSubsystem implements Subsystem {
 
   /** Answering sites: established while their user's session is up. */
   siteStates(): Array<{ name: string; state: string; rxPackets: number; txPackets: number; rxBytes: number; txBytes: number }> {
-    return [...this.#sites.values()].map((site) => {
-      const info = this.#siteSessions.get(site.name)?.info;
-      return { name: site.name, state: info ? 'established' : 'down', rxPackets: 0, txPackets: 0, rxBytes: info?.bytesIn ?? 0, txBytes: info?.bytesOut ?? 0 };
-    });
+    return this.#sites.states();
   }
 
   async start(config: PosternConfig): Promise<void> {
     const log = this.#options.logger;
     const settings = config.listeners.sstp;
-    this.#sites = new Map(answeringSstpSites(config).map((s) => [s.username!, s]));
+    this.#sites = new AnsweringSites(answeringSstpSites(config), this.#options.access, log, 'SSTP');
     this.#status = { state: 'starting' };
     const pool = this.#options.access.pools.get(settings.pool);
     if (!pool) return this.#unavailable(`the pool '${settings.pool}' does not exist`);
@@ -142,7 +140,7 @@ export class SstpSubsystem implements Subsystem {
       send: (frame) => io.sendFrame(frame),
       onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
       onAuthenticated: (_user, keys) => io.authenticated(keys?.hlak),
-      siteSubnets: (user) => this.#sites.get(user)?.remoteSubnets ?? [],
+      siteSubnets: (user) => this.#sites.subnetsOf(user),
       onDead: (reason) => {
         this.#ended(session, reason);
         io.disconnect();
@@ -166,12 +164,7 @@ export class SstpSubsystem implements Subsystem {
   #started(session: PppSession): void {
     this.#options.onSession?.('up', session.info);
     void this.#running?.accounting?.start({ ...session.info, peer: session.info.peer });
-    const site = session.info.user === undefined ? undefined : this.#sites.get(session.info.user);
-    if (!site) return;
-    this.#siteSessions.get(site.name)?.close('the site dialed in again');
-    this.#siteSessions.set(site.name, session);
-    this.#options.access.routeToTun(site.remoteSubnets, true);
-    this.#options.logger.info('SSTP site up', { site: site.name, user: site.username, peer: session.info.peer, subnets: site.remoteSubnets });
+    this.#sites.started(session);
   }
 
   #ended(session: PppSession, reason = 'ended'): void {
@@ -179,13 +172,7 @@ export class SstpSubsystem implements Subsystem {
     this.#options.onSession?.('down', session.info);
     // Only sessions that were up (had their address) were started in accounting.
     if (session.info.ipv4) void this.#running?.accounting?.stop(session.info, reason);
-    for (const [name, s] of this.#siteSessions) {
-      if (s !== session) continue;
-      this.#siteSessions.delete(name);
-      const site = [...this.#sites.values()].find((x) => x.name === name);
-      if (site) this.#options.access.routeToTun(site.remoteSubnets, false);
-      this.#options.logger.info('SSTP site down', { site: name });
-    }
+    this.#sites.ended(session);
   }
 
   #unavailable(detail: string): void {

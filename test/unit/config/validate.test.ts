@@ -65,6 +65,16 @@ t.test('cross-field rules: references, overlaps, duplicates, required secrets', 
   t.same(paths(withChange((c) => (c.users = [{ name: 'a', ntHash: H, enabled: true, staticIPv4: '10.10.0.254' }]))), [], 'the highest usable address is fine');
   t.same(paths(withChange((c) => (c.listeners.l2tp.enabled = true))), ['listeners.l2tp.psk']);
   t.same(paths(withChange((c) => (c.listeners.l2tp = { ...c.listeners.l2tp, enabled: true, ipsec: { auth: 'certificate' } }))), [], 'L2TP/IPsec with certificates needs no group key (issue 20)');
+  // L2TP sites (issue 20): a dialing one needs its PSK, user and password; an answering one the listener and a local user.
+  const l2tpSite = { name: 'hq', protocol: 'l2tp' as const, remote: '198.51.100.7', localSubnets: ['192.168.1.0/24'], remoteSubnets: ['10.20.0.0/24'], auth: 'psk' as const, enabled: true };
+  t.same(paths(withChange((c) => (c.sites = [{ ...l2tpSite, initiate: true }]))).sort(), ['sites[0].password', 'sites[0].psk', 'sites[0].username']);
+  t.same(paths(withChange((c) => (c.sites = [{ ...l2tpSite, initiate: true, psk: 'a-long-site-secret-1', username: 'branch', password: 'Site-Pass-77' }]))), []);
+  t.same(paths(withChange((c) => (c.sites = [{ ...l2tpSite, initiate: false, username: 'branch' }]))).sort(), ['sites[0].initiate', 'sites[0].username'], 'answering: no listener, no such user');
+  t.same(paths(withChange((c) => {
+    c.listeners.l2tp = { ...c.listeners.l2tp, enabled: true, psk: 'group-secret-1' };
+    c.users = [{ name: 'branch', ntHash: H, enabled: true }];
+    c.sites = [{ ...l2tpSite, initiate: false, username: 'branch' }];
+  })), [], 'answering with the listener on and the user there; keyed by the listener\'s PSK');
   t.same(paths(withChange((c) => (c.listeners.ikev2.auth = 'psk'))), ['listeners.ikev2.psk']);
   t.same(paths(withChange((c) => (c.listeners.sstp.port = 8080))), ['listeners.sstp.port']);
   t.same(paths(withChange((c) => (c.sites = [{ name: 'hq', protocol: 'ikev2', remote: 'hq.example.com', localSubnets: ['192.168.1.0/24'], remoteSubnets: [], auth: 'psk', initiate: true, enabled: true }]))).sort(), ['sites[0]', 'sites[0].psk']);

@@ -1,6 +1,7 @@
 // The site Test's steps (issue 17): how far a dial got becomes ok / failed / not reached, and a failure
 // carries the connection doctor's explanation.
 import t from 'tap';
+import { l2tpTestResult } from '../../../firmware/sites/l2tp-site-test.ts';
 import { ikeTestResult, notAvailable, sstpTestResult } from '../../../firmware/sites/site-test.ts';
 import { redialDelay, REDIAL_MAX_MS, SiteRedial } from '../../../firmware/sites/site-redial.ts';
 import { pingPlan } from '../../../firmware/sites/tunnel-ping.ts';
@@ -74,4 +75,14 @@ t.test('ping plan: from the LAN address when it is a local network of the site',
   t.same(pingPlan('192.168.1.1/24', ['192.168.1.0/24'], ['10.20.0.0/16']), { source: '192.168.1.1', target: '10.20.0.1' });
   t.equal(pingPlan('192.168.1.1/24', ['10.9.0.0/24'], ['10.20.0.0/16']), undefined, 'the LAN is not in the tunnel');
   t.equal(pingPlan('192.168.1.1/24', ['192.168.1.0/24'], ['2001:db8::/64']), undefined);
+});
+
+t.test('an L2TP site\'s Test: IPsec, tunnel, PPP; where it stopped says what to check', async (t) => {
+  const refused = l2tpTestResult('hq', '198.51.100.7', { reached: 'tunnel', closedReason: 'L2TP session closed: authentication failed', timedOut: false, elapsedMs: 900 });
+  t.same(refused.steps.map((s) => [s.id, s.outcome]), [['ipsec', 'ok'], ['tunnel', 'ok'], ['ppp', 'failed']]);
+  t.match(refused, { protocol: 'l2tp', ok: false, problem: { cause: 'peer-refused', detail: /authentication failed/ } });
+  const noIpsec = l2tpTestResult('hq', '198.51.100.7', { reached: 'none', timedOut: true, elapsedMs: 25_000 });
+  t.same(noIpsec.steps.map((s) => s.outcome), ['failed', 'not-reached', 'not-reached']);
+  t.match(noIpsec.problem, { cause: 'no-answer', fix: /pre-shared key/ });
+  t.match(l2tpTestResult('hq', '198.51.100.7', { reached: 'up', address: '10.10.0.2', timedOut: false, elapsedMs: 3000 }), { ok: true, steps: [{ detail: '198.51.100.7' }, {}, { detail: 'address 10.10.0.2' }] });
 });

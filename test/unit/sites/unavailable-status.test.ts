@@ -10,13 +10,12 @@ import { tempDir } from '../../helpers/tmp.ts';
 
 const ADMIN = 'Field-Tech-Pass-77';
 
-t.test('l2tp and pptp sites: unavailable with the reason in the service and the API; a disabled one is just disabled', async (t) => {
+t.test('pptp sites (client side being built): unavailable with the reason in the service and the API; a disabled one is just disabled', async (t) => {
   const stateDir = tempDir(t);
   const seed = await ConfigStore.open(join(stateDir, 'config'), { logger: createLogger({ sink: () => {} }) });
   const config = structuredClone(seed.current().config);
   const site = { remote: '198.51.100.7', localSubnets: ['192.168.1.0/24'], auth: 'psk' as const, psk: 'a-long-site-secret-1', initiate: true };
   config.sites = [
-    { ...site, name: 'old-l2tp', protocol: 'l2tp', remoteSubnets: ['10.8.0.0/24'], enabled: true },
     { ...site, name: 'old-pptp', protocol: 'pptp', remoteSubnets: ['10.9.0.0/24'], enabled: true },
     { ...site, name: 'off-pptp', protocol: 'pptp', remoteSubnets: ['10.7.0.0/24'], enabled: false },
   ];
@@ -25,8 +24,8 @@ t.test('l2tp and pptp sites: unavailable with the reason in the service and the 
   const service = await Service.start({ stateDir, logger: createLogger({ sink: () => {} }), management: { host: '127.0.0.1', port: 0 }, only: ['web'] });
   t.teardown(() => service.stop());
 
-  t.match(service.siteStates().map((s) => [s.name, s.state]), [['old-l2tp', 'unavailable'], ['old-pptp', 'unavailable']]);
-  t.match(service.siteHealth('old-l2tp'), { reason: /^not available in this build: .*L2TP/ });
+  t.match(service.siteStates().map((s) => [s.name, s.state]), [['old-pptp', 'unavailable']]);
+  t.match(service.siteHealth('old-pptp'), { reason: /^not available in this build: .*PPTP/ });
   t.same(service.siteHealth('off-pptp'), {});
   const tested = await service.testSite('old-pptp');
   t.match(tested, { available: false, reason: /^not available in this build: .*PPTP/ });
@@ -38,9 +37,8 @@ t.test('l2tp and pptp sites: unavailable with the reason in the service and the 
   const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
   const { sites } = await (await fetch(`${base}/sites`, { headers: { cookie } })).json() as { sites: Array<Record<string, unknown>> };
   t.match(sites, [
-    { name: 'old-l2tp', protocol: 'l2tp', state: 'unavailable', reason: /^not available in this build/ },
     { name: 'old-pptp', protocol: 'pptp', state: 'unavailable', reason: /^not available in this build/ },
     { name: 'off-pptp', state: 'disabled' },
   ]);
-  t.notOk('reason' in (sites[2] ?? {}), 'a disabled site has no reason');
+  t.notOk('reason' in (sites[1] ?? {}), 'a disabled site has no reason');
 });

@@ -104,6 +104,8 @@ function greDrops(c: Record<string, number> | undefined): string {
 function siteDocument(form: typeof emptyForm) {
   const common = { name: form.name, remote: form.remote, localSubnets: list(form.local), remoteSubnets: list(form.remoteNets), auth: 'psk', initiate: true, enabled: true };
   if (form.protocol === 'sstp') return { ...common, protocol: 'sstp', username: form.username, password: form.password, ...(form.fingerprint ? { serverFingerprint: form.fingerprint.trim() } : {}) };
+  // L2TP/IPsec (issue 20): IPsec with the peer's L2TP key, then a login as a user of the other gateway.
+  if (form.protocol === 'l2tp') return { ...common, protocol: 'l2tp', psk: form.psk, username: form.username, password: form.password };
   // GRE (issue 25): an interface gre-<name> with this end's tunnel address; the key must match the peer's.
   if (form.protocol === 'gre') {
     const gre = {
@@ -172,6 +174,7 @@ export function SitesView() {
   };
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement | HTMLSelectElement).value });
   const sstp = form.protocol === 'sstp';
+  const l2tp = form.protocol === 'l2tp';
   const gre = form.protocol === 'gre';
   return (
     <section aria-label="sites">
@@ -218,7 +221,7 @@ export function SitesView() {
       </div>
       <form class="card" onSubmit={add} aria-label="add a site">
         <h3>Add a site</h3>
-        <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key)</option><option value="ikev1">IKEv1 / IPsec (older peers only; pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option><option value="gre">GRE (not encrypted; an interface for routing)</option></select></Field>
+        <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key)</option><option value="ikev1">IKEv1 / IPsec (older peers only; pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option><option value="l2tp">L2TP/IPsec (dial another gateway's L2TP: its pre-shared key, a user and password there)</option><option value="gre">GRE (not encrypted; an interface for routing)</option></select></Field>
         <Field label="Name" error={errors['name']}><input name="site-name" value={form.name} onInput={set('name')} required /></Field>
         <Field label="Peer address" error={errors['remote']} warning={warnings['remote']}><input name="site-remote" value={form.remote} onInput={set('remote')} required /></Field>
         <Field label="Local networks" error={errors['localSubnets']} warning={warnings['localSubnets']}><input name="site-local" placeholder="192.168.1.0/24" value={form.local} onInput={set('local')} required={!gre} /></Field>
@@ -234,6 +237,12 @@ export function SitesView() {
             <Field label="Sequence numbers (both ends must agree)" error={errors['gre.sequence']}>
               <label class="switch"><input type="checkbox" name="site-gre-sequence" checked={form.greSequence} onChange={(e) => setForm({ ...form, greSequence: e.currentTarget.checked })} /> Sent, and late or repeated packets dropped</label>
             </Field>
+          </>
+        ) : l2tp ? (
+          <>
+            <Field label="The peer's L2TP pre-shared key" error={errors['psk']}><input name="site-psk" type="password" value={form.psk} onInput={set('psk')} required /></Field>
+            <Field label="User name on the peer" error={errors['username']}><input name="site-username" value={form.username} onInput={set('username')} required /></Field>
+            <Field label="Password" error={errors['password']}><input name="site-password" type="password" value={form.password} onInput={set('password')} required /></Field>
           </>
         ) : sstp ? (
           <>

@@ -1,0 +1,78 @@
+// L2TP/IPsec site-to-site between two Postern gateways (issue 20): gwA, behind a masquerading NAT,
+// keys an IKEv1 transport SA to gwB with the PSK of gwB's L2TP listener (NAT-T), dials gwB's LNS
+// through it and logs in as the site's user; each side routes the other's LAN through the call.
+// Both LANs reach each other; a wrong password is refused and retried with backoff; when gwB
+// restarts, gwA keys IPsec again and redials by itself.
+import t from 'tap';
+import { defaultConfig } from '../../firmware/config/defaults.ts';
+import type { PosternConfig } from '../../firmware/config/types.ts';
+import { storedUser } from '../../firmware/config/users.ts';
+import { startPostern } from '../helpers/postern-daemon.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
+import { twoSitesBehindNat } from '../lab/scenarios.ts';
+import { Lab } from '../lab/topology.ts';
+
+const PASSWORD = 'Branch-A-L2tp-Pass-42';
+const PSK = 'hq-l2tp-group-key-77';
+const count = (text: string, msg: string) => text.split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
+const lineWith = (text: string, msg: string, part: RegExp) => text.split('\n').find((l) => l.includes(`"msg":"${msg}"`) && part.test(l));
+
+function answering(): PosternConfig {
+  const c = defaultConfig();
+  c.system.wan = { interface: 'out', mode: 'static', address: '203.0.113.2/24' };
+  c.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
+  c.system.management = { listen: '127.0.0.1', port: 18080, https: false };
+  c.listeners.ikev2.enabled = false;
+  c.listeners.sstp.enabled = false;
+  c.listeners.l2tp = { ...c.listeners.l2tp, enabled: true, psk: PSK };
+  c.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }];
+  c.users = [storedUser({ name: 'branch-a', password: PASSWORD, enabled: true })];
+  c.sites = [{ name: 'branch-a', protocol: 'l2tp', remote: '203.0.113.1', username: 'branch-a', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.1.0.0/24'], auth: 'psk', initiate: false, enabled: true }];
+  return c;
+}
+
+function dialing(password: string): PosternConfig {
+  const c = defaultConfig();
+  c.system.wan = { interface: 'wan', mode: 'static', address: '172.16.1.2/24', gateway: '172.16.1.1' };
+  c.system.lan = { interface: 'lan', address: '10.1.0.1/24' };
+  c.system.management = { listen: '127.0.0.1', port: 18080, https: false };
+  c.listeners.ikev2.enabled = false;
+  c.listeners.sstp.enabled = false;
+  c.sites = [{ name: 'hq', protocol: 'l2tp', remote: '203.0.113.2', psk: PSK, username: 'branch-a', password, localSubnets: ['10.1.0.0/24'], remoteSubnets: ['10.2.0.0/24'], auth: 'psk', initiate: true, enabled: true }];
+  return c;
+}
+
+t.test('L2TP/IPsec site-to-site through NAT: both LANs reach each other; a wrong password is refused; gwA redials after gwB restarts', async (t) => {
+  t.setTimeout(150_000);
+  const lab = Lab.create(twoSitesBehindNat);
+  t.teardown(() => lab.teardown());
+  const hq = await startPostern(lab, 'gwB', answering(), (log) => log.includes('L2TP listening') && log.includes('IKEv1 listening'), { name: 'postern-hq' });
+
+  // A wrong password first: IPsec and the tunnel come up, the login is refused, the site waits and dials again.
+  const wrong = await startPostern(lab, 'gwA', dialing('Not-The-Password-1'), (log) => count(log, 'L2TP site down') >= 1, { name: 'postern-branch-wrong' });
+  t.ok(lineWith(hq.log(), 'PPP authentication failed', /"protocol":"l2tp","user":"branch-a"/), 'gwB refused the login (MS-CHAPv2)');
+  t.ok(lineWith(wrong.log(), 'L2TP site down', /"redialInMs":\d+/), `the call ended and the site is dialed again later: ${lineWith(wrong.log(), 'L2TP site down', /./)}`);
+  await wrong.stop();
+
+  const branch = await startPostern(lab, 'gwA', dialing(PASSWORD), (log) => log.includes('"msg":"L2TP site up"'), { name: 'postern-branch', stateDir: wrong.stateDir });
+  t.match(branch.log(), /"msg":"Quick Mode with 203\.0\.113\.2 done: [^"]*transport/, 'gwA keyed IKEv1 transport mode to gwB');
+  await waitUntil('gwB routes the branch', 10_000, () => lab.execSync('gwB', ['ip', 'route', 'show', '10.1.0.0/24']).includes('postern0'));
+
+  const p1 = await lab.exec('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']);
+  if (p1.code !== 0) {
+    const hz = async (h: string) => (await lab.exec(h, ['curl', '-s', 'http://127.0.0.1:18080/healthz'])).stdout;
+    t.comment(`DIAG A routes ${lab.execSync('gwA', ['ip', 'route'])}\nB routes ${lab.execSync('gwB', ['ip', 'route'])}\nA hz ${await hz('gwA')}\nB hz ${await hz('gwB')}\nA log ${branch.log().split('\n').slice(-25).join('\n')}\nB log ${hq.log().split('\n').slice(-25).join('\n')}`);
+  }
+  t.equal(p1.code, 0, 'lanA reaches lanB');
+  t.match(lab.execSync('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']), / 0% packet loss/, 'lanB reaches lanA (the answering side routes the branch LAN)');
+  t.match(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']), /dev postern0/, 'gwA routes the HQ subnet into its call');
+  t.ok(lineWith(hq.log(), 'L2TP tunnel up', /"peer":"203\.0\.113\.1:1701"/), 'gwB took the tunnel from the NAT\'s address, inside IPsec');
+
+  await hq.stop();
+  await waitUntil('gwA sees the call go', 20_000, () => count(branch.log(), 'L2TP site down') >= 1);
+  const again = await startPostern(lab, 'gwB', undefined, (log) => log.includes('L2TP listening'), { name: 'postern-hq-2', stateDir: hq.stateDir });
+  await waitUntil('gwA keys IPsec again and redials', 60_000, () => count(branch.log(), 'L2TP site up') >= 2, () => branch.log().split('\n').slice(-15).join('\n'));
+  await waitUntil('gwB routes the branch again', 10_000, () => lab.execSync('gwB', ['ip', 'route', 'show', '10.1.0.0/24']).includes('postern0'));
+  t.match(lab.execSync('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']), / 0% packet loss/, 'and the LANs reach each other again');
+  t.notMatch(wrong.log() + branch.log() + hq.log() + again.log(), new RegExp(`${PASSWORD}|${PSK}`), 'neither the password nor the PSK reaches a log');
+});
