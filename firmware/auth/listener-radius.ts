@@ -13,6 +13,7 @@ import { Attr, textAttr } from '../radius/attributes.ts';
 import { RadiusClient } from '../radius/radius-client.ts';
 import { radiusNasAttributes, radiusServersOf } from '../radius/radius-from-config.ts';
 import { SessionAccounting } from '../radius/session-accounting.ts';
+import type { RadiusAttribute } from '../radius/packet.ts';
 import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier, type Mschapv2Verifier } from './mschapv2-verifier.ts';
 
 export type PasswordListener = 'sstp' | 'l2tp' | 'pptp' | 'ikev2';
@@ -25,6 +26,8 @@ export interface ListenerRadius {
   readonly accounting: SessionAccounting;
   /** The verifier for one call from `peer` (its public address, sent as Calling-Station-Id). */
   verifier(peer: string): Mschapv2Verifier;
+  /** EAP passed through (IKEv2): the client and the NAS attributes for one peer. */
+  eapPeer(peer: string): { readonly radius: RadiusClient; readonly nas: readonly RadiusAttribute[] };
   close(): void;
 }
 
@@ -46,6 +49,7 @@ export async function openListenerRadius(config: PosternConfig, listener: Passwo
     client,
     accounting: new SessionAccounting({ client, nas: { identifier: config.radius?.nasIdentifier ?? config.system.hostname }, runId: randomBytes(4).toString('hex'), log }),
     verifier: (peer) => mschapv2VerifierFor(auth, { local, radius: radiusMschapv2Verifier(client, [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
+    eapPeer: (peer) => ({ radius: client, nas: [...nas, textAttr(Attr.CallingStationId, peer)] }),
     close: () => client.close(),
   };
 }

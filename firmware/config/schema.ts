@@ -95,6 +95,7 @@ const listeners = obj('Listeners', {
     auth: str('Client authentication', { enum: ['eap-mschapv2', 'certificate', 'psk'], default: 'eap-mschapv2' }),
     // Issue 21: who checks EAP-MSCHAPv2 passwords (`auth` above already names the method).
     userAuth: listenerAuth(),
+    eapPassThrough: bool('EAP passed through to RADIUS', false, { optional: true, help: 'With RADIUS: the client and the RADIUS server run any EAP method they agree on (EAP-MSCHAPv2, PEAP, EAP-TLS); the server must send the MSK (MS-MPPE keys)' }),
     psk: str('Pre-shared key', { secret: true, optional: true, minLength: 16 }),
     pool: poolRef('Pool'),
     proposals: obj('Proposals', {

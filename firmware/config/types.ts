@@ -112,6 +112,8 @@ export interface ListenersConfig {
     auth: IkeAuth;
     /** Who checks EAP-MSCHAPv2 passwords (issue 21); local users when absent. */
     userAuth?: ListenerAuth;
+    /** With userAuth radius: every EAP packet relayed to RADIUS (RFC 3579) instead of EAP-MSCHAPv2 here. */
+    eapPassThrough?: boolean;
     psk?: string;
     pool: string;
     proposals: { ike: string[]; esp: string[] };

@@ -195,7 +195,9 @@ export class IkeSubsystem implements Subsystem {
       revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'), () => this.#endRevoked());
       const engine = new IkeEngine(connectionsFromConfig(config, pki), { randomBytes: (n) => randomBytes(n), createDh }, {
         users: (name) => this.#users(name),
-        ...(radius ? { mschapv2: (peer: string) => radius.listener.verifier(peer), onEapVerdict: () => shellRef?.resumeEap() } : {}),
+        ...(radius ? { onEapVerdict: () => shellRef?.resumeEap() } : {}),
+        ...(radius && config.listeners.ikev2.eapPassThrough ? { eapRadius: (peer: string) => radius.listener.eapPeer(peer) } : {}),
+        ...(radius && !config.listeners.ikev2.eapPassThrough ? { mschapv2: (peer: string) => radius.listener.verifier(peer) } : {}),
         addresses: ikeAddressProvider(this.#options.access.pools),
         revocation,
       });

@@ -5,12 +5,8 @@ import { decodeMschap, encodeMschap, MschapOpCode } from './mschapv2-packets.ts'
 /** The local users, by name: their NT password hashes, all MS-CHAPv2 needs (RFC 2759 §8). */
 export type { UserLookup } from '../../crypto/user-credential.ts';
 
-export type EapStep =
-  | { readonly status: 'continue'; readonly send: EapPacket }
-  /** The verifier (RADIUS) answers later: nothing to send now; `resume()` has the step once it did. */
-  | { readonly status: 'pending' }
-  | { readonly status: 'success'; readonly send: EapPacket; readonly identity: string; readonly msk: Buffer }
-  | { readonly status: 'failure'; readonly send: EapPacket; readonly reason: string; readonly identity?: string };
+import type { EapServer, EapStep } from './eap-server.ts';
+export type { EapStep } from './eap-server.ts';
 
 /**
  * The gateway's EAP server inside IKE_AUTH (RFC 7296 §2.16) and PPP EAP: EAP-Identity, then
@@ -20,7 +16,7 @@ export type EapStep =
  * The local verifier answers at once; a RADIUS verdict arrives later: `receive` says 'pending',
  * `onVerdict` tells the shell, and `resume()` then gives the step to send.
  */
-export class EapMschapv2Server {
+export class EapMschapv2Server implements EapServer {
   readonly #verifier: Mschapv2Verifier;
   readonly #random: (n: number) => Uint8Array;
   readonly #serverName: string;

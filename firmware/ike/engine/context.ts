@@ -2,6 +2,13 @@ import type { IkePayload } from '../message.ts';
 import type { RevocationChecker } from '../../revocation/revocation-policy.ts';
 import type { UserLookup } from '../../auth/eap/mschapv2-server.ts';
 import type { Mschapv2Verifier } from '../../auth/mschapv2-verifier.ts';
+import type { EapRadius } from '../../auth/eap/eap-radius-relay.ts';
+import type { RadiusAttribute } from '../../radius/packet.ts';
+
+export interface EapRadiusPeer {
+  readonly radius: EapRadius;
+  readonly nas: readonly RadiusAttribute[];
+}
 import { defaultCookieOptions, type CookieOptions } from './cookies.ts';
 import type { IkeSa, PendingRequest } from './ike-sa.ts';
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider, VirtualAddressProvider } from './types.ts';
@@ -27,6 +34,8 @@ export interface EngineOptions {
    * which answers it.
    */
   readonly mschapv2?: (peerAddress: string) => Mschapv2Verifier;
+  /** EAP passed through to RADIUS instead (issue 21): the client and this peer's NAS attributes. */
+  readonly eapRadius?: (peerAddress: string) => EapRadiusPeer;
   readonly onEapVerdict?: () => void;
   /** Calendar time for certificate validity (the engine's own clock may be simulated). */
   readonly wallClock?: () => Date;
@@ -47,6 +56,7 @@ export interface EngineContext {
   readonly addresses: VirtualAddressProvider | undefined;
   readonly users: UserLookup | undefined;
   readonly mschapv2: ((peerAddress: string) => Mschapv2Verifier) | undefined;
+  readonly eapRadius: ((peerAddress: string) => EapRadiusPeer) | undefined;
   readonly onEapVerdict: (() => void) | undefined;
   wallClock(): Date;
   emit(action: IkeAction): void;

@@ -1,6 +1,7 @@
 import { EapMschapv2Client } from '../../auth/eap/mschapv2-client.ts';
 import { EapMschapv2Server, type EapStep } from '../../auth/eap/mschapv2-server.ts';
 import { localMschapv2Verifier } from '../../auth/mschapv2-verifier.ts';
+import { EapRadiusRelay } from '../../auth/eap/eap-radius-relay.ts';
 import type { IkePayload } from '../message.ts';
 import { AuthMethod } from '../payloads/auth.ts';
 import { idFromString, type IdPayload } from '../payloads/identity.ts';
@@ -22,10 +23,13 @@ const mskAuth = (data: Uint8Array): IkePayload => ({ kind: 'AUTH', auth: { metho
 
 /** Responder: our ID and AUTH now, and the first EAP request; the child waits for the end. */
 export function startEapServer(ctx: EngineContext, sa: IkeSa, messageId: number, request: readonly IkePayload[], id: IdPayload): void {
-  const verifier = ctx.mschapv2?.(sa.remote.address) ?? (ctx.users ? localMschapv2Verifier(ctx.users) : undefined);
-  if (!verifier) return refuseAuth(ctx, sa, messageId, 'EAP-MSCHAPv2 needs the local users, and none are configured');
-  const server = new EapMschapv2Server(verifier, (n) => ctx.crypto.randomBytes(n), sa.connection!.localId ?? 'postern', ctx.onEapVerdict);
-  sa.eap = { server, firstRequest: request };
+  const random = (n: number) => ctx.crypto.randomBytes(n);
+  // Issue 21: EAP passed through to RADIUS (any method the server runs), or EAP-MSCHAPv2 here with its verifier.
+  const relay = ctx.eapRadius?.(sa.remote.address);
+  const verifier = relay ? undefined : (ctx.mschapv2?.(sa.remote.address) ?? (ctx.users ? localMschapv2Verifier(ctx.users) : undefined));
+  const server = relay ? new EapRadiusRelay(relay.radius, relay.nas, random, ctx.onEapVerdict) : verifier && new EapMschapv2Server(verifier, random, sa.connection!.localId ?? 'postern', ctx.onEapVerdict);
+  if (!server) return refuseAuth(ctx, sa, messageId, 'EAP-MSCHAPv2 needs the local users, and none are configured');
+  sa.eap = { server, firstRequest: request, method: relay ? 'EAP through RADIUS' : 'EAP-MSCHAPv2' };
   sa.setState('eap', 'the peer asked for EAP');
   ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [{ kind: 'IDr', id }, ...ourAuthPayloads(sa, 'r', id), { kind: 'EAP', eap: server.start() }]);
 }
@@ -38,7 +42,7 @@ export function continueEapServer(ctx: EngineContext, sa: IkeSa, messageId: numb
     const idi = first(firstRequest ?? [], 'IDi');
     if (!idi || !same(auth.auth.data, sharedKeyAuthFor(sa, 'i', idi.id, msk))) return refuseAuth(ctx, sa, messageId, `AUTH after EAP does not match the MSK for '${sa.remoteId}'`);
     const id = idr(sa, sa.connection!);
-    return completeResponder(ctx, sa, messageId, firstRequest ?? [], sa.remoteId, [mskAuth(sharedKeyAuthFor(sa, 'r', id, msk))], 'EAP-MSCHAPv2');
+    return completeResponder(ctx, sa, messageId, firstRequest ?? [], sa.remoteId, [mskAuth(sharedKeyAuthFor(sa, 'r', id, msk))], sa.eap.method ?? 'EAP');
   }
   const eap = first(request, 'EAP');
   if (!server || !eap || msk) return refuseAuth(ctx, sa, messageId, 'IKE_AUTH during EAP without an EAP payload');
@@ -70,7 +74,7 @@ function answerEapStep(ctx: EngineContext, sa: IkeSa, messageId: number, step: E
   if (step.status === 'success') {
     sa.eap.msk = step.msk;
     sa.remoteId = step.identity;
-    ctx.log('info', `EAP-MSCHAPv2 authenticated '${step.identity}'`, { connection: sa.connection?.name });
+    ctx.log('info', `${sa.eap.method ?? 'EAP'} authenticated '${step.identity}'`, { connection: sa.connection?.name });
   }
 }
 

@@ -412,6 +412,7 @@ export class IkeEngine {
       addresses: this.#options.addresses,
       users: this.#options.users,
       mschapv2: this.#options.mschapv2,
+      eapRadius: this.#options.eapRadius,
       onEapVerdict: this.#options.onEapVerdict,
       wallClock: () => (this.#options.wallClock ?? (() => new Date()))(),
       emit: (action) => this.#actions.push(action),

@@ -4,7 +4,7 @@ import type { IkeSaKeys } from '../crypto/key-derivation.ts';
 import type { SkKeys } from '../crypto/sk-cipher.ts';
 import type { CipherSuite, PrfAlgorithm } from '../crypto/transforms.ts';
 import type { EapMschapv2Client } from '../../auth/eap/mschapv2-client.ts';
-import type { EapMschapv2Server } from '../../auth/eap/mschapv2-server.ts';
+import type { EapServer } from '../../auth/eap/eap-server.ts';
 import type { IkePayload } from '../message.ts';
 import { FragmentReassembler } from '../fragmentation.ts';
 import type { IdPayload } from '../payloads/identity.ts';
@@ -117,7 +117,7 @@ export class IkeSa {
   creating: CreateChildState | undefined;
   /** EAP in IKE_AUTH (§2.16): the method's state, the MSK once it succeeded, the first request. */
   /** `heldMessageId`: the IKE_AUTH request whose EAP verdict (RADIUS) is awaited, left unanswered until it comes. */
-  eap: { server?: EapMschapv2Server; client?: EapMschapv2Client; msk?: Buffer; firstRequest?: readonly IkePayload[]; peerIdr?: IdPayload; heldMessageId?: number } = {};
+  eap: { server?: EapServer; method?: 'EAP-MSCHAPv2' | 'EAP through RADIUS'; client?: EapMschapv2Client; msk?: Buffer; firstRequest?: readonly IkePayload[]; peerIdr?: IdPayload; heldMessageId?: number } = {};
   /** Remote access: the virtual address given to the peer (responder) or to us (initiator). */
   virtualIp: { readonly pool: string; readonly identity: string; readonly address: VirtualAddress } | undefined;
   /** Reauthentication (§2.8.3): the SA this one replaces, deleted once this one is up. */

@@ -22,7 +22,21 @@ export interface RadiusSpec {
    * such an answer. Absent: replies without it, as 3.2.1 does by default.
    */
   readonly replyMessageAuthenticator?: 'always' | { readonly exceptUser: string };
+  /** FreeRADIUS's EAP server (EAP-MSCHAPv2 first, EAP-MD5 when the peer asks): for a NAS passing EAP through. */
+  readonly eap?: boolean;
 }
+
+const EAP_MODULE = `  eap {
+    default_eap_type = mschapv2
+    timer_expire = 60
+    ignore_unknown_eap_types = no
+    max_sessions = 64
+    md5 {
+    }
+    mschapv2 {
+    }
+  }
+`;
 
 /** `update reply` adding Message-Authenticator, which the encoder fills in; `always` for Status-Server (no User-Name). */
 function signReplies(spec: RadiusSpec, always = false): string {
@@ -99,7 +113,7 @@ modules {
     filename = ${dir}/detail
     permissions = 0600
   }
-}
+${spec.eap ? EAP_MODULE : ''}}
 server default {
   listen {
     type = auth
@@ -113,7 +127,7 @@ server default {
   }
   authorize {
     files
-    mschap
+${spec.eap ? '    eap\n' : ''}    mschap
     chap
     pap
     Autz-Type Status-Server {
@@ -130,7 +144,7 @@ ${signReplies(spec, true)}      ok
     Auth-Type MS-CHAP {
       mschap
     }
-  }
+${spec.eap ? '    Auth-Type EAP {\n      eap\n    }\n' : ''}  }
   accounting {
     detail
     ok

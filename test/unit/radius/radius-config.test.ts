@@ -47,3 +47,13 @@ t.test('listeners.l2tp.auth: local by default; radius needs a server', async (t)
   doc.listeners.l2tp.auth = 'ldap' as never;
   t.match(issues(doc), ['listeners.l2tp.auth: enum']);
 });
+
+t.test('listeners.ikev2.eapPassThrough: only with userAuth radius (no local fallback for a relayed method)', async (t) => {
+  const doc = { ...base(), radius: { servers: [{ name: 'hq1', address: '10.9.1.1', authPort: 1812, acctPort: 1813, secret: 'a-long-shared-secret' }] } };
+  doc.listeners.ikev2.eapPassThrough = true;
+  t.match(issues(doc), ['listeners.ikev2.eapPassThrough: conflict'], 'local users');
+  doc.listeners.ikev2.userAuth = 'radius-then-local';
+  t.match(issues(doc), ['listeners.ikev2.eapPassThrough: conflict'], 'radius then local');
+  doc.listeners.ikev2.userAuth = 'radius';
+  t.same(issues(doc), []);
+});

@@ -14,7 +14,7 @@ type IkeAuth = 'eap-mschapv2' | 'certificate' | 'psk';
 /** Who checks passwords (issue 21): the users here, the RADIUS servers, or RADIUS then the users here. */
 type UserAuth = 'local' | 'radius' | 'radius-then-local';
 interface Listeners {
-  ikev2: { enabled: boolean; auth: IkeAuth; userAuth?: UserAuth; psk?: string; proposals: { ike: string[]; esp: string[] }; mobike: boolean; fragmentation: boolean };
+  ikev2: { enabled: boolean; auth: IkeAuth; userAuth?: UserAuth; eapPassThrough?: boolean; psk?: string; proposals: { ike: string[]; esp: string[] }; mobike: boolean; fragmentation: boolean };
   sstp: { enabled: boolean; port: number; mppe: 'off' | 'allow' | 'require'; auth?: UserAuth };
   l2tp: { enabled: boolean; psk: string; allowPlain?: boolean };
   pptp: { enabled: boolean };
@@ -122,17 +122,17 @@ export function ListenersCard() {
   );
 }
 
-const IKE_FIELDS: Record<string, string> = { 'listeners.ikev2.auth': 'auth', 'listeners.ikev2.userAuth': 'userAuth', 'listeners.ikev2.psk': 'psk' };
+const IKE_FIELDS: Record<string, string> = { 'listeners.ikev2.auth': 'auth', 'listeners.ikev2.userAuth': 'userAuth', 'listeners.ikev2.eapPassThrough': 'userAuth', 'listeners.ikev2.psk': 'psk' };
 const ikeField = (path: string): string | undefined => IKE_FIELDS[path] ?? /^listeners\.ikev2\.proposals\.(ike|esp)/.exec(path)?.[1];
 
 /** IKEv2 remote access: how clients authenticate and which algorithms are offered, weak ones flagged. */
 export function IkeCard() {
-  const [form, setForm] = useState<{ auth: IkeAuth; userAuth: UserAuth; psk: string; ike: string; esp: string; mobike: boolean; fragmentation: boolean }>();
+  const [form, setForm] = useState<{ auth: IkeAuth; userAuth: UserAuth; eapPassThrough: boolean; psk: string; ike: string; esp: string; mobike: boolean; fragmentation: boolean }>();
   const [flagged, setFlagged] = useState<Issue[]>([]);
   const change = useChange(ikeField);
   const load = async () => {
     const { ikev2 } = (await api<{ listeners: Listeners }>('GET', '/listeners')).listeners;
-    setForm({ auth: ikev2.auth, userAuth: ikev2.userAuth ?? 'local', psk: ikev2.psk ?? '', ike: ikev2.proposals.ike.join('\n'), esp: ikev2.proposals.esp.join('\n'), mobike: ikev2.mobike, fragmentation: ikev2.fragmentation });
+    setForm({ auth: ikev2.auth, userAuth: ikev2.userAuth ?? 'local', eapPassThrough: ikev2.eapPassThrough === true, psk: ikev2.psk ?? '', ike: ikev2.proposals.ike.join('\n'), esp: ikev2.proposals.esp.join('\n'), mobike: ikev2.mobike, fragmentation: ikev2.fragmentation });
     setFlagged((await api<{ warnings: Issue[] }>('GET', '/config/warnings')).warnings);
   };
   useEffect(() => void load(), []);
@@ -140,7 +140,7 @@ export function IkeCard() {
   const lists = { ike: splitList(form.ike), esp: splitList(form.esp) };
   const save = (e: Event) => {
     e.preventDefault();
-    const body = { auth: form.auth, userAuth: form.userAuth, proposals: lists, mobike: form.mobike, fragmentation: form.fragmentation, ...(form.auth === 'psk' && form.psk !== '' ? { psk: form.psk } : {}) };
+    const body = { auth: form.auth, userAuth: form.userAuth, eapPassThrough: form.userAuth === 'radius' && form.eapPassThrough, proposals: lists, mobike: form.mobike, fragmentation: form.fragmentation, ...(form.auth === 'psk' && form.psk !== '' ? { psk: form.psk } : {}) };
     void change.run(() => api('PUT', '/listeners/ikev2', body), 'IKEv2 settings saved', load);
   };
   const { errors } = change.issues;
@@ -166,6 +166,9 @@ export function IkeCard() {
       </Field>
       {form.auth === 'eap-mschapv2' ? (
         <UserAuthField label="Passwords checked by" name="ike-user-auth" value={form.userAuth} error={errors['userAuth']} onChange={(userAuth) => setForm({ ...form, userAuth })} />
+      ) : null}
+      {form.auth === 'eap-mschapv2' && form.userAuth === 'radius' ? (
+        <label class="switch"><input type="checkbox" name="ike-eap-pass-through" checked={form.eapPassThrough} onChange={(e) => setForm({ ...form, eapPassThrough: e.currentTarget.checked })} /> Pass EAP through to RADIUS (the server picks the method: EAP-MSCHAPv2, PEAP, EAP-TLS)</label>
       ) : null}
       {form.auth === 'psk' ? (
         <Field label="Pre-shared key" error={errors['psk']} hint="At least 16 characters; leave as it is to keep the current one">

@@ -1,0 +1,22 @@
+/**
+ * What the gateway's EAP side is to IKEv2 (RFC 7296 §2.16) and PPP EAP: packets in, packets out.
+ * EAP-MSCHAPv2 checked through a verifier (mschapv2-server.ts), or every method relayed to RADIUS
+ * (eap-radius-relay.ts). A step the server cannot take yet (RADIUS is deciding) is 'pending';
+ * `resume()` gives it once the server has been told (`onVerdict`) that it can.
+ */
+import type { EapPacket } from './eap-packet.ts';
+
+export type EapStep =
+  | { readonly status: 'continue'; readonly send: EapPacket }
+  /** The verifier (RADIUS) answers later: nothing to send now; `resume()` has the step once it did. */
+  | { readonly status: 'pending' }
+  | { readonly status: 'success'; readonly send: EapPacket; readonly identity: string; readonly msk: Buffer }
+  | { readonly status: 'failure'; readonly send: EapPacket; readonly reason: string; readonly identity?: string };
+
+export interface EapServer {
+  /** The first request (EAP Identity). */
+  start(): EapPacket;
+  receive(p: EapPacket): EapStep;
+  /** The step a later answer made, once; undefined while there is none. */
+  resume(): EapStep | undefined;
+}
