@@ -35,8 +35,8 @@ const FLOOD = { count: 200, reopenPerSecond: 50, seconds: 90 };
 const BULK_MB = 10;
 /**
  * Calls at once from the guest, one user each (a pool lease is per user): pptp-linux's call manager
- * puts them all on one control connection. They are started 0.3 s apart (the first 2 s ahead): pptp
- * processes started together race to start that call manager and all but one give up (a client limit).
+ * puts them all on one control connection. The first is up before the others start: pptp processes
+ * started together race to start that call manager and all but one give up (a client limit).
  */
 const CALLS = 20;
 const callUser = (i: number) => ({ name: `user${i}`, password: `Many-Calls-Pass-${i}` });
@@ -82,7 +82,7 @@ sh_step disconnected gone
 sh_step redial 'sleep 1; dial /lab/pptp/options /tmp/pppd2.log'
 step reping ping -c 3 -W 3 ${LAN_HOST}
 sh_step hangup 'kill $(cat /run/ppp0.pid) && gone'
-sh_step many 'for i in $(seq ${CALLS}); do printf "name user%d\npassword Many-Calls-Pass-%d\nunit %d\n" $i $i $((i + 10)) | cat - /lab/pptp/many > /tmp/many$i; pppd pty "${PPTP}" file /tmp/many$i logfile /tmp/many$i.log & if [ $i = 1 ]; then sleep 2; else sleep 0.3; fi; done; for _ in $(seq 120); do n=$(/usr/bin/ip -4 -o addr show | grep -c " ppp[1-3][0-9] "); [ "$n" = ${CALLS} ] && break; sleep 0.5; done; echo "up $n"; /usr/bin/ip -4 -o addr show | grep " ppp[1-3][0-9] " | awk "{print \$4}" | sort -u | wc -l | sed "s/^/distinct /"; ok=0; for i in $(seq ${CALLS}); do ping -c 1 -W 3 -I ppp$((i + 10)) ${LAN_HOST} > /dev/null 2>&1 && ok=$((ok + 1)); done; echo "pinged $ok"; [ "$n" = ${CALLS} ] && [ $ok = ${CALLS} ] || { grep -h -v -E "^(sent|rcvd) " /tmp/many*.log | sort | uniq -c | sort -rn | head -25; false; }'
+sh_step many 'for i in $(seq ${CALLS}); do printf "name user%d\npassword Many-Calls-Pass-%d\nunit %d\n" $i $i $((i + 10)) | cat - /lab/pptp/many > /tmp/many$i; pppd pty "${PPTP}" file /tmp/many$i logfile /tmp/many$i.log & if [ $i = 1 ]; then for _ in $(seq 40); do /usr/bin/ip -4 -o addr show dev ppp11 2>/dev/null | grep -q inet && break; sleep 0.5; done; else sleep 0.1; fi; done; for _ in $(seq 120); do n=$(/usr/bin/ip -4 -o addr show | grep -c " ppp[1-3][0-9] "); [ "$n" = ${CALLS} ] && break; sleep 0.5; done; echo "up $n"; /usr/bin/ip -4 -o addr show | grep " ppp[1-3][0-9] " | awk "{print \$4}" | sort -u | wc -l | sed "s/^/distinct /"; ok=0; for i in $(seq ${CALLS}); do ping -c 1 -W 3 -I ppp$((i + 10)) ${LAN_HOST} > /dev/null 2>&1 && ok=$((ok + 1)); done; echo "pinged $ok"; [ "$n" = ${CALLS} ] && [ $ok = ${CALLS} ] || { grep -h -v -E "^(sent|rcvd) " /tmp/many*.log | sort | uniq -c | sort -rn | head -25; false; }'
 sh_step many-hangup 'kill $(cat /run/ppp1[1-9].pid /run/ppp2[0-9].pid /run/ppp30.pid 2>/dev/null); for _ in $(seq 60); do /usr/bin/ip -o link show | grep -q " ppp[1-3][0-9]" || { echo "all down"; exit 0; }; sleep 0.5; done; exit 1'
 sh_step logs 'echo "--- pppd"; tail -30 /tmp/pppd.log; echo "--- pppd again"; tail -20 /tmp/pppd2.log'
 `;
