@@ -29,6 +29,7 @@ import { SstpSiteSubsystem, sstpSiteSpec } from './sstp/sstp-site-subsystem.ts';
 import { GreSiteSubsystem, greSiteSpec } from './gre/gre-site-subsystem.ts';
 import { L2tpSubsystem, l2tpSpec } from './l2tp/l2tp-subsystem.ts';
 import { L2tpSiteSubsystem, l2tpSiteSpec } from './l2tp/l2tp-site-subsystem.ts';
+import { IkeEventMapper } from './telemetry/ike-events.ts';
 import { PptpSubsystem, pptpSpec } from './pptp/pptp-subsystem.ts';
 import { systemStatusSource } from './telemetry/system-status.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
@@ -370,23 +371,12 @@ export class Service {
     this.telemetry.event('connection-problem', { ...problem });
   }
 
+  // IKEv1 sites (issue 19) share the IKE subsystem; their events name the version they speak.
+  readonly #ikeEvents = new IkeEventMapper((site) => this.store.current().config.sites.find((s) => s.name === site)?.protocol);
+
   /** Sessions and rekeys for the fleet console (MQTT events). */
   #ikeEvent(action: IkeAction): void {
-    const site = (connection: string) => (connection.startsWith('site:') ? connection.slice(5) : undefined);
-    // IKEv1 sites (issue 19) share the IKE subsystem; their events name the version they speak.
-    const version = (connection: string) => (this.store.current().config.sites.find((s) => s.name === site(connection))?.protocol === 'ikev1' ? 'ikev1' : 'ikev2');
-    if (action.type === 'ike-up') {
-      const name = site(action.connection);
-      if (name) this.telemetry.event('tunnel-up', { protocol: version(action.connection), site: name, peer: action.remote.address });
-      else this.telemetry.event('session-up', { protocol: 'ikev2', user: action.remoteId, connection: action.connection, ...(action.virtualIp?.ipv4 ? { address: action.virtualIp.ipv4 } : {}) });
-    } else if (action.type === 'ike-down') {
-      const name = site(action.connection);
-      if (name) this.telemetry.event('tunnel-down', { protocol: version(action.connection), site: name, reason: action.reason });
-      else this.telemetry.event('session-down', { protocol: 'ikev2', connection: action.connection, reason: action.reason });
-      if (/AUTHENTICATION_FAILED|authentication/i.test(action.reason)) this.telemetry.event('auth-failure', { protocol: 'ikev2', connection: action.connection, reason: action.reason });
-    } else if (action.type === 'ike-rekeyed' || (action.type === 'rekey-child' && !action.confirmed)) {
-      this.telemetry.event('rekey', { protocol: version(action.type === 'ike-rekeyed' ? action.connection : action.child.connection), what: action.type === 'ike-rekeyed' ? 'ike' : 'child' });
-    }
+    for (const e of this.#ikeEvents.map(action)) this.telemetry.event(e.type, e.details);
   }
 
   async stop(): Promise<void> {
