@@ -1,13 +1,16 @@
 // Issue 21: IKEv2 EAP passed through to RADIUS (listeners.ikev2.eapPassThrough, RFC 3579). Postern
-// asks the EAP identity, then relays every EAP packet between a strongSwan client and FreeRADIUS's
-// own EAP server (EAP-MSCHAPv2 there: Postern never sees a challenge it could check); the AUTH
-// after EAP is keyed with the MSK from FreeRADIUS's MS-MPPE keys. The right password gets a virtual
-// address and pings; a wrong one is refused by FreeRADIUS (Access-Reject), and Postern says so.
+// asks the EAP identity, then relays every EAP packet between strongSwan clients and FreeRADIUS's
+// own EAP server; the AUTH after EAP is keyed with the MSK from FreeRADIUS's MS-MPPE keys.
+// EAP-MSCHAPv2 (checked by FreeRADIUS: Postern never sees a challenge it could check): the right
+// password gets a virtual address and pings; a wrong one is refused by FreeRADIUS, and Postern says
+// so. EAP-TLS (the client's certificate checked by FreeRADIUS, FreeRADIUS's by the client): up, pings.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { storedUser } from '../../firmware/config/users.ts';
+import { createCa } from '../../firmware/pki/ca.ts';
+import { issueClientCertificate, issueServerCertificate } from '../../firmware/pki/issue.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { FreeRadius } from '../lab/peers/freeradius.ts';
@@ -21,7 +24,7 @@ const skip = labSkip(
 const GATEWAY = '192.0.2.1';
 const SECRET = 'ike-eap-radius-shared-secret';
 
-t.test('IKEv2 EAP passed through: strongSwan and FreeRADIUS run EAP-MSCHAPv2 through Postern, the MSK from RADIUS', { skip }, async (t) => {
+t.test('IKEv2 EAP passed through: strongSwan and FreeRADIUS run EAP-MSCHAPv2 and EAP-TLS through Postern, the MSK from RADIUS', { skip }, async (t) => {
   const lab = Lab.create({
     hosts: { client: { gateway: GATEWAY }, gw: { forwarding: true }, radius: { gateway: '10.9.1.2' } },
     links: {
@@ -30,12 +33,18 @@ t.test('IKEv2 EAP passed through: strongSwan and FreeRADIUS run EAP-MSCHAPv2 thr
     },
   });
   t.teardown(() => lab.teardown());
+  // The AAA side's own CA (not Postern's): FreeRADIUS's EAP-TLS certificate and carol's.
+  const now = new Date();
+  const aaaCa = createCa({ commonName: 'Lab AAA CA', validityDays: 30, keyType: 'ecdsa-p256', now });
+  const aaaServer = issueServerCertificate(aaaCa, { commonName: 'radius.lab', sans: ['radius.lab'], validityDays: 30, now, keyType: 'ecdsa-p256' });
+  const carol = issueClientCertificate(aaaCa, { commonName: 'carol', email: 'carol@example.com', validityDays: 30, now, keyType: 'ecdsa-p256' });
   const radius = await FreeRadius.start(lab, 'radius', {
     address: '10.9.1.1',
     clients: [{ name: 'postern', network: '10.9.1.0/24', secret: SECRET }],
     users: [{ name: 'alice', password: 'Radius-Pass-21' }, { name: 'bob', password: 'Bob-Radius-Pass-21' }],
     replyMessageAuthenticator: 'always',
     eap: true,
+    eapTls: { certificatePem: aaaServer.certificatePem, keyPem: aaaServer.keyPem.reveal(), caPem: aaaCa.certificatePem },
   });
   const config = defaultConfig();
   config.system.wan = { interface: 'wan', mode: 'static', address: `${GATEWAY}/24` };
@@ -49,13 +58,24 @@ t.test('IKEv2 EAP passed through: strongSwan and FreeRADIUS run EAP-MSCHAPv2 thr
   config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }];
   config.users = [storedUser({ name: 'bob', password: 'Bob-Local-Pass-21', enabled: true })];
   const gw = await startPostern(lab, 'gw', config, (log) => log.includes('IKEv2 listening'));
+  const connection = (user: string, local: { auth: 'eap-mschapv2' | 'eap-tls'; id: string; eapId: string; certs?: string[]; aaaId?: string }) => ({
+    localAddrs: ['192.0.2.10'], remoteAddrs: [GATEWAY], proposals: ['aes256-sha1-modp1024'], vips: ['0.0.0.0'],
+    local, remote: { auth: 'pubkey' as const, id: GATEWAY },
+    children: { [`${user}-lan`]: { localTs: ['dynamic'], remoteTs: ['10.9.1.0/24'], espProposals: ['aes256-sha1'] } },
+  });
   const road = await StrongSwan.start(lab, 'client', {
-    files: { 'x509ca/postern-ca.pem': readFileSync(join(gw.stateDir, 'pki', 'ca.pem'), 'utf8') },
-    connections: Object.fromEntries(['alice', 'bob'].map((user) => [user, {
-      localAddrs: ['192.0.2.10'], remoteAddrs: [GATEWAY], proposals: ['aes256-sha1-modp1024'], vips: ['0.0.0.0'],
-      local: { auth: 'eap-mschapv2', id: `${user}@client`, eapId: user }, remote: { auth: 'pubkey', id: GATEWAY },
-      children: { [`${user}-lan`]: { localTs: ['dynamic'], remoteTs: ['10.9.1.0/24'], espProposals: ['aes256-sha1'] } },
-    }])),
+    plugins: ['eap-tls'],
+    files: {
+      'x509ca/postern-ca.pem': readFileSync(join(gw.stateDir, 'pki', 'ca.pem'), 'utf8'),
+      'x509ca/aaa-ca.pem': aaaCa.certificatePem,
+      'x509/carol.pem': carol.certificatePem,
+      'private/carol.key': carol.keyPem.reveal(),
+    },
+    connections: {
+      alice: connection('alice', { auth: 'eap-mschapv2', id: 'alice@client', eapId: 'alice' }),
+      bob: connection('bob', { auth: 'eap-mschapv2', id: 'bob@client', eapId: 'bob' }),
+      carol: connection('carol', { auth: 'eap-tls', id: 'carol@example.com', eapId: 'carol@example.com', certs: ['carol.pem'], aaaId: 'radius.lab' }), // FreeRADIUS's certificate, not the gateway's
+    },
     secrets: [{ kind: 'eap', ids: ['alice'], secret: 'Radius-Pass-21' }, { kind: 'eap', ids: ['bob'], secret: 'Bob-Local-Pass-21' }],
   });
 
@@ -75,6 +95,16 @@ t.test('IKEv2 EAP passed through: strongSwan and FreeRADIUS run EAP-MSCHAPv2 thr
   const refused = await road.initiate('bob-lan', 20);
   t.not(refused.code, 0, 'bob\'s local password is not FreeRADIUS\'s: refused');
   t.match(gw.log(), /EAP refused: EAP of 'bob' through RADIUS failed: lab: reject/, 'refused by FreeRADIUS, the local users not asked');
+
+  // EAP-TLS: a method Postern cannot run itself, run by the client and FreeRADIUS through it.
+  const tls = await road.initiate('carol-lan', 30);
+  if (tls.code !== 0) t.fail(`carol could not connect:\n${tls.stdout}\n${gw.log().slice(-2000)}\n${radius.log().slice(-2000)}`);
+  t.match(tls.stdout, /EAP method EAP_TLS succeeded, MSK established/, 'EAP-TLS between the client and FreeRADIUS, through Postern');
+  t.match(tls.stdout, /authentication of '192\.0\.2\.1' with EAP successful/, 'Postern\'s AUTH keyed with the EAP-TLS MSK matches');
+  t.match(gw.log(), /EAP through RADIUS authenticated 'carol@example\.com'/);
+  const vip = /installing new virtual IP (10\.10\.0\.\d+)/.exec(tls.stdout)?.[1] ?? '10.10.0.2';
+  const tlsPing = await lab.exec('client', ['ping', '-c', '2', '-i', '0.2', '-W', '2', '-I', vip, '10.9.1.1']);
+  t.equal(tlsPing.code, 0, `carol reaches the LAN from ${vip}:\n${tlsPing.stdout}${tlsPing.stderr}`);
   t.notMatch(gw.log(), new RegExp(SECRET), 'the shared secret is not in Postern\'s log');
   await gw.stop();
 });

@@ -24,9 +24,14 @@ export interface RadiusSpec {
   readonly replyMessageAuthenticator?: 'always' | { readonly exceptUser: string };
   /** FreeRADIUS's EAP server (EAP-MSCHAPv2 first, EAP-MD5 when the peer asks): for a NAS passing EAP through. */
   readonly eap?: boolean;
+  /** EAP-TLS too, with these files (written into the directory by FreeRadius.start). */
+  readonly eapTls?: { readonly certificatePem: string; readonly keyPem: string; readonly caPem: string };
 }
 
-const EAP_MODULE = `  eap {
+/** EAP-TLS's files in the configuration directory. */
+export const EAP_TLS_FILES = { certificate: 'eap-server.pem', key: 'eap-server.key', ca: 'eap-ca.pem' } as const;
+
+const eapModule = (dir: string, tls: boolean): string => `  eap {
     default_eap_type = mschapv2
     timer_expire = 60
     ignore_unknown_eap_types = no
@@ -35,7 +40,22 @@ const EAP_MODULE = `  eap {
     }
     mschapv2 {
     }
-  }
+${tls ? `    tls-config tls-common {
+      private_key_file = ${dir}/${EAP_TLS_FILES.key}
+      certificate_file = ${dir}/${EAP_TLS_FILES.certificate}
+      ca_file = ${dir}/${EAP_TLS_FILES.ca}
+      cipher_list = "DEFAULT"
+      ecdh_curve = "prime256v1"
+      tls_min_version = "1.2"
+      tls_max_version = "1.2"
+      cache {
+        enable = no
+      }
+    }
+    tls {
+      tls = tls-common
+    }
+` : ''}  }
 `;
 
 /** `update reply` adding Message-Authenticator, which the encoder fills in; `always` for Status-Server (no User-Name). */
@@ -113,7 +133,7 @@ modules {
     filename = ${dir}/detail
     permissions = 0600
   }
-${spec.eap ? EAP_MODULE : ''}}
+${spec.eap ? eapModule(dir, spec.eapTls !== undefined) : ''}}
 server default {
   listen {
     type = auth

@@ -13,11 +13,13 @@ export interface SwanChild {
 
 export interface SwanAuth {
   /** Also a signature scheme: 'rsa/pss-sha256', 'ecdsa-sha384' (swanctl.conf's auth keywords). */
-  readonly auth: 'psk' | 'pubkey' | 'eap-mschapv2' | 'eap' | `rsa${string}` | `ecdsa${string}`;
+  readonly auth: 'psk' | 'pubkey' | 'eap-mschapv2' | 'eap-tls' | 'eap' | `rsa${string}` | `ecdsa${string}`;
   readonly id: string;
   /** File names under swanctl/x509 (certs) for pubkey authentication. */
   readonly certs?: readonly string[];
   readonly eapId?: string;
+  /** EAP-TLS (local side): the AAA server's identity in its certificate (the IKE gateway's ID when absent). */
+  readonly aaaId?: string;
 }
 
 export interface SwanConnection {
@@ -54,6 +56,8 @@ export interface SwanSpec {
   readonly connections: Readonly<Record<string, SwanConnection>>;
   /** More charon settings, one `key = value` per line (benchmarks raise the DoS limits). */
   readonly charonOptions?: readonly string[];
+  /** Plugins loaded beside CHARON_PLUGINS (e.g. eap-tls). */
+  readonly plugins?: readonly string[];
   /** Files to put under the swanctl directory first ("x509ca/ca.pem", "x509/me.pem", "private/me.key"). */
   readonly files?: Readonly<Record<string, string>>;
   /** Binary files likewise (a PKCS#12 under "pkcs12/"); the namespace peer only. */
@@ -69,10 +73,10 @@ export const CHARON_PLUGINS = [
   'updown', 'attr', 'eap-identity', 'eap-mschapv2', 'eap-md5', 'pkcs12',
 ] as const;
 
-export function strongswanConf(dir: string, extra: readonly string[] = []): string {
+export function strongswanConf(dir: string, extra: readonly string[] = [], plugins: readonly string[] = []): string {
   return `charon {
 ${extra.map((l) => `  ${l}\n`).join('')}  load_modular = no
-  load = ${CHARON_PLUGINS.join(' ')}
+  load = ${[...CHARON_PLUGINS, ...plugins].join(' ')}
   install_virtual_ip = yes
   plugins {
     vici {
@@ -106,6 +110,7 @@ function authSection(name: string, a: SwanAuth): string {
   const lines = [`auth = ${a.auth}`, `id = ${a.id}`];
   if (a.certs?.length) lines.push(`certs = ${list(a.certs)}`);
   if (a.eapId) lines.push(`eap_id = ${a.eapId}`);
+  if (a.aaaId) lines.push(`aaa_id = ${a.aaaId}`);
   return `    ${name} {\n${lines.map((l) => `      ${l}`).join('\n')}\n    }`;
 }
 
