@@ -194,11 +194,14 @@ export class Service {
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'pptp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
       onAuthFailure: (user, peer) => this.telemetry.event('auth-failure', { protocol: 'pptp', user, peer }),
     });
+    // A dialed PPP site's call up or down reaches the fleet console as GRE's and IKE's tunnels do.
+    const pppSiteEvent = (protocol: 'sstp' | 'l2tp') => (site: string, state: 'up' | 'down', why: string) => this.telemetry.event(state === 'up' ? 'tunnel-up' : 'tunnel-down', { protocol, site, ...(state === 'down' ? { reason: why } : {}) });
     this.l2tpSites = new L2tpSiteSubsystem({
       logger: options.logger.child('l2tp-sites'), access: this.access, wanAddress: (c) => this.network.addressFor(c),
       ipsec: { protectedPeer: (address) => this.ike.l2tpProtected(address), dial: (site) => this.ike.dialL2tpSite(site) },
+      onStateChange: pppSiteEvent('l2tp'),
     });
-    this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access });
+    this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access, onStateChange: pppSiteEvent('sstp') });
     this.greSites = new GreSiteSubsystem({
       logger: options.logger.child('gre-sites'), wanAddress: (c) => this.network.addressFor(c),
       onStateChange: (site, state, why) => this.telemetry.event(state === 'up' ? 'tunnel-up' : 'tunnel-down', { protocol: 'gre', site, ...(state === 'down' ? { reason: why } : {}) }),

@@ -33,6 +33,7 @@ export interface L2tpSiteOptions {
   readonly access: AccessResources;
   readonly ipsec: L2tpSiteIpsec;
   readonly wanAddress?: (config: PosternConfig) => string | undefined;
+  readonly onStateChange?: (site: string, state: 'up' | 'down', why: string) => void;
   /** How long a dial waits for its IPsec SA (20 s). */
   readonly ipsecWaitMs?: number;
 }
@@ -71,7 +72,7 @@ export class L2tpSiteSubsystem implements Subsystem {
       hub = this.#options.access.acquireHub(config);
       const pipe = hub.pipe();
       const links = new Map(dialingL2tpSites(config).map((site) => [site.name, new PppSiteLink<L2tpDialStep>({
-        site, label: 'L2TP', pipe, access: this.#options.access, log,
+        site, label: 'L2TP', pipe, access: this.#options.access, log, ...(this.#options.onStateChange ? { onStateChange: this.#options.onStateChange } : {}),
         dial: ({ onIp, onProgress }) => new L2tpDialer({
           host: site.remote, localAddress, hostName: config.system.hostname || 'postern',
           user: site.username ?? '', password: new Secret(site.password ?? ''),

@@ -50,6 +50,8 @@ export interface PppSiteLinkOptions<Step extends string> {
   readonly pipe: PipeDispatcher;
   readonly access: AccessResources;
   readonly log: Logger;
+  /** The call came up or went down (the fleet console's tunnel-up/tunnel-down). */
+  readonly onStateChange?: (site: string, state: 'up' | 'down', why: string) => void;
   /** Starts one call: IP from the tunnel goes to `onIp`, each step passed to `onProgress`. */
   readonly dial: (hooks: { readonly onIp: (packet: Uint8Array) => void; readonly onProgress: (step: Step) => void }) => PppSiteCall;
 }
@@ -140,6 +142,7 @@ export class PppSiteLink<Step extends string> {
     for (const subnet of this.#site.remoteSubnets) this.#o.pipe.route(this.#tag, subnet);
     this.#o.access.routeToTun(this.#site.remoteSubnets, true);
     this.#o.log.info(`${this.#o.label} site up`, { site: this.#site.name, remote: this.#site.remote, address, subnets: this.#site.remoteSubnets });
+    this.#o.onStateChange?.(this.#site.name, 'up', 'call up');
   }
 
   #down(call: PppSiteCall, reason: string): void {
@@ -148,6 +151,7 @@ export class PppSiteLink<Step extends string> {
     const wasUp = this.state === 'established';
     this.state = 'down';
     this.lastError = { time: new Date().toISOString(), reason };
+    if (wasUp) this.#o.onStateChange?.(this.#site.name, 'down', reason);
     if (this.#stopped) return this.#notify(reason);
     this.#unroute();
     const wait = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** this.#failures++);

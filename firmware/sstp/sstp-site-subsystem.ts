@@ -32,12 +32,13 @@ interface SstpLinkContext {
   readonly ca: string[];
   readonly checkRevocation: NonNullable<SstpDialOptions['checkRevocation']>;
   readonly log: Logger;
+  readonly onStateChange?: (site: string, state: 'up' | 'down', why: string) => void;
 }
 
 /** A dialed SSTP site: the shared PPP site link with an SSTP call under it. */
 function sstpSiteLink(site: SiteConfig, ctx: SstpLinkContext): SstpSiteLink {
   return new PppSiteLink<'tls' | 'sstp'>({
-    site, label: 'SSTP', pipe: ctx.pipe, access: ctx.access, log: ctx.log,
+    site, label: 'SSTP', pipe: ctx.pipe, access: ctx.access, log: ctx.log, ...(ctx.onStateChange ? { onStateChange: ctx.onStateChange } : {}),
     dial: ({ onIp, onProgress }) => new SstpDialer({
       host: site.remote,
       port: site.port ?? 443,
@@ -51,13 +52,21 @@ function sstpSiteLink(site: SiteConfig, ctx: SstpLinkContext): SstpSiteLink {
   });
 }
 
+export interface SstpSiteOptions {
+  readonly logger: Logger;
+  readonly stateDir: string;
+  readonly access: AccessResources;
+  /** A dialed site's call came up or went down (the fleet console's tunnel-up/tunnel-down). */
+  readonly onStateChange?: (site: string, state: 'up' | 'down', why: string) => void;
+}
+
 export class SstpSiteSubsystem implements Subsystem {
   readonly name = 'sstp-sites';
-  readonly #options: { readonly logger: Logger; readonly stateDir: string; readonly access: AccessResources };
+  readonly #options: SstpSiteOptions;
   #status: SubsystemStatus = { state: 'stopped' };
   #running: { hub: HubLease; links: Map<string, SstpSiteLink>; revocation: RevocationService } | undefined;
 
-  constructor(options: { logger: Logger; stateDir: string; access: AccessResources }) {
+  constructor(options: SstpSiteOptions) {
     this.#options = options;
   }
 
@@ -82,7 +91,7 @@ export class SstpSiteSubsystem implements Subsystem {
       // trusts, and is checked for revocation under that CA's policy (issue 16).
       const revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'));
       const ca = [...rootCertificates, pki.ca.certificatePem, ...trustedCas(config, log).map((t) => t.ca.toString())];
-      const ctx = { pipe: hub.pipe(), access: this.#options.access, ca, checkRevocation: tlsRevocationCheck(revocation, log, ca.join('\n')), log };
+      const ctx = { pipe: hub.pipe(), access: this.#options.access, ca, checkRevocation: tlsRevocationCheck(revocation, log, ca.join('\n')), log, ...(this.#options.onStateChange ? { onStateChange: this.#options.onStateChange } : {}) };
       const links = new Map(dialingSstpSites(config).map((site) => [site.name, sstpSiteLink(site, ctx)] as const));
       this.#running = { hub, links, revocation };
       for (const link of links.values()) link.dial();
