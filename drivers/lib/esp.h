@@ -84,8 +84,10 @@ size_t dp_esp_overhead(const dp_sa *sa, size_t payload_len);
  * once with their own lane, 1 .. DP_ESP_LANES-1; every other thread stays on lane 0. A lane's
  * cipher contexts are made on its first packet for an SA. Sequence numbers and counters are
  * shared atomically, so packets of one SA may leave slightly out of order (the peer's replay
- * window takes that). Decryption of an SA stays with one thread. */
-#define DP_ESP_LANES 8
+ * window takes that). Decryption of an SA stays with one thread. The last lane is the JavaScript
+ * thread's, for the few packets it seals itself (L2TP's control and PPP frames, tunnel.h). */
+#define DP_ESP_LANES 9
+#define DP_ESP_LANE_CALLER (DP_ESP_LANES - 1)
 void dp_esp_set_lane(unsigned lane);
 
 /* Builds SPI | seq | IV | ciphertext | ICV, encrypting the payload from where it lies: it must not

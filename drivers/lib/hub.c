@@ -251,6 +251,8 @@ static void routes_remove(dp_hub *h, dp_tunnel *t, uint32_t tag) {
 void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t) { routes_remove(h, t, 0); }
 void dp_hub_pipe_routes_remove(dp_hub *h, uint32_t tag) { routes_remove(h, NULL, tag); }
 
+dp_pipe *dp_hub_pipe(dp_hub *h) { return atomic_load_explicit(&h->pipe, memory_order_acquire); }
+
 void dp_hub_set_pipe(dp_hub *h, dp_pipe *p) {
   atomic_store_explicit(&h->pipe, p, memory_order_release);
   wait_quiescent(h); /* a batch holding the old pipe is done with it */

@@ -18,7 +18,7 @@
 #include "epoch.h"
 #include "selector.h"
 
-#define DP_HUB_MAX_QUEUES 8 /* at most DP_ESP_LANES */
+#define DP_HUB_MAX_QUEUES 8 /* at most DP_ESP_LANES - 1: the last lane is DP_ESP_LANE_CALLER's */
 
 typedef struct dp_tunnel dp_tunnel;
 typedef struct dp_hub dp_hub;
@@ -52,6 +52,9 @@ void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t);
 int dp_hub_pipe_route_add(dp_hub *h, const dp_prefix *p, uint32_t tag);
 void dp_hub_pipe_routes_remove(dp_hub *h, uint32_t tag);
 void dp_hub_set_pipe(dp_hub *h, dp_pipe *p);
+/* The pipe attached (or NULL): transport tunnels hand L2TP's datagrams up it (tunnel.h). Tunnels are
+ * stopped before the pipe is detached, so a tunnel's receiving thread never holds a closed one. */
+dp_pipe *dp_hub_pipe(dp_hub *h);
 
 /* For tunnel.c: the first queue's fd; a queue for a new tunnel (in turn) and that queue's fd;
  * the epochs of the reading threads. */

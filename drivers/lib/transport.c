@@ -37,3 +37,24 @@ size_t dp_transport_rebuild(uint8_t *buf, size_t payload_len, uint8_t protocol, 
   }
   return total;
 }
+
+bool dp_transport_is_udp_to(const uint8_t *packet, size_t len, uint16_t port) {
+  size_t offset = 0;
+  uint8_t protocol = 0;
+  if (!dp_transport_payload(packet, len, &offset, &protocol) || protocol != 17 || len - offset < 8) return false;
+  uint16_t dport;
+  memcpy(&dport, packet + offset + 2, 2);
+  return dport == port && get16(packet + offset + 4) == len - offset; /* the UDP length must agree too */
+}
+
+size_t dp_transport_udp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                              const uint8_t *payload, size_t len, uint16_t id) {
+  if (cap < 28 || len > cap - 28) return 0;
+  uint8_t *udp = buf + 20;
+  memcpy(udp, &sport, 2);
+  memcpy(udp + 2, &dport, 2);
+  put16(udp + 4, (uint16_t)(8 + len));
+  put16(udp + 6, 1); /* not 0: dp_transport_rebuild then computes the checksum */
+  memmove(udp + 8, payload, len);
+  return dp_transport_rebuild(buf, 8 + len, 17, src, dst, id, true);
+}

@@ -17,4 +17,14 @@ bool dp_transport_payload(const uint8_t *packet, size_t len, size_t *offset, uin
  * (RFC 3948 §3.1.2). */
 size_t dp_transport_rebuild(uint8_t *buf, size_t payload_len, uint8_t protocol, uint32_t src, uint32_t dst, uint16_t id, bool fix_l4);
 
+/* L2TP/IPsec (issue 20): does this whole IPv4 datagram (as dp_transport_rebuild leaves it) carry
+ * UDP to `port` (network order)? Such datagrams go up to the L2TP shell tagged with their SA
+ * instead of into the TUN, so two clients behind one NAT (both NAT:1701 once decrypted) stay apart. */
+bool dp_transport_is_udp_to(const uint8_t *packet, size_t len, uint16_t port);
+
+/* The way back: one UDP payload in an IPv4 datagram between the two hosts (addresses and ports in
+ * network order), IP and UDP checksums made. Its length, or 0 when it does not fit `cap`. */
+size_t dp_transport_udp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                              const uint8_t *payload, size_t len, uint16_t id);
+
 #endif

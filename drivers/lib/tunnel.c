@@ -48,6 +48,8 @@ struct dp_tunnel {
   uint8_t *rx_area; /* DP_RX_BATCH receive buffers of DP_RX_BUFFER bytes */
   dp_gro *gro;      /* with offloads: merges TCP segments before they are written to the TUN */
   uint16_t transport_id; /* IP IDs of datagrams rebuilt in transport mode (receiving thread only) */
+  _Atomic uint16_t sent_id; /* IP IDs of datagrams built for dp_tunnel_send_udp */
+  _Atomic uint64_t udp_up_route; /* transport mode: port (network order) << 32 | pipe tag, 0: none (dp_tunnel_deliver_udp) */
   _Atomic uint32_t gre_tx_seq; /* GRE: the next sequence number sent (sending thread and dp_tunnel_send_gre) */
   dp_gre_seq_rx gre_rx_seq;    /* GRE: what the peer's numbers must be after (receiving thread only) */
   pthread_t to_net, to_tun;
@@ -282,6 +284,16 @@ static int write_tun(void *ctx, const uint8_t *buf, size_t len) {
   return 0;
 }
 
+/* Transport mode: the UDP port JavaScript serves from this SA (L2TP) goes up the hub's pipe, tagged. */
+static bool deliver_up(dp_tunnel *t, const uint8_t *datagram, size_t len) {
+  uint64_t up = atomic_load_explicit(&t->udp_up_route, memory_order_relaxed);
+  if (!up || !t->options.transport || !dp_transport_is_udp_to(datagram, len, (uint16_t)(up >> 32))) return false;
+  dp_pipe *pipe = dp_hub_pipe(t->hub);
+  if (pipe && dp_pipe_push(pipe, (uint32_t)up, datagram, len)) COUNT(t, udp_up);
+  else COUNT(t, udp_up_dropped);
+  return true;
+}
+
 /* One received datagram: decapsulate, check selectors, follow the peer, clamp, write to the TUN. */
 static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const struct sockaddr_in *from, uint8_t *plain) {
   /* Transport mode rebuilds the datagram between the outer addresses: the peer's as it arrived. */
@@ -321,6 +333,7 @@ static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const struct soc
     atomic_store_explicit(&t->peer, source, memory_order_relaxed);
     COUNT(t, peer_moved);
   }
+  if (t->hub && deliver_up(t, plain, out_len)) return;
   if (dp_clamp_mss(plain, out_len, t->options.mtu)) COUNT(t, mss_clamped);
   /* With offloads every write carries a virtio_net_hdr; GRO merges TCP (and with USO, UDP) runs, flushed per batch. */
   /* The 64 KB merge buffer comes with the first packet: idle remote-access clients never pay for it. */
@@ -460,6 +473,34 @@ int dp_tunnel_send_gre(dp_tunnel *t, uint16_t protocol, const uint8_t *payload, 
   }
   COUNT(t, keepalives_sent);
   return 0;
+}
+
+void dp_tunnel_deliver_udp(dp_tunnel *t, uint16_t port, uint32_t tag) {
+  atomic_store_explicit(&t->udp_up_route, port ? (uint64_t)port << 32 | tag : 0, memory_order_relaxed);
+}
+
+int dp_tunnel_send_udp(dp_tunnel *t, uint16_t sport, uint16_t dport, const uint8_t *payload, size_t len) {
+  if (!t->options.transport || t->options.mode == DP_TUNNEL_GRE) return -EINVAL;
+  static __thread uint8_t datagram[MAX_PACKET], out[MAX_PACKET + 64];
+  struct sockaddr_in peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
+  uint16_t id = atomic_fetch_add_explicit(&t->sent_id, 1, memory_order_relaxed);
+  size_t n = dp_transport_udp_build(datagram, sizeof datagram, t->options.transport_local, peer.sin_addr.s_addr, sport, dport, payload, len, id);
+  if (!n) return -EMSGSIZE;
+  size_t total = 0;
+  dp_esp_set_lane(DP_ESP_LANE_CALLER); /* the hub's readers may be sealing for the same SA meanwhile */
+  bool sealed = encapsulate(t, datagram, n, out, sizeof out, &total);
+  dp_esp_set_lane(0);
+  if (!sealed) {
+    COUNT(t, drop_encrypt);
+    return -EMSGSIZE;
+  }
+  if (sendto(t->net_fd, out, total, 0, (const struct sockaddr *)&peer, sizeof peer) < 0) {
+    int e = errno;
+    COUNT(t, drop_io);
+    return -e;
+  }
+  COUNT(t, udp_sent);
+  return (int)total;
 }
 
 uint32_t dp_tunnel_gre_next_seq(const dp_tunnel *t) { return atomic_load_explicit(&t->gre_tx_seq, memory_order_relaxed); }

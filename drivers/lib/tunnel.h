@@ -31,6 +31,9 @@ typedef struct {
   _Atomic uint64_t gre_bad_checksum; /* a checksum that did not verify, or none where required */
   _Atomic uint64_t gre_out_of_order; /* sequence number missing, duplicate or not after the last one */
   _Atomic uint64_t gre_seq_resyncs;  /* the peer's numbering restarted: followed (gre.h DP_GRE_SEQ_RESYNC) */
+  _Atomic uint64_t udp_up;           /* transport mode: datagrams to the delivered UDP port handed up the hub's pipe */
+  _Atomic uint64_t udp_up_dropped;   /* and dropped there: no pipe, or the pipe full */
+  _Atomic uint64_t udp_sent;         /* UDP payloads sealed and sent for JavaScript (dp_tunnel_send_udp) */
 } dp_tunnel_stats;
 
 typedef struct dp_tunnel dp_tunnel;
@@ -90,6 +93,16 @@ int dp_tunnel_route(dp_tunnel *t, const dp_prefix *p);
 int dp_tunnel_send_gre(dp_tunnel *t, uint16_t protocol, const uint8_t *payload, size_t len);
 /* GRE: the sequence number the next packet will carry. */
 uint32_t dp_tunnel_gre_next_seq(const dp_tunnel *t);
+/* L2TP/IPsec (issue 20), transport mode on a hub: decrypted UDP to `port` (network order; 0: none)
+ * goes up the hub's pipe under `tag`, as the rebuilt IPv4 datagram, instead of into the TUN. The L2TP
+ * shell so learns which SA each datagram came in on: two clients behind one NAT both look like
+ * NAT:1701 once decrypted, but each has its own SA. JavaScript thread. */
+void dp_tunnel_deliver_udp(dp_tunnel *t, uint16_t port, uint32_t tag);
+/* And the way back: one UDP payload from this host's `sport` to the peer's `dport` (network order),
+ * sealed in the tunnel's outbound SA (transport mode) and sent to the peer's address and NAT-T port.
+ * JavaScript thread (its own ESP lane). Bytes sent, or -errno (-EINVAL: not transport mode,
+ * -EMSGSIZE: too long). */
+int dp_tunnel_send_udp(dp_tunnel *t, uint16_t sport, uint16_t dport, const uint8_t *payload, size_t len);
 /* The peer moved (MOBIKE, RFC 4555): send to this address and port from the next batch on. */
 void dp_tunnel_set_peer(dp_tunnel *t, const struct sockaddr_in *peer);
 

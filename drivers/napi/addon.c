@@ -38,6 +38,8 @@ napi_value dp_napi_pptp_close(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_route(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_set_peer(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_send_gre(napi_env env, napi_callback_info info);
+napi_value dp_napi_tunnel_deliver_udp(napi_env env, napi_callback_info info);
+napi_value dp_napi_tunnel_send_udp(napi_env env, napi_callback_info info);
 napi_value dp_napi_netlink_open(napi_env env, napi_callback_info info);
 napi_value dp_napi_netlink_request(napi_env env, napi_callback_info info);
 napi_value dp_napi_netlink_listen(napi_env env, napi_callback_info info);
@@ -90,6 +92,8 @@ static const struct {
     {"tunnelRoute", dp_napi_tunnel_route},
     {"tunnelSetPeer", dp_napi_tunnel_set_peer},
     {"tunnelSendGre", dp_napi_tunnel_send_gre},
+    {"tunnelDeliverUdp", dp_napi_tunnel_deliver_udp},
+    {"tunnelSendUdp", dp_napi_tunnel_send_udp},
     {"netlinkOpen", dp_napi_netlink_open},
     {"netlinkRequest", dp_napi_netlink_request},
     {"netlinkListen", dp_napi_netlink_listen},

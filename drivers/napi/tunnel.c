@@ -267,6 +267,7 @@ napi_value dp_napi_tunnel_stats(napi_env env, napi_callback_info info) {
       {"tunRx", s->tun_rx}, {"netTx", s->net_tx}, {"netRx", s->net_rx}, {"tunTx", s->tun_tx}, {"ikePackets", s->ike_packets},
       {"keepalives", s->keepalives}, {"keepalivesSent", s->keepalives_sent}, {"dropDecrypt", s->drop_decrypt}, {"dropEncrypt", s->drop_encrypt}, {"dropIo", s->drop_io}, {"mssClamped", s->mss_clamped}, {"dropSelector", s->drop_selector}, {"peerMoved", s->peer_moved},
       {"dropSource", s->drop_source}, {"greBadKey", s->gre_bad_key}, {"greBadChecksum", s->gre_bad_checksum}, {"greOutOfOrder", s->gre_out_of_order}, {"greSeqResyncs", s->gre_seq_resyncs}, {"greNextSequence", dp_tunnel_gre_next_seq(h->tunnel)},
+      {"udpUp", s->udp_up}, {"udpUpDropped", s->udp_up_dropped}, {"udpSent", s->udp_sent},
   };
   return dp_napi_counters(env, f, sizeof f / sizeof f[0]);
 }
@@ -373,4 +374,32 @@ napi_value dp_napi_tunnel_send_gre(napi_env env, napi_callback_info info) {
   size_t offset = 0;
   if (napi_get_typedarray_info(env, argv[2], &type, &len, &data, &buffer, &offset) != napi_ok || type != napi_uint8_array) return dp_napi_int(env, -EINVAL);
   return dp_napi_int(env, dp_tunnel_send_gre(((tunnel_handle *)p)->tunnel, (uint16_t)protocol, data, len));
+}
+
+/* tunnelDeliverUdp(handle, port, tag) → 0 or -errno: transport mode's UDP to `port` up the hub's pipe under `tag` (port 0: none). */
+napi_value dp_napi_tunnel_deliver_udp(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  size_t argc = 3;
+  void *p = NULL;
+  uint32_t port = 0, tag = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3 || napi_get_value_external(env, argv[0], &p) != napi_ok || !((tunnel_handle *)p)->tunnel) return dp_napi_int(env, -EBADF);
+  if (napi_get_value_uint32(env, argv[1], &port) != napi_ok || port > 0xffff || napi_get_value_uint32(env, argv[2], &tag) != napi_ok) return dp_napi_int(env, -EINVAL);
+  dp_tunnel_deliver_udp(((tunnel_handle *)p)->tunnel, htons((uint16_t)port), tag);
+  return dp_napi_int(env, 0);
+}
+
+/* tunnelSendUdp(handle, sourcePort, destinationPort, payload) → bytes sent or -errno. */
+napi_value dp_napi_tunnel_send_udp(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  size_t argc = 4, len = 0;
+  void *p = NULL;
+  const uint8_t *data = NULL;
+  uint32_t sport = 0, dport = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4 || napi_get_value_external(env, argv[0], &p) != napi_ok || !((tunnel_handle *)p)->tunnel) return dp_napi_int(env, -EBADF);
+  if (napi_get_value_uint32(env, argv[1], &sport) != napi_ok || napi_get_value_uint32(env, argv[2], &dport) != napi_ok || sport > 0xffff || dport > 0xffff)
+    return dp_napi_int(env, -EINVAL);
+  if (!dp_napi_buffer(env, argv[3], &data, &len)) return NULL;
+  return dp_napi_int(env, dp_tunnel_send_udp(((tunnel_handle *)p)->tunnel, htons((uint16_t)sport), htons((uint16_t)dport), data, len));
 }

@@ -42,4 +42,25 @@ void test_transport(void) {
   memcpy(buf + 20, p + 20, 120);
   n = dp_transport_rebuild(buf, 120, 6, natted, dst, 8, false);
   CHECK(verify(buf, n) != 0, "and without the fix it would not hold");
+
+  /* L2TP's way back (issue 20): one UDP payload, 203.0.113.1:1701 → 198.51.100.7:1701, both checksums right. */
+  const uint8_t l2tp[] = {0xc8, 0x02, 0x00, 0x0c, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x7};
+  uint32_t ours;
+  inet_pton(AF_INET, "203.0.113.1", &ours);
+  uint16_t port = htons(1701), other = htons(1702);
+  n = dp_transport_udp_build(buf, sizeof buf, ours, natted, port, port, l2tp, sizeof l2tp, 9);
+  uint32_t pseudo = sum16(buf + 12, 8, 0) + 17 + (uint32_t)(n - 20);
+  CHECK(n == 20 + 8 + sizeof l2tp && fold(sum16(buf, 20, 0)) == 0 && buf[9] == 17 && fold(sum16(buf + 20, n - 20, pseudo)) == 0 &&
+            memcmp(buf + 28, l2tp, sizeof l2tp) == 0 && buf[24] == 0 && buf[25] == 8 + sizeof l2tp,
+        "transport: a UDP payload built into a datagram with valid IP and UDP checksums");
+  size_t offset2 = 0;
+  uint8_t proto2 = 0;
+  CHECK(dp_transport_payload(buf, n, &offset2, &proto2) && proto2 == 17 && offset2 == 20, "and transport mode takes its UDP payload out again");
+  CHECK(dp_transport_is_udp_to(buf, n, port), "transport: UDP to port 1701 recognised (goes up to L2TP)");
+  CHECK(!dp_transport_is_udp_to(buf, n, other), "transport: UDP to another port is not");
+  buf[25] = (uint8_t)(buf[25] + 1);
+  CHECK(!dp_transport_is_udp_to(buf, n, port), "transport: a UDP length that disagrees with the datagram is not");
+  buf[25] = (uint8_t)(buf[25] - 1);
+  CHECK(!dp_transport_is_udp_to(buf, 27, port) && !dp_transport_is_udp_to(p, 140, port), "transport: a short datagram or TCP is not");
+  CHECK(dp_transport_udp_build(buf, 30, ours, natted, port, port, l2tp, sizeof l2tp, 9) == 0, "transport: a payload that does not fit is refused");
 }

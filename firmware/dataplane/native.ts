@@ -26,6 +26,9 @@ interface Addon {
   tunnelSetPeer(handle: object, address: string, port: number): number;
   /** Absent from drivers built before it (GRE sites then probe with ICMP). */
   tunnelSendGre?(handle: object, protocolType: number, payload: Uint8Array): number;
+  /** Transport mode, L2TP/IPsec (issue 20); absent from drivers built before it. */
+  tunnelDeliverUdp?(handle: object, port: number, tag: number): number;
+  tunnelSendUdp?(handle: object, sourcePort: number, destinationPort: number, payload: Uint8Array): number;
 }
 
 export interface NativeTunnelStats {
@@ -58,6 +61,10 @@ export interface NativeTunnelStats {
   greSeqResyncs?: bigint;
   /** GRE: the sequence number the next packet carries (not a counter). */
   greNextSequence?: bigint;
+  /** Transport mode (issue 20): datagrams to the delivered UDP port handed up the hub's pipe, dropped there (no pipe, pipe full), UDP payloads sent for JavaScript. */
+  udpUp?: bigint;
+  udpUpDropped?: bigint;
+  udpSent?: bigint;
 }
 
 export interface NativeSaCounters {
@@ -332,6 +339,20 @@ export class NativeTunnel {
    */
   sendGre(protocolType: number, payload: Uint8Array): number {
     return this.#addon.tunnelSendGre?.(this.#handle, protocolType, payload) ?? -38;
+  }
+
+  /**
+   * Transport mode on a hub (L2TP/IPsec, issue 20): decrypted UDP to `port` goes up the hub's pipe
+   * under `tag` as the rebuilt IPv4 datagram instead of into the TUN (port 0: none). False from a
+   * driver built without the call.
+   */
+  deliverUdp(port: number, tag: number): boolean {
+    return this.#addon.tunnelDeliverUdp?.(this.#handle, port, tag >>> 0) === 0;
+  }
+
+  /** Transport mode: one UDP payload from our `sourcePort` to the peer's `destinationPort`, sealed in the outbound SA. Bytes sent, or a negative errno. */
+  sendUdp(sourcePort: number, destinationPort: number, payload: Uint8Array): number {
+    return this.#addon.tunnelSendUdp?.(this.#handle, sourcePort, destinationPort, payload) ?? -38;
   }
 
   removeInbound(spi: number): boolean {

@@ -98,6 +98,8 @@ export class UserspaceDataPlane implements DataPlane {
   readonly #traps = new Map<string, Trap>();
   readonly #kernelRoutes = new Map<string, number>();
   readonly #listeners = new Set<(event: DataPlaneEvent) => void>();
+  /** Transport children whose UDP to a port comes up the pipe (L2TP/IPsec, issue 20), by reqid. */
+  readonly #udpUp = new Map<number, { readonly port: number; readonly tag: number }>();
   #order = 0;
   #names = 0;
   #closed = false;
@@ -217,6 +219,7 @@ export class UserspaceDataPlane implements DataPlane {
     for (const key of [...this.#traps.keys()]) this.#untrap(key);
     for (const child of this.#children.values()) child.tunnel.stop();
     this.#children.clear();
+    for (const reqid of [...this.#udpUp.keys()]) this.#stopUdpUp(reqid);
     for (const prefix of [...this.#kernelRoutes.keys()]) this.#options.kernelRoute?.(prefix, false);
     this.#kernelRoutes.clear();
     for (const p of this.#policies.values()) if (p.template?.mode === 'transport' && p.direction === 'out' && p.action !== 'bypass') this.#options.kernelSteer?.(p, false);
@@ -241,6 +244,34 @@ export class UserspaceDataPlane implements DataPlane {
   }
 
   /**
+   * A transport child's decrypted UDP to `port` (L2TP's 1701, issue 20) goes to `handler` as the
+   * rebuilt IPv4 datagram, not into the TUN, for as long as the reqid has SAs (rekeys included), so
+   * the L2TP shell knows which SA each datagram came in on. False when the driver cannot.
+   */
+  deliverUdp(reqid: number, port: number, handler: (datagram: Buffer) => void): boolean {
+    if (this.#udpUp.has(reqid)) return true;
+    const tag = this.#options.pipe.register(handler);
+    this.#udpUp.set(reqid, { port, tag });
+    const child = this.#children.get(reqid);
+    if (!child || child.tunnel.deliverUdp(port, tag)) return true;
+    this.#stopUdpUp(reqid);
+    return false;
+  }
+
+  /** One UDP payload out through a reqid's transport SA (deliverUdp's way back): bytes sent, or a negative errno (-2: no such child). */
+  sendUdp(reqid: number, sourcePort: number, destinationPort: number, payload: Uint8Array): number {
+    return this.#children.get(reqid)?.tunnel.sendUdp(sourcePort, destinationPort, payload) ?? -2;
+  }
+
+  #stopUdpUp(reqid: number): void {
+    const up = this.#udpUp.get(reqid);
+    if (!up) return;
+    this.#udpUp.delete(reqid);
+    this.#children.get(reqid)?.tunnel.deliverUdp(0, 0);
+    this.#options.pipe.unregister(up.tag);
+  }
+
+  /**
    * Brings a reqid's tunnel in line with its SAs and policies: started when it has an inbound SA,
    * an outbound SA and an outbound protect policy; SAs swapped in place (lossless rekeying); restarted
    * when its selectors or framing change; kept while its SAs last if another reqid took its
@@ -255,6 +286,7 @@ export class UserspaceDataPlane implements DataPlane {
     const current = this.#children.get(reqid);
     if (!outbound || inbound.length === 0 || (out.length === 0 && !current)) {
       if (current) this.#stopChild(reqid, current);
+      if (sas.length === 0) this.#stopUdpUp(reqid); // reqids are never reused: its SAs are gone for good
       for (const [key, p] of out) this.#trap(key, p);
       return;
     }
@@ -305,6 +337,8 @@ export class UserspaceDataPlane implements DataPlane {
     this.#children.set(reqid, child);
     // The hub routes by destination; the newest route for a prefix replaces a trap on it.
     for (const prefix of selectors.routes) tunnel.route(prefix);
+    const up = this.#udpUp.get(reqid);
+    if (up) tunnel.deliverUdp(up.port, up.tag);
     return child;
   }
 

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import type { PolicySpec, SaSpec } from '../../firmware/dataplane/types.ts';
 import { STEERING_TABLE } from '../../firmware/dataplane/userspace.ts';
+import { decodeIpsecDatagram } from '../../firmware/l2tp/ipsec-datagram.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
@@ -91,6 +92,21 @@ t.test('userspace data plane, transport mode: only the selected traffic is seale
   await send(A, 'gwA', B, 'over-udp-4500');
   await waitUntil('the encapsulated datagram at B', 5000, () => log(sinkB).includes('over-udp-4500'));
   t.ok((await gwB.call('stats')).udp.rx > udpBefore, 'it arrived in UDP 4500');
+
+  // L2TP/IPsec (issue 20): the LNS takes its clients' UDP 1701 up from the SA itself, tagged with it,
+  // instead of through the TUN (two clients behind one NAT look alike there), and answers through it.
+  t.equal(await gwB.call('deliverUdp', REQID, L2TP), true, 'the driver hands the child\'s UDP 1701 up');
+  await send(A, 'gwA', B, 'tagged-by-sa');
+  const up = await gwB.waitEvent((e) => e['type'] === 'udp-up');
+  const datagram = decodeIpsecDatagram(Buffer.from(String(up['datagram']), 'hex'));
+  t.match({ reqid: up['reqid'], source: datagram?.source, sourcePort: datagram?.sourcePort, destinationPort: datagram?.destinationPort, payload: Buffer.from(datagram?.payload ?? []).toString() },
+    { reqid: REQID, source: A, sourcePort: L2TP, destinationPort: L2TP, payload: 'tagged-by-sa' }, 'it came up as the rebuilt datagram, tagged with its reqid');
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(log(sinkB).includes('tagged-by-sa'), false, 'and did not reach the UDP socket through the TUN');
+  t.ok(Number(await gwB.call('sendUdp', REQID, L2TP, L2TP, Buffer.from('answer-through-sa').toString('hex'))) > 0, 'an answer sealed in the SA by the driver');
+  await waitUntil('the answer at A', 5000, () => log(sinkA).includes('answer-through-sa'));
+  const tunnelB = (await gwB.call('stats', REQID)).tunnel;
+  t.ok(tunnelB.udpUp >= 1 && tunnelB.udpSent >= 1, `counted (udpUp ${tunnelB.udpUp}, udpSent ${tunnelB.udpSent})`);
 
   for (const p of policies(A, B)) await gwA.call('deletePolicy', p);
   t.notMatch(lab.execSync('gwA', ['ip', 'rule', 'show']), new RegExp(`lookup ${STEERING_TABLE}`), 'deleting the policy takes its rule out');

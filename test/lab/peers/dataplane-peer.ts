@@ -51,7 +51,10 @@ const calls: Record<string, (args: any[]) => Promise<unknown>> = {
   deleteSa: (a) => dp.deleteSa(a[0]),
   addPolicy: (a) => dp.addPolicy(a[0]),
   deletePolicy: (a) => dp.deletePolicy(a[0]),
-  stats: async () => ({ kind: dp.kind, backEnd: dp.stats(), hub: hub?.stats(), pipe: pipe?.counters, udp: udpEndpoint?.stats(), raw: rawEndpoint?.stats(), dataplane: userspace?.counters, tunnel: userspace?.tunnel(1)?.stats() }),
+  // L2TP/IPsec (issue 20): a transport child's UDP to a port comes up as `event {"type":"udp-up",...}`; and the way back.
+  deliverUdp: async (a) => userspace?.deliverUdp(a[0], a[1], (d) => process.stdout.write(`event ${json({ type: 'udp-up', reqid: a[0], datagram: d.toString('hex') })}\n`)),
+  sendUdp: async (a) => userspace?.sendUdp(a[0], a[1], a[2], Buffer.from(a[3], 'hex')),
+  stats: async (a) => ({ kind: dp.kind, backEnd: dp.stats(), hub: hub?.stats(), pipe: pipe?.counters, udp: udpEndpoint?.stats(), raw: rawEndpoint?.stats(), dataplane: userspace?.counters, tunnel: userspace?.tunnel(a[0] ?? 1)?.stats() }),
 };
 
 createInterface({ input: process.stdin }).on('line', (line) => {
