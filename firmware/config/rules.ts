@@ -110,6 +110,7 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   if ((config.listeners.sstp.auth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.sstp.auth', 'required', 'needs at least one server under radius.servers');
   if ((config.listeners.ikev2.userAuth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.ikev2.userAuth', 'required', 'needs at least one server under radius.servers');
   if ((config.listeners.l2tp.auth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.l2tp.auth', 'required', 'needs at least one server under radius.servers');
+  if ((config.listeners.pptp.auth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.pptp.auth', 'required', 'needs at least one server under radius.servers');
   // Passed-through EAP has no local fallback: the method may not be one Postern can check.
   if (config.listeners.ikev2.eapPassThrough && config.listeners.ikev2.userAuth !== 'radius') error('listeners.ikev2.eapPassThrough', 'conflict', "needs 'Passwords checked by' (userAuth) set to radius");
   errors.push(...networkOverlapErrors(config), ...publicIdentityErrors(config), ...trustedCaErrors(config), ...dynamicDnsErrors(config));

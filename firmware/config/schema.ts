@@ -136,7 +136,7 @@ const listeners = obj('Listeners', {
       }, { optional: true }),
     }, { optional: true }),
   }),
-  pptp: obj('PPTP (legacy, insecure)', { enabled: bool('Enabled', false), pool: poolRef('Pool') }),
+  pptp: obj('PPTP (legacy, insecure)', { enabled: bool('Enabled', false), pool: poolRef('Pool'), auth: listenerAuth() }),
 });
 
 const site = obj('Site-to-site peer', {

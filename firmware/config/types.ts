@@ -135,7 +135,8 @@ export interface ListenersConfig {
     /** Issue 19: the IKEv1 transport-mode SA under L2TP (used by the L2TP issue); left out: PSK, default proposals. */
     ipsec?: { auth: 'psk' | 'certificate'; proposals?: { ike: string[]; esp: string[] } };
   };
-  pptp: { enabled: boolean; pool: string };
+  /** `auth`: who checks PPP passwords (issues 21, 22); local users when absent. */
+  pptp: { enabled: boolean; pool: string; auth?: ListenerAuth };
 }
 
 /** Left out: the listener's defaults (firmware/sstp/admission.ts). */

@@ -21,11 +21,13 @@ import { localUsers } from '../access/local-users.ts';
 import { pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
 import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
 import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
+import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
 import type { PosternConfig } from '../config/types.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import { NativePptpGre } from '../dataplane/native-pptp.ts';
 import type { Logger } from '../log/logger.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
+import { flatRadiusCounters } from '../radius/server-state.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
 import { CallIdAllocator, ConnectionLimits } from './call-ids.ts';
 import { PptpControlConnection, type ConnectionAction } from './control-connection.ts';
@@ -70,6 +72,8 @@ interface Running {
   readonly limits: ConnectionLimits;
   readonly connections: Set<Connection>;
   readonly makeSession: (connection: Connection, callId: number) => PppSession;
+  /** listeners.pptp.auth radius or radius-then-local (issue 21): MS-CHAPv2 checked there (MPPE keys from its MS-MPPE keys), sessions accounted. */
+  readonly radius: ListenerRadius | undefined;
 }
 
 export class PptpSubsystem implements Subsystem {
@@ -114,17 +118,20 @@ export class PptpSubsystem implements Subsystem {
     let hub: HubLease | undefined;
     let gre: NativePptpGre | undefined;
     let server: Server | undefined;
+    let radius: ListenerRadius | undefined;
     try {
       hub = this.#options.access.acquireHub(config);
       const pipe = hub.pipe();
       this.#users = localUsers(config.users);
       const users: UserLookup = (name) => this.#users(name);
+      radius = await openListenerRadius(config, 'pptp', users, log);
       const localAddress = config.system.lan.address.split('/')[0]!;
       const random = (n: number) => new Uint8Array(randomBytes(n));
       gre = NativePptpGre.open(host, (batch) => this.#frames(batch));
       server = createServer((socket) => this.#accept(socket));
       await listen(server, host);
       const makeSession = (connection: Connection, callId: number): PppSession => {
+        const verifier = radius?.verifier(connection.peer);
         const session: PppSession = new PppSession({
           protocol: 'pptp', peer: connection.peer, logger: log, pipe, pool, random,
           dhcpInform: dhcpInformAnswer(config, settings.pool),
@@ -132,7 +139,7 @@ export class PptpSubsystem implements Subsystem {
             localAddress,
             // MS-CHAPv2 alone: the only method that gives MPPE its keys (RFC 3079); MPPE-128 stateless required.
             lcp: { random, auth: ['mschapv2'], mru: PPTP_MRU },
-            createAuthenticator: (method) => (method === 'mschapv2' ? pppAuthenticatorFor(method, { users, random, serverName: 'postern' }) : undefined),
+            createAuthenticator: (method) => (method === 'mschapv2' ? pppAuthenticatorFor(method, { users, random, serverName: 'postern', ...(verifier ? { verifier } : {}), wake: () => session.wake() }) : undefined),
             mppe: { mode: 'require', strengths: [128], allowStateful: false },
           },
           send: (frame) => this.#sendFrame(callId, frame),
@@ -142,19 +149,20 @@ export class PptpSubsystem implements Subsystem {
           },
           onDead: (reason) => {
             const call = this.#calls.get(callId);
-            this.#ended(callId);
+            this.#ended(callId, reason);
             this.#drive(connection, { kind: 'CmdCloseCall', callId, reason, admin: call?.admin === true });
           },
         });
         return session;
       };
-      this.#running = { server, gre, hub, host, callIds: new CallIdAllocator(random), limits: new ConnectionLimits(limits.perSource, limits.total), connections: new Set(), makeSession };
+      this.#running = { server, gre, hub, host, callIds: new CallIdAllocator(random), limits: new ConnectionLimits(limits.perSource, limits.total), connections: new Set(), makeSession, radius };
       this.#status = { state: 'running', detail: `TCP ${host}:${PPTP_PORT} and GRE, pool ${settings.pool} (insecure: MS-CHAPv2 + MPPE)` };
-      log.info('PPTP listening', { address: host, port: PPTP_PORT, pool: settings.pool });
+      log.info('PPTP listening', { address: host, port: PPTP_PORT, pool: settings.pool, auth: settings.auth ?? 'local' });
       log.warn('PPTP is on: MS-CHAPv2 and MPPE can be broken offline; use it only for legacy clients', { setting: 'listeners.pptp.enabled' });
     } catch (error) {
       server?.close();
       gre?.close();
+      radius?.close();
       hub?.release();
       return this.#unavailable(error instanceof Error ? error.message : String(error));
     }
@@ -198,7 +206,7 @@ export class PptpSubsystem implements Subsystem {
         case 'CallUp': this.#callUp(connection, a.callId, a.peerCallId); break;
         case 'CallDown': {
           const call = this.#calls.get(a.callId);
-          this.#ended(a.callId);
+          this.#ended(a.callId, `PPTP: ${a.reason}`);
           call?.session.lowerDown(`PPTP: ${a.reason}`);
           break;
         }
@@ -230,12 +238,15 @@ export class PptpSubsystem implements Subsystem {
     session.lowerUp();
   }
 
-  /** The call left the engine or PPP ended: GRE forgets it, telemetry hears of it once. */
-  #ended(callId: number): void {
+  /** The call left the engine or PPP ended: GRE forgets it, telemetry (and RADIUS accounting) hear of it once. */
+  #ended(callId: number, reason: string): void {
     const call = this.#calls.get(callId);
     if (!call || !this.#calls.delete(callId)) return;
     this.#running?.gre.removeCall(callId);
-    if (call.session.info.ipv4) this.#options.onSession?.('down', call.session.info);
+    if (!call.session.info.ipv4) return;
+    this.#options.onSession?.('down', call.session.info);
+    // Only sessions that were up (had their address) were started in accounting.
+    void this.#running?.radius?.accounting.stop(call.session.info, reason);
   }
 
   /** PPP frames from the GRE channel, tagged with our Call ID; the session counts as up from the frame that gave it an address. */
@@ -248,7 +259,9 @@ export class PptpSubsystem implements Subsystem {
       }
       const before = call.session.info.ipv4;
       call.session.receiveFrame(frame);
-      if (!before && call.session.info.ipv4) this.#options.onSession?.('up', call.session.info);
+      if (before || !call.session.info.ipv4) continue;
+      this.#options.onSession?.('up', call.session.info);
+      void this.#running?.radius?.accounting.start(call.session.info);
     }
   }
 
@@ -285,17 +298,25 @@ export class PptpSubsystem implements Subsystem {
     await this.start(next);
   }
 
-  /** Every connection gets a StopCCRQ (not awaited), then the sockets close. */
+  /** Every call its Stop record (awaited, 3 s at most) and PPP down; every connection a StopCCRQ (not awaited); then the sockets close. */
   async stop(): Promise<void> {
     const r = this.#running;
     if (!r) return void (this.#status = { state: 'stopped' });
     this.#status = { state: 'stopping' };
-    for (const c of r.connections) this.#drive(c, { kind: 'CmdStop', reason: 'PPTP stopped' });
-    this.#running = undefined;
+    const stops: Array<Promise<unknown> | undefined> = [];
     for (const [callId, call] of [...this.#calls]) {
-      this.#ended(callId);
+      this.#calls.delete(callId);
+      r.gre.removeCall(callId);
+      if (call.session.info.ipv4) {
+        this.#options.onSession?.('down', call.session.info);
+        stops.push(r.radius?.accounting.stop(call.session.info, 'PPTP stopped'));
+      }
       call.session.lowerDown('PPTP stopped');
     }
+    for (const c of r.connections) this.#drive(c, { kind: 'CmdStop', reason: 'PPTP stopped' });
+    this.#running = undefined;
+    if (r.radius && stops.length > 0) await Promise.race([Promise.all(stops), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    r.radius?.close();
     for (const c of r.connections) {
       if (c.timer) clearTimeout(c.timer);
       c.socket.destroySoon();
@@ -311,7 +332,7 @@ export class PptpSubsystem implements Subsystem {
     if (!r) return this.#status;
     const gre = r.gre.stats();
     const greCounters = gre ? Object.fromEntries(Object.entries(gre).filter(([, v]) => typeof v === 'bigint').map(([k, v]) => [`pptp.gre.${k}`, Number(v)])) : {};
-    return { ...this.#status, counters: { 'pptp.connections': r.connections.size, 'pptp.sessions': this.#calls.size, ...Object.fromEntries(Object.entries(this.counters).map(([k, v]) => [`pptp.${k}`, v])), ...greCounters } };
+    return { ...this.#status, counters: { 'pptp.connections': r.connections.size, 'pptp.sessions': this.#calls.size, ...Object.fromEntries(Object.entries(this.counters).map(([k, v]) => [`pptp.${k}`, v])), ...greCounters, ...(r.radius ? flatRadiusCounters(r.radius.client.counters()) : {}) } };
   }
 }
 
@@ -329,7 +350,7 @@ function listen(server: Server, host: string): Promise<void> {
   });
 }
 
-const pptpSlice = (c: PosternConfig) => ({ pptp: c.listeners.pptp, users: c.users, pools: c.pools, wan: c.system.wan, lan: c.system.lan });
+const pptpSlice = (c: PosternConfig) => ({ pptp: c.listeners.pptp, radius: (c.listeners.pptp.auth ?? 'local') === 'local' ? undefined : c.radius, users: c.users, pools: c.pools, wan: c.system.wan, lan: c.system.lan });
 
 export function pptpSpec(create: () => PptpSubsystem): SubsystemSpec {
   return { name: 'pptp', wanted: (c) => c.listeners.pptp.enabled, slice: pptpSlice, create };

@@ -5,7 +5,9 @@
 // through the tunnel, 10 MB each way to and from it intact; the session is in the API (a user added leaves it up) and the API's disconnect
 // ends it in the guest; the client dials again and hangs up. All of it under a TCP 1723 flood from
 // another host (4 addresses, 200 idle connections that never send SCCRQ, reopened when closed): the
-// per-source limit and the 10 s setup timeout keep it from stopping the real client. One VM boot.
+// per-source limit and the 10 s setup timeout keep it from stopping the real client. Last, PPTP is
+// switched to RADIUS through the API (listeners.pptp.auth = radius, issue 21): FreeRADIUS on the LAN
+// checks carol's MS-CHAPv2, its MPPE keys key MPPE-128, and it records the call's Start and Stop. One VM boot.
 // Topology: vmRemoteAccess (the guest behind its home router, Postern's WAN 192.0.2.2, LAN 10.2.0.0/24).
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,8 @@ import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { ntHashHex } from '../../firmware/crypto/user-credential.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
+import { hasBinary } from '../lab/command.ts';
+import { FreeRadius } from '../lab/peers/freeradius.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { VM_REMOTE, vmRemoteAccess } from '../lab/scenarios.ts';
@@ -21,7 +25,7 @@ import { Lab } from '../lab/topology.ts';
 import { Vm, vmMissing } from '../lab/vm/vm.ts';
 import { labSkip } from '../lab/skip.ts';
 
-const skip = labSkip(vmMissing());
+const skip = labSkip(vmMissing() ?? (hasBinary('freeradius') ? null : 'not installed: freeradius'));
 
 const PASSWORD = 'Correct-Horse-Battery-7';
 const ADMIN = 'Field-Tech-Pass-77';
@@ -29,6 +33,10 @@ const SERVER = VM_REMOTE.server;
 const LAN_HOST = VM_REMOTE.lanHost;
 /** An address the test puts on Postern's host to tell the guest that the API is done with the session. */
 const GO_API = '192.0.2.98';
+/** And that PPTP now checks passwords with RADIUS. */
+const GO_RADIUS = '192.0.2.97';
+const RADIUS_SECRET = 'pptp-radius-shared-secret';
+const RADIUS_PASSWORD = 'Radius-Pass-22';
 /** Idle connections to TCP 1723 from 4 addresses of the `internet` host: more than the per-source limit (32) lets in. */
 const FLOOD = { count: 200, reopenPerSecond: 50, seconds: 90 };
 /** Bulk data each way through PPP + MPPE in JavaScript and the GRE channel (issue 22 asks 10 MB; the guest runs under TCG). */
@@ -84,10 +92,25 @@ step reping ping -c 3 -W 3 ${LAN_HOST}
 sh_step hangup 'kill $(cat /run/ppp0.pid) && gone'
 sh_step many 'for i in $(seq ${CALLS}); do printf "name user%d\npassword Many-Calls-Pass-%d\nunit %d\n" $i $i $((i + 10)) | cat - /lab/pptp/many > /tmp/many$i; pppd pty "${PPTP}" file /tmp/many$i logfile /tmp/many$i.log & if [ $i = 1 ]; then for _ in $(seq 40); do /usr/bin/ip -4 -o addr show dev ppp11 2>/dev/null | grep -q inet && break; sleep 0.5; done; else sleep 0.1; fi; done; for _ in $(seq 120); do n=$(/usr/bin/ip -4 -o addr show | grep -c " ppp[1-3][0-9] "); [ "$n" = ${CALLS} ] && break; sleep 0.5; done; echo "up $n"; /usr/bin/ip -4 -o addr show | grep " ppp[1-3][0-9] " | awk "{print \$4}" | sort -u | wc -l | sed "s/^/distinct /"; ok=0; for i in $(seq ${CALLS}); do ping -c 1 -W 3 -I ppp$((i + 10)) ${LAN_HOST} > /dev/null 2>&1 && ok=$((ok + 1)); done; echo "pinged $ok"; [ "$n" = ${CALLS} ] && [ $ok = ${CALLS} ] || { grep -h -v -E "^(sent|rcvd) " /tmp/many*.log | sort | uniq -c | sort -rn | head -25; false; }'
 sh_step many-hangup 'kill $(cat /run/ppp1[1-9].pid /run/ppp2[0-9].pid /run/ppp30.pid 2>/dev/null); for _ in $(seq 60); do /usr/bin/ip -o link show | grep -q " ppp[1-3][0-9]" || { echo "all down"; exit 0; }; sleep 0.5; done; exit 1'
+step radius-go wait_go ${GO_RADIUS}
+sh_step radius-dial 'dial /lab/pptp/carol /tmp/carol.log'
+step radius-ping ping -c 2 -W 3 ${LAN_HOST}
+sh_step radius-log 'grep -E "CHAP|MPPE" /tmp/carol.log'
+sh_step radius-hangup 'kill $(cat /run/ppp0.pid) && gone'
 sh_step logs 'echo "--- pppd"; tail -30 /tmp/pppd.log; echo "--- pppd again"; tail -20 /tmp/pppd2.log'
 `;
 
 // The API from Postern's host: the session listed, a user added (the session stays), the auth failure counted, then the session disconnected.
+/** PPTP's passwords to RADIUS, through the listener's API (the PPTP listener restarts with it). */
+const TO_RADIUS = `const base = 'http://127.0.0.1:18080/api/v1';
+const json = { 'content-type': 'application/json' };
+(async () => {
+  const login = await fetch(base + '/login', { method: 'POST', headers: json, body: JSON.stringify({ password: '${ADMIN}' }) });
+  const h = { ...json, cookie: (login.headers.get('set-cookie') || '').split(';')[0], 'x-csrf-token': (await login.json()).csrfToken };
+  const r = await fetch(base + '/listeners/pptp', { method: 'PUT', headers: h, body: JSON.stringify({ auth: 'radius' }) });
+  process.stdout.write(String(r.status) + ' ' + (await r.text()));
+})();`;
+
 const API = `const base = 'http://127.0.0.1:18080/api/v1';
 const json = { 'content-type': 'application/json' };
 (async () => {
@@ -113,6 +136,8 @@ function posternConfig() {
   config.listeners.sstp.enabled = false;
   config.listeners.ikev2.enabled = false;
   config.listeners.pptp = { ...config.listeners.pptp, enabled: true };
+  // Used once listeners.pptp.auth says radius (the last phase); local users until then.
+  config.radius = { servers: [{ name: 'lab', address: LAN_HOST, authPort: 1812, acctPort: 1813, secret: RADIUS_SECRET }] };
   return config;
 }
 
@@ -149,6 +174,7 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
       '/lab/pptp/options': { data: pppOptions(PASSWORD), mode: 0o600 },
       '/lab/pptp/wrong': { data: pppOptions('Wrong-Horse-Battery-0'), mode: 0o600 },
       '/lab/pptp/many': { data: pppOptions('').replace(/^name .*\n|^password .*\n|^debug\n/gm, ''), mode: 0o600 },
+      '/lab/pptp/carol': { data: pppOptions(RADIUS_PASSWORD).replace('name alice', 'name carol'), mode: 0o600 },
       '/lab/pptp/nomppe': { data: pppOptions(PASSWORD, 'nomppe'), mode: 0o600 },
     },
     script: SCRIPT,
@@ -163,6 +189,13 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
   const during = await flood.call('stats') as Record<string, number>;
   lab.execSync('gw', ['ip', 'addr', 'add', `${GO_API}/32`, 'dev', VM_REMOTE.wanInterface]);
   const listed = JSON.parse(api.stdout || '{}') as { pptp?: Array<{ id: string; user: string; address: string; peer: string }>; counters?: Record<string, number>; sessionCounts?: Record<string, number>; added?: number; kept?: string[]; gone?: number };
+
+  // Last phase: FreeRADIUS on the LAN host, PPTP switched to it through the API.
+  const radius = await FreeRadius.start(lab, 'lanB', { address: LAN_HOST, clients: [{ name: 'postern', network: '10.2.0.0/24', secret: RADIUS_SECRET }], users: [{ name: 'carol', password: RADIUS_PASSWORD }], replyMessageAuthenticator: 'always' });
+  await vm.waitFor(/^@@STEP radius-go BEGIN/m, 120_000);
+  const switched = await lab.exec('gw', [process.execPath, '-e', TO_RADIUS], 30_000);
+  await waitUntil('PPTP listening with RADIUS', 20_000, () => /"msg":"PPTP listening".*"auth":"radius"|"auth":"radius".*"msg":"PPTP listening"/.test(postern.log()));
+  lab.execSync('gw', ['ip', 'addr', 'add', `${GO_RADIUS}/32`, 'dev', VM_REMOTE.wanInterface]);
 
   const result = await vm.waitForExit(120_000);
   await flood.call('stop');
@@ -201,6 +234,16 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
   if (step('many')?.code !== 0) t.comment(postern.log().split('\n').filter((l) => /"sub":"pptp"/.test(l) && !/203\.0\.113\./.test(l)).slice(-60).join('\n'));
   t.match(out('many'), new RegExp(`up ${CALLS}\\b[\\s\\S]*distinct ${CALLS}\\b[\\s\\S]*pinged ${CALLS}\\b`), 'all up, distinct addresses, all pinged');
   t.equal(step('many-hangup')?.code, 0, `and all hang up: ${out('many-hangup')}`);
+  t.match(switched.stdout, /^200 /, `PPTP switched to RADIUS through the API: ${switched.stdout.slice(0, 300)}`);
+  t.equal(step('radius-dial')?.code, 0, `carol, known only to FreeRADIUS, gets her call: ${out('radius-dial')}`);
+  t.match(out('radius-log'), /MPPE 128-bit stateless compression enabled/, 'MPPE-128 keyed from the keys FreeRADIUS sent');
+  t.equal(step('radius-ping')?.code, 0, `and reaches the LAN: ${out('radius-ping')}`);
+  t.equal(step('radius-hangup')?.code, 0, 'and hangs up');
+  t.match(radius.log(), /Login OK: \[carol/, 'FreeRADIUS logged the login');
+  const detail = () => { try { return readFileSync(join(radius.dir, 'detail'), 'utf8'); } catch { return ''; } };
+  await waitUntil('the Stop record', 10_000, () => /Acct-Status-Type = Stop/.test(detail()), detail).catch(() => {});
+  t.match(detail().split(/\n\n+/).filter((r) => /User-Name = "carol"/.test(r)), [/Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\./, /Acct-Status-Type = Stop/], 'its accounting Start (with the address) and Stop');
+  t.notMatch(postern.log(), new RegExp(RADIUS_SECRET), 'the RADIUS secret is not in Postern\'s log');
   t.ok(during['attempts']! > FLOOD.count && during['closedByServer']! > 0, `the flood went on throughout, its connections refused or timed out by Postern: ${JSON.stringify(during)}`);
   t.ok((listed.counters?.['pptp.connections refused (limit)'] ?? 0) > 0 && (listed.counters?.['pptp.setup timeout'] ?? 0) > 0, 'Postern counted the refused and the timed-out flood connections');
   let counters: Record<string, number> = {};
