@@ -24,6 +24,8 @@ import { IkeVersionDispatch } from './version-dispatch.ts';
 import { openIkeRadius, type IkeRadius } from './ike-radius.ts';
 import { flatRadiusCounters } from '../radius/server-state.ts';
 import { Ikev1Engine } from '../ikev1/engine/engine.ts';
+import type { L2tpIpsecPath } from '../l2tp/l2tp-subsystem.ts';
+import { L2TP_PORT } from '../l2tp/header.ts';
 import { L2TP_IKEV1_CONNECTION, L2TP_SITE_PREFIX, ikev1ConnectionsFromConfig, isDialingL2tpSite, type Ikev1CertificateAuth } from '../ikev1/ikev1-connections.ts';
 import { revokedSessions } from './shell/revocation-sweep.ts';
 import { revocationFromConfig, trustedCas, userStateFrom } from '../revocation/from-config.ts';
@@ -157,6 +159,33 @@ export class IkeSubsystem implements Subsystem {
     else if (action.type === 'delete-child') drop(action.child);
   }
 
+  /** Where the L2TP shell takes the LNS's datagrams, each tagged with its transport SA's reqid. */
+  #l2tpReceiver: ((via: number, datagram: Buffer) => void) | undefined;
+
+  /**
+   * The LNS's side of its clients' transport SAs (issue 20): their decrypted UDP 1701 comes up
+   * tagged with the child's reqid instead of through the TUN, and answers leave through that child.
+   * (Dialing L2TP sites keep the TUN: their dialer's socket is connected to its one peer.)
+   */
+  readonly l2tpPath: L2tpIpsecPath = {
+    receive: (handler) => void (this.#l2tpReceiver = handler),
+    send: (via, sourcePort, destinationPort, payload) => (this.#running?.dataplane.sendUdp(via, sourcePort, destinationPort, payload) ?? -1) > 0,
+  };
+
+  #deliverL2tp(child: ChildSaInfo): void {
+    const r = this.#running;
+    const reqid = r?.installer.reqidOf(child.inbound.spi);
+    if (!r || reqid === undefined) return;
+    const up = r.dataplane.deliverUdp(reqid, L2TP_PORT, (datagram) => {
+      if (this.#l2tpReceiver) this.#l2tpReceiver(reqid, datagram);
+      else this.#l2tpUnheard++;
+    });
+    if (!up) this.#options.logger.warn('the driver cannot hand L2TP up by SA: the L2TP client stays unanswered', { reqid });
+  }
+
+  /** L2TP datagrams that came up while L2TP was not listening. */
+  #l2tpUnheard = 0;
+
   /** Keys an L2TP site's IKEv1 transport SA (issue 20) unless one is up or on its way; its L2TP dialer asks. */
   dialL2tpSite(name: string): void {
     const r = this.#running;
@@ -263,6 +292,7 @@ export class IkeSubsystem implements Subsystem {
     } catch (error) {
       this.#options.logger.error('the data plane refused a child SA', { error: error instanceof Error ? error.message : String(error), action: action.type });
     }
+    if ((action.type === 'install-child' || action.type === 'rekey-child') && action.child.connection === L2TP_IKEV1_CONNECTION) this.#deliverL2tp(action.child);
     if (action.type === 'ike-up') this.#options.logger.info('IKE SA up', { connection: action.connection, peer: action.remoteId, remote: `${action.remote.address}:${action.remote.port}`, virtualIp: action.virtualIp?.ipv4 });
     if (action.type === 'ike-down') {
       this.#options.logger.info('IKE SA down', { connection: action.connection, reason: action.reason });
@@ -456,6 +486,7 @@ export class IkeSubsystem implements Subsystem {
         ...(r.v1 ? { 'ikev1.sas': v1.length, 'ikev1.established': v1.filter((s) => s.state === 'established').length, ...Object.fromEntries(Object.entries(r.v1.drops).map(([k, v]) => [`ikev1.dropped.${k}`, v])) } : {}),
         'ike.sas': sas.length, 'ike.established': sas.filter((s) => s.state === 'established').length, 'ike.halfOpen': r.engine.halfOpenCount,
         'dataplane.sas': dp.sas, 'dataplane.policies': dp.policies, 'dataplane.tunnels': dp.tunnels,
+        'l2tp.unheard': this.#l2tpUnheard,
         ...(this.#radius ? flatRadiusCounters(this.#radius.listener.client.counters()) : {}),
         'revocation.fetches': r.revocation.counters.fetches, 'revocation.failures': r.revocation.counters.failures, 'revocation.revoked': r.revocation.counters.revokedAnswers,
       },

@@ -5,22 +5,18 @@
  * TUN's pipe. No protocol decision is made here (STYLE.md rule 2).
  *
  * Where UDP 1701 arrives: with the IKEv1 transport-mode SA up, the data plane decrypts the client's
- * ESP and writes the rebuilt datagram into the shared TUN, so the kernel hands it to this socket
- * like any other; our answers are steered into the TUN by the SA's policy rule (sport 1701 to the
- * client) and sealed there. The socket therefore also sees plain L2TP from the WAN: by default a
- * datagram is taken only from an address whose IKEv1 L2TP SA is up (`l2tpProtected`), otherwise
- * dropped and counted; `listeners.l2tp.allowPlain` (flagged insecure) takes plain L2TP too.
+ * ESP and hands the rebuilt datagram up here tagged with the SA it came in on (`ipsec.receive`,
+ * ipsec-datagram.ts), never into the TUN; the tunnel table keys that peer as `address:port@sa`, and
+ * its answers are sealed in that same SA (`ipsec.send`). So two clients behind one NAT (both
+ * NAT:1701 once decrypted) each get their own tunnel, session and SA, and the IPsec-only check is
+ * exact: a datagram is protected iff it came up tagged. The UDP socket sees plain L2TP alone, taken
+ * only with `listeners.l2tp.allowPlain` (flagged insecure), otherwise dropped and counted.
  *
  * The PPP data path runs in JavaScript here, one frame per datagram through the pipe, as SSTP's
  * does. Next step: frame and deframe in the driver (PPP protocol field, L2TP data header, UDP 1701,
  * the transport SA) for sessions whose IPCP is open, with only control frames coming up — the same
  * C path PPTP's enhanced GRE channel (drivers/lib/pptp_gre.c) is to use, MPPE included.
  *
- * Known limits of this JavaScript path: the IPsec check is by source address, so with IPsec required
- * a plain datagram spoofing a connected client's address still reaches the table (it cannot see the
- * replies); and two clients behind one NAT both arrive as NAT:1701 after decryption and share one
- * outbound policy, so only one of them works. Both go away when the driver hands each transport SA's
- * UDP 1701 to L2TP itself, tagged with the SA (the C data path above).
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
@@ -39,6 +35,7 @@ import { wanAddressNow } from '../network/wan-network.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
 import { Secret } from '../util/secret.ts';
 import { L2TP_PORT } from './header.ts';
+import { decodeIpsecDatagram, formatL2tpPeer, parseL2tpPeer } from './ipsec-datagram.ts';
 import { L2tpTunnelTable, type TableAction } from './tunnel-table.ts';
 
 export interface L2tpSubsystemOptions {
@@ -48,10 +45,18 @@ export interface L2tpSubsystemOptions {
   readonly listenAddress?: string;
   /** The WAN address to bind (firmware/network); the box's own lookup when absent. */
   readonly wanAddress?: (config: PosternConfig) => string | undefined;
-  /** Whether L2TP from this address came inside its IKEv1 transport SA (the IKE subsystem knows). */
-  readonly protectedPeer: (address: string) => boolean;
+  /** L2TP inside the IKEv1 transport SAs (the IKE subsystem's data plane); without it only plain L2TP, if allowed. */
+  readonly ipsec?: L2tpIpsecPath;
   readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
   readonly onAuthFailure?: (user: string | undefined, peer: string) => void;
+}
+
+/** Datagrams of the L2TP connection's transport SAs, each tagged with its SA (`via`), and the way back through it. */
+export interface L2tpIpsecPath {
+  /** Where they go from now on (undefined: nowhere; they are then dropped and counted by the data plane's owner). */
+  receive(handler: ((via: number, datagram: Buffer) => void) | undefined): void;
+  /** One L2TP datagram from our `sourcePort` to the peer's `destinationPort`, sealed in the SA `via`; false when it is gone. */
+  send(via: number, sourcePort: number, destinationPort: number, payload: Uint8Array): boolean;
 }
 
 /** Room for ESP in UDP (transport mode, up to SHA-1 and CBC padding), UDP, L2TP and PPP headers inside 1500. */
@@ -136,9 +141,10 @@ export class L2tpSubsystem implements Subsystem {
       const s = socket;
       const makeSession = (tunnelId: number, sessionId: number, peer: string): PppSession => {
         // With RADIUS, MS-CHAPv2 only (EAP here would check the local users and bypass RADIUS).
-        const verifier = radius?.verifier(peer.replace(/:\d+$/, ''));
+        const address = parseL2tpPeer(peer)?.address ?? peer;
+        const verifier = radius?.verifier(address);
         const session: PppSession = new PppSession({
-          protocol: 'l2tp', peer: peer.replace(/:\d+$/, ''), logger: log, pipe, pool, random,
+          protocol: 'l2tp', peer: address, logger: log, pipe, pool, random,
           // Windows' DHCPINFORM gets the pool's routes (the LAN by default) as classless routes, its DNS and domain.
           dhcpInform: dhcpInformAnswer(config, settings.pool),
           siteSubnets: (user) => answering.subnetsOf(user),
@@ -158,6 +164,7 @@ export class L2tpSubsystem implements Subsystem {
       };
       this.#running = { socket: s, table, hub, host, allowPlain: settings.allowPlain === true, makeSession, radius, answering, timer: undefined };
       s.on('message', (bytes, from) => this.#receive(bytes, from.address, from.port));
+      this.#options.ipsec?.receive((via, datagram) => this.#receiveProtected(via, datagram));
       s.on('error', (error) => log.warn('L2TP socket error', { error: error.message }));
       this.#status = { state: 'running', detail: `UDP ${host}:${L2TP_PORT}, pool ${settings.pool}${settings.allowPlain ? ', plain L2TP allowed (insecure)' : ', inside IPsec only'}` };
       log.info('L2TP listening', { address: host, port: L2TP_PORT, pool: settings.pool, ipsecRequired: settings.allowPlain !== true, tunnelAuth: secret !== undefined });
@@ -177,8 +184,19 @@ export class L2tpSubsystem implements Subsystem {
   #receive(bytes: Buffer, address: string, port: number): void {
     const r = this.#running;
     if (!r) return;
-    if (!r.allowPlain && !this.#options.protectedPeer(address)) return this.#count('refused outside IPsec');
-    this.#act(r.table.handle({ kind: 'RcvDatagram', peer: `${address}:${port}`, bytes }, Date.now()));
+    // What came inside IPsec comes up tagged (#receiveProtected): on the socket, L2TP is plain.
+    if (!r.allowPlain) return this.#count('refused outside IPsec');
+    this.#act(r.table.handle({ kind: 'RcvDatagram', peer: formatL2tpPeer({ address, port }), bytes }, Date.now()));
+  }
+
+  /** A datagram decrypted from the L2TP transport SA `via`: its peer is the SA's, whatever the NAT made of the address. */
+  #receiveProtected(via: number, datagram: Buffer): void {
+    const r = this.#running;
+    if (!r) return;
+    const d = decodeIpsecDatagram(datagram);
+    if (!d || d.destinationPort !== L2TP_PORT) return this.#count('malformed from IPsec');
+    this.#count('received inside IPsec');
+    this.#act(r.table.handle({ kind: 'RcvDatagram', peer: formatL2tpPeer({ address: d.source, port: d.sourcePort, via }), bytes: d.payload }, Date.now()));
   }
 
   #act(actions: readonly TableAction[]): void {
@@ -237,10 +255,13 @@ export class L2tpSubsystem implements Subsystem {
     if (out) this.#send(out.peer, out.datagram);
   }
 
+  /** Back the way the peer came: through its SA, or plain over the socket. */
   #send(peer: string, datagram: Uint8Array): void {
     const r = this.#running;
-    const at = peer.lastIndexOf(':');
-    r?.socket.send(datagram, Number(peer.slice(at + 1)), peer.slice(0, at), (error) => error && this.#count('send failed'));
+    const p = parseL2tpPeer(peer);
+    if (!r || !p) return;
+    if (p.via === undefined) return void r.socket.send(datagram, p.port, p.address, (error) => error && this.#count('send failed'));
+    if (!this.#options.ipsec?.send(p.via, L2TP_PORT, p.port, datagram)) this.#count('send failed: SA gone');
   }
 
   #arm(): void {
@@ -281,6 +302,7 @@ export class L2tpSubsystem implements Subsystem {
     this.#status = { state: 'stopping' };
     for (const t of r.table.tunnels()) this.#act(r.table.handle({ kind: 'CmdCloseTunnel', tunnelId: t.tunnelId, resultCode: { result: 6, error: 0, message: 'L2TP stopped' } }, Date.now()));
     this.#running = undefined;
+    this.#options.ipsec?.receive(undefined);
     if (r.timer) clearTimeout(r.timer);
     // Stop records for the sessions still up, answered (or given up, 3 s at most) before RADIUS closes.
     const stops = [...this.#sessions.values()].filter((s) => s.info.ipv4).map((s) => r.radius?.accounting.stop(s.info, 'L2TP stopped'));

@@ -66,7 +66,7 @@ t.test('L2TP/IPsec site-to-site through NAT: both LANs reach each other; a wrong
   t.equal(p1.code, 0, 'lanA reaches lanB');
   t.match(lab.execSync('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']), / 0% packet loss/, 'lanB reaches lanA (the answering side routes the branch LAN)');
   t.match(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']), /dev postern0/, 'gwA routes the HQ subnet into its call');
-  t.ok(lineWith(hq.log(), 'L2TP tunnel up', /"peer":"203\.0\.113\.1:1701"/), 'gwB took the tunnel from the NAT\'s address, inside IPsec');
+  t.ok(lineWith(hq.log(), 'L2TP tunnel up', /"peer":"203\.0\.113\.1:1701@\d+"/), 'gwB took the tunnel from the NAT\'s address, inside IPsec (tagged with its SA)');
 
   await hq.stop();
   await waitUntil('gwA sees the call go', 20_000, () => count(branch.log(), 'L2TP site down') >= 1);

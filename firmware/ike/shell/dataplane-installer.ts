@@ -131,6 +131,11 @@ export class DataPlaneInstaller {
     return { in: Number(counters(c.inbound)?.bytes ?? 0n), out: Number(counters(c.outbound)?.bytes ?? 0n) };
   }
 
+  /** The reqid a child (by its inbound SPI) was installed under; its rekeys keep it. */
+  reqidOf(inboundSpi: number): number | undefined {
+    return this.#children.get(inboundSpi)?.reqid;
+  }
+
   tunnel(inboundSpi: number): NativeTunnel | undefined {
     const c = this.#children.get(inboundSpi);
     return c && this.#options.dataplane.tunnel(c.reqid);

@@ -1,0 +1,63 @@
+/*
+ * L2TP datagrams that came in on an IPsec transport SA (issue 20). The data plane hands each one up
+ * as the IPv4 datagram it rebuilt after decryption, tagged with the SA it came in on (`via`, the
+ * child's reqid), instead of writing it into the shared TUN:
+ *
+ *     0                   1                   2                   3
+ *     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |Version|  IHL  |   (IPv4 header, RFC 791; Source Address at 12) |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |          Source Port          |       Destination Port        |  UDP, RFC 768
+ *    |            Length             |           Checksum            |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                  L2TP (RFC 2661 §3.1) ...                     |
+ *
+ * Two clients behind one NAT both arrive as NAT:1701 once decrypted, so the tunnel table keys such a
+ * peer as `address:port@via`: each SA gets its own tunnels, and the answers leave through that SA.
+ * A peer without `@` came over the plain socket (listeners.l2tp.allowPlain).
+ */
+
+export interface IpsecDatagram {
+  readonly source: string;
+  readonly sourcePort: number;
+  readonly destinationPort: number;
+  readonly payload: Uint8Array;
+}
+
+/** A rebuilt IPv4 datagram's UDP source and payload; undefined for anything else (never throws). */
+export function decodeIpsecDatagram(bytes: Uint8Array): IpsecDatagram | undefined {
+  if (bytes.length < 28 || bytes[0]! >> 4 !== 4) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ihl = (bytes[0]! & 15) * 4;
+  const total = view.getUint16(2);
+  if (ihl < 20 || total !== bytes.length || bytes[9] !== 17 || total < ihl + 8) return undefined;
+  if ((view.getUint16(6) & 0x3fff) !== 0) return undefined; // a fragment: transport mode carries whole datagrams
+  const udpLength = view.getUint16(ihl + 4);
+  if (udpLength !== total - ihl) return undefined;
+  return {
+    source: `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`,
+    sourcePort: view.getUint16(ihl),
+    destinationPort: view.getUint16(ihl + 2),
+    payload: bytes.subarray(ihl + 8),
+  };
+}
+
+export interface L2tpPeer {
+  readonly address: string;
+  readonly port: number;
+  /** The SA it came in on; absent for plain L2TP. */
+  readonly via?: number;
+}
+
+export const formatL2tpPeer = (p: L2tpPeer): string => `${p.address}:${p.port}${p.via === undefined ? '' : `@${p.via}`}`;
+
+/** The table's peer strings back into their parts; undefined for a malformed one (never throws). */
+export function parseL2tpPeer(peer: string): L2tpPeer | undefined {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})(?:@(\d{1,10}))?$/.exec(peer);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  const via = m[3] === undefined ? undefined : Number(m[3]);
+  if (port > 0xffff || (via !== undefined && via > 0xffff_ffff)) return undefined;
+  return via === undefined ? { address: m[1]!, port } : { address: m[1]!, port, via };
+}
