@@ -105,3 +105,19 @@ t.test('sites behind one address (one NAT): each needs its own remote ID, and IK
   const sstp = validateConfig(c);
   t.ok(!sstp.ok && sstp.errors.some((e) => e.path === 'sites[2].remoteId' && /only IKE sites/.test(e.message)), JSON.stringify(sstp));
 });
+
+t.test('an L2TP site that dials (issue 20) keys an IKEv1 transport connection for UDP 1701 to its peer; an answering one none', async (t) => {
+  const c = defaultConfig();
+  const l2tp = { protocol: 'l2tp' as const, remote: '203.0.113.2', localSubnets: ['10.1.0.0/24'], remoteSubnets: ['10.2.0.0/24'], auth: 'psk' as const, enabled: true };
+  c.sites = [
+    { ...l2tp, name: 'hq', initiate: true, psk: 'hq-l2tp-group-key-77', username: 'branch-a', password: 'Site-Pass-77' },
+    { ...l2tp, name: 'branch-b', initiate: false, username: 'branch-b' },
+  ];
+  const conns = ikev1ConnectionsFromConfig(c);
+  t.same(conns.map((x) => x.name), ['l2tp-site:hq']);
+  const hq = conns[0]!;
+  t.match(hq, { mode: 'transport', transportSelector: { protocol: 17, port: 1701 }, remoteAddress: '203.0.113.2', anyRemoteId: true, localTs: [], remoteTs: [] });
+  t.equal(hq.psk.reveal(), 'hq-l2tp-group-key-77');
+  c.sites[0] = { ...c.sites[0]!, remoteId: 'hq.example.com' };
+  t.match(ikev1ConnectionsFromConfig(c)[0], { remoteId: 'hq.example.com', anyRemoteId: undefined }, 'a named peer ID is checked');
+});
