@@ -19,6 +19,7 @@
 #include "endpoint.h"
 #include "hub.h"
 #include "net_io.h"
+#include "pipe.h"
 #include "transport.h"
 
 #define BATCH 32
