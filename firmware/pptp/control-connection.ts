@@ -78,6 +78,8 @@ export class PptpControlConnection {
   #echoId = 0;
   #idleSince: number;
   peerHostName = '';
+  /** An SCCRQ was accepted: a real client, not a connection that never spoke (a flood's). */
+  started = false;
 
   constructor(options: PptpServerOptions, now: number) {
     this.#o = { maxCalls: 16, setupTimeoutMs: 10_000, idleTimeoutMs: 60_000, echoIntervalMs: 60_000, echoTimeoutMs: 60_000, stopTimeoutMs: 3_000, vendorString: 'Postern', ...options };
@@ -170,6 +172,7 @@ export class PptpControlConnection {
     }
     this.#reply(SccrpResult.success, PptpError.none);
     this.#state = 'established';
+    this.started = true;
     this.#idleSince = now;
   }
 

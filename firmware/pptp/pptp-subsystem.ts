@@ -213,7 +213,8 @@ export class PptpSubsystem implements Subsystem {
         case 'LinkInfo': log.debug('PPTP Set-Link-Info', { callId: a.callId, sendAccm: a.sendAccm, receiveAccm: a.receiveAccm }); break;
         case 'Counted': this.#count(a.what.replace(/:.*$/, '')); break;
         case 'Close':
-          log.info('PPTP control connection closed', { peer: connection.peer, host: connection.engine.peerHostName, reason: a.reason });
+          // Connections that never sent SCCRQ (a flood's) are counted, not logged one by one.
+          log[connection.engine.started ? 'info' : 'debug']('PPTP control connection closed', { peer: connection.peer, host: connection.engine.peerHostName, reason: a.reason });
           connection.socket.destroySoon();
           break;
       }

@@ -28,6 +28,8 @@ t.test('SCCRQ answered with SCCRP: version 1.0, host name postern', async (t) =>
   t.match(h.sent(out), [{ type: 'StartControlConnectionReply', protocolVersion: 0x0100, resultCode: 1, errorCode: 0, hostName: 'postern', framingCapabilities: 3, bearerCapabilities: 3 }]);
   t.equal(h.c.state, 'established');
   t.equal(h.c.peerHostName, 'client');
+  t.ok(h.c.started, 'started: a real client');
+  t.notOk(harness().c.started, 'a connection that never spoke is not');
 });
 
 t.test('start-up refusals: wrong version, another message first, setup timeout, garbage', async (t) => {
