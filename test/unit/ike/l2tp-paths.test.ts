@@ -1,0 +1,24 @@
+// The L2TP clients' paths (issue 20): two laptops behind one NAT (one address, two NAT-T ports) are
+// two paths; one client's next child (a new phase 1 from the same endpoint) stays on its path, and
+// answers try its newest child first; children gone are forgotten, and so is a path left empty.
+import t from 'tap';
+import { L2tpPaths } from '../../../firmware/ike/l2tp-paths.ts';
+
+t.test('paths by outer endpoint, children newest first', async (t) => {
+  const paths = new L2tpPaths();
+  const a = paths.add('198.51.100.7:4500', 1);
+  const b = paths.add('198.51.100.7:29532', 2);
+  t.not(a, b, 'two laptops behind one NAT: two paths');
+  t.equal(paths.add('198.51.100.7:4500', 1), a, 'a Quick Mode rekey (same reqid) changes nothing');
+  t.equal(paths.add('198.51.100.7:4500', 3), a, 'a new phase 1 from the same endpoint: the same path');
+  t.same(paths.reqidsOf(a), [3, 1], 'its newest child first');
+  t.same(paths.reqidsOf(b), [2]);
+  paths.forget(a, 3);
+  t.same(paths.reqidsOf(a), [1], 'a child gone is forgotten');
+  paths.forget(a, 1);
+  t.same(paths.reqidsOf(a), [], 'the last one too');
+  t.equal(paths.size, 1, 'and the empty path with it');
+  t.not(paths.add('198.51.100.7:4500', 4), a, 'the endpoint coming back gets a new path (its old tunnel is gone)');
+  paths.clear();
+  t.equal(paths.size, 0, 'cleared when IKE stops');
+});
