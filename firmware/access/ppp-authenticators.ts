@@ -1,10 +1,13 @@
 /*
  * Which authenticator the gateway runs for the method LCP agreed on: against the local users, or
- * for MS-CHAPv2 the listener's verifier (local, RADIUS, RADIUS then local).
- * Offered by default: MS-CHAPv2 (what Windows, sstpc and pppd use) and EAP (EAP-MSCHAPv2 now, the
- * way RADIUS pass-through will come). CHAP-MD5 and PAP work but only when asked for, and are flagged.
+ * for MS-CHAPv2 the listener's verifier (local, RADIUS, RADIUS then local), and for EAP, with
+ * RADIUS, the relay to it (any method the server runs; issue 21).
+ * Offered by default: MS-CHAPv2 (what Windows, sstpc and pppd use) and EAP (EAP-MSCHAPv2 here).
+ * CHAP-MD5 and PAP work but only when asked for, and are flagged.
  */
 import { EapMschapv2Server } from '../auth/eap/mschapv2-server.ts';
+import { EapRadiusRelay, type EapRadius } from '../auth/eap/eap-radius-relay.ts';
+import type { RadiusAttribute } from '../radius/packet.ts';
 import { localMschapv2Verifier, type Mschapv2Verifier } from '../auth/mschapv2-verifier.ts';
 import { ChapMd5Authenticator } from '../ppp/chap/chap-md5.ts';
 import { Mschapv2Authenticator } from '../ppp/chap/mschapv2-authenticator.ts';
@@ -22,6 +25,8 @@ export interface AuthenticatorContext {
   readonly verifier?: Mschapv2Verifier;
   /** The session's wake: a verdict that comes later (RADIUS) is sent at the next tick. */
   readonly wake?: () => void;
+  /** EAP relayed to RADIUS instead of EAP-MSCHAPv2 here: the client and this call's NAS attributes. */
+  readonly eapRadius?: { readonly radius: EapRadius; readonly nas: readonly RadiusAttribute[] };
 }
 
 /** The methods offered in LCP, preferred first. */
@@ -41,7 +46,9 @@ export function pppAuthenticatorFor(method: AuthMethod, ctx: AuthenticatorContex
   const serverName = ctx.serverName ?? 'postern';
   switch (method) {
     case 'mschapv2': return new Mschapv2Authenticator({ serverName, verifier: ctx.verifier ?? localMschapv2Verifier(ctx.users), random: ctx.random, ...(ctx.wake ? { wake: ctx.wake } : {}) });
-    case 'eap': return new PppEapAuthenticator(new EapMschapv2Server(localMschapv2Verifier(ctx.users), ctx.random, serverName));
+    case 'eap': return new PppEapAuthenticator(ctx.eapRadius
+      ? new EapRadiusRelay(ctx.eapRadius.radius, ctx.eapRadius.nas, ctx.random, ctx.wake)
+      : new EapMschapv2Server(localMschapv2Verifier(ctx.users), ctx.random, serverName));
     case 'chap-md5': return new ChapMd5Authenticator({ serverName, users: ctx.users, random: ctx.random });
     case 'pap': return new PapAuthenticator(ctx.users);
   }

@@ -120,8 +120,9 @@ export class SstpSubsystem implements Subsystem {
   }
 
   #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: UserLookup; localAddress: string; dhcpInform: ReturnType<typeof dhcpInformAnswer>; mppe: PosternConfig['listeners']['sstp']['mppe']; radius: ListenerRadius | undefined }): PppLinkPort {
-    // Issue 21: with RADIUS, MS-CHAPv2 only (EAP here would check the local users and bypass RADIUS).
+    // Issue 21: with RADIUS, MS-CHAPv2 checked there and EAP relayed there (never the local users' EAP).
     const verifier = ctx.radius?.verifier(peer);
+    const eapRadius = ctx.radius?.eapPeer(peer);
     const session: PppSession = new PppSession({
       protocol: 'sstp',
       peer,
@@ -130,8 +131,8 @@ export class SstpSubsystem implements Subsystem {
       pool: ctx.pool,
       link: {
         localAddress: ctx.localAddress,
-        lcp: { random: (n) => randomBytes(n), auth: verifier ? ['mschapv2'] : GATEWAY_AUTH_METHODS, mru: 1400 },
-        createAuthenticator: (method) => pppAuthenticatorFor(method, { users: ctx.users, random: (n) => randomBytes(n), serverName: 'postern', ...(verifier ? { verifier } : {}), wake: () => session.wake() }),
+        lcp: { random: (n) => randomBytes(n), auth: GATEWAY_AUTH_METHODS, mru: 1400 },
+        createAuthenticator: (method) => pppAuthenticatorFor(method, { users: ctx.users, random: (n) => randomBytes(n), serverName: 'postern', ...(verifier ? { verifier } : {}), ...(eapRadius ? { eapRadius } : {}), wake: () => session.wake() }),
         ...(ctx.mppe === 'off' ? {} : { mppe: { mode: ctx.mppe, strengths: [128], allowStateful: false } }),
       },
       random: (n) => randomBytes(n),

@@ -3,7 +3,8 @@
 // the RADIUS password and gets its call (MS-CHAP2-Success passed through and checked by the client,
 // the crypto binding keyed from the MPPE keys FreeRADIUS sent, IPCP); the local password is refused;
 // FreeRADIUS logged the login and recorded the call's accounting Start and Stop; the shared secret
-// never appears in Postern's log.
+// never appears in Postern's log. A client set to EAP (Windows' "secured password") gets its call
+// too, its EAP relayed to FreeRADIUS's EAP server and the crypto binding keyed from the MSK.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +38,7 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
     clients: [{ name: 'postern', network: '10.9.1.0/24', secret: SECRET }],
     users: [{ name: 'alice', password: 'Radius-Pass-21' }],
     replyMessageAuthenticator: 'always',
+    eap: true,
   });
   const config = defaultConfig();
   config.system.wan = { interface: 'wan', mode: 'static', address: `${GATEWAY}/24` };
@@ -50,8 +52,8 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   config.users = [storedUser({ name: 'alice', password: 'Local-Pass-21', enabled: true })];
   const gw = await startPostern(lab, 'gw', config, (log) => log.includes('SSTP listening'));
   const fingerprint = new X509Certificate(readFileSync(join(gw.stateDir, 'pki', 'server.pem'))).fingerprint256;
-  const dial = async (label: string, password: string, deadlineMs: number) => {
-    const { peer } = await LinePeer.spawn(lab, 'client', `sstp-${label}`, 'sstp-dial-peer.ts', { host: GATEWAY, port: 443, fingerprint, user: 'alice', password });
+  const dial = async (label: string, password: string, deadlineMs: number, auth: 'mschapv2' | 'eap' = 'mschapv2') => {
+    const { peer } = await LinePeer.spawn(lab, 'client', `sstp-${label}`, 'sstp-dial-peer.ts', { host: GATEWAY, port: 443, fingerprint, user: 'alice', password, auth });
     await peer.call('dial', label, deadlineMs, 250, 5000);
     const result = await peer.waitEvent(dialed(label), deadlineMs + 5000);
     await peer.call('hangup');
@@ -77,6 +79,10 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   const counters = JSON.parse((await lab.exec('gw', [process.execPath, '-e', script])).stdout.trim() || '{}') as Record<string, number>;
   t.match(counters, { 'radius.lab.accepts': 1, 'radius.lab.alive': 1, 'radius.lab.badAuthenticators': 0 }, '/healthz: per-server RADIUS counters');
   t.ok(counters['radius.lab.rejects']! >= 1, 'the rejects counted');
+  // EAP: relayed to FreeRADIUS (its EAP-MSCHAPv2), the HLAK from the MSK its MPPE keys make.
+  const eap = await dial('radius-eap', 'Radius-Pass-21', 10_000, 'eap');
+  t.match(eap, { ok: true, address: /^10\.10\.0\./ }, `EAP through RADIUS gets the call: ${JSON.stringify(eap)}`);
+  t.equal(radius.log().match(/Login OK: \[alice/g)?.length, 2, 'FreeRADIUS logged the second login');
   t.notMatch(gw.log(), new RegExp(SECRET), 'the shared secret is not in Postern\'s log');
   await gw.stop();
 });

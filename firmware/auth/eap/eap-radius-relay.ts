@@ -61,9 +61,13 @@ export class EapRadiusRelay implements EapServer {
     return { status: 'pending' };
   }
 
+  get verdictReady(): boolean {
+    return this.#state === 'waiting' && this.#ready !== undefined;
+  }
+
   resume(): EapStep | undefined {
-    if (this.#state !== 'waiting' || !this.#ready) return undefined;
     const step = this.#ready;
+    if (this.#state !== 'waiting' || !step) return undefined;
     this.#ready = undefined;
     if (step.status !== 'continue') this.#state = 'done';
     else this.#state = 'relaying';

@@ -19,4 +19,6 @@ export interface EapServer {
   receive(p: EapPacket): EapStep;
   /** The step a later answer made, once; undefined while there is none. */
   resume(): EapStep | undefined;
+  /** True while such a step waits to be taken by `resume()`. */
+  readonly verdictReady: boolean;
 }

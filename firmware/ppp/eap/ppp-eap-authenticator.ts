@@ -1,25 +1,21 @@
 /*
  * EAP in PPP (RFC 3748, PPP protocol 0xC227) on the gateway: the link carries EAP packets between the
- * peer and an EAP backend — the local EAP-MSCHAPv2 server here, a RADIUS server later (the backend
- * interface is what a pass-through needs: requests out, responses in, an outcome with the MSK).
- * RFC 3748 §4.3: the authenticator retransmits its Request until a Response comes (3 s, 10 times).
+ * peer and an EAP server — the local EAP-MSCHAPv2 server, or the relay to RADIUS (issue 21: any
+ * method the RADIUS server runs). RFC 3748 §4.3: the authenticator retransmits its Request until a
+ * Response comes (3 s, 10 times); while RADIUS decides on a Response nothing is resent, and the
+ * answer goes out at the tick the session's wake asks for.
  */
 import { decodeEap, encodeEap, type EapPacket } from '../../auth/eap/eap-packet.ts';
-import type { EapStep } from '../../auth/eap/mschapv2-server.ts';
+import type { EapServer, EapStep } from '../../auth/eap/eap-server.ts';
 import { Secret } from '../../util/secret.ts';
 import { PppProtocol } from '../frame.ts';
 import type { AuthStep, PppAuthenticator } from '../link.ts';
 
-/** Where EAP conversations are decided: the local server or, later, RADIUS. */
-export interface EapBackend {
-  start(): EapPacket;
-  receive(packet: EapPacket): EapStep;
-}
 
 export class PppEapAuthenticator implements PppAuthenticator {
   readonly protocol = PppProtocol.EAP;
   readonly drops: Record<string, number> = {};
-  readonly #backend: EapBackend;
+  readonly #backend: EapServer;
   readonly #restartMs: number;
   readonly #maxRequests: number;
   #last: Uint8Array | undefined;
@@ -27,8 +23,10 @@ export class PppEapAuthenticator implements PppAuthenticator {
   #sent = 0;
   #due: number | undefined;
   #done = false;
+  /** A Response is with RADIUS: no retransmission until its answer is taken. */
+  #pending = false;
 
-  constructor(backend: EapBackend, options: { restartMs?: number; maxRequests?: number } = {}) {
+  constructor(backend: EapServer, options: { restartMs?: number; maxRequests?: number } = {}) {
     this.#backend = backend;
     this.#restartMs = options.restartMs ?? 3000;
     this.#maxRequests = options.maxRequests ?? 10;
@@ -44,10 +42,16 @@ export class PppEapAuthenticator implements PppAuthenticator {
     if (!decoded.ok) return this.#drop(`malformed: ${decoded.error.message}`);
     // §4.1: a Response answers the outstanding Request only when the Identifier matches.
     if (decoded.value.identifier !== this.#identifier) return this.#drop('stale identifier');
-    const step = this.#backend.receive(decoded.value);
+    return this.#step(this.#backend.receive(decoded.value), now);
+  }
+
+  #step(step: EapStep, now: number): AuthStep {
+    this.#pending = step.status === 'pending';
+    if (step.status === 'pending') {
+      this.#due = undefined;
+      return { send: [] };
+    }
     if (step.status === 'continue') return { send: [this.#request(step.send, now)] };
-    // Only a verifier that answers later says 'pending'; PPP EAP runs the local users' (ppp-authenticators.ts).
-    if (step.status === 'pending') return this.#drop('verdict pending');
     this.#done = true;
     this.#due = undefined;
     const send = [encodeEap(step.send)];
@@ -57,6 +61,10 @@ export class PppEapAuthenticator implements PppAuthenticator {
   }
 
   tick(now: number): AuthStep {
+    if (this.#pending) {
+      const step = this.#backend.resume();
+      return step ? this.#step(step, now) : { send: [] };
+    }
     if (this.#due === undefined || now < this.#due || !this.#last) return { send: [] };
     if (this.#sent >= this.#maxRequests) {
       this.#due = undefined;
@@ -69,6 +77,7 @@ export class PppEapAuthenticator implements PppAuthenticator {
   }
 
   nextTimeout(): number | undefined {
+    if (this.#pending) return this.#backend.verdictReady ? 0 : undefined;
     return this.#due;
   }
 

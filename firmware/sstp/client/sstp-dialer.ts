@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import type { Logger } from '../../log/logger.ts';
 import { Mschapv2Peer } from '../../ppp/chap/mschapv2-peer.ts';
+import { PppEapPeer } from '../../ppp/eap/ppp-eap-peer.ts';
 import { PppClientLink, type ClientLinkAction } from '../../ppp/client-link.ts';
 import { encodePppFrame, PppProtocol } from '../../ppp/frame.ts';
 import { FsmState } from '../../ppp/fsm.ts';
@@ -28,6 +29,8 @@ export interface SstpDialOptions {
   readonly fingerprint?: string;
   readonly user: string;
   readonly password: Secret<string>;
+  /** How we authenticate: MS-CHAPv2 (default) or EAP-MSCHAPv2, as Windows' "secured password (EAP)". */
+  readonly auth?: 'mschapv2' | 'eap';
   readonly logger: Logger;
   readonly onIp?: (packet: Uint8Array) => void;
   /** Each step passed: TLS up and the certificate accepted, then the SSTP call answered (a site's Test shows them). */
@@ -70,8 +73,11 @@ export class SstpDialer {
     this.ready.catch(() => undefined);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#link = new PppClientLink({
-      lcp: { random: (n) => randomBytes(n), acceptAuth: ['mschapv2'], echoIntervalMs: 30_000 },
-      createAuthPeer: (m) => (m === 'mschapv2' ? new Mschapv2Peer({ user: options.user, password: options.password, random: (n) => randomBytes(n) }) : undefined),
+      lcp: { random: (n) => randomBytes(n), acceptAuth: [options.auth ?? 'mschapv2'], echoIntervalMs: 30_000 },
+      createAuthPeer: (m) =>
+        m === 'mschapv2' ? new Mschapv2Peer({ user: options.user, password: options.password, random: (n) => randomBytes(n) })
+        : m === 'eap' ? new PppEapPeer(options.user, options.password, (n) => randomBytes(n))
+        : undefined,
       askDns: true,
     });
     this.#socket = connect({

@@ -1,13 +1,13 @@
 // Postern's own SSTP client (SstpDialer) in a lab host, as a real user would dial: attempt after
 // attempt until the call is up (IPCP done) or the deadline passes. Config (JSON argument):
-// {host, port, fingerprint, user, password}. {"call":"dial","args":[label, deadlineMs, retryMs, attemptMs]}
+// {host, port, fingerprint, user, password, auth?: 'mschapv2' | 'eap'}. {"call":"dial","args":[label, deadlineMs, retryMs, attemptMs]}
 // → ok "started", then event {"type":"dialed", label, ok, ms, attempts, errors, address?}.
 import { createInterface } from 'node:readline';
 import { createLogger } from '../../../firmware/log/logger.ts';
 import { SstpDialer } from '../../../firmware/sstp/client/sstp-dialer.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 
-const c = JSON.parse(process.argv[2] ?? '{}') as { host: string; port: number; fingerprint: string; user: string; password: string };
+const c = JSON.parse(process.argv[2] ?? '{}') as { host: string; port: number; fingerprint: string; user: string; password: string; auth?: 'mschapv2' | 'eap' };
 const logger = createLogger({ level: 'warn', sink: (r) => console.log(`log ${JSON.stringify(r)}`) });
 const calls: SstpDialer[] = [];
 
@@ -15,7 +15,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One attempt: the call's addresses, or why not (a stalled attempt is given up after `attemptMs`). */
 async function attempt(attemptMs: number): Promise<{ address: string } | { error: string }> {
-  const d = new SstpDialer({ host: c.host, port: c.port, fingerprint: c.fingerprint, user: c.user, password: new Secret(c.password), logger });
+  const d = new SstpDialer({ host: c.host, port: c.port, fingerprint: c.fingerprint, user: c.user, password: new Secret(c.password), ...(c.auth ? { auth: c.auth } : {}), logger });
   calls.push(d);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`no call within ${attemptMs} ms`)), attemptMs)));
