@@ -1,7 +1,8 @@
 /*
  * L2TP datagrams that came in on an IPsec transport SA (issue 20). The data plane hands each one up
- * as the IPv4 datagram it rebuilt after decryption, tagged with the SA it came in on (`via`, the
- * child's reqid), instead of writing it into the shared TUN:
+ * as the IPv4 datagram it rebuilt after decryption, tagged with the path it came in on (`via`: the
+ * client's outer endpoint and its transport SAs, ike/l2tp-paths.ts), instead of writing it into the
+ * shared TUN:
  *
  *     0                   1                   2                   3
  *     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -14,7 +15,7 @@
  *    |                  L2TP (RFC 2661 §3.1) ...                     |
  *
  * Two clients behind one NAT both arrive as NAT:1701 once decrypted, so the tunnel table keys such a
- * peer as `address:port@via`: each SA gets its own tunnels, and the answers leave through that SA.
+ * peer as `address:port@via`: each client gets its own tunnels, and the answers leave through its SA.
  * A peer without `@` came over the plain socket (listeners.l2tp.allowPlain).
  */
 
@@ -46,7 +47,7 @@ export function decodeIpsecDatagram(bytes: Uint8Array): IpsecDatagram | undefine
 export interface L2tpPeer {
   readonly address: string;
   readonly port: number;
-  /** The SA it came in on; absent for plain L2TP. */
+  /** The path (client endpoint and its SAs) it came in on; absent for plain L2TP. */
   readonly via?: number;
 }
 

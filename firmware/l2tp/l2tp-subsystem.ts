@@ -5,9 +5,10 @@
  * TUN's pipe. No protocol decision is made here (STYLE.md rule 2).
  *
  * Where UDP 1701 arrives: with the IKEv1 transport-mode SA up, the data plane decrypts the client's
- * ESP and hands the rebuilt datagram up here tagged with the SA it came in on (`ipsec.receive`,
- * ipsec-datagram.ts), never into the TUN; the tunnel table keys that peer as `address:port@sa`, and
- * its answers are sealed in that same SA (`ipsec.send`). So two clients behind one NAT (both
+ * ESP and hands the rebuilt datagram up here tagged with the path it came in on (`ipsec.receive`,
+ * ipsec-datagram.ts: the client's outer endpoint, whose SAs follow its rekeys, ike/l2tp-paths.ts),
+ * never into the TUN; the tunnel table keys that peer as `address:port@path`, and its answers are
+ * sealed in that path's newest SA (`ipsec.send`). So two clients behind one NAT (both
  * NAT:1701 once decrypted) each get their own tunnel, session and SA, and the IPsec-only check is
  * exact: a datagram is protected iff it came up tagged. The UDP socket sees plain L2TP alone, taken
  * only with `listeners.l2tp.allowPlain` (flagged insecure), otherwise dropped and counted.
@@ -51,11 +52,11 @@ export interface L2tpSubsystemOptions {
   readonly onAuthFailure?: (user: string | undefined, peer: string) => void;
 }
 
-/** Datagrams of the L2TP connection's transport SAs, each tagged with its SA (`via`), and the way back through it. */
+/** Datagrams of the L2TP connection's transport SAs, each tagged with its client's path (`via`), and the way back through it. */
 export interface L2tpIpsecPath {
   /** Where they go from now on (undefined: nowhere; they are then dropped and counted by the data plane's owner). */
   receive(handler: ((via: number, datagram: Buffer) => void) | undefined): void;
-  /** One L2TP datagram from our `sourcePort` to the peer's `destinationPort`, sealed in the SA `via`; false when it is gone. */
+  /** One L2TP datagram from our `sourcePort` to the peer's `destinationPort`, sealed in the path's newest SA; false when none is left. */
   send(via: number, sourcePort: number, destinationPort: number, payload: Uint8Array): boolean;
 }
 

@@ -6,6 +6,10 @@
 // dial is refused and counted, and charon in the guest keys IKEv1 Main Mode (PSK) and a
 // transport-mode Quick Mode for UDP 1701 with Postern's IKEv1 responder; a fresh xl2tpd dials again,
 // now inside ESP (the guest kernel's), PPP comes up and the LAN host answers. One VM boot.
+// Then the client at home, behind its router's masquerade (NAT-T), and a second laptop at the same
+// home (a third guest address, the same masquerade) dialing beside it: two IKEv1 SAs and transport
+// children from one NAT address, two L2TP tunnels that both look like NAT:1701 once decrypted, each
+// kept apart by the SA it came in on (issue 20); both ping the LAN host, both sessions listed.
 // Topology: vmRemoteAccess (the guest behind its home router, Postern's WAN 192.0.2.2, LAN 10.2.0.0/24).
 import { existsSync, readFileSync } from 'node:fs';
 import t from 'tap';
@@ -30,6 +34,7 @@ const LAN_HOST = VM_REMOTE.lanHost;
 /** Addresses the test puts on Postern's host to tell the guest that the next phase may start. */
 const GO_API = '192.0.2.98';
 const GO_IPSEC = '192.0.2.99';
+const GO_TWO = '192.0.2.97';
 
 const XL2TPD_CONF = `[global]
 port = 1701
@@ -63,6 +68,12 @@ require authentication = no
 redial = no
 `;
 
+/** The second laptop at home: its own xl2tpd on its own address, behind the same masquerade. */
+const AT_HOME2 = '198.51.100.4';
+const XL2TPD_HOME2_CONF = XL2TPD_HOME_CONF.replace(`listen-addr = ${AT_HOME}`, `listen-addr = ${AT_HOME2}`).replace('[lac home]', '[lac home2]').replace('/lab/l2tp/options', '/lab/l2tp/options2');
+/** Its user (pool leases are per user: one user dialing twice at once gets one address). */
+const PASSWORD2 = 'Second-Laptop-Battery-5';
+
 // Debian's /etc/ppp/options says `auth`: a client must say noauth. MS-CHAPv2 only, as Windows does.
 const PPP_OPTIONS = `name alice
 password ${PASSWORD}
@@ -91,7 +102,10 @@ gone() { for _ in $(seq 60); do [ -e /sys/class/net/ppp0 ] || { echo "ppp0 gone"
 # same server holds a second UDP socket connected to it, which takes the new tunnel's data (xl2tpd 1.3.18).
 start_xl2tpd() { xl2tpd -c /lab/l2tp/\${1:-xl2tpd}.conf -p /run/xl2tpd.pid -C /run/xl2tpd/l2tp-control -D >> /tmp/xl2tpd.log 2>&1 & echo $! > /tmp/xl2tpd.pid; for _ in $(seq 50); do [ -p /run/xl2tpd/l2tp-control ] && return 0; sleep 0.1; done; cat /tmp/xl2tpd.log; return 1; }
 restart_xl2tpd() { p=$(cat /tmp/xl2tpd.pid); kill $p; for _ in $(seq 40); do kill -0 $p 2> /dev/null || break; sleep 0.25; done; rm -f /run/xl2tpd/l2tp-control; start_xl2tpd "$@"; }
-export -f ctl dial hangup wait_go gone start_xl2tpd restart_xl2tpd
+# The second laptop: its own xl2tpd (control pipe l2tp-control2); \`dial2 LAC\` waits for ppp1's address.
+start_second() { xl2tpd -c /lab/l2tp/xl2tpd-home2.conf -p /run/xl2tpd2.pid -C /run/xl2tpd/l2tp-control2 -D >> /tmp/xl2tpd2.log 2>&1 & for _ in $(seq 50); do [ -p /run/xl2tpd/l2tp-control2 ] && return 0; sleep 0.1; done; cat /tmp/xl2tpd2.log; return 1; }
+dial2() { timeout 3 bash -c "echo 'c $1' > /run/xl2tpd/l2tp-control2"; for _ in $(seq 40); do if [ -e /sys/class/net/ppp1 ]; then a=$(/usr/bin/ip -4 -o addr show dev ppp1 | awk '{print $4}'); [ -n "$a" ] && { echo "ppp1 $a"; return 0; }; fi; sleep 0.5; done; echo "no ppp1"; tail -20 /tmp/xl2tpd2.log; tail -30 /tmp/pppd.log; return 1; }
+export -f ctl dial hangup wait_go gone start_xl2tpd restart_xl2tpd start_second dial2
 sh_step xl2tpd start_xl2tpd
 sh_step plain-dial 'dial plain'
 step plain-ping ping -c 3 -W 3 ${LAN_HOST}
@@ -113,6 +127,12 @@ step home-initiate swan --initiate --child home --timeout 30
 sh_step home-dial 'restart_xl2tpd xl2tpd-home && dial home'
 step home-ping ping -c 3 -W 3 ${LAN_HOST}
 step home-states /usr/bin/ip -s xfrm state
+sh_step two-address '/usr/bin/ip addr add ${AT_HOME2}/24 dev eth0'
+step two-initiate swan --initiate --child home2 --timeout 30
+sh_step two-dial 'start_second && dial2 home2'
+sh_step two-ping 'ping -c 3 -W 3 -I ppp0 ${LAN_HOST} && ping -c 3 -W 3 -I ppp1 ${LAN_HOST}'
+step two-states /usr/bin/ip -s xfrm state
+step two-go wait_go ${GO_TWO}
 sh_step home-hangup 'hangup home'
 sh_step logs 'echo "--- xl2tpd"; grep -v "tty is not open" /tmp/xl2tpd.log | tail -60; echo "data for no kernel session: $(grep -c "tty is not open" /tmp/xl2tpd.log)"; cat /proc/net/pppol2tp 2>/dev/null | head -20; echo "--- pppd"; tail -30 /tmp/pppd.log; echo "--- charon"; charon_log 40'
 `;
@@ -133,6 +153,11 @@ const json = { 'content-type': 'application/json' };
   process.stdout.write(JSON.stringify({ l2tp, added, kept, gone }));
 })();`;
 
+// The API from Postern's host again: the L2TP sessions of both laptops.
+const SESSIONS = API.replace(/const listed = [\s\S]*$/, `const listed = await (await fetch(base + '/sessions', { headers: h })).json();
+  process.stdout.write(JSON.stringify((listed.sessions || listed).filter((s) => s.protocol === 'l2tp')));
+})();`);
+
 interface GuestSa { readonly src: string; readonly dst: string; readonly packets: number; readonly failed: number; readonly block: string }
 const parseStates = (text: string): GuestSa[] => text.split(/^src /m).slice(1).map((block) => ({
   src: /^(\S+)/.exec(block)?.[1] ?? '', dst: / dst (\S+)/.exec(block)?.[1] ?? '',
@@ -144,7 +169,7 @@ function posternConfig(allowPlain: boolean) {
   config.system.wan = { interface: VM_REMOTE.wanInterface, mode: 'static', address: `${SERVER}/24` };
   config.system.lan = { interface: VM_REMOTE.lanInterface, address: '10.2.0.1/24' };
   config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
-  config.users = [{ name: 'alice', ntHash: ntHashHex(PASSWORD), enabled: true }];
+  config.users = [{ name: 'alice', ntHash: ntHashHex(PASSWORD), enabled: true }, { name: 'carol', ntHash: ntHashHex(PASSWORD2), enabled: true }];
   config.listeners.sstp.enabled = false;
   config.listeners.ikev2.enabled = false;
   config.pools[0] = { ...config.pools[0]!, routes: ['10.2.0.0/24', '172.20.0.0/16'], domain: 'corp.example' };
@@ -152,16 +177,16 @@ function posternConfig(allowPlain: boolean) {
   return config;
 }
 
-t.setTimeout(240_000);
+t.setTimeout(300_000);
 
 t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged), then L2TP inside IKEv1 transport-mode ESP', { skip }, async (t) => {
-  t.setTimeout(240_000);
+  t.setTimeout(300_000);
   const started = Date.now();
   const lab = Lab.create(vmRemoteAccess);
   t.teardown(() => lab.teardown());
   for (const key of ['all', 'default']) lab.execSync('gw', ['sysctl', '-qw', `net.ipv4.conf.${key}.rp_filter=0`]);
   // The home router masquerades the guest's second address only: the client at home, behind NAT.
-  const home = `table ip lab_home {\n  chain post {\n    type nat hook postrouting priority 100;\n    ip saddr ${AT_HOME} masquerade\n  }\n}\n`;
+  const home = `table ip lab_home {\n  chain post {\n    type nat hook postrouting priority 100;\n    ip saddr { ${AT_HOME}, ${AT_HOME2} } masquerade\n  }\n}\n`;
   lab.execSync(VM_REMOTE.host, ['sh', '-c', `printf '%s' '${home}' | nft -f -`]);
 
   let postern: PosternDaemon = await startPostern(lab, 'gw', posternConfig(true), (log) => log.includes('L2TP listening'));
@@ -169,11 +194,14 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
 
   const vm = await Vm.boot(lab, VM_REMOTE.host, {
     address: VM_REMOTE.guestAddress, hostAddress: VM_REMOTE.hostAddress, gateway: VM_REMOTE.router,
+    bootTimeoutMs: 90_000, // a loaded 2-core runner boots the guest slowly
     modules: ['ppp_generic', 'l2tp_core', 'l2tp_ppp', 'l2tp_netlink', 'esp4', 'xfrm_user', 'gcm', 'ghash_generic', 'seqiv', 'echainiv', 'authenc'],
     files: {
       '/lab/l2tp/xl2tpd.conf': XL2TPD_CONF,
       '/lab/l2tp/xl2tpd-home.conf': XL2TPD_HOME_CONF,
+      '/lab/l2tp/xl2tpd-home2.conf': XL2TPD_HOME2_CONF,
       '/lab/l2tp/options': { data: PPP_OPTIONS, mode: 0o600 },
+      '/lab/l2tp/options2': { data: PPP_OPTIONS.replace('name alice', 'name carol').replace(`password ${PASSWORD}`, `password ${PASSWORD2}`), mode: 0o600 },
       ...guestCharonFiles({
         connections: {
           l2tp: {
@@ -186,8 +214,13 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
             local: { auth: 'psk', id: AT_HOME }, remote: { auth: 'psk', id: SERVER },
             children: { home: { localTs: ['dynamic[17/1701]'], remoteTs: ['dynamic[17/1701]'], espProposals: ['aes256gcm16'], mode: 'transport' } },
           },
+          home2: {
+            localAddrs: [AT_HOME2], remoteAddrs: [SERVER], proposals: ['aes256-sha256-modp2048'], version: 1,
+            local: { auth: 'psk', id: AT_HOME2 }, remote: { auth: 'psk', id: SERVER },
+            children: { home2: { localTs: ['dynamic[17/1701]'], remoteTs: ['dynamic[17/1701]'], espProposals: ['aes256gcm16'], mode: 'transport' } },
+          },
         },
-        secrets: [{ kind: 'ike', ids: [VM_REMOTE.guest, AT_HOME, SERVER], secret: PSK }],
+        secrets: [{ kind: 'ike', ids: [VM_REMOTE.guest, AT_HOME, AT_HOME2, SERVER], secret: PSK }],
       }),
     },
     script: SCRIPT,
@@ -214,7 +247,12 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   postern = await startPostern(lab, 'gw', posternConfig(false), (log) => log.includes('L2TP listening') && log.includes('IKEv1 listening'), { stateDir: postern.stateDir });
   lab.execSync('gw', ['ip', 'addr', 'add', `${GO_IPSEC}/32`, 'dev', VM_REMOTE.wanInterface]);
 
-  const result = await vm.waitForExit(150_000);
+  // Two laptops at the same home, both dialed in: the API lists both sessions.
+  await vm.waitFor(/^@@STEP two-go BEGIN/m, 150_000).catch(early);
+  const sessionsNow = await lab.exec('gw', [process.execPath, '-e', SESSIONS], 30_000);
+  lab.execSync('gw', ['ip', 'addr', 'add', `${GO_TWO}/32`, 'dev', VM_REMOTE.wanInterface]);
+
+  const result = await vm.waitForExit(60_000);
   const step = (name: string) => result.steps.get(name);
   const out = (name: string) => step(name)?.output ?? '';
   const diag = () => `\n${out('logs')}\n--- postern ---\n${postern.log().split('\n').slice(-30).join('\n')}`;
@@ -262,6 +300,21 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
     t.ok(sa.packets >= 5 && sa.failed === 0, `${sa.src} → ${sa.dst}: ${sa.packets} packets, ${sa.failed} failed`);
   }
   t.ok(postern.log().split('\n').some((l) => l.includes('"msg":"L2TP tunnel up"') && l.includes(`"peer":"${HOME_ROUTER}:1701@`)), 'Postern saw the tunnel from the home router\'s address');
+
+  // The second laptop at the same home (issue 20): its own IKEv1 SA from the same NAT address, its own L2TP tunnel.
+  t.equal(step('two-initiate')?.code, 0, `a second client behind the same NAT keys its own transport SA: ${out('two-initiate').split('\n').slice(-6).join('\n')}${step('two-initiate')?.code === 0 ? '' : diag()}`);
+  t.equal(step('two-dial')?.code, 0, `and dials L2TP while the first is up: ${out('two-dial')}${step('two-dial')?.code === 0 ? '' : diag()}`);
+  t.match(out('two-dial'), /ppp1 10\.10\.0\.\d+\b/, 'with its own pool address');
+  t.equal(step('two-ping')?.code, 0, `both laptops reach the LAN host at the same time: ${out('two-ping')}${step('two-ping')?.code === 0 ? '' : diag()}`);
+  const both = JSON.parse(sessionsNow.stdout || '[]') as Array<{ user: string; address: string; peer: string }>;
+  t.equal(both.length, 2, `two L2TP sessions listed: ${sessionsNow.stdout}${sessionsNow.stderr}`);
+  t.ok(both.every((s) => s.peer === HOME_ROUTER) && new Set(both.map((s) => s.address)).size === 2, 'both from the home router\'s address, each with its own pool address');
+  t.same(both.map((s) => s.user).sort(), ['alice', 'carol'], 'alice\'s laptop and carol\'s');
+  const twoSas = parseStates(out('two-states')).filter((sa) => [sa.src, sa.dst].includes(AT_HOME2));
+  t.equal(twoSas.length, 2, 'two SAs from the second address in the guest\'s kernel');
+  for (const sa of twoSas) t.ok(sa.packets >= 5 && sa.failed === 0, `${sa.src} → ${sa.dst}: ${sa.packets} packets, ${sa.failed} failed`);
+  const tunnelsFromHome = new Set(postern.log().split('\n').filter((l) => l.includes('"msg":"L2TP tunnel up"') && l.includes(`"peer":"${HOME_ROUTER}:1701@`)).map((l) => /"peer":"([^"]+)"/.exec(l)?.[1]));
+  t.ok(tunnelsFromHome.size >= 2, `Postern kept the two tunnels from ${HOME_ROUTER}:1701 apart by their SA: ${[...tunnelsFromHome].join(', ')}`);
   t.equal(step('home-hangup')?.code, 0, 'xl2tpd hangs up');
   t.match(postern.log(), /"msg":"L2TP tunnel up"/, 'Postern logged the L2TP tunnel inside IPsec');
   if (!t.passing()) t.comment(`${diag()}\n--- guest ---\n${result.console.slice(-3000)}`);
