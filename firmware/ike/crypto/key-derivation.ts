@@ -26,11 +26,18 @@ function spiBytes(spi: bigint): Buffer {
 
 const encrKeyLength = (s: CipherSuite) => s.encr.keyLength + s.encr.saltLength;
 
+/**
+ * The keys as views of one exact-size buffer of their own. Small Buffers are slices of Node's
+ * shared 8 KB pool, and a key kept for an SA's life would keep its whole slab alive: at thousands
+ * of SAs that was about 2.7 KB per SA (issue 23).
+ */
 function cut(material: Buffer, lengths: readonly number[]): Buffer[] {
+  const own = Buffer.allocUnsafeSlow(lengths.reduce((sum, n) => sum + n, 0));
+  material.copy(own, 0, 0, own.length);
   const out: Buffer[] = [];
   let at = 0;
   for (const n of lengths) {
-    out.push(Buffer.from(material.subarray(at, at + n)));
+    out.push(own.subarray(at, at + n));
     at += n;
   }
   return out;

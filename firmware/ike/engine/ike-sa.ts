@@ -101,7 +101,7 @@ export class IkeSa {
   lastResponse: { messageId: number; packets: readonly Uint8Array[] } | undefined;
   /** Both sides announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 §2.3). */
   fragmentation = false;
-  readonly reassembler = new FragmentReassembler();
+  #reassembler: FragmentReassembler | undefined;
   lastHeard: number;
   readonly children: ChildSaInfo[] = [];
   /** Children we asked the peer to delete, still in the data plane until it answers. */
@@ -134,6 +134,11 @@ export class IkeSa {
     this.remote = remote;
     this.lastHeard = now;
     this.state = state;
+  }
+
+  /** Made at the first fragment: most SAs never see one, and thousands of idle ones need not hold it (issue 23). */
+  get reassembler(): FragmentReassembler {
+    return (this.#reassembler ??= new FragmentReassembler());
   }
 
   /** Our SPI: how the peer's messages find this SA. */
