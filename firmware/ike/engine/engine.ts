@@ -17,6 +17,13 @@ import { describe } from './payload-helpers.ts';
 import { ikev1Refusal, isIkev1 } from './ikev1-refusal.ts';
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from './types.ts';
 
+const EMPTY = new Uint8Array(0);
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  const own = Buffer.allocUnsafeSlow(bytes.byteLength);
+  own.set(bytes);
+  return own;
+}
 const EXCHANGE_NAMES: Record<number, string> = { 34: 'IKE_SA_INIT', 35: 'IKE_AUTH', 36: 'CREATE_CHILD_SA', 37: 'INFORMATIONAL' };
 
 /** What went wrong with packets that were dropped, by reason: read by status pages and tests. */
@@ -35,6 +42,12 @@ export class IkeEngine {
   readonly #sas = new Map<bigint, IkeSa>();
   /** Half-open responder SAs by the initiator's SPI and address, to answer retransmitted IKE_SA_INIT. */
   readonly #halfOpen = new Map<string, IkeSa>();
+  /**
+   * SAs by the peer's authenticated ID, for uniqueness and INITIAL_CONTACT: looking through every SA
+   * at each IKE_AUTH made setups quadratic at thousands of SAs (issue 23). Each SA joins once
+   * established (`#settle`, `adopt`) and leaves when it closes; callers still check its state.
+   */
+  readonly #byRemoteId = new Map<string, IkeSa[]>();
   /** Set when the request being handled was held unanswered (holdRequest). */
   #held = false;
   readonly #childSpis = new Set<number>();
@@ -157,6 +170,7 @@ export class IkeEngine {
       if (!step || step.status === 'pending') continue;
       sa.nextPeerRequestId++; // the held request is answered now, as if it had just come
       resumeEapServer(ctx, sa, messageId, step);
+      this.#settle(sa);
     }
     return this.#flush();
   }
@@ -343,6 +357,7 @@ export class IkeEngine {
     else if (exchangeType === ExchangeType.INFORMATIONAL && sa.state !== 'init-done') answerInformational(ctx, sa, messageId, opened.payloads);
     else if (exchangeType === ExchangeType.CREATE_CHILD_SA && sa.state === 'established') answerCreateChild(ctx, sa, messageId, opened.payloads);
     else this.#drop('unexpected-exchange', { exchange: EXCHANGE_NAMES[exchangeType], state: sa.state });
+    this.#settle(sa);
   }
 
   #onResponse(sa: IkeSa, message: IkeMessage, raw: Uint8Array, from: Endpoint, to: Endpoint): void {
@@ -360,6 +375,7 @@ export class IkeEngine {
     sa.pending = undefined;
     this.#log('info', `received ${describe(EXCHANGE_NAMES[exchangeType] ?? String(exchangeType), true, messageId, payloads)}`, { spi: sa.spiI.toString(16) });
     this.#dispatchResponse(sa, pending.purpose, message.header.responderSpi, payloads, raw);
+    this.#settle(sa);
     if (sa.state !== 'closed' && !sa.pending) this.#sendQueued(sa);
   }
 
@@ -421,7 +437,10 @@ export class IkeEngine {
       sendResponse: (sa, exchange, messageId, payloads) => this.#respondProtected(sa, exchange, messageId, payloads),
       allocateChildSpi: () => this.#newChildSpi(),
       newIkeSpi: () => this.#newIkeSpi(),
-      adopt: (sa) => void this.#sas.set(sa.mySpi, sa),
+      adopt: (sa) => {
+        this.#sas.set(sa.mySpi, sa);
+        this.#index(sa);
+      },
       connectionFor: (remoteId, remote) => this.#connectionFor(remoteId, remote),
       close: (sa, reason) => this.#close(sa, reason),
       holdRequest: (sa) => {
@@ -440,7 +459,12 @@ export class IkeEngine {
         startDeleteIke(this.#context(), old);
         this.#close(old, why);
       },
-      sameIdentity: (sa) => [...this.#sas.values()].filter((o) => o !== sa && o.state === 'established' && o.rekeyedTo === undefined && o.connection === sa.connection && o.remoteId === sa.remoteId),
+      sameIdentity: (sa) => {
+        // Established already (a responder replacing duplicates): in the index before they close, so
+        // their leases' release sees this SA holding the address too.
+        if (sa.state === 'established') this.#index(sa);
+        return [...(this.#byRemoteId.get(sa.remoteId) ?? [])].filter((o) => o !== sa && o.state === 'established' && o.rekeyedTo === undefined && o.connection === sa.connection && o.remoteId === sa.remoteId);
+      },
     };
   }
 
@@ -463,7 +487,9 @@ export class IkeEngine {
   }
 
   #respondProtected(sa: IkeSa, exchange: number, messageId: number, payloads: IkePayload[]): void {
-    const packets = this.#encode(sa, exchange, true, messageId, payloads);
+    // Kept for the SA's life (resent on a retransmitted request): each in a buffer of its own, not a
+    // slice of Node's shared 8 KB pool that it would keep whole (issue 23).
+    const packets = this.#encode(sa, exchange, true, messageId, payloads).map(ownBuffer);
     if (exchange === ExchangeType.IKE_SA_INIT) sa.initResponse = packets[0]!;
     sa.lastResponse = { messageId, packets };
     this.#log('info', `sending ${describe(EXCHANGE_NAMES[exchange] ?? String(exchange), true, messageId, payloads)}`, { spi: sa.spiI.toString(16), to: `${sa.remote.address}:${sa.remote.port}` });
@@ -529,17 +555,46 @@ export class IkeEngine {
     sa.queued.length = 0;
     this.#sas.delete(sa.mySpi);
     this.#forgetHalfOpen(sa);
+    this.#unindex(sa);
     // The pool keeps the address for this identity, so a reconnect gets it back; while another SA of
     // the same identity (a reauthentication) still holds it, it stays leased.
     const vip = sa.virtualIp;
-    const stillHeld = vip && [...this.#sas.values()].some((o) => o !== sa && o.state !== 'closed' && o.virtualIp?.pool === vip.pool && o.virtualIp.identity === vip.identity);
-    if (!sa.initiator && vip && sa.rekeyedTo === undefined && !stillHeld) this.#options.addresses?.release(vip.pool, vip.identity);
+    // (A lease's identity is its holder's ID, so the index finds the other holders.)
+    const stillHeld = () => (this.#byRemoteId.get(vip!.identity) ?? []).some((o) => o !== sa && o.state !== 'closed' && o.virtualIp?.pool === vip!.pool && o.virtualIp.identity === vip!.identity);
+    if (!sa.initiator && vip && sa.rekeyedTo === undefined && !stillHeld()) this.#options.addresses?.release(vip.pool, vip.identity);
     if (sa.rekeyedTo !== undefined) {
       this.#log('info', `old IKE SA ${sa.spiI.toString(16)} closed after its rekey`, { connection: sa.connection?.name });
       return;
     }
     this.#log(wasUp ? 'info' : 'warn', `IKE SA closed: ${reason}`, { spi: sa.spiI.toString(16), connection: sa.connection?.name, remote: `${sa.remote.address}:${sa.remote.port}` });
     this.#actions.push({ type: 'ike-down', spi: sa.spiI, connection: sa.connection?.name ?? '', reason });
+  }
+
+  /**
+   * After each exchange of an SA: once established it is found by its peer's ID, and it lets go of
+   * what only IKE_AUTH needed (both IKE_SA_INIT messages and the nonces), so thousands of idle SAs
+   * do not keep them (issue 23).
+   */
+  #settle(sa: IkeSa): void {
+    if (sa.state !== 'established' || !sa.initRequest.length) return;
+    this.#index(sa);
+    sa.initRequest = sa.initResponse = sa.ni = sa.nr = EMPTY;
+    delete sa.eap.firstRequest;
+  }
+
+  /** Established SAs only: their peer's ID no longer changes (an EAP identity comes before). */
+  #index(sa: IkeSa): void {
+    const same = this.#byRemoteId.get(sa.remoteId);
+    if (!same) this.#byRemoteId.set(sa.remoteId, [sa]);
+    else if (!same.includes(sa)) same.push(sa);
+  }
+
+  #unindex(sa: IkeSa): void {
+    const same = this.#byRemoteId.get(sa.remoteId);
+    const at = same?.indexOf(sa) ?? -1;
+    if (at < 0) return;
+    same!.splice(at, 1);
+    if (same!.length === 0) this.#byRemoteId.delete(sa.remoteId);
   }
 
   #forgetHalfOpen(sa: IkeSa): void {
