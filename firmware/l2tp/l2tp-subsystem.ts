@@ -141,9 +141,10 @@ export class L2tpSubsystem implements Subsystem {
       await bind(socket, host);
       const s = socket;
       const makeSession = (tunnelId: number, sessionId: number, peer: string): PppSession => {
-        // With RADIUS, MS-CHAPv2 only (EAP here would check the local users and bypass RADIUS).
+        // With RADIUS (issue 21), MS-CHAPv2 checked there and EAP relayed there (never the local users' EAP).
         const address = parseL2tpPeer(peer)?.address ?? peer;
         const verifier = radius?.verifier(address);
+        const eapRadius = radius?.eapPeer(address);
         const session: PppSession = new PppSession({
           protocol: 'l2tp', peer: address, logger: log, pipe, pool, random,
           // Windows' DHCPINFORM gets the pool's routes (the LAN by default) as classless routes, its DNS and domain.
@@ -151,8 +152,8 @@ export class L2tpSubsystem implements Subsystem {
           siteSubnets: (user) => answering.subnetsOf(user),
           link: {
             localAddress,
-            lcp: { random, auth: verifier ? ['mschapv2'] : GATEWAY_AUTH_METHODS, mru: L2TP_MRU },
-            createAuthenticator: (method) => pppAuthenticatorFor(method, { users, random, serverName: 'postern', ...(verifier ? { verifier } : {}), wake: () => session.wake() }),
+            lcp: { random, auth: GATEWAY_AUTH_METHODS, mru: L2TP_MRU },
+            createAuthenticator: (method) => pppAuthenticatorFor(method, { users, random, serverName: 'postern', ...(verifier ? { verifier } : {}), ...(eapRadius ? { eapRadius } : {}), wake: () => session.wake() }),
           },
           send: (frame) => this.#sendData(tunnelId, sessionId, frame),
           onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
