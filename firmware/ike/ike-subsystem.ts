@@ -1,4 +1,4 @@
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import { localUsers } from '../access/local-users.ts';
@@ -26,8 +26,10 @@ import { flatRadiusCounters } from '../radius/server-state.ts';
 import { Ikev1Engine } from '../ikev1/engine/engine.ts';
 import type { L2tpIpsecPath } from '../l2tp/l2tp-subsystem.ts';
 import { L2TP_PORT } from '../l2tp/header.ts';
+import { L2tpPaths } from './l2tp-paths.ts';
 import { L2TP_IKEV1_CONNECTION, L2TP_SITE_PREFIX, ikev1ConnectionsFromConfig, isDialingL2tpSite, type Ikev1CertificateAuth } from '../ikev1/ikev1-connections.ts';
 import { revokedSessions } from './shell/revocation-sweep.ts';
+import { pooledRandomBytes } from './crypto/random-pool.ts';
 import { revocationFromConfig, trustedCas, userStateFrom } from '../revocation/from-config.ts';
 import { SiteRedial } from '../sites/site-redial.ts';
 import { ikeTestResult, type SiteTestResult } from '../sites/site-test.ts';
@@ -36,6 +38,9 @@ import { observeIkeDial, type DialWatch } from './site-dial-test.ts';
 import { observeIkev1Dial } from '../ikev1/ikev1-site-dial-test.ts';
 import { ikev1TestResult } from '../sites/ikev1-site-test.ts';
 import type { RevocationService } from '../revocation/revocation-service.ts';
+
+/** SPIs, nonces and IVs from one slab per few hundred asks (issue 23: each randomBytes call costs tens of µs). */
+const ikeRandom = pooledRandomBytes();
 
 export interface IkeSubsystemOptions {
   readonly logger: Logger;
@@ -127,9 +132,9 @@ export class IkeSubsystem implements Subsystem {
   }
 
   /**
-   * Whether L2TP from this address arrives inside IPsec (issue 20): an established IKEv1 SA of the
-   * L2TP connection with that peer has a transport-mode child. The decrypted datagrams carry the
-   * address the IKE SA sees (NAT-OA restores it), so the L2TP shell asks by source address.
+   * Whether L2TP with this address has its IPsec up (issue 20): an established IKEv1 SA of an L2TP
+   * connection with that peer has a transport-mode child. L2TP sites' dialers ask before dialing;
+   * the LNS knows each datagram's path exactly (l2tpPath).
    */
   l2tpProtected(address: string): boolean {
     return (this.#l2tpPeers.get(address) ?? 0) > 0;
@@ -159,28 +164,46 @@ export class IkeSubsystem implements Subsystem {
     else if (action.type === 'delete-child') drop(action.child);
   }
 
-  /** Where the L2TP shell takes the LNS's datagrams, each tagged with its transport SA's reqid. */
+  /** Where the L2TP shell takes the LNS's datagrams, each tagged with its client's path. */
   #l2tpReceiver: ((via: number, datagram: Buffer) => void) | undefined;
 
   /**
    * The LNS's side of its clients' transport SAs (issue 20): their decrypted UDP 1701 comes up
-   * tagged with the child's reqid instead of through the TUN, and answers leave through that child.
+   * tagged with the client's path (l2tp-paths.ts) instead of through the TUN, and answers leave
+   * through the path's newest child.
    * (Dialing L2TP sites keep the TUN: their dialer's socket is connected to its one peer.)
    */
   readonly l2tpPath: L2tpIpsecPath = {
     receive: (handler) => void (this.#l2tpReceiver = handler),
-    send: (via, sourcePort, destinationPort, payload) => (this.#running?.dataplane.sendUdp(via, sourcePort, destinationPort, payload) ?? -1) > 0,
+    send: (via, sourcePort, destinationPort, payload) => this.#sendL2tp(via, sourcePort, destinationPort, payload),
   };
+
+  /** The client endpoints' paths (l2tp-paths.ts): `via` is the path, stable across the client's rekeys. */
+  readonly #l2tpPaths = new L2tpPaths();
 
   #deliverL2tp(child: ChildSaInfo): void {
     const r = this.#running;
     const reqid = r?.installer.reqidOf(child.inbound.spi);
-    if (!r || reqid === undefined) return;
+    const address = /^([^/[]+)/.exec(child.remoteTs[0] ?? '')?.[1];
+    if (!r || reqid === undefined || address === undefined) return;
+    const via = this.#l2tpPaths.add(`${address}:${child.encapsulation?.remotePort ?? 0}`, reqid);
     const up = r.dataplane.deliverUdp(reqid, L2TP_PORT, (datagram) => {
-      if (this.#l2tpReceiver) this.#l2tpReceiver(reqid, datagram);
+      if (this.#l2tpReceiver) this.#l2tpReceiver(via, datagram);
       else this.#l2tpUnheard++;
     });
     if (!up) this.#options.logger.warn('the driver cannot hand L2TP up by SA: the L2TP client stays unanswered', { reqid });
+  }
+
+  /** Through the path's newest child that still runs; children found gone are forgotten. */
+  #sendL2tp(via: number, sourcePort: number, destinationPort: number, payload: Uint8Array): boolean {
+    const dataplane = this.#running?.dataplane;
+    if (!dataplane) return false;
+    for (const reqid of this.#l2tpPaths.reqidsOf(via)) {
+      const sent = dataplane.sendUdp(reqid, sourcePort, destinationPort, payload);
+      if (sent > 0) return true;
+      if (sent === -2) this.#l2tpPaths.forget(via, reqid); // its child is gone (reqids are not reused while IKE runs)
+    }
+    return false;
   }
 
   /** L2TP datagrams that came up while L2TP was not listening. */
@@ -222,7 +245,7 @@ export class IkeSubsystem implements Subsystem {
       const radius = (this.#radius = await openIkeRadius(config, (name) => this.#users(name), (spi) => installerRef?.bytes(spi), log));
       // Revocation (issue 16): fetched and kept by the service, answered to the engine from its cache.
       revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'), () => this.#endRevoked());
-      const engine = new IkeEngine(connectionsFromConfig(config, pki), { randomBytes: (n) => randomBytes(n), createDh }, {
+      const engine = new IkeEngine(connectionsFromConfig(config, pki), { randomBytes: ikeRandom, createDh }, {
         users: (name) => this.#users(name),
         ...(radius ? { onEapVerdict: () => shellRef?.resumeEap() } : {}),
         ...(radius && config.listeners.ikev2.eapPassThrough ? { eapRadius: (peer: string) => radius.listener.eapPeer(peer) } : {}),
@@ -232,7 +255,7 @@ export class IkeSubsystem implements Subsystem {
       });
       // IKEv1 sites (issue 19) share UDP 500/4500: messages go to each engine by their ISAKMP version.
       const v1Connections = ikev1ConnectionsFromConfig(config, siteCertificateAuth(config, pki));
-      const v1 = v1Connections.length ? new Ikev1Engine(v1Connections, { randomBytes: (n) => randomBytes(n), createDh }, { revocation }) : undefined;
+      const v1 = v1Connections.length ? new Ikev1Engine(v1Connections, { randomBytes: ikeRandom, createDh }, { revocation }) : undefined;
       const lanAddress = config.system.lan.address.split('/')[0]!;
       hub = this.#options.access.acquireHub(config);
       const dispatch = new IkeVersionDispatch(engine, v1 && { engine: v1, connections: v1Connections.map((c) => c.name) });
@@ -439,6 +462,7 @@ export class IkeSubsystem implements Subsystem {
     }
     this.#l2tpChildren.clear();
     this.#l2tpPeers.clear();
+    this.#l2tpPaths.clear();
     r.revocation.close();
     await r.shell.close();
     r.installer.stopAll();
@@ -486,7 +510,7 @@ export class IkeSubsystem implements Subsystem {
         ...(r.v1 ? { 'ikev1.sas': v1.length, 'ikev1.established': v1.filter((s) => s.state === 'established').length, ...Object.fromEntries(Object.entries(r.v1.drops).map(([k, v]) => [`ikev1.dropped.${k}`, v])) } : {}),
         'ike.sas': sas.length, 'ike.established': sas.filter((s) => s.state === 'established').length, 'ike.halfOpen': r.engine.halfOpenCount,
         'dataplane.sas': dp.sas, 'dataplane.policies': dp.policies, 'dataplane.tunnels': dp.tunnels,
-        'l2tp.unheard': this.#l2tpUnheard,
+        'l2tp.unheard': this.#l2tpUnheard, 'l2tp.paths': this.#l2tpPaths.size,
         ...(this.#radius ? flatRadiusCounters(this.#radius.listener.client.counters()) : {}),
         'revocation.fetches': r.revocation.counters.fetches, 'revocation.failures': r.revocation.counters.failures, 'revocation.revoked': r.revocation.counters.revokedAnswers,
       },
