@@ -11,11 +11,10 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from '../log/logger.ts';
-import { Mschapv2Peer } from '../ppp/chap/mschapv2-peer.ts';
-import { PppClientLink, type ClientLinkAction } from '../ppp/client-link.ts';
+import type { PppClientLink, ClientLinkAction } from '../ppp/client-link.ts';
+import { dialingLink, PppCallOutcome } from '../ppp/client-call.ts';
 import { encodePppFrame, PppProtocol } from '../ppp/frame.ts';
 import { FsmState } from '../ppp/fsm.ts';
-import type { IpcpNegotiated } from '../ppp/ipcp.ts';
 import type { Secret } from '../util/secret.ts';
 import { L2tpTunnel, type TunnelAction } from './control-connection.ts';
 import { DataSequencing, encodeDataMessage } from './data-message.ts';
@@ -46,8 +45,9 @@ export interface L2tpDialOptions {
 const L2TP_MRU = 1380;
 
 export class L2tpDialer {
-  readonly ready: Promise<Readonly<IpcpNegotiated>>;
-  readonly closed: Promise<string>;
+  readonly #outcome = new PppCallOutcome();
+  readonly ready = this.#outcome.ready;
+  readonly closed = this.#outcome.closed;
   readonly #o: L2tpDialOptions;
   readonly #link: PppClientLink;
   readonly #tunnel: L2tpTunnel;
@@ -59,24 +59,11 @@ export class L2tpDialer {
   #timer: NodeJS.Timeout | undefined;
   #watch: NodeJS.Timeout | undefined;
   #done = false;
-  #resolveReady!: (v: Readonly<IpcpNegotiated>) => void;
-  #rejectReady!: (e: Error) => void;
-  #resolveClosed!: (why: string) => void;
 
   constructor(options: L2tpDialOptions) {
     this.#o = options;
-    this.ready = new Promise((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
-    });
-    this.ready.catch(() => undefined);
-    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     const random = (n: number) => new Uint8Array(randomBytes(n));
-    this.#link = new PppClientLink({
-      lcp: { random, acceptAuth: ['mschapv2'], echoIntervalMs: 30_000, mru: L2TP_MRU },
-      createAuthPeer: (m) => (m === 'mschapv2' ? new Mschapv2Peer({ user: options.user, password: options.password, random }) : undefined),
-      askDns: false,
-    });
+    this.#link = dialingLink({ user: options.user, password: options.password, mru: L2TP_MRU, askDns: false });
     this.#tunnel = new L2tpTunnel({ role: 'lac', hostName: options.hostName, localTunnelId: randomInt(1, 0x10000), random, ...(options.secret ? { secret: options.secret } : {}) });
     options.ipsec().then(
       (refused) => (refused ? this.#end(refused) : this.#open()),
@@ -147,8 +134,8 @@ export class L2tpDialer {
     for (const a of actions) {
       if (a.type === 'send') this.#sendFrame(encodePppFrame({ protocol: a.protocol, information: a.packet }, { addressControl: true }));
       else if (a.type === 'deliver') this.#o.onIp?.(a.packet);
-      else if (a.type === 'auth-failed') this.#rejectReady(new Error(`authentication failed: ${a.reason}`));
-      else if (a.type === 'network-up') this.#resolveReady(a.ipv4);
+      else if (a.type === 'auth-failed') this.#outcome.fail(new Error(`authentication failed: ${a.reason}`));
+      else if (a.type === 'network-up') this.#outcome.up(a.ipv4);
       else if (a.type === 'dead') {
         this.#run(this.#tunnel.handle({ kind: 'CmdClose', resultCode: { result: 1, error: 0, message: 'PPP ended' } }, Date.now()));
         return this.#end(`PPP ended: ${a.reason}`);
@@ -185,9 +172,9 @@ export class L2tpDialer {
     if (this.#timer) clearTimeout(this.#timer);
     clearInterval(this.#watch);
     this.#link.lowerDown(Date.now(), reason);
-    this.#rejectReady(new Error(reason));
+    this.#outcome.fail(new Error(reason));
     const socket = this.#socket;
     if (socket) setTimeout(() => { try { socket.close(); } catch { /* closed by an error already */ } }, 1000).unref();
-    this.#resolveClosed(reason);
+    this.#outcome.close(reason);
   }
 }

@@ -11,7 +11,7 @@ import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { isDialingL2tpSite } from '../ikev1/ikev1-connections.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
-import { PppSiteLink, type SiteState } from '../sites/ppp-site-link.ts';
+import { PppSiteLink, PppSiteLinks, type SiteState } from '../sites/ppp-site-link.ts';
 import { l2tpTestResult } from '../sites/l2tp-site-test.ts';
 import type { SiteTestResult } from '../sites/site-test.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
@@ -42,14 +42,14 @@ export class L2tpSiteSubsystem implements Subsystem {
   readonly name = 'l2tp-sites';
   readonly #options: L2tpSiteOptions;
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { hub: HubLease; links: Map<string, PppSiteLink<L2tpDialStep>> } | undefined;
+  #running: PppSiteLinks<L2tpDialStep> | undefined;
 
   constructor(options: L2tpSiteOptions) {
     this.#options = options;
   }
 
   siteStates(): SiteState[] {
-    return [...(this.#running?.links.values() ?? [])].map((link) => link.snapshot());
+    return this.#running?.states() ?? [];
   }
 
   /** Dials the site now and reports each step; undefined when it is not an L2TP site that dials. */
@@ -80,8 +80,8 @@ export class L2tpSiteSubsystem implements Subsystem {
           logger: log, onIp, onProgress,
         }),
       })] as const));
-      this.#running = { hub, links };
-      for (const link of links.values()) link.dial();
+      this.#running = new PppSiteLinks(hub, links);
+      this.#running.dialAll();
       this.#status = { state: 'running', detail: `${links.size} site(s)` };
     } catch (error) {
       hub?.release();
@@ -113,10 +113,7 @@ export class L2tpSiteSubsystem implements Subsystem {
     const r = this.#running;
     this.#running = undefined;
     if (!r) return void (this.#status = { state: 'stopped' });
-    for (const link of r.links.values()) link.stop();
-    // Let the hang-ups reach the wire before the TUN goes.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    r.hub.release();
+    await r.hangUp();
     this.#status = { state: 'stopped' };
   }
 

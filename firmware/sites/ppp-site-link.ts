@@ -4,7 +4,7 @@
  * tunnel, the redial with backoff (1 s doubling to 60 s) and the site's Test. The protocol's dialer
  * is passed in; this class decides nothing about the protocol.
  */
-import type { AccessResources } from '../access/access-resources.ts';
+import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import type { PipeDispatcher } from '../access/pipe-dispatcher.ts';
 import type { SiteConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
@@ -208,5 +208,31 @@ export class PppSiteLink<Step extends string> {
     this.counters.rxPackets++;
     this.counters.rxBytes += packet.length;
     this.#o.pipe.write(packet);
+  }
+}
+
+/** One protocol's dialed sites on their lease of the shared TUN: dialed together, listed, hung up together. */
+export class PppSiteLinks<Step extends string> {
+  readonly #hub: HubLease;
+  readonly links: ReadonlyMap<string, PppSiteLink<Step>>;
+
+  constructor(hub: HubLease, links: ReadonlyMap<string, PppSiteLink<Step>>) {
+    this.#hub = hub;
+    this.links = links;
+  }
+
+  dialAll(): void {
+    for (const link of this.links.values()) link.dial();
+  }
+
+  states(): SiteState[] {
+    return [...this.links.values()].map((link) => link.snapshot());
+  }
+
+  /** Routes out and calls hung up; the TUN lease goes once the hang-ups had time to reach the wire. */
+  async hangUp(): Promise<void> {
+    for (const link of this.links.values()) link.stop();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    this.#hub.release();
   }
 }

@@ -18,7 +18,7 @@ import { revocationFromConfig, trustedCas } from '../revocation/from-config.ts';
 import type { RevocationService } from '../revocation/revocation-service.ts';
 import { tlsRevocationCheck } from '../revocation/tls-peer.ts';
 import { sstpTestResult, type SiteTestResult } from '../sites/site-test.ts';
-import { PppSiteLink, type SiteState } from '../sites/ppp-site-link.ts';
+import { PppSiteLink, PppSiteLinks, type SiteState } from '../sites/ppp-site-link.ts';
 
 export type { SiteState } from '../sites/ppp-site-link.ts';
 
@@ -64,19 +64,19 @@ export class SstpSiteSubsystem implements Subsystem {
   readonly name = 'sstp-sites';
   readonly #options: SstpSiteOptions;
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { hub: HubLease; links: Map<string, SstpSiteLink>; revocation: RevocationService } | undefined;
+  #running: { sites: PppSiteLinks<'tls' | 'sstp'>; revocation: RevocationService } | undefined;
 
   constructor(options: SstpSiteOptions) {
     this.#options = options;
   }
 
   siteStates(): SiteState[] {
-    return [...(this.#running?.links.values() ?? [])].map((link) => link.snapshot());
+    return this.#running?.sites.states() ?? [];
   }
 
   /** Dials the site now and reports each step (issue 17); undefined when it is not an SSTP site that dials. */
   async testSite(name: string, deadlineMs = 15_000): Promise<SiteTestResult | undefined> {
-    const link = this.#running?.links.get(name);
+    const link = this.#running?.sites.links.get(name);
     return link ? sstpTestResult(name, { host: link.site.remote, port: link.site.port ?? 443, ...(await link.test(deadlineMs)) }) : undefined;
   }
 
@@ -93,8 +93,8 @@ export class SstpSiteSubsystem implements Subsystem {
       const ca = [...rootCertificates, pki.ca.certificatePem, ...trustedCas(config, log).map((t) => t.ca.toString())];
       const ctx = { pipe: hub.pipe(), access: this.#options.access, ca, checkRevocation: tlsRevocationCheck(revocation, log, ca.join('\n')), log, ...(this.#options.onStateChange ? { onStateChange: this.#options.onStateChange } : {}) };
       const links = new Map(dialingSstpSites(config).map((site) => [site.name, sstpSiteLink(site, ctx)] as const));
-      this.#running = { hub, links, revocation };
-      for (const link of links.values()) link.dial();
+      this.#running = { sites: new PppSiteLinks(hub, links), revocation };
+      this.#running.sites.dialAll();
       this.#status = { state: 'running', detail: `${links.size} site(s)` };
     } catch (error) {
       hub?.release();
@@ -112,11 +112,8 @@ export class SstpSiteSubsystem implements Subsystem {
     const r = this.#running;
     this.#running = undefined;
     if (!r) return void (this.#status = { state: 'stopped' });
-    for (const link of r.links.values()) link.stop();
     r.revocation.close();
-    // Let the hang-ups reach the wire before the TUN goes.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    r.hub.release();
+    await r.sites.hangUp();
     this.#status = { state: 'stopped' };
   }
 

@@ -3,16 +3,14 @@
  * HTTP exchange, the client session engine, and a PPP link authenticating with MS-CHAPv2. IP packets
  * come out through `onIp` and go in with `sendIp`. Used for load generation and the site-to-site dialer.
  */
-import { createHash, randomBytes, randomUUID, type X509Certificate } from 'node:crypto';
+import { createHash, randomUUID, type X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import type { Logger } from '../../log/logger.ts';
-import { Mschapv2Peer } from '../../ppp/chap/mschapv2-peer.ts';
-import { PppEapPeer } from '../../ppp/eap/ppp-eap-peer.ts';
-import { PppClientLink, type ClientLinkAction } from '../../ppp/client-link.ts';
+import type { PppClientLink, ClientLinkAction } from '../../ppp/client-link.ts';
+import { dialingLink, PppCallOutcome } from '../../ppp/client-call.ts';
 import { encodePppFrame, PppProtocol } from '../../ppp/frame.ts';
 import { FsmState } from '../../ppp/fsm.ts';
-import type { IpcpNegotiated } from '../../ppp/ipcp.ts';
 import type { Secret } from '../../util/secret.ts';
 import { readResponseHead, sstpRequestHead } from './client-http.ts';
 import { SstpClientSession, type SstpClientAction } from './client-session.ts';
@@ -48,10 +46,11 @@ const normalPin = (text: string) => text.replace(/:/g, '').toLowerCase();
 const samePin = (seen: string | undefined, pinned: string) => seen !== undefined && normalPin(seen) === normalPin(pinned);
 
 export class SstpDialer {
+  readonly #outcome = new PppCallOutcome();
   /** Resolves with the addresses IPCP agreed once the call is up; rejects if it never gets there. */
-  readonly ready: Promise<Readonly<IpcpNegotiated>>;
+  readonly ready = this.#outcome.ready;
   /** Resolves with the reason once the call is over. */
-  readonly closed: Promise<string>;
+  readonly closed = this.#outcome.closed;
   readonly #o: SstpDialOptions;
   readonly #socket: TLSSocket;
   readonly #link: PppClientLink;
@@ -60,26 +59,10 @@ export class SstpDialer {
   #peerCert: X509Certificate | undefined;
   #timer: NodeJS.Timeout | undefined;
   #done = false;
-  #resolveReady!: (v: Readonly<IpcpNegotiated>) => void;
-  #rejectReady!: (e: Error) => void;
-  #resolveClosed!: (why: string) => void;
 
   constructor(options: SstpDialOptions) {
     this.#o = options;
-    this.ready = new Promise((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
-    });
-    this.ready.catch(() => undefined);
-    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#link = new PppClientLink({
-      lcp: { random: (n) => randomBytes(n), acceptAuth: [options.auth ?? 'mschapv2'], echoIntervalMs: 30_000 },
-      createAuthPeer: (m) =>
-        m === 'mschapv2' ? new Mschapv2Peer({ user: options.user, password: options.password, random: (n) => randomBytes(n) })
-        : m === 'eap' ? new PppEapPeer(options.user, options.password, (n) => randomBytes(n))
-        : undefined,
-      askDns: true,
-    });
+    this.#link = dialingLink({ user: options.user, password: options.password, auth: options.auth ?? 'mschapv2', askDns: true });
     this.#socket = connect({
       host: options.host, port: options.port, ...(isIP(options.servername ?? options.host) ? {} : { servername: options.servername ?? options.host }), ...(options.ca ? { ca: options.ca } : {}),
       rejectUnauthorized: options.fingerprint ? false : (options.rejectUnauthorized ?? true), ...(options.localAddress ? { localAddress: options.localAddress } : {}),
@@ -150,10 +133,10 @@ export class SstpDialer {
       if (a.type === 'send') this.#run(this.#session?.handle({ type: 'CmdSendPpp', frame: encodePppFrame({ protocol: a.protocol, information: a.packet }, { addressControl: true }) }, Date.now()) ?? []);
       else if (a.type === 'deliver') this.#o.onIp?.(a.packet);
       else if (a.type === 'authenticated') this.#run(this.#session?.handle(a.keys?.hlak ? { type: 'RcvPppAuthenticated', hlak: a.keys.hlak } : { type: 'RcvPppAuthenticated' }, Date.now()) ?? []);
-      else if (a.type === 'auth-failed') this.#rejectReady(new Error(`authentication failed: ${a.reason}`));
-      else if (a.type === 'network-up') this.#resolveReady(a.ipv4);
+      else if (a.type === 'auth-failed') this.#outcome.fail(new Error(`authentication failed: ${a.reason}`));
+      else if (a.type === 'network-up') this.#outcome.up(a.ipv4);
       else if (a.type === 'dead') {
-        this.#rejectReady(new Error(`PPP ended: ${a.reason}`));
+        this.#outcome.fail(new Error(`PPP ended: ${a.reason}`));
         this.#run(this.#session?.handle({ type: 'CmdDisconnect' }, Date.now()) ?? []);
       }
     }
@@ -178,9 +161,9 @@ export class SstpDialer {
     this.#done = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#link.lowerDown(Date.now(), reason);
-    this.#rejectReady(new Error(reason));
+    this.#outcome.fail(new Error(reason));
     this.#socket.end();
     setTimeout(() => this.#socket.destroy(), 1000).unref();
-    this.#resolveClosed(reason);
+    this.#outcome.close(reason);
   }
 }

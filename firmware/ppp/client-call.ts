@@ -1,0 +1,51 @@
+/*
+ * What every dialed PPP call has, whatever carries it (SSTP, L2TP): the link that logs in as a user
+ * of the other gateway (MS-CHAPv2, or EAP-MSCHAPv2 where the server asks for EAP), and the call's
+ * outcome, ready once IPCP is open and closed with the reason once over.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Secret } from '../util/secret.ts';
+import { Mschapv2Peer } from './chap/mschapv2-peer.ts';
+import { PppClientLink } from './client-link.ts';
+import { PppEapPeer } from './eap/ppp-eap-peer.ts';
+import type { IpcpNegotiated } from './ipcp.ts';
+
+export interface DialingLinkOptions {
+  readonly user: string;
+  readonly password: Secret<string>;
+  /** The one method answered (as Windows' site-to-site does): MS-CHAPv2 unless told EAP. */
+  readonly auth?: 'mschapv2' | 'eap';
+  readonly mru?: number;
+  readonly askDns: boolean;
+}
+
+/** A dialing link that answers one login method and sends LCP echoes every 30 s. */
+export function dialingLink(o: DialingLinkOptions): PppClientLink {
+  const random = (n: number) => new Uint8Array(randomBytes(n));
+  const auth = o.auth ?? 'mschapv2';
+  return new PppClientLink({
+    lcp: { random, acceptAuth: [auth], echoIntervalMs: 30_000, ...(o.mru ? { mru: o.mru } : {}) },
+    createAuthPeer: (m) => (m !== auth ? undefined : m === 'mschapv2' ? new Mschapv2Peer({ user: o.user, password: o.password, random }) : new PppEapPeer(o.user, o.password, random)),
+    askDns: o.askDns,
+  });
+}
+
+export class PppCallOutcome {
+  /** Resolves with the addresses IPCP agreed once the call is up; rejects if it never gets there. */
+  readonly ready: Promise<Readonly<IpcpNegotiated>>;
+  /** Resolves with the reason once the call is over. */
+  readonly closed: Promise<string>;
+  readonly up: (ipv4: Readonly<IpcpNegotiated>) => void;
+  readonly fail: (error: Error) => void;
+  readonly close: (reason: string) => void;
+
+  constructor() {
+    let up!: (ipv4: Readonly<IpcpNegotiated>) => void;
+    let fail!: (error: Error) => void;
+    let close!: (reason: string) => void;
+    this.ready = new Promise((resolve, reject) => ((up = resolve), (fail = reject)));
+    this.ready.catch(() => undefined);
+    this.closed = new Promise((resolve) => (close = resolve));
+    [this.up, this.fail, this.close] = [up, fail, close];
+  }
+}
