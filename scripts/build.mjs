@@ -3,7 +3,8 @@
 // executable application (SEA) takes, which the board images will use.
 //
 // `--out DIR` bundles elsewhere than dist/ (the firmware build, scripts/firmware/, bundles per board),
-// `--board FILE` embeds a board profile (already checked by the firmware build) and its name.
+// `--board FILE` embeds a board profile (already checked by the firmware build) and its name,
+// `--version X.Y.Z` stamps another version than package.json's (a release build, the upgrade test's next build).
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,8 @@ import { build } from 'esbuild';
 import { buildWebui } from './build-webui.mjs';
 import { buildPublicKey } from './upgrade-key.mjs';
 
-const { values: options } = parseArgs({ options: { out: { type: 'string', default: 'dist' }, board: { type: 'string' } } });
+const { values: options } = parseArgs({ options: { out: { type: 'string', default: 'dist' }, board: { type: 'string' }, version: { type: 'string' } } });
+if (options.version !== undefined && !/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(options.version)) throw new Error(`--version ${options.version}: expected X.Y.Z or X.Y.Z-suffix`);
 const out = options.out;
 const board = options.board ? JSON.parse(readFileSync(options.board, 'utf8')) : undefined;
 
@@ -45,7 +47,7 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   define: {
-    POSTERN_BUILD: JSON.stringify({ version: pkg.version, commit, builtAt: new Date().toISOString(), ...(board ? { board: board.name } : {}) }),
+    POSTERN_BUILD: JSON.stringify({ version: options.version ?? pkg.version, commit, builtAt: new Date().toISOString(), ...(board ? { board: board.name } : {}) }),
     POSTERN_ASSETS: JSON.stringify(assets),
     // The key update bundles must be signed with (scripts/upgrade-key.mjs; dev: a development key).
     POSTERN_UPGRADE_KEY: JSON.stringify(buildPublicKey()),
@@ -57,4 +59,4 @@ chmodSync(join(out, 'postern.js'), 0o755);
 // The native data-plane driver sits beside the bundle (the firmware build embeds its own instead).
 const driver = 'drivers/build/Release/postern_dp.node';
 if (out === 'dist' && existsSync(driver)) copyFileSync(driver, 'dist/postern_dp.node');
-console.log(`built ${join(out, 'postern.js')} (${pkg.version}, ${commit}${board ? `, board ${board.name}` : ''}); web UI ${(webui.br / 1024).toFixed(1)} KB brotli, ${(webui.gzip / 1024).toFixed(1)} KB gzip, ${(webui.identity / 1024).toFixed(1)} KB plain`);
+console.log(`built ${join(out, 'postern.js')} (${options.version ?? pkg.version}, ${commit}${board ? `, board ${board.name}` : ''}); web UI ${(webui.br / 1024).toFixed(1)} KB brotli, ${(webui.gzip / 1024).toFixed(1)} KB gzip, ${(webui.identity / 1024).toFixed(1)} KB plain`);

@@ -59,6 +59,8 @@ export interface Firmware {
 
 export interface BuildOptions {
   readonly log?: (line: string) => void;
+  /** Another version than package.json's (the upgrade test's next build); cached apart from the usual one. */
+  readonly version?: string;
 }
 
 /** The executable for board/<name>.json, from the cache or built now. */
@@ -69,7 +71,9 @@ export function buildFirmware(boardName: string, options: BuildOptions = {}): Fi
   const board = loadBoardFile(boardFile);
   const target = TARGETS[board.architecture];
   const key = cacheKey(boardFile);
-  const dir = join(CACHE_DIR, `${board.name}-${key}`);
+  // A build of another version is its own cache entry, never pruned by (nor pruning) the usual one.
+  const stem = options.version ? `${board.name}@${options.version}` : board.name;
+  const dir = join(CACHE_DIR, `${stem}-${key}`);
   const manifestFile = join(dir, 'manifest.json');
   if (existsSync(manifestFile)) {
     const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as FirmwareManifest;
@@ -83,13 +87,14 @@ export function buildFirmware(boardName: string, options: BuildOptions = {}): Fi
   mkdirSync(tmp, { recursive: true });
   try {
     log(`${board.name}: bundle`);
-    must([process.execPath, 'scripts/build.mjs', '--out', join(tmp, 'bundle'), '--board', boardFile], 300_000);
+    must([process.execPath, 'scripts/build.mjs', '--out', join(tmp, 'bundle'), '--board', boardFile, ...(options.version ? ['--version', options.version] : [])], 300_000);
     const driver = cachedDriver(target, runtime, log);
     copyFileSync(driver, join(tmp, 'postern_dp.node'));
     const made = target.form === 'sea' ? makeExecutable(target, runtime, tmp, board.name, log) : makePackage(target, runtime, tmp, board.name, log);
     const bytes = readFileSync(made.artefact);
-    const identity = JSON.parse(must([...made.run, '--version', '--json'], 120_000)) as { commit: string; builtAt: string; board: string };
+    const identity = JSON.parse(must([...made.run, '--version', '--json'], 120_000)) as { version: string; commit: string; builtAt: string; board: string };
     if (identity.board !== board.name) throw new Error(`the built ${target.form} says board ${identity.board}, expected ${board.name}`);
+    if (options.version && identity.version !== options.version) throw new Error(`the built ${target.form} says version ${identity.version}, expected ${options.version}`);
     const manifest: FirmwareManifest = {
       board: board.name, arch: target.arch, form: target.form, key, node: runtime.version, nodeTarballSha256: runtime.tarballSha256,
       commit: identity.commit, builtAt: identity.builtAt, bytes: bytes.length,
@@ -100,7 +105,7 @@ export function buildFirmware(boardName: string, options: BuildOptions = {}): Fi
     rmSync(join(tmp, 'bundle'), { recursive: true, force: true });
     writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
     placeBuiltDir(tmp, dir, 'manifest.json');
-    pruneOthers(board.name, key);
+    pruneOthers(stem, key);
     return { dir, ...outputs(dir, target.form, board.name), board, manifest, built: true };
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -3,8 +3,8 @@
 // `make firmware` ships), and a persistent disk holding the A/B slots (slot a: the arm64 single
 // executable) and the state. WAN on a tap in the lab host `wan`, LAN on a tap in `lan`. One boot
 // per scenario chain: first boot over HTTP from the LAN, a strongSwan IKEv2 client on the WAN
-// (EAP-MSCHAPv2, the CA the box made itself) pinging the LAN, an upgrade through the API to a
-// signed bundle of a higher version, a reboot of the machine back into it, then a build that exits
+// (EAP-MSCHAPv2, the CA the box made itself) pinging the LAN, an upgrade through the API to a second
+// build stamped with the next version (other bytes, signed), a reboot of the machine back into it, then a build that exits
 // at start, rolled back to the previous slot by the launcher alone and reported by the API.
 import { createHash, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,6 +36,13 @@ t.test('the arm64 router boots, serves, connects a client, upgrades and rolls ba
   const fwStarted = Date.now();
   const fw = buildFirmware('generic-arm64', { log: (line) => t.comment(line) });
   t.comment(`executable ${fw.built ? `built in ${seconds(Date.now() - fwStarted)} s` : 'from the cache'}`);
+  // The upgrade goes to a second build of its own: the next patch version stamped in, so other bytes.
+  const [major, minor, patch] = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version.split('.').map(Number) as [number, number, number];
+  const next = `${major}.${minor}.${patch + 1}`;
+  const broken = `${major}.${minor}.${patch + 2}`;
+  const nextStarted = Date.now();
+  const fwNext = buildFirmware('generic-arm64', { version: next, log: (line) => t.comment(line) });
+  t.comment(`version ${next} ${fwNext.built ? `built in ${seconds(Date.now() - nextStarted)} s` : 'from the cache'}`);
   const image = arm64Image(fw.executable, fw.manifest.sha256);
   t.comment(`image ${image.built ? `built in ${seconds(image.ms)} s` : 'from the cache'}: ${image.dir}`);
   // The test's own time, from the machine's start (the builds above are cached across runs).
@@ -114,15 +121,14 @@ t.test('the arm64 router boots, serves, connects a client, upgrades and rolls ba
   const key = createPrivateKey(readFileSync(signingKeyPath() as string, 'utf8'));
   const header = (version: string, payload: Buffer): BundleHeader => ({
     version, arch: 'arm64', boards: ['generic-arm64'], minVersion: '0.0.0', payloadBytes: payload.length,
-    payloadSha256: createHash('sha256').update(payload).digest('hex'), commit: fw.manifest.commit, builtAt: fw.manifest.builtAt,
+    payloadSha256: createHash('sha256').update(payload).digest('hex'), commit: fwNext.manifest.commit, builtAt: fwNext.manifest.builtAt,
   });
   const running = fw.manifest;
   const before = await upgradeStatus('the upgrade status', 30_000, (s) => s.available === true && s.running?.slot === 'a');
-  const [major, minor, patch] = (before.running.version as string).split('.').map(Number) as [number, number, number];
-  const next = `${major}.${minor}.${patch + 1}`;
-  const broken = `${major}.${minor}.${patch + 2}`;
+  t.equal(before.running.version, `${major}.${minor}.${patch}`, 'slot a runs the first build');
+  t.not(fwNext.manifest.sha256, fw.manifest.sha256, 'the next build is other bytes');
   const bundleFile = join(lab.subdir('bundles'), 'next.bundle');
-  const executable = readFileSync(fw.executable);
+  const executable = readFileSync(fwNext.executable);
   writeFileSync(bundleFile, encodeBundle(header(next, executable), executable, key));
   const uploadStarted = Date.now();
   const staged = await http.upload('/api/v1/upgrade/bundle', bundleFile, 8 * 1024 * 1024, 300_000);
@@ -134,6 +140,7 @@ t.test('the arm64 router boots, serves, connects a client, upgrades and rolls ba
   await guest.waitFor(/postern-launcher: booting slot b on trial/, 180_000, consoleMark);
   const committed = await upgradeStatus(`version ${next} committed`, 300_000, (s) => s.lastCommit?.version === next);
   t.same([committed.running.slot, committed.running.trial, committed.lastFailure], ['b', false, null], 'slot b runs, no longer on trial');
+  t.equal(committed.running.version, next, 'and what runs there is the new build (it says so itself)');
   t.comment(`applied to committed: ${seconds(Date.now() - appliedAt)} s`);
   const rebootMark = guest.console().length;
   const rebootAt = Date.now();
@@ -142,7 +149,7 @@ t.test('the arm64 router boots, serves, connects a client, upgrades and rolls ba
   await guest.waitFor(new RegExp(`${GUEST.bootedMark}[^\\n]*slots=a b`), 120_000, rebootMark);
   await guest.waitFor(/postern-launcher: booting slot b\r?\n/, 60_000, rebootMark);
   const back = await upgradeStatus('the box back after the reboot', 240_000, (s) => s.running?.slot === 'b');
-  t.equal(back.lastCommit?.version, next, 'after a reboot the committed slot b boots');
+  t.same([back.lastCommit?.version, back.running.version], [next, next], 'after a reboot the committed slot b boots the new build');
   t.comment(`reboot to healthy on slot b: ${seconds(Date.now() - rebootAt)} s; upgrade committed and rebooted into at ${seconds(Date.now() - wall)} s`);
 
   // 4. A build that exits at start: the launcher boots it on trial, sees it die before it commits,
