@@ -26,11 +26,13 @@ drivers: deps
 	cd drivers && ../node_modules/.bin/node-gyp rebuild --silent --nodedir=$(NODEDIR)
 
 # Single executables (Node SEA, driver embedded) into build/firmware/<board>/: generic-x64 and
-# generic-arm64, or one board of board/ with BOARD=<name>. Cached in .cache/firmware/.
+# generic-arm64, or one board of board/ with BOARD=<name>; VERSION=X.Y.Z stamps a release version.
+# Cached in .cache/firmware/.
 BOARD ?=
+VERSION ?=
 firmware:
 	./scripts/install-deps.sh --firmware
-	$(NODE) --import tsx scripts/build-firmware.ts $(BOARD)
+	VERSION=$(VERSION) $(NODE) --import tsx scripts/build-firmware.ts $(BOARD)
 
 # Signed update bundles beside the executables (scripts/upgrade-key.mjs: the development key unless
 # POSTERN_UPGRADE_PUBLIC_KEY / POSTERN_UPGRADE_SIGNING_KEY name the vendor's).

@@ -1,6 +1,7 @@
 // `make firmware [BOARD=name]`: the single executable for one board, or for generic-x64 and
 // generic-arm64 (and the package for generic-armv7), copied to build/firmware/<board>/: postern, or
-// postern-<board>.tar.gz for armv7 boards (scripts/firmware/build.ts does the work).
+// postern-<board>.tar.gz for armv7 boards (scripts/firmware/build.ts does the work). VERSION=X.Y.Z
+// stamps a release version instead of package.json's.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { buildFirmware, listBoards } from './firmware/build.ts';
@@ -11,7 +12,7 @@ const boards = board ? [board] : ['generic-x64', 'generic-arm64', 'generic-armv7
 const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
 try {
   for (const name of boards) {
-    const fw = buildFirmware(name);
+    const fw = buildFirmware(name, process.env['VERSION'] ? { version: process.env['VERSION'] } : {});
     const out = join('build/firmware', name);
     mkdirSync(out, { recursive: true });
     const shipped = fw.archive ?? fw.executable;
