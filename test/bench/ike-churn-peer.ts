@@ -1,9 +1,9 @@
 // IKEv2 churn: Postern's engine as `slots` remote-access clients (one identity each) that connect,
 // hold for `holdMs`, delete and connect again until `cycles` connections have come and gone.
 // stdin `go` starts; prints `result {...}` at the end.
-import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { createDh } from '../../firmware/ike/crypto/dh.ts';
+import { pooledRandomBytes } from '../../firmware/ike/crypto/random-pool.ts';
 import { IkeEngine } from '../../firmware/ike/engine/engine.ts';
 import type { IkeConnection } from '../../firmware/ike/engine/types.ts';
 import { parseProposal } from '../../firmware/ike/proposals.ts';
@@ -20,7 +20,7 @@ const base = {
   localTs: ['0.0.0.0/0'], remoteTs: ['10.2.0.0/24'], requestVirtualIp: true, mobike: false,
 };
 const connections: IkeConnection[] = Array.from({ length: config.slots }, (_, i) => ({ ...base, name: `s${i}`, localId: `churn${i}@example.com` }));
-const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, { retransmitBaseMs: 2000 });
+const engine = new IkeEngine(connections, { randomBytes: pooledRandomBytes(), createDh }, { retransmitBaseMs: 2000 });
 const local = { address: config.address, port: 500 };
 let started = 0;
 let up = 0;

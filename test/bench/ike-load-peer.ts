@@ -2,9 +2,9 @@
 // remote-access clients, each with its own identity, asking for a virtual address. IKEv1
 // (`version: 1`): site initiators from one address, each a Main Mode with the PSK and one Quick Mode.
 // Prints `result {...}` once `count` child SAs are up (or failed), then holds them until stdin says `quit`.
-import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { createDh } from '../../firmware/ike/crypto/dh.ts';
+import { pooledRandomBytes } from '../../firmware/ike/crypto/random-pool.ts';
 import { IkeEngine } from '../../firmware/ike/engine/engine.ts';
 import type { IkeConnection } from '../../firmware/ike/engine/types.ts';
 import { parseProposal } from '../../firmware/ike/proposals.ts';
@@ -23,7 +23,7 @@ const base = {
   ...(v1 ? { localTs: ['10.1.0.0/24'], remoteTs: ['10.2.0.0/24'] } : { localTs: ['0.0.0.0/0'], remoteTs: ['10.2.0.0/24'], requestVirtualIp: true, mobike: false }),
 };
 const connections: IkeConnection[] = Array.from({ length: config.count }, (_, i) => ({ ...base, name: `c${i}`, localId: v1 ? (config.localId ?? config.address) : `load${i}@example.com` }));
-const crypto = { randomBytes: (n: number) => randomBytes(n), createDh };
+const crypto = { randomBytes: pooledRandomBytes(), createDh };
 const engine = v1 ? new Ikev1Engine(connections, crypto, { retransmitBaseMs: 3000 }) : new IkeEngine(connections, crypto, { retransmitBaseMs: 3000 });
 let started = 0;
 let up = 0;
@@ -50,3 +50,4 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     process.stdout.write('ok\n');
   } else if (line === 'quit') process.exit(0);
 });
+process.on('SIGTERM', () => process.exit(0)); // a clean exit, so a --cpu-prof run (LAB_PEER_NODE_ARGS) writes its profile

@@ -15,20 +15,23 @@ const PSK = 'bench-psk-0123456789abcdef';
 const IKE = 'aes128gcm16-prfsha256-ecp256';
 const ESP = 'aes128gcm16';
 
+/** CPU seconds (user + system) a process has used: on a shared 2-core machine steadier than wall time. */
+const cpuOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ').slice(11, 13).reduce((sum, t) => sum + Number(t), 0) / 100;
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 
 /** Resident memory of the responder: Postern's after a full collection (garbage is not SA cost). */
 type Memory = () => Promise<number>;
+interface Responder { memory: Memory; pid: number }
 
 // All load comes from one address: both responders get their per-address DoS limits lifted.
-async function responder(lab: Lab, kind: 'postern' | 'strongswan'): Promise<Memory> {
+async function responder(lab: Lab, kind: 'postern' | 'strongswan'): Promise<Responder> {
   if (kind === 'postern') {
     const peer = await startPosternIke(lab, 'gwB', {
       address: '192.0.2.2', dataplane: { tunnelAddress: '10.2.0.1', hub: true }, pools: { ra: { prefix: '10.10.0.0/16', dns: [] } },
-      logLevel: 'warn', perSourceRate: 100_000, cookieThreshold: 100_000,
+      logLevel: 'warn', perSourceRate: 100_000, cookieThreshold: 100_000, quiet: true,
       connections: [{ name: 'ra', localId: 'gw.example', psk: PSK, ike: [IKE], esp: [ESP], localTs: ['10.2.0.0/24'], remoteTs: [], mode: 'tunnel', dpdSeconds: 0, pool: 'ra', mobike: false }],
     });
-    return async () => (JSON.parse((await peer.command('memory')).replace(/^memory /, '')) as { rss: number }).rss;
+    return { memory: async () => (JSON.parse((await peer.command('memory')).replace(/^memory /, '')) as { rss: number }).rss, pid: peer.daemon.pid };
   }
   const swan = await StrongSwan.start(lab, 'gwB', {
     connections: {
@@ -42,7 +45,7 @@ async function responder(lab: Lab, kind: 'postern' | 'strongswan'): Promise<Memo
     pools: { ra: { addrs: '10.10.0.0/16' } },
     charonOptions: ['block_threshold = 100000', 'cookie_threshold = 100000', 'init_limit_half_open = 0'],
   });
-  return async () => rssOf(swan.daemon.pid);
+  return { memory: async () => rssOf(swan.daemon.pid), pid: swan.daemon.pid };
 }
 
 async function load(lab: Lab, count: number): Promise<{ up: number; failed: number; seconds: number; perSecond: number }> {
@@ -60,11 +63,14 @@ async function load(lab: Lab, count: number): Promise<{ up: number; failed: numb
 for (const kind of ['postern', 'strongswan'] as const) {
   const lab = Lab.create(twoSitesDirect);
   try {
-    const memory = await responder(lab, kind);
+    const { memory, pid } = await responder(lab, kind);
     const before = await memory();
+    const cpuBefore = cpuOf(pid);
     const r = await load(lab, COUNT);
+    const cpuMs = ((cpuOf(pid) - cpuBefore) * 1000) / Math.max(1, r.up);
     const perSa = ((await memory()) - before) / Math.max(1, r.up);
     console.log(`bench ike setup ${kind} ${r.perSecond.toFixed(0)} per second (${r.up} of ${COUNT} up, ${r.failed} failed, ${r.seconds.toFixed(1)} s, ECP-256, PSK, virtual IP, one child each)`);
+    console.log(`bench ike cpu ${kind} ${cpuMs.toFixed(2)} ms of responder CPU per setup`);
     console.log(`bench ike memory ${kind} ${Math.round(perSa)} bytes per SA (responder RSS growth over ${r.up} SAs)`);
   } finally {
     lab.teardown();
@@ -74,7 +80,7 @@ for (const kind of ['postern', 'strongswan'] as const) {
 if (HOLD > 0) {
   const lab = Lab.create(twoSitesDirect);
   try {
-    const memory = await responder(lab, 'postern');
+    const { memory } = await responder(lab, 'postern');
     const before = await memory();
     const r = await load(lab, HOLD);
     console.log(`bench ike hold postern ${r.up} SAs held (${r.failed} failed) in ${r.seconds.toFixed(1)} s, ${Math.round(((await memory()) - before) / Math.max(1, r.up))} bytes per SA`);

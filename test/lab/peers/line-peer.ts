@@ -29,7 +29,9 @@ export class LinePeer {
     const env = { ...process.env };
     delete env['NODE_OPTIONS']; // a plain node, not one carrying the test runner's loaders
     const path = resolve('test/lab/peers', script);
-    const daemon = lab.spawnDaemon(host, name, [process.execPath, '--import', 'tsx', path, JSON.stringify(config)], env, true);
+    // LAB_PEER_NODE_ARGS: extra node flags for every peer (profiling a benchmark: `--cpu-prof --cpu-prof-dir=DIR`).
+    const extra = process.env['LAB_PEER_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
+    const daemon = lab.spawnDaemon(host, name, [process.execPath, ...extra, '--import', 'tsx', path, JSON.stringify(config)], env, true);
     const peer = new LinePeer(daemon);
     const first = await peer.next(15_000);
     if (!first.startsWith('ready')) throw new Error(`${name} in ${host} did not start: ${first}`);

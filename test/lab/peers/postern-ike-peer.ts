@@ -2,11 +2,12 @@
 // argument. SA events are printed as `event {...}` lines (SPIs, suites and selectors; never keys),
 // log records as `log {...}`. Commands on stdin: `status`, `initiate NAME`, `terminate`.
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createDh } from '../../../firmware/ike/crypto/dh.ts';
+import { pooledRandomBytes } from '../../../firmware/ike/crypto/random-pool.ts';
 import { defaultCookieOptions } from '../../../firmware/ike/engine/cookies.ts';
 import { IkeEngine } from '../../../firmware/ike/engine/engine.ts';
 import type { IkeAction, IkeConnection } from '../../../firmware/ike/engine/types.ts';
@@ -55,6 +56,8 @@ export interface IkePeerConfig {
   /** New IKE_SA_INIT per second from one address (benchmarks load from one host). */
   perSourceRate?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** No `event` line per SA action (benchmarks: a line per SA to a busy parent is not the gateway's cost). */
+  quiet?: boolean;
   /**
    * Revocation of peer certificates as the IKE subsystem checks it (issue 16): `own` is a CA
    * answered from `<stateDir>/pki/issued.json`, `trusted` CAs by OCSP or CRL over HTTP. Sessions
@@ -82,6 +85,15 @@ const json = (v: unknown) => JSON.stringify(v, (k, x) => (typeof x === 'bigint' 
 const print = (kind: string, v: unknown) => process.stdout.write(`${kind} ${json(v)}\n`);
 
 function onAction(action: IkeAction): void {
+  if (config.quiet) return void install(action);
+  install(action);
+  if (action.type === 'install-child' || action.type === 'delete-child' || action.type === 'rekey-child' || action.type === 'move-child') {
+    const c = action.child;
+    print('event', { type: action.type, peer: action.child.outbound.destination, ...(action.type === 'rekey-child' ? { oldInSpi: action.old.inbound.spi } : {}), connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
+  } else print('event', action);
+}
+
+function install(action: IkeAction): void {
   try {
     if (action.type === 'install-child') installer?.install(action.child);
     if (action.type === 'delete-child') installer?.remove(action.child);
@@ -90,10 +102,6 @@ function onAction(action: IkeAction): void {
   } catch (error) {
     print('event', { type: 'dataplane-error', action: action.type, error: error instanceof Error ? error.message : String(error) });
   }
-  if (action.type === 'install-child' || action.type === 'delete-child' || action.type === 'rekey-child' || action.type === 'move-child') {
-    const c = action.child;
-    print('event', { type: action.type, peer: action.child.outbound.destination, ...(action.type === 'rekey-child' ? { oldInSpi: action.old.inbound.spi } : {}), connection: c.connection, suite: c.suite, mode: c.mode, inSpi: c.inbound.spi, outSpi: c.outbound.spi, localTs: c.localTs, remoteTs: c.remoteTs, encapsulation: c.encapsulation ?? null });
-  } else print('event', action);
 }
 
 const cookieOptions = { ...defaultCookieOptions, ...(config.cookieThreshold === undefined ? {} : { threshold: config.cookieThreshold }), ...(config.perSourceRate === undefined ? {} : { perSourceRate: config.perSourceRate }) };
@@ -115,7 +123,7 @@ function endRevoked(): void {
   }
 }
 if (revocation) setInterval(endRevoked, rc?.sweepMs ?? 60_000).unref();
-const engine = new IkeEngine(connections, { randomBytes: (n) => randomBytes(n), createDh }, { ...cookies, ...(revocation ? { revocation } : {}), users: (name) => (users[name] === undefined ? undefined : credentialFromPassword(users[name]!)), ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
+const engine = new IkeEngine(connections, { randomBytes: pooledRandomBytes(), createDh }, { ...cookies, ...(revocation ? { revocation } : {}), users: (name) => (users[name] === undefined ? undefined : credentialFromPassword(users[name]!)), ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
 const shell = new IkeShell(engine, logger.child('ike'), onAction);
 const transport = config.dataplane ? await DriverTransport.open(config.address, shell.receive) : await DgramTransport.open(config.address, shell.receive);
 const hub = config.dataplane?.hub ? NativeHub.open({ name: 'phub0', mtu: 1400, address: config.dataplane.tunnelAddress, prefixLength: 32 }) : undefined;
