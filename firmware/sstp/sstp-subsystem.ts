@@ -1,7 +1,8 @@
 /*
  * SSTP in the running service: the TLS listener on 443 with the gateway certificate, a PPP session
- * per call authenticated against the local users, addresses from the shared pools, packets through
- * the shared TUN's pipe. Without the privileges or the driver it reports itself unavailable.
+ * per call authenticated against the local users or RADIUS (listeners.sstp.auth, auth/listener-radius.ts),
+ * addresses from the shared pools, packets through the shared TUN's pipe. Without the privileges or
+ * the driver it reports itself unavailable.
  */
 import { randomBytes } from 'node:crypto';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
