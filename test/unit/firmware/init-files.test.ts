@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import { loadBoardFile } from '../../../firmware/board/load.ts';
 import { AB_LAUNCHER, initFiles } from '../../../scripts/firmware/init-files.ts';
+import { boardSlotLayout, slotLayoutIn } from '../../../firmware/upgrade/slot-store.ts';
 import { hasBinary } from '../../lab/command.ts';
 import { labSkip } from '../../lab/skip.ts';
 import { tempDir } from '../../helpers/tmp.ts';
@@ -23,6 +24,13 @@ t.test('every board gets a unit, a procd script and an inittab line, filled in',
     t.match(files['postern.init'], /procd_set_param respawn/);
     t.match(files['inittab'], new RegExp(`::respawn:${exec} run --state`));
   }
+});
+
+t.test('an A/B board\'s slots are where its launcher looks: the upgrade writes what the launcher boots', async (t) => {
+  const slotted = boards.filter((b) => b.storage.layout === 'ab-slots');
+  t.ok(slotted.length >= 2, 'the real boards are A/B');
+  const launcherDir = join(dirname(AB_LAUNCHER), 'slots');
+  for (const board of slotted) t.same(boardSlotLayout(board), slotLayoutIn(launcherDir), `${board.name}: slots/ beside ${AB_LAUNCHER}`);
 });
 
 t.test('the procd script is valid sh', async (t) => {

@@ -135,5 +135,7 @@ t.test('a failed trial is recorded for the old slot to handle', async (t) => {
 
 t.test('board layouts: files beside each other, image-path boards get a slots folder, raw partitions refused', async (t) => {
   t.same(boardSlotLayout(loadBoardFile('board/generic-x64.json')), slotLayoutIn('/usr/local/bin/slots'));
-  t.match(boardSlotLayout(loadBoardFile('board/nanopi-r5s.json')), /block devices/);
+  t.same(boardSlotLayout(loadBoardFile('board/nanopi-r5s.json')), slotLayoutIn('/usr/lib/postern/slots'), 'an A/B board: its slots and boot record beside the launcher');
+  const raw = loadBoardFile('board/nanopi-r5s.json');
+  t.match(boardSlotLayout({ ...raw, storage: { ...raw.storage, slots: { a: '/dev/mmcblk0p5', b: '/dev/mmcblk0p6' } } }), /block devices/);
 });
