@@ -82,6 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t offset = 0;
   uint8_t protocol = 0;
   if (dp_transport_payload(data, size, &offset, &protocol) && offset > size) __builtin_trap();
+  /* L2TP's hand-up check (issue 20): UDP to 1701 only in a whole datagram with room for its header. */
+  if (dp_transport_is_udp_to(data, size, 0xa506 /* htons(1701) */) && (!dp_transport_payload(data, size, &offset, &protocol) || protocol != 17 || offset + 8 > size)) __builtin_trap();
   /* As what a TUN with offloads hands over: segmenting must never overrun or crash. */
   static uint8_t scratch[2048];
   dp_gso_split(data, size, scratch, sizeof scratch, count_segment, NULL);

@@ -307,6 +307,8 @@ export class IkeSubsystem implements Subsystem {
     this.#trackL2tp(action);
     this.#radius?.accounting.observe(action); // before a deleted child's counters go with it
     const installer = this.#running?.installer;
+    // An L2TP child's reqid, read before its delete takes it out of the installer.
+    const l2tpGone = action.type === 'delete-child' && action.child.connection === L2TP_IKEV1_CONNECTION ? installer?.reqidOf(action.child.inbound.spi) : undefined;
     try {
       if (action.type === 'install-child') installer?.install(action.child);
       else if (action.type === 'rekey-child') installer?.rekey(action.old, action.child, action.initiated, action.confirmed);
@@ -316,6 +318,8 @@ export class IkeSubsystem implements Subsystem {
       this.#options.logger.error('the data plane refused a child SA', { error: error instanceof Error ? error.message : String(error), action: action.type });
     }
     if ((action.type === 'install-child' || action.type === 'rekey-child') && action.child.connection === L2TP_IKEV1_CONNECTION) this.#deliverL2tp(action.child);
+    // The last child of a reqid gone (not a rekey's old half): its path forgets it, an empty path goes.
+    if (l2tpGone !== undefined && !installer?.hasReqid(l2tpGone)) this.#l2tpPaths.forgetReqid(l2tpGone);
     if (action.type === 'ike-up') this.#options.logger.info('IKE SA up', { connection: action.connection, peer: action.remoteId, remote: `${action.remote.address}:${action.remote.port}`, virtualIp: action.virtualIp?.ipv4 });
     if (action.type === 'ike-down') {
       this.#options.logger.info('IKE SA down', { connection: action.connection, reason: action.reason });

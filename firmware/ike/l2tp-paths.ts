@@ -41,6 +41,11 @@ export class L2tpPaths {
     for (const [endpoint, v] of this.#viaOf) if (v === via) this.#viaOf.delete(endpoint);
   }
 
+  /** The reqid's child gone, on whichever path it was. */
+  forgetReqid(reqid: number): void {
+    for (const [via, list] of [...this.#reqids]) if (list.includes(reqid)) this.forget(via, reqid);
+  }
+
   get size(): number {
     return this.#reqids.size;
   }

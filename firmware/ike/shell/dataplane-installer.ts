@@ -136,6 +136,12 @@ export class DataPlaneInstaller {
     return this.#children.get(inboundSpi)?.reqid;
   }
 
+  /** Whether any installed child still uses the reqid (a rekey's new half does after the old one goes). */
+  hasReqid(reqid: number): boolean {
+    for (const c of this.#children.values()) if (c.reqid === reqid) return true;
+    return false;
+  }
+
   tunnel(inboundSpi: number): NativeTunnel | undefined {
     const c = this.#children.get(inboundSpi);
     return c && this.#options.dataplane.tunnel(c.reqid);

@@ -19,6 +19,9 @@ t.test('paths by outer endpoint, children newest first', async (t) => {
   t.same(paths.reqidsOf(a), [], 'the last one too');
   t.equal(paths.size, 1, 'and the empty path with it');
   t.not(paths.add('198.51.100.7:4500', 4), a, 'the endpoint coming back gets a new path (its old tunnel is gone)');
+  const c = paths.add('192.0.2.50:4500', 5);
+  paths.forgetReqid(5);
+  t.same(paths.reqidsOf(c), [], 'a deleted child is forgotten by reqid, wherever it was');
   paths.clear();
   t.equal(paths.size, 0, 'cleared when IKE stops');
 });
