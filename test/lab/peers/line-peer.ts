@@ -65,10 +65,13 @@ export class LinePeer {
     });
   }
 
-  /** Sends one command line and waits for its answer line. */
-  async command(line: string): Promise<string> {
+  /**
+   * Sends one command line and waits for its answer line: 20 s at most, since a browser's page
+   * action or a screenshot on a machine running two test files and a VM can take longer than 5.
+   */
+  async command(line: string, ms = 20_000): Promise<string> {
     this.daemon.child.stdin!.write(`${line}\n`);
-    return this.next(5000);
+    return this.next(ms);
   }
 
   next(ms: number): Promise<string> {
