@@ -60,7 +60,9 @@ async function load(lab: Lab, count: number): Promise<{ up: number; failed: numb
   return JSON.parse(line.replace(/^result /, '')) as never;
 }
 
-for (const kind of ['postern', 'strongswan'] as const) {
+// BENCH_IKE_RESPONDERS=postern: one of them only (a profile of Postern's side, say).
+const RESPONDERS = (process.env['BENCH_IKE_RESPONDERS'] ?? 'postern,strongswan').split(',');
+for (const kind of (['postern', 'strongswan'] as const).filter((k) => RESPONDERS.includes(k))) {
   const lab = Lab.create(twoSitesDirect);
   try {
     const { memory, pid } = await responder(lab, kind);
