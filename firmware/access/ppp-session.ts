@@ -12,6 +12,7 @@ import type { PipeDispatcher } from './pipe-dispatcher.ts';
 import { PppIpv6 } from './ppp-ipv6.ts';
 import { answerDhcpInform, readDhcpInform, type InformAnswer } from './dhcp-inform.ts';
 import type { Lease } from '../pools/address-pool.ts';
+import type { SessionAuthorization } from '../radius/session-authorization.ts';
 import { parsePrefix, prefixContains, type ParsedPrefix } from '../util/ip.ts';
 
 export interface PppSessionInfo {
@@ -24,6 +25,12 @@ export interface PppSessionInfo {
   readonly since: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
+  readonly packetsIn: number;
+  readonly packetsOut: number;
+  /** Class attributes of the RADIUS Access-Accept, for every accounting record (RFC 2865 §5.25). */
+  readonly class?: readonly Uint8Array[];
+  /** The server's Acct-Interim-Interval, as sent. */
+  readonly interimSeconds?: number;
 }
 
 /** What a pool's PPP clients get for a DHCPINFORM: its routes (the LAN when it names none), its DNS and domain. */
@@ -70,7 +77,14 @@ export class PppSession {
   #siteSubnets: ParsedPrefix[] = [];
   #bytesIn = 0;
   #bytesOut = 0;
+  #packetsIn = 0;
+  #packetsOut = 0;
+  /** From the RADIUS Access-Accept: a fixed address, time limits, Class. */
+  #authorization: SessionAuthorization | undefined;
+  #authenticatedAt = 0;
+  #lastFromPeer = 0;
   #dead = false;
+  #closing = false;
 
   constructor(options: PppSessionOptions) {
     this.#options = options;
@@ -94,15 +108,34 @@ export class PppSession {
     });
   }
 
-  /** The user's lease, once: NCPs run after authentication, so it is the authenticated user's (stable per user). */
+  /**
+   * The user's lease, once: NCPs run after authentication, so it is the authenticated user's (stable
+   * per user). A RADIUS Framed-IP-Address is that address, pinned to the user in the pool; refused
+   * (no address: IPCP fails) when the pool does not hold it or another user has it.
+   */
   #allocate(): Lease | undefined {
     const user = this.link.user;
-    if (!this.#lease && user !== undefined) this.#lease = this.#options.pool.allocate(user, this.#now());
-    return this.#lease;
+    if (this.#lease || user === undefined) return this.#lease;
+    const fixed = this.#authorization?.framedIpAddress;
+    if (fixed !== undefined && !this.#options.pool.contains(fixed)) {
+      this.#options.logger.warn('RADIUS Framed-IP-Address is outside the pool: refused', { protocol: this.#options.protocol, user, address: fixed });
+      return undefined;
+    }
+    const lease = this.#options.pool.allocate(user, this.#now(), fixed !== undefined ? { staticIPv4: fixed } : {});
+    // Not kept when it is another address (the user's other session holds it): that one releases it.
+    if (fixed !== undefined && lease !== undefined && lease.ipv4 !== fixed) {
+      this.#options.logger.warn('RADIUS Framed-IP-Address is taken: refused', { protocol: this.#options.protocol, user, address: fixed });
+      return undefined;
+    }
+    if (fixed !== undefined && lease === undefined) this.#options.logger.warn('RADIUS Framed-IP-Address is taken: refused', { protocol: this.#options.protocol, user, address: fixed });
+    this.#lease = lease;
+    return lease;
   }
 
   get info(): PppSessionInfo {
-    return { id: this.#tag, protocol: this.#options.protocol, peer: this.#options.peer, user: this.link.user, ipv4: this.#ipv4, ipv6: this.#ipv6Routed ? this.#ipv6?.address : undefined, since: this.#since, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut };
+    return { id: this.#tag, protocol: this.#options.protocol, peer: this.#options.peer, user: this.link.user, ipv4: this.#ipv4, ipv6: this.#ipv6Routed ? this.#ipv6?.address : undefined, since: this.#since, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut, packetsIn: this.#packetsIn, packetsOut: this.#packetsOut,
+      ...(this.#authorization?.class.length ? { class: this.#authorization.class } : {}),
+      ...(this.#authorization?.interimSeconds !== undefined ? { interimSeconds: this.#authorization.interimSeconds } : {}) };
   }
 
   lowerUp(): void {
@@ -119,6 +152,7 @@ export class PppSession {
   }
 
   close(reason: string): void {
+    this.#closing = true;
     this.#run(this.link.close(this.#now(), reason));
   }
 
@@ -139,13 +173,17 @@ export class PppSession {
         return this.#options.send(encodePppFrame({ protocol: a.protocol, information: a.packet }, { addressControl: true }));
       case 'deliver':
         this.#bytesIn += a.packet.length;
+        this.#packetsIn++;
+        this.#lastFromPeer = this.#now();
         if (a.protocol === PppProtocol.IPv6) return this.#fromPeerIpv6(a.packet);
         if (this.#answerDhcpInform(a.packet)) return;
         if (!this.#fromPeerOk(a.packet)) return;
         this.#options.pipe.write(a.packet);
         return;
       case 'authenticated':
-        log.info('PPP authenticated', { protocol: this.#options.protocol, user: a.user, method: a.method, peer: this.#options.peer });
+        log.info('PPP authenticated', { protocol: this.#options.protocol, user: a.user, method: a.method, peer: this.#options.peer, ...authorizationFields(a.authorization) });
+        this.#authorization = a.authorization;
+        this.#authenticatedAt = this.#lastFromPeer = this.#now();
         return this.#options.onAuthenticated?.(a.user, a.keys);
       case 'auth-failed':
         this.#options.onAuthFailed?.(a.user);
@@ -225,21 +263,35 @@ export class PppSession {
     const frame = this.link.encapsulate(packet[0]! >> 4 === 6 ? PppProtocol.IPv6 : PppProtocol.IPv4, packet);
     if (!frame) return;
     this.#bytesOut += packet.length;
+    this.#packetsOut++;
     this.#options.send(encodePppFrame(frame, { addressControl: true }));
   }
 
   #arm(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    const times = this.#dead ? [] : [this.link.nextTimeout(), this.#ipv6?.nextTimeout()].filter((x): x is number => x !== undefined);
+    const times = this.#dead ? [] : [this.link.nextTimeout(), this.#ipv6?.nextTimeout(), this.#limitDue()?.at].filter((x): x is number => x !== undefined);
     const at = times.length > 0 ? Math.min(...times) : undefined;
     if (at === undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       for (const ra of this.#ipv6?.tick(this.#now()) ?? []) this.#toPeer(ra);
+      const limit = this.#limitDue();
+      if (limit && limit.at <= this.#now()) return this.close(limit.reason);
       this.#run(this.link.tick(this.#now()));
     }, Math.max(0, at - this.#now()));
     this.#timer.unref();
+  }
+
+  /** When the server's Session-Timeout or Idle-Timeout (RFC 2865 §5.27, §5.28) ends the session, and the words for why. */
+  #limitDue(): { at: number; reason: string } | undefined {
+    const a = this.#authorization;
+    if (!a || this.#closing) return undefined;
+    const limits = [
+      a.sessionTimeoutSeconds !== undefined ? { at: this.#authenticatedAt + a.sessionTimeoutSeconds * 1000, reason: `session timeout (RADIUS Session-Timeout ${a.sessionTimeoutSeconds} s)` } : undefined,
+      a.idleTimeoutSeconds !== undefined ? { at: this.#lastFromPeer + a.idleTimeoutSeconds * 1000, reason: `idle timeout (RADIUS Idle-Timeout ${a.idleTimeoutSeconds} s)` } : undefined,
+    ].filter((l) => l !== undefined);
+    return limits.sort((x, y) => x.at - y.at)[0];
   }
 
   /** Once: route and tag gone, the lease given back (kept as the user's reservation by the pool). */
@@ -252,4 +304,16 @@ export class PppSession {
     if (user !== undefined && this.#lease) this.#options.pool.release(user, this.#now());
     this.#options.logger.info('PPP session down', { protocol: this.#options.protocol, user, address: this.#ipv4, ...(this.#ipv6Routed ? { ipv6: this.#ipv6?.address } : {}), reason, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut });
   }
+}
+
+/** For the log line: what the server said about the session (Class stays out: it may be opaque state). */
+function authorizationFields(a: SessionAuthorization | undefined): Record<string, unknown> {
+  if (!a) return {};
+  return {
+    ...(a.framedIpAddress !== undefined ? { framedIpAddress: a.framedIpAddress } : {}),
+    ...(a.sessionTimeoutSeconds !== undefined ? { sessionTimeout: a.sessionTimeoutSeconds } : {}),
+    ...(a.idleTimeoutSeconds !== undefined ? { idleTimeout: a.idleTimeoutSeconds } : {}),
+    ...(a.interimSeconds !== undefined ? { interimInterval: a.interimSeconds } : {}),
+    ...(a.replyMessage !== undefined ? { replyMessage: a.replyMessage } : {}),
+  };
 }

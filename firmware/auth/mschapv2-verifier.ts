@@ -15,6 +15,7 @@ import type { Logger } from '../log/logger.ts';
 import type { RadiusResult } from '../radius/client-engine.ts';
 import { mschapv2Attributes, mschapv2Verdict, type Mschapv2Attempt } from '../radius/mschapv2-radius.ts';
 import type { RadiusAttribute } from '../radius/packet.ts';
+import { sessionAuthorizationOf, type SessionAuthorization } from '../radius/session-authorization.ts';
 import { Secret } from '../util/secret.ts';
 
 export type AuthSource = 'local' | 'radius' | 'radius-then-local';
@@ -29,6 +30,8 @@ export type Mschapv2Verification =
       /** Server side's MPPE start keys: send = MasterSendKey, receive = MasterReceiveKey. */
       readonly sendKey: Secret<Uint8Array>;
       readonly recvKey: Secret<Uint8Array>;
+      /** What the Access-Accept said about the session (RADIUS only). */
+      readonly authorization?: SessionAuthorization;
     }
   | {
       readonly ok: false;
@@ -81,13 +84,15 @@ export function radiusMschapv2Verifier(client: RadiusAuthenticate, nas: readonly
   return {
     async verify(a) {
       const user = a.userName;
-      const v = mschapv2Verdict(await client.authenticate([...mschapv2Attributes(a), ...nas]));
+      const result = await client.authenticate([...mschapv2Attributes(a), ...nas]);
+      const v = mschapv2Verdict(result);
       if (!v.ok) return { ok: false, user, source: 'radius', reason: v.reason, error: v.error, noServer: v.noServer };
       // MPPE and SSTP's crypto binding need both keys; an Accept without them cannot key the tunnel.
       if (!v.sendKey || !v.recvKey || v.sendKey.reveal().length < 16 || v.recvKey.reveal().length < 16) {
         return { ok: false, user, source: 'radius', reason: 'Access-Accept without 16-byte MS-MPPE-Send-Key and MS-MPPE-Recv-Key', error: AUTHENTICATION_FAILURE, noServer: false };
       }
-      return { ok: true, user, source: 'radius', authenticatorResponse: v.authenticatorResponse, sendKey: new Secret(v.sendKey.reveal().subarray(0, 16)), recvKey: new Secret(v.recvKey.reveal().subarray(0, 16)) };
+      return { ok: true, user, source: 'radius', authenticatorResponse: v.authenticatorResponse, sendKey: new Secret(v.sendKey.reveal().subarray(0, 16)), recvKey: new Secret(v.recvKey.reveal().subarray(0, 16)),
+        ...(result.outcome === 'accept' ? { authorization: sessionAuthorizationOf(result.packet.attributes) } : {}) };
     },
   };
 }

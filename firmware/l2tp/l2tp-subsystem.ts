@@ -248,7 +248,7 @@ export class L2tpSubsystem implements Subsystem {
     session.receiveFrame(frame);
     if (before || !session.info.ipv4) return;
     this.#options.onSession?.('up', session.info);
-    void this.#running?.radius?.accounting.start(session.info);
+    void this.#running?.radius?.accounting.start(session.info, () => session.info);
     this.#running?.answering.started(session);
   }
 

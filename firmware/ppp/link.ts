@@ -17,6 +17,7 @@ import { CcpHandler } from './ccp.ts';
 import { encodeControlPacket } from './control-packet.ts';
 import { MppeDecryptor, MppeEncryptor } from './mppe/mppe-cipher.ts';
 import type { MppePolicy } from './mppe/mppe-option.ts';
+import type { SessionAuthorization } from '../radius/session-authorization.ts';
 import { IpcpHandler, type IpcpConfig, type IpcpNegotiated } from './ipcp.ts';
 import { LcpEngine, type LcpEngineOptions } from './lcp-engine.ts';
 import type { AuthMethod } from './lcp.ts';
@@ -32,7 +33,7 @@ export interface AuthKeys {
 }
 
 export type AuthOutcome =
-  | { readonly ok: true; readonly user: string; readonly keys?: AuthKeys }
+  | { readonly ok: true; readonly user: string; readonly keys?: AuthKeys; readonly authorization?: SessionAuthorization }
   | { readonly ok: false; readonly user?: string; readonly reason: string };
 
 /** What one step of an authentication method gives: packets to send and, at the end, the outcome. */
@@ -73,7 +74,7 @@ export type LinkAction =
   /** A PPP frame to the lower layer (protocol field onward, Address/Control added by the caller). */
   | { readonly type: 'send'; readonly protocol: number; readonly packet: Uint8Array }
   | { readonly type: 'deliver'; readonly protocol: number; readonly packet: Uint8Array }
-  | { readonly type: 'authenticated'; readonly user: string; readonly method: AuthMethod; readonly keys?: AuthKeys }
+  | { readonly type: 'authenticated'; readonly user: string; readonly method: AuthMethod; readonly keys?: AuthKeys; readonly authorization?: SessionAuthorization }
   | { readonly type: 'auth-failed'; readonly user?: string; readonly method: AuthMethod | undefined; readonly reason: string }
   /** IPCP is Opened: routes for the peer's address may go in. */
   | { readonly type: 'network-up'; readonly protocol: number; readonly ipv4?: Readonly<IpcpNegotiated> }
@@ -310,7 +311,7 @@ export class PppLink {
       this.#lcp(this.lcp.close(now, 'MPPE required'), now);
       return;
     }
-    this.#out.push({ type: 'authenticated', user: outcome.user, method: this.#method as AuthMethod, ...(outcome.keys ? { keys: outcome.keys } : {}) });
+    this.#out.push({ type: 'authenticated', user: outcome.user, method: this.#method as AuthMethod, ...(outcome.keys ? { keys: outcome.keys } : {}), ...(outcome.authorization ? { authorization: outcome.authorization } : {}) });
     this.#phase = 'network';
     for (const [fsm, protocol] of this.#ncps()) {
       this.#ncp(fsm.up(now), protocol, now);

@@ -1,6 +1,8 @@
 /**
- * Accounting for PPP sessions (RFC 2866): Start when a session has its address, Stop when it ends,
- * with octets, session time and the terminate cause. Acct-Session-Id is this run's random prefix
+ * Accounting for PPP sessions (RFC 2866): Start when a session has its address, Interim-Updates
+ * while it lasts (RFC 2869 §2.1: the server's Acct-Interim-Interval, else `radius.interimSeconds`),
+ * Stop when it ends, with octets, packets, session time and the terminate cause; every record
+ * echoes the Access-Accept's Class (RFC 2865 §5.25). Acct-Session-Id is this run's random prefix
  * and the session's number, so ids never repeat across restarts (RFC 2866 §5.5). A record no server
  * acknowledged is logged and dropped: spooling to disk is still to come (issue 21).
  */
@@ -8,6 +10,7 @@ import type { Logger } from '../log/logger.ts';
 import { accountingAttributes, type AccountingRecord, type NasIdentity, type TerminateCause } from './accounting.ts';
 import type { RadiusAttribute } from './packet.ts';
 import type { RadiusResult } from './client-engine.ts';
+import { interimSecondsOf, MIN_INTERIM_SECONDS } from './session-authorization.ts';
 
 export interface AccountedSession {
   readonly id: number;
@@ -18,6 +21,12 @@ export interface AccountedSession {
   readonly since: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
+  readonly packetsIn?: number;
+  readonly packetsOut?: number;
+  /** The Access-Accept's Class attributes, echoed in every record. */
+  readonly class?: readonly Uint8Array[];
+  /** The server's Acct-Interim-Interval for this session. */
+  readonly interimSeconds?: number;
 }
 
 export interface RadiusAccount {
@@ -41,33 +50,66 @@ export class SessionAccounting {
   readonly #prefix: string;
   readonly #log: Logger | undefined;
   readonly #now: () => number;
+  readonly #interimSeconds: number | undefined;
+  readonly #interimMinimumSeconds: number;
+  /** Interim-Update timers by session id. */
+  readonly #interims = new Map<number, NodeJS.Timeout>();
 
-  constructor(options: { client: RadiusAccount; nas: NasIdentity; runId: string; log?: Logger; now?: () => number }) {
+  constructor(options: {
+    client: RadiusAccount; nas: NasIdentity; runId: string; log?: Logger; now?: () => number;
+    /** `radius.interimSeconds`: Interim-Updates when the server names no interval. */
+    interimSeconds?: number;
+    /** The floor on the server's interval (RFC 2869 §5.16: 60 s); lower only in tests. */
+    interimMinimumSeconds?: number;
+  }) {
     this.#client = options.client;
     this.#nas = options.nas;
     this.#prefix = options.runId;
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
+    this.#interimSeconds = options.interimSeconds;
+    this.#interimMinimumSeconds = options.interimMinimumSeconds ?? MIN_INTERIM_SECONDS;
   }
 
   sessionId(session: AccountedSession): string {
     return `${this.#prefix}-${session.id}`;
   }
 
-  start(session: AccountedSession): Promise<boolean> {
+  /** `live` reads the session's counters now: with it, Interim-Updates run until `stop`. */
+  start(session: AccountedSession, live?: () => AccountedSession): Promise<boolean> {
+    const seconds = interimSecondsOf(session.interimSeconds, this.#interimSeconds, this.#interimMinimumSeconds);
+    if (live && seconds !== undefined && !this.#interims.has(session.id)) {
+      const timer = setInterval(() => void this.interim(live()), seconds * 1000);
+      timer.unref();
+      this.#interims.set(session.id, timer);
+    }
     return this.#send({ status: 'Start', ...this.#common(session) });
   }
 
+  interim(session: AccountedSession): Promise<boolean> {
+    return this.#send({ status: 'InterimUpdate', ...this.#common(session), ...this.#usage(session) });
+  }
+
   stop(session: AccountedSession, reason: string): Promise<boolean> {
-    return this.#send({
-      status: 'Stop',
-      ...this.#common(session),
+    clearInterval(this.#interims.get(session.id));
+    this.#interims.delete(session.id);
+    return this.#send({ status: 'Stop', ...this.#common(session), ...this.#usage(session), terminateCause: terminateCauseOf(reason) });
+  }
+
+  /** Sessions with Interim-Updates running. */
+  get interimSessions(): number {
+    return this.#interims.size;
+  }
+
+  #usage(session: AccountedSession): Pick<AccountingRecord, 'sessionTimeSeconds' | 'inputOctets' | 'outputOctets' | 'inputPackets' | 'outputPackets'> {
+    return {
       sessionTimeSeconds: Math.max(0, Math.round((this.#now() - session.since) / 1000)),
       // From the NAS's side: input is what the user sent (RFC 2866 §5.3, §5.4).
       inputOctets: BigInt(session.bytesIn),
       outputOctets: BigInt(session.bytesOut),
-      terminateCause: terminateCauseOf(reason),
-    });
+      ...(session.packetsIn !== undefined ? { inputPackets: session.packetsIn } : {}),
+      ...(session.packetsOut !== undefined ? { outputPackets: session.packetsOut } : {}),
+    };
   }
 
   #common(session: AccountedSession): Omit<AccountingRecord, 'status'> {
@@ -77,6 +119,7 @@ export class SessionAccounting {
       ...(session.user !== undefined ? { userName: session.user } : {}),
       ...(session.ipv4 ? { framedIpAddress: session.ipv4 } : {}),
       callingStationId: session.peer,
+      ...(session.class?.length ? { class: session.class } : {}),
       eventTimestamp: Math.floor(this.#now() / 1000),
     };
   }

@@ -165,7 +165,7 @@ export class SstpSubsystem implements Subsystem {
 
   #started(session: PppSession): void {
     this.#options.onSession?.('up', session.info);
-    void this.#running?.accounting?.start({ ...session.info, peer: session.info.peer });
+    void this.#running?.accounting?.start(session.info, () => session.info);
     this.#sites.started(session);
   }
 

@@ -4,13 +4,15 @@
  * (eap-radius-relay.ts). A step the server cannot take yet (RADIUS is deciding) is 'pending';
  * `resume()` gives it once the server has been told (`onVerdict`) that it can.
  */
+import type { SessionAuthorization } from '../../radius/session-authorization.ts';
 import type { EapPacket } from './eap-packet.ts';
 
 export type EapStep =
   | { readonly status: 'continue'; readonly send: EapPacket }
   /** The verifier (RADIUS) answers later: nothing to send now; `resume()` has the step once it did. */
   | { readonly status: 'pending' }
-  | { readonly status: 'success'; readonly send: EapPacket; readonly identity: string; readonly msk: Buffer }
+  /** `authorization`: what a RADIUS Access-Accept said about the session (relayed EAP only). */
+  | { readonly status: 'success'; readonly send: EapPacket; readonly identity: string; readonly msk: Buffer; readonly authorization?: SessionAuthorization }
   | { readonly status: 'failure'; readonly send: EapPacket; readonly reason: string; readonly identity?: string };
 
 export interface EapServer {

@@ -112,7 +112,7 @@ export class Mschapv2Authenticator implements PppAuthenticator {
     this.#verdict = encodeChapPacket({ code: ChapCode.Success, identifier: this.#identifier, message: `${v.authenticatorResponse} M=Welcome` });
     // [MS-SSTP] §3.2.5.2: HLAK = MasterReceiveKey | MasterSendKey, from the server's side.
     const hlak = new Secret(Uint8Array.from(Buffer.concat([v.recvKey.reveal(), v.sendKey.reveal()])));
-    return { send: [this.#verdict], outcome: { ok: true, user: v.user, keys: { hlak, mppe: { send: v.sendKey, receive: v.recvKey } } } };
+    return { send: [this.#verdict], outcome: { ok: true, user: v.user, keys: { hlak, mppe: { send: v.sendKey, receive: v.recvKey } }, ...(v.authorization ? { authorization: v.authorization } : {}) } };
   }
 
   #takeReady(): AuthStep {

@@ -1,0 +1,54 @@
+/**
+ * What an Access-Accept says about the session it admits (RFC 2865 §5.8, §5.25, §5.27, §5.28,
+ * RFC 2869 §5.16): a fixed address, how long the session may last and stay idle, the Class to echo
+ * in its accounting, and how often to send Interim-Updates. Pure: the session shells apply it.
+ * Values that make no sense (a zero timeout, an address of the wrong size) are ignored, never thrown.
+ */
+import { allAttrs, Attr, integerOf, ipv4Of, textOf } from './attributes.ts';
+import type { RadiusAttribute } from './packet.ts';
+
+export interface SessionAuthorization {
+  /** The address the server assigned; absent when it left the choice to the NAS (255.255.255.254) or sent none. */
+  readonly framedIpAddress?: string;
+  readonly sessionTimeoutSeconds?: number;
+  readonly idleTimeoutSeconds?: number;
+  /** Every Class attribute, in order, unchanged (RFC 2865 §5.25). */
+  readonly class: readonly Uint8Array[];
+  /** Acct-Interim-Interval as sent (the floor is applied by `interimSecondsOf`). */
+  readonly interimSeconds?: number;
+  readonly replyMessage?: string;
+}
+
+/** RFC 2869 §5.16: the interval SHOULD NOT be smaller than 60 seconds. */
+export const MIN_INTERIM_SECONDS = 60;
+
+/** 255.255.255.255: the user may choose; 255.255.255.254: the NAS chooses (RFC 2865 §5.8). Both are the pool's. */
+const NAS_CHOOSES = new Set(['255.255.255.254', '255.255.255.255']);
+
+const positive = (n: number | undefined): number | undefined => (n !== undefined && n > 0 ? n : undefined);
+
+export function sessionAuthorizationOf(attributes: readonly RadiusAttribute[]): SessionAuthorization {
+  const framed = ipv4Of(attributes, Attr.FramedIpAddress);
+  const sessionTimeout = positive(integerOf(attributes, Attr.SessionTimeout));
+  const idleTimeout = positive(integerOf(attributes, Attr.IdleTimeout));
+  const interim = positive(integerOf(attributes, Attr.AcctInterimInterval));
+  const replyMessage = textOf(attributes, Attr.ReplyMessage);
+  return {
+    ...(framed !== undefined && !NAS_CHOOSES.has(framed) && framed !== '0.0.0.0' ? { framedIpAddress: framed } : {}),
+    ...(sessionTimeout !== undefined ? { sessionTimeoutSeconds: sessionTimeout } : {}),
+    ...(idleTimeout !== undefined ? { idleTimeoutSeconds: idleTimeout } : {}),
+    class: allAttrs(attributes, Attr.Class).map((a) => Uint8Array.from(a.value)),
+    ...(interim !== undefined ? { interimSeconds: interim } : {}),
+    ...(replyMessage !== undefined ? { replyMessage } : {}),
+  };
+}
+
+/**
+ * Seconds between a session's Interim-Updates: the server's Acct-Interim-Interval (not below
+ * `minimumSeconds`, RFC 2869 §5.16) over the configured `radius.interimSeconds`; undefined: none.
+ */
+export function interimSecondsOf(serverSeconds: number | undefined, configuredSeconds: number | undefined, minimumSeconds = MIN_INTERIM_SECONDS): number | undefined {
+  const chosen = serverSeconds ?? configuredSeconds;
+  if (chosen === undefined || chosen <= 0) return undefined;
+  return Math.max(minimumSeconds, chosen);
+}
