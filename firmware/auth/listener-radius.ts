@@ -47,7 +47,9 @@ export async function openListenerRadius(config: PosternConfig, listener: Passwo
   return {
     auth,
     client,
-    accounting: new SessionAccounting({ client, nas: { identifier: config.radius?.nasIdentifier ?? config.system.hostname }, runId: randomBytes(4).toString('hex'), log }),
+    accounting: new SessionAccounting({ client, nas: { identifier: config.radius?.nasIdentifier ?? config.system.hostname }, runId: randomBytes(4).toString('hex'), log,
+      ...(config.radius?.interimSeconds !== undefined ? { interimSeconds: config.radius.interimSeconds } : {}),
+      ...(config.radius?.interimMinimumSeconds !== undefined ? { interimMinimumSeconds: config.radius.interimMinimumSeconds } : {}) }),
     verifier: (peer) => mschapv2VerifierFor(auth, { local, radius: radiusMschapv2Verifier(client, [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
     eapPeer: (peer) => ({ radius: client, nas: [...nas, textAttr(Attr.CallingStationId, peer)] }),
     close: () => client.close(),

@@ -5,6 +5,11 @@
 // FreeRADIUS logged the login and recorded the call's accounting Start and Stop; the shared secret
 // never appears in Postern's log. A client set to EAP (Windows' "secured password") gets its call
 // too, its EAP relayed to FreeRADIUS's EAP server and the crypto binding keyed from the MSK.
+// The Access-Accept's attributes apply to the session: bob's reply names Framed-IP-Address
+// 10.10.0.50 (he gets it, not the pool's next), Session-Timeout 10 (the gateway ends his call
+// after ~10 s, Acct-Terminate-Cause Session-Timeout), Acct-Interim-Interval 2 (interim floor
+// lowered to 1 s for the test: Interim-Updates with octets and packets) and a Class echoed in
+// every accounting record.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,7 +41,10 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   const radius = await FreeRadius.start(lab, 'radius', {
     address: '10.9.1.1',
     clients: [{ name: 'postern', network: '10.9.1.0/24', secret: SECRET }],
-    users: [{ name: 'alice', password: 'Radius-Pass-21' }],
+    users: [
+      { name: 'alice', password: 'Radius-Pass-21' },
+      { name: 'bob', password: 'Bob-Radius-21', reply: { 'Framed-IP-Address': '10.10.0.50', 'Session-Timeout': '10', 'Acct-Interim-Interval': '2', Class: 'postern-class-21' } },
+    ],
     replyMessageAuthenticator: 'always',
     eap: true,
   });
@@ -47,7 +55,7 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   config.certificates.server = { commonName: GATEWAY, sans: [GATEWAY] };
   config.listeners.ikev2.enabled = false;
   config.listeners.sstp.auth = 'radius';
-  config.radius = { servers: [{ name: 'lab', address: '10.9.1.1', authPort: 1812, acctPort: 1813, secret: SECRET }] };
+  config.radius = { interimMinimumSeconds: 1, servers: [{ name: 'lab', address: '10.9.1.1', authPort: 1812, acctPort: 1813, secret: SECRET }] };
   config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }];
   config.users = [storedUser({ name: 'alice', password: 'Local-Pass-21', enabled: true })];
   const gw = await startPostern(lab, 'gw', config, (log) => log.includes('SSTP listening'));
@@ -83,6 +91,26 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   const eap = await dial('radius-eap', 'Radius-Pass-21', 10_000, 'eap');
   t.match(eap, { ok: true, address: /^10\.10\.0\./ }, `EAP through RADIUS gets the call: ${JSON.stringify(eap)}`);
   t.equal(radius.log().match(/Login OK: \[alice/g)?.length, 2, 'FreeRADIUS logged the second login');
+  // bob: the server's Framed-IP-Address, Session-Timeout, Acct-Interim-Interval and Class.
+  const { peer: bob } = await LinePeer.spawn(lab, 'client', 'sstp-bob', 'sstp-dial-peer.ts', { host: GATEWAY, port: 443, fingerprint, user: 'bob', password: 'Bob-Radius-21', auth: 'mschapv2' });
+  await bob.call('dial', 'bob', 10_000, 250, 5000);
+  const bobCall = await bob.waitEvent(dialed('bob'), 15_000);
+  t.match(bobCall, { ok: true, address: '10.10.0.50' }, `bob gets the Framed-IP-Address FreeRADIUS sent: ${JSON.stringify(bobCall)}`);
+  const bobRecords = () => detail().split(/\n\n+/).filter((r) => /User-Name = "bob"/.test(r));
+  await waitUntil('bob\'s Stop record', 16_000, async () => bobRecords().some((r) => /Acct-Status-Type = Stop/.test(r)), () => bobRecords().join('\n\n'));
+  await bob.call('hangup');
+  const stop = bobRecords().find((r) => /Acct-Status-Type = Stop/.test(r))!;
+  t.match(stop, /Acct-Terminate-Cause = Session-Timeout/, 'ended by the gateway at Session-Timeout');
+  const time = Number(/Acct-Session-Time = (\d+)/.exec(stop)?.[1]);
+  t.ok(time >= 9 && time <= 13, `after ~10 s: Acct-Session-Time ${time}`);
+  const interims = bobRecords().filter((r) => /Acct-Status-Type = Interim-Update/.test(r));
+  t.ok(interims.length >= 2, `${interims.length} Interim-Updates at the server's 2 s`);
+  // The dialer moves no IP traffic here: the counters are present (the unit test checks their values).
+  t.match(interims.at(-1), /Acct-Session-Time = \d+[\s\S]*Acct-Input-Octets = \d+[\s\S]*Acct-Input-Gigawords = 0[\s\S]*Acct-Output-Packets = \d+/, 'interim time, octets, Gigawords and packets');
+  const classHex = `0x${Buffer.from('postern-class-21').toString('hex')}`;
+  t.ok(bobRecords().every((r) => r.includes(`Class = ${classHex}`)), `Class echoed in all ${bobRecords().length} records`);
+  t.match(bobRecords()[0], /Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\.50/, 'Start with the fixed address');
+  t.match(gw.log(), /session timeout \(RADIUS Session-Timeout 10 s\)/, 'the gateway logged why');
   t.notMatch(gw.log(), new RegExp(SECRET), 'the shared secret is not in Postern\'s log');
   await gw.stop();
 });
