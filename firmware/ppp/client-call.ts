@@ -9,6 +9,7 @@ import { Mschapv2Peer } from './chap/mschapv2-peer.ts';
 import { PppClientLink } from './client-link.ts';
 import { PppEapPeer } from './eap/ppp-eap-peer.ts';
 import type { IpcpNegotiated } from './ipcp.ts';
+import type { MppePolicy } from './mppe/mppe-option.ts';
 
 export interface DialingLinkOptions {
   readonly user: string;
@@ -17,6 +18,8 @@ export interface DialingLinkOptions {
   readonly auth?: 'mschapv2' | 'eap';
   readonly mru?: number;
   readonly askDns: boolean;
+  /** PPTP: MPPE over CCP (client-link.ts). */
+  readonly mppe?: MppePolicy;
 }
 
 /** A dialing link that answers one login method and sends LCP echoes every 30 s. */
@@ -27,6 +30,7 @@ export function dialingLink(o: DialingLinkOptions): PppClientLink {
     lcp: { random, acceptAuth: [auth], echoIntervalMs: 30_000, ...(o.mru ? { mru: o.mru } : {}) },
     createAuthPeer: (m) => (m !== auth ? undefined : m === 'mschapv2' ? new Mschapv2Peer({ user: o.user, password: o.password, random }) : new PppEapPeer(o.user, o.password, random)),
     askDns: o.askDns,
+    ...(o.mppe ? { mppe: o.mppe } : {}),
   });
 }
 

@@ -5,6 +5,7 @@
  * offers (ipcp-client.ts). Sans-I/O: frames and time in, actions out.
  */
 import type { Secret } from '../util/secret.ts';
+import { encodeControlPacket } from './control-packet.ts';
 import { PppProtocol, decodePppFrame } from './frame.ts';
 import { Fsm, FsmState } from './fsm.ts';
 import type { PppAction } from './fsm-protocol.ts';
@@ -14,6 +15,8 @@ import type { IpcpNegotiated } from './ipcp.ts';
 import { LcpEngine, type LcpEngineOptions } from './lcp-engine.ts';
 import type { AuthMethod } from './lcp.ts';
 import type { AuthKeys, AuthStep } from './link.ts';
+import { MppeDecryptor, MppeEncryptor } from './mppe/mppe-cipher.ts';
+import type { MppePolicy } from './mppe/mppe-option.ts';
 
 /** The authenticated side of one method: it answers the server's packets. */
 export interface PppAuthPeer {
@@ -30,6 +33,12 @@ export interface PppClientLinkOptions {
   readonly lcp: LcpEngineOptions;
   readonly createAuthPeer: (method: AuthMethod) => PppAuthPeer | undefined;
   readonly askDns?: boolean;
+  /**
+   * MPPE (RFC 3078) over CCP, as PPTP needs: keys from the auth peer's outcome (`keys.mppe`, our own
+   * send and receive keys). 'require' ends the link when it cannot be agreed. Without it CCP is
+   * answered with rejects (SSTP, L2TP/IPsec: the tunnel encrypts).
+   */
+  readonly mppe?: MppePolicy;
 }
 
 export type ClientLinkAction =
@@ -51,6 +60,7 @@ export class PppClientLink {
   readonly ipcpHandler: IpcpClientHandler;
   readonly ipcp: Fsm;
   readonly ccp: Fsm;
+  readonly ccpHandler: CcpHandler;
   readonly drops: Record<string, number> = {};
   readonly #options: PppClientLinkOptions;
   #phase: 'dead' | 'establish' | 'authenticate' | 'network' | 'terminate' = 'dead';
@@ -58,17 +68,37 @@ export class PppClientLink {
   #method: AuthMethod | undefined;
   #reason = 'closed';
   #out: ClientLinkAction[] = [];
+  #mppeKeys: AuthKeys['mppe'];
+  #mppe: { readonly encryptor: MppeEncryptor; readonly decryptor: MppeDecryptor } | undefined;
+  #ccpIdentifier = 0;
 
   constructor(options: PppClientLinkOptions) {
     this.#options = options;
     this.lcp = new LcpEngine({ ...options.lcp, auth: [] });
     this.ipcpHandler = new IpcpClientHandler({ askDns: options.askDns ?? true });
     this.ipcp = new Fsm(this.ipcpHandler, options.lcp);
-    this.ccp = new Fsm(new CcpHandler(), options.lcp);
+    this.ccpHandler = new CcpHandler(options.mppe);
+    this.ccp = new Fsm(this.ccpHandler, options.lcp);
   }
 
   get phase(): string {
     return this.#phase;
+  }
+
+  /** Whether IP travels MPPE-encrypted now. */
+  get mppeActive(): boolean {
+    return this.#mppe !== undefined;
+  }
+
+  /** An IP packet for the peer as the frame's protocol and information: encrypted with MPPE on; undefined (dropped) while a required MPPE is not up. */
+  encapsulate(protocol: number, packet: Uint8Array): { readonly protocol: number; readonly information: Uint8Array } | undefined {
+    if (this.ipcp.state !== FsmState.Opened) return undefined;
+    if (this.#mppe) return { protocol: PppProtocol.CompressedDatagram, information: this.#mppe.encryptor.encrypt(protocol, packet) };
+    if (this.#options.mppe?.mode === 'require') {
+      this.#drop('IP out before MPPE is up');
+      return undefined;
+    }
+    return { protocol, information: packet };
   }
 
   lowerUp(now: number): ClientLinkAction[] {
@@ -110,10 +140,12 @@ export class PppClientLink {
       else this.#lcp(this.lcp.protocolReject(protocol, information), now);
     } else if (this.#phase !== 'network') this.#drop('before the network phase');
     else if (protocol === PppProtocol.IPCP) this.#ncp(this.ipcp.receive(information, now), protocol, now);
-    else if (protocol === PppProtocol.CCP) this.#ncp(this.ccp.receive(information, now), protocol, now);
+    else if (protocol === PppProtocol.CCP) this.#onCcp(information, now);
+    else if (protocol === PppProtocol.CompressedDatagram) this.#onMppe(information);
     else if (protocol === PppProtocol.IPv4) {
-      if (this.ipcp.state === FsmState.Opened) this.#out.push({ type: 'deliver', protocol, packet: information });
-      else this.#drop('IPv4 before IPCP Opened');
+      // RFC 3078 §3: with MPPE on (or required) plain IP would bypass the agreed encryption.
+      if (this.#mppe || this.#options.mppe?.mode === 'require') this.#drop('unencrypted IP while MPPE is required or on');
+      else this.#deliverIp(information);
     } else this.#lcp(this.lcp.protocolReject(protocol, information), now);
     return this.#flush();
   }
@@ -129,6 +161,39 @@ export class PppClientLink {
   nextTimeout(): number | undefined {
     const times = [this.lcp.nextTimeout(), this.#phase === 'authenticate' ? this.#auth?.nextTimeout() : undefined, this.ipcp.nextTimeout(), this.ccp.nextTimeout()];
     return times.reduce<number | undefined>((a, b) => (b === undefined ? a : a === undefined ? b : Math.min(a, b)), undefined);
+  }
+
+  #deliverIp(packet: Uint8Array): void {
+    if (this.ipcp.state === FsmState.Opened) this.#out.push({ type: 'deliver', protocol: PppProtocol.IPv4, packet });
+    else this.#drop('IPv4 before IPCP Opened');
+  }
+
+  /** CCP Reset-Request/Ack (RFC 1962 §2.2) are MPPE's (RFC 3078 §8.2); the rest goes to the automaton. */
+  #onCcp(information: Uint8Array, now: number): void {
+    const code = information[0];
+    if (code === 14) {
+      if (!this.#mppe) return this.#drop('CCP Reset-Request without MPPE');
+      this.#mppe.encryptor.reset();
+      this.#out.push({ type: 'send', protocol: PppProtocol.CCP, packet: encodeControlPacket({ code: 15, identifier: information[1] ?? 0, data: new Uint8Array(0) }) });
+      return;
+    }
+    if (code === 15) return;
+    this.#ncp(this.ccp.receive(information, now), PppProtocol.CCP, now);
+  }
+
+  #onMppe(information: Uint8Array): void {
+    if (!this.#mppe) return this.#drop('Compressed Datagram without MPPE');
+    const opened = this.#mppe.decryptor.decrypt(information);
+    if (!opened.ok) {
+      this.#drop(opened.reason);
+      if (opened.resetRequest) {
+        this.#ccpIdentifier = (this.#ccpIdentifier + 1) & 0xff;
+        this.#out.push({ type: 'send', protocol: PppProtocol.CCP, packet: encodeControlPacket({ code: 14, identifier: this.#ccpIdentifier, data: new Uint8Array(0) }) });
+      }
+      return;
+    }
+    if (opened.protocol !== PppProtocol.IPv4) return this.#drop('MPPE carried a protocol other than IPv4');
+    this.#deliverIp(opened.information);
   }
 
   #lcp(actions: readonly PppAction[], now: number): void {
@@ -174,6 +239,13 @@ export class PppClientLink {
       this.#lcp(this.lcp.close(now, 'authentication failed'), now);
       return;
     }
+    this.#mppeKeys = outcome.keys?.mppe;
+    this.ccpHandler.setMppeKeysAvailable(this.#mppeKeys !== undefined);
+    if (this.#options.mppe?.mode === 'require' && !this.#mppeKeys) {
+      this.#reason = 'MPPE required: no keys from authentication';
+      this.#lcp(this.lcp.close(now, 'MPPE required'), now);
+      return;
+    }
     this.#out.push({ type: 'authenticated', method: this.#method as AuthMethod, ...(outcome.keys ? { keys: outcome.keys } : {}) });
     this.#network(now);
   }
@@ -190,6 +262,7 @@ export class PppClientLink {
     for (const a of actions) {
       if (a.type === 'send') this.#out.push({ type: 'send', protocol: a.protocol, packet: a.packet });
       else if (a.type === 'log') this.#out.push(a);
+      else if (protocol === PppProtocol.CCP) this.#onCcpLayer(a, now);
       else if (protocol !== PppProtocol.IPCP) continue;
       else if (a.type === 'layer-up') this.#out.push({ type: 'network-up', ipv4: { ...this.ipcpHandler.negotiated } });
       else if (a.type === 'layer-down') this.#out.push({ type: 'network-down' });
@@ -197,6 +270,29 @@ export class PppClientLink {
         this.#reason = `IPCP finished: ${a.why}`;
         this.#lcp(this.lcp.close(now, 'IPCP failed'), now);
       }
+    }
+  }
+
+  /** CCP up: MPPE starts if both directions agreed; a required MPPE that did not ends the link. */
+  #onCcpLayer(a: PppAction, now: number): void {
+    if (a.type === 'layer-down') this.#mppe = undefined;
+    const required = this.#options.mppe?.mode === 'require';
+    if (a.type === 'layer-finished' && required && this.#phase === 'network') {
+      this.#reason = `MPPE required: CCP finished (${a.why})`;
+      this.#lcp(this.lcp.close(now, 'MPPE required'), now);
+    }
+    if (a.type !== 'layer-up') return;
+    const { send, receive } = this.ccpHandler.negotiated;
+    const keys = this.#mppeKeys;
+    if (send && receive && keys) {
+      this.#mppe = {
+        encryptor: new MppeEncryptor({ startKey: keys.send.reveal(), strength: send.strength, stateful: !send.stateless }),
+        decryptor: new MppeDecryptor({ startKey: keys.receive.reveal(), strength: receive.strength, stateful: !receive.stateless }),
+      };
+      this.#out.push({ type: 'log', level: 'info', msg: 'PPP: MPPE on', fields: { send: send.strength, receive: receive.strength } });
+    } else if (required) {
+      this.#reason = 'MPPE required: not agreed in both directions';
+      this.#lcp(this.lcp.close(now, 'MPPE required'), now);
     }
   }
 

@@ -3,9 +3,9 @@
  * peer challenge, and accept the server's Success only when its authenticator response proves it
  * knows the password too (§5: otherwise the peer "MUST" end the connection).
  */
-import { checkAuthenticatorResponse, generateNtResponse, hashNtPasswordHash, mschapUserName, ntPasswordHash } from '../../crypto/mschapv2.ts';
+import { checkAuthenticatorResponse, generateNtResponse, getAsymmetricStartKey, getMasterKey, hashNtPasswordHash, mschapUserName, ntPasswordHash } from '../../crypto/mschapv2.ts';
 import { mschapv2ServerHlak } from '../../sstp/crypto-binding.ts';
-import type { Secret } from '../../util/secret.ts';
+import { Secret } from '../../util/secret.ts';
 import { PppProtocol } from '../frame.ts';
 import type { PppAuthPeer } from '../client-link.ts';
 import type { AuthStep } from '../link.ts';
@@ -64,7 +64,10 @@ export class Mschapv2Peer implements PppAuthPeer {
       return { send: [], outcome: { ok: false, reason: 'the server did not prove it knows the password (bad S= in Success)' } };
     }
     const passwordHashHash = hashNtPasswordHash(ntPasswordHash(this.#o.password));
-    return { send: [], outcome: { ok: true, user: this.#o.user, keys: { hlak: mschapv2ServerHlak(passwordHashHash, a.ntResponse) } } };
+    // MPPE start keys (RFC 3079 §3.4) from the client's side: what PPTP's CCP turns on (client-link.ts).
+    const masterKey = getMasterKey(passwordHashHash, a.ntResponse);
+    const mppe = { send: new Secret(Uint8Array.from(getAsymmetricStartKey(masterKey, 16, true, false))), receive: new Secret(Uint8Array.from(getAsymmetricStartKey(masterKey, 16, false, false))) };
+    return { send: [], outcome: { ok: true, user: this.#o.user, keys: { hlak: mschapv2ServerHlak(passwordHashHash, a.ntResponse), mppe } } };
   }
 
   tick(): AuthStep {
