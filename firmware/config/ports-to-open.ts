@@ -37,7 +37,7 @@ export function portsToOpen(config: PosternConfig): PortToOpen[] {
   }
   for (const site of config.sites) {
     if (!site.enabled || site.initiate) continue; // a site we dial needs nothing forwarded
-    if (site.protocol === 'ikev2' || site.protocol === 'ikev1') ike(`site '${site.name}' (answered here)`);
+    if (site.protocol === 'ikev2' || site.protocol === 'ikev1' || (site.protocol === 'gre' && site.gre?.ipsec === true)) ike(`site '${site.name}' (answered here)`);
     if (site.protocol === 'sstp') need('tcp', sstp.port, `site '${site.name}' (answered here)`);
   }
   const publication = config.certificates.publication;

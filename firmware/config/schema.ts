@@ -141,7 +141,7 @@ const listeners = obj('Listeners', {
 
 const site = obj('Site-to-site peer', {
   name: str('Name', { format: 'name' }),
-  protocol: str('Protocol', { enum: ['ikev2', 'ikev1', 'sstp', 'l2tp', 'pptp', 'gre'], default: 'ikev2', help: 'ikev1: for peers that speak only IKEv1 (Main Mode, tunnel mode); gre: a plain GRE interface (not encrypted); l2tp: L2TP/IPsec to another gateway (PSK, user and password); pptp: kept but not available in this build' }),
+  protocol: str('Protocol', { enum: ['ikev2', 'ikev1', 'sstp', 'l2tp', 'pptp', 'gre'], default: 'ikev2', help: 'ikev1: for peers that speak only IKEv1 (Main Mode, tunnel mode); gre: a GRE interface (plain, or protected by IPsec with gre.ipsec); l2tp: L2TP/IPsec to another gateway (PSK, user and password); pptp: kept but not available in this build' }),
   remote: str('Remote gateway', { format: 'host' }),
   port: int('Port (SSTP)', 1, 65535, { optional: true, help: '443 when empty' }),
   localSubnets: list('Local subnets', str('Subnet', { format: 'cidr4' }), 32),
@@ -169,6 +169,7 @@ const site = obj('Site-to-site peer', {
     sequence: bool('Sequence numbers', false, { optional: true, help: 'RFC 2890: sent, and required on what arrives; duplicates and late packets are dropped and counted' }),
     keepaliveSeconds: int('Keepalive interval (seconds)', 0, 3600, { optional: true, help: '10 when empty; 0: no keepalives (the site counts as up)' }),
     keepaliveRetries: int('Keepalive retries', 1, 255, { optional: true, help: '3 when empty: unanswered probes before the site is down' }),
+    ipsec: bool('Protect with IPsec', false, { optional: true, help: "An IKEv2 transport-mode SA between the two WAN addresses for GRE (protocol 47) only, keyed with the site's authentication (PSK or certificate) and IDs; the side that initiates dials it. While it is down no GRE leaves or is taken in plain text" }),
   }, { optional: true, help: 'GRE sites only' }),
   initiate: bool('Initiate', true),
   enabled: bool('Enabled', true),

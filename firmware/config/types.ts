@@ -198,6 +198,12 @@ export interface GreSiteConfig {
   keepaliveSeconds?: number;
   /** Probes without an answer before the site is down; absent: 3. */
   keepaliveRetries?: number;
+  /**
+   * GRE over IPsec: an IKEv2 child SA in transport mode between the two WAN addresses for protocol 47
+   * only, keyed with the site's auth, psk, localId and remoteId; dialed by the side with `initiate`.
+   * Absent: plain GRE.
+   */
+  ipsec?: boolean;
 }
 
 export interface CertificatesConfig {

@@ -27,6 +27,8 @@ export interface GreSiteSettings {
   readonly keepaliveMs: number;
   readonly keepaliveRetries: number;
   readonly remoteSubnets: readonly string[];
+  /** GRE over IPsec: carried by the IKE subsystem's transport SA, never sent plain. */
+  readonly ipsec: boolean;
 }
 
 /** `gre-<site>`, cut to 15 bytes; characters an interface name should not hold become '_'. */
@@ -86,6 +88,6 @@ export function greSiteSettings(site: SiteConfig): GreSiteSettings | undefined {
     address: own.address, prefixLength: own.prefixLength, peerAddress,
     mtu: gre.mtu ?? defaultGreMtu(gre), key: gre.key, checksum: gre.checksum === true, sequence: gre.sequence === true,
     keepaliveMs: (gre.keepaliveSeconds ?? 10) * 1000, keepaliveRetries: gre.keepaliveRetries ?? 3,
-    remoteSubnets: site.remoteSubnets,
+    remoteSubnets: site.remoteSubnets, ipsec: gre.ipsec === true,
   };
 }

@@ -9,6 +9,9 @@
  * the peer's tunnel address through the interface instead.
  * The peer's own Cisco keepalives are reflected by the kernel: accept_local on the interface lets
  * their inner packet (from our own address) in to be forwarded back.
+ * GRE over IPsec (gre.ipsec): the IKE subsystem keys a transport child for GRE between the two WAN
+ * addresses that takes the raw socket's packets and gives back the decrypted ones; guard rules here
+ * (gre-ipsec-guard.ts) keep the site's GRE off the wire in plain text while that SA is down.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -20,6 +23,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
 import { greSiteSettings, type GreSiteSettings } from './gre-site-settings.ts';
 import { GreKeepalive, type KeepaliveAction, type KeepaliveState } from './keepalive.ts';
+import { addGreGuard, removeGreGuard } from './gre-ipsec-guard.ts';
 
 export const greSites = (config: PosternConfig): SiteConfig[] => config.sites.filter((s) => s.enabled && s.protocol === 'gre');
 
@@ -36,6 +40,8 @@ export interface GreSiteSubsystemOptions {
   readonly clock?: () => number;
   /** One probe through the site's interface instead of the Cisco keepalive (or its ICMP fallback). */
   readonly probe?: (site: GreSiteSettings) => void;
+  /** GRE over IPsec: whether the site's IPsec SA is up (the IKE subsystem knows). */
+  readonly ipsecUp?: (site: string) => boolean;
 }
 
 export interface GreSiteState {
@@ -62,8 +68,14 @@ class GreSiteLink {
   /** Probes that went as ICMP echoes (the driver could not send a Cisco keepalive). */
   #icmpProbes = 0;
 
-  constructor(settings: GreSiteSettings, tunnel: NativeTunnel, local: string, now: number) {
+  /** GRE over IPsec: the WAN interface its guard rules were put on; undefined for plain GRE. */
+  readonly guardedOn: string | undefined;
+  readonly #ipsecUp: () => boolean;
+
+  constructor(settings: GreSiteSettings, tunnel: NativeTunnel, local: string, now: number, guardedOn?: string, ipsecUp: () => boolean = () => false) {
     this.settings = settings;
+    this.guardedOn = guardedOn;
+    this.#ipsecUp = ipsecUp;
     this.#tunnel = tunnel;
     this.#local = local;
     this.keepalive = new GreKeepalive({ intervalMs: settings.keepaliveMs, retries: settings.keepaliveRetries }, now);
@@ -109,6 +121,8 @@ class GreSiteLink {
       keepalivesSent: this.keepalive.probesSent, stateChanges: this.keepalive.stateChanges,
       // Cisco keepalives the driver sent, and ours come back (GRE type 0 with our key); ICMP fallbacks.
       greKeepalivesSent: Number(s?.keepalivesSent ?? 0n), greKeepalivesHeard: Number(s?.keepalives ?? 0n), icmpProbes: this.#icmpProbes,
+      // GRE over IPsec: 1 when protected, and whether its SA is up (while down, sends fail into dropIo).
+      ipsec: this.guardedOn === undefined ? 0 : 1, ipsecUp: this.guardedOn !== undefined && this.#ipsecUp() ? 1 : 0,
     };
   }
 
@@ -120,6 +134,7 @@ class GreSiteLink {
 
   stop(): void {
     this.#tunnel.stop();
+    if (this.guardedOn !== undefined) removeGreGuard(this.settings.remote, this.guardedOn);
   }
 }
 
@@ -165,16 +180,29 @@ export class GreSiteSubsystem implements Subsystem {
     const started: string[] = [];
     try {
       for (const s of sites) {
-        const tunnel = NativeTunnel.start({
-          framing: 'gre', ...(s.key !== undefined ? { greKey: s.key } : {}), greChecksum: s.checksum, greSequence: s.sequence, greSequenceStart: this.#nextSequence.get(sequenceKey(s)) ?? 0,
-          name: s.interfaceName, mtu: s.mtu, address: s.address, prefixLength: s.prefixLength,
-          local: { address: local, port: 0 }, remote: { address: s.remote, port: 0 },
-        });
-        this.#links.set(s.site, new GreSiteLink(s, tunnel, local, this.#clock()));
+        // Guarded before the interface exists: its first packets (the kernel's IPv6 MLD report as it
+        // comes up) would otherwise leave in plain GRE before the SA takes them.
+        const wan = s.ipsec ? config.system.wan.interface : undefined;
+        if (wan !== undefined && !addGreGuard(s.remote, wan)) {
+          removeGreGuard(s.remote, wan);
+          throw new Error(`site ${s.site}: the rules that keep its GRE from leaving unprotected could not be added`);
+        }
+        let tunnel: NativeTunnel;
+        try {
+          tunnel = NativeTunnel.start({
+            framing: 'gre', ...(s.key !== undefined ? { greKey: s.key } : {}), greChecksum: s.checksum, greSequence: s.sequence, greSequenceStart: this.#nextSequence.get(sequenceKey(s)) ?? 0,
+            name: s.interfaceName, mtu: s.mtu, address: s.address, prefixLength: s.prefixLength,
+            local: { address: local, port: 0 }, remote: { address: s.remote, port: 0 },
+          });
+        } catch (error) {
+          if (wan !== undefined) removeGreGuard(s.remote, wan);
+          throw error;
+        }
+        this.#links.set(s.site, new GreSiteLink(s, tunnel, local, this.#clock(), wan, () => this.#options.ipsecUp?.(s.site) ?? false));
         setInterfaceSysctl(s.interfaceName, 'accept_local', '1', this.#log);
         for (const subnet of s.remoteSubnets) execFileSync('ip', ['route', 'replace', subnet, 'dev', s.interfaceName], { stdio: 'ignore' });
         started.push(s.interfaceName);
-        this.#log.info('GRE site started', { site: s.site, interface: s.interfaceName, local, remote: s.remote, address: `${s.address}/${String(s.prefixLength)}`, peer: s.peerAddress, mtu: s.mtu, keyed: s.key !== undefined, checksum: s.checksum, sequence: s.sequence, routes: s.remoteSubnets });
+        this.#log.info('GRE site started', { site: s.site, interface: s.interfaceName, local, remote: s.remote, address: `${s.address}/${String(s.prefixLength)}`, peer: s.peerAddress, mtu: s.mtu, ipsec: s.ipsec, keyed: s.key !== undefined, checksum: s.checksum, sequence: s.sequence, routes: s.remoteSubnets });
       }
     } catch (error) {
       await this.stop();

@@ -37,7 +37,18 @@ export function gatewayCertificate(pki: GatewayPki): NonNullable<IkeConnection['
   return { der: leaf, key: new Secret(createPrivateKey(pki.server.keyPem.reveal())), ...(chain.length ? { chain } : {}) };
 }
 
-export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki): IkeConnection[] {
+/**
+ * GRE over IPsec (issue 25): a transport-mode child between the two WAN addresses for GRE (IP
+ * protocol 47) only, so IKE, ESP and everything else to that peer stay outside it.
+ */
+export const greSelectors = (wanAddress: string, remote: string): { localTs: string[]; remoteTs: string[] } =>
+  ({ localTs: [`${wanAddress}/32[47]`], remoteTs: [`${remote}/32[47]`] });
+
+/** Sites the IKE subsystem keys with IKEv2: IKEv2 sites, and GRE sites protected by IPsec. */
+export const isIkev2Keyed = (s: PosternConfig['sites'][number]): boolean => s.protocol === 'ikev2' || (s.protocol === 'gre' && s.gre?.ipsec === true);
+
+/** `wanAddress`: this gateway's WAN address, the local selector of GRE over IPsec (without it those sites are left out). */
+export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki, wanAddress?: string): IkeConnection[] {
   const ike = config.listeners.ikev2;
   const ikeProposals = specs(ike.proposals.ike, 'ike');
   const espProposals = specs(ike.proposals.esp, 'esp');
@@ -48,12 +59,15 @@ export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki): I
   const serverId = config.certificates.server.sans[0] ?? config.certificates.server.commonName;
   const lan = networkOf(config.system.lan.address);
   const out: IkeConnection[] = [];
-  for (const site of config.sites.filter((s) => s.enabled && s.protocol === 'ikev2')) {
+  for (const site of config.sites.filter((s) => s.enabled && isIkev2Keyed(s))) {
     const certificate = site.auth === 'certificate';
+    const gre = site.protocol === 'gre';
+    if (gre && !wanAddress) continue;
     out.push({
       name: `site:${site.name}`, remoteAddress: site.remote, psk: new Secret(site.psk ?? ''),
       ...(site.remoteId ? { remoteId: site.remoteId } : {}), ...(site.localId ? { localId: site.localId } : {}),
-      ikeProposals, espProposals, localTs: site.localSubnets, remoteTs: site.remoteSubnets, mode: 'tunnel', dpdSeconds: 30,
+      ikeProposals, espProposals, dpdSeconds: 30,
+      ...(gre ? { ...greSelectors(wanAddress!, site.remote), mode: 'transport' as const } : { localTs: site.localSubnets, remoteTs: site.remoteSubnets, mode: 'tunnel' as const }),
       rekeySeconds: 3600, ikeRekeySeconds: 4 * 3600, mobike: false, pfs: site.pfs ?? 'auto',
       ...(certificate ? { localAuth: 'certificate' as const, certificate: ourCert, peerAuth: 'certificate' as const, trustedCas: cas, localId: site.localId ?? serverId } : {}),
     });

@@ -15,7 +15,7 @@ import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/su
 import { createDh } from './crypto/dh.ts';
 import { IkeEngine } from './engine/engine.ts';
 import type { ChildSaInfo, IkeAction } from './engine/types.ts';
-import { connectionsFromConfig, gatewayCertificate } from './ike-connections.ts';
+import { connectionsFromConfig, gatewayCertificate, isIkev2Keyed } from './ike-connections.ts';
 import { UserspaceDataPlane, kernelRouteOutside, kernelSteerVia } from '../dataplane/userspace.ts';
 import { DataPlaneInstaller } from './shell/dataplane-installer.ts';
 import { DriverTransport } from './shell/driver-transport.ts';
@@ -114,7 +114,9 @@ export class IkeSubsystem implements Subsystem {
     if (!r) return [];
     // IKEv1 sites (issue 19) are reported the same way; the site's protocol says which version it speaks.
     const sas: ReadonlyArray<{ readonly state: string; readonly connection?: { readonly name: string } | undefined; readonly children: readonly ChildSaInfo[] }> = [...r.engine.sas, ...(r.v1?.sas ?? [])];
-    return sas.filter((sa) => sa.state === 'established' && sa.connection?.name.startsWith('site:')).map((sa) => {
+    // A GRE site's SA is not a site of its own: the GRE subsystem reports the site, with its protection (greProtected).
+    const gre = new Set(r.config.sites.filter((s) => s.protocol === 'gre').map((s) => `site:${s.name}`));
+    return sas.filter((sa) => sa.state === 'established' && sa.connection?.name.startsWith('site:') && !gre.has(sa.connection.name)).map((sa) => {
       let rx = 0;
       let tx = 0;
       let rxBytes = 0;
@@ -129,6 +131,11 @@ export class IkeSubsystem implements Subsystem {
       }
       return { name: (sa.connection?.name ?? '').slice('site:'.length), state: 'up', rxPackets: rx, txPackets: tx, rxBytes, txBytes };
     });
+  }
+
+  /** GRE over IPsec (issue 25): whether the site's IKE SA is up with a transport child for its GRE. */
+  greProtected(site: string): boolean {
+    return this.#running?.engine.sas.some((sa) => sa.state === 'established' && sa.connection?.name === `site:${site}` && sa.children.some((c) => c.mode === 'transport')) ?? false;
   }
 
   /**
@@ -245,7 +252,7 @@ export class IkeSubsystem implements Subsystem {
       const radius = (this.#radius = await openIkeRadius(config, (name) => this.#users(name), (spi) => installerRef?.bytes(spi), log));
       // Revocation (issue 16): fetched and kept by the service, answered to the engine from its cache.
       revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'), () => this.#endRevoked());
-      const engine = new IkeEngine(connectionsFromConfig(config, pki), { randomBytes: ikeRandom, createDh }, {
+      const engine = new IkeEngine(connectionsFromConfig(config, pki, address), { randomBytes: ikeRandom, createDh }, {
         users: (name) => this.#users(name),
         ...(radius ? { onEapVerdict: () => shellRef?.resumeEap() } : {}),
         ...(radius && config.listeners.ikev2.eapPassThrough ? { eapRadius: (peer: string) => radius.listener.eapPeer(peer) } : {}),
@@ -401,7 +408,7 @@ export class IkeSubsystem implements Subsystem {
     const r = this.#running;
     if (!r) return;
     const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, this.#options.logger.child('pki'));
-    r.engine.replaceConnections(connectionsFromConfig(config, pki));
+    r.engine.replaceConnections(connectionsFromConfig(config, pki, r.address));
     this.#options.logger.info('IKEv2 signs with a new gateway certificate', { acme: pki.server.acme === true, keptSas: r.engine.sas.length });
   }
 
@@ -421,7 +428,7 @@ export class IkeSubsystem implements Subsystem {
   #sitesChanged(next: PosternConfig, { ended, dial }: { ended: string[]; dial: string[] }): void {
     const r = this.#running!;
     const pki = loadOrCreatePki(this.#options.stateDir, next.certificates, this.#options.logger.child('pki'));
-    r.engine.replaceConnections(connectionsFromConfig(next, pki));
+    r.engine.replaceConnections(connectionsFromConfig(next, pki, r.address));
     for (const name of ended) {
       this.#redial.cancel(name);
       const sas = r.engine.sas.filter((sa) => sa.connection?.name === `site:${name}` && sa.state !== 'closed' && sa.state !== 'deleting');
@@ -528,8 +535,8 @@ function siteCertificateAuth(config: PosternConfig, pki: GatewayPki): Ikev1Certi
   return { certificate: gatewayCertificate(pki), trustedCas: trusted, localId: config.certificates.server.sans[0] ?? config.certificates.server.commonName };
 }
 
-/** Sites this subsystem keys: IKEv2's, and IKEv1's on the same UDP 500/4500 (issue 19). */
-const isIkeSite = (s: PosternConfig['sites'][number]): boolean => s.protocol === 'ikev2' || s.protocol === 'ikev1';
+/** Sites this subsystem keys: IKEv2's (GRE over IPsec's too, issue 25), and IKEv1's on the same UDP 500/4500 (issue 19). */
+const isIkeSite = (s: PosternConfig['sites'][number]): boolean => isIkev2Keyed(s) || s.protocol === 'ikev1';
 
 /**
  * Whether a change touches, of what IKE reads, only the users and the IKEv2 sites: those apply in

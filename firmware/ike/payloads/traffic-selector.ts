@@ -69,8 +69,18 @@ export function encodeTs(list: readonly TrafficSelectorEntry[]): Uint8Array {
   return out;
 }
 
-/** "10.1.0.0/16", "2001:db8::/64" or a host address, any protocol and port unless given. */
-export function tsFromPrefix(prefix: string, protocol = 0, port?: number): TrafficSelectorEntry {
+/** A selector's protocol and port as tsToString prints them: "192.0.2.1/32[47]", "…[17/1701]". */
+const SUFFIX = /^(.+)\[(\d{1,3})(?:\/(\d{1,5}))?\]$/;
+
+/**
+ * "10.1.0.0/16", "2001:db8::/64" or a host address, any protocol and port unless given as arguments
+ * or as tsToString's suffix ("192.0.2.1/32[47]": GRE only, as GRE over IPsec selects).
+ */
+export function tsFromPrefix(text: string, protocol = 0, port?: number): TrafficSelectorEntry {
+  const suffix = SUFFIX.exec(text);
+  if (suffix && (Number(suffix[2]) > 255 || Number(suffix[3] ?? 0) > 0xffff)) throw new RangeError(`not a selector: ${text}`);
+  if (suffix) return tsFromPrefix(suffix[1]!, Number(suffix[2]), suffix[3] === undefined ? undefined : Number(suffix[3]));
+  const prefix = text;
   const [address = '', bitsText] = prefix.split('/');
   const v4 = isIPv4(address);
   const maxBits = v4 ? 32 : 128;
