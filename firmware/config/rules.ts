@@ -84,7 +84,7 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   config.sites.forEach((s, i) => {
     // An answering L2TP site is keyed by the L2TP listener's PSK, not its own.
     const answeringL2tp = s.protocol === 'l2tp' && !s.initiate;
-    if (s.auth === 'psk' && s.protocol !== 'gre' && s.protocol !== 'sstp' && !answeringL2tp && !s.psk) error(`sites[${i}].psk`, 'required', 'is required with PSK authentication');
+    if (s.auth === 'psk' && (s.protocol !== 'gre' || s.gre?.ipsec === true) && s.protocol !== 'sstp' && !answeringL2tp && !s.psk) error(`sites[${i}].psk`, 'required', 'is required with PSK authentication');
     if (s.protocol === 'sstp' || s.protocol === 'l2tp') {
       const kind = s.protocol === 'sstp' ? 'SSTP' : 'L2TP';
       if (!s.username) error(`sites[${i}].username`, 'required', `an ${kind} site needs the user name it dials in (or answers) as`);
@@ -98,7 +98,7 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
     }
     if (s.proposals && s.protocol !== 'ikev1') error(`sites[${i}].proposals`, 'unsupported', 'only IKEv1 sites have proposals of their own');
     for (const key of ['localId', 'remoteId'] as const) {
-      if (s[key] !== undefined && s.protocol !== 'ikev1' && s.protocol !== 'ikev2') error(`sites[${i}].${key}`, 'unsupported', 'only IKE sites (IKEv2, IKEv1) have identities');
+      if (s[key] !== undefined && s.protocol !== 'ikev1' && s.protocol !== 'ikev2' && s.gre?.ipsec !== true) error(`sites[${i}].${key}`, 'unsupported', 'only IKE sites (IKEv2, IKEv1, GRE over IPsec) have identities');
     }
     if (s.aggressive && s.protocol !== 'ikev1') error(`sites[${i}].aggressive`, 'unsupported', 'only IKEv1 sites have Aggressive Mode');
     else if (s.aggressive && s.auth !== 'psk') error(`sites[${i}].aggressive`, 'unsupported', 'Aggressive Mode is implemented with a pre-shared key only');
@@ -160,7 +160,7 @@ export function insecureChoices(config: PosternConfig): ConfigIssue[] {
   config.sites.forEach((s, i) => {
     (['ike', 'esp'] as const).forEach((kind) => weakProposals(s.proposals?.[kind], `sites[${i}].proposals.${kind}`));
     if (s.protocol === 'pptp') warn(`sites[${i}].protocol`, 'insecure', 'PPTP site links can be broken offline');
-    if (s.protocol === 'gre') warn(`sites[${i}].protocol`, 'insecure', 'plain GRE is not encrypted');
+    if (s.protocol === 'gre' && s.gre?.ipsec !== true) warn(`sites[${i}].protocol`, 'insecure', 'plain GRE is not encrypted');
     if (s.protocol === 'ikev1' && s.aggressive) warn(`sites[${i}].aggressive`, 'insecure', 'Aggressive Mode exposes the hash of the pre-shared key to offline cracking; use Main Mode (or IKEv2) unless the peer accepts nothing else');
   });
   if (config.telemetry.mqtt.enabled && /^(mqtt|ws):/.test(config.telemetry.mqtt.url)) {
