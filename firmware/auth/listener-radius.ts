@@ -6,10 +6,12 @@
  * for its session. With `local` nothing is opened: the caller keeps the local users' verifier.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { ListenerAuth, PosternConfig } from '../config/types.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import type { Logger } from '../log/logger.ts';
 import { Attr, textAttr } from '../radius/attributes.ts';
+import { AccountingSpool } from '../radius/accounting-spool.ts';
 import { RadiusClient } from '../radius/radius-client.ts';
 import { radiusNasAttributes, radiusServersOf } from '../radius/radius-from-config.ts';
 import { SessionAccounting } from '../radius/session-accounting.ts';
@@ -24,6 +26,8 @@ export interface ListenerRadius {
   readonly client: RadiusClient;
   /** Start and Stop per session, to the same servers. */
   readonly accounting: SessionAccounting;
+  /** Accounting records waiting for a server (kept on disk when the listener has a state directory). */
+  readonly spool: AccountingSpool;
   /** The verifier for one call from `peer` (its public address, sent as Calling-Station-Id). */
   verifier(peer: string): Mschapv2Verifier;
   /** EAP passed through (IKEv2): the client and the NAS attributes for one peer. */
@@ -38,20 +42,28 @@ export function listenerAuthOf(config: PosternConfig, listener: PasswordListener
   return settings.auth ?? 'local';
 }
 
-export async function openListenerRadius(config: PosternConfig, listener: PasswordListener, users: UserLookup, log: Logger): Promise<ListenerRadius | undefined> {
+/** `stateDir`: where the accounting spool survives a restart (`radius-spool-<listener>.json`); memory only without it. */
+export async function openListenerRadius(config: PosternConfig, listener: PasswordListener, users: UserLookup, log: Logger, stateDir?: string): Promise<ListenerRadius | undefined> {
   const auth = listenerAuthOf(config, listener);
   if (auth === 'local') return undefined;
-  const client = await RadiusClient.open({ servers: radiusServersOf(config), log: log.child('radius') });
+  let spool: AccountingSpool | undefined;
+  // A server back (Status-Server answered): what waits goes now rather than at the next retry.
+  const client = await RadiusClient.open({ servers: radiusServersOf(config), log: log.child('radius'), onServerState: (_server, up) => void (up && spool?.drain()) });
+  spool = new AccountingSpool({ client, log, ...(stateDir !== undefined ? { file: join(stateDir, `radius-spool-${listener}.json`) } : {}) });
   const nas = radiusNasAttributes(config, listener);
   const local = localMschapv2Verifier(users);
   return {
     auth,
     client,
-    accounting: new SessionAccounting({ client, nas: { identifier: config.radius?.nasIdentifier ?? config.system.hostname }, runId: randomBytes(4).toString('hex'), log,
+    accounting: new SessionAccounting({ client, nas: { identifier: config.radius?.nasIdentifier ?? config.system.hostname }, runId: randomBytes(4).toString('hex'), log, spool,
       ...(config.radius?.interimSeconds !== undefined ? { interimSeconds: config.radius.interimSeconds } : {}),
       ...(config.radius?.interimMinimumSeconds !== undefined ? { interimMinimumSeconds: config.radius.interimMinimumSeconds } : {}) }),
     verifier: (peer) => mschapv2VerifierFor(auth, { local, radius: radiusMschapv2Verifier(client, [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
     eapPeer: (peer) => ({ radius: client, nas: [...nas, textAttr(Attr.CallingStationId, peer)] }),
-    close: () => client.close(),
+    spool,
+    close: () => {
+      spool.close();
+      client.close();
+    },
   };
 }

@@ -3,13 +3,15 @@
  * while it lasts (RFC 2869 §2.1: the server's Acct-Interim-Interval, else `radius.interimSeconds`),
  * Stop when it ends, with octets, packets, session time and the terminate cause; every record
  * echoes the Access-Accept's Class (RFC 2865 §5.25). Acct-Session-Id is this run's random prefix
- * and the session's number, so ids never repeat across restarts (RFC 2866 §5.5). A record no server
- * acknowledged is logged and dropped: spooling to disk is still to come (issue 21).
+ * and the session's number, so ids never repeat across restarts (RFC 2866 §5.5). With a spool, a
+ * record no server acknowledged waits there and is sent again in order (accounting-spool.ts);
+ * without one it is logged and dropped.
  */
 import type { Logger } from '../log/logger.ts';
 import { accountingAttributes, type AccountingRecord, type NasIdentity, type TerminateCause } from './accounting.ts';
 import type { RadiusAttribute } from './packet.ts';
 import type { RadiusResult } from './client-engine.ts';
+import type { AccountingSpool } from './accounting-spool.ts';
 import { interimSecondsOf, MIN_INTERIM_SECONDS } from './session-authorization.ts';
 
 export interface AccountedSession {
@@ -52,6 +54,7 @@ export class SessionAccounting {
   readonly #now: () => number;
   readonly #interimSeconds: number | undefined;
   readonly #interimMinimumSeconds: number;
+  readonly #spool: AccountingSpool | undefined;
   /** Interim-Update timers by session id. */
   readonly #interims = new Map<number, NodeJS.Timeout>();
 
@@ -61,7 +64,10 @@ export class SessionAccounting {
     interimSeconds?: number;
     /** The floor on the server's interval (RFC 2869 §5.16: 60 s); lower only in tests. */
     interimMinimumSeconds?: number;
+    /** Where unacknowledged records wait (the client is then the spool's). */
+    spool?: AccountingSpool;
   }) {
+    this.#spool = options.spool;
     this.#client = options.client;
     this.#nas = options.nas;
     this.#prefix = options.runId;
@@ -125,6 +131,7 @@ export class SessionAccounting {
   }
 
   async #send(record: AccountingRecord): Promise<boolean> {
+    if (this.#spool) return this.#spool.send(accountingAttributes(record));
     const result = await this.#client.account(accountingAttributes(record));
     const ok = result.outcome === 'accounting-response';
     if (!ok) this.#log?.warn('RADIUS accounting record not acknowledged: dropped (no spool yet)', { status: record.status, session: record.sessionId, outcome: result.outcome });

@@ -87,7 +87,7 @@ export class SstpSubsystem implements Subsystem {
     let hub: HubLease | undefined;
     let radius: ListenerRadius | undefined;
     try {
-      radius = await openListenerRadius(config, 'sstp', (name) => this.#users(name), log);
+      radius = await openListenerRadius(config, 'sstp', (name) => this.#users(name), log, this.#options.stateDir);
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
       hub = this.#options.access.acquireHub(config);
       const pipe = hub.pipe();
