@@ -61,7 +61,8 @@ export class IkeAccounting {
     if (action.type === 'ike-up' && action.connection === 'remote-access' && !this.#sessions.has(action.spi)) {
       const session: Session = { id: this.#next++, user: action.remoteId, ipv4: action.virtualIp?.ipv4, peer: action.remote.address, since: now, bytesIn: 0, bytesOut: 0, children: new Set() };
       this.#sessions.set(action.spi, session);
-      this.#track(this.#accounting.start(this.#info(session)));
+      // Interim-Updates (radius.interimSeconds) read the children's counters at each tick.
+      this.#track(this.#accounting.start(this.#info(session), () => this.#info(session)));
     } else if (action.type === 'install-child' || action.type === 'rekey-child') {
       this.#session(action.child.ikeSpi)?.children.add(action.child.inbound.spi);
     } else if (action.type === 'delete-child') {
