@@ -31,6 +31,7 @@ import { L2tpSubsystem, l2tpSpec } from './l2tp/l2tp-subsystem.ts';
 import { L2tpSiteSubsystem, l2tpSiteSpec } from './l2tp/l2tp-site-subsystem.ts';
 import { IkeEventMapper } from './telemetry/ike-events.ts';
 import { PptpSubsystem, pptpSpec } from './pptp/pptp-subsystem.ts';
+import { PptpSiteSubsystem, pptpSiteSpec } from './pptp/pptp-site-subsystem.ts';
 import { systemStatusSource } from './telemetry/system-status.ts';
 import { TelemetrySubsystem, telemetrySpec } from './telemetry/telemetry-subsystem.ts';
 import { WebSubsystem, type ManagementAddress } from './web/web-subsystem.ts';
@@ -86,6 +87,8 @@ export class Service {
   readonly l2tpSites: L2tpSiteSubsystem;
   /** PPTP remote access (issue 22; legacy, off by default, flagged insecure). */
   readonly pptp: PptpSubsystem;
+  /** PPTP sites this gateway dials (issue 22; flagged insecure). */
+  readonly pptpSites: PptpSiteSubsystem;
   readonly ike: IkeSubsystem;
   readonly publication: PublicationSubsystem;
   readonly expiry: ExpiryWatch;
@@ -196,12 +199,13 @@ export class Service {
       onAuthFailure: (user, peer) => this.telemetry.event('auth-failure', { protocol: 'pptp', user, peer }),
     });
     // A dialed PPP site's call up or down reaches the fleet console as GRE's and IKE's tunnels do.
-    const pppSiteEvent = (protocol: 'sstp' | 'l2tp') => (site: string, state: 'up' | 'down', why: string) => this.telemetry.event(state === 'up' ? 'tunnel-up' : 'tunnel-down', { protocol, site, ...(state === 'down' ? { reason: why } : {}) });
+    const pppSiteEvent = (protocol: 'sstp' | 'l2tp' | 'pptp') => (site: string, state: 'up' | 'down', why: string) => this.telemetry.event(state === 'up' ? 'tunnel-up' : 'tunnel-down', { protocol, site, ...(state === 'down' ? { reason: why } : {}) });
     this.l2tpSites = new L2tpSiteSubsystem({
       logger: options.logger.child('l2tp-sites'), access: this.access, wanAddress: (c) => this.network.addressFor(c),
       ipsec: { protectedPeer: (address) => this.ike.l2tpProtected(address), dial: (site) => this.ike.dialL2tpSite(site) },
       onStateChange: pppSiteEvent('l2tp'),
     });
+    this.pptpSites = new PptpSiteSubsystem({ logger: options.logger.child('pptp-sites'), access: this.access, onStateChange: pppSiteEvent('pptp') });
     this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access, onStateChange: pppSiteEvent('sstp') });
     this.greSites = new GreSiteSubsystem({
       logger: options.logger.child('gre-sites'), wanAddress: (c) => this.network.addressFor(c), ipsecUp: (site) => this.ike.greProtected(site),
@@ -237,6 +241,7 @@ export class Service {
       l2tpSpec(() => this.l2tp),
       l2tpSiteSpec(() => this.l2tpSites),
       pptpSpec(() => this.pptp),
+      pptpSiteSpec(() => this.pptpSites),
       telemetrySpec(this.telemetry),
       publicationSpec(() => this.publication),
       acmeSpec(() => this.acme),
@@ -321,7 +326,7 @@ export class Service {
   /** Every site tunnel that is up or being dialed: IKEv2, SSTP both dialing and answering; and, as 'unavailable', enabled sites of a protocol this build does not run (issue 25). */
   siteStates(): Array<{ name: string; state: string; rxPackets: number; txPackets: number; rxBytes: number; txBytes: number }> {
     const unavailable = this.store.current().config.sites.filter((s) => s.enabled && siteUnavailableReason(s)).map((s) => ({ name: s.name, state: 'unavailable', rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 }));
-    return [...this.ike.siteStates(), ...this.sstp.siteStates(), ...this.sstpSites.siteStates(), ...this.l2tp.siteStates(), ...this.l2tpSites.siteStates(), ...this.greSites.siteStates(), ...unavailable];
+    return [...this.ike.siteStates(), ...this.sstp.siteStates(), ...this.sstpSites.siteStates(), ...this.l2tp.siteStates(), ...this.l2tpSites.siteStates(), ...this.pptp.siteStates(), ...this.pptpSites.siteStates(), ...this.greSites.siteStates(), ...unavailable];
   }
 
   /** A site's Test (issue 17): IKEv2 and SSTP sites that dial; other protocols are not in this build. */
@@ -331,8 +336,9 @@ export class Service {
     if (!site.enabled) return notAvailable(name, site.protocol, 'the site is disabled');
     if (site.protocol === 'ikev2' || site.protocol === 'ikev1') return (await this.ike.testSite(name)) ?? notAvailable(name, site.protocol, `${site.protocol === 'ikev1' ? 'IKEv1' : 'IKEv2'} is not running (${this.ike.status().detail ?? this.ike.status().state})`);
     if (site.protocol === 'gre') return notAvailable(name, site.protocol, 'GRE has no handshake to test: the site is up while keepalives are answered (its counters show drops)');
-    if (site.protocol !== 'sstp' && site.protocol !== 'l2tp') return notAvailable(name, site.protocol, siteUnavailableReason(site));
+    if (site.protocol !== 'sstp' && site.protocol !== 'l2tp' && site.protocol !== 'pptp') return notAvailable(name, site.protocol, siteUnavailableReason(site));
     if (!site.initiate) return notAvailable(name, site.protocol, 'this site answers calls and does not dial: test it from the other gateway');
+    if (site.protocol === 'pptp') return (await this.pptpSites.testSite(name)) ?? notAvailable(name, site.protocol, `PPTP sites are not running (${this.pptpSites.status().detail ?? this.pptpSites.status().state})`);
     if (site.protocol === 'l2tp') return (await this.l2tpSites.testSite(name)) ?? notAvailable(name, site.protocol, `L2TP sites are not running (${this.l2tpSites.status().detail ?? this.l2tpSites.status().state})`);
     return (await this.sstpSites.testSite(name)) ?? notAvailable(name, site.protocol, `SSTP sites are not running (${this.sstpSites.status().detail ?? this.sstpSites.status().state})`);
   }
@@ -348,8 +354,8 @@ export class Service {
       return counters ? { counters } : site.enabled && status.state !== 'running' ? { reason: status.detail ?? `GRE sites are ${status.state}` } : {};
     }
     const problem = this.problems.list({ site: name })[0];
-    const dialed = this.sstpSites.siteStates().find((s) => s.name === name) ?? this.l2tpSites.siteStates().find((s) => s.name === name);
-    const kind = site?.protocol === 'l2tp' ? 'L2TP' : 'SSTP';
+    const dialed = this.sstpSites.siteStates().find((s) => s.name === name) ?? this.l2tpSites.siteStates().find((s) => s.name === name) ?? this.pptpSites.siteStates().find((s) => s.name === name);
+    const kind = site?.protocol === 'l2tp' ? 'L2TP' : site?.protocol === 'pptp' ? 'PPTP' : 'SSTP';
     const retry = dialed?.nextRetryAt ?? this.ike.nextRetry(name);
     const lastError = problem
       ? { time: problem.lastTime, cause: problem.cause, explanation: problem.explanation, fix: problem.fix, detail: problem.detail, problemId: problem.id, count: problem.count }

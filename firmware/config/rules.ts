@@ -84,14 +84,15 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   config.sites.forEach((s, i) => {
     // An answering L2TP site is keyed by the L2TP listener's PSK, not its own.
     const answeringL2tp = s.protocol === 'l2tp' && !s.initiate;
-    if (s.auth === 'psk' && (s.protocol !== 'gre' || s.gre?.ipsec === true) && s.protocol !== 'sstp' && !answeringL2tp && !s.psk) error(`sites[${i}].psk`, 'required', 'is required with PSK authentication');
-    if (s.protocol === 'sstp' || s.protocol === 'l2tp') {
-      const kind = s.protocol === 'sstp' ? 'SSTP' : 'L2TP';
+    if (s.auth === 'psk' && (s.protocol !== 'gre' || s.gre?.ipsec === true) && s.protocol !== 'sstp' && s.protocol !== 'pptp' && !answeringL2tp && !s.psk) error(`sites[${i}].psk`, 'required', 'is required with PSK authentication');
+    if (s.protocol === 'sstp' || s.protocol === 'l2tp' || s.protocol === 'pptp') {
+      const kind = s.protocol === 'sstp' ? 'SSTP' : s.protocol === 'l2tp' ? 'L2TP' : 'PPTP';
       if (!s.username) error(`sites[${i}].username`, 'required', `an ${kind} site needs the user name it dials in (or answers) as`);
       if (s.initiate && !s.password) error(`sites[${i}].password`, 'required', `is required to dial an ${kind} site`);
       if (!s.initiate && s.username && !config.users.some((u) => u.name === s.username)) error(`sites[${i}].username`, 'unknown', `no local user '${s.username}' for the answering ${kind} site`);
       if (s.remoteSubnets.length === 0) error(`sites[${i}].remoteSubnets`, 'required', `an ${kind} site needs the remote subnets to route through it`);
     }
+    if (s.protocol === 'pptp' && !s.initiate && s.enabled && !config.listeners.pptp.enabled) error(`sites[${i}].initiate`, 'required', 'an answering PPTP site needs the PPTP listener (listeners.pptp.enabled)');
     if (answeringL2tp && s.enabled && !config.listeners.l2tp.enabled) error(`sites[${i}].initiate`, 'required', 'an answering L2TP site needs the L2TP listener (listeners.l2tp.enabled)');
     if ((s.protocol === 'ikev2' || s.protocol === 'ikev1') && (s.localSubnets.length === 0 || s.remoteSubnets.length === 0)) {
       error(`sites[${i}]`, 'required', `an ${s.protocol === 'ikev1' ? 'IKEv1' : 'IKEv2'} site needs local and remote subnets`);

@@ -17,12 +17,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
+import { AnsweringSites } from '../access/answering-sites.ts';
 import { localUsers } from '../access/local-users.ts';
 import { pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
 import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
 import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
-import type { PosternConfig } from '../config/types.ts';
+import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import { NativePptpGre } from '../dataplane/native-pptp.ts';
 import type { Logger } from '../log/logger.ts';
@@ -74,6 +75,8 @@ interface Running {
   readonly makeSession: (connection: Connection, callId: number) => PppSession;
   /** listeners.pptp.auth radius or radius-then-local (issue 21): MS-CHAPv2 checked there (MPPE keys from its MS-MPPE keys), sessions accounted. */
   readonly radius: ListenerRadius | undefined;
+  /** PPTP sites this listener answers: their networks go to the call their user logs in with. */
+  readonly answering: AnsweringSites;
 }
 
 export class PptpSubsystem implements Subsystem {
@@ -92,6 +95,10 @@ export class PptpSubsystem implements Subsystem {
 
   get boundAddress(): string | undefined {
     return this.#running?.host;
+  }
+
+  siteStates(): ReturnType<AnsweringSites['states']> {
+    return this.#running?.answering.states() ?? [];
   }
 
   sessions(): PppSessionInfo[] {
@@ -127,6 +134,7 @@ export class PptpSubsystem implements Subsystem {
       radius = await openListenerRadius(config, 'pptp', users, log);
       const localAddress = config.system.lan.address.split('/')[0]!;
       const random = (n: number) => new Uint8Array(randomBytes(n));
+      const answering = new AnsweringSites(answeringPptpSites(config), this.#options.access, log, 'PPTP');
       gre = NativePptpGre.open(host, (batch) => this.#frames(batch));
       server = createServer((socket) => this.#accept(socket));
       await listen(server, host);
@@ -134,6 +142,7 @@ export class PptpSubsystem implements Subsystem {
         const verifier = radius?.verifier(connection.peer);
         const session: PppSession = new PppSession({
           protocol: 'pptp', peer: connection.peer, logger: log, pipe, pool, random,
+          siteSubnets: (user) => answering.subnetsOf(user),
           dhcpInform: dhcpInformAnswer(config, settings.pool),
           link: {
             localAddress,
@@ -155,7 +164,7 @@ export class PptpSubsystem implements Subsystem {
         });
         return session;
       };
-      this.#running = { server, gre, hub, host, callIds: new CallIdAllocator(random), limits: new ConnectionLimits(limits.perSource, limits.total), connections: new Set(), makeSession, radius };
+      this.#running = { server, gre, hub, host, callIds: new CallIdAllocator(random), limits: new ConnectionLimits(limits.perSource, limits.total), connections: new Set(), makeSession, radius, answering };
       this.#status = { state: 'running', detail: `TCP ${host}:${PPTP_PORT} and GRE, pool ${settings.pool} (insecure: MS-CHAPv2 + MPPE)` };
       log.info('PPTP listening', { address: host, port: PPTP_PORT, pool: settings.pool, auth: settings.auth ?? 'local' });
       log.warn('PPTP is on: MS-CHAPv2 and MPPE can be broken offline; use it only for legacy clients', { setting: 'listeners.pptp.enabled' });
@@ -244,6 +253,7 @@ export class PptpSubsystem implements Subsystem {
     const call = this.#calls.get(callId);
     if (!call || !this.#calls.delete(callId)) return;
     this.#running?.gre.removeCall(callId);
+    this.#running?.answering.ended(call.session);
     if (!call.session.info.ipv4) return;
     this.#options.onSession?.('down', call.session.info);
     // Only sessions that were up (had their address) were started in accounting.
@@ -262,7 +272,8 @@ export class PptpSubsystem implements Subsystem {
       call.session.receiveFrame(frame);
       if (before || !call.session.info.ipv4) continue;
       this.#options.onSession?.('up', call.session.info);
-      void this.#running?.radius?.accounting.start(call.session.info);
+      this.#running?.answering.started(call.session);
+      void this.#running?.radius?.accounting.start(call.session.info, () => call.session.info);
     }
   }
 
@@ -308,6 +319,7 @@ export class PptpSubsystem implements Subsystem {
     for (const [callId, call] of [...this.#calls]) {
       this.#calls.delete(callId);
       r.gre.removeCall(callId);
+      r.answering.ended(call.session);
       if (call.session.info.ipv4) {
         this.#options.onSession?.('down', call.session.info);
         stops.push(r.radius?.accounting.stop(call.session.info, 'PPTP stopped'));
@@ -351,7 +363,9 @@ function listen(server: Server, host: string): Promise<void> {
   });
 }
 
-const pptpSlice = (c: PosternConfig) => ({ pptp: c.listeners.pptp, radius: (c.listeners.pptp.auth ?? 'local') === 'local' ? undefined : c.radius, users: c.users, pools: c.pools, wan: c.system.wan, lan: c.system.lan });
+const answeringPptpSites = (config: PosternConfig): SiteConfig[] => config.sites.filter((s) => s.enabled && s.protocol === 'pptp' && !s.initiate && s.username !== undefined);
+
+const pptpSlice = (c: PosternConfig) => ({ pptp: c.listeners.pptp, sites: answeringPptpSites(c), radius: (c.listeners.pptp.auth ?? 'local') === 'local' ? undefined : c.radius, users: c.users, pools: c.pools, wan: c.system.wan, lan: c.system.lan });
 
 export function pptpSpec(create: () => PptpSubsystem): SubsystemSpec {
   return { name: 'pptp', wanted: (c) => c.listeners.pptp.enabled, slice: pptpSlice, create };

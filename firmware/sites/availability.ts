@@ -15,7 +15,8 @@ export type Availability = { readonly runs: true } | { readonly runs: false; rea
 export const NOT_IN_THIS_BUILD = 'not available in this build';
 
 const runs: Availability = { runs: true };
-const beingBuilt = (what: string): Availability => ({ runs: false, reason: `${NOT_IN_THIS_BUILD}: ${what}` });
+/** For a protocol the schema accepts before a subsystem runs it (none today). */
+export const beingBuilt = (what: string): Availability => ({ runs: false, reason: `${NOT_IN_THIS_BUILD}: ${what}` });
 
 export const SITE_PROTOCOLS: Readonly<Record<SiteConfig['protocol'], Availability>> = {
   ikev2: runs,
@@ -23,7 +24,7 @@ export const SITE_PROTOCOLS: Readonly<Record<SiteConfig['protocol'], Availabilit
   sstp: runs,
   gre: runs,
   l2tp: runs, // issue 20: dialed by l2tp/l2tp-site-subsystem.ts, answered by the L2TP listener
-  pptp: beingBuilt('Postern does not dial or answer PPTP sites yet'),
+  pptp: runs, // issue 22: dialed by pptp/pptp-site-subsystem.ts, answered by the PPTP listener
 };
 
 export const LISTENER_KINDS: Readonly<Record<ListenerName, Availability>> = {

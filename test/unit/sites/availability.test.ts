@@ -15,7 +15,7 @@ const schemaProtocols = (siteFields['protocol'] as StringField).enum ?? [];
 /** A site of `protocol` that is otherwise valid. */
 function siteOf(protocol: string): SiteConfig {
   const base = { name: `s-${protocol}`, protocol, remote: '198.51.100.7', localSubnets: ['192.168.1.0/24'], remoteSubnets: ['10.9.0.0/24'], auth: 'psk', initiate: true, enabled: true } as SiteConfig;
-  if (protocol === 'sstp') return { ...base, username: 'branch', password: 'Site-Pass-77' };
+  if (protocol === 'sstp' || protocol === 'pptp') return { ...base, username: 'branch', password: 'Site-Pass-77' };
   if (protocol === 'l2tp') return { ...base, psk: PSK, username: 'branch', password: 'Site-Pass-77' };
   if (protocol === 'gre') return { ...base, gre: { address: '10.255.0.1/30' } };
   return { ...base, psk: PSK };

@@ -1,0 +1,76 @@
+// PPTP site-to-site between two Postern gateways (issue 22): gwA dials
+// gwB's PPTP listener (TCP 1723, enhanced GRE) and logs in as the site's user with MS-CHAPv2 and
+// MPPE-128; each side routes the other's LAN through the call. Both LANs reach each other; a wrong
+// password is refused and redialed with backoff; when gwB restarts, gwA redials by itself.
+// Direct WAN link (twoSitesDirect): the lab's masquerading NAT has no PPTP conntrack helper, so the
+// call's enhanced GRE does not cross it (the control connection does; PPP then times out).
+import t from 'tap';
+import { defaultConfig } from '../../firmware/config/defaults.ts';
+import type { PosternConfig } from '../../firmware/config/types.ts';
+import { storedUser } from '../../firmware/config/users.ts';
+import { startPostern } from '../helpers/postern-daemon.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
+import { twoSitesDirect } from '../lab/scenarios.ts';
+import { Lab } from '../lab/topology.ts';
+
+const PASSWORD = 'Branch-A-Pptp-Pass-42';
+const count = (text: string, msg: string) => text.split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
+const lineWith = (text: string, msg: string, part: RegExp) => text.split('\n').find((l) => l.includes(`"msg":"${msg}"`) && part.test(l));
+
+function answering(): PosternConfig {
+  const c = defaultConfig();
+  c.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
+  c.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
+  c.system.management = { listen: '127.0.0.1', port: 18080, https: false };
+  c.listeners.ikev2.enabled = false;
+  c.listeners.sstp.enabled = false;
+  c.listeners.pptp = { ...c.listeners.pptp, enabled: true, pool: 'clients' };
+  c.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }];
+  c.users = [storedUser({ name: 'branch-a', password: PASSWORD, enabled: true })];
+  c.sites = [{ name: 'branch-a', protocol: 'pptp', remote: '192.0.2.1', username: 'branch-a', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.1.0.0/24'], auth: 'psk', initiate: false, enabled: true }];
+  return c;
+}
+
+function dialing(password: string): PosternConfig {
+  const c = defaultConfig();
+  c.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.1/24' };
+  c.system.lan = { interface: 'lan', address: '10.1.0.1/24' };
+  c.system.management = { listen: '127.0.0.1', port: 18080, https: false };
+  c.listeners.ikev2.enabled = false;
+  c.listeners.sstp.enabled = false;
+  c.sites = [{ name: 'hq', protocol: 'pptp', remote: '192.0.2.2', username: 'branch-a', password, localSubnets: ['10.1.0.0/24'], remoteSubnets: ['10.2.0.0/24'], auth: 'psk', initiate: true, enabled: true }];
+  return c;
+}
+
+t.test('PPTP site-to-site: both LANs reach each other; a wrong password is refused; gwA redials after gwB restarts', async (t) => {
+  t.setTimeout(120_000);
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  const hq = await startPostern(lab, 'gwB', answering(), (log) => log.includes('PPTP listening'), { name: 'postern-hq' });
+
+  const wrong = await startPostern(lab, 'gwA', dialing('Not-The-Password-1'), (log) => count(log, 'PPTP site down') >= 1, { name: 'postern-branch-wrong' }).catch((error: Error) => {
+    throw new Error(`${error.message}\n--- gwB ---\n${hq.log().split('\n').slice(-20).join('\n')}`);
+  });
+  t.ok(lineWith(hq.log(), 'PPP authentication failed', /"protocol":"pptp","user":"branch-a"/), 'gwB refused the login (MS-CHAPv2)');
+  t.ok(lineWith(wrong.log(), 'PPTP site down', /"redialInMs":\d+/), `the call ended and the site is dialed again later: ${lineWith(wrong.log(), 'PPTP site down', /./)}`);
+  await wrong.stop();
+
+  const branch = await startPostern(lab, 'gwA', dialing(PASSWORD), (log) => log.includes('"msg":"PPTP site up"'), { name: 'postern-branch', stateDir: wrong.stateDir });
+  await waitUntil('gwB routes the branch', 10_000, () => lab.execSync('gwB', ['ip', 'route', 'show', '10.1.0.0/24']).includes('postern0'));
+  t.ok(lineWith(branch.log(), 'PPP: MPPE on', /"send":128/), 'MPPE-128 on at gwA');
+
+  const p1 = await lab.exec('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']);
+  if (p1.code !== 0) t.comment(`DIAG A log ${branch.log().split('\n').slice(-25).join('\n')}\nB log ${hq.log().split('\n').slice(-25).join('\n')}`);
+  t.equal(p1.code, 0, 'lanA reaches lanB');
+  t.match(lab.execSync('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']), / 0% packet loss/, 'lanB reaches lanA (the answering side routes the branch LAN)');
+  t.match(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']), /dev postern0/, 'gwA routes the HQ subnet into its call');
+  t.ok(lineWith(hq.log(), 'PPTP site up', /"site":"branch-a"/), 'gwB took the call as the answering site');
+
+  await hq.stop();
+  await waitUntil('gwA sees the call go', 20_000, () => count(branch.log(), 'PPTP site down') >= 1);
+  const again = await startPostern(lab, 'gwB', undefined, (log) => log.includes('PPTP listening'), { name: 'postern-hq-2', stateDir: hq.stateDir });
+  await waitUntil('gwA redials', 60_000, () => count(branch.log(), 'PPTP site up') >= 2, () => branch.log().split('\n').slice(-15).join('\n'));
+  await waitUntil('gwB routes the branch again', 10_000, () => lab.execSync('gwB', ['ip', 'route', 'show', '10.1.0.0/24']).includes('postern0'));
+  t.match(lab.execSync('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']), / 0% packet loss/, 'and the LANs reach each other again');
+  t.notMatch(wrong.log() + branch.log() + hq.log() + again.log(), new RegExp(PASSWORD), 'the password reaches no log');
+});
