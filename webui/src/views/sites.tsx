@@ -106,6 +106,8 @@ function siteDocument(form: typeof emptyForm) {
   if (form.protocol === 'sstp') return { ...common, protocol: 'sstp', username: form.username, password: form.password, ...(form.fingerprint ? { serverFingerprint: form.fingerprint.trim() } : {}) };
   // L2TP/IPsec (issue 20): IPsec with the peer's L2TP key, then a login as a user of the other gateway.
   if (form.protocol === 'l2tp') return { ...common, protocol: 'l2tp', psk: form.psk, username: form.username, password: form.password };
+  // PPTP (issue 22): a login as a user of the other gateway (MS-CHAPv2, MPPE-128 required); insecure.
+  if (form.protocol === 'pptp') return { ...common, protocol: 'pptp', username: form.username, password: form.password };
   // GRE (issue 25): an interface gre-<name> with this end's tunnel address; the key must match the peer's.
   if (form.protocol === 'gre') {
     const gre = {
@@ -175,6 +177,7 @@ export function SitesView() {
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement | HTMLSelectElement).value });
   const sstp = form.protocol === 'sstp';
   const l2tp = form.protocol === 'l2tp';
+  const pptp = form.protocol === 'pptp';
   const gre = form.protocol === 'gre';
   return (
     <section aria-label="sites">
@@ -221,7 +224,7 @@ export function SitesView() {
       </div>
       <form class="card" onSubmit={add} aria-label="add a site">
         <h3>Add a site</h3>
-        <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key)</option><option value="ikev1">IKEv1 / IPsec (older peers only; pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option><option value="l2tp">L2TP/IPsec (dial another gateway's L2TP: its pre-shared key, a user and password there)</option><option value="gre">GRE (not encrypted; an interface for routing)</option></select></Field>
+        <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key)</option><option value="ikev1">IKEv1 / IPsec (older peers only; pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option><option value="l2tp">L2TP/IPsec (dial another gateway's L2TP: its pre-shared key, a user and password there)</option><option value="gre">GRE (not encrypted; an interface for routing)</option><option value="pptp">PPTP (legacy, insecure: dial another gateway's PPTP as a user there)</option></select></Field>
         <Field label="Name" error={errors['name']}><input name="site-name" value={form.name} onInput={set('name')} required /></Field>
         <Field label="Peer address" error={errors['remote']} warning={warnings['remote']}><input name="site-remote" value={form.remote} onInput={set('remote')} required /></Field>
         <Field label="Local networks" error={errors['localSubnets']} warning={warnings['localSubnets']}><input name="site-local" placeholder="192.168.1.0/24" value={form.local} onInput={set('local')} required={!gre} /></Field>
@@ -241,6 +244,12 @@ export function SitesView() {
         ) : l2tp ? (
           <>
             <Field label="The peer's L2TP pre-shared key" error={errors['psk']}><input name="site-psk" type="password" value={form.psk} onInput={set('psk')} required /></Field>
+            <Field label="User name on the peer" error={errors['username']}><input name="site-username" value={form.username} onInput={set('username')} required /></Field>
+            <Field label="Password" error={errors['password']}><input name="site-password" type="password" value={form.password} onInput={set('password')} required /></Field>
+          </>
+        ) : pptp ? (
+          <>
+            <p class="warning" role="alert" data-testid="pptp-insecure">PPTP is insecure: its MS-CHAPv2 login can be broken offline with a DES search, and the MPPE encryption keys follow from it. Use it only when the other end can do nothing better (IKEv2, SSTP or L2TP/IPsec).</p>
             <Field label="User name on the peer" error={errors['username']}><input name="site-username" value={form.username} onInput={set('username')} required /></Field>
             <Field label="Password" error={errors['password']}><input name="site-password" type="password" value={form.password} onInput={set('password')} required /></Field>
           </>
