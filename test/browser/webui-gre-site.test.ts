@@ -61,13 +61,16 @@ t.test('the GRE site form: a bad key refused at its field; a site added with key
   const keyError = Object.entries(refused.errors).find(([label]) => label.startsWith('GRE key'))?.[1];
   t.ok(keyError, `a key beyond 32 bits refused at the key field: ${JSON.stringify(refused)}`);
   t.equal(await call('row', 'to-a'), null, 'and not added');
+  // GRE over IPsec from the form: a PSK too short is refused at its field.
+  const shortPsk = await call('addGre', { ...site, key: '42', ipsec: { psk: 'too-short', dials: false } }, 'refused') as { message: string; errors: Record<string, string> };
+  t.ok(Object.entries(shortPsk.errors).find(([label]) => label.startsWith('Pre-shared key')), `GRE over IPsec: a short PSK refused at its field: ${JSON.stringify(shortPsk)}`);
 
   const added = await call('addGre', { ...site, key: '42' }, 'added') as { message: string; errors: Record<string, string> };
   t.match(added.message, /Site to-a added/, 'added through the form');
   t.same(added.errors, {}, 'no field refused');
   let row: Record<string, string> | null = null;
   await waitUntil('the list shows the site up', 30_000, async () => (row = await call('row', 'to-a') as Record<string, string> | null)?.['state'] === 'up', () => `\nrow: ${JSON.stringify(row)}\n--- gwB ---\n${gwB.log().split('\n').slice(-10).join('\n')}`);
-  t.match(row, { protocol: 'GRE', summary: 'gre-to-a · 10.255.0.2/30 · key 42 · keepalive 1 s · checksums · sequence numbers', state: 'up', drops: '' }, `listed as GRE with its interface and framing, up: ${JSON.stringify(row)}`);
+  t.match(row, { protocol: 'GRE', summary: 'gre-to-a · 10.255.0.2/30 · key 42 · keepalive 1 s · checksums · sequence numbers · not encrypted', state: 'up', drops: '' }, `listed as GRE with its interface and framing, up: ${JSON.stringify(row)}`);
   await call('screenshot', '25-gre-site');
 
   const ping = await lab.exec('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']);

@@ -10,6 +10,8 @@ import { launchBrowser, screenshot } from '../../helpers/browser.ts';
 
 interface GreForm {
   name: string; remote: string; remoteNets: string; address: string; key?: string; keepalive?: string; checksum?: boolean; sequence?: boolean;
+  /** GRE over IPsec: its PSK, and whether this side dials. */
+  ipsec?: { psk: string; dials: boolean };
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as { base: string; password: string };
@@ -37,6 +39,11 @@ async function addGre(f: GreForm, expect: 'added' | 'refused'): Promise<{ messag
   await form.locator('input[name=site-gre-keepalive]').fill(f.keepalive ?? '');
   await form.locator('input[name=site-gre-checksum]').setChecked(f.checksum === true);
   await form.locator('input[name=site-gre-sequence]').setChecked(f.sequence === true);
+  await form.locator('input[name=site-gre-ipsec]').setChecked(f.ipsec !== undefined);
+  if (f.ipsec) {
+    await form.locator('input[name=site-psk]').fill(f.ipsec.psk);
+    await form.locator('input[name=site-gre-dials]').setChecked(f.ipsec.dials);
+  }
   await form.locator('button[type=submit]').click();
   const message = page.locator(expect === 'added' ? 'section[aria-label=sites] p.message.ok' : 'section[aria-label=sites] p.message.error');
   await message.waitFor({ timeout: 20_000 });

@@ -21,7 +21,7 @@ interface Site {
   /** State 'unavailable': why the site does not run (its protocol is not in this build). */
   reason?: string;
   /** GRE sites (issue 25): the interface's settings, and the running site's counters. */
-  gre?: { address: string; peerAddress?: string; key?: number; checksum?: boolean; sequence?: boolean; keepaliveSeconds?: number; mtu?: number };
+  gre?: { address: string; peerAddress?: string; key?: number; checksum?: boolean; sequence?: boolean; keepaliveSeconds?: number; mtu?: number; ipsec?: boolean };
   counters?: Record<string, number>;
 }
 
@@ -74,7 +74,7 @@ function TestReport(props: { result: TestResult }) {
 const PROTOCOL_LABELS: Record<string, string> = { ikev2: 'IKEv2', ikev1: 'IKEv1', sstp: 'SSTP', gre: 'GRE', l2tp: 'L2TP', pptp: 'PPTP' };
 
 const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
-const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false, greAddress: '', greKey: '', greKeepalive: '', greChecksum: false, greSequence: false, localId: '', remoteId: '' };
+const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false, greAddress: '', greKey: '', greKeepalive: '', greChecksum: false, greSequence: false, greIpsec: false, greDials: true, localId: '', remoteId: '' };
 
 /** inItem for a new site, except that a GRE site's own fields keep their name (gre.key, not gre), for their fields. */
 const inNewSite = (index: number) => (path: string): string | undefined => {
@@ -90,7 +90,9 @@ function greSummary(s: Site): string {
   const g = s.gre;
   if (!g) return '';
   const keepalive = g.keepaliveSeconds === 0 ? 'no keepalives' : `keepalive ${String(g.keepaliveSeconds ?? 10)} s`;
-  return [greInterface(s.name), g.address, g.key === undefined ? 'no key' : `key ${String(g.key)}`, keepalive, ...(g.checksum ? ['checksums'] : []), ...(g.sequence ? ['sequence numbers'] : [])].join(' · ');
+  // GRE over IPsec: whether its transport SA is up now (the running site's ipsecUp counter).
+  const ipsec = g.ipsec ? [`IPsec ${s.counters?.['ipsecUp'] === 1 ? 'up' : 'down'}`] : ['not encrypted'];
+  return [greInterface(s.name), g.address, g.key === undefined ? 'no key' : `key ${String(g.key)}`, keepalive, ...(g.checksum ? ['checksums'] : []), ...(g.sequence ? ['sequence numbers'] : []), ...ipsec].join(' · ');
 }
 
 /** What a running GRE site dropped, by cause (only the causes that happened). */
@@ -113,9 +115,10 @@ function siteDocument(form: typeof emptyForm) {
     const gre = {
       address: form.greAddress.trim(), ...(form.greKey.trim() ? { key: Number(form.greKey.trim()) } : {}),
       ...(form.greKeepalive.trim() ? { keepaliveSeconds: Number(form.greKeepalive.trim()) } : {}),
-      ...(form.greChecksum ? { checksum: true } : {}), ...(form.greSequence ? { sequence: true } : {}),
+      ...(form.greChecksum ? { checksum: true } : {}), ...(form.greSequence ? { sequence: true } : {}), ...(form.greIpsec ? { ipsec: true } : {}),
     };
-    return { ...common, protocol: 'gre', gre };
+    // GRE over IPsec: an IKEv2 transport SA keyed with the PSK; one side dials it, the other answers.
+    return { ...common, protocol: 'gre', gre, ...(form.greIpsec ? { psk: form.psk, initiate: form.greDials } : {}) };
   }
   const ikev1 = form.protocol === 'ikev1';
   // Identities: only when given (the peer's address and ours otherwise); sites behind one NAT need a remote ID each.
@@ -224,7 +227,7 @@ export function SitesView() {
       </div>
       <form class="card" onSubmit={add} aria-label="add a site">
         <h3>Add a site</h3>
-        <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key)</option><option value="ikev1">IKEv1 / IPsec (older peers only; pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option><option value="l2tp">L2TP/IPsec (dial another gateway's L2TP: its pre-shared key, a user and password there)</option><option value="gre">GRE (not encrypted; an interface for routing)</option><option value="pptp">PPTP (legacy, insecure: dial another gateway's PPTP as a user there)</option></select></Field>
+        <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key)</option><option value="ikev1">IKEv1 / IPsec (older peers only; pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option><option value="l2tp">L2TP/IPsec (dial another gateway's L2TP: its pre-shared key, a user and password there)</option><option value="gre">GRE (an interface for routing; plain, or over IPsec)</option><option value="pptp">PPTP (legacy, insecure: dial another gateway's PPTP as a user there)</option></select></Field>
         <Field label="Name" error={errors['name']}><input name="site-name" value={form.name} onInput={set('name')} required /></Field>
         <Field label="Peer address" error={errors['remote']} warning={warnings['remote']}><input name="site-remote" value={form.remote} onInput={set('remote')} required /></Field>
         <Field label="Local networks" error={errors['localSubnets']} warning={warnings['localSubnets']}><input name="site-local" placeholder="192.168.1.0/24" value={form.local} onInput={set('local')} required={!gre} /></Field>
@@ -240,6 +243,17 @@ export function SitesView() {
             <Field label="Sequence numbers (both ends must agree)" error={errors['gre.sequence']}>
               <label class="switch"><input type="checkbox" name="site-gre-sequence" checked={form.greSequence} onChange={(e) => setForm({ ...form, greSequence: e.currentTarget.checked })} /> Sent, and late or repeated packets dropped</label>
             </Field>
+            <Field label="GRE over IPsec (both ends must agree)" error={errors['gre.ipsec']}>
+              <label class="switch"><input type="checkbox" name="site-gre-ipsec" checked={form.greIpsec} onChange={(e) => setForm({ ...form, greIpsec: e.currentTarget.checked })} /> Encrypted by an IKEv2 transport SA for GRE only; nothing leaves in plain text while it is down</label>
+            </Field>
+            {form.greIpsec ? (
+              <>
+                <Field label="Pre-shared key (the same on both ends)" error={errors['psk']}><input name="site-psk" type="password" value={form.psk} onInput={set('psk')} required /></Field>
+                <Field label="Who dials the IPsec SA" error={errors['initiate']}>
+                  <label class="switch"><input type="checkbox" name="site-gre-dials" checked={form.greDials} onChange={(e) => setForm({ ...form, greDials: e.currentTarget.checked })} /> This gateway (untick on the other end: it answers)</label>
+                </Field>
+              </>
+            ) : null}
           </>
         ) : l2tp ? (
           <>
