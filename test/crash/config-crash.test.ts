@@ -29,9 +29,10 @@ function writeUntilKilled(dir: string, killAfterMs: number): Promise<number[]> {
   });
 }
 
+// Its own deadline bounds it (each round starts a writer process, slow on a loaded machine); tap's must not cut in first.
+t.setTimeout(DEADLINE_MS + 60_000);
+
 t.test(`SIGKILL during ${MIN_WRITES}+ writes never leaves a torn or stale configuration`, async (t) => {
-  // Its own deadline bounds it (each round starts a writer process, slow on a loaded machine); tap's must not cut in first.
-  t.setTimeout(DEADLINE_MS + 60_000);
   const dir = tempDir(t);
   const started = Date.now();
   let writes = 0;
