@@ -62,8 +62,13 @@ function greSiteErrors(s: SiteConfig, at: string, error: Report): void {
 function greCollisions(sites: readonly SiteConfig[], error: Report): void {
   const names = new Map<string, number>();
   const keys = new Map<string, number>();
+  const protectedPeers = new Map<string, number>();
   sites.forEach((s, i) => {
     if (s.protocol !== 'gre' || !s.enabled) return;
+    // One transport SA carries all GRE between two WAN addresses: a second protected site to that peer would key the same selectors again.
+    const protectedSibling = s.gre?.ipsec === true ? protectedPeers.get(s.remote) : undefined;
+    if (protectedSibling !== undefined) error(`sites[${i}].gre.ipsec`, 'duplicate', `sites[${protectedSibling}] already protects GRE to ${s.remote} with IPsec: one GRE-over-IPsec site per peer`);
+    else if (s.gre?.ipsec === true) protectedPeers.set(s.remote, i);
     const name = greInterfaceName(s.name);
     const other = names.get(name);
     if (other !== undefined) error(`sites[${i}].name`, 'duplicate', `its interface would be ${name}, as sites[${other}]'s: make the first ${String(15 - 4)} characters differ`);

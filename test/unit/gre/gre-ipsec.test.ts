@@ -9,6 +9,8 @@ import { tsFromPrefix, tsToString } from '../../../firmware/ike/payloads/traffic
 import { greGuardRules } from '../../../firmware/gre/gre-ipsec-guard.ts';
 import { greSiteSettings } from '../../../firmware/gre/gre-site-settings.ts';
 import type { SiteConfig } from '../../../firmware/config/types.ts';
+import { siteProtocolErrors } from '../../../firmware/config/site-protocol-rules.ts';
+import { defaultConfig } from '../../../firmware/config/defaults.ts';
 
 t.test('a selector with a protocol (and port) reads back as it prints', async (t) => {
   const gre = tsFromPrefix('192.0.2.1/32[47]');
@@ -50,4 +52,13 @@ t.test('which sites IKEv2 keys, the guard rules, the settings', async (t) => {
   t.equal(greSiteSettings(site)?.ipsec, true);
   t.equal(greSiteSettings({ ...site, gre: { address: '10.255.0.1/30' } })?.ipsec, false);
   t.same(greGuardRules('192.0.2.2', 'wan'), [['to', '192.0.2.2/32', 'ipproto', '47'], ['from', '192.0.2.2/32', 'iif', 'wan', 'ipproto', '47']]);
+});
+
+t.test('one GRE-over-IPsec site per peer', async (t) => {
+  const c = defaultConfig();
+  const site: SiteConfig = { name: 'b1', protocol: 'gre', remote: '192.0.2.2', localSubnets: [], remoteSubnets: [], auth: 'psk', psk: 'x'.repeat(16), initiate: true, enabled: true, gre: { address: '10.255.0.1/30', key: 1, ipsec: true } };
+  c.sites = [site, { ...site, name: 'b2', gre: { address: '10.255.1.1/30', key: 2, ipsec: true } }];
+  t.match(siteProtocolErrors(c), [{ path: 'sites[1].gre.ipsec', code: 'duplicate' }]);
+  c.sites[1]!.gre = { address: '10.255.1.1/30', key: 2 };
+  t.same(siteProtocolErrors(c).filter((e) => e.path.endsWith('.ipsec')), [], 'a plain second site to the peer is not refused by this rule');
 });
