@@ -37,6 +37,9 @@ interface Session {
   bytesIn: number;
   bytesOut: number;
   readonly children: Set<number>;
+  /** From the Access-Accept (EAP through RADIUS): echoed in every record; the server's interim interval. */
+  readonly class?: readonly Uint8Array[];
+  readonly interimSeconds?: number;
 }
 
 /**
@@ -59,7 +62,11 @@ export class IkeAccounting {
 
   observe(action: IkeAction, now = Date.now()): void {
     if (action.type === 'ike-up' && action.connection === 'remote-access' && !this.#sessions.has(action.spi)) {
-      const session: Session = { id: this.#next++, user: action.remoteId, ipv4: action.virtualIp?.ipv4, peer: action.remote.address, since: now, bytesIn: 0, bytesOut: 0, children: new Set() };
+      const a = action.authorization;
+      const session: Session = {
+        id: this.#next++, user: action.remoteId, ipv4: action.virtualIp?.ipv4, peer: action.remote.address, since: now, bytesIn: 0, bytesOut: 0, children: new Set(),
+        ...(a?.class.length ? { class: a.class } : {}), ...(a?.interimSeconds !== undefined ? { interimSeconds: a.interimSeconds } : {}),
+      };
       this.#sessions.set(action.spi, session);
       // Interim-Updates (radius.interimSeconds) read the children's counters at each tick.
       this.#track(this.#accounting.start(this.#info(session), () => this.#info(session)));
@@ -105,7 +112,7 @@ export class IkeAccounting {
       bytesIn += b?.in ?? 0;
       bytesOut += b?.out ?? 0;
     }
-    return { id: s.id, user: s.user, ipv4: s.ipv4, peer: s.peer, since: s.since, bytesIn, bytesOut };
+    return { id: s.id, user: s.user, ipv4: s.ipv4, peer: s.peer, since: s.since, bytesIn, bytesOut, ...(s.class ? { class: s.class } : {}), ...(s.interimSeconds !== undefined ? { interimSeconds: s.interimSeconds } : {}) };
   }
 
   #track(p: Promise<boolean>): void {

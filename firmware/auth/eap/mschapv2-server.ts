@@ -6,6 +6,7 @@ import { decodeMschap, encodeMschap, MschapOpCode } from './mschapv2-packets.ts'
 export type { UserLookup } from '../../crypto/user-credential.ts';
 
 import type { EapServer, EapStep } from './eap-server.ts';
+import type { SessionAuthorization } from '../../radius/session-authorization.ts';
 export type { EapStep } from './eap-server.ts';
 
 /**
@@ -26,6 +27,8 @@ export class EapMschapv2Server implements EapServer {
   #identity = '';
   #challenge: Uint8Array = new Uint8Array();
   #msk: Buffer | undefined;
+  /** What a RADIUS Access-Accept said about the session, passed on with the success. */
+  #authorization: SessionAuthorization | undefined;
   /** A verdict that came later, until `resume()` or the peer's retransmitted Response takes it. */
   #ready: Mschapv2Verification | undefined;
 
@@ -58,7 +61,7 @@ export class EapMschapv2Server implements EapServer {
     if (this.#state === 'challenge' && m.value.op === MschapOpCode.RESPONSE && !('ack' in m.value)) return this.#onResponse(m.value.id, m.value.peerChallenge, m.value.ntResponse);
     if (this.#state === 'success-sent' && 'ack' in m.value && m.value.op === MschapOpCode.SUCCESS) {
       this.#state = 'done';
-      return { status: 'success', send: { code: EapCode.SUCCESS, identifier: this.#id, data: new Uint8Array() }, identity: this.#identity, msk: this.#msk! };
+      return { status: 'success', send: { code: EapCode.SUCCESS, identifier: this.#id, data: new Uint8Array() }, identity: this.#identity, msk: this.#msk!, ...(this.#authorization ? { authorization: this.#authorization } : {}) };
     }
     return this.#fail(`MS-CHAPv2 OpCode ${m.value.op} out of turn`);
   }
@@ -104,6 +107,7 @@ export class EapMschapv2Server implements EapServer {
     if (!v.ok) return this.#fail(`MS-CHAPv2 authentication of '${this.#identity}' failed${v.source === 'radius' ? ` (RADIUS: ${v.reason})` : ''}`, true);
     // MSK = MasterReceiveKey | MasterSendKey | 32 zero octets (the server's side; RFC 3079 §3.4 keys).
     this.#msk = Buffer.concat([v.recvKey.reveal(), v.sendKey.reveal(), Buffer.alloc(32)]);
+    this.#authorization = v.authorization;
     this.#id = (this.#id + 1) & 0xff;
     this.#state = 'success-sent';
     const message = `${v.authenticatorResponse} M=Welcome`;

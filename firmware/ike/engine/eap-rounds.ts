@@ -73,6 +73,7 @@ function answerEapStep(ctx: EngineContext, sa: IkeSa, messageId: number, step: E
   }
   if (step.status === 'success') {
     sa.eap.msk = step.msk;
+    if (step.authorization) sa.eap.authorization = step.authorization;
     sa.remoteId = step.identity;
     ctx.log('info', `${sa.eap.method ?? 'EAP'} authenticated '${step.identity}'`, { connection: sa.connection?.name });
   }

@@ -95,7 +95,7 @@ export function completeResponder(ctx: EngineContext, sa: IkeSa, messageId: numb
   sa.establishedAt = ctx.now;
   // After our answer, so a peer reauthenticating make-before-break has its new SA before the delete.
   replaceDuplicates(ctx, sa);
-  ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: peerId, remote: sa.remote, ...(sa.virtualIp ? { virtualIp: sa.virtualIp.address } : {}) });
+  ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: peerId, remote: sa.remote, ...(sa.virtualIp ? { virtualIp: sa.virtualIp.address } : {}), ...(sa.eap.authorization ? { authorization: sa.eap.authorization } : {}) });
   if (child.ok) {
     sa.children.push(child.child);
     sa.childBorn.set(child.child.inbound.spi, ctx.now);

@@ -1,4 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
+import type { SessionAuthorization } from '../../radius/session-authorization.ts';
 import type { DhExchange } from '../crypto/dh.ts';
 import type { IkeSaKeys } from '../crypto/key-derivation.ts';
 import type { SkKeys } from '../crypto/sk-cipher.ts';
@@ -117,7 +118,7 @@ export class IkeSa {
   creating: CreateChildState | undefined;
   /** EAP in IKE_AUTH (§2.16): the method's state, the MSK once it succeeded, the first request. */
   /** `heldMessageId`: the IKE_AUTH request whose EAP verdict (RADIUS) is awaited, left unanswered until it comes. */
-  eap: { server?: EapServer; method?: 'EAP-MSCHAPv2' | 'EAP through RADIUS'; client?: EapMschapv2Client; msk?: Buffer; firstRequest?: readonly IkePayload[]; peerIdr?: IdPayload; heldMessageId?: number } = {};
+  eap: { server?: EapServer; method?: 'EAP-MSCHAPv2' | 'EAP through RADIUS'; client?: EapMschapv2Client; msk?: Buffer; authorization?: SessionAuthorization; firstRequest?: readonly IkePayload[]; peerIdr?: IdPayload; heldMessageId?: number } = {};
   /** Remote access: the virtual address given to the peer (responder) or to us (initiator). */
   virtualIp: { readonly pool: string; readonly identity: string; readonly address: VirtualAddress } | undefined;
   /** Reauthentication (§2.8.3): the SA this one replaces, deleted once this one is up. */

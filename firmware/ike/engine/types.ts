@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { SessionAuthorization } from '../../radius/session-authorization.ts';
 import type { Secret } from '../../util/secret.ts';
 import type { DhExchange } from '../crypto/dh.ts';
 import type { ProposalSpec } from '../proposals.ts';
@@ -146,6 +147,7 @@ export type IkeAction =
   | { readonly type: 'move-child'; readonly child: ChildSaInfo }
   /** The IKE SA was replaced by a new one (§2.18); its children moved along, nothing went down. */
   | { readonly type: 'ike-rekeyed'; readonly oldSpi: bigint; readonly spi: bigint; readonly connection: string }
-  | { readonly type: 'ike-up'; readonly spi: bigint; readonly connection: string; readonly remoteId: string; readonly remote: Endpoint; readonly virtualIp?: VirtualAddress }
+  /** `authorization`: what the RADIUS Access-Accept said (EAP through RADIUS): Class and Acct-Interim-Interval for accounting. */
+  | { readonly type: 'ike-up'; readonly spi: bigint; readonly connection: string; readonly remoteId: string; readonly remote: Endpoint; readonly virtualIp?: VirtualAddress; readonly authorization?: SessionAuthorization }
   | { readonly type: 'ike-down'; readonly spi: bigint; readonly connection: string; readonly reason: string }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Record<string, unknown> };

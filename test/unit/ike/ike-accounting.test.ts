@@ -1,7 +1,8 @@
 // Issue 21: accounting of remote-access IKE SAs from the engine's actions. A session is started
 // when its IKE SA is up (not for sites), keeps its octets across a child rekey (the old child's
 // counters are read as it is deleted) and an IKE SA rekey (the session moves to the new SPI), and
-// is stopped once with all of them and the cause; IKE stopping ends the sessions still open.
+// is stopped once with all of them and the cause; IKE stopping ends the sessions still open. The
+// RADIUS Access-Accept's Class (EAP through RADIUS) is echoed in its records.
 import t from 'tap';
 import type { ChildSaInfo, IkeAction } from '../../../firmware/ike/engine/types.ts';
 import { IkeAccounting } from '../../../firmware/ike/ike-radius.ts';
@@ -57,4 +58,14 @@ t.test('IKE stopping: a Stop for every session still open, awaited', async (t) =
   t.equal(stops.length, 2);
   t.same(stops.map((r) => integerOf(r, Attr.AcctTerminateCause)), [7, 7], 'Admin-Reboot');
   t.same(stops.map((r) => integerOf(r, Attr.AcctInputOctets)), [0, 5], 'each with its own children\'s octets');
+});
+
+t.test('EAP through RADIUS: the Access-Accept\'s Class echoed in Start and Stop', async (t) => {
+  const { records, accounting } = recorder();
+  const ike = new IkeAccounting(accounting, () => undefined);
+  ike.observe({ ...up(1n), authorization: { class: [Uint8Array.of(0xca, 0xfe)] } } as IkeAction);
+  ike.observe({ type: 'ike-down', spi: 1n, connection: 'remote-access', reason: 'deleted by the peer' });
+  await ike.close('IKE stopped');
+  t.equal(records.length, 2);
+  t.same(records.map((r) => r.filter((a) => a.type === Attr.Class).map((a) => [...a.value])), [[[0xca, 0xfe]], [[0xca, 0xfe]]]);
 });
