@@ -141,7 +141,7 @@ const listeners = obj('Listeners', {
 
 const site = obj('Site-to-site peer', {
   name: str('Name', { format: 'name' }),
-  protocol: str('Protocol', { enum: ['ikev2', 'ikev1', 'sstp', 'l2tp', 'pptp', 'gre'], default: 'ikev2', help: 'ikev1: for peers that speak only IKEv1 (Main Mode, tunnel mode); gre: a GRE interface (plain, or protected by IPsec with gre.ipsec); l2tp: L2TP/IPsec to another gateway (PSK, user and password); pptp: kept but not available in this build' }),
+  protocol: str('Protocol', { enum: ['ikev2', 'ikev1', 'sstp', 'l2tp', 'pptp', 'gre'], default: 'ikev2', help: 'ikev1: for peers that speak only IKEv1 (Main Mode, tunnel mode); gre: a GRE interface (plain, or protected by IPsec with gre.ipsec); l2tp: L2TP/IPsec to another gateway (PSK, user and password); pptp: legacy PPTP to another gateway (user and password; insecure)' }),
   remote: str('Remote gateway', { format: 'host' }),
   port: int('Port (SSTP)', 1, 65535, { optional: true, help: '443 when empty' }),
   localSubnets: list('Local subnets', str('Subnet', { format: 'cidr4' }), 32),
