@@ -56,6 +56,18 @@ lab_packages+=("${firmware_packages[@]}")
 # Benchmarks compare against OpenVPN too; tests never need it.
 [ "$mode" = "--bench" ] && lab_packages+=(openvpn openssl)
 
+# A mirror caught mid-sync answers `apt-get update` with a size or hash mismatch for a while: try
+# again, then go on with the lists there are (an install that truly lacks a package still fails).
+apt_update() {
+  local attempt
+  for attempt in 1 2 3; do
+    $sudo apt-get update -qq && return 0
+    echo "apt-get update failed (attempt $attempt of 3)" >&2
+    [ "$attempt" -lt 3 ] && sleep 20
+  done
+  echo "apt-get update kept failing: going on with the package lists there are" >&2
+}
+
 # The arm64 guest of the boot test: Debian's arm64 kernel and static busybox as .deb files in
 # .cache/arm64-guest-debs/ (test/lab/arm64/image.ts unpacks them). Downloaded, not installed: an
 # arm64 kernel in /boot would be taken for the host's by the x86 VM lab. Needs the arm64 architecture
@@ -64,7 +76,7 @@ arm64_guest_debs() {
   local dir=.cache/arm64-guest-debs
   ls "$dir"/linux-image-*_arm64.deb "$dir"/busybox-static_*_arm64.deb >/dev/null 2>&1 && return 0
   dpkg --print-foreign-architectures | grep -qx arm64 || $sudo dpkg --add-architecture arm64
-  $sudo apt-get update -qq
+  apt_update
   local kernel
   kernel=$(apt-cache depends linux-image-arm64:arm64 | sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -1)
   [ -n "$kernel" ] || { echo "no arm64 kernel package found (linux-image-arm64:arm64)" >&2; return 1; }
@@ -94,7 +106,7 @@ for arch in arm64 armhf; do
     *:$arch*) dpkg --print-foreign-architectures | grep -qx $arch || $sudo dpkg --add-architecture $arch ;;
   esac
 done
-$sudo apt-get update -qq
+apt_update
 DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 [ "$mode" = "--lab" ] && arm64_guest_debs
 exit 0
