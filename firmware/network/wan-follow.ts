@@ -19,7 +19,7 @@ export interface WanFollowers {
  * The WAN address changed (DHCP renewal with a new lease, PPPoE redial; issue 18). The change is an
  * event; listeners bound to the old address are bound again to the new one; IKE sites re-establish
  * from the new address (IKE restarts on it and dials its sites; the driver's endpoint is bound to one
- * address, so MOBIKE initiation under live tunnels is not used yet); SSTP and L2TP sites redial; GRE
+ * address, so MOBIKE initiation under live tunnels is not used yet); SSTP, L2TP and PPTP sites redial; GRE
  * sites, the L2TP and PPTP listeners restart on the new address; MQTT reconnects.
  * Returns what it restarted, in order.
  */
@@ -37,9 +37,9 @@ export async function followWanChange(f: WanFollowers, change: WanChange, curren
   if (primaryMoved && f.running('sstp-sites') && (await f.restart('sstp-sites', why))) restarted.push('sstp-sites');
   // GRE sites' sockets are bound to the WAN address, their packets leave from it (issue 25): started again on the new one.
   if (primaryMoved && f.running('gre-sites') && (await f.restart('gre-sites', why))) restarted.push('gre-sites');
-  // L2TP and PPTP listen on the WAN address and L2TP sites dial from it (issues 20, 22): their
+  // L2TP and PPTP listen on the WAN address and their sites dial from it (issues 20, 22): their
   // sessions rode the old address and its IPsec, which IKE's restart ended; started again on the new one.
-  for (const name of ['l2tp', 'l2tp-sites', 'pptp']) if (primaryMoved && f.running(name) && (await f.restart(name, why))) restarted.push(name);
+  for (const name of ['l2tp', 'l2tp-sites', 'pptp', 'pptp-sites']) if (primaryMoved && f.running(name) && (await f.restart(name, why))) restarted.push(name);
   if (primaryMoved) f.reconnectTelemetry();
   return restarted;
 }

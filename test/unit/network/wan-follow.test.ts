@@ -36,9 +36,9 @@ t.test('GRE sites (issue 25) start again from the new address; waiting for the f
   t.same(await followWanChange(first.f, diffWan(wan(), wan('203.0.113.4'))!, wan('203.0.113.4')), ['gre-sites']);
 });
 
-t.test('L2TP and PPTP listeners and L2TP sites (issues 20, 22) start again on the new address', async (t) => {
-  const { f } = followers({ ike: '198.51.100.7' }, ['ikev2', 'l2tp', 'l2tp-sites', 'pptp']);
-  t.same(await followWanChange(f, diffWan(wan('198.51.100.7'), wan('198.51.100.9'))!, wan('198.51.100.9')), ['ikev2', 'l2tp', 'l2tp-sites', 'pptp']);
+t.test('L2TP and PPTP listeners and their sites (issues 20, 22) start again on the new address', async (t) => {
+  const { f } = followers({ ike: '198.51.100.7' }, ['ikev2', 'l2tp', 'l2tp-sites', 'pptp', 'pptp-sites']);
+  t.same(await followWanChange(f, diffWan(wan('198.51.100.7'), wan('198.51.100.9'))!, wan('198.51.100.9')), ['ikev2', 'l2tp', 'l2tp-sites', 'pptp', 'pptp-sites']);
   const extra = followers({ ike: '198.51.100.7' }, ['ikev2', 'l2tp', 'pptp']);
   t.same(await followWanChange(extra.f, diffWan(wan('198.51.100.7'), wan('198.51.100.7', '198.51.100.8'))!, wan('198.51.100.7', '198.51.100.8')), [], 'not for an extra address');
 });
