@@ -58,6 +58,11 @@ export class TelemetrySubsystem implements Subsystem {
   /** Unsent events of a stopped instance, for the next one. */
   #backlog: Backlog | undefined;
   #failure: string | undefined;
+  /**
+   * Events raised before the first start (subsystems that start ahead of telemetry at boot, a GRE
+   * site coming up in its first second): kept briefly for it, at most 100 and 30 s old.
+   */
+  #early: Array<{ readonly type: EventType; readonly details: Readonly<Record<string, unknown>>; readonly at: number }> | undefined = [];
 
   constructor(options: TelemetrySubsystemOptions) {
     this.#options = options;
@@ -77,6 +82,9 @@ export class TelemetrySubsystem implements Subsystem {
     this.#telemetry = telemetry;
     this.#settings = settings;
     telemetry.start();
+    const early = this.#early ?? [];
+    this.#early = undefined;
+    for (const e of early) if (Date.now() - e.at <= 30_000) telemetry.event(e.type, e.details);
   }
 
   /** New settings: build the new client first, so bad settings leave the old one running. */
@@ -92,6 +100,7 @@ export class TelemetrySubsystem implements Subsystem {
   }
 
   async stop(): Promise<void> {
+    this.#early = undefined;
     this.#failure = undefined;
     await this.#stopCurrent();
   }
@@ -108,7 +117,10 @@ export class TelemetrySubsystem implements Subsystem {
   }
 
   event(type: EventType, details: Readonly<Record<string, unknown>> = {}): void {
-    this.#telemetry?.event(type, details);
+    if (this.#telemetry) return void this.#telemetry.event(type, details);
+    if (!this.#early) return; // started once: off means off
+    if (this.#early.length >= 100) this.#early.shift();
+    this.#early.push({ type, details, at: Date.now() });
   }
 
   /** For the service, once a configuration is committed (its revision is known only then). */

@@ -78,6 +78,11 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   await Mosquitto.start(lab, 'lanB', { address: '10.2.0.10', users: { fleet: 'Fleet-Pass-1' } });
   const events = lab.spawnDaemon('lanB', 'events', ['mosquitto_sub', ...MQTT, '-t', 'postern/gw-gre/events']);
   const status = lab.spawnDaemon('lanB', 'status', ['mosquitto_sub', ...MQTT, '-t', 'postern/gw-gre/status', '-C', '2']);
+  // Events are not retained: the gateways start only once the subscriber hears a probe (under load it subscribed late).
+  await waitUntil('the events subscriber listens', 15_000, async () => {
+    await lab.exec('lanB', ['mosquitto_pub', ...MQTT, '-t', 'postern/gw-gre/events', '-m', '{"probe":true}']);
+    return readFileSync(events.logFile, 'utf8').includes('"probe"');
+  });
   await new Promise((done) => setTimeout(done, 300));
   const started = Date.now();
   const upsOf = (d: PosternDaemon) => (d.log().match(/GRE site up/g) ?? []).length;

@@ -47,6 +47,9 @@ async function addGre(f: GreForm, expect: 'added' | 'refused'): Promise<{ messag
   await form.locator('button[type=submit]').click();
   const message = page.locator(expect === 'added' ? 'section[aria-label=sites] p.message.ok' : 'section[aria-label=sites] p.message.error');
   await message.waitFor({ timeout: 20_000 });
+  // The message may still be the previous refusal's; the field errors are cleared at submit, so the
+  // ones that appear are this answer's (reading at once found none on a loaded machine).
+  if (expect === 'refused') await form.locator('.field.invalid').first().waitFor({ timeout: 20_000 }).catch(() => undefined);
   const errors: Record<string, string> = {};
   for (const field of await form.locator('.field.invalid').all()) errors[await field.locator('span').first().innerText()] = await field.locator('.error').innerText();
   return { message: await message.innerText(), errors };

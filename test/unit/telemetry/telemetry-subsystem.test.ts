@@ -61,6 +61,16 @@ t.test('supervised: runs while enabled, reports its connection, stops when disab
   subsystem.event('session-down'); // off: nothing to do
 });
 
+t.test('events raised before telemetry first starts (subsystems ahead of it at boot) are sent once it does', async (t) => {
+  const { broker, subsystem, supervisor } = setup();
+  t.teardown(() => supervisor.stop());
+  subsystem.event('tunnel-up', { protocol: 'gre', site: 'hq' });
+  await supervisor.start(base);
+  broker.links[0]!.accept();
+  await settle();
+  t.same(broker.links[0]!.on('postern/gw/events').map((e) => e['type']), ['tunnel-up']);
+});
+
 t.test('a change of settings replaces the connection and carries unsent events over', async (t) => {
   const { broker, subsystem, supervisor } = setup();
   t.teardown(() => supervisor.stop());
