@@ -3,7 +3,7 @@
  * outgoing call, PPP with MPPE) as steps and, for a failure, what it means and what to check.
  */
 import type { PppSiteObservation } from './ppp-site-link.ts';
-import type { SiteTestResult, SiteTestStep } from './site-test.ts';
+import { pppDialTestResult, type SiteTestResult } from './site-test.ts';
 import type { PptpDialStep } from '../pptp/pptp-dialer.ts';
 
 const STEPS = [
@@ -25,14 +25,5 @@ function problem(reason: string, failedAt: number): NonNullable<SiteTestResult['
 }
 
 export function pptpTestResult(site: string, host: string, o: PppSiteObservation<PptpDialStep>): SiteTestResult {
-  const passed = LEVEL[o.reached];
-  const failedAt = passed >= 3 ? undefined : passed;
-  const reason = o.closedReason ?? (o.timedOut ? 'no answer within the test\'s time' : 'the call ended');
-  const steps: SiteTestStep[] = STEPS.map(([id, label], i) => {
-    if (i < passed) return { id, label, outcome: 'ok', ...(i === 0 ? { detail: host } : i === 2 && o.address ? { detail: `address ${o.address}${o.alreadyUp ? ' (the call was already up)' : ''}` } : {}) };
-    if (i === failedAt) return { id, label, outcome: 'failed', detail: reason };
-    return { id, label, outcome: 'not-reached' };
-  });
-  const p = failedAt === undefined ? undefined : problem(reason, failedAt);
-  return { site, protocol: 'pptp', available: true, ok: failedAt === undefined, steps, ...(p ? { problem: p } : {}), durationMs: o.elapsedMs };
+  return pppDialTestResult(site, 'pptp', host, STEPS, LEVEL[o.reached], o, problem);
 }

@@ -160,3 +160,25 @@ export interface SiteHealth {
   /** A GRE site's own counters (issue 25): packets, drops, keepalives sent, state changes. */
   readonly counters?: Readonly<Record<string, number>>;
 }
+
+/**
+ * A dialed PPP site's Test (L2TP, PPTP): three steps, the first two the protocol's own and the last PPP;
+ * `reached` says how many passed; the failure explained by the protocol's `problem` for its step.
+ */
+export function pppDialTestResult(
+  site: string, protocol: string, host: string,
+  steps: readonly (readonly [string, string])[], passed: number,
+  o: { readonly address?: string; readonly alreadyUp?: boolean; readonly closedReason?: string; readonly timedOut: boolean; readonly elapsedMs: number },
+  problem: (reason: string, failedAt: number) => NonNullable<SiteTestResult['problem']>,
+): SiteTestResult {
+  const failedAt = passed >= steps.length ? undefined : passed;
+  const reason = o.closedReason ?? (o.timedOut ? 'no answer within the test\'s time' : 'the call ended');
+  const last = steps.length - 1;
+  const out: SiteTestStep[] = steps.map(([id, label], i) => {
+    if (i < passed) return { id, label, outcome: 'ok', ...(i === 0 ? { detail: host } : i === last && o.address ? { detail: `address ${o.address}${o.alreadyUp ? ' (the call was already up)' : ''}` } : {}) };
+    if (i === failedAt) return { id, label, outcome: 'failed', detail: reason };
+    return { id, label, outcome: 'not-reached' };
+  });
+  const p = failedAt === undefined ? undefined : problem(reason, failedAt);
+  return { site, protocol, available: true, ok: failedAt === undefined, steps: out, ...(p ? { problem: p } : {}), durationMs: o.elapsedMs };
+}
