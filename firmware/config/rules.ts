@@ -112,6 +112,8 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   if ((config.listeners.ikev2.userAuth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.ikev2.userAuth', 'required', 'needs at least one server under radius.servers');
   if ((config.listeners.l2tp.auth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.l2tp.auth', 'required', 'needs at least one server under radius.servers');
   if ((config.listeners.pptp.auth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.pptp.auth', 'required', 'needs at least one server under radius.servers');
+  if (config.listeners.pptp.legacyAuth && (config.listeners.pptp.auth ?? 'local') !== 'local') error('listeners.pptp.legacyAuth', 'unsupported', 'CHAP-MD5 and PAP are checked against the local users only: keep passwords checked locally');
+  else if (config.listeners.pptp.legacyAuth && (config.listeners.pptp.mppe ?? 'stateless') !== 'optional') error('listeners.pptp.legacyAuth', 'conflict', 'CHAP-MD5 and PAP give MPPE no keys: set encryption (listeners.pptp.mppe) to optional first');
   // Passed-through EAP has no local fallback: the method may not be one Postern can check.
   if (config.listeners.ikev2.eapPassThrough && config.listeners.ikev2.userAuth !== 'radius') error('listeners.ikev2.eapPassThrough', 'conflict', "needs 'Passwords checked by' (userAuth) set to radius");
   errors.push(...networkOverlapErrors(config), ...publicIdentityErrors(config), ...trustedCaErrors(config), ...dynamicDnsErrors(config));
@@ -140,6 +142,8 @@ export function insecureChoices(config: PosternConfig): ConfigIssue[] {
   const warn = (path: string, code: string, message: string) => warnings.push({ path, code, message });
   const { ikev2, l2tp, pptp } = config.listeners;
   if (pptp.enabled) warn('listeners.pptp.enabled', 'insecure', 'PPTP (MS-CHAPv2 + MPPE) can be broken offline; use IKEv2 or SSTP');
+  if (pptp.enabled && pptp.mppe === 'optional') warn('listeners.pptp.mppe', 'insecure', 'PPTP calls without MPPE cross the network unencrypted');
+  if (pptp.enabled && pptp.legacyAuth) warn('listeners.pptp.legacyAuth', 'insecure', 'PAP sends passwords in clear and CHAP-MD5 can be brute-forced offline; their calls are unencrypted');
   if (l2tp.enabled && (l2tp.ipsec?.auth ?? 'psk') === 'psk') warn('listeners.l2tp.psk', 'insecure', 'a group PSK lets anyone who has it impersonate the gateway');
   if (l2tp.enabled && l2tp.allowPlain) warn('listeners.l2tp.allowPlain', 'insecure', 'plain L2TP is accepted outside IPsec: PPP, its authentication and the traffic cross the network unencrypted');
   if (ikev2.enabled && ikev2.auth === 'psk') warn('listeners.ikev2.auth', 'insecure', 'a group PSK for remote access lets anyone who has it impersonate the gateway');

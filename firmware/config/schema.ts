@@ -136,7 +136,14 @@ const listeners = obj('Listeners', {
       }, { optional: true }),
     }, { optional: true }),
   }),
-  pptp: obj('PPTP (legacy, insecure)', { enabled: bool('Enabled', false), pool: poolRef('Pool'), auth: listenerAuth() }),
+  pptp: obj('PPTP (legacy, insecure)', {
+    enabled: bool('Enabled', false),
+    pool: poolRef('Pool'),
+    auth: listenerAuth(),
+    // Issue 22: MPPE-128 stateless is what Windows does; stateful (RC4 kept across packets) only for clients that insist.
+    mppe: str('Encryption (MPPE-128)', { enum: ['stateless', 'stateful-allowed', 'optional'], optional: true, help: 'stateless: required, stateless (Windows); stateful-allowed: required, stateful accepted for old clients that ask for it; optional: calls without encryption are accepted too (insecure). Stateless when empty' }),
+    legacyAuth: bool('Allow CHAP-MD5 and PAP (insecure)', false, { optional: true, help: 'For devices that cannot do MS-CHAPv2. They give MPPE no keys, so their calls are unencrypted: needs encryption optional' }),
+  }),
 });
 
 const site = obj('Site-to-site peer', {

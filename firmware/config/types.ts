@@ -140,7 +140,7 @@ export interface ListenersConfig {
     ipsec?: { auth: 'psk' | 'certificate'; proposals?: { ike: string[]; esp: string[] } };
   };
   /** `auth`: who checks PPP passwords (issues 21, 22); local users when absent. */
-  pptp: { enabled: boolean; pool: string; auth?: ListenerAuth };
+  pptp: { enabled: boolean; pool: string; auth?: ListenerAuth; mppe?: 'stateless' | 'stateful-allowed' | 'optional'; legacyAuth?: boolean };
 }
 
 /** Left out: the listener's defaults (firmware/sstp/admission.ts). */

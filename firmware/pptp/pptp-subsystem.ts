@@ -2,7 +2,7 @@
  * PPTP in the running service (issue 22), as server (PAC): TCP 1723 on the WAN address, one control
  * connection engine (control-connection.ts) per TCP connection, PPTP's enhanced GRE in the driver
  * (NativePptpGre: one raw socket for every call), and a PPP session per call against the local users:
- * MS-CHAPv2 only (CHAP-MD5, PAP and EAP are not offered), MPPE-128 stateless required, addresses from
+ * MS-CHAPv2 and MPPE-128 stateless required unless `listeners.pptp` relaxes them (call-policy.ts), addresses from
  * `listeners.pptp.pool`, IP through the shared TUN's pipe. No protocol decision is made here
  * (STYLE.md rule 2).
  *
@@ -30,6 +30,7 @@ import type { Logger } from '../log/logger.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
 import { flatRadiusCounters } from '../radius/server-state.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
+import { pptpCallPolicy } from './call-policy.ts';
 import { CallIdAllocator, ConnectionLimits } from './call-ids.ts';
 import { PptpControlConnection, type ConnectionAction } from './control-connection.ts';
 import { PPTP_PORT } from './control-message.ts';
@@ -135,6 +136,7 @@ export class PptpSubsystem implements Subsystem {
       const localAddress = config.system.lan.address.split('/')[0]!;
       const random = (n: number) => new Uint8Array(randomBytes(n));
       const answering = new AnsweringSites(answeringPptpSites(config), this.#options.access, log, 'PPTP');
+      const policy = pptpCallPolicy(settings);
       gre = NativePptpGre.open(host, (batch) => this.#frames(batch));
       server = createServer((socket) => this.#accept(socket));
       await listen(server, host);
@@ -146,10 +148,10 @@ export class PptpSubsystem implements Subsystem {
           dhcpInform: dhcpInformAnswer(config, settings.pool),
           link: {
             localAddress,
-            // MS-CHAPv2 alone: the only method that gives MPPE its keys (RFC 3079); MPPE-128 stateless required.
-            lcp: { random, auth: ['mschapv2'], mru: PPTP_MRU },
-            createAuthenticator: (method) => (method === 'mschapv2' ? pppAuthenticatorFor(method, { users, random, serverName: 'postern', ...(verifier ? { verifier } : {}), wake: () => session.wake() }) : undefined),
-            mppe: { mode: 'require', strengths: [128], allowStateful: false },
+            // MS-CHAPv2 and MPPE-128 stateless required unless the settings relax them (call-policy.ts).
+            lcp: { random, auth: policy.auth, mru: PPTP_MRU },
+            createAuthenticator: (method) => (policy.auth.includes(method) ? pppAuthenticatorFor(method, { users, random, serverName: 'postern', ...(verifier ? { verifier } : {}), wake: () => session.wake() }) : undefined),
+            mppe: policy.mppe,
           },
           send: (frame) => this.#sendFrame(callId, frame),
           onAuthFailed: (user) => {
@@ -166,7 +168,7 @@ export class PptpSubsystem implements Subsystem {
       };
       this.#running = { server, gre, hub, host, callIds: new CallIdAllocator(random), limits: new ConnectionLimits(limits.perSource, limits.total), connections: new Set(), makeSession, radius, answering };
       this.#status = { state: 'running', detail: `TCP ${host}:${PPTP_PORT} and GRE, pool ${settings.pool} (insecure: MS-CHAPv2 + MPPE)` };
-      log.info('PPTP listening', { address: host, port: PPTP_PORT, pool: settings.pool, auth: settings.auth ?? 'local' });
+      log.info('PPTP listening', { address: host, port: PPTP_PORT, pool: settings.pool, auth: settings.auth ?? 'local', mppe: settings.mppe ?? 'stateless', methods: policy.auth });
       log.warn('PPTP is on: MS-CHAPv2 and MPPE can be broken offline; use it only for legacy clients', { setting: 'listeners.pptp.enabled' });
     } catch (error) {
       server?.close();

@@ -1,7 +1,7 @@
-// Issue 20 in a real browser (Debian's Chromium, headless) against `postern run` on loopback: the
+// Issues 20 and 22 in a real browser (Debian's Chromium, headless) against `postern run` on loopback: the
 // L2TP/IPsec card (a generated PSK, its own proposals with the weak one flagged, a too-short tunnel
 // secret refused at its field, plain L2TP with its insecure warning), the pool's DHCPINFORM routes and domain (a bad subnet refused at the
-// field), all kept after a reload; then the user's profiles offer L2TP/IPsec (Android said to have
+// field), the PPTP card (its insecurity explained, CHAP/PAP refused without optional MPPE, then flagged), all kept after a reload; then the user's profiles offer L2TP/IPsec (Android said to have
 // none) and the Windows download carries the generated key.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,6 +90,28 @@ t.test('L2TP/IPsec forms: generated PSK, tunnel secret, plain L2TP warned, pool 
   await pool.locator('input[name=pool-domain]').fill('office.example.com');
   await pool.locator('button[type=submit]').click();
   await page.getByRole('region', { name: 'address pools' }).getByRole('status').filter({ hasText: 'Pool clients saved' }).waitFor(WAIT);
+  // L2TP's passwords to RADIUS without a server: refused at that field (issue 21's per-listener choice).
+  await l2tp.locator('select[name=l2tp-auth]').selectOption('radius');
+  await l2tp.locator('button[type=submit]').click();
+  await t.resolves(field(l2tp, 'select[name=l2tp-auth]').locator('.error').filter({ hasText: 'radius.servers' }).waitFor(WAIT), 'L2TP passwords to RADIUS without a server: refused at its field');
+  await l2tp.locator('select[name=l2tp-auth]').selectOption('local');
+
+  // PPTP (issue 22): why it is insecure is said first, louder once it is ticked; CHAP/PAP need optional
+  // MPPE (refused at the field otherwise); saved, each relaxation is flagged at its field.
+  const pptp = page.getByRole('form', { name: 'pptp settings' });
+  t.match(await pptp.getByTestId('pptp-insecure').innerText(), /DES search/, 'the PPTP card explains why it is insecure');
+  await pptp.locator('input[name=pptp-enabled]').check();
+  await pptp.locator('input[name=pptp-legacy-auth]').check();
+  await pptp.locator('button[type=submit]').click();
+  await t.resolves(pptp.locator('small.error').filter({ hasText: 'optional' }).waitFor(WAIT), 'CHAP/PAP with MPPE required: refused, saying encryption must be optional');
+  await pptp.locator('select[name=pptp-mppe]').selectOption('optional');
+  await pptp.locator('button[type=submit]').click();
+  await pptp.getByRole('status').filter({ hasText: 'PPTP settings saved' }).waitFor(WAIT);
+  t.match(await pptp.getByTestId('pptp-insecure').getAttribute('class'), /warning/, 'enabled: the explanation turns into a warning');
+  await t.resolves(pptp.getByRole('status', { name: 'warnings' }).filter({ hasText: 'PPTP is insecure' }).waitFor(WAIT), 'the API\'s PPTP warning in the banner');
+  t.match(await field(pptp, 'select[name=pptp-mppe]').locator('.warning').innerText(), /unencrypted/, 'optional MPPE flagged at its field');
+  t.match(await pptp.locator('small.warning').last().innerText(), /PAP sends passwords in clear/, 'and CHAP/PAP at theirs');
+  await t.resolves(listeners.locator('input[name=listener-pptp]:checked').waitFor(WAIT), 'the listener switch follows the card');
   await screenshot(page, '20-l2tp-forms');
 
   await page.reload();
@@ -101,6 +123,8 @@ t.test('L2TP/IPsec forms: generated PSK, tunnel secret, plain L2TP warned, pool 
   t.equal(await l2tp.locator('textarea[name=l2tp-esp-proposals]').inputValue(), 'aes256-sha1', 'its proposals kept');
   t.equal(await pool.locator('input[name=pool-routes]').inputValue(), '192.168.10.0/24, 192.168.20.0/24', 'the routes kept');
   t.equal(await pool.locator('input[name=pool-domain]').inputValue(), 'office.example.com', 'the domain kept');
+  const pptpAfter = page.getByRole('form', { name: 'pptp settings' });
+  t.same([await pptpAfter.locator('select[name=pptp-mppe]').inputValue(), await pptpAfter.locator('input[name=pptp-legacy-auth]').isChecked()], ['optional', true], 'PPTP\'s encryption and legacy methods kept');
 
   // The profiles offer L2TP/IPsec now; the Windows script carries the key generated in the browser.
   await page.click('nav >> text=Users');

@@ -4,6 +4,7 @@
 import t from 'tap';
 import { defaultConfig } from '../../../firmware/config/defaults.ts';
 import { validateConfig } from '../../../firmware/config/validate.ts';
+import { pptpCallPolicy } from '../../../firmware/pptp/call-policy.ts';
 import { LISTENER_KINDS } from '../../../firmware/sites/availability.ts';
 
 t.test('PPTP settings: default off, flagged when on, RADIUS needs a server', async (t) => {
@@ -24,4 +25,30 @@ t.test('PPTP settings: default off, flagged when on, RADIUS needs a server', asy
   const bad = defaultConfig() as unknown as { listeners: { pptp: Record<string, unknown> } };
   bad.listeners.pptp['auth'] = 'ldap';
   t.notOk(validateConfig(bad as never).ok, 'an unknown auth source is refused');
+});
+
+t.test('PPTP encryption and legacy methods: stateless MS-CHAPv2 by default, the relaxed ones flagged, CHAP/PAP only with optional MPPE and local users', async (t) => {
+  const policy = (settings: Partial<ReturnType<typeof defaultConfig>['listeners']['pptp']>) => pptpCallPolicy({ ...defaultConfig().listeners.pptp, ...settings });
+  t.same(policy({}), { auth: ['mschapv2'], mppe: { mode: 'require', strengths: [128], allowStateful: false } }, 'default: MS-CHAPv2 only, MPPE-128 stateless required');
+  t.same(policy({ mppe: 'stateful-allowed' }).mppe, { mode: 'require', strengths: [128], allowStateful: true }, 'stateful-allowed: still required, stateful accepted when asked for');
+  t.same(policy({ mppe: 'optional', legacyAuth: true }), { auth: ['mschapv2', 'chap-md5', 'pap'], mppe: { mode: 'allow', strengths: [128], allowStateful: true } }, 'optional + legacy: CHAP-MD5 and PAP after MS-CHAPv2, MPPE allowed');
+
+  const on = (pptp: Partial<ReturnType<typeof defaultConfig>['listeners']['pptp']>) => {
+    const c = defaultConfig();
+    c.listeners.pptp = { ...c.listeners.pptp, enabled: true, ...pptp };
+    return validateConfig(c);
+  };
+  const stateful = on({ mppe: 'stateful-allowed' });
+  t.ok(stateful.ok, 'stateful allowed is accepted');
+  t.notOk(stateful.warnings.some((w) => w.path === 'listeners.pptp.mppe'), 'and not flagged beyond PPTP itself');
+  const legacyRequired = on({ legacyAuth: true });
+  t.match(legacyRequired.ok ? [] : legacyRequired.errors, [{ path: 'listeners.pptp.legacyAuth', code: 'conflict', message: /optional/ }], 'CHAP/PAP with MPPE required: refused at the field, saying what to change');
+  const legacyRadius = on({ legacyAuth: true, mppe: 'optional', auth: 'radius' });
+  t.ok(!legacyRadius.ok && legacyRadius.errors.some((e) => e.path === 'listeners.pptp.legacyAuth' && e.code === 'unsupported'), 'CHAP/PAP with RADIUS: refused (checked against local users only)');
+  const legacy = on({ legacyAuth: true, mppe: 'optional' });
+  t.ok(legacy.ok, 'CHAP/PAP with optional MPPE and local users: accepted');
+  t.match(legacy.warnings.filter((w) => w.code === 'insecure').map((w) => w.path).sort(), ['listeners.pptp.enabled', 'listeners.pptp.legacyAuth', 'listeners.pptp.mppe'], 'and each relaxation flagged insecure at its field');
+  const bad = defaultConfig() as unknown as { listeners: { pptp: Record<string, unknown> } };
+  bad.listeners.pptp['mppe'] = 'stateful';
+  t.notOk(validateConfig(bad as never).ok, 'an unknown MPPE mode is refused');
 });

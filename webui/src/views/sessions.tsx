@@ -17,6 +17,9 @@ interface Session {
   packetsOut?: number;
 }
 
+/** Protocols whose sessions carry a warning badge, with the reason in its title (issue 22). */
+const INSECURE: Record<string, string> = { pptp: 'PPTP: MS-CHAPv2 and MPPE can be broken offline' };
+
 export function SessionsView() {
   const [sessions, setSessions] = useState<Session[]>([]);
   const [message, setMessage] = useState<string>();
@@ -50,7 +53,7 @@ export function SessionsView() {
           <tbody>
             {sessions.map((s) => (
               <tr key={s.id} data-session={s.id}>
-                <td>{s.user ?? '–'}</td><td>{s.protocol}</td><td>{s.address ?? '–'}</td><td>{s.peer}</td><td>{since(s.since)}</td>
+                <td>{s.user ?? '–'}</td><td>{s.protocol}{INSECURE[s.protocol] ? <span class="badge warn" title={INSECURE[s.protocol]}>insecure</span> : null}</td><td>{s.address ?? '–'}</td><td>{s.peer}</td><td>{since(s.since)}</td>
                 <td>{bytes(s.bytesIn)} / {bytes(s.bytesOut)}</td>
                 <td><button class="danger" onClick={() => disconnect(s)}>Disconnect</button></td>
               </tr>

@@ -11,6 +11,7 @@ import { api } from '../api.ts';
 import { generatePsk } from '../psk.ts';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { entryNotes, splitList, useChange } from '../use-change.ts';
+import { UserAuthField, type UserAuth } from './user-auth-field.tsx';
 
 interface L2tpListener {
   enabled: boolean;
@@ -18,6 +19,7 @@ interface L2tpListener {
   pool: string;
   secret?: string;
   allowPlain?: boolean;
+  auth?: UserAuth;
   ipsec?: { auth: IpsecAuth; proposals?: { ike: string[]; esp: string[] } };
 }
 type IpsecAuth = 'psk' | 'certificate';
@@ -27,6 +29,7 @@ interface Form {
   pool: string;
   secret: string;
   allowPlain: boolean;
+  auth: UserAuth;
   ipsecAuth: IpsecAuth;
   /** The proposals as typed, one per line; both empty: the gateway's defaults. */
   ike: string;
@@ -36,7 +39,7 @@ interface Form {
 /** Other cards (the listener switches) reload when this event fires, and this one when they change. */
 export const LISTENERS_CHANGED = 'postern:listeners-changed';
 
-const FIELDS: Record<string, string> = { enabled: 'enabled', psk: 'psk', pool: 'pool', secret: 'secret', allowPlain: 'allowPlain', 'ipsec.auth': 'ipsecAuth' };
+const FIELDS: Record<string, string> = { enabled: 'enabled', psk: 'psk', pool: 'pool', secret: 'secret', allowPlain: 'allowPlain', auth: 'auth', 'ipsec.auth': 'ipsecAuth' };
 const PROPOSALS = 'listeners.l2tp.ipsec.proposals';
 const l2tpField = (path: string): string | undefined => {
   const proposal = path.startsWith(`${PROPOSALS}.`) ? /^(ike|esp)/.exec(path.slice(PROPOSALS.length + 1))?.[1] : undefined;
@@ -53,7 +56,7 @@ export function L2tpCard() {
     const { l2tp } = (await api<{ listeners: { l2tp: L2tpListener } }>('GET', '/listeners')).listeners;
     const proposals = l2tp.ipsec?.proposals;
     setForm({
-      enabled: l2tp.enabled, psk: l2tp.psk, pool: l2tp.pool, secret: l2tp.secret ?? '', allowPlain: l2tp.allowPlain === true,
+      enabled: l2tp.enabled, psk: l2tp.psk, pool: l2tp.pool, secret: l2tp.secret ?? '', allowPlain: l2tp.allowPlain === true, auth: l2tp.auth ?? 'local',
       ipsecAuth: l2tp.ipsec?.auth ?? 'psk', ike: proposals?.ike.join('\n') ?? '', esp: proposals?.esp.join('\n') ?? '',
     });
     setPools((await api<{ pools: Array<{ name: string }> }>('GET', '/pools')).pools.map((p) => p.name));
@@ -74,7 +77,7 @@ export function L2tpCard() {
     if (missing) return;
     const ipsec = { auth: form.ipsecAuth, ...(lists.ike.length ? { proposals: lists } : {}) };
     // An empty tunnel secret is not sent: there is none, or the stored one stays.
-    const body = { enabled: form.enabled, pool: form.pool, psk: form.psk, allowPlain: form.allowPlain, ipsec, ...(form.secret ? { secret: form.secret } : {}) };
+    const body = { enabled: form.enabled, pool: form.pool, psk: form.psk, allowPlain: form.allowPlain, auth: form.auth, ipsec, ...(form.secret ? { secret: form.secret } : {}) };
     void change.run(() => api('PUT', '/listeners/l2tp', body), 'L2TP/IPsec settings saved', async () => {
       setShowPsk(false);
       window.dispatchEvent(new Event(LISTENERS_CHANGED));
@@ -112,6 +115,7 @@ export function L2tpCard() {
           <label><input type="checkbox" name="l2tp-show-psk" checked={showPsk} onChange={(e) => setShowPsk(e.currentTarget.checked)} /> Show</label>
         </span>
       </Field>
+      <UserAuthField label="L2TP passwords checked by" name="l2tp-auth" value={form.auth} error={errors['auth']} onChange={(auth) => setForm({ ...form, auth })} />
       <Field label="IPsec authentication" error={errors['ipsecAuth']} hint="Certificates: the gateway's certificate, and each client's from a trusted CA (the profiles then carry the user's certificate)">
         <select name="l2tp-ipsec-auth" value={form.ipsecAuth} onChange={(e) => setForm({ ...form, ipsecAuth: e.currentTarget.value as IpsecAuth })}>
           <option value="psk">The group pre-shared key</option>

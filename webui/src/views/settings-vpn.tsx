@@ -9,10 +9,9 @@ import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { entryNotes, splitList, useChange } from '../use-change.ts';
 import { useSafeApply } from '../safe-mode.tsx';
 import { LISTENERS_CHANGED } from './settings-l2tp.tsx';
+import { UserAuthField, type UserAuth } from './user-auth-field.tsx';
 
 type IkeAuth = 'eap-mschapv2' | 'certificate' | 'psk';
-/** Who checks passwords (issue 21): the users here, the RADIUS servers, or RADIUS then the users here. */
-type UserAuth = 'local' | 'radius' | 'radius-then-local';
 interface Listeners {
   ikev2: { enabled: boolean; auth: IkeAuth; userAuth?: UserAuth; eapPassThrough?: boolean; psk?: string; proposals: { ike: string[]; esp: string[] }; mobike: boolean; fragmentation: boolean };
   sstp: { enabled: boolean; port: number; mppe: 'off' | 'allow' | 'require'; auth?: UserAuth };
@@ -27,19 +26,6 @@ interface PortToOpen {
 const NAMES = [['ikev2', 'IKEv2 (recommended)'], ['sstp', 'SSTP (HTTPS, passes firewalls)'], ['l2tp', 'L2TP/IPsec'], ['pptp', 'PPTP (insecure, legacy only)']] as const;
 
 const SSTP_FIELDS: Record<string, string> = { 'listeners.sstp.port': 'port', 'listeners.sstp.mppe': 'mppe', 'listeners.sstp.auth': 'auth' };
-
-/** The password check of a listener: local users, RADIUS, or RADIUS with the local users as a fallback. */
-function UserAuthField(props: { label: string; name: string; value: UserAuth; error: string | undefined; onChange: (v: UserAuth) => void }) {
-  return (
-    <Field label={props.label} error={props.error} hint="RADIUS needs a server under RADIUS; the fallback to local users happens only when no server answers, and is logged">
-      <select name={props.name} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value as UserAuth)}>
-        <option value="local">Local users</option>
-        <option value="radius">RADIUS</option>
-        <option value="radius-then-local">RADIUS, then local users when no server answers</option>
-      </select>
-    </Field>
-  );
-}
 
 /**
  * The switches, the SSTP port and MPPE, and the "ports to open" hint, which follows every change.

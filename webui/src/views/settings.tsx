@@ -12,6 +12,7 @@ import { DnsCard, ManagementCard, TimeCard } from './settings-system.tsx';
 import { DynamicDnsCard } from './settings-ddns.tsx';
 import { IkeCard, ListenersCard } from './settings-vpn.tsx';
 import { L2tpCard } from './settings-l2tp.tsx';
+import { PptpCard } from './settings-pptp.tsx';
 
 interface Mqtt {
   enabled: boolean;
@@ -208,6 +209,7 @@ export function SettingsView() {
       <PoolsCard />
       <ListenersCard />
       <L2tpCard />
+      <PptpCard />
       <IkeCard />
       <DnsCard />
       <TimeCard />
