@@ -47,6 +47,7 @@ import { notAvailable, type SiteHealth, type SiteTestResult } from './sites/site
 import { listenerAvailability, siteUnavailableReason } from './sites/availability.ts';
 import { createSafeMode, revertLeftPending } from './config/safe-mode-wiring.ts';
 import type { SafeMode } from './config/safe-mode.ts';
+import { FleetAgent } from './fleet/fleet-agent.ts';
 
 export interface ServiceOptions {
   readonly stateDir: string;
@@ -110,6 +111,8 @@ export class Service {
   readonly problems = new ProblemRing();
   /** Changes applied with "confirm within N s or revert" (issue 17). */
   readonly safeMode: SafeMode;
+  /** Signed desired configuration from the fleet console over MQTT (issue 26). */
+  readonly fleet: FleetAgent;
   readonly #log: Logger;
   readonly #startedAt: number;
   readonly #clock: () => number;
@@ -137,7 +140,16 @@ export class Service {
     this.safeMode = createSafeMode({
       store, stateDir: options.stateDir, logger: options.logger.child('config'), clock: this.#clock,
       apply: (next, meta) => this.applyConfig(next, meta),
-      onOutcome: (o) => this.telemetry.event('safe-mode', { outcome: o.kind, revision: o.change.revision, previousRevision: o.change.previousRevision, ...(o.revision !== undefined ? { newRevision: o.revision } : {}) }),
+      onOutcome: (o) => {
+        this.telemetry.event('safe-mode', { outcome: o.kind, revision: o.change.revision, previousRevision: o.change.previousRevision, ...(o.revision !== undefined ? { newRevision: o.revision } : {}) });
+        this.fleet.safeModeOutcome(o.kind, o.change.revision, o.revision, o.error);
+      },
+    });
+    this.fleet = new FleetAgent({
+      stateDir: options.stateDir, logger: options.logger.child('fleet'), clock: this.#clock,
+      current: () => this.store.current(), apply: (next, meta) => this.applyConfig(next, meta),
+      safeModePending: () => this.safeMode.pending?.revision, confirmSafeMode: () => this.safeMode.confirm(),
+      reconnect: () => this.telemetry.telemetry?.reconnect(),
     });
     this.api = new ControlApi(serviceApiContext(this, { stateDir: options.stateDir, logger: options.logger.child('api'), logs: options.logs ?? new LogRing(), clock: this.#clock }));
     this.web = new WebSubsystem({
@@ -156,6 +168,7 @@ export class Service {
     this.telemetry = new TelemetrySubsystem({
       logger: options.logger.child('telemetry'),
       revision: () => this.store.current().revision,
+      extension: (settings) => this.fleet.extension(settings),
       statusSource: systemStatusSource({
         clock: this.#clock, sessions: () => this.#sessionCounts(), tunnels: () => this.#siteTunnels(), counters: () => this.#counters(),
         certificates: () => this.expiry.current().map(({ role, subject, notAfter, daysLeft, warning }) => ({ role, subject, notAfter, daysLeft, warning })),

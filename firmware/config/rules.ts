@@ -1,6 +1,7 @@
 import { parseIp, parsePrefix } from '../util/ip.ts';
 import { ntHashHex } from '../crypto/user-credential.ts';
 import { dynamicDnsErrors } from './dynamic-dns-rules.ts';
+import { fleetErrors } from '../fleet/fleet-rules.ts';
 import { networkOverlapErrors } from './network-rules.ts';
 import { publicIdentityErrors } from './public-identity.ts';
 import { trustedCaErrors } from './trusted-ca-rules.ts';
@@ -116,7 +117,7 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   else if (config.listeners.pptp.legacyAuth && (config.listeners.pptp.mppe ?? 'stateless') !== 'optional') error('listeners.pptp.legacyAuth', 'conflict', 'CHAP-MD5 and PAP give MPPE no keys: set encryption (listeners.pptp.mppe) to optional first');
   // Passed-through EAP has no local fallback: the method may not be one Postern can check.
   if (config.listeners.ikev2.eapPassThrough && config.listeners.ikev2.userAuth !== 'radius') error('listeners.ikev2.eapPassThrough', 'conflict', "needs 'Passwords checked by' (userAuth) set to radius");
-  errors.push(...networkOverlapErrors(config), ...publicIdentityErrors(config), ...trustedCaErrors(config), ...dynamicDnsErrors(config));
+  errors.push(...networkOverlapErrors(config), ...publicIdentityErrors(config), ...trustedCaErrors(config), ...dynamicDnsErrors(config), ...fleetErrors(config));
   return errors;
 }
 

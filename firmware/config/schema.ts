@@ -229,6 +229,13 @@ const telemetry = obj('Telemetry', {
     commandsEnabled: bool('Accept commands', false),
     // The fleet console may name a bundle URL to fetch and apply (issue 18): a second switch, off by default.
     upgradeCommand: bool('Accept firmware upgrades by command', false, { optional: true, help: 'fetch-upgrade: the console names a signed bundle URL; the signature is still checked' }),
+    // Issue 26: desired configuration signed by the fleet operator (docs/fleet.md).
+    fleet: obj('Fleet configuration', {
+      enabled: bool('Take signed configuration from the fleet console', false),
+      operatorKeys: list('Operator public keys', str('Ed25519 public key', { minLength: 40, maxLength: 400, help: 'base64 of the 32 raw bytes, or a PEM' }), 4),
+      groups: list('Groups', str('Group', { format: 'name' }), 16, { help: 'The box also takes the documents published for these groups' }),
+      confirmSeconds: int('Broker confirmation (seconds)', 5, 3600, { default: 120, help: 'A change to the WAN or the MQTT settings is undone unless the box reaches its broker again within this' }),
+    }, { optional: true, help: 'Off unless set' }),
   }),
 });
 

@@ -260,7 +260,19 @@ export interface TelemetryConfig {
     commandsEnabled: boolean;
     /** The fetch-upgrade command (issue 18); absent: off. */
     upgradeCommand?: boolean;
+    /** Signed desired configuration from the fleet console (issue 26); absent: off. */
+    fleet?: FleetConfig;
   };
+}
+
+export interface FleetConfig {
+  enabled: boolean;
+  /** The operators' Ed25519 public keys (base64 of the raw 32 bytes, or PEM). */
+  operatorKeys: string[];
+  /** Groups whose desired documents this box takes too. */
+  groups: string[];
+  /** A change to the WAN or the MQTT settings reverts unless the box reaches its broker again within this. */
+  confirmSeconds: number;
 }
 
 /** One problem with a document: where, why, and a stable code for the API. */

@@ -45,6 +45,19 @@ export interface TelemetrySources {
   readonly link?: LinkFactory;
   /** Unsent events of a previous instance (see `takeBacklog`). */
   readonly backlog?: Backlog;
+  /** More topics and their handler (fleet configuration, issue 26). */
+  readonly extension?: TelemetryExtension;
+}
+
+/** Publishes retained at QoS 1 on the connection it was given for; rejects once that is gone. */
+export type RetainedPublisher = (topic: string, payload: string) => Promise<void>;
+
+/** Another part of the firmware on the telemetry's connection: its subscriptions, messages, connects. */
+export interface TelemetryExtension {
+  readonly subscriptions: readonly string[];
+  message(topic: string, payload: Buffer): void;
+  /** Each connection, once `online` is acknowledged (so the broker was reached through it). */
+  connected(publish: RetainedPublisher): void;
 }
 
 /** An event ready for the wire: encoded once, when it happened. */
@@ -262,6 +275,11 @@ export class MqttTelemetry {
           if (gen === this.#gen) this.#log.warn('telemetry commands unavailable', { error });
         });
       }
+      for (const topic of this.#s.extension?.subscriptions ?? []) {
+        await link.subscribe(topic).catch((error: unknown) => {
+          if (gen === this.#gen) this.#log.warn('telemetry subscription refused', { topic, error });
+        });
+      }
       await link.publish(this.topics.state, encodeMessage(stateMessage('online', this.#clock(), this.#version)), RETAINED);
       if (this.#revision !== undefined) await link.publish(this.topics.configVersion, encodeMessage(configVersionMessage(this.#revision, this.#clock())), RETAINED);
     } catch (error) {
@@ -278,6 +296,7 @@ export class MqttTelemetry {
     for (const e of this.#buffer.drain()) this.#send(link, e);
     this.#statusTimer = setInterval(() => this.#periodicStatus(), this.#o.intervalSeconds * 1000);
     this.#periodicStatus();
+    this.#s.extension?.connected((topic, payload) => (gen === this.#gen ? link.publish(topic, payload, RETAINED) : Promise.reject(new Error('not connected'))));
   }
 
   #lost(): void {
@@ -320,6 +339,7 @@ export class MqttTelemetry {
   }
 
   #onMessage(topic: string, payload: Buffer): void {
+    if (this.#s.extension?.subscriptions.includes(topic)) return this.#s.extension.message(topic, payload);
     if (!this.#o.commandsEnabled || topic !== this.topics.cmd) return;
     const parsed = parseCommand(payload);
     if (parsed.kind === 'malformed') {

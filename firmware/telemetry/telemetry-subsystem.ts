@@ -6,7 +6,7 @@ import { ErrorCode, PosternError } from '../util/errors.ts';
 import { Secret } from '../util/secret.ts';
 import type { CommandHandlers } from './commands.ts';
 import type { ClientCertificate, LinkFactory } from './mqtt-link.ts';
-import { checkTelemetryOptions, MqttTelemetry, publicUrl, type Backlog, type MqttTelemetryOptions } from './mqtt-telemetry.ts';
+import { checkTelemetryOptions, MqttTelemetry, publicUrl, type Backlog, type MqttTelemetryOptions, type TelemetryExtension } from './mqtt-telemetry.ts';
 import type { EventType, StatusMessage } from './schema.ts';
 import { systemStatusSource } from './system-status.ts';
 
@@ -23,6 +23,8 @@ export interface TelemetrySubsystemOptions {
   readonly commands?: CommandHandlers;
   readonly clock?: () => number;
   readonly link?: LinkFactory;
+  /** More topics on the connection, per settings (fleet configuration, issue 26). */
+  readonly extension?: (settings: MqttSettings) => TelemetryExtension | undefined;
 }
 
 /** The configuration's MQTT settings as telemetry options: secrets wrapped, the certificate resolved. */
@@ -73,7 +75,7 @@ export class TelemetrySubsystem implements Subsystem {
     const settings = config.telemetry.mqtt;
     let telemetry: MqttTelemetry;
     try {
-      telemetry = this.#create(telemetryOptions(settings, this.#options.certificate));
+      telemetry = this.#create(telemetryOptions(settings, this.#options.certificate), settings);
     } catch (error) {
       this.#failure = error instanceof Error ? error.message : String(error);
       throw error;
@@ -94,7 +96,7 @@ export class TelemetrySubsystem implements Subsystem {
     const options = telemetryOptions(settings, this.#options.certificate);
     checkTelemetryOptions(options);
     await this.#stopCurrent();
-    this.#telemetry = this.#create(options);
+    this.#telemetry = this.#create(options, settings);
     this.#settings = settings;
     this.#telemetry.start();
   }
@@ -132,9 +134,10 @@ export class TelemetrySubsystem implements Subsystem {
     return this.#telemetry;
   }
 
-  #create(options: MqttTelemetryOptions): MqttTelemetry {
+  #create(options: MqttTelemetryOptions, settings: MqttSettings): MqttTelemetry {
     const o = this.#options;
     const revision = o.revision?.();
+    const extension = o.extension?.(settings);
     return new MqttTelemetry(options, {
       statusSource: this.#statusSource,
       logger: o.logger,
@@ -143,6 +146,7 @@ export class TelemetrySubsystem implements Subsystem {
       ...(o.commands ? { commands: o.commands } : {}),
       ...(o.link ? { link: o.link } : {}),
       ...(this.#backlog ? { backlog: this.#backlog } : {}),
+      ...(extension ? { extension } : {}),
     });
   }
 

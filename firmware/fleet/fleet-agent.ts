@@ -1,0 +1,207 @@
+/**
+ * The box's side of fleet configuration (issue 26), the shell around the sans-I/O verifier and plan:
+ * desired documents in from the telemetry connection, the ledger on disk, the apply through the
+ * service's `applyConfig` (safe mode for the WAN and MQTT settings), the retained reported state out.
+ *
+ * A safe-mode change is confirmed only by a connection to the broker made after it: the telemetry's
+ * own reconnect when its settings changed, or one forced here otherwise. A change that cuts the box
+ * off its broker therefore is never confirmed and safe mode undoes it; the report says so once the
+ * old settings reach the broker again (the reported state is published again on every connect).
+ * Messages are handled one at a time, in arrival order.
+ */
+import type { ApplyResult } from '../config/transaction.ts';
+import type { PosternConfig, TelemetryConfig } from '../config/types.ts';
+import type { Logger } from '../log/logger.ts';
+import type { RetainedPublisher, TelemetryExtension } from '../telemetry/mqtt-telemetry.ts';
+import { keyIdOf, parsePublicKey } from './envelope.ts';
+import { accepted, readLedger, writeLedger, type LedgerEntry } from './desired-ledger.ts';
+import { planDesired } from './desired-plan.ts';
+import { reportedMessage, type AppliedState, type LastOutcome, type ReportedMessage } from './reported.ts';
+import { fleetTopics } from './topics.ts';
+import { verifyDesired, type OperatorKey } from './verify-desired.ts';
+import type { DesiredPayload } from './envelope.ts';
+
+type MqttSettings = TelemetryConfig['mqtt'];
+
+export interface FleetAgentDeps {
+  readonly stateDir: string;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  readonly current: () => { readonly config: PosternConfig; readonly revision: number };
+  readonly apply: (next: PosternConfig, meta: { author: string; comment: string; confirmWithin?: number }) => Promise<ApplyResult>;
+  /** The revision safe mode waits on, if any; and its confirmation. */
+  readonly safeModePending: () => number | undefined;
+  readonly confirmSafeMode: () => boolean;
+  /** Drops the broker connection and dials again (a connection made after the change confirms it). */
+  readonly reconnect: () => void;
+}
+
+export interface FleetCounters {
+  accepted: number;
+  alreadyApplied: number;
+  refused: number;
+  applied: number;
+  reverted: number;
+  confirmed: number;
+}
+
+interface Awaiting {
+  readonly configRevision: number;
+  readonly connectsAtApply: number;
+  readonly payload: DesiredPayload;
+  readonly payloadSha256: string;
+  readonly previousApplied: AppliedState | undefined;
+  readonly previousRevision: string | undefined;
+}
+
+export class FleetAgent {
+  readonly #d: FleetAgentDeps;
+  readonly counters: FleetCounters = { accepted: 0, alreadyApplied: 0, refused: 0, applied: 0, reverted: 0, confirmed: 0 };
+  readonly refusals: Record<string, number> = {};
+  #ledger: LedgerEntry | undefined;
+  #ledgerError: string | undefined;
+  #applied: AppliedState | undefined;
+  #reported: ReportedMessage | undefined;
+  #publish: { readonly serial: string; readonly topic: string; readonly send: RetainedPublisher } | undefined;
+  #connects = 0;
+  #awaiting: Awaiting | undefined;
+  #work: Promise<unknown> = Promise.resolve();
+
+  constructor(deps: FleetAgentDeps) {
+    this.#d = deps;
+    const read = readLedger(deps.stateDir);
+    if (read.ok) this.#ledger = read.entry;
+    else {
+      this.#ledgerError = read.why;
+      deps.logger.error('fleet: the desired-state ledger is unreadable; every desired document is refused until it is fixed', { why: read.why });
+    }
+  }
+
+  /** For a telemetry connection made with these settings: what to subscribe to and where messages go. */
+  extension(settings: MqttSettings): TelemetryExtension | undefined {
+    const fleet = settings.fleet;
+    if (!settings.enabled || !fleet?.enabled) return undefined;
+    const topics = fleetTopics(settings.prefix, settings.deviceId, fleet.groups);
+    const keys: OperatorKey[] = fleet.operatorKeys.flatMap((k) => {
+      const parsed = parsePublicKey(k);
+      return parsed.ok ? [{ id: keyIdOf(parsed.value), key: parsed.value }] : [];
+    });
+    const context = { serial: settings.deviceId, groups: fleet.groups, keys, confirmSeconds: fleet.confirmSeconds };
+    return {
+      subscriptions: [topics.desired, ...topics.groupDesired],
+      message: (topic, payload) => {
+        this.#work = this.#work.then(() => this.#handle(topic, payload, context)).catch((error: unknown) => this.#d.logger.error('fleet: handling a desired document failed', { error }));
+      },
+      connected: (send) => {
+        this.#publish = { serial: settings.deviceId, topic: topics.reported, send };
+        this.#connects++;
+        this.#work = this.#work.then(() => this.#onConnected()).catch(() => undefined);
+      },
+    };
+  }
+
+  /** From the service's safe mode: a revert of a fleet change is reported as such. */
+  safeModeOutcome(kind: 'confirmed' | 'reverted' | 'revert-failed', revision: number, newRevision?: number, error?: string): void {
+    const w = this.#awaiting;
+    if (!w || w.configRevision !== revision || kind === 'confirmed') return;
+    this.#awaiting = undefined;
+    this.counters.reverted++;
+    this.#applied = w.previousApplied;
+    if (this.#ledger) this.#saveLedger({ ...this.#ledger, ...(w.previousRevision !== undefined ? { appliedRevision: w.previousRevision } : {}) });
+    const reason = kind === 'reverted' ? 'safe mode: the box did not reach its broker again after the change' : `safe mode could not revert: ${error ?? 'unknown'}`;
+    this.#report({ outcome: kind, sequence: w.payload.sequence, revision: w.payload.revision, reason, ...(newRevision !== undefined ? { configRevision: newRevision } : {}) });
+  }
+
+  get reported(): ReportedMessage | undefined {
+    return this.#reported;
+  }
+
+  async #handle(topic: string, payload: Buffer, ctx: { serial: string; groups: readonly string[]; keys: readonly OperatorKey[]; confirmSeconds: number }): Promise<void> {
+    if (payload.length === 0) return; // a retained message being cleared
+    if (this.#ledgerError !== undefined) return this.#refuse({ code: 'ledger', reason: this.#ledgerError }, topic);
+    const verdict = verifyDesired(payload, { serial: ctx.serial, groups: ctx.groups, keys: ctx.keys, now: this.#d.clock(), last: this.#ledger });
+    if (verdict.kind === 'already-applied') {
+      this.counters.alreadyApplied++;
+      return;
+    }
+    if (verdict.kind === 'refuse') return this.#refuse({ code: verdict.code, reason: verdict.why, ...(verdict.sequence !== undefined ? { sequence: verdict.sequence } : {}), ...(verdict.revision !== undefined ? { revision: verdict.revision } : {}) }, topic);
+    const p = verdict.payload;
+    this.counters.accepted++;
+    // The sequence is spent before anything runs: an authentic document is never taken twice.
+    const about = { sequence: p.sequence, revision: p.revision };
+    if (!this.#saveLedger(accepted(this.#ledger, { sequence: p.sequence, payloadSha256: verdict.payloadSha256, revision: p.revision, at: this.#d.clock() }))) {
+      return this.#refuse({ code: 'ledger', reason: 'the sequence could not be recorded on disk', ...about }, topic);
+    }
+    const { config } = this.#d.current();
+    const plan = planDesired(p, config, this.#ledger?.appliedRevision);
+    if (!plan.ok) return this.#refuse({ code: plan.errors[0]?.code === 'base-mismatch' ? 'base-mismatch' : 'invalid', reason: 'the document is not valid', errors: plan.errors, ...about }, topic);
+    const connectsBefore = this.#connects;
+    const safe = plan.safeMode.length > 0;
+    this.#d.logger.info('fleet: applying a desired configuration', { ...about, keyId: verdict.keyId, kind: p.kind, safeMode: plan.safeMode });
+    const result = await this.#d.apply(plan.next, { author: 'fleet', comment: `fleet: ${p.revision} (sequence ${p.sequence})`, ...(safe ? { confirmWithin: ctx.confirmSeconds } : {}) });
+    if (!result.ok) {
+      const outcome = result.stage === 'validate' ? 'refused' : 'failed';
+      return this.#refuse({ outcome, code: result.stage === 'validate' ? 'invalid' : result.stage, reason: result.stage === 'validate' ? 'the document is not valid' : `the change could not be applied (${result.rolledBack ? 'rolled back' : 'partly rolled back'})`, errors: result.errors, ...about }, topic);
+    }
+    this.counters.applied++;
+    const previousApplied = this.#applied;
+    const previousRevision = this.#ledger?.appliedRevision;
+    this.#applied = { revision: p.revision, sequence: p.sequence, payloadSha256: verdict.payloadSha256, configRevision: result.revision, confirmed: !safe, at: new Date(this.#d.clock()).toISOString() };
+    if (this.#ledger) this.#saveLedger({ ...this.#ledger, appliedRevision: p.revision });
+    if (!safe) return this.#report({ outcome: 'applied', ...about, configRevision: result.revision });
+    this.#awaiting = { configRevision: result.revision, connectsAtApply: connectsBefore, payload: p, payloadSha256: verdict.payloadSha256, previousApplied, previousRevision };
+    this.#report({ outcome: 'pending-confirmation', ...about, configRevision: result.revision, safeMode: plan.safeMode });
+    // New MQTT settings make a new connection by themselves; otherwise one is forced, through the new WAN.
+    if (this.#connects > connectsBefore) await this.#onConnected();
+    else if (!plan.safeMode.includes('telemetry.mqtt')) {
+      this.#awaiting = { ...this.#awaiting, connectsAtApply: this.#connects };
+      this.#d.reconnect();
+    }
+  }
+
+  async #onConnected(): Promise<void> {
+    const w = this.#awaiting;
+    if (w && this.#connects > w.connectsAtApply && this.#d.safeModePending() === w.configRevision) {
+      this.#d.confirmSafeMode();
+      this.#awaiting = undefined;
+      this.counters.confirmed++;
+      if (this.#applied) this.#applied = { ...this.#applied, confirmed: true };
+      this.#d.logger.info('fleet: change confirmed: the box reached its broker again', { revision: w.payload.revision, configRevision: w.configRevision });
+      this.#report({ outcome: 'applied', sequence: w.payload.sequence, revision: w.payload.revision, configRevision: w.configRevision });
+      return;
+    }
+    if (this.#reported) await this.#send(this.#reported);
+  }
+
+  #refuse(r: Omit<LastOutcome, 'outcome' | 'at'> & { outcome?: LastOutcome['outcome'] }, topic: string): void {
+    this.counters.refused++;
+    const code = r.code ?? 'refused';
+    this.refusals[code] = (this.refusals[code] ?? 0) + 1;
+    this.#d.logger.warn('fleet: desired configuration refused', { topic, code, reason: r.reason, sequence: r.sequence, revision: r.revision, errors: r.errors });
+    this.#report({ ...r, outcome: r.outcome ?? 'refused' });
+  }
+
+  #report(last: Omit<LastOutcome, 'at'>): void {
+    const serial = this.#publish?.serial ?? this.#d.current().config.telemetry.mqtt.deviceId;
+    this.#reported = reportedMessage(serial, this.#applied, { ...last, at: new Date(this.#d.clock()).toISOString() }, this.#d.clock());
+    void this.#send(this.#reported);
+  }
+
+  /** Best effort: when it cannot be sent now, the next connection sends the newest state. */
+  async #send(message: ReportedMessage): Promise<void> {
+    const p = this.#publish;
+    if (!p) return;
+    await p.send(p.topic, JSON.stringify(message)).catch(() => undefined);
+  }
+
+  #saveLedger(entry: LedgerEntry): boolean {
+    try {
+      writeLedger(this.#d.stateDir, entry);
+      this.#ledger = entry;
+      return true;
+    } catch (error) {
+      this.#d.logger.error('fleet: the desired-state ledger could not be written', { error });
+      return false;
+    }
+  }
+}
