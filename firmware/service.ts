@@ -22,6 +22,7 @@ import { ExpiryWatch } from './pki/expiry-watch.ts';
 import { AcmeChallenges } from './pki/acme/acme-challenges.ts';
 import { AcmeSubsystem, acmeSpec } from './pki/acme/acme-subsystem.ts';
 import { DdnsSubsystem, ddnsSpec } from './ddns/ddns-subsystem.ts';
+import { DasSubsystem, dasSpec } from './radius/das-subsystem.ts';
 import { ownedSystemRoot, TimeSubsystem, timeSpec } from './system/time-apply.ts';
 import { IkeSubsystem, ikeSpec } from './ike/ike-subsystem.ts';
 import { SstpSubsystem, sstpSpec } from './sstp/sstp-subsystem.ts';
@@ -96,6 +97,8 @@ export class Service {
   readonly acme: AcmeSubsystem;
   /** Dynamic DNS (issue 17): the public name follows the WAN address. */
   readonly ddns: DdnsSubsystem;
+  /** RADIUS Disconnect/CoA (RFC 5176, issue 21) over every protocol's sessions. */
+  readonly das: DasSubsystem;
   /** The time zone and NTP servers applied to the system where Postern owns it (issue 17). */
   readonly time: TimeSubsystem;
   readonly api: ControlApi;
@@ -238,6 +241,11 @@ export class Service {
     });
     // A public gateway certificate by ACME (issue 16); SSTP and IKEv2 take each new one without dropping sessions.
     this.ddns = new DdnsSubsystem({ logger: options.logger.child('ddns'), wanAddresses: () => this.network.addresses().ipv4 });
+    this.das = new DasSubsystem({
+      logger: options.logger.child('radius-das'),
+      sessions: () => [...this.ike.radiusSessions(), ...this.sstp.radiusSessions(), ...this.l2tp.radiusSessions(), ...this.pptp.radiusSessions()],
+      nasAddresses: () => [this.store.current().config.system.lan.address.split('/')[0]!, ...this.network.addresses().ipv4],
+    });
     this.time = new TimeSubsystem({ logger: options.logger.child('time'), root: ownedSystemRoot(this.board, options.stateDir) });
     this.acme = new AcmeSubsystem({
       logger: options.logger.child('acme'), stateDir: options.stateDir, challenges, clock: this.#clock,
@@ -259,6 +267,7 @@ export class Service {
       publicationSpec(() => this.publication),
       acmeSpec(() => this.acme),
       ddnsSpec(() => this.ddns),
+      dasSpec(() => this.das),
       timeSpec(() => this.time),
     ];
     const only = options.only;

@@ -81,7 +81,8 @@ export class PppSession {
   #packetsOut = 0;
   /** From the RADIUS Access-Accept: a fixed address, time limits, Class. */
   #authorization: SessionAuthorization | undefined;
-  #authenticatedAt = 0;
+  /** When Session-Timeout counts from: authentication, or the last CoA that changed it (RFC 5176). */
+  #sessionTimeoutFrom = 0;
   #lastFromPeer = 0;
   #dead = false;
   #closing = false;
@@ -156,6 +157,17 @@ export class PppSession {
     this.#run(this.link.close(this.#now(), reason));
   }
 
+  /**
+   * A RADIUS CoA-Request's Session-Timeout (RFC 5176 §3.2): the session may last `seconds` more from
+   * now (as NASes commonly apply it), replacing the Access-Accept's limit.
+   */
+  changeSessionTimeout(seconds: number): void {
+    if (this.#dead) return;
+    this.#authorization = { ...(this.#authorization ?? { class: [] }), sessionTimeoutSeconds: seconds };
+    this.#sessionTimeoutFrom = this.#now();
+    this.#arm();
+  }
+
   /** Something the link waits on is ready (a RADIUS verdict): run its timers now. */
   wake(): void {
     if (!this.#dead) this.#arm();
@@ -183,7 +195,7 @@ export class PppSession {
       case 'authenticated':
         log.info('PPP authenticated', { protocol: this.#options.protocol, user: a.user, method: a.method, peer: this.#options.peer, ...authorizationFields(a.authorization) });
         this.#authorization = a.authorization;
-        this.#authenticatedAt = this.#lastFromPeer = this.#now();
+        this.#sessionTimeoutFrom = this.#lastFromPeer = this.#now();
         return this.#options.onAuthenticated?.(a.user, a.keys);
       case 'auth-failed':
         this.#options.onAuthFailed?.(a.user);
@@ -288,7 +300,7 @@ export class PppSession {
     const a = this.#authorization;
     if (!a || this.#closing) return undefined;
     const limits = [
-      a.sessionTimeoutSeconds !== undefined ? { at: this.#authenticatedAt + a.sessionTimeoutSeconds * 1000, reason: `session timeout (RADIUS Session-Timeout ${a.sessionTimeoutSeconds} s)` } : undefined,
+      a.sessionTimeoutSeconds !== undefined ? { at: this.#sessionTimeoutFrom + a.sessionTimeoutSeconds * 1000, reason: `session timeout (RADIUS Session-Timeout ${a.sessionTimeoutSeconds} s)` } : undefined,
       a.idleTimeoutSeconds !== undefined ? { at: this.#lastFromPeer + a.idleTimeoutSeconds * 1000, reason: `idle timeout (RADIUS Idle-Timeout ${a.idleTimeoutSeconds} s)` } : undefined,
     ].filter((l) => l !== undefined);
     return limits.sort((x, y) => x.at - y.at)[0];

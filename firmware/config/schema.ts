@@ -251,6 +251,17 @@ const radius = obj('RADIUS', {
     acctPort: int('Accounting port', 1, 65535, { default: 1813 }),
     secret: str('Shared secret', { secret: true, minLength: 8, maxLength: 128, help: 'At least 16 random characters; the same as in the server\'s client entry' }),
   }), 8, { uniqueNames: true, help: 'Asked in this order; a server that stops answering is skipped until it answers Status-Server again' }),
+  // RFC 5176: Disconnect-Request and CoA-Request from these clients only.
+  dynamicAuthorization: obj('Dynamic authorization (CoA, Disconnect)', {
+    enabled: bool('Accept Disconnect and CoA requests', false),
+    listen: str('Listen address', { format: 'ipv4', optional: true, help: 'The LAN address when empty; never the WAN unless the RADIUS server is out there' }),
+    port: int('Port', 1, 65535, { default: 3799 }),
+    clients: list('Clients', obj('Client', {
+      name: str('Name', { format: 'name' }),
+      address: str('Address', { format: 'ipv4', help: 'Requests from any other address are dropped' }),
+      secret: str('Shared secret', { secret: true, minLength: 8, maxLength: 128 }),
+    }), 16, { uniqueNames: true, help: 'The RADIUS servers (or tools) allowed to end sessions and change their limits' }),
+  }, { optional: true }),
 }, { optional: true });
 
 export const configSchema: ObjectField = obj('Configuration', {

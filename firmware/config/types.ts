@@ -28,6 +28,16 @@ export interface RadiusConfig {
   /** The floor on the server's Acct-Interim-Interval (RFC 2869 §5.16: 60 s); lower only in tests. */
   interimMinimumSeconds?: number;
   servers: RadiusServerConfig[];
+  /** RFC 5176 Disconnect/CoA from these clients only. */
+  dynamicAuthorization?: DynamicAuthorizationConfig;
+}
+
+export interface DynamicAuthorizationConfig {
+  enabled: boolean;
+  /** The LAN address when absent. */
+  listen?: string;
+  port: number;
+  clients: Array<{ name: string; address: string; /** Redacted everywhere. */ secret: string }>;
 }
 
 export interface RadiusServerConfig {

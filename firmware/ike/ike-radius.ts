@@ -53,6 +53,8 @@ export class IkeAccounting {
   /** IKE SPIs replaced by a rekey, to the SPI the session lives under now. */
   readonly #renamed = new Map<bigint, bigint>();
   readonly #inFlight = new Set<Promise<boolean>>();
+  /** Why a session the gateway ends is ending (a DAS's Disconnect, a CoA's Session-Timeout), for its Stop. */
+  readonly #endingWhy = new Map<bigint, string>();
   #next = 1;
 
   constructor(accounting: SessionAccounting, bytes: ChildBytes) {
@@ -90,8 +92,21 @@ export class IkeAccounting {
       if (!session) return;
       this.#sessions.delete(action.spi);
       for (const [old, current] of this.#renamed) if (current === action.spi) this.#renamed.delete(old);
-      this.#track(this.#accounting.stop(this.#info(session), action.reason));
+      const why = this.#endingWhy.get(action.spi);
+      this.#endingWhy.delete(action.spi);
+      this.#track(this.#accounting.stop(this.#info(session), why ?? action.reason));
     }
+  }
+
+  /** The Acct-Session-Id of the session under that IKE SA (its current SPI), if accounted. */
+  acctSessionIdOf(spi: bigint): string | undefined {
+    const session = this.#session(spi);
+    return session && this.#accounting.sessionId(session);
+  }
+
+  /** The gateway is ending it: the Stop record says why (the IKE Delete itself says nothing of it). */
+  ending(spi: bigint, why: string): void {
+    if (this.#session(spi)) this.#endingWhy.set(this.#renamed.get(spi) ?? spi, why);
   }
 
   /** Ends every session still open (IKE stopping) and waits for the records to be answered or given up. */

@@ -38,6 +38,7 @@ import { observeIkeDial, type DialWatch } from './site-dial-test.ts';
 import { observeIkev1Dial } from '../ikev1/ikev1-site-dial-test.ts';
 import { ikev1TestResult } from '../sites/ikev1-site-test.ts';
 import type { RevocationService } from '../revocation/revocation-service.ts';
+import type { DasSessionHandle } from '../radius/das-sessions.ts';
 
 /** SPIs, nonces and IVs from one slab per few hundred asks (issue 23: each randomBytes call costs tens of µs). */
 const ikeRandom = pooledRandomBytes();
@@ -73,6 +74,8 @@ export class IkeSubsystem implements Subsystem {
   #users: UserLookup = () => undefined;
   /** RADIUS for EAP-MSCHAPv2 and accounting (issue 21); outlives #running while IKE stops, for the Stop records. */
   #radius: IkeRadius | undefined;
+  /** CoA Session-Timeouts by session id (radiusSessions). */
+  readonly #sessionTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(options: IkeSubsystemOptions) {
     this.#options = options;
@@ -225,13 +228,41 @@ export class IkeSubsystem implements Subsystem {
   }
 
   /** Management: delete the IKE SA (an INFORMATIONAL Delete to the peer, then its children go). */
-  disconnect(id: string): boolean {
+  disconnect(id: string, reason = 'disconnected by the administrator'): boolean {
     const r = this.#running;
     const m = /^ikev2-([0-9a-f]{16})$/.exec(id);
     const sa = m && r?.engine.sas.find((s) => s.spiI === BigInt(`0x${m[1]}`) && s.state === 'established');
     if (!r || !sa) return false;
+    this.#radius?.accounting.ending(sa.spiI, reason);
     r.shell.terminate(sa.spiI);
     return true;
+  }
+
+  /**
+   * Remote-access sessions for RADIUS dynamic authorization (RFC 5176, issue 21). A CoA's
+   * Session-Timeout arms a timer here that deletes the IKE SA (Stop cause Session-Timeout).
+   */
+  radiusSessions(): DasSessionHandle[] {
+    const r = this.#running;
+    if (!r) return [];
+    return r.engine.sas.filter((sa) => sa.state === 'established' && sa.connection?.name === 'remote-access').map((sa) => {
+      const id = `ikev2-${sa.spiI.toString(16).padStart(16, '0')}`;
+      const acctSessionId = this.#radius?.accounting.acctSessionIdOf(sa.spiI);
+      const framedIp = sa.virtualIp?.address.ipv4;
+      return {
+        id, user: sa.remoteId, peer: sa.remote.address, ...(acctSessionId ? { acctSessionId } : {}), ...(framedIp ? { framedIp } : {}),
+        end: (reason: string) => void this.disconnect(id, reason),
+        setSessionTimeout: (seconds: number) => {
+          clearTimeout(this.#sessionTimers.get(id));
+          const timer = setTimeout(() => {
+            this.#sessionTimers.delete(id);
+            this.disconnect(id, `session timeout (RADIUS CoA Session-Timeout ${seconds} s)`);
+          }, seconds * 1000);
+          timer.unref();
+          this.#sessionTimers.set(id, timer);
+        },
+      };
+    });
   }
 
   async start(config: PosternConfig): Promise<void> {
@@ -465,6 +496,8 @@ export class IkeSubsystem implements Subsystem {
     this.#status = { state: 'stopping' };
     clearInterval(r.sweep);
     this.#farewell(r);
+    for (const timer of this.#sessionTimers.values()) clearTimeout(timer);
+    this.#sessionTimers.clear();
     const radius = this.#radius;
     this.#radius = undefined;
     if (radius) {

@@ -28,6 +28,8 @@ import type { UserLookup } from '../crypto/user-credential.ts';
 import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
 import { AnsweringSites } from '../access/answering-sites.ts';
 import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
+import type { DasSessionHandle } from '../radius/das-sessions.ts';
+import { pppDasSessions } from '../access/ppp-das.ts';
 import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
 import { flatRadiusCounters } from '../radius/server-state.ts';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
@@ -108,10 +110,15 @@ export class L2tpSubsystem implements Subsystem {
   }
 
   /** Management: end one session (LCP Terminate, then CDN; the tunnel follows after its grace). */
-  disconnect(id: number): boolean {
+  disconnect(id: number, reason = 'disconnected by the administrator'): boolean {
     const session = [...this.#sessions.values()].find((s) => s.info.id === id);
-    session?.close('disconnected by the administrator');
+    session?.close(reason);
     return session !== undefined;
+  }
+
+  /** The live sessions for RADIUS dynamic authorization (RFC 5176, issue 21). */
+  radiusSessions(): DasSessionHandle[] {
+    return pppDasSessions(this.#sessions.values(), this.#running?.radius?.accounting, (id, reason) => this.disconnect(id, reason));
   }
 
   async start(config: PosternConfig): Promise<void> {

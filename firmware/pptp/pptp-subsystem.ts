@@ -22,6 +22,8 @@ import { localUsers } from '../access/local-users.ts';
 import { pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
 import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
 import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
+import type { DasSessionHandle } from '../radius/das-sessions.ts';
+import { pppDasSessions } from '../access/ppp-das.ts';
 import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
@@ -107,12 +109,17 @@ export class PptpSubsystem implements Subsystem {
   }
 
   /** Management: LCP Terminate, then a CDN (Admin Shutdown) when PPP is down. */
-  disconnect(id: number): boolean {
+  disconnect(id: number, reason = 'disconnected by the administrator'): boolean {
     const call = [...this.#calls.values()].find((c) => c.session.info.id === id);
     if (!call) return false;
     call.admin = true;
-    call.session.close('disconnected by the administrator');
+    call.session.close(reason);
     return true;
+  }
+
+  /** The live sessions for RADIUS dynamic authorization (RFC 5176, issue 21). */
+  radiusSessions(): DasSessionHandle[] {
+    return pppDasSessions([...this.#calls.values()].map((c) => c.session), this.#running?.radius?.accounting, (id, reason) => this.disconnect(id, reason));
   }
 
   async start(config: PosternConfig): Promise<void> {

@@ -93,3 +93,24 @@ export function signResponse(code: number, identifier: number, attributes: reado
   bytes.set(md5(bytes, secret.reveal()), 4);
   return bytes;
 }
+
+export type RequestCheck = 'ok' | 'bad-request-authenticator' | 'bad-message-authenticator';
+
+/**
+ * Checks a request whose Request Authenticator is computed (Accounting-Request, RFC 2866 §3;
+ * CoA-Request and Disconnect-Request, RFC 5176 §3.5): MD5 over the packet with 16 zero octets in
+ * the field, then the secret. A Message-Authenticator, when present, is verified too, computed
+ * over the packet with the Authenticator field zeroed (RFC 5176 §3.5, RFC 3579 §3.2).
+ */
+export function checkComputedRequest(request: Uint8Array, secret: Secret<Uint8Array>): RequestCheck {
+  const length = ((request[2] ?? 0) << 8) | (request[3] ?? 0);
+  const bytes = Uint8Array.from(request.subarray(0, length));
+  const received = Uint8Array.from(bytes.subarray(4, 20));
+  bytes.set(ZERO16, 4);
+  if (!timingSafeEqual(md5(bytes, secret.reveal()), received)) return 'bad-request-authenticator';
+  const at = messageAuthenticatorOffset(bytes);
+  if (at < 0) return 'ok';
+  const mac = Uint8Array.from(bytes.subarray(at, at + 16));
+  bytes.set(ZERO16, at);
+  return timingSafeEqual(hmacMd5(secret, bytes), mac) ? 'ok' : 'bad-message-authenticator';
+}

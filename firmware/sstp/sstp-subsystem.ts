@@ -13,6 +13,8 @@ import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authent
 import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
 import type { SessionAccounting } from '../radius/session-accounting.ts';
 import { flatRadiusCounters } from '../radius/server-state.ts';
+import type { DasSessionHandle } from '../radius/das-sessions.ts';
+import { pppDasSessions } from '../access/ppp-das.ts';
 import { AnsweringSites } from '../access/answering-sites.ts';
 import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
@@ -64,10 +66,15 @@ export class SstpSubsystem implements Subsystem {
   }
 
   /** Management: end one session (LCP Terminate, then Call Disconnect). */
-  disconnect(id: number): boolean {
+  disconnect(id: number, reason = 'disconnected by the administrator'): boolean {
     const session = [...this.#sessions].find((s) => s.info.id === id);
-    session?.close('disconnected by the administrator');
+    session?.close(reason);
     return session !== undefined;
+  }
+
+  /** The live sessions for RADIUS dynamic authorization (RFC 5176, issue 21). */
+  radiusSessions(): DasSessionHandle[] {
+    return pppDasSessions(this.#sessions, this.#running?.accounting, (id, reason) => this.disconnect(id, reason));
   }
 
   /** Answering sites: established while their user's session is up. */

@@ -10,6 +10,10 @@
 // after ~10 s, Acct-Terminate-Cause Session-Timeout), Acct-Interim-Interval 2 (interim floor
 // lowered to 1 s for the test: Interim-Updates with octets and packets) and a Class echoed in
 // every accounting record.
+// Dynamic authorization (RFC 5176) from FreeRADIUS's radclient on the RADIUS host: a
+// Disconnect-Request naming alice ends her call (Stop with Acct-Terminate-Cause Admin-Reset), a
+// CoA-Request setting Session-Timeout 2 ends the next call ~2 s later (cause Session-Timeout), an
+// unknown Acct-Session-Id is NAKed with Error-Cause 503, and a wrong secret gets no answer (counted).
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +31,7 @@ import { Lab } from '../lab/topology.ts';
 const skip = labSkip(!isRoot() ? 'needs root' : !hasBinary('freeradius') ? 'not installed: freeradius' : false);
 const GATEWAY = '192.0.2.1';
 const SECRET = 'sstp-radius-shared-secret';
+const DAS_SECRET = 'das-radclient-secret-21';
 const dialed = (label: string) => (e: Record<string, unknown>) => e['type'] === 'dialed' && e['label'] === label;
 
 t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MPPE attributes', { skip }, async (t) => {
@@ -55,7 +60,11 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   config.certificates.server = { commonName: GATEWAY, sans: [GATEWAY] };
   config.listeners.ikev2.enabled = false;
   config.listeners.sstp.auth = 'radius';
-  config.radius = { interimMinimumSeconds: 1, servers: [{ name: 'lab', address: '10.9.1.1', authPort: 1812, acctPort: 1813, secret: SECRET }] };
+  config.radius = {
+    interimMinimumSeconds: 1, servers: [{ name: 'lab', address: '10.9.1.1', authPort: 1812, acctPort: 1813, secret: SECRET }],
+    // On the LAN address (10.9.1.2), inside the lab's namespace.
+    dynamicAuthorization: { enabled: true, port: 3799, clients: [{ name: 'lab-dac', address: '10.9.1.1', secret: DAS_SECRET }] },
+  };
   config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }];
   config.users = [storedUser({ name: 'alice', password: 'Local-Pass-21', enabled: true })];
   const gw = await startPostern(lab, 'gw', config, (log) => log.includes('SSTP listening'));
@@ -111,6 +120,45 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   t.ok(bobRecords().every((r) => r.includes(`Class = ${classHex}`)), `Class echoed in all ${bobRecords().length} records`);
   t.match(bobRecords()[0], /Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\.50/, 'Start with the fixed address');
   t.match(gw.log(), /session timeout \(RADIUS Session-Timeout 10 s\)/, 'the gateway logged why');
+  // RFC 5176: radclient as the Dynamic Authorization Client.
+  const radclient = async (kind: 'disconnect' | 'coa', attrs: string, secret = DAS_SECRET) =>
+    (await lab.exec('radius', ['sh', '-c', `echo '${attrs}' | radclient -x -r 1 -t 2 10.9.1.2:3799 ${kind} ${secret}`], 15_000)).stdout;
+  const aliceRecords = () => detail().split(/\n\n+/).filter((r) => /User-Name = "alice"/.test(r));
+  const dialAlice = async (label: string) => {
+    const { peer } = await LinePeer.spawn(lab, 'client', `sstp-${label}`, 'sstp-dial-peer.ts', { host: GATEWAY, port: 443, fingerprint, user: 'alice', password: 'Radius-Pass-21', auth: 'mschapv2' });
+    const starts = aliceRecords().filter((r) => /Acct-Status-Type = Start/.test(r)).length;
+    await peer.call('dial', label, 10_000, 250, 5000);
+    t.match(await peer.waitEvent(dialed(label), 15_000), { ok: true }, `alice's call for ${label} is up`);
+    await waitUntil('her Start record', 5000, async () => aliceRecords().filter((r) => /Acct-Status-Type = Start/.test(r)).length > starts, detail);
+    const id = /Acct-Session-Id = "([^"]+)"/.exec(aliceRecords().filter((r) => /Acct-Status-Type = Start/.test(r)).at(-1)!)![1]!;
+    return { peer, id };
+  };
+  const stopOf = async (id: string, ms: number) => {
+    const find = () => detail().split(/\n\n+/).find((r) => r.includes(`Acct-Session-Id = "${id}"`) && /Acct-Status-Type = Stop/.test(r));
+    await waitUntil(`the Stop of ${id}`, ms, async () => find() !== undefined, () => detail().slice(-3000));
+    return find()!;
+  };
+  const first = await dialAlice('das-disconnect');
+  const unknown = await radclient('disconnect', 'Acct-Session-Id = "no-such-session"');
+  t.match(unknown, /Received Disconnect-NAK[\s\S]*Error-Cause = Session-Context-Not-Found/, 'an unknown session: Disconnect-NAK, Error-Cause 503');
+  const wrong = await radclient('disconnect', 'User-Name = "alice"', 'not-the-das-secret');
+  t.notMatch(wrong, /Received Disconnect/, 'a wrong secret: no answer at all');
+  const disconnected = await radclient('disconnect', 'User-Name = "alice", NAS-Identifier = "postern"');
+  t.match(disconnected, /Received Disconnect-ACK/, 'Disconnect-Request by User-Name: ACK');
+  t.match(await stopOf(first.id, 5000), /Acct-Terminate-Cause = Admin-Reset/, 'her call ended, Stop with Admin-Reset');
+  await first.peer.call('hangup');
+  const second = await dialAlice('das-coa');
+  const coa = await radclient('coa', `Acct-Session-Id = "${second.id}", Session-Timeout = 2`);
+  t.match(coa, /Received CoA-ACK/, 'CoA-Request changing Session-Timeout: ACK');
+  const coaAt = Date.now();
+  const coaStop = await stopOf(second.id, 8000);
+  t.match(coaStop, /Acct-Terminate-Cause = Session-Timeout/, 'the new Session-Timeout ended the call');
+  t.ok(Date.now() - coaAt < 5000, `about 2 s after the CoA (${Date.now() - coaAt} ms)`);
+  await second.peer.call('hangup');
+  const das = JSON.parse((await lab.exec('gw', [process.execPath, '-e', "fetch('http://127.0.0.1:18080/healthz').then((r) => r.json()).then((h) => console.log(JSON.stringify(h.subsystems['radius-das']?.counters ?? {})))"])).stdout.trim() || '{}') as Record<string, number>;
+  t.match(das, { 'das.disconnectAcks': 1, 'das.disconnectNaks': 1, 'das.coaAcks': 1 }, `/healthz: the DAS counters ${JSON.stringify(das)}`);
+  t.ok(das['das.badAuthenticators']! >= 1, 'the wrong secret counted');
   t.notMatch(gw.log(), new RegExp(SECRET), 'the shared secret is not in Postern\'s log');
+  t.notMatch(gw.log(), new RegExp(DAS_SECRET), 'nor the DAS client\'s');
   await gw.stop();
 });

@@ -57,3 +57,13 @@ t.test('listeners.ikev2.eapPassThrough: only with userAuth radius (no local fall
   doc.listeners.ikev2.userAuth = 'radius';
   t.same(issues(doc), []);
 });
+
+t.test('radius.dynamicAuthorization: clients validated, their secrets redacted; off unless enabled', async (t) => {
+  const das = { enabled: true, port: 3799, clients: [{ name: 'hq', address: '10.9.1.1', secret: 'das-client-secret' }] };
+  const doc = { ...base(), radius: { servers: [], dynamicAuthorization: das } };
+  t.same(issues(doc), []);
+  t.notMatch(JSON.stringify(redactConfig(doc)), /das-client-secret/, 'the DAS client secret redacted');
+  t.equal((redactConfig(doc) as typeof doc).radius.dynamicAuthorization.clients[0]!.secret, '<redacted>');
+  const bad = { ...base(), radius: { servers: [], dynamicAuthorization: { ...das, listen: 'lan', port: 0, clients: [{ name: 'hq', address: '10.9.1.300', secret: 'short' }] } } };
+  t.match(issues(bad), ['radius.dynamicAuthorization.listen: format', 'radius.dynamicAuthorization.port: range', 'radius.dynamicAuthorization.clients[0].address: format', 'radius.dynamicAuthorization.clients[0].secret: length']);
+});
