@@ -16,3 +16,11 @@ t.test('every secret field is redacted, nothing else', async (t) => {
   t.equal((redactConfig(defaultConfig()) as any).listeners.l2tp.psk, '', 'an empty secret stays visibly empty');
   t.equal((redactConfig(defaultConfig()) as any).admin.passwordHash, null, 'an unset hash stays null');
 });
+
+t.test('keys the schema does not know: strings under secret-looking names redacted, the rest kept', async (t) => {
+  // A fragment redacted from the root (its keys unknown there), as the DDNS route once did.
+  const fragment = { dynamicDns: { tsigKey: 'c2VjcmV0LWtleQ==', server: '10.0.0.53', http: { url: 'https://dyn.example/update', password: 'dyn-pass' }, tokens: ['t1'] } };
+  const out = redactConfig(fragment) as typeof fragment;
+  t.same(out, { dynamicDns: { tsigKey: '<redacted>', server: '10.0.0.53', http: { url: 'https://dyn.example/update', password: '<redacted>' }, tokens: ['<redacted>'] } });
+  t.same(redactConfig({ future: { apiKey: '', name: 'x' } }), { future: { apiKey: '', name: 'x' } }, 'empty stays visibly empty; other names kept');
+});
