@@ -72,6 +72,8 @@ export class PppSession {
   #timer: NodeJS.Timeout | undefined;
   #ipv4: string | undefined;
   #lease: Lease | undefined;
+  /** The name the lease is held under in the pool: the user, or `user#n` beside the user's other sessions. */
+  #leaseIdentity: string | undefined;
   readonly #ipv6: PppIpv6 | undefined;
   #ipv6Routed = false;
   #siteSubnets: ParsedPrefix[] = [];
@@ -122,7 +124,9 @@ export class PppSession {
       this.#options.logger.warn('RADIUS Framed-IP-Address is outside the pool: refused', { protocol: this.#options.protocol, user, address: fixed });
       return undefined;
     }
-    const lease = this.#options.pool.allocate(user, this.#now(), fixed !== undefined ? { staticIPv4: fixed } : {});
+    // A separate name when the user already has a session (another device, or IKEv2): its own address.
+    this.#leaseIdentity = this.#options.pool.sessionIdentity(user);
+    const lease = this.#options.pool.allocate(this.#leaseIdentity, this.#now(), fixed !== undefined ? { staticIPv4: fixed } : {});
     // Not kept when it is another address (the user's other session holds it): that one releases it.
     if (fixed !== undefined && lease !== undefined && lease.ipv4 !== fixed) {
       this.#options.logger.warn('RADIUS Framed-IP-Address is taken: refused', { protocol: this.#options.protocol, user, address: fixed });
@@ -313,7 +317,7 @@ export class PppSession {
     if (this.#timer) clearTimeout(this.#timer);
     this.#options.pipe.unregister(this.#tag);
     const user = this.link.user;
-    if (user !== undefined && this.#lease) this.#options.pool.release(user, this.#now());
+    if (this.#leaseIdentity !== undefined && this.#lease) this.#options.pool.release(this.#leaseIdentity, this.#now());
     this.#options.logger.info('PPP session down', { protocol: this.#options.protocol, user, address: this.#ipv4, ...(this.#ipv6Routed ? { ipv6: this.#ipv6?.address } : {}), reason, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut });
   }
 }

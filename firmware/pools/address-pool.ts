@@ -175,6 +175,17 @@ export class AddressPool {
     return true;
   }
 
+  /**
+   * The identity a new, separate session of `identity` leases under: itself while it holds no lease
+   * (so one device keeps its static or last address), else the first free `identity#n`. Two devices of
+   * one user (or one shared account on several cash registers) thus never share an address.
+   */
+  sessionIdentity(identity: string): string {
+    if (!this.#leases.has(identity)) return identity;
+    for (let n = 2; n <= this.size + 1; n++) if (!this.#leases.has(`${identity}#${n}`)) return `${identity}#${n}`;
+    return identity; // every address leased: allocate() fails for any new identity anyway
+  }
+
   leaseOf(identity: string): Lease | undefined {
     return this.#leases.get(identity)?.lease;
   }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import type { PoolConfig, UserConfig } from '../../../firmware/config/types.ts';
 import { AddressPool } from '../../../firmware/pools/address-pool.ts';
+import { ikeAddressProvider } from '../../../firmware/pools/ike-addresses.ts';
 import { PoolRegistry } from '../../../firmware/pools/pool-registry.ts';
 
 const config = (ipv4: string, ipv6?: string, name = 'p'): PoolConfig => ({ name, ipv4, ...(ipv6 === undefined ? {} : { ipv6 }), dns: ['10.0.0.53'] });
@@ -22,6 +23,37 @@ t.test('one lease per identity, and the same address after a reconnect', async (
   t.equal(pool.holderOf('10.10.0.1'), 'alice');
   t.equal(pool.holderOf('10.10.0.9'), undefined);
   t.equal(pool.holderOf('10.10.0.0'), undefined, 'the network address is never anybody\'s');
+});
+
+t.test('separate sessions of one user get separate addresses; the first keeps the user\'s own', async (t) => {
+  const pool = new AddressPool(config('10.0.0.0/24'), [['shop', '10.0.0.50']]);
+  const first = pool.sessionIdentity('shop');
+  t.equal(first, 'shop', 'no session yet: the user\'s own name');
+  t.equal(pool.allocate(first, 1)?.ipv4, '10.0.0.50', 'and so the static address');
+  const second = pool.sessionIdentity('shop');
+  t.equal(second, 'shop#2', 'a second register on the same account: a name of its own');
+  const secondAddress = pool.allocate(second, 2)?.ipv4;
+  t.not(secondAddress, '10.0.0.50', 'and an address of its own');
+  t.equal(pool.sessionIdentity('shop'), 'shop#3');
+  pool.release('shop', 3);
+  t.equal(pool.sessionIdentity('shop'), 'shop', 'the first gone, the next session takes the user\'s name and static back');
+  pool.release(second, 4);
+  t.equal(pool.allocate(pool.sessionIdentity('shop'), 5)?.ipv4, '10.0.0.50');
+  t.equal(pool.allocate(pool.sessionIdentity('shop'), 6)?.ipv4, secondAddress, 'a redial of the second register gets its address back');
+});
+
+t.test('IKEv2 shares a lease among one identity\'s SAs but never with another protocol\'s session', async (t) => {
+  const registry = new PoolRegistry([config('10.0.0.0/24')], []);
+  const pool = registry.get('p')!;
+  const ike = ikeAddressProvider(registry, () => 1);
+  const ppp = pool.allocate(pool.sessionIdentity('alice'), 1)!;
+  const first = ike.lease('p', 'alice')!;
+  t.not(first.ipv4, ppp.ipv4, 'alice on SSTP and on IKEv2 at once: two addresses');
+  t.same(ike.lease('p', 'alice'), first, 'a reauthentication of the IKE SA keeps its address');
+  ike.release('p', 'alice');
+  t.equal(pool.leaseOf('alice'), ppp, 'releasing the IKE lease leaves the SSTP session\'s');
+  t.equal(pool.holderOf(first.ipv4!), undefined, 'and frees the IKE one');
+  t.equal(pool.holderOf(ike.lease('p', 'bob')!.ipv4!), 'bob', 'an identity alone keeps its own name');
 });
 
 t.test('static addresses belong to their user only', async (t) => {
