@@ -224,7 +224,7 @@ export class Service {
     this.pptpSites = new PptpSiteSubsystem({ logger: options.logger.child('pptp-sites'), access: this.access, onStateChange: pppSiteEvent('pptp') });
     this.sstpSites = new SstpSiteSubsystem({ logger: options.logger.child('sstp-sites'), stateDir: options.stateDir, access: this.access, onStateChange: pppSiteEvent('sstp') });
     this.greSites = new GreSiteSubsystem({
-      logger: options.logger.child('gre-sites'), wanAddress: (c) => this.network.addressFor(c), ipsecUp: (site) => this.ike.greProtected(site),
+      logger: options.logger.child('gre-sites'), wanAddress: (c) => this.network.addressFor(c), ipsecUp: (site) => this.ike.greProtected(site), ipsecPath: (site) => this.ike.greIpsecPath(site),
       onStateChange: (site, state, why) => this.telemetry.event(state === 'up' ? 'tunnel-up' : 'tunnel-down', { protocol: 'gre', site, ...(state === 'down' ? { reason: why } : {}) }),
     });
     this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, wanAddress: (c) => this.network.addressFor(c), onEvent: (a) => this.#ikeEvent(a), onLog: (a) => this.#problem({ kind: 'ike-log', level: a.level, msg: a.msg, ...(a.fields ? { fields: a.fields } : {}) }) });

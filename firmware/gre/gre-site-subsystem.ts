@@ -12,8 +12,12 @@
  * GRE over IPsec (gre.ipsec): the IKE subsystem keys a transport child for GRE between the two WAN
  * addresses that takes the raw socket's packets and gives back the decrypted ones; guard rules here
  * (gre-ipsec-guard.ts) keep the site's GRE off the wire in plain text while that SA is down.
+ * Through a NAT the SA is ESP in UDP 4500 and the site follows it (GreIpsecPath): its GRE peer is
+ * the address the SA runs to (a NATed peer's public one), and our keepalives ask to come back to the
+ * address the peer sees us at, so that they return through the SA and not towards a private address.
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { isIPv4 } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import { NativeTunnel } from '../dataplane/native.ts';
@@ -42,6 +46,14 @@ export interface GreSiteSubsystemOptions {
   readonly probe?: (site: GreSiteSettings) => void;
   /** GRE over IPsec: whether the site's IPsec SA is up (the IKE subsystem knows). */
   readonly ipsecUp?: (site: string) => boolean;
+  /** GRE over IPsec: where the site's SA runs, while it is up. */
+  readonly ipsecPath?: (site: string) => GreIpsecPath | undefined;
+}
+
+/** The peer's address as the SA sees it; ours as the peer sees it when we are behind a NAT. */
+export interface GreIpsecPath {
+  readonly peer: string;
+  readonly seenAs?: string;
 }
 
 export interface GreSiteState {
@@ -71,11 +83,16 @@ class GreSiteLink {
   /** GRE over IPsec: the WAN interface its guard rules were put on; undefined for plain GRE. */
   readonly guardedOn: string | undefined;
   readonly #ipsecUp: () => boolean;
+  readonly #ipsecPath: () => GreIpsecPath | undefined;
+  /** The GRE peer: the configured remote, or where the site's SA runs (a NATed peer's address). */
+  #peer: string;
 
-  constructor(settings: GreSiteSettings, tunnel: NativeTunnel, local: string, now: number, guardedOn?: string, ipsecUp: () => boolean = () => false) {
+  constructor(settings: GreSiteSettings, tunnel: NativeTunnel, local: string, now: number, guardedOn?: string, ipsecUp: () => boolean = () => false, ipsecPath: () => GreIpsecPath | undefined = () => undefined) {
     this.settings = settings;
     this.guardedOn = guardedOn;
     this.#ipsecUp = ipsecUp;
+    this.#ipsecPath = ipsecPath;
+    this.#peer = settings.remote;
     this.#tunnel = tunnel;
     this.#local = local;
     this.keepalive = new GreKeepalive({ intervalMs: settings.keepaliveMs, retries: settings.keepaliveRetries }, now);
@@ -93,9 +110,30 @@ class GreSiteLink {
     return actions;
   }
 
+  get peer(): string {
+    return this.#peer;
+  }
+
+  /**
+   * GRE over IPsec: the SA runs to another address than the GRE peer (the peer's NAT, seen by
+   * IKE): the tunnel and its guard rules move there. The old address, or undefined when nothing moved.
+   */
+  followSa(): string | undefined {
+    const to = this.guardedOn === undefined ? undefined : this.#ipsecPath()?.peer;
+    if (to === undefined || to === this.#peer || !isIPv4(to)) return undefined;
+    const from = this.#peer;
+    addGreGuard(to, this.guardedOn!);
+    this.#tunnel.setPeer(to, 0);
+    removeGreGuard(from, this.guardedOn!);
+    this.#peer = to;
+    return from;
+  }
+
   /** A Cisco keepalive through the tunnel; an ICMP echo when the driver cannot send it. */
   probe(): void {
-    const packet = encodeKeepalive(this.#local, this.settings.remote, this.settings.key, this.#keepaliveId++);
+    // Behind a NAT our own address means nothing to the peer: it would route the reflected
+    // keepalive towards it in plain text, or nowhere. It is asked back to where it sees us.
+    const packet = encodeKeepalive(this.#ipsecPath()?.seenAs ?? this.#local, this.#peer, this.settings.key, this.#keepaliveId++);
     // A failed send (no route to the peer) is counted by the driver and is an unanswered probe.
     if (this.#tunnel.sendGre(GRE_PROTOCOL.ipv4, packet) !== ENOSYS) return;
     this.#icmpProbes++;
@@ -134,7 +172,7 @@ class GreSiteLink {
 
   stop(): void {
     this.#tunnel.stop();
-    if (this.guardedOn !== undefined) removeGreGuard(this.settings.remote, this.guardedOn);
+    if (this.guardedOn !== undefined) removeGreGuard(this.#peer, this.guardedOn);
   }
 }
 
@@ -198,7 +236,7 @@ export class GreSiteSubsystem implements Subsystem {
           if (wan !== undefined) removeGreGuard(s.remote, wan);
           throw error;
         }
-        this.#links.set(s.site, new GreSiteLink(s, tunnel, local, this.#clock(), wan, () => this.#options.ipsecUp?.(s.site) ?? false));
+        this.#links.set(s.site, new GreSiteLink(s, tunnel, local, this.#clock(), wan, () => this.#options.ipsecUp?.(s.site) ?? false, () => this.#options.ipsecPath?.(s.site)));
         setInterfaceSysctl(s.interfaceName, 'accept_local', '1', this.#log);
         for (const subnet of s.remoteSubnets) execFileSync('ip', ['route', 'replace', subnet, 'dev', s.interfaceName], { stdio: 'ignore' });
         started.push(s.interfaceName);
@@ -218,6 +256,7 @@ export class GreSiteSubsystem implements Subsystem {
   #poll(): void {
     const now = this.#clock();
     for (const link of this.#links.values()) {
+      this.#follow(link);
       for (const action of link.poll(now)) {
         if (action.type === 'send-probe') {
           if (this.#options.probe) this.#options.probe(link.settings);
@@ -228,6 +267,15 @@ export class GreSiteSubsystem implements Subsystem {
           this.#options.onStateChange?.(link.settings.site, action.to, action.why);
         }
       }
+    }
+  }
+
+  #follow(link: GreSiteLink): void {
+    try {
+      const from = link.followSa();
+      if (from !== undefined) this.#log.info('GRE site follows its IPsec SA to the peer\'s address', { site: link.settings.site, from, to: link.peer });
+    } catch (error) {
+      this.#log.warn('GRE site could not follow its IPsec SA', { site: link.settings.site, error: error instanceof Error ? error.message : String(error) });
     }
   }
 

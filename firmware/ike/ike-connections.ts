@@ -67,7 +67,7 @@ export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki, wa
       name: `site:${site.name}`, remoteAddress: site.remote, psk: new Secret(site.psk ?? ''),
       ...(site.remoteId ? { remoteId: site.remoteId } : {}), ...(site.localId ? { localId: site.localId } : {}),
       ikeProposals, espProposals, dpdSeconds: 30,
-      ...(gre ? { ...greSelectors(wanAddress!, site.remote), mode: 'transport' as const } : { localTs: site.localSubnets, remoteTs: site.remoteSubnets, mode: 'tunnel' as const }),
+      ...(gre ? { ...greSelectors(wanAddress!, site.remote), mode: 'transport' as const, selectorsFollowSa: true } : { localTs: site.localSubnets, remoteTs: site.remoteSubnets, mode: 'tunnel' as const }),
       rekeySeconds: 3600, ikeRekeySeconds: 4 * 3600, mobike: false, pfs: site.pfs ?? 'auto',
       ...(certificate ? { localAuth: 'certificate' as const, certificate: ourCert, peerAuth: 'certificate' as const, trustedCas: cas, localId: site.localId ?? serverId } : {}),
     });

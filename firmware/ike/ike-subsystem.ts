@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import { localUsers } from '../access/local-users.ts';
@@ -139,6 +140,19 @@ export class IkeSubsystem implements Subsystem {
   /** GRE over IPsec (issue 25): whether the site's IKE SA is up with a transport child for its GRE. */
   greProtected(site: string): boolean {
     return this.#running?.engine.sas.some((sa) => sa.state === 'established' && sa.connection?.name === `site:${site}` && sa.children.some((c) => c.mode === 'transport')) ?? false;
+  }
+
+  /**
+   * GRE over IPsec through a NAT: where the site's SA runs. `peer`, the peer's address as seen here
+   * (its NAT's when it is behind one), which the site's GRE follows; `seenAs`, our address as the
+   * peer sees it when we are behind a NAT (the responder's answer names it, RFC 7296 §2.23.1), where
+   * the peer sends our keepalives back to.
+   */
+  greIpsecPath(site: string): { peer: string; seenAs?: string } | undefined {
+    const sa = this.#running?.engine.sas.find((x) => x.state === 'established' && x.connection?.name === `site:${site}` && x.children.some((c) => c.mode === 'transport'));
+    if (!sa) return undefined;
+    const seenAs = sa.natLocal ? sa.children.find((c) => c.mode === 'transport')?.originalAddresses?.local : undefined;
+    return { peer: sa.remote.address, ...(seenAs && isIPv4(seenAs) && seenAs !== '0.0.0.0' ? { seenAs } : {}) };
   }
 
   /**

@@ -90,8 +90,9 @@ t.test('Postern ↔ Postern GRE over IPsec: only ESP on the wire, keepalives thr
   const ups = (d: PosternDaemon) => (d.log().match(/GRE site up/g) ?? []).length;
   const downs = (d: PosternDaemon) => (d.log().match(/GRE site down/g) ?? []).length;
   const ready = (log: string) => log.includes('GRE site started') && log.includes('IKEv2 listening');
-  let gwA = await startPostern(lab, 'gwA', gateway('A'), ready, { name: 'gwa' });
-  const gwB = await startPostern(lab, 'gwB', gateway('B'), ready, { name: 'gwb' });
+  // Both at once: gwA's IKE retransmits until gwB answers.
+  const [firstA, gwB] = await Promise.all([startPostern(lab, 'gwA', gateway('A'), ready, { name: 'gwa' }), startPostern(lab, 'gwB', gateway('B'), ready, { name: 'gwb' })]);
+  let gwA = firstA;
   const tail = () => `\n--- gwA:\n${gwA.log().split('\n').slice(-15).join('\n')}\n--- gwB:\n${gwB.log().split('\n').slice(-15).join('\n')}`;
   const apiB = apiOf(lab, 'gwB');
   type Site = { name: string; state: string; counters?: Record<string, number> };

@@ -9,6 +9,7 @@ import { NotifyType, ProtocolId, TransformType } from '../registry/numbers.ts';
 import { localTsOf, remoteTsOf, type IkeSa } from './ike-sa.ts';
 import { narrow, narrowToLease, within } from './narrowing.ts';
 import { espSuiteOf, notify, proposalsFromSpecs, spiBytes32, spiFromBytes, transformOf } from './payload-helpers.ts';
+import { originalAddressesOf, substituteTransportSelectors } from './transport-nat.ts';
 import type { ChildSaHalf, ChildSaInfo, IkeConnection } from './types.ts';
 
 /** Child SAs, from IKE_AUTH (§1.2) or CREATE_CHILD_SA (§1.3): offer, choice, selectors, keys. */
@@ -39,8 +40,11 @@ function half(spi: number, source: string, destination: string, keys: DirectionK
   return { spi, source, destination, encryption: new Secret(keys.encryption), ...(keys.integrity ? { integrity: new Secret(keys.integrity) } : {}) };
 }
 
+/** Transport mode across a NAT: the addresses the selectors named before §2.23.1's substitution. */
+type OriginalAddresses = ChildSaInfo['originalAddresses'];
+
 /** Keys and addresses for both directions of a chosen proposal; `ourSpi` is the inbound SPI. */
-export function buildChild(sa: IkeSa, conn: IkeConnection, chosen: Proposal, ourSpi: number, peerSpi: number, localTs: readonly TrafficSelectorEntry[], remoteTs: readonly TrafficSelectorEntry[], keying: ChildKeying): ChildSaInfo | undefined {
+export function buildChild(sa: IkeSa, conn: IkeConnection, chosen: Proposal, ourSpi: number, peerSpi: number, localTs: readonly TrafficSelectorEntry[], remoteTs: readonly TrafficSelectorEntry[], keying: ChildKeying, original?: OriginalAddresses): ChildSaInfo | undefined {
   const suite = espSuiteOf(chosen);
   const keySuite = cipherSuite(chosen.transforms);
   if (!suite || !keySuite || !sa.crypto) return undefined;
@@ -52,13 +56,14 @@ export function buildChild(sa: IkeSa, conn: IkeConnection, chosen: Proposal, our
     outbound: half(peerSpi, sa.local.address, sa.remote.address, outKeys),
     localTs: localTs.map(tsToString), remoteTs: remoteTs.map(tsToString),
     ...(sa.natDetected ? { encapsulation: { localPort: sa.local.port, remotePort: sa.remote.port } } : {}),
+    ...(original ? { originalAddresses: original } : {}),
   };
 }
 
 export type ChildAnswer = { readonly ok: true; readonly child: ChildSaInfo; readonly payloads: IkePayload[] } | { readonly ok: false; readonly error: number; readonly data?: Uint8Array };
 
 /** The proposal and selectors a responder would take, or the notify that refuses them and why. */
-export type ChildChoice = { ok: true; chosen: Proposal; peerSpi: number; remote: TrafficSelectorEntry[]; local: TrafficSelectorEntry[]; transport: boolean } | { ok: false; error: number; reason?: string };
+export type ChildChoice = { ok: true; chosen: Proposal; peerSpi: number; remote: TrafficSelectorEntry[]; local: TrafficSelectorEntry[]; transport: boolean; original?: OriginalAddresses } | { ok: false; error: number; reason?: string };
 
 const tsList = (list: readonly TrafficSelectorEntry[]) => list.map(tsToString).join(' ') || 'none';
 
@@ -88,19 +93,23 @@ export function chooseChild(sa: IkeSa, conn: IkeConnection, request: readonly Ik
   if (!choice || peerSpi < 0 || !espSuiteOf(choice.proposal)) {
     return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN, reason: `no acceptable ESP proposal: offered ${describeProposals(saPayload.proposals)}; accepted ${describeSpecs(specs)}${exchange === 'create' ? ` with PFS groups ${pfsGroupsOf(conn).join(',') || 'none'}` : ''}` };
   }
+  // Transport mode across a NAT: the hosts' addresses as seen here, before narrowing (§2.23.1).
+  const seen = transport ? substituteTransportSelectors(sa, tsi.selectors, tsr.selectors) : { tsi: tsi.selectors, tsr: tsr.selectors };
   // TSi is the initiator's side: our remote subnets (or its lease); TSr is ours.
-  const leased = !sa.initiator && sa.virtualIp ? narrowToLease(tsi.selectors, remoteTsOf(sa)) : undefined;
-  const remote = leased ? leased.selectors : narrow(tsi.selectors, remoteTsOf(sa));
-  const local = narrow(tsr.selectors, localTsOf(sa));
+  const leased = !sa.initiator && sa.virtualIp ? narrowToLease(seen.tsi, remoteTsOf(sa)) : undefined;
+  const remote = leased ? leased.selectors : narrow(seen.tsi, remoteTsOf(sa));
+  const local = narrow(seen.tsr, localTsOf(sa));
   if (!remote.length || !local.length) {
-    return { ok: false, error: NotifyType.TS_UNACCEPTABLE, reason: `traffic selectors do not fit: offered TSi ${tsList(tsi.selectors)} TSr ${tsList(tsr.selectors)}; allowed ${remoteTsOf(sa).join(' ') || 'none'} to ${localTsOf(sa).join(' ') || 'none'}` };
+    const substituted = 'original' in seen && seen.original ? ` (seen here as TSi ${tsList(seen.tsi)} TSr ${tsList(seen.tsr)}: transport mode across a NAT)` : '';
+    return { ok: false, error: NotifyType.TS_UNACCEPTABLE, reason: `traffic selectors do not fit: offered TSi ${tsList(tsi.selectors)} TSr ${tsList(tsr.selectors)}${substituted}; allowed ${remoteTsOf(sa).join(' ') || 'none'} to ${localTsOf(sa).join(' ') || 'none'}` };
   }
-  return { ok: true, chosen: choice.proposal, peerSpi, remote, local, transport };
+  const original = 'original' in seen && seen.original ? originalAddressesOf(sa, seen.original) : undefined;
+  return { ok: true, chosen: choice.proposal, peerSpi, remote, local, transport, ...(original ? { original } : {}) };
 }
 
 /** Responder: the answer payloads (SA with our SPI, narrowed TSi/TSr) and the child itself. */
 export function answerChild(sa: IkeSa, conn: IkeConnection, choice: Extract<ChildChoice, { ok: true }>, ourSpi: number, keying: ChildKeying, extra: IkePayload[] = []): ChildAnswer {
-  const child = buildChild(sa, conn, choice.chosen, ourSpi, choice.peerSpi, choice.local, choice.remote, keying);
+  const child = buildChild(sa, conn, choice.chosen, ourSpi, choice.peerSpi, choice.local, choice.remote, keying, choice.original);
   if (!child) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
   const payloads: IkePayload[] = [{ kind: 'SA', proposals: [{ ...choice.chosen, spi: spiBytes32(ourSpi) }] }, ...extra, { kind: 'TSi', selectors: choice.remote }, { kind: 'TSr', selectors: choice.local }];
   if (choice.transport) payloads.unshift(notify(NotifyType.USE_TRANSPORT_MODE));
@@ -120,9 +129,13 @@ export function acceptChild(sa: IkeSa, conn: IkeConnection, offered: readonly Pr
   if (!allowed || peerSpi < 0) return { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
   const proposedLocal = localTsOf(sa).map((p) => tsFromPrefix(p));
   const proposedRemote = remoteTsOf(sa).map((p) => tsFromPrefix(p));
-  if (!within(tsi.selectors, proposedLocal) || !within(tsr.selectors, proposedRemote)) return { ok: false, error: NotifyType.TS_UNACCEPTABLE };
+  // Transport mode across a NAT: the answer back in the addresses seen here before it is checked (§2.23.1).
+  const transport = conn.mode === 'transport' && response.some((p) => p.kind === 'N' && p.notify.type === NotifyType.USE_TRANSPORT_MODE);
+  const seen = transport ? substituteTransportSelectors(sa, tsi.selectors, tsr.selectors) : { tsi: tsi.selectors, tsr: tsr.selectors };
+  if (!within(seen.tsi, proposedLocal) || !within(seen.tsr, proposedRemote)) return { ok: false, error: NotifyType.TS_UNACCEPTABLE };
   const keying = keyingFor(chosen);
   if (!keying) return { ok: false, error: NotifyType.INVALID_KE_PAYLOAD };
-  const child = buildChild(sa, conn, chosen, ourSpi, peerSpi, tsi.selectors, tsr.selectors, keying);
+  const original = 'original' in seen && seen.original ? originalAddressesOf(sa, seen.original) : undefined;
+  const child = buildChild(sa, conn, chosen, ourSpi, peerSpi, seen.tsi, seen.tsr, keying, original);
   return child ? { ok: true, child, payloads: [] } : { ok: false, error: NotifyType.NO_PROPOSAL_CHOSEN };
 }

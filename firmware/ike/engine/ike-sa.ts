@@ -1,4 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
+import { onHost } from './transport-nat.ts';
 import type { SessionAuthorization } from '../../radius/session-authorization.ts';
 import type { DhExchange } from '../crypto/dh.ts';
 import type { IkeSaKeys } from '../crypto/key-derivation.ts';
@@ -177,12 +178,15 @@ export class IkeSa {
 /** The selectors on each side of this SA's children: a virtual address replaces the configured ones. */
 export function localTsOf(sa: IkeSa): readonly string[] {
   const conn = sa.connection!;
+  if (conn.mode === 'transport' && conn.selectorsFollowSa) return conn.localTs.map((ts) => onHost(ts, sa.local.address));
   if (sa.initiator && sa.virtualIp) return hostPrefixes(sa.virtualIp.address);
   // Asking for addresses of both families, as strongSwan and Apple clients do; the gateway narrows.
   return sa.initiator && conn.requestVirtualIp ? ['0.0.0.0/0', '::/0'] : conn.localTs;
 }
 
 export function remoteTsOf(sa: IkeSa): readonly string[] {
+  const conn = sa.connection!;
+  if (conn.mode === 'transport' && conn.selectorsFollowSa) return conn.remoteTs.map((ts) => onHost(ts, sa.remote.address));
   return !sa.initiator && sa.virtualIp ? hostPrefixes(sa.virtualIp.address) : sa.connection!.remoteTs;
 }
 

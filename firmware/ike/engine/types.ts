@@ -35,6 +35,12 @@ export interface IkeConnection {
   readonly localTs: readonly string[];
   readonly remoteTs: readonly string[];
   readonly mode: 'tunnel' | 'transport';
+  /**
+   * Transport mode (GRE over IPsec): the selectors' addresses are the ones the IKE SA runs between,
+   * with the configured selectors' protocol and ports; a peer matched by its ID at another address
+   * (its NAT's, a new one) keeps its selectors right. As strongSwan's %dynamic.
+   */
+  readonly selectorsFollowSa?: boolean;
   /** Transport mode: what the hosts' selectors carry (L2TP: UDP, port 1701 both ends); any traffic when absent. */
   readonly transportSelector?: { readonly protocol: number; readonly port: number };
   /** Liveness check after this long without hearing from the peer (RFC 7296 §2.4). */
