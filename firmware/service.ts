@@ -227,7 +227,7 @@ export class Service {
       logger: options.logger.child('gre-sites'), wanAddress: (c) => this.network.addressFor(c), ipsecUp: (site) => this.ike.greProtected(site), ipsecPath: (site) => this.ike.greIpsecPath(site),
       onStateChange: (site, state, why) => this.telemetry.event(state === 'up' ? 'tunnel-up' : 'tunnel-down', { protocol: 'gre', site, ...(state === 'down' ? { reason: why } : {}) }),
     });
-    this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, wanAddress: (c) => this.network.addressFor(c), onEvent: (a) => this.#ikeEvent(a), onLog: (a) => this.#problem({ kind: 'ike-log', level: a.level, msg: a.msg, ...(a.fields ? { fields: a.fields } : {}) }) });
+    this.ike = new IkeSubsystem({ logger: options.logger.child('ike'), stateDir: options.stateDir, access: this.access, wanAddress: (c) => this.network.addressFor(c), wanAddress6: (c) => this.network.address6For(c), onEvent: (a) => this.#ikeEvent(a), onLog: (a) => this.#problem({ kind: 'ike-log', level: a.level, msg: a.msg, ...(a.fields ? { fields: a.fields } : {}) }) });
     // The CRL and CA certificate over plain HTTP on the WAN, where clients check revocation (issue 16).
     this.publication = new PublicationSubsystem({
       logger: options.logger.child('publication'), stateDir: options.stateDir, clock: this.#clock,
@@ -483,7 +483,7 @@ export class Service {
     await followWanChange({
       logger: this.#log.child('network'),
       restart: (name, why) => this.supervisor.restart(name, why),
-      ikeBound: () => this.ike.boundAddress, sstpBound: () => this.sstp.boundAddress,
+      ikeBound: () => this.ike.boundAddress, ikeBoundBoth: () => this.ike.boundAddresses, sstpBound: () => this.sstp.boundAddress,
       running: (name) => running[name] !== undefined && running[name].state !== 'stopped',
       event: (type, details) => this.telemetry.event(type, details),
       reconnectTelemetry: () => this.telemetry.telemetry?.reconnect(),

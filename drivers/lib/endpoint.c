@@ -30,7 +30,8 @@ typedef struct {
 
 struct dp_endpoint {
   int fd, stop_fd;
-  bool raw; /* raw ESP (IP protocol 50): datagrams start with the outer IPv4 header */
+  bool raw; /* raw ESP (IP protocol 50): IPv4 datagrams start with the outer header (IPv6 ones never do) */
+  bool v6;
   dp_endpoint_ike_fn on_ike;
   void *ike_ctx;
   _Atomic(spi_table *) table;
@@ -48,7 +49,7 @@ struct dp_endpoint {
 
 #define COUNT(e, field) atomic_fetch_add_explicit(&(e)->stats.field, 1, memory_order_relaxed)
 
-static dp_endpoint *dp_endpoint_open_kind(const struct sockaddr_in *local, bool raw, dp_endpoint_ike_fn on_ike, void *ctx, int *error);
+static dp_endpoint *dp_endpoint_open_kind(const dp_addr *local, bool raw, dp_endpoint_ike_fn on_ike, void *ctx, int *error);
 static void free_table(spi_table *t);
 
 static size_t hash_spi(uint32_t spi) { return (size_t)((spi * 2654435761u) ^ (spi >> 15)); }
@@ -68,7 +69,7 @@ static void flush_touched(dp_endpoint *e) {
   e->touched_count = 0;
 }
 
-static void deliver_to(dp_endpoint *e, dp_tunnel *t, const uint8_t *d, size_t len, const struct sockaddr_in *from) {
+static void deliver_to(dp_endpoint *e, dp_tunnel *t, const uint8_t *d, size_t len, const dp_addr *from) {
   if (e->touched_count == 0 || e->touched[e->touched_count - 1] != t) {
     bool seen = false;
     for (int i = 0; i < e->touched_count && !seen; i++) seen = e->touched[i] == t;
@@ -81,10 +82,10 @@ static void deliver_to(dp_endpoint *e, dp_tunnel *t, const uint8_t *d, size_t le
 }
 
 /* RFC 3948 §2.2: a zero SPI field is the non-ESP marker (IKE); a lone 0xFF is a keepalive (§2.3). */
-/* Raw ESP: the kernel hands over the IPv4 header too; the SPI follows it. Nothing here is IKE. */
-static void classify_raw(dp_endpoint *e, const uint8_t *d, size_t len, const struct sockaddr_in *from) {
-  size_t ihl = len ? (size_t)(d[0] & 0x0f) * 4 : 0;
-  if (len < 20 || ihl < 20 || len < ihl + 8) { COUNT(e, short_packets); return; }
+/* Raw ESP: the kernel hands over the IPv4 header too (never an IPv6 one); the SPI follows it. Nothing here is IKE. */
+static void classify_raw(dp_endpoint *e, const uint8_t *d, size_t len, const dp_addr *from) {
+  size_t ihl = e->v6 ? 0 : len ? (size_t)(d[0] & 0x0f) * 4 : 0;
+  if (len < ihl + 8 || (!e->v6 && ihl < 20)) { COUNT(e, short_packets); return; }
   const uint8_t *esp = d + ihl;
   uint32_t spi = (uint32_t)esp[0] << 24 | (uint32_t)esp[1] << 16 | (uint32_t)esp[2] << 8 | esp[3];
   dp_tunnel *t = tunnel_for(e, spi);
@@ -92,7 +93,7 @@ static void classify_raw(dp_endpoint *e, const uint8_t *d, size_t len, const str
   deliver_to(e, t, d, len, from);
 }
 
-static void classify(void *ctx, const uint8_t *d, size_t len, const struct sockaddr_in *from) {
+static void classify(void *ctx, const uint8_t *d, size_t len, const dp_addr *from, const dp_addr *to) {
   dp_endpoint *e = ctx;
   COUNT(e, rx);
   if (e->raw) { classify_raw(e, d, len, from); return; }
@@ -101,7 +102,7 @@ static void classify(void *ctx, const uint8_t *d, size_t len, const struct socka
   uint32_t spi = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
   if (spi == 0) {
     COUNT(e, ike);
-    if (e->on_ike) e->on_ike(e->ike_ctx, d + 4, len - 4, from);
+    if (e->on_ike) e->on_ike(e->ike_ctx, d + 4, len - 4, from, to);
     return;
   }
   dp_tunnel *t = tunnel_for(e, spi);
@@ -126,20 +127,22 @@ static void *run_rx(void *arg) {
   return NULL;
 }
 
-dp_endpoint *dp_endpoint_open(const struct sockaddr_in *local, dp_endpoint_ike_fn on_ike, void *ctx, int *error) {
+dp_endpoint *dp_endpoint_open(const dp_addr *local, dp_endpoint_ike_fn on_ike, void *ctx, int *error) {
   return dp_endpoint_open_kind(local, false, on_ike, ctx, error);
 }
 
-dp_endpoint *dp_endpoint_open_raw(const struct sockaddr_in *local, int *error) {
+dp_endpoint *dp_endpoint_open_raw(const dp_addr *local, int *error) {
   return dp_endpoint_open_kind(local, true, NULL, NULL, error);
 }
 
 bool dp_endpoint_is_raw(const dp_endpoint *e) { return e->raw; }
+bool dp_endpoint_is_v6(const dp_endpoint *e) { return e->v6; }
 
-static dp_endpoint *dp_endpoint_open_kind(const struct sockaddr_in *local, bool raw, dp_endpoint_ike_fn on_ike, void *ctx, int *error) {
+static dp_endpoint *dp_endpoint_open_kind(const dp_addr *local, bool raw, dp_endpoint_ike_fn on_ike, void *ctx, int *error) {
   dp_endpoint *e = calloc(1, sizeof *e);
   if (!e) { *error = -ENOMEM; return NULL; }
   e->raw = raw;
+  e->v6 = dp_addr_is_v6(local);
   e->on_ike = on_ike;
   e->ike_ctx = ctx;
   e->fd = dp_socket_open(raw ? IPPROTO_ESP : 0, local);
@@ -154,15 +157,19 @@ static dp_endpoint *dp_endpoint_open_kind(const struct sockaddr_in *local, bool 
     return NULL;
   }
   pthread_create(&e->rx, NULL, run_rx, e);
-  pthread_setname_np(e->rx, e->raw ? "dp-esp-rx" : "dp-udp4500-rx"); /* names show in top -H */
+  pthread_setname_np(e->rx, e->raw ? (e->v6 ? "dp-esp6-rx" : "dp-esp-rx") : e->v6 ? "dp-udp6-4500-rx" : "dp-udp4500-rx"); /* names show in top -H */
   *error = 0;
   return e;
 }
 
-int dp_endpoint_send_ike(dp_endpoint *e, const uint8_t *msg, size_t len, const struct sockaddr_in *to) {
+int dp_endpoint_send_ike(dp_endpoint *e, const uint8_t *msg, size_t len, const dp_addr *to, const dp_addr *source) {
   static const uint8_t marker[4] = {0, 0, 0, 0};
+  union { char buf[DP_PKTINFO_SPACE]; struct cmsghdr align; } control;
+  if (dp_addr_is_v6(to) != e->v6) { COUNT(e, ike_send_errors); return -EAFNOSUPPORT; }
   struct iovec iov[2] = {{.iov_base = (void *)marker, .iov_len = sizeof marker}, {.iov_base = (void *)msg, .iov_len = len}};
-  struct msghdr m = {.msg_name = (void *)to, .msg_namelen = sizeof *to, .msg_iov = iov, .msg_iovlen = 2};
+  struct msghdr m = {.msg_name = (void *)to, .msg_namelen = dp_addr_len(to), .msg_iov = iov, .msg_iovlen = 2};
+  m.msg_controllen = dp_pktinfo_cmsg(source, control.buf);
+  if (m.msg_controllen) m.msg_control = control.buf;
   if (sendmsg(e->fd, &m, 0) < 0) {
     COUNT(e, ike_send_errors);
     return -errno;

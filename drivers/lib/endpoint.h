@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
 #include "epoch.h"
 
 typedef struct dp_tunnel dp_tunnel;
@@ -19,15 +20,19 @@ typedef struct {
   _Atomic uint64_t rx, ike, keepalives, short_packets, unknown_spi, ike_sent, ike_send_errors;
 } dp_endpoint_stats;
 
-/* Called on the receiving thread with the IKE message (marker removed): copy and return. */
-typedef void (*dp_endpoint_ike_fn)(void *ctx, const uint8_t *msg, size_t len, const struct sockaddr_in *from);
+/* Called on the receiving thread with the IKE message (marker removed): copy and return. `to` is
+ * the address the peer sent it to where the socket reports it (IPv6), else NULL. */
+typedef void (*dp_endpoint_ike_fn)(void *ctx, const uint8_t *msg, size_t len, const dp_addr *from, const dp_addr *to);
 
-dp_endpoint *dp_endpoint_open(const struct sockaddr_in *local, dp_endpoint_ike_fn on_ike, void *ctx, int *error);
+/* IPv4 or IPv6 by `local`'s family: one endpoint per family (issue 24). */
+dp_endpoint *dp_endpoint_open(const dp_addr *local, dp_endpoint_ike_fn on_ike, void *ctx, int *error);
 /* The same for raw ESP (IP protocol 50, no NAT): shared by every tunnel without UDP encapsulation. */
-dp_endpoint *dp_endpoint_open_raw(const struct sockaddr_in *local, int *error);
+dp_endpoint *dp_endpoint_open_raw(const dp_addr *local, int *error);
 bool dp_endpoint_is_raw(const dp_endpoint *e);
-/* Sends an IKE message to `to` with the non-ESP marker in front. Returns 0 or -errno. */
-int dp_endpoint_send_ike(dp_endpoint *e, const uint8_t *msg, size_t len, const struct sockaddr_in *to);
+bool dp_endpoint_is_v6(const dp_endpoint *e);
+/* Sends an IKE message to `to` with the non-ESP marker in front, from `source` when given (an IPv6
+ * endpoint bound to :: answers from the address the peer used). Returns 0 or -errno. */
+int dp_endpoint_send_ike(dp_endpoint *e, const uint8_t *msg, size_t len, const dp_addr *to, const dp_addr *source);
 /* Stops the thread and closes the socket; every tunnel must have been stopped first. */
 void dp_endpoint_close(dp_endpoint *e);
 const dp_endpoint_stats *dp_endpoint_stats_of(const dp_endpoint *e);

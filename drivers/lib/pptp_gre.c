@@ -67,9 +67,10 @@ static int send_packet(dp_pptp *p, call *c, const uint8_t *frame, size_t len, bo
   return (int)len;
 }
 
-static void receive_one(void *ctx, const uint8_t *d, size_t len, const struct sockaddr_in *from) {
+static void receive_one(void *ctx, const uint8_t *d, size_t len, const dp_addr *from, const dp_addr *to) {
   dp_pptp *p = ctx;
   (void)from;
+  (void)to;
   COUNT(p, rx);
   size_t ihl = len ? (size_t)(d[0] & 0x0f) * 4 : 0; /* raw sockets hand over the IPv4 header */
   if (len < 20 || ihl < 20 || ihl >= len) { COUNT(p, malformed); return; }
@@ -132,7 +133,7 @@ dp_pptp *dp_pptp_new(dp_pipe *pipe) {
 }
 
 void dp_pptp_receive(dp_pptp *p, const uint8_t *packet, size_t len) {
-  receive_one(p, packet, len, NULL);
+  receive_one(p, packet, len, NULL, NULL);
   acknowledge_batch(p);
 }
 
@@ -140,7 +141,7 @@ dp_pptp *dp_pptp_open(const struct sockaddr_in *local, dp_pipe *pipe, int *error
   dp_pptp *p = dp_pptp_new(pipe);
   if (!p) { *error = -ENOMEM; return NULL; }
   p->rx_area = malloc((size_t)DP_RX_BATCH * DP_RX_BUFFER);
-  p->fd = dp_socket_open(IPPROTO_GRE, local);
+  p->fd = dp_socket_open(IPPROTO_GRE, &(dp_addr){.v4 = *local});
   p->stop_fd = eventfd(0, EFD_CLOEXEC);
   *error = !p->rx_area ? -ENOMEM : p->fd < 0 ? p->fd : p->stop_fd < 0 ? -errno : 0;
   if (*error) {

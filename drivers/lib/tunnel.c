@@ -29,10 +29,10 @@
 struct dp_tunnel {
   int tun_fd, net_fd, stop_fd;
   dp_tunnel_options options;
-  /* The peer's IPv4 address and port, packed for lock-free reads by the sending thread. Behind a
+  /* The peer's address and port (IPv4 or IPv6), for lock-free reads by the sending thread. Behind a
    * NAT the port (or address) may change at any time: ESP in UDP follows authenticated packets
    * (RFC 3948 §2.2, RFC 7296 §2.23 floating), never unauthenticated ones. */
-  _Atomic uint64_t peer;
+  dp_peer peer;
   bool udp_gso, udp_gro; /* what the kernel accepted on the UDP socket */
   _Atomic(dp_sa *) out;
   _Atomic(dp_sa *) in[DP_TUNNEL_MAX_INBOUND];
@@ -59,11 +59,7 @@ struct dp_tunnel {
 
 #define COUNT(t, field) atomic_fetch_add_explicit(&(t)->stats.field, 1, memory_order_relaxed)
 
-static uint64_t pack(const struct sockaddr_in *a) { return (uint64_t)a->sin_addr.s_addr << 16 | a->sin_port; }
-static struct sockaddr_in unpack(uint64_t v) {
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = (uint16_t)v, .sin_addr = {.s_addr = (uint32_t)(v >> 16)}};
-  return a;
-}
+static dp_addr peer_of(const dp_tunnel *t) { return dp_peer_load(&t->peer); }
 
 typedef enum { WAIT_STOP, WAIT_READABLE, WAIT_TIMEOUT } wait_result;
 
@@ -80,11 +76,21 @@ static wait_result wait_for(dp_tunnel *t, int fd, int timeout_ms) {
 
 static bool wait_readable(dp_tunnel *t, int fd) { return wait_for(t, fd, -1) == WAIT_READABLE; }
 
+/* One datagram to `to` from the tunnel's socket, from options.source where set (IPv6). */
+static ssize_t send_one(dp_tunnel *t, const void *d, size_t len, const dp_addr *to) {
+  union { char buf[DP_PKTINFO_SPACE]; struct cmsghdr align; } control;
+  struct iovec iov = {.iov_base = (void *)d, .iov_len = len};
+  struct msghdr m = {.msg_name = (void *)to, .msg_namelen = dp_addr_len(to), .msg_iov = &iov, .msg_iovlen = 1};
+  m.msg_controllen = dp_pktinfo_cmsg(&t->options.source, control.buf);
+  if (m.msg_controllen) m.msg_control = control.buf;
+  return sendmsg(t->net_fd, &m, 0);
+}
+
 /* RFC 3948 §2.3: a lone 0xFF byte keeps the NAT's mapping alive while the tunnel is idle. */
 static void send_keepalive(dp_tunnel *t) {
   static const uint8_t keepalive = 0xff;
-  struct sockaddr_in peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
-  if (sendto(t->net_fd, &keepalive, 1, 0, (const struct sockaddr *)&peer, sizeof peer) == 1) COUNT(t, keepalives_sent);
+  dp_addr peer = peer_of(t);
+  if (send_one(t, &keepalive, 1, &peer) == 1) COUNT(t, keepalives_sent);
 }
 
 /* An inner IP packet into what goes on the wire (after the outer IP and UDP headers). */
@@ -156,7 +162,9 @@ static void report_expiry(dp_tunnel *t, dp_sa *sa) {
 /* The sending thread's batch: encapsulated packets waiting for one sendmmsg. */
 typedef struct {
   dp_tunnel *t;
-  struct sockaddr_in peer;
+  dp_addr peer;
+  size_t pktinfo_len; /* IPv6 with a chosen source: IPV6_PKTINFO on every message */
+  union { char buf[DP_PKTINFO_SPACE]; struct cmsghdr align; } pktinfo;
   int n;
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
@@ -180,23 +188,31 @@ static void send_all(out_batch *b, struct mmsghdr *msgs, int count, uint64_t pac
  * (UDP_SEGMENT), so the kernel and the veth or NIC carry one buffer for the whole run. */
 static void flush_gso(out_batch *b) {
   static __thread struct mmsghdr msgs[BATCH];
-  static __thread union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } control[BATCH];
+  static __thread union { char buf[CMSG_SPACE(sizeof(uint16_t)) + DP_PKTINFO_SPACE]; struct cmsghdr align; } control[BATCH];
   int m = 0;
   for (int i = 0; i < b->n;) {
     size_t size = b->iov[i].iov_len;
     int j = i + 1;
     while (j < b->n && b->iov[j].iov_len == size) j++;
     if (j < b->n && b->iov[j].iov_len < size) j++; /* a shorter tail may close the run */
-    msgs[m] = (struct mmsghdr){.msg_hdr = {.msg_name = &b->peer, .msg_namelen = sizeof b->peer, .msg_iov = &b->iov[i], .msg_iovlen = (size_t)(j - i)}};
+    msgs[m] = (struct mmsghdr){.msg_hdr = {.msg_name = &b->peer, .msg_namelen = dp_addr_len(&b->peer), .msg_iov = &b->iov[i], .msg_iovlen = (size_t)(j - i)}};
+    size_t used = 0;
     if (j - i > 1) {
-      msgs[m].msg_hdr.msg_control = control[m].buf;
-      msgs[m].msg_hdr.msg_controllen = sizeof control[m].buf;
-      struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
+      struct cmsghdr *c = (struct cmsghdr *)control[m].buf;
       c->cmsg_level = SOL_UDP;
       c->cmsg_type = UDP_SEGMENT;
       c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
       uint16_t segment = (uint16_t)size;
       memcpy(CMSG_DATA(c), &segment, sizeof segment);
+      used = CMSG_SPACE(sizeof(uint16_t));
+    }
+    if (b->pktinfo_len) {
+      memcpy(control[m].buf + used, b->pktinfo.buf, b->pktinfo_len);
+      used += b->pktinfo_len;
+    }
+    if (used) {
+      msgs[m].msg_hdr.msg_control = control[m].buf;
+      msgs[m].msg_hdr.msg_controllen = used;
     }
     m++;
     i = j;
@@ -223,9 +239,20 @@ static int queue_packet(void *ctx, const uint8_t *packet, size_t len) {
     return 0;
   }
   b->iov[b->n] = (struct iovec){.iov_base = b->sealed[b->n], .iov_len = out_len};
-  b->msgs[b->n] = (struct mmsghdr){.msg_hdr = {.msg_name = &b->peer, .msg_namelen = sizeof b->peer, .msg_iov = &b->iov[b->n], .msg_iovlen = 1}};
+  b->msgs[b->n] = (struct mmsghdr){.msg_hdr = {.msg_name = &b->peer, .msg_namelen = dp_addr_len(&b->peer), .msg_iov = &b->iov[b->n], .msg_iovlen = 1}};
+  if (b->pktinfo_len) {
+    b->msgs[b->n].msg_hdr.msg_control = b->pktinfo.buf;
+    b->msgs[b->n].msg_hdr.msg_controllen = b->pktinfo_len;
+  }
   if (++b->n == BATCH) flush(b);
   return 0;
+}
+
+/* A batch's destination and source, read once per batch. */
+static void batch_begin(out_batch *b, dp_tunnel *t) {
+  b->t = t;
+  b->peer = peer_of(t);
+  b->pktinfo_len = dp_addr_is_v6(&b->peer) ? dp_pktinfo_cmsg(&t->options.source, b->pktinfo.buf) : 0;
 }
 
 /* TUN → network: drain the TUN (cutting super-segments), send in batches of up to BATCH. */
@@ -243,7 +270,7 @@ static void *run_to_net(void *arg) {
       continue;
     }
     dp_epoch_enter(&t->epoch[0]);
-    b.peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
+    batch_begin(&b, t);
     for (int reads = 0; reads < BATCH; reads++) {
       ssize_t len = read(t->tun_fd, readbuf, sizeof readbuf);
       if (len <= 0) break;
@@ -264,8 +291,7 @@ static __thread out_batch hub_batch;
 void dp_tunnel_tx_packet(dp_tunnel *t, const uint8_t *packet, size_t len) {
   if (hub_batch.t != t) {
     dp_tunnel_tx_flush();
-    hub_batch.t = t;
-    hub_batch.peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
+    batch_begin(&hub_batch, t);
   }
   COUNT(t, tun_rx);
   queue_packet(&hub_batch, packet, len);
@@ -296,17 +322,24 @@ static bool deliver_up(dp_tunnel *t, const uint8_t *datagram, size_t len) {
 }
 
 /* One received datagram: decapsulate, check selectors, follow the peer, clamp, write to the TUN. */
-static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const struct sockaddr_in *from, uint8_t *plain) {
-  /* Transport mode rebuilds the datagram between the outer addresses: the peer's as it arrived. */
-  uint32_t outer_src = from->sin_addr.s_addr, outer_dst = t->options.transport_local;
-  if (t->options.mode != DP_TUNNEL_ESP_UDP) {
-    /* Raw sockets hand over the outer IPv4 header too. */
+static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const dp_addr *from, uint8_t *plain) {
+  /* Transport mode (IPv4 only) rebuilds the datagram between the outer addresses: the peer's as it arrived. */
+  uint32_t outer_src = from->v4.sin_addr.s_addr, outer_dst = t->options.transport_local;
+  if (t->options.mode != DP_TUNNEL_ESP_UDP && dp_addr_is_v6(from)) {
+    /* Raw IPv6 sockets never hand over the outer header. */
+    dp_addr peer = peer_of(t);
+    if (t->options.mode == DP_TUNNEL_GRE && memcmp(&from->v6.sin6_addr, &peer.v6.sin6_addr, 16) != 0) {
+      COUNT(t, drop_source);
+      return;
+    }
+  } else if (t->options.mode != DP_TUNNEL_ESP_UDP) {
+    /* Raw IPv4 sockets hand over the outer header too. */
     size_t ihl = len ? (size_t)(d[0] & 0x0f) * 4 : 0;
     if (len < 20 || ihl < 20 || ihl > len) { COUNT(t, drop_decrypt); return; }
     memcpy(&outer_src, d + 12, 4);
     memcpy(&outer_dst, d + 16, 4);
     /* A GRE site takes packets from its peer alone: the raw socket sees all GRE to this address. */
-    if (t->options.mode == DP_TUNNEL_GRE && outer_src != unpack(atomic_load_explicit(&t->peer, memory_order_relaxed)).sin_addr.s_addr) {
+    if (t->options.mode == DP_TUNNEL_GRE && outer_src != peer_of(t).v4.sin_addr.s_addr) {
       COUNT(t, drop_source);
       return;
     }
@@ -329,10 +362,12 @@ static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const struct soc
     return;
   }
   /* Authentic and fresh: if it came from elsewhere, the peer's NAT mapping moved. */
-  uint64_t source = pack(from);
-  if (t->options.mode == DP_TUNNEL_ESP_UDP && from->sin_family == AF_INET && source != atomic_load_explicit(&t->peer, memory_order_relaxed)) {
-    atomic_store_explicit(&t->peer, source, memory_order_relaxed);
-    COUNT(t, peer_moved);
+  if (t->options.mode == DP_TUNNEL_ESP_UDP) {
+    dp_addr peer = peer_of(t);
+    if (!dp_addr_equal(from, &peer)) {
+      dp_peer_store(&t->peer, from);
+      COUNT(t, peer_moved);
+    }
   }
   if (t->hub && deliver_up(t, plain, out_len)) return;
   if (dp_clamp_mss(plain, out_len, t->options.mtu)) COUNT(t, mss_clamped);
@@ -349,7 +384,8 @@ typedef struct {
   uint8_t *plain;
 } rx_ctx;
 
-static void receive_one(void *ctx, const uint8_t *d, size_t len, const struct sockaddr_in *from) {
+static void receive_one(void *ctx, const uint8_t *d, size_t len, const dp_addr *from, const dp_addr *to) {
+  (void)to;
   rx_ctx *c = ctx;
   atomic_fetch_add_explicit(&c->t->stats.net_rx, 1, memory_order_relaxed);
   deliver(c->t, d, len, from, c->plain);
@@ -361,9 +397,9 @@ void dp_tunnel_receive_done(dp_tunnel *t) {
   for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) report_expiry(t, atomic_load_explicit(&t->in[i], memory_order_acquire));
 }
 
-void dp_tunnel_receive(dp_tunnel *t, const uint8_t *d, size_t len, const struct sockaddr_in *from, uint8_t *plain) {
+void dp_tunnel_receive(dp_tunnel *t, const uint8_t *d, size_t len, const dp_addr *from, uint8_t *plain) {
   rx_ctx c = {.t = t, .plain = plain};
-  receive_one(&c, d, len, from);
+  receive_one(&c, d, len, from, NULL);
 }
 
 bool dp_tunnel_owns_spi(dp_tunnel *t, uint32_t spi) {
@@ -388,13 +424,18 @@ static void *run_to_tun(void *arg) {
   return NULL;
 }
 
-static int open_socket(const dp_tunnel_options *o, const struct sockaddr_in *local) {
+static int open_socket(const dp_tunnel_options *o, const dp_addr *local) {
   /* Bound, never connected: a connected socket would discard the peer's packets after a NAT rebinding. */
   return dp_socket_open(o->mode == DP_TUNNEL_ESP_UDP ? 0 : o->mode == DP_TUNNEL_ESP ? IPPROTO_ESP : IPPROTO_GRE, local);
 }
 
-static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoint *endpoint, dp_hub *hub, const struct sockaddr_in *local,
-                        const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
+static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoint *endpoint, dp_hub *hub, const dp_addr *local,
+                        const dp_addr *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
+  bool v6 = dp_addr_is_v6(remote);
+  if ((options->transport && v6) || (local && dp_addr_is_v6(local) != v6) || (endpoint && dp_endpoint_is_v6(endpoint) != v6)) {
+    *error = -EAFNOSUPPORT; /* transport mode rebuilds IPv4 datagrams; one family per tunnel */
+    return NULL;
+  }
   bool esp = options->mode == DP_TUNNEL_ESP_UDP || options->mode == DP_TUNNEL_ESP;
   if ((esp && (!outbound || !inbound)) || (!esp && options->mode != DP_TUNNEL_GRE) || (endpoint && options->mode != (dp_endpoint_is_raw(endpoint) ? DP_TUNNEL_ESP : DP_TUNNEL_ESP_UDP)) || (hub && !endpoint)) {
     *error = -EINVAL;
@@ -411,7 +452,7 @@ static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoin
   atomic_init(&t->out, outbound);
   atomic_init(&t->gre_tx_seq, options->gre_seq_start);
   atomic_init(&t->in[0], inbound);
-  t->peer = pack(remote);
+  dp_peer_store(&t->peer, remote);
   t->net_fd = endpoint ? dp_endpoint_fd(endpoint) : open_socket(options, local);
   t->rx_epoch = endpoint ? dp_endpoint_epoch(endpoint) : &t->epoch[1];
   t->tx_epochs = &t->epoch[0];
@@ -445,18 +486,18 @@ fail:
   return NULL;
 }
 
-dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const struct sockaddr_in *local,
-                           const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
+dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const dp_addr *local,
+                           const dp_addr *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
   return start(tun_fd, options, NULL, NULL, local, remote, outbound, inbound, error);
 }
 
 dp_tunnel *dp_tunnel_start_shared(int tun_fd, const dp_tunnel_options *options, dp_endpoint *endpoint,
-                                  const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
+                                  const dp_addr *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
   return start(tun_fd, options, endpoint, NULL, NULL, remote, outbound, inbound, error);
 }
 
 dp_tunnel *dp_tunnel_start_hub(const dp_tunnel_options *options, dp_hub *hub, dp_endpoint *endpoint,
-                               const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
+                               const dp_addr *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
   return start(dp_hub_queue_fd(hub, dp_hub_assign_queue(hub)), options, endpoint, hub, NULL, remote, outbound, inbound, error);
 }
 
@@ -466,8 +507,8 @@ int dp_tunnel_send_gre(dp_tunnel *t, uint16_t protocol, const uint8_t *payload, 
   size_t total = 0;
   uint32_t seq = t->options.gre.sequence ? atomic_fetch_add_explicit(&t->gre_tx_seq, 1, memory_order_relaxed) : 0;
   if (dp_gre_frame(&t->options.gre, protocol, seq, payload, len, out, sizeof out, &total) != DP_GRE_OK) return -EMSGSIZE;
-  struct sockaddr_in peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
-  if (sendto(t->net_fd, out, total, 0, (const struct sockaddr *)&peer, sizeof peer) < 0) {
+  dp_addr peer = peer_of(t);
+  if (send_one(t, out, total, &peer) < 0) {
     int e = errno;
     COUNT(t, drop_io);
     return -e;
@@ -483,9 +524,9 @@ void dp_tunnel_deliver_udp(dp_tunnel *t, uint16_t port, uint32_t tag) {
 int dp_tunnel_send_udp(dp_tunnel *t, uint16_t sport, uint16_t dport, const uint8_t *payload, size_t len) {
   if (!t->options.transport || t->options.mode == DP_TUNNEL_GRE) return -EINVAL;
   static __thread uint8_t datagram[MAX_PACKET], out[MAX_PACKET + 64];
-  struct sockaddr_in peer = unpack(atomic_load_explicit(&t->peer, memory_order_relaxed));
+  dp_addr peer = peer_of(t);
   uint16_t id = atomic_fetch_add_explicit(&t->sent_id, 1, memory_order_relaxed);
-  size_t n = dp_transport_udp_build(datagram, sizeof datagram, t->options.transport_local, peer.sin_addr.s_addr, sport, dport, payload, len, id);
+  size_t n = dp_transport_udp_build(datagram, sizeof datagram, t->options.transport_local, peer.v4.sin_addr.s_addr, sport, dport, payload, len, id);
   if (!n) return -EMSGSIZE;
   size_t total = 0;
   dp_esp_set_lane(DP_ESP_LANE_CALLER); /* the hub's readers may be sealing for the same SA meanwhile */
@@ -495,7 +536,7 @@ int dp_tunnel_send_udp(dp_tunnel *t, uint16_t sport, uint16_t dport, const uint8
     COUNT(t, drop_encrypt);
     return -EMSGSIZE;
   }
-  if (sendto(t->net_fd, out, total, 0, (const struct sockaddr *)&peer, sizeof peer) < 0) {
+  if (send_one(t, out, total, &peer) < 0) {
     int e = errno;
     COUNT(t, drop_io);
     return -e;
@@ -506,8 +547,8 @@ int dp_tunnel_send_udp(dp_tunnel *t, uint16_t sport, uint16_t dport, const uint8
 
 uint32_t dp_tunnel_gre_next_seq(const dp_tunnel *t) { return atomic_load_explicit(&t->gre_tx_seq, memory_order_relaxed); }
 
-void dp_tunnel_set_peer(dp_tunnel *t, const struct sockaddr_in *peer) {
-  atomic_store_explicit(&t->peer, pack(peer), memory_order_relaxed);
+void dp_tunnel_set_peer(dp_tunnel *t, const dp_addr *peer) {
+  dp_peer_store(&t->peer, peer);
 }
 
 int dp_tunnel_route(dp_tunnel *t, const dp_prefix *p) {

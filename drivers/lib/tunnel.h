@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "addr.h"
 #include "esp.h"
 #include "gre.h"
 #include "selector.h"
@@ -56,17 +57,19 @@ typedef struct {
   uint32_t gre_seq_start;     /* GRE: the first sequence number sent (a restarted site continues its numbering) */
   bool offload;               /* the TUN was opened with offloads (vnet header, TSO): see gso.h */
   bool uso;                   /* and takes UDP GSO packets: UDP runs are merged toward it too */
-  bool transport;             /* ESP transport mode (IPv4): the TUN carries datagrams between the two hosts */
+  bool transport;             /* ESP transport mode (IPv4 outer addresses only): the TUN carries datagrams between the two hosts */
   uint32_t transport_local;   /* this host's address (network order), for datagrams rebuilt on receipt */
   unsigned keepalive_ms;      /* ESP in UDP behind a NAT: idle interval before a keepalive (0: never) */
   unsigned mtu;               /* the TUN's: TCP SYNs in both directions are clamped to fit it */
   dp_prefix_set remote_ts;    /* inner sources allowed from the peer (empty: any) */
   dp_prefix_set local_ts;     /* inner destinations allowed from the peer (empty: any) */
+  dp_addr source;             /* IPv6: the address to send from (IPV6_PKTINFO) when the socket is bound to ::; family 0: the kernel's choice */
 } dp_tunnel_options;
 
-/* For GRE the SAs are NULL. The local and remote ports matter only for ESP in UDP. */
-dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const struct sockaddr_in *local,
-                           const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error);
+/* For GRE the SAs are NULL. The local and remote ports matter only for ESP in UDP. Both addresses
+ * of one family, IPv4 or IPv6 (issue 24); transport mode is IPv4 only (-EAFNOSUPPORT). */
+dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const dp_addr *local,
+                           const dp_addr *remote, dp_sa *outbound, dp_sa *inbound, int *error);
 /* Rekeying without loss: inbound SAs are chosen by SPI (up to DP_TUNNEL_MAX_INBOUND at once, so
  * old and new overlap), the outbound SA is replaced in one store. Each call returns only when
  * neither thread can still be using what it took out, so the caller may free it. */
@@ -79,13 +82,13 @@ typedef struct dp_endpoint dp_endpoint;
 /* ESP in UDP on a shared endpoint (endpoint.h): no socket or receiving thread of its own; the
  * endpoint's thread hands it the packets for its inbound SPIs. */
 dp_tunnel *dp_tunnel_start_shared(int tun_fd, const dp_tunnel_options *options, dp_endpoint *endpoint,
-                                  const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error);
+                                  const dp_addr *remote, dp_sa *outbound, dp_sa *inbound, int *error);
 
 typedef struct dp_hub dp_hub;
 /* On a shared TUN (hub.h) and the shared endpoint: no thread of its own at all. Routes to it are
  * added with dp_tunnel_route (JavaScript thread) and all removed when it stops. */
 dp_tunnel *dp_tunnel_start_hub(const dp_tunnel_options *options, dp_hub *hub, dp_endpoint *endpoint,
-                               const struct sockaddr_in *remote, dp_sa *outbound, dp_sa *inbound, int *error);
+                               const dp_addr *remote, dp_sa *outbound, dp_sa *inbound, int *error);
 int dp_tunnel_route(dp_tunnel *t, const dp_prefix *p);
 /* GRE: one payload of JavaScript's (e.g. a Cisco keepalive's inner packet, protocol 0x0800) out of
  * the tunnel with its key, checksum and next sequence number, from the calling thread; counted in
@@ -104,7 +107,7 @@ void dp_tunnel_deliver_udp(dp_tunnel *t, uint16_t port, uint32_t tag);
  * -EMSGSIZE: too long). */
 int dp_tunnel_send_udp(dp_tunnel *t, uint16_t sport, uint16_t dport, const uint8_t *payload, size_t len);
 /* The peer moved (MOBIKE, RFC 4555): send to this address and port from the next batch on. */
-void dp_tunnel_set_peer(dp_tunnel *t, const struct sockaddr_in *peer);
+void dp_tunnel_set_peer(dp_tunnel *t, const dp_addr *peer);
 
 /* For the hub's sending thread: one packet for this tunnel, and the end of a batch. */
 void dp_tunnel_tx_packet(dp_tunnel *t, const uint8_t *packet, size_t len);
@@ -113,7 +116,7 @@ void dp_tunnel_tx_flush(void);
 /* For the endpoint's receiving thread: does an inbound SA have this SPI; one datagram (plain is a
  * scratch buffer of 64 KiB); the end of a batch. */
 bool dp_tunnel_owns_spi(dp_tunnel *t, uint32_t spi);
-void dp_tunnel_receive(dp_tunnel *t, const uint8_t *d, size_t len, const struct sockaddr_in *from, uint8_t *plain);
+void dp_tunnel_receive(dp_tunnel *t, const uint8_t *d, size_t len, const dp_addr *from, uint8_t *plain);
 void dp_tunnel_receive_done(dp_tunnel *t);
 
 /* Stops and joins both threads, closes the socket and the TUN fd, frees the tunnel. */

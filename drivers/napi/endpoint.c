@@ -6,39 +6,47 @@
 #include <string.h>
 
 #include "endpoint.h"
+#include "napi_addr.h"
 #include "napi_endpoint.h"
 #include "napi_util.h"
 
 typedef struct {
   size_t len;
-  struct sockaddr_in from;
+  dp_addr from, to; /* to: family 0 when the socket did not say */
   uint8_t data[];
 } ike_message;
 
 /* Receiving thread: copy and queue; a full or closing queue drops the message (IKE retransmits). */
-static void queue_ike(void *ctx, const uint8_t *msg, size_t len, const struct sockaddr_in *from) {
+static void queue_ike(void *ctx, const uint8_t *msg, size_t len, const dp_addr *from, const dp_addr *to) {
   ike_message *m = malloc(sizeof *m + len);
   if (!m) return;
   m->len = len;
   m->from = *from;
+  if (to) m->to = *to;
+  else memset(&m->to, 0, sizeof m->to);
   memcpy(m->data, msg, len);
   if (napi_call_threadsafe_function((napi_threadsafe_function)ctx, m, napi_tsfn_nonblocking) != napi_ok) free(m);
 }
 
-/* JavaScript thread: onIke(packet, address, port). */
+/* JavaScript thread: onIke(packet, address, port, localAddress?): the local address where the socket reports it (IPv6). */
 static void call_js(napi_env env, napi_value callback, void *context, void *data) {
   (void)context;
   ike_message *m = data;
   if (env && callback) {
-    napi_value argv[3], undefined;
-    char text[INET_ADDRSTRLEN] = "";
+    napi_value argv[4], undefined;
+    char text[INET6_ADDRSTRLEN] = "";
     void *copy = NULL;
     napi_create_buffer_copy(env, m->len, m->data, &copy, &argv[0]);
-    inet_ntop(AF_INET, &m->from.sin_addr, text, sizeof text);
+    uint16_t port = dp_napi_format_addr(&m->from, text);
     napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &argv[1]);
-    napi_create_uint32(env, ntohs(m->from.sin_port), &argv[2]);
+    napi_create_uint32(env, port, &argv[2]);
     napi_get_undefined(env, &undefined);
-    napi_call_function(env, undefined, callback, 3, argv, NULL);
+    argv[3] = undefined;
+    if (m->to.sa.sa_family) {
+      dp_napi_format_addr(&m->to, text);
+      napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &argv[3]);
+    }
+    napi_call_function(env, undefined, callback, 4, argv, NULL);
   }
   free(m);
 }
@@ -69,10 +77,10 @@ napi_value dp_napi_endpoint_open_raw(napi_env env, napi_callback_info info) {
   napi_value argv[1], v;
   size_t argc = 1, len = 0;
   char text[64] = "";
-  struct sockaddr_in local = {.sin_family = AF_INET};
+  dp_addr local;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 1 || napi_get_named_property(env, argv[0], "address", &v) != napi_ok || napi_get_value_string_utf8(env, v, text, sizeof text, &len) != napi_ok ||
-      inet_pton(AF_INET, text, &local.sin_addr) != 1) {
+      !dp_napi_parse_addr(text, 0, &local)) {
     napi_throw_type_error(env, NULL, "endpointOpenRaw: expected {address}");
     return NULL;
   }
@@ -98,16 +106,15 @@ napi_value dp_napi_endpoint_open(napi_env env, napi_callback_info info) {
   char text[64] = "";
   size_t len = 0;
   uint32_t port = 0;
-  struct sockaddr_in local = {.sin_family = AF_INET};
+  dp_addr local;
   napi_valuetype fn_type = napi_undefined;
   if (argc < 1 || napi_get_named_property(env, argv[0], "address", &v) != napi_ok || napi_get_value_string_utf8(env, v, text, sizeof text, &len) != napi_ok ||
-      inet_pton(AF_INET, text, &local.sin_addr) != 1 || napi_get_named_property(env, argv[0], "port", &v) != napi_ok ||
-      napi_get_value_uint32(env, v, &port) != napi_ok || port > 65535 || napi_get_named_property(env, argv[0], "onIke", &on_ike) != napi_ok ||
+      napi_get_named_property(env, argv[0], "port", &v) != napi_ok ||
+      napi_get_value_uint32(env, v, &port) != napi_ok || !dp_napi_parse_addr(text, port, &local) || napi_get_named_property(env, argv[0], "onIke", &on_ike) != napi_ok ||
       napi_typeof(env, on_ike, &fn_type) != napi_ok || fn_type != napi_function) {
     napi_throw_type_error(env, NULL, "endpointOpen: expected {address, port, onIke}");
     return NULL;
   }
-  local.sin_port = htons((uint16_t)port);
   endpoint_handle *h = calloc(1, sizeof *h);
   if (!h) return dp_napi_int(env, -ENOMEM);
   h->magic = ENDPOINT_MAGIC;
@@ -127,26 +134,33 @@ napi_value dp_napi_endpoint_open(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-/* endpointSendIke(handle, buffer, address, port) → 0 or a negative errno */
+/* endpointSendIke(handle, buffer, address, port, source?) → 0 or a negative errno; `source`: the
+ * local IPv6 address to send from (the one the peer wrote to), for an endpoint bound to :: */
 napi_value dp_napi_endpoint_send_ike(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  size_t argc = 4;
+  napi_value argv[5];
+  size_t argc = 5;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  endpoint_handle *h = argc == 4 ? dp_napi_endpoint_of(env, argv[0]) : NULL;
+  endpoint_handle *h = argc >= 4 ? dp_napi_endpoint_of(env, argv[0]) : NULL;
   const uint8_t *data = NULL;
   size_t len = 0;
   char text[64] = "";
   size_t tlen = 0;
   uint32_t port = 0;
-  struct sockaddr_in to = {.sin_family = AF_INET};
+  dp_addr to, source;
+  bool has_source = false;
   if (!h) return dp_napi_int(env, -EBADF);
   if (!dp_napi_buffer(env, argv[1], &data, &len)) return NULL;
-  if (napi_get_value_string_utf8(env, argv[2], text, sizeof text, &tlen) != napi_ok || inet_pton(AF_INET, text, &to.sin_addr) != 1 ||
-      napi_get_value_uint32(env, argv[3], &port) != napi_ok || port > 65535) {
+  if (napi_get_value_string_utf8(env, argv[2], text, sizeof text, &tlen) != napi_ok || napi_get_value_uint32(env, argv[3], &port) != napi_ok ||
+      !dp_napi_parse_addr(text, port, &to)) {
     return dp_napi_int(env, -EINVAL);
   }
-  to.sin_port = htons((uint16_t)port);
-  return dp_napi_int(env, dp_endpoint_send_ike(h->endpoint, data, len, &to));
+  napi_valuetype source_type = napi_undefined;
+  if (argc == 5) napi_typeof(env, argv[4], &source_type);
+  if (source_type == napi_string) {
+    if (napi_get_value_string_utf8(env, argv[4], text, sizeof text, &tlen) != napi_ok || !dp_napi_parse_addr(text, 0, &source)) return dp_napi_int(env, -EINVAL);
+    has_source = true;
+  }
+  return dp_napi_int(env, dp_endpoint_send_ike(h->endpoint, data, len, &to, has_source ? &source : NULL));
 }
 
 /* endpointStats(handle) → counters as bigints, or undefined once closed */

@@ -10,6 +10,7 @@
 #include "tunnel.h"
 #include "napi_endpoint.h"
 #include "napi_hub.h"
+#include "napi_addr.h"
 #include "napi_util.h"
 #include "tun.h"
 
@@ -113,12 +114,9 @@ static bool str_prop(napi_env env, napi_value o, const char *name, char *buf, si
   return napi_get_named_property(env, o, name, &v) == napi_ok && napi_get_value_string_utf8(env, v, buf, cap, &len) == napi_ok && len > 0;
 }
 
-static bool address_prop(napi_env env, napi_value o, const char *addr, const char *port, struct sockaddr_in *out) {
+static bool address_prop(napi_env env, napi_value o, const char *addr, const char *port, dp_addr *out) {
   char text[64];
-  memset(out, 0, sizeof *out);
-  out->sin_family = AF_INET;
-  out->sin_port = htons((uint16_t)int_prop(env, o, port));
-  return str_prop(env, o, addr, text, sizeof text) && inet_pton(AF_INET, text, &out->sin_addr) == 1;
+  return str_prop(env, o, addr, text, sizeof text) && dp_napi_parse_addr(text, (uint32_t)int_prop(env, o, port), out);
 }
 
 /* An array of CIDR strings into a prefix set; false on a malformed one. */
@@ -148,7 +146,8 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   napi_value cfg = argv[0], out_v, in_v;
   void *out_sa = NULL, *in_sa = NULL;
   char name[16] = {0}, addr[64];
-  struct sockaddr_in local, remote, tun_addr;
+  dp_addr local, remote;
+  struct sockaddr_in tun_addr;
   int32_t mode = int_prop(env, cfg, "mode");
   bool esp = mode == DP_TUNNEL_ESP_UDP || mode == DP_TUNNEL_ESP;
   napi_get_named_property(env, cfg, "outbound", &out_v);
@@ -180,7 +179,9 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   str_prop(env, cfg, "name", name, sizeof name);
   options.offload = !dp_napi_bool_prop(env, cfg, "noOffload");
   options.transport = esp && dp_napi_bool_prop(env, cfg, "transport");
-  options.transport_local = local.sin_addr.s_addr;
+  options.transport_local = local.v4.sin_addr.s_addr;
+  /* IPv6 (issue 24): send from the SA's own address even when the shared socket is bound to ::. */
+  if (dp_addr_is_v6(&local)) options.source = local;
   napi_value hub_v;
   napi_valuetype hub_type = napi_undefined;
   if (napi_get_named_property(env, cfg, "hub", &hub_v) == napi_ok) napi_typeof(env, hub_v, &hub_type);
@@ -347,12 +348,11 @@ napi_value dp_napi_tunnel_set_peer(napi_env env, napi_callback_info info) {
   void *p = NULL;
   char text[64] = "";
   uint32_t port = 0;
-  struct sockaddr_in peer = {.sin_family = AF_INET};
+  dp_addr peer;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 3 || napi_get_value_external(env, argv[0], &p) != napi_ok || !((tunnel_handle *)p)->tunnel) return dp_napi_int(env, -EBADF);
-  if (napi_get_value_string_utf8(env, argv[1], text, sizeof text, &len) != napi_ok || inet_pton(AF_INET, text, &peer.sin_addr) != 1 ||
-      napi_get_value_uint32(env, argv[2], &port) != napi_ok || port > 65535) return dp_napi_int(env, -EINVAL);
-  peer.sin_port = htons((uint16_t)port);
+  if (napi_get_value_string_utf8(env, argv[1], text, sizeof text, &len) != napi_ok || napi_get_value_uint32(env, argv[2], &port) != napi_ok ||
+      !dp_napi_parse_addr(text, port, &peer)) return dp_napi_int(env, -EINVAL);
   dp_tunnel_set_peer(((tunnel_handle *)p)->tunnel, &peer);
   return dp_napi_int(env, 0);
 }

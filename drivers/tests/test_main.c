@@ -16,6 +16,7 @@ void test_transport(void);
 void test_pipe(void);
 void test_pptp(void);
 void test_inet_sum(void);
+void test_v6_outer(void);
 
 int main(void) {
   test_replay();
@@ -31,6 +32,7 @@ int main(void) {
   test_pipe();
   test_pptp();
   test_inet_sum();
+  test_v6_outer();
   printf("1..%d\n# %d passed, %d failed\n", tap_count, tap_count - tap_failed, tap_failed);
   return tap_failed == 0 ? 0 : 1;
 }

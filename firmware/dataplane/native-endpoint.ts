@@ -2,9 +2,9 @@ import { ErrorCode, PosternError } from '../util/errors.ts';
 import { loadDriver } from './native.ts';
 
 interface EndpointAddon {
-  endpointOpen(config: { address: string; port: number; onIke: (packet: Buffer, address: string, port: number) => void }): object | number;
+  endpointOpen(config: { address: string; port: number; onIke: (packet: Buffer, address: string, port: number, local: string | undefined) => void }): object | number;
   endpointOpenRaw(config: { address: string }): object | number;
-  endpointSendIke(handle: object, packet: Uint8Array, address: string, port: number): number;
+  endpointSendIke(handle: object, packet: Uint8Array, address: string, port: number, source?: string): number;
   endpointStats(handle: object): NativeEndpointStats | undefined;
   endpointClose(handle: object): number;
 }
@@ -26,6 +26,8 @@ export const endpointHandles = new WeakMap<NativeEndpoint, object>();
 /**
  * UDP 4500 owned by the driver (RFC 3948): IKE messages come up to `onIke` with the non-ESP
  * marker removed, ESP goes straight to the tunnel whose inbound SA has the SPI, in C.
+ * One endpoint per family (issue 24): an IPv6 address opens an IPv6-only socket; IKE from it
+ * comes up with the local address the peer wrote to, which an answer may name as its source.
  */
 export class NativeEndpoint {
   readonly #addon: EndpointAddon;
@@ -37,9 +39,9 @@ export class NativeEndpoint {
     endpointHandles.set(this, handle);
   }
 
-  static open(address: string, port: number, onIke: (packet: Buffer, from: { address: string; port: number }) => void): NativeEndpoint {
+  static open(address: string, port: number, onIke: (packet: Buffer, from: { address: string; port: number }, local: string | undefined) => void): NativeEndpoint {
     const addon = loadDriver() as unknown as EndpointAddon;
-    const r = addon.endpointOpen({ address, port, onIke: (packet, a, p) => onIke(packet, { address: a, port: p }) });
+    const r = addon.endpointOpen({ address, port, onIke: (packet, a, p, local) => onIke(packet, { address: a, port: p }, local) });
     if (typeof r === 'number') throw new PosternError(ErrorCode.driverUnavailable, `the driver could not open UDP ${address}:${port} (errno ${-r})`);
     return new NativeEndpoint(addon, r);
   }
@@ -52,9 +54,13 @@ export class NativeEndpoint {
     return new NativeEndpoint(addon, r);
   }
 
-  /** Sends an IKE message with the non-ESP marker in front; false when the kernel refused it. */
-  sendIke(packet: Uint8Array, to: { address: string; port: number }): boolean {
-    return this.#addon.endpointSendIke(this.#handle, Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength), to.address, to.port) === 0;
+  /**
+   * Sends an IKE message with the non-ESP marker in front; false when the kernel refused it.
+   * `source`: the local IPv6 address to send from, for an endpoint bound to `::`.
+   */
+  sendIke(packet: Uint8Array, to: { address: string; port: number }, source?: string): boolean {
+    const data = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
+    return (source === undefined ? this.#addon.endpointSendIke(this.#handle, data, to.address, to.port) : this.#addon.endpointSendIke(this.#handle, data, to.address, to.port, source)) === 0;
   }
 
   stats(): NativeEndpointStats | undefined {

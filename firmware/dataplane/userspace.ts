@@ -12,6 +12,7 @@ import { randomInt } from 'node:crypto';
 import { ErrorCode, PosternError } from '../util/errors.ts';
 import { parsePrefix, prefixContains, type ParsedPrefix } from '../util/ip.ts';
 import type { NativeEndpoint } from './native-endpoint.ts';
+import { tunnelMtu } from './outer-mtu.ts';
 import type { NativeHub } from './native-hub.ts';
 import { NativeSa, NativeTunnel, type NativeExpireEvent } from './native.ts';
 import { DataPlaneFeature } from './types.ts';
@@ -30,6 +31,9 @@ export interface UserspaceDataPlaneOptions {
   /** UDP 4500 on the local address, for SAs with UDP encapsulation; raw ESP for the others. */
   readonly udpEndpoint?: NativeEndpoint;
   readonly rawEndpoint?: NativeEndpoint;
+  /** The same on the IPv6 WAN address (issue 24): SAs whose outer addresses are IPv6 use these. */
+  readonly udpEndpoint6?: NativeEndpoint;
+  readonly rawEndpoint6?: NativeEndpoint;
   /** The hub's own address: the gateway's inner address for its tunnels. */
   readonly tunnelAddress: string;
   readonly mtu?: number;
@@ -126,8 +130,8 @@ export class UserspaceDataPlane implements DataPlane {
     const key = saKey(spec);
     if (this.#sas.has(key)) throw new PosternError(ErrorCode.dataplaneExists, `SA ${key} exists`);
     if (spec.mode === 'transport' && (!isIpv4(spec.source) || !isIpv4(spec.destination))) throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${key}: transport mode is IPv4 only in the userspace data plane`);
-    if (spec.encapsulation ? !this.#options.udpEndpoint : !this.#options.rawEndpoint) {
-      throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${key}: no ${spec.encapsulation ? 'UDP 4500' : 'raw ESP'} endpoint on this data plane`);
+    if (!this.#endpointFor(spec)) {
+      throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${key}: no ${spec.encapsulation ? 'UDP 4500' : 'raw ESP'} endpoint${isIpv4(spec.destination) ? '' : ' for IPv6'} on this data plane`);
     }
     const native = NativeSa.create({
       spi: spec.spi, suite: spec.suite, esn: spec.esn, replayWindow: spec.direction === 'in' ? spec.replayWindow : 0,
@@ -146,10 +150,17 @@ export class UserspaceDataPlane implements DataPlane {
       const { encapsulation: _gone, ...rest } = spec;
       spec = rest;
     } else if (encapsulation) spec = { ...spec, encapsulation };
-    if (spec.encapsulation ? !this.#options.udpEndpoint : !this.#options.rawEndpoint) throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${saKey(id)}: no endpoint for that framing`);
+    if (!this.#endpointFor(spec)) throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${saKey(id)}: no endpoint for that framing and family`);
     this.#dropSa(saKey(id));
     this.#putSa(saKey(spec), { ...sa, spec });
     this.#reconcile(spec.reqid);
+  }
+
+  /** The endpoint an SA's packets use: by framing, and by the family of its outer addresses. */
+  #endpointFor(spec: SaSpec): NativeEndpoint | undefined {
+    const o = this.#options;
+    if (isIpv4(spec.destination)) return spec.encapsulation ? o.udpEndpoint : o.rawEndpoint;
+    return spec.encapsulation ? o.udpEndpoint6 : o.rawEndpoint6;
   }
 
   async querySa(id: SaId): Promise<SaCounters | undefined> {
@@ -324,15 +335,15 @@ export class UserspaceDataPlane implements DataPlane {
     const o = this.#options;
     const encap = outbound.spec.encapsulation;
     const common = {
-      name: `pus${this.#names++}`, mtu: o.mtu ?? 1400, address: o.tunnelAddress, prefixLength: 32, hub: o.hub,
+      name: `pus${this.#names++}`, mtu: tunnelMtu(o.mtu ?? 1400, outbound.spec.destination), address: o.tunnelAddress, prefixLength: 32, hub: o.hub,
       remoteSelectors: selectors.remote, localSelectors: selectors.local, outbound: outbound.native, inbound: firstInbound.native,
       transport: outbound.spec.mode === 'transport',
       onEvent: (event: NativeExpireEvent) => this.#expired(reqid, event),
       local: { address: outbound.spec.source, port: encap?.sourcePort ?? 0 }, remote: { address: outbound.spec.destination, port: encap?.destinationPort ?? 0 },
     };
     const tunnel = encap
-      ? NativeTunnel.start({ ...common, framing: 'esp-udp', endpoint: o.udpEndpoint!, keepaliveMs: o.keepaliveMs ?? 20_000 })
-      : NativeTunnel.start({ ...common, framing: 'esp', endpoint: o.rawEndpoint! });
+      ? NativeTunnel.start({ ...common, framing: 'esp-udp', endpoint: this.#endpointFor(outbound.spec)!, keepaliveMs: o.keepaliveMs ?? 20_000 })
+      : NativeTunnel.start({ ...common, framing: 'esp', endpoint: this.#endpointFor(outbound.spec)! });
     const child: Child = { tunnel, shape, inbound: new Map([[firstInbound.native, firstInbound.spec.spi >>> 0]]), outbound: outbound.native, peer: `${outbound.spec.destination}:${encap?.destinationPort ?? 0}` };
     this.#children.set(reqid, child);
     // The hub routes by destination; the newest route for a prefix replaces a trap on it.

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
@@ -55,6 +56,8 @@ export interface IkeSubsystemOptions {
   readonly onLog?: (action: Extract<IkeAction, { type: 'log' }>) => void;
   /** The WAN address to bind (firmware/network: roles from the config and the board); the box's own lookup when absent. */
   readonly wanAddress?: (config: PosternConfig) => string | undefined;
+  /** The WAN's IPv6 address (issue 24): UDP 500/4500 and raw ESP are bound on it too, beside the IPv4 one or alone. */
+  readonly wanAddress6?: (config: PosternConfig) => string | undefined;
 }
 
 /**
@@ -67,7 +70,7 @@ export class IkeSubsystem implements Subsystem {
   readonly name = 'ikev2';
   readonly #options: IkeSubsystemOptions;
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; v1: Ikev1Engine | undefined; dataplane: UserspaceDataPlane; revocation: RevocationService; sweep: NodeJS.Timeout; config: PosternConfig; address: string } | undefined;
+  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; v1: Ikev1Engine | undefined; dataplane: UserspaceDataPlane; revocation: RevocationService; sweep: NodeJS.Timeout; config: PosternConfig; address: string; address6: string | undefined } | undefined;
   /** Dialing sites tried again after they go down (issue 17: the next retry is shown). */
   readonly #redial = new SiteRedial();
   #dialWatch: DialWatch | undefined;
@@ -82,9 +85,17 @@ export class IkeSubsystem implements Subsystem {
     this.#options = options;
   }
 
-  /** The WAN address UDP 500/4500 are bound to; undefined while not running. */
+  /** The WAN address UDP 500/4500 are bound to (the IPv4 one on a dual-stack WAN); undefined while not running. */
   get boundAddress(): string | undefined {
     return this.#running?.address;
+  }
+
+  /** Both families' bound addresses (issue 24); an IPv6-only WAN has only `ipv6`. */
+  get boundAddresses(): { ipv4?: string; ipv6?: string } {
+    const r = this.#running;
+    if (!r) return {};
+    const v4 = r.address.includes(':') ? undefined : r.address;
+    return { ...(v4 ? { ipv4: v4 } : {}), ...(r.address6 ? { ipv6: r.address6 } : {}) };
   }
 
   get engine(): IkeEngine | undefined {
@@ -238,7 +249,7 @@ export class IkeSubsystem implements Subsystem {
     const r = this.#running;
     const connection = `${L2TP_SITE_PREFIX}${name}`;
     if (!r?.v1 || r.v1.sas.some((s) => s.connection?.name === connection && s.state !== 'closed')) return;
-    r.shell.initiate(connection, { address: r.address, port: 500 });
+    r.shell.initiate(connection, localFor(r, connection));
   }
 
   /** Management: delete the IKE SA (an INFORMATIONAL Delete to the peer, then its children go). */
@@ -282,9 +293,12 @@ export class IkeSubsystem implements Subsystem {
   async start(config: PosternConfig): Promise<void> {
     const log = this.#options.logger;
     this.#status = { state: 'starting' };
-    const address = (this.#options.wanAddress ?? wanAddressNow)(config);
+    const address4 = (this.#options.wanAddress ?? wanAddressNow)(config);
+    const address6 = this.#options.wanAddress6?.(config);
     // DHCP or PPPoE not done yet: the service restarts IKE when the WAN gets its address.
-    if (!address) return this.#unavailable(`waiting for an IPv4 address on the WAN (${config.system.wan.interface}, ${config.system.wan.mode}): IKE starts when it has one`);
+    if (!address4 && !address6) return this.#unavailable(`waiting for an address on the WAN (${config.system.wan.interface}, ${config.system.wan.mode}): IKE starts when it has one`);
+    // The IPv4 address when there is one (GRE over IPsec selectors, the status); an IPv6-only WAN has its IPv6 one.
+    const address = (address4 ?? address6)!;
     let hub: HubLease | undefined;
     let transport: DriverTransport | undefined;
     let revocation: RevocationService | undefined;
@@ -313,10 +327,10 @@ export class IkeSubsystem implements Subsystem {
       const dispatch = new IkeVersionDispatch(engine, v1 && { engine: v1, connections: v1Connections.map((c) => c.name) });
       const shell = (shellRef = new IkeShell(dispatch, log, (action) => this.#onAction(action)));
       shell.onLog = this.#options.onLog;
-      transport = await DriverTransport.open(address, shell.receive);
+      transport = await DriverTransport.open([address4, address6].filter((a): a is string => a !== undefined), shell.receive);
       // Children go in through the DataPlane interface; the pools are routed to the shared TUN as a whole.
       const dataplane = new UserspaceDataPlane({
-        hub: hub.hub, pipe: hub.pipe(), udpEndpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}),
+        hub: hub.hub, pipe: hub.pipe(), ...transport.dataplaneEndpoints(),
         tunnelAddress: lanAddress, kernelRoute: kernelRouteOutside(hub.hub.name, hub.pools), kernelSteer: kernelSteerVia(hub.hub.name),
       });
       const installer = (installerRef = new DataPlaneInstaller({ dataplane, log: log.child('dataplane') }));
@@ -325,10 +339,11 @@ export class IkeSubsystem implements Subsystem {
       // fetched again by the check itself, and a revocation found then ends the session.
       const sweep = setInterval(() => this.#endRevoked(), 60_000);
       sweep.unref();
-      this.#running = { shell, installer, hub, engine, v1, dataplane, revocation, sweep, config, address };
-      for (const site of config.sites.filter((s) => s.enabled && isIkeSite(s) && s.initiate)) shell.initiate(`site:${site.name}`, { address, port: 500 });
-      this.#status = { state: 'running', detail: `UDP ${address}:500 and :4500, shared TUN ${hub.hub.name}${v1 ? ', IKEv1 sites too' : ''}` };
-      log.info('IKEv2 listening', { address, tun: hub.hub.name });
+      const running = (this.#running = { shell, installer, hub, engine, v1, dataplane, revocation, sweep, config, address, address6 });
+      for (const site of config.sites.filter((s) => s.enabled && isIkeSite(s) && s.initiate)) shell.initiate(`site:${site.name}`, localFor(running, `site:${site.name}`));
+      const bound = transport.addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(' and ');
+      this.#status = { state: 'running', detail: `UDP ${bound}:500 and :4500, shared TUN ${hub.hub.name}${v1 ? ', IKEv1 sites too' : ''}` };
+      log.info('IKEv2 listening', { address, ...(address6 && address6 !== address ? { address6 } : {}), tun: hub.hub.name });
       if (v1) log.info('IKEv1 listening', { address, sites: v1Connections.filter((c) => c.name.startsWith('site:')).map((c) => c.name.slice('site:'.length)), l2tp: config.listeners.l2tp.enabled });
     } catch (error) {
       await transport?.close();
@@ -389,7 +404,7 @@ export class IkeSubsystem implements Subsystem {
     const site = name === undefined ? undefined : r?.config.sites.find((s) => s.name === name && s.enabled && isIkeSite(s) && s.initiate);
     if (!r || !site) return;
     if ([...r.engine.sas, ...(r.v1?.sas ?? [])].some((s) => s.connection?.name === connection && s.state !== 'closed')) return;
-    const at = this.#redial.schedule(site.name, () => this.#running === r && r.shell.initiate(connection, { address: r.address, port: 500 }));
+    const at = this.#redial.schedule(site.name, () => this.#running === r && r.shell.initiate(connection, localFor(r, connection)));
     this.#options.logger.info('site dialed again later', { site: site.name, at: new Date(at).toISOString() });
   }
 
@@ -409,17 +424,17 @@ export class IkeSubsystem implements Subsystem {
     if (this.#dialWatch) throw new Error('another site test is running');
     this.#redial.cancel(name); // the test is this try
     if (site.protocol === 'ikev1') return this.#testIkev1Site(r, site, deadlineMs);
-    const seen = await observeIkeDial(r.engine, r.shell, `site:${name}`, { address: r.address, port: 500 }, { deadlineMs, watch: (w) => void (this.#dialWatch = w) });
+    const seen = await observeIkeDial(r.engine, r.shell, `site:${name}`, localFor(r, `site:${name}`), { deadlineMs, watch: (w) => void (this.#dialWatch = w) });
     const plan = seen.reached === 'established' && seen.children > 0 ? pingPlan(r.config.system.lan.address, site.localSubnets, site.remoteSubnets) : undefined;
     const ping = plan ? await tunnelPing(plan.source, plan.target) : undefined;
     return ikeTestResult(name, { ...seen, ...(ping ? { ping } : {}) });
   }
 
   /** The same for an IKEv1 site (issue 19): Main (or Aggressive) Mode, Quick Mode, ping. */
-  async #testIkev1Site(r: { v1: Ikev1Engine | undefined; shell: IkeShell; address: string; config: PosternConfig }, site: SiteConfig, deadlineMs: number): Promise<SiteTestResult> {
+  async #testIkev1Site(r: { v1: Ikev1Engine | undefined; shell: IkeShell; address: string; address6: string | undefined; config: PosternConfig }, site: SiteConfig, deadlineMs: number): Promise<SiteTestResult> {
     this.#dialWatch = { down: () => {} }; // one test at a time
     try {
-      const seen = await observeIkev1Dial(r.v1!, r.shell, `site:${site.name}`, { address: r.address, port: 500 }, deadlineMs);
+      const seen = await observeIkev1Dial(r.v1!, r.shell, `site:${site.name}`, localFor(r, `site:${site.name}`), deadlineMs);
       const plan = seen.reached === 'established' && seen.children > 0 ? pingPlan(r.config.system.lan.address, site.localSubnets, site.remoteSubnets) : undefined;
       const ping = plan ? await tunnelPing(plan.source, plan.target) : undefined;
       return ikev1TestResult(site.name, { ...seen, mode: site.aggressive ? 'Aggressive' : 'Main', auth: site.auth, ...(ping ? { ping } : {}) });
@@ -479,7 +494,7 @@ export class IkeSubsystem implements Subsystem {
       const sas = r.engine.sas.filter((sa) => sa.connection?.name === `site:${name}` && sa.state !== 'closed' && sa.state !== 'deleting');
       for (const sa of sas) r.shell.terminate(sa.spiI);
     }
-    for (const name of dial) r.shell.initiate(`site:${name}`, { address: r.address, port: 500 });
+    for (const name of dial) r.shell.initiate(`site:${name}`, localFor(r, `site:${name}`));
     this.#options.logger.info('IKE took the site changes without a restart', { ended, dialed: dial });
   }
 
@@ -593,6 +608,16 @@ const onlyLiveChanges = (previous: PosternConfig, next: PosternConfig): boolean 
 const withoutLiveParts = (c: PosternConfig): PosternConfig => ({ ...c, users: [], sites: c.sites.filter((s) => s.protocol !== 'ikev2') });
 
 // Of L2TP only what keys its IKEv1 SA: its tunnel secret or plain-L2TP switch need no IKE restart.
+/**
+ * The local endpoint a site is dialled from: the WAN address of its peer's family (issue 24), so an
+ * IPv6 peer is reached from the IPv6 address; a DNS name or a missing family falls back to the other.
+ */
+function localFor(r: { config: PosternConfig; address: string; address6: string | undefined }, connection: string): { address: string; port: number } {
+  const remote = connection.startsWith('site:') ? r.config.sites.find((s) => s.name === connection.slice('site:'.length))?.remote : undefined;
+  const v6 = remote !== undefined && isIPv6(remote);
+  return { address: v6 && r.address6 ? r.address6 : r.address, port: 500 };
+}
+
 const ikeSlice = (c: PosternConfig) => ({ ikev2: c.listeners.ikev2, radius: (c.listeners.ikev2.userAuth ?? 'local') === 'local' ? undefined : c.radius, l2tp: { enabled: c.listeners.l2tp.enabled, psk: c.listeners.l2tp.psk, ipsec: c.listeners.l2tp.ipsec }, sites: c.sites, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan });
 
 export function ikeSpec(create: () => IkeSubsystem): SubsystemSpec {

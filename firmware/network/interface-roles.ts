@@ -75,6 +75,13 @@ export function wanAddresses(system: PosternConfig['system'], wan: ResolvedInter
 /** The address a WAN listener binds: the first IPv4 one, undefined while the WAN has none (DHCP pending). */
 export const primaryWanAddress = (addresses: WanAddresses): string | undefined => addresses.ipv4[0];
 
+/**
+ * The IPv6 address a WAN listener binds beside it (issue 24: DS-Lite and CGNAT leave IPv6 the only way
+ * in): the first global one, undefined without. Unique local addresses (fc00::/7) count: a lab or a
+ * provider's NPTv6 may give nothing else.
+ */
+export const primaryWanAddress6 = (addresses: WanAddresses): string | undefined => addresses.ipv6[0];
+
 /** The first configuration of a fresh box: the board's WAN and LAN names instead of eth0/eth1. */
 export function presetInterfaces(config: PosternConfig, board: BoardProfile | undefined, options: { managementOnLan?: boolean } = {}): PosternConfig {
   const wan = board?.interfaces.find((i) => i.role === 'wan')?.name;

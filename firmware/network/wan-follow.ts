@@ -8,6 +8,8 @@ export interface WanFollowers {
   restart(subsystem: string, why: string): Promise<boolean>;
   /** Where IKE and SSTP are bound now (undefined: not running). */
   ikeBound(): string | undefined;
+  /** IKE's bound addresses by family (issue 24); absent: IPv4 only, as ikeBound. */
+  ikeBoundBoth?(): { ipv4?: string; ipv6?: string };
   sstpBound(): string | undefined;
   /** Whether the subsystem runs (or waits) at all. */
   running(subsystem: string): boolean;
@@ -30,7 +32,9 @@ export async function followWanChange(f: WanFollowers, change: WanChange, curren
   const primaryMoved = change.previousPrimary !== change.primary || change.interfaceChanged;
   const restarted: string[] = [];
   const why = `WAN address ${change.previousPrimary ?? 'none'} -> ${change.primary ?? 'none'}`;
-  if (f.running('ikev2') && f.ikeBound() !== change.primary && (await f.restart('ikev2', why))) restarted.push('ikev2');
+  const ike = f.ikeBoundBoth?.() ?? { ...(f.ikeBound() ? { ipv4: f.ikeBound()! } : {}) };
+  const ikeMoved = ike.ipv4 !== change.primary || (f.ikeBoundBoth !== undefined && ike.ipv6 !== change.primary6);
+  if (f.running('ikev2') && ikeMoved && (await f.restart('ikev2', why))) restarted.push('ikev2');
   // SSTP on all addresses (started while the WAN had none) already answers on the new one: left alone.
   const sstpBound = f.sstpBound();
   if (f.running('sstp') && sstpBound !== '0.0.0.0' && sstpBound !== (change.primary ?? '0.0.0.0') && (await f.restart('sstp', why))) restarted.push('sstp');

@@ -3,7 +3,7 @@ import type { BoardProfile } from '../board/types.ts';
 import type { PosternConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { readDefaultRoute } from './default-route.ts';
-import { primaryWanAddress, resolveInterfaceRoles, wanAddresses, type InterfaceRoles, type InterfaceSnapshot, type WanAddresses } from './interface-roles.ts';
+import { primaryWanAddress, primaryWanAddress6, resolveInterfaceRoles, wanAddresses, type InterfaceRoles, type InterfaceSnapshot, type WanAddresses } from './interface-roles.ts';
 import { WanWatcher, type WanChange } from './wan-watch.ts';
 
 export interface WanNetworkOptions {
@@ -60,6 +60,12 @@ export class WanNetwork {
   addressFor(config: PosternConfig): string | undefined {
     const box = this.#box();
     return primaryWanAddress(wanAddresses(config.system, resolveInterfaceRoles(config.system, this.#options.board, box).wan, box));
+  }
+
+  /** The IPv6 address to bind beside it (issue 24), read from the box now; undefined without one. */
+  address6For(config: PosternConfig): string | undefined {
+    const box = this.#box();
+    return primaryWanAddress6(wanAddresses(config.system, resolveInterfaceRoles(config.system, this.#options.board, box).wan, box));
   }
 
   /** Look now (at start, after a configuration change): reports a change like the timer does. */

@@ -7,6 +7,9 @@ export interface WanChange {
   /** The address listeners bound before and bind now (undefined: none). */
   readonly previousPrimary: string | undefined;
   readonly primary: string | undefined;
+  /** The same for the IPv6 address listeners bind beside it (issue 24). */
+  readonly previousPrimary6?: string | undefined;
+  readonly primary6?: string | undefined;
   readonly added: readonly string[];
   readonly removed: readonly string[];
   /** The WAN role moved to another interface (configuration, a port coming up). */
@@ -21,9 +24,11 @@ export function diffWan(previous: WanAddresses, current: WanAddresses): WanChang
   const removed = before.filter((a) => !after.includes(a));
   const previousPrimary = previous.ipv4[0];
   const primary = current.ipv4[0];
+  const previousPrimary6 = previous.ipv6[0];
+  const primary6 = current.ipv6[0];
   const interfaceChanged = previous.interface !== current.interface;
-  if (added.length === 0 && removed.length === 0 && previousPrimary === primary && !interfaceChanged) return undefined;
-  return { interface: current.interface, previousPrimary, primary, added, removed, interfaceChanged };
+  if (added.length === 0 && removed.length === 0 && previousPrimary === primary && previousPrimary6 === primary6 && !interfaceChanged) return undefined;
+  return { interface: current.interface, previousPrimary, primary, previousPrimary6, primary6, added, removed, interfaceChanged };
 }
 
 export interface WanWatcherOptions {

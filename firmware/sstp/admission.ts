@@ -13,7 +13,8 @@
  * - once the budget is over half full, unfinished connections get `pressureTimeoutMs` instead of
  *   `handshakeTimeoutMs` (a real client needs well under a second on any link worth serving).
  */
-import { parseIp } from '../util/ip.ts';
+
+import { sourceKey } from '../util/source-key.ts';
 
 export interface SstpLimits {
   /** Unfinished connections from one IPv4 address or one IPv6 /64. */
@@ -53,20 +54,8 @@ interface Unfinished {
   readonly since: number;
 }
 
-/**
- * The grouping key of a peer address: the IPv4 address itself (also when it arrives IPv4-mapped on a
- * dual-stack socket), or the /64 of an IPv6 address, since one host may hold a whole /64.
- */
-export function sourceKey(address: string): string {
-  const ip = parseIp(address);
-  if (!ip) return address;
-  const b = ip.bytes;
-  if (ip.family === 4) return [...b].join('.');
-  const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
-  if (mapped) return [...b.subarray(12)].join('.');
-  const groups = [0, 2, 4, 6].map((i) => b.readUInt16BE(i).toString(16));
-  return `${groups.join(':')}::/64`;
-}
+/** Moved to util (issue 24: IKE's rate limits group IPv6 peers by /64 too); kept here for its callers. */
+export { sourceKey };
 
 export class SstpAdmission {
   readonly limits: SstpLimits;

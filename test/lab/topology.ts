@@ -24,7 +24,7 @@ export interface HostSpec {
 }
 
 export interface LinkSpec {
-  /** host name and its address on this link, with the prefix length ("gwA", "172.16.1.2/24"). */
+  /** host name and its address on this link, with the prefix length ("gwA", "172.16.1.2/24", "2001:db8:1::2/64"). */
   readonly a: readonly [string, string];
   readonly b: readonly [string, string];
 }
@@ -165,7 +165,8 @@ export class Lab {
       // Always `dev NAME`: a bare name such as "n" would be read as an abbreviated keyword.
       mustRun(['ip', 'link', 'set', 'dev', tmp, 'netns', ns]);
       mustRun(['ip', '-n', ns, 'link', 'set', 'dev', tmp, 'name', name]);
-      mustRun(['ip', '-n', ns, 'addr', 'add', address, 'dev', name]);
+      // IPv6 (issue 24): no duplicate address detection, so the address can be bound at once (not "tentative").
+      mustRun(['ip', '-n', ns, 'addr', 'add', address, 'dev', name, ...(address.includes(':') ? ['nodad'] : [])]);
       mustRun(['ip', '-n', ns, 'link', 'set', 'dev', name, 'up']);
     }
   }

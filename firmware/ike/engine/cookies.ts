@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { sourceKey } from '../../util/source-key.ts';
 import type { Endpoint } from './types.ts';
 
 /**
@@ -11,7 +12,7 @@ export interface CookieOptions {
   readonly threshold: number;
   /** Refuse (drop) new IKE_SA_INIT once this many are half-open. */
   readonly halfOpenLimit: number;
-  /** New IKE_SA_INIT per source address per second (token bucket, burst of twice the rate). */
+  /** New IKE_SA_INIT per source (an IPv4 address or an IPv6 /64) per second (token bucket, burst of twice the rate). */
   readonly perSourceRate: number;
   /** The secret changes this often; cookies made with the previous one are still accepted. */
   readonly secretLifetimeMs: number;
@@ -37,20 +38,25 @@ export class CookieGuard {
     return this.#options;
   }
 
-  /** A token bucket per source address; false when this source sends too fast. */
+  /**
+   * A token bucket per source; false when this source sends too fast. An IPv6 source is its /64
+   * (issue 24): one subscriber holds a whole /64 (RFC 6177) and could otherwise take a fresh address
+   * for every IKE_SA_INIT. The cookie itself stays bound to the exact address (RFC 7296 §2.6).
+   */
   allow(from: Endpoint, now: number): boolean {
     const rate = this.#options.perSourceRate;
-    const b = this.#buckets.get(from.address) ?? { tokens: 2 * rate, at: now };
+    const key = sourceKey(from.address);
+    const b = this.#buckets.get(key) ?? { tokens: 2 * rate, at: now };
     b.tokens = Math.min(2 * rate, b.tokens + ((now - b.at) / 1000) * rate);
     b.at = now;
     if (b.tokens < 1) return false;
     b.tokens -= 1;
-    if (!this.#buckets.has(from.address) && this.#buckets.size >= MAX_TRACKED_SOURCES) {
+    if (!this.#buckets.has(key) && this.#buckets.size >= MAX_TRACKED_SOURCES) {
       // Bounded memory under a spoofed flood: forget the oldest source.
       const oldest = this.#buckets.keys().next().value;
       if (oldest !== undefined) this.#buckets.delete(oldest);
     }
-    this.#buckets.set(from.address, b);
+    this.#buckets.set(key, b);
     return true;
   }
 

@@ -88,6 +88,18 @@ t.test('DELSA, NEWPOLICY, DELPOLICY, ALLOCSPI', async (t) => {
   matches(t, allocateSpiMessage('192.0.2.1', '192.0.2.2', 1, 0x100, 0xffff), fixture('spi'));
 });
 
+t.test('IPv6 outer addresses (issue 24): ESP in UDP 4500 over IPv6, DELSA, a policy for IPv4 traffic with an IPv6 template, ALLOCSPI', async (t) => {
+  const spec: SaSpec = {
+    ...baseSa, spi: 0x3000, source: '2001:db8::1', destination: '2001:db8::2', mode: 'tunnel', reqid: 11, replayWindow: 32,
+    suite: 'aes-gcm-128', keys: { encryption: key('0102030405060708090a0b0c0d0e0f1011121314') }, encapsulation: { sourcePort: 4500, destinationPort: 4500 },
+  };
+  matches(t, newSaMessage(spec, 1), fixture('sa-gcm-encap-v6'));
+  matches(t, deleteSaMessage({ spi: 0x3000, destination: '2001:db8::2' }, 1, '2001:db8::1'), fixture('sa-del-v6'));
+  const policy = { source: { prefix: '10.1.0.0/16' }, destination: { prefix: '10.2.0.0/16' }, direction: 'out' } as const;
+  matches(t, newPolicyMessage({ ...policy, action: 'protect', priority: 100, template: { source: '2001:db8::1', destination: '2001:db8::2', mode: 'tunnel', reqid: 7 } }, 1), fixture('pol-out-v6-outer'));
+  matches(t, allocateSpiMessage('2001:db8::1', '2001:db8::2', 1, 0x100, 0xffff), fixture('spi-v6'));
+});
+
 t.test('wrong key lengths and bad addresses are refused with a typed error', async (t) => {
   const spec: SaSpec = {
     ...baseSa, spi: 1, source: '192.0.2.1', destination: '192.0.2.2', mode: 'tunnel', reqid: 1, replayWindow: 32,

@@ -42,3 +42,24 @@ t.test('a second endpoint on a taken port fails with a clear error', async (t) =
   // SO_REUSEADDR lets two UDP sockets share a port, so binding succeeds; a bad address does not.
   t.throws(() => NativeEndpoint.open('192.0.2.254', port, () => {}), /could not open UDP 192\.0\.2\.254/);
 });
+
+t.test('IPv6 (issue 24): an endpoint on ::1 takes IKE with the local address it was sent to and answers from it', async (t) => {
+  const received: Array<{ packet: Buffer; from: { address: string; port: number }; local: string | undefined }> = [];
+  const port = 40002 + (process.pid % 20000);
+  const endpoint = NativeEndpoint.open('::1', port, (packet, from, local) => received.push({ packet, from, local }));
+  t.teardown(() => endpoint.close());
+  const peer = createSocket('udp6');
+  await new Promise<void>((done) => peer.bind(0, '::1', () => done()));
+  t.teardown(() => peer.close());
+  const ike = Buffer.from('an IKE message over IPv6, 28 bytes or more');
+  peer.send(Buffer.concat([Buffer.alloc(4), ike]), port, '::1');
+  await waitUntil('the IKE message delivered', 3000, () => received.length > 0);
+  t.same(received[0]?.packet, ike, 'without the marker');
+  t.same(received[0]?.from, { address: '::1', port: peer.address().port }, 'the IPv6 sender');
+  t.equal(received[0]?.local, '::1', 'the address it was sent to (IPV6_PKTINFO)');
+  const echoed = new Promise<{ m: Buffer; port: number }>((done) => peer.once('message', (m, r) => done({ m, port: r.port })));
+  t.ok(endpoint.sendIke(ike, { address: '::1', port: peer.address().port }, '::1'), 'sent from the chosen source');
+  t.same(await echoed, { m: Buffer.concat([Buffer.alloc(4), ike]), port }, 'with the marker, from the endpoint\'s port');
+  t.notOk(endpoint.sendIke(ike, { address: '127.0.0.1', port: 9 }), 'an IPv4 destination refused: one endpoint per family');
+  t.notOk(endpoint.sendIke(ike, { address: '::1', port: peer.address().port }, 'not-an-address'), 'a malformed source refused');
+});

@@ -84,3 +84,18 @@ t.test('Supervisor.restart stops and starts one running subsystem on the configu
   t.equal(await supervisor.restart('sstp', 'WAN address changed'), false, 'not running: nothing to restart');
   t.equal(await supervisor.restart('nope', 'x'), false);
 });
+
+t.test('IPv6 on the WAN (issue 24): a new IPv6 address rebinds IKE beside IPv4; an unchanged one does not', async (t) => {
+  const both = (ipv4: string[], ipv6: string[]) => ({ interface: 'wan', ipv4, ipv6 });
+  const follow = (bound: { ipv4?: string; ipv6?: string }) => {
+    const { f, did } = followers({ ...(bound.ipv4 ? { ike: bound.ipv4 } : {}) }, ['ikev2']);
+    return { f: { ...f, ikeBoundBoth: () => bound }, did };
+  };
+  const moved = diffWan(both(['198.51.100.7'], ['2001:db8::7']), both(['198.51.100.7'], ['2001:db8::9']))!;
+  t.match(moved, { primary: '198.51.100.7', previousPrimary6: '2001:db8::7', primary6: '2001:db8::9' }, 'the IPv6 primary is followed');
+  t.same(await followWanChange(follow({ ipv4: '198.51.100.7', ipv6: '2001:db8::7' }).f, moved, both(['198.51.100.7'], ['2001:db8::9'])), ['ikev2'], 'IKE rebinds to the new IPv6 address');
+  const arrived = diffWan(both([], []), both([], ['2001:db8::1']))!;
+  t.same(await followWanChange(follow({}).f, arrived, both([], ['2001:db8::1'])), ['ikev2'], 'an IPv6-only WAN getting its address starts IKE on it');
+  const extra = diffWan(both(['198.51.100.7'], ['2001:db8::7']), both(['198.51.100.7'], ['2001:db8::7', '2001:db8::8']))!;
+  t.same(await followWanChange(follow({ ipv4: '198.51.100.7', ipv6: '2001:db8::7' }).f, extra, both(['198.51.100.7'], ['2001:db8::7', '2001:db8::8'])), [], 'a second IPv6 address (a privacy address) changes nothing bound');
+});
