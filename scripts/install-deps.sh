@@ -50,6 +50,8 @@ lab_packages=(
   # Issue 17: client profiles checked by the tools that read them (nmcli --offline for the
   # NetworkManager keyfile; named and dig for the RFC 2136 dynamic DNS update).
   network-manager bind9 bind9-dnsutils
+  # Issue 25: OSPF (FRR's zebra and ospfd, one pair per lab namespace) over GRE sites.
+  frr
 )
 lab_packages+=("${firmware_packages[@]}")
 [ "$mode" = "--firmware" ] && lab_packages=("${firmware_packages[@]}")

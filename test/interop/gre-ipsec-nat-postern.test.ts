@@ -4,8 +4,10 @@
 // child is ESP in UDP 4500. gwB's site names gwA by its ID and an out-of-date address: its GRE
 // follows the SA to the NAT's address. A raw capture on gwB's WAN from before the start: UDP 500
 // and 4500 between the gateways and nothing else, not one GRE or raw ESP packet. Both sites come up
-// by keepalives, each side's own come back (gwA's asks to return to the address gwB sees it at),
-// and LAN to LAN both ways through the GRE interfaces.
+// by keepalives, each side's own come back (gwA's asks to return to the address gwB sees it at).
+// No static routes: FRR's ospfd in each gateway's namespace runs over the gre-<site> interfaces
+// (point-to-point, hellos to 224.0.0.5: multicast crosses the GRE interface and the SA), reaches
+// Full and learns the other LAN, and LAN to LAN traffic follows those routes both ways.
 import { existsSync, readFileSync } from 'node:fs';
 
 import t from 'tap';
@@ -13,6 +15,7 @@ import { defaultConfig } from '../../firmware/config/defaults.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
 import { startPostern, type PosternDaemon } from '../helpers/postern-daemon.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
+import { hasFrr, startFrrOspf, type FrrOspf } from '../lab/peers/frr-ospf.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesBehindNat } from '../lab/scenarios.ts';
 import { labSkip } from '../lab/skip.ts';
@@ -21,7 +24,7 @@ import { Lab } from '../lab/topology.ts';
 const readLog = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 
 const DRIVER = 'drivers/build/Release/postern_dp.node';
-const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(DRIVER) ? 'the native driver is not built (make drivers)' : !hasBinary('curl') ? 'curl is not installed' : !hasBinary('python3') ? 'python3 is not installed' : false);
+const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(DRIVER) ? 'the native driver is not built (make drivers)' : !hasBinary('curl') ? 'curl is not installed' : !hasBinary('python3') ? 'python3 is not installed' : !hasFrr() ? 'FRR is not installed (scripts/install-deps.sh --lab)' : false);
 const ADMIN = 'Field-Tech-Pass-77';
 const PSK = 'gre-over-ipsec-nat-key-1';
 const NAT = '203.0.113.1';
@@ -38,7 +41,7 @@ function gateway(side: 'A' | 'B'): PosternConfig {
   c.listeners.ikev2.enabled = false;
   c.listeners.sstp.enabled = false;
   c.sites = [{
-    name: a ? 'to-b' : 'to-a', protocol: 'gre', remote: a ? GW_B : STALE, localSubnets: [], remoteSubnets: [a ? '10.2.0.0/24' : '10.1.0.0/24'],
+    name: a ? 'to-b' : 'to-a', protocol: 'gre', remote: a ? GW_B : STALE, localSubnets: [], remoteSubnets: [], // OSPF routes the LANs
     auth: 'psk', psk: PSK, initiate: a, enabled: true, localId: a ? 'gwa.example' : 'gwb.example', remoteId: a ? 'gwb.example' : 'gwa.example',
     gre: { address: a ? '10.255.0.1/30' : '10.255.0.2/30', key: 9, keepaliveSeconds: 1, keepaliveRetries: 3, ipsec: true },
   }];
@@ -77,8 +80,8 @@ function apiOf(lab: Lab, host: string) {
 
 type Site = { name: string; state: string; counters?: Record<string, number> };
 
-t.test('Postern ↔ Postern GRE over IPsec through a NAT: UDP 4500 only, the observed address in the selectors, keepalives both ways, LAN to LAN', { skip }, async (t) => {
-  t.setTimeout(90_000);
+t.test('Postern ↔ Postern GRE over IPsec through a NAT: UDP 4500 only, the observed address in the selectors, keepalives both ways, OSPF across it, LAN to LAN', { skip }, async (t) => {
+  t.setTimeout(120_000);
   const lab = Lab.create(twoSitesBehindNat);
   t.teardown(() => lab.teardown());
   const started = Date.now();
@@ -86,9 +89,15 @@ t.test('Postern ↔ Postern GRE over IPsec through a NAT: UDP 4500 only, the obs
   await waitUntil('the capture runs', 5_000, () => readLog(capture.logFile).includes('capturing'));
   const ups = (d: PosternDaemon) => (d.log().match(/GRE site up/g) ?? []).length;
   const ready = (log: string) => log.includes('GRE site started') && log.includes('IKEv2 listening');
-  // Both at once: gwA's IKE retransmits until gwB answers.
-  const [gwA, gwB] = await Promise.all([startPostern(lab, 'gwA', gateway('A'), ready, { name: 'gwa' }), startPostern(lab, 'gwB', gateway('B'), ready, { name: 'gwb' })]);
+  // All at once: gwA's IKE retransmits until gwB answers; ospfd takes the GRE interfaces as they appear.
+  const ospf = (side: 'A' | 'B') => startFrrOspf(lab, `gw${side}`, {
+    routerId: side === 'A' ? '10.255.0.1' : '10.255.0.2', pointToPoint: [side === 'A' ? 'gre-to-b' : 'gre-to-a'], passive: [side === 'A' ? 'lan' : 'lanb'],
+    networks: ['10.255.0.0/30', side === 'A' ? '10.1.0.0/24' : '10.2.0.0/24'],
+  });
+  const [gwA, gwB, ospfA, ospfB] = await Promise.all([startPostern(lab, 'gwA', gateway('A'), ready, { name: 'gwa' }), startPostern(lab, 'gwB', gateway('B'), ready, { name: 'gwb' }), ospf('A'), ospf('B')]);
   t.teardown(async () => {
+    await ospfA.stop();
+    await ospfB.stop();
     await gwA.stop();
     await gwB.stop();
   });
@@ -104,13 +113,23 @@ t.test('Postern ↔ Postern GRE over IPsec through a NAT: UDP 4500 only, the obs
   t.notMatch(rulesB, new RegExp(STALE.replace(/\./g, '\\.')), 'nothing is left for the stale address');
   t.match(lab.execSync('gwA', ['ip', 'rule']), new RegExp(`to ${GW_B.replace(/\./g, '\\.')} ipproto (gre|47) lookup 7350`), 'gwA steers GRE to gwB into the SA');
 
-  // 2. LAN to LAN both ways through the GRE interfaces.
+  // 2. OSPF over the GRE interfaces: Full, each LAN learned through the tunnel, and nothing static.
+  const full = async (o: FrrOspf) => (await o.neighborStates()).some((state) => state.startsWith('Full'));
+  await waitUntil('OSPF adjacency Full on both gateways', 20_000, async () => (await full(ospfA)) && (await full(ospfB)), tail);
+  t.comment(`OSPF Full ${Date.now() - started} ms after start`);
+  const learned = (host: string, lan: string) => lab.execSync(host, ['ip', 'route', 'show', lan]);
+  await waitUntil('the LAN routes from OSPF', 10_000, () => /proto ospf/.test(learned('gwA', '10.2.0.0/24')) && /proto ospf/.test(learned('gwB', '10.1.0.0/24')));
+  t.match(learned('gwA', '10.2.0.0/24'), /via 10\.255\.0\.2 dev gre-to-b proto ospf/, "gwA learned lanB's prefix through the GRE interface");
+  t.match(learned('gwB', '10.1.0.0/24'), /via 10\.255\.0\.1 dev gre-to-a proto ospf/, "gwB learned lanA's");
+  t.match(await ospfA.vtysh('show ip ospf interface gre-to-b'), /Network Type POINTOPOINT/, 'a point-to-point OSPF interface: its hellos go to 224.0.0.5 through GRE over IPsec');
+
+  // 3. LAN to LAN both ways, following the OSPF routes.
   const ping = await lab.exec('lanA', ['ping', '-c', '4', '-i', '0.2', '-W', '2', '10.2.0.10']);
   t.equal(ping.code, 0, `lanA → lanB through GRE over IPsec through the NAT:\n${ping.stdout}${tail()}`);
   const back = await lab.exec('lanB', ['ping', '-c', '4', '-i', '0.2', '-W', '2', '10.1.0.10']);
   t.equal(back.code, 0, `lanB → lanA:\n${back.stdout}${tail()}`);
 
-  // 3. Each side's own keepalives come back: gwA's asked to return to the NAT's address, not its own.
+  // 4. Each side's own keepalives come back: gwA's asked to return to the NAT's address, not its own.
   const site = async (host: string, api: (p: string) => Promise<string>): Promise<Site | undefined> => (JSON.parse(await api('/sites')) as { sites: Site[] }).sites.find((s) => s.name === (host === 'gwA' ? 'to-b' : 'to-a'));
   const apiA = apiOf(lab, 'gwA');
   const apiB = apiOf(lab, 'gwB');
@@ -123,7 +142,7 @@ t.test('Postern ↔ Postern GRE over IPsec through a NAT: UDP 4500 only, the obs
   // The site looks at its SA every half second: what came in that moment before it followed is all it may drop.
   t.ok((b?.counters?.['otherSource'] ?? 0) <= 3, `gwB dropped no GRE but what came before it followed (${b?.counters?.['otherSource'] ?? 0})`);
 
-  // 4. The wire on gwB's side of the NAT: UDP 500 then 4500, nothing else between the gateways.
+  // 5. The wire on gwB's side of the NAT: UDP 500 then 4500, nothing else between the gateways.
   const packets = readLog(capture.logFile).split('\n').filter((l) => /^\d+ /.test(l)).map((l) => l.split(' ') as [string, string, string, string, string, string]);
   const between = packets.filter(([, from, to]) => (from === NAT && to === GW_B) || (from === GW_B && to === NAT));
   const other = between.filter(([protocol, , , sport, dport]) => protocol !== '17' || !['500', '4500'].includes(sport) || !['500', '4500'].includes(dport));
