@@ -46,6 +46,8 @@ export interface PppSessionOptions {
   readonly logger: Logger;
   readonly pipe: PipeDispatcher;
   readonly pool: AddressPool;
+  /** The configured pools by name, for a RADIUS Framed-Pool; a Framed-Pool is refused without it. */
+  readonly pools?: (name: string) => AddressPool | undefined;
   /** LCP, authentication and the gateway's own IPCP address; allocation is this shell's. */
   readonly link: Omit<PppLinkOptions, 'ipcp'> & { readonly localAddress: string };
   /** A PPP frame to the lower layer. */
@@ -74,6 +76,8 @@ export class PppSession {
   #lease: Lease | undefined;
   /** The name the lease is held under in the pool: the user, or `user#n` beside the user's other sessions. */
   #leaseIdentity: string | undefined;
+  /** The pool the lease came from: the listener's, or the RADIUS Framed-Pool's. */
+  #pool: AddressPool | undefined;
   readonly #ipv6: PppIpv6 | undefined;
   #ipv6Routed = false;
   #siteSubnets: ParsedPrefix[] = [];
@@ -104,7 +108,8 @@ export class PppSession {
         allocate: () => {
           const lease = this.#allocate();
           if (!lease) return undefined;
-          const [dns1, dns2] = options.pool.dns;
+          // The server's MS-Primary/Secondary-DNS-Server over the pool's (RFC 2548 §2.1.10).
+          const [dns1, dns2] = this.#authorization?.dnsServers ?? this.#pool?.dns ?? options.pool.dns;
           return { ip: lease.ipv4, ...(dns1 ? { dns1 } : {}), ...(dns2 ? { dns2 } : {}) };
         },
       },
@@ -114,19 +119,26 @@ export class PppSession {
   /**
    * The user's lease, once: NCPs run after authentication, so it is the authenticated user's (stable
    * per user). A RADIUS Framed-IP-Address is that address, pinned to the user in the pool; refused
-   * (no address: IPCP fails) when the pool does not hold it or another user has it.
+   * (no address: IPCP fails) when the pool does not hold it or another user has it. A Framed-Pool
+   * names the pool instead of the listener's; an unknown name is refused the same way.
    */
   #allocate(): Lease | undefined {
     const user = this.link.user;
     if (this.#lease || user === undefined) return this.#lease;
+    const named = this.#authorization?.framedPool;
+    const pool = named === undefined ? this.#options.pool : this.#options.pools?.(named);
+    if (!pool) {
+      this.#options.logger.warn('RADIUS Framed-Pool names no configured pool: refused', { protocol: this.#options.protocol, user, pool: named });
+      return undefined;
+    }
     const fixed = this.#authorization?.framedIpAddress;
-    if (fixed !== undefined && !this.#options.pool.contains(fixed)) {
+    if (fixed !== undefined && !pool.contains(fixed)) {
       this.#options.logger.warn('RADIUS Framed-IP-Address is outside the pool: refused', { protocol: this.#options.protocol, user, address: fixed });
       return undefined;
     }
     // A separate name when the user already has a session (another device, or IKEv2): its own address.
-    this.#leaseIdentity = this.#options.pool.sessionIdentity(user);
-    const lease = this.#options.pool.allocate(this.#leaseIdentity, this.#now(), fixed !== undefined ? { staticIPv4: fixed } : {});
+    this.#leaseIdentity = pool.sessionIdentity(user);
+    const lease = pool.allocate(this.#leaseIdentity, this.#now(), fixed !== undefined ? { staticIPv4: fixed } : {});
     // Not kept when it is another address (the user's other session holds it): that one releases it.
     if (fixed !== undefined && lease !== undefined && lease.ipv4 !== fixed) {
       this.#options.logger.warn('RADIUS Framed-IP-Address is taken: refused', { protocol: this.#options.protocol, user, address: fixed });
@@ -134,6 +146,7 @@ export class PppSession {
     }
     if (fixed !== undefined && lease === undefined) this.#options.logger.warn('RADIUS Framed-IP-Address is taken: refused', { protocol: this.#options.protocol, user, address: fixed });
     this.#lease = lease;
+    if (lease) this.#pool = pool;
     return lease;
   }
 
@@ -317,7 +330,7 @@ export class PppSession {
     if (this.#timer) clearTimeout(this.#timer);
     this.#options.pipe.unregister(this.#tag);
     const user = this.link.user;
-    if (this.#leaseIdentity !== undefined && this.#lease) this.#options.pool.release(this.#leaseIdentity, this.#now());
+    if (this.#leaseIdentity !== undefined && this.#lease) (this.#pool ?? this.#options.pool).release(this.#leaseIdentity, this.#now());
     this.#options.logger.info('PPP session down', { protocol: this.#options.protocol, user, address: this.#ipv4, ...(this.#ipv6Routed ? { ipv6: this.#ipv6?.address } : {}), reason, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut });
   }
 }
@@ -327,6 +340,8 @@ function authorizationFields(a: SessionAuthorization | undefined): Record<string
   if (!a) return {};
   return {
     ...(a.framedIpAddress !== undefined ? { framedIpAddress: a.framedIpAddress } : {}),
+    ...(a.framedPool !== undefined ? { framedPool: a.framedPool } : {}),
+    ...(a.dnsServers !== undefined ? { dns: a.dnsServers } : {}),
     ...(a.sessionTimeoutSeconds !== undefined ? { sessionTimeout: a.sessionTimeoutSeconds } : {}),
     ...(a.idleTimeoutSeconds !== undefined ? { idleTimeout: a.idleTimeoutSeconds } : {}),
     ...(a.interimSeconds !== undefined ? { interimInterval: a.interimSeconds } : {}),

@@ -42,14 +42,14 @@ export function listenerAuthOf(config: PosternConfig, listener: PasswordListener
   return settings.auth ?? 'local';
 }
 
-/** `stateDir`: where the accounting spool survives a restart (`radius-spool-<listener>.json`); memory only without it. */
+/** `stateDir`: where the accounting spool survives a restart (`radius-spool-<listener>.jsonl`); memory only without it. */
 export async function openListenerRadius(config: PosternConfig, listener: PasswordListener, users: UserLookup, log: Logger, stateDir?: string): Promise<ListenerRadius | undefined> {
   const auth = listenerAuthOf(config, listener);
   if (auth === 'local') return undefined;
   let spool: AccountingSpool | undefined;
   // A server back (Status-Server answered): what waits goes now rather than at the next retry.
   const client = await RadiusClient.open({ servers: radiusServersOf(config), log: log.child('radius'), onServerState: (_server, up) => void (up && spool?.drain()) });
-  spool = new AccountingSpool({ client, log, ...(stateDir !== undefined ? { file: join(stateDir, `radius-spool-${listener}.json`) } : {}) });
+  spool = new AccountingSpool({ client, log, ...(stateDir !== undefined ? { file: join(stateDir, `radius-spool-${listener}.jsonl`) } : {}) });
   const nas = radiusNasAttributes(config, listener);
   const local = localMschapv2Verifier(users);
   return {

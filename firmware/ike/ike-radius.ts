@@ -19,8 +19,8 @@ export interface IkeRadius {
 }
 
 /** Undefined when the listener checks the local users only (no client opened). */
-export async function openIkeRadius(config: PosternConfig, users: UserLookup, bytes: ChildBytes, log: Logger): Promise<IkeRadius | undefined> {
-  const listener = await openListenerRadius(config, 'ikev2', users, log);
+export async function openIkeRadius(config: PosternConfig, users: UserLookup, bytes: ChildBytes, log: Logger, stateDir?: string): Promise<IkeRadius | undefined> {
+  const listener = await openListenerRadius(config, 'ikev2', users, log, stateDir);
   return listener && { listener, accounting: new IkeAccounting(listener.accounting, bytes) };
 }
 

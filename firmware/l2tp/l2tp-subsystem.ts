@@ -44,6 +44,8 @@ import { L2tpTunnelTable, type TableAction } from './tunnel-table.ts';
 export interface L2tpSubsystemOptions {
   readonly logger: Logger;
   readonly access: AccessResources;
+  /** Where the RADIUS accounting spool survives a restart; memory only when absent (tests). */
+  readonly stateDir?: string;
   /** Overrides the listening address (tests). */
   readonly listenAddress?: string;
   /** The WAN address to bind (firmware/network); the box's own lookup when absent. */
@@ -136,7 +138,7 @@ export class L2tpSubsystem implements Subsystem {
       const pipe = hub.pipe();
       this.#users = localUsers(config.users);
       const users: UserLookup = (name) => this.#users(name);
-      radius = await openListenerRadius(config, 'l2tp', users, log);
+      radius = await openListenerRadius(config, 'l2tp', users, log, this.#options.stateDir);
       const localAddress = config.system.lan.address.split('/')[0]!;
       const random = (n: number) => new Uint8Array(randomBytes(n));
       const secret = settings.secret ? new Secret<Uint8Array>(Buffer.from(settings.secret)) : undefined;
@@ -153,7 +155,7 @@ export class L2tpSubsystem implements Subsystem {
         const verifier = radius?.verifier(address);
         const eapRadius = radius?.eapPeer(address);
         const session: PppSession = new PppSession({
-          protocol: 'l2tp', peer: address, logger: log, pipe, pool, random,
+          protocol: 'l2tp', peer: address, logger: log, pipe, pool, random, pools: (name) => this.#options.access.pools.get(name),
           // Windows' DHCPINFORM gets the pool's routes (the LAN by default) as classless routes, its DNS and domain.
           dhcpInform: dhcpInformAnswer(config, settings.pool),
           siteSubnets: (user) => answering.subnetsOf(user),

@@ -13,11 +13,11 @@ export function ikeAddressProvider(registry: PoolRegistry, clock: () => number =
   const names = new Map<string, string>();
   const key = (pool: string, identity: string) => `${pool}\0${identity}`;
   return {
-    lease(pool, identity) {
+    lease(pool, identity, fixedIpv4) {
       const p = registry.get(pool);
       if (!p) return undefined;
       const name = names.get(key(pool, identity)) ?? p.sessionIdentity(identity);
-      const lease = p.allocate(name, clock());
+      const lease = p.allocate(name, clock(), fixedIpv4 !== undefined ? { staticIPv4: fixedIpv4 } : {});
       if (!lease) return undefined;
       names.set(key(pool, identity), name);
       return { ipv4: lease.ipv4, ...(lease.ipv6 ? { ipv6: lease.ipv6 } : {}), dns: p.dns };
@@ -26,6 +26,10 @@ export function ikeAddressProvider(registry: PoolRegistry, clock: () => number =
       const name = names.get(key(pool, identity)) ?? identity;
       names.delete(key(pool, identity));
       registry.get(pool)?.release(name, clock());
+    },
+    holds(pool, ipv4) {
+      const p = registry.get(pool);
+      return p !== undefined && (ipv4 === undefined || p.contains(ipv4));
     },
   };
 }

@@ -40,6 +40,8 @@ import { PPTP_PORT } from './control-message.ts';
 export interface PptpSubsystemOptions {
   readonly logger: Logger;
   readonly access: AccessResources;
+  /** Where the RADIUS accounting spool survives a restart; memory only when absent (tests). */
+  readonly stateDir?: string;
   /** Overrides the listening address (tests). */
   readonly listenAddress?: string;
   readonly wanAddress?: (config: PosternConfig) => string | undefined;
@@ -139,7 +141,7 @@ export class PptpSubsystem implements Subsystem {
       const pipe = hub.pipe();
       this.#users = localUsers(config.users);
       const users: UserLookup = (name) => this.#users(name);
-      radius = await openListenerRadius(config, 'pptp', users, log);
+      radius = await openListenerRadius(config, 'pptp', users, log, this.#options.stateDir);
       const localAddress = config.system.lan.address.split('/')[0]!;
       const random = (n: number) => new Uint8Array(randomBytes(n));
       const answering = new AnsweringSites(answeringPptpSites(config), this.#options.access, log, 'PPTP');
@@ -150,7 +152,7 @@ export class PptpSubsystem implements Subsystem {
       const makeSession = (connection: Connection, callId: number): PppSession => {
         const verifier = radius?.verifier(connection.peer);
         const session: PppSession = new PppSession({
-          protocol: 'pptp', peer: connection.peer, logger: log, pipe, pool, random,
+          protocol: 'pptp', peer: connection.peer, logger: log, pipe, pool, random, pools: (name) => this.#options.access.pools.get(name),
           siteSubnets: (user) => answering.subnetsOf(user),
           dhcpInform: dhcpInformAnswer(config, settings.pool),
           link: {

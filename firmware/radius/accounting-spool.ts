@@ -2,12 +2,12 @@
  * Accounting records no server acknowledged (RFC 2866 §2: the NAS keeps retrying), kept in order
  * and sent again, oldest first, with Acct-Delay-Time saying how long each waited (RFC 2866 §5.2).
  * While the spool holds anything, new records queue behind it so the server sees them in order.
- * The queue lives in memory and, when given a file, on disk too (rewritten atomically after each
- * change) so a restart or `kill -9` loses nothing. Past `maxRecords` new records are dropped and
- * counted: a server gone for days must not fill the flash.
+ * The queue lives in memory and, when given a file, on disk too (`spool-journal.ts`): every record
+ * is written before it is first sent and its acknowledgement after, so a RADIUS outage, a restart
+ * or a `kill -9` loses nothing. Past `maxRecords` new records are dropped and counted: a server
+ * gone for days must not fill the flash.
  */
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../config/atomic-file.ts';
+import { SpoolJournal } from './spool-journal.ts';
 import type { Logger } from '../log/logger.ts';
 import type { RadiusResult } from './client-engine.ts';
 import type { RadiusAttribute } from './packet.ts';
@@ -16,10 +16,12 @@ export interface RadiusAccountDelayed {
   account(attributes: readonly RadiusAttribute[], delaySeconds?: number): Promise<RadiusResult>;
 }
 
-interface Spooled {
+export interface Spooled {
   readonly attributes: readonly RadiusAttribute[];
   /** ms since the epoch when the record was first made. */
   readonly at: number;
+  /** Sent once and not acknowledged: later tries carry Acct-Delay-Time. Records loaded from disk count as tried. */
+  tried?: boolean;
 }
 
 export interface SpoolOptions {
@@ -39,6 +41,7 @@ export class AccountingSpool {
   readonly #o: SpoolOptions;
   readonly #queue: Spooled[] = [];
   readonly #now: () => number;
+  readonly #journal: SpoolJournal | undefined;
   /** The drain running now: one at a time, so records leave in order. */
   #draining: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
@@ -51,7 +54,8 @@ export class AccountingSpool {
   constructor(options: SpoolOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
-    this.#queue.push(...this.#load());
+    this.#journal = options.file === undefined ? undefined : new SpoolJournal(options.file, options.log);
+    this.#queue.push(...(this.#journal?.load() ?? []));
     if (this.#queue.length > 0) {
       options.log?.info('RADIUS accounting spool: records from before the restart will be sent', { records: this.#queue.length });
       this.#kick();
@@ -64,16 +68,16 @@ export class AccountingSpool {
 
   /**
    * Sends a record now, or behind the ones waiting. true: acknowledged now; false: spooled (or
-   * dropped when full) for later.
+   * dropped when full) for later. On disk before the first try: a crash while it is in flight keeps it.
    */
   async send(attributes: readonly RadiusAttribute[]): Promise<boolean> {
-    const record = { attributes, at: this.#now() };
-    if (this.#queue.length === 0 && this.#draining === undefined) {
-      const result = await this.#o.client.account(attributes);
-      if (result.outcome === 'accounting-response') return true;
-    }
-    this.#enqueue(record);
-    return false;
+    const record: Spooled = { attributes, at: this.#now() };
+    // In an outage (a retry scheduled) new records wait behind the head instead of each trying the dead server.
+    const outage = this.#retry !== undefined;
+    if (!this.#enqueue(record)) return false;
+    if (outage) return false;
+    await this.drain();
+    return !this.#queue.includes(record);
   }
 
   /** Sends what waits, in order, until it is empty or a record is not acknowledged. */
@@ -89,32 +93,35 @@ export class AccountingSpool {
     while (this.#queue.length > 0 && !this.#closed) {
       const head = this.#queue[0]!;
       const delay = Math.max(0, Math.round((this.#now() - head.at) / 1000));
-      const result = await this.#o.client.account(head.attributes, delay);
+      const result = await this.#o.client.account(head.attributes, ...(head.tried ? [delay] : []));
       if (result.outcome !== 'accounting-response') {
+        if (!head.tried && this.#queue.length === 1) this.#o.log?.warn('RADIUS accounting record not acknowledged: spooled, sent again when a server answers');
+        head.tried = true;
         this.#later();
         return;
       }
       this.#queue.shift();
-      this.delivered++;
-      this.#save();
+      if (head.tried) this.delivered++;
+      this.#journal?.acknowledged(this.#queue);
     }
   }
 
   close(): void {
     this.#closed = true;
     clearTimeout(this.#retry);
+    this.#journal?.close();
   }
 
-  #enqueue(record: Spooled): void {
+  /** false: the spool is full and the record dropped (counted). */
+  #enqueue(record: Spooled): boolean {
     if (this.#queue.length >= (this.#o.maxRecords ?? DEFAULT_SPOOL_RECORDS)) {
       this.dropped++;
       this.#o.log?.warn('RADIUS accounting spool full: record dropped', { records: this.#queue.length, dropped: this.dropped });
-      return;
+      return false;
     }
     this.#queue.push(record);
-    this.#save();
-    if (this.#queue.length === 1) this.#o.log?.warn('RADIUS accounting record not acknowledged: spooled, sent again when a server answers');
-    this.#later();
+    this.#journal?.added(record);
+    return true;
   }
 
   #kick(): void {
@@ -128,40 +135,5 @@ export class AccountingSpool {
       this.#kick();
     }, this.#o.retryMs ?? 30_000);
     this.#retry.unref();
-  }
-
-  #save(): void {
-    if (!this.#o.file) return;
-    const json = JSON.stringify(this.#queue.map((r) => ({ at: r.at, attributes: r.attributes.map((a) => [a.type, Buffer.from(a.value).toString('base64')]) })));
-    try {
-      writeFileAtomic(this.#o.file, json);
-    } catch (error) {
-      this.#o.log?.warn('RADIUS accounting spool not written', { file: this.#o.file, error: error instanceof Error ? error.message : String(error) });
-    }
-  }
-
-  /** A missing or damaged file is an empty spool (logged), never a crash. */
-  #load(): Spooled[] {
-    if (!this.#o.file) return [];
-    let text: string;
-    try {
-      text = readFileSync(this.#o.file, 'utf8');
-    } catch {
-      return [];
-    }
-    try {
-      const raw = JSON.parse(text) as unknown;
-      if (!Array.isArray(raw)) throw new Error('not a list');
-      return raw.flatMap((r: unknown): Spooled[] => {
-        const e = r as { at?: unknown; attributes?: unknown };
-        if (typeof e.at !== 'number' || !Array.isArray(e.attributes)) return [];
-        const attributes = e.attributes.flatMap((a: unknown): RadiusAttribute[] =>
-          Array.isArray(a) && typeof a[0] === 'number' && typeof a[1] === 'string' ? [{ type: a[0], value: new Uint8Array(Buffer.from(a[1], 'base64')) }] : []);
-        return [{ at: e.at, attributes }];
-      });
-    } catch (error) {
-      this.#o.log?.warn('RADIUS accounting spool unreadable: started empty', { file: this.#o.file, error: error instanceof Error ? error.message : String(error) });
-      return [];
-    }
   }
 }

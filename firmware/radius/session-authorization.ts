@@ -5,11 +5,17 @@
  * Values that make no sense (a zero timeout, an address of the wrong size) are ignored, never thrown.
  */
 import { allAttrs, Attr, integerOf, ipv4Of, textOf } from './attributes.ts';
+import { MsAttr, VENDOR_MICROSOFT } from './microsoft.ts';
 import type { RadiusAttribute } from './packet.ts';
+import { vendorAttributes } from './vendor-specific.ts';
 
 export interface SessionAuthorization {
   /** The address the server assigned; absent when it left the choice to the NAS (255.255.255.254) or sent none. */
   readonly framedIpAddress?: string;
+  /** Framed-Pool (RFC 2869 §5.18): the configured pool to lease from instead of the listener's. */
+  readonly framedPool?: string;
+  /** MS-Primary/Secondary-DNS-Server (RFC 2548 §2.1.10-11), in that order: sent instead of the pool's DNS. */
+  readonly dnsServers?: readonly string[];
   readonly sessionTimeoutSeconds?: number;
   readonly idleTimeoutSeconds?: number;
   /** Every Class attribute, in order, unchanged (RFC 2865 §5.25). */
@@ -33,14 +39,27 @@ export function sessionAuthorizationOf(attributes: readonly RadiusAttribute[]): 
   const idleTimeout = positive(integerOf(attributes, Attr.IdleTimeout));
   const interim = positive(integerOf(attributes, Attr.AcctInterimInterval));
   const replyMessage = textOf(attributes, Attr.ReplyMessage);
+  const framedPool = textOf(attributes, Attr.FramedPool)?.trim();
+  const dnsServers = dnsServersOf(attributes);
   return {
     ...(framed !== undefined && !NAS_CHOOSES.has(framed) && framed !== '0.0.0.0' ? { framedIpAddress: framed } : {}),
+    ...(framedPool ? { framedPool } : {}),
+    ...(dnsServers.length > 0 ? { dnsServers } : {}),
     ...(sessionTimeout !== undefined ? { sessionTimeoutSeconds: sessionTimeout } : {}),
     ...(idleTimeout !== undefined ? { idleTimeoutSeconds: idleTimeout } : {}),
     class: allAttrs(attributes, Attr.Class).map((a) => Uint8Array.from(a.value)),
     ...(interim !== undefined ? { interimSeconds: interim } : {}),
     ...(replyMessage !== undefined ? { replyMessage } : {}),
   };
+}
+
+/** The Microsoft DNS attributes that hold a usable IPv4 address (4 bytes, not 0.0.0.0), primary first. */
+function dnsServersOf(attributes: readonly RadiusAttribute[]): string[] {
+  const vsas = vendorAttributes(attributes).attributes.filter((a) => a.vendorId === VENDOR_MICROSOFT);
+  return [MsAttr.MsPrimaryDnsServer, MsAttr.MsSecondaryDnsServer].flatMap((type) => {
+    const v = vsas.find((a) => a.vendorType === type)?.value;
+    return v && v.length === 4 && v.some((b) => b !== 0) ? [Array.from(v).join('.')] : [];
+  });
 }
 
 /**

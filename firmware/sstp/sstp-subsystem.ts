@@ -137,6 +137,7 @@ export class SstpSubsystem implements Subsystem {
       logger: this.#options.logger,
       pipe: ctx.pipe,
       pool: ctx.pool,
+      pools: (name) => this.#options.access.pools.get(name),
       link: {
         localAddress: ctx.localAddress,
         lcp: { random: (n) => randomBytes(n), auth: GATEWAY_AUTH_METHODS, mru: 1400 },

@@ -14,6 +14,8 @@ export interface PosternDaemon {
   log(): string;
   /** SIGTERM, and the exit awaited (bounded). */
   stop(): Promise<void>;
+  /** SIGKILL: a crash, nothing cleaned up by Postern; the exit awaited (bounded). */
+  kill(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -39,5 +41,9 @@ export async function startPostern(lab: Lab, host: string, config: PosternConfig
     daemon.child.kill('SIGTERM');
     await Promise.race([daemon.exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
   };
-  return { stateDir, log, stop };
+  const kill = async () => {
+    daemon.child.kill('SIGKILL');
+    await Promise.race([daemon.exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
+  };
+  return { stateDir, log, stop, kill };
 }

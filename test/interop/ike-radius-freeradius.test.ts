@@ -5,6 +5,11 @@
 // local password the client uses, is refused (RADIUS decides, not the local users); FreeRADIUS's
 // detail file has the session's accounting Start (with Framed-IP-Address) and its Stop after the
 // client hangs up (with the octets of the ping); the shared secret never appears in Postern's log.
+// What the Access-Accept says applies as for PPP: carol gets her Framed-IP-Address and the
+// MS-Primary/Secondary-DNS-Server in the CFG_REPLY, and her IKE SA is deleted at Session-Timeout
+// (Stop with Acct-Terminate-Cause Session-Timeout); dave leases from his Framed-Pool. The accounting
+// spool on disk: FreeRADIUS stopped, dave hangs up, Postern is killed with SIGKILL; after both start
+// again dave's Stop arrives in the new server's detail file with Acct-Delay-Time.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -33,12 +38,15 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
     },
   });
   t.teardown(() => lab.teardown());
-  const radius = await FreeRadius.start(lab, 'radius', {
+  const radiusSpec = {
     address: '10.9.1.1',
     clients: [{ name: 'postern', network: '10.9.1.0/24', secret: SECRET }],
-    users: [{ name: 'alice', password: 'Radius-Pass-21' }, { name: 'bob', password: 'Bob-Radius-Pass-21' }],
+    users: [{ name: 'alice', password: 'Radius-Pass-21' }, { name: 'bob', password: 'Bob-Radius-Pass-21' },
+      { name: 'carol', password: 'Carol-Radius-21', reply: { 'Framed-IP-Address': '10.10.0.50', 'Session-Timeout': '4', 'MS-Primary-DNS-Server': '10.9.1.53', 'MS-Secondary-DNS-Server': '10.9.1.54' } },
+      { name: 'dave', password: 'Dave-Radius-21', reply: { 'Framed-Pool': 'staff' } }],
     replyMessageAuthenticator: 'always',
-  });
+  } as const;
+  const radius = await FreeRadius.start(lab, 'radius', radiusSpec);
   const config = defaultConfig();
   config.system.wan = { interface: 'wan', mode: 'static', address: `${GATEWAY}/24` };
   config.system.lan = { interface: 'rad', address: '10.9.1.2/24' };
@@ -47,18 +55,19 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   config.listeners.sstp.enabled = false;
   config.listeners.ikev2.userAuth = 'radius';
   config.radius = { servers: [{ name: 'lab', address: '10.9.1.1', authPort: 1812, acctPort: 1813, secret: SECRET }] };
-  config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }];
+  config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }, { name: 'staff', ipv4: '10.10.1.0/24', dns: [] }];
   // Local passwords differ from FreeRADIUS's: only RADIUS's count.
   config.users = [storedUser({ name: 'alice', password: 'Local-Pass-21', enabled: true }), storedUser({ name: 'bob', password: 'Bob-Local-Pass-21', enabled: true })];
   const gw = await startPostern(lab, 'gw', config, (log) => log.includes('IKEv2 listening'));
   const road = await StrongSwan.start(lab, 'client', {
     files: { 'x509ca/postern-ca.pem': readFileSync(join(gw.stateDir, 'pki', 'ca.pem'), 'utf8') },
-    connections: Object.fromEntries(['alice', 'bob'].map((user) => [user, {
+    connections: Object.fromEntries(['alice', 'bob', 'carol', 'dave'].map((user) => [user, {
       localAddrs: ['192.0.2.10'], remoteAddrs: [GATEWAY], proposals: ['aes256-sha1-modp1024'], vips: ['0.0.0.0'],
       local: { auth: 'eap-mschapv2', id: `${user}@client`, eapId: user }, remote: { auth: 'pubkey', id: GATEWAY },
       children: { [`${user}-lan`]: { localTs: ['dynamic'], remoteTs: ['10.9.1.0/24'], espProposals: ['aes256-sha1'] } },
     }])),
-    secrets: [{ kind: 'eap', ids: ['alice'], secret: 'Radius-Pass-21' }, { kind: 'eap', ids: ['bob'], secret: 'Bob-Local-Pass-21' }],
+    secrets: [{ kind: 'eap', ids: ['alice'], secret: 'Radius-Pass-21' }, { kind: 'eap', ids: ['bob'], secret: 'Bob-Local-Pass-21' },
+      { kind: 'eap', ids: ['carol'], secret: 'Carol-Radius-21' }, { kind: 'eap', ids: ['dave'], secret: 'Dave-Radius-21' }],
   });
 
   const refused = await road.initiate('bob-lan', 20);
@@ -89,10 +98,44 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   const ids = records.map((rec) => /Acct-Session-Id = "([^"]+)"/.exec(rec)?.[1]);
   t.ok(ids[0] && ids[0] === ids[1], `one Acct-Session-Id for both: ${ids.join(', ')}`);
 
+  // The Access-Accept's authorization: carol's address and DNS, ended at her Session-Timeout; dave's pool.
+  const carol = await road.initiate('carol-lan', 30);
+  const carolUp = Date.now();
+  if (carol.code !== 0) t.fail(`carol could not connect:\n${carol.stdout}\n${gw.log().slice(-3000)}`);
+  t.match(carol.stdout, /installing new virtual IP 10\.10\.0\.50\b/, 'carol gets the Framed-IP-Address FreeRADIUS sent');
+  t.match(carol.stdout, /IKE_AUTH response \d+ \[ [^\]]*CPRP\(ADDR DNS DNS[ )]/, 'and two DNS servers in the CFG_REPLY (the pool has none)');
+  t.match(gw.log(), /"dns":"10\.9\.1\.53 10\.9\.1\.54".*virtual address 10\.10\.0\.50 for 'carol'/, 'the MS-Primary/Secondary-DNS-Server ones');
+  const dave = await road.initiate('dave-lan', 30);
+  t.match(dave.stdout, /installing new virtual IP 10\.10\.1\.\d+/, 'dave leases from his Framed-Pool');
+  const carolRecords = () => detail().split(/\n\n+/).filter((rec) => /User-Name = "carol"/.test(rec));
+  await waitUntil('carol ended at her Session-Timeout', 12_000, async () => carolRecords().some((rec) => /Acct-Status-Type = Stop/.test(rec)), () => gw.log().slice(-2000));
+  const lasted = Date.now() - carolUp;
+  t.ok(lasted >= 2500 && lasted < 9000, `deleted by the gateway after ~4 s (${lasted} ms after her login)`);
+  t.match(carolRecords().at(-1), /Acct-Terminate-Cause = Session-Timeout/, 'Stop with Acct-Terminate-Cause Session-Timeout');
+  t.match(gw.log(), /session timeout \(RADIUS Session-Timeout 4 s\)/, 'the gateway logged why');
+
   const script = "fetch('http://127.0.0.1:18080/healthz').then((r) => r.json()).then((h) => console.log(JSON.stringify(h.subsystems.ikev2.counters ?? {})))";
   const counters = JSON.parse((await lab.exec('gw', [process.execPath, '-e', script])).stdout.trim() || '{}') as Record<string, number>;
-  t.match(counters, { 'radius.lab.accepts': 1, 'radius.lab.rejects': 1, 'radius.lab.badAuthenticators': 0 }, '/healthz: the IKE listener\'s RADIUS counters');
+  t.match(counters, { 'radius.lab.accepts': 3, 'radius.lab.rejects': 1, 'radius.lab.badAuthenticators': 0 }, '/healthz: the IKE listener\'s RADIUS counters');
   t.notMatch(gw.log(), new RegExp(SECRET), 'the shared secret is not in Postern\'s log');
   t.notMatch(gw.log(), /Radius-Pass-21/, 'nor a password');
-  await gw.stop();
+
+  // The spool on disk across an outage and a kill -9: dave's Stop made while no server answers.
+  radius.daemon.child.kill('SIGTERM');
+  await radius.daemon.exited;
+  await road.swanctl(['--terminate', '--ike', 'dave']);
+  const spoolFile = join(gw.stateDir, 'radius-spool-ikev2.jsonl');
+  const spooled = () => { try { return readFileSync(spoolFile, 'utf8'); } catch { return ''; } };
+  await waitUntil('dave\'s Stop in the spool', 8000, async () => /"at":/.test(spooled()), () => gw.log().slice(-2000));
+  await gw.kill();
+  const again = await FreeRadius.start(lab, 'radius', radiusSpec);
+  const gw2 = await startPostern(lab, 'gw', undefined, (log) => log.includes('IKEv2 listening'), { stateDir: gw.stateDir, name: 'postern-again' });
+  const detail2 = () => { try { return readFileSync(join(again.dir, 'detail'), 'utf8'); } catch { return ''; } };
+  await waitUntil('dave\'s Stop after the restart', 10_000, async () => /User-Name = "dave"[\s\S]*Acct-Status-Type = Stop|Acct-Status-Type = Stop[\s\S]*User-Name = "dave"/.test(detail2()), () => gw2.log().slice(-2000));
+  const daveStop = detail2().split(/\n\n+/).find((rec) => /User-Name = "dave"/.test(rec) && /Acct-Status-Type = Stop/.test(rec)) ?? '';
+  t.match(daveStop, /Acct-Delay-Time = [1-9]\d*/, 'sent late, saying how long it waited');
+  t.match(daveStop, /Framed-IP-Address = 10\.10\.1\.\d+/, 'the record as made before the crash');
+  t.match(gw2.log(), /records from before the restart will be sent/, 'the restarted gateway found the spool');
+  await waitUntil('the spool emptied', 5000, async () => spooled() === '');
+  await gw2.stop();
 });

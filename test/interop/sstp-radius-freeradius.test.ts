@@ -9,7 +9,8 @@
 // 10.10.0.50 (he gets it, not the pool's next), Session-Timeout 10 (the gateway ends his call
 // after ~10 s, Acct-Terminate-Cause Session-Timeout), Acct-Interim-Interval 2 (interim floor
 // lowered to 1 s for the test: Interim-Updates with octets and packets) and a Class echoed in
-// every accounting record.
+// every accounting record. carol's reply names a Framed-Pool and MS-Primary/Secondary-DNS-Server:
+// her address comes from that pool, IPCP gives her those DNS servers.
 // Dynamic authorization (RFC 5176) from FreeRADIUS's radclient on the RADIUS host: a
 // Disconnect-Request naming alice ends her call (Stop with Acct-Terminate-Cause Admin-Reset), a
 // CoA-Request setting Session-Timeout 2 ends the next call ~2 s later (cause Session-Timeout), an
@@ -49,6 +50,7 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
     users: [
       { name: 'alice', password: 'Radius-Pass-21' },
       { name: 'bob', password: 'Bob-Radius-21', reply: { 'Framed-IP-Address': '10.10.0.50', 'Session-Timeout': '10', 'Acct-Interim-Interval': '2', Class: 'postern-class-21' } },
+      { name: 'carol', password: 'Carol-Radius-21', reply: { 'Framed-Pool': 'staff', 'MS-Primary-DNS-Server': '10.9.1.53', 'MS-Secondary-DNS-Server': '10.9.1.54' } },
     ],
     replyMessageAuthenticator: 'always',
     eap: true,
@@ -65,12 +67,12 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
     // On the LAN address (10.9.1.2), inside the lab's namespace.
     dynamicAuthorization: { enabled: true, port: 3799, clients: [{ name: 'lab-dac', address: '10.9.1.1', secret: DAS_SECRET }] },
   };
-  config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }];
+  config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: ['10.9.1.1'] }, { name: 'staff', ipv4: '10.10.1.0/24', dns: [] }];
   config.users = [storedUser({ name: 'alice', password: 'Local-Pass-21', enabled: true })];
   const gw = await startPostern(lab, 'gw', config, (log) => log.includes('SSTP listening'));
   const fingerprint = new X509Certificate(readFileSync(join(gw.stateDir, 'pki', 'server.pem'))).fingerprint256;
-  const dial = async (label: string, password: string, deadlineMs: number, auth: 'mschapv2' | 'eap' = 'mschapv2') => {
-    const { peer } = await LinePeer.spawn(lab, 'client', `sstp-${label}`, 'sstp-dial-peer.ts', { host: GATEWAY, port: 443, fingerprint, user: 'alice', password, auth });
+  const dial = async (label: string, password: string, deadlineMs: number, auth: 'mschapv2' | 'eap' = 'mschapv2', user = 'alice') => {
+    const { peer } = await LinePeer.spawn(lab, 'client', `sstp-${label}`, 'sstp-dial-peer.ts', { host: GATEWAY, port: 443, fingerprint, user, password, auth });
     await peer.call('dial', label, deadlineMs, 250, 5000);
     const result = await peer.waitEvent(dialed(label), deadlineMs + 5000);
     await peer.call('hangup');
@@ -79,6 +81,7 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
 
   const ok = await dial('radius-password', 'Radius-Pass-21', 10_000);
   t.match(ok, { ok: true, address: /^10\.10\.0\./ }, `the RADIUS password gets the call: ${JSON.stringify(ok)}`);
+  t.same(ok['dns'], ['10.9.1.1'], 'the pool\'s DNS when the server names none');
   t.comment(`call up in ${ok['ms']} ms (TLS, SSTP, MS-CHAPv2 through RADIUS, crypto binding, IPCP)`);
   const refused = await dial('local-password', 'Local-Pass-21', 3000);
   t.equal(refused['ok'], false, 'the local password is not RADIUS\'s: refused');
@@ -100,6 +103,10 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   const eap = await dial('radius-eap', 'Radius-Pass-21', 10_000, 'eap');
   t.match(eap, { ok: true, address: /^10\.10\.0\./ }, `EAP through RADIUS gets the call: ${JSON.stringify(eap)}`);
   t.equal(radius.log().match(/Login OK: \[alice/g)?.length, 2, 'FreeRADIUS logged the second login');
+  // carol: the server's Framed-Pool and DNS servers.
+  const carol = await dial('carol', 'Carol-Radius-21', 10_000, 'mschapv2', 'carol');
+  t.match(carol, { ok: true, address: /^10\.10\.1\./ }, `carol's address from her Framed-Pool: ${JSON.stringify(carol)}`);
+  t.same(carol['dns'], ['10.9.1.53', '10.9.1.54'], 'IPCP gives her the MS-Primary/Secondary-DNS-Server');
   // bob: the server's Framed-IP-Address, Session-Timeout, Acct-Interim-Interval and Class.
   const { peer: bob } = await LinePeer.spawn(lab, 'client', 'sstp-bob', 'sstp-dial-peer.ts', { host: GATEWAY, port: 443, fingerprint, user: 'bob', password: 'Bob-Radius-21', auth: 'mschapv2' });
   await bob.call('dial', 'bob', 10_000, 250, 5000);

@@ -232,6 +232,7 @@ function successor(ctx: EngineContext, old: IkeSa, weInitiated: boolean, spiI: b
   fresh.natLocal = old.natLocal;
   fresh.natRemote = old.natRemote;
   fresh.virtualIp = old.virtualIp;
+  fresh.sessionEnds = old.sessionEnds;
   fresh.mobike = old.mobike;
   fresh.establishedAt = ctx.now;
   for (const child of old.children.splice(0)) fresh.children.push({ ...child, ikeSpi: spiI });

@@ -183,7 +183,7 @@ export class IkeEngine {
       const p = sa.pending;
       if (p && now >= p.sentAt + this.#retransmitDelay(p.tries)) {
         if (p.tries >= this.#options.retransmitTries) {
-          this.#close(sa, `no answer to ${EXCHANGE_NAMES[p.exchange]} request ${p.messageId} after ${p.tries + 1} tries`);
+          this.#close(sa, p.purpose === 'delete-ike' && sa.deleteReason ? sa.deleteReason : `no answer to ${EXCHANGE_NAMES[p.exchange]} request ${p.messageId} after ${p.tries + 1} tries`);
           continue;
         }
         p.tries++;
@@ -195,7 +195,8 @@ export class IkeEngine {
       } else if (sa.state === 'established' && !sa.pending && sa.connection && sa.connection.dpdSeconds > 0 && now - sa.lastHeard >= sa.connection.dpdSeconds * 1000) {
         startLivenessCheck(ctx, sa);
       }
-      if (sa.state === 'established' && sa.rekeyedTo === undefined && !sa.creating) this.#rekeyDue(ctx, sa, now);
+      if (sa.state === 'established' && sa.rekeyedTo === undefined && sa.sessionEnds && now >= sa.sessionEnds.at && !sa.pending) startDeleteIke(ctx, sa, sa.sessionEnds.reason);
+      else if (sa.state === 'established' && sa.rekeyedTo === undefined && !sa.creating) this.#rekeyDue(ctx, sa, now);
     }
     return this.#flush();
   }
@@ -210,6 +211,7 @@ export class IkeEngine {
       if (sa.pending) consider(sa.pending.sentAt + this.#retransmitDelay(sa.pending.tries));
       else if (!sa.initiator && (sa.state === 'init-done' || sa.state === 'eap')) consider(sa.lastHeard + this.#options.halfOpenTimeoutMs);
       else if (sa.state === 'established' && sa.connection && sa.connection.dpdSeconds > 0) consider(sa.lastHeard + sa.connection.dpdSeconds * 1000);
+      if (sa.state === 'established' && sa.rekeyedTo === undefined && sa.sessionEnds) consider(sa.sessionEnds.at);
       if (sa.state === 'established' && sa.rekeyedTo === undefined && !sa.creating) {
         const ikeAt = this.#ikeRekeyAt(sa);
         if (ikeAt !== undefined) consider(ikeAt);

@@ -93,6 +93,9 @@ export function completeResponder(ctx: EngineContext, sa: IkeSa, messageId: numb
   ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, child.ok ? [...ours, ...cp, ...child.payloads, ...extra] : [...ours, notify(child.error), ...extra]);
   sa.setState('established', `authenticated '${peerId}' with ${how}`);
   sa.establishedAt = ctx.now;
+  // RADIUS Session-Timeout (RFC 2865 §5.27): the engine deletes the IKE SA then (engine.ts tick).
+  const limit = sa.eap.authorization?.sessionTimeoutSeconds;
+  if (limit !== undefined) sa.sessionEnds = { at: ctx.now + limit * 1000, reason: `session timeout (RADIUS Session-Timeout ${limit} s)` };
   // After our answer, so a peer reauthenticating make-before-break has its new SA before the delete.
   replaceDuplicates(ctx, sa);
   ctx.emit({ type: 'ike-up', spi: sa.spiI, connection: conn.name, remoteId: peerId, remote: sa.remote, ...(sa.virtualIp ? { virtualIp: sa.virtualIp.address } : {}), ...(sa.eap.authorization ? { authorization: sa.eap.authorization } : {}) });
@@ -127,14 +130,25 @@ function giveVirtualIp(ctx: EngineContext, sa: IkeSa, conn: IkeConnection, peerI
   if (!conn.pool) return {};
   const wanted = requested(request);
   if (!wanted) return { error: NotifyType.FAILED_CP_REQUIRED };
-  const lease = ctx.addresses?.lease(conn.pool, peerId);
-  if (!lease) {
-    ctx.log('warn', `no address left in pool '${conn.pool}' for '${peerId}'`, { connection: conn.name });
+  // RADIUS (issue 21): Framed-Pool picks the pool, Framed-IP-Address the address in it (else refused),
+  // MS-Primary/Secondary-DNS-Server the DNS servers, as for PPP sessions (access/ppp-session.ts).
+  const radius = sa.eap.authorization;
+  const pool = radius?.framedPool ?? conn.pool;
+  const fixed = radius?.framedIpAddress;
+  const refused = (why: string) => {
+    ctx.log('warn', `${why} for '${peerId}': refused`, { connection: conn.name, pool });
     return { error: NotifyType.INTERNAL_ADDRESS_FAILURE };
-  }
-  sa.virtualIp = { pool: conn.pool, identity: peerId, address: lease };
-  ctx.log('info', `virtual address ${[lease.ipv4, lease.ipv6].filter(Boolean).join(', ')} for '${peerId}'`, { connection: conn.name, pool: conn.pool });
-  return { payload: cpReply(lease, wanted, conn.splitSubnets ?? []) };
+  };
+  if (radius?.framedPool !== undefined && ctx.addresses?.holds?.(pool) !== true) return refused(`RADIUS Framed-Pool '${pool}' is no configured pool`);
+  if (fixed !== undefined && ctx.addresses?.holds?.(pool, fixed) !== true) return refused(`RADIUS Framed-IP-Address ${fixed} is outside pool '${pool}'`);
+  const lease = ctx.addresses?.lease(pool, peerId, fixed);
+  if (!lease) return refused(fixed === undefined ? `no address left in pool '${pool}'` : `RADIUS Framed-IP-Address ${fixed} is taken`);
+  // A lease the identity already holds (another SA of it) is returned whatever was asked: not ours to release.
+  if (fixed !== undefined && lease.ipv4 !== fixed) return refused(`RADIUS Framed-IP-Address ${fixed} differs from the address '${peerId}' holds (${lease.ipv4})`);
+  const address = radius?.dnsServers ? { ...lease, dns: radius.dnsServers } : lease;
+  sa.virtualIp = { pool, identity: peerId, address };
+  ctx.log('info', `virtual address ${[lease.ipv4, lease.ipv6].filter(Boolean).join(', ')} for '${peerId}'`, { connection: conn.name, pool, ...(radius?.dnsServers ? { dns: radius.dnsServers.join(' ') } : {}) });
+  return { payload: cpReply(address, wanted, conn.splitSubnets ?? []) };
 }
 
 /** Initiator: every IKE_AUTH response, first or during EAP. */

@@ -122,6 +122,10 @@ export class IkeSa {
   eap: { server?: EapServer; method?: 'EAP-MSCHAPv2' | 'EAP through RADIUS'; client?: EapMschapv2Client; msk?: Buffer; authorization?: SessionAuthorization; firstRequest?: readonly IkePayload[]; peerIdr?: IdPayload; heldMessageId?: number } = {};
   /** Remote access: the virtual address given to the peer (responder) or to us (initiator). */
   virtualIp: { readonly pool: string; readonly identity: string; readonly address: VirtualAddress } | undefined;
+  /** RADIUS Session-Timeout: when the engine deletes this SA, and the words for why (kept across IKE rekeys). */
+  sessionEnds: { readonly at: number; readonly reason: string } | undefined;
+  /** Why we asked the peer to delete the SA (a session timeout); the close says so when the delete ends. */
+  deleteReason: string | undefined;
   /** Reauthentication (§2.8.3): the SA this one replaces, deleted once this one is up. */
   reauthOf: bigint | undefined;
   /** The peer refused an offer with optional PFS: children of this SA are offered without DH. */

@@ -43,8 +43,10 @@ export function startLivenessCheck(ctx: EngineContext, sa: IkeSa): void {
   ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [], 'dpd');
 }
 
-export function startDeleteIke(ctx: EngineContext, sa: IkeSa): void {
-  sa.setState('deleting', 'delete requested');
+/** `why`: the reason the close gives once the peer answered (or never did): a session timeout's, for accounting. */
+export function startDeleteIke(ctx: EngineContext, sa: IkeSa, why?: string): void {
+  sa.deleteReason = why;
+  sa.setState('deleting', why ?? 'delete requested');
   ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [{ kind: 'D', delete: { protocolId: ProtocolId.IKE, spis: [] } }], 'delete-ike');
 }
 
@@ -60,7 +62,7 @@ export function startDeleteChildren(ctx: EngineContext, sa: IkeSa, inboundSpis: 
 }
 
 export function processInformationalResponse(ctx: EngineContext, sa: IkeSa, purpose: PendingRequest['purpose'], response: readonly IkePayload[]): void {
-  if (purpose === 'delete-ike') ctx.close(sa, 'deleted');
+  if (purpose === 'delete-ike') ctx.close(sa, sa.deleteReason ?? 'deleted');
   if (purpose === 'mobike') finishAddressUpdate(ctx, sa, response);
   if (purpose === 'delete-child') for (const child of sa.childrenDeleting.splice(0)) ctx.emit({ type: 'delete-child', child });
 }

@@ -93,8 +93,11 @@ export interface IkeConnection {
 
 /** Virtual addresses for remote-access peers, one per identity (the pools of the configuration). */
 export interface VirtualAddressProvider {
-  lease(pool: string, identity: string): VirtualAddress | undefined;
+  /** `fixedIpv4`: the address RADIUS assigned (Framed-IP-Address), pinned to the identity when free. */
+  lease(pool: string, identity: string, fixedIpv4?: string): VirtualAddress | undefined;
   release(pool: string, identity: string): void;
+  /** Whether the pool is configured and, given an address, hands that address out (RADIUS Framed-Pool, Framed-IP-Address). */
+  holds?(pool: string, ipv4?: string): boolean;
 }
 
 export interface VirtualAddress {

@@ -1,7 +1,7 @@
 // Postern's own SSTP client (SstpDialer) in a lab host, as a real user would dial: attempt after
 // attempt until the call is up (IPCP done) or the deadline passes. Config (JSON argument):
 // {host, port, fingerprint, user, password, auth?: 'mschapv2' | 'eap'}. {"call":"dial","args":[label, deadlineMs, retryMs, attemptMs]}
-// → ok "started", then event {"type":"dialed", label, ok, ms, attempts, errors, address?}.
+// → ok "started", then event {"type":"dialed", label, ok, ms, attempts, errors, address?, dns?}.
 import { createInterface } from 'node:readline';
 import { createLogger } from '../../../firmware/log/logger.ts';
 import { SstpDialer } from '../../../firmware/sstp/client/sstp-dialer.ts';
@@ -14,14 +14,14 @@ const calls: SstpDialer[] = [];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One attempt: the call's addresses, or why not (a stalled attempt is given up after `attemptMs`). */
-async function attempt(attemptMs: number): Promise<{ address: string } | { error: string }> {
+async function attempt(attemptMs: number): Promise<{ address: string; dns: string[] } | { error: string }> {
   const d = new SstpDialer({ host: c.host, port: c.port, fingerprint: c.fingerprint, user: c.user, password: new Secret(c.password), ...(c.auth ? { auth: c.auth } : {}), logger });
   calls.push(d);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`no call within ${attemptMs} ms`)), attemptMs)));
   try {
     const ipcp = await Promise.race([d.ready, late]);
-    return { address: ipcp.localAddress ?? '?' };
+    return { address: ipcp.localAddress ?? '?', dns: [ipcp.dns1, ipcp.dns2].filter((d) => d !== undefined) };
   } catch (e) {
     return { error: (e as Error).message.slice(0, 80) };
   } finally {
@@ -37,7 +37,7 @@ async function dial(label: string, deadlineMs: number, retryMs: number, attemptM
     attempts++;
     const r = await attempt(Math.min(attemptMs, Math.max(1, deadlineMs - (Date.now() - started))));
     if ('address' in r) {
-      console.log(`event ${JSON.stringify({ type: 'dialed', label, ok: true, ms: Date.now() - started, attempts, errors, address: r.address })}`);
+      console.log(`event ${JSON.stringify({ type: 'dialed', label, ok: true, ms: Date.now() - started, attempts, errors, address: r.address, dns: r.dns })}`);
       return;
     }
     errors[r.error] = (errors[r.error] ?? 0) + 1;

@@ -7,6 +7,7 @@ import t from 'tap';
 import { allAttrs, Attr, integerAttr, integerOf, ipv4Attr, octetsAttr, textAttr } from '../../../firmware/radius/attributes.ts';
 import type { RadiusResult } from '../../../firmware/radius/client-engine.ts';
 import type { RadiusAttribute } from '../../../firmware/radius/packet.ts';
+import { encodeVendorAttribute } from '../../../firmware/radius/vendor-specific.ts';
 import { interimSecondsOf, sessionAuthorizationOf } from '../../../firmware/radius/session-authorization.ts';
 import { SessionAccounting } from '../../../firmware/radius/session-accounting.ts';
 
@@ -24,6 +25,13 @@ t.test('the reply attributes a session is built from', async (t) => {
   t.same(sessionAuthorizationOf([ipv4Attr(Attr.FramedIpAddress, '255.255.255.254')]), { class: [] }, 'NAS chooses: the pool as usual');
   t.same(sessionAuthorizationOf([ipv4Attr(Attr.FramedIpAddress, '255.255.255.255')]), { class: [] }, 'user chooses: the pool too');
   t.same(sessionAuthorizationOf([integerAttr(Attr.SessionTimeout, 0), { type: Attr.IdleTimeout, value: Uint8Array.of(1, 2) }, { type: Attr.FramedIpAddress, value: Uint8Array.of(10, 0) }]), { class: [] }, 'zero and wrong-size values ignored');
+});
+
+t.test('Framed-Pool and the Microsoft DNS servers (primary first)', async (t) => {
+  const ms = (type: number, v: number[]) => encodeVendorAttribute(311, type, Uint8Array.from(v));
+  t.same(sessionAuthorizationOf([ms(29, [10, 0, 0, 2]), textAttr(Attr.FramedPool, 'staff'), ms(28, [10, 0, 0, 1])]), { framedPool: 'staff', dnsServers: ['10.0.0.1', '10.0.0.2'], class: [] });
+  t.same(sessionAuthorizationOf([ms(28, [0, 0, 0, 0]), ms(29, [10, 0, 2]), textAttr(Attr.FramedPool, ' ')]), { class: [] }, 'an unset or short address and a blank pool ignored');
+  t.same(sessionAuthorizationOf([encodeVendorAttribute(9, 28, Uint8Array.of(10, 0, 0, 1))]), { class: [] }, 'another vendor\'s 28 is not a DNS server');
 });
 
 t.test('the interim interval: the server\'s, not below the floor, else the configured one', async (t) => {
