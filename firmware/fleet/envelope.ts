@@ -110,7 +110,11 @@ export function decodeEnvelope(bytes: Uint8Array | string): Decoded<Envelope> {
   if (typeof signature !== 'string' || !B64URL.test(signature)) return { ok: false, why: 'signature must be base64url' };
   const sig = Buffer.from(signature, 'base64url');
   if (sig.length !== 64) return { ok: false, why: 'an Ed25519 signature is 64 bytes' };
-  return { ok: true, value: { keyId, payload: Buffer.from(payload, 'base64url'), signature: sig } };
+  const signed = Buffer.from(payload, 'base64url');
+  // Only the one encoding of the bytes: a last character with its unused bits set decodes the same,
+  // and would make one signed message many different texts (found by the property test).
+  if (signed.toString('base64url') !== payload || sig.toString('base64url') !== signature) return { ok: false, why: 'payload and signature must be canonical base64url (no padding, unused bits zero)' };
+  return { ok: true, value: { keyId, payload: signed, signature: sig } };
 }
 
 /** The signed payload, once its signature holds. */

@@ -38,7 +38,8 @@ export interface FleetAgentDeps {
 
 export interface FleetCounters {
   accepted: number;
-  alreadyApplied: number;
+  /** Desired state already accepted or superseded, delivered again (retained, after a reconnect). */
+  ignored: number;
   refused: number;
   applied: number;
   reverted: number;
@@ -56,7 +57,7 @@ interface Awaiting {
 
 export class FleetAgent {
   readonly #d: FleetAgentDeps;
-  readonly counters: FleetCounters = { accepted: 0, alreadyApplied: 0, refused: 0, applied: 0, reverted: 0, confirmed: 0 };
+  readonly counters: FleetCounters = { accepted: 0, ignored: 0, refused: 0, applied: 0, reverted: 0, confirmed: 0 };
   readonly refusals: Record<string, number> = {};
   #ledger: LedgerEntry | undefined;
   #ledgerError: string | undefined;
@@ -89,8 +90,8 @@ export class FleetAgent {
     const context = { serial: settings.deviceId, groups: fleet.groups, keys, confirmSeconds: fleet.confirmSeconds };
     return {
       subscriptions: [topics.desired, ...topics.groupDesired],
-      message: (topic, payload) => {
-        this.#work = this.#work.then(() => this.#handle(topic, payload, context)).catch((error: unknown) => this.#d.logger.error('fleet: handling a desired document failed', { error }));
+      message: (topic, payload, retained) => {
+        this.#work = this.#work.then(() => this.#handle(topic, payload, retained, context)).catch((error: unknown) => this.#d.logger.error('fleet: handling a desired document failed', { error }));
       },
       connected: (send) => {
         this.#publish = { serial: settings.deviceId, topic: topics.reported, send };
@@ -116,12 +117,12 @@ export class FleetAgent {
     return this.#reported;
   }
 
-  async #handle(topic: string, payload: Buffer, ctx: { serial: string; groups: readonly string[]; keys: readonly OperatorKey[]; confirmSeconds: number }): Promise<void> {
+  async #handle(topic: string, payload: Buffer, retained: boolean, ctx: { serial: string; groups: readonly string[]; keys: readonly OperatorKey[]; confirmSeconds: number }): Promise<void> {
     if (payload.length === 0) return; // a retained message being cleared
     if (this.#ledgerError !== undefined) return this.#refuse({ code: 'ledger', reason: this.#ledgerError }, topic);
-    const verdict = verifyDesired(payload, { serial: ctx.serial, groups: ctx.groups, keys: ctx.keys, now: this.#d.clock(), last: this.#ledger });
-    if (verdict.kind === 'already-applied') {
-      this.counters.alreadyApplied++;
+    const verdict = verifyDesired(payload, { serial: ctx.serial, groups: ctx.groups, keys: ctx.keys, now: this.#d.clock(), last: this.#ledger, retained });
+    if (verdict.kind === 'ignore') {
+      this.counters.ignored++;
       return;
     }
     if (verdict.kind === 'refuse') return this.#refuse({ code: verdict.code, reason: verdict.why, ...(verdict.sequence !== undefined ? { sequence: verdict.sequence } : {}), ...(verdict.revision !== undefined ? { revision: verdict.revision } : {}) }, topic);

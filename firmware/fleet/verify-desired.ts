@@ -32,6 +32,12 @@ export interface VerifyContext {
   readonly maxSkewMs?: number;
   /** The longest validity a document may claim (a retained one lives that long at most). */
   readonly maxLifetimeMs?: number;
+  /**
+   * Delivered as the broker's retained message on subscribing: older desired state the box moved
+   * past (a group's document after a newer one for the box) is then no news, not an attack.
+   * Published live, the same message is a replay or rollback and is refused.
+   */
+  readonly retained?: boolean;
 }
 
 export const DEFAULT_MAX_SKEW_MS = 5 * 60_000;
@@ -42,8 +48,8 @@ export type Refusal = (typeof REFUSALS)[number];
 
 export type Verdict =
   | { readonly kind: 'accept'; readonly payload: DesiredPayload; readonly payloadSha256: string; readonly keyId: string }
-  /** The state already accepted, delivered again (a retained message after a reconnect): nothing to do. */
-  | { readonly kind: 'already-applied'; readonly sequence: number }
+  /** The state already accepted delivered again, or (retained) older state superseded: nothing to do. */
+  | { readonly kind: 'ignore'; readonly sequence: number; readonly why: 'already-accepted' | 'superseded' }
   | { readonly kind: 'refuse'; readonly code: Refusal; readonly why: string; readonly sequence?: number; readonly revision?: string };
 
 export function verifyDesired(bytes: Uint8Array | string, ctx: VerifyContext): Verdict {
@@ -66,9 +72,10 @@ export function verifyDesired(bytes: Uint8Array | string, ctx: VerifyContext): V
   const digest = sha256Hex(payloadBytes);
   const last = ctx.last;
   if (last && p.sequence === last.sequence) {
-    return digest === last.payloadSha256 ? { kind: 'already-applied', sequence: p.sequence } : { kind: 'refuse', code: 'replay', why: `sequence ${p.sequence} was already used`, ...about };
+    return digest === last.payloadSha256 ? { kind: 'ignore', sequence: p.sequence, why: 'already-accepted' } : { kind: 'refuse', code: 'replay', why: `sequence ${p.sequence} was already used`, ...about };
   }
   if (last && p.sequence < last.sequence) {
+    if (ctx.retained) return { kind: 'ignore', sequence: p.sequence, why: 'superseded' };
     return last.recent.includes(digest)
       ? { kind: 'refuse', code: 'replay', why: `sequence ${p.sequence} was applied before; ${last.sequence} is newer`, ...about }
       : { kind: 'refuse', code: 'rollback', why: `sequence ${p.sequence} is older than the accepted ${last.sequence}`, ...about };

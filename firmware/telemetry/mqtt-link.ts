@@ -30,7 +30,8 @@ export interface LinkEvents {
   /** The connection is gone or never came up; once per link, and the link is dead after it. */
   closed(): void;
   error(error: Error): void;
-  message(topic: string, payload: Buffer): void;
+  /** `retained`: the broker's stored message, sent on subscribing (not one published just now). */
+  message(topic: string, payload: Buffer, retained?: boolean): void;
 }
 
 export interface MqttLink {
@@ -71,7 +72,7 @@ export const mqttLink: LinkFactory = (options, events) => {
   let closed = false;
   client.on('connect', () => events.connected());
   client.on('error', (error) => events.error(error));
-  client.on('message', (topic, payload) => events.message(topic, payload));
+  client.on('message', (topic, payload, packet) => events.message(topic, payload, packet.retain));
   client.on('close', () => {
     if (closed) return;
     closed = true;

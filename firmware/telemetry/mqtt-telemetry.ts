@@ -55,7 +55,7 @@ export type RetainedPublisher = (topic: string, payload: string) => Promise<void
 /** Another part of the firmware on the telemetry's connection: its subscriptions, messages, connects. */
 export interface TelemetryExtension {
   readonly subscriptions: readonly string[];
-  message(topic: string, payload: Buffer): void;
+  message(topic: string, payload: Buffer, retained: boolean): void;
   /** Each connection, once `online` is acknowledged (so the broker was reached through it). */
   connected(publish: RetainedPublisher): void;
 }
@@ -246,8 +246,8 @@ export class MqttTelemetry {
       error: (error) => {
         if (current()) this.#lastError = error.message;
       },
-      message: (topic, payload) => {
-        if (current()) this.#onMessage(topic, payload);
+      message: (topic, payload, retained) => {
+        if (current()) this.#onMessage(topic, payload, retained === true);
       },
     });
     this.#link = link;
@@ -338,8 +338,8 @@ export class MqttTelemetry {
     });
   }
 
-  #onMessage(topic: string, payload: Buffer): void {
-    if (this.#s.extension?.subscriptions.includes(topic)) return this.#s.extension.message(topic, payload);
+  #onMessage(topic: string, payload: Buffer, retained: boolean): void {
+    if (this.#s.extension?.subscriptions.includes(topic)) return this.#s.extension.message(topic, payload, retained);
     if (!this.#o.commandsEnabled || topic !== this.topics.cmd) return;
     const parsed = parseCommand(payload);
     if (parsed.kind === 'malformed') {

@@ -10,6 +10,8 @@ export interface MosquittoSpec {
   readonly users: Readonly<Record<string, string>>;
   /** A TLS listener too, with PEM files the test made. */
   readonly tls?: { readonly port: number; readonly cert: string; readonly key: string; readonly ca?: string };
+  /** The text of an acl_file (who may read and write which topics). */
+  readonly acl?: string;
 }
 
 export function mosquittoConf(dir: string, spec: MosquittoSpec): string {
@@ -17,6 +19,7 @@ export function mosquittoConf(dir: string, spec: MosquittoSpec): string {
     'per_listener_settings false',
     'allow_anonymous false',
     `password_file ${dir}/passwd`,
+    ...(spec.acl !== undefined ? [`acl_file ${dir}/acl`] : []),
     'persistence false',
     // As root mosquitto would drop to user "mosquitto", which cannot write this directory.
     'user root',
@@ -45,6 +48,7 @@ export class Mosquitto {
     const dir = lab.subdir(`mosquitto-${host}`);
     writeFileSync(join(dir, 'passwd'), '', { mode: 0o600 });
     for (const [user, password] of Object.entries(spec.users)) mustRun(['mosquitto_passwd', '-b', join(dir, 'passwd'), user, password]);
+    if (spec.acl !== undefined) writeFileSync(join(dir, 'acl'), spec.acl);
     writeFileSync(join(dir, 'mosquitto.conf'), mosquittoConf(dir, spec));
     const daemon = lab.spawnDaemon(host, `mosquitto-${host}`, ['mosquitto', '-c', join(dir, 'mosquitto.conf')]);
     const broker = new Mosquitto(dir, daemon);

@@ -28,7 +28,7 @@ async function start(stateDir: string, confirmSeconds?: number) {
   connect();
   const deliver = async (text: string, topic = 'postern/shop-17/desired') => {
     const before = sent.length;
-    ext.message(topic, Buffer.from(text));
+    ext.message(topic, Buffer.from(text), false);
     const deadline = Date.now() + 5000;
     while (sent.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     return sent.at(-1)!;

@@ -1,0 +1,153 @@
+// The operator's fleet console (issue 26; docs/fleet.md): make a key pair, sign a desired
+// configuration for a box or a group, publish it retained to the broker, and wait for the box's
+// reported state. Any MQTT broker; the password comes from an environment variable, never argv.
+//
+//   node --import tsx scripts/fleet-console.ts keygen DIR
+//   node --import tsx scripts/fleet-console.ts sign    --key K (--serial S | --group G) --revision R (--document F | --patch F --base R0) [--sequence N] [--valid-for SECONDS]
+//   node --import tsx scripts/fleet-console.ts publish <sign's options> --broker URL [--username U] [--ca F] [--prefix P] [--wait SECONDS]
+//   node --import tsx scripts/fleet-console.ts reported --broker URL --serial S [--username U] [--ca F] [--prefix P] [--wait SECONDS]
+//
+// Exit status: 0 applied (or done), 1 usage or I/O error, 2 refused/failed/reverted, 3 no answer in time.
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import { keyIdOf, rawPublicKey, signEnvelope, type DesiredPayload, type Target } from '../firmware/fleet/envelope.ts';
+import { fleetTopics } from '../firmware/fleet/topics.ts';
+
+const options = {
+  key: { type: 'string' }, serial: { type: 'string' }, group: { type: 'string' }, revision: { type: 'string' },
+  document: { type: 'string' }, patch: { type: 'string' }, base: { type: 'string' }, sequence: { type: 'string' },
+  'valid-for': { type: 'string' }, broker: { type: 'string' }, username: { type: 'string' }, ca: { type: 'string' },
+  'password-env': { type: 'string' }, prefix: { type: 'string' }, wait: { type: 'string' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`fleet-console: ${message}\n`);
+  process.exit(code);
+}
+
+function keygen(dir: string | undefined): void {
+  if (!dir) fail('keygen needs a directory');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  writeFileSync(join(dir, 'operator-private.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
+  writeFileSync(join(dir, 'operator-public.pem'), publicKey.export({ format: 'pem', type: 'spki' }), { mode: 0o644, flag: 'wx' });
+  // What goes into telemetry.mqtt.fleet.operatorKeys on each box:
+  process.stdout.write(`${JSON.stringify({ keyId: keyIdOf(publicKey), operatorKey: rawPublicKey(publicKey).toString('base64') })}\n`);
+}
+
+function readJson(path: string): Record<string, unknown> {
+  const value = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${path}: not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function payloadFrom(v: Values): DesiredPayload {
+  if (!!v.serial === !!v.group) fail('one of --serial and --group');
+  if (!v.revision) fail('--revision names this desired state');
+  if (!!v.document === !!v.patch) fail('one of --document and --patch');
+  const target: Target = v.serial ? { serial: v.serial } : { group: v.group! };
+  const now = Date.now();
+  // By default the time in milliseconds: it grows on one console as long as its clock does.
+  const sequence = v.sequence ? Number(v.sequence) : now;
+  if (!Number.isSafeInteger(sequence) || sequence < 1) fail('--sequence must be a whole number from 1');
+  const validFor = Number(v['valid-for'] ?? 7 * 86400);
+  const common = { type: 'postern-desired' as const, target, sequence, issuedAt: now, expiresAt: now + validFor * 1000, revision: v.revision };
+  if (v.document) return { ...common, kind: 'document', document: readJson(v.document) };
+  if (!v.base) fail('a patch names its --base revision');
+  return { ...common, kind: 'patch', base: v.base, patch: readJson(v.patch!) };
+}
+
+function sign(v: Values): { payload: DesiredPayload; envelope: string } {
+  if (!v.key) fail('--key is the operator\'s private key (PEM)');
+  const key = createPrivateKey(readFileSync(v.key, 'utf8'));
+  if (createPublicKey(key).asymmetricKeyType !== 'ed25519') fail('the key must be Ed25519');
+  const payload = payloadFrom(v);
+  return { payload, envelope: signEnvelope(payload, key) };
+}
+
+async function connect(v: Values): Promise<MqttClient> {
+  if (!v.broker) fail('--broker mqtt(s)://host:port');
+  const password = process.env[v['password-env'] ?? 'POSTERN_FLEET_PASSWORD'];
+  const o: IClientOptions = {
+    protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 10_000, clientId: `postern-console-${process.pid}-${Date.now() % 100000}`,
+    ...(v.username ? { username: v.username } : {}), ...(password ? { password } : {}), ...(v.ca ? { ca: readFileSync(v.ca) } : {}),
+  };
+  return connectAsync(v.broker, o);
+}
+
+const FINAL = new Set(['applied', 'refused', 'failed', 'reverted', 'revert-failed']);
+
+/** The box's reported state once it says something final about `sequence` (any, when absent). */
+function waitReported(client: MqttClient, topic: string, seconds: number, sequence?: number): Promise<Record<string, unknown> | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), seconds * 1000);
+    client.on('message', (t, payload) => {
+      if (t !== topic) return;
+      try {
+        const message = JSON.parse(payload.toString()) as { last?: { sequence?: number; outcome?: string } };
+        if (sequence !== undefined && (message.last?.sequence !== sequence || !FINAL.has(message.last.outcome ?? ''))) return;
+        clearTimeout(timer);
+        resolve(message as Record<string, unknown>);
+      } catch {
+        // not ours to judge
+      }
+    });
+  });
+}
+
+async function publish(v: Values): Promise<number> {
+  const { payload, envelope } = sign(v);
+  const prefix = v.prefix ?? 'postern';
+  const topic = 'serial' in payload.target ? fleetTopics(prefix, payload.target.serial, []).desired : `${prefix}/group/${payload.target.group}/desired`;
+  const client = await connect(v);
+  try {
+    const wait = v.wait ? Number(v.wait) : 0;
+    const reported = 'serial' in payload.target && wait > 0 ? fleetTopics(prefix, payload.target.serial, []).reported : undefined;
+    const answer = reported ? (await client.subscribeAsync(reported, { qos: 1 }), waitReported(client, reported, wait, payload.sequence)) : undefined;
+    // Retained: a box that is offline now takes it when it connects (while it is still valid).
+    await client.publishAsync(topic, envelope, { qos: 1, retain: true });
+    process.stdout.write(`${JSON.stringify({ published: topic, sequence: payload.sequence, revision: payload.revision })}\n`);
+    if (!answer) return 0;
+    const message = await answer;
+    if (!message) return 3;
+    process.stdout.write(`${JSON.stringify(message)}\n`);
+    return (message['last'] as { outcome?: string }).outcome === 'applied' ? 0 : 2;
+  } finally {
+    await client.endAsync();
+  }
+}
+
+async function showReported(v: Values): Promise<number> {
+  if (!v.serial) fail('--serial names the box');
+  const topic = fleetTopics(v.prefix ?? 'postern', v.serial, []).reported;
+  const client = await connect(v);
+  try {
+    const answer = waitReported(client, topic, Number(v.wait ?? 5));
+    await client.subscribeAsync(topic, { qos: 1 });
+    const message = await answer;
+    if (!message) return 3;
+    process.stdout.write(`${JSON.stringify(message)}\n`);
+    return 0;
+  } finally {
+    await client.endAsync();
+  }
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({ options, allowPositionals: true });
+  const [command, arg] = positionals;
+  switch (command) {
+    case 'keygen': keygen(arg); return 0;
+    case 'sign': process.stdout.write(`${sign(values).envelope}\n`); return 0;
+    case 'publish': return publish(values);
+    case 'reported': return showReported(values);
+    default: return fail('commands: keygen, sign, publish, reported');
+  }
+}
+
+main().then((code) => process.exit(code), (error: unknown) => fail(error instanceof Error ? error.message : String(error)));
