@@ -249,6 +249,19 @@ static void routes_remove(dp_hub *h, dp_tunnel *t, uint32_t tag) {
 }
 
 void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t) { routes_remove(h, t, 0); }
+
+void dp_hub_route_remove(dp_hub *h, const dp_prefix *p, dp_tunnel *t) {
+  for (size_t i = 0; i < h->master_count; i++) {
+    route r = h->master[i];
+    if (r.tunnel != t || r.prefix.family != p->family || r.prefix.length != p->length || memcmp(r.prefix.addr, p->addr, 16)) continue;
+    h->master[i] = h->master[--h->master_count];
+    if (publish(h) < 0) { /* kept: the old snapshot still routes it */
+      h->master[h->master_count++] = h->master[i];
+      h->master[i] = r;
+    }
+    return;
+  }
+}
 void dp_hub_pipe_routes_remove(dp_hub *h, uint32_t tag) { routes_remove(h, NULL, tag); }
 
 dp_pipe *dp_hub_pipe(dp_hub *h) { return atomic_load_explicit(&h->pipe, memory_order_acquire); }

@@ -45,6 +45,8 @@ const dp_hub_stats *dp_hub_stats_of(const dp_hub *h);
  * no longer be sending for it. */
 int dp_hub_route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t);
 void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t);
+/* One prefix's route, if it still leads to the tunnel (a PPP data session leaving it, issue 20). */
+void dp_hub_route_remove(dp_hub *h, const dp_prefix *p, dp_tunnel *t);
 
 /* Sessions served in JavaScript (PPP over TLS): their prefixes lead to the pipe, tagged with the
  * session; the same replacement and removal rules as tunnels. The pipe is attached once, before any

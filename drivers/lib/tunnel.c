@@ -20,6 +20,7 @@
 #include "hub.h"
 #include "net_io.h"
 #include "pipe.h"
+#include "ppp_data.h"
 #include "transport.h"
 
 #define BATCH 32
@@ -53,6 +54,7 @@ struct dp_tunnel {
   _Atomic uint64_t udp_up_route; /* transport mode: port (network order) << 32 | pipe tag, 0: none (dp_tunnel_deliver_udp) */
   _Atomic uint32_t gre_tx_seq; /* GRE: the next sequence number sent (sending thread and dp_tunnel_send_gre) */
   dp_gre_seq_rx gre_rx_seq;    /* GRE: what the peer's numbers must be after (receiving thread only) */
+  _Atomic(dp_ppp_session *) ppp[DP_TUNNEL_MAX_PPP]; /* transport mode: PPP data sessions carried (issue 20) */
   pthread_t to_net, to_tun;
   dp_tunnel_stats stats;
 };
@@ -107,6 +109,31 @@ static bool encapsulate(dp_tunnel *t, const uint8_t *plain, size_t len, uint8_t 
     return dp_transport_payload(plain, len, &offset, &protocol) && dp_esp_encrypt(sa, plain + offset, len - offset, protocol, NULL, out, cap, out_len) == DP_OK;
   }
   return dp_esp_encrypt(sa, plain, len, v6 ? 41 : 4, NULL, out, cap, out_len) == DP_OK; /* tunnel mode */
+}
+
+/* Transport mode: the PPP data session (issue 20) whose address a TUN packet is for, if any. */
+static dp_ppp_session *ppp_owner(dp_tunnel *t, const uint8_t *packet, size_t len) {
+  for (int i = 0; i < DP_TUNNEL_MAX_PPP; i++) {
+    dp_ppp_session *s = atomic_load_explicit(&t->ppp[i], memory_order_acquire);
+    if (s && dp_ppp_owns(s, packet, len)) return s;
+  }
+  return NULL;
+}
+
+/* An IP packet to a PPP data session's peer: PPP, L2TP data header and UDP 1701 around it, sealed
+ * in the transport SA as next header 17 (RFC 2661 over RFC 4303 §3.1.1). */
+static bool encapsulate_ppp(dp_tunnel *t, dp_ppp_session *s, const uint8_t *ip, size_t len, uint8_t *out, size_t cap, size_t *out_len) {
+  static __thread uint8_t framed[MAX_PACKET];
+  dp_ppp_stats *st = dp_ppp_session_counters(s);
+  size_t n = dp_l2tp_frame(s, ip, len, framed, sizeof framed);
+  dp_sa *sa = atomic_load_explicit(&t->out, memory_order_acquire);
+  if (!n || dp_esp_encrypt(sa, framed, n, 17, NULL, out, cap, out_len) != DP_OK) {
+    atomic_fetch_add_explicit(&st->drop_tx, 1, memory_order_relaxed);
+    return false;
+  }
+  atomic_fetch_add_explicit(&st->tx_packets, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&st->tx_bytes, len, memory_order_relaxed);
+  return true;
 }
 
 typedef enum { DECAP_OK, DECAP_SKIP, DECAP_DROP } decap_result;
@@ -232,9 +259,11 @@ static int queue_packet(void *ctx, const uint8_t *packet, size_t len) {
   out_batch *b = ctx;
   dp_tunnel *t = b->t;
   uint8_t *plain = (uint8_t *)packet; /* ours to rewrite: the read buffer or the GSO scratch */
-  if (dp_clamp_mss(plain, len, t->options.mtu)) COUNT(t, mss_clamped);
+  dp_ppp_session *ppp = t->options.transport ? ppp_owner(t, plain, len) : NULL;
+  if (dp_clamp_mss(plain, len, ppp ? dp_ppp_session_config(ppp)->mtu : t->options.mtu)) COUNT(t, mss_clamped);
   size_t out_len = 0;
-  if (!encapsulate(t, plain, len, b->sealed[b->n], sizeof b->sealed[b->n], &out_len)) {
+  if (!(ppp ? encapsulate_ppp(t, ppp, plain, len, b->sealed[b->n], sizeof b->sealed[b->n], &out_len)
+            : encapsulate(t, plain, len, b->sealed[b->n], sizeof b->sealed[b->n], &out_len))) {
     COUNT(t, drop_encrypt);
     return 0;
   }
@@ -311,14 +340,38 @@ static int write_tun(void *ctx, const uint8_t *buf, size_t len) {
   return 0;
 }
 
-/* Transport mode: the UDP port JavaScript serves from this SA (L2TP) goes up the hub's pipe, tagged. */
-static bool deliver_up(dp_tunnel *t, const uint8_t *datagram, size_t len) {
+typedef enum { UP_NOT, UP_TAKEN, UP_INNER } up_result;
+
+/* A data message of a PPP data session carried here (issue 20): its IP for the TUN (UP_INNER, in
+ * place), dropped (UP_TAKEN), or for JavaScript like every other L2TP datagram (UP_NOT). */
+static up_result ppp_rx(dp_tunnel *t, uint8_t *l2tp, size_t len, uint8_t **inner, size_t *inner_len) {
+  dp_l2tp_header h;
+  if (!dp_l2tp_parse(l2tp, len, &h) || h.control) return UP_NOT;
+  for (int i = 0; i < DP_TUNNEL_MAX_PPP; i++) {
+    dp_ppp_session *s = atomic_load_explicit(&t->ppp[i], memory_order_acquire);
+    if (!s || !dp_l2tp_is_session(s, &h)) continue;
+    const uint8_t *ip = NULL;
+    switch (dp_l2tp_rx(s, &h, l2tp, &ip, inner_len)) {
+    case DP_PPP_RX_TUN: *inner = (uint8_t *)ip; return UP_INNER;
+    case DP_PPP_RX_DROP: return UP_TAKEN;
+    case DP_PPP_RX_UP: return UP_NOT;
+    }
+  }
+  return UP_NOT;
+}
+
+/* Transport mode: the UDP port JavaScript serves from this SA (L2TP) goes up the hub's pipe, tagged,
+ * but for the IP of PPP data sessions, which goes into the TUN from here. */
+static up_result deliver_up(dp_tunnel *t, uint8_t *datagram, size_t len, uint8_t **inner, size_t *inner_len) {
   uint64_t up = atomic_load_explicit(&t->udp_up_route, memory_order_relaxed);
-  if (!up || !t->options.transport || !dp_transport_is_udp_to(datagram, len, (uint16_t)(up >> 32))) return false;
+  if (!up || !t->options.transport || !dp_transport_is_udp_to(datagram, len, (uint16_t)(up >> 32))) return UP_NOT;
+  size_t udp = (size_t)(datagram[0] & 15) * 4;
+  up_result r = ppp_rx(t, datagram + udp + 8, len - udp - 8, inner, inner_len);
+  if (r != UP_NOT) return r;
   dp_pipe *pipe = dp_hub_pipe(t->hub);
   if (pipe && dp_pipe_push(pipe, (uint32_t)up, datagram, len)) COUNT(t, udp_up);
   else COUNT(t, udp_up_dropped);
-  return true;
+  return UP_TAKEN;
 }
 
 /* One received datagram: decapsulate, check selectors, follow the peer, clamp, write to the TUN. */
@@ -369,7 +422,13 @@ static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const dp_addr *f
       COUNT(t, peer_moved);
     }
   }
-  if (t->hub && deliver_up(t, plain, out_len)) return;
+  if (t->hub) {
+    uint8_t *inner = NULL;
+    size_t inner_len = 0;
+    up_result u = deliver_up(t, plain, out_len, &inner, &inner_len);
+    if (u == UP_TAKEN) return;
+    if (u == UP_INNER) { plain = inner; out_len = inner_len; } /* a PPP data session's IP packet */
+  }
   if (dp_clamp_mss(plain, out_len, t->options.mtu)) COUNT(t, mss_clamped);
   /* With offloads every write carries a virtio_net_hdr; GRO merges TCP (and with USO, UDP) runs, flushed per batch. */
   /* The 64 KB merge buffer comes with the first packet: idle remote-access clients never pay for it. */
@@ -568,6 +627,10 @@ void dp_tunnel_stop(dp_tunnel *t) {
   }
   close(t->stop_fd);
   if (!t->hub) close(t->tun_fd);
+  for (int i = 0; i < DP_TUNNEL_MAX_PPP; i++) { /* its PPP data sessions live on (JavaScript's), without it */
+    dp_ppp_session *s = atomic_load(&t->ppp[i]);
+    if (s) dp_ppp_session_unlink(s, t);
+  }
   free(t->rx_area);
   free(t->gro);
   free(t);
@@ -616,3 +679,46 @@ dp_sa *dp_tunnel_set_outbound(dp_tunnel *t, dp_sa *sa) {
 }
 
 const dp_tunnel_stats *dp_tunnel_stats_of(const dp_tunnel *t) { return &t->stats; }
+
+int dp_tunnel_ppp_attach(dp_tunnel *t, dp_ppp_session *s) {
+  if (!t->hub || !t->options.transport || dp_ppp_session_config(s)->lower != DP_PPP_LOWER_L2TP) return -EINVAL;
+  bool present = false;
+  for (int i = 0; i < DP_TUNNEL_MAX_PPP; i++) present |= atomic_load(&t->ppp[i]) == s;
+  for (int i = 0; i < DP_TUNNEL_MAX_PPP && !present; i++) {
+    dp_ppp_session *expected = NULL;
+    present = atomic_compare_exchange_strong(&t->ppp[i], &expected, s);
+  }
+  if (!present) return -ENOSPC;
+  if (!dp_ppp_session_link(s, t)) {
+    dp_tunnel_ppp_detach(t, s);
+    return -ENOSPC;
+  }
+  /* The session's addresses lead here now (the newest tunnel of a path wins: hub.h). */
+  const dp_prefix_set *sources = &dp_ppp_session_config(s)->sources;
+  for (unsigned i = 0; i < sources->count; i++) {
+    int rc = dp_hub_route_add(t->hub, &sources->items[i], t);
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
+void dp_tunnel_ppp_detach(dp_tunnel *t, dp_ppp_session *s) {
+  bool found = false;
+  for (int i = 0; i < DP_TUNNEL_MAX_PPP; i++) {
+    dp_ppp_session *expected = s;
+    found |= atomic_compare_exchange_strong(&t->ppp[i], &expected, NULL);
+  }
+  dp_ppp_session_unlink(s, t);
+  if (!found) return;
+  const dp_prefix_set *sources = &dp_ppp_session_config(s)->sources;
+  for (unsigned i = 0; i < sources->count; i++) dp_hub_route_remove(t->hub, &sources->items[i], t);
+  wait_for_quiescence(t);
+}
+
+void dp_tunnel_ppp_release(dp_ppp_session *s) {
+  for (size_t i = 0; i < DP_PPP_MAX_LOWERS; i++) {
+    dp_tunnel *t = dp_ppp_session_linked(s, i);
+    if (t) dp_tunnel_ppp_detach(t, s);
+  }
+  dp_ppp_session_free(s);
+}

@@ -106,6 +106,20 @@ void dp_tunnel_deliver_udp(dp_tunnel *t, uint16_t port, uint32_t tag);
  * JavaScript thread (its own ESP lane). Bytes sent, or -errno (-EINVAL: not transport mode,
  * -EMSGSIZE: too long). */
 int dp_tunnel_send_udp(dp_tunnel *t, uint16_t sport, uint16_t dport, const uint8_t *payload, size_t len);
+/* PPP data sessions (issue 20, ppp_data.h) on a transport tunnel of a hub: the session's L2TP data
+ * messages that came in on this tunnel's SAs are deframed here and their IP written into the TUN;
+ * its addresses are routed to this tunnel, whose sending framed them (PPP, L2TP, UDP) and seals
+ * them. A session follows its client's path: JavaScript attaches it to each transport tunnel of the
+ * path (a new phase 1 brings a new one), the newest taking its routes. JavaScript thread.
+ * Attach: 0, -EINVAL (not an L2TP session, not transport mode on a hub), -ENOSPC, -ENOMEM.
+ * Detach returns once neither the hub's nor the endpoint's threads can still use it for the tunnel.
+ * A stopped tunnel lets go of its sessions; release detaches a session from every tunnel and frees it. */
+#define DP_TUNNEL_MAX_PPP 4
+typedef struct dp_ppp_session dp_ppp_session;
+int dp_tunnel_ppp_attach(dp_tunnel *t, dp_ppp_session *s);
+void dp_tunnel_ppp_detach(dp_tunnel *t, dp_ppp_session *s);
+void dp_tunnel_ppp_release(dp_ppp_session *s);
+
 /* The peer moved (MOBIKE, RFC 4555): send to this address and port from the next batch on. */
 void dp_tunnel_set_peer(dp_tunnel *t, const dp_addr *peer);
 

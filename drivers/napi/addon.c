@@ -40,6 +40,11 @@ napi_value dp_napi_tunnel_set_peer(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_send_gre(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_deliver_udp(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_send_udp(napi_env env, napi_callback_info info);
+napi_value dp_napi_ppp_session_open(napi_env env, napi_callback_info info);
+napi_value dp_napi_ppp_session_attach(napi_env env, napi_callback_info info);
+napi_value dp_napi_ppp_session_detach(napi_env env, napi_callback_info info);
+napi_value dp_napi_ppp_session_stats(napi_env env, napi_callback_info info);
+napi_value dp_napi_ppp_session_release(napi_env env, napi_callback_info info);
 napi_value dp_napi_netlink_open(napi_env env, napi_callback_info info);
 napi_value dp_napi_netlink_request(napi_env env, napi_callback_info info);
 napi_value dp_napi_netlink_listen(napi_env env, napi_callback_info info);
@@ -94,6 +99,11 @@ static const struct {
     {"tunnelSendGre", dp_napi_tunnel_send_gre},
     {"tunnelDeliverUdp", dp_napi_tunnel_deliver_udp},
     {"tunnelSendUdp", dp_napi_tunnel_send_udp},
+    {"pppSessionOpen", dp_napi_ppp_session_open},
+    {"pppSessionAttach", dp_napi_ppp_session_attach},
+    {"pppSessionDetach", dp_napi_ppp_session_detach},
+    {"pppSessionStats", dp_napi_ppp_session_stats},
+    {"pppSessionRelease", dp_napi_ppp_session_release},
     {"netlinkOpen", dp_napi_netlink_open},
     {"netlinkRequest", dp_napi_netlink_request},
     {"netlinkListen", dp_napi_netlink_listen},

@@ -403,3 +403,9 @@ napi_value dp_napi_tunnel_send_udp(napi_env env, napi_callback_info info) {
   if (!dp_napi_buffer(env, argv[3], &data, &len)) return NULL;
   return dp_napi_int(env, dp_tunnel_send_udp(((tunnel_handle *)p)->tunnel, htons((uint16_t)sport), htons((uint16_t)dport), data, len));
 }
+
+/* For the PPP data sessions' glue (ppp_data.c): the running tunnel behind a handle, or NULL. */
+dp_tunnel *dp_napi_tunnel_of(napi_env env, napi_value v) {
+  tunnel_handle *h = dp_napi_external(env, v);
+  return h ? h->tunnel : NULL;
+}

@@ -63,6 +63,10 @@ export interface PppSessionOptions {
   readonly random?: (n: number) => Uint8Array;
   /** Issue 20: what a DHCPINFORM from the client is answered with (routes 121/249, DNS, domain); not answered when absent. */
   readonly dhcpInform?: Omit<InformAnswer, 'serverAddress'>;
+  /** Issue 20: IPCP or IPV6CP opened (its routes are in place): the lower layer may carry the IP in the driver now. */
+  readonly onNetworkUp?: () => void;
+  /** What the driver carried for the session (issue 20), added to its own counts for the API, MQTT and RADIUS. */
+  readonly driverCounters?: () => { readonly bytesIn: number; readonly bytesOut: number; readonly packetsIn: number; readonly packetsOut: number } | undefined;
 }
 
 export class PppSession {
@@ -81,6 +85,7 @@ export class PppSession {
   readonly #ipv6: PppIpv6 | undefined;
   #ipv6Routed = false;
   #siteSubnets: ParsedPrefix[] = [];
+  #siteSubnetTexts: readonly string[] = [];
   #bytesIn = 0;
   #bytesOut = 0;
   #packetsIn = 0;
@@ -150,8 +155,27 @@ export class PppSession {
     return lease;
   }
 
+  /** The prefixes routed to the session: its addresses and a site's subnets (issue 20: what a driver data path takes over). */
+  get routedPrefixes(): string[] {
+    const ipv6 = this.#ipv6Routed ? this.#ipv6?.address : undefined;
+    return [...(this.#ipv4 ? [`${this.#ipv4}/32`] : []), ...(ipv6 ? [`${ipv6}/128`] : []), ...this.#siteSubnetTexts];
+  }
+
+  /** The session's pipe routes again (its driver data path closed while the session goes on). */
+  reroute(): void {
+    if (this.#dead) return;
+    for (const prefix of this.routedPrefixes) this.#options.pipe.route(this.#tag, prefix);
+  }
+
+  /** IP packets that crossed JavaScript (the driver's are in info, not here). */
+  get javascriptPackets(): { readonly in: number; readonly out: number } {
+    return { in: this.#packetsIn, out: this.#packetsOut };
+  }
+
   get info(): PppSessionInfo {
-    return { id: this.#tag, protocol: this.#options.protocol, peer: this.#options.peer, user: this.link.user, ipv4: this.#ipv4, ipv6: this.#ipv6Routed ? this.#ipv6?.address : undefined, since: this.#since, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut, packetsIn: this.#packetsIn, packetsOut: this.#packetsOut,
+    const d = this.#options.driverCounters?.();
+    return { id: this.#tag, protocol: this.#options.protocol, peer: this.#options.peer, user: this.link.user, ipv4: this.#ipv4, ipv6: this.#ipv6Routed ? this.#ipv6?.address : undefined, since: this.#since,
+      bytesIn: this.#bytesIn + (d?.bytesIn ?? 0), bytesOut: this.#bytesOut + (d?.bytesOut ?? 0), packetsIn: this.#packetsIn + (d?.packetsIn ?? 0), packetsOut: this.#packetsOut + (d?.packetsOut ?? 0),
       ...(this.#authorization?.class.length ? { class: this.#authorization.class } : {}),
       ...(this.#authorization?.interimSeconds !== undefined ? { interimSeconds: this.#authorization.interimSeconds } : {}) };
   }
@@ -224,6 +248,7 @@ export class PppSession {
           this.#options.pipe.route(this.#tag, `${a.ipv4.peerAddress}/32`);
           this.#routeSite();
           log.info('PPP session up', { protocol: this.#options.protocol, user: this.link.user, address: this.#ipv4, peer: this.#options.peer });
+          this.#options.onNetworkUp?.();
         }
         return;
       case 'network-down':
@@ -254,6 +279,7 @@ export class PppSession {
     const subnets = user === undefined ? [] : this.#options.siteSubnets?.(user) ?? [];
     for (const subnet of subnets) this.#options.pipe.route(this.#tag, subnet);
     this.#siteSubnets = subnets.map((s) => parsePrefix(s)).filter((p): p is ParsedPrefix => p !== undefined);
+    this.#siteSubnetTexts = subnets.filter((s) => parsePrefix(s) !== undefined);
   }
 
   /** RFC 4301-style source check for PPP: a client sends from its own address (or its site's networks) only. */
@@ -274,6 +300,7 @@ export class PppSession {
     this.#ipv6Routed = true;
     this.#options.logger.info('PPP IPv6 up', { protocol: this.#options.protocol, user: this.link.user, address, peer: this.#options.peer });
     for (const ra of ipv6.up(this.#now())) this.#toPeer(ra);
+    this.#options.onNetworkUp?.();
   }
 
   #fromPeerIpv6(packet: Uint8Array): void {
@@ -331,7 +358,8 @@ export class PppSession {
     this.#options.pipe.unregister(this.#tag);
     const user = this.link.user;
     if (this.#leaseIdentity !== undefined && this.#lease) (this.#pool ?? this.#options.pool).release(this.#leaseIdentity, this.#now());
-    this.#options.logger.info('PPP session down', { protocol: this.#options.protocol, user, address: this.#ipv4, ...(this.#ipv6Routed ? { ipv6: this.#ipv6?.address } : {}), reason, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut });
+    const { bytesIn, bytesOut } = this.info;
+    this.#options.logger.info('PPP session down', { protocol: this.#options.protocol, user, address: this.#ipv4, ...(this.#ipv6Routed ? { ipv6: this.#ipv6?.address } : {}), reason, bytesIn, bytesOut });
   }
 }
 

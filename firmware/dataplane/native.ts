@@ -29,6 +29,8 @@ interface Addon {
   /** Transport mode, L2TP/IPsec (issue 20); absent from drivers built before it. */
   tunnelDeliverUdp?(handle: object, port: number, tag: number): number;
   tunnelSendUdp?(handle: object, sourcePort: number, destinationPort: number, payload: Uint8Array): number;
+  pppSessionAttach?(session: object, tunnel: object): number;
+  pppSessionDetach?(session: object, tunnel: object): number;
 }
 
 export interface NativeTunnelStats {
@@ -353,6 +355,19 @@ export class NativeTunnel {
   /** Transport mode: one UDP payload from our `sourcePort` to the peer's `destinationPort`, sealed in the outbound SA. Bytes sent, or a negative errno. */
   sendUdp(sourcePort: number, destinationPort: number, payload: Uint8Array): number {
     return this.#addon.tunnelSendUdp?.(this.#handle, sourcePort, destinationPort, payload) ?? -38;
+  }
+
+  /**
+   * L2TP/IPsec (issue 20): a PPP data session (native-ppp.ts) carried by this transport tunnel: its
+   * data messages deframed into the TUN here, its addresses routed here and framed out. 0, or a
+   * negative errno (-38, ENOSYS, from a driver built without PPP data sessions).
+   */
+  attachPpp(session: object): number {
+    return this.#addon.pppSessionAttach?.(session, this.#handle) ?? -38;
+  }
+
+  detachPpp(session: object): void {
+    this.#addon.pppSessionDetach?.(session, this.#handle);
   }
 
   removeInbound(spi: number): boolean {

@@ -15,6 +15,7 @@ import type { NativeEndpoint } from './native-endpoint.ts';
 import { tunnelMtu } from './outer-mtu.ts';
 import type { NativeHub } from './native-hub.ts';
 import { NativeSa, NativeTunnel, type NativeExpireEvent } from './native.ts';
+import type { NativePppSession } from './native-ppp.ts';
 import { DataPlaneFeature } from './types.ts';
 import type { DataPlane, DataPlaneEvent, DataPlaneStats, PolicyId, PolicySpec, SaCounters, SaId, SaSpec, SaUpdate, TrafficSelector } from './types.ts';
 
@@ -104,6 +105,8 @@ export class UserspaceDataPlane implements DataPlane {
   readonly #listeners = new Set<(event: DataPlaneEvent) => void>();
   /** Transport children whose UDP to a port comes up the pipe (L2TP/IPsec, issue 20), by reqid. */
   readonly #udpUp = new Map<number, { readonly port: number; readonly tag: number }>();
+  /** PPP data sessions carried by transport children (issue 20), by reqid: attached again when a child's tunnel restarts. */
+  readonly #pppData = new Map<number, Set<NativePppSession>>();
   #order = 0;
   #names = 0;
   #closed = false;
@@ -274,7 +277,28 @@ export class UserspaceDataPlane implements DataPlane {
     return this.#children.get(reqid)?.tunnel.sendUdp(sourcePort, destinationPort, payload) ?? -2;
   }
 
+  /**
+   * L2TP/IPsec (issue 20): the reqid's transport tunnel carries a PPP data session (deframed and
+   * framed in the driver), now and whenever it restarts; the newest attach takes the session's
+   * routes. False when the driver cannot (the caller keeps the JavaScript path).
+   */
+  attachPppData(reqid: number, session: NativePppSession): boolean {
+    const child = this.#children.get(reqid);
+    if (!child || !this.#udpUp.has(reqid) || session.attach(child.tunnel) !== 0) return false;
+    let set = this.#pppData.get(reqid);
+    if (!set) this.#pppData.set(reqid, (set = new Set()));
+    set.add(session);
+    return true;
+  }
+
+  detachPppData(reqid: number, session: NativePppSession): void {
+    const child = this.#children.get(reqid);
+    if (child) session.detach(child.tunnel);
+    this.#pppData.get(reqid)?.delete(session);
+  }
+
   #stopUdpUp(reqid: number): void {
+    this.#pppData.delete(reqid);
     const up = this.#udpUp.get(reqid);
     if (!up) return;
     this.#udpUp.delete(reqid);
@@ -350,6 +374,7 @@ export class UserspaceDataPlane implements DataPlane {
     for (const prefix of selectors.routes) tunnel.route(prefix);
     const up = this.#udpUp.get(reqid);
     if (up) tunnel.deliverUdp(up.port, up.tag);
+    for (const session of this.#pppData.get(reqid) ?? []) session.attach(tunnel);
     return child;
   }
 

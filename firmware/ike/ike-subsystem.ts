@@ -29,6 +29,7 @@ import { Ikev1Engine } from '../ikev1/engine/engine.ts';
 import type { L2tpIpsecPath } from '../l2tp/l2tp-subsystem.ts';
 import { L2TP_PORT } from '../l2tp/header.ts';
 import { L2tpPaths } from './l2tp-paths.ts';
+import { L2tpPppData } from './l2tp-ppp-data.ts';
 import { L2TP_IKEV1_CONNECTION, L2TP_SITE_PREFIX, ikev1ConnectionsFromConfig, isDialingL2tpSite, type Ikev1CertificateAuth } from '../ikev1/ikev1-connections.ts';
 import { revokedSessions } from './shell/revocation-sweep.ts';
 import { pooledRandomBytes } from './crypto/random-pool.ts';
@@ -211,10 +212,13 @@ export class IkeSubsystem implements Subsystem {
   readonly l2tpPath: L2tpIpsecPath = {
     receive: (handler) => void (this.#l2tpReceiver = handler),
     send: (via, sourcePort, destinationPort, payload) => this.#sendL2tp(via, sourcePort, destinationPort, payload),
+    pppData: (via, spec) => this.#l2tpPppData.open(via, spec),
   };
 
   /** The client endpoints' paths (l2tp-paths.ts): `via` is the path, stable across the client's rekeys. */
   readonly #l2tpPaths = new L2tpPaths();
+  /** PPP data sessions in the driver on those paths (issue 20). */
+  readonly #l2tpPppData = new L2tpPppData(this.#l2tpPaths, () => this.#running?.dataplane);
 
   #deliverL2tp(child: ChildSaInfo): void {
     const r = this.#running;
@@ -227,6 +231,7 @@ export class IkeSubsystem implements Subsystem {
       else this.#l2tpUnheard++;
     });
     if (!up) this.#options.logger.warn('the driver cannot hand L2TP up by SA: the L2TP client stays unanswered', { reqid });
+    else this.#l2tpPppData.joined(via, reqid);
   }
 
   /** Through the path's newest child that still runs; children found gone are forgotten. */
@@ -386,7 +391,7 @@ export class IkeSubsystem implements Subsystem {
     }
     if ((action.type === 'install-child' || action.type === 'rekey-child') && action.child.connection === L2TP_IKEV1_CONNECTION) this.#deliverL2tp(action.child);
     // The last child of a reqid gone (not a rekey's old half): its path forgets it, an empty path goes.
-    if (l2tpGone !== undefined && !installer?.hasReqid(l2tpGone)) this.#l2tpPaths.forgetReqid(l2tpGone);
+    if (l2tpGone !== undefined && !installer?.hasReqid(l2tpGone)) (this.#l2tpPaths.forgetReqid(l2tpGone), this.#l2tpPppData.left());
     if (action.type === 'ike-up') this.#options.logger.info('IKE SA up', { connection: action.connection, peer: action.remoteId, remote: `${action.remote.address}:${action.remote.port}`, virtualIp: action.virtualIp?.ipv4 });
     if (action.type === 'ike-down') {
       this.#options.logger.info('IKE SA down', { connection: action.connection, reason: action.reason });
@@ -536,6 +541,7 @@ export class IkeSubsystem implements Subsystem {
     this.#l2tpChildren.clear();
     this.#l2tpPeers.clear();
     this.#l2tpPaths.clear();
+    this.#l2tpPppData.clear();
     r.revocation.close();
     await r.shell.close();
     r.installer.stopAll();

@@ -13,10 +13,11 @@
  * exact: a datagram is protected iff it came up tagged. The UDP socket sees plain L2TP alone, taken
  * only with `listeners.l2tp.allowPlain` (flagged insecure), otherwise dropped and counted.
  *
- * The PPP data path runs in JavaScript here, one frame per datagram through the pipe, as SSTP's
- * does. Next step: frame and deframe in the driver (PPP protocol field, L2TP data header, UDP 1701,
- * the transport SA) for sessions whose IPCP is open, with only control frames coming up — the same
- * C path PPTP's enhanced GRE channel (drivers/lib/pptp_gre.c) is to use, MPPE included.
+ * The PPP data path: once a session's IPCP (or IPV6CP) opens, its IP is framed and deframed in the
+ * driver (`ipsec.pppData`, drivers/lib/ppp_data.c: PPP protocol field, L2TP data header, UDP 1701,
+ * the path's transport SAs), only control frames coming up here; counted per session into its
+ * info (API, MQTT, RADIUS). Plain L2TP, sequenced data (§5.4) and a driver without it keep the
+ * JavaScript path: one frame per datagram through the pipe, as SSTP's.
  *
  */
 import { randomBytes } from 'node:crypto';
@@ -40,6 +41,8 @@ import { Secret } from '../util/secret.ts';
 import { L2TP_PORT } from './header.ts';
 import { decodeIpsecDatagram, formatL2tpPeer, parseL2tpPeer } from './ipsec-datagram.ts';
 import { L2tpTunnelTable, type TableAction } from './tunnel-table.ts';
+import type { PppDataSessionSpec } from '../dataplane/native-ppp.ts';
+import type { PppDataPath } from '../ike/l2tp-ppp-data.ts';
 
 export interface L2tpSubsystemOptions {
   readonly logger: Logger;
@@ -62,6 +65,8 @@ export interface L2tpIpsecPath {
   receive(handler: ((via: number, datagram: Buffer) => void) | undefined): void;
   /** One L2TP datagram from our `sourcePort` to the peer's `destinationPort`, sealed in the path's newest SA; false when none is left. */
   send(via: number, sourcePort: number, destinationPort: number, payload: Uint8Array): boolean;
+  /** Issue 20: the session's IP framed and deframed in the driver on the path's SAs; undefined when it cannot (JavaScript keeps it). */
+  pppData?(via: number, spec: PppDataSessionSpec): PppDataPath | undefined;
 }
 
 /** Room for ESP in UDP (transport mode, up to SHA-1 and CBC padding), UDP, L2TP and PPP headers inside 1500. */
@@ -83,11 +88,27 @@ interface Running {
 
 const key = (tunnelId: number, sessionId: number) => `${tunnelId}/${sessionId}`;
 
+/** A session's IP in the driver (issue 20): the open path, the prefixes it took, and what closed paths carried. */
+interface DataPathEntry {
+  path: PppDataPath | undefined;
+  sources: string;
+  readonly carried: { bytesIn: number; bytesOut: number; packetsIn: number; packetsOut: number };
+}
+
+function driverCounters(entry: DataPathEntry): DataPathEntry['carried'] {
+  const s = entry.path?.stats();
+  const c = entry.carried;
+  return s ? { bytesIn: c.bytesIn + Number(s.rxBytes), bytesOut: c.bytesOut + Number(s.txBytes), packetsIn: c.packetsIn + Number(s.rxPackets), packetsOut: c.packetsOut + Number(s.txPackets) } : { ...c };
+}
+
 export class L2tpSubsystem implements Subsystem {
   readonly name = 'l2tp';
   readonly #options: L2tpSubsystemOptions;
   /** PPP sessions by `tunnelId/sessionId`. */
   readonly #sessions = new Map<string, PppSession>();
+  /** Their IP in the driver, by the same key (issue 20). */
+  readonly #dataPaths = new Map<string, DataPathEntry>();
+  #dataPathFallbackLogged = false;
   readonly counters: Record<string, number> = {};
   #status: SubsystemStatus = { state: 'stopped' };
   #running: Running | undefined;
@@ -153,6 +174,8 @@ export class L2tpSubsystem implements Subsystem {
         // With RADIUS (issue 21), MS-CHAPv2 checked there and EAP relayed there (never the local users' EAP).
         const address = parseL2tpPeer(peer)?.address ?? peer;
         const verifier = radius?.verifier(address);
+        const carried: DataPathEntry = { path: undefined, sources: '', carried: { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 } };
+        this.#dataPaths.set(key(tunnelId, sessionId), carried);
         const eapRadius = radius?.eapPeer(address);
         const session: PppSession = new PppSession({
           protocol: 'l2tp', peer: address, logger: log, pipe, pool, random, pools: (name) => this.#options.access.pools.get(name),
@@ -165,6 +188,8 @@ export class L2tpSubsystem implements Subsystem {
             createAuthenticator: (method) => pppAuthenticatorFor(method, { users, random, serverName: 'postern', ...(verifier ? { verifier } : {}), ...(eapRadius ? { eapRadius } : {}), wake: () => session.wake() }),
           },
           send: (frame) => this.#sendData(tunnelId, sessionId, frame),
+          onNetworkUp: () => this.#carryInDriver(tunnelId, sessionId, session, carried),
+          driverCounters: () => driverCounters(carried),
           onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
           onDead: (reason) => {
             this.#ended(tunnelId, sessionId, reason);
@@ -238,8 +263,46 @@ export class L2tpSubsystem implements Subsystem {
     session.lowerUp();
   }
 
+  /**
+   * Issue 20: the session's IP framed and deframed in the driver on its client's path, with the
+   * prefixes routed to it now (IPCP, then IPV6CP, each opens it again). Plain L2TP, numbered data,
+   * MPPE and a driver without it stay on the JavaScript path (logged once).
+   */
+  #carryInDriver(tunnelId: number, sessionId: number, session: PppSession, entry: DataPathEntry): void {
+    const r = this.#running;
+    const d = r?.table.dataPath(tunnelId, sessionId);
+    const peer = d && parseL2tpPeer(d.peer);
+    if (!r || !d || peer?.via === undefined || d.sequencing || session.link.mppeActive) return;
+    const sources = session.routedPrefixes;
+    if (sources.length === 0 || sources.join() === entry.sources) return;
+    this.#closeDataPath(entry); // first: its routes go before the new one takes them
+    const mtu = Math.max(576, Math.min(session.link.lcp.negotiated.peerMru, 0xffff));
+    const path = this.#options.ipsec?.pppData?.(peer.via, { tunnelId, sessionId, peerTunnelId: d.peerTunnelId, peerSessionId: d.peerSessionId, localPort: L2TP_PORT, peerPort: peer.port, mtu, sources });
+    if (!path) {
+      session.reroute();
+      this.#count('data path in JavaScript');
+      if (!this.#dataPathFallbackLogged) this.#options.logger.warn('the driver cannot carry L2TP\'s PPP data (an older driver, or no transport tunnel): JavaScript carries it', { tunnel: tunnelId, session: sessionId });
+      this.#dataPathFallbackLogged = true;
+      return;
+    }
+    entry.path = path;
+    entry.sources = sources.join();
+    this.#count('data path in the driver');
+  }
+
+  /** Its counts kept in the entry, the driver's session freed (its routes with it). */
+  #closeDataPath(entry: DataPathEntry | undefined): void {
+    if (!entry?.path) return;
+    Object.assign(entry.carried, driverCounters(entry));
+    entry.path.close();
+    entry.path = undefined;
+    entry.sources = '';
+  }
+
   /** The session left the table (CDN either way); telemetry hears of it once. */
   #ended(tunnelId: number, sessionId: number, reason = 'ended'): void {
+    this.#closeDataPath(this.#dataPaths.get(key(tunnelId, sessionId)));
+    this.#dataPaths.delete(key(tunnelId, sessionId));
     const session = this.#sessions.get(key(tunnelId, sessionId));
     if (!session || !this.#sessions.delete(key(tunnelId, sessionId))) return;
     this.#running?.answering.ended(session);
@@ -254,6 +317,9 @@ export class L2tpSubsystem implements Subsystem {
     const session = this.#sessions.get(key(tunnelId, sessionId));
     if (!session) return;
     const before = session.info.ipv4;
+    const entry = this.#dataPaths.get(key(tunnelId, sessionId));
+    // The peer numbered its data (§5.4): ours must be numbered too, which the driver does not do.
+    if (entry?.path && this.#running?.table.dataPath(tunnelId, sessionId)?.sequencing) (this.#closeDataPath(entry), session.reroute());
     session.receiveFrame(frame);
     if (before || !session.info.ipv4) return;
     this.#options.onSession?.('up', session.info);
@@ -317,6 +383,8 @@ export class L2tpSubsystem implements Subsystem {
     if (r.timer) clearTimeout(r.timer);
     // Stop records for the sessions still up, answered (or given up, 3 s at most) before RADIUS closes.
     const stops = [...this.#sessions.values()].filter((s) => s.info.ipv4).map((s) => r.radius?.accounting.stop(s.info, 'L2TP stopped'));
+    for (const entry of this.#dataPaths.values()) this.#closeDataPath(entry);
+    this.#dataPaths.clear();
     for (const [k, s] of [...this.#sessions]) {
       this.#sessions.delete(k);
       r.answering.ended(s);
@@ -329,11 +397,27 @@ export class L2tpSubsystem implements Subsystem {
     this.#status = { state: 'stopped' };
   }
 
+  /** Issue 20: what the driver carried and what crossed JavaScript, over the sessions up now. */
+  #dataPathCounters(): Record<string, number> {
+    const out = { 'l2tp.dataPath.sessions': 0, 'l2tp.dataPath.packetsIn': 0, 'l2tp.dataPath.packetsOut': 0, 'l2tp.dataPath.bytesIn': 0, 'l2tp.dataPath.bytesOut': 0, 'l2tp.dataPath.dropSource': 0, 'l2tp.javascriptPackets': 0 };
+    for (const entry of this.#dataPaths.values()) {
+      const c = driverCounters(entry);
+      out['l2tp.dataPath.sessions'] += entry.path ? 1 : 0;
+      out['l2tp.dataPath.packetsIn'] += c.packetsIn;
+      out['l2tp.dataPath.packetsOut'] += c.packetsOut;
+      out['l2tp.dataPath.bytesIn'] += c.bytesIn;
+      out['l2tp.dataPath.bytesOut'] += c.bytesOut;
+      out['l2tp.dataPath.dropSource'] += Number(entry.path?.stats()?.dropSource ?? 0);
+    }
+    for (const s of this.#sessions.values()) out['l2tp.javascriptPackets'] += s.javascriptPackets.in + s.javascriptPackets.out;
+    return out;
+  }
+
   status(): SubsystemStatus {
     const r = this.#running;
     if (!r) return this.#status;
     const prefixed = (p: string, c: Record<string, number>) => Object.fromEntries(Object.entries(c).map(([k, v]) => [`${p}${k}`, v]));
-    return { ...this.#status, counters: { 'l2tp.tunnels': r.table.size, 'l2tp.sessions': this.#sessions.size, ...prefixed('l2tp.', this.counters), ...prefixed('l2tp.table.', r.table.counters), ...(r.radius ? flatRadiusCounters(r.radius.client.counters()) : {}) } };
+    return { ...this.#status, counters: { 'l2tp.tunnels': r.table.size, 'l2tp.sessions': this.#sessions.size, ...this.#dataPathCounters(), ...prefixed('l2tp.', this.counters), ...prefixed('l2tp.table.', r.table.counters), ...(r.radius ? flatRadiusCounters(r.radius.client.counters()) : {}) } };
   }
 }
 

@@ -83,6 +83,13 @@ export class L2tpTunnelTable {
     return { peer: e.peer, datagram: encodeDataMessage(e.tunnel.peerTunnelId, s.peerSessionId, frame, s.sequencing.nextNs()) };
   }
 
+  /** Issue 20: what the driver needs to carry an established session's IP: the peer, its IDs, whether data is numbered (§5.4). */
+  dataPath(tunnelId: number, sessionId: number): { peer: string; peerTunnelId: number; peerSessionId: number; sequencing: boolean } | undefined {
+    const e = this.#tunnels.get(tunnelId);
+    const s = e?.data.get(sessionId);
+    return e && s ? { peer: e.peer, peerTunnelId: e.tunnel.peerTunnelId, peerSessionId: s.peerSessionId, sequencing: s.sequencing.enabled } : undefined;
+  }
+
   handle(event: TableEvent, now: number): TableAction[] {
     const out: TableAction[] = [];
     switch (event.kind) {

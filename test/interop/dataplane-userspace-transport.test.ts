@@ -35,6 +35,28 @@ const policies = (me: string, peer: string): PolicySpec[] => [
   { source: { prefix: `${peer}/32`, protocol: UDP, port: L2TP }, destination: { prefix: `${me}/32`, protocol: UDP, port: L2TP }, direction: 'in', action: 'protect', priority: 100, template: { source: peer, destination: me, mode: 'transport', reqid: REQID } },
 ];
 
+const json = (v: unknown) => JSON.stringify(v);
+
+/** One IPv4 ICMP echo request, checksums made. */
+function echoRequest(source: string, destination: string, seq: number): Buffer {
+  const p = Buffer.alloc(28);
+  p.set([0x45, 0, 0, 28, 0, seq, 0, 0, 64, 1]);
+  p.set(source.split('.').map(Number), 12);
+  p.set(destination.split('.').map(Number), 16);
+  p.set([8, 0, 0, 0, 0x12, 0x34, 0, seq], 20);
+  const sum = (b: Buffer) => { let s = 0; for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | (b[i + 1] ?? 0); while (s > 0xffff) s = (s & 0xffff) + (s >> 16); return ~s & 0xffff; };
+  p.writeUInt16BE(sum(p.subarray(0, 20)), 10);
+  p.writeUInt16BE(sum(p.subarray(20)), 22);
+  return p;
+}
+
+/** An L2TP data message (Length bit, no sequence) for tunnel 0x1234, session 0x5678, PPP with Address/Control. */
+const l2tpData = (ip: Buffer): Buffer => {
+  const head = Buffer.from([0x40, 0x02, 0, 0, 0x12, 0x34, 0x56, 0x78, 0xff, 0x03, 0x00, 0x21]);
+  head.writeUInt16BE(head.length + ip.length, 2);
+  return Buffer.concat([head, ip]);
+};
+
 t.test('userspace data plane, transport mode: only the selected traffic is sealed', { skip }, async (t) => {
   const lab = Lab.create(twoSitesDirect);
   t.teardown(() => lab.teardown());
@@ -54,6 +76,8 @@ t.test('userspace data plane, transport mode: only the selected traffic is seale
   const send = (from: string, host: string, to: string, text: string, port = L2TP) =>
     lab.exec(host, ['sh', '-c', `printf '${text}' | socat -u STDIN UDP4-SENDTO:${to}:${port},bind=${from}:${L2TP},reuseport`]);
   const log = (d: { logFile: string }) => readFileSync(d.logFile, 'utf8');
+  const sendBytes = (host: string, from: string, to: string, bytes: Buffer) =>
+    lab.exec(host, ['sh', '-c', `printf '${[...bytes].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')}' | socat -u STDIN UDP4-SENDTO:${to}:${L2TP},bind=${from}:${L2TP},reuseport`]);
 
   await send(A, 'gwA', B, 'before');
   const acquire = await gwA.waitEvent((e) => e['type'] === 'acquire');
@@ -107,6 +131,27 @@ t.test('userspace data plane, transport mode: only the selected traffic is seale
   await waitUntil('the answer at A', 5000, () => log(sinkA).includes('answer-through-sa'));
   const tunnelB = (await gwB.call('stats', REQID)).tunnel;
   t.ok(tunnelB.udpUp >= 1 && tunnelB.udpSent >= 1, `counted (udpUp ${tunnelB.udpUp}, udpSent ${tunnelB.udpSent})`);
+
+  // PPP data in the driver (issue 20): a session installed on B's child deframes A's L2TP data
+  // messages into B's TUN and frames B's IP for the session's address back, with no JavaScript per packet.
+  lab.execSync('gwB', ['sh', '-c', 'for k in all default phub0; do sysctl -qw net.ipv4.conf.$k.rp_filter=0; done; ip route add 10.10.0.0/24 dev phub0']);
+  const spec = { tunnelId: 0x1234, sessionId: 0x5678, peerTunnelId: 7, peerSessionId: 9, localPort: L2TP, peerPort: L2TP, mtu: 1380, sources: ['10.10.0.5/32'] };
+  t.equal(await gwB.call('pppOpen', REQID, spec), true, 'the PPP data session is installed on the child');
+  const upBefore = (await gwB.call('stats', REQID)).tunnel.udpUp;
+  await sendBytes('gwA', A, B, l2tpData(echoRequest('10.10.0.5', '10.2.0.1', 1)));
+  const reply = Buffer.from([0x00, 0x02, 0x00, 0x07, 0x00, 0x09, 0xff, 0x03, 0x00, 0x21]);
+  await waitUntil('the echo reply framed by B at A', 5000, () => readFileSync(sinkA.logFile).includes(reply));
+  const framed = readFileSync(sinkA.logFile);
+  const icmp = framed.subarray(framed.indexOf(reply) + reply.length);
+  t.same([icmp[9], icmp[20], [...icmp.subarray(12, 20)]], [1, 0, [10, 2, 0, 1, 10, 10, 0, 5]], 'A got an L2TP data message (the peer\'s tunnel and session IDs, PPP IPv4) holding B\'s echo reply to the session\'s address');
+  await sendBytes('gwA', A, B, l2tpData(echoRequest('10.10.0.6', '10.2.0.1', 2))); // not the session's address
+  await sendBytes('gwA', A, B, Buffer.from([0x40, 0x02, 0x00, 0x12, 0x12, 0x34, 0x56, 0x78, 0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x08, 0, 0, 0, 0])); // LCP Echo-Request
+  await gwB.waitEvent((e) => e['type'] === 'udp-up');
+  const counters = await gwB.call('pppStats', REQID);
+  t.match(counters, { rxPackets: 1, txPackets: 1, dropSource: 1, up: 1, tunnels: 1 }, `counted in the driver: one packet each way, the foreign source dropped, LCP left to JavaScript (${json(counters)})`);
+  t.equal((await gwB.call('stats', REQID)).tunnel.udpUp, upBefore + 1, 'only the LCP frame came up the pipe');
+  await gwB.call('pppRelease', REQID);
+  t.match((await gwB.call('stats')).hub, { routes: 1 }, 'released: the session\'s route is gone, the child\'s own stays');
 
   for (const p of policies(A, B)) await gwA.call('deletePolicy', p);
   t.notMatch(lab.execSync('gwA', ['ip', 'rule', 'show']), new RegExp(`lookup ${STEERING_TABLE}`), 'deleting the policy takes its rule out');

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { PipeDispatcher } from '../../../firmware/access/pipe-dispatcher.ts';
 import { NativeEndpoint } from '../../../firmware/dataplane/native-endpoint.ts';
 import { NativeHub } from '../../../firmware/dataplane/native-hub.ts';
+import { NativePppSession, type PppDataSessionSpec } from '../../../firmware/dataplane/native-ppp.ts';
 import { KernelXfrmDataPlane } from '../../../firmware/dataplane/kernel-xfrm.ts';
 import type { DataPlane, SaSpec } from '../../../firmware/dataplane/types.ts';
 import { UserspaceDataPlane, kernelRouteVia, kernelSteerVia } from '../../../firmware/dataplane/userspace.ts';
@@ -43,6 +44,7 @@ const saSpec = (w: WireSa): SaSpec => ({
   lifetime: Object.fromEntries(Object.entries(w.lifetime ?? {}).map(([k, v]) => [k, BigInt(v)])),
 });
 
+const pppSessions = new Map<number, NativePppSession>();
 const calls: Record<string, (args: any[]) => Promise<unknown>> = {
   allocateSpi: (a) => dp.allocateSpi(a[0], a[1]),
   addSa: (a) => dp.addSa(saSpec(a[0] as WireSa)),
@@ -54,6 +56,15 @@ const calls: Record<string, (args: any[]) => Promise<unknown>> = {
   // L2TP/IPsec (issue 20): a transport child's UDP to a port comes up as `event {"type":"udp-up",...}`; and the way back.
   deliverUdp: async (a) => userspace?.deliverUdp(a[0], a[1], (d) => process.stdout.write(`event ${json({ type: 'udp-up', reqid: a[0], datagram: d.toString('hex') })}\n`)),
   sendUdp: async (a) => userspace?.sendUdp(a[0], a[1], a[2], Buffer.from(a[3], 'hex')),
+  // Issue 20: a PPP data session carried by the reqid's transport tunnel (false when the driver cannot), its counters, its release.
+  pppOpen: async (a) => {
+    const session = NativePppSession.open(a[1] as PppDataSessionSpec);
+    if (!session || !userspace?.attachPppData(a[0], session)) return false;
+    pppSessions.set(a[0], session);
+    return true;
+  },
+  pppStats: async (a) => pppSessions.get(a[0])?.stats(),
+  pppRelease: async (a) => (pppSessions.get(a[0])?.release(), pppSessions.delete(a[0])),
   stats: async (a) => ({ kind: dp.kind, backEnd: dp.stats(), hub: hub?.stats(), pipe: pipe?.counters, udp: udpEndpoint?.stats(), raw: rawEndpoint?.stats(), dataplane: userspace?.counters, tunnel: userspace?.tunnel(a[0] ?? 1)?.stats() }),
 };
 
