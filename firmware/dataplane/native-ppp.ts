@@ -39,6 +39,9 @@ export interface PppDataCounters {
   readonly tunnels: bigint;
 }
 
+/** The driver's bound on a session's prefixes (DP_MAX_PREFIXES in drivers/lib/selector.h). */
+export const MAX_SOURCES = 16;
+
 interface PppAddon {
   pppSessionOpen?(spec: PppDataSessionSpec): object | number;
   pppSessionStats?(session: object): PppDataCounters | undefined;
@@ -55,12 +58,19 @@ export class NativePppSession {
     this.#handle = handle;
   }
 
-  /** Undefined from a driver without PPP data sessions (the caller keeps the JavaScript path); throws on a bad spec. */
+  /**
+   * Undefined from a driver without PPP data sessions, or for what it cannot take (more than
+   * MAX_SOURCES prefixes, an MTU under 576): the caller keeps the JavaScript path.
+   */
   static open(spec: PppDataSessionSpec): NativePppSession | undefined {
     const addon = loadDriver() as unknown as PppAddon;
-    if (typeof addon.pppSessionOpen !== 'function') return undefined;
-    const r = addon.pppSessionOpen({ ...spec, sources: [...spec.sources] });
-    return typeof r === 'number' ? undefined : new NativePppSession(addon, r);
+    if (typeof addon.pppSessionOpen !== 'function' || spec.sources.length > MAX_SOURCES || spec.mtu < 576) return undefined;
+    try {
+      const r = addon.pppSessionOpen({ ...spec, sources: [...spec.sources] });
+      return typeof r === 'number' ? undefined : new NativePppSession(addon, r);
+    } catch {
+      return undefined; // a prefix the driver cannot parse
+    }
   }
 
   /** 0, or a negative errno (the tunnel is not transport mode on a hub, or carries too many). */

@@ -11,7 +11,10 @@
 // children from one NAT address, two L2TP tunnels that both look like NAT:1701 once decrypted, each
 // kept apart by the SA it came in on (issue 20); both ping the LAN host, both sessions listed.
 // Topology: vmRemoteAccess (the guest behind its home router, Postern's WAN 192.0.2.2, LAN 10.2.0.0/24).
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { ntHashHex } from '../../firmware/crypto/user-credential.ts';
@@ -35,6 +38,9 @@ const LAN_HOST = VM_REMOTE.lanHost;
 const GO_API = '192.0.2.98';
 const GO_IPSEC = '192.0.2.99';
 const GO_TWO = '192.0.2.97';
+const GO_DATA = '192.0.2.96';
+/** Issue 20: 2 MB each way through the C data path, checked by hash on both ends. */
+const TRANSFER_BYTES = 2 * 1024 * 1024;
 
 const XL2TPD_CONF = `[global]
 port = 1701
@@ -120,6 +126,8 @@ step load swan --load-all
 step initiate swan --initiate --child l2tp --timeout 30
 sh_step ipsec-dial 'restart_xl2tpd && dial ipsec'
 step ipsec-ping ping -c 3 -W 3 ${LAN_HOST}
+sh_step ipsec-transfer 'head -c ${TRANSFER_BYTES} /dev/urandom > /tmp/up; echo "up $(sha256sum < /tmp/up | cut -c1-64)"; s=\${EPOCHREALTIME/./}; timeout 30 socat -u OPEN:/tmp/up TCP:${LAN_HOST}:5001 || exit 1; m=\${EPOCHREALTIME/./}; echo "down $(timeout 30 socat -u TCP:${LAN_HOST}:5002 STDOUT | sha256sum | cut -c1-64)"; e=\${EPOCHREALTIME/./}; echo "ms $(( (m - s) / 1000 )) $(( (e - m) / 1000 ))"'
+step ipsec-data-go wait_go ${GO_DATA}
 step states /usr/bin/ip -s xfrm state
 sh_step ipsec-hangup 'hangup ipsec'
 sh_step home-address '/usr/bin/ip addr add ${AT_HOME}/24 dev eth0'
@@ -189,6 +197,14 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   const home = `table ip lab_home {\n  chain post {\n    type nat hook postrouting priority 100;\n    ip saddr { ${AT_HOME}, ${AT_HOME2} } masquerade\n  }\n}\n`;
   lab.execSync(VM_REMOTE.host, ['sh', '-c', `printf '%s' '${home}' | nft -f -`]);
 
+  // Issue 20: the LAN host takes 2 MB up (its hash printed) and serves 2 MB down.
+  const down = randomBytes(TRANSFER_BYTES);
+  const downFile = join(mkdtempSync(join(tmpdir(), 'l2tp-data-')), 'down.bin');
+  writeFileSync(downFile, down);
+  t.teardown(() => rmSync(dirname(downFile), { recursive: true, force: true }));
+  const upSink = lab.spawnDaemon('lanB', 'up-sink', ['sh', '-c', 'socat -u TCP-LISTEN:5001,reuseaddr STDOUT | sha256sum']);
+  lab.spawnDaemon('lanB', 'down-source', ['socat', '-u', `OPEN:${downFile}`, 'TCP-LISTEN:5002,reuseaddr']);
+
   let postern: PosternDaemon = await startPostern(lab, 'gw', posternConfig(true), (log) => log.includes('L2TP listening'));
   t.match(postern.log(), /"path":"listeners.l2tp.allowPlain","why":"plain L2TP is accepted outside IPsec/, 'plain L2TP is flagged in the log');
 
@@ -247,6 +263,12 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   postern = await startPostern(lab, 'gw', posternConfig(false), (log) => log.includes('L2TP listening') && log.includes('IKEv1 listening'), { stateDir: postern.stateDir });
   lab.execSync('gw', ['ip', 'addr', 'add', `${GO_IPSEC}/32`, 'dev', VM_REMOTE.wanInterface]);
 
+  // Issue 20: after 2 MB each way, the driver's counters for the session (read while it is up).
+  await vm.waitFor(/^@@STEP ipsec-data-go BEGIN/m, 120_000).catch(early);
+  const health = await lab.exec('gw', [process.execPath, '-e', "fetch('http://127.0.0.1:18080/healthz').then((r) => r.text()).then((t) => process.stdout.write(t))"], 30_000);
+  lab.execSync('gw', ['ip', 'addr', 'add', `${GO_DATA}/32`, 'dev', VM_REMOTE.wanInterface]);
+  const counter = (name: string) => Number(new RegExp(`"${name.replace(/\./g, '\\.')}":(\\d+)`).exec(health.stdout)?.[1] ?? -1);
+
   // Two laptops at the same home, both dialed in: the API lists both sessions.
   await vm.waitFor(/^@@STEP two-go BEGIN/m, 150_000).catch(early);
   const sessionsNow = await lab.exec('gw', [process.execPath, '-e', SESSIONS], 30_000);
@@ -286,6 +308,15 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
     t.ok(sa.packets >= 10 && sa.failed === 0, `${sa.src} → ${sa.dst}: ${sa.packets} packets (L2TP control, PPP and the pings) through the guest's kernel ESP, ${sa.failed} failed`);
     t.match(sa.block, /mode transport/, 'in transport mode');
   }
+  // Issue 20: the data went through the driver's PPP data path, not through JavaScript.
+  t.equal(step('ipsec-transfer')?.code, 0, `2 MB each way over L2TP/IPsec: ${out('ipsec-transfer')}${step('ipsec-transfer')?.code === 0 ? '' : diag()}`);
+  t.equal(/up ([0-9a-f]{64})/.exec(out('ipsec-transfer'))?.[1], /([0-9a-f]{64})/.exec(readFileSync(upSink.logFile, 'utf8'))?.[1], 'the upload arrived intact (SHA-256 on both ends)');
+  t.equal(/down ([0-9a-f]{64})/.exec(out('ipsec-transfer'))?.[1], createHash('sha256').update(down).digest('hex'), 'the download arrived intact');
+  t.comment(`transfer times (ms, up and down): ${/ms (\d+ \d+)/.exec(out('ipsec-transfer'))?.[1]}`);
+  t.equal(counter('l2tp.dataPath.sessions'), 1, `the session's IP is carried by the driver: ${/"l2tp":\{[^}]*\}[^}]*\}/.exec(health.stdout)?.[0] ?? health.stdout.slice(0, 300)}`);
+  t.ok(counter('l2tp.dataPath.packetsIn') > 1000 && counter('l2tp.dataPath.packetsOut') > 1000, `the driver framed and deframed the data (in ${counter('l2tp.dataPath.packetsIn')}, out ${counter('l2tp.dataPath.packetsOut')} packets)`);
+  t.ok(counter('l2tp.dataPath.bytesIn') >= TRANSFER_BYTES && counter('l2tp.dataPath.bytesOut') >= TRANSFER_BYTES, 'at least 2 MB each way counted by the driver');
+  t.ok(counter('l2tp.javascriptPackets') >= 0 && counter('l2tp.javascriptPackets') < 20, `hardly any IP packet crossed JavaScript (${counter('l2tp.javascriptPackets')})`);
   t.equal(step('ipsec-hangup')?.code, 0, 'xl2tpd hangs up');
 
   // The client at home, behind its router's masquerade (Windows' usual case): NAT-T, UDP 4500.
