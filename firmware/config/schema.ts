@@ -170,6 +170,7 @@ const site = obj('Site-to-site peer', {
   gre: obj('GRE tunnel', {
     address: str('Tunnel address', { format: 'address4', help: 'This end of the point-to-point link with its prefix length, e.g. 10.255.0.1/30' }),
     peerAddress: str('Peer tunnel address', { format: 'ipv4', optional: true, help: 'The other host of a /30 or /31 when empty' }),
+    address6: str('Tunnel IPv6 address', { format: 'address6', optional: true, help: 'IPv6 inside the tunnel too: this end with its prefix length, e.g. fd00:255::1/64 (the interface has a link-local address as well, for OSPFv3)' }),
     mtu: int('MTU', 576, 9000, { optional: true, help: '1476 when empty (1472 with a key): 1500 less the outer IPv4 and GRE headers' }),
     key: int('Key', 0, 4294967295, { optional: true, help: 'RFC 2890: both ends send and require the same key; no key when empty' }),
     checksum: bool('Checksums', false, { optional: true, help: 'RFC 2784: sent, and required on what arrives (a bad one is dropped and counted); a received checksum is always checked' }),

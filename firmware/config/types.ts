@@ -196,6 +196,8 @@ export interface GreSiteConfig {
   address: string;
   /** The peer's tunnel address; absent: the other host of a /30 or /31. */
   peerAddress?: string;
+  /** IPv6 inside the tunnel: this end's address with its prefix length, e.g. fd00:255::1/64; absent: link-local only. */
+  address6?: string;
   /** The interface's MTU; absent: 1476 (1472 with a key), what 1500 leaves after the outer IPv4 and GRE headers. */
   mtu?: number;
   /** RFC 2890 key, sent and required; absent: none. */

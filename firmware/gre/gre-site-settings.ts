@@ -29,6 +29,8 @@ export interface GreSiteSettings {
   readonly remoteSubnets: readonly string[];
   /** GRE over IPsec: carried by the IKE subsystem's transport SA, never sent plain. */
   readonly ipsec: boolean;
+  /** IPv6 inside the tunnel: this end's address with its prefix length ("fd00:255::1/64"). */
+  readonly address6?: string;
 }
 
 /** `gre-<site>`, cut to 15 bytes; characters an interface name should not hold become '_'. */
@@ -88,6 +90,6 @@ export function greSiteSettings(site: SiteConfig): GreSiteSettings | undefined {
     address: own.address, prefixLength: own.prefixLength, peerAddress,
     mtu: gre.mtu ?? defaultGreMtu(gre), key: gre.key, checksum: gre.checksum === true, sequence: gre.sequence === true,
     keepaliveMs: (gre.keepaliveSeconds ?? 10) * 1000, keepaliveRetries: gre.keepaliveRetries ?? 3,
-    remoteSubnets: site.remoteSubnets, ipsec: gre.ipsec === true,
+    remoteSubnets: site.remoteSubnets, ipsec: gre.ipsec === true, ...(gre.address6 !== undefined ? { address6: gre.address6 } : {}),
   };
 }

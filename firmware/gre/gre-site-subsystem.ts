@@ -188,6 +188,20 @@ function setInterfaceSysctl(name: string, key: string, value: string, log: Logge
   }
 }
 
+/**
+ * IPv6 inside the tunnel: GRE carries it as protocol 0x86DD (the driver frames by the IP version).
+ * Without duplicate address detection, which a point-to-point link does not need, so the address is
+ * usable at once; the interface's IPv6 is switched on in case the system default has it off.
+ */
+function addIpv6Address(name: string, address: string): void {
+  try {
+    writeFileSync(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, '0');
+  } catch {
+    // no IPv6 sysctl for it: the address add below says what is wrong
+  }
+  execFileSync('ip', ['-6', 'addr', 'replace', address, 'dev', name, 'nodad'], { stdio: 'ignore' });
+}
+
 export class GreSiteSubsystem implements Subsystem {
   readonly name = 'gre-sites';
   readonly #options: GreSiteSubsystemOptions;
@@ -238,9 +252,10 @@ export class GreSiteSubsystem implements Subsystem {
         }
         this.#links.set(s.site, new GreSiteLink(s, tunnel, local, this.#clock(), wan, () => this.#options.ipsecUp?.(s.site) ?? false, () => this.#options.ipsecPath?.(s.site)));
         setInterfaceSysctl(s.interfaceName, 'accept_local', '1', this.#log);
+        if (s.address6 !== undefined) addIpv6Address(s.interfaceName, s.address6);
         for (const subnet of s.remoteSubnets) execFileSync('ip', ['route', 'replace', subnet, 'dev', s.interfaceName], { stdio: 'ignore' });
         started.push(s.interfaceName);
-        this.#log.info('GRE site started', { site: s.site, interface: s.interfaceName, local, remote: s.remote, address: `${s.address}/${String(s.prefixLength)}`, peer: s.peerAddress, mtu: s.mtu, ipsec: s.ipsec, keyed: s.key !== undefined, checksum: s.checksum, sequence: s.sequence, routes: s.remoteSubnets });
+        this.#log.info('GRE site started', { site: s.site, interface: s.interfaceName, local, remote: s.remote, address: `${s.address}/${String(s.prefixLength)}`, ...(s.address6 !== undefined ? { address6: s.address6 } : {}), peer: s.peerAddress, mtu: s.mtu, ipsec: s.ipsec, keyed: s.key !== undefined, checksum: s.checksum, sequence: s.sequence, routes: s.remoteSubnets });
       }
     } catch (error) {
       await this.stop();

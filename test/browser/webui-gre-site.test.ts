@@ -3,7 +3,7 @@
 // numbers, keepalives every second). A key beyond 32 bits is refused at its field; then the site
 // to gwA is added through the form with key, keepalive, checksums and sequence numbers, and the list
 // shows it as GRE with its interface and framing, and up (gwA reflects its keepalives); LAN to LAN
-// pings cross it.
+// pings cross it, and IPv6 inside it from the form's IPv6 tunnel address.
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
@@ -32,7 +32,7 @@ function gateway(side: 'A' | 'B'): PosternConfig {
   if (a) {
     c.sites = [{
       name: 'to-b', protocol: 'gre', remote: '192.0.2.2', localSubnets: [], remoteSubnets: ['10.2.0.0/24'], auth: 'psk', initiate: true, enabled: true,
-      gre: { address: '10.255.0.1/30', key: 42, checksum: true, sequence: true, keepaliveSeconds: 1, keepaliveRetries: 3 },
+      gre: { address: '10.255.0.1/30', address6: 'fd00:255::1/64', key: 42, checksum: true, sequence: true, keepaliveSeconds: 1, keepaliveRetries: 3 },
     }];
   }
   return c;
@@ -55,7 +55,7 @@ t.test('the GRE site form: a bad key refused at its field; a site added with key
     if (!answer.startsWith('ok ')) throw new Error(`${name}: ${answer}`);
     return JSON.parse(answer.slice(3));
   };
-  const site = { name: 'to-a', remote: '192.0.2.1', remoteNets: '10.1.0.0/24', address: '10.255.0.2/30', keepalive: '1', checksum: true, sequence: true };
+  const site = { name: 'to-a', remote: '192.0.2.1', remoteNets: '10.1.0.0/24', address: '10.255.0.2/30', address6: 'fd00:255::2/64', keepalive: '1', checksum: true, sequence: true };
 
   const refused = await call('addGre', { ...site, key: '4294967296' }, 'refused') as { message: string; errors: Record<string, string> };
   const keyError = Object.entries(refused.errors).find(([label]) => label.startsWith('GRE key'))?.[1];
@@ -70,11 +70,13 @@ t.test('the GRE site form: a bad key refused at its field; a site added with key
   t.same(added.errors, {}, 'no field refused');
   let row: Record<string, string> | null = null;
   await waitUntil('the list shows the site up', 30_000, async () => (row = await call('row', 'to-a') as Record<string, string> | null)?.['state'] === 'up', () => `\nrow: ${JSON.stringify(row)}\n--- gwB ---\n${gwB.log().split('\n').slice(-10).join('\n')}`);
-  t.match(row, { protocol: 'GRE', summary: 'gre-to-a · 10.255.0.2/30 · key 42 · keepalive 1 s · checksums · sequence numbers · not encrypted', state: 'up', drops: '' }, `listed as GRE with its interface and framing, up: ${JSON.stringify(row)}`);
+  t.match(row, { protocol: 'GRE', summary: 'gre-to-a · 10.255.0.2/30 · fd00:255::2/64 · key 42 · keepalive 1 s · checksums · sequence numbers · not encrypted', state: 'up', drops: '' }, `listed as GRE with its interface and framing, up: ${JSON.stringify(row)}`);
   await call('screenshot', '25-gre-site');
 
   const ping = await lab.exec('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']);
   t.equal(ping.code, 0, `lanB → lanA through the site added in the browser:\n${ping.stdout}`);
+  const ping6 = await lab.exec('gwB', ['ping', '-6', '-c', '2', '-i', '0.2', '-W', '2', 'fd00:255::1']);
+  t.equal(ping6.code, 0, `and IPv6 inside it, from the address given in the form:\n${ping6.stdout}${ping6.stderr}`);
   t.same(await call('pageErrors'), [], 'no script errors on the page');
   t.comment(`wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });

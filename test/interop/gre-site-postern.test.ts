@@ -1,6 +1,6 @@
 // GRE sites (issue 25): two `postern run`s in lab namespaces, each with a GRE site to the other
 // (keyed, keepalives every second). Each site is an interface gre-<site> with its tunnel address:
-// ping between the tunnel addresses and LAN to LAN; the API shows the site up with its counters;
+// ping between the tunnel addresses (IPv4, and IPv6 inside: gre.address6) and LAN to LAN; the API shows the site up with its counters;
 // keepalives are Cisco GRE keepalives sent by the driver and reflected by the peer (counted both
 // ways, no ICMP fallback);
 // the peer gone (its WAN link down) takes the site down by keepalives and up when it returns; the
@@ -45,7 +45,7 @@ function gateway(side: 'A' | 'B', key: number): PosternConfig {
   c.listeners.sstp.enabled = false;
   c.sites = [{
     name: a ? 'to-b' : 'to-a', protocol: 'gre', remote: a ? '192.0.2.2' : '192.0.2.1', localSubnets: [], remoteSubnets: [a ? '10.2.0.0/24' : '10.1.0.0/24'],
-    auth: 'psk', initiate: true, enabled: true, gre: { address: a ? '10.255.0.1/30' : '10.255.0.2/30', key, checksum: true, sequence: true, keepaliveSeconds: 1, keepaliveRetries: 3 },
+    auth: 'psk', initiate: true, enabled: true, gre: { address: a ? '10.255.0.1/30' : '10.255.0.2/30', address6: a ? 'fd00:255::1/64' : 'fd00:255::2/64', key, checksum: true, sequence: true, keepaliveSeconds: 1, keepaliveRetries: 3 },
   }];
   if (!a) c.telemetry.mqtt = { enabled: true, url: 'mqtt://10.2.0.10:1883', username: 'fleet', password: 'Fleet-Pass-1', prefix: 'postern', deviceId: 'gw-gre', intervalSeconds: 5, commandsEnabled: false };
   return c;
@@ -106,6 +106,7 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   await waitUntil('both GRE sites up', 15_000, () => upsOf(gwA) >= 1 && upsOf(gwB) >= 1, tail);
   const link = lab.execSync('gwA', ['ip', '-o', 'addr', 'show', 'dev', 'gre-to-b']);
   t.match(link, /inet 10\.255\.0\.1\/30/, 'gre-to-b holds the tunnel address');
+  t.match(link, /inet6 fd00:255::1\/64/, 'and its IPv6 one');
   t.match(lab.execSync('gwA', ['ip', '-o', 'link', 'show', 'dev', 'gre-to-b']), /mtu 1464/, 'key, checksum and sequence number: MTU 1464');
   t.match(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']), /dev gre-to-b/, 'the remote subnet is routed into the interface');
 
@@ -113,6 +114,9 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   // 2. Tunnel address to tunnel address, and LAN to LAN.
   const tunnelPing = await lab.exec('gwA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.255.0.2']);
   t.equal(tunnelPing.code, 0, `gwA → gwB's tunnel address:\n${tunnelPing.stdout}${tail()}`);
+  // IPv6 inside the tunnel: GRE protocol type 0x86DD both ways.
+  const ping6 = await lab.exec('gwA', ['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', 'fd00:255::2']);
+  t.equal(ping6.code, 0, `gwA → gwB's IPv6 tunnel address:\n${ping6.stdout}${ping6.stderr}${tail()}`);
   const lanPing = await lab.exec('lanA', ['ping', '-c', '5', '-i', '0.2', '-W', '2', '10.2.0.10']);
   t.equal(lanPing.code, 0, `lanA → lanB through GRE:\n${lanPing.stdout}${tail()}`);
 

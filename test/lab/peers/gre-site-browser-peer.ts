@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { launchBrowser, screenshot } from '../../helpers/browser.ts';
 
 interface GreForm {
-  name: string; remote: string; remoteNets: string; address: string; key?: string; keepalive?: string; checksum?: boolean; sequence?: boolean;
+  name: string; remote: string; remoteNets: string; address: string; address6?: string; key?: string; keepalive?: string; checksum?: boolean; sequence?: boolean;
   /** GRE over IPsec: its PSK, and whether this side dials. */
   ipsec?: { psk: string; dials: boolean };
 }
@@ -35,6 +35,7 @@ async function addGre(f: GreForm, expect: 'added' | 'refused'): Promise<{ messag
   await form.locator('input[name=site-remote]').fill(f.remote);
   await form.locator('input[name=site-remote-nets]').fill(f.remoteNets);
   await form.locator('input[name=site-gre-address]').fill(f.address);
+  await form.locator('input[name=site-gre-address6]').fill(f.address6 ?? '');
   await form.locator('input[name=site-gre-key]').fill(f.key ?? '');
   await form.locator('input[name=site-gre-keepalive]').fill(f.keepalive ?? '');
   await form.locator('input[name=site-gre-checksum]').setChecked(f.checksum === true);

@@ -44,6 +44,12 @@ t.test('a valid GRE site validates; each mistake is refused at its field', async
   t.match(errors(gre('b', { peerAddress: '10.255.0.1' })), [/^sites\[0\]\.gre\.peerAddress: is this end/]);
   t.same(errors(gre('b', { checksum: true, sequence: true })), [], 'checksums and sequence numbers are run (the driver frames and checks them)');
   t.match(errors(gre('b', { key: 2 ** 32 })), [/^sites\[0\]\.gre\.key/]);
+  t.same(errors(gre('b', { address6: 'fd00:255::1/64' })), [], 'IPv6 inside: an address with its prefix length');
+  t.equal(greSiteSettings(gre('b', { address6: 'fd00:255::1/64' }))?.address6, 'fd00:255::1/64');
+  t.equal(greSiteSettings(gre('b'))?.address6, undefined, 'none unless configured');
+  t.match(errors(gre('b', { address6: 'fd00:255::1' })), [/^sites\[0\]\.gre\.address6: needs a prefix length, like fd00:255::1\/64/]);
+  t.match(errors(gre('b', { address6: '10.255.0.1/30' })), [/^sites\[0\]\.gre\.address6: '10\.255\.0\.1' is not an IPv6 address/]);
+  t.match(errors(gre('b', { address6: 'fd00::1/129' })), [/^sites\[0\]\.gre\.address6: the prefix length must be a number from 0 to 128/]);
   t.match(errors({ ...gre('b'), protocol: 'ikev2', psk: 'a-long-site-secret-1', localSubnets: ['192.168.1.0/24'] }), [/^sites\[0\]\.gre: only GRE sites/]);
 });
 

@@ -21,7 +21,7 @@ interface Site {
   /** State 'unavailable': why the site does not run (its protocol is not in this build). */
   reason?: string;
   /** GRE sites (issue 25): the interface's settings, and the running site's counters. */
-  gre?: { address: string; peerAddress?: string; key?: number; checksum?: boolean; sequence?: boolean; keepaliveSeconds?: number; mtu?: number; ipsec?: boolean };
+  gre?: { address: string; address6?: string; peerAddress?: string; key?: number; checksum?: boolean; sequence?: boolean; keepaliveSeconds?: number; mtu?: number; ipsec?: boolean };
   counters?: Record<string, number>;
 }
 
@@ -74,7 +74,7 @@ function TestReport(props: { result: TestResult }) {
 const PROTOCOL_LABELS: Record<string, string> = { ikev2: 'IKEv2', ikev1: 'IKEv1', sstp: 'SSTP', gre: 'GRE', l2tp: 'L2TP', pptp: 'PPTP' };
 
 const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
-const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false, greAddress: '', greKey: '', greKeepalive: '', greChecksum: false, greSequence: false, greIpsec: false, greDials: true, localId: '', remoteId: '' };
+const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false, greAddress: '', greAddress6: '', greKey: '', greKeepalive: '', greChecksum: false, greSequence: false, greIpsec: false, greDials: true, localId: '', remoteId: '' };
 
 /** inItem for a new site, except that a GRE site's own fields keep their name (gre.key, not gre), for their fields. */
 const inNewSite = (index: number) => (path: string): string | undefined => {
@@ -92,7 +92,7 @@ function greSummary(s: Site): string {
   const keepalive = g.keepaliveSeconds === 0 ? 'no keepalives' : `keepalive ${String(g.keepaliveSeconds ?? 10)} s`;
   // GRE over IPsec: whether its transport SA is up now (the running site's ipsecUp counter).
   const ipsec = g.ipsec ? [`IPsec ${s.counters?.['ipsecUp'] === 1 ? 'up' : 'down'}`] : ['not encrypted'];
-  return [greInterface(s.name), g.address, g.key === undefined ? 'no key' : `key ${String(g.key)}`, keepalive, ...(g.checksum ? ['checksums'] : []), ...(g.sequence ? ['sequence numbers'] : []), ...ipsec].join(' · ');
+  return [greInterface(s.name), g.address, ...(g.address6 ? [g.address6] : []), g.key === undefined ? 'no key' : `key ${String(g.key)}`, keepalive, ...(g.checksum ? ['checksums'] : []), ...(g.sequence ? ['sequence numbers'] : []), ...ipsec].join(' · ');
 }
 
 /** What a running GRE site dropped, by cause (only the causes that happened). */
@@ -113,7 +113,7 @@ function siteDocument(form: typeof emptyForm) {
   // GRE (issue 25): an interface gre-<name> with this end's tunnel address; the key must match the peer's.
   if (form.protocol === 'gre') {
     const gre = {
-      address: form.greAddress.trim(), ...(form.greKey.trim() ? { key: Number(form.greKey.trim()) } : {}),
+      address: form.greAddress.trim(), ...(form.greAddress6.trim() ? { address6: form.greAddress6.trim() } : {}), ...(form.greKey.trim() ? { key: Number(form.greKey.trim()) } : {}),
       ...(form.greKeepalive.trim() ? { keepaliveSeconds: Number(form.greKeepalive.trim()) } : {}),
       ...(form.greChecksum ? { checksum: true } : {}), ...(form.greSequence ? { sequence: true } : {}), ...(form.greIpsec ? { ipsec: true } : {}),
     };
@@ -235,6 +235,7 @@ export function SitesView() {
         {gre ? (
           <>
             <Field label={`Tunnel address of this end (interface gre-${form.name || '<name>'})`} error={errors['gre.address'] ?? errors['gre']} warning={warnings['protocol']}><input name="site-gre-address" placeholder="10.255.0.1/30" value={form.greAddress} onInput={set('greAddress')} required /></Field>
+            <Field label="IPv6 tunnel address of this end (optional)" error={errors['gre.address6']}><input name="site-gre-address6" placeholder="fd00:255::1/64" value={form.greAddress6} onInput={set('greAddress6')} /></Field>
             <Field label="GRE key (optional; the same on both ends)" error={errors['gre.key']}><input name="site-gre-key" inputMode="numeric" value={form.greKey} onInput={set('greKey')} /></Field>
             <Field label="Keepalive interval in seconds (10 when empty; 0: none, the site counts as up)" error={errors['gre.keepaliveSeconds']}><input name="site-gre-keepalive" inputMode="numeric" placeholder="10" value={form.greKeepalive} onInput={set('greKeepalive')} /></Field>
             <Field label="Checksums (both ends must agree)" error={errors['gre.checksum']}>
