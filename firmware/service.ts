@@ -194,7 +194,7 @@ export class Service {
     });
     const challenges = new AcmeChallenges();
     this.sstp = new SstpSubsystem({
-      logger: options.logger.child('sstp'), stateDir: options.stateDir, access: this.access, wanAddress: (c) => this.network.addressFor(c),
+      logger: options.logger.child('sstp'), stateDir: options.stateDir, access: this.access, wanAddress: (c) => this.network.addressFor(c), wanAddress6: (c) => this.network.address6For(c),
       acmeAlpn: (name) => challenges.alpnCertificate(name),
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'sstp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
       onAuthFailure: (user, peer) => {
@@ -447,6 +447,11 @@ export class Service {
     return this.network.primary();
   }
 
+  /** The IPv6 address WAN listeners bind beside it (issue 24). */
+  wanAddress6(): string | undefined {
+    return this.network.primary6();
+  }
+
   /**
    * Factory reset (issue 18; the API after the admin password and a typed confirmation, or the reset
    * button held). After the answer went out, the service stops and its stop empties the state
@@ -483,7 +488,7 @@ export class Service {
     await followWanChange({
       logger: this.#log.child('network'),
       restart: (name, why) => this.supervisor.restart(name, why),
-      ikeBound: () => this.ike.boundAddress, ikeBoundBoth: () => this.ike.boundAddresses, sstpBound: () => this.sstp.boundAddress,
+      ikeBound: () => this.ike.boundAddress, ikeBoundBoth: () => this.ike.boundAddresses, sstpBound6: () => this.sstp.boundAddress6, sstpBound: () => this.sstp.boundAddress,
       running: (name) => running[name] !== undefined && running[name].state !== 'stopped',
       event: (type, details) => this.telemetry.event(type, details),
       reconnectTelemetry: () => this.telemetry.telemetry?.reconnect(),

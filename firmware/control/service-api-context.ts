@@ -39,6 +39,8 @@ export interface ServiceView {
   readonly problems?: ProblemRing;
   /** The WAN address as firmware/network resolves it (roles from the config and the board, issue 18). */
   wanAddress?(): string | undefined;
+  /** And its IPv6 address (issue 24). */
+  wanAddress6?(): string | undefined;
   interfaceRoles?(): { wan: string; lan: string };
   factoryReset?(why: string): void;
   /** The gateway certificate on disk changed: the listeners take it up (issue 16). */
@@ -64,6 +66,7 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
         ...service.health(),
         sessions: countBy(list),
         wanAddress: service.wanAddress ? service.wanAddress() : wanAddressNow(service.store.current().config),
+        ...(service.wanAddress6?.() ? { wanAddress6: service.wanAddress6() } : {}),
         system: { load: loadavg(), memoryTotal: totalmem(), memoryFree: freemem() },
         // Bytes through every session (PPP frames, ESP SAs), for the throughput chart.
         traffic: { bytes: list.reduce((a, s) => a + s.bytesIn + s.bytesOut, 0), bytesIn: list.reduce((a, s) => a + s.bytesIn, 0), bytesOut: list.reduce((a, s) => a + s.bytesOut, 0) },

@@ -11,6 +11,8 @@ export interface WanFollowers {
   /** IKE's bound addresses by family (issue 24); absent: IPv4 only, as ikeBound. */
   ikeBoundBoth?(): { ipv4?: string; ipv6?: string };
   sstpBound(): string | undefined;
+  /** SSTP's IPv6 address (issue 24); absent: not followed. */
+  sstpBound6?(): string | undefined;
   /** Whether the subsystem runs (or waits) at all. */
   running(subsystem: string): boolean;
   event(type: 'wan-address-changed', details: Readonly<Record<string, unknown>>): void;
@@ -37,7 +39,9 @@ export async function followWanChange(f: WanFollowers, change: WanChange, curren
   if (f.running('ikev2') && ikeMoved && (await f.restart('ikev2', why))) restarted.push('ikev2');
   // SSTP on all addresses (started while the WAN had none) already answers on the new one: left alone.
   const sstpBound = f.sstpBound();
-  if (f.running('sstp') && sstpBound !== '0.0.0.0' && sstpBound !== (change.primary ?? '0.0.0.0') && (await f.restart('sstp', why))) restarted.push('sstp');
+  const sstp6Moved = f.sstpBound6 !== undefined && f.sstpBound6() !== change.primary6;
+  const sstp4Moved = sstpBound !== '0.0.0.0' && sstpBound !== (change.primary ?? '0.0.0.0');
+  if (f.running('sstp') && (sstp4Moved || sstp6Moved) && (await f.restart('sstp', why))) restarted.push('sstp');
   if (primaryMoved && f.running('sstp-sites') && (await f.restart('sstp-sites', why))) restarted.push('sstp-sites');
   // GRE sites' sockets are bound to the WAN address, their packets leave from it (issue 25): started again on the new one.
   if (primaryMoved && f.running('gre-sites') && (await f.restart('gre-sites', why))) restarted.push('gre-sites');

@@ -53,6 +53,11 @@ export class WanNetwork {
     return primaryWanAddress(this.#watcher.current());
   }
 
+  /** The IPv6 address they bind beside it (issue 24); undefined without one. */
+  primary6(): string | undefined {
+    return primaryWanAddress6(this.#watcher.current());
+  }
+
   /**
    * The address to bind for a configuration about to run (a transaction starts subsystems on the next
    * configuration before it is committed), read from the box now.

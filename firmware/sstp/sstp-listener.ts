@@ -15,6 +15,8 @@ import { SstpConnection, type SstpConnectionOptions } from './sstp-connection.ts
 
 export interface SstpListenerOptions {
   readonly host: string;
+  /** The WAN's IPv6 address, listened on too (issue 24: dual stack); one admission and one set of calls for both. */
+  readonly host6?: string;
   readonly port: number;
   readonly certificatePem: string;
   readonly keyPem: Secret<string>;
@@ -66,7 +68,7 @@ export class SstpListener {
   #tlsFailures = 0;
   /** tls-alpn-01 validations answered (issue 16). */
   acmeAlpnAnswered = 0;
-  #server: Server | undefined;
+  #servers: Server[] = [];
   #credentials: { context: SecureContext; hashes: CertHashes } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #timerAt: number | undefined;
@@ -90,16 +92,35 @@ export class SstpListener {
   async start(): Promise<AddressInfo> {
     const o = this.#options;
     this.replaceCertificate(o.certificatePem, o.keyPem, o.chainPem ?? []);
+    const first = await this.#listen(o.host, o.port);
+    if (o.host6 !== undefined && o.host6 !== o.host) {
+      try {
+        await this.#listen(o.host6, first.port);
+      } catch (error) {
+        await this.stop();
+        throw error;
+      }
+    }
+    return first;
+  }
+
+  /** The addresses listened on, IPv4 first. */
+  addresses(): AddressInfo[] {
+    return this.#servers.map((s) => s.address() as AddressInfo);
+  }
+
+  async #listen(host: string, port: number): Promise<AddressInfo> {
     const server = createServer((tcp) => this.#accept(tcp, this.#credentials!.context, this.#credentials!.hashes));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(o.port, o.host, () => {
+      // An IPv6 address alone: IPv4 peers are the IPv4 socket's (never IPv4-mapped here).
+      server.listen({ port, host, ipv6Only: host.includes(':') }, () => {
         server.off('error', reject);
         resolve();
       });
     });
-    server.on('error', (error) => o.logger.error('SSTP listener error', { error: error.message }));
-    this.#server = server;
+    server.on('error', (error) => this.#options.logger.error('SSTP listener error', { error: error.message }));
+    this.#servers.push(server);
     return server.address() as AddressInfo;
   }
 
@@ -235,8 +256,8 @@ export class SstpListener {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = undefined;
-    const server = this.#server;
-    this.#server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const servers = this.#servers;
+    this.#servers = [];
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 }

@@ -34,6 +34,8 @@ export interface SstpSubsystemOptions {
   readonly listenAddress?: string;
   /** The WAN address to bind (firmware/network); the box's own lookup when absent. */
   readonly wanAddress?: (config: PosternConfig) => string | undefined;
+  /** The WAN's IPv6 address, listened on beside the IPv4 one (issue 24); none when absent. */
+  readonly wanAddress6?: (config: PosternConfig) => string | undefined;
   readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
   readonly onAuthFailure?: (user: string | undefined, peer: string) => void;
   /** ACME tls-alpn-01 challenge certificates by server name (issue 16). */
@@ -47,7 +49,7 @@ export class SstpSubsystem implements Subsystem {
   /** Answering SSTP sites by the user they authenticate as, and the session carrying each. */
   #sites: AnsweringSites;
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { listener: SstpListener; hub: HubLease; host: string; radius: ListenerRadius | undefined; accounting: SessionAccounting | undefined } | undefined;
+  #running: { listener: SstpListener; hub: HubLease; host: string; host6?: string | undefined; radius: ListenerRadius | undefined; accounting: SessionAccounting | undefined } | undefined;
   /** The users PPP authenticates against; swapped in place when only the users change (no restart). */
   #users: UserLookup = () => undefined;
 
@@ -59,6 +61,11 @@ export class SstpSubsystem implements Subsystem {
   /** The address the listener is bound to (0.0.0.0: all); undefined while not running. */
   get boundAddress(): string | undefined {
     return this.#running?.host;
+  }
+
+  /** The IPv6 address listened on beside it (issue 24); undefined without one. */
+  get boundAddress6(): string | undefined {
+    return this.#running?.host6;
   }
 
   sessions(): PppSessionInfo[] {
@@ -91,6 +98,8 @@ export class SstpSubsystem implements Subsystem {
     if (!pool) return this.#unavailable(`the pool '${settings.pool}' does not exist`);
     // The WAN address as IKE binds it; all addresses while the WAN has none (TCP needs no source address).
     const host = this.#options.listenAddress ?? (this.#options.wanAddress ?? wanAddressNow)(config) ?? '0.0.0.0';
+    // Dual stack (issue 24): the WAN's IPv6 address too; an IPv6-only WAN's TCP still answers on all IPv4 addresses (as with none).
+    const host6 = this.#options.listenAddress === undefined ? this.#options.wanAddress6?.(config) : undefined;
     let hub: HubLease | undefined;
     let radius: ListenerRadius | undefined;
     try {
@@ -103,6 +112,7 @@ export class SstpSubsystem implements Subsystem {
       const localAddress = config.system.lan.address.split('/')[0]!;
       const listener = new SstpListener({
         host,
+        ...(host6 ? { host6 } : {}),
         port: settings.port,
         certificatePem: pki.server.certificatePem,
         keyPem: pki.server.keyPem,
@@ -117,9 +127,10 @@ export class SstpSubsystem implements Subsystem {
       });
       const bound = await listener.start();
       // RADIUS-authenticated sessions are accounted to the same servers (issue 21).
-      this.#running = { listener, hub, host, radius, accounting: radius?.accounting };
-      this.#status = { state: 'running', detail: `TLS ${bound.address}:${bound.port}, pool ${settings.pool}` };
-      log.info('SSTP listening', { address: bound.address, port: bound.port, pool: settings.pool });
+      this.#running = { listener, hub, host, host6, radius, accounting: radius?.accounting };
+      const all = listener.addresses().map((a) => (a.family === 'IPv6' ? `[${a.address}]` : a.address)).join(' and ');
+      this.#status = { state: 'running', detail: `TLS ${all}:${bound.port}, pool ${settings.pool}` };
+      log.info('SSTP listening', { address: bound.address, ...(host6 ? { address6: host6 } : {}), port: bound.port, pool: settings.pool });
     } catch (error) {
       hub?.release();
       radius?.close();

@@ -98,4 +98,7 @@ t.test('IPv6 on the WAN (issue 24): a new IPv6 address rebinds IKE beside IPv4; 
   t.same(await followWanChange(follow({}).f, arrived, both([], ['2001:db8::1'])), ['ikev2'], 'an IPv6-only WAN getting its address starts IKE on it');
   const extra = diffWan(both(['198.51.100.7'], ['2001:db8::7']), both(['198.51.100.7'], ['2001:db8::7', '2001:db8::8']))!;
   t.same(await followWanChange(follow({ ipv4: '198.51.100.7', ipv6: '2001:db8::7' }).f, extra, both(['198.51.100.7'], ['2001:db8::7', '2001:db8::8'])), [], 'a second IPv6 address (a privacy address) changes nothing bound');
+  const sstp = followers({ sstp: '198.51.100.7' }, ['sstp']);
+  t.same(await followWanChange({ ...sstp.f, sstpBound6: () => '2001:db8::7' }, moved, both(['198.51.100.7'], ['2001:db8::9'])), ['sstp'], 'SSTP listens on the new IPv6 address too');
+  t.same(await followWanChange({ ...sstp.f, sstpBound6: () => '2001:db8::7' }, extra, both(['198.51.100.7'], ['2001:db8::7', '2001:db8::8'])), [], 'and stays for a second one');
 });

@@ -87,3 +87,30 @@ t.test('stalled connections are dropped after the handshake timeout, sooner unde
   t.match(listener.counters(), { timedOutUnderPressure: 1, handshakesNow: 0 });
   t.ok(listener.counters().timedOut >= 3);
 });
+
+t.test('dual stack (issue 24): the IPv6 address is listened on too, under the same admission (per /64)', async (t) => {
+  const listener = new SstpListener({
+    host: '127.0.0.1', host6: '::1', port: 0, certificatePem: cert.certificatePem, keyPem: cert.keyPem, logger: createLogger({ sink: () => {} }), limits: { perSource: 1, handshakes: 10 },
+    connection: { session: { randomBytes: (n) => new Uint8Array(n) }, createLink: () => ({ lowerUp: () => {}, receiveFrame: () => {}, lowerDown: () => {} }) },
+  });
+  const { port } = await listener.start();
+  t.teardown(() => listener.stop());
+  t.same(listener.addresses().map((a) => [a.address, a.port]), [['127.0.0.1', port], ['::1', port]], 'both families on one port');
+  const open = (host: string) => new Promise<{ socket: Socket; closed: Promise<void> }>((resolve) => {
+    const socket = connect({ host, port });
+    const closed = new Promise<void>((done) => socket.on('close', () => done()));
+    socket.on('error', () => {});
+    socket.once('connect', () => resolve({ socket, closed }));
+    socket.once('close', () => resolve({ socket, closed }));
+  });
+  const v6 = await open('::1');
+  const v6again = await open('::1');
+  const v4 = await open('127.0.0.1');
+  t.notOk(await isClosed(v6, 50), 'an IPv6 peer is admitted');
+  t.ok(await isClosed(v6again), 'a second from the same /64 is over the per-source limit of 1');
+  t.notOk(await isClosed(v4, 50), 'an IPv4 peer is its own source');
+  t.match(listener.counters(), { refusedPerSource: 1, handshakesNow: 2 });
+  for (const x of [v6, v4]) x.socket.destroy();
+  await listener.stop();
+  t.same(listener.addresses(), [], 'both sockets closed on stop');
+});
