@@ -31,6 +31,8 @@ export interface PppSessionInfo {
   readonly class?: readonly Uint8Array[];
   /** The server's Acct-Interim-Interval, as sent. */
   readonly interimSeconds?: number;
+  /** The RADIUS server that accepted it; absent: the local users. */
+  readonly radiusServer?: string;
 }
 
 /** What a pool's PPP clients get for a DHCPINFORM: its routes (the LAN when it names none), its DNS and domain. */
@@ -177,7 +179,8 @@ export class PppSession {
     return { id: this.#tag, protocol: this.#options.protocol, peer: this.#options.peer, user: this.link.user, ipv4: this.#ipv4, ipv6: this.#ipv6Routed ? this.#ipv6?.address : undefined, since: this.#since,
       bytesIn: this.#bytesIn + (d?.bytesIn ?? 0), bytesOut: this.#bytesOut + (d?.bytesOut ?? 0), packetsIn: this.#packetsIn + (d?.packetsIn ?? 0), packetsOut: this.#packetsOut + (d?.packetsOut ?? 0),
       ...(this.#authorization?.class.length ? { class: this.#authorization.class } : {}),
-      ...(this.#authorization?.interimSeconds !== undefined ? { interimSeconds: this.#authorization.interimSeconds } : {}) };
+      ...(this.#authorization?.interimSeconds !== undefined ? { interimSeconds: this.#authorization.interimSeconds } : {}),
+      ...(this.#authorization?.server !== undefined ? { radiusServer: this.#authorization.server } : {}) };
   }
 
   lowerUp(): void {

@@ -92,7 +92,7 @@ export function radiusMschapv2Verifier(client: RadiusAuthenticate, nas: readonly
         return { ok: false, user, source: 'radius', reason: 'Access-Accept without 16-byte MS-MPPE-Send-Key and MS-MPPE-Recv-Key', error: AUTHENTICATION_FAILURE, noServer: false };
       }
       return { ok: true, user, source: 'radius', authenticatorResponse: v.authenticatorResponse, sendKey: new Secret(v.sendKey.reveal().subarray(0, 16)), recvKey: new Secret(v.recvKey.reveal().subarray(0, 16)),
-        ...(result.outcome === 'accept' ? { authorization: sessionAuthorizationOf(result.packet.attributes) } : {}) };
+        ...(result.outcome === 'accept' ? { authorization: sessionAuthorizationOf(result.packet.attributes, result.server) } : {}) };
     },
   };
 }

@@ -10,6 +10,8 @@ import type { InterfaceInfo } from './system-interfaces.ts';
 import type { TracerouteResult } from './traceroute.ts';
 import type { SiteHealth, SiteTestResult } from '../sites/site-test.ts';
 import type { SafeMode } from '../config/safe-mode.ts';
+import type { RadiusOverview } from '../radius/radius-overview.ts';
+import type { RadiusTestResult } from '../radius/radius-test.ts';
 
 export interface ApiSessionInfo {
   readonly id: string;
@@ -20,6 +22,11 @@ export interface ApiSessionInfo {
   readonly since: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
+  /** Who checked the password (issue 21): the local users, or the RADIUS server that accepted it. */
+  readonly auth?: 'local' | 'radius';
+  readonly radiusServer?: string;
+  /** The Access-Accept's Class, as text when printable, else 0x-hex; several joined by ", ". */
+  readonly class?: string;
 }
 
 export interface PingResult {
@@ -75,6 +82,10 @@ export interface ApiContext {
   acme?(): AcmeReport | undefined;
   /** The gateway certificate on disk changed (re-issued, imported): IKEv2 and SSTP take it for new connections. */
   gatewayCertificateChanged?(): void;
+  /** The RADIUS page (issue 21): servers' live state and counters, the accounting backlog, DAS clients. */
+  radius?(): RadiusOverview;
+  /** Status-Server to one configured server, and a PAP login when given; undefined: no such server. */
+  testRadius?(name: string, login?: { user: string; password: string }): Promise<RadiusTestResult | undefined>;
   /** Where issued client certificates and the CRL live. */
   readonly stateDir: string;
 }

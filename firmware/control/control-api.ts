@@ -14,6 +14,7 @@ import { authRoutes } from './routes/auth-routes.ts';
 import { configRoutes } from './routes/config-routes.ts';
 import { identityRoutes } from './routes/identity-routes.ts';
 import { objectRoutes } from './routes/object-routes.ts';
+import { radiusRoutes } from './routes/radius-routes.ts';
 import { pkiRoutes } from './routes/pki-routes.ts';
 import { profileRoutes } from './routes/profile-routes.ts';
 import { runtimeRoutes } from './routes/runtime-routes.ts';
@@ -41,7 +42,7 @@ export class ControlApi {
     this.#ctx = ctx;
     this.sessions = new SessionStore({ now: () => ctx.now() });
     this.login = new LoginGuard({ now: () => ctx.now(), ...options.login });
-    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx, this.login), ...objectRoutes(ctx), ...runtimeRoutes(ctx), ...profileRoutes(ctx), ...pkiRoutes(ctx), ...identityRoutes(ctx), ...problemRoutes(ctx), ...systemRoutes(ctx), ...siteRoutes(ctx), ...logRoutes(ctx), ...historyRoutes(ctx), ...safeModeRoutes(ctx), ...upgradeRoutes(ctx, () => this.upgrades)]);
+    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx, this.login), ...objectRoutes(ctx), ...radiusRoutes(ctx), ...runtimeRoutes(ctx), ...profileRoutes(ctx), ...pkiRoutes(ctx), ...identityRoutes(ctx), ...problemRoutes(ctx), ...systemRoutes(ctx), ...siteRoutes(ctx), ...logRoutes(ctx), ...historyRoutes(ctx), ...safeModeRoutes(ctx), ...upgradeRoutes(ctx, () => this.upgrades)]);
   }
 
   /** For /healthz and the MQTT status: the API's own counters and the login guard's (`login.…`). */

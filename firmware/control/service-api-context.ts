@@ -20,6 +20,9 @@ import { readInterfaces } from './system-interfaces.ts';
 import { pingProbe, traceroute } from './traceroute.ts';
 import type { SiteHealth, SiteTestResult } from '../sites/site-test.ts';
 import type { SafeMode } from '../config/safe-mode.ts';
+import { radiusOverview, type RadiusListenerView } from '../radius/radius-overview.ts';
+import { testRadiusServer } from '../radius/radius-test.ts';
+import type { DasSubsystem } from '../radius/das-subsystem.ts';
 
 export interface ServiceView {
   readonly store: ConfigStore;
@@ -29,6 +32,8 @@ export interface ServiceView {
   readonly l2tp?: L2tpSubsystem;
   /** PPTP sessions (issue 22); absent in views made before it. */
   readonly pptp?: PptpSubsystem;
+  /** RADIUS dynamic authorization (issue 21). */
+  readonly das?: DasSubsystem;
   applyConfig(next: PosternConfig, meta: { author: string; comment?: string; confirmWithin?: number }): Promise<ApplyResult>;
   readonly safeMode?: SafeMode;
   health(): Record<string, unknown>;
@@ -102,14 +107,28 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     gatewayCertificateChanged: () => service.gatewayCertificateChanged?.(),
     // Read when asked: the service makes its ACME subsystem after this context.
     acme: () => service.acme?.report(),
+    radius: () => radiusOverview(service.store.current().config, radiusListeners(service), service.das?.status()),
+    testRadius: (name, login) => testRadiusServer(service.store.current().config, name, login),
   };
 }
 
+/** Every running listener that asks RADIUS, with its client and accounting backlog. */
+function radiusListeners(service: ServiceView): RadiusListenerView[] {
+  const all = [['ikev2', service.ike.radiusListener()], ['sstp', service.sstp.radiusListener()], ['l2tp', service.l2tp?.radiusListener()], ['pptp', service.pptp?.radiusListener()]] as const;
+  return all.flatMap(([listener, r]) => (r ? [{ listener, client: r.client, backlog: r.spool.size }] : []));
+}
+
+/** Where a session was authenticated and its Class (issue 21), for the sessions list. */
+function authOf(s: { readonly radiusServer?: string; readonly class?: readonly Uint8Array[] }): Pick<ApiSessionInfo, 'auth' | 'radiusServer' | 'class'> {
+  const text = (c: Uint8Array) => (c.every((b) => b >= 0x20 && b < 0x7f) ? Buffer.from(c).toString('latin1') : `0x${Buffer.from(c).toString('hex')}`);
+  return { auth: s.radiusServer !== undefined ? 'radius' : 'local', ...(s.radiusServer !== undefined ? { radiusServer: s.radiusServer } : {}), ...(s.class?.length ? { class: s.class.map(text).join(', ') } : {}) };
+}
+
 function sessions(service: ServiceView): ApiSessionInfo[] {
-  const ike = service.ike.sessions().map((s) => ({ id: s.id, protocol: 'ikev2', user: s.user, address: s.address, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, packetsIn: s.packetsIn, packetsOut: s.packetsOut }));
-  const sstp = service.sstp.sessions().map((s) => ({ id: `sstp-${s.id}`, protocol: 'sstp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut }));
-  const l2tp = (service.l2tp?.sessions() ?? []).map((s) => ({ id: `l2tp-${s.id}`, protocol: 'l2tp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut }));
-  const pptp = (service.pptp?.sessions() ?? []).map((s) => ({ id: `pptp-${s.id}`, protocol: 'pptp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut }));
+  const ike = service.ike.sessions().map((s) => ({ id: s.id, protocol: 'ikev2', user: s.user, address: s.address, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, packetsIn: s.packetsIn, packetsOut: s.packetsOut, ...authOf(s) }));
+  const sstp = service.sstp.sessions().map((s) => ({ id: `sstp-${s.id}`, protocol: 'sstp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, ...authOf(s) }));
+  const l2tp = (service.l2tp?.sessions() ?? []).map((s) => ({ id: `l2tp-${s.id}`, protocol: 'l2tp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, ...authOf(s) }));
+  const pptp = (service.pptp?.sessions() ?? []).map((s) => ({ id: `pptp-${s.id}`, protocol: 'pptp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, ...authOf(s) }));
   return [...ike, ...sstp, ...l2tp, ...pptp];
 }
 

@@ -42,6 +42,7 @@ import { observeIkev1Dial } from '../ikev1/ikev1-site-dial-test.ts';
 import { ikev1TestResult } from '../sites/ikev1-site-test.ts';
 import type { RevocationService } from '../revocation/revocation-service.ts';
 import type { DasSessionHandle } from '../radius/das-sessions.ts';
+import type { ListenerRadius } from '../auth/listener-radius.ts';
 
 /** SPIs, nonces and IVs from one slab per few hundred asks (issue 23: each randomBytes call costs tens of µs). */
 const ikeRandom = pooledRandomBytes();
@@ -104,7 +105,7 @@ export class IkeSubsystem implements Subsystem {
   }
 
   /** Established IKE SAs as sessions for the API: who, from where, which address, packets each way. */
-  sessions(): Array<{ id: string; user: string; address: string | undefined; peer: string; since: number; packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number }> {
+  sessions(): Array<{ id: string; user: string; address: string | undefined; peer: string; since: number; packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number; radiusServer?: string; class?: readonly Uint8Array[] }> {
     const r = this.#running;
     if (!r) return [];
     return r.engine.sas.filter((sa) => sa.state === 'established').map((sa) => {
@@ -120,7 +121,9 @@ export class IkeSubsystem implements Subsystem {
         bytesIn += b?.in ?? 0;
         bytesOut += b?.out ?? 0;
       }
-      return { id: `ikev2-${sa.spiI.toString(16).padStart(16, '0')}`, user: sa.remoteId, address: sa.virtualIp?.address.ipv4, peer: sa.remote.address, since: sa.establishedAt, packetsIn, packetsOut, bytesIn, bytesOut };
+      const a = sa.eap.authorization;
+      return { id: `ikev2-${sa.spiI.toString(16).padStart(16, '0')}`, user: sa.remoteId, address: sa.virtualIp?.address.ipv4, peer: sa.remote.address, since: sa.establishedAt, packetsIn, packetsOut, bytesIn, bytesOut,
+        ...(a?.server !== undefined ? { radiusServer: a.server } : {}), ...(a?.class.length ? { class: a.class } : {}) };
     });
   }
 
@@ -266,6 +269,11 @@ export class IkeSubsystem implements Subsystem {
     this.#radius?.accounting.ending(sa.spiI, reason);
     r.shell.terminate(sa.spiI);
     return true;
+  }
+
+  /** The listener's RADIUS client and spool while it runs with RADIUS (the RADIUS page, issue 21). */
+  radiusListener(): ListenerRadius | undefined {
+    return this.#radius?.listener;
   }
 
   /**

@@ -139,6 +139,11 @@ export class L2tpSubsystem implements Subsystem {
     return session !== undefined;
   }
 
+  /** The listener's RADIUS client and spool while it runs with RADIUS (the RADIUS page, issue 21). */
+  radiusListener(): ListenerRadius | undefined {
+    return this.#running?.radius;
+  }
+
   /** The live sessions for RADIUS dynamic authorization (RFC 5176, issue 21). */
   radiusSessions(): DasSessionHandle[] {
     return pppDasSessions(this.#sessions.values(), this.#running?.radius?.accounting, (id, reason) => this.disconnect(id, reason));

@@ -56,6 +56,8 @@ export type RadiusEvent =
   | { readonly type: 'CmdAccessRequest'; readonly id: RequestId; readonly attributes: readonly RadiusAttribute[]; readonly userPassword?: Secret<Uint8Array> }
   /** Acct-Delay-Time is the engine's: `delaySeconds` is how long the record waited before (a spool). */
   | { readonly type: 'CmdAccountingRequest'; readonly id: RequestId; readonly attributes: readonly RadiusAttribute[]; readonly delaySeconds?: number }
+  /** A Status-Server (RFC 5997) to the servers in order, as a request like any other (the RADIUS page's Test). */
+  | { readonly type: 'CmdStatusServer'; readonly id: RequestId }
   | { readonly type: 'RcvDatagram'; readonly address: string; readonly port: number; readonly bytes: Uint8Array }
   | { readonly type: 'Timeout' };
 
@@ -87,6 +89,8 @@ interface Attempt {
 interface Request {
   readonly id: RequestId;
   readonly kind: PortKind;
+  /** Status-Server rather than Access-Request (on the auth port). */
+  readonly status?: boolean;
   readonly attributes: readonly RadiusAttribute[];
   readonly userPassword: Secret<Uint8Array> | undefined;
   readonly delaySeconds: number;
@@ -148,6 +152,9 @@ export class RadiusClientEngine {
       case 'CmdAccountingRequest':
         this.#start(event.id, 'acct', event.attributes, undefined, event.delaySeconds ?? 0, now);
         break;
+      case 'CmdStatusServer':
+        this.#start(event.id, 'auth', [], undefined, 0, now, true);
+        break;
       case 'RcvDatagram':
         this.#receive(event.address, event.port, event.bytes, now);
         break;
@@ -171,17 +178,22 @@ export class RadiusClientEngine {
     return Object.fromEntries(this.#servers.map((s) => [s.spec.name, { ...s.counters, alive: s.deadSince === undefined }]));
   }
 
+  /** Each server's liveness and when it last answered (on the engine's clock). */
+  serverStates(): Array<{ readonly name: string; readonly alive: boolean; readonly lastResponseAt?: number }> {
+    return this.#servers.map((s) => ({ name: s.spec.name, alive: s.deadSince === undefined, ...(s.lastResponseAt !== undefined ? { lastResponseAt: s.lastResponseAt } : {}) }));
+  }
+
   get pending(): number {
     return this.#requests.size;
   }
 
-  #start(id: RequestId, kind: PortKind, attributes: readonly RadiusAttribute[], userPassword: Secret<Uint8Array> | undefined, delaySeconds: number, now: number): void {
+  #start(id: RequestId, kind: PortKind, attributes: readonly RadiusAttribute[], userPassword: Secret<Uint8Array> | undefined, delaySeconds: number, now: number, status = false): void {
     if (this.#requests.has(id)) throw new Error(`RADIUS request ${String(id)} is already outstanding`);
     if (this.#requests.size >= this.#o.maxRequests) {
       this.#actions.push({ type: 'Complete', id, result: { outcome: 'overloaded' } });
       return;
     }
-    const request: Request = { id, kind, attributes, userPassword, delaySeconds, createdAt: now, tried: [], attempts: [], retransmits: 0, retransmitLimit: 0, timeoutMs: 0, nextAt: now, sentAt: now };
+    const request: Request = { id, kind, ...(status ? { status } : {}), attributes, userPassword, delaySeconds, createdAt: now, tried: [], attempts: [], retransmits: 0, retransmitLimit: 0, timeoutMs: 0, nextAt: now, sentAt: now };
     this.#requests.set(id, request);
     if (this.#waiting.length > 0) this.#waiting.push(request);
     else this.#failover(request, now);
@@ -226,7 +238,7 @@ export class RadiusClientEngine {
     const attributes = [...request.attributes];
     if (request.userPassword) attributes.splice(1, 0, { type: Attr.UserPassword, value: hideUserPassword(request.userPassword, secret, random) });
     if (request.kind === 'acct') attributes.push(integerAttr(Attr.AcctDelayTime, delay));
-    const code = request.kind === 'auth' ? Code.AccessRequest : Code.AccountingRequest;
+    const code = request.status ? Code.StatusServer : request.kind === 'auth' ? Code.AccessRequest : Code.AccountingRequest;
     const bytes = signRequest({ code, identifier, attributes }, secret, random);
     return { identifier, authenticator: bytes.subarray(4, 20), bytes, delay };
   }

@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../util/secret.ts';
 import { RadiusClientEngine, type RadiusAction, type RadiusClientOptions, type RadiusEvent, type RadiusResult, type RequestId } from './client-engine.ts';
 import type { RadiusAttribute } from './packet.ts';
+import type { ServerCounters } from './server-state.ts';
 
 export type RadiusClientShellOptions = Omit<RadiusClientOptions, 'random'> & {
   readonly log?: Logger;
@@ -56,6 +57,21 @@ export class RadiusClient {
 
   account(attributes: readonly RadiusAttribute[], delaySeconds = 0): Promise<RadiusResult> {
     return this.#request((id) => ({ type: 'CmdAccountingRequest', id, attributes, delaySeconds }));
+  }
+
+  /** Status-Server (RFC 5997): answered with Access-Accept ('accept') by a live server. */
+  statusServer(): Promise<RadiusResult> {
+    return this.#request((id) => ({ type: 'CmdStatusServer', id }));
+  }
+
+  /** Each server: alive, when it last answered (ms since the epoch), its counters. */
+  servers(): Array<{ name: string; alive: boolean; lastAnswerAt?: number; counters: ServerCounters }> {
+    const counters = this.#engine.counters();
+    const toEpoch = (at: number) => Math.round(Date.now() - (performance.now() - at));
+    return this.#engine.serverStates().map((s) => {
+      const { alive: _alive, ...c } = counters[s.name]!;
+      return { name: s.name, alive: s.alive, ...(s.lastResponseAt !== undefined ? { lastAnswerAt: toEpoch(s.lastResponseAt) } : {}), counters: c };
+    });
   }
 
   counters(): ReturnType<RadiusClientEngine['counters']> {

@@ -23,6 +23,8 @@ export interface SessionAuthorization {
   /** Acct-Interim-Interval as sent (the floor is applied by `interimSecondsOf`). */
   readonly interimSeconds?: number;
   readonly replyMessage?: string;
+  /** The RADIUS server that accepted the session (for the sessions list). */
+  readonly server?: string;
 }
 
 /** RFC 2869 §5.16: the interval SHOULD NOT be smaller than 60 seconds. */
@@ -33,7 +35,7 @@ const NAS_CHOOSES = new Set(['255.255.255.254', '255.255.255.255']);
 
 const positive = (n: number | undefined): number | undefined => (n !== undefined && n > 0 ? n : undefined);
 
-export function sessionAuthorizationOf(attributes: readonly RadiusAttribute[]): SessionAuthorization {
+export function sessionAuthorizationOf(attributes: readonly RadiusAttribute[], server?: string): SessionAuthorization {
   const framed = ipv4Of(attributes, Attr.FramedIpAddress);
   const sessionTimeout = positive(integerOf(attributes, Attr.SessionTimeout));
   const idleTimeout = positive(integerOf(attributes, Attr.IdleTimeout));
@@ -50,6 +52,7 @@ export function sessionAuthorizationOf(attributes: readonly RadiusAttribute[]): 
     class: allAttrs(attributes, Attr.Class).map((a) => Uint8Array.from(a.value)),
     ...(interim !== undefined ? { interimSeconds: interim } : {}),
     ...(replyMessage !== undefined ? { replyMessage } : {}),
+    ...(server !== undefined ? { server } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { HistoryView } from './views/history.tsx';
 import { LogsView } from './views/logs.tsx';
 import { MaintenanceView } from './views/maintenance.tsx';
 import { ProblemsView } from './views/problems.tsx';
+import { RadiusView } from './views/radius.tsx';
 import { SessionsView } from './views/sessions.tsx';
 import { SettingsView } from './views/settings.tsx';
 import { SitesView } from './views/sites.tsx';
@@ -21,6 +22,7 @@ const PAGES = [
   ['sessions', 'Sessions', SessionsView],
   ['problems', 'Connection problems', ProblemsView],
   ['users', 'Users', UsersView],
+  ['radius', 'RADIUS', RadiusView],
   ['sites', 'Sites', SitesView],
   ['certificates', 'Certificates', CertificatesView],
   ['settings', 'Settings', SettingsView],

@@ -113,7 +113,7 @@ export class EapRadiusRelay implements EapServer {
     // is them and 32 zero octets (as the local EAP-MSCHAPv2 server and strongSwan make it).
     const msk = Buffer.concat([recvKey.reveal().subarray(0, 32), sendKey.reveal().subarray(0, 32), Buffer.alloc(recvKey.reveal().length === 16 ? 32 : 0)]);
     const success = packet?.value.code === EapCode.SUCCESS ? packet.value : { code: EapCode.SUCCESS, identifier: this.#id, data: new Uint8Array() } as const;
-    return { status: 'success', send: success, identity: this.#identity, msk, authorization: sessionAuthorizationOf(result.packet.attributes) };
+    return { status: 'success', send: success, identity: this.#identity, msk, authorization: sessionAuthorizationOf(result.packet.attributes, result.server) };
   }
 
   #failure(reason: string): EapStep {

@@ -191,3 +191,16 @@ t.test('property: no sequence of commands, datagrams and time throws, and every 
   }), { numRuns: 300 });
   t.pass('300 runs');
 });
+
+t.test('CmdStatusServer (the RADIUS page\'s Test): Status-Server with Message-Authenticator first, an Access-Accept completes it; serverStates says when it answered', async (t) => {
+  const e = engine();
+  const [send] = sends(e.handle({ type: 'CmdStatusServer', id: 'test' }, 0));
+  const p = decode(send!.bytes);
+  t.same([p.code, p.attributes[0]?.type, send!.port], [Code.StatusServer, Attr.MessageAuthenticator, 1812]);
+  t.same(e.serverStates()[0], { name: 'hq1', alive: true }, 'no answer yet');
+  const [done] = completes(e.handle(from('hq1', 1812, answer(send!.bytes, Code.AccessAccept, 'one')), 42));
+  t.equal(done?.result.outcome, 'accept');
+  t.same(e.serverStates()[0], { name: 'hq1', alive: true, lastResponseAt: 42 });
+  const [again] = sends(e.handle({ type: 'CmdStatusServer', id: 'test2' }, 50));
+  t.same(completes(e.handle(from('hq1', 1812, answer(again!.bytes, Code.AccessAccept, 'one', [], false)), 60)), [], 'an answer without Message-Authenticator is refused');
+});

@@ -15,6 +15,10 @@ interface Session {
   bytesOut: number;
   packetsIn?: number;
   packetsOut?: number;
+  /** Issue 21: who checked the password, and the RADIUS Class. */
+  auth?: 'local' | 'radius';
+  radiusServer?: string;
+  class?: string;
 }
 
 /** Protocols whose sessions carry a warning badge, with the reason in its title (issue 22). */
@@ -49,12 +53,13 @@ export function SessionsView() {
       {dialog}
       {sessions.length === 0 ? <p>No one is connected.</p> : (
         <table>
-          <thead><tr><th>User</th><th>Protocol</th><th>Address</th><th>From</th><th>Since</th><th>Traffic</th><th /></tr></thead>
+          <thead><tr><th>User</th><th>Protocol</th><th>Address</th><th>From</th><th>Since</th><th>Traffic</th><th>Authenticated by</th><th /></tr></thead>
           <tbody>
             {sessions.map((s) => (
               <tr key={s.id} data-session={s.id}>
                 <td>{s.user ?? '–'}</td><td>{s.protocol}{INSECURE[s.protocol] ? <span class="badge warn" title={INSECURE[s.protocol]}>insecure</span> : null}</td><td>{s.address ?? '–'}</td><td>{s.peer}</td><td>{since(s.since)}</td>
                 <td>{bytes(s.bytesIn)} / {bytes(s.bytesOut)}</td>
+                <td data-auth={s.auth ?? 'local'}>{s.auth === 'radius' ? `RADIUS ${s.radiusServer ?? ''}` : 'local users'}{s.class ? <small class="hint" data-class> Class {s.class}</small> : null}</td>
                 <td><button class="danger" onClick={() => disconnect(s)}>Disconnect</button></td>
               </tr>
             ))}
