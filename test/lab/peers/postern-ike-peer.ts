@@ -135,7 +135,7 @@ const installer = config.dataplane && hub && transport instanceof DriverTranspor
   ? new DataPlaneInstaller({
     log: logger.child('dataplane'),
     dataplane: new UserspaceDataPlane({
-      hub, pipe: new PipeDispatcher(hub), udpEndpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}),
+      hub, pipe: new PipeDispatcher(hub), ...transport.dataplaneEndpoints(), // by family: an IPv6 address fills the IPv6 slots (issue 24)
       tunnelAddress: config.dataplane.tunnelAddress, kernelRoute: kernelRouteOutside(hub.name, routedPrefixes),
     }),
   })
