@@ -6,10 +6,14 @@
 // the site up; neither side counts a checksum, sequence or key error (each verified the other's);
 // the guest's tunnel removed, the site goes down by keepalives; back with another key, Linux's GRE
 // is dropped and counted as a wrong key and the site stays down; back with the right key (a new
-// tunnel numbering from 0 again), the site comes up and Postern follows the new numbering. One VM boot.
+// tunnel numbering from 0 again), the site comes up and Postern follows the new numbering. Then GRE
+// over IPsec (gre.ipsec) with strongSwan's charon in the guest, its kernel doing the ESP: a second
+// guest address dials Postern's second GRE site, an IKEv2 transport-mode child for GRE only
+// (dynamic[47] both ways), Linux's gre2 pings Postern's tunnel address through it, Postern's keepalives
+// come back through it and the site is up and protected; the guest's SAs counted the packets. One VM boot.
 // Topology: vmRemoteAccess (the guest 198.51.100.2 behind its home router, Postern's WAN 192.0.2.2,
 // its LAN 10.2.0.0/24; the guest's network is 10.20.0.1 on its lo).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
@@ -19,8 +23,10 @@ import { VM_REMOTE, vmRemoteAccess } from '../lab/scenarios.ts';
 import { labSkip } from '../lab/skip.ts';
 import { Lab } from '../lab/topology.ts';
 import { Vm, vmMissing } from '../lab/vm/vm.ts';
+import { CHARON } from '../lab/peers/strongswan.ts';
+import { GUEST_CHARON_SCRIPT, guestCharonFiles } from '../lab/vm/guest-charon.ts';
 
-const skip = labSkip(vmMissing());
+const skip = labSkip(vmMissing() ?? (existsSync(CHARON) ? null : 'strongSwan (charon) is not installed, so the guest image has none'));
 
 const SERVER = VM_REMOTE.server;
 const GUEST = VM_REMOTE.guest;
@@ -29,6 +35,10 @@ const KEY = 7;
 const GO = '192.0.2.97';
 /** And that it saw the site go down. */
 const GO_AGAIN = '192.0.2.96';
+/** GRE over IPsec: the guest's second address, dialing Postern's protected site with charon. */
+const GUEST_IPSEC = '198.51.100.3';
+const IPSEC_KEY = 8;
+const PSK = 'gre-over-ipsec-vm-key-31';
 
 function posternConfig(): PosternConfig {
   const config = defaultConfig();
@@ -40,13 +50,17 @@ function posternConfig(): PosternConfig {
   config.sites = [{
     name: 'linux', protocol: 'gre', remote: GUEST, localSubnets: [], remoteSubnets: ['10.20.0.0/24'], auth: 'psk', initiate: true, enabled: true,
     gre: { address: '10.255.0.1/30', key: KEY, checksum: true, sequence: true, keepaliveSeconds: 1, keepaliveRetries: 5 },
+  }, {
+    // Answered: charon in the guest dials the transport SA for GRE.
+    name: 'linux-ipsec', protocol: 'gre', remote: GUEST_IPSEC, localSubnets: [], remoteSubnets: [], auth: 'psk', psk: PSK, initiate: false, enabled: true,
+    localId: 'gre.example', remoteId: 'guest.example', gre: { address: '10.255.1.1/30', key: IPSEC_KEY, keepaliveSeconds: 1, keepaliveRetries: 5, ipsec: true },
   }];
   return config;
 }
 
 // The guest: Linux's GRE to Postern, forwarding on so Postern's keepalives (an inner packet from the
 // guest's own address back to Postern) are routed back, which accept_local lets in on gre1.
-const SCRIPT = `
+const SCRIPT = `${GUEST_CHARON_SCRIPT}
 wait_go() { for _ in $(seq 60); do ping -c 1 -W 1 $1 > /dev/null 2>&1 && return 0; done; return 1; }
 tun() {
   ip tunnel add gre1 mode gre remote ${SERVER} local ${GUEST} key $1 csum seq ttl 64 && ip addr add 10.255.0.2/30 dev gre1 && ip link set gre1 up &&
@@ -67,6 +81,14 @@ step del ip tunnel del gre1
 step go2 wait_go ${GO_AGAIN}
 sh_step wrong-key 'tun ${KEY + 1}; ping -c 3 -W 1 10.255.0.1; true'
 sh_step right-key 'ip tunnel del gre1; tun ${KEY}; ping -c 6 -i 0.3 -W 2 10.255.0.1'
+step address ip addr add ${GUEST_IPSEC}/24 dev eth0
+step charon charon_start
+step load swan --load-all
+step initiate swan --initiate --child gre --timeout 30
+sh_step gre-ipsec 'ip tunnel add gre2 mode gre remote ${SERVER} local ${GUEST_IPSEC} key ${IPSEC_KEY} ttl 64 && ip addr add 10.255.1.2/30 dev gre2 && ip link set gre2 up &&
+echo 1 > /proc/sys/net/ipv4/conf/gre2/accept_local && echo 0 > /proc/sys/net/ipv4/conf/gre2/rp_filter && ping -c 4 -i 0.3 -W 3 10.255.1.1'
+sh_step states-ipsec 'sleep 3; /usr/bin/ip -s xfrm state; /usr/bin/ip xfrm policy'
+sh_step charon-log 'charon_log 60'
 sleep 60
 `;
 
@@ -107,13 +129,26 @@ t.test('Postern GRE site ↔ Linux ip_gre in the VM guest: key, checksums, seque
   const postern: PosternDaemon = await startPostern(lab, 'gw', posternConfig(), (log) => log.includes('GRE site started'));
   t.teardown(() => postern.stop());
   const tail = () => `\n--- postern ---\n${postern.log().split('\n').slice(-15).join('\n')}`;
-  const ups = () => (postern.log().match(/GRE site up/g) ?? []).length;
-  const downs = () => (postern.log().match(/GRE site down/g) ?? []).length;
+  const changes = (site: string, to: 'up' | 'down') => postern.log().split('\n').filter((l) => l.includes(`"site":"${site}"`) && l.includes(`"msg":"GRE site ${to}"`)).length;
+  const ups = () => changes('linux', 'up');
+  const downs = () => changes('linux', 'down');
   t.match(lab.execSync('gw', ['ip', '-o', 'link', 'show', 'dev', 'gre-linux']), /mtu 1464/, 'key, checksum and sequence number: MTU 1464, as Linux computes for gre1');
 
   lab.execSync(VM_REMOTE.host, ['python3', '-c', TX_CHECKSUM_OFF, 'access']);
   const vm = await Vm.boot(lab, VM_REMOTE.host, {
-    address: VM_REMOTE.guestAddress, hostAddress: VM_REMOTE.hostAddress, gateway: VM_REMOTE.router, modules: ['ip_gre'], script: SCRIPT,
+    address: VM_REMOTE.guestAddress, hostAddress: VM_REMOTE.hostAddress, gateway: VM_REMOTE.router, script: SCRIPT,
+    modules: ['ip_gre', 'esp4', 'xfrm_user', 'gcm', 'ghash_generic', 'seqiv', 'echainiv', 'authenc'],
+    files: guestCharonFiles({
+      connections: {
+        gre: {
+          localAddrs: [GUEST_IPSEC], remoteAddrs: [SERVER], proposals: ['aes256-sha256-modp2048'],
+          local: { auth: 'psk', id: 'guest.example' }, remote: { auth: 'psk', id: 'gre.example' },
+          // GRE only between the two hosts (no /etc/protocols in the guest: the number).
+          children: { gre: { localTs: ['dynamic[47]'], remoteTs: ['dynamic[47]'], espProposals: ['aes256gcm16'], mode: 'transport' } },
+        },
+      },
+      secrets: [{ kind: 'ike', ids: ['guest.example', 'gre.example'], secret: PSK }],
+    }),
   });
   t.teardown(() => vm.stop());
   t.comment(`boot to READY in ${vm.bootMs} ms`);
@@ -179,6 +214,26 @@ t.test('Postern GRE site ↔ Linux ip_gre in the VM guest: key, checksums, seque
   t.equal(again.code, 0, `Postern → Linux again:\n${again.stdout}${tail()}`);
   const c5 = siteCounters(lab);
   t.ok((c5['sequenceResyncs'] ?? 0) >= 1, `Linux's restarted numbering followed (${String(c5['sequenceResyncs'])} resync, ${String((c5['outOfOrder'] ?? 0) - (c4['outOfOrder'] ?? 0))} packets dropped first)`);
+
+  // 7. GRE over IPsec with charon in the guest: the transport child for GRE, Linux's gre2 through it.
+  await vm.waitFor(/^@@STEP charon-log END/m, 90_000).catch((e: unknown) => {
+    t.fail(`the guest did not get through GRE over IPsec: ${String(e)}${guestTail()}`);
+    throw e;
+  });
+  t.equal(step('initiate')?.code, 0, `charon's transport child for GRE with Postern: ${step('initiate')?.output ?? ''}\n${step('charon-log')?.output ?? ''}${tail()}`);
+  t.equal(step('gre-ipsec')?.code, 0, `Linux's gre2 → Postern's tunnel address through the SA: ${step('gre-ipsec')?.output ?? ''}${tail()}`);
+  const states = step('states-ipsec')?.output ?? '';
+  t.match(states, new RegExp(`src ${SERVER.replace(/\./g, '\\.')} dst ${GUEST_IPSEC.replace(/\./g, '\\.')}\\s+proto esp spi \\S+ reqid \\S+ mode transport`), `the guest's kernel holds a transport-mode ESP SA from Postern: ${states}`);
+  t.match(states, /proto 47/, 'its policies select GRE only');
+  const sasPackets = [...states.matchAll(/(\d+)\(packets\)/g)].map((m) => Number(m[1]));
+  t.ok(sasPackets.length >= 2 && sasPackets.every((n) => n >= 3), `both SAs carried packets: ${JSON.stringify(sasPackets)}`);
+  await waitUntil('the protected GRE site is up', 15_000, () => changes('linux-ipsec', 'up') >= 1, guestTail);
+  const protectedSite = JSON.parse(lab.execSync('gw', ['curl', '-s', '--max-time', '10', 'http://127.0.0.1:18080/healthz'])) as { subsystems?: Record<string, { counters?: Record<string, number> }> };
+  const pc = protectedSite.subsystems?.['gre-sites']?.counters ?? {};
+  t.match({ ipsec: pc['linux-ipsec.ipsec'], ipsecUp: pc['linux-ipsec.ipsecUp'] }, { ipsec: 1, ipsecUp: 1 }, 'Postern\'s site: protected, its SA up');
+  t.ok((pc['linux-ipsec.greKeepalivesHeard'] ?? 0) >= 1, `Postern's keepalives came back through Linux and the SA: ${JSON.stringify(pc)}`);
+  const overIpsec = await lab.exec('gw', ['ping', '-c', '3', '-i', '0.3', '-W', '2', '10.255.1.2']);
+  t.equal(overIpsec.code, 0, `Postern → Linux's gre2 through GRE over IPsec:\n${overIpsec.stdout}${tail()}`);
   vm.stop();
   t.comment(`GRE with Linux took ${Date.now() - started} ms`);
   t.notMatch(readFileSync(vm.consoleFile, 'utf8'), /@@VM FAILED/, 'the guest set up without a failure');
