@@ -13,7 +13,8 @@ import type { Logger } from '../log/logger.ts';
 import { Attr, textAttr } from '../radius/attributes.ts';
 import { AccountingSpool } from '../radius/accounting-spool.ts';
 import { RadiusClient } from '../radius/radius-client.ts';
-import { radiusNasAttributes, radiusServersOf } from '../radius/radius-from-config.ts';
+import { radsecClientCertificate } from '../radius/radsec-credentials.ts';
+import { radiusNasAttributes, radiusServersOf, radsecTlsOf } from '../radius/radius-from-config.ts';
 import { SessionAccounting } from '../radius/session-accounting.ts';
 import type { RadiusAttribute } from '../radius/packet.ts';
 import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier, type Mschapv2Verifier } from './mschapv2-verifier.ts';
@@ -48,7 +49,10 @@ export async function openListenerRadius(config: PosternConfig, listener: Passwo
   if (auth === 'local') return undefined;
   let spool: AccountingSpool | undefined;
   // A server back (Status-Server answered): what waits goes now rather than at the next retry.
-  const client = await RadiusClient.open({ servers: radiusServersOf(config), log: log.child('radius'), onServerState: (_server, up) => void (up && spool?.drain()) });
+  const servers = radiusServersOf(config);
+  // RadSec servers (RFC 6614): their TLS settings, with Postern's client certificate unless one was imported.
+  const tls = servers.some((s) => s.transport === 'tls') ? radsecTlsOf(config, () => (stateDir === undefined ? undefined : radsecClientCertificate(stateDir, config, log))) : undefined;
+  const client = await RadiusClient.open({ servers, ...(tls ? { tls } : {}), log: log.child('radius'), onServerState: (_server, up) => void (up && spool?.drain()) });
   spool = new AccountingSpool({ client, log, ...(stateDir !== undefined ? { file: join(stateDir, `radius-spool-${listener}.jsonl`) } : {}) });
   const nas = radiusNasAttributes(config, listener);
   const local = localMschapv2Verifier(users);

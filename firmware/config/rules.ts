@@ -116,6 +116,10 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   if (config.listeners.pptp.legacyAuth && (config.listeners.pptp.auth ?? 'local') !== 'local') error('listeners.pptp.legacyAuth', 'unsupported', 'CHAP-MD5 and PAP are checked against the local users only: keep passwords checked locally');
   else if (config.listeners.pptp.legacyAuth && (config.listeners.pptp.mppe ?? 'stateless') !== 'optional') error('listeners.pptp.legacyAuth', 'conflict', 'CHAP-MD5 and PAP give MPPE no keys: set encryption (listeners.pptp.mppe) to optional first');
   // Passed-through EAP has no local fallback: the method may not be one Postern can check.
+  config.radius?.servers.forEach((server, i) => {
+    if (!server.radsec && server.secret === undefined) error(`radius.servers[${i}].secret`, 'required', 'is required unless the server is reached by RadSec');
+    if (server.radsec && (server.radsec.clientCertificate === undefined) !== (server.radsec.clientKey === undefined)) error(`radius.servers[${i}].radsec.clientKey`, 'required', 'an imported client certificate needs its key, and a key its certificate');
+  });
   if (config.listeners.ikev2.eapPassThrough && config.listeners.ikev2.userAuth !== 'radius') error('listeners.ikev2.eapPassThrough', 'conflict', "needs 'Passwords checked by' (userAuth) set to radius");
   errors.push(...networkOverlapErrors(config), ...publicIdentityErrors(config), ...trustedCaErrors(config), ...dynamicDnsErrors(config), ...fleetErrors(config));
   return errors;

@@ -250,7 +250,15 @@ const radius = obj('RADIUS', {
     address: str('Address', { format: 'ipv4' }),
     authPort: int('Authentication port', 1, 65535, { default: 1812 }),
     acctPort: int('Accounting port', 1, 65535, { default: 1813 }),
-    secret: str('Shared secret', { secret: true, minLength: 8, maxLength: 128, help: 'At least 16 random characters; the same as in the server\'s client entry' }),
+    secret: str('Shared secret', { secret: true, optional: true, minLength: 8, maxLength: 128, help: 'At least 16 random characters; the same as in the server\'s client entry. Not used with RadSec' }),
+    // RFC 6614: RADIUS over TLS, for a server across the Internet.
+    radsec: obj('RadSec (RADIUS over TLS)', {
+      port: int('TLS port', 1, 65535, { optional: true, help: '2083 when empty' }),
+      ca: str('Server CA certificate (PEM)', { minLength: 64, maxLength: 16_384, help: 'The server\'s certificate must chain to it and name the server' }),
+      serverName: str('Server name', { format: 'host', optional: true, help: 'The name its certificate must carry; the address when empty' }),
+      clientCertificate: str('Client certificate (PEM)', { optional: true, maxLength: 16_384, help: 'Imported; one from Postern\'s CA (named after the NAS-Identifier) when empty' }),
+      clientKey: str('Client key (PEM)', { secret: true, optional: true, maxLength: 16_384 }),
+    }, { optional: true }),
   }), 8, { uniqueNames: true, help: 'Asked in this order; a server that stops answering is skipped until it answers Status-Server again' }),
   // RFC 5176: Disconnect-Request and CoA-Request from these clients only.
   dynamicAuthorization: obj('Dynamic authorization (CoA, Disconnect)', {

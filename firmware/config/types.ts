@@ -45,8 +45,22 @@ export interface RadiusServerConfig {
   address: string;
   authPort: number;
   acctPort: number;
-  /** The shared secret; redacted everywhere. */
-  secret: string;
+  /** The shared secret; redacted everywhere. Not used with RadSec (its secret is "radsec", RFC 6614 §2.3). */
+  secret?: string;
+  /** RADIUS over TLS (RFC 6614) to this server instead of UDP: auth and accounting on one connection. */
+  radsec?: RadsecConfig;
+}
+
+export interface RadsecConfig {
+  /** TCP port; 2083 when absent. */
+  port?: number;
+  /** PEM of the CA the server's certificate must chain to. */
+  ca: string;
+  /** The name its certificate must carry; the address when absent. */
+  serverName?: string;
+  /** An imported client certificate and its key (PEM); one from Postern's CA when absent. */
+  clientCertificate?: string;
+  clientKey?: string;
 }
 
 export interface DynamicDnsConfig {

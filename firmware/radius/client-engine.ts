@@ -21,7 +21,7 @@ import { checkResponse, signRequest } from './authenticators.ts';
 import { reassembleEapMessage } from './eap-message.ts';
 import { readMicrosoftReply, type MicrosoftReply } from './microsoft.ts';
 import { Code, codeName, decodeRadiusPacket, type RadiusAttribute, type RadiusPacket } from './packet.ts';
-import { newServerState, portOf, takeIdentifier, type PortKind, type RadiusServer, type ServerCounters, type ServerState } from './server-state.ts';
+import { newServerState, portOf, spaceOf, takeIdentifier, type PortKind, type RadiusServer, type ServerCounters, type ServerState } from './server-state.ts';
 import { hideUserPassword } from './user-password.ts';
 
 export interface RadiusRandom {
@@ -59,6 +59,8 @@ export type RadiusEvent =
   /** A Status-Server (RFC 5997) to the servers in order, as a request like any other (the RADIUS page's Test). */
   | { readonly type: 'CmdStatusServer'; readonly id: RequestId }
   | { readonly type: 'RcvDatagram'; readonly address: string; readonly port: number; readonly bytes: Uint8Array }
+  /** RadSec: the TLS connection to this server failed or closed; what it carried fails over now (no waiting for timeouts). */
+  | { readonly type: 'TransportDown'; readonly server: string; readonly why: string }
   | { readonly type: 'Timeout' };
 
 export type RadiusResult =
@@ -158,6 +160,9 @@ export class RadiusClientEngine {
       case 'RcvDatagram':
         this.#receive(event.address, event.port, event.bytes, now);
         break;
+      case 'TransportDown':
+        this.#transportDown(event.server, event.why, now);
+        break;
       case 'Timeout':
         this.#timeouts(now);
         break;
@@ -208,8 +213,10 @@ export class RadiusClientEngine {
     request.server = server;
     request.tried.push(server.spec.name);
     request.retransmits = 0;
-    request.retransmitLimit = server.deadSince === undefined ? this.#o.maxRetransmits : 0;
-    request.timeoutMs = this.#jitter(this.#o.initialTimeoutMs);
+    // RFC 6614 §2.5 (RFC 5080 §2.2.1): over TLS the transport retransmits; one wait as long as UDP's tries, then fail over.
+    const tls = server.spec.transport === 'tls';
+    request.retransmitLimit = server.deadSince === undefined && !tls ? this.#o.maxRetransmits : 0;
+    request.timeoutMs = this.#jitter(tls ? this.#tlsWaitMs() : this.#o.initialTimeoutMs);
     request.sentAt = now;
     server.counters.requests++;
     this.#transmit(request, now);
@@ -220,7 +227,7 @@ export class RadiusClientEngine {
     const delay = request.kind === 'acct' ? request.delaySeconds + Math.floor((now - request.createdAt) / 1000) : 0;
     const last = request.attempts.at(-1);
     if (!last || last.delay !== delay) {
-      const identifier = takeIdentifier(server, request.kind, request);
+      const identifier = takeIdentifier(server, spaceOf(server.spec, request.kind), request);
       if (identifier === undefined) {
         if (!last) return this.#wait(request);
       } else {
@@ -277,6 +284,26 @@ export class RadiusClientEngine {
     this.#runProbes(now);
   }
 
+  #tlsWaitMs(): number {
+    let total = 0;
+    for (let i = 0, rt = this.#o.initialTimeoutMs; i <= this.#o.maxRetransmits; i++, rt = Math.min(2 * rt, this.#o.maxTimeoutMs)) total += rt;
+    return total;
+  }
+
+  #transportDown(name: string, why: string, now: number): void {
+    const server = this.#servers.find((s) => s.spec.name === name);
+    if (!server) return;
+    if (server.deadSince === undefined) this.#markDead(server, now, why);
+    for (const request of [...this.#requests.values()]) if (request.server === server) this.#failover(request, now);
+    // The probe's Identifier is lost with the connection: the next probe takes a fresh one.
+    const probe = this.#probes.get(name);
+    if (probe?.identifier !== undefined) {
+      server.inFlight.auth.delete(probe.identifier);
+      delete probe.identifier;
+      delete probe.authenticator;
+    }
+  }
+
   #markDead(server: ServerState<Holder>, now: number, why: string): void {
     server.deadSince = now;
     this.#actions.push({ type: 'ServerDown', server: server.spec.name, why });
@@ -319,7 +346,7 @@ export class RadiusClientEngine {
       this.#actions.push({ type: 'Log', level: 'warn', msg: `RADIUS datagram from ${address}:${port}, no such server: dropped` });
       return;
     }
-    const kind: PortKind = server.spec.authPort === port ? 'auth' : 'acct';
+    const kind: PortKind = server.spec.authPort === port ? 'auth' : 'acct'; // over TLS: the one space, 'auth'
     const decoded = decodeRadiusPacket(bytes);
     if (!decoded.ok) return this.#drop(server, 'malformed', `undecodable response (${decoded.error.message})`);
     const packet = decoded.value;
@@ -329,7 +356,7 @@ export class RadiusClientEngine {
     const attempt = request.attempts.find((a) => a.identifier === packet.identifier)!;
     const check = checkResponse(bytes, attempt.authenticator, server.spec.secret);
     if (check !== 'ok') return this.#drop(server, check === 'missing-message-authenticator' ? 'missingMessageAuthenticator' : 'badAuthenticators', `${codeName(packet.code)} id ${packet.identifier}: ${check}`);
-    if (!ANSWERS[kind].includes(packet.code)) return this.#drop(server, 'malformed', `${codeName(packet.code)} does not answer a ${kind} request`);
+    if (!ANSWERS[request.kind].includes(packet.code)) return this.#drop(server, 'malformed', `${codeName(packet.code)} does not answer a ${request.kind} request`);
     const eap = reassembleEapMessage(packet.attributes);
     if (!eap.ok) return this.#drop(server, 'malformed', `EAP-Message: ${eap.error.message}`);
     server.lastResponseAt = now;
@@ -355,7 +382,7 @@ export class RadiusClientEngine {
   }
 
   #release(request: Request): void {
-    if (request.server) for (const a of request.attempts) request.server.inFlight[request.kind].delete(a.identifier);
+    if (request.server) for (const a of request.attempts) request.server.inFlight[spaceOf(request.server.spec, request.kind)].delete(a.identifier);
     request.attempts = [];
   }
 

@@ -1,5 +1,6 @@
 /**
- * The RADIUS client's shell: one UDP socket (an ephemeral port, IPv4) and one timer around
+ * The RADIUS client's shell: one UDP socket (an ephemeral port, IPv4), a TLS connection per RadSec
+ * server (`radsec-link.ts`, RFC 6614) and one timer around
  * `RadiusClientEngine`. Requests are promises of the engine's `RadiusResult`; no decision is made
  * here. Secrets and passwords reach the engine as `Secret`s and are never logged.
  */
@@ -10,6 +11,7 @@ import type { Secret } from '../util/secret.ts';
 import { RadiusClientEngine, type RadiusAction, type RadiusClientOptions, type RadiusEvent, type RadiusResult, type RequestId } from './client-engine.ts';
 import type { RadiusAttribute } from './packet.ts';
 import type { ServerCounters } from './server-state.ts';
+import { RadsecLink, type RadsecTls } from './radsec-link.ts';
 
 export type RadiusClientShellOptions = Omit<RadiusClientOptions, 'random'> & {
   readonly log?: Logger;
@@ -17,6 +19,8 @@ export type RadiusClientShellOptions = Omit<RadiusClientOptions, 'random'> & {
   readonly onServerState?: (server: string, up: boolean, why: string) => void;
   /** Local address to send from (default: any). */
   readonly bindAddress?: string;
+  /** RadSec servers' TLS settings, by server name (servers with transport 'tls'). */
+  readonly tls?: Readonly<Record<string, RadsecTls>>;
 };
 
 export const nodeRadiusRandom = { bytes: (n: number): Uint8Array => randomBytes(n), fraction: (): number => randomInt(0, 1 << 30) / (1 << 30) };
@@ -25,6 +29,8 @@ export class RadiusClient {
   readonly #engine: RadiusClientEngine;
   readonly #options: RadiusClientShellOptions;
   readonly #socket: Socket;
+  /** RadSec servers' connections, by server name. */
+  readonly #links = new Map<string, RadsecLink>();
   readonly #waiting = new Map<RequestId, (result: RadiusResult) => void>();
   #timer: NodeJS.Timeout | undefined;
   #nextId = 0;
@@ -36,6 +42,16 @@ export class RadiusClient {
     this.#socket = socket;
     socket.on('message', (bytes, from) => this.#run({ type: 'RcvDatagram', address: from.address, port: from.port, bytes }));
     socket.on('error', (error) => options.log?.warn('RADIUS socket error', { error: error.message }));
+    for (const server of options.servers) {
+      if (server.transport !== 'tls') continue;
+      const tls = options.tls?.[server.name];
+      if (!tls) throw new RangeError(`RadSec server ${server.name} has no TLS settings`);
+      this.#links.set(server.name, new RadsecLink({
+        server: server.name, address: server.address, port: server.authPort, tls, ...(options.log ? { log: options.log } : {}),
+        onPacket: (bytes) => this.#run({ type: 'RcvDatagram', address: server.address, port: server.authPort, bytes }),
+        onDown: (why) => this.#run({ type: 'TransportDown', server: server.name, why }),
+      }));
+    }
   }
 
   static async open(options: RadiusClientShellOptions): Promise<RadiusClient> {
@@ -83,6 +99,7 @@ export class RadiusClient {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#socket.close();
+    for (const link of this.#links.values()) link.close();
     for (const done of this.#waiting.values()) done({ outcome: 'timeout', tried: [] });
     this.#waiting.clear();
   }
@@ -105,9 +122,12 @@ export class RadiusClient {
 
   #act(action: RadiusAction): void {
     switch (action.type) {
-      case 'Send':
-        this.#socket.send(action.bytes, action.port, action.address);
+      case 'Send': {
+        const link = this.#links.get(action.server);
+        if (link) link.send(action.bytes);
+        else this.#socket.send(action.bytes, action.port, action.address);
         break;
+      }
       case 'Complete': {
         const done = this.#waiting.get(action.id);
         this.#waiting.delete(action.id);

@@ -9,10 +9,35 @@ import { Secret } from '../util/secret.ts';
 import { nasAttributes } from './accounting.ts';
 import { Attr, FramedProtocol, integerAttr, ServiceType, TunnelMediumType, TunnelType } from './attributes.ts';
 import type { RadiusAttribute } from './packet.ts';
+import type { RadsecTls } from './radsec-link.ts';
 import type { RadiusServer } from './server-state.ts';
 
+/** RFC 6614 §2.3: over TLS the shared secret is the fixed string "radsec". */
+export const RADSEC_SECRET = 'radsec';
+export const RADSEC_PORT = 2083;
+
 export function radiusServersOf(config: PosternConfig): RadiusServer[] {
-  return (config.radius?.servers ?? []).map((s) => ({ name: s.name, address: s.address, authPort: s.authPort, acctPort: s.acctPort, secret: new Secret<Uint8Array>(Buffer.from(s.secret, 'utf8')) }));
+  return (config.radius?.servers ?? []).map((s) => {
+    if (s.radsec) {
+      const port = s.radsec.port ?? RADSEC_PORT;
+      return { name: s.name, address: s.address, authPort: port, acctPort: port, secret: new Secret<Uint8Array>(Buffer.from(RADSEC_SECRET)), transport: 'tls' as const };
+    }
+    return { name: s.name, address: s.address, authPort: s.authPort, acctPort: s.acctPort, secret: new Secret<Uint8Array>(Buffer.from(s.secret ?? '', 'utf8')) };
+  });
+}
+
+/**
+ * The RadSec servers' TLS settings by name: the configured CA and name, and the imported client
+ * certificate, else `ownCertificate` (one from Postern's CA; none when it cannot be had).
+ */
+export function radsecTlsOf(config: PosternConfig, ownCertificate: () => { certificate: string; key: Secret<string> } | undefined): Record<string, RadsecTls> {
+  const out: Record<string, RadsecTls> = {};
+  for (const s of config.radius?.servers ?? []) {
+    if (!s.radsec) continue;
+    const own = s.radsec.clientCertificate && s.radsec.clientKey ? { certificate: s.radsec.clientCertificate, key: new Secret(s.radsec.clientKey) } : ownCertificate();
+    out[s.name] = { ca: s.radsec.ca, ...(s.radsec.serverName ? { serverName: s.radsec.serverName } : {}), ...(own ? { certificate: own.certificate, key: own.key } : {}) };
+  }
+  return out;
 }
 
 /** RFC 2868 §3.1: Tunnel-Type and Tunnel-Medium-Type carry a tag octet (0: untagged) before a 24-bit value. */

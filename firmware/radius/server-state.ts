@@ -12,9 +12,17 @@ export interface RadiusServer {
   readonly authPort: number;
   readonly acctPort: number;
   readonly secret: Secret<Uint8Array>;
+  /**
+   * 'tls': RadSec (RFC 6614), auth and accounting on one TLS connection to `authPort`; the shell
+   * owns the connection. One Identifier space per connection (§2.5), no retransmission on it.
+   */
+  readonly transport?: 'udp' | 'tls';
 }
 
 export type PortKind = 'auth' | 'acct';
+
+/** The Identifier space a request of this kind takes: per port over UDP, the connection's one over TLS. */
+export const spaceOf = (spec: RadiusServer, kind: PortKind): PortKind => (spec.transport === 'tls' ? 'auth' : kind);
 
 export interface ServerCounters {
   /** Requests sent here for the first time (a failover counts on the server it moves to). */
@@ -78,7 +86,7 @@ export function takeIdentifier<Owner>(server: ServerState<Owner>, kind: PortKind
   return id;
 }
 
-export const portOf = (spec: RadiusServer, kind: PortKind): number => (kind === 'auth' ? spec.authPort : spec.acctPort);
+export const portOf = (spec: RadiusServer, kind: PortKind): number => (kind === 'auth' || spec.transport === 'tls' ? spec.authPort : spec.acctPort);
 
 /** Per-server counters flattened for a subsystem's status (/healthz, MQTT): `radius.<server>.<counter>`, alive as 1/0. */
 export function flatRadiusCounters(counters: Readonly<Record<string, ServerCounters & { readonly alive: boolean }>>): Record<string, number> {

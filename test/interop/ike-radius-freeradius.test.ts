@@ -9,11 +9,16 @@
 // MS-Primary/Secondary-DNS-Server in the CFG_REPLY, and her IKE SA is deleted at Session-Timeout
 // (Stop with Acct-Terminate-Cause Session-Timeout); dave leases from his Framed-Pool. The accounting
 // spool on disk: FreeRADIUS stopped, dave hangs up, Postern is killed with SIGKILL; after both start
-// again dave's Stop arrives in the new server's detail file with Acct-Delay-Time.
+// again dave's Stop arrives in the new server's detail file with Acct-Delay-Time. They come back
+// over RadSec (RFC 6614, FreeRADIUS's TLS listener, Postern's client certificate from its own CA,
+// the server's checked against the configured CA): the spooled Stop, then a login and its Start go
+// through it, while a first RadSec server that refuses connections is marked dead at once.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
+import { createCa } from '../../firmware/pki/ca.ts';
+import { issueServerCertificate } from '../../firmware/pki/issue.ts';
 import { storedUser } from '../../firmware/config/users.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
@@ -128,8 +133,19 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   const spooled = () => { try { return readFileSync(spoolFile, 'utf8'); } catch { return ''; } };
   await waitUntil('dave\'s Stop in the spool', 8000, async () => /"at":/.test(spooled()), () => gw.log().slice(-2000));
   await gw.kill();
-  const again = await FreeRadius.start(lab, 'radius', radiusSpec);
-  const gw2 = await startPostern(lab, 'gw', undefined, (log) => log.includes('IKEv2 listening'), { stateDir: gw.stateDir, name: 'postern-again' });
+  // Both come back, now over RadSec (RFC 6614) only: FreeRADIUS's TLS listener with a certificate from
+  // its own CA, trusting Postern's CA for the client certificate Postern issues itself. A first
+  // RadSec server that refuses connections must not hold anything up.
+  const now = new Date();
+  const radiusCa = createCa({ commonName: 'Lab RADIUS CA', validityDays: 30, keyType: 'ecdsa-p256', now });
+  const radiusCert = issueServerCertificate(radiusCa, { commonName: '10.9.1.1', sans: ['10.9.1.1'], validityDays: 30, keyType: 'ecdsa-p256', now });
+  const again = await FreeRadius.start(lab, 'radius', { ...radiusSpec, radsec: { port: 2083, network: '10.9.1.0/24', certificatePem: radiusCert.certificatePem, keyPem: radiusCert.keyPem.reveal(), clientCaPem: readFileSync(join(gw.stateDir, 'pki', 'ca.pem'), 'utf8') } });
+  const overTls = structuredClone(config);
+  overTls.radius = { servers: [
+    { name: 'refusing', address: '10.9.1.1', authPort: 1812, acctPort: 1813, radsec: { port: 2099, ca: radiusCa.certificatePem } },
+    { name: 'lab', address: '10.9.1.1', authPort: 1812, acctPort: 1813, radsec: { ca: radiusCa.certificatePem } },
+  ] };
+  const gw2 = await startPostern(lab, 'gw', overTls, (log) => log.includes('IKEv2 listening'), { stateDir: gw.stateDir, name: 'postern-again' });
   const detail2 = () => { try { return readFileSync(join(again.dir, 'detail'), 'utf8'); } catch { return ''; } };
   await waitUntil('dave\'s Stop after the restart', 10_000, async () => /User-Name = "dave"[\s\S]*Acct-Status-Type = Stop|Acct-Status-Type = Stop[\s\S]*User-Name = "dave"/.test(detail2()), () => gw2.log().slice(-2000));
   const daveStop = detail2().split(/\n\n+/).find((rec) => /User-Name = "dave"/.test(rec) && /Acct-Status-Type = Stop/.test(rec)) ?? '';
@@ -137,5 +153,15 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   t.match(daveStop, /Framed-IP-Address = 10\.10\.1\.\d+/, 'the record as made before the crash');
   t.match(gw2.log(), /records from before the restart will be sent/, 'the restarted gateway found the spool');
   await waitUntil('the spool emptied', 5000, async () => spooled() === '');
+  t.match(gw2.log(), /"server":"lab"[^\n]*RadSec connected/, 'delivered over RadSec');
+  // A login and its accounting over RadSec.
+  const tlsLogin = await road.initiate('alice-lan', 30);
+  if (tlsLogin.code !== 0) t.fail(`alice could not connect over RadSec:\n${tlsLogin.stdout}\n${gw2.log().slice(-3000)}`);
+  t.match(tlsLogin.stdout, /EAP method EAP_MSCHAPV2 succeeded, MSK established/, 'EAP-MSCHAPv2 checked by FreeRADIUS over TLS, the MSK from its MPPE keys (secret "radsec")');
+  await waitUntil('her Start over RadSec', 5000, async () => /User-Name = "alice"[\s\S]*Acct-Status-Type = Start|Acct-Status-Type = Start[\s\S]*User-Name = "alice"/.test(detail2()), detail2);
+  const tlsCounters = JSON.parse((await lab.exec('gw', [process.execPath, '-e', script])).stdout.trim() || '{}') as Record<string, number>;
+  t.match(tlsCounters, { 'radius.lab.accepts': 1, 'radius.lab.alive': 1, 'radius.refusing.alive': 0 }, `/healthz: the refusing RadSec server dead, the live one answering ${JSON.stringify(tlsCounters)}`);
+  t.match(gw2.log(), /"server":"refusing"[^\n]*RadSec connection failed/, 'the refused connection logged, with backoff');
+  t.notMatch(again.log(), /Ignoring request to auth address \S+ port 1812/, 'nothing came over UDP');
   await gw2.stop();
 });

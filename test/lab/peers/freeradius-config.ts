@@ -26,7 +26,52 @@ export interface RadiusSpec {
   readonly eap?: boolean;
   /** EAP-TLS too, with these files (written into the directory by FreeRadius.start). */
   readonly eapTls?: { readonly certificatePem: string; readonly keyPem: string; readonly caPem: string };
+  /**
+   * RadSec (RFC 6614): a TLS listener for auth+acct on `port` (2083), clients from `network` with
+   * the secret "radsec", their certificates checked against `clientCaPem` (written by FreeRadius.start).
+   */
+  readonly radsec?: { readonly port: number; readonly network: string; readonly certificatePem: string; readonly keyPem: string; readonly clientCaPem: string };
 }
+
+/** RadSec's files in the configuration directory. */
+export const RADSEC_FILES = { certificate: 'radsec-server.pem', key: 'radsec-server.key', ca: 'radsec-client-ca.pem' } as const;
+
+/** Top level, as Debian's sites-available/tls has it: the listener bound to the default server, its own client list. */
+const radsecListener = (dir: string, spec: RadiusSpec): string => (spec.radsec ? `listen {
+  ipaddr = ${spec.address}
+  port = ${spec.radsec.port}
+  type = auth+acct
+  proto = tcp
+  virtual_server = default
+  clients = radsec
+  limit {
+    max_connections = 16
+    lifetime = 0
+    idle_timeout = 30
+  }
+  tls {
+    private_key_file = ${dir}/${RADSEC_FILES.key}
+    certificate_file = ${dir}/${RADSEC_FILES.certificate}
+    ca_file = ${dir}/${RADSEC_FILES.ca}
+    cipher_list = "DEFAULT"
+    tls_min_version = "1.2"
+    tls_max_version = "1.3"
+    require_client_cert = yes
+    cache {
+      enable = no
+    }
+    verify {
+    }
+  }
+}
+clients radsec {
+  client postern-radsec {
+    ipaddr = ${spec.radsec.network}
+    proto = tls
+    secret = radsec
+  }
+}
+` : '');
 
 /** EAP-TLS's files in the configuration directory. */
 export const EAP_TLS_FILES = { certificate: 'eap-server.pem', key: 'eap-server.key', ca: 'eap-ca.pem' } as const;
@@ -114,7 +159,7 @@ thread pool {
   max_spare_servers = 4
 }
 ${clients}
-modules {
+${radsecListener(dir, spec)}modules {
   pap {
     normalise = yes
   }

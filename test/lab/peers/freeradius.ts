@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Daemon, Lab } from '../topology.ts';
-import { EAP_TLS_FILES, radiusdConf, usersFile, type RadiusSpec } from './freeradius-config.ts';
+import { EAP_TLS_FILES, RADSEC_FILES, radiusdConf, usersFile, type RadiusSpec } from './freeradius-config.ts';
 import { waitUntil } from './wait.ts';
 
 /** A real FreeRADIUS server in a lab host, from a standalone configuration directory. */
@@ -23,6 +23,11 @@ export class FreeRadius {
       writeFileSync(join(dir, EAP_TLS_FILES.certificate), spec.eapTls.certificatePem);
       writeFileSync(join(dir, EAP_TLS_FILES.key), spec.eapTls.keyPem, { mode: 0o600 });
       writeFileSync(join(dir, EAP_TLS_FILES.ca), spec.eapTls.caPem);
+    }
+    if (spec.radsec) {
+      writeFileSync(join(dir, RADSEC_FILES.certificate), spec.radsec.certificatePem);
+      writeFileSync(join(dir, RADSEC_FILES.key), spec.radsec.keyPem, { mode: 0o600 });
+      writeFileSync(join(dir, RADSEC_FILES.ca), spec.radsec.clientCaPem);
     }
     const daemon = lab.spawnDaemon(host, `freeradius-${host}`, ['freeradius', '-f', '-l', 'stdout', '-d', dir]);
     const server = new FreeRadius(dir, daemon);

@@ -67,3 +67,17 @@ t.test('radius.dynamicAuthorization: clients validated, their secrets redacted; 
   const bad = { ...base(), radius: { servers: [], dynamicAuthorization: { ...das, listen: 'lan', port: 0, clients: [{ name: 'hq', address: '10.9.1.300', secret: 'short' }] } } };
   t.match(issues(bad), ['radius.dynamicAuthorization.listen: format', 'radius.dynamicAuthorization.port: range', 'radius.dynamicAuthorization.clients[0].address: format', 'radius.dynamicAuthorization.clients[0].secret: length']);
 });
+
+t.test('RadSec servers: no shared secret needed (it is "radsec"), an imported key redacted, certificate and key together', async (t) => {
+  const ca = `-----BEGIN CERTIFICATE-----\n${'A'.repeat(80)}\n-----END CERTIFICATE-----`;
+  const doc = { ...base(), radius: { servers: [{ name: 'hq1', address: '203.0.113.5', authPort: 1812, acctPort: 1813, radsec: { ca, clientCertificate: ca, clientKey: '-----BEGIN PRIVATE KEY-----secret-key-bytes' } }] } };
+  t.same(issues(doc), []);
+  t.notMatch(JSON.stringify(redactConfig(doc)), /secret-key-bytes/, 'the client key redacted');
+  const udpWithout = { ...base(), radius: { servers: [{ name: 'hq1', address: '10.9.1.1', authPort: 1812, acctPort: 1813 }] } };
+  t.match(issues(udpWithout), ['radius.servers[0].secret: required'], 'over UDP the secret is required');
+  const half = { ...base(), radius: { servers: [{ name: 'hq1', address: '203.0.113.5', authPort: 1812, acctPort: 1813, radsec: { ca, clientCertificate: ca } }] } };
+  t.match(issues(half), ['radius.servers[0].radsec.clientKey: required']);
+  const { radiusServersOf } = await import('../../../firmware/radius/radius-from-config.ts');
+  t.match(radiusServersOf(doc as never)[0], { transport: 'tls', authPort: 2083, acctPort: 2083 });
+  t.equal(Buffer.from(radiusServersOf(doc as never)[0]!.secret.reveal()).toString(), 'radsec', 'RFC 6614 §2.3');
+});
