@@ -4,7 +4,8 @@
 // a wrong NT-Response refused with MS-CHAP-Error 691; accounting Start/Stop written to FreeRADIUS's
 // detail file; the first server killed and the client failing over to the second; an Accept
 // without Message-Authenticator refused (Blast-RADIUS); the first server, started again, revived by
-// its answer to Status-Server (RFC 5997).
+// its answer to Status-Server (RFC 5997). With the first server dead, 200 MS-CHAPv2 logins at once
+// are all accepted by the second.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,6 +86,11 @@ t.test('RADIUS client against FreeRADIUS: PAP, MS-CHAPv2 with MPPE keys, account
   const { counters, events } = await peer.call('counters');
   t.match(counters, { radius1: { alive: false, timeouts: 1, accepts: 2, rejects: 2, badAuthenticators: 0, missingMessageAuthenticator: 0 }, radius2: { alive: true, accepts: 2 } });
   t.match(events, [/^radius1 down/]);
+  // 200 MS-CHAPv2 logins at once with the first server dead: every one accepted by the live one.
+  const burst = await peer.call('burst', 200, USER, PASSWORD);
+  t.same(burst.tally, { accept: 200 }, `200 concurrent logins: ${JSON.stringify(burst.tally)}`);
+  t.comment(`200 concurrent MS-CHAPv2 logins through the RADIUS client in ${burst.ms} ms (${Math.round(200_000 / burst.ms)} logins/s against one FreeRADIUS, the other dead)`);
+  t.match((await peer.call('counters')).counters, { radius2: { accepts: 202, alive: true }, radius1: { alive: false } }, 'all on the live server');
 
   // RFC 5997: the dead server, started again, answers a Status-Server probe and is first again.
   await FreeRadius.start(lab, 'radius1', { address: '10.9.1.1', clients: [{ name: 'postern', network: '10.9.1.0/24', secret: 'secret-one' }], users, replyMessageAuthenticator });

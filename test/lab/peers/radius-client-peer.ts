@@ -1,6 +1,6 @@
 // Postern's RADIUS client (firmware/radius) in a lab host, driven over stdin/stdout (LinePeer):
 // `{"call":"pap","args":[user, password]}`, `mschapv2` (a computed MS-CHAP2-Response), `account`
-// (an accounting record), `counters`. Answers `ok <json>` with what the server said; MPPE keys come
+// (an accounting record), `burst` (many MS-CHAPv2 logins at once), `counters`. Answers `ok <json>` with what the server said; MPPE keys come
 // back in hex so the test can check them against its own derivation.
 import { createInterface } from 'node:readline';
 import { radiusMschapv2Verifier } from '../../../firmware/auth/mschapv2-verifier.ts';
@@ -41,6 +41,22 @@ const calls: Record<string, (a: any[]) => Promise<unknown> | unknown> = {
       : { outcome: v.noServer ? 'timeout' : 'reject', reason: v.reason, error: v.error };
   },
   account: async ([record]) => summary(await client.account(accountingAttributes({ ...(record as AccountingRecord), nas: { identifier: 'postern-lab' }, inputOctets: BigInt(record.inputOctets ?? 0), outputOctets: BigInt(record.outputOctets ?? 0) }))),
+  // `count` MS-CHAPv2 logins at once (issue 21's 200 with a server dead): outcomes by server, and how long they took.
+  burst: async ([count, user, password]) => {
+    const { generateNtResponse } = await import('../../../firmware/crypto/mschapv2.ts');
+    const { randomBytes } = await import('node:crypto');
+    const started = performance.now();
+    const results = await Promise.all(Array.from({ length: count as number }, async () => {
+      const authenticatorChallenge = randomBytes(16);
+      const peerChallenge = randomBytes(16);
+      const attempt = { userName: user, authenticatorChallenge, peerChallenge, ntResponse: generateNtResponse(authenticatorChallenge, peerChallenge, user, password), ident: 1 };
+      const v = await radiusMschapv2Verifier(client, nas).verify(attempt);
+      return v.ok ? 'accept' : v.noServer ? 'timeout' : 'reject';
+    }));
+    const tally: Record<string, number> = {};
+    for (const r of results) tally[r] = (tally[r] ?? 0) + 1;
+    return { tally, ms: Math.round(performance.now() - started) };
+  },
   counters: () => ({ counters: client.counters(), events }),
 };
 
