@@ -49,6 +49,8 @@ import { listenerAvailability, siteUnavailableReason } from './sites/availabilit
 import { createSafeMode, revertLeftPending } from './config/safe-mode-wiring.ts';
 import type { SafeMode } from './config/safe-mode.ts';
 import { FleetAgent } from './fleet/fleet-agent.ts';
+import { announceMessage, BOARD_CERTIFICATE, boardCertificate, boxSerial, devicePublicKey, presetFleet, wanMac } from './fleet/enrollment.ts';
+import { readFileSync } from 'node:fs';
 
 export interface ServiceOptions {
   readonly stateDir: string;
@@ -153,6 +155,10 @@ export class Service {
       current: () => this.store.current(), apply: (next, meta) => this.applyConfig(next, meta),
       safeModePending: () => this.safeMode.pending?.revision, confirmSafeMode: () => this.safeMode.confirm(),
       reconnect: () => this.telemetry.telemetry?.reconnect(),
+      announce: (serial) => {
+        const mac = wanMac(this.board.board, this.store.current().config.system.wan.interface);
+        return announceMessage({ serial, board: this.board.board.name, ...(mac ? { mac } : {}), firmwareVersion: buildInfo.version, publicKey: devicePublicKey(options.stateDir) }, this.#clock());
+      },
     });
     this.api = new ControlApi(serviceApiContext(this, { stateDir: options.stateDir, logger: options.logger.child('api'), logs: options.logs ?? new LogRing(), clock: this.#clock }));
     this.web = new WebSubsystem({
@@ -172,6 +178,9 @@ export class Service {
       logger: options.logger.child('telemetry'),
       revision: () => this.store.current().revision,
       extension: (settings) => this.fleet.extension(settings),
+      // The per-device certificate and broker CA a board's factory wrote (enrollment, issue 26).
+      certificate: (name) => (name === BOARD_CERTIFICATE ? boardCertificate(this.board.board.fleet) : undefined),
+      ca: () => (this.board.board.fleet?.ca ? readFileSync(this.board.board.fleet.ca, 'utf8') : undefined),
       statusSource: systemStatusSource({
         clock: this.#clock, sessions: () => this.#sessionCounts(), tunnels: () => this.#siteTunnels(), counters: () => this.#counters(),
         certificates: () => this.expiry.current().map(({ role, subject, notAfter, daysLeft, warning }) => ({ role, subject, notAfter, daysLeft, warning })),
@@ -281,7 +290,13 @@ export class Service {
     // A fresh box's first configuration names the board's WAN and LAN ports (issue 18); on the
     // firmware the management answers on the LAN address, where the technician's laptop is.
     const firmware = ownedSystemRoot(board, stateDir) !== undefined;
-    const store = await ConfigStore.open(join(stateDir, 'config'), { logger: options.logger.child('config'), initial: () => presetInterfaces(defaultConfig(), board.board, { managementOnLan: firmware }) });
+    // A board set up for enrollment (issue 26) points the first configuration at its fleet broker.
+    const first = () => {
+      const config = presetInterfaces(defaultConfig(), board.board, { managementOnLan: firmware });
+      const fleet = board.board.fleet;
+      return fleet ? presetFleet(config, fleet, boxSerial(fleet, wanMac(board.board, config.system.wan.interface))) : config;
+    };
+    const store = await ConfigStore.open(join(stateDir, 'config'), { logger: options.logger.child('config'), initial: first });
     await revertLeftPending(store, stateDir, options.logger.child('config'));
     const service = new Service(store, { ...options, stateDir, board });
     const { config, revision } = store.current();

@@ -49,4 +49,14 @@ export const boardSchema: ObjectField = group('Board profile', {
     udpSegmentationOffload: flag('UDP segmentation offload', 'UDP_SEGMENT (Linux 4.18)'),
   }),
   notes: text('Notes', { optional: true, maxLength: 2000 }),
+  fleet: group('Fleet enrollment', {
+    broker: text('Broker URL', { format: 'url' }),
+    prefix: text('Topic prefix', { optional: true, minLength: 1, maxLength: 64 }),
+    operatorKeys: listOf('Operator public keys', text('Ed25519 public key', { minLength: 40, maxLength: 400 }), 4),
+    groups: listOf('Groups', text('Group', { format: 'name' }), 16, { optional: true }),
+    serialFile: text('Serial number file', { format: 'path', optional: true }),
+    certificate: text('Device certificate (PEM file)', { format: 'path', optional: true }),
+    key: text('Device key (PEM file)', { format: 'path', optional: true }),
+    ca: text('Broker CA (PEM file)', { format: 'path', optional: true }),
+  }, { optional: true, help: 'Zero-touch enrollment (issue 26): a fresh box connects here and takes signed configuration; absent: off' }),
 });

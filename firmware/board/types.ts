@@ -72,4 +72,22 @@ export interface BoardProfile {
   readonly kernel: KernelFeatures;
   /** Where the names come from and what is still to be checked on hardware. */
   readonly notes?: string;
+  /** Zero-touch enrollment (issue 26): set at the factory; absent, a fresh box talks to no broker. */
+  readonly fleet?: BoardFleet;
+}
+
+export interface BoardFleet {
+  /** mqtts://host:port (mqtt:// only for a lab). */
+  readonly broker: string;
+  readonly prefix?: string;
+  /** The operators' Ed25519 public keys a fresh box trusts for its desired configuration. */
+  readonly operatorKeys: readonly string[];
+  readonly groups?: readonly string[];
+  /** A file holding the box's serial (e.g. /proc/device-tree/serial-number); else the WAN port's MAC. */
+  readonly serialFile?: string;
+  /** The per-device certificate and key (PEM files written at the factory), for the broker's TLS. */
+  readonly certificate?: string;
+  readonly key?: string;
+  /** The CA that signed the broker's certificate, when not a public one. */
+  readonly ca?: string;
 }

@@ -20,6 +20,7 @@ import { reportedMessage, type AppliedState, type LastOutcome, type ReportedMess
 import { fleetTopics } from './topics.ts';
 import { verifyDesired, type OperatorKey } from './verify-desired.ts';
 import type { DesiredPayload } from './envelope.ts';
+import type { AnnounceMessage } from './enrollment.ts';
 
 type MqttSettings = TelemetryConfig['mqtt'];
 
@@ -34,6 +35,8 @@ export interface FleetAgentDeps {
   readonly confirmSafeMode: () => boolean;
   /** Drops the broker connection and dials again (a connection made after the change confirms it). */
   readonly reconnect: () => void;
+  /** What the box announces, retained, on each connect (enrollment). */
+  readonly announce?: (serial: string) => AnnounceMessage;
 }
 
 export interface FleetCounters {
@@ -96,6 +99,7 @@ export class FleetAgent {
       connected: (send) => {
         this.#publish = { serial: settings.deviceId, topic: topics.reported, send };
         this.#connects++;
+        this.#announce(settings.deviceId, topics.announce, send);
         this.#work = this.#work.then(() => this.#onConnected()).catch(() => undefined);
       },
     };
@@ -193,6 +197,16 @@ export class FleetAgent {
     const p = this.#publish;
     if (!p) return;
     await p.send(p.topic, JSON.stringify(message)).catch(() => undefined);
+  }
+
+  #announce(serial: string, topic: string, send: RetainedPublisher): void {
+    let message: AnnounceMessage | undefined;
+    try {
+      message = this.#d.announce?.(serial);
+    } catch (error) {
+      this.#d.logger.warn('fleet: no announcement', { error });
+    }
+    if (message) void send(topic, JSON.stringify(message)).catch(() => undefined);
   }
 
   #saveLedger(entry: LedgerEntry): boolean {

@@ -20,6 +20,8 @@ export interface TelemetrySubsystemOptions {
   readonly revision?: () => number;
   /** Resolves `clientCertificate`, the name of an issued certificate, to its PEM and key. */
   readonly certificate?: (name: string) => ClientCertificate | undefined;
+  /** The PEM of the CA that signs the broker's certificate, when not a public one (the board's, issue 26). */
+  readonly ca?: () => string | undefined;
   readonly commands?: CommandHandlers;
   readonly clock?: () => number;
   readonly link?: LinkFactory;
@@ -28,7 +30,7 @@ export interface TelemetrySubsystemOptions {
 }
 
 /** The configuration's MQTT settings as telemetry options: secrets wrapped, the certificate resolved. */
-export function telemetryOptions(mqtt: MqttSettings, certificate?: (name: string) => ClientCertificate | undefined): MqttTelemetryOptions {
+export function telemetryOptions(mqtt: MqttSettings, certificate?: (name: string) => ClientCertificate | undefined, ca?: string): MqttTelemetryOptions {
   let clientCertificate: ClientCertificate | undefined;
   if (mqtt.clientCertificate !== undefined) {
     clientCertificate = certificate?.(mqtt.clientCertificate);
@@ -43,6 +45,7 @@ export function telemetryOptions(mqtt: MqttSettings, certificate?: (name: string
     ...(mqtt.username !== undefined ? { username: mqtt.username } : {}),
     ...(mqtt.password !== undefined ? { password: new Secret(mqtt.password) } : {}),
     ...(clientCertificate ? { clientCertificate } : {}),
+    ...(ca !== undefined ? { ca } : {}),
   };
 }
 
@@ -75,7 +78,7 @@ export class TelemetrySubsystem implements Subsystem {
     const settings = config.telemetry.mqtt;
     let telemetry: MqttTelemetry;
     try {
-      telemetry = this.#create(telemetryOptions(settings, this.#options.certificate), settings);
+      telemetry = this.#create(telemetryOptions(settings, this.#options.certificate, this.#options.ca?.()), settings);
     } catch (error) {
       this.#failure = error instanceof Error ? error.message : String(error);
       throw error;
@@ -93,7 +96,7 @@ export class TelemetrySubsystem implements Subsystem {
   async reconfigure(next: PosternConfig): Promise<void> {
     const settings = next.telemetry.mqtt;
     if (this.#telemetry && isDeepStrictEqual(settings, this.#settings)) return; // a rollback to what runs
-    const options = telemetryOptions(settings, this.#options.certificate);
+    const options = telemetryOptions(settings, this.#options.certificate, this.#options.ca?.());
     checkTelemetryOptions(options);
     await this.#stopCurrent();
     this.#telemetry = this.#create(options, settings);

@@ -23,6 +23,8 @@ export interface StartOptions {
   readonly name?: string;
   /** Start again on an earlier run's state (same CA and certificate); the config is not rewritten. */
   readonly stateDir?: string;
+  /** More arguments to `postern run` (`--board FILE`). */
+  readonly args?: readonly string[];
 }
 
 export async function startPostern(lab: Lab, host: string, config: PosternConfig | undefined, ready: (log: string) => boolean, options: StartOptions = {}): Promise<PosternDaemon> {
@@ -32,7 +34,7 @@ export async function startPostern(lab: Lab, host: string, config: PosternConfig
     const store = await ConfigStore.open(join(stateDir, 'config'), { logger: createLogger({ sink: () => {} }) });
     await store.write(config, { author: 'test' });
   }
-  const daemon = lab.spawnDaemon(host, name, [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', stateDir], cleanEnv());
+  const daemon = lab.spawnDaemon(host, name, [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', stateDir, ...(options.args ?? [])], cleanEnv());
   const log = () => (existsSync(daemon.logFile) ? readFileSync(daemon.logFile, 'utf8') : '');
   await waitUntil(`${name} ready`, 30_000, () => ready(log())).catch((error: Error) => {
     throw new Error(`${error.message}\n--- ${name} log ---\n${log().split('\n').slice(-25).join('\n')}`);

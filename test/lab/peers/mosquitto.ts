@@ -9,7 +9,7 @@ export interface MosquittoSpec {
   readonly port?: number;
   readonly users: Readonly<Record<string, string>>;
   /** A TLS listener too, with PEM files the test made. */
-  readonly tls?: { readonly port: number; readonly cert: string; readonly key: string; readonly ca?: string };
+  readonly tls?: { readonly port: number; readonly cert: string; readonly key: string; readonly ca?: string; readonly clientCertificates?: boolean };
   /** The text of an acl_file (who may read and write which topics). */
   readonly acl?: string;
 }
@@ -30,6 +30,8 @@ export function mosquittoConf(dir: string, spec: MosquittoSpec): string {
   if (spec.tls) {
     lines.push(`listener ${spec.tls.port} ${spec.address}`, `certfile ${spec.tls.cert}`, `keyfile ${spec.tls.key}`);
     if (spec.tls.ca) lines.push(`cafile ${spec.tls.ca}`);
+    // Clients prove who they are with a certificate from that CA; its CN is their user name (for the ACL).
+    if (spec.tls.clientCertificates) lines.push('require_certificate true', 'use_identity_as_username true');
   }
   return `${lines.join('\n')}\n`;
 }
