@@ -1,11 +1,18 @@
 // Transport mode across a NAT (RFC 7296 §2.23.1, issue 25's GRE over IPsec through a NAT): each side
 // replaces a NATed host's selector address with the one the IKE SA runs between as it sees it,
 // before narrowing and before checking the answer; the originals are kept on the child.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
+import { defaultConfig } from '../../../firmware/config/defaults.ts';
+import { createLogger } from '../../../firmware/log/logger.ts';
+import { loadOrCreatePki } from '../../../firmware/pki/pki-store.ts';
+import { der, identity, testCa } from '../../helpers/ike-certs.ts';
 import { IkeEngine } from '../../../firmware/ike/engine/engine.ts';
 import { onHost, originalAddressesOf, substituteTransportSelectors, type NatView } from '../../../firmware/ike/engine/transport-nat.ts';
-import { greSelectors } from '../../../firmware/ike/ike-connections.ts';
+import { connectionsFromConfig, greSelectors } from '../../../firmware/ike/ike-connections.ts';
 import { tsFromPrefix, tsToString } from '../../../firmware/ike/payloads/traffic-selector.ts';
 import { connection, EnginePair, seededCrypto } from '../../helpers/ike-pair.ts';
 
@@ -96,4 +103,32 @@ t.test('selectors that follow the SA: a peer found by its ID at another address 
   t.equal(onHost('192.0.2.1/32[17/1701]', '198.51.100.7'), '198.51.100.7/32[17/1701]', 'protocol and port kept');
   t.equal(onHost('0.0.0.0/0[47]', '198.51.100.7'), '198.51.100.7/32[47]', 'narrowed to the host');
   t.equal(onHost('192.0.2.1/32[47]', '2001:db8::1'), '192.0.2.1/32[47]', 'another family: left as configured');
+});
+
+t.test('GRE over IPsec with certificates through a NAT: the configured site maps to certificate auth, and the exchange comes up', async (t) => {
+  // The mapping of a GRE site with auth: certificate (connectionsFromConfig), on a PKI made for the test.
+  const state = mkdtempSync(join(tmpdir(), 'grenat-pki-'));
+  t.teardown(() => rmSync(state, { recursive: true, force: true }));
+  const config = defaultConfig();
+  config.sites = [{ name: 'to-b', protocol: 'gre', remote: B, localSubnets: [], remoteSubnets: [], auth: 'certificate', initiate: true, enabled: true, remoteId: 'gwb.example', gre: { address: '10.255.0.1/30', ipsec: true } }];
+  const pki = loadOrCreatePki(state, config.certificates, createLogger({ sink: () => {} }));
+  const conn = connectionsFromConfig(config, pki, A).find((c) => c.name === 'site:to-b');
+  t.match(conn, { name: 'site:to-b', mode: 'transport', selectorsFollowSa: true, localTs: [`${A}/32[47]`], remoteTs: [`${B}/32[47]`], localAuth: 'certificate', peerAuth: 'certificate', remoteId: 'gwb.example' }, 'a transport child for GRE, signed with the gateway certificate');
+  t.ok(conn?.certificate && (conn.trustedCas?.length ?? 0) >= 1, 'with its certificate and the CAs it trusts');
+  t.notOk(connectionsFromConfig(config, pki).some((c) => c.name === 'site:to-b'), 'no WAN address yet: left out');
+
+  // Two engines with certificates from one CA, gwA behind the NAT.
+  const ca = testCa('GRE Test CA');
+  const ia = identity(ca, 'gwa.example', ['gwa.example']);
+  const ib = identity(ca, 'gwb.example', ['gwb.example']);
+  const cert = { peerAuth: 'certificate' as const, trustedCas: [der(ca.certificatePem)], mode: 'transport' as const, selectorsFollowSa: true, dpdSeconds: 0 };
+  const a = new IkeEngine([connection('site:to-b', { ...greSelectors(A, B), ...cert, ...ia.auth, remoteAddress: B, localId: 'gwa.example', remoteId: 'gwb.example' })], seededCrypto('gre-ca'));
+  const b = new IkeEngine([connection('site:to-a', { ...greSelectors(B, NAT), ...cert, ...ib.auth, localId: 'gwb.example', remoteId: 'gwa.example' })], seededCrypto('gre-cb'));
+  const pair = new EnginePair(a, b, { a: A, b: B });
+  pair.nat = (p) => (p.from.address === A ? { ...p, from: { address: NAT, port: p.from.port + 10000 } } : p.to.address === NAT ? { ...p, to: { address: A, port: p.to.port - 10000 } } : p);
+  pair.take('a', a.initiate('site:to-b', { address: A, port: 500 }, 0));
+  pair.run(10_000);
+  t.ok(pair.logs('b').some((l) => /IKE_AUTH request 1 \[ IDi .*CERT AUTH N\(USE_TRANSPORT_MODE\) SA TSi TSr/.test(l)), `certificates on the wire: ${pair.logs('b').filter((l) => /IKE_AUTH/.test(l)).join('; ')}`);
+  t.match(pair.of('b', 'install-child')[0]?.child, { mode: 'transport', remoteTs: [`${NAT}/32[47]`], encapsulation: { localPort: 4500 } }, 'the GRE child through the NAT');
+  t.match(pair.of('a', 'install-child')[0]?.child, { localTs: [`${A}/32[47]`], originalAddresses: { local: NAT } });
 });
