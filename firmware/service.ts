@@ -227,7 +227,7 @@ export class Service {
     const pppSiteEvent = (protocol: 'sstp' | 'l2tp' | 'pptp') => (site: string, state: 'up' | 'down', why: string) => this.telemetry.event(state === 'up' ? 'tunnel-up' : 'tunnel-down', { protocol, site, ...(state === 'down' ? { reason: why } : {}) });
     this.l2tpSites = new L2tpSiteSubsystem({
       logger: options.logger.child('l2tp-sites'), access: this.access, wanAddress: (c) => this.network.addressFor(c),
-      ipsec: { protectedPeer: (address) => this.ike.l2tpProtected(address), dial: (site) => this.ike.dialL2tpSite(site) },
+      ipsec: { protectedPeer: (address) => this.ike.l2tpProtected(address), dial: (site) => this.ike.dialL2tpSite(site), pppData: (site, spec) => this.ike.l2tpSitePppData(site, spec) },
       onStateChange: pppSiteEvent('l2tp'),
     });
     this.pptpSites = new PptpSiteSubsystem({ logger: options.logger.child('pptp-sites'), access: this.access, onStateChange: pppSiteEvent('pptp') });

@@ -342,6 +342,15 @@ static int write_tun(void *ctx, const uint8_t *buf, size_t len) {
 
 typedef enum { UP_NOT, UP_TAKEN, UP_INNER } up_result;
 
+/* The local UDP port of the first PPP data session carried here (network order), 0 without any. */
+static uint16_t ppp_port(dp_tunnel *t) {
+  for (int i = 0; i < DP_TUNNEL_MAX_PPP; i++) {
+    dp_ppp_session *s = atomic_load_explicit(&t->ppp[i], memory_order_acquire);
+    if (s) return dp_ppp_session_config(s)->local_port;
+  }
+  return 0;
+}
+
 /* A data message of a PPP data session carried here (issue 20): its IP for the TUN (UP_INNER, in
  * place), dropped (UP_TAKEN), or for JavaScript like every other L2TP datagram (UP_NOT). */
 static up_result ppp_rx(dp_tunnel *t, uint8_t *l2tp, size_t len, uint8_t **inner, size_t *inner_len) {
@@ -364,10 +373,12 @@ static up_result ppp_rx(dp_tunnel *t, uint8_t *l2tp, size_t len, uint8_t **inner
  * but for the IP of PPP data sessions, which goes into the TUN from here. */
 static up_result deliver_up(dp_tunnel *t, uint8_t *datagram, size_t len, uint8_t **inner, size_t *inner_len) {
   uint64_t up = atomic_load_explicit(&t->udp_up_route, memory_order_relaxed);
-  if (!up || !t->options.transport || !dp_transport_is_udp_to(datagram, len, (uint16_t)(up >> 32))) return UP_NOT;
+  /* Without a port handed up (a dialing L2TP site's child), its PPP data sessions' port. */
+  uint16_t port = up ? (uint16_t)(up >> 32) : ppp_port(t);
+  if (!port || !t->options.transport || !dp_transport_is_udp_to(datagram, len, port)) return UP_NOT;
   size_t udp = (size_t)(datagram[0] & 15) * 4;
   up_result r = ppp_rx(t, datagram + udp + 8, len - udp - 8, inner, inner_len);
-  if (r != UP_NOT) return r;
+  if (r != UP_NOT || !up) return r; /* not handed up: to the TUN, as before */
   dp_pipe *pipe = dp_hub_pipe(t->hub);
   if (pipe && dp_pipe_push(pipe, (uint32_t)up, datagram, len)) COUNT(t, udp_up);
   else COUNT(t, udp_up_dropped);

@@ -284,7 +284,7 @@ export class UserspaceDataPlane implements DataPlane {
    */
   attachPppData(reqid: number, session: NativePppSession): boolean {
     const child = this.#children.get(reqid);
-    if (!child || !this.#udpUp.has(reqid) || session.attach(child.tunnel) !== 0) return false;
+    if (!child || session.attach(child.tunnel) !== 0) return false;
     let set = this.#pppData.get(reqid);
     if (!set) this.#pppData.set(reqid, (set = new Set()));
     set.add(session);

@@ -29,7 +29,8 @@ import { Ikev1Engine } from '../ikev1/engine/engine.ts';
 import type { L2tpIpsecPath } from '../l2tp/l2tp-subsystem.ts';
 import { L2TP_PORT } from '../l2tp/header.ts';
 import { L2tpPaths } from './l2tp-paths.ts';
-import { L2tpPppData } from './l2tp-ppp-data.ts';
+import { L2tpPppData, type PppDataPath } from './l2tp-ppp-data.ts';
+import type { PppDataSessionSpec } from '../dataplane/native-ppp.ts';
 import { L2TP_IKEV1_CONNECTION, L2TP_SITE_PREFIX, ikev1ConnectionsFromConfig, isDialingL2tpSite, type Ikev1CertificateAuth } from '../ikev1/ikev1-connections.ts';
 import { revokedSessions } from './shell/revocation-sweep.ts';
 import { pooledRandomBytes } from './crypto/random-pool.ts';
@@ -237,6 +238,19 @@ export class IkeSubsystem implements Subsystem {
     else this.#l2tpPppData.joined(via, reqid);
   }
 
+  /** A dialing L2TP site's transport child (issue 20): one path per site, so its PPP data session follows rekeys. */
+  #l2tpSiteChild(connection: string, child: ChildSaInfo): void {
+    const reqid = this.#running?.installer.reqidOf(child.inbound.spi);
+    if (reqid === undefined) return;
+    this.#l2tpPppData.joined(this.#l2tpPaths.add(connection, reqid), reqid);
+  }
+
+  /** Issue 20: a dialing L2TP site's IP framed and deframed in the driver on its transport children; undefined when it cannot. */
+  l2tpSitePppData(site: string, spec: PppDataSessionSpec): PppDataPath | undefined {
+    const via = this.#l2tpPaths.viaOf(`${L2TP_SITE_PREFIX}${site}`);
+    return via === undefined ? undefined : this.#l2tpPppData.open(via, spec);
+  }
+
   /** Through the path's newest child that still runs; children found gone are forgotten. */
   #sendL2tp(via: number, sourcePort: number, destinationPort: number, payload: Uint8Array): boolean {
     const dataplane = this.#running?.dataplane;
@@ -388,7 +402,7 @@ export class IkeSubsystem implements Subsystem {
     this.#radius?.accounting.observe(action); // before a deleted child's counters go with it
     const installer = this.#running?.installer;
     // An L2TP child's reqid, read before its delete takes it out of the installer.
-    const l2tpGone = action.type === 'delete-child' && action.child.connection === L2TP_IKEV1_CONNECTION ? installer?.reqidOf(action.child.inbound.spi) : undefined;
+    const l2tpGone = action.type === 'delete-child' && (action.child.connection === L2TP_IKEV1_CONNECTION || action.child.connection?.startsWith(L2TP_SITE_PREFIX)) ? installer?.reqidOf(action.child.inbound.spi) : undefined;
     try {
       if (action.type === 'install-child') installer?.install(action.child);
       else if (action.type === 'rekey-child') installer?.rekey(action.old, action.child, action.initiated, action.confirmed);
@@ -398,6 +412,7 @@ export class IkeSubsystem implements Subsystem {
       this.#options.logger.error('the data plane refused a child SA', { error: error instanceof Error ? error.message : String(error), action: action.type });
     }
     if ((action.type === 'install-child' || action.type === 'rekey-child') && action.child.connection === L2TP_IKEV1_CONNECTION) this.#deliverL2tp(action.child);
+    if ((action.type === 'install-child' || action.type === 'rekey-child') && action.child.connection?.startsWith(L2TP_SITE_PREFIX)) this.#l2tpSiteChild(action.child.connection, action.child);
     // The last child of a reqid gone (not a rekey's old half): its path forgets it, an empty path goes.
     if (l2tpGone !== undefined && !installer?.hasReqid(l2tpGone)) (this.#l2tpPaths.forgetReqid(l2tpGone), this.#l2tpPppData.left());
     if (action.type === 'ike-up') this.#options.logger.info('IKE SA up', { connection: action.connection, peer: action.remoteId, remote: `${action.remote.address}:${action.remote.port}`, virtualIp: action.virtualIp?.ipv4 });

@@ -26,6 +26,11 @@ export class L2tpPaths {
     return via;
   }
 
+  /** The path of an endpoint, if it has one. */
+  viaOf(endpoint: string): number | undefined {
+    return this.#viaOf.get(endpoint);
+  }
+
   /** The path's children, newest first: the first that still sends takes the answer. */
   reqidsOf(via: number): readonly number[] {
     return [...(this.#reqids.get(via) ?? [])].reverse();

@@ -8,6 +8,8 @@
  * the peer, so the kernel hands this socket the peer's datagrams and the LNS everyone else's; the
  * transport SA's policy (UDP 1701 between the two hosts) seals what it sends, both ways.
  */
+import type { PppDataSessionSpec } from '../dataplane/native-ppp.ts';
+import type { PppDataPath } from '../ike/l2tp-ppp-data.ts';
 import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from '../log/logger.ts';
@@ -39,10 +41,19 @@ export interface L2tpDialOptions {
   readonly logger: Logger;
   readonly onIp?: (packet: Uint8Array) => void;
   readonly onProgress?: (step: L2tpDialStep) => void;
+  /** Issue 20: once IPCP opens, the call's IP framed and deframed in the driver on the site's SA (the prefixes routed to the call); undefined keeps it here. */
+  readonly pppData?: (spec: PppDataSessionSpec) => PppDataPath | undefined;
+  /** The site's remote subnets: routed to the call and allowed from it in the driver. */
+  readonly remoteSubnets?: readonly string[];
 }
 
-/** As the LNS's (l2tp-subsystem.ts): room for ESP, UDP, L2TP and PPP headers inside 1500. */
-const L2TP_MRU = 1380;
+/**
+ * Lower than the LNS's 1380 (l2tp-subsystem.ts): our own datagrams reach the transport SA through
+ * the shared TUN (MTU 1400, access-resources.ts) by the steering rule, so a frame must leave room
+ * for IP 20, UDP 8, L2TP 8 and PPP 4 inside 1400. The LNS clamps TCP toward us to it (issue 20), so
+ * full-size segments of a site's flows fit both ways.
+ */
+const L2TP_MRU = 1360;
 
 export class L2tpDialer {
   readonly #outcome = new PppCallOutcome();
@@ -53,6 +64,8 @@ export class L2tpDialer {
   readonly #tunnel: L2tpTunnel;
   readonly #sequencing = new DataSequencing(false);
   readonly #localSessionId = randomInt(1, 0x10000);
+  readonly #localTunnelId = randomInt(1, 0x10000);
+  #dataPath: PppDataPath | undefined;
   #socket: Socket | undefined;
   #peerTunnelId = 0;
   #peerSessionId: number | undefined;
@@ -64,7 +77,7 @@ export class L2tpDialer {
     this.#o = options;
     const random = (n: number) => new Uint8Array(randomBytes(n));
     this.#link = dialingLink({ user: options.user, password: options.password, mru: L2TP_MRU, askDns: false });
-    this.#tunnel = new L2tpTunnel({ role: 'lac', hostName: options.hostName, localTunnelId: randomInt(1, 0x10000), random, ...(options.secret ? { secret: options.secret } : {}) });
+    this.#tunnel = new L2tpTunnel({ role: 'lac', hostName: options.hostName, localTunnelId: this.#localTunnelId, random, ...(options.secret ? { secret: options.secret } : {}) });
     options.ipsec().then(
       (refused) => (refused ? this.#end(refused) : this.#open()),
       (error: unknown) => this.#end(`IPsec: ${error instanceof Error ? error.message : String(error)}`),
@@ -144,6 +157,15 @@ export class L2tpDialer {
     this.#arm();
   }
 
+  /** Issue 20: the site's subnets are routed to the call: its IP in the driver from now on (numbered data stays here: the driver does not number). */
+  routed(): void {
+    const sources = this.#o.remoteSubnets ?? [];
+    if (this.#dataPath || !this.#o.pppData || this.#peerSessionId === undefined || this.#sequencing.enabled || sources.length === 0) return;
+    const mtu = Math.max(576, Math.min(this.#link.lcp.negotiated.peerMru, 0xffff));
+    this.#dataPath = this.#o.pppData({ tunnelId: this.#localTunnelId, sessionId: this.#localSessionId, peerTunnelId: this.#peerTunnelId, peerSessionId: this.#peerSessionId, localPort: L2TP_PORT, peerPort: L2TP_PORT, mtu, sources });
+    if (!this.#dataPath) this.#o.logger.info('the driver cannot carry this L2TP call\'s PPP data: JavaScript carries it', { host: this.#o.host });
+  }
+
   #sendFrame(frame: Uint8Array): void {
     if (this.#peerSessionId === undefined) return;
     this.#send(encodeDataMessage(this.#peerTunnelId, this.#peerSessionId, frame, this.#sequencing.nextNs()));
@@ -169,6 +191,8 @@ export class L2tpDialer {
   #end(reason: string): void {
     if (this.#done) return;
     this.#done = true;
+    this.#dataPath?.close();
+    this.#dataPath = undefined;
     if (this.#timer) clearTimeout(this.#timer);
     clearInterval(this.#watch);
     this.#link.lowerDown(Date.now(), reason);

@@ -6,6 +6,8 @@
  * (sites/ppp-site-link.ts). The answering side is the L2TP listener (l2tp-subsystem.ts), which routes
  * an answering site's subnets to the session its user logs in with.
  */
+import type { PppDataSessionSpec } from '../dataplane/native-ppp.ts';
+import type { PppDataPath } from '../ike/l2tp-ppp-data.ts';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
@@ -26,6 +28,8 @@ export interface L2tpSiteIpsec {
   protectedPeer(address: string): boolean;
   /** Keys the site's transport SA (nothing when one is up or on its way). */
   dial(site: string): void;
+  /** Issue 20: the site's call's IP in the driver on its transport SA; undefined when it cannot. */
+  pppData?(site: string, spec: PppDataSessionSpec): PppDataPath | undefined;
 }
 
 export interface L2tpSiteOptions {
@@ -77,7 +81,8 @@ export class L2tpSiteSubsystem implements Subsystem {
           host: site.remote, localAddress, hostName: config.system.hostname || 'postern',
           user: site.username ?? '', password: new Secret(site.password ?? ''),
           ipsec: () => this.#ipsecFor(site), ipsecUp: () => this.#options.ipsec.protectedPeer(site.remote),
-          logger: log, onIp, onProgress,
+          logger: log, onIp, onProgress, remoteSubnets: site.remoteSubnets,
+          ...(this.#options.ipsec.pppData ? { pppData: (spec: PppDataSessionSpec) => this.#options.ipsec.pppData?.(site.name, spec) } : {}),
         }),
       })] as const));
       this.#running = new PppSiteLinks(hub, links);

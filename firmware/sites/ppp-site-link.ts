@@ -31,6 +31,8 @@ export interface PppSiteCall {
   readonly closed: Promise<string>;
   sendIp(packet: Uint8Array): void;
   disconnect(): void;
+  /** The site's subnets are routed to the call: its lower layer may carry the IP in the driver from now on (issue 20). */
+  routed?(): void;
 }
 
 /** How far a dial got, for a Test; `Step` is the protocol's own steps before 'up'. */
@@ -141,6 +143,7 @@ export class PppSiteLink<Step extends string> {
     });
     for (const subnet of this.#site.remoteSubnets) this.#o.pipe.route(this.#tag, subnet);
     this.#o.access.routeToTun(this.#site.remoteSubnets, true);
+    call.routed?.();
     this.#o.log.info(`${this.#o.label} site up`, { site: this.#site.name, remote: this.#site.remote, address, subnets: this.#site.remoteSubnets });
     this.#o.onStateChange?.(this.#site.name, 'up', 'call up');
   }

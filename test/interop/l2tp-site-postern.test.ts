@@ -67,11 +67,12 @@ t.test('L2TP/IPsec site-to-site through NAT: both LANs reach each other; a wrong
   t.match(lab.execSync('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']), / 0% packet loss/, 'lanB reaches lanA (the answering side routes the branch LAN)');
   t.match(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']), /dev postern0/, 'gwA routes the HQ subnet into its call');
   t.ok(lineWith(hq.log(), 'L2TP tunnel up', /"peer":"203\.0\.113\.1:1701@\d+"/), 'gwB took the tunnel from the NAT\'s address, inside IPsec (tagged with its SA)');
-  // Issue 20: the answering side carries the call's IP in its driver (the branch LAN's sources allowed); the dialing side keeps JavaScript's path.
+  // Issue 20: both sides carry the call's IP in their drivers (the other LAN's sources allowed); gwB's counters say so.
   const hqHealth = (await lab.exec('gwB', ['curl', '-s', 'http://127.0.0.1:18080/healthz'])).stdout;
   const hqCounter = (name: string) => Number(new RegExp(`"${name.replace(/\./g, '\\.')}":(\\d+)`).exec(hqHealth)?.[1] ?? -1);
   t.ok(hqCounter('l2tp.dataPath.sessions') === 1 && hqCounter('l2tp.dataPath.packetsIn') >= 6 && hqCounter('l2tp.dataPath.packetsOut') >= 6 && hqCounter('l2tp.dataPath.dropSource') === 0,
     `gwB's driver carried both LANs' pings (in ${hqCounter('l2tp.dataPath.packetsIn')}, out ${hqCounter('l2tp.dataPath.packetsOut')}, JavaScript ${hqCounter('l2tp.javascriptPackets')})`);
+  t.notMatch(branch.log(), /the driver cannot carry this L2TP call/, 'gwA\'s dialer handed its call to the driver too');
 
   await hq.stop();
   await waitUntil('gwA sees the call go', 20_000, () => count(branch.log(), 'L2TP site down') >= 1);

@@ -3,9 +3,9 @@
 // carries them too; when a child leaves, the newest left takes the routes back; closing detaches
 // from every child and frees the driver's session. The driver's own session (native-ppp.ts) is real.
 import t from 'tap';
-import type { NativePppSession } from '../../firmware/dataplane/native-ppp.ts';
-import { L2tpPaths } from '../../firmware/ike/l2tp-paths.ts';
-import { L2tpPppData, type PppDataCarrier } from '../../firmware/ike/l2tp-ppp-data.ts';
+import type { NativePppSession } from '../../../firmware/dataplane/native-ppp.ts';
+import { L2tpPaths } from '../../../firmware/ike/l2tp-paths.ts';
+import { L2tpPppData, type PppDataCarrier } from '../../../firmware/ike/l2tp-ppp-data.ts';
 
 const spec = { tunnelId: 1, sessionId: 2, peerTunnelId: 3, peerSessionId: 4, localPort: 1701, peerPort: 1701, mtu: 1380, sources: ['10.10.0.5/32'] };
 
