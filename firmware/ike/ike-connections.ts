@@ -48,7 +48,7 @@ export const greSelectors = (wanAddress: string, remote: string): { localTs: str
 export const isIkev2Keyed = (s: PosternConfig['sites'][number]): boolean => s.protocol === 'ikev2' || (s.protocol === 'gre' && s.gre?.ipsec === true);
 
 /** `wanAddress`: this gateway's WAN address, the local selector of GRE over IPsec (without it those sites are left out). */
-export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki, wanAddress?: string): IkeConnection[] {
+export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki, wanAddress?: string, localAddresses?: readonly string[]): IkeConnection[] {
   const ike = config.listeners.ikev2;
   const ikeProposals = specs(ike.proposals.ike, 'ike');
   const espProposals = specs(ike.proposals.esp, 'esp');
@@ -77,7 +77,7 @@ export function connectionsFromConfig(config: PosternConfig, pki: GatewayPki, wa
     out.push({
       name: 'remote-access', localId: serverId, psk: new Secret(ike.psk ?? ''), ikeProposals, espProposals,
       localTs: ['0.0.0.0/0'], remoteTs: [], mode: 'tunnel', dpdSeconds: 30, rekeySeconds: 3600, ikeRekeySeconds: 4 * 3600,
-      pool: ike.pool, mobike: ike.mobike, ...(lan ? { splitSubnets: [lan] } : {}),
+      pool: ike.pool, mobike: ike.mobike, ...(lan ? { splitSubnets: [lan] } : {}), ...(localAddresses && localAddresses.length > 1 ? { localAddresses } : {}),
       // Windows and Apple clients require the gateway to prove itself with a certificate (EAP and certificate modes).
       ...(auth === 'psk' ? {} : { localAuth: 'certificate' as const, certificate: ourCert }),
       peerAuth: auth === 'psk' ? 'psk' : auth === 'certificate' ? 'certificate' : 'eap-mschapv2',

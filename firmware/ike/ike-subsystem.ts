@@ -338,7 +338,8 @@ export class IkeSubsystem implements Subsystem {
       const radius = (this.#radius = await openIkeRadius(config, (name) => this.#users(name), (spi) => installerRef?.bytes(spi), log, this.#options.stateDir));
       // Revocation (issue 16): fetched and kept by the service, answered to the engine from its cache.
       revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'), () => this.#endRevoked());
-      const engine = new IkeEngine(connectionsFromConfig(config, pki, address), { randomBytes: ikeRandom, createDh }, {
+      const localAddresses = [address4, address6].filter((a): a is string => a !== undefined);
+      const engine = new IkeEngine(connectionsFromConfig(config, pki, address, localAddresses), { randomBytes: ikeRandom, createDh }, {
         users: (name) => this.#users(name),
         ...(radius ? { onEapVerdict: () => shellRef?.resumeEap() } : {}),
         ...(radius && config.listeners.ikev2.eapPassThrough ? { eapRadius: (peer: string) => radius.listener.eapPeer(peer) } : {}),
@@ -496,7 +497,7 @@ export class IkeSubsystem implements Subsystem {
     const r = this.#running;
     if (!r) return;
     const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, this.#options.logger.child('pki'));
-    r.engine.replaceConnections(connectionsFromConfig(config, pki, r.address));
+    r.engine.replaceConnections(connectionsFromConfig(config, pki, r.address, bothOf(r)));
     this.#options.logger.info('IKEv2 signs with a new gateway certificate', { acme: pki.server.acme === true, keptSas: r.engine.sas.length });
   }
 
@@ -516,7 +517,7 @@ export class IkeSubsystem implements Subsystem {
   #sitesChanged(next: PosternConfig, { ended, dial }: { ended: string[]; dial: string[] }): void {
     const r = this.#running!;
     const pki = loadOrCreatePki(this.#options.stateDir, next.certificates, this.#options.logger.child('pki'));
-    r.engine.replaceConnections(connectionsFromConfig(next, pki, r.address));
+    r.engine.replaceConnections(connectionsFromConfig(next, pki, r.address, bothOf(r)));
     for (const name of ended) {
       this.#redial.cancel(name);
       const sas = r.engine.sas.filter((sa) => sa.connection?.name === `site:${name}` && sa.state !== 'closed' && sa.state !== 'deleting');
@@ -641,6 +642,9 @@ const withoutLiveParts = (c: PosternConfig): PosternConfig => ({ ...c, users: []
  * The local endpoint a site is dialled from: the WAN address of its peer's family (issue 24), so an
  * IPv6 peer is reached from the IPv6 address; a DNS name or a missing family falls back to the other.
  */
+/** The bound addresses, one per family. */
+const bothOf = (r: { address: string; address6: string | undefined }): string[] => [...new Set([r.address, ...(r.address6 ? [r.address6] : [])])];
+
 function localFor(r: { config: PosternConfig; address: string; address6: string | undefined }, connection: string): { address: string; port: number } {
   const remote = connection.startsWith('site:') ? r.config.sites.find((s) => s.name === connection.slice('site:'.length))?.remote : undefined;
   const v6 = remote !== undefined && isIPv6(remote);

@@ -2,7 +2,9 @@
 // DS-Lite or CGNAT). A strongSwan remote-access client (EAP-MSCHAPv2, the gateway's certificate) and a
 // strongSwan site peer (PSK) each connect over IPv6 and reach the IPv4 LAN behind the gateway; the
 // ESP runs in the driver's UDP 4500 endpoint over IPv6 (strongSwan's libipsec always encapsulates;
-// raw ESP over IPv6 is proven by the driver's C tests).
+// raw ESP over IPv6 is proven Postern ↔ Postern and by the driver's C tests). SSTP answers TLS and its
+// HTTP handshake on the IPv6 address. Then the WAN gains an IPv4 address: IKE binds both families, and
+// a client dialled over IPv4 moves to IPv6 by MOBIKE when its IPv4 path goes, its traffic going on.
 import { existsSync } from 'node:fs';
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
@@ -12,6 +14,7 @@ import { hasBinary, isRoot } from '../lab/command.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
 import { labSkip } from '../lab/skip.ts';
 import { Lab, type TopologySpec } from '../lab/topology.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
 
 const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 
@@ -35,7 +38,7 @@ const ipv6OnlyWan: TopologySpec = {
 const GW = '2001:db8:1::2';
 const SITE_KEY = 'an-ipv6-site-key-0123456789';
 
-t.test('postern run on an IPv6-only WAN: a remote-access client and a site connect over IPv6 and reach the LAN', { skip }, async (t) => {
+t.test('postern run on an IPv6-only WAN: a remote-access client and a site connect over IPv6 and reach the LAN; then dual stack and a MOBIKE move from IPv4 to IPv6', { skip }, async (t) => {
   const lab = Lab.create(ipv6OnlyWan);
   t.teardown(() => lab.teardown());
   lab.execSync('branch', ['ip', 'addr', 'add', '10.3.0.1/32', 'dev', 'lo']); // the branch's own network
@@ -59,6 +62,12 @@ t.test('postern run on an IPv6-only WAN: a remote-access client and a site conne
           localAddrs: ['2001:db8:10::2'], remoteAddrs: [GW], proposals: ['aes256-sha256-ecp256'], vips: ['0.0.0.0'],
           local: { auth: 'eap-mschapv2', id: 'road.example.com', eapId: 'alice' }, remote: { auth: 'pubkey', id: 'vpn.example.com' },
           children: { lan: { localTs: ['dynamic'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256gcm16'] } },
+        },
+        // For the dual-stack part: dialled over IPv4, then moved to IPv6 by MOBIKE.
+        vpn4: {
+          localAddrs: ['%any'], remoteAddrs: ['192.0.2.2'], proposals: ['aes256-sha256-ecp256'], vips: ['0.0.0.0'],
+          local: { auth: 'eap-mschapv2', id: 'road.example.com', eapId: 'alice' }, remote: { auth: 'pubkey', id: 'vpn.example.com' },
+          children: { lan4: { localTs: ['dynamic'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256gcm16'] } },
         },
       },
       secrets: [{ kind: 'eap', ids: ['alice'], secret: 'Correct-Horse-Battery-7' }],
@@ -102,5 +111,28 @@ t.test('postern run on an IPv6-only WAN: a remote-access client and a site conne
   t.match(health.network, { wan: { ipv4: [], ipv6: [GW] } }, '/healthz shows the WAN\'s IPv6 address (and no IPv4 one)');
   t.match(health.subsystems?.['ikev2'], { state: 'running', detail: new RegExp(`UDP \\[${GW}\\]:500 and :4500`) }, 'IKE says where it listens');
   t.match(health.subsystems?.['sstp'], { state: 'running', detail: new RegExp(`and \\[${GW}\\]:443`) }, 'SSTP listens on all IPv4 addresses and the IPv6 WAN address');
+
+  // Dual stack: the WAN gains an IPv4 address; IKE binds both families and tells MOBIKE clients of
+  // the other one (ADDITIONAL_IP6_ADDRESS), so a client dialled over IPv4 moves to IPv6 and its traffic goes on.
+  for (const [host, argv] of [
+    ['inet', ['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'wan']], ['gw', ['ip', 'addr', 'add', '192.0.2.2/24', 'dev', 'wan']],
+    ['inet', ['ip', 'addr', 'add', '198.51.100.1/24', 'dev', 'r']], ['road', ['ip', 'addr', 'add', '198.51.100.2/24', 'dev', 'r']],
+    ['road', ['ip', 'route', 'add', '192.0.2.0/24', 'via', '198.51.100.1']], ['gw', ['ip', 'route', 'add', '198.51.100.0/24', 'via', '192.0.2.1']],
+  ] as const) lab.execSync(host, argv);
+  await waitUntil('IKE listens on both families', 20_000, () => new RegExp(`"address":"192\\.0\\.2\\.2","address6":"${GW}"[^\\n]*"msg":"IKEv2 listening"`).test(service.log()));
+  const v4 = await road.initiate('lan4', 30);
+  if (v4.code !== 0) t.fail(`the client could not connect over IPv4:\n${v4.stdout.slice(-1500)}\n${service.log().slice(-2000)}`);
+  t.match(v4.stdout, /N\(ADD_6_ADDR\)/, 'the gateway announces its IPv6 address to the IPv4 client');
+  const vip = /installing new virtual IP (10\.10\.0\.\d+)/.exec(v4.stdout)?.[1] ?? '10.10.0.1';
+  t.equal((await lab.exec('road', ['ping', '-c', '2', '-i', '0.2', '-W', '2', '-I', vip, '10.2.0.10'])).code, 0, 'over IPv4 first');
+  lab.execSync('road', ['ip', 'addr', 'del', '198.51.100.2/24', 'dev', 'r']); // the client loses its IPv4 path
+  await waitUntil('Postern follows the client to IPv6 (MOBIKE)', 15_000, () => /moved to 2001:db8:10::2:4500 \(MOBIKE\)/.test(service.log()));
+  const after = await lab.exec('road', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-I', vip, '10.2.0.10']);
+  t.equal(after.code, 0, `after the move to IPv6 the client still reaches the LAN, on the same IKE SA:\n${after.stdout}`);
+  // The IKE SA moved; strongSwan's libipsec cannot move its ESP SAs in place and installs the child afresh.
+  const moved = (await road.listSas()).find((sa) => sa.name === 'vpn4');
+  t.equal(moved?.state, 'ESTABLISHED', 'the IKE SA dialled over IPv4 is the one still up');
+  t.ok(moved?.children.some((c) => c.state === 'INSTALLED' && c.packetsIn >= 3), `and a child of it carried the replies over IPv6: ${JSON.stringify(moved)}`);
+  t.equal(service.log().split('\n').filter((l) => l.includes('"peer":"alice"') && l.includes('"msg":"IKE SA up"')).length, 2, 'no new IKE SA for alice: one over IPv6 before, one over IPv4 that moved');
   t.notOk(service.log().includes(SITE_KEY) || service.log().includes('Correct-Horse-Battery-7'), 'no secret in the log');
 });

@@ -7,7 +7,7 @@ import { cpReply, cpRequest, readReply, requested } from './config-payload.ts';
 import type { EngineContext } from './context.ts';
 import { continueEapClient, continueEapServer, startEapServer } from './eap-rounds.ts';
 import { startDeleteChildren } from './informational.ts';
-import { mobikeSupported, peerSupportsMobike } from './mobike.ts';
+import { additionalAddresses, mobikeSupported, peerSupportsMobike } from './mobike.ts';
 import type { IkeSa } from './ike-sa.ts';
 import { errorNotify, first, notify, notifyName } from './payload-helpers.ts';
 import type { IkeConnection } from './types.ts';
@@ -89,7 +89,7 @@ export function completeResponder(ctx: EngineContext, sa: IkeSa, messageId: numb
   const child = choice.ok ? answerChild(sa, conn, choice, ctx.allocateChildSpi(), { weInitiated: false, ni: sa.ni, nr: sa.nr }) : choice;
   const cp = 'payload' in config && config.payload ? [config.payload] : [];
   sa.mobike = conn.mobike !== false && peerSupportsMobike(request);
-  const extra = sa.mobike ? [mobikeSupported()] : [];
+  const extra = sa.mobike ? [mobikeSupported(), ...additionalAddresses(conn.localAddresses, sa.local.address)] : [];
   ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, child.ok ? [...ours, ...cp, ...child.payloads, ...extra] : [...ours, notify(child.error), ...extra]);
   sa.setState('established', `authenticated '${peerId}' with ${how}`);
   sa.establishedAt = ctx.now;

@@ -1,4 +1,6 @@
+import { isIPv4 } from 'node:net';
 import type { IkePayload } from '../message.ts';
+import { ipv4Bytes, ipv6Bytes } from '../payloads/identity.ts';
 import { ExchangeType, NotifyType } from '../registry/numbers.ts';
 import type { EngineContext } from './context.ts';
 import { detectNat, natPayloads } from './ike-init.ts';
@@ -14,6 +16,15 @@ import type { Endpoint } from './types.ts';
 
 /** Announced in IKE_AUTH by both sides when the connection allows it (§3.2). */
 export const mobikeSupported = (): IkePayload => notify(NotifyType.MOBIKE_SUPPORTED);
+
+/**
+ * §3.6: our other addresses (the WAN's other family), announced with MOBIKE_SUPPORTED; the one the
+ * SA runs on is never listed. Nothing when we have no other: the peer knows the address it uses.
+ */
+export function additionalAddresses(addresses: readonly string[] | undefined, inUse: string): IkePayload[] {
+  return (addresses ?? []).filter((a) => a !== inUse && a !== '0.0.0.0' && a !== '::').map((a) =>
+    isIPv4(a) ? notify(NotifyType.ADDITIONAL_IP4_ADDRESS, ipv4Bytes(a)) : notify(NotifyType.ADDITIONAL_IP6_ADDRESS, ipv6Bytes(a)));
+}
 
 export const peerSupportsMobike = (payloads: readonly IkePayload[]) => payloads.some((p) => p.kind === 'N' && p.notify.type === NotifyType.MOBIKE_SUPPORTED);
 

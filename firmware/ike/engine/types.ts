@@ -70,6 +70,12 @@ export interface IkeConnection {
   /** MOBIKE (RFC 4555), on unless false. */
   readonly mobike?: boolean;
   /**
+   * This gateway's addresses (issue 24: one per family on a dual-stack WAN); those other than the one
+   * an SA runs on are announced to MOBIKE peers (ADDITIONAL_IP4/IP6_ADDRESS, RFC 4555 §3.6), so a client
+   * can move between IPv4 and IPv6.
+   */
+  readonly localAddresses?: readonly string[];
+  /**
    * Initiator of CREATE_CHILD_SA: PFS. 'auto' (default) offers the IKE SA's group with NONE beside it,
    * so the responder decides, and offers no DH again if the peer refuses that; 'on' requires PFS;
    * 'off' offers none. ESP proposals that name groups always mean 'on' with those groups.

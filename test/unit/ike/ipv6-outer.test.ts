@@ -29,3 +29,15 @@ t.test('the per-source rate counts an IPv6 /64 as one source', async (t) => {
   t.ok(guard.check(cookie, ni, at('2001:db8:1:2::1'), 5n, 0), 'a cookie comes back from its address');
   t.notOk(guard.check(cookie, ni, at('2001:db8:1:2::2'), 5n, 0), 'but not from another address of the /64: it proves that address can receive');
 });
+
+t.test('MOBIKE on a dual-stack WAN: the other family\'s address is announced (RFC 4555 §3.6), never the one in use', async (t) => {
+  const { additionalAddresses } = await import('../../../firmware/ike/engine/mobike.ts');
+  const { NotifyType } = await import('../../../firmware/ike/registry/numbers.ts');
+  const both = ['192.0.2.2', '2001:db8:1::2'];
+  const overV4 = additionalAddresses(both, '192.0.2.2');
+  t.same(overV4.map((p) => p.kind === 'N' && [p.notify.type, Buffer.from(p.notify.data).toString('hex')]), [[NotifyType.ADDITIONAL_IP6_ADDRESS, '20010db8000100000000000000000002']], 'an SA over IPv4 learns the IPv6 address, 16 bytes');
+  const overV6 = additionalAddresses(both, '2001:db8:1::2');
+  t.same(overV6.map((p) => p.kind === 'N' && [p.notify.type, Buffer.from(p.notify.data).toString('hex')]), [[NotifyType.ADDITIONAL_IP4_ADDRESS, 'c0000202']], 'an SA over IPv6 learns the IPv4 address, 4 bytes');
+  t.same(additionalAddresses(['192.0.2.2'], '192.0.2.2'), [], 'a single-stack WAN announces nothing');
+  t.same(additionalAddresses(undefined, '192.0.2.2'), []);
+});
