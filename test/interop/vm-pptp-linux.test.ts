@@ -1,6 +1,6 @@
 // PPTP remote access against `postern run` (issue 22), with Linux's own client in the VM lab's guest:
 // pptp-linux (control connection on TCP 1723, enhanced GRE on a raw socket) under pppd with
-// MS-CHAPv2 and `require-mppe-128`. A wrong password is refused and counted; the right one brings
+// MS-CHAPv2 (and EAP-MSCHAPv2) and `require-mppe-128`. A wrong password is refused and counted; the right one brings
 // PPP up with MPPE-128, a pool address and the pool's DNS; a host on Postern's LAN answers pings
 // through the tunnel, 4 MB each way to and from it intact (BULK_MB); the session is in the API (a user added leaves it up) and the API's disconnect
 // ends it in the guest; the client dials again and hangs up. All of it under a TCP 1723 flood from
@@ -57,12 +57,12 @@ const callUser = (i: number) => (i > CALLS / 2 ? SHARED : { name: `user${i}`, pa
 const FLOOD_SOURCES = Array.from({ length: 4 }, (_, i) => `203.0.113.${100 + i}`);
 
 // Debian's /etc/ppp/options says `auth`: a client must say noauth. MS-CHAPv2 only, MPPE-128 required, as Windows' "Required" level.
-const pppOptions = (password: string, mppe = 'require-mppe-128') => `name alice
+const pppOptions = (password: string, mppe = 'require-mppe-128', auth = 'refuse-eap') => `name alice
 password ${password}
 noauth
 refuse-pap
 refuse-chap
-refuse-eap
+${auth}
 refuse-mschap
 ${mppe}
 nobsdcomp
@@ -96,6 +96,10 @@ sh_step disconnected gone
 sh_step redial 'sleep 1; dial /lab/pptp/options /tmp/pppd2.log'
 step reping ping -c 3 -W 3 ${LAN_HOST}
 sh_step hangup 'kill $(cat /run/ppp0.pid) && gone'
+sh_step eap-dial 'dial /lab/pptp/eap /tmp/eap.log'
+step eap-ping ping -c 2 -W 3 ${LAN_HOST}
+sh_step eap-log 'grep -E "EAP|MPPE" /tmp/eap.log'
+sh_step eap-hangup 'kill $(cat /run/ppp0.pid) && gone'
 sh_step many 'for i in $(seq ${CALLS}); do if [ $i -gt ${CALLS / 2} ]; then printf "name ${SHARED.name}\npassword ${SHARED.password}\nunit %d\n" $((i + 10)); else printf "name user%d\npassword Many-Calls-Pass-%d\nunit %d\n" $i $i $((i + 10)); fi | cat - /lab/pptp/many > /tmp/many$i; pppd pty "${PPTP}" file /tmp/many$i logfile /tmp/many$i.log & if [ $i = 1 ]; then for _ in $(seq 40); do /usr/bin/ip -4 -o addr show dev ppp11 2>/dev/null | grep -q inet && break; sleep 0.5; done; else sleep 0.1; fi; done; for _ in $(seq 120); do n=$(/usr/bin/ip -4 -o addr show | grep -c " ppp[1-3][0-9] "); [ "$n" = ${CALLS} ] && break; sleep 0.5; done; echo "up $n"; /usr/bin/ip -4 -o addr show | grep " ppp[1-3][0-9] " | awk "{print \$4}" | sort -u | wc -l | sed "s/^/distinct /"; ok=0; for i in $(seq ${CALLS}); do ping -c 1 -W 3 -I ppp$((i + 10)) ${LAN_HOST} > /dev/null 2>&1 && ok=$((ok + 1)); done; echo "pinged $ok"; [ "$n" = ${CALLS} ] && [ $ok = ${CALLS} ] || { grep -h -v -E "^(sent|rcvd) " /tmp/many*.log | sort | uniq -c | sort -rn | head -25; false; }'
 sh_step many-hangup 'kill $(cat /run/ppp1[1-9].pid /run/ppp2[0-9].pid /run/ppp30.pid 2>/dev/null); for _ in $(seq 60); do /usr/bin/ip -o link show | grep -q " ppp[1-3][0-9]" || { echo "all down"; exit 0; }; sleep 0.5; done; exit 1'
 step radius-go wait_go ${GO_RADIUS}
@@ -182,6 +186,8 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
       '/lab/pptp/many': { data: pppOptions('').replace(/^name .*\n|^password .*\n|^debug\n/gm, ''), mode: 0o600 },
       '/lab/pptp/carol': { data: pppOptions(RADIUS_PASSWORD).replace('name alice', 'name carol'), mode: 0o600 },
       '/lab/pptp/nomppe': { data: pppOptions(PASSWORD, 'nomppe'), mode: 0o600 },
+      // Windows' "EAP-MSCHAPv2" setting: MS-CHAPv2 refused, EAP taken, MPPE keyed from it.
+      '/lab/pptp/eap': { data: pppOptions(PASSWORD, 'require-mppe-128', 'refuse-mschap-v2'), mode: 0o600 },
     },
     script: SCRIPT,
   });
@@ -236,6 +242,11 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
   t.equal(step('redial')?.code, 0, `after the disconnect the client dials again: ${out('redial')}`);
   t.equal(step('reping')?.code, 0, `and reaches the LAN again: ${out('reping')}`);
   t.equal(step('hangup')?.code, 0, `the client hangs up: ${out('hangup')}`);
+  t.equal(step('eap-dial')?.code, 0, `a client that refuses MS-CHAPv2 logs in with EAP: ${out('eap-dial')}${step('eap-dial')?.code === 0 ? '' : `\n${out('eap-log')}`}`);
+  t.match(out('eap-log'), /sent \[EAP Response id=0x[0-9a-f]+ MSCHAPv2 Success\][\s\S]*EAP authentication succeeded/, 'EAP-MSCHAPv2: pppd checked our authenticator response (it looks it up by the MS-CHAPv2-ID) and succeeded');
+  t.match(out('eap-log'), /MPPE 128-bit stateless compression enabled/, 'MPPE-128 keyed from EAP-MSCHAPv2');
+  t.equal(step('eap-ping')?.code, 0, `and reaches the LAN: ${out('eap-ping')}`);
+  t.equal(step('eap-hangup')?.code, 0, 'and hangs up');
   t.equal(step('many')?.code, 0, `${CALLS} calls at once from the guest (half of them as one shared account), each with its own pool address, each reaching the LAN: ${out('many')}`);
   if (step('many')?.code !== 0) t.comment(postern.log().split('\n').filter((l) => /"sub":"pptp"/.test(l) && !/203\.0\.113\./.test(l)).slice(-60).join('\n'));
   t.match(out('many'), new RegExp(`up ${CALLS}\\b[\\s\\S]*distinct ${CALLS}\\b[\\s\\S]*pinged ${CALLS}\\b`), 'all up, distinct addresses, all pinged');

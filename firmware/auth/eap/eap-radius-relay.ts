@@ -15,6 +15,7 @@ import { Attr, textAttr } from '../../radius/attributes.ts';
 import type { RadiusResult } from '../../radius/client-engine.ts';
 import { eapMessageAttributes, reassembleEapMessage } from '../../radius/eap-message.ts';
 import type { RadiusAttribute } from '../../radius/packet.ts';
+import { Secret } from '../../util/secret.ts';
 import { decodeEap, EapCode, EapType, encodeEap, type EapPacket } from './eap-packet.ts';
 import type { EapServer, EapStep } from './eap-server.ts';
 
@@ -113,7 +114,9 @@ export class EapRadiusRelay implements EapServer {
     // is them and 32 zero octets (as the local EAP-MSCHAPv2 server and strongSwan make it).
     const msk = Buffer.concat([recvKey.reveal().subarray(0, 32), sendKey.reveal().subarray(0, 32), Buffer.alloc(recvKey.reveal().length === 16 ? 32 : 0)]);
     const success = packet?.value.code === EapCode.SUCCESS ? packet.value : { code: EapCode.SUCCESS, identifier: this.#id, data: new Uint8Array() } as const;
-    return { status: 'success', send: success, identity: this.#identity, msk, authorization: sessionAuthorizationOf(result.packet.attributes, result.server) };
+    // MPPE-128 keys itself from the first 16 octets of each (RFC 3079 §3.4's master keys; RFC 2716 §3.5).
+    const mppe = { send: new Secret(Uint8Array.from(sendKey.reveal().subarray(0, 16))), receive: new Secret(Uint8Array.from(recvKey.reveal().subarray(0, 16))) };
+    return { status: 'success', send: success, identity: this.#identity, msk, mppe, authorization: sessionAuthorizationOf(result.packet.attributes, result.server) };
   }
 
   #failure(reason: string): EapStep {

@@ -5,7 +5,7 @@ import { decodeMschap, encodeMschap, MschapOpCode } from './mschapv2-packets.ts'
 /** The local users, by name: their NT password hashes, all MS-CHAPv2 needs (RFC 2759 §8). */
 export type { UserLookup } from '../../crypto/user-credential.ts';
 
-import type { EapServer, EapStep } from './eap-server.ts';
+import type { EapServer, EapStep, MppeMasterKeys } from './eap-server.ts';
 import type { SessionAuthorization } from '../../radius/session-authorization.ts';
 export type { EapStep } from './eap-server.ts';
 
@@ -25,8 +25,15 @@ export class EapMschapv2Server implements EapServer {
   #state: 'identity' | 'challenge' | 'verifying' | 'success-sent' | 'done' = 'identity';
   #id = 0;
   #identity = '';
+  /**
+   * The MS-CHAPv2-ID of the peer's Response, which the Success-Request repeats (as PPP CHAP's Success
+   * repeats the Response's Identifier, RFC 2759 §5): pppd looks its expected authenticator response up
+   * by it, and refused ours when it carried the new EAP Identifier instead.
+   */
+  #msId = 0;
   #challenge: Uint8Array = new Uint8Array();
   #msk: Buffer | undefined;
+  #mppe: MppeMasterKeys | undefined;
   /** What a RADIUS Access-Accept said about the session, passed on with the success. */
   #authorization: SessionAuthorization | undefined;
   /** A verdict that came later, until `resume()` or the peer's retransmitted Response takes it. */
@@ -61,7 +68,7 @@ export class EapMschapv2Server implements EapServer {
     if (this.#state === 'challenge' && m.value.op === MschapOpCode.RESPONSE && !('ack' in m.value)) return this.#onResponse(m.value.id, m.value.peerChallenge, m.value.ntResponse);
     if (this.#state === 'success-sent' && 'ack' in m.value && m.value.op === MschapOpCode.SUCCESS) {
       this.#state = 'done';
-      return { status: 'success', send: { code: EapCode.SUCCESS, identifier: this.#id, data: new Uint8Array() }, identity: this.#identity, msk: this.#msk!, ...(this.#authorization ? { authorization: this.#authorization } : {}) };
+      return { status: 'success', send: { code: EapCode.SUCCESS, identifier: this.#id, data: new Uint8Array() }, identity: this.#identity, msk: this.#msk!, ...(this.#mppe ? { mppe: this.#mppe } : {}), ...(this.#authorization ? { authorization: this.#authorization } : {}) };
     }
     return this.#fail(`MS-CHAPv2 OpCode ${m.value.op} out of turn`);
   }
@@ -77,6 +84,7 @@ export class EapMschapv2Server implements EapServer {
   }
 
   #onResponse(ident: number, peerChallenge: Uint8Array, ntResponse: Uint8Array): EapStep {
+    this.#msId = ident;
     const attempt = { userName: this.#identity, authenticatorChallenge: this.#challenge, ident, peerChallenge, ntResponse };
     let verdict: Mschapv2Verification | Promise<Mschapv2Verification>;
     try {
@@ -107,11 +115,12 @@ export class EapMschapv2Server implements EapServer {
     if (!v.ok) return this.#fail(`MS-CHAPv2 authentication of '${this.#identity}' failed${v.source === 'radius' ? ` (RADIUS: ${v.reason})` : ''}`, true);
     // MSK = MasterReceiveKey | MasterSendKey | 32 zero octets (the server's side; RFC 3079 §3.4 keys).
     this.#msk = Buffer.concat([v.recvKey.reveal(), v.sendKey.reveal(), Buffer.alloc(32)]);
+    this.#mppe = { send: v.sendKey, receive: v.recvKey };
     this.#authorization = v.authorization;
     this.#id = (this.#id + 1) & 0xff;
     this.#state = 'success-sent';
     const message = `${v.authenticatorResponse} M=Welcome`;
-    return { status: 'continue', send: { code: EapCode.REQUEST, identifier: this.#id, type: EapType.MSCHAPV2, data: encodeMschap({ op: MschapOpCode.SUCCESS, id: this.#id, message }) } };
+    return { status: 'continue', send: { code: EapCode.REQUEST, identifier: this.#id, type: EapType.MSCHAPV2, data: encodeMschap({ op: MschapOpCode.SUCCESS, id: this.#msId, message }) } };
   }
 
   #fail(reason: string, knownIdentity = false): EapStep {

@@ -57,7 +57,7 @@ export class PppEapAuthenticator implements PppAuthenticator {
     const send = [encodeEap(step.send)];
     if (step.status === 'failure') return { send, outcome: { ok: false, reason: step.reason, ...(step.identity !== undefined ? { user: step.identity } : {}) } };
     // [MS-SSTP] §3.2.5.2: for EAP methods the HLAK is the first 32 octets of the MSK.
-    return { send, outcome: { ok: true, user: step.identity, keys: { hlak: new Secret(Uint8Array.from(step.msk.subarray(0, 32))) }, ...(step.authorization ? { authorization: step.authorization } : {}) } };
+    return { send, outcome: { ok: true, user: step.identity, keys: { hlak: new Secret(Uint8Array.from(step.msk.subarray(0, 32))), ...(step.mppe ? { mppe: step.mppe } : {}) }, ...(step.authorization ? { authorization: step.authorization } : {}) } };
   }
 
   tick(now: number): AuthStep {

@@ -54,8 +54,15 @@ t.test('the MS-CHAPv2 server and client agree on the MSK; a forged success is re
   let request = server.start();
   let serverMsk: Buffer | undefined;
   let clientMsk: Buffer | undefined;
+  const msIds: Array<[number, number]> = []; // [MS-CHAPv2 OpCode, MS-CHAPv2-ID] of every MS-CHAPv2 packet
+  const note = (p: { type?: number; data: Uint8Array }) => {
+    const m = p.type === 26 ? decodeMschap(p.data) : undefined;
+    if (m?.ok && 'id' in m.value) msIds.push([m.value.op, m.value.id]);
+  };
   for (let i = 0; i < 5 && !clientMsk; i++) {
+    note(request);
     const step = client.receive(request);
+    if (step.status === 'continue') note(step.send);
     if (step.status === 'success') clientMsk = step.msk;
     else if (step.status === 'continue') {
       const s = server.receive(step.send);
@@ -65,6 +72,10 @@ t.test('the MS-CHAPv2 server and client agree on the MSK; a forged success is re
     } else t.fail(step.reason);
   }
   t.ok(serverMsk && clientMsk && serverMsk.equals(clientMsk) && serverMsk.length === 64, 'the same 64-byte MSK on both sides');
+  // draft-kamath §2, as PPP CHAP (RFC 2759): the Success-Request repeats the Response's MS-CHAPv2-ID
+  // (pppd looks its expected authenticator response up by it).
+  const id = (op: number) => msIds.find(([o]) => o === op)?.[1];
+  t.equal(id(3), id(2), `the Success carries the Response's MS-CHAPv2-ID: ${JSON.stringify(msIds)}`);
   const fresh = new EapMschapv2Client('alice', new Secret('Correct-Horse-7'), seededCrypto('c').randomBytes);
   t.match(fresh.receive({ code: 3, identifier: 1, data: new Uint8Array() }), { status: 'failure' }, 'EAP Success before the server proved itself is refused');
 });

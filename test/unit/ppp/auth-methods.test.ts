@@ -58,7 +58,7 @@ for (const method of ['eap', 'chap-md5', 'pap'] as const) {
   });
 }
 
-t.test('EAP-MSCHAPv2 in PPP gives both ends the same HLAK (the MSK\'s first 32 octets) for SSTP', async (t) => {
+t.test('EAP-MSCHAPv2 in PPP gives both ends the same HLAK (the MSK\'s first 32 octets) for SSTP, and the gateway MPPE keys', async (t) => {
   const { wire } = run('eap', 'Alice-Pass-123');
   const a = wire.seenA.find((x) => x.type === 'authenticated');
   const b = wire.seenB.find((x) => x.type === 'authenticated');
@@ -66,6 +66,10 @@ t.test('EAP-MSCHAPv2 in PPP gives both ends the same HLAK (the MSK\'s first 32 o
   const kb = b?.type === 'authenticated' ? b.keys?.hlak?.reveal() : undefined;
   t.equal(ka?.length, 32);
   t.same(ka, kb);
+  // MPPE (PPTP) keys itself from the MSK's master keys: the gateway receives with its first 16 octets
+  // (MasterReceiveKey) and sends with the next 16, the keys RFC 3079 gives MS-CHAPv2 (pppd's view too).
+  const mppe = a?.type === 'authenticated' ? a.keys?.mppe : undefined;
+  t.same([mppe?.receive.reveal(), mppe?.send.reveal()].map((k) => k && Buffer.from(k).toString('hex')), [Buffer.from(kb!.subarray(0, 16)).toString('hex'), Buffer.from(kb!.subarray(16, 32)).toString('hex')], 'the gateway\'s MPPE keys are the MSK\'s master keys');
 });
 
 t.test('CHAP-MD5: the response is MD5(Identifier | secret | Challenge) (RFC 1994 §4.1)', async (t) => {
