@@ -347,6 +347,7 @@ export class Service {
   #counters(): Record<string, Readonly<Record<string, number>>> {
     const out: Record<string, Readonly<Record<string, number>>> = {};
     for (const [name, status] of Object.entries(this.supervisor.status())) if (status.counters) out[name] = status.counters;
+    if (this.fleet.counters.accepted + this.fleet.counters.refused > 0) out['fleet'] = this.fleet.countersByCause();
     return out;
   }
 
@@ -448,6 +449,7 @@ export class Service {
       listeners: this.#listenerStates(this.store.current().config),
       board: { ...this.hardware.describe(), counters: this.hardware.counters() },
       network: { ...this.network.describe(), counters: this.network.counters() },
+      fleet: { counters: this.fleet.countersByCause() },
     };
   }
 

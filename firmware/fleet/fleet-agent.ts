@@ -117,6 +117,11 @@ export class FleetAgent {
     this.#report({ outcome: kind, sequence: w.payload.sequence, revision: w.payload.revision, reason, ...(newRevision !== undefined ? { configRevision: newRevision } : {}) });
   }
 
+  /** The counters and the refusals by code (`refused.bad-signature`, …), for /healthz and the MQTT status. */
+  countersByCause(): Record<string, number> {
+    return { ...this.counters, ...Object.fromEntries(Object.entries(this.refusals).map(([code, n]) => [`refused.${code}`, n])) };
+  }
+
   get reported(): ReportedMessage | undefined {
     return this.#reported;
   }

@@ -73,6 +73,7 @@ t.test('applied and reported; replay refused; an invalid document refused at its
   const forged = signEnvelope({ type: 'postern-desired', target: { serial: 'shop-17' }, sequence: ++seq, issuedAt: Date.now(), expiresAt: Date.now() + 60_000, revision: 'evil', kind: 'document', document: {} }, generateKeyPairSync('ed25519').privateKey);
   t.match(await deliver(forged), { last: { outcome: 'refused', code: 'unknown-key' } });
   t.ok(records.some((r) => r.msg === 'fleet: desired configuration refused'), 'refusals logged');
+  t.match(service.health()['fleet'], { counters: { accepted: 4, applied: 2, refused: 4, 'refused.replay': 1, 'refused.unknown-key': 1, 'refused.invalid': 1, 'refused.base-mismatch': 1 } }, 'and counted by cause in /healthz');
   await service.stop();
 
   // A restart keeps the ledger: the old document is still a replay.
