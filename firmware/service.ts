@@ -13,7 +13,9 @@ import type { IkeAction } from './ike/engine/types.ts';
 import { classify, type DoctorEvent } from './doctor/classify.ts';
 import { ProblemRing } from './doctor/problem-ring.ts';
 import { AccessResources } from './access/access-resources.ts';
-import { serviceApiContext } from './control/service-api-context.ts';
+import { radiusListenersOf, serviceApiContext } from './control/service-api-context.ts';
+import { radiusOverview } from './radius/radius-overview.ts';
+import { RadiusStateEvents } from './radius/radius-state-events.ts';
 import { ControlApi } from './control/control-api.ts';
 import { LogRing } from './log/log-ring.ts';
 import { loadOrCreatePki } from './pki/pki-store.ts';
@@ -122,6 +124,7 @@ export class Service {
   readonly #startedAt: number;
   readonly #clock: () => number;
   readonly #interfaces: () => readonly string[];
+  #radiusWatch: NodeJS.Timeout | undefined;
 
   private constructor(store: ConfigStore, options: ServiceOptions) {
     this.store = store;
@@ -185,6 +188,7 @@ export class Service {
         clock: this.#clock, sessions: () => this.#sessionCounts(), tunnels: () => this.#siteTunnels(), counters: () => this.#counters(),
         certificates: () => this.expiry.current().map(({ role, subject, notAfter, daysLeft, warning }) => ({ role, subject, notAfter, daysLeft, warning })),
         wan: () => ({ ...this.network.describe().wan }), board: () => this.board.board.name,
+        radius: () => this.#radiusStatus(),
       }),
       commands: {
         // The fleet console may end a session by the id the API and the status report use.
@@ -306,6 +310,7 @@ export class Service {
     service.expiry.start();
     service.network.start();
     service.hardware.start();
+    service.#watchRadius();
     service.#log.info('board', { board: board.board.name, explicit: board.explicit, wan: service.network.describe().wan });
     service.#log.info('started', { configRevision: revision });
     return service;
@@ -344,6 +349,29 @@ export class Service {
   }
 
   /** The counters subsystems put in their status (also in /healthz), for the MQTT status report. */
+  #radiusOverview() {
+    return radiusOverview(this.store.current().config, radiusListenersOf(this), this.das.status());
+  }
+
+  /** For the MQTT status (issue 21): absent while no listener asks RADIUS and nothing waits. */
+  #radiusStatus() {
+    const o = this.#radiusOverview();
+    if (o.backlog === 0 && o.servers.every((s) => s.state === 'unused')) return undefined;
+    return { backlog: o.backlog, servers: o.servers.map((s) => ({ name: s.name, state: s.state, ...(s.lastAnswerAt !== undefined ? { lastAnswerAt: new Date(s.lastAnswerAt).toISOString() } : {}) })) };
+  }
+
+  /** RADIUS servers going down or coming back, gateway-wide, as MQTT events (every 2 s; the clients decide, this only looks). */
+  #watchRadius(): void {
+    const events = new RadiusStateEvents();
+    this.#radiusWatch = setInterval(() => {
+      for (const e of events.observe(this.#radiusOverview().servers)) {
+        this.#log[e.type === 'radius-server-down' ? 'warn' : 'info'](e.type === 'radius-server-down' ? 'RADIUS server down for every listener' : 'RADIUS server answering again', { ...e.details });
+        this.telemetry.event(e.type, e.details);
+      }
+    }, 2000);
+    this.#radiusWatch.unref();
+  }
+
   #counters(): Record<string, Readonly<Record<string, number>>> {
     const out: Record<string, Readonly<Record<string, number>>> = {};
     for (const [name, status] of Object.entries(this.supervisor.status())) if (status.counters) out[name] = status.counters;
@@ -430,6 +458,7 @@ export class Service {
   async stop(): Promise<void> {
     this.#log.info('stopping');
     this.safeMode.stop();
+    clearInterval(this.#radiusWatch);
     this.expiry.stop();
     this.network.stop();
     await this.supervisor.stop();

@@ -107,13 +107,13 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     gatewayCertificateChanged: () => service.gatewayCertificateChanged?.(),
     // Read when asked: the service makes its ACME subsystem after this context.
     acme: () => service.acme?.report(),
-    radius: () => radiusOverview(service.store.current().config, radiusListeners(service), service.das?.status()),
+    radius: () => radiusOverview(service.store.current().config, radiusListenersOf(service), service.das?.status()),
     testRadius: (name, login) => testRadiusServer(service.store.current().config, name, login),
   };
 }
 
 /** Every running listener that asks RADIUS, with its client and accounting backlog. */
-function radiusListeners(service: ServiceView): RadiusListenerView[] {
+export function radiusListenersOf(service: ServiceView): RadiusListenerView[] {
   const all = [['ikev2', service.ike.radiusListener()], ['sstp', service.sstp.radiusListener()], ['l2tp', service.l2tp?.radiusListener()], ['pptp', service.pptp?.radiusListener()]] as const;
   return all.flatMap(([listener, r]) => (r ? [{ listener, client: r.client, backlog: r.spool.size }] : []));
 }

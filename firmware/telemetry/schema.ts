@@ -111,6 +111,14 @@ export interface StatusMessage {
   readonly wan?: WanStatus;
   /** The board profile the gateway runs with (issue 18). */
   readonly board?: string;
+  /** RADIUS (issue 21), while a listener asks it: each server's state and last answer, and the accounting records waiting. */
+  readonly radius?: RadiusStatus;
+}
+
+export interface RadiusStatus {
+  /** Accounting records no server acknowledged yet (all listeners). */
+  readonly backlog: number;
+  readonly servers: ReadonlyArray<{ readonly name: string; readonly state: 'alive' | 'dead' | 'unused'; readonly lastAnswerAt?: string }>;
 }
 
 export interface WanStatus {
@@ -139,8 +147,10 @@ export interface CertificateStatus {
  * (version, slot, reason, at; issue 18), sent once by the version rolled back to.
  * `safe-mode`: a change applied with "confirm within N s" was confirmed, reverted because the time ran
  * out, or could not be reverted (outcome, revision, previousRevision, newRevision; issue 17).
+ * `radius-server-down` / `radius-server-up`: a RADIUS server every listener asking it marked dead, or
+ * one answering again (server, address, usedBy, lastAnswerAt; issue 21).
  */
-export const EVENT_TYPES = ['session-up', 'session-down', 'auth-failure', 'rekey', 'config-change', 'tunnel-up', 'tunnel-down', 'certificate-expiring', 'connection-problem', 'certificate-renewal-failed', 'wan-address-changed', 'upgrade-failed', 'safe-mode'] as const;
+export const EVENT_TYPES = ['session-up', 'session-down', 'auth-failure', 'rekey', 'config-change', 'tunnel-up', 'tunnel-down', 'certificate-expiring', 'connection-problem', 'certificate-renewal-failed', 'wan-address-changed', 'upgrade-failed', 'safe-mode', 'radius-server-down', 'radius-server-up'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**

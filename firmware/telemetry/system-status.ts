@@ -1,6 +1,6 @@
 import { loadavg, uptime } from 'node:os';
 import * as si from 'systeminformation';
-import { SCHEMA_VERSION, isoTs, type CertificateStatus, type InterfaceStatus, type SessionCounts, type StatusMessage, type Temperature, type TunnelStatus, type WanStatus } from './schema.ts';
+import { SCHEMA_VERSION, isoTs, type CertificateStatus, type RadiusStatus, type InterfaceStatus, type SessionCounts, type StatusMessage, type Temperature, type TunnelStatus, type WanStatus } from './schema.ts';
 
 /**
  * A statusSource from the operating system (systeminformation for memory, sensors and interfaces;
@@ -21,6 +21,8 @@ export interface SystemStatusOptions {
   /** The WAN's interface and addresses, and the board's name (issue 18). */
   readonly wan?: () => WanStatus;
   readonly board?: () => string;
+  /** RADIUS servers and the accounting backlog (issue 21); absent while no listener asks RADIUS. */
+  readonly radius?: () => RadiusStatus | undefined;
   /** Bound on each probe, in milliseconds. */
   readonly probeTimeoutMs?: number;
   /** The probes, replaceable in tests. */
@@ -71,9 +73,12 @@ export function systemStatusSource(options: SystemStatusOptions = {}): () => Pro
       ...(options.certificates ? { certificates: options.certificates() } : {}),
       ...(options.wan ? { wan: options.wan() } : {}),
       ...(options.board ? { board: options.board() } : {}),
+      ...radiusPart(options.radius?.()),
     };
   };
 }
+
+const radiusPart = (radius: RadiusStatus | undefined): { radius?: RadiusStatus } => (radius ? { radius } : {});
 
 const interfaceStatus = (n: { iface: string; operstate: string; rx_bytes: number; tx_bytes: number }): InterfaceStatus => ({
   name: n.iface, rxBytes: n.rx_bytes, txBytes: n.tx_bytes, up: n.operstate === 'up',
