@@ -81,8 +81,6 @@ export class IkeSubsystem implements Subsystem {
   #users: UserLookup = () => undefined;
   /** RADIUS for EAP-MSCHAPv2 and accounting (issue 21); outlives #running while IKE stops, for the Stop records. */
   #radius: IkeRadius | undefined;
-  /** CoA Session-Timeouts by session id (radiusSessions). */
-  readonly #sessionTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(options: IkeSubsystemOptions) {
     this.#options = options;
@@ -292,7 +290,7 @@ export class IkeSubsystem implements Subsystem {
 
   /**
    * Remote-access sessions for RADIUS dynamic authorization (RFC 5176, issue 21). A CoA's
-   * Session-Timeout arms a timer here that deletes the IKE SA (Stop cause Session-Timeout).
+   * Session-Timeout goes to the engine, which deletes the IKE SA then, across rekeys (Stop cause Session-Timeout).
    */
   radiusSessions(): DasSessionHandle[] {
     const r = this.#running;
@@ -304,15 +302,7 @@ export class IkeSubsystem implements Subsystem {
       return {
         id, user: sa.remoteId, peer: sa.remote.address, ...(acctSessionId ? { acctSessionId } : {}), ...(framedIp ? { framedIp } : {}),
         end: (reason: string) => void this.disconnect(id, reason),
-        setSessionTimeout: (seconds: number) => {
-          clearTimeout(this.#sessionTimers.get(id));
-          const timer = setTimeout(() => {
-            this.#sessionTimers.delete(id);
-            this.disconnect(id, `session timeout (RADIUS CoA Session-Timeout ${seconds} s)`);
-          }, seconds * 1000);
-          timer.unref();
-          this.#sessionTimers.set(id, timer);
-        },
+        setSessionTimeout: (seconds: number) => void this.#running?.shell.setSessionTimeout(sa.spiI, seconds),
       };
     });
   }
@@ -554,8 +544,6 @@ export class IkeSubsystem implements Subsystem {
     this.#status = { state: 'stopping' };
     clearInterval(r.sweep);
     this.#farewell(r);
-    for (const timer of this.#sessionTimers.values()) clearTimeout(timer);
-    this.#sessionTimers.clear();
     const radius = this.#radius;
     this.#radius = undefined;
     if (radius) {

@@ -55,6 +55,10 @@ export class IkeVersionDispatch implements ShellEngine {
     return this.v2.rekeyIke(ikeSpi, now);
   }
 
+  setSessionTimeout(spi: bigint, seconds: number, now: number): boolean {
+    return this.v2.setSessionTimeout(spi, seconds, now);
+  }
+
   resumeEap(now: number): IkeAction[] {
     return this.v2.resumeEap(now);
   }

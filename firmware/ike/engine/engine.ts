@@ -157,6 +157,17 @@ export class IkeEngine {
   }
 
   /**
+   * A RADIUS CoA's Session-Timeout (RFC 5176, issue 21): the IKE SA (under its current SPI) is deleted
+   * `seconds` from now, replacing the Access-Accept's limit; false when no such established SA.
+   */
+  setSessionTimeout(spi: bigint, seconds: number, now: number): boolean {
+    const sa = [...this.#sas.values()].find((s) => s.spiI === spi && s.state === 'established' && s.rekeyedTo === undefined);
+    if (!sa) return false;
+    sa.sessionEnds = { at: now + seconds * 1000, reason: `session timeout (RADIUS CoA Session-Timeout ${seconds} s)` };
+    return true;
+  }
+
+  /**
    * EAP verdicts that came later (RADIUS, issue 21): each held IKE_AUTH request whose verdict is in
    * is answered now, instead of at the peer's next retransmission.
    */

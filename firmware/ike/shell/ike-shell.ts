@@ -61,6 +61,14 @@ export class IkeShell<E extends ShellEngine = ShellEngine> {
     if (!this.#closed) setImmediate(() => !this.#closed && this.#run(this.#engine.resumeEap?.(this.#clock()) ?? []));
   }
 
+  /** A RADIUS CoA's Session-Timeout (issue 21): the engine deletes the SA then; its timer re-armed now. */
+  setSessionTimeout(spi: bigint, seconds: number): boolean {
+    const set = this.#engine.setSessionTimeout?.(spi, seconds, this.#clock()) ?? false;
+    this.#computedAt = -Infinity;
+    this.#schedule();
+    return set;
+  }
+
   terminate(spi: bigint): void {
     this.#run(this.#engine.terminate(spi, this.#clock()));
   }

@@ -17,4 +17,6 @@ export interface ShellEngine {
   reauthenticate?(ikeSpi: bigint, now: number): IkeAction[];
   /** IKEv2: answer the IKE_AUTH requests whose EAP verdict (RADIUS) has come in. */
   resumeEap?(now: number): IkeAction[];
+  /** IKEv2: a RADIUS CoA's Session-Timeout for one IKE SA (issue 21). */
+  setSessionTimeout?(spi: bigint, seconds: number, now: number): boolean;
 }

@@ -29,7 +29,7 @@ function pairWith(authorization: SessionAuthorization, rekeySeconds?: number) {
     { users, addresses: ikeAddressProvider(registry, () => 0), mschapv2: () => radiusLike(authorization) });
   const pair = new EnginePair(a, b);
   pair.take('a', a.initiate('vpn', { address: '192.0.2.1', port: 500 }, 0));
-  return { pair, registry };
+  return { pair, registry, b };
 }
 
 const vipOf = (pair: EnginePair) => pair.of('a', 'ike-up')[0]?.virtualIp;
@@ -76,4 +76,20 @@ t.test('Session-Timeout: the IKE SA is deleted at expiry, across an IKE rekey, w
   t.ok(pair.now >= 30_000 && pair.now < 32_000, `deleted at expiry (${pair.now} ms)`);
   t.equal(pair.of('a', 'ike-down').length, 1, 'the client saw the delete');
   t.equal(pair.engines.a!.sas.length + pair.engines.b!.sas.length, 0);
+});
+
+t.test('a CoA Session-Timeout (RFC 5176) replaces the Accept\'s: deleted that long after it, across a rekey, cause Session-Timeout', async (t) => {
+  const { pair, b } = pairWith({ class: [], sessionTimeoutSeconds: 300 }, 10);
+  pair.run(3_000);
+  const spi = pair.of('b', 'ike-up')[0]!.spi;
+  t.equal(b.setSessionTimeout(spi, 12, pair.now), true, 'set on the established SA');
+  t.equal(b.setSessionTimeout(12345n, 12, pair.now), false, 'no such SA');
+  const at = pair.now;
+  pair.run(30_000);
+  t.ok(pair.of('b', 'ike-rekeyed').length >= 1, 'rekeyed meanwhile');
+  const down = pair.of('b', 'ike-down');
+  t.equal(down.length, 1);
+  t.equal(down[0]?.reason, 'session timeout (RADIUS CoA Session-Timeout 12 s)');
+  t.equal(terminateCauseOf(down[0]!.reason), 'SessionTimeout');
+  t.ok(pair.now - at >= 12_000 && pair.now - at < 14_000, `deleted 12 s after the CoA (${pair.now - at} ms), not at 300 s`);
 });
