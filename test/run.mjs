@@ -28,32 +28,37 @@ if (stale && spawnSync('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'i
 }
 
 // The whole suite runs in two phases: most files two at a time (package.json `jobs`), then the
-// qemu guests and firmware builds one at a time, since emulated CPUs starve each other's timers.
+// heavy ones. In that second phase the qemu guests run one at a time (emulated CPUs starve each
+// other's timers) while, beside them, the firmware builds and their user-mode emulated runs take the
+// other core, one at a time too: two lanes, each its own tap process.
 const HEAVY = /^test\/(interop\/(vm-|lab-vm)|system\/firmware-)/;
+const GUEST = /^test\/(interop\/(vm-|lab-vm)|system\/firmware-arm64-boot)/;
 const phases = args.length
-  ? [args]
+  ? [[args]]
   : (() => {
       const all = testFiles('test').filter((f) => !f.startsWith('test/bench/'));
-      return [all.filter((f) => !HEAVY.test(f)), ['--jobs=1', ...all.filter((f) => HEAVY.test(f))]];
+      const heavy = all.filter((f) => HEAVY.test(f));
+      return [[all.filter((f) => !HEAVY.test(f))], [['--jobs=1', ...heavy.filter((f) => GUEST.test(f))], ['--jobs=1', ...heavy.filter((f) => !GUEST.test(f))]]];
     })();
 
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-let pending = []; // failed tests of the file being read; its name comes after them in TAP
-// The failed assertions of the file being read with their diagnostics, printed under its FAIL line
-// so that CI's excerpt says why (bounded: a runaway file cannot flood the output).
-let detail = [];
-let inFailure = -1; // the indentation of the `not ok` whose YAML block is being read, or -1
 const DETAIL_LINES = 60;
 const failures = [];
 const point = /^( *)(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO)\b.*| # time=.*)?$/;
 
-let code = 0;
-for (const phase of phases) {
-  const tap = spawn('npx', ['tap', '--reporter=tap', ...phase], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** One tap process: its TAP kept (returned), its files' results counted and printed as they end. */
+async function runTap(tapArgs) {
+  const stream = [];
+  let pending = []; // failed tests of the file being read; its name comes after them in TAP
+  // The failed assertions of the file being read with their diagnostics, printed under its FAIL line
+  // so that CI's excerpt says why (bounded: a runaway file cannot flood the output).
+  let detail = [];
+  let inFailure = -1; // the indentation of the `not ok` whose YAML block is being read, or -1
+  const tap = spawn('npx', ['tap', '--reporter=tap', ...tapArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
   for await (const line of createInterface({ input: tap.stdout })) {
-    log.write(`${line}\n`);
+    stream.push(line);
     const m = point.exec(line);
     if (inFailure >= 0 && !m) {
       if (detail.length < DETAIL_LINES) detail.push(line);
@@ -89,9 +94,20 @@ for (const phase of phases) {
     }
   }
   const exit = await new Promise((resolve) => tap.on('close', resolve));
-  if (exit !== 0) code = exit;
+  return { exit, stream };
 }
-log.end();
+
+let code = 0;
+for (const lanes of phases) {
+  // A lane with no files (a filtered run) is not started: tap would run every file it finds.
+  const results = await Promise.all(lanes.filter((lane) => lane === args || lane.some((a) => !a.startsWith('-'))).map((lane) => runTap(lane)));
+  for (const { exit, stream } of results) {
+    for (const line of stream) log.write(`${line}\n`);
+    if (exit !== 0) code = exit;
+  }
+}
+// Flushed before exiting: the streams are written here, at the end.
+await new Promise((resolve) => log.end(resolve));
 for (const f of failures) console.log(`failed: ${f}`);
 if (code !== 0 && failed === 0) {
   failed++;

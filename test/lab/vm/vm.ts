@@ -108,7 +108,8 @@ export class Vm {
     const vm = new Vm(lab, host, tap, image, consoleFile, daemon);
     current = vm;
     try {
-      await vm.waitFor(new RegExp(`^${MARK.ready}`, 'm'), spec.bootTimeoutMs ?? 30_000);
+      // 60 s: a guest booting while the other core builds firmware (test/run.mjs's second heavy lane) is slower.
+      await vm.waitFor(new RegExp(`^${MARK.ready}`, 'm'), spec.bootTimeoutMs ?? 60_000);
     } catch (error) {
       vm.stop();
       throw error;
