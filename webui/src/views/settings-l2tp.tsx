@@ -6,12 +6,13 @@
  * as such unless retyped (the API keeps the stored value). Errors at their fields, warnings in the
  * banner and at the field, as the other settings forms.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { generatePsk } from '../psk.ts';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { entryNotes, splitList, useChange } from '../use-change.ts';
 import { UserAuthField, type UserAuth } from './user-auth-field.tsx';
+import { announceListenersChanged, useListenersLoad } from './listeners-changed.ts';
 
 interface L2tpListener {
   enabled: boolean;
@@ -36,9 +37,6 @@ interface Form {
   esp: string;
 }
 
-/** Other cards (the listener switches) reload when this event fires, and this one when they change. */
-export const LISTENERS_CHANGED = 'postern:listeners-changed';
-
 const FIELDS: Record<string, string> = { enabled: 'enabled', psk: 'psk', pool: 'pool', secret: 'secret', allowPlain: 'allowPlain', auth: 'auth', 'ipsec.auth': 'ipsecAuth' };
 const PROPOSALS = 'listeners.l2tp.ipsec.proposals';
 const l2tpField = (path: string): string | undefined => {
@@ -61,12 +59,7 @@ export function L2tpCard() {
     });
     setPools((await api<{ pools: Array<{ name: string }> }>('GET', '/pools')).pools.map((p) => p.name));
   };
-  useEffect(() => {
-    void load();
-    const reload = () => void load();
-    window.addEventListener(LISTENERS_CHANGED, reload);
-    return () => window.removeEventListener(LISTENERS_CHANGED, reload);
-  }, []);
+  useListenersLoad(load);
   if (!form) return null;
   const lists = { ike: splitList(form.ike), esp: splitList(form.esp) };
   const save = (e: Event) => {
@@ -80,7 +73,7 @@ export function L2tpCard() {
     const body = { enabled: form.enabled, pool: form.pool, psk: form.psk, allowPlain: form.allowPlain, auth: form.auth, ipsec, ...(form.secret ? { secret: form.secret } : {}) };
     void change.run(() => api('PUT', '/listeners/l2tp', body), 'L2TP/IPsec settings saved', async () => {
       setShowPsk(false);
-      window.dispatchEvent(new Event(LISTENERS_CHANGED));
+      announceListenersChanged();
       await load();
     });
   };

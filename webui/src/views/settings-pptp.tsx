@@ -4,12 +4,12 @@
  * that ask; optional lets unencrypted calls in) and CHAP-MD5/PAP for devices without MS-CHAPv2. The
  * API flags the insecure choices; its warnings show in the banner and at their fields.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { useChange } from '../use-change.ts';
-import { LISTENERS_CHANGED } from './settings-l2tp.tsx';
 import { UserAuthField, type UserAuth } from './user-auth-field.tsx';
+import { announceListenersChanged, useListenersLoad } from './listeners-changed.ts';
 
 type Mppe = 'stateless' | 'stateful-allowed' | 'optional';
 interface PptpListener {
@@ -35,12 +35,7 @@ export function PptpCard() {
     setForm({ enabled: pptp.enabled, pool: pptp.pool, auth: pptp.auth ?? 'local', mppe: pptp.mppe ?? 'stateless', legacyAuth: pptp.legacyAuth === true });
     setPools((await api<{ pools: Array<{ name: string }> }>('GET', '/pools')).pools.map((p) => p.name));
   };
-  useEffect(() => {
-    void load();
-    const reload = () => void load();
-    window.addEventListener(LISTENERS_CHANGED, reload);
-    return () => window.removeEventListener(LISTENERS_CHANGED, reload);
-  }, []);
+  useListenersLoad(load);
   if (!form) return null;
   const save = (e: Event) => {
     e.preventDefault();
@@ -48,7 +43,7 @@ export function PptpCard() {
       const r = await api<{ warning?: string; warnings?: unknown[] }>('PUT', '/listeners/pptp', form);
       return { warnings: [...(r.warning ? [{ path: 'listeners.pptp.enabled', message: r.warning }] : []), ...(r.warnings ?? [])] };
     }, 'PPTP settings saved', async () => {
-      window.dispatchEvent(new Event(LISTENERS_CHANGED));
+      announceListenersChanged();
       await load();
     });
   };

@@ -8,8 +8,8 @@ import { api, type Issue } from '../api.ts';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { entryNotes, splitList, useChange } from '../use-change.ts';
 import { useSafeApply } from '../safe-mode.tsx';
-import { LISTENERS_CHANGED } from './settings-l2tp.tsx';
 import { UserAuthField, type UserAuth } from './user-auth-field.tsx';
+import { announceListenersChanged, useListenersLoad } from './listeners-changed.ts';
 
 type IkeAuth = 'eap-mschapv2' | 'certificate' | 'psk';
 interface Listeners {
@@ -30,7 +30,7 @@ const SSTP_FIELDS: Record<string, string> = { 'listeners.sstp.port': 'port', 'li
 /**
  * The switches, the SSTP port and MPPE, and the "ports to open" hint, which follows every change.
  * L2TP's own settings (key, pool, plain L2TP) are in its card (settings-l2tp.tsx); the two reload
- * each other through LISTENERS_CHANGED.
+ * each other (listeners-changed.ts).
  */
 export function ListenersCard() {
   const [listeners, setListeners] = useState<Listeners>();
@@ -48,18 +48,13 @@ export function ListenersCard() {
     setSstpAuth(got.sstp.auth ?? 'local');
     setOpen((await api<{ ports: PortToOpen[] }>('GET', '/ports-to-open')).ports);
   };
-  useEffect(() => {
-    void load();
-    const reload = () => void load();
-    window.addEventListener(LISTENERS_CHANGED, reload);
-    return () => window.removeEventListener(LISTENERS_CHANGED, reload);
-  }, []);
+  useListenersLoad(load);
   if (!listeners) return null;
   // The switches apply at once, in safe mode when it is ticked (switching off the listener the
   // technician came in through, say, comes back by itself unless confirmed).
   const applied = async () => {
     safe.sent();
-    window.dispatchEvent(new Event(LISTENERS_CHANGED));
+    announceListenersChanged();
   };
   const toggle = (name: keyof Listeners, enabled: boolean) =>
     change.run(async () => {
