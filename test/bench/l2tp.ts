@@ -5,13 +5,12 @@
 // Prints `bench l2tp …` lines.
 import { storedUser } from '../../firmware/config/users.ts';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
-import { posternSite } from '../lab/ike-sites.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { iperf3 } from '../lab/peers/iperf3.ts';
-import { startPosternIke } from '../lab/peers/postern-ike.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { besideIkev2Site } from './ikev2-site-beside.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
 const PASSWORD = 'Bench-L2tp-Pass-42';
@@ -59,22 +58,7 @@ let ikev2 = NaN;
     lab.teardown();
   }
 }
-{
-  // IKEv2 beside it: same namespaces, same LAN hosts; the tunnel carries lanA ⇄ lanB (as bench/sstp.ts).
-  const lab = Lab.create(twoSitesDirect);
-  try {
-    const over = { ike: ['aes128gcm16-prfsha256-ecp256'], esp: ['aes128gcm16'] };
-    const [gwA] = await Promise.all([
-      startPosternIke(lab, 'gwA', { address: '192.0.2.1', logLevel: 'warn', connections: [posternSite('192.0.2.2', { ...over, name: 'to-b', localId: 'gw-a.example', remoteId: 'gw-b.example', localTs: ['10.1.0.0/24'], remoteTs: ['10.2.0.0/24'] })], dataplane: { tunnelAddress: '10.1.0.1' } }),
-      startPosternIke(lab, 'gwB', { address: '192.0.2.2', logLevel: 'warn', connections: [posternSite('192.0.2.1', { ...over, name: 'to-a' })], dataplane: { tunnelAddress: '10.2.0.1', hub: true } }),
-    ]);
-    if ((await gwA.command('initiate to-b')) !== 'ok') throw new Error('the IKEv2 tunnel did not come up');
-    await gwA.waitEvent((e) => e['type'] === 'install-child');
-    await waitUntil('the tunnel carries traffic', 10_000, async () => (await lab.exec('lanA', ['ping', '-c', '1', '-W', '1', '10.2.0.10'])).code === 0);
-    ikev2 = (await iperf3(lab, LAN_B, 'lanA', { seconds: SECONDS })).mbitPerSecond;
-    console.log(`bench l2tp beside ikev2 1-flow ${ikev2.toFixed(0)} Mbit/s`);
-  } finally {
-    lab.teardown();
-  }
-}
+// IKEv2 beside it: same namespaces, same LAN hosts (bench/ikev2-site-beside.ts).
+ikev2 = await besideIkev2Site(async (lab) => (await iperf3(lab, LAN_B, 'lanA', { seconds: SECONDS })).mbitPerSecond);
+console.log(`bench l2tp beside ikev2 1-flow ${ikev2.toFixed(0)} Mbit/s`);
 console.log(`bench l2tp ratio ${(l2tp / ikev2).toFixed(2)} of IKEv2 (target: at least 0.5)`);

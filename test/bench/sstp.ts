@@ -8,14 +8,13 @@ import { ConfigStore } from '../../firmware/config/store.ts';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { createLogger } from '../../firmware/log/logger.ts';
 import { cleanEnv } from '../helpers/env.ts';
-import { posternSite } from '../lab/ike-sites.ts';
 import { iperf3 } from '../lab/peers/iperf3.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
-import { startPosternIke } from '../lab/peers/postern-ike.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { storedUser } from '../../firmware/config/users.ts';
+import { besideIkev2Site } from './ikev2-site-beside.ts';
 
 const COUNT = Number(process.env['BENCH_SSTP_COUNT'] ?? 2000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
@@ -61,25 +60,12 @@ async function load(lab: Lab, ca: string, count: number, tun?: { name: string; r
     lab.teardown();
   }
 }
-{
-  // IKEv2 beside it: same namespaces, same gateway host, same LAN host; the tunnel carries lanA ⇄ lanB.
-  const lab = Lab.create(twoSitesDirect);
-  try {
-    const over = { ike: ['aes128gcm16-prfsha256-ecp256'], esp: ['aes128gcm16'] };
-    const [gwA] = await Promise.all([
-      startPosternIke(lab, 'gwA', { address: '192.0.2.1', logLevel: 'warn', connections: [posternSite('192.0.2.2', { ...over, name: 'to-b', localId: 'gw-a.example', remoteId: 'gw-b.example', localTs: ['10.1.0.0/24'], remoteTs: ['10.2.0.0/24'] })], dataplane: { tunnelAddress: '10.1.0.1' } }),
-      startPosternIke(lab, 'gwB', { address: '192.0.2.2', logLevel: 'warn', connections: [posternSite('192.0.2.1', { ...over, name: 'to-a' })], dataplane: { tunnelAddress: '10.2.0.1', hub: true } }),
-    ]);
-    if ((await gwA.command('initiate to-b')) !== 'ok') throw new Error('the IKEv2 tunnel did not come up');
-    await gwA.waitEvent((e) => e['type'] === 'install-child');
-    await waitUntil('the tunnel carries traffic', 10_000, async () => (await lab.exec('lanA', ['ping', '-c', '1', '-W', '1', '10.2.0.10'])).code === 0);
-    const one = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'lanA', { seconds: SECONDS });
-    const four = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'lanA', { seconds: SECONDS, streams: 4 });
-    console.log(`bench sstp beside ikev2 1-flow ${one.mbitPerSecond.toFixed(0)} Mbit/s 4-flows ${four.mbitPerSecond.toFixed(0)} Mbit/s`);
-  } finally {
-    lab.teardown();
-  }
-}
+// IKEv2 beside it: same namespaces, same gateway host, same LAN host (bench/ikev2-site-beside.ts).
+await besideIkev2Site(async (lab) => {
+  const one = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'lanA', { seconds: SECONDS });
+  const four = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'lanA', { seconds: SECONDS, streams: 4 });
+  console.log(`bench sstp beside ikev2 1-flow ${one.mbitPerSecond.toFixed(0)} Mbit/s 4-flows ${four.mbitPerSecond.toFixed(0)} Mbit/s`);
+});
 {
   const lab = Lab.create(twoSitesDirect);
   try {
