@@ -16,7 +16,7 @@ import { ikeAddressProvider } from '../pools/ike-addresses.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
 import { createDh } from './crypto/dh.ts';
 import { IkeEngine } from './engine/engine.ts';
-import type { ChildSaInfo, IkeAction } from './engine/types.ts';
+import type { ChildSaInfo, IkeAction, VirtualAddressProvider } from './engine/types.ts';
 import { connectionsFromConfig, gatewayCertificate, isIkev2Keyed } from './ike-connections.ts';
 import { UserspaceDataPlane, kernelRouteOutside, kernelSteerVia } from '../dataplane/userspace.ts';
 import { DataPlaneInstaller } from './shell/dataplane-installer.ts';
@@ -73,7 +73,7 @@ export class IkeSubsystem implements Subsystem {
   readonly name = 'ikev2';
   readonly #options: IkeSubsystemOptions;
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; v1: Ikev1Engine | undefined; dataplane: UserspaceDataPlane; revocation: RevocationService; sweep: NodeJS.Timeout; config: PosternConfig; address: string; address6: string | undefined } | undefined;
+  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; v1: Ikev1Engine | undefined; dataplane: UserspaceDataPlane; revocation: RevocationService; sweep: NodeJS.Timeout; config: PosternConfig; address: string; address6: string | undefined; addresses: VirtualAddressProvider } | undefined;
   /** Dialing sites tried again after they go down (issue 17: the next retry is shown). */
   readonly #redial = new SiteRedial();
   #dialWatch: DialWatch | undefined;
@@ -329,12 +329,14 @@ export class IkeSubsystem implements Subsystem {
       // Revocation (issue 16): fetched and kept by the service, answered to the engine from its cache.
       revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'), () => this.#endRevoked());
       const localAddresses = [address4, address6].filter((a): a is string => a !== undefined);
+      // Kept, so stop() can give back the leases of the SAs it ends.
+      const addresses = ikeAddressProvider(this.#options.access.pools);
       const engine = new IkeEngine(connectionsFromConfig(config, pki, address, localAddresses), { randomBytes: ikeRandom, createDh }, {
         users: (name) => this.#users(name),
         ...(radius ? { onEapVerdict: () => shellRef?.resumeEap() } : {}),
         ...(radius && config.listeners.ikev2.eapPassThrough ? { eapRadius: (peer: string) => radius.listener.eapPeer(peer) } : {}),
         ...(radius && !config.listeners.ikev2.eapPassThrough ? { mschapv2: (peer: string) => radius.listener.verifier(peer) } : {}),
-        addresses: ikeAddressProvider(this.#options.access.pools),
+        addresses,
         revocation,
       });
       // IKEv1 sites (issue 19) share UDP 500/4500: messages go to each engine by their ISAKMP version.
@@ -357,7 +359,7 @@ export class IkeSubsystem implements Subsystem {
       // fetched again by the check itself, and a revocation found then ends the session.
       const sweep = setInterval(() => this.#endRevoked(), 60_000);
       sweep.unref();
-      const running = (this.#running = { shell, installer, hub, engine, v1, dataplane, revocation, sweep, config, address, address6 });
+      const running = (this.#running = { shell, installer, hub, engine, v1, dataplane, revocation, sweep, config, address, address6, addresses });
       for (const site of config.sites.filter((s) => s.enabled && isIkeSite(s) && s.initiate)) shell.initiate(`site:${site.name}`, localFor(running, `site:${site.name}`));
       const bound = transport.addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(' and ');
       this.#status = { state: 'running', detail: `UDP ${bound}:500 and :4500, shared TUN ${hub.hub.name}${v1 ? ', IKEv1 sites too' : ''}` };
@@ -556,6 +558,10 @@ export class IkeSubsystem implements Subsystem {
     this.#l2tpPppData.clear();
     r.revocation.close();
     await r.shell.close();
+    // The SAs end with the engine, unannounced to it (their Deletes were fire-and-forget): their pool
+    // leases are given back here, or they would stay held (and a reconnecting client be given another
+    // address, since a held name is never shared with a new session).
+    for (const vip of new Map(r.engine.sas.filter((sa) => !sa.initiator && sa.virtualIp).map((sa) => [`${sa.virtualIp!.pool}\0${sa.virtualIp!.identity}`, sa.virtualIp!])).values()) r.addresses.release(vip.pool, vip.identity);
     r.installer.stopAll();
     r.hub.release();
     this.#status = { state: 'stopped' };

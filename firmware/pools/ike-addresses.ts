@@ -22,8 +22,11 @@ export function ikeAddressProvider(registry: PoolRegistry, clock: () => number =
       names.set(key(pool, identity), name);
       return { ipv4: lease.ipv4, ...(lease.ipv6 ? { ipv6: lease.ipv6 } : {}), dns: p.dns };
     },
+    // Only a lease this provider gave: a second release of one identity must not free the lease another
+    // protocol's session holds under that name.
     release(pool, identity) {
-      const name = names.get(key(pool, identity)) ?? identity;
+      const name = names.get(key(pool, identity));
+      if (name === undefined) return;
       names.delete(key(pool, identity));
       registry.get(pool)?.release(name, clock());
     },

@@ -52,6 +52,8 @@ t.test('IKEv2 shares a lease among one identity\'s SAs but never with another pr
   t.same(ike.lease('p', 'alice'), first, 'a reauthentication of the IKE SA keeps its address');
   ike.release('p', 'alice');
   t.equal(pool.leaseOf('alice'), ppp, 'releasing the IKE lease leaves the SSTP session\'s');
+  ike.release('p', 'alice');
+  t.equal(pool.leaseOf('alice'), ppp, 'and a second release of that identity (a stop after the engine released it) does not free it either');
   t.equal(pool.holderOf(first.ipv4!), undefined, 'and frees the IKE one');
   t.equal(pool.holderOf(ike.lease('p', 'bob')!.ipv4!), 'bob', 'an identity alone keeps its own name');
 });
