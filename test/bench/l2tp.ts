@@ -3,9 +3,8 @@
 // gwB carries the call's IP in its driver, gwA's dialing side still through JavaScript), and the same
 // flow through an IKEv2 site Postern ↔ Postern on the same topology in the same run, with the ratio.
 // Prints `bench l2tp …` lines.
-import { storedUser } from '../../firmware/config/users.ts';
-import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
+import { answeringL2tpGateway, dialingL2tpGateway } from '../lab/l2tp-site-configs.ts';
 import { iperf3 } from '../lab/peers/iperf3.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
@@ -17,30 +16,8 @@ const PASSWORD = 'Bench-L2tp-Pass-42';
 const PSK = 'bench-l2tp-group-key-77';
 const LAN_B = { host: 'lanB', address: '10.2.0.10' };
 
-function answering() {
-  const c = defaultConfig();
-  c.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
-  c.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
-  c.system.management = { listen: '127.0.0.1', port: 18080, https: false };
-  c.listeners.ikev2.enabled = false;
-  c.listeners.sstp.enabled = false;
-  c.listeners.l2tp = { ...c.listeners.l2tp, enabled: true, psk: PSK };
-  c.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }];
-  c.users = [storedUser({ name: 'branch-a', password: PASSWORD, enabled: true })];
-  c.sites = [{ name: 'branch-a', protocol: 'l2tp', remote: '192.0.2.1', username: 'branch-a', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.1.0.0/24'], auth: 'psk', initiate: false, enabled: true }];
-  return c;
-}
-
-function dialing() {
-  const c = defaultConfig();
-  c.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.1/24' };
-  c.system.lan = { interface: 'lan', address: '10.1.0.1/24' };
-  c.system.management = { listen: '127.0.0.1', port: 18080, https: false };
-  c.listeners.ikev2.enabled = false;
-  c.listeners.sstp.enabled = false;
-  c.sites = [{ name: 'hq', protocol: 'l2tp', remote: '192.0.2.2', psk: PSK, username: 'branch-a', password: PASSWORD, localSubnets: ['10.1.0.0/24'], remoteSubnets: ['10.2.0.0/24'], auth: 'psk', initiate: true, enabled: true }];
-  return c;
-}
+const answering = () => answeringL2tpGateway({ wan: { interface: 'wan', mode: 'static', address: '192.0.2.2/24' }, lanInterface: 'lanb', branchAddress: '192.0.2.1', psk: PSK, password: PASSWORD });
+const dialing = () => dialingL2tpGateway({ wan: { interface: 'wan', mode: 'static', address: '192.0.2.1/24' }, hqAddress: '192.0.2.2', psk: PSK, password: PASSWORD });
 
 let l2tp = NaN;
 let ikev2 = NaN;

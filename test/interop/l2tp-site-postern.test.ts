@@ -4,10 +4,8 @@
 // Both LANs reach each other; a wrong password is refused and retried with backoff; when gwB
 // restarts, gwA keys IPsec again and redials by itself.
 import t from 'tap';
-import { defaultConfig } from '../../firmware/config/defaults.ts';
-import type { PosternConfig } from '../../firmware/config/types.ts';
-import { storedUser } from '../../firmware/config/users.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
+import { answeringL2tpGateway, dialingL2tpGateway } from '../lab/l2tp-site-configs.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesBehindNat } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
@@ -17,30 +15,8 @@ const PSK = 'hq-l2tp-group-key-77';
 const count = (text: string, msg: string) => text.split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
 const lineWith = (text: string, msg: string, part: RegExp) => text.split('\n').find((l) => l.includes(`"msg":"${msg}"`) && part.test(l));
 
-function answering(): PosternConfig {
-  const c = defaultConfig();
-  c.system.wan = { interface: 'out', mode: 'static', address: '203.0.113.2/24' };
-  c.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
-  c.system.management = { listen: '127.0.0.1', port: 18080, https: false };
-  c.listeners.ikev2.enabled = false;
-  c.listeners.sstp.enabled = false;
-  c.listeners.l2tp = { ...c.listeners.l2tp, enabled: true, psk: PSK };
-  c.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }];
-  c.users = [storedUser({ name: 'branch-a', password: PASSWORD, enabled: true })];
-  c.sites = [{ name: 'branch-a', protocol: 'l2tp', remote: '203.0.113.1', username: 'branch-a', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.1.0.0/24'], auth: 'psk', initiate: false, enabled: true }];
-  return c;
-}
-
-function dialing(password: string): PosternConfig {
-  const c = defaultConfig();
-  c.system.wan = { interface: 'wan', mode: 'static', address: '172.16.1.2/24', gateway: '172.16.1.1' };
-  c.system.lan = { interface: 'lan', address: '10.1.0.1/24' };
-  c.system.management = { listen: '127.0.0.1', port: 18080, https: false };
-  c.listeners.ikev2.enabled = false;
-  c.listeners.sstp.enabled = false;
-  c.sites = [{ name: 'hq', protocol: 'l2tp', remote: '203.0.113.2', psk: PSK, username: 'branch-a', password, localSubnets: ['10.1.0.0/24'], remoteSubnets: ['10.2.0.0/24'], auth: 'psk', initiate: true, enabled: true }];
-  return c;
-}
+const answering = () => answeringL2tpGateway({ wan: { interface: 'out', mode: 'static', address: '203.0.113.2/24' }, lanInterface: 'lanb', branchAddress: '203.0.113.1', psk: PSK, password: PASSWORD });
+const dialing = (password: string) => dialingL2tpGateway({ wan: { interface: 'wan', mode: 'static', address: '172.16.1.2/24', gateway: '172.16.1.1' }, hqAddress: '203.0.113.2', psk: PSK, password });
 
 t.test('L2TP/IPsec site-to-site through NAT: both LANs reach each other; a wrong password is refused; gwA redials after gwB restarts', async (t) => {
   t.setTimeout(150_000);
