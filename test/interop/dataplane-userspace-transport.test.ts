@@ -70,16 +70,18 @@ t.test('userspace data plane, transport mode: only the selected traffic is seale
   t.equal(lab.execSync('gwA', ['ip', 'route', 'show', B]).includes('phub0'), false, 'the peer itself keeps its normal route');
 
   // One receiving socket per gateway on UDP 1701, as an L2TP daemon's; what arrives is logged. The
-  // senders share the port (SO_REUSEPORT), as an L2TP daemon sends from its one socket.
+  // senders share the port (SO_REUSEPORT) but on the wildcard address, so they are not in the sink's
+  // reuseport group: a reply arriving while a sender is still closing goes to the sink, never to it.
+  // Their source address comes from the steering route (`src`), as an unbound L2TP daemon's would.
   const sinkB = lab.spawnDaemon('gwB', 'l2tp-b', ['socat', '-u', `UDP4-RECVFROM:${L2TP},bind=${B},reuseport,fork`, 'STDOUT']);
   const sinkA = lab.spawnDaemon('gwA', 'l2tp-a', ['socat', '-u', `UDP4-RECVFROM:${L2TP},bind=${A},reuseport,fork`, 'STDOUT']);
-  const send = (from: string, host: string, to: string, text: string, port = L2TP) =>
-    lab.exec(host, ['sh', '-c', `printf '${text}' | socat -u STDIN UDP4-SENDTO:${to}:${port},bind=${from}:${L2TP},reuseport`]);
+  const send = (host: string, to: string, text: string, port = L2TP) =>
+    lab.exec(host, ['sh', '-c', `printf '${text}' | socat -u STDIN UDP4-SENDTO:${to}:${port},bind=0.0.0.0:${L2TP},reuseport`]);
   const log = (d: { logFile: string }) => readFileSync(d.logFile, 'utf8');
-  const sendBytes = (host: string, from: string, to: string, bytes: Buffer) =>
-    lab.exec(host, ['sh', '-c', `printf '${[...bytes].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')}' | socat -u STDIN UDP4-SENDTO:${to}:${L2TP},bind=${from}:${L2TP},reuseport`]);
+  const sendBytes = (host: string, to: string, bytes: Buffer) =>
+    lab.exec(host, ['sh', '-c', `printf '${[...bytes].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')}' | socat -u STDIN UDP4-SENDTO:${to}:${L2TP},bind=0.0.0.0:${L2TP},reuseport`]);
 
-  await send(A, 'gwA', B, 'before');
+  await send('gwA', B, 'before');
   const acquire = await gwA.waitEvent((e) => e['type'] === 'acquire');
   t.match(acquire, { reqid: REQID, policy: { destination: { prefix: `${B}/32`, port: L2TP } } }, 'a datagram before any SA raises an acquire for the transport policy');
 
@@ -88,9 +90,9 @@ t.test('userspace data plane, transport mode: only the selected traffic is seale
   await Promise.all([gwA.call('addSa', sa(0x5000_0001, B, A, 'in', kba)), gwB.call('addSa', sa(0x6000_0001, A, B, 'in', kab))]);
   await Promise.all([gwA.call('addSa', sa(0x6000_0001, A, B, 'out', kab)), gwB.call('addSa', sa(0x5000_0001, B, A, 'out', kba))]);
 
-  await send(A, 'gwA', B, 'hello-from-a');
+  await send('gwA', B, 'hello-from-a');
   await waitUntil('A\'s datagram at B', 5000, () => log(sinkB).includes('hello-from-a'));
-  await send(B, 'gwB', A, 'hello-from-b');
+  await send('gwB', A, 'hello-from-b');
   await waitUntil('B\'s datagram at A', 5000, () => log(sinkA).includes('hello-from-b'));
   const outA = await gwA.call('querySa', { spi: 0x6000_0001, destination: B });
   const inB = await gwB.call('querySa', { spi: 0x6000_0001, destination: B });
@@ -102,7 +104,7 @@ t.test('userspace data plane, transport mode: only the selected traffic is seale
   // Other traffic to the same peer is not the policy's: it goes in clear, past the SAs.
   const plain = lab.spawnDaemon('gwB', 'plain-b', ['socat', '-u', `UDP4-RECVFROM:5000,bind=${B},fork`, 'STDOUT']);
   await new Promise((r) => setTimeout(r, 300));
-  await send(A, 'gwA', B, 'not-l2tp', 5000);
+  await send('gwA', B, 'not-l2tp', 5000);
   await waitUntil('the plain datagram at B', 5000, () => log(plain).includes('not-l2tp'));
   t.equal((await gwA.call('querySa', { spi: 0x6000_0001, destination: B })).packets, outA.packets, 'a datagram to another port went outside the SA');
 
@@ -113,14 +115,14 @@ t.test('userspace data plane, transport mode: only the selected traffic is seale
     gwB.call('updateSa', { spi: 0x5000_0001, destination: A }, { encapsulation }), gwB.call('updateSa', { spi: 0x6000_0001, destination: B }, { encapsulation }),
   ]);
   const udpBefore = (await gwB.call('stats')).udp.rx;
-  await send(A, 'gwA', B, 'over-udp-4500');
+  await send('gwA', B, 'over-udp-4500');
   await waitUntil('the encapsulated datagram at B', 5000, () => log(sinkB).includes('over-udp-4500'));
   t.ok((await gwB.call('stats')).udp.rx > udpBefore, 'it arrived in UDP 4500');
 
   // L2TP/IPsec (issue 20): the LNS takes its clients' UDP 1701 up from the SA itself, tagged with it,
   // instead of through the TUN (two clients behind one NAT look alike there), and answers through it.
   t.equal(await gwB.call('deliverUdp', REQID, L2TP), true, 'the driver hands the child\'s UDP 1701 up');
-  await send(A, 'gwA', B, 'tagged-by-sa');
+  await send('gwA', B, 'tagged-by-sa');
   const up = await gwB.waitEvent((e) => e['type'] === 'udp-up');
   const datagram = decodeIpsecDatagram(Buffer.from(String(up['datagram']), 'hex'));
   t.match({ reqid: up['reqid'], source: datagram?.source, sourcePort: datagram?.sourcePort, destinationPort: datagram?.destinationPort, payload: Buffer.from(datagram?.payload ?? []).toString() },
@@ -138,14 +140,14 @@ t.test('userspace data plane, transport mode: only the selected traffic is seale
   const spec = { tunnelId: 0x1234, sessionId: 0x5678, peerTunnelId: 7, peerSessionId: 9, localPort: L2TP, peerPort: L2TP, mtu: 1380, sources: ['10.10.0.5/32'] };
   t.equal(await gwB.call('pppOpen', REQID, spec), true, 'the PPP data session is installed on the child');
   const upBefore = (await gwB.call('stats', REQID)).tunnel.udpUp;
-  await sendBytes('gwA', A, B, l2tpData(echoRequest('10.10.0.5', '10.2.0.1', 1)));
+  await sendBytes('gwA', B, l2tpData(echoRequest('10.10.0.5', '10.2.0.1', 1)));
   const reply = Buffer.from([0x00, 0x02, 0x00, 0x07, 0x00, 0x09, 0xff, 0x03, 0x00, 0x21]);
   await waitUntil('the echo reply framed by B at A', 5000, () => readFileSync(sinkA.logFile).includes(reply));
   const framed = readFileSync(sinkA.logFile);
   const icmp = framed.subarray(framed.indexOf(reply) + reply.length);
   t.same([icmp[9], icmp[20], [...icmp.subarray(12, 20)]], [1, 0, [10, 2, 0, 1, 10, 10, 0, 5]], 'A got an L2TP data message (the peer\'s tunnel and session IDs, PPP IPv4) holding B\'s echo reply to the session\'s address');
-  await sendBytes('gwA', A, B, l2tpData(echoRequest('10.10.0.6', '10.2.0.1', 2))); // not the session's address
-  await sendBytes('gwA', A, B, Buffer.from([0x40, 0x02, 0x00, 0x12, 0x12, 0x34, 0x56, 0x78, 0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x08, 0, 0, 0, 0])); // LCP Echo-Request
+  await sendBytes('gwA', B, l2tpData(echoRequest('10.10.0.6', '10.2.0.1', 2))); // not the session's address
+  await sendBytes('gwA', B, Buffer.from([0x40, 0x02, 0x00, 0x12, 0x12, 0x34, 0x56, 0x78, 0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x08, 0, 0, 0, 0])); // LCP Echo-Request
   await gwB.waitEvent((e) => e['type'] === 'udp-up');
   const counters = await gwB.call('pppStats', REQID);
   t.match(counters, { rxPackets: 1, txPackets: 1, dropSource: 1, up: 1, tunnels: 1 }, `counted in the driver: one packet each way, the foreign source dropped, LCP left to JavaScript (${json(counters)})`);
