@@ -117,7 +117,6 @@ dp_gre_rx dp_gre_classify(const uint8_t *p, size_t len, const dp_gre_site *site,
   if (st != DP_GRE_OK || h->version != 0) return DP_GRE_RX_MALFORMED;
   if (h->has_key != site->has_key || (site->has_key && h->key != site->key)) return DP_GRE_RX_BAD_KEY;
   if (h->protocol == DP_GRE_PROTO_KEEPALIVE) return DP_GRE_RX_KEEPALIVE;
-  if (h->protocol != DP_GRE_PROTO_IPV4 && h->protocol != DP_GRE_PROTO_IPV6) return DP_GRE_RX_MALFORMED;
   if (site->checksum && !h->has_checksum) return DP_GRE_RX_BAD_CHECKSUM;
   if (site->sequence && !h->has_seq) return DP_GRE_RX_NO_SEQUENCE;
   return DP_GRE_RX_DELIVER;

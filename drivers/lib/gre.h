@@ -55,9 +55,9 @@ dp_gre_status dp_gre_frame(const dp_gre_site *site, uint16_t protocol, uint32_t 
 
 /* What a site tunnel does with a received GRE payload (after the outer IP header). */
 typedef enum {
-  DP_GRE_RX_DELIVER,      /* an inner IPv4 or IPv6 packet for the TUN (sequence number still to check) */
+  DP_GRE_RX_DELIVER,      /* an inner packet for the TUN, IP or not: its protocol type is its EtherType (sequence number still to check) */
   DP_GRE_RX_KEEPALIVE,    /* protocol type 0 with the right key: a Cisco keepalive come back */
-  DP_GRE_RX_MALFORMED,    /* short, reserved bits or routing, not version 0, another protocol type */
+  DP_GRE_RX_MALFORMED,    /* short, reserved bits or routing, not version 0 */
   DP_GRE_RX_BAD_KEY,      /* a key missing, unexpected or different */
   DP_GRE_RX_BAD_CHECKSUM, /* a checksum that does not verify, or none where the site requires one */
   DP_GRE_RX_NO_SEQUENCE,  /* no sequence number where the site requires one */

@@ -18,13 +18,13 @@
 #define TUN_F_USO6 0x40
 #endif
 
-int dp_tun_open(char name[16], bool offload, bool multi_queue, bool *uso) {
+int dp_tun_open(char name[16], bool offload, bool multi_queue, bool link_protocol, bool *uso) {
   if (uso) *uso = false;
   int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
   if (fd < 0) return -errno;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0) | (multi_queue ? IFF_MULTI_QUEUE : 0);
+  ifr.ifr_flags = IFF_TUN | (link_protocol ? 0 : IFF_NO_PI) | (offload ? IFF_VNET_HDR : 0) | (multi_queue ? IFF_MULTI_QUEUE : 0);
   strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
   unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
   int rc = ioctl(fd, TUNSETIFF, &ifr);

@@ -11,7 +11,9 @@
  * With `offload`, every read and write carries a virtio_net_hdr and the kernel may hand over TCP
  * super-segments (TSO) with checksums left to us (gso.h). With `uso` also UDP segmentation offload is
  * asked for (Linux 6.2+); `*uso` says whether the kernel took it. */
-int dp_tun_open(char name[16], bool offload, bool multi_queue, bool *uso);
+/* `link_protocol`: each packet read or written starts with struct tun_pi (its EtherType), so the
+ * device carries non-IP too (GRE sites); without it, bare IP packets. */
+int dp_tun_open(char name[16], bool offload, bool multi_queue, bool link_protocol, bool *uso);
 
 /* MTU, an IPv4 address with its prefix length, and IFF_UP; 0 or -errno. */
 int dp_tun_configure(const char *name, int mtu, uint32_t ipv4_be, int prefix_len);

@@ -7,8 +7,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_tun.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "gre.h"
@@ -95,12 +98,14 @@ static void send_keepalive(dp_tunnel *t) {
   if (send_one(t, &keepalive, 1, &peer) == 1) COUNT(t, keepalives_sent);
 }
 
-/* An inner IP packet into what goes on the wire (after the outer IP and UDP headers). */
-static bool encapsulate(dp_tunnel *t, const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *out_len) {
+/* An inner packet into what goes on the wire (after the outer IP and UDP headers). `protocol`: its
+ * EtherType where the TUN said (GRE sites), 0 for an IP packet known by its version. */
+static bool encapsulate(dp_tunnel *t, uint16_t protocol, const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *out_len) {
   bool v6 = (plain[0] >> 4) == 6;
   if (t->options.mode == DP_TUNNEL_GRE) {
     uint32_t seq = t->options.gre.sequence ? atomic_fetch_add_explicit(&t->gre_tx_seq, 1, memory_order_relaxed) : 0;
-    return dp_gre_frame(&t->options.gre, v6 ? DP_GRE_PROTO_IPV6 : DP_GRE_PROTO_IPV4, seq, plain, len, out, cap, out_len) == DP_GRE_OK;
+    if (!protocol) protocol = v6 ? DP_GRE_PROTO_IPV6 : DP_GRE_PROTO_IPV4;
+    return dp_gre_frame(&t->options.gre, protocol, seq, plain, len, out, cap, out_len) == DP_GRE_OK;
   }
   dp_sa *sa = atomic_load_explicit(&t->out, memory_order_acquire);
   if (t->options.transport) { /* the datagram's own payload, its protocol as next header */
@@ -139,7 +144,9 @@ static bool encapsulate_ppp(dp_tunnel *t, dp_ppp_session *s, const uint8_t *ip, 
 typedef enum { DECAP_OK, DECAP_SKIP, DECAP_DROP } decap_result;
 
 /* What arrived (after the outer IP header for raw sockets) into the inner packet. */
-static decap_result decapsulate(dp_tunnel *t, const uint8_t *d, size_t len, uint8_t *plain, size_t cap, size_t *out_len, uint8_t *next_header) {
+/* GRE: `link_protocol` is the inner packet's EtherType (the GRE protocol type); 0 for ESP. */
+static decap_result decapsulate(dp_tunnel *t, const uint8_t *d, size_t len, uint8_t *plain, size_t cap, size_t *out_len, uint8_t *next_header, uint16_t *link_protocol) {
+  *link_protocol = 0;
   if (t->options.mode == DP_TUNNEL_GRE) {
     dp_gre_header h;
     switch (dp_gre_classify(d, len, &t->options.gre, &h)) {
@@ -158,6 +165,7 @@ static decap_result decapsulate(dp_tunnel *t, const uint8_t *d, size_t len, uint
     }
     *out_len = len - h.header_len;
     memcpy(plain, d + h.header_len, *out_len);
+    *link_protocol = h.protocol;
     return DECAP_OK;
   }
   if (t->options.mode == DP_TUNNEL_ESP_UDP) {
@@ -192,6 +200,7 @@ typedef struct {
   dp_addr peer;
   size_t pktinfo_len; /* IPv6 with a chosen source: IPV6_PKTINFO on every message */
   union { char buf[DP_PKTINFO_SPACE]; struct cmsghdr align; } pktinfo;
+  uint16_t protocol; /* the packet being queued: its EtherType from the TUN (GRE sites), else 0 */
   int n;
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
@@ -254,16 +263,19 @@ static void flush(out_batch *b) {
   b->n = 0;
 }
 
-/* One IP packet from the TUN (or one segment of a super-segment): clamp, encapsulate, queue. */
+/* An IP packet, as opposed to what else a GRE site's TUN may carry (0: bare IP from a TUN without protocol information). */
+static bool is_ip(uint16_t protocol) { return !protocol || protocol == DP_GRE_PROTO_IPV4 || protocol == DP_GRE_PROTO_IPV6; }
+
+/* One packet from the TUN (or one segment of a super-segment): clamp, encapsulate, queue. */
 static int queue_packet(void *ctx, const uint8_t *packet, size_t len) {
   out_batch *b = ctx;
   dp_tunnel *t = b->t;
   uint8_t *plain = (uint8_t *)packet; /* ours to rewrite: the read buffer or the GSO scratch */
   dp_ppp_session *ppp = t->options.transport ? ppp_owner(t, plain, len) : NULL;
-  if (dp_clamp_mss(plain, len, ppp ? dp_ppp_session_config(ppp)->mtu : t->options.mtu)) COUNT(t, mss_clamped);
+  if (is_ip(b->protocol) && dp_clamp_mss(plain, len, ppp ? dp_ppp_session_config(ppp)->mtu : t->options.mtu)) COUNT(t, mss_clamped);
   size_t out_len = 0;
   if (!(ppp ? encapsulate_ppp(t, ppp, plain, len, b->sealed[b->n], sizeof b->sealed[b->n], &out_len)
-            : encapsulate(t, plain, len, b->sealed[b->n], sizeof b->sealed[b->n], &out_len))) {
+            : encapsulate(t, b->protocol, plain, len, b->sealed[b->n], sizeof b->sealed[b->n], &out_len))) {
     COUNT(t, drop_encrypt);
     return 0;
   }
@@ -280,6 +292,7 @@ static int queue_packet(void *ctx, const uint8_t *packet, size_t len) {
 /* A batch's destination and source, read once per batch. */
 static void batch_begin(out_batch *b, dp_tunnel *t) {
   b->t = t;
+  b->protocol = 0;
   b->peer = peer_of(t);
   b->pktinfo_len = dp_addr_is_v6(&b->peer) ? dp_pktinfo_cmsg(&t->options.source, b->pktinfo.buf) : 0;
 }
@@ -304,8 +317,19 @@ static void *run_to_net(void *arg) {
       ssize_t len = read(t->tun_fd, readbuf, sizeof readbuf);
       if (len <= 0) break;
       COUNT(t, tun_rx);
-      if (!t->options.offload) queue_packet(&b, readbuf, (size_t)len);
-      else if (dp_gso_split(readbuf, (size_t)len, scratch, sizeof scratch, queue_packet, &b) < 0) COUNT(t, drop_encrypt);
+      uint8_t *packet = readbuf;
+      if (t->options.link_protocol) { /* struct tun_pi first: the packet's EtherType */
+        struct tun_pi pi;
+        if ((size_t)len <= sizeof pi) { COUNT(t, drop_encrypt); continue; }
+        memcpy(&pi, readbuf, sizeof pi);
+        b.protocol = ntohs(pi.proto);
+        packet += sizeof pi;
+        len -= (ssize_t)sizeof pi;
+      }
+      if (!t->options.offload) queue_packet(&b, packet, (size_t)len);
+      else if (!is_ip(b.protocol)) { /* never segmented nor checksummed by the kernel: past the vnet header as it is */
+        if ((size_t)len > DP_VNET_HDR_LEN) queue_packet(&b, packet + DP_VNET_HDR_LEN, (size_t)len - DP_VNET_HDR_LEN);
+      } else if (dp_gso_split(packet, (size_t)len, scratch, sizeof scratch, queue_packet, &b) < 0) COUNT(t, drop_encrypt);
     }
     flush(&b);
     report_expiry(t, atomic_load_explicit(&t->out, memory_order_acquire));
@@ -333,10 +357,26 @@ void dp_tunnel_tx_flush(void) {
   hub_batch.t = NULL; /* never kept past the batch: the tunnel may be gone by the next one */
 }
 
+/* One packet into the TUN, after struct tun_pi where it wants one and a blank vnet header where
+ * `blank_vnet` (a packet that bypassed GRO on a TUN with offloads). */
+static void write_framed(dp_tunnel *t, uint16_t protocol, bool blank_vnet, const uint8_t *buf, size_t len) {
+  static const uint8_t no_offload[DP_VNET_HDR_LEN];
+  struct tun_pi pi = {.flags = 0, .proto = htons(protocol)};
+  struct iovec iov[3];
+  int n = 0;
+  if (t->options.link_protocol) iov[n++] = (struct iovec){.iov_base = &pi, .iov_len = sizeof pi};
+  if (blank_vnet) iov[n++] = (struct iovec){.iov_base = (void *)no_offload, .iov_len = sizeof no_offload};
+  iov[n++] = (struct iovec){.iov_base = (void *)buf, .iov_len = len};
+  if (writev(t->tun_fd, iov, n) < 0) COUNT(t, drop_io);
+  else COUNT(t, tun_tx);
+}
+
+/* An IP packet (after its vnet header on a TUN with offloads), as GRO hands them over. */
 static int write_tun(void *ctx, const uint8_t *buf, size_t len) {
   dp_tunnel *t = ctx;
-  if (write(t->tun_fd, buf, len) < 0) COUNT(t, drop_io);
-  else COUNT(t, tun_tx);
+  size_t ip = t->options.offload ? DP_VNET_HDR_LEN : 0;
+  bool v6 = len > ip && (buf[ip] >> 4) == 6;
+  write_framed(t, v6 ? DP_GRE_PROTO_IPV6 : DP_GRE_PROTO_IPV4, false, buf, len);
   return 0;
 }
 
@@ -412,9 +452,15 @@ static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const dp_addr *f
   }
   size_t out_len = 0, room = t->options.transport ? 20 : 0;
   uint8_t nh = 0;
-  decap_result r = decapsulate(t, d, len, plain + room, MAX_PACKET + 64 - room, &out_len, &nh);
+  uint16_t protocol = 0;
+  decap_result r = decapsulate(t, d, len, plain + room, MAX_PACKET + 64 - room, &out_len, &nh, &protocol);
   if (r == DECAP_SKIP) return;
   if (r == DECAP_DROP) { COUNT(t, drop_decrypt); return; }
+  if (!is_ip(protocol)) { /* a GRE site's non-IP (MPLS, ...): no selectors, no MSS; the kernel decides */
+    if (t->options.link_protocol) write_framed(t, protocol, t->options.offload, plain, out_len);
+    else COUNT(t, drop_decrypt);
+    return;
+  }
   if (t->options.transport) {
     /* Behind a NAT (ESP in UDP) the sender's L4 checksum covered addresses not seen here. */
     out_len = dp_transport_rebuild(plain, out_len, nh, outer_src, outer_dst, t->transport_id++, t->options.mode == DP_TUNNEL_ESP_UDP);
@@ -600,7 +646,7 @@ int dp_tunnel_send_udp(dp_tunnel *t, uint16_t sport, uint16_t dport, const uint8
   if (!n) return -EMSGSIZE;
   size_t total = 0;
   dp_esp_set_lane(DP_ESP_LANE_CALLER); /* the hub's readers may be sealing for the same SA meanwhile */
-  bool sealed = encapsulate(t, datagram, n, out, sizeof out, &total);
+  bool sealed = encapsulate(t, 0, datagram, n, out, sizeof out, &total);
   dp_esp_set_lane(0);
   if (!sealed) {
     COUNT(t, drop_encrypt);

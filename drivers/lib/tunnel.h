@@ -57,6 +57,7 @@ typedef struct {
   uint32_t gre_seq_start;     /* GRE: the first sequence number sent (a restarted site continues its numbering) */
   bool offload;               /* the TUN was opened with offloads (vnet header, TSO): see gso.h */
   bool uso;                   /* and takes UDP GSO packets: UDP runs are merged toward it too */
+  bool link_protocol;         /* GRE: the TUN puts struct tun_pi before each packet: non-IP crosses with its EtherType as the GRE protocol type */
   bool transport;             /* ESP transport mode (IPv4 outer addresses only): the TUN carries datagrams between the two hosts */
   uint32_t transport_local;   /* this host's address (network order), for datagrams rebuilt on receipt */
   unsigned keepalive_ms;      /* ESP in UDP behind a NAT: idle interval before a keepalive (0: never) */

@@ -29,7 +29,7 @@ static void finalize(napi_env env, void *data, void *hint) {
 static int open_queues(char name[16], unsigned queues, bool offload, bool *uso, int *fds) {
   for (unsigned i = 0; i < queues; i++) {
     bool queue_uso = false;
-    fds[i] = dp_tun_open(name, offload, queues > 1, &queue_uso);
+    fds[i] = dp_tun_open(name, offload, queues > 1, false, &queue_uso);
     if (i == 0) *uso = queue_uso;
     if (fds[i] < 0) {
       int rc = fds[i];

@@ -190,7 +190,9 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   int fd = -1, rc = 0;
   if (!hub) {
     /* A tunnel of its own: its own TUN device. On a hub the hub's TUN is shared. */
-    fd = dp_tun_open(name, options.offload, false, &options.uso);
+    /* A GRE site's interface carries whatever the kernel routes into it, IP or not (issue 25). */
+    options.link_protocol = mode == DP_TUNNEL_GRE;
+    fd = dp_tun_open(name, options.offload, false, options.link_protocol, &options.uso);
     if (fd < 0) return dp_napi_int(env, fd);
     rc = dp_tun_configure(name, int_prop(env, cfg, "mtu"), tun_addr.sin_addr.s_addr, int_prop(env, cfg, "prefixLength"));
     if (rc < 0) { close(fd); return dp_napi_int(env, rc); }

@@ -74,8 +74,9 @@ static void cisco_keepalive(void) {
   const uint8_t unkeyed[] = {0, 0, 0, 0};
   CHECK(dp_gre_classify(unkeyed, sizeof unkeyed, &unkeyed_site, &h) == DP_GRE_RX_KEEPALIVE && dp_gre_classify(unkeyed, sizeof unkeyed, &keyed, &h) == DP_GRE_RX_BAD_KEY,
         "site GRE: an unkeyed keepalive only on an unkeyed tunnel");
-  const uint8_t ppp[] = {0x20, 0, 0x88, 0x0b, 0, 0, 0x12, 0x34};
-  CHECK(dp_gre_classify(ppp, sizeof ppp, &keyed, &h) == DP_GRE_RX_MALFORMED, "site GRE: other protocol types are dropped");
+  const uint8_t mpls[] = {0x20, 0, 0x88, 0x47, 0, 0, 0x12, 0x34, 0, 0x01, 0x01, 0x40};
+  CHECK(dp_gre_classify(mpls, sizeof mpls, &keyed, &h) == DP_GRE_RX_DELIVER && h.protocol == 0x8847 && h.header_len == 8,
+        "site GRE: non-IP (MPLS) is delivered with its protocol type, for the TUN's EtherType");
   CHECK(dp_gre_frame(&keyed, 0, 0, inner, sizeof inner, out, 20, &total) == DP_GRE_SPACE, "site GRE: a payload too big for the buffer is refused");
 }
 

@@ -1,6 +1,8 @@
 // GRE sites (issue 25): two `postern run`s in lab namespaces, each with a GRE site to the other
 // (keyed, keepalives every second). Each site is an interface gre-<site> with its tunnel address:
-// ping between the tunnel addresses (IPv4, and IPv6 inside: gre.address6) and LAN to LAN; the API shows the site up with its counters;
+// ping between the tunnel addresses (IPv4, and IPv6 inside: gre.address6) and LAN to LAN; non-IP crosses
+// too (an MPLS frame written to one interface by a packet socket arrives at the other's, EtherType 0x8847
+// both ways: the interfaces carry the GRE protocol type); the API shows the site up with its counters;
 // keepalives are Cisco GRE keepalives sent by the driver and reflected by the peer (counted both
 // ways, no ICMP fallback);
 // the peer gone (its WAN link down) takes the site down by keepalives and up when it returns; the
@@ -119,6 +121,7 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   t.equal(ping6.code, 0, `gwA → gwB's IPv6 tunnel address:\n${ping6.stdout}${ping6.stderr}${tail()}`);
   const lanPing = await lab.exec('lanA', ['ping', '-c', '5', '-i', '0.2', '-W', '2', '10.2.0.10']);
   t.equal(lanPing.code, 0, `lanA → lanB through GRE:\n${lanPing.stdout}${tail()}`);
+  await nonIpCrosses(t, lab, tail);
 
   t.comment(`step 3 at ${Date.now() - started} ms`);
   // 3. The API: up, with packets both ways and the site's counters.
@@ -188,6 +191,40 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   t.match(reports.at(-1)?.tunnels, [{ name: 'to-a', state: /^(up|down)$/, counters: { otherSource: Number, badChecksum: Number, outOfOrder: Number } }], JSON.stringify(reports.at(-1)?.tunnels));
   t.comment(`GRE lab sequence took ${Date.now() - started} ms`);
 });
+
+/** Packet sockets for one EtherType on a GRE interface: `listen` prints each payload received (hex), `send` writes one. */
+const MPLS = 0x8847;
+const LISTEN = `import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(${MPLS}))
+s.bind((sys.argv[1], ${MPLS}))
+print('capturing', flush=True)
+while True:
+    print(s.recv(4096).hex(), flush=True)
+`;
+const SEND = `import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(${MPLS}))
+s.sendto(bytes.fromhex(sys.argv[2]), (sys.argv[1], ${MPLS}))
+`;
+
+/**
+ * Step 2b: non-IP over the site. An MPLS frame (label 100 and the IPv4 packet under it), written to
+ * one gateway's GRE interface by a packet socket, leaves as GRE protocol type 0x8847 and comes out of
+ * the other's interface with that EtherType, both ways. This lab's kernel has no MPLS forwarding
+ * (no mpls_router module): a packet socket, like a routing daemon's, is what consumes it.
+ */
+async function nonIpCrosses(t: Test, lab: Lab, tail: () => string): Promise<void> {
+  for (const [from, fromIf, to, toIf] of [['gwA', 'gre-to-b', 'gwB', 'gre-to-a'], ['gwB', 'gre-to-a', 'gwA', 'gre-to-b']] as const) {
+    const capture = lab.spawnDaemon(to, `mpls-${to}`, ['python3', '-u', '-c', LISTEN, toIf]);
+    const heard = () => (existsSync(capture.logFile) ? readFileSync(capture.logFile, 'utf8') : '');
+    await waitUntil(`the MPLS capture on ${to}`, 5_000, () => heard().includes('capturing'));
+    const frame = Buffer.concat([Buffer.from([0x00, 0x06, 0x41, 0x40]), Buffer.from(icmpEcho('10.9.0.1', '10.9.0.2', 0x2547, from === 'gwA' ? 1 : 2))]).toString('hex');
+    const sent = await lab.exec(from, ['python3', '-c', SEND, fromIf, frame], 10_000);
+    t.equal(sent.code, 0, `an MPLS frame written to ${from}'s ${fromIf}: ${sent.stderr}`);
+    await waitUntil(`the MPLS frame out of ${to}'s ${toIf}`, 5_000, () => heard().includes(frame), tail);
+    t.pass(`${from} → ${to}: the MPLS frame crossed the GRE site as it was sent (EtherType 0x8847)`);
+    capture.child.kill('SIGTERM');
+  }
+}
 
 type Counters = Record<string, number>;
 /**
