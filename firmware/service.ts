@@ -155,7 +155,7 @@ export class Service {
     });
     this.fleet = new FleetAgent({
       stateDir: options.stateDir, logger: options.logger.child('fleet'), clock: this.#clock,
-      current: () => this.store.current(), apply: (next, meta) => this.applyConfig(next, meta),
+      current: () => this.store.current(), configAt: (revision) => this.store.get(revision), apply: (next, meta) => this.applyConfig(next, meta),
       safeModePending: () => this.safeMode.pending?.revision, confirmSafeMode: () => this.safeMode.confirm(),
       reconnect: () => this.telemetry.telemetry?.reconnect(),
       announce: (serial) => {
@@ -325,6 +325,7 @@ export class Service {
       this.#log.info('configuration applied', { revision: result.revision, author: meta.author });
       this.telemetry.configChanged(result.revision);
       this.telemetry.event('config-change', { revision: result.revision, author: meta.author });
+      this.fleet.configChanged(meta.author); // a technician's change is drift from the fleet's desired state
       this.#warnAbout(next);
       this.network.poll(); // the WAN may be another interface now
     } else {

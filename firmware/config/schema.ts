@@ -236,6 +236,7 @@ const telemetry = obj('Telemetry', {
       operatorKeys: list('Operator public keys', str('Ed25519 public key', { minLength: 40, maxLength: 400, help: 'base64 of the 32 raw bytes, or a PEM' }), 4),
       groups: list('Groups', str('Group', { format: 'name' }), 16, { help: 'The box also takes the documents published for these groups' }),
       confirmSeconds: int('Broker confirmation (seconds)', 5, 3600, { default: 120, help: 'A change to the WAN or the MQTT settings is undone unless the box reaches its broker again within this' }),
+      onLocalChange: str('On a local change', { enum: ['keep', 'desired-wins'], optional: true, help: 'keep (when empty): a technician\'s change stays and is reported as drift; desired-wins: the box applies the desired configuration again. The desired document\'s value decides' }),
     }, { optional: true, help: 'Off unless set' }),
   }),
 });

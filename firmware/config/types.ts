@@ -299,6 +299,8 @@ export interface FleetConfig {
   groups: string[];
   /** A change to the WAN or the MQTT settings reverts unless the box reaches its broker again within this. */
   confirmSeconds: number;
+  /** What a technician's local change does: kept and reported as drift (absent), or undone by the desired state. */
+  onLocalChange?: 'keep' | 'desired-wins';
 }
 
 /** One problem with a document: where, why, and a stable code for the API. */

@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../config/atomic-file.ts';
+import type { AppliedState } from './reported.ts';
 import type { LastAccepted } from './verify-desired.ts';
 
 export const RECENT_KEPT = 32;
@@ -18,6 +19,8 @@ export interface LedgerEntry extends LastAccepted {
   /** The configuration revision the last successful apply made (absent while none succeeded). */
   readonly appliedRevision?: string;
   readonly acceptedAt: number;
+  /** The desired state running (kept so a restarted box still reports it, and drift from it). */
+  readonly applied?: AppliedState;
 }
 
 export type LedgerRead = { readonly ok: true; readonly entry: LedgerEntry | undefined } | { readonly ok: false; readonly why: string };
@@ -47,5 +50,6 @@ export function accepted(previous: LedgerEntry | undefined, next: { sequence: nu
   return {
     sequence: next.sequence, payloadSha256: next.payloadSha256, recent, revision: next.revision, acceptedAt: next.at,
     ...(previous?.appliedRevision !== undefined ? { appliedRevision: previous.appliedRevision } : {}),
+    ...(previous?.applied !== undefined ? { applied: previous.applied } : {}),
   };
 }

@@ -8,6 +8,10 @@
  * off its broker therefore is never confirmed and safe mode undoes it; the report says so once the
  * old settings reach the broker again (the reported state is published again on every connect).
  * Messages are handled one at a time, in arrival order.
+ *
+ * Drift (drift.ts): every configuration change not made by the fleet is compared with the
+ * configuration the fleet applied; the sections that differ go into the reported state, and where
+ * the desired document says `onLocalChange: 'desired-wins'` the desired configuration is applied again.
  */
 import type { ApplyResult } from '../config/transaction.ts';
 import type { PosternConfig, TelemetryConfig } from '../config/types.ts';
@@ -16,7 +20,8 @@ import type { RetainedPublisher, TelemetryExtension } from '../telemetry/mqtt-te
 import { keyIdOf, parsePublicKey } from './envelope.ts';
 import { accepted, readLedger, writeLedger, type LedgerEntry } from './desired-ledger.ts';
 import { planDesired } from './desired-plan.ts';
-import { reportedMessage, type AppliedState, type LastOutcome, type ReportedMessage } from './reported.ts';
+import { decideLocalChange, driftSections } from './drift.ts';
+import { reportedMessage, type AppliedState, type Drift, type LastOutcome, type ReportedMessage } from './reported.ts';
 import { fleetTopics } from './topics.ts';
 import { verifyDesired, type OperatorKey } from './verify-desired.ts';
 import type { DesiredPayload } from './envelope.ts';
@@ -28,7 +33,9 @@ export interface FleetAgentDeps {
   readonly stateDir: string;
   readonly logger: Logger;
   readonly clock: () => number;
-  readonly current: () => { readonly config: PosternConfig; readonly revision: number };
+  readonly current: () => { readonly config: PosternConfig; readonly revision: number; readonly author: string };
+  /** A past configuration revision (the one the fleet applied, after a restart). */
+  readonly configAt: (revision: number) => Promise<PosternConfig>;
   readonly apply: (next: PosternConfig, meta: { author: string; comment: string; confirmWithin?: number }) => Promise<ApplyResult>;
   /** The revision safe mode waits on, if any; and its confirmation. */
   readonly safeModePending: () => number | undefined;
@@ -47,6 +54,10 @@ export interface FleetCounters {
   applied: number;
   reverted: number;
   confirmed: number;
+  /** Changes by others than the fleet that left the box off its desired configuration. */
+  drifted: number;
+  /** Of those, undone because desired state wins. */
+  reapplied: number;
 }
 
 interface Awaiting {
@@ -55,16 +66,20 @@ interface Awaiting {
   readonly payload: DesiredPayload;
   readonly payloadSha256: string;
   readonly previousApplied: AppliedState | undefined;
+  readonly previousDesired: PosternConfig | undefined;
   readonly previousRevision: string | undefined;
 }
 
 export class FleetAgent {
   readonly #d: FleetAgentDeps;
-  readonly counters: FleetCounters = { accepted: 0, ignored: 0, refused: 0, applied: 0, reverted: 0, confirmed: 0 };
+  readonly counters: FleetCounters = { accepted: 0, ignored: 0, refused: 0, applied: 0, reverted: 0, confirmed: 0, drifted: 0, reapplied: 0 };
   readonly refusals: Record<string, number> = {};
   #ledger: LedgerEntry | undefined;
   #ledgerError: string | undefined;
   #applied: AppliedState | undefined;
+  /** The configuration the fleet applied (the running one then), to tell drift from. */
+  #desired: PosternConfig | undefined;
+  #last: LastOutcome | undefined;
   #reported: ReportedMessage | undefined;
   #publish: { readonly serial: string; readonly topic: string; readonly send: RetainedPublisher } | undefined;
   #connects = 0;
@@ -74,8 +89,10 @@ export class FleetAgent {
   constructor(deps: FleetAgentDeps) {
     this.#d = deps;
     const read = readLedger(deps.stateDir);
-    if (read.ok) this.#ledger = read.entry;
-    else {
+    if (read.ok) {
+      this.#ledger = read.entry;
+      this.#applied = read.entry?.applied;
+    } else {
       this.#ledgerError = read.why;
       deps.logger.error('fleet: the desired-state ledger is unreadable; every desired document is refused until it is fixed', { why: read.why });
     }
@@ -111,8 +128,8 @@ export class FleetAgent {
     if (!w || w.configRevision !== revision || kind === 'confirmed') return;
     this.#awaiting = undefined;
     this.counters.reverted++;
-    this.#applied = w.previousApplied;
-    if (this.#ledger) this.#saveLedger({ ...this.#ledger, ...(w.previousRevision !== undefined ? { appliedRevision: w.previousRevision } : {}) });
+    this.#desired = w.previousDesired;
+    this.#setApplied(w.previousApplied, w.previousRevision);
     const reason = kind === 'reverted' ? 'safe mode: the box did not reach its broker again after the change' : `safe mode could not revert: ${error ?? 'unknown'}`;
     this.#report({ outcome: kind, sequence: w.payload.sequence, revision: w.payload.revision, reason, ...(newRevision !== undefined ? { configRevision: newRevision } : {}) });
   }
@@ -156,10 +173,11 @@ export class FleetAgent {
     this.counters.applied++;
     const previousApplied = this.#applied;
     const previousRevision = this.#ledger?.appliedRevision;
-    this.#applied = { revision: p.revision, sequence: p.sequence, payloadSha256: verdict.payloadSha256, configRevision: result.revision, confirmed: !safe, at: new Date(this.#d.clock()).toISOString() };
-    if (this.#ledger) this.#saveLedger({ ...this.#ledger, appliedRevision: p.revision });
+    const previousDesired = this.#desired;
+    this.#desired = this.#runningAt(result.revision) ?? plan.next;
+    this.#setApplied({ revision: p.revision, sequence: p.sequence, payloadSha256: verdict.payloadSha256, configRevision: result.revision, confirmed: !safe, at: new Date(this.#d.clock()).toISOString() }, p.revision);
     if (!safe) return this.#report({ outcome: 'applied', ...about, configRevision: result.revision });
-    this.#awaiting = { configRevision: result.revision, connectsAtApply: connectsBefore, payload: p, payloadSha256: verdict.payloadSha256, previousApplied, previousRevision };
+    this.#awaiting = { configRevision: result.revision, connectsAtApply: connectsBefore, payload: p, payloadSha256: verdict.payloadSha256, previousApplied, previousRevision, previousDesired };
     this.#report({ outcome: 'pending-confirmation', ...about, configRevision: result.revision, safeMode: plan.safeMode });
     // New MQTT settings make a new connection by themselves; otherwise one is forced, through the new WAN.
     if (this.#connects > connectsBefore) await this.#onConnected();
@@ -175,12 +193,76 @@ export class FleetAgent {
       this.#d.confirmSafeMode();
       this.#awaiting = undefined;
       this.counters.confirmed++;
-      if (this.#applied) this.#applied = { ...this.#applied, confirmed: true };
+      if (this.#applied) this.#setApplied({ ...this.#applied, confirmed: true });
       this.#d.logger.info('fleet: change confirmed: the box reached its broker again', { revision: w.payload.revision, configRevision: w.configRevision });
       this.#report({ outcome: 'applied', sequence: w.payload.sequence, revision: w.payload.revision, configRevision: w.configRevision });
       return;
     }
-    if (this.#reported) await this.#send(this.#reported);
+    await this.#loadDesired();
+    if (this.#last || this.#applied) this.#report();
+  }
+
+  /**
+   * From the service after every configuration change (any author): a change by anyone but the
+   * fleet is compared with the desired configuration, reported as drift, and undone where desired
+   * state wins. Queued behind desired messages.
+   */
+  configChanged(author: string): void {
+    if (author === 'fleet') return; // the fleet's own applies report themselves
+    this.#work = this.#work.then(() => this.#onLocalChange(author)).catch((error: unknown) => this.#d.logger.error('fleet: handling a local change failed', { error }));
+  }
+
+  async #onLocalChange(author: string): Promise<void> {
+    await this.#loadDesired();
+    const applied = this.#applied;
+    const running = this.#d.current();
+    const decision = decideLocalChange({ desired: this.#desired, running: running.config, author, confirmed: applied?.confirmed === true && this.#awaiting === undefined });
+    if (decision.kind !== 'none') this.counters.drifted++;
+    if (decision.kind !== 'reapply' || !applied) {
+      if (decision.kind === 'report') this.#d.logger.info('fleet: local change: the box drifts from its desired configuration', { author, configRevision: running.revision, sections: decision.sections });
+      if (this.#last || applied) this.#report();
+      return;
+    }
+    this.#d.logger.info('fleet: local change undone: desired state wins on this box', { author, configRevision: running.revision, sections: decision.sections });
+    const about = { sequence: applied.sequence, revision: applied.revision };
+    const result = await this.#d.apply(decision.next, { author: 'fleet', comment: `fleet: ${applied.revision} again (desired state wins over a change by ${author})` });
+    if (!result.ok) {
+      return this.#report({ outcome: 'failed', code: result.stage, reason: `re-applying the desired state after a change by ${author} failed`, errors: result.errors, ...about });
+    }
+    this.counters.reapplied++;
+    this.#desired = this.#runningAt(result.revision) ?? decision.next;
+    this.#setApplied({ ...applied, configRevision: result.revision });
+    this.#report({ outcome: 'reapplied', ...about, configRevision: result.revision, reason: `a local change by ${author} to ${decision.sections.join(', ')} was undone: desired state wins on this box` });
+  }
+
+  /** The running configuration if it is still `revision`. */
+  #runningAt(revision: number): PosternConfig | undefined {
+    const now = this.#d.current();
+    return now.revision === revision ? now.config : undefined;
+  }
+
+  /** After a restart: the configuration the fleet applied, from the store's history (absent if pruned). */
+  async #loadDesired(): Promise<void> {
+    if (this.#desired || !this.#applied) return;
+    try {
+      this.#desired = await this.#d.configAt(this.#applied.configRevision);
+    } catch (error) {
+      this.#d.logger.warn('fleet: the configuration the fleet applied is no longer in the history; drift is not reported until the next desired document', { configRevision: this.#applied.configRevision, error });
+    }
+  }
+
+  #drift(): Drift | undefined {
+    const running = this.#d.current();
+    if (!this.#desired || !this.#applied || running.revision === this.#applied.configRevision) return undefined;
+    const sections = driftSections(this.#desired, running.config);
+    return sections.length > 0 ? { configRevision: running.revision, author: running.author, sections } : undefined;
+  }
+
+  #setApplied(applied: AppliedState | undefined, appliedRevision?: string): void {
+    this.#applied = applied;
+    if (!this.#ledger) return;
+    const { applied: _old, ...rest } = this.#ledger;
+    this.#saveLedger({ ...rest, ...(applied ? { applied } : {}), ...(appliedRevision !== undefined ? { appliedRevision } : {}) });
   }
 
   #refuse(r: Omit<LastOutcome, 'outcome' | 'at'> & { outcome?: LastOutcome['outcome'] }, topic: string): void {
@@ -191,9 +273,11 @@ export class FleetAgent {
     this.#report({ ...r, outcome: r.outcome ?? 'refused' });
   }
 
-  #report(last: Omit<LastOutcome, 'at'>): void {
+  /** Publishes the reported state, with a new last outcome if given (and the drift as it is now). */
+  #report(last?: Omit<LastOutcome, 'at'>): void {
     const serial = this.#publish?.serial ?? this.#d.current().config.telemetry.mqtt.deviceId;
-    this.#reported = reportedMessage(serial, this.#applied, { ...last, at: new Date(this.#d.clock()).toISOString() }, this.#d.clock());
+    if (last) this.#last = { ...last, at: new Date(this.#d.clock()).toISOString() };
+    this.#reported = reportedMessage(serial, { applied: this.#applied, last: this.#last, drift: this.#drift() }, this.#d.clock());
     void this.#send(this.#reported);
   }
 

@@ -5,18 +5,24 @@
  *
  *   { schema: 1, ts, serial,
  *     applied?: { revision, sequence, payloadSha256, configRevision, confirmed, at },
- *     last: { outcome, sequence?, revision?, code?, reason?, errors?, safeMode?, configRevision?, at } }
+ *     last?: { outcome, sequence?, revision?, code?, reason?, errors?, safeMode?, configRevision?, at },
+ *     drift?: { configRevision, author, sections } }
  *
  * outcome: applied | pending-confirmation (safe mode: waiting to reach the broker again) |
  * refused (not authentic, not for this box, stale, replayed, rolled back, or invalid: `errors` at
  * their field paths) | failed (a subsystem could not take it; rolled back) | reverted (safe mode
- * undid it: the box did not reach its broker again in time) | revert-failed.
+ * undid it: the box did not reach its broker again in time) | revert-failed | reapplied (a local
+ * change undone because desired state wins on this box).
+ *
+ * `drift`: the running configuration is not the one the fleet applied (a technician's local change):
+ * which revision runs, who made it, and which top-level sections differ; never their values.
+ * `last` is absent after a restart until the next desired message.
  */
 import type { ConfigIssue } from '../config/types.ts';
 
 export const REPORTED_SCHEMA = 1;
 
-export type Outcome = 'applied' | 'pending-confirmation' | 'refused' | 'failed' | 'reverted' | 'revert-failed';
+export type Outcome = 'applied' | 'pending-confirmation' | 'refused' | 'failed' | 'reverted' | 'revert-failed' | 'reapplied';
 
 export interface AppliedState {
   readonly revision: string;
@@ -43,14 +49,24 @@ export interface LastOutcome {
   readonly at: string;
 }
 
+export interface Drift {
+  /** The box's configuration revision running now, and who made it. */
+  readonly configRevision: number;
+  readonly author: string;
+  /** The top-level sections that differ from the desired configuration (names only). */
+  readonly sections: readonly string[];
+}
+
 export interface ReportedMessage {
   readonly schema: typeof REPORTED_SCHEMA;
   readonly ts: string;
   readonly serial: string;
   readonly applied?: AppliedState;
-  readonly last: LastOutcome;
+  readonly last?: LastOutcome;
+  readonly drift?: Drift;
 }
 
-export function reportedMessage(serial: string, applied: AppliedState | undefined, last: LastOutcome, now: number): ReportedMessage {
-  return { schema: REPORTED_SCHEMA, ts: new Date(now).toISOString(), serial, ...(applied ? { applied } : {}), last };
+export function reportedMessage(serial: string, state: { applied?: AppliedState | undefined; last?: LastOutcome | undefined; drift?: Drift | undefined }, now: number): ReportedMessage {
+  const { applied, last, drift } = state;
+  return { schema: REPORTED_SCHEMA, ts: new Date(now).toISOString(), serial, ...(applied ? { applied } : {}), ...(last ? { last } : {}), ...(drift ? { drift } : {}) };
 }

@@ -6,7 +6,9 @@
 // box's retained reported state. Proven: a signed document applied (it changes the MQTT settings, so
 // under safe mode, confirmed by the reconnect) and reported, a group patch on its named base, a
 // replayed, a wrongly signed, a forged and an invalid one refused and reported (the invalid one at its
-// field), and a broker change that cuts the box off reverted by safe mode by itself and reported.
+// field), a broker change that cuts the box off reverted by safe mode by itself and reported, a
+// technician's change through the API reported as drift (kept by default), and with the operator's
+// `onLocalChange: 'desired-wins'` such a change undone by the box itself and reported as reapplied.
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,14 +24,19 @@ import { waitUntil } from '../lab/peers/wait.ts';
 import { labSkip } from '../lab/skip.ts';
 import { Lab, type TopologySpec } from '../lab/topology.ts';
 
-const missing = ['mosquitto', 'mosquitto_sub', 'mosquitto_pub', 'mosquitto_passwd', 'openssl'].filter((b) => !hasBinary(b));
+const missing = ['mosquitto', 'mosquitto_sub', 'mosquitto_pub', 'mosquitto_passwd', 'openssl', 'curl'].filter((b) => !hasBinary(b));
 const skip = labSkip(!isRoot() ? 'needs root (network namespaces)' : missing.length ? `not installed: ${missing.join(', ')}` : false);
 
 const BROKER = '10.9.3.1';
 const CONSOLE_PASSWORD = 'Console-Pass-26';
+const ADMIN_PASSWORD = 'Shop-Keeper-Pass-26';
 const pair: TopologySpec = { hosts: { broker: {}, gw: {} }, links: { net0: { a: ['broker', `${BROKER}/24`], b: ['gw', '10.9.3.2/24'] } } };
 
-interface Reported { readonly applied?: { revision: string; configRevision: number; confirmed: boolean }; readonly last: { outcome: string; code?: string; revision?: string; errors?: Array<{ path: string }> } }
+interface Reported {
+  readonly applied?: { revision: string; configRevision: number; confirmed: boolean };
+  readonly last: { outcome: string; code?: string; revision?: string; reason?: string; errors?: Array<{ path: string }> };
+  readonly drift?: { configRevision: number; author: string; sections: string[] };
+}
 
 t.test('signed desired configuration: applied, refused, reverted by safe mode, each reported', { skip }, async (t) => {
   t.setTimeout(90_000);
@@ -73,7 +80,7 @@ t.test('signed desired configuration: applied, refused, reverted by safe mode, e
   const config = defaultConfig();
   config.system.wan = { interface: 'net0', mode: 'dhcp' };
   config.system.management = { listen: '127.0.0.1', port: 18026, https: false };
-  config.admin.passwordHash = hashPassword('Admin-Pass-1234');
+  config.admin.passwordHash = hashPassword(ADMIN_PASSWORD);
   config.listeners.ikev2.enabled = false;
   config.listeners.sstp.enabled = false;
   config.telemetry.mqtt = {
@@ -144,10 +151,60 @@ t.test('signed desired configuration: applied, refused, reverted by safe mode, e
   t.match(reverted, { last: { reason: /did not reach its broker/ }, applied: { revision: 'r2', confirmed: true } }, `reverted and reported ${revertMs} ms after the change`);
   t.ok(postern.log().includes(':8884'), 'the box tried the changed broker meanwhile');
   t.ok(postern.log().includes('safe mode: change not confirmed, configuration reverted'), 'the box logged the revert');
+  t.comment(`revert-done ${Date.now() - started} ms`);
+
+  // 5. Drift: a technician changes the hostname through the API; kept (the default) and reported.
+  const api = apiOf(lab);
+  const edit = async (hostname: string) => {
+    const got = await api('GET', '/config');
+    const { config: running } = JSON.parse(got) as { config: typeof doc };
+    if (!running) throw new Error(`GET /config: ${got}`);
+    const answer = JSON.parse(await api('PUT', '/config', { config: { ...running, system: { ...running.system, hostname } }, comment: 'by hand' })) as { revision?: number };
+    t.ok(answer.revision, answer.revision ? 'the API took the change' : JSON.stringify(answer));
+    return answer.revision!;
+  };
+  const byHand = await edit('by-hand');
+  const drift = await next('drift reported', (r) => r.drift?.configRevision === byHand);
+  t.match(drift, { applied: { revision: 'r2' }, drift: { author: 'admin', sections: ['system'] } }, 'the local change shows as drift in the retained reported state (sections, no values)');
+  const retained = await lab.exec('broker', ['mosquitto_sub', '-h', BROKER, '-u', 'console', '-P', CONSOLE_PASSWORD, '-t', 'postern/shop-17/reported', '-C', '1', '-W', '3', '-F', '%r %p']);
+  t.match(retained.stdout, /^1 .*"drift":\{"configRevision":\d+,"author":"admin","sections":\["system"\]\}/, 'retained, for a console that subscribes later');
+  t.notOk(retained.stdout.includes('by-hand'), 'the value itself is not reported');
+
+  // 6. The operator makes desired state win on this box (and sets a hostname); a new local change is undone by the box.
+  const winsAt = Date.now();
+  await pub('postern/shop-17/desired', desired({ revision: 'r5', kind: 'patch', base: 'r2', patch: { system: { hostname: 'shop17-r5' }, telemetry: { mqtt: { fleet: { onLocalChange: 'desired-wins' } } } } } as Partial<DesiredPayload>, createPrivateKey(readFileSync(key, 'utf8'))));
+  t.match(await next('r5 applied', (r) => r.last.revision === 'r5' && r.last.outcome === 'applied', 15_000), { applied: { revision: 'r5', confirmed: true } }, 'desired-wins applied (an MQTT setting: confirmed by the reconnect)');
+  t.equal((await next('r5 without drift', (r) => r.applied?.revision === 'r5' && r.drift === undefined)).drift, undefined, 'a new desired document ends the drift');
+  const byHand2 = await edit('by-hand-2');
+  const reapplied = await next('reapplied', (r) => r.last.outcome === 'reapplied');
+  t.match(reapplied, { applied: { revision: 'r5' }, last: { revision: 'r5', reason: /local change by admin to system was undone/ } }, `the local change undone by the box itself ${Date.now() - winsAt} ms after r5`);
+  t.equal(reapplied.drift, undefined);
+  t.ok(reapplied.applied!.configRevision > byHand2, 'as a newer revision');
+  const { config: after } = JSON.parse(await api('GET', '/config')) as { config: typeof doc };
+  t.equal(after.system.hostname, 'shop17-r5', 'the desired configuration runs again');
   t.notOk(postern.log().includes('PRIVATE KEY'), 'no key in the log');
   t.comment(`wall ${Date.now() - started} ms`);
   await postern.stop();
 });
+
+/** The box's management API in its namespace through curl: first-boot setup and login once, then requests with the session. */
+function apiOf(lab: Lab) {
+  const base = 'http://127.0.0.1:18026/api/v1';
+  let session: { cookie: string; csrf: string } | undefined;
+  const curl = async (method: string, path: string, body: unknown, headers: string[] = [], include = false) => {
+    const r = await lab.exec('gw', ['curl', '-s', '--max-time', '20', ...(include ? ['-i'] : []), '-X', method, '-H', 'content-type: application/json', ...headers.flatMap((h) => ['-H', h]), ...(body === undefined ? [] : ['--data', JSON.stringify(body)]), `${base}${path}`], 25_000);
+    return r.stdout;
+  };
+  return async (method: string, path: string, body?: unknown): Promise<string> => {
+    if (!session) {
+      const setup = await curl('POST', '/setup', { password: ADMIN_PASSWORD });
+      if (!setup.includes('"ok":true')) throw new Error(`setup: ${setup}`);
+      const login = await curl('POST', '/login', { password: ADMIN_PASSWORD }, [], true);
+      session = { cookie: /^set-cookie: ([^;\r\n]+)/im.exec(login)?.[1] ?? '', csrf: /"csrfToken":"([^"]+)"/.exec(login)?.[1] ?? '' };
+    }
+    return curl(method, path, body, [`cookie: ${session.cookie}`, `x-csrf-token: ${session.csrf}`]);
+  };
+}
 
 /** A CA, the broker's certificate (its IP as SAN) and the device's (CN = its serial), EC P-256, by openssl. */
 async function labPki(dir: string) {

@@ -67,7 +67,7 @@ t.test('applied and reported; replay refused; an invalid document refused at its
   const bad = signed({ document: { ...withHostname(current, 'ok'), pools: [{ name: 'clients', range: '300.1.1.0/24' }] } as unknown as Record<string, unknown> });
   const refused = await deliver(bad);
   t.match(refused, { last: { outcome: 'refused', code: 'invalid' } });
-  t.ok(refused.last.errors?.some((e) => e.path.startsWith('pools[0]')), `the error at its field: ${JSON.stringify(refused.last.errors)}`);
+  t.ok(refused.last?.errors?.some((e) => e.path.startsWith('pools[0]')), `the error at its field: ${JSON.stringify(refused.last?.errors)}`);
   t.equal(service.store.current().config.system.hostname, 'shop17b', 'nothing changed');
 
   const forged = signEnvelope({ type: 'postern-desired', target: { serial: 'shop-17' }, sequence: ++seq, issuedAt: Date.now(), expiresAt: Date.now() + 60_000, revision: 'evil', kind: 'document', document: {} }, generateKeyPairSync('ed25519').privateKey);
@@ -99,7 +99,52 @@ t.test('safe mode: an MQTT change confirmed by the next connection, or reverted 
   const revision = service.store.current().revision;
   t.match(await deliver(signed({ document: mqttChange(45) })), { last: { outcome: 'pending-confirmation' } });
   const deadline = Date.now() + 10_000;
-  while (sent.at(-1)?.last.outcome !== 'reverted' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (sent.at(-1)?.last?.outcome !== 'reverted' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   t.match(sent.at(-1), { last: { outcome: 'reverted', reason: /did not reach its broker/ }, applied: { confirmed: true, configRevision: revision } }, 'no connection within 1 s: reverted, and the applied state is the one before');
   t.equal(service.store.current().config.telemetry.mqtt.intervalSeconds, 30, 'the configuration is back');
+});
+
+t.test('drift: a local change reported by section; kept, or undone where desired state wins; after a restart too', async (t) => {
+  const stateDir = tempDir(t);
+  const { service, deliver, sent, connect } = await start(stateDir);
+  t.teardown(() => service.stop());
+  const current = service.store.current().config;
+  const r1 = await deliver(signed({ document: withHostname(current, 'shop17') as unknown as Record<string, unknown> }));
+  t.equal(r1.drift, undefined, 'no drift right after an apply');
+  const nextReport = async (list: ReportedMessage[], what: (r: ReportedMessage) => boolean) => {
+    const deadline = Date.now() + 5000;
+    while (!(list.length > 0 && what(list.at(-1)!)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    return list.at(-1)!;
+  };
+  const local = (s: Service, hostname: string) => s.applyConfig(withHostname(s.store.current().config, hostname), { author: 'admin', comment: 'by hand' });
+  t.ok((await local(service, 'by-hand')).ok);
+  const drifted = await nextReport(sent, (r) => r.drift !== undefined);
+  t.match(drifted, { applied: { revision: r1.applied!.revision }, last: { outcome: 'applied' }, drift: { configRevision: service.store.current().revision, author: 'admin', sections: ['system'] } }, 'keep (the default): reported as drift');
+  t.equal(service.store.current().config.system.hostname, 'by-hand', 'and kept');
+  await local(service, 'shop17');
+  t.equal((await nextReport(sent, (r) => r.drift === undefined)).drift, undefined, 'changed back by hand: no drift');
+
+  // The operator chooses desired-wins for this box by a desired patch (an MQTT setting: safe mode, confirmed by a reconnect).
+  const wins = await deliver(signed({ kind: 'patch', base: r1.applied!.revision, patch: { telemetry: { mqtt: { enabled: true, url: 'mqtt://127.0.0.1:1', fleet: { ...settings().fleet, onLocalChange: 'desired-wins' } } } } } as Partial<DesiredPayload>));
+  t.match(wins, { last: { outcome: 'pending-confirmation' } }, JSON.stringify(wins.last));
+  connect();
+  const confirmed = await nextReport(sent, (r) => r.applied?.confirmed === true);
+  t.equal(service.store.current().config.telemetry.mqtt.fleet?.onLocalChange, 'desired-wins');
+  t.ok((await local(service, 'by-hand-2')).ok);
+  const reapplied = await nextReport(sent, (r) => r.last?.outcome === 'reapplied');
+  t.match(reapplied, { last: { outcome: 'reapplied', revision: confirmed.applied!.revision, reason: /local change by admin to system was undone/ }, applied: { revision: confirmed.applied!.revision, configRevision: service.store.current().revision } }, 'desired-wins: undone and reported as such');
+  t.equal(reapplied.drift, undefined);
+  t.equal(service.store.current().config.system.hostname, 'shop17', 'the desired configuration runs again');
+  t.equal(service.store.current().author, 'fleet');
+  t.match(service.fleet.counters, { drifted: 2, reapplied: 1 });
+  await service.stop();
+
+  // A restart: the applied state is kept, and a change made while the service was down is drift at the next connect.
+  const revision = service.store.current().revision;
+  const again = await start(stateDir);
+  t.teardown(() => again.service.stop());
+  t.match(await nextReport(again.sent, (r) => r.applied !== undefined), { applied: { revision: confirmed.applied!.revision, configRevision: revision } }, 'reported on connect after a restart');
+  const keep = await again.service.applyConfig({ ...withHostname(again.service.store.current().config, 'x'), telemetry: { mqtt: { ...again.service.store.current().config.telemetry.mqtt, fleet: { ...again.service.store.current().config.telemetry.mqtt.fleet!, enabled: false } } } }, { author: 'admin' });
+  t.ok(keep.ok, 'fleet turned off locally');
+  t.match(await nextReport(again.sent, (r) => r.drift !== undefined), { drift: { sections: ['system', 'telemetry'] } }, 'the way out of the fleet is never undone, only reported');
 });
