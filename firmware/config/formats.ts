@@ -67,6 +67,7 @@ export const FORMAT_CHECKS: Record<StringFormat, (text: string) => string | unde
   cidr4: (s) => cidr(s, 4),
   address4: (s) => prefixWhy(s, 4, '192.168.1.1/24'),
   cidr6: (s) => cidr(s, 6),
+  cidr: (s) => cidr(s, s.includes(':') ? 6 : 4),
   address6: (s) => prefixWhy(s, 6, 'fd00:255::1/64'),
   ntHash: (s) => (/^[0-9a-f]{32}$/i.test(s) ? undefined : 'not an NT password hash (32 hex digits)'),
   fingerprint: (s) => (/^([0-9a-f]{2}:?){31}[0-9a-f]{2}$/i.test(s) ? undefined : 'not a SHA-256 fingerprint (64 hex digits, colons allowed)'),

@@ -95,6 +95,8 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
     }
     if (s.protocol === 'pptp' && !s.initiate && s.enabled && !config.listeners.pptp.enabled) error(`sites[${i}].initiate`, 'required', 'an answering PPTP site needs the PPTP listener (listeners.pptp.enabled)');
     if (answeringL2tp && s.enabled && !config.listeners.l2tp.enabled) error(`sites[${i}].initiate`, 'required', 'an answering L2TP site needs the L2TP listener (listeners.l2tp.enabled)');
+    // Only a GRE site's interface routes IPv6 networks; the others' selectors and PPP routes are IPv4.
+    if (s.protocol !== 'gre') s.remoteSubnets.forEach((n, j) => { if (n.includes(':')) error(`sites[${i}].remoteSubnets[${j}]`, 'format', `an IPv6 network is routed through GRE sites only; a ${s.protocol} site takes IPv4 networks`); });
     if ((s.protocol === 'ikev2' || s.protocol === 'ikev1') && (s.localSubnets.length === 0 || s.remoteSubnets.length === 0)) {
       error(`sites[${i}]`, 'required', `an ${s.protocol === 'ikev1' ? 'IKEv1' : 'IKEv2'} site needs local and remote subnets`);
     }

@@ -12,6 +12,8 @@ export const StringFormat = {
   cidr4: 'cidr4',
   address4: 'address4',
   cidr6: 'cidr6',
+  /** An IPv4 or an IPv6 network (sites' remote subnets: IPv6 only where the protocol routes it). */
+  cidr: 'cidr',
   /** An IPv6 address with its prefix length (host bits allowed): an interface's own address. */
   address6: 'address6',
   interface: 'interface',

@@ -152,7 +152,7 @@ const site = obj('Site-to-site peer', {
   remote: str('Remote gateway', { format: 'host' }),
   port: int('Port (SSTP)', 1, 65535, { optional: true, help: '443 when empty' }),
   localSubnets: list('Local subnets', str('Subnet', { format: 'cidr4' }), 32),
-  remoteSubnets: list('Remote subnets', str('Subnet', { format: 'cidr4' }), 32),
+  remoteSubnets: list('Remote subnets', str('Subnet', { format: 'cidr', help: 'IPv6 networks too on GRE sites' }), 32),
   auth: str('Authentication', { enum: ['psk', 'certificate'], default: 'psk' }),
   psk: str('Pre-shared key', { secret: true, optional: true, minLength: 16 }),
   username: str('User name (SSTP)', { format: 'name', optional: true, help: 'The account this site dials in as; on the answering side, the local user it must authenticate as' }),

@@ -31,6 +31,17 @@ export interface GreSiteSettings {
   readonly ipsec: boolean;
   /** IPv6 inside the tunnel: this end's address with its prefix length ("fd00:255::1/64"). */
   readonly address6?: string;
+  /** The interface's IPv6 link-local address (linkLocalFor): what OSPFv3 and RIPng speak from. */
+  readonly linkLocal6: string;
+}
+
+/**
+ * fe80::<the tunnel's IPv4 address>/64, as Linux gives its own GRE interfaces one from an IPv4
+ * address: unique on the link (the two ends' IPv4 addresses differ) and the same after a restart.
+ */
+export function linkLocalFor(address: string): string {
+  const n = toInt(address) ?? 0;
+  return `fe80::${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}/64`;
 }
 
 /** `gre-<site>`, cut to 15 bytes; characters an interface name should not hold become '_'. */
@@ -90,6 +101,6 @@ export function greSiteSettings(site: SiteConfig): GreSiteSettings | undefined {
     address: own.address, prefixLength: own.prefixLength, peerAddress,
     mtu: gre.mtu ?? defaultGreMtu(gre), key: gre.key, checksum: gre.checksum === true, sequence: gre.sequence === true,
     keepaliveMs: (gre.keepaliveSeconds ?? 10) * 1000, keepaliveRetries: gre.keepaliveRetries ?? 3,
-    remoteSubnets: site.remoteSubnets, ipsec: gre.ipsec === true, ...(gre.address6 !== undefined ? { address6: gre.address6 } : {}),
+    remoteSubnets: site.remoteSubnets, ipsec: gre.ipsec === true, linkLocal6: linkLocalFor(own.address), ...(gre.address6 !== undefined ? { address6: gre.address6 } : {}),
   };
 }

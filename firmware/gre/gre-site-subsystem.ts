@@ -252,6 +252,8 @@ export class GreSiteSubsystem implements Subsystem {
         }
         this.#links.set(s.site, new GreSiteLink(s, tunnel, local, this.#clock(), wan, () => this.#options.ipsecUp?.(s.site) ?? false, () => this.#options.ipsecPath?.(s.site)));
         setInterfaceSysctl(s.interfaceName, 'accept_local', '1', this.#log);
+        // A link-local address (the driver's TUNs get none) for IPv6 routing daemons, and the configured one.
+        addIpv6Address(s.interfaceName, s.linkLocal6);
         if (s.address6 !== undefined) addIpv6Address(s.interfaceName, s.address6);
         for (const subnet of s.remoteSubnets) execFileSync('ip', ['route', 'replace', subnet, 'dev', s.interfaceName], { stdio: 'ignore' });
         started.push(s.interfaceName);

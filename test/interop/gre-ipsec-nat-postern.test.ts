@@ -7,7 +7,9 @@
 // by keepalives, each side's own come back (gwA's asks to return to the address gwB sees it at).
 // No static routes: FRR's ospfd in each gateway's namespace runs over the gre-<site> interfaces
 // (point-to-point, hellos to 224.0.0.5: multicast crosses the GRE interface and the SA), reaches
-// Full and learns the other LAN, and LAN to LAN traffic follows those routes both ways.
+// Full and learns the other LAN, and LAN to LAN traffic follows those routes both ways. The LANs have
+// IPv6 too: ospf6d runs over the interfaces' link-local addresses (OSPFv3), learns the other LAN's
+// IPv6 prefix, and LAN to LAN IPv6 follows it through the same GRE over IPsec.
 // The gateways prove themselves with certificates (the site's auth: certificate), each from its own
 // built-in CA, which the other trusts (certificates.trusted): no pre-shared key anywhere.
 import { existsSync, readFileSync } from 'node:fs';
@@ -100,8 +102,14 @@ t.test('Postern ↔ Postern GRE over IPsec through a NAT: UDP 4500 only, the obs
   // All at once: gwA's IKE retransmits until gwB answers; ospfd takes the GRE interfaces as they appear.
   const ospf = (side: 'A' | 'B') => startFrrOspf(lab, `gw${side}`, {
     routerId: side === 'A' ? '10.255.0.1' : '10.255.0.2', pointToPoint: [side === 'A' ? 'gre-to-b' : 'gre-to-a'], passive: [side === 'A' ? 'lan' : 'lanb'],
-    networks: ['10.255.0.0/30', side === 'A' ? '10.1.0.0/24' : '10.2.0.0/24'],
+    networks: ['10.255.0.0/30', side === 'A' ? '10.1.0.0/24' : '10.2.0.0/24'], ospf6: true,
   });
+  // IPv6 on both LANs, for OSPFv3 to announce.
+  for (const [gw, host, link, prefix] of [['gwA', 'lanA', 'lan', 'fd00:a::'], ['gwB', 'lanB', 'lanb', 'fd00:b::']] as const) {
+    lab.execSync(gw, ['ip', '-6', 'addr', 'add', `${prefix}1/64`, 'dev', link, 'nodad']);
+    lab.execSync(host, ['ip', '-6', 'addr', 'add', `${prefix}10/64`, 'dev', link, 'nodad']);
+    lab.execSync(host, ['ip', '-6', 'route', 'add', 'default', 'via', `${prefix}1`]);
+  }
   // Each gateway's CA and certificate made first (as on its first boot), so that each may trust the other's CA.
   const states = { A: lab.subdir('gwa-state'), B: lab.subdir('gwb-state') };
   const quiet = createLogger({ sink: () => {} });
@@ -120,7 +128,7 @@ t.test('Postern ↔ Postern GRE over IPsec through a NAT: UDP 4500 only, the obs
   // 1. The SA (ESP in UDP), then both sites up by keepalives through it.
   await waitUntil('both GRE sites up', 30_000, () => ups(gwA) >= 1 && ups(gwB) >= 1, tail);
   t.comment(`sites up ${Date.now() - started} ms after start`);
-  t.ok(gwB.log().split('\n').some((l) => l.includes('IKE SA up') && l.includes('"peer":"gwa.example"')), 'gwB authenticated gwA by its certificate (no PSK is configured)');
+  for (const [gw, peer] of [[gwA, 'gwb'], [gwB, 'gwa']] as const) t.match(gw.log(), new RegExp(`'CN=${peer}\\.example' signed with RSA`), `${peer === 'gwa' ? 'gwB' : 'gwA'} authenticated ${peer} by its certificate (no PSK is configured)`);
   t.match(gwB.log(), new RegExp(`"from":"${STALE.replace(/\./g, '\\.')}","to":"${NAT.replace(/\./g, '\\.')}".*GRE site follows its IPsec SA`), "gwB's GRE follows the SA from the stale address to the NAT's");
   const rulesB = lab.execSync('gwB', ['ip', 'rule']);
   t.match(rulesB, new RegExp(`to ${NAT.replace(/\./g, '\\.')} ipproto (gre|47) lookup 7350`), 'gwB steers GRE to the address it sees into the SA: its selector was substituted');
@@ -137,6 +145,16 @@ t.test('Postern ↔ Postern GRE over IPsec through a NAT: UDP 4500 only, the obs
   t.match(learned('gwA', '10.2.0.0/24'), /via 10\.255\.0\.2 dev gre-to-b proto ospf/, "gwA learned lanB's prefix through the GRE interface");
   t.match(learned('gwB', '10.1.0.0/24'), /via 10\.255\.0\.1 dev gre-to-a proto ospf/, "gwB learned lanA's");
   t.match(await ospfA.vtysh('show ip ospf interface gre-to-b'), /Network Type POINTOPOINT/, 'a point-to-point OSPF interface: its hellos go to 224.0.0.5 through GRE over IPsec');
+
+  // 2b. OSPFv3 over the same interfaces, from their link-local addresses (fe80::<tunnel IPv4>).
+  const full6 = async (o: FrrOspf) => (await o.ospf6NeighborStates()).some((state) => state.startsWith('Full'));
+  await waitUntil('OSPFv3 adjacency Full on both gateways', 20_000, async () => (await full6(ospfA)) && (await full6(ospfB)), tail);
+  const learned6 = (host: string, lan: string) => lab.execSync(host, ['ip', '-6', 'route', 'show', lan]);
+  await waitUntil('the IPv6 LAN routes from OSPFv3', 10_000, () => /proto ospf/.test(learned6('gwA', 'fd00:b::/64')) && /proto ospf/.test(learned6('gwB', 'fd00:a::/64')));
+  t.match(learned6('gwA', 'fd00:b::/64'), /via fe80::aff:2 dev gre-to-b proto ospf/, "gwA learned lanB's IPv6 prefix from gwB's link-local address on the GRE interface");
+  t.match(learned6('gwB', 'fd00:a::/64'), /via fe80::aff:1 dev gre-to-a proto ospf/, "gwB learned lanA's");
+  const ping6 = await lab.exec('lanA', ['ping', '-6', '-c', '4', '-i', '0.2', '-W', '2', 'fd00:b::10']);
+  t.equal(ping6.code, 0, `lanA → lanB over IPv6 through GRE over IPsec, routed by OSPFv3:\n${ping6.stdout}${ping6.stderr}${tail()}`);
 
   // 3. LAN to LAN both ways, following the OSPF routes.
   const ping = await lab.exec('lanA', ['ping', '-c', '4', '-i', '0.2', '-W', '2', '10.2.0.10']);

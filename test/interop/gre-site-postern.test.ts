@@ -1,6 +1,7 @@
 // GRE sites (issue 25): two `postern run`s in lab namespaces, each with a GRE site to the other
 // (keyed, keepalives every second). Each site is an interface gre-<site> with its tunnel address:
-// ping between the tunnel addresses (IPv4, and IPv6 inside: gre.address6) and LAN to LAN; non-IP crosses
+// ping between the tunnel addresses (IPv4, and IPv6 inside: gre.address6) and LAN to LAN (IPv4, and IPv6
+// by the sites' IPv6 remote networks, routed into the interfaces); non-IP crosses
 // too (an MPLS frame written to one interface by a packet socket arrives at the other's, EtherType 0x8847
 // both ways: the interfaces carry the GRE protocol type); the API shows the site up with its counters;
 // keepalives are Cisco GRE keepalives sent by the driver and reflected by the peer (counted both
@@ -46,7 +47,7 @@ function gateway(side: 'A' | 'B', key: number): PosternConfig {
   c.listeners.ikev2.enabled = false;
   c.listeners.sstp.enabled = false;
   c.sites = [{
-    name: a ? 'to-b' : 'to-a', protocol: 'gre', remote: a ? '192.0.2.2' : '192.0.2.1', localSubnets: [], remoteSubnets: [a ? '10.2.0.0/24' : '10.1.0.0/24'],
+    name: a ? 'to-b' : 'to-a', protocol: 'gre', remote: a ? '192.0.2.2' : '192.0.2.1', localSubnets: [], remoteSubnets: a ? ['10.2.0.0/24', 'fd00:b::/64'] : ['10.1.0.0/24', 'fd00:a::/64'],
     auth: 'psk', initiate: true, enabled: true, gre: { address: a ? '10.255.0.1/30' : '10.255.0.2/30', address6: a ? 'fd00:255::1/64' : 'fd00:255::2/64', key, checksum: true, sequence: true, keepaliveSeconds: 1, keepaliveRetries: 3 },
   }];
   if (!a) c.telemetry.mqtt = { enabled: true, url: 'mqtt://10.2.0.10:1883', username: 'fleet', password: 'Fleet-Pass-1', prefix: 'postern', deviceId: 'gw-gre', intervalSeconds: 5, commandsEnabled: false };
@@ -121,6 +122,14 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   t.equal(ping6.code, 0, `gwA → gwB's IPv6 tunnel address:\n${ping6.stdout}${ping6.stderr}${tail()}`);
   const lanPing = await lab.exec('lanA', ['ping', '-c', '5', '-i', '0.2', '-W', '2', '10.2.0.10']);
   t.equal(lanPing.code, 0, `lanA → lanB through GRE:\n${lanPing.stdout}${tail()}`);
+  for (const [gw, host, link, prefix] of [['gwA', 'lanA', 'lan', 'fd00:a::'], ['gwB', 'lanB', 'lanb', 'fd00:b::']] as const) {
+    lab.execSync(gw, ['ip', '-6', 'addr', 'add', `${prefix}1/64`, 'dev', link, 'nodad']);
+    lab.execSync(host, ['ip', '-6', 'addr', 'add', `${prefix}10/64`, 'dev', link, 'nodad']);
+    lab.execSync(host, ['ip', '-6', 'route', 'add', 'default', 'via', `${prefix}1`]);
+  }
+  t.match(lab.execSync('gwA', ['ip', '-6', 'route', 'show', 'fd00:b::/64']), /dev gre-to-b/, "the site's IPv6 remote network is routed into the interface");
+  const lanPing6 = await lab.exec('lanA', ['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', 'fd00:b::10']);
+  t.equal(lanPing6.code, 0, `lanA → lanB over IPv6 through GRE:\n${lanPing6.stdout}${lanPing6.stderr}${tail()}`);
   await nonIpCrosses(t, lab, tail);
 
   t.comment(`step 3 at ${Date.now() - started} ms`);

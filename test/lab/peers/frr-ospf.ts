@@ -1,4 +1,4 @@
-// FRR's OSPF (Debian's frr: zebra and ospfd) in one lab namespace, as the routing daemon a branch
+// FRR's OSPF (Debian's frr: zebra, ospfd and, for IPv6, ospf6d) in one lab namespace, as the routing daemon a branch
 // router runs over its GRE interfaces (issue 25). Each instance has its own directory in the lab
 // (configuration, PID files, the zebra API socket and the vty sockets), no TCP vty ports, and runs
 // in the foreground as a lab daemon: the lab kills it with the namespace, the test may stop it first.
@@ -22,6 +22,8 @@ export interface OspfSpec {
   readonly passive: readonly string[];
   /** Networks in area 0: the tunnel's and the LAN's. */
   readonly networks: readonly string[];
+  /** OSPFv3 (ospf6d) too, on the same interfaces (area 0; the point-to-point ones over their link-local addresses). */
+  readonly ospf6?: boolean;
 }
 
 export interface FrrOspf {
@@ -30,6 +32,8 @@ export interface FrrOspf {
   vtysh(command: string): Promise<string>;
   /** The neighbours' states, e.g. ["Full/-"], from `show ip ospf neighbor json`. */
   neighborStates(): Promise<string[]>;
+  /** OSPFv3's neighbours' states, e.g. ["Full"], from `show ipv6 ospf6 neighbor json`. */
+  ospf6NeighborStates(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -49,6 +53,21 @@ export function ospfdConfig(spec: OspfSpec, logFile: string): string {
   ].join('\n');
 }
 
+export function ospf6dConfig(spec: OspfSpec, logFile: string): string {
+  return [
+    'frr defaults traditional',
+    `hostname ospf6-${spec.routerId}`,
+    `log file ${logFile}`,
+    ...spec.pointToPoint.flatMap((i) => [`interface ${i}`, ' ipv6 ospf6 area 0', ' ipv6 ospf6 network point-to-point', ' ipv6 ospf6 hello-interval 1', ' ipv6 ospf6 dead-interval 4', '!']),
+    ...spec.passive.flatMap((i) => [`interface ${i}`, ' ipv6 ospf6 area 0', ' ipv6 ospf6 passive', '!']),
+    'router ospf6',
+    ` ospf6 router-id ${spec.routerId}`,
+    ' log-adjacency-changes',
+    '!',
+    '',
+  ].join('\n');
+}
+
 export async function startFrrOspf(lab: Lab, host: string, spec: OspfSpec): Promise<FrrOspf> {
   const dir = lab.subdir(`frr-${host}`);
   const id = (flag: '-u' | '-g') => Number(execFileSync('id', [flag, 'frr'], { encoding: 'utf8' }).trim());
@@ -56,12 +75,17 @@ export async function startFrrOspf(lab: Lab, host: string, spec: OspfSpec): Prom
   writeFileSync(join(dir, 'zebra.conf'), `hostname zebra-${host}\nlog file ${join(dir, 'zebra-file.log')}\n`);
   writeFileSync(join(dir, 'ospfd.conf'), ospfdConfig(spec, join(dir, 'ospfd-file.log')));
   writeFileSync(join(dir, 'vtysh.conf'), '');
-  for (const f of ['', 'zebra.conf', 'ospfd.conf']) chownSync(join(dir, f), id('-u'), id('-g'));
+  if (spec.ospf6) writeFileSync(join(dir, 'ospf6d.conf'), ospf6dConfig(spec, join(dir, 'ospf6d-file.log')));
+  for (const f of ['', 'zebra.conf', 'ospfd.conf', ...(spec.ospf6 ? ['ospf6d.conf'] : [])]) chownSync(join(dir, f), id('-u'), id('-g'));
   const common = (daemon: string) => ['-f', join(dir, `${daemon}.conf`), '-i', join(dir, `${daemon}.pid`), '-z', join(dir, 'zserv.api'), '--vty_socket', dir, '-P', '0', '-u', 'frr', '-g', 'frr'];
   const daemons: Daemon[] = [lab.spawnDaemon(host, `zebra-${host}`, [join(FRR, 'zebra'), ...common('zebra')])];
   await waitUntil(`zebra in ${host}`, 10_000, () => existsSync(join(dir, 'zserv.api')));
   daemons.push(lab.spawnDaemon(host, `ospfd-${host}`, [join(FRR, 'ospfd'), ...common('ospfd')]));
   await waitUntil(`ospfd in ${host}`, 10_000, () => existsSync(join(dir, 'ospfd.vty')));
+  if (spec.ospf6) {
+    daemons.push(lab.spawnDaemon(host, `ospf6d-${host}`, [join(FRR, 'ospf6d'), ...common('ospf6d')]));
+    await waitUntil(`ospf6d in ${host}`, 10_000, () => existsSync(join(dir, 'ospf6d.vty')));
+  }
   const vtysh = async (command: string) => (await lab.exec(host, ['vtysh', '--vty_socket', dir, '--config_dir', dir, '-c', command], 10_000)).stdout;
   return {
     dir,
@@ -72,6 +96,14 @@ export async function startFrrOspf(lab: Lab, host: string, spec: OspfSpec): Prom
         return Object.values(json.neighbors ?? {}).flat().map((n) => n.state ?? n.nbrState ?? '');
       } catch {
         return []; // not answering yet
+      }
+    },
+    async ospf6NeighborStates() {
+      try {
+        const json = JSON.parse(await vtysh('show ipv6 ospf6 neighbor json')) as { neighbors?: Array<{ state?: string }> };
+        return (json.neighbors ?? []).map((n) => n.state ?? '');
+      } catch {
+        return [];
       }
     },
     async stop() {

@@ -3,7 +3,7 @@ import t from 'tap';
 import { defaultConfig } from '../../../firmware/config/defaults.ts';
 import type { GreSiteConfig, SiteConfig } from '../../../firmware/config/types.ts';
 import { validateConfig } from '../../../firmware/config/validate.ts';
-import { defaultGreMtu, greInterfaceName, greSiteSettings, otherEnd } from '../../../firmware/gre/gre-site-settings.ts';
+import { defaultGreMtu, greInterfaceName, greSiteSettings, linkLocalFor, otherEnd } from '../../../firmware/gre/gre-site-settings.ts';
 
 const gre = (name: string, g: Partial<GreSiteConfig> = {}, more: Partial<SiteConfig> = {}): SiteConfig => ({
   name, protocol: 'gre', remote: '198.51.100.7', localSubnets: [], remoteSubnets: ['10.9.0.0/24'], auth: 'psk', initiate: true, enabled: true,
@@ -47,6 +47,8 @@ t.test('a valid GRE site validates; each mistake is refused at its field', async
   t.same(errors(gre('b', { address6: 'fd00:255::1/64' })), [], 'IPv6 inside: an address with its prefix length');
   t.equal(greSiteSettings(gre('b', { address6: 'fd00:255::1/64' }))?.address6, 'fd00:255::1/64');
   t.equal(greSiteSettings(gre('b'))?.address6, undefined, 'none unless configured');
+  t.equal(greSiteSettings(gre('b'))?.linkLocal6, 'fe80::aff:1/64', 'a link-local address from the tunnel address 10.255.0.1, always');
+  t.equal(linkLocalFor('192.168.0.2'), 'fe80::c0a8:2/64');
   t.match(errors(gre('b', { address6: 'fd00:255::1' })), [/^sites\[0\]\.gre\.address6: needs a prefix length, like fd00:255::1\/64/]);
   t.match(errors(gre('b', { address6: '10.255.0.1/30' })), [/^sites\[0\]\.gre\.address6: '10\.255\.0\.1' is not an IPv6 address/]);
   t.match(errors(gre('b', { address6: 'fd00::1/129' })), [/^sites\[0\]\.gre\.address6: the prefix length must be a number from 0 to 128/]);
@@ -60,4 +62,14 @@ t.test('two GRE sites: distinct interface names and distinct keys', async (t) =>
   t.same(errors(gre('one'), gre('two', { address: '10.255.0.5/30' }, { remoteSubnets: ['10.8.0.0/24'], enabled: false })), [], 'a disabled site is not counted');
   t.same(errors(gre('one'), gre('two', { address: '10.255.0.5/30' }, { remoteSubnets: ['10.8.0.0/24'], remote: '203.0.113.9' })), [], 'sites to different peers may both be unkeyed (told apart by source)');
   t.match(errors(gre('one', { key: 5 }), gre('two', { key: 5, address: '10.255.0.5/30' }, { remoteSubnets: ['10.8.0.0/24'] })), [/^sites\[1\]\.gre\.key: is also sites\[0\]'s key to 198\.51\.100\.7/]);
+});
+
+t.test('IPv6 remote networks: routed through GRE sites only', async (t) => {
+  t.same(errors(gre('b', {}, { remoteSubnets: ['10.9.0.0/24', 'fd00:b::/64'] })), [], 'a GRE site routes IPv6 networks beside IPv4 ones');
+  t.same(greSiteSettings(gre('b', {}, { remoteSubnets: ['fd00:b::/64'] }))?.remoteSubnets, ['fd00:b::/64']);
+  t.match(errors(gre('b', {}, { remoteSubnets: ['fd00:b::1/64'] })), [/^sites\[0\]\.remoteSubnets\[0\]: .*host bits/], 'a network, not an address');
+  t.match(errors(gre('b', {}, { remoteSubnets: ['fd00:b::/129'] })), [/^sites\[0\]\.remoteSubnets\[0\]: /]);
+  const ikev2: SiteConfig = { name: 'hq', protocol: 'ikev2', remote: '198.51.100.8', localSubnets: ['10.0.0.0/24'], remoteSubnets: ['10.8.0.0/24', 'fd00:8::/64'], auth: 'psk', psk: 'a-long-site-key-1234', initiate: true, enabled: true };
+  t.match(errors(ikev2), [/^sites\[0\]\.remoteSubnets\[1\]: an IPv6 network is routed through GRE sites only/], 'another protocol refuses it at the field');
+  t.match(errors(gre('a', {}, { remoteSubnets: ['fd00:b::/64'] }), gre('b', { address: '10.255.0.5/30' }, { remote: '198.51.100.9', remoteSubnets: ['fd00:b::/64'] })), [/^sites\[1\]\.remoteSubnets\[0\]: fd00:b::\/64 is the same network as/], 'two sites cannot route the same IPv6 network');
 });
