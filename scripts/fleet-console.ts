@@ -6,6 +6,7 @@
 //   node --import tsx scripts/fleet-console.ts sign    --key K (--serial S | --group G) --revision R (--document F | --patch F --base R0) [--sequence N] [--valid-for SECONDS]
 //   node --import tsx scripts/fleet-console.ts publish <sign's options> --broker URL [--username U] [--ca F] [--prefix P] [--wait SECONDS]
 //   node --import tsx scripts/fleet-console.ts reported --broker URL --serial S [--username U] [--ca F] [--prefix P] [--wait SECONDS]
+//   node --import tsx scripts/fleet-console.ts variables --key K --serial S --variables F --broker URL [--sequence N] [--valid-for SECONDS] [--wait SECONDS] …
 //
 // Exit status: 0 applied (or done), 1 usage or I/O error, 2 refused/failed/reverted, 3 no answer in time.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
@@ -15,12 +16,13 @@ import { parseArgs } from 'node:util';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { keyIdOf, rawPublicKey, signEnvelope, type DesiredPayload, type Target } from '../firmware/fleet/envelope.ts';
 import { fleetTopics } from '../firmware/fleet/topics.ts';
+import { decodeVariables, signVariables } from '../firmware/fleet/variables.ts';
 
 const options = {
   key: { type: 'string' }, serial: { type: 'string' }, group: { type: 'string' }, revision: { type: 'string' },
   document: { type: 'string' }, patch: { type: 'string' }, base: { type: 'string' }, sequence: { type: 'string' },
   'valid-for': { type: 'string' }, broker: { type: 'string' }, username: { type: 'string' }, ca: { type: 'string' },
-  'password-env': { type: 'string' }, prefix: { type: 'string' }, wait: { type: 'string' },
+  'password-env': { type: 'string' }, prefix: { type: 'string' }, wait: { type: 'string' }, variables: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
@@ -82,15 +84,17 @@ async function connect(v: Values): Promise<MqttClient> {
 
 const FINAL = new Set(['applied', 'refused', 'failed', 'reverted', 'revert-failed']);
 
+type ReportedView = { last?: { sequence?: number; outcome?: string; about?: string }; variables?: { sequence?: number } };
+
 /** The box's reported state once it says something final about `sequence` (any, when absent). */
-function waitReported(client: MqttClient, topic: string, seconds: number, sequence?: number): Promise<Record<string, unknown> | undefined> {
+function waitReported(client: MqttClient, topic: string, seconds: number, sequence?: number, final = (m: ReportedView) => m.last?.sequence === sequence && FINAL.has(m.last?.outcome ?? '')): Promise<Record<string, unknown> | undefined> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(undefined), seconds * 1000);
     client.on('message', (t, payload) => {
       if (t !== topic) return;
       try {
-        const message = JSON.parse(payload.toString()) as { last?: { sequence?: number; outcome?: string } };
-        if (sequence !== undefined && (message.last?.sequence !== sequence || !FINAL.has(message.last.outcome ?? ''))) return;
+        const message = JSON.parse(payload.toString()) as ReportedView;
+        if (sequence !== undefined && !final(message)) return;
         clearTimeout(timer);
         resolve(message as Record<string, unknown>);
       } catch {
@@ -122,6 +126,36 @@ async function publish(v: Values): Promise<number> {
   }
 }
 
+/**
+ * A box's variables (the values a group's templated document fills in), signed and published retained
+ * on its own topic. With --wait: until the box reports them taken (exit 0) or refused (2).
+ */
+async function publishVariables(v: Values): Promise<number> {
+  if (!v.key || !v.serial || !v.variables) fail('variables needs --key, --serial and --variables FILE (a JSON object of names to strings, numbers, booleans)');
+  const key = createPrivateKey(readFileSync(v.key, 'utf8'));
+  const decoded = decodeVariables(readJson(v.variables));
+  if (!decoded.ok) fail(`${v.variables}: ${decoded.why}`);
+  const now = Date.now();
+  const sequence = v.sequence ? Number(v.sequence) : now;
+  if (!Number.isSafeInteger(sequence) || sequence < 1) fail('--sequence must be a whole number from 1');
+  const envelope = signVariables({ type: 'postern-variables', target: { serial: v.serial }, sequence, issuedAt: now, expiresAt: now + Number(v['valid-for'] ?? 7 * 86400) * 1000, variables: decoded.value }, key);
+  const topics = fleetTopics(v.prefix ?? 'postern', v.serial, []);
+  const client = await connect(v);
+  try {
+    const wait = v.wait ? Number(v.wait) : 0;
+    const answer = wait > 0 ? (await client.subscribeAsync(topics.reported, { qos: 1 }), waitReported(client, topics.reported, wait, sequence, (m) => m.variables?.sequence === sequence || (m.last?.about === 'variables' && m.last.sequence === sequence))) : undefined;
+    await client.publishAsync(topics.variables, envelope, { qos: 1, retain: true });
+    process.stdout.write(`${JSON.stringify({ published: topics.variables, sequence })}\n`);
+    if (!answer) return 0;
+    const message = (await answer) as ReportedView | undefined;
+    if (!message) return 3;
+    process.stdout.write(`${JSON.stringify(message)}\n`);
+    return message.variables?.sequence === sequence ? 0 : 2;
+  } finally {
+    await client.endAsync();
+  }
+}
+
 async function showReported(v: Values): Promise<number> {
   if (!v.serial) fail('--serial names the box');
   const topic = fleetTopics(v.prefix ?? 'postern', v.serial, []).reported;
@@ -146,7 +180,8 @@ async function main(): Promise<number> {
     case 'sign': process.stdout.write(`${sign(values).envelope}\n`); return 0;
     case 'publish': return publish(values);
     case 'reported': return showReported(values);
-    default: return fail('commands: keygen, sign, publish, reported');
+    case 'variables': return publishVariables(values);
+    default: return fail('commands: keygen, sign, publish, reported, variables');
   }
 }
 

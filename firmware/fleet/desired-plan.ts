@@ -4,24 +4,31 @@
  * applied last. Both go through `documentFromInput`, as the API's PUT and import do ("<redacted>"
  * secrets kept, older formats migrated, users' passwords turned into NT hashes). The local
  * administrator is never set from the fleet: the box keeps its own. Whether the change needs safe
- * mode is decided here too.
+ * mode is decided here too. Placeholders (`{{var.NAME}}`, template.ts) are filled from the box's
+ * variables first; a missing one refuses the document at its field.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ConfigIssue, PosternConfig } from '../config/types.ts';
 import { documentFromInput } from '../control/routes/config-routes.ts';
 import type { DesiredPayload } from './envelope.ts';
 import { mergePatch } from './merge-patch.ts';
+import { fillTemplate } from './template.ts';
+import type { Variables } from './variables.ts';
 
 export type Plan =
-  | { readonly ok: true; readonly next: PosternConfig; readonly safeMode: readonly string[] }
+  /** `variables`: the names of the box's variables the document used. */
+  | { readonly ok: true; readonly next: PosternConfig; readonly safeMode: readonly string[]; readonly variables: readonly string[] }
   | { readonly ok: false; readonly errors: readonly ConfigIssue[] };
 
-export function planDesired(p: DesiredPayload, current: PosternConfig, appliedRevision: string | undefined): Plan {
+export function planDesired(p: DesiredPayload, current: PosternConfig, appliedRevision: string | undefined, variables?: Variables): Plan {
   if (p.kind === 'patch' && p.base !== appliedRevision) {
     const has = appliedRevision === undefined ? 'none applied' : `'${appliedRevision}' applied`;
     return { ok: false, errors: [{ path: 'base', code: 'base-mismatch', message: `the patch is against '${p.base}', this box has ${has}` }] };
   }
-  const doc = p.kind === 'document' ? p.document : mergePatch(current, p.patch);
+  const filled = fillTemplate(p.kind === 'document' ? p.document : p.patch, variables);
+  if (!filled.ok) return { ok: false, errors: filled.errors };
+  const body = filled.value as Record<string, unknown>;
+  const doc = p.kind === 'document' ? body : mergePatch(current, body);
   let next: PosternConfig;
   try {
     next = { ...documentFromInput(doc, current), admin: current.admin };
@@ -29,7 +36,7 @@ export function planDesired(p: DesiredPayload, current: PosternConfig, appliedRe
     const issues = (error as { details?: { issues?: ConfigIssue[] } }).details?.issues;
     return { ok: false, errors: issues ?? [{ path: '(document)', code: 'invalid', message: error instanceof Error ? error.message : String(error) }] };
   }
-  return { ok: true, next, safeMode: safeModeReasons(current, next) };
+  return { ok: true, next, safeMode: safeModeReasons(current, next), variables: filled.used };
 }
 
 /**

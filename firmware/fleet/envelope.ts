@@ -73,11 +73,12 @@ export function parsePublicKey(text: string): Decoded<KeyObject> {
   }
 }
 
-const signedBytes = (payload: Buffer) => Buffer.concat([Buffer.from(SIGNING_CONTEXT), payload]);
+/** The context is what the signed bytes are (a desired configuration, a box's variables): never one taken as the other. */
+const signedBytes = (payload: Buffer, context: string) => Buffer.concat([Buffer.from(context), payload]);
 
-export function verifySignature(envelope: Envelope, key: KeyObject): boolean {
+export function verifySignature(envelope: Envelope, key: KeyObject, context = SIGNING_CONTEXT): boolean {
   try {
-    return verify(null, signedBytes(envelope.payload), key, envelope.signature);
+    return verify(null, signedBytes(envelope.payload, context), key, envelope.signature);
   } catch {
     return false;
   }
@@ -85,8 +86,12 @@ export function verifySignature(envelope: Envelope, key: KeyObject): boolean {
 
 /** The console's side: the envelope's JSON text for a payload, signed with the operator's private key. */
 export function signEnvelope(payload: DesiredPayload, privateKey: KeyObject): string {
-  const bytes = Buffer.from(JSON.stringify(payloadToJson(payload)));
-  const signature = sign(null, signedBytes(bytes), privateKey);
+  return signBytes(Buffer.from(JSON.stringify(payloadToJson(payload))), privateKey, SIGNING_CONTEXT);
+}
+
+/** The envelope around any signed payload bytes, under a signing context. */
+export function signBytes(bytes: Buffer, privateKey: KeyObject, context: string): string {
+  const signature = sign(null, signedBytes(bytes, context), privateKey);
   const keyId = keyIdOf(createPublicKey(privateKey));
   return JSON.stringify({ schema: ENVELOPE_SCHEMA, keyId, payload: bytes.toString('base64url'), signature: signature.toString('base64url') });
 }
@@ -145,7 +150,7 @@ export function decodePayload(bytes: Buffer): Decoded<DesiredPayload> {
   return isRecord(patch) ? { ok: true, value: { ...common, kind: 'patch', base, patch } } : { ok: false, why: 'patch must be an object' };
 }
 
-function decodeTarget(t: unknown): Decoded<Target> {
+export function decodeTarget(t: unknown): Decoded<Target> {
   if (!isRecord(t)) return { ok: false, why: 'target must be {serial} or {group}' };
   const keys = Object.keys(t);
   const key = keys[0];
@@ -155,7 +160,7 @@ function decodeTarget(t: unknown): Decoded<Target> {
   return { ok: true, value: key === 'serial' ? { serial: name } : { group: name } };
 }
 
-function isoTime(v: unknown): number | undefined {
+export function isoTime(v: unknown): number | undefined {
   if (typeof v !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v)) return undefined;
   const ms = Date.parse(v);
   return Number.isFinite(ms) ? ms : undefined;

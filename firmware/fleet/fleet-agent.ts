@@ -23,7 +23,8 @@ import { planDesired } from './desired-plan.ts';
 import { decideLocalChange, driftSections } from './drift.ts';
 import { reportedMessage, type AppliedState, type Drift, type LastOutcome, type ReportedMessage } from './reported.ts';
 import { fleetTopics } from './topics.ts';
-import { verifyDesired, type OperatorKey } from './verify-desired.ts';
+import { verifyDesired, verifyVariables, type OperatorKey } from './verify-desired.ts';
+import { acceptedVariables, readVariablesLedger, writeVariablesLedger, type VariablesEntry } from './variables-ledger.ts';
 import type { DesiredPayload } from './envelope.ts';
 import type { AnnounceMessage } from './enrollment.ts';
 
@@ -60,6 +61,13 @@ export interface FleetCounters {
   reapplied: number;
 }
 
+interface Templated {
+  readonly payload: DesiredPayload;
+  readonly payloadSha256: string;
+  readonly keyId: string;
+  readonly confirmSeconds: number;
+}
+
 interface Awaiting {
   readonly configRevision: number;
   readonly connectsAtApply: number;
@@ -76,6 +84,10 @@ export class FleetAgent {
   readonly refusals: Record<string, number> = {};
   #ledger: LedgerEntry | undefined;
   #ledgerError: string | undefined;
+  #variables: VariablesEntry | undefined;
+  #variablesError: string | undefined;
+  /** The newest accepted payload that uses the box's variables (or lacked them): rendered again when they change. */
+  #templated: Templated | undefined;
   #applied: AppliedState | undefined;
   /** The configuration the fleet applied (the running one then), to tell drift from. */
   #desired: PosternConfig | undefined;
@@ -96,6 +108,12 @@ export class FleetAgent {
       this.#ledgerError = read.why;
       deps.logger.error('fleet: the desired-state ledger is unreadable; every desired document is refused until it is fixed', { why: read.why });
     }
+    const vars = readVariablesLedger(deps.stateDir);
+    if (vars.ok) this.#variables = vars.entry;
+    else {
+      this.#variablesError = vars.why;
+      deps.logger.error('fleet: the variables file is unreadable; variables are refused until it is fixed', { why: vars.why });
+    }
   }
 
   /** For a telemetry connection made with these settings: what to subscribe to and where messages go. */
@@ -109,9 +127,10 @@ export class FleetAgent {
     });
     const context = { serial: settings.deviceId, groups: fleet.groups, keys, confirmSeconds: fleet.confirmSeconds };
     return {
-      subscriptions: [topics.desired, ...topics.groupDesired],
+      subscriptions: [topics.desired, ...topics.groupDesired, topics.variables],
       message: (topic, payload, retained) => {
-        this.#work = this.#work.then(() => this.#handle(topic, payload, retained, context)).catch((error: unknown) => this.#d.logger.error('fleet: handling a desired document failed', { error }));
+        const handle = topic === topics.variables ? () => this.#handleVariables(topic, payload, retained, context) : () => this.#handle(topic, payload, retained, context);
+        this.#work = this.#work.then(handle).catch((error: unknown) => this.#d.logger.error('fleet: handling a desired document failed', { error }));
       },
       connected: (send) => {
         this.#publish = { serial: settings.deviceId, topic: topics.reported, send };
@@ -159,13 +178,33 @@ export class FleetAgent {
     if (!this.#saveLedger(accepted(this.#ledger, { sequence: p.sequence, payloadSha256: verdict.payloadSha256, revision: p.revision, at: this.#d.clock() }))) {
       return this.#refuse({ code: 'ledger', reason: 'the sequence could not be recorded on disk', ...about }, topic);
     }
+    await this.#applyAccepted({ payload: p, payloadSha256: verdict.payloadSha256, keyId: verdict.keyId, confirmSeconds: ctx.confirmSeconds }, topic);
+  }
+
+  /**
+   * An accepted desired payload: planned (placeholders filled from the box's variables) and applied.
+   * Also run again for the newest templated payload when new variables arrive.
+   */
+  async #applyAccepted(a: Templated, topic: string): Promise<void> {
+    const { payload: p, keyId } = a;
+    const about = { sequence: p.sequence, revision: p.revision };
     const { config } = this.#d.current();
-    const plan = planDesired(p, config, this.#ledger?.appliedRevision);
-    if (!plan.ok) return this.#refuse({ code: plan.errors[0]?.code === 'base-mismatch' ? 'base-mismatch' : 'invalid', reason: 'the document is not valid', errors: plan.errors, ...about }, topic);
+    const appliedRevision = this.#ledger?.appliedRevision;
+    // A templated patch already applied is rendered again over the running configuration.
+    const base = p.kind === 'patch' && appliedRevision === p.revision ? p.base : appliedRevision;
+    const plan = planDesired(p, config, base, this.#variables?.variables);
+    const missing = !plan.ok && plan.errors.some((e) => e.code === 'variable-missing');
+    this.#templated = missing || (plan.ok && plan.variables.length > 0) ? a : undefined;
+    if (!plan.ok) {
+      const code = plan.errors[0]?.code === 'base-mismatch' ? 'base-mismatch' : missing ? 'variable-missing' : 'invalid';
+      return this.#refuse({ code, reason: missing ? 'the document needs variables this box does not have' : 'the document is not valid', errors: plan.errors, ...about }, topic);
+    }
+    const payloadSha256 = a.payloadSha256;
     const connectsBefore = this.#connects;
     const safe = plan.safeMode.length > 0;
-    this.#d.logger.info('fleet: applying a desired configuration', { ...about, keyId: verdict.keyId, kind: p.kind, safeMode: plan.safeMode });
-    const result = await this.#d.apply(plan.next, { author: 'fleet', comment: `fleet: ${p.revision} (sequence ${p.sequence})`, ...(safe ? { confirmWithin: ctx.confirmSeconds } : {}) });
+    const variables = plan.variables.length > 0 && this.#variables ? { variablesSequence: this.#variables.sequence } : {};
+    this.#d.logger.info('fleet: applying a desired configuration', { ...about, keyId, kind: p.kind, safeMode: plan.safeMode, ...variables });
+    const result = await this.#d.apply(plan.next, { author: 'fleet', comment: `fleet: ${p.revision} (sequence ${p.sequence})`, ...(safe ? { confirmWithin: a.confirmSeconds } : {}) });
     if (!result.ok) {
       const outcome = result.stage === 'validate' ? 'refused' : 'failed';
       return this.#refuse({ outcome, code: result.stage === 'validate' ? 'invalid' : result.stage, reason: result.stage === 'validate' ? 'the document is not valid' : `the change could not be applied (${result.rolledBack ? 'rolled back' : 'partly rolled back'})`, errors: result.errors, ...about }, topic);
@@ -175,16 +214,42 @@ export class FleetAgent {
     const previousRevision = this.#ledger?.appliedRevision;
     const previousDesired = this.#desired;
     this.#desired = this.#runningAt(result.revision) ?? plan.next;
-    this.#setApplied({ revision: p.revision, sequence: p.sequence, payloadSha256: verdict.payloadSha256, configRevision: result.revision, confirmed: !safe, at: new Date(this.#d.clock()).toISOString() }, p.revision);
-    if (!safe) return this.#report({ outcome: 'applied', ...about, configRevision: result.revision });
-    this.#awaiting = { configRevision: result.revision, connectsAtApply: connectsBefore, payload: p, payloadSha256: verdict.payloadSha256, previousApplied, previousRevision, previousDesired };
-    this.#report({ outcome: 'pending-confirmation', ...about, configRevision: result.revision, safeMode: plan.safeMode });
+    this.#setApplied({ revision: p.revision, sequence: p.sequence, payloadSha256, configRevision: result.revision, confirmed: !safe, at: new Date(this.#d.clock()).toISOString(), ...variables }, p.revision);
+    if (!safe) return this.#report({ outcome: 'applied', ...about, configRevision: result.revision, ...variables });
+    this.#awaiting = { configRevision: result.revision, connectsAtApply: connectsBefore, payload: p, payloadSha256, previousApplied, previousRevision, previousDesired };
+    this.#report({ outcome: 'pending-confirmation', ...about, configRevision: result.revision, safeMode: plan.safeMode, ...variables });
     // New MQTT settings make a new connection by themselves; otherwise one is forced, through the new WAN.
     if (this.#connects > connectsBefore) await this.#onConnected();
     else if (!plan.safeMode.includes('telemetry.mqtt')) {
       this.#awaiting = { ...this.#awaiting, connectsAtApply: this.#connects };
       this.#d.reconnect();
     }
+  }
+
+  /** A box's variables: verified like a desired document (own sequence), kept, and the templated payload rendered again. */
+  async #handleVariables(topic: string, payload: Buffer, retained: boolean, ctx: { serial: string; keys: readonly OperatorKey[] }): Promise<void> {
+    if (payload.length === 0) return;
+    const about = { about: 'variables' as const };
+    if (this.#variablesError !== undefined) return this.#refuse({ code: 'ledger', reason: this.#variablesError, ...about }, topic);
+    const verdict = verifyVariables(payload, { serial: ctx.serial, groups: [], keys: ctx.keys, now: this.#d.clock(), last: this.#variables, retained });
+    if (verdict.kind === 'ignore') {
+      this.counters.ignored++;
+      return;
+    }
+    if (verdict.kind === 'refuse') return this.#refuse({ code: verdict.code, reason: verdict.why, ...about, ...(verdict.sequence !== undefined ? { sequence: verdict.sequence } : {}) }, topic);
+    const v = verdict.payload;
+    this.counters.accepted++;
+    const entry = acceptedVariables(this.#variables, { sequence: v.sequence, payloadSha256: verdict.payloadSha256, variables: v.variables, at: this.#d.clock() });
+    try {
+      writeVariablesLedger(this.#d.stateDir, entry);
+    } catch (error) {
+      this.#d.logger.error('fleet: the variables could not be written', { error });
+      return this.#refuse({ code: 'ledger', reason: 'the variables could not be recorded on disk', sequence: v.sequence, ...about }, topic);
+    }
+    this.#variables = entry;
+    this.#d.logger.info('fleet: variables accepted', { sequence: v.sequence, count: Object.keys(v.variables).length });
+    if (this.#templated) await this.#applyAccepted(this.#templated, topic);
+    else this.#report();
   }
 
   async #onConnected(): Promise<void> {
@@ -199,7 +264,7 @@ export class FleetAgent {
       return;
     }
     await this.#loadDesired();
-    if (this.#last || this.#applied) this.#report();
+    if (this.#last || this.#applied || this.#variables) this.#report();
   }
 
   /**
@@ -277,7 +342,8 @@ export class FleetAgent {
   #report(last?: Omit<LastOutcome, 'at'>): void {
     const serial = this.#publish?.serial ?? this.#d.current().config.telemetry.mqtt.deviceId;
     if (last) this.#last = { ...last, at: new Date(this.#d.clock()).toISOString() };
-    this.#reported = reportedMessage(serial, { applied: this.#applied, last: this.#last, drift: this.#drift() }, this.#d.clock());
+    const variables = this.#variables ? { sequence: this.#variables.sequence } : undefined;
+    this.#reported = reportedMessage(serial, { applied: this.#applied, last: this.#last, drift: this.#drift(), variables }, this.#d.clock());
     void this.#send(this.#reported);
   }
 

@@ -33,6 +33,8 @@ export interface AppliedState {
   /** False while safe mode waits for the broker. */
   readonly confirmed: boolean;
   readonly at: string;
+  /** The sequence of the box's variables it was filled from (a templated document). */
+  readonly variablesSequence?: number;
 }
 
 export interface LastOutcome {
@@ -46,6 +48,10 @@ export interface LastOutcome {
   /** The fields that put the change under safe mode. */
   readonly safeMode?: readonly string[];
   readonly configRevision?: number;
+  /** About the box's variables rather than a desired document (a refused variables message). */
+  readonly about?: 'variables';
+  /** The sequence of the box's variables a templated document was filled from. */
+  readonly variablesSequence?: number;
   readonly at: string;
 }
 
@@ -64,9 +70,11 @@ export interface ReportedMessage {
   readonly applied?: AppliedState;
   readonly last?: LastOutcome;
   readonly drift?: Drift;
+  /** The box's variables accepted last. */
+  readonly variables?: { readonly sequence: number };
 }
 
-export function reportedMessage(serial: string, state: { applied?: AppliedState | undefined; last?: LastOutcome | undefined; drift?: Drift | undefined }, now: number): ReportedMessage {
-  const { applied, last, drift } = state;
-  return { schema: REPORTED_SCHEMA, ts: new Date(now).toISOString(), serial, ...(applied ? { applied } : {}), ...(last ? { last } : {}), ...(drift ? { drift } : {}) };
+export function reportedMessage(serial: string, state: { applied?: AppliedState | undefined; last?: LastOutcome | undefined; drift?: Drift | undefined; variables?: { sequence: number } | undefined }, now: number): ReportedMessage {
+  const { applied, last, drift, variables } = state;
+  return { schema: REPORTED_SCHEMA, ts: new Date(now).toISOString(), serial, ...(applied ? { applied } : {}), ...(last ? { last } : {}), ...(drift ? { drift } : {}), ...(variables ? { variables } : {}) };
 }

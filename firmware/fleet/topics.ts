@@ -4,6 +4,7 @@
  *
  *   <prefix>/<serial>/desired         (in, retained)  a signed desired configuration for this box
  *   <prefix>/group/<group>/desired    (in, retained)  a signed desired configuration for a group
+ *   <prefix>/<serial>/variables       (in, retained)  signed per-box values for group templates
  *   <prefix>/<serial>/reported        retained        what the box did with desired documents
  *   <prefix>/enroll/<serial>          retained        a box announcing itself (enrollment)
  *
@@ -15,6 +16,7 @@ export const RESERVED_SERIALS = ['group', 'enroll'] as const;
 export interface FleetTopics {
   readonly desired: string;
   readonly groupDesired: readonly string[];
+  readonly variables: string;
   readonly reported: string;
   readonly announce: string;
 }
@@ -23,6 +25,7 @@ export function fleetTopics(prefix: string, serial: string, groups: readonly str
   return {
     desired: `${prefix}/${serial}/desired`,
     groupDesired: groups.map((g) => `${prefix}/group/${g}/desired`),
+    variables: `${prefix}/${serial}/variables`,
     reported: `${prefix}/${serial}/reported`,
     announce: `${prefix}/enroll/${serial}`,
   };

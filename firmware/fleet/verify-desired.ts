@@ -5,7 +5,8 @@
  * envelope → known key → signature → payload → target → freshness → sequence.
  */
 import type { KeyObject } from 'node:crypto';
-import { decodeEnvelope, decodePayload, sha256Hex, verifySignature, type DesiredPayload } from './envelope.ts';
+import { decodeEnvelope, decodePayload, sha256Hex, SIGNING_CONTEXT, verifySignature, type Decoded, type DesiredPayload, type Target } from './envelope.ts';
+import { decodeVariablesPayload, VARIABLES_CONTEXT, type VariablesPayload } from './variables.ts';
 
 export interface OperatorKey {
   readonly id: string;
@@ -46,23 +47,41 @@ export const DEFAULT_MAX_LIFETIME_MS = 31 * 24 * 3600_000;
 export const REFUSALS = ['malformed', 'unknown-key', 'bad-signature', 'bad-payload', 'wrong-target', 'not-yet-valid', 'stale', 'replay', 'rollback'] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
-export type Verdict =
-  | { readonly kind: 'accept'; readonly payload: DesiredPayload; readonly payloadSha256: string; readonly keyId: string }
+export type Verdict<P = DesiredPayload> =
+  | { readonly kind: 'accept'; readonly payload: P; readonly payloadSha256: string; readonly keyId: string }
   /** The state already accepted delivered again, or (retained) older state superseded: nothing to do. */
   | { readonly kind: 'ignore'; readonly sequence: number; readonly why: 'already-accepted' | 'superseded' }
   | { readonly kind: 'refuse'; readonly code: Refusal; readonly why: string; readonly sequence?: number; readonly revision?: string };
 
+/** What every signed payload carries for these checks. */
+interface SignedCommon {
+  readonly target: Target;
+  readonly sequence: number;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  readonly revision?: string;
+}
+
 export function verifyDesired(bytes: Uint8Array | string, ctx: VerifyContext): Verdict {
+  return verifySigned(bytes, ctx, decodePayload, SIGNING_CONTEXT);
+}
+
+/** A box's variables (variables.ts): the same checks, their own signing context and sequence. */
+export function verifyVariables(bytes: Uint8Array | string, ctx: VerifyContext): Verdict<VariablesPayload> {
+  return verifySigned(bytes, ctx, decodeVariablesPayload, VARIABLES_CONTEXT);
+}
+
+function verifySigned<P extends SignedCommon>(bytes: Uint8Array | string, ctx: VerifyContext, decode: (b: Buffer) => Decoded<P>, context: string): Verdict<P> {
   const envelope = decodeEnvelope(bytes);
   if (!envelope.ok) return { kind: 'refuse', code: 'malformed', why: envelope.why };
   const { keyId, payload: payloadBytes } = envelope.value;
   const key = ctx.keys.find((k) => k.id === keyId);
   if (!key) return { kind: 'refuse', code: 'unknown-key', why: `no operator key ${keyId} on this box` };
-  if (!verifySignature(envelope.value, key.key)) return { kind: 'refuse', code: 'bad-signature', why: `the signature does not verify with key ${keyId}` };
-  const decoded = decodePayload(payloadBytes);
+  if (!verifySignature(envelope.value, key.key, context)) return { kind: 'refuse', code: 'bad-signature', why: `the signature does not verify with key ${keyId}` };
+  const decoded = decode(payloadBytes);
   if (!decoded.ok) return { kind: 'refuse', code: 'bad-payload', why: decoded.why };
   const p = decoded.value;
-  const about = { sequence: p.sequence, revision: p.revision };
+  const about = { sequence: p.sequence, ...(p.revision !== undefined ? { revision: p.revision } : {}) };
   const target = 'serial' in p.target ? p.target.serial === ctx.serial : ctx.groups.includes(p.target.group);
   if (!target) return { kind: 'refuse', code: 'wrong-target', why: `for ${'serial' in p.target ? `serial ${p.target.serial}` : `group ${p.target.group}`}, not this box`, ...about };
   const skew = ctx.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;

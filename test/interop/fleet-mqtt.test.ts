@@ -8,7 +8,8 @@
 // replayed, a wrongly signed, a forged and an invalid one refused and reported (the invalid one at its
 // field), a broker change that cuts the box off reverted by safe mode by itself and reported, a
 // technician's change through the API reported as drift (kept by default), and with the operator's
-// `onLocalChange: 'desired-wins'` such a change undone by the box itself and reported as reapplied.
+// `onLocalChange: 'desired-wins'` such a change undone by the box itself and reported as reapplied,
+// and a group template refused without its variable, then filled from the box's signed variables.
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -35,6 +36,7 @@ const pair: TopologySpec = { hosts: { broker: {}, gw: {} }, links: { net0: { a: 
 interface Reported {
   readonly applied?: { revision: string; configRevision: number; confirmed: boolean };
   readonly last: { outcome: string; code?: string; revision?: string; reason?: string; errors?: Array<{ path: string }> };
+  readonly variables?: { sequence: number };
   readonly drift?: { configRevision: number; author: string; sections: string[] };
 }
 
@@ -182,6 +184,18 @@ t.test('signed desired configuration: applied, refused, reverted by safe mode, e
   t.ok(reapplied.applied!.configRevision > byHand2, 'as a newer revision');
   const { config: after } = JSON.parse(await api('GET', '/config')) as { config: typeof doc };
   t.equal(after.system.hostname, 'shop17-r5', 'the desired configuration runs again');
+  t.comment(`drift-done ${Date.now() - started} ms`);
+
+  // 7. A group template: refused while the box lacks the variable (at its field), applied once the console publishes the box's variables.
+  await pub('postern/group/shops/desired', desired({ target: { group: 'shops' }, revision: 'r6', kind: 'patch', base: 'r5', patch: { system: { hostname: '{{var.shopName}}-gw' } } } as Partial<DesiredPayload>, createPrivateKey(readFileSync(key, 'utf8'))));
+  const lacking = await next('template refused', (r) => r.last.revision === 'r6');
+  t.match(lacking, { last: { outcome: 'refused', code: 'variable-missing', errors: [{ path: 'system.hostname' }] }, applied: { revision: 'r5' } }, 'a missing variable refused at its field');
+  const vars = await consoleRun(['variables', '--key', key, '--serial', 'shop-17', '--variables', file('vars.json', { shopName: 'shop17v' }), ...brokerArgs, '--wait', '15']);
+  t.equal(vars.code, 0, vars.code === 0 ? 'the console saw the variables taken' : `${vars.stdout} ${vars.stderr}`);
+  const templated = await next('template applied', (r) => r.last.revision === 'r6' && r.last.outcome === 'applied');
+  t.match(templated, { applied: { revision: 'r6', variablesSequence: Number }, variables: { sequence: Number } }, 'the waiting group document filled and applied');
+  const { config: filled } = JSON.parse(await api('GET', '/config')) as { config: typeof doc };
+  t.equal(filled.system.hostname, 'shop17v-gw', 'with the box\'s own value');
   t.notOk(postern.log().includes('PRIVATE KEY'), 'no key in the log');
   t.comment(`wall ${Date.now() - started} ms`);
   await postern.stop();
