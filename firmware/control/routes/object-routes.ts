@@ -4,7 +4,8 @@
  * validated, applied, committed or rolled back (config-routes.ts applyOrThrow).
  */
 import { redactConfig } from '../../config/redact.ts';
-import type { ListenerName, PosternConfig, UserConfig } from '../../config/types.ts';
+import type { ListenerName, PosternConfig, TrustedCaConfig, UserConfig } from '../../config/types.ts';
+import { describeCertificate } from '../../pki/inspect.ts';
 import type { ApiContext } from '../api-context.ts';
 import { ApiCode, ApiError, badRequest, notFound } from '../api-error.ts';
 import { storedUser } from '../../config/users.ts';
@@ -38,11 +39,12 @@ function namedListRoutes<T extends Named>(ctx: ApiContext, spec: NamedList<T>): 
     return spec.clean ? spec.clean(body as T) : (body as T);
   };
   return [
-    { method: 'GET', path: base, handler: () => ({ status: 200, body: { [spec.path]: spec.list(ctx.store.current().config).map(spec.show) } }) },
+    // Reads go through a copy too: a list may be created on first use (certificates.trusted).
+    { method: 'GET', path: base, handler: () => ({ status: 200, body: { [spec.path]: spec.list(config()).map(spec.show) } }) },
     {
       method: 'GET', path: `${base}/:name`,
       handler: (c) => {
-        const item = spec.list(ctx.store.current().config).find((i) => i.name === c.params['name']);
+        const item = spec.list(config()).find((i) => i.name === c.params['name']);
         if (!item) throw notFound(`${spec.what} '${c.params['name']}'`);
         return { status: 200, body: spec.show(item) };
       },
@@ -112,6 +114,16 @@ function userToStored(user: UserConfig, previous: UserConfig | undefined): UserC
 
 const LISTENERS: readonly ListenerName[] = ['ikev2', 'sstp', 'l2tp', 'pptp'];
 
+/** A trusted CA as stored, with its subject, expiry and fingerprint for the Certificates page. */
+function showTrustedCa(ca: TrustedCaConfig): unknown {
+  try {
+    const d = describeCertificate(ca.certificate);
+    return { ...ca, subject: d.subject, notAfter: d.notAfter.toISOString(), fingerprintSha256: d.fingerprintSha256 };
+  } catch {
+    return ca; // validation refuses what cannot be read; an old document may still hold it
+  }
+}
+
 export function objectRoutes(ctx: ApiContext): Route[] {
   return [
     ...namedListRoutes<UserConfig>(ctx, {
@@ -122,6 +134,11 @@ export function objectRoutes(ctx: ApiContext): Route[] {
       },
     }),
     ...namedListRoutes(ctx, { path: 'pools', what: 'pool', list: (c) => c.pools, show: (p) => p }),
+    // Other CAs whose certificates peers may present (issue 16; sites by certificate, issue 25), each with what it is.
+    ...namedListRoutes<TrustedCaConfig>(ctx, {
+      path: 'trusted-cas', what: 'trusted CA', list: (c) => (c.certificates.trusted ??= []), show: showTrustedCa,
+      clean: ({ name, certificate, revocation }) => ({ name, certificate, ...(revocation !== undefined ? { revocation } : {}) }),
+    }),
     ...namedListRoutes(ctx, {
       path: 'sites', what: 'site', list: (c) => c.sites,
       clean: (s) => {

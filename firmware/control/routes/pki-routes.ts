@@ -186,5 +186,7 @@ export function pkiRoutes(ctx: ApiContext): Route[] {
       },
     },
     { method: 'GET', path: '/api/v1/certificates/crl', handler: () => ({ file: crl(), contentType: 'application/pkix-crl', filename: 'postern.crl' }) },
+    // What another gateway adds to its trusted CAs to accept this one's certificate (sites by certificate).
+    { method: 'GET', path: '/api/v1/certificates/ca', handler: () => ({ file: ctx.pki().ca.certificatePem, contentType: 'application/x-pem-file', filename: `${ctx.store.current().config.system.hostname}-ca.pem` }) },
   ];
 }

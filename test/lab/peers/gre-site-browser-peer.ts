@@ -3,6 +3,8 @@
 //   addGre(form, expect) fills the Add a site form as GRE and submits, then waits for the outcome
 //                       expected ('added' or 'refused'); → { message, errors: { field label: text } }
 //   row(site)           the site's row as shown now, or null: { protocol, summary, state, drops }
+//   trustCa(name, pem)  adds a trusted CA on the Certificates page and comes back to Sites;
+//                       → { message, row: the CA's row text }
 //   screenshot(name)
 import { createInterface } from 'node:readline';
 import type { Page } from 'playwright-core';
@@ -10,8 +12,8 @@ import { launchBrowser, screenshot } from '../../helpers/browser.ts';
 
 interface GreForm {
   name: string; remote: string; remoteNets: string; address: string; address6?: string; key?: string; keepalive?: string; checksum?: boolean; sequence?: boolean;
-  /** GRE over IPsec: its PSK, and whether this side dials. */
-  ipsec?: { psk: string; dials: boolean };
+  /** GRE over IPsec: its PSK or certificates (the peer's name as remote ID), and whether this side dials. */
+  ipsec?: { psk?: string; certificate?: { remoteId: string; localId?: string }; dials: boolean };
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as { base: string; password: string };
@@ -42,7 +44,10 @@ async function addGre(f: GreForm, expect: 'added' | 'refused'): Promise<{ messag
   await form.locator('input[name=site-gre-sequence]').setChecked(f.sequence === true);
   await form.locator('input[name=site-gre-ipsec]').setChecked(f.ipsec !== undefined);
   if (f.ipsec) {
-    await form.locator('input[name=site-psk]').fill(f.ipsec.psk);
+    await form.locator('select[name=site-auth]').selectOption(f.ipsec.certificate ? 'certificate' : 'psk');
+    if (f.ipsec.psk !== undefined) await form.locator('input[name=site-psk]').fill(f.ipsec.psk);
+    await form.locator('input[name=site-remote-id]').fill(f.ipsec.certificate?.remoteId ?? '');
+    await form.locator('input[name=site-local-id]').fill(f.ipsec.certificate?.localId ?? '');
     await form.locator('input[name=site-gre-dials]').setChecked(f.ipsec.dials);
   }
   await form.locator('button[type=submit]').click();
@@ -54,6 +59,24 @@ async function addGre(f: GreForm, expect: 'added' | 'refused'): Promise<{ messag
   const errors: Record<string, string> = {};
   for (const field of await form.locator('.field.invalid').all()) errors[await field.locator('span').first().innerText()] = await field.locator('.error').innerText();
   return { message: await message.innerText(), errors };
+}
+
+async function trustCa(name: string, pem: string): Promise<{ message: string; row: string }> {
+  await page.click('nav >> text=Certificates');
+  const card = page.getByRole('form', { name: 'trusted CAs' });
+  await card.waitFor({ timeout: 30_000 });
+  await card.locator('input[name=trusted-ca-name]').fill(name);
+  await card.locator('textarea[name=trusted-ca-pem]').fill(pem);
+  await card.locator('select[name=trusted-ca-revocation]').selectOption('off');
+  await card.locator('button[type=submit]').click();
+  const message = card.locator('p.message.ok');
+  await message.waitFor({ timeout: 20_000 });
+  const caRow = card.locator(`tr[data-trusted-ca="${name}"]`);
+  await caRow.waitFor({ timeout: 20_000 });
+  const result = { message: await message.innerText(), row: await caRow.innerText() };
+  await page.click('nav >> text=Sites');
+  await form.waitFor({ timeout: 30_000 });
+  return result;
 }
 
 async function row(site: string): Promise<Record<string, string> | null> {
@@ -68,6 +91,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const run = async (): Promise<unknown> => {
     if (call === 'addGre') return addGre(args[0] as GreForm, args[1] === 'refused' ? 'refused' : 'added');
     if (call === 'row') return row(String(args[0]));
+    if (call === 'trustCa') return trustCa(String(args[0]), String(args[1]));
     if (call === 'screenshot') return screenshot(page, String(args[0]));
     if (call === 'pageErrors') return pageErrors;
     throw new Error(`unknown call ${call}`);

@@ -286,6 +286,26 @@ t.test('an outside gateway certificate is imported (PKCS#12) and kept; bad bundl
   t.match((await h.call('GET', '/api/v1/certificates', undefined, { cookie: s.cookie })).json.server.subject, /vpn\.example\.org/, 'and it is not re-issued for the configured names');
 });
 
+t.test('trusted CAs: added with what they are, refused at the field when not a CA, removed', async (t) => {
+  const h = await harness(t);
+  await h.call('POST', '/api/v1/setup', { password: ADMIN });
+  const s = await h.login();
+  const now = new Date(h.clock.now);
+  const peerCa = createCa({ commonName: 'Branch Gateway CA', validityDays: 365, keyType: 'ecdsa-p256', now });
+  t.same((await h.call('GET', '/api/v1/trusted-cas', undefined, { cookie: s.cookie })).json, { 'trusted-cas': [] }, 'none at first');
+  const leaf = issueServerCertificate(peerCa, { commonName: 'gw.example', sans: ['gw.example'], validityDays: 30, now });
+  const notCa = await h.call('POST', '/api/v1/trusted-cas', { name: 'branch', certificate: leaf.certificatePem }, authed(s));
+  t.equal(notCa.status, 422, 'a gateway certificate is not a CA');
+  t.match(notCa.json.error.details.issues, [{ path: 'certificates.trusted[0].certificate' }], `refused at its field: ${JSON.stringify(notCa.json.error)}`);
+  const added = await h.call('POST', '/api/v1/trusted-cas', { name: 'branch', certificate: peerCa.certificatePem, revocation: 'off', subject: 'sent back from a listing: dropped' }, authed(s));
+  t.equal(added.status, 201, JSON.stringify(added.json));
+  const [listed] = (await h.call('GET', '/api/v1/trusted-cas', undefined, { cookie: s.cookie })).json['trusted-cas'];
+  t.match(listed, { name: 'branch', revocation: 'off', subject: /Branch Gateway CA/, notAfter: String, fingerprintSha256: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/ }, 'listed with its subject, expiry and fingerprint');
+  t.same(h.store.current().config.certificates.trusted, [{ name: 'branch', certificate: peerCa.certificatePem, revocation: 'off' }], 'stored as given, without the display fields');
+  t.equal((await h.call('DELETE', '/api/v1/trusted-cas/branch', undefined, authed(s))).status, 200);
+  t.same(h.store.current().config.certificates.trusted, [], 'removed');
+});
+
 t.test('random bodies and paths never cause a 5xx', async (t) => {
   const h = await harness(t);
   await h.call('POST', '/api/v1/setup', { password: ADMIN });

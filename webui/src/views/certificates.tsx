@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, describe, download, fieldErrors } from '../api.ts';
 import { useConfirm } from '../confirm.tsx';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
+import { TrustedCasCard } from './trusted-cas.tsx';
 import { useChange } from '../use-change.ts';
 
 interface CertInfo {
@@ -199,6 +200,7 @@ export function CertificatesView() {
         <button class="link" onClick={() => download('GET', '/certificates/crl')}>Download the CRL</button>
       </div>
       <AcmeCard onChanged={load} />
+      <TrustedCasCard />
       <form class="card" onSubmit={issue} aria-label="issue a client certificate">
         <h3>Issue a client certificate</h3>
         <Field label="Name (device or user)" error={errors['name']}><input name="cert-name" value={name} onInput={(e) => setName(e.currentTarget.value)} required /></Field>

@@ -1,4 +1,4 @@
-/** Site-to-site tunnels with their live state; add (IKEv2 with a PSK, or SSTP dialing another gateway; certificates through the API) and remove. */
+/** Site-to-site tunnels with their live state; add (IKEv2 and GRE over IPsec with a PSK or certificates, IKEv1, SSTP, L2TP, PPTP dialing another gateway) and remove. */
 import { useEffect, useState } from 'preact/hooks';
 import { api, describe, formIssues, inItem, NO_ISSUES, type FormIssues } from '../api.ts';
 import { useConfirm } from '../confirm.tsx';
@@ -74,7 +74,7 @@ function TestReport(props: { result: TestResult }) {
 const PROTOCOL_LABELS: Record<string, string> = { ikev2: 'IKEv2', ikev1: 'IKEv1', sstp: 'SSTP', gre: 'GRE', l2tp: 'L2TP', pptp: 'PPTP' };
 
 const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
-const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false, greAddress: '', greAddress6: '', greKey: '', greKeepalive: '', greChecksum: false, greSequence: false, greIpsec: false, greDials: true, localId: '', remoteId: '' };
+const emptyForm = { protocol: 'ikev2', name: '', remote: '', local: '', remoteNets: '', psk: '', pfs: 'auto', username: '', password: '', fingerprint: '', aggressive: false, greAddress: '', greAddress6: '', greKey: '', greKeepalive: '', greChecksum: false, greSequence: false, greIpsec: false, greDials: true, localId: '', remoteId: '', auth: 'psk' };
 
 /** inItem for a new site, except that a GRE site's own fields keep their name (gre.key, not gre), for their fields. */
 const inNewSite = (index: number) => (path: string): string | undefined => {
@@ -102,7 +102,13 @@ function greDrops(c: Record<string, number> | undefined): string {
   return causes.filter(([k]) => (c[k] ?? 0) > 0).map(([k, label]) => `${label} ${String(c[k])}`).join(', ');
 }
 
-/** The document for a new site: IKEv2 authenticates with the PSK, SSTP dials as a user of the other gateway. */
+/** Identities: only when given (the peer's address and ours otherwise); sites behind one NAT need a remote ID each. */
+const ids = (form: typeof emptyForm) => ({ ...(form.remoteId.trim() ? { remoteId: form.remoteId.trim() } : {}), ...(form.localId.trim() ? { localId: form.localId.trim() } : {}) });
+
+/** IKEv2 (a site, or GRE over IPsec): the PSK, or this gateway's certificate and the peer's from a trusted CA. */
+const ikeAuth = (form: typeof emptyForm) => (form.auth === 'certificate' ? { auth: 'certificate', ...ids(form) } : { auth: 'psk', psk: form.psk, ...ids(form) });
+
+/** The document for a new site: IKEv2 authenticates with the PSK or certificates, SSTP dials as a user of the other gateway. */
 function siteDocument(form: typeof emptyForm) {
   const common = { name: form.name, remote: form.remote, localSubnets: list(form.local), remoteSubnets: list(form.remoteNets), auth: 'psk', initiate: true, enabled: true };
   if (form.protocol === 'sstp') return { ...common, protocol: 'sstp', username: form.username, password: form.password, ...(form.fingerprint ? { serverFingerprint: form.fingerprint.trim() } : {}) };
@@ -117,13 +123,11 @@ function siteDocument(form: typeof emptyForm) {
       ...(form.greKeepalive.trim() ? { keepaliveSeconds: Number(form.greKeepalive.trim()) } : {}),
       ...(form.greChecksum ? { checksum: true } : {}), ...(form.greSequence ? { sequence: true } : {}), ...(form.greIpsec ? { ipsec: true } : {}),
     };
-    // GRE over IPsec: an IKEv2 transport SA keyed with the PSK; one side dials it, the other answers.
-    return { ...common, protocol: 'gre', gre, ...(form.greIpsec ? { psk: form.psk, initiate: form.greDials } : {}) };
+    // GRE over IPsec: an IKEv2 transport SA keyed with the PSK or certificates; one side dials it, the other answers.
+    return { ...common, protocol: 'gre', gre, ...(form.greIpsec ? { ...ikeAuth(form), initiate: form.greDials } : {}) };
   }
   const ikev1 = form.protocol === 'ikev1';
-  // Identities: only when given (the peer's address and ours otherwise); sites behind one NAT need a remote ID each.
-  const ids = { ...(form.remoteId.trim() ? { remoteId: form.remoteId.trim() } : {}), ...(form.localId.trim() ? { localId: form.localId.trim() } : {}) };
-  return { ...common, protocol: ikev1 ? 'ikev1' : 'ikev2', psk: form.psk, ...ids, ...(form.pfs === 'auto' ? {} : { pfs: form.pfs }), ...(ikev1 && form.aggressive ? { aggressive: true } : {}) };
+  return { ...common, protocol: ikev1 ? 'ikev1' : 'ikev2', ...(ikev1 ? { psk: form.psk, ...ids(form) } : ikeAuth(form)), ...(form.pfs === 'auto' ? {} : { pfs: form.pfs }), ...(ikev1 && form.aggressive ? { aggressive: true } : {}) };
 }
 
 export function SitesView() {
@@ -182,6 +186,27 @@ export function SitesView() {
   const l2tp = form.protocol === 'l2tp';
   const pptp = form.protocol === 'pptp';
   const gre = form.protocol === 'gre';
+  const byCertificate = form.auth === 'certificate';
+  // IKEv2 and GRE over IPsec: a PSK, or certificates (this gateway's, and the peer's from Postern's CA or a trusted one).
+  const ikeAuthFields = (same: string) => (
+    <>
+      <Field label="Authentication" error={errors['auth']}>
+        <select name="site-auth" value={form.auth} onChange={set('auth')}>
+          <option value="psk">Pre-shared key</option>
+          <option value="certificate">Certificates (this gateway's; the peer's from Postern's CA or a trusted CA)</option>
+        </select>
+      </Field>
+      {byCertificate
+        ? <p class="hint" data-testid="site-cert-hint">The peer proves itself with its certificate, which must come from this gateway's CA or one under Certificates → Trusted CAs; give its name as the remote ID.</p>
+        : <Field label={same ? `Pre-shared key (${same})` : 'Pre-shared key'} error={errors['psk']}><input name="site-psk" type="password" value={form.psk} onInput={set('psk')} required /></Field>}
+    </>
+  );
+  const idFields = () => (
+    <>
+      <Field label={byCertificate ? "Remote ID (the name in the peer's certificate)" : "Remote ID (optional: the peer's address when empty; give one to each site behind a shared NAT)"} error={errors['remoteId']}><input name="site-remote-id" placeholder="branch.example.com" value={form.remoteId} onInput={set('remoteId')} required={byCertificate} /></Field>
+      <Field label={byCertificate ? "Local ID (optional: this gateway's certificate name when empty)" : 'Local ID (optional: the WAN address when empty)'} error={errors['localId']}><input name="site-local-id" placeholder="hq.example.com" value={form.localId} onInput={set('localId')} /></Field>
+    </>
+  );
   return (
     <section aria-label="sites">
       <div class="card">
@@ -227,7 +252,7 @@ export function SitesView() {
       </div>
       <form class="card" onSubmit={add} aria-label="add a site">
         <h3>Add a site</h3>
-        <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key)</option><option value="ikev1">IKEv1 / IPsec (older peers only; pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option><option value="l2tp">L2TP/IPsec (dial another gateway's L2TP: its pre-shared key, a user and password there)</option><option value="gre">GRE (an interface for routing; plain, or over IPsec)</option><option value="pptp">PPTP (legacy, insecure: dial another gateway's PPTP as a user there)</option></select></Field>
+        <Field label="Protocol"><select name="site-protocol" value={form.protocol} onChange={set('protocol')}><option value="ikev2">IKEv2 / IPsec (pre-shared key or certificates)</option><option value="ikev1">IKEv1 / IPsec (older peers only; pre-shared key)</option><option value="sstp">SSTP (dial another gateway on 443)</option><option value="l2tp">L2TP/IPsec (dial another gateway's L2TP: its pre-shared key, a user and password there)</option><option value="gre">GRE (an interface for routing; plain, or over IPsec)</option><option value="pptp">PPTP (legacy, insecure: dial another gateway's PPTP as a user there)</option></select></Field>
         <Field label="Name" error={errors['name']}><input name="site-name" value={form.name} onInput={set('name')} required /></Field>
         <Field label="Peer address" error={errors['remote']} warning={warnings['remote']}><input name="site-remote" value={form.remote} onInput={set('remote')} required /></Field>
         <Field label="Local networks" error={errors['localSubnets']} warning={warnings['localSubnets']}><input name="site-local" placeholder="192.168.1.0/24" value={form.local} onInput={set('local')} required={!gre} /></Field>
@@ -249,7 +274,8 @@ export function SitesView() {
             </Field>
             {form.greIpsec ? (
               <>
-                <Field label="Pre-shared key (the same on both ends)" error={errors['psk']}><input name="site-psk" type="password" value={form.psk} onInput={set('psk')} required /></Field>
+                {ikeAuthFields('the same on both ends')}
+                {idFields()}
                 <Field label="Who dials the IPsec SA" error={errors['initiate']}>
                   <label class="switch"><input type="checkbox" name="site-gre-dials" checked={form.greDials} onChange={(e) => setForm({ ...form, greDials: e.currentTarget.checked })} /> This gateway (untick on the other end: it answers)</label>
                 </Field>
@@ -276,7 +302,7 @@ export function SitesView() {
           </>
         ) : (
           <>
-            <Field label="Pre-shared key" error={errors['psk']}><input name="site-psk" type="password" value={form.psk} onInput={set('psk')} required /></Field>
+            {form.protocol === 'ikev1' ? <Field label="Pre-shared key" error={errors['psk']}><input name="site-psk" type="password" value={form.psk} onInput={set('psk')} required /></Field> : ikeAuthFields('')}
             <Field label="Perfect forward secrecy on rekeys" error={errors['pfs']}>
               <select name="site-pfs" value={form.pfs} onChange={set('pfs')}>
                 <option value="auto">Offer it, the peer decides (works with peers that require it)</option>
@@ -284,8 +310,7 @@ export function SitesView() {
                 <option value="off">Never</option>
               </select>
             </Field>
-            <Field label="Remote ID (optional: the peer's address when empty; give one to each site behind a shared NAT)" error={errors['remoteId']}><input name="site-remote-id" placeholder="branch.example.com" value={form.remoteId} onInput={set('remoteId')} /></Field>
-            <Field label="Local ID (optional: the WAN address when empty)" error={errors['localId']}><input name="site-local-id" placeholder="hq.example.com" value={form.localId} onInput={set('localId')} /></Field>
+            {idFields()}
             {form.protocol === 'ikev1' ? (
               <Field label="Aggressive Mode" error={errors['aggressive']} warning={warnings['aggressive']}>
                 <label class="switch"><input type="checkbox" name="site-aggressive" checked={form.aggressive} onChange={(e) => setForm({ ...form, aggressive: e.currentTarget.checked })} /> Only for peers that accept nothing else: it exposes the hash of the pre-shared key to offline cracking</label>
