@@ -16,6 +16,7 @@ import { AccessResources } from './access/access-resources.ts';
 import { radiusListenersOf, serviceApiContext } from './control/service-api-context.ts';
 import { radiusOverview } from './radius/radius-overview.ts';
 import { RadiusStateEvents } from './radius/radius-state-events.ts';
+import { nasPower } from './radius/nas-power.ts';
 import { ControlApi } from './control/control-api.ts';
 import { LogRing } from './log/log-ring.ts';
 import { loadOrCreatePki } from './pki/pki-store.ts';
@@ -460,6 +461,8 @@ export class Service {
     this.#log.info('stopping');
     this.safeMode.stop();
     clearInterval(this.#radiusWatch);
+    // Accounting-Off while the listeners' RADIUS is still open; their sessions' Stops follow as they close.
+    await nasPower.stopping();
     this.expiry.stop();
     this.network.stop();
     await this.supervisor.stop();

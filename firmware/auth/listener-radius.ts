@@ -16,6 +16,7 @@ import { RadiusClient } from '../radius/radius-client.ts';
 import { radsecClientCertificate } from '../radius/radsec-credentials.ts';
 import { radiusNasAttributes, radiusServersOf, radsecTlsOf } from '../radius/radius-from-config.ts';
 import { SessionAccounting } from '../radius/session-accounting.ts';
+import { nasPower } from '../radius/nas-power.ts';
 import type { RadiusAttribute } from '../radius/packet.ts';
 import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier, type Mschapv2Verifier } from './mschapv2-verifier.ts';
 
@@ -56,16 +57,20 @@ export async function openListenerRadius(config: PosternConfig, listener: Passwo
   spool = new AccountingSpool({ client, log, ...(stateDir !== undefined ? { file: join(stateDir, `radius-spool-${listener}.jsonl`) } : {}) });
   const nas = radiusNasAttributes(config, listener);
   const local = localMschapv2Verifier(users);
+  const identity = { identifier: config.radius?.nasIdentifier ?? config.system.hostname };
+  // The gateway's Accounting-On goes with the first listener that opens RADIUS (nas-power.ts).
+  nasPower.opened(identity, spool);
   return {
     auth,
     client,
-    accounting: new SessionAccounting({ client, nas: { identifier: config.radius?.nasIdentifier ?? config.system.hostname }, runId: randomBytes(4).toString('hex'), log, spool,
+    accounting: new SessionAccounting({ client, nas: identity, runId: randomBytes(4).toString('hex'), log, spool,
       ...(config.radius?.interimSeconds !== undefined ? { interimSeconds: config.radius.interimSeconds } : {}),
       ...(config.radius?.interimMinimumSeconds !== undefined ? { interimMinimumSeconds: config.radius.interimMinimumSeconds } : {}) }),
     verifier: (peer) => mschapv2VerifierFor(auth, { local, radius: radiusMschapv2Verifier(client, [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
     eapPeer: (peer) => ({ radius: client, nas: [...nas, textAttr(Attr.CallingStationId, peer)] }),
     spool,
     close: () => {
+      nasPower.closed(identity, spool);
       spool.close();
       client.close();
     },

@@ -13,6 +13,8 @@
 // over RadSec (RFC 6614, FreeRADIUS's TLS listener, Postern's client certificate from its own CA,
 // the server's checked against the configured CA): the spooled Stop, then a login and its Start go
 // through it, while a first RadSec server that refuses connections is marked dead at once.
+// Accounting-On (RFC 2866 §5.1): the gateway says it started before its first session's Start, and
+// after the restart behind the spooled Stop of the run before; Accounting-Off when it stops cleanly.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -93,6 +95,9 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   // Accounting: Start with the address; Stop after the client hangs up, with the ping's octets.
   const detail = () => { try { return readFileSync(join(radius.dir, 'detail'), 'utf8'); } catch { return ''; } };
   await waitUntil('the Start record', 5000, async () => /Acct-Status-Type = Start/.test(detail()), detail);
+  const statuses = (text: string) => text.split(/\n\n+/).map((rec) => /Acct-Status-Type = (\S+)/.exec(rec)?.[1]).filter((s) => s !== undefined);
+  t.same(statuses(detail()).slice(0, 2), ['Accounting-On', 'Start'], 'Accounting-On when the gateway started, before the first Start');
+  t.match(detail().split(/\n\n+/).find((rec) => /Accounting-On/.test(rec)), /NAS-Identifier = "[^"]+"/, 'naming the NAS');
   await road.swanctl(['--terminate', '--ike', 'alice']);
   await waitUntil('the Stop record', 8000, async () => /Acct-Status-Type = Stop/.test(detail()), detail);
   const records = detail().split(/\n\n+/).filter((rec) => /User-Name = "alice"/.test(rec));
@@ -153,6 +158,8 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   const daveStop = detail2().split(/\n\n+/).find((rec) => /User-Name = "dave"/.test(rec) && /Acct-Status-Type = Stop/.test(rec)) ?? '';
   t.match(daveStop, /Acct-Delay-Time = [1-9]\d*/, 'sent late, saying how long it waited');
   t.match(daveStop, /Framed-IP-Address = 10\.10\.1\.\d+/, 'the record as made before the crash');
+  await waitUntil('the restarted gateway\'s Accounting-On', 5000, async () => statuses(detail2()).includes('Accounting-On'), detail2);
+  t.ok(statuses(detail2()).indexOf('Stop') < statuses(detail2()).indexOf('Accounting-On'), `the spooled Stop of the run before, then this run's Accounting-On: ${JSON.stringify(statuses(detail2()))}`);
   await waitUntil('the log line', 5000, async () => /records from before the restart will be sent/.test(gw2.log())).catch(() => {});
   t.match(gw2.log(), /records from before the restart will be sent/, 'the restarted gateway found the spool');
   await waitUntil('the spool emptied', 5000, async () => spooled() === '');
@@ -169,4 +176,6 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   t.match(gw2.log(), /"server":"refusing"[^\n]*RadSec connection failed/, 'the refused connection logged, with backoff');
   t.notMatch(again.log(), /Ignoring request to auth address \S+ port 1812/, 'nothing came over UDP');
   await gw2.stop();
+  await waitUntil('the Accounting-Off', 5000, async () => statuses(detail2()).includes('Accounting-Off'), () => `${detail2().slice(-1500)}\n--- postern ---\n${gw2.log().slice(-1500)}`);
+  t.pass('Accounting-Off when the gateway stopped');
 });
