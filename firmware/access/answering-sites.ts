@@ -1,8 +1,9 @@
 /*
- * The sites a PPP listener answers (SSTP, L2TP): a site names the local user its peer logs in as;
- * that user's session carries the site's networks (routed into the shared TUN while it is up,
+ * The sites a PPP listener answers (SSTP, L2TP, PPTP): a site names the local user its peer logs in
+ * as; that user's session carries the site's networks (routed into the shared TUN while it is up,
  * allowed as sources) and shows as the site's state. One session per site: a new login of the
- * same site replaces the old one.
+ * same site replaces the old one. A RADIUS user's Framed-Routes (the networks behind that user)
+ * get the same kernel routes while the session is up.
  */
 import type { AccessResources } from './access-resources.ts';
 import type { PppSession } from './ppp-session.ts';
@@ -39,6 +40,10 @@ export class AnsweringSites {
 
   /** A session got its address: if its user is a site's, the site's networks go to it. */
   started(session: PppSession): void {
+    if (session.framedRoutes.length > 0) {
+      this.#access.routeToTun(session.framedRoutes, true);
+      this.#log.info(`${this.#label} session routes from RADIUS`, { user: session.info.user, routes: session.framedRoutes });
+    }
     const site = session.info.user === undefined ? undefined : this.#byUser.get(session.info.user);
     if (!site) return;
     this.#sessions.get(site.name)?.close('the site dialed in again');
@@ -48,6 +53,7 @@ export class AnsweringSites {
   }
 
   ended(session: PppSession): void {
+    if (session.framedRoutes.length > 0) this.#access.routeToTun(session.framedRoutes, false);
     for (const [name, s] of this.#sessions) {
       if (s !== session) continue;
       this.#sessions.delete(name);

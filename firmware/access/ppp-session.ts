@@ -157,6 +157,11 @@ export class PppSession {
     return lease;
   }
 
+  /** Framed-Routes of the Access-Accept (RFC 2865 §5.22): routed to the session, allowed as its sources. */
+  get framedRoutes(): readonly string[] {
+    return this.#authorization?.framedRoutes ?? [];
+  }
+
   /** The prefixes routed to the session: its addresses and a site's subnets (issue 20: what a driver data path takes over). */
   get routedPrefixes(): string[] {
     const ipv6 = this.#ipv6Routed ? this.#ipv6?.address : undefined;
@@ -276,10 +281,10 @@ export class PppSession {
     return true;
   }
 
-  /** A site peer's networks go to this session too (the service adds their kernel routes). */
+  /** A site peer's networks, and the RADIUS server's Framed-Routes, go to this session too (the service adds their kernel routes). */
   #routeSite(): void {
     const user = this.link.user;
-    const subnets = user === undefined ? [] : this.#options.siteSubnets?.(user) ?? [];
+    const subnets = [...new Set([...(user === undefined ? [] : this.#options.siteSubnets?.(user) ?? []), ...this.framedRoutes])];
     for (const subnet of subnets) this.#options.pipe.route(this.#tag, subnet);
     this.#siteSubnets = subnets.map((s) => parsePrefix(s)).filter((p): p is ParsedPrefix => p !== undefined);
     this.#siteSubnetTexts = subnets.filter((s) => parsePrefix(s) !== undefined);
@@ -377,5 +382,7 @@ function authorizationFields(a: SessionAuthorization | undefined): Record<string
     ...(a.idleTimeoutSeconds !== undefined ? { idleTimeout: a.idleTimeoutSeconds } : {}),
     ...(a.interimSeconds !== undefined ? { interimInterval: a.interimSeconds } : {}),
     ...(a.replyMessage !== undefined ? { replyMessage: a.replyMessage } : {}),
+    ...(a.framedRoutes !== undefined ? { framedRoutes: a.framedRoutes } : {}),
+    ...(a.refusedRoutes !== undefined ? { refusedRoutes: a.refusedRoutes } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { allAttrs, Attr, integerOf, ipv4Of, textOf } from './attributes.ts';
 import { MsAttr, VENDOR_MICROSOFT } from './microsoft.ts';
 import type { RadiusAttribute } from './packet.ts';
 import { vendorAttributes } from './vendor-specific.ts';
+import { parseFramedRoute } from './framed-route.ts';
 
 export interface SessionAuthorization {
   /** The address the server assigned; absent when it left the choice to the NAS (255.255.255.254) or sent none. */
@@ -25,6 +26,10 @@ export interface SessionAuthorization {
   readonly replyMessage?: string;
   /** The RADIUS server that accepted the session (for the sessions list). */
   readonly server?: string;
+  /** Framed-Route (RFC 2865 §5.22): networks behind the user, routed to the session ("10.20.0.0/16"). */
+  readonly framedRoutes?: readonly string[];
+  /** Framed-Routes left out, each with why (logged). */
+  readonly refusedRoutes?: readonly string[];
 }
 
 /** RFC 2869 §5.16: the interval SHOULD NOT be smaller than 60 seconds. */
@@ -43,7 +48,12 @@ export function sessionAuthorizationOf(attributes: readonly RadiusAttribute[], s
   const replyMessage = textOf(attributes, Attr.ReplyMessage);
   const framedPool = textOf(attributes, Attr.FramedPool)?.trim();
   const dnsServers = dnsServersOf(attributes);
+  const routes = allAttrs(attributes, Attr.FramedRoute).map((a) => parseFramedRoute(Buffer.from(a.value).toString('utf8')));
+  const framedRoutes = [...new Set(routes.flatMap((r) => ('prefix' in r ? [r.prefix] : [])))];
+  const refusedRoutes = routes.flatMap((r) => ('refused' in r ? [r.refused] : []));
   return {
+    ...(framedRoutes.length > 0 ? { framedRoutes } : {}),
+    ...(refusedRoutes.length > 0 ? { refusedRoutes } : {}),
     ...(framed !== undefined && !NAS_CHOOSES.has(framed) && framed !== '0.0.0.0' ? { framedIpAddress: framed } : {}),
     ...(framedPool ? { framedPool } : {}),
     ...(dnsServers.length > 0 ? { dnsServers } : {}),

@@ -9,7 +9,7 @@
 // 10.10.0.50 (he gets it, not the pool's next), Session-Timeout 10 (the gateway ends his call
 // after ~10 s, Acct-Terminate-Cause Session-Timeout), Acct-Interim-Interval 2 (interim floor
 // lowered to 1 s for the test: Interim-Updates with octets and packets) and a Class echoed in
-// every accounting record. carol's reply names a Framed-Pool and MS-Primary/Secondary-DNS-Server:
+// every accounting record, and a Framed-Route routed to his call while it is up. carol's reply names a Framed-Pool and MS-Primary/Secondary-DNS-Server:
 // her address comes from that pool, IPCP gives her those DNS servers.
 // Dynamic authorization (RFC 5176) from FreeRADIUS's radclient on the RADIUS host: a
 // Disconnect-Request naming alice ends her call (Stop with Acct-Terminate-Cause Admin-Reset), a
@@ -52,7 +52,7 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
     clients: [{ name: 'postern', network: '10.9.1.0/24', secret: SECRET }],
     users: [
       { name: 'alice', password: 'Radius-Pass-21' },
-      { name: 'bob', password: 'Bob-Radius-21', reply: { 'Framed-IP-Address': '10.10.0.50', 'Session-Timeout': '10', 'Acct-Interim-Interval': '2', Class: 'postern-class-21' } },
+      { name: 'bob', password: 'Bob-Radius-21', reply: { 'Framed-IP-Address': '10.10.0.50', 'Session-Timeout': '10', 'Acct-Interim-Interval': '2', Class: 'postern-class-21', 'Framed-Route': '192.168.77.0/24 0.0.0.0 1' } },
       { name: 'carol', password: 'Carol-Radius-21', reply: { 'Framed-Pool': 'staff', 'MS-Primary-DNS-Server': '10.9.1.53', 'MS-Secondary-DNS-Server': '10.9.1.54' } },
     ],
     replyMessageAuthenticator: 'always',
@@ -117,11 +117,15 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   await bob.call('dial', 'bob', 10_000, 250, 5000);
   const bobCall = await bob.waitEvent(dialed('bob'), 15_000);
   t.match(bobCall, { ok: true, address: '10.10.0.50' }, `bob gets the Framed-IP-Address FreeRADIUS sent: ${JSON.stringify(bobCall)}`);
+  // His Framed-Route: the network behind him is routed into the shared TUN while his call is up.
+  const framedRoute = () => lab.execSync('gw', ['ip', 'route', 'show', '192.168.77.0/24']);
+  t.match(framedRoute(), /192\.168\.77\.0\/24 dev \S+/, `the Framed-Route 192.168.77.0/24 routed to the gateway's sessions while bob is up: ${framedRoute()}`);
   const bobRecords = () => detail().split(/\n\n+/).filter((r) => /User-Name = "bob"/.test(r));
   await waitUntil('bob\'s Stop record', 16_000, async () => bobRecords().some((r) => /Acct-Status-Type = Stop/.test(r)), () => bobRecords().join('\n\n'));
   await bob.call('hangup');
   const stop = bobRecords().find((r) => /Acct-Status-Type = Stop/.test(r))!;
   t.match(stop, /Acct-Terminate-Cause = Session-Timeout/, 'ended by the gateway at Session-Timeout');
+  t.equal(framedRoute().trim(), '', 'and unrouted when his call ended');
   const time = Number(/Acct-Session-Time = (\d+)/.exec(stop)?.[1]);
   t.ok(time >= 9 && time <= 13, `after ~10 s: Acct-Session-Time ${time}`);
   const interims = bobRecords().filter((r) => /Acct-Status-Type = Interim-Update/.test(r));

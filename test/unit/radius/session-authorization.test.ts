@@ -34,6 +34,22 @@ t.test('Framed-Pool and the Microsoft DNS servers (primary first)', async (t) =>
   t.same(sessionAuthorizationOf([encodeVendorAttribute(9, 28, Uint8Array.of(10, 0, 0, 1))]), { class: [] }, 'another vendor\'s 28 is not a DNS server');
 });
 
+t.test('Framed-Route (RFC 2865 §5.22): networks behind the user, in either notation; wide or unreadable ones left out', async (t) => {
+  const a = sessionAuthorizationOf([
+    textAttr(Attr.FramedRoute, '192.168.50.0/24 0.0.0.0 1'),
+    textAttr(Attr.FramedRoute, '172.16.8.0 255.255.252.0 0.0.0.0 1'),
+    textAttr(Attr.FramedRoute, '10.99.1.7/16 10.10.0.5 1 2 -1 3 400'),
+    textAttr(Attr.FramedRoute, '192.168.50.0/24 0.0.0.0 5'),
+    textAttr(Attr.FramedRoute, '0.0.0.0/0 0.0.0.0 1'),
+    textAttr(Attr.FramedRoute, 'garbage'),
+    textAttr(Attr.FramedRoute, '10.0.0.0 255.0.255.0 0.0.0.0'),
+  ]);
+  t.same(a.framedRoutes, ['192.168.50.0/24', '172.16.8.0/22', '10.99.0.0/16'], 'prefix/length or a dotted mask; host bits cleared; the gateway and metrics ignored; duplicates once');
+  t.equal(a.refusedRoutes?.length, 3, `a default route, garbage and a non-contiguous mask are left out: ${JSON.stringify(a.refusedRoutes)}`);
+  t.match(a.refusedRoutes, [/wider than a \/8/, /not an IPv4 route/, /not an IPv4 route/]);
+  t.equal(sessionAuthorizationOf([]).framedRoutes, undefined, 'none without the attribute');
+});
+
 t.test('the interim interval: the server\'s, not below the floor, else the configured one', async (t) => {
   t.equal(interimSecondsOf(undefined, undefined), undefined, 'off by default');
   t.equal(interimSecondsOf(undefined, 300), 300);
