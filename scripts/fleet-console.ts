@@ -7,9 +7,10 @@
 //   node --import tsx scripts/fleet-console.ts publish <sign's options> --broker URL [--username U] [--ca F] [--prefix P] [--wait SECONDS]
 //   node --import tsx scripts/fleet-console.ts reported --broker URL --serial S [--username U] [--ca F] [--prefix P] [--wait SECONDS]
 //   node --import tsx scripts/fleet-console.ts variables --key K --serial S --variables F --broker URL [--sequence N] [--valid-for SECONDS] [--wait SECONDS] …
+//   node --import tsx scripts/fleet-console.ts command --serial S --command NAME [--args JSON] [--expiry SECONDS] --broker URL [--wait SECONDS] …
 //
 // Exit status: 0 applied (or done), 1 usage or I/O error, 2 refused/failed/reverted, 3 no answer in time.
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +24,7 @@ const options = {
   document: { type: 'string' }, patch: { type: 'string' }, base: { type: 'string' }, sequence: { type: 'string' },
   'valid-for': { type: 'string' }, broker: { type: 'string' }, username: { type: 'string' }, ca: { type: 'string' },
   'password-env': { type: 'string' }, prefix: { type: 'string' }, wait: { type: 'string' }, variables: { type: 'string' },
+  command: { type: 'string' }, args: { type: 'string' }, expiry: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
@@ -156,6 +158,44 @@ async function publishVariables(v: Values): Promise<number> {
   }
 }
 
+/**
+ * A telemetry command as an MQTT 5 request: the response topic is below the box's reply topic (the
+ * only place a box answers), the correlation data random; the message expires after --expiry
+ * seconds (30 by default), so a box that gets it late does not run it. Exit 0 ok, 2 refused, 3 no answer.
+ */
+async function sendCommand(v: Values): Promise<number> {
+  if (!v.serial || !v.command) fail('command needs --serial and --command');
+  const prefix = v.prefix ?? 'postern';
+  const client = await connect(v);
+  try {
+    const responseTopic = `${prefix}/${v.serial}/reply/${client.options.clientId ?? 'console'}`;
+    const correlationData = randomBytes(16);
+    const wait = Number(v.wait ?? 10);
+    const answer = new Promise<Record<string, unknown> | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), wait * 1000);
+      client.on('message', (topic, payload, packet) => {
+        // Only the answer to this request: its topic and its correlation data.
+        if (topic !== responseTopic || !packet.properties?.correlationData?.equals(correlationData)) return;
+        clearTimeout(timer);
+        try {
+          resolve(JSON.parse(payload.toString()) as Record<string, unknown>);
+        } catch {
+          resolve({ ok: false, error: 'not JSON' });
+        }
+      });
+    });
+    await client.subscribeAsync(responseTopic, { qos: 1 });
+    const request = { schema: 1, id: correlationData.toString('hex').slice(0, 12), command: v.command, ...(v.args ? { args: JSON.parse(v.args) as unknown } : {}) };
+    await client.publishAsync(`${prefix}/${v.serial}/cmd`, JSON.stringify(request), { qos: 1, properties: { responseTopic, correlationData, messageExpiryInterval: Number(v.expiry ?? 30) } });
+    const reply = await answer;
+    if (!reply) return 3;
+    process.stdout.write(`${JSON.stringify({ responseTopic, reply })}\n`);
+    return reply['ok'] === true ? 0 : 2;
+  } finally {
+    await client.endAsync();
+  }
+}
+
 async function showReported(v: Values): Promise<number> {
   if (!v.serial) fail('--serial names the box');
   const topic = fleetTopics(v.prefix ?? 'postern', v.serial, []).reported;
@@ -181,7 +221,8 @@ async function main(): Promise<number> {
     case 'publish': return publish(values);
     case 'reported': return showReported(values);
     case 'variables': return publishVariables(values);
-    default: return fail('commands: keygen, sign, publish, reported, variables');
+    case 'command': return sendCommand(values);
+    default: return fail('commands: keygen, sign, publish, reported, variables, command');
   }
 }
 

@@ -1,10 +1,12 @@
 import { connect, type IClientOptions } from 'mqtt';
 import type { Secret } from '../util/secret.ts';
+import type { RequestProperties } from './command-request.ts';
 
 /**
  * One MQTT connection attempt, through the `mqtt` package, behind a small interface the telemetry
  * shell (and its tests) can hold. mqtt.js's own reconnect is off: a link lives for one connection,
- * and the shell makes a new one with its own backoff. Clean session, MQTT 3.1.1.
+ * and the shell makes a new one with its own backoff. Clean start, MQTT 5 (request/response and
+ * message expiry for commands, issue 26); the topics and payloads are those of 3.1.1 clients.
  */
 
 export interface ClientCertificate {
@@ -31,12 +33,12 @@ export interface LinkEvents {
   closed(): void;
   error(error: Error): void;
   /** `retained`: the broker's stored message, sent on subscribing (not one published just now). */
-  message(topic: string, payload: Buffer, retained?: boolean): void;
+  message(topic: string, payload: Buffer, retained?: boolean, properties?: RequestProperties): void;
 }
 
 export interface MqttLink {
   /** Resolves when written (QoS 0) or acknowledged (QoS 1); rejects if the link closes first. */
-  publish(topic: string, payload: string, options: { readonly qos: 0 | 1; readonly retain: boolean }): Promise<void>;
+  publish(topic: string, payload: string, options: { readonly qos: 0 | 1; readonly retain: boolean; readonly correlationData?: Buffer }): Promise<void>;
   subscribe(topic: string): Promise<void>;
   /** DISCONNECT cleanly (so the broker discards the Will), bounded by `ms`. */
   end(ms: number): Promise<void>;
@@ -53,7 +55,7 @@ function clientOptions(o: LinkOptions): IClientOptions {
   return {
     clientId: o.clientId,
     clean: true,
-    protocolVersion: 4,
+    protocolVersion: 5,
     reconnectPeriod: 0,
     connectTimeout: CONNECT_TIMEOUT_MS,
     keepalive: KEEPALIVE_SECONDS,
@@ -72,7 +74,15 @@ export const mqttLink: LinkFactory = (options, events) => {
   let closed = false;
   client.on('connect', () => events.connected());
   client.on('error', (error) => events.error(error));
-  client.on('message', (topic, payload, packet) => events.message(topic, payload, packet.retain));
+  client.on('message', (topic, payload, packet) => {
+    const p = packet.properties;
+    const properties: RequestProperties = {
+      ...(typeof p?.responseTopic === 'string' ? { responseTopic: p.responseTopic } : {}),
+      ...(Buffer.isBuffer(p?.correlationData) ? { correlationData: p.correlationData } : {}),
+      ...(typeof p?.messageExpiryInterval === 'number' ? { messageExpiryInterval: p.messageExpiryInterval } : {}),
+    };
+    events.message(topic, payload, packet.retain, properties);
+  });
   client.on('close', () => {
     if (closed) return;
     closed = true;
@@ -81,12 +91,12 @@ export const mqttLink: LinkFactory = (options, events) => {
     events.closed();
   });
   return {
-    publish: async (topic, payload, { qos, retain }) => {
-      await client.publishAsync(topic, payload, { qos, retain });
+    publish: async (topic, payload, { qos, retain, correlationData }) => {
+      await client.publishAsync(topic, payload, { qos, retain, ...(correlationData ? { properties: { correlationData } } : {}) });
     },
     subscribe: async (topic) => {
       const granted = await client.subscribeAsync(topic, { qos: 1 });
-      if (granted.some((g) => g.qos === 128)) throw new Error(`subscription to ${topic} refused`);
+      if (granted.some((g) => g.qos >= 128)) throw new Error(`subscription to ${topic} refused`);
     },
     end: (ms) =>
       new Promise<void>((resolve) => {

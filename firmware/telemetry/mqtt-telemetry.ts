@@ -3,7 +3,8 @@ import type { Logger } from '../log/logger.ts';
 import { ErrorCode, PosternError } from '../util/errors.ts';
 import type { Secret } from '../util/secret.ts';
 import { DEFAULT_BACKOFF, reconnectDelay, type BackoffOptions } from './backoff.ts';
-import { parseCommand, runCommand, type CommandHandlers } from './commands.ts';
+import { expiredBy, routeCommand, type RequestProperties } from './command-request.ts';
+import { parseCommand, runCommand, type CommandHandlers, type ParsedCommand } from './commands.ts';
 import { mqttLink, type ClientCertificate, type LinkFactory, type LinkOptions, type MqttLink } from './mqtt-link.ts';
 import { DEFAULT_BUFFER_CAPACITY, OfflineBuffer } from './offline-buffer.ts';
 import {
@@ -81,6 +82,8 @@ export interface TelemetryStats {
   readonly statusPublished: number;
   readonly malformedCommands: number;
   readonly commandsAnswered: number;
+  /** Not run: their message expiry passed, or retained without one (command-request.ts). */
+  readonly expiredCommands: number;
   readonly lastError?: string;
 }
 
@@ -104,12 +107,14 @@ export class MqttTelemetry {
   /** Sent on the current connection, not yet acknowledged. */
   readonly #inflight = new Map<number, PendingEvent>();
   readonly #handlers: CommandHandlers;
-  readonly #counters = { connects: 0, eventsPublished: 0, statusPublished: 0, malformedCommands: 0, commandsAnswered: 0 };
+  readonly #counters = { connects: 0, eventsPublished: 0, statusPublished: 0, malformedCommands: 0, commandsAnswered: 0, expiredCommands: 0 };
   #seq: number;
   #revision: number | undefined;
   /** Bumped per connection attempt and on stop: callbacks of an older link are ignored. */
   #gen = 0;
   #link: MqttLink | undefined;
+  /** Commands run one at a time (command-request.ts: an expiry can pass while one waits). */
+  #commands: Promise<void> = Promise.resolve();
   #connected = false;
   #running = false;
   #attempt = 0;
@@ -246,8 +251,8 @@ export class MqttTelemetry {
       error: (error) => {
         if (current()) this.#lastError = error.message;
       },
-      message: (topic, payload, retained) => {
-        if (current()) this.#onMessage(topic, payload, retained === true);
+      message: (topic, payload, retained, properties) => {
+        if (current()) this.#onMessage(topic, payload, retained === true, properties);
       },
     });
     this.#link = link;
@@ -338,7 +343,7 @@ export class MqttTelemetry {
     });
   }
 
-  #onMessage(topic: string, payload: Buffer, retained: boolean): void {
+  #onMessage(topic: string, payload: Buffer, retained: boolean, properties?: RequestProperties): void {
     if (this.#s.extension?.subscriptions.includes(topic)) return this.#s.extension.message(topic, payload, retained);
     if (!this.#o.commandsEnabled || topic !== this.topics.cmd) return;
     const parsed = parseCommand(payload);
@@ -347,13 +352,29 @@ export class MqttTelemetry {
       this.#log.debug('malformed telemetry command ignored', { why: parsed.why });
       return;
     }
-    if (parsed.kind === 'command') this.#log.info('telemetry command', { id: parsed.command.id, command: parsed.command.command });
-    void runCommand(parsed, this.#handlers).then(async (reply) => {
-      const link = this.#link;
-      if (!reply || !link) return;
-      await link.publish(this.topics.reply, encodeMessage(reply), RELIABLE);
-      this.#counters.commandsAnswered++;
+    const route = routeCommand(properties, { replyTopic: this.topics.reply, receivedAt: this.#clock(), retained });
+    if (route.kind === 'drop') return this.#notRun(parsed, route.why);
+    if (route.kind === 'refuse') return void this.#reply({ kind: 'rejected', id: parsed.kind === 'command' ? parsed.command.id : parsed.id, error: route.error }, route);
+    // One at a time, in arrival order: a command that waited past its expiry behind another is not run.
+    this.#commands = this.#commands.then(async () => {
+      if (expiredBy(route, this.#clock())) return this.#notRun(parsed, 'expired');
+      if (parsed.kind === 'command') this.#log.info('telemetry command', { id: parsed.command.id, command: parsed.command.command, ...(route.replyTopic !== this.topics.reply ? { responseTopic: route.replyTopic } : {}) });
+      await this.#reply(parsed, route);
     }).catch(() => undefined);
+  }
+
+  async #reply(parsed: Exclude<ParsedCommand, { kind: 'malformed' }>, route: { readonly replyTopic: string; readonly correlationData?: Buffer }): Promise<void> {
+    const reply = await runCommand(parsed, this.#handlers);
+    const link = this.#link;
+    if (!reply || !link) return;
+    await link.publish(route.replyTopic, encodeMessage(reply), { ...RELIABLE, ...(route.correlationData ? { correlationData: route.correlationData } : {}) }).then(() => {
+      this.#counters.commandsAnswered++;
+    }, () => undefined);
+  }
+
+  #notRun(parsed: Exclude<ParsedCommand, { kind: 'malformed' }>, why: string): void {
+    this.#counters.expiredCommands++;
+    this.#log.info('telemetry command not run', { id: parsed.kind === 'command' ? parsed.command.id : parsed.id, why });
   }
 }
 

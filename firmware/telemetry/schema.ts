@@ -11,6 +11,7 @@
  *   <prefix>/<deviceId>/config/version  retained  ConfigVersionMessage  the configuration revision
  *   <prefix>/<deviceId>/cmd             (in)      CommandMessage        only when commands are enabled
  *   <prefix>/<deviceId>/reply                     ReplyMessage          one per command, QoS 1
+ *   <prefix>/<deviceId>/reply/…                   ReplyMessage          an MQTT 5 request's response topic (command-request.ts)
  */
 
 export const SCHEMA_VERSION = 1;

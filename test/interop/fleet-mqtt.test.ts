@@ -9,7 +9,8 @@
 // field), a broker change that cuts the box off reverted by safe mode by itself and reported, a
 // technician's change through the API reported as drift (kept by default), and with the operator's
 // `onLocalChange: 'desired-wins'` such a change undone by the box itself and reported as reapplied,
-// and a group template refused without its variable, then filled from the box's signed variables.
+// an MQTT 5 command request answered on its response topic with its correlation data, and a group
+// template refused without its variable, then filled from the box's signed variables.
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -174,7 +175,7 @@ t.test('signed desired configuration: applied, refused, reverted by safe mode, e
 
   // 6. The operator makes desired state win on this box (and sets a hostname); a new local change is undone by the box.
   const winsAt = Date.now();
-  await pub('postern/shop-17/desired', desired({ revision: 'r5', kind: 'patch', base: 'r2', patch: { system: { hostname: 'shop17-r5' }, telemetry: { mqtt: { fleet: { onLocalChange: 'desired-wins' } } } } } as Partial<DesiredPayload>, createPrivateKey(readFileSync(key, 'utf8'))));
+  await pub('postern/shop-17/desired', desired({ revision: 'r5', kind: 'patch', base: 'r2', patch: { system: { hostname: 'shop17-r5' }, telemetry: { mqtt: { commandsEnabled: true, fleet: { onLocalChange: 'desired-wins' } } } } } as Partial<DesiredPayload>, createPrivateKey(readFileSync(key, 'utf8'))));
   t.match(await next('r5 applied', (r) => r.last.revision === 'r5' && r.last.outcome === 'applied', 15_000), { applied: { revision: 'r5', confirmed: true } }, 'desired-wins applied (an MQTT setting: confirmed by the reconnect)');
   t.equal((await next('r5 without drift', (r) => r.applied?.revision === 'r5' && r.drift === undefined)).drift, undefined, 'a new desired document ends the drift');
   const byHand2 = await edit('by-hand-2');
@@ -185,6 +186,13 @@ t.test('signed desired configuration: applied, refused, reverted by safe mode, e
   const { config: after } = JSON.parse(await api('GET', '/config')) as { config: typeof doc };
   t.equal(after.system.hostname, 'shop17-r5', 'the desired configuration runs again');
   t.comment(`drift-done ${Date.now() - started} ms`);
+
+  // MQTT 5 request/response (r5 turned commands on): the console's mqtt.js v5 request, answered on its
+  // response topic (allowed by the documented ACL) with its correlation data (the console takes no other answer).
+  const command = await consoleRun(['command', '--serial', 'shop-17', '--command', 'report-now', '--expiry', '20', ...brokerArgs, '--wait', '10']);
+  t.equal(command.code, 0, command.code === 0 ? 'answered' : `${command.stdout} ${command.stderr}`);
+  t.match(JSON.parse(command.stdout.trim() || '{}'), { responseTopic: /^postern\/shop-17\/reply\/postern-console-/, reply: { schema: 1, ok: true } }, 'report-now answered on the response topic with the correlation data');
+  t.match(postern.log(), /"responseTopic":"postern\/shop-17\/reply\/[^"]+".*"msg":"telemetry command"/, 'the box logged where it answered');
 
   // 7. A group template: refused while the box lacks the variable (at its field), applied once the console publishes the box's variables.
   await pub('postern/group/shops/desired', desired({ target: { group: 'shops' }, revision: 'r6', kind: 'patch', base: 'r5', patch: { system: { hostname: '{{var.shopName}}-gw' } } } as Partial<DesiredPayload>, createPrivateKey(readFileSync(key, 'utf8'))));

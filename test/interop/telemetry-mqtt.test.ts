@@ -204,4 +204,18 @@ t.test('commands: ignored unless enabled; report-now answered, unknown refused, 
   await waitUntil('replies acknowledged', 5000, async () => (await stats(gw))['commandsAnswered'] === 3);
   t.match(await stats(gw), { malformedCommands: 1, commandsAnswered: 3 });
   t.equal(await gw.command('stop'), 'stopped');
+
+  // MQTT 5 (issue 26): a command stored for the offline box (retained) whose message expiry passes
+  // before the box is back is never run; a live v5 request is answered on its response topic.
+  const v5 = (id: string, more: string[]) => lab.exec('broker', ['mosquitto_pub', ...AUTH, '-V', '5', '-q', '1', '-t', 'postern/gw5/cmd', '-m', `{"id":"${id}","command":"report-now"}`, '-D', 'publish', 'response-topic', 'postern/gw5/reply/lab', '-D', 'publish', 'correlation-data', id, ...more]);
+  t.equal((await v5('gone', ['-r', '-D', 'publish', 'message-expiry-interval', '1'])).code, 0);
+  await sleep(1500);
+  const back = await startGateway(lab, { deviceId: 'gw5', commandsEnabled: true, intervalSeconds: 3600 });
+  await waitConnected(back);
+  t.equal((await v5('live', ['-D', 'publish', 'message-expiry-interval', '30'])).code, 0);
+  const live = await sub.waitFor('reply to the v5 request', (m) => m.topic.startsWith('postern/gw5/reply') && m.payload['id'] === 'live');
+  t.match(live, { topic: 'postern/gw5/reply/lab', retained: false, payload: { schema: 1, id: 'live', ok: true } }, 'answered on its response topic');
+  t.ok(sub.messages.some((m) => m.topic === 'postern/gw5/cmd' && m.payload['id'] === 'gone'), 'the stored command was published');
+  t.same(sub.messages.filter((m) => m.topic.startsWith('postern/gw5/reply') && m.payload['id'] === 'gone'), [], 'the expired command was not run (commands run in order: it would have been answered first)');
+  t.equal(await back.command('stop'), 'stopped');
 });

@@ -1,3 +1,4 @@
+import type { RequestProperties } from '../../../firmware/telemetry/command-request.ts';
 import type { LinkEvents, LinkFactory, LinkOptions, MqttLink } from '../../../firmware/telemetry/mqtt-link.ts';
 
 export interface Sent {
@@ -5,6 +6,7 @@ export interface Sent {
   readonly payload: string;
   readonly qos: 0 | 1;
   readonly retain: boolean;
+  readonly correlationData?: Buffer;
 }
 
 /** One connection of the fake broker: records what the telemetry sends; the test connects and drops it. */
@@ -24,9 +26,9 @@ export class FakeLink implements MqttLink {
     this.events = events;
   }
 
-  publish(topic: string, payload: string, { qos, retain }: { qos: 0 | 1; retain: boolean }): Promise<void> {
+  publish(topic: string, payload: string, { qos, retain, correlationData }: { qos: 0 | 1; retain: boolean; correlationData?: Buffer }): Promise<void> {
     if (this.dead) return Promise.reject(new Error('closed'));
-    this.sent.push({ topic, payload, qos, retain });
+    this.sent.push({ topic, payload, qos, retain, ...(correlationData ? { correlationData } : {}) });
     if (this.autoAck || qos === 0) return Promise.resolve();
     return new Promise((ok, fail) => this.#waiting.push({ ok, fail }));
   }
@@ -62,8 +64,9 @@ export class FakeLink implements MqttLink {
     this.events.closed();
   }
 
-  message(topic: string, payload: string): void {
-    this.events.message(topic, Buffer.from(payload));
+  /** A message from the broker, with MQTT 5 properties if given. */
+  message(topic: string, payload: string, properties?: RequestProperties, retained = false): void {
+    this.events.message(topic, Buffer.from(payload), retained, properties);
   }
 
   on(topic: string): Array<Record<string, unknown>> {

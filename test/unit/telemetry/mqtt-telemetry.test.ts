@@ -166,6 +166,51 @@ t.test('commands on: subscribed before online; replies; malformed counted; handl
   t.match(telemetry.stats(), { malformedCommands: 1, commandsAnswered: 3 });
 });
 
+t.test('MQTT 5 requests: the reply on the response topic with the correlation data; expired commands not run', async (t) => {
+  let now = NOW;
+  const ran: unknown[] = [];
+  let release: () => void = () => undefined;
+  const { telemetry, link } = setup(t, { commandsEnabled: true }, {
+    clock: () => now,
+    commands: {
+      'disconnect-session': async (args) => {
+        ran.push(args);
+        if ((args as { slow?: boolean }).slow) await new Promise<void>((r) => { release = r; });
+      },
+    },
+  });
+  telemetry.start();
+  link(0).accept();
+  await settle();
+  const cd = Buffer.from([0, 1, 2, 0xff]);
+  link(0).message(T.cmd, '{"id":"v5","command":"report-now"}', { responseTopic: `${T.reply}/console-1`, correlationData: cd, messageExpiryInterval: 30 });
+  link(0).message(T.cmd, '{"id":"v3","command":"report-now"}');
+  await settle();
+  const replies = link(0).sent.filter((m) => m.topic.startsWith(T.reply));
+  t.same(replies.map((m) => [m.topic, JSON.parse(m.payload).id, m.correlationData?.toString('hex')]), [[`${T.reply}/console-1`, 'v5', '000102ff'], [T.reply, 'v3', undefined]], 'v5 on its response topic with its correlation data; v3 on the reply topic');
+  link(0).message(T.cmd, '{"id":"evil","command":"report-now"}', { responseTopic: 'postern/gw/state', correlationData: cd });
+  await settle();
+  t.match(link(0).on(T.reply).at(-1), { id: 'evil', ok: false, error: /response topic must be postern\/gw\/reply/ }, 'a response topic elsewhere: refused on the reply topic, not run');
+  t.same(link(0).on('postern/gw/state').filter((m) => m['id'] === 'evil'), []);
+
+  // One at a time: a command whose expiry passes while it waits is not run.
+  link(0).message(T.cmd, '{"id":"slow","command":"disconnect-session","args":{"slow":true}}');
+  link(0).message(T.cmd, '{"id":"short","command":"disconnect-session","args":{"n":1}}', { messageExpiryInterval: 2 });
+  link(0).message(T.cmd, '{"id":"long","command":"disconnect-session","args":{"n":2}}', { messageExpiryInterval: 60 });
+  await settle();
+  now += 5000;
+  release();
+  await settle();
+  t.same(ran, [{ slow: true }, { n: 2 }], 'the expired one was not run');
+  t.same(link(0).on(T.reply).slice(-2).map((m) => m['id']), ['slow', 'long'], 'nor answered');
+  link(0).message(T.cmd, '{"id":"zero","command":"report-now"}', { messageExpiryInterval: 0 });
+  link(0).message(T.cmd, '{"id":"stored","command":"report-now"}', {}, true);
+  link(0).message(T.cmd, '{"id":"stored-live","command":"report-now"}', { messageExpiryInterval: 10 }, true);
+  await settle();
+  t.same(link(0).on(T.reply).slice(-1).map((m) => m['id']), ['stored-live'], 'no time left, or retained without an expiry (it would run at every connect): not run');
+  t.match(telemetry.stats(), { expiredCommands: 3 });
+});
+
 t.test('a failing status source is logged; telemetry carries on', async (t) => {
   const { telemetry, link, log } = setup(t, {}, { statusSource: async () => Promise.reject(new Error('sensor gone')) });
   telemetry.start();
