@@ -22,6 +22,7 @@ import { accepted, readLedger, writeLedger, type LedgerEntry } from './desired-l
 import { planDesired } from './desired-plan.ts';
 import { decideLocalChange, driftSections } from './drift.ts';
 import { reportedMessage, type AppliedState, type Drift, type LastOutcome, type ReportedMessage } from './reported.ts';
+import { loadTemplated, saveTemplated } from './templated-file.ts';
 import { fleetTopics } from './topics.ts';
 import { verifyDesired, verifyVariables, type OperatorKey } from './verify-desired.ts';
 import { acceptedVariables, readVariablesLedger, writeVariablesLedger, type VariablesEntry } from './variables-ledger.ts';
@@ -62,6 +63,8 @@ export interface FleetCounters {
 }
 
 interface Templated {
+  /** The envelope's text as it came (kept on disk, templated-file.ts). */
+  readonly envelope: string;
   readonly payload: DesiredPayload;
   readonly payloadSha256: string;
   readonly keyId: string;
@@ -126,6 +129,10 @@ export class FleetAgent {
       return parsed.ok ? [{ id: keyIdOf(parsed.value), key: parsed.value }] : [];
     });
     const context = { serial: settings.deviceId, groups: fleet.groups, keys, confirmSeconds: fleet.confirmSeconds };
+    if (!this.#templated) {
+      const kept = loadTemplated(this.#d.stateDir, keys, this.#ledger?.sequence);
+      if (kept) this.#templated = { ...kept, confirmSeconds: fleet.confirmSeconds };
+    }
     return {
       subscriptions: [topics.desired, ...topics.groupDesired, topics.variables],
       message: (topic, payload, retained) => {
@@ -178,7 +185,7 @@ export class FleetAgent {
     if (!this.#saveLedger(accepted(this.#ledger, { sequence: p.sequence, payloadSha256: verdict.payloadSha256, revision: p.revision, at: this.#d.clock() }))) {
       return this.#refuse({ code: 'ledger', reason: 'the sequence could not be recorded on disk', ...about }, topic);
     }
-    await this.#applyAccepted({ payload: p, payloadSha256: verdict.payloadSha256, keyId: verdict.keyId, confirmSeconds: ctx.confirmSeconds }, topic);
+    await this.#applyAccepted({ envelope: payload.toString('utf8'), payload: p, payloadSha256: verdict.payloadSha256, keyId: verdict.keyId, confirmSeconds: ctx.confirmSeconds }, topic);
   }
 
   /**
@@ -194,7 +201,7 @@ export class FleetAgent {
     const base = p.kind === 'patch' && appliedRevision === p.revision ? p.base : appliedRevision;
     const plan = planDesired(p, config, base, this.#variables?.variables);
     const missing = !plan.ok && plan.errors.some((e) => e.code === 'variable-missing');
-    this.#templated = missing || (plan.ok && plan.variables.length > 0) ? a : undefined;
+    this.#setTemplated(missing || (plan.ok && plan.variables.length > 0) ? a : undefined);
     if (!plan.ok) {
       const code = plan.errors[0]?.code === 'base-mismatch' ? 'base-mismatch' : missing ? 'variable-missing' : 'invalid';
       return this.#refuse({ code, reason: missing ? 'the document needs variables this box does not have' : 'the document is not valid', errors: plan.errors, ...about }, topic);
@@ -321,6 +328,16 @@ export class FleetAgent {
     if (!this.#desired || !this.#applied || running.revision === this.#applied.configRevision) return undefined;
     const sections = driftSections(this.#desired, running.config);
     return sections.length > 0 ? { configRevision: running.revision, author: running.author, sections } : undefined;
+  }
+
+  #setTemplated(a: Templated | undefined): void {
+    if (this.#templated?.envelope === a?.envelope) return;
+    this.#templated = a;
+    try {
+      saveTemplated(this.#d.stateDir, a?.envelope);
+    } catch (error) {
+      this.#d.logger.warn('fleet: the templated document could not be kept on disk; new variables fill it again only until a restart', { error });
+    }
   }
 
   #setApplied(applied: AppliedState | undefined, appliedRevision?: string): void {
