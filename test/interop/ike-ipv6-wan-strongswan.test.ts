@@ -1,6 +1,6 @@
 // IPv6 on the outside (issue 24): `postern run` on an IPv6-only WAN (no IPv4 address at all, as behind
 // DS-Lite or CGNAT). A strongSwan remote-access client (EAP-MSCHAPv2, the gateway's certificate) and a
-// strongSwan site peer (PSK) each connect over IPv6 and reach the IPv4 LAN behind the gateway; the
+// strongSwan site peer (certificates: the branch's from its own CA, which the gateway trusts) each connect over IPv6 and reach the IPv4 LAN behind the gateway; the
 // ESP runs in the driver's UDP 4500 endpoint over IPv6 (strongSwan's libipsec always encapsulates;
 // raw ESP over IPv6 is proven Postern ↔ Postern and by the driver's C tests). SSTP answers TLS and its
 // HTTP handshake on the IPv6 address. Then the WAN gains an IPv4 address: IKE binds both families, and
@@ -9,6 +9,8 @@ import { existsSync } from 'node:fs';
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { storedUser } from '../../firmware/config/users.ts';
+import { createCa } from '../../firmware/pki/ca.ts';
+import { issueServerCertificate } from '../../firmware/pki/issue.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
@@ -36,7 +38,9 @@ const ipv6OnlyWan: TopologySpec = {
 };
 
 const GW = '2001:db8:1::2';
-const SITE_KEY = 'an-ipv6-site-key-0123456789';
+/** The branch's own CA and certificate: the gateway trusts that CA for the site (certificates.trusted). */
+const branchCa = createCa({ commonName: 'Branch CA', validityDays: 30, keyType: 'ecdsa-p256', now: new Date() });
+const branchCert = issueServerCertificate(branchCa, { commonName: 'branch.example.com', sans: ['branch.example.com'], validityDays: 30, keyType: 'ecdsa-p256', now: new Date() });
 
 t.test('postern run on an IPv6-only WAN: a remote-access client and a site connect over IPv6 and reach the LAN; then dual stack and a MOBIKE move from IPv4 to IPv6', { skip }, async (t) => {
   const lab = Lab.create(ipv6OnlyWan);
@@ -49,7 +53,8 @@ t.test('postern run on an IPv6-only WAN: a remote-access client and a site conne
   config.users = [storedUser({ name: 'alice', password: 'Correct-Horse-Battery-7', enabled: true })];
   config.certificates.server = { commonName: 'vpn.example.com', sans: ['vpn.example.com'] };
   config.listeners.sstp.enabled = true; // on the IPv6 WAN address too (dual stack), proven below with openssl
-  config.sites = [{ name: 'branch', protocol: 'ikev2', remote: '2001:db8:20::2', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.3.0.1/32'], auth: 'psk', psk: SITE_KEY, localId: 'gw.example.com', remoteId: 'branch.example.com', initiate: false, enabled: true }];
+  config.sites = [{ name: 'branch', protocol: 'ikev2', remote: '2001:db8:20::2', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.3.0.1/32'], auth: 'certificate', remoteId: 'branch.example.com', initiate: false, enabled: true }];
+  config.certificates.trusted = [{ name: 'branch-ca', certificate: branchCa.certificatePem, revocation: 'off' }];
   const service = await startPostern(lab, 'gw', config, (log) => log.includes('IKEv2 listening') && log.includes('SSTP listening'));
   t.match(service.log(), new RegExp(`"address":"${GW}"[^\\n]*"msg":"IKEv2 listening"`), 'IKE binds the WAN\'s IPv6 address (there is no IPv4 one)');
   const caPem = (await lab.exec('gw', ['cat', `${service.stateDir}/pki/ca.pem`])).stdout;
@@ -73,14 +78,14 @@ t.test('postern run on an IPv6-only WAN: a remote-access client and a site conne
       secrets: [{ kind: 'eap', ids: ['alice'], secret: 'Correct-Horse-Battery-7' }],
     }),
     StrongSwan.start(lab, 'branch', {
+      files: { 'x509ca/postern-ca.pem': caPem, 'x509/branch.pem': branchCert.certificatePem, 'private/branch.key': branchCert.keyPem.reveal() },
       connections: {
         site: {
           localAddrs: ['2001:db8:20::2'], remoteAddrs: [GW], proposals: ['aes256-sha256-modp2048'],
-          local: { auth: 'psk', id: 'branch.example.com' }, remote: { auth: 'psk', id: 'gw.example.com' },
+          local: { auth: 'pubkey', id: 'branch.example.com', certs: ['branch.pem'] }, remote: { auth: 'pubkey', id: 'vpn.example.com' },
           children: { net: { localTs: ['10.3.0.1/32'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256gcm16'] } },
         },
       },
-      secrets: [{ kind: 'ike', ids: ['branch.example.com', 'gw.example.com'], secret: SITE_KEY }],
     }),
   ]);
 
@@ -93,6 +98,8 @@ t.test('postern run on an IPv6-only WAN: a remote-access client and a site conne
 
   const site = await branch.initiate('net', 20);
   if (site.code !== 0) t.fail(`the site could not connect over IPv6:\n${site.stdout}\n${service.log().slice(-3000)}`);
+  t.match(site.stdout, /authentication of 'vpn\.example\.com' with [^\n]*successful/, 'the site authenticates the gateway by its certificate over IPv6');
+  t.match(service.log(), /'CN=branch\.example\.com' signed with/, 'and the gateway the site by its certificate, from the CA it trusts');
   const sitePing = await lab.exec('branch', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-I', '10.3.0.1', '10.2.0.10']);
   t.equal(sitePing.code, 0, `the site's network reaches the LAN through ESP over IPv6:\n${sitePing.stdout}`);
 
@@ -134,5 +141,5 @@ t.test('postern run on an IPv6-only WAN: a remote-access client and a site conne
   t.equal(moved?.state, 'ESTABLISHED', 'the IKE SA dialled over IPv4 is the one still up');
   t.ok(moved?.children.some((c) => c.state === 'INSTALLED' && c.packetsIn >= 3), `and a child of it carried the replies over IPv6: ${JSON.stringify(moved)}`);
   t.equal(service.log().split('\n').filter((l) => l.includes('"peer":"alice"') && l.includes('"msg":"IKE SA up"')).length, 2, 'no new IKE SA for alice: one over IPv6 before, one over IPv4 that moved');
-  t.notOk(service.log().includes(SITE_KEY) || service.log().includes('Correct-Horse-Battery-7'), 'no secret in the log');
+  t.notOk(service.log().includes('Correct-Horse-Battery-7'), 'no secret in the log');
 });
