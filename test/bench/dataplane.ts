@@ -64,8 +64,10 @@ async function withLab<T>(work: (lab: Lab) => Promise<T>): Promise<T> {
   }
 }
 
-async function startPostern(lab: Lab, framing: 'esp' | 'esp-udp'): Promise<void> {
-  const { a, b } = mirroredPeers({ aAddress: '192.0.2.1', bAddress: '192.0.2.2', framing });
+/** `ipv6`: the WAN link gets IPv6 addresses and the tunnel runs between them (issue 24); the LANs stay IPv4. */
+async function startPostern(lab: Lab, framing: 'esp' | 'esp-udp', ipv6 = false): Promise<void> {
+  if (ipv6) for (const [host, address] of [['gwA', '2001:db8:ff::1/64'], ['gwB', '2001:db8:ff::2/64']] as const) lab.execSync(host, ['ip', '-6', 'addr', 'add', address, 'dev', 'wan', 'nodad']);
+  const { a, b } = ipv6 ? mirroredPeers({ aAddress: '2001:db8:ff::1', bAddress: '2001:db8:ff::2', framing }) : mirroredPeers({ aAddress: '192.0.2.1', bAddress: '192.0.2.2', framing });
   await Promise.all([PosternDp.start(lab, 'gwA', a), PosternDp.start(lab, 'gwB', b)]);
   routeLansThroughTunnel(lab);
 }
@@ -98,6 +100,8 @@ const paths: Record<string, (lab: Lab) => Promise<void>> = {
   },
   'postern-esp-aes-gcm-128': (lab) => startPostern(lab, 'esp'),
   'postern-esp-udp-aes-gcm-128': (lab) => startPostern(lab, 'esp-udp'),
+  // Issue 24: the same tunnel over an IPv6 WAN (ESP in UDP 4500 over IPv6), read against the IPv4 one.
+  'postern-esp-udp-aes-gcm-128-ipv6-wan': (lab) => startPostern(lab, 'esp-udp', true),
 };
 
 // BENCH_PATHS=veth,postern-esp-udp-aes-gcm-128 measures only those (comparing a change quickly).
@@ -173,5 +177,6 @@ const POSTERN = 'postern-esp-udp-aes-gcm-128';
 ratioLine('postern/strongswan', POSTERN, 'strongswan-libipsec-aes-gcm-128', (x, y) => ` tcp4=${(x.tcp4 / y.tcp4).toFixed(2)} pps64=${(x.pps64 / y.pps64).toFixed(2)}`);
 ratioLine('postern/openvpn', POSTERN, 'openvpn-2.6-aes-256-gcm', (x, y) => ` tcp4=${(x.tcp4 / y.tcp4).toFixed(2)} pps64=${(x.pps64 / y.pps64).toFixed(2)}`);
 ratioLine('postern-raw-esp/strongswan', 'postern-esp-aes-gcm-128', 'strongswan-libipsec-aes-gcm-128', () => '');
+ratioLine('postern-ipv6-wan/postern-ipv4-wan', 'postern-esp-udp-aes-gcm-128-ipv6-wan', POSTERN, () => '');
 if (results[POSTERN] && results['veth']) console.log(`bench ratio postern/veth tcp1=${((results[POSTERN] as Figures).tcp1 / (results['veth'] as Figures).tcp1).toFixed(3)}`);
 console.log(`bench seconds-per-measure=${SECONDS} rounds=${ROUNDS} date=${new Date().toISOString()} cpus=${(await import('node:os')).cpus().length}`);
