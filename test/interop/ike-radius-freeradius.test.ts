@@ -15,6 +15,8 @@
 // through it, while a first RadSec server that refuses connections is marked dead at once.
 // Accounting-On (RFC 2866 §5.1): the gateway says it started before its first session's Start, and
 // after the restart behind the spooled Stop of the run before; Accounting-Off when it stops cleanly.
+// Dynamic authorization (RFC 5176) for IKEv2: radclient's Disconnect-Request naming alice deletes
+// her IKE SA (the client sees the Delete) and her Stop says Admin-Reset.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -35,6 +37,7 @@ const skip = labSkip(
 );
 const GATEWAY = '192.0.2.1';
 const SECRET = 'ike-radius-shared-secret';
+const DAS_SECRET = 'ike-das-radclient-secret-21';
 
 t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from its MPPE keys, accounting', { skip }, async (t) => {
   const lab = Lab.create({
@@ -151,7 +154,7 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   overTls.radius = { servers: [
     { name: 'refusing', address: '10.9.1.1', authPort: 1812, acctPort: 1813, radsec: { port: 2099, ca: radiusCa.certificatePem } },
     { name: 'lab', address: '10.9.1.1', authPort: 1812, acctPort: 1813, radsec: { ca: radiusCa.certificatePem } },
-  ] };
+  ], dynamicAuthorization: { enabled: true, port: 3799, clients: [{ name: 'lab-dac', address: '10.9.1.1', secret: DAS_SECRET }] } };
   const gw2 = await startPostern(lab, 'gw', overTls, (log) => log.includes('IKEv2 listening'), { stateDir: gw.stateDir, name: 'postern-again' });
   const detail2 = () => { try { return readFileSync(join(again.dir, 'detail'), 'utf8'); } catch { return ''; } };
   await waitUntil('dave\'s Stop after the restart', 10_000, async () => /User-Name = "dave"[\s\S]*Acct-Status-Type = Stop|Acct-Status-Type = Stop[\s\S]*User-Name = "dave"/.test(detail2()), () => gw2.log().slice(-2000));
@@ -175,6 +178,15 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   await waitUntil('the log line', 5000, async () => /"server":"refusing"[^\n]*RadSec connection failed/.test(gw2.log())).catch(() => {});
   t.match(gw2.log(), /"server":"refusing"[^\n]*RadSec connection failed/, 'the refused connection logged, with backoff');
   t.notMatch(again.log(), /Ignoring request to auth address \S+ port 1812/, 'nothing came over UDP');
+  // RFC 5176 against an IKEv2 session: radclient on the RADIUS host disconnects alice.
+  t.match(JSON.stringify(await road.listSas()), /alice/, 'alice is connected before');
+  const disconnect = (await lab.exec('radius', ['sh', '-c', `echo 'User-Name = "alice"' | radclient -x -r 1 -t 3 10.9.1.2:3799 disconnect ${DAS_SECRET}`], 15_000)).stdout;
+  t.match(disconnect, /Received Disconnect-ACK/, 'Disconnect-Request naming alice: ACK');
+  await waitUntil('her Stop with Admin-Reset', 8000, async () => detail2().split(/\n\n+/).some((rec) => /User-Name = "alice"/.test(rec) && /Acct-Terminate-Cause = Admin-Reset/.test(rec)), detail2);
+  t.pass('her IKE SA deleted by the gateway, Stop with Acct-Terminate-Cause Admin-Reset');
+  let sas = '';
+  await waitUntil('the client saw the Delete', 8000, async () => !(sas = JSON.stringify(await road.listSas())).includes('alice'), () => sas);
+  t.pass('the client has no IKE SA left for alice');
   await gw2.stop();
   await waitUntil('the Accounting-Off', 5000, async () => statuses(detail2()).includes('Accounting-Off'), () => `${detail2().slice(-1500)}\n--- postern ---\n${gw2.log().slice(-1500)}`);
   t.pass('Accounting-Off when the gateway stopped');
