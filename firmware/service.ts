@@ -219,7 +219,7 @@ export class Service {
     this.l2tp = new L2tpSubsystem({
       logger: options.logger.child('l2tp'), access: this.access, stateDir: options.stateDir, wanAddress: (c) => this.network.addressFor(c),
       // L2TP inside its clients' transport SAs, each datagram tagged with its SA (issue 20).
-      ipsec: { receive: (handler) => this.ike.l2tpPath.receive(handler), send: (via, from, to, payload) => this.ike.l2tpPath.send(via, from, to, payload), pppData: (via, spec) => this.ike.l2tpPath.pppData?.(via, spec) },
+      ipsec: { receive: (handler) => this.ike.l2tpPath.receive(handler), send: (via, from, to, payload) => this.ike.l2tpPath.send(via, from, to, payload), pppData: (via, spec) => this.ike.l2tpPath.pppData?.(via, spec), gone: (handler) => this.ike.l2tpPath.gone?.(handler) },
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'l2tp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
       onAuthFailure: (user, peer) => this.telemetry.event('auth-failure', { protocol: 'l2tp', user, peer }),
     });

@@ -134,6 +134,9 @@ const listeners = obj('Listeners', {
         ike: proposals('IKE (phase 1)', 'aes256-sha256-modp2048'),
         esp: proposals('ESP (phase 2)', 'aes256-sha1'),
       }, { optional: true }),
+      // Issue 20: a client that vanishes without hanging up holds its session and address until DPD declares it dead.
+      dpdSeconds: int('Dead peer detection after (s)', 5, 3600, { optional: true, help: 'R-U-THERE (RFC 3706) after this long without hearing from a client; 30 when empty' }),
+      dpdTimeoutSeconds: int('Dead peer timeout (s)', 5, 3600, { optional: true, help: 'A client that answers no R-U-THERE for this long is dead: its session ends and its address goes back to the pool; when empty, after 6 unanswered tries (about 2 minutes)' }),
     }, { optional: true }),
   }),
   pptp: obj('PPTP (legacy, insecure)', {

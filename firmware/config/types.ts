@@ -161,7 +161,13 @@ export interface ListenersConfig {
     /** Issue 20: L2TP outside the IPsec SA (insecure, flagged); off when absent. */
     allowPlain?: boolean;
     /** Issue 19: the IKEv1 transport-mode SA under L2TP (used by the L2TP issue); left out: PSK, default proposals. */
-    ipsec?: { auth: 'psk' | 'certificate'; proposals?: { ike: string[]; esp: string[] } };
+    ipsec?: {
+      auth: 'psk' | 'certificate';
+      proposals?: { ike: string[]; esp: string[] };
+      /** DPD delay (30 s when absent) and timeout (after the retransmission tries when absent), issue 20. */
+      dpdSeconds?: number;
+      dpdTimeoutSeconds?: number;
+    };
   };
   /** `auth`: who checks PPP passwords (issues 21, 22); local users when absent. */
   pptp: { enabled: boolean; pool: string; auth?: ListenerAuth; mppe?: 'stateless' | 'stateful-allowed' | 'optional'; legacyAuth?: boolean };

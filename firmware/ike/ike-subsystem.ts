@@ -204,6 +204,8 @@ export class IkeSubsystem implements Subsystem {
 
   /** Where the L2TP shell takes the LNS's datagrams, each tagged with its client's path. */
   #l2tpReceiver: ((via: number, datagram: Buffer) => void) | undefined;
+  /** Who hears that a path lost its last child (the L2TP shell closes its tunnels). */
+  #l2tpPathGone: ((via: number) => void) | undefined;
 
   /**
    * The LNS's side of its clients' transport SAs (issue 20): their decrypted UDP 1701 comes up
@@ -215,6 +217,7 @@ export class IkeSubsystem implements Subsystem {
     receive: (handler) => void (this.#l2tpReceiver = handler),
     send: (via, sourcePort, destinationPort, payload) => this.#sendL2tp(via, sourcePort, destinationPort, payload),
     pppData: (via, spec) => this.#l2tpPppData.open(via, spec),
+    gone: (handler) => void (this.#l2tpPathGone = handler),
   };
 
   /** The client endpoints' paths (l2tp-paths.ts): `via` is the path, stable across the client's rekeys. */
@@ -256,7 +259,8 @@ export class IkeSubsystem implements Subsystem {
     for (const reqid of this.#l2tpPaths.reqidsOf(via)) {
       const sent = dataplane.sendUdp(reqid, sourcePort, destinationPort, payload);
       if (sent > 0) return true;
-      if (sent === -2) this.#l2tpPaths.forget(via, reqid); // its child is gone (reqids are not reused while IKE runs)
+      // Its child is gone (reqids are not reused while IKE runs); the path too if it was the last (told after this send).
+      if (sent === -2 && this.#l2tpPaths.forget(via, reqid)) queueMicrotask(() => this.#l2tpPathGone?.(via));
     }
     return false;
   }
@@ -407,7 +411,11 @@ export class IkeSubsystem implements Subsystem {
     if ((action.type === 'install-child' || action.type === 'rekey-child') && action.child.connection === L2TP_IKEV1_CONNECTION) this.#deliverL2tp(action.child);
     if ((action.type === 'install-child' || action.type === 'rekey-child') && action.child.connection?.startsWith(L2TP_SITE_PREFIX)) this.#l2tpSiteChild(action.child.connection, action.child);
     // The last child of a reqid gone (not a rekey's old half): its path forgets it, an empty path goes.
-    if (l2tpGone !== undefined && !installer?.hasReqid(l2tpGone)) (this.#l2tpPaths.forgetReqid(l2tpGone), this.#l2tpPppData.left());
+    if (l2tpGone !== undefined && !installer?.hasReqid(l2tpGone)) {
+      const paths = this.#l2tpPaths.forgetReqid(l2tpGone);
+      this.#l2tpPppData.left();
+      for (const via of paths) this.#l2tpPathGone?.(via);
+    }
     if (action.type === 'ike-up') this.#options.logger.info('IKE SA up', { connection: action.connection, peer: action.remoteId, remote: `${action.remote.address}:${action.remote.port}`, virtualIp: action.virtualIp?.ipv4 });
     if (action.type === 'ike-down') {
       this.#options.logger.info('IKE SA down', { connection: action.connection, reason: action.reason });

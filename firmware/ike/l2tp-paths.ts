@@ -36,19 +36,23 @@ export class L2tpPaths {
     return [...(this.#reqids.get(via) ?? [])].reverse();
   }
 
-  /** A child gone for good; a path without children is forgotten. */
-  forget(via: number, reqid: number): void {
+  /** A child gone for good; a path without children is forgotten (true then: its tunnels cannot be answered any more). */
+  forget(via: number, reqid: number): boolean {
     const list = this.#reqids.get(via);
-    if (!list) return;
+    if (!list) return false;
     const left = list.filter((r) => r !== reqid);
-    if (left.length > 0) return void this.#reqids.set(via, left);
+    if (left.length > 0) {
+      this.#reqids.set(via, left);
+      return false;
+    }
     this.#reqids.delete(via);
     for (const [endpoint, v] of this.#viaOf) if (v === via) this.#viaOf.delete(endpoint);
+    return true;
   }
 
-  /** The reqid's child gone, on whichever path it was. */
-  forgetReqid(reqid: number): void {
-    for (const [via, list] of [...this.#reqids]) if (list.includes(reqid)) this.forget(via, reqid);
+  /** The reqid's child gone, on whichever path it was; the paths that went with it. */
+  forgetReqid(reqid: number): number[] {
+    return [...this.#reqids].filter(([via, list]) => list.includes(reqid) && this.forget(via, reqid)).map(([via]) => via);
   }
 
   get size(): number {

@@ -35,7 +35,8 @@ function l2tpConnection(config: PosternConfig, certificates?: Ikev1CertificateAu
   const proposals = l2tp.ipsec?.proposals ?? IKEV1_DEFAULT_PROPOSALS;
   return {
     name: L2TP_IKEV1_CONNECTION, psk: new Secret(l2tp.psk), ikeProposals: specs(proposals.ike, 'ike'), espProposals: specs(proposals.esp, 'esp'),
-    localTs: [], remoteTs: [], mode: 'transport' as const, transportSelector: { protocol: 17, port: 1701 }, dpdSeconds: 30, anyRemoteId: true,
+    localTs: [], remoteTs: [], mode: 'transport' as const, transportSelector: { protocol: 17, port: 1701 }, anyRemoteId: true,
+    dpdSeconds: l2tp.ipsec?.dpdSeconds ?? 30, ...(l2tp.ipsec?.dpdTimeoutSeconds ? { dpdTimeoutSeconds: l2tp.ipsec.dpdTimeoutSeconds } : {}),
     rekeySeconds: 3600, ikeRekeySeconds: 8 * 3600, mobike: false, pfs: 'auto',
     ...(l2tp.ipsec?.auth === 'certificate' ? { localAuth: 'certificate' as const, peerAuth: 'certificate' as const, ...certificates } : {}),
   };

@@ -23,6 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
+import type { AddressPool } from '../pools/address-pool.ts';
 import { localUsers } from '../access/local-users.ts';
 import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
@@ -67,6 +68,8 @@ export interface L2tpIpsecPath {
   send(via: number, sourcePort: number, destinationPort: number, payload: Uint8Array): boolean;
   /** Issue 20: the session's IP framed and deframed in the driver on the path's SAs; undefined when it cannot (JavaScript keeps it). */
   pppData?(via: number, spec: PppDataSessionSpec): PppDataPath | undefined;
+  /** Who hears that a path lost its last SA (DPD found the client dead, or it deleted them): paths are never reused. */
+  gone?(handler: ((via: number) => void) | undefined): void;
 }
 
 /** Room for ESP in UDP (transport mode, up to SHA-1 and CBC padding), UDP, L2TP and PPP headers inside 1500. */
@@ -76,6 +79,8 @@ interface Running {
   readonly socket: Socket;
   readonly table: L2tpTunnelTable;
   readonly hub: HubLease;
+  /** The listener's pool: its use is shown with L2TP's counters, so a freed address can be seen. */
+  readonly pool: AddressPool;
   readonly host: string;
   readonly allowPlain: boolean;
   readonly makeSession: (tunnelId: number, sessionId: number, peer: string) => PppSession;
@@ -203,9 +208,10 @@ export class L2tpSubsystem implements Subsystem {
         });
         return session;
       };
-      this.#running = { socket: s, table, hub, host, allowPlain: settings.allowPlain === true, makeSession, radius, answering, timer: undefined };
+      this.#running = { socket: s, table, hub, pool, host, allowPlain: settings.allowPlain === true, makeSession, radius, answering, timer: undefined };
       s.on('message', (bytes, from) => this.#receive(bytes, from.address, from.port));
       this.#options.ipsec?.receive((via, datagram) => this.#receiveProtected(via, datagram));
+      this.#options.ipsec?.gone?.((via) => this.#pathGone(via));
       s.on('error', (error) => log.warn('L2TP socket error', { error: error.message }));
       this.#status = { state: 'running', detail: `UDP ${host}:${L2TP_PORT}, pool ${settings.pool}${settings.allowPlain ? ', plain L2TP allowed (insecure)' : ', inside IPsec only'}` };
       log.info('L2TP listening', { address: host, port: L2TP_PORT, pool: settings.pool, ipsecRequired: settings.allowPlain !== true, tunnelAuth: secret !== undefined });
@@ -238,6 +244,22 @@ export class L2tpSubsystem implements Subsystem {
     if (!d || d.destinationPort !== L2TP_PORT) return this.#count('malformed from IPsec');
     this.#count('received inside IPsec');
     this.#act(r.table.handle({ kind: 'RcvDatagram', peer: formatL2tpPeer({ address: d.source, port: d.sourcePort, via }), bytes: d.payload }, Date.now()));
+  }
+
+  /**
+   * The client's path lost its last SA: nothing of its tunnels can reach it again (a path is never
+   * reused), so they close now, and their sessions with them (addresses back to the pool), instead
+   * of after the HELLO and its retransmissions. A client that vanished is found so by DPD (issue 20).
+   */
+  #pathGone(via: number): void {
+    const r = this.#running;
+    if (!r) return;
+    for (const t of r.table.tunnels()) {
+      if (parseL2tpPeer(t.peer)?.via !== via || t.state === 'closing' || t.state === 'closed') continue;
+      this.#count('closed: IPsec SA gone');
+      this.#options.logger.info('L2TP tunnel closed: its IPsec SA is gone', { tunnel: t.tunnelId, peer: t.peer, sessions: t.sessions.length });
+      this.#act(r.table.handle({ kind: 'CmdCloseTunnel', tunnelId: t.tunnelId, resultCode: { result: 2, error: 0, message: 'IPsec SA gone' } }, Date.now()));
+    }
   }
 
   #act(actions: readonly TableAction[]): void {
@@ -385,6 +407,7 @@ export class L2tpSubsystem implements Subsystem {
     for (const t of r.table.tunnels()) this.#act(r.table.handle({ kind: 'CmdCloseTunnel', tunnelId: t.tunnelId, resultCode: { result: 6, error: 0, message: 'L2TP stopped' } }, Date.now()));
     this.#running = undefined;
     this.#options.ipsec?.receive(undefined);
+    this.#options.ipsec?.gone?.(undefined);
     if (r.timer) clearTimeout(r.timer);
     // Stop records for the sessions still up, answered (or given up, 3 s at most) before RADIUS closes.
     const stops = [...this.#sessions.values()].filter((s) => s.info.ipv4).map((s) => r.radius?.accounting.stop(s.info, 'L2TP stopped'));
@@ -422,7 +445,8 @@ export class L2tpSubsystem implements Subsystem {
     const r = this.#running;
     if (!r) return this.#status;
     const prefixed = (p: string, c: Record<string, number>) => Object.fromEntries(Object.entries(c).map(([k, v]) => [`${p}${k}`, v]));
-    return { ...this.#status, counters: { 'l2tp.tunnels': r.table.size, 'l2tp.sessions': this.#sessions.size, ...this.#dataPathCounters(), ...prefixed('l2tp.', this.counters), ...prefixed('l2tp.table.', r.table.counters), ...(r.radius ? flatRadiusCounters(r.radius.client.counters()) : {}) } };
+    const pool = r.pool.stats();
+    return { ...this.#status, counters: { 'l2tp.tunnels': r.table.size, 'l2tp.sessions': this.#sessions.size, 'l2tp.pool.leased': pool.leased, 'l2tp.pool.free': pool.free, ...this.#dataPathCounters(), ...prefixed('l2tp.', this.counters), ...prefixed('l2tp.table.', r.table.counters), ...(r.radius ? flatRadiusCounters(r.radius.client.counters()) : {}) } };
   }
 }
 

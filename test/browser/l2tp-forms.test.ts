@@ -78,6 +78,12 @@ t.test('L2TP/IPsec forms: generated PSK, tunnel secret, plain L2TP warned, pool 
   await t.resolves(listeners.locator('input[name=listener-l2tp]:checked').waitFor(WAIT), 'the listener switches follow the card');
   await t.resolves(listeners.getByTestId('ports-to-open').filter({ hasText: 'L2TP/IPsec clients' }).filter({ hasText: 'UDP 1701 — plain L2TP clients' }).waitFor(WAIT), 'and so do the ports to open (UDP 1701 while plain L2TP is on)');
   await l2tp.locator('input[name=l2tp-allow-plain]').uncheck();
+  // Issue 20: DPD for the clients (a vanished one's address comes back after delay + timeout), bounded by the API.
+  await l2tp.locator('input[name=l2tp-dpd]').fill('3');
+  await l2tp.locator('button[type=submit]').click();
+  await t.resolves(field(l2tp, 'input[name=l2tp-dpd]').locator('.error').waitFor(WAIT), 'DPD after 3 s: refused at its field');
+  await l2tp.locator('input[name=l2tp-dpd]').fill('10');
+  await l2tp.locator('input[name=l2tp-dpd-timeout]').fill('20');
   await l2tp.locator('button[type=submit]').click();
   await banner.filter({ hasNotText: 'plain L2TP' }).waitFor(WAIT);
   await listeners.getByTestId('ports-to-open').filter({ hasNotText: 'UDP 1701' }).waitFor(WAIT);
@@ -121,6 +127,7 @@ t.test('L2TP/IPsec forms: generated PSK, tunnel secret, plain L2TP warned, pool 
   t.equal(await l2tp.locator('input[name=l2tp-psk]').inputValue(), '<redacted>', 'its key kept, shown redacted');
   t.notOk(await l2tp.locator('input[name=l2tp-allow-plain]').isChecked(), 'plain L2TP off');
   t.equal(await l2tp.locator('textarea[name=l2tp-esp-proposals]').inputValue(), 'aes256-sha1', 'its proposals kept');
+  t.same([await l2tp.locator('input[name=l2tp-dpd]').inputValue(), await l2tp.locator('input[name=l2tp-dpd-timeout]').inputValue()], ['10', '20'], 'its DPD delay and timeout kept');
   t.equal(await pool.locator('input[name=pool-routes]').inputValue(), '192.168.10.0/24, 192.168.20.0/24', 'the routes kept');
   t.equal(await pool.locator('input[name=pool-domain]').inputValue(), 'office.example.com', 'the domain kept');
   const pptpAfter = page.getByRole('form', { name: 'pptp settings' });

@@ -5,11 +5,16 @@
 // the API's disconnect ends it. Then Postern restarts requiring IPsec (the default): a fresh plain
 // dial is refused and counted, and charon in the guest keys IKEv1 Main Mode (PSK) and a
 // transport-mode Quick Mode for UDP 1701 with Postern's IKEv1 responder; a fresh xl2tpd dials again,
-// now inside ESP (the guest kernel's), PPP comes up and the LAN host answers. One VM boot.
+// now inside ESP (the guest kernel's), PPP comes up and the LAN host answers; 10 MB each way through
+// the driver's PPP data path while charon rekeys the Quick Mode SA in each direction (new SPIs on both
+// ends, the session still in the driver, hashes intact). One VM boot.
 // Then the client at home, behind its router's masquerade (NAT-T), and a second laptop at the same
 // home (a third guest address, the same masquerade) dialing beside it: two IKEv1 SAs and transport
 // children from one NAT address, two L2TP tunnels that both look like NAT:1701 once decrypted, each
 // kept apart by the SA it came in on (issue 20); both ping the LAN host, both sessions listed.
+// Then the guest powers off with the second laptop's session up (no hang-up, no Delete): Postern's DPD
+// (listeners.l2tp.ipsec.dpdSeconds/dpdTimeoutSeconds) finds it dead, its L2TP tunnel closes with the
+// SA, and the session and its pool address are released within delay + timeout.
 // Topology: vmRemoteAccess (the guest behind its home router, Postern's WAN 192.0.2.2, LAN 10.2.0.0/24).
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,8 +44,10 @@ const GO_API = '192.0.2.98';
 const GO_IPSEC = '192.0.2.99';
 const GO_TWO = '192.0.2.97';
 const GO_DATA = '192.0.2.96';
-/** Issue 20: 2 MB each way through the C data path, checked by hash on both ends. */
-const TRANSFER_BYTES = 2 * 1024 * 1024;
+/** Issue 20: 10 MB each way through the C data path, checked by hash on both ends. */
+const TRANSFER_BYTES = 10 * 1024 * 1024;
+/** Issue 20: short DPD, so the laptop that vanishes is found dead within the test (delay + timeout). */
+const DPD = { dpdSeconds: 5, dpdTimeoutSeconds: 8 };
 
 const XL2TPD_CONF = `[global]
 port = 1701
@@ -126,7 +133,9 @@ step load swan --load-all
 step initiate swan --initiate --child l2tp --timeout 30
 sh_step ipsec-dial 'restart_xl2tpd && dial ipsec'
 step ipsec-ping ping -c 3 -W 3 ${LAN_HOST}
-sh_step ipsec-transfer 'head -c ${TRANSFER_BYTES} /dev/urandom > /tmp/up; echo "up $(sha256sum < /tmp/up | cut -c1-64)"; s=\${EPOCHREALTIME/./}; timeout 30 socat -u OPEN:/tmp/up TCP:${LAN_HOST}:5001 || exit 1; m=\${EPOCHREALTIME/./}; echo "down $(timeout 30 socat -u TCP:${LAN_HOST}:5002 STDOUT | sha256sum | cut -c1-64)"; e=\${EPOCHREALTIME/./}; echo "ms $(( (m - s) / 1000 )) $(( (e - m) / 1000 ))"'
+step states-before /usr/bin/ip xfrm state
+# Issue 20: charon rekeys the Quick Mode SA in the middle of each direction (rekeyN: its status, and when it ended in ms into that direction).
+sh_step ipsec-transfer 'head -c ${TRANSFER_BYTES} /dev/urandom > /tmp/up; echo "up $(sha256sum < /tmp/up | cut -c1-64)"; rekey() { sleep 0.8; swan --rekey --child l2tp > /tmp/rekey$1.out 2>&1; echo "rekey$1 $? $(( (\${EPOCHREALTIME/./} - $2) / 1000 ))" >> /tmp/rekeys; }; s=\${EPOCHREALTIME/./}; rekey 1 $s & timeout 30 socat -u OPEN:/tmp/up TCP:${LAN_HOST}:5001 || exit 1; m=\${EPOCHREALTIME/./}; wait; rekey 2 $m & echo "down $(timeout 30 socat -u TCP:${LAN_HOST}:5002 STDOUT | sha256sum | cut -c1-64)"; e=\${EPOCHREALTIME/./}; wait; echo "ms $(( (m - s) / 1000 )) $(( (e - m) / 1000 ))"; cat /tmp/rekeys; tail -3 /tmp/rekey1.out /tmp/rekey2.out'
 step ipsec-data-go wait_go ${GO_DATA}
 step states /usr/bin/ip -s xfrm state
 sh_step ipsec-hangup 'hangup ipsec'
@@ -142,6 +151,7 @@ sh_step two-ping 'ping -c 3 -W 3 -I ppp0 ${LAN_HOST} && ping -c 3 -W 3 -I ppp1 $
 step two-states /usr/bin/ip -s xfrm state
 step two-go wait_go ${GO_TWO}
 sh_step home-hangup 'hangup home'
+# The second laptop vanishes without hanging up: the guest powers off (poweroff -f) with carol's session up.
 sh_step logs 'echo "--- xl2tpd"; grep -v "tty is not open" /tmp/xl2tpd.log | tail -60; echo "data for no kernel session: $(grep -c "tty is not open" /tmp/xl2tpd.log)"; cat /proc/net/pppol2tp 2>/dev/null | head -20; echo "--- pppd"; tail -30 /tmp/pppd.log; echo "--- charon"; charon_log 40'
 `;
 
@@ -166,9 +176,9 @@ const SESSIONS = API.replace(/const listed = [\s\S]*$/, `const listed = await (a
   process.stdout.write(JSON.stringify((listed.sessions || listed).filter((s) => s.protocol === 'l2tp')));
 })();`);
 
-interface GuestSa { readonly src: string; readonly dst: string; readonly packets: number; readonly failed: number; readonly block: string }
+interface GuestSa { readonly src: string; readonly dst: string; readonly spi: number; readonly packets: number; readonly failed: number; readonly block: string }
 const parseStates = (text: string): GuestSa[] => text.split(/^src /m).slice(1).map((block) => ({
-  src: /^(\S+)/.exec(block)?.[1] ?? '', dst: / dst (\S+)/.exec(block)?.[1] ?? '',
+  src: /^(\S+)/.exec(block)?.[1] ?? '', dst: / dst (\S+)/.exec(block)?.[1] ?? '', spi: Number.parseInt(/ spi 0x([0-9a-f]+)/.exec(block)?.[1] ?? '-1', 16),
   packets: Number(/(\d+)\(packets\)/.exec(block)?.[1] ?? -1), failed: Number(/ failed (\d+)/.exec(block)?.[1] ?? -1), block,
 }));
 
@@ -181,7 +191,7 @@ function posternConfig(allowPlain: boolean) {
   config.listeners.sstp.enabled = false;
   config.listeners.ikev2.enabled = false;
   config.pools[0] = { ...config.pools[0]!, routes: ['10.2.0.0/24', '172.20.0.0/16'], domain: 'corp.example' };
-  config.listeners.l2tp = { ...config.listeners.l2tp, enabled: true, psk: PSK, ...(allowPlain ? { allowPlain: true } : {}) };
+  config.listeners.l2tp = { ...config.listeners.l2tp, enabled: true, psk: PSK, ipsec: { auth: 'psk', ...DPD }, ...(allowPlain ? { allowPlain: true } : {}) };
   return config;
 }
 
@@ -263,18 +273,35 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   postern = await startPostern(lab, 'gw', posternConfig(false), (log) => log.includes('L2TP listening') && log.includes('IKEv1 listening'), { stateDir: postern.stateDir });
   lab.execSync('gw', ['ip', 'addr', 'add', `${GO_IPSEC}/32`, 'dev', VM_REMOTE.wanInterface]);
 
-  // Issue 20: after 2 MB each way, the driver's counters for the session (read while it is up).
+  // Issue 20: after 10 MB each way and two rekeys, the driver's counters for the session (read while it is up).
   await vm.waitFor(/^@@STEP ipsec-data-go BEGIN/m, 120_000).catch(early);
-  const health = await lab.exec('gw', [process.execPath, '-e', "fetch('http://127.0.0.1:18080/healthz').then((r) => r.text()).then((t) => process.stdout.write(t))"], 30_000);
+  const healthz = () => lab.exec('gw', [process.execPath, '-e', "fetch('http://127.0.0.1:18080/healthz').then((r) => r.text()).then((t) => process.stdout.write(t))"], 30_000);
+  const health = await healthz();
   lab.execSync('gw', ['ip', 'addr', 'add', `${GO_DATA}/32`, 'dev', VM_REMOTE.wanInterface]);
-  const counter = (name: string) => Number(new RegExp(`"${name.replace(/\./g, '\\.')}":(\\d+)`).exec(health.stdout)?.[1] ?? -1);
+  const counterIn = (text: string, name: string) => Number(new RegExp(`"${name.replace(/\./g, '\\.')}":(\\d+)`).exec(text)?.[1] ?? -1);
+  const counter = (name: string) => counterIn(health.stdout, name);
 
   // Two laptops at the same home, both dialed in: the API lists both sessions.
   await vm.waitFor(/^@@STEP two-go BEGIN/m, 150_000).catch(early);
   const sessionsNow = await lab.exec('gw', [process.execPath, '-e', SESSIONS], 30_000);
+  const leasedWithTwo = counterIn((await healthz()).stdout, 'l2tp.pool.leased');
   lab.execSync('gw', ['ip', 'addr', 'add', `${GO_TWO}/32`, 'dev', VM_REMOTE.wanInterface]);
 
   const result = await vm.waitForExit(60_000);
+  // Issue 20: the guest powered off with carol's session up (no CDN, no Delete): DPD finds her laptop
+  // dead within delay + timeout, and the session and its address go (bounded: 40 s).
+  const vanished = Date.now();
+  let carolGone: number | undefined;
+  let afterDpd = '';
+  while (Date.now() - vanished < 40_000) {
+    afterDpd = (await lab.exec('gw', [process.execPath, '-e', SESSIONS], 30_000)).stdout;
+    if (!afterDpd.includes('"carol"')) {
+      carolGone = Date.now() - vanished;
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const leasedAfter = counterIn((await healthz()).stdout, 'l2tp.pool.leased');
   const step = (name: string) => result.steps.get(name);
   const out = (name: string) => step(name)?.output ?? '';
   const diag = () => `\n${out('logs')}\n--- postern ---\n${postern.log().split('\n').slice(-30).join('\n')}`;
@@ -302,21 +329,38 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   t.equal(step('ipsec-dial')?.code, 0, `L2TP/IPsec: PPP up with a pool address: ${out('ipsec-dial')}${step('ipsec-dial')?.code === 0 ? '' : diag()}`);
   t.match(out('ipsec-dial'), /ppp0 10\.10\.0\.\d+\b/, 'the address is from the pool');
   t.equal(step('ipsec-ping')?.code, 0, `the LAN host answers through L2TP/IPsec: ${out('ipsec-ping')}${step('ipsec-ping')?.code === 0 ? '' : diag()}`);
+  const before = parseStates(out('states-before')).filter((s) => [s.src, s.dst].includes(SERVER));
+  t.equal(before.length, 2, 'two SAs with Postern in the guest\'s kernel before the transfer');
   const sas = parseStates(out('states')).filter((s) => [s.src, s.dst].includes(SERVER));
-  t.equal(sas.length, 2, 'two SAs with Postern in the guest\'s kernel');
   for (const sa of sas) {
-    t.ok(sa.packets >= 10 && sa.failed === 0, `${sa.src} → ${sa.dst}: ${sa.packets} packets (L2TP control, PPP and the pings) through the guest's kernel ESP, ${sa.failed} failed`);
+    t.ok(sa.packets >= 10 && sa.failed === 0, `${sa.src} → ${sa.dst} spi ${sa.spi.toString(16)}: ${sa.packets} packets (L2TP control, PPP, pings, data) through the guest's kernel ESP, ${sa.failed} failed`);
     t.match(sa.block, /mode transport/, 'in transport mode');
   }
+  // Issue 20: phase 2 rekeyed during the transfer, twice: new SPIs both ways, each carrying the data that followed.
+  const rekeys = [...out('ipsec-transfer').matchAll(/^rekey(\d) (\d+) (\d+)$/gm)].map((m) => ({ n: Number(m[1]), rc: Number(m[2]), at: Number(m[3]) }));
+  const [upMs, downMs] = (/ms (\d+) (\d+)/.exec(out('ipsec-transfer'))?.slice(1) ?? []).map(Number);
+  t.same(rekeys.map((r) => [r.n, r.rc]).sort(), [[1, 0], [2, 0]], `charon rekeyed the Quick Mode SA once in each direction: ${out('ipsec-transfer').split('\n').slice(-10).join(' | ')}`);
+  t.ok(rekeys.every((r) => r.at < (r.n === 1 ? upMs! : downMs!)), `each rekey done while its direction was still flowing (${rekeys.map((r) => `${r.at} ms`).join(', ')} into ${upMs} and ${downMs} ms)`);
+  // charon keeps a rekeyed child's inbound SA a while but swaps its outbound at once: three new SAs left.
+  const fresh = sas.filter((sa) => !before.some((b) => b.spi === sa.spi));
+  const freshIn = fresh.filter((sa) => sa.dst === VM_REMOTE.guest);
+  const freshOut = fresh.filter((sa) => sa.dst === SERVER);
+  const listFresh = fresh.map((sa) => `${sa.src}→${sa.dst} ${sa.spi.toString(16)}: ${sa.packets}`).join(', ');
+  t.ok(freshIn.length === 2 && freshIn.every((sa) => sa.packets >= 100), `two new inbound SAs in the guest, each carrying data from Postern after its rekey: ${listFresh}`);
+  t.ok(freshOut.length === 1 && freshOut[0]!.packets >= 20, `the guest sends on the newest outbound SA: ${listFresh}`);
+  const rekeyedInPostern = postern.log().split('\n').filter((l) => l.includes('"msg":"child SA rekeyed in place"')).map((l) => Number.parseInt(/"inSpi":"([0-9a-f]+)"/.exec(l)?.[1] ?? '', 16));
+  t.ok(rekeyedInPostern.length === 2 && rekeyedInPostern.every((spi) => !before.some((b) => b.spi === spi)) && rekeyedInPostern.at(-1) === freshOut[0]?.spi,
+    `Postern rekeyed the child in place twice, onto new SPIs, the last the guest's outbound now (Postern: ${rekeyedInPostern.map((x) => x.toString(16)).join(', ')}; guest: ${listFresh})`);
   // Issue 20: the data went through the driver's PPP data path, not through JavaScript.
-  t.equal(step('ipsec-transfer')?.code, 0, `2 MB each way over L2TP/IPsec: ${out('ipsec-transfer')}${step('ipsec-transfer')?.code === 0 ? '' : diag()}`);
+  t.equal(step('ipsec-transfer')?.code, 0, `10 MB each way over L2TP/IPsec, with two rekeys: ${out('ipsec-transfer')}${step('ipsec-transfer')?.code === 0 ? '' : diag()}`);
   t.equal(/up ([0-9a-f]{64})/.exec(out('ipsec-transfer'))?.[1], /([0-9a-f]{64})/.exec(readFileSync(upSink.logFile, 'utf8'))?.[1], 'the upload arrived intact (SHA-256 on both ends)');
   t.equal(/down ([0-9a-f]{64})/.exec(out('ipsec-transfer'))?.[1], createHash('sha256').update(down).digest('hex'), 'the download arrived intact');
   t.comment(`transfer times (ms, up and down): ${/ms (\d+ \d+)/.exec(out('ipsec-transfer'))?.[1]}`);
   t.equal(counter('l2tp.dataPath.sessions'), 1, `the session's IP is carried by the driver: ${/"l2tp":\{[^}]*\}[^}]*\}/.exec(health.stdout)?.[0] ?? health.stdout.slice(0, 300)}`);
   t.ok(counter('l2tp.dataPath.packetsIn') > 1000 && counter('l2tp.dataPath.packetsOut') > 1000, `the driver framed and deframed the data (in ${counter('l2tp.dataPath.packetsIn')}, out ${counter('l2tp.dataPath.packetsOut')} packets)`);
-  t.ok(counter('l2tp.dataPath.bytesIn') >= TRANSFER_BYTES && counter('l2tp.dataPath.bytesOut') >= TRANSFER_BYTES, 'at least 2 MB each way counted by the driver');
-  t.ok(counter('l2tp.javascriptPackets') >= 0 && counter('l2tp.javascriptPackets') < 20, `hardly any IP packet crossed JavaScript (${counter('l2tp.javascriptPackets')})`);
+  t.ok(counter('l2tp.dataPath.bytesIn') >= TRANSFER_BYTES && counter('l2tp.dataPath.bytesOut') >= TRANSFER_BYTES, 'at least 10 MB each way counted by the driver, across the rekeys');
+  t.ok(counter('l2tp.javascriptPackets') >= 0 && counter('l2tp.javascriptPackets') < 20, `hardly any IP packet crossed JavaScript, rekeys included (${counter('l2tp.javascriptPackets')})`);
+  t.notMatch(postern.log(), /the driver cannot carry L2TP's PPP data/, 'no fallback to JavaScript');
   t.equal(step('ipsec-hangup')?.code, 0, 'xl2tpd hangs up');
 
   // The client at home, behind its router's masquerade (Windows' usual case): NAT-T, UDP 4500.
@@ -348,6 +392,14 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   t.ok(tunnelsFromHome.size >= 2, `Postern kept the two tunnels from ${HOME_ROUTER}:1701 apart by their SA: ${[...tunnelsFromHome].join(', ')}`);
   t.equal(step('home-hangup')?.code, 0, 'xl2tpd hangs up');
   t.match(postern.log(), /"msg":"L2TP tunnel up"/, 'Postern logged the L2TP tunnel inside IPsec');
+
+  // The second laptop vanished (the guest powered off, no hang-up, no Delete): DPD frees its session and address.
+  t.equal(leasedWithTwo, 2, 'two pool addresses leased while both laptops were up');
+  t.ok(carolGone !== undefined, `carol's session left the API's list after her laptop vanished (${carolGone} ms): ${afterDpd}`);
+  t.ok((carolGone ?? Infinity) <= (DPD.dpdSeconds + DPD.dpdTimeoutSeconds + 4) * 1000, `within DPD's delay + timeout (+ slack): ${carolGone} ms`);
+  t.equal(leasedAfter, 0, 'and its address went back to the pool (alice\'s went at her hang-up)');
+  t.match(postern.log(), new RegExp(`l2tp with ${HOME_ROUTER}: dead peer: no R-U-THERE-ACK in ${DPD.dpdTimeoutSeconds} s`), 'found dead by DPD (RFC 3706)');
+  t.ok(postern.log().split('\n').some((l) => l.includes('"msg":"L2TP tunnel closed: its IPsec SA is gone"') && l.includes(`"peer":"${HOME_ROUTER}:1701@`)), 'its L2TP tunnel closed with the SA, not after HELLO timeouts');
   if (!t.passing()) t.comment(`${diag()}\n--- guest ---\n${result.console.slice(-3000)}`);
   t.comment(`whole test in ${Date.now() - started} ms`);
   await postern.stop();

@@ -45,6 +45,8 @@ export interface IkeConnection {
   readonly transportSelector?: { readonly protocol: number; readonly port: number };
   /** Liveness check after this long without hearing from the peer (RFC 7296 §2.4). */
   readonly dpdSeconds: number;
+  /** IKEv1 (RFC 3706): dead when R-U-THERE goes unanswered this long; absent: after the retransmission tries. */
+  readonly dpdTimeoutSeconds?: number;
   /** Rekey child SAs and the IKE SA this long after they were made (0 or absent: never; §2.8). */
   readonly rekeySeconds?: number;
   readonly ikeRekeySeconds?: number;

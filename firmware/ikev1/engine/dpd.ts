@@ -7,7 +7,9 @@ import { sendInformational } from './informational.ts';
 /**
  * Dead peer detection (RFC 3706 §5): after the connection's DPD delay without hearing from a peer
  * that announced DPD, an R-U-THERE with the next sequence number; each retry a new one, and after
- * the engine's retransmission tries without R-U-THERE-ACK the peer is declared dead.
+ * the engine's retransmission tries without R-U-THERE-ACK the peer is declared dead, or sooner when
+ * the connection sets a DPD timeout (from the first unanswered R-U-THERE), so that a vanished L2TP
+ * client's session and address are freed in a time the administrator chose.
  */
 
 function rUThere(ctx: Ikev1Context, sa: Phase1Sa): void {
@@ -22,7 +24,10 @@ export function dpdDue(ctx: { readonly options: Ikev1Context['options'] }, sa: P
   const delay = (sa.connection?.dpdSeconds ?? 0) * 1000;
   if (!delay || !sa.peerDpd || sa.state !== 'established' || sa.parkedAt !== undefined) return undefined;
   const p = sa.dpdPending;
-  return p ? p.sentAt + ctx.options.retransmitBaseMs * 2 ** (p.tries - 1) : sa.lastHeard + delay;
+  if (!p) return sa.lastHeard + delay;
+  const retry = p.sentAt + ctx.options.retransmitBaseMs * 2 ** (p.tries - 1);
+  const timeout = (sa.connection?.dpdTimeoutSeconds ?? 0) * 1000;
+  return timeout ? Math.min(retry, p.firstAt + timeout) : retry;
 }
 
 /** Runs DPD for one SA; returns a reason when the peer is to be declared dead. */
@@ -31,8 +36,10 @@ export function runDpd(ctx: Ikev1Context, sa: Phase1Sa): string | undefined {
   if (due === undefined || ctx.now < due) return undefined;
   const p = sa.dpdPending;
   if (p && p.tries > ctx.options.retransmitTries) return `dead peer: no R-U-THERE-ACK after ${p.tries} tries (RFC 3706)`;
+  const timeout = (sa.connection?.dpdTimeoutSeconds ?? 0) * 1000;
+  if (p && timeout && ctx.now >= p.firstAt + timeout) return `dead peer: no R-U-THERE-ACK in ${timeout / 1000} s (${p.tries} tries, RFC 3706)`;
   rUThere(ctx, sa);
-  sa.dpdPending = p ? { sentAt: ctx.now, tries: p.tries + 1 } : { sentAt: ctx.now, tries: 1 };
+  sa.dpdPending = p ? { ...p, sentAt: ctx.now, tries: p.tries + 1 } : { firstAt: ctx.now, sentAt: ctx.now, tries: 1 };
   return undefined;
 }
 

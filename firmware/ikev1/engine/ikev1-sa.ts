@@ -106,7 +106,7 @@ export class Phase1Sa {
   aggressiveIdB: Uint8Array | undefined;
   /** RFC 3706 §5.1: our last R-U-THERE sequence number, and the check in flight. */
   dpdSequence = 0;
-  dpdPending: { sentAt: number; tries: number } | undefined;
+  dpdPending: { firstAt: number; sentAt: number; tries: number } | undefined;
   retransmit: Retransmit | undefined;
   /** Main Mode messages 5/6 that did not decrypt (wrong PSK or a damaged packet): dropped and counted. */
   undecryptable = 0;

@@ -200,6 +200,20 @@ t.test('DPD (RFC 3706): an idle peer is asked R-U-THERE, a silent one declared d
   t.equal(pair.of('a', 'delete-child').length, 1, 'its child went with it');
 });
 
+t.test('DPD timeout: a peer silent that long after the first R-U-THERE is dead, before the tries run out', async (t) => {
+  const { pair, start } = sitePair({ dpdSeconds: 5, dpdTimeoutSeconds: 8 }, { dpdSeconds: 0 });
+  start();
+  pair.run(1_000);
+  t.equal(pair.of('a', 'ike-up').length, 1);
+  pair.filter = (p) => (p.from.address === B ? 'drop' : 'deliver');
+  pair.run(1_000 + 5_000 + 8_000 - 1_000);
+  t.equal(pair.of('a', 'ike-down').length, 0, 'still alive just before delay + timeout');
+  pair.run(1_000 + 5_000 + 8_000 + 500);
+  t.match(pair.of('a', 'ike-down')[0]?.reason, /dead peer: no R-U-THERE-ACK in 8 s \(3 tries, RFC 3706\)/, 'dead at delay + timeout, three R-U-THERE sent (backoff 2 s, 4 s)');
+  t.equal(pair.wireLog.filter((p) => p.packet[18] === 5 && p.from.address === A).length, 3);
+  t.equal(pair.of('a', 'delete-child').length, 1, 'its child went with it');
+});
+
 t.test('Aggressive Mode is refused with NO-PROPOSAL-CHOSEN', async (t) => {
   const { pair } = sitePair();
   const am = Buffer.from('0102030405060708' + '0000000000000000' + '00100400' + '00000000' + '0000001c', 'hex');

@@ -1,6 +1,6 @@
 // listeners.l2tp in the configuration (issue 20): the IKEv1 transport-mode responder it gives the IKE
 // subsystem (any address, group PSK, UDP 1701 both ends), the tunnel secret's bounds, and plain L2TP
-// flagged insecure.
+// flagged insecure, and its DPD settings.
 import t from 'tap';
 import { defaultConfig } from '../../../firmware/config/defaults.ts';
 import { validateConfig } from '../../../firmware/config/validate.ts';
@@ -38,4 +38,16 @@ t.test('the tunnel secret has bounds; plain L2TP validates but is flagged insecu
   const plain = validateConfig(c);
   t.ok(plain.ok, JSON.stringify(plain));
   t.ok(plain.warnings.some((w) => w.path === 'listeners.l2tp.allowPlain' && w.code === 'insecure'), JSON.stringify(plain.warnings));
+});
+
+t.test('DPD for L2TP/IPsec clients: 30 s and the engine\'s tries by default, the listener\'s own when set, bounded', async (t) => {
+  const c = enabled();
+  t.match(ikev1ConnectionsFromConfig(c)[0], { dpdSeconds: 30 });
+  t.equal(ikev1ConnectionsFromConfig(c)[0]!.dpdTimeoutSeconds, undefined, 'no timeout of its own by default');
+  c.listeners.l2tp.ipsec = { auth: 'psk', dpdSeconds: 10, dpdTimeoutSeconds: 20 };
+  t.ok(validateConfig(c).ok);
+  t.match(ikev1ConnectionsFromConfig(c)[0], { dpdSeconds: 10, dpdTimeoutSeconds: 20 });
+  c.listeners.l2tp.ipsec = { auth: 'psk', dpdSeconds: 1 };
+  const r = validateConfig(c);
+  t.ok(!r.ok && r.errors.some((e) => e.path === 'listeners.l2tp.ipsec.dpdSeconds'), 'under 5 s is refused at its field');
 });

@@ -21,7 +21,7 @@ interface L2tpListener {
   secret?: string;
   allowPlain?: boolean;
   auth?: UserAuth;
-  ipsec?: { auth: IpsecAuth; proposals?: { ike: string[]; esp: string[] } };
+  ipsec?: { auth: IpsecAuth; proposals?: { ike: string[]; esp: string[] }; dpdSeconds?: number; dpdTimeoutSeconds?: number };
 }
 type IpsecAuth = 'psk' | 'certificate';
 interface Form {
@@ -35,9 +35,12 @@ interface Form {
   /** The proposals as typed, one per line; both empty: the gateway's defaults. */
   ike: string;
   esp: string;
+  /** Dead peer detection as typed; empty: the gateway's defaults. */
+  dpd: string;
+  dpdTimeout: string;
 }
 
-const FIELDS: Record<string, string> = { enabled: 'enabled', psk: 'psk', pool: 'pool', secret: 'secret', allowPlain: 'allowPlain', auth: 'auth', 'ipsec.auth': 'ipsecAuth' };
+const FIELDS: Record<string, string> = { enabled: 'enabled', psk: 'psk', pool: 'pool', secret: 'secret', allowPlain: 'allowPlain', auth: 'auth', 'ipsec.auth': 'ipsecAuth', 'ipsec.dpdSeconds': 'dpd', 'ipsec.dpdTimeoutSeconds': 'dpdTimeout' };
 const PROPOSALS = 'listeners.l2tp.ipsec.proposals';
 const l2tpField = (path: string): string | undefined => {
   const proposal = path.startsWith(`${PROPOSALS}.`) ? /^(ike|esp)/.exec(path.slice(PROPOSALS.length + 1))?.[1] : undefined;
@@ -56,6 +59,7 @@ export function L2tpCard() {
     setForm({
       enabled: l2tp.enabled, psk: l2tp.psk, pool: l2tp.pool, secret: l2tp.secret ?? '', allowPlain: l2tp.allowPlain === true, auth: l2tp.auth ?? 'local',
       ipsecAuth: l2tp.ipsec?.auth ?? 'psk', ike: proposals?.ike.join('\n') ?? '', esp: proposals?.esp.join('\n') ?? '',
+      dpd: String(l2tp.ipsec?.dpdSeconds ?? ''), dpdTimeout: String(l2tp.ipsec?.dpdTimeoutSeconds ?? ''),
     });
     setPools((await api<{ pools: Array<{ name: string }> }>('GET', '/pools')).pools.map((p) => p.name));
   };
@@ -68,7 +72,9 @@ export function L2tpCard() {
     const missing = lists.ike.length === 0 && lists.esp.length > 0 ? 'ike' : lists.esp.length === 0 && lists.ike.length > 0 ? 'esp' : undefined;
     setOneList(missing);
     if (missing) return;
-    const ipsec = { auth: form.ipsecAuth, ...(lists.ike.length ? { proposals: lists } : {}) };
+    const seconds = (text: string) => (text.trim() === '' ? undefined : Number(text));
+    const dpd = { dpdSeconds: seconds(form.dpd), dpdTimeoutSeconds: seconds(form.dpdTimeout) };
+    const ipsec = { auth: form.ipsecAuth, ...(lists.ike.length ? { proposals: lists } : {}), ...Object.fromEntries(Object.entries(dpd).filter(([, v]) => v !== undefined)) };
     // An empty tunnel secret is not sent: there is none, or the stored one stays.
     const body = { enabled: form.enabled, pool: form.pool, psk: form.psk, allowPlain: form.allowPlain, auth: form.auth, ipsec, ...(form.secret ? { secret: form.secret } : {}) };
     void change.run(() => api('PUT', '/listeners/l2tp', body), 'L2TP/IPsec settings saved', async () => {
@@ -117,6 +123,12 @@ export function L2tpCard() {
       </Field>
       <ProposalList label="IKE proposals (phase 1)" name="l2tp-ike-proposals" value={form.ike} notes={notes('ike')} onInput={(ike) => setForm({ ...form, ike })} />
       <ProposalList label="ESP proposals (phase 2)" name="l2tp-esp-proposals" value={form.esp} notes={notes('esp')} onInput={(esp) => setForm({ ...form, esp })} />
+      <Field label="Dead peer detection after (s)" error={errors['dpd']} hint="A client silent this long is asked if it is still there (RFC 3706); 30 when empty">
+        <input name="l2tp-dpd" type="number" value={form.dpd} onInput={(e) => setForm({ ...form, dpd: e.currentTarget.value })} />
+      </Field>
+      <Field label="Dead peer timeout (s)" error={errors['dpdTimeout']} hint="No answer for this long: the client is dead, its session ends and its address goes back to the pool; about 2 minutes when empty">
+        <input name="l2tp-dpd-timeout" type="number" value={form.dpdTimeout} onInput={(e) => setForm({ ...form, dpdTimeout: e.currentTarget.value })} />
+      </Field>
       <Field label="L2TP tunnel secret (optional)" error={errors['secret']} warning={warnings['secret']} hint="Only for clients set up with one (xl2tpd, routers); Windows, macOS and iOS send none: leave empty for them">
         <input name="l2tp-secret" type="password" autoComplete="new-password" value={form.secret} onInput={(e) => setForm({ ...form, secret: e.currentTarget.value })} />
       </Field>
