@@ -12,6 +12,18 @@ export interface MosquittoSpec {
   readonly tls?: { readonly port: number; readonly cert: string; readonly key: string; readonly ca?: string; readonly clientCertificates?: boolean };
   /** The text of an acl_file (who may read and write which topics). */
   readonly acl?: string;
+  /** A bridge from this broker to another (mosquitto's `connection`), MQTT 5. */
+  readonly bridge?: MosquittoBridge;
+}
+
+export interface MosquittoBridge {
+  readonly name: string;
+  /** The remote broker, host:port. */
+  readonly address: string;
+  /** `topic` lines: pattern, `in` (remote → here), `out` (here → remote) or `both`, QoS. */
+  readonly topics: ReadonlyArray<readonly [pattern: string, direction: 'in' | 'out' | 'both', qos: 0 | 1]>;
+  /** TLS to the remote broker with a client certificate (PEM files the test made). */
+  readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
 }
 
 export function mosquittoConf(dir: string, spec: MosquittoSpec): string {
@@ -33,7 +45,17 @@ export function mosquittoConf(dir: string, spec: MosquittoSpec): string {
     // Clients prove who they are with a certificate from that CA; its CN is their user name (for the ACL).
     if (spec.tls.clientCertificates) lines.push('require_certificate true', 'use_identity_as_username true');
   }
+  if (spec.bridge) lines.push(...bridgeLines(spec.bridge));
   return `${lines.join('\n')}\n`;
+}
+
+function bridgeLines(b: MosquittoBridge): string[] {
+  return [
+    `connection ${b.name}`, `address ${b.address}`, 'bridge_protocol_version mqttv50', 'cleansession true',
+    'notifications false', 'restart_timeout 1', 'start_type automatic',
+    ...b.topics.map(([pattern, direction, qos]) => `topic ${pattern} ${direction} ${qos}`),
+    ...(b.tls ? [`bridge_cafile ${b.tls.ca}`, `bridge_certfile ${b.tls.cert}`, `bridge_keyfile ${b.tls.key}`] : []),
+  ];
 }
 
 /** A real mosquitto broker in a lab host, password-protected. */

@@ -53,6 +53,13 @@ t.test('mosquitto.conf: no anonymous access, password file, root user, TLS liste
   t.match(conf, /listener 8883 10\.9\.0\.1\ncertfile \/c\.pem\nkeyfile \/k\.pem/);
 });
 
+t.test('mosquitto.conf: a bridge with its topics, MQTT 5, TLS with a client certificate', async (t) => {
+  const conf = mosquittoConf('/d', { address: '10.9.4.1', users: {}, bridge: { name: 'edge', address: '10.9.3.1:8883', topics: [['a/+/desired', 'out', 1], ['a/+/reported', 'in', 1]], tls: { ca: '/ca', cert: '/c', key: '/k' } } });
+  t.match(conf, /connection edge\naddress 10\.9\.3\.1:8883\nbridge_protocol_version mqttv50\n/);
+  t.match(conf, /topic a\/\+\/desired out 1\ntopic a\/\+\/reported in 1\nbridge_cafile \/ca\nbridge_certfile \/c\nbridge_keyfile \/k\n$/);
+  t.notMatch(mosquittoConf('/d', { address: '10.9.4.1', users: {} }), /connection/);
+});
+
 t.test('radiusd.conf and users: standalone, quoted, with reply attributes', async (t) => {
   const conf = radiusdConf('/r', { address: '10.9.0.1', clients: [{ name: 'lab', network: '10.9.0.0/24', secret: 's"1' }], users: [] });
   t.match(conf, /confdir = \/r/);
