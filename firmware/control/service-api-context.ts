@@ -22,6 +22,7 @@ import type { SiteHealth, SiteTestResult } from '../sites/site-test.ts';
 import type { SafeMode } from '../config/safe-mode.ts';
 import { radiusOverview, type RadiusListenerView } from '../radius/radius-overview.ts';
 import { testRadiusServer } from '../radius/radius-test.ts';
+import { radsecClientCertificate } from '../radius/radsec-credentials.ts';
 import type { DasSubsystem } from '../radius/das-subsystem.ts';
 
 export interface ServiceView {
@@ -108,7 +109,10 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     // Read when asked: the service makes its ACME subsystem after this context.
     acme: () => service.acme?.report(),
     radius: () => radiusOverview(service.store.current().config, radiusListenersOf(service), service.das?.status()),
-    testRadius: (name, login) => testRadiusServer(service.store.current().config, name, login),
+    testRadius: (name, login) => {
+      const config = service.store.current().config;
+      return testRadiusServer(config, name, login, () => radsecClientCertificate(options.stateDir, config, options.logger.child('radius')));
+    },
   };
 }
 

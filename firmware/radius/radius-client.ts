@@ -11,7 +11,7 @@ import type { Secret } from '../util/secret.ts';
 import { RadiusClientEngine, type RadiusAction, type RadiusClientOptions, type RadiusEvent, type RadiusResult, type RequestId } from './client-engine.ts';
 import type { RadiusAttribute } from './packet.ts';
 import type { ServerCounters } from './server-state.ts';
-import { RadsecLink, type RadsecTls } from './radsec-link.ts';
+import { RadsecLink, type RadsecStatus, type RadsecTls } from './radsec-link.ts';
 
 export type RadiusClientShellOptions = Omit<RadiusClientOptions, 'random'> & {
   readonly log?: Logger;
@@ -80,18 +80,25 @@ export class RadiusClient {
     return this.#request((id) => ({ type: 'CmdStatusServer', id }));
   }
 
-  /** Each server: alive, when it last answered (ms since the epoch), its counters. */
-  servers(): Array<{ name: string; alive: boolean; lastAnswerAt?: number; counters: ServerCounters }> {
+  /** Each server: alive, when it last answered (ms since the epoch), its counters; a RadSec server's connection. */
+  servers(): Array<{ name: string; alive: boolean; lastAnswerAt?: number; counters: ServerCounters; radsec?: RadsecStatus }> {
     const counters = this.#engine.counters();
     const toEpoch = (at: number) => Math.round(Date.now() - (performance.now() - at));
     return this.#engine.serverStates().map((s) => {
       const { alive: _alive, ...c } = counters[s.name]!;
-      return { name: s.name, alive: s.alive, ...(s.lastResponseAt !== undefined ? { lastAnswerAt: toEpoch(s.lastResponseAt) } : {}), counters: c };
+      const link = this.#links.get(s.name);
+      return { name: s.name, alive: s.alive, ...(s.lastResponseAt !== undefined ? { lastAnswerAt: toEpoch(s.lastResponseAt) } : {}), counters: c, ...(link ? { radsec: link.status() } : {}) };
     });
   }
 
-  counters(): ReturnType<RadiusClientEngine['counters']> {
-    return this.#engine.counters();
+  /** The engine's counters per server, with a RadSec server's connection (radsecConnected 1/0, radsecConnects) for /healthz. */
+  counters(): Record<string, ReturnType<RadiusClientEngine['counters']>[string] & { radsecConnected?: boolean; radsecConnects?: number }> {
+    const counters: Record<string, ReturnType<RadiusClientEngine['counters']>[string] & { radsecConnected?: boolean; radsecConnects?: number }> = { ...this.#engine.counters() };
+    for (const [name, link] of this.#links) {
+      const c = counters[name];
+      if (c) counters[name] = { ...c, radsecConnected: link.connected, radsecConnects: link.connects };
+    }
+    return counters;
   }
 
   close(): void {

@@ -25,6 +25,17 @@ export interface RadiusServerView {
   readonly lastAnswerAt?: number;
   readonly usedBy: readonly string[];
   readonly counters: ServerCounters;
+  /** RadSec (RFC 6614): the settings (the CA is public; an imported client key never leaves) and the connection over the listeners. */
+  readonly radsec?: {
+    readonly port: number;
+    readonly serverName?: string;
+    readonly ca: string;
+    readonly clientCertificateImported: boolean;
+    /** Connected for at least one listener that asks it; undefined while none does. */
+    readonly connected?: boolean;
+    readonly connects: number;
+    readonly lastFailure?: string;
+  };
 }
 
 export interface RadiusOverview {
@@ -49,12 +60,21 @@ export function radiusOverview(config: PosternConfig, listeners: readonly Radius
     const counters = zeroCounters();
     for (const x of seen) for (const [k, v] of Object.entries(x.counters) as Array<[keyof ServerCounters, number]>) counters[k] += v;
     const answers = seen.map((x) => x.lastAnswerAt).filter((x): x is number => x !== undefined);
+    const links = seen.flatMap((x) => (x.radsec ? [x.radsec] : []));
+    const failure = links.find((l) => !l.connected && l.lastFailure)?.lastFailure;
     return {
       name: s.name, address: s.address, authPort: s.authPort, acctPort: s.acctPort, secret: '<redacted>',
       state: seen.length === 0 ? 'unused' : seen.some((x) => x.alive) ? 'alive' : 'dead',
       ...(answers.length ? { lastAnswerAt: Math.max(...answers) } : {}),
       usedBy: seen.map((x) => x.listener),
       counters,
+      ...(s.radsec ? { radsec: {
+        port: s.radsec.port ?? 2083, ...(s.radsec.serverName ? { serverName: s.radsec.serverName } : {}), ca: s.radsec.ca,
+        clientCertificateImported: s.radsec.clientCertificate !== undefined,
+        ...(links.length ? { connected: links.some((l) => l.connected) } : {}),
+        connects: links.reduce((a, l) => a + l.connects, 0),
+        ...(failure ? { lastFailure: failure } : {}),
+      } } : {}),
     };
   });
   const d = config.radius?.dynamicAuthorization;

@@ -36,6 +36,12 @@ export interface RadsecLinkOptions {
 
 const DEFAULT_BACKOFF = { initial: 1000, max: 30_000 };
 
+export interface RadsecStatus {
+  readonly connected: boolean;
+  readonly connects: number;
+  readonly lastFailure?: string;
+}
+
 export class RadsecLink {
   readonly #o: RadsecLinkOptions;
   #socket: TLSSocket | undefined;
@@ -57,6 +63,11 @@ export class RadsecLink {
 
   get connected(): boolean {
     return this.#ready;
+  }
+
+  /** For the RADIUS page and /healthz: up now, how often it came up, why it last failed. */
+  status(): RadsecStatus {
+    return { connected: this.#ready, connects: this.connects, ...(this.#lastFailure ? { lastFailure: this.#lastFailure } : {}) };
   }
 
   send(bytes: Uint8Array): void {

@@ -6,13 +6,14 @@
 // (Status-Server, a login accepted, a wrong password rejected), a server with a short secret is
 // refused at its field, one added and removed, secrets never in the API's answer, a DAS client added
 // and dynamic authorization turned on.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import { ConfigStore } from '../../firmware/config/store.ts';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { hashPassword } from '../../firmware/control/password-hash.ts';
 import { createLogger } from '../../firmware/log/logger.ts';
+import { createCa } from '../../firmware/pki/ca.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import { cleanEnv } from '../helpers/env.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
@@ -90,6 +91,15 @@ t.test('a live IKEv2 session appears in the browser and is disconnected from the
   t.match(answer, /"name":"hq2"[^}]*"secret":"<redacted>"/, 'the API shows the secret as <redacted>');
   t.notMatch(answer, new RegExp(`${SECRET}|hq2-long-shared-secret`), 'never in clear');
   t.equal(await browser.command('radius-remove hq2'), 'gone', 'and the server removed');
+  // A RadSec server (RFC 6614) from the page: its CA pasted, nothing listening on its port yet.
+  const caFile = join(lab.dir, 'radsec-ca.pem');
+  writeFileSync(caFile, createCa({ commonName: 'HQ RADIUS CA', validityDays: 30, keyType: 'ecdsa-p256', now: new Date() }).certificatePem);
+  const addedTls = await browser.command(`radius-add-radsec tls-hq 10.2.0.10 2099 ${caFile}`, 40_000);
+  t.equal(addedTls, 'added', `a RadSec server added with its CA: ${addedTls}`);
+  t.match(await browser.command('radius-test tls-hq'), /^Status-Server: failed/, 'its Test fails: no TLS listener there');
+  t.match(await browser.command('radius-radsec tls-hq'), /^down TLS not connected/, 'the row shows the TLS connection down');
+  t.match(await browser.command('api-get /radius'), /"name":"tls-hq"[^]*"radsec":\{"port":2099/, 'the API names its RadSec port');
+  t.equal(await browser.command('radius-remove tls-hq'), 'gone');
   t.equal(await browser.command('radius-add client dac 10.2.0.10 dac-long-shared-secret'), 'added', 'a DAS client added');
   t.equal(await browser.command('das-enable'), 'running', 'dynamic authorization on, listening');
   t.match(await browser.command('screenshot 06-radius-page'), /^saved /);

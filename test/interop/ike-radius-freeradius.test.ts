@@ -33,7 +33,7 @@ import { labSkip } from '../lab/skip.ts';
 import { Lab } from '../lab/topology.ts';
 
 const skip = labSkip(
-  !isRoot() ? 'needs root' : !hasBinary('freeradius') ? 'not installed: freeradius' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false,
+  !isRoot() ? 'needs root' : !hasBinary('freeradius') ? 'not installed: freeradius' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : !hasBinary('curl') ? 'curl is not installed' : false,
 );
 const GATEWAY = '192.0.2.1';
 const SECRET = 'ike-radius-shared-secret';
@@ -178,6 +178,14 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   await waitUntil('the log line', 5000, async () => /"server":"refusing"[^\n]*RadSec connection failed/.test(gw2.log())).catch(() => {});
   t.match(gw2.log(), /"server":"refusing"[^\n]*RadSec connection failed/, 'the refused connection logged, with backoff');
   t.notMatch(again.log(), /Ignoring request to auth address \S+ port 1812/, 'nothing came over UDP');
+  // The RADIUS page's Test over RadSec: its own TLS connection with the listeners' settings.
+  const curl = async (path: string, body: unknown, headers: string[] = [], include = false) =>
+    (await lab.exec('gw', ['curl', '-s', '--max-time', '20', ...(include ? ['-i'] : []), '-X', 'POST', '-H', 'content-type: application/json', ...headers.flatMap((h) => ['-H', h]), '--data', JSON.stringify(body), `http://127.0.0.1:18080/api/v1${path}`], 25_000)).stdout;
+  await curl('/setup', { password: 'Field-Tech-Pass-77' });
+  const login = await curl('/login', { password: 'Field-Tech-Pass-77' }, [], true);
+  const session = [`cookie: ${/^set-cookie: ([^;\r\n]+)/im.exec(login)?.[1] ?? ''}`, `x-csrf-token: ${/"csrfToken":"([^"]+)"/.exec(login)?.[1] ?? ''}`];
+  const tested = JSON.parse(await curl('/radius/servers/lab/test', { user: 'alice', password: 'Radius-Pass-21' }, session)) as { statusServer?: { ok: boolean }; login?: { ok: boolean } };
+  t.match(tested, { statusServer: { ok: true }, login: { ok: true } }, `the Test of the RadSec server: Status-Server and a PAP login answered over TLS: ${JSON.stringify(tested)}`);
   // RFC 5176 against an IKEv2 session: radclient on the RADIUS host disconnects alice.
   t.match(JSON.stringify(await road.listSas()), /alice/, 'alice is connected before');
   const disconnect = (await lab.exec('radius', ['sh', '-c', `echo 'User-Name = "alice"' | radclient -x -r 1 -t 3 10.9.1.2:3799 disconnect ${DAS_SECRET}`], 15_000)).stdout;

@@ -31,6 +31,13 @@ function itemFrom(body: Record<string, unknown>, fields: readonly string[], prev
   const item: Record<string, unknown> = { ...(previous ?? {}) };
   for (const f of fields) if (Object.hasOwn(body, f)) item[f] = body[f];
   if (previous && (body['secret'] === undefined || body['secret'] === '' || body['secret'] === '<redacted>')) item['secret'] = previous.secret;
+  // RadSec: an imported client certificate and key stay unless the change sends new ones; null turns RadSec off.
+  const radsec = body['radsec'];
+  const kept = (previous as { radsec?: { clientCertificate?: string; clientKey?: string } } | undefined)?.radsec;
+  if (radsec === null) delete item['radsec'];
+  else if (radsec && typeof radsec === 'object' && kept?.clientKey !== undefined && (radsec as Record<string, unknown>)['clientKey'] === undefined) {
+    item['radsec'] = { ...radsec, clientCertificate: kept.clientCertificate, clientKey: kept.clientKey };
+  }
   return item as Named;
 }
 
@@ -109,7 +116,7 @@ export function radiusRoutes(ctx: ApiContext): Route[] {
         return { status: 200, body: await applyOrThrow(ctx, next, 'RADIUS settings changed') };
       },
     },
-    ...listRoutes(ctx, 'servers', 'servers', 'server', ['name', 'address', 'authPort', 'acctPort', 'secret']),
+    ...listRoutes(ctx, 'servers', 'servers', 'server', ['name', 'address', 'authPort', 'acctPort', 'secret', 'radsec']),
     ...listRoutes(ctx, 'clients', 'das-clients', 'DAS client', ['name', 'address', 'secret']),
     {
       method: 'POST', path: '/api/v1/radius/servers/:name/test',

@@ -5,7 +5,10 @@
 // (the API's raw answer as the page gets it), `radius-row NAME` (JSON of the server's row once its
 // state is alive or dead), `radius-test NAME [USER PASSWORD]` (the Test's result lines),
 // `radius-add server|client NAME ADDRESS SECRET` (`added`, or `refused <field>: <error>`),
-// `radius-remove NAME` (`gone`), `das-enable` (saves the switch, answers the state shown).
+// `radius-remove NAME` (`gone`), `das-enable` (saves the switch, answers the state shown),
+// `radius-add-radsec NAME ADDRESS PORT CA-FILE` (a RadSec server: `added` or `refused <field>: <error>`),
+// `radius-radsec NAME` (the row's RadSec state and text: `down TLS not connected: …`).
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { launchBrowser, screenshot } from '../../helpers/browser.ts';
 
@@ -87,6 +90,26 @@ async function radius(command: string, args: string[]): Promise<string> {
     const text = await error.first().locator('small.error').textContent();
     await form.getByRole('button', { name: 'Cancel' }).click();
     return `refused ${field}: ${text}`;
+  }
+  if (command === 'radius-add-radsec') {
+    await page.getByRole('button', { name: 'Add a server' }).click();
+    const form = page.getByRole('form', { name: 'add a server' });
+    await form.locator('input[name=name]').fill(a);
+    await form.locator('input[name=address]').fill(b);
+    await form.locator('input[name=radsec]').check();
+    await form.locator('input[name=radsecPort]').fill(c);
+    await form.locator('textarea[name=radsecCa]').fill(readFileSync(d, 'utf8'));
+    await form.getByRole('button', { name: 'Add' }).click();
+    const rowOf = region.locator(`tr[data-server="${a}"]`);
+    const error = form.locator('.field.invalid');
+    await rowOf.or(error.first()).first().waitFor({ timeout: 15_000 });
+    if (await rowOf.count()) return 'added';
+    return `refused ${await error.first().locator('span').textContent()}: ${await error.first().locator('small.error').textContent()}`;
+  }
+  if (command === 'radius-radsec') {
+    const state = server.locator('[data-radsec]');
+    await state.waitFor({ timeout: 15_000 });
+    return `${await state.getAttribute('data-radsec')} ${await state.textContent()}`;
   }
   if (command === 'radius-remove') {
     await region.getByRole('button', { name: `Remove ${a}` }).click();

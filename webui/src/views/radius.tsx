@@ -14,6 +14,7 @@ interface Server {
   name: string; address: string; authPort: number; acctPort: number;
   state: 'alive' | 'dead' | 'unused'; lastAnswerAt?: number; usedBy: string[];
   counters: Record<string, number>;
+  radsec?: { port: number; serverName?: string; ca: string; clientCertificateImported: boolean; connected?: boolean; connects: number; lastFailure?: string };
 }
 interface DasClient { name: string; address: string }
 interface Overview {
@@ -25,14 +26,29 @@ interface Overview {
 interface TestStep { ok: boolean; outcome: string; ms: number; detail?: string }
 interface TestResult { server: string; statusServer: TestStep; login?: TestStep }
 
-type FieldSpec = { key: string; label: string; type?: 'number' | 'password'; hint?: string };
+/** `radsec`: shown only while the RadSec box is ticked (values.radsec === 'on'). */
+type FieldSpec = { key: string; label: string; type?: 'number' | 'password' | 'check' | 'pem'; hint?: string; radsec?: boolean };
 const SERVER_FIELDS: FieldSpec[] = [
   { key: 'name', label: 'Name' },
   { key: 'address', label: 'Address', hint: 'IPv4, e.g. 10.0.0.5' },
   { key: 'authPort', label: 'Authentication port', type: 'number' },
   { key: 'acctPort', label: 'Accounting port', type: 'number' },
-  { key: 'secret', label: 'Shared secret', type: 'password', hint: 'At least 16 random characters, as in the server\'s client entry' },
+  { key: 'secret', label: 'Shared secret', type: 'password', hint: 'At least 16 random characters, as in the server\'s client entry; not used with RadSec' },
+  { key: 'radsec', label: 'RadSec: RADIUS over TLS (RFC 6614), for a server across the Internet', type: 'check' },
+  { key: 'radsecPort', label: 'RadSec port', type: 'number', hint: '2083 when empty', radsec: true },
+  { key: 'radsecCa', label: 'CA of the server\'s certificate (PEM)', type: 'pem', radsec: true },
+  { key: 'radsecServerName', label: 'Name in the server\'s certificate', hint: 'The address when empty', radsec: true },
 ];
+/** The form's values as the API's server: RadSec's fields in `radsec` (null turns it off on a server that had it). */
+function serverBody(body: Record<string, unknown>, editing: boolean): Record<string, unknown> {
+  const { radsec, radsecPort, radsecCa, radsecServerName, ...fields } = body;
+  if (radsec !== 'on') return editing ? { ...fields, radsec: null } : fields;
+  // RadSec's secret is "radsec" (RFC 6614 §2.3): an empty shared secret is not sent.
+  const { secret, ...rest } = fields;
+  return { ...rest, ...(secret ? { secret } : {}), radsec: { ca: radsecCa, ...(radsecPort !== '' && radsecPort !== undefined ? { port: radsecPort } : {}), ...(radsecServerName ? { serverName: radsecServerName } : {}) } };
+}
+/** The API's field paths of a server's RadSec settings, for the form's fields. */
+const RADSEC_PATHS: Record<string, string> = { 'radsec.port': 'radsecPort', 'radsec.ca': 'radsecCa', 'radsec.serverName': 'radsecServerName', radsec: 'radsec' };
 const CLIENT_FIELDS: FieldSpec[] = [
   { key: 'name', label: 'Name' },
   { key: 'address', label: 'Address', hint: 'Disconnect and CoA requests from any other address are dropped' },
@@ -90,7 +106,7 @@ export function RadiusView() {
                 {overview.servers.map((s) => (
                   <tr key={s.name} data-server={s.name}>
                     <td data-label="Name">{s.name}</td>
-                    <td data-label="Address">{s.address}:{s.authPort}/{s.acctPort}</td>
+                    <td data-label="Address">{s.radsec ? <>{s.address}:{s.radsec.port} <small>RadSec (TLS)</small><br /><small data-radsec={s.radsec.connected === undefined ? 'unused' : s.radsec.connected ? 'connected' : 'down'}>{s.radsec.connected === undefined ? 'no connection: no listener asks it' : s.radsec.connected ? `TLS connected (${s.radsec.connects} connection${s.radsec.connects === 1 ? '' : 's'} so far)` : `TLS not connected${s.radsec.lastFailure ? `: ${s.radsec.lastFailure}` : ''}`}</small></> : `${s.address}:${s.authPort}/${s.acctPort}`}</td>
                     <td data-label="State"><span class={`state ${s.state === 'alive' ? 'running' : s.state === 'dead' ? 'failed' : 'disabled'}`} data-state={s.state} title={s.usedBy.length ? `asked by ${s.usedBy.join(', ')}` : 'no listener asks RADIUS'}>{s.state}</span></td>
                     <td data-label="Last answer">{s.lastAnswerAt ? `${since(s.lastAnswerAt)} ago` : '–'}</td>
                     <td data-label="Counters" class="counters">{SHOWN_COUNTERS.map(([key, label], i) => <span key={key}>{i ? ', ' : ''}<span data-counter={key}>{s.counters[key] ?? 0}</span> {label}</span>)}</td>
@@ -111,7 +127,8 @@ export function RadiusView() {
       {editing?.kind === 'server' && (editing.name === undefined || editedServer) ? (
         <ItemForm key={editing.name ?? 'new-server'} what="server" fields={SERVER_FIELDS} list="radius.servers"
           index={editedServer ? overview.servers.indexOf(editedServer) : overview.servers.length}
-          initial={editedServer ? { name: editedServer.name, address: editedServer.address, authPort: String(editedServer.authPort), acctPort: String(editedServer.acctPort) } : { authPort: '1812', acctPort: '1813' }}
+          initial={editedServer ? { name: editedServer.name, address: editedServer.address, authPort: String(editedServer.authPort), acctPort: String(editedServer.acctPort), ...(editedServer.radsec ? { radsec: 'on', radsecPort: String(editedServer.radsec.port), radsecCa: editedServer.radsec.ca, radsecServerName: editedServer.radsec.serverName ?? '' } : {}) } : { authPort: '1812', acctPort: '1813' }}
+          toBody={serverBody}
           path={editedServer ? `/radius/servers/${encodeURIComponent(editedServer.name)}` : '/radius/servers'} editing={editedServer !== undefined}
           done={done} cancel={() => setEditing(undefined)} />
       ) : null}
@@ -149,7 +166,7 @@ export function RadiusView() {
 }
 
 /** Add or edit one server or DAS client; the API's errors shown at their fields. */
-function ItemForm(props: { what: string; fields: FieldSpec[]; list: string; index: number; initial: Record<string, string>; path: string; editing: boolean; done: (text: string, answer: unknown) => Promise<void>; cancel: () => void }) {
+function ItemForm(props: { what: string; fields: FieldSpec[]; list: string; index: number; initial: Record<string, string>; path: string; editing: boolean; done: (text: string, answer: unknown) => Promise<void>; cancel: () => void; toBody?: (body: Record<string, unknown>, editing: boolean) => Record<string, unknown> }) {
   const [values, setValues] = useState<Record<string, string>>(props.initial);
   const [issues, setIssues] = useState<FormIssues>(NO_ISSUES);
   const [failure, setFailure] = useState<string>();
@@ -165,9 +182,12 @@ function ItemForm(props: { what: string; fields: FieldSpec[]; list: string; inde
       body[f.key] = f.type === 'number' && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : v;
     }
     try {
-      await props.done(`${props.what} ${values['name'] ?? ''} ${props.editing ? 'saved' : 'added'}`, await api(props.editing ? 'PUT' : 'POST', props.path, body));
+      await props.done(`${props.what} ${values['name'] ?? ''} ${props.editing ? 'saved' : 'added'}`, await api(props.editing ? 'PUT' : 'POST', props.path, props.toBody ? props.toBody(body, props.editing) : body));
     } catch (error) {
-      const shown = formIssues(error, (path) => inItem(props.list, props.index)(path) ?? (path === 'name' ? 'name' : undefined));
+      // radius.servers[i].radsec.ca → its own field; the rest by the item's first key.
+      const prefix = `${props.list}[${props.index}].`;
+      const place = (path: string) => (path.startsWith(prefix) ? RADSEC_PATHS[path.slice(prefix.length)] : undefined) ?? inItem(props.list, props.index)(path) ?? (path === 'name' ? 'name' : undefined);
+      const shown = formIssues(error, place);
       setIssues(shown);
       setFailure(Object.keys(shown.errors).length ? undefined : describe(error));
     }
@@ -176,11 +196,15 @@ function ItemForm(props: { what: string; fields: FieldSpec[]; list: string; inde
     <form class="card" onSubmit={submit} aria-label={`${props.editing ? 'edit' : 'add'} a ${props.what}`}>
       <h3>{props.editing ? `Edit ${props.initial['name']}` : `Add a ${props.what}`}</h3>
       <Message text={failure} />
-      {props.fields.map((f) => (
+      {props.fields.filter((f) => !f.radsec || values['radsec'] === 'on').map((f) => (
         <Field key={f.key} label={f.label} error={issues.errors[f.key]} hint={f.type === 'password' && props.editing ? 'Stored, never shown: leave empty to keep it' : f.hint}>
           {f.type === 'password'
             ? <input name={f.key} type="password" autocomplete="new-password" value={values[f.key] ?? ''} onInput={(e) => setValues({ ...values, [f.key]: e.currentTarget.value })} />
-            : <input name={f.key} inputMode={f.type === 'number' ? 'numeric' : 'text'} autocomplete="off" disabled={props.editing && f.key === 'name'} value={values[f.key] ?? ''} onInput={(e) => setValues({ ...values, [f.key]: e.currentTarget.value })} />}
+            : f.type === 'check'
+              ? <input name={f.key} type="checkbox" checked={values[f.key] === 'on'} onChange={(e) => setValues({ ...values, [f.key]: e.currentTarget.checked ? 'on' : '' })} />
+              : f.type === 'pem'
+                ? <textarea name={f.key} rows={4} placeholder="-----BEGIN CERTIFICATE-----" value={values[f.key] ?? ''} onInput={(e) => setValues({ ...values, [f.key]: e.currentTarget.value })} />
+                : <input name={f.key} inputMode={f.type === 'number' ? 'numeric' : 'text'} autocomplete="off" disabled={props.editing && f.key === 'name'} value={values[f.key] ?? ''} onInput={(e) => setValues({ ...values, [f.key]: e.currentTarget.value })} />}
         </Field>
       ))}
       <Elsewhere issues={issues} />
