@@ -50,7 +50,9 @@ export const boardSchema: ObjectField = group('Board profile', {
   }),
   notes: text('Notes', { optional: true, maxLength: 2000 }),
   fleet: group('Fleet enrollment', {
-    broker: text('Broker URL', { format: 'url' }),
+    broker: text('Broker URL', { format: 'url', optional: true }),
+    discoveryDomain: text('Broker discovery domain (DNS SRV)', { format: 'host', optional: true }),
+    discoveryPlain: { kind: 'boolean', label: 'Discovery may find unencrypted brokers', help: 'Insecure: a lab only', optional: true },
     prefix: text('Topic prefix', { optional: true, minLength: 1, maxLength: 64 }),
     operatorKeys: listOf('Operator public keys', text('Ed25519 public key', { minLength: 40, maxLength: 400 }), 4),
     groups: listOf('Groups', text('Group', { format: 'name' }), 16, { optional: true }),

@@ -77,8 +77,12 @@ export interface BoardProfile {
 }
 
 export interface BoardFleet {
-  /** mqtts://host:port (mqtt:// only for a lab). */
-  readonly broker: string;
+  /** mqtts://host:port (mqtt:// only for a lab); absent: found by DNS SRV under `discoveryDomain`. */
+  readonly broker?: string;
+  /** The domain whose `_secure-mqtt._tcp` SRV names the broker, or `dhcp` (the WAN's DHCP-given domain). */
+  readonly discoveryDomain?: string;
+  /** Also `_mqtt._tcp` (unencrypted): a lab only. */
+  readonly discoveryPlain?: boolean;
   readonly prefix?: string;
   /** The operators' Ed25519 public keys a fresh box trusts for its desired configuration. */
   readonly operatorKeys: readonly string[];

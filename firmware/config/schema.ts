@@ -232,6 +232,11 @@ const telemetry = obj('Telemetry', {
     intervalSeconds: int('Status interval (seconds)', 5, 3600, { default: 60 }),
     commandsEnabled: bool('Accept commands', false),
     // The fleet console may name a bundle URL to fetch and apply (issue 18): a second switch, off by default.
+    // Issue 26: the broker found by DNS SRV under a domain (docs/fleet.md); the URL above is then not used.
+    discovery: obj('Broker discovery (DNS SRV)', {
+      domain: str('Domain', { format: 'host', help: '_secure-mqtt._tcp.<domain> is looked up; dhcp: the domain the WAN\'s DHCP gave' }),
+      plain: bool('Also unencrypted (_mqtt._tcp)', false, { optional: true, help: 'Insecure: only for a lab; tried after every TLS broker' }),
+    }, { optional: true, help: 'Off unless set: the broker URL above is used' }),
     upgradeCommand: bool('Accept firmware upgrades by command', false, { optional: true, help: 'fetch-upgrade: the console names a signed bundle URL; the signature is still checked' }),
     // Issue 26: desired configuration signed by the fleet operator (docs/fleet.md).
     fleet: obj('Fleet configuration', {

@@ -290,6 +290,8 @@ export interface TelemetryConfig {
     deviceId: string;
     intervalSeconds: number;
     commandsEnabled: boolean;
+    /** The broker by DNS SRV under a domain (issue 26); absent: `url`. */
+    discovery?: { domain: string; plain?: boolean };
     /** The fetch-upgrade command (issue 18); absent: off. */
     upgradeCommand?: boolean;
     /** Signed desired configuration from the fleet console (issue 26); absent: off. */

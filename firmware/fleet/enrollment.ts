@@ -58,13 +58,17 @@ export function wanMac(board: BoardProfile, configWan: string, interfaces = netw
 
 /** A fresh box's first configuration, pointed at the board's broker (issue 26); unchanged without one. */
 export function presetFleet(config: PosternConfig, fleet: BoardFleet | undefined, serial: string | undefined): PosternConfig {
-  if (!fleet || !serial) return config;
+  if (!fleet || !serial || (fleet.broker === undefined && fleet.discoveryDomain === undefined)) return config;
+  // A broker named at the factory wins; else it is looked up by DNS SRV at every connection round.
+  const where = fleet.broker !== undefined
+    ? { url: fleet.broker }
+    : { discovery: { domain: fleet.discoveryDomain!, ...(fleet.discoveryPlain ? { plain: true } : {}) } };
   return {
     ...config,
     telemetry: {
       mqtt: {
         ...config.telemetry.mqtt,
-        enabled: true, url: fleet.broker, prefix: fleet.prefix ?? config.telemetry.mqtt.prefix, deviceId: serial,
+        enabled: true, ...where, prefix: fleet.prefix ?? config.telemetry.mqtt.prefix, deviceId: serial,
         ...(fleet.certificate && fleet.key ? { clientCertificate: BOARD_CERTIFICATE } : {}),
         fleet: { enabled: true, operatorKeys: [...fleet.operatorKeys], groups: [...(fleet.groups ?? [])], confirmSeconds: 120 },
       },

@@ -48,6 +48,11 @@ export interface TelemetrySources {
   readonly backlog?: Backlog;
   /** More topics and their handler (fleet configuration, issue 26). */
   readonly extension?: TelemetryExtension;
+  /**
+   * The broker found by DNS SRV (issue 26): asked when no candidate is left, its URLs tried in
+   * order, one per attempt; the configured URL is then not used.
+   */
+  readonly discover?: () => Promise<{ readonly ok: true; readonly urls: readonly string[] } | { readonly ok: false; readonly why: string }>;
 }
 
 /** Publishes retained at QoS 1 on the connection it was given for; rejects once that is gone. */
@@ -123,11 +128,16 @@ export class MqttTelemetry {
   #statusBusy = false;
   #warnedFull = false;
   #lastError: string | undefined;
+  /** The broker dialled now (the configured URL, or a discovered one). */
+  #url: string;
+  /** Discovered brokers not tried yet in this round. */
+  #candidates: string[] = [];
 
   constructor(options: MqttTelemetryOptions, sources: TelemetrySources) {
     checkTelemetryOptions(options);
     this.#o = options;
     this.#s = sources;
+    this.#url = options.url;
     this.#log = sources.logger;
     this.#clock = sources.clock ?? Date.now;
     this.#version = sources.version ?? buildInfo.version;
@@ -143,7 +153,7 @@ export class MqttTelemetry {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#log.info('telemetry starting', { broker: publicUrl(this.#o.url), stateTopic: this.topics.state, commands: this.#o.commandsEnabled === true });
+    this.#log.info('telemetry starting', { broker: this.#s.discover ? 'by DNS SRV' : publicUrl(this.#o.url), stateTopic: this.topics.state, commands: this.#o.commandsEnabled === true });
     this.#open();
   }
 
@@ -238,6 +248,30 @@ export class MqttTelemetry {
 
   #open(): void {
     this.#retryTimer = undefined;
+    const discover = this.#s.discover;
+    if (discover && this.#candidates.length === 0) {
+      const gen = ++this.#gen;
+      void discover().then((found) => {
+        if (gen !== this.#gen) return;
+        if (!found.ok) {
+          this.#lastError = found.why;
+          return this.#lost();
+        }
+        this.#candidates = [...found.urls];
+        this.#log.info('telemetry broker discovered', { brokers: found.urls.map(publicUrl) });
+        this.#dial();
+      }, (error: unknown) => {
+        if (gen !== this.#gen) return;
+        this.#lastError = error instanceof Error ? error.message : String(error);
+        this.#lost();
+      });
+      return;
+    }
+    this.#dial();
+  }
+
+  #dial(): void {
+    if (this.#s.discover) this.#url = this.#candidates.shift() ?? this.#url;
     const gen = ++this.#gen;
     const current = () => gen === this.#gen;
     const will = encodeMessage(stateMessage('offline', this.#clock(), this.#version));
@@ -261,7 +295,7 @@ export class MqttTelemetry {
   #linkOptions(will: string): LinkOptions {
     const o = this.#o;
     return {
-      url: o.url,
+      url: this.#url,
       clientId: `postern-${o.deviceId}`,
       will: { topic: this.topics.state, payload: will },
       ...(o.username !== undefined ? { username: o.username } : {}),
@@ -297,7 +331,8 @@ export class MqttTelemetry {
     this.#attempt = 0;
     this.#warnedFull = false;
     this.#counters.connects++;
-    this.#log.info('telemetry connected', { broker: publicUrl(this.#o.url), backlog: this.#buffer.size, dropped: this.#buffer.dropped });
+    this.#candidates = []; // a later loss looks the broker up again
+    this.#log.info('telemetry connected', { broker: publicUrl(this.#url), backlog: this.#buffer.size, dropped: this.#buffer.dropped });
     for (const e of this.#buffer.drain()) this.#send(link, e);
     this.#statusTimer = setInterval(() => this.#periodicStatus(), this.#o.intervalSeconds * 1000);
     this.#periodicStatus();
@@ -312,7 +347,7 @@ export class MqttTelemetry {
     clearInterval(this.#statusTimer);
     this.#requeue();
     const delay = reconnectDelay(this.#attempt++, this.#s.random ?? Math.random, this.#s.backoff ?? DEFAULT_BACKOFF);
-    const fields = { broker: publicUrl(this.#o.url), error: this.#lastError, retryInSeconds: Math.round(delay / 100) / 10, buffered: this.#buffer.size };
+    const fields = { broker: publicUrl(this.#url), error: this.#lastError, retryInSeconds: Math.round(delay / 100) / 10, buffered: this.#buffer.size };
     if (wasConnected) this.#log.warn('telemetry connection lost', fields);
     else this.#log.info('telemetry broker unreachable', fields);
     this.#retryTimer = setTimeout(() => this.#open(), delay);

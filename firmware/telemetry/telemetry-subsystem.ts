@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { discoverBroker, type DiscoveryOptions } from '../fleet/broker-discovery.ts';
 import type { PosternConfig, TelemetryConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
@@ -27,6 +28,8 @@ export interface TelemetrySubsystemOptions {
   readonly link?: LinkFactory;
   /** More topics on the connection, per settings (fleet configuration, issue 26). */
   readonly extension?: (settings: MqttSettings) => TelemetryExtension | undefined;
+  /** DNS servers for broker discovery (a lab's); default: the system's. */
+  readonly discoveryServers?: DiscoveryOptions['servers'];
 }
 
 /** The configuration's MQTT settings as telemetry options: secrets wrapped, the certificate resolved. */
@@ -114,7 +117,7 @@ export class TelemetrySubsystem implements Subsystem {
     const t = this.#telemetry;
     if (this.#failure !== undefined) return { state: 'failed', detail: this.#failure };
     if (!t || !this.#settings) return { state: 'stopped' };
-    const broker = publicUrl(this.#settings.url);
+    const broker = this.#settings.discovery ? `a broker found under ${this.#settings.discovery.domain}` : publicUrl(this.#settings.url);
     const stats = t.stats();
     if (stats.connected) return { state: 'running', detail: `connected to ${broker}` };
     const why = stats.lastError ? `: ${stats.lastError}` : '';
@@ -150,6 +153,7 @@ export class TelemetrySubsystem implements Subsystem {
       ...(o.link ? { link: o.link } : {}),
       ...(this.#backlog ? { backlog: this.#backlog } : {}),
       ...(extension ? { extension } : {}),
+      ...(settings.discovery ? { discover: () => discoverBroker({ ...settings.discovery!, ...(o.discoveryServers ? { servers: o.discoveryServers } : {}) }) } : {}),
     });
   }
 
