@@ -12,9 +12,11 @@
 // home (a third guest address, the same masquerade) dialing beside it: two IKEv1 SAs and transport
 // children from one NAT address, two L2TP tunnels that both look like NAT:1701 once decrypted, each
 // kept apart by the SA it came in on (issue 20); both ping the LAN host, both sessions listed.
-// Then the guest powers off with the second laptop's session up (no hang-up, no Delete): Postern's DPD
+// Then the second laptop vanishes (its home router drops it; no hang-up, no Delete): Postern's DPD
 // (listeners.l2tp.ipsec.dpdSeconds/dpdTimeoutSeconds) finds it dead, its L2TP tunnel closes with the
-// SA, and the session and its pool address are released within delay + timeout.
+// SA, and the session and its pool address are released within delay + timeout. Last, Postern
+// restarts with listeners.l2tp.ipsec.auth 'certificate': a third laptop keys IKEv1 Main Mode with a
+// client certificate issued through Postern's API by its CA, dials, gets PPP up and pings the LAN.
 // Topology: vmRemoteAccess (the guest behind its home router, Postern's WAN 192.0.2.2, LAN 10.2.0.0/24).
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +25,8 @@ import { dirname, join } from 'node:path';
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { ntHashHex } from '../../firmware/crypto/user-credential.ts';
+import { importPkcs12 } from '../../firmware/pki/pkcs12.ts';
+import { Secret } from '../../firmware/util/secret.ts';
 import { startPostern, type PosternDaemon } from '../helpers/postern-daemon.ts';
 import { CHARON } from '../lab/peers/strongswan.ts';
 import { VM_REMOTE, vmRemoteAccess } from '../lab/scenarios.ts';
@@ -44,6 +48,7 @@ const GO_API = '192.0.2.98';
 const GO_IPSEC = '192.0.2.99';
 const GO_TWO = '192.0.2.97';
 const GO_DATA = '192.0.2.96';
+const GO_CERT = '192.0.2.95';
 /** Issue 20: 10 MB each way through the C data path, checked by hash on both ends. */
 const TRANSFER_BYTES = 10 * 1024 * 1024;
 /** Issue 20: short DPD, so the laptop that vanishes is found dead within the test (delay + timeout). */
@@ -84,6 +89,10 @@ redial = no
 /** The second laptop at home: its own xl2tpd on its own address, behind the same masquerade. */
 const AT_HOME2 = '198.51.100.4';
 const XL2TPD_HOME2_CONF = XL2TPD_HOME_CONF.replace(`listen-addr = ${AT_HOME}`, `listen-addr = ${AT_HOME2}`).replace('[lac home]', '[lac home2]').replace('/lab/l2tp/options', '/lab/l2tp/options2');
+/** A third laptop, not behind the NAT, that keys IKEv1 with a certificate from Postern's CA (issue 20). */
+const CERT_LAPTOP = '198.51.100.5';
+const XL2TPD_CERT_CONF = XL2TPD_HOME_CONF.replace(`listen-addr = ${AT_HOME}`, `listen-addr = ${CERT_LAPTOP}`).replace('[lac home]', '[lac cert]');
+const CERT_PASSWORD = 'Laptop-Bundle-Pass-3';
 /** Its user (pool leases are per user: one user dialing twice at once gets one address). */
 const PASSWORD2 = 'Second-Laptop-Battery-5';
 
@@ -135,7 +144,7 @@ sh_step ipsec-dial 'restart_xl2tpd && dial ipsec'
 step ipsec-ping ping -c 3 -W 3 ${LAN_HOST}
 step states-before /usr/bin/ip xfrm state
 # Issue 20: charon rekeys the Quick Mode SA in the middle of each direction (rekeyN: its status, and when it ended in ms into that direction).
-sh_step ipsec-transfer 'head -c ${TRANSFER_BYTES} /dev/urandom > /tmp/up; echo "up $(sha256sum < /tmp/up | cut -c1-64)"; rekey() { sleep 0.8; swan --rekey --child l2tp > /tmp/rekey$1.out 2>&1; echo "rekey$1 $? $(( (\${EPOCHREALTIME/./} - $2) / 1000 ))" >> /tmp/rekeys; }; s=\${EPOCHREALTIME/./}; rekey 1 $s & timeout 30 socat -u OPEN:/tmp/up TCP:${LAN_HOST}:5001 || exit 1; m=\${EPOCHREALTIME/./}; wait; rekey 2 $m & echo "down $(timeout 30 socat -u TCP:${LAN_HOST}:5002 STDOUT | sha256sum | cut -c1-64)"; e=\${EPOCHREALTIME/./}; wait; echo "ms $(( (m - s) / 1000 )) $(( (e - m) / 1000 ))"; cat /tmp/rekeys; tail -3 /tmp/rekey1.out /tmp/rekey2.out'
+sh_step ipsec-transfer 'head -c ${TRANSFER_BYTES} /dev/urandom > /tmp/up; echo "up $(sha256sum < /tmp/up | cut -c1-64)"; rekey() { sleep 0.3; swan --rekey --child l2tp > /tmp/rekey$1.out 2>&1; echo "rekey$1 $? $(( (\${EPOCHREALTIME/./} - $2) / 1000 ))" >> /tmp/rekeys; }; s=\${EPOCHREALTIME/./}; rekey 1 $s & timeout 30 socat -u OPEN:/tmp/up TCP:${LAN_HOST}:5001 || exit 1; m=\${EPOCHREALTIME/./}; wait; rekey 2 $m & echo "down $(timeout 30 socat -u TCP:${LAN_HOST}:5002 STDOUT | sha256sum | cut -c1-64)"; e=\${EPOCHREALTIME/./}; wait; echo "ms $(( (m - s) / 1000 )) $(( (e - m) / 1000 ))"; cat /tmp/rekeys; tail -3 /tmp/rekey1.out /tmp/rekey2.out'
 step ipsec-data-go wait_go ${GO_DATA}
 step states /usr/bin/ip -s xfrm state
 sh_step ipsec-hangup 'hangup ipsec'
@@ -151,7 +160,12 @@ sh_step two-ping 'ping -c 3 -W 3 -I ppp0 ${LAN_HOST} && ping -c 3 -W 3 -I ppp1 $
 step two-states /usr/bin/ip -s xfrm state
 step two-go wait_go ${GO_TWO}
 sh_step home-hangup 'hangup home'
-# The second laptop vanishes without hanging up: the guest powers off (poweroff -f) with carol's session up.
+# Meanwhile the second laptop has vanished (its router drops it) and DPD frees it; then IKEv1 by certificate.
+step cert-go wait_go ${GO_CERT}
+sh_step cert-address '/usr/bin/ip addr add ${CERT_LAPTOP}/24 dev eth0'
+step cert-initiate swan --initiate --child cert --timeout 30
+sh_step cert-dial 'restart_xl2tpd xl2tpd-cert && dial cert'
+step cert-ping ping -c 3 -W 3 -I ppp0 ${LAN_HOST}
 sh_step logs 'echo "--- xl2tpd"; grep -v "tty is not open" /tmp/xl2tpd.log | tail -60; echo "data for no kernel session: $(grep -c "tty is not open" /tmp/xl2tpd.log)"; cat /proc/net/pppol2tp 2>/dev/null | head -20; echo "--- pppd"; tail -30 /tmp/pppd.log; echo "--- charon"; charon_log 40'
 `;
 
@@ -176,13 +190,18 @@ const SESSIONS = API.replace(/const listed = [\s\S]*$/, `const listed = await (a
   process.stdout.write(JSON.stringify((listed.sessions || listed).filter((s) => s.protocol === 'l2tp')));
 })();`);
 
+// Before the guest boots: the administrator set up, and a client certificate for laptop-1 (base64 PKCS#12).
+const ISSUE = API.replace(/const listed = [\s\S]*$/, `const p12 = await fetch(base + '/certificates/clients', { method: 'POST', headers: h, body: JSON.stringify({ name: 'laptop-1', password: '${CERT_PASSWORD}' }) });
+  process.stdout.write(Buffer.from(await p12.arrayBuffer()).toString('base64'));
+})();`);
+
 interface GuestSa { readonly src: string; readonly dst: string; readonly spi: number; readonly packets: number; readonly failed: number; readonly block: string }
 const parseStates = (text: string): GuestSa[] => text.split(/^src /m).slice(1).map((block) => ({
   src: /^(\S+)/.exec(block)?.[1] ?? '', dst: / dst (\S+)/.exec(block)?.[1] ?? '', spi: Number.parseInt(/ spi 0x([0-9a-f]+)/.exec(block)?.[1] ?? '-1', 16),
   packets: Number(/(\d+)\(packets\)/.exec(block)?.[1] ?? -1), failed: Number(/ failed (\d+)/.exec(block)?.[1] ?? -1), block,
 }));
 
-function posternConfig(allowPlain: boolean) {
+function posternConfig(allowPlain: boolean, ipsecAuth: 'psk' | 'certificate' = 'psk') {
   const config = defaultConfig();
   config.system.wan = { interface: VM_REMOTE.wanInterface, mode: 'static', address: `${SERVER}/24` };
   config.system.lan = { interface: VM_REMOTE.lanInterface, address: '10.2.0.1/24' };
@@ -190,8 +209,10 @@ function posternConfig(allowPlain: boolean) {
   config.users = [{ name: 'alice', ntHash: ntHashHex(PASSWORD), enabled: true }, { name: 'carol', ntHash: ntHashHex(PASSWORD2), enabled: true }];
   config.listeners.sstp.enabled = false;
   config.listeners.ikev2.enabled = false;
+  // The gateway certificate names the WAN address: the certificate laptop's charon expects that ID.
+  config.certificates.server = { commonName: 'vpn.example.com', sans: [SERVER, 'vpn.example.com'] };
   config.pools[0] = { ...config.pools[0]!, routes: ['10.2.0.0/24', '172.20.0.0/16'], domain: 'corp.example' };
-  config.listeners.l2tp = { ...config.listeners.l2tp, enabled: true, psk: PSK, ipsec: { auth: 'psk', ...DPD }, ...(allowPlain ? { allowPlain: true } : {}) };
+  config.listeners.l2tp = { ...config.listeners.l2tp, enabled: true, psk: PSK, ipsec: { auth: ipsecAuth, ...DPD }, ...(allowPlain ? { allowPlain: true } : {}) };
   return config;
 }
 
@@ -217,6 +238,10 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
 
   let postern: PosternDaemon = await startPostern(lab, 'gw', posternConfig(true), (log) => log.includes('L2TP listening'));
   t.match(postern.log(), /"path":"listeners.l2tp.allowPlain","why":"plain L2TP is accepted outside IPsec/, 'plain L2TP is flagged in the log');
+  // A client certificate issued by Postern's CA through the API (PKCS#12, as the web UI hands it out).
+  const issued = await lab.exec('gw', [process.execPath, '-e', ISSUE], 60_000);
+  const bundle = importPkcs12(Buffer.from(issued.stdout, 'base64'), new Secret(CERT_PASSWORD));
+  const caPem = readFileSync(join(postern.stateDir, 'pki', 'ca.pem'), 'utf8');
 
   const vm = await Vm.boot(lab, VM_REMOTE.host, {
     address: VM_REMOTE.guestAddress, hostAddress: VM_REMOTE.hostAddress, gateway: VM_REMOTE.router,
@@ -226,6 +251,7 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
       '/lab/l2tp/xl2tpd.conf': XL2TPD_CONF,
       '/lab/l2tp/xl2tpd-home.conf': XL2TPD_HOME_CONF,
       '/lab/l2tp/xl2tpd-home2.conf': XL2TPD_HOME2_CONF,
+      '/lab/l2tp/xl2tpd-cert.conf': XL2TPD_CERT_CONF,
       '/lab/l2tp/options': { data: PPP_OPTIONS, mode: 0o600 },
       '/lab/l2tp/options2': { data: PPP_OPTIONS.replace('name alice', 'name carol').replace(`password ${PASSWORD}`, `password ${PASSWORD2}`), mode: 0o600 },
       ...guestCharonFiles({
@@ -240,6 +266,11 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
             local: { auth: 'psk', id: AT_HOME }, remote: { auth: 'psk', id: SERVER },
             children: { home: { localTs: ['dynamic[17/1701]'], remoteTs: ['dynamic[17/1701]'], espProposals: ['aes256gcm16'], mode: 'transport' } },
           },
+          cert: {
+            localAddrs: [CERT_LAPTOP], remoteAddrs: [SERVER], proposals: ['aes256-sha256-modp2048'], version: 1,
+            local: { auth: 'pubkey', id: 'CN=laptop-1', certs: ['laptop-1.pem'] }, remote: { auth: 'pubkey', id: SERVER },
+            children: { cert: { localTs: ['dynamic[17/1701]'], remoteTs: ['dynamic[17/1701]'], espProposals: ['aes256gcm16'], mode: 'transport' } },
+          },
           home2: {
             localAddrs: [AT_HOME2], remoteAddrs: [SERVER], proposals: ['aes256-sha256-modp2048'], version: 1,
             local: { auth: 'psk', id: AT_HOME2 }, remote: { auth: 'psk', id: SERVER },
@@ -247,6 +278,7 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
           },
         },
         secrets: [{ kind: 'ike', ids: [VM_REMOTE.guest, AT_HOME, AT_HOME2, SERVER], secret: PSK }],
+        files: { 'x509ca/postern-ca.pem': caPem, 'x509/laptop-1.pem': bundle.certificatePem, 'private/laptop-1.key': bundle.keyPem.reveal() },
       }),
     },
     script: SCRIPT,
@@ -287,9 +319,10 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   const leasedWithTwo = counterIn((await healthz()).stdout, 'l2tp.pool.leased');
   lab.execSync('gw', ['ip', 'addr', 'add', `${GO_TWO}/32`, 'dev', VM_REMOTE.wanInterface]);
 
-  const result = await vm.waitForExit(60_000);
-  // Issue 20: the guest powered off with carol's session up (no CDN, no Delete): DPD finds her laptop
-  // dead within delay + timeout, and the session and its address go (bounded: 40 s).
+  // Issue 20: carol's laptop vanishes (its home router drops it: no CDN, no Delete, as a laptop leaving
+  // the Wi-Fi): DPD finds it dead within delay + timeout, and the session and its address go (bounded: 40 s).
+  const vanish = `table ip lab_vanish {\n  chain drop_laptop {\n    type filter hook forward priority 0;\n    ip saddr ${AT_HOME2} drop\n    ip daddr ${AT_HOME2} drop\n  }\n}\n`;
+  lab.execSync(VM_REMOTE.host, ['sh', '-c', `printf '%s' '${vanish}' | nft -f -`]);
   const vanished = Date.now();
   let carolGone: number | undefined;
   let afterDpd = '';
@@ -301,7 +334,15 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  await vm.waitFor(/^@@STEP cert-go BEGIN/m, 30_000).catch(early); // alice has hung up
   const leasedAfter = counterIn((await healthz()).stdout, 'l2tp.pool.leased');
+
+  // Issue 20: L2TP/IPsec clients authenticate IKEv1 with certificates (listeners.l2tp.ipsec.auth).
+  const phase2Log = postern.log(); // the restarted daemon writes its log afresh
+  await postern.stop();
+  postern = await startPostern(lab, 'gw', posternConfig(false, 'certificate'), (log) => log.includes('L2TP listening') && log.includes('IKEv1 listening'), { stateDir: postern.stateDir });
+  lab.execSync('gw', ['ip', 'addr', 'add', `${GO_CERT}/32`, 'dev', VM_REMOTE.wanInterface]);
+  const result = await vm.waitForExit(90_000);
   const step = (name: string) => result.steps.get(name);
   const out = (name: string) => step(name)?.output ?? '';
   const diag = () => `\n${out('logs')}\n--- postern ---\n${postern.log().split('\n').slice(-30).join('\n')}`;
@@ -348,7 +389,7 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   const listFresh = fresh.map((sa) => `${sa.src}→${sa.dst} ${sa.spi.toString(16)}: ${sa.packets}`).join(', ');
   t.ok(freshIn.length === 2 && freshIn.every((sa) => sa.packets >= 100), `two new inbound SAs in the guest, each carrying data from Postern after its rekey: ${listFresh}`);
   t.ok(freshOut.length === 1 && freshOut[0]!.packets >= 20, `the guest sends on the newest outbound SA: ${listFresh}`);
-  const rekeyedInPostern = postern.log().split('\n').filter((l) => l.includes('"msg":"child SA rekeyed in place"')).map((l) => Number.parseInt(/"inSpi":"([0-9a-f]+)"/.exec(l)?.[1] ?? '', 16));
+  const rekeyedInPostern = phase2Log.split('\n').filter((l) => l.includes('"msg":"child SA rekeyed in place"')).map((l) => Number.parseInt(/"inSpi":"([0-9a-f]+)"/.exec(l)?.[1] ?? '', 16));
   t.ok(rekeyedInPostern.length === 2 && rekeyedInPostern.every((spi) => !before.some((b) => b.spi === spi)) && rekeyedInPostern.at(-1) === freshOut[0]?.spi,
     `Postern rekeyed the child in place twice, onto new SPIs, the last the guest's outbound now (Postern: ${rekeyedInPostern.map((x) => x.toString(16)).join(', ')}; guest: ${listFresh})`);
   // Issue 20: the data went through the driver's PPP data path, not through JavaScript.
@@ -360,7 +401,7 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   t.ok(counter('l2tp.dataPath.packetsIn') > 1000 && counter('l2tp.dataPath.packetsOut') > 1000, `the driver framed and deframed the data (in ${counter('l2tp.dataPath.packetsIn')}, out ${counter('l2tp.dataPath.packetsOut')} packets)`);
   t.ok(counter('l2tp.dataPath.bytesIn') >= TRANSFER_BYTES && counter('l2tp.dataPath.bytesOut') >= TRANSFER_BYTES, 'at least 10 MB each way counted by the driver, across the rekeys');
   t.ok(counter('l2tp.javascriptPackets') >= 0 && counter('l2tp.javascriptPackets') < 20, `hardly any IP packet crossed JavaScript, rekeys included (${counter('l2tp.javascriptPackets')})`);
-  t.notMatch(postern.log(), /the driver cannot carry L2TP's PPP data/, 'no fallback to JavaScript');
+  t.notMatch(phase2Log, /the driver cannot carry L2TP's PPP data/, 'no fallback to JavaScript');
   t.equal(step('ipsec-hangup')?.code, 0, 'xl2tpd hangs up');
 
   // The client at home, behind its router's masquerade (Windows' usual case): NAT-T, UDP 4500.
@@ -374,7 +415,7 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
     t.match(sa.block, /encap type espinudp sport 4500 dport 4500/, `${sa.src} → ${sa.dst}: ESP in UDP 4500 (NAT-T)`);
     t.ok(sa.packets >= 5 && sa.failed === 0, `${sa.src} → ${sa.dst}: ${sa.packets} packets, ${sa.failed} failed`);
   }
-  t.ok(postern.log().split('\n').some((l) => l.includes('"msg":"L2TP tunnel up"') && l.includes(`"peer":"${HOME_ROUTER}:1701@`)), 'Postern saw the tunnel from the home router\'s address');
+  t.ok(phase2Log.split('\n').some((l) => l.includes('"msg":"L2TP tunnel up"') && l.includes(`"peer":"${HOME_ROUTER}:1701@`)), 'Postern saw the tunnel from the home router\'s address');
 
   // The second laptop at the same home (issue 20): its own IKEv1 SA from the same NAT address, its own L2TP tunnel.
   t.equal(step('two-initiate')?.code, 0, `a second client behind the same NAT keys its own transport SA: ${out('two-initiate').split('\n').slice(-6).join('\n')}${step('two-initiate')?.code === 0 ? '' : diag()}`);
@@ -388,18 +429,25 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   const twoSas = parseStates(out('two-states')).filter((sa) => [sa.src, sa.dst].includes(AT_HOME2));
   t.equal(twoSas.length, 2, 'two SAs from the second address in the guest\'s kernel');
   for (const sa of twoSas) t.ok(sa.packets >= 5 && sa.failed === 0, `${sa.src} → ${sa.dst}: ${sa.packets} packets, ${sa.failed} failed`);
-  const tunnelsFromHome = new Set(postern.log().split('\n').filter((l) => l.includes('"msg":"L2TP tunnel up"') && l.includes(`"peer":"${HOME_ROUTER}:1701@`)).map((l) => /"peer":"([^"]+)"/.exec(l)?.[1]));
+  const tunnelsFromHome = new Set(phase2Log.split('\n').filter((l) => l.includes('"msg":"L2TP tunnel up"') && l.includes(`"peer":"${HOME_ROUTER}:1701@`)).map((l) => /"peer":"([^"]+)"/.exec(l)?.[1]));
   t.ok(tunnelsFromHome.size >= 2, `Postern kept the two tunnels from ${HOME_ROUTER}:1701 apart by their SA: ${[...tunnelsFromHome].join(', ')}`);
   t.equal(step('home-hangup')?.code, 0, 'xl2tpd hangs up');
-  t.match(postern.log(), /"msg":"L2TP tunnel up"/, 'Postern logged the L2TP tunnel inside IPsec');
+  t.match(phase2Log, /"msg":"L2TP tunnel up"/, 'Postern logged the L2TP tunnel inside IPsec');
 
   // The second laptop vanished (the guest powered off, no hang-up, no Delete): DPD frees its session and address.
   t.equal(leasedWithTwo, 2, 'two pool addresses leased while both laptops were up');
   t.ok(carolGone !== undefined, `carol's session left the API's list after her laptop vanished (${carolGone} ms): ${afterDpd}`);
   t.ok((carolGone ?? Infinity) <= (DPD.dpdSeconds + DPD.dpdTimeoutSeconds + 4) * 1000, `within DPD's delay + timeout (+ slack): ${carolGone} ms`);
   t.equal(leasedAfter, 0, 'and its address went back to the pool (alice\'s went at her hang-up)');
-  t.match(postern.log(), new RegExp(`l2tp with ${HOME_ROUTER}: dead peer: no R-U-THERE-ACK in ${DPD.dpdTimeoutSeconds} s`), 'found dead by DPD (RFC 3706)');
-  t.ok(postern.log().split('\n').some((l) => l.includes('"msg":"L2TP tunnel closed: its IPsec SA is gone"') && l.includes(`"peer":"${HOME_ROUTER}:1701@`)), 'its L2TP tunnel closed with the SA, not after HELLO timeouts');
+  t.equal(step('cert-initiate')?.code, 0, `IKEv1 Main Mode with certificates (laptop-1's from Postern's CA) and transport mode: ${out('cert-initiate').split('\n').slice(-8).join('\n')}${step('cert-initiate')?.code === 0 ? '' : diag()}`);
+  t.match(out('cert-initiate'), /CHILD_SA cert\{\d+\} established .* TS 198\.51\.100\.5\/32\[17\/1701\] === 192\.0\.2\.2\/32\[17\/1701\]/, 'the transport child for UDP 1701');
+  t.match(postern.log(), /"connection":"l2tp",.*"msg":"'CN=laptop-1' signed HASH_I with its certificate"/, 'Postern checked laptop-1\'s certificate and signature');
+  t.match(postern.log(), /"msg":"ISAKMP SA with 198\.51\.100\.5 \(9:[0-9a-f]+\) established for l2tp"/, 'and keyed its L2TP connection (the ID a DN, type 9)');
+  t.equal(step('cert-dial')?.code, 0, `L2TP/IPsec with a certificate: PPP up: ${out('cert-dial')}${step('cert-dial')?.code === 0 ? '' : diag()}`);
+  t.match(out('cert-dial'), /ppp0 10\.10\.0\.\d+\b/, 'with a pool address');
+  t.equal(step('cert-ping')?.code, 0, `the LAN host answers through L2TP/IPsec keyed by certificate: ${out('cert-ping')}${step('cert-ping')?.code === 0 ? '' : diag()}`);
+  t.match(phase2Log, new RegExp(`l2tp with ${HOME_ROUTER}: dead peer: no R-U-THERE-ACK in ${DPD.dpdTimeoutSeconds} s`), 'found dead by DPD (RFC 3706)');
+  t.ok(phase2Log.split('\n').some((l) => l.includes('"msg":"L2TP tunnel closed: its IPsec SA is gone"') && l.includes(`"peer":"${HOME_ROUTER}:1701@`)), 'its L2TP tunnel closed with the SA, not after HELLO timeouts');
   if (!t.passing()) t.comment(`${diag()}\n--- guest ---\n${result.console.slice(-3000)}`);
   t.comment(`whole test in ${Date.now() - started} ms`);
   await postern.stop();
