@@ -17,6 +17,8 @@ export function siteProtocolErrors(config: PosternConfig): ConfigIssue[] {
     if (siteProtocolAvailability(s.protocol) === undefined) error(`sites[${i}].protocol`, 'unsupported', `'${String(s.protocol)}' is not a protocol this build knows`);
     if (s.gre && s.protocol !== 'gre') error(`sites[${i}].gre`, 'unsupported', 'only GRE sites have GRE tunnel settings');
     if (s.protocol === 'gre') greSiteErrors(s, `sites[${i}]`, error);
+    // IKEv2, SSTP and PPTP sites find a peer named by DNS; IKEv1 (and L2TP's IKEv1 under it) keys by address.
+    if ((s.protocol === 'ikev1' || s.protocol === 'l2tp') && !parseIp(s.remote)) error(`sites[${i}].remote`, 'format', `an ${s.protocol === 'ikev1' ? 'IKEv1' : 'L2TP/IPsec'} site's remote gateway must be an IP address (IKEv1 Main Mode keys by the peer's address)`);
   });
   for (const kind of Object.keys(config.listeners)) {
     if (listenerAvailability(kind) === undefined) error(`listeners.${kind}`, 'unsupported', `'${kind}' is not a listener this build knows`);

@@ -1,4 +1,4 @@
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
@@ -36,6 +36,7 @@ import { revokedSessions } from './shell/revocation-sweep.ts';
 import { pooledRandomBytes } from './crypto/random-pool.ts';
 import { revocationFromConfig, trustedCas, userStateFrom } from '../revocation/from-config.ts';
 import { SiteRedial } from '../sites/site-redial.ts';
+import { PeerAddresses } from '../sites/peer-addresses.ts';
 import { ikeTestResult, type SiteTestResult } from '../sites/site-test.ts';
 import { pingPlan, tunnelPing } from '../sites/tunnel-ping.ts';
 import { observeIkeDial, type DialWatch } from './site-dial-test.ts';
@@ -69,13 +70,17 @@ export interface IkeSubsystemOptions {
  * Without the driver or the privileges to bind it reports itself unavailable and the rest of the
  * service carries on.
  */
+/** What runs while the subsystem is up. */
+type RunningIke = { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; v1: Ikev1Engine | undefined; dataplane: UserspaceDataPlane; revocation: RevocationService; sweep: NodeJS.Timeout; config: PosternConfig; address: string; address6: string | undefined; addresses: VirtualAddressProvider };
+
 export class IkeSubsystem implements Subsystem {
   readonly name = 'ikev2';
   readonly #options: IkeSubsystemOptions;
   #status: SubsystemStatus = { state: 'stopped' };
-  #running: { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; v1: Ikev1Engine | undefined; dataplane: UserspaceDataPlane; revocation: RevocationService; sweep: NodeJS.Timeout; config: PosternConfig; address: string; address6: string | undefined; addresses: VirtualAddressProvider } | undefined;
+  #running: RunningIke | undefined;
   /** Dialing sites tried again after they go down (issue 17: the next retry is shown). */
   readonly #redial = new SiteRedial();
+  readonly #peers = new PeerAddresses();
   #dialWatch: DialWatch | undefined;
   /** EAP-MSCHAPv2's user list; swapped in place when only the users change (no restart). */
   #users: UserLookup = () => undefined;
@@ -364,7 +369,7 @@ export class IkeSubsystem implements Subsystem {
       const sweep = setInterval(() => this.#endRevoked(), 60_000);
       sweep.unref();
       const running = (this.#running = { shell, installer, hub, engine, v1, dataplane, revocation, sweep, config, address, address6, addresses });
-      for (const site of config.sites.filter((s) => s.enabled && isIkeSite(s) && s.initiate)) shell.initiate(`site:${site.name}`, localFor(running, `site:${site.name}`));
+      for (const site of config.sites.filter((s) => s.enabled && isIkeSite(s) && s.initiate)) this.#dialSite(running, `site:${site.name}`);
       const bound = transport.addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(' and ');
       this.#status = { state: 'running', detail: `UDP ${bound}:500 and :4500, shared TUN ${hub.hub.name}${v1 ? ', IKEv1 sites too' : ''}` };
       log.info('IKEv2 listening', { address, ...(address6 && address6 !== address ? { address6 } : {}), tun: hub.hub.name });
@@ -433,8 +438,31 @@ export class IkeSubsystem implements Subsystem {
     const site = name === undefined ? undefined : r?.config.sites.find((s) => s.name === name && s.enabled && isIkeSite(s) && s.initiate);
     if (!r || !site) return;
     if ([...r.engine.sas, ...(r.v1?.sas ?? [])].some((s) => s.connection?.name === connection && s.state !== 'closed')) return;
-    const at = this.#redial.schedule(site.name, () => this.#running === r && r.shell.initiate(connection, localFor(r, connection)));
+    this.#peers.failed(site.name); // a site named by DNS tries its next address (the other family first)
+    const at = this.#redial.schedule(site.name, () => this.#running === r && this.#dialSite(r, connection));
     this.#options.logger.info('site dialed again later', { site: site.name, at: new Date(at).toISOString() });
+  }
+
+  /**
+   * Dials a site: its address, or (an IKEv2 site named by DNS, issue 24) the address its name has
+   * now, IPv6 first among the families the WAN has, the next one after each failed dial.
+   */
+  #dialSite(r: RunningIke, connection: string): void {
+    const site = r.config.sites.find((s) => `site:${s.name}` === connection);
+    if (!site || isIP(site.remote) || site.protocol !== 'ikev2') {
+      r.shell.initiate(connection, localFor(r, connection));
+      return;
+    }
+    void this.#peers.next(site.name, site.remote, familiesOf(r)).then((found) => {
+      if (this.#running !== r) return;
+      if ('error' in found) {
+        this.#options.logger.warn('site peer not found by name', { site: site.name, why: found.error });
+        this.#siteDown(connection);
+        return;
+      }
+      this.#options.logger.info('site dialed by name', { site: site.name, name: site.remote, address: found.address, addresses: found.of });
+      r.shell.initiate(connection, { address: isIPv6(found.address) && r.address6 ? r.address6 : r.address, port: 500 }, found.address);
+    });
   }
 
   /** Epoch milliseconds of a down site's next dial, if one is scheduled. */
@@ -453,7 +481,12 @@ export class IkeSubsystem implements Subsystem {
     if (this.#dialWatch) throw new Error('another site test is running');
     this.#redial.cancel(name); // the test is this try
     if (site.protocol === 'ikev1') return this.#testIkev1Site(r, site, deadlineMs);
-    const seen = await observeIkeDial(r.engine, r.shell, `site:${name}`, localFor(r, `site:${name}`), { deadlineMs, watch: (w) => void (this.#dialWatch = w) });
+    // A site named by DNS is tested at the address its name has now (issue 24).
+    const named = isIP(site.remote) ? undefined : await this.#peers.next(site.name, site.remote, familiesOf(r));
+    if (named && 'error' in named) return ikeTestResult(name, { address: site.remote, reached: 'none', children: 0, closedReason: named.error, timedOut: false, elapsedMs: 0 });
+    const remote = named?.address;
+    const local = remote ? { address: isIPv6(remote) && r.address6 ? r.address6 : r.address, port: 500 } : localFor(r, `site:${name}`);
+    const seen = await observeIkeDial(r.engine, r.shell, `site:${name}`, local, { deadlineMs, watch: (w) => void (this.#dialWatch = w), ...(remote ? { remote } : {}) });
     const plan = seen.reached === 'established' && seen.children > 0 ? pingPlan(r.config.system.lan.address, site.localSubnets, site.remoteSubnets) : undefined;
     const ping = plan ? await tunnelPing(plan.source, plan.target) : undefined;
     return ikeTestResult(name, { ...seen, ...(ping ? { ping } : {}) });
@@ -523,7 +556,7 @@ export class IkeSubsystem implements Subsystem {
       const sas = r.engine.sas.filter((sa) => sa.connection?.name === `site:${name}` && sa.state !== 'closed' && sa.state !== 'deleting');
       for (const sa of sas) r.shell.terminate(sa.spiI);
     }
-    for (const name of dial) r.shell.initiate(`site:${name}`, localFor(r, `site:${name}`));
+    for (const name of dial) this.#dialSite(r, `site:${name}`);
     this.#options.logger.info('IKE took the site changes without a restart', { ended, dialed: dial });
   }
 
@@ -644,6 +677,9 @@ const withoutLiveParts = (c: PosternConfig): PosternConfig => ({ ...c, users: []
  * The local endpoint a site is dialled from: the WAN address of its peer's family (issue 24), so an
  * IPv6 peer is reached from the IPv6 address; a DNS name or a missing family falls back to the other.
  */
+/** The address families IKE is bound in: a site named by DNS is dialed only at addresses of these. */
+const familiesOf = (r: { address: string; address6: string | undefined }): Set<4 | 6> => new Set<4 | 6>([isIPv6(r.address) ? 6 : 4, ...(r.address6 ? [6 as const] : [])]);
+
 /** The bound addresses, one per family. */
 const bothOf = (r: { address: string; address6: string | undefined }): string[] => [...new Set([r.address, ...(r.address6 ? [r.address6] : [])])];
 

@@ -17,13 +17,13 @@ const POLL_MS = 100;
 
 export async function observeIkeDial(
   engine: IkeEngine, shell: IkeShell, connection: string, local: { address: string; port: number },
-  options: { deadlineMs: number; watch: (w: DialWatch | undefined) => void },
+  options: { deadlineMs: number; watch: (w: DialWatch | undefined) => void; remote?: string },
 ): Promise<Omit<IkeDialObservation, 'ping'>> {
   const started = Date.now();
   const existing = new Set(engine.sas.map((s) => s.spiI));
   const up = engine.sas.find((s) => s.initiator && s.state === 'established' && s.rekeyedTo === undefined && s.connection?.name === connection);
   if (up) shell.reauthenticate(up.spiI);
-  else shell.initiate(connection, local);
+  else shell.initiate(connection, local, options.remote);
   const dialled = engine.sas.find((s) => !existing.has(s.spiI) && s.initiator && s.connection?.name === connection);
   const address = dialled?.remote.address ?? '';
   if (!dialled) return { address, reached: 'none', children: 0, closedReason: 'the dial could not start', timedOut: false, elapsedMs: Date.now() - started };

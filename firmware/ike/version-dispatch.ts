@@ -27,9 +27,9 @@ export class IkeVersionDispatch implements ShellEngine {
     return this.v2.handlePacket(packet, from, to, now);
   }
 
-  initiate(connection: string, local: Endpoint, now: number): IkeAction[] {
+  initiate(connection: string, local: Endpoint, now: number, remote?: string): IkeAction[] {
     if (this.v1 && this.#v1Connections.has(connection)) return this.v1.initiate(connection, local, now);
-    return this.v2.initiate(connection, local, now);
+    return this.v2.initiate(connection, local, now, remote);
   }
 
   /** IKEv1 SAs are named by the initiator's cookie, IKEv2 SAs by SPIi; both 64 bits. */

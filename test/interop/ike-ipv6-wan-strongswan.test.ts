@@ -1,11 +1,14 @@
 // IPv6 on the outside (issue 24): `postern run` on an IPv6-only WAN (no IPv4 address at all, as behind
 // DS-Lite or CGNAT). A strongSwan remote-access client (EAP-MSCHAPv2, the gateway's certificate) and a
-// strongSwan site peer (certificates: the branch's from its own CA, which the gateway trusts) each connect over IPv6 and reach the IPv4 LAN behind the gateway; the
+// strongSwan site peer (certificates: the branch's from its own CA, which the gateway trusts; the
+// gateway dials it by a DNS name that has an IPv4 and an IPv6 address, and takes the IPv6 one, the
+// only family its WAN has) each connect over IPv6 and reach the IPv4 LAN behind the gateway; the
 // ESP runs in the driver's UDP 4500 endpoint over IPv6 (strongSwan's libipsec always encapsulates;
 // raw ESP over IPv6 is proven Postern ↔ Postern and by the driver's C tests). SSTP answers TLS and its
 // HTTP handshake on the IPv6 address. Then the WAN gains an IPv4 address: IKE binds both families, and
 // a client dialled over IPv4 moves to IPv6 by MOBIKE when its IPv4 path goes, its traffic going on.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { storedUser } from '../../firmware/config/users.ts';
@@ -53,7 +56,13 @@ t.test('postern run on an IPv6-only WAN: a remote-access client and a site conne
   config.users = [storedUser({ name: 'alice', password: 'Correct-Horse-Battery-7', enabled: true })];
   config.certificates.server = { commonName: 'vpn.example.com', sans: ['vpn.example.com'] };
   config.listeners.sstp.enabled = true; // on the IPv6 WAN address too (dual stack), proven below with openssl
-  config.sites = [{ name: 'branch', protocol: 'ikev2', remote: '2001:db8:20::2', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.3.0.1/32'], auth: 'certificate', remoteId: 'branch.example.com', initiate: false, enabled: true }];
+  config.sites = [{ name: 'branch', protocol: 'ikev2', remote: '2001:db8:20::2', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.3.0.1/32'], auth: 'certificate', remoteId: 'branch.example.com', initiate: true, enabled: true }];
+  config.sites[0]!.remote = 'branch.lab.example'; // by name (issue 24): /etc/hosts in gw's namespace gives it both families
+  // `ip netns exec` bind-mounts /etc/netns/<ns>/hosts over /etc/hosts for what runs in gw's namespace.
+  const netnsEtc = join('/etc/netns', lab.ns('gw'));
+  mkdirSync(netnsEtc, { recursive: true });
+  t.teardown(() => rmSync(netnsEtc, { recursive: true, force: true }));
+  writeFileSync(join(netnsEtc, 'hosts'), '127.0.0.1 localhost\n198.51.100.66 branch.lab.example\n2001:db8:20::2 branch.lab.example\n');
   config.certificates.trusted = [{ name: 'branch-ca', certificate: branchCa.certificatePem, revocation: 'off' }];
   const service = await startPostern(lab, 'gw', config, (log) => log.includes('IKEv2 listening') && log.includes('SSTP listening'));
   t.match(service.log(), new RegExp(`"address":"${GW}"[^\\n]*"msg":"IKEv2 listening"`), 'IKE binds the WAN\'s IPv6 address (there is no IPv4 one)');
@@ -96,10 +105,12 @@ t.test('postern run on an IPv6-only WAN: a remote-access client and a site conne
   const raPing = await lab.exec('road', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-I', '10.10.0.1', '10.2.0.10']);
   t.equal(raPing.code, 0, `the client reaches the LAN through ESP in UDP over IPv6:\n${raPing.stdout}`);
 
-  const site = await branch.initiate('net', 20);
-  if (site.code !== 0) t.fail(`the site could not connect over IPv6:\n${site.stdout}\n${service.log().slice(-3000)}`);
-  t.match(site.stdout, /authentication of 'vpn\.example\.com' with [^\n]*successful/, 'the site authenticates the gateway by its certificate over IPv6');
-  t.match(service.log(), /'CN=branch\.example\.com' signed with/, 'and the gateway the site by its certificate, from the CA it trusts');
+  // The gateway dials the site by name: the IPv6 address (its WAN has no IPv4 one).
+  await waitUntil('the gateway dialed the site by name', 30_000, () => /"connection":"site:branch"[^\n]*"msg":"IKE SA up"/.test(service.log()), () => service.log().slice(-3000));
+  t.match(service.log(), /"site":"branch","name":"branch\.lab\.example","address":"2001:db8:20::2","addresses":1[^\n]*"msg":"site dialed by name"/, 'the name resolved; only its IPv6 address is of a family the WAN has');
+  t.match(service.log(), /"connection":"site:branch","peer":"branch\.example\.com","remote":"2001:db8:20::2:(500|4500)"[^\n]*"msg":"IKE SA up"/, 'the site is up over IPv6');
+  t.match(service.log(), /'CN=branch\.example\.com' signed with/, 'the gateway authenticated the site by its certificate, from the CA it trusts');
+  await waitUntil('the branch has the child', 10_000, async () => (await branch.listSas()).some((sa) => sa.children.some((c) => c.state === 'INSTALLED')));
   const sitePing = await lab.exec('branch', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-I', '10.3.0.1', '10.2.0.10']);
   t.equal(sitePing.code, 0, `the site's network reaches the LAN through ESP over IPv6:\n${sitePing.stdout}`);
 

@@ -115,16 +115,18 @@ export class IkeEngine {
   }
 
   /** Starts the named connection (site-to-site initiator). */
-  initiate(name: string, local: Endpoint, now: number): IkeAction[] {
+  /** `remote`: the address to dial when the connection names its peer by DNS (the shell resolved it, issue 24). */
+  initiate(name: string, local: Endpoint, now: number, remote?: string): IkeAction[] {
     this.#now = now;
-    this.#start(name, local);
+    this.#start(name, local, remote);
     return this.#flush();
   }
 
-  #start(name: string, local: Endpoint): IkeSa | undefined {
+  #start(name: string, local: Endpoint, remote?: string): IkeSa | undefined {
     const conn = this.#byName.get(name);
-    if (!conn?.remoteAddress) throw new Error(`no connection '${name}' with a remote address`);
-    const sa = new IkeSa(true, this.#newIkeSpi(), local, { address: conn.remoteAddress, port: 500 }, this.#now, 'init-sent');
+    const address = remote ?? conn?.remoteAddress;
+    if (!conn || !address) throw new Error(`no connection '${name}' with a remote address`);
+    const sa = new IkeSa(true, this.#newIkeSpi(), local, { address, port: 500 }, this.#now, 'init-sent');
     sa.connection = conn;
     this.#sas.set(sa.spiI, sa);
     const group = conn.ikeProposals[0]?.get(TransformType.DH)?.[0]?.id ?? 0;
@@ -140,7 +142,8 @@ export class IkeEngine {
     this.#now = now;
     const old = this.sas.find((s) => s.spiI === ikeSpi && s.initiator && s.state === 'established' && s.connection?.remoteAddress);
     if (old) {
-      const fresh = this.#start(old.connection!.name, { address: old.local.address, port: 500 });
+      // To the address the old SA runs to: the connection may name its peer by DNS.
+      const fresh = this.#start(old.connection!.name, { address: old.local.address, port: 500 }, old.remote.address);
       if (fresh) fresh.reauthOf = old.spiI;
       this.#log('info', `reauthenticating IKE SA ${old.spiI.toString(16)}`, { connection: old.connection?.name });
     }

@@ -40,8 +40,8 @@ export class IkeShell<E extends ShellEngine = ShellEngine> {
     if (!this.#closed) this.#run(this.#engine.handlePacket(packet, from, to, this.#clock()));
   };
 
-  initiate(connection: string, local: Endpoint): void {
-    this.#run(this.#engine.initiate(connection, local, this.#clock()));
+  initiate(connection: string, local: Endpoint, remote?: string): void {
+    this.#run(this.#engine.initiate(connection, local, this.#clock(), remote));
   }
 
   rekeyChild(ikeSpi: bigint, inboundSpi: number): void {

@@ -8,7 +8,8 @@ import type { Endpoint, IkeAction } from '../engine/types.ts';
  */
 export interface ShellEngine {
   handlePacket(packet: Uint8Array, from: Endpoint, to: Endpoint, now: number): IkeAction[];
-  initiate(connection: string, local: Endpoint, now: number): IkeAction[];
+  /** `remote`: the resolved address of a peer the connection names by DNS (IKEv2 sites, issue 24). */
+  initiate(connection: string, local: Endpoint, now: number, remote?: string): IkeAction[];
   terminate(spi: bigint, now: number): IkeAction[];
   tick(now: number): IkeAction[];
   nextTimeout(): number | undefined;
