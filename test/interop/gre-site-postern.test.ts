@@ -130,6 +130,10 @@ t.test('Postern ↔ Postern over GRE: tunnel and LAN pings, API, keepalives down
   t.match(lab.execSync('gwA', ['ip', '-6', 'route', 'show', 'fd00:b::/64']), /dev gre-to-b/, "the site's IPv6 remote network is routed into the interface");
   const lanPing6 = await lab.exec('lanA', ['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', 'fd00:b::10']);
   t.equal(lanPing6.code, 0, `lanA → lanB over IPv6 through GRE:\n${lanPing6.stdout}${lanPing6.stderr}${tail()}`);
+  // Too big for the tunnel: IPv6 is never fragmented on the way, so the sender learns the tunnel's MTU
+  // from an ICMPv6 Packet Too Big (RFC 8201) sent at the GRE interface.
+  const big = await lab.exec('lanA', ['ping', '-6', '-c', '1', '-W', '2', '-M', 'do', '-s', '1450', 'fd00:b::10']);
+  t.match(`${big.stdout}${big.stderr}`, /[Pp]acket too big[^\n]*mtu\s*=\s*1464|mtu=1464/, `a packet too big for the tunnel gets an ICMPv6 Packet Too Big naming its MTU (1464):\n${big.stdout}${big.stderr}`);
   await nonIpCrosses(t, lab, tail);
 
   t.comment(`step 3 at ${Date.now() - started} ms`);
