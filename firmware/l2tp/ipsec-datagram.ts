@@ -62,3 +62,8 @@ export function parseL2tpPeer(peer: string): L2tpPeer | undefined {
   if (port > 0xffff || (via !== undefined && via > 0xffff_ffff)) return undefined;
   return via === undefined ? { address: m[1]!, port } : { address: m[1]!, port, via };
 }
+
+/** The open tunnels of one client path (issue 20): those to close when the path loses its last SA. */
+export function tunnelsOnPath(tunnels: readonly { readonly tunnelId: number; readonly peer: string; readonly state: string }[], via: number): number[] {
+  return tunnels.filter((t) => parseL2tpPeer(t.peer)?.via === via && t.state !== 'closing' && t.state !== 'closed').map((t) => t.tunnelId);
+}

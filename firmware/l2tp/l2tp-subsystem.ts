@@ -40,7 +40,7 @@ import { wanAddressNow } from '../network/wan-network.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
 import { Secret } from '../util/secret.ts';
 import { L2TP_PORT } from './header.ts';
-import { decodeIpsecDatagram, formatL2tpPeer, parseL2tpPeer } from './ipsec-datagram.ts';
+import { decodeIpsecDatagram, formatL2tpPeer, parseL2tpPeer, tunnelsOnPath } from './ipsec-datagram.ts';
 import { L2tpTunnelTable, type TableAction } from './tunnel-table.ts';
 import type { PppDataSessionSpec } from '../dataplane/native-ppp.ts';
 import type { PppDataPath } from '../ike/l2tp-ppp-data.ts';
@@ -254,11 +254,12 @@ export class L2tpSubsystem implements Subsystem {
   #pathGone(via: number): void {
     const r = this.#running;
     if (!r) return;
-    for (const t of r.table.tunnels()) {
-      if (parseL2tpPeer(t.peer)?.via !== via || t.state === 'closing' || t.state === 'closed') continue;
+    const tunnels = r.table.tunnels();
+    for (const tunnelId of tunnelsOnPath(tunnels, via)) {
+      const t = tunnels.find((x) => x.tunnelId === tunnelId)!;
       this.#count('closed: IPsec SA gone');
-      this.#options.logger.info('L2TP tunnel closed: its IPsec SA is gone', { tunnel: t.tunnelId, peer: t.peer, sessions: t.sessions.length });
-      this.#act(r.table.handle({ kind: 'CmdCloseTunnel', tunnelId: t.tunnelId, resultCode: { result: 2, error: 0, message: 'IPsec SA gone' } }, Date.now()));
+      this.#options.logger.info('L2TP tunnel closed: its IPsec SA is gone', { tunnel: tunnelId, peer: t.peer, sessions: t.sessions.length });
+      this.#act(r.table.handle({ kind: 'CmdCloseTunnel', tunnelId, resultCode: { result: 2, error: 0, message: 'IPsec SA gone' } }, Date.now()));
     }
   }
 

@@ -1,12 +1,13 @@
 // L2TP datagrams that come up from an IPsec transport SA tagged with it (issue 20): the rebuilt IPv4
 // datagram decoded (vectors, fast-check: built ones round trip, random and mutated ones never
 // throw), peers keyed `address:port@sa`, and two clients behind one NAT (both NAT:1701 with the same
-// Assigned Tunnel ID) kept apart by the table with each answer going back through its own SA.
+// Assigned Tunnel ID) kept apart by the table with each answer going back through its own SA, and
+// when one laptop's path loses its SA, only its tunnel closed.
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { L2tpTunnel, type TunnelAction } from '../../../firmware/l2tp/control-connection.ts';
-import { decodeIpsecDatagram, formatL2tpPeer, parseL2tpPeer } from '../../../firmware/l2tp/ipsec-datagram.ts';
+import { decodeIpsecDatagram, formatL2tpPeer, parseL2tpPeer, tunnelsOnPath } from '../../../firmware/l2tp/ipsec-datagram.ts';
 import { L2tpTunnelTable, type TableAction } from '../../../firmware/l2tp/tunnel-table.ts';
 
 /** What the driver hands up (drivers/lib/transport.c): IPv4 header, UDP header, payload. */
@@ -106,4 +107,13 @@ t.test('two clients behind one NAT: both NAT:1701 with the same Assigned Tunnel 
   t.equal(sessions.length, 2, 'a session in each');
   t.ok(laptops.every((l) => l.lac.state === 'established' && l.events.some((e) => e.kind === 'SessionUp')), 'both laptops have their tunnel and session');
   for (const s of sessions) t.equal(parseL2tpPeer(table.encapsulate(s.tunnelId, s.sessionId, Uint8Array.of(0xff, 0x03, 0x00, 0x21))!.peer)?.via, parseL2tpPeer(s.peer)?.via, 'PPP frames leave through the session\'s own SA');
+
+  // Laptop 1 vanishes: DPD ends its SA, its path goes, and only its tunnel closes, its session at once.
+  const gone = tunnelsOnPath(table.tunnels(), 1);
+  t.same(gone, ups.filter((u) => u.peer.endsWith('@1')).map((u) => u.tunnelId), 'the tunnels of the path gone, not the other laptop\'s');
+  const closed = table.handle({ kind: 'CmdCloseTunnel', tunnelId: gone[0]!, resultCode: { result: 2, error: 0, message: 'IPsec SA gone' } }, now);
+  t.same(closed.filter((a) => a.kind === 'SessionDown').map((a) => a.kind === 'SessionDown' && a.tunnelId), [gone[0]], 'its session ends now (its address goes back to the pool)');
+  t.same(tunnelsOnPath(table.tunnels(), 1), [], 'a closing tunnel is not closed twice');
+  t.equal(tunnelsOnPath(table.tunnels(), 2).length, 1, 'the other laptop\'s tunnel stays');
+  t.same(tunnelsOnPath(table.tunnels(), 3), [], 'a path with no tunnel: nothing');
 });
