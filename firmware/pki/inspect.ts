@@ -4,6 +4,7 @@ import { readCaIssuers, readCrlDistributionPoints } from './distribution-points.
 import { Oid } from './oids.ts';
 import { PkiProblem, pkiError } from './pki-error.ts';
 import { readCertificate } from './x509-read.ts';
+import { ipText } from '../util/ip.ts';
 
 export interface SubjectAltName {
   readonly type: 'dns' | 'ip' | 'email' | 'uri' | 'other';
@@ -78,19 +79,7 @@ function generalName(node: Asn1): SubjectAltName {
 
 /** Dotted quad, or RFC 5952 text: lower case, the longest run of two or more zero groups as "::". */
 function formatIp(bytes: Buffer): string {
-  if (bytes.length === 4) return [...bytes].join('.');
-  if (bytes.length !== 16) return bytes.toString('hex');
-  const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
-  let best = { start: -1, length: 1 };
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > best.length) best = { start: i, length: j - i };
-    i = j === i ? i + 1 : j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best.start < 0) return hex.join(':');
-  return `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.length).join(':')}`;
+  return bytes.length === 4 || bytes.length === 16 ? ipText(bytes) : bytes.toString('hex');
 }
 
 /**

@@ -21,6 +21,7 @@
  * both ends are fe80::/64 plus the negotiated identifiers (RFC 5072 §5, RFC 4291 §2.5.6).
  */
 import { sameBytes, type PppOption } from './control-packet.ts';
+import { ipv6Text } from '../util/ip.ts';
 import { PppProtocol } from './frame.ts';
 import { ACK, checkEachOption, nak, REJECT, type FsmProtocol, type OptionVerdict, type RequestVerdict } from './fsm-protocol.ts';
 
@@ -211,20 +212,5 @@ export function linkLocalFromInterfaceId(id: Uint8Array): string {
 
 /** RFC 5952 §4: lower-case hex, no leading zeros, the longest run (≥ 2, first on a tie) of zero groups as "::". */
 export function formatIpv6(bytes: Uint8Array): string {
-  if (bytes.length !== 16) throw new Error(`IPv6 address of ${bytes.length} bytes`);
-  const groups = Array.from({ length: 8 }, (_, i) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
-  let best = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      best = i;
-      bestLength = j - i;
-    }
-    i = j === i ? i + 1 : j;
-  }
-  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
-  if (best < 0) return hex(groups);
-  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLength))}`;
+  return ipv6Text(bytes);
 }

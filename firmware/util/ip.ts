@@ -51,3 +51,34 @@ export function prefixContains(prefix: ParsedPrefix, address: Uint8Array): boole
   }
   return true;
 }
+
+/** RFC 5952 §4: lower-case hex, no leading zeros, the longest run (two or more, the first on a tie) of zero groups as "::". */
+export function ipv6Text(bytes: Uint8Array): string {
+  if (bytes.length !== 16) throw new Error(`IPv6 address of ${bytes.length} bytes`);
+  const groups = Array.from({ length: 8 }, (_, i) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
+  let best = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      best = i;
+      bestLength = j - i;
+    }
+    i = j === i ? i + 1 : j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  return best < 0 ? hex.join(':') : `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLength).join(':')}`;
+}
+
+/** A dotted quad, or RFC 5952 text for 16 bytes. */
+export function ipText(bytes: Uint8Array): string {
+  return bytes.length === 4 ? Array.from(bytes).join('.') : ipv6Text(bytes);
+}
+
+/** Whether two texts name the same address ("2001:db8::2" and "2001:db8:0:0:0:0:0:2"); otherwise whether they are equal. */
+export function sameAddressText(a: string, b: string): boolean {
+  const x = parseIp(a);
+  const y = parseIp(b);
+  return x && y ? x.bytes.equals(y.bytes) : a === b;
+}

@@ -2,7 +2,8 @@
 // DS-Lite or CGNAT). A strongSwan remote-access client (EAP-MSCHAPv2, the gateway's certificate) and a
 // strongSwan site peer (certificates: the branch's from its own CA, which the gateway trusts; the
 // gateway dials it by a DNS name that has an IPv4 and an IPv6 address, and takes the IPv6 one, the
-// only family its WAN has) each connect over IPv6 and reach the IPv4 LAN behind the gateway; the
+// only family its WAN has) each connect over IPv6 and reach the IPv4 LAN behind the gateway, and the
+// same branch host keys an IKEv1 site too (Main Mode, PSK, its IPv6 address as ID); the
 // ESP runs in the driver's UDP 4500 endpoint over IPv6 (strongSwan's libipsec always encapsulates;
 // raw ESP over IPv6 is proven Postern ↔ Postern and by the driver's C tests). SSTP answers TLS and its
 // HTTP handshake on the IPv6 address. Then the WAN gains an IPv4 address: IKE binds both families, and
@@ -41,6 +42,7 @@ const ipv6OnlyWan: TopologySpec = {
 };
 
 const GW = '2001:db8:1::2';
+const IKEV1_KEY = 'an-ikev1-over-ipv6-site-key-42';
 /** The branch's own CA and certificate: the gateway trusts that CA for the site (certificates.trusted). */
 const branchCa = createCa({ commonName: 'Branch CA', validityDays: 30, keyType: 'ecdsa-p256', now: new Date() });
 const branchCert = issueServerCertificate(branchCa, { commonName: 'branch.example.com', sans: ['branch.example.com'], validityDays: 30, keyType: 'ecdsa-p256', now: new Date() });
@@ -49,6 +51,7 @@ t.test('postern run on an IPv6-only WAN: a remote-access client and a site conne
   const lab = Lab.create(ipv6OnlyWan);
   t.teardown(() => lab.teardown());
   lab.execSync('branch', ['ip', 'addr', 'add', '10.3.0.1/32', 'dev', 'lo']); // the branch's own network
+  lab.execSync('branch', ['ip', 'addr', 'add', '10.3.0.2/32', 'dev', 'lo']); // and the one behind its IKEv1 site
   const config = defaultConfig();
   config.system.wan = { interface: 'wan', mode: 'dhcp' }; // no IPv4 address comes: the WAN has only its IPv6 one
   config.system.lan = { interface: 'lan', address: '10.2.0.1/24' };
@@ -57,7 +60,9 @@ t.test('postern run on an IPv6-only WAN: a remote-access client and a site conne
   config.certificates.server = { commonName: 'vpn.example.com', sans: ['vpn.example.com'] };
   config.listeners.sstp.enabled = true; // on the IPv6 WAN address too (dual stack), proven below with openssl
   config.sites = [{ name: 'branch', protocol: 'ikev2', remote: '2001:db8:20::2', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.3.0.1/32'], auth: 'certificate', remoteId: 'branch.example.com', initiate: true, enabled: true }];
-  config.sites[0]!.remote = 'branch.lab.example'; // by name (issue 24): /etc/hosts in gw's namespace gives it both families
+  config.sites[0]!.remote = 'branch.lab.example';
+  // IKEv1 over IPv6 (issue 24): the same branch host keys an IKEv1 site (Main Mode, PSK) for its second network.
+  config.sites.push({ name: 'branch1', protocol: 'ikev1', remote: '2001:db8:20::2', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.3.0.2/32'], auth: 'psk', psk: IKEV1_KEY, initiate: false, enabled: true }); // by name (issue 24): /etc/hosts in gw's namespace gives it both families
   // `ip netns exec` bind-mounts /etc/netns/<ns>/hosts over /etc/hosts for what runs in gw's namespace.
   const netnsEtc = join('/etc/netns', lab.ns('gw'));
   mkdirSync(netnsEtc, { recursive: true });
@@ -94,7 +99,13 @@ t.test('postern run on an IPv6-only WAN: a remote-access client and a site conne
           local: { auth: 'pubkey', id: 'branch.example.com', certs: ['branch.pem'] }, remote: { auth: 'pubkey', id: 'vpn.example.com' },
           children: { net: { localTs: ['10.3.0.1/32'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256gcm16'] } },
         },
+        site1: {
+          version: 1, localAddrs: ['2001:db8:20::2'], remoteAddrs: [GW], proposals: ['aes256-sha256-modp2048'],
+          local: { auth: 'psk', id: '2001:db8:20::2' }, remote: { auth: 'psk', id: GW },
+          children: { net1: { localTs: ['10.3.0.2/32'], remoteTs: ['10.2.0.0/24'], espProposals: ['aes256-sha256'] } },
+        },
       },
+      secrets: [{ kind: 'ike', ids: ['2001:db8:20::2', GW], secret: IKEV1_KEY }],
     }),
   ]);
 
@@ -111,6 +122,11 @@ t.test('postern run on an IPv6-only WAN: a remote-access client and a site conne
   t.match(service.log(), /"connection":"site:branch","peer":"branch\.example\.com","remote":"2001:db8:20::2:(500|4500)"[^\n]*"msg":"IKE SA up"/, 'the site is up over IPv6');
   t.match(service.log(), /'CN=branch\.example\.com' signed with/, 'the gateway authenticated the site by its certificate, from the CA it trusts');
   await waitUntil('the branch has the child', 10_000, async () => (await branch.listSas()).some((sa) => sa.children.some((c) => c.state === 'INSTALLED')));
+  // IKEv1 over IPv6: Main Mode and Quick Mode with the gateway's IKEv1 engine, ESP over IPv6.
+  const v1 = await branch.initiate('net1', 20);
+  if (v1.code !== 0) t.fail(`the IKEv1 site could not connect over IPv6:\n${v1.stdout.slice(-2000)}\n${service.log().slice(-2000)}`);
+  const v1Ping = await lab.exec('branch', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-I', '10.3.0.2', '10.2.0.10']);
+  t.equal(v1Ping.code, 0, `the IKEv1 site's network reaches the LAN through ESP over IPv6:\n${v1Ping.stdout}`);
   const sitePing = await lab.exec('branch', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-I', '10.3.0.1', '10.2.0.10']);
   t.equal(sitePing.code, 0, `the site's network reaches the LAN through ESP over IPv6:\n${sitePing.stdout}`);
 
@@ -118,7 +134,7 @@ t.test('postern run on an IPv6-only WAN: a remote-access client and a site conne
   t.ok((roadSas[0]?.children[0]?.packetsIn ?? 0) >= 1, `the client's child SA carried the replies: ${JSON.stringify(roadSas)}`);
   t.ok((branchSas[0]?.children[0]?.packetsIn ?? 0) >= 1, `the site's child SA carried the replies: ${JSON.stringify(branchSas)}`);
   const health = JSON.parse((await lab.exec('gw', [process.execPath, '-e', "fetch('http://127.0.0.1:18080/healthz').then((r) => r.text()).then((b) => process.stdout.write(b))"])).stdout || '{}') as { subsystems?: Record<string, { state?: string; detail?: string; counters?: Record<string, number> }>; network?: unknown };
-  t.match(health.subsystems?.['ikev2']?.counters, { 'ike.established': 2, 'dataplane.sas': 4 }, `/healthz: two IKE SAs and their children's SAs in the data plane: ${JSON.stringify(health.subsystems?.['ikev2']?.counters)}`);
+  t.match(health.subsystems?.['ikev2']?.counters, { 'ike.established': 2, 'ikev1.established': 1, 'dataplane.sas': 6 }, `/healthz: two IKEv2 SAs, the IKEv1 one, and their children's SAs in the data plane: ${JSON.stringify(health.subsystems?.['ikev2']?.counters)}`);
   t.match(service.log(), /"peer":"alice","remote":"2001:db8:10::2:4500"[^\n]*"msg":"IKE SA up"/, 'alice\'s IKE SA is up from her IPv6 address, on UDP 4500');
 
   // SSTP on the IPv6 address: TLS with the gateway's certificate and the SSTP HTTP handshake answered.

@@ -3,6 +3,7 @@
  * | ID Type | RESERVED (24 bits) | Identification Data ... |
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { ipv6Text } from '../../util/ip.ts';
 import { fail, ok, type Decoded } from './result.ts';
 
 export const IdType = { ID_IPV4_ADDR: 1, ID_FQDN: 2, ID_RFC822_ADDR: 3, ID_IPV6_ADDR: 5, ID_DER_ASN1_DN: 9, ID_KEY_ID: 11 } as const;
@@ -52,21 +53,7 @@ export function ipv6Bytes(address: string): Uint8Array {
 }
 
 export function ipv6String(b: Uint8Array): string {
-  const words = Array.from({ length: 8 }, (_, i) => (((b[2 * i] as number) << 8) | (b[2 * i + 1] as number)).toString(16));
-  // Compress the longest run of zero words (RFC 5952 §4.2).
-  let best = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && words[j] === '0') j++;
-    if (j - i > bestLength) {
-      best = i;
-      bestLength = j - i;
-    }
-    i = j === i ? i + 1 : j;
-  }
-  if (best < 0) return words.join(':');
-  return `${words.slice(0, best).join(':')}::${words.slice(best + bestLength).join(':')}`;
+  return ipv6Text(b);
 }
 
 /** "192.0.2.1", "2001:db8::1", "user@example.com", "vpn.example.com", "keyid:…" or "dn:<DER hex>" as an ID. */

@@ -5,6 +5,7 @@ import { encodeIsakmpMessage, encodePayloadBody, type Ikev1Payload, type Receive
 import { identificationText } from '../payloads/identification.ts';
 import { AuthMethod, ExchangeType, NotifyType } from '../registry.ts';
 import type { Ikev1Context } from './context.ts';
+import { sameAddressText } from '../../util/ip.ts';
 import { Phase1Sa } from './ikev1-sa.ts';
 import { checkHash, checkNat, cookieOf, deriveKeys, lifeOf, NAT_PORT, natDetection, opaque, ourId, peerIdRefused, plainNotify, sameSuite } from './main-mode.ts';
 import { describePhase1Offer, phase1Answer, phase1Offer, phase1Params, selectPhase1 } from './proposals.ts';
@@ -62,7 +63,7 @@ export function respondAm1(ctx: Ikev1Context, ckyI: bigint, payloads: readonly R
   };
   if (!saPayload || saPayload.kind !== 'SA' || !idPayload || idPayload.kind !== 'ID' || !ke || !nonce) return refuse('message 1 lacks SA, KE, nonce or ID');
   const idText = identificationText(idPayload.id);
-  const allowed = ctx.connectionsFor(from).filter((c) => c.aggressive && (c.remoteId ?? c.remoteAddress) === idText);
+  const allowed = ctx.connectionsFor(from).filter((c) => c.aggressive && sameAddressText(c.remoteId ?? c.remoteAddress ?? '', idText));
   if (allowed.length === 0) return refuse(`Aggressive Mode is not enabled for ${idText} (only Main Mode is; enable it on the site if the peer needs it)`);
   for (const conn of allowed) {
     const choice = selectPhase1(saPayload.sa, conn.ikeProposals, AuthMethod.PRE_SHARED_KEY);

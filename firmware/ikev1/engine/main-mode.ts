@@ -15,6 +15,7 @@ import { seal, type Opened } from './protect.ts';
 import { announcesFragmentation } from '../fragments.ts';
 import { initiatorVendorIds, natTraversalOf, peerSoftware, peerSupportsDpd, responderVendorIds } from './vendor-ids.ts';
 import { certificatePayloads, certificateRequests, checkPeerSignature, isSignatureMethod, phase1AuthMethod, signHash } from './signature-auth.ts';
+import { sameAddressText } from '../../util/ip.ts';
 
 /**
  * Main Mode with pre-shared keys (RFC 2409 §5, §5.4):
@@ -253,7 +254,8 @@ export function checkHash(want: Uint8Array, got: Uint8Array | undefined): boolea
 export function peerIdRefused(sa: Phase1Sa, idText: string): string | undefined {
   if (sa.connection!.anyRemoteId) return undefined;
   const expected = sa.connection!.remoteId ?? sa.remote.address;
-  return idText === expected ? undefined : `the peer's ID ${idText} is not the expected ${expected}`;
+  // Addresses compare by value: "2001:db8::2" is "2001:db8:0:0:0:0:0:2".
+  return sameAddressText(idText, expected) ? undefined : `the peer's ID ${idText} is not the expected ${expected}`;
 }
 
 /**

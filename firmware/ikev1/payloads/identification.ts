@@ -14,6 +14,7 @@
  */
 import { isIP } from 'node:net';
 import { fail, ok, type Decoded } from '../../util/decoded.ts';
+import { ipText } from '../../util/ip.ts';
 import { IdType } from '../registry.ts';
 
 export interface Identification {
@@ -48,8 +49,6 @@ export function encodeIdentification(id: Identification): Uint8Array {
   return b;
 }
 
-const ipText = (bytes: Uint8Array): string =>
-  bytes.length === 4 ? Array.from(bytes).join('.') : Array.from({ length: 8 }, (_, i) => (((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number)).toString(16)).join(':');
 
 function ipBytes(text: string): Uint8Array | undefined {
   const family = isIP(text);

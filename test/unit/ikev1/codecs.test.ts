@@ -96,8 +96,8 @@ t.test('identification payloads (RFC 2407 §4.6.2) by type, with protocol and po
     ['07 00 0000 0a000001 0a000009', '10.0.0.1-10.0.0.9', IdType.ID_IPV4_ADDR_RANGE, 'IPv4 range'],
     ['02 00 0000 76706e2e6578616d706c652e636f6d', 'vpn.example.com', IdType.ID_FQDN, 'FQDN'],
     ['03 00 0000 6140622e6378', 'a@b.cx', IdType.ID_USER_FQDN, 'user FQDN'],
-    ['05 00 0000 20010db8000000000000000000000001', '2001:db8:0:0:0:0:0:1', IdType.ID_IPV6_ADDR, 'IPv6 address'],
-    ['06 00 0000 20010db8000000000000000000000000 ffffffffffffffff0000000000000000', '2001:db8:0:0:0:0:0:0/64', IdType.ID_IPV6_ADDR_SUBNET, 'IPv6 subnet'],
+    ['05 00 0000 20010db8000000000000000000000001', '2001:db8::1', IdType.ID_IPV6_ADDR, 'IPv6 address (RFC 5952 text)'],
+    ['06 00 0000 20010db8000000000000000000000000 ffffffffffffffff0000000000000000', '2001:db8::/64', IdType.ID_IPV6_ADDR_SUBNET, 'IPv6 subnet'],
     ['09 00 0000 3011310f300d06035504030c06706f7374', '9:3011310f300d06035504030c06706f7374', IdType.ID_DER_ASN1_DN, 'DER DN (CN=post)'],
   ];
   for (const [bytes, text, type, what] of cases) {
