@@ -23,8 +23,10 @@ function materialize(field: Field): unknown {
 /** What a fresh box runs: IKEv2 (EAP-MSCHAPv2) and SSTP on one client pool; L2TP and PPTP off. */
 export function defaultConfig(): PosternConfig {
   const config = materialize(configSchema) as PosternConfig;
-  config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: ['10.10.0.1'] }];
   config.system.dns.servers = ['1.1.1.1', '9.9.9.9'];
+  // Clients ask the resolvers the box itself uses until a technician names the office's (an address
+  // inside the pool would be a client's own: nothing on the gateway answers DNS there).
+  config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [...config.system.dns.servers] }];
   config.listeners.ikev2.proposals = {
     // Android/strongSwan and Apple first (AES-GCM with the groups they send KEs for, so the KE fits
     // without an INVALID_KE_PAYLOAD round trip), then what Windows' built-in client offers by default.

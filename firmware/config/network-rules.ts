@@ -80,10 +80,21 @@ export function networkOverlapErrors(config: PosternConfig): ConfigIssue[] {
   return errors;
 }
 
-/** Remote networks that contain local ones: they work, but say so where they are set. */
+/** Remote networks that contain local ones: they work, but say so where they are set; a pool's DNS server inside the pool. */
 export function networkOverlapWarnings(config: PosternConfig): ConfigIssue[] {
   const { lan, pools } = localNets(config);
-  return remoteNetworkIssues(config, lan, pools).filter((w) => w.code === 'supernet');
+  return [...remoteNetworkIssues(config, lan, pools).filter((w) => w.code === 'supernet'), ...poolDnsInsidePool(config)];
+}
+
+/** A DNS server inside its own pool is an address the pool hands to a client: the clients would ask one another. */
+function poolDnsInsidePool(config: PosternConfig): ConfigIssue[] {
+  return config.pools.flatMap((p, i) => {
+    const pool = network(p.ipv4);
+    return (p.dns ?? []).flatMap((dns, j) => {
+      const at = network(dns);
+      return pool && at && overlapWords(at, pool) ? [{ path: `pools[${i}].dns[${j}]`, code: 'inside-pool', message: `${dns} is inside the pool ${p.ipv4}: the pool hands it to a client, so DNS queries would go to that client; name a DNS server on the LAN or beyond` }] : [];
+    });
+  });
 }
 
 /**

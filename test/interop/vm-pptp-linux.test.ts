@@ -228,7 +228,7 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
   t.equal(/sha ([0-9a-f]{64})/.exec(out('download'))?.[1], sha(download), `the guest received them intact (${rate(out('download'))})`);
   t.match(out('ppp-log'), /rcvd \[CHAP Success id=0x[0-9a-f]+ "S=[0-9A-F]{40}/, 'pppd authenticated with MS-CHAPv2 (the server proved itself)');
   t.match(out('ppp-log'), /MPPE 128-bit stateless compression enabled/, 'MPPE-128, stateless');
-  t.match(out('ppp-log'), /primary\s+DNS address 10\.10\.0\.1/, 'the pool\'s DNS server');
+  t.match(out('ppp-log'), /primary\s+DNS address 1\.1\.1\.1/, 'the pool\'s DNS server');
   t.equal(step('ping')?.code, 0, `the LAN host answers through PPTP: ${out('ping')}`);
 
   t.equal(listed.pptp?.length, 1, `one PPTP session in the API: ${api.stdout}${api.stderr}`);

@@ -106,7 +106,10 @@ t.test('L2TP with auth radius: MS-CHAPv2 checked by the RADIUS server, its keys 
   const session = { id: 1, user: 'alice', ipv4: '10.10.0.5', peer: '198.51.100.7', since: Date.now() - 2000, bytesIn: 1234, bytesOut: 5678 };
   t.ok(await radius!.accounting.start(session), 'Start acknowledged');
   t.ok(await radius!.accounting.stop(session, 'the client closed the session'), 'Stop acknowledged');
-  const [start, stop] = server.seen.filter((p) => p.code === Code.AccountingRequest);
+  // The gateway's Accounting-On (RFC 2866 §5.1) came first, once: this process's first listener to open RADIUS.
+  const accounting = server.seen.filter((p) => p.code === Code.AccountingRequest);
+  t.equal(accounting.filter((p) => integerOf(p.attributes, Attr.AcctStatusType) === 7).length, 1, 'one Accounting-On');
+  const [start, stop] = accounting.filter((p) => integerOf(p.attributes, Attr.AcctStatusType) !== 7);
   t.equal(integerOf(start!.attributes, Attr.AcctStatusType), 1);
   t.equal(ipv4Of(start!.attributes, Attr.FramedIpAddress), '10.10.0.5', 'Framed-IP-Address');
   t.equal(integerOf(stop!.attributes, Attr.AcctStatusType), 2);
