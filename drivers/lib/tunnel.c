@@ -98,14 +98,16 @@ static void send_keepalive(dp_tunnel *t) {
   if (send_one(t, &keepalive, 1, &peer) == 1) COUNT(t, keepalives_sent);
 }
 
+/* The EtherType of an IP packet, by its version. */
+static uint16_t ip_ethertype(const uint8_t *ip) { return (ip[0] >> 4) == 6 ? DP_GRE_PROTO_IPV6 : DP_GRE_PROTO_IPV4; }
+
 /* An inner packet into what goes on the wire (after the outer IP and UDP headers). `protocol`: its
  * EtherType where the TUN said (GRE sites), 0 for an IP packet known by its version. */
 static bool encapsulate(dp_tunnel *t, uint16_t protocol, const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *out_len) {
   bool v6 = (plain[0] >> 4) == 6;
   if (t->options.mode == DP_TUNNEL_GRE) {
     uint32_t seq = t->options.gre.sequence ? atomic_fetch_add_explicit(&t->gre_tx_seq, 1, memory_order_relaxed) : 0;
-    if (!protocol) protocol = v6 ? DP_GRE_PROTO_IPV6 : DP_GRE_PROTO_IPV4;
-    return dp_gre_frame(&t->options.gre, protocol, seq, plain, len, out, cap, out_len) == DP_GRE_OK;
+    return dp_gre_frame(&t->options.gre, protocol ? protocol : ip_ethertype(plain), seq, plain, len, out, cap, out_len) == DP_GRE_OK;
   }
   dp_sa *sa = atomic_load_explicit(&t->out, memory_order_acquire);
   if (t->options.transport) { /* the datagram's own payload, its protocol as next header */
@@ -357,14 +359,20 @@ void dp_tunnel_tx_flush(void) {
   hub_batch.t = NULL; /* never kept past the batch: the tunnel may be gone by the next one */
 }
 
-/* One packet into the TUN, after struct tun_pi where it wants one and a blank vnet header where
- * `blank_vnet` (a packet that bypassed GRO on a TUN with offloads). */
+/* One packet into the TUN, after struct tun_pi where it wants one (`protocol` 0: IP, by its version,
+ * past the vnet header on a TUN with offloads) and a blank vnet header where `blank_vnet` (a packet
+ * that bypassed GRO on a TUN with offloads). */
 static void write_framed(dp_tunnel *t, uint16_t protocol, bool blank_vnet, const uint8_t *buf, size_t len) {
   static const uint8_t no_offload[DP_VNET_HDR_LEN];
-  struct tun_pi pi = {.flags = 0, .proto = htons(protocol)};
+  struct tun_pi pi = {.flags = 0};
   struct iovec iov[3];
   int n = 0;
-  if (t->options.link_protocol) iov[n++] = (struct iovec){.iov_base = &pi, .iov_len = sizeof pi};
+  if (t->options.link_protocol) {
+    size_t ip = t->options.offload && !blank_vnet ? DP_VNET_HDR_LEN : 0;
+    if (!protocol && len <= ip) { COUNT(t, drop_io); return; }
+    pi.proto = htons(protocol ? protocol : ip_ethertype(buf + ip));
+    iov[n++] = (struct iovec){.iov_base = &pi, .iov_len = sizeof pi};
+  }
   if (blank_vnet) iov[n++] = (struct iovec){.iov_base = (void *)no_offload, .iov_len = sizeof no_offload};
   iov[n++] = (struct iovec){.iov_base = (void *)buf, .iov_len = len};
   if (writev(t->tun_fd, iov, n) < 0) COUNT(t, drop_io);
@@ -373,10 +381,7 @@ static void write_framed(dp_tunnel *t, uint16_t protocol, bool blank_vnet, const
 
 /* An IP packet (after its vnet header on a TUN with offloads), as GRO hands them over. */
 static int write_tun(void *ctx, const uint8_t *buf, size_t len) {
-  dp_tunnel *t = ctx;
-  size_t ip = t->options.offload ? DP_VNET_HDR_LEN : 0;
-  bool v6 = len > ip && (buf[ip] >> 4) == 6;
-  write_framed(t, v6 ? DP_GRE_PROTO_IPV6 : DP_GRE_PROTO_IPV4, false, buf, len);
+  write_framed(ctx, 0, false, buf, len);
   return 0;
 }
 

@@ -64,15 +64,15 @@ export interface IkeSubsystemOptions {
   readonly wanAddress6?: (config: PosternConfig) => string | undefined;
 }
 
+/** What runs while the subsystem is up. */
+type RunningIke = { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; v1: Ikev1Engine | undefined; dataplane: UserspaceDataPlane; revocation: RevocationService; sweep: NodeJS.Timeout; config: PosternConfig; address: string; address6: string | undefined; addresses: VirtualAddressProvider };
+
 /**
  * IKEv2 in the running service: the engine and its shell on UDP 500 and the driver's UDP 4500,
  * child SAs on the shared TUN, addresses from the pools, the gateway's certificate from the PKI.
  * Without the driver or the privileges to bind it reports itself unavailable and the rest of the
  * service carries on.
  */
-/** What runs while the subsystem is up. */
-type RunningIke = { shell: IkeShell; installer: DataPlaneInstaller; hub: HubLease; engine: IkeEngine; v1: Ikev1Engine | undefined; dataplane: UserspaceDataPlane; revocation: RevocationService; sweep: NodeJS.Timeout; config: PosternConfig; address: string; address6: string | undefined; addresses: VirtualAddressProvider };
-
 export class IkeSubsystem implements Subsystem {
   readonly name = 'ikev2';
   readonly #options: IkeSubsystemOptions;
@@ -461,7 +461,7 @@ export class IkeSubsystem implements Subsystem {
         return;
       }
       this.#options.logger.info('site dialed by name', { site: site.name, name: site.remote, address: found.address, addresses: found.of });
-      r.shell.initiate(connection, { address: isIPv6(found.address) && r.address6 ? r.address6 : r.address, port: 500 }, found.address);
+      r.shell.initiate(connection, localToward(r, found.address), found.address);
     });
   }
 
@@ -485,7 +485,7 @@ export class IkeSubsystem implements Subsystem {
     const named = isIP(site.remote) ? undefined : await this.#peers.next(site.name, site.remote, familiesOf(r));
     if (named && 'error' in named) return ikeTestResult(name, { address: site.remote, reached: 'none', children: 0, closedReason: named.error, timedOut: false, elapsedMs: 0 });
     const remote = named?.address;
-    const local = remote ? { address: isIPv6(remote) && r.address6 ? r.address6 : r.address, port: 500 } : localFor(r, `site:${name}`);
+    const local = remote ? localToward(r, remote) : localFor(r, `site:${name}`);
     const seen = await observeIkeDial(r.engine, r.shell, `site:${name}`, local, { deadlineMs, watch: (w) => void (this.#dialWatch = w), ...(remote ? { remote } : {}) });
     const plan = seen.reached === 'established' && seen.children > 0 ? pingPlan(r.config.system.lan.address, site.localSubnets, site.remoteSubnets) : undefined;
     const ping = plan ? await tunnelPing(plan.source, plan.target) : undefined;
@@ -673,20 +673,19 @@ const onlyLiveChanges = (previous: PosternConfig, next: PosternConfig): boolean 
 const withoutLiveParts = (c: PosternConfig): PosternConfig => ({ ...c, users: [], sites: c.sites.filter((s) => s.protocol !== 'ikev2') });
 
 // Of L2TP only what keys its IKEv1 SA: its tunnel secret or plain-L2TP switch need no IKE restart.
-/**
- * The local endpoint a site is dialled from: the WAN address of its peer's family (issue 24), so an
- * IPv6 peer is reached from the IPv6 address; a DNS name or a missing family falls back to the other.
- */
 /** The address families IKE is bound in: a site named by DNS is dialed only at addresses of these. */
 const familiesOf = (r: { address: string; address6: string | undefined }): Set<4 | 6> => new Set<4 | 6>([isIPv6(r.address) ? 6 : 4, ...(r.address6 ? [6 as const] : [])]);
 
 /** The bound addresses, one per family. */
 const bothOf = (r: { address: string; address6: string | undefined }): string[] => [...new Set([r.address, ...(r.address6 ? [r.address6] : [])])];
 
+/** The local endpoint toward a peer address: the WAN address of its family (issue 24), the other when there is none. */
+const localToward = (r: { address: string; address6: string | undefined }, remote: string | undefined): { address: string; port: number } =>
+  ({ address: remote !== undefined && isIPv6(remote) && r.address6 ? r.address6 : r.address, port: 500 });
+
+/** The local endpoint a connection is dialled from: toward its site's peer (a DNS name falls back to the primary address). */
 function localFor(r: { config: PosternConfig; address: string; address6: string | undefined }, connection: string): { address: string; port: number } {
-  const remote = connection.startsWith('site:') ? r.config.sites.find((s) => s.name === connection.slice('site:'.length))?.remote : undefined;
-  const v6 = remote !== undefined && isIPv6(remote);
-  return { address: v6 && r.address6 ? r.address6 : r.address, port: 500 };
+  return localToward(r, connection.startsWith('site:') ? r.config.sites.find((s) => s.name === connection.slice('site:'.length))?.remote : undefined);
 }
 
 const ikeSlice = (c: PosternConfig) => ({ ikev2: c.listeners.ikev2, radius: (c.listeners.ikev2.userAuth ?? 'local') === 'local' ? undefined : c.radius, l2tp: { enabled: c.listeners.l2tp.enabled, psk: c.listeners.l2tp.psk, ipsec: c.listeners.l2tp.ipsec }, sites: c.sites, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan });
