@@ -553,6 +553,7 @@ export class IkeSubsystem implements Subsystem {
     r.engine.replaceConnections(connectionsFromConfig(next, pki, r.address, bothOf(r)));
     for (const name of ended) {
       this.#redial.cancel(name);
+      this.#peers.forget(name); // dialed again later (a changed name), it starts at the first address
       const sas = r.engine.sas.filter((sa) => sa.connection?.name === `site:${name}` && sa.state !== 'closed' && sa.state !== 'deleting');
       for (const sa of sas) r.shell.terminate(sa.spiI);
     }
