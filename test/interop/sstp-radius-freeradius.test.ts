@@ -119,6 +119,8 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   t.match(bobCall, { ok: true, address: '10.10.0.50' }, `bob gets the Framed-IP-Address FreeRADIUS sent: ${JSON.stringify(bobCall)}`);
   // His Framed-Route: the network behind him is routed into the shared TUN while his call is up.
   const framedRoute = () => lab.execSync('gw', ['ip', 'route', 'show', '192.168.77.0/24']);
+  // The client sees IPCP open a moment before the gateway's session-up handler routes it.
+  await waitUntil('the Framed-Route in the routing table', 5000, () => /192\.168\.77\.0\/24 dev \S+/.test(framedRoute()), () => framedRoute());
   t.match(framedRoute(), /192\.168\.77\.0\/24 dev \S+/, `the Framed-Route 192.168.77.0/24 routed to the gateway's sessions while bob is up: ${framedRoute()}`);
   const bobRecords = () => detail().split(/\n\n+/).filter((r) => /User-Name = "bob"/.test(r));
   await waitUntil('bob\'s Stop record', 16_000, async () => bobRecords().some((r) => /Acct-Status-Type = Stop/.test(r)), () => bobRecords().join('\n\n'));
