@@ -5,10 +5,8 @@
  * none; an unreadable one refuses every document until it is fixed (never a silent reset of the
  * sequence, which would reopen replays).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../config/atomic-file.ts';
 import type { AppliedState } from './reported.ts';
+import { readFleetJson, writeFleetFile } from './state-file.ts';
 import type { LastAccepted } from './verify-desired.ts';
 
 export const RECENT_KEPT = 32;
@@ -25,23 +23,18 @@ export interface LedgerEntry extends LastAccepted {
 
 export type LedgerRead = { readonly ok: true; readonly entry: LedgerEntry | undefined } | { readonly ok: false; readonly why: string };
 
-const file = (stateDir: string) => join(stateDir, 'fleet', 'desired.json');
+const FILE = 'desired.json';
 
 export function readLedger(stateDir: string): LedgerRead {
-  const path = file(stateDir);
-  if (!existsSync(path)) return { ok: true, entry: undefined };
-  try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<LedgerEntry>;
-    if (!Number.isSafeInteger(v.sequence) || typeof v.payloadSha256 !== 'string' || typeof v.revision !== 'string' || !Array.isArray(v.recent)) return { ok: false, why: `${path}: fields missing` };
-    return { ok: true, entry: v as LedgerEntry };
-  } catch (error) {
-    return { ok: false, why: `${path}: ${error instanceof Error ? error.message : String(error)}` };
-  }
+  const read = readFleetJson(stateDir, FILE, (parsed) => {
+    const v = parsed as Partial<LedgerEntry>;
+    return Number.isSafeInteger(v.sequence) && typeof v.payloadSha256 === 'string' && typeof v.revision === 'string' && Array.isArray(v.recent) ? (v as LedgerEntry) : undefined;
+  });
+  return read.ok ? { ok: true, entry: read.value } : read;
 }
 
 export function writeLedger(stateDir: string, entry: LedgerEntry): void {
-  mkdirSync(join(stateDir, 'fleet'), { recursive: true, mode: 0o700 });
-  writeFileAtomic(file(stateDir), `${JSON.stringify(entry)}\n`);
+  writeFleetFile(stateDir, FILE, `${JSON.stringify(entry)}\n`);
 }
 
 /** The entry after accepting `sequence` (pure). */

@@ -122,13 +122,22 @@ export function decodeEnvelope(bytes: Uint8Array | string): Decoded<Envelope> {
   return { ok: true, value: { keyId, payload: signed, signature: sig } };
 }
 
-/** The signed payload, once its signature holds. */
-export function decodePayload(bytes: Buffer): Decoded<DesiredPayload> {
+/** What every signed payload starts with: its type, target, sequence and validity window. */
+export interface SignedHeader {
+  readonly fields: Record<string, unknown>;
+  readonly target: Target;
+  readonly sequence: number;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+/** The header checks shared by desired documents and variables (never throws). */
+export function decodeSignedHeader(bytes: Buffer, type: string): Decoded<SignedHeader> {
   const parsed = parseJsonInput(bytes.toString('utf8'));
   if (!parsed.ok) return { ok: false, why: parsed.reason };
   const v = parsed.value;
   if (!isRecord(v)) return { ok: false, why: 'not an object' };
-  if (v['type'] !== 'postern-desired') return { ok: false, why: "type must be 'postern-desired'" };
+  if (v['type'] !== type) return { ok: false, why: `type must be '${type}'` };
   const target = decodeTarget(v['target']);
   if (!target.ok) return target;
   const sequence = v['sequence'];
@@ -136,9 +145,17 @@ export function decodePayload(bytes: Buffer): Decoded<DesiredPayload> {
   const issuedAt = isoTime(v['issuedAt']);
   const expiresAt = isoTime(v['expiresAt']);
   if (issuedAt === undefined || expiresAt === undefined) return { ok: false, why: 'issuedAt and expiresAt must be ISO 8601 times' };
+  return { ok: true, value: { fields: v, target: target.value, sequence, issuedAt, expiresAt } };
+}
+
+/** The signed payload, once its signature holds. */
+export function decodePayload(bytes: Buffer): Decoded<DesiredPayload> {
+  const header = decodeSignedHeader(bytes, 'postern-desired');
+  if (!header.ok) return header;
+  const { fields: v, target, sequence, issuedAt, expiresAt } = header.value;
   const revision = v['revision'];
   if (typeof revision !== 'string' || !NAME.test(revision)) return { ok: false, why: 'revision must be a name (letters, digits, . _ @ -; 64 at most)' };
-  const common = { type: 'postern-desired' as const, target: target.value, sequence, issuedAt, expiresAt, revision };
+  const common = { type: 'postern-desired' as const, target, sequence, issuedAt, expiresAt, revision };
   const hasDocument = Object.hasOwn(v, 'document');
   if (hasDocument === Object.hasOwn(v, 'patch')) return { ok: false, why: 'exactly one of document and patch' };
   if (hasDocument) {

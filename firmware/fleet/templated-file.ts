@@ -4,25 +4,22 @@
  * broker's retained copy is then "already accepted" and not handed to the planner again. Its
  * signature is checked again when read (the file is no more trusted than the broker).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../config/atomic-file.ts';
 import { decodeEnvelope, decodePayload, sha256Hex, verifySignature, type DesiredPayload } from './envelope.ts';
+import { readFleetText, removeFleetFile, writeFleetFile } from './state-file.ts';
 import type { OperatorKey } from './verify-desired.ts';
 
-const file = (stateDir: string) => join(stateDir, 'fleet', 'templated.json');
+const FILE = 'templated.json';
 
 export function saveTemplated(stateDir: string, envelope: string | undefined): void {
-  if (envelope === undefined) return rmSync(file(stateDir), { force: true });
-  mkdirSync(join(stateDir, 'fleet'), { recursive: true, mode: 0o700 });
-  writeFileAtomic(file(stateDir), envelope, 0o600);
+  if (envelope === undefined) return removeFleetFile(stateDir, FILE);
+  writeFleetFile(stateDir, FILE, envelope, 0o600);
 }
 
 export function loadTemplated(stateDir: string, keys: readonly OperatorKey[], acceptedUpTo: number | undefined): { payload: DesiredPayload; payloadSha256: string; keyId: string; envelope: string } | undefined {
-  const path = file(stateDir);
-  if (!existsSync(path) || acceptedUpTo === undefined) return undefined;
+  if (acceptedUpTo === undefined) return undefined;
   try {
-    const envelope = readFileSync(path, 'utf8');
+    const envelope = readFleetText(stateDir, FILE);
+    if (envelope === undefined) return undefined;
     const decoded = decodeEnvelope(envelope);
     if (!decoded.ok) return undefined;
     const key = keys.find((k) => k.id === decoded.value.keyId);

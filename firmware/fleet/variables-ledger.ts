@@ -4,10 +4,8 @@
  * restarted box fills a group's document at once, whatever order the broker's retained messages
  * come in. Unreadable: variables are refused until it is fixed (never a silent reset of the sequence).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../config/atomic-file.ts';
 import { RECENT_KEPT } from './desired-ledger.ts';
+import { readFleetJson, writeFleetFile } from './state-file.ts';
 import { decodeVariables, type Variables } from './variables.ts';
 import type { LastAccepted } from './verify-desired.ts';
 
@@ -18,24 +16,20 @@ export interface VariablesEntry extends LastAccepted {
 
 export type VariablesRead = { readonly ok: true; readonly entry: VariablesEntry | undefined } | { readonly ok: false; readonly why: string };
 
-const file = (stateDir: string) => join(stateDir, 'fleet', 'variables.json');
+const FILE = 'variables.json';
 
 export function readVariablesLedger(stateDir: string): VariablesRead {
-  const path = file(stateDir);
-  if (!existsSync(path)) return { ok: true, entry: undefined };
-  try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<VariablesEntry>;
+  const read = readFleetJson(stateDir, FILE, (parsed) => {
+    const v = parsed as Partial<VariablesEntry>;
     const variables = decodeVariables(v.variables);
-    if (!Number.isSafeInteger(v.sequence) || typeof v.payloadSha256 !== 'string' || !Array.isArray(v.recent) || !variables.ok) return { ok: false, why: `${path}: fields missing` };
-    return { ok: true, entry: { ...(v as VariablesEntry), variables: variables.value } };
-  } catch (error) {
-    return { ok: false, why: `${path}: ${error instanceof Error ? error.message : String(error)}` };
-  }
+    if (!Number.isSafeInteger(v.sequence) || typeof v.payloadSha256 !== 'string' || !Array.isArray(v.recent) || !variables.ok) return undefined;
+    return { ...(v as VariablesEntry), variables: variables.value };
+  });
+  return read.ok ? { ok: true, entry: read.value } : read;
 }
 
 export function writeVariablesLedger(stateDir: string, entry: VariablesEntry): void {
-  mkdirSync(join(stateDir, 'fleet'), { recursive: true, mode: 0o700 });
-  writeFileAtomic(file(stateDir), `${JSON.stringify(entry)}\n`, 0o600);
+  writeFleetFile(stateDir, FILE, `${JSON.stringify(entry)}\n`, 0o600);
 }
 
 /** The entry after accepting these variables (pure). */

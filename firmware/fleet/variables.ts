@@ -11,8 +11,7 @@
  * certificate fits), numbers, booleans; 256 at most. Decoders never throw.
  */
 import type { KeyObject } from 'node:crypto';
-import { decodeTarget, isoTime, signBytes, type Decoded } from './envelope.ts';
-import { parseJsonInput } from '../util/json-input.ts';
+import { decodeSignedHeader, signBytes, type Decoded } from './envelope.ts';
 
 export const VARIABLES_CONTEXT = 'postern-variables/1\n';
 export const VARIABLE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -34,22 +33,13 @@ export interface VariablesPayload {
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function decodeVariablesPayload(bytes: Buffer): Decoded<VariablesPayload> {
-  const parsed = parseJsonInput(bytes.toString('utf8'));
-  if (!parsed.ok) return { ok: false, why: parsed.reason };
-  const v = parsed.value;
-  if (!isRecord(v)) return { ok: false, why: 'not an object' };
-  if (v['type'] !== 'postern-variables') return { ok: false, why: "type must be 'postern-variables'" };
-  const target = decodeTarget(v['target']);
-  if (!target.ok) return target;
-  if (!('serial' in target.value)) return { ok: false, why: 'variables are per box: target must be {serial}' };
-  const sequence = v['sequence'];
-  if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 1) return { ok: false, why: 'sequence must be a whole number from 1' };
-  const issuedAt = isoTime(v['issuedAt']);
-  const expiresAt = isoTime(v['expiresAt']);
-  if (issuedAt === undefined || expiresAt === undefined) return { ok: false, why: 'issuedAt and expiresAt must be ISO 8601 times' };
-  const variables = decodeVariables(v['variables']);
+  const header = decodeSignedHeader(bytes, 'postern-variables');
+  if (!header.ok) return header;
+  const { fields, target, sequence, issuedAt, expiresAt } = header.value;
+  if (!('serial' in target)) return { ok: false, why: 'variables are per box: target must be {serial}' };
+  const variables = decodeVariables(fields['variables']);
   if (!variables.ok) return variables;
-  return { ok: true, value: { type: 'postern-variables', target: { serial: target.value.serial }, sequence, issuedAt, expiresAt, variables: variables.value } };
+  return { ok: true, value: { type: 'postern-variables', target: { serial: target.serial }, sequence, issuedAt, expiresAt, variables: variables.value } };
 }
 
 export function decodeVariables(v: unknown): Decoded<Variables> {
