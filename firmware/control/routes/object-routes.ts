@@ -19,7 +19,10 @@ type Named = { name: string };
 interface NamedList<T extends Named> {
   readonly path: string;
   readonly what: string;
+  /** The list in a working copy of the configuration, created there when absent. */
   readonly list: (c: PosternConfig) => T[];
+  /** The list as it is, for reads (never creating it); `list` when that never writes. */
+  readonly view?: (c: PosternConfig) => readonly T[];
   readonly show: (item: T) => unknown;
   /** Drops what `show` adds for display (live state) when a shown item is sent back. */
   readonly clean?: (item: T) => T;
@@ -34,17 +37,18 @@ interface NamedList<T extends Named> {
 function namedListRoutes<T extends Named>(ctx: ApiContext, spec: NamedList<T>): Route[] {
   const base = `/api/v1/${spec.path}`;
   const config = () => structuredClone(ctx.store.current().config);
+  // Reads look at the stored document itself (no copy per request); `show` builds new objects.
+  const current = (): readonly T[] => (spec.view ?? spec.list)(ctx.store.current().config);
   const asItem = (body: unknown): T => {
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest(`send the ${spec.what} as a JSON object`);
     return spec.clean ? spec.clean(body as T) : (body as T);
   };
   return [
-    // Reads go through a copy too: a list may be created on first use (certificates.trusted).
-    { method: 'GET', path: base, handler: () => ({ status: 200, body: { [spec.path]: spec.list(config()).map(spec.show) } }) },
+    { method: 'GET', path: base, handler: () => ({ status: 200, body: { [spec.path]: current().map(spec.show) } }) },
     {
       method: 'GET', path: `${base}/:name`,
       handler: (c) => {
-        const item = spec.list(config()).find((i) => i.name === c.params['name']);
+        const item = current().find((i) => i.name === c.params['name']);
         if (!item) throw notFound(`${spec.what} '${c.params['name']}'`);
         return { status: 200, body: spec.show(item) };
       },
@@ -136,7 +140,7 @@ export function objectRoutes(ctx: ApiContext): Route[] {
     ...namedListRoutes(ctx, { path: 'pools', what: 'pool', list: (c) => c.pools, show: (p) => p }),
     // Other CAs whose certificates peers may present (issue 16; sites by certificate, issue 25), each with what it is.
     ...namedListRoutes<TrustedCaConfig>(ctx, {
-      path: 'trusted-cas', what: 'trusted CA', list: (c) => (c.certificates.trusted ??= []), show: showTrustedCa,
+      path: 'trusted-cas', what: 'trusted CA', list: (c) => (c.certificates.trusted ??= []), view: (c) => c.certificates.trusted ?? [], show: showTrustedCa,
       clean: ({ name, certificate, revocation }) => ({ name, certificate, ...(revocation !== undefined ? { revocation } : {}) }),
     }),
     ...namedListRoutes(ctx, {
