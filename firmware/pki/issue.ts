@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { parseIp } from '../util/ip.ts';
 import type { Secret } from '../util/secret.ts';
 import type { CertificateAuthority } from './ca.ts';
@@ -16,7 +17,7 @@ import {
   type KeyUsage,
 } from './extensions.ts';
 import { loadIssuer } from './issuer.ts';
-import { generateKeyPair, isEcKey, keyIdentifier, privateKeyPem, type KeyPair, type KeyType } from './keys.ts';
+import { generateKeyPair, isEcKey, keyIdentifier, privateKeyPem, type KeyType } from './keys.ts';
 import { checkCommonName, checkEmail, classifySan, isDnsName, nameWithCommonName } from './names.ts';
 import { Oid } from './oids.ts';
 import { PkiProblem, pkiError } from './pki-error.ts';
@@ -75,8 +76,8 @@ export function issueServerCertificate(ca: CertificateAuthority, options: Server
       'a server certificate needs at least one DNS name or IP address: clients match the server against the subject alternative names',
     );
   }
-  return issue(ca, options, commonName, maxServerDays, (keys) => [
-    keyUsage(leafKeyUsage(keys)),
+  return issue(ca, options, commonName, maxServerDays, (publicKey) => [
+    keyUsage(leafKeyUsage(publicKey)),
     extKeyUsage([Oid.serverAuth, Oid.ipsecIkeIntermediate]),
     subjectAltName(sans),
   ]);
@@ -86,28 +87,48 @@ export function issueServerCertificate(ca: CertificateAuthority, options: Server
 export function issueClientCertificate(ca: CertificateAuthority, options: ClientCertificateOptions): IssuedCertificate {
   const commonName = checkCommonName(options.commonName, 'client');
   const email = options.email === undefined ? undefined : checkEmail(options.email);
-  return issue(ca, options, commonName, maxClientDays, (keys) => [
-    keyUsage(leafKeyUsage(keys)),
+  return issue(ca, options, commonName, maxClientDays, (publicKey) => [
+    keyUsage(leafKeyUsage(publicKey)),
     extKeyUsage([Oid.clientAuth]),
     ...(email === undefined ? [] : [subjectAltName([{ type: 'email', value: email }])]),
   ]);
 }
 
 /** RFC 5480 §3: keyEncipherment MUST NOT be asserted for EC keys; RSA keys keep it for TLS RSA key exchange. */
-const leafKeyUsage = (keys: KeyPair): KeyUsage[] => (isEcKey(keys.publicKey) ? ['digitalSignature'] : ['digitalSignature', 'keyEncipherment']);
+const leafKeyUsage = (publicKey: KeyObject): KeyUsage[] => (isEcKey(publicKey) ? ['digitalSignature'] : ['digitalSignature', 'keyEncipherment']);
 
 function issue(
   ca: CertificateAuthority,
   options: CommonOptions,
   commonName: string,
   maxDays: number,
-  profile: (keys: KeyPair) => Asn1[],
+  profile: (publicKey: KeyObject) => Asn1[],
 ): IssuedCertificate {
+  const keys = generateKeyPair(options.keyType ?? 'rsa-2048');
+  return { ...signLeaf(ca, options, commonName, maxDays, keys.publicKey, profile), keyPem: privateKeyPem(keys.privateKey) };
+}
+
+/**
+ * A client certificate for a key the subject made and kept (a CSR's key, issue 26's token
+ * enrollment): the same profile as issueClientCertificate, and no private key ever leaves the box.
+ */
+export function issueClientCertificateForKey(ca: CertificateAuthority, options: CommonOptions & { readonly publicKey: KeyObject }): Omit<IssuedCertificate, 'keyPem'> {
+  const commonName = checkCommonName(options.commonName, 'client');
+  return signLeaf(ca, options, commonName, maxClientDays, options.publicKey, (publicKey) => [keyUsage(leafKeyUsage(publicKey)), extKeyUsage([Oid.clientAuth])]);
+}
+
+function signLeaf(
+  ca: CertificateAuthority,
+  options: CommonOptions,
+  commonName: string,
+  maxDays: number,
+  publicKey: KeyObject,
+  profile: (publicKey: KeyObject) => Asn1[],
+): Omit<IssuedCertificate, 'keyPem'> {
   const issuer = loadIssuer(ca);
   const window = validity(options.now, options.validityDays, maxDays);
   // A certificate cannot usefully outlive its CA: the chain stops validating then anyway.
   const notAfter = window.notAfter > issuer.notAfter ? issuer.notAfter : window.notAfter;
-  const keys = generateKeyPair(options.keyType ?? 'rsa-2048');
   const serial = randomSerial(options.randomBytes);
   const certificatePem = buildCertificate(
     {
@@ -116,11 +137,11 @@ function issue(
       subject: nameWithCommonName(commonName),
       notBefore: window.notBefore,
       notAfter,
-      subjectPublicKey: keys.publicKey,
+      subjectPublicKey: publicKey,
       extensions: [
         basicConstraints(false),
-        ...profile(keys),
-        subjectKeyIdentifier(keyIdentifier(keys.publicKey)),
+        ...profile(publicKey),
+        subjectKeyIdentifier(keyIdentifier(publicKey)),
         authorityKeyIdentifier(issuer.keyId),
         // Windows checks revocation of the SSTP server (CERT_E_REVOCATION_OFFLINE without a reachable
         // CDP) and builds missing chain links from caIssuers.
@@ -129,7 +150,7 @@ function issue(
     },
     issuer.key,
   );
-  return { certificatePem, keyPem: privateKeyPem(keys.privateKey), serialHex: serial.toString('hex') };
+  return { certificatePem, serialHex: serial.toString('hex') };
 }
 
 function uniqueNames(names: GeneralName[]): GeneralName[] {
