@@ -8,6 +8,7 @@ import type { Ikev1Context } from './context.ts';
 import { sameAddressText } from '../../util/ip.ts';
 import { Phase1Sa } from './ikev1-sa.ts';
 import { checkHash, checkNat, cookieOf, deriveKeys, lifeOf, NAT_PORT, natDetection, opaque, ourId, peerIdRefused, plainNotify, sameSuite } from './main-mode.ts';
+import { describeSpecs } from '../../ike/proposals.ts';
 import { describePhase1Offer, phase1Answer, phase1Offer, phase1Params, selectPhase1 } from './proposals.ts';
 import { seal } from './protect.ts';
 import { initiatorVendorIds, natTraversalOf, peerSupportsDpd, responderVendorIds } from './vendor-ids.ts';
@@ -97,7 +98,7 @@ export function respondAm1(ctx: Ikev1Context, ckyI: bigint, payloads: readonly R
     ctx.reply(sa, encodeIsakmpMessage(header(sa), answer), sa);
     return sa;
   }
-  return refuse(`none of the offered transforms is acceptable (offered: ${describePhase1Offer(saPayload.sa)})`);
+  return refuse(`none of the offered transforms is acceptable (offered: ${describePhase1Offer(saPayload.sa)}; accepted: ${describeSpecs(allowed.flatMap((c) => c.ikeProposals))})`);
 }
 
 /** Initiator, message 2 → 3: the responder's choice, keys, HASH_R; then our HASH_I, encrypted. */

@@ -10,6 +10,7 @@ import type { IsakmpTransform } from '../payloads/sa.ts';
 import { AuthMethod, DOI_IPSEC, ExchangeType, NotifyType, ProtocolId } from '../registry.ts';
 import type { Ikev1Context } from './context.ts';
 import { Phase1Sa } from './ikev1-sa.ts';
+import { describeSpecs } from '../../ike/proposals.ts';
 import { describePhase1Offer, lifetimeFor, phase1Answer, phase1Offer, phase1Params, selectPhase1 } from './proposals.ts';
 import { seal, type Opened } from './protect.ts';
 import { announcesFragmentation } from '../fragments.ts';
@@ -87,7 +88,7 @@ export function respondMm1(ctx: Ikev1Context, ckyI: bigint, payloads: readonly R
     ctx.log('info', `Main Mode from ${from.address}:${from.port}${software ? ` (${software})` : ''} for ${conn.name}: chose ${describePhase1Offer({ ...saPayload.sa, proposals: [{ number: 1, protocolId: 1, spi: new Uint8Array(), transforms: [choice.transform] }] })}`);
     return sa;
   }
-  const why = candidates.length === 0 ? 'no connection accepts this address' : `none of the offered transforms is acceptable (offered: ${describePhase1Offer(saPayload.sa)})`;
+  const why = candidates.length === 0 ? 'no connection accepts this address' : `none of the offered transforms is acceptable (offered: ${describePhase1Offer(saPayload.sa)}; accepted: ${describeSpecs(candidates.flatMap((c) => c.ikeProposals))})`;
   ctx.log('warn', `Main Mode from ${from.address} refused with NO-PROPOSAL-CHOSEN: ${why}`);
   ctx.emit({ type: 'send', packet: plainNotify(ckyI, 0n, NotifyType.NO_PROPOSAL_CHOSEN, Buffer.from(ctx.crypto.randomBytes(4)).readUInt32BE()), from: to, to: from });
   return undefined;

@@ -1,9 +1,9 @@
 import type { Proposal, Transform } from '../../ike/payloads/sa.ts';
 import { selectProposal, type ProposalSpec } from '../../ike/proposals.ts';
-import { EncrId, IntegId, PrfId, ProtocolId as V2Protocol, TransformType } from '../../ike/registry/numbers.ts';
+import { DhId, EncrId, IntegId, PrfId, ProtocolId as V2Protocol, TransformType } from '../../ike/registry/numbers.ts';
 import { attributeNumber, numberAttribute, type DataAttribute } from '../payloads/attributes.ts';
 import type { IsakmpProposal, IsakmpTransform, SaPayload } from '../payloads/sa.ts';
-import { AuthAlgorithm, AuthMethod, DOI_IPSEC, EncapsulationMode, EspTransformId, HashAlgorithm, KEY_IKE, LifeType, Phase1Attr, Phase2Attr, ProtocolId, SIT_IDENTITY_ONLY } from '../registry.ts';
+import { AuthAlgorithm, AuthMethod, DOI_IPSEC, EncapsulationMode, EncryptionAlgorithm, EspTransformId, HashAlgorithm, KEY_IKE, LifeType, Phase1Attr, Phase2Attr, ProtocolId, SIT_IDENTITY_ONLY } from '../registry.ts';
 
 /**
  * IKEv1 offers and choices, from the same configured proposals as IKEv2 ("aes256-sha1-modp2048",
@@ -199,16 +199,19 @@ export function encapsulationMode(mode: 'tunnel' | 'transport', nat: 'none' | 'r
   return mode === 'tunnel' ? EncapsulationMode.UDP_ENCAPSULATED_TUNNEL_DRAFT : EncapsulationMode.UDP_ENCAPSULATED_TRANSPORT_DRAFT;
 }
 
-/** "AES_CBC-256/SHA/MODP_2048"-style text of offered transforms, for a NO-PROPOSAL-CHOSEN log line. */
+/** "AES_CBC-256/SHA2_256/PRE_SHARED_KEY/MODP_2048"-style text of offered transforms, for a NO-PROPOSAL-CHOSEN log line. */
 export function describePhase1Offer(offer: SaPayload): string {
   return offer.proposals.flatMap((p) => p.transforms).map((t) => {
     const p = phase1Params(t);
     if (!p) return `transform ${t.number}: unreadable`;
-    return `encr ${p.encryption}${p.keyBits ? `-${p.keyBits}` : ''} hash ${p.hash} auth ${p.authMethod} group ${p.group}`;
-  }).join(', ');
+    const encr = `${nameOf(EncryptionAlgorithm, p.encryption) ?? `encr ${p.encryption}`}${p.keyBits ? `-${p.keyBits}` : ''}`;
+    return [encr, nameOf(HashAlgorithm, p.hash) ?? `hash ${p.hash}`, nameOf(AuthMethod, p.authMethod) ?? `auth ${p.authMethod}`, groupName(p.group)].join('/');
+  }).join(', ') || 'nothing';
 }
 
 const nameOf = (table: Record<string, number>, value: number | undefined): string | undefined => Object.entries(table).find(([, v]) => v === value)?.[0];
+/** Group Description values are IKEv2's DH numbers (RFC 2409 Appendix A, RFC 5903 §5). */
+const groupName = (group: number): string => nameOf(DhId, group) ?? `group ${group}`;
 
 /** "ESP_3DES/HMAC_SHA tunnel, ESP_AES-256/HMAC_SHA2_256/group 14 transport" for a Quick Mode refusal line. */
 export function describePhase2Offer(offer: SaPayload): string {
@@ -217,7 +220,7 @@ export function describePhase2Offer(offer: SaPayload): string {
     if (!c) return `transform ${t.number}: unreadable`;
     const encr = `${nameOf(EspTransformId, c.transformId) ?? `ESP transform ${c.transformId}`}${c.keyBits ? `-${c.keyBits}` : ''}`;
     const auth = c.auth === undefined ? [] : [nameOf(AuthAlgorithm, c.auth) ?? `auth ${c.auth}`];
-    const group = c.group === undefined ? [] : [`group ${c.group}`];
+    const group = c.group === undefined ? [] : [groupName(c.group)];
     return `${[encr, ...auth, ...group].join('/')} ${modeOf(c.mode) ?? `mode ${c.mode}`}`;
   })).join(', ') || 'nothing';
 }
