@@ -81,7 +81,7 @@ function prefixOf(mask: Uint8Array): number | undefined {
 
 /**
  * The identity as text for logs and matching: "192.0.2.1", "10.1.0.0/16", "10.0.0.1-10.0.0.9",
- * "vpn.example.com", "user@example.com"; a DN or key ID as hex with its type.
+ * "vpn.example.com", "user@example.com", a DN as "dn:<DER hex>"; other types as hex with their number.
  */
 export function identificationText(id: Identification): string {
   const d = id.data;
@@ -101,6 +101,9 @@ export function identificationText(id: Identification): string {
     case IdType.ID_FQDN:
     case IdType.ID_USER_FQDN:
       return Buffer.from(d).toString('latin1');
+    // IKEv2's spelling (ike/payloads/identity.ts), so one configured remote ID fits either version.
+    case IdType.ID_DER_ASN1_DN:
+      return `dn:${Buffer.from(d).toString('hex')}`;
     default:
       return `${id.idType}:${Buffer.from(d).toString('hex')}`;
   }
@@ -108,7 +111,7 @@ export function identificationText(id: Identification): string {
 
 /**
  * An ID from configuration text: an address, a prefix ("10.1.0.0/16"; a /32 or /128 becomes an
- * address, as strongSwan sends it), "user@domain" or a name. Undefined for malformed addresses.
+ * address, as strongSwan sends it), "user@domain", "dn:<DER hex>" or a name. Undefined for malformed addresses.
  */
 export function identificationFrom(text: string, protocolId = 0, port = 0): Identification | undefined {
   const slash = text.indexOf('/');
@@ -125,6 +128,7 @@ export function identificationFrom(text: string, protocolId = 0, port = 0): Iden
   const address = ipBytes(text);
   if (address) return { idType: address.length === 4 ? IdType.ID_IPV4_ADDR : IdType.ID_IPV6_ADDR, protocolId, port, data: address };
   if (isIP(text) === 0 && /^[0-9.]+$/.test(text)) return undefined;
+  if (/^dn:([0-9a-f]{2})+$/i.test(text)) return { idType: IdType.ID_DER_ASN1_DN, protocolId, port, data: Buffer.from(text.slice(3), 'hex') };
   return { idType: text.includes('@') ? IdType.ID_USER_FQDN : IdType.ID_FQDN, protocolId, port, data: Buffer.from(text, 'latin1') };
 }
 

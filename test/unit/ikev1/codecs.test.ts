@@ -98,7 +98,7 @@ t.test('identification payloads (RFC 2407 §4.6.2) by type, with protocol and po
     ['03 00 0000 6140622e6378', 'a@b.cx', IdType.ID_USER_FQDN, 'user FQDN'],
     ['05 00 0000 20010db8000000000000000000000001', '2001:db8::1', IdType.ID_IPV6_ADDR, 'IPv6 address (RFC 5952 text)'],
     ['06 00 0000 20010db8000000000000000000000000 ffffffffffffffff0000000000000000', '2001:db8::/64', IdType.ID_IPV6_ADDR_SUBNET, 'IPv6 subnet'],
-    ['09 00 0000 3011310f300d06035504030c06706f7374', '9:3011310f300d06035504030c06706f7374', IdType.ID_DER_ASN1_DN, 'DER DN (CN=post)'],
+    ['09 00 0000 3011310f300d06035504030c06706f7374', 'dn:3011310f300d06035504030c06706f7374', IdType.ID_DER_ASN1_DN, 'DER DN (CN=post)'],
   ];
   for (const [bytes, text, type, what] of cases) {
     const d = decodeIdentification(hex(bytes));
@@ -117,6 +117,7 @@ t.test('identification payloads (RFC 2407 §4.6.2) by type, with protocol and po
   t.equal(identificationFrom('192.0.2.1/32')?.idType, IdType.ID_IPV4_ADDR, 'a host prefix becomes an address');
   t.equal(identificationFrom('2001:db8::1')?.idType, IdType.ID_IPV6_ADDR);
   t.equal(identificationFrom('user@example.com')?.idType, IdType.ID_USER_FQDN);
+  t.same(identificationFrom('dn:3011310f300d06035504030c06706f7374'), { idType: IdType.ID_DER_ASN1_DN, protocolId: 0, port: 0, data: hex('3011310f300d06035504030c06706f7374') }, 'a DN in IKEv2\'s spelling');
   t.equal(identificationFrom('300.1.1.1'), undefined, 'a malformed address');
   t.equal(identificationSelector(identificationFrom('192.0.2.1')!), '192.0.2.1/32');
   t.equal(identificationSelector(identificationFrom('10.1.0.0/16')!), '10.1.0.0/16');

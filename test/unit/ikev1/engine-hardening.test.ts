@@ -73,3 +73,25 @@ t.test('behind a NAT, a Quick Mode message with a bad HASH from elsewhere does n
   t.ok(pair.logs('b').some((l) => /HASH\(1\) does not match/.test(l)), 'the forged message decrypted and was refused on its HASH');
   t.same(sa.remote, { address: NAT, port: 14500 }, 'the SA still answers at the NAT mapping');
 });
+
+t.test('retransmission backs off: 2 s, then doubling; Main Mode gives up at its half-open timeout, Quick Mode after five resends', async (t) => {
+  const { pair, start } = pairOf();
+  pair.filter = (p) => (p.from.address === A ? 'drop' : 'deliver');
+  start();
+  pair.run(600_000);
+  const sentAt = pair.wireLog.filter((p) => p.from.address === A).map((p) => p.at - pair.latencyMs);
+  t.same(sentAt, [0, 2_000, 6_000, 14_000], 'message 1 at 0 s and again after 2, 4 and 8 s');
+  t.same(new Set(pair.wireLog.map((p) => Buffer.from(p.packet).toString('hex'))).size, 1, 'each time the same bytes (a retransmission, not a new exchange)');
+  t.match(pair.engines.a.sas[0]?.history.join('\n'), /mm1 -> closed: Main Mode not complete after 30 s/, 'then the half-open SA goes, saying why');
+  t.equal(pair.of('a', 'ike-up').length, 0);
+  // Phase 1 up, every Quick Mode answer lost: QM1 resent with the same backoff, then abandoned.
+  const qm = pairOf();
+  const isQuickMode = (p: InFlight) => p.packet[18] === ExchangeType.QUICK_MODE;
+  qm.pair.filter = (p) => (p.from.address === B && isQuickMode(p) ? 'drop' : 'deliver');
+  qm.start();
+  qm.pair.run(600_000);
+  const qm1 = qm.pair.wireLog.filter((p) => p.from.address === A && isQuickMode(p)).map((p) => p.at);
+  t.same(qm1.map((at) => at - qm1[0]!), [0, 2_000, 6_000, 14_000, 30_000, 62_000], 'QM1 at 0 s and again after 2, 4, 8, 16 and 32 s');
+  t.ok(qm.pair.logs('a').some((l) => /^Quick Mode [0-9a-f]+ with 192\.0\.2\.2 abandoned: no answer \(connection to-b\)$/.test(l)), 'then abandoned with a line that says so');
+  t.equal(qm.pair.of('a', 'install-child').length, 0);
+});
