@@ -213,20 +213,27 @@ export class Service {
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'sstp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
       onAuthFailure: (user, peer) => {
         this.telemetry.event('auth-failure', { protocol: 'sstp', user, peer });
-        this.#problem({ kind: 'sstp-auth-failure', user, peer });
+        this.#problem({ kind: 'ppp-auth-failure', protocol: 'sstp', user, peer });
       },
+      onClosedAfterTls: (peer) => this.#problem({ kind: 'sstp-closed-after-tls', peer }),
     });
     this.l2tp = new L2tpSubsystem({
       logger: options.logger.child('l2tp'), access: this.access, stateDir: options.stateDir, wanAddress: (c) => this.network.addressFor(c),
       // L2TP inside its clients' transport SAs, each datagram tagged with its SA (issue 20).
       ipsec: { receive: (handler) => this.ike.l2tpPath.receive(handler), send: (via, from, to, payload) => this.ike.l2tpPath.send(via, from, to, payload), pppData: (via, spec) => this.ike.l2tpPath.pppData?.(via, spec), gone: (handler) => this.ike.l2tpPath.gone?.(handler) },
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'l2tp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
-      onAuthFailure: (user, peer) => this.telemetry.event('auth-failure', { protocol: 'l2tp', user, peer }),
+      onAuthFailure: (user, peer) => {
+        this.telemetry.event('auth-failure', { protocol: 'l2tp', user, peer });
+        this.#problem({ kind: 'ppp-auth-failure', protocol: 'l2tp', user, peer });
+      },
     });
     this.pptp = new PptpSubsystem({
       logger: options.logger.child('pptp'), access: this.access, stateDir: options.stateDir, wanAddress: (c) => this.network.addressFor(c),
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'pptp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
-      onAuthFailure: (user, peer) => this.telemetry.event('auth-failure', { protocol: 'pptp', user, peer }),
+      onAuthFailure: (user, peer) => {
+        this.telemetry.event('auth-failure', { protocol: 'pptp', user, peer });
+        this.#problem({ kind: 'ppp-auth-failure', protocol: 'pptp', user, peer });
+      },
     });
     // A dialed PPP site's call up or down reaches the fleet console as GRE's and IKE's tunnels do.
     const pppSiteEvent = (protocol: 'sstp' | 'l2tp' | 'pptp') => (site: string, state: 'up' | 'down', why: string) => this.telemetry.event(state === 'up' ? 'tunnel-up' : 'tunnel-down', { protocol, site, ...(state === 'down' ? { reason: why } : {}) });

@@ -32,6 +32,9 @@ const APPLE_NO_ANSWER = 'The VPN server did not respond';
 const ANDROID_AUTH = 'strongSwan: Authentication failed';
 const ANDROID_PROPOSAL = 'strongSwan: No proposal chosen (NO_PROPOSAL_CHOSEN)';
 const ANDROID_TIMEOUT = 'strongSwan: Unable to connect to the server (timeout)';
+// Windows' SSTP client checks the gateway certificate after the TLS handshake, then hangs up.
+const WIN_SSTP_CERTIFICATE = 'Error 0x80092013: The revocation function was unable to check revocation because the revocation server was offline; or 0x800B0109 (the certificate chain ends in a root certificate which is not trusted); or 0x800B010F (the certificate\'s CN name does not match the passed value)';
+const PPP_PASSWORD_FIX = 'Check the user name and password (both case sensitive) on the client, that the user exists and is enabled on the Users page; set a new password if needed.';
 
 export const CAUSES = {
   'ike-proposal-mismatch': {
@@ -48,9 +51,9 @@ export const CAUSES = {
   },
   'ikev1-client': {
     stage: 'ike-init',
-    explanation: 'The client tried IKEv1 (an L2TP/IPsec or "Cisco IPsec" connection); this gateway answers IKEv2 and SSTP.',
+    explanation: 'The client tried IKEv1 (an L2TP/IPsec or "Cisco IPsec" connection), which this gateway answers only while L2TP/IPsec or an IKEv1 site is enabled.',
     client: { windows: WIN_809, apple: APPLE_NO_ANSWER },
-    fix: 'Set the connection type to IKEv2 on the client (or use SSTP), best by installing the profile Postern generates.',
+    fix: 'Set the connection type to IKEv2 on the client (or use SSTP), best by installing the profile Postern generates; or, if the client must use L2TP/IPsec, enable it under Settings, Listeners.',
   },
   // IKEv1 sites (issue 19): Main Mode finds the site by the peer's address, Aggressive Mode by its ID.
   'unknown-peer-address': {
@@ -202,7 +205,25 @@ export const CAUSES = {
     stage: 'ppp-auth',
     explanation: 'The SSTP client\'s user name or password is wrong, or the user does not exist or is disabled.',
     client: { windows: WIN_691 },
-    fix: 'Check the user name and password (both case sensitive) on the client, that the user exists and is enabled on the Users page; set a new password if needed.',
+    fix: PPP_PASSWORD_FIX,
+  },
+  'l2tp-wrong-password': {
+    stage: 'ppp-auth',
+    explanation: 'The L2TP/IPsec client\'s IPsec step passed (the shared key or certificate is right), but its user name or password is wrong, or the user does not exist or is disabled.',
+    client: { windows: WIN_691, apple: APPLE_AUTH },
+    fix: PPP_PASSWORD_FIX,
+  },
+  'pptp-wrong-password': {
+    stage: 'ppp-auth',
+    explanation: 'The PPTP client\'s user name or password is wrong, or the user does not exist or is disabled.',
+    client: { windows: WIN_691 },
+    fix: PPP_PASSWORD_FIX,
+  },
+  'sstp-certificate-refused': {
+    stage: 'tls',
+    explanation: 'The SSTP client finished the TLS handshake, then hung up without starting SSTP: it checked the gateway\'s certificate and refused it. Windows does this when it cannot fetch the certificate\'s revocation list (CRL), when it does not trust the CA, or when the name it dialled is not in the certificate. (A scanner probing the port looks the same.)',
+    client: { windows: WIN_SSTP_CERTIFICATE },
+    fix: 'Let clients fetch the CRL: forward TCP 80 on the upstream router to this gateway (see the ports to open under Settings, Listeners) or use a public certificate (ACME); install the gateway\'s CA in the computer\'s Trusted Root Certification Authorities; dial the name in the gateway certificate (the profile Postern generates does all three).',
   },
   other: {
     stage: 'ike-auth',

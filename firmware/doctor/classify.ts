@@ -10,11 +10,14 @@ import { CAUSES, type CauseCode, type ClientMessage, type ProblemStage } from '.
 
 export type DoctorEvent =
   | { readonly kind: 'ike-log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Readonly<Record<string, unknown>> }
-  | { readonly kind: 'sstp-auth-failure'; readonly user?: string | undefined; readonly peer: string };
+  /** A PPP login refused (SSTP, L2TP, PPTP); `peer` is the client's address and port. */
+  | { readonly kind: 'ppp-auth-failure'; readonly protocol: 'sstp' | 'l2tp' | 'pptp'; readonly user?: string | undefined; readonly peer: string }
+  /** An SSTP client that completed TLS and closed the connection without a byte of its request. */
+  | { readonly kind: 'sstp-closed-after-tls'; readonly peer: string };
 
 /** A problem without its time and number, which the recorder adds. */
 export interface ProblemFacts {
-  readonly protocol: 'ikev2' | 'ikev1' | 'sstp';
+  readonly protocol: 'ikev2' | 'ikev1' | 'sstp' | 'l2tp' | 'pptp';
   readonly stage: ProblemStage;
   readonly cause: CauseCode;
   /** The gateway's own words (the log line). */
@@ -165,8 +168,11 @@ function classifyQuickMode(msg: string): ProblemFacts | undefined {
 
 /** The problem an event reports, or undefined when it reports none. */
 export function classify(event: DoctorEvent): ProblemFacts | undefined {
-  if (event.kind === 'sstp-auth-failure') {
-    return facts('sstp', 'sstp-wrong-password', `PPP authentication of '${event.user ?? '(no name)'}' failed`, { user: event.user, source: addressOf(event.peer) });
+  if (event.kind === 'ppp-auth-failure') {
+    return facts(event.protocol, `${event.protocol}-wrong-password`, `PPP authentication of '${event.user ?? '(no name)'}' failed`, { user: event.user, source: addressOf(event.peer) });
+  }
+  if (event.kind === 'sstp-closed-after-tls') {
+    return facts('sstp', 'sstp-certificate-refused', 'the client closed the connection after the TLS handshake, before its SSTP request', { source: addressOf(event.peer) });
   }
   if (event.level !== 'warn') return undefined;
   const fields = event.fields ?? {};

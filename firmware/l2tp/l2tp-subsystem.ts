@@ -200,7 +200,7 @@ export class L2tpSubsystem implements Subsystem {
           send: (frame) => this.#sendData(tunnelId, sessionId, frame),
           onNetworkUp: () => this.#carryInDriver(tunnelId, sessionId, session, carried),
           driverCounters: () => driverCounters(carried),
-          onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
+          onAuthFailed: (user) => this.#options.onAuthFailure?.(user, address),
           onDead: (reason) => {
             this.#ended(tunnelId, sessionId, reason);
             this.#act(table.handle({ kind: 'CmdCloseSession', tunnelId, sessionId, resultCode: { result: 3, error: 0, message: reason.slice(0, 100) } }, Date.now()));

@@ -37,6 +37,11 @@ export interface SstpConnectionOptions {
   /** Once, when the call is established (crypto binding verified, §3.3.5.2.4): it is no longer a handshake. */
   readonly onEstablished?: () => void;
   readonly onClosed?: (reason: string) => void;
+  /**
+   * The client completed TLS, then closed without sending a byte: how Windows' SSTP client leaves a
+   * gateway certificate it refuses (CRL unreachable, untrusted CA, wrong name). For the connection doctor.
+   */
+  readonly onClosedAfterTls?: (peer: { readonly address: string; readonly port: number }) => void;
 }
 
 /** Bytes dropped before the head (a slow-loris or a scanner) are bounded by MAX_REQUEST_HEAD. */
@@ -46,6 +51,7 @@ export class SstpConnection {
   readonly #now: () => number;
   readonly #peer: { readonly address: string; readonly port: number };
   #head: Buffer = Buffer.alloc(0);
+  #bytesReceived = 0;
   #session: SstpServerSession | undefined;
   #link: PppLinkPort | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -60,7 +66,10 @@ export class SstpConnection {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (error) => this.#end(`TLS error: ${error.message}`));
-    socket.on('close', () => this.#end('the client closed the connection'));
+    socket.on('close', () => {
+      if (!this.#closed && this.#bytesReceived === 0) this.#options.onClosedAfterTls?.(this.#peer);
+      this.#end('the client closed the connection');
+    });
     // The request head must come soon (the negotiation timer takes over once the session exists).
     this.#arm(this.#now() + 10_000);
   }
@@ -77,6 +86,7 @@ export class SstpConnection {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
+    this.#bytesReceived += chunk.length;
     if (this.#session) return this.#run(this.#session.handle({ type: 'RcvStream', bytes: chunk }, this.#now()));
     this.#head = Buffer.concat([this.#head, chunk]);
     const answer = answerRequestHead(this.#head, this.#now());

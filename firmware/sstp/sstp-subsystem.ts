@@ -38,6 +38,8 @@ export interface SstpSubsystemOptions {
   readonly wanAddress6?: (config: PosternConfig) => string | undefined;
   readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
   readonly onAuthFailure?: (user: string | undefined, peer: string) => void;
+  /** A client that completed TLS and hung up before its SSTP request (it refused the certificate). */
+  readonly onClosedAfterTls?: (peer: string) => void;
   /** ACME tls-alpn-01 challenge certificates by server name (issue 16). */
   readonly acmeAlpn?: SstpListenerOptions['acmeAlpn'];
 }
@@ -127,6 +129,7 @@ export class SstpSubsystem implements Subsystem {
         ...(settings.limits ? { limits: settings.limits } : {}),
         connection: {
           session: { randomBytes: (n) => randomBytes(n) },
+          onClosedAfterTls: (peer) => this.#options.onClosedAfterTls?.(peer.address.includes(':') ? `[${peer.address}]:${peer.port}` : `${peer.address}:${peer.port}`),
           createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress, dhcpInform: dhcpInformAnswer(config, settings.pool), mppe: settings.mppe, radius }),
         },
       });

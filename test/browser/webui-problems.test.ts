@@ -86,5 +86,22 @@ t.test('failed attempts listed with explanation, client error and fix; filtered 
   t.ok(asked.some((q) => q.includes('site=branch')), 'and asks the API for that site');
   t.equal(await page.evaluate('document.activeElement && document.activeElement.getAttribute("data-problem")'), String(again.id), 'the entry has the focus');
   t.match(await entry.innerText(), /2 times, last/, 'with its count and last time');
+
+  // Per user: the Users page names alice's failed attempts and links to them, filtered to her.
+  await page.click('nav >> text=Users');
+  const add = page.getByRole('form', { name: 'add a user' });
+  await add.locator('input[name=name]').fill('alice');
+  await add.locator('input[name=password]').fill('Correct-Horse-Battery-7');
+  await add.locator('button[type=submit]').click();
+  const userLink = page.locator('tr[data-user=alice] a.problem-link');
+  await userLink.waitFor();
+  t.match(await userLink.innerText(), /^1 failed attempt, last /, 'the Users page: alice\'s failed attempt, counted');
+  t.match(await userLink.getAttribute('title') ?? '', /user name or the password is wrong/, 'its cause in words on the link');
+  asked.length = 0;
+  await userLink.click();
+  await region.locator('li.problem[data-cause=wrong-password]').waitFor();
+  t.equal(await region.getByLabel('User').inputValue(), 'alice', 'the Connection problems page opens filtered to her');
+  t.equal(await region.locator('li.problem').count(), 1, 'showing only her problem');
+  t.ok(asked.some((q) => q.includes('user=alice')), 'asked of the API by user');
   t.same(errors, [], 'no script errors');
 });

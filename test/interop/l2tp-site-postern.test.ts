@@ -4,6 +4,7 @@
 // Both LANs reach each other; a wrong password is refused and retried with backoff; when gwB
 // restarts, gwA keys IPsec again and redials by itself.
 import t from 'tap';
+import { apiGetIn } from '../helpers/namespace-api.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { answeringL2tpGateway, dialingL2tpGateway } from '../lab/l2tp-site-configs.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
@@ -27,6 +28,9 @@ t.test('L2TP/IPsec site-to-site through NAT: both LANs reach each other; a wrong
   // A wrong password first: IPsec and the tunnel come up, the login is refused, the site waits and dials again.
   const wrong = await startPostern(lab, 'gwA', dialing('Not-The-Password-1'), (log) => count(log, 'L2TP site down') >= 1, { name: 'postern-branch-wrong' });
   t.ok(lineWith(hq.log(), 'PPP authentication failed', /"protocol":"l2tp","user":"branch-a"/), 'gwB refused the login (MS-CHAPv2)');
+  // Issue 17: the connection doctor on gwB explains the refusal, under the user who dialled.
+  const problems = (await apiGetIn(lab, 'gwB', '/problems?user=branch-a'))['problems'] as unknown[] | undefined;
+  t.match(problems?.[0], { protocol: 'l2tp', stage: 'ppp-auth', cause: 'l2tp-wrong-password', user: 'branch-a', source: '203.0.113.1', client: { windows: /^Error 691/ }, fix: /Users page/ }, `gwB's Connection problems list it: ${JSON.stringify(problems)}`);
   t.ok(lineWith(wrong.log(), 'L2TP site down', /"redialInMs":\d+/), `the call ended and the site is dialed again later: ${lineWith(wrong.log(), 'L2TP site down', /./)}`);
   await wrong.stop();
 

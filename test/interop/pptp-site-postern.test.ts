@@ -8,6 +8,7 @@ import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
 import { storedUser } from '../../firmware/config/users.ts';
+import { apiGetIn } from '../helpers/namespace-api.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
@@ -52,6 +53,9 @@ t.test('PPTP site-to-site: both LANs reach each other; a wrong password is refus
     throw new Error(`${error.message}\n--- gwB ---\n${hq.log().split('\n').slice(-20).join('\n')}`);
   });
   t.ok(lineWith(hq.log(), 'PPP authentication failed', /"protocol":"pptp","user":"branch-a"/), 'gwB refused the login (MS-CHAPv2)');
+  // Issue 17: the connection doctor on gwB explains the refusal, under the user who dialled.
+  const problems = (await apiGetIn(lab, 'gwB', '/problems?user=branch-a'))['problems'] as unknown[] | undefined;
+  t.match(problems?.[0], { protocol: 'pptp', stage: 'ppp-auth', cause: 'pptp-wrong-password', user: 'branch-a', source: '192.0.2.1', client: { windows: /^Error 691/ }, fix: /Users page/ }, `gwB's Connection problems list it: ${JSON.stringify(problems)}`);
   t.ok(lineWith(wrong.log(), 'PPTP site down', /"redialInMs":\d+/), `the call ended and the site is dialed again later: ${lineWith(wrong.log(), 'PPTP site down', /./)}`);
   await wrong.stop();
 

@@ -7,7 +7,7 @@ function filled(): ProblemRing {
   const ring = new ProblemRing();
   ring.record(classify({ kind: 'ike-log', level: 'warn', msg: "EAP refused: MS-CHAPv2 authentication of 'alice' failed", fields: { remote: '198.51.100.7:4500', user: 'alice' } })!, Date.UTC(2026, 11, 5, 9));
   ring.record(classify({ kind: 'ike-log', level: 'warn', msg: "IKE_AUTH refused: shared key mismatch for peer 'branch.example' (connection site:branch)", fields: { remote: '203.0.113.9:4500', peerId: 'branch.example' } })!, Date.UTC(2026, 11, 5, 10));
-  ring.record(classify({ kind: 'sstp-auth-failure', user: 'bob', peer: '198.51.100.8:50000' })!, Date.UTC(2026, 11, 5, 11));
+  ring.record(classify({ kind: 'ppp-auth-failure', protocol: 'sstp', user: 'bob', peer: '198.51.100.8:50000' })!, Date.UTC(2026, 11, 5, 11));
   return ring;
 }
 

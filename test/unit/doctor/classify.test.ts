@@ -27,7 +27,10 @@ const CASES: Array<[DoctorEvent, string, string, RegExp | undefined]> = [
   [warn("IKE SA closed: the peer 'branch.example' failed authentication: shared key mismatch", { connection: 'site:branch' }), 'psk-mismatch', 'ike-auth', /13801/],
   [warn('IKE SA closed: the peer answered NO_PROPOSAL_CHOSEN', { connection: 'site:branch' }), 'ike-proposal-mismatch', 'ike-init', /13868/],
   [warn('IKEv1 request from 198.51.100.7:500 refused: this gateway speaks IKEv2 only (answered NO-PROPOSAL-CHOSEN)', { from: '198.51.100.7' }), 'ikev1-client', 'ike-init', /809/],
-  [{ kind: 'sstp-auth-failure', user: 'alice', peer: '198.51.100.7:50123' }, 'sstp-wrong-password', 'ppp-auth', /691/],
+  [{ kind: 'ppp-auth-failure', protocol: 'sstp', user: 'alice', peer: '198.51.100.7:50123' }, 'sstp-wrong-password', 'ppp-auth', /691/],
+  [{ kind: 'ppp-auth-failure', protocol: 'l2tp', user: 'bob', peer: '198.51.100.9' }, 'l2tp-wrong-password', 'ppp-auth', /691/],
+  [{ kind: 'ppp-auth-failure', protocol: 'pptp', user: 'carol', peer: '198.51.100.10' }, 'pptp-wrong-password', 'ppp-auth', /691/],
+  [{ kind: 'sstp-closed-after-tls', peer: '198.51.100.11:50999' }, 'sstp-certificate-refused', 'tls', /^Error 0x80092013: .*revocation server was offline.*0x800B0109.*0x800B010F/],
 ];
 
 t.test('each cause: its stage, the explanation, what Windows shows and the fix', async (t) => {
@@ -51,7 +54,12 @@ t.test('who and where: users, sites, peers and the source address', async (t) =>
   t.equal(site?.user, undefined, 'a site is not a user');
   t.match(classify(CASES[16]![0]), { site: 'branch', source: '203.0.113.9' });
   t.match(classify(CASES[21]![0]), { protocol: 'sstp', user: 'alice', source: '198.51.100.7' });
-  t.match(classify({ kind: 'sstp-auth-failure', peer: '[2001:db8::5]:443' }), { source: '2001:db8::5', detail: /\(no name\)/ });
+  t.match(classify({ kind: 'ppp-auth-failure', protocol: 'sstp', peer: '[2001:db8::5]:443' }), { source: '2001:db8::5', detail: /\(no name\)/ });
+  t.match(classify(CASES[22]![0]), { protocol: 'l2tp', user: 'bob', source: '198.51.100.9' });
+  t.match(classify(CASES[23]![0]), { protocol: 'pptp', user: 'carol', source: '198.51.100.10' });
+  const tls = classify(CASES[24]![0]);
+  t.match(tls, { protocol: 'sstp', source: '198.51.100.11', fix: /TCP 80/ });
+  t.equal(tls?.user, undefined, 'no login happened: no user');
   t.equal(addressOf('[2001:db8::1]:500'), '2001:db8::1');
   t.equal(addressOf('192.0.2.1:4500'), '192.0.2.1');
   t.equal(addressOf('192.0.2.1'), '192.0.2.1');

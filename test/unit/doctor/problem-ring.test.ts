@@ -2,7 +2,7 @@ import t from 'tap';
 import { classify } from '../../../firmware/doctor/classify.ts';
 import { ProblemRing, REPEAT_WINDOW_MS } from '../../../firmware/doctor/problem-ring.ts';
 
-const facts = (user: string) => classify({ kind: 'sstp-auth-failure', user, peer: '192.0.2.1:1' })!;
+const facts = (user: string) => classify({ kind: 'ppp-auth-failure', protocol: 'sstp', user, peer: '192.0.2.1:1' })!;
 const siteFacts = (site: string) => classify({ kind: 'ike-log', level: 'warn', msg: 'IKE SA closed: no answer to IKE_SA_INIT request 0 after 5 tries', fields: { connection: `site:${site}` } })!;
 
 t.test('newest first, with a number and the time', async (t) => {

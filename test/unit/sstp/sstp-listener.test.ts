@@ -4,6 +4,7 @@
  * admission's timeout says so. Sources are distinct loopback addresses (127.0.0.0/8 is all local).
  */
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import t, { type Test } from 'tap';
 import { createLogger } from '../../../firmware/log/logger.ts';
 import { createCa } from '../../../firmware/pki/ca.ts';
@@ -113,4 +114,33 @@ t.test('dual stack (issue 24): the IPv6 address is listened on too, under the sa
   for (const x of [v6, v4]) x.socket.destroy();
   await listener.stop();
   t.same(listener.addresses(), [], 'both sockets closed on stop');
+});
+
+// Issue 17, the connection doctor: Windows' SSTP client completes TLS, checks the gateway certificate
+// (its CRL, its CA, its name) and hangs up without a byte when it refuses it (0x80092013 and kin).
+t.test('a TLS client that hangs up without a byte is reported; one that began its request is not', async (t) => {
+  const silent: string[] = [];
+  const listener = new SstpListener({
+    host: '127.0.0.1', port: 0, certificatePem: cert.certificatePem, keyPem: cert.keyPem, logger: createLogger({ sink: () => {} }),
+    connection: {
+      session: { randomBytes: (n) => new Uint8Array(n) }, createLink: () => ({ lowerUp: () => {}, receiveFrame: () => {}, lowerDown: () => {} }),
+      onClosedAfterTls: (peer) => silent.push(peer.address),
+    },
+  });
+  const { port } = await listener.start();
+  t.teardown(() => listener.stop());
+  const dial = (source: string, send?: string) => new Promise<void>((done, fail) => {
+    const tcp = connect({ host: '127.0.0.1', port, localAddress: source });
+    const socket = tlsConnect({ socket: tcp, rejectUnauthorized: false }, () => {
+      if (send) socket.write(send);
+      socket.end();
+    });
+    socket.on('error', fail);
+    socket.on('close', () => done());
+  });
+  await dial('127.0.0.21');
+  // Part of a request head, then the hang-up: a client that spoke, not one that refused the certificate.
+  await dial('127.0.0.22', 'SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\r\n');
+  for (let i = 0; i < 100 && listener.counters().handshakesNow > 0; i++) await settle(20);
+  t.same(silent, ['127.0.0.21'], 'only the client that said nothing after TLS');
 });

@@ -22,11 +22,14 @@ interface Problem {
   lastTime?: string;
 }
 
-/** `#problems?site=branch&problem=7`: the Sites page links a site's last error to its entry. */
-const linked = (): { site: string; problem: number | undefined } => {
+/**
+ * `#problems?site=branch&problem=7`: the Sites page links a site's last error to its entry;
+ * `#problems?user=alice`: the Users page links a user's failed attempts.
+ */
+const linked = (): { site: string; user: string; problem: number | undefined } => {
   const query = new URLSearchParams(location.hash.split('?')[1] ?? '');
   const problem = Number(query.get('problem'));
-  return { site: query.get('site') ?? '', problem: Number.isInteger(problem) && problem > 0 ? problem : undefined };
+  return { site: query.get('site') ?? '', user: query.get('user') ?? '', problem: Number.isInteger(problem) && problem > 0 ? problem : undefined };
 };
 
 const STAGES: Record<string, string> = {
@@ -42,7 +45,7 @@ const who = (p: Problem): string => (p.site ? `site ${p.site}` : p.user ?? p.pee
 
 export function ProblemsView() {
   const [problems, setProblems] = useState<Problem[]>([]);
-  const [user, setUser] = useState('');
+  const [user, setUser] = useState(() => linked().user);
   const [site, setSite] = useState(() => linked().site);
   const [message, setMessage] = useState<string>();
   // The linked entry is brought into view and focused once, when it first shows.

@@ -26,6 +26,21 @@ const KINDS = [['windows', 'Windows'], ['apple', 'Apple'], ['android', 'Android'
 const PASSWORD_RULES = 'At least 12 characters, not a common password or one built from the name';
 const userPath = (name: string) => `/users/${encodeURIComponent(name)}`;
 
+/** A user's failed connection attempts in the connection doctor (issue 17): how many, and the last cause. */
+interface Trouble { count: number; last: string; explanation: string }
+
+function troubleByUser(problems: ReadonlyArray<{ user?: string; time: string; lastTime?: string; count?: number; explanation: string }>): Record<string, Trouble> {
+  const out: Record<string, Trouble> = {};
+  // Newest first: the first entry of a user is its last cause.
+  for (const p of problems) {
+    if (!p.user) continue;
+    const seen = out[p.user];
+    if (seen) seen.count += p.count ?? 1;
+    else out[p.user] = { count: p.count ?? 1, last: p.lastTime ?? p.time, explanation: p.explanation };
+  }
+  return out;
+}
+
 export function UsersView() {
   const [users, setUsers] = useState<User[]>([]);
   const [pools, setPools] = useState<Pool[]>([]);
@@ -35,7 +50,11 @@ export function UsersView() {
   // Whose profiles (each with how to install it) are shown below the table (issue 17).
   const [profilesOf, setProfilesOf] = useState<string>();
   const { ask, dialog } = useConfirm();
-  const load = async () => setUsers((await api<{ users: User[] }>('GET', '/users')).users);
+  const [trouble, setTrouble] = useState<Record<string, Trouble>>({});
+  const load = async () => {
+    setUsers((await api<{ users: User[] }>('GET', '/users')).users);
+    void api<{ problems: Parameters<typeof troubleByUser>[0] }>('GET', '/problems').then((a) => setTrouble(troubleByUser(a.problems)), () => undefined);
+  };
   useEffect(() => {
     void load();
     void api<{ pools: Pool[] }>('GET', '/pools').then((a) => setPools(a.pools), () => undefined);
@@ -79,7 +98,11 @@ export function UsersView() {
             <tbody>
               {users.map((u) => (
                 <tr key={u.name} data-user={u.name}>
-                  <td data-label="Name">{u.name}</td>
+                  <td data-label="Name">{u.name}{trouble[u.name] ? (
+                    <><br /><a class="problem-link" href={`#problems?user=${encodeURIComponent(u.name)}`} title={trouble[u.name]!.explanation}>
+                      {trouble[u.name]!.count === 1 ? '1 failed attempt' : `${trouble[u.name]!.count} failed attempts`}, last {new Date(trouble[u.name]!.last).toLocaleString()}
+                    </a></>
+                  ) : null}</td>
                   <td data-label="Fixed address">{u.staticIPv4 ?? <span class="hint">from the pool</span>}</td>
                   <td data-label="State">
                     <span class={`state ${u.enabled ? 'running' : 'disabled'}`}>{u.enabled ? 'enabled' : 'disabled'}</span>{' '}
