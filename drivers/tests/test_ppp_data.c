@@ -199,6 +199,41 @@ static void framing_out(dp_ppp_session *s) {
   CHECK(dp_ppp_owns(s, packet, n), "ppp: a packet to the session's address is the session's");
 }
 
+/* Issue 20: a session's own /64 as its IPv6 source prefix: any address in it (a temporary address,
+ * RFC 8981) passes into the TUN, one a bit outside is dropped and counted; packets to the /64 are its. */
+static void slash64_sources(void) {
+  dp_ppp_config c = {.lower = DP_PPP_LOWER_L2TP, .tunnel_id = 0x1234, .session_id = 0x5678, .peer_tunnel_id = 7, .peer_session_id = 9,
+                     .local_port = htons(1701), .peer_port = htons(1701), .mtu = 1380};
+  dp_prefix_set_add(&c.sources, "10.10.0.5/32");
+  dp_prefix_set_add(&c.sources, "fd00:10:0:5::/64");
+  dp_ppp_session *s = dp_ppp_session_new(&c);
+  uint8_t packet[64], ppp[80], d[160];
+  const uint8_t *ip = NULL;
+  size_t ip_len = 0;
+  static const char *inside[] = {"fd00:10:0:5::5", "fd00:10:0:5::1234", "fd00:10:0:5:d1e5:77a0:3b1:9c2f", "fd00:10:0:5:ffff:ffff:ffff:ffff"};
+  static const char *outside[] = {"fd00:10:0:4:ffff:ffff:ffff:ffff", "fd00:10:0:6::", "fd00:10::5", "fd00:10:1:5::5"};
+  int passed = 0, dropped = 0;
+  ppp[0] = 0x00; ppp[1] = 0x57;
+  for (size_t i = 0; i < 4; i++) {
+    size_t n = ipv6(packet, inside[i]);
+    memcpy(ppp + 2, packet, n);
+    size_t len = l2tp(d, false, false, -1, ppp, 2 + n);
+    passed += rx(s, d, len, &ip, &ip_len) == DP_PPP_RX_TUN && ip_len == n;
+    n = ipv6(packet, outside[i]);
+    memcpy(ppp + 2, packet, n);
+    len = l2tp(d, false, false, -1, ppp, 2 + n);
+    dropped += rx(s, d, len, &ip, &ip_len) == DP_PPP_RX_DROP;
+  }
+  CHECK(passed == 4, "ppp /64: every source in the session's /64 goes into the TUN (temporary addresses too)");
+  CHECK(dropped == 4 && atomic_load(&dp_ppp_session_stats(s)->drop_source) == 4, "ppp /64: sources just outside it (either side, the pool's 0th /64, another /48's) dropped and counted");
+  size_t n = ipv6(packet, "fd00:2::10");
+  inet_pton(AF_INET6, "fd00:10:0:5::beef", packet + 24);
+  bool to_inside = dp_ppp_owns(s, packet, n);
+  inet_pton(AF_INET6, "fd00:10:0:6::beef", packet + 24);
+  CHECK(to_inside && !dp_ppp_owns(s, packet, n), "ppp /64: packets to any address in the /64 are the session's, to the next /64 not");
+  dp_ppp_session_free(s);
+}
+
 void test_ppp_data(void) {
   dp_ppp_config empty = {.lower = DP_PPP_LOWER_L2TP};
   CHECK(dp_ppp_session_new(&empty) == NULL, "ppp: a session without addresses is refused (an empty set would allow any source)");
@@ -212,4 +247,5 @@ void test_ppp_data(void) {
   dp_ppp_session_unlink(s, &a);
   CHECK(linked && dp_ppp_session_linked(s, 0) == NULL && dp_ppp_session_linked(s, 1) == &b, "ppp: lower layers linked once each, unlinked");
   dp_ppp_session_free(s);
+  slash64_sources();
 }

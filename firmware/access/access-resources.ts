@@ -9,6 +9,7 @@ import { NativeHub } from '../dataplane/native-hub.ts';
 import type { Logger } from '../log/logger.ts';
 import { PoolRegistry } from '../pools/pool-registry.ts';
 import { PipeDispatcher } from './pipe-dispatcher.ts';
+import { FramedIpv6Prefixes } from './framed-ipv6.ts';
 
 export const SHARED_TUN = 'postern0';
 
@@ -25,6 +26,8 @@ export interface HubLease {
 export class AccessResources {
   readonly name = 'access';
   readonly pools: PoolRegistry;
+  /** RADIUS Framed-IPv6-Prefixes held by PPP sessions of every protocol (issue 21): never two sessions', never inside a pool. */
+  readonly framedIpv6 = new FramedIpv6Prefixes(() => this.pools.names().flatMap((n) => this.pools.get(n)?.ipv6Prefix ?? []));
   readonly #log: Logger;
   #hub: NativeHub | undefined;
   #pipe: PipeDispatcher | undefined;

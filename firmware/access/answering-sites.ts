@@ -40,6 +40,7 @@ export class AnsweringSites {
 
   /** A session got its address: if its user is a site's, the site's networks go to it. */
   started(session: PppSession): void {
+    this.#routeFramedIpv6(session, true);
     if (session.framedRoutes.length > 0) {
       this.#access.routeToTun(session.framedRoutes, true);
       this.#log.info(`${this.#label} session routes from RADIUS`, { user: session.info.user, routes: session.framedRoutes });
@@ -52,7 +53,16 @@ export class AnsweringSites {
     this.#log.info(`${this.#label} site up`, { site: site.name, user: site.username, peer: session.info.peer, subnets: site.remoteSubnets });
   }
 
+  /** A RADIUS Framed-IPv6-Prefix is outside every pool (framed-ipv6.ts), so it needs a kernel route of its own. */
+  #routeFramedIpv6(session: PppSession, add: boolean): void {
+    const prefix = session.framedIpv6Prefix;
+    if (prefix === undefined) return;
+    this.#access.routeToTun([prefix], add);
+    if (add) this.#log.info(`${this.#label} session IPv6 prefix from RADIUS`, { user: session.info.user, prefix });
+  }
+
   ended(session: PppSession): void {
+    this.#routeFramedIpv6(session, false);
     if (session.framedRoutes.length > 0) this.#access.routeToTun(session.framedRoutes, false);
     for (const [name, s] of this.#sessions) {
       if (s !== session) continue;

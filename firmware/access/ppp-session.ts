@@ -9,11 +9,12 @@ import type { AddressPool } from '../pools/address-pool.ts';
 import { encodePppFrame, PppProtocol } from '../ppp/frame.ts';
 import { PppLink, type AuthKeys, type LinkAction, type PppLinkOptions } from '../ppp/link.ts';
 import type { PipeDispatcher } from './pipe-dispatcher.ts';
-import { PppIpv6 } from './ppp-ipv6.ts';
+import { PppIpv6, type Ipv6Assignment } from './ppp-ipv6.ts';
+import type { FramedIpv6Prefixes } from './framed-ipv6.ts';
 import { answerDhcpInform, readDhcpInform, type InformAnswer } from './dhcp-inform.ts';
 import type { Lease } from '../pools/address-pool.ts';
 import type { SessionAuthorization } from '../radius/session-authorization.ts';
-import { parsePrefix, prefixContains, type ParsedPrefix } from '../util/ip.ts';
+import { ipv6Text, parseIp, parsePrefix, prefixContains, type ParsedPrefix } from '../util/ip.ts';
 
 export interface PppSessionInfo {
   readonly id: number;
@@ -22,6 +23,8 @@ export interface PppSessionInfo {
   readonly user: string | undefined;
   readonly ipv4: string | undefined;
   readonly ipv6: string | undefined;
+  /** The session's own /64 (issue 20: any source in it is the session's); absent when it has a /128 only. */
+  readonly ipv6Prefix?: string;
   readonly since: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
@@ -63,6 +66,10 @@ export interface PppSessionOptions {
   readonly siteSubnets?: (user: string) => readonly string[];
   /** Randomness for IPV6CP's interface identifier (IPv6 runs when the pool has an IPv6 prefix). */
   readonly random?: (n: number) => Uint8Array;
+  /** A packet from the client dropped for its source (outside the session's addresses): the listener counts these. */
+  readonly onSourceDrop?: (family: 4 | 6) => void;
+  /** The /64s RADIUS servers gave sessions (Framed-IPv6-Prefix), shared by every PPP protocol; such a prefix is refused without it. */
+  readonly framedIpv6?: FramedIpv6Prefixes;
   /** Issue 20: what a DHCPINFORM from the client is answered with (routes 121/249, DNS, domain); not answered when absent. */
   readonly dhcpInform?: Omit<InformAnswer, 'serverAddress'>;
   /** Issue 20: IPCP or IPV6CP opened (its routes are in place): the lower layer may carry the IP in the driver now. */
@@ -85,6 +92,10 @@ export class PppSession {
   /** The pool the lease came from: the listener's, or the RADIUS Framed-Pool's. */
   #pool: AddressPool | undefined;
   readonly #ipv6: PppIpv6 | undefined;
+  /** What the session may use (a /64, or the /128), decided once on first use; null: none (refused). */
+  #ipv6Assignment: Ipv6Assignment | null | undefined;
+  /** The Framed-IPv6-Prefix claimed for this session, given back when it ends. */
+  #framedIpv6: string | undefined;
   #ipv6Routed = false;
   #siteSubnets: ParsedPrefix[] = [];
   #siteSubnetTexts: readonly string[] = [];
@@ -106,7 +117,7 @@ export class PppSession {
     this.#since = this.#now();
     this.#tag = options.pipe.register((packet) => this.#fromTun(packet));
     const { localAddress, ...link } = options.link;
-    this.#ipv6 = options.pool.hasIpv6 && options.random ? new PppIpv6({ address: () => this.#allocate()?.ipv6, dns: options.pool.dns, random: options.random, mtu: link.lcp.mru ?? 1500 }) : undefined;
+    this.#ipv6 = options.pool.hasIpv6 && options.random ? new PppIpv6({ assignment: () => this.#assignIpv6(), dns: options.pool.dns, random: options.random, mtu: link.lcp.mru ?? 1500 }) : undefined;
     this.link = new PppLink({
       ...link,
       ...(this.#ipv6 ? { ipv6cp: this.#ipv6.ncp } : {}),
@@ -157,6 +168,46 @@ export class PppSession {
     return lease;
   }
 
+  /**
+   * The session's IPv6, once: a RADIUS Framed-IPv6-Prefix when the server sent one (refused, and then
+   * no IPv6 at all, when it is unreadable, not a /64, inside a pool or another session's: issue 21),
+   * else the lease's own /64 (issue 20), else the lease's /128 (a pool with no /64 to spare). In a /64
+   * the identifier asked of the peer is the /128's, so its SLAAC address is as stable as the lease.
+   */
+  #assignIpv6(): Ipv6Assignment | undefined {
+    if (this.#ipv6Assignment !== undefined) return this.#ipv6Assignment ?? undefined;
+    const lease = this.#allocate();
+    if (!lease) return undefined;
+    const a = this.#authorization;
+    const refuse = (reason: string): undefined => {
+      this.#options.logger.warn('RADIUS Framed-IPv6-Prefix refused: no IPv6 for the session', { protocol: this.#options.protocol, user: this.link.user, reason });
+      this.#ipv6Assignment = null;
+      return undefined;
+    };
+    if (a?.refusedIpv6Prefix !== undefined) return refuse(a.refusedIpv6Prefix);
+    let slash64 = lease.ipv6Prefix;
+    if (a?.framedIpv6Prefix !== undefined) {
+      if (!this.#options.framedIpv6) return refuse('this listener takes no Framed-IPv6-Prefix');
+      const claim = this.#options.framedIpv6.claim(a.framedIpv6Prefix, this.#tag);
+      if (!claim.ok) return refuse(claim.reason);
+      this.#framedIpv6 = slash64 = claim.prefix;
+    }
+    if (slash64 === undefined) {
+      this.#ipv6Assignment = lease.ipv6 !== undefined ? { address: lease.ipv6, prefixLength: 128 } : null;
+      return this.#ipv6Assignment ?? undefined;
+    }
+    const address = Uint8Array.from(parseIp(slash64.split('/')[0]!)!.bytes);
+    const identifier = lease.ipv6 !== undefined ? parseIp(lease.ipv6)?.bytes.subarray(8) : undefined;
+    address.set(identifier ?? [0, 0, 0, 0, 0, 0, 0, 1], 8);
+    this.#ipv6Assignment = { address: ipv6Text(address), prefixLength: 64 };
+    return this.#ipv6Assignment;
+  }
+
+  /** The Framed-IPv6-Prefix this session holds (the service routes it to the shared TUN: it is outside every pool). */
+  get framedIpv6Prefix(): string | undefined {
+    return this.#framedIpv6;
+  }
+
   /** Framed-Routes of the Access-Accept (RFC 2865 §5.22): routed to the session, allowed as its sources. */
   get framedRoutes(): readonly string[] {
     return this.#authorization?.framedRoutes ?? [];
@@ -164,8 +215,8 @@ export class PppSession {
 
   /** The prefixes routed to the session: its addresses and a site's subnets (issue 20: what a driver data path takes over). */
   get routedPrefixes(): string[] {
-    const ipv6 = this.#ipv6Routed ? this.#ipv6?.address : undefined;
-    return [...(this.#ipv4 ? [`${this.#ipv4}/32`] : []), ...(ipv6 ? [`${ipv6}/128`] : []), ...this.#siteSubnetTexts];
+    const ipv6 = this.#ipv6Routed ? this.#ipv6?.routedPrefix : undefined;
+    return [...(this.#ipv4 ? [`${this.#ipv4}/32`] : []), ...(ipv6 ? [ipv6] : []), ...this.#siteSubnetTexts];
   }
 
   /** The session's pipe routes again (its driver data path closed while the session goes on). */
@@ -181,7 +232,9 @@ export class PppSession {
 
   get info(): PppSessionInfo {
     const d = this.#options.driverCounters?.();
-    return { id: this.#tag, protocol: this.#options.protocol, peer: this.#options.peer, user: this.link.user, ipv4: this.#ipv4, ipv6: this.#ipv6Routed ? this.#ipv6?.address : undefined, since: this.#since,
+    const ipv6Prefix = this.#ipv6Routed ? this.#ipv6?.routedPrefix : undefined;
+    return { id: this.#tag, protocol: this.#options.protocol, peer: this.#options.peer, user: this.link.user, ipv4: this.#ipv4, ipv6: this.#ipv6Routed ? this.#ipv6?.address : undefined,
+      ...(ipv6Prefix?.endsWith('/64') ? { ipv6Prefix } : {}), since: this.#since,
       bytesIn: this.#bytesIn + (d?.bytesIn ?? 0), bytesOut: this.#bytesOut + (d?.bytesOut ?? 0), packetsIn: this.#packetsIn + (d?.packetsIn ?? 0), packetsOut: this.#packetsOut + (d?.packetsOut ?? 0),
       ...(this.#authorization?.class.length ? { class: this.#authorization.class } : {}),
       ...(this.#authorization?.interimSeconds !== undefined ? { interimSeconds: this.#authorization.interimSeconds } : {}),
@@ -252,6 +305,8 @@ export class PppSession {
       case 'network-up':
         if (a.protocol === PppProtocol.IPV6CP) return this.#ipv6Up();
         if (a.ipv4?.peerAddress) {
+          // Decided now, so a RADIUS /64 is claimed before the listener routes the session's prefixes (AnsweringSites.started).
+          if (this.#ipv6) this.#assignIpv6();
           this.#ipv4 = a.ipv4.peerAddress;
           this.#options.pipe.route(this.#tag, `${a.ipv4.peerAddress}/32`);
           this.#routeSite();
@@ -297,16 +352,18 @@ export class PppSession {
     if (source === this.#ipv4) return true;
     if (this.#siteSubnets.some((p) => prefixContains(p, packet.subarray(12, 16)))) return true;
     this.link.drops['IPv4 from another source'] = (this.link.drops['IPv4 from another source'] ?? 0) + 1;
+    this.#options.onSourceDrop?.(4);
     return false;
   }
 
   #ipv6Up(): void {
     const ipv6 = this.#ipv6;
     const address = ipv6?.address;
-    if (!ipv6 || !address) return;
-    if (!this.#ipv6Routed) this.#options.pipe.route(this.#tag, `${address}/128`);
+    const prefix = ipv6?.routedPrefix;
+    if (!ipv6 || !address || !prefix) return;
+    if (!this.#ipv6Routed) this.#options.pipe.route(this.#tag, prefix);
     this.#ipv6Routed = true;
-    this.#options.logger.info('PPP IPv6 up', { protocol: this.#options.protocol, user: this.link.user, address, peer: this.#options.peer });
+    this.#options.logger.info('PPP IPv6 up', { protocol: this.#options.protocol, user: this.link.user, address, ...(prefix.endsWith('/64') ? { prefix } : {}), peer: this.#options.peer });
     for (const ra of ipv6.up(this.#now())) this.#toPeer(ra);
     this.#options.onNetworkUp?.();
   }
@@ -316,6 +373,7 @@ export class PppSession {
     if (!verdict) return;
     for (const answer of verdict.answer) this.#toPeer(answer);
     if (verdict.forward) this.#options.pipe.write(packet);
+    else if (verdict.dropped === 'IPv6 from another source') this.#options.onSourceDrop?.(6);
   }
 
   #fromTun(packet: Buffer): void {
@@ -366,6 +424,7 @@ export class PppSession {
     this.#options.pipe.unregister(this.#tag);
     const user = this.link.user;
     if (this.#leaseIdentity !== undefined && this.#lease) (this.#pool ?? this.#options.pool).release(this.#leaseIdentity, this.#now());
+    if (this.#framedIpv6 !== undefined) this.#options.framedIpv6?.release(this.#framedIpv6, this.#tag);
     const { bytesIn, bytesOut } = this.info;
     this.#options.logger.info('PPP session down', { protocol: this.#options.protocol, user, address: this.#ipv4, ...(this.#ipv6Routed ? { ipv6: this.#ipv6?.address } : {}), reason, bytesIn, bytesOut });
   }
@@ -384,5 +443,7 @@ function authorizationFields(a: SessionAuthorization | undefined): Record<string
     ...(a.replyMessage !== undefined ? { replyMessage: a.replyMessage } : {}),
     ...(a.framedRoutes !== undefined ? { framedRoutes: a.framedRoutes } : {}),
     ...(a.refusedRoutes !== undefined ? { refusedRoutes: a.refusedRoutes } : {}),
+    ...(a.framedIpv6Prefix !== undefined ? { framedIpv6Prefix: a.framedIpv6Prefix } : {}),
+    ...(a.refusedIpv6Prefix !== undefined ? { refusedIpv6Prefix: a.refusedIpv6Prefix } : {}),
   };
 }

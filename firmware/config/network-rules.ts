@@ -83,7 +83,24 @@ export function networkOverlapErrors(config: PosternConfig): ConfigIssue[] {
 /** Remote networks that contain local ones: they work, but say so where they are set; a pool's DNS server inside the pool. */
 export function networkOverlapWarnings(config: PosternConfig): ConfigIssue[] {
   const { lan, pools } = localNets(config);
-  return [...remoteNetworkIssues(config, lan, pools).filter((w) => w.code === 'supernet'), ...poolDnsInsidePool(config)];
+  return [...remoteNetworkIssues(config, lan, pools).filter((w) => w.code === 'supernet'), ...poolDnsInsidePool(config), ...pppPoolsWithoutSlash64s(config)];
+}
+
+/**
+ * Issue 20: a PPP session gets a /64 of its own from a pool whose IPv6 prefix is /63 or shorter; a
+ * /64 or longer one has none to spare, so its PPP clients keep one /128 each and Windows' temporary
+ * addresses (RFC 8981) are dropped. It still works (IKEv2 takes /128s anyway): a warning, where an
+ * enabled SSTP, L2TP or PPTP listener draws on the pool.
+ */
+function pppPoolsWithoutSlash64s(config: PosternConfig): ConfigIssue[] {
+  const l = config.listeners;
+  const ppp = new Set([l.sstp, l.l2tp, l.pptp].flatMap((x) => (x?.enabled ? [x.pool] : [])));
+  return config.pools.flatMap((p, i) => {
+    const length = p.ipv6 === undefined || !ppp.has(p.name) ? undefined : parsePrefix(p.ipv6)?.length;
+    return length !== undefined && length >= 64 && parseIp(p.ipv6!.split('/')[0]!)?.family === 6
+      ? [{ path: `pools[${i}].ipv6`, code: 'no-slash64-per-session', message: `a /${length} gives each SSTP, L2TP or PPTP client one /128, so Windows' temporary IPv6 addresses are dropped; a /56 or /48 (any /63 or shorter) gives each PPP session a /64 of its own` }]
+      : [];
+  });
 }
 
 /** A DNS server inside its own pool is an address the pool hands to a client: the clients would ask one another. */

@@ -189,6 +189,7 @@ export class L2tpSubsystem implements Subsystem {
         const eapRadius = radius?.eapPeer(address);
         const session: PppSession = new PppSession({
           protocol: 'l2tp', peer: address, logger: log, pipe, pool, random, pools: (name) => this.#options.access.pools.get(name),
+          framedIpv6: this.#options.access.framedIpv6, onSourceDrop: (family) => this.#count(`ppp.sourceDropped.ipv${family}`),
           // Windows' DHCPINFORM gets the pool's routes (the LAN by default) as classless routes, its DNS and domain.
           dhcpInform: dhcpInformAnswer(config, settings.pool),
           siteSubnets: (user) => answering.subnetsOf(user),

@@ -22,12 +22,20 @@ import { parseIp, parsePrefix } from '../util/ip.ts';
  * all-zero (the Subnet-Router anycast address, RFC 4291 §2.6.1), is as stable as the IPv4 lease, and
  * for prefixes up to /30 equals the IPv4 host number (10.10.0.5 ↔ fd00:10::5). Offsets that do not
  * fit the IPv6 host bits get no IPv6 address.
+ *
+ * A /64 per PPP session (issue 20): Windows sends from temporary addresses (RFC 8981) inside the /64
+ * it was advertised, so a PPP session needs the whole /64. When the IPv6 prefix is /63 or shorter, an
+ * offset also owns the (offset + 1)-th /64 of it (`ipv6Prefix`); the 0th /64 holds every /128 above,
+ * so IKEv2's /128 leases and PPP's /64s never overlap. Offsets past the last /64 get no prefix (their
+ * PPP sessions keep the /128). A /64 or longer prefix has no /64 to spare: PPP keeps /128s there.
  */
 
 export interface Lease {
   readonly identity: string;
   readonly ipv4: string;
   readonly ipv6?: string;
+  /** The offset's own /64 ("fd00:10:0:5::/64"), for a PPP session; only from a /63 or shorter IPv6 prefix. */
+  readonly ipv6Prefix?: string;
   /** When it was granted, on the caller's clock (ms). */
   readonly since: number;
 }
@@ -77,10 +85,10 @@ const records = (x: unknown): Record<string, unknown>[] => (Array.isArray(x) ? x
 export function readPoolState(state: unknown): PoolState {
   const s = isRecord(state) ? state : {};
   const leases = records(s['leases']).flatMap((e): Lease[] => {
-    const { identity, ipv4, ipv6, since } = e;
+    const { identity, ipv4, ipv6, ipv6Prefix, since } = e;
     if (typeof identity !== 'string' || typeof ipv4 !== 'string' || typeof since !== 'number') return [];
-    if (ipv6 !== undefined && typeof ipv6 !== 'string') return [];
-    return [{ identity, ipv4, ...(ipv6 === undefined ? {} : { ipv6 }), since }];
+    if ((ipv6 !== undefined && typeof ipv6 !== 'string') || (ipv6Prefix !== undefined && typeof ipv6Prefix !== 'string')) return [];
+    return [{ identity, ipv4, ...(ipv6 === undefined ? {} : { ipv6 }), ...(ipv6Prefix === undefined ? {} : { ipv6Prefix }), since }];
   });
   const reservations = records(s['reservations']).flatMap((e): Reservation[] => {
     const { identity, ipv4, releasedAt } = e;
@@ -96,7 +104,7 @@ export class AddressPool {
   readonly size: number;
   readonly #prefix: string;
   readonly #first: number;
-  readonly #v6: { base: bigint; maxHost: bigint } | undefined;
+  readonly #v6: { base: bigint; maxHost: bigint; text: string; slash64s: bigint } | undefined;
 
   readonly #leases = new Map<string, { lease: Lease; offset: number }>();
   readonly #leaseAt = new Map<number, string>();
@@ -132,7 +140,7 @@ export class AddressPool {
     }
   }
 
-  #parseV6(config: PoolConfig): { base: bigint; maxHost: bigint } | undefined {
+  #parseV6(config: PoolConfig): { base: bigint; maxHost: bigint; text: string; slash64s: bigint } | undefined {
     if (config.ipv6 === undefined) return undefined;
     const v6 = parsePrefix(config.ipv6);
     if (v6?.family !== 6 || v6.length > 127) {
@@ -140,7 +148,18 @@ export class AddressPool {
     }
     const block = 1n << BigInt(128 - v6.length);
     const value = bigValue(v6.bytes);
-    return { base: value - (value % block), maxHost: block - 1n };
+    const base = value - (value % block);
+    return { base, maxHost: block - 1n, text: `${v6Text(base)}/${v6.length}`, slash64s: v6.length < 64 ? 1n << BigInt(64 - v6.length) : 0n };
+  }
+
+  /** The pool's IPv6 prefix in RFC 5952 form ("fd00:10::/48"); undefined without one. */
+  get ipv6Prefix(): string | undefined {
+    return this.#v6?.text;
+  }
+
+  /** Whether PPP sessions get a /64 of their own here (an IPv6 prefix of /63 or shorter). */
+  get givesSlash64(): boolean {
+    return (this.#v6?.slash64s ?? 0n) > 1n;
   }
 
   /** Whether leases carry an IPv6 address too. */
@@ -198,10 +217,21 @@ export class AddressPool {
       return offset === undefined ? undefined : this.#leaseAt.get(offset);
     }
     if (!ip || !this.#v6) return undefined;
+    const inSlash64 = this.#slash64Holder(bigValue(ip.bytes));
+    if (inSlash64 !== undefined) return inSlash64;
     const host = bigValue(ip.bytes) - this.#v6.base;
     if (host < 1n || host > this.#v6.maxHost || host > BigInt(this.size)) return undefined;
     const identity = this.#leaseAt.get(Number(host - 1n));
     return identity !== undefined && this.#leases.get(identity)?.lease.ipv6 !== undefined ? identity : undefined;
+  }
+
+  /** The identity whose lease's /64 holds `value`, if any. */
+  #slash64Holder(value: bigint): string | undefined {
+    if (!this.#v6 || this.#v6.slash64s === 0n) return undefined;
+    const index = (value - this.#v6.base) >> 64n;
+    if (index < 1n || index >= this.#v6.slash64s || index > BigInt(this.size)) return undefined;
+    const identity = this.#leaseAt.get(Number(index - 1n));
+    return identity !== undefined && this.#leases.get(identity)?.lease.ipv6Prefix !== undefined ? identity : undefined;
   }
 
   /** Whether the IPv4 address is one this pool hands out. */
@@ -253,8 +283,8 @@ export class AddressPool {
       const derived = this.#v6ValueOf(offset);
       if (ip?.family !== 6 || derived === undefined || bigValue(ip.bytes) !== derived) return false;
     }
-    const withV6 = stored.ipv6 !== undefined;
-    this.#grant(stored.identity, offset, stored.since, withV6);
+    if (stored.ipv6Prefix !== undefined && stored.ipv6Prefix !== this.#slash64Of(offset)) return false;
+    this.#grant(stored.identity, offset, stored.since, stored.ipv6 !== undefined, stored.ipv6Prefix !== undefined);
     return true;
   }
 
@@ -277,6 +307,12 @@ export class AddressPool {
   #v6ValueOf(offset: number): bigint | undefined {
     const host = BigInt(offset + 1);
     return this.#v6 && host <= this.#v6.maxHost ? this.#v6.base + host : undefined;
+  }
+
+  /** The offset's own /64 (see the header), in RFC 5952 form. */
+  #slash64Of(offset: number): string | undefined {
+    const index = BigInt(offset + 1);
+    return this.#v6 && index < this.#v6.slash64s ? `${v6Text(this.#v6.base + (index << 64n))}/64` : undefined;
   }
 
   /** Makes `address` the identity's static (see allocate). */
@@ -315,12 +351,13 @@ export class AddressPool {
     return undefined;
   }
 
-  #grant(identity: string, offset: number, now: number, withV6 = true): Lease {
+  #grant(identity: string, offset: number, now: number, withV6 = true, withPrefix = withV6): Lease {
     const stale = this.#reservedBy.get(identity);
     if (stale !== undefined) this.#makeFree(this.#unreserve(stale));
     const v6 = withV6 ? this.#v6ValueOf(offset) : undefined;
+    const ipv6Prefix = withPrefix ? this.#slash64Of(offset) : undefined;
     const ipv4 = v4Text(this.#first + offset);
-    const lease: Lease = Object.freeze({ identity, ipv4, ...(v6 === undefined ? {} : { ipv6: v6Text(v6) }), since: now });
+    const lease: Lease = Object.freeze({ identity, ipv4, ...(v6 === undefined ? {} : { ipv6: v6Text(v6) }), ...(ipv6Prefix === undefined ? {} : { ipv6Prefix }), since: now });
     this.#leases.set(identity, { lease, offset });
     this.#leaseAt.set(offset, identity);
     return lease;

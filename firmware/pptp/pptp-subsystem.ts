@@ -159,6 +159,7 @@ export class PptpSubsystem implements Subsystem {
         const eapRadius = radius?.eapPeer(connection.peer);
         const session: PppSession = new PppSession({
           protocol: 'pptp', peer: connection.peer, logger: log, pipe, pool, random, pools: (name) => this.#options.access.pools.get(name),
+          framedIpv6: this.#options.access.framedIpv6, onSourceDrop: (family) => this.#count(`ppp.sourceDropped.ipv${family}`),
           siteSubnets: (user) => answering.subnetsOf(user),
           dhcpInform: dhcpInformAnswer(config, settings.pool),
           link: {

@@ -3,6 +3,7 @@
  * as attribute lists for `RadiusClientEngine`. Octet counters are 64-bit: the low 32 bits go in
  * Acct-Input/Output-Octets and the rest in Acct-Input/Output-Gigawords (RFC 2869 §5.1, §5.2).
  */
+import { framedInterfaceIdAttr, framedIpv6PrefixAttr } from './framed-ipv6-prefix.ts';
 import { AcctAuthentic, AcctStatusType, AcctTerminateCause, Attr, integerAttr, ipv4Attr, NasPortType, octetsAttr, textAttr } from './attributes.ts';
 import type { RadiusAttribute } from './packet.ts';
 
@@ -28,6 +29,9 @@ export interface AccountingRecord {
   readonly sessionId?: string;
   readonly userName?: string;
   readonly framedIpAddress?: string;
+  /** The session's own /64 (RFC 3162 §2.3) and its address there, whose low 64 bits are the Framed-Interface-Id (§2.2). */
+  readonly framedIpv6Prefix?: string;
+  readonly framedIpv6Address?: string;
   readonly callingStationId?: string;
   /** Class attributes of the Access-Accept, echoed unchanged (RFC 2865 §5.25). */
   readonly class?: readonly Uint8Array[];
@@ -53,6 +57,8 @@ export function accountingAttributes(r: AccountingRecord): RadiusAttribute[] {
   if (r.userName !== undefined) out.push(textAttr(Attr.UserName, r.userName));
   if (session) out.push(integerAttr(Attr.AcctAuthentic, AcctAuthentic.Radius));
   if (r.framedIpAddress) out.push(ipv4Attr(Attr.FramedIpAddress, r.framedIpAddress));
+  if (r.framedIpv6Prefix) out.push(framedIpv6PrefixAttr(r.framedIpv6Prefix));
+  if (r.framedIpv6Address) out.push(framedInterfaceIdAttr(r.framedIpv6Address));
   if (r.callingStationId) out.push(textAttr(Attr.CallingStationId, r.callingStationId));
   for (const c of r.class ?? []) out.push(octetsAttr(Attr.Class, c));
   if (r.sessionTimeSeconds !== undefined) out.push(integerAttr(Attr.AcctSessionTime, r.sessionTimeSeconds));

@@ -54,6 +54,7 @@ export const Attr = {
   NasPortId: 87,
   FramedPool: 88,
   NasIpv6Address: 95,
+  FramedInterfaceId: 96,
   FramedIpv6Prefix: 97,
   ErrorCause: 101,
 } as const;

@@ -18,6 +18,9 @@ export interface AccountedSession {
   readonly id: number;
   readonly user: string | undefined;
   readonly ipv4: string | undefined;
+  /** The session's /64 (issue 20) and its address there: Framed-IPv6-Prefix and Framed-Interface-Id in every record. */
+  readonly ipv6Prefix?: string | undefined;
+  readonly ipv6?: string | undefined;
   readonly peer: string;
   /** ms since the epoch. */
   readonly since: number;
@@ -124,6 +127,7 @@ export class SessionAccounting {
       sessionId: this.sessionId(session),
       ...(session.user !== undefined ? { userName: session.user } : {}),
       ...(session.ipv4 ? { framedIpAddress: session.ipv4 } : {}),
+      ...(session.ipv6Prefix ? { framedIpv6Prefix: session.ipv6Prefix, ...(session.ipv6 ? { framedIpv6Address: session.ipv6 } : {}) } : {}),
       callingStationId: session.peer,
       ...(session.class?.length ? { class: session.class } : {}),
       eventTimestamp: Math.floor(this.#now() / 1000),

@@ -9,6 +9,7 @@ import { MsAttr, VENDOR_MICROSOFT } from './microsoft.ts';
 import type { RadiusAttribute } from './packet.ts';
 import { vendorAttributes } from './vendor-specific.ts';
 import { parseFramedRoute } from './framed-route.ts';
+import { decodeFramedIpv6Prefix } from './framed-ipv6-prefix.ts';
 
 export interface SessionAuthorization {
   /** The address the server assigned; absent when it left the choice to the NAS (255.255.255.254) or sent none. */
@@ -30,6 +31,10 @@ export interface SessionAuthorization {
   readonly framedRoutes?: readonly string[];
   /** Framed-Routes left out, each with why (logged). */
   readonly refusedRoutes?: readonly string[];
+  /** Framed-IPv6-Prefix (RFC 3162 §2.3): the session's own /64 instead of the pool's (checked when claimed). */
+  readonly framedIpv6Prefix?: string;
+  /** Why the Framed-IPv6-Prefix sent could not be read, or that more than one came: the session gets no IPv6 then. */
+  readonly refusedIpv6Prefix?: string;
 }
 
 /** RFC 2869 §5.16: the interval SHOULD NOT be smaller than 60 seconds. */
@@ -51,7 +56,9 @@ export function sessionAuthorizationOf(attributes: readonly RadiusAttribute[], s
   const routes = allAttrs(attributes, Attr.FramedRoute).map((a) => parseFramedRoute(Buffer.from(a.value).toString('utf8')));
   const framedRoutes = [...new Set(routes.flatMap((r) => ('prefix' in r ? [r.prefix] : [])))];
   const refusedRoutes = routes.flatMap((r) => ('refused' in r ? [r.refused] : []));
+  const v6 = ipv6PrefixOf(attributes);
   return {
+    ...v6,
     ...(framedRoutes.length > 0 ? { framedRoutes } : {}),
     ...(refusedRoutes.length > 0 ? { refusedRoutes } : {}),
     ...(framed !== undefined && !NAS_CHOOSES.has(framed) && framed !== '0.0.0.0' ? { framedIpAddress: framed } : {}),
@@ -64,6 +71,15 @@ export function sessionAuthorizationOf(attributes: readonly RadiusAttribute[], s
     ...(replyMessage !== undefined ? { replyMessage } : {}),
     ...(server !== undefined ? { server } : {}),
   };
+}
+
+/** One Framed-IPv6-Prefix is a session's /64; several (a delegated prefix list) are not what a PPP session takes. */
+function ipv6PrefixOf(attributes: readonly RadiusAttribute[]): Pick<SessionAuthorization, 'framedIpv6Prefix' | 'refusedIpv6Prefix'> {
+  const sent = allAttrs(attributes, Attr.FramedIpv6Prefix);
+  if (sent.length === 0) return {};
+  if (sent.length > 1) return { refusedIpv6Prefix: `${sent.length} Framed-IPv6-Prefix attributes (one /64 per session)` };
+  const decoded = decodeFramedIpv6Prefix(sent[0]!.value);
+  return 'refused' in decoded ? { refusedIpv6Prefix: decoded.refused } : { framedIpv6Prefix: decoded.prefix };
 }
 
 /** The Microsoft DNS attributes that hold a usable IPv4 address (4 bytes, not 0.0.0.0), primary first. */

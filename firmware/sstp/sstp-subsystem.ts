@@ -48,6 +48,8 @@ export class SstpSubsystem implements Subsystem {
   readonly name = 'sstp';
   readonly #options: SstpSubsystemOptions;
   readonly #sessions = new Set<PppSession>();
+  /** Packets from clients dropped for their source (issue 20: outside a session's /64), by family. */
+  readonly #pppCounters: Record<string, number> = {};
   /** Answering SSTP sites by the user they authenticate as, and the session carrying each. */
   #sites: AnsweringSites;
   #status: SubsystemStatus = { state: 'stopped' };
@@ -157,6 +159,11 @@ export class SstpSubsystem implements Subsystem {
       pipe: ctx.pipe,
       pool: ctx.pool,
       pools: (name) => this.#options.access.pools.get(name),
+      framedIpv6: this.#options.access.framedIpv6,
+      onSourceDrop: (family) => {
+        const key = `sstp.ppp.sourceDropped.ipv${family}`;
+        this.#pppCounters[key] = (this.#pppCounters[key] ?? 0) + 1;
+      },
       link: {
         localAddress: ctx.localAddress,
         lcp: { random: (n) => randomBytes(n), auth: GATEWAY_AUTH_METHODS, mru: 1400 },
@@ -260,7 +267,7 @@ export class SstpSubsystem implements Subsystem {
   status(): SubsystemStatus {
     const listener = this.#running?.listener;
     const radius = this.#running?.radius;
-    return listener ? { ...this.#status, counters: { ...listener.counters(), ...(radius ? flatRadiusCounters(radius.client.counters()) : {}) } } : this.#status;
+    return listener ? { ...this.#status, counters: { ...listener.counters(), ...this.#pppCounters, ...(radius ? flatRadiusCounters(radius.client.counters()) : {}) } } : this.#status;
   }
 }
 

@@ -156,3 +156,21 @@ t.test('issue 17: a public name the certificate does not carry is refused at sys
   t.same(Object.keys(errorsOf(withPublicIdentity(defaultConfig(), { publicName: '300.1.1.1' }))), ['system.publicName'], 'and set as the identity, it is refused there only (not again as a certificate name)');
   t.match(validateConfig(defaultConfig()).warnings.filter((w) => w.code === 'not-public'), [{ path: 'system.publicName', message: /dial 'postern\.local', which devices outside the LAN cannot reach/ }]);
 });
+
+t.test('issue 20: a PPP listener\'s pool with an IPv6 /64 or longer is a warning at pools[0].ipv6 (no /64 per session); /63 or shorter is not', async (t) => {
+  const warned = (ipv6: string, sstp = true) => {
+    const r = validateConfig(withChange((c) => {
+      c.pools[0]!.ipv6 = ipv6;
+      c.listeners.sstp.enabled = sstp;
+      c.listeners.l2tp.enabled = false;
+      c.listeners.pptp.enabled = false;
+    }));
+    t.ok(r.ok, `${ipv6} is accepted`);
+    return r.warnings.filter((w) => w.code === 'no-slash64-per-session');
+  };
+  t.match(warned('fd00:10::/64'), [{ path: 'pools[0].ipv6', message: /a \/64 gives each SSTP, L2TP or PPTP client one \/128.*temporary IPv6 addresses are dropped.*\/63 or shorter/ }]);
+  t.equal(warned('fd00:10::/80').length, 1);
+  t.same(warned('fd00:10::/56'), [], 'a /56 gives /64s');
+  t.same(warned('fd00:10::/63'), []);
+  t.same(warned('fd00:10::/64', false), [], 'no PPP listener on the pool: IKEv2 takes /128s anyway');
+});

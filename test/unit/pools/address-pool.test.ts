@@ -134,6 +134,43 @@ t.test('IPv6 is the prefix plus the IPv4 host number, never the anycast address,
   t.equal(wide.allocate('z', 0, { staticIPv4: '10.0.255.254' })?.ipv6, '1:0:0:2::fffe');
 });
 
+t.test('a /64 per PPP session from a /63 or shorter prefix, beside the /128s in the 0th /64 (issue 20)', async (t) => {
+  const pool = new AddressPool(config('10.10.0.0/24', 'fd00:10::/48'));
+  t.ok(pool.givesSlash64);
+  t.equal(pool.ipv6Prefix, 'fd00:10::/48');
+  const a = pool.allocate('a', 0)!;
+  const b = pool.allocate('b', 0, { staticIPv4: '10.10.0.254' })!;
+  t.same(a, { identity: 'a', ipv4: '10.10.0.1', ipv6: 'fd00:10::1', ipv6Prefix: 'fd00:10:0:1::/64', since: 0 }, 'the /128 stays where IKEv2 had it; the /64 is the offset + 1st');
+  t.equal(b.ipv6Prefix, 'fd00:10:0:fe::/64');
+  t.equal(pool.holderOf('fd00:10:0:1::1234'), 'a', 'any address in the /64 belongs to its holder (a temporary address)');
+  t.equal(pool.holderOf('fd00:10:0:1:ffff:ffff:ffff:ffff'), 'a');
+  t.equal(pool.holderOf('fd00:10:0:2::1'), undefined, 'an unleased /64 is nobody\'s');
+  t.equal(pool.holderOf('fd00:10::1'), 'a', 'the /128 in the 0th /64 too');
+  t.equal(pool.holderOf('fd00:10::'), undefined);
+  pool.release('a', 1);
+  t.equal(pool.holderOf('fd00:10:0:1::1'), undefined, 'a released /64 is nobody\'s');
+  t.equal(pool.allocate('a', 2)?.ipv6Prefix, 'fd00:10:0:1::/64', 'the same /64 after a reconnect');
+
+  const tight = new AddressPool(config('10.0.0.0/29', 'fd00:20::/62'));
+  t.same(['a', 'b', 'c', 'd'].map((id) => tight.allocate(id, 0)?.ipv6Prefix), ['fd00:20:0:1::/64', 'fd00:20:0:2::/64', 'fd00:20:0:3::/64', undefined], 'no /64 past the last one');
+  t.equal(tight.leaseOf('d')?.ipv6, 'fd00:20::4', 'that offset keeps its /128');
+  for (const single of ['fd00::/64', 'fd00::/80']) {
+    const p = new AddressPool(config('10.0.0.0/24', single));
+    t.notOk(p.givesSlash64, `${single} has no /64 to spare`);
+    t.equal(p.allocate('a', 0)?.ipv6Prefix, undefined);
+  }
+  t.equal(new AddressPool(config('10.0.0.0/24', 'fd00::/63')).allocate('a', 0)?.ipv6Prefix, 'fd00:0:0:1::/64', 'a /63 has one /64 beside the 0th');
+  t.notOk(new AddressPool(config('10.0.0.0/24')).givesSlash64);
+
+  // Stored /64s come back only where this pool derives the same one.
+  const copy = new AddressPool(config('10.10.0.0/24', 'fd00:10::/48'));
+  const dropped = copy.importState(JSON.parse(JSON.stringify({ ...pool.exportState(), leases: [...pool.exportState().leases, { identity: 'x', ipv4: '10.10.0.9', ipv6Prefix: 'fd00:10:0:8::/64', since: 1 }, { identity: 'y', ipv4: '10.10.0.10', ipv6Prefix: 7, since: 1 }] })));
+  t.same(dropped.map((l) => l.identity), ['x'], 'a /64 that is not the offset\'s is dropped; a malformed one never read');
+  t.same(copy.leaseOf('b'), b);
+  t.equal(copy.holderOf('fd00:10:0:fe::99'), 'b');
+  t.same(new AddressPool(config('10.10.0.0/24', 'fd00:10::/64')).importState(pool.exportState()).map((l) => l.identity).sort(), ['a', 'b'], 'a pool that gives no /64s drops leases that had one');
+});
+
 t.test('export and import round trip through JSON', async (t) => {
   const cfg = config('10.0.0.0/28', 'fd00::/64');
   const pool = new AddressPool(cfg, [['sam', '10.0.0.14']]);
