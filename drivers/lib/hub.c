@@ -20,11 +20,12 @@
 #define MAX_SEGMENT 2048
 #define READS_PER_BATCH 32
 
-/* A route leads to a tunnel, or (tunnel NULL) to the pipe with a session's tag. */
+/* A route leads to a tunnel, a sink, or (both NULL) to the pipe with a session's tag. */
 typedef struct {
   dp_prefix prefix;
   dp_tunnel *tunnel;
   uint32_t tag;
+  dp_hub_sink *sink;
 } route;
 
 /* An immutable snapshot: readers use it without locks; a change builds a new one (RCU-style). */
@@ -35,6 +36,7 @@ typedef struct {
   uint32_t *host_addr; /* network order; 0 = empty slot */
   dp_tunnel **host_tunnel;
   uint32_t *host_tag;
+  dp_hub_sink **host_sink;
 } route_table;
 
 struct dp_hub {
@@ -57,8 +59,8 @@ struct dp_hub {
 
 static size_t hash32(uint32_t a) { return (size_t)((a * 2654435761u) ^ (a >> 16)); }
 
-/* The route for a packet's destination: true with its tunnel (or NULL and the pipe tag), or false. */
-static bool lookup(const route_table *rt, const uint8_t *packet, size_t len, dp_tunnel **tunnel, uint32_t *tag) {
+/* The route for a packet's destination: true with its tunnel or sink (or neither and the pipe tag), or false. */
+static bool lookup(const route_table *rt, const uint8_t *packet, size_t len, dp_tunnel **tunnel, uint32_t *tag, dp_hub_sink **sink) {
   if (!rt || len < 20) return false;
   unsigned version = packet[0] >> 4;
   const uint8_t *dst = version == 4 ? packet + 16 : packet + 24;
@@ -70,6 +72,7 @@ static bool lookup(const route_table *rt, const uint8_t *packet, size_t len, dp_
       if (rt->host_addr[i] == a) {
         *tunnel = rt->host_tunnel[i];
         *tag = rt->host_tag[i];
+        *sink = rt->host_sink[i];
         return true;
       }
       if (rt->host_addr[i] == 0) break;
@@ -80,6 +83,7 @@ static bool lookup(const route_table *rt, const uint8_t *packet, size_t len, dp_
     if (p->family == version && dp_prefix_contains(p, dst)) {
       *tunnel = rt->routes[i].tunnel;
       *tag = rt->routes[i].tag;
+      *sink = rt->routes[i].sink;
       return true;
     }
   }
@@ -105,7 +109,8 @@ static int route_one(void *ctx, const uint8_t *packet, size_t len) {
   }
   dp_tunnel *t = NULL;
   uint32_t tag = 0;
-  if (!lookup(c->table, packet, len, &t, &tag)) {
+  dp_hub_sink *sink = NULL;
+  if (!lookup(c->table, packet, len, &t, &tag, &sink)) {
     atomic_fetch_add_explicit(&c->hub->stats.no_route, 1, memory_order_relaxed);
     uint64_t seen = len ? (uint64_t)(packet[0] >> 4) << 32 : 0;
     const uint8_t *d = len >= 40 && packet[0] >> 4 == 6 ? packet + 24 : len >= 20 ? packet + 16 : NULL;
@@ -113,6 +118,8 @@ static int route_one(void *ctx, const uint8_t *packet, size_t len) {
     atomic_store_explicit(&c->hub->stats.last_no_route, seen, memory_order_relaxed);
   } else if (t) {
     dp_tunnel_tx_packet(t, packet, len);
+  } else if (sink) {
+    sink->tx(sink, packet, len);
   } else {
     dp_pipe *pipe = atomic_load_explicit(&c->hub->pipe, memory_order_acquire);
     if (pipe) dp_pipe_push(pipe, tag, packet, len);
@@ -159,6 +166,7 @@ static void free_table(route_table *rt) {
   free(rt->host_addr);
   free(rt->host_tunnel);
   free(rt->host_tag);
+  free(rt->host_sink);
   free(rt);
 }
 
@@ -179,9 +187,10 @@ static int publish(dp_hub *h) {
     rt->host_addr = calloc(cap, sizeof *rt->host_addr);
     rt->host_tunnel = calloc(cap, sizeof *rt->host_tunnel);
     rt->host_tag = calloc(cap, sizeof *rt->host_tag);
+    rt->host_sink = calloc(cap, sizeof *rt->host_sink);
     rt->host_mask = cap - 1;
   }
-  if (!rt->routes || (cap && (!rt->host_addr || !rt->host_tunnel || !rt->host_tag))) {
+  if (!rt->routes || (cap && (!rt->host_addr || !rt->host_tunnel || !rt->host_tag || !rt->host_sink))) {
     free_table(rt);
     return -ENOMEM;
   }
@@ -195,6 +204,7 @@ static int publish(dp_hub *h) {
       rt->host_addr[j] = a;
       rt->host_tunnel[j] = r->tunnel;
       rt->host_tag[j] = r->tag;
+      rt->host_sink[j] = r->sink;
     } else {
       rt->routes[rt->count++] = *r;
     }
@@ -207,13 +217,14 @@ static int publish(dp_hub *h) {
   return 0;
 }
 
-static int route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t, uint32_t tag) {
+static int route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t, uint32_t tag, dp_hub_sink *sink) {
   for (size_t i = 0; i < h->master_count; i++) {
     if (h->master[i].prefix.family == p->family && h->master[i].prefix.length == p->length && !memcmp(h->master[i].prefix.addr, p->addr, 16)) {
       /* The newest tunnel for a prefix wins (a reauthentication's new child before the old one goes). */
       route previous = h->master[i];
       h->master[i].tunnel = t;
       h->master[i].tag = tag;
+      h->master[i].sink = sink;
       int rc = publish(h);
       if (rc < 0) h->master[i] = previous;
       return rc;
@@ -226,18 +237,24 @@ static int route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t, uint32_t tag) 
     h->master = grown;
     h->master_cap = cap;
   }
-  h->master[h->master_count++] = (route){.prefix = *p, .tunnel = t, .tag = tag};
+  h->master[h->master_count++] = (route){.prefix = *p, .tunnel = t, .tag = tag, .sink = sink};
   int rc = publish(h);
   if (rc < 0) h->master_count--;
   return rc;
 }
 
-int dp_hub_route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t) { return route_add(h, p, t, 0); }
-int dp_hub_pipe_route_add(dp_hub *h, const dp_prefix *p, uint32_t tag) { return route_add(h, p, NULL, tag); }
+int dp_hub_route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t) { return route_add(h, p, t, 0, NULL); }
+int dp_hub_pipe_route_add(dp_hub *h, const dp_prefix *p, uint32_t tag) { return route_add(h, p, NULL, tag, NULL); }
+int dp_hub_sink_route_add(dp_hub *h, const dp_prefix *p, dp_hub_sink *s) { return route_add(h, p, NULL, 0, s); }
 
-static void routes_remove(dp_hub *h, dp_tunnel *t, uint32_t tag) {
+/* Every route to the tunnel, to the sink, or (neither) to the pipe with the tag. */
+static void routes_remove(dp_hub *h, dp_tunnel *t, uint32_t tag, dp_hub_sink *sink) {
   size_t kept = 0;
-  for (size_t i = 0; i < h->master_count; i++) if (h->master[i].tunnel != t || (!t && h->master[i].tag != tag)) h->master[kept++] = h->master[i];
+  for (size_t i = 0; i < h->master_count; i++) {
+    const route *r = &h->master[i];
+    bool gone = r->tunnel == t && r->sink == sink && (t || sink || r->tag == tag);
+    if (!gone) h->master[kept++] = *r;
+  }
   h->master_count = kept;
   if (publish(h) < 0) {
     /* Out of memory for a new snapshot: no table at all is safe (packets are dropped as unrouted). */
@@ -248,7 +265,8 @@ static void routes_remove(dp_hub *h, dp_tunnel *t, uint32_t tag) {
   wait_quiescent(h); /* also covers a batch that looked t up before the swap */
 }
 
-void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t) { routes_remove(h, t, 0); }
+void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t) { routes_remove(h, t, 0, NULL); }
+void dp_hub_sink_routes_remove(dp_hub *h, dp_hub_sink *s) { routes_remove(h, NULL, 0, s); }
 
 void dp_hub_route_remove(dp_hub *h, const dp_prefix *p, dp_tunnel *t) {
   for (size_t i = 0; i < h->master_count; i++) {
@@ -262,7 +280,7 @@ void dp_hub_route_remove(dp_hub *h, const dp_prefix *p, dp_tunnel *t) {
     return;
   }
 }
-void dp_hub_pipe_routes_remove(dp_hub *h, uint32_t tag) { routes_remove(h, NULL, tag); }
+void dp_hub_pipe_routes_remove(dp_hub *h, uint32_t tag) { routes_remove(h, NULL, tag, NULL); }
 
 dp_pipe *dp_hub_pipe(dp_hub *h) { return atomic_load_explicit(&h->pipe, memory_order_acquire); }
 

@@ -48,6 +48,16 @@ void dp_hub_routes_remove(dp_hub *h, dp_tunnel *t);
 /* One prefix's route, if it still leads to the tunnel (a PPP data session leaving it, issue 20). */
 void dp_hub_route_remove(dp_hub *h, const dp_prefix *p, dp_tunnel *t);
 
+/* Targets in C other than tunnels (an SSTP call whose TLS runs in the driver, issue 23): `tx` is
+ * called from the hub's reading threads with each packet routed to it. Same replacement rules as
+ * tunnels; removal returns once no reading thread can still be calling it. */
+typedef struct dp_hub_sink dp_hub_sink;
+struct dp_hub_sink {
+  void (*tx)(dp_hub_sink *self, const uint8_t *packet, size_t len);
+};
+int dp_hub_sink_route_add(dp_hub *h, const dp_prefix *p, dp_hub_sink *s);
+void dp_hub_sink_routes_remove(dp_hub *h, dp_hub_sink *s);
+
 /* Sessions served in JavaScript (PPP over TLS): their prefixes lead to the pipe, tagged with the
  * session; the same replacement and removal rules as tunnels. The pipe is attached once, before any
  * pipe route, and detached (NULL) before it is closed. */

@@ -18,7 +18,7 @@ static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 
 dp_ppp_session *dp_ppp_session_new(const dp_ppp_config *c) {
-  if (c->sources.count == 0 || (c->lower != DP_PPP_LOWER_L2TP && c->lower != DP_PPP_LOWER_PPTP)) return NULL;
+  if (c->sources.count == 0 || c->lower < DP_PPP_LOWER_L2TP || c->lower > DP_PPP_LOWER_SSTP) return NULL;
   dp_ppp_session *s = calloc(1, sizeof *s);
   if (s) s->config = *c;
   return s;

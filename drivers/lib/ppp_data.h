@@ -30,7 +30,8 @@ typedef struct {
   _Atomic uint64_t drop_tx;              /* could not be framed or sealed toward the peer */
 } dp_ppp_stats;
 
-typedef enum { DP_PPP_LOWER_L2TP = 1, DP_PPP_LOWER_PPTP = 2 } dp_ppp_lower;
+/* SSTP (issue 23, sstp_call.h): data packets of a call whose TLS runs in the driver. */
+typedef enum { DP_PPP_LOWER_L2TP = 1, DP_PPP_LOWER_PPTP = 2, DP_PPP_LOWER_SSTP = 3 } dp_ppp_lower;
 
 typedef struct {
   dp_ppp_lower lower;

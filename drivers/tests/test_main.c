@@ -18,6 +18,7 @@ void test_pptp(void);
 void test_inet_sum(void);
 void test_v6_outer(void);
 void test_ppp_data(void);
+void test_sstp(void);
 
 int main(void) {
   test_replay();
@@ -35,6 +36,7 @@ int main(void) {
   test_inet_sum();
   test_v6_outer();
   test_ppp_data();
+  test_sstp();
   printf("1..%d\n# %d passed, %d failed\n", tap_count, tap_count - tap_failed, tap_failed);
   return tap_failed == 0 ? 0 : 1;
 }

@@ -1,0 +1,397 @@
+#define _GNU_SOURCE
+#include "sstp_call.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "epoch.h"
+#include "gso.h"
+#include "mss_clamp.h"
+#include "sstp_frame.h"
+
+#define EVENTS 64
+#define READ_CHUNK 65536
+#define PLAIN_CHUNK 16384 /* a TLS record's plaintext at most */
+
+struct dp_sstp_tls {
+  SSL_CTX *ctx;
+};
+
+struct dp_sstp_call {
+  dp_hub_sink sink; /* the hub hands it the packets routed to the call */
+  dp_sstp *engine;
+  int fd, tun_fd;
+  bool offload;
+  uint32_t tag;
+  pthread_mutex_t lock; /* the SSL object and its BIOs, whichever thread */
+  SSL *ssl;
+  BIO *rbio, *wbio;     /* memory BIOs: records from the socket, records for it */
+  _Atomic bool established;
+  dp_sstp_deframer deframer; /* engine thread only (under the lock) */
+  _Atomic(dp_ppp_session *) ppp;
+  dp_hub *hub;               /* routes to the call live there once the data path started */
+  dp_sstp_call_stats stats;
+};
+
+struct dp_sstp {
+  int epoll_fd, stop_fd;
+  dp_pipe *pipe;
+  dp_epoch epoch; /* odd while the thread handles a batch of events */
+  pthread_t thread;
+  bool running;
+};
+
+#define COUNT(c, field) atomic_fetch_add_explicit(&(c)->stats.field, 1, memory_order_relaxed)
+#define ADD(c, field, n) atomic_fetch_add_explicit(&(c)->stats.field, (uint64_t)(n), memory_order_relaxed)
+
+/* ---- certificates ---- */
+
+dp_sstp_tls *dp_sstp_tls_new(const char *cert_pem, size_t cert_len, const char *key_pem, size_t key_len, int *error) {
+  *error = -EINVAL;
+  if (cert_len > INT32_MAX || key_len > INT32_MAX) return NULL;
+  dp_sstp_tls *t = calloc(1, sizeof *t);
+  if (!t) { *error = -ENOMEM; return NULL; }
+  t->ctx = SSL_CTX_new(TLS_server_method());
+  BIO *certs = BIO_new_mem_buf(cert_pem, (int)cert_len), *key = BIO_new_mem_buf(key_pem, (int)key_len);
+  X509 *leaf = certs ? PEM_read_bio_X509(certs, NULL, NULL, NULL) : NULL;
+  EVP_PKEY *pkey = key ? PEM_read_bio_PrivateKey(key, NULL, NULL, NULL) : NULL;
+  bool ok = t->ctx && leaf && pkey && SSL_CTX_use_certificate(t->ctx, leaf) == 1 && SSL_CTX_use_PrivateKey(t->ctx, pkey) == 1 &&
+            SSL_CTX_check_private_key(t->ctx) == 1 && SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) == 1;
+  /* The rest of the chain, as a client needs it to reach its trust anchor. */
+  for (X509 *extra; ok && (extra = PEM_read_bio_X509(certs, NULL, NULL, NULL));)
+    if (SSL_CTX_add_extra_chain_cert(t->ctx, extra) != 1) { X509_free(extra); ok = false; }
+  if (ok) {
+    /* Idle calls keep no record buffers (memory per call, issue 23); no session tickets to keep. */
+    SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_num_tickets(t->ctx, 0);
+  }
+  ERR_clear_error();
+  X509_free(leaf);
+  EVP_PKEY_free(pkey);
+  BIO_free(certs);
+  BIO_free(key);
+  if (ok) { *error = 0; return t; }
+  SSL_CTX_free(t->ctx);
+  free(t);
+  return NULL;
+}
+
+void dp_sstp_tls_free(dp_sstp_tls *t) {
+  if (!t) return;
+  SSL_CTX_free(t->ctx);
+  free(t);
+}
+
+/* ---- the call's stream (under its lock) ---- */
+
+/* The call is over: said once, up the pipe as an empty message. */
+static void end_call(dp_sstp_call *c, unsigned why) {
+  uint64_t none = 0;
+  if (atomic_compare_exchange_strong(&c->stats.ended, &none, why)) dp_pipe_push(c->engine->pipe, c->tag, (const uint8_t *)"", 0);
+}
+
+static bool ended(dp_sstp_call *c) { return atomic_load_explicit(&c->stats.ended, memory_order_acquire) != 0; }
+
+/* Sealed records to the socket, as far as it takes them; the rest waits for EPOLLOUT. */
+static void flush(dp_sstp_call *c) {
+  static __thread uint8_t scratch[16384];
+  for (;;) {
+    char *p = NULL;
+    long n = BIO_get_mem_data(c->wbio, &p);
+    if (n <= 0) return;
+    ssize_t w = write(c->fd, p, (size_t)n);
+    if (w < 0) {
+      if (errno != EAGAIN && errno != EINTR) end_call(c, DP_SSTP_END_SOCKET_ERROR);
+      return;
+    }
+    ADD(c, bytes_out, w);
+    for (ssize_t left = w; left > 0;) { /* consumed: a memory BIO moves past what is read */
+      int r = BIO_read(c->wbio, scratch, left < (ssize_t)sizeof scratch ? (int)left : (int)sizeof scratch);
+      if (r <= 0) return;
+      left -= r;
+    }
+    if (w < n) return;
+  }
+}
+
+static void up(dp_sstp_call *c, const uint8_t *piece, size_t len) {
+  if (dp_pipe_push(c->engine->pipe, c->tag, piece, len)) COUNT(c, pieces_up);
+  else COUNT(c, up_dropped);
+}
+
+static void to_tun(dp_sstp_call *c, const uint8_t *ip, size_t len) {
+  static const uint8_t no_offload[DP_VNET_HDR_LEN];
+  struct iovec iov[2] = {{.iov_base = (void *)no_offload, .iov_len = sizeof no_offload}, {.iov_base = (void *)ip, .iov_len = len}};
+  if (writev(c->tun_fd, c->offload ? iov : iov + 1, c->offload ? 2 : 1) < 0) COUNT(c, drop_tun);
+  else COUNT(c, data_in);
+}
+
+static void on_piece(void *ctx, dp_sstp_piece kind, const uint8_t *piece, size_t len) {
+  dp_sstp_call *c = ctx;
+  dp_ppp_session *s = atomic_load_explicit(&c->ppp, memory_order_acquire);
+  if (kind != DP_SSTP_PIECE_DATA || !s) { up(c, piece, len); return; }
+  const uint8_t *ip = NULL;
+  size_t ip_len = 0;
+  switch (dp_ppp_rx_frame(s, piece + DP_SSTP_HEADER, len - DP_SSTP_HEADER, &ip, &ip_len)) {
+  case DP_PPP_RX_TUN: to_tun(c, ip, ip_len); break;
+  case DP_PPP_RX_UP: up(c, piece, len); break;
+  case DP_PPP_RX_DROP: break; /* counted by the session */
+  }
+}
+
+/* Records taken in: the handshake moved on, or plaintext cut into pieces. */
+static void pump(dp_sstp_call *c) {
+  static __thread uint8_t plain[PLAIN_CHUNK];
+  if (!atomic_load_explicit(&c->established, memory_order_relaxed)) {
+    int rc = SSL_do_handshake(c->ssl);
+    if (rc != 1) {
+      int e = SSL_get_error(c->ssl, rc);
+      if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) end_call(c, DP_SSTP_END_TLS_ERROR);
+      ERR_clear_error();
+      return;
+    }
+    atomic_store_explicit(&c->established, true, memory_order_release);
+  }
+  for (;;) {
+    int n = SSL_read(c->ssl, plain, sizeof plain);
+    if (n <= 0) {
+      int e = SSL_get_error(c->ssl, n);
+      if (e == SSL_ERROR_ZERO_RETURN) end_call(c, DP_SSTP_END_PEER_CLOSED);
+      else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) end_call(c, DP_SSTP_END_TLS_ERROR);
+      ERR_clear_error();
+      return;
+    }
+    if (dp_sstp_feed(&c->deframer, plain, (size_t)n, on_piece, c) != DP_SSTP_OK) {
+      end_call(c, DP_SSTP_END_BAD_STREAM);
+      return;
+    }
+  }
+}
+
+/* The engine thread: the socket is readable, writable, or gone. */
+static void service(dp_sstp_call *c, uint32_t events) {
+  static __thread uint8_t chunk[READ_CHUNK];
+  pthread_mutex_lock(&c->lock);
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) { /* edge-triggered: read until empty; a reset or an end shows in read() */
+    while (!ended(c)) {
+      ssize_t n = read(c->fd, chunk, sizeof chunk);
+      if (n > 0) {
+        ADD(c, bytes_in, n);
+        BIO_write(c->rbio, chunk, (int)n);
+        pump(c);
+        continue;
+      }
+      if (n == 0) end_call(c, DP_SSTP_END_PEER_CLOSED);
+      else if (errno != EAGAIN && errno != EINTR) end_call(c, DP_SSTP_END_SOCKET_ERROR);
+      if (n < 0 && errno == EINTR) continue;
+      break;
+    }
+  }
+  if (!ended(c)) flush(c); /* handshake messages, KeyUpdate answers, and whatever waited for room */
+  pthread_mutex_unlock(&c->lock);
+}
+
+static void *run(void *arg) {
+  dp_sstp *e = arg;
+  struct epoll_event ev[EVENTS];
+  for (;;) {
+    int n = epoll_wait(e->epoll_fd, ev, EVENTS, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    bool stop = false;
+    dp_epoch_enter(&e->epoch);
+    for (int i = 0; i < n; i++) {
+      if (ev[i].data.ptr == NULL) stop = true;
+      else service(ev[i].data.ptr, ev[i].events);
+    }
+    dp_epoch_leave(&e->epoch);
+    if (stop) break;
+  }
+  return NULL;
+}
+
+/* ---- the engine ---- */
+
+dp_sstp *dp_sstp_open(dp_pipe *pipe, int *error) {
+  dp_sstp *e = calloc(1, sizeof *e);
+  if (!e) { *error = -ENOMEM; return NULL; }
+  e->pipe = pipe;
+  e->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  e->stop_fd = eventfd(0, EFD_CLOEXEC);
+  struct epoll_event stop = {.events = EPOLLIN, .data.ptr = NULL};
+  *error = e->epoll_fd < 0 || e->stop_fd < 0 || epoll_ctl(e->epoll_fd, EPOLL_CTL_ADD, e->stop_fd, &stop) < 0 ? -errno : 0;
+  if (!*error) *error = -pthread_create(&e->thread, NULL, run, e);
+  if (*error) {
+    if (e->epoll_fd >= 0) close(e->epoll_fd);
+    if (e->stop_fd >= 0) close(e->stop_fd);
+    free(e);
+    return NULL;
+  }
+  e->running = true;
+  pthread_setname_np(e->thread, "dp-sstp");
+  return e;
+}
+
+void dp_sstp_close(dp_sstp *e) {
+  if (!e) return;
+  uint64_t one = 1;
+  if (write(e->stop_fd, &one, sizeof one) < 0) { /* the thread would wait forever; nothing better to do */ }
+  pthread_join(e->thread, NULL);
+  close(e->stop_fd);
+  close(e->epoll_fd);
+  free(e);
+}
+
+/* ---- calls ---- */
+
+static void sink_tx(dp_hub_sink *sink, const uint8_t *packet, size_t len) { dp_sstp_call_tx_ip((dp_sstp_call *)sink, packet, len); }
+
+static void call_free(dp_sstp_call *c) {
+  SSL_free(c->ssl); /* frees both BIOs */
+  if (c->fd >= 0) close(c->fd);
+  dp_ppp_session_free(atomic_load(&c->ppp));
+  pthread_mutex_destroy(&c->lock);
+  free(c);
+}
+
+dp_sstp_call *dp_sstp_call_add(dp_sstp *e, dp_sstp_tls *tls, int fd, int tun_fd, bool offload, uint32_t tag, int *error) {
+  dp_sstp_call *c = calloc(1, sizeof *c);
+  if (!c) {
+    close(fd);
+    *error = -ENOMEM;
+    return NULL;
+  }
+  c->sink.tx = sink_tx;
+  c->engine = e;
+  c->fd = fd;
+  c->tun_fd = tun_fd;
+  c->offload = offload;
+  c->tag = tag;
+  pthread_mutex_init(&c->lock, NULL);
+  dp_sstp_deframer_init(&c->deframer);
+  c->ssl = SSL_new(tls->ctx);
+  c->rbio = BIO_new(BIO_s_mem());
+  c->wbio = BIO_new(BIO_s_mem());
+  if (!c->ssl || !c->rbio || !c->wbio) {
+    BIO_free(c->rbio);
+    BIO_free(c->wbio);
+    c->rbio = c->wbio = NULL;
+    call_free(c);
+    *error = -ENOMEM;
+    return NULL;
+  }
+  BIO_set_mem_eof_return(c->rbio, -1); /* an empty read BIO means "more later", not end of stream */
+  SSL_set_bio(c->ssl, c->rbio, c->wbio);
+  SSL_set_accept_state(c->ssl);
+  int flags = fcntl(fd, F_GETFL);
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 || epoll_ctl(e->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    *error = -errno;
+    call_free(c);
+    return NULL;
+  }
+  *error = 0;
+  return c;
+}
+
+void dp_sstp_call_remove(dp_sstp *e, dp_sstp_call *c) {
+  if (c->hub) dp_hub_sink_routes_remove(c->hub, &c->sink); /* the hub's threads are done with it */
+  epoll_ctl(e->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+  dp_epochs_wait(&e->epoch, 1); /* and so is the engine's */
+  call_free(c);
+}
+
+/* Under the lock: plaintext sealed into records and sent. */
+static int seal(dp_sstp_call *c, const uint8_t *d, size_t len) {
+  size_t written = 0;
+  int rc = SSL_write_ex(c->ssl, d, len, &written);
+  if (rc != 1) {
+    ERR_clear_error();
+    end_call(c, DP_SSTP_END_TLS_ERROR);
+    return -EPIPE;
+  }
+  flush(c);
+  return (int)written;
+}
+
+int dp_sstp_call_send(dp_sstp_call *c, const uint8_t *d, size_t len) {
+  if (len == 0 || len > INT32_MAX) return -EINVAL;
+  pthread_mutex_lock(&c->lock);
+  int rc = ended(c) ? -EPIPE : !atomic_load(&c->established) ? -EAGAIN : seal(c, d, len);
+  pthread_mutex_unlock(&c->lock);
+  if (rc > 0) COUNT(c, sent);
+  return rc;
+}
+
+void dp_sstp_call_tx_ip(dp_sstp_call *c, const uint8_t *ip, size_t len) {
+  static __thread uint8_t frame[DP_SSTP_MAX_PACKET];
+  dp_ppp_session *s = atomic_load_explicit(&c->ppp, memory_order_acquire);
+  if (!s) return;
+  dp_ppp_stats *st = dp_ppp_session_counters(s);
+  size_t at = DP_SSTP_HEADER;
+  if (len > sizeof frame - DP_SSTP_HEADER - 4 || !dp_ppp_header(ip, len, frame + at) || !dp_sstp_data_header(4 + len, frame)) {
+    atomic_fetch_add_explicit(&st->drop_tx, 1, memory_order_relaxed);
+    return;
+  }
+  at += 4;
+  memcpy(frame + at, ip, len);
+  dp_clamp_mss(frame + at, len, dp_ppp_session_config(s)->mtu);
+  pthread_mutex_lock(&c->lock);
+  if (ended(c)) {
+    atomic_fetch_add_explicit(&st->drop_tx, 1, memory_order_relaxed);
+  } else if (BIO_ctrl_pending(c->wbio) > DP_SSTP_TX_BACKLOG) {
+    COUNT(c, drop_backlog);
+  } else if (seal(c, frame, at + len) > 0) {
+    COUNT(c, data_out);
+    atomic_fetch_add_explicit(&st->tx_packets, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->tx_bytes, len, memory_order_relaxed);
+  }
+  pthread_mutex_unlock(&c->lock);
+}
+
+int dp_sstp_call_start_data(dp_sstp_call *c, const dp_ppp_config *config, dp_hub *hub) {
+  if (atomic_load(&c->ppp)) return -EEXIST;
+  dp_ppp_config sc = *config;
+  sc.lower = DP_PPP_LOWER_SSTP;
+  dp_ppp_session *s = dp_ppp_session_new(&sc);
+  if (!s) return -EINVAL;
+  atomic_store_explicit(&c->ppp, s, memory_order_release);
+  if (!hub) return 0;
+  c->hub = hub;
+  for (unsigned i = 0; i < sc.sources.count; i++) {
+    if (dp_hub_sink_route_add(hub, &sc.sources.items[i], &c->sink) < 0) {
+      dp_hub_sink_routes_remove(hub, &c->sink);
+      return -ENOMEM; /* the session stays (IP still comes in); JavaScript ends the call */
+    }
+  }
+  return 0;
+}
+
+const dp_sstp_call_stats *dp_sstp_call_stats_of(const dp_sstp_call *c) { return &c->stats; }
+
+const dp_ppp_stats *dp_sstp_call_ppp_stats(const dp_sstp_call *c) {
+  dp_ppp_session *s = atomic_load(&c->ppp);
+  return s ? dp_ppp_session_stats(s) : NULL;
+}
+
+void dp_sstp_call_tls_info(dp_sstp_call *c, char version[16], char cipher[64]) {
+  version[0] = cipher[0] = 0;
+  pthread_mutex_lock(&c->lock);
+  if (atomic_load(&c->established)) {
+    snprintf(version, 16, "%s", SSL_get_version(c->ssl));
+    const SSL_CIPHER *suite = SSL_get_current_cipher(c->ssl);
+    snprintf(cipher, 64, "%s", suite ? SSL_CIPHER_get_name(suite) : "");
+  }
+  pthread_mutex_unlock(&c->lock);
+}

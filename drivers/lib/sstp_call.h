@@ -1,0 +1,108 @@
+/* SSTP calls with their whole TLS session in C (issue 23): no JavaScript per data packet.
+ *
+ * Design. Node's TLSSocket cannot hand over its record state (keys, sequence numbers, buffered
+ * plaintext), so a call never starts in it: the listener accepts the TCP connection and hands its
+ * fd to the driver before the first byte of TLS is read. The driver runs the TLS server on the
+ * OpenSSL that Node ships (the addon resolves SSL_* against the node binary, as ESP does with
+ * libcrypto): one SSL_CTX per certificate (PEM chain and key from JavaScript), one SSL per call on
+ * memory BIOs. Memory BIOs keep every socket operation ours: reads and writes never block, a full
+ * socket never leaves a half-written record inside OpenSSL (a data packet that finds more than
+ * DP_SSTP_TX_BACKLOG bytes queued is dropped before sealing, counted: TCP inside backs off), and
+ * the same loop serves kTLS later (below). One thread per engine (not per call: thousands of calls
+ * must stay cheap) waits on all calls' sockets with epoll, edge-triggered, and for each readable
+ * call reads, decrypts (SSL_read: TLS 1.3 and 1.2, every suite OpenSSL negotiates; KeyUpdate is
+ * answered by OpenSSL inside SSL_read, so a key change loses nothing) and cuts the plaintext
+ * (sstp_frame.h). What goes where:
+ *   - the client's HTTP request head, SSTP control packets, and data packets whose PPP frame is not
+ *     IP of the call's (LCP, NCPs, authentication, CCP, DHCPINFORM; everything before JavaScript
+ *     starts the data path) go up a pipe tagged with the call, whole (the head starts with an ASCII
+ *     letter, a packet with 0x10), exactly the bytes the JavaScript engines take today;
+ *   - once JavaScript starts the data path (IPCP open: the session's addresses), IP in data packets
+ *     goes through the PPP data path (ppp_data.h, lower layer DP_PPP_LOWER_SSTP) into the shared
+ *     TUN, and the hub routes the session's addresses to the call (a hub sink): IP is framed (SSTP
+ *     data header, PPP header), sealed and sent from the hub's thread;
+ *   - JavaScript's own output (the HTTP response, control packets, PPP control frames) goes down
+ *     through dp_sstp_call_send, sealed in stream order with the data under the call's lock;
+ *   - the end of the call (close_notify, an alert, a reset, a broken SSTP stream) goes up as one
+ *     empty message with the call's tag; why is in the call's counters.
+ * The SSL object is used by three threads (the engine's reading, the hub's sending, JavaScript's
+ * sending), one at a time under the call's mutex.
+ *
+ * kTLS (not on this host): after the handshake, the traffic secrets (OpenSSL's keylog callback
+ * gives them; the record sequence numbers start at 0 with TLS 1.3's application keys, and are
+ * read from the SSL object for TLS 1.2) become TLS_TX and TLS_RX crypto_info on the socket
+ * (setsockopt SOL_TLS after TCP_ULP "tls"), the call's memory BIOs are bypassed, and the same loop
+ * reads and writes plaintext on the fd. Records that are not application data (KeyUpdate, alerts)
+ * arrive as control messages (TLS_GET_RECORD_TYPE): a KeyUpdate needs new keys that only OpenSSL
+ * can derive, so such a call falls back to userspace records until the kernel can be rekeyed
+ * (Linux 6.x's TLS_RX rekey). Suites the kernel lacks stay on the userspace path.
+ *
+ * MPPE over SSTP is never negotiated in practice (the tunnel is already TLS); a call whose CCP
+ * opens simply never starts the C data path and stays in JavaScript. */
+#ifndef POSTERN_SSTP_CALL_H
+#define POSTERN_SSTP_CALL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub.h"
+#include "pipe.h"
+#include "ppp_data.h"
+
+#define DP_SSTP_TX_BACKLOG (256 * 1024) /* sealed bytes waiting for the socket before data is dropped */
+
+typedef struct dp_sstp_tls dp_sstp_tls;
+typedef struct dp_sstp dp_sstp;
+typedef struct dp_sstp_call dp_sstp_call;
+
+typedef struct {
+  _Atomic uint64_t bytes_in, bytes_out;       /* TLS bytes on the socket */
+  _Atomic uint64_t pieces_up;                 /* HTTP head, control and non-data-path packets handed up */
+  _Atomic uint64_t up_dropped;                /* and lost: the pipe full */
+  _Atomic uint64_t data_in, data_out;         /* SSTP data packets of the data path: IP into the TUN, IP out */
+  _Atomic uint64_t drop_backlog;              /* IP dropped: too much waiting for the socket */
+  _Atomic uint64_t drop_tun;                  /* IP the TUN refused */
+  _Atomic uint64_t sent;                      /* JavaScript's writes */
+  _Atomic uint64_t ended;                     /* 0 while up; else one of DP_SSTP_END_* */
+} dp_sstp_call_stats;
+
+enum { DP_SSTP_END_PEER_CLOSED = 1, DP_SSTP_END_TLS_ERROR, DP_SSTP_END_SOCKET_ERROR, DP_SSTP_END_BAD_STREAM, DP_SSTP_END_BACKLOG };
+
+/* A server certificate: the PEM chain (leaf first) and its private key. NULL with *error set
+ * (-EINVAL: unreadable or not matching). TLS 1.2 and 1.3 only. */
+dp_sstp_tls *dp_sstp_tls_new(const char *cert_pem, size_t cert_len, const char *key_pem, size_t key_len, int *error);
+/* Only once no call uses it. */
+void dp_sstp_tls_free(dp_sstp_tls *t);
+
+/* The engine: its thread and where calls' pieces go up. */
+dp_sstp *dp_sstp_open(dp_pipe *pipe, int *error);
+/* Every call must have been removed first. */
+void dp_sstp_close(dp_sstp *e);
+
+/* JavaScript thread. A freshly accepted TCP socket (ownership taken, even on failure), before any
+ * TLS byte was read from it; `tun_fd` is where its IP goes (`offload`: that TUN takes a vnet header
+ * first). The handshake starts at once. NULL with *error set. */
+dp_sstp_call *dp_sstp_call_add(dp_sstp *e, dp_sstp_tls *tls, int fd, int tun_fd, bool offload, uint32_t tag, int *error);
+/* Stops the call (its routes, its socket) and returns once no thread can still use it. */
+void dp_sstp_call_remove(dp_sstp *e, dp_sstp_call *c);
+
+/* JavaScript's bytes for the peer (HTTP response, whole SSTP packets), sealed in order. Bytes
+ * taken or -errno (-EPIPE: the call has ended). */
+int dp_sstp_call_send(dp_sstp_call *c, const uint8_t *d, size_t len);
+
+/* The data path (JavaScript thread, once IPCP or IPV6CP is open): IP from the session's sources
+ * goes into the TUN; with a hub, its sources are routed to the call. 0 or -EINVAL / -ENOMEM / -EEXIST. */
+int dp_sstp_call_start_data(dp_sstp_call *c, const dp_ppp_config *config, dp_hub *hub);
+
+/* For the hub's thread (and tests): one IP packet to the peer; counted when dropped. */
+void dp_sstp_call_tx_ip(dp_sstp_call *c, const uint8_t *ip, size_t len);
+
+const dp_sstp_call_stats *dp_sstp_call_stats_of(const dp_sstp_call *c);
+/* The session's counters once the data path started, else NULL. */
+const dp_ppp_stats *dp_sstp_call_ppp_stats(const dp_sstp_call *c);
+/* "TLSv1.3" and the suite's name once the handshake is done, else empty strings. */
+void dp_sstp_call_tls_info(dp_sstp_call *c, char version[16], char cipher[64]);
+
+#endif

@@ -1,0 +1,358 @@
+/* SSTP in the driver (issue 23): the stream's deframing cut at every point, and whole calls over a
+ * socket pair against an OpenSSL client: handshake (TLS 1.3 and 1.2), HTTP head and control up,
+ * IP both ways once the data path starts, a KeyUpdate mid-call, the ends of calls. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sstp_call.h"
+#include "sstp_frame.h"
+#include "tap.h"
+
+void test_sstp(void);
+
+/* ---- deframing ---- */
+
+typedef struct {
+  int kinds[16];
+  size_t lens[16], n;
+  uint8_t last[64];
+} pieces;
+
+static void collect(void *ctx, dp_sstp_piece kind, const uint8_t *piece, size_t len) {
+  pieces *p = ctx;
+  if (p->n < 16) {
+    p->kinds[p->n] = (int)kind;
+    p->lens[p->n++] = len;
+  }
+  memcpy(p->last, piece, len < sizeof p->last ? len : sizeof p->last);
+}
+
+static const char head[] = "SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\r\nHost: gw\r\nContent-Length: 18446744073709551615\r\n\r\n";
+
+/* The head, a control packet (Call Connect Request, 14 bytes), an empty data packet, and a data packet with LCP. */
+static size_t sample_stream(uint8_t *out) {
+  size_t n = strlen(head);
+  memcpy(out, head, n);
+  static const uint8_t rest[] = {0x10, 0x01, 0x00, 0x0e, 0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x00, 0x06, 0x00, 0x01,
+                                 0x10, 0x00, 0x00, 0x04,
+                                 0x10, 0x00, 0x00, 0x0e, 0xff, 0x03, 0xc0, 0x21, 0x01, 0x01, 0x00, 0x04, 0xaa, 0xbb};
+  memcpy(out + n, rest, sizeof rest);
+  return n + sizeof rest;
+}
+
+static void test_deframe(void) {
+  uint8_t s[512];
+  size_t n = sample_stream(s), heads = strlen(head);
+  bool all_same = true;
+  /* Every single cut and every pair of cuts gives the same pieces. */
+  for (size_t a = 0; a <= n; a++) {
+    for (size_t b = a; b <= n; b += 7) {
+      dp_sstp_deframer d;
+      dp_sstp_deframer_init(&d);
+      pieces p = {0};
+      dp_sstp_error e = dp_sstp_feed(&d, s, a, collect, &p);
+      if (!e) e = dp_sstp_feed(&d, s + a, b - a, collect, &p);
+      if (!e) e = dp_sstp_feed(&d, s + b, n - b, collect, &p);
+      bool same = e == DP_SSTP_OK && p.n == 4 && p.kinds[0] == DP_SSTP_PIECE_HTTP_HEAD && p.lens[0] == heads && p.kinds[1] == DP_SSTP_PIECE_CONTROL &&
+                  p.lens[1] == 14 && p.kinds[2] == DP_SSTP_PIECE_DATA && p.lens[2] == 4 && p.kinds[3] == DP_SSTP_PIECE_DATA && p.lens[3] == 14 &&
+                  p.last[13] == 0xbb && d.have == 0;
+      all_same &= same;
+    }
+  }
+  CHECK(all_same, "sstp: the stream cut anywhere (once or twice) gives the head, a control packet and two data packets");
+
+  dp_sstp_deframer d;
+  pieces p = {0};
+  dp_sstp_deframer_init(&d);
+  uint8_t bad[] = {0x20, 0x00, 0x00, 0x08, 0, 0, 0, 0};
+  dp_sstp_feed(&d, (const uint8_t *)head, heads, collect, &p);
+  CHECK(dp_sstp_feed(&d, bad, sizeof bad, collect, &p) == DP_SSTP_BAD_VERSION && p.n == 1, "sstp: a version other than 1.0 ends the stream");
+  CHECK(dp_sstp_feed(&d, s + heads, n - heads, collect, &p) == DP_SSTP_BAD_VERSION && p.n == 1, "sstp: and nothing after it is read");
+  dp_sstp_deframer_init(&d);
+  dp_sstp_feed(&d, (const uint8_t *)head, heads, collect, &p);
+  uint8_t short_len[] = {0x10, 0x00, 0x00, 0x03};
+  CHECK(dp_sstp_feed(&d, short_len, 2, collect, &p) == DP_SSTP_OK && dp_sstp_feed(&d, short_len + 2, 2, collect, &p) == DP_SSTP_BAD_LENGTH,
+        "sstp: a Length shorter than the header ends the stream, even split");
+  dp_sstp_deframer_init(&d);
+  uint8_t junk[DP_SSTP_MAX_HTTP_HEAD + 10];
+  memset(junk, 'A', sizeof junk);
+  CHECK(dp_sstp_feed(&d, junk, 100, collect, &p) == DP_SSTP_OK && dp_sstp_feed(&d, junk, sizeof junk, collect, &p) == DP_SSTP_HEAD_TOO_LONG,
+        "sstp: an HTTP head without an end within 4 KiB ends the stream");
+  uint8_t h[4];
+  CHECK(dp_sstp_data_header(4091, h) && h[0] == 0x10 && h[1] == 0 && h[2] == 0x0f && h[3] == 0xff && !dp_sstp_data_header(4092, h),
+        "sstp: a data header holds at most 4091 bytes of frame");
+}
+
+/* ---- calls ---- */
+
+/* A throwaway P-256 certificate, as PEM. */
+static void make_certificate(char *cert, size_t cert_cap, char *key, size_t key_cap) {
+  EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  X509 *x = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, k);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)"gw.test", -1, -1, 0);
+  X509_set_issuer_name(x, X509_get_subject_name(x));
+  X509_sign(x, k, EVP_sha256());
+  BIO *b = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(b, x);
+  cert[BIO_read(b, cert, (int)cert_cap - 1)] = 0;
+  PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
+  key[BIO_read(b, key, (int)key_cap - 1)] = 0;
+  BIO_free(b);
+  X509_free(x);
+  EVP_PKEY_free(k);
+}
+
+typedef struct {
+  uint8_t data[32][256];
+  size_t lens[32];
+  uint32_t tags[32];
+  size_t n;
+} ups;
+
+static void take_up(void *ctx, uint32_t tag, const uint8_t *packet, size_t len) {
+  ups *u = ctx;
+  if (u->n >= 32) return;
+  memcpy(u->data[u->n], packet, len < 256 ? len : 256);
+  u->lens[u->n] = len;
+  u->tags[u->n++] = tag;
+}
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* Drains the pipe until it has handed over `want` messages in all, for 5 s at most. */
+static size_t wait_up(dp_pipe *pipe, ups *u, size_t want) {
+  for (double end = now() + 5; u->n < want && now() < end; usleep(1000)) dp_pipe_drain(pipe, 64, take_up, u);
+  return u->n;
+}
+
+/* One datagram from the TUN's stand-in, for 5 s at most; its length or 0. */
+static size_t tun_read(int fd, uint8_t *buf, size_t cap) {
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  if (poll(&p, 1, 5000) != 1) return 0;
+  ssize_t n = read(fd, buf, cap);
+  return n > 0 ? (size_t)n : 0;
+}
+
+static size_t ipv4(uint8_t *p, const char *src, const char *dst, size_t total) {
+  memset(p, 0, total);
+  p[0] = 0x45;
+  p[2] = (uint8_t)(total >> 8);
+  p[3] = (uint8_t)total;
+  p[8] = 64;
+  p[9] = 17;
+  sscanf(src, "%hhu.%hhu.%hhu.%hhu", &p[12], &p[13], &p[14], &p[15]);
+  sscanf(dst, "%hhu.%hhu.%hhu.%hhu", &p[16], &p[17], &p[18], &p[19]);
+  return total;
+}
+
+/* An SSTP data packet around a PPP frame: `acfc` leaves out Address and Control, as peers may. */
+static size_t data_packet(uint8_t *out, const uint8_t *ip, size_t len, bool acfc) {
+  size_t at = 4;
+  if (!acfc) { out[at++] = 0xff; out[at++] = 0x03; }
+  out[at++] = 0x00;
+  out[at++] = 0x21;
+  memcpy(out + at, ip, len);
+  dp_sstp_data_header(at - 4 + len, out);
+  return at + len;
+}
+
+/* One SSTP packet from the client's TLS session (blocking), 0 on failure. */
+static size_t client_read_packet(SSL *ssl, uint8_t *out, size_t cap) {
+  size_t have = 0, want = 4, got = 0;
+  while (have < want) {
+    if (SSL_read_ex(ssl, out + have, want - have, &got) != 1) return 0;
+    have += got;
+    if (have >= 4) want = (size_t)(out[2] & 0x0f) << 8 | out[3];
+    if (want > cap || want < 4) return 0;
+  }
+  return have;
+}
+
+static void one_call(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe, int max_version, const char *label) {
+  char name[160];
+  int sp[2], tun[2];
+  socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
+  socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, tun); /* the TUN's stand-in keeps packet boundaries */
+  int error = 0;
+  dp_sstp_call *c = dp_sstp_call_add(e, tls, sp[0], tun[0], false, 77, &error);
+  snprintf(name, sizeof name, "sstp %s: a call is added on a fresh socket", label);
+  CHECK(c && error == 0, name);
+  if (!c) return;
+
+  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_max_proto_version(cctx, max_version);
+  if (max_version == TLS1_2_VERSION) SSL_CTX_set_cipher_list(cctx, "ECDHE-ECDSA-AES256-GCM-SHA384");
+  SSL *ssl = SSL_new(cctx);
+  struct timeval five = {.tv_sec = 5};
+  setsockopt(sp[1], SOL_SOCKET, SO_RCVTIMEO, &five, sizeof five); /* a failing driver fails the test, never hangs it */
+  SSL_set_fd(ssl, sp[1]);
+  snprintf(name, sizeof name, "sstp %s: the client's handshake completes against the driver", label);
+  CHECK(SSL_connect(ssl) == 1, name);
+  char version[16], cipher[64];
+  /* The server's side may finish a moment after the client's (TLS 1.3: the client Finished). */
+  for (double end = now() + 5; now() < end; usleep(1000)) {
+    dp_sstp_call_tls_info(c, version, cipher);
+    if (version[0]) break;
+  }
+  snprintf(name, sizeof name, "sstp %s: the call reports %s %s", label, version, cipher);
+  CHECK(strcmp(version, max_version == TLS1_3_VERSION ? "TLSv1.3" : "TLSv1.2") == 0 && cipher[0], name);
+
+  /* Head, control packet, LCP: all three up, in order, whole, tagged. */
+  uint8_t s[512];
+  size_t n = sample_stream(s);
+  SSL_write(ssl, s, (int)n);
+  ups u = {0};
+  snprintf(name, sizeof name, "sstp %s: the HTTP head, a control packet and the data packets before the data path go up in order", label);
+  CHECK(wait_up(pipe, &u, 4) == 4 && u.tags[0] == 77 && u.lens[0] == strlen(head) && memcmp(u.data[0], "SSTP_DUPLEX_POST", 16) == 0 && u.lens[1] == 14 &&
+            u.data[1][1] == 1 && u.lens[2] == 4 && u.lens[3] == 14 && u.data[3][6] == 0xc0,
+        name);
+
+  static const char response[] = "HTTP/1.1 200\r\nContent-Length: 18446744073709551615\r\n\r\n";
+  char got[sizeof response] = "";
+  snprintf(name, sizeof name, "sstp %s: JavaScript's answer reaches the client", label);
+  size_t read_n = 0;
+  CHECK(dp_sstp_call_send(c, (const uint8_t *)response, strlen(response)) == (int)strlen(response) &&
+            SSL_read_ex(ssl, got, strlen(response), &read_n) == 1 && read_n == strlen(response) && memcmp(got, response, read_n) == 0,
+        name);
+
+  dp_ppp_config config = {.mtu = 1400};
+  dp_prefix_set_add(&config.sources, "10.9.0.2");
+  CHECK(dp_sstp_call_start_data(c, &config, NULL) == 0 && dp_sstp_call_start_data(c, &config, NULL) == -EEXIST, "sstp: the data path starts once");
+
+  uint8_t ip[1500], pkt[1600], out[2048];
+  size_t ip_len = ipv4(ip, "10.9.0.2", "192.0.2.9", 1200);
+  size_t k = data_packet(pkt, ip, ip_len, false);
+  SSL_write(ssl, pkt, (int)k);
+  size_t t = tun_read(tun[1], out, sizeof out);
+  snprintf(name, sizeof name, "sstp %s: IP from the session's address goes into the TUN, bare", label);
+  CHECK(t == ip_len && memcmp(out, ip, ip_len) == 0, name);
+  k = data_packet(pkt, ip, ip_len, true);
+  SSL_write(ssl, pkt, (int)k);
+  snprintf(name, sizeof name, "sstp %s: and without Address and Control too", label);
+  CHECK(tun_read(tun[1], out, sizeof out) == ip_len, name);
+  ipv4(ip, "10.9.0.3", "192.0.2.9", 100);
+  k = data_packet(pkt, ip, 100, false);
+  SSL_write(ssl, pkt, (int)k);
+  uint8_t lcp[] = {0x10, 0x00, 0x00, 0x0c, 0xff, 0x03, 0xc0, 0x21, 0x09, 0x07, 0x00, 0x04};
+  SSL_write(ssl, lcp, sizeof lcp);
+  snprintf(name, sizeof name, "sstp %s: LCP still goes up once the data path runs; IP from another address does not", label);
+  CHECK(wait_up(pipe, &u, 5) == 5 && u.lens[4] == sizeof lcp && u.data[4][8] == 0x09 && dp_sstp_call_ppp_stats(c)->drop_source == 1 &&
+            dp_sstp_call_ppp_stats(c)->rx_packets == 2,
+        name);
+
+  /* The way out: framed, sealed, and read by the client as one SSTP data packet. */
+  ip_len = ipv4(ip, "192.0.2.9", "10.9.0.2", 1000);
+  dp_sstp_call_tx_ip(c, ip, ip_len);
+  size_t p = client_read_packet(ssl, out, sizeof out);
+  snprintf(name, sizeof name, "sstp %s: IP toward the session reaches the client in a data packet with its PPP header", label);
+  CHECK(p == 8 + ip_len && out[0] == 0x10 && out[1] == 0 && out[4] == 0xff && out[5] == 0x03 && out[6] == 0 && out[7] == 0x21 && memcmp(out + 8, ip, ip_len) == 0,
+        name);
+
+  if (max_version == TLS1_3_VERSION) {
+    /* A KeyUpdate asking the driver to update too: both directions keep working on new keys. */
+    SSL_key_update(ssl, SSL_KEY_UPDATE_REQUESTED);
+    ip_len = ipv4(ip, "10.9.0.2", "192.0.2.9", 300);
+    k = data_packet(pkt, ip, ip_len, false);
+    SSL_write(ssl, pkt, (int)k);
+    bool in = tun_read(tun[1], out, sizeof out) == ip_len;
+    ip_len = ipv4(ip, "192.0.2.9", "10.9.0.2", 500);
+    dp_sstp_call_tx_ip(c, ip, ip_len);
+    bool back = client_read_packet(ssl, out, sizeof out) == 8 + ip_len && memcmp(out + 8, ip, ip_len) == 0;
+    CHECK(in && back, "sstp TLS 1.3: after a KeyUpdate (update requested), IP passes both ways");
+  }
+
+  /* A burst out: every packet arrives, in order. */
+  bool in_order = true;
+  for (int i = 0; i < 200; i++) {
+    ip_len = ipv4(ip, "192.0.2.9", "10.9.0.2", 1400);
+    ip[4] = (uint8_t)i;
+    dp_sstp_call_tx_ip(c, ip, ip_len);
+    in_order &= client_read_packet(ssl, out, sizeof out) == 8 + ip_len && out[8 + 4] == (uint8_t)i;
+  }
+  snprintf(name, sizeof name, "sstp %s: 200 packets out arrive whole and in order", label);
+  CHECK(in_order, name);
+
+  SSL_shutdown(ssl); /* close_notify */
+  snprintf(name, sizeof name, "sstp %s: the client's close_notify ends the call: an empty message up", label);
+  CHECK(wait_up(pipe, &u, 6) == 6 && u.lens[5] == 0 && u.tags[5] == 77 && dp_sstp_call_stats_of(c)->ended == DP_SSTP_END_PEER_CLOSED, name);
+  CHECK(dp_sstp_call_send(c, (const uint8_t *)"x", 1) == -EPIPE, "sstp: an ended call refuses JavaScript's bytes");
+
+  dp_sstp_call_remove(e, c);
+  SSL_free(ssl);
+  SSL_CTX_free(cctx);
+  close(sp[1]);
+  close(tun[0]);
+  close(tun[1]);
+}
+
+static void bad_calls(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe) {
+  int sp[2], error = 0;
+  /* Not TLS at all: the handshake fails, the call ends. */
+  socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
+  dp_sstp_call *c = dp_sstp_call_add(e, tls, sp[0], -1, false, 5, &error);
+  static const char plain[] = "GET / HTTP/1.1\r\n\r\n";
+  ssize_t w = write(sp[1], plain, strlen(plain));
+  ups u = {0};
+  CHECK(w > 0 && wait_up(pipe, &u, 1) == 1 && u.lens[0] == 0 && dp_sstp_call_stats_of(c)->ended == DP_SSTP_END_TLS_ERROR, "sstp: plain HTTP ends the call as a TLS error");
+  dp_sstp_call_remove(e, c);
+  close(sp[1]);
+
+  /* A broken SSTP stream after the head. */
+  socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
+  c = dp_sstp_call_add(e, tls, sp[0], -1, false, 6, &error);
+  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+  SSL *ssl = SSL_new(cctx);
+  SSL_set_fd(ssl, sp[1]);
+  SSL_connect(ssl);
+  SSL_write(ssl, head, (int)strlen(head));
+  uint8_t bad[] = {0x20, 0x00, 0x00, 0x08, 0, 0, 0, 0};
+  SSL_write(ssl, bad, sizeof bad);
+  ups v = {0};
+  CHECK(wait_up(pipe, &v, 2) == 2 && v.lens[1] == 0 && v.tags[1] == 6 && dp_sstp_call_stats_of(c)->ended == DP_SSTP_END_BAD_STREAM,
+        "sstp: a packet of another version ends the call as a broken stream");
+  /* The peer's socket gone: nothing more happens, the call is removed cleanly. */
+  SSL_free(ssl);
+  SSL_CTX_free(cctx);
+  close(sp[1]);
+  dp_sstp_call_remove(e, c);
+}
+
+void test_sstp(void) {
+  test_deframe();
+  static char cert[4096], key[4096];
+  make_certificate(cert, sizeof cert, key, sizeof key);
+  int error = 0;
+  CHECK(!dp_sstp_tls_new(cert, strlen(cert), "junk", 4, &error) && error == -EINVAL, "sstp: a key that is not PEM is refused");
+  dp_sstp_tls *tls = dp_sstp_tls_new(cert, strlen(cert), key, strlen(key), &error);
+  CHECK(tls && error == 0, "sstp: a certificate and key in PEM make a TLS context");
+  dp_pipe *pipe = dp_pipe_open(1024, 1 << 20, NULL, NULL);
+  dp_sstp *e = dp_sstp_open(pipe, &error);
+  CHECK(e && error == 0, "sstp: the engine starts");
+  if (!tls || !e) return;
+  one_call(e, tls, pipe, TLS1_3_VERSION, "TLS 1.3");
+  one_call(e, tls, pipe, TLS1_2_VERSION, "TLS 1.2");
+  bad_calls(e, tls, pipe);
+  dp_sstp_close(e);
+  dp_pipe_close(pipe);
+  dp_sstp_tls_free(tls);
+}
