@@ -52,15 +52,15 @@ async function swanSpis(gwA: StrongSwan): Promise<{ in: number; out: number } | 
   return spiIn && spiOut ? { in: parseInt(spiIn, 16), out: parseInt(spiOut, 16) } : undefined;
 }
 
-/** A `NAME => N bytes @ …` chunk dump from charon's log, as hex, or undefined. */
+/** A `NAME => N bytes @ …` chunk dump from charon's log (IKE or CHD), as hex, or undefined. */
 function charonDump(log: string, name: string): string | undefined {
   const lines = log.split('\n');
-  const at = lines.findIndex((l) => new RegExp(`\\[IKE\\] ${name} => \\d+ bytes`).test(l));
+  const at = lines.findIndex((l) => new RegExp(`\\[(IKE|CHD)\\] ${name} => \\d+ bytes`).test(l));
   if (at < 0) return undefined;
   const bytes = Number(/=> (\d+) bytes/.exec(lines[at]!)?.[1]);
   let hex = '';
   for (const line of lines.slice(at + 1)) {
-    const m = /\[IKE\]\s+\d+: ((?:[0-9A-F]{2} ){1,16})/.exec(line);
+    const m = /\[(?:IKE|CHD)\]\s+\d+: ((?:[0-9A-F]{2} ){1,16})/.exec(line);
     if (!m) break;
     hex += m[1]!.replace(/ /g, '').toLowerCase();
   }
@@ -69,12 +69,15 @@ function charonDump(log: string, name: string): string | undefined {
 
 const isChild = (e: Record<string, unknown>) => e['type'] === 'install-child';
 
-t.test('strongSwan initiates IKEv1, Postern responds: Main Mode + Quick Mode, SPIs and keys agree', { skip }, async (t) => {
+t.test('strongSwan initiates IKEv1, Postern responds: Main Mode + Quick Mode, SPIs, keys and hashes agree', { skip }, async (t) => {
+  // AES-256/SHA-256 (no key expansion), 3DES/SHA-1 (Appendix B expansion: 24 bytes from a 20-byte
+  // SKEYID_e), and ECP-256 in phase 1 and as the Quick Mode PFS group.
   for (const [proposal, esp, suite] of [
     ['aes256-sha256-modp2048', 'aes256-sha1', 'aes-cbc-256-hmac-sha1-96'],
     ['3des-sha1-modp1024', 'aes128-sha256', 'aes-cbc-128-hmac-sha256-128'],
+    ['aes128-sha256-ecp256', 'aes128gcm16-ecp256', 'aes-gcm-128'],
   ] as const) {
-    const { gwA, gwB } = await setUp(t, [proposal], [esp]);
+    const { gwA, gwB } = await setUp(t, [proposal], [esp], SITE_PSK, { ike: [...posternConnection().ike, 'aes128-sha256-ecp256'], esp: [...posternConnection().esp, 'aes128gcm16-ecp256'] });
     const r = await gwA.initiate('net');
     if (r.code !== 0) t.fail(`${proposal}: strongSwan could not initiate:\n${r.stdout}\n${gwA.log(60)}`);
     const up = await gwB.waitEvent((e) => e['type'] === 'ike-up');
@@ -90,11 +93,22 @@ t.test('strongSwan initiates IKEv1, Postern responds: Main Mode + Quick Mode, SP
     t.same(spis, { in: child['outSpi'], out: child['inSpi'] }, 'strongSwan\'s inbound SPI is Postern\'s outbound and the reverse');
     const keys = JSON.parse((await gwB.command('keys')).replace(/^keys /, '')) as Record<string, string>;
     const log = readFileSync(`${gwA.dir}/charon.log`, 'utf8');
-    for (const [ours, theirs] of [['skeyid', 'SKEYID'], ['skeyidD', 'SKEYID_d'], ['skeyidA', 'SKEYID_a'], ['skeyidE', 'SKEYID_e'], ['encryptionKey', 'encryption key Ka']] as const) {
+    // charon is the initiator: its "initiator" child keys protect what it sends, Postern's inbound.
+    for (const [ours, theirs] of [
+      ['skeyid', 'SKEYID'], ['skeyidD', 'SKEYID_d'], ['skeyidA', 'SKEYID_a'], ['skeyidE', 'SKEYID_e'], ['encryptionKey', 'encryption key Ka'],
+      ['hashI', 'HASH_I'], ['hashR', 'HASH_R'],
+      ['inEncryption', 'encryption initiator key'], ['outEncryption', 'encryption responder key'],
+      ...(suite === 'aes-gcm-128' ? [] : [['inIntegrity', 'integrity initiator key'], ['outIntegrity', 'integrity responder key']] as const),
+    ] as const) {
       const dumped = charonDump(log, theirs);
       t.ok(dumped, `charon dumped ${theirs}`);
-      t.equal(keys[ours], dumped, `${proposal}: ${theirs} as strongSwan derived it`);
+      t.equal(keys[ours], dumped, `${proposal} / ${esp}: ${theirs} as strongSwan derived it`);
     }
+    if (suite === 'aes-gcm-128') t.ok(/ECP_256/.test(log), 'charon negotiated ECP_256');
+    // Postern's own log (its log records, not the `keys` answer above) holds none of it.
+    const records = readFileSync(gwB.daemon.logFile, 'utf8').split('\n').filter((l) => l.startsWith('log ')).join('\n');
+    const secrets = [SITE_PSK, ...Object.entries(keys).filter(([k]) => k !== 'ni' && k !== 'nr' && k !== 'hashI' && k !== 'hashR').map(([, v]) => v)].filter((v) => v.length > 0);
+    t.equal(secrets.filter((s) => records.includes(s)).length, 0, `none of the ${secrets.length} secrets (the PSK, phase 1 and child keys) in Postern's ${records.split('\n').length} log lines`);
   }
 });
 

@@ -2,12 +2,13 @@
 // postern-ike-peer.ts: on node:dgram alone, or with `dataplane` on the driver (UDP 4500 on its shared
 // endpoint, each child SA a tunnel in C, as the IKEv2 peer does). SA events are printed as `event {...}` lines
 // (SPIs, suites, selectors; never keys), log records as `log {...}`. Commands on stdin: `status`,
-// `initiate NAME`, `terminate`, and `keys`, which prints phase 1 key material of the first SA for
-// the test that compares it with charon's level-4 log (a lab peer only; the engine never logs keys).
+// `initiate NAME`, `terminate`, and `keys`, which prints the first SA's phase 1 key material and
+// HASH_I/HASH_R and the last child's keys, for the test that compares them with charon's level-4
+// log (a lab peer only; the engine never logs keys).
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { createDh } from '../../../firmware/ike/crypto/dh.ts';
-import type { IkeAction, IkeConnection } from '../../../firmware/ike/engine/types.ts';
+import type { ChildSaInfo, IkeAction, IkeConnection } from '../../../firmware/ike/engine/types.ts';
 import { parseProposal } from '../../../firmware/ike/proposals.ts';
 import { ChildInstaller } from '../../../firmware/ike/shell/child-installer.ts';
 import { DriverTransport } from '../../../firmware/ike/shell/driver-transport.ts';
@@ -17,6 +18,10 @@ import { createLogger } from '../../../firmware/log/logger.ts';
 import type { Ikev1Options } from '../../../firmware/ikev1/engine/context.ts';
 import { Ikev1Engine } from '../../../firmware/ikev1/engine/engine.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
+import { hashI, hashR } from '../../../firmware/ikev1/crypto/keys.ts';
+import { ourId } from '../../../firmware/ikev1/engine/main-mode.ts';
+import { encodePayloadBody } from '../../../firmware/ikev1/message.ts';
+import { identificationFrom } from '../../../firmware/ikev1/payloads/identification.ts';
 import type { IkePeerConnection } from './postern-ike-peer.ts';
 
 export interface Ikev1PeerConfig {
@@ -48,6 +53,8 @@ const json = (v: unknown) => JSON.stringify(v, (k, x) => (typeof x === 'bigint' 
 const print = (kind: string, v: unknown) => process.stdout.write(`${kind} ${json(v)}\n`);
 const engine = new Ikev1Engine(connections, { randomBytes: (n) => randomBytes(n), createDh }, config.engine ?? {});
 let timer: NodeJS.Timeout | undefined;
+/** The last child installed, for the `keys` command only. */
+let lastChild: ChildSaInfo | undefined;
 
 function act(actions: IkeAction[]): void {
   for (const a of actions) {
@@ -57,6 +64,7 @@ function act(actions: IkeAction[]): void {
     }
     else if (a.type === 'install-child' || a.type === 'delete-child' || a.type === 'rekey-child') {
       try {
+        if (a.type === 'install-child') lastChild = a.child;
         if (a.type === 'install-child') installer?.install(a.child);
         else if (a.type === 'delete-child') installer?.remove(a.child);
         else installer?.rekey(a.old, a.child, a.initiated, a.confirmed);
@@ -102,7 +110,17 @@ const commands: Record<string, (arg: string) => string> = {
   keys: () => {
     const sa = engine.sas.find((s) => s.crypto?.keys);
     const k = sa?.crypto?.keys;
-    return `keys ${JSON.stringify({ skeyid: hex(k?.skeyid), skeyidD: hex(k?.skeyidD), skeyidA: hex(k?.skeyidA), skeyidE: hex(k?.skeyidE), encryptionKey: hex(k?.encryptionKey), ni: hex(sa?.ni), nr: hex(sa?.nr) })}`;
+    // HASH_I and HASH_R as this side computes them (RFC 2409 §5), from its own SA state and the two
+    // ID bodies (the peer's from its ID text: strongSwan's phase 1 IDs carry protocol and port 0).
+    const inputs = sa && { gxi: sa.gxi, gxr: sa.gxr, ckyI: sa.ckyI, ckyR: sa.ckyR, saiB: sa.saiB };
+    const ours = sa && encodePayloadBody({ kind: 'ID', id: ourId(sa) });
+    const peer = sa?.remoteId ? identificationFrom(sa.remoteId) : undefined;
+    const theirs = peer && encodePayloadBody({ kind: 'ID', id: peer });
+    const [idI, idR] = sa?.initiator ? [ours, theirs] : [theirs, ours];
+    const hashes = sa && k && inputs && idI && idR ? { hashI: hex(hashI(sa.crypto!.prf, k.skeyid, inputs, idI)), hashR: hex(hashR(sa.crypto!.prf, k.skeyid, inputs, idR)) } : {};
+    const c = lastChild;
+    const child = c ? { inEncryption: hex(c.inbound.encryption.reveal()), inIntegrity: hex(c.inbound.integrity?.reveal()), outEncryption: hex(c.outbound.encryption.reveal()), outIntegrity: hex(c.outbound.integrity?.reveal()) } : {};
+    return `keys ${JSON.stringify({ skeyid: hex(k?.skeyid), skeyidD: hex(k?.skeyidD), skeyidA: hex(k?.skeyidA), skeyidE: hex(k?.skeyidE), encryptionKey: hex(k?.encryptionKey), ni: hex(sa?.ni), nr: hex(sa?.nr), ...hashes, ...child })}`;
   },
 };
 createInterface({ input: process.stdin }).on('line', (line) => {

@@ -92,6 +92,7 @@ ${extra.map((l) => `  ${l}\n`).join('')}  load_modular = no
       time_format = %H:%M:%S
       default = 1
       ike = ${process.env["POSTERN_LAB_IKE_LOG"] ?? "2"}
+      chd = ${process.env["POSTERN_LAB_IKE_LOG"] ?? "1"}
       cfg = 2
       knl = 1
       flush_line = yes
