@@ -24,6 +24,12 @@ import { decodeL2tpPacket, L2TP_PORT } from './header.ts';
 
 export type L2tpDialStep = 'ipsec' | 'tunnel';
 
+/** How a call's L2TP datagrams (UDP 1701 payloads) reach the LNS and come back. */
+export interface L2tpCarrier {
+  send(datagram: Uint8Array): void;
+  close(): void;
+}
+
 export interface L2tpDialOptions {
   /** The LNS's address. */
   readonly host: string;
@@ -45,6 +51,11 @@ export interface L2tpDialOptions {
   readonly pppData?: (spec: PppDataSessionSpec) => PppDataPath | undefined;
   /** The site's remote subnets: routed to the call and allowed from it in the driver. */
   readonly remoteSubnets?: readonly string[];
+  /**
+   * Another way for the datagrams than the socket on `localAddress`:1701: the L2TP load benchmark's
+   * clients (many addresses, one process) send and receive through their transport SA directly.
+   */
+  readonly carrier?: (receive: (datagram: Uint8Array) => void) => L2tpCarrier;
 }
 
 /**
@@ -67,6 +78,7 @@ export class L2tpDialer {
   readonly #localTunnelId = randomInt(1, 0x10000);
   #dataPath: PppDataPath | undefined;
   #socket: Socket | undefined;
+  #carrier: L2tpCarrier | undefined;
   #peerTunnelId = 0;
   #peerSessionId: number | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -90,6 +102,10 @@ export class L2tpDialer {
     // Without its SA the call's datagrams would leave in plain text or not at all: end it and redial.
     this.#watch = setInterval(() => this.#o.ipsecUp() || this.#end(`IPsec with ${this.#o.host} went down`), 1000);
     this.#watch.unref();
+    if (this.#o.carrier) {
+      this.#carrier = this.#o.carrier((bytes) => this.#receive(bytes));
+      return this.#run(this.#tunnel.handle({ kind: 'CmdOpen' }, Date.now()));
+    }
     const socket = createSocket({ type: 'udp4', reuseAddr: true });
     this.#socket = socket;
     socket.on('error', (error) => this.#end(`L2TP socket: ${error.message}`));
@@ -112,7 +128,7 @@ export class L2tpDialer {
     this.#end('hang-up');
   }
 
-  #receive(bytes: Buffer): void {
+  #receive(bytes: Uint8Array): void {
     if (this.#done) return;
     const p = decodeL2tpPacket(bytes);
     if (!p.ok) return;
@@ -172,6 +188,7 @@ export class L2tpDialer {
   }
 
   #send(datagram: Uint8Array): void {
+    if (this.#carrier) return this.#carrier.send(datagram);
     this.#socket?.send(datagram, (error) => error && this.#o.logger.debug('L2TP send failed', { error: error.message }));
   }
 
@@ -197,6 +214,8 @@ export class L2tpDialer {
     clearInterval(this.#watch);
     this.#link.lowerDown(Date.now(), reason);
     this.#outcome.fail(new Error(reason));
+    const carrier = this.#carrier;
+    if (carrier) setTimeout(() => carrier.close(), 1000).unref();
     const socket = this.#socket;
     if (socket) setTimeout(() => { try { socket.close(); } catch { /* closed by an error already */ } }, 1000).unref();
     this.#outcome.close(reason);
