@@ -3,12 +3,15 @@
  * for MS-CHAPv2 the listener's verifier (local, RADIUS, RADIUS then local), and for EAP, with
  * RADIUS, the relay to it (any method the server runs; issue 21).
  * Offered by default: MS-CHAPv2 (what Windows, sstpc and pppd use) and EAP (EAP-MSCHAPv2 here).
- * CHAP-MD5 and PAP work but only when asked for, and are flagged.
+ * CHAP-MD5 and PAP work but only when asked for, and are flagged; checked by the listener's
+ * password verifier (local users or RADIUS: CHAP-Password, User-Password). MS-CHAPv1 is not offered
+ * (RFC 2433: its LM/NT responses are weaker still, and no client we serve needs it).
  */
 import { EapMschapv2Server } from '../auth/eap/mschapv2-server.ts';
 import { EapRadiusRelay, type EapRadius } from '../auth/eap/eap-radius-relay.ts';
 import type { RadiusAttribute } from '../radius/packet.ts';
 import { localMschapv2Verifier, type Mschapv2Verifier } from '../auth/mschapv2-verifier.ts';
+import { localPasswordVerifier, type PasswordVerifier } from '../auth/password-verifier.ts';
 import { ChapMd5Authenticator } from '../ppp/chap/chap-md5.ts';
 import { Mschapv2Authenticator } from '../ppp/chap/mschapv2-authenticator.ts';
 import { PppEapAuthenticator } from '../ppp/eap/ppp-eap-authenticator.ts';
@@ -23,6 +26,8 @@ export interface AuthenticatorContext {
   readonly serverName?: string;
   /** Who checks MS-CHAPv2 Responses: the local users when absent, or RADIUS (auth/mschapv2-verifier.ts). */
   readonly verifier?: Mschapv2Verifier;
+  /** Who checks PAP and CHAP-MD5 (where a listener allows them): the local users when absent, or RADIUS (auth/password-verifier.ts). */
+  readonly passwordVerifier?: PasswordVerifier;
   /** The session's wake: a verdict that comes later (RADIUS) is sent at the next tick. */
   readonly wake?: () => void;
   /** EAP relayed to RADIUS instead of EAP-MSCHAPv2 here: the client and this call's NAS attributes. */
@@ -49,7 +54,7 @@ export function pppAuthenticatorFor(method: AuthMethod, ctx: AuthenticatorContex
     case 'eap': return new PppEapAuthenticator(ctx.eapRadius
       ? new EapRadiusRelay(ctx.eapRadius.radius, ctx.eapRadius.nas, ctx.random, ctx.wake)
       : new EapMschapv2Server(localMschapv2Verifier(ctx.users), ctx.random, serverName));
-    case 'chap-md5': return new ChapMd5Authenticator({ serverName, users: ctx.users, random: ctx.random });
-    case 'pap': return new PapAuthenticator(ctx.users);
+    case 'chap-md5': return new ChapMd5Authenticator({ serverName, verifier: ctx.passwordVerifier ?? localPasswordVerifier(ctx.users), random: ctx.random, ...(ctx.wake ? { wake: ctx.wake } : {}) });
+    case 'pap': return new PapAuthenticator(ctx.passwordVerifier ?? localPasswordVerifier(ctx.users), ctx.wake ? { wake: ctx.wake } : {});
   }
 }

@@ -18,6 +18,7 @@ import { radiusNasAttributes, radiusServersOf, radsecTlsOf } from '../radius/rad
 import { SessionAccounting } from '../radius/session-accounting.ts';
 import { nasPower } from '../radius/nas-power.ts';
 import type { RadiusAttribute } from '../radius/packet.ts';
+import { localPasswordVerifier, passwordVerifierFor, radiusPasswordVerifier, type PasswordVerifier } from './password-verifier.ts';
 import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier, type Mschapv2Verifier } from './mschapv2-verifier.ts';
 
 export type PasswordListener = 'sstp' | 'l2tp' | 'pptp' | 'ikev2';
@@ -32,6 +33,8 @@ export interface ListenerRadius {
   readonly spool: AccountingSpool;
   /** The verifier for one call from `peer` (its public address, sent as Calling-Station-Id). */
   verifier(peer: string): Mschapv2Verifier;
+  /** PAP and CHAP-MD5 for one call from `peer`, where the listener allows them. */
+  passwordVerifier(peer: string): PasswordVerifier;
   /** EAP passed through (IKEv2): the client and the NAS attributes for one peer. */
   eapPeer(peer: string): { readonly radius: RadiusClient; readonly nas: readonly RadiusAttribute[] };
   close(): void;
@@ -57,6 +60,7 @@ export async function openListenerRadius(config: PosternConfig, listener: Passwo
   spool = new AccountingSpool({ client, log, ...(stateDir !== undefined ? { file: join(stateDir, `radius-spool-${listener}.jsonl`) } : {}) });
   const nas = radiusNasAttributes(config, listener);
   const local = localMschapv2Verifier(users);
+  const localPasswords = localPasswordVerifier(users);
   const identity = { identifier: config.radius?.nasIdentifier ?? config.system.hostname };
   // The gateway's Accounting-On goes with the first listener that opens RADIUS (nas-power.ts).
   nasPower.opened(identity, spool);
@@ -67,6 +71,7 @@ export async function openListenerRadius(config: PosternConfig, listener: Passwo
       ...(config.radius?.interimSeconds !== undefined ? { interimSeconds: config.radius.interimSeconds } : {}),
       ...(config.radius?.interimMinimumSeconds !== undefined ? { interimMinimumSeconds: config.radius.interimMinimumSeconds } : {}) }),
     verifier: (peer) => mschapv2VerifierFor(auth, { local, radius: radiusMschapv2Verifier(client, [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
+    passwordVerifier: (peer) => passwordVerifierFor(auth, { local: localPasswords, radius: radiusPasswordVerifier(client, [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
     eapPeer: (peer) => ({ radius: client, nas: [...nas, textAttr(Attr.CallingStationId, peer)] }),
     spool,
     close: () => {

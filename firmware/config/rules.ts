@@ -115,8 +115,8 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   if ((config.listeners.ikev2.userAuth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.ikev2.userAuth', 'required', 'needs at least one server under radius.servers');
   if ((config.listeners.l2tp.auth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.l2tp.auth', 'required', 'needs at least one server under radius.servers');
   if ((config.listeners.pptp.auth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.pptp.auth', 'required', 'needs at least one server under radius.servers');
-  if (config.listeners.pptp.legacyAuth && (config.listeners.pptp.auth ?? 'local') !== 'local') error('listeners.pptp.legacyAuth', 'unsupported', 'CHAP-MD5 and PAP are checked against the local users only: keep passwords checked locally');
-  else if (config.listeners.pptp.legacyAuth && (config.listeners.pptp.mppe ?? 'stateless') !== 'optional') error('listeners.pptp.legacyAuth', 'conflict', 'CHAP-MD5 and PAP give MPPE no keys: set encryption (listeners.pptp.mppe) to optional first');
+  // With RADIUS, CHAP-MD5 goes as CHAP-Password + CHAP-Challenge and PAP as User-Password (auth/password-verifier.ts).
+  if (config.listeners.pptp.legacyAuth && (config.listeners.pptp.mppe ?? 'stateless') !== 'optional') error('listeners.pptp.legacyAuth', 'conflict', 'CHAP-MD5 and PAP give MPPE no keys: set encryption (listeners.pptp.mppe) to optional first');
   // Passed-through EAP has no local fallback: the method may not be one Postern can check.
   config.radius?.servers.forEach((server, i) => {
     if (!server.radsec && server.secret === undefined) error(`radius.servers[${i}].secret`, 'required', 'is required unless the server is reached by RadSec');

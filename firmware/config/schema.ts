@@ -145,7 +145,7 @@ const listeners = obj('Listeners', {
     auth: listenerAuth(),
     // Issue 22: MPPE-128 stateless is what Windows does; stateful (RC4 kept across packets) only for clients that insist.
     mppe: str('Encryption (MPPE-128)', { enum: ['stateless', 'stateful-allowed', 'optional'], optional: true, help: 'stateless: required, stateless (Windows); stateful-allowed: required, stateful accepted for old clients that ask for it; optional: calls without encryption are accepted too (insecure). Stateless when empty' }),
-    legacyAuth: bool('Allow CHAP-MD5 and PAP (insecure)', false, { optional: true, help: 'For devices that cannot do MS-CHAPv2. They give MPPE no keys, so their calls are unencrypted: needs encryption optional' }),
+    legacyAuth: bool('Allow CHAP-MD5 and PAP (insecure)', false, { optional: true, help: 'For devices that cannot do MS-CHAPv2. They give MPPE no keys, so their calls are unencrypted: needs encryption optional. Checked by the local users or by RADIUS (CHAP-Password, User-Password), as the listener\'s auth says' }),
   }),
 });
 

@@ -184,6 +184,7 @@ export class L2tpSubsystem implements Subsystem {
         // With RADIUS (issue 21), MS-CHAPv2 checked there and EAP relayed there (never the local users' EAP).
         const address = parseL2tpPeer(peer)?.address ?? peer;
         const verifier = radius?.verifier(address);
+        const passwordVerifier = radius?.passwordVerifier(address);
         const carried: DataPathEntry = { path: undefined, sources: '', carried: { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 } };
         this.#dataPaths.set(key(tunnelId, sessionId), carried);
         const eapRadius = radius?.eapPeer(address);
@@ -196,7 +197,7 @@ export class L2tpSubsystem implements Subsystem {
           link: {
             localAddress,
             lcp: { random, auth: GATEWAY_AUTH_METHODS, mru: L2TP_MRU },
-            createAuthenticator: (method) => pppAuthenticatorFor(method, { users, random, serverName: 'postern', ...(verifier ? { verifier } : {}), ...(eapRadius ? { eapRadius } : {}), wake: () => session.wake() }),
+            createAuthenticator: (method) => pppAuthenticatorFor(method, { users, random, serverName: 'postern', ...(verifier ? { verifier } : {}), ...(passwordVerifier ? { passwordVerifier } : {}), ...(eapRadius ? { eapRadius } : {}), wake: () => session.wake() }),
           },
           send: (frame) => this.#sendData(tunnelId, sessionId, frame),
           onNetworkUp: () => this.#carryInDriver(tunnelId, sessionId, session, carried),

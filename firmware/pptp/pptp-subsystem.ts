@@ -156,6 +156,7 @@ export class PptpSubsystem implements Subsystem {
       await listen(server, host);
       const makeSession = (connection: Connection, callId: number): PppSession => {
         const verifier = radius?.verifier(connection.peer);
+        const passwordVerifier = radius?.passwordVerifier(connection.peer);
         const eapRadius = radius?.eapPeer(connection.peer);
         const session: PppSession = new PppSession({
           protocol: 'pptp', peer: connection.peer, logger: log, pipe, pool, random, pools: (name) => this.#options.access.pools.get(name),
@@ -166,7 +167,7 @@ export class PptpSubsystem implements Subsystem {
             localAddress,
             // MS-CHAPv2 and MPPE-128 stateless required unless the settings relax them (call-policy.ts).
             lcp: { random, auth: policy.auth, mru: PPTP_MRU },
-            createAuthenticator: (method) => (policy.auth.includes(method) ? pppAuthenticatorFor(method, { users, random, serverName: 'postern', ...(verifier ? { verifier } : {}), ...(eapRadius ? { eapRadius } : {}), wake: () => session.wake() }) : undefined),
+            createAuthenticator: (method) => (policy.auth.includes(method) ? pppAuthenticatorFor(method, { users, random, serverName: 'postern', ...(verifier ? { verifier } : {}), ...(passwordVerifier ? { passwordVerifier } : {}), ...(eapRadius ? { eapRadius } : {}), wake: () => session.wake() }) : undefined),
             mppe: policy.mppe,
           },
           send: (frame) => this.#sendFrame(callId, frame),

@@ -151,6 +151,7 @@ export class SstpSubsystem implements Subsystem {
   #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: UserLookup; localAddress: string; dhcpInform: ReturnType<typeof dhcpInformAnswer>; mppe: PosternConfig['listeners']['sstp']['mppe']; radius: ListenerRadius | undefined }): PppLinkPort {
     // Issue 21: with RADIUS, MS-CHAPv2 checked there and EAP relayed there (never the local users' EAP).
     const verifier = ctx.radius?.verifier(peer);
+    const passwordVerifier = ctx.radius?.passwordVerifier(peer);
     const eapRadius = ctx.radius?.eapPeer(peer);
     const session: PppSession = new PppSession({
       protocol: 'sstp',
@@ -167,7 +168,7 @@ export class SstpSubsystem implements Subsystem {
       link: {
         localAddress: ctx.localAddress,
         lcp: { random: (n) => randomBytes(n), auth: GATEWAY_AUTH_METHODS, mru: 1400 },
-        createAuthenticator: (method) => pppAuthenticatorFor(method, { users: ctx.users, random: (n) => randomBytes(n), serverName: 'postern', ...(verifier ? { verifier } : {}), ...(eapRadius ? { eapRadius } : {}), wake: () => session.wake() }),
+        createAuthenticator: (method) => pppAuthenticatorFor(method, { users: ctx.users, random: (n) => randomBytes(n), serverName: 'postern', ...(verifier ? { verifier } : {}), ...(passwordVerifier ? { passwordVerifier } : {}), ...(eapRadius ? { eapRadius } : {}), wake: () => session.wake() }),
         ...(ctx.mppe === 'off' ? {} : { mppe: { mode: ctx.mppe, strengths: [128], allowStateful: false } }),
       },
       random: (n) => randomBytes(n),

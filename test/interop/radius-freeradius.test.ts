@@ -1,5 +1,6 @@
 // Issue 21: Postern's RADIUS client against two real FreeRADIUS 3.2 servers in lab namespaces:
-// PAP accepted (Framed-IP-Address read) and rejected; MS-CHAPv2 with MS-CHAP2-Success checked as
+// PAP accepted (Framed-IP-Address read) and rejected, PAP and CHAP-MD5 through the PPP authenticators'
+// password verifier accepted and rejected; MS-CHAPv2 with MS-CHAP2-Success checked as
 // the peer would and the MPPE keys decrypted and equal to RFC 3079's derivation from the password;
 // a wrong NT-Response refused with MS-CHAP-Error 691; accounting Start/Stop written to FreeRADIUS's
 // detail file; the first server killed and the client failing over to the second; an Accept
@@ -52,6 +53,11 @@ t.test('RADIUS client against FreeRADIUS: PAP, MS-CHAPv2 with MPPE keys, account
 
   t.match(await peer.call('pap', USER, PASSWORD), { outcome: 'accept', server: 'radius1', framedIp: '10.10.0.5' }, 'PAP accepted with its Framed-IP-Address');
   t.match(await peer.call('pap', USER, 'wrong'), { outcome: 'reject', server: 'radius1' }, 'PAP with a wrong password rejected');
+  // The PPP authenticators' password verifier: PAP as User-Password, CHAP-MD5 as CHAP-Password + CHAP-Challenge (the NAS never sees that password).
+  t.match(await peer.call('password', 'pap', USER, PASSWORD), { outcome: 'accept', framedIp: '10.10.0.5' }, 'PAP through the password verifier: accepted, with the Framed-IP-Address as session authorization');
+  t.match(await peer.call('password', 'pap', USER, 'wrong'), { outcome: 'reject', reason: /radius1: reject/ }, 'and a wrong password rejected');
+  t.match(await peer.call('password', 'chap-md5', USER, PASSWORD), { outcome: 'accept', framedIp: '10.10.0.5' }, 'CHAP-MD5 (CHAP-Password + CHAP-Challenge): accepted');
+  t.match(await peer.call('password', 'chap-md5', USER, 'wrong'), { outcome: 'reject' }, 'and a wrong password rejected');
 
   const authChallenge = randomBytes(16);
   const peerChallenge = randomBytes(16);
@@ -84,7 +90,7 @@ t.test('RADIUS client against FreeRADIUS: PAP, MS-CHAPv2 with MPPE keys, account
   t.comment(`failover took ${Date.now() - started} ms (IRT 300 ms, one retransmission)`);
   t.match(await peer.call('pap', USER, PASSWORD), { outcome: 'accept', server: 'radius2' }, 'the dead server is skipped');
   const { counters, events } = await peer.call('counters');
-  t.match(counters, { radius1: { alive: false, timeouts: 1, accepts: 2, rejects: 2, badAuthenticators: 0, missingMessageAuthenticator: 0 }, radius2: { alive: true, accepts: 2 } });
+  t.match(counters, { radius1: { alive: false, timeouts: 1, accepts: 4, rejects: 4, badAuthenticators: 0, missingMessageAuthenticator: 0 }, radius2: { alive: true, accepts: 2 } });
   t.match(events, [/^radius1 down/]);
   // 200 MS-CHAPv2 logins at once with the first server dead: every one accepted by the live one.
   const burst = await peer.call('burst', 200, USER, PASSWORD);

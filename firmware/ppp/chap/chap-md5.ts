@@ -2,27 +2,31 @@
  * CHAP with MD5 (RFC 1994, algorithm 5): Response = MD5(Identifier | secret | Challenge) (§4.1).
  * Offered only when configured: it makes no keys (SSTP binds with a zero HLAK, PPTP cannot encrypt)
  * and a captured exchange can be brute-forced offline. Same retransmission rules as MS-CHAPv2.
+ * The Response is checked by a `PasswordVerifier` (auth/: local users, RADIUS with CHAP-Password and
+ * CHAP-Challenge, or RADIUS then local); a verdict that comes later is kept for the next tick.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import type { PasswordVerification, PasswordVerifier } from '../../auth/password-verifier.ts';
+import { chapMd5Response } from '../../crypto/chap-md5.ts';
 import type { Secret } from '../../util/secret.ts';
 import type { PppAuthPeer } from '../client-link.ts';
 import { PppProtocol } from '../frame.ts';
 import type { AuthStep, PppAuthenticator } from '../link.ts';
 import { ChapCode, decodeChapPacket, encodeChapPacket } from './chap-packet.ts';
-import type { UserLookup } from '../../crypto/user-credential.ts';
+
+export { chapMd5Response };
 
 export interface ChapMd5AuthenticatorOptions {
   /** The Name field of our Challenge (the gateway's host name). */
   readonly serverName: string;
-  readonly users: UserLookup;
+  readonly verifier: PasswordVerifier;
   readonly random: (n: number) => Uint8Array;
+  /** Asks the shell to run the link's tick soon: a verdict that came later is ready. */
+  readonly wake?: () => void;
   readonly restartMs?: number;
   readonly maxChallenges?: number;
 }
 
-export function chapMd5Response(identifier: number, secret: Secret<string>, challenge: Uint8Array): Buffer {
-  return createHash('md5').update(Uint8Array.of(identifier)).update(Buffer.from(secret.reveal(), 'utf8')).update(challenge).digest();
-}
+const NOTHING: AuthStep = { send: [] };
 
 export class ChapMd5Authenticator implements PppAuthenticator {
   readonly protocol = PppProtocol.CHAP;
@@ -32,6 +36,8 @@ export class ChapMd5Authenticator implements PppAuthenticator {
   #challenge = new Uint8Array(0);
   #sent = 0;
   #due: number | undefined;
+  #verifying = false;
+  #ready: AuthStep | undefined;
   #verdict: Uint8Array | undefined;
 
   constructor(options: ChapMd5AuthenticatorOptions) {
@@ -51,19 +57,27 @@ export class ChapMd5Authenticator implements PppAuthenticator {
     if (p.code !== ChapCode.Response) return this.#drop(`code ${p.code} is for the peer`);
     if (p.identifier !== this.#identifier) return this.#drop('stale identifier');
     if (this.#verdict) return { send: [this.#verdict] };
+    if (this.#verifying) return this.#drop('verification under way');
     this.#due = undefined;
-    const user = this.#o.users(p.name);
-    // RFC 1994 §4.1 hashes the secret itself: only a user allowed CHAP-MD5 has it kept in clear.
-    const secret = user?.password;
-    const expected = secret ? chapMd5Response(this.#identifier, secret, this.#challenge) : Buffer.alloc(16);
-    const ok = secret !== undefined && p.value.length === 16 && timingSafeEqual(expected, Buffer.from(p.value));
-    this.#verdict = encodeChapPacket({ code: ok ? ChapCode.Success : ChapCode.Failure, identifier: this.#identifier, message: ok ? 'Welcome' : 'Authentication failure' });
-    const why = !user ? 'unknown user' : !secret ? 'CHAP-MD5 is not allowed for this user (no password kept in clear)' : 'wrong password';
-    return { send: [this.#verdict], outcome: ok ? { ok: true, user: p.name } : { ok: false, user: p.name, reason: why } };
+    let verdict: PasswordVerification | Promise<PasswordVerification>;
+    try {
+      verdict = this.#o.verifier.verify({ method: 'chap-md5', userName: p.name, identifier: this.#identifier, challenge: this.#challenge, response: Uint8Array.from(p.value) });
+    } catch (error) {
+      verdict = refused(p.name, error);
+    }
+    if (!(verdict instanceof Promise)) return this.#decide(verdict);
+    this.#verifying = true;
+    verdict.then((v) => this.#settle(v), (error: unknown) => this.#settle(refused(p.name, error)));
+    return NOTHING;
   }
 
   tick(now: number): AuthStep {
-    if (this.#due === undefined || now < this.#due) return { send: [] };
+    if (this.#ready) {
+      const step = this.#ready;
+      this.#ready = undefined;
+      return step;
+    }
+    if (this.#due === undefined || now < this.#due) return NOTHING;
     if (this.#sent >= (this.#o.maxChallenges ?? 10)) {
       this.#due = undefined;
       return { send: [], outcome: { ok: false, reason: `no response to ${this.#sent} challenges` } };
@@ -72,7 +86,19 @@ export class ChapMd5Authenticator implements PppAuthenticator {
   }
 
   nextTimeout(): number | undefined {
-    return this.#due;
+    return this.#ready ? 0 : this.#due;
+  }
+
+  #settle(v: PasswordVerification): void {
+    this.#ready = this.#decide(v);
+    this.#o.wake?.();
+  }
+
+  #decide(v: PasswordVerification): AuthStep {
+    this.#verifying = false;
+    this.#verdict = encodeChapPacket({ code: v.ok ? ChapCode.Success : ChapCode.Failure, identifier: this.#identifier, message: v.ok ? 'Welcome' : 'Authentication failure' });
+    if (!v.ok) return { send: [this.#verdict], outcome: { ok: false, user: v.user, reason: v.source === 'local' ? v.reason : `${v.reason} (${v.source})` } };
+    return { send: [this.#verdict], outcome: { ok: true, user: v.user, ...(v.authorization ? { authorization: v.authorization } : {}) } };
   }
 
   #challengePacket(now: number): Uint8Array {
@@ -83,8 +109,12 @@ export class ChapMd5Authenticator implements PppAuthenticator {
 
   #drop(reason: string): AuthStep {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
-    return { send: [] };
+    return NOTHING;
   }
+}
+
+function refused(user: string, error: unknown): PasswordVerification {
+  return { ok: false, user, source: 'local', reason: `verifier failed: ${error instanceof Error ? error.message : String(error)}`, noServer: false };
 }
 
 export class ChapMd5Peer implements PppAuthPeer {

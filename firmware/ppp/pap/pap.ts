@@ -8,7 +8,7 @@
  * TLS that is tolerable; over PPTP or plain L2TP it is not).
  */
 import { fail, ok, type Decoded } from '../../util/decoded.ts';
-import { passwordMatches, type UserCredential, type UserLookup } from '../../crypto/user-credential.ts';
+import type { PasswordVerification, PasswordVerifier } from '../../auth/password-verifier.ts';
 import { Secret } from '../../util/secret.ts';
 import type { PppAuthPeer } from '../client-link.ts';
 import { PppProtocol } from '../frame.ts';
@@ -46,53 +46,85 @@ export function encodePap(p: PapPacket): Uint8Array {
   return Uint8Array.from(Buffer.concat([Uint8Array.of(p.code, p.identifier & 0xff, ((4 + body.length) >> 8) & 0xff, (4 + body.length) & 0xff), body]));
 }
 
-/** Stands in for an unknown user so that the same work is done. */
-const NO_USER: UserCredential = { ntHash: new Secret(new Uint8Array(16)) };
+const NOTHING: AuthStep = { send: [] };
 
-/** The authenticator waits; the peer sends (RFC 1334 §2.1): an overall timeout bounds the wait. */
+/**
+ * The authenticator waits; the peer sends (RFC 1334 §2.1): an overall timeout bounds the wait. The
+ * password is checked by a `PasswordVerifier` (auth/: local users, RADIUS User-Password, or RADIUS
+ * then local); a verdict that comes later is kept for the next tick, and repeated requests wait.
+ */
 export class PapAuthenticator implements PppAuthenticator {
   readonly protocol = PppProtocol.PAP;
-  readonly #users: UserLookup;
+  readonly #verifier: PasswordVerifier;
   readonly #timeoutMs: number;
+  readonly #wake: (() => void) | undefined;
   #due: number | undefined;
+  #verifying = false;
+  #ready: AuthStep | undefined;
   #verdict: { identifier: number; packet: Uint8Array } | undefined;
 
-  constructor(users: UserLookup, timeoutMs = 30_000) {
-    this.#users = users;
-    this.#timeoutMs = timeoutMs;
+  constructor(verifier: PasswordVerifier, options: { readonly timeoutMs?: number; readonly wake?: () => void } = {}) {
+    this.#verifier = verifier;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#wake = options.wake;
   }
 
   start(now: number): AuthStep {
     this.#due = now + this.#timeoutMs;
-    return { send: [] };
+    return NOTHING;
   }
 
   receive(packet: Uint8Array): AuthStep {
     const decoded = decodePap(packet);
-    if (!decoded.ok || decoded.value.code !== PapCode.AuthenticateRequest) return { send: [] };
+    if (!decoded.ok || decoded.value.code !== PapCode.AuthenticateRequest) return NOTHING;
     const p = decoded.value;
     // A repeated request (our Ack was lost) gets the same answer (§2.2.1).
     if (this.#verdict) return { send: this.#verdict.identifier === p.identifier ? [this.#verdict.packet] : [] };
+    if (this.#verifying) return NOTHING;
     this.#due = undefined;
-    const secret = this.#users(p.peerId);
-    // Only the NT hash is stored: the given password is hashed the same way and compared in constant
-    // time (an unknown user costs the same hashing, so timing does not tell users apart).
-    const given = Buffer.from(p.password).toString('utf8');
-    const good = passwordMatches(secret ?? NO_USER, given) && secret !== undefined;
-    const reply = encodePap({ code: good ? PapCode.AuthenticateAck : PapCode.AuthenticateNak, identifier: p.identifier, message: good ? 'Welcome' : 'Authentication failure' });
-    this.#verdict = { identifier: p.identifier, packet: reply };
-    return { send: [reply], outcome: good ? { ok: true, user: p.peerId } : { ok: false, user: p.peerId, reason: secret ? 'wrong password' : 'unknown user' } };
+    let verdict: PasswordVerification | Promise<PasswordVerification>;
+    try {
+      verdict = this.#verifier.verify({ method: 'pap', userName: p.peerId, password: new Secret(Uint8Array.from(p.password)) });
+    } catch (error) {
+      verdict = refused(p.peerId, error);
+    }
+    if (!(verdict instanceof Promise)) return this.#decide(p.identifier, verdict);
+    this.#verifying = true;
+    verdict.then((v) => this.#settle(p.identifier, v), (error: unknown) => this.#settle(p.identifier, refused(p.peerId, error)));
+    return NOTHING;
   }
 
   tick(now: number): AuthStep {
-    if (this.#due === undefined || now < this.#due) return { send: [] };
+    if (this.#ready) {
+      const step = this.#ready;
+      this.#ready = undefined;
+      return step;
+    }
+    if (this.#due === undefined || now < this.#due) return NOTHING;
     this.#due = undefined;
     return { send: [], outcome: { ok: false, reason: 'no PAP request' } };
   }
 
   nextTimeout(): number | undefined {
-    return this.#due;
+    return this.#ready ? 0 : this.#due;
   }
+
+  #settle(identifier: number, v: PasswordVerification): void {
+    this.#ready = this.#decide(identifier, v);
+    this.#wake?.();
+  }
+
+  #decide(identifier: number, v: PasswordVerification): AuthStep {
+    this.#verifying = false;
+    const reply = encodePap({ code: v.ok ? PapCode.AuthenticateAck : PapCode.AuthenticateNak, identifier, message: v.ok ? 'Welcome' : 'Authentication failure' });
+    this.#verdict = { identifier, packet: reply };
+    if (!v.ok) return { send: [reply], outcome: { ok: false, user: v.user, reason: v.source === 'local' ? v.reason : `${v.reason} (${v.source})` } };
+    return { send: [reply], outcome: { ok: true, user: v.user, ...(v.authorization ? { authorization: v.authorization } : {}) } };
+  }
+}
+
+function refused(user: string, error: unknown): PasswordVerification {
+  return { ok: false, user, source: 'local', reason: `verifier failed: ${error instanceof Error ? error.message : String(error)}`, noServer: false };
 }
 
 export class PapPeer implements PppAuthPeer {

@@ -1,9 +1,11 @@
 // Postern's RADIUS client (firmware/radius) in a lab host, driven over stdin/stdout (LinePeer):
-// `{"call":"pap","args":[user, password]}`, `mschapv2` (a computed MS-CHAP2-Response), `account`
+// `{"call":"pap","args":[user, password]}`, `password` (PAP or CHAP-MD5 through the password verifier), `mschapv2` (a computed MS-CHAP2-Response), `account`
 // (an accounting record), `burst` (many MS-CHAPv2 logins at once), `counters`. Answers `ok <json>` with what the server said; MPPE keys come
 // back in hex so the test can check them against its own derivation.
 import { createInterface } from 'node:readline';
 import { radiusMschapv2Verifier } from '../../../firmware/auth/mschapv2-verifier.ts';
+import { radiusPasswordVerifier } from '../../../firmware/auth/password-verifier.ts';
+import { chapMd5Response } from '../../../firmware/crypto/chap-md5.ts';
 import { createLogger } from '../../../firmware/log/logger.ts';
 import { accountingAttributes, type AccountingRecord } from '../../../firmware/radius/accounting.ts';
 import { Attr, ipv4Of, textAttr } from '../../../firmware/radius/attributes.ts';
@@ -39,6 +41,15 @@ const calls: Record<string, (a: any[]) => Promise<unknown> | unknown> = {
     return v.ok
       ? { outcome: 'accept', authenticatorResponse: v.authenticatorResponse, sendKey: Buffer.from(v.sendKey.reveal()).toString('hex'), recvKey: Buffer.from(v.recvKey.reveal()).toString('hex') }
       : { outcome: v.noServer ? 'timeout' : 'reject', reason: v.reason, error: v.error };
+  },
+  // PAP or CHAP-MD5 through the auth layer's password verifier (User-Password; CHAP-Password + CHAP-Challenge), as the PPP authenticators use it.
+  password: async ([method, user, password]) => {
+    const challenge = Buffer.from('0123456789abcdef0123456789abcdef', 'hex');
+    const attempt = method === 'pap'
+      ? { method: 'pap' as const, userName: user, password: new Secret(Uint8Array.from(Buffer.from(password))) }
+      : { method: 'chap-md5' as const, userName: user, identifier: 0x2a, challenge, response: Uint8Array.from(chapMd5Response(0x2a, new Secret(String(password)), challenge)) };
+    const v = await radiusPasswordVerifier(client, nas).verify(attempt);
+    return v.ok ? { outcome: 'accept', framedIp: v.authorization?.framedIpAddress } : { outcome: v.noServer ? 'timeout' : 'reject', reason: v.reason };
   },
   account: async ([record]) => summary(await client.account(accountingAttributes({ ...(record as AccountingRecord), nas: { identifier: 'postern-lab' }, inputOctets: BigInt(record.inputOctets ?? 0), outputOctets: BigInt(record.outputOctets ?? 0) }))),
   // `count` MS-CHAPv2 logins at once (issue 21's 200 with a server dead): outcomes by server, and how long they took.

@@ -27,7 +27,7 @@ t.test('PPTP settings: default off, flagged when on, RADIUS needs a server', asy
   t.notOk(validateConfig(bad as never).ok, 'an unknown auth source is refused');
 });
 
-t.test('PPTP encryption and legacy methods: stateless MS-CHAPv2 by default, the relaxed ones flagged, CHAP/PAP only with optional MPPE and local users', async (t) => {
+t.test('PPTP encryption and legacy methods: stateless MS-CHAPv2 by default, the relaxed ones flagged, CHAP/PAP only with optional MPPE', async (t) => {
   const policy = (settings: Partial<ReturnType<typeof defaultConfig>['listeners']['pptp']>) => pptpCallPolicy({ ...defaultConfig().listeners.pptp, ...settings });
   t.same(policy({}), { auth: ['mschapv2', 'eap'], mppe: { mode: 'require', strengths: [128], allowStateful: false } }, 'default: MS-CHAPv2, then EAP, MPPE-128 stateless required');
   t.same(policy({ mppe: 'stateful-allowed' }).mppe, { mode: 'require', strengths: [128], allowStateful: true }, 'stateful-allowed: still required, stateful accepted when asked for');
@@ -44,7 +44,8 @@ t.test('PPTP encryption and legacy methods: stateless MS-CHAPv2 by default, the 
   const legacyRequired = on({ legacyAuth: true });
   t.match(legacyRequired.ok ? [] : legacyRequired.errors, [{ path: 'listeners.pptp.legacyAuth', code: 'conflict', message: /optional/ }], 'CHAP/PAP with MPPE required: refused at the field, saying what to change');
   const legacyRadius = on({ legacyAuth: true, mppe: 'optional', auth: 'radius' });
-  t.ok(!legacyRadius.ok && legacyRadius.errors.some((e) => e.path === 'listeners.pptp.legacyAuth' && e.code === 'unsupported'), 'CHAP/PAP with RADIUS: refused (checked against local users only)');
+  t.same(legacyRadius.ok ? [] : legacyRadius.errors.filter((e) => e.path === 'listeners.pptp.legacyAuth'), [], 'CHAP/PAP with RADIUS: no objection (the server checks them: CHAP-Password, User-Password)');
+  t.ok(legacyRadius.warnings.some((w) => w.path === 'listeners.pptp.legacyAuth' && w.code === 'insecure'), 'and still flagged insecure');
   const legacy = on({ legacyAuth: true, mppe: 'optional' });
   t.ok(legacy.ok, 'CHAP/PAP with optional MPPE and local users: accepted');
   t.match(legacy.warnings.filter((w) => w.code === 'insecure').map((w) => w.path).sort(), ['listeners.pptp.enabled', 'listeners.pptp.legacyAuth', 'listeners.pptp.mppe'], 'and each relaxation flagged insecure at its field');
