@@ -113,7 +113,9 @@ export class PppIpv6 {
     const mine = this.#address();
     const compared = this.#options.assignment()?.prefixLength === 64 ? 8 : 16;
     if (mine && packet.length >= 40 && Buffer.compare(Buffer.from(packet.subarray(8, 8 + compared)), mine.subarray(0, compared)) === 0) return { forward: true, answer: [] };
-    const reason = packet[8] === 0xfe && (packet[9]! & 0xc0) === 0x80 ? 'IPv6 link-local (not forwarded)' : 'IPv6 from another source';
+    // Duplicate address detection sends from :: (RFC 4862 §5.4.2): the link's own business, like link-local.
+    const unspecified = packet.length >= 24 && packet.subarray(8, 24).every((b) => b === 0);
+    const reason = packet[8] === 0xfe && (packet[9]! & 0xc0) === 0x80 ? 'IPv6 link-local (not forwarded)' : unspecified ? 'IPv6 from :: (not forwarded)' : 'IPv6 from another source';
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
     return { forward: false, answer: [], dropped: reason };
   }

@@ -115,5 +115,6 @@ t.test('a /64 of its own (issue 20): advertised for SLAAC, any source in it forw
     t.equal(verdict.dropped, 'IPv6 from another source');
   }
   t.same(v6.drops, { 'IPv6 from another source': 4 }, 'each counted');
+  t.equal(v6.fromPeer(packet('::')).dropped, 'IPv6 from :: (not forwarded)', 'duplicate address detection\'s :: is not counted as a foreign source');
   t.same(opened().v6.routedPrefix, `${LEASE}/128`, 'a /128 assignment routes the /128 alone');
 });
