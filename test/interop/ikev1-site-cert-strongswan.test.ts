@@ -8,6 +8,7 @@ import { createCa } from '../../firmware/pki/ca.ts';
 import { issueServerCertificate } from '../../firmware/pki/issue.ts';
 import type { KeyType } from '../../firmware/pki/keys.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
+import { iperf3 } from '../lab/peers/iperf3.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
 import type { Ikev1PeerConfig } from '../lab/peers/postern-ikev1-peer.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
@@ -16,10 +17,11 @@ import { twoSitesDirect } from '../lab/scenarios.ts';
 import { labSkip } from '../lab/skip.ts';
 import { Lab } from '../lab/topology.ts';
 
-// Five lab set-ups of about ten seconds each; more than tap's two minutes on a busy machine.
+// Five lab set-ups of about ten seconds each (and two short iperf3 runs); more than tap's two minutes on a busy machine.
 t.setTimeout(240_000);
 
 const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
+const skipIperf = skip || labSkip(!hasBinary('iperf3') ? 'iperf3 is not installed' : false);
 
 const A = '192.0.2.1'; // strongSwan (gwA)
 const B = '192.0.2.2'; // Postern (gwB)
@@ -92,7 +94,7 @@ for (const [keyType, initiators] of [['rsa-2048', ['strongswan', 'postern']], ['
   });
 }
 
-t.test('IKEv1 with certificates: LAN to LAN through the children in the driver', { skip }, async (t) => {
+t.test('IKEv1 with certificates: LAN to LAN through the children in the driver, ping and iperf3, each side initiating', { skip: skipIperf }, async (t) => {
   const { gwA, gwB, lab } = await setUp(t, 'rsa-2048', { dataplane: true });
   const r = await gwA.initiate('net');
   if (r.code !== 0) t.fail(`strongSwan could not initiate:\n${r.stdout}\n${gwA.log(60)}`);
@@ -101,6 +103,21 @@ t.test('IKEv1 with certificates: LAN to LAN through the children in the driver',
   t.equal(ping.code, 0, `lanA → lanB:\n${ping.stdout}`);
   const back = await lab.exec('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']);
   t.equal(back.code, 0, `lanB → lanA:\n${back.stdout}`);
+  const flow = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'lanA', { seconds: 2 });
+  t.ok(flow.mbitPerSecond > 1, `strongSwan initiated: iperf3 TCP lanA → lanB, ${flow.mbitPerSecond.toFixed(0)} Mbit/s`);
+  // Now Postern ends the SA and dials strongSwan itself with its certificate.
+  t.equal(await gwB.command('terminate'), 'ok');
+  await gwB.waitEvent((e) => e['type'] === 'ike-down');
+  await waitUntil('strongSwan drops the SA on Postern\'s delete', 5000, async () => (await gwA.listSas()).length === 0);
+  const children = gwB.events.filter(isChild).length;
+  t.equal(await gwB.command('initiate to-a'), 'ok');
+  await waitUntil('Postern installs the child of its own dial', 15_000, () => gwB.events.filter(isChild).length > children);
+  await waitUntil('strongSwan installs it', 5000, async () => (await gwA.listSas()).some((s) => s.state === 'ESTABLISHED' && s.children[0]?.state === 'INSTALLED'));
+  const there = await lab.exec('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']);
+  t.equal(there.code, 0, `Postern initiated: lanB → lanA:\n${there.stdout}`);
+  const reverse = await iperf3(lab, { host: 'lanA', address: '10.1.0.10' }, 'lanB', { seconds: 2 });
+  t.ok(reverse.mbitPerSecond > 1, `Postern initiated: iperf3 TCP lanB → lanA, ${reverse.mbitPerSecond.toFixed(0)} Mbit/s`);
+  t.equal(gwB.events.filter((e) => e['type'] === 'dataplane-error').length, 0, 'the driver took both children');
 });
 
 t.test('IKEv1 with a certificate from a CA Postern does not trust: refused, and the log says why', { skip }, async (t) => {

@@ -2,7 +2,7 @@
 // (`protocol: ikev1`) against strongSwan speaking IKEv1 (`version = 1`), and at the same time an
 // IKEv2 remote-access client on the same UDP 500/4500: the daemon routes each message by its ISAKMP
 // version. Postern dials the IKEv1 site (initiator), then answers strongSwan's Main Mode (responder);
-// LAN to LAN pings both times, the site's state and IKE version in the API, and MQTT events naming
+// LAN to LAN pings and an iperf3 flow both times, the site's state and IKE version in the API, and MQTT events naming
 // the version.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { storedUser } from '../../firmware/config/users.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { SITE_PSK } from '../lab/ike-sites.ts';
+import { iperf3 } from '../lab/peers/iperf3.ts';
 import { Mosquitto } from '../lab/peers/mosquitto.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
@@ -19,7 +20,7 @@ import { twoBranchesOneHub } from '../lab/scenarios.ts';
 import { labSkip } from '../lab/skip.ts';
 import { Lab } from '../lab/topology.ts';
 
-const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : !hasBinary('mosquitto') ? 'mosquitto is not installed' : false);
+const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : !hasBinary('mosquitto') ? 'mosquitto is not installed' : !hasBinary('iperf3') ? 'iperf3 is not installed' : false);
 const ADMIN = 'Field-Tech-Pass-77';
 const BRANCH = '198.51.100.2'; // gwA1: strongSwan, IKEv1 site (lanA1 10.1.0.0/24)
 const ROAD = '198.51.101.2'; // gwA2: strongSwan, IKEv2 remote-access client
@@ -75,6 +76,8 @@ t.test('postern run: an IKEv1 site both ways and an IKEv2 client on the same UDP
   t.match(service.log(), /initiating Main Mode to 198\.51\.100\.2 for site:branch1/, 'Postern initiated Main Mode');
   const ping1 = await lab.exec('lanA1', ['ping', '-c', '5', '-i', '0.2', '-W', '2', '10.2.0.10']);
   t.equal(ping1.code, 0, `lanA1 → lanB through the IKEv1 site Postern dialed:\n${ping1.stdout}${tail()}`);
+  const flow = await iperf3(lab, { host: 'lanA1', address: '10.1.0.10' }, 'lanB', { seconds: 2 });
+  t.ok(flow.mbitPerSecond > 1, `iperf3 TCP lanB → lanA1 through the site Postern dialed (PSK): ${flow.mbitPerSecond.toFixed(0)} Mbit/s`);
 
   // 2. The IKEv2 client connects to the same daemon while the IKEv1 site is up.
   const caPem = readFileSync(join(service.stateDir, 'pki', 'ca.pem'), 'utf8');
@@ -105,6 +108,8 @@ t.test('postern run: an IKEv1 site both ways and an IKEv2 client on the same UDP
   t.ok(service.log().split('\n').some((l) => l.includes('"msg":"IKE SA down"') && l.includes('site:branch1')), 'after the first SA went down');
   const ping4 = await lab.exec('lanA1', ['ping', '-c', '5', '-i', '0.2', '-W', '2', '10.2.0.10']);
   t.equal(ping4.code, 0, `lanA1 → lanB through the IKEv1 site strongSwan dialed:\n${ping4.stdout}${tail()}`);
+  const answered = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'lanA1', { seconds: 2 });
+  t.ok(answered.mbitPerSecond > 1, `iperf3 TCP lanA1 → lanB through the site Postern answered: ${answered.mbitPerSecond.toFixed(0)} Mbit/s`);
   t.ok((await road.listSas()).some((s) => s.state === 'ESTABLISHED'), 'the IKEv2 client stayed connected throughout');
 
   // 4. What the technician and the fleet console see.
