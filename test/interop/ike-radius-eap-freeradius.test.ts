@@ -4,6 +4,8 @@
 // EAP-MSCHAPv2 (checked by FreeRADIUS: Postern never sees a challenge it could check): the right
 // password gets a virtual address and pings; a wrong one is refused by FreeRADIUS, and Postern says
 // so. EAP-TLS (the client's certificate checked by FreeRADIUS, FreeRADIUS's by the client): up, pings.
+// EAP-PEAP (Windows' usual choice: MS-CHAPv2 inside FreeRADIUS's TLS; strongSwan's eap-peap plugin,
+// which Debian leaves out, built for the lab): right and wrong password.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -15,16 +17,18 @@ import { startPostern } from '../helpers/postern-daemon.ts';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { FreeRadius } from '../lab/peers/freeradius.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
+import { eapPeapPlugin } from '../lab/peers/strongswan-eap-peap.ts';
 import { labSkip } from '../lab/skip.ts';
 import { Lab } from '../lab/topology.ts';
 
+const peap = eapPeapPlugin();
 const skip = labSkip(
-  !isRoot() ? 'needs root' : !hasBinary('freeradius') ? 'not installed: freeradius' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false,
+  !isRoot() ? 'needs root' : !hasBinary('freeradius') ? 'not installed: freeradius' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : 'missing' in peap ? peap.missing : false,
 );
 const GATEWAY = '192.0.2.1';
 const SECRET = 'ike-eap-radius-shared-secret';
 
-t.test('IKEv2 EAP passed through: strongSwan and FreeRADIUS run EAP-MSCHAPv2 and EAP-TLS through Postern, the MSK from RADIUS', { skip }, async (t) => {
+t.test('IKEv2 EAP passed through: strongSwan and FreeRADIUS run EAP-MSCHAPv2, EAP-TLS and EAP-PEAP through Postern, the MSK from RADIUS', { skip }, async (t) => {
   const lab = Lab.create({
     hosts: { client: { gateway: GATEWAY }, gw: { forwarding: true }, radius: { gateway: '10.9.1.2' } },
     links: {
@@ -41,10 +45,11 @@ t.test('IKEv2 EAP passed through: strongSwan and FreeRADIUS run EAP-MSCHAPv2 and
   const radius = await FreeRadius.start(lab, 'radius', {
     address: '10.9.1.1',
     clients: [{ name: 'postern', network: '10.9.1.0/24', secret: SECRET }],
-    users: [{ name: 'alice', password: 'Radius-Pass-21' }, { name: 'bob', password: 'Bob-Radius-Pass-21' }],
+    users: [{ name: 'alice', password: 'Radius-Pass-21' }, { name: 'bob', password: 'Bob-Radius-Pass-21' }, { name: 'dave', password: 'Dave-Peap-Pass-21' }, { name: 'erin', password: 'Erin-Peap-Pass-21' }],
     replyMessageAuthenticator: 'always',
     eap: true,
     eapTls: { certificatePem: aaaServer.certificatePem, keyPem: aaaServer.keyPem.reveal(), caPem: aaaCa.certificatePem },
+    eapPeap: true,
   });
   const config = defaultConfig();
   config.system.wan = { interface: 'wan', mode: 'static', address: `${GATEWAY}/24` };
@@ -58,13 +63,14 @@ t.test('IKEv2 EAP passed through: strongSwan and FreeRADIUS run EAP-MSCHAPv2 and
   config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }];
   config.users = [storedUser({ name: 'bob', password: 'Bob-Local-Pass-21', enabled: true })];
   const gw = await startPostern(lab, 'gw', config, (log) => log.includes('IKEv2 listening'));
-  const connection = (user: string, local: { auth: 'eap-mschapv2' | 'eap-tls'; id: string; eapId: string; certs?: string[]; aaaId?: string }) => ({
+  const connection = (user: string, local: { auth: 'eap-mschapv2' | 'eap-tls' | 'eap-peap'; id: string; eapId: string; certs?: string[]; aaaId?: string }) => ({
     localAddrs: ['192.0.2.10'], remoteAddrs: [GATEWAY], proposals: ['aes256-sha1-modp1024'], vips: ['0.0.0.0'],
     local, remote: { auth: 'pubkey' as const, id: GATEWAY },
     children: { [`${user}-lan`]: { localTs: ['dynamic'], remoteTs: ['10.9.1.0/24'], espProposals: ['aes256-sha1'] } },
   });
   const road = await StrongSwan.start(lab, 'client', {
-    plugins: ['eap-tls'],
+    plugins: ['eap-tls', 'eap-peap'],
+    preload: 'path' in peap ? [peap.path] : [],
     files: {
       'x509ca/postern-ca.pem': readFileSync(join(gw.stateDir, 'pki', 'ca.pem'), 'utf8'),
       'x509ca/aaa-ca.pem': aaaCa.certificatePem,
@@ -75,8 +81,11 @@ t.test('IKEv2 EAP passed through: strongSwan and FreeRADIUS run EAP-MSCHAPv2 and
       alice: connection('alice', { auth: 'eap-mschapv2', id: 'alice@client', eapId: 'alice' }),
       bob: connection('bob', { auth: 'eap-mschapv2', id: 'bob@client', eapId: 'bob' }),
       carol: connection('carol', { auth: 'eap-tls', id: 'carol@example.com', eapId: 'carol@example.com', certs: ['carol.pem'], aaaId: 'radius.lab' }), // FreeRADIUS's certificate, not the gateway's
+      dave: connection('dave', { auth: 'eap-peap', id: 'dave@client', eapId: 'dave', aaaId: 'radius.lab' }),
+      erin: connection('erin', { auth: 'eap-peap', id: 'erin@client', eapId: 'erin', aaaId: 'radius.lab' }),
     },
-    secrets: [{ kind: 'eap', ids: ['alice'], secret: 'Radius-Pass-21' }, { kind: 'eap', ids: ['bob'], secret: 'Bob-Local-Pass-21' }],
+    // erin's is not FreeRADIUS's: refused inside PEAP's tunnel.
+    secrets: [{ kind: 'eap', ids: ['alice'], secret: 'Radius-Pass-21' }, { kind: 'eap', ids: ['bob'], secret: 'Bob-Local-Pass-21' }, { kind: 'eap', ids: ['dave'], secret: 'Dave-Peap-Pass-21' }, { kind: 'eap', ids: ['erin'], secret: 'Erin-Wrong-Pass-21' }],
   });
 
   const started = Date.now();
@@ -105,6 +114,21 @@ t.test('IKEv2 EAP passed through: strongSwan and FreeRADIUS run EAP-MSCHAPv2 and
   const vip = /installing new virtual IP (10\.10\.0\.\d+)/.exec(tls.stdout)?.[1] ?? '10.10.0.2';
   const tlsPing = await lab.exec('client', ['ping', '-c', '2', '-i', '0.2', '-W', '2', '-I', vip, '10.9.1.1']);
   t.equal(tlsPing.code, 0, `carol reaches the LAN from ${vip}:\n${tlsPing.stdout}${tlsPing.stderr}`);
+
+  // EAP-PEAP: TLS to FreeRADIUS (its certificate checked by the client), MS-CHAPv2 inside, the MSK
+  // from the TLS master secret on both ends (FreeRADIUS hands Postern its half as MS-MPPE keys).
+  const peapUp = await road.initiate('dave-lan', 30);
+  if (peapUp.code !== 0) t.fail(`dave could not connect:\n${peapUp.stdout}\n${gw.log().slice(-2000)}\n${radius.log().slice(-2000)}`);
+  t.match(peapUp.stdout, /server requested EAP_PEAP authentication/, 'FreeRADIUS asked for PEAP, through Postern');
+  t.match(peapUp.stdout, /EAP method EAP_PEAP succeeded, MSK established/, 'PEAP between the client and FreeRADIUS');
+  t.match(peapUp.stdout, /authentication of '192\.0\.2\.1' with EAP successful/, 'Postern\'s AUTH keyed with the PEAP MSK matches');
+  t.match(gw.log(), /EAP through RADIUS authenticated 'dave'/);
+  const peapVip = /installing new virtual IP (10\.10\.0\.\d+)/.exec(peapUp.stdout)?.[1] ?? '10.10.0.3';
+  const peapPing = await lab.exec('client', ['ping', '-c', '2', '-i', '0.2', '-W', '2', '-I', peapVip, '10.9.1.1']);
+  t.equal(peapPing.code, 0, `dave reaches the LAN from ${peapVip}:\n${peapPing.stdout}${peapPing.stderr}`);
+  const peapRefused = await road.initiate('erin-lan', 20);
+  t.not(peapRefused.code, 0, 'a wrong password inside PEAP is refused');
+  t.match(gw.log(), /EAP refused: EAP of 'erin' through RADIUS failed: lab: reject/, 'FreeRADIUS\'s reject reaches the client through Postern');
   t.notMatch(gw.log(), new RegExp(SECRET), 'the shared secret is not in Postern\'s log');
   await gw.stop();
 });

@@ -26,6 +26,8 @@ export interface RadiusSpec {
   readonly eap?: boolean;
   /** EAP-TLS too, with these files (written into the directory by FreeRadius.start). */
   readonly eapTls?: { readonly certificatePem: string; readonly keyPem: string; readonly caPem: string };
+  /** PEAP (v0, MS-CHAPv2 inside, checked by an inner-tunnel server against the users file); needs eapTls's certificate. */
+  readonly eapPeap?: boolean;
   /**
    * RadSec (RFC 6614): a TLS listener for auth+acct on `port` (2083), clients from `network` with
    * the secret "radsec", their certificates checked against `clientCaPem` (written by FreeRadius.start).
@@ -76,7 +78,37 @@ clients radsec {
 /** EAP-TLS's files in the configuration directory. */
 export const EAP_TLS_FILES = { certificate: 'eap-server.pem', key: 'eap-server.key', ca: 'eap-ca.pem' } as const;
 
-const eapModule = (dir: string, tls: boolean): string => `  eap {
+const peapSection = `    peap {
+      tls = tls-common
+      default_eap_type = mschapv2
+      copy_request_to_tunnel = yes
+      use_tunneled_reply = yes
+      virtual_server = "inner-tunnel"
+    }
+`;
+
+/** PEAP's inner MS-CHAPv2, checked against the same users file. */
+const innerTunnel = `server inner-tunnel {
+  authorize {
+    files
+    mschap
+    eap {
+      ok = return
+    }
+  }
+  authenticate {
+    Auth-Type MS-CHAP {
+      mschap
+    }
+    eap
+  }
+  post-auth {
+    ok
+  }
+}
+`;
+
+const eapModule = (dir: string, tls: boolean, peap: boolean): string => `  eap {
     default_eap_type = mschapv2
     timer_expire = 60
     ignore_unknown_eap_types = no
@@ -100,7 +132,7 @@ ${tls ? `    tls-config tls-common {
     tls {
       tls = tls-common
     }
-` : ''}  }
+${peap ? peapSection : ''}` : ''}  }
 `;
 
 /** `update reply` adding Message-Authenticator, which the encoder fills in; `always` for Status-Server (no User-Name). */
@@ -178,7 +210,7 @@ ${radsecListener(dir, spec)}modules {
     filename = ${dir}/detail
     permissions = 0600
   }
-${spec.eap ? eapModule(dir, spec.eapTls !== undefined) : ''}}
+${spec.eap ? eapModule(dir, spec.eapTls !== undefined, spec.eapPeap === true) : ''}}
 server default {
   listen {
     type = auth
@@ -221,7 +253,7 @@ ${signReplies(spec)}      ok
     }
   }
 }
-`;
+${spec.eap && spec.eapTls && spec.eapPeap ? innerTunnel : ''}`;
 }
 
 export function usersFile(users: readonly RadiusUser[]): string {

@@ -13,12 +13,12 @@ export interface SwanChild {
 
 export interface SwanAuth {
   /** Also a signature scheme: 'rsa/pss-sha256', 'ecdsa-sha384' (swanctl.conf's auth keywords). */
-  readonly auth: 'psk' | 'pubkey' | 'eap-mschapv2' | 'eap-tls' | 'eap' | `rsa${string}` | `ecdsa${string}`;
+  readonly auth: 'psk' | 'pubkey' | 'eap-mschapv2' | 'eap-tls' | 'eap-peap' | 'eap' | `rsa${string}` | `ecdsa${string}`;
   readonly id: string;
   /** File names under swanctl/x509 (certs) for pubkey authentication. */
   readonly certs?: readonly string[];
   readonly eapId?: string;
-  /** EAP-TLS (local side): the AAA server's identity in its certificate (the IKE gateway's ID when absent). */
+  /** EAP-TLS and EAP-PEAP (local side): the AAA server's identity in its certificate (the IKE gateway's ID when absent). */
   readonly aaaId?: string;
 }
 
@@ -58,6 +58,8 @@ export interface SwanSpec {
   readonly charonOptions?: readonly string[];
   /** Plugins loaded beside CHARON_PLUGINS (e.g. eap-tls). */
   readonly plugins?: readonly string[];
+  /** Shared objects charon is started with in LD_PRELOAD: plugins Debian does not ship (strongswan-eap-peap.ts). */
+  readonly preload?: readonly string[];
   /** Files to put under the swanctl directory first ("x509ca/ca.pem", "x509/me.pem", "private/me.key"). */
   readonly files?: Readonly<Record<string, string>>;
   /** Binary files likewise (a PKCS#12 under "pkcs12/"); the namespace peer only. */

@@ -30,7 +30,9 @@ export class StrongSwan {
     writeFileSync(join(dir, 'swanctl', 'swanctl.conf'), swanctlConf(spec), { mode: 0o600 });
     for (const [name, content] of [...Object.entries(spec.files ?? {}), ...Object.entries(spec.binaryFiles ?? {})]) writeFileSync(join(dir, 'swanctl', name), content, { mode: 0o600 });
     const env = { ...process.env, STRONGSWAN_CONF: join(dir, 'strongswan.conf'), SWANCTL_DIR: join(dir, 'swanctl') };
-    const daemon = lab.spawnDaemon(host, `charon-${host}`, ['sh', '-c', `mount --bind '${dir}/run' /run && exec ${CHARON}`], env);
+    // Preloaded into charon alone (not the shell before it).
+    const preload = spec.preload?.length ? `env LD_PRELOAD='${spec.preload.join(' ')}' ` : '';
+    const daemon = lab.spawnDaemon(host, `charon-${host}`, ['sh', '-c', `mount --bind '${dir}/run' /run && exec ${preload}${CHARON}`], env);
     const swan = new StrongSwan(dir, daemon);
     await swan.#waitForVici(5000);
     const loaded = await swan.swanctl(['--load-all', '--file', join(dir, 'swanctl', 'swanctl.conf')]);

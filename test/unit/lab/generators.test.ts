@@ -67,6 +67,11 @@ t.test('radiusd.conf and users: standalone, quoted, with reply attributes', asyn
   t.match(conf, /ipaddr = 10\.9\.0\.1\n {4}port = 1812/);
   t.notMatch(conf, /\/etc\/freeradius/, 'nothing read from the system configuration');
   t.equal(usersFile([{ name: 'bob', password: 'x"y', reply: { 'Framed-IP-Address': '10.10.0.9' } }]), '"bob"\tCleartext-Password := "x\\"y"\n\tFramed-IP-Address = "10.10.0.9"\n');
+  t.notMatch(conf, /peap|inner-tunnel/, 'no PEAP unless asked');
+  const eapTls = { certificatePem: 'c', keyPem: 'k', caPem: 'a' };
+  const peap = radiusdConf('/r', { address: '10.9.0.1', clients: [], users: [], eap: true, eapTls, eapPeap: true });
+  t.match(peap, /peap \{\n {6}tls = tls-common\n {6}default_eap_type = mschapv2[\s\S]*virtual_server = "inner-tunnel"/, 'PEAP on the EAP-TLS certificate, MS-CHAPv2 inside');
+  t.match(peap, /server inner-tunnel \{[\s\S]*Auth-Type MS-CHAP \{\n {6}mschap/, 'the inner MS-CHAPv2 checked by its own server');
 });
 
 t.test('openvpn.conf: p2p TLS, AES-256-GCM, userspace (DCO off), routes', async (t) => {
