@@ -35,6 +35,14 @@ napi_value dp_napi_pptp_call_remove(napi_env env, napi_callback_info info);
 napi_value dp_napi_pptp_send(napi_env env, napi_callback_info info);
 napi_value dp_napi_pptp_stats(napi_env env, napi_callback_info info);
 napi_value dp_napi_pptp_close(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_open(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_close(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_tls(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_call_add(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_call_send(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_call_start_data(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_call_stats(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_call_remove(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_route(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_set_peer(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_send_gre(napi_env env, napi_callback_info info);
@@ -94,6 +102,14 @@ static const struct {
     {"pptpSend", dp_napi_pptp_send},
     {"pptpStats", dp_napi_pptp_stats},
     {"pptpClose", dp_napi_pptp_close},
+    {"sstpOpen", dp_napi_sstp_open},
+    {"sstpClose", dp_napi_sstp_close},
+    {"sstpTls", dp_napi_sstp_tls},
+    {"sstpCallAdd", dp_napi_sstp_call_add},
+    {"sstpCallSend", dp_napi_sstp_call_send},
+    {"sstpCallStartData", dp_napi_sstp_call_start_data},
+    {"sstpCallStats", dp_napi_sstp_call_stats},
+    {"sstpCallRemove", dp_napi_sstp_call_remove},
     {"tunnelRoute", dp_napi_tunnel_route},
     {"tunnelSetPeer", dp_napi_tunnel_set_peer},
     {"tunnelSendGre", dp_napi_tunnel_send_gre},

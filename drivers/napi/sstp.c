@@ -1,0 +1,269 @@
+/* N-API glue for SSTP calls in the driver (sstp_call.h, issue 23): an engine with the callback that
+ * gets its calls' pieces in batches of [tag, Buffer] (an empty Buffer: the call ended), certificates,
+ * calls added on a TCP socket's fd (duplicated: JavaScript destroys its own socket), JavaScript's
+ * bytes down, the data path started on the shared TUN, counters, removal. A call keeps its engine,
+ * certificate and hub alive (references) until it is removed or collected. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "js_pipe.h"
+#include "napi_hub.h"
+#include "napi_util.h"
+#include "sstp_call.h"
+
+#define ENGINE_MAGIC 0x53535450u /* "SSTP" */
+#define TLS_MAGIC 0x53544c53u    /* "STLS" */
+#define CALL_MAGIC 0x5343414cu   /* "SCAL" */
+
+typedef struct {
+  unsigned magic;
+  dp_sstp *engine; /* NULL once closed */
+  unsigned calls;
+  dp_js_pipe js;
+} engine_handle;
+
+typedef struct {
+  unsigned magic;
+  dp_sstp_tls *tls;
+  unsigned calls;
+} tls_handle;
+
+typedef struct {
+  unsigned magic;
+  dp_sstp_call *call; /* NULL once removed */
+  engine_handle *engine;
+  tls_handle *tls;
+  hub_handle *hub; /* NULL: no data path */
+  napi_ref engine_ref, tls_ref, hub_ref;
+} call_handle;
+
+static engine_handle *engine_of(napi_env env, napi_value v) {
+  engine_handle *h = dp_napi_external(env, v);
+  return h && h->magic == ENGINE_MAGIC && h->engine ? h : NULL;
+}
+
+static tls_handle *tls_of(napi_env env, napi_value v) {
+  tls_handle *h = dp_napi_external(env, v);
+  return h && h->magic == TLS_MAGIC ? h : NULL;
+}
+
+static call_handle *call_of(napi_env env, napi_value v) {
+  call_handle *h = dp_napi_external(env, v);
+  return h && h->magic == CALL_MAGIC && h->call ? h : NULL;
+}
+
+static void engine_shut(engine_handle *h) {
+  dp_sstp_close(h->engine); /* first: its thread pushes into the pipe */
+  h->engine = NULL;
+  dp_js_pipe_close(&h->js);
+}
+
+static void engine_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  engine_handle *h = data;
+  if (h->engine && h->calls == 0) engine_shut(h);
+  free(h);
+}
+
+static void tls_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  tls_handle *h = data;
+  if (h->calls == 0) dp_sstp_tls_free(h->tls);
+  free(h);
+}
+
+static void call_stop(napi_env env, call_handle *h) {
+  if (!h->call) return;
+  dp_sstp_call_remove(h->engine->engine, h->call);
+  h->call = NULL;
+  h->engine->calls--;
+  h->tls->calls--;
+  napi_delete_reference(env, h->engine_ref);
+  napi_delete_reference(env, h->tls_ref);
+  if (h->hub) {
+    h->hub->tunnels--;
+    napi_delete_reference(env, h->hub_ref);
+  }
+}
+
+static void call_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  call_stop(env, data);
+  free(data);
+}
+
+/* sstpOpen(onPieces) → engine, or a negative errno */
+napi_value dp_napi_sstp_open(napi_env env, napi_callback_info info) {
+  napi_value argv[1], handle;
+  size_t argc = 1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  engine_handle *h = calloc(1, sizeof *h);
+  if (!h) return dp_napi_int(env, -ENOMEM);
+  h->magic = ENGINE_MAGIC;
+  int rc = argc == 1 ? dp_js_pipe_open(env, argv[0], "postern-sstp", &h->js) : -EINVAL;
+  if (rc == 0) h->engine = dp_sstp_open(h->js.pipe, &rc);
+  if (!h->engine) {
+    dp_js_pipe_close(&h->js);
+    free(h);
+    return dp_napi_int(env, rc);
+  }
+  napi_create_external(env, h, engine_finalize, NULL, &handle);
+  return handle;
+}
+
+/* sstpClose(engine) → 0, or -EBUSY while calls remain */
+napi_value dp_napi_sstp_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  engine_handle *h = argc == 1 ? engine_of(env, argv[0]) : NULL;
+  if (!h) return dp_napi_int(env, 0);
+  if (h->calls > 0) return dp_napi_int(env, -EBUSY);
+  engine_shut(h);
+  return dp_napi_int(env, 0);
+}
+
+/* sstpTls(certPem, keyPem) → certificate handle, or a negative errno */
+napi_value dp_napi_sstp_tls(napi_env env, napi_callback_info info) {
+  napi_value argv[2], handle;
+  size_t argc = 2, cert_len = 0, key_len = 0;
+  const uint8_t *cert = NULL, *key = NULL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 2 || !dp_napi_buffer(env, argv[0], &cert, &cert_len) || !dp_napi_buffer(env, argv[1], &key, &key_len)) return NULL;
+  int rc = 0;
+  dp_sstp_tls *tls = dp_sstp_tls_new((const char *)cert, cert_len, (const char *)key, key_len, &rc);
+  if (!tls) return dp_napi_int(env, rc);
+  tls_handle *h = calloc(1, sizeof *h);
+  if (!h) {
+    dp_sstp_tls_free(tls);
+    return dp_napi_int(env, -ENOMEM);
+  }
+  *h = (tls_handle){.magic = TLS_MAGIC, .tls = tls};
+  napi_create_external(env, h, tls_finalize, NULL, &handle);
+  return handle;
+}
+
+/* sstpCallAdd(engine, tls, fd, tag, hub | null) → call, or a negative errno. The fd is duplicated. */
+napi_value dp_napi_sstp_call_add(napi_env env, napi_callback_info info) {
+  napi_value argv[5], handle;
+  size_t argc = 5;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  engine_handle *e = argc == 5 ? engine_of(env, argv[0]) : NULL;
+  tls_handle *t = argc == 5 ? tls_of(env, argv[1]) : NULL;
+  int32_t fd = -1;
+  uint32_t tag = 0;
+  napi_valuetype hub_type = napi_undefined;
+  if (!e || !t || napi_get_value_int32(env, argv[2], &fd) != napi_ok || fd < 0 || napi_get_value_uint32(env, argv[3], &tag) != napi_ok)
+    return dp_napi_int(env, -EINVAL);
+  napi_typeof(env, argv[4], &hub_type);
+  hub_handle *hub = hub_type == napi_null || hub_type == napi_undefined ? NULL : dp_napi_hub_of(env, argv[4]);
+  if (hub_type != napi_null && hub_type != napi_undefined && !hub) return dp_napi_int(env, -EINVAL);
+  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) return dp_napi_int(env, -errno);
+  call_handle *h = calloc(1, sizeof *h);
+  if (!h) {
+    close(own);
+    return dp_napi_int(env, -ENOMEM);
+  }
+  int rc = 0;
+  int tun_fd = hub ? dp_hub_queue_fd(hub->hub, dp_hub_assign_queue(hub->hub)) : -1;
+  h->call = dp_sstp_call_add(e->engine, t->tls, own, tun_fd, hub && dp_hub_offload(hub->hub), tag, &rc);
+  if (!h->call) {
+    free(h);
+    return dp_napi_int(env, rc);
+  }
+  h->magic = CALL_MAGIC;
+  h->engine = e;
+  h->tls = t;
+  h->hub = hub;
+  e->calls++;
+  t->calls++;
+  napi_create_reference(env, argv[0], 1, &h->engine_ref);
+  napi_create_reference(env, argv[1], 1, &h->tls_ref);
+  if (hub) {
+    hub->tunnels++; /* the hub is not closed under the call */
+    napi_create_reference(env, argv[4], 1, &h->hub_ref);
+  }
+  napi_create_external(env, h, call_finalize, NULL, &handle);
+  return handle;
+}
+
+/* sstpCallSend(call, bytes) → bytes taken, or -errno (-EPIPE: ended, -EAGAIN: handshake not done) */
+napi_value dp_napi_sstp_call_send(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2, len = 0;
+  const uint8_t *data = NULL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  call_handle *h = argc == 2 ? call_of(env, argv[0]) : NULL;
+  if (!h) return dp_napi_int(env, -EBADF);
+  if (!dp_napi_buffer(env, argv[1], &data, &len)) return NULL;
+  return dp_napi_int(env, dp_sstp_call_send(h->call, data, len));
+}
+
+/* sstpCallStartData(call, {mtu, sources}) → 0 or -errno: IP of the session's sources in C from now on. */
+napi_value dp_napi_sstp_call_start_data(napi_env env, napi_callback_info info) {
+  napi_value argv[2], v, list;
+  size_t argc = 2;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  call_handle *h = argc == 2 ? call_of(env, argv[0]) : NULL;
+  if (!h) return dp_napi_int(env, -EBADF);
+  if (!h->hub) return dp_napi_int(env, -EINVAL);
+  dp_ppp_config c = {.lower = DP_PPP_LOWER_SSTP};
+  uint32_t mtu = 0, n = 0;
+  bool is_array = false;
+  if (napi_get_named_property(env, argv[1], "mtu", &v) != napi_ok || napi_get_value_uint32(env, v, &mtu) != napi_ok || mtu < 576 || mtu > 4091 ||
+      napi_get_named_property(env, argv[1], "sources", &list) != napi_ok || napi_is_array(env, list, &is_array) != napi_ok || !is_array)
+    return dp_napi_int(env, -EINVAL);
+  c.mtu = mtu;
+  napi_get_array_length(env, list, &n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    char text[64];
+    size_t len = 0;
+    napi_get_element(env, list, i, &item);
+    if (napi_get_value_string_utf8(env, item, text, sizeof text, &len) != napi_ok || !dp_prefix_set_add(&c.sources, text)) return dp_napi_int(env, -EINVAL);
+  }
+  return dp_napi_int(env, dp_sstp_call_start_data(h->call, &c, h->hub->hub));
+}
+
+/* sstpCallStats(call) → counters (bigints; the session's under `ppp` once the data path runs), TLS version and suite */
+napi_value dp_napi_sstp_call_stats(napi_env env, napi_callback_info info) {
+  napi_value argv[1], text;
+  size_t argc = 1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  call_handle *h = argc == 1 ? call_of(env, argv[0]) : NULL;
+  if (!h) return NULL;
+  const dp_sstp_call_stats *s = dp_sstp_call_stats_of(h->call);
+  const dp_napi_counter f[] = {
+      {"bytesIn", s->bytes_in}, {"bytesOut", s->bytes_out}, {"piecesUp", s->pieces_up}, {"upDropped", s->up_dropped}, {"dataIn", s->data_in},
+      {"dataOut", s->data_out}, {"dropBacklog", s->drop_backlog}, {"dropTun", s->drop_tun}, {"sent", s->sent}, {"ended", s->ended},
+  };
+  napi_value o = dp_napi_counters(env, f, sizeof f / sizeof f[0]);
+  const dp_ppp_stats *p = dp_sstp_call_ppp_stats(h->call);
+  if (p) {
+    const dp_napi_counter g[] = {{"rxPackets", p->rx_packets}, {"rxBytes", p->rx_bytes}, {"txPackets", p->tx_packets}, {"txBytes", p->tx_bytes},
+                                 {"up", p->up}, {"dropSource", p->drop_source}, {"dropMalformed", p->drop_malformed}, {"dropTx", p->drop_tx}};
+    napi_set_named_property(env, o, "ppp", dp_napi_counters(env, g, sizeof g / sizeof g[0]));
+  }
+  char version[16], cipher[64];
+  dp_sstp_call_tls_info(h->call, version, cipher);
+  napi_create_string_utf8(env, version, NAPI_AUTO_LENGTH, &text);
+  napi_set_named_property(env, o, "tlsVersion", text);
+  napi_create_string_utf8(env, cipher, NAPI_AUTO_LENGTH, &text);
+  napi_set_named_property(env, o, "cipher", text);
+  return o;
+}
+
+/* sstpCallRemove(call) → 0: routes gone, socket closed, no thread still holds the call */
+napi_value dp_napi_sstp_call_remove(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  call_handle *h = argc == 1 ? call_of(env, argv[0]) : NULL;
+  if (h) call_stop(env, h);
+  return dp_napi_int(env, 0);
+}

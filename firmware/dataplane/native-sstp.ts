@@ -1,0 +1,126 @@
+import type { Socket } from 'node:net';
+import { ErrorCode, PosternError } from '../util/errors.ts';
+import { hubHandles, type NativeHub } from './native-hub.ts';
+import { loadDriver } from './native.ts';
+
+interface SstpAddon {
+  sstpOpen(onPieces: (batch: Array<[number, Buffer]>) => void): object | number;
+  sstpClose(engine: object): number;
+  sstpTls(certPem: Buffer, keyPem: Buffer): object | number;
+  sstpCallAdd(engine: object, tls: object, fd: number, tag: number, hub: object | null): object | number;
+  sstpCallSend(call: object, bytes: Buffer): number;
+  sstpCallStartData(call: object, config: { mtu: number; sources: string[] }): number;
+  sstpCallStats(call: object): NativeSstpCallStats | undefined;
+  sstpCallRemove(call: object): number;
+}
+
+/** Why a call ended (`ended`), as the driver counts it; 0 while it is up. */
+export const SstpCallEnd = { peerClosed: 1, tlsError: 2, socketError: 3, badStream: 4, backlog: 5 } as const;
+
+export interface NativeSstpCallStats {
+  /** TLS bytes on the socket. */
+  bytesIn: bigint;
+  bytesOut: bigint;
+  /** The HTTP head, control packets and data packets not for the data path, handed up. */
+  piecesUp: bigint;
+  upDropped: bigint;
+  /** Data packets of the data path: IP into the TUN, and out from the hub. */
+  dataIn: bigint;
+  dataOut: bigint;
+  /** IP dropped because too much was waiting for the socket. */
+  dropBacklog: bigint;
+  dropTun: bigint;
+  /** JavaScript's writes. */
+  sent: bigint;
+  ended: bigint;
+  /** The PPP data path's counters once it started. */
+  ppp?: { rxPackets: bigint; rxBytes: bigint; txPackets: bigint; txBytes: bigint; up: bigint; dropSource: bigint; dropMalformed: bigint; dropTx: bigint };
+  /** "TLSv1.3" and the suite once the handshake is done, else empty. */
+  tlsVersion: string;
+  cipher: string;
+}
+
+/** A server certificate loaded into the driver's TLS (PEM chain, leaf first, and its key). */
+export class NativeSstpCertificate {
+  private constructor(readonly handle: object) {}
+
+  static load(certPem: string, keyPem: string): NativeSstpCertificate {
+    const addon = loadDriver() as unknown as SstpAddon;
+    const r = addon.sstpTls(Buffer.from(certPem), Buffer.from(keyPem));
+    if (typeof r === 'number') throw new PosternError(ErrorCode.dataplaneInvalid, `the driver could not load the SSTP certificate and key (errno ${-r})`);
+    return new NativeSstpCertificate(r);
+  }
+}
+
+/** One call whose TLS runs in the driver; its pieces come up through the engine's callback under its tag. */
+export class NativeSstpCall {
+  readonly #addon: SstpAddon;
+  readonly #handle: object;
+
+  constructor(addon: SstpAddon, handle: object) {
+    this.#addon = addon;
+    this.#handle = handle;
+  }
+
+  /** Bytes for the peer (the HTTP response, whole SSTP packets); false once the call has ended or before its handshake. */
+  send(bytes: Buffer): boolean {
+    return this.#addon.sstpCallSend(this.#handle, bytes) > 0;
+  }
+
+  /** IP of the session's addresses moves in C from now on (IPCP or IPV6CP open). */
+  startData(config: { mtu: number; sources: string[] }): void {
+    const rc = this.#addon.sstpCallStartData(this.#handle, config);
+    if (rc !== 0) throw new PosternError(rc === -17 ? ErrorCode.dataplaneExists : ErrorCode.dataplaneInvalid, `the SSTP call's data path could not start (errno ${-rc})`);
+  }
+
+  stats(): NativeSstpCallStats | undefined {
+    return this.#addon.sstpCallStats(this.#handle);
+  }
+
+  /** Routes gone, socket closed. */
+  remove(): void {
+    this.#addon.sstpCallRemove(this.#handle);
+  }
+}
+
+/**
+ * SSTP calls with their whole TLS session in the driver (issue 23, drivers/lib/sstp_call.h): the
+ * listener hands over each accepted socket before TLS starts (a server with pauseOnConnect), the
+ * driver does the handshake and the records, and hands up the HTTP head, SSTP control packets and
+ * PPP control frames in batches of [tag, bytes] (empty bytes: the call ended).
+ */
+export class NativeSstp {
+  readonly #addon: SstpAddon;
+  readonly #handle: object;
+
+  private constructor(addon: SstpAddon, handle: object) {
+    this.#addon = addon;
+    this.#handle = handle;
+  }
+
+  static open(onPieces: (batch: Array<[number, Buffer]>) => void): NativeSstp {
+    const addon = loadDriver() as unknown as SstpAddon;
+    const r = addon.sstpOpen(onPieces);
+    if (typeof r === 'number') throw new PosternError(ErrorCode.driverUnavailable, `the driver could not start its SSTP engine (errno ${-r})`);
+    return new NativeSstp(addon, r);
+  }
+
+  /**
+   * Takes over an accepted, paused socket: the driver duplicates its fd and this socket is destroyed
+   * (its bytes were never read). With a hub the call can carry IP once its data path starts.
+   */
+  addCall(socket: Socket, certificate: NativeSstpCertificate, tag: number, hub?: NativeHub): NativeSstpCall {
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) throw new PosternError(ErrorCode.dataplaneInvalid, 'the SSTP socket has no file descriptor to hand over');
+    const hubHandle = hub ? hubHandles.get(hub) : undefined;
+    const r = this.#addon.sstpCallAdd(this.#handle, certificate.handle, fd, tag, hubHandle ?? null);
+    socket.destroy();
+    if (typeof r === 'number') throw new PosternError(ErrorCode.dataplaneInvalid, `the driver could not take the SSTP call (errno ${-r})`);
+    return new NativeSstpCall(this.#addon, r);
+  }
+
+  /** False while calls remain. */
+  close(): boolean {
+    return this.#addon.sstpClose(this.#handle) === 0;
+  }
+}
