@@ -38,7 +38,10 @@ const SECRET = 'sstp-radius-shared-secret';
 const DAS_SECRET = 'das-radclient-secret-21';
 const dialed = (label: string) => (e: Record<string, unknown>) => e['type'] === 'dialed' && e['label'] === label;
 
+// 119 s of 120 once on a loaded 2-core machine (load 20): room like the VM files.
+t.setTimeout(240_000);
 t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MPPE attributes', { skip }, async (t) => {
+  t.setTimeout(240_000);
   const lab = Lab.create({
     hosts: { client: { gateway: GATEWAY }, gw: {}, radius: {} },
     links: {
@@ -52,8 +55,9 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
     clients: [{ name: 'postern', network: '10.9.1.0/24', secret: SECRET }],
     users: [
       { name: 'alice', password: 'Radius-Pass-21' },
-      { name: 'bob', password: 'Bob-Radius-21', reply: { 'Framed-IP-Address': '10.10.0.50', 'Session-Timeout': '10', 'Acct-Interim-Interval': '2', Class: 'postern-class-21', 'Framed-Route': '192.168.77.0/24 0.0.0.0 1' } },
-      { name: 'carol', password: 'Carol-Radius-21', reply: { 'Framed-Pool': 'staff', 'MS-Primary-DNS-Server': '10.9.1.53', 'MS-Secondary-DNS-Server': '10.9.1.54' } },
+      { name: 'bob', password: 'Bob-Radius-21', reply: { 'Framed-IP-Address': '10.10.0.50', 'Session-Timeout': '10', 'Acct-Interim-Interval': '2', Class: 'postern-class-21', 'Framed-Route': '192.168.77.0/24 0.0.0.0 1', 'Framed-IPv6-Prefix': '2001:db8:77::/64' } },
+      // Her Framed-IPv6-Prefix is a /64 of the clients pool (leased to others): refused, the call goes on without IPv6.
+      { name: 'carol', password: 'Carol-Radius-21', reply: { 'Framed-Pool': 'staff', 'MS-Primary-DNS-Server': '10.9.1.53', 'MS-Secondary-DNS-Server': '10.9.1.54', 'Framed-IPv6-Prefix': 'fd00:10:0:9::/64' } },
     ],
     replyMessageAuthenticator: 'always',
     eap: true,
@@ -70,7 +74,7 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
     // On the LAN address (10.9.1.2), inside the lab's namespace.
     dynamicAuthorization: { enabled: true, port: 3799, clients: [{ name: 'lab-dac', address: '10.9.1.1', secret: DAS_SECRET }] },
   };
-  config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: ['10.9.1.1'] }, { name: 'staff', ipv4: '10.10.1.0/24', dns: [] }];
+  config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', ipv6: 'fd00:10::/48', dns: ['10.9.1.1'] }, { name: 'staff', ipv4: '10.10.1.0/24', ipv6: 'fd00:11::/48', dns: [] }];
   config.users = [storedUser({ name: 'alice', password: 'Local-Pass-21', enabled: true })];
   await Mosquitto.start(lab, 'radius', { address: '10.9.1.1', users: { fleet: 'Fleet-Pass-21' } });
   config.telemetry.mqtt = { enabled: true, url: 'mqtt://10.9.1.1:1883', username: 'fleet', password: 'Fleet-Pass-21', prefix: 'postern', deviceId: 'gw-radius', intervalSeconds: 5, commandsEnabled: false };
@@ -112,6 +116,7 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   const carol = await dial('carol', 'Carol-Radius-21', 10_000, 'mschapv2', 'carol');
   t.match(carol, { ok: true, address: /^10\.10\.1\./ }, `carol's address from her Framed-Pool: ${JSON.stringify(carol)}`);
   t.same(carol['dns'], ['10.9.1.53', '10.9.1.54'], 'IPCP gives her the MS-Primary/Secondary-DNS-Server');
+  t.ok(gw.log().split('\n').some((l) => l.includes('"msg":"RADIUS Framed-IPv6-Prefix refused: no IPv6 for the session"') && l.includes('"user":"carol"') && l.includes('overlaps the pool prefix fd00:10::/48')), 'her Framed-IPv6-Prefix inside a pool is refused and logged (issue 21)');
   // bob: the server's Framed-IP-Address, Session-Timeout, Acct-Interim-Interval and Class.
   const { peer: bob } = await LinePeer.spawn(lab, 'client', 'sstp-bob', 'sstp-dial-peer.ts', { host: GATEWAY, port: 443, fingerprint, user: 'bob', password: 'Bob-Radius-21', auth: 'mschapv2' });
   await bob.call('dial', 'bob', 10_000, 250, 5000);
@@ -122,12 +127,17 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   // The client sees IPCP open a moment before the gateway's session-up handler routes it.
   await waitUntil('the Framed-Route in the routing table', 5000, () => /192\.168\.77\.0\/24 dev \S+/.test(framedRoute()), () => framedRoute());
   t.match(framedRoute(), /192\.168\.77\.0\/24 dev \S+/, `the Framed-Route 192.168.77.0/24 routed to the gateway's sessions while bob is up: ${framedRoute()}`);
+  // His Framed-IPv6-Prefix (RFC 3162) is his session's /64: outside every pool, so routed into the shared TUN too.
+  const framedPrefix = () => lab.execSync('gw', ['ip', '-6', 'route', 'show', '2001:db8:77::/64']);
+  await waitUntil('the Framed-IPv6-Prefix in the routing table', 5000, () => /2001:db8:77::\/64 dev \S+/.test(framedPrefix()), () => framedPrefix());
+  t.match(gw.log(), /"prefix":"2001:db8:77::\/64".*"msg":"SSTP session IPv6 prefix from RADIUS"/, 'and logged');
   const bobRecords = () => detail().split(/\n\n+/).filter((r) => /User-Name = "bob"/.test(r));
   await waitUntil('bob\'s Stop record', 16_000, async () => bobRecords().some((r) => /Acct-Status-Type = Stop/.test(r)), () => bobRecords().join('\n\n'));
   await bob.call('hangup');
   const stop = bobRecords().find((r) => /Acct-Status-Type = Stop/.test(r))!;
   t.match(stop, /Acct-Terminate-Cause = Session-Timeout/, 'ended by the gateway at Session-Timeout');
   t.equal(framedRoute().trim(), '', 'and unrouted when his call ended');
+  t.equal(framedPrefix().trim(), '', 'his /64 too');
   const time = Number(/Acct-Session-Time = (\d+)/.exec(stop)?.[1]);
   t.ok(time >= 9 && time <= 13, `after ~10 s: Acct-Session-Time ${time}`);
   const interims = bobRecords().filter((r) => /Acct-Status-Type = Interim-Update/.test(r));
