@@ -23,6 +23,7 @@
 #define EVENTS 64
 #define READ_CHUNK 65536
 #define PLAIN_CHUNK 16384 /* a TLS record's plaintext at most */
+#define READS_PER_TURN 16 /* 1 MiB of one call's records before the next call's turn */
 
 struct dp_sstp_tls {
   SSL_CTX *ctx;
@@ -75,6 +76,7 @@ dp_sstp_tls *dp_sstp_tls_new(const char *cert_pem, size_t cert_len, const char *
     /* Idle calls keep no record buffers (memory per call, issue 23); no session tickets to keep. */
     SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_num_tickets(t->ctx, 0);
+    SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION); /* TLS 1.2: a client's renegotiations cost us handshakes for nothing */
   }
   ERR_clear_error();
   X509_free(leaf);
@@ -180,11 +182,19 @@ static void pump(dp_sstp_call *c) {
 }
 
 /* The engine thread: the socket is readable, writable, or gone. */
-static void service(dp_sstp_call *c, uint32_t events) {
+static void service(dp_sstp *e, dp_sstp_call *c, uint32_t events) {
   static __thread uint8_t chunk[READ_CHUNK];
   pthread_mutex_lock(&c->lock);
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) { /* edge-triggered: read until empty; a reset or an end shows in read() */
+    int reads = 0;
     while (!ended(c)) {
+      if (++reads > READS_PER_TURN) {
+        /* A fast client must not starve the others: modifying the registration re-arms the edge, so
+         * the rest is read on a later turn. */
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+        epoll_ctl(e->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
+        break;
+      }
       ssize_t n = read(c->fd, chunk, sizeof chunk);
       if (n > 0) {
         ADD(c, bytes_in, n);
@@ -198,7 +208,8 @@ static void service(dp_sstp_call *c, uint32_t events) {
       break;
     }
   }
-  if (!ended(c)) flush(c); /* handshake messages, KeyUpdate answers, and whatever waited for room */
+  /* Handshake messages, KeyUpdate answers, whatever waited for room, and a failed handshake's alert. */
+  if (atomic_load(&c->stats.ended) != DP_SSTP_END_SOCKET_ERROR) flush(c);
   pthread_mutex_unlock(&c->lock);
 }
 
@@ -213,7 +224,7 @@ static void *run(void *arg) {
     dp_epoch_enter(&e->epoch);
     for (int i = 0; i < n; i++) {
       if (ev[i].data.ptr == NULL) stop = true;
-      else service(ev[i].data.ptr, ev[i].events);
+      else service(e, ev[i].data.ptr, ev[i].events);
     }
     dp_epoch_leave(&e->epoch);
     if (stop) break;

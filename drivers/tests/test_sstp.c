@@ -307,13 +307,16 @@ static void one_call(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe, int max_versio
 
 static void bad_calls(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe) {
   int sp[2], error = 0;
-  /* Not TLS at all: the handshake fails, the call ends. */
+  /* Not a TLS handshake: it fails, the call ends. */
   socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
   dp_sstp_call *c = dp_sstp_call_add(e, tls, sp[0], -1, false, 5, &error);
-  static const char plain[] = "GET / HTTP/1.1\r\n\r\n";
-  ssize_t w = write(sp[1], plain, strlen(plain));
+  static const uint8_t not_hello[] = {0x16, 0x03, 0x01, 0x00, 0x04, 0x63, 0x00, 0x00, 0x00}; /* a handshake record, but no ClientHello */
+  ssize_t w = write(sp[1], not_hello, sizeof not_hello);
   ups u = {0};
-  CHECK(w > 0 && wait_up(pipe, &u, 1) == 1 && u.lens[0] == 0 && dp_sstp_call_stats_of(c)->ended == DP_SSTP_END_TLS_ERROR, "sstp: plain HTTP ends the call as a TLS error");
+  CHECK(w > 0 && wait_up(pipe, &u, 1) == 1 && u.lens[0] == 0 && dp_sstp_call_stats_of(c)->ended == DP_SSTP_END_TLS_ERROR, "sstp: a handshake that is not TLS's ends the call as a TLS error");
+  uint8_t alert[16] = {0};
+  struct pollfd readable = {.fd = sp[1], .events = POLLIN};
+  CHECK(poll(&readable, 1, 5000) == 1 && read(sp[1], alert, sizeof alert) >= 7 && alert[0] == 0x15, "sstp: and the client is told so with a TLS alert");
   dp_sstp_call_remove(e, c);
   close(sp[1]);
 
