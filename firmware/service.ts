@@ -53,6 +53,8 @@ import { createSafeMode, revertLeftPending } from './config/safe-mode-wiring.ts'
 import type { SafeMode } from './config/safe-mode.ts';
 import { FleetAgent } from './fleet/fleet-agent.ts';
 import { announceMessage, BOARD_CERTIFICATE, boardCertificate, boxSerial, devicePublicKey, presetFleet, wanMac } from './fleet/enrollment.ts';
+import { enrolledCertificate } from './fleet/enrolled-files.ts';
+import { TokenEnrollmentWiring } from './fleet/token-enrollment-wiring.ts';
 import { readFileSync } from 'node:fs';
 
 export interface ServiceOptions {
@@ -121,6 +123,8 @@ export class Service {
   readonly safeMode: SafeMode;
   /** Signed desired configuration from the fleet console over MQTT (issue 26). */
   readonly fleet: FleetAgent;
+  /** A fresh box exchanging its one-time token for a certificate (issue 26). */
+  readonly tokenEnrollment: TokenEnrollmentWiring;
   readonly #log: Logger;
   readonly #startedAt: number;
   readonly #clock: () => number;
@@ -159,10 +163,16 @@ export class Service {
       current: () => this.store.current(), configAt: (revision) => this.store.get(revision), apply: (next, meta) => this.applyConfig(next, meta),
       safeModePending: () => this.safeMode.pending?.revision, confirmSafeMode: () => this.safeMode.confirm(),
       reconnect: () => this.telemetry.telemetry?.reconnect(),
+      connected: () => this.tokenEnrollment.telemetryConnected(),
       announce: (serial) => {
         const mac = wanMac(this.board.board, this.store.current().config.system.wan.interface);
         return announceMessage({ serial, board: this.board.board.name, ...(mac ? { mac } : {}), firmwareVersion: buildInfo.version, publicKey: devicePublicKey(options.stateDir) }, this.#clock());
       },
+    });
+    this.tokenEnrollment = new TokenEnrollmentWiring({
+      fleet: this.board.board.fleet, stateDir: options.stateDir, logger: options.logger.child('fleet'), clock: this.#clock,
+      current: () => this.store.current(), apply: (next, meta) => this.applyConfig(next, meta),
+      safeModePending: () => this.safeMode.pending?.revision, confirmSafeMode: () => this.safeMode.confirm(),
     });
     this.api = new ControlApi(serviceApiContext(this, { stateDir: options.stateDir, logger: options.logger.child('api'), logs: options.logs ?? new LogRing(), clock: this.#clock }));
     this.web = new WebSubsystem({
@@ -183,7 +193,7 @@ export class Service {
       revision: () => this.store.current().revision,
       extension: (settings) => this.fleet.extension(settings),
       // The per-device certificate and broker CA a board's factory wrote (enrollment, issue 26).
-      certificate: (name) => (name === BOARD_CERTIFICATE ? boardCertificate(this.board.board.fleet) : undefined),
+      certificate: (name) => (name === BOARD_CERTIFICATE ? (boardCertificate(this.board.board.fleet) ?? enrolledCertificate(options.stateDir)) : undefined),
       ca: () => (this.board.board.fleet?.ca ? readFileSync(this.board.board.fleet.ca, 'utf8') : undefined),
       statusSource: systemStatusSource({
         clock: this.#clock, sessions: () => this.#sessionCounts(), tunnels: () => this.#siteTunnels(), counters: () => this.#counters(),
@@ -319,6 +329,7 @@ export class Service {
     service.network.start();
     service.hardware.start();
     service.#watchRadius();
+    service.tokenEnrollment.start();
     service.#log.info('board', { board: board.board.name, explicit: board.explicit, wan: service.network.describe().wan });
     service.#log.info('started', { configRevision: revision });
     return service;
@@ -467,6 +478,7 @@ export class Service {
   async stop(): Promise<void> {
     this.#log.info('stopping');
     this.safeMode.stop();
+    this.tokenEnrollment.stop();
     clearInterval(this.#radiusWatch);
     // Accounting-Off while the listeners' RADIUS is still open; their sessions' Stops follow as they close.
     await nasPower.stopping();

@@ -8,6 +8,8 @@
 //   node --import tsx scripts/fleet-console.ts reported --broker URL --serial S [--username U] [--ca F] [--prefix P] [--wait SECONDS]
 //   node --import tsx scripts/fleet-console.ts variables --key K --serial S --variables F --broker URL [--sequence N] [--valid-for SECONDS] [--wait SECONDS] …
 //   node --import tsx scripts/fleet-console.ts command --serial S --command NAME [--args JSON] [--expiry SECONDS] --broker URL [--wait SECONDS] …
+//   node --import tsx scripts/fleet-console.ts enroll-token --serial S [--days N] [--dir D]
+//   node --import tsx scripts/fleet-console.ts enroll-serve --key K [--dir D] [--days N] --broker URL [--username U] [--ca F] [--prefix P]
 //
 // Exit status: 0 applied (or done), 1 usage or I/O error, 2 refused/failed/reverted, 3 no answer in time.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -18,13 +20,14 @@ import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { keyIdOf, rawPublicKey, signEnvelope, type DesiredPayload, type Target } from '../firmware/fleet/envelope.ts';
 import { fleetTopics } from '../firmware/fleet/topics.ts';
 import { decodeVariables, signVariables } from '../firmware/fleet/variables.ts';
+import { enrollServe, enrollToken, loadOperatorKey } from './fleet-enroll.ts';
 
 const options = {
   key: { type: 'string' }, serial: { type: 'string' }, group: { type: 'string' }, revision: { type: 'string' },
   document: { type: 'string' }, patch: { type: 'string' }, base: { type: 'string' }, sequence: { type: 'string' },
   'valid-for': { type: 'string' }, broker: { type: 'string' }, username: { type: 'string' }, ca: { type: 'string' },
   'password-env': { type: 'string' }, prefix: { type: 'string' }, wait: { type: 'string' }, variables: { type: 'string' },
-  command: { type: 'string' }, args: { type: 'string' }, expiry: { type: 'string' },
+  command: { type: 'string' }, args: { type: 'string' }, expiry: { type: 'string' }, dir: { type: 'string' }, days: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
@@ -212,6 +215,20 @@ async function showReported(v: Values): Promise<number> {
   }
 }
 
+/** Token enrollment (issue 26): the console's directory holds the token store and the enrollment CA. */
+async function serveEnrollment(v: Values): Promise<number> {
+  if (!v.key) fail('enroll-serve needs --key (the operator\'s private key: answers are signed with it)');
+  const client = await connect(v);
+  const log = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), ...line })}\n`);
+  await enrollServe(client, { dir: v.dir ?? 'postern-enroll', prefix: v.prefix ?? 'postern', operatorKey: loadOperatorKey(v.key), days: Number(v.days ?? 365), log });
+  // Until stopped; a lost broker ends it (run it under a supervisor that restarts it).
+  return new Promise((resolve) => {
+    client.on('close', () => resolve(1));
+    process.once('SIGTERM', () => void client.endAsync().finally(() => resolve(0)));
+    process.once('SIGINT', () => void client.endAsync().finally(() => resolve(0)));
+  });
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ options, allowPositionals: true });
   const [command, arg] = positionals;
@@ -222,7 +239,12 @@ async function main(): Promise<number> {
     case 'reported': return showReported(values);
     case 'variables': return publishVariables(values);
     case 'command': return sendCommand(values);
-    default: return fail('commands: keygen, sign, publish, reported, variables, command');
+    case 'enroll-token':
+      if (!values.serial) fail('enroll-token needs --serial');
+      process.stdout.write(enrollToken(values.dir ?? 'postern-enroll', values.serial, Number(values.days ?? 7)));
+      return 0;
+    case 'enroll-serve': return serveEnrollment(values);
+    default: return fail('commands: keygen, sign, publish, reported, variables, command, enroll-token, enroll-serve');
   }
 }
 

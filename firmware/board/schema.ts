@@ -60,5 +60,7 @@ export const boardSchema: ObjectField = group('Board profile', {
     certificate: text('Device certificate (PEM file)', { format: 'path', optional: true }),
     key: text('Device key (PEM file)', { format: 'path', optional: true }),
     ca: text('Broker CA (PEM file)', { format: 'path', optional: true }),
+    enrollmentTokenFile: text('One-time enrollment token (file)', { format: 'path', optional: true }),
+    enrollmentBroker: text('Enrollment broker URL (token holders)', { format: 'url', optional: true }),
   }, { optional: true, help: 'Zero-touch enrollment (issue 26): a fresh box connects here and takes signed configuration; absent: off' }),
 });

@@ -94,4 +94,10 @@ export interface BoardFleet {
   readonly key?: string;
   /** The CA that signed the broker's certificate, when not a public one. */
   readonly ca?: string;
+  /**
+   * A file holding a one-time enrollment token: without a factory certificate the box exchanges it
+   * for one (token-enrollment.ts) on `enrollmentBroker` (else `broker`), as user = serial, password = token.
+   */
+  readonly enrollmentTokenFile?: string;
+  readonly enrollmentBroker?: string;
 }

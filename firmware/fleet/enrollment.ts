@@ -63,17 +63,29 @@ export function presetFleet(config: PosternConfig, fleet: BoardFleet | undefined
   const where = fleet.broker !== undefined
     ? { url: fleet.broker }
     : { discovery: { domain: fleet.discoveryDomain!, ...(fleet.discoveryPlain ? { plain: true } : {}) } };
+  const byToken = enrollsByToken(fleet);
   return {
     ...config,
     telemetry: {
       mqtt: {
         ...config.telemetry.mqtt,
-        enabled: true, ...where, prefix: fleet.prefix ?? config.telemetry.mqtt.prefix, deviceId: serial,
-        ...(fleet.certificate && fleet.key ? { clientCertificate: BOARD_CERTIFICATE } : {}),
-        fleet: { enabled: true, operatorKeys: [...fleet.operatorKeys], groups: [...(fleet.groups ?? [])], confirmSeconds: 120 },
+        // A box with a token stays off its broker (telemetry and fleet off) until the token is exchanged for a certificate.
+        enabled: !byToken, ...where, prefix: fleet.prefix ?? config.telemetry.mqtt.prefix, deviceId: serial,
+        ...((fleet.certificate && fleet.key) || byToken ? { clientCertificate: BOARD_CERTIFICATE } : {}),
+        fleet: { enabled: !byToken, operatorKeys: [...fleet.operatorKeys], groups: [...(fleet.groups ?? [])], confirmSeconds: 120 },
       },
     },
   };
+}
+
+/** A board with an enrollment token and no factory certificate gets its certificate by exchanging the token. */
+export const enrollsByToken = (fleet: BoardFleet | undefined): boolean => !!fleet?.enrollmentTokenFile && !(fleet.certificate && fleet.key);
+
+/** The configuration once a token was exchanged: telemetry and fleet on, with the enrolled certificate. */
+export function enrolledConfig(config: PosternConfig): PosternConfig {
+  const mqtt = config.telemetry.mqtt;
+  const fleet = mqtt.fleet ? { fleet: { ...mqtt.fleet, enabled: true } } : {};
+  return { ...config, telemetry: { ...config.telemetry, mqtt: { ...mqtt, enabled: true, clientCertificate: BOARD_CERTIFICATE, ...fleet } } };
 }
 
 /** The per-device certificate the factory wrote, for `clientCertificate: board-device`. */

@@ -46,6 +46,8 @@ export interface FleetAgentDeps {
   readonly reconnect: () => void;
   /** What the box announces, retained, on each connect (enrollment). */
   readonly announce?: (serial: string) => AnnounceMessage;
+  /** Each connection to the broker (token enrollment confirms its switch to the certificate by it). */
+  readonly connected?: () => void;
 }
 
 export interface FleetCounters {
@@ -142,6 +144,7 @@ export class FleetAgent {
       connected: (send) => {
         this.#publish = { serial: settings.deviceId, topic: topics.reported, send };
         this.#connects++;
+        this.#d.connected?.();
         this.#announce(settings.deviceId, topics.announce, send);
         this.#work = this.#work.then(() => this.#onConnected()).catch(() => undefined);
       },

@@ -23,7 +23,7 @@ export interface LinkOptions {
   /** PEM of the CA that signs the broker's certificate, when not in the system store. */
   readonly ca?: string;
   /** Published retained, QoS 1, by the broker if the connection dies without a DISCONNECT. */
-  readonly will: { readonly topic: string; readonly payload: string };
+  readonly will?: { readonly topic: string; readonly payload: string };
 }
 
 export interface LinkEvents {
@@ -61,7 +61,7 @@ function clientOptions(o: LinkOptions): IClientOptions {
     keepalive: KEEPALIVE_SECONDS,
     resubscribe: false,
     queueQoSZero: false,
-    will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: 1, retain: true },
+    ...(o.will ? { will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: 1 as const, retain: true } } : {}),
     ...(o.username !== undefined ? { username: o.username } : {}),
     ...(o.password !== undefined ? { password: o.password.reveal() } : {}),
     ...(o.clientCertificate ? { cert: o.clientCertificate.cert, key: o.clientCertificate.key.reveal() } : {}),

@@ -13,13 +13,20 @@
 // template refused without its variable, then filled from the box's signed variables. Then a second
 // mosquitto (the console's, in its own host) bridged to the box's over TLS with the topics
 // docs/fleet.md lists: the retained announcement, a document applied and a refused one, across it.
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+// Token enrollment: a fresh box whose board profile holds only a one-time token (no certificate)
+// exchanges it on the broker's password listener (the documented per-listener ACL) with the console's
+// enroll-serve for a certificate from the enrollment CA, switches its telemetry to that certificate on
+// the certificate listener (safe mode, confirmed by the connection) and announces itself; the same
+// token used again (the captured request replayed, or for another serial) is refused and answered.
+import { createPrivateKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { hashPassword } from '../../firmware/control/password-hash.ts';
 import { signEnvelope, type DesiredPayload } from '../../firmware/fleet/envelope.ts';
+import { encodeEnrollRequest } from '../../firmware/fleet/token-enrollment.ts';
+import { buildCsr } from '../../firmware/pki/csr.ts';
 import { cleanEnv } from '../helpers/env.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { hasBinary, isRoot, run } from '../lab/command.ts';
@@ -40,6 +47,9 @@ const pair: TopologySpec = {
   links: { net0: { a: ['broker', `${BROKER}/24`], b: ['gw', '10.9.3.2/24'] }, net1: { a: ['hq', `${HQ}/24`], b: ['broker', '10.9.4.2/24'] } },
 };
 
+// Two scenarios, each with its own broker and box: more than tap's default two minutes on a loaded machine.
+t.setTimeout(300_000);
+
 interface Reported {
   readonly applied?: { revision: string; configRevision: number; confirmed: boolean };
   readonly last: { outcome: string; code?: string; revision?: string; reason?: string; errors?: Array<{ path: string }> };
@@ -48,7 +58,7 @@ interface Reported {
 }
 
 t.test('signed desired configuration: applied, refused, reverted by safe mode, each reported', { skip }, async (t) => {
-  t.setTimeout(90_000);
+  t.setTimeout(180_000); // about 90 s alone; a loaded machine (load 15 on 2 cores seen) takes longer
   const started = Date.now();
   const lab = Lab.create(pair);
   t.teardown(() => lab.teardown());
@@ -239,6 +249,96 @@ t.test('signed desired configuration: applied, refused, reverted by safe mode, e
   await waitUntil('refusal across the bridge', 10_000, () => hqReported().some((r) => r.last.revision === 'r8'), () => JSON.stringify(hqReported()));
   t.match(hqReported().find((r) => r.last.revision === 'r8'), { last: { outcome: 'refused', code: 'wrong-target' }, applied: { revision: 'r7' } }, 'a mistargeted document refused and reported across the bridge');
   t.notOk(postern.log().includes('PRIVATE KEY'), 'no key in the log');
+  t.comment(`wall ${Date.now() - started} ms`);
+  await postern.stop();
+});
+
+t.test('a one-time token exchanged for a certificate: enrolled, switched to it, announced; the token refused a second time', { skip }, async (t) => {
+  t.setTimeout(120_000); // 53 s measured at load 15 on 2 cores
+  const started = Date.now();
+  const lab = Lab.create({ hosts: { broker: {}, gw: {} }, links: { net0: { a: ['broker', `${BROKER}/24`], b: ['gw', '10.9.3.2/24'] } } });
+  t.teardown(() => lab.teardown());
+  const docs = readFileSync('docs/fleet.md', 'utf8');
+  const acl = docs.match(/# every box\n[\s\S]*?(?=```)/)?.[0];
+  const enrollAcl = docs.match(/# token holders[\s\S]*?(?=```)/)?.[0];
+  t.ok(enrollAcl?.includes('pattern write postern/enroll/%u/request'), 'the enrollment listener\'s ACL from docs/fleet.md');
+  const dir = lab.subdir('console');
+  const enrollDir = join(dir, 'enroll');
+  const consoleArgs = (args: string[]) => [process.execPath, '--import', 'tsx', resolve('scripts/fleet-console.ts'), ...args];
+  const consoleRun = (args: string[]) => run(['ip', 'netns', 'exec', lab.ns('broker'), ...consoleArgs(args)], 20_000, cleanEnv({ POSTERN_FLEET_PASSWORD: CONSOLE_PASSWORD }));
+  // The operator: a key pair, and a token for shop-18 (its enrollment CA made beside it); then one for shop-19.
+  const [pki, keygen, made18] = await Promise.all([labPki(lab.subdir('pki')), consoleRun(['keygen', join(dir, 'operator')]), consoleRun(['enroll-token', '--serial', 'shop-18', '--days', '1', '--dir', enrollDir])]);
+  t.equal(made18.code, 0, made18.stderr);
+  t.equal((await consoleRun(['enroll-token', '--serial', 'shop-19', '--dir', enrollDir])).code, 0);
+  const { token } = JSON.parse(made18.stdout.split('\n')[0]!) as { token: string };
+  t.match(made18.stdout, new RegExp(`^mosquitto_passwd -b <password_file> shop-18 ${token}$`, 'm'), 'the mosquitto_passwd line for the enrollment listener');
+  t.equal(statSync(join(enrollDir, 'enroll-tokens.json')).mode & 0o777, 0o600, 'the token store is 0600');
+  const { operatorKey } = JSON.parse(keygen.stdout) as { operatorKey: string };
+  const key = join(dir, 'operator', 'operator-private.pem');
+  // Per-listener settings: token holders on the password listener (enroll only), boxes' certificates (the enrollment CA's) on TLS.
+  const broker = await Mosquitto.start(lab, 'broker', {
+    address: BROKER, users: { console: CONSOLE_PASSWORD, 'shop-18': token }, acl: acl!, passwordListenerAcl: enrollAcl!,
+    tls: { port: 8883, cert: pki.brokerCert, key: pki.brokerKey, ca: join(enrollDir, 'enroll-ca.pem'), clientCertificates: true },
+  });
+  const brokerUser = (user: string, password: string) => ['-h', BROKER, '-u', user, '-P', password];
+  const watch = lab.spawnDaemon('broker', 'enroll-sub', ['mosquitto_sub', ...brokerUser('console', CONSOLE_PASSWORD), '-i', 'enroll-sub', '-q', '1', '-t', 'postern/enroll/#', '-F', '%t %r %p']);
+  const serve = lab.spawnDaemon('broker', 'enroll-serve', consoleArgs(['enroll-serve', '--key', key, '--dir', enrollDir, '--days', '30', '--broker', `mqtt://${BROKER}:1883`, '--username', 'console']), cleanEnv({ POSTERN_FLEET_PASSWORD: CONSOLE_PASSWORD }));
+  const textOf = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+  const served = () => textOf(serve.logFile);
+  const seen = () => textOf(watch.logFile).split('\n').filter(Boolean).map((l) => l.split(' ')).map(([topic, retained, ...p]) => ({ topic: topic!, retained: retained === '1', payload: p.join(' ') }));
+  await waitUntil('enroll-serve and the watcher subscribed', 15_000, () => served().includes('"serving"') && broker.log().includes('Sending SUBACK to enroll-sub'), served);
+
+  // The factory's part: only the serial, the operator's key, the broker's CA and the token.
+  const serialFile = join(pki.dir, 'serial');
+  writeFileSync(serialFile, 'shop-18\0');
+  const tokenFile = join(pki.dir, 'token');
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  const board = {
+    ...(JSON.parse(readFileSync('board/generic-x64.json', 'utf8')) as Record<string, unknown>),
+    name: 'lab-fleet', interfaces: [{ name: 'net0', role: 'wan', label: 'WAN' }, { name: 'lan0', role: 'lan', label: 'LAN' }], leds: [], watchdog: null,
+    fleet: { broker: `mqtts://${BROKER}:8883`, enrollmentBroker: `mqtt://${BROKER}:1883`, operatorKeys: [operatorKey], serialFile, ca: pki.ca, enrollmentTokenFile: tokenFile },
+  };
+  const boardFile = join(pki.dir, 'lab-fleet.json');
+  writeFileSync(boardFile, JSON.stringify(board));
+  t.comment(`before-start ${Date.now() - started} ms`);
+  const postern = await startPostern(lab, 'gw', undefined, (log) => log.includes('"msg":"telemetry connected"'), { args: ['--board', boardFile] });
+  t.comment(`enrolled and connected ${Date.now() - started} ms`);
+  await waitUntil('the switch confirmed', 10_000, () => postern.log().includes('reached its broker with its enrolled certificate'), () => postern.log());
+  t.match(served(), /"serial":"shop-18","outcome":"issued"/, 'the console issued the certificate');
+  t.match(postern.log(), /fleet: enrolled: the console issued this box its certificate/);
+  t.match(postern.log(), /safe mode: change confirmed/, 'the switch to the certificate went through safe mode, confirmed by the connection');
+  const request = seen().find((m) => m.topic === 'postern/enroll/shop-18/request' && m.payload.startsWith('{'));
+  t.match(request && JSON.parse(request.payload), { type: 'postern-enroll-request', serial: 'shop-18', proof: /^[0-9a-f]{64}$/ }, 'the request, as the box sent it');
+  t.notOk(request?.payload.includes(token), 'the token is not in the request');
+  t.notOk(postern.log().includes(token), 'nor in the box\'s log');
+  const cert = new X509Certificate(readFileSync(join(postern.stateDir, 'fleet', 'device.pem')));
+  t.equal(cert.subject, 'CN=shop-18');
+  t.ok(cert.verify(new X509Certificate(readFileSync(join(enrollDir, 'enroll-ca.pem'))).publicKey), 'issued by the enrollment CA');
+  t.equal(statSync(join(postern.stateDir, 'fleet', 'device.pem')).mode & 0o777, 0o600);
+  t.equal(statSync(join(postern.stateDir, 'fleet', 'enroll-key.pem')).mode & 0o777, 0o600);
+  // Announced through the certificate listener: the enrollment listener's ACL would not let it.
+  const announced = await lab.exec('broker', ['mosquitto_sub', ...brokerUser('console', CONSOLE_PASSWORD), '-t', 'postern/enroll/shop-18', '-C', '1', '-W', '5', '-F', '%r %p']);
+  t.match(announced.stdout, /^1 \{"schema":1,.*"serial":"shop-18"/, 'the enrolled box announced itself, retained');
+
+  // The token a second time: the captured request replayed by a token holder, and shop-18's token for shop-19.
+  const pubAs = (user: string, password: string, topic: string, message: string) => lab.exec('broker', ['mosquitto_pub', ...brokerUser(user, password), '-q', '1', '-t', topic, '-m', message]);
+  await pubAs('shop-18', token, 'postern/enroll/shop-18/request', request!.payload);
+  const csr19 = buildCsr('shop-19', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+  await pubAs('console', CONSOLE_PASSWORD, 'postern/enroll/shop-19/request', encodeEnrollRequest('shop-19', csr19, token, Date.now()));
+  await waitUntil('both refused', 10_000, () => served().includes('"code":"spent"') && served().includes('"code":"bad-proof"'), served);
+  t.match(served(), /"serial":"shop-18","outcome":"refused","code":"spent","reason":"shop-18's token was already used at/, 'the replay refused and logged in words');
+  t.match(served(), /"serial":"shop-19","outcome":"refused","code":"bad-proof"/, 'shop-18\'s token proves nothing for shop-19');
+  const answers = () => seen().filter((m) => m.topic === 'postern/enroll/shop-18/certificate').map((m) => ({ retained: m.retained, answer: JSON.parse(Buffer.from((JSON.parse(m.payload) as { payload: string }).payload, 'base64url').toString()) as { outcome: string; code?: string } }));
+  await waitUntil('the refusal answered', 5000, () => answers().some((a) => a.answer.code === 'spent'), () => JSON.stringify(answers()));
+  t.match(answers().find((a) => a.answer.code === 'spent'), { retained: false, answer: { outcome: 'refused' } }, 'answered, signed and not retained, on the box\'s certificate topic');
+  const still = await lab.exec('broker', ['mosquitto_sub', ...brokerUser('console', CONSOLE_PASSWORD), '-t', 'postern/enroll/shop-18/certificate', '-C', '1', '-W', '5', '-F', '%r %p']);
+  t.match(still.stdout, /^1 \{"schema":1/, 'the retained answer is still the certificate');
+  t.match(JSON.parse(Buffer.from((JSON.parse(still.stdout.slice(2)) as { payload: string }).payload, 'base64url').toString()), { outcome: 'issued', serial: 'shop-18' });
+  // A token holder may write nothing but its own request.
+  await pubAs('shop-18', token, 'postern/enroll/shop-19/request', '{}');
+  await pubAs('shop-18', token, 'postern/shop-18/desired', '{}');
+  await waitUntil('denied', 5000, () => /Denied PUBLISH from .*'postern\/shop-18\/desired'/.test(broker.log()), () => broker.log().slice(-2000));
+  t.match(broker.log(), /Denied PUBLISH from .*'postern\/enroll\/shop-19\/request'/, 'the enrollment listener\'s ACL keeps a token holder to its own request');
   t.comment(`wall ${Date.now() - started} ms`);
   await postern.stop();
 });

@@ -14,6 +14,11 @@ export interface MosquittoSpec {
   readonly acl?: string;
   /** A bridge from this broker to another (mosquitto's `connection`), MQTT 5. */
   readonly bridge?: MosquittoBridge;
+  /**
+   * Per-listener settings (token enrollment, issue 26): the password listener gets this acl_file of its
+   * own (token holders may only enroll there), and the TLS listener `acl` and certificate identities only.
+   */
+  readonly passwordListenerAcl?: string;
 }
 
 export interface MosquittoBridge {
@@ -27,6 +32,7 @@ export interface MosquittoBridge {
 }
 
 export function mosquittoConf(dir: string, spec: MosquittoSpec): string {
+  if (spec.passwordListenerAcl !== undefined) return perListenerConf(dir, spec);
   const lines = [
     'per_listener_settings false',
     'allow_anonymous false',
@@ -46,6 +52,20 @@ export function mosquittoConf(dir: string, spec: MosquittoSpec): string {
     if (spec.tls.clientCertificates) lines.push('require_certificate true', 'use_identity_as_username true');
   }
   if (spec.bridge) lines.push(...bridgeLines(spec.bridge));
+  return `${lines.join('\n')}\n`;
+}
+
+function perListenerConf(dir: string, spec: MosquittoSpec): string {
+  const lines = [
+    'per_listener_settings true', 'persistence false', 'user root', `log_dest file ${dir}/mosquitto.log`, 'log_type all',
+    `listener ${spec.port ?? 1883} ${spec.address}`, 'allow_anonymous false', `password_file ${dir}/passwd`, `acl_file ${dir}/acl-password`,
+  ];
+  if (spec.tls) {
+    lines.push(`listener ${spec.tls.port} ${spec.address}`, 'allow_anonymous false', `certfile ${spec.tls.cert}`, `keyfile ${spec.tls.key}`);
+    if (spec.tls.ca) lines.push(`cafile ${spec.tls.ca}`);
+    if (spec.tls.clientCertificates) lines.push('require_certificate true', 'use_identity_as_username true');
+    if (spec.acl !== undefined) lines.push(`acl_file ${dir}/acl`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -73,6 +93,7 @@ export class Mosquitto {
     writeFileSync(join(dir, 'passwd'), '', { mode: 0o600 });
     for (const [user, password] of Object.entries(spec.users)) mustRun(['mosquitto_passwd', '-b', join(dir, 'passwd'), user, password]);
     if (spec.acl !== undefined) writeFileSync(join(dir, 'acl'), spec.acl);
+    if (spec.passwordListenerAcl !== undefined) writeFileSync(join(dir, 'acl-password'), spec.passwordListenerAcl);
     writeFileSync(join(dir, 'mosquitto.conf'), mosquittoConf(dir, spec));
     const daemon = lab.spawnDaemon(host, `mosquitto-${host}`, ['mosquitto', '-c', join(dir, 'mosquitto.conf')]);
     const broker = new Mosquitto(dir, daemon);

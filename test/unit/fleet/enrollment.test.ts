@@ -4,7 +4,7 @@ import t from 'tap';
 import { validateBoard } from '../../../firmware/board/validate.ts';
 import { defaultConfig } from '../../../firmware/config/defaults.ts';
 import { validateConfig } from '../../../firmware/config/validate.ts';
-import { announceMessage, BOARD_CERTIFICATE, boxSerial, devicePublicKey, presetFleet } from '../../../firmware/fleet/enrollment.ts';
+import { announceMessage, BOARD_CERTIFICATE, boxSerial, devicePublicKey, enrolledConfig, enrollsByToken, presetFleet } from '../../../firmware/fleet/enrollment.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
 const KEY = 'bNcSLC+HL8ZQjYmmh4Us5P0qmRTCGaoFOH4rhbYDa3s=';
@@ -29,6 +29,23 @@ t.test('the first configuration points at the board\'s broker and is valid', asy
   const badKey = presetFleet(defaultConfig(), { ...fleet, operatorKeys: ['not-a-key-but-long-enough-to-pass-the-length-check'] }, 'SN-1');
   const refused = validateConfig(badKey);
   t.match(refused.ok ? [] : refused.errors, [{ path: 'telemetry.mqtt.fleet.operatorKeys[0]' }], 'a bad key refused at its field');
+});
+
+t.test('a board with an enrollment token and no certificate: off until enrolled, then on with the certificate', async (t) => {
+  const { certificate: _c, key: _k, ...noCert } = fleet;
+  const byToken = { ...noCert, enrollmentTokenFile: '/token', enrollmentBroker: 'mqtts://fleet.example.com:8884' };
+  t.ok(enrollsByToken(byToken));
+  t.notOk(enrollsByToken({ ...fleet, enrollmentTokenFile: '/token' }), 'a factory certificate wins over a token');
+  t.notOk(enrollsByToken(noCert));
+  const first = presetFleet(defaultConfig(), byToken, 'SN-1234');
+  t.match(first.telemetry.mqtt, { enabled: false, url: fleet.broker, deviceId: 'SN-1234', clientCertificate: BOARD_CERTIFICATE, fleet: { enabled: false, operatorKeys: [KEY] } }, 'off, its broker and identity named');
+  t.ok(validateConfig(first).ok, 'valid');
+  const enrolled = enrolledConfig(first);
+  t.match(enrolled.telemetry.mqtt, { enabled: true, url: fleet.broker, clientCertificate: BOARD_CERTIFICATE, fleet: { enabled: true } }, 'on once enrolled');
+  t.ok(validateConfig(enrolled).ok, 'valid');
+  const board = { ...(JSON.parse(readFileSync('board/generic-x64.json', 'utf8')) as Record<string, unknown>), fleet: byToken };
+  t.ok(validateBoard(board).ok, 'the board schema takes the token file and the enrollment broker');
+  t.notOk(validateBoard({ ...board, fleet: { ...byToken, enrollmentBroker: 'not a url' } }).ok);
 });
 
 t.test('the board schema takes a fleet section; the announcement carries the device key', async (t) => {

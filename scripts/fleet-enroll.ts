@@ -1,0 +1,96 @@
+// The console's side of token enrollment (issue 26; docs/fleet.md "Enrollment with a one-time token"),
+// for scripts/fleet-console.ts:
+//   enroll-token --serial S [--days N] --dir D   a token for S in D/enroll-tokens.json (0600); prints it
+//                                                 and the mosquitto_passwd command for the enrollment listener
+//   enroll-serve --key K --dir D --broker URL …   answers boxes' requests with certificates from the
+//                                                 enrollment CA kept in D (made at first use)
+// The token store is read again for every request (so tokens made while serving count) and written,
+// with the token marked spent, before the certificate is signed or published.
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { writeFileAtomic } from '../firmware/config/atomic-file.ts';
+import { addToken, decideEnrollRequest, decodeTokenStore, encodeTokenStore, newToken, type TokenStore } from '../firmware/fleet/token-enrollment-console.ts';
+import { signEnrollAnswer, enrollTopics } from '../firmware/fleet/token-enrollment.ts';
+import { createCa, type CertificateAuthority } from '../firmware/pki/ca.ts';
+import { issueClientCertificateForKey } from '../firmware/pki/issue.ts';
+import { Secret } from '../firmware/util/secret.ts';
+
+const STORE = 'enroll-tokens.json';
+
+function readStore(dir: string): TokenStore {
+  const path = join(dir, STORE);
+  if (!existsSync(path)) return { tokens: {} };
+  const decoded = decodeTokenStore(readFileSync(path, 'utf8'));
+  if (!decoded.ok) throw new Error(`${path}: ${decoded.why}`);
+  return decoded.value;
+}
+
+const writeStore = (dir: string, store: TokenStore): void => writeFileAtomic(join(dir, STORE), encodeTokenStore(store), 0o600);
+
+export function enrollToken(dir: string, serial: string, days: number): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const token = newToken();
+  writeStore(dir, addToken(readStore(dir), serial, token, Date.now(), days));
+  enrollmentCa(dir); // the broker's certificate listener trusts it (cafile) before any box enrolls
+  return `${JSON.stringify({ serial, token, days, enrollmentCa: join(dir, 'enroll-ca.pem') })}\n# for the enrollment listener's password_file (then SIGHUP mosquitto):\nmosquitto_passwd -b <password_file> ${serial} ${token}\n`;
+}
+
+/** The enrollment CA in the console's directory, made at first use. */
+export function enrollmentCa(dir: string): CertificateAuthority {
+  const cert = join(dir, 'enroll-ca.pem');
+  const key = join(dir, 'enroll-ca-key.pem');
+  if (!existsSync(cert)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const ca = createCa({ commonName: 'Postern fleet enrollment CA', validityDays: 3650, keyType: 'ecdsa-p256', now: new Date() });
+    writeFileAtomic(key, ca.keyPem.reveal(), 0o600);
+    writeFileAtomic(cert, ca.certificatePem, 0o644);
+  }
+  return { certificatePem: readFileSync(cert, 'utf8'), keyPem: new Secret(readFileSync(key, 'utf8')) };
+}
+
+export interface ServeOptions {
+  readonly dir: string;
+  readonly prefix: string;
+  readonly operatorKey: KeyObject;
+  readonly days: number;
+  readonly log: (line: Record<string, unknown>) => void;
+}
+
+/** One request, decided and answered; the store is written before anything is signed. */
+export async function answerRequest(client: MqttClient, o: ServeOptions, ca: CertificateAuthority, serial: string, payload: Buffer): Promise<void> {
+  const topics = enrollTopics(o.prefix, serial);
+  const now = Date.now();
+  const decision = decideEnrollRequest(readStore(o.dir), payload, serial, now);
+  if (decision.kind === 'refuse') {
+    o.log({ serial, outcome: 'refused', code: decision.code, reason: decision.reason });
+    const answer = signEnrollAnswer({ outcome: 'refused', serial, issuedAt: now, code: decision.code, reason: decision.reason, ...(decision.csrSha256 ? { csrSha256: decision.csrSha256 } : {}) }, o.operatorKey);
+    // Not retained: a refusal never replaces a certificate already given.
+    await client.publishAsync(topics.certificate, answer, { qos: 1, retain: false });
+  } else {
+    writeStore(o.dir, decision.store); // spent first: a crash now loses a certificate, never reuses a token
+    const cert = issueClientCertificateForKey(ca, { commonName: serial, validityDays: o.days, now: new Date(now), publicKey: decision.request.publicKey });
+    const answer = signEnrollAnswer({ outcome: 'issued', serial, issuedAt: now, csrSha256: decision.csrSha256, certificate: cert.certificatePem, ca: ca.certificatePem }, o.operatorKey);
+    await client.publishAsync(topics.certificate, answer, { qos: 1, retain: true });
+    o.log({ serial, outcome: 'issued', certificateSerial: cert.serialHex });
+  }
+  // The retained request is answered: cleared, so the next console start does not see it again.
+  await client.publishAsync(topics.request, '', { qos: 1, retain: true });
+}
+
+/** Serves until the process ends; requests one at a time, so a token is decided once. */
+export async function enrollServe(client: MqttClient, o: ServeOptions): Promise<void> {
+  const ca = enrollmentCa(o.dir);
+  let work = Promise.resolve();
+  const pattern = new RegExp(`^${o.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/enroll/([^/]+)/request$`);
+  client.on('message', (topic, payload) => {
+    const serial = pattern.exec(topic)?.[1];
+    if (serial === undefined || payload.length === 0) return;
+    work = work.then(() => answerRequest(client, o, ca, serial, payload)).catch((error: unknown) => o.log({ serial, outcome: 'error', error: error instanceof Error ? error.message : String(error) }));
+  });
+  await client.subscribeAsync(`${o.prefix}/enroll/+/request`, { qos: 1 });
+  o.log({ serving: `${o.prefix}/enroll/+/request` });
+}
+
+export const loadOperatorKey = (path: string): KeyObject => createPrivateKey(readFileSync(path, 'utf8'));
