@@ -8,6 +8,8 @@
 // `radius-remove NAME` (`gone`), `das-enable` (saves the switch, answers the state shown),
 // `radius-add-radsec NAME ADDRESS PORT CA-FILE` (a RadSec server: `added` or `refused <field>: <error>`),
 // `radius-radsec NAME` (the row's RadSec state and text: `down TLS not connected: …`).
+// The connection doctor (issue 17): `problems N` opens Connection problems, waits for N entries and
+// answers them as JSON ([{ cause, text }], newest first, each entry's text as the page shows it).
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { launchBrowser, screenshot } from '../../helpers/browser.ts';
@@ -40,6 +42,12 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       return 'gone';
     }
     if (command === 'screenshot') return `saved ${await screenshot(page, arg)}`;
+    if (command === 'problems') {
+      await page.goto(`${config.base}/#problems`);
+      const entries = page.getByRole('region', { name: 'connection problems' }).locator('li.problem');
+      await entries.nth(Number(arg) - 1).waitFor({ timeout: 15_000 });
+      return JSON.stringify(await entries.evaluateAll((lis) => lis.map((li) => ({ cause: li.getAttribute('data-cause'), text: (li as unknown as { innerText: string }).innerText }))));
+    }
     if (command?.startsWith('radius') || command?.startsWith('das') || command === 'session-auth' || command === 'api-get') return radius(command, line.trim().split(/\s+/).slice(1));
     return `error unknown command ${command}`;
   };
