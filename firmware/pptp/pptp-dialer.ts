@@ -29,6 +29,8 @@ export interface PptpDialOptions {
   readonly logger: Logger;
   /** Overrides the server's port (tests). */
   readonly port?: number;
+  /** The address to call from (a load generator's many clients); the route's choice when absent. */
+  readonly localAddress?: string;
   readonly onIp?: (packet: Uint8Array) => void;
   readonly onProgress?: (step: PptpDialStep) => void;
 }
@@ -53,7 +55,7 @@ export class PptpDialer {
     this.#o = options;
     this.#link = dialingLink({ user: options.user, password: options.password, mru: PPTP_MRU, askDns: false, mppe: { mode: 'require', strengths: [128], allowStateful: false } });
     this.#control = new PptpClientConnection({ hostName: options.hostName, callId: this.#callId }, Date.now());
-    const socket = connect({ host: options.host, port: options.port ?? PPTP_PORT });
+    const socket = connect({ host: options.host, port: options.port ?? PPTP_PORT, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     this.#socket = socket;
     socket.setNoDelay(true);
     socket.on('connect', () => this.#run(this.#control.handle({ kind: 'CmdStart' }, Date.now())));

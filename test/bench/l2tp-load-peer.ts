@@ -10,9 +10,7 @@
 // routing rule per client. The clients' IP stays in JavaScript (no PPP data session in the driver).
 //
 // Config: {target, count, concurrency, psk, password}; client i calls from clientAddress(i) as userName(i).
-// stdin `go K` → `result {...}` once the next K calls (all that are left without K) are up or failed; `ping DEST` → `pinged {...}` after one
-// ICMP echo through every call that is up (retried twice for the missing, 20 s at most); `quit`.
-import { createInterface } from 'node:readline';
+// The line protocol on stdin/stdout: load-calls.ts.
 import { PipeDispatcher } from '../../firmware/access/pipe-dispatcher.ts';
 import { NativeEndpoint } from '../../firmware/dataplane/native-endpoint.ts';
 import { NativeHub } from '../../firmware/dataplane/native-hub.ts';
@@ -30,7 +28,8 @@ import { decodeIpsecDatagram } from '../../firmware/l2tp/ipsec-datagram.ts';
 import { L2tpDialer } from '../../firmware/l2tp/l2tp-dialer.ts';
 import { createLogger } from '../../firmware/log/logger.ts';
 import { Secret } from '../../firmware/util/secret.ts';
-import { clientAddress, echoReplySeq, echoRequest, userName } from './l2tp-sessions-plan.ts';
+import { clientAddress, userName } from './l2tp-sessions-plan.ts';
+import { noteEchoReply, serveLoadCalls, type LoadCall } from './load-calls.ts';
 
 interface LoadConfig { target: string; count: number; concurrency: number; psk: string; password: string }
 const c = JSON.parse(process.argv[2] ?? '{}') as LoadConfig;
@@ -38,16 +37,13 @@ const L2TP_PORT = 1701;
 const logger = createLogger({ level: 'warn', sink: (r) => console.log(`log ${JSON.stringify(r)}`) });
 const quiet = createLogger({ level: 'error', sink: (r) => console.log(`log ${JSON.stringify(r)}`) });
 
-interface Client {
-  readonly index: number;
+interface Client extends LoadCall {
   readonly address: string;
   readonly dataplane: UserspaceDataPlane;
   readonly installer: DataPlaneInstaller;
   /** Resolves with the transport child's reqid, or rejects when IKE fails. */
   sa?: { resolve: (reqid: number) => void; reject: (e: Error) => void };
   dialer?: L2tpDialer;
-  pppAddress?: string;
-  replied?: boolean;
 }
 
 /** UDP 500 on every client address; a message leaves from the socket of the address the engine names. */
@@ -75,7 +71,6 @@ const hub = NativeHub.open({ name: 'l2load0', mtu: 1400, address: '10.255.0.1', 
 const pipe = new PipeDispatcher(hub);
 const clients: Client[] = [];
 const byConnection = new Map<string, Client>();
-let keyed = 0;
 const transport = new ManyAddressTransport();
 const engine = new Ikev1Engine(Array.from({ length: c.count }, (_, i) => connection(i)), { randomBytes: pooledRandomBytes(), createDh }, { retransmitBaseMs: 3000 });
 const shell = new IkeShell(engine, quiet, onIke);
@@ -88,7 +83,7 @@ function onIke(action: IkeAction): void {
     if (action.type === 'install-child') {
       client.installer.install(action.child);
       const reqid = client.installer.reqidOf(action.child.inbound.spi);
-      if (reqid !== undefined) (keyed++, client.sa?.resolve(reqid));
+      if (reqid !== undefined) client.sa?.resolve(reqid);
     } else if (action.type === 'rekey-child') client.installer.rekey(action.old, action.child, action.initiated);
     else client.installer.remove(action.child);
   } else if (action.type === 'ike-down') {
@@ -117,9 +112,7 @@ async function call(client: Client): Promise<string> {
   const dialer = new L2tpDialer({
     host: c.target, localAddress: client.address, hostName: `load${client.index}`, user: userName(client.index), password: new Secret(c.password),
     ipsec: async () => undefined, ipsecUp: () => client.installer.hasReqid(reqid), logger,
-    onIp: (packet) => {
-      if (client.pppAddress && echoReplySeq(packet, client.pppAddress) === client.index) client.replied = true;
-    },
+    onIp: (packet) => noteEchoReply(client, packet),
     carrier: (receive) => {
       dataplane.deliverUdp(reqid, L2TP_PORT, (datagram) => {
         const d = decodeIpsecDatagram(datagram);
@@ -135,54 +128,4 @@ async function call(client: Client): Promise<string> {
   return client.pppAddress;
 }
 
-/** The next client to call: batches go on where the last one stopped. */
-let next = 0;
-
-async function go(batch: number): Promise<void> {
-  const started = performance.now();
-  const end = Math.min(c.count, next + batch);
-  let up = 0;
-  let failed = 0;
-  const errors = new Map<string, number>();
-  const worker = async () => {
-    while (next < end) {
-      const client = clients[next++]!;
-      try {
-        await call(client);
-        up++;
-      } catch (e) {
-        failed++;
-        const why = (e as Error).message.slice(0, 80);
-        errors.set(why, (errors.get(why) ?? 0) + 1);
-      }
-    }
-  };
-  // Progress in the peer's log (a `log ` line is no answer): where a slow run spends its time.
-  const progress = setInterval(() => console.log(`log progress ${JSON.stringify({ seconds: Math.round((performance.now() - started) / 1000), up, failed, keyed, rss: process.memoryUsage().rss })}`), 10_000);
-  await Promise.all(Array.from({ length: c.concurrency }, worker));
-  clearInterval(progress);
-  const seconds = (performance.now() - started) / 1000;
-  console.log(`result ${JSON.stringify({ up, failed, seconds, perSecond: up / seconds, errors: Object.fromEntries(errors) })}`);
-}
-
-/** One echo through every call that is up; the missing ones asked again twice (a loaded machine drops a few). */
-async function ping(destination: string): Promise<void> {
-  const up = clients.filter((x) => x.pppAddress);
-  for (let round = 0; round < 3; round++) {
-    const missing = up.filter((x) => !x.replied);
-    if (missing.length === 0) break;
-    for (const x of missing) x.dialer!.sendIp(echoRequest(x.pppAddress!, destination, x.index));
-    const deadline = Date.now() + 6_000;
-    while (Date.now() < deadline && up.some((x) => !x.replied)) await new Promise((r) => setTimeout(r, 100));
-  }
-  console.log(`pinged ${JSON.stringify({ calls: up.length, answered: up.filter((x) => x.replied).length })}`);
-}
-
-createInterface({ input: process.stdin }).on('line', (line) => {
-  const [command, arg] = line.trim().split(' ');
-  if (command === 'go') void go(arg ? Number(arg) : c.count);
-  else if (command === 'ping' && arg) void ping(arg);
-  else if (command === 'quit') process.exit(0);
-});
-process.on('SIGTERM', () => process.exit(0));
-console.log('ready');
+serveLoadCalls<Client>({ clients, call: async (client) => void (await call(client)), sendIp: (client, packet) => client.dialer?.sendIp(packet), concurrency: c.concurrency });

@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { validateConfig } from '../../../firmware/config/validate.ts';
+import { pptpServerConfig } from '../../bench/pptp-calls-plan.ts';
 import { clientAddress, echoReplySeq, echoRequest, lnsConfig, MAX_CLIENTS, perSessionKb } from '../../bench/l2tp-sessions-plan.ts';
 
 t.test('client addresses: distinct, inside 198.18.0.0/16, never .0 or .255', async (t) => {
@@ -27,6 +28,17 @@ t.test('LNS config: L2TP inside IPsec only, one user per session, a pool that ho
   t.equal(new Set(c.users.map((u) => u.name)).size, 1000);
   t.equal(c.listeners.ikev2.enabled, false);
   t.equal(c.listeners.sstp.enabled, false);
+  const v = validateConfig(c);
+  t.ok(v.ok, JSON.stringify(v));
+});
+
+t.test('PPTP server config (issue 22): PPTP on with MPPE required, one user per call, a pool that holds them all', async (t) => {
+  const c = pptpServerConfig({ calls: 1000, password: 'Pass-word-1', wan: '192.0.2.2/24', lan: '10.2.0.1/24' });
+  t.equal(c.listeners.pptp.enabled, true);
+  t.equal(c.listeners.pptp.pool, 'clients');
+  t.not(c.listeners.pptp.mppe, 'optional', 'MPPE-128 required, as a default PPTP listener has it');
+  t.equal(new Set(c.users.map((u) => u.name)).size, 1000);
+  t.equal(c.listeners.ikev2.enabled, false);
   const v = validateConfig(c);
   t.ok(v.ok, JSON.stringify(v));
 });
