@@ -185,6 +185,7 @@ static void pump(dp_sstp_call *c) {
 static void service(dp_sstp *e, dp_sstp_call *c, uint32_t events) {
   static __thread uint8_t chunk[READ_CHUNK];
   pthread_mutex_lock(&c->lock);
+  if (BIO_ctrl_pending(c->rbio) > 0 && !ended(c)) pump(c); /* bytes JavaScript read before handing the call over */
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) { /* edge-triggered: read until empty; a reset or an end shows in read() */
     int reads = 0;
     while (!ended(c)) {
@@ -276,7 +277,8 @@ static void call_free(dp_sstp_call *c) {
   free(c);
 }
 
-dp_sstp_call *dp_sstp_call_add(dp_sstp *e, dp_sstp_tls *tls, int fd, int tun_fd, bool offload, uint32_t tag, int *error) {
+dp_sstp_call *dp_sstp_call_add(dp_sstp *e, dp_sstp_tls *tls, int fd, const uint8_t *already, size_t already_len, int tun_fd, bool offload, uint32_t tag,
+                               int *error) {
   dp_sstp_call *c = calloc(1, sizeof *c);
   if (!c) {
     close(fd);
@@ -303,6 +305,16 @@ dp_sstp_call *dp_sstp_call_add(dp_sstp *e, dp_sstp_tls *tls, int fd, int tun_fd,
     return NULL;
   }
   BIO_set_mem_eof_return(c->rbio, -1); /* an empty read BIO means "more later", not end of stream */
+  /* Read by JavaScript: taken first. Registering a writable socket raises its first event at once, and
+   * that turn reads them (service). */
+  if (already_len > INT32_MAX || (already_len && BIO_write(c->rbio, already, (int)already_len) != (int)already_len)) {
+    BIO_free(c->rbio);
+    BIO_free(c->wbio);
+    c->rbio = c->wbio = NULL;
+    call_free(c);
+    *error = -EINVAL;
+    return NULL;
+  }
   SSL_set_bio(c->ssl, c->rbio, c->wbio);
   SSL_set_accept_state(c->ssl);
   int flags = fcntl(fd, F_GETFL);

@@ -81,10 +81,13 @@ dp_sstp *dp_sstp_open(dp_pipe *pipe, int *error);
 /* Every call must have been removed first. */
 void dp_sstp_close(dp_sstp *e);
 
-/* JavaScript thread. A freshly accepted TCP socket (ownership taken, even on failure), before any
- * TLS byte was read from it; `tun_fd` is where its IP goes (`offload`: that TUN takes a vnet header
- * first). The handshake starts at once. NULL with *error set. */
-dp_sstp_call *dp_sstp_call_add(dp_sstp *e, dp_sstp_tls *tls, int fd, int tun_fd, bool offload, uint32_t tag, int *error);
+/* JavaScript thread. A freshly accepted TCP socket (ownership taken, even on failure) and the bytes
+ * JavaScript already read from it (`already`, may be empty): the listener may read the ClientHello
+ * itself (server name, ACME's tls-alpn-01, and the held first flight sstpc needs) and hand the call
+ * over after. `tun_fd` is where its IP goes (`offload`: that TUN takes a vnet header first). The
+ * handshake starts at once. NULL with *error set. */
+dp_sstp_call *dp_sstp_call_add(dp_sstp *e, dp_sstp_tls *tls, int fd, const uint8_t *already, size_t already_len, int tun_fd, bool offload, uint32_t tag,
+                               int *error);
 /* Stops the call (its routes, its socket) and returns once no thread can still use it. */
 void dp_sstp_call_remove(dp_sstp *e, dp_sstp_call *c);
 

@@ -147,13 +147,16 @@ napi_value dp_napi_sstp_tls(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-/* sstpCallAdd(engine, tls, fd, tag, hub | null) → call, or a negative errno. The fd is duplicated. */
+/* sstpCallAdd(engine, tls, fd, tag, hub | null, already: Buffer) → call, or a negative errno. The fd is
+ * duplicated; `already` holds what JavaScript read from the socket before (the ClientHello, or nothing). */
 napi_value dp_napi_sstp_call_add(napi_env env, napi_callback_info info) {
-  napi_value argv[5], handle;
-  size_t argc = 5;
+  napi_value argv[6], handle;
+  size_t argc = 6, already_len = 0;
+  const uint8_t *already = NULL;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  engine_handle *e = argc == 5 ? engine_of(env, argv[0]) : NULL;
-  tls_handle *t = argc == 5 ? tls_of(env, argv[1]) : NULL;
+  engine_handle *e = argc == 6 ? engine_of(env, argv[0]) : NULL;
+  tls_handle *t = argc == 6 ? tls_of(env, argv[1]) : NULL;
+  if (e && t && !dp_napi_buffer(env, argv[5], &already, &already_len)) return NULL;
   int32_t fd = -1;
   uint32_t tag = 0;
   napi_valuetype hub_type = napi_undefined;
@@ -171,7 +174,7 @@ napi_value dp_napi_sstp_call_add(napi_env env, napi_callback_info info) {
   }
   int rc = 0;
   int tun_fd = hub ? dp_hub_queue_fd(hub->hub, dp_hub_assign_queue(hub->hub)) : -1;
-  h->call = dp_sstp_call_add(e->engine, t->tls, own, tun_fd, hub && dp_hub_offload(hub->hub), tag, &rc);
+  h->call = dp_sstp_call_add(e->engine, t->tls, own, already, already_len, tun_fd, hub && dp_hub_offload(hub->hub), tag, &rc);
   if (!h->call) {
     free(h);
     return dp_napi_int(env, rc);

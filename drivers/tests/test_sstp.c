@@ -3,6 +3,7 @@
  * IP both ways once the data path starts, a KeyUpdate mid-call, the ends of calls. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -194,7 +195,7 @@ static void one_call(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe, int max_versio
   socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
   socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, tun); /* the TUN's stand-in keeps packet boundaries */
   int error = 0;
-  dp_sstp_call *c = dp_sstp_call_add(e, tls, sp[0], tun[0], false, 77, &error);
+  dp_sstp_call *c = dp_sstp_call_add(e, tls, sp[0], NULL, 0, tun[0], false, 77, &error);
   snprintf(name, sizeof name, "sstp %s: a call is added on a fresh socket", label);
   CHECK(c && error == 0, name);
   if (!c) return;
@@ -305,11 +306,37 @@ static void one_call(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe, int max_versio
   close(tun[1]);
 }
 
+/* The listener read the ClientHello itself (server name, ACME, sstpc's held first flight) and hands
+ * the call over with it: the handshake goes on from those bytes. */
+static void call_after_client_hello(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe) {
+  int sp[2], error = 0;
+  socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
+  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+  SSL *ssl = SSL_new(cctx);
+  fcntl(sp[1], F_SETFL, O_NONBLOCK);
+  SSL_set_fd(ssl, sp[1]);
+  int first = SSL_connect(ssl); /* sends the ClientHello, then wants the answer */
+  uint8_t hello[4096];
+  ssize_t n = recv(sp[0], hello, sizeof hello, MSG_DONTWAIT);
+  dp_sstp_call *c = n > 0 ? dp_sstp_call_add(e, tls, sp[0], hello, (size_t)n, -1, false, 9, &error) : NULL;
+  fcntl(sp[1], F_SETFL, 0);
+  struct timeval five = {.tv_sec = 5};
+  setsockopt(sp[1], SOL_SOCKET, SO_RCVTIMEO, &five, sizeof five);
+  bool done = first == -1 && SSL_get_error(ssl, first) == SSL_ERROR_WANT_READ && c && SSL_connect(ssl) == 1;
+  SSL_write(ssl, head, (int)strlen(head));
+  ups u = {0};
+  CHECK(done && wait_up(pipe, &u, 1) == 1 && u.tags[0] == 9 && u.lens[0] == strlen(head), "sstp: a call handed over after JavaScript read its ClientHello completes the handshake from it");
+  if (c) dp_sstp_call_remove(e, c);
+  SSL_free(ssl);
+  SSL_CTX_free(cctx);
+  close(sp[1]);
+}
+
 static void bad_calls(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe) {
   int sp[2], error = 0;
   /* Not a TLS handshake: it fails, the call ends. */
   socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
-  dp_sstp_call *c = dp_sstp_call_add(e, tls, sp[0], -1, false, 5, &error);
+  dp_sstp_call *c = dp_sstp_call_add(e, tls, sp[0], NULL, 0, -1, false, 5, &error);
   static const uint8_t not_hello[] = {0x16, 0x03, 0x01, 0x00, 0x04, 0x63, 0x00, 0x00, 0x00}; /* a handshake record, but no ClientHello */
   ssize_t w = write(sp[1], not_hello, sizeof not_hello);
   ups u = {0};
@@ -322,7 +349,7 @@ static void bad_calls(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe) {
 
   /* A broken SSTP stream after the head. */
   socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
-  c = dp_sstp_call_add(e, tls, sp[0], -1, false, 6, &error);
+  c = dp_sstp_call_add(e, tls, sp[0], NULL, 0, -1, false, 6, &error);
   SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
   SSL *ssl = SSL_new(cctx);
   SSL_set_fd(ssl, sp[1]);
@@ -354,6 +381,7 @@ void test_sstp(void) {
   if (!tls || !e) return;
   one_call(e, tls, pipe, TLS1_3_VERSION, "TLS 1.3");
   one_call(e, tls, pipe, TLS1_2_VERSION, "TLS 1.2");
+  call_after_client_hello(e, tls, pipe);
   bad_calls(e, tls, pipe);
   dp_sstp_close(e);
   dp_pipe_close(pipe);

@@ -7,7 +7,7 @@ interface SstpAddon {
   sstpOpen(onPieces: (batch: Array<[number, Buffer]>) => void): object | number;
   sstpClose(engine: object): number;
   sstpTls(certPem: Buffer, keyPem: Buffer): object | number;
-  sstpCallAdd(engine: object, tls: object, fd: number, tag: number, hub: object | null): object | number;
+  sstpCallAdd(engine: object, tls: object, fd: number, tag: number, hub: object | null, already: Buffer): object | number;
   sstpCallSend(call: object, bytes: Buffer): number;
   sstpCallStartData(call: object, config: { mtu: number; sources: string[] }): number;
   sstpCallStats(call: object): NativeSstpCallStats | undefined;
@@ -106,14 +106,16 @@ export class NativeSstp {
   }
 
   /**
-   * Takes over an accepted, paused socket: the driver duplicates its fd and this socket is destroyed
-   * (its bytes were never read). With a hub the call can carry IP once its data path starts.
+   * Takes over an accepted, paused socket: the driver duplicates its fd and this socket is destroyed.
+   * `already` is what was read from it first (the ClientHello, when the listener looks at the server
+   * name or holds its first flight); nothing else may have been read. With a hub the call can carry
+   * IP once its data path starts.
    */
-  addCall(socket: Socket, certificate: NativeSstpCertificate, tag: number, hub?: NativeHub): NativeSstpCall {
+  addCall(socket: Socket, certificate: NativeSstpCertificate, tag: number, hub?: NativeHub, already: Buffer = Buffer.alloc(0)): NativeSstpCall {
     const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
     if (typeof fd !== 'number' || fd < 0) throw new PosternError(ErrorCode.dataplaneInvalid, 'the SSTP socket has no file descriptor to hand over');
     const hubHandle = hub ? hubHandles.get(hub) : undefined;
-    const r = this.#addon.sstpCallAdd(this.#handle, certificate.handle, fd, tag, hubHandle ?? null);
+    const r = this.#addon.sstpCallAdd(this.#handle, certificate.handle, fd, tag, hubHandle ?? null, already);
     socket.destroy();
     if (typeof r === 'number') throw new PosternError(ErrorCode.dataplaneInvalid, `the driver could not take the SSTP call (errno ${-r})`);
     return new NativeSstpCall(this.#addon, r);

@@ -1,7 +1,8 @@
 // SSTP calls whose TLS runs in the driver (issue 23), inside a lab host: a shared TUN, the driver's
 // SSTP engine behind a TCP listener on loopback, and Node's TLS client in the same process speaking
-// SSTP to it. `run VERSION` (TLSv1.2 or TLSv1.3) drives one call through its whole life and answers
-// `result {json}` with what each side saw; the test asserts on it.
+// SSTP to it. `run VERSION [hello-first]` (TLSv1.2 or TLSv1.3; the listener reading the ClientHello
+// before handing the socket over) drives one call through its whole life and answers `result {json}`
+// with what each side saw; the test asserts on it.
 import { createSocket } from 'node:dgram';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -23,10 +24,17 @@ const engine = NativeSstp.open((batch) => {
   for (const [tag, bytes] of batch) pieces.set(tag, [...(pieces.get(tag) ?? []), bytes]);
 });
 let nextTag = 1;
+/** Read the ClientHello in JavaScript first and hand it over with the socket (as a listener that looks at SNI would). */
+let readHelloFirst = false;
 const calls = new Map<number, NativeSstpCall>();
 const server = createServer({ pauseOnConnect: true }, (socket: Socket) => {
   const tag = nextTag++;
-  calls.set(tag, engine.addCall(socket, certificate, tag, hub));
+  if (!readHelloFirst) return void calls.set(tag, engine.addCall(socket, certificate, tag, hub));
+  socket.once('data', (hello: Buffer) => {
+    socket.pause();
+    calls.set(tag, engine.addCall(socket, certificate, tag, hub, hello));
+  });
+  socket.resume();
 });
 
 async function until(what: string, ms: number, test: () => boolean): Promise<void> {
@@ -101,7 +109,8 @@ class ClientStream {
   }
 }
 
-async function run(version: SecureVersion): Promise<Record<string, unknown>> {
+async function run(version: SecureVersion, helloFirst: boolean): Promise<Record<string, unknown>> {
+  readHelloFirst = helloFirst;
   const port = (server.address() as AddressInfo).port;
   const tag = nextTag;
   const client: TLSSocket = connect({ host: '127.0.0.1', port, ca: ca.certificatePem, servername: 'vpn.example.com', minVersion: version, maxVersion: version });
@@ -175,9 +184,9 @@ async function run(version: SecureVersion): Promise<Record<string, unknown>> {
 
 server.listen(0, '127.0.0.1', () => {
   createInterface({ input: process.stdin }).on('line', (line) => {
-    const [command, version] = line.trim().split(/\s+/);
+    const [command, version, mode] = line.trim().split(/\s+/);
     if (command !== 'run') return console.log(`error unknown command ${command}`);
-    run(version as SecureVersion).then(
+    run(version as SecureVersion, mode === 'hello-first').then(
       (r) => console.log(`result ${JSON.stringify(r)}`),
       (error: unknown) => console.log(`error ${(error as Error).message}`),
     );
