@@ -64,7 +64,8 @@ static void engine_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   engine_handle *h = data;
-  if (h->engine && h->calls == 0) engine_shut(h);
+  if (h->calls > 0) return; /* only at the environment's teardown (calls hold references): a call's finalizer may still need it */
+  if (h->engine) engine_shut(h);
   free(h);
 }
 
@@ -72,7 +73,8 @@ static void tls_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   tls_handle *h = data;
-  if (h->calls == 0) dp_sstp_tls_free(h->tls);
+  if (h->calls > 0) return; /* as for the engine */
+  dp_sstp_tls_free(h->tls);
   free(h);
 }
 
