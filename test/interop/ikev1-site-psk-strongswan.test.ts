@@ -17,6 +17,9 @@ import { twoSitesDirect } from '../lab/scenarios.ts';
 import { labSkip } from '../lab/skip.ts';
 import { Lab } from '../lab/topology.ts';
 
+// Eight lab set-ups of 10-20 s each: more than tap's two minutes on a loaded machine.
+t.setTimeout(300_000);
+
 const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 
 const A = '192.0.2.1'; // strongSwan (gwA)
@@ -128,12 +131,15 @@ t.test('Postern initiates IKEv1 to strongSwan: both install the child with the s
   t.pass('the deletes reached strongSwan');
 });
 
-t.test('Postern rekeys the child by lifetime: strongSwan takes the new SPIs and drops the old', { skip }, async (t) => {
-  const { gwA, gwB } = await setUp(t, ['aes128-sha1-modp2048'], ['aes256-sha1'], SITE_PSK, { rekeySeconds: 3 });
+t.test('Postern rekeys the child by lifetime under traffic: strongSwan takes the new SPIs and drops the old, no ping lost', { skip }, async (t) => {
+  const { gwA, gwB, lab } = await setUp(t, ['aes128-sha1-modp2048'], ['aes256-sha1'], SITE_PSK, { rekeySeconds: 3 }, { tunnelAddress: '10.2.0.1' });
   t.equal(await gwB.command('initiate to-a'), 'ok');
   const first = await gwB.waitEvent(isChild).catch((e: Error) => {
     throw new Error(`${e.message}\n${gwA.log(400).split('\n').filter((l) => /\[(IKE|ENC|CFG)\]/.test(l) && !/ +[0-9]+: /.test(l)).slice(-15).join('\n')}`);
   });
+  await waitUntil('strongSwan installs the child', 5000, async () => (await gwA.listSas()).some((s) => s.children.some((c) => c.state === 'INSTALLED')));
+  // 300 pings 20 ms apart (6 s) from lanA through the child Postern rekeys at 3 s.
+  const pings = lab.exec('lanA', ['ping', '-c', '300', '-i', '0.02', '-W', '1', '10.2.0.10'], 30_000);
   const rekey = await gwB.waitEvent((e) => e['type'] === 'rekey-child', 15_000);
   t.equal(rekey['oldInSpi'] ?? first['inSpi'], first['inSpi']);
   await waitUntil('strongSwan has only the new child', 5000, async () => {
@@ -141,6 +147,9 @@ t.test('Postern rekeys the child by lifetime: strongSwan takes the new SPIs and 
     return spis?.in === rekey['outSpi'] && (await gwA.listSas())[0]?.children.length === 1;
   }, () => gwA.log(400).split('\n').filter((l) => /CHILD_SA|DELETE|QUICK_MODE/.test(l)).slice(-12).join('\n'));
   t.pass('strongSwan installed the new child and deleted the old one');
+  const result = await pings;
+  const received = Number(/300 packets transmitted, (\d+) received/.exec(result.stdout)?.[1] ?? 0);
+  t.equal(received, 300, `lanA → lanB across Postern's rekey, none lost:\n${result.stdout.split('\n').slice(-3).join('\n')}`);
 });
 
 t.test('strongSwan rekeys the child Postern answered: the new child beside the old, same SPIs', { skip }, async (t) => {

@@ -16,6 +16,11 @@ export interface Ikev1Options {
   readonly halfOpenPerSource: number;
   /** A child the peer rekeyed but did not delete is deleted by us after this long. */
   readonly rekeyedGraceMs: number;
+  /**
+   * The Quick Mode initiator of a rekey keeps the old child's inbound SA this long after QM3 (then
+   * deletes it and sends the Delete): until the peer has processed QM3 it still sends on the old SA.
+   */
+  readonly rekeyDrainMs: number;
   /** Nonces of 8 to 256 bytes (RFC 2409 §5); 32 as strongSwan sends. */
   readonly nonceLength: number;
   /** Lifetimes offered when the connection names no rekey time (strongSwan's IKEv1 defaults). */
@@ -32,7 +37,7 @@ export interface Ikev1Options {
   readonly wallClock?: () => Date;
 }
 
-export const defaultIkev1Options: Ikev1Options = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, halfOpenLimit: 1000, halfOpenPerSource: 16, rekeyedGraceMs: 30_000, nonceLength: 32, phase1LifeSeconds: 10_800, phase2LifeSeconds: 3600, fragmentSize: 1248 };
+export const defaultIkev1Options: Ikev1Options = { retransmitBaseMs: 2000, retransmitTries: 5, halfOpenTimeoutMs: 30_000, halfOpenLimit: 1000, halfOpenPerSource: 16, rekeyedGraceMs: 30_000, rekeyDrainMs: 2_000, nonceLength: 32, phase1LifeSeconds: 10_800, phase2LifeSeconds: 3600, fragmentSize: 1248 };
 
 /** Something that may wait for an answer: the SA (Main Mode) or one Quick Mode. */
 export interface RetransmitHolder {

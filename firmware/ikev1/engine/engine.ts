@@ -167,10 +167,10 @@ export class Ikev1Engine {
     }
   }
 
-  /** Children with no rekey in flight. */
+  /** Children with no rekey in flight, and not replaced already (retiring). */
   #rekeyable(sa: Phase1Sa): ChildSaInfo[] {
     const busy = new Set([...sa.quickModes.values()].flatMap((q) => (q.replaces && q.state !== 'done' ? [q.replaces.inbound.spi] : [])));
-    return sa.children.filter((c) => !busy.has(c.inbound.spi));
+    return sa.children.filter((c) => !busy.has(c.inbound.spi) && !sa.retiring.has(c.inbound.spi));
   }
 
   nextTimeout(): number | undefined {

@@ -306,8 +306,9 @@ function confirmAnswered(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo, qm
  * Puts a new child in. A child with the same selectors as one we hold is its rekey (RFC 2409 has
  * no rekey exchange: a new Quick Mode, then maybe a Delete). After QM3 both ends hold the new SA,
  * so the outbound SA moves at once on both sides (`initiated: true` for the installer). The side
- * that started the rekey deletes the old child; the other keeps it for the peer's Delete, or
- * retires it itself after a grace period (strongSwan keeps rekeyed IKEv1 children until expiry).
+ * that started the rekey deletes the old child a moment later (`rekeyDrainMs`); the other keeps it
+ * for the peer's Delete, or retires it itself after a grace period (strongSwan keeps rekeyed IKEv1
+ * children until expiry).
  */
 function install(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo, qm: QuickMode): void {
   const key = (c: ChildSaInfo) => `${c.localTs.join(',')}|${c.remoteTs.join(',')}`;
@@ -323,8 +324,9 @@ function install(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo, qm: QuickM
   }
   ctx.emit({ type: 'rekey-child', old, child, initiated: true });
   ctx.log('info', `child ${old.inbound.spi.toString(16)} with ${sa.remote.address} rekeyed: ${what}`);
-  if (qm.initiator) retireChild(ctx, sa, old);
-  else sa.retiring.set(old.inbound.spi, ctx.now + ctx.options.rekeyedGraceMs);
+  // The initiator deletes the old child once the peer has surely processed QM3 (it sends on the old
+  // SA until then); the other side keeps it for the peer's Delete, or retires it after the grace.
+  sa.retiring.set(old.inbound.spi, ctx.now + (qm.initiator ? ctx.options.rekeyDrainMs : ctx.options.rekeyedGraceMs));
 }
 
 /** Removes a child of ours and tells the peer with a Delete naming our inbound SPI (RFC 2408 §3.15). */

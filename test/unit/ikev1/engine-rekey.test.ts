@@ -52,6 +52,30 @@ t.test('rekey by lifetime: new child beside the old, the old deleted on both sid
   t.equal(pair.of('a', 'install-child').length, 1, 'rekeys are not new children');
 });
 
+t.test('the rekey\'s initiator keeps the old inbound SA for the drain after QM3, then deletes it: what the peer still sends on it arrives', async (t) => {
+  const pair = pairOf({ rekeySeconds: 600 });
+  pair.run(60_000);
+  const first = pair.of('a', 'install-child')[0]!.child;
+  let qm3At: number | undefined;
+  pair.filter = (p) => {
+    if (p.from.address === A && p.packet[18] === 32 && pair.now > 600_000) qm3At = pair.now; // A's last Quick Mode message is QM3
+    return 'deliver';
+  };
+  pair.run(600_500);
+  t.equal(pair.of('a', 'rekey-child').length, 1, 'A rekeyed at 600 s');
+  t.equal(pair.of('a', 'delete-child').length, 0, 'QM3 sent, the old child is still there (the peer may not have processed QM3 yet)');
+  t.equal(pair.engines.a.sas[0]?.children.length, 2, 'old and new side by side');
+  pair.run(605_000);
+  const deleted = pair.actions.a.findIndex((x) => x.type === 'delete-child');
+  t.ok(deleted >= 0, 'then A deleted it');
+  t.equal(pair.of('a', 'delete-child')[0]?.child.inbound.spi, first.inbound.spi);
+  t.ok(qm3At !== undefined, 'QM3 was seen');
+  const deleteSent = pair.wireLog.find((p) => p.from.address === A && p.packet[18] === 5 && p.at - pair.latencyMs >= (qm3At ?? 0));
+  t.ok(deleteSent && deleteSent.at - pair.latencyMs - (qm3At ?? 0) >= 2_000, `the Delete went ${deleteSent ? deleteSent.at - pair.latencyMs - (qm3At ?? 0) : '?'} ms after QM3 (the drain is 2 s)`);
+  t.equal(pair.of('b', 'delete-child')[0]?.child.outbound.spi, first.inbound.spi, 'B removed the old child on that Delete');
+  t.equal(pair.of('a', 'rekey-child').length, 1, 'the draining child was not rekeyed again');
+});
+
 t.test('a peer that rekeys without deleting: the old child is retired after the grace period', async (t) => {
   const pair = pairOf({ rekeySeconds: 600 });
   pair.run(60_000);
