@@ -241,7 +241,7 @@ async function main(): Promise<number> {
     case 'command': return sendCommand(values);
     case 'enroll-token':
       if (!values.serial) fail('enroll-token needs --serial');
-      process.stdout.write(enrollToken(values.dir ?? 'postern-enroll', values.serial, Number(values.days ?? 7)));
+      process.stdout.write(await enrollToken(values.dir ?? 'postern-enroll', values.serial, Number(values.days ?? 7)));
       return 0;
     case 'enroll-serve': return serveEnrollment(values);
     default: return fail('commands: keygen, sign, publish, reported, variables, command, enroll-token, enroll-serve');

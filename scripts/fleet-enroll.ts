@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { writeFileAtomic } from '../firmware/config/atomic-file.ts';
+import { withFileLock } from '../firmware/config/file-lock.ts';
 import { addToken, decideEnrollRequest, decodeTokenStore, encodeTokenStore, newToken, type TokenStore } from '../firmware/fleet/token-enrollment-console.ts';
 import { signEnrollAnswer, enrollTopics } from '../firmware/fleet/token-enrollment.ts';
 import { createCa, type CertificateAuthority } from '../firmware/pki/ca.ts';
@@ -29,15 +30,20 @@ function readStore(dir: string): TokenStore {
 
 const writeStore = (dir: string, store: TokenStore): void => writeFileAtomic(join(dir, STORE), encodeTokenStore(store), 0o600);
 
-export function enrollToken(dir: string, serial: string, days: number): string {
+/** The store's read-modify-write, one process at a time (enroll-token beside a running enroll-serve). */
+const withStore = <T>(dir: string, work: () => T | Promise<T>): Promise<T> => withFileLock(join(dir, `${STORE}.lock`), 10_000, work);
+
+export async function enrollToken(dir: string, serial: string, days: number): Promise<string> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const token = newToken();
-  writeStore(dir, addToken(readStore(dir), serial, token, Date.now(), days));
-  enrollmentCa(dir); // the broker's certificate listener trusts it (cafile) before any box enrolls
+  await withStore(dir, () => {
+    writeStore(dir, addToken(readStore(dir), serial, token, Date.now(), days));
+    enrollmentCa(dir); // the broker's certificate listener trusts it (cafile) before any box enrolls
+  });
   return `${JSON.stringify({ serial, token, days, enrollmentCa: join(dir, 'enroll-ca.pem') })}\n# for the enrollment listener's password_file (then SIGHUP mosquitto):\nmosquitto_passwd -b <password_file> ${serial} ${token}\n`;
 }
 
-/** The enrollment CA in the console's directory, made at first use. */
+/** The enrollment CA in the console's directory, made at first use (under the store's lock). */
 export function enrollmentCa(dir: string): CertificateAuthority {
   const cert = join(dir, 'enroll-ca.pem');
   const key = join(dir, 'enroll-ca-key.pem');
@@ -62,14 +68,17 @@ export interface ServeOptions {
 export async function answerRequest(client: MqttClient, o: ServeOptions, ca: CertificateAuthority, serial: string, payload: Buffer): Promise<void> {
   const topics = enrollTopics(o.prefix, serial);
   const now = Date.now();
-  const decision = decideEnrollRequest(readStore(o.dir), payload, serial, now);
+  const decision = await withStore(o.dir, () => {
+    const d = decideEnrollRequest(readStore(o.dir), payload, serial, now);
+    if (d.kind === 'issue') writeStore(o.dir, d.store); // spent first: a crash now loses a certificate, never reuses a token
+    return d;
+  });
   if (decision.kind === 'refuse') {
     o.log({ serial, outcome: 'refused', code: decision.code, reason: decision.reason });
     const answer = signEnrollAnswer({ outcome: 'refused', serial, issuedAt: now, code: decision.code, reason: decision.reason, ...(decision.csrSha256 ? { csrSha256: decision.csrSha256 } : {}) }, o.operatorKey);
     // Not retained: a refusal never replaces a certificate already given.
     await client.publishAsync(topics.certificate, answer, { qos: 1, retain: false });
   } else {
-    writeStore(o.dir, decision.store); // spent first: a crash now loses a certificate, never reuses a token
     const cert = issueClientCertificateForKey(ca, { commonName: serial, validityDays: o.days, now: new Date(now), publicKey: decision.request.publicKey });
     const answer = signEnrollAnswer({ outcome: 'issued', serial, issuedAt: now, csrSha256: decision.csrSha256, certificate: cert.certificatePem, ca: ca.certificatePem }, o.operatorKey);
     await client.publishAsync(topics.certificate, answer, { qos: 1, retain: true });
@@ -81,7 +90,8 @@ export async function answerRequest(client: MqttClient, o: ServeOptions, ca: Cer
 
 /** Serves until the process ends; requests one at a time, so a token is decided once. */
 export async function enrollServe(client: MqttClient, o: ServeOptions): Promise<void> {
-  const ca = enrollmentCa(o.dir);
+  mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  const ca = await withStore(o.dir, () => enrollmentCa(o.dir));
   let work = Promise.resolve();
   const pattern = new RegExp(`^${o.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/enroll/([^/]+)/request$`);
   client.on('message', (topic, payload) => {
