@@ -18,6 +18,8 @@ export interface ApiSessionInfo {
   readonly protocol: string;
   readonly user: string | undefined;
   readonly address: string | undefined;
+  /** A PPP session's IPv6: its own /64 (issue 20), or its /128 from a pool with no /64 to spare. */
+  readonly ipv6?: string;
   readonly peer: string;
   readonly since: number;
   readonly bytesIn: number;

@@ -128,11 +128,17 @@ function authOf(s: { readonly radiusServer?: string; readonly class?: readonly U
   return { auth: s.radiusServer !== undefined ? 'radius' : 'local', ...(s.radiusServer !== undefined ? { radiusServer: s.radiusServer } : {}), ...(s.class?.length ? { class: s.class.map(text).join(', ') } : {}) };
 }
 
+/** The /64 a PPP session owns, else its /128 (issue 20). */
+const pppIpv6 = (s: { readonly ipv6: string | undefined; readonly ipv6Prefix?: string }): Pick<ApiSessionInfo, 'ipv6'> => {
+  const ipv6 = s.ipv6Prefix ?? s.ipv6;
+  return ipv6 !== undefined ? { ipv6 } : {};
+};
+
 function sessions(service: ServiceView): ApiSessionInfo[] {
   const ike = service.ike.sessions().map((s) => ({ id: s.id, protocol: 'ikev2', user: s.user, address: s.address, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, packetsIn: s.packetsIn, packetsOut: s.packetsOut, ...authOf(s) }));
-  const sstp = service.sstp.sessions().map((s) => ({ id: `sstp-${s.id}`, protocol: 'sstp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, ...authOf(s) }));
-  const l2tp = (service.l2tp?.sessions() ?? []).map((s) => ({ id: `l2tp-${s.id}`, protocol: 'l2tp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, ...authOf(s) }));
-  const pptp = (service.pptp?.sessions() ?? []).map((s) => ({ id: `pptp-${s.id}`, protocol: 'pptp', user: s.user, address: s.ipv4, peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, ...authOf(s) }));
+  const sstp = service.sstp.sessions().map((s) => ({ id: `sstp-${s.id}`, protocol: 'sstp', user: s.user, address: s.ipv4, ...pppIpv6(s), peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, ...authOf(s) }));
+  const l2tp = (service.l2tp?.sessions() ?? []).map((s) => ({ id: `l2tp-${s.id}`, protocol: 'l2tp', user: s.user, address: s.ipv4, ...pppIpv6(s), peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, ...authOf(s) }));
+  const pptp = (service.pptp?.sessions() ?? []).map((s) => ({ id: `pptp-${s.id}`, protocol: 'pptp', user: s.user, address: s.ipv4, ...pppIpv6(s), peer: s.peer, since: s.since, bytesIn: s.bytesIn, bytesOut: s.bytesOut, ...authOf(s) }));
   return [...ike, ...sstp, ...l2tp, ...pptp];
 }
 

@@ -12,6 +12,23 @@ import { Vm, vmMissing } from '../lab/vm/vm.ts';
 import { labSkip } from '../lab/skip.ts';
 
 const skip = labSkip(vmMissing());
+const ADMIN = 'Field-Tech-Pass-77';
+
+/** The management API in the gateway's namespace through curl: first-boot setup and login once, then GETs with the session. */
+function apiOf(lab: Lab, host: string) {
+  const base = 'http://127.0.0.1:18080/api/v1';
+  let session: string[] | undefined;
+  const curl = async (method: string, path: string, body: unknown, headers: string[] = [], include = false) =>
+    (await lab.exec(host, ['curl', '-s', '--max-time', '10', ...(include ? ['-i'] : []), '-X', method, '-H', 'content-type: application/json', ...headers.flatMap((h) => ['-H', h]), ...(body === undefined ? [] : ['--data', JSON.stringify(body)]), `${base}${path}`], 15_000)).stdout;
+  return async (path: string): Promise<string> => {
+    if (!session) {
+      await curl('POST', '/setup', { password: ADMIN });
+      const login = await curl('POST', '/login', { password: ADMIN }, [], true);
+      session = [`cookie: ${/^set-cookie: ([^;\r\n]+)/im.exec(login)?.[1] ?? ''}`, `x-csrf-token: ${/"csrfToken":"([^"]+)"/.exec(login)?.[1] ?? ''}`];
+    }
+    return curl('GET', path, undefined, session);
+  };
+}
 const PASSWORD = 'Correct-Horse-Battery-7';
 
 const SCRIPT = [
@@ -54,7 +71,19 @@ t.test('sstpc in a VM: MS-CHAPv2, crypto binding, a pool address, ping, 10 MB, d
     files: { '/lab/dial.sh': sstpcDialScript('+ipv6') },
     script: `. /lab/dial.sh\n${SCRIPT}`,
   });
-  const result = await vm.waitForExit(150_000);
+  // While the guest runs: the sessions list shows the call's /64 (polled, bounded by the guest's run).
+  const api = apiOf(lab, VM_CLIENT.host);
+  let exited = false;
+  let lastListed = '';
+  const listed = (async () => {
+    for (let i = 0; i < 150 && !exited; i++) {
+      lastListed = await api('/sessions').catch((e: unknown) => String(e));
+      if (/"ipv6":"fd00:10:0:1::\/64"/.test(lastListed)) return lastListed;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return `never listed; last: ${lastListed}`;
+  })();
+  const result = await vm.waitForExit(150_000).finally(() => (exited = true));
   const step = (name: string) => result.steps.get(name);
   const why = `\n--- guest ---\n${result.console.slice(-3000)}\n--- postern ---\n${log().split('\n').slice(-40).join('\n')}`;
   t.equal(step('dial-1')?.code, 0, `connected${why}`);
@@ -64,6 +93,7 @@ t.test('sstpc in a VM: MS-CHAPv2, crypto binding, a pool address, ping, 10 MB, d
   t.match(step('ipv6')?.output ?? '', /inet6 fd00:10:0:1::1\/64 scope global/, `IPV6CP and the advert give the client its own /64 (the first lease's: the /48's 1st) by SLAAC: ${step('ipv6')?.output}`);
   t.match(step('ipv6')?.output ?? '', /inet6 fe80::1 peer fe80::[0-9a-f:]+\/128 scope link/, 'its link-local identifier is the one IPV6CP assigned');
   t.equal(step('ping6')?.code, 0, `the LAN host answers over IPv6: ${step('ping6')?.output}`);
+  t.match(await listed, /"protocol":"sstp".*"address":"10\.10\.0\.1","ipv6":"fd00:10:0:1::\/64"/, `the API's sessions list shows the call's /64 beside its IPv4 address`);
   t.equal(step('temporary')?.code, 0, `a second address in the /64 (a temporary address) reaches the LAN host too: ${step('temporary')?.output}`);
   t.not(step('outside')?.code, 0, `an address outside the /64 gets no answer: ${step('outside')?.output}`);
   const health = JSON.parse(lab.execSync(VM_CLIENT.host, ['curl', '-s', '--max-time', '10', 'http://127.0.0.1:18080/healthz'])) as { subsystems?: Record<string, { counters?: Record<string, number> }> };

@@ -9,6 +9,8 @@ interface Session {
   protocol: string;
   user?: string;
   address?: string;
+  /** Issue 20: a PPP session's own /64 (or /128). */
+  ipv6?: string;
   peer: string;
   since: number;
   bytesIn: number;
@@ -57,7 +59,7 @@ export function SessionsView() {
           <tbody>
             {sessions.map((s) => (
               <tr key={s.id} data-session={s.id}>
-                <td>{s.user ?? '–'}</td><td>{s.protocol}{INSECURE[s.protocol] ? <span class="badge warn" title={INSECURE[s.protocol]}>insecure</span> : null}</td><td>{s.address ?? '–'}</td><td>{s.peer}</td><td>{since(s.since)}</td>
+                <td>{s.user ?? '–'}</td><td>{s.protocol}{INSECURE[s.protocol] ? <span class="badge warn" title={INSECURE[s.protocol]}>insecure</span> : null}</td><td>{s.address ?? '–'}{s.ipv6 ? <><br /><small>{s.ipv6}</small></> : null}</td><td>{s.peer}</td><td>{since(s.since)}</td>
                 <td>{bytes(s.bytesIn)} / {bytes(s.bytesOut)}</td>
                 <td data-auth={s.auth ?? 'local'}>{s.auth === 'radius' ? `RADIUS ${s.radiusServer ?? ''}` : 'local users'}{s.class ? <small class="hint" data-class> Class {s.class}</small> : null}</td>
                 <td><button class="danger" onClick={() => disconnect(s)}>Disconnect</button></td>
