@@ -5,6 +5,7 @@ import t from 'tap';
 import type { IkeConnection } from '../../../firmware/ike/engine/types.ts';
 import { Ikev1Engine } from '../../../firmware/ikev1/engine/engine.ts';
 import { exchangeIv, seal } from '../../../firmware/ikev1/engine/protect.ts';
+import { encodeIsakmpMessage } from '../../../firmware/ikev1/message.ts';
 import { ExchangeType } from '../../../firmware/ikev1/registry.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 import { connection, seededCrypto } from '../../helpers/ike-pair.ts';
@@ -94,4 +95,29 @@ t.test('retransmission backs off: 2 s, then doubling; Main Mode gives up at its 
   t.same(qm1.map((at) => at - qm1[0]!), [0, 2_000, 6_000, 14_000, 30_000, 62_000], 'QM1 at 0 s and again after 2, 4, 8, 16 and 32 s');
   t.ok(qm.pair.logs('a').some((l) => /^Quick Mode [0-9a-f]+ with 192\.0\.2\.2 abandoned: no answer \(connection to-b\)$/.test(l)), 'then abandoned with a line that says so');
   t.equal(qm.pair.of('a', 'install-child').length, 0);
+});
+
+t.test('once phase 1 is up, informationals count only encrypted under its keys: a plaintext Delete or notify changes nothing', async (t) => {
+  const { pair, start } = pairOf();
+  start();
+  pair.run(10_000);
+  const sa = pair.engines.b.sas[0]!;
+  const child = pair.of('b', 'install-child')[0]!.child;
+  const spi = Buffer.alloc(4);
+  spi.writeUInt32BE(child.outbound.spi);
+  const cookies = Buffer.concat([Buffer.alloc(8), Buffer.alloc(8)]);
+  cookies.writeBigUInt64BE(sa.ckyI, 0);
+  cookies.writeBigUInt64BE(sa.ckyR, 8);
+  const header = { initiatorCookie: sa.ckyI, responderCookie: sa.ckyR, majorVersion: 1, minorVersion: 0, exchangeType: ExchangeType.INFORMATIONAL, commit: false, authenticationOnly: false, messageId: 0x1234 };
+  const forged = encodeIsakmpMessage(header, [
+    { kind: 'D', delete: { doi: 1, protocolId: 3, spiSize: 4, spis: [spi] } },
+    { kind: 'D', delete: { doi: 1, protocolId: 1, spiSize: 16, spis: [cookies] } },
+    { kind: 'N', notification: { doi: 1, protocolId: 1, type: 14, spi: cookies, data: new Uint8Array() } },
+  ]);
+  pair.take('b', pair.engines.b.handlePacket(forged, { address: A, port: 500 }, { address: B, port: 500 }, pair.now));
+  pair.run(pair.now + 5_000);
+  t.equal(pair.of('b', 'delete-child').length, 0, 'the child stays');
+  t.equal(pair.of('b', 'ike-down').length, 0, 'and the ISAKMP SA');
+  t.equal(sa.state, 'established');
+  t.ok(pair.logs('b').some((l) => /peer notifies NO-PROPOSAL-CHOSEN/.test(l)), 'the plaintext notify is only logged');
 });
