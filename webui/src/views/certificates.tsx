@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, describe, download, fieldErrors } from '../api.ts';
 import { useConfirm } from '../confirm.tsx';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
+import { CertificateImportCard } from './certificate-import.tsx';
 import { TrustedCasCard } from './trusted-cas.tsx';
 import { useChange } from '../use-change.ts';
 
@@ -197,9 +198,11 @@ export function CertificatesView() {
         </dl>
         {reasons.length ? <Message kind="warn" text={`The gateway certificate should be issued again: ${reasons.join(', ')}`} /> : null}
         {info.server.imported ? null : <button class={reasons.length ? '' : 'link'} onClick={reissueGateway}>Issue the gateway certificate again</button>}{' '}
+        <button class="link" name="ca-download" onClick={() => download('GET', '/certificates/ca')}>Download the CA certificate</button>{' '}
         <button class="link" onClick={() => download('GET', '/certificates/crl')}>Download the CRL</button>
       </div>
       <AcmeCard onChanged={load} />
+      <CertificateImportCard onImported={load} />
       <TrustedCasCard />
       <form class="card" onSubmit={issue} aria-label="issue a client certificate">
         <h3>Issue a client certificate</h3>
