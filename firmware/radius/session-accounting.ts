@@ -40,7 +40,8 @@ export interface RadiusAccount {
 
 /** The RFC 2866 §5.10 cause for why a session ended, from the words the PPP shell uses. */
 export function terminateCauseOf(reason: string): TerminateCause {
-  if (/client closed|hung up|terminate-request|peer closed|deleted by the peer/i.test(reason)) return 'UserRequest'; // the last: an IKE Delete
+  // The last three: an IKE Delete, a PPTP Call-Clear-Request, an L2TP CDN or StopCCN from the client.
+  if (/client closed|hung up|terminate-request|peer closed|deleted by the peer|client cleared the call|peer sent (CDN|StopCCN)/i.test(reason)) return 'UserRequest';
   if (/administrator|disconnected by/i.test(reason)) return 'AdminReset';
   if (/idle/i.test(reason)) return 'IdleTimeout';
   if (/session timeout/i.test(reason)) return 'SessionTimeout';

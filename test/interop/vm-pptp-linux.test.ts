@@ -7,7 +7,12 @@
 // another host (4 addresses, 200 idle connections that never send SCCRQ, reopened when closed): the
 // per-source limit and the 10 s setup timeout keep it from stopping the real client. Last, PPTP is
 // switched to RADIUS through the API (listeners.pptp.auth = radius, issue 21): FreeRADIUS on the LAN
-// checks carol's MS-CHAPv2, its MPPE keys key MPPE-128, and it records the call's Start and Stop. One VM boot.
+// checks carol's MS-CHAPv2, its MPPE keys key MPPE-128, and it records the call's Start and Stop;
+// with legacyAuth (and MPPE optional) set in the same request, pppd logging in with PAP only
+// (User-Password) and with CHAP-MD5 only (CHAP-Password + CHAP-Challenge) is refused with a wrong
+// password and let in with the right one, FreeRADIUS deciding; carol's MS-CHAPv2 call is then ended by
+// FreeRADIUS's radclient (RFC 5176 Disconnect-Request to the gateway's DAS): Stop with Admin-Reset
+// and the ping's packets counted (the legacy logins come after it). One VM boot.
 // Topology: vmRemoteAccess (the guest behind its home router, Postern's WAN 192.0.2.2, LAN 10.2.0.0/24).
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -37,6 +42,7 @@ const GO_API = '192.0.2.98';
 const GO_RADIUS = '192.0.2.97';
 const RADIUS_SECRET = 'pptp-radius-shared-secret';
 const RADIUS_PASSWORD = 'Radius-Pass-22';
+const DAS_SECRET = 'pptp-das-secret-21';
 /** Idle connections to TCP 1723 from 4 addresses of the `internet` host: more than the per-source limit (32) lets in. */
 const FLOOD = { count: 200, reopenPerSecond: 50, seconds: 90 };
 /**
@@ -57,7 +63,7 @@ const callUser = (i: number) => (i > CALLS / 2 ? SHARED : { name: `user${i}`, pa
 const FLOOD_SOURCES = Array.from({ length: 4 }, (_, i) => `203.0.113.${100 + i}`);
 
 // Debian's /etc/ppp/options says `auth`: a client must say noauth. MS-CHAPv2 only, MPPE-128 required, as Windows' "Required" level.
-const pppOptions = (password: string, mppe = 'require-mppe-128', auth = 'refuse-eap') => `name alice
+const pppOptions = (password: string, mppe = 'require-mppe-128', auth = 'refuse-eap', name = 'alice') => `name ${name}
 password ${password}
 noauth
 refuse-pap
@@ -75,6 +81,9 @@ mru 1400
 lcp-echo-interval 0
 debug
 `;
+
+/** carol with one legacy method only (pppd's `refuse-*` for every other), no MPPE: what such a device does. */
+const legacyOptions = (method: 'pap' | 'chap', password: string) => pppOptions(password, 'nomppe', 'refuse-eap\nrefuse-mschap-v2', 'carol').replace(`refuse-${method}\n`, '');
 
 const PPTP = `pptp ${SERVER} --nolaunchpppd --loglevel 1`;
 // `dial FILE LOG`: pppd in the background until ppp0 has an address (25 s at most).
@@ -104,9 +113,17 @@ sh_step many 'for i in $(seq ${CALLS}); do if [ $i -gt ${CALLS / 2} ]; then prin
 sh_step many-hangup 'kill $(cat /run/ppp1[1-9].pid /run/ppp2[0-9].pid /run/ppp30.pid 2>/dev/null); for _ in $(seq 60); do /usr/bin/ip -o link show | grep -q " ppp[1-3][0-9]" || { echo "all down"; exit 0; }; sleep 0.5; done; exit 1'
 step radius-go wait_go ${GO_RADIUS}
 sh_step radius-dial 'dial /lab/pptp/carol /tmp/carol.log'
-step radius-ping ping -c 2 -W 3 ${LAN_HOST}
+step radius-ping ping -c 4 -W 3 ${LAN_HOST}
 sh_step radius-log 'grep -E "CHAP|MPPE" /tmp/carol.log'
-sh_step radius-hangup 'kill $(cat /run/ppp0.pid) && gone'
+sh_step radius-das 'for _ in $(seq 120); do [ -e /sys/class/net/ppp0 ] || { echo "ppp0 gone"; exit 0; }; sleep 0.25; done; exit 1'
+sh_step pap-wrong 'timeout 25 pppd pty "${PPTP}" file /lab/pptp/pap-wrong logfile /tmp/pap-wrong.log nodetach; rc=$?; echo "pppd exit $rc"; tail -12 /tmp/pap-wrong.log; [ $rc = 19 ]'
+sh_step pap-dial 'dial /lab/pptp/pap /tmp/pap.log && grep -E "PAP" /tmp/pap.log | tail -3'
+step pap-ping ping -c 2 -W 3 ${LAN_HOST}
+sh_step pap-hangup 'kill $(cat /run/ppp0.pid) && gone'
+sh_step chap-wrong 'timeout 25 pppd pty "${PPTP}" file /lab/pptp/chap-wrong logfile /tmp/chap-wrong.log nodetach; rc=$?; echo "pppd exit $rc"; tail -12 /tmp/chap-wrong.log; [ $rc = 19 ]'
+sh_step chap-dial 'dial /lab/pptp/chap /tmp/chap.log && grep -E "CHAP" /tmp/chap.log | tail -3'
+step chap-ping ping -c 2 -W 3 ${LAN_HOST}
+sh_step chap-hangup 'kill $(cat /run/ppp0.pid) && gone'
 sh_step logs 'echo "--- pppd"; tail -30 /tmp/pppd.log; echo "--- pppd again"; tail -20 /tmp/pppd2.log'
 `;
 
@@ -117,7 +134,7 @@ const json = { 'content-type': 'application/json' };
 (async () => {
   const login = await fetch(base + '/login', { method: 'POST', headers: json, body: JSON.stringify({ password: '${ADMIN}' }) });
   const h = { ...json, cookie: (login.headers.get('set-cookie') || '').split(';')[0], 'x-csrf-token': (await login.json()).csrfToken };
-  const r = await fetch(base + '/listeners/pptp', { method: 'PUT', headers: h, body: JSON.stringify({ auth: 'radius' }) });
+  const r = await fetch(base + '/listeners/pptp', { method: 'PUT', headers: h, body: JSON.stringify({ auth: 'radius', legacyAuth: true, mppe: 'optional' }) });
   process.stdout.write(String(r.status) + ' ' + (await r.text()));
 })();`;
 
@@ -147,14 +164,15 @@ function posternConfig() {
   config.listeners.ikev2.enabled = false;
   config.listeners.pptp = { ...config.listeners.pptp, enabled: true };
   // Used once listeners.pptp.auth says radius (the last phase); local users until then.
-  config.radius = { servers: [{ name: 'lab', address: LAN_HOST, authPort: 1812, acctPort: 1813, secret: RADIUS_SECRET }] };
+  // DAS on the LAN address (10.2.0.1:3799), for FreeRADIUS's radclient on the LAN host.
+  config.radius = { servers: [{ name: 'lab', address: LAN_HOST, authPort: 1812, acctPort: 1813, secret: RADIUS_SECRET }], dynamicAuthorization: { enabled: true, port: 3799, clients: [{ name: 'lab-dac', address: LAN_HOST, secret: DAS_SECRET }] } };
   return config;
 }
 
-t.setTimeout(240_000);
+t.setTimeout(420_000);
 
 t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-128, LAN ping, API, wrong password refused', { skip }, async (t) => {
-  t.setTimeout(240_000);
+  t.setTimeout(420_000);
   const started = Date.now();
   const lab = Lab.create(vmRemoteAccess);
   t.teardown(() => lab.teardown());
@@ -185,6 +203,10 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
       '/lab/pptp/wrong': { data: pppOptions('Wrong-Horse-Battery-0'), mode: 0o600 },
       '/lab/pptp/many': { data: pppOptions('').replace(/^name .*\n|^password .*\n|^debug\n/gm, ''), mode: 0o600 },
       '/lab/pptp/carol': { data: pppOptions(RADIUS_PASSWORD).replace('name alice', 'name carol'), mode: 0o600 },
+      '/lab/pptp/pap': { data: legacyOptions('pap', RADIUS_PASSWORD), mode: 0o600 },
+      '/lab/pptp/pap-wrong': { data: legacyOptions('pap', 'Not-Radius-Pass'), mode: 0o600 },
+      '/lab/pptp/chap': { data: legacyOptions('chap', RADIUS_PASSWORD), mode: 0o600 },
+      '/lab/pptp/chap-wrong': { data: legacyOptions('chap', 'Not-Radius-Pass'), mode: 0o600 },
       '/lab/pptp/nomppe': { data: pppOptions(PASSWORD, 'nomppe'), mode: 0o600 },
       // Windows' "EAP-MSCHAPv2" setting: MS-CHAPv2 refused, EAP taken, MPPE keyed from it.
       '/lab/pptp/eap': { data: pppOptions(PASSWORD, 'require-mppe-128', 'refuse-mschap-v2'), mode: 0o600 },
@@ -208,6 +230,9 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
   const switched = await lab.exec('gw', [process.execPath, '-e', TO_RADIUS], 30_000);
   await waitUntil('PPTP listening with RADIUS', 20_000, () => /"msg":"PPTP listening".*"auth":"radius"|"auth":"radius".*"msg":"PPTP listening"/.test(postern.log()));
   lab.execSync('gw', ['ip', 'addr', 'add', `${GO_RADIUS}/32`, 'dev', VM_REMOTE.wanInterface]);
+  // RFC 5176: FreeRADIUS's radclient on the LAN host ends carol's MS-CHAPv2 call once the guest waits for it.
+  await vm.waitFor(/^@@STEP radius-das BEGIN/m, 120_000);
+  const das = (await lab.exec('lanB', ['sh', '-c', `echo 'User-Name = "carol"' | radclient -x -r 2 -t 3 10.2.0.1:3799 disconnect ${DAS_SECRET}`], 20_000)).stdout;
 
   const result = await vm.waitForExit(120_000);
   await flood.call('stop');
@@ -255,12 +280,29 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
   t.equal(step('radius-dial')?.code, 0, `carol, known only to FreeRADIUS, gets her call: ${out('radius-dial')}`);
   t.match(out('radius-log'), /MPPE 128-bit stateless compression enabled/, 'MPPE-128 keyed from the keys FreeRADIUS sent');
   t.equal(step('radius-ping')?.code, 0, `and reaches the LAN: ${out('radius-ping')}`);
-  t.equal(step('radius-hangup')?.code, 0, 'and hangs up');
-  t.match(radius.log(), /Login OK: \[carol/, 'FreeRADIUS logged the login');
+  t.match(das, /Received Disconnect-ACK/, `radclient's Disconnect-Request naming carol: ACK: ${das.slice(-600)}`);
+  t.equal(step('radius-das')?.code, 0, `and her call ends in the guest: ${out('radius-das')}`);
+  t.equal(step('pap-wrong')?.code, 0, `PAP only, a wrong password: FreeRADIUS rejects, pppd ends with exit 19: ${out('pap-wrong')}`);
+  t.equal(step('pap-dial')?.code, 0, `PAP only, the right password: the call is up: ${out('pap-dial')}`);
+  t.equal(step('pap-ping')?.code, 0, `and reaches the LAN: ${out('pap-ping')}`);
+  t.equal(step('pap-hangup')?.code, 0, 'and hangs up');
+  t.equal(step('chap-wrong')?.code, 0, `CHAP-MD5 only, a wrong password: rejected, exit 19: ${out('chap-wrong')}`);
+  t.equal(step('chap-dial')?.code, 0, `CHAP-MD5 only, the right password: the call is up: ${out('chap-dial')}`);
+  t.equal(step('chap-ping')?.code, 0, `and reaches the LAN: ${out('chap-ping')}`);
+  t.equal(step('chap-hangup')?.code, 0, 'and hangs up');
+  t.equal(radius.log().match(/Login OK: \[carol/g)?.length, 3, `FreeRADIUS logged three logins (PAP, CHAP-MD5, MS-CHAPv2): ${radius.log().split('\n').filter((l) => /Login|Auth/.test(l)).join('\n')}`);
+  t.equal(radius.log().match(/Login incorrect.*\[carol/g)?.length, 2, 'and refused the two wrong passwords');
+  t.match(postern.log(), /"reason":"lab: reject \(radius\)"/, 'Postern logged the refusals as RADIUS\'s');
   const detail = () => { try { return readFileSync(join(radius.dir, 'detail'), 'utf8'); } catch { return ''; } };
-  await waitUntil('the Stop record', 10_000, () => /Acct-Status-Type = Stop/.test(detail()), detail).catch(() => {});
-  t.match(detail().split(/\n\n+/).filter((r) => /User-Name = "carol"/.test(r)), [/Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\./, /Acct-Status-Type = Stop/], 'its accounting Start (with the address) and Stop');
-  t.notMatch(postern.log(), new RegExp(RADIUS_SECRET), 'the RADIUS secret is not in Postern\'s log');
+  const carolRecords = () => detail().split(/\n\n+/).filter((r) => /User-Name = "carol"/.test(r));
+  await waitUntil('three Stop records', 10_000, () => carolRecords().filter((r) => /Acct-Status-Type = Stop/.test(r)).length >= 3, detail).catch(() => {});
+  t.match(carolRecords(), [/Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\./, /Acct-Status-Type = Stop/, /Start/, /Stop[\s\S]*User-Request/, /Start/, /Stop[\s\S]*User-Request/], 'accounting Start (with the address) and Stop for each of her three calls (MS-CHAPv2, PAP, CHAP-MD5)');
+  const dasStop = carolRecords().find((r) => /Acct-Status-Type = Stop/.test(r)) ?? '';
+  t.match(dasStop, /Acct-Terminate-Cause = Admin-Reset/, 'the disconnected call\'s Stop: Admin-Reset');
+  const packetsIn = Number(/Acct-Input-Packets = (\d+)/.exec(dasStop)?.[1] ?? -1);
+  const octetsIn = Number(/Acct-Input-Octets = (\d+)/.exec(dasStop)?.[1] ?? -1);
+  t.ok(packetsIn >= 4 && octetsIn >= 4 * 84, `with the session's counters: ${packetsIn} packets, ${octetsIn} octets in (4 pings of 84 bytes at least)`);
+  t.notMatch(postern.log(), new RegExp(`${RADIUS_SECRET}|${DAS_SECRET}|${RADIUS_PASSWORD}`), 'the RADIUS and DAS secrets and the password are not in Postern\'s log');
   t.ok(during['attempts']! > FLOOD.count && during['closedByServer']! > 0, `the flood went on throughout, its connections refused or timed out by Postern: ${JSON.stringify(during)}`);
   t.ok((listed.counters?.['pptp.connections refused (limit)'] ?? 0) > 0 && (listed.counters?.['pptp.setup timeout'] ?? 0) > 0, 'Postern counted the refused and the timed-out flood connections');
   let counters: Record<string, number> = {};

@@ -8,6 +8,9 @@ import { SessionAccounting, terminateCauseOf } from '../../../firmware/radius/se
 
 t.test('terminate causes from the shell\'s reasons', async (t) => {
   t.equal(terminateCauseOf('the client closed the connection'), 'UserRequest');
+  t.equal(terminateCauseOf('the client cleared the call'), 'UserRequest', 'PPTP: the client\'s Call-Clear-Request (RFC 2866 §5.10: the user ended it)');
+  t.equal(terminateCauseOf('peer sent CDN, result 3'), 'UserRequest', 'L2TP: the client\'s CDN');
+  t.equal(terminateCauseOf('peer sent StopCCN, result 1'), 'UserRequest', 'L2TP: the client\'s StopCCN');
   t.equal(terminateCauseOf('disconnected by the administrator'), 'AdminReset');
   t.equal(terminateCauseOf('SSTP stopped'), 'AdminReboot');
   t.equal(terminateCauseOf('no echo reply: peer dead'), 'LostCarrier');
