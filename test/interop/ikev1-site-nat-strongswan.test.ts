@@ -1,6 +1,6 @@
 // IKEv1 site-to-site through a real NAT (issue 19): strongSwan speaking IKEv1 behind a masquerading
 // router initiates to Postern; LAN to LAN both ways and an iperf3 TCP flow through the children in
-// the driver; then strongSwan dies without a word and Postern's DPD (RFC 3706) declares it dead and
+// the driver; Postern answers strongSwan's DPD; then strongSwan dies without a word and Postern's DPD (RFC 3706) declares it dead and
 // takes the site down.
 import { existsSync } from 'node:fs';
 import t from 'tap';
@@ -10,16 +10,17 @@ import { iperf3 } from '../lab/peers/iperf3.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
 import type { Ikev1PeerConfig } from '../lab/peers/postern-ikev1-peer.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesBehindNat } from '../lab/scenarios.ts';
 import { labSkip } from '../lab/skip.ts';
 import { Lab } from '../lab/topology.ts';
 
 const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : !hasBinary('iperf3') ? 'iperf3 is not installed' : false);
 
-t.test('IKEv1 through a NAT: LAN to LAN, iperf3, then DPD takes a vanished peer down', { skip }, async (t) => {
+t.test('IKEv1 through a NAT: LAN to LAN, iperf3, DPD answered, then DPD takes a vanished peer down', { skip }, async (t) => {
   const lab = Lab.create(twoSitesBehindNat);
   t.teardown(() => lab.teardown());
-  const swan = { ...swanSite({ local: '172.16.1.2', remote: '203.0.113.2', proposals: ['aes256-sha256-modp2048'], esp: ['aes128gcm16'] }), version: 1 as const };
+  const swan = { ...swanSite({ local: '172.16.1.2', remote: '203.0.113.2', proposals: ['aes256-sha256-modp2048'], esp: ['aes128gcm16'] }), version: 1 as const, dpdDelay: '1s' };
   const [gwA, gwB] = await Promise.all([
     StrongSwan.start(lab, 'gwA', { connections: { site: swan }, secrets: swanSecrets() }),
     LinePeer.spawn(lab, 'gwB', 'postern-ikev1-gwB', 'postern-ikev1-peer.ts', {
@@ -41,6 +42,10 @@ t.test('IKEv1 through a NAT: LAN to LAN, iperf3, then DPD takes a vanished peer 
   t.equal(back.code, 0, `lanB → lanA:\n${back.stdout}`);
   const flow = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'lanA', { seconds: 3 });
   t.ok(flow.mbitPerSecond > 1, `iperf3 TCP lanA → lanB through the IKEv1 child: ${flow.mbitPerSecond.toFixed(0)} Mbit/s`);
+  // DPD the other way: strongSwan (dpd_delay 1 s) asks R-U-THERE when idle, Postern answers.
+  await waitUntil('strongSwan gets an R-U-THERE-ACK from Postern', 15_000, () => /parsed INFORMATIONAL_V1 request \d+ \[ HASH N\(DPD_ACK\) \]/.test(gwA.log(400)), () => gwA.log(30));
+  t.pass('Postern answered strongSwan\'s DPD (R-U-THERE-ACK)');
+  t.equal(gwB.events.filter((e) => e['type'] === 'ike-down').length, 0, 'and the SA stays up');
   process.kill(gwA.daemon.pid, 'SIGKILL'); // no delete: the peer simply vanishes
   const down = await gwB.waitEvent((e) => e['type'] === 'ike-down', 40_000);
   t.match(String(down['reason']), /dead peer: no R-U-THERE-ACK/, 'Postern declared the peer dead by DPD');

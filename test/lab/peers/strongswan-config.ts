@@ -40,6 +40,8 @@ export interface SwanConnection {
   /** IKE SA renewal (swanctl rekey_time; with IKEv1 a reauthentication), e.g. '20s', and its randomization (rand_time). */
   readonly rekeyTime?: string;
   readonly randTime?: string;
+  /** Dead peer detection's interval (swanctl dpd_delay, e.g. '1s'); none when absent. */
+  readonly dpdDelay?: string;
   /** swanctl's uniqueness policy: 'never' also keeps charon from sending INITIAL_CONTACT. */
   readonly unique?: 'no' | 'never' | 'replace' | 'keep';
 }
@@ -137,6 +139,7 @@ function connectionSection(name: string, c: SwanConnection): string {
     c.aggressive ? 'aggressive = yes' : '',
     c.rekeyTime ? `rekey_time = ${c.rekeyTime}` : '',
     c.randTime ? `rand_time = ${c.randTime}` : '',
+    c.dpdDelay ? `dpd_delay = ${c.dpdDelay}` : '',
   ].filter(Boolean);
   return `  ${name} {
     version = ${c.version ?? 2}
