@@ -1,9 +1,13 @@
 // Issue 17: a strongSwan client configured ONLY from the values in a generated Android profile (.sswan,
 // strongSwan's own format: server, its identity, the CA, the user's identity or PKCS#12, the
-// proposals) connects to `postern run` in a lab namespace: with EAP-MSCHAPv2, then with the client
-// certificate the profile carries. One gateway: it runs with password login, then again on the same
+// proposals) connects to `postern run` in a lab namespace: with EAP-MSCHAPv2 (then again from the
+// values of each other profile of the user: the signed Apple plist read by openssl and plistlib, the
+// NetworkManager keyfile, the Windows script's cmdlet arguments), then with the client certificate
+// the profile carries. One gateway: it runs with password login, then again on the same
 // state with certificate login (ikev2.auth is one mode at a time).
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
@@ -34,6 +38,70 @@ interface Sswan {
   'esp-proposal': string;
 }
 
+/**
+ * The same values read from the Apple profile as an iPhone would: the signed plist opened with
+ * openssl, read by Python's plistlib; Apple's algorithm names spelled as strongSwan's here, in the test.
+ */
+function sswanFromApple(signed: Buffer, scratch: string): Sswan {
+  writeFileSync(join(scratch, 'apple.mobileconfig'), signed);
+  const xml = spawnSync('openssl', ['cms', '-verify', '-noverify', '-inform', 'DER', '-in', join(scratch, 'apple.mobileconfig')]);
+  if (xml.status !== 0) throw new Error(`openssl could not open the profile: ${xml.stderr.toString()}`);
+  const read = spawnSync('python3', ['-c', 'import json,plistlib,sys,base64\nprint(json.dumps(plistlib.loads(sys.stdin.buffer.read()), default=lambda b: base64.b64encode(b).decode()))'], { input: xml.stdout });
+  if (read.status !== 0) throw new Error(`plistlib refused the profile: ${read.stderr.toString()}`);
+  const payloads = (JSON.parse(read.stdout.toString()) as { PayloadContent: Array<Record<string, unknown>> }).PayloadContent;
+  const vpn = payloads.find((x) => x['PayloadType'] === 'com.apple.vpn.managed')!['IKEv2'] as Record<string, unknown>;
+  const root = payloads.find((x) => x['PayloadType'] === 'com.apple.security.root')!['PayloadContent'] as string;
+  type Sa = { EncryptionAlgorithm: string; IntegrityAlgorithm: string; DiffieHellmanGroup?: number };
+  const ENC: Record<string, string> = { 'AES-256-GCM': 'aes256gcm16', 'AES-128-GCM': 'aes128gcm16', 'AES-256': 'aes256', 'AES-128': 'aes128' };
+  const INTEG: Record<string, string> = { 'SHA2-256': 'sha256', 'SHA2-384': 'sha384', 'SHA2-512': 'sha512', 'SHA1-96': 'sha1' };
+  const DH: Record<number, string> = { 14: 'modp2048', 19: 'ecp256', 20: 'ecp384', 21: 'ecp521', 31: 'curve25519' };
+  const ike = vpn['IKESecurityAssociationParameters'] as Sa;
+  const esp = vpn['ChildSecurityAssociationParameters'] as Sa;
+  const aead = (sa: Sa) => sa.EncryptionAlgorithm.endsWith('-GCM');
+  return {
+    type: 'ikev2-eap',
+    remote: { addr: vpn['RemoteAddress'] as string, id: vpn['RemoteIdentifier'] as string, cert: root },
+    local: { eap_id: vpn['AuthName'] as string },
+    'ike-proposal': `${ENC[ike.EncryptionAlgorithm]}-${aead(ike) ? 'prf' : ''}${INTEG[ike.IntegrityAlgorithm]}-${DH[ike.DiffieHellmanGroup!]}`,
+    'esp-proposal': aead(esp) ? ENC[esp.EncryptionAlgorithm]! : `${ENC[esp.EncryptionAlgorithm]}-${INTEG[esp.IntegrityAlgorithm]}`,
+  };
+}
+
+/**
+ * The NetworkManager profile's values: its keyfile's [vpn] keys and the CA the script writes (the
+ * strongSwan plugin checks the server's identity against the address it dials).
+ */
+function sswanFromNetworkManager(script: string): Sswan {
+  const ca = /-----BEGIN CERTIFICATE-----[^]*?-----END CERTIFICATE-----/.exec(script)![0];
+  const section = script.slice(script.indexOf('[vpn]'), script.indexOf('[ipv4]'));
+  const vpn = Object.fromEntries([...section.matchAll(/^([a-z-]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  if (vpn['method'] !== 'eap' || vpn['proposal'] !== 'yes') throw new Error(`not an EAP keyfile with proposals: ${JSON.stringify(vpn)}`);
+  return { type: 'ikev2-eap', remote: { addr: vpn['address']!, id: vpn['address']!, cert: ca.replace(/-----[A-Z ]+-----|\s/g, '') }, local: { eap_id: vpn['user']! }, 'ike-proposal': vpn['ike']!, 'esp-proposal': vpn['esp']! };
+}
+
+/**
+ * The Windows script's values: -ServerAddress (Windows expects the gateway certificate to name it),
+ * the CA it imports, and Set-VpnConnectionIPsecConfiguration's algorithms in strongSwan's spelling.
+ * The user name is typed at the first connect; the script names it in its closing line.
+ */
+function sswanFromWindows(script: string): Sswan {
+  const server = /Add-VpnConnection -Name '[^']+' -ServerAddress '([^']+)' -TunnelType Ikev2/.exec(script)![1]!;
+  const ipsec = /Set-VpnConnectionIPsecConfiguration .*-EncryptionMethod (\S+) -IntegrityCheckMethod (\S+) -DHGroup (\S+) -CipherTransformConstants (\S+) -AuthenticationTransformConstants (\S+)/.exec(script)!;
+  const ENC: Record<string, string> = { GCMAES256: 'aes256gcm16', GCMAES128: 'aes128gcm16', AES256: 'aes256', AES128: 'aes128' };
+  const INTEG: Record<string, string> = { SHA256: 'sha256', SHA384: 'sha384', SHA1: 'sha1' };
+  const DH: Record<string, string> = { Group14: 'modp2048', ECP256: 'ecp256', ECP384: 'ecp384' };
+  const ESP_INTEG: Record<string, string> = { SHA256128: 'sha256', SHA196: 'sha1' };
+  const [, enc = '', integ = '', dh = '', cipher = '', auth = ''] = ipsec;
+  const aead = enc.startsWith('GCM');
+  return {
+    type: 'ikev2-eap',
+    remote: { addr: server, id: server, cert: /\$caBase64 = '([^']+)'/.exec(script)![1]! },
+    local: { eap_id: /connect from the network menu as ([^.]+)\./.exec(script)![1]! },
+    'ike-proposal': `${ENC[enc]}-${aead ? 'prf' : ''}${INTEG[integ]}-${DH[dh]}`,
+    'esp-proposal': cipher.startsWith('GCM') && auth === cipher ? ENC[cipher]! : `${ENC[cipher]}-${ESP_INTEG[auth]}`,
+  };
+}
+
 /** The strongSwan client the profile describes, as the Android app would set it up from the file. */
 function clientFrom(lab: Lab, p: Sswan, password: string) {
   const cert = p.type === 'ikev2-cert';
@@ -58,7 +126,7 @@ function clientFrom(lab: Lab, p: Sswan, password: string) {
   });
 }
 
-t.test('strongSwan configured only from the generated .sswan connects to postern run: EAP-MSCHAPv2, then the profile\'s client certificate', { skip }, async (t) => {
+t.test('strongSwan configured only from the generated .sswan connects to postern run: EAP-MSCHAPv2 (and from the Apple, NetworkManager and Windows profiles\' values), then the profile\'s client certificate', { skip }, async (t) => {
   t.setTimeout(110_000);
   const lab = Lab.create(twoSitesDirect); // gwA: the client; gwB: Postern; lanB behind it
   t.teardown(() => lab.teardown());
@@ -98,6 +166,16 @@ t.test('strongSwan configured only from the generated .sswan connects to postern
   t.equal(eap.type, 'ikev2-eap');
   const eapOut = await connect(eap, PASSWORD, 'EAP-MSCHAPv2');
   t.match(eapOut, /EAP method EAP_MSCHAPV2 succeeded/);
+  // The same user's Apple profile: its values, read as an iPhone reads them, connect too.
+  const apple = sswanFromApple(clientProfile('apple', profileInput(config, pki(), 'alice')).body as Buffer, lab.dir);
+  t.match(apple, { remote: { addr: 'vpn.branch1.example.com', id: 'vpn.branch1.example.com', cert: eap.remote.cert }, local: { eap_id: 'alice' } }, `the Apple profile's server, identities and CA: ${apple['ike-proposal']}, ${apple['esp-proposal']}`);
+  t.match(await connect(apple, PASSWORD, 'Apple profile, EAP-MSCHAPv2'), /EAP method EAP_MSCHAPV2 succeeded/);
+  // And from the NetworkManager and Windows profiles' values.
+  for (const [kind, read] of [['linux', sswanFromNetworkManager], ['windows', sswanFromWindows]] as const) {
+    const values = read(clientProfile(kind, profileInput(config, pki(), 'alice')).body as string);
+    t.match(values, { remote: { addr: 'vpn.branch1.example.com', id: 'vpn.branch1.example.com', cert: eap.remote.cert }, local: { eap_id: 'alice' } }, `the ${kind} profile's server, identities and CA: ${values['ike-proposal']}, ${values['esp-proposal']}`);
+    t.match(await connect(values, PASSWORD, `${kind} profile, EAP-MSCHAPv2`), /EAP method EAP_MSCHAPV2 succeeded/);
+  }
 
   // 2. Certificate login on the same gateway state: alice's certificate issued into her profile.
   await daemon.stop();
