@@ -16,7 +16,11 @@
 // (listeners.l2tp.ipsec.dpdSeconds/dpdTimeoutSeconds) finds it dead, its L2TP tunnel closes with the
 // SA, and the session and its pool address are released within delay + timeout. Last, Postern
 // restarts with listeners.l2tp.ipsec.auth 'certificate': a third laptop keys IKEv1 Main Mode with a
-// client certificate issued through Postern's API by its CA, dials, gets PPP up and pings the LAN.
+// client certificate issued through Postern's API by its CA, dials, gets PPP up and pings the LAN;
+// in that last phase PPP passwords are checked by FreeRADIUS on the LAN host (listeners.l2tp.auth =
+// radius, issue 21): dave, known only to it, logs in with MS-CHAPv2, the call's accounting Start and
+// Stop reach its detail file with the session's counters, and FreeRADIUS's radclient ends the call with
+// an RFC 5176 Disconnect-Request to the gateway's DAS (Stop with Admin-Reset).
 // Topology: vmRemoteAccess (the guest behind its home router, Postern's WAN 192.0.2.2, LAN 10.2.0.0/24).
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +32,10 @@ import { ntHashHex } from '../../firmware/crypto/user-credential.ts';
 import { importPkcs12 } from '../../firmware/pki/pkcs12.ts';
 import { Secret } from '../../firmware/util/secret.ts';
 import { startPostern, type PosternDaemon } from '../helpers/postern-daemon.ts';
+import { FreeRadius } from '../lab/peers/freeradius.ts';
+import { waitUntil } from '../lab/peers/wait.ts';
 import { CHARON } from '../lab/peers/strongswan.ts';
+import { hasBinary } from '../lab/command.ts';
 import { VM_REMOTE, vmRemoteAccess } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { GUEST_CHARON_SCRIPT, guestCharonFiles } from '../lab/vm/guest-charon.ts';
@@ -36,7 +43,7 @@ import { Vm, vmMissing } from '../lab/vm/vm.ts';
 import { labSkip } from '../lab/skip.ts';
 
 const missing = vmMissing() ?? (existsSync(CHARON) ? null : 'strongSwan (charon) is not installed, so the guest image has none');
-const skip = labSkip(missing);
+const skip = labSkip(missing ?? (hasBinary('freeradius') ? null : 'not installed: freeradius'));
 
 const PASSWORD = 'Correct-Horse-Battery-7';
 const ADMIN = 'Field-Tech-Pass-77';
@@ -91,7 +98,11 @@ const AT_HOME2 = '198.51.100.4';
 const XL2TPD_HOME2_CONF = XL2TPD_HOME_CONF.replace(`listen-addr = ${AT_HOME}`, `listen-addr = ${AT_HOME2}`).replace('[lac home]', '[lac home2]').replace('/lab/l2tp/options', '/lab/l2tp/options2');
 /** A third laptop, not behind the NAT, that keys IKEv1 with a certificate from Postern's CA (issue 20). */
 const CERT_LAPTOP = '198.51.100.5';
-const XL2TPD_CERT_CONF = XL2TPD_HOME_CONF.replace(`listen-addr = ${AT_HOME}`, `listen-addr = ${CERT_LAPTOP}`).replace('[lac home]', '[lac cert]');
+const XL2TPD_CERT_CONF = XL2TPD_HOME_CONF.replace(`listen-addr = ${AT_HOME}`, `listen-addr = ${CERT_LAPTOP}`).replace('[lac home]', '[lac cert]').replace('/lab/l2tp/options', '/lab/l2tp/options-radius');
+/** Issue 21: the certificate laptop's user is known to FreeRADIUS only; the DAS is radclient on the LAN host. */
+const RADIUS_USER = { name: 'dave', password: 'Dave-Radius-Pass-21' };
+const RADIUS_SECRET = 'l2tp-radius-shared-secret';
+const DAS_SECRET = 'l2tp-das-secret-21';
 const CERT_PASSWORD = 'Laptop-Bundle-Pass-3';
 /** Its user (pool leases are per user: one user dialing twice at once gets one address). */
 const PASSWORD2 = 'Second-Laptop-Battery-5';
@@ -166,6 +177,7 @@ sh_step cert-address '/usr/bin/ip addr add ${CERT_LAPTOP}/24 dev eth0'
 step cert-initiate swan --initiate --child cert --timeout 30
 sh_step cert-dial 'restart_xl2tpd xl2tpd-cert && dial cert'
 step cert-ping ping -c 3 -W 3 -I ppp0 ${LAN_HOST}
+sh_step cert-das 'for _ in $(seq 120); do [ -e /sys/class/net/ppp0 ] || { echo "ppp0 gone"; exit 0; }; sleep 0.25; done; exit 1'
 sh_step logs 'echo "--- xl2tpd"; grep -v "tty is not open" /tmp/xl2tpd.log | tail -60; echo "data for no kernel session: $(grep -c "tty is not open" /tmp/xl2tpd.log)"; cat /proc/net/pppol2tp 2>/dev/null | head -20; echo "--- pppd"; tail -30 /tmp/pppd.log; echo "--- charon"; charon_log 40'
 `;
 
@@ -201,7 +213,7 @@ const parseStates = (text: string): GuestSa[] => text.split(/^src /m).slice(1).m
   packets: Number(/(\d+)\(packets\)/.exec(block)?.[1] ?? -1), failed: Number(/ failed (\d+)/.exec(block)?.[1] ?? -1), block,
 }));
 
-function posternConfig(allowPlain: boolean, ipsecAuth: 'psk' | 'certificate' = 'psk') {
+function posternConfig(allowPlain: boolean, ipsecAuth: 'psk' | 'certificate' = 'psk', radius = false) {
   const config = defaultConfig();
   config.system.wan = { interface: VM_REMOTE.wanInterface, mode: 'static', address: `${SERVER}/24` };
   config.system.lan = { interface: VM_REMOTE.lanInterface, address: '10.2.0.1/24' };
@@ -212,14 +224,16 @@ function posternConfig(allowPlain: boolean, ipsecAuth: 'psk' | 'certificate' = '
   // The gateway certificate names the WAN address: the certificate laptop's charon expects that ID.
   config.certificates.server = { commonName: 'vpn.example.com', sans: [SERVER, 'vpn.example.com'] };
   config.pools[0] = { ...config.pools[0]!, routes: ['10.2.0.0/24', '172.20.0.0/16'], domain: 'corp.example' };
-  config.listeners.l2tp = { ...config.listeners.l2tp, enabled: true, psk: PSK, ipsec: { auth: ipsecAuth, ...DPD }, ...(allowPlain ? { allowPlain: true } : {}) };
+  config.listeners.l2tp = { ...config.listeners.l2tp, enabled: true, psk: PSK, ipsec: { auth: ipsecAuth, ...DPD }, ...(allowPlain ? { allowPlain: true } : {}), ...(radius ? { auth: 'radius' as const } : {}) };
+  // DAS on the LAN address (10.2.0.1:3799), for radclient on the LAN host.
+  if (radius) config.radius = { servers: [{ name: 'lab', address: LAN_HOST, authPort: 1812, acctPort: 1813, secret: RADIUS_SECRET }], dynamicAuthorization: { enabled: true, port: 3799, clients: [{ name: 'lab-dac', address: LAN_HOST, secret: DAS_SECRET }] } };
   return config;
 }
 
-t.setTimeout(300_000);
+t.setTimeout(360_000);
 
 t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged), then L2TP inside IKEv1 transport-mode ESP', { skip }, async (t) => {
-  t.setTimeout(300_000);
+  t.setTimeout(360_000);
   const started = Date.now();
   const lab = Lab.create(vmRemoteAccess);
   t.teardown(() => lab.teardown());
@@ -253,6 +267,7 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
       '/lab/l2tp/xl2tpd-home2.conf': XL2TPD_HOME2_CONF,
       '/lab/l2tp/xl2tpd-cert.conf': XL2TPD_CERT_CONF,
       '/lab/l2tp/options': { data: PPP_OPTIONS, mode: 0o600 },
+      '/lab/l2tp/options-radius': { data: PPP_OPTIONS.replace('name alice', `name ${RADIUS_USER.name}`).replace(`password ${PASSWORD}`, `password ${RADIUS_USER.password}`), mode: 0o600 },
       '/lab/l2tp/options2': { data: PPP_OPTIONS.replace('name alice', 'name carol').replace(`password ${PASSWORD}`, `password ${PASSWORD2}`), mode: 0o600 },
       ...guestCharonFiles({
         connections: {
@@ -340,8 +355,12 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   // Issue 20: L2TP/IPsec clients authenticate IKEv1 with certificates (listeners.l2tp.ipsec.auth).
   const phase2Log = postern.log(); // the restarted daemon writes its log afresh
   await postern.stop();
-  postern = await startPostern(lab, 'gw', posternConfig(false, 'certificate'), (log) => log.includes('L2TP listening') && log.includes('IKEv1 listening'), { stateDir: postern.stateDir });
+  // Issue 21: PPP passwords now checked by FreeRADIUS on the LAN host, which is also the DAS client.
+  const radius = await FreeRadius.start(lab, 'lanB', { address: LAN_HOST, clients: [{ name: 'postern', network: '10.2.0.0/24', secret: RADIUS_SECRET }], users: [RADIUS_USER], replyMessageAuthenticator: 'always' });
+  postern = await startPostern(lab, 'gw', posternConfig(false, 'certificate', true), (log) => log.includes('L2TP listening') && log.includes('IKEv1 listening'), { stateDir: postern.stateDir });
   lab.execSync('gw', ['ip', 'addr', 'add', `${GO_CERT}/32`, 'dev', VM_REMOTE.wanInterface]);
+  await vm.waitFor(/^@@STEP cert-das BEGIN/m, 90_000).catch(early);
+  const das = (await lab.exec('lanB', ['sh', '-c', `echo 'User-Name = "${RADIUS_USER.name}"' | radclient -x -r 2 -t 3 10.2.0.1:3799 disconnect ${DAS_SECRET}`], 20_000)).stdout;
   const result = await vm.waitForExit(90_000);
   const step = (name: string) => result.steps.get(name);
   const out = (name: string) => step(name)?.output ?? '';
@@ -442,10 +461,23 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   t.equal(step('cert-initiate')?.code, 0, `IKEv1 Main Mode with certificates (laptop-1's from Postern's CA) and transport mode: ${out('cert-initiate').split('\n').slice(-8).join('\n')}${step('cert-initiate')?.code === 0 ? '' : diag()}`);
   t.match(out('cert-initiate'), /CHILD_SA cert\{\d+\} established .* TS 198\.51\.100\.5\/32\[17\/1701\] === 192\.0\.2\.2\/32\[17\/1701\]/, 'the transport child for UDP 1701');
   t.match(postern.log(), /"connection":"l2tp",.*"msg":"'CN=laptop-1' signed HASH_I with its certificate"/, 'Postern checked laptop-1\'s certificate and signature');
-  t.match(postern.log(), /"msg":"ISAKMP SA with 198\.51\.100\.5 \(9:[0-9a-f]+\) established for l2tp"/, 'and keyed its L2TP connection (the ID a DN, type 9)');
+  t.match(postern.log(), /"msg":"ISAKMP SA with 198\.51\.100\.5 \((?:9|dn):[0-9a-f]+\) established for l2tp"/, 'and keyed its L2TP connection (the ID a DN, type 9)');
   t.equal(step('cert-dial')?.code, 0, `L2TP/IPsec with a certificate: PPP up: ${out('cert-dial')}${step('cert-dial')?.code === 0 ? '' : diag()}`);
   t.match(out('cert-dial'), /ppp0 10\.10\.0\.\d+\b/, 'with a pool address');
   t.equal(step('cert-ping')?.code, 0, `the LAN host answers through L2TP/IPsec keyed by certificate: ${out('cert-ping')}${step('cert-ping')?.code === 0 ? '' : diag()}`);
+  // Issue 21: dave's MS-CHAPv2 checked by FreeRADIUS, his call accounted there and ended by its Disconnect-Request.
+  t.match(radius.log(), new RegExp(`Login OK: \\[${RADIUS_USER.name}`), 'FreeRADIUS checked the certificate laptop\'s MS-CHAPv2 login (a user only it knows)');
+  t.match(das, /Received Disconnect-ACK/, `radclient's Disconnect-Request naming ${RADIUS_USER.name}: ACK: ${das.slice(-600)}`);
+  t.equal(step('cert-das')?.code, 0, `and the call ends in the guest: ${out('cert-das')}`);
+  const detail = () => { try { return readFileSync(join(radius.dir, 'detail'), 'utf8'); } catch { return ''; } };
+  const daveRecords = () => detail().split(/\n\n+/).filter((r) => r.includes(`User-Name = "${RADIUS_USER.name}"`));
+  await waitUntil('dave\'s Stop record', 10_000, () => daveRecords().some((r) => /Acct-Status-Type = Stop/.test(r)), detail).catch(() => {});
+  t.match(daveRecords(), [/Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\./, /Acct-Status-Type = Stop[\s\S]*Acct-Terminate-Cause = Admin-Reset/], `accounting Start (with the address) and Stop (Admin-Reset): ${daveRecords().join('\n\n').slice(0, 3000)}`);
+  const daveStop = daveRecords().find((r) => /Acct-Status-Type = Stop/.test(r)) ?? '';
+  const packetsIn = Number(/Acct-Input-Packets = (\d+)/.exec(daveStop)?.[1] ?? -1);
+  const octetsIn = Number(/Acct-Input-Octets = (\d+)/.exec(daveStop)?.[1] ?? -1);
+  t.ok(packetsIn >= 3 && octetsIn >= 3 * 84, `with the session's counters: ${packetsIn} packets, ${octetsIn} octets in (3 pings of 84 bytes at least)`);
+  t.notMatch(postern.log(), new RegExp(`${RADIUS_SECRET}|${DAS_SECRET}|${RADIUS_USER.password}`), 'no RADIUS or DAS secret, nor the password, in Postern\'s log');
   t.match(phase2Log, new RegExp(`l2tp with ${HOME_ROUTER}: dead peer: no R-U-THERE-ACK in ${DPD.dpdTimeoutSeconds} s`), 'found dead by DPD (RFC 3706)');
   t.ok(phase2Log.split('\n').some((l) => l.includes('"msg":"L2TP tunnel closed: its IPsec SA is gone"') && l.includes(`"peer":"${HOME_ROUTER}:1701@`)), 'its L2TP tunnel closed with the SA, not after HELLO timeouts');
   if (!t.passing()) t.comment(`${diag()}\n--- guest ---\n${result.console.slice(-3000)}`);
