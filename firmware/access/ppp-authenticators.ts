@@ -37,6 +37,9 @@ export interface AuthenticatorContext {
 /** The methods offered in LCP, preferred first. */
 export const GATEWAY_AUTH_METHODS: readonly AuthMethod[] = ['mschapv2', 'eap'];
 
+/** A listener's methods: CHAP-MD5 and PAP after the default ones only with its `legacyAuth` (flagged insecure). */
+export const listenerAuthMethods = (legacyAuth: boolean | undefined): readonly AuthMethod[] => (legacyAuth ? [...GATEWAY_AUTH_METHODS, 'chap-md5', 'pap'] : GATEWAY_AUTH_METHODS);
+
 /** Why a method is weak, for the logs and the web UI; undefined for the ones we recommend. */
 export function insecureAuthMethod(method: AuthMethod): string | undefined {
   switch (method) {

@@ -152,6 +152,7 @@ export function insecureChoices(config: PosternConfig): ConfigIssue[] {
   if (pptp.enabled && pptp.mppe === 'optional') warn('listeners.pptp.mppe', 'insecure', 'PPTP calls without MPPE cross the network unencrypted');
   if (pptp.enabled && pptp.legacyAuth) warn('listeners.pptp.legacyAuth', 'insecure', 'PAP sends passwords in clear and CHAP-MD5 can be brute-forced offline; their calls are unencrypted');
   if (l2tp.enabled && (l2tp.ipsec?.auth ?? 'psk') === 'psk') warn('listeners.l2tp.psk', 'insecure', 'a group PSK lets anyone who has it impersonate the gateway');
+  if (l2tp.enabled && l2tp.legacyAuth) warn('listeners.l2tp.legacyAuth', 'insecure', 'PAP sends passwords in clear (inside IPsec only if plain L2TP is off) and CHAP-MD5 can be brute-forced offline');
   if (l2tp.enabled && l2tp.allowPlain) warn('listeners.l2tp.allowPlain', 'insecure', 'plain L2TP is accepted outside IPsec: PPP, its authentication and the traffic cross the network unencrypted');
   if (ikev2.enabled && ikev2.auth === 'psk') warn('listeners.ikev2.auth', 'insecure', 'a group PSK for remote access lets anyone who has it impersonate the gateway');
   (['ike', 'esp'] as const).forEach((kind) =>

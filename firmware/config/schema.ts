@@ -127,6 +127,7 @@ const listeners = obj('Listeners', {
     // Issue 20: RFC 2661 §4.2 tunnel authentication; with it our session AVPs are hidden too (§4.3).
     secret: str('L2TP tunnel secret', { secret: true, optional: true, minLength: 8, maxLength: 128, help: 'Only for clients configured with one (xl2tpd, routers); Windows, macOS and iOS send none: leave empty for them' }),
     allowPlain: bool('Plain L2TP without IPsec (insecure)', false, { optional: true, help: 'Accepts L2TP on UDP 1701 outside the IPsec SA: PPP then crosses the network unencrypted. For tests and trusted links only' }),
+    legacyAuth: bool('Allow CHAP-MD5 and PAP (insecure)', false, { optional: true, help: 'For devices that cannot do MS-CHAPv2. PAP sends the password in clear inside IPsec; CHAP-MD5 can be brute-forced offline. Checked by the local users or by RADIUS (CHAP-Password, User-Password), as auth says' }),
     // Issue 19, reserved for the L2TP issue: the IKEv1 transport-mode SA that L2TP/IPsec clients key.
     ipsec: obj('IPsec (IKEv1)', {
       auth: str('Client authentication', { enum: ['psk', 'certificate'], default: 'psk', help: 'psk: the group pre-shared key above; certificate: the gateway certificate and client certificates from a trusted CA' }),

@@ -160,6 +160,8 @@ export interface ListenersConfig {
     secret?: string;
     /** Issue 20: L2TP outside the IPsec SA (insecure, flagged); off when absent. */
     allowPlain?: boolean;
+    /** Issue 21: CHAP-MD5 and PAP offered after MS-CHAPv2 and EAP (insecure, flagged); off when absent. */
+    legacyAuth?: boolean;
     /** Issue 19: the IKEv1 transport-mode SA under L2TP (used by the L2TP issue); left out: PSK, default proposals. */
     ipsec?: {
       auth: 'psk' | 'certificate';

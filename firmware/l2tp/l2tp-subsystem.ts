@@ -27,7 +27,7 @@ import type { AddressPool } from '../pools/address-pool.ts';
 import { localUsers } from '../access/local-users.ts';
 import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
-import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
+import { listenerAuthMethods, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
 import { AnsweringSites } from '../access/answering-sites.ts';
 import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
 import type { DasSessionHandle } from '../radius/das-sessions.ts';
@@ -196,7 +196,7 @@ export class L2tpSubsystem implements Subsystem {
           siteSubnets: (user) => answering.subnetsOf(user),
           link: {
             localAddress,
-            lcp: { random, auth: GATEWAY_AUTH_METHODS, mru: L2TP_MRU },
+            lcp: { random, auth: listenerAuthMethods(settings.legacyAuth), mru: L2TP_MRU },
             createAuthenticator: (method) => pppAuthenticatorFor(method, { users, random, serverName: 'postern', ...(verifier ? { verifier } : {}), ...(passwordVerifier ? { passwordVerifier } : {}), ...(eapRadius ? { eapRadius } : {}), wake: () => session.wake() }),
           },
           send: (frame) => this.#sendData(tunnelId, sessionId, frame),

@@ -5,6 +5,7 @@ import t from 'tap';
 import { defaultConfig } from '../../../firmware/config/defaults.ts';
 import { validateConfig } from '../../../firmware/config/validate.ts';
 import { L2TP_IKEV1_CONNECTION, ikev1ConnectionsFromConfig } from '../../../firmware/ikev1/ikev1-connections.ts';
+import { listenerAuthMethods } from '../../../firmware/access/ppp-authenticators.ts';
 
 const enabled = () => {
   const c = defaultConfig();
@@ -38,6 +39,17 @@ t.test('the tunnel secret has bounds; plain L2TP validates but is flagged insecu
   const plain = validateConfig(c);
   t.ok(plain.ok, JSON.stringify(plain));
   t.ok(plain.warnings.some((w) => w.path === 'listeners.l2tp.allowPlain' && w.code === 'insecure'), JSON.stringify(plain.warnings));
+});
+
+t.test('CHAP-MD5 and PAP for L2TP only with legacyAuth (issue 21): offered after MS-CHAPv2 and EAP, flagged insecure', async (t) => {
+  const c = enabled();
+  t.same(listenerAuthMethods(c.listeners.l2tp.legacyAuth), ['mschapv2', 'eap'], 'MS-CHAPv2 and EAP by default');
+  t.notOk(validateConfig(c).warnings.some((w) => w.path === 'listeners.l2tp.legacyAuth'));
+  c.listeners.l2tp.legacyAuth = true;
+  t.same(listenerAuthMethods(c.listeners.l2tp.legacyAuth), ['mschapv2', 'eap', 'chap-md5', 'pap'], 'then CHAP-MD5 and PAP');
+  const legacy = validateConfig(c);
+  t.ok(legacy.ok, JSON.stringify(legacy));
+  t.ok(legacy.warnings.some((w) => w.path === 'listeners.l2tp.legacyAuth' && w.code === 'insecure'), JSON.stringify(legacy.warnings));
 });
 
 t.test('DPD for L2TP/IPsec clients: 30 s and the engine\'s tries by default, the listener\'s own when set, bounded', async (t) => {

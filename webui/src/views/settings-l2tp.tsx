@@ -20,6 +20,7 @@ interface L2tpListener {
   pool: string;
   secret?: string;
   allowPlain?: boolean;
+  legacyAuth?: boolean;
   auth?: UserAuth;
   ipsec?: { auth: IpsecAuth; proposals?: { ike: string[]; esp: string[] }; dpdSeconds?: number; dpdTimeoutSeconds?: number };
 }
@@ -30,6 +31,7 @@ interface Form {
   pool: string;
   secret: string;
   allowPlain: boolean;
+  legacyAuth: boolean;
   auth: UserAuth;
   ipsecAuth: IpsecAuth;
   /** The proposals as typed, one per line; both empty: the gateway's defaults. */
@@ -40,7 +42,7 @@ interface Form {
   dpdTimeout: string;
 }
 
-const FIELDS: Record<string, string> = { enabled: 'enabled', psk: 'psk', pool: 'pool', secret: 'secret', allowPlain: 'allowPlain', auth: 'auth', 'ipsec.auth': 'ipsecAuth', 'ipsec.dpdSeconds': 'dpd', 'ipsec.dpdTimeoutSeconds': 'dpdTimeout' };
+const FIELDS: Record<string, string> = { enabled: 'enabled', psk: 'psk', pool: 'pool', secret: 'secret', allowPlain: 'allowPlain', legacyAuth: 'legacyAuth', auth: 'auth', 'ipsec.auth': 'ipsecAuth', 'ipsec.dpdSeconds': 'dpd', 'ipsec.dpdTimeoutSeconds': 'dpdTimeout' };
 const PROPOSALS = 'listeners.l2tp.ipsec.proposals';
 const l2tpField = (path: string): string | undefined => {
   const proposal = path.startsWith(`${PROPOSALS}.`) ? /^(ike|esp)/.exec(path.slice(PROPOSALS.length + 1))?.[1] : undefined;
@@ -57,7 +59,7 @@ export function L2tpCard() {
     const { l2tp } = (await api<{ listeners: { l2tp: L2tpListener } }>('GET', '/listeners')).listeners;
     const proposals = l2tp.ipsec?.proposals;
     setForm({
-      enabled: l2tp.enabled, psk: l2tp.psk, pool: l2tp.pool, secret: l2tp.secret ?? '', allowPlain: l2tp.allowPlain === true, auth: l2tp.auth ?? 'local',
+      enabled: l2tp.enabled, psk: l2tp.psk, pool: l2tp.pool, secret: l2tp.secret ?? '', allowPlain: l2tp.allowPlain === true, legacyAuth: l2tp.legacyAuth === true, auth: l2tp.auth ?? 'local',
       ipsecAuth: l2tp.ipsec?.auth ?? 'psk', ike: proposals?.ike.join('\n') ?? '', esp: proposals?.esp.join('\n') ?? '',
       dpd: String(l2tp.ipsec?.dpdSeconds ?? ''), dpdTimeout: String(l2tp.ipsec?.dpdTimeoutSeconds ?? ''),
     });
@@ -76,7 +78,7 @@ export function L2tpCard() {
     const dpd = { dpdSeconds: seconds(form.dpd), dpdTimeoutSeconds: seconds(form.dpdTimeout) };
     const ipsec = { auth: form.ipsecAuth, ...(lists.ike.length ? { proposals: lists } : {}), ...Object.fromEntries(Object.entries(dpd).filter(([, v]) => v !== undefined)) };
     // An empty tunnel secret is not sent: there is none, or the stored one stays.
-    const body = { enabled: form.enabled, pool: form.pool, psk: form.psk, allowPlain: form.allowPlain, auth: form.auth, ipsec, ...(form.secret ? { secret: form.secret } : {}) };
+    const body = { enabled: form.enabled, pool: form.pool, psk: form.psk, allowPlain: form.allowPlain, legacyAuth: form.legacyAuth, auth: form.auth, ipsec, ...(form.secret ? { secret: form.secret } : {}) };
     void change.run(() => api('PUT', '/listeners/l2tp', body), 'L2TP/IPsec settings saved', async () => {
       setShowPsk(false);
       announceListenersChanged();
@@ -137,6 +139,10 @@ export function L2tpCard() {
       </label>
       <p class={form.allowPlain ? 'warning' : 'hint'} data-testid="l2tp-plain-warning">Insecure: PPP, its sign-in and all traffic then cross the network unencrypted. For tests and trusted links only.</p>
       {warnings['allowPlain'] ? <small class="warning">{warnings['allowPlain']}</small> : null}
+      <label class={`switch${warnings['legacyAuth'] ? ' warned' : ''}`}>
+        <input type="checkbox" name="l2tp-legacy-auth" checked={form.legacyAuth} onChange={(e) => setForm({ ...form, legacyAuth: e.currentTarget.checked })} /> Also allow CHAP-MD5 and PAP
+      </label>
+      {warnings['legacyAuth'] ? <small class="warning">{warnings['legacyAuth']}</small> : <p class="hint">For devices without MS-CHAPv2. Checked by the local users or by RADIUS, as above.</p>}
       <Elsewhere issues={change.issues} />
       <button type="submit">Save</button>
     </form>
