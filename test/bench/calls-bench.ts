@@ -14,7 +14,7 @@ import { LinePeer } from '../lab/peers/line-peer.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
-import { CLIENT_PREFIX, clientAddress, perSessionKb } from './l2tp-sessions-plan.ts';
+import { CLIENT_PREFIX, clientAddress, cpuSecondsOfStat, perSessionKb } from './l2tp-sessions-plan.ts';
 
 export const SERVER = '192.0.2.2';
 export const SERVER_LAN = '10.2.0.1';
@@ -37,13 +37,16 @@ export interface CallsBench {
 /** A counter from /healthz's JSON text (-1 when absent). */
 export const counter = (text: string, name: string): number => Number(new RegExp(`"${name.replace(/\./g, '\\.')}":(\\d+)`).exec(text)?.[1] ?? -1);
 
+/** CPU seconds a process has used so far: a call's cost apart from how busy the shared machine is. */
+const cpu = (pid: number): number => cpuSecondsOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8')) ?? NaN;
+
 /** The server's memory after a full collection, read until two readings a second apart agree within 1 MiB (5 at most). */
 async function memory(pid: number, file: string): Promise<NodeJS.MemoryUsage> {
   let last: NodeJS.MemoryUsage | undefined;
   for (let i = 0; i < 5; i++) {
     rmSync(file, { force: true });
     process.kill(pid, 'SIGUSR2');
-    await waitUntil('the server reports its memory', 10_000, () => existsSync(file));
+    await waitUntil('the server reports its memory', 60_000, () => existsSync(file));
     const m = JSON.parse(readFileSync(file, 'utf8')) as NodeJS.MemoryUsage;
     if (last && Math.abs(m.rss - last.rss) < 1 << 20) return m;
     last = m;
@@ -79,13 +82,19 @@ export async function runCallsBench(b: CallsBench): Promise<void> {
     };
     const warm = await batch(warmUp);
     const before = await memory(daemon.pid, probe);
+    const cpuBefore = { server: cpu(daemon.pid), load: cpu(peer.daemon.pid) };
     const rest = await batch(b.calls - warmUp);
-    const after = await memory(daemon.pid, probe);
+    const cpuMs = (now: number, then: number) => (((now - then) * 1000) / Math.max(1, rest.up)).toFixed(0);
+    const cpuLine = `CPU per call: server ${cpuMs(cpu(daemon.pid), cpuBefore.server)} ms, load ${cpuMs(cpu(peer.daemon.pid), cpuBefore.load)} ms`;
     const r = { up: warm.up + rest.up, failed: warm.failed + rest.failed, seconds: warm.seconds + rest.seconds, errors: { ...warm.errors, ...rest.errors } };
+    // Printed before the memory readings, so a server too busy to answer them still leaves this line.
+    console.log(`bench ${b.name} setup ${r.up} of ${b.calls} up, ${r.failed} failed in ${r.seconds.toFixed(1)} s (${(r.up / r.seconds).toFixed(1)}/s, ${b.concurrency} at a time) ${JSON.stringify(r.errors)}; ${cpuLine}`);
+    const after = await memory(daemon.pid, probe);
     const pinged = JSON.parse((await peer.command(`ping ${SERVER_LAN}`, 60_000)).replace(/^pinged /, '')) as { calls: number; answered: number };
     const kb = perSessionKb(before, after, rest.up);
-    console.log(`bench ${b.name} setup ${r.up} of ${b.calls} up, ${r.failed} failed in ${r.seconds.toFixed(1)} s (${(r.up / r.seconds).toFixed(1)}/s, ${b.concurrency} at a time) ${JSON.stringify(r.errors)}`);
-    console.log(`bench ${b.name} traffic ${pinged.answered} of ${pinged.calls} calls answered an ICMP echo to ${SERVER_LAN}; server: ${b.dataPath(await health())}`);
+    // A rule per call would be walked by every packet the server sends (issue 20 found one per L2TP client).
+    const rules = lab.execSync('gwB', ['ip', 'rule']).trim().split('\n').length;
+    console.log(`bench ${b.name} traffic ${pinged.answered} of ${pinged.calls} calls answered an ICMP echo to ${SERVER_LAN}; server: ${b.dataPath(await health())}; ${rules} policy-routing rules`);
     console.log(`bench ${b.name} memory ${kb.rss.toFixed(1)} KB RSS per call over the ${rest.up} after the first ${warm.up} (${(before.rss / 1048576).toFixed(0)} → ${(after.rss / 1048576).toFixed(0)} MiB); JavaScript heap ${kb.heap.toFixed(1)} KB (${(before.heapUsed / 1048576).toFixed(0)} → ${(after.heapUsed / 1048576).toFixed(0)} MiB), external ${kb.external.toFixed(1)} KB, outside the heap (driver, OpenSSL, libuv) ${kb.outsideHeap.toFixed(1)} KB`);
     if (r.up === 0 || pinged.answered !== r.up) process.exitCode = 1;
   } finally {

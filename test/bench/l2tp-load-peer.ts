@@ -92,13 +92,16 @@ function onIke(action: IkeAction): void {
   }
 }
 
-for (let i = 0; i < c.count; i++) {
-  const address = clientAddress(i);
-  transport.add(address, await DgramTransport.open(address, shell.receive, [500]));
-  const dataplane = new UserspaceDataPlane({ hub, pipe, rawEndpoint: NativeEndpoint.openRaw(address), tunnelAddress: '10.255.0.1', mtu: 1400 });
-  const client: Client = { index: i, address, dataplane, installer: new DataPlaneInstaller({ dataplane, log: quiet }) };
-  clients.push(client);
-  byConnection.set(`c${i}`, client);
+/** Every client's IKE socket, raw ESP endpoint and data plane. */
+async function prepare(): Promise<void> {
+  for (let i = 0; i < c.count; i++) {
+    const address = clientAddress(i);
+    transport.add(address, await DgramTransport.open(address, shell.receive, [500]));
+    const dataplane = new UserspaceDataPlane({ hub, pipe, rawEndpoint: NativeEndpoint.openRaw(address), tunnelAddress: '10.255.0.1', mtu: 1400 });
+    const client: Client = { index: i, address, dataplane, installer: new DataPlaneInstaller({ dataplane, log: quiet }) };
+    clients.push(client);
+    byConnection.set(`c${i}`, client);
+  }
 }
 
 /** IKEv1 Main Mode + Quick Mode, then L2TP and PPP through the transport SA; resolves with the PPP address. */
@@ -128,4 +131,4 @@ async function call(client: Client): Promise<string> {
   return client.pppAddress;
 }
 
-serveLoadCalls<Client>({ clients, call: async (client) => void (await call(client)), sendIp: (client, packet) => client.dialer?.sendIp(packet), concurrency: c.concurrency });
+serveLoadCalls<Client>({ clients, call: async (client) => void (await call(client)), sendIp: (client, packet) => client.dialer?.sendIp(packet), concurrency: c.concurrency, prepare });

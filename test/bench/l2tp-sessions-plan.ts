@@ -86,3 +86,17 @@ export function perSessionKb(before: NodeJS.MemoryUsage, after: NodeJS.MemoryUsa
     outsideHeap: per(outside(after) - outside(before)),
   };
 }
+
+/**
+ * User + system CPU seconds from a /proc/PID/stat line (proc(5): fields 14 and 15 in clock ticks,
+ * counted after the parenthesised command name, which may hold spaces); undefined when malformed.
+ */
+export function cpuSecondsOfStat(stat: string, ticksPerSecond = 100): number | undefined {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const fields = stat.slice(close + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isSafeInteger(utime) || !Number.isSafeInteger(stime) || utime < 0 || stime < 0 || fields[11] === '' || fields[12] === '') return undefined;
+  return (utime + stime) / ticksPerSecond;
+}

@@ -22,6 +22,8 @@ export interface LoadCalls<T extends LoadCall> {
   /** Sends an IP packet through client's call. */
   readonly sendIp: (client: T, packet: Uint8Array) => void;
   readonly concurrency: number;
+  /** Opens the clients' sockets after `ready` (a thousand take a while on a busy machine); `go` waits for it. */
+  readonly prepare?: () => Promise<void>;
 }
 
 /** For a call's `onIp`: marks the client answered when the packet is the reply to its echo. */
@@ -31,7 +33,9 @@ export function noteEchoReply(client: LoadCall, packet: Uint8Array): void {
 
 export function serveLoadCalls<T extends LoadCall>(load: LoadCalls<T>): void {
   let next = 0;
+  let prepared: Promise<void> | undefined;
   const go = async (batch: number) => {
+    await prepared;
     const started = performance.now();
     const end = Math.min(load.clients.length, next + batch);
     let up = 0;
@@ -76,4 +80,5 @@ export function serveLoadCalls<T extends LoadCall>(load: LoadCalls<T>): void {
   });
   process.on('SIGTERM', () => process.exit(0));
   console.log('ready');
+  prepared = load.prepare?.();
 }

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { validateConfig } from '../../../firmware/config/validate.ts';
 import { pptpServerConfig } from '../../bench/pptp-calls-plan.ts';
-import { clientAddress, echoReplySeq, echoRequest, lnsConfig, MAX_CLIENTS, perSessionKb } from '../../bench/l2tp-sessions-plan.ts';
+import { clientAddress, cpuSecondsOfStat, echoReplySeq, echoRequest, lnsConfig, MAX_CLIENTS, perSessionKb } from '../../bench/l2tp-sessions-plan.ts';
 
 t.test('client addresses: distinct, inside 198.18.0.0/16, never .0 or .255', async (t) => {
   const seen = new Set(Array.from({ length: 5000 }, (_, i) => clientAddress(i)));
@@ -88,4 +88,19 @@ t.test('memory per session: deltas over the sessions, in KB', async (t) => {
   t.equal(kb.external, 2);
   t.equal(kb.outsideHeap, 100 - 40 - 2);
   t.equal(perSessionKb(m(1, 0, 0, 0), m(1025, 0, 0, 0), 0).rss, 1, 'no sessions: divided by one, never by zero');
+});
+
+t.test('CPU seconds from /proc/PID/stat: fields 14 and 15 after the command name (spaces and parentheses in it)', async (t) => {
+  const stat = '4242 (node (a) b) S 1 4242 4242 0 -1 4194560 9000 0 0 0 1234 567 0 0 20 0 11 0 1000 1000000 5000 18446744073709551615';
+  t.equal(cpuSecondsOfStat(stat), 18.01);
+  t.equal(cpuSecondsOfStat(stat, 1000), 1.801);
+  t.equal(cpuSecondsOfStat('no command name'), undefined);
+  t.equal(cpuSecondsOfStat('1 (x) S 1 2'), undefined, 'too short');
+  let runs = 0;
+  fc.assert(fc.property(fc.string({ maxLength: 120 }), (s) => {
+    runs++;
+    const v = cpuSecondsOfStat(s);
+    return v === undefined || (Number.isFinite(v) && v >= 0);
+  }), { numRuns: 300 });
+  t.equal(runs, 300);
 });
