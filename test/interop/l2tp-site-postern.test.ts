@@ -4,7 +4,7 @@
 // Both LANs reach each other; a wrong password is refused and retried with backoff; when gwB
 // restarts, gwA keys IPsec again and redials by itself.
 import t from 'tap';
-import { apiGetIn } from '../helpers/namespace-api.ts';
+import { apiGetIn, apiIn } from '../helpers/namespace-api.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { answeringL2tpGateway, dialingL2tpGateway } from '../lab/l2tp-site-configs.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
@@ -32,6 +32,10 @@ t.test('L2TP/IPsec site-to-site through NAT: both LANs reach each other; a wrong
   const problems = (await apiGetIn(lab, 'gwB', '/problems?user=branch-a'))['problems'] as unknown[] | undefined;
   t.match(problems?.[0], { protocol: 'l2tp', stage: 'ppp-auth', cause: 'l2tp-wrong-password', user: 'branch-a', source: '203.0.113.1', client: { windows: /^Error 691/ }, fix: /Users page/ }, `gwB's Connection problems list it: ${JSON.stringify(problems)}`);
   t.ok(lineWith(wrong.log(), 'L2TP site down', /"redialInMs":\d+/), `the call ended and the site is dialed again later: ${lineWith(wrong.log(), 'L2TP site down', /./)}`);
+  // Issue 17: the site's Test on gwA dials now and shows where it stops: IPsec and the tunnel up, the login refused.
+  const tested = await apiIn(lab, 'gwA', 'POST', '/sites/hq/test', undefined, undefined, 40_000) as { ok?: boolean; steps?: Array<{ id: string; outcome: string }>; problem?: { cause: string; detail: string } };
+  t.same(tested.steps?.map((s) => `${s.id}:${s.outcome}`), ['ipsec:ok', 'tunnel:ok', 'ppp:failed'], `the Test: IPsec and tunnel pass, PPP fails: ${JSON.stringify(tested)}`);
+  t.match(tested, { ok: false, problem: { cause: 'peer-refused', explanation: /refused this gateway's login/ } }, 'explained as the peer refusing the login');
   await wrong.stop();
 
   const branch = await startPostern(lab, 'gwA', dialing(PASSWORD), (log) => log.includes('"msg":"L2TP site up"'), { name: 'postern-branch', stateDir: wrong.stateDir });

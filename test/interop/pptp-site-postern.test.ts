@@ -8,7 +8,7 @@ import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
 import { storedUser } from '../../firmware/config/users.ts';
-import { apiGetIn } from '../helpers/namespace-api.ts';
+import { apiGetIn, apiIn } from '../helpers/namespace-api.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
@@ -57,6 +57,10 @@ t.test('PPTP site-to-site: both LANs reach each other; a wrong password is refus
   const problems = (await apiGetIn(lab, 'gwB', '/problems?user=branch-a'))['problems'] as unknown[] | undefined;
   t.match(problems?.[0], { protocol: 'pptp', stage: 'ppp-auth', cause: 'pptp-wrong-password', user: 'branch-a', source: '192.0.2.1', client: { windows: /^Error 691/ }, fix: /Users page/ }, `gwB's Connection problems list it: ${JSON.stringify(problems)}`);
   t.ok(lineWith(wrong.log(), 'PPTP site down', /"redialInMs":\d+/), `the call ended and the site is dialed again later: ${lineWith(wrong.log(), 'PPTP site down', /./)}`);
+  // Issue 17: the site's Test on gwA dials now and shows where it stops: control and call up, the login refused.
+  const tested = await apiIn(lab, 'gwA', 'POST', '/sites/hq/test', undefined, undefined, 40_000) as { ok?: boolean; steps?: Array<{ id: string; outcome: string }>; problem?: { cause: string; detail: string } };
+  t.same(tested.steps?.map((s) => `${s.id}:${s.outcome}`), ['control:ok', 'call:ok', 'ppp:failed'], `the Test: control and call pass, PPP fails: ${JSON.stringify(tested)}`);
+  t.match(tested, { ok: false, problem: { cause: 'peer-refused', detail: /authentication failed/ } }, 'explained as the peer refusing the login');
   await wrong.stop();
 
   const branch = await startPostern(lab, 'gwA', dialing(PASSWORD), (log) => log.includes('"msg":"PPTP site up"'), { name: 'postern-branch', stateDir: wrong.stateDir });
