@@ -9,24 +9,44 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "epoch.h"
 #include "gre.h"
+#include "gso.h"
+#include "mss_clamp.h"
 #include "net_io.h"
 
 #define MAX_FRAME 4096 /* PPP frames are MRU-sized (1500 or so); room for MPPE and the header */
 #define CALLS 65536
 
+typedef struct call call;
+
+/* A call's PPP data path in C (issue 22). The sink comes first: the hub hands it back. */
 typedef struct {
+  dp_hub_sink sink;
+  dp_pptp *pptp;
+  call *owner;
+  dp_ppp_session *ppp;
+  dp_mppe_state tx; /* under the call's send lock */
+  dp_mppe_state rx; /* receiving thread only */
+  dp_hub *hub;      /* NULL: no routes (tests) */
+  int tun_fd;
+  bool offload;     /* the TUN wants a vnet header before each packet */
+} data_path;
+
+struct call {
   uint16_t peer_call_id;
   uint32_t peer_addr; /* network order */
   uint32_t tag;
-  uint32_t next_seq;        /* JavaScript thread only */
+  pthread_mutex_t send_lock; /* next_seq and the data path's MPPE: the hub's threads and JavaScript send */
+  uint32_t next_seq;
   _Atomic uint64_t rx_top;  /* 1 << 32 | the highest sequence number received, or 0 before any */
   _Atomic uint64_t acked;   /* the rx_top value last acknowledged */
   bool touched;             /* receiving thread: already in this batch's list */
-} call;
+  _Atomic(data_path *) data;
+};
 
 struct dp_pptp {
   int fd, stop_fd;
@@ -38,6 +58,9 @@ struct dp_pptp {
   int batch_count;
   pthread_t thread;
   bool running; /* opened with a socket and a thread (not a bare one for the fuzzer) */
+  dp_pptp_output_fn output; /* tests: instead of the socket */
+  void *output_ctx;
+  uint8_t scratch[MAX_FRAME + 8]; /* receiving thread: a frame being decrypted */
   dp_pptp_stats stats;
 };
 
@@ -46,7 +69,8 @@ struct dp_pptp {
 /* RFC 1982 serial number arithmetic: is a after b (modulo 2^32)? */
 static bool after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
 
-/* Header (+ frame) to the call's peer; the acknowledgement rides along whenever there is one. */
+/* Header (+ frame) to the call's peer; the acknowledgement rides along whenever there is one.
+ * With a sequence number only under the call's send lock. */
 static int send_packet(dp_pptp *p, call *c, const uint8_t *frame, size_t len, bool with_seq) {
   uint8_t out[MAX_FRAME + 16];
   uint64_t top = atomic_load_explicit(&c->rx_top, memory_order_acquire);
@@ -57,14 +81,62 @@ static int send_packet(dp_pptp *p, call *c, const uint8_t *frame, size_t len, bo
   if (len > 0) memcpy(out + hl, frame, len);
   if (dp_gre_build(&h, out, sizeof out, len, &total) != DP_GRE_OK) return -EMSGSIZE;
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr = {.s_addr = c->peer_addr}};
-  if (sendto(p->fd, out, total, 0, (const struct sockaddr *)&to, sizeof to) < 0) {
+  int rc = p->output ? p->output(p->output_ctx, out, total, c->peer_addr) : sendto(p->fd, out, total, 0, (const struct sockaddr *)&to, sizeof to) < 0 ? -errno : 0;
+  if (rc < 0) {
     COUNT(p, send_errors);
-    return -errno;
+    return rc;
   }
   if (h.has_ack) atomic_store_explicit(&c->acked, top, memory_order_release);
   if (with_seq) COUNT(p, tx);
   else COUNT(p, acks_sent);
   return (int)len;
+}
+
+/* Where the MPPE packet of a Compressed Datagram (0x00FD, RFC 3078 §3) starts in a PPP frame
+ * (Address/Control optional, the protocol in one byte or two); 0 for any other frame. */
+static size_t mppe_offset(const uint8_t *f, size_t len) {
+  size_t at = len >= 2 && f[0] == 0xff && f[1] == 0x03 ? 2 : 0;
+  if (at < len && f[at] == 0xfd) return at + 1;
+  if (at + 2 <= len && f[at] == 0x00 && f[at + 1] == 0xfd) return at + 2;
+  return 0;
+}
+
+static void write_tun(dp_pptp *p, const data_path *dp, const uint8_t *ip, size_t len) {
+  static const uint8_t no_offload[DP_VNET_HDR_LEN];
+  struct iovec iov[2] = {{.iov_base = (void *)no_offload, .iov_len = sizeof no_offload}, {.iov_base = (void *)ip, .iov_len = len}};
+  if (writev(dp->tun_fd, dp->offload ? iov : iov + 1, dp->offload ? 2 : 1) < 0) COUNT(p, tun_errors);
+}
+
+/* A frame of a call with its data path in C: false when it is no Compressed Datagram (it goes up
+ * as it is). Decrypted, its IP goes into the TUN, anything else up as a plain PPP frame. */
+static bool receive_mppe(dp_pptp *p, call *c, data_path *dp, const uint8_t *frame, size_t len) {
+  size_t at = mppe_offset(frame, len), n = len - at;
+  if (!at) return false;
+  if (n > MAX_FRAME) { COUNT(p, mppe_malformed); return true; }
+  uint8_t *buf = p->scratch, *info = NULL;
+  uint16_t protocol = 0;
+  size_t info_len = 0;
+  memcpy(buf + 2, frame + at, n);
+  dp_mppe_verdict v = dp_mppe_decrypt(&dp->rx, buf + 2, n, &protocol, &info, &info_len);
+  if (v != DP_MPPE_OK) {
+    if (v == DP_MPPE_LATE) COUNT(p, mppe_late);
+    else COUNT(p, mppe_malformed);
+    return true;
+  }
+  COUNT(p, mppe_rx);
+  /* The inner frame in place: Address, Control and the two-byte protocol right before the
+   * information (over the MPPE header, already read; `info` is at least buf + 5). */
+  uint8_t *f = info - 4;
+  f[0] = 0xff;
+  f[1] = 0x03;
+  f[2] = (uint8_t)(protocol >> 8);
+  f[3] = (uint8_t)protocol;
+  const uint8_t *ip = NULL;
+  size_t ip_len = 0;
+  dp_ppp_rx_verdict verdict = dp_ppp_rx_frame(dp->ppp, f, info_len + 4, &ip, &ip_len);
+  if (verdict == DP_PPP_RX_TUN) write_tun(p, dp, ip, ip_len);
+  else if (verdict == DP_PPP_RX_UP && dp_pipe_push(p->pipe, c->tag | DP_PPTP_TAG_DECRYPTED, f, info_len + 4)) COUNT(p, frames_up);
+  return true;
 }
 
 static void receive_one(void *ctx, const uint8_t *d, size_t len, const dp_addr *from, const dp_addr *to) {
@@ -93,6 +165,8 @@ static void receive_one(void *ctx, const uint8_t *d, size_t len, const dp_addr *
     p->batch_calls[p->batch_count++] = c;
   }
   if (h.payload_length == 0) return;
+  data_path *dp = atomic_load_explicit(&c->data, memory_order_acquire);
+  if (dp && receive_mppe(p, c, dp, d + ihl + h.header_len, h.payload_length)) return;
   if (dp_pipe_push(p->pipe, c->tag, d + ihl + h.header_len, h.payload_length)) COUNT(p, frames_up);
 }
 
@@ -153,6 +227,11 @@ dp_pptp *dp_pptp_open(const struct sockaddr_in *local, dp_pipe *pipe, int *error
   return p;
 }
 
+static void free_call(call *c) {
+  pthread_mutex_destroy(&c->send_lock);
+  free(c);
+}
+
 void dp_pptp_close(dp_pptp *p) {
   if (!p) return;
   uint64_t one = 1;
@@ -160,7 +239,12 @@ void dp_pptp_close(dp_pptp *p) {
   if (p->running) pthread_join(p->thread, NULL);
   if (p->stop_fd >= 0) close(p->stop_fd);
   if (p->fd >= 0) close(p->fd);
-  for (size_t i = 0; i < CALLS; i++) free(atomic_load(&p->calls[i]));
+  for (size_t i = 0; i < CALLS; i++) {
+    call *c = atomic_load(&p->calls[i]);
+    if (!c) continue;
+    dp_pptp_data_stop(p, (uint16_t)i, NULL, NULL); /* off the hub before it is freed */
+    free_call(c);
+  }
   free(p->calls);
   free(p->rx_area);
   free(p);
@@ -171,15 +255,17 @@ int dp_pptp_call_add(dp_pptp *p, uint16_t call_id, uint16_t peer_call_id, const 
   call *c = calloc(1, sizeof *c);
   if (!c) return -ENOMEM;
   *c = (call){.peer_call_id = peer_call_id, .peer_addr = peer->sin_addr.s_addr, .tag = tag};
+  pthread_mutex_init(&c->send_lock, NULL);
   atomic_store_explicit(&p->calls[call_id], c, memory_order_release);
   return 0;
 }
 
 int dp_pptp_call_remove(dp_pptp *p, uint16_t call_id) {
+  dp_pptp_data_stop(p, call_id, NULL, NULL);
   call *c = atomic_exchange(&p->calls[call_id], NULL);
   if (!c) return -ENOENT;
   dp_epochs_wait(&p->epoch, 1); /* no batch still holds it */
-  free(c);
+  free_call(c);
   return 0;
 }
 
@@ -187,7 +273,112 @@ int dp_pptp_send(dp_pptp *p, uint16_t call_id, const uint8_t *frame, size_t len)
   call *c = atomic_load_explicit(&p->calls[call_id], memory_order_acquire);
   if (!c) return -ENOENT;
   if (len == 0 || len > MAX_FRAME) return -EMSGSIZE;
-  return send_packet(p, c, frame, len, true);
+  pthread_mutex_lock(&c->send_lock);
+  int rc = send_packet(p, c, frame, len, true);
+  pthread_mutex_unlock(&c->send_lock);
+  return rc;
 }
 
 const dp_pptp_stats *dp_pptp_stats_of(const dp_pptp *p) { return &p->stats; }
+
+void dp_pptp_set_output(dp_pptp *p, dp_pptp_output_fn output, void *ctx) {
+  p->output = output;
+  p->output_ctx = ctx;
+}
+
+/* An IP packet through the call's MPPE to the peer: Address/Control, 0x00FD, the MPPE packet. */
+static int send_ip(dp_pptp *p, call *c, data_path *dp, const uint8_t *ip, size_t len) {
+  unsigned version = len ? ip[0] >> 4 : 0;
+  if (version != 4 && version != 6) return -EINVAL;
+  uint8_t frame[MAX_FRAME] = {0xff, 0x03, 0x00, 0xfd};
+  pthread_mutex_lock(&c->send_lock);
+  size_t n = dp_mppe_encrypt(&dp->tx, version == 4 ? 0x0021 : 0x0057, ip, len, frame + 4, sizeof frame - 4);
+  int rc = n ? send_packet(p, c, frame, n + 4, true) : -EMSGSIZE;
+  pthread_mutex_unlock(&c->send_lock);
+  if (rc > 0) COUNT(p, mppe_tx);
+  return rc;
+}
+
+/* The hub's threads: IP routed to the call, its TCP SYNs clamped to the peer's MRU. */
+static void sink_tx(dp_hub_sink *sink, const uint8_t *ip, size_t len) {
+  data_path *dp = (data_path *)sink;
+  dp_ppp_stats *st = dp_ppp_session_counters(dp->ppp);
+  uint8_t copy[MAX_FRAME];
+  bool sent = false;
+  if (len <= sizeof copy) {
+    memcpy(copy, ip, len);
+    dp_clamp_mss(copy, len, dp_ppp_session_config(dp->ppp)->mtu);
+    sent = send_ip(dp->pptp, dp->owner, dp, copy, len) > 0;
+  }
+  if (!sent) { atomic_fetch_add_explicit(&st->drop_tx, 1, memory_order_relaxed); return; }
+  atomic_fetch_add_explicit(&st->tx_packets, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&st->tx_bytes, len, memory_order_relaxed);
+}
+
+int dp_pptp_data_start(dp_pptp *p, uint16_t call_id, const dp_ppp_config *config, const dp_mppe_state *tx, const dp_mppe_state *rx, dp_hub *hub, int tun_fd, bool offload) {
+  call *c = atomic_load_explicit(&p->calls[call_id], memory_order_acquire);
+  if (!c) return -ENOENT;
+  if (atomic_load(&c->data)) return -EEXIST;
+  if (config->lower != DP_PPP_LOWER_PPTP || !dp_mppe_valid(tx) || !dp_mppe_valid(rx)) return -EINVAL;
+  data_path *dp = calloc(1, sizeof *dp);
+  if (!dp) return -ENOMEM;
+  *dp = (data_path){.sink = {.tx = sink_tx}, .pptp = p, .owner = c, .tx = *tx, .rx = *rx, .hub = hub, .tun_fd = tun_fd, .offload = offload};
+  dp->ppp = dp_ppp_session_new(config);
+  if (!dp->ppp) {
+    free(dp);
+    return -EINVAL;
+  }
+  atomic_store_explicit(&c->data, dp, memory_order_release);
+  for (unsigned i = 0; hub && i < config->sources.count; i++) {
+    if (dp_hub_sink_route_add(hub, &config->sources.items[i], &dp->sink) < 0) {
+      dp_pptp_data_stop(p, call_id, NULL, NULL);
+      return -ENOMEM;
+    }
+  }
+  return 0;
+}
+
+int dp_pptp_data_stop(dp_pptp *p, uint16_t call_id, dp_mppe_state *tx, dp_mppe_state *rx) {
+  call *c = atomic_load_explicit(&p->calls[call_id], memory_order_acquire);
+  data_path *dp = c ? atomic_exchange(&c->data, NULL) : NULL;
+  if (!dp) return -ENOENT;
+  if (dp->hub) dp_hub_sink_routes_remove(dp->hub, &dp->sink); /* returns once no hub thread sends for it */
+  dp_epochs_wait(&p->epoch, 1);                                  /* and no batch decrypts for it */
+  pthread_mutex_lock(&c->send_lock);
+  if (tx) *tx = dp->tx;
+  if (rx) *rx = dp->rx;
+  pthread_mutex_unlock(&c->send_lock);
+  dp_ppp_session_free(dp->ppp);
+  memset(dp, 0, sizeof *dp); /* the keys */
+  free(dp);
+  return 0;
+}
+
+int dp_pptp_data_stats(dp_pptp *p, uint16_t call_id, dp_ppp_stats *out) {
+  call *c = atomic_load_explicit(&p->calls[call_id], memory_order_acquire);
+  data_path *dp = c ? atomic_load_explicit(&c->data, memory_order_acquire) : NULL;
+  if (!dp) return -ENOENT;
+  const dp_ppp_stats *s = dp_ppp_session_stats(dp->ppp);
+  atomic_store(&out->rx_packets, atomic_load(&s->rx_packets));
+  atomic_store(&out->rx_bytes, atomic_load(&s->rx_bytes));
+  atomic_store(&out->tx_packets, atomic_load(&s->tx_packets));
+  atomic_store(&out->tx_bytes, atomic_load(&s->tx_bytes));
+  atomic_store(&out->up, atomic_load(&s->up));
+  atomic_store(&out->drop_source, atomic_load(&s->drop_source));
+  atomic_store(&out->drop_malformed, atomic_load(&s->drop_malformed));
+  atomic_store(&out->drop_tx, atomic_load(&s->drop_tx));
+  return 0;
+}
+
+int dp_pptp_send_ip(dp_pptp *p, uint16_t call_id, const uint8_t *ip, size_t len) {
+  call *c = atomic_load_explicit(&p->calls[call_id], memory_order_acquire);
+  data_path *dp = c ? atomic_load_explicit(&c->data, memory_order_acquire) : NULL;
+  if (!dp) return -ENOENT;
+  return send_ip(p, c, dp, ip, len);
+}
+
+void dp_pptp_data_tx(dp_pptp *p, uint16_t call_id, const uint8_t *ip, size_t len) {
+  call *c = atomic_load_explicit(&p->calls[call_id], memory_order_acquire);
+  data_path *dp = c ? atomic_load_explicit(&c->data, memory_order_acquire) : NULL;
+  if (dp) sink_tx(&dp->sink, ip, len);
+}

@@ -43,6 +43,10 @@ napi_value dp_napi_sstp_call_send(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_start_data(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_stats(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_remove(napi_env env, napi_callback_info info);
+napi_value dp_napi_pptp_data_start(napi_env env, napi_callback_info info);
+napi_value dp_napi_pptp_data_stop(napi_env env, napi_callback_info info);
+napi_value dp_napi_pptp_data_stats(napi_env env, napi_callback_info info);
+napi_value dp_napi_pptp_send_ip(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_route(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_set_peer(napi_env env, napi_callback_info info);
 napi_value dp_napi_tunnel_send_gre(napi_env env, napi_callback_info info);
@@ -110,6 +114,10 @@ static const struct {
     {"sstpCallStartData", dp_napi_sstp_call_start_data},
     {"sstpCallStats", dp_napi_sstp_call_stats},
     {"sstpCallRemove", dp_napi_sstp_call_remove},
+    {"pptpDataStart", dp_napi_pptp_data_start},
+    {"pptpDataStop", dp_napi_pptp_data_stop},
+    {"pptpDataStats", dp_napi_pptp_data_stats},
+    {"pptpSendIp", dp_napi_pptp_send_ip},
     {"tunnelRoute", dp_napi_tunnel_route},
     {"tunnelSetPeer", dp_napi_tunnel_set_peer},
     {"tunnelSendGre", dp_napi_tunnel_send_gre},

@@ -39,7 +39,8 @@ static bool u16_prop(napi_env env, napi_value o, const char *name, uint16_t *out
   return true;
 }
 
-static bool sources_prop(napi_env env, napi_value o, dp_prefix_set *set) {
+bool dp_napi_sources_prop(napi_env env, napi_value o, dp_prefix_set *set); /* also PPTP's (pptp.c) */
+bool dp_napi_sources_prop(napi_env env, napi_value o, dp_prefix_set *set) {
   napi_value list;
   bool is_array = false;
   uint32_t n = 0;
@@ -65,7 +66,7 @@ napi_value dp_napi_ppp_session_open(napi_env env, napi_callback_info info) {
   if (argc < 1 || !u16_prop(env, argv[0], "tunnelId", &c.tunnel_id) || !u16_prop(env, argv[0], "sessionId", &c.session_id) ||
       !u16_prop(env, argv[0], "peerTunnelId", &c.peer_tunnel_id) || !u16_prop(env, argv[0], "peerSessionId", &c.peer_session_id) ||
       !u16_prop(env, argv[0], "localPort", &local_port) || !u16_prop(env, argv[0], "peerPort", &peer_port) || !u16_prop(env, argv[0], "mtu", &mtu) ||
-      !sources_prop(env, argv[0], &c.sources) || mtu < 576) {
+      !dp_napi_sources_prop(env, argv[0], &c.sources) || mtu < 576) {
     napi_throw_type_error(env, NULL, "pppSessionOpen: bad configuration");
     return NULL;
   }

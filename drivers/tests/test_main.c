@@ -19,6 +19,8 @@ void test_inet_sum(void);
 void test_v6_outer(void);
 void test_ppp_data(void);
 void test_sstp(void);
+void test_mppe(void);
+void test_pptp_data(void);
 
 int main(void) {
   test_replay();
@@ -37,6 +39,8 @@ int main(void) {
   test_v6_outer();
   test_ppp_data();
   test_sstp();
+  test_mppe();
+  test_pptp_data();
   printf("1..%d\n# %d passed, %d failed\n", tap_count, tap_count - tap_failed, tap_failed);
   return tap_failed == 0 ? 0 : 1;
 }

@@ -74,6 +74,8 @@ export interface PppSessionOptions {
   readonly dhcpInform?: Omit<InformAnswer, 'serverAddress'>;
   /** Issue 20: IPCP or IPV6CP opened (its routes are in place): the lower layer may carry the IP in the driver now. */
   readonly onNetworkUp?: () => void;
+  /** Issue 22: the gateway's own IP to the peer (DHCPINFORM answers, adverts) while the lower layer's driver holds MPPE; false: not carried. */
+  readonly sendIp?: (packet: Uint8Array) => boolean;
   /** What the driver carried for the session (issue 20), added to its own counts for the API, MQTT and RADIUS. */
   readonly driverCounters?: () => { readonly bytesIn: number; readonly bytesOut: number; readonly packetsIn: number; readonly packetsOut: number } | undefined;
 }
@@ -249,6 +251,11 @@ export class PppSession {
     if (!this.#dead) this.#run(this.link.receiveFrame(frame, this.#now()));
   }
 
+  /** Issue 22: a frame MPPE carried, decrypted by the lower layer's driver (PppLink.receiveDecrypted). */
+  receiveDecrypted(frame: Uint8Array): void {
+    if (!this.#dead) this.#run(this.link.receiveDecrypted(frame, this.#now()));
+  }
+
   lowerDown(reason: string): void {
     this.#run(this.link.lowerDown(this.#now(), reason));
     this.#finish(reason);
@@ -382,6 +389,12 @@ export class PppSession {
 
   /** An IP packet to the client (from the network, or the gateway's own adverts), MPPE-encrypted when on. */
   #toPeer(packet: Uint8Array): void {
+    if (this.link.mppe?.inDriver) {
+      if (!this.#options.sendIp?.(packet)) return;
+      this.#bytesOut += packet.length;
+      this.#packetsOut++;
+      return;
+    }
     const frame = this.link.encapsulate(packet[0]! >> 4 === 6 ? PppProtocol.IPv6 : PppProtocol.IPv4, packet);
     if (!frame) return;
     this.#bytesOut += packet.length;

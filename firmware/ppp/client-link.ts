@@ -15,7 +15,7 @@ import type { IpcpNegotiated } from './ipcp.ts';
 import { LcpEngine, type LcpEngineOptions } from './lcp-engine.ts';
 import type { AuthMethod } from './lcp.ts';
 import type { AuthKeys, AuthStep } from './link.ts';
-import { MppeDecryptor, MppeEncryptor } from './mppe/mppe-cipher.ts';
+import { MppeCiphers } from './mppe/mppe-ciphers.ts';
 import type { MppePolicy } from './mppe/mppe-option.ts';
 
 /** The authenticated side of one method: it answers the server's packets. */
@@ -69,7 +69,7 @@ export class PppClientLink {
   #reason = 'closed';
   #out: ClientLinkAction[] = [];
   #mppeKeys: AuthKeys['mppe'];
-  #mppe: { readonly encryptor: MppeEncryptor; readonly decryptor: MppeDecryptor } | undefined;
+  #mppe: MppeCiphers | undefined;
   #ccpIdentifier = 0;
 
   constructor(options: PppClientLinkOptions) {
@@ -90,9 +90,18 @@ export class PppClientLink {
     return this.#mppe !== undefined;
   }
 
+  /** This CCP opening's MPPE, for a lower layer whose driver can take it over (issue 22). */
+  get mppe(): MppeCiphers | undefined {
+    return this.#mppe;
+  }
+
   /** An IP packet for the peer as the frame's protocol and information: encrypted with MPPE on; undefined (dropped) while a required MPPE is not up. */
   encapsulate(protocol: number, packet: Uint8Array): { readonly protocol: number; readonly information: Uint8Array } | undefined {
     if (this.ipcp.state !== FsmState.Opened) return undefined;
+    if (this.#mppe?.inDriver) {
+      this.#drop('IP out while MPPE is in the driver');
+      return undefined;
+    }
     if (this.#mppe) return { protocol: PppProtocol.CompressedDatagram, information: this.#mppe.encryptor.encrypt(protocol, packet) };
     if (this.#options.mppe?.mode === 'require') {
       this.#drop('IP out before MPPE is up');
@@ -285,10 +294,7 @@ export class PppClientLink {
     const { send, receive } = this.ccpHandler.negotiated;
     const keys = this.#mppeKeys;
     if (send && receive && keys) {
-      this.#mppe = {
-        encryptor: new MppeEncryptor({ startKey: keys.send.reveal(), strength: send.strength, stateful: !send.stateless }),
-        decryptor: new MppeDecryptor({ startKey: keys.receive.reveal(), strength: receive.strength, stateful: !receive.stateless }),
-      };
+      this.#mppe = new MppeCiphers({ startKey: keys.send.reveal(), strength: send.strength, stateful: !send.stateless }, { startKey: keys.receive.reveal(), strength: receive.strength, stateful: !receive.stateless });
       this.#out.push({ type: 'log', level: 'info', msg: 'PPP: MPPE on', fields: { send: send.strength, receive: receive.strength } });
     } else if (required) {
       this.#reason = 'MPPE required: not agreed in both directions';

@@ -15,7 +15,7 @@ import { Fsm, FsmState } from './fsm.ts';
 import type { FsmProtocol, PppAction } from './fsm-protocol.ts';
 import { CcpHandler } from './ccp.ts';
 import { encodeControlPacket } from './control-packet.ts';
-import { MppeDecryptor, MppeEncryptor } from './mppe/mppe-cipher.ts';
+import { MppeCiphers } from './mppe/mppe-ciphers.ts';
 import type { MppePolicy } from './mppe/mppe-option.ts';
 import type { SessionAuthorization } from '../radius/session-authorization.ts';
 import { IpcpHandler, type IpcpConfig, type IpcpNegotiated } from './ipcp.ts';
@@ -101,7 +101,7 @@ export class PppLink {
   #deadReason = 'closed';
   #out: LinkAction[] = [];
   #mppeKeys: AuthKeys['mppe'];
-  #mppe: { readonly encryptor: MppeEncryptor; readonly decryptor: MppeDecryptor } | undefined;
+  #mppe: MppeCiphers | undefined;
   #ccpIdentifier = 0;
 
   constructor(options: PppLinkOptions) {
@@ -128,11 +128,20 @@ export class PppLink {
     return this.#mppe !== undefined;
   }
 
+  /** This CCP opening's MPPE, for a lower layer whose driver can take it over (issue 22). */
+  get mppe(): MppeCiphers | undefined {
+    return this.#mppe;
+  }
+
   /**
    * An IP packet from the network for the peer, as the frame's protocol and information: encrypted
    * when MPPE is on; undefined (dropped and counted) while a required MPPE is not up yet.
    */
   encapsulate(protocol: number, packet: Uint8Array): { readonly protocol: number; readonly information: Uint8Array } | undefined {
+    if (this.#mppe?.inDriver) {
+      this.#drop('IP out while MPPE is in the driver');
+      return undefined;
+    }
     if (this.#mppe) return { protocol: PppProtocol.CompressedDatagram, information: this.#mppe.encryptor.encrypt(protocol, packet) };
     if (this.#options.mppe?.mode === 'require') {
       this.#drop('IP out before MPPE is up');
@@ -182,6 +191,18 @@ export class PppLink {
     else if (AUTH_PROTOCOLS.has(protocol)) this.#onAuthPacket(protocol, information, now);
     else if (this.#phase !== 'network') this.#drop('before the network phase');
     else this.#onNetworkFrame(protocol, information, now);
+    return this.#flush();
+  }
+
+  /**
+   * Issue 22: a frame MPPE carried, decrypted by the driver that holds this link's MPPE (a
+   * DHCPINFORM, a router solicitation): IP goes on as from #onMppe; anything else is dropped as there.
+   */
+  receiveDecrypted(bytes: Uint8Array, now: number): LinkAction[] {
+    const decoded = decodePppFrame(bytes, { pfc: true });
+    if (!decoded.ok || !this.#mppe?.inDriver || this.#phase !== 'network') this.#drop('decrypted frame out of place');
+    else if (decoded.value.protocol !== PppProtocol.IPv4 && decoded.value.protocol !== this.#options.ipv6cp?.dataProtocol) this.#drop('MPPE carried a protocol other than IP');
+    else this.#onData(decoded.value.protocol, decoded.value.information, now);
     return this.#flush();
   }
 
@@ -347,10 +368,7 @@ export class PppLink {
     const { send, receive } = this.ccpHandler.negotiated;
     const keys = this.#mppeKeys;
     if (send && receive && keys) {
-      this.#mppe = {
-        encryptor: new MppeEncryptor({ startKey: keys.send.reveal(), strength: send.strength, stateful: !send.stateless }),
-        decryptor: new MppeDecryptor({ startKey: keys.receive.reveal(), strength: receive.strength, stateful: !receive.stateless }),
-      };
+      this.#mppe = new MppeCiphers({ startKey: keys.send.reveal(), strength: send.strength, stateful: !send.stateless }, { startKey: keys.receive.reveal(), strength: receive.strength, stateful: !receive.stateless });
       this.#out.push({ type: 'log', level: 'info', msg: 'PPP: MPPE on', fields: { send: send.strength, receive: receive.strength, stateless: send.stateless && receive.stateless } });
     } else if (required) {
       this.#deadReason = 'MPPE required: not agreed in both directions';

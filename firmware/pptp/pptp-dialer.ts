@@ -7,10 +7,19 @@
  * Each call opens its own GRE channel on the address the TCP connection left from (a raw socket sees
  * every GRE packet; the channel keeps only those of its calls from its peer), so a PPTP listener on
  * the same gateway is not disturbed.
+ *
+ * Issue 22: once the site's subnets are routed to the call (`routed`), its IP and MPPE run in the
+ * driver (the GRE channel's data path): the link hands its stateless MPPE over, the subnets lead
+ * from the hub to the call and are the only sources let in. Should the link change under it (CCP
+ * opened again, IPCP down) the call ends and the site link dials again.
  */
 import { randomInt } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import type { NativeHub } from '../dataplane/native-hub.ts';
+import { MAX_SOURCES } from '../dataplane/native-ppp.ts';
 import { NativePptpGre } from '../dataplane/native-pptp.ts';
+import { FsmState } from '../ppp/fsm.ts';
+import type { MppeCiphers } from '../ppp/mppe/mppe-ciphers.ts';
 import type { Logger } from '../log/logger.ts';
 import { dialingLink, PppCallOutcome } from '../ppp/client-call.ts';
 import type { ClientLinkAction, PppClientLink } from '../ppp/client-link.ts';
@@ -33,6 +42,9 @@ export interface PptpDialOptions {
   readonly localAddress?: string;
   readonly onIp?: (packet: Uint8Array) => void;
   readonly onProgress?: (step: PptpDialStep) => void;
+  /** Issue 22: the shared TUN's hub and the site's subnets, for the call's data path in the driver; without them IP stays here. */
+  readonly hub?: NativeHub;
+  readonly remoteSubnets?: readonly string[];
 }
 
 /** As the server's (pptp-subsystem.ts): IP, enhanced GRE, PPP and MPPE headers inside 1500. */
@@ -50,6 +62,9 @@ export class PptpDialer {
   #gre: NativePptpGre | undefined;
   #timer: NodeJS.Timeout | undefined;
   #done = false;
+  /** The ciphers the driver holds (issue 22). */
+  #inDriver: MppeCiphers | undefined;
+  #routed = false;
 
   constructor(options: PptpDialOptions) {
     this.#o = options;
@@ -68,6 +83,32 @@ export class PptpDialer {
     if (this.#done) return;
     const framed = this.#link.encapsulate(PppProtocol.IPv4, packet);
     if (framed) this.#sendFrame(encodePppFrame({ protocol: framed.protocol, information: framed.information }, { addressControl: true }));
+  }
+
+  /** Issue 22: the site's subnets lead to the call: its IP and stateless MPPE in the driver from now on. */
+  routed(): void {
+    this.#routed = true;
+    const sources = this.#o.remoteSubnets ?? [];
+    const mppe = this.#link.mppe;
+    const gre = this.#gre;
+    if (this.#done || this.#inDriver || !gre?.dataPathAvailable || !this.#o.hub || !mppe || sources.length === 0 || sources.length > MAX_SOURCES) return;
+    const handover = mppe.handOver();
+    if (!handover) return; // stateful: stays here
+    const mtu = Math.max(576, Math.min(this.#link.lcp.negotiated.peerMru, 0xffff) - 4);
+    const rc = gre.startData(this.#callId, { mtu, sources }, this.#o.hub, handover);
+    if (rc === 0) {
+      this.#inDriver = mppe;
+      this.#o.logger.info('PPTP call\'s IP in the driver', { host: this.#o.host, subnets: sources });
+    } else {
+      mppe.takeBack(handover);
+      this.#routed = false; // asked once, refused: no retry on every frame
+      this.#o.logger.info('the driver cannot carry this PPTP call\'s IP: JavaScript carries it', { host: this.#o.host, errno: -rc });
+    }
+  }
+
+  /** What the driver carried for the call (undefined without a data path). */
+  dataStats(): ReturnType<NativePptpGre['dataStats']> {
+    return this.#inDriver ? this.#gre?.dataStats(this.#callId) : undefined;
   }
 
   /** LCP Terminate, then CCRQ and StopCCRQ; the connection closes once answered (or 3 s). */
@@ -106,7 +147,13 @@ export class PptpDialer {
   #frames(batch: Array<[number, Buffer]>): void {
     if (this.#done) return;
     const now = Date.now();
+    // Frames the driver decrypted (tag with DECRYPTED_TAG) are not for a site's client: IP comes through the TUN.
     for (const [tag, frame] of batch) if (tag === this.#callId) this.#ppp(this.#link.receiveFrame(frame, now));
+    if (this.#routed && !this.#inDriver && this.#link.mppe && !this.#link.mppe.inDriver) this.routed(); // CCP opened after IPCP
+    if (this.#inDriver && (this.#link.mppe !== this.#inDriver || this.#link.ipcp.state !== FsmState.Opened) && !this.#done) {
+      this.#ppp(this.#link.close(Date.now(), 'PPP renegotiated under the driver'));
+      this.#run(this.#control.handle({ kind: 'CmdHangUp', reason: 'PPP renegotiated under the driver' }, Date.now()));
+    }
   }
 
   #ppp(actions: readonly ClientLinkAction[]): void {

@@ -58,6 +58,7 @@ export class PptpSiteSubsystem implements Subsystem {
         dial: ({ onIp, onProgress }) => new PptpDialer({
           host: site.remote, hostName: config.system.hostname || 'postern',
           user: site.username ?? '', password: new Secret(site.password ?? ''), logger: log, onIp, onProgress,
+          hub: hub!.hub, remoteSubnets: site.remoteSubnets,
         }),
       })] as const));
       this.#running = new PppSiteLinks(hub, links);

@@ -11,8 +11,13 @@
  *
  * The GRE peer of a call is the control connection's address (a GRE packet's source is never
  * trusted to set it); the driver drops GRE from any other address. PPP frames come up through the
- * GRE channel's batches into JavaScript (PPP, MPPE and IP here, as SSTP); the C PPP data path is a
- * later step (issue 22).
+ * GRE channel's batches into JavaScript. Once IPCP is open with stateless MPPE, the call's IP and
+ * MPPE run in the driver (its PPP data path, drivers/lib/pptp_gre.h): the link hands its MPPE state
+ * over and the session's prefixes lead from the hub to the call. Control frames (LCP, CCP with its
+ * Reset-Requests, IPCP) still come up here. When the link changes under it (CCP renegotiated: new
+ * keys; IPCP down) the data path stops, MPPE carries on here from the driver's state where the
+ * ciphers are still the link's, and the session's routes come back to the pipe. Stateful MPPE
+ * stays in JavaScript.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -27,7 +32,10 @@ import { pppDasSessions } from '../access/ppp-das.ts';
 import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
-import { NativePptpGre } from '../dataplane/native-pptp.ts';
+import { MAX_SOURCES } from '../dataplane/native-ppp.ts';
+import { DECRYPTED_TAG, NativePptpGre } from '../dataplane/native-pptp.ts';
+import { FsmState } from '../ppp/fsm.ts';
+import type { MppeCiphers } from '../ppp/mppe/mppe-ciphers.ts';
 import type { Logger } from '../log/logger.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
 import { flatRadiusCounters } from '../radius/server-state.ts';
@@ -66,7 +74,22 @@ interface Connection {
 interface Call {
   readonly connection: Connection;
   readonly session: PppSession;
+  readonly data: CallData;
   admin: boolean;
+}
+
+/** A call's IP in the driver (issue 22): the ciphers handed over and the prefixes it took, and what closed data paths carried. */
+interface CallData {
+  path: { readonly handed: MppeCiphers; readonly sources: string } | undefined;
+  readonly carried: { bytesIn: number; bytesOut: number; packetsIn: number; packetsOut: number };
+  /** Reads the open path's counters (the GRE channel's, by call ID). */
+  stats: () => { rxBytes: bigint; txBytes: bigint; rxPackets: bigint; txPackets: bigint; dropSource: bigint } | undefined;
+}
+
+function driverCounters(data: CallData): CallData['carried'] {
+  const s = data.path ? data.stats() : undefined;
+  const c = data.carried;
+  return s ? { bytesIn: c.bytesIn + Number(s.rxBytes), bytesOut: c.bytesOut + Number(s.txBytes), packetsIn: c.packetsIn + Number(s.rxPackets), packetsOut: c.packetsOut + Number(s.txPackets) } : { ...c };
 }
 
 interface Running {
@@ -77,7 +100,7 @@ interface Running {
   readonly callIds: CallIdAllocator;
   readonly limits: ConnectionLimits;
   readonly connections: Set<Connection>;
-  readonly makeSession: (connection: Connection, callId: number) => PppSession;
+  readonly makeSession: (connection: Connection, callId: number, data: CallData) => PppSession;
   /** listeners.pptp.auth radius or radius-then-local (issue 21): MS-CHAPv2 checked there (MPPE keys from its MS-MPPE keys), sessions accounted. */
   readonly radius: ListenerRadius | undefined;
   /** PPTP sites this listener answers: their networks go to the call their user logs in with. */
@@ -93,6 +116,7 @@ export class PptpSubsystem implements Subsystem {
   #status: SubsystemStatus = { state: 'stopped' };
   #running: Running | undefined;
   #users: UserLookup = () => undefined;
+  #dataPathFallbackLogged = false;
 
   constructor(options: PptpSubsystemOptions) {
     this.#options = options;
@@ -112,10 +136,11 @@ export class PptpSubsystem implements Subsystem {
 
   /** Management: LCP Terminate, then a CDN (Admin Shutdown) when PPP is down. */
   disconnect(id: number, reason = 'disconnected by the administrator'): boolean {
-    const call = [...this.#calls.values()].find((c) => c.session.info.id === id);
-    if (!call) return false;
+    const [callId, call] = [...this.#calls].find(([, c]) => c.session.info.id === id) ?? [];
+    if (callId === undefined || !call) return false;
     call.admin = true;
     call.session.close(reason);
+    this.#checkDataPath(callId, call);
     return true;
   }
 
@@ -154,7 +179,7 @@ export class PptpSubsystem implements Subsystem {
       gre = NativePptpGre.open(host, (batch) => this.#frames(batch));
       server = createServer((socket) => this.#accept(socket));
       await listen(server, host);
-      const makeSession = (connection: Connection, callId: number): PppSession => {
+      const makeSession = (connection: Connection, callId: number, data: CallData): PppSession => {
         const verifier = radius?.verifier(connection.peer);
         const passwordVerifier = radius?.passwordVerifier(connection.peer);
         const eapRadius = radius?.eapPeer(connection.peer);
@@ -171,6 +196,9 @@ export class PptpSubsystem implements Subsystem {
             mppe: policy.mppe,
           },
           send: (frame) => this.#sendFrame(callId, frame),
+          onNetworkUp: () => this.#carryInDriver(callId),
+          driverCounters: () => driverCounters(data),
+          sendIp: (packet) => this.#running?.gre.sendIp(callId, packet) ?? false,
           onAuthFailed: (user) => {
             this.#count('authentication failures');
             this.#options.onAuthFailure?.(user, connection.peer);
@@ -261,8 +289,10 @@ export class PptpSubsystem implements Subsystem {
       this.#drive(connection, { kind: 'CmdCloseCall', callId, reason: 'the GRE channel refused the call' });
       return;
     }
-    const session = r.makeSession(connection, callId);
-    this.#calls.set(callId, { connection, session, admin: false });
+    const gre = r.gre;
+    const data: CallData = { path: undefined, carried: { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 }, stats: () => gre.dataStats(callId) };
+    const session = r.makeSession(connection, callId, data);
+    this.#calls.set(callId, { connection, session, data, admin: false });
     this.#options.logger.info('PPTP call up', { peer: connection.peer, host: connection.engine.peerHostName, callId, peerCallId });
     session.lowerUp();
   }
@@ -271,6 +301,7 @@ export class PptpSubsystem implements Subsystem {
   #ended(callId: number, reason: string): void {
     const call = this.#calls.get(callId);
     if (!call || !this.#calls.delete(callId)) return;
+    this.#stopDataPath(callId, call, false);
     this.#running?.gre.removeCall(callId);
     this.#running?.answering.ended(call.session);
     if (!call.session.info.ipv4) return;
@@ -279,16 +310,69 @@ export class PptpSubsystem implements Subsystem {
     void this.#running?.radius?.accounting.stop(call.session.info, reason);
   }
 
-  /** PPP frames from the GRE channel, tagged with our Call ID; the session counts as up from the frame that gave it an address. */
+  /**
+   * Issue 22: the call's IP and MPPE in the driver, with the prefixes routed to the session now (IPCP,
+   * then IPV6CP, each opens it again). No MPPE, stateful MPPE and an older driver stay here.
+   */
+  #carryInDriver(callId: number): void {
+    const r = this.#running;
+    const call = this.#calls.get(callId);
+    if (!r || !call) return;
+    const session = call.session;
+    const sources = session.routedPrefixes;
+    if (sources.length === 0 || sources.join() === call.data.path?.sources) return;
+    this.#stopDataPath(callId, call, true); // first: its routes go before the new one takes them
+    const mppe = session.link.mppe;
+    const handover = sources.length <= MAX_SOURCES && r.gre.dataPathAvailable ? mppe?.handOver() : undefined;
+    // The peer's MRU holds MPPE's header and protocol field (4 bytes) before the IP.
+    const rc = mppe && handover ? r.gre.startData(callId, { mtu: Math.max(576, Math.min(session.link.lcp.negotiated.peerMru, 0xffff) - 4), sources }, r.hub.hub, handover) : -95;
+    if (rc !== 0) {
+      if (mppe && handover) mppe.takeBack(handover);
+      this.#count('data path in JavaScript');
+      if (!this.#dataPathFallbackLogged) this.#options.logger.info('PPTP call\'s IP stays in JavaScript', { callId, why: !mppe ? 'no MPPE' : rc === -95 ? 'stateful MPPE, too many prefixes, or an older driver' : `the driver refused (errno ${-rc})` });
+      this.#dataPathFallbackLogged = true;
+      return;
+    }
+    call.data.path = { handed: mppe!, sources: sources.join() };
+    this.#count('data path in the driver');
+  }
+
+  /** Its counts kept, the driver's data path gone; MPPE resumes here from the driver's state (where the link still has those ciphers) and the pipe takes the routes back. */
+  #stopDataPath(callId: number, call: Call, reroute: boolean): void {
+    const path = call.data.path;
+    if (!path) return;
+    Object.assign(call.data.carried, driverCounters(call.data));
+    call.data.path = undefined;
+    const back = this.#running?.gre.stopData(callId);
+    if (back && call.session.link.mppe === path.handed && !path.handed.takeBack(back)) this.#count('MPPE state not taken back');
+    if (reroute) call.session.reroute();
+  }
+
+  /**
+   * After each frame: the link moved under the data path (CCP opened again with new keys, IPCP
+   * down, LCP closing): stop it; or CCP opened after IPCP (either may come first): start it.
+   */
+  #checkDataPath(callId: number, call: Call): void {
+    const path = call.data.path;
+    const link = call.session.link;
+    const ipcpOpen = link.ipcp.state === FsmState.Opened;
+    if (path && (link.mppe !== path.handed || !ipcpOpen)) this.#stopDataPath(callId, call, true);
+    else if (!path && ipcpOpen && link.mppe && !link.mppe.inDriver && link.mppe.encryptor.state && this.#running?.gre.dataPathAvailable) this.#carryInDriver(callId);
+  }
+
+  /** PPP frames from the GRE channel, tagged with our Call ID (and DECRYPTED_TAG for what the driver decrypted); the session counts as up from the frame that gave it an address. */
   #frames(batch: Array<[number, Buffer]>): void {
-    for (const [callId, frame] of batch) {
+    for (const [tag, frame] of batch) {
+      const callId = tag & 0xffff;
       const call = this.#calls.get(callId);
       if (!call) {
         this.#count('frames for no call');
         continue;
       }
       const before = call.session.info.ipv4;
-      call.session.receiveFrame(frame);
+      if ((tag & DECRYPTED_TAG) !== 0) call.session.receiveDecrypted(frame);
+      else call.session.receiveFrame(frame);
+      this.#checkDataPath(callId, call);
       if (before || !call.session.info.ipv4) continue;
       this.#options.onSession?.('up', call.session.info);
       this.#running?.answering.started(call.session);
@@ -337,6 +421,7 @@ export class PptpSubsystem implements Subsystem {
     const stops: Array<Promise<unknown> | undefined> = [];
     for (const [callId, call] of [...this.#calls]) {
       this.#calls.delete(callId);
+      this.#stopDataPath(callId, call, false);
       r.gre.removeCall(callId);
       r.answering.ended(call.session);
       if (call.session.info.ipv4) {
@@ -359,12 +444,28 @@ export class PptpSubsystem implements Subsystem {
     this.#status = { state: 'stopped' };
   }
 
+  /** Issue 22: what the driver carried and what crossed JavaScript, over the calls up now. */
+  #dataPathCounters(): Record<string, number> {
+    const out = { 'pptp.dataPath.sessions': 0, 'pptp.dataPath.packetsIn': 0, 'pptp.dataPath.packetsOut': 0, 'pptp.dataPath.bytesIn': 0, 'pptp.dataPath.bytesOut': 0, 'pptp.dataPath.dropSource': 0, 'pptp.javascriptPackets': 0 };
+    for (const call of this.#calls.values()) {
+      const c = driverCounters(call.data);
+      out['pptp.dataPath.sessions'] += call.data.path ? 1 : 0;
+      out['pptp.dataPath.packetsIn'] += c.packetsIn;
+      out['pptp.dataPath.packetsOut'] += c.packetsOut;
+      out['pptp.dataPath.bytesIn'] += c.bytesIn;
+      out['pptp.dataPath.bytesOut'] += c.bytesOut;
+      out['pptp.dataPath.dropSource'] += Number(call.data.path ? call.data.stats()?.dropSource ?? 0 : 0);
+      out['pptp.javascriptPackets'] += call.session.javascriptPackets.in + call.session.javascriptPackets.out;
+    }
+    return out;
+  }
+
   status(): SubsystemStatus {
     const r = this.#running;
     if (!r) return this.#status;
     const gre = r.gre.stats();
     const greCounters = gre ? Object.fromEntries(Object.entries(gre).filter(([, v]) => typeof v === 'bigint').map(([k, v]) => [`pptp.gre.${k}`, Number(v)])) : {};
-    return { ...this.#status, counters: { 'pptp.connections': r.connections.size, 'pptp.sessions': this.#calls.size, ...Object.fromEntries(Object.entries(this.counters).map(([k, v]) => [`pptp.${k}`, v])), ...greCounters, ...(r.radius ? flatRadiusCounters(r.radius.client.counters()) : {}) } };
+    return { ...this.#status, counters: { 'pptp.connections': r.connections.size, 'pptp.sessions': this.#calls.size, ...this.#dataPathCounters(), ...Object.fromEntries(Object.entries(this.counters).map(([k, v]) => [`pptp.${k}`, v])), ...greCounters, ...(r.radius ? flatRadiusCounters(r.radius.client.counters()) : {}) } };
   }
 }
 

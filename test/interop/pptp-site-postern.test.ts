@@ -4,6 +4,8 @@
 // password is refused and redialed with backoff; when gwB restarts, gwA redials by itself.
 // Direct WAN link (twoSitesDirect): the lab's masquerading NAT has no PPTP conntrack helper, so the
 // call's enhanced GRE does not cross it (the control connection does; PPP then times out).
+// Issue 22: the call's IP and MPPE run in the driver on both ends (gwA logs its data path; gwB's
+// counters show the pings carried in C and hardly a packet through JavaScript).
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
@@ -73,6 +75,12 @@ t.test('PPTP site-to-site: both LANs reach each other; a wrong password is refus
   t.match(lab.execSync('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']), / 0% packet loss/, 'lanB reaches lanA (the answering side routes the branch LAN)');
   t.match(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']), /dev postern0/, 'gwA routes the HQ subnet into its call');
   t.ok(lineWith(hq.log(), 'PPTP site up', /"site":"branch-a"/), 'gwB took the call as the answering site');
+  t.ok(lineWith(branch.log(), "PPTP call's IP in the driver", /"subnets":\["10\.2\.0\.0\/24"\]/), 'gwA carries the call\'s IP and MPPE in the driver');
+  const health = await lab.exec('gwB', [process.execPath, '-e', "fetch('http://127.0.0.1:18080/healthz').then((r) => r.json()).then((h) => console.log(JSON.stringify(h.subsystems.pptp.counters)))"], 15_000);
+  const counters = JSON.parse(health.stdout.trim() || '{}') as Record<string, number>;
+  t.equal(counters['pptp.dataPath.sessions'], 1, `gwB carries the call in the driver: ${health.stdout.trim()}`);
+  t.ok((counters['pptp.dataPath.packetsIn'] ?? 0) >= 6 && (counters['pptp.dataPath.packetsOut'] ?? 0) >= 6, 'the pings each way were decrypted and encrypted in C at gwB');
+  t.ok((counters['pptp.javascriptPackets'] ?? 99) < 6, `hardly any IP crossed JavaScript at gwB (${counters['pptp.javascriptPackets']})`);
 
   await hq.stop();
   await waitUntil('gwA sees the call go', 20_000, () => count(branch.log(), 'PPTP site down') >= 1);

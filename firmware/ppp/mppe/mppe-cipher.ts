@@ -30,6 +30,17 @@ export interface MppeDirection {
   readonly stateful: boolean;
 }
 
+/**
+ * Where one stateless direction stands, for the driver (issue 22: drivers/lib/mppe.h dp_mppe_state):
+ * the last count used (4095 before the first packet) and that packet's session key. Secret.
+ */
+export interface MppeCipherState {
+  readonly startKey: Uint8Array;
+  readonly sessionKey: Uint8Array;
+  readonly strength: MppeStrength;
+  readonly count: number;
+}
+
 export interface MppeDecrypted {
   /** The inner PPP Protocol (a one-byte compressed field is expanded). */
   readonly protocol: number;
@@ -53,6 +64,20 @@ class KeySchedule {
     this.#sessionKey = changeSessionKey(this.#direction.startKey, this.#sessionKey, this.#direction.strength);
     this.rc4 = new Rc4(this.#sessionKey);
   }
+
+  get state(): MppeCipherState {
+    return { startKey: Uint8Array.from(this.#direction.startKey.subarray(0, 16)), sessionKey: Uint8Array.from(this.#sessionKey), strength: this.#direction.strength, count: this.count };
+  }
+
+  /** Resumes where the driver left off: the same start key and strength, a count in range, a key of the right length. */
+  resume(state: MppeCipherState): boolean {
+    const same = state.strength === this.#direction.strength && state.startKey.length === 16 && state.startKey.every((b, i) => b === this.#direction.startKey[i]);
+    if (!same || !Number.isInteger(state.count) || state.count < 0 || state.count >= COUNT_SPACE || state.sessionKey.length !== this.#sessionKey.length) return false;
+    this.#sessionKey = Uint8Array.from(state.sessionKey);
+    this.rc4 = new Rc4(this.#sessionKey);
+    this.count = state.count;
+    return true;
+  }
 }
 
 export class MppeEncryptor {
@@ -63,6 +88,15 @@ export class MppeEncryptor {
   constructor(direction: MppeDirection) {
     this.#keys = new KeySchedule(direction);
     this.#stateful = direction.stateful;
+  }
+
+  /** Stateless only: a stateful sender's RC4 stream cannot be handed over. */
+  get state(): MppeCipherState | undefined {
+    return this.#stateful ? undefined : this.#keys.state;
+  }
+
+  resume(state: MppeCipherState): boolean {
+    return !this.#stateful && this.#keys.resume(state);
   }
 
   /** A CCP Reset-Request came (the peer lost our packets): the next packet changes key and says so. */
@@ -109,6 +143,14 @@ export class MppeDecryptor {
 
   get discarding(): boolean {
     return this.#discarding;
+  }
+
+  get state(): MppeCipherState | undefined {
+    return this.#stateful ? undefined : this.#keys.state;
+  }
+
+  resume(state: MppeCipherState): boolean {
+    return !this.#stateful && this.#keys.resume(state);
   }
 
   /** One MPPE packet (the information field of a 0x00FD frame). Never throws. */

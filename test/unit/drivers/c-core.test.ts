@@ -17,4 +17,6 @@ t.test('fuzz smoke: random and mutated packets through every suite, sanitizers o
   const r = make('fuzz-smoke');
   t.equal(r.status, 0, `${r.stdout.slice(-500)}${r.stderr.slice(-2000)}`);
   t.match(r.stdout, /fuzz-smoke: \d+ inputs through every suite's SAs \(with and without ESN\), no crash/);
+  // Issue 22: PPTP calls with MPPE in C; genuine packets must get through, not only garbage.
+  t.match(r.stdout, /fuzz_pptp: \d+ inputs, [1-9]\d* MPPE packets decrypted, \d+ late, \d+ malformed, no fault/);
 });
