@@ -114,6 +114,10 @@ export class PptpDialer {
   /** LCP Terminate, then CCRQ and StopCCRQ; the connection closes once answered (or 3 s). */
   disconnect(): void {
     if (this.#done) return;
+    // The data path's routes off the hub now: the site's lease of the shared TUN may end before the call does.
+    if (this.#inDriver) this.#gre?.stopData(this.#callId);
+    this.#inDriver = undefined;
+    this.#routed = false;
     this.#ppp(this.#link.close(Date.now(), 'hang-up'));
     this.#run(this.#control.handle({ kind: 'CmdHangUp', reason: 'hang-up' }, Date.now()));
   }

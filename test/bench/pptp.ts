@@ -24,7 +24,7 @@ let pptp = NaN;
     pptp = (await iperf3(lab, LAN_B, 'lanA', { seconds: SECONDS })).mbitPerSecond;
     const health = (await lab.exec('gwB', ['curl', '-s', 'http://127.0.0.1:18080/healthz'])).stdout;
     const counter = (name: string) => Number(new RegExp(`"${name.replace(/\./g, '\\.')}":(\\d+)`).exec(health)?.[1] ?? -1);
-    console.log(`bench pptp throughput 1-flow ${pptp.toFixed(0)} Mbit/s (answering side: ${counter('pptp.gre.rx')} GRE packets in, ${counter('pptp.gre.framesUp')} PPP frames up to JavaScript)`);
+    console.log(`bench pptp throughput 1-flow ${pptp.toFixed(0)} Mbit/s (answering side: ${counter('pptp.gre.rx')} GRE packets in, ${counter('pptp.gre.framesUp')} PPP frames up to JavaScript; its driver data path: ${counter('pptp.dataPath.sessions')} call, ${counter('pptp.dataPath.packetsIn')} packets in, ${counter('pptp.gre.mppeLate')} MPPE late, ${counter('pptp.javascriptPackets')} through JavaScript)`);
   } finally {
     lab.teardown();
   }

@@ -7,12 +7,10 @@
 // Issue 22: the call's IP and MPPE run in the driver on both ends (gwA logs its data path; gwB's
 // counters show the pings carried in C and hardly a packet through JavaScript).
 import t from 'tap';
-import { defaultConfig } from '../../firmware/config/defaults.ts';
-import type { PosternConfig } from '../../firmware/config/types.ts';
-import { storedUser } from '../../firmware/config/users.ts';
 import { apiGetIn, apiIn } from '../helpers/namespace-api.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
+import { answeringPptpGateway, dialingPptpGateway } from '../lab/pptp-site-configs.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 
@@ -20,30 +18,8 @@ const PASSWORD = 'Branch-A-Pptp-Pass-42';
 const count = (text: string, msg: string) => text.split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
 const lineWith = (text: string, msg: string, part: RegExp) => text.split('\n').find((l) => l.includes(`"msg":"${msg}"`) && part.test(l));
 
-function answering(): PosternConfig {
-  const c = defaultConfig();
-  c.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
-  c.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
-  c.system.management = { listen: '127.0.0.1', port: 18080, https: false };
-  c.listeners.ikev2.enabled = false;
-  c.listeners.sstp.enabled = false;
-  c.listeners.pptp = { ...c.listeners.pptp, enabled: true, pool: 'clients' };
-  c.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', dns: [] }];
-  c.users = [storedUser({ name: 'branch-a', password: PASSWORD, enabled: true })];
-  c.sites = [{ name: 'branch-a', protocol: 'pptp', remote: '192.0.2.1', username: 'branch-a', localSubnets: ['10.2.0.0/24'], remoteSubnets: ['10.1.0.0/24'], auth: 'psk', initiate: false, enabled: true }];
-  return c;
-}
-
-function dialing(password: string): PosternConfig {
-  const c = defaultConfig();
-  c.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.1/24' };
-  c.system.lan = { interface: 'lan', address: '10.1.0.1/24' };
-  c.system.management = { listen: '127.0.0.1', port: 18080, https: false };
-  c.listeners.ikev2.enabled = false;
-  c.listeners.sstp.enabled = false;
-  c.sites = [{ name: 'hq', protocol: 'pptp', remote: '192.0.2.2', username: 'branch-a', password, localSubnets: ['10.1.0.0/24'], remoteSubnets: ['10.2.0.0/24'], auth: 'psk', initiate: true, enabled: true }];
-  return c;
-}
+const answering = () => answeringPptpGateway(PASSWORD);
+const dialing = (password: string) => dialingPptpGateway(password);
 
 t.test('PPTP site-to-site: both LANs reach each other; a wrong password is refused; gwA redials after gwB restarts', async (t) => {
   t.setTimeout(120_000);
