@@ -225,6 +225,7 @@ export class Service {
         this.telemetry.event('auth-failure', { protocol: 'sstp', user, peer });
         this.#problem({ kind: 'ppp-auth-failure', protocol: 'sstp', user, peer });
       },
+      onSetupFailure: (failure, peer) => this.#problem({ kind: 'ppp-setup-failure', protocol: 'sstp', ...failure, peer }),
       onClosedAfterTls: (peer) => this.#problem({ kind: 'sstp-closed-after-tls', peer }),
     });
     this.l2tp = new L2tpSubsystem({
@@ -236,6 +237,7 @@ export class Service {
         this.telemetry.event('auth-failure', { protocol: 'l2tp', user, peer });
         this.#problem({ kind: 'ppp-auth-failure', protocol: 'l2tp', user, peer });
       },
+      onSetupFailure: (failure, peer) => this.#problem({ kind: 'ppp-setup-failure', protocol: 'l2tp', ...failure, peer }),
     });
     this.pptp = new PptpSubsystem({
       logger: options.logger.child('pptp'), access: this.access, stateDir: options.stateDir, wanAddress: (c) => this.network.addressFor(c),
@@ -244,6 +246,7 @@ export class Service {
         this.telemetry.event('auth-failure', { protocol: 'pptp', user, peer });
         this.#problem({ kind: 'ppp-auth-failure', protocol: 'pptp', user, peer });
       },
+      onSetupFailure: (failure, peer) => this.#problem({ kind: 'ppp-setup-failure', protocol: 'pptp', ...failure, peer }),
     });
     // A dialed PPP site's call up or down reaches the fleet console as GRE's and IKE's tunnels do.
     const pppSiteEvent = (protocol: 'sstp' | 'l2tp' | 'pptp') => (site: string, state: 'up' | 'down', why: string) => this.telemetry.event(state === 'up' ? 'tunnel-up' : 'tunnel-down', { protocol, site, ...(state === 'down' ? { reason: why } : {}) });

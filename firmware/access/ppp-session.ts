@@ -45,6 +45,13 @@ export function dhcpInformAnswer(config: PosternConfig, poolName: string): NonNu
   return { routes, dns: pool?.dns ?? [], ...(pool?.domain ? { domain: pool.domain } : {}) };
 }
 
+export interface PppSetupFailure {
+  readonly stage: 'ppp-lcp' | 'ppp-ncp';
+  readonly reason: string;
+  readonly heard: boolean;
+  readonly user: string | undefined;
+}
+
 export interface PppSessionOptions {
   readonly protocol: PppSessionInfo['protocol'];
   readonly peer: string;
@@ -59,6 +66,12 @@ export interface PppSessionOptions {
   readonly send: (frame: Uint8Array) => void;
   readonly onAuthenticated?: (user: string, keys: AuthKeys | undefined) => void;
   readonly onAuthFailed?: (user: string | undefined) => void;
+  /**
+   * The session ended before its network came up, for a reason other than a refused login or the
+   * gateway closing it (the connection doctor, issue 17): `stage` says whether the client had
+   * authenticated; `heard` whether a single PPP frame ever came from it.
+   */
+  readonly onSetupFailed?: (failure: PppSetupFailure) => void;
   /** The session is over: the lower layer may close. */
   readonly onDead: (reason: string) => void;
   readonly now?: () => number;
@@ -112,6 +125,11 @@ export class PppSession {
   #lastFromPeer = 0;
   #dead = false;
   #closing = false;
+  /** For the doctor: any frame from the peer, authenticated, login refused, IPCP/IPV6CP up. */
+  #heard = false;
+  #authenticated = false;
+  #authRefused = false;
+  #networkUp = false;
 
   constructor(options: PppSessionOptions) {
     this.#options = options;
@@ -248,7 +266,9 @@ export class PppSession {
   }
 
   receiveFrame(frame: Uint8Array): void {
-    if (!this.#dead) this.#run(this.link.receiveFrame(frame, this.#now()));
+    if (this.#dead) return;
+    this.#heard = true;
+    this.#run(this.link.receiveFrame(frame, this.#now()));
   }
 
   /** Issue 22: a frame MPPE carried, decrypted by the lower layer's driver (PppLink.receiveDecrypted). */
@@ -258,6 +278,7 @@ export class PppSession {
 
   lowerDown(reason: string): void {
     this.#run(this.link.lowerDown(this.#now(), reason));
+    this.#setupFailed(reason);
     this.#finish(reason);
   }
 
@@ -304,12 +325,15 @@ export class PppSession {
       case 'authenticated':
         log.info('PPP authenticated', { protocol: this.#options.protocol, user: a.user, method: a.method, peer: this.#options.peer, ...authorizationFields(a.authorization) });
         this.#authorization = a.authorization;
+        this.#authenticated = true;
         this.#sessionTimeoutFrom = this.#lastFromPeer = this.#now();
         return this.#options.onAuthenticated?.(a.user, a.keys);
       case 'auth-failed':
+        this.#authRefused = true;
         this.#options.onAuthFailed?.(a.user);
         return log.warn('PPP authentication failed', { protocol: this.#options.protocol, user: a.user, method: a.method, reason: a.reason, peer: this.#options.peer });
       case 'network-up':
+        this.#networkUp = true;
         if (a.protocol === PppProtocol.IPV6CP) return this.#ipv6Up();
         if (a.ipv4?.peerAddress) {
           // Decided now, so a RADIUS /64 is claimed before the listener routes the session's prefixes (AnsweringSites.started).
@@ -325,6 +349,7 @@ export class PppSession {
         if (a.protocol === PppProtocol.IPV6CP) this.#ipv6?.down();
         return;
       case 'dead':
+        this.#setupFailed(a.reason);
         this.#finish(a.reason);
         return this.#options.onDead(a.reason);
       case 'log':
@@ -427,6 +452,12 @@ export class PppSession {
       a.idleTimeoutSeconds !== undefined ? { at: this.#lastFromPeer + a.idleTimeoutSeconds * 1000, reason: `idle timeout (RADIUS Idle-Timeout ${a.idleTimeoutSeconds} s)` } : undefined,
     ].filter((l) => l !== undefined);
     return limits.sort((x, y) => x.at - y.at)[0];
+  }
+
+  /** A session that never came up, reported once (a refused login and the gateway's own close are reported elsewhere). */
+  #setupFailed(reason: string): void {
+    if (this.#dead || this.#networkUp || this.#authRefused || this.#closing) return;
+    this.#options.onSetupFailed?.({ stage: this.#authenticated ? 'ppp-ncp' : 'ppp-lcp', reason, heard: this.#heard, user: this.link.user });
   }
 
   /** Once: route and tag gone, the lease given back (kept as the user's reservation by the pool). */

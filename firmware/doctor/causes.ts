@@ -4,7 +4,7 @@
  * Data only; `classify.ts` decides which cause an event is.
  */
 
-export type ProblemStage = 'ike-init' | 'ike-auth' | 'eap' | 'child' | 'tls' | 'ppp-auth';
+export type ProblemStage = 'ike-init' | 'ike-auth' | 'eap' | 'child' | 'tls' | 'ppp-lcp' | 'ppp-auth' | 'ppp-ncp';
 
 /** What the client's own screen or log says, per platform, where we know it. */
 export interface ClientMessage {
@@ -24,6 +24,10 @@ const WIN_13801 = 'Error 13801: IKE authentication credentials are unacceptable'
 const WIN_13806 = 'Error 13806: IKE failed to find a valid machine certificate';
 const WIN_13868 = 'Error 13868: Policy match error';
 const WIN_809 = 'Error 809: The network connection between your computer and the VPN server could not be established because the remote server is not responding';
+const WIN_806 = 'Error 806: A connection between your computer and the VPN server has been started, but the VPN connection cannot be completed. The most common cause for this is that at least one Internet device (for example, a firewall or a router) between your computer and the VPN server is not configured to allow Generic Routing Encapsulation (GRE) protocol packets';
+const WIN_734 = 'Error 734: The PPP link control protocol was terminated';
+const WIN_733 = 'Error 733: A connection to the remote computer could not be established because the PPP control protocol for this network protocol is not available on the server';
+const WIN_742 = 'Error 742: The computer you are dialing in to does not support the data encryption requirements specified';
 const WIN_691 = 'Error 691: The remote connection was denied because the user name and password combination you provided is not recognized';
 const WIN_812 = 'Error 812: The connection was prevented because of a policy configured on your RAS/VPN server (the authentication method does not match)';
 const APPLE_AUTH = 'User authentication failed';
@@ -218,6 +222,30 @@ export const CAUSES = {
     explanation: 'The PPTP client\'s user name or password is wrong, or the user does not exist or is disabled.',
     client: { windows: WIN_691 },
     fix: PPP_PASSWORD_FIX,
+  },
+  'pptp-gre-blocked': {
+    stage: 'ppp-lcp',
+    explanation: 'The PPTP control connection (TCP 1723) came up and the call was placed, but not one PPP frame arrived from the client over GRE (IP protocol 47): a firewall or router between the client and the gateway drops GRE, or a NAT on the way has no PPTP helper.',
+    client: { windows: WIN_806 },
+    fix: 'Let GRE (IP protocol 47) through beside TCP 1723 on the upstream router and the client\'s network ("PPTP passthrough"), or move the client to SSTP or IKEv2, which cross NATs and firewalls.',
+  },
+  'ppp-negotiation-failed': {
+    stage: 'ppp-lcp',
+    explanation: 'The client\'s PPP link ended before it logged in: LCP negotiation failed or timed out, or the client gave up (it may offer only authentication methods the listener does not allow, or frames are lost on the way).',
+    client: { windows: WIN_734 },
+    fix: 'Check the authentication methods the client offers against the listener\'s (MS-CHAPv2 or EAP; PAP and CHAP-MD5 only with the legacy option), and read the detail and the Logs page around this time.',
+  },
+  'ppp-encryption-refused': {
+    stage: 'ppp-ncp',
+    explanation: 'The client logged in, but the MPPE encryption the listener requires was not agreed: the client refuses MPPE, or it logged in with a method that gives no MPPE keys (PAP, CHAP-MD5).',
+    client: { windows: WIN_742 },
+    fix: 'Set the client to require encryption with MS-CHAPv2 (the profiles Postern generates do), or, only for a device that cannot, make the listener\'s encryption optional (insecure).',
+  },
+  'ppp-network-failed': {
+    stage: 'ppp-ncp',
+    explanation: 'The client logged in, but its IP settings (IPCP/IPV6CP) never came up: no address was left in the pool, the address RADIUS gave was refused, or the client refused the settings offered.',
+    client: { windows: WIN_733 },
+    fix: 'Check that the listener\'s pool has free addresses (Settings, Pools) and, with RADIUS, that its Framed-IP-Address or Framed-Pool fits a pool; read the detail for the gateway\'s reason.',
   },
   'sstp-certificate-refused': {
     stage: 'tls',

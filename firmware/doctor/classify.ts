@@ -12,6 +12,8 @@ export type DoctorEvent =
   | { readonly kind: 'ike-log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Readonly<Record<string, unknown>> }
   /** A PPP login refused (SSTP, L2TP, PPTP); `peer` is the client's address and port. */
   | { readonly kind: 'ppp-auth-failure'; readonly protocol: 'sstp' | 'l2tp' | 'pptp'; readonly user?: string | undefined; readonly peer: string }
+  /** A PPP session that ended before its network came up, not for its login (`heard`: a frame ever came from the client). */
+  | { readonly kind: 'ppp-setup-failure'; readonly protocol: 'sstp' | 'l2tp' | 'pptp'; readonly stage: 'ppp-lcp' | 'ppp-ncp'; readonly reason: string; readonly heard: boolean; readonly user?: string | undefined; readonly peer: string }
   /** An SSTP client that completed TLS and closed the connection without a byte of its request. */
   | { readonly kind: 'sstp-closed-after-tls'; readonly peer: string };
 
@@ -170,6 +172,12 @@ function classifyQuickMode(msg: string): ProblemFacts | undefined {
 export function classify(event: DoctorEvent): ProblemFacts | undefined {
   if (event.kind === 'ppp-auth-failure') {
     return facts(event.protocol, `${event.protocol}-wrong-password`, `PPP authentication of '${event.user ?? '(no name)'}' failed`, { user: event.user, source: addressOf(event.peer) });
+  }
+  if (event.kind === 'ppp-setup-failure') {
+    // PPTP's PPP rides GRE, which firewalls and NATs drop apart from the TCP control connection.
+    const cause = /^MPPE required/.test(event.reason) ? 'ppp-encryption-refused'
+      : event.stage === 'ppp-ncp' ? 'ppp-network-failed' : event.protocol === 'pptp' && !event.heard ? 'pptp-gre-blocked' : 'ppp-negotiation-failed';
+    return facts(event.protocol, cause, `PPP session ended before its network came up: ${event.reason}`, { user: event.user, source: addressOf(event.peer) });
   }
   if (event.kind === 'sstp-closed-after-tls') {
     return facts('sstp', 'sstp-certificate-refused', 'the client closed the connection after the TLS handshake, before its SSTP request', { source: addressOf(event.peer) });

@@ -29,7 +29,7 @@ import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import { listenerAuthMethods, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
 import { AnsweringSites } from '../access/answering-sites.ts';
-import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
+import { PppSession, dhcpInformAnswer, type PppSessionInfo, type PppSetupFailure } from '../access/ppp-session.ts';
 import type { DasSessionHandle } from '../radius/das-sessions.ts';
 import { pppDasSessions } from '../access/ppp-das.ts';
 import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
@@ -58,6 +58,8 @@ export interface L2tpSubsystemOptions {
   readonly ipsec?: L2tpIpsecPath;
   readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
   readonly onAuthFailure?: (user: string | undefined, peer: string) => void;
+  /** A session that ended before its network came up, for another reason than its login (the connection doctor). */
+  readonly onSetupFailure?: (failure: PppSetupFailure, peer: string) => void;
 }
 
 /** Datagrams of the L2TP connection's transport SAs, each tagged with its client's path (`via`), and the way back through it. */
@@ -203,6 +205,7 @@ export class L2tpSubsystem implements Subsystem {
           onNetworkUp: () => this.#carryInDriver(tunnelId, sessionId, session, carried),
           driverCounters: () => driverCounters(carried),
           onAuthFailed: (user) => this.#options.onAuthFailure?.(user, address),
+          onSetupFailed: (failure) => this.#options.onSetupFailure?.(failure, address),
           onDead: (reason) => {
             this.#ended(tunnelId, sessionId, reason);
             this.#act(table.handle({ kind: 'CmdCloseSession', tunnelId, sessionId, resultCode: { result: 3, error: 0, message: reason.slice(0, 100) } }, Date.now()));

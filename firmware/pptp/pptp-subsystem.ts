@@ -25,7 +25,7 @@ import type { AccessResources, HubLease } from '../access/access-resources.ts';
 import { AnsweringSites } from '../access/answering-sites.ts';
 import { localUsers } from '../access/local-users.ts';
 import { pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
-import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
+import { PppSession, dhcpInformAnswer, type PppSessionInfo, type PppSetupFailure } from '../access/ppp-session.ts';
 import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import type { DasSessionHandle } from '../radius/das-sessions.ts';
 import { pppDasSessions } from '../access/ppp-das.ts';
@@ -55,6 +55,8 @@ export interface PptpSubsystemOptions {
   readonly wanAddress?: (config: PosternConfig) => string | undefined;
   readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
   readonly onAuthFailure?: (user: string | undefined, peer: string) => void;
+  /** A session that ended before its network came up, for another reason than its login (the connection doctor). */
+  readonly onSetupFailure?: (failure: PppSetupFailure, peer: string) => void;
   /** Control connections per source address (a TCP 1723 flood) and in all. */
   readonly limits?: { readonly perSource: number; readonly total: number; readonly callsPerConnection: number };
 }
@@ -203,6 +205,7 @@ export class PptpSubsystem implements Subsystem {
             this.#count('authentication failures');
             this.#options.onAuthFailure?.(user, connection.peer);
           },
+          onSetupFailed: (failure) => this.#options.onSetupFailure?.(failure, connection.peer),
           onDead: (reason) => {
             const call = this.#calls.get(callId);
             this.#ended(callId, reason);

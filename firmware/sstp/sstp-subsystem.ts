@@ -16,7 +16,7 @@ import { flatRadiusCounters } from '../radius/server-state.ts';
 import type { DasSessionHandle } from '../radius/das-sessions.ts';
 import { pppDasSessions } from '../access/ppp-das.ts';
 import { AnsweringSites } from '../access/answering-sites.ts';
-import { PppSession, dhcpInformAnswer, type PppSessionInfo } from '../access/ppp-session.ts';
+import { PppSession, dhcpInformAnswer, type PppSessionInfo, type PppSetupFailure } from '../access/ppp-session.ts';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
 import type { Logger } from '../log/logger.ts';
@@ -38,6 +38,8 @@ export interface SstpSubsystemOptions {
   readonly wanAddress6?: (config: PosternConfig) => string | undefined;
   readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
   readonly onAuthFailure?: (user: string | undefined, peer: string) => void;
+  /** A session that ended before its network came up, for another reason than its login (the connection doctor). */
+  readonly onSetupFailure?: (failure: PppSetupFailure, peer: string) => void;
   /** A client that completed TLS and hung up before its SSTP request (it refused the certificate). */
   readonly onClosedAfterTls?: (peer: string) => void;
   /** ACME tls-alpn-01 challenge certificates by server name (issue 16). */
@@ -176,6 +178,7 @@ export class SstpSubsystem implements Subsystem {
       dhcpInform: ctx.dhcpInform,
       send: (frame) => io.sendFrame(frame),
       onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
+      onSetupFailed: (failure) => this.#options.onSetupFailure?.(failure, peer),
       onAuthenticated: (_user, keys) => io.authenticated(keys?.hlak),
       siteSubnets: (user) => this.#sites.subnetsOf(user),
       onDead: (reason) => {

@@ -31,6 +31,11 @@ const CASES: Array<[DoctorEvent, string, string, RegExp | undefined]> = [
   [{ kind: 'ppp-auth-failure', protocol: 'l2tp', user: 'bob', peer: '198.51.100.9' }, 'l2tp-wrong-password', 'ppp-auth', /691/],
   [{ kind: 'ppp-auth-failure', protocol: 'pptp', user: 'carol', peer: '198.51.100.10' }, 'pptp-wrong-password', 'ppp-auth', /691/],
   [{ kind: 'sstp-closed-after-tls', peer: '198.51.100.11:50999' }, 'sstp-certificate-refused', 'tls', /^Error 0x80092013: .*revocation server was offline.*0x800B0109.*0x800B010F/],
+  [{ kind: 'ppp-setup-failure', protocol: 'pptp', stage: 'ppp-lcp', reason: 'LCP: no answer', heard: false, peer: '198.51.100.12' }, 'pptp-gre-blocked', 'ppp-lcp', /^Error 806: .*GRE/],
+  [{ kind: 'ppp-setup-failure', protocol: 'pptp', stage: 'ppp-lcp', reason: 'the client cleared the call', heard: true, peer: '198.51.100.12' }, 'ppp-negotiation-failed', 'ppp-lcp', /^Error 734/],
+  [{ kind: 'ppp-setup-failure', protocol: 'l2tp', stage: 'ppp-lcp', reason: 'LCP: no answer', heard: false, peer: '198.51.100.13' }, 'ppp-negotiation-failed', 'ppp-lcp', /^Error 734/],
+  [{ kind: 'ppp-setup-failure', protocol: 'sstp', stage: 'ppp-ncp', reason: 'IPCP: no address left in the pool', heard: true, user: 'dave', peer: '198.51.100.14:50123' }, 'ppp-network-failed', 'ppp-ncp', /^Error 733/],
+  [{ kind: 'ppp-setup-failure', protocol: 'pptp', stage: 'ppp-ncp', reason: 'MPPE required: CCP finished (refused)', heard: true, user: 'erin', peer: '198.51.100.15' }, 'ppp-encryption-refused', 'ppp-ncp', /^Error 742/],
 ];
 
 t.test('each cause: its stage, the explanation, what Windows shows and the fix', async (t) => {
@@ -57,6 +62,7 @@ t.test('who and where: users, sites, peers and the source address', async (t) =>
   t.match(classify({ kind: 'ppp-auth-failure', protocol: 'sstp', peer: '[2001:db8::5]:443' }), { source: '2001:db8::5', detail: /\(no name\)/ });
   t.match(classify(CASES[22]![0]), { protocol: 'l2tp', user: 'bob', source: '198.51.100.9' });
   t.match(classify(CASES[23]![0]), { protocol: 'pptp', user: 'carol', source: '198.51.100.10' });
+  t.match(classify(CASES[28]![0]), { protocol: 'sstp', user: 'dave', source: '198.51.100.14', detail: /before its network came up: IPCP: no address left/ });
   const tls = classify(CASES[24]![0]);
   t.match(tls, { protocol: 'sstp', source: '198.51.100.11', fix: /TCP 80/ });
   t.equal(tls?.user, undefined, 'no login happened: no user');

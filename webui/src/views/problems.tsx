@@ -38,7 +38,9 @@ const STAGES: Record<string, string> = {
   eap: 'user name and password (EAP)',
   child: 'traffic tunnel (child SA)',
   tls: 'TLS',
+  'ppp-lcp': 'PPP link (LCP)',
   'ppp-auth': 'user name and password (PPP)',
+  'ppp-ncp': 'IP settings (IPCP)',
 };
 
 const who = (p: Problem): string => (p.site ? `site ${p.site}` : p.user ?? p.peer ?? 'unknown');
