@@ -227,6 +227,7 @@ export class Service {
       },
       onSetupFailure: (failure, peer) => this.#problem({ kind: 'ppp-setup-failure', protocol: 'sstp', ...failure, peer }),
       onClosedAfterTls: (peer) => this.#problem({ kind: 'sstp-closed-after-tls', peer }),
+      onCallFailed: (peer, reason) => this.#problem({ kind: 'sstp-call-failed', reason, peer }),
     });
     this.l2tp = new L2tpSubsystem({
       logger: options.logger.child('l2tp'), access: this.access, stateDir: options.stateDir, wanAddress: (c) => this.network.addressFor(c),
@@ -238,6 +239,7 @@ export class Service {
         this.#problem({ kind: 'ppp-auth-failure', protocol: 'l2tp', user, peer });
       },
       onSetupFailure: (failure, peer) => this.#problem({ kind: 'ppp-setup-failure', protocol: 'l2tp', ...failure, peer }),
+      onTunnelFailure: (address, reason) => this.#problem({ kind: 'l2tp-tunnel-failure', reason, address }),
     });
     this.pptp = new PptpSubsystem({
       logger: options.logger.child('pptp'), access: this.access, stateDir: options.stateDir, wanAddress: (c) => this.network.addressFor(c),

@@ -4,7 +4,7 @@
  * Data only; `classify.ts` decides which cause an event is.
  */
 
-export type ProblemStage = 'ike-init' | 'ike-auth' | 'eap' | 'child' | 'tls' | 'ppp-lcp' | 'ppp-auth' | 'ppp-ncp';
+export type ProblemStage = 'ike-init' | 'ike-auth' | 'eap' | 'child' | 'tls' | 'sstp-call' | 'l2tp-tunnel' | 'ppp-lcp' | 'ppp-auth' | 'ppp-ncp';
 
 /** What the client's own screen or log says, per platform, where we know it. */
 export interface ClientMessage {
@@ -222,6 +222,36 @@ export const CAUSES = {
     explanation: 'The PPTP client\'s user name or password is wrong, or the user does not exist or is disabled.',
     client: { windows: WIN_691 },
     fix: PPP_PASSWORD_FIX,
+  },
+  'sstp-crypto-binding': {
+    stage: 'sstp-call',
+    explanation: 'The SSTP client\'s crypto binding, which ties its PPP login to the TLS connection, did not match this gateway\'s: most often something between the client and the gateway terminated TLS with another certificate (a proxy or firewall inspecting HTTPS), so the client bound its login to that certificate. The call is refused so that a man in the middle cannot relay it.',
+    client: {},
+    fix: 'Exempt the gateway\'s name from HTTPS inspection on the client\'s network (proxy or firewall), or connect from another network; the detail says which part of the binding differed.',
+  },
+  'sstp-calls-limit': {
+    stage: 'sstp-call',
+    explanation: 'The gateway already carries as many SSTP calls as it allows (listeners.sstp.limits.calls), so this one was refused once its TLS handshake was done.',
+    client: {},
+    fix: 'Raise the SSTP calls limit if the box has the memory for it, or disconnect idle sessions on the Sessions page.',
+  },
+  'sstp-call-failed': {
+    stage: 'sstp-call',
+    explanation: 'The SSTP call failed after TLS and before it was set up: the client sent something out of turn or did not finish the call set-up in time.',
+    client: {},
+    fix: 'Read the detail (the gateway\'s own words) and the Logs page around this time; try the profile Postern generates.',
+  },
+  'l2tp-without-ipsec': {
+    stage: 'l2tp-tunnel',
+    explanation: 'An L2TP client dialled without IPsec, and this gateway takes L2TP only inside IPsec (its passwords would otherwise cross the network in the clear).',
+    client: {},
+    fix: 'Set the client to L2TP/IPsec with the pre-shared key or certificate (the profiles Postern generates do); plain L2TP (listeners.l2tp.allowPlain) only on a network you trust.',
+  },
+  'l2tp-tunnel-failed': {
+    stage: 'l2tp-tunnel',
+    explanation: 'The L2TP tunnel was started but never came up: the client stopped answering during the set-up, or the tunnel authentication (a shared tunnel secret) did not match.',
+    client: {},
+    fix: 'If a tunnel secret is set (listeners.l2tp tunnel secret), give the client the same one or clear it (Windows, macOS and iOS use none); otherwise read the detail and the Logs page.',
   },
   'pptp-gre-blocked': {
     stage: 'ppp-lcp',

@@ -14,6 +14,10 @@ export type DoctorEvent =
   | { readonly kind: 'ppp-auth-failure'; readonly protocol: 'sstp' | 'l2tp' | 'pptp'; readonly user?: string | undefined; readonly peer: string }
   /** A PPP session that ended before its network came up, not for its login (`heard`: a frame ever came from the client). */
   | { readonly kind: 'ppp-setup-failure'; readonly protocol: 'sstp' | 'l2tp' | 'pptp'; readonly stage: 'ppp-lcp' | 'ppp-ncp'; readonly reason: string; readonly heard: boolean; readonly user?: string | undefined; readonly peer: string }
+  /** An SSTP call aborted after TLS and before it was established, or refused at the calls limit. */
+  | { readonly kind: 'sstp-call-failed'; readonly reason: string; readonly peer: string }
+  /** An L2TP tunnel that never came up, or plain L2TP where IPsec is required; `address` is the client's. */
+  | { readonly kind: 'l2tp-tunnel-failure'; readonly reason: string; readonly address: string }
   /** An SSTP client that completed TLS and closed the connection without a byte of its request. */
   | { readonly kind: 'sstp-closed-after-tls'; readonly peer: string };
 
@@ -178,6 +182,13 @@ export function classify(event: DoctorEvent): ProblemFacts | undefined {
     const cause = /^MPPE required/.test(event.reason) ? 'ppp-encryption-refused'
       : event.stage === 'ppp-ncp' ? 'ppp-network-failed' : event.protocol === 'pptp' && !event.heard ? 'pptp-gre-blocked' : 'ppp-negotiation-failed';
     return facts(event.protocol, cause, `PPP session ended before its network came up: ${event.reason}`, { user: event.user, source: addressOf(event.peer) });
+  }
+  if (event.kind === 'sstp-call-failed') {
+    const cause = /Cert Hash|Compound MAC|nonce|Crypto Binding|Hash Protocol/.test(event.reason) ? 'sstp-crypto-binding' : /calls limit/.test(event.reason) ? 'sstp-calls-limit' : 'sstp-call-failed';
+    return facts('sstp', cause, `SSTP call failed: ${event.reason}`, { source: addressOf(event.peer) });
+  }
+  if (event.kind === 'l2tp-tunnel-failure') {
+    return facts('l2tp', /outside IPsec/.test(event.reason) ? 'l2tp-without-ipsec' : 'l2tp-tunnel-failed', `L2TP tunnel refused or never up: ${event.reason}`, { source: event.address });
   }
   if (event.kind === 'sstp-closed-after-tls') {
     return facts('sstp', 'sstp-certificate-refused', 'the client closed the connection after the TLS handshake, before its SSTP request', { source: addressOf(event.peer) });

@@ -58,6 +58,8 @@ export interface L2tpSubsystemOptions {
   readonly ipsec?: L2tpIpsecPath;
   readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
   readonly onAuthFailure?: (user: string | undefined, peer: string) => void;
+  /** A tunnel that never came up, or plain L2TP where IPsec is required (the connection doctor): the client's address. */
+  readonly onTunnelFailure?: (address: string, reason: string) => void;
   /** A session that ended before its network came up, for another reason than its login (the connection doctor). */
   readonly onSetupFailure?: (failure: PppSetupFailure, peer: string) => void;
 }
@@ -113,6 +115,8 @@ export class L2tpSubsystem implements Subsystem {
   readonly #options: L2tpSubsystemOptions;
   /** PPP sessions by `tunnelId/sessionId`. */
   readonly #sessions = new Map<string, PppSession>();
+  /** Tunnels that came up: one that goes down without ever coming up is a failed attempt (the doctor). */
+  readonly #tunnelsUp = new Set<number>();
   /** Their IP in the driver, by the same key (issue 20). */
   readonly #dataPaths = new Map<string, DataPathEntry>();
   #dataPathFallbackLogged = false;
@@ -237,7 +241,10 @@ export class L2tpSubsystem implements Subsystem {
     const r = this.#running;
     if (!r) return;
     // What came inside IPsec comes up tagged (#receiveProtected): on the socket, L2TP is plain.
-    if (!r.allowPlain) return this.#count('refused outside IPsec');
+    if (!r.allowPlain) {
+      this.#options.onTunnelFailure?.(address, 'L2TP outside IPsec, which the listener requires');
+      return this.#count('refused outside IPsec');
+    }
     this.#act(r.table.handle({ kind: 'RcvDatagram', peer: formatL2tpPeer({ address, port }), bytes }, Date.now()));
   }
 
@@ -276,8 +283,14 @@ export class L2tpSubsystem implements Subsystem {
       switch (a.kind) {
         case 'Send': this.#send(a.peer, a.datagram); break;
         case 'Data': this.#data(a.tunnelId, a.sessionId, a.frame); break;
-        case 'TunnelUp': log.info('L2TP tunnel up', { tunnel: a.tunnelId, peer: a.peer, host: a.peerHostName }); break;
-        case 'TunnelDown': log.info('L2TP tunnel down', { tunnel: a.tunnelId, peer: a.peer, reason: a.reason }); break;
+        case 'TunnelUp':
+          this.#tunnelsUp.add(a.tunnelId);
+          log.info('L2TP tunnel up', { tunnel: a.tunnelId, peer: a.peer, host: a.peerHostName });
+          break;
+        case 'TunnelDown':
+          if (!this.#tunnelsUp.delete(a.tunnelId)) this.#options.onTunnelFailure?.(parseL2tpPeer(a.peer)?.address ?? a.peer, a.reason);
+          log.info('L2TP tunnel down', { tunnel: a.tunnelId, peer: a.peer, reason: a.reason });
+          break;
         case 'SessionUp': this.#sessionUp(r, a.tunnelId, a.sessionId, a.peer); break;
         case 'SessionDown': {
           const session = this.#sessions.get(key(a.tunnelId, a.sessionId));

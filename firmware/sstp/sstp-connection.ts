@@ -42,6 +42,8 @@ export interface SstpConnectionOptions {
    * gateway certificate it refuses (CRL unreachable, untrusted CA, wrong name). For the connection doctor.
    */
   readonly onClosedAfterTls?: (peer: { readonly address: string; readonly port: number }) => void;
+  /** The call was aborted before it was established (crypto binding refused, negotiation timed out): for the connection doctor. */
+  readonly onSetupAborted?: (peer: { readonly address: string; readonly port: number }, reason: string) => void;
 }
 
 /** Bytes dropped before the head (a slow-loris or a scanner) are bounded by MAX_REQUEST_HEAD. */
@@ -126,6 +128,7 @@ export class SstpConnection {
         this.#link = this.#options.createLink(this.#io(), this.#peer);
         return this.#link.lowerUp();
       case 'abort':
+        if (!this.#established) this.#options.onSetupAborted?.(this.#peer, action.reason);
         return this.#options.logger.warn('SSTP call aborted', { peer: this.#peer.address, reason: action.reason, status: action.status });
       case 'close':
         this.#socket.end();

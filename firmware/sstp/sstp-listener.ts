@@ -38,6 +38,8 @@ export interface SstpListenerOptions {
   /** RFC 8737: the tls-alpn-01 challenge certificate for a server name, while ACME is ordering. */
   readonly acmeAlpn?: (serverName: string | undefined) => { certificatePem: string; keyPem: string } | undefined;
   readonly connection: Omit<SstpConnectionOptions, 'certHash256' | 'certHash1' | 'logger' | 'onClosed' | 'onEstablished'>;
+  /** A call refused because the calls limit is reached (the connection doctor). */
+  readonly onCallsLimit?: (peer: string) => void;
 }
 
 /** §3.3.1 ServerCertificateHash: digests of the DER certificate the TLS layer presents. */
@@ -202,6 +204,7 @@ export class SstpListener {
         this.#arm();
         if (admitted) return;
         o.logger.warn('SSTP call refused: the calls limit is reached', { peer: socket.remoteAddress, calls: this.#admission.limits.calls });
+        o.onCallsLimit?.(socket.remoteAddress ?? '');
         call.disconnect();
       },
       onClosed: (reason) => {

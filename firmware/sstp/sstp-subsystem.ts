@@ -42,6 +42,8 @@ export interface SstpSubsystemOptions {
   readonly onSetupFailure?: (failure: PppSetupFailure, peer: string) => void;
   /** A client that completed TLS and hung up before its SSTP request (it refused the certificate). */
   readonly onClosedAfterTls?: (peer: string) => void;
+  /** An SSTP call that failed after TLS and before it was established, or refused at the calls limit (the connection doctor). */
+  readonly onCallFailed?: (peer: string, reason: string) => void;
   /** ACME tls-alpn-01 challenge certificates by server name (issue 16). */
   readonly acmeAlpn?: SstpListenerOptions['acmeAlpn'];
 }
@@ -131,9 +133,11 @@ export class SstpSubsystem implements Subsystem {
         logger: log,
         ...(this.#options.acmeAlpn ? { acmeAlpn: this.#options.acmeAlpn } : {}),
         ...(settings.limits ? { limits: settings.limits } : {}),
+        onCallsLimit: (peer) => this.#options.onCallFailed?.(peer, 'the calls limit is reached'),
         connection: {
           session: { randomBytes: (n) => randomBytes(n) },
-          onClosedAfterTls: (peer) => this.#options.onClosedAfterTls?.(peer.address.includes(':') ? `[${peer.address}]:${peer.port}` : `${peer.address}:${peer.port}`),
+          onClosedAfterTls: (peer) => this.#options.onClosedAfterTls?.(endpointText(peer)),
+          onSetupAborted: (peer, reason) => this.#options.onCallFailed?.(endpointText(peer), reason),
           createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress, dhcpInform: dhcpInformAnswer(config, settings.pool), mppe: settings.mppe, radius }),
         },
       });
@@ -286,4 +290,9 @@ export function sstpSpec(create: () => SstpSubsystem): SubsystemSpec {
     slice: sstpSlice,
     create,
   };
+}
+
+/** An address and port as the doctor reads them: `192.0.2.1:443`, `[2001:db8::1]:443`. */
+function endpointText(peer: { readonly address: string; readonly port: number }): string {
+  return peer.address.includes(':') ? `[${peer.address}]:${peer.port}` : `${peer.address}:${peer.port}`;
 }

@@ -37,6 +37,11 @@ t.test('L2TP/IPsec site-to-site through NAT: both LANs reach each other; a wrong
   t.same(tested.steps?.map((s) => `${s.id}:${s.outcome}`), ['ipsec:ok', 'tunnel:ok', 'ppp:failed'], `the Test: IPsec and tunnel pass, PPP fails: ${JSON.stringify(tested)}`);
   t.match(tested, { ok: false, problem: { cause: 'peer-refused', explanation: /refused this gateway's login/ } }, 'explained as the peer refusing the login');
   await wrong.stop();
+  // Issue 17: plain L2TP where gwB takes it only inside IPsec is a recorded problem, explained.
+  lab.execSync('nat', [process.execPath, '-e', "const s = require('node:dgram').createSocket('udp4'); s.send(Buffer.from([0xc8, 2, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0]), 1701, '203.0.113.2', () => s.close());"]);
+  await waitUntil('gwB records the plain L2TP', 10_000, async () => ((await apiGetIn(lab, 'gwB', '/problems'))['problems'] as Array<{ cause?: string }> | undefined)?.some((p) => p.cause === 'l2tp-without-ipsec') === true);
+  const plain = ((await apiGetIn(lab, 'gwB', '/problems'))['problems'] as unknown[]).find((p) => (p as { cause?: string }).cause === 'l2tp-without-ipsec');
+  t.match(plain, { protocol: 'l2tp', stage: 'l2tp-tunnel', source: '203.0.113.1', fix: /L2TP\/IPsec/ }, 'plain L2TP refused and explained, with its source');
 
   const branch = await startPostern(lab, 'gwA', dialing(PASSWORD), (log) => log.includes('"msg":"L2TP site up"'), { name: 'postern-branch', stateDir: wrong.stateDir });
   t.match(branch.log(), /"msg":"Quick Mode with 203\.0\.113\.2 done: [^"]*transport/, 'gwA keyed IKEv1 transport mode to gwB');

@@ -36,6 +36,11 @@ const CASES: Array<[DoctorEvent, string, string, RegExp | undefined]> = [
   [{ kind: 'ppp-setup-failure', protocol: 'l2tp', stage: 'ppp-lcp', reason: 'LCP: no answer', heard: false, peer: '198.51.100.13' }, 'ppp-negotiation-failed', 'ppp-lcp', /^Error 734/],
   [{ kind: 'ppp-setup-failure', protocol: 'sstp', stage: 'ppp-ncp', reason: 'IPCP: no address left in the pool', heard: true, user: 'dave', peer: '198.51.100.14:50123' }, 'ppp-network-failed', 'ppp-ncp', /^Error 733/],
   [{ kind: 'ppp-setup-failure', protocol: 'pptp', stage: 'ppp-ncp', reason: 'MPPE required: CCP finished (refused)', heard: true, user: 'erin', peer: '198.51.100.15' }, 'ppp-encryption-refused', 'ppp-ncp', /^Error 742/],
+  [{ kind: 'sstp-call-failed', reason: 'the SHA-256 Cert Hash is not that of our certificate (a TLS man in the middle?)', peer: '198.51.100.16:50000' }, 'sstp-crypto-binding', 'sstp-call', undefined],
+  [{ kind: 'sstp-call-failed', reason: 'the calls limit is reached', peer: '198.51.100.16' }, 'sstp-calls-limit', 'sstp-call', undefined],
+  [{ kind: 'sstp-call-failed', reason: 'no Call Connect Request within 60 s', peer: '198.51.100.16:50001' }, 'sstp-call-failed', 'sstp-call', undefined],
+  [{ kind: 'l2tp-tunnel-failure', reason: 'L2TP outside IPsec, which the listener requires', address: '198.51.100.17' }, 'l2tp-without-ipsec', 'l2tp-tunnel', undefined],
+  [{ kind: 'l2tp-tunnel-failure', reason: 'tunnel authentication failed', address: '198.51.100.17' }, 'l2tp-tunnel-failed', 'l2tp-tunnel', undefined],
 ];
 
 t.test('each cause: its stage, the explanation, what Windows shows and the fix', async (t) => {
@@ -63,6 +68,8 @@ t.test('who and where: users, sites, peers and the source address', async (t) =>
   t.match(classify(CASES[22]![0]), { protocol: 'l2tp', user: 'bob', source: '198.51.100.9' });
   t.match(classify(CASES[23]![0]), { protocol: 'pptp', user: 'carol', source: '198.51.100.10' });
   t.match(classify(CASES[28]![0]), { protocol: 'sstp', user: 'dave', source: '198.51.100.14', detail: /before its network came up: IPCP: no address left/ });
+  t.match(classify(CASES[30]![0]), { protocol: 'sstp', source: '198.51.100.16', detail: /SSTP call failed: the SHA-256 Cert Hash/ });
+  t.match(classify(CASES[33]![0]), { protocol: 'l2tp', source: '198.51.100.17' });
   const tls = classify(CASES[24]![0]);
   t.match(tls, { protocol: 'sstp', source: '198.51.100.11', fix: /TCP 80/ });
   t.equal(tls?.user, undefined, 'no login happened: no user');

@@ -118,13 +118,15 @@ t.test('dual stack (issue 24): the IPv6 address is listened on too, under the sa
 
 // Issue 17, the connection doctor: Windows' SSTP client completes TLS, checks the gateway certificate
 // (its CRL, its CA, its name) and hangs up without a byte when it refuses it (0x80092013 and kin).
-t.test('a TLS client that hangs up without a byte is reported; one that began its request is not', async (t) => {
+t.test('a TLS client that hangs up without a byte is reported; one that began its request is not; a call broken before it is set up is reported with why', async (t) => {
   const silent: string[] = [];
+  const aborted: string[] = [];
   const listener = new SstpListener({
     host: '127.0.0.1', port: 0, certificatePem: cert.certificatePem, keyPem: cert.keyPem, logger: createLogger({ sink: () => {} }),
     connection: {
       session: { randomBytes: (n) => new Uint8Array(n) }, createLink: () => ({ lowerUp: () => {}, receiveFrame: () => {}, lowerDown: () => {} }),
       onClosedAfterTls: (peer) => silent.push(peer.address),
+      onSetupAborted: (peer, reason) => aborted.push(`${peer.address} ${reason}`),
     },
   });
   const { port } = await listener.start();
@@ -141,6 +143,15 @@ t.test('a TLS client that hangs up without a byte is reported; one that began it
   await dial('127.0.0.21');
   // Part of a request head, then the hang-up: a client that spoke, not one that refused the certificate.
   await dial('127.0.0.22', 'SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\r\n');
+  // A whole request, then bytes that are no SSTP packet (version 0x99): the call is aborted before it was set up.
+  const broken = tlsConnect({ socket: connect({ host: '127.0.0.1', port, localAddress: '127.0.0.23' }), rejectUnauthorized: false }, () => {
+    broken.write(Buffer.from('SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551615\r\n\r\n', 'latin1'));
+    setTimeout(() => broken.write(Buffer.from([0x99, 0, 0, 8, 0, 1, 0, 0])), 200);
+  });
+  broken.on('error', () => {});
+  for (let i = 0; i < 100 && aborted.length === 0; i++) await settle(50);
+  broken.destroy();
   for (let i = 0; i < 100 && listener.counters().handshakesNow > 0; i++) await settle(20);
   t.same(silent, ['127.0.0.21'], 'only the client that said nothing after TLS');
+  t.match(aborted, [/^127\.0\.0\.23 SSTP framing lost/], `the broken call, with its reason: ${JSON.stringify(aborted)}`);
 });

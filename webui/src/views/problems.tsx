@@ -38,6 +38,8 @@ const STAGES: Record<string, string> = {
   eap: 'user name and password (EAP)',
   child: 'traffic tunnel (child SA)',
   tls: 'TLS',
+  'sstp-call': 'SSTP call set-up',
+  'l2tp-tunnel': 'L2TP tunnel',
   'ppp-lcp': 'PPP link (LCP)',
   'ppp-auth': 'user name and password (PPP)',
   'ppp-ncp': 'IP settings (IPCP)',
