@@ -8,6 +8,7 @@
  * `radius-then-local` falls back only when no server answered at all, never after a Reject, and
  * says so in the log: an operator must be able to see that RADIUS was bypassed.
  */
+import { verifierFor, type AuthSource } from './verifier-source.ts';
 import { timingSafeEqual } from 'node:crypto';
 import { generateAuthenticatorResponse, generateNtResponse, getAsymmetricStartKey, getMasterKey, hashNtPasswordHash, mschapUserName, ntPasswordHash } from '../crypto/mschapv2.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
@@ -18,7 +19,7 @@ import type { RadiusAttribute } from '../radius/packet.ts';
 import { sessionAuthorizationOf, type SessionAuthorization } from '../radius/session-authorization.ts';
 import { Secret } from '../util/secret.ts';
 
-export type AuthSource = 'local' | 'radius' | 'radius-then-local';
+export type { AuthSource } from './verifier-source.ts';
 
 export type Mschapv2Verification =
   | {
@@ -98,16 +99,5 @@ export function radiusMschapv2Verifier(client: RadiusAuthenticate, nas: readonly
 }
 
 export function mschapv2VerifierFor(source: AuthSource, verifiers: { readonly local: Mschapv2Verifier; readonly radius?: Mschapv2Verifier; readonly log?: Logger }): Mschapv2Verifier {
-  if (source === 'local') return verifiers.local;
-  const radius = verifiers.radius;
-  if (!radius) throw new Error(`auth '${source}' needs a RADIUS client (radius.servers is empty)`);
-  if (source === 'radius') return radius;
-  return {
-    async verify(a) {
-      const first = await radius.verify(a);
-      if (first.ok || !first.noServer) return first;
-      verifiers.log?.warn('no RADIUS server answered: checking the local users instead (radius-then-local)', { user: a.userName });
-      return verifiers.local.verify(a);
-    },
-  };
+  return verifierFor(source, verifiers, (a) => ({ user: a.userName }));
 }

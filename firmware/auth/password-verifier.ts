@@ -18,7 +18,7 @@ import { sessionAuthorizationOf, type SessionAuthorization } from '../radius/ses
 import { USER_PASSWORD_MAX } from '../radius/user-password.ts';
 import { Secret } from '../util/secret.ts';
 import { chapMd5Response } from '../crypto/chap-md5.ts';
-import type { AuthSource } from './mschapv2-verifier.ts';
+import { verifierFor, type AuthSource } from './verifier-source.ts';
 
 export type PasswordAttempt =
   | { readonly method: 'pap'; readonly userName: string; readonly password: Secret<Uint8Array> }
@@ -94,16 +94,5 @@ export function radiusPasswordVerifier(client: RadiusPasswordClient, nas: readon
 }
 
 export function passwordVerifierFor(source: AuthSource, verifiers: { readonly local: PasswordVerifier; readonly radius?: PasswordVerifier; readonly log?: Logger }): PasswordVerifier {
-  if (source === 'local') return verifiers.local;
-  const radius = verifiers.radius;
-  if (!radius) throw new Error(`auth '${source}' needs a RADIUS client (radius.servers is empty)`);
-  if (source === 'radius') return radius;
-  return {
-    async verify(a) {
-      const first = await radius.verify(a);
-      if (first.ok || !first.noServer) return first;
-      verifiers.log?.warn('no RADIUS server answered: checking the local users instead (radius-then-local)', { user: a.userName, method: a.method });
-      return verifiers.local.verify(a);
-    },
-  };
+  return verifierFor(source, verifiers, (a) => ({ user: a.userName, method: a.method }));
 }

@@ -21,6 +21,13 @@ export const userName = (i: number): string => `load${i}`;
  * a pool big enough for all of them, every other listener off.
  */
 export function lnsConfig(o: { sessions: number; psk: string; password: string; wan: string; lan: string }): PosternConfig {
+  const c = callsServerConfig({ calls: o.sessions, password: o.password, wan: o.wan, lan: o.lan });
+  c.listeners.l2tp = { ...c.listeners.l2tp, enabled: true, psk: o.psk, pool: 'clients', allowPlain: false };
+  return c;
+}
+
+/** A calls benchmark's server before its listener is switched on: one user per client, a pool that holds them all, IKEv2 and SSTP off. */
+export function callsServerConfig(o: { calls: number; password: string; wan: string; lan: string }): PosternConfig {
   const c = defaultConfig();
   c.system.wan = { interface: 'wan', mode: 'static', address: o.wan };
   c.system.lan = { interface: 'lanb', address: o.lan };
@@ -28,8 +35,7 @@ export function lnsConfig(o: { sessions: number; psk: string; password: string; 
   c.listeners.ikev2.enabled = false;
   c.listeners.sstp.enabled = false;
   c.pools = [{ name: 'clients', ipv4: '10.64.0.0/16', dns: [] }];
-  c.listeners.l2tp = { ...c.listeners.l2tp, enabled: true, psk: o.psk, pool: 'clients', allowPlain: false };
-  c.users = Array.from({ length: o.sessions }, (_, i) => storedUser({ name: userName(i), password: o.password, enabled: true }));
+  c.users = Array.from({ length: o.calls }, (_, i) => storedUser({ name: userName(i), password: o.password, enabled: true }));
   return c;
 }
 
