@@ -60,11 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 }
 
 #ifndef DP_LIBFUZZER
-static uint64_t state = 0x9e3779b97f4a7c15ull;
-static uint64_t next(void) { /* xorshift64*: reproducible runs */
-  state ^= state >> 12; state ^= state << 25; state ^= state >> 27;
-  return state * 0x2545f4914f6cdd1dull;
-}
+#include "fuzz_random.h"
 
 int main(int argc, char **argv) {
   long runs = argc > 1 ? atol(argv[1]) : 100000;
