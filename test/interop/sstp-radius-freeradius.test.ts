@@ -130,7 +130,10 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   // His Framed-IPv6-Prefix (RFC 3162) is his session's /64: outside every pool, so routed into the shared TUN too.
   const framedPrefix = () => lab.execSync('gw', ['ip', '-6', 'route', 'show', '2001:db8:77::/64']);
   await waitUntil('the Framed-IPv6-Prefix in the routing table', 5000, () => /2001:db8:77::\/64 dev \S+/.test(framedPrefix()), () => framedPrefix());
-  t.match(gw.log(), /"prefix":"2001:db8:77::\/64".*"msg":"SSTP session IPv6 prefix from RADIUS"/, 'and logged');
+  // The line is written as the route goes in; the daemon's output reaches the test a moment later.
+  const prefixLogged = /"prefix":"2001:db8:77::\/64".*"msg":"SSTP session IPv6 prefix from RADIUS"/;
+  await waitUntil('the Framed-IPv6-Prefix logged', 5000, () => prefixLogged.test(gw.log()));
+  t.match(gw.log(), prefixLogged, 'and logged');
   const bobRecords = () => detail().split(/\n\n+/).filter((r) => /User-Name = "bob"/.test(r));
   await waitUntil('bob\'s Stop record', 16_000, async () => bobRecords().some((r) => /Acct-Status-Type = Stop/.test(r)), () => bobRecords().join('\n\n'));
   await bob.call('hangup');
