@@ -98,9 +98,17 @@ async function runTap(tapArgs) {
 }
 
 let code = 0;
-for (const lanes of phases) {
+const suiteStarted = Date.now();
+for (const [index, lanes] of phases.entries()) {
   // A lane with no files (a filtered run) is not started: tap would run every file it finds.
-  const results = await Promise.all(lanes.filter((lane) => lane === args || lane.some((a) => !a.startsWith('-'))).map((lane) => runTap(lane)));
+  const phaseStarted = Date.now();
+  const results = await Promise.all(lanes.filter((lane) => lane === args || lane.some((a) => !a.startsWith('-'))).map(async (lane) => {
+    const laneStarted = Date.now();
+    const r = await runTap(lane);
+    if (phases.length > 1) console.log(`phase ${index + 1} lane of ${lane.filter((a) => !a.startsWith('-')).length} files: ${Math.round((Date.now() - laneStarted) / 1000)} s`);
+    return r;
+  }));
+  if (phases.length > 1) console.log(`phase ${index + 1}: ${Math.round((Date.now() - phaseStarted) / 1000)} s`);
   for (const { exit, stream } of results) {
     for (const line of stream) log.write(`${line}\n`);
     if (exit !== 0) code = exit;
@@ -113,5 +121,6 @@ if (code !== 0 && failed === 0) {
   failed++;
   console.log(`failed: tap exited with ${code}`);
 }
+if (phases.length > 1) console.log(`the suite: ${Math.round((Date.now() - suiteStarted) / 1000)} s`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed === 0 ? 0 : 1);
