@@ -76,6 +76,12 @@ pppoptfile = /lab/l2tp/options
 length bit = yes
 require authentication = no
 redial = no
+[lac wrong]
+lns = ${SERVER}
+pppoptfile = /lab/l2tp/options-wrong
+length bit = yes
+require authentication = no
+redial = no
 `;
 
 /** The client at home: a second guest address that its home router masquerades, xl2tpd sending from it. */
@@ -146,6 +152,8 @@ sh_step plain-inform 'printf "\\x01\\x01\\x06\\x00\\xde\\xad\\xbe\\xef\\x00\\x00
 sh_step plain-ppp-log 'grep -E "CHAP|MS-CHAP|DNS|local  IP|remote IP" /tmp/pppd.log'
 step plain-go wait_go ${GO_API}
 sh_step plain-disconnected gone
+# Issue 20: MS-CHAPv2 with a wrong password: refused, no ppp0 (a fresh xl2tpd: the last tunnel may still be closing).
+sh_step plain-wrong 'restart_xl2tpd; ctl "c wrong"; for _ in $(seq 60); do grep -qi "authentication failed" /tmp/pppd-wrong.log 2> /dev/null && break; sleep 0.25; done; sleep 1; if [ -e /sys/class/net/ppp0 ]; then echo "ppp0 came up"; exit 1; fi; ctl "d wrong"; grep -i "authentication failed" /tmp/pppd-wrong.log || { tail -20 /tmp/pppd-wrong.log; exit 1; }'
 step ipsec-go wait_go ${GO_IPSEC}
 sh_step refused 'restart_xl2tpd; ctl "c plain"; sleep 6; if [ -e /sys/class/net/ppp0 ]; then echo "ppp0 came up"; exit 1; fi; ctl "d plain"; echo "no ppp0"'
 step charon charon_start
@@ -268,6 +276,8 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
       '/lab/l2tp/xl2tpd-cert.conf': XL2TPD_CERT_CONF,
       '/lab/l2tp/options': { data: PPP_OPTIONS, mode: 0o600 },
       '/lab/l2tp/options-radius': { data: PPP_OPTIONS.replace('name alice', `name ${RADIUS_USER.name}`).replace(`password ${PASSWORD}`, `password ${RADIUS_USER.password}`), mode: 0o600 },
+      // alice with a wrong password (MS-CHAPv2 refused), logging apart.
+      '/lab/l2tp/options-wrong': { data: PPP_OPTIONS.replace(`password ${PASSWORD}`, 'password Not-Alices-Password-1').replace('logfile /tmp/pppd.log', 'logfile /tmp/pppd-wrong.log'), mode: 0o600 },
       '/lab/l2tp/options2': { data: PPP_OPTIONS.replace('name alice', 'name carol').replace(`password ${PASSWORD}`, `password ${PASSWORD2}`), mode: 0o600 },
       ...guestCharonFiles({
         connections: {
@@ -315,7 +325,8 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   t.equal(listed.gone, 200, 'the API disconnects it');
 
   // Phase 2: IPsec required (the default): Postern restarts on the same state without allowPlain.
-  await vm.waitFor(/^@@STEP ipsec-go BEGIN/m, 40_000).catch(early);
+  await vm.waitFor(/^@@STEP ipsec-go BEGIN/m, 60_000).catch(early);
+  const plainLog = postern.log(); // the restarted daemon writes its log afresh
   await postern.stop();
   postern = await startPostern(lab, 'gw', posternConfig(false), (log) => log.includes('L2TP listening') && log.includes('IKEv1 listening'), { stateDir: postern.stateDir });
   lab.execSync('gw', ['ip', 'addr', 'add', `${GO_IPSEC}/32`, 'dev', VM_REMOTE.wanInterface]);
@@ -383,6 +394,8 @@ t.test('xl2tpd + pppd in the VM guest against postern run: plain L2TP (flagged),
   t.equal(step('plain-ping')?.code, 0, `the LAN host answers through plain L2TP: ${out('plain-ping')}`);
   t.equal(step('plain-disconnected')?.code, 0, `the API's disconnect brings ppp0 down in the guest: ${out('plain-disconnected')}`);
 
+  t.equal(step('plain-wrong')?.code, 0, `a wrong MS-CHAPv2 password gets no ppp0, and pppd says the login failed: ${out('plain-wrong')}`);
+  t.ok(plainLog.split('\n').some((l) => l.includes('"msg":"PPP authentication failed"') && l.includes('"protocol":"l2tp"') && l.includes('"user":"alice"')), 'Postern refused alice\'s wrong password (MS-CHAPv2 over L2TP)');
   t.equal(step('refused')?.code, 0, `with IPsec required, plain L2TP gets no session: ${out('refused')}`);
   t.equal(step('charon')?.code, 0, `charon starts in the guest: ${out('charon')}`);
   t.equal(step('initiate')?.code, 0, `charon keys IKEv1 Main Mode and a transport-mode Quick Mode for UDP 1701 with Postern: ${out('initiate').split('\n').slice(-12).join('\n')}${step('initiate')?.code === 0 ? '' : diag()}`);
