@@ -97,8 +97,8 @@ napi_value dp_napi_pptp_call_remove(napi_env env, napi_callback_info info) {
   return dp_napi_int(env, dp_pptp_call_remove(h->pptp, (uint16_t)call_id));
 }
 
-/* pptpSend(handle, callId, frame) → bytes sent or -errno */
-napi_value dp_napi_pptp_send(napi_env env, napi_callback_info info) {
+/* (handle, callId, bytes) → what `send` returns: bytes sent or -errno */
+static napi_value send_on_call(napi_env env, napi_callback_info info, int (*send)(dp_pptp *, uint16_t, const uint8_t *, size_t)) {
   napi_value argv[3];
   size_t argc = 3, len = 0;
   const uint8_t *data = NULL;
@@ -107,8 +107,11 @@ napi_value dp_napi_pptp_send(napi_env env, napi_callback_info info) {
   uint32_t call_id = 0;
   if (!h || napi_get_value_uint32(env, argv[1], &call_id) != napi_ok || call_id > 0xffff) return dp_napi_int(env, -EINVAL);
   if (!dp_napi_buffer(env, argv[2], &data, &len)) return NULL;
-  return dp_napi_int(env, dp_pptp_send(h->pptp, (uint16_t)call_id, data, len));
+  return dp_napi_int(env, send(h->pptp, (uint16_t)call_id, data, len));
 }
+
+/* pptpSend(handle, callId, frame) → bytes sent or -errno */
+napi_value dp_napi_pptp_send(napi_env env, napi_callback_info info) { return send_on_call(env, info, dp_pptp_send); }
 
 /* pptpStats(handle) → counters as bigints (the pipe's under `pipe`), or undefined once closed */
 napi_value dp_napi_pptp_stats(napi_env env, napi_callback_info info) {
@@ -231,14 +234,4 @@ napi_value dp_napi_pptp_data_stats(napi_env env, napi_callback_info info) {
 }
 
 /* pptpSendIp(handle, callId, packet) → bytes sent or -errno: JavaScript's own IP through the call's MPPE */
-napi_value dp_napi_pptp_send_ip(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  size_t argc = 3, len = 0;
-  const uint8_t *data = NULL;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  pptp_handle *h = argc == 3 ? handle_of(env, argv[0]) : NULL;
-  uint32_t call_id = 0;
-  if (!h || napi_get_value_uint32(env, argv[1], &call_id) != napi_ok || call_id > 0xffff) return dp_napi_int(env, -EINVAL);
-  if (!dp_napi_buffer(env, argv[2], &data, &len)) return NULL;
-  return dp_napi_int(env, dp_pptp_send_ip(h->pptp, (uint16_t)call_id, data, len));
-}
+napi_value dp_napi_pptp_send_ip(napi_env env, napi_callback_info info) { return send_on_call(env, info, dp_pptp_send_ip); }
