@@ -27,19 +27,48 @@ if (stale && spawnSync('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'i
   console.log('warning: `tap build` failed; running with the plugins installed');
 }
 
-// The whole suite runs in two phases: most files two at a time (package.json `jobs`), then the
-// heavy ones. In that second phase the qemu guests run one at a time (emulated CPUs starve each
-// other's timers) while, beside them, the firmware builds and their user-mode emulated runs take the
-// other core, one at a time too: two lanes, each its own tap process.
+// The whole suite runs as two lanes, each one tap process at a time with one file at a time, so two
+// files run at once (two cores). The qemu guests run one at a time in the first lane (emulated CPUs
+// starve each other's timers) while the firmware builds and their user-mode emulated runs take the
+// second; then both lanes take the other files from one queue, in chunks, until it is empty. Taking
+// chunks as each lane frees (rather than a fixed split, or a phase for the heavy files after the rest)
+// keeps both cores busy to the end: the queue ends with the unit files, the shortest.
 const HEAVY = /^test\/(interop\/(vm-|lab-vm)|system\/firmware-)/;
 const GUEST = /^test\/(interop\/(vm-|lab-vm)|system\/firmware-arm64-boot)/;
-const phases = args.length
-  ? [[args]]
+/** Chunks of the queue: a few lab or browser files, or many unit files, per tap process. */
+function chunked(files) {
+  const chunks = [];
+  let chunk = [];
+  let weight = 0;
+  for (const f of files) {
+    chunk.push(f);
+    weight += f.startsWith('test/unit/') ? 1 : 5;
+    if (weight >= 30) {
+      chunks.push(chunk);
+      chunk = [];
+      weight = 0;
+    }
+  }
+  if (chunk.length) chunks.push(chunk);
+  return chunks;
+}
+const plan = args.length
+  ? { heads: [args], queue: [] }
   : (() => {
       const all = testFiles('test').filter((f) => !f.startsWith('test/bench/'));
       const heavy = all.filter((f) => HEAVY.test(f));
-      return [[all.filter((f) => !HEAVY.test(f))], [['--jobs=1', ...heavy.filter((f) => GUEST.test(f))], ['--jobs=1', ...heavy.filter((f) => !GUEST.test(f))]]];
+      return {
+        heads: [heavy.filter((f) => GUEST.test(f)), heavy.filter((f) => !GUEST.test(f))],
+        queue: chunked(all.filter((f) => !HEAVY.test(f))),
+      };
     })();
+
+// `POSTERN_TEST_PLAN=1 node test/run.mjs` prints the lanes and the queue's chunks without running them.
+if (process.env.POSTERN_TEST_PLAN) {
+  plan.heads.forEach((head, i) => console.log(`lane ${i + 1} starts with ${head.length}: ${head.join(' ')}`));
+  plan.queue.forEach((chunk, i) => console.log(`chunk ${i + 1} of ${chunk.length}: ${chunk[0]} … ${chunk.at(-1)}`));
+  process.exit(0);
+}
 
 let passed = 0;
 let failed = 0;
@@ -99,21 +128,30 @@ async function runTap(tapArgs) {
 
 let code = 0;
 const suiteStarted = Date.now();
-for (const [index, lanes] of phases.entries()) {
-  // A lane with no files (a filtered run) is not started: tap would run every file it finds.
-  const phaseStarted = Date.now();
-  const results = await Promise.all(lanes.filter((lane) => lane === args || lane.some((a) => !a.startsWith('-'))).map(async (lane) => {
-    const laneStarted = Date.now();
-    const r = await runTap(lane);
-    if (phases.length > 1) console.log(`phase ${index + 1} lane of ${lane.filter((a) => !a.startsWith('-')).length} files: ${Math.round((Date.now() - laneStarted) / 1000)} s`);
-    return r;
-  }));
-  if (phases.length > 1) console.log(`phase ${index + 1}: ${Math.round((Date.now() - phaseStarted) / 1000)} s`);
-  for (const { exit, stream } of results) {
-    for (const line of stream) log.write(`${line}\n`);
+const streams = [];
+/** One lane: its head files (when given) in one tap process, then chunks from the shared queue. */
+async function runLane(head, number) {
+  const started = Date.now();
+  let files = 0;
+  const run = async (tapArgs) => {
+    const { exit, stream } = await runTap(tapArgs);
+    streams.push(stream);
     if (exit !== 0) code = exit;
+  };
+  // A tap run is never started without files: tap would run every file it finds.
+  if (head.length) {
+    await run(args.length ? head : ['--jobs=1', ...head]);
+    files += head.length;
+    if (!args.length) console.log(`lane ${number}: its first ${head.length} files in ${Math.round((Date.now() - started) / 1000)} s`);
   }
+  for (let chunk = plan.queue.shift(); chunk; chunk = plan.queue.shift()) {
+    await run(['--jobs=1', ...chunk]);
+    files += chunk.length;
+  }
+  if (!args.length) console.log(`lane ${number}: ${files} files in ${Math.round((Date.now() - started) / 1000)} s`);
 }
+await Promise.all(plan.heads.map((head, i) => runLane(head, i + 1)));
+for (const stream of streams) for (const line of stream) log.write(`${line}\n`);
 // Flushed before exiting: the streams are written here, at the end.
 await new Promise((resolve) => log.end(resolve));
 for (const f of failures) console.log(`failed: ${f}`);
@@ -121,6 +159,6 @@ if (code !== 0 && failed === 0) {
   failed++;
   console.log(`failed: tap exited with ${code}`);
 }
-if (phases.length > 1) console.log(`the suite: ${Math.round((Date.now() - suiteStarted) / 1000)} s`);
+if (!args.length) console.log(`the suite: ${Math.round((Date.now() - suiteStarted) / 1000)} s`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed === 0 ? 0 : 1);
