@@ -7,10 +7,14 @@ import type { Lab } from '../lab/topology.ts';
 import { startPostern } from './postern-daemon.ts';
 import { storedUser } from '../../firmware/config/users.ts';
 
-/** Guest shell functions: `dial USER PASSWORD N [PPPD-OPTIONS]` (bounded wait for ppp0's address) and `hangup`. */
+/**
+ * Guest shell functions: `dial USER PASSWORD N [PPPD-OPTIONS]` (bounded wait for ppp0's address) and `hangup`.
+ * `SSTP_SERVER` names another server than gw's IPv4 address (sstpc 1.0.18 splits its argument at the
+ * first ':', so an IPv6 server is named by a host name from the guest's /etc/hosts, never a literal).
+ */
 export function sstpcDialScript(pppdOptions = ''): string {
   return `dial() {
-  sstpc --cert-warn --log-level 3 --log-stderr --user "$1" --password "$2" ${VM_CLIENT.gateway} \\
+  sstpc --cert-warn --log-level 3 --log-stderr --user "$1" --password "$2" "\${SSTP_SERVER:-${VM_CLIENT.gateway}}" \\
     require-mschap-v2 refuse-eap refuse-pap refuse-chap noauth nodefaultroute usepeerdns nodetach ${pppdOptions} $4 > /tmp/sstpc-$3.log 2>&1 &
   echo $! > /tmp/sstpc.pid
   for _ in $(seq 150); do

@@ -3,7 +3,8 @@
 // verified, it gets a pool address, pings a LAN host, moves 10 MB, disconnects cleanly, reconnects;
 // a wrong password is refused cleanly. IPv6 (issue 20): the session's own /64 from the pool's /48 by
 // SLAAC, a second address in it (as a Windows temporary address would be) reaching the LAN too, and an
-// address outside it dropped and counted in /healthz.
+// address outside it dropped and counted in /healthz. IPv6 on the outside (issue 24): the WAN has an
+// IPv6 address, and sstpc dials it over the guest's IPv6 link (TCP and TLS over IPv6) and reaches the LAN.
 import t from 'tap';
 import { sstpcDialScript, startSstpGateway } from '../helpers/sstp-lab.ts';
 import { VM_CLIENT, vmClientSite } from '../lab/scenarios.ts';
@@ -30,6 +31,9 @@ function apiOf(lab: Lab, host: string) {
   };
 }
 const PASSWORD = 'Correct-Horse-Battery-7';
+/** The WAN's IPv6 address (on its own interface in gw) and the guest's IPv6 link to gw. */
+const WAN6 = '2001:db8:51::1';
+const LINK6 = { host: '2001:db8:52::1', guest: '2001:db8:52::2' } as const;
 
 const SCRIPT = [
   `sh_step dial-1 'dial alice ${PASSWORD} 1'`,
@@ -46,16 +50,29 @@ const SCRIPT = [
   'sh_step route-2 \'ip route add 10.2.0.0/24 dev ppp0\'',
   'step ping-2 ping -c 2 -W 2 10.2.0.10',
   'sh_step hangup-2 hangup',
+  // Over IPv6: the guest's link gets its address, reaches the WAN's IPv6 address (bounded wait for gw's side), dials it by name.
+  `sh_step link6 'ip -6 addr add ${LINK6.guest}/64 dev eth0 nodad && ip -6 route add ${WAN6}/128 via ${LINK6.host} && echo "${WAN6} vpn6.example.com" >> /etc/hosts && for _ in $(seq 50); do ping -6 -c 1 -W 1 ${WAN6} >/dev/null 2>&1 && exit 0; sleep 0.2; done; exit 1'`,
+  `sh_step dial-6 'SSTP_SERVER=vpn6.example.com dial alice ${PASSWORD} 6; rc=$?; grep -i -E "connected to|resolv" /tmp/sstpc-6.log | head -3; exit $rc'`,
+  'sh_step route-6 \'ip route add 10.2.0.0/24 dev ppp0\'',
+  'step ping-6 ping -c 3 -W 2 10.2.0.10',
+  'sh_step hangup-6 hangup',
   'sh_step wrong \'dial alice Wrong-Password-0 3; rc=$?; grep -i -E "auth|fail|abort|terminat" /tmp/sstpc-3.log | head -5; exit $rc\'',
 ].join('\n');
 
 // A guest under TCG on a loaded 2-core machine took 129 s once: the file's default 120 s is too tight.
 t.setTimeout(240_000);
-t.test('sstpc in a VM: MS-CHAPv2, crypto binding, a pool address, ping, 10 MB, disconnect, reconnect, wrong password; its own IPv6 /64', { skip }, async (t) => {
+t.test('sstpc in a VM: MS-CHAPv2, crypto binding, a pool address, ping, 10 MB, disconnect, reconnect, wrong password; its own IPv6 /64; a call over the IPv6 WAN', { skip }, async (t) => {
   t.setTimeout(240_000);
   const lab = Lab.create(vmClientSite);
   t.teardown(() => lab.teardown());
+  // The WAN's IPv6 address on its own interface (a veth pair inside gw: no dummy module here), so SSTP
+  // binds it from the start beside all IPv4 addresses (the WAN has no IPv4 one).
+  lab.execSync(VM_CLIENT.host, ['ip', 'link', 'add', 'wan6', 'type', 'veth', 'peer', 'name', 'wan6p']);
+  lab.execSync(VM_CLIENT.host, ['ip', 'link', 'set', 'wan6p', 'up']);
+  lab.execSync(VM_CLIENT.host, ['ip', 'link', 'set', 'wan6', 'up']);
+  lab.execSync(VM_CLIENT.host, ['ip', '-6', 'addr', 'add', `${WAN6}/128`, 'dev', 'wan6', 'nodad']);
   const { log } = await startSstpGateway(lab, PASSWORD, (config) => {
+    config.system.wan = { interface: 'wan6', mode: 'dhcp' };
     config.pools = [{ name: 'clients', ipv4: '10.10.0.0/24', ipv6: 'fd00:10::/48', dns: ['10.2.0.53', 'fd00:2::53'] }];
   });
   // The LAN side's IPv6 (the config's LAN is IPv4 only).
@@ -71,6 +88,7 @@ t.test('sstpc in a VM: MS-CHAPv2, crypto binding, a pool address, ping, 10 MB, d
     files: { '/lab/dial.sh': sstpcDialScript('+ipv6') },
     script: `. /lab/dial.sh\n${SCRIPT}`,
   });
+  lab.execSync(VM_CLIENT.host, ['ip', '-6', 'addr', 'add', `${LINK6.host}/64`, 'dev', vm.tap, 'nodad']); // the guest's link6 step waits for it
   // While the guest runs: the sessions list shows the call's /64 (polled, bounded by the guest's run).
   const api = apiOf(lab, VM_CLIENT.host);
   let exited = false;
@@ -106,12 +124,18 @@ t.test('sstpc in a VM: MS-CHAPv2, crypto binding, a pool address, ping, 10 MB, d
   t.equal(step('gone')?.code, 0, 'and ppp0 is gone');
   t.equal(step('dial-2')?.code, 0, 'reconnects');
   t.equal(step('ping-2')?.code, 0, 'and reaches the LAN again');
+  t.equal(step('link6')?.code, 0, `the guest reaches the WAN's IPv6 address over its link: ${step('link6')?.output}`);
+  t.equal(step('dial-6')?.code, 0, `sstpc connects over IPv6 (TCP and TLS to [${WAN6}]:443): ${step('dial-6')?.output}`);
+  t.equal(step('ping-6')?.code, 0, `and the LAN host answers through the call: ${step('ping-6')?.output}`);
+  t.equal(step('hangup-6')?.code, 0, 'that call hangs up too');
   t.not(step('wrong')?.code, 0, `a wrong password does not connect: ${step('wrong')?.output}`);
 
   const text = log();
-  t.equal(text.split('\n').filter((l) => l.includes('"cryptoBinding":"SHA-256"') && l.includes('"msg":"SSTP call connected"')).length, 2, 'Postern verified both calls\' crypto binding (SHA-256)');
+  t.equal(text.split('\n').filter((l) => l.includes('"cryptoBinding":"SHA-256"') && l.includes('"msg":"SSTP call connected"')).length, 3, 'Postern verified the three calls\' crypto binding (SHA-256)');
+  t.match(text, new RegExp(`"address6":"${WAN6}"[^\\n]*"msg":"SSTP listening"`), 'SSTP listens on the WAN\'s IPv6 address');
+  t.match(text, /"peer":"2001:db8:52::2","cryptoBinding":"SHA-256"[^\n]*"msg":"SSTP call connected"/, 'the third call came from the guest\'s IPv6 address');
   t.notMatch(text, /SSTP call aborted/, 'no call was aborted: the hang-ups were clean');
-  t.equal((text.match(/"msg":"PPP authenticated"/g) ?? []).length, 2, 'two sessions authenticated');
+  t.equal((text.match(/"msg":"PPP authenticated"/g) ?? []).length, 3, 'three sessions authenticated');
   t.ok(text.split('\n').some((l) => l.includes('"msg":"PPP authentication failed"') && l.includes('"reason":"wrong password"')), 'the wrong password is logged as such');
   t.notMatch(text, new RegExp(PASSWORD), 'passwords never in the log');
   t.notMatch(text, /Wrong-Password-0/);
