@@ -215,7 +215,7 @@ export class PptpSubsystem implements Subsystem {
         return session;
       };
       this.#running = { server, gre, hub, host, callIds: new CallIdAllocator(random), limits: new ConnectionLimits(limits.perSource, limits.total), connections: new Set(), makeSession, radius, answering };
-      this.#status = { state: 'running', detail: `TCP ${host}:${PPTP_PORT} and GRE, pool ${settings.pool} (insecure: MS-CHAPv2 + MPPE)` };
+      this.#status = { state: 'running', detail: `TCP ${host}:${PPTP_PORT} and GRE, IPv4 only (no PPTP client dials over IPv6), pool ${settings.pool} (insecure: MS-CHAPv2 + MPPE)` };
       log.info('PPTP listening', { address: host, port: PPTP_PORT, pool: settings.pool, auth: settings.auth ?? 'local', mppe: settings.mppe ?? 'stateless', methods: policy.auth });
       log.warn('PPTP is on: MS-CHAPv2 and MPPE can be broken offline; use it only for legacy clients', { setting: 'listeners.pptp.enabled' });
     } catch (error) {
