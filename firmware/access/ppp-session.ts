@@ -14,6 +14,7 @@ import type { FramedIpv6Prefixes } from './framed-ipv6.ts';
 import { answerDhcpInform, readDhcpInform, type InformAnswer } from './dhcp-inform.ts';
 import type { Lease } from '../pools/address-pool.ts';
 import type { SessionAuthorization } from '../radius/session-authorization.ts';
+import type { SessionChange } from '../radius/das-engine.ts';
 import { ipv6Text, parseIp, parsePrefix, prefixContains, type ParsedPrefix } from '../util/ip.ts';
 
 export interface PppSessionInfo {
@@ -252,7 +253,9 @@ export class PppSession {
 
   get info(): PppSessionInfo {
     const d = this.#options.driverCounters?.();
-    const ipv6Prefix = this.#ipv6Routed ? this.#ipv6?.routedPrefix : undefined;
+    // A RADIUS /64 is the session's (routed to it) from IPCP up, whether or not the client opens IPV6CP:
+    // accounting (RFC 3162) and a Disconnect-Request naming it must see it.
+    const ipv6Prefix = this.#ipv6Routed ? this.#ipv6?.routedPrefix : this.#framedIpv6;
     return { id: this.#tag, protocol: this.#options.protocol, peer: this.#options.peer, user: this.link.user, ipv4: this.#ipv4, ipv6: this.#ipv6Routed ? this.#ipv6?.address : undefined,
       ...(ipv6Prefix?.endsWith('/64') ? { ipv6Prefix } : {}), since: this.#since,
       bytesIn: this.#bytesIn + (d?.bytesIn ?? 0), bytesOut: this.#bytesOut + (d?.bytesOut ?? 0), packetsIn: this.#packetsIn + (d?.packetsIn ?? 0), packetsOut: this.#packetsOut + (d?.packetsOut ?? 0),
@@ -288,13 +291,21 @@ export class PppSession {
   }
 
   /**
-   * A RADIUS CoA-Request's Session-Timeout (RFC 5176 §3.2): the session may last `seconds` more from
-   * now (as NASes commonly apply it), replacing the Access-Accept's limit.
+   * A RADIUS CoA-Request's new limits (RFC 5176 §3.2), replacing the Access-Accept's: a Session-Timeout
+   * lets the session last that many seconds more from now (as NASes commonly apply it); an
+   * Idle-Timeout counts from the last packet the client sent; an Acct-Interim-Interval is kept for
+   * `info` (the accounting's timer is changed by the caller).
    */
-  changeSessionTimeout(seconds: number): void {
+  changeLimits(change: SessionChange): void {
     if (this.#dead) return;
-    this.#authorization = { ...(this.#authorization ?? { class: [] }), sessionTimeoutSeconds: seconds };
-    this.#sessionTimeoutFrom = this.#now();
+    const { sessionTimeoutSeconds, idleTimeoutSeconds, interimSeconds } = change;
+    this.#authorization = {
+      ...(this.#authorization ?? { class: [] }),
+      ...(sessionTimeoutSeconds !== undefined ? { sessionTimeoutSeconds } : {}),
+      ...(idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds } : {}),
+      ...(interimSeconds !== undefined ? { interimSeconds } : {}),
+    };
+    if (sessionTimeoutSeconds !== undefined) this.#sessionTimeoutFrom = this.#now();
     this.#arm();
   }
 

@@ -44,6 +44,7 @@ import { observeIkev1Dial } from '../ikev1/ikev1-site-dial-test.ts';
 import { ikev1TestResult } from '../sites/ikev1-site-test.ts';
 import type { RevocationService } from '../revocation/revocation-service.ts';
 import type { DasSessionHandle } from '../radius/das-sessions.ts';
+import type { SessionChange } from '../radius/das-engine.ts';
 import type { ListenerRadius } from '../auth/listener-radius.ts';
 
 /** SPIs, nonces and IVs from one slab per few hundred asks (issue 23: each randomBytes call costs tens of µs). */
@@ -311,7 +312,9 @@ export class IkeSubsystem implements Subsystem {
       return {
         id, user: sa.remoteId, peer: sa.remote.address, ...(acctSessionId ? { acctSessionId } : {}), ...(framedIp ? { framedIp } : {}),
         end: (reason: string) => void this.disconnect(id, reason),
-        setSessionTimeout: (seconds: number) => void this.#running?.shell.setSessionTimeout(sa.spiI, seconds),
+        // Idle-Timeout and Acct-Interim-Interval are not changed on an IKE SA: such a CoA is NAKed (401).
+        changeable: ['sessionTimeoutSeconds'],
+        change: (change: SessionChange) => void (change.sessionTimeoutSeconds !== undefined && this.#running?.shell.setSessionTimeout(sa.spiI, change.sessionTimeoutSeconds)),
       };
     });
   }

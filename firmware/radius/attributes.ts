@@ -57,6 +57,8 @@ export const Attr = {
   FramedInterfaceId: 96,
   FramedIpv6Prefix: 97,
   ErrorCause: 101,
+  /** RFC 6911 §3.1. */
+  FramedIpv6Address: 168,
 } as const;
 
 export const ServiceType = { Login: 1, Framed: 2 } as const;

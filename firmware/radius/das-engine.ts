@@ -9,17 +9,21 @@
  *   (same source, Identifier and Request Authenticator) gets the answer it got before and changes
  *   nothing again (RFC 5080 §2.2.2).
  * - Disconnect-Request ends every session its identification attributes (Acct-Session-Id,
- *   User-Name, Framed-IP-Address, Calling-Station-Id; all of those present must match) name;
- *   CoA-Request changes their Session-Timeout. Anything else is NAKed with an Error-Cause (§3.6):
- *   401 an attribute this NAS does not act on, 402 no session identification, 403 the NAS
- *   identification names another NAS, 404 a CoA asking no change, 405 Authorize-Only, 407 a
- *   Session-Timeout that is not a positive integer, 503 no such session.
+ *   User-Name, Framed-IP-Address, Framed-IPv6-Prefix, Framed-IPv6-Address, Calling-Station-Id; all
+ *   of those present must match) name; CoA-Request changes their Session-Timeout, Idle-Timeout and
+ *   Acct-Interim-Interval (§3.2: all or nothing, so one session that cannot take a change NAKs the
+ *   whole request). Anything else is NAKed with an Error-Cause (§3.6): 401 an attribute this NAS
+ *   does not act on (Framed-Route, Filter-Id, ...: applied at login only), 402 no session
+ *   identification, 403 the NAS identification names another NAS, 404 a CoA asking no change, 405
+ *   Authorize-Only, 407 a value that is not a positive integer, 503 no such session.
  * The sessions come from an injected table (every protocol's live sessions); the actions say which
  * to end or change, and the shell does it before sending the ACK.
  */
 import type { Secret } from '../util/secret.ts';
+import { ipv6Text, parseIp } from '../util/ip.ts';
 import { Attr, integerOf, ipv4Of, readInteger, textOf } from './attributes.ts';
 import { checkComputedRequest, signResponse } from './authenticators.ts';
+import { decodeFramedIpv6Prefix } from './framed-ipv6-prefix.ts';
 import { Code, codeName, decodeRadiusPacket, type RadiusAttribute, type RadiusPacket } from './packet.ts';
 
 export interface DasClient {
@@ -35,9 +39,29 @@ export interface DasSession {
   readonly acctSessionId?: string;
   readonly user?: string;
   readonly framedIp?: string;
+  /** The session's own /64 ("2001:db8:5::/64") and its IPv6 address, when it has them. */
+  readonly framedIpv6Prefix?: string;
+  readonly framedIpv6Address?: string;
   /** The client's public address (what accounting sends as Calling-Station-Id). */
   readonly peer?: string;
+  /** What a CoA may change on it; absent: Session-Timeout only. */
+  readonly changeable?: readonly SessionChangeKind[];
 }
+
+/** A CoA-Request's new limits for a session (RFC 2865 §5.27, §5.28; RFC 2869 §5.16), each from now. */
+export interface SessionChange {
+  readonly sessionTimeoutSeconds?: number;
+  readonly idleTimeoutSeconds?: number;
+  readonly interimSeconds?: number;
+}
+export type SessionChangeKind = keyof SessionChange;
+
+/** The authorization attributes a CoA may carry and what each changes. */
+const CHANGES: ReadonlyArray<{ readonly type: number; readonly kind: SessionChangeKind; readonly name: string }> = [
+  { type: Attr.SessionTimeout, kind: 'sessionTimeoutSeconds', name: 'Session-Timeout' },
+  { type: Attr.IdleTimeout, kind: 'idleTimeoutSeconds', name: 'Idle-Timeout' },
+  { type: Attr.AcctInterimInterval, kind: 'interimSeconds', name: 'Acct-Interim-Interval' },
+];
 
 /** RFC 5176 §3.6 Error-Cause values this NAS sends. */
 export const ErrorCause = {
@@ -54,12 +78,12 @@ type ErrorCauseValue = (typeof ErrorCause)[keyof typeof ErrorCause];
 /** RFC 5176 §3.2: Service-Type Authorize Only asks the NAS to re-authorize, which this NAS does not. */
 const AUTHORIZE_ONLY = 17;
 
-const IDENTIFICATION = [Attr.AcctSessionId, Attr.UserName, Attr.FramedIpAddress, Attr.CallingStationId] as const;
+const IDENTIFICATION = [Attr.AcctSessionId, Attr.UserName, Attr.FramedIpAddress, Attr.FramedIpv6Prefix, Attr.FramedIpv6Address, Attr.CallingStationId] as const;
 const NAS_IDENTIFICATION = [Attr.NasIpAddress, Attr.NasIdentifier, Attr.NasIpv6Address] as const;
 const ALWAYS_ALLOWED: readonly number[] = [...IDENTIFICATION, ...NAS_IDENTIFICATION, Attr.EventTimestamp, Attr.MessageAuthenticator, Attr.ProxyState];
 const ALLOWED: Readonly<Record<number, readonly number[]>> = {
   [Code.DisconnectRequest]: ALWAYS_ALLOWED,
-  [Code.CoaRequest]: [...ALWAYS_ALLOWED, Attr.SessionTimeout, Attr.ServiceType],
+  [Code.CoaRequest]: [...ALWAYS_ALLOWED, ...CHANGES.map((c) => c.type), Attr.ServiceType],
 };
 
 export interface DasOptions {
@@ -80,7 +104,7 @@ export type DasEvent = { readonly type: 'RcvDatagram'; readonly address: string;
 export type DasAction =
   | { readonly type: 'Send'; readonly address: string; readonly port: number; readonly bytes: Uint8Array }
   | { readonly type: 'Disconnect'; readonly sessions: readonly string[]; readonly client: string }
-  | { readonly type: 'SetSessionTimeout'; readonly sessions: readonly string[]; readonly seconds: number; readonly client: string }
+  | { readonly type: 'Change'; readonly sessions: readonly string[]; readonly change: SessionChange; readonly client: string }
   | { readonly type: 'Log'; readonly level: 'info' | 'warn'; readonly msg: string; readonly fields?: Record<string, unknown> };
 
 export interface DasCounters {
@@ -174,21 +198,23 @@ export class DasEngine {
     const mismatch = this.#nasMismatch(attrs);
     if (mismatch) return nak(ErrorCause.NasIdentificationMismatch, mismatch);
     if (!attrs.some((a) => (IDENTIFICATION as readonly number[]).includes(a.type))) return nak(ErrorCause.MissingAttribute, 'no session identification (Acct-Session-Id, User-Name, Framed-IP-Address, Calling-Station-Id)');
-    let seconds: number | undefined;
-    if (!disconnect) {
-      const timeout = attrs.find((a) => a.type === Attr.SessionTimeout);
-      if (!timeout) return nak(ErrorCause.InvalidRequest, 'the CoA-Request changes nothing this NAS supports (Session-Timeout)');
-      seconds = readInteger(timeout.value);
-      if (seconds === undefined || seconds === 0) return nak(ErrorCause.InvalidAttributeValue, 'Session-Timeout must be a positive 32-bit integer');
-    }
+    const change = disconnect ? {} : changeOf(attrs);
+    if (typeof change === 'string') return nak(ErrorCause.InvalidAttributeValue, change);
+    if (!disconnect && Object.keys(change).length === 0) return nak(ErrorCause.InvalidRequest, 'the CoA-Request changes nothing this NAS supports (Session-Timeout, Idle-Timeout, Acct-Interim-Interval)');
     const matched = matchingSessions(this.#o.sessions(), attrs);
     if (matched === 'invalid') return nak(ErrorCause.InvalidAttributeValue, 'an identification attribute is not valid text or address');
     if (matched.length === 0) return nak(ErrorCause.SessionContextNotFound, 'no session matches');
     const ids = matched.map((s) => s.id);
-    const fields = { client: client.name, sessions: ids, ...(seconds !== undefined ? { sessionTimeout: seconds } : {}) };
-    return disconnect
-      ? { code: Code.DisconnectAck, attributes: [], actions: [{ type: 'Log', level: 'info', msg: 'RADIUS Disconnect-Request: ending sessions', fields }, { type: 'Disconnect', sessions: ids, client: client.name }] }
-      : { code: Code.CoaAck, attributes: [], actions: [{ type: 'Log', level: 'info', msg: 'RADIUS CoA-Request: Session-Timeout changed', fields }, { type: 'SetSessionTimeout', sessions: ids, seconds: seconds!, client: client.name }] };
+    if (disconnect) {
+      const fields = { client: client.name, sessions: ids };
+      return { code: Code.DisconnectAck, attributes: [], actions: [{ type: 'Log', level: 'info', msg: 'RADIUS Disconnect-Request: ending sessions', fields }, { type: 'Disconnect', sessions: ids, client: client.name }] };
+    }
+    for (const s of matched) {
+      const refused = CHANGES.find((c) => change[c.kind] !== undefined && !(s.changeable ?? ['sessionTimeoutSeconds']).includes(c.kind));
+      if (refused) return nak(ErrorCause.UnsupportedAttribute, `${refused.name} cannot be changed on ${s.id}`);
+    }
+    const fields = { client: client.name, sessions: ids, ...change };
+    return { code: Code.CoaAck, attributes: [], actions: [{ type: 'Log', level: 'info', msg: 'RADIUS CoA-Request: session limits changed', fields }, { type: 'Change', sessions: ids, change, client: client.name }] };
   }
 
   /** §3: NAS-IP-Address / NAS-Identifier present must name this NAS. IPv6 NAS identity is not configured here: any NAS-IPv6-Address mismatches. */
@@ -217,15 +243,55 @@ export class DasEngine {
   }
 }
 
+/** The limits a CoA-Request sets (the first of each attribute), or why one is not a positive 32-bit integer. */
+function changeOf(attrs: readonly RadiusAttribute[]): SessionChange | string {
+  const change: Partial<Record<SessionChangeKind, number>> = {};
+  for (const { type, kind, name } of CHANGES) {
+    const attr = attrs.find((a) => a.type === type);
+    if (!attr) continue;
+    const seconds = readInteger(attr.value);
+    if (seconds === undefined || seconds === 0) return `${name} must be a positive 32-bit integer`;
+    change[kind] = seconds;
+  }
+  return change;
+}
+
+type Identified = 'acctSessionId' | 'user' | 'framedIp' | 'framedIpv6Prefix' | 'framedIpv6Address' | 'peer';
+const FIELD: Readonly<Record<(typeof IDENTIFICATION)[number], Identified>> = {
+  [Attr.AcctSessionId]: 'acctSessionId', [Attr.UserName]: 'user', [Attr.FramedIpAddress]: 'framedIp',
+  [Attr.FramedIpv6Prefix]: 'framedIpv6Prefix', [Attr.FramedIpv6Address]: 'framedIpv6Address', [Attr.CallingStationId]: 'peer',
+};
+
+/** An identification attribute's value as the session table writes it (IPv6 in RFC 5952 text), undefined when it cannot be read. */
+function identificationOf(type: (typeof IDENTIFICATION)[number], attrs: readonly RadiusAttribute[]): string | undefined {
+  if (type === Attr.FramedIpAddress) return ipv4Of(attrs, type);
+  const value = attrs.find((a) => a.type === type)!.value;
+  if (type === Attr.FramedIpv6Prefix) {
+    const decoded = decodeFramedIpv6Prefix(value);
+    return 'prefix' in decoded ? decoded.prefix : undefined;
+  }
+  if (type === Attr.FramedIpv6Address) return value.length === 16 ? ipv6Text(value) : undefined;
+  return textOf(attrs, type);
+}
+
+/** A session's IPv6 text in the same canonical form (RFC 5952), whatever form its table used. */
+function canonicalIpv6(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const [address = '', length] = text.split('/');
+  const ip = parseIp(address);
+  return ip?.family === 6 ? `${ipv6Text(ip.bytes)}${length !== undefined ? `/${length}` : ''}` : text;
+}
+
 /** Sessions matching every identification attribute present; 'invalid' when one cannot be read. */
 export function matchingSessions(sessions: readonly DasSession[], attrs: readonly RadiusAttribute[]): DasSession[] | 'invalid' {
   const wanted: Array<(s: DasSession) => boolean> = [];
   for (const type of IDENTIFICATION) {
     if (!attrs.some((a) => a.type === type)) continue;
-    const value = type === Attr.FramedIpAddress ? ipv4Of(attrs, type) : textOf(attrs, type);
+    const value = identificationOf(type, attrs);
     if (value === undefined) return 'invalid';
-    const field = ({ [Attr.AcctSessionId]: 'acctSessionId', [Attr.UserName]: 'user', [Attr.FramedIpAddress]: 'framedIp', [Attr.CallingStationId]: 'peer' } as const)[type];
-    wanted.push((s) => s[field] === value);
+    const field = FIELD[type];
+    const ipv6 = field === 'framedIpv6Prefix' || field === 'framedIpv6Address';
+    wanted.push((s) => (ipv6 ? canonicalIpv6(s[field]) : s[field]) === value);
   }
   return sessions.filter((s) => wanted.every((w) => w(s)));
 }

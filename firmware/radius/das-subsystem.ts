@@ -1,7 +1,7 @@
 /**
  * RADIUS dynamic authorization in the running service (RFC 5176, issue 21), the shell around
  * `DasEngine`: one UDP socket on `radius.dynamicAuthorization.listen` (the LAN address by default)
- * and port (3799), datagrams in, answers out; the engine's Disconnect / SetSessionTimeout actions
+ * and port (3799), datagrams in, answers out; the engine's Disconnect / Change actions
  * applied to every protocol's live sessions (`sessions`) before the ACK leaves. Secrets stay in
  * `Secret`s; counters under `das.` in the status.
  */
@@ -93,8 +93,8 @@ export class DasSubsystem implements Subsystem {
       case 'Disconnect':
         for (const id of action.sessions) this.#snapshot.get(id)?.end(`disconnected by the RADIUS server (Disconnect-Request from ${action.client})`);
         return;
-      case 'SetSessionTimeout':
-        for (const id of action.sessions) this.#snapshot.get(id)?.setSessionTimeout(action.seconds);
+      case 'Change':
+        for (const id of action.sessions) this.#snapshot.get(id)?.change(action.change);
         return;
       case 'Log':
         this.#options.logger[action.level](action.msg, action.fields);

@@ -87,13 +87,26 @@ export class SessionAccounting {
 
   /** `live` reads the session's counters now: with it, Interim-Updates run until `stop`. */
   start(session: AccountedSession, live?: () => AccountedSession): Promise<boolean> {
-    const seconds = interimSecondsOf(session.interimSeconds, this.#interimSeconds, this.#interimMinimumSeconds);
-    if (live && seconds !== undefined && !this.#interims.has(session.id)) {
-      const timer = setInterval(() => void this.interim(live()), seconds * 1000);
-      timer.unref();
-      this.#interims.set(session.id, timer);
-    }
+    if (live && !this.#interims.has(session.id)) this.#schedule(session.id, session.interimSeconds, live);
     return this.#send({ status: 'Start', ...this.#common(session) });
+  }
+
+  /**
+   * A CoA's Acct-Interim-Interval (RFC 5176 §3.2, RFC 2869 §5.16: not below the floor): Interim-Updates
+   * every that many seconds from now on, replacing the interval the session had (or starting them).
+   */
+  changeInterim(session: AccountedSession, serverSeconds: number, live: () => AccountedSession): void {
+    clearInterval(this.#interims.get(session.id));
+    this.#interims.delete(session.id);
+    this.#schedule(session.id, serverSeconds, live);
+  }
+
+  #schedule(id: number, serverSeconds: number | undefined, live: () => AccountedSession): void {
+    const seconds = interimSecondsOf(serverSeconds, this.#interimSeconds, this.#interimMinimumSeconds);
+    if (seconds === undefined) return;
+    const timer = setInterval(() => void this.interim(live()), seconds * 1000);
+    timer.unref();
+    this.#interims.set(id, timer);
   }
 
   interim(session: AccountedSession): Promise<boolean> {

@@ -1,6 +1,8 @@
 // RFC 5176 dynamic authorization, the NAS side (das-engine.ts), against requests built from the
 // codec as a DAC builds them: Disconnect by Acct-Session-Id, User-Name (every session of the user),
-// Framed-IP-Address; CoA changing Session-Timeout; each NAK's Error-Cause; the Request
+// Framed-IP-Address, Framed-IPv6-Prefix and Framed-IPv6-Address; CoA changing Session-Timeout,
+// Idle-Timeout and Acct-Interim-Interval (all or nothing: 401 when one session cannot take a change,
+// or for an attribute applied at login only); each NAK's Error-Cause; the Request
 // Authenticator and Message-Authenticator checks (§3.5), Event-Timestamp freshness, duplicates
 // answered from the cache without acting twice, unknown clients dropped; answers signed as the RFC
 // says (checked with the client's own response check). Fuzzed: no input throws.
@@ -12,13 +14,16 @@ import { checkResponse, signRequest } from '../../../firmware/radius/authenticat
 import { DasEngine, ErrorCause, type DasAction, type DasSession } from '../../../firmware/radius/das-engine.ts';
 import { Code, decodeRadiusPacket, encodeRadiusPacket, type RadiusAttribute } from '../../../firmware/radius/packet.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
+import { parseIp } from '../../../firmware/util/ip.ts';
 
 const secret = (s: string) => new Secret<Uint8Array>(Buffer.from(s));
 const KEY = 'das-shared-secret';
 const NOW = 1_800_000_000_000;
+const PPP = ['sessionTimeoutSeconds', 'idleTimeoutSeconds', 'interimSeconds'] as const;
 const sessions: DasSession[] = [
-  { id: 'sstp-1', acctSessionId: 'ab12-1', user: 'alice', framedIp: '10.10.0.1', peer: '192.0.2.10' },
-  { id: 'l2tp-4', acctSessionId: 'cd34-4', user: 'alice', framedIp: '10.10.0.2', peer: '192.0.2.11' },
+  { id: 'sstp-1', acctSessionId: 'ab12-1', user: 'alice', framedIp: '10.10.0.1', framedIpv6Prefix: '2001:db8:5::/64', framedIpv6Address: '2001:db8:5::a:1', peer: '192.0.2.10', changeable: PPP },
+  // Written in a non-canonical form: matched after normalising (RFC 5952).
+  { id: 'l2tp-4', acctSessionId: 'cd34-4', user: 'alice', framedIp: '10.10.0.2', framedIpv6Prefix: '2001:0db8:0006:0000::/64', peer: '192.0.2.11', changeable: PPP },
   { id: 'ikev2-00000000000000aa', acctSessionId: 'ef56-1', user: 'bob', framedIp: '10.10.0.3', peer: '192.0.2.12' },
 ];
 const engine = () => new DasEngine({ clients: [{ name: 'hq', address: '10.9.1.1', secret: secret(KEY) }], nasIdentifier: 'branch1', nasAddresses: () => ['10.9.1.2'], sessions: () => sessions });
@@ -42,7 +47,10 @@ function answer(t: Test, req: Uint8Array, actions: DasAction[]): { code: number;
   t.equal(d.value.identifier, req[1], 'same Identifier');
   return { code: d.value.code, errorCause: integerOf(d.value.attributes, Attr.ErrorCause), attributes: d.value.attributes };
 }
-const acted = (actions: DasAction[]) => actions.filter((a) => a.type === 'Disconnect' || a.type === 'SetSessionTimeout');
+const acted = (actions: DasAction[]) => actions.filter((a) => a.type === 'Disconnect' || a.type === 'Change');
+/** Framed-IPv6-Prefix as servers send it (RFC 3162 §2.3): reserved, length, the prefix's octets. */
+const v6Prefix = (address: string, length: number, octets = 16) => octetsAttr(Attr.FramedIpv6Prefix, Uint8Array.from([0, length, ...ipv6Bytes(address).subarray(0, octets)]));
+const ipv6Bytes = (address: string) => parseIp(address)!.bytes;
 
 t.test('Disconnect-Request by Acct-Session-Id, User-Name, Framed-IP-Address: ACK, the matching sessions ended', async (t) => {
   const e = engine();
@@ -96,8 +104,61 @@ t.test('CoA-Request: Session-Timeout changed on the matching sessions; Proxy-Sta
   const a = answer(t, req, actions);
   t.equal(a.code, Code.CoaAck);
   t.same(a.attributes.filter((x) => x.type === Attr.ProxyState).map((x) => [...x.value]), [[1, 2], [3]]);
-  t.same(acted(actions), [{ type: 'SetSessionTimeout', sessions: ['ikev2-00000000000000aa'], seconds: 30, client: 'hq' }]);
+  t.same(acted(actions), [{ type: 'Change', sessions: ['ikev2-00000000000000aa'], change: { sessionTimeoutSeconds: 30 }, client: 'hq' }]);
   t.match(e.counters(), { coaRequests: 1, coaAcks: 1 });
+});
+
+t.test('CoA-Request: Idle-Timeout and Acct-Interim-Interval changed with Session-Timeout; 401 when a session cannot take one', async (t) => {
+  const e = engine();
+  let req = request(Code.CoaRequest, [textAttr(Attr.UserName, 'alice'), integerAttr(Attr.IdleTimeout, 600), integerAttr(Attr.AcctInterimInterval, 120), integerAttr(Attr.SessionTimeout, 3600)]);
+  let actions = e.handle(fromHq(req), NOW);
+  t.equal(answer(t, req, actions).code, Code.CoaAck);
+  t.same(acted(actions), [{ type: 'Change', sessions: ['sstp-1', 'l2tp-4'], change: { sessionTimeoutSeconds: 3600, idleTimeoutSeconds: 600, interimSeconds: 120 }, client: 'hq' }], 'all three, on both PPP sessions');
+  req = request(Code.CoaRequest, [textAttr(Attr.AcctSessionId, 'cd34-4'), integerAttr(Attr.IdleTimeout, 30)], { identifier: 8 });
+  t.same(acted(e.handle(fromHq(req), NOW)), [{ type: 'Change', sessions: ['l2tp-4'], change: { idleTimeoutSeconds: 30 }, client: 'hq' }], 'Idle-Timeout alone');
+  const naks: Array<[string, RadiusAttribute[], number]> = [
+    ['Idle-Timeout on an IKEv2 session (Session-Timeout only)', [textAttr(Attr.UserName, 'bob'), integerAttr(Attr.IdleTimeout, 60)], ErrorCause.UnsupportedAttribute],
+    ['Acct-Interim-Interval on sessions where one cannot take it', [textAttr(Attr.CallingStationId, '192.0.2.12'), integerAttr(Attr.AcctInterimInterval, 300), integerAttr(Attr.SessionTimeout, 60)], ErrorCause.UnsupportedAttribute],
+    ['a Framed-Route (applied at login only)', [textAttr(Attr.UserName, 'alice'), textAttr(Attr.FramedRoute, '10.20.0.0/16'), integerAttr(Attr.IdleTimeout, 60)], ErrorCause.UnsupportedAttribute],
+    ['a Framed-Pool (applied at login only)', [textAttr(Attr.UserName, 'alice'), textAttr(Attr.FramedPool, 'vip')], ErrorCause.UnsupportedAttribute],
+    ['Idle-Timeout 0', [textAttr(Attr.UserName, 'alice'), integerAttr(Attr.IdleTimeout, 0)], ErrorCause.InvalidAttributeValue],
+    ['Acct-Interim-Interval of 3 bytes', [textAttr(Attr.UserName, 'alice'), octetsAttr(Attr.AcctInterimInterval, Uint8Array.of(0, 0, 60))], ErrorCause.InvalidAttributeValue],
+  ];
+  for (const [i, [what, attributes, cause]] of naks.entries()) {
+    req = request(Code.CoaRequest, attributes, { identifier: 20 + i });
+    actions = e.handle(fromHq(req), NOW);
+    const a = answer(t, req, actions);
+    t.same([a.code, a.errorCause], [Code.CoaNak, cause], what);
+    t.same(acted(actions), [], `${what}: nothing changed on any session`);
+  }
+  t.match(e.counters(), { coaAcks: 2, coaNaks: naks.length });
+});
+
+t.test('Disconnect-Request by Framed-IPv6-Prefix or Framed-IPv6-Address ends the session holding it', async (t) => {
+  const e = engine();
+  const cases: Array<[string, RadiusAttribute[], string[] | number]> = [
+    ['the /64 in 16 octets', [v6Prefix('2001:db8:5::', 64)], ['sstp-1']],
+    ['the /64 in the 8 octets it covers', [v6Prefix('2001:db8:6::', 64, 8)], ['l2tp-4']],
+    ['the session address (RFC 6911)', [octetsAttr(Attr.FramedIpv6Address, ipv6Bytes('2001:db8:5::a:1'))], ['sstp-1']],
+    ['prefix and user together', [v6Prefix('2001:db8:6::', 64), textAttr(Attr.UserName, 'alice')], ['l2tp-4']],
+    ['a /48 around it: not the session\'s prefix', [v6Prefix('2001:db8::', 48)], ErrorCause.SessionContextNotFound],
+    ['a /64 no session holds', [v6Prefix('2001:db8:7::', 64)], ErrorCause.SessionContextNotFound],
+    ['prefix of one session, user of none', [v6Prefix('2001:db8:5::', 64), textAttr(Attr.UserName, 'bob')], ErrorCause.SessionContextNotFound],
+    ['bits set past the length', [v6Prefix('2001:db8:5::1', 64)], ErrorCause.InvalidAttributeValue],
+    ['an address of 4 octets', [octetsAttr(Attr.FramedIpv6Address, Uint8Array.of(10, 0, 0, 1))], ErrorCause.InvalidAttributeValue],
+  ];
+  for (const [i, [what, attributes, expected]] of cases.entries()) {
+    const req = request(Code.DisconnectRequest, attributes, { identifier: i });
+    const actions = e.handle(fromHq(req), NOW);
+    const a = answer(t, req, actions);
+    if (typeof expected === 'number') {
+      t.same([a.code, a.errorCause], [Code.DisconnectNak, expected], what);
+      t.same(acted(actions), [], `${what}: nothing ended`);
+    } else {
+      t.equal(a.code, Code.DisconnectAck, what);
+      t.same(acted(actions), [{ type: 'Disconnect', sessions: expected, client: 'hq' }], `${what}: ${expected.join(', ')} ended`);
+    }
+  }
 });
 
 t.test('dropped and counted: unknown client, wrong secret, bad Message-Authenticator, stale Event-Timestamp, not a DAS code, garbage', async (t) => {
@@ -153,5 +214,13 @@ t.test('fuzz: no datagram from a client throws; no one-octet change of a valid r
     const actions = fresh.handle(fromHq(bytes), NOW);
     return acted(actions).length === 0 && fresh.counters().disconnectAcks + fresh.counters().coaAcks === 0; // every octet is under the MD5
   }), { numRuns: 1000 });
+  // Signed requests whose identification and change attributes carry any bytes: always answered, never thrown.
+  const types = [Attr.FramedIpv6Prefix, Attr.FramedIpv6Address, Attr.FramedIpAddress, Attr.SessionTimeout, Attr.IdleTimeout, Attr.AcctInterimInterval, Attr.UserName];
+  let answered = 0;
+  fc.assert(fc.property(fc.boolean(), fc.array(fc.record({ type: fc.constantFrom(...types), value: fc.uint8Array({ maxLength: 20 }) }), { minLength: 1, maxLength: 4 }), (disconnect, attributes) => {
+    const req = request(disconnect ? Code.DisconnectRequest : Code.CoaRequest, attributes);
+    if (sent(engine().handle(fromHq(req), NOW)).length === 1) answered++;
+  }), { numRuns: 2000 });
+  t.equal(answered, 2000, 'every signed request answered (ACK or NAK)');
   t.pass('never threw');
 });

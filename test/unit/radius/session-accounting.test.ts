@@ -40,3 +40,21 @@ t.test('Start and Stop share the Acct-Session-Id; Stop carries time, octets and 
   answer = 'timeout';
   t.equal(await acct.start({ ...session, id: 8 }), false, 'unacknowledged: reported as not sent');
 });
+
+t.test('a CoA\'s Acct-Interim-Interval starts Interim-Updates for a session that had none, and stop ends them', async (t) => {
+  const sent: RadiusAttribute[][] = [];
+  const client = { account: async (a: readonly RadiusAttribute[]) => { sent.push([...a]); return { outcome: 'accounting-response', server: 's', packet: { code: 5, identifier: 0, authenticator: new Uint8Array(16), attributes: [] }, microsoft: { malformed: 0 } } as RadiusResult; } };
+  const acct = new SessionAccounting({ client, nas: { identifier: 'gw' }, runId: 'abcd', interimMinimumSeconds: 0 });
+  const session = { id: 3, user: 'alice', ipv4: '10.10.0.1', peer: '192.0.2.10', since: Date.now(), bytesIn: 100, bytesOut: 200 };
+  await acct.start(session, () => session);
+  t.equal(acct.interimSessions, 0, 'no interval from the server nor the config: no Interim-Updates');
+  acct.changeInterim(session, 1, () => ({ ...session, bytesIn: 4242 }));
+  t.equal(acct.interimSessions, 1, 'the CoA\'s interval runs');
+  const interims = () => sent.filter((a) => integerOf(a, Attr.AcctStatusType) === 3);
+  for (let i = 0; i < 100 && interims().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  t.equal(integerOf(interims()[0]!, Attr.AcctInputOctets), 4242, 'an Interim-Update with the live counters');
+  acct.changeInterim(session, 3600, () => session);
+  t.equal(acct.interimSessions, 1, 'changed again: one timer, not two');
+  await acct.stop(session, 'the client closed the connection');
+  t.equal(acct.interimSessions, 0, 'Stop ends them');
+});
