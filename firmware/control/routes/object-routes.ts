@@ -153,7 +153,9 @@ export function objectRoutes(ctx: ApiContext): Route[] {
       show: (s) => {
         const live = ctx.siteStates().find((x) => x.name === s.name);
         // With its last failure in the doctor's words and its next dial while down (issue 17).
-        return { ...s, ...(s.psk ? { psk: '<redacted>' } : {}), state: s.enabled ? (live?.state ?? 'down') : 'disabled', rxPackets: live?.rxPackets ?? 0, txPackets: live?.txPackets ?? 0, ...ctx.siteHealth?.(s.name) };
+        // Every secret the schema marks (the PSK, a PPP site's password, a GRE site's IPsec key) stays write-only.
+        const shown = (redactConfig({ sites: [s] }) as { sites: [typeof s] }).sites[0];
+        return { ...shown, state: s.enabled ? (live?.state ?? 'down') : 'disabled', rxPackets: live?.rxPackets ?? 0, txPackets: live?.txPackets ?? 0, ...ctx.siteHealth?.(s.name) };
       },
     }),
     { method: 'GET', path: '/api/v1/listeners', handler: () => ({ status: 200, body: redactConfig({ listeners: ctx.store.current().config.listeners }) }) },

@@ -222,6 +222,16 @@ t.test('interfaces with their roles; sites with their live state, sent back unch
   t.match(shown, { state: 'up', rxPackets: 5, psk: '<redacted>' });
   t.equal((await h.call('PUT', '/api/v1/sites/branch', shown, authed(s))).status, 200, 'what was shown can be saved back');
   t.equal(h.store.current().config.sites[0]?.psk, 'a-long-site-psk-0123456789', 'the PSK kept');
+  // A PPP site's password is write-only like the PSK (it was shown in clear before).
+  const pptp = { name: 'legacy', protocol: 'pptp', remote: '198.51.100.8', localSubnets: ['10.9.0.0/24'], remoteSubnets: ['10.4.0.0/24'], auth: 'psk', username: 'branch', password: 'Pptp-Site-Pass-77', initiate: true, enabled: true };
+  const created = await h.call('POST', '/api/v1/sites', pptp, authed(s));
+  t.equal(created.status, 201);
+  const listed = (await h.call('GET', '/api/v1/sites', undefined, { cookie: s.cookie }));
+  t.notOk(created.raw.toString().includes('Pptp-Site-Pass-77') || listed.raw.toString().includes('Pptp-Site-Pass-77'), 'the password is in no answer');
+  const legacy = (await h.call('GET', '/api/v1/sites/legacy', undefined, { cookie: s.cookie })).json;
+  t.match(legacy, { username: 'branch', password: '<redacted>' });
+  t.equal((await h.call('PUT', '/api/v1/sites/legacy', legacy, authed(s))).status, 200, 'and saved back');
+  t.equal(h.store.current().config.sites.find((x) => x.name === 'legacy')?.password, 'Pptp-Site-Pass-77', 'the password kept');
 });
 
 t.test('PPTP can be enabled, with a warning; unknown listeners are 404', async (t) => {
