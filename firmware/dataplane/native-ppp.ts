@@ -39,6 +39,11 @@ export interface PppDataCounters {
   readonly tunnels: bigint;
 }
 
+/** The driver's counts as plain numbers, each way (rx from the peer, tx toward it). */
+export function carriedIp(stats: Pick<PppDataCounters, 'rxPackets' | 'rxBytes' | 'txPackets' | 'txBytes'> | undefined) {
+  return stats && { rxPackets: Number(stats.rxPackets), rxBytes: Number(stats.rxBytes), txPackets: Number(stats.txPackets), txBytes: Number(stats.txBytes) };
+}
+
 /** The driver's bound on a session's prefixes (DP_MAX_PREFIXES in drivers/lib/selector.h). */
 export const MAX_SOURCES = 16;
 

@@ -8,7 +8,7 @@
  * the peer, so the kernel hands this socket the peer's datagrams and the LNS everyone else's; the
  * transport SA's policy (UDP 1701 between the two hosts) seals what it sends, both ways.
  */
-import type { PppDataSessionSpec } from '../dataplane/native-ppp.ts';
+import { carriedIp, type PppDataSessionSpec } from '../dataplane/native-ppp.ts';
 import type { PppDataPath } from '../ike/l2tp-ppp-data.ts';
 import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
@@ -17,6 +17,7 @@ import type { PppClientLink, ClientLinkAction } from '../ppp/client-link.ts';
 import { dialingLink, PppCallOutcome } from '../ppp/client-call.ts';
 import { encodePppFrame, PppProtocol } from '../ppp/frame.ts';
 import { FsmState } from '../ppp/fsm.ts';
+import type { CarriedCounts } from '../sites/ppp-site-link.ts';
 import type { Secret } from '../util/secret.ts';
 import { L2tpTunnel, type TunnelAction } from './control-connection.ts';
 import { DataSequencing, encodeDataMessage } from './data-message.ts';
@@ -77,6 +78,7 @@ export class L2tpDialer {
   readonly #localSessionId = randomInt(1, 0x10000);
   readonly #localTunnelId = randomInt(1, 0x10000);
   #dataPath: PppDataPath | undefined;
+  #carriedByClosedPath: CarriedCounts | undefined;
   #socket: Socket | undefined;
   #carrier: L2tpCarrier | undefined;
   #peerTunnelId = 0;
@@ -173,6 +175,11 @@ export class L2tpDialer {
     this.#arm();
   }
 
+  /** What the driver carried for the call so far, kept when its data path closes (the site's counters). */
+  driverCarried(): CarriedCounts | undefined {
+    return this.#carriedByClosedPath ?? carriedIp(this.#dataPath?.stats());
+  }
+
   /** Issue 20: the site's subnets are routed to the call: its IP in the driver from now on (numbered data stays here: the driver does not number). */
   routed(): void {
     const sources = this.#o.remoteSubnets ?? [];
@@ -208,6 +215,7 @@ export class L2tpDialer {
   #end(reason: string): void {
     if (this.#done) return;
     this.#done = true;
+    this.#carriedByClosedPath = this.driverCarried();
     this.#dataPath?.close();
     this.#dataPath = undefined;
     if (this.#timer) clearTimeout(this.#timer);

@@ -16,7 +16,7 @@
 import { randomInt } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import type { NativeHub } from '../dataplane/native-hub.ts';
-import { MAX_SOURCES } from '../dataplane/native-ppp.ts';
+import { carriedIp, MAX_SOURCES } from '../dataplane/native-ppp.ts';
 import { NativePptpGre } from '../dataplane/native-pptp.ts';
 import { FsmState } from '../ppp/fsm.ts';
 import type { MppeCiphers } from '../ppp/mppe/mppe-ciphers.ts';
@@ -24,6 +24,7 @@ import type { Logger } from '../log/logger.ts';
 import { dialingLink, PppCallOutcome } from '../ppp/client-call.ts';
 import type { ClientLinkAction, PppClientLink } from '../ppp/client-link.ts';
 import { encodePppFrame, PppProtocol } from '../ppp/frame.ts';
+import { addCarried, type CarriedCounts } from '../sites/ppp-site-link.ts';
 import type { Secret } from '../util/secret.ts';
 import { PptpClientConnection, type ClientAction } from './client-connection.ts';
 import { PPTP_PORT } from './control-message.ts';
@@ -64,6 +65,7 @@ export class PptpDialer {
   #done = false;
   /** The ciphers the driver holds (issue 22). */
   #inDriver: MppeCiphers | undefined;
+  #carriedByStoppedPaths: CarriedCounts = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 };
   #routed = false;
 
   constructor(options: PptpDialOptions) {
@@ -111,12 +113,24 @@ export class PptpDialer {
     return this.#inDriver ? this.#gre?.dataStats(this.#callId) : undefined;
   }
 
+  /** What the driver carried for the call so far, kept when its data path stops (the site's counters). */
+  driverCarried(): CarriedCounts | undefined {
+    return addCarried(this.#carriedByStoppedPaths, carriedIp(this.dataStats()));
+  }
+
+  /** The call's data path off the driver, its counts kept. */
+  #stopData(): void {
+    if (!this.#inDriver) return;
+    this.#carriedByStoppedPaths = addCarried(this.#carriedByStoppedPaths, carriedIp(this.dataStats()));
+    this.#gre?.stopData(this.#callId);
+    this.#inDriver = undefined;
+  }
+
   /** LCP Terminate, then CCRQ and StopCCRQ; the connection closes once answered (or 3 s). */
   disconnect(): void {
     if (this.#done) return;
     // The data path's routes off the hub now: the site's lease of the shared TUN may end before the call does.
-    if (this.#inDriver) this.#gre?.stopData(this.#callId);
-    this.#inDriver = undefined;
+    this.#stopData();
     this.#routed = false;
     this.#ppp(this.#link.close(Date.now(), 'hang-up'));
     this.#run(this.#control.handle({ kind: 'CmdHangUp', reason: 'hang-up' }, Date.now()));
@@ -197,6 +211,7 @@ export class PptpDialer {
     this.#done = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#link.lowerDown(Date.now(), reason);
+    this.#stopData();
     this.#gre?.removeCall(this.#callId);
     this.#gre?.close();
     this.#gre = undefined;

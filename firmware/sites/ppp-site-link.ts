@@ -33,6 +33,22 @@ export interface PppSiteCall {
   disconnect(): void;
   /** The site's subnets are routed to the call: its lower layer may carry the IP in the driver from now on (issue 20). */
   routed?(): void;
+  /** What the driver carried for the call so far (kept once its data path closed); nothing when JavaScript carried it all. */
+  driverCarried?(): CarriedCounts | undefined;
+}
+
+/** IP packets and bytes each way: from the peer (rx) and toward it (tx). */
+export interface CarriedCounts {
+  readonly rxPackets: number;
+  readonly rxBytes: number;
+  readonly txPackets: number;
+  readonly txBytes: number;
+}
+
+/** Two counts added (an ended call's onto the link's, or the driver's onto JavaScript's). */
+export function addCarried<T extends CarriedCounts>(base: T, more: CarriedCounts | undefined): T {
+  if (!more) return base;
+  return { ...base, rxPackets: base.rxPackets + more.rxPackets, rxBytes: base.rxBytes + more.rxBytes, txPackets: base.txPackets + more.txPackets, txBytes: base.txBytes + more.txBytes };
 }
 
 /** How far a dial got, for a Test; `Step` is the protocol's own steps before 'up'. */
@@ -77,7 +93,10 @@ export class PppSiteLink<Step extends string> {
   state: SiteState['state'] = 'down';
   lastError: SiteState['lastError'];
   nextRetryAt: number | undefined;
+  /** What crossed JavaScript; the driver's share is added in `snapshot()`. */
   readonly counters = { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0, droppedSource: 0 };
+  /** What the driver carried for the calls that ended. */
+  #carriedByEndedCalls: CarriedCounts = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 };
 
   constructor(options: PppSiteLinkOptions<Step>) {
     this.#o = options;
@@ -91,7 +110,7 @@ export class PppSiteLink<Step extends string> {
 
   snapshot(): SiteState {
     return {
-      name: this.#site.name, state: this.state, ...this.counters,
+      name: this.#site.name, state: this.state, ...addCarried(addCarried(this.counters, this.#carriedByEndedCalls), this.#call?.driverCarried?.()),
       ...(this.lastError ? { lastError: this.lastError } : {}), ...(this.nextRetryAt !== undefined && this.state === 'down' ? { nextRetryAt: this.nextRetryAt } : {}),
     };
   }
@@ -150,6 +169,7 @@ export class PppSiteLink<Step extends string> {
 
   #down(call: PppSiteCall, reason: string): void {
     if (call !== this.#call) return;
+    this.#carriedByEndedCalls = addCarried(this.#carriedByEndedCalls, call.driverCarried?.());
     this.#call = undefined;
     const wasUp = this.state === 'established';
     this.state = 'down';

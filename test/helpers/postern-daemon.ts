@@ -36,7 +36,14 @@ export async function startPostern(lab: Lab, host: string, config: PosternConfig
   }
   const daemon = lab.spawnDaemon(host, name, [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', stateDir, ...(options.args ?? [])], cleanEnv());
   const log = () => (existsSync(daemon.logFile) ? readFileSync(daemon.logFile, 'utf8') : '');
-  await waitUntil(`${name} ready`, 30_000, () => ready(log())).catch((error: Error) => {
+  // 60 s: a loaded 2-core machine can take half a minute to start it; a daemon that died ends the wait at once.
+  let exited = false;
+  void daemon.exited.then(() => (exited = true));
+  await waitUntil(`${name} ready`, 60_000, () => {
+    if (ready(log())) return true;
+    if (exited) throw new Error(`lab: ${name} exited before it was ready`);
+    return false;
+  }).catch((error: Error) => {
     throw new Error(`${error.message}\n--- ${name} log ---\n${log().split('\n').slice(-25).join('\n')}`);
   });
   const stop = async () => {

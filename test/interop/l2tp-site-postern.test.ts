@@ -62,6 +62,9 @@ t.test('L2TP/IPsec site-to-site through NAT: both LANs reach each other; a wrong
   t.ok(hqCounter('l2tp.dataPath.sessions') === 1 && hqCounter('l2tp.dataPath.packetsIn') >= 6 && hqCounter('l2tp.dataPath.packetsOut') >= 6 && hqCounter('l2tp.dataPath.dropSource') === 0,
     `gwB's driver carried both LANs' pings (in ${hqCounter('l2tp.dataPath.packetsIn')}, out ${hqCounter('l2tp.dataPath.packetsOut')}, JavaScript ${hqCounter('l2tp.javascriptPackets')})`);
   t.notMatch(branch.log(), /the driver cannot carry this L2TP call/, 'gwA\'s dialer handed its call to the driver too');
+  // The dialing site's counters include what its driver carried (the pings never crossed JavaScript at gwA).
+  const site = ((await apiGetIn(lab, 'gwA', '/sites'))['sites'] as Array<{ name: string; rxPackets: number; txPackets: number }> | undefined)?.find((s) => s.name === 'hq');
+  t.ok((site?.rxPackets ?? 0) >= 6 && (site?.txPackets ?? 0) >= 6, `gwA's site counts the pings its driver carried: ${JSON.stringify(site)}`);
 
   await hq.stop();
   await waitUntil('gwA sees the call go', 20_000, () => count(branch.log(), 'L2TP site down') >= 1);

@@ -52,6 +52,9 @@ t.test('PPTP site-to-site: both LANs reach each other; a wrong password is refus
   t.match(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']), /dev postern0/, 'gwA routes the HQ subnet into its call');
   t.ok(lineWith(hq.log(), 'PPTP site up', /"site":"branch-a"/), 'gwB took the call as the answering site');
   t.ok(lineWith(branch.log(), "PPTP call's IP in the driver", /"subnets":\["10\.2\.0\.0\/24"\]/), 'gwA carries the call\'s IP and MPPE in the driver');
+  // The dialing site's counters include what its driver carried (the pings never crossed JavaScript at gwA).
+  const site = ((await apiGetIn(lab, 'gwA', '/sites'))['sites'] as Array<{ name: string; rxPackets: number; txPackets: number }> | undefined)?.find((s) => s.name === 'hq');
+  t.ok((site?.rxPackets ?? 0) >= 6 && (site?.txPackets ?? 0) >= 6, `gwA's site counts the pings its driver carried: ${JSON.stringify(site)}`);
   const health = await lab.exec('gwB', [process.execPath, '-e', "fetch('http://127.0.0.1:18080/healthz').then((r) => r.json()).then((h) => console.log(JSON.stringify(h.subsystems.pptp.counters)))"], 15_000);
   const counters = JSON.parse(health.stdout.trim() || '{}') as Record<string, number>;
   t.equal(counters['pptp.dataPath.sessions'], 1, `gwB carries the call in the driver: ${health.stdout.trim()}`);
