@@ -115,7 +115,7 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   if ((config.listeners.ikev2.userAuth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.ikev2.userAuth', 'required', 'needs at least one server under radius.servers');
   if ((config.listeners.l2tp.auth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.l2tp.auth', 'required', 'needs at least one server under radius.servers');
   if ((config.listeners.pptp.auth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.pptp.auth', 'required', 'needs at least one server under radius.servers');
-  // With RADIUS, CHAP-MD5 goes as CHAP-Password + CHAP-Challenge and PAP as User-Password (auth/password-verifier.ts).
+  // With RADIUS, MS-CHAPv1 goes as MS-CHAP-Response, CHAP-MD5 as CHAP-Password + CHAP-Challenge and PAP as User-Password (auth/password-verifier.ts).
   if (config.listeners.pptp.legacyAuth && (config.listeners.pptp.mppe ?? 'stateless') !== 'optional') error('listeners.pptp.legacyAuth', 'conflict', 'CHAP-MD5 and PAP give MPPE no keys: set encryption (listeners.pptp.mppe) to optional first');
   // Passed-through EAP has no local fallback: the method may not be one Postern can check.
   config.radius?.servers.forEach((server, i) => {
@@ -150,9 +150,9 @@ export function insecureChoices(config: PosternConfig): ConfigIssue[] {
   const { ikev2, l2tp, pptp } = config.listeners;
   if (pptp.enabled) warn('listeners.pptp.enabled', 'insecure', 'PPTP (MS-CHAPv2 + MPPE) can be broken offline; use IKEv2 or SSTP');
   if (pptp.enabled && pptp.mppe === 'optional') warn('listeners.pptp.mppe', 'insecure', 'PPTP calls without MPPE cross the network unencrypted');
-  if (pptp.enabled && pptp.legacyAuth) warn('listeners.pptp.legacyAuth', 'insecure', 'PAP sends passwords in clear and CHAP-MD5 can be brute-forced offline; their calls are unencrypted');
+  if (pptp.enabled && pptp.legacyAuth) warn('listeners.pptp.legacyAuth', 'insecure', 'PAP sends passwords in clear, CHAP-MD5 and MS-CHAPv1 can be cracked offline (MS-CHAPv1 does not authenticate the gateway); PAP and CHAP-MD5 calls are unencrypted');
   if (l2tp.enabled && (l2tp.ipsec?.auth ?? 'psk') === 'psk') warn('listeners.l2tp.psk', 'insecure', 'a group PSK lets anyone who has it impersonate the gateway');
-  if (l2tp.enabled && l2tp.legacyAuth) warn('listeners.l2tp.legacyAuth', 'insecure', 'PAP sends passwords in clear (inside IPsec only if plain L2TP is off) and CHAP-MD5 can be brute-forced offline');
+  if (l2tp.enabled && l2tp.legacyAuth) warn('listeners.l2tp.legacyAuth', 'insecure', 'PAP sends passwords in clear (inside IPsec only if plain L2TP is off), CHAP-MD5 and MS-CHAPv1 can be cracked offline (MS-CHAPv1 does not authenticate the gateway)');
   if (l2tp.enabled && l2tp.allowPlain) warn('listeners.l2tp.allowPlain', 'insecure', 'plain L2TP is accepted outside IPsec: PPP, its authentication and the traffic cross the network unencrypted');
   if (ikev2.enabled && ikev2.auth === 'psk') warn('listeners.ikev2.auth', 'insecure', 'a group PSK for remote access lets anyone who has it impersonate the gateway');
   (['ike', 'esp'] as const).forEach((kind) =>

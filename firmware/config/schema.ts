@@ -127,7 +127,7 @@ const listeners = obj('Listeners', {
     // Issue 20: RFC 2661 §4.2 tunnel authentication; with it our session AVPs are hidden too (§4.3).
     secret: str('L2TP tunnel secret', { secret: true, optional: true, minLength: 8, maxLength: 128, help: 'Only for clients configured with one (xl2tpd, routers); Windows, macOS and iOS send none: leave empty for them' }),
     allowPlain: bool('Plain L2TP without IPsec (insecure)', false, { optional: true, help: 'Accepts L2TP on UDP 1701 outside the IPsec SA: PPP then crosses the network unencrypted. For tests and trusted links only' }),
-    legacyAuth: bool('Allow CHAP-MD5 and PAP (insecure)', false, { optional: true, help: 'For devices that cannot do MS-CHAPv2. PAP sends the password in clear inside IPsec; CHAP-MD5 can be brute-forced offline. Checked by the local users or by RADIUS (CHAP-Password, User-Password), as auth says' }),
+    legacyAuth: bool('Allow MS-CHAPv1, CHAP-MD5 and PAP (insecure)', false, { optional: true, help: 'For devices that cannot do MS-CHAPv2. PAP sends the password in clear inside IPsec; MS-CHAPv1 and CHAP-MD5 can be cracked offline, and MS-CHAPv1 does not prove the gateway knows the password. Checked by the local users or by RADIUS (MS-CHAP-Response, CHAP-Password, User-Password), as auth says' }),
     // Issue 19, reserved for the L2TP issue: the IKEv1 transport-mode SA that L2TP/IPsec clients key.
     ipsec: obj('IPsec (IKEv1)', {
       auth: str('Client authentication', { enum: ['psk', 'certificate'], default: 'psk', help: 'psk: the group pre-shared key above; certificate: the gateway certificate and client certificates from a trusted CA' }),
@@ -146,7 +146,7 @@ const listeners = obj('Listeners', {
     auth: listenerAuth(),
     // Issue 22: MPPE-128 stateless is what Windows does; stateful (RC4 kept across packets) only for clients that insist.
     mppe: str('Encryption (MPPE-128)', { enum: ['stateless', 'stateful-allowed', 'optional'], optional: true, help: 'stateless: required, stateless (Windows); stateful-allowed: required, stateful accepted for old clients that ask for it; optional: calls without encryption are accepted too (insecure). Stateless when empty' }),
-    legacyAuth: bool('Allow CHAP-MD5 and PAP (insecure)', false, { optional: true, help: 'For devices that cannot do MS-CHAPv2. They give MPPE no keys, so their calls are unencrypted: needs encryption optional. Checked by the local users or by RADIUS (CHAP-Password, User-Password), as the listener\'s auth says' }),
+    legacyAuth: bool('Allow MS-CHAPv1, CHAP-MD5 and PAP (insecure)', false, { optional: true, help: 'For devices that cannot do MS-CHAPv2. MS-CHAPv1 keys MPPE but can be cracked offline and does not prove the gateway knows the password; CHAP-MD5 and PAP give MPPE no keys, so their calls are unencrypted: needs encryption optional. Checked by the local users or by RADIUS (MS-CHAP-Response, CHAP-Password, User-Password), as the listener\'s auth says' }),
   }),
 });
 

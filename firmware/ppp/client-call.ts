@@ -1,12 +1,14 @@
 /*
- * What every dialed PPP call has, whatever carries it (SSTP, L2TP): the link that logs in as a user
- * of the other gateway (MS-CHAPv2, or EAP-MSCHAPv2 where the server asks for EAP), and the call's
+ * What every dialed PPP call has, whatever carries it (SSTP, L2TP, PPTP): the link that logs in as a user
+ * of the other gateway (MS-CHAPv2, or EAP-MSCHAPv2 where the server asks for EAP, or MS-CHAPv1 only
+ * when told: a legacy server that knows nothing newer), and the call's
  * outcome, ready once IPCP is open and closed with the reason once over.
  */
 import { randomBytes } from 'node:crypto';
 import type { Secret } from '../util/secret.ts';
+import { Mschapv1Peer } from './chap/mschapv1-peer.ts';
 import { Mschapv2Peer } from './chap/mschapv2-peer.ts';
-import { PppClientLink } from './client-link.ts';
+import { PppClientLink, type PppAuthPeer } from './client-link.ts';
 import { PppEapPeer } from './eap/ppp-eap-peer.ts';
 import type { IpcpNegotiated } from './ipcp.ts';
 import type { MppePolicy } from './mppe/mppe-option.ts';
@@ -14,8 +16,8 @@ import type { MppePolicy } from './mppe/mppe-option.ts';
 export interface DialingLinkOptions {
   readonly user: string;
   readonly password: Secret<string>;
-  /** The one method answered (as Windows' site-to-site does): MS-CHAPv2 unless told EAP. */
-  readonly auth?: 'mschapv2' | 'eap';
+  /** The one method answered (as Windows' site-to-site does): MS-CHAPv2 unless told EAP or MS-CHAPv1. */
+  readonly auth?: 'mschapv2' | 'eap' | 'mschapv1';
   readonly mru?: number;
   readonly askDns: boolean;
   /** PPTP: MPPE over CCP (client-link.ts). */
@@ -28,10 +30,15 @@ export function dialingLink(o: DialingLinkOptions): PppClientLink {
   const auth = o.auth ?? 'mschapv2';
   return new PppClientLink({
     lcp: { random, acceptAuth: [auth], echoIntervalMs: 30_000, ...(o.mru ? { mru: o.mru } : {}) },
-    createAuthPeer: (m) => (m !== auth ? undefined : m === 'mschapv2' ? new Mschapv2Peer({ user: o.user, password: o.password, random }) : new PppEapPeer(o.user, o.password, random)),
+    createAuthPeer: (m) => (m !== auth ? undefined : authPeer(m, o, random)),
     askDns: o.askDns,
     ...(o.mppe ? { mppe: o.mppe } : {}),
   });
+}
+
+function authPeer(method: 'mschapv2' | 'eap' | 'mschapv1', o: DialingLinkOptions, random: (n: number) => Uint8Array): PppAuthPeer {
+  if (method === 'mschapv1') return new Mschapv1Peer(o.user, o.password);
+  return method === 'mschapv2' ? new Mschapv2Peer({ user: o.user, password: o.password, random }) : new PppEapPeer(o.user, o.password, random);
 }
 
 export class PppCallOutcome {

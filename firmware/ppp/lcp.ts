@@ -24,11 +24,12 @@ export const LcpOption = {
   AddressAndControlFieldCompression: 8,
 } as const;
 
-export type AuthMethod = 'mschapv2' | 'chap-md5' | 'eap' | 'pap';
+export type AuthMethod = 'mschapv2' | 'mschapv1' | 'chap-md5' | 'eap' | 'pap';
 
-/** Authentication-Protocol option data: protocol, and for CHAP the Algorithm (RFC 1994 §3, RFC 2759 §2). */
+/** Authentication-Protocol option data: protocol, and for CHAP the Algorithm (RFC 1994 §3, RFC 2759 §2, RFC 2433). */
 export const AUTH_OPTION_DATA: Readonly<Record<AuthMethod, readonly number[]>> = {
   mschapv2: [0xc2, 0x23, 0x81],
+  mschapv1: [0xc2, 0x23, 0x80],
   'chap-md5': [0xc2, 0x23, 0x05],
   eap: [0xc2, 0x27],
   pap: [0xc0, 0x23],

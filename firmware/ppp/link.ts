@@ -327,7 +327,8 @@ export class PppLink {
     this.#mppeKeys = outcome.keys?.mppe;
     this.ccpHandler.setMppeKeysAvailable(this.#mppeKeys !== undefined);
     if (this.#options.mppe?.mode === 'require' && !this.#mppeKeys) {
-      this.#out.push({ type: 'log', level: 'warn', msg: 'PPP: MPPE is required but the authentication method gives no keys (use MS-CHAPv2)' });
+      // CHAP-MD5 and PAP never make keys; MS-CHAPv1 through RADIUS has none when the Accept lacks MS-CHAP-MPPE-Keys.
+      this.#out.push({ type: 'log', level: 'warn', msg: 'PPP: MPPE is required but the authentication gave no keys (use MS-CHAPv2)', fields: { method: this.#method } });
       this.#deadReason = 'MPPE required: no keys from authentication';
       this.#lcp(this.lcp.close(now, 'MPPE required'), now);
       return;

@@ -36,6 +36,8 @@ export interface PptpDialOptions {
   readonly hostName: string;
   readonly user: string;
   readonly password: Secret<string>;
+  /** MS-CHAPv2 unless told MS-CHAPv1 (a legacy server that knows nothing newer; it keys MPPE too). */
+  readonly auth?: 'mschapv2' | 'mschapv1';
   readonly logger: Logger;
   /** Overrides the server's port (tests). */
   readonly port?: number;
@@ -70,7 +72,7 @@ export class PptpDialer {
 
   constructor(options: PptpDialOptions) {
     this.#o = options;
-    this.#link = dialingLink({ user: options.user, password: options.password, mru: PPTP_MRU, askDns: false, mppe: { mode: 'require', strengths: [128], allowStateful: false } });
+    this.#link = dialingLink({ user: options.user, password: options.password, ...(options.auth ? { auth: options.auth } : {}), mru: PPTP_MRU, askDns: false, mppe: { mode: 'require', strengths: [128], allowStateful: false } });
     this.#control = new PptpClientConnection({ hostName: options.hostName, callId: this.#callId }, Date.now());
     const socket = connect({ host: options.host, port: options.port ?? PPTP_PORT, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     this.#socket = socket;

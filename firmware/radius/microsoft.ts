@@ -1,7 +1,9 @@
 /**
- * Microsoft's vendor attributes (vendor 311, RFC 2548) for MS-CHAPv2 through RADIUS:
+ * Microsoft's vendor attributes (vendor 311, RFC 2548) for MS-CHAPv1 and v2 through RADIUS:
  *
- *   MS-CHAP-Challenge (11):  the 16-byte authenticator challenge
+ *   MS-CHAP-Challenge (11):  the authenticator challenge (16 bytes for v2, 8 for v1)
+ *   MS-CHAP-Response (1):    Ident (1) | Flags (1, bit 0 "use NT") | LM-Response (24) | NT-Response (24)
+ *   MS-CHAP-MPPE-Keys (12):  v1's keys, hidden like User-Password (`chap-mppe-keys.ts`)
  *   MS-CHAP2-Response (25):  Ident (1) | Flags (1) | Peer-Challenge (16) | Reserved (8) | Response (24)
  *   MS-CHAP2-Success (26):   Ident (1) | "S=<40 hex digits>" (RFC 2759 §5), maybe " M=<message>"
  *   MS-CHAP-Error (2):       Ident (1) | "E=eeeeeeeeee R=r C=cccc V=vvvv M=<msg>" (RFC 2759 §6)
@@ -14,6 +16,7 @@
 import { fail, ok, type Decoded } from '../util/decoded.ts';
 import type { Secret } from '../util/secret.ts';
 import type { RadiusAttribute } from './packet.ts';
+import { decryptChapMppeKeys } from './chap-mppe-keys.ts';
 import { decryptSaltedKey } from './salted-key.ts';
 import { encodeVendorAttribute, vendorAttributes, type VendorAttribute } from './vendor-specific.ts';
 
@@ -25,6 +28,7 @@ export const MsAttr = {
   MsMppeEncryptionPolicy: 7,
   MsMppeEncryptionTypes: 8,
   MsChapChallenge: 11,
+  MsChapMppeKeys: 12,
   MsMppeSendKey: 16,
   MsMppeRecvKey: 17,
   MsChap2Response: 25,
@@ -34,7 +38,7 @@ export const MsAttr = {
 } as const;
 
 export const msChapChallenge = (challenge: Uint8Array): RadiusAttribute => {
-  if (challenge.length !== 16) throw new RangeError('MS-CHAP-Challenge for MS-CHAPv2 is 16 bytes');
+  if (challenge.length !== 16 && challenge.length !== 8) throw new RangeError('MS-CHAP-Challenge is 16 bytes (MS-CHAPv2) or 8 (v1)');
   return encodeVendorAttribute(VENDOR_MICROSOFT, MsAttr.MsChapChallenge, challenge);
 };
 
@@ -58,6 +62,21 @@ export function msChap2Response(r: MsChap2Response): RadiusAttribute {
 export function decodeMsChap2Response(value: Uint8Array): Decoded<MsChap2Response> {
   if (value.length !== 50) return fail('INVALID_SYNTAX', `MS-CHAP2-Response is 50 bytes, got ${value.length}`, 0);
   return ok({ ident: value[0] ?? 0, flags: value[1] ?? 0, peerChallenge: value.subarray(2, 18), ntResponse: value.subarray(26, 50) });
+}
+
+/** MS-CHAP-Response for MS-CHAPv1: the LM-Response is sent as zeros (never computed nor passed on). */
+export function msChapResponse(r: { readonly ident: number; readonly ntResponse: Uint8Array }): RadiusAttribute {
+  if (r.ntResponse.length !== 24) throw new RangeError('MS-CHAP-Response needs a 24-byte NT-Response');
+  const value = new Uint8Array(50);
+  value[0] = r.ident;
+  value[1] = 1; // use the NT-Response
+  value.set(r.ntResponse, 26);
+  return encodeVendorAttribute(VENDOR_MICROSOFT, MsAttr.MsChapResponse, value);
+}
+
+export function decodeMsChapResponse(value: Uint8Array): Decoded<{ readonly ident: number; readonly useNt: boolean; readonly ntResponse: Uint8Array }> {
+  if (value.length !== 50) return fail('INVALID_SYNTAX', `MS-CHAP-Response is 50 bytes, got ${value.length}`, 0);
+  return ok({ ident: value[0] ?? 0, useNt: ((value[1] ?? 0) & 1) === 1, ntResponse: value.subarray(26, 50) });
 }
 
 /** Ident and text of MS-CHAP2-Success or MS-CHAP-Error. */
@@ -89,6 +108,8 @@ export interface MicrosoftReply {
   /** Decrypted; the NAS sends with sendKey and receives with recvKey. */
   readonly sendKey?: Secret<Uint8Array>;
   readonly recvKey?: Secret<Uint8Array>;
+  /** MS-CHAP-MPPE-Keys' NT-Key (MS-CHAPv1), decrypted. */
+  readonly chapNtKey?: Secret<Uint8Array>;
   readonly primaryDns?: string;
   readonly secondaryDns?: string;
   /** Microsoft attributes present but unreadable: the reply is used without them, and counted. */
@@ -121,12 +142,16 @@ export function readMicrosoftReply(attributes: readonly RadiusAttribute[], secre
   const error = message(MsAttr.MsChapError);
   const sendKey = key(MsAttr.MsMppeSendKey);
   const recvKey = key(MsAttr.MsMppeRecvKey);
+  const chapKeys = ms(vsas.attributes, MsAttr.MsChapMppeKeys);
+  const chapNtKey = chapKeys ? decryptChapMppeKeys(chapKeys.value, secret, requestAuthenticator) : undefined;
+  if (chapNtKey && !chapNtKey.ok) malformed++;
   const primaryDns = ipv4(ms(vsas.attributes, MsAttr.MsPrimaryDnsServer)?.value);
   const secondaryDns = ipv4(ms(vsas.attributes, MsAttr.MsSecondaryDnsServer)?.value);
   if (success) out.success = success;
   if (error) out.error = error;
   if (sendKey) out.sendKey = sendKey;
   if (recvKey) out.recvKey = recvKey;
+  if (chapNtKey?.ok) out.chapNtKey = chapNtKey.value;
   if (primaryDns) out.primaryDns = primaryDns;
   if (secondaryDns) out.secondaryDns = secondaryDns;
   out.malformed = malformed;

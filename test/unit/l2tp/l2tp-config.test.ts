@@ -46,7 +46,7 @@ t.test('CHAP-MD5 and PAP for L2TP only with legacyAuth (issue 21): offered after
   t.same(listenerAuthMethods(c.listeners.l2tp.legacyAuth), ['mschapv2', 'eap'], 'MS-CHAPv2 and EAP by default');
   t.notOk(validateConfig(c).warnings.some((w) => w.path === 'listeners.l2tp.legacyAuth'));
   c.listeners.l2tp.legacyAuth = true;
-  t.same(listenerAuthMethods(c.listeners.l2tp.legacyAuth), ['mschapv2', 'eap', 'chap-md5', 'pap'], 'then CHAP-MD5 and PAP');
+  t.same(listenerAuthMethods(c.listeners.l2tp.legacyAuth), ['mschapv2', 'eap', 'mschapv1', 'chap-md5', 'pap'], 'then MS-CHAPv1, CHAP-MD5 and PAP');
   const legacy = validateConfig(c);
   t.ok(legacy.ok, JSON.stringify(legacy));
   t.ok(legacy.warnings.some((w) => w.path === 'listeners.l2tp.legacyAuth' && w.code === 'insecure'), JSON.stringify(legacy.warnings));

@@ -111,7 +111,8 @@ t.test('options: Length ≥ 2 and inside the packet', async (t) => {
   t.equal(authMethodOf(hex('c2 23 05')), 'chap-md5');
   t.equal(authMethodOf(hex('c2 27')), 'eap');
   t.equal(authMethodOf(hex('c0 23')), 'pap');
-  t.equal(authMethodOf(hex('c2 23 80')), undefined, 'MS-CHAPv1 is not offered');
+  t.equal(authMethodOf(hex('c2 23 80')), 'mschapv1', 'MS-CHAPv1 is CHAP algorithm 0x80 (offered only with a listener\'s legacyAuth)');
+  t.equal(authMethodOf(hex('c2 23 06')), undefined, 'an unknown CHAP algorithm');
 });
 
 t.test('Protocol-Reject (§5.7) both ways, cut to the MRU', async (t) => {

@@ -31,7 +31,7 @@ t.test('PPTP encryption and legacy methods: stateless MS-CHAPv2 by default, the 
   const policy = (settings: Partial<ReturnType<typeof defaultConfig>['listeners']['pptp']>) => pptpCallPolicy({ ...defaultConfig().listeners.pptp, ...settings });
   t.same(policy({}), { auth: ['mschapv2', 'eap'], mppe: { mode: 'require', strengths: [128], allowStateful: false } }, 'default: MS-CHAPv2, then EAP, MPPE-128 stateless required');
   t.same(policy({ mppe: 'stateful-allowed' }).mppe, { mode: 'require', strengths: [128], allowStateful: true }, 'stateful-allowed: still required, stateful accepted when asked for');
-  t.same(policy({ mppe: 'optional', legacyAuth: true }), { auth: ['mschapv2', 'eap', 'chap-md5', 'pap'], mppe: { mode: 'allow', strengths: [128], allowStateful: true } }, 'optional + legacy: CHAP-MD5 and PAP after MS-CHAPv2, MPPE allowed');
+  t.same(policy({ mppe: 'optional', legacyAuth: true }), { auth: ['mschapv2', 'eap', 'mschapv1', 'chap-md5', 'pap'], mppe: { mode: 'allow', strengths: [128], allowStateful: true } }, 'optional + legacy: MS-CHAPv1, CHAP-MD5 and PAP after MS-CHAPv2, MPPE allowed');
 
   const on = (pptp: Partial<ReturnType<typeof defaultConfig>['listeners']['pptp']>) => {
     const c = defaultConfig();

@@ -140,7 +140,7 @@ export function L2tpCard() {
       <p class={form.allowPlain ? 'warning' : 'hint'} data-testid="l2tp-plain-warning">Insecure: PPP, its sign-in and all traffic then cross the network unencrypted. For tests and trusted links only.</p>
       {warnings['allowPlain'] ? <small class="warning">{warnings['allowPlain']}</small> : null}
       <label class={`switch${warnings['legacyAuth'] ? ' warned' : ''}`}>
-        <input type="checkbox" name="l2tp-legacy-auth" checked={form.legacyAuth} onChange={(e) => setForm({ ...form, legacyAuth: e.currentTarget.checked })} /> Also allow CHAP-MD5 and PAP
+        <input type="checkbox" name="l2tp-legacy-auth" checked={form.legacyAuth} onChange={(e) => setForm({ ...form, legacyAuth: e.currentTarget.checked })} /> Also allow MS-CHAPv1, CHAP-MD5 and PAP
       </label>
       {warnings['legacyAuth'] ? <small class="warning">{warnings['legacyAuth']}</small> : <p class="hint">For devices without MS-CHAPv2. Checked by the local users or by RADIUS, as above.</p>}
       <Elsewhere issues={change.issues} />

@@ -71,9 +71,9 @@ export function PptpCard() {
         </select>
       </Field>
       <label class={`switch${warnings['legacyAuth'] ? ' warned' : ''}`}>
-        <input type="checkbox" name="pptp-legacy-auth" checked={form.legacyAuth} onChange={(e) => setForm({ ...form, legacyAuth: e.currentTarget.checked })} /> Also allow CHAP-MD5 and PAP
+        <input type="checkbox" name="pptp-legacy-auth" checked={form.legacyAuth} onChange={(e) => setForm({ ...form, legacyAuth: e.currentTarget.checked })} /> Also allow MS-CHAPv1, CHAP-MD5 and PAP
       </label>
-      {errors['legacyAuth'] ? <small class="error" role="alert">{errors['legacyAuth']}</small> : warnings['legacyAuth'] ? <small class="warning">{warnings['legacyAuth']}</small> : <p class="hint">For devices without MS-CHAPv2. Their calls get no encryption keys, so encryption must be optional.</p>}
+      {errors['legacyAuth'] ? <small class="error" role="alert">{errors['legacyAuth']}</small> : warnings['legacyAuth'] ? <small class="warning">{warnings['legacyAuth']}</small> : <p class="hint">For devices without MS-CHAPv2. MS-CHAPv1 calls are encrypted; CHAP-MD5 and PAP calls get no keys, so encryption must be optional.</p>}
       <Elsewhere issues={change.issues} />
       <button type="submit">Save</button>
     </form>
