@@ -55,6 +55,7 @@ import { FleetAgent } from './fleet/fleet-agent.ts';
 import { announceMessage, BOARD_CERTIFICATE, boardCertificate, boxSerial, devicePublicKey, presetFleet, wanMac } from './fleet/enrollment.ts';
 import { enrolledCertificate } from './fleet/enrolled-files.ts';
 import { TokenEnrollmentWiring } from './fleet/token-enrollment-wiring.ts';
+import { enrollmentView, healthSummary, type FleetView } from './fleet/fleet-view.ts';
 import { readFileSync } from 'node:fs';
 
 export interface ServiceOptions {
@@ -506,8 +507,23 @@ export class Service {
       listeners: this.#listenerStates(this.store.current().config),
       board: { ...this.hardware.describe(), counters: this.hardware.counters() },
       network: { ...this.network.describe(), counters: this.network.counters() },
-      fleet: { counters: this.fleet.countersByCause() },
+      fleet: { ...healthSummary(this.fleetView()), counters: this.fleet.countersByCause() },
     };
+  }
+
+  /** The fleet state for the web UI's Fleet page (and, summarised, /healthz): issue 26. */
+  fleetView(): FleetView {
+    const { config, revision } = this.store.current();
+    const mqtt = config.telemetry.mqtt;
+    let certificatePem: string | undefined;
+    try {
+      certificatePem = mqtt.clientCertificate === BOARD_CERTIFICATE ? (boardCertificate(this.board.board.fleet) ?? enrolledCertificate(this.#options.stateDir))?.cert : undefined;
+    } catch {
+      certificatePem = undefined;
+    }
+    const refusal = this.tokenEnrollment.enroller?.lastRefusal;
+    const enrollment = enrollmentView({ board: this.board.board.fleet, mqtt, certificatePem, enrolling: this.tokenEnrollment.enrolling, now: this.#clock(), ...(refusal ? { refusal } : {}) });
+    return { enrollment, configRevision: revision, ...this.fleet.state() };
   }
 
   /** The interfaces holding the WAN and LAN roles now (firmware/network). */

@@ -12,6 +12,8 @@ import type { SiteHealth, SiteTestResult } from '../sites/site-test.ts';
 import type { SafeMode } from '../config/safe-mode.ts';
 import type { RadiusOverview } from '../radius/radius-overview.ts';
 import type { RadiusTestResult } from '../radius/radius-test.ts';
+import type { FleetView } from '../fleet/fleet-view.ts';
+import type { OnLocalChange } from '../fleet/drift.ts';
 
 export interface ApiSessionInfo {
   readonly id: string;
@@ -42,6 +44,10 @@ export interface ApiContext {
   readonly logger: Logger;
   /** `confirmWithin`: applied in safe mode, reverted unless confirmed within that many seconds (issue 17). */
   apply(next: PosternConfig, meta: { author: string; comment?: string; confirmWithin?: number }): Promise<ApplyResult>;
+  /** The fleet state (issue 26): enrollment, applied vs running, variables, the last refusal. */
+  fleet?(): FleetView;
+  /** The box's own choice on a local change, for when the desired document makes none (drift.ts). */
+  setFleetChoice?(choice: OnLocalChange | undefined, author: string): Promise<{ ok: true } | { ok: false; why: string }>;
   /** Safe mode's pending change and last outcome (issue 17); absent where the service has none. */
   safeMode?(): SafeMode;
   status(): Record<string, unknown>;

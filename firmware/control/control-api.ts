@@ -23,6 +23,7 @@ import { systemRoutes } from './routes/system-routes.ts';
 import { siteRoutes } from './routes/site-routes.ts';
 import { logRoutes } from './routes/log-routes.ts';
 import { historyRoutes } from './routes/history-routes.ts';
+import { fleetRoutes } from './routes/fleet-routes.ts';
 import { safeModeRoutes } from './routes/safe-mode-routes.ts';
 import { withConfirmWithin } from './safe-mode-request.ts';
 import { upgradeRoutes, type UpgradeHooks } from './routes/upgrade-routes.ts';
@@ -42,7 +43,7 @@ export class ControlApi {
     this.#ctx = ctx;
     this.sessions = new SessionStore({ now: () => ctx.now() });
     this.login = new LoginGuard({ now: () => ctx.now(), ...options.login });
-    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx, this.login), ...objectRoutes(ctx), ...radiusRoutes(ctx), ...runtimeRoutes(ctx), ...profileRoutes(ctx), ...pkiRoutes(ctx), ...identityRoutes(ctx), ...problemRoutes(ctx), ...systemRoutes(ctx), ...siteRoutes(ctx), ...logRoutes(ctx), ...historyRoutes(ctx), ...safeModeRoutes(ctx), ...upgradeRoutes(ctx, () => this.upgrades)]);
+    this.router = new Router([...authRoutes(ctx, this.sessions, this.login), ...configRoutes(ctx, this.login), ...objectRoutes(ctx), ...radiusRoutes(ctx), ...runtimeRoutes(ctx), ...profileRoutes(ctx), ...pkiRoutes(ctx), ...identityRoutes(ctx), ...problemRoutes(ctx), ...systemRoutes(ctx), ...siteRoutes(ctx), ...logRoutes(ctx), ...historyRoutes(ctx), ...safeModeRoutes(ctx), ...fleetRoutes(ctx), ...upgradeRoutes(ctx, () => this.upgrades)]);
   }
 
   /** For /healthz and the MQTT status: the API's own counters and the login guard's (`login.…`). */

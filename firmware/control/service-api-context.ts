@@ -24,6 +24,8 @@ import { radiusOverview, type RadiusListenerView } from '../radius/radius-overvi
 import { testRadiusServer } from '../radius/radius-test.ts';
 import { radsecClientCertificate } from '../radius/radsec-credentials.ts';
 import type { DasSubsystem } from '../radius/das-subsystem.ts';
+import type { FleetView } from '../fleet/fleet-view.ts';
+import type { OnLocalChange } from '../fleet/drift.ts';
 
 export interface ServiceView {
   readonly store: ConfigStore;
@@ -58,6 +60,9 @@ export interface ServiceView {
   /** A site's Test and its last failure and next dial (issue 17). */
   testSite?(name: string): Promise<SiteTestResult | undefined>;
   siteHealth?(name: string): SiteHealth;
+  /** The fleet state (issue 26), and the box's own choice on a local change. */
+  fleetView?(): FleetView;
+  readonly fleet?: { setLocalChoice(choice: OnLocalChange | undefined, author: string): Promise<{ ok: true } | { ok: false; why: string }> };
 }
 
 export function serviceApiContext(service: ServiceView, options: { stateDir: string; logger: Logger; logs: LogRing; clock: () => number }): ApiContext {
@@ -96,6 +101,8 @@ export function serviceApiContext(service: ServiceView, options: { stateDir: str
     interfaces: () => readInterfaces(),
     siteStates: () => service.siteStates(),
     ...(service.safeMode ? { safeMode: () => service.safeMode! } : {}),
+    ...(service.fleetView ? { fleet: () => service.fleetView!() } : {}),
+    ...(service.fleet ? { setFleetChoice: (choice, author) => service.fleet!.setLocalChoice(choice, author) } : {}),
     ...(service.testSite ? { testSite: (name: string) => service.testSite!(name) } : {}),
     ...(service.siteHealth ? { siteHealth: (name: string) => service.siteHealth!(name) } : {}),
     ping: (host, count) => ping(host, count),

@@ -20,7 +20,10 @@ import type { RetainedPublisher, TelemetryExtension } from '../telemetry/mqtt-te
 import { keyIdOf, parsePublicKey } from './envelope.ts';
 import { accepted, readLedger, writeLedger, type LedgerEntry } from './desired-ledger.ts';
 import { planDesired } from './desired-plan.ts';
-import { decideLocalChange, driftSections } from './drift.ts';
+import { decideLocalChange, driftSections, localChangePolicy, type OnLocalChange } from './drift.ts';
+import { readLocalChoice, writeLocalChoice } from './local-choice.ts';
+import type { AgentState } from './fleet-view.ts';
+import { visibleVariables } from './variable-visibility.ts';
 import { reportedMessage, type AppliedState, type Drift, type LastOutcome, type ReportedMessage } from './reported.ts';
 import { loadTemplated, saveTemplated } from './templated-file.ts';
 import { fleetTopics } from './topics.ts';
@@ -83,6 +86,9 @@ interface Awaiting {
   readonly previousRevision: string | undefined;
 }
 
+/** Outcomes kept as the last refused document (the Fleet page, /healthz). */
+const NOT_TAKEN = new Set<string>(['refused', 'failed', 'reverted', 'revert-failed']);
+
 export class FleetAgent {
   readonly #d: FleetAgentDeps;
   readonly counters: FleetCounters = { accepted: 0, ignored: 0, refused: 0, applied: 0, reverted: 0, confirmed: 0, drifted: 0, reapplied: 0 };
@@ -97,6 +103,10 @@ export class FleetAgent {
   /** The configuration the fleet applied (the running one then), to tell drift from. */
   #desired: PosternConfig | undefined;
   #last: LastOutcome | undefined;
+  /** The last desired document (or variables) refused, failed or reverted, kept while later ones apply. */
+  #lastRefused: LastOutcome | undefined;
+  /** The box's own choice on a local change (the Fleet page), for when the desired document makes none. */
+  #localChoice: OnLocalChange | undefined;
   #reported: ReportedMessage | undefined;
   #publish: { readonly serial: string; readonly topic: string; readonly send: RetainedPublisher } | undefined;
   #connects = 0;
@@ -119,6 +129,9 @@ export class FleetAgent {
       this.#variablesError = vars.why;
       deps.logger.error('fleet: the variables file is unreadable; variables are refused until it is fixed', { why: vars.why });
     }
+    this.#localChoice = readLocalChoice(deps.stateDir);
+    // The configuration the fleet applied, from the history: drift shows from the start, not only after a connect.
+    if (this.#applied) this.#work = this.#work.then(() => this.#loadDesired()).catch(() => undefined);
   }
 
   /** For a telemetry connection made with these settings: what to subscribe to and where messages go. */
@@ -170,6 +183,17 @@ export class FleetAgent {
 
   get reported(): ReportedMessage | undefined {
     return this.#reported;
+  }
+
+  /** For the web UI's Fleet page and /healthz (fleet-view.ts): variables' values only where not secret. */
+  state(): AgentState {
+    const t = this.#templated?.payload;
+    const v = this.#variables;
+    return {
+      applied: this.#applied, last: this.#last, lastRefused: this.#lastRefused, drift: this.#drift(),
+      onLocalChange: localChangePolicy(this.#desired, this.#localChoice),
+      variables: v ? { sequence: v.sequence, acceptedAt: new Date(v.acceptedAt).toISOString(), shown: visibleVariables(v.variables, t ? (t.kind === 'document' ? t.document : t.patch) : undefined) } : undefined,
+    };
   }
 
   async #handle(topic: string, payload: Buffer, retained: boolean, ctx: { serial: string; groups: readonly string[]; keys: readonly OperatorKey[]; confirmSeconds: number }): Promise<void> {
@@ -278,6 +302,26 @@ export class FleetAgent {
   }
 
   /**
+   * The box's own choice (the Fleet page): kept on disk, and in force at once, so choosing
+   * desired-wins while the box drifts undoes the local change now. Refused while the desired
+   * document makes the choice.
+   */
+  setLocalChoice(choice: OnLocalChange | undefined, author: string): Promise<{ ok: true } | { ok: false; why: string }> {
+    const run = async (): Promise<{ ok: true } | { ok: false; why: string }> => {
+      await this.#loadDesired();
+      if (localChangePolicy(this.#desired, undefined).source === 'desired') return { ok: false, why: "the operator's desired document makes this choice for this box" };
+      writeLocalChoice(this.#d.stateDir, choice);
+      this.#localChoice = choice;
+      this.#d.logger.info("fleet: the box's own choice on a local change", { onLocalChange: choice ?? 'keep', author });
+      await this.#onLocalChange(author);
+      return { ok: true };
+    };
+    const done = this.#work.then(run);
+    this.#work = done.catch((error: unknown) => this.#d.logger.error('fleet: setting the choice on a local change failed', { error }));
+    return done;
+  }
+
+  /**
    * From the service after every configuration change (any author): a change by anyone but the
    * fleet is compared with the desired configuration, reported as drift, and undone where desired
    * state wins. Queued behind desired messages.
@@ -291,7 +335,7 @@ export class FleetAgent {
     await this.#loadDesired();
     const applied = this.#applied;
     const running = this.#d.current();
-    const decision = decideLocalChange({ desired: this.#desired, running: running.config, author, confirmed: applied?.confirmed === true && this.#awaiting === undefined });
+    const decision = decideLocalChange({ desired: this.#desired, running: running.config, author, confirmed: applied?.confirmed === true && this.#awaiting === undefined, local: this.#localChoice });
     if (decision.kind !== 'none') this.counters.drifted++;
     if (decision.kind !== 'reapply' || !applied) {
       if (decision.kind === 'report') this.#d.logger.info('fleet: local change: the box drifts from its desired configuration', { author, configRevision: running.revision, sections: decision.sections });
@@ -362,6 +406,7 @@ export class FleetAgent {
   #report(last?: Omit<LastOutcome, 'at'>): void {
     const serial = this.#publish?.serial ?? this.#d.current().config.telemetry.mqtt.deviceId;
     if (last) this.#last = { ...last, at: new Date(this.#d.clock()).toISOString() };
+    if (last && NOT_TAKEN.has(last.outcome)) this.#lastRefused = this.#last;
     const variables = this.#variables ? { sequence: this.#variables.sequence } : undefined;
     this.#reported = reportedMessage(serial, { applied: this.#applied, last: this.#last, drift: this.#drift(), variables }, this.#d.clock());
     void this.#send(this.#reported);

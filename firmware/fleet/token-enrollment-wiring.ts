@@ -30,6 +30,7 @@ export class TokenEnrollmentWiring {
   enroller: TokenEnroller | undefined;
   /** The switch to the enrolled certificate, while safe mode waits for the broker. */
   #switch: { revision?: number; connected: boolean } | undefined;
+  #issued = false;
   readonly #d: TokenEnrollmentWiringDeps;
 
   constructor(d: TokenEnrollmentWiringDeps) {
@@ -57,13 +58,21 @@ export class TokenEnrollmentWiring {
       stateDir: this.#d.stateDir, logger: this.#d.logger, clock: this.#d.clock, serial: mqtt.deviceId, prefix: mqtt.prefix, url, token: token.token, keys,
       ...(fleet.ca ? { ca: readFileSync(fleet.ca, 'utf8') } : {}),
       ...(this.#d.retryMs ? { retryMs: this.#d.retryMs } : {}),
-      onEnrolled: () => void this.#switchToEnrolled(),
+      onEnrolled: () => {
+        this.#issued = true;
+        void this.#switchToEnrolled();
+      },
     });
     this.enroller.start();
   }
 
   stop(): void {
     this.enroller?.stop();
+  }
+
+  /** A token being exchanged, or the switch to the issued certificate waiting for the broker (the Fleet page, /healthz). */
+  get enrolling(): boolean {
+    return (this.enroller !== undefined && !this.#issued) || this.#switch !== undefined;
   }
 
   /** Each telemetry connection (from the fleet agent): confirms the switch once it waits on it. */

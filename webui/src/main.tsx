@@ -6,6 +6,7 @@ import { SafeModeBanner } from './safe-mode.tsx';
 import { LoginView, SetupView, type SetupSuggestion } from './views/auth.tsx';
 import { CertificatesView } from './views/certificates.tsx';
 import { DashboardView } from './views/dashboard.tsx';
+import { FleetView } from './views/fleet.tsx';
 import { FirmwareView } from './views/firmware.tsx';
 import { HistoryView } from './views/history.tsx';
 import { LogsView } from './views/logs.tsx';
@@ -26,6 +27,7 @@ const PAGES = [
   ['sites', 'Sites', SitesView],
   ['certificates', 'Certificates', CertificatesView],
   ['settings', 'Settings', SettingsView],
+  ['fleet', 'Fleet', FleetView],
   ['logs', 'Logs', LogsView],
   ['maintenance', 'Maintenance', MaintenanceView],
   ['firmware', 'Firmware', FirmwareView],

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { defaultConfig } from '../../../firmware/config/defaults.ts';
 import type { PosternConfig } from '../../../firmware/config/types.ts';
-import { decideLocalChange, driftSections } from '../../../firmware/fleet/drift.ts';
+import { decideLocalChange, driftSections, localChangePolicy } from '../../../firmware/fleet/drift.ts';
 
 const desired = (onLocalChange?: 'keep' | 'desired-wins'): PosternConfig => {
   const c = defaultConfig();
@@ -47,6 +47,17 @@ t.test('keep reports; desired-wins re-applies a technician\'s change only', asyn
   t.equal(decideLocalChange({ desired: desired('desired-wins'), running: localKeep, author: 'admin', confirmed: true }).kind, 'reapply', 'the desired document\'s choice decides, not a local edit of it');
   const leftFleet = edited(desired('desired-wins'), (c) => { c.telemetry.mqtt.fleet!.enabled = false; });
   t.equal(decideLocalChange({ desired: desired('desired-wins'), running: leftFleet, author: 'admin', confirmed: true }).kind, 'report', 'fleet turned off locally is the way out, never undone');
+});
+
+t.test('the box\'s own choice decides only where the operator made none', async (t) => {
+  t.same(localChangePolicy(desired(), undefined), { value: 'keep', source: 'default' }, 'nobody chose: keep');
+  t.same(localChangePolicy(desired(), 'desired-wins'), { value: 'desired-wins', source: 'local' });
+  t.same(localChangePolicy(desired('keep'), 'desired-wins'), { value: 'keep', source: 'desired' }, 'the operator\'s choice wins over the box\'s');
+  t.same(localChangePolicy(undefined, 'desired-wins'), { value: 'desired-wins', source: 'local' }, 'before anything desired');
+  const changed = edited(desired(), (c) => { c.system.hostname = 'local'; });
+  t.equal(decideLocalChange({ desired: desired(), running: changed, author: 'admin', confirmed: true, local: 'desired-wins' }).kind, 'reapply', 'desired state wins by the box\'s own choice');
+  t.equal(decideLocalChange({ desired: desired('keep'), running: changed, author: 'admin', confirmed: true, local: 'desired-wins' }).kind, 'report', 'not against the operator\'s keep');
+  t.equal(decideLocalChange({ desired: desired('desired-wins'), running: changed, author: 'admin', confirmed: true, local: 'keep' }).kind, 'reapply', 'nor against the operator\'s desired-wins');
 });
 
 t.test('property: drift is symmetric and empty exactly for equal documents (administrator aside)', async () => {

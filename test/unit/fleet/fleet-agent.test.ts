@@ -75,6 +75,10 @@ t.test('applied and reported; replay refused; an invalid document refused at its
   t.match(await deliver(forged), { last: { outcome: 'refused', code: 'unknown-key' } });
   t.ok(records.some((r) => r.msg === 'fleet: desired configuration refused'), 'refusals logged');
   t.match(service.health()['fleet'], { counters: { accepted: 4, applied: 2, refused: 4, 'refused.replay': 1, 'refused.unknown-key': 1, 'refused.invalid': 1, 'refused.base-mismatch': 1 } }, 'and counted by cause in /healthz');
+  const third = signed({ kind: 'patch', base: `r${firstSeq + 1}`, patch: { system: { hostname: 'shop17c' } } } as Partial<DesiredPayload>);
+  t.match(await deliver(third), { last: { outcome: 'applied' } });
+  t.match(service.fleetView(), { applied: { revision: `r${seq}` }, last: { outcome: 'applied' }, lastRefused: { outcome: 'refused', code: 'unknown-key' } }, 'the Fleet page: the last refusal is kept after a later document applied');
+  t.match(service.health()['fleet'], { applied: { revision: `r${seq}` }, lastRefused: { code: 'unknown-key' }, enrollment: { state: 'not-configured' } }, 'and /healthz sums it up');
   await service.stop();
 
   // A restart keeps the ledger: the old document is still a replay.
@@ -120,6 +124,7 @@ t.test('drift: a local change reported by section; kept, or undone where desired
   const local = (s: Service, hostname: string) => s.applyConfig(withHostname(s.store.current().config, hostname), { author: 'admin', comment: 'by hand' });
   t.ok((await local(service, 'by-hand')).ok);
   const drifted = await nextReport(sent, (r) => r.drift !== undefined);
+  t.match(service.fleetView(), { drift: { sections: ['system'] }, onLocalChange: { value: 'keep', source: 'default' } }, 'the Fleet page shows the drift');
   t.match(drifted, { applied: { revision: r1.applied!.revision }, last: { outcome: 'applied' }, drift: { configRevision: service.store.current().revision, author: 'admin', sections: ['system'] } }, 'keep (the default): reported as drift');
   t.equal(service.store.current().config.system.hostname, 'by-hand', 'and kept');
   await local(service, 'shop17');
@@ -135,6 +140,8 @@ t.test('drift: a local change reported by section; kept, or undone where desired
   const reapplied = await nextReport(sent, (r) => r.last?.outcome === 'reapplied');
   t.match(reapplied, { last: { outcome: 'reapplied', revision: confirmed.applied!.revision, reason: /local change by admin to system was undone/ }, applied: { revision: confirmed.applied!.revision, configRevision: service.store.current().revision } }, 'desired-wins: undone and reported as such');
   t.equal(reapplied.drift, undefined);
+  t.same(service.fleetView().onLocalChange, { value: 'desired-wins', source: 'desired' }, 'the operator chose it: the page cannot change it');
+  t.match(await service.fleet.setLocalChoice('keep', 'admin'), { ok: false, why: /operator's desired document/ }, 'the box\'s own choice is refused');
   t.equal(service.store.current().config.system.hostname, 'shop17', 'the desired configuration runs again');
   t.equal(service.store.current().author, 'fleet');
   t.match(service.fleet.counters, { drifted: 2, reapplied: 1 });
@@ -172,6 +179,8 @@ t.test('templates: a group document waits for the box\'s variables, then is fill
   const intruder = generateKeyPairSync('ed25519').privateKey;
   t.match(await deliver(signVariables({ type: 'postern-variables', target: { serial: 'shop-17' }, sequence: 3, issuedAt: Date.now(), expiresAt: Date.now() + 600_000, variables: { name: 'evil' } }, intruder), 'postern/shop-17/variables'), { last: { code: 'unknown-key', about: 'variables' } });
   t.equal(service.store.current().config.system.hostname, 'shop17b', 'nothing changed');
+  t.same(service.fleetView().variables?.shown, [{ name: 'lan', value: '10.17.0.1/24' }, { name: 'name', value: 'shop17b' }], 'the Fleet page shows the variables in use (no secret field takes them)');
+  t.match(service.fleetView().lastRefused, { about: 'variables', code: 'unknown-key' });
   await service.stop();
   const again = await start(stateDir);
   t.teardown(() => again.service.stop());
