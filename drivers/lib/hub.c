@@ -93,7 +93,14 @@ static bool lookup(const route_table *rt, const uint8_t *packet, size_t len, dp_
 typedef struct {
   dp_hub *hub;
   const route_table *table;
+  dp_hub_sink *pending; /* the sink of the last packets, while it holds them (hub.h: flush) */
 } route_ctx;
+
+static void flush_pending(route_ctx *c) {
+  if (!c->pending) return;
+  c->pending->flush(c->pending);
+  c->pending = NULL;
+}
 
 static bool is_multicast(const uint8_t *packet, size_t len) {
   unsigned version = len ? packet[0] >> 4 : 0;
@@ -110,7 +117,9 @@ static int route_one(void *ctx, const uint8_t *packet, size_t len) {
   dp_tunnel *t = NULL;
   uint32_t tag = 0;
   dp_hub_sink *sink = NULL;
-  if (!lookup(c->table, packet, len, &t, &tag, &sink)) {
+  bool found = lookup(c->table, packet, len, &t, &tag, &sink);
+  if (c->pending && (!found || sink != c->pending)) flush_pending(c);
+  if (!found) {
     atomic_fetch_add_explicit(&c->hub->stats.no_route, 1, memory_order_relaxed);
     uint64_t seen = len ? (uint64_t)(packet[0] >> 4) << 32 : 0;
     const uint8_t *d = len >= 40 && packet[0] >> 4 == 6 ? packet + 24 : len >= 20 ? packet + 16 : NULL;
@@ -120,6 +129,7 @@ static int route_one(void *ctx, const uint8_t *packet, size_t len) {
     dp_tunnel_tx_packet(t, packet, len);
   } else if (sink) {
     sink->tx(sink, packet, len);
+    if (sink->flush) c->pending = sink;
   } else {
     dp_pipe *pipe = atomic_load_explicit(&c->hub->pipe, memory_order_acquire);
     if (pipe) dp_pipe_push(pipe, tag, packet, len);
@@ -150,6 +160,7 @@ static void *run(void *arg) {
       if (!h->offload) route_one(&c, readbuf, (size_t)len);
       else dp_gso_split(readbuf, (size_t)len, scratch, sizeof scratch, route_one, &c);
     }
+    flush_pending(&c);
     atomic_fetch_add_explicit(&h->stats.tun_rx, (uint64_t)reads, memory_order_relaxed);
     atomic_fetch_add_explicit(&h->stats.queue_rx[r->queue], (uint64_t)reads, memory_order_relaxed);
     dp_tunnel_tx_flush();

@@ -54,6 +54,10 @@ void dp_hub_route_remove(dp_hub *h, const dp_prefix *p, dp_tunnel *t);
 typedef struct dp_hub_sink dp_hub_sink;
 struct dp_hub_sink {
   void (*tx)(dp_hub_sink *self, const uint8_t *packet, size_t len);
+  /* Optional: a reading thread calls it after a run of `tx` calls to this sink, before its next
+   * packet for any other target and at its batch's end, so a sink may hold what it has sealed (and
+   * a lock) across the run and send it in one system call. */
+  void (*flush)(dp_hub_sink *self);
 };
 int dp_hub_sink_route_add(dp_hub *h, const dp_prefix *p, dp_hub_sink *s);
 void dp_hub_sink_routes_remove(dp_hub *h, dp_hub_sink *s);

@@ -1,36 +1,44 @@
 #include "mppe.h"
 
-#include <openssl/evp.h>
 #include <string.h>
+
+#include "sha1.h"
 
 #define FLUSHED 0x80
 #define ENCRYPTED 0x10
 #define MPPC_BITS 0x60
 
+/* Twice per packet in stateless mode: the key index wraps by comparison (a division per step
+ * cost as much as the rest of the schedule). */
 void dp_rc4_init(dp_rc4 *r, const uint8_t *key, size_t len) {
-  for (int i = 0; i < 256; i++) r->state[i] = (uint8_t)i;
-  uint8_t j = 0;
-  for (int i = 0; i < 256; i++) {
-    j = (uint8_t)(j + r->state[i] + key[(size_t)i % len]);
-    uint8_t t = r->state[i];
-    r->state[i] = r->state[j];
-    r->state[j] = t;
+  uint32_t *st = r->state;
+  for (uint32_t i = 0; i < 256; i++) st[i] = i;
+  uint32_t j = 0;
+  size_t k = 0;
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t t = st[i];
+    j = (j + t + key[k]) & 0xff;
+    st[i] = st[j];
+    st[j] = t;
+    if (++k == len) k = 0;
   }
   r->i = r->j = 0;
 }
 
 void dp_rc4_apply(dp_rc4 *r, const uint8_t *in, uint8_t *out, size_t len) {
-  uint8_t i = r->i, j = r->j, *st = r->state;
+  uint32_t i = r->i, j = r->j, *st = r->state;
+#pragma GCC unroll 8 /* a quarter faster: loads of the next steps start before this one's stores */
   for (size_t n = 0; n < len; n++) {
-    i = (uint8_t)(i + 1);
-    j = (uint8_t)(j + st[i]);
-    uint8_t t = st[i];
-    st[i] = st[j];
-    st[j] = t;
-    out[n] = in[n] ^ st[(uint8_t)(st[i] + st[j])];
+    i = (i + 1) & 0xff;
+    uint32_t ti = st[i];
+    j = (j + ti) & 0xff;
+    uint32_t tj = st[j];
+    st[i] = tj;
+    st[j] = ti;
+    out[n] = in[n] ^ (uint8_t)st[(ti + tj) & 0xff];
   }
-  r->i = i;
-  r->j = j;
+  r->i = (uint8_t)i;
+  r->j = (uint8_t)j;
 }
 
 static size_t key_length(unsigned strength) { return strength == 128 ? 16 : 8; }
@@ -42,13 +50,12 @@ static void salt(uint8_t *key, unsigned strength) {
 }
 
 void dp_mppe_new_key_from_sha(const uint8_t *start, const uint8_t *session, size_t len, uint8_t *out) {
-  uint8_t in[16 + 40 + 16 + 40], digest[EVP_MAX_MD_SIZE];
-  unsigned digest_len = 0;
+  uint8_t in[16 + 40 + 16 + 40], digest[DP_SHA1_LEN];
   memcpy(in, start, len);
   memset(in + len, 0x00, 40);
   memcpy(in + len + 40, session, len);
   memset(in + 2 * len + 40, 0xf2, 40);
-  EVP_Digest(in, 2 * len + 80, digest, &digest_len, EVP_sha1(), NULL);
+  dp_sha1(in, 2 * len + 80, digest);
   memcpy(out, digest, len);
 }
 

@@ -14,12 +14,15 @@
 
 #include "epoch.h"
 #include "gre.h"
+#include "gro.h"
 #include "gso.h"
 #include "mss_clamp.h"
 #include "net_io.h"
 
 #define MAX_FRAME 4096 /* PPP frames are MRU-sized (1500 or so); room for MPPE and the header */
+#define GRE_ROOM 16    /* the longest enhanced GRE header: key, sequence and acknowledgement */
 #define CALLS 65536
+#define TX_BATCH 32    /* packets of one call sealed before one sendmmsg (and the lock let go) */
 
 typedef struct call call;
 
@@ -61,6 +64,8 @@ struct dp_pptp {
   dp_pptp_output_fn output; /* tests: instead of the socket */
   void *output_ctx;
   uint8_t scratch[MAX_FRAME + 8]; /* receiving thread: a frame being decrypted */
+  dp_gro *gro;                    /* receiving thread: TCP runs merged for TUNs with offloads (from the first such packet) */
+  data_path *gro_owner;           /* whose packets GRO holds: written before another's, and at the batch's end */
   dp_pptp_stats stats;
 };
 
@@ -69,26 +74,46 @@ struct dp_pptp {
 /* RFC 1982 serial number arithmetic: is a after b (modulo 2^32)? */
 static bool after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
 
-/* Header (+ frame) to the call's peer; the acknowledgement rides along whenever there is one.
- * With a sequence number only under the call's send lock. */
-static int send_packet(dp_pptp *p, call *c, const uint8_t *frame, size_t len, bool with_seq) {
-  uint8_t out[MAX_FRAME + 16];
+/* The enhanced GRE header in front of the `len` bytes of frame at room + GRE_ROOM: where the packet
+ * starts (*start) and its length. The acknowledgement rides along whenever there is one (*acked: the
+ * value to note once sent). With a sequence number only under the call's send lock. */
+static size_t frame_in_gre(call *c, uint8_t *room, size_t len, bool with_seq, uint8_t **start, uint64_t *acked) {
   uint64_t top = atomic_load_explicit(&c->rx_top, memory_order_acquire);
   dp_gre_header h = {.version = 1, .protocol = DP_GRE_PROTO_PPP, .call_id = c->peer_call_id, .has_seq = with_seq, .has_ack = top != 0};
   if (with_seq) h.seq = c->next_seq++;
   h.ack = (uint32_t)top;
   size_t hl = dp_gre_header_size(&h), total = 0;
-  if (len > 0) memcpy(out + hl, frame, len);
-  if (dp_gre_build(&h, out, sizeof out, len, &total) != DP_GRE_OK) return -EMSGSIZE;
+  *start = room + GRE_ROOM - hl;
+  *acked = top;
+  if (dp_gre_build(&h, *start, hl + len, len, &total) != DP_GRE_OK) return 0;
+  return total;
+}
+
+static int output_one(dp_pptp *p, call *c, const uint8_t *packet, size_t len) {
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr = {.s_addr = c->peer_addr}};
-  int rc = p->output ? p->output(p->output_ctx, out, total, c->peer_addr) : sendto(p->fd, out, total, 0, (const struct sockaddr *)&to, sizeof to) < 0 ? -errno : 0;
+  return p->output ? p->output(p->output_ctx, packet, len, c->peer_addr) : sendto(p->fd, packet, len, 0, (const struct sockaddr *)&to, sizeof to) < 0 ? -errno : 0;
+}
+
+static void note_sent(dp_pptp *p, call *c, uint64_t acked, bool with_seq) {
+  if (acked) atomic_store_explicit(&c->acked, acked, memory_order_release);
+  if (with_seq) COUNT(p, tx);
+  else COUNT(p, acks_sent);
+}
+
+/* Header (+ frame) to the call's peer at once. With a sequence number only under the send lock. */
+static int send_packet(dp_pptp *p, call *c, const uint8_t *frame, size_t len, bool with_seq) {
+  uint8_t out[GRE_ROOM + MAX_FRAME], *start;
+  uint64_t acked;
+  if (len > MAX_FRAME) return -EMSGSIZE;
+  if (len > 0) memcpy(out + GRE_ROOM, frame, len);
+  size_t total = frame_in_gre(c, out, len, with_seq, &start, &acked);
+  if (!total) return -EMSGSIZE;
+  int rc = output_one(p, c, start, total);
   if (rc < 0) {
     COUNT(p, send_errors);
     return rc;
   }
-  if (h.has_ack) atomic_store_explicit(&c->acked, top, memory_order_release);
-  if (with_seq) COUNT(p, tx);
-  else COUNT(p, acks_sent);
+  note_sent(p, c, acked, with_seq);
   return (int)len;
 }
 
@@ -101,10 +126,33 @@ static size_t mppe_offset(const uint8_t *f, size_t len) {
   return 0;
 }
 
-static void write_tun(dp_pptp *p, const data_path *dp, const uint8_t *ip, size_t len) {
-  static const uint8_t no_offload[DP_VNET_HDR_LEN];
-  struct iovec iov[2] = {{.iov_base = (void *)no_offload, .iov_len = sizeof no_offload}, {.iov_base = (void *)ip, .iov_len = len}};
-  if (writev(dp->tun_fd, dp->offload ? iov : iov + 1, dp->offload ? 2 : 1) < 0) COUNT(p, tun_errors);
+/* What GRO hands over: a vnet header and the (merged) packet, for the data path that owns it. */
+static int write_merged(void *ctx, const uint8_t *buf, size_t len) {
+  dp_pptp *p = ctx;
+  if (write(p->gro_owner->tun_fd, buf, len) < 0) COUNT(p, tun_errors);
+  return 0;
+}
+
+/* GRO's pending packet out, before another data path's packet and at the batch's end (the data
+ * path may be gone by the next batch). */
+static void flush_gro(dp_pptp *p) {
+  if (!p->gro_owner) return;
+  dp_gro_flush(p->gro, write_merged, p);
+  p->gro_owner = NULL;
+}
+
+/* A decrypted IP packet into the TUN: without offloads as it is; with them through GRO, so a TCP
+ * run costs the kernel one write and one trip through its stack (the 64 KB buffer comes with the
+ * first such packet: an endpoint whose calls never carry IP in C never pays for it). */
+static void write_tun(dp_pptp *p, data_path *dp, const uint8_t *ip, size_t len) {
+  if (!dp->offload) {
+    if (write(dp->tun_fd, ip, len) < 0) COUNT(p, tun_errors);
+    return;
+  }
+  if (!p->gro && !(p->gro = calloc(1, sizeof *p->gro))) { COUNT(p, tun_errors); return; }
+  if (p->gro_owner != dp) flush_gro(p);
+  p->gro_owner = dp;
+  dp_gro_offer(p->gro, ip, len, write_merged, p);
 }
 
 /* A frame of a call with its data path in C: false when it is no Compressed Datagram (it goes up
@@ -170,8 +218,10 @@ static void receive_one(void *ctx, const uint8_t *d, size_t len, const dp_addr *
   if (dp_pipe_push(p->pipe, c->tag, d + ihl + h.header_len, h.payload_length)) COUNT(p, frames_up);
 }
 
-/* The batch's end: acknowledge what JavaScript has not (its frames carry acknowledgements too). */
+/* The batch's end: GRO written, then acknowledge what JavaScript has not (its frames carry
+ * acknowledgements too). */
 static void acknowledge_batch(dp_pptp *p) {
+  flush_gro(p);
   for (int i = 0; i < p->batch_count; i++) {
     call *c = p->batch_calls[i];
     c->touched = false;
@@ -206,8 +256,10 @@ dp_pptp *dp_pptp_new(dp_pipe *pipe) {
   return NULL;
 }
 
-void dp_pptp_receive(dp_pptp *p, const uint8_t *packet, size_t len) {
-  receive_one(p, packet, len, NULL, NULL);
+void dp_pptp_receive(dp_pptp *p, const uint8_t *packet, size_t len) { dp_pptp_receive_batch(p, &packet, &len, 1); }
+
+void dp_pptp_receive_batch(dp_pptp *p, const uint8_t *const *packets, const size_t *lens, size_t count) {
+  for (size_t i = 0; i < count; i++) receive_one(p, packets[i], lens[i], NULL, NULL);
   acknowledge_batch(p);
 }
 
@@ -247,6 +299,7 @@ void dp_pptp_close(dp_pptp *p) {
   }
   free(p->calls);
   free(p->rx_area);
+  free(p->gro);
   free(p);
 }
 
@@ -286,33 +339,124 @@ void dp_pptp_set_output(dp_pptp *p, dp_pptp_output_fn output, void *ctx) {
   p->output_ctx = ctx;
 }
 
-/* An IP packet through the call's MPPE to the peer: Address/Control, 0x00FD, the MPPE packet. */
-static int send_ip(dp_pptp *p, call *c, data_path *dp, const uint8_t *ip, size_t len) {
+/* An IP packet through the call's MPPE into `room` (GRE_ROOM + MAX_FRAME bytes): Address/Control,
+ * 0x00FD and the MPPE packet after the room for the GRE header. Its length, or 0 (the version is
+ * not IP, or too long). Under the call's send lock. */
+static size_t seal_ip(data_path *dp, const uint8_t *ip, size_t len, uint8_t *room) {
   unsigned version = len ? ip[0] >> 4 : 0;
-  if (version != 4 && version != 6) return -EINVAL;
-  uint8_t frame[MAX_FRAME] = {0xff, 0x03, 0x00, 0xfd};
+  if (version != 4 && version != 6) return 0;
+  uint8_t *frame = room + GRE_ROOM;
+  frame[0] = 0xff;
+  frame[1] = 0x03;
+  frame[2] = 0x00;
+  frame[3] = 0xfd;
+  size_t n = dp_mppe_encrypt(&dp->tx, version == 4 ? 0x0021 : 0x0057, ip, len, frame + 4, MAX_FRAME - 4);
+  return n ? n + 4 : 0;
+}
+
+/* JavaScript's own IP (dp_pptp_send_ip): sealed and sent at once. */
+static int send_ip(dp_pptp *p, call *c, data_path *dp, const uint8_t *ip, size_t len) {
+  uint8_t room[GRE_ROOM + MAX_FRAME], *start;
+  uint64_t acked;
+  if (len == 0 || (ip[0] >> 4 != 4 && ip[0] >> 4 != 6)) return -EINVAL;
   pthread_mutex_lock(&c->send_lock);
-  size_t n = dp_mppe_encrypt(&dp->tx, version == 4 ? 0x0021 : 0x0057, ip, len, frame + 4, sizeof frame - 4);
-  int rc = n ? send_packet(p, c, frame, n + 4, true) : -EMSGSIZE;
+  size_t n = seal_ip(dp, ip, len, room), total = n ? frame_in_gre(c, room, n, true, &start, &acked) : 0;
+  int rc = total ? output_one(p, c, start, total) : -EMSGSIZE;
+  if (rc == 0) note_sent(p, c, acked, true);
+  else if (total) COUNT(p, send_errors);
   pthread_mutex_unlock(&c->send_lock);
-  if (rc > 0) COUNT(p, mppe_tx);
-  return rc;
+  if (rc < 0) return rc;
+  COUNT(p, mppe_tx);
+  return (int)n;
+}
+
+/* A hub thread's packets for one call, sealed and sequenced under the call's send lock, which is
+ * held from the first until they leave in one sendmmsg: the hub flushes before it turns to another
+ * target and at its batch's end (hub.h), this after TX_BATCH packets, so JavaScript's control
+ * frames wait at most that long and never overtake a sequence number already given. */
+typedef struct {
+  data_path *dp; /* whose call's lock is held; NULL: none */
+  unsigned count;
+  uint8_t *start[TX_BATCH]; /* each GRE packet, and its length */
+  size_t len[TX_BATCH];
+  size_t ip_len[TX_BATCH];  /* the IP packet inside, for the session's counters */
+  uint64_t acked[TX_BATCH]; /* the acknowledgement it carries (0: none) */
+  uint8_t room[TX_BATCH][GRE_ROOM + MAX_FRAME];
+} tx_batch;
+
+static __thread tx_batch hub_batch;
+
+static void send_batch(tx_batch *b) {
+  data_path *dp = b->dp;
+  dp_pptp *p = dp->pptp;
+  call *c = dp->owner;
+  bool failed[TX_BATCH] = {false};
+  if (p->output) {
+    for (unsigned i = 0; i < b->count; i++) failed[i] = output_one(p, c, b->start[i], b->len[i]) < 0;
+  } else {
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr = {.s_addr = c->peer_addr}};
+    struct mmsghdr msgs[TX_BATCH];
+    struct iovec iov[TX_BATCH];
+    for (unsigned i = 0; i < b->count; i++) {
+      iov[i] = (struct iovec){.iov_base = b->start[i], .iov_len = b->len[i]};
+      msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &iov[i], .msg_iovlen = 1}};
+    }
+    /* sendmmsg stops at the first packet refused: that one is lost (as a sendto's), the rest go on. */
+    for (unsigned at = 0; at < b->count;) {
+      int n = sendmmsg(p->fd, msgs + at, b->count - at, 0);
+      if (n > 0) at += (unsigned)n;
+      else failed[at++] = true;
+    }
+  }
+  dp_ppp_stats *st = dp_ppp_session_counters(dp->ppp);
+  uint64_t sent = 0, bytes = 0, acked = 0;
+  for (unsigned i = 0; i < b->count; i++) {
+    if (failed[i]) { COUNT(p, send_errors); atomic_fetch_add_explicit(&st->drop_tx, 1, memory_order_relaxed); continue; }
+    sent++;
+    bytes += b->ip_len[i];
+    if (b->acked[i]) acked = b->acked[i];
+  }
+  atomic_fetch_add_explicit(&p->stats.tx, sent, memory_order_relaxed);
+  atomic_fetch_add_explicit(&p->stats.mppe_tx, sent, memory_order_relaxed);
+  atomic_fetch_add_explicit(&st->tx_packets, sent, memory_order_relaxed);
+  atomic_fetch_add_explicit(&st->tx_bytes, bytes, memory_order_relaxed);
+  if (acked) atomic_store_explicit(&c->acked, acked, memory_order_release);
+  b->count = 0;
+}
+
+static void sink_flush(dp_hub_sink *sink) {
+  tx_batch *b = &hub_batch;
+  (void)sink;
+  if (!b->dp) return;
+  if (b->count) send_batch(b);
+  pthread_mutex_unlock(&b->dp->owner->send_lock);
+  b->dp = NULL;
 }
 
 /* The hub's threads: IP routed to the call, its TCP SYNs clamped to the peer's MRU. */
 static void sink_tx(dp_hub_sink *sink, const uint8_t *ip, size_t len) {
   data_path *dp = (data_path *)sink;
   dp_ppp_stats *st = dp_ppp_session_counters(dp->ppp);
+  tx_batch *b = &hub_batch;
+  if (b->dp != dp) {
+    sink_flush(NULL); /* the hub flushes before another target: only tests get here holding one */
+    pthread_mutex_lock(&dp->owner->send_lock);
+    b->dp = dp;
+  }
   uint8_t copy[MAX_FRAME];
-  bool sent = false;
+  size_t n = 0, total = 0;
   if (len <= sizeof copy) {
     memcpy(copy, ip, len);
     dp_clamp_mss(copy, len, dp_ppp_session_config(dp->ppp)->mtu);
-    sent = send_ip(dp->pptp, dp->owner, dp, copy, len) > 0;
+    n = seal_ip(dp, copy, len, b->room[b->count]);
   }
-  if (!sent) { atomic_fetch_add_explicit(&st->drop_tx, 1, memory_order_relaxed); return; }
-  atomic_fetch_add_explicit(&st->tx_packets, 1, memory_order_relaxed);
-  atomic_fetch_add_explicit(&st->tx_bytes, len, memory_order_relaxed);
+  unsigned i = b->count;
+  if (n) total = frame_in_gre(dp->owner, b->room[i], n, true, &b->start[i], &b->acked[i]);
+  if (!total) { atomic_fetch_add_explicit(&st->drop_tx, 1, memory_order_relaxed); return; }
+  b->len[i] = total;
+  b->ip_len[i] = len;
+  b->count = i + 1;
+  if (b->count == TX_BATCH) send_batch(b);
 }
 
 int dp_pptp_data_start(dp_pptp *p, uint16_t call_id, const dp_ppp_config *config, const dp_mppe_state *tx, const dp_mppe_state *rx, dp_hub *hub, int tun_fd, bool offload) {
@@ -322,7 +466,7 @@ int dp_pptp_data_start(dp_pptp *p, uint16_t call_id, const dp_ppp_config *config
   if (config->lower != DP_PPP_LOWER_PPTP || !dp_mppe_valid(tx) || !dp_mppe_valid(rx)) return -EINVAL;
   data_path *dp = calloc(1, sizeof *dp);
   if (!dp) return -ENOMEM;
-  *dp = (data_path){.sink = {.tx = sink_tx}, .pptp = p, .owner = c, .tx = *tx, .rx = *rx, .hub = hub, .tun_fd = tun_fd, .offload = offload};
+  *dp = (data_path){.sink = {.tx = sink_tx, .flush = sink_flush}, .pptp = p, .owner = c, .tx = *tx, .rx = *rx, .hub = hub, .tun_fd = tun_fd, .offload = offload};
   dp->ppp = dp_ppp_session_new(config);
   if (!dp->ppp) {
     free(dp);
@@ -381,4 +525,10 @@ void dp_pptp_data_tx(dp_pptp *p, uint16_t call_id, const uint8_t *ip, size_t len
   call *c = atomic_load_explicit(&p->calls[call_id], memory_order_acquire);
   data_path *dp = c ? atomic_load_explicit(&c->data, memory_order_acquire) : NULL;
   if (dp) sink_tx(&dp->sink, ip, len);
+}
+
+void dp_pptp_data_flush(dp_pptp *p, uint16_t call_id) {
+  call *c = atomic_load_explicit(&p->calls[call_id], memory_order_acquire);
+  data_path *dp = c ? atomic_load_explicit(&c->data, memory_order_acquire) : NULL;
+  if (dp) sink_flush(&dp->sink);
 }

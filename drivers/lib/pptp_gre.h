@@ -79,10 +79,14 @@ int dp_pptp_send_ip(dp_pptp *p, uint16_t call_id, const uint8_t *ip, size_t len)
  * over (IPv4 header first), handled as a batch of one (acknowledgements fail to send, counted). */
 dp_pptp *dp_pptp_new(dp_pipe *pipe);
 void dp_pptp_receive(dp_pptp *p, const uint8_t *packet, size_t len);
+/* For the tests: packets handled as one received batch (GRO merges within a batch). */
+void dp_pptp_receive_batch(dp_pptp *p, const uint8_t *const *packets, const size_t *lens, size_t count);
 /* For the tests: where packets go instead of the socket (the GRE packet and the peer's address). */
 typedef int (*dp_pptp_output_fn)(void *ctx, const uint8_t *gre, size_t len, uint32_t peer_addr);
 void dp_pptp_set_output(dp_pptp *p, dp_pptp_output_fn output, void *ctx);
-/* For the tests: what the hub does with a packet routed to the call. */
+/* For the tests: what the hub does with a packet routed to the call (sealed and held; sent once
+ * TX_BATCH wait), and at the end of its run (what waits is sent, the call's send lock let go). */
 void dp_pptp_data_tx(dp_pptp *p, uint16_t call_id, const uint8_t *ip, size_t len);
+void dp_pptp_data_flush(dp_pptp *p, uint16_t call_id);
 
 #endif

@@ -2,9 +2,11 @@
  * byte as the JavaScript engine (firmware/ppp/mppe/) makes them for every strength, and the
  * stateless receiver's rules: lost packets skipped with one key change per step, late and
  * repeated packets refused, malformed headers refused, the count wrapping. */
+#include <openssl/evp.h>
 #include <string.h>
 
 #include "mppe.h"
+#include "sha1.h"
 #include "tap.h"
 
 void test_mppe(void);
@@ -65,6 +67,29 @@ static dp_mppe_verdict open_hex(dp_mppe_state *rx, const char *hex, uint16_t *pr
   return dp_mppe_decrypt(rx, buf, n, protocol, info, info_len);
 }
 
+/* MPPE's own SHA-1: FIPS 180-4's examples, and OpenSSL's answer for every length up to four blocks
+ * (each padding case: the tail alone, the length in a second block, whole blocks). */
+static void sha1(void) {
+  uint8_t d[DP_SHA1_LEN];
+  dp_sha1((const uint8_t *)"abc", 3, d);
+  bool ok = same_hex(d, sizeof d, "a9993e364706816aba3e25717850c26c9cd0d89d");
+  dp_sha1((const uint8_t *)"", 0, d);
+  ok = ok && same_hex(d, sizeof d, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  dp_sha1((const uint8_t *)two, strlen(two), d);
+  CHECK(ok && same_hex(d, sizeof d, "84983e441c3bd26ebaae4aa1f95129e5e54670f1"), "SHA-1: FIPS 180-4's abc, empty and two-block examples");
+  uint8_t data[256], want[EVP_MAX_MD_SIZE];
+  for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 131 + 7);
+  size_t differ = 0;
+  for (size_t len = 0; len <= sizeof data; len++) {
+    unsigned want_len = 0;
+    EVP_Digest(data, len, want, &want_len, EVP_sha1(), NULL);
+    dp_sha1(data, len, d);
+    differ += want_len != DP_SHA1_LEN || memcmp(d, want, DP_SHA1_LEN) != 0;
+  }
+  CHECK(differ == 0, "SHA-1: OpenSSL's digest for every length from 0 to 256 bytes");
+}
+
 static void receiver(void) {
   uint8_t key[16], buf[256], want[64], *info = NULL;
   size_t info_len = 0, want_len = unhex(INFO, want);
@@ -119,6 +144,7 @@ static void receiver(void) {
 }
 
 void test_mppe(void) {
+  sha1();
   known_answers();
   receiver();
 }

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "gre.h"
+#include "gso.h"
+#include "inet_checksum.h"
 #include "mppe.h"
 #include "pptp_gre.h"
 #include "tap.h"
@@ -19,9 +21,19 @@ void test_pptp_data(void);
 
 static void wake_nothing(void *ctx) { (void)ctx; }
 
-typedef struct { int n; uint8_t last[4096]; size_t last_len; uint32_t last_peer; } caught;
+typedef struct { int n; uint8_t last[4096]; size_t last_len; uint32_t last_peer; dp_mppe_state *peer_rx; int in_order; } caught;
+/* With `peer_rx`: each packet is also opened as the peer would, counting those whose sequence number
+ * follows the previous one and whose MPPE decrypts to a run of UDP packets numbered in order. */
 static int catch_output(void *ctx, const uint8_t *gre, size_t len, uint32_t peer) {
   caught *c = ctx;
+  dp_gre_header h, before;
+  if (c->peer_rx && c->n > 0 && dp_gre_parse(gre, len, &h) == DP_GRE_OK && dp_gre_parse(c->last, c->last_len, &before) == DP_GRE_OK && h.seq == before.seq + 1) {
+    uint8_t copy[4096], *info = NULL;
+    uint16_t protocol = 0;
+    size_t info_len = 0;
+    memcpy(copy, gre + h.header_len, h.payload_length);
+    if (dp_mppe_decrypt(c->peer_rx, copy + 4, h.payload_length - 4, &protocol, &info, &info_len) == DP_MPPE_OK && info_len > 28 && info[28] == (uint8_t)(c->n)) c->in_order++;
+  }
   c->n++;
   memcpy(c->last, gre, len);
   c->last_len = len;
@@ -68,7 +80,63 @@ static size_t mppe_frame(dp_mppe_state *peer_tx, const uint8_t *ip, size_t len, 
   return 4 + dp_mppe_encrypt(peer_tx, 0x0021, ip, len, out + 4, 4000);
 }
 
+/* A TCP segment 10.10.0.5:40000 → 192.168.1.10:5201 (ACK, `payload` bytes at `seq`), checksums valid. */
+static size_t tcp4(uint8_t *p, uint32_t seq, size_t payload) {
+  size_t total = 40 + payload;
+  memset(p, 0, total);
+  p[0] = 0x45; p[2] = (uint8_t)(total >> 8); p[3] = (uint8_t)total; p[6] = 0x40; p[8] = 64; p[9] = 6;
+  inet_pton(AF_INET, "10.10.0.5", p + 12);
+  inet_pton(AF_INET, "192.168.1.10", p + 16);
+  p[20] = 0x9c; p[21] = 0x40; p[22] = 0x14; p[23] = 0x51;
+  p[24] = (uint8_t)(seq >> 24); p[25] = (uint8_t)(seq >> 16); p[26] = (uint8_t)(seq >> 8); p[27] = (uint8_t)seq;
+  p[31] = 9; p[32] = 5 << 4; p[33] = 0x10; p[34] = 0x01; p[35] = 0xf5;
+  for (size_t i = 0; i < payload; i++) p[40 + i] = (uint8_t)(seq + i);
+  uint16_t c = fold(sum16(p, 20, 0));
+  p[10] = (uint8_t)(c >> 8); p[11] = (uint8_t)c;
+  fix(p, total);
+  return total;
+}
+
+/* Into a TUN with offloads: a received batch's TCP run is merged into one write (vnet header with
+ * the segment size), as the ESP tunnels do. */
+static void gro_into_tun(void) {
+  dp_pipe *pipe = dp_pipe_open(64, 1 << 20, wake_nothing, NULL);
+  dp_pptp *p = dp_pptp_new(pipe);
+  struct sockaddr_in peer = {.sin_family = AF_INET};
+  inet_pton(AF_INET, "192.0.2.2", &peer.sin_addr);
+  dp_pptp_call_add(p, 0x1111, 0x2222, &peer, 7);
+  int tun[2];
+  socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, tun);
+  uint8_t key[16] = {9};
+  dp_mppe_state tx, rx, peer_tx;
+  dp_mppe_init(&tx, key, 128);
+  dp_mppe_init(&rx, key, 128);
+  dp_mppe_init(&peer_tx, key, 128);
+  dp_ppp_config c = {.lower = DP_PPP_LOWER_PPTP, .mtu = 1396};
+  dp_prefix_set_add(&c.sources, "10.10.0.5/32");
+  dp_pptp_data_start(p, 0x1111, &c, &tx, &rx, NULL, tun[0], true);
+  static uint8_t packets[4][4200], frame[4096], got[8192];
+  const uint8_t *batch[4];
+  size_t lens[4];
+  uint8_t seg[1100];
+  for (int k = 0; k < 4; k++) {
+    size_t n = tcp4(seg, 1000u * (uint32_t)k, k < 3 ? 1000 : 500); /* three full segments, a short one ends the run */
+    lens[k] = from_peer(packets[k], (uint32_t)k + 1, frame, mppe_frame(&peer_tx, seg, n, frame));
+    batch[k] = packets[k];
+  }
+  dp_pptp_receive_batch(p, batch, lens, 4);
+  ssize_t n = recv(tun[1], got, sizeof got, 0), more = recv(tun[1], got + 4096, sizeof got - 4096, 0);
+  unsigned gso_size = n > 6 ? (unsigned)(got[4] | got[5] << 8) : 0;
+  CHECK(n == DP_VNET_HDR_LEN + 40 + 3500 && more < 0 && gso_size == 1000 && got[DP_VNET_HDR_LEN] == 0x45 && got[DP_VNET_HDR_LEN + 40] == 0 && got[DP_VNET_HDR_LEN + 40 + 3499] == (uint8_t)(3000 + 499),
+        "a TCP run of one batch goes into a TUN with offloads as one merged write (gso_size 1000)");
+  dp_pptp_close(p);
+  dp_pipe_close(pipe);
+  close(tun[0]);
+  close(tun[1]);
+}
+
 void test_pptp_data(void) {
+  gro_into_tun();
   dp_pipe *pipe = dp_pipe_open(64, 1 << 20, wake_nothing, NULL);
   dp_pptp *p = dp_pptp_new(pipe);
   caught out = {0};
@@ -143,6 +211,7 @@ void test_pptp_data(void) {
   syn[40] = 2; syn[41] = 4; syn[42] = 0x05; syn[43] = 0xb4;
   out.n = 0;
   dp_pptp_data_tx(p, 0x1111, syn, sizeof syn);
+  dp_pptp_data_flush(p, 0x1111);
   dp_gre_header h;
   bool parsed = out.n == 1 && dp_gre_parse(out.last, out.last_len, &h) == DP_GRE_OK && h.call_id == 0x2222 && h.has_seq;
   uint8_t *f = out.last + (parsed ? h.header_len : 0), *info = NULL;
@@ -162,6 +231,29 @@ void test_pptp_data(void) {
   opened = dp_gre_parse(out.last, out.last_len, &h) == DP_GRE_OK && h.seq == first_seq + 2 &&
            dp_mppe_decrypt(&peer_rx, out.last + h.header_len + 4, h.payload_length - 4, &protocol, &info, &info_len) == DP_MPPE_OK && info_len == ip_len && !memcmp(info, ip, ip_len);
   CHECK(next && opened, "control frames and encrypted IP share one sequence; the peer decrypts both MPPE packets in turn");
+
+  /* A run from the hub: held until TX_BATCH (32) wait or the run ends, then sent in order. */
+  caught run = {.peer_rx = &peer_rx};
+  memcpy(run.last, out.last, out.last_len); /* the sequence number before the run */
+  run.last_len = out.last_len;
+  run.n = 1;
+  dp_pptp_set_output(p, catch_output, &run);
+  uint64_t tx_before = atomic_load(&st->tx);
+  int after_32 = 0, after_39 = 0;
+  for (int k = 1; k <= 40; k++) {
+    ip_len = udp4(ip, "192.168.1.10", "10.10.0.5", 5001, 600);
+    ip[28] = (uint8_t)k;
+    dp_pptp_data_tx(p, 0x1111, ip, ip_len);
+    if (k == 32) after_32 = run.n - 1;
+    if (k == 39) after_39 = run.n - 1;
+  }
+  dp_pptp_data_flush(p, 0x1111);
+  CHECK(after_32 == 32 && after_39 == 32 && run.n - 1 == 40 && atomic_load(&st->tx) - tx_before == 40,
+        "a hub run of 40 packets leaves as a batch of 32 and, at the run's end, the other 8");
+  CHECK(run.in_order == 40, "every packet of the run follows the previous one's GRE sequence number and decrypts to the next IP packet");
+  dp_pptp_set_output(p, catch_output, &out);
+  memcpy(out.last, run.last, run.last_len);
+  out.last_len = run.last_len;
 
   dp_mppe_state back_tx, back_rx;
   CHECK(dp_pptp_data_stop(p, 0x1111, &back_tx, &back_rx) == 0 && back_tx.count == peer_rx.count && !memcmp(back_tx.session_key, peer_rx.session_key, 16) &&
