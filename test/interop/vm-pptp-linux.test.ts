@@ -13,7 +13,10 @@
 // (User-Password) and with CHAP-MD5 only (CHAP-Password + CHAP-Challenge) is refused with a wrong
 // password and let in with the right one, FreeRADIUS deciding; carol's MS-CHAPv2 call is then ended by
 // FreeRADIUS's radclient (RFC 5176 Disconnect-Request to the gateway's DAS): Stop with Admin-Reset
-// and the ping's packets counted (the legacy logins come after it). One VM boot.
+// and the ping's packets counted (the legacy logins come after it). Then MS-CHAPv1 (RFC 2433) only,
+// with `require-mppe-128`: refused with a wrong password, up with the right one and MPPE-128 keyed
+// from FreeRADIUS's MS-CHAP-MPPE-Keys; last, PPTP switched back to the local users through the API,
+// alice's MS-CHAPv1 call with MPPE-128 keyed from her NT hash. One VM boot.
 // Topology: vmRemoteAccess (the guest behind its home router, Postern's WAN 192.0.2.2, LAN 10.2.0.0/24).
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -41,6 +44,8 @@ const LAN_HOST = VM_REMOTE.lanHost;
 const GO_API = '192.0.2.98';
 /** And that PPTP now checks passwords with RADIUS. */
 const GO_RADIUS = '192.0.2.97';
+/** And that it is back to the local users (MS-CHAPv1 from an NT hash). */
+const GO_LOCAL = '192.0.2.96';
 const RADIUS_SECRET = 'pptp-radius-shared-secret';
 const RADIUS_PASSWORD = 'Radius-Pass-22';
 const DAS_SECRET = 'pptp-das-secret-21';
@@ -85,6 +90,8 @@ debug
 
 /** carol with one legacy method only (pppd's `refuse-*` for every other), no MPPE: what such a device does. */
 const legacyOptions = (method: 'pap' | 'chap', password: string) => pppOptions(password, 'nomppe', 'refuse-eap\nrefuse-mschap-v2', 'carol').replace(`refuse-${method}\n`, '');
+/** MS-CHAPv1 only (every other method refused), MPPE-128 required: keyed from v1 (RFC 3079 §2.3). */
+const mschapv1Options = (password: string, name = 'carol') => pppOptions(password, 'require-mppe-128', 'refuse-eap\nrefuse-mschap-v2', name).replace('refuse-mschap\n', '');
 
 const PPTP = `pptp ${SERVER} --nolaunchpppd --loglevel 1`;
 // `dial FILE LOG`: pppd in the background until ppp0 has an address (25 s at most).
@@ -125,6 +132,14 @@ sh_step chap-wrong 'timeout 25 pppd pty "${PPTP}" file /lab/pptp/chap-wrong logf
 sh_step chap-dial 'dial /lab/pptp/chap /tmp/chap.log && grep -E "CHAP" /tmp/chap.log | tail -3'
 step chap-ping ping -c 2 -W 3 ${LAN_HOST}
 sh_step chap-hangup 'kill $(cat /run/ppp0.pid) && gone'
+sh_step v1-wrong 'timeout 25 pppd pty "${PPTP}" file /lab/pptp/v1-wrong logfile /tmp/v1-wrong.log nodetach; rc=$?; echo "pppd exit $rc"; grep -E "CHAP|failed" /tmp/v1-wrong.log | tail -6; [ $rc = 19 ]'
+sh_step v1-dial 'dial /lab/pptp/v1 /tmp/v1.log && grep -E "CHAP|MPPE" /tmp/v1.log | tail -6'
+step v1-ping ping -c 2 -W 3 ${LAN_HOST}
+sh_step v1-hangup 'kill $(cat /run/ppp0.pid) && gone'
+step local-go wait_go ${GO_LOCAL}
+sh_step v1-local 'dial /lab/pptp/v1-local /tmp/v1-local.log && grep -E "CHAP|MPPE" /tmp/v1-local.log | tail -6'
+step v1-local-ping ping -c 2 -W 3 ${LAN_HOST}
+sh_step v1-local-hangup 'kill $(cat /run/ppp0.pid) && gone'
 sh_step logs 'echo "--- pppd"; tail -30 /tmp/pppd.log; echo "--- pppd again"; tail -20 /tmp/pppd2.log'
 `;
 
@@ -138,6 +153,8 @@ const json = { 'content-type': 'application/json' };
   const r = await fetch(base + '/listeners/pptp', { method: 'PUT', headers: h, body: JSON.stringify({ auth: 'radius', legacyAuth: true, mppe: 'optional' }) });
   process.stdout.write(String(r.status) + ' ' + (await r.text()));
 })();`;
+/** And back to the local users, legacy methods still on. */
+const TO_LOCAL = TO_RADIUS.replace("auth: 'radius'", "auth: 'local'");
 
 const API = `const base = 'http://127.0.0.1:18080/api/v1';
 const json = { 'content-type': 'application/json' };
@@ -208,6 +225,9 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
       '/lab/pptp/pap-wrong': { data: legacyOptions('pap', 'Not-Radius-Pass'), mode: 0o600 },
       '/lab/pptp/chap': { data: legacyOptions('chap', RADIUS_PASSWORD), mode: 0o600 },
       '/lab/pptp/chap-wrong': { data: legacyOptions('chap', 'Not-Radius-Pass'), mode: 0o600 },
+      '/lab/pptp/v1': { data: mschapv1Options(RADIUS_PASSWORD), mode: 0o600 },
+      '/lab/pptp/v1-wrong': { data: mschapv1Options('Not-Radius-Pass'), mode: 0o600 },
+      '/lab/pptp/v1-local': { data: mschapv1Options(PASSWORD, 'alice'), mode: 0o600 },
       '/lab/pptp/nomppe': { data: pppOptions(PASSWORD, 'nomppe'), mode: 0o600 },
       // Windows' "EAP-MSCHAPv2" setting: MS-CHAPv2 refused, EAP taken, MPPE keyed from it.
       '/lab/pptp/eap': { data: pppOptions(PASSWORD, 'require-mppe-128', 'refuse-mschap-v2'), mode: 0o600 },
@@ -234,6 +254,13 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
   // RFC 5176: FreeRADIUS's radclient on the LAN host ends carol's MS-CHAPv2 call once the guest waits for it.
   await vm.waitFor(/^@@STEP radius-das BEGIN/m, 120_000);
   const das = (await lab.exec('lanB', ['sh', '-c', `echo 'User-Name = "carol"' | radclient -x -r 2 -t 3 10.2.0.1:3799 disconnect ${DAS_SECRET}`], 20_000)).stdout;
+  // Back to the local users for alice's MS-CHAPv1 call.
+  await vm.waitFor(/^@@STEP local-go BEGIN/m, 180_000);
+  const listening = () => postern.log().split('\n').filter((l) => /"msg":"PPTP listening"/.test(l)).length;
+  const before = listening();
+  const toLocal = await lab.exec('gw', [process.execPath, '-e', TO_LOCAL], 30_000);
+  await waitUntil('PPTP listening with the local users again', 20_000, () => listening() > before);
+  lab.execSync('gw', ['ip', 'addr', 'add', `${GO_LOCAL}/32`, 'dev', VM_REMOTE.wanInterface]);
 
   const result = await vm.waitForExit(120_000);
   await flood.call('stop');
@@ -299,13 +326,26 @@ t.test('pptp-linux + pppd in the VM guest against postern run: MS-CHAPv2, MPPE-1
   t.equal(step('chap-dial')?.code, 0, `CHAP-MD5 only, the right password: the call is up: ${out('chap-dial')}`);
   t.equal(step('chap-ping')?.code, 0, `and reaches the LAN: ${out('chap-ping')}`);
   t.equal(step('chap-hangup')?.code, 0, 'and hangs up');
-  t.equal(radius.log().match(/Login OK: \[carol/g)?.length, 3, `FreeRADIUS logged three logins (PAP, CHAP-MD5, MS-CHAPv2): ${radius.log().split('\n').filter((l) => /Login|Auth/.test(l)).join('\n')}`);
-  t.equal(radius.log().match(/Login incorrect.*\[carol/g)?.length, 2, 'and refused the two wrong passwords');
+  t.equal(step('v1-wrong')?.code, 0, `MS-CHAPv1 only, a wrong password: FreeRADIUS rejects, exit 19: ${out('v1-wrong')}`);
+  t.match(out('v1-wrong'), /rcvd \[CHAP Failure id=0x[0-9a-f]+ "E=691 R=0"\]/, 'the Failure says E=691 R=0');
+  t.equal(step('v1-dial')?.code, 0, `MS-CHAPv1 only, the right password: the call is up: ${out('v1-dial')}`);
+  t.match(out('v1-dial'), /rcvd \[CHAP Challenge id=0x[0-9a-f]+ <[0-9a-f]{16}>, name = "postern"\]/, 'an 8-octet challenge: MS-CHAPv1 (CHAP 0x80)');
+  t.match(out('v1-dial'), /MPPE 128-bit stateless compression enabled/, 'MPPE-128 keyed from FreeRADIUS\'s MS-CHAP-MPPE-Keys');
+  t.equal(step('v1-ping')?.code, 0, `and reaches the LAN: ${out('v1-ping')}`);
+  t.equal(step('v1-hangup')?.code, 0, 'and hangs up');
+  t.match(toLocal.stdout, /^200 /, `PPTP back to the local users through the API: ${toLocal.stdout.slice(0, 300)}`);
+  t.equal(step('v1-local')?.code, 0, `alice, a local user kept as an NT hash, with MS-CHAPv1 only: the call is up: ${out('v1-local')}`);
+  t.match(out('v1-local'), /MPPE 128-bit stateless compression enabled/, 'MPPE-128 keyed from her NT hash');
+  t.equal(step('v1-local-ping')?.code, 0, `and reaches the LAN: ${out('v1-local-ping')}`);
+  t.equal(step('v1-local-hangup')?.code, 0, 'and hangs up');
+  t.match(postern.log(), /"user":"alice","method":"mschapv1".*"msg":"PPP authenticated"/, 'Postern logged alice\'s MS-CHAPv1 login');
+  t.equal(radius.log().match(/Login OK: \[carol/g)?.length, 4, `FreeRADIUS logged four logins (PAP, CHAP-MD5, MS-CHAPv2, MS-CHAPv1): ${radius.log().split('\n').filter((l) => /Login|Auth/.test(l)).join('\n')}`);
+  t.equal(radius.log().match(/Login incorrect.*\[carol/g)?.length, 3, 'and refused the three wrong passwords');
   t.match(postern.log(), /"reason":"lab: reject \(radius\)"/, 'Postern logged the refusals as RADIUS\'s');
   const detail = () => { try { return readFileSync(join(radius.dir, 'detail'), 'utf8'); } catch { return ''; } };
   const carolRecords = () => detail().split(/\n\n+/).filter((r) => /User-Name = "carol"/.test(r));
-  await waitUntil('three Stop records', 10_000, () => carolRecords().filter((r) => /Acct-Status-Type = Stop/.test(r)).length >= 3, detail).catch(() => {});
-  t.match(carolRecords(), [/Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\./, /Acct-Status-Type = Stop/, /Start/, /Stop[\s\S]*User-Request/, /Start/, /Stop[\s\S]*User-Request/], 'accounting Start (with the address) and Stop for each of her three calls (MS-CHAPv2, PAP, CHAP-MD5)');
+  await waitUntil('four Stop records', 10_000, () => carolRecords().filter((r) => /Acct-Status-Type = Stop/.test(r)).length >= 4, detail).catch(() => {});
+  t.match(carolRecords(), [/Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\./, /Acct-Status-Type = Stop/, /Start/, /Stop[\s\S]*User-Request/, /Start/, /Stop[\s\S]*User-Request/, /Start/, /Stop[\s\S]*User-Request/], 'accounting Start (with the address) and Stop for each of her four calls (MS-CHAPv2, PAP, CHAP-MD5, MS-CHAPv1)');
   const dasStop = carolRecords().find((r) => /Acct-Status-Type = Stop/.test(r)) ?? '';
   t.match(dasStop, /Acct-Terminate-Cause = Admin-Reset/, 'the disconnected call\'s Stop: Admin-Reset');
   const packetsIn = Number(/Acct-Input-Packets = (\d+)/.exec(dasStop)?.[1] ?? -1);
