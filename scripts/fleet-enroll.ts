@@ -3,7 +3,8 @@
 //   enroll-token --serial S [--days N] --dir D   a token for S in D/enroll-tokens.json (0600); prints it
 //                                                 and the mosquitto_passwd command for the enrollment listener
 //   enroll-serve --key K --dir D --broker URL …   answers boxes' requests with certificates from the
-//                                                 enrollment CA kept in D (made at first use)
+//                                                 enrollment CA kept in D (made at first use), and enrolled
+//                                                 boxes' renewal requests (signed with their current certificate)
 // The token store is read again for every request (so tokens made while serving count) and written,
 // with the token marked spent, before the certificate is signed or published.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
@@ -14,6 +15,7 @@ import { writeFileAtomic } from '../firmware/config/atomic-file.ts';
 import { withFileLock } from '../firmware/config/file-lock.ts';
 import { addToken, decideEnrollRequest, decodeTokenStore, encodeTokenStore, newToken, type TokenStore } from '../firmware/fleet/token-enrollment-console.ts';
 import { signEnrollAnswer, enrollTopics } from '../firmware/fleet/token-enrollment.ts';
+import { decideRenewRequest, renewTopic } from '../firmware/fleet/renewal.ts';
 import { createCa, type CertificateAuthority } from '../firmware/pki/ca.ts';
 import { issueClientCertificateForKey } from '../firmware/pki/issue.ts';
 import { Secret } from '../firmware/util/secret.ts';
@@ -88,19 +90,38 @@ export async function answerRequest(client: MqttClient, o: ServeOptions, ca: Cer
   await client.publishAsync(topics.request, '', { qos: 1, retain: true });
 }
 
+/** A renewal request (renewal.ts): no token; the box's current certificate from this CA is its proof. */
+export async function answerRenewal(client: MqttClient, o: ServeOptions, ca: CertificateAuthority, serial: string, payload: Buffer): Promise<void> {
+  const topics = enrollTopics(o.prefix, serial);
+  const now = Date.now();
+  const decision = decideRenewRequest(payload, serial, ca.certificatePem, now);
+  if (decision.kind === 'refuse') {
+    o.log({ serial, renewal: true, outcome: 'refused', code: decision.code, reason: decision.reason });
+    const answer = signEnrollAnswer({ outcome: 'refused', serial, issuedAt: now, code: decision.code, reason: decision.reason, ...(decision.csrSha256 ? { csrSha256: decision.csrSha256 } : {}) }, o.operatorKey);
+    await client.publishAsync(topics.certificate, answer, { qos: 1, retain: false });
+  } else {
+    const cert = issueClientCertificateForKey(ca, { commonName: serial, validityDays: o.days, now: new Date(now), publicKey: decision.request.publicKey });
+    const answer = signEnrollAnswer({ outcome: 'issued', serial, issuedAt: now, csrSha256: decision.csrSha256, certificate: cert.certificatePem, ca: ca.certificatePem }, o.operatorKey);
+    await client.publishAsync(topics.certificate, answer, { qos: 1, retain: true });
+    o.log({ serial, renewal: true, outcome: 'issued', certificateSerial: cert.serialHex });
+  }
+  await client.publishAsync(renewTopic(o.prefix, serial), '', { qos: 1, retain: true });
+}
+
 /** Serves until the process ends; requests one at a time, so a token is decided once. */
 export async function enrollServe(client: MqttClient, o: ServeOptions): Promise<void> {
   mkdirSync(o.dir, { recursive: true, mode: 0o700 });
   const ca = await withStore(o.dir, () => enrollmentCa(o.dir));
   let work = Promise.resolve();
-  const pattern = new RegExp(`^${o.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/enroll/([^/]+)/request$`);
+  const pattern = new RegExp(`^${o.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/enroll/([^/]+)/(request|renew)$`);
   client.on('message', (topic, payload) => {
-    const serial = pattern.exec(topic)?.[1];
+    const [, serial, kind] = pattern.exec(topic) ?? [];
     if (serial === undefined || payload.length === 0) return;
-    work = work.then(() => answerRequest(client, o, ca, serial, payload)).catch((error: unknown) => o.log({ serial, outcome: 'error', error: error instanceof Error ? error.message : String(error) }));
+    const answer = kind === 'renew' ? answerRenewal : answerRequest;
+    work = work.then(() => answer(client, o, ca, serial, payload)).catch((error: unknown) => o.log({ serial, outcome: 'error', error: error instanceof Error ? error.message : String(error) }));
   });
-  await client.subscribeAsync(`${o.prefix}/enroll/+/request`, { qos: 1 });
-  o.log({ serving: `${o.prefix}/enroll/+/request` });
+  await client.subscribeAsync([`${o.prefix}/enroll/+/request`, `${o.prefix}/enroll/+/renew`], { qos: 1 });
+  o.log({ serving: [`${o.prefix}/enroll/+/request`, `${o.prefix}/enroll/+/renew`] });
 }
 
 export const loadOperatorKey = (path: string): KeyObject => createPrivateKey(readFileSync(path, 'utf8'));
