@@ -16,7 +16,8 @@
 // Accounting-On (RFC 2866 §5.1): the gateway says it started before its first session's Start, and
 // after the restart behind the spooled Stop of the run before; Accounting-Off when it stops cleanly.
 // Dynamic authorization (RFC 5176) for IKEv2: radclient's Disconnect-Request naming alice deletes
-// her IKE SA (the client sees the Delete) and her Stop says Admin-Reset.
+// her IKE SA (the client sees the Delete) and her Stop says Admin-Reset; a CoA with an Idle-Timeout
+// before it is NAKed 401 (an IKE SA takes Session-Timeout only) and her SA lives on to be disconnected.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -188,6 +189,9 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   t.match(tested, { statusServer: { ok: true }, login: { ok: true } }, `the Test of the RadSec server: Status-Server and a PAP login answered over TLS: ${JSON.stringify(tested)}`);
   // RFC 5176 against an IKEv2 session: radclient on the RADIUS host disconnects alice.
   t.match(JSON.stringify(await road.listSas()), /alice/, 'alice is connected before');
+  // An IKE SA takes a CoA's Session-Timeout only: an Idle-Timeout NAKs the whole request (RFC 5176 §3.2) and changes nothing.
+  const coa = (await lab.exec('radius', ['sh', '-c', `echo 'User-Name = "alice", Idle-Timeout = 1' | radclient -x -r 1 -t 3 10.9.1.2:3799 coa ${DAS_SECRET}`], 15_000)).stdout;
+  t.match(coa, /Received CoA-NAK[\s\S]*Error-Cause = Unsupported-Attribute/, 'CoA-Request with Idle-Timeout for an IKEv2 session: CoA-NAK, Error-Cause 401');
   const disconnect = (await lab.exec('radius', ['sh', '-c', `echo 'User-Name = "alice"' | radclient -x -r 1 -t 3 10.9.1.2:3799 disconnect ${DAS_SECRET}`], 15_000)).stdout;
   t.match(disconnect, /Received Disconnect-ACK/, 'Disconnect-Request naming alice: ACK');
   await waitUntil('her Stop with Admin-Reset', 8000, async () => detail2().split(/\n\n+/).some((rec) => /User-Name = "alice"/.test(rec) && /Acct-Terminate-Cause = Admin-Reset/.test(rec)), detail2);
