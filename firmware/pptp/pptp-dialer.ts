@@ -14,7 +14,7 @@
  * opened again, IPCP down) the call ends and the site link dials again.
  */
 import { randomInt } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import { connect, isIPv6, Socket } from 'node:net';
 import type { NativeHub } from '../dataplane/native-hub.ts';
 import { carriedIp, MAX_SOURCES } from '../dataplane/native-ppp.ts';
 import { NativePptpGre } from '../dataplane/native-pptp.ts';
@@ -50,6 +50,13 @@ export interface PptpDialOptions {
   readonly remoteSubnets?: readonly string[];
 }
 
+/**
+ * Issue 24: PPTP has no IPv6 transport in the clients and servers it meets (Windows dials PPTP over
+ * IPv4 only, SSTP and L2TP/IPsec over either; pptp-linux speaks IPv4 only), so a name is looked up
+ * for its IPv4 address alone and an IPv6 peer is refused before any packet.
+ */
+export const PPTP_IPV4_ONLY = 'PPTP runs over IPv4 only (Windows and pptp-linux too): the peer needs an IPv4 address';
+
 /** As the server's (pptp-subsystem.ts): IP, enhanced GRE, PPP and MPPE headers inside 1500. */
 const PPTP_MRU = 1400;
 
@@ -74,12 +81,14 @@ export class PptpDialer {
     this.#o = options;
     this.#link = dialingLink({ user: options.user, password: options.password, ...(options.auth ? { auth: options.auth } : {}), mru: PPTP_MRU, askDns: false, mppe: { mode: 'require', strengths: [128], allowStateful: false } });
     this.#control = new PptpClientConnection({ hostName: options.hostName, callId: this.#callId }, Date.now());
-    const socket = connect({ host: options.host, port: options.port ?? PPTP_PORT, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+    const v6 = isIPv6(options.host);
+    const socket = v6 ? new Socket() : connect({ host: options.host, port: options.port ?? PPTP_PORT, family: 4, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     this.#socket = socket;
+    if (v6) queueMicrotask(() => this.#end(`${PPTP_IPV4_ONLY}, not ${options.host}`));
     socket.setNoDelay(true);
     socket.on('connect', () => this.#run(this.#control.handle({ kind: 'CmdStart' }, Date.now())));
     socket.on('data', (bytes) => this.#run(this.#control.handle({ kind: 'RcvBytes', bytes }, Date.now())));
-    socket.on('error', (error) => this.#end(`PPTP control connection: ${error.message}`));
+    socket.on('error', (error: NodeJS.ErrnoException) => this.#end(`PPTP control connection: ${error.message}${error.code === 'ENOTFOUND' || error.code === 'ENODATA' ? ` (${PPTP_IPV4_ONLY})` : ''}`));
     socket.on('close', () => this.#run(this.#control.handle({ kind: 'TransportClosed' }, Date.now())));
   }
 

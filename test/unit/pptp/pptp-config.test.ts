@@ -4,7 +4,10 @@
 import t from 'tap';
 import { defaultConfig } from '../../../firmware/config/defaults.ts';
 import { validateConfig } from '../../../firmware/config/validate.ts';
+import { createLogger, memorySink } from '../../../firmware/log/logger.ts';
 import { pptpCallPolicy } from '../../../firmware/pptp/call-policy.ts';
+import { PptpDialer } from '../../../firmware/pptp/pptp-dialer.ts';
+import { Secret } from '../../../firmware/util/secret.ts';
 import { LISTENER_KINDS } from '../../../firmware/sites/availability.ts';
 
 t.test('PPTP settings: default off, flagged when on, RADIUS needs a server', async (t) => {
@@ -66,4 +69,11 @@ t.test('issue 24: PPTP has no IPv6 transport (Windows and pptp-linux dial it ove
   t.same(site('pptp', 'hq.example.com'), [], 'and by name');
   t.match(site('l2tp', '2001:db8:20::2'), [{ code: 'unsupported', message: /L2TP\/IPsec over IPv6 is not supported yet/ }], 'an L2TP/IPsec site to an IPv6 address is refused with the reason');
   t.same(site('l2tp', '198.51.100.7'), [], 'to an IPv4 address it is accepted');
+});
+
+t.test('issue 24: the PPTP dialer refuses an IPv6 peer before any packet (a configuration that slipped past the field)', async (t) => {
+  const dialer = new PptpDialer({ host: '2001:db8:20::2', hostName: 'postern', user: 'branch', password: new Secret('Site-Pass-77'), logger: createLogger({ sink: memorySink().sink }) });
+  const reason = await dialer.closed;
+  t.match(reason, /^PPTP runs over IPv4 only .*: the peer needs an IPv4 address, not 2001:db8:20::2$/, `the call ends at once with the reason: ${reason}`);
+  await t.rejects(dialer.ready, /IPv4 only/, 'and never comes up');
 });
