@@ -18,7 +18,18 @@ function cpuSeconds(): number {
   return (fields.reduce((a, b) => a + b, 0) - idle) / 100;
 }
 
-interface Figures { tcp1: number; tcp4: number; cpuPerGb: number; lossAt1G: number; socketLossAt1G: number; lossAt1GDefaultBuffer: number; pps64: number }
+interface Figures { tcp1: number; tcp4: number; cpuPerGb: number; lossAt1G: number; socketLossAt1G: number; lossAt1GDefaultBuffer: number; pps64: number; espPerSend: number }
+
+/** The sending Postern of the ESP-in-UDP path being measured (gwA), for its ESP packet count; none for other paths. */
+let sendingPostern: PosternDp | undefined;
+
+/** Datagrams gwA's UDP sockets sent, both families (one per UDP GSO send). */
+function udpSends(lab: Lab): number {
+  const lines = lab.execSync('gwA', ['cat', '/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Udp: '));
+  const [names = [], values = []] = lines.map((l) => l.trim().split(/\s+/));
+  const v6 = /^Udp6OutDatagrams\s+(\d+)/m.exec(lab.execSync('gwA', ['cat', '/proc/net/snmp6']))?.[1];
+  return Number(values[names.indexOf('OutDatagrams')] ?? 0) + Number(v6 ?? 0);
+}
 
 /** The receiving host's UDP counters (its namespace's /proc/net/snmp): datagrams taken, and dropped for a full socket buffer. */
 function udpCounters(lab: Lab, host: string): { inDatagrams: number; rcvbufErrors: number } {
@@ -32,12 +43,17 @@ function udpCounters(lab: Lab, host: string): { inDatagrams: number; rcvbufError
 async function measure(lab: Lab, full: boolean): Promise<Figures> {
   const server = { host: 'lanB', address: '10.2.0.10' };
   const run = (o: IperfOptions) => iperf3(lab, server, 'lanA', { seconds: SECONDS, ...o });
+  // Issue 24: ESP packets per UDP send shows whether UDP GSO batches them (IPv4 and IPv6 WAN alike).
+  const sendsBefore = udpSends(lab);
+  const espBefore = (await sendingPostern?.stats())?.tunnel['netTx'] ?? 0;
   const before = cpuSeconds();
   const tcp1 = await run({});
   const cpu = cpuSeconds() - before;
+  const esp = ((await sendingPostern?.stats())?.tunnel['netTx'] ?? 0) - espBefore;
+  const espPerSend = esp / Math.max(1, udpSends(lab) - sendsBefore);
   const gb = (tcp1.mbitPerSecond * SECONDS) / 8 / 1000;
   const cpuPerGb = gb > 0 ? cpu / gb : 0;
-  if (!full) return { tcp1: tcp1.mbitPerSecond, cpuPerGb, tcp4: NaN, lossAt1G: NaN, socketLossAt1G: NaN, lossAt1GDefaultBuffer: NaN, pps64: NaN };
+  if (!full) return { tcp1: tcp1.mbitPerSecond, cpuPerGb, espPerSend, tcp4: NaN, lossAt1G: NaN, socketLossAt1G: NaN, lossAt1GDefaultBuffer: NaN, pps64: NaN };
   const tcp4 = await run({ streams: 4 });
   // Loss at 1 Gbit/s, and how much of it the receiving iperf3's socket buffer took rather than the
   // path: the tunnel's own share is the difference. Every path gets a 4 MB receive buffer: with
@@ -52,7 +68,7 @@ async function measure(lab: Lab, full: boolean): Promise<Figures> {
   const sent = taken / Math.max(1e-9, 1 - udp1g.lostPercent / 100);
   const socketLoss = sent > 0 ? Math.min(udp1g.lostPercent, ((udpAfter.rcvbufErrors - udpBefore.rcvbufErrors) / sent) * 100) : 0;
   const small = await run({ udpBandwidth: '0', length: 64 });
-  return { tcp1: tcp1.mbitPerSecond, tcp4: tcp4.mbitPerSecond, cpuPerGb, lossAt1G: udp1g.lostPercent, socketLossAt1G: socketLoss, lossAt1GDefaultBuffer: udpDefault.lostPercent, pps64: small.packetsPerSecond };
+  return { tcp1: tcp1.mbitPerSecond, tcp4: tcp4.mbitPerSecond, cpuPerGb, espPerSend, lossAt1G: udp1g.lostPercent, socketLossAt1G: socketLoss, lossAt1GDefaultBuffer: udpDefault.lostPercent, pps64: small.packetsPerSecond };
 }
 
 async function withLab<T>(work: (lab: Lab) => Promise<T>): Promise<T> {
@@ -68,7 +84,8 @@ async function withLab<T>(work: (lab: Lab) => Promise<T>): Promise<T> {
 async function startPostern(lab: Lab, framing: 'esp' | 'esp-udp', ipv6 = false): Promise<void> {
   if (ipv6) for (const [host, address] of [['gwA', '2001:db8:ff::1/64'], ['gwB', '2001:db8:ff::2/64']] as const) lab.execSync(host, ['ip', '-6', 'addr', 'add', address, 'dev', 'wan', 'nodad']);
   const { a, b } = ipv6 ? mirroredPeers({ aAddress: '2001:db8:ff::1', bAddress: '2001:db8:ff::2', framing }) : mirroredPeers({ aAddress: '192.0.2.1', bAddress: '192.0.2.2', framing });
-  await Promise.all([PosternDp.start(lab, 'gwA', a), PosternDp.start(lab, 'gwB', b)]);
+  const [sender] = await Promise.all([PosternDp.start(lab, 'gwA', a), PosternDp.start(lab, 'gwB', b)]);
+  if (framing === 'esp-udp') sendingPostern = sender; // raw ESP sends no UDP
   routeLansThroughTunnel(lab);
 }
 
@@ -118,6 +135,7 @@ const selected = Object.keys(paths).filter((n) => !only || only.includes(n));
 async function measurePath(name: string, full: boolean): Promise<Figures | undefined> {
   try {
     return await withLab(async (lab) => {
+      sendingPostern = undefined;
       await (paths[name] as (lab: Lab) => Promise<void>)(lab);
       return measure(lab, full);
     });
@@ -146,7 +164,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const f = await measurePath(name, round === 0 && !singleFlowOnly);
     if (!f) continue;
     figures[name] = f;
-    console.log(`bench dataplane-round ${round + 1} ${name} tcp1=${f.tcp1.toFixed(0)}Mbit/s cpu=${f.cpuPerGb.toFixed(2)}s/GB`);
+    console.log(`bench dataplane-round ${round + 1} ${name} tcp1=${f.tcp1.toFixed(0)}Mbit/s cpu=${f.cpuPerGb.toFixed(2)}s/GB` + (f.espPerSend > 0 ? ` esp-per-udp-send=${f.espPerSend.toFixed(1)}` : ''));
   }
   rounds.push(figures);
 }
@@ -177,6 +195,6 @@ const POSTERN = 'postern-esp-udp-aes-gcm-128';
 ratioLine('postern/strongswan', POSTERN, 'strongswan-libipsec-aes-gcm-128', (x, y) => ` tcp4=${(x.tcp4 / y.tcp4).toFixed(2)} pps64=${(x.pps64 / y.pps64).toFixed(2)}`);
 ratioLine('postern/openvpn', POSTERN, 'openvpn-2.6-aes-256-gcm', (x, y) => ` tcp4=${(x.tcp4 / y.tcp4).toFixed(2)} pps64=${(x.pps64 / y.pps64).toFixed(2)}`);
 ratioLine('postern-raw-esp/strongswan', 'postern-esp-aes-gcm-128', 'strongswan-libipsec-aes-gcm-128', () => '');
-ratioLine('postern-ipv6-wan/postern-ipv4-wan', 'postern-esp-udp-aes-gcm-128-ipv6-wan', POSTERN, () => '');
+ratioLine('postern-ipv6-wan/postern-ipv4-wan', 'postern-esp-udp-aes-gcm-128-ipv6-wan', POSTERN, (x, y) => ` cpu-per-GB=${(x.cpuPerGb / y.cpuPerGb).toFixed(2)} esp-per-udp-send=${x.espPerSend.toFixed(1)}/${y.espPerSend.toFixed(1)}`);
 if (results[POSTERN] && results['veth']) console.log(`bench ratio postern/veth tcp1=${((results[POSTERN] as Figures).tcp1 / (results['veth'] as Figures).tcp1).toFixed(3)}`);
 console.log(`bench seconds-per-measure=${SECONDS} rounds=${ROUNDS} date=${new Date().toISOString()} cpus=${(await import('node:os')).cpus().length}`);
