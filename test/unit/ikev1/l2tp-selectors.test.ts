@@ -44,3 +44,17 @@ t.test('a client asking for all traffic between the hosts, or for another port, 
     t.match(classify({ kind: 'ike-log', level: 'warn', msg: line }), { protocol: 'ikev1', cause: 'l2tp-selector-mismatch', stage: 'child', source: A });
   }
 });
+
+t.test('issue 24: an L2TP/IPsec client over IPv6 is refused at Quick Mode with the reason (transport mode is IPv4 only), not at install', async (t) => {
+  const [a6, b6] = ['2001:db8:10::2', '2001:db8:1::2'];
+  const base = { ike: ['aes256-sha1-modp2048'], esp: ['aes128-sha1'], mode: 'transport' as const, localTs: [], remoteTs: [], transportSelector: L2TP };
+  const a = new Ikev1Engine([connection('to-b', { ...base, remoteAddress: b6 })], seededCrypto('a'));
+  const b = new Ikev1Engine([connection('l2tp', { ...base, remoteAddress: a6 })], seededCrypto('b'));
+  const pair = new Ikev1Pair(a, b, { a: a6, b: b6 });
+  pair.take('a', a.initiate('to-b', { address: a6, port: 500 }, pair.now));
+  pair.run(60_000);
+  t.equal(pair.of('b', 'install-child').length, 0, 'no child on Postern');
+  t.equal(pair.of('a', 'install-child').length, 0, 'nor on the client');
+  t.ok(pair.logs('b').some((l) => l.includes(`with ${a6} failed: transport mode (L2TP/IPsec) over IPv6 is not supported yet: the client should dial the gateway's IPv4 address`)), `Postern logs why: ${pair.logs('b').join(' | ')}`);
+  t.ok(pair.logs('a').some((l) => /refused by the peer: NO-PROPOSAL-CHOSEN/.test(l)), `the client is told NO-PROPOSAL-CHOSEN: ${pair.logs('a').join(' | ')}`);
+});
