@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.ts';
 import type { AddressPool } from '../pools/address-pool.ts';
 import { encodePppFrame, PppProtocol } from '../ppp/frame.ts';
 import { PppLink, type AuthKeys, type LinkAction, type PppLinkOptions } from '../ppp/link.ts';
+import { insecureAuthMethod } from './ppp-authenticators.ts';
 import type { PipeDispatcher } from './pipe-dispatcher.ts';
 import { PppIpv6, type Ipv6Assignment } from './ppp-ipv6.ts';
 import type { FramedIpv6Prefixes } from './framed-ipv6.ts';
@@ -335,6 +336,8 @@ export class PppSession {
         return;
       case 'authenticated':
         log.info('PPP authenticated', { protocol: this.#options.protocol, user: a.user, method: a.method, peer: this.#options.peer, ...authorizationFields(a.authorization) });
+        // A legacy method the listener allows still gets said each time it is used: who still needs it.
+        if (insecureAuthMethod(a.method)) log.warn('insecure: PPP login with a legacy method', { protocol: this.#options.protocol, user: a.user, method: a.method, why: insecureAuthMethod(a.method), peer: this.#options.peer });
         this.#authorization = a.authorization;
         this.#authenticated = true;
         this.#sessionTimeoutFrom = this.#lastFromPeer = this.#now();
