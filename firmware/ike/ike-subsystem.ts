@@ -14,7 +14,7 @@ import { loadOrCreatePki, type GatewayPki } from '../pki/pki-store.ts';
 import { onlyGatewayCertificateChanged } from '../pki/gateway-certificate-change.ts';
 import { ikeAddressProvider } from '../pools/ike-addresses.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
-import { createDh } from './crypto/dh.ts';
+import { DhWorkerPool } from './crypto/dh-worker-pool.ts';
 import { IkeEngine } from './engine/engine.ts';
 import type { ChildSaInfo, IkeAction, VirtualAddressProvider } from './engine/types.ts';
 import { connectionsFromConfig, gatewayCertificate, isIkev2Keyed } from './ike-connections.ts';
@@ -49,6 +49,9 @@ import type { ListenerRadius } from '../auth/listener-radius.ts';
 
 /** SPIs, nonces and IVs from one slab per few hundred asks (issue 23: each randomBytes call costs tens of µs). */
 const ikeRandom = pooledRandomBytes();
+/** DH on the other cores (issue 23): one pool for the service's life, made at the first start; its threads never hold the process. */
+let dhPool: DhWorkerPool | undefined;
+const ikeCrypto = () => ({ randomBytes: ikeRandom, createDh: (dhPool ??= new DhWorkerPool()).createDh });
 
 export interface IkeSubsystemOptions {
   readonly logger: Logger;
@@ -343,7 +346,7 @@ export class IkeSubsystem implements Subsystem {
       const localAddresses = [address4, address6].filter((a): a is string => a !== undefined);
       // Kept, so stop() can give back the leases of the SAs it ends.
       const addresses = ikeAddressProvider(this.#options.access.pools);
-      const engine = new IkeEngine(connectionsFromConfig(config, pki, address, localAddresses), { randomBytes: ikeRandom, createDh }, {
+      const engine = new IkeEngine(connectionsFromConfig(config, pki, address, localAddresses), ikeCrypto(), {
         users: (name) => this.#users(name),
         ...(radius ? { onEapVerdict: () => shellRef?.resumeEap() } : {}),
         ...(radius && config.listeners.ikev2.eapPassThrough ? { eapRadius: (peer: string) => radius.listener.eapPeer(peer) } : {}),
@@ -353,11 +356,11 @@ export class IkeSubsystem implements Subsystem {
       });
       // IKEv1 sites (issue 19) share UDP 500/4500: messages go to each engine by their ISAKMP version.
       const v1Connections = ikev1ConnectionsFromConfig(config, siteCertificateAuth(config, pki));
-      const v1 = v1Connections.length ? new Ikev1Engine(v1Connections, { randomBytes: ikeRandom, createDh }, { revocation }) : undefined;
+      const v1 = v1Connections.length ? new Ikev1Engine(v1Connections, ikeCrypto(), { revocation }) : undefined;
       const lanAddress = config.system.lan.address.split('/')[0]!;
       hub = this.#options.access.acquireHub(config);
       const dispatch = new IkeVersionDispatch(engine, v1 && { engine: v1, connections: v1Connections.map((c) => c.name) });
-      const shell = (shellRef = new IkeShell(dispatch, log, (action) => this.#onAction(action)));
+      const shell = (shellRef = new IkeShell(dispatch, log, (action) => this.#onAction(action), Date.now, () => dhPool?.settled()));
       shell.onLog = this.#options.onLog;
       transport = await DriverTransport.open([address4, address6].filter((a): a is string => a !== undefined), shell.receive);
       // Children go in through the DataPlane interface; the pools are routed to the shared TUN as a whole.

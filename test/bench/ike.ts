@@ -2,6 +2,7 @@
 // same group (ECP-256), same client (Postern's engine as many remote-access clients); then how
 // many SAs Postern holds and its memory per SA. Prints `bench ike …` lines.
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { startPosternIke } from '../lab/peers/postern-ike.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
 import { StrongSwan } from '../lab/peers/strongswan.ts';
@@ -11,27 +12,33 @@ import { Lab } from '../lab/topology.ts';
 const COUNT = Number(process.env['BENCH_IKE_COUNT'] ?? 1000);
 const WAIT_MS = Number(process.env['BENCH_IKE_WAIT_MS'] ?? 120_000);
 const HOLD = Number(process.env['BENCH_IKE_HOLD'] ?? 10_000);
+/** BENCH_IKE_DH_WORKERS=0: Postern's DH on its main thread (the figure before the worker pool). */
+const DH_WORKERS = process.env['BENCH_IKE_DH_WORKERS'] === undefined ? undefined : Number(process.env['BENCH_IKE_DH_WORKERS']);
 const PSK = 'bench-psk-0123456789abcdef';
 const IKE = 'aes128gcm16-prfsha256-ecp256';
 const ESP = 'aes128gcm16';
 
 /** CPU seconds (user + system) a process has used: on a shared 2-core machine steadier than wall time. */
-const cpuOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ').slice(11, 13).reduce((sum, t) => sum + Number(t), 0) / 100;
+const cpuOf = (pid: number, task = '') => readFileSync(`/proc/${pid}/${task}stat`, 'utf8').replace(/^.*\) /s, '').split(' ').slice(11, 13).reduce((sum, t) => sum + Number(t), 0) / 100;
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+
+/** The main thread's alone (Postern's engine; its DH workers are the other threads). */
+const mainThreadCpuOf = (pid: number) => cpuOf(pid, `task/${pid}/`);
 
 /** Resident memory of the responder: Postern's after a full collection (garbage is not SA cost). */
 type Memory = () => Promise<number>;
-interface Responder { memory: Memory; pid: number }
+interface Responder { memory: Memory; pid: number; dh?: () => Promise<string> }
 
 // All load comes from one address: both responders get their per-address DoS limits lifted.
 async function responder(lab: Lab, kind: 'postern' | 'strongswan'): Promise<Responder> {
   if (kind === 'postern') {
     const peer = await startPosternIke(lab, 'gwB', {
       address: '192.0.2.2', dataplane: { tunnelAddress: '10.2.0.1', hub: true }, pools: { ra: { prefix: '10.10.0.0/16', dns: [] } },
-      logLevel: 'warn', perSourceRate: 100_000, cookieThreshold: 100_000, quiet: true,
+      logLevel: 'warn', perSourceRate: 100_000, cookieThreshold: 100_000, quiet: true, ...(DH_WORKERS === undefined ? {} : { dhWorkers: DH_WORKERS }),
       connections: [{ name: 'ra', localId: 'gw.example', psk: PSK, ike: [IKE], esp: [ESP], localTs: ['10.2.0.0/24'], remoteTs: [], mode: 'tunnel', dpdSeconds: 0, pool: 'ra', mobike: false }],
     });
-    return { memory: async () => (JSON.parse((await peer.command('memory')).replace(/^memory /, '')) as { rss: number }).rss, pid: peer.daemon.pid };
+    const dh = async () => JSON.stringify((JSON.parse((await peer.command('status')).replace(/^status /, '')) as { dh: unknown }).dh);
+    return { memory: async () => (JSON.parse((await peer.command('memory')).replace(/^memory /, '')) as { rss: number }).rss, pid: peer.daemon.pid, dh };
   }
   const swan = await StrongSwan.start(lab, 'gwB', {
     connections: {
@@ -65,14 +72,17 @@ const RESPONDERS = (process.env['BENCH_IKE_RESPONDERS'] ?? 'postern,strongswan')
 for (const kind of (['postern', 'strongswan'] as const).filter((k) => RESPONDERS.includes(k))) {
   const lab = Lab.create(twoSitesDirect);
   try {
-    const { memory, pid } = await responder(lab, kind);
+    const { memory, pid, dh } = await responder(lab, kind);
     const before = await memory();
     const cpuBefore = cpuOf(pid);
+    const mainBefore = mainThreadCpuOf(pid);
     const r = await load(lab, COUNT);
     const cpuMs = ((cpuOf(pid) - cpuBefore) * 1000) / Math.max(1, r.up);
+    const mainMs = ((mainThreadCpuOf(pid) - mainBefore) * 1000) / Math.max(1, r.up);
     const perSa = ((await memory()) - before) / Math.max(1, r.up);
     console.log(`bench ike setup ${kind} ${r.perSecond.toFixed(0)} per second (${r.up} of ${COUNT} up, ${r.failed} failed, ${r.seconds.toFixed(1)} s, ECP-256, PSK, virtual IP, one child each)`);
-    console.log(`bench ike cpu ${kind} ${cpuMs.toFixed(2)} ms of responder CPU per setup`);
+    console.log(`bench ike cpu ${kind} ${cpuMs.toFixed(2)} ms of responder CPU per setup (${mainMs.toFixed(2)} ms on its main thread; load average ${loadavg()[0]!.toFixed(1)})`);
+    if (dh) console.log(`bench ike dh ${kind} ${await dh()}`);
     console.log(`bench ike memory ${kind} ${Math.round(perSa)} bytes per SA (responder RSS growth over ${r.up} SAs)`);
   } finally {
     lab.teardown();

@@ -8,7 +8,7 @@ import type { ProposalSpec } from '../proposals.ts';
 import { defaultEngineOptions, type EngineContext, type EngineOptions } from './context.ts';
 import { answerAuth, processAuthResponse, startAuth } from './ike-auth.ts';
 import { resumeEapServer } from './eap-rounds.ts';
-import { answerInit, processInitResponse, startInit } from './ike-init.ts';
+import { answerInit, completeKeys, processInitResponse, startInit } from './ike-init.ts';
 import { IkeSa, type PendingRequest } from './ike-sa.ts';
 import { answerInformational, processInformationalResponse, startDeleteIke, startLivenessCheck } from './informational.ts';
 import { answerCreateChild, processCreateChildResponse, startCreateChild, startRekeyIke } from './create-child.ts';
@@ -528,6 +528,11 @@ export class IkeEngine {
 
   /** The payloads inside a protected message: SK at once, SKF once every fragment is in (§2.6). */
   #open(sa: IkeSa, message: IkeMessage, raw: Uint8Array): IkePayload[] | 'wait' | undefined {
+    const failed = sa.keysToDerive && completeKeys(this.#context(), sa);
+    if (failed) {
+      this.#close(sa, failed);
+      return undefined;
+    }
     const first = message.payloads[0];
     if (first?.kind === 'encrypted' && first.type === PayloadType.SKF) {
       const r = sa.fragmentation ? sa.reassembler.add(raw, message, sa.inboundKeys()) : { status: 'rejected' as const, reason: 'fragmentation was not negotiated' };

@@ -47,6 +47,18 @@ function deriveKeys(ctx: EngineContext, sa: IkeSa, chosen: Proposal, peerKe: Uin
   return undefined;
 }
 
+/**
+ * Responder: the keys whose secret was computed elsewhere (`DhExchange.prepare`), derived when the
+ * first protected message needs them. A reason when the secret cannot be had (a point OpenSSL
+ * refused): the SA is then closed.
+ */
+export function completeKeys(ctx: EngineContext, sa: IkeSa): string | undefined {
+  const pending = sa.keysToDerive;
+  if (!pending || sa.crypto) return undefined;
+  sa.keysToDerive = undefined;
+  return deriveKeys(ctx, sa, pending.proposal, pending.peerKe);
+}
+
 /** Initiator: the first request, or a retry with another group or a cookie. */
 export function startInit(ctx: EngineContext, sa: IkeSa, specs: readonly ProposalSpec[], group: number): boolean {
   // After a COOKIE the request is repeated as it was (§2.6: the cookie covers Ni); a new group needs a new KE.
@@ -134,8 +146,14 @@ export function answerInit(ctx: EngineContext, sa: IkeSa, payloads: readonly Ike
   sa.nr = ctx.crypto.randomBytes(ctx.options.nonceLength);
   sa.initRequest = raw;
   const publicValue = sa.dh.publicValue;
-  const failed = deriveKeys(ctx, sa, choice.proposal, ke.ke.data);
-  if (failed) return { ok: false, reply: [notify(NotifyType.INVALID_SYNTAX)], reason: failed };
+  if (sa.dh.prepare) {
+    // The secret is computed elsewhere while this answer goes out; the keys follow with IKE_AUTH (completeKeys).
+    if (!sa.dh.prepare(ke.ke.data)) return { ok: false, reply: [notify(NotifyType.INVALID_SYNTAX)], reason: 'the peer sent an invalid Diffie-Hellman public value' };
+    sa.keysToDerive = { proposal: choice.proposal, peerKe: ke.ke.data };
+  } else {
+    const failed = deriveKeys(ctx, sa, choice.proposal, ke.ke.data);
+    if (failed) return { ok: false, reply: [notify(NotifyType.INVALID_SYNTAX)], reason: failed };
+  }
   detectNat(sa, payloads, 0n);
   sa.peerHashes = peerHashes(payloads);
   // The connection is not known yet: answer the announcement; a connection can refuse to send fragments later.

@@ -83,6 +83,8 @@ export class IkeSa {
   nr: Uint8Array = new Uint8Array();
   dh: DhExchange | undefined;
   crypto: NegotiatedCrypto | undefined;
+  /** Responder: the chosen proposal and the peer's KE while `dh` computes the secret elsewhere (ike-init.ts completeKeys). */
+  keysToDerive: { readonly proposal: Proposal; readonly peerKe: Uint8Array } | undefined;
   /** The IKE_SA_INIT messages as sent, signed over in IKE_AUTH (§2.15). */
   initRequest: Uint8Array = new Uint8Array();
   initResponse: Uint8Array = new Uint8Array();

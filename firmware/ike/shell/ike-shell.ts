@@ -21,10 +21,18 @@ export class IkeShell<E extends ShellEngine = ShellEngine> {
   #timerDue = Infinity;
   #computedAt = -Infinity;
   #closed = false;
+  /** Packets received while the gate is shut, in order (the DH pool's secrets in flight, issue 23). */
+  #held: Array<[Uint8Array, Endpoint, Endpoint]> | undefined;
+  readonly #gate: (() => Promise<void> | undefined) | undefined;
   /** Every log action too, after the logger (the connection doctor reads the refusals, issue 17). */
   onLog: ((action: Extract<IkeAction, { type: 'log' }>) => void) | undefined;
 
-  constructor(engine: E, log: Logger, onAction: (action: IkeAction) => void, clock: () => number = Date.now) {
+  /**
+   * `gate`: a promise while received packets must wait (DhWorkerPool.settled: a responder's
+   * IKE_AUTH then finds the secret its worker computed); packets go on in the order they came.
+   */
+  constructor(engine: E, log: Logger, onAction: (action: IkeAction) => void, clock: () => number = Date.now, gate?: () => Promise<void> | undefined) {
+    this.#gate = gate;
     this.#engine = engine;
     this.#log = log;
     this.#onAction = onAction;
@@ -37,7 +45,17 @@ export class IkeShell<E extends ShellEngine = ShellEngine> {
 
   /** The transports' receive callback. */
   readonly receive = (packet: Uint8Array, from: Endpoint, to: Endpoint): void => {
-    if (!this.#closed) this.#run(this.#engine.handlePacket(packet, from, to, this.#clock()));
+    if (this.#closed) return;
+    if (this.#held) return void this.#held.push([packet, from, to]);
+    const wait = this.#gate?.();
+    if (!wait) return this.#run(this.#engine.handlePacket(packet, from, to, this.#clock()));
+    this.#held = [[packet, from, to]];
+    void wait.then(() => {
+      const held = this.#held ?? [];
+      this.#held = undefined;
+      // They waited for every job out when the first came; jobs only start in handlePacket, which has not run since: no second wait.
+      for (const [p, f, t] of held) if (!this.#closed) this.#run(this.#engine.handlePacket(p, f, t, this.#clock()));
+    });
   };
 
   initiate(connection: string, local: Endpoint, remote?: string): void {

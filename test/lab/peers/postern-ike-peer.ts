@@ -6,7 +6,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createDh } from '../../../firmware/ike/crypto/dh.ts';
+import { DhWorkerPool } from '../../../firmware/ike/crypto/dh-worker-pool.ts';
 import { pooledRandomBytes } from '../../../firmware/ike/crypto/random-pool.ts';
 import { defaultCookieOptions } from '../../../firmware/ike/engine/cookies.ts';
 import { IkeEngine } from '../../../firmware/ike/engine/engine.ts';
@@ -63,6 +63,8 @@ export interface IkePeerConfig {
    * answered from `<stateDir>/pki/issued.json`, `trusted` CAs by OCSP or CRL over HTTP. Sessions
    * whose certificate becomes revoked are ended (`event {"type":"revoked-session"}`).
    */
+  /** DH worker threads (issue 23); default as the service (one fewer than the cores), 0: DH inline. */
+  dhWorkers?: number;
   revocation?: { own?: { caPem: string; stateDir: string; policy: RevocationPolicy }; trusted?: Array<{ caPem: string; policy: RevocationPolicy }>; sweepMs?: number };
 }
 
@@ -123,8 +125,9 @@ function endRevoked(): void {
   }
 }
 if (revocation) setInterval(endRevoked, rc?.sweepMs ?? 60_000).unref();
-const engine = new IkeEngine(connections, { randomBytes: pooledRandomBytes(), createDh }, { ...cookies, ...(revocation ? { revocation } : {}), users: (name) => (users[name] === undefined ? undefined : credentialFromPassword(users[name]!)), ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
-const shell = new IkeShell(engine, logger.child('ike'), onAction);
+const dh = new DhWorkerPool(config.dhWorkers === undefined ? {} : { workers: config.dhWorkers });
+const engine = new IkeEngine(connections, { randomBytes: pooledRandomBytes(), createDh: dh.createDh }, { ...cookies, ...(revocation ? { revocation } : {}), users: (name) => (users[name] === undefined ? undefined : credentialFromPassword(users[name]!)), ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
+const shell = new IkeShell(engine, logger.child('ike'), onAction, Date.now, () => dh.settled());
 const transport = config.dataplane ? await DriverTransport.open(config.address, shell.receive) : await DgramTransport.open(config.address, shell.receive);
 const hub = config.dataplane?.hub ? NativeHub.open({ name: 'phub0', mtu: 1400, address: config.dataplane.tunnelAddress, prefixLength: 32 }) : undefined;
 // As the service does: each pool is routed to the shared TUN once.
@@ -150,6 +153,7 @@ const commands: Record<string, (arg: string) => string> = {
   status: () => `status ${json({
     sas: engine.sas.map((s) => ({ spi: s.spiI, state: s.state, children: s.children.length, nat: s.natDetected, remote: s.remote })),
     drops: engine.drops,
+    dh: dh.counters,
     transport: transport instanceof DriverTransport ? transport.endpoint.stats() : transport.counters,
     hub: hub?.stats(),
     tunnels: engine.sas.flatMap((s) => s.children.map((c) => installer?.tunnel(c.inbound.spi)?.stats())).filter(Boolean),
