@@ -384,12 +384,17 @@ void dp_sstp_call_tx_ip(dp_sstp_call *c, const uint8_t *ip, size_t len) {
 }
 
 int dp_sstp_call_start_data(dp_sstp_call *c, const dp_ppp_config *config, dp_hub *hub) {
-  if (atomic_load(&c->ppp)) return -EEXIST;
   dp_ppp_config sc = *config;
   sc.lower = DP_PPP_LOWER_SSTP;
   dp_ppp_session *s = dp_ppp_session_new(&sc);
   if (!s) return -EINVAL;
-  atomic_store_explicit(&c->ppp, s, memory_order_release);
+  /* Again (IPV6CP opened after IPCP): the old session's routes go first, so no hub thread still
+   * holds it; the engine thread reads it only under the lock. */
+  if (c->hub) dp_hub_sink_routes_remove(c->hub, &c->sink);
+  pthread_mutex_lock(&c->lock);
+  dp_ppp_session *old = atomic_exchange_explicit(&c->ppp, s, memory_order_acq_rel);
+  pthread_mutex_unlock(&c->lock);
+  dp_ppp_session_free(old);
   if (!hub) return 0;
   c->hub = hub;
   for (unsigned i = 0; i < sc.sources.count; i++) {

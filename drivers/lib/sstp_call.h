@@ -96,7 +96,9 @@ void dp_sstp_call_remove(dp_sstp *e, dp_sstp_call *c);
 int dp_sstp_call_send(dp_sstp_call *c, const uint8_t *d, size_t len);
 
 /* The data path (JavaScript thread, once IPCP or IPV6CP is open): IP from the session's sources
- * goes into the TUN; with a hub, its sources are routed to the call. 0 or -EINVAL / -ENOMEM / -EEXIST. */
+ * goes into the TUN; with a hub, its sources are routed to the call. Called again (the other NCP
+ * opened, more prefixes), a new session with fresh counters replaces the old one and its routes.
+ * 0 or -EINVAL / -ENOMEM. */
 int dp_sstp_call_start_data(dp_sstp_call *c, const dp_ppp_config *config, dp_hub *hub);
 
 /* For the hub's thread (and tests): one IP packet to the peer; counted when dropped. */

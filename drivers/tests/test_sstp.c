@@ -236,9 +236,13 @@ static void one_call(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe, int max_versio
             SSL_read_ex(ssl, got, strlen(response), &read_n) == 1 && read_n == strlen(response) && memcmp(got, response, read_n) == 0,
         name);
 
-  dp_ppp_config config = {.mtu = 1400};
+  dp_ppp_config first = {.mtu = 1400}, config = {.mtu = 1400};
+  dp_prefix_set_add(&first.sources, "10.9.0.99");
   dp_prefix_set_add(&config.sources, "10.9.0.2");
-  CHECK(dp_sstp_call_start_data(c, &config, NULL) == 0 && dp_sstp_call_start_data(c, &config, NULL) == -EEXIST, "sstp: the data path starts once");
+  /* Started again with other sources (IPV6CP after IPCP): the new session replaces the first, whose
+   * address is no longer allowed (checked below: 10.9.0.2 reaches the TUN, 10.9.0.99 does not). */
+  CHECK(dp_sstp_call_start_data(c, &first, NULL) == 0 && dp_sstp_call_start_data(c, &config, NULL) == 0 && dp_sstp_call_ppp_stats(c) != NULL,
+        "sstp: the data path starts again with new sources");
 
   uint8_t ip[1500], pkt[1600], out[2048];
   size_t ip_len = ipv4(ip, "10.9.0.2", "192.0.2.9", 1200);
@@ -251,7 +255,7 @@ static void one_call(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe, int max_versio
   SSL_write(ssl, pkt, (int)k);
   snprintf(name, sizeof name, "sstp %s: and without Address and Control too", label);
   CHECK(tun_read(tun[1], out, sizeof out) == ip_len, name);
-  ipv4(ip, "10.9.0.3", "192.0.2.9", 100);
+  ipv4(ip, "10.9.0.99", "192.0.2.9", 100);
   k = data_packet(pkt, ip, 100, false);
   SSL_write(ssl, pkt, (int)k);
   uint8_t lcp[] = {0x10, 0x00, 0x00, 0x0c, 0xff, 0x03, 0xc0, 0x21, 0x09, 0x07, 0x00, 0x04};

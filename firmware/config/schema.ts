@@ -111,6 +111,8 @@ const listeners = obj('Listeners', {
     pool: poolRef('Pool'),
     // TLS already encrypts SSTP; MPPE inside it only serves clients set to demand it (NetworkManager-sstp's "Use MPPE").
     mppe: str('MPPE inside SSTP', { enum: ['off', 'allow', 'require'], default: 'off', help: 'Only for clients configured to require MPPE; TLS already encrypts SSTP' }),
+    // Issue 23: each call's TLS and its IP in the driver; 'javascript' keeps Node's TLS and every packet in JavaScript.
+    dataPath: str('Data path', { enum: ['native', 'javascript'], optional: true, help: 'native (the default when the driver has it): TLS and IP in the driver; javascript: Node\'s TLS, every packet through JavaScript' }),
     // Unfinished connections (TCP accepted, call not yet established) have their own budget apart from calls (issue 15).
     limits: obj('Connection limits', {
       perSource: int('Unfinished connections per source', 1, 65_535, { optional: true, help: 'Per IPv4 address or IPv6 /64, until the call is established; 32 when empty' }),

@@ -1,13 +1,38 @@
 /*
- * The I/O shell of one SSTP connection: it owns the TLS socket and the timer, reads the HTTP request
- * head, then feeds the sans-I/O SstpServerSession and carries out its actions. The PPP link above it
- * is reached through `PppLinkPort`; no protocol decision is made here (STYLE.md rule 2).
+ * The I/O shell of one SSTP connection: it owns the call's transport (Node's TLS socket, or the
+ * driver's TLS, issue 23) and the timer, reads the HTTP request head, then feeds the sans-I/O
+ * SstpServerSession and carries out its actions. The PPP link above it is reached through
+ * `PppLinkPort`; no protocol decision is made here (STYLE.md rule 2).
  */
-import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../util/secret.ts';
 import { answerRequestHead, MAX_REQUEST_HEAD } from './http-handshake.ts';
 import { SstpServerSession, type SstpAction, type SstpSessionOptions } from './session.ts';
+
+/**
+ * The TLS byte stream a call runs on. Its owner feeds what arrives into SstpConnection.receive and
+ * reports the end (`lost`, `closedByPeer`).
+ */
+export interface SstpTransport {
+  readonly peer: { readonly address: string; readonly port: number };
+  /** "TLSv1.3", for the log. */
+  tlsVersion(): string | undefined;
+  write(bytes: Uint8Array): void;
+  /** Our last word is written: let it drain (2 s at most), then close. */
+  end(): void;
+  /** Gone at once. */
+  destroy(): void;
+  /** The driver's data path, when the driver runs this call's TLS (issue 23). */
+  readonly driver?: SstpDriverPath;
+}
+
+/** IP of a session whose call's TLS runs in the driver, moved between the shared TUN and the call in C. */
+export interface SstpDriverPath {
+  /** From now on (again: replaces the previous sources, with fresh counters); undefined, or why not. */
+  start(spec: { readonly mtu: number; readonly sources: readonly string[] }): string | undefined;
+  /** The running data path's IP counts. */
+  counters(): { readonly bytesIn: number; readonly bytesOut: number; readonly packetsIn: number; readonly packetsOut: number; readonly dropSource: number } | undefined;
+}
 
 /** What the PPP link over this call may do with it. */
 export interface SstpCallIo {
@@ -17,6 +42,8 @@ export interface SstpCallIo {
   authenticated(hlak?: Secret<Uint8Array>): void;
   /** End the call politely (Call Disconnect). */
   disconnect(): void;
+  /** Present when the call's TLS runs in the driver: its IP can move there once the network is up. */
+  readonly driver?: SstpDriverPath;
 }
 
 /** The PPP link of one call, as the SSTP shell sees it. */
@@ -48,7 +75,7 @@ export interface SstpConnectionOptions {
 
 /** Bytes dropped before the head (a slow-loris or a scanner) are bounded by MAX_REQUEST_HEAD. */
 export class SstpConnection {
-  readonly #socket: TLSSocket;
+  readonly #transport: SstpTransport;
   readonly #options: SstpConnectionOptions;
   readonly #now: () => number;
   readonly #peer: { readonly address: string; readonly port: number };
@@ -60,20 +87,29 @@ export class SstpConnection {
   #closed = false;
   #established = false;
 
-  constructor(socket: TLSSocket, options: SstpConnectionOptions) {
-    this.#socket = socket;
+  constructor(transport: SstpTransport, options: SstpConnectionOptions) {
+    this.#transport = transport;
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('error', (error) => this.#end(`TLS error: ${error.message}`));
-    socket.on('close', () => {
-      if (!this.#closed && this.#bytesReceived === 0) this.#options.onClosedAfterTls?.(this.#peer);
-      this.#end('the client closed the connection');
-    });
+    this.#peer = transport.peer;
     // The request head must come soon (the negotiation timer takes over once the session exists).
     this.#arm(this.#now() + 10_000);
+  }
+
+  /** Decrypted bytes from the client, in stream order. */
+  receive(chunk: Uint8Array): void {
+    this.#onData(chunk);
+  }
+
+  /** The transport failed (a TLS error, a reset). */
+  lost(reason: string): void {
+    this.#end(reason);
+  }
+
+  /** The client closed the connection. */
+  closedByPeer(): void {
+    if (!this.#closed && this.#bytesReceived === 0) this.#options.onClosedAfterTls?.(this.#peer);
+    this.#end('the client closed the connection');
   }
 
   get state(): string {
@@ -86,22 +122,22 @@ export class SstpConnection {
     else this.#end('disconnected before the call began');
   }
 
-  #onData(chunk: Buffer): void {
+  #onData(chunk: Uint8Array): void {
     if (this.#closed) return;
     this.#bytesReceived += chunk.length;
     if (this.#session) return this.#run(this.#session.handle({ type: 'RcvStream', bytes: chunk }, this.#now()));
     this.#head = Buffer.concat([this.#head, chunk]);
     const answer = answerRequestHead(this.#head, this.#now());
     if (answer.kind === 'incomplete') return;
-    this.#socket.write(answer.response);
+    this.#transport.write(answer.response);
     if (answer.kind === 'http') {
       this.#options.logger.info('not an SSTP request', { peer: this.#peer.address, status: answer.status, why: answer.why });
-      this.#socket.end();
+      this.#transport.end();
       return this.#end(`HTTP ${answer.status}`, false);
     }
     const rest = this.#head.subarray(answer.headLength);
     this.#head = Buffer.alloc(0);
-    this.#options.logger.info('SSTP call', { peer: this.#peer.address, host: answer.host.slice(0, 64), correlationId: answer.correlationId, tls: this.#socket.getProtocol() });
+    this.#options.logger.info('SSTP call', { peer: this.#peer.address, host: answer.host.slice(0, 64), correlationId: answer.correlationId, tls: this.#transport.tlsVersion(), driver: this.#transport.driver !== undefined });
     this.#session = new SstpServerSession({ ...this.#options.session, certHash256: this.#options.certHash256, certHash1: this.#options.certHash1 }, this.#now());
     this.#arm(this.#session.nextTimeout());
     if (rest.length > 0) this.#run(this.#session.handle({ type: 'RcvStream', bytes: rest }, this.#now()));
@@ -120,8 +156,7 @@ export class SstpConnection {
   #act(action: SstpAction): void {
     switch (action.type) {
       case 'send':
-        if (!this.#socket.destroyed) this.#socket.write(action.packet);
-        return;
+        return this.#transport.write(action.packet);
       case 'deliver-ppp':
         return this.#link?.receiveFrame(action.frame);
       case 'start-ppp':
@@ -131,7 +166,7 @@ export class SstpConnection {
         if (!this.#established) this.#options.onSetupAborted?.(this.#peer, action.reason);
         return this.#options.logger.warn('SSTP call aborted', { peer: this.#peer.address, reason: action.reason, status: action.status });
       case 'close':
-        this.#socket.end();
+        this.#transport.end();
         return this.#end(action.reason, false);
       case 'log':
         return this.#options.logger[action.level](action.msg, { peer: this.#peer.address, ...action.fields });
@@ -150,6 +185,7 @@ export class SstpConnection {
         if (s) this.#run(s.handle(hlak ? { type: 'RcvPppAuthenticated', hlak } : { type: 'RcvPppAuthenticated' }, this.#now()));
       },
       disconnect: () => this.disconnect(),
+      ...(this.#transport.driver ? { driver: this.#transport.driver } : {}),
     };
   }
 
@@ -180,9 +216,8 @@ export class SstpConnection {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#link?.lowerDown(reason);
-    // After our own last word (an HTTP error, Call Disconnect Ack) the socket drains, then goes.
-    if (tellSession) this.#socket.destroy();
-    else if (!this.#socket.destroyed) setTimeout(() => this.#socket.destroy(), 2000).unref();
+    // After our own last word (an HTTP error, Call Disconnect Ack) the transport drains, then goes (end()).
+    if (tellSession) this.#transport.destroy();
     this.#options.onClosed?.(reason);
   }
 }

@@ -3,15 +3,25 @@
  * HTTP request, then SSTP), one SstpConnection per accepted socket. Who may connect, for how long a
  * handshake may take and which one goes when the budget is full is SstpAdmission's decision
  * (admission.ts); this shell only carries it out on sockets and one timer.
+ *
+ * Issue 23: with `native`, a call's TLS runs in the driver (drivers/lib/sstp_call.h). The listener still
+ * accepts the TCP connection, asks admission, reads the ClientHello (ACME's tls-alpn-01 stays here)
+ * and holds the first flight, then hands the socket and the bytes read to the driver; the HTTP head,
+ * SSTP control packets and PPP control frames come up tagged with the admission id into the same
+ * SstpConnection, and the session's IP moves into C once its network is up (SstpDriverPath). A
+ * driver without SSTP, or a certificate it cannot load, leaves Node's TLS (logged).
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../log/logger.ts';
+import type { NativeHub } from '../dataplane/native-hub.ts';
+import { NativeSstp, NativeSstpCertificate, SstpCallEnd, type NativeSstpCallStats } from '../dataplane/native-sstp.ts';
 import { decodeClientHello } from './client-hello.ts';
 import type { Secret } from '../util/secret.ts';
 import { SstpAdmission, type AdmissionCounters, type SstpLimits } from './admission.ts';
-import { SstpConnection, type SstpConnectionOptions } from './sstp-connection.ts';
+import { SstpConnection, type SstpConnectionOptions, type SstpTransport } from './sstp-connection.ts';
+import { feedFromTlsSocket, NativeCallTransport, tlsSocketTransport } from './sstp-transports.ts';
 
 export interface SstpListenerOptions {
   readonly host: string;
@@ -40,6 +50,8 @@ export interface SstpListenerOptions {
   readonly connection: Omit<SstpConnectionOptions, 'certHash256' | 'certHash1' | 'logger' | 'onClosed' | 'onEstablished'>;
   /** A call refused because the calls limit is reached (the connection doctor). */
   readonly onCallsLimit?: (peer: string) => void;
+  /** Issue 23: calls' TLS in the driver, their IP into the shared TUN's hub from C (without a hub: TLS only); absent: Node's TLS. */
+  readonly native?: { readonly hub?: NativeHub };
 }
 
 /** §3.3.1 ServerCertificateHash: digests of the DER certificate the TLS layer presents. */
@@ -58,15 +70,37 @@ export interface SstpListenerCounters extends AdmissionCounters {
   acmeAlpnAnswered: number;
   handshakesNow: number;
   callsNow: number;
+  /** Connections handed to the driver's TLS (issue 23). */
+  driverHandovers: number;
 }
+
+/** A connection whose TLS runs in the driver; its SstpConnection exists from the first piece (the HTTP head). */
+interface DriverCall {
+  readonly transport: NativeCallTransport;
+  readonly hashes: CertHashes;
+  connection?: SstpConnection;
+}
+
+const END_REASONS: Record<number, string> = {
+  [SstpCallEnd.peerClosed]: 'the client closed the connection',
+  [SstpCallEnd.tlsError]: 'TLS error',
+  [SstpCallEnd.socketError]: 'the connection failed',
+  [SstpCallEnd.badStream]: 'not an SSTP stream',
+  [SstpCallEnd.backlog]: 'the client stopped reading',
+};
 
 export class SstpListener {
   readonly #options: SstpListenerOptions;
   readonly #now: () => number;
   readonly #admission: SstpAdmission;
   readonly #calls = new Set<SstpConnection>();
-  /** Unfinished connections by admission id: the TCP socket, and the TLS socket over it once there is one. */
-  readonly #unfinished = new Map<number, { readonly tcp: Socket; tls?: TLSSocket }>();
+  /** Unfinished connections by admission id: the TCP socket, and the TLS socket over it once there is one (or the driver's call). */
+  readonly #unfinished = new Map<number, { readonly tcp: Socket; tls?: TLSSocket; driver?: DriverCall }>();
+  /** Calls whose TLS the driver runs, by admission id (their tag there). */
+  readonly #driverCalls = new Map<number, DriverCall>();
+  #engine: NativeSstp | undefined;
+  #driverCertificate: NativeSstpCertificate | undefined;
+  #driverHandovers = 0;
   #tlsFailures = 0;
   /** tls-alpn-01 validations answered (issue 16). */
   acmeAlpnAnswered = 0;
@@ -88,11 +122,18 @@ export class SstpListener {
 
   counters(): SstpListenerCounters {
     const a = this.#admission;
-    return { ...a.counters, tlsFailures: this.#tlsFailures, acmeAlpnAnswered: this.acmeAlpnAnswered, handshakesNow: a.handshakes, callsNow: a.calls };
+    return { ...a.counters, tlsFailures: this.#tlsFailures, acmeAlpnAnswered: this.acmeAlpnAnswered, handshakesNow: a.handshakes, callsNow: a.calls, driverHandovers: this.#driverHandovers };
   }
 
   async start(): Promise<AddressInfo> {
     const o = this.#options;
+    if (o.native) {
+      try {
+        this.#engine = NativeSstp.open((batch) => this.#pieces(batch));
+      } catch (error) {
+        o.logger.warn('SSTP calls stay in Node\'s TLS: the driver has no SSTP engine', { error: error instanceof Error ? error.message : String(error) });
+      }
+    }
     this.replaceCertificate(o.certificatePem, o.keyPem, o.chainPem ?? []);
     const first = await this.#listen(o.host, o.port);
     if (o.host6 !== undefined && o.host6 !== o.host) {
@@ -133,6 +174,14 @@ export class SstpListener {
   replaceCertificate(certificatePem: string, keyPem: Secret<string>, chainPem: readonly string[]): void {
     const context = createSecureContext({ cert: [certificatePem, ...chainPem].join('\n'), key: keyPem.reveal(), minVersion: 'TLSv1.2' });
     this.#credentials = { context, hashes: certificateHashes(certificatePem) };
+    if (!this.#engine) return;
+    // Calls up keep the certificate they were handed (the driver holds it while they use it).
+    try {
+      this.#driverCertificate = NativeSstpCertificate.load([certificatePem, ...chainPem].join('\n'), keyPem.reveal());
+    } catch (error) {
+      this.#driverCertificate = undefined;
+      this.#options.logger.warn('SSTP calls stay in Node\'s TLS: the driver could not load the certificate', { error: error instanceof Error ? error.message : String(error) });
+    }
   }
 
   /** TCP accepted: ask admission, then wait for the ClientHello, hold our answer a moment (see firstFlightDelayMs), then TLS. */
@@ -145,7 +194,8 @@ export class SstpListener {
     const entry: { readonly tcp: Socket; tls?: TLSSocket } = { tcp };
     this.#unfinished.set(id, entry);
     // The TCP socket closes under TLS too: one place where every connection, unfinished or a call, is let go.
-    tcp.once('close', () => this.#gone(id));
+    const gone = (): void => this.#gone(id);
+    tcp.once('close', gone);
     tcp.on('error', () => tcp.destroy());
     tcp.once('data', (hello) => {
       tcp.pause();
@@ -153,12 +203,16 @@ export class SstpListener {
         if (tcp.destroyed) return;
         tcp.unshift(hello);
         if (this.#answerAcmeAlpn(tcp, hello)) return;
+        if (this.#engine && this.#driverCertificate) {
+          tcp.off('close', gone); // the driver's call reports its own end
+          return this.#handOver(id, tcp, hashes);
+        }
         const socket = new TLSSocket(tcp, { isServer: true, secureContext: context });
         entry.tls = socket;
         let secure = false;
         socket.once('secure', () => {
           secure = true;
-          this.#startCall(id, socket, hashes);
+          feedFromTlsSocket(socket, this.#startCall(id, tlsSocketTransport(socket), hashes));
         });
         socket.on('error', (error) => {
           if (secure) return; // the call's own handler has it
@@ -191,9 +245,69 @@ export class SstpListener {
     return true;
   }
 
-  #startCall(id: number, socket: TLSSocket, hashes: CertHashes): void {
+  /**
+   * The connection to the driver's TLS with what was read from it (the ClientHello, unshifted, and
+   * anything after it); the JavaScript socket is destroyed, the driver's duplicate goes on.
+   */
+  #handOver(id: number, tcp: Socket, hashes: CertHashes): void {
+    const chunks: Buffer[] = [];
+    for (let more: Buffer | null; (more = tcp.read() as Buffer | null) !== null;) chunks.push(more);
+    const peer = { address: tcp.remoteAddress ?? '', port: tcp.remotePort ?? 0 };
+    let driver: DriverCall;
+    try {
+      const call = this.#engine!.addCall(tcp, this.#driverCertificate!, id, this.#options.native?.hub, Buffer.concat(chunks));
+      driver = {
+        hashes,
+        transport: new NativeCallTransport(call, peer, () => {
+          this.#driverCalls.delete(id);
+          this.#gone(id);
+        }),
+      };
+    } catch (error) {
+      tcp.destroy();
+      this.#options.logger.warn('the driver could not take an SSTP connection', { peer: peer.address, error: error instanceof Error ? error.message : String(error) });
+      return this.#gone(id);
+    }
+    this.#driverHandovers++;
+    this.#driverCalls.set(id, driver);
+    const entry = this.#unfinished.get(id);
+    if (entry) entry.driver = driver;
+  }
+
+  /** The driver's pieces: a call's first starts its SstpConnection; an empty one is the end of the call. */
+  #pieces(batch: Array<[number, Buffer]>): void {
+    for (const [tag, bytes] of batch) {
+      const driver = this.#driverCalls.get(tag);
+      if (!driver) continue;
+      if (bytes.length > 0) {
+        driver.connection ??= this.#startCall(tag, driver.transport, driver.hashes);
+        driver.connection.receive(bytes);
+        continue;
+      }
+      this.#driverCallEnded(driver, driver.transport.stats());
+    }
+  }
+
+  #driverCallEnded(driver: DriverCall, stats: NativeSstpCallStats | undefined): void {
+    const why = END_REASONS[Number(stats?.ended ?? 0)] ?? 'ended';
+    const c = driver.connection;
+    if (c) {
+      if (stats?.ended === BigInt(SstpCallEnd.peerClosed)) c.closedByPeer();
+      else c.lost(why);
+    } else if (stats?.tlsVersion) {
+      // TLS done, then closed before the HTTP request: a client refusing our certificate (as the JS path reports it).
+      this.#options.connection.onClosedAfterTls?.(driver.transport.peer);
+    } else {
+      this.#tlsFailures++;
+      this.#options.logger.debug('TLS handshake failed', { peer: driver.transport.peer.address, error: why });
+    }
+    driver.transport.remove();
+  }
+
+  #startCall(id: number, transport: SstpTransport, hashes: CertHashes): SstpConnection {
     const o = this.#options;
-    const call: SstpConnection = new SstpConnection(socket, {
+    const peer = transport.peer.address;
+    const call: SstpConnection = new SstpConnection(transport, {
       ...o.connection,
       certHash256: hashes.sha256,
       certHash1: hashes.sha1,
@@ -203,16 +317,17 @@ export class SstpListener {
         const admitted = this.#admission.promoted(id);
         this.#arm();
         if (admitted) return;
-        o.logger.warn('SSTP call refused: the calls limit is reached', { peer: socket.remoteAddress, calls: this.#admission.limits.calls });
-        o.onCallsLimit?.(socket.remoteAddress ?? '');
+        o.logger.warn('SSTP call refused: the calls limit is reached', { peer, calls: this.#admission.limits.calls });
+        o.onCallsLimit?.(peer);
         call.disconnect();
       },
       onClosed: (reason) => {
         this.#calls.delete(call);
-        o.logger.info('SSTP call ended', { peer: socket.remoteAddress, reason });
+        o.logger.info('SSTP call ended', { peer, reason });
       },
     });
     this.#calls.add(call);
+    return call;
   }
 
   /**
@@ -223,7 +338,10 @@ export class SstpListener {
   #drop(id: number): void {
     const entry = this.#unfinished.get(id);
     this.#unfinished.delete(id);
-    if (entry?.tls) entry.tls.destroy();
+    if (entry?.driver) {
+      if (entry.driver.connection) entry.driver.connection.lost('dropped before the call was established');
+      entry.driver.transport.remove();
+    } else if (entry?.tls) entry.tls.destroy();
     else entry?.tcp.resetAndDestroy();
   }
 
@@ -256,6 +374,13 @@ export class SstpListener {
   async stop(): Promise<void> {
     for (const call of this.#calls) call.disconnect();
     for (const id of [...this.#unfinished.keys()]) this.#drop(id);
+    // The driver's calls go now (their Call Disconnect is written already): the hub they use is released after.
+    for (const driver of [...this.#driverCalls.values()]) {
+      driver.connection?.lost('SSTP stopped');
+      driver.transport.remove();
+    }
+    this.#engine?.close();
+    this.#engine = undefined;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = undefined;

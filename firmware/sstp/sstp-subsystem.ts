@@ -3,6 +3,12 @@
  * per call authenticated against the local users or RADIUS (listeners.sstp.auth, auth/listener-radius.ts),
  * addresses from the shared pools, packets through the shared TUN's pipe. Without the privileges or
  * the driver it reports itself unavailable.
+ *
+ * Issue 23: unless `listeners.sstp.dataPath` is 'javascript', each call's TLS runs in the driver
+ * (sstp-listener.ts) and, once IPCP (then IPV6CP) is open, the session's IP moves between the shared
+ * TUN and the call in C (the driver's PPP data path): no JavaScript per packet. What stays here, logged
+ * once per call with the reason: MPPE inside SSTP (listeners.sstp.mppe not 'off': CCP may open after
+ * IPCP, and the driver has no MPPE for SSTP), more prefixes than the driver takes, a driver without it.
  */
 import { randomBytes } from 'node:crypto';
 import type { AccessResources, HubLease } from '../access/access-resources.ts';
@@ -23,7 +29,9 @@ import type { Logger } from '../log/logger.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
 import { onlyGatewayCertificateChanged } from '../pki/gateway-certificate-change.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
-import type { PppLinkPort, SstpCallIo } from './sstp-connection.ts';
+import type { PppLinkPort, SstpCallIo, SstpDriverPath } from './sstp-connection.ts';
+import { MAX_SOURCES } from '../dataplane/native-ppp.ts';
+import { loadDriver } from '../dataplane/native.ts';
 import { SstpListener, type SstpListenerOptions } from './sstp-listener.ts';
 
 export interface SstpSubsystemOptions {
@@ -54,6 +62,8 @@ export class SstpSubsystem implements Subsystem {
   readonly #sessions = new Set<PppSession>();
   /** Packets from clients dropped for their source (issue 20: outside a session's /64), by family. */
   readonly #pppCounters: Record<string, number> = {};
+  /** Issue 23: the sessions whose IP the driver carries, and what it carried for each (restarts and ended paths included). */
+  readonly #driverData = new Map<PppSession, DriverData>();
   /** Answering SSTP sites by the user they authenticate as, and the session carrying each. */
   #sites: AnsweringSites;
   #status: SubsystemStatus = { state: 'stopped' };
@@ -134,6 +144,7 @@ export class SstpSubsystem implements Subsystem {
         ...(this.#options.acmeAlpn ? { acmeAlpn: this.#options.acmeAlpn } : {}),
         ...(settings.limits ? { limits: settings.limits } : {}),
         onCallsLimit: (peer) => this.#options.onCallFailed?.(peer, 'the calls limit is reached'),
+        ...(settings.dataPath !== 'javascript' && driverHasSstp() ? { native: { hub: hub.hub } } : {}),
         connection: {
           session: { randomBytes: (n) => randomBytes(n) },
           onClosedAfterTls: (peer) => this.#options.onClosedAfterTls?.(endpointText(peer)),
@@ -159,6 +170,8 @@ export class SstpSubsystem implements Subsystem {
     const verifier = ctx.radius?.verifier(peer);
     const passwordVerifier = ctx.radius?.passwordVerifier(peer);
     const eapRadius = ctx.radius?.eapPeer(peer);
+    const driver = io.driver;
+    const data: DriverData | undefined = driver ? { path: driver, sources: undefined, carried: { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, dropSource: 0 } } : undefined;
     const session: PppSession = new PppSession({
       protocol: 'sstp',
       peer,
@@ -185,12 +198,14 @@ export class SstpSubsystem implements Subsystem {
       onSetupFailed: (failure) => this.#options.onSetupFailure?.(failure, peer),
       onAuthenticated: (_user, keys) => io.authenticated(keys?.hlak),
       siteSubnets: (user) => this.#sites.subnetsOf(user),
+      ...(data ? { onNetworkUp: () => this.#carryInDriver(session, data), driverCounters: () => driverCounters(data) } : {}),
       onDead: (reason) => {
         this.#ended(session, reason);
         io.disconnect();
       },
     });
     this.#sessions.add(session);
+    if (data) this.#driverData.set(session, data);
     return {
       lowerUp: () => session.lowerUp(),
       receiveFrame: (frame) => {
@@ -211,8 +226,73 @@ export class SstpSubsystem implements Subsystem {
     this.#sites.started(session);
   }
 
+  /**
+   * Issue 23: IPCP (then IPV6CP) opened: the session's prefixes move to the driver, which carries its
+   * IP from now on (started again with the new set when IPV6CP opens after IPCP).
+   */
+  #carryInDriver(session: PppSession, data: DriverData): void {
+    const sources = session.routedPrefixes;
+    if (sources.length === 0 || sources.join() === data.sources) return;
+    const mppe = session.link.mppe !== undefined;
+    const why = mppe ? 'MPPE inside SSTP is on (listeners.sstp.mppe)' : sources.length > MAX_SOURCES ? `${sources.length} prefixes, the driver takes ${MAX_SOURCES}` : undefined;
+    let failed = why;
+    if (failed === undefined) {
+      addCarried(data); // a restart gives the driver's session fresh counters
+      failed = data.path.start({ mtu: Math.max(576, Math.min(session.link.lcp.negotiated.peerMru, 4091)), sources });
+    }
+    if (failed === undefined) {
+      data.sources = sources.join();
+      this.#count('dataPath.started');
+      return;
+    }
+    // The first refusal of this call is logged; its IP crosses JavaScript (the pipe routes, again if a path was there).
+    if (data.sources !== 'javascript') this.#options.logger.info('SSTP call\'s IP stays in JavaScript', { session: session.info.id, peer: session.info.peer, why: failed });
+    data.sources = 'javascript';
+    this.#count('dataPath.javascript');
+    session.reroute();
+  }
+
+  /** What an ended session carried stays in the status (`sstp.ended.*`): the driver's and JavaScript's packets, the driver's source drops. */
+  #keepEndedCounts(session: PppSession): void {
+    const data = this.#driverData.get(session);
+    this.#driverData.delete(session);
+    const add = (key: string, n: number) => (this.#pppCounters[`sstp.ended.${key}`] = (this.#pppCounters[`sstp.ended.${key}`] ?? 0) + n);
+    const c = data ? driverCounters(data) : undefined;
+    add('dataPath.packetsIn', c?.packetsIn ?? 0);
+    add('dataPath.packetsOut', c?.packetsOut ?? 0);
+    add('dataPath.bytesIn', c?.bytesIn ?? 0);
+    add('dataPath.bytesOut', c?.bytesOut ?? 0);
+    add('dataPath.dropSource', c?.dropSource ?? 0);
+    add('javascriptPackets', session.javascriptPackets.in + session.javascriptPackets.out);
+  }
+
+  #count(what: string): void {
+    const key = `sstp.${what}`;
+    this.#pppCounters[key] = (this.#pppCounters[key] ?? 0) + 1;
+  }
+
+  /** What the driver carried and what crossed JavaScript, over the sessions up now (issue 23). */
+  #dataPathCounters(): Record<string, number> {
+    const out = { 'sstp.dataPath.sessions': 0, 'sstp.dataPath.packetsIn': 0, 'sstp.dataPath.packetsOut': 0, 'sstp.dataPath.bytesIn': 0, 'sstp.dataPath.bytesOut': 0, 'sstp.dataPath.dropSource': 0, 'sstp.javascriptPackets': 0 };
+    for (const session of this.#sessions) {
+      const data = this.#driverData.get(session);
+      if (data) {
+        const c = driverCounters(data);
+        out['sstp.dataPath.sessions'] += data.sources !== undefined && data.sources !== 'javascript' ? 1 : 0;
+        out['sstp.dataPath.packetsIn'] += c.packetsIn;
+        out['sstp.dataPath.packetsOut'] += c.packetsOut;
+        out['sstp.dataPath.bytesIn'] += c.bytesIn;
+        out['sstp.dataPath.bytesOut'] += c.bytesOut;
+        out['sstp.dataPath.dropSource'] += c.dropSource;
+      }
+      out['sstp.javascriptPackets'] += session.javascriptPackets.in + session.javascriptPackets.out;
+    }
+    return out;
+  }
+
   #ended(session: PppSession, reason = 'ended'): void {
     if (!this.#sessions.delete(session)) return;
+    this.#keepEndedCounts(session);
     this.#options.onSession?.('down', session.info);
     // Only sessions that were up (had their address) were started in accounting.
     if (session.info.ipv4) void this.#running?.accounting?.stop(session.info, reason);
@@ -275,7 +355,34 @@ export class SstpSubsystem implements Subsystem {
   status(): SubsystemStatus {
     const listener = this.#running?.listener;
     const radius = this.#running?.radius;
-    return listener ? { ...this.#status, counters: { ...listener.counters(), ...this.#pppCounters, ...(radius ? flatRadiusCounters(radius.client.counters()) : {}) } } : this.#status;
+    return listener ? { ...this.#status, counters: { ...listener.counters(), ...this.#pppCounters, ...this.#dataPathCounters(), ...(radius ? flatRadiusCounters(radius.client.counters()) : {}) } } : this.#status;
+  }
+}
+
+/** A session's IP in the driver: its path, the prefixes it carries ('javascript': refused), and what earlier paths carried. */
+interface DriverData {
+  readonly path: SstpDriverPath;
+  sources: string | undefined;
+  readonly carried: { bytesIn: number; bytesOut: number; packetsIn: number; packetsOut: number; dropSource: number };
+}
+
+function driverCounters(data: DriverData): DriverData['carried'] {
+  const c = data.carried;
+  const d = data.path.counters();
+  return d ? { bytesIn: c.bytesIn + d.bytesIn, bytesOut: c.bytesOut + d.bytesOut, packetsIn: c.packetsIn + d.packetsIn, packetsOut: c.packetsOut + d.packetsOut, dropSource: c.dropSource + d.dropSource } : { ...c };
+}
+
+/** Before a restart gives the driver's session fresh counters: what the running one carried is kept. */
+function addCarried(data: DriverData): void {
+  Object.assign(data.carried, driverCounters(data));
+}
+
+/** The loaded driver has SSTP calls (issue 23); false without a driver. */
+function driverHasSstp(): boolean {
+  try {
+    return typeof (loadDriver() as unknown as { sstpOpen?: unknown }).sstpOpen === 'function';
+  } catch {
+    return false;
   }
 }
 

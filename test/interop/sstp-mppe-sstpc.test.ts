@@ -1,6 +1,7 @@
 // MPPE (RFC 3078) against the real thing: pppd in the VM, with `require-mppe-128`, encrypts with the
 // kernel's ppp_mppe over sstpc; Postern (listeners.sstp.mppe = require) negotiates it in CCP, decrypts
-// and encrypts every IP packet. A client that refuses MPPE is turned away cleanly.
+// and encrypts every IP packet (in JavaScript, over the driver's TLS: issue 23 leaves MPPE inside SSTP
+// there, logged). A client that refuses MPPE is turned away cleanly.
 import t from 'tap';
 import { sstpcDialScript, startSstpGateway } from '../helpers/sstp-lab.ts';
 import { VM_CLIENT, vmClientSite } from '../lab/scenarios.ts';
@@ -47,4 +48,7 @@ t.test('pppd with require-mppe-128 over sstpc: MPPE 128-bit stateless both ways;
   const text = log();
   t.match(text, /"send":128,"receive":128,"stateless":true.*"msg":"PPP: MPPE on"/, 'Postern turned MPPE on, 128-bit stateless');
   t.match(text, /MPPE required/, 'and ended the second link because MPPE was required');
+  // Issue 23: the call's TLS runs in the driver (the default); with MPPE its IP stays in JavaScript, logged with why.
+  t.match(text, /"driver":true[^\n]*"msg":"SSTP call"/, 'the call\'s TLS ran in the driver');
+  t.match(text, /"why":"MPPE inside SSTP is on[^"]*"[^\n]*"msg":"SSTP call's IP stays in JavaScript"/, 'and its IP stayed in JavaScript, where MPPE is, logged with the reason');
 });

@@ -1,6 +1,7 @@
 // SSTP site-to-site between two Postern gateways: gwA, behind a masquerading NAT, dials gwB over TLS
 // on 443 as the site's user (gwB's certificate pinned by its SHA-256 fingerprint); each side routes the
-// other's LAN through the call. Both LANs reach each other; when gwB restarts, gwA redials by itself.
+// other's LAN through the call. Both LANs reach each other, through gwB's driver (issue 23: TLS and IP
+// in C, JavaScript carrying hardly a packet); when gwB restarts, gwA redials by itself.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,6 +54,12 @@ t.test('SSTP site-to-site through NAT: both LANs reach each other; gwA redials a
   t.match(lab.execSync('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']), / 0% packet loss/, 'lanB reaches lanA (the answering side routes the branch LAN)');
   t.match(lab.execSync('gwB', ['ip', 'route', 'show', '10.1.0.0/24']), /dev postern0/, 'gwB routes exactly the branch subnet into the call');
   t.match(lab.execSync('gwA', ['ip', 'route', 'show', '10.2.0.0/24']), /dev postern0/, 'gwA routes the HQ subnet into its call');
+  // Issue 23: gwB runs the call's TLS in the driver and its IP in C (the default data path).
+  const health = await lab.exec('gwB', [process.execPath, '-e', "fetch('http://127.0.0.1:18080/healthz').then((r) => r.json()).then((h) => console.log(JSON.stringify(h.subsystems.sstp.counters)))"], 15_000);
+  const counters = JSON.parse(health.stdout.trim() || '{}') as Record<string, number>;
+  t.ok(counters['driverHandovers']! >= 1 && counters['sstp.dataPath.sessions'] === 1, `gwB carries the call in the driver: ${health.stdout.trim()}`);
+  t.ok(counters['sstp.dataPath.packetsIn']! >= 6 && counters['sstp.dataPath.packetsOut']! >= 6, 'the pings each way crossed the driver at gwB');
+  t.ok((counters['sstp.javascriptPackets'] ?? 99) < 6, `hardly any IP crossed JavaScript at gwB (${counters['sstp.javascriptPackets']})`);
 
   await hq.stop();
   t.equal(lab.execSync('gwB', ['ip', 'route', 'show', '10.1.0.0/24']).trim(), '', 'a stopped gateway leaves no site route behind');

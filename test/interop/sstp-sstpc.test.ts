@@ -5,6 +5,8 @@
 // SLAAC, a second address in it (as a Windows temporary address would be) reaching the LAN too, and an
 // address outside it dropped and counted in /healthz. IPv6 on the outside (issue 24): the WAN has an
 // IPv6 address, and sstpc dials it over the guest's IPv6 link (TCP and TLS over IPv6) and reaches the LAN.
+// Issue 23: all of it on the driver's TLS and data path (its counters carry the 10 MB, JavaScript hardly
+// a packet).
 import t from 'tap';
 import { sstpcDialScript, startSstpGateway } from '../helpers/sstp-lab.ts';
 import { VM_CLIENT, vmClientSite } from '../lab/scenarios.ts';
@@ -115,9 +117,16 @@ t.test('sstpc in a VM: MS-CHAPv2, crypto binding, a pool address, ping, 10 MB, d
   t.equal(step('temporary')?.code, 0, `a second address in the /64 (a temporary address) reaches the LAN host too: ${step('temporary')?.output}`);
   t.not(step('outside')?.code, 0, `an address outside the /64 gets no answer: ${step('outside')?.output}`);
   const health = JSON.parse(lab.execSync(VM_CLIENT.host, ['curl', '-s', '--max-time', '10', 'http://127.0.0.1:18080/healthz'])) as { subsystems?: Record<string, { counters?: Record<string, number> }> };
-  const dropped = health.subsystems?.['sstp']?.counters?.['sstp.ppp.sourceDropped.ipv6'] ?? 0;
-  t.ok(dropped >= 3, `its 3 echo requests were dropped and counted (sstp.ppp.sourceDropped.ipv6 ${dropped})`);
+  const counters = health.subsystems?.['sstp']?.counters ?? {};
+  const counter = (name: string) => counters[name] ?? 0;
+  // Issue 23: the driver checks sources once the data path runs (sstp.ended.*: the sessions are over by now).
+  const dropped = counter('sstp.ppp.sourceDropped.ipv6') + counter('sstp.ended.dataPath.dropSource');
+  t.ok(dropped >= 3, `its 3 echo requests were dropped and counted (in JavaScript ${counter('sstp.ppp.sourceDropped.ipv6')}, in the driver ${counter('sstp.ended.dataPath.dropSource')})`);
   t.equal(step('transfer')?.code, 0, `10 MB moved to the LAN: ${step('transfer')?.output}`);
+  // Issue 23: the calls' TLS and IP ran in the driver (the default data path), not in JavaScript.
+  t.ok(counter('driverHandovers') >= 3, `the driver ran the calls' TLS (${counter('driverHandovers')} handed over)`);
+  t.ok(counter('sstp.ended.dataPath.packetsIn') > 1000 && counter('sstp.ended.dataPath.bytesIn') >= 10 * 1048576, `the driver carried the 10 MB (in ${counter('sstp.ended.dataPath.packetsIn')} packets, ${counter('sstp.ended.dataPath.bytesIn')} bytes; out ${counter('sstp.ended.dataPath.packetsOut')})`);
+  t.ok(counter('sstp.ended.javascriptPackets') < 20, `hardly any IP packet crossed JavaScript (${counter('sstp.ended.javascriptPackets')})`);
   const ms = Number(/ms=(\d+)/.exec(step('transfer')?.output ?? '')?.[1] ?? 0);
   if (ms > 0) t.comment(`10 MB in ${ms} ms through SSTP (${((10 * 8 * 1.048576) / (ms / 1000)).toFixed(1)} Mbit/s, guest under TCG)`);
   t.equal(step('hangup-1')?.code, 0, 'sstpc hangs up');
