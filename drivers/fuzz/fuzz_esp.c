@@ -82,6 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t offset = 0;
   uint8_t protocol = 0;
   if (dp_transport_payload(data, size, &offset, &protocol) && offset > size) __builtin_trap();
+  /* IPv6 (issue 24): the payload starts after the fixed header, never beyond, and never at an extension header. */
+  if (dp_transport_payload6(data, size, &offset, &protocol) && (offset != 40 || offset > size || protocol == 0 || protocol == 43 || protocol == 44 || protocol == 60)) __builtin_trap();
   /* L2TP's hand-up check (issue 20): UDP to 1701 only in a whole datagram with room for its header. */
   if (dp_transport_is_udp_to(data, size, 0xa506 /* htons(1701) */) && (!dp_transport_payload(data, size, &offset, &protocol) || protocol != 17 || offset + 8 > size)) __builtin_trap();
   /* As what a TUN with offloads hands over: segmenting must never overrun or crash. */

@@ -58,3 +58,48 @@ size_t dp_transport_udp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t d
   memmove(udp + 8, payload, len);
   return dp_transport_rebuild(buf, 8 + len, 17, src, dst, id, true);
 }
+
+/* Issue 24: the same over IPv6 (RFC 4303 §3.1.1). Extension headers are not carried: ESP comes
+ * after hop-by-hop, routing and fragment headers, and the datagrams transport mode seals here (L2TP's
+ * UDP) have none, so any is refused rather than parsed. */
+static bool is_extension_header(uint8_t next) {
+  return next == 0 || next == 43 || next == 44 || next == 50 || next == 51 || next == 60 || next == 135 || next == 139 || next == 140 || next == 253 || next == 254;
+}
+
+bool dp_transport_payload6(const uint8_t *packet, size_t len, size_t *offset, uint8_t *protocol) {
+  if (len < 40 || packet[0] >> 4 != 6 || get16(packet + 4) != len - 40 || is_extension_header(packet[6])) return false;
+  *offset = 40;
+  *protocol = packet[6];
+  return true;
+}
+
+size_t dp_transport_rebuild6(uint8_t *buf, size_t payload_len, uint8_t protocol, const uint8_t src[16], const uint8_t dst[16], bool fix_l4) {
+  if (payload_len > 0xffff) return 0;
+  memset(buf, 0, 8);
+  buf[0] = 0x60;
+  put16(buf + 4, (uint16_t)payload_len);
+  buf[6] = protocol;
+  buf[7] = 64;
+  memcpy(buf + 8, src, 16);
+  memcpy(buf + 24, dst, 16);
+  uint8_t *l4 = buf + 40;
+  size_t at = protocol == 6 ? 16 : protocol == 17 ? 6 : 0;
+  /* A UDP checksum of 0 is not allowed over IPv6 (RFC 8200 §8.1): made here whatever the sender sent. */
+  if (fix_l4 && at && payload_len >= at + 2) {
+    l4[at] = l4[at + 1] = 0;
+    uint16_t c = dp_fold(dp_sum16(l4, payload_len, dp_sum16(buf + 8, 32, 0) + protocol + (uint32_t)payload_len));
+    put16(l4 + at, protocol == 17 && c == 0 ? 0xffff : c);
+  }
+  return 40 + payload_len;
+}
+
+size_t dp_transport_udp_build6(uint8_t *buf, size_t cap, const uint8_t src[16], const uint8_t dst[16], uint16_t sport, uint16_t dport,
+                               const uint8_t *payload, size_t len) {
+  if (cap < 48 || len > cap - 48 || len > 0xffff - 8) return 0;
+  uint8_t *udp = buf + 40;
+  memcpy(udp, &sport, 2);
+  memcpy(udp + 2, &dport, 2);
+  put16(udp + 4, (uint16_t)(8 + len));
+  memmove(udp + 8, payload, len);
+  return dp_transport_rebuild6(buf, 8 + len, 17, src, dst, true);
+}

@@ -27,4 +27,19 @@ bool dp_transport_is_udp_to(const uint8_t *packet, size_t len, uint16_t port);
 size_t dp_transport_udp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
                               const uint8_t *payload, size_t len, uint16_t id);
 
+/* Issue 24, the pieces for transport mode over IPv6 (not used by the tunnel yet: it refuses an
+ * IPv6 transport tunnel). RFC 4303 §3.1.1, RFC 8200: the payload of a whole datagram without extension
+ * headers (any is refused, as is a payload length that disagrees with `len`). */
+bool dp_transport_payload6(const uint8_t *packet, size_t len, size_t *offset, uint8_t *protocol);
+
+/* `buf` holds the decrypted payload at buf + 40; writes the IPv6 header in front and returns the
+ * datagram's length, or 0. With `fix_l4` the TCP or UDP checksum is made again with the IPv6
+ * pseudo-header (a UDP checksum is never left 0: IPv6 requires one). */
+size_t dp_transport_rebuild6(uint8_t *buf, size_t payload_len, uint8_t protocol, const uint8_t src[16], const uint8_t dst[16], bool fix_l4);
+
+/* One UDP payload in an IPv6 datagram between the two hosts (ports in network order), the UDP
+ * checksum made. Its length, or 0 when it does not fit `cap`. */
+size_t dp_transport_udp_build6(uint8_t *buf, size_t cap, const uint8_t src[16], const uint8_t dst[16], uint16_t sport, uint16_t dport,
+                               const uint8_t *payload, size_t len);
+
 #endif

@@ -63,4 +63,51 @@ void test_transport(void) {
   buf[25] = (uint8_t)(buf[25] - 1);
   CHECK(!dp_transport_is_udp_to(buf, 27, port) && !dp_transport_is_udp_to(p, 140, port), "transport: a short datagram or TCP is not");
   CHECK(dp_transport_udp_build(buf, 30, ours, natted, port, port, l2tp, sizeof l2tp, 9) == 0, "transport: a payload that does not fit is refused");
+
+  /* Issue 24, IPv6: a TCP segment 2001:db8:10::2 → 2001:db8:1::2, 100 bytes of payload, checksum right. */
+  uint8_t q[200] = {0x60, 0, 0, 0, 0, 120, 6, 64};
+  inet_pton(AF_INET6, "2001:db8:10::2", q + 8);
+  inet_pton(AF_INET6, "2001:db8:1::2", q + 24);
+  q[40] = 0x13; q[41] = 0x88; q[42] = 0x14; q[43] = 0x51; q[52] = 5 << 4; q[53] = 0x18;
+  for (int i = 0; i < 100; i++) q[60 + i] = (uint8_t)(i * 7);
+  fix(q, 160);
+  CHECK(dp_transport_payload6(q, 160, &offset, &protocol) && offset == 40 && protocol == 6, "transport6: the TCP payload of a whole IPv6 datagram");
+  CHECK(!dp_transport_payload6(q, 159, &offset, &protocol), "transport6: a payload length that disagrees is refused");
+  CHECK(!dp_transport_payload(q, 160, &offset, &protocol) && !dp_transport_payload6(p, 140, &offset, &protocol), "transport6: each family's parser refuses the other");
+  uint8_t ext[160];
+  memcpy(ext, q, 160);
+  for (int i = 0; i < 4; i++) {
+    const uint8_t next[] = {0, 43, 44, 60};
+    ext[6] = next[i];
+    CHECK(!dp_transport_payload6(ext, 160, &offset, &protocol), "transport6: an extension header (hop-by-hop, routing, fragment, destination options) is refused");
+  }
+  uint8_t a6[16], b6[16], nat6[16];
+  memcpy(a6, q + 8, 16);
+  memcpy(b6, q + 24, 16);
+  inet_pton(AF_INET6, "2001:db8:99::7", nat6);
+  uint8_t buf6[260];
+  memcpy(buf6 + 40, q + 40, 120);
+  n = dp_transport_rebuild6(buf6, 120, 6, a6, b6, false);
+  CHECK(n == 160 && buf6[0] == 0x60 && buf6[4] == 0 && buf6[5] == 120 && buf6[6] == 6 && buf6[7] == 64 && memcmp(buf6 + 8, q + 8, 32) == 0 && verify(buf6, n) == 0,
+        "transport6: the rebuilt IPv6 datagram carries the sender's TCP checksum, which still holds");
+  memcpy(buf6 + 40, q + 40, 120);
+  n = dp_transport_rebuild6(buf6, 120, 6, nat6, b6, true);
+  CHECK(n == 160 && verify(buf6, n) == 0 && memcmp(buf6 + 8, nat6, 16) == 0, "transport6 behind NAT66: TCP checksum made again with the IPv6 pseudo-header");
+  memcpy(buf6 + 40, q + 40, 120);
+  n = dp_transport_rebuild6(buf6, 120, 6, nat6, b6, false);
+  CHECK(verify(buf6, n) != 0, "and without the fix it would not hold");
+
+  /* L2TP over IPv6: one UDP payload, then a UDP checksum of 0 as received is made again (RFC 8200 §8.1). */
+  n = dp_transport_udp_build6(buf6, sizeof buf6, b6, a6, port, port, l2tp, sizeof l2tp);
+  uint32_t pseudo6 = sum16(buf6 + 8, 32, 0) + 17 + (uint32_t)(n - 40);
+  uint16_t udp_sum = (uint16_t)(buf6[46] << 8 | buf6[47]);
+  CHECK(n == 40 + 8 + sizeof l2tp && buf6[6] == 17 && buf6[5] == 8 + sizeof l2tp && fold(sum16(buf6 + 40, n - 40, pseudo6)) == 0 && udp_sum != 0 &&
+            memcmp(buf6 + 48, l2tp, sizeof l2tp) == 0 && buf6[44] == 0 && buf6[45] == 8 + sizeof l2tp,
+        "transport6: a UDP payload built into an IPv6 datagram with a valid, non-zero UDP checksum");
+  CHECK(dp_transport_payload6(buf6, n, &offset2, &proto2) && proto2 == 17 && offset2 == 40, "and transport mode takes its UDP payload out again");
+  buf6[46] = buf6[47] = 0;
+  size_t m = dp_transport_rebuild6(buf6, n - 40, 17, b6, a6, true);
+  CHECK(m == n && fold(sum16(buf6 + 40, n - 40, pseudo6)) == 0 && (buf6[46] | buf6[47]) != 0, "transport6: a received UDP checksum of 0 is made, never left 0");
+  CHECK(dp_transport_udp_build6(buf6, 50, b6, a6, port, port, l2tp, sizeof l2tp) == 0, "transport6: a payload that does not fit is refused");
+  CHECK(dp_transport_rebuild6(buf6, 0x10000, 17, b6, a6, false) == 0, "transport6: a payload over 65535 bytes is refused (no jumbograms)");
 }
