@@ -19,7 +19,7 @@
 // nothing, a Disconnect-Request naming only his /64 ends his call (Admin-Reset); on his next call a
 // CoA's Acct-Interim-Interval starts Interim-Updates (the Accept named none) and a CoA's Idle-Timeout
 // ends the call (cause Idle-Timeout). Framed-IPv6-Prefix is in bob's and dave's detail records.
-// 200 concurrent logins as whole SSTP sessions: with a steady call up and pinging the gateway every
+// 200 concurrent logins as whole SSTP sessions, the first server listed dead (as in every phase here): with a steady call up and pinging the gateway every
 // 100 ms, one client process dials 200 calls at once (users known only to FreeRADIUS); all 200 get
 // IPCP and distinct addresses, FreeRADIUS records a Start for each, and the steady call loses at
 // most 2% of its echoes and is never dropped (SSTP carries IP over TCP: an echo can only be lost
@@ -85,7 +85,12 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   // The burst's 200 calls come from one lab address: the per-source handshake budget (32, a flood guard) would refuse most.
   config.listeners.sstp.limits = { perSource: 256 };
   config.radius = {
-    interimMinimumSeconds: 1, servers: [{ name: 'lab', address: '10.9.1.1', authPort: 1812, acctPort: 1813, secret: SECRET }],
+    interimMinimumSeconds: 1, servers: [
+      // Issue 21's burst "with one server dead": the first server listed never answers (no host has its
+      // address), so every phase runs after a failover and the 200 logins go to the live one.
+      { name: 'down', address: '10.9.1.99', authPort: 1812, acctPort: 1813, secret: SECRET },
+      { name: 'lab', address: '10.9.1.1', authPort: 1812, acctPort: 1813, secret: SECRET },
+    ],
     // On the LAN address (10.9.1.2), inside the lab's namespace.
     dynamicAuthorization: { enabled: true, port: 3799, clients: [{ name: 'lab-dac', address: '10.9.1.1', secret: DAS_SECRET }] },
   };
@@ -104,7 +109,9 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
     return result;
   };
 
-  const ok = await dial('radius-password', 'Radius-Pass-21', 10_000);
+  // The first login pays the failover: 'down' leaves it unanswered through its retransmissions (2 + 4 + 8 s,
+  // RFC 5080's IRT), then it is marked dead and 'lab' answers; every later request skips it.
+  const ok = await dial('radius-password', 'Radius-Pass-21', 30_000);
   t.match(ok, { ok: true, address: /^10\.10\.0\./ }, `the RADIUS password gets the call: ${JSON.stringify(ok)}`);
   t.same(ok['dns'], ['10.9.1.1'], 'the pool\'s DNS when the server names none');
   t.comment(`call up in ${ok['ms']} ms (TLS, SSTP, MS-CHAPv2 through RADIUS, crypto binding, IPCP)`);
@@ -253,6 +260,7 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   const sstpCounters = JSON.parse((await lab.exec('gw', [process.execPath, '-e', script])).stdout.trim() || '{}') as Record<string, number>;
   t.comment(`gateway during the burst: ${JSON.stringify(Object.fromEntries(Object.entries(sstpCounters).filter(([k]) => /timedOut|refused|evicted|admitted|established|tls|handshake|radius\.lab\.(accepts|rejects|timeouts)/i.test(k))))}`);
   t.match(burst, { up: BURST, failed: 0 }, `all ${BURST} calls up: ${JSON.stringify({ ...burst, addresses: undefined })}`);
+  t.ok(sstpCounters['radius.down.alive'] === 0 && (sstpCounters['radius.lab.accepts'] ?? 0) >= BURST, `with the first server dead, the live one accepted them (${sstpCounters['radius.lab.accepts']} accepts)`);
   t.equal(new Set(burst.addresses).size, BURST, 'each with its own address');
   t.ok(burst.addresses?.every((a) => /^10\.10\.0\.\d+$/.test(a)), 'all from the listener\'s pool');
   t.comment(`${BURST} concurrent SSTP logins (TLS, SSTP, MS-CHAPv2 through FreeRADIUS, crypto binding, IPCP) in ${burst.ms} ms, ${burst.firstTry} at the first attempt, ${burst.attempts} attempts`);
@@ -284,7 +292,7 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
     const line = (await lab.exec('radius', ['mosquitto_sub', '-h', '10.9.1.1', '-u', 'fleet', '-P', 'Fleet-Pass-21', '-t', 'postern/gw-radius/status', '-C', '1', '-W', '8'], 12_000)).stdout.trim();
     status = line ? (JSON.parse(line) as { radius?: typeof status }).radius : undefined;
   }
-  t.match(status, { backlog: 1, servers: [{ name: 'lab', state: /alive|dead/, lastAnswerAt: /^20\d\d-/ }] }, `MQTT status: the backlog and the server: ${JSON.stringify(status)}`);
+  t.match(status, { backlog: 1, servers: [{ name: 'down', state: 'dead' }, { name: 'lab', state: /alive|dead/, lastAnswerAt: /^20\d\d-/ }] }, `MQTT status: the backlog and the server: ${JSON.stringify(status)}`);
   t.notMatch(gw.log(), new RegExp(SECRET), 'the shared secret is not in Postern\'s log');
   t.notMatch(gw.log(), new RegExp(DAS_SECRET), 'nor the DAS client\'s');
   await gw.stop();
