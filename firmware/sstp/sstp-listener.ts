@@ -292,6 +292,8 @@ export class SstpListener {
     const why = END_REASONS[Number(stats?.ended ?? 0)] ?? 'ended';
     const c = driver.connection;
     if (c) {
+      // The driver cut a stream that is no SSTP before the call was set up: the doctor hears of it as from the JS framer.
+      if (stats?.ended === BigInt(SstpCallEnd.badStream) && c.state !== 'ServerCallConnected') this.#options.connection.onSetupAborted?.(driver.transport.peer, 'SSTP framing lost: not an SSTP packet (the driver\'s TLS)');
       if (stats?.ended === BigInt(SstpCallEnd.peerClosed)) c.closedByPeer();
       else c.lost(why);
     } else if (stats?.tlsVersion) {

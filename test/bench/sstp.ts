@@ -2,6 +2,7 @@
 // 1) one call's TCP throughput (iperf3 through SSTP into the LAN) beside plain veth and beside IKEv2
 //    (Postern ↔ Postern, AES-GCM-128, the responder on the same shared TUN) on the same topology;
 // 2) how many concurrent calls Postern holds and its memory per call. Prints `bench sstp …` lines.
+// BENCH_SSTP_DATAPATH=javascript measures the gateway on Node's TLS (issue 23's before).
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigStore } from '../../firmware/config/store.ts';
@@ -19,6 +20,8 @@ import { besideIkev2Site } from './ikev2-site-beside.ts';
 const COUNT = Number(process.env['BENCH_SSTP_COUNT'] ?? 2000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
 const PASSWORD = 'Bench-Pass-0123';
+/** Issue 23: the gateway's data path (listeners.sstp.dataPath): the driver's TLS and IP (default), or Node's TLS and JavaScript. */
+const DATA_PATH = process.env['BENCH_SSTP_DATAPATH'] === 'javascript' ? 'javascript' : 'native';
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 
 async function gateway(lab: Lab, users: number) {
@@ -28,6 +31,7 @@ async function gateway(lab: Lab, users: number) {
   config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
   config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
   config.listeners.ikev2.enabled = false;
+  config.listeners.sstp.dataPath = DATA_PATH;
   config.certificates.server = { commonName: '192.0.2.2', sans: ['192.0.2.2'] };
   config.pools = [{ name: 'clients', ipv4: '10.64.0.0/16', dns: [] }];
   config.users = Array.from({ length: users }, (_, i) => storedUser({ name: `load${i}`, password: PASSWORD, enabled: true }));
@@ -55,7 +59,7 @@ async function load(lab: Lab, ca: string, count: number, tun?: { name: string; r
     const one = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'gwA', { seconds: SECONDS });
     const four = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'gwA', { seconds: SECONDS, streams: 4 });
     console.log(`bench sstp throughput veth ${veth.mbitPerSecond.toFixed(0)} Mbit/s`);
-    console.log(`bench sstp throughput 1-flow ${one.mbitPerSecond.toFixed(0)} Mbit/s 4-flows ${four.mbitPerSecond.toFixed(0)} Mbit/s`);
+    console.log(`bench sstp throughput 1-flow ${one.mbitPerSecond.toFixed(0)} Mbit/s 4-flows ${four.mbitPerSecond.toFixed(0)} Mbit/s (gateway data path ${DATA_PATH}; the client is Postern's own, on Node's TLS)`);
   } finally {
     lab.teardown();
   }
@@ -76,7 +80,7 @@ await besideIkev2Site(async (lab) => {
     await new Promise((r) => setTimeout(r, 3000));
     const after = rssOf(daemon.pid);
     console.log(`bench sstp calls ${r.up} up ${r.failed} failed in ${r.seconds.toFixed(1)} s (${r.perSecond.toFixed(0)}/s) ${JSON.stringify(r.errors)}`);
-    console.log(`bench sstp memory ${((after - before) / 1024 / Math.max(1, r.up)).toFixed(1)} KB per call (gateway RSS ${(before / 1048576).toFixed(0)} → ${(after / 1048576).toFixed(0)} MiB)`);
+    console.log(`bench sstp memory ${((after - before) / 1024 / Math.max(1, r.up)).toFixed(1)} KB per call (gateway RSS ${(before / 1048576).toFixed(0)} → ${(after / 1048576).toFixed(0)} MiB, data path ${DATA_PATH})`);
   } finally {
     lab.teardown();
   }

@@ -2,6 +2,7 @@
  * The listener as a shell over SstpAdmission, on loopback with an ephemeral port: a refused or evicted
  * connection really is closed by the gateway, the oldest one first, and a stalled one is dropped when
  * admission's timeout says so. Sources are distinct loopback addresses (127.0.0.0/8 is all local).
+ * The last test runs the calls' TLS in the driver (issue 23): admission and the doctor's reports hold there too.
  */
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -154,4 +155,46 @@ t.test('a TLS client that hangs up without a byte is reported; one that began it
   for (let i = 0; i < 100 && listener.counters().handshakesNow > 0; i++) await settle(20);
   t.same(silent, ['127.0.0.21'], 'only the client that said nothing after TLS');
   t.match(aborted, [/^127\.0\.0\.23 SSTP framing lost/], `the broken call, with its reason: ${JSON.stringify(aborted)}`);
+});
+
+// Issue 23: the same shell with the calls' TLS in the driver (no hub: TLS and the control stream only).
+t.test('on the driver\'s TLS: an unfinished call is removed at admission\'s timeout; the doctor hears of the silent and the broken ones', async (t) => {
+  const silent: string[] = [];
+  const aborted: string[] = [];
+  const listener = new SstpListener({
+    host: '127.0.0.1', port: 0, certificatePem: cert.certificatePem, keyPem: cert.keyPem, logger: createLogger({ sink: () => {} }), native: {},
+    limits: { perSource: 10, handshakes: 10, handshakeTimeoutMs: 1000, pressureTimeoutMs: 1000 }, firstFlightDelayMs: 0,
+    connection: {
+      session: { randomBytes: (n) => new Uint8Array(n) }, createLink: () => ({ lowerUp: () => {}, receiveFrame: () => {}, lowerDown: () => {} }),
+      onClosedAfterTls: (peer) => silent.push(peer.address),
+      onSetupAborted: (peer, reason) => aborted.push(`${peer.address} ${reason}`),
+    },
+  });
+  const { port } = await listener.start();
+  t.teardown(() => listener.stop());
+  const tls = (source: string, onSecure: (s: ReturnType<typeof tlsConnect>) => void) => {
+    const socket = tlsConnect({ socket: connect({ host: '127.0.0.1', port, localAddress: source }), rejectUnauthorized: false }, () => onSecure(socket));
+    const closed = new Promise<void>((done) => socket.on('close', () => done()));
+    socket.on('error', () => {});
+    socket.resume(); // read, so the gateway's FIN ends the stream (a paused socket never sees it)
+    return { socket, closed, secure: new Promise<string | null>((done) => socket.once('secureConnect', () => done(socket.getProtocol()))) };
+  };
+  // TLS done, then nothing: the driver holds the unfinished call until admission's timeout removes it.
+  const stalled = tls('127.0.0.31', () => {});
+  t.equal(await stalled.secure, 'TLSv1.3', 'the driver completed the handshake');
+  t.notOk(await isClosed(stalled, 300), 'the unfinished call is held');
+  t.ok(await isClosed(stalled, 3000), 'and closed by the gateway at the handshake timeout');
+  t.match(listener.counters(), { driverHandovers: 1, timedOut: 1, handshakesNow: 0 });
+  // As on Node's TLS: a client that hangs up after TLS without a byte; a whole request, then no SSTP packet.
+  const quiet = tls('127.0.0.32', (s) => s.end());
+  await quiet.closed;
+  const broken = tls('127.0.0.33', (s) => {
+    s.write(Buffer.from('SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551615\r\n\r\n', 'latin1'));
+    setTimeout(() => s.write(Buffer.from([0x99, 0, 0, 8, 0, 1, 0, 0])), 200);
+  });
+  t.ok(await isClosed(broken, 3000), 'the broken stream is closed by the gateway');
+  for (let i = 0; i < 100 && (silent.length === 0 || listener.counters().handshakesNow > 0); i++) await settle(20);
+  t.same(silent, ['127.0.0.32'], 'the client that said nothing after TLS is reported');
+  t.match(aborted, [/^127\.0\.0\.33 SSTP framing lost/], `the broken call, with its reason: ${JSON.stringify(aborted)}`);
+  t.match(listener.counters(), { driverHandovers: 3, handshakesNow: 0 });
 });
