@@ -13,10 +13,13 @@
 #include "net_io.h"
 #include "tunnel.h"
 
-/* SPI → tunnel, an immutable snapshot read without locks; a change publishes a new one (RCU-style). */
+/* SPI → tunnel, a snapshot read without locks; a change publishes a new one (RCU-style), except a new
+ * SPI while the table is under half full (issue 23: a rebuild per child made 10,000 quadratic): its
+ * tunnel is written first and its SPI last, with release order, so the thread sees all or nothing. */
 typedef struct {
-  size_t mask; /* capacity - 1 (a power of two) */
-  uint32_t *spis;
+  size_t mask;  /* capacity - 1 (a power of two) */
+  size_t count; /* SPIs in it: in-place inserts stop at half full */
+  _Atomic uint32_t *spis;
   dp_tunnel **tunnels;
 } spi_table;
 
@@ -58,8 +61,9 @@ static dp_tunnel *tunnel_for(dp_endpoint *e, uint32_t spi) {
   const spi_table *t = e->current;
   if (!t || spi == 0) return NULL;
   for (size_t i = hash_spi(spi) & t->mask;; i = (i + 1) & t->mask) {
-    if (t->spis[i] == spi) return t->tunnels[i];
-    if (t->spis[i] == 0) return NULL;
+    uint32_t here = atomic_load_explicit(&t->spis[i], memory_order_acquire);
+    if (here == spi) return t->tunnels[i];
+    if (here == 0) return NULL;
   }
 }
 
@@ -201,7 +205,7 @@ static void wait_quiescent(dp_endpoint *e) {
 
 static void free_table(spi_table *t) {
   if (!t) return;
-  free(t->spis);
+  free((void *)t->spis);
   free(t->tunnels);
   free(t);
 }
@@ -210,7 +214,7 @@ static void free_table(spi_table *t) {
 static int publish(dp_endpoint *e) {
   spi_table *t = calloc(1, sizeof *t);
   size_t cap = 16;
-  while (cap < e->master_count * 2) cap *= 2;
+  while (cap < e->master_count * 3) cap *= 2; /* a third full at most: room for in-place inserts */
   if (t) {
     t->spis = calloc(cap, sizeof *t->spis);
     t->tunnels = calloc(cap, sizeof *t->tunnels);
@@ -222,9 +226,10 @@ static int publish(dp_endpoint *e) {
   }
   for (size_t k = 0; k < e->master_count; k++) {
     size_t i = hash_spi(e->master[k].spi) & t->mask;
-    while (t->spis[i]) i = (i + 1) & t->mask;
-    t->spis[i] = e->master[k].spi;
+    while (atomic_load_explicit(&t->spis[i], memory_order_relaxed)) i = (i + 1) & t->mask;
+    atomic_store_explicit(&t->spis[i], e->master[k].spi, memory_order_relaxed); /* not yet published: no reader */
     t->tunnels[i] = e->master[k].tunnel;
+    t->count++;
   }
   spi_table *old = atomic_exchange_explicit(&e->table, t, memory_order_acq_rel);
   wait_quiescent(e);
@@ -232,9 +237,24 @@ static int publish(dp_endpoint *e) {
   return 0;
 }
 
+/* The live table's slot for a SPI, or -1 (the table holds every SPI of the master list). */
+static ptrdiff_t spi_slot(const spi_table *t, uint32_t spi) {
+  for (size_t i = hash_spi(spi) & t->mask;; i = (i + 1) & t->mask) {
+    uint32_t here = atomic_load_explicit(&t->spis[i], memory_order_relaxed);
+    if (here == spi) return (ptrdiff_t)i;
+    if (here == 0) return -1;
+  }
+}
+
 int dp_endpoint_spi_add(dp_endpoint *e, uint32_t spi, dp_tunnel *t) {
   if (spi == 0) return -EINVAL;
-  for (size_t k = 0; k < e->master_count; k++) if (e->master[k].spi == spi) return -EEXIST;
+  spi_table *live = atomic_load_explicit(&e->table, memory_order_acquire);
+  if (live) {
+    if (spi_slot(live, spi) >= 0) return -EEXIST;
+  } else {
+    for (size_t k = 0; k < e->master_count; k++) if (e->master[k].spi == spi) return -EEXIST;
+  }
+  bool in_place = live && (live->count + 1) * 2 <= live->mask + 1;
   if (e->master_count == e->master_cap) {
     size_t cap = e->master_cap ? e->master_cap * 2 : 64;
     spi_entry *grown = realloc(e->master, cap * sizeof *grown);
@@ -243,6 +263,14 @@ int dp_endpoint_spi_add(dp_endpoint *e, uint32_t spi, dp_tunnel *t) {
     e->master_cap = cap;
   }
   e->master[e->master_count++] = (spi_entry){.spi = spi, .tunnel = t};
+  if (in_place) {
+    size_t i = hash_spi(spi) & live->mask;
+    while (atomic_load_explicit(&live->spis[i], memory_order_relaxed)) i = (i + 1) & live->mask;
+    live->tunnels[i] = t;
+    atomic_store_explicit(&live->spis[i], spi, memory_order_release);
+    live->count++;
+    return 0;
+  }
   int rc = publish(e);
   if (rc < 0) e->master_count--;
   return rc;

@@ -28,12 +28,16 @@ typedef struct {
   dp_hub_sink *sink;
 } route;
 
-/* An immutable snapshot: readers use it without locks; a change builds a new one (RCU-style). */
+/* A snapshot readers use without locks; a change builds a new one (RCU-style), except a new IPv4
+ * /32, which goes into the hash in place while it has room (issue 23: a rebuild per remote-access
+ * client made 10,000 clients quadratic): its slot is filled first and its address stored last,
+ * with release order, so a reader sees either no entry or the whole one. */
 typedef struct {
   size_t count;
   route *routes;       /* longest prefix first; IPv4 /32s live in the hash instead */
   size_t host_mask;    /* hash capacity - 1 (a power of two), or 0 when there is no hash */
-  uint32_t *host_addr; /* network order; 0 = empty slot */
+  size_t host_count;   /* entries in the hash: in-place inserts stop at half full */
+  _Atomic uint32_t *host_addr; /* network order; 0 = empty slot */
   dp_tunnel **host_tunnel;
   uint32_t *host_tag;
   dp_hub_sink **host_sink;
@@ -69,13 +73,14 @@ static bool lookup(const route_table *rt, const uint8_t *packet, size_t len, dp_
     uint32_t a;
     memcpy(&a, dst, 4);
     for (size_t i = hash32(a) & rt->host_mask;; i = (i + 1) & rt->host_mask) {
-      if (rt->host_addr[i] == a) {
+      uint32_t here = atomic_load_explicit(&rt->host_addr[i], memory_order_acquire);
+      if (here == a) {
         *tunnel = rt->host_tunnel[i];
         *tag = rt->host_tag[i];
         *sink = rt->host_sink[i];
         return true;
       }
-      if (rt->host_addr[i] == 0) break;
+      if (here == 0) break;
     }
   }
   for (size_t i = 0; i < rt->count; i++) {
@@ -174,7 +179,7 @@ static void wait_quiescent(dp_hub *h) { dp_epochs_wait(h->epochs, h->queues); }
 static void free_table(route_table *rt) {
   if (!rt) return;
   free(rt->routes);
-  free(rt->host_addr);
+  free((void *)rt->host_addr);
   free(rt->host_tunnel);
   free(rt->host_tag);
   free(rt->host_sink);
@@ -193,7 +198,8 @@ static int publish(dp_hub *h) {
   for (size_t i = 0; i < h->master_count; i++) hosts += h->master[i].prefix.family == 4 && h->master[i].prefix.length == 32;
   rt->routes = calloc(h->master_count + 1, sizeof *rt->routes);
   size_t cap = 0;
-  if (hosts) for (cap = 16; cap < hosts * 2; cap *= 2) {}
+  /* At most a third full when built: room for in-place inserts until half full. */
+  if (hosts) for (cap = 16; cap < hosts * 3; cap *= 2) {}
   if (cap) {
     rt->host_addr = calloc(cap, sizeof *rt->host_addr);
     rt->host_tunnel = calloc(cap, sizeof *rt->host_tunnel);
@@ -211,11 +217,12 @@ static int publish(dp_hub *h) {
       uint32_t a;
       memcpy(&a, r->prefix.addr, 4);
       size_t j = hash32(a) & rt->host_mask;
-      while (rt->host_addr[j]) j = (j + 1) & rt->host_mask;
-      rt->host_addr[j] = a;
+      while (atomic_load_explicit(&rt->host_addr[j], memory_order_relaxed)) j = (j + 1) & rt->host_mask;
+      atomic_store_explicit(&rt->host_addr[j], a, memory_order_relaxed); /* not yet published: no reader */
       rt->host_tunnel[j] = r->tunnel;
       rt->host_tag[j] = r->tag;
       rt->host_sink[j] = r->sink;
+      rt->host_count++;
     } else {
       rt->routes[rt->count++] = *r;
     }
@@ -228,7 +235,45 @@ static int publish(dp_hub *h) {
   return 0;
 }
 
+/* The slot of an IPv4 address in the snapshot's hash, or -1. */
+static ptrdiff_t host_slot(const route_table *rt, uint32_t a) {
+  if (!rt || !rt->host_mask) return -1;
+  for (size_t i = hash32(a) & rt->host_mask;; i = (i + 1) & rt->host_mask) {
+    uint32_t here = atomic_load_explicit(&rt->host_addr[i], memory_order_relaxed);
+    if (here == a) return (ptrdiff_t)i;
+    if (here == 0) return -1;
+  }
+}
+
+/* A new IPv4 /32 into the live snapshot's hash while it is under half full: 0, or 1 when it must be rebuilt. */
+static int host_insert_in_place(dp_hub *h, const dp_prefix *p, dp_tunnel *t, uint32_t tag, dp_hub_sink *sink) {
+  route_table *rt = atomic_load_explicit(&h->table, memory_order_acquire);
+  if (p->family != 4 || p->length != 32 || !rt || !rt->host_mask || (rt->host_count + 1) * 2 > rt->host_mask + 1) return 1;
+  uint32_t a;
+  memcpy(&a, p->addr, 4);
+  if (a == 0 || host_slot(rt, a) >= 0) return 1; /* 0 marks empty slots; an existing host is a replacement */
+  if (h->master_count == h->master_cap) {
+    size_t cap = h->master_cap ? h->master_cap * 2 : 64;
+    route *grown = realloc(h->master, cap * sizeof *grown);
+    if (!grown) return -ENOMEM;
+    h->master = grown;
+    h->master_cap = cap;
+  }
+  h->master[h->master_count++] = (route){.prefix = *p, .tunnel = t, .tag = tag, .sink = sink};
+  size_t j = hash32(a) & rt->host_mask;
+  while (atomic_load_explicit(&rt->host_addr[j], memory_order_relaxed)) j = (j + 1) & rt->host_mask;
+  rt->host_tunnel[j] = t;
+  rt->host_tag[j] = tag;
+  rt->host_sink[j] = sink;
+  atomic_store_explicit(&rt->host_addr[j], a, memory_order_release);
+  rt->host_count++;
+  atomic_store_explicit(&h->stats.routes, h->master_count, memory_order_relaxed);
+  return 0;
+}
+
 static int route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t, uint32_t tag, dp_hub_sink *sink) {
+  int fast = host_insert_in_place(h, p, t, tag, sink);
+  if (fast <= 0) return fast;
   for (size_t i = 0; i < h->master_count; i++) {
     if (h->master[i].prefix.family == p->family && h->master[i].prefix.length == p->length && !memcmp(h->master[i].prefix.addr, p->addr, 16)) {
       /* The newest tunnel for a prefix wins (a reauthentication's new child before the old one goes). */

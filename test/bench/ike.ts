@@ -81,7 +81,7 @@ for (const kind of (['postern', 'strongswan'] as const).filter((k) => RESPONDERS
     const mainMs = ((mainThreadCpuOf(pid) - mainBefore) * 1000) / Math.max(1, r.up);
     const perSa = ((await memory()) - before) / Math.max(1, r.up);
     console.log(`bench ike setup ${kind} ${r.perSecond.toFixed(0)} per second (${r.up} of ${COUNT} up, ${r.failed} failed, ${r.seconds.toFixed(1)} s, ECP-256, PSK, virtual IP, one child each)`);
-    console.log(`bench ike cpu ${kind} ${cpuMs.toFixed(2)} ms of responder CPU per setup (${mainMs.toFixed(2)} ms on its main thread; load average ${loadavg()[0]!.toFixed(1)})`);
+    console.log(`bench ike cpu ${kind} ${cpuMs.toFixed(2)} ms of responder CPU per setup (${kind === 'postern' ? `${mainMs.toFixed(2)} ms on its main thread; ` : ''}load average ${loadavg()[0]!.toFixed(1)})`);
     if (dh) console.log(`bench ike dh ${kind} ${await dh()}`);
     console.log(`bench ike memory ${kind} ${Math.round(perSa)} bytes per SA (responder RSS growth over ${r.up} SAs)`);
   } finally {
