@@ -52,10 +52,13 @@ import { listenerAvailability, siteUnavailableReason } from './sites/availabilit
 import { createSafeMode, revertLeftPending } from './config/safe-mode-wiring.ts';
 import type { SafeMode } from './config/safe-mode.ts';
 import { FleetAgent } from './fleet/fleet-agent.ts';
-import { announceMessage, BOARD_CERTIFICATE, boardCertificate, boxSerial, devicePublicKey, presetFleet, wanMac } from './fleet/enrollment.ts';
+import { announceMessage, BOARD_CERTIFICATE, boardCertificate, boxSerial, devicePublicKey, enrollsByToken, presetFleet, wanMac } from './fleet/enrollment.ts';
 import { enrolledCertificate } from './fleet/enrolled-files.ts';
 import { TokenEnrollmentWiring } from './fleet/token-enrollment-wiring.ts';
 import { enrollmentView, healthSummary, type FleetView } from './fleet/fleet-view.ts';
+import { CertRenewer } from './fleet/cert-renewer.ts';
+import { keyIdOf, parsePublicKey } from './fleet/envelope.ts';
+import { combineExtensions } from './telemetry/combine-extensions.ts';
 import { readFileSync } from 'node:fs';
 
 export interface ServiceOptions {
@@ -126,6 +129,9 @@ export class Service {
   readonly fleet: FleetAgent;
   /** A fresh box exchanging its one-time token for a certificate (issue 26). */
   readonly tokenEnrollment: TokenEnrollmentWiring;
+  /** Renewal of the certificate token enrollment gave (issue 26). */
+  readonly renewer: CertRenewer;
+  #renewTimer: NodeJS.Timeout | undefined;
   readonly #log: Logger;
   readonly #startedAt: number;
   readonly #clock: () => number;
@@ -175,6 +181,15 @@ export class Service {
       current: () => this.store.current(), apply: (next, meta) => this.applyConfig(next, meta),
       safeModePending: () => this.safeMode.pending?.revision, confirmSafeMode: () => this.safeMode.confirm(),
     });
+    this.renewer = new CertRenewer({
+      stateDir: options.stateDir, logger: options.logger.child('fleet'), clock: this.#clock,
+      keys: () => (this.store.current().config.telemetry.mqtt.fleet?.operatorKeys ?? []).flatMap((k) => {
+        const parsed = parsePublicKey(k);
+        return parsed.ok ? [{ id: keyIdOf(parsed.value), key: parsed.value }] : [];
+      }),
+      restartTelemetry: () => this.telemetry.restart(),
+      confirmMs: () => (this.store.current().config.telemetry.mqtt.fleet?.confirmSeconds ?? 120) * 1000,
+    });
     this.api = new ControlApi(serviceApiContext(this, { stateDir: options.stateDir, logger: options.logger.child('api'), logs: options.logs ?? new LogRing(), clock: this.#clock }));
     this.web = new WebSubsystem({
       logger: options.logger.child('web'),
@@ -192,7 +207,8 @@ export class Service {
     this.telemetry = new TelemetrySubsystem({
       logger: options.logger.child('telemetry'),
       revision: () => this.store.current().revision,
-      extension: (settings) => this.fleet.extension(settings),
+      // Certificates from token enrollment are renewed on the same connection; a factory's are not.
+      extension: (settings) => combineExtensions(this.fleet.extension(settings), enrollsByToken(this.board.board.fleet) ? this.renewer.extension(settings) : undefined),
       // The per-device certificate and broker CA a board's factory wrote (enrollment, issue 26).
       certificate: (name) => (name === BOARD_CERTIFICATE ? (boardCertificate(this.board.board.fleet) ?? enrolledCertificate(options.stateDir)) : undefined),
       ca: () => (this.board.board.fleet?.ca ? readFileSync(this.board.board.fleet.ca, 'utf8') : undefined),
@@ -336,6 +352,8 @@ export class Service {
     service.hardware.start();
     service.#watchRadius();
     service.tokenEnrollment.start();
+    service.#renewTimer = setInterval(() => void service.renewer.tick(), 60_000);
+    service.#renewTimer.unref();
     service.#log.info('board', { board: board.board.name, explicit: board.explicit, wan: service.network.describe().wan });
     service.#log.info('started', { configRevision: revision });
     return service;
@@ -485,6 +503,7 @@ export class Service {
     this.#log.info('stopping');
     this.safeMode.stop();
     this.tokenEnrollment.stop();
+    clearInterval(this.#renewTimer);
     clearInterval(this.#radiusWatch);
     // Accounting-Off while the listeners' RADIUS is still open; their sessions' Stops follow as they close.
     await nasPower.stopping();
@@ -523,7 +542,8 @@ export class Service {
     }
     const refusal = this.tokenEnrollment.enroller?.lastRefusal;
     const enrollment = enrollmentView({ board: this.board.board.fleet, mqtt, certificatePem, enrolling: this.tokenEnrollment.enrolling, now: this.#clock(), ...(refusal ? { refusal } : {}) });
-    return { enrollment, configRevision: revision, ...this.fleet.state() };
+    const renewal = mqtt.clientCertificate === BOARD_CERTIFICATE && enrollsByToken(this.board.board.fleet) ? this.renewer.status() : undefined;
+    return { enrollment: { ...enrollment, ...(renewal ? { renewal } : {}) }, configRevision: revision, ...this.fleet.state() };
   }
 
   /** The interfaces holding the WAN and LAN roles now (firmware/network). */

@@ -4,13 +4,16 @@
  *   enroll-csr.der   the CSR for it, kept so an answer to it is recognised after a restart
  *   device.pem       the certificate the console issued (then `clientCertificate: board-device`)
  *   device-ca.pem    the enrollment CA that signed it
+ *   renew-key.pem, renew-csr.der      a renewal's new key and CSR (renewal.ts), until its certificate is in use
+ *   device-previous.pem, enroll-key-previous.pem   the certificate and key before a renewal's switch,
+ *                    until the broker took the new one (else they are put back)
  */
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { buildCsr } from '../pki/csr.ts';
 import { Secret } from '../util/secret.ts';
 import type { ClientCertificate } from '../telemetry/mqtt-link.ts';
-import { readFleetText, writeFleetFile } from './state-file.ts';
+import { fleetFilePath, readFleetText, removeFleetFile, writeFleetFile } from './state-file.ts';
 import { TOKEN } from './token-enrollment.ts';
 
 const KEY = 'enroll-key.pem';
@@ -62,4 +65,51 @@ export function readToken(path: string): { readonly token: Secret<string> } | { 
   } catch (error) {
     return { why: `${path}: ${error instanceof Error ? error.message : String(error)}` };
   }
+}
+
+const RENEW_KEY = 'renew-key.pem';
+const RENEW_CSR = 'renew-csr.der';
+const PREVIOUS_CERT = 'device-previous.pem';
+const PREVIOUS_KEY = 'enroll-key-previous.pem';
+
+/** A renewal's new key and CSR, made at its first attempt and kept for its retries (an answer after a restart still matches). */
+export function renewalKey(stateDir: string, serial: string): EnrollmentKey {
+  let pem = readFleetText(stateDir, RENEW_KEY);
+  if (pem === undefined) {
+    pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    writeFleetFile(stateDir, RENEW_KEY, pem, 0o600);
+    removeFleetFile(stateDir, RENEW_CSR);
+  }
+  const privateKey = createPrivateKey(pem);
+  const csrText = readFleetText(stateDir, RENEW_CSR);
+  if (csrText !== undefined) return { privateKey, csr: Buffer.from(csrText.trim(), 'base64') };
+  const csr = buildCsr(serial, privateKey);
+  writeFleetFile(stateDir, RENEW_CSR, csr.toString('base64'), 0o600);
+  return { privateKey, csr };
+}
+
+/** The renewed certificate in use with the renewal's key; the ones before kept until the broker takes it. */
+export function switchToRenewed(stateDir: string, certificatePem: string, caPem: string): void {
+  const key = readFleetText(stateDir, RENEW_KEY);
+  if (key === undefined) throw new Error('no renewal key');
+  writeFleetFile(stateDir, PREVIOUS_CERT, readFleetText(stateDir, CERT) ?? '', 0o600);
+  writeFleetFile(stateDir, PREVIOUS_KEY, readFleetText(stateDir, KEY) ?? '', 0o600);
+  writeFleetFile(stateDir, KEY, key, 0o600);
+  writeEnrolled(stateDir, certificatePem, caPem);
+  removeFleetFile(stateDir, RENEW_KEY);
+  removeFleetFile(stateDir, RENEW_CSR);
+}
+
+/** The broker took the renewed certificate: the old one goes. */
+export function dropPrevious(stateDir: string): void {
+  removeFleetFile(stateDir, PREVIOUS_CERT);
+  removeFleetFile(stateDir, PREVIOUS_KEY);
+}
+
+/** The broker did not take it: the certificate and key before it are put back. */
+export function revertRenewed(stateDir: string): boolean {
+  if (!existsSync(fleetFilePath(stateDir, PREVIOUS_CERT)) || !existsSync(fleetFilePath(stateDir, PREVIOUS_KEY))) return false;
+  renameSync(fleetFilePath(stateDir, PREVIOUS_KEY), fleetFilePath(stateDir, KEY));
+  renameSync(fleetFilePath(stateDir, PREVIOUS_CERT), fleetFilePath(stateDir, CERT));
+  return true;
 }

@@ -11,6 +11,7 @@ import type { OnLocalChange, PolicySource } from './drift.ts';
 import { enrollsByToken } from './enrollment.ts';
 import type { AppliedState, Drift, LastOutcome } from './reported.ts';
 import type { VariableShown } from './variable-visibility.ts';
+import type { RenewalStatus } from './cert-renewer.ts';
 
 export type EnrollmentState = 'not-configured' | 'enrolling' | 'enrolled' | 'off';
 
@@ -32,6 +33,8 @@ export interface EnrollmentView {
   /** The console's last refusal of this box's token enrollment. */
   readonly refusal?: { readonly code: string; readonly reason: string };
   readonly why?: string;
+  /** Renewal of a certificate token enrollment gave (cert-renewer.ts). */
+  readonly renewal?: RenewalStatus;
 }
 
 /** What the fleet agent knows (FleetAgent.state()). */
@@ -88,7 +91,10 @@ export function enrollmentView(input: {
 export function healthSummary(view: FleetView): Record<string, unknown> {
   const e = view.enrollment;
   return {
-    enrollment: { state: e.state, ...(e.serial ? { serial: e.serial } : {}), ...(e.broker ? { broker: e.broker } : {}), ...(e.certificate ? { certificateNotAfter: e.certificate.notAfter } : {}) },
+    enrollment: {
+      state: e.state, ...(e.serial ? { serial: e.serial } : {}), ...(e.broker ? { broker: e.broker } : {}), ...(e.certificate ? { certificateNotAfter: e.certificate.notAfter } : {}),
+      ...(e.renewal ? { renewal: { dueAt: e.renewal.dueAt, failures: e.renewal.failures, ...(e.renewal.lastFailure ? { lastFailure: e.renewal.lastFailure.code } : {}) } } : {}),
+    },
     ...(view.applied ? { applied: { revision: view.applied.revision, sequence: view.applied.sequence, configRevision: view.applied.configRevision, confirmed: view.applied.confirmed } } : {}),
     configRevision: view.configRevision,
     ...(view.drift ? { drift: { configRevision: view.drift.configRevision, sections: view.drift.sections } } : {}),

@@ -107,6 +107,18 @@ export class TelemetrySubsystem implements Subsystem {
     this.#telemetry.start();
   }
 
+  /** Dials again with the same settings, the client certificate read again (a renewed one, issue 26). */
+  async restart(): Promise<void> {
+    const settings = this.#settings;
+    if (!settings || !this.#telemetry) return;
+    const options = telemetryOptions(settings, this.#options.certificate, this.#options.ca?.());
+    checkTelemetryOptions(options);
+    await this.#stopCurrent();
+    this.#telemetry = this.#create(options, settings);
+    this.#settings = settings;
+    this.#telemetry.start();
+  }
+
   async stop(): Promise<void> {
     this.#early = undefined;
     this.#failure = undefined;

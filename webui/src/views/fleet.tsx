@@ -29,6 +29,7 @@ interface Fleet {
     certificate?: { subject: string; issuer: string; notAfter: string; daysLeft: number };
     refusal?: { code: string; reason: string };
     why?: string;
+    renewal?: { dueAt: string; failures: number; nextAttemptAt?: string; switching: boolean; lastFailure?: { code: string; reason: string; at: string }; renewedAt?: string };
   };
   configRevision: number;
   applied?: { revision: string; sequence: number; configRevision: number; confirmed: boolean; at: string };
@@ -95,6 +96,13 @@ export function FleetView() {
             {e.method ? <><dt>Identity</dt><dd>{METHOD_TEXT[e.method] ?? e.method}</dd></> : null}
             {e.certificate ? <><dt>Certificate</dt><dd data-testid="fleet-certificate">{e.certificate.subject}, expires {e.certificate.notAfter.slice(0, 10)} ({e.certificate.daysLeft} days)</dd></> : null}
           </dl>
+        ) : null}
+        {e.renewal ? (
+          <p data-testid="fleet-renewal">
+            Renewal: {e.renewal.switching ? 'switching to the renewed certificate, waiting for the broker' : `asked from ${e.renewal.dueAt.slice(0, 10)}`}
+            {e.renewal.renewedAt ? `; last renewed ${e.renewal.renewedAt.slice(0, 10)}` : ''}
+            {e.renewal.lastFailure ? `; ${e.renewal.failures} failed, last: ${e.renewal.lastFailure.reason} (${e.renewal.lastFailure.code}), next attempt ${e.renewal.nextAttemptAt ?? ''}` : ''}
+          </p>
         ) : null}
         {e.refusal ? <Message text={`The console refused the enrollment (${e.refusal.code}): ${e.refusal.reason}`} /> : null}
       </div>
