@@ -237,8 +237,9 @@ export class SstpSubsystem implements Subsystem {
     const why = mppe ? 'MPPE inside SSTP is on (listeners.sstp.mppe)' : sources.length > MAX_SOURCES ? `${sources.length} prefixes, the driver takes ${MAX_SOURCES}` : undefined;
     let failed = why;
     if (failed === undefined) {
-      addCarried(data); // a restart gives the driver's session fresh counters
+      const before = driverCounters(data); // a restart gives the driver's session fresh counters: what it carried is kept
       failed = data.path.start({ mtu: Math.max(576, Math.min(session.link.lcp.negotiated.peerMru, 4091)), sources });
+      if (failed === undefined) Object.assign(data.carried, before);
     }
     if (failed === undefined) {
       data.sources = sources.join();
@@ -370,11 +371,6 @@ function driverCounters(data: DriverData): DriverData['carried'] {
   const c = data.carried;
   const d = data.path.counters();
   return d ? { bytesIn: c.bytesIn + d.bytesIn, bytesOut: c.bytesOut + d.bytesOut, packetsIn: c.packetsIn + d.packetsIn, packetsOut: c.packetsOut + d.packetsOut, dropSource: c.dropSource + d.dropSource } : { ...c };
-}
-
-/** Before a restart gives the driver's session fresh counters: what the running one carried is kept. */
-function addCarried(data: DriverData): void {
-  Object.assign(data.carried, driverCounters(data));
 }
 
 /** The loaded driver has SSTP calls (issue 23); false without a driver. */
