@@ -52,6 +52,9 @@ export const boardSchema: ObjectField = group('Board profile', {
   fleet: group('Fleet enrollment', {
     broker: text('Broker URL', { format: 'url', optional: true }),
     discoveryDomain: text('Broker discovery domain (DNS SRV)', { format: 'host', optional: true }),
+    dhcpLeaseFile: text('DHCP lease file naming the broker (option 224)', { format: 'path', optional: true, help: 'dhclient.leases, or a systemd-networkd lease: the broker URL in a site-specific option (docs/fleet.md)' }),
+    dhcpLeaseFormat: text('DHCP lease file format', { enum: ['dhclient', 'networkd'], optional: true }),
+    dhcpOption: { ...whole('DHCP option code', 224, 254), optional: true },
     discoveryPlain: { kind: 'boolean', label: 'Discovery may find unencrypted brokers', help: 'Insecure: a lab only', optional: true },
     prefix: text('Topic prefix', { optional: true, minLength: 1, maxLength: 64 }),
     operatorKeys: listOf('Operator public keys', text('Ed25519 public key', { minLength: 40, maxLength: 400 }), 4),

@@ -83,6 +83,10 @@ export interface BoardFleet {
   readonly discoveryDomain?: string;
   /** Also `_mqtt._tcp` (unencrypted): a lab only. */
   readonly discoveryPlain?: boolean;
+  /** The DHCP client's lease file, whose site-specific option (224 unless `dhcpOption`) names the broker (dhcp-broker-option.ts). */
+  readonly dhcpLeaseFile?: string;
+  readonly dhcpLeaseFormat?: 'dhclient' | 'networkd';
+  readonly dhcpOption?: number;
   readonly prefix?: string;
   /** The operators' Ed25519 public keys a fresh box trusts for its desired configuration. */
   readonly operatorKeys: readonly string[];

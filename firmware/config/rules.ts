@@ -109,6 +109,7 @@ export function crossFieldErrors(config: PosternConfig): ConfigIssue[] {
   });
   ikeSitesSharingAnAddress(config, error);
   const mqtt = config.telemetry.mqtt;
+  if (mqtt.discovery && mqtt.discovery.domain === undefined && mqtt.discovery.dhcpLease === undefined) error('telemetry.mqtt.discovery', 'required', 'names a domain, a DHCP lease, or both');
   if (mqtt.enabled && !mqtt.discovery && mqtt.url.includes('.invalid')) error('telemetry.mqtt.url', 'required', 'needs a real broker address when telemetry is enabled');
   // Issue 21: a listener asking RADIUS needs a server to ask.
   if ((config.listeners.sstp.auth ?? 'local') !== 'local' && !config.radius?.servers.length) error('listeners.sstp.auth', 'required', 'needs at least one server under radius.servers');

@@ -237,7 +237,13 @@ const telemetry = obj('Telemetry', {
     // The fleet console may name a bundle URL to fetch and apply (issue 18): a second switch, off by default.
     // Issue 26: the broker found by DNS SRV under a domain (docs/fleet.md); the URL above is then not used.
     discovery: obj('Broker discovery (DNS SRV)', {
-      domain: str('Domain', { format: 'host', help: '_secure-mqtt._tcp.<domain> is looked up; dhcp: the domain the WAN\'s DHCP gave' }),
+      domain: str('Domain', { format: 'host', optional: true, help: '_secure-mqtt._tcp.<domain> is looked up; dhcp: the domain the WAN\'s DHCP gave' }),
+      // Issue 26: a site-specific DHCP option (224-254) naming the broker, from the DHCP client's lease; asked before DNS SRV.
+      dhcpLease: obj('Broker from a DHCP option', {
+        file: str('Lease file', { minLength: 1, maxLength: 256 }),
+        format: str('Lease file format', { enum: ['dhclient', 'networkd'] }),
+        option: int('Option code', 224, 254, { optional: true, help: '224 when empty' }),
+      }, { optional: true }),
       plain: bool('Also unencrypted (_mqtt._tcp)', false, { optional: true, help: 'Insecure: only for a lab; tried after every TLS broker' }),
     }, { optional: true, help: 'Off unless set: the broker URL above is used' }),
     upgradeCommand: bool('Accept firmware upgrades by command', false, { optional: true, help: 'fetch-upgrade: the console names a signed bundle URL; the signature is still checked' }),

@@ -293,7 +293,7 @@ export interface TelemetryConfig {
     intervalSeconds: number;
     commandsEnabled: boolean;
     /** The broker by DNS SRV under a domain (issue 26); absent: `url`. */
-    discovery?: { domain: string; plain?: boolean };
+    discovery?: { domain?: string; plain?: boolean; dhcpLease?: { file: string; format: 'dhclient' | 'networkd'; option?: number } };
     /** The fetch-upgrade command (issue 18); absent: off. */
     upgradeCommand?: boolean;
     /** Signed desired configuration from the fleet console (issue 26); absent: off. */

@@ -7,10 +7,23 @@
 import { readFileSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { brokerCandidates, resolvConfDomain, srvQueryNames, type SrvRecord } from './srv-discovery.ts';
+import { brokerFromLease, DEFAULT_BROKER_OPTION, type LeaseFormat } from './dhcp-broker-option.ts';
+
+/** Where discovery looks, in words (status, the Fleet page). */
+export function describeDiscovery(d: { domain?: string | undefined; dhcpLease?: { file: string; option?: number | undefined } | undefined }): string {
+  const where = [
+    ...(d.dhcpLease ? [`in DHCP option ${d.dhcpLease.option ?? DEFAULT_BROKER_OPTION} (${d.dhcpLease.file})`] : []),
+    ...(d.domain !== undefined ? [`under ${d.domain}`] : []),
+  ];
+  return where.join(', then ');
+}
 
 export interface DiscoveryOptions {
   /** The domain to look under, or `dhcp`: the one the box's DHCP client wrote into resolv.conf. */
-  readonly domain: string;
+  readonly domain?: string;
+  /** A site-specific DHCP option naming the broker, read from the DHCP client's lease (asked first). */
+  readonly dhcpLease?: { readonly file: string; readonly format: LeaseFormat; readonly option?: number };
+  readonly readLease?: (file: string) => string;
   /** Also `_mqtt._tcp` (unencrypted, tried after every TLS target). */
   readonly plain?: boolean;
   /** DNS servers (`address[:port]`); default: the system's. */
@@ -27,6 +40,20 @@ export type Discovery = { readonly ok: true; readonly urls: readonly string[] } 
 const ABSENT = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN', 'ENONAME']);
 
 export async function discoverBroker(o: DiscoveryOptions): Promise<Discovery> {
+  // The DHCP option first: the site's own DHCP server named the broker (dhcp-broker-option.ts).
+  let fromLease: Discovery | undefined;
+  if (o.dhcpLease) {
+    const lease = o.dhcpLease;
+    const found = brokerFromLease(safeRead(() => (o.readLease ?? ((f: string) => readFileSync(f, 'utf8')))(lease.file)), lease.format, lease.option ?? DEFAULT_BROKER_OPTION, { plain: o.plain === true });
+    fromLease = found.ok ? { ok: true, urls: [found.url] } : { ok: false, why: `${lease.file}: ${found.why}` };
+  }
+  if (o.domain === undefined) return fromLease ?? { ok: false, why: 'nothing to discover the broker by' };
+  const srv = await discoverSrv({ ...o, domain: o.domain });
+  if (!fromLease?.ok) return srv.ok || !fromLease ? srv : { ok: false, why: `${fromLease.why}; ${srv.why}` };
+  return { ok: true, urls: [...fromLease.urls, ...(srv.ok ? srv.urls.filter((u) => !fromLease.urls.includes(u)) : [])] };
+}
+
+async function discoverSrv(o: DiscoveryOptions & { domain: string }): Promise<Discovery> {
   const domain = o.domain === 'dhcp' ? resolvConfDomain(safeRead(o.resolvConf)) : o.domain;
   if (!domain) return { ok: false, why: 'no DHCP-given domain in resolv.conf to look the broker up under' };
   const names = srvQueryNames(domain, o.plain === true);

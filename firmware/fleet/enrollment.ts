@@ -58,11 +58,16 @@ export function wanMac(board: BoardProfile, configWan: string, interfaces = netw
 
 /** A fresh box's first configuration, pointed at the board's broker (issue 26); unchanged without one. */
 export function presetFleet(config: PosternConfig, fleet: BoardFleet | undefined, serial: string | undefined): PosternConfig {
-  if (!fleet || !serial || (fleet.broker === undefined && fleet.discoveryDomain === undefined)) return config;
+  if (!fleet || !serial || (fleet.broker === undefined && fleet.discoveryDomain === undefined && fleet.dhcpLeaseFile === undefined)) return config;
   // A broker named at the factory wins; else it is looked up by DNS SRV at every connection round.
   const where = fleet.broker !== undefined
     ? { url: fleet.broker }
-    : { discovery: { domain: fleet.discoveryDomain!, ...(fleet.discoveryPlain ? { plain: true } : {}) } };
+    : {
+        discovery: {
+          ...(fleet.discoveryDomain !== undefined ? { domain: fleet.discoveryDomain } : {}), ...(fleet.discoveryPlain ? { plain: true } : {}),
+          ...(fleet.dhcpLeaseFile !== undefined ? { dhcpLease: { file: fleet.dhcpLeaseFile, format: fleet.dhcpLeaseFormat ?? 'dhclient', ...(fleet.dhcpOption !== undefined ? { option: fleet.dhcpOption } : {}) } } : {}),
+        },
+      };
   const byToken = enrollsByToken(fleet);
   return {
     ...config,

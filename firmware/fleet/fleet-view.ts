@@ -9,6 +9,7 @@ import type { BoardFleet } from '../board/types.ts';
 import type { TelemetryConfig } from '../config/types.ts';
 import type { OnLocalChange, PolicySource } from './drift.ts';
 import { enrollsByToken } from './enrollment.ts';
+import { describeDiscovery } from './broker-discovery.ts';
 import type { AppliedState, Drift, LastOutcome } from './reported.ts';
 import type { VariableShown } from './variable-visibility.ts';
 import type { RenewalStatus } from './cert-renewer.ts';
@@ -78,7 +79,7 @@ export function enrollmentView(input: {
   const on = mqtt.enabled && mqtt.fleet?.enabled === true;
   if (!board && !mqtt.fleet) return { state: 'not-configured' };
   const method = board ? (enrollsByToken(board) ? 'token' : 'factory-certificate') : 'settings';
-  const broker = mqtt.discovery ? `_secure-mqtt._tcp.${mqtt.discovery.domain} (DNS SRV)` : mqtt.url;
+  const broker = mqtt.discovery ? (mqtt.discovery.dhcpLease ? `found ${describeDiscovery(mqtt.discovery)}` : `_secure-mqtt._tcp.${mqtt.discovery.domain ?? ''} (DNS SRV)`) : mqtt.url;
   const certificate = certificateSummary(input.certificatePem, input.now);
   const common = { method, serial: mqtt.deviceId, broker, ...(certificate ? { certificate } : {}) } as const;
   // A token box is enrolling until the token is exchanged and the switch to the certificate confirmed.

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { discoverBroker, type DiscoveryOptions } from '../fleet/broker-discovery.ts';
+import { describeDiscovery, discoverBroker, type DiscoveryOptions } from '../fleet/broker-discovery.ts';
 import type { PosternConfig, TelemetryConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Subsystem, SubsystemSpec, SubsystemStatus } from '../supervisor/subsystem.ts';
@@ -129,7 +129,7 @@ export class TelemetrySubsystem implements Subsystem {
     const t = this.#telemetry;
     if (this.#failure !== undefined) return { state: 'failed', detail: this.#failure };
     if (!t || !this.#settings) return { state: 'stopped' };
-    const broker = this.#settings.discovery ? `a broker found under ${this.#settings.discovery.domain}` : publicUrl(this.#settings.url);
+    const broker = this.#settings.discovery ? `a broker found ${describeDiscovery(this.#settings.discovery)}` : publicUrl(this.#settings.url);
     const stats = t.stats();
     if (stats.connected) return { state: 'running', detail: `connected to ${broker}` };
     const why = stats.lastError ? `: ${stats.lastError}` : '';

@@ -67,3 +67,28 @@ t.test('fuzz: never throws; an accepted broker is always mqtts://host[:port]', a
   }), { numRuns: 300 });
   t.equal(runs, 800, 'every generated case ran');
 });
+
+t.test('wired: a board naming a lease file gets discovery by the option; the telemetry asks it before DNS SRV', async (t) => {
+  const { discoverBroker, describeDiscovery } = await import('../../../firmware/fleet/broker-discovery.ts');
+  const { presetFleet } = await import('../../../firmware/fleet/enrollment.ts');
+  const { defaultConfig } = await import('../../../firmware/config/defaults.ts');
+  const { validateConfig } = await import('../../../firmware/config/validate.ts');
+  const fleet = { operatorKeys: ['bNcSLC+HL8ZQjYmmh4Us5P0qmRTCGaoFOH4rhbYDa3s='], certificate: '/c.pem', key: '/k.pem', dhcpLeaseFile: '/var/lib/dhcp/dhclient.leases', dhcpLeaseFormat: 'dhclient' as const };
+  const config = presetFleet(defaultConfig(), fleet, 'SN-1');
+  t.same(config.telemetry.mqtt.discovery, { dhcpLease: { file: '/var/lib/dhcp/dhclient.leases', format: 'dhclient' } });
+  const valid = validateConfig(config);
+  t.ok(valid.ok, `the first configuration is valid: ${JSON.stringify(valid.ok ? [] : valid.errors)}`);
+  const neither = validateConfig({ ...config, telemetry: { mqtt: { ...config.telemetry.mqtt, discovery: {} } } });
+  t.notOk(neither.ok, 'discovery by nothing is refused');
+  t.equal(describeDiscovery(config.telemetry.mqtt.discovery!), 'in DHCP option 224 (/var/lib/dhcp/dhclient.leases)');
+  const { validateBoard } = await import('../../../firmware/board/validate.ts');
+  const { readFileSync } = await import('node:fs');
+  const board = JSON.parse(readFileSync('board/generic-x64.json', 'utf8')) as Record<string, unknown>;
+  t.ok(validateBoard({ ...board, fleet: { ...fleet, dhcpOption: 230, dhcpLeaseFormat: 'networkd' } }).ok, 'the board schema takes the lease file, its format and the option');
+  t.notOk(validateBoard({ ...board, fleet: { ...fleet, dhcpOption: 43 } }).ok, 'only a site-specific option');
+
+  const lease = dhclient(hex('mqtts://fleet.example.com:8883'));
+  t.same(await discoverBroker({ dhcpLease: { file: 'f', format: 'dhclient' }, readLease: () => lease }), { ok: true, urls: ['mqtts://fleet.example.com:8883'] }, 'the option\'s broker');
+  t.match(await discoverBroker({ dhcpLease: { file: 'f', format: 'dhclient' }, readLease: () => 'lease { }' }), { ok: false, why: /f: the newest lease has no option 224/ });
+  t.match(await discoverBroker({ dhcpLease: { file: 'f', format: 'dhclient' }, readLease: () => { throw new Error('ENOENT'); } }), { ok: false }, 'no lease file yet: nothing found, asked again next round');
+});
