@@ -93,14 +93,15 @@ export function healthSummary(view: FleetView): Record<string, unknown> {
   const e = view.enrollment;
   return {
     enrollment: {
-      state: e.state, ...(e.serial ? { serial: e.serial } : {}), ...(e.broker ? { broker: e.broker } : {}), ...(e.certificate ? { certificateNotAfter: e.certificate.notAfter } : {}),
+      // /healthz answers without a login: the broker and the variables' names stay on the Fleet page.
+      state: e.state, ...(e.serial ? { serial: e.serial } : {}), ...(e.certificate ? { certificateNotAfter: e.certificate.notAfter } : {}),
       ...(e.renewal ? { renewal: { dueAt: e.renewal.dueAt, failures: e.renewal.failures, ...(e.renewal.lastFailure ? { lastFailure: e.renewal.lastFailure.code } : {}) } } : {}),
     },
     ...(view.applied ? { applied: { revision: view.applied.revision, sequence: view.applied.sequence, configRevision: view.applied.configRevision, confirmed: view.applied.confirmed } } : {}),
     configRevision: view.configRevision,
     ...(view.drift ? { drift: { configRevision: view.drift.configRevision, sections: view.drift.sections } } : {}),
     onLocalChange: view.onLocalChange,
-    ...(view.variables ? { variables: { sequence: view.variables.sequence, names: view.variables.shown.map((v) => v.name) } } : {}),
+    ...(view.variables ? { variables: { sequence: view.variables.sequence } } : {}),
     ...(view.lastRefused ? { lastRefused: { outcome: view.lastRefused.outcome, code: view.lastRefused.code, revision: view.lastRefused.revision, at: view.lastRefused.at } } : {}),
   };
 }
