@@ -84,6 +84,8 @@ t.test('failed attempts listed with explanation, client error and fix; filtered 
   await entry.waitFor();
   t.equal(await region.getByLabel('Site').inputValue(), 'branch', 'the page opens filtered to the site');
   t.ok(asked.some((q) => q.includes('site=branch')), 'and asks the API for that site');
+  // The page focuses the entry in an effect after it is drawn: wait for that (bounded), then say where the focus is.
+  await page.waitForFunction(`document.activeElement && document.activeElement.getAttribute('data-problem') === '${again.id}'`, undefined, { timeout: 5000 }).catch(() => undefined);
   t.equal(await page.evaluate('document.activeElement && document.activeElement.getAttribute("data-problem")'), String(again.id), 'the entry has the focus');
   t.match(await entry.innerText(), /2 times, last/, 'with its count and last time');
 
