@@ -89,7 +89,9 @@ t.test('the GRE site form: a bad key refused at its field; a GRE over IPsec site
   t.match(added.message, /Site to-a added/, 'added through the form');
   t.same(added.errors, {}, 'no field refused');
   let row: Record<string, string> | null = null;
-  await waitUntil('the list shows the site up', 30_000, async () => (row = await call('row', 'to-a') as Record<string, string> | null)?.['state'] === 'up', () => `\nrow: ${JSON.stringify(row)}\n--- gwB ---\n${gwB.log().split('\n').slice(-10).join('\n')}`);
+  // Up and protected: CI once read the row with GRE up and "IPsec down" (the list's IPsec mark asks the IKE
+  // SAs, the state the keepalives), so wait until it shows both; a mark that never comes still fails here.
+  await waitUntil('the list shows the site up', 30_000, async () => (row = await call('row', 'to-a') as Record<string, string> | null)?.['state'] === 'up' && /IPsec up$/.test(row?.['summary'] ?? ''), () => `\nrow: ${JSON.stringify(row)}\n--- gwB ---\n${gwB.log().split('\n').slice(-10).join('\n')}`);
   t.match(row, { protocol: 'GRE', summary: 'gre-to-a · 10.255.0.2/30 · fd00:255::2/64 · key 42 · keepalive 1 s · checksums · sequence numbers · IPsec up', state: 'up', drops: '' }, `listed as GRE over IPsec with its interface and framing, up: ${JSON.stringify(row)}`);
   t.match(gwB.log(), /'CN=gwa\.example' signed with RSA/, "gwB checked gwA's certificate, from the CA trusted in the browser");
   await call('screenshot', '25-gre-site');
