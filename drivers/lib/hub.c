@@ -245,13 +245,8 @@ static ptrdiff_t host_slot(const route_table *rt, uint32_t a) {
   }
 }
 
-/* A new IPv4 /32 into the live snapshot's hash while it is under half full: 0, or 1 when it must be rebuilt. */
-static int host_insert_in_place(dp_hub *h, const dp_prefix *p, dp_tunnel *t, uint32_t tag, dp_hub_sink *sink) {
-  route_table *rt = atomic_load_explicit(&h->table, memory_order_acquire);
-  if (p->family != 4 || p->length != 32 || !rt || !rt->host_mask || (rt->host_count + 1) * 2 > rt->host_mask + 1) return 1;
-  uint32_t a;
-  memcpy(&a, p->addr, 4);
-  if (a == 0 || host_slot(rt, a) >= 0) return 1; /* 0 marks empty slots; an existing host is a replacement */
+/* A route at the end of the master list, grown by doubling: 0, or -ENOMEM. */
+static int master_append(dp_hub *h, const dp_prefix *p, dp_tunnel *t, uint32_t tag, dp_hub_sink *sink) {
   if (h->master_count == h->master_cap) {
     size_t cap = h->master_cap ? h->master_cap * 2 : 64;
     route *grown = realloc(h->master, cap * sizeof *grown);
@@ -260,6 +255,17 @@ static int host_insert_in_place(dp_hub *h, const dp_prefix *p, dp_tunnel *t, uin
     h->master_cap = cap;
   }
   h->master[h->master_count++] = (route){.prefix = *p, .tunnel = t, .tag = tag, .sink = sink};
+  return 0;
+}
+
+/* A new IPv4 /32 into the live snapshot's hash while it is under half full: 0, or 1 when it must be rebuilt. */
+static int host_insert_in_place(dp_hub *h, const dp_prefix *p, dp_tunnel *t, uint32_t tag, dp_hub_sink *sink) {
+  route_table *rt = atomic_load_explicit(&h->table, memory_order_acquire);
+  if (p->family != 4 || p->length != 32 || !rt || !rt->host_mask || (rt->host_count + 1) * 2 > rt->host_mask + 1) return 1;
+  uint32_t a;
+  memcpy(&a, p->addr, 4);
+  if (a == 0 || host_slot(rt, a) >= 0) return 1; /* 0 marks empty slots; an existing host is a replacement */
+  if (master_append(h, p, t, tag, sink) < 0) return -ENOMEM;
   size_t j = hash32(a) & rt->host_mask;
   while (atomic_load_explicit(&rt->host_addr[j], memory_order_relaxed)) j = (j + 1) & rt->host_mask;
   rt->host_tunnel[j] = t;
@@ -286,14 +292,7 @@ static int route_add(dp_hub *h, const dp_prefix *p, dp_tunnel *t, uint32_t tag, 
       return rc;
     }
   }
-  if (h->master_count == h->master_cap) {
-    size_t cap = h->master_cap ? h->master_cap * 2 : 64;
-    route *grown = realloc(h->master, cap * sizeof *grown);
-    if (!grown) return -ENOMEM;
-    h->master = grown;
-    h->master_cap = cap;
-  }
-  h->master[h->master_count++] = (route){.prefix = *p, .tunnel = t, .tag = tag, .sink = sink};
+  if (master_append(h, p, t, tag, sink) < 0) return -ENOMEM;
   int rc = publish(h);
   if (rc < 0) h->master_count--;
   return rc;

@@ -99,18 +99,18 @@ export class TelemetrySubsystem implements Subsystem {
   async reconfigure(next: PosternConfig): Promise<void> {
     const settings = next.telemetry.mqtt;
     if (this.#telemetry && isDeepStrictEqual(settings, this.#settings)) return; // a rollback to what runs
-    const options = telemetryOptions(settings, this.#options.certificate, this.#options.ca?.());
-    checkTelemetryOptions(options);
-    await this.#stopCurrent();
-    this.#telemetry = this.#create(options, settings);
-    this.#settings = settings;
-    this.#telemetry.start();
+    await this.#replace(settings);
   }
 
   /** Dials again with the same settings, the client certificate read again (a renewed one, issue 26). */
   async restart(): Promise<void> {
     const settings = this.#settings;
     if (!settings || !this.#telemetry) return;
+    await this.#replace(settings);
+  }
+
+  /** A new client for these settings (certificate and CA read now) in place of the running one. */
+  async #replace(settings: MqttSettings): Promise<void> {
     const options = telemetryOptions(settings, this.#options.certificate, this.#options.ca?.());
     checkTelemetryOptions(options);
     await this.#stopCurrent();
