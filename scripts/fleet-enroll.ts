@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { writeFileAtomic } from '../firmware/config/atomic-file.ts';
 import { withFileLock } from '../firmware/config/file-lock.ts';
-import { addToken, decideEnrollRequest, decodeTokenStore, encodeTokenStore, newToken, type TokenStore } from '../firmware/fleet/token-enrollment-console.ts';
+import { addToken, decideEnrollRequest, decodeTokenStore, encodeTokenStore, newToken, type EnrollDecision, type TokenStore } from '../firmware/fleet/token-enrollment-console.ts';
 import { signEnrollAnswer, enrollTopics } from '../firmware/fleet/token-enrollment.ts';
-import { decideRenewRequest, renewTopic } from '../firmware/fleet/renewal.ts';
+import { decideRenewRequest, renewTopic, type RenewDecision } from '../firmware/fleet/renewal.ts';
 import { createCa, type CertificateAuthority } from '../firmware/pki/ca.ts';
 import { issueClientCertificateForKey } from '../firmware/pki/issue.ts';
 import { Secret } from '../firmware/util/secret.ts';
@@ -66,6 +66,22 @@ export interface ServeOptions {
   readonly log: (line: Record<string, unknown>) => void;
 }
 
+/** The signed answer on the box's certificate topic: a certificate (retained), or a refusal (not retained). */
+async function publishAnswer(client: MqttClient, o: ServeOptions, ca: CertificateAuthority, serial: string, now: number, decision: EnrollDecision | RenewDecision, logged: Record<string, unknown>): Promise<void> {
+  const topic = enrollTopics(o.prefix, serial).certificate;
+  if (decision.kind === 'refuse') {
+    o.log({ serial, ...logged, outcome: 'refused', code: decision.code, reason: decision.reason });
+    const answer = signEnrollAnswer({ outcome: 'refused', serial, issuedAt: now, code: decision.code, reason: decision.reason, ...(decision.csrSha256 ? { csrSha256: decision.csrSha256 } : {}) }, o.operatorKey);
+    // Not retained: a refusal never replaces a certificate already given.
+    await client.publishAsync(topic, answer, { qos: 1, retain: false });
+    return;
+  }
+  const cert = issueClientCertificateForKey(ca, { commonName: serial, validityDays: o.days, now: new Date(now), publicKey: decision.request.publicKey });
+  const answer = signEnrollAnswer({ outcome: 'issued', serial, issuedAt: now, csrSha256: decision.csrSha256, certificate: cert.certificatePem, ca: ca.certificatePem }, o.operatorKey);
+  await client.publishAsync(topic, answer, { qos: 1, retain: true });
+  o.log({ serial, ...logged, outcome: 'issued', certificateSerial: cert.serialHex });
+}
+
 /** One request, decided and answered; the store is written before anything is signed. */
 export async function answerRequest(client: MqttClient, o: ServeOptions, ca: CertificateAuthority, serial: string, payload: Buffer): Promise<void> {
   const topics = enrollTopics(o.prefix, serial);
@@ -75,36 +91,16 @@ export async function answerRequest(client: MqttClient, o: ServeOptions, ca: Cer
     if (d.kind === 'issue') writeStore(o.dir, d.store); // spent first: a crash now loses a certificate, never reuses a token
     return d;
   });
-  if (decision.kind === 'refuse') {
-    o.log({ serial, outcome: 'refused', code: decision.code, reason: decision.reason });
-    const answer = signEnrollAnswer({ outcome: 'refused', serial, issuedAt: now, code: decision.code, reason: decision.reason, ...(decision.csrSha256 ? { csrSha256: decision.csrSha256 } : {}) }, o.operatorKey);
-    // Not retained: a refusal never replaces a certificate already given.
-    await client.publishAsync(topics.certificate, answer, { qos: 1, retain: false });
-  } else {
-    const cert = issueClientCertificateForKey(ca, { commonName: serial, validityDays: o.days, now: new Date(now), publicKey: decision.request.publicKey });
-    const answer = signEnrollAnswer({ outcome: 'issued', serial, issuedAt: now, csrSha256: decision.csrSha256, certificate: cert.certificatePem, ca: ca.certificatePem }, o.operatorKey);
-    await client.publishAsync(topics.certificate, answer, { qos: 1, retain: true });
-    o.log({ serial, outcome: 'issued', certificateSerial: cert.serialHex });
-  }
+  await publishAnswer(client, o, ca, serial, now, decision, {});
   // The retained request is answered: cleared, so the next console start does not see it again.
   await client.publishAsync(topics.request, '', { qos: 1, retain: true });
 }
 
 /** A renewal request (renewal.ts): no token; the box's current certificate from this CA is its proof. */
 export async function answerRenewal(client: MqttClient, o: ServeOptions, ca: CertificateAuthority, serial: string, payload: Buffer): Promise<void> {
-  const topics = enrollTopics(o.prefix, serial);
   const now = Date.now();
   const decision = decideRenewRequest(payload, serial, ca.certificatePem, now);
-  if (decision.kind === 'refuse') {
-    o.log({ serial, renewal: true, outcome: 'refused', code: decision.code, reason: decision.reason });
-    const answer = signEnrollAnswer({ outcome: 'refused', serial, issuedAt: now, code: decision.code, reason: decision.reason, ...(decision.csrSha256 ? { csrSha256: decision.csrSha256 } : {}) }, o.operatorKey);
-    await client.publishAsync(topics.certificate, answer, { qos: 1, retain: false });
-  } else {
-    const cert = issueClientCertificateForKey(ca, { commonName: serial, validityDays: o.days, now: new Date(now), publicKey: decision.request.publicKey });
-    const answer = signEnrollAnswer({ outcome: 'issued', serial, issuedAt: now, csrSha256: decision.csrSha256, certificate: cert.certificatePem, ca: ca.certificatePem }, o.operatorKey);
-    await client.publishAsync(topics.certificate, answer, { qos: 1, retain: true });
-    o.log({ serial, renewal: true, outcome: 'issued', certificateSerial: cert.serialHex });
-  }
+  await publishAnswer(client, o, ca, serial, now, decision, { renewal: true });
   await client.publishAsync(renewTopic(o.prefix, serial), '', { qos: 1, retain: true });
 }
 
