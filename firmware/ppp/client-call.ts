@@ -44,7 +44,11 @@ function authPeer(method: 'mschapv2' | 'eap' | 'mschapv1', o: DialingLinkOptions
 export class PppCallOutcome {
   /** Resolves with the addresses IPCP agreed once the call is up; rejects if it never gets there. */
   readonly ready: Promise<Readonly<IpcpNegotiated>>;
-  /** Resolves with the reason once the call is over. */
+  /**
+   * Resolves with the reason once the call is over: the first failure before the call was up when there
+   * was one (an authentication refused), not what the teardown ended on (the server's disconnect may
+   * arrive before our own PPP finishes closing, and a Test must still say the login was refused).
+   */
   readonly closed: Promise<string>;
   readonly up: (ipv4: Readonly<IpcpNegotiated>) => void;
   readonly fail: (error: Error) => void;
@@ -54,9 +58,17 @@ export class PppCallOutcome {
     let up!: (ipv4: Readonly<IpcpNegotiated>) => void;
     let fail!: (error: Error) => void;
     let close!: (reason: string) => void;
-    this.ready = new Promise((resolve, reject) => ((up = resolve), (fail = reject)));
+    let settled = false;
+    let firstFailure: string | undefined;
+    this.ready = new Promise((resolve, reject) => {
+      up = (ipv4) => ((settled = true), resolve(ipv4));
+      fail = (error) => {
+        if (!settled) [settled, firstFailure] = [true, error.message];
+        reject(error);
+      };
+    });
     this.ready.catch(() => undefined);
-    this.closed = new Promise((resolve) => (close = resolve));
+    this.closed = new Promise((resolve) => (close = (reason) => resolve(firstFailure ?? reason)));
     [this.up, this.fail, this.close] = [up, fail, close];
   }
 }
