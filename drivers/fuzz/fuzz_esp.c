@@ -85,7 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* IPv6 (issue 24): the payload starts after the fixed header, never beyond, and never at an extension header. */
   if (dp_transport_payload6(data, size, &offset, &protocol) && (offset != 40 || offset > size || protocol == 0 || protocol == 43 || protocol == 44 || protocol == 60)) __builtin_trap();
   /* L2TP's hand-up check (issue 20): UDP to 1701 only in a whole datagram with room for its header. */
-  if (dp_transport_is_udp_to(data, size, 0xa506 /* htons(1701) */) && (!dp_transport_payload(data, size, &offset, &protocol) || protocol != 17 || offset + 8 > size)) __builtin_trap();
+  size_t udp = 0;
+  if (dp_transport_is_udp_to(data, size, 0xa506 /* htons(1701) */, &udp) &&
+      (!(dp_transport_payload(data, size, &offset, &protocol) || dp_transport_payload6(data, size, &offset, &protocol)) || protocol != 17 || offset != udp || udp + 8 > size)) __builtin_trap();
   /* As what a TUN with offloads hands over: segmenting must never overrun or crash. */
   static uint8_t scratch[2048];
   dp_gso_split(data, size, scratch, sizeof scratch, count_segment, NULL);

@@ -38,10 +38,12 @@ size_t dp_transport_rebuild(uint8_t *buf, size_t payload_len, uint8_t protocol, 
   return total;
 }
 
-bool dp_transport_is_udp_to(const uint8_t *packet, size_t len, uint16_t port) {
+bool dp_transport_is_udp_to(const uint8_t *packet, size_t len, uint16_t port, size_t *udp) {
   size_t offset = 0;
   uint8_t protocol = 0;
-  if (!dp_transport_payload(packet, len, &offset, &protocol) || protocol != 17 || len - offset < 8) return false;
+  bool whole = len && packet[0] >> 4 == 6 ? dp_transport_payload6(packet, len, &offset, &protocol) : dp_transport_payload(packet, len, &offset, &protocol);
+  if (!whole || protocol != 17 || len - offset < 8) return false;
+  *udp = offset;
   uint16_t dport;
   memcpy(&dport, packet + offset + 2, 2);
   return dport == port && get16(packet + offset + 4) == len - offset; /* the UDP length must agree too */
@@ -102,4 +104,11 @@ size_t dp_transport_udp_build6(uint8_t *buf, size_t cap, const uint8_t src[16], 
   put16(udp + 4, (uint16_t)(8 + len));
   memmove(udp + 8, payload, len);
   return dp_transport_rebuild6(buf, 8 + len, 17, src, dst, true);
+}
+
+void dp_transport_udp_checksum6(uint8_t *udp, size_t len, const uint8_t src[16], const uint8_t dst[16]) {
+  if (len < 8) return;
+  udp[6] = udp[7] = 0;
+  uint16_t c = dp_fold(dp_sum16(udp, len, dp_sum16(src, 16, 0) + dp_sum16(dst, 16, 0) + 17 + (uint32_t)len));
+  put16(udp + 6, c == 0 ? 0xffff : c);
 }

@@ -113,7 +113,8 @@ static bool encapsulate(dp_tunnel *t, uint16_t protocol, const uint8_t *plain, s
   if (t->options.transport) { /* the datagram's own payload, its protocol as next header */
     size_t offset = 0;
     uint8_t protocol = 0;
-    return dp_transport_payload(plain, len, &offset, &protocol) && dp_esp_encrypt(sa, plain + offset, len - offset, protocol, NULL, out, cap, out_len) == DP_OK;
+    bool whole = v6 ? dp_transport_payload6(plain, len, &offset, &protocol) : dp_transport_payload(plain, len, &offset, &protocol);
+    return whole && dp_esp_encrypt(sa, plain + offset, len - offset, protocol, NULL, out, cap, out_len) == DP_OK;
   }
   return dp_esp_encrypt(sa, plain, len, v6 ? 41 : 4, NULL, out, cap, out_len) == DP_OK; /* tunnel mode */
 }
@@ -127,12 +128,14 @@ static dp_ppp_session *ppp_owner(dp_tunnel *t, const uint8_t *packet, size_t len
   return NULL;
 }
 
-/* An IP packet to a PPP data session's peer: PPP, L2TP data header and UDP 1701 around it, sealed
- * in the transport SA as next header 17 (RFC 2661 over RFC 4303 §3.1.1). */
-static bool encapsulate_ppp(dp_tunnel *t, dp_ppp_session *s, const uint8_t *ip, size_t len, uint8_t *out, size_t cap, size_t *out_len) {
+/* An IP packet to a PPP data session's peer (at `peer`): PPP, L2TP data header and UDP 1701 around
+ * it, sealed in the transport SA as next header 17 (RFC 2661 over RFC 4303 §3.1.1). */
+static bool encapsulate_ppp(dp_tunnel *t, dp_ppp_session *s, const dp_addr *peer, const uint8_t *ip, size_t len, uint8_t *out, size_t cap, size_t *out_len) {
   static __thread uint8_t framed[MAX_PACKET];
   dp_ppp_stats *st = dp_ppp_session_counters(s);
   size_t n = dp_l2tp_frame(s, ip, len, framed, sizeof framed);
+  /* IPv6 forbids UDP without a checksum (RFC 8200 §8.1): the peer's stack would drop the frame. */
+  if (n && dp_addr_is_v6(peer)) dp_transport_udp_checksum6(framed, n, t->options.transport_local.v6.sin6_addr.s6_addr, peer->v6.sin6_addr.s6_addr);
   dp_sa *sa = atomic_load_explicit(&t->out, memory_order_acquire);
   if (!n || dp_esp_encrypt(sa, framed, n, 17, NULL, out, cap, out_len) != DP_OK) {
     atomic_fetch_add_explicit(&st->drop_tx, 1, memory_order_relaxed);
@@ -276,7 +279,7 @@ static int queue_packet(void *ctx, const uint8_t *packet, size_t len) {
   dp_ppp_session *ppp = t->options.transport ? ppp_owner(t, plain, len) : NULL;
   if (is_ip(b->protocol) && dp_clamp_mss(plain, len, ppp ? dp_ppp_session_config(ppp)->mtu : t->options.mtu)) COUNT(t, mss_clamped);
   size_t out_len = 0;
-  if (!(ppp ? encapsulate_ppp(t, ppp, plain, len, b->sealed[b->n], sizeof b->sealed[b->n], &out_len)
+  if (!(ppp ? encapsulate_ppp(t, ppp, &b->peer, plain, len, b->sealed[b->n], sizeof b->sealed[b->n], &out_len)
             : encapsulate(t, b->protocol, plain, len, b->sealed[b->n], sizeof b->sealed[b->n], &out_len))) {
     COUNT(t, drop_encrypt);
     return 0;
@@ -420,8 +423,8 @@ static up_result deliver_up(dp_tunnel *t, uint8_t *datagram, size_t len, uint8_t
   uint64_t up = atomic_load_explicit(&t->udp_up_route, memory_order_relaxed);
   /* Without a port handed up (a dialing L2TP site's child), its PPP data sessions' port. */
   uint16_t port = up ? (uint16_t)(up >> 32) : ppp_port(t);
-  if (!port || !t->options.transport || !dp_transport_is_udp_to(datagram, len, port)) return UP_NOT;
-  size_t udp = (size_t)(datagram[0] & 15) * 4;
+  size_t udp = 0;
+  if (!port || !t->options.transport || !dp_transport_is_udp_to(datagram, len, port, &udp)) return UP_NOT;
   up_result r = ppp_rx(t, datagram + udp + 8, len - udp - 8, inner, inner_len);
   if (r != UP_NOT || !up) return r; /* not handed up: to the TUN, as before */
   dp_pipe *pipe = dp_hub_pipe(t->hub);
@@ -432,8 +435,9 @@ static up_result deliver_up(dp_tunnel *t, uint8_t *datagram, size_t len, uint8_t
 
 /* One received datagram: decapsulate, check selectors, follow the peer, clamp, write to the TUN. */
 static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const dp_addr *from, uint8_t *plain) {
-  /* Transport mode (IPv4 only) rebuilds the datagram between the outer addresses: the peer's as it arrived. */
-  uint32_t outer_src = from->v4.sin_addr.s_addr, outer_dst = t->options.transport_local;
+  /* Transport mode rebuilds the datagram between the outer addresses: the peer's as it arrived. */
+  uint32_t outer_src = from->v4.sin_addr.s_addr, outer_dst = t->options.transport_local.v4.sin_addr.s_addr;
+  bool v6 = dp_addr_is_v6(from);
   if (t->options.mode != DP_TUNNEL_ESP_UDP && dp_addr_is_v6(from)) {
     /* Raw IPv6 sockets never hand over the outer header. */
     dp_addr peer = peer_of(t);
@@ -455,7 +459,7 @@ static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const dp_addr *f
     d += ihl;
     len -= ihl;
   }
-  size_t out_len = 0, room = t->options.transport ? 20 : 0;
+  size_t out_len = 0, room = t->options.transport ? (v6 ? 40 : 20) : 0;
   uint8_t nh = 0;
   uint16_t protocol = 0;
   decap_result r = decapsulate(t, d, len, plain + room, MAX_PACKET + 64 - room, &out_len, &nh, &protocol);
@@ -468,7 +472,9 @@ static void deliver(dp_tunnel *t, const uint8_t *d, size_t len, const dp_addr *f
   }
   if (t->options.transport) {
     /* Behind a NAT (ESP in UDP) the sender's L4 checksum covered addresses not seen here. */
-    out_len = dp_transport_rebuild(plain, out_len, nh, outer_src, outer_dst, t->transport_id++, t->options.mode == DP_TUNNEL_ESP_UDP);
+    /* Over IPv6 always: a UDP checksum of 0 (L2TP data frames, dp_l2tp_frame) is not allowed there. */
+    out_len = v6 ? dp_transport_rebuild6(plain, out_len, nh, from->v6.sin6_addr.s6_addr, t->options.transport_local.v6.sin6_addr.s6_addr, true)
+                 : dp_transport_rebuild(plain, out_len, nh, outer_src, outer_dst, t->transport_id++, t->options.mode == DP_TUNNEL_ESP_UDP);
     if (!out_len) { COUNT(t, drop_decrypt); return; }
   }
   /* RFC 4301 §5.2: what the peer may send us is bounded by the SA's selectors. */
@@ -553,8 +559,8 @@ static int open_socket(const dp_tunnel_options *o, const dp_addr *local) {
 static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoint *endpoint, dp_hub *hub, const dp_addr *local,
                         const dp_addr *remote, dp_sa *outbound, dp_sa *inbound, int *error) {
   bool v6 = dp_addr_is_v6(remote);
-  if ((options->transport && v6) || (local && dp_addr_is_v6(local) != v6) || (endpoint && dp_endpoint_is_v6(endpoint) != v6)) {
-    *error = -EAFNOSUPPORT; /* transport mode rebuilds IPv4 datagrams; one family per tunnel */
+  if ((options->transport && dp_addr_is_v6(&options->transport_local) != v6) || (local && dp_addr_is_v6(local) != v6) || (endpoint && dp_endpoint_is_v6(endpoint) != v6)) {
+    *error = -EAFNOSUPPORT; /* one family per tunnel: transport mode rebuilds datagrams between its two addresses */
     return NULL;
   }
   bool esp = options->mode == DP_TUNNEL_ESP_UDP || options->mode == DP_TUNNEL_ESP;
@@ -647,7 +653,8 @@ int dp_tunnel_send_udp(dp_tunnel *t, uint16_t sport, uint16_t dport, const uint8
   static __thread uint8_t datagram[MAX_PACKET], out[MAX_PACKET + 64];
   dp_addr peer = peer_of(t);
   uint16_t id = atomic_fetch_add_explicit(&t->sent_id, 1, memory_order_relaxed);
-  size_t n = dp_transport_udp_build(datagram, sizeof datagram, t->options.transport_local, peer.v4.sin_addr.s_addr, sport, dport, payload, len, id);
+  size_t n = dp_addr_is_v6(&peer) ? dp_transport_udp_build6(datagram, sizeof datagram, t->options.transport_local.v6.sin6_addr.s6_addr, peer.v6.sin6_addr.s6_addr, sport, dport, payload, len)
+                                  : dp_transport_udp_build(datagram, sizeof datagram, t->options.transport_local.v4.sin_addr.s_addr, peer.v4.sin_addr.s_addr, sport, dport, payload, len, id);
   if (!n) return -EMSGSIZE;
   size_t total = 0;
   dp_esp_set_lane(DP_ESP_LANE_CALLER); /* the hub's readers may be sealing for the same SA meanwhile */

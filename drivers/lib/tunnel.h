@@ -58,8 +58,8 @@ typedef struct {
   bool offload;               /* the TUN was opened with offloads (vnet header, TSO): see gso.h */
   bool uso;                   /* and takes UDP GSO packets: UDP runs are merged toward it too */
   bool link_protocol;         /* GRE: the TUN puts struct tun_pi before each packet: non-IP crosses with its EtherType as the GRE protocol type */
-  bool transport;             /* ESP transport mode (IPv4 outer addresses only): the TUN carries datagrams between the two hosts */
-  uint32_t transport_local;   /* this host's address (network order), for datagrams rebuilt on receipt */
+  bool transport;             /* ESP transport mode: the TUN carries datagrams between the two hosts (IPv4 or IPv6, issue 24) */
+  dp_addr transport_local;    /* this host's address (the peer's family; port ignored), for datagrams rebuilt on receipt */
   unsigned keepalive_ms;      /* ESP in UDP behind a NAT: idle interval before a keepalive (0: never) */
   unsigned mtu;               /* the TUN's: TCP SYNs in both directions are clamped to fit it */
   dp_prefix_set remote_ts;    /* inner sources allowed from the peer (empty: any) */
@@ -68,7 +68,7 @@ typedef struct {
 } dp_tunnel_options;
 
 /* For GRE the SAs are NULL. The local and remote ports matter only for ESP in UDP. Both addresses
- * of one family, IPv4 or IPv6 (issue 24); transport mode is IPv4 only (-EAFNOSUPPORT). */
+ * of one family, IPv4 or IPv6 (issue 24), and so is transport mode's local address (-EAFNOSUPPORT). */
 dp_tunnel *dp_tunnel_start(int tun_fd, const dp_tunnel_options *options, const dp_addr *local,
                            const dp_addr *remote, dp_sa *outbound, dp_sa *inbound, int *error);
 /* Rekeying without loss: inbound SAs are chosen by SPI (up to DP_TUNNEL_MAX_INBOUND at once, so
@@ -98,7 +98,7 @@ int dp_tunnel_send_gre(dp_tunnel *t, uint16_t protocol, const uint8_t *payload, 
 /* GRE: the sequence number the next packet will carry. */
 uint32_t dp_tunnel_gre_next_seq(const dp_tunnel *t);
 /* L2TP/IPsec (issue 20), transport mode on a hub: decrypted UDP to `port` (network order; 0: none)
- * goes up the hub's pipe under `tag`, as the rebuilt IPv4 datagram, instead of into the TUN. The L2TP
+ * goes up the hub's pipe under `tag`, as the rebuilt IPv4 or IPv6 datagram, instead of into the TUN. The L2TP
  * shell so learns which SA each datagram came in on: two clients behind one NAT both look like
  * NAT:1701 once decrypted, but each has its own SA. JavaScript thread. */
 void dp_tunnel_deliver_udp(dp_tunnel *t, uint16_t port, uint32_t tag);

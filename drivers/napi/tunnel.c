@@ -179,7 +179,7 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   str_prop(env, cfg, "name", name, sizeof name);
   options.offload = !dp_napi_bool_prop(env, cfg, "noOffload");
   options.transport = esp && dp_napi_bool_prop(env, cfg, "transport");
-  options.transport_local = local.v4.sin_addr.s_addr;
+  options.transport_local = local;
   /* IPv6 (issue 24): send from the SA's own address even when the shared socket is bound to ::. */
   if (dp_addr_is_v6(&local)) options.source = local;
   napi_value hub_v;

@@ -56,12 +56,13 @@ void test_transport(void) {
   size_t offset2 = 0;
   uint8_t proto2 = 0;
   CHECK(dp_transport_payload(buf, n, &offset2, &proto2) && proto2 == 17 && offset2 == 20, "and transport mode takes its UDP payload out again");
-  CHECK(dp_transport_is_udp_to(buf, n, port), "transport: UDP to port 1701 recognised (goes up to L2TP)");
-  CHECK(!dp_transport_is_udp_to(buf, n, other), "transport: UDP to another port is not");
+  size_t udp_at = 0;
+  CHECK(dp_transport_is_udp_to(buf, n, port, &udp_at) && udp_at == 20, "transport: UDP to port 1701 recognised (goes up to L2TP), its header at 20");
+  CHECK(!dp_transport_is_udp_to(buf, n, other, &udp_at), "transport: UDP to another port is not");
   buf[25] = (uint8_t)(buf[25] + 1);
-  CHECK(!dp_transport_is_udp_to(buf, n, port), "transport: a UDP length that disagrees with the datagram is not");
+  CHECK(!dp_transport_is_udp_to(buf, n, port, &udp_at), "transport: a UDP length that disagrees with the datagram is not");
   buf[25] = (uint8_t)(buf[25] - 1);
-  CHECK(!dp_transport_is_udp_to(buf, 27, port) && !dp_transport_is_udp_to(p, 140, port), "transport: a short datagram or TCP is not");
+  CHECK(!dp_transport_is_udp_to(buf, 27, port, &udp_at) && !dp_transport_is_udp_to(p, 140, port, &udp_at), "transport: a short datagram or TCP is not");
   CHECK(dp_transport_udp_build(buf, 30, ours, natted, port, port, l2tp, sizeof l2tp, 9) == 0, "transport: a payload that does not fit is refused");
 
   /* Issue 24, IPv6: a TCP segment 2001:db8:10::2 → 2001:db8:1::2, 100 bytes of payload, checksum right. */
@@ -105,6 +106,15 @@ void test_transport(void) {
             memcmp(buf6 + 48, l2tp, sizeof l2tp) == 0 && buf6[44] == 0 && buf6[45] == 8 + sizeof l2tp,
         "transport6: a UDP payload built into an IPv6 datagram with a valid, non-zero UDP checksum");
   CHECK(dp_transport_payload6(buf6, n, &offset2, &proto2) && proto2 == 17 && offset2 == 40, "and transport mode takes its UDP payload out again");
+  CHECK(dp_transport_is_udp_to(buf6, n, port, &udp_at) && udp_at == 40 && !dp_transport_is_udp_to(buf6, n, other, &udp_at) && !dp_transport_is_udp_to(buf6, n - 1, port, &udp_at),
+        "transport6: UDP to port 1701 recognised in an IPv6 datagram (header at 40), not another port nor a short one");
+  /* An L2TP data frame is built with UDP checksum 0 (dp_l2tp_frame); over IPv6 it is made before sealing. */
+  uint8_t frame[8 + sizeof l2tp] = {0x06, 0xa5, 0x06, 0xa5, 0, 8 + sizeof l2tp, 0, 0};
+  memcpy(frame + 8, l2tp, sizeof l2tp);
+  dp_transport_udp_checksum6(frame, sizeof frame, a6, b6);
+  uint32_t pseudo_ab = sum16(a6, 16, 0) + sum16(b6, 16, 0) + 17 + (uint32_t)sizeof frame;
+  CHECK((frame[6] | frame[7]) != 0 && fold(sum16(frame, sizeof frame, pseudo_ab)) == 0 && memcmp(frame + 8, l2tp, sizeof l2tp) == 0,
+        "transport6: a bare UDP datagram's checksum made with the IPv6 pseudo-header, non-zero, the payload untouched");
   buf6[46] = buf6[47] = 0;
   size_t m = dp_transport_rebuild6(buf6, n - 40, 17, b6, a6, true);
   CHECK(m == n && fold(sum16(buf6 + 40, n - 40, pseudo6)) == 0 && (buf6[46] | buf6[47]) != 0, "transport6: a received UDP checksum of 0 is made, never left 0");

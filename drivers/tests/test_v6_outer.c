@@ -143,7 +143,8 @@ static void endpoint_and_tunnel(void) {
   dp_tunnel_options o = {.mode = DP_TUNNEL_ESP_UDP, .mtu = 1400, .source = v6("::1", 0)};
   dp_tunnel_options transport = o;
   transport.transport = true;
-  CHECK(!dp_tunnel_start_shared(tun[0], &transport, e, &peer_addr, out, in, &err) && err == -EAFNOSUPPORT, "v6 tunnel: transport mode refused on IPv6 (IPv4 datagrams only)");
+  transport.transport_local.v4.sin_family = AF_INET;
+  CHECK(!dp_tunnel_start_shared(tun[0], &transport, e, &peer_addr, out, in, &err) && err == -EAFNOSUPPORT, "v6 tunnel: transport mode with an IPv4 local address refused (one family per tunnel)");
   dp_tunnel *t = dp_tunnel_start_shared(tun[0], &o, e, &peer_addr, out, in, &err);
   CHECK(t && err == 0, "v6 tunnel: ESP in UDP started on the IPv6 endpoint");
   if (!t) return;
@@ -223,8 +224,87 @@ static void raw_v6(void) {
   dp_sa_free(peer_tx);
 }
 
+/* The UDP checksum of an IPv6 datagram's UDP (header at 40) verifies with the pseudo-header. */
+static bool udp6_checksum_holds(const uint8_t *d, size_t len) {
+  uint32_t sum = 17 + (uint32_t)(len - 40);
+  for (size_t i = 8; i < 40; i += 2) sum += (uint32_t)(d[i] << 8 | d[i + 1]);
+  for (size_t i = 40; i < len; i += 2) sum += (uint32_t)(d[i] << 8 | (i + 1 < len ? d[i + 1] : 0));
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return sum == 0xffff && (d[46] | d[47]) != 0;
+}
+
+/* Issue 24, L2TP/IPsec over IPv6: ESP transport mode in UDP on an IPv6 endpoint. A UDP datagram
+ * from the TUN leaves as its payload alone (next header 17); the peer's sealed UDP (checksum 0, as
+ * L2TP data frames have) comes back rebuilt as an IPv6 datagram between the two hosts with a real
+ * checksum; JavaScript's way back (dp_tunnel_send_udp) seals a UDP payload over IPv6 too. */
+static void transport_v6(void) {
+  dp_addr local = v6("::1", 0);
+  ike_seen seen = {0};
+  int err = 0;
+  dp_endpoint *e = dp_endpoint_open(&local, on_ike, &seen, &err);
+  if (!e) { CHECK(false, "v6 transport: endpoint opened"); return; }
+  dp_addr ep, peer_addr;
+  socklen_t l = sizeof ep;
+  getsockname(dp_endpoint_fd(e), &ep.sa, &l);
+  int peer = udp6_socket(&peer_addr);
+  int tun[2];
+  socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tun);
+  dp_sa *out = gcm_sa(0x5005), *in = gcm_sa(0x6006), *peer_rx = gcm_sa(0x5005), *peer_tx = gcm_sa(0x6006);
+  dp_tunnel_options o = {.mode = DP_TUNNEL_ESP_UDP, .mtu = 1400, .source = v6("::1", 0), .transport = true, .transport_local = v6("::1", 0)};
+  dp_tunnel *t = dp_tunnel_start_shared(tun[0], &o, e, &peer_addr, out, in, &err);
+  CHECK(t && err == 0, "v6 transport: ESP transport mode in UDP started on the IPv6 endpoint");
+  if (!t) return;
+  /* ::1:1701 → ::1:1701, 20 bytes of L2TP-like payload, checksum left for the check below. */
+  uint8_t d[68] = {0x60, 0, 0, 0, 0, 28, 17, 64};
+  inet_pton(AF_INET6, "::1", d + 8);
+  inet_pton(AF_INET6, "::1", d + 24);
+  d[40] = 0x06; d[41] = 0xa5; d[42] = 0x06; d[43] = 0xa5; d[45] = 28;
+  for (int i = 48; i < 68; i++) d[i] = (uint8_t)i;
+  (void)!write(tun[1], d, sizeof d);
+  uint8_t buf[2048], plain[2048];
+  dp_addr from;
+  ssize_t n = receive_within(peer, buf, sizeof buf, &from);
+  size_t plen = 0;
+  uint8_t nh = 0;
+  CHECK(n > 0 && dp_esp_decrypt(peer_rx, buf, (size_t)n, plain, sizeof plain, &plen, &nh) == DP_OK && nh == 17 && plen == 28 && memcmp(plain, d + 40, 28) == 0,
+        "v6 transport: a UDP datagram from the TUN leaves as its UDP payload (next header 17), no IPv6 header inside");
+
+  uint8_t udp[28];
+  memcpy(udp, d + 40, 28);
+  udp[6] = udp[7] = 0; /* as dp_l2tp_frame builds them */
+  size_t slen = 0;
+  dp_esp_encrypt(peer_tx, udp, sizeof udp, 17, NULL, buf, sizeof buf, &slen);
+  sendto(peer, buf, slen, 0, &ep.sa, dp_addr_len(&ep));
+  struct pollfd p = {.fd = tun[1], .events = POLLIN};
+  n = poll(&p, 1, 2000) == 1 ? read(tun[1], plain, sizeof plain) : -1;
+  CHECK(n == 68 && plain[0] == 0x60 && plain[6] == 17 && plain[5] == 28 && memcmp(plain + 8, d + 8, 32) == 0 && memcmp(plain + 48, d + 48, 20) == 0 && udp6_checksum_holds(plain, 68),
+        "v6 transport: sealed UDP from the IPv6 peer reaches the TUN as a whole IPv6 datagram, its zero UDP checksum made");
+
+  const uint8_t hello[5] = {'h', 'e', 'l', 'l', 'o'};
+  int sent = dp_tunnel_send_udp(t, htons(1701), htons(1702), hello, sizeof hello);
+  n = receive_within(peer, buf, sizeof buf, &from);
+  uint8_t rebuilt[2048];
+  plen = 0;
+  bool opened = n > 0 && dp_esp_decrypt(peer_rx, buf, (size_t)n, rebuilt + 40, sizeof rebuilt - 40, &plen, &nh) == DP_OK && nh == 17 && plen == 13;
+  if (opened) {
+    memcpy(rebuilt, d, 40);
+    rebuilt[5] = 13;
+  }
+  CHECK(sent > 0 && opened && rebuilt[40] == 0x06 && rebuilt[41] == 0xa5 && rebuilt[43] == 0xa6 && memcmp(rebuilt + 48, hello, 5) == 0 && udp6_checksum_holds(rebuilt, 53),
+        "v6 transport: JavaScript's UDP payload sealed to the IPv6 peer with a UDP checksum made over the IPv6 pseudo-header");
+  dp_tunnel_stop(t);
+  close(tun[1]);
+  dp_endpoint_close(e);
+  close(peer);
+  dp_sa_free(out);
+  dp_sa_free(in);
+  dp_sa_free(peer_rx);
+  dp_sa_free(peer_tx);
+}
+
 void test_v6_outer(void) {
   peer_lock();
   endpoint_and_tunnel();
   raw_v6();
+  transport_v6();
 }

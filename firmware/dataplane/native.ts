@@ -227,7 +227,7 @@ export type NativeTunnelConfig = TunnelCommon &
         readonly outbound: NativeSa;
         readonly inbound: NativeSa;
         /**
-         * ESP transport mode (RFC 4303 §3.1.1, IPv4): the TUN carries whole datagrams between the two
+         * ESP transport mode (RFC 4303 §3.1.1, IPv4 or IPv6): the TUN carries whole datagrams between the two
          * hosts' own addresses (`local`, `remote`), and ESP protects their payload. Steer such traffic to
          * the TUN by policy routing that leaves ESP, IKE and UDP 4500 on the normal path.
          */

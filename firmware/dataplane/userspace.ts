@@ -132,7 +132,8 @@ export class UserspaceDataPlane implements DataPlane {
     this.#open();
     const key = saKey(spec);
     if (this.#sas.has(key)) throw new PosternError(ErrorCode.dataplaneExists, `SA ${key} exists`);
-    if (spec.mode === 'transport' && (!isIpv4(spec.source) || !isIpv4(spec.destination))) throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${key}: transport mode is IPv4 only in the userspace data plane`);
+    // Transport mode rebuilds datagrams between the SA's two addresses (issue 24: IPv6 too): one family.
+    if (spec.mode === 'transport' && isIpv4(spec.source) !== isIpv4(spec.destination)) throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${key}: a transport-mode SA's two addresses must be of one family`);
     if (!this.#endpointFor(spec)) {
       throw new PosternError(ErrorCode.dataplaneInvalid, `SA ${key}: no ${spec.encapsulation ? 'UDP 4500' : 'raw ESP'} endpoint${isIpv4(spec.destination) ? '' : ' for IPv6'} on this data plane`);
     }
@@ -516,7 +517,10 @@ export const kernelSteerVia = (device: string) => {
       ...(protocol !== undefined && source.port !== undefined ? ['sport', String(source.port)] : []),
       ...(protocol !== undefined && destination.port !== undefined ? ['dport', String(destination.port)] : []),
     ];
-    const from = source.prefix.endsWith('/32') ? ['src', source.prefix.slice(0, -3)] : [];
+    const v6 = destination.prefix.includes(':');
+    const host = source.prefix.endsWith(v6 ? '/128' : '/32');
+    const from = host ? ['src', source.prefix.slice(0, source.prefix.lastIndexOf('/'))] : [];
+    const family = v6 ? ['-6'] : []; // issue 24: L2TP/IPsec over IPv6 steers by IPv6 rules
     const quiet = (args: string[]) => {
       try {
         execFileSync('ip', args, { stdio: 'ignore' });
@@ -528,12 +532,12 @@ export const kernelSteerVia = (device: string) => {
     if (rules > 0) rulesPerDestination.set(destination.prefix, rules);
     else rulesPerDestination.delete(destination.prefix);
     if (add) {
-      quiet(['route', 'replace', destination.prefix, 'dev', device, ...from, 'table', String(STEERING_TABLE)]);
-      quiet(['rule', 'add', ...match, 'lookup', String(STEERING_TABLE), 'priority', '100']);
+      quiet([...family, 'route', 'replace', destination.prefix, 'dev', device, ...from, 'table', String(STEERING_TABLE)]);
+      quiet([...family, 'rule', 'add', ...match, 'lookup', String(STEERING_TABLE), 'priority', '100']);
     } else {
-      quiet(['rule', 'del', ...match, 'lookup', String(STEERING_TABLE), 'priority', '100']);
+      quiet([...family, 'rule', 'del', ...match, 'lookup', String(STEERING_TABLE), 'priority', '100']);
       // The table's route goes with the last rule for that destination.
-      if (rules <= 0) quiet(['route', 'del', destination.prefix, 'dev', device, 'table', String(STEERING_TABLE)]);
+      if (rules <= 0) quiet([...family, 'route', 'del', destination.prefix, 'dev', device, 'table', String(STEERING_TABLE)]);
     }
   };
 };
