@@ -18,7 +18,10 @@
 // enroll-serve for a certificate from the enrollment CA, switches its telemetry to that certificate on
 // the certificate listener (safe mode, confirmed by the connection) and announces itself; the same
 // token used again (the captured request replayed, or for another serial) is refused and answered.
-import { createPrivateKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
+// Renewal: the same box started again with a certificate past 2/3 of its life asks enroll-serve on its
+// certificate connection (the documented ACL's renew line), switches to the new certificate and key
+// and reconnects with them.
+import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
@@ -27,6 +30,8 @@ import { hashPassword } from '../../firmware/control/password-hash.ts';
 import { signEnvelope, type DesiredPayload } from '../../firmware/fleet/envelope.ts';
 import { encodeEnrollRequest } from '../../firmware/fleet/token-enrollment.ts';
 import { buildCsr } from '../../firmware/pki/csr.ts';
+import { issueClientCertificateForKey } from '../../firmware/pki/issue.ts';
+import { Secret } from '../../firmware/util/secret.ts';
 import { cleanEnv } from '../helpers/env.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { hasBinary, isRoot, run } from '../lab/command.ts';
@@ -339,8 +344,41 @@ t.test('a one-time token exchanged for a certificate: enrolled, switched to it, 
   await pubAs('shop-18', token, 'postern/shop-18/desired', '{}');
   await waitUntil('denied', 5000, () => /Denied PUBLISH from .*'postern\/shop-18\/desired'/.test(broker.log()), () => broker.log().slice(-2000));
   t.match(broker.log(), /Denied PUBLISH from .*'postern\/enroll\/shop-19\/request'/, 'the enrollment listener\'s ACL keeps a token holder to its own request');
-  t.comment(`wall ${Date.now() - started} ms`);
+  t.comment(`token-done ${Date.now() - started} ms`);
+
+  // Renewal: the same box, its certificate now one near its end (as the enrollment CA issued it 20 h
+  // ago for a day: due at 2/3 of its life, 4 h left). Started again, it asks enroll-serve on its
+  // certificate connection (the documented ACL's renew line), switches to the new certificate for a
+  // new key and reconnects with it.
   await postern.stop();
+  const fleetDir = join(postern.stateDir, 'fleet');
+  const oldKey = createPrivateKey(readFileSync(join(fleetDir, 'enroll-key.pem'), 'utf8'));
+  const enrollCa = { certificatePem: readFileSync(join(enrollDir, 'enroll-ca.pem'), 'utf8'), keyPem: new Secret(readFileSync(join(enrollDir, 'enroll-ca-key.pem'), 'utf8')) };
+  const nearEnd = issueClientCertificateForKey(enrollCa, { commonName: 'shop-18', validityDays: 1, now: new Date(Date.now() - 20 * 3_600_000), publicKey: createPublicKey(oldKey) });
+  writeFileSync(join(fleetDir, 'device.pem'), nearEnd.certificatePem, { mode: 0o600 });
+  const connectsBefore = broker.log().match(/New client connected from 10\.9\.3\.2:\d+ as \S+ \([^)]*u'shop-18'\)/g)?.length ?? 0;
+  const renewAt = Date.now();
+  const renewed = await startPostern(lab, 'gw', undefined, (log) => log.includes('the broker took the renewed certificate'), { name: 'postern-renew', stateDir: postern.stateDir, args: ['--board', boardFile] });
+  t.comment(`renewed ${Date.now() - renewAt} ms after the start`);
+  t.match(renewed.log(), /fleet: asking the console to renew this box's certificate/);
+  t.match(served(), new RegExp(`"serial":"shop-18","renewal":true,"outcome":"issued"`), 'enroll-serve issued the renewal');
+  const renewRequest = seen().find((m) => m.topic === 'postern/enroll/shop-18/renew' && m.payload.startsWith('{'));
+  t.match(renewRequest && JSON.parse(renewRequest.payload), { type: 'postern-renew-request', serial: 'shop-18', certificate: String, signature: String }, 'the request went through the certificate listener');
+  t.notMatch(broker.log(), /Denied PUBLISH from .*'postern\/enroll\/shop-18\/renew'/, 'the documented ACL lets a box write its renew topic');
+  const now = new X509Certificate(readFileSync(join(fleetDir, 'device.pem')));
+  t.not(now.serialNumber, new X509Certificate(nearEnd.certificatePem).serialNumber, 'a new certificate in use');
+  t.equal(now.subject, 'CN=shop-18');
+  t.ok(now.verify(new X509Certificate(enrollCa.certificatePem).publicKey), 'from the enrollment CA');
+  t.ok(Date.parse(now.validTo) > Date.now() + 29 * 86_400_000, `for enroll-serve's 30 days (until ${now.validTo})`);
+  t.notOk(now.publicKey.equals(createPublicKey(oldKey)), 'for a new key');
+  t.ok(now.publicKey.equals(createPublicKey(createPrivateKey(readFileSync(join(fleetDir, 'enroll-key.pem'), 'utf8')))), 'the key the box uses now is the new one');
+  t.notOk(existsSync(join(fleetDir, 'device-previous.pem')) || existsSync(join(fleetDir, 'enroll-key-previous.pem')), 'the previous certificate and key dropped once the broker took the new one');
+  await waitUntil('the renew request cleared', 5000, () => seen().some((m) => m.topic === 'postern/enroll/shop-18/renew' && m.payload === ''), () => JSON.stringify(seen().map((m) => m.topic)));
+  const connectsAfter = broker.log().match(/New client connected from 10\.9\.3\.2:\d+ as \S+ \([^)]*u'shop-18'\)/g)?.length ?? 0;
+  t.ok(connectsAfter >= connectsBefore + 2, `the box connected with the old certificate, then again with the new (${connectsAfter - connectsBefore} connections)`);
+  t.notOk(renewed.log().includes('PRIVATE KEY'), 'no key in the log');
+  t.comment(`wall ${Date.now() - started} ms`);
+  await renewed.stop();
 });
 
 /** The box's management API in its namespace through curl: first-boot setup and login once, then requests with the session. */
