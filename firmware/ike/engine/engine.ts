@@ -16,6 +16,7 @@ import { emitMove, startAddressUpdate } from './mobike.ts';
 import { describe } from './payload-helpers.ts';
 import { ikev1Refusal, isIkev1 } from './ikev1-refusal.ts';
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from './types.ts';
+import { DeadlineHeap } from '../../util/deadline-heap.ts';
 
 const EMPTY = new Uint8Array(0);
 function ownBuffer(bytes: Uint8Array): Uint8Array {
@@ -43,11 +44,20 @@ export class IkeEngine {
   /** Half-open responder SAs by the initiator's SPI and address, to answer retransmitted IKE_SA_INIT. */
   readonly #halfOpen = new Map<string, IkeSa>();
   /**
-   * SAs by the peer's authenticated ID, for uniqueness and INITIAL_CONTACT: looking through every SA
-   * at each IKE_AUTH made setups quadratic at thousands of SAs (issue 23). Each SA joins once
-   * established (`#settle`, `adopt`) and leaves when it closes; callers still check its state.
+   * SAs by the peer's authenticated ID, then by connection, for uniqueness and INITIAL_CONTACT:
+   * looking through every SA at each IKE_AUTH made setups quadratic at thousands of SAs (issue 23);
+   * the connection level keeps it so where thousands of initiators all name one gateway. Each SA
+   * joins once established (`#settle`, `adopt`; its ID and connection are fixed by then) and leaves
+   * when it closes; callers still check its state.
    */
-  readonly #byRemoteId = new Map<string, IkeSa[]>();
+  readonly #byRemoteId = new Map<string, Map<IkeConnection | undefined, Set<IkeSa>>>();
+  /**
+   * Every SA's next deadline (retransmission, half-open expiry, liveness check, rekey, session end):
+   * `nextTimeout` and `tick` read the earliest instead of looking through every SA (issue 23). An SA
+   * the engine worked on is marked touched and its deadline worked out again at `#flush`.
+   */
+  readonly #timers = new DeadlineHeap<IkeSa>();
+  readonly #touched = new Set<IkeSa>();
   /** Set when the request being handled was held unanswered (holdRequest). */
   #held = false;
   readonly #childSpis = new Set<number>();
@@ -109,6 +119,7 @@ export class IkeEngine {
       this.#drop('unknown-spi', { spi: mySpi.toString(16) });
       return this.#flush();
     }
+    this.#touched.add(sa);
     if (header.response) this.#onResponse(sa, message, packet.subarray(0, header.length), from, to);
     else this.#onRequest(sa, message, packet.subarray(0, header.length), from, to);
     return this.#flush();
@@ -129,6 +140,7 @@ export class IkeEngine {
     const sa = new IkeSa(true, this.#newIkeSpi(), local, { address, port: 500 }, this.#now, 'init-sent');
     sa.connection = conn;
     this.#sas.set(sa.spiI, sa);
+    this.#touched.add(sa);
     const group = conn.ikeProposals[0]?.get(TransformType.DH)?.[0]?.id ?? 0;
     if (!startInit(this.#context(), sa, conn.ikeProposals, group)) this.#close(sa, `DH group ${group} is not implemented`);
     return sa;
@@ -167,6 +179,7 @@ export class IkeEngine {
     const sa = [...this.#sas.values()].find((s) => s.spiI === spi && s.state === 'established' && s.rekeyedTo === undefined);
     if (!sa) return false;
     sa.sessionEnds = { at: now + seconds * 1000, reason: `session timeout (RADIUS CoA Session-Timeout ${seconds} s)` };
+    this.#wake(sa);
     return true;
   }
 
@@ -183,6 +196,7 @@ export class IkeEngine {
       const step = sa.eap.server?.resume();
       if (!step || step.status === 'pending') continue;
       sa.nextPeerRequestId++; // the held request is answered now, as if it had just come
+      this.#touched.add(sa);
       resumeEapServer(ctx, sa, messageId, step);
       this.#settle(sa);
     }
@@ -193,49 +207,77 @@ export class IkeEngine {
   tick(now: number): IkeAction[] {
     this.#now = now;
     const ctx = this.#context();
-    for (const sa of this.#sas.values()) {
-      const p = sa.pending;
-      if (p && now >= p.sentAt + this.#retransmitDelay(p.tries)) {
-        if (p.tries >= this.#options.retransmitTries) {
-          this.#close(sa, p.purpose === 'delete-ike' && sa.deleteReason ? sa.deleteReason : `no answer to ${EXCHANGE_NAMES[p.exchange]} request ${p.messageId} after ${p.tries + 1} tries`);
-          continue;
-        }
-        p.tries++;
-        p.sentAt = now;
-        this.#log('info', `retransmit ${p.tries} of ${EXCHANGE_NAMES[p.exchange]} request ${p.messageId}`, { spi: sa.spiI.toString(16) });
-        this.#emitSend(sa, p.packets);
-      } else if (!sa.initiator && (sa.state === 'init-done' || sa.state === 'eap') && now - sa.lastHeard >= this.#options.halfOpenTimeoutMs) {
-        this.#close(sa, `half-open SA timed out waiting for ${sa.state === 'eap' ? 'the EAP client' : 'IKE_AUTH'}`);
-      } else if (sa.state === 'established' && !sa.pending && sa.connection && sa.connection.dpdSeconds > 0 && now - sa.lastHeard >= sa.connection.dpdSeconds * 1000) {
-        startLivenessCheck(ctx, sa);
-      }
-      if (sa.state === 'established' && sa.rekeyedTo === undefined && sa.sessionEnds && now >= sa.sessionEnds.at && !sa.pending) startDeleteIke(ctx, sa, sa.sessionEnds.reason);
-      else if (sa.state === 'established' && sa.rekeyedTo === undefined && !sa.creating) this.#rekeyDue(ctx, sa, now);
+    const due: IkeSa[] = [];
+    for (let at = this.#timers.peekAt(); at !== undefined && at <= now; at = this.#timers.peekAt()) {
+      const sa = this.#timers.peekItem()!;
+      this.#timers.pop();
+      if (sa.wakeAt !== at || sa.state === 'closed') continue; // stale: a nearer deadline replaced it, or gone
+      sa.wakeAt = undefined;
+      due.push(sa);
+    }
+    for (const sa of due) {
+      if (sa.state === 'closed') continue; // closed by an earlier one's work (a replaced duplicate)
+      this.#touched.add(sa);
+      this.#tickSa(ctx, sa, now);
     }
     return this.#flush();
   }
 
-  /** When `tick` next has something to do, or undefined when nothing is scheduled. */
-  nextTimeout(): number | undefined {
-    let next: number | undefined;
-    const consider = (t: number) => {
-      next = next === undefined ? t : Math.min(next, t);
-    };
-    for (const sa of this.#sas.values()) {
-      if (sa.pending) consider(sa.pending.sentAt + this.#retransmitDelay(sa.pending.tries));
-      else if (!sa.initiator && (sa.state === 'init-done' || sa.state === 'eap')) consider(sa.lastHeard + this.#options.halfOpenTimeoutMs);
-      else if (sa.state === 'established' && sa.connection && sa.connection.dpdSeconds > 0) consider(sa.lastHeard + sa.connection.dpdSeconds * 1000);
-      if (sa.state === 'established' && sa.rekeyedTo === undefined && sa.sessionEnds) consider(sa.sessionEnds.at);
-      if (sa.state === 'established' && sa.rekeyedTo === undefined && !sa.creating) {
-        const ikeAt = this.#ikeRekeyAt(sa);
-        if (ikeAt !== undefined) consider(ikeAt);
-        for (const c of sa.children) {
-          const at = this.#childRekeyAt(sa, c.inbound.spi);
-          if (at !== undefined) consider(at);
-        }
+  #tickSa(ctx: EngineContext, sa: IkeSa, now: number): void {
+    const p = sa.pending;
+    if (p && now >= p.sentAt + this.#retransmitDelay(p.tries)) {
+      if (p.tries >= this.#options.retransmitTries) {
+        this.#close(sa, p.purpose === 'delete-ike' && sa.deleteReason ? sa.deleteReason : `no answer to ${EXCHANGE_NAMES[p.exchange]} request ${p.messageId} after ${p.tries + 1} tries`);
+        return;
       }
+      p.tries++;
+      p.sentAt = now;
+      this.#log('info', `retransmit ${p.tries} of ${EXCHANGE_NAMES[p.exchange]} request ${p.messageId}`, { spi: sa.spiI.toString(16) });
+      this.#emitSend(sa, p.packets);
+    } else if (!sa.initiator && (sa.state === 'init-done' || sa.state === 'eap') && now - sa.lastHeard >= this.#options.halfOpenTimeoutMs) {
+      this.#close(sa, `half-open SA timed out waiting for ${sa.state === 'eap' ? 'the EAP client' : 'IKE_AUTH'}`);
+    } else if (sa.state === 'established' && !sa.pending && sa.connection && sa.connection.dpdSeconds > 0 && now - sa.lastHeard >= sa.connection.dpdSeconds * 1000) {
+      startLivenessCheck(ctx, sa);
     }
-    return next;
+    if (sa.state === 'established' && sa.rekeyedTo === undefined && sa.sessionEnds && now >= sa.sessionEnds.at && !sa.pending) startDeleteIke(ctx, sa, sa.sessionEnds.reason);
+    else if (sa.state === 'established' && sa.rekeyedTo === undefined && !sa.creating) this.#rekeyDue(ctx, sa, now);
+  }
+
+  /** When `tick` next has something to do, or undefined when nothing is scheduled (possibly a little early). */
+  nextTimeout(): number | undefined {
+    for (let at = this.#timers.peekAt(); at !== undefined; at = this.#timers.peekAt()) {
+      const sa = this.#timers.peekItem()!;
+      if (sa.wakeAt === at && sa.state !== 'closed') return at;
+      this.#timers.pop();
+    }
+    return undefined;
+  }
+
+  /** The SA's next deadline: each thing `#tickSa` does, when it would be due. */
+  #dueOf(sa: IkeSa): number | undefined {
+    let next = Infinity;
+    if (sa.pending) next = sa.pending.sentAt + this.#retransmitDelay(sa.pending.tries);
+    else if (!sa.initiator && (sa.state === 'init-done' || sa.state === 'eap')) next = sa.lastHeard + this.#options.halfOpenTimeoutMs;
+    else if (sa.state === 'established' && sa.connection && sa.connection.dpdSeconds > 0) next = sa.lastHeard + sa.connection.dpdSeconds * 1000;
+    if (sa.state === 'established' && sa.rekeyedTo === undefined && sa.sessionEnds) next = Math.min(next, sa.sessionEnds.at);
+    if (sa.state === 'established' && sa.rekeyedTo === undefined && !sa.creating) {
+      next = Math.min(next, this.#ikeRekeyAt(sa) ?? Infinity);
+      for (const c of sa.children) next = Math.min(next, this.#childRekeyAt(sa, c.inbound.spi) ?? Infinity);
+    }
+    return next === Infinity ? undefined : next;
+  }
+
+  /**
+   * After the engine worked on an SA: its deadline into the heap when nearer than the one held. A
+   * later one waits for the held entry to come due (then `tick` finds nothing to do and asks again),
+   * so the heap holds about one entry per SA however often a deadline moves out.
+   */
+  #wake(sa: IkeSa): void {
+    if (sa.state === 'closed') return;
+    const due = this.#dueOf(sa);
+    if (due === undefined || (sa.wakeAt !== undefined && sa.wakeAt <= due)) return;
+    sa.wakeAt = due;
+    this.#timers.push(due, sa);
   }
 
   /** Starts the rekey that is due first, if any (one CREATE_CHILD_SA at a time per IKE SA). */
@@ -310,6 +352,7 @@ export class IkeEngine {
     }
     this.#sas.set(sa.spiR, sa);
     this.#halfOpen.set(key, sa);
+    this.#touched.add(sa);
   }
 
   /**
@@ -456,6 +499,7 @@ export class IkeEngine {
       adopt: (sa) => {
         this.#sas.set(sa.mySpi, sa);
         this.#index(sa);
+        this.#touched.add(sa);
       },
       connectionFor: (remoteId, remote) => this.#connectionFor(remoteId, remote),
       close: (sa, reason) => this.#close(sa, reason),
@@ -468,6 +512,7 @@ export class IkeEngine {
         if (!old) return;
         this.#log('info', `deleting the old IKE SA ${spiI.toString(16)}: ${why}`, { connection: old.connection?.name });
         old.rekeyedTo = spiI; // its close is not the connection going down
+        this.#touched.add(old);
         startDeleteIke(this.#context(), old);
       },
       replace: (old, why) => {
@@ -479,7 +524,8 @@ export class IkeEngine {
         // Established already (a responder replacing duplicates): in the index before they close, so
         // their leases' release sees this SA holding the address too.
         if (sa.state === 'established') this.#index(sa);
-        return [...(this.#byRemoteId.get(sa.remoteId) ?? [])].filter((o) => o !== sa && o.state === 'established' && o.rekeyedTo === undefined && o.connection === sa.connection && o.remoteId === sa.remoteId);
+        const same = this.#byRemoteId.get(sa.remoteId)?.get(sa.connection);
+        return same ? [...same].filter((o) => o !== sa && o.state === 'established' && o.rekeyedTo === undefined) : [];
       },
     };
   }
@@ -493,6 +539,7 @@ export class IkeEngine {
     const packets = this.#encode(sa, exchange, false, messageId, payloads);
     if (exchange === ExchangeType.IKE_SA_INIT) sa.initRequest = packets[0]!;
     sa.pending = { messageId, exchange, packets, firstSent: this.#now, sentAt: this.#now, tries: 0, purpose };
+    this.#touched.add(sa);
     this.#log('info', `sending ${describe(EXCHANGE_NAMES[exchange] ?? String(exchange), false, messageId, payloads)}`, { spi: sa.spiI.toString(16), to: `${sa.remote.address}:${sa.remote.port}` });
     this.#emitSend(sa, packets);
   }
@@ -581,7 +628,7 @@ export class IkeEngine {
     // the same identity (a reauthentication) still holds it, it stays leased.
     const vip = sa.virtualIp;
     // (A lease's identity is its holder's ID, so the index finds the other holders.)
-    const stillHeld = () => (this.#byRemoteId.get(vip!.identity) ?? []).some((o) => o !== sa && o.state !== 'closed' && o.virtualIp?.pool === vip!.pool && o.virtualIp.identity === vip!.identity);
+    const stillHeld = () => [...(this.#byRemoteId.get(vip!.identity)?.values() ?? [])].some((same) => [...same].some((o) => o !== sa && o.state !== 'closed' && o.virtualIp?.pool === vip!.pool && o.virtualIp.identity === vip!.identity));
     if (!sa.initiator && vip && sa.rekeyedTo === undefined && !stillHeld()) this.#options.addresses?.release(vip.pool, vip.identity);
     if (sa.rekeyedTo !== undefined) {
       this.#log('info', `old IKE SA ${sa.spiI.toString(16)} closed after its rekey`, { connection: sa.connection?.name });
@@ -605,17 +652,19 @@ export class IkeEngine {
 
   /** Established SAs only: their peer's ID no longer changes (an EAP identity comes before). */
   #index(sa: IkeSa): void {
-    const same = this.#byRemoteId.get(sa.remoteId);
-    if (!same) this.#byRemoteId.set(sa.remoteId, [sa]);
-    else if (!same.includes(sa)) same.push(sa);
+    let byConnection = this.#byRemoteId.get(sa.remoteId);
+    if (!byConnection) this.#byRemoteId.set(sa.remoteId, (byConnection = new Map()));
+    const same = byConnection.get(sa.connection);
+    if (!same) byConnection.set(sa.connection, new Set([sa]));
+    else same.add(sa);
   }
 
   #unindex(sa: IkeSa): void {
-    const same = this.#byRemoteId.get(sa.remoteId);
-    const at = same?.indexOf(sa) ?? -1;
-    if (at < 0) return;
-    same!.splice(at, 1);
-    if (same!.length === 0) this.#byRemoteId.delete(sa.remoteId);
+    const byConnection = this.#byRemoteId.get(sa.remoteId);
+    const same = byConnection?.get(sa.connection);
+    if (!same?.delete(sa)) return;
+    if (same.size === 0) byConnection!.delete(sa.connection);
+    if (byConnection!.size === 0) this.#byRemoteId.delete(sa.remoteId);
   }
 
   #forgetHalfOpen(sa: IkeSa): void {
@@ -649,6 +698,8 @@ export class IkeEngine {
   }
 
   #flush(): IkeAction[] {
+    for (const sa of this.#touched) this.#wake(sa);
+    this.#touched.clear();
     const out = this.#actions;
     this.#actions = [];
     // A child's inbound SPI is ours again once the child has left (rekeys would otherwise pile them up).

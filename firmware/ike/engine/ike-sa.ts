@@ -134,6 +134,8 @@ export class IkeSa {
   pfsDeclined = false;
   /** Set once the SA was replaced by a rekey: its close is not a connection going down. */
   rekeyedTo: bigint | undefined;
+  /** The deadline the engine's timer heap holds for this SA (at or before its next one); undefined when none. */
+  wakeAt: number | undefined;
 
   constructor(initiator: boolean, spiI: bigint, local: Endpoint, remote: Endpoint, now: number, state: IkeSaState) {
     this.initiator = initiator;

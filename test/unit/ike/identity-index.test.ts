@@ -67,3 +67,21 @@ t.test('IKE SAs released of their IKE_SA_INIT state once established; a closed o
   t.equal(established(pair).length, 0);
   t.same(pool.released, ['carol@example.com'], 'the lease goes back once the last holder closed');
 });
+
+t.test('many initiators naming one gateway ID (each its own connection) do not replace each other', async (t) => {
+  const pool = testPool();
+  const clients = Array.from({ length: 40 }, (_, i) => `client${i}@example.com`);
+  const pair = gateway(pool, clients);
+  clients.forEach((_, i) => pair.take('a', pair.engines.a!.initiate(`c${i}`, { address: A, port: 500 }, 0)));
+  pair.run(5000);
+  const initiators = pair.engines.a!.sas.filter((s) => s.state === 'established');
+  t.equal(initiators.length, 40, 'every client SA up on the initiator side');
+  t.equal(new Set(initiators.map((s) => s.remoteId)).size, 1, 'all of them name the same gateway');
+  t.equal(established(pair).length, 40, 'and on the gateway');
+  t.equal(pair.of('a', 'ike-down').length, 0, 'none replaced');
+  // A second SA of one connection still replaces that connection's first (unique), and only it.
+  pair.take('a', pair.engines.a!.reauthenticate(initiators[7]!.spiI, pair.now));
+  pair.run(pair.now + 5000);
+  t.equal(pair.engines.a!.sas.filter((s) => s.state === 'established').length, 40);
+  t.equal(established(pair).length, 40);
+});
