@@ -8,6 +8,8 @@
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <arpa/inet.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -27,6 +29,7 @@
 
 struct dp_sstp_tls {
   SSL_CTX *ctx;
+  bool client; /* a dialer's: its calls connect, and hand up the server's certificate */
 };
 
 struct dp_sstp_call {
@@ -39,6 +42,8 @@ struct dp_sstp_call {
   SSL *ssl;
   BIO *rbio, *wbio;     /* memory BIOs: records from the socket, records for it */
   _Atomic bool established;
+  bool client;
+  long verify; /* a dialed call's certificate check (X509_V_OK or why it failed), under the lock */
   dp_sstp_deframer deframer; /* engine thread only (under the lock) */
   _Atomic(dp_ppp_session *) ppp;
   dp_hub *hub;               /* routes to the call live there once the data path started */
@@ -83,6 +88,37 @@ dp_sstp_tls *dp_sstp_tls_new(const char *cert_pem, size_t cert_len, const char *
   EVP_PKEY_free(pkey);
   BIO_free(certs);
   BIO_free(key);
+  if (ok) { *error = 0; return t; }
+  SSL_CTX_free(t->ctx);
+  free(t);
+  return NULL;
+}
+
+dp_sstp_tls *dp_sstp_tls_client_new(const char *ca_pem, size_t ca_len, int *error) {
+  *error = -EINVAL;
+  if (ca_len > INT32_MAX) return NULL;
+  dp_sstp_tls *t = calloc(1, sizeof *t);
+  if (!t) { *error = -ENOMEM; return NULL; }
+  t->client = true;
+  t->ctx = SSL_CTX_new(TLS_client_method());
+  bool ok = t->ctx && SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) == 1;
+  unsigned anchors = 0;
+  if (ok && ca_len > 0) {
+    BIO *b = BIO_new_mem_buf(ca_pem, (int)ca_len);
+    X509_STORE *store = SSL_CTX_get_cert_store(t->ctx);
+    for (X509 *x; b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)); X509_free(x))
+      if (X509_STORE_add_cert(store, x) == 1) anchors++;
+    BIO_free(b);
+    ok = anchors > 0; /* a CA given but none readable would otherwise trust nothing, silently */
+  }
+  if (ok) {
+    /* No CA: the caller pins the certificate itself (its fingerprint) from what the call hands up. */
+    SSL_CTX_set_verify(t->ctx, anchors ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION);
+  }
+  ERR_clear_error();
   if (ok) { *error = 0; return t; }
   SSL_CTX_free(t->ctx);
   free(t);
@@ -152,6 +188,21 @@ static void on_piece(void *ctx, dp_sstp_piece kind, const uint8_t *piece, size_t
   }
 }
 
+/* A dialed call's handshake is done (the chain and name checked when the context has a CA): the
+ * server's certificate goes up as the first piece, DER (it starts with 0x30, a SEQUENCE, where a
+ * head starts with a letter and a packet with 0x10): JavaScript pins it, asks for its revocation and
+ * hashes it for the crypto binding before it sends anything. */
+static bool hand_up_certificate(dp_sstp_call *c) {
+  X509 *leaf = SSL_get1_peer_certificate(c->ssl);
+  unsigned char *der = NULL;
+  int n = leaf ? i2d_X509(leaf, &der) : -1;
+  X509_free(leaf);
+  if (n <= 0) return false;
+  up(c, der, (size_t)n);
+  OPENSSL_free(der);
+  return true;
+}
+
 /* Records taken in: the handshake moved on, or plaintext cut into pieces. */
 static void pump(dp_sstp_call *c) {
   static __thread uint8_t plain[PLAIN_CHUNK];
@@ -159,11 +210,18 @@ static void pump(dp_sstp_call *c) {
     int rc = SSL_do_handshake(c->ssl);
     if (rc != 1) {
       int e = SSL_get_error(c->ssl, rc);
-      if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) end_call(c, DP_SSTP_END_TLS_ERROR);
+      if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+        if (c->client) c->verify = SSL_get_verify_result(c->ssl);
+        end_call(c, DP_SSTP_END_TLS_ERROR);
+      }
       ERR_clear_error();
       return;
     }
     atomic_store_explicit(&c->established, true, memory_order_release);
+    if (c->client && !hand_up_certificate(c)) {
+      end_call(c, DP_SSTP_END_TLS_ERROR);
+      return;
+    }
   }
   for (;;) {
     int n = SSL_read(c->ssl, plain, sizeof plain);
@@ -185,7 +243,8 @@ static void pump(dp_sstp_call *c) {
 static void service(dp_sstp *e, dp_sstp_call *c, uint32_t events) {
   static __thread uint8_t chunk[READ_CHUNK];
   pthread_mutex_lock(&c->lock);
-  if (BIO_ctrl_pending(c->rbio) > 0 && !ended(c)) pump(c); /* bytes JavaScript read before handing the call over */
+  /* Bytes JavaScript read before handing the call over; a dialed call's first turn writes its ClientHello. */
+  if ((BIO_ctrl_pending(c->rbio) > 0 || (c->client && !atomic_load(&c->established))) && !ended(c)) pump(c);
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) { /* edge-triggered: read until empty; a reset or an end shows in read() */
     int reads = 0;
     while (!ended(c)) {
@@ -267,6 +326,18 @@ void dp_sstp_close(dp_sstp *e) {
 
 /* ---- calls ---- */
 
+/* The name the server's certificate must carry, as Node's checkServerIdentity asks it: an address
+ * among its IP SANs, a name among its DNS SANs (a wildcard only as a whole left label), the name
+ * also sent as SNI. Without a name (or without a CA in the context) nothing is checked here. */
+static bool expect_server(SSL *ssl, const char *name) {
+  if (!name || !name[0]) return true;
+  uint8_t addr[16];
+  if (inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1)
+    return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) == 1;
+  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  return SSL_set_tlsext_host_name(ssl, name) == 1 && SSL_set1_host(ssl, name) == 1;
+}
+
 static void sink_tx(dp_hub_sink *sink, const uint8_t *packet, size_t len) { dp_sstp_call_tx_ip((dp_sstp_call *)sink, packet, len); }
 
 static void call_free(dp_sstp_call *c) {
@@ -277,8 +348,8 @@ static void call_free(dp_sstp_call *c) {
   free(c);
 }
 
-dp_sstp_call *dp_sstp_call_add(dp_sstp *e, dp_sstp_tls *tls, int fd, const uint8_t *already, size_t already_len, int tun_fd, bool offload, uint32_t tag,
-                               int *error) {
+static dp_sstp_call *call_new(dp_sstp *e, dp_sstp_tls *tls, int fd, const uint8_t *already, size_t already_len, int tun_fd, bool offload, uint32_t tag,
+                              const char *server_name, int *error) {
   dp_sstp_call *c = calloc(1, sizeof *c);
   if (!c) {
     close(fd);
@@ -316,7 +387,13 @@ dp_sstp_call *dp_sstp_call_add(dp_sstp *e, dp_sstp_tls *tls, int fd, const uint8
     return NULL;
   }
   SSL_set_bio(c->ssl, c->rbio, c->wbio);
-  SSL_set_accept_state(c->ssl);
+  c->client = tls->client;
+  if (!c->client) SSL_set_accept_state(c->ssl);
+  else if (!expect_server(c->ssl, server_name)) {
+    call_free(c);
+    *error = -EINVAL;
+    return NULL;
+  } else SSL_set_connect_state(c->ssl);
   int flags = fcntl(fd, F_GETFL);
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 || epoll_ctl(e->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -326,6 +403,25 @@ dp_sstp_call *dp_sstp_call_add(dp_sstp *e, dp_sstp_tls *tls, int fd, const uint8
   }
   *error = 0;
   return c;
+}
+
+dp_sstp_call *dp_sstp_call_add(dp_sstp *e, dp_sstp_tls *tls, int fd, const uint8_t *already, size_t already_len, int tun_fd, bool offload, uint32_t tag,
+                               int *error) {
+  if (tls->client) {
+    close(fd);
+    *error = -EINVAL;
+    return NULL;
+  }
+  return call_new(e, tls, fd, already, already_len, tun_fd, offload, tag, NULL, error);
+}
+
+dp_sstp_call *dp_sstp_call_dial(dp_sstp *e, dp_sstp_tls *tls, int fd, const char *server_name, uint32_t tag, int *error) {
+  if (!tls->client) {
+    close(fd);
+    *error = -EINVAL;
+    return NULL;
+  }
+  return call_new(e, tls, fd, NULL, 0, -1, false, tag, server_name, error);
 }
 
 void dp_sstp_call_remove(dp_sstp *e, dp_sstp_call *c) {
@@ -392,6 +488,10 @@ int dp_sstp_call_start_data(dp_sstp_call *c, const dp_ppp_config *config, dp_hub
    * holds it; the engine thread reads it only under the lock. */
   if (c->hub) dp_hub_sink_routes_remove(c->hub, &c->sink);
   pthread_mutex_lock(&c->lock);
+  if (c->tun_fd < 0 && hub) { /* a dialed call meets its TUN only now */
+    c->tun_fd = dp_hub_queue_fd(hub, dp_hub_assign_queue(hub));
+    c->offload = dp_hub_offload(hub);
+  }
   dp_ppp_session *old = atomic_exchange_explicit(&c->ppp, s, memory_order_acq_rel);
   pthread_mutex_unlock(&c->lock);
   dp_ppp_session_free(old);
@@ -404,6 +504,23 @@ int dp_sstp_call_start_data(dp_sstp_call *c, const dp_ppp_config *config, dp_hub
     }
   }
   return 0;
+}
+
+void dp_sstp_call_stop_data(dp_sstp_call *c) {
+  if (c->hub) dp_hub_sink_routes_remove(c->hub, &c->sink);
+  c->hub = NULL;
+  pthread_mutex_lock(&c->lock);
+  dp_ppp_session *old = atomic_exchange_explicit(&c->ppp, NULL, memory_order_acq_rel);
+  c->tun_fd = -1;
+  pthread_mutex_unlock(&c->lock);
+  dp_ppp_session_free(old);
+}
+
+const char *dp_sstp_call_verify_error(dp_sstp_call *c) {
+  pthread_mutex_lock(&c->lock);
+  long v = c->verify;
+  pthread_mutex_unlock(&c->lock);
+  return v == X509_V_OK ? NULL : X509_verify_cert_error_string(v);
 }
 
 const dp_sstp_call_stats *dp_sstp_call_stats_of(const dp_sstp_call *c) { return &c->stats; }

@@ -73,6 +73,11 @@ enum { DP_SSTP_END_PEER_CLOSED = 1, DP_SSTP_END_TLS_ERROR, DP_SSTP_END_SOCKET_ER
 /* A server certificate: the PEM chain (leaf first) and its private key. NULL with *error set
  * (-EINVAL: unreadable or not matching). TLS 1.2 and 1.3 only. */
 dp_sstp_tls *dp_sstp_tls_new(const char *cert_pem, size_t cert_len, const char *key_pem, size_t key_len, int *error);
+/* A dialer's context (Postern as the SSTP client): the server's chain must reach one of the CA
+ * certificates in `ca_pem` (PEM, any number; the name is checked per call). Without a CA (ca_len 0)
+ * nothing is verified here: the caller pins the certificate the call hands up. NULL with *error set
+ * (-EINVAL: a CA given but no certificate readable in it). */
+dp_sstp_tls *dp_sstp_tls_client_new(const char *ca_pem, size_t ca_len, int *error);
 /* Only once no call uses it. */
 void dp_sstp_tls_free(dp_sstp_tls *t);
 
@@ -88,6 +93,17 @@ void dp_sstp_close(dp_sstp *e);
  * handshake starts at once. NULL with *error set. */
 dp_sstp_call *dp_sstp_call_add(dp_sstp *e, dp_sstp_tls *tls, int fd, const uint8_t *already, size_t already_len, int tun_fd, bool offload, uint32_t tag,
                                int *error);
+/* JavaScript thread. Postern as the client: a connected TCP socket (ownership taken, even on
+ * failure) on which the driver starts the handshake at once with a client context. `server_name` (a
+ * DNS name, sent as SNI, or an IP address; NULL: none) is what the certificate must name. Once the
+ * handshake is done the server's certificate goes up as the call's first piece (DER, first byte
+ * 0x30); then the stream as for a server's call (the response head, packets). A failed
+ * verification ends the call (DP_SSTP_END_TLS_ERROR) and dp_sstp_call_verify_error says why. The
+ * TUN comes with dp_sstp_call_start_data's hub. */
+dp_sstp_call *dp_sstp_call_dial(dp_sstp *e, dp_sstp_tls *tls, int fd, const char *server_name, uint32_t tag, int *error);
+/* OpenSSL's reason a dialed call's certificate was refused, or NULL. */
+const char *dp_sstp_call_verify_error(dp_sstp_call *c);
+
 /* Stops the call (its routes, its socket) and returns once no thread can still use it. */
 void dp_sstp_call_remove(dp_sstp *e, dp_sstp_call *c);
 
@@ -100,6 +116,10 @@ int dp_sstp_call_send(dp_sstp_call *c, const uint8_t *d, size_t len);
  * opened, more prefixes), a new session with fresh counters replaces the old one and its routes.
  * 0 or -EINVAL / -ENOMEM. */
 int dp_sstp_call_start_data(dp_sstp_call *c, const dp_ppp_config *config, dp_hub *hub);
+
+/* The data path stopped (JavaScript thread): routes off the hub, IP no longer taken or sent in C
+ * (data packets go up again), the TUN no longer written. The hub may close after it. */
+void dp_sstp_call_stop_data(dp_sstp_call *c);
 
 /* For the hub's thread (and tests): one IP packet to the peer; counted when dropped. */
 void dp_sstp_call_tx_ip(dp_sstp_call *c, const uint8_t *ip, size_t len);

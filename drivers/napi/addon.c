@@ -39,6 +39,9 @@ napi_value dp_napi_sstp_open(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_close(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_tls(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_add(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_tls_client(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_call_dial(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_call_stop_data(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_send(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_start_data(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_stats(napi_env env, napi_callback_info info);
@@ -110,6 +113,9 @@ static const struct {
     {"sstpClose", dp_napi_sstp_close},
     {"sstpTls", dp_napi_sstp_tls},
     {"sstpCallAdd", dp_napi_sstp_call_add},
+    {"sstpTlsClient", dp_napi_sstp_tls_client},
+    {"sstpCallDial", dp_napi_sstp_call_dial},
+    {"sstpCallStopData", dp_napi_sstp_call_stop_data},
     {"sstpCallSend", dp_napi_sstp_call_send},
     {"sstpCallStartData", dp_napi_sstp_call_start_data},
     {"sstpCallStats", dp_napi_sstp_call_stats},

@@ -149,10 +149,84 @@ napi_value dp_napi_sstp_tls(napi_env env, napi_callback_info info) {
   return handle;
 }
 
+/* sstpTlsClient(caPem | null) → a dialer's context (the server's chain checked against the CA; none:
+ * the caller pins the certificate), or a negative errno */
+napi_value dp_napi_sstp_tls_client(napi_env env, napi_callback_info info) {
+  napi_value argv[1], handle;
+  size_t argc = 1, ca_len = 0;
+  const uint8_t *ca = NULL;
+  napi_valuetype type = napi_undefined;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc == 1) napi_typeof(env, argv[0], &type);
+  if (type != napi_null && type != napi_undefined && !dp_napi_buffer(env, argv[0], &ca, &ca_len)) return NULL;
+  int rc = 0;
+  dp_sstp_tls *tls = dp_sstp_tls_client_new((const char *)ca, ca_len, &rc);
+  if (!tls) return dp_napi_int(env, rc);
+  tls_handle *h = calloc(1, sizeof *h);
+  if (!h) {
+    dp_sstp_tls_free(tls);
+    return dp_napi_int(env, -ENOMEM);
+  }
+  *h = (tls_handle){.magic = TLS_MAGIC, .tls = tls};
+  napi_create_external(env, h, tls_finalize, NULL, &handle);
+  return handle;
+}
+
+/* The call's handle once the driver took it: references on its engine and context (and hub). */
+static napi_value call_handle_new(napi_env env, dp_sstp_call *call, engine_handle *e, napi_value engine, tls_handle *t, napi_value tls, hub_handle *hub,
+                                  napi_value hub_value) {
+  napi_value handle;
+  call_handle *h = calloc(1, sizeof *h);
+  if (!h) {
+    dp_sstp_call_remove(e->engine, call);
+    return dp_napi_int(env, -ENOMEM);
+  }
+  h->magic = CALL_MAGIC;
+  h->call = call;
+  h->engine = e;
+  h->tls = t;
+  h->hub = hub;
+  e->calls++;
+  t->calls++;
+  napi_create_reference(env, engine, 1, &h->engine_ref);
+  napi_create_reference(env, tls, 1, &h->tls_ref);
+  if (hub) {
+    hub->tunnels++; /* the hub is not closed under the call */
+    napi_create_reference(env, hub_value, 1, &h->hub_ref);
+  }
+  napi_create_external(env, h, call_finalize, NULL, &handle);
+  return handle;
+}
+
+/* sstpCallDial(engine, tls, fd, tag, serverName | null) → call, or a negative errno: Postern as the client on
+ * a connected socket (duplicated); the server's certificate comes up first once the handshake is done. */
+napi_value dp_napi_sstp_call_dial(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  size_t argc = 5;
+  char name[256] = "";
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  engine_handle *e = argc == 5 ? engine_of(env, argv[0]) : NULL;
+  tls_handle *t = argc == 5 ? tls_of(env, argv[1]) : NULL;
+  int32_t fd = -1;
+  uint32_t tag = 0;
+  napi_valuetype name_type = napi_null;
+  if (e && t) napi_typeof(env, argv[4], &name_type);
+  size_t name_len = 0;
+  if (!e || !t || napi_get_value_int32(env, argv[2], &fd) != napi_ok || fd < 0 || napi_get_value_uint32(env, argv[3], &tag) != napi_ok ||
+      (name_type != napi_null && (napi_get_value_string_utf8(env, argv[4], name, sizeof name, &name_len) != napi_ok || name_len >= sizeof name - 1)))
+    return dp_napi_int(env, -EINVAL);
+  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) return dp_napi_int(env, -errno);
+  int rc = 0;
+  dp_sstp_call *call = dp_sstp_call_dial(e->engine, t->tls, own, name[0] ? name : NULL, tag, &rc);
+  if (!call) return dp_napi_int(env, rc);
+  return call_handle_new(env, call, e, argv[0], t, argv[1], NULL, NULL);
+}
+
 /* sstpCallAdd(engine, tls, fd, tag, hub | null, already: Buffer) → call, or a negative errno. The fd is
  * duplicated; `already` holds what JavaScript read from the socket before (the ClientHello, or nothing). */
 napi_value dp_napi_sstp_call_add(napi_env env, napi_callback_info info) {
-  napi_value argv[6], handle;
+  napi_value argv[6];
   size_t argc = 6, already_len = 0;
   const uint8_t *already = NULL;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
@@ -169,32 +243,11 @@ napi_value dp_napi_sstp_call_add(napi_env env, napi_callback_info info) {
   if (hub_type != napi_null && hub_type != napi_undefined && !hub) return dp_napi_int(env, -EINVAL);
   int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (own < 0) return dp_napi_int(env, -errno);
-  call_handle *h = calloc(1, sizeof *h);
-  if (!h) {
-    close(own);
-    return dp_napi_int(env, -ENOMEM);
-  }
   int rc = 0;
   int tun_fd = hub ? dp_hub_queue_fd(hub->hub, dp_hub_assign_queue(hub->hub)) : -1;
-  h->call = dp_sstp_call_add(e->engine, t->tls, own, already, already_len, tun_fd, hub && dp_hub_offload(hub->hub), tag, &rc);
-  if (!h->call) {
-    free(h);
-    return dp_napi_int(env, rc);
-  }
-  h->magic = CALL_MAGIC;
-  h->engine = e;
-  h->tls = t;
-  h->hub = hub;
-  e->calls++;
-  t->calls++;
-  napi_create_reference(env, argv[0], 1, &h->engine_ref);
-  napi_create_reference(env, argv[1], 1, &h->tls_ref);
-  if (hub) {
-    hub->tunnels++; /* the hub is not closed under the call */
-    napi_create_reference(env, argv[4], 1, &h->hub_ref);
-  }
-  napi_create_external(env, h, call_finalize, NULL, &handle);
-  return handle;
+  dp_sstp_call *call = dp_sstp_call_add(e->engine, t->tls, own, already, already_len, tun_fd, hub && dp_hub_offload(hub->hub), tag, &rc);
+  if (!call) return dp_napi_int(env, rc);
+  return call_handle_new(env, call, e, argv[0], t, argv[1], hub, argv[4]);
 }
 
 /* sstpCallSend(call, bytes) → bytes taken, or -errno (-EPIPE: ended, -EAGAIN: handshake not done) */
@@ -209,13 +262,21 @@ napi_value dp_napi_sstp_call_send(napi_env env, napi_callback_info info) {
   return dp_napi_int(env, dp_sstp_call_send(h->call, data, len));
 }
 
-/* sstpCallStartData(call, {mtu, sources}) → 0 or -errno: IP of the session's sources in C from now on. */
+/* sstpCallStartData(call, {mtu, sources}, hub?) → 0 or -errno: IP of the session's sources in C from now on.
+ * A dialed call (added without a hub) takes its hub here. */
 napi_value dp_napi_sstp_call_start_data(napi_env env, napi_callback_info info) {
-  napi_value argv[2], v, list;
-  size_t argc = 2;
+  napi_value argv[3], v, list;
+  size_t argc = 3;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  call_handle *h = argc == 2 ? call_of(env, argv[0]) : NULL;
+  call_handle *h = argc >= 2 ? call_of(env, argv[0]) : NULL;
   if (!h) return dp_napi_int(env, -EBADF);
+  if (!h->hub && argc == 3) {
+    hub_handle *hub = dp_napi_hub_of(env, argv[2]);
+    if (!hub) return dp_napi_int(env, -EINVAL);
+    h->hub = hub;
+    hub->tunnels++;
+    napi_create_reference(env, argv[2], 1, &h->hub_ref);
+  }
   if (!h->hub) return dp_napi_int(env, -EINVAL);
   dp_ppp_config c = {.lower = DP_PPP_LOWER_SSTP};
   uint32_t mtu = 0, n = 0;
@@ -233,6 +294,22 @@ napi_value dp_napi_sstp_call_start_data(napi_env env, napi_callback_info info) {
     if (napi_get_value_string_utf8(env, item, text, sizeof text, &len) != napi_ok || !dp_prefix_set_add(&c.sources, text)) return dp_napi_int(env, -EINVAL);
   }
   return dp_napi_int(env, dp_sstp_call_start_data(h->call, &c, h->hub->hub));
+}
+
+/* sstpCallStopData(call) → 0: IP no longer in C; a dialed call lets go of its hub (it may close). */
+napi_value dp_napi_sstp_call_stop_data(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  call_handle *h = argc == 1 ? call_of(env, argv[0]) : NULL;
+  if (!h) return dp_napi_int(env, -EBADF);
+  dp_sstp_call_stop_data(h->call);
+  if (h->hub) {
+    h->hub->tunnels--;
+    napi_delete_reference(env, h->hub_ref);
+    h->hub = NULL;
+  }
+  return dp_napi_int(env, 0);
 }
 
 /* sstpCallStats(call) → counters (bigints; the session's under `ppp` once the data path runs), TLS version and suite */
@@ -260,6 +337,9 @@ napi_value dp_napi_sstp_call_stats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "tlsVersion", text);
   napi_create_string_utf8(env, cipher, NAPI_AUTO_LENGTH, &text);
   napi_set_named_property(env, o, "cipher", text);
+  const char *refused = dp_sstp_call_verify_error(h->call);
+  napi_create_string_utf8(env, refused ? refused : "", NAPI_AUTO_LENGTH, &text);
+  napi_set_named_property(env, o, "verifyError", text);
   return o;
 }
 

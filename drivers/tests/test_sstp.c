@@ -43,6 +43,8 @@ static void collect(void *ctx, dp_sstp_piece kind, const uint8_t *piece, size_t 
 static const char head[] = "SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\r\nHost: gw\r\nContent-Length: 18446744073709551615\r\n\r\n";
 
 /* The head, a control packet (Call Connect Request, 14 bytes), an empty data packet, and a data packet with LCP. */
+static const char *head_text(void) { return head; }
+
 static size_t sample_stream(uint8_t *out) {
   size_t n = strlen(head);
   memcpy(out, head, n);
@@ -371,6 +373,67 @@ static void bad_calls(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe) {
   dp_sstp_call_remove(e, c);
 }
 
+/* Postern dialing: a dialed call against the driver's own server call on a socket pair. */
+static void dialed_calls(dp_sstp *e, dp_sstp_tls *server, dp_pipe *pipe, const char *cert, const char *other_ca) {
+  int error = 0;
+  CHECK(!dp_sstp_tls_client_new("junk", 4, &error) && error == -EINVAL, "sstp dial: a CA with no certificate in it is refused");
+  dp_sstp_tls *trusting = dp_sstp_tls_client_new(cert, strlen(cert), &error);
+  dp_sstp_tls *stranger = dp_sstp_tls_client_new(other_ca, strlen(other_ca), &error);
+  dp_sstp_tls *pinning = dp_sstp_tls_client_new(NULL, 0, &error);
+  CHECK(trusting && stranger && pinning, "sstp dial: client contexts with a CA and without");
+  if (!trusting || !stranger || !pinning) return;
+  CHECK(!dp_sstp_call_add(e, trusting, socket(AF_UNIX, SOCK_STREAM, 0), NULL, 0, -1, false, 1, &error) && error == -EINVAL,
+        "sstp dial: a client context cannot serve a call");
+  struct {
+    dp_sstp_tls *tls;
+    const char *name;
+    bool ok;
+    const char *label;
+  } cases[] = {
+      {trusting, "gw.test", true, "the CA and the name match: the handshake completes"},
+      {pinning, NULL, true, "no CA (a pin): the handshake completes, the certificate still goes up"},
+      {trusting, "other.test", false, "a certificate for another name is refused"},
+      {trusting, "192.0.2.2", false, "an address the certificate does not carry is refused"},
+      {stranger, "gw.test", false, "a chain to another CA is refused"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int sp[2];
+    char name[200];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
+    dp_sstp_call *srv = dp_sstp_call_add(e, server, sp[0], NULL, 0, -1, false, 100, &error);
+    dp_sstp_call *cli = dp_sstp_call_dial(e, cases[i].tls, sp[1], cases[i].name, 200, &error);
+    ups u = {0};
+    if (cases[i].ok) {
+      /* The client's first piece is the server's certificate; its head then reaches the server, the answer the client. */
+      bool cert_up = wait_up(pipe, &u, 1) >= 1 && u.tags[0] == 200 && u.data[0][0] == 0x30 && u.lens[0] > 100;
+      static const char response[] = "HTTP/1.1 200\r\nContent-Length: 18446744073709551615\r\n\r\n";
+      bool head = cli && dp_sstp_call_send(cli, (const uint8_t *)head_text(), strlen(head_text())) > 0 && wait_up(pipe, &u, 2) == 2 && u.tags[1] == 100 &&
+                  u.lens[1] == strlen(head_text());
+      bool answer = srv && dp_sstp_call_send(srv, (const uint8_t *)response, strlen(response)) > 0 && wait_up(pipe, &u, 3) == 3 && u.tags[2] == 200 &&
+                    u.lens[2] == strlen(response) && memcmp(u.data[2], "HTTP/1.1 200", 12) == 0;
+      snprintf(name, sizeof name, "sstp dial: %s; the HTTP exchange crosses both ways", cases[i].label);
+      CHECK(cli && cert_up && head && answer && !dp_sstp_call_verify_error(cli), name);
+    } else {
+      bool ended_up = false;
+      for (double end = now() + 5; !ended_up && now() < end; usleep(1000)) {
+        dp_pipe_drain(pipe, 64, take_up, &u);
+        for (size_t k = 0; k < u.n; k++) ended_up |= u.tags[k] == 200 && u.lens[k] == 0;
+      }
+      bool no_cert = true;
+      for (size_t k = 0; k < u.n; k++) no_cert &= !(u.tags[k] == 200 && u.lens[k] > 0);
+      const char *why = cli ? dp_sstp_call_verify_error(cli) : NULL;
+      snprintf(name, sizeof name, "sstp dial: %s (%s), nothing goes up but the end", cases[i].label, why ? why : "no reason");
+      CHECK(cli && ended_up && no_cert && why && dp_sstp_call_stats_of(cli)->ended == DP_SSTP_END_TLS_ERROR, name);
+    }
+    if (cli) dp_sstp_call_remove(e, cli);
+    if (srv) dp_sstp_call_remove(e, srv);
+    dp_pipe_drain(pipe, 64, take_up, &u);
+  }
+  dp_sstp_tls_free(trusting);
+  dp_sstp_tls_free(stranger);
+  dp_sstp_tls_free(pinning);
+}
+
 void test_sstp(void) {
   test_deframe();
   static char cert[4096], key[4096];
@@ -387,6 +450,9 @@ void test_sstp(void) {
   one_call(e, tls, pipe, TLS1_2_VERSION, "TLS 1.2");
   call_after_client_hello(e, tls, pipe);
   bad_calls(e, tls, pipe);
+  static char other[4096], other_key[4096];
+  make_certificate(other, sizeof other, other_key, sizeof other_key);
+  dialed_calls(e, tls, pipe, cert, other);
   dp_sstp_close(e);
   dp_pipe_close(pipe);
   dp_sstp_tls_free(tls);

@@ -8,8 +8,11 @@ interface SstpAddon {
   sstpClose(engine: object): number;
   sstpTls(certPem: Buffer, keyPem: Buffer): object | number;
   sstpCallAdd(engine: object, tls: object, fd: number, tag: number, hub: object | null, already: Buffer): object | number;
+  sstpTlsClient(caPem: Buffer | null): object | number;
+  sstpCallDial(engine: object, tls: object, fd: number, tag: number, serverName: string | null): object | number;
   sstpCallSend(call: object, bytes: Buffer): number;
-  sstpCallStartData(call: object, config: { mtu: number; sources: string[] }): number;
+  sstpCallStartData(call: object, config: { mtu: number; sources: string[] }, hub?: object): number;
+  sstpCallStopData(call: object): number;
   sstpCallStats(call: object): NativeSstpCallStats | undefined;
   sstpCallRemove(call: object): number;
 }
@@ -38,6 +41,8 @@ export interface NativeSstpCallStats {
   /** "TLSv1.3" and the suite once the handshake is done, else empty. */
   tlsVersion: string;
   cipher: string;
+  /** A dialed call: OpenSSL's reason the server's certificate was refused, else empty. */
+  verifyError: string;
 }
 
 /** A server certificate loaded into the driver's TLS (PEM chain, leaf first, and its key). */
@@ -49,6 +54,22 @@ export class NativeSstpCertificate {
     const r = addon.sstpTls(Buffer.from(certPem), Buffer.from(keyPem));
     if (typeof r === 'number') throw new PosternError(ErrorCode.dataplaneInvalid, `the driver could not load the SSTP certificate and key (errno ${-r})`);
     return new NativeSstpCertificate(r);
+  }
+}
+
+/**
+ * A dialer's TLS context (Postern as the SSTP client): the server's chain must reach one of the CA
+ * certificates (PEM), its name is checked per call; without a CA nothing is verified in the driver
+ * (the caller pins the certificate the call hands up).
+ */
+export class NativeSstpClientTls {
+  private constructor(readonly handle: object) {}
+
+  static load(caPem: string | undefined): NativeSstpClientTls {
+    const addon = loadDriver() as unknown as SstpAddon;
+    const r = addon.sstpTlsClient(caPem ? Buffer.from(caPem) : null);
+    if (typeof r === 'number') throw new PosternError(ErrorCode.dataplaneInvalid, `the driver could not load the CA certificates for dialing (errno ${-r})`);
+    return new NativeSstpClientTls(r);
   }
 }
 
@@ -67,10 +88,16 @@ export class NativeSstpCall {
     return this.#addon.sstpCallSend(this.#handle, bytes) > 0;
   }
 
-  /** IP of the session's addresses moves in C from now on (IPCP or IPV6CP open). */
-  startData(config: { mtu: number; sources: string[] }): void {
-    const rc = this.#addon.sstpCallStartData(this.#handle, config);
+  /** IP of the session's addresses moves in C from now on (IPCP or IPV6CP open); a dialed call names its hub here. */
+  startData(config: { mtu: number; sources: string[] }, hub?: NativeHub): void {
+    const hubHandle = hub ? hubHandles.get(hub) : undefined;
+    const rc = hubHandle ? this.#addon.sstpCallStartData(this.#handle, config, hubHandle) : this.#addon.sstpCallStartData(this.#handle, config);
     if (rc !== 0) throw new PosternError(rc === -17 ? ErrorCode.dataplaneExists : ErrorCode.dataplaneInvalid, `the SSTP call's data path could not start (errno ${-rc})`);
+  }
+
+  /** IP back in JavaScript: routes off the hub, which the call no longer holds. */
+  stopData(): void {
+    this.#addon.sstpCallStopData(this.#handle);
   }
 
   stats(): NativeSstpCallStats | undefined {
@@ -118,6 +145,21 @@ export class NativeSstp {
     const r = this.#addon.sstpCallAdd(this.#handle, certificate.handle, fd, tag, hubHandle ?? null, already);
     socket.destroy();
     if (typeof r === 'number') throw new PosternError(ErrorCode.dataplaneInvalid, `the driver could not take the SSTP call (errno ${-r})`);
+    return new NativeSstpCall(this.#addon, r);
+  }
+
+  /**
+   * Postern as the client: takes over a connected socket on which nothing was read or written (the
+   * driver duplicates its fd; this socket is destroyed) and starts the handshake. `serverName` is
+   * what the certificate must name (an address or a DNS name, also sent as SNI) when the context has
+   * a CA. The server's certificate comes up first (DER), then the stream.
+   */
+  dial(socket: Socket, tls: NativeSstpClientTls, tag: number, serverName: string | undefined): NativeSstpCall {
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) throw new PosternError(ErrorCode.dataplaneInvalid, 'the SSTP socket has no file descriptor to hand over');
+    const r = this.#addon.sstpCallDial(this.#handle, tls.handle, fd, tag, serverName ?? null);
+    socket.destroy();
+    if (typeof r === 'number') throw new PosternError(ErrorCode.dataplaneInvalid, `the driver could not dial the SSTP call (errno ${-r})`);
     return new NativeSstpCall(this.#addon, r);
   }
 

@@ -28,6 +28,9 @@ type SstpSiteLink = PppSiteLink<'tls' | 'sstp'>;
 
 interface SstpLinkContext {
   readonly pipe: PipeDispatcher;
+  /** Issue 23: the shared TUN's hub, for a call's IP in the driver; the data path setting (listeners.sstp.dataPath). */
+  readonly hub: HubLease['hub'];
+  readonly dataPath: 'native' | 'javascript';
   readonly access: AccessResources;
   readonly ca: string[];
   readonly checkRevocation: NonNullable<SstpDialOptions['checkRevocation']>;
@@ -48,6 +51,9 @@ function sstpSiteLink(site: SiteConfig, ctx: SstpLinkContext): SstpSiteLink {
       logger: ctx.log,
       onIp,
       onProgress,
+      hub: ctx.hub,
+      remoteSubnets: site.remoteSubnets,
+      dataPath: ctx.dataPath,
     }),
   });
 }
@@ -91,7 +97,7 @@ export class SstpSiteSubsystem implements Subsystem {
       // trusts, and is checked for revocation under that CA's policy (issue 16).
       const revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'));
       const ca = [...rootCertificates, pki.ca.certificatePem, ...trustedCas(config, log).map((t) => t.ca.toString())];
-      const ctx = { pipe: hub.pipe(), access: this.#options.access, ca, checkRevocation: tlsRevocationCheck(revocation, log, ca.join('\n')), log, ...(this.#options.onStateChange ? { onStateChange: this.#options.onStateChange } : {}) };
+      const ctx = { pipe: hub.pipe(), hub: hub.hub, dataPath: config.listeners.sstp.dataPath ?? 'native', access: this.#options.access, ca, checkRevocation: tlsRevocationCheck(revocation, log, ca.join('\n')), log, ...(this.#options.onStateChange ? { onStateChange: this.#options.onStateChange } : {}) };
       const links = new Map(dialingSstpSites(config).map((site) => [site.name, sstpSiteLink(site, ctx)] as const));
       this.#running = { sites: new PppSiteLinks(hub, links), revocation };
       this.#running.sites.dialAll();
@@ -126,7 +132,7 @@ export function sstpSiteSpec(create: () => SstpSiteSubsystem): SubsystemSpec {
   return {
     name: 'sstp-sites',
     wanted: (c) => dialingSstpSites(c).length > 0,
-    slice: (c) => ({ sites: dialingSstpSites(c), certificates: c.certificates, lan: c.system.lan }),
+    slice: (c) => ({ sites: dialingSstpSites(c), certificates: c.certificates, lan: c.system.lan, dataPath: c.listeners.sstp.dataPath }),
     create,
   };
 }

@@ -1,7 +1,9 @@
 // Postern's SSTP client as a load generator inside a lab host. Config: {host, port, servername, ca,
 // count, concurrency, userPrefix, password, tun?: {name, route}}. stdin `go` → one line `result {...}`
 // once every call is up or failed. With `tun`, the first call carries a TUN: packets to `route` go
-// through SSTP, the gateway's answers come back into the TUN (for iperf3 through SSTP).
+// through SSTP, the gateway's answers come back into the TUN (for iperf3 through SSTP). `dataPath`
+// (issue 23): the dialers' TLS, and the first call's IP once its TUN is up, in the driver (native,
+// the default) or on Node's TLS and in JavaScript.
 import { execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { NativeHub } from '../../firmware/dataplane/native-hub.ts';
@@ -9,7 +11,7 @@ import { createLogger } from '../../firmware/log/logger.ts';
 import { SstpDialer } from '../../firmware/sstp/client/sstp-dialer.ts';
 import { Secret } from '../../firmware/util/secret.ts';
 
-const c = JSON.parse(process.argv[2] ?? '{}') as { host: string; port: number; servername: string; ca: string; count: number; concurrency: number; userPrefix: string; password: string; tun?: { name: string; route: string } };
+const c = JSON.parse(process.argv[2] ?? '{}') as { host: string; port: number; servername: string; ca: string; count: number; concurrency: number; userPrefix: string; password: string; tun?: { name: string; route: string }; dataPath?: 'native' | 'javascript' };
 const logger = createLogger({ level: 'warn', sink: (r) => console.log(`log ${JSON.stringify(r)}`) });
 const dialers: SstpDialer[] = [];
 let intoTun: ((packet: Uint8Array) => void) | undefined;
@@ -24,7 +26,7 @@ async function go(): Promise<void> {
     while (next < c.count) {
       const i = next++;
       const d = new SstpDialer({
-        host: c.host, port: c.port, servername: c.servername, ca: c.ca, user: `${c.userPrefix}${i}`, password: new Secret(c.password), logger,
+        host: c.host, port: c.port, servername: c.servername, ca: c.ca, user: `${c.userPrefix}${i}`, password: new Secret(c.password), logger, dataPath: c.dataPath ?? 'native',
         ...(i === 0 && c.tun ? { onIp: (p: Uint8Array) => intoTun?.(p) } : {}),
       });
       dialers.push(d);
@@ -53,6 +55,8 @@ function attachTun(d: SstpDialer, address: string): void {
   hub.routeToPipe(tun.route, 1);
   execFileSync('ip', ['route', 'replace', tun.route, 'dev', hub.name, 'src', address]);
   intoTun = (p) => void hub.write(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+  d.routed({ hub, subnets: [tun.route] }); // the route's IP between the TUN and the call in the driver, when the call is there
+  console.log(`log ${JSON.stringify({ msg: 'first call', tls: d.tlsIn })}`);
 }
 
 createInterface({ input: process.stdin }).on('line', (line) => {

@@ -4,6 +4,7 @@
 // 2) how many concurrent calls Postern holds and its memory per call. Prints `bench sstp …` lines.
 // BENCH_SSTP_DATAPATH=javascript measures the gateway on Node's TLS (issue 23's before).
 import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigStore } from '../../firmware/config/store.ts';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
@@ -22,6 +23,8 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
 const PASSWORD = 'Bench-Pass-0123';
 /** Issue 23: the gateway's data path (listeners.sstp.dataPath): the driver's TLS and IP (default), or Node's TLS and JavaScript. */
 const DATA_PATH = process.env['BENCH_SSTP_DATAPATH'] === 'javascript' ? 'javascript' : 'native';
+/** The load client's (Postern's SSTP dialer): its TLS and the measured call's IP in the driver (default), or Node's TLS and JavaScript. */
+const CLIENT_PATH = process.env['BENCH_SSTP_CLIENT_DATAPATH'] === 'javascript' ? 'javascript' : 'native';
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 
 async function gateway(lab: Lab, users: number) {
@@ -43,7 +46,7 @@ async function gateway(lab: Lab, users: number) {
 }
 
 async function load(lab: Lab, ca: string, count: number, tun?: { name: string; route: string }) {
-  const { peer } = await LinePeer.spawn(lab, 'gwA', `sstp-load-${count}`, '../../bench/sstp-load-peer.ts', { host: '192.0.2.2', port: 443, servername: '192.0.2.2', ca, count, concurrency: 16, userPrefix: 'load', password: PASSWORD, ...(tun ? { tun } : {}) });
+  const { peer } = await LinePeer.spawn(lab, 'gwA', `sstp-load-${count}`, '../../bench/sstp-load-peer.ts', { host: '192.0.2.2', port: 443, servername: '192.0.2.2', ca, count, concurrency: 16, userPrefix: 'load', password: PASSWORD, dataPath: CLIENT_PATH, ...(tun ? { tun } : {}) });
   peer.daemon.child.stdin!.write('go\n');
   const line = await peer.next(Math.max(120_000, count * 100));
   return JSON.parse(line.replace(/^result /, '')) as { up: number; failed: number; seconds: number; perSecond: number; errors: Record<string, number> };
@@ -59,7 +62,7 @@ async function load(lab: Lab, ca: string, count: number, tun?: { name: string; r
     const one = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'gwA', { seconds: SECONDS });
     const four = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'gwA', { seconds: SECONDS, streams: 4 });
     console.log(`bench sstp throughput veth ${veth.mbitPerSecond.toFixed(0)} Mbit/s`);
-    console.log(`bench sstp throughput 1-flow ${one.mbitPerSecond.toFixed(0)} Mbit/s 4-flows ${four.mbitPerSecond.toFixed(0)} Mbit/s (gateway data path ${DATA_PATH}; the client is Postern's own, on Node's TLS)`);
+    console.log(`bench sstp throughput 1-flow ${one.mbitPerSecond.toFixed(0)} Mbit/s 4-flows ${four.mbitPerSecond.toFixed(0)} Mbit/s (gateway data path ${DATA_PATH}; client data path ${CLIENT_PATH}, Postern's own dialer; load ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
   } finally {
     lab.teardown();
   }

@@ -1,7 +1,7 @@
 // SSTP site-to-site between two Postern gateways: gwA, behind a masquerading NAT, dials gwB over TLS
 // on 443 as the site's user (gwB's certificate pinned by its SHA-256 fingerprint); each side routes the
-// other's LAN through the call. Both LANs reach each other, through gwB's driver (issue 23: TLS and IP
-// in C, JavaScript carrying hardly a packet); when gwB restarts, gwA redials by itself.
+// other's LAN through the call. Both LANs reach each other, through gwB's driver and gwA's (issue 23:
+// TLS and IP in C at both ends, JavaScript carrying hardly a packet); when gwB restarts, gwA redials by itself.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,6 +60,9 @@ t.test('SSTP site-to-site through NAT: both LANs reach each other; gwA redials a
   t.ok(counters['driverHandovers']! >= 1 && counters['sstp.dataPath.sessions'] === 1, `gwB carries the call in the driver: ${health.stdout.trim()}`);
   t.ok(counters['sstp.dataPath.packetsIn']! >= 6 && counters['sstp.dataPath.packetsOut']! >= 6, 'the pings each way crossed the driver at gwB');
   t.ok((counters['sstp.javascriptPackets'] ?? 99) < 6, `hardly any IP crossed JavaScript at gwB (${counters['sstp.javascriptPackets']})`);
+  // And gwA dials on the driver's TLS, its IP in C once the HQ subnet leads to the call.
+  t.match(branch.log(), /"msg":"SSTP call's IP in the driver"/, 'gwA carries its call\'s IP in the driver');
+  t.notMatch(branch.log(), /SSTP dialing on Node's TLS/, 'gwA did not fall back to Node\'s TLS');
 
   await hq.stop();
   t.equal(lab.execSync('gwB', ['ip', 'route', 'show', '10.1.0.0/24']).trim(), '', 'a stopped gateway leaves no site route behind');

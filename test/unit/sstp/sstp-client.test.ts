@@ -12,6 +12,7 @@ import { encodePppFrame } from '../../../firmware/ppp/frame.ts';
 import { PppLink } from '../../../firmware/ppp/link.ts';
 import { readResponseHead, sstpRequestHead } from '../../../firmware/sstp/client/client-http.ts';
 import { SstpClientSession } from '../../../firmware/sstp/client/client-session.ts';
+import { driverDialUnavailable } from '../../../firmware/sstp/client/driver-dial.ts';
 import { SstpDialer } from '../../../firmware/sstp/client/sstp-dialer.ts';
 import { answerRequestHead } from '../../../firmware/sstp/http-handshake.ts';
 import { SstpListener } from '../../../firmware/sstp/sstp-listener.ts';
@@ -58,22 +59,27 @@ async function server(t: { teardown(fn: () => void): void }) {
   return { port: address.port, records, listener };
 }
 
-t.test('Postern dials Postern: TLS 1.3, crypto binding verified, an address, IP both ways, clean hang-up', async (t) => {
-  const s = await server(t);
-  const got: Uint8Array[] = [];
-  const dialer = new SstpDialer({ host: '127.0.0.1', servername: 'localhost', port: s.port, ca: ca.certificatePem, user: 'alice', password: new Secret('Alice-Pass-123'), logger: createLogger({ sink: () => {} }), onIp: (p) => got.push(p) });
-  const ipcp = await dialer.ready;
-  t.match(ipcp, { localAddress: '10.10.0.42', peerAddress: '10.0.0.1', dns1: '10.0.0.53' });
-  await new Promise((r) => setTimeout(r, 50));
-  t.ok(s.records.some((r) => r.msg === 'SSTP call connected' && r['cryptoBinding'] === 'SHA-256'), 'the server verified the crypto binding');
-  t.ok(s.records.some((r) => r.msg === 'SSTP call' && r['tls'] === 'TLSv1.3'));
-  const packet = Uint8Array.from([0x45, 0, 0, 20, ...new Array(8).fill(0), 10, 10, 0, 42, 10, 0, 0, 1]);
-  dialer.sendIp(packet);
-  for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-  t.same(got[0], packet, 'the server echoed the IPv4 packet back through SSTP');
-  dialer.disconnect();
-  t.match(await dialer.closed, /./, 'the call ends');
-});
+/** Issue 23: the dialer's TLS runs in the driver wherever the driver can dial; Node's TLS when told (the fallback). */
+const driverDials = driverDialUnavailable() === undefined;
+for (const dataPath of ['native', 'javascript'] as const) {
+  t.test(`Postern dials Postern (${dataPath}): TLS 1.3, crypto binding verified, an address, IP both ways, clean hang-up`, async (t) => {
+    const s = await server(t);
+    const got: Uint8Array[] = [];
+    const dialer = new SstpDialer({ host: '127.0.0.1', servername: 'localhost', port: s.port, ca: ca.certificatePem, user: 'alice', password: new Secret('Alice-Pass-123'), logger: createLogger({ sink: () => {} }), onIp: (p) => got.push(p), dataPath });
+    t.equal(dialer.tlsIn, dataPath === 'native' && driverDials ? 'driver' : 'node', 'whose TLS the call runs on');
+    const ipcp = await dialer.ready;
+    t.match(ipcp, { localAddress: '10.10.0.42', peerAddress: '10.0.0.1', dns1: '10.0.0.53' });
+    await new Promise((r) => setTimeout(r, 50));
+    t.ok(s.records.some((r) => r.msg === 'SSTP call connected' && r['cryptoBinding'] === 'SHA-256'), 'the server verified the crypto binding');
+    t.ok(s.records.some((r) => r.msg === 'SSTP call' && r['tls'] === 'TLSv1.3'));
+    const packet = Uint8Array.from([0x45, 0, 0, 20, ...new Array(8).fill(0), 10, 10, 0, 42, 10, 0, 0, 1]);
+    dialer.sendIp(packet);
+    for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    t.same(got[0], packet, 'the server echoed the IPv4 packet back through SSTP');
+    dialer.disconnect();
+    t.match(await dialer.closed, /./, 'the call ends');
+  });
+}
 
 t.test('a wrong password: ready rejects, the server logs the failure', async (t) => {
   const s = await server(t);
@@ -85,8 +91,16 @@ t.test('a wrong password: ready rejects, the server logs the failure', async (t)
 t.test('an untrusted server certificate is refused before anything is sent', async (t) => {
   const s = await server(t);
   const other = createCa({ commonName: 'Other CA', validityDays: 2, keyType: 'ecdsa-p256', now });
+  const calls = () => s.records.filter((r) => r.msg === 'SSTP call').length;
   const dialer = new SstpDialer({ host: '127.0.0.1', servername: 'localhost', port: s.port, ca: other.certificatePem, user: 'alice', password: new Secret('Alice-Pass-123'), logger: createLogger({ sink: () => {} }) });
-  await t.rejects(dialer.ready, /TLS/);
+  await t.rejects(dialer.ready, driverDials ? /TLS: unable to get local issuer certificate/ : /TLS/);
+  // The certificate is good for localhost and 127.0.0.1 only: another name or address is refused as Node's TLS refuses it.
+  const misnamed = new SstpDialer({ host: '127.0.0.1', servername: 'gw.example.net', port: s.port, ca: ca.certificatePem, user: 'alice', password: new Secret('Alice-Pass-123'), logger: createLogger({ sink: () => {} }) });
+  await t.rejects(misnamed.ready, driverDials ? /TLS: hostname mismatch/ : /TLS/);
+  const byAddress = new SstpDialer({ host: '127.0.0.1', servername: '127.0.0.2', port: s.port, ca: ca.certificatePem, user: 'alice', password: new Secret('Alice-Pass-123'), logger: createLogger({ sink: () => {} }) });
+  await t.rejects(byAddress.ready, driverDials ? /TLS: IP address mismatch/ : /TLS/);
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(calls(), 0, 'the server never saw an SSTP request from a refused dialer');
 });
 
 t.test('a pinned fingerprint replaces the CA: the right pin connects, a wrong one is refused before any request', async (t) => {
