@@ -121,7 +121,10 @@ int dp_sstp_call_start_data(dp_sstp_call *c, const dp_ppp_config *config, dp_hub
  * (data packets go up again), the TUN no longer written. The hub may close after it. */
 void dp_sstp_call_stop_data(dp_sstp_call *c);
 
-/* For the hub's thread (and tests): one IP packet to the peer; counted when dropped. */
+/* For tests: the call as the hub sees it (tx holds a run of packets, flush seals them as records). */
+dp_hub_sink *dp_sstp_call_sink(dp_sstp_call *c);
+
+/* For tests: one IP packet to the peer at once (the hub batches through the sink); counted when dropped. */
 void dp_sstp_call_tx_ip(dp_sstp_call *c, const uint8_t *ip, size_t len);
 
 const dp_sstp_call_stats *dp_sstp_call_stats_of(const dp_sstp_call *c);

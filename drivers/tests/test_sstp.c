@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inet_checksum.h"
 #include "sstp_call.h"
 #include "sstp_frame.h"
 #include "tap.h"
@@ -299,12 +300,86 @@ static void one_call(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe, int max_versio
   snprintf(name, sizeof name, "sstp %s: 200 packets out arrive whole and in order", label);
   CHECK(in_order, name);
 
+  /* The hub's run (tx ... tx, flush): held until the flush, then framed back to back in as few
+   * records as 16 KB of plaintext allow (SSL_read hands over one record at a time). */
+  dp_hub_sink *sink = dp_sstp_call_sink(c);
+  ip_len = ipv4(ip, "192.0.2.9", "10.9.0.2", 1400);
+  for (int i = 0; i < 11; i++) {
+    ip[4] = (uint8_t)i;
+    sink->tx(sink, ip, ip_len);
+  }
+  struct pollfd held = {.fd = sp[1], .events = POLLIN};
+  bool nothing_yet = poll(&held, 1, 50) == 0;
+  ip[4] = 11;
+  sink->tx(sink, ip, ip_len); /* no room left in the record: the first eleven leave */
+  sink->flush(sink);
+  static uint8_t record[16384];
+  size_t got_first = 0, second = 0;
+  bool read_both = SSL_read_ex(ssl, record, sizeof record, &got_first) == 1;
+  bool whole = got_first == 11 * (8 + ip_len);
+  for (size_t i = 0; whole && i < 11; i++) whole = record[i * (8 + ip_len)] == 0x10 && record[i * (8 + ip_len) + 8 + 4] == (uint8_t)i;
+  read_both = read_both && SSL_read_ex(ssl, record, sizeof record, &second) == 1;
+  snprintf(name, sizeof name, "sstp %s: a hub run of 12 packets is held until the record is full or flushed, and leaves as two records (11 + 1), in order", label);
+  CHECK(nothing_yet && read_both && whole && second == 8 + ip_len && record[8 + 4] == 11, name);
+
   SSL_shutdown(ssl); /* close_notify */
   snprintf(name, sizeof name, "sstp %s: the client's close_notify ends the call: an empty message up", label);
   CHECK(wait_up(pipe, &u, 6) == 6 && u.lens[5] == 0 && u.tags[5] == 77 && dp_sstp_call_stats_of(c)->ended == DP_SSTP_END_PEER_CLOSED, name);
   CHECK(dp_sstp_call_send(c, (const uint8_t *)"x", 1) == -EPIPE, "sstp: an ended call refuses JavaScript's bytes");
 
   dp_sstp_call_remove(e, c);
+  SSL_free(ssl);
+  SSL_CTX_free(cctx);
+  close(sp[1]);
+  close(tun[0]);
+  close(tun[1]);
+}
+
+/* An IPv4 TCP segment 10.1.0.10:4000 -> 10.2.0.10:5201 with `payload` bytes at `seq`; checksums valid. */
+static size_t tcp_segment(uint8_t *p, uint32_t seq, size_t payload) {
+  size_t total = 40 + payload;
+  memset(p, 0, total);
+  p[0] = 0x45; p[2] = (uint8_t)(total >> 8); p[3] = (uint8_t)total; p[6] = 0x40; p[8] = 64; p[9] = 6;
+  p[12] = 10; p[13] = 1; p[15] = 10; p[16] = 10; p[17] = 2; p[19] = 10;
+  p[20] = 0x0f; p[21] = 0xa0; p[22] = 0x14; p[23] = 0x51;
+  p[24] = (uint8_t)(seq >> 24); p[25] = (uint8_t)(seq >> 16); p[26] = (uint8_t)(seq >> 8); p[27] = (uint8_t)seq;
+  p[31] = 1; p[32] = 5 << 4; p[33] = 0x10; p[34] = 0x01; p[35] = 0xf5;
+  for (size_t i = 0; i < payload; i++) p[40 + i] = (uint8_t)(seq + i);
+  uint16_t c = fold(sum16(p, 20, 0));
+  p[10] = (uint8_t)(c >> 8); p[11] = (uint8_t)c;
+  fix(p, total);
+  return total;
+}
+
+/* A TUN with offloads: a TCP run that came in one record goes into the TUN as one merged write. */
+static void merged_into_tun(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe) {
+  int sp[2], tun[2], error = 0;
+  socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
+  socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, tun);
+  dp_sstp_call *c = dp_sstp_call_add(e, tls, sp[0], NULL, 0, tun[0], true, 12, &error);
+  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+  SSL *ssl = SSL_new(cctx);
+  struct timeval five = {.tv_sec = 5};
+  setsockopt(sp[1], SOL_SOCKET, SO_RCVTIMEO, &five, sizeof five);
+  SSL_set_fd(ssl, sp[1]);
+  dp_ppp_config config = {.mtu = 1400};
+  dp_prefix_set_add(&config.sources, "10.1.0.10");
+  bool ready = c && SSL_connect(ssl) == 1 && SSL_write(ssl, head, (int)strlen(head)) > 0 && dp_sstp_call_start_data(c, &config, NULL) == 0;
+  static uint8_t run[4 * 1100];
+  size_t at = 0;
+  uint8_t seg[1100];
+  for (uint32_t i = 0; i < 4; i++) at += data_packet(run + at, seg, tcp_segment(seg, 1000 + i * 1000, 1000), false);
+  ready = ready && SSL_write(ssl, run, (int)at) == (int)at; /* one record */
+  static uint8_t got[10 + 65535];
+  size_t n = ready ? tun_read(tun[1], got, sizeof got) : 0;
+  /* virtio_net_hdr: flags, gso_type (1: TCPv4), hdr_len, gso_size (host order), csum_start, csum_offset. */
+  uint16_t gso_size = 0;
+  if (n >= 10) memcpy(&gso_size, got + 4, 2);
+  CHECK(n == 10 + 40 + 4000 && got[1] == 1 && gso_size == 1000 && dp_sstp_call_stats_of(c)->data_in == 4 && dp_sstp_call_stats_of(c)->drop_tun == 0,
+        "sstp: with offloads, four TCP segments of one record reach the TUN as one merged write (gso_size 1000)");
+  ups u = {0};
+  wait_up(pipe, &u, 1); /* the head, not needed here */
+  if (c) dp_sstp_call_remove(e, c);
   SSL_free(ssl);
   SSL_CTX_free(cctx);
   close(sp[1]);
@@ -449,6 +524,7 @@ void test_sstp(void) {
   one_call(e, tls, pipe, TLS1_3_VERSION, "TLS 1.3");
   one_call(e, tls, pipe, TLS1_2_VERSION, "TLS 1.2");
   call_after_client_hello(e, tls, pipe);
+  merged_into_tun(e, tls, pipe);
   bad_calls(e, tls, pipe);
   static char other[4096], other_key[4096];
   make_certificate(other, sizeof other, other_key, sizeof other_key);
