@@ -247,7 +247,7 @@ export class Service {
       onCallFailed: (peer, reason) => this.#problem({ kind: 'sstp-call-failed', reason, peer }),
     });
     this.l2tp = new L2tpSubsystem({
-      logger: options.logger.child('l2tp'), access: this.access, stateDir: options.stateDir, wanAddress: (c) => this.network.addressFor(c),
+      logger: options.logger.child('l2tp'), access: this.access, stateDir: options.stateDir, wanAddress: (c) => this.network.addressFor(c), wanAddress6: (c) => this.network.address6For(c),
       // L2TP inside its clients' transport SAs, each datagram tagged with its SA (issue 20).
       ipsec: { receive: (handler) => this.ike.l2tpPath.receive(handler), send: (via, from, to, payload) => this.ike.l2tpPath.send(via, from, to, payload), pppData: (via, spec) => this.ike.l2tpPath.pppData?.(via, spec), gone: (handler) => this.ike.l2tpPath.gone?.(handler) },
       onSession: (event, info) => this.telemetry.event(event === 'up' ? 'session-up' : 'session-down', { protocol: 'l2tp', user: info.user, ...(info.ipv4 ? { address: info.ipv4 } : {}) }),
@@ -270,7 +270,7 @@ export class Service {
     // A dialed PPP site's call up or down reaches the fleet console as GRE's and IKE's tunnels do.
     const pppSiteEvent = (protocol: 'sstp' | 'l2tp' | 'pptp') => (site: string, state: 'up' | 'down', why: string) => this.telemetry.event(state === 'up' ? 'tunnel-up' : 'tunnel-down', { protocol, site, ...(state === 'down' ? { reason: why } : {}) });
     this.l2tpSites = new L2tpSiteSubsystem({
-      logger: options.logger.child('l2tp-sites'), access: this.access, wanAddress: (c) => this.network.addressFor(c),
+      logger: options.logger.child('l2tp-sites'), access: this.access, wanAddress: (c) => this.network.addressFor(c), wanAddress6: (c) => this.network.address6For(c),
       ipsec: { protectedPeer: (address) => this.ike.l2tpProtected(address), dial: (site) => this.ike.dialL2tpSite(site), pppData: (site, spec) => this.ike.l2tpSitePppData(site, spec) },
       onStateChange: pppSiteEvent('l2tp'),
     });

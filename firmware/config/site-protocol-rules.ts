@@ -19,10 +19,9 @@ export function siteProtocolErrors(config: PosternConfig): ConfigIssue[] {
     if (s.protocol === 'gre') greSiteErrors(s, `sites[${i}]`, error);
     // IKEv2, SSTP and PPTP sites find a peer named by DNS; IKEv1 (and L2TP's IKEv1 under it) keys by address.
     if ((s.protocol === 'ikev1' || s.protocol === 'l2tp') && !parseIp(s.remote)) error(`sites[${i}].remote`, 'format', `an ${s.protocol === 'ikev1' ? 'IKEv1' : 'L2TP/IPsec'} site's remote gateway must be an IP address (IKEv1 Main Mode keys by the peer's address)`);
-    // Issue 24: what has no IPv6 transport here is refused at the field, not at the first dial.
+    // Issue 24: what has no IPv6 transport is refused at the field, not at the first dial (L2TP/IPsec has one).
     const family = parseIp(s.remote)?.family;
     if (s.protocol === 'pptp' && family === 6) error(`sites[${i}].remote`, 'unsupported', "PPTP runs over IPv4 only (Windows and pptp-linux too): give the peer's IPv4 address or a name with one");
-    if (s.protocol === 'l2tp' && family === 6) error(`sites[${i}].remote`, 'unsupported', "L2TP/IPsec over IPv6 is not supported yet (its IPsec transport mode is IPv4 only here): give the peer's IPv4 address, or use an IKEv2 or SSTP site over IPv6");
   });
   for (const kind of Object.keys(config.listeners)) {
     if (listenerAvailability(kind) === undefined) error(`listeners.${kind}`, 'unsupported', `'${kind}' is not a listener this build knows`);

@@ -717,7 +717,9 @@ const localToward = (r: { address: string; address6: string | undefined }, remot
 
 /** The local endpoint a connection is dialled from: toward its site's peer (a DNS name falls back to the primary address). */
 function localFor(r: { config: PosternConfig; address: string; address6: string | undefined }, connection: string): { address: string; port: number } {
-  return localToward(r, connection.startsWith('site:') ? r.config.sites.find((s) => s.name === connection.slice('site:'.length))?.remote : undefined);
+  // An L2TP site's IKEv1 connection (issue 24) too: an IPv6 peer is keyed from the WAN's IPv6 address.
+  const site = /^(?:site|l2tp-site):(.*)$/.exec(connection)?.[1];
+  return localToward(r, site === undefined ? undefined : r.config.sites.find((s) => s.name === site)?.remote);
 }
 
 const ikeSlice = (c: PosternConfig) => ({ ikev2: c.listeners.ikev2, radius: (c.listeners.ikev2.userAuth ?? 'local') === 'local' ? undefined : c.radius, l2tp: { enabled: c.listeners.l2tp.enabled, psk: c.listeners.l2tp.psk, ipsec: c.listeners.l2tp.ipsec }, sites: c.sites, users: c.users, pools: c.pools, certificates: c.certificates, wan: c.system.wan, lan: c.system.lan });

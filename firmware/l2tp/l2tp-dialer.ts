@@ -108,7 +108,8 @@ export class L2tpDialer {
       this.#carrier = this.#o.carrier((bytes) => this.#receive(bytes));
       return this.#run(this.#tunnel.handle({ kind: 'CmdOpen' }, Date.now()));
     }
-    const socket = createSocket({ type: 'udp4', reuseAddr: true });
+    // Issue 24: an IPv6 peer over the WAN's IPv6 address (its transport SA is IPv6 too).
+    const socket = createSocket({ type: this.#o.host.includes(':') ? 'udp6' : 'udp4', reuseAddr: true });
     this.#socket = socket;
     socket.on('error', (error) => this.#end(`L2TP socket: ${error.message}`));
     socket.on('message', (bytes) => this.#receive(bytes));

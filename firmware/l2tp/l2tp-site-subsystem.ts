@@ -37,6 +37,8 @@ export interface L2tpSiteOptions {
   readonly access: AccessResources;
   readonly ipsec: L2tpSiteIpsec;
   readonly wanAddress?: (config: PosternConfig) => string | undefined;
+  /** The WAN's IPv6 address (issue 24): a site whose peer is IPv6 dials from it. */
+  readonly wanAddress6?: (config: PosternConfig) => string | undefined;
   readonly onStateChange?: (site: string, state: 'up' | 'down', why: string) => void;
   /** How long a dial waits for its IPsec SA (20 s). */
   readonly ipsecWaitMs?: number;
@@ -66,7 +68,8 @@ export class L2tpSiteSubsystem implements Subsystem {
     const log = this.#options.logger;
     this.#status = { state: 'starting' };
     const localAddress = (this.#options.wanAddress ?? wanAddressNow)(config);
-    if (!localAddress) {
+    const localAddress6 = this.#options.wanAddress6?.(config);
+    if (!localAddress && !localAddress6) {
       this.#status = { state: 'unavailable', detail: 'no WAN address to dial L2TP sites from' };
       log.error('L2TP sites are not available', { detail: this.#status.detail });
       return;
@@ -78,7 +81,8 @@ export class L2tpSiteSubsystem implements Subsystem {
       const links = new Map(dialingL2tpSites(config).map((site) => [site.name, new PppSiteLink<L2tpDialStep>({
         site, label: 'L2TP', pipe, access: this.#options.access, log, ...(this.#options.onStateChange ? { onStateChange: this.#options.onStateChange } : {}),
         dial: ({ onIp, onProgress }) => new L2tpDialer({
-          host: site.remote, localAddress, hostName: config.system.hostname || 'postern',
+          // Issue 24: from the WAN address of the peer's family; without one, the kernel picks the source.
+          host: site.remote, localAddress: (site.remote.includes(':') ? localAddress6 ?? '::' : localAddress ?? '0.0.0.0'), hostName: config.system.hostname || 'postern',
           user: site.username ?? '', password: new Secret(site.password ?? ''),
           ipsec: () => this.#ipsecFor(site), ipsecUp: () => this.#options.ipsec.protectedPeer(site.remote),
           logger: log, onIp, onProgress, remoteSubnets: site.remoteSubnets,

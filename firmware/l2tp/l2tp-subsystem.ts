@@ -54,6 +54,8 @@ export interface L2tpSubsystemOptions {
   readonly listenAddress?: string;
   /** The WAN address to bind (firmware/network); the box's own lookup when absent. */
   readonly wanAddress?: (config: PosternConfig) => string | undefined;
+  /** And the WAN's IPv6 address (issue 24): UDP 1701 there too, for plain L2TP and its refusal. */
+  readonly wanAddress6?: (config: PosternConfig) => string | undefined;
   /** L2TP inside the IKEv1 transport SAs (the IKE subsystem's data plane); without it only plain L2TP, if allowed. */
   readonly ipsec?: L2tpIpsecPath;
   readonly onSession?: (event: 'up' | 'down', info: PppSessionInfo) => void;
@@ -81,6 +83,8 @@ const L2TP_MRU = 1380;
 
 interface Running {
   readonly socket: Socket;
+  /** UDP 1701 on the WAN's IPv6 address, when it has one (issue 24). */
+  readonly socket6: Socket | undefined;
   readonly table: L2tpTunnelTable;
   readonly hub: HubLease;
   /** The listener's pool: its use is shown with L2TP's counters, so a freed address can be seen. */
@@ -169,6 +173,7 @@ export class L2tpSubsystem implements Subsystem {
     const host = this.#options.listenAddress ?? (this.#options.wanAddress ?? wanAddressNow)(config) ?? '0.0.0.0';
     let hub: HubLease | undefined;
     let socket: Socket | undefined;
+    let socket6: Socket | undefined;
     let radius: ListenerRadius | undefined;
     try {
       hub = this.#options.access.acquireHub(config);
@@ -185,6 +190,8 @@ export class L2tpSubsystem implements Subsystem {
       // A site that dials in (issue 20): its networks are routed to the session its user logs in with.
       const answering = new AnsweringSites(answeringL2tpSites(config), this.#options.access, log, 'L2TP');
       await bind(socket, host);
+      const host6 = this.#options.listenAddress === undefined ? this.#options.wanAddress6?.(config) : undefined;
+      if (host6) await bind((socket6 = createSocket({ type: 'udp6', reuseAddr: true, ipv6Only: true })), host6);
       const s = socket;
       const makeSession = (tunnelId: number, sessionId: number, peer: string): PppSession => {
         // With RADIUS (issue 21), MS-CHAPv2 checked there and EAP relayed there (never the local users' EAP).
@@ -217,16 +224,17 @@ export class L2tpSubsystem implements Subsystem {
         });
         return session;
       };
-      this.#running = { socket: s, table, hub, pool, host, allowPlain: settings.allowPlain === true, makeSession, radius, answering, timer: undefined };
-      s.on('message', (bytes, from) => this.#receive(bytes, from.address, from.port));
+      this.#running = { socket: s, socket6, table, hub, pool, host, allowPlain: settings.allowPlain === true, makeSession, radius, answering, timer: undefined };
+      for (const listening of [s, socket6]) listening?.on('message', (bytes, from) => this.#receive(bytes, from.address, from.port));
       this.#options.ipsec?.receive((via, datagram) => this.#receiveProtected(via, datagram));
       this.#options.ipsec?.gone?.((via) => this.#pathGone(via));
-      s.on('error', (error) => log.warn('L2TP socket error', { error: error.message }));
-      this.#status = { state: 'running', detail: `UDP ${host}:${L2TP_PORT}, pool ${settings.pool}${settings.allowPlain ? ', plain L2TP allowed (insecure)' : ', inside IPsec only'}` };
-      log.info('L2TP listening', { address: host, port: L2TP_PORT, pool: settings.pool, ipsecRequired: settings.allowPlain !== true, tunnelAuth: secret !== undefined });
+      for (const listening of [s, socket6]) listening?.on('error', (error) => log.warn('L2TP socket error', { error: error.message }));
+      this.#status = { state: 'running', detail: `UDP ${host}${host6 ? ` and [${host6}]` : ''}:${L2TP_PORT}, pool ${settings.pool}${settings.allowPlain ? ', plain L2TP allowed (insecure)' : ', inside IPsec only'}` };
+      log.info('L2TP listening', { address: host, ...(host6 ? { address6: host6 } : {}), port: L2TP_PORT, pool: settings.pool, ipsecRequired: settings.allowPlain !== true, tunnelAuth: secret !== undefined });
       if (settings.allowPlain) log.warn('plain L2TP accepted outside IPsec: PPP crosses the network unencrypted', { setting: 'listeners.l2tp.allowPlain' });
     } catch (error) {
       socket?.close();
+      socket6?.close();
       radius?.close();
       hub?.release();
       return this.#unavailable(error instanceof Error ? error.message : String(error));
@@ -383,7 +391,8 @@ export class L2tpSubsystem implements Subsystem {
     const r = this.#running;
     const p = parseL2tpPeer(peer);
     if (!r || !p) return;
-    if (p.via === undefined) return void r.socket.send(datagram, p.port, p.address, (error) => error && this.#count('send failed'));
+    const plain = p.address.includes(':') ? r.socket6 : r.socket;
+    if (p.via === undefined) return plain ? void plain.send(datagram, p.port, p.address, (error) => error && this.#count('send failed')) : this.#count('send failed');
     if (!this.#options.ipsec?.send(p.via, L2TP_PORT, p.port, datagram)) this.#count('send failed: SA gone');
   }
 
@@ -440,6 +449,7 @@ export class L2tpSubsystem implements Subsystem {
     if (r.radius && stops.length > 0) await Promise.race([Promise.all(stops), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
     r.radius?.close();
     await new Promise<void>((resolve) => r.socket.close(() => resolve()));
+    if (r.socket6) await new Promise<void>((resolve) => r.socket6!.close(() => resolve()));
     r.hub.release();
     this.#status = { state: 'stopped' };
   }

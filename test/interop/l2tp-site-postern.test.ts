@@ -2,14 +2,19 @@
 // keys an IKEv1 transport SA to gwB with the PSK of gwB's L2TP listener (NAT-T), dials gwB's LNS
 // through it and logs in as the site's user; each side routes the other's LAN through the call.
 // Both LANs reach each other; a wrong password is refused and retried with backoff; when gwB
-// restarts, gwA keys IPsec again and redials by itself.
+// restarts, gwA keys IPsec again and redials by itself. Issue 24: the same site over IPv6-only WANs
+// (neither gateway has an IPv4 WAN address, as behind DS-Lite): the transport SA, the L2TP tunnel and
+// the call's data all over IPv6, the router between them counting ESP and never plain UDP 1701.
 import t from 'tap';
 import { apiGetIn, apiIn } from '../helpers/namespace-api.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { answeringL2tpGateway, dialingL2tpGateway } from '../lab/l2tp-site-configs.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesBehindNat } from '../lab/scenarios.ts';
-import { Lab } from '../lab/topology.ts';
+import { Lab, type TopologySpec } from '../lab/topology.ts';
+
+// Two labs in one file (the IPv4 one with a NAT and a restart, the IPv6-only one): past tap's 120 s per file on a loaded machine.
+t.setTimeout(240_000);
 
 const PASSWORD = 'Branch-A-L2tp-Pass-42';
 const PSK = 'hq-l2tp-group-key-77';
@@ -73,4 +78,53 @@ t.test('L2TP/IPsec site-to-site through NAT: both LANs reach each other; a wrong
   await waitUntil('gwB routes the branch again', 10_000, () => lab.execSync('gwB', ['ip', 'route', 'show', '10.1.0.0/24']).includes('postern0'));
   t.match(lab.execSync('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']), / 0% packet loss/, 'and the LANs reach each other again');
   t.notMatch(wrong.log() + branch.log() + hq.log() + again.log(), new RegExp(`${PASSWORD}|${PSK}`), 'neither the password nor the PSK reaches a log');
+});
+
+/** lanA – gwA – inet – gwB – lanB: both WANs IPv6 only, the LANs IPv4. */
+const ipv6OnlyWans: TopologySpec = {
+  hosts: {
+    lanA: { gateway: '10.1.0.1' },
+    gwA: { forwarding: true, gateway: '2001:db8:a::1' },
+    inet: { forwarding: true },
+    gwB: { forwarding: true, gateway: '2001:db8:b::1' },
+    lanB: { gateway: '10.2.0.1' },
+  },
+  links: {
+    lan: { a: ['lanA', '10.1.0.10/24'], b: ['gwA', '10.1.0.1/24'] },
+    wan: { a: ['gwA', '2001:db8:a::2/64'], b: ['inet', '2001:db8:a::1/64'] },
+    out: { a: ['inet', '2001:db8:b::1/64'], b: ['gwB', '2001:db8:b::2/64'] },
+    lanb: { a: ['gwB', '10.2.0.1/24'], b: ['lanB', '10.2.0.10/24'] },
+  },
+};
+
+t.test('issue 24: L2TP/IPsec site-to-site over IPv6-only WANs: both LANs reach each other, the ESP and the L2TP inside it over IPv6', async (t) => {
+  t.setTimeout(90_000);
+  const lab = Lab.create(ipv6OnlyWans);
+  t.teardown(() => lab.teardown());
+  // The router counts what it forwards between the gateways: ESP (protocol 50) over IPv6, and any L2TP in the clear.
+  lab.execSync('inet', ['nft', 'add', 'table', 'ip6', 'seen']);
+  lab.execSync('inet', ['nft', 'add', 'chain', 'ip6', 'seen', 'passed', '{ type filter hook forward priority 0; }']);
+  for (const match of [['meta', 'l4proto', 'esp'], ['udp', 'dport', '1701'], ['udp', 'dport', '4500']]) lab.execSync('inet', ['nft', 'add', 'rule', 'ip6', 'seen', 'passed', ...match, 'counter']);
+  // No IPv4 on either WAN: DHCP never answers there, so each gateway has only its IPv6 address.
+  const hq = await startPostern(lab, 'gwB', answeringL2tpGateway({ wan: { interface: 'out', mode: 'dhcp' }, lanInterface: 'lanb', branchAddress: '2001:db8:a::2', psk: PSK, password: PASSWORD }),
+    (log) => log.includes('L2TP listening') && log.includes('IKEv1 listening'), { name: 'postern-hq6' });
+  t.match(hq.log(), /"address6":"2001:db8:b::2"[^\n]*"msg":"L2TP listening"/, 'gwB\'s L2TP listener binds UDP 1701 on its IPv6 WAN address too');
+  const branch = await startPostern(lab, 'gwA', dialingL2tpGateway({ wan: { interface: 'wan', mode: 'dhcp' }, hqAddress: '2001:db8:b::2', psk: PSK, password: PASSWORD }),
+    (log) => log.includes('"msg":"L2TP site up"'), { name: 'postern-branch6' });
+  t.match(branch.log(), /"msg":"Quick Mode with 2001:db8:b::2 done: [^"]*transport/, 'gwA keyed IKEv1 transport mode to gwB\'s IPv6 address');
+  t.ok(lineWith(hq.log(), 'L2TP tunnel up', /"peer":"\[2001:db8:a::2\]:1701@\d+"/), `gwB took the tunnel from gwA's IPv6 address, inside IPsec (tagged with its SA): ${lineWith(hq.log(), 'L2TP tunnel up', /./)}`);
+  await waitUntil('gwB routes the branch', 10_000, () => lab.execSync('gwB', ['ip', 'route', 'show', '10.1.0.0/24']).includes('postern0'));
+
+  t.match(lab.execSync('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']), / 0% packet loss/, 'lanA reaches lanB');
+  t.match(lab.execSync('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']), / 0% packet loss/, 'lanB reaches lanA');
+  const hqHealth = (await lab.exec('gwB', ['curl', '-s', 'http://127.0.0.1:18080/healthz'])).stdout;
+  const hqCounter = (name: string) => Number(new RegExp(`"${name.replace(/\./g, '\\.')}":(\\d+)`).exec(hqHealth)?.[1] ?? -1);
+  t.ok(hqCounter('l2tp.dataPath.sessions') === 1 && hqCounter('l2tp.dataPath.packetsIn') >= 6 && hqCounter('l2tp.dataPath.packetsOut') >= 6,
+    `gwB's driver carried both LANs' pings in the call over IPv6 (in ${hqCounter('l2tp.dataPath.packetsIn')}, out ${hqCounter('l2tp.dataPath.packetsOut')})`);
+  t.notMatch(branch.log(), /the driver cannot carry this L2TP call/, 'gwA\'s dialer handed its call to the driver too (PPP data over the IPv6 transport SA)');
+  const counters = lab.execSync('inet', ['nft', 'list', 'chain', 'ip6', 'seen', 'passed']);
+  const packets = (match: RegExp) => Number(new RegExp(`${match.source} counter packets (\\d+)`).exec(counters)?.[1] ?? -1);
+  const esp = packets(/l4proto esp/);
+  t.ok(esp >= 12 && packets(/udp dport 1701/) === 0, `the router forwarded ${esp} ESP packets over IPv6 (raw ESP, no NAT between the gateways), ${packets(/udp dport 4500/)} in UDP 4500, and no plain L2TP: ${counters.replace(/\s+/g, ' ')}`);
+  t.notMatch(branch.log() + hq.log(), new RegExp(`${PASSWORD}|${PSK}`), 'neither the password nor the PSK reaches a log');
 });

@@ -25,8 +25,8 @@ interface Installed {
 }
 
 const IPV4_PREFIX = /^[\d.]+\/\d+$/;
-/** A transport-mode selector as the engines print it: "192.0.2.1/32[17/1701]" (protocol, port). */
-const IPV4_SELECTOR = /^([\d.]+\/\d+)(?:\[(\d+)(?:\/(\d+))?\])?$/;
+/** A transport-mode selector as the engines print it: "192.0.2.1/32[17/1701]" (protocol, port); IPv6 too (issue 24: L2TP/IPsec over IPv6). */
+const TRANSPORT_SELECTOR = /^([\d.]+\/\d+|[\da-fA-F:.]*:[\da-fA-F:.]*\/\d+)(?:\[(\d+)(?:\/(\d+))?\])?$/;
 const policyKey = (p: PolicySpec): string => `${p.direction}:${p.source.prefix}>${p.destination.prefix}`;
 const id = (sa: SaSpec): SaId => ({ spi: sa.spi, destination: sa.destination });
 
@@ -170,13 +170,13 @@ export class DataPlaneInstaller {
 
   /**
    * One outbound and one inbound policy per pair of IPv4 selectors (the hub routes IPv4). Tunnel
-   * mode selects by address; transport mode (L2TP/IPsec) also by protocol and port, which the
-   * userspace back end steers into the hub by policy routing.
+   * mode selects by address; transport mode (L2TP/IPsec, between the two hosts over IPv4 or IPv6)
+   * also by protocol and port, which the userspace back end steers into the hub by policy routing.
    */
   #policies(child: ChildSaInfo, reqid: number): PolicySpec[] {
     const selectors = (list: readonly string[]) => list.flatMap((ts): TrafficSelector[] => {
       if (child.mode === 'tunnel') return IPV4_PREFIX.test(ts) ? [{ prefix: ts }] : [];
-      const m = IPV4_SELECTOR.exec(ts);
+      const m = TRANSPORT_SELECTOR.exec(ts);
       if (!m) return [];
       const protocol = m[2] === undefined || m[2] === '0' ? undefined : Number(m[2]);
       return [{ prefix: m[1]!, ...(protocol !== undefined ? { protocol } : {}), ...(protocol !== undefined && m[3] !== undefined ? { port: Number(m[3]) } : {}) }];

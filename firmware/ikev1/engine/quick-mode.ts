@@ -145,11 +145,6 @@ export function respondQm1(ctx: Ikev1Context, sa: Phase1Sa, mid: number, opened:
   const acrossNat = conn.mode === 'transport' && sa.natDetected && ci && cr ? transportSelectorsAcrossNat(sa, ci, cr) : undefined;
   if (acrossNat) ({ ci, cr } = acrossNat);
   const qm: QuickMode = { messageId: mid, initiator: false, state: 'qm2', iv, ni, nr: ctx.crypto.randomBytes(ctx.options.nonceLength), spi: ctx.newSpi() };
-  // Issue 24: the data plane's transport mode rebuilds IPv4 datagrams only; refused here with the reason, not at install.
-  if (conn.mode === 'transport' && sa.remote.address.includes(':')) {
-    notifyPeer(ctx, sa, NotifyType.NO_PROPOSAL_CHOSEN);
-    return `transport mode (L2TP/IPsec) over IPv6 is not supported yet: the client should dial the gateway's IPv4 address`;
-  }
   if (!choice) {
     notifyPeer(ctx, sa, NotifyType.NO_PROPOSAL_CHOSEN);
     return `no acceptable ESP proposal for ${conn.mode} mode (offered: ${describePhase2Offer(saPayload.sa)}; accepted: ${describeSpecs(conn.espProposals)})`;

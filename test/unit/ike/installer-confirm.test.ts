@@ -58,6 +58,24 @@ t.test('a transport-mode child (L2TP/IPsec): transport SAs, policies by host, pr
   t.same(errors, [], 'the data plane refused nothing');
 });
 
+t.test('issue 24: a transport-mode child over IPv6 (L2TP/IPsec on an IPv6 WAN): its policies select UDP 1701 between the two IPv6 hosts', async (t) => {
+  const fake = new FakeDataPlane();
+  const errors: string[] = [];
+  const log = createLogger({ level: 'info', sink: (r) => { if (r.level === 'error') errors.push(String(r.msg)); } });
+  const installer = new DataPlaneInstaller({ dataplane: fake as unknown as UserspaceDataPlane, log });
+  const [me, peer] = ['2001:db8:b::2', '2001:db8:a::2'];
+  const c = child(0x3000, 0x4000);
+  installer.install({ ...c, mode: 'transport', inbound: { ...c.inbound, source: peer, destination: me }, outbound: { ...c.outbound, source: me, destination: peer }, localTs: [`${me}/128[17/1701]`], remoteTs: [`${peer}/128[17/1701]`] });
+  await new Promise((r) => setImmediate(r));
+  t.same([...fake.sas.values()].map((s) => [s.spec.mode, s.spec.destination]), [['transport', me], ['transport', peer]], 'both SAs in transport mode between the IPv6 hosts');
+  const out = [...fake.policies.values()].find((p) => p.direction === 'out');
+  t.same(out && { source: out.source, destination: out.destination, template: out.template }, {
+    source: { prefix: `${me}/128`, protocol: 17, port: 1701 }, destination: { prefix: `${peer}/128`, protocol: 17, port: 1701 }, template: { source: me, destination: peer, mode: 'transport', reqid: out?.template?.reqid },
+  }, 'the outbound policy selects UDP 1701 between the IPv6 hosts (so it is steered into the hub)');
+  t.equal(fake.policies.size, 2, 'and one inbound policy');
+  t.same(errors, [], 'the data plane refused nothing');
+});
+
 t.test('a transport-mode child behind a NAT: both SAs carry the peer\'s NAT-OA as the encapsulation\'s original address', async (t) => {
   const fake = new FakeDataPlane();
   const log = createLogger({ level: 'info', sink: () => {} });

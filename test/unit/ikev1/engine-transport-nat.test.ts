@@ -113,3 +113,27 @@ t.test('the L2TP responder takes whatever ID a client behind NAT sends (its priv
   t.equal(strict.pair.of('b', 'install-child').length, 0, 'no child without anyRemoteId');
   t.ok(strict.pair.logs('b').some((l) => l.includes(`the peer's ID ${A} is not the expected ${NAT}`)), 'refused for its ID');
 });
+
+t.test('issue 24: an IPv6 client behind NAT66 (RFC 3947 §5.2 with ID_IPV6_ADDR): NAT-OA carries 16 bytes, the responder installs the translated address', async (t) => {
+  const [A6, B6, NAT6] = ['2001:db8:10::2', '2001:db8:1::2', '2001:db8:99::7'];
+  const base = { ike: ['aes256-sha1-modp2048'], esp: ['aes128-sha1'], mode: 'transport' as const, localTs: [], remoteTs: [] };
+  const a = new Ikev1Engine([connection('to-b', { ...base, remoteAddress: B6, transportSelector: L2TP })], seededCrypto('a'));
+  const b = new Ikev1Engine([connection('to-a', { ...base, remoteAddress: undefined as unknown as string, remoteId: A6, transportSelector: L2TP })], seededCrypto('b'));
+  const pair = new Ikev1Pair(a, b, { a: A6, b: B6 });
+  pair.nat = (p: InFlight) => {
+    if (p.from.address === A6) return { ...p, from: { address: NAT6, port: p.from.port } };
+    if (p.to.address === NAT6) return { ...p, to: { address: A6, port: p.to.port } };
+    return p;
+  };
+  pair.take('a', a.initiate('to-b', { address: A6, port: 500 }, pair.now));
+  pair.run(60_000);
+  const ca = pair.of('a', 'install-child')[0]?.child;
+  const cb = pair.of('b', 'install-child')[0]?.child;
+  t.ok(ca && cb, `both sides installed the child: ${pair.logs('b').join(' | ')}`);
+  t.same(quickModeLines(pair, 'b')[0], `recv Quick Mode [HASH, SA, NONCE, ID, ID, NAT-OA, NAT-OA] from ${NAT6}`, 'QM1 carries NAT-OAi and NAT-OAr');
+  t.same(ca?.localTs, [`${A6}/128[17/1701]`], 'the initiator keeps its own address');
+  t.same(cb?.remoteTs, [`${NAT6}/128[17/1701]`], 'the responder takes IDci as the translated address the packets come from');
+  t.same(cb?.originalAddresses, { local: B6, remote: A6 }, 'NAT-OAi: the initiator\'s original IPv6 address');
+  t.same(ca?.originalAddresses, { local: NAT6, remote: B6 }, 'NAT-OAi in QM2: how the responder sees the initiator');
+  t.same(ca?.encapsulation, { localPort: 4500, remotePort: 4500 }, 'ESP in UDP 4500 over IPv6');
+});

@@ -57,7 +57,7 @@ t.test('PPTP encryption and legacy methods: stateless MS-CHAPv2 by default, the 
   t.notOk(validateConfig(bad as never).ok, 'an unknown MPPE mode is refused');
 });
 
-t.test('issue 24: PPTP has no IPv6 transport (Windows and pptp-linux dial it over IPv4 only): an IPv6 peer is refused at the field; L2TP/IPsec over IPv6 is refused at the field until its transport mode takes IPv6', async (t) => {
+t.test('issue 24: PPTP has no IPv6 transport (Windows and pptp-linux dial it over IPv4 only): an IPv6 peer is refused at the field; an L2TP/IPsec site may name an IPv6 peer (its transport mode takes IPv6)', async (t) => {
   const site = (protocol: 'pptp' | 'l2tp', remote: string) => {
     const c = defaultConfig();
     c.sites = [{ name: 'hq', protocol, remote, localSubnets: ['10.1.0.0/24'], remoteSubnets: ['10.2.0.0/24'], auth: 'psk', psk: 'a-long-site-secret-1', username: 'branch', password: 'Site-Pass-77', initiate: true, enabled: true }];
@@ -67,7 +67,8 @@ t.test('issue 24: PPTP has no IPv6 transport (Windows and pptp-linux dial it ove
   t.match(site('pptp', '2001:db8:20::2'), [{ code: 'unsupported', message: /PPTP runs over IPv4 only.*IPv4 address or a name/ }], 'a PPTP site to an IPv6 address is refused with the reason');
   t.same(site('pptp', '198.51.100.7'), [], 'to an IPv4 address it is accepted');
   t.same(site('pptp', 'hq.example.com'), [], 'and by name');
-  t.match(site('l2tp', '2001:db8:20::2'), [{ code: 'unsupported', message: /L2TP\/IPsec over IPv6 is not supported yet/ }], 'an L2TP/IPsec site to an IPv6 address is refused with the reason');
+  t.same(site('l2tp', '2001:db8:20::2'), [], 'an L2TP/IPsec site to an IPv6 address is accepted');
+  t.match(site('l2tp', 'hq.example.com'), [{ code: 'format', message: /must be an IP address/ }], 'by name still not: IKEv1 keys by address');
   t.same(site('l2tp', '198.51.100.7'), [], 'to an IPv4 address it is accepted');
 });
 
