@@ -48,7 +48,7 @@ async function go(): Promise<void> {
 
 function attachTun(d: SstpDialer, address: string): void {
   const tun = c.tun!;
-  const hub = NativeHub.open({ name: tun.name, mtu: 1350, address, prefixLength: 32, offload: false });
+  const hub = NativeHub.open({ name: tun.name, mtu: 1350, address, prefixLength: 32 }); // offloads, as a gateway's shared TUN
   hub.attachPipe((batch) => {
     for (const [, packet] of batch) d.sendIp(packet);
   });
