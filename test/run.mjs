@@ -3,16 +3,17 @@
 // Counts are tests (the subtests of each file), not files; a file that dies outside any
 // test counts as one failure. The full TAP stream is kept in test/artifacts/tap.log.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { compiledPath, compileTests, sweepStaleBuilds } from './compile.mjs';
 
 // Directories given on the command line stand for the test files under them.
 const testFiles = (path) =>
   statSync(path).isDirectory()
     ? readdirSync(path, { recursive: true }).filter((f) => String(f).endsWith('.test.ts')).map((f) => join(path, String(f))).sort()
     : [path];
-const args = process.argv.slice(2).flatMap((a) => (a.startsWith('-') || !existsSync(a) ? [a] : testFiles(a)));
+const args = process.argv.slice(2).flatMap((a) => (a.startsWith('-') || !existsSync(a) ? [a] : testFiles(relative(process.cwd(), resolve(a)))));
 mkdirSync('test/artifacts', { recursive: true });
 // POSTERN_TAP_LOG moves it, so runs side by side do not overwrite each other's stream.
 const log = createWriteStream(process.env.POSTERN_TAP_LOG ?? 'test/artifacts/tap.log');
@@ -20,144 +21,157 @@ const log = createWriteStream(process.env.POSTERN_TAP_LOG ?? 'test/artifacts/tap
 // tap builds its test module for the plugins package.json names; a fresh `npm ci` has the default set,
 // whose TypeScript plugin loads ts-node into every test process beside tsx. Build it once, up front,
 // and only when it still has a plugin we leave out (two runs building at once break each other's).
+const tapConfig = JSON.parse(readFileSync('package.json', 'utf8')).tap ?? {};
 const builtModule = 'node_modules/@tapjs/test/test-built/dist/esm/index.js';
-const leftOut = (JSON.parse(readFileSync('package.json', 'utf8')).tap?.plugin ?? []).filter((p) => p.startsWith('!')).map((p) => p.slice(1));
+const leftOut = (tapConfig.plugin ?? []).filter((p) => p.startsWith('!')).map((p) => p.slice(1));
 const stale = !existsSync(builtModule) || leftOut.some((p) => readFileSync(builtModule, 'utf8').includes(`"${p}"`));
 if (stale && spawnSync('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0) {
   console.log('warning: `tap build` failed; running with the plugins installed');
 }
 
-// The whole suite runs as two lanes, each one tap process at a time with one file at a time, so two
-// files run at once (two cores). The qemu guests run one at a time in the first lane (emulated CPUs
-// starve each other's timers) while the firmware builds and their user-mode emulated runs take the
-// second; then both lanes take the other files from one queue, in chunks, until it is empty. Taking
-// chunks as each lane frees (rather than a fixed split, or a phase for the heavy files after the rest)
-// keeps both cores busy to the end: the queue ends with the unit files, the shortest.
+// The whole suite runs as two lanes, each one file at a time, so two files run at once (two cores).
+// The qemu guests run one at a time in the first lane (emulated CPUs starve each other's timers)
+// while the firmware builds and their user-mode emulated runs take the second; then both lanes take
+// the other files from one queue until it is empty, which keeps both cores busy to the end: the queue
+// ends with the unit files, the shortest.
 const HEAVY = /^test\/(interop\/(vm-|lab-vm)|system\/firmware-)/;
 const GUEST = /^test\/(interop\/(vm-|lab-vm)|system\/firmware-arm64-boot)/;
-/** Chunks of the queue: a few lab or browser files, or many unit files, per tap process. */
-function chunked(files) {
-  const chunks = [];
-  let chunk = [];
-  let weight = 0;
-  for (const f of files) {
-    chunk.push(f);
-    weight += f.startsWith('test/unit/') ? 1 : 5;
-    if (weight >= 30) {
-      chunks.push(chunk);
-      chunk = [];
-      weight = 0;
-    }
-  }
-  if (chunk.length) chunks.push(chunk);
-  return chunks;
-}
 const plan = args.length
-  ? { heads: [args], queue: [] }
+  ? { heads: [[]], queue: args.filter((a) => !a.startsWith('-')) }
   : (() => {
       const all = testFiles('test').filter((f) => !f.startsWith('test/bench/'));
       const heavy = all.filter((f) => HEAVY.test(f));
-      return {
-        heads: [heavy.filter((f) => GUEST.test(f)), heavy.filter((f) => !GUEST.test(f))],
-        queue: chunked(all.filter((f) => !HEAVY.test(f))),
-      };
+      return { heads: [heavy.filter((f) => GUEST.test(f)), heavy.filter((f) => !GUEST.test(f))], queue: all.filter((f) => !HEAVY.test(f)) };
     })();
+const everyFile = [...plan.heads.flat(), ...plan.queue];
 
-// `POSTERN_TEST_PLAN=1 node test/run.mjs` prints the lanes and the queue's chunks without running them.
+// `POSTERN_TEST_PLAN=1 node test/run.mjs` prints the lanes and the queue without running them.
 if (process.env.POSTERN_TEST_PLAN) {
   plan.heads.forEach((head, i) => console.log(`lane ${i + 1} starts with ${head.length}: ${head.join(' ')}`));
-  plan.queue.forEach((chunk, i) => console.log(`chunk ${i + 1} of ${chunk.length}: ${chunk[0]} … ${chunk.at(-1)}`));
+  console.log(`then ${plan.queue.length} files from one queue: ${plan.queue[0]} … ${plan.queue.at(-1)}`);
   process.exit(0);
 }
+
+// Every file and the programs tests start, compiled once for this run (test/compile.mjs), unless
+// POSTERN_TEST_TSX=1 asks for the sources through tsx (a test being debugged).
+const viaTsx = process.env.POSTERN_TEST_TSX === '1';
+const BUILDS = 'test/artifacts';
+const buildDir = join(BUILDS, `compiled-${process.pid}`);
+if (!viaTsx) {
+  sweepStaleBuilds(BUILDS, 'compiled-');
+  const started = Date.now();
+  try {
+    await compileTests(everyFile, buildDir);
+  } catch (error) {
+    console.log(`the tests did not compile: ${error instanceof Error ? error.message : error}`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  if (!args.length) console.log(`compiled ${everyFile.length} test files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+const removeBuild = () => rmSync(buildDir, { recursive: true, force: true });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => (removeBuild(), process.exit(1)));
 
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+let fileNumber = 0;
 const DETAIL_LINES = 60;
 const failures = [];
 const point = /^( *)(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO)\b.*| # time=.*)?$/;
+// A file that never ends (a process kept alive by a leak) is stopped: tap's own timeout (TAP_TIMEOUT,
+// or the file's t.setTimeout) fails a test that hangs long before this.
+const FILE_LIMIT_MS = 40 * 60_000;
+const timeoutSeconds = String(tapConfig.timeout ?? 120);
 
-/** One tap process: its TAP kept (returned), its files' results counted and printed as they end. */
-async function runTap(tapArgs) {
-  const stream = [];
-  let pending = []; // failed tests of the file being read; its name comes after them in TAP
-  // The failed assertions of the file being read with their diagnostics, printed under its FAIL line
-  // so that CI's excerpt says why (bounded: a runaway file cannot flood the output).
-  let detail = [];
-  let inFailure = -1; // the indentation of the `not ok` whose YAML block is being read, or -1
-  const tap = spawn('npx', ['tap', '--reporter=tap', ...tapArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
-  for await (const line of createInterface({ input: tap.stdout })) {
+/**
+ * One test file in its own node process; its TAP is nested under a line for the file, as tap's runner
+ * writes it, kept (returned) and counted. A file's failed assertions are printed under its FAIL line
+ * with their diagnostics, so that CI's excerpt says why (bounded: a runaway file cannot flood it).
+ */
+async function runFile(file) {
+  const started = Date.now();
+  const stream = [`# Subtest: ${file}`];
+  const pending = []; // the file's failed tests
+  const detail = [];
+  let inFailure = false; // reading the YAML block of a failed assertion
+  const argv = viaTsx ? ['--import', 'tsx', file] : ['--enable-source-maps', compiledPath(buildDir, file)];
+  const env = { ...process.env, TAP_TIMEOUT: timeoutSeconds, ...(viaTsx ? {} : { POSTERN_COMPILED: resolve(buildDir) }) };
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'], env });
+  const limit = setTimeout(() => {
+    stream.push(`    # stopped after ${FILE_LIMIT_MS / 60_000} minutes`);
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+  }, FILE_LIMIT_MS);
+  for await (const raw of createInterface({ input: child.stdout })) {
+    const line = raw === '' ? '' : `    ${raw}`;
     stream.push(line);
     const m = point.exec(line);
-    if (inFailure >= 0 && !m) {
+    if (inFailure && !m) {
       if (detail.length < DETAIL_LINES) detail.push(line);
-      if (/^ *\.\.\.$/.test(line)) inFailure = -1;
+      if (/^ *\.\.\.$/.test(line)) inFailure = false;
       continue;
     }
-    inFailure = -1;
+    inFailure = false;
     if (!m) continue;
     if (m[2] === 'not ok' && m[1].length >= 8 && !m[4]) {
       if (detail.length < DETAIL_LINES) detail.push(line);
-      inFailure = m[1].length;
+      inFailure = true;
     }
-    const depth = m[1].length / 4;
-    const ok = m[2] === 'ok';
-    if (depth === 1) {
-      if (m[4]) skipped++;
-      else if (ok) passed++;
-      else {
-        failed++;
-        pending.push(m[3]);
-      }
-    } else if (depth === 0) {
-      const file = m[3];
-      if (!ok && pending.length === 0) {
-        failed++;
-        pending.push('the file failed outside any test');
-      }
-      failures.push(...pending.map((name) => `${file}: ${name}`));
-      console.log(`${ok ? 'ok    ' : 'FAIL  '} ${file}`);
-      if (!ok) for (const d of detail) console.log(`       ${d}`);
-      pending = [];
-      detail = [];
+    if (m[1].length !== 4) continue;
+    if (m[4]) skipped++;
+    else if (m[2] === 'ok') passed++;
+    else {
+      failed++;
+      pending.push(m[3]);
     }
   }
-  const exit = await new Promise((resolve) => tap.on('close', resolve));
-  return { exit, stream };
+  const [code, signal] = await new Promise((done) => (child.exitCode !== null || child.signalCode !== null ? done([child.exitCode, child.signalCode]) : child.on('close', (c, s) => done([c, s]))));
+  clearTimeout(limit);
+  const ok = code === 0 && pending.length === 0;
+  if (!ok && pending.length === 0) {
+    failed++;
+    pending.push(signal ? `the file was ended by ${signal}` : `the file failed outside any test (exit ${code})`);
+  }
+  fileNumber++;
+  stream.push(`${ok ? 'ok' : 'not ok'} ${fileNumber} - ${file} # time=${Date.now() - started}ms`, '');
+  failures.push(...pending.map((name) => `${file}: ${name}`));
+  console.log(`${ok ? 'ok    ' : 'FAIL  '} ${file}`);
+  if (!ok) for (const d of detail) console.log(`       ${d}`);
+  return { ok, stream };
 }
 
 let code = 0;
 const suiteStarted = Date.now();
 const streams = [];
-/** One lane: its head files (when given) in one tap process, then chunks from the shared queue. */
+/** One lane: its head files, then files from the shared queue, one at a time. */
 async function runLane(head, number) {
   const started = Date.now();
   let files = 0;
-  const run = async (tapArgs) => {
-    const { exit, stream } = await runTap(tapArgs);
+  const run = async (file) => {
+    const { ok, stream } = await runFile(file);
     streams.push(stream);
-    if (exit !== 0) code = exit;
+    if (!ok) code = 1;
+    files++;
   };
-  // A tap run is never started without files: tap would run every file it finds.
-  if (head.length) {
-    await run(args.length ? head : ['--jobs=1', ...head]);
-    files += head.length;
-    if (!args.length) console.log(`lane ${number}: its first ${head.length} files in ${Math.round((Date.now() - started) / 1000)} s`);
-  }
-  for (let chunk = plan.queue.shift(); chunk; chunk = plan.queue.shift()) {
-    await run(['--jobs=1', ...chunk]);
-    files += chunk.length;
-  }
+  for (const file of head) await run(file);
+  if (!args.length && head.length) console.log(`lane ${number}: its first ${head.length} files in ${Math.round((Date.now() - started) / 1000)} s`);
+  for (let file = plan.queue.shift(); file; file = plan.queue.shift()) await run(file);
   if (!args.length) console.log(`lane ${number}: ${files} files in ${Math.round((Date.now() - started) / 1000)} s`);
 }
-await Promise.all(plan.heads.map((head, i) => runLane(head, i + 1)));
+// Files given on the command line run two at a time as well.
+const lanes = args.length ? [[], []] : plan.heads;
+await Promise.all(lanes.map((head, i) => runLane(head, i + 1)));
+removeBuild();
+log.write('TAP version 14\n');
 for (const stream of streams) for (const line of stream) log.write(`${line}\n`);
+log.write(`1..${fileNumber}\n`);
 // Flushed before exiting: the streams are written here, at the end.
 await new Promise((resolve) => log.end(resolve));
 for (const f of failures) console.log(`failed: ${f}`);
 if (code !== 0 && failed === 0) {
   failed++;
-  console.log(`failed: tap exited with ${code}`);
+  console.log('failed: a test file failed');
 }
 if (!args.length) console.log(`the suite: ${Math.round((Date.now() - suiteStarted) / 1000)} s`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

@@ -5,13 +5,14 @@
 // none) and the Windows download carries the generated key.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import type { Locator, Page } from 'playwright-core';
 import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
 import { plainHttpBox } from '../helpers/plain-http-box.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const skip = labSkip(browserMissing());
 const ADMIN = 'Copper-Wire-Falcon-55';
@@ -31,7 +32,7 @@ t.test('L2TP/IPsec forms: generated PSK, tunnel secret, plain L2TP warned, pool 
   const state = mkdtempSync(join(tmpdir(), 'postern-ui-l2tp-'));
   await plainHttpBox(state);
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
-  const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
+  const p = startPostern(t, tsEntry('firmware/main.ts'), ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   const browser = await launchBrowser();
   t.teardown(() => browser.close());

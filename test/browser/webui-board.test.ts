@@ -8,7 +8,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { browserMissing, firstBootAndLogIn, launchBrowser, screenshot } from '../helpers/browser.ts';
 import { startPostern } from '../helpers/postern-process.ts';
@@ -16,6 +16,7 @@ import { labSkip } from '../lab/skip.ts';
 import { rawPublicKey } from '../../firmware/fleet/envelope.ts';
 import { createCa } from '../../firmware/pki/ca.ts';
 import { issueClientCertificateForKey } from '../../firmware/pki/issue.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const skip = labSkip(browserMissing());
 const ADMIN = 'Field-Tech-Pass-77';
@@ -46,7 +47,7 @@ t.test('the board on the dashboard; factory reset from the Maintenance page ends
   const sha = 'ab'.repeat(32);
   writeFileSync(join(dir, 'state', 'fleet', 'desired.json'), JSON.stringify({ sequence: 5, payloadSha256: sha, recent: [sha], revision: 'r1', appliedRevision: 'r1', acceptedAt: Date.now(), applied: { revision: 'r1', sequence: 5, payloadSha256: sha, configRevision: 1, confirmed: true, at } }), { mode: 0o600 });
   writeFileSync(join(dir, 'state', 'fleet', 'variables.json'), JSON.stringify({ sequence: 3, payloadSha256: sha, recent: [sha], acceptedAt: Date.now(), variables: { shopName: 'shop17' } }), { mode: 0o600 });
-  const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', join(dir, 'state'), '--management', '127.0.0.1:0', '--only', 'web', '--board', join(dir, 'ui-board.json')]);
+  const p = startPostern(t, tsEntry('firmware/main.ts'), ['run', '--state', join(dir, 'state'), '--management', '127.0.0.1:0', '--only', 'web', '--board', join(dir, 'ui-board.json')]);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   const base = `http://127.0.0.1:${String(listening['port'])}`;
   const browser = await launchBrowser();

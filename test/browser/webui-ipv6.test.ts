@@ -4,11 +4,12 @@
 // same-origin and CSRF checks with an IPv6 Host and Origin; the user is in the configuration.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { browserMissing, firstBootAndLogIn, launchBrowser } from '../helpers/browser.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const skip = labSkip(browserMissing());
 const ADMIN = 'Field-Tech-Pass-77';
@@ -16,7 +17,7 @@ const ADMIN = 'Field-Tech-Pass-77';
 t.test('the web UI and API over IPv6: redirect to HTTPS, first boot, login and a change with an IPv6 origin', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'postern-ui6-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', join(dir, 'state'), '--management', '[::1]:0', '--only', 'web']);
+  const p = startPostern(t, tsEntry('firmware/main.ts'), ['run', '--state', join(dir, 'state'), '--management', '[::1]:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   const port = String(listening['port']);
   t.equal(listening['address'], '::1', 'listening on the IPv6 loopback');

@@ -3,13 +3,14 @@
 // its field on a real page (warnings in the banner). Screenshots in test/artifacts/screenshots/.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import type { Locator, Page } from 'playwright-core';
 import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
 import { plainHttpBox } from '../helpers/plain-http-box.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const skip = labSkip(browserMissing());
 const ADMIN = 'Copper-Wire-Falcon-55';
@@ -20,7 +21,7 @@ async function gateway(t: { teardown(fn: () => void): void }) {
   const state = mkdtempSync(join(tmpdir(), 'postern-ui17-'));
   await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
-  const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
+  const p = startPostern(t, tsEntry('firmware/main.ts'), ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   const base = `http://127.0.0.1:${String(listening['port'])}`;
   const browser = await launchBrowser();

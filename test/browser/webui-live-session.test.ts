@@ -7,7 +7,7 @@
 // refused at its field, one added and removed, secrets never in the API's answer, a DAS client added
 // and dynamic authorization turned on.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { ConfigStore } from '../../firmware/config/store.ts';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
@@ -25,6 +25,7 @@ import { Lab } from '../lab/topology.ts';
 import { storedUser } from '../../firmware/config/users.ts';
 import { labSkip } from '../lab/skip.ts';
 import { FreeRadius } from '../lab/peers/freeradius.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const skip = labSkip(!isRoot() ? 'needs root' : browserMissing() ?? (!existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : !hasBinary('freeradius') ? 'not installed: freeradius' : false));
 const SECRET = 'live-session-radius-secret';
@@ -52,7 +53,7 @@ t.test('a live IKEv2 session appears in the browser and is disconnected from the
   config.radius = { servers: [{ name: 'lab', address: '10.2.0.10', authPort: 1812, acctPort: 1813, secret: SECRET }] };
   const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
   await store.write(config, { author: 'test' });
-  const service = lab.spawnDaemon('gwB', 'postern', [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', state], cleanEnv());
+  const service = lab.spawnDaemon('gwB', 'postern', [process.execPath, ...tsEntry('firmware/main.ts'), 'run', '--state', state], cleanEnv());
   await waitUntil('Postern listens for IKE', 60_000, () => existsSync(service.logFile) && readFileSync(service.logFile, 'utf8').includes('IKEv2 listening'));
   const { peer: browser } = await LinePeer.spawn(lab, 'gwB', 'browser', 'browser-peer.ts', { base: 'http://127.0.0.1:18080', password: ADMIN });
 

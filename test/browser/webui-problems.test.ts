@@ -3,7 +3,7 @@
 // reads (who, explanation, the client's error, the fix) and for its user filter.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { classify } from '../../firmware/doctor/classify.ts';
 import { ProblemRing } from '../../firmware/doctor/problem-ring.ts';
@@ -11,6 +11,7 @@ import { browserMissing, firstBootAndLogIn, launchBrowser, screenshot } from '..
 import { plainHttpBox } from '../helpers/plain-http-box.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const skip = labSkip(browserMissing());
 const ADMIN = 'Field-Tech-Pass-77';
@@ -19,7 +20,7 @@ t.test('failed attempts listed with explanation, client error and fix; filtered 
   const state = mkdtempSync(join(tmpdir(), 'postern-ui-'));
   await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
-  const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
+  const p = startPostern(t, tsEntry('firmware/main.ts'), ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   const base = `http://127.0.0.1:${String(listening['port'])}`;
   const ring = new ProblemRing();

@@ -3,12 +3,13 @@
 // reaching the downloaded script.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
 import { plainHttpBox } from '../helpers/plain-http-box.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const skip = labSkip(browserMissing());
 const ADMIN = 'Copper-Wire-Falcon-55';
@@ -18,7 +19,7 @@ t.test('the profiles panel: each download with its install text; the all-users c
   const state = mkdtempSync(join(tmpdir(), 'postern-ui-profiles-'));
   await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
-  const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
+  const p = startPostern(t, tsEntry('firmware/main.ts'), ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   const browser = await launchBrowser();
   t.teardown(() => browser.close());

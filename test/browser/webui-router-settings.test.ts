@@ -7,12 +7,13 @@ import { X509Certificate } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import type { Locator, Page } from 'playwright-core';
 import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const skip = labSkip(browserMissing());
 const ADMIN = 'Copper-Wire-Falcon-55';
@@ -59,7 +60,7 @@ t.test('issue 17: router settings save and refuse at their fields; maintenance t
   const started = Date.now();
   const state = mkdtempSync(join(tmpdir(), 'postern-ui17s-'));
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
-  const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web,time']);
+  const p = startPostern(t, tsEntry('firmware/main.ts'), ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web,time']);
   const port = Number((await p.waitFor((r) => r['msg'] === 'web listening', 30_000))['port']);
   const browser = await launchBrowser();
   t.teardown(() => browser.close());

@@ -4,7 +4,7 @@
 // in a dialog that Cancel and Escape leave without a change. Screenshots in test/artifacts/screenshots/.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import type { Locator, Page } from 'playwright-core';
 import { ntHashHex } from '../../firmware/crypto/user-credential.ts';
@@ -12,6 +12,7 @@ import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts
 import { plainHttpBox } from '../helpers/plain-http-box.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 // Used inside the page (this project's tsconfig has no DOM library).
 declare const document: { documentElement: { scrollWidth: number } };
@@ -28,7 +29,7 @@ t.test('issue 17: users edited in the browser: password, fixed address, enable/d
   const state = mkdtempSync(join(tmpdir(), 'postern-users-'));
   await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
-  const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
+  const p = startPostern(t, tsEntry('firmware/main.ts'), ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   const base = `http://127.0.0.1:${String(listening['port'])}`;
   const setup = await fetch(`${base}/api/v1/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: ADMIN }) });

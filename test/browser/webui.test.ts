@@ -3,7 +3,7 @@
 // a profile, a phone-sized screen. Screenshots are kept in test/artifacts/screenshots/.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { createCa } from '../../firmware/pki/ca.ts';
 import { issueServerCertificate } from '../../firmware/pki/issue.ts';
@@ -13,6 +13,7 @@ import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts
 import { plainHttpBox } from '../helpers/plain-http-box.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { labSkip } from '../lab/skip.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const skip = labSkip(browserMissing());
 const ADMIN = 'Field-Tech-Pass-77';
@@ -21,7 +22,7 @@ t.test('first boot, login, a user, a certificate and a profile, from the browser
   const state = mkdtempSync(join(tmpdir(), 'postern-ui-'));
   await plainHttpBox(state); // this file talks plain HTTP (a fresh box serves HTTPS)
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
-  const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
+  const p = startPostern(t, tsEntry('firmware/main.ts'), ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web']);
   const listening = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   const base = `http://127.0.0.1:${String(listening['port'])}`;
   const browser = await launchBrowser();

@@ -2,12 +2,12 @@
 // revision no older than the last write that was acknowledged, without falling back.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { resolve } from 'node:path';
 import t from 'tap';
 import { ConfigStore } from '../../firmware/config/store.ts';
 import { validateConfig } from '../../firmware/config/validate.ts';
 import { createLogger, memorySink } from '../../firmware/log/logger.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const MIN_WRITES = 200;
 const MAX_ROUNDS = 80;
@@ -16,7 +16,7 @@ const DEADLINE_MS = 120_000;
 /** Runs the writer until killed after `killAfterMs`; returns the revisions it acknowledged. */
 function writeUntilKilled(dir: string, killAfterMs: number): Promise<number[]> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve('test/crash/config-writer.ts'), dir, 'k', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...tsEntry('test/crash/config-writer.ts'), dir, 'k', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const acked: number[] = [];
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

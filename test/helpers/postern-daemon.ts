@@ -1,13 +1,14 @@
 // `postern run` as a daemon in a lab namespace, on a configuration the test wrote to its own state
 // directory; resolves once `ready` holds for its log.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ConfigStore } from '../../firmware/config/store.ts';
 import type { PosternConfig } from '../../firmware/config/types.ts';
 import { createLogger } from '../../firmware/log/logger.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import type { Lab } from '../lab/topology.ts';
 import { cleanEnv } from './env.ts';
+import { tsEntry } from './ts-entry.ts';
 
 export interface PosternDaemon {
   readonly stateDir: string;
@@ -34,7 +35,7 @@ export async function startPostern(lab: Lab, host: string, config: PosternConfig
     const store = await ConfigStore.open(join(stateDir, 'config'), { logger: createLogger({ sink: () => {} }) });
     await store.write(config, { author: 'test' });
   }
-  const daemon = lab.spawnDaemon(host, name, [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', stateDir, ...(options.args ?? [])], cleanEnv());
+  const daemon = lab.spawnDaemon(host, name, [process.execPath, ...tsEntry('firmware/main.ts'), 'run', '--state', stateDir, ...(options.args ?? [])], cleanEnv());
   const log = () => (existsSync(daemon.logFile) ? readFileSync(daemon.logFile, 'utf8') : '');
   // 60 s: a loaded 2-core machine can take half a minute to start it; a daemon that died ends the wait at once.
   let exited = false;

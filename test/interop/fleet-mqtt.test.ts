@@ -23,7 +23,7 @@
 // and reconnects with them.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { hashPassword } from '../../firmware/control/password-hash.ts';
@@ -39,6 +39,7 @@ import { Mosquitto } from '../lab/peers/mosquitto.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { labSkip } from '../lab/skip.ts';
 import { Lab, type TopologySpec } from '../lab/topology.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const missing = ['mosquitto', 'mosquitto_sub', 'mosquitto_pub', 'mosquitto_passwd', 'openssl', 'curl'].filter((b) => !hasBinary(b));
 const skip = labSkip(!isRoot() ? 'needs root (network namespaces)' : missing.length ? `not installed: ${missing.join(', ')}` : false);
@@ -76,7 +77,7 @@ t.test('signed desired configuration: applied, refused, reverted by safe mode, e
   t.ok(bridgeTopics.length >= 8, 'the bridge topics from docs/fleet.md');
   const dir = lab.subdir('console');
   const consoleRun = (args: string[], timeoutMs = 20_000, host = 'broker') =>
-    run(['ip', 'netns', 'exec', lab.ns(host), process.execPath, '--import', 'tsx', resolve('scripts/fleet-console.ts'), ...args], timeoutMs, cleanEnv({ POSTERN_FLEET_PASSWORD: CONSOLE_PASSWORD }));
+    run(['ip', 'netns', 'exec', lab.ns(host), process.execPath, ...tsEntry('scripts/fleet-console.ts'), ...args], timeoutMs, cleanEnv({ POSTERN_FLEET_PASSWORD: CONSOLE_PASSWORD }));
   const [pki, keygen] = await Promise.all([labPki(lab.subdir('pki')), consoleRun(['keygen', join(dir, 'operator')])]);
   const broker = await Mosquitto.start(lab, 'broker', {
     address: BROKER, users: { console: CONSOLE_PASSWORD }, acl: acl!,
@@ -269,7 +270,7 @@ t.test('a one-time token exchanged for a certificate: enrolled, switched to it, 
   t.ok(enrollAcl?.includes('pattern write postern/enroll/%u/request'), 'the enrollment listener\'s ACL from docs/fleet.md');
   const dir = lab.subdir('console');
   const enrollDir = join(dir, 'enroll');
-  const consoleArgs = (args: string[]) => [process.execPath, '--import', 'tsx', resolve('scripts/fleet-console.ts'), ...args];
+  const consoleArgs = (args: string[]) => [process.execPath, ...tsEntry('scripts/fleet-console.ts'), ...args];
   const consoleRun = (args: string[]) => run(['ip', 'netns', 'exec', lab.ns('broker'), ...consoleArgs(args)], 20_000, cleanEnv({ POSTERN_FLEET_PASSWORD: CONSOLE_PASSWORD }));
   // The operator: a key pair, and a token for shop-18 (its enrollment CA made beside it); then one for shop-19.
   const [pki, keygen, made18] = await Promise.all([labPki(lab.subdir('pki')), consoleRun(['keygen', join(dir, 'operator')]), consoleRun(['enroll-token', '--serial', 'shop-18', '--days', '1', '--dir', enrollDir])]);

@@ -1,7 +1,6 @@
 // Issue 15.2: IKE_SA_INIT over the per-source rate is answered with a cookie instead of dropped, so
 // a flood from behind the victim's NAT (or forged in its name) cannot keep a real initiator out.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import t from 'tap';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { posternSite, swanSecrets, swanSite } from '../lab/ike-sites.ts';
@@ -12,6 +11,7 @@ import { labSkip } from '../lab/skip.ts';
 import { Lab } from '../lab/topology.ts';
 import { cleanEnv } from '../helpers/env.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 
@@ -22,7 +22,7 @@ t.test('issue 15.2: a 200/s IKE_SA_INIT flood from behind the same NAT does not 
     StrongSwan.start(lab, 'gwA', { connections: { site: swanSite({ local: '172.16.1.2', remote: '203.0.113.2', proposals: ['aes256-sha256-modp2048'], esp: ['aes256gcm16'] }) }, secrets: swanSecrets() }),
     startPosternIke(lab, 'gwB', { address: '203.0.113.2', connections: [posternSite('203.0.113.1')], logLevel: 'info' }),
   ]);
-  const flood = lab.spawnDaemon('lanA', 'ike-flood', [process.execPath, '--import', 'tsx', resolve('test/lab/peers/ike-init-flood.ts'), JSON.stringify({ target: '203.0.113.2', rate: 200, seconds: 20 })], cleanEnv());
+  const flood = lab.spawnDaemon('lanA', 'ike-flood', [process.execPath, ...tsEntry('test/lab/peers/ike-init-flood.ts'), JSON.stringify({ target: '203.0.113.2', rate: 200, seconds: 20 })], cleanEnv());
   await waitUntil('the flood runs', 20_000, () => existsSync(flood.logFile) && readFileSync(flood.logFile, 'utf8').includes('flooding'));
   await new Promise((done) => setTimeout(done, 1000)); // the source's budget is long spent
   const started = Date.now();

@@ -2,12 +2,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { resolve } from 'node:path';
 import t from 'tap';
 import { isRoot, processGone, runSync } from '../lab/command.ts';
 import { sweepDeadRuns } from '../lab/registry.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { labSkip } from '../lab/skip.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const skip = labSkip(isRoot() ? false : 'needs root');
 
@@ -15,7 +15,7 @@ interface Made { prefix: string; namespaces: string[]; pids: number[]; dir: stri
 
 /** Starts the doomed lab user; resolves with what it made once it has made it. */
 function startDoomed(how: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve('test/lab/fixtures/doomed-lab.ts'), how], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...tsEntry('test/lab/fixtures/doomed-lab.ts'), how], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   const made = new Promise<Made>((done, fail) => {
     createInterface({ input: child.stdout }).once('line', (line) => done(JSON.parse(line) as Made));

@@ -2,7 +2,7 @@
 // lab namespace as the gateway; a strongSwan client connects the Windows way (EAP-MSCHAPv2, the
 // gateway's certificate from the CA Postern made at first boot), gets a pool address, reaches the LAN.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { ConfigStore } from '../../firmware/config/store.ts';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
@@ -17,6 +17,7 @@ import { Lab } from '../lab/topology.ts';
 import { storedUser } from '../../firmware/config/users.ts';
 import { hashPassword } from '../../firmware/control/password-hash.ts';
 import { labSkip } from '../lab/skip.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinary('swanctl') ? 'strongSwan is not installed' : false);
 
@@ -37,7 +38,7 @@ t.test('postern run as the gateway: a Windows-style client connects and reaches 
   await Mosquitto.start(lab, 'lanB', { address: '10.2.0.10', users: { fleet: 'Fleet-Pass-1' } });
   const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
   await store.write(config, { author: 'test' });
-  const service = lab.spawnDaemon('gwB', 'postern', [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', state], cleanEnv());
+  const service = lab.spawnDaemon('gwB', 'postern', [process.execPath, ...tsEntry('firmware/main.ts'), 'run', '--state', state], cleanEnv());
   await waitUntil('Postern listens for IKE', 40_000, () => existsSync(service.logFile) && readFileSync(service.logFile, 'utf8').includes('IKEv2 listening'));
   const caPem = readFileSync(join(state, 'pki', 'ca.pem'), 'utf8');
   const road = await StrongSwan.start(lab, 'gwA', {

@@ -5,7 +5,7 @@
 // the first-boot state (no admin password). Loopback only: --only web binds no VPN ports.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { FACTORY_RESET_CONFIRM } from '../../firmware/system/factory-reset.ts';
 import { boxFetch } from '../helpers/box-https.ts';
@@ -13,6 +13,7 @@ import { cleanEnv } from '../helpers/env.ts';
 import { startPostern } from '../helpers/postern-process.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const ADMIN = 'Board-Test-Pass-42';
 const KEY_RESTART = 408;
@@ -54,7 +55,7 @@ t.test('the board in the running service: LEDs, watchdog, API, factory reset by 
   const boardFile = join(dir, 'test-board.json');
   writeFileSync(boardFile, JSON.stringify(board));
   // The reset button's device is open for the whole run (a FIFO reader needs a writer to go on).
-  const p = startPostern(t, ['--import', 'tsx', resolve('firmware/main.ts')], ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web', '--board', boardFile], { ...cleanEnv(), POSTERN_SYS_ROOT: leds });
+  const p = startPostern(t, tsEntry('firmware/main.ts'), ['run', '--state', state, '--management', '127.0.0.1:0', '--only', 'web', '--board', boardFile], { ...cleanEnv(), POSTERN_SYS_ROOT: leds });
   const bound = await p.waitFor((r) => r['msg'] === 'web listening', 60_000);
   // A fresh box serves HTTPS (issue 17): the test trusts the box's own CA, the new one after each reset.
   t.equal(bound['https'], true, 'a fresh box serves the management over HTTPS');

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Daemon, Lab } from '../topology.ts';
+import { tsEntry } from '../../helpers/ts-entry.ts';
 
 /**
  * A Postern test peer script running in a lab host, spoken to over stdin/stdout: one command line
@@ -31,7 +32,7 @@ export class LinePeer {
     const path = resolve('test/lab/peers', script);
     // LAB_PEER_NODE_ARGS: extra node flags for every peer (profiling a benchmark: `--cpu-prof --cpu-prof-dir=DIR`).
     const extra = process.env['LAB_PEER_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
-    const daemon = lab.spawnDaemon(host, name, [process.execPath, ...extra, '--import', 'tsx', path, JSON.stringify(config)], env, true);
+    const daemon = lab.spawnDaemon(host, name, [process.execPath, ...extra, ...tsEntry(path), JSON.stringify(config)], env, true);
     const peer = new LinePeer(daemon);
     const first = await peer.next(readyMs);
     if (!first.startsWith('ready')) throw new Error(`${name} in ${host} did not start: ${first}`);

@@ -11,6 +11,7 @@ import { createLogger, memorySink } from '../../../firmware/log/logger.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { storedUser } from '../../../firmware/config/users.ts';
 import { ntHashHex } from '../../../firmware/crypto/user-credential.ts';
+import { tsEntry } from '../../helpers/ts-entry.ts';
 
 const withHost = (c: PosternConfig, hostname: string): PosternConfig => ({ ...c, system: { ...c.system, hostname } });
 
@@ -115,7 +116,7 @@ t.test('two processes writing at once: no corruption, no lost revision, numbers 
   const dir = tempDir(t);
   await open(dir);
   const writer = resolve('test/crash/config-writer.ts');
-  const run = (tag: string) => promisify(execFile)(process.execPath, ['--import', 'tsx', writer, dir, tag, '25'], { timeout: 60_000 });
+  const run = (tag: string) => promisify(execFile)(process.execPath, [...tsEntry(writer), dir, tag, '25'], { timeout: 60_000 });
   const [a, b] = await Promise.all([run('A'), run('B')]);
   const acked = [...a.stdout.matchAll(/ack (\d+)/g), ...b.stdout.matchAll(/ack (\d+)/g)].map((m) => Number(m[1]));
   t.equal(acked.length, 50, 'every write acknowledged');
