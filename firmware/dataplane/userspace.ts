@@ -82,8 +82,11 @@ interface Trap {
 }
 
 const isIpv4 = (address: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(address);
-const saKey = (id: SaId): string => `${id.spi >>> 0}@${id.destination}`;
-const policyKey = (id: PolicyId): string => `${id.direction}:${id.source.prefix}:${id.source.protocol ?? '*'}:${id.source.port ?? '*'}>${id.destination.prefix}:${id.destination.protocol ?? '*'}:${id.destination.port ?? '*'}`;
+// Keys are kept for each SA and policy: join makes one flat string, where a template literal leaves a
+// chain of a dozen cons strings behind each key (about 0.5 KB per SA at thousands of SAs, issue 23).
+const saKey = (id: SaId): string => [id.spi >>> 0, id.destination].join('@');
+const policyKey = (id: PolicyId): string => [id.direction, id.source.prefix, id.source.protocol ?? '*', id.source.port ?? '*', id.destination.prefix, id.destination.protocol ?? '*', id.destination.port ?? '*'].join(':');
+const peerOf = (spec: SaSpec): string => [spec.destination, spec.encapsulation?.destinationPort ?? 0].join(':');
 const policyId = (p: PolicySpec): PolicyId => ({ source: p.source, destination: p.destination, direction: p.direction });
 
 export class UserspaceDataPlane implements DataPlane {
@@ -95,9 +98,13 @@ export class UserspaceDataPlane implements DataPlane {
   readonly #sas = new Map<string, HeldSa>();
   readonly #reservedSpis = new Set<number>();
   readonly #policies = new Map<string, PolicySpec>();
-  /** Indexes, so each call costs the same with ten SAs or ten thousand. */
-  readonly #sasByReqid = new Map<number, Set<string>>();
-  readonly #policiesByReqid = new Map<number, Set<string>>();
+  /**
+   * Indexes, so each call costs the same with ten SAs or ten thousand. A reqid has a few SAs and
+   * policies: arrays of the exact size, replaced on each change (a Set, or an array pushed to,
+   * reserves room for a dozen more; at thousands of SAs that is kilobytes each, issue 23).
+   */
+  readonly #sasByReqid = new Map<number, readonly HeldSa[]>();
+  readonly #policiesByReqid = new Map<number, readonly string[]>();
   readonly #inboundSpis = new Map<number, number>();
   readonly #children = new Map<number, Child>();
   readonly #traps = new Map<string, Trap>();
@@ -314,7 +321,7 @@ export class UserspaceDataPlane implements DataPlane {
    * policies over; stopped, with its policies trapped again, when its SAs are gone.
    */
   #reconcile(reqid: number): void {
-    const sas = [...(this.#sasByReqid.get(reqid) ?? [])].map((key) => this.#sas.get(key)!).sort((a, b) => a.order - b.order);
+    const sas = [...(this.#sasByReqid.get(reqid) ?? [])].sort((a, b) => a.order - b.order);
     const inbound = sas.filter((sa) => sa.spec.direction === 'in').slice(-4);
     const outbound = sas.filter((sa) => sa.spec.direction === 'out').at(-1);
     const policies = [...(this.#policiesByReqid.get(reqid) ?? [])].map((key) => [key, this.#policies.get(key)!] as const).filter(([, p]) => p.action === 'protect');
@@ -330,7 +337,7 @@ export class UserspaceDataPlane implements DataPlane {
     const local = [...new Set(out.map(([, p]) => p.source.prefix))].sort();
     const encap = outbound.spec.encapsulation;
     const shape = JSON.stringify({ remote, local, framing: encap ? 'esp-udp' : 'esp', mode: outbound.spec.mode, localAddress: outbound.spec.source, localPort: encap?.sourcePort ?? 0 });
-    const peer = `${outbound.spec.destination}:${encap?.destinationPort ?? 0}`;
+    const peer = peerOf(outbound.spec);
     let child = current;
     // Its policies taken over by a newer child: it goes on receiving until its SAs are deleted.
     if (child && out.length > 0 && child.shape !== shape) {
@@ -369,7 +376,7 @@ export class UserspaceDataPlane implements DataPlane {
     const tunnel = encap
       ? NativeTunnel.start({ ...common, framing: 'esp-udp', endpoint: this.#endpointFor(outbound.spec)!, keepaliveMs: o.keepaliveMs ?? 20_000 })
       : NativeTunnel.start({ ...common, framing: 'esp', endpoint: this.#endpointFor(outbound.spec)! });
-    const child: Child = { tunnel, shape, inbound: new Map([[firstInbound.native, firstInbound.spec.spi >>> 0]]), outbound: outbound.native, peer: `${outbound.spec.destination}:${encap?.destinationPort ?? 0}` };
+    const child: Child = { tunnel, shape, inbound: new Map([[firstInbound.native, firstInbound.spec.spi >>> 0]]), outbound: outbound.native, peer: peerOf(outbound.spec) };
     this.#children.set(reqid, child);
     // The hub routes by destination; the newest route for a prefix replaces a trap on it.
     for (const prefix of selectors.routes) tunnel.route(prefix);
@@ -386,7 +393,7 @@ export class UserspaceDataPlane implements DataPlane {
 
   /** Hard expiry takes the SA out (traffic then raises an acquire); soft expiry only tells IKE to rekey. */
   #expired(reqid: number, event: NativeExpireEvent): void {
-    const sa = [...(this.#sasByReqid.get(reqid) ?? [])].map((key) => this.#sas.get(key)!).find((s) => s.spec.spi >>> 0 === event.spi >>> 0);
+    const sa = this.#sasByReqid.get(reqid)?.find((s) => s.spec.spi >>> 0 === event.spi >>> 0);
     if (!sa) return;
     const id = { spi: sa.spec.spi, destination: sa.spec.destination };
     if (event.hard) {
@@ -437,8 +444,7 @@ export class UserspaceDataPlane implements DataPlane {
 
   #putSa(key: string, sa: HeldSa): void {
     this.#sas.set(key, sa);
-    const keys = this.#sasByReqid.get(sa.spec.reqid) ?? new Set<string>();
-    this.#sasByReqid.set(sa.spec.reqid, keys.add(key));
+    this.#sasByReqid.set(sa.spec.reqid, [...(this.#sasByReqid.get(sa.spec.reqid) ?? []), sa]);
     if (sa.spec.direction === 'in') this.#inboundSpis.set(sa.spec.spi >>> 0, (this.#inboundSpis.get(sa.spec.spi >>> 0) ?? 0) + 1);
   }
 
@@ -446,9 +452,9 @@ export class UserspaceDataPlane implements DataPlane {
     const sa = this.#sas.get(key);
     if (!sa) return;
     this.#sas.delete(key);
-    const keys = this.#sasByReqid.get(sa.spec.reqid);
-    keys?.delete(key);
-    if (keys?.size === 0) this.#sasByReqid.delete(sa.spec.reqid);
+    const held = this.#sasByReqid.get(sa.spec.reqid)?.filter((s) => s !== sa) ?? [];
+    if (held.length) this.#sasByReqid.set(sa.spec.reqid, held);
+    else this.#sasByReqid.delete(sa.spec.reqid);
     const spi = sa.spec.spi >>> 0;
     const n = (this.#inboundSpis.get(spi) ?? 0) - (sa.spec.direction === 'in' ? 1 : 0);
     if (n > 0) this.#inboundSpis.set(spi, n);
@@ -458,17 +464,17 @@ export class UserspaceDataPlane implements DataPlane {
   #putPolicy(key: string, spec: PolicySpec): void {
     this.#policies.set(key, spec);
     if (!spec.template) return;
-    const keys = this.#policiesByReqid.get(spec.template.reqid) ?? new Set<string>();
-    this.#policiesByReqid.set(spec.template.reqid, keys.add(key));
+    const keys = this.#policiesByReqid.get(spec.template.reqid) ?? [];
+    if (!keys.includes(key)) this.#policiesByReqid.set(spec.template.reqid, [...keys, key]);
   }
 
   #dropPolicy(key: string): void {
     const spec = this.#policies.get(key);
     this.#policies.delete(key);
     if (!spec?.template) return;
-    const keys = this.#policiesByReqid.get(spec.template.reqid);
-    keys?.delete(key);
-    if (keys?.size === 0) this.#policiesByReqid.delete(spec.template.reqid);
+    const keys = this.#policiesByReqid.get(spec.template.reqid)?.filter((k) => k !== key) ?? [];
+    if (keys.length) this.#policiesByReqid.set(spec.template.reqid, keys);
+    else this.#policiesByReqid.delete(spec.template.reqid);
   }
 
   #sa(id: SaId): HeldSa {

@@ -27,7 +27,7 @@ const mainThreadCpuOf = (pid: number) => cpuOf(pid, `task/${pid}/`);
 
 /** Resident memory of the responder: Postern's after a full collection (garbage is not SA cost). */
 type Memory = () => Promise<number>;
-interface Responder { memory: Memory; pid: number; dh?: () => Promise<string> }
+interface Responder { memory: Memory; pid: number; dh?: () => Promise<string>; snapshot?: (path: string) => Promise<string> }
 
 // All load comes from one address: both responders get their per-address DoS limits lifted.
 async function responder(lab: Lab, kind: 'postern' | 'strongswan'): Promise<Responder> {
@@ -38,7 +38,8 @@ async function responder(lab: Lab, kind: 'postern' | 'strongswan'): Promise<Resp
       connections: [{ name: 'ra', localId: 'gw.example', psk: PSK, ike: [IKE], esp: [ESP], localTs: ['10.2.0.0/24'], remoteTs: [], mode: 'tunnel', dpdSeconds: 0, pool: 'ra', mobike: false }],
     });
     const dh = async () => JSON.stringify((JSON.parse((await peer.command('status')).replace(/^status /, '')) as { dh: unknown }).dh);
-    return { memory: async () => (JSON.parse((await peer.command('memory')).replace(/^memory /, '')) as { rss: number }).rss, pid: peer.daemon.pid, dh };
+    const snapshot = async (path: string) => (await peer.command(`heap-snapshot ${path}`, 180_000)).replace(/^heap-snapshot /, '');
+    return { memory: async () => (JSON.parse((await peer.command('memory')).replace(/^memory /, '')) as { rss: number }).rss, pid: peer.daemon.pid, dh, snapshot };
   }
   const swan = await StrongSwan.start(lab, 'gwB', {
     connections: {
@@ -72,7 +73,7 @@ const RESPONDERS = (process.env['BENCH_IKE_RESPONDERS'] ?? 'postern,strongswan')
 for (const kind of (['postern', 'strongswan'] as const).filter((k) => RESPONDERS.includes(k))) {
   const lab = Lab.create(twoSitesDirect);
   try {
-    const { memory, pid, dh } = await responder(lab, kind);
+    const { memory, pid, dh, snapshot } = await responder(lab, kind);
     const before = await memory();
     const cpuBefore = cpuOf(pid);
     const mainBefore = mainThreadCpuOf(pid);
@@ -80,6 +81,8 @@ for (const kind of (['postern', 'strongswan'] as const).filter((k) => RESPONDERS
     const cpuMs = ((cpuOf(pid) - cpuBefore) * 1000) / Math.max(1, r.up);
     const mainMs = ((mainThreadCpuOf(pid) - mainBefore) * 1000) / Math.max(1, r.up);
     const perSa = ((await memory()) - before) / Math.max(1, r.up);
+    // BENCH_IKE_HEAP_SNAPSHOT=PATH: Postern's heap with its SAs up, for a look at what each one keeps.
+    if (kind === 'postern' && process.env['BENCH_IKE_HEAP_SNAPSHOT']) console.log(`bench ike heap snapshot ${await snapshot!(process.env['BENCH_IKE_HEAP_SNAPSHOT'])}`);
     console.log(`bench ike setup ${kind} ${r.perSecond.toFixed(0)} per second (${r.up} of ${COUNT} up, ${r.failed} failed, ${r.seconds.toFixed(1)} s, ECP-256, PSK, virtual IP, one child each)`);
     console.log(`bench ike cpu ${kind} ${cpuMs.toFixed(2)} ms of responder CPU per setup (${kind === 'postern' ? `${mainMs.toFixed(2)} ms on its main thread; ` : ''}load average ${loadavg()[0]!.toFixed(1)})`);
     if (dh) console.log(`bench ike dh ${kind} ${await dh()}`);

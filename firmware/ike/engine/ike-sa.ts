@@ -112,7 +112,11 @@ export class IkeSa {
   readonly childrenDeleting: ChildSaInfo[] = [];
   /** Child SA proposals and SPI kept between our IKE_AUTH request and its response. */
   childOffer: { spi: number; proposals: readonly Proposal[] } | undefined;
-  readonly history: string[] = [];
+  /**
+   * Each state change and why. Grown by copying into an array of the exact size, each line one flat
+   * string: thousands of idle SAs keep it, and a pushed-to array reserves 17 slots (issue 23).
+   */
+  history: readonly string[] = [];
   /** When each child (by inbound SPI) was made, for rekeying by time. */
   readonly childBorn = new Map<number, number>();
   /** When this IKE SA was established. */
@@ -162,7 +166,7 @@ export class IkeSa {
 
   setState(next: IkeSaState, why: string): void {
     if (!MOVES[this.state].includes(next)) throw new Error(`IKE SA ${this.spiI.toString(16)}: illegal move ${this.state} -> ${next} (${why})`);
-    this.history.push(`${this.state} -> ${next}: ${why}`);
+    this.history = [...this.history, [this.state, ' -> ', next, ': ', why].join('')];
     this.state = next;
   }
 

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../../log/logger.ts';
 import type { NativeTunnel } from '../../dataplane/native.ts';
-import type { PolicySpec, SaId, SaSpec, TrafficSelector } from '../../dataplane/types.ts';
+import type { PolicySpec, SaId, SaLifetime, SaSpec, TrafficSelector } from '../../dataplane/types.ts';
 import type { UserspaceDataPlane } from '../../dataplane/userspace.ts';
 import type { ChildSaHalf, ChildSaInfo } from '../engine/types.ts';
 
@@ -27,7 +27,10 @@ interface Installed {
 const IPV4_PREFIX = /^[\d.]+\/\d+$/;
 /** A transport-mode selector as the engines print it: "192.0.2.1/32[17/1701]" (protocol, port); IPv6 too (issue 24: L2TP/IPsec over IPv6). */
 const TRANSPORT_SELECTOR = /^([\d.]+\/\d+|[\da-fA-F:.]*:[\da-fA-F:.]*\/\d+)(?:\[(\d+)(?:\/(\d+))?\])?$/;
-const policyKey = (p: PolicySpec): string => `${p.direction}:${p.source.prefix}>${p.destination.prefix}`;
+// Kept per policy: one flat string (a template literal would leave a chain of cons strings behind it, issue 23).
+const policyKey = (p: PolicySpec): string => [p.direction, p.source.prefix, p.destination.prefix].join('>');
+/** IKE rekeys by time: the data plane's own limits stay unset. One object for every SA's spec. */
+const NO_LIFETIME: SaLifetime = Object.freeze({});
 const id = (sa: SaSpec): SaId => ({ spi: sa.spi, destination: sa.destination });
 
 export class DataPlaneInstaller {
@@ -38,7 +41,8 @@ export class DataPlaneInstaller {
   readonly #pendingOutbound = new Map<number, { child: number; spec: SaSpec }>();
   /** Who holds each policy, newest last: a reauthentication's child takes it over, and gives it back if it goes first. */
   readonly #owners = new Map<string, { spec: PolicySpec; reqids: number[] }>();
-  readonly #keysOf = new Map<number, Set<string>>();
+  /** Per reqid: the policies it claimed, and how many installed children (a rekey's two) use it. */
+  readonly #reqids = new Map<number, { keys: readonly string[]; children: number }>();
   #nextReqid = 1;
 
   constructor(options: DataPlaneInstallerOptions) {
@@ -48,7 +52,8 @@ export class DataPlaneInstaller {
   install(child: ChildSaInfo): void {
     const reqid = this.#nextReqid++;
     const { inbound, outbound } = this.#specs(child, reqid);
-    this.#children.set(child.inbound.spi, { reqid, inbound, outbound });
+    this.#reqids.set(reqid, { keys: [], children: 0 });
+    this.#put(child.inbound.spi, { reqid, inbound, outbound });
     this.#call('add the inbound SA', () => this.#options.dataplane.addSa(inbound));
     this.#call('add the outbound SA', () => this.#options.dataplane.addSa(outbound));
     for (const policy of this.#policies(child, reqid)) this.#claim(policy, reqid);
@@ -68,7 +73,7 @@ export class DataPlaneInstaller {
     this.#call('add the rekeyed inbound SA', () => this.#options.dataplane.addSa(inbound));
     if (initiated) this.#call('add the rekeyed outbound SA', () => this.#options.dataplane.addSa(outbound));
     else this.#pendingOutbound.set(old.inbound.spi, { child: child.inbound.spi, spec: outbound });
-    this.#children.set(child.inbound.spi, { reqid: previous.reqid, inbound, outbound: initiated ? outbound : undefined });
+    this.#put(child.inbound.spi, { reqid: previous.reqid, inbound, outbound: initiated ? outbound : undefined });
     this.#options.log.info('child SA rekeyed in place', { reqid: previous.reqid, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16) });
   }
 
@@ -103,6 +108,8 @@ export class DataPlaneInstaller {
     const installed = this.#children.get(child.inbound.spi);
     if (!installed) return;
     this.#children.delete(child.inbound.spi);
+    const uses = this.#reqids.get(installed.reqid);
+    if (uses) uses.children--;
     const next = this.#pendingOutbound.get(child.inbound.spi);
     this.#pendingOutbound.delete(child.inbound.spi);
     if (next) {
@@ -110,10 +117,10 @@ export class DataPlaneInstaller {
       const successor = this.#children.get(next.child);
       if (successor) successor.outbound = next.spec;
     }
-    const sharing = [...this.#children.values()].some((c) => c.reqid === installed.reqid);
+    const sharing = (uses?.children ?? 0) > 0;
     if (!sharing) {
-      for (const key of this.#keysOf.get(installed.reqid) ?? []) this.#release(key, installed.reqid);
-      this.#keysOf.delete(installed.reqid);
+      for (const key of uses?.keys ?? []) this.#release(key, installed.reqid);
+      this.#reqids.delete(installed.reqid);
     }
     this.#call('delete the inbound SA', () => this.#options.dataplane.deleteSa(id(installed.inbound)));
     if (installed.outbound) {
@@ -138,8 +145,7 @@ export class DataPlaneInstaller {
 
   /** Whether any installed child still uses the reqid (a rekey's new half does after the old one goes). */
   hasReqid(reqid: number): boolean {
-    for (const c of this.#children.values()) if (c.reqid === reqid) return true;
-    return false;
+    return (this.#reqids.get(reqid)?.children ?? 0) > 0;
   }
 
   tunnel(inboundSpi: number): NativeTunnel | undefined {
@@ -151,8 +157,19 @@ export class DataPlaneInstaller {
     this.#children.clear();
     this.#pendingOutbound.clear();
     this.#owners.clear();
-    this.#keysOf.clear();
+    this.#reqids.clear();
     void this.#options.dataplane.close();
+  }
+
+  /** A child (by inbound SPI) installed under its reqid; the same SPI again replaces it. */
+  #put(inboundSpi: number, installed: Installed): void {
+    const before = this.#children.get(inboundSpi);
+    const was = before && this.#reqids.get(before.reqid);
+    if (was) was.children--;
+    this.#children.set(inboundSpi, installed);
+    const uses = this.#reqids.get(installed.reqid);
+    if (uses) uses.children++;
+    else this.#reqids.set(installed.reqid, { keys: [], children: 1 });
   }
 
   #specs(child: ChildSaInfo, reqid: number): { inbound: SaSpec; outbound: SaSpec } {
@@ -162,7 +179,7 @@ export class DataPlaneInstaller {
     const sa = (half: ChildSaHalf, direction: 'in' | 'out'): SaSpec => ({
       spi: half.spi, source: half.source, destination: half.destination, direction, mode: child.mode, suite: child.suite,
       keys: { encryption: half.encryption, ...(half.integrity ? { integrity: half.integrity } : {}) }, esn: child.esn,
-      replayWindow: direction === 'in' ? this.#options.replayWindow ?? 4096 : 0, reqid, lifetime: {},
+      replayWindow: direction === 'in' ? this.#options.replayWindow ?? 4096 : 0, reqid, lifetime: NO_LIFETIME,
       ...(encap ? { encapsulation: direction === 'out' ? { sourcePort: encap.localPort, destinationPort: encap.remotePort, ...oa } : { sourcePort: encap.remotePort, destinationPort: encap.localPort, ...oa } } : {}),
     });
     return { inbound: sa(child.inbound, 'in'), outbound: sa(child.outbound, 'out') };
@@ -192,13 +209,15 @@ export class DataPlaneInstaller {
 
   #claim(policy: PolicySpec, reqid: number): void {
     const key = policyKey(policy);
-    this.#keysOf.set(reqid, (this.#keysOf.get(reqid) ?? new Set<string>()).add(key));
+    // Replaced, not pushed to: an array of the exact size (a push reserves a dozen more slots).
+    const uses = this.#reqids.get(reqid);
+    if (uses && !uses.keys.includes(key)) uses.keys = [...uses.keys, key];
     const held = this.#owners.get(key);
     if (!held) {
       this.#owners.set(key, { spec: policy, reqids: [reqid] });
       return this.#call('add a policy', () => this.#options.dataplane.addPolicy(policy));
     }
-    held.reqids.push(reqid);
+    held.reqids = [...held.reqids, reqid];
     held.spec = policy;
     this.#call('take a policy over', () => this.#options.dataplane.updatePolicy(policy));
   }
