@@ -3,6 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
 
+// Each make step may take its whole 300 s on a loaded machine (it compiles the C with sanitizers).
+t.setTimeout(660_000);
+
 const make = (target: string) => spawnSync('make', ['-s', '-C', 'drivers', target], { encoding: 'utf8', timeout: 300_000 });
 
 t.test('C tests: every check of make -C drivers check', async (t) => {
