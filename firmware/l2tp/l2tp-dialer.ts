@@ -66,6 +66,8 @@ export interface L2tpDialOptions {
  * full-size segments of a site's flows fit both ways.
  */
 const L2TP_MRU = 1360;
+/** Over IPv6 (issue 24) the datagram's own header is 40 bytes, not 20: 20 less, or the kernel would fragment it into the TUN. */
+const L2TP_MRU_IPV6 = 1340;
 
 export class L2tpDialer {
   readonly #outcome = new PppCallOutcome();
@@ -90,7 +92,7 @@ export class L2tpDialer {
   constructor(options: L2tpDialOptions) {
     this.#o = options;
     const random = (n: number) => new Uint8Array(randomBytes(n));
-    this.#link = dialingLink({ user: options.user, password: options.password, mru: L2TP_MRU, askDns: false });
+    this.#link = dialingLink({ user: options.user, password: options.password, mru: options.host.includes(':') ? L2TP_MRU_IPV6 : L2TP_MRU, askDns: false });
     this.#tunnel = new L2tpTunnel({ role: 'lac', hostName: options.hostName, localTunnelId: this.#localTunnelId, random, ...(options.secret ? { secret: options.secret } : {}) });
     options.ipsec().then(
       (refused) => (refused ? this.#end(refused) : this.#open()),

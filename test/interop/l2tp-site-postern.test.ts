@@ -4,7 +4,8 @@
 // Both LANs reach each other; a wrong password is refused and retried with backoff; when gwB
 // restarts, gwA keys IPsec again and redials by itself. Issue 24: the same site over IPv6-only WANs
 // (neither gateway has an IPv4 WAN address, as behind DS-Lite): the transport SA, the L2TP tunnel and
-// the call's data all over IPv6, the router between them counting ESP and never plain UDP 1701.
+// the call's data all over IPv6 (raw ESP), the router between them counting ESP and never plain UDP
+// 1701; plain L2TP to gwB's IPv6 address refused; then gwA behind NAT66: UDP 4500 and NAT-OA over IPv6.
 import t from 'tap';
 import { apiGetIn, apiIn } from '../helpers/namespace-api.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
@@ -117,14 +118,44 @@ t.test('issue 24: L2TP/IPsec site-to-site over IPv6-only WANs: both LANs reach e
 
   t.match(lab.execSync('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']), / 0% packet loss/, 'lanA reaches lanB');
   t.match(lab.execSync('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']), / 0% packet loss/, 'lanB reaches lanA');
+  // Full-size packets too (1328 bytes of IP, DF): inside the IPv6 call's MRU (1340, 20 below IPv4's for the longer header), never fragmented.
+  t.match(lab.execSync('lanA', ['ping', '-c', '2', '-i', '0.2', '-W', '2', '-s', '1300', '-M', 'do', '10.2.0.10']), / 0% packet loss/, 'lanA reaches lanB with 1328-byte packets (DF)');
+  t.match(lab.execSync('lanB', ['ping', '-c', '2', '-i', '0.2', '-W', '2', '-s', '1300', '-M', 'do', '10.1.0.10']), / 0% packet loss/, 'and lanB lanA');
   const hqHealth = (await lab.exec('gwB', ['curl', '-s', 'http://127.0.0.1:18080/healthz'])).stdout;
   const hqCounter = (name: string) => Number(new RegExp(`"${name.replace(/\./g, '\\.')}":(\\d+)`).exec(hqHealth)?.[1] ?? -1);
-  t.ok(hqCounter('l2tp.dataPath.sessions') === 1 && hqCounter('l2tp.dataPath.packetsIn') >= 6 && hqCounter('l2tp.dataPath.packetsOut') >= 6,
+  t.ok(hqCounter('l2tp.dataPath.sessions') === 1 && hqCounter('l2tp.dataPath.packetsIn') >= 10 && hqCounter('l2tp.dataPath.packetsOut') >= 10,
     `gwB's driver carried both LANs' pings in the call over IPv6 (in ${hqCounter('l2tp.dataPath.packetsIn')}, out ${hqCounter('l2tp.dataPath.packetsOut')})`);
   t.notMatch(branch.log(), /the driver cannot carry this L2TP call/, 'gwA\'s dialer handed its call to the driver too (PPP data over the IPv6 transport SA)');
   const counters = lab.execSync('inet', ['nft', 'list', 'chain', 'ip6', 'seen', 'passed']);
   const packets = (match: RegExp) => Number(new RegExp(`${match.source} counter packets (\\d+)`).exec(counters)?.[1] ?? -1);
   const esp = packets(/l4proto esp/);
   t.ok(esp >= 12 && packets(/udp dport 1701/) === 0, `the router forwarded ${esp} ESP packets over IPv6 (raw ESP, no NAT between the gateways), ${packets(/udp dport 4500/)} in UDP 4500, and no plain L2TP: ${counters.replace(/\s+/g, ' ')}`);
-  t.notMatch(branch.log() + hq.log(), new RegExp(`${PASSWORD}|${PSK}`), 'neither the password nor the PSK reaches a log');
+  // Plain L2TP to gwB's IPv6 address reaches its IPv6 socket and is refused there, recorded with its IPv6 source.
+  lab.execSync('inet', [process.execPath, '-e', "const s = require('node:dgram').createSocket('udp6'); s.send(Buffer.from([0xc8, 2, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0]), 1701, '2001:db8:b::2', () => s.close());"]);
+  await waitUntil('gwB records the plain L2TP over IPv6', 10_000, async () => ((await apiGetIn(lab, 'gwB', '/problems'))['problems'] as Array<{ cause?: string }> | undefined)?.some((p) => p.cause === 'l2tp-without-ipsec') === true);
+  const plain = ((await apiGetIn(lab, 'gwB', '/problems'))['problems'] as unknown[]).find((p) => (p as { cause?: string }).cause === 'l2tp-without-ipsec');
+  t.match(plain, { protocol: 'l2tp', stage: 'l2tp-tunnel', source: '2001:db8:b::1' }, 'plain L2TP over IPv6 refused on the IPv6 socket and explained, with its IPv6 source');
+
+  // NAT66 (RFC 3947 with IPv6 addresses): gwA dials again from a new address that the router masquerades.
+  // NAT detection moves ESP into UDP 4500, NAT-OA carries 16-byte addresses, and gwB keys the call by the NAT's address.
+  await branch.stop();
+  lab.execSync('inet', ['nft', 'add', 'table', 'ip6', 'nat66']);
+  lab.execSync('inet', ['nft', 'add', 'chain', 'ip6', 'nat66', 'post', '{ type nat hook postrouting priority 100; }']);
+  lab.execSync('inet', ['nft', 'add', 'rule', 'ip6', 'nat66', 'post', 'oifname', 'out', 'masquerade']);
+  // A new source address: the old one's conntrack entries (not NATed) would otherwise carry its IKE on.
+  lab.execSync('gwA', ['ip', '-6', 'addr', 'add', '2001:db8:a::3/64', 'dev', 'wan', 'nodad']);
+  lab.execSync('gwA', ['ip', '-6', 'addr', 'del', '2001:db8:a::2/64', 'dev', 'wan']);
+  lab.execSync('gwA', ['ip', '-6', 'route', 'replace', 'default', 'via', '2001:db8:a::1']);
+  const natted = await startPostern(lab, 'gwA', undefined, (log) => log.includes('"msg":"L2TP site up"'), { name: 'postern-branch6-nat66', stateDir: branch.stateDir });
+  t.match(natted.log(), /"msg":"Quick Mode with 2001:db8:b::2 done: [^"]*transport[^"]*2001:db8:a::3\/128\[17\/1701\]/, 'gwA keyed transport mode from its new address');
+  await waitUntil('gwB takes the tunnel from the NAT', 10_000, () => lineWith(hq.log(), 'L2TP tunnel up', /"peer":"\[2001:db8:b::1\]:1701@\d+"/) !== undefined);
+  t.ok(lineWith(hq.log(), 'L2TP tunnel up', /"peer":"\[2001:db8:b::1\]:1701@\d+"/), 'gwB took the tunnel from the NAT66 address, inside IPsec');
+  t.match(hq.log(), /transport mode across a NAT: 2001:db8:a::3\/128\[17\/1701\] === 2001:db8:b::2\/128\[17\/1701\] taken as 2001:db8:b::1\/128\[17\/1701\]/, 'gwB read gwA\'s IPv6 selectors as the NAT\'s address (NAT-OA, RFC 3947 §5.2)');
+  await waitUntil('gwB routes the branch again', 10_000, () => lab.execSync('gwB', ['ip', 'route', 'show', '10.1.0.0/24']).includes('postern0'));
+  t.match(lab.execSync('lanA', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.0.10']), / 0% packet loss/, 'lanA reaches lanB through NAT66');
+  t.match(lab.execSync('lanB', ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.1.0.10']), / 0% packet loss/, 'lanB reaches lanA through NAT66');
+  const natCounters = lab.execSync('inet', ['nft', 'list', 'chain', 'ip6', 'seen', 'passed']);
+  const natPackets = (match: RegExp) => Number(new RegExp(`${match.source} counter packets (\\d+)`).exec(natCounters)?.[1] ?? -1);
+  t.ok(natPackets(/udp dport 4500/) >= 12 && natPackets(/udp dport 1701/) === 0, `across NAT66 the ESP went in UDP 4500 (${natPackets(/udp dport 4500/)} packets), still no plain L2TP: ${natCounters.replace(/\s+/g, ' ')}`);
+  t.notMatch(branch.log() + natted.log() + hq.log(), new RegExp(`${PASSWORD}|${PSK}`), 'neither the password nor the PSK reaches a log');
 });
