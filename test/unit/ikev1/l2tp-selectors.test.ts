@@ -70,5 +70,7 @@ t.test('issue 24: over IPv6 the client still keys only UDP 1701; all traffic bet
   pair.take('a', a.initiate('to-b', { address: a6, port: 500 }, pair.now));
   pair.run(60_000);
   t.equal(pair.of('b', 'install-child').length, 0, 'no child on Postern');
-  t.ok(pair.logs('b').some((l) => l.includes(`with ${a6} failed: the peer asked for ${a6}/128 === ${b6}/128, but l2tp carries only protocol 17 port 1701`)), `the IPv6 selectors in the line: ${pair.logs('b').join(' | ')}`);
+  const line = pair.logs('b').find((l) => l.includes(`with ${a6} failed: the peer asked for ${a6}/128 === ${b6}/128, but l2tp carries only protocol 17 port 1701`)) ?? '';
+  t.ok(line, `the IPv6 selectors in the line: ${pair.logs('b').join(' | ')}`);
+  t.match(classify({ kind: 'ike-log', level: 'warn', msg: line }), { protocol: 'ikev1', cause: 'l2tp-selector-mismatch', stage: 'child', source: a6 }, 'the connection doctor explains it, with the IPv6 source');
 });
