@@ -113,6 +113,7 @@ static bool encapsulate(dp_tunnel *t, uint16_t protocol, const uint8_t *plain, s
   if (t->options.transport) { /* the datagram's own payload, its protocol as next header */
     size_t offset = 0;
     uint8_t protocol = 0;
+    if (v6 != dp_addr_is_v6(&t->options.transport_local)) return false; /* the peer rebuilds it in the SA's family */
     bool whole = v6 ? dp_transport_payload6(plain, len, &offset, &protocol) : dp_transport_payload(plain, len, &offset, &protocol);
     return whole && dp_esp_encrypt(sa, plain + offset, len - offset, protocol, NULL, out, cap, out_len) == DP_OK;
   }

@@ -280,6 +280,13 @@ static void transport_v6(void) {
   CHECK(n == 68 && plain[0] == 0x60 && plain[6] == 17 && plain[5] == 28 && memcmp(plain + 8, d + 8, 32) == 0 && memcmp(plain + 48, d + 48, 20) == 0 && udp6_checksum_holds(plain, 68),
         "v6 transport: sealed UDP from the IPv6 peer reaches the TUN as a whole IPv6 datagram, its zero UDP checksum made");
 
+  /* An IPv4 datagram routed here by mistake is not sealed: the peer would rebuild it as IPv6. */
+  uint64_t refused = atomic_load(&dp_tunnel_stats_of(t)->drop_encrypt);
+  uint8_t v4[28] = {0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17};
+  (void)!write(tun[1], v4, sizeof v4);
+  for (int i = 0; i < 200 && atomic_load(&dp_tunnel_stats_of(t)->drop_encrypt) == refused; i++) nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+  struct pollfd quiet = {.fd = peer, .events = POLLIN};
+  CHECK(atomic_load(&dp_tunnel_stats_of(t)->drop_encrypt) == refused + 1 && poll(&quiet, 1, 100) == 0, "v6 transport: an IPv4 datagram from the TUN is dropped and counted, nothing sent");
   const uint8_t hello[5] = {'h', 'e', 'l', 'l', 'o'};
   int sent = dp_tunnel_send_udp(t, htons(1701), htons(1702), hello, sizeof hello);
   n = receive_within(peer, buf, sizeof buf, &from);
