@@ -11,6 +11,7 @@ import { handleAm2, respondAm1, respondAm3, startAggressiveMode } from './aggres
 import { handleMm2, handleMm4, handleMm6, respondMm1, respondMm3, respondMm5, startMainMode } from './main-mode.ts';
 import { describeOutgoing, EXCHANGE_NAMES, exchangeIv, messageHash, open, payloadNames, type Opened } from './protect.ts';
 import { abandonAnswered, handleQm2, handleQm3, ourSelectorPairs, respondQm1, retireChild, startQuickMode } from './quick-mode.ts';
+import { DeadlineHeap } from '../../util/deadline-heap.ts';
 
 const cookieKey = (c: bigint) => c.toString(16).padStart(16, '0');
 
@@ -38,6 +39,16 @@ export class Ikev1Engine {
   #fragmentId = 0;
   /** The message being handled waits for something (a revocation fetch): its duplicate is not one. */
   #unanswered = false;
+  /**
+   * Every SA's next deadline (retransmission, half-open expiry, DPD, renewal, retirement, child
+   * rekeys): `nextTimeout` and `tick` read the earliest instead of looking through every SA (issue
+   * 23). An SA the engine worked on, or handed to a handler through `others`, is marked touched and
+   * its deadline worked out again at `#end`.
+   */
+  readonly #timers = new DeadlineHeap<Phase1Sa>();
+  readonly #touched = new Set<Phase1Sa>();
+  /** Responder SAs that were half-open when last looked at (the flood limits count them, not every SA). */
+  readonly #halfOpen = new Set<Phase1Sa>();
 
   constructor(connections: readonly IkeConnection[], crypto: IkeCryptoProvider, options: Partial<Ikev1Options> = {}) {
     this.#connections = connections;
@@ -61,6 +72,7 @@ export class Ikev1Engine {
     }
     const h = m.value.header;
     const sa = this.#sas.get(cookieKey(h.initiatorCookie));
+    if (sa) this.#touched.add(sa);
     if (sa && h.responderCookie !== 0n && sa.ckyR !== 0n && h.responderCookie !== sa.ckyR) {
       this.#drop('cookie', `message from ${from.address} with an unknown responder cookie`);
       return this.#end();
@@ -84,6 +96,7 @@ export class Ikev1Engine {
     }
     // Handled once: the same bytes again are a duplicate, whether or not they had an answer.
     const handled = this.#sas.get(cookieKey(h.initiatorCookie));
+    if (handled) this.#touched.add(handled);
     if (handled && !handled.answers.has(hash) && !this.#unanswered) handled.remember(hash, new Uint8Array());
     return this.#end();
   }
@@ -95,6 +108,7 @@ export class Ikev1Engine {
     if (!conn?.remoteAddress) throw new Error(`no connection ${name} with a remote address`);
     const sa = (conn.aggressive ? startAggressiveMode : startMainMode)(this.#context(), conn, local, { address: conn.remoteAddress, port: 500 });
     this.#sas.set(cookieKey(sa.ckyI), sa);
+    this.#touched.add(sa);
     this.#log('info', `initiating ${conn.aggressive ? 'Aggressive' : 'Main'} Mode to ${conn.remoteAddress} for ${name}`);
     return this.#end();
   }
@@ -109,49 +123,64 @@ export class Ikev1Engine {
 
   tick(now: number): IkeAction[] {
     this.#begin(now);
-    for (const sa of [...this.#sas.values()]) {
-      if (sa.state !== 'established' && now - sa.createdAt >= this.options.halfOpenTimeoutMs) {
-        const why = sa.undecryptable ? `: message ${sa.initiator ? 6 : 5} never decrypted, the pre-shared keys differ` : '';
-        this.#close(sa, `Main Mode not complete after ${this.options.halfOpenTimeoutMs / 1000} s${why}`);
-        continue;
-      }
-      if (!this.#resend(sa, sa, now)) {
-        this.#close(sa, `no answer from ${sa.remote.address} after ${this.options.retransmitTries} retransmissions`);
-        continue;
-      }
-      const dead = runDpd(this.#context(), sa);
-      if (dead) {
-        this.#log('warn', `${sa.connection?.name ?? 'IKEv1'} with ${sa.remote.address}: ${dead}`);
-        this.#close(sa, dead, false);
-        continue;
-      }
-      if (sa.retireAt !== undefined && now >= sa.retireAt) {
-        // Replaced: its children moved, so our delete names only the ISAKMP SA. Parked (the peer
-        // deleted it) and never adopted: its children go now, and the site with them.
-        if (sa.replacedBy !== undefined) this.#close(sa, `replaced by ISAKMP SA ${sa.replacedBy.toString(16)}`, sa.parkedAt === undefined);
-        else this.#close(sa, `${PEER_DELETED_ISAKMP}, and no new ISAKMP SA took its children`, false);
-        continue;
-      }
-      const renewAt = phase1RekeyAt(sa);
-      if (renewAt !== undefined && now >= renewAt) {
-        const fresh = startPhase1Rekey(this.#context(), sa);
-        this.#sas.set(cookieKey(fresh.ckyI), fresh);
-      }
-      this.#rekeyChildren(sa);
-      for (const [spi, at] of [...sa.retiring]) {
-        const old = sa.children.find((c) => c.inbound.spi === spi);
-        if (!old) sa.retiring.delete(spi);
-        else if (now >= at) retireChild(this.#context(), sa, old);
-      }
-      for (const qm of [...sa.quickModes.values()]) {
-        if (!this.#resend(sa, qm, now)) {
-          sa.quickModes.delete(qm.messageId);
-          abandonAnswered(this.#context(), sa, qm);
-          this.#log('warn', `Quick Mode ${qm.messageId.toString(16)} with ${sa.remote.address} abandoned: no answer (connection ${sa.connection?.name ?? '?'})`);
-        }
-      }
+    const due: Phase1Sa[] = [];
+    for (let at = this.#timers.peekAt(); at !== undefined && at <= now; at = this.#timers.peekAt()) {
+      const sa = this.#timers.peekItem()!;
+      this.#timers.pop();
+      if (sa.wakeAt !== at || sa.state === 'closed') continue; // stale: a nearer deadline replaced it, or gone
+      sa.wakeAt = undefined;
+      due.push(sa);
+    }
+    for (const sa of due) {
+      if (sa.state === 'closed') continue; // closed by an earlier one's work
+      this.#touched.add(sa);
+      this.#tickSa(sa, now);
     }
     return this.#end();
+  }
+
+  #tickSa(sa: Phase1Sa, now: number): void {
+    if (sa.state !== 'established' && now - sa.createdAt >= this.options.halfOpenTimeoutMs) {
+      const why = sa.undecryptable ? `: message ${sa.initiator ? 6 : 5} never decrypted, the pre-shared keys differ` : '';
+      this.#close(sa, `Main Mode not complete after ${this.options.halfOpenTimeoutMs / 1000} s${why}`);
+      return;
+    }
+    if (!this.#resend(sa, sa, now)) {
+      this.#close(sa, `no answer from ${sa.remote.address} after ${this.options.retransmitTries} retransmissions`);
+      return;
+    }
+    const dead = runDpd(this.#context(), sa);
+    if (dead) {
+      this.#log('warn', `${sa.connection?.name ?? 'IKEv1'} with ${sa.remote.address}: ${dead}`);
+      this.#close(sa, dead, false);
+      return;
+    }
+    if (sa.retireAt !== undefined && now >= sa.retireAt) {
+      // Replaced: its children moved, so our delete names only the ISAKMP SA. Parked (the peer
+      // deleted it) and never adopted: its children go now, and the site with them.
+      if (sa.replacedBy !== undefined) this.#close(sa, `replaced by ISAKMP SA ${sa.replacedBy.toString(16)}`, sa.parkedAt === undefined);
+      else this.#close(sa, `${PEER_DELETED_ISAKMP}, and no new ISAKMP SA took its children`, false);
+      return;
+    }
+    const renewAt = phase1RekeyAt(sa);
+    if (renewAt !== undefined && now >= renewAt) {
+      const fresh = startPhase1Rekey(this.#context(), sa);
+      this.#sas.set(cookieKey(fresh.ckyI), fresh);
+      this.#touched.add(fresh);
+    }
+    this.#rekeyChildren(sa);
+    for (const [spi, at] of [...sa.retiring]) {
+      const old = sa.children.find((c) => c.inbound.spi === spi);
+      if (!old) sa.retiring.delete(spi);
+      else if (now >= at) retireChild(this.#context(), sa, old);
+    }
+    for (const qm of [...sa.quickModes.values()]) {
+      if (!this.#resend(sa, qm, now)) {
+        sa.quickModes.delete(qm.messageId);
+        abandonAnswered(this.#context(), sa, qm);
+        this.#log('warn', `Quick Mode ${qm.messageId.toString(16)} with ${sa.remote.address} abandoned: no answer (connection ${sa.connection?.name ?? '?'})`);
+      }
+    }
   }
 
   /**
@@ -173,22 +202,43 @@ export class Ikev1Engine {
     return sa.children.filter((c) => !busy.has(c.inbound.spi) && !sa.retiring.has(c.inbound.spi));
   }
 
+  /** When `tick` next has something to do, or undefined when nothing is scheduled (possibly a little early). */
   nextTimeout(): number | undefined {
-    let next = Infinity;
-    for (const sa of this.#sas.values()) {
-      if (sa.initiator && sa.state === 'established' && sa.replacedBy === undefined && sa.parkedAt === undefined) {
-        for (const c of this.#rekeyable(sa)) {
-          const after = childRekeyAfterMs(sa, c);
-          if (after) next = Math.min(next, (sa.childBorn.get(c.inbound.spi) ?? 0) + after);
-        }
-      }
-      next = Math.min(next, phase1RekeyAt(sa) ?? Infinity, sa.retireAt ?? Infinity);
-      if (sa.state !== 'established') next = Math.min(next, sa.createdAt + this.options.halfOpenTimeoutMs);
-      for (const at of sa.retiring.values()) next = Math.min(next, at);
-      next = Math.min(next, dpdDue(this, sa) ?? Infinity);
-      for (const holder of [sa, ...sa.quickModes.values()]) if (holder.retransmit) next = Math.min(next, this.#due(holder.retransmit));
+    for (let at = this.#timers.peekAt(); at !== undefined; at = this.#timers.peekAt()) {
+      const sa = this.#timers.peekItem()!;
+      if (sa.wakeAt === at && sa.state !== 'closed') return at;
+      this.#timers.pop();
     }
+    return undefined;
+  }
+
+  /** The SA's next deadline: each thing `#tickSa` does, when it would be due. */
+  #dueOf(sa: Phase1Sa): number | undefined {
+    let next = Infinity;
+    if (sa.initiator && sa.state === 'established' && sa.replacedBy === undefined && sa.parkedAt === undefined) {
+      for (const c of this.#rekeyable(sa)) {
+        const after = childRekeyAfterMs(sa, c);
+        if (after) next = Math.min(next, (sa.childBorn.get(c.inbound.spi) ?? 0) + after);
+      }
+    }
+    next = Math.min(next, phase1RekeyAt(sa) ?? Infinity, sa.retireAt ?? Infinity);
+    if (sa.state !== 'established') next = Math.min(next, sa.createdAt + this.options.halfOpenTimeoutMs);
+    for (const at of sa.retiring.values()) next = Math.min(next, at);
+    next = Math.min(next, dpdDue(this, sa) ?? Infinity);
+    for (const holder of [sa, ...sa.quickModes.values()]) if (holder.retransmit) next = Math.min(next, this.#due(holder.retransmit));
     return next === Infinity ? undefined : next;
+  }
+
+  /**
+   * After the engine worked on an SA: its deadline into the heap when nearer than the one held. A
+   * later one waits for the held entry to come due (then `tick` finds nothing to do and asks again).
+   */
+  #wake(sa: Phase1Sa): void {
+    if (sa.state === 'closed') return;
+    const due = this.#dueOf(sa);
+    if (due === undefined || (sa.wakeAt !== undefined && sa.wakeAt <= due)) return;
+    sa.wakeAt = due;
+    this.#timers.push(due, sa);
   }
 
   #due(r: { sentAt: number; tries: number }): number {
@@ -208,8 +258,18 @@ export class Ikev1Engine {
 
   /** Half-open responder SAs at their limit, in all or from this address: a flood never starves established peers. */
   #halfOpenFull(from: Endpoint): boolean {
-    const halfOpen = [...this.#sas.values()].filter((s) => !s.initiator && s.state !== 'established');
-    return halfOpen.length >= this.options.halfOpenLimit || halfOpen.filter((s) => s.remote.address === from.address).length >= this.options.halfOpenPerSource;
+    for (const s of this.#halfOpen) if (s.state === 'established' || s.state === 'closed') this.#halfOpen.delete(s);
+    if (this.#halfOpen.size >= this.options.halfOpenLimit) return true;
+    let fromThere = 0;
+    for (const s of this.#halfOpen) if (s.remote.address === from.address) fromThere++;
+    return fromThere >= this.options.halfOpenPerSource;
+  }
+
+  /** A new responder SA: half-open until its Main or Aggressive Mode completes. */
+  #admitted(fresh: Phase1Sa): void {
+    this.#sas.set(cookieKey(fresh.ckyI), fresh);
+    this.#halfOpen.add(fresh);
+    this.#touched.add(fresh);
   }
 
   #mainMode(sa: Phase1Sa | undefined, m: IsakmpMessage, from: Endpoint, to: Endpoint): void {
@@ -219,7 +279,7 @@ export class Ikev1Engine {
       if (h.responderCookie !== 0n || m.encrypted) return this.#drop('unknown-sa', `Main Mode message for no known SA from ${from.address}`);
       if (this.#halfOpenFull(from)) return this.#drop('half-open', `Main Mode from ${from.address} dropped: too many half-open ISAKMP SAs`);
       const fresh = respondMm1(ctx, h.initiatorCookie, m.payloads, from, to);
-      if (fresh) this.#sas.set(cookieKey(fresh.ckyI), fresh);
+      if (fresh) this.#admitted(fresh);
       return;
     }
     sa.lastHeard = this.#now;
@@ -368,7 +428,7 @@ export class Ikev1Engine {
       if (m.header.responderCookie !== 0n || m.encrypted) return this.#drop('unknown-sa', `Aggressive Mode message for no known SA from ${from.address}`);
       if (this.#halfOpenFull(from)) return this.#drop('half-open', `Aggressive Mode from ${from.address} dropped: too many half-open ISAKMP SAs`);
       const fresh = respondAm1(ctx, m.header.initiatorCookie, m.payloads, from, to);
-      if (fresh) this.#sas.set(cookieKey(fresh.ckyI), fresh);
+      if (fresh) this.#admitted(fresh);
       return;
     }
     sa.lastHeard = this.#now;
@@ -412,10 +472,15 @@ export class Ikev1Engine {
     sa.retransmit = undefined;
     sa.setState('closed', reason);
     this.#sas.delete(cookieKey(sa.ckyI));
+    this.#halfOpen.delete(sa);
     this.#closed.push(sa);
     if (this.#closed.length > 16) this.#closed.shift();
     // A renewal that failed lets the old SA try again later; a replaced SA going is no site going down.
-    for (const old of this.#sas.values()) if (old.successor === sa.ckyI) old.successor = undefined;
+    for (const old of this.#sas.values()) {
+      if (old.successor !== sa.ckyI) continue;
+      old.successor = undefined;
+      this.#touched.add(old); // its own renewal is due again
+    }
     if (wasUp && sa.replacedBy === undefined) this.#actions.push({ type: 'ike-down', spi: sa.ckyI, connection: sa.connection?.name ?? '', reason });
   }
 
@@ -442,6 +507,7 @@ export class Ikev1Engine {
       log: (level, msg, fields) => this.#log(level, msg, fields),
       send(sa, packet, holder) {
         engine.#sendTo(sa, packet);
+        engine.#touched.add(sa);
         engine.#log('debug', `send ${describeOutgoing(packet)} to ${sa.remote.address}:${sa.remote.port}`);
         if (holder) holder.retransmit = { packet, firstSent: engine.#now, sentAt: engine.#now, tries: 1 };
       },
@@ -457,7 +523,11 @@ export class Ikev1Engine {
         }
       },
       close: (sa, reason) => this.#close(sa, reason, false),
-      others: (sa) => [...this.#sas.values()].filter((o) => o !== sa && o.connection === sa.connection && o.remote.address === sa.remote.address && o.state !== 'closed'),
+      others: (sa) => {
+        const others = [...this.#sas.values()].filter((o) => o !== sa && o.connection === sa.connection && o.remote.address === sa.remote.address && o.state !== 'closed');
+        for (const o of others) this.#touched.add(o); // a handler may retire or replace them
+        return others;
+      },
     };
   }
 
@@ -468,6 +538,8 @@ export class Ikev1Engine {
   }
 
   #end(): IkeAction[] {
+    for (const sa of this.#touched) this.#wake(sa);
+    this.#touched.clear();
     const out = this.#actions;
     this.#actions = [];
     return out;

@@ -130,6 +130,8 @@ export class Phase1Sa {
   retireAt: number | undefined;
   /** The peer deleted this ISAKMP SA but its children run on, waiting for its new one (lifetimes.ts). */
   parkedAt: number | undefined;
+  /** The deadline the engine's timer heap holds for this SA (at or before its next one); undefined when none. */
+  wakeAt: number | undefined;
   readonly createdAt: number;
   establishedAt = 0;
   lastHeard: number;
