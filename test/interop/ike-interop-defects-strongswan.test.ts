@@ -45,18 +45,26 @@ for (const [label, swanEsp] of [['requires PFS (modp2048)', ['aes128gcm16-modp20
     const r = await gwA.initiate('net');
     if (r.code !== 0) t.fail(`strongSwan could not initiate:\n${r.stdout}\n${gwA.log(40)}`);
     await gwB.waitEvent((e) => e['type'] === 'install-child');
+    const started = Date.now();
     const pings = lab.exec('lanA', ['ping', '-c', '300', '-i', '0.02', '-W', '1', '10.2.0.10'], 40_000);
+    // On a failure: which echo went missing, and when each rekey was done (ms after the pings began, ~20 ms per echo).
+    const marks: string[] = [];
+    const mark = (what: string) => marks.push(`${what} ${Date.now() - started} ms`);
     await pause(400);
     for (let round = 1; round <= 2; round++) {
       t.equal(await gwB.command('rekey-child'), 'ok', `round ${round}: Postern rekeys the child`);
       await waitUntil(`Postern's rekey ${round}`, 8000, () => gwB.events.filter((e) => e['type'] === 'rekey-child').length >= 2 * round - 1);
+      mark(`Postern ${round}`);
       await pause(500);
       t.equal((await gwA.swanctl(['--rekey', '--child', 'net'])).code, 0, `round ${round}: strongSwan rekeys the child`);
       await waitUntil(`strongSwan's rekey ${round}`, 8000, () => gwB.events.filter((e) => e['type'] === 'rekey-child').length >= 2 * round);
+      mark(`strongSwan ${round}`);
       await pause(500);
     }
     const result = await pings;
-    t.match(result.stdout, /300 packets transmitted, 300 received, 0% packet loss/, `no loss across four rekeys:\n${result.stdout.split('\n').slice(-3).join('\n')}`);
+    const answered = new Set([...result.stdout.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])));
+    const missing = Array.from({ length: 300 }, (_, i) => i + 1).filter((n) => !answered.has(n));
+    t.match(result.stdout, /300 packets transmitted, 300 received, 0% packet loss/, `no loss across four rekeys (missing echoes ${JSON.stringify(missing)}; rekeys done at ${marks.join(', ')}):\n${result.stdout.split('\n').slice(-3).join('\n')}`);
     const swanLog = gwA.log(2000);
     t.notMatch(swanLog, /NO_PROPOSAL_CHOSEN/, 'strongSwan never saw NO_PROPOSAL_CHOSEN');
     if (label.startsWith('requires')) t.match(swanLog, /selected proposal: ESP:AES_GCM_16_128\/MODP_2048/, 'the rekeyed children used PFS with MODP-2048');
