@@ -52,8 +52,8 @@ import { listenerAvailability, siteUnavailableReason } from './sites/availabilit
 import { createSafeMode, revertLeftPending } from './config/safe-mode-wiring.ts';
 import type { SafeMode } from './config/safe-mode.ts';
 import { FleetAgent } from './fleet/fleet-agent.ts';
-import { announceMessage, BOARD_CERTIFICATE, boardCertificate, boxSerial, devicePublicKey, enrollsByToken, presetFleet, wanMac } from './fleet/enrollment.ts';
-import { enrolledCertificate } from './fleet/enrolled-files.ts';
+import { announceMessage, BOARD_CERTIFICATE, boardCertificate, boxSerial, devicePublicKey, presetFleet, wanMac } from './fleet/enrollment.ts';
+import { deviceCertificate } from './fleet/enrolled-files.ts';
 import { TokenEnrollmentWiring } from './fleet/token-enrollment-wiring.ts';
 import { enrollmentView, healthSummary, type FleetView } from './fleet/fleet-view.ts';
 import { CertRenewer } from './fleet/cert-renewer.ts';
@@ -189,6 +189,7 @@ export class Service {
       }),
       restartTelemetry: () => this.telemetry.restart(),
       confirmMs: () => (this.store.current().config.telemetry.mqtt.fleet?.confirmSeconds ?? 120) * 1000,
+      factory: () => boardCertificate(this.board.board.fleet),
     });
     this.api = new ControlApi(serviceApiContext(this, { stateDir: options.stateDir, logger: options.logger.child('api'), logs: options.logs ?? new LogRing(), clock: this.#clock }));
     this.web = new WebSubsystem({
@@ -207,10 +208,10 @@ export class Service {
     this.telemetry = new TelemetrySubsystem({
       logger: options.logger.child('telemetry'),
       revision: () => this.store.current().revision,
-      // Certificates from token enrollment are renewed on the same connection; a factory's are not.
-      extension: (settings) => combineExtensions(this.fleet.extension(settings), enrollsByToken(this.board.board.fleet) ? this.renewer.extension(settings) : undefined),
-      // The per-device certificate and broker CA a board's factory wrote (enrollment, issue 26).
-      certificate: (name) => (name === BOARD_CERTIFICATE ? (boardCertificate(this.board.board.fleet) ?? enrolledCertificate(options.stateDir)) : undefined),
+      // The device certificate (enrolled, or the factory's until renewed) is renewed on the same connection.
+      extension: (settings) => combineExtensions(this.fleet.extension(settings), this.board.board.fleet ? this.renewer.extension(settings) : undefined),
+      // The per-device certificate: the one enrollment or a renewal gave, else the factory's (issue 26).
+      certificate: (name) => (name === BOARD_CERTIFICATE ? deviceCertificate(options.stateDir, this.board.board.fleet) : undefined),
       ca: () => (this.board.board.fleet?.ca ? readFileSync(this.board.board.fleet.ca, 'utf8') : undefined),
       statusSource: systemStatusSource({
         clock: this.#clock, sessions: () => this.#sessionCounts(), tunnels: () => this.#siteTunnels(), counters: () => this.#counters(),
@@ -536,13 +537,13 @@ export class Service {
     const mqtt = config.telemetry.mqtt;
     let certificatePem: string | undefined;
     try {
-      certificatePem = mqtt.clientCertificate === BOARD_CERTIFICATE ? (boardCertificate(this.board.board.fleet) ?? enrolledCertificate(this.#options.stateDir))?.cert : undefined;
+      certificatePem = mqtt.clientCertificate === BOARD_CERTIFICATE ? deviceCertificate(this.#options.stateDir, this.board.board.fleet)?.cert : undefined;
     } catch {
       certificatePem = undefined;
     }
     const refusal = this.tokenEnrollment.enroller?.lastRefusal;
     const enrollment = enrollmentView({ board: this.board.board.fleet, mqtt, certificatePem, enrolling: this.tokenEnrollment.enrolling, now: this.#clock(), ...(refusal ? { refusal } : {}) });
-    const renewal = mqtt.clientCertificate === BOARD_CERTIFICATE && enrollsByToken(this.board.board.fleet) ? this.renewer.status() : undefined;
+    const renewal = mqtt.clientCertificate === BOARD_CERTIFICATE && this.board.board.fleet ? this.renewer.status() : undefined;
     return { enrollment: { ...enrollment, ...(renewal ? { renewal } : {}) }, configRevision: revision, ...this.fleet.state() };
   }
 

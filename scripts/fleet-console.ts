@@ -9,7 +9,7 @@
 //   node --import tsx scripts/fleet-console.ts variables --key K --serial S --variables F --broker URL [--sequence N] [--valid-for SECONDS] [--wait SECONDS] …
 //   node --import tsx scripts/fleet-console.ts command --serial S --command NAME [--args JSON] [--expiry SECONDS] --broker URL [--wait SECONDS] …
 //   node --import tsx scripts/fleet-console.ts enroll-token --serial S [--days N] [--dir D]
-//   node --import tsx scripts/fleet-console.ts enroll-serve --key K [--dir D] [--days N] --broker URL [--username U] [--ca F] [--prefix P]
+//   node --import tsx scripts/fleet-console.ts enroll-serve --key K [--dir D] [--days N] --broker URL [--username U] [--ca F] [--prefix P] [--factory-ca F ...]
 //
 // Exit status: 0 applied (or done), 1 usage or I/O error, 2 refused/failed/reverted, 3 no answer in time.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -20,7 +20,7 @@ import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { keyIdOf, rawPublicKey, signEnvelope, type DesiredPayload, type Target } from '../firmware/fleet/envelope.ts';
 import { fleetTopics } from '../firmware/fleet/topics.ts';
 import { decodeVariables, signVariables } from '../firmware/fleet/variables.ts';
-import { enrollServe, enrollToken, loadOperatorKey } from './fleet-enroll.ts';
+import { enrollServe, enrollToken, loadCaFiles, loadOperatorKey } from './fleet-enroll.ts';
 
 const options = {
   key: { type: 'string' }, serial: { type: 'string' }, group: { type: 'string' }, revision: { type: 'string' },
@@ -28,6 +28,7 @@ const options = {
   'valid-for': { type: 'string' }, broker: { type: 'string' }, username: { type: 'string' }, ca: { type: 'string' },
   'password-env': { type: 'string' }, prefix: { type: 'string' }, wait: { type: 'string' }, variables: { type: 'string' },
   command: { type: 'string' }, args: { type: 'string' }, expiry: { type: 'string' }, dir: { type: 'string' }, days: { type: 'string' },
+  'factory-ca': { type: 'string', multiple: true },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
@@ -220,7 +221,7 @@ async function serveEnrollment(v: Values): Promise<number> {
   if (!v.key) fail('enroll-serve needs --key (the operator\'s private key: answers are signed with it)');
   const client = await connect(v);
   const log = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), ...line })}\n`);
-  await enrollServe(client, { dir: v.dir ?? 'postern-enroll', prefix: v.prefix ?? 'postern', operatorKey: loadOperatorKey(v.key), days: Number(v.days ?? 365), log });
+  await enrollServe(client, { dir: v.dir ?? 'postern-enroll', prefix: v.prefix ?? 'postern', operatorKey: loadOperatorKey(v.key), days: Number(v.days ?? 365), factoryCas: loadCaFiles(v['factory-ca'] ?? []), log });
   // Until stopped; a lost broker ends it (run it under a supervisor that restarts it).
   return new Promise((resolve) => {
     client.on('close', () => resolve(1));

@@ -4,7 +4,8 @@
 //                                                 and the mosquitto_passwd command for the enrollment listener
 //   enroll-serve --key K --dir D --broker URL …   answers boxes' requests with certificates from the
 //                                                 enrollment CA kept in D (made at first use), and enrolled
-//                                                 boxes' renewal requests (signed with their current certificate)
+//                                                 boxes' renewal requests (signed with their current certificate,
+//                                                 the enrollment CA's or, with --factory-ca F, a factory's)
 // The token store is read again for every request (so tokens made while serving count) and written,
 // with the token marked spent, before the certificate is signed or published.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
@@ -63,6 +64,8 @@ export interface ServeOptions {
   readonly prefix: string;
   readonly operatorKey: KeyObject;
   readonly days: number;
+  /** Factory CAs whose per-device certificates may be renewed into enrollment CA ones (PEM, one certificate each). */
+  readonly factoryCas?: readonly string[];
   readonly log: (line: Record<string, unknown>) => void;
 }
 
@@ -96,10 +99,10 @@ export async function answerRequest(client: MqttClient, o: ServeOptions, ca: Cer
   await client.publishAsync(topics.request, '', { qos: 1, retain: true });
 }
 
-/** A renewal request (renewal.ts): no token; the box's current certificate from this CA is its proof. */
+/** A renewal request (renewal.ts): no token; the box's current certificate from this CA (or a factory CA given) is its proof. */
 export async function answerRenewal(client: MqttClient, o: ServeOptions, ca: CertificateAuthority, serial: string, payload: Buffer): Promise<void> {
   const now = Date.now();
-  const decision = decideRenewRequest(payload, serial, ca.certificatePem, now);
+  const decision = decideRenewRequest(payload, serial, ca.certificatePem, now, o.factoryCas);
   await publishAnswer(client, o, ca, serial, now, decision, { renewal: true });
   await client.publishAsync(renewTopic(o.prefix, serial), '', { qos: 1, retain: true });
 }
@@ -121,3 +124,10 @@ export async function enrollServe(client: MqttClient, o: ServeOptions): Promise<
 }
 
 export const loadOperatorKey = (path: string): KeyObject => createPrivateKey(readFileSync(path, 'utf8'));
+
+/** Every certificate in the PEM files given (a factory may have more than one CA). */
+export function loadCaFiles(paths: readonly string[]): string[] {
+  const pems = paths.flatMap((path) => readFileSync(path, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []);
+  if (paths.length > 0 && pems.length === 0) throw new Error(`no certificate in ${paths.join(', ')}`);
+  return pems.map((pem) => `${pem}\n`);
+}

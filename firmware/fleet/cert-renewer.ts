@@ -6,10 +6,16 @@
  * the old files are kept, the telemetry restarts with the new identity, and a connection within
  * `confirmMs` keeps it; without one, the old certificate is put back and the attempt counts as failed.
  * `tick()` is driven by a timer in the service (and by tests with their own clock).
+ *
+ * A box on its factory certificate (the board's files) renews it the same way: signed with the
+ * factory key, answered from the enrollment CA (when the console trusts that factory's CA), and kept
+ * in the state directory from then on; the board's files are never written, so a factory reset goes
+ * back to them.
  */
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import type { TelemetryConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
+import type { ClientCertificate } from '../telemetry/mqtt-link.ts';
 import type { RetainedPublisher, TelemetryExtension } from '../telemetry/mqtt-telemetry.ts';
 import { BOARD_CERTIFICATE } from './enrollment.ts';
 import { dropPrevious, enrolledCertificate, renewalKey, revertRenewed, switchToRenewed } from './enrolled-files.ts';
@@ -27,6 +33,8 @@ export interface CertRenewerDeps {
   readonly restartTelemetry: () => Promise<void>;
   /** How long the broker has to take a new certificate. */
   readonly confirmMs: () => number;
+  /** The board's factory certificate, in use while the box holds no enrolled one. */
+  readonly factory?: () => ClientCertificate | undefined;
 }
 
 export interface RenewalStatus {
@@ -53,7 +61,7 @@ export class CertRenewer {
     this.#d = d;
   }
 
-  /** On a connection that uses the enrolled certificate: the answer topic, and each connect. */
+  /** On a connection that uses the enrolled (or factory) certificate: the answer topic, and each connect. */
   extension(settings: TelemetryConfig['mqtt']): TelemetryExtension | undefined {
     if (!settings.enabled || settings.clientCertificate !== BOARD_CERTIFICATE || !this.#current()) return undefined;
     const topics = enrollTopics(settings.prefix, settings.deviceId);
@@ -114,7 +122,7 @@ export class CertRenewer {
   }
 
   #current(): { cert: X509Certificate; pem: string; keyPem: string } | undefined {
-    const c = enrolledCertificate(this.#d.stateDir);
+    const c = enrolledCertificate(this.#d.stateDir) ?? this.#d.factory?.();
     if (!c) return undefined;
     try {
       return { cert: new X509Certificate(c.cert), pem: c.cert, keyPem: c.key.reveal() };

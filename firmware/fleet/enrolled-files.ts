@@ -6,14 +6,18 @@
  *   device-ca.pem    the enrollment CA that signed it
  *   renew-key.pem, renew-csr.der      a renewal's new key and CSR (renewal.ts), until its certificate is in use
  *   device-previous.pem, enroll-key-previous.pem   the certificate and key before a renewal's switch,
- *                    until the broker took the new one (else they are put back)
+ *                    until the broker took the new one (else they are put back); both empty when the
+ *                    box was on its factory certificate (the board's files, never written): putting
+ *                    back then removes the renewed ones, and the factory certificate is used again
  */
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
+import type { BoardFleet } from '../board/types.ts';
 import { buildCsr } from '../pki/csr.ts';
 import { Secret } from '../util/secret.ts';
 import type { ClientCertificate } from '../telemetry/mqtt-link.ts';
 import { fleetFilePath, readFleetText, removeFleetFile, writeFleetFile } from './state-file.ts';
+import { boardCertificate } from './enrollment.ts';
 import { TOKEN } from './token-enrollment.ts';
 
 const KEY = 'enroll-key.pem';
@@ -57,6 +61,14 @@ export function enrolledCertificate(stateDir: string): ClientCertificate | undef
   }
 }
 
+/**
+ * The certificate for `clientCertificate: board-device`: the one token enrollment or a renewal put in
+ * the state directory, else the factory's per-device certificate from the board profile.
+ */
+export function deviceCertificate(stateDir: string, fleet: BoardFleet | undefined): ClientCertificate | undefined {
+  return enrolledCertificate(stateDir) ?? boardCertificate(fleet);
+}
+
 /** The token the factory wrote, or why it cannot be used (never the token itself in the why). */
 export function readToken(path: string): { readonly token: Secret<string> } | { readonly why: string } {
   try {
@@ -88,7 +100,10 @@ export function renewalKey(stateDir: string, serial: string): EnrollmentKey {
   return { privateKey, csr };
 }
 
-/** The renewed certificate in use with the renewal's key; the ones before kept until the broker takes it. */
+/**
+ * The renewed certificate in use with the renewal's key; the ones before kept until the broker takes
+ * it (empty: the box was on its factory certificate, which stays where the board keeps it).
+ */
 export function switchToRenewed(stateDir: string, certificatePem: string, caPem: string): void {
   const key = readFleetText(stateDir, RENEW_KEY);
   if (key === undefined) throw new Error('no renewal key');
@@ -109,6 +124,11 @@ export function dropPrevious(stateDir: string): void {
 /** The broker did not take it: the certificate and key before it are put back. */
 export function revertRenewed(stateDir: string): boolean {
   if (!existsSync(fleetFilePath(stateDir, PREVIOUS_CERT)) || !existsSync(fleetFilePath(stateDir, PREVIOUS_KEY))) return false;
+  if (readFleetText(stateDir, PREVIOUS_CERT) === '') {
+    // Renewed from the factory certificate: without an enrolled one the board's is used again.
+    for (const name of [CERT, CA, KEY, PREVIOUS_CERT, PREVIOUS_KEY]) removeFleetFile(stateDir, name);
+    return true;
+  }
   renameSync(fleetFilePath(stateDir, PREVIOUS_KEY), fleetFilePath(stateDir, KEY));
   renameSync(fleetFilePath(stateDir, PREVIOUS_CERT), fleetFilePath(stateDir, CERT));
   return true;

@@ -13,8 +13,9 @@
  *
  * signature = the current certificate's key over RENEW_CONTEXT || serial || "\n" || SHA-256(CSR DER)
  * || time (SHA-256 with ECDSA or RSA PKCS#1 v1.5): it binds the holder of the certificate to this new
- * key and this moment. The console issues only for a certificate its enrollment CA signed, still in
- * date, whose CN is the topic's serial. Decoders never throw.
+ * key and this moment. The console issues only for a certificate its enrollment CA signed (or a
+ * factory CA the operator gave it: a factory-issued box takes its first operator certificate this
+ * way), still in date, whose CN is the topic's serial. Decoders never throw.
  */
 import { sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { decodeCsr, type CertificationRequest } from '../pki/csr.ts';
@@ -85,10 +86,12 @@ export type RenewDecision =
 
 /**
  * The console's decision on a request received on `topicSerial`'s renew topic, against its
- * enrollment CA. Order: shape → topic → the certificate (this CA's, this serial, a client
- * certificate, in date) → the signature with its key → freshness → the new CSR and its CN.
+ * enrollment CA and the factory CAs it was given (`factoryCaPems`: a factory's per-device
+ * certificate is renewed into one from the enrollment CA). Order: shape → topic → the certificate
+ * (one of these CAs', this serial, a client certificate, in date) → the signature with its key →
+ * freshness → the new CSR and its CN.
  */
-export function decideRenewRequest(bytes: Uint8Array | string, topicSerial: string, caPem: string, now: number): RenewDecision {
+export function decideRenewRequest(bytes: Uint8Array | string, topicSerial: string, caPem: string, now: number, factoryCaPems: readonly string[] = []): RenewDecision {
   const refuse = (code: RenewRefusal, reason: string, digest?: string): RenewDecision => ({ kind: 'refuse', code, reason, serial: topicSerial, ...(digest ? { csrSha256: digest } : {}) });
   const decoded = decodeRenewRequest(bytes);
   if (!decoded.ok) return refuse('malformed', `the renewal request is not readable: ${decoded.why}`);
@@ -96,14 +99,14 @@ export function decideRenewRequest(bytes: Uint8Array | string, topicSerial: stri
   if (r.serial !== topicSerial) return refuse('wrong-topic', `a request for ${r.serial} on ${topicSerial}'s topic`);
   const digest = csrSha256(r.csr).toString('hex');
   let cert: X509Certificate;
-  let ca: X509Certificate;
+  let cas: X509Certificate[];
   try {
     cert = new X509Certificate(r.certificate);
-    ca = new X509Certificate(caPem);
+    cas = [caPem, ...factoryCaPems].map((pem) => new X509Certificate(pem));
   } catch {
     return refuse('bad-certificate', 'the current certificate is not a readable certificate', digest);
   }
-  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return refuse('bad-certificate', 'the current certificate is not from the enrollment CA', digest);
+  if (!cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))) return refuse('bad-certificate', `the current certificate is not from the enrollment CA${factoryCaPems.length ? ' or a factory CA' : ''}`, digest);
   if (!cert.subject.split('\n').includes(`CN=${topicSerial}`)) return refuse('bad-certificate', `the current certificate is not ${topicSerial}'s`, digest);
   if (!(cert.keyUsage ?? []).includes(CLIENT_AUTH)) return refuse('bad-certificate', 'the current certificate is not a client certificate', digest);
   if (Date.parse(cert.validTo) <= now) return refuse('expired', `the current certificate expired at ${new Date(Date.parse(cert.validTo)).toISOString()}: enroll again with a token`, digest);

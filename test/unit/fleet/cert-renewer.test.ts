@@ -17,6 +17,7 @@ import { createLogger, memorySink } from '../../../firmware/log/logger.ts';
 import { createCa } from '../../../firmware/pki/ca.ts';
 import { issueClientCertificateForKey } from '../../../firmware/pki/issue.ts';
 import type { TelemetryExtension } from '../../../firmware/telemetry/mqtt-telemetry.ts';
+import { Secret } from '../../../firmware/util/secret.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
 const DAY = 86_400_000;
@@ -114,4 +115,53 @@ t.test('renewal on a simulated clock: refused and retried, switched and kept, sw
   t.equal(restarts, 3, 'and the telemetry dials with it again');
   t.match(renewer.status(), { switching: false, failures: 1, lastFailure: { code: 'reverted' } }, 'a failure, retried with backoff');
   t.match(renewer.counters, { requests: 3, issued: 2, refused: 1, confirmed: 1, reverted: 1 });
+});
+
+t.test('a factory certificate renewed the same way: the enrolled one kept in the state directory, the factory files never written', async (t) => {
+  const stateDir = tempDir(t);
+  const factoryCa = createCa({ commonName: 'Factory CA', validityDays: 3650, keyType: 'ecdsa-p256', now: new Date(T0 - DAY) });
+  const factoryKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const factory = { cert: issueClientCertificateForKey(factoryCa, { commonName: 'shop-20', validityDays: 30, now: new Date(T0), publicKey: factoryKey.publicKey }).certificatePem, key: new Secret(factoryKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string) };
+  let now = T0 + 25 * DAY; // past 2/3 of 30 days
+  let restarts = 0;
+  const renewer = new CertRenewer({ stateDir, logger: createLogger({ sink: () => {} }), clock: () => now, keys: () => keys, restartTelemetry: async () => { restarts++; }, confirmMs: () => 120_000, factory: () => factory });
+  const settings = { ...defaultConfig().telemetry.mqtt, enabled: true, deviceId: 'shop-20', clientCertificate: 'board-device' };
+  t.equal(new CertRenewer({ stateDir, logger: createLogger({ sink: () => {} }), clock: () => now, keys: () => keys, restartTelemetry: async () => {}, confirmMs: () => 1 }).extension(settings), undefined, 'nothing to renew without a certificate');
+  const ext = renewer.extension(settings) as TelemetryExtension;
+  const sent: string[] = [];
+  // The connection's own tick runs to its end (a tick while one runs is skipped).
+  const settle = () => new Promise((r) => setImmediate(r));
+  const connect = async () => {
+    ext.connected(async (_topic, payload) => { sent.push(payload); });
+    await settle();
+  };
+  await connect();
+  t.equal(sent.length, 1, 'due: asked');
+  t.match(decideRenewRequest(sent[0]!, 'shop-20', ca.certificatePem, now), { kind: 'refuse', code: 'bad-certificate' }, 'a console without the factory CA refuses');
+  const d = decideRenewRequest(sent[0]!, 'shop-20', ca.certificatePem, now, [factoryCa.certificatePem]);
+  if (d.kind !== 'issue') return t.fail('signed with the factory key, taken by a console that trusts the factory CA');
+  const answer = (at: number) => signEnrollAnswer({ outcome: 'issued', serial: 'shop-20', issuedAt: at, csrSha256: d.csrSha256, certificate: issueClientCertificateForKey(ca, { commonName: 'shop-20', validityDays: 90, now: new Date(at), publicKey: d.request.publicKey }).certificatePem, ca: ca.certificatePem }, operator.privateKey);
+  ext.message('postern/enroll/shop-20/certificate', Buffer.from(answer(now)), false);
+  await settle();
+  t.equal(restarts, 1, 'switched: the telemetry dials again');
+  t.ok(new X509Certificate(enrolledCertificate(stateDir)!.cert).publicKey.equals(d.request.publicKey), 'the enrollment CA\'s certificate for the new key, in the state directory');
+  // Not taken by the broker in time: the enrolled files go, and the factory certificate is the one in use again.
+  now += 121_000;
+  await renewer.tick();
+  t.equal(enrolledCertificate(stateDir), undefined, 'reverted: no enrolled certificate left');
+  t.equal(restarts, 2);
+  t.match(renewer.status(), { failures: 1, lastFailure: { code: 'reverted' }, notAfter: new Date(Date.parse(new X509Certificate(factory.cert).validTo)).toISOString() }, 'the factory certificate\'s plan, retried with backoff');
+  // Asked again after the backoff (the same new key), issued, and taken this time.
+  now += 61_000;
+  await renewer.tick();
+  t.equal(sent.length, 2, 'asked again');
+  const d2 = decideRenewRequest(sent[1]!, 'shop-20', ca.certificatePem, now, [factoryCa.certificatePem]);
+  if (d2.kind !== 'issue') return t.fail('the second request is taken');
+  ext.message('postern/enroll/shop-20/certificate', Buffer.from(signEnrollAnswer({ outcome: 'issued', serial: 'shop-20', issuedAt: now, csrSha256: d2.csrSha256, certificate: issueClientCertificateForKey(ca, { commonName: 'shop-20', validityDays: 90, now: new Date(now), publicKey: d2.request.publicKey }).certificatePem, ca: ca.certificatePem }, operator.privateKey)), false);
+  await settle();
+  t.equal(restarts, 3, 'switched again');
+  await connect();
+  t.match(renewer.status(), { switching: false, failures: 0, renewedAt: new Date(now).toISOString() }, 'the broker took it');
+  t.ok(new X509Certificate(enrolledCertificate(stateDir)!.cert).checkIssued(new X509Certificate(ca.certificatePem)), 'the box now holds an enrollment CA certificate, renewed from here on like any enrolled one');
+  t.notOk(existsSync(join(stateDir, 'fleet', 'device-previous.pem')), 'nothing kept to put back');
 });

@@ -25,6 +25,18 @@ const csr = buildCsr('shop-17', next.privateKey);
 const request = (over: { cert?: string; key?: typeof current.privateKey; serial?: string; csr?: Buffer; at?: number } = {}) =>
   encodeRenewRequest(over.serial ?? 'shop-17', over.csr ?? csr, over.cert ?? issued(), over.key ?? current.privateKey, over.at ?? NOW);
 
+t.test('a factory certificate: renewed only by a console given that factory\'s CA', async (t) => {
+  const factoryCa = createCa({ commonName: 'Factory CA', validityDays: 3650, keyType: 'rsa-2048', now: new Date(NOW - 400 * DAY) });
+  const factoryKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const factoryRequest = request({ cert: issued(factoryCa, 'shop-17', factoryKey.publicKey), key: factoryKey.privateKey });
+  t.match(decideRenewRequest(factoryRequest, 'shop-17', ca.certificatePem, NOW), { kind: 'refuse', code: 'bad-certificate', reason: /not from the enrollment CA$/ }, 'not without it');
+  t.match(decideRenewRequest(factoryRequest, 'shop-17', ca.certificatePem, NOW, [otherCa.certificatePem]), { kind: 'refuse', code: 'bad-certificate', reason: /or a factory CA/ }, 'nor with another factory\'s');
+  t.match(decideRenewRequest(factoryRequest, 'shop-17', ca.certificatePem, NOW, [otherCa.certificatePem, factoryCa.certificatePem]), { kind: 'issue', serial: 'shop-17' }, 'with it: issued (an RSA factory key signs the request)');
+  t.match(decideRenewRequest(request({ cert: issued(factoryCa, 'shop-17', factoryKey.publicKey) }), 'shop-17', ca.certificatePem, NOW, [factoryCa.certificatePem]), { kind: 'refuse', code: 'bad-signature' }, 'still signed with the factory certificate\'s own key');
+  t.match(decideRenewRequest(request({ cert: issued(factoryCa, 'shop-18', factoryKey.publicKey), key: factoryKey.privateKey }), 'shop-17', ca.certificatePem, NOW, [factoryCa.certificatePem]), { kind: 'refuse', code: 'bad-certificate' }, 'and naming the serial');
+  t.match(decideRenewRequest(request(), 'shop-17', ca.certificatePem, NOW, [factoryCa.certificatePem]), { kind: 'issue' }, 'enrolled certificates as before');
+});
+
 t.test('the console issues for a request signed with the current certificate, for the new key', async (t) => {
   const d = decideRenewRequest(request(), 'shop-17', ca.certificatePem, NOW);
   t.equal(d.kind, 'issue');
