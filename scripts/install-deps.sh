@@ -50,6 +50,9 @@ lab_packages=(
   # Issue 17: client profiles checked by the tools that read them (nmcli --offline for the
   # NetworkManager keyfile; named and dig for the RFC 2136 dynamic DNS update).
   network-manager bind9 bind9-dnsutils
+  # Issue 26: the site's DHCP and DNS server (the fleet broker by DHCP option 224 and by DNS SRV);
+  # the box's DHCP client is busybox's udhcpc (busybox-static above).
+  dnsmasq-base
   # Issue 25: OSPF (FRR's zebra and ospfd, one pair per lab namespace) over GRE sites.
   frr
 )

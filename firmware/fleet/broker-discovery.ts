@@ -13,7 +13,7 @@ import { brokerFromLease, DEFAULT_BROKER_OPTION, type LeaseFormat } from './dhcp
 export function describeDiscovery(d: { domain?: string | undefined; dhcpLease?: { file: string; option?: number | undefined } | undefined }): string {
   const where = [
     ...(d.dhcpLease ? [`in DHCP option ${d.dhcpLease.option ?? DEFAULT_BROKER_OPTION} (${d.dhcpLease.file})`] : []),
-    ...(d.domain !== undefined ? [`under ${d.domain}`] : []),
+    ...(d.domain !== undefined ? [`by DNS SRV under ${d.domain === 'dhcp' ? 'the DHCP-given domain' : d.domain}`] : []),
   ];
   return where.join(', then ');
 }

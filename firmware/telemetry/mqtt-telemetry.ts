@@ -49,10 +49,12 @@ export interface TelemetrySources {
   /** More topics and their handler (fleet configuration, issue 26). */
   readonly extension?: TelemetryExtension;
   /**
-   * The broker found by DNS SRV (issue 26): asked when no candidate is left, its URLs tried in
-   * order, one per attempt; the configured URL is then not used.
+   * The broker found by a DHCP option or DNS SRV (issue 26): asked when no candidate is left, its
+   * URLs tried in order, one per attempt; the configured URL is then not used.
    */
   readonly discover?: () => Promise<{ readonly ok: true; readonly urls: readonly string[] } | { readonly ok: false; readonly why: string }>;
+  /** Where `discover` looks, in words, for the log ("in DHCP option 224 (/run/…), then under example.net"). */
+  readonly discoverWhere?: string;
 }
 
 /** Publishes retained at QoS 1 on the connection it was given for; rejects once that is gone. */
@@ -153,7 +155,7 @@ export class MqttTelemetry {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#log.info('telemetry starting', { broker: this.#s.discover ? 'by DNS SRV' : publicUrl(this.#o.url), stateTopic: this.topics.state, commands: this.#o.commandsEnabled === true });
+    this.#log.info('telemetry starting', { broker: this.#s.discover ? `found ${this.#s.discoverWhere ?? 'by discovery'}` : publicUrl(this.#o.url), stateTopic: this.topics.state, commands: this.#o.commandsEnabled === true });
     this.#open();
   }
 

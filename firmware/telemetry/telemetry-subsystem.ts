@@ -165,7 +165,7 @@ export class TelemetrySubsystem implements Subsystem {
       ...(o.link ? { link: o.link } : {}),
       ...(this.#backlog ? { backlog: this.#backlog } : {}),
       ...(extension ? { extension } : {}),
-      ...(settings.discovery ? { discover: () => discoverBroker({ ...settings.discovery!, ...(o.discoveryServers ? { servers: o.discoveryServers } : {}) }) } : {}),
+      ...(settings.discovery ? { discover: () => discoverBroker({ ...settings.discovery!, ...(o.discoveryServers ? { servers: o.discoveryServers } : {}) }), discoverWhere: describeDiscovery(settings.discovery) } : {}),
     });
   }
 

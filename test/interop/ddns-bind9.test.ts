@@ -124,9 +124,10 @@ zone "example.com" {
   await telemetry.start(withDiscovery);
   t.teardown(() => telemetry.stop());
   await waitUntil('connected to the discovered broker', 15_000, () => telemetry.telemetry?.connected === true, () => lines.join('\n'));
+  t.match(lines.find((l) => l.startsWith('telemetry starting')), '"broker":"found by DNS SRV under fleet.example.com"', 'the start says where the broker is looked for');
   const discovered = lines.find((l) => l.startsWith('telemetry broker discovered'));
   t.match(discovered, JSON.stringify({ brokers: [`mqtts://localhost:${deadTls}`, `mqtt://localhost:${deadPlain}`, `mqtt://localhost:${mqttPort}`] }), 'TLS first, then by priority');
   t.ok(lines.filter((l) => l.startsWith('telemetry broker unreachable')).length >= 2, 'the first two tried and found dead');
   t.match(lines.find((l) => l.startsWith('telemetry connected')), `"broker":"mqtt://localhost:${mqttPort}"`, `connected to the third ${Date.now() - startedAt} ms after the start`);
-  t.match(telemetry.status(), { state: 'running', detail: 'connected to a broker found under fleet.example.com' });
+  t.match(telemetry.status(), { state: 'running', detail: 'connected to a broker found by DNS SRV under fleet.example.com' });
 });

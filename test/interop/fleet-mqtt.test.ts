@@ -22,13 +22,16 @@
 // certificate connection (the documented ACL's renew line), switches to the new certificate and key
 // and reconnects with them; a box with a factory certificate near its end renews it the same way into
 // one from the enrollment CA (enroll-serve given the factory's CA).
+// Discovery: dnsmasq as the site's DHCP and DNS server, busybox udhcpc as the box's DHCP client (its script
+// writes a networkd-style lease and the namespace's resolv.conf): a fresh box finds the broker in DHCP
+// option 224, another by DNS SRV under the DHCP-given domain; each connects and announces itself.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { hashPassword } from '../../firmware/control/password-hash.ts';
-import { signEnvelope, type DesiredPayload } from '../../firmware/fleet/envelope.ts';
+import { rawPublicKey, signEnvelope, type DesiredPayload } from '../../firmware/fleet/envelope.ts';
 import { encodeEnrollRequest } from '../../firmware/fleet/token-enrollment.ts';
 import { buildCsr } from '../../firmware/pki/csr.ts';
 import { issueClientCertificateForKey } from '../../firmware/pki/issue.ts';
@@ -36,6 +39,7 @@ import { Secret } from '../../firmware/util/secret.ts';
 import { cleanEnv } from '../helpers/env.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
 import { hasBinary, isRoot, run } from '../lab/command.ts';
+import { dhcpClient, namespaceResolvConf, startDhcpDns } from '../lab/peers/dhcp-dns.ts';
 import { Mosquitto } from '../lab/peers/mosquitto.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { labSkip } from '../lab/skip.ts';
@@ -47,6 +51,8 @@ const skip = labSkip(!isRoot() ? 'needs root (network namespaces)' : missing.len
 
 const BROKER = '10.9.3.1';
 const HQ = '10.9.4.1';
+/** The broker's name where the lab's DHCP and DNS server (dnsmasq) names it. */
+const BROKER_NAME = 'mqtt.fleet.lab';
 const CONSOLE_PASSWORD = 'Console-Pass-26';
 const ADMIN_PASSWORD = 'Shop-Keeper-Pass-26';
 const pair: TopologySpec = {
@@ -408,6 +414,78 @@ t.test('a one-time token exchanged for a certificate: enrolled, switched to it, 
   await factoryBox.stop();
 });
 
+t.test('a fresh box finds its broker by the DHCP option, another by DNS SRV under the DHCP-given domain; each enrolls', { skip: skip || labSkip(!hasBinary('dnsmasq') ? 'not installed: dnsmasq (dnsmasq-base)' : !hasBinary('busybox') ? 'not installed: busybox' : false) }, async (t) => {
+  t.setTimeout(150_000);
+  const started = Date.now();
+  const lab = Lab.create({ hosts: { broker: {}, gw: {} }, links: { net0: { a: ['broker', `${BROKER}/24`], b: ['gw', '10.9.3.2/24'] } } });
+  t.teardown(() => lab.teardown());
+  const resolv = namespaceResolvConf(lab, 'gw');
+  t.teardown(resolv.remove);
+  const docs = readFileSync('docs/fleet.md', 'utf8');
+  const acl = docs.match(/# every box\n[\s\S]*?(?=```)/)?.[0];
+  const pki = await labPki(lab.subdir('pki'));
+  const operatorKey = rawPublicKey(createPublicKey(generateKeyPairSync('ed25519').privateKey)).toString('base64');
+  // The site: dnsmasq hands out addresses with the domain, itself as DNS server and the broker in option 224,
+  // and answers the broker's name and its SRV record; mosquitto as in the other scenarios (TLS, the documented ACL).
+  const [site, broker] = await Promise.all([
+    startDhcpDns(lab, 'broker', {
+      address: BROKER, interface: 'net0', range: ['10.9.3.100', '10.9.3.150'], domain: 'fleet.lab',
+      textOptions: { 224: `mqtts://${BROKER_NAME}:8883` }, hosts: { [BROKER_NAME]: BROKER },
+      srv: [{ name: '_secure-mqtt._tcp.fleet.lab', target: BROKER_NAME, port: 8883, priority: 10, weight: 0 }],
+    }),
+    Mosquitto.start(lab, 'broker', { address: BROKER, users: { console: CONSOLE_PASSWORD }, acl: acl!, tls: { port: 8883, cert: pki.brokerCert, key: pki.brokerKey, ca: pki.ca, clientCertificates: true } }),
+  ]);
+  // The box's WAN by DHCP: its address, a lease file as networkd writes one, and its namespace's resolv.conf.
+  await lab.exec('gw', ['ip', '-4', 'addr', 'flush', 'dev', 'net0']);
+  const leaseFile = join(lab.subdir('lease'), 'net0.lease');
+  const dhcp = await dhcpClient(lab, 'gw', 'net0', { option: 224, leaseFile, resolvConf: resolv.path });
+  t.equal(dhcp.code, 0, `udhcpc bound: ${dhcp.stderr}`);
+  const lease = readFileSync(leaseFile, 'utf8');
+  t.match(lease, /^OPTION_224=([0-9a-f]{2})+$/m, 'the lease holds option 224, as hex');
+  t.equal(Buffer.from(/^OPTION_224=(\S+)$/m.exec(lease)?.[1] ?? '', 'hex').toString(), `mqtts://${BROKER_NAME}:8883`, 'the broker\'s URL as the server sent it');
+  t.match(readFileSync(resolv.path, 'utf8'), new RegExp(`^search fleet\\.lab\nnameserver ${BROKER.replace(/\./g, '\\.')}$`, 'm'), 'the DHCP-given domain and DNS server');
+  t.match((await lab.exec('gw', ['ip', '-4', '-o', 'addr', 'show', 'dev', 'net0'])).stdout, /inet 10\.9\.3\.1\d\d\/24/, 'the WAN address from the pool');
+  t.comment(`dhcp-done ${Date.now() - started} ms`);
+
+  // A box made to find its broker through the DHCP client's lease (option 224), with its factory certificate.
+  const serialFile = join(pki.dir, 'serial');
+  writeFileSync(serialFile, 'shop-17\0');
+  const base = {
+    ...(JSON.parse(readFileSync('board/generic-x64.json', 'utf8')) as Record<string, unknown>),
+    name: 'lab-fleet', interfaces: [{ name: 'net0', role: 'wan', label: 'WAN' }, { name: 'lan0', role: 'lan', label: 'LAN' }], leds: [], watchdog: null,
+  };
+  const boardFile = (fleet: Record<string, unknown>) => {
+    const path = join(lab.subdir('board'), 'lab-fleet.json');
+    writeFileSync(path, JSON.stringify({ ...base, fleet: { operatorKeys: [operatorKey], ca: pki.ca, ...fleet } }));
+    return path;
+  };
+  const announcement = async (serial: string) => (await lab.exec('broker', ['mosquitto_sub', '-h', BROKER, '-u', 'console', '-P', CONSOLE_PASSWORD, '-t', `postern/enroll/${serial}`, '-C', '1', '-W', '5', '-F', '%r %p'])).stdout;
+  const byDhcp = await startPostern(lab, 'gw', undefined, (log) => log.includes('"msg":"telemetry connected"'), { name: 'postern-dhcp', args: ['--board', boardFile({ dhcpLeaseFile: leaseFile, dhcpLeaseFormat: 'networkd', serialFile, certificate: pki.deviceCert, key: pki.deviceKey })] });
+  t.comment(`dhcp-box connected ${Date.now() - started} ms`);
+  t.match(byDhcp.log(), new RegExp(`"broker":"found in DHCP option 224 \\(${leaseFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)".*"msg":"telemetry starting"`), 'the start says the broker comes from the DHCP option');
+  t.match(byDhcp.log(), `"broker":"mqtts://${BROKER_NAME}:8883"`, 'connected to the broker the DHCP server named (TLS, checked against its name)');
+  t.match(site.log(), new RegExp(`query\\[A\\] ${BROKER_NAME.replace(/\./g, '\\.')} from 10\\.9\\.3\\.1\\d\\d`), 'its name resolved through the DHCP-given DNS server');
+  t.match(await announcement('shop-17'), /^1 \{"schema":1,.*"serial":"shop-17"/, 'and announced itself, retained');
+  await byDhcp.stop();
+
+  // Another box whose board names no broker and no lease: the SRV record under the domain the DHCP server gave.
+  const serial21 = join(pki.dir, 'serial-21');
+  writeFileSync(serial21, 'shop-21\0');
+  const key21 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const [cert21, keyFile21] = [join(pki.dir, 'shop-21.pem'), join(pki.dir, 'shop-21.key')];
+  writeFileSync(cert21, issueClientCertificateForKey({ certificatePem: readFileSync(pki.ca, 'utf8'), keyPem: new Secret(readFileSync(join(pki.dir, 'ca.key'), 'utf8')) }, { commonName: 'shop-21', validityDays: 2, now: new Date(), publicKey: key21.publicKey }).certificatePem);
+  writeFileSync(keyFile21, key21.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+  const bySrv = await startPostern(lab, 'gw', undefined, (log) => log.includes('"msg":"telemetry connected"'), { name: 'postern-srv', args: ['--board', boardFile({ discoveryDomain: 'dhcp', serialFile: serial21, certificate: cert21, key: keyFile21 })] });
+  t.comment(`srv-box connected ${Date.now() - started} ms`);
+  t.match(bySrv.log(), /"broker":"found by DNS SRV under the DHCP-given domain".*"msg":"telemetry starting"/, 'the start says the broker is looked up by DNS SRV');
+  t.match(bySrv.log(), new RegExp(`"brokers":\\["mqtts://${BROKER_NAME}:8883"\\].*"msg":"telemetry broker discovered"`), 'the SRV target found');
+  t.match(site.log(), /query\[SRV\] _secure-mqtt\._tcp\.fleet\.lab from 10\.9\.3\.1\d\d/, 'asked under the DHCP-given domain');
+  t.match(await announcement('shop-21'), /^1 \{"schema":1,.*"serial":"shop-21"/, 'and it announced itself, retained');
+  t.match(broker.log(), /New client connected from 10\.9\.3\.1\d\d:\d+ as \S+ \([^)]*u'shop-21'\)/, 'with its certificate (CN shop-21) under the documented ACL');
+  t.comment(`wall ${Date.now() - started} ms`);
+  await bySrv.stop();
+});
+
 /** The box's management API in its namespace through curl: first-boot setup and login once, then requests with the session. */
 function apiOf(lab: Lab) {
   const base = 'http://127.0.0.1:18026/api/v1';
@@ -436,7 +514,7 @@ async function labPki(dir: string) {
   };
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   await ok(['openssl', 'req', '-x509', ...ec, '-keyout', at('ca.key'), '-out', at('ca.pem'), '-days', '2', '-subj', '/CN=lab fleet CA']);
-  for (const [name, cn, ext] of [['broker', 'broker', `subjectAltName=IP:${BROKER}\nextendedKeyUsage=serverAuth\n`], ['device', 'shop-17', 'extendedKeyUsage=clientAuth\n'], ['bridge', 'bridge', 'extendedKeyUsage=clientAuth\n']] as const) {
+  for (const [name, cn, ext] of [['broker', 'broker', `subjectAltName=IP:${BROKER},DNS:${BROKER_NAME}\nextendedKeyUsage=serverAuth\n`], ['device', 'shop-17', 'extendedKeyUsage=clientAuth\n'], ['bridge', 'bridge', 'extendedKeyUsage=clientAuth\n']] as const) {
     writeFileSync(at(`${name}.ext`), ext);
     await ok(['openssl', 'req', ...ec, '-keyout', at(`${name}.key`), '-out', at(`${name}.csr`), '-subj', `/CN=${cn}`]);
     await ok(['openssl', 'x509', '-req', '-in', at(`${name}.csr`), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial', '-out', at(`${name}.pem`), '-days', '2', '-extfile', at(`${name}.ext`)]);

@@ -81,6 +81,8 @@ t.test('wired: a board naming a lease file gets discovery by the option; the tel
   const neither = validateConfig({ ...config, telemetry: { mqtt: { ...config.telemetry.mqtt, discovery: {} } } });
   t.notOk(neither.ok, 'discovery by nothing is refused');
   t.equal(describeDiscovery(config.telemetry.mqtt.discovery!), 'in DHCP option 224 (/var/lib/dhcp/dhclient.leases)');
+  t.equal(describeDiscovery({ dhcpLease: { file: '/run/lease', option: 230 }, domain: 'dhcp' }), 'in DHCP option 230 (/run/lease), then by DNS SRV under the DHCP-given domain', 'both, in the order they are asked');
+  t.equal(describeDiscovery({ domain: 'fleet.example.net' }), 'by DNS SRV under fleet.example.net');
   const { validateBoard } = await import('../../../firmware/board/validate.ts');
   const { readFileSync } = await import('node:fs');
   const board = JSON.parse(readFileSync('board/generic-x64.json', 'utf8')) as Record<string, unknown>;
