@@ -2,7 +2,8 @@
 // the gateways' own UDP 1701 traffic (protocol and port), so only that is steered into the hub and
 // sealed while other traffic to the same peer, IKE's and ESP's included, keeps its normal route.
 // Traffic before the SAs raises an acquire; with them, datagrams pass both ways in ESP (raw, then
-// moved to UDP 4500 in place); taking the policies out takes the steering rules out.
+// moved to UDP 4500 in place); taking the policies out takes the steering rules out. Issue 24: the
+// same between two IPv6 addresses (ip -6 rules, raw ESP and UDP 4500 over IPv6).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
@@ -30,10 +31,14 @@ const sa = (spi: number, source: string, destination: string, direction: 'in' | 
   replayWindow: direction === 'in' ? 128 : 0, reqid: REQID,
 });
 
-const policies = (me: string, peer: string): PolicySpec[] => [
-  { source: { prefix: `${me}/32`, protocol: UDP, port: L2TP }, destination: { prefix: `${peer}/32`, protocol: UDP, port: L2TP }, direction: 'out', action: 'protect', priority: 100, template: { source: me, destination: peer, mode: 'transport', reqid: REQID } },
-  { source: { prefix: `${peer}/32`, protocol: UDP, port: L2TP }, destination: { prefix: `${me}/32`, protocol: UDP, port: L2TP }, direction: 'in', action: 'protect', priority: 100, template: { source: peer, destination: me, mode: 'transport', reqid: REQID } },
-];
+/** The two hosts' UDP 1701, both ways (host prefixes: /32, or /128 over IPv6). */
+const policies = (me: string, peer: string): PolicySpec[] => {
+  const host = me.includes(':') ? 128 : 32;
+  return [
+    { source: { prefix: `${me}/${host}`, protocol: UDP, port: L2TP }, destination: { prefix: `${peer}/${host}`, protocol: UDP, port: L2TP }, direction: 'out', action: 'protect', priority: 100, template: { source: me, destination: peer, mode: 'transport', reqid: REQID } },
+    { source: { prefix: `${peer}/${host}`, protocol: UDP, port: L2TP }, destination: { prefix: `${me}/${host}`, protocol: UDP, port: L2TP }, direction: 'in', action: 'protect', priority: 100, template: { source: peer, destination: me, mode: 'transport', reqid: REQID } },
+  ];
+};
 
 const json = (v: unknown) => JSON.stringify(v);
 
@@ -158,4 +163,54 @@ t.test('userspace data plane, transport mode: only the selected traffic is seale
   for (const p of policies(A, B)) await gwA.call('deletePolicy', p);
   t.notMatch(lab.execSync('gwA', ['ip', 'rule', 'show']), new RegExp(`lookup ${STEERING_TABLE}`), 'deleting the policy takes its rule out');
   t.equal(lab.execSync('gwA', ['ip', 'route', 'show', 'table', String(STEERING_TABLE)]).trim(), '', 'and its route');
+});
+
+t.test('issue 24: transport mode between IPv6 hosts: UDP 1701 steered by ip -6 rules, sealed in raw ESP and then in UDP 4500 over IPv6; the rules go with the policies', { skip }, async (t) => {
+  const [A6, B6] = ['2001:db8:12::1', '2001:db8:12::2'];
+  const lab = Lab.create(twoSitesDirect);
+  t.teardown(() => lab.teardown());
+  lab.execSync('gwA', ['ip', '-6', 'addr', 'add', `${A6}/64`, 'dev', 'wan', 'nodad']);
+  lab.execSync('gwB', ['ip', '-6', 'addr', 'add', `${B6}/64`, 'dev', 'wan', 'nodad']);
+  const [{ peer: gwA }, { peer: gwB }] = await Promise.all([
+    LinePeer.spawn(lab, 'gwA', 'tr6-a', 'dataplane-peer.ts', { address: A6, tunnelAddress: '10.1.0.1' }),
+    LinePeer.spawn(lab, 'gwB', 'tr6-b', 'dataplane-peer.ts', { address: B6, tunnelAddress: '10.2.0.1' }),
+  ]);
+  for (const p of policies(A6, B6)) await gwA.call('addPolicy', p);
+  for (const p of policies(B6, A6)) await gwB.call('addPolicy', p);
+  t.match(lab.execSync('gwA', ['ip', '-6', 'rule', 'show']), new RegExp(`to ${B6} ipproto udp sport ${L2TP} dport ${L2TP} lookup ${STEERING_TABLE}`), 'the outbound policy steers UDP 1701 to the IPv6 peer (an ip -6 rule)');
+  t.match(lab.execSync('gwA', ['ip', '-6', 'route', 'show', 'table', String(STEERING_TABLE)]), new RegExp(`${B6} dev phub0 src ${A6}`), 'into the hub, from the SA\'s own address');
+  const kab = randomBytes(20).toString('hex');
+  const kba = randomBytes(20).toString('hex');
+  await Promise.all([gwA.call('addSa', sa(0x5000_0001, B6, A6, 'in', kba)), gwB.call('addSa', sa(0x6000_0001, A6, B6, 'in', kab))]);
+  await Promise.all([gwA.call('addSa', sa(0x6000_0001, A6, B6, 'out', kab)), gwB.call('addSa', sa(0x5000_0001, B6, A6, 'out', kba))]);
+
+  const sinkB = lab.spawnDaemon('gwB', 'l2tp6-b', ['socat', '-u', `UDP6-RECVFROM:${L2TP},bind=[${B6}],reuseport,fork`, 'STDOUT']);
+  const sinkA = lab.spawnDaemon('gwA', 'l2tp6-a', ['socat', '-u', `UDP6-RECVFROM:${L2TP},bind=[${A6}],reuseport,fork`, 'STDOUT']);
+  const send = (host: string, to: string, text: string) => lab.exec(host, ['sh', '-c', `printf '${text}' | socat -u STDIN UDP6-SENDTO:[${to}]:${L2TP},bind=[::]:${L2TP},reuseport`]);
+  const log = (d: { logFile: string }) => readFileSync(d.logFile, 'utf8');
+  await new Promise((r) => setTimeout(r, 300)); // the sinks bound
+  await send('gwA', B6, 'hello-from-a6');
+  await waitUntil('A\'s datagram at B over IPv6', 5000, () => log(sinkB).includes('hello-from-a6'));
+  await send('gwB', A6, 'hello-from-b6');
+  await waitUntil('B\'s datagram at A over IPv6', 5000, () => log(sinkA).includes('hello-from-b6'));
+  const outA = await gwA.call('querySa', { spi: 0x6000_0001, destination: B6 });
+  const inB = await gwB.call('querySa', { spi: 0x6000_0001, destination: B6 });
+  t.ok(outA.packets >= 1 && inB.packets === outA.packets, `A's datagram crossed in ESP transport mode over IPv6 (${outA.packets} sealed, ${inB.packets} opened)`);
+  t.ok((await gwB.call('stats')).raw.rx >= 1, 'in raw ESP on the IPv6 endpoint');
+
+  const encapsulation = { sourcePort: 4500, destinationPort: 4500 };
+  await Promise.all([
+    gwA.call('updateSa', { spi: 0x6000_0001, destination: B6 }, { encapsulation }), gwA.call('updateSa', { spi: 0x5000_0001, destination: A6 }, { encapsulation }),
+    gwB.call('updateSa', { spi: 0x5000_0001, destination: A6 }, { encapsulation }), gwB.call('updateSa', { spi: 0x6000_0001, destination: B6 }, { encapsulation }),
+  ]);
+  const udpBefore = (await gwB.call('stats')).udp.rx;
+  await send('gwA', B6, 'over-udp6-4500');
+  await waitUntil('the encapsulated datagram at B', 5000, () => log(sinkB).includes('over-udp6-4500'));
+  await send('gwB', A6, 'back-over-udp6-4500');
+  await waitUntil('and the answer at A', 5000, () => log(sinkA).includes('back-over-udp6-4500'));
+  t.ok((await gwB.call('stats')).udp.rx > udpBefore, 'then in UDP 4500 over IPv6, both ways (the UDP checksum made for the IPv6 pseudo-header on receipt)');
+
+  for (const p of policies(A6, B6)) await gwA.call('deletePolicy', p);
+  t.notMatch(lab.execSync('gwA', ['ip', '-6', 'rule', 'show']), new RegExp(`lookup ${STEERING_TABLE}`), 'deleting the policy takes its ip -6 rule out');
+  t.equal(lab.execSync('gwA', ['ip', '-6', 'route', 'show', 'table', String(STEERING_TABLE)]).trim(), '', 'and its route');
 });

@@ -15,7 +15,7 @@ import { Secret } from '../../../firmware/util/secret.ts';
 
 export interface DataPlanePeerConfig {
   backEnd?: 'userspace' | 'kernel-xfrm';
-  /** The gateway's outer address: UDP 4500 and raw ESP are opened on it. */
+  /** The gateway's outer address (IPv4 or IPv6): UDP 4500 and raw ESP are opened on it. */
   address: string;
   tunnelAddress: string;
   acquireHoldMs?: number;
@@ -29,8 +29,14 @@ const hub = kernel ? undefined : NativeHub.open({ name: 'phub0', mtu: 1400, addr
 const pipe = hub && new PipeDispatcher(hub);
 const udpEndpoint = hub && NativeEndpoint.open(config.address, 4500, () => undefined);
 const rawEndpoint = hub && NativeEndpoint.openRaw(config.address);
+// The endpoints serve SAs of their address's family (issue 24: an IPv6 `address` gives IPv6 SAs theirs).
+const v6 = config.address.includes(':');
+const endpoints = {
+  ...(udpEndpoint ? (v6 ? { udpEndpoint6: udpEndpoint } : { udpEndpoint }) : {}),
+  ...(rawEndpoint ? (v6 ? { rawEndpoint6: rawEndpoint } : { rawEndpoint }) : {}),
+};
 const userspace = hub && pipe && new UserspaceDataPlane({
-  hub, pipe, ...(udpEndpoint ? { udpEndpoint } : {}), ...(rawEndpoint ? { rawEndpoint } : {}), tunnelAddress: config.tunnelAddress, kernelRoute: kernelRouteVia(hub.name), kernelSteer: kernelSteerVia(hub.name),
+  hub, pipe, ...endpoints, tunnelAddress: config.tunnelAddress, kernelRoute: kernelRouteVia(hub.name), kernelSteer: kernelSteerVia(hub.name),
   ...(config.acquireHoldMs ? { acquireHoldMs: config.acquireHoldMs } : {}),
 });
 const dp: DataPlane = userspace ?? KernelXfrmDataPlane.open();
