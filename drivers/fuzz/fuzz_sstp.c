@@ -53,9 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dp_sstp_error e = dp_sstp_feed(&d, copy, n, check, NULL);
     if (first && (e != first || pieces != before)) __builtin_trap(); /* an ended stream stays ended, silent */
     if (!first) first = e;
-    if (d.have > sizeof d.buf || (d.framed && d.have >= DP_SSTP_MAX_PACKET)) __builtin_trap();
+    if (d.have > DP_SSTP_MAX_HTTP_HEAD || (d.have > 0) != (d.buf != NULL) || (d.framed && d.have >= DP_SSTP_MAX_PACKET)) __builtin_trap();
     free(copy);
   }
+  dp_sstp_deframer_free(&d);
   return 0;
 }
 

@@ -436,6 +436,7 @@ static void sink_tx(dp_hub_sink *sink, const uint8_t *ip, size_t len) {
 
 static void call_free(dp_sstp_call *c) {
   SSL_free(c->ssl); /* frees both BIOs */
+  dp_sstp_deframer_free(&c->deframer);
   if (c->fd >= 0) close(c->fd);
   dp_ppp_session_free(atomic_load(&c->ppp));
   pthread_mutex_destroy(&c->lock);

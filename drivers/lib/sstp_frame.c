@@ -1,11 +1,25 @@
 #include "sstp_frame.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void dp_sstp_deframer_init(dp_sstp_deframer *d) {
   d->framed = false;
   d->error = DP_SSTP_OK;
   d->have = 0;
+  d->buf = NULL;
+}
+
+void dp_sstp_deframer_free(dp_sstp_deframer *d) {
+  free(d->buf);
+  d->buf = NULL;
+  d->have = 0;
+}
+
+/* The buffer before bytes are held in it; false (the error set) without memory. */
+static bool hold(dp_sstp_deframer *d) {
+  if (!d->buf && !(d->buf = malloc(DP_SSTP_MAX_HTTP_HEAD))) d->error = DP_SSTP_NO_MEMORY;
+  return d->buf != NULL;
 }
 
 /* The end of the head (past "\r\n\r\n") in buf[0 .. have), searched from `from`; 0 when absent. */
@@ -29,12 +43,13 @@ static void deliver(dp_sstp_piece_fn each, void *ctx, const uint8_t *p, size_t n
 
 /* The HTTP head, collected in buf: how many input bytes it used. */
 static size_t feed_head(dp_sstp_deframer *d, const uint8_t *in, size_t len, dp_sstp_piece_fn each, void *ctx) {
-  size_t room = sizeof d->buf - d->have, take = len < room ? len : room, from = d->have;
+  if (!hold(d)) return 0;
+  size_t room = DP_SSTP_MAX_HTTP_HEAD - d->have, take = len < room ? len : room, from = d->have;
   memcpy(d->buf + d->have, in, take);
   d->have += take;
   size_t end = head_end(d->buf, d->have, from);
   if (!end) {
-    if (d->have == sizeof d->buf) d->error = DP_SSTP_HEAD_TOO_LONG;
+    if (d->have == DP_SSTP_MAX_HTTP_HEAD) d->error = DP_SSTP_HEAD_TOO_LONG;
     return take;
   }
   each(ctx, DP_SSTP_PIECE_HTTP_HEAD, d->buf, end);
@@ -77,11 +92,15 @@ dp_sstp_error dp_sstp_feed(dp_sstp_deframer *d, const uint8_t *in, size_t len, d
       d->have = 0;
     }
   }
-  if (d->framed && !d->error && len > 0) {
+  if (d->framed && !d->error && len > 0 && hold(d)) {
     /* The start of a packet the input cut short. Its header is checked once it is whole. */
     memcpy(d->buf, in, len);
     d->have = len;
     if (len >= DP_SSTP_HEADER) packet_length(d, d->buf);
+  }
+  if (d->have == 0 && d->framed) { /* nothing held: the buffer goes until a read cuts a packet again */
+    free(d->buf);
+    d->buf = NULL;
   }
   return d->error;
 }

@@ -31,19 +31,23 @@ typedef enum {
   DP_SSTP_BAD_VERSION,   /* not 0x10 where a packet starts */
   DP_SSTP_BAD_LENGTH,    /* a Length below the header's 4 bytes */
   DP_SSTP_HEAD_TOO_LONG, /* no end of the HTTP head within DP_SSTP_MAX_HTTP_HEAD bytes */
+  DP_SSTP_NO_MEMORY,     /* no room to hold a piece cut by the end of a read */
 } dp_sstp_error;
 
 typedef struct {
   bool framed;         /* past the HTTP head */
   dp_sstp_error error; /* once set, the stream is over: nothing more is read */
   size_t have;         /* bytes held in buf: a piece cut by the end of a read */
-  uint8_t buf[DP_SSTP_MAX_HTTP_HEAD];
+  uint8_t *buf;        /* DP_SSTP_MAX_HTTP_HEAD bytes while a piece is held, else NULL: thousands of idle
+                        * calls hold no buffer (memory per call, issue 23) */
 } dp_sstp_deframer;
 
 /* Each whole piece, in stream order; `piece` points into the input or into the deframer. */
 typedef void (*dp_sstp_piece_fn)(void *ctx, dp_sstp_piece kind, const uint8_t *piece, size_t len);
 
 void dp_sstp_deframer_init(dp_sstp_deframer *d);
+/* What it holds, freed (the deframer may be initialised again). */
+void dp_sstp_deframer_free(dp_sstp_deframer *d);
 /* Takes the next bytes of the stream; DP_SSTP_OK, or the error that ended it (pieces before the
  * bad one were delivered). */
 dp_sstp_error dp_sstp_feed(dp_sstp_deframer *d, const uint8_t *in, size_t len, dp_sstp_piece_fn each, void *ctx);

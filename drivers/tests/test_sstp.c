@@ -71,11 +71,12 @@ static void test_deframe(void) {
       if (!e) e = dp_sstp_feed(&d, s + b, n - b, collect, &p);
       bool same = e == DP_SSTP_OK && p.n == 4 && p.kinds[0] == DP_SSTP_PIECE_HTTP_HEAD && p.lens[0] == heads && p.kinds[1] == DP_SSTP_PIECE_CONTROL &&
                   p.lens[1] == 14 && p.kinds[2] == DP_SSTP_PIECE_DATA && p.lens[2] == 4 && p.kinds[3] == DP_SSTP_PIECE_DATA && p.lens[3] == 14 &&
-                  p.last[13] == 0xbb && d.have == 0;
+                  p.last[13] == 0xbb && d.have == 0 && d.buf == NULL;
       all_same &= same;
+      dp_sstp_deframer_free(&d);
     }
   }
-  CHECK(all_same, "sstp: the stream cut anywhere (once or twice) gives the head, a control packet and two data packets");
+  CHECK(all_same, "sstp: the stream cut anywhere (once or twice) gives the head, a control packet and two data packets, and holds no buffer after");
 
   dp_sstp_deframer d;
   pieces p = {0};
@@ -84,16 +85,19 @@ static void test_deframe(void) {
   dp_sstp_feed(&d, (const uint8_t *)head, heads, collect, &p);
   CHECK(dp_sstp_feed(&d, bad, sizeof bad, collect, &p) == DP_SSTP_BAD_VERSION && p.n == 1, "sstp: a version other than 1.0 ends the stream");
   CHECK(dp_sstp_feed(&d, s + heads, n - heads, collect, &p) == DP_SSTP_BAD_VERSION && p.n == 1, "sstp: and nothing after it is read");
+  dp_sstp_deframer_free(&d);
   dp_sstp_deframer_init(&d);
   dp_sstp_feed(&d, (const uint8_t *)head, heads, collect, &p);
   uint8_t short_len[] = {0x10, 0x00, 0x00, 0x03};
   CHECK(dp_sstp_feed(&d, short_len, 2, collect, &p) == DP_SSTP_OK && dp_sstp_feed(&d, short_len + 2, 2, collect, &p) == DP_SSTP_BAD_LENGTH,
         "sstp: a Length shorter than the header ends the stream, even split");
+  dp_sstp_deframer_free(&d);
   dp_sstp_deframer_init(&d);
   uint8_t junk[DP_SSTP_MAX_HTTP_HEAD + 10];
   memset(junk, 'A', sizeof junk);
   CHECK(dp_sstp_feed(&d, junk, 100, collect, &p) == DP_SSTP_OK && dp_sstp_feed(&d, junk, sizeof junk, collect, &p) == DP_SSTP_HEAD_TOO_LONG,
         "sstp: an HTTP head without an end within 4 KiB ends the stream");
+  dp_sstp_deframer_free(&d);
   uint8_t h[4];
   CHECK(dp_sstp_data_header(4091, h) && h[0] == 0x10 && h[1] == 0 && h[2] == 0x0f && h[3] == 0xff && !dp_sstp_data_header(4092, h),
         "sstp: a data header holds at most 4091 bytes of frame");

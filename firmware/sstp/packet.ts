@@ -215,7 +215,8 @@ export interface FramerOutput {
  * Packets wholly inside a chunk are views into it; packets assembled across chunks are copies.
  */
 export class SstpFramer {
-  readonly #partial = new Uint8Array(MAX_PACKET_LENGTH);
+  /** Made for the first packet a chunk cuts: a call whose packets come whole (the driver's) never holds 4 KB (issue 23). */
+  #partial: Uint8Array | undefined;
   #filled = 0;
   #error: DecodeError | undefined;
 
@@ -243,11 +244,11 @@ export class SstpFramer {
       }
       at += this.#fill(chunk, at, HEADER_LENGTH);
       if (this.#filled < HEADER_LENGTH) break;
-      const length = this.#check(this.#partial, 0);
+      const length = this.#check(this.#partial!, 0);
       if (length === undefined) break;
       at += this.#fill(chunk, at, length);
       if (this.#filled < length) break;
-      packets.push(this.#partial.slice(0, length));
+      packets.push(this.#partial!.slice(0, length));
       this.#filled = 0;
     }
     return this.#error ? { packets, error: this.#error } : { packets };
@@ -256,6 +257,7 @@ export class SstpFramer {
   /** Copies from `chunk` until `#partial` holds `upTo` bytes; returns how many were taken. */
   #fill(chunk: Uint8Array, at: number, upTo: number): number {
     const n = Math.max(0, Math.min(upTo - this.#filled, chunk.length - at));
+    this.#partial ??= new Uint8Array(MAX_PACKET_LENGTH);
     this.#partial.set(chunk.subarray(at, at + n), this.#filled);
     this.#filled += n;
     return n;
