@@ -24,6 +24,7 @@ import { mosquittoConf } from '../lab/peers/mosquitto.ts';
 import { browserMissing, launchBrowser, screenshot } from '../helpers/browser.ts';
 import { cleanEnv } from '../helpers/env.ts';
 import { labSkip } from '../lab/skip.ts';
+import { tsEntry } from '../helpers/ts-entry.ts';
 
 const missing = ['mosquitto', 'mosquitto_sub', 'mosquitto_pub', 'mosquitto_passwd'].filter((b) => !hasBinary(b));
 const skip = labSkip(browserMissing() ?? (missing.length ? `not installed: ${missing.join(', ')}` : false));
@@ -40,7 +41,7 @@ const freePort = () => new Promise<number>((r) => {
   });
 });
 
-const slotScript = (note: string) => `#!/bin/sh\n# ${note}\ncd ${JSON.stringify(resolve('.'))}\nexec ${JSON.stringify(process.execPath)} --import tsx firmware/main.ts "$@"\n`;
+const slotScript = (note: string) => `#!/bin/sh\n# ${note}\ncd ${JSON.stringify(resolve('.'))}\nexec ${[process.execPath, ...tsEntry('firmware/main.ts')].map((a) => JSON.stringify(a)).join(' ')} "$@"\n`;
 
 t.test('upgrade: refused, applied and rolled back by the launcher, then committed', { skip, timeout: 240_000 }, async (t) => {
   // The dev key pair the source run trusts (scripts/build.mjs makes it for any build; make it if absent).
