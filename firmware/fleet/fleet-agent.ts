@@ -22,6 +22,7 @@ import { accepted, readLedger, writeLedger, type LedgerEntry } from './desired-l
 import { planDesired } from './desired-plan.ts';
 import { decideLocalChange, driftSections, localChangePolicy, type OnLocalChange } from './drift.ts';
 import { readLocalChoice, writeLocalChoice } from './local-choice.ts';
+import { lastAfterRestart, readLastRefused, writeLastRefused } from './last-refused-file.ts';
 import type { AgentState } from './fleet-view.ts';
 import { visibleVariables } from './variable-visibility.ts';
 import { reportedMessage, type AppliedState, type Drift, type LastOutcome, type ReportedMessage } from './reported.ts';
@@ -130,6 +131,11 @@ export class FleetAgent {
       deps.logger.error('fleet: the variables file is unreadable; variables are refused until it is fixed', { why: vars.why });
     }
     this.#localChoice = readLocalChoice(deps.stateDir);
+    const refused = readLastRefused(deps.stateDir);
+    if (refused.ok) {
+      this.#lastRefused = refused.last;
+      this.#last = lastAfterRestart(refused.last, this.#applied?.at);
+    } else deps.logger.warn('fleet: the last refusal could not be read back', { why: refused.why });
     // The configuration the fleet applied, from the history: drift shows from the start, not only after a connect.
     if (this.#applied) this.#work = this.#work.then(() => this.#loadDesired()).catch(() => undefined);
   }
@@ -406,7 +412,14 @@ export class FleetAgent {
   #report(last?: Omit<LastOutcome, 'at'>): void {
     const serial = this.#publish?.serial ?? this.#d.current().config.telemetry.mqtt.deviceId;
     if (last) this.#last = { ...last, at: new Date(this.#d.clock()).toISOString() };
-    if (last && NOT_TAKEN.has(last.outcome)) this.#lastRefused = this.#last;
+    if (last && NOT_TAKEN.has(last.outcome)) {
+      this.#lastRefused = this.#last;
+      try {
+        writeLastRefused(this.#d.stateDir, this.#last!);
+      } catch (error) {
+        this.#d.logger.warn('fleet: the last refusal could not be written', { error });
+      }
+    }
     const variables = this.#variables ? { sequence: this.#variables.sequence } : undefined;
     this.#reported = reportedMessage(serial, { applied: this.#applied, last: this.#last, drift: this.#drift(), variables }, this.#d.clock());
     void this.#send(this.#reported);

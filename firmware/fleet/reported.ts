@@ -16,7 +16,8 @@
  *
  * `drift`: the running configuration is not the one the fleet applied (a technician's local change):
  * which revision runs, who made it, and which top-level sections differ; never their values.
- * `last` is absent after a restart until the next desired message.
+ * After a restart `last` is the refusal kept on disk when nothing was applied after it
+ * (last-refused-file.ts), else absent until the next desired message.
  */
 import type { ConfigIssue } from '../config/types.ts';
 

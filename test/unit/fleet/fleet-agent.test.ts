@@ -2,10 +2,13 @@
 // subsystem running): signed documents applied and reported, refusals reported with their fields,
 // safe mode confirmed by a new broker connection or reverted without one, the ledger surviving a restart.
 import { generateKeyPairSync } from 'node:crypto';
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import type { PosternConfig, TelemetryConfig } from '../../../firmware/config/types.ts';
 import { rawPublicKey, signEnvelope, type DesiredPayload } from '../../../firmware/fleet/envelope.ts';
-import type { ReportedMessage } from '../../../firmware/fleet/reported.ts';
+import { lastAfterRestart, readLastRefused, writeLastRefused } from '../../../firmware/fleet/last-refused-file.ts';
+import type { LastOutcome, ReportedMessage } from '../../../firmware/fleet/reported.ts';
 import { signVariables } from '../../../firmware/fleet/variables.ts';
 import { createLogger, memorySink } from '../../../firmware/log/logger.ts';
 import { Service } from '../../../firmware/service.ts';
@@ -81,10 +84,43 @@ t.test('applied and reported; replay refused; an invalid document refused at its
   t.match(service.health()['fleet'], { applied: { revision: `r${seq}` }, lastRefused: { code: 'unknown-key' }, enrollment: { state: 'not-configured' } }, 'and /healthz sums it up');
   await service.stop();
 
-  // A restart keeps the ledger: the old document is still a replay.
+  // A restart keeps the ledger: the old document is still a replay. And the last refusal: shown on the
+  // Fleet page, but not reported as the last outcome (a document applied after it).
   const again = await start(stateDir);
   t.teardown(() => again.service.stop());
+  t.match(again.service.fleetView(), { lastRefused: { outcome: 'refused', code: 'unknown-key' } }, 'the last refusal kept across the restart');
+  t.equal(again.service.fleetView().last, undefined, 'not the last outcome: r' + seq + ' applied after it');
+  t.equal(again.sent.at(-1)?.last, undefined, 'nor reported as one on the connect');
   t.match(await again.deliver(first), { last: { outcome: 'refused', code: 'replay' } }, 'after a restart too');
+  await again.service.stop();
+
+  // The refusal the box heard last is still its last outcome after a restart: reported again on the connect.
+  const third2 = await start(stateDir);
+  t.teardown(() => third2.service.stop());
+  const deadline = Date.now() + 5000;
+  while (third2.sent.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.match(third2.sent.at(-1), { last: { outcome: 'refused', code: 'replay', sequence: firstSeq }, applied: { revision: `r${seq}` } }, 'the replay refused before the restart, reported after it');
+  t.match(third2.service.health()['fleet'], { lastRefused: { code: 'replay' } }, '/healthz too');
+});
+
+t.test('the last refusal on disk: read back whatever its state', async (t) => {
+  const stateDir = tempDir(t);
+  const at = '2026-12-06T00:00:00.000Z';
+  t.same(readLastRefused(stateDir), { ok: true, last: undefined }, 'none yet');
+  writeLastRefused(stateDir, { outcome: 'refused', code: 'invalid', reason: 'the document is not valid', errors: [{ path: 'system.lan.address', code: 'format', message: 'x' }], at });
+  t.match(readLastRefused(stateDir), { ok: true, last: { outcome: 'refused', code: 'invalid', errors: [{ path: 'system.lan.address' }], at } });
+  t.equal(statSync(join(stateDir, 'fleet', 'last-refused.json')).mode & 0o777, 0o600, '0600: field errors may quote values');
+  t.equal(lastAfterRestart(readLastRefused(stateDir).ok ? (readLastRefused(stateDir) as { last: LastOutcome }).last : undefined, '2026-12-05T00:00:00.000Z')?.code, 'invalid', 'the last outcome when applied before it');
+  t.equal(lastAfterRestart({ outcome: 'refused', at }, '2026-12-07T00:00:00.000Z'), undefined, 'not when applied after it');
+  for (const text of ['{', '[]', 'null', '{"outcome":"maybe","at":"2026-12-06T00:00:00Z"}', '{"outcome":"refused","at":"yesterday"}', '{"outcome":"refused"}']) {
+    writeFileSync(join(stateDir, 'fleet', 'last-refused.json'), text);
+    t.equal(readLastRefused(stateDir).ok, false, `set aside: ${text}`);
+  }
+  // And a box with such a file starts, says why, and reports no refusal.
+  const { service, records } = await start(stateDir);
+  t.teardown(() => service.stop());
+  t.equal(service.fleetView().lastRefused, undefined);
+  t.ok(records.some((r) => r.msg === 'fleet: the last refusal could not be read back'), 'logged');
 });
 
 t.test('safe mode: an MQTT change confirmed by the next connection, or reverted without one', async (t) => {
