@@ -12,7 +12,8 @@
 // an MQTT 5 command request answered on its response topic with its correlation data, and a group
 // template refused without its variable, then filled from the box's signed variables. Then a second
 // mosquitto (the console's, in its own host) bridged to the box's over TLS with the topics
-// docs/fleet.md lists: the retained announcement, a document applied and a refused one, across it.
+// docs/fleet.md lists: the retained announcement, a document applied and a refused one, across it. Last, a
+// WAN change: under safe mode, confirmed by the connection the box forces after it.
 // Token enrollment: a fresh box whose board profile holds only a one-time token (no certificate)
 // exchanges it on the broker's password listener (the documented per-listener ACL) with the console's
 // enroll-serve for a certificate from the enrollment CA, switches its telemetry to that certificate on
@@ -261,6 +262,17 @@ t.test('signed desired configuration: applied, refused, reverted by safe mode, e
   const hqReported = () => readFileSync(hqReports.logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Reported);
   await waitUntil('refusal across the bridge', 10_000, () => hqReported().some((r) => r.last.revision === 'r8'), () => JSON.stringify(hqReported()));
   t.match(hqReported().find((r) => r.last.revision === 'r8'), { last: { outcome: 'refused', code: 'wrong-target' }, applied: { revision: 'r7' } }, 'a mistargeted document refused and reported across the bridge');
+
+  // 9. A WAN change (static, on the same port): under safe mode, confirmed only by the new connection the
+  // box forces through its WAN after it (Postern does not set the WAN's addresses itself, so no WAN
+  // setting can cut it off the broker; phase 4's broker change proves the revert).
+  await pub('postern/shop-17/desired', desired({ revision: 'r9', kind: 'patch', base: 'r7', patch: { system: { wan: { interface: 'net0', mode: 'static', address: '10.9.3.2/24', gateway: BROKER } } } } as Partial<DesiredPayload>, createPrivateKey(readFileSync(key, 'utf8'))));
+  // (The pending-confirmation report goes out just as the box drops its connection to dial again: the
+  // applied one after the new connection is what a console can rely on.)
+  t.match(await next('r9 confirmed', (r) => r.last.revision === 'r9' && r.last.outcome === 'applied', 15_000), { applied: { revision: 'r9', confirmed: true } }, 'applied, and confirmed');
+  t.match(postern.log(), /"revision":"r9".*"safeMode":\["system\.wan"\].*"msg":"fleet: applying a desired configuration"/, 'under safe mode for the WAN');
+  t.match(postern.log(), /"revision":"r9".*"msg":"fleet: change confirmed: the box reached its broker again"/, 'confirmed by the connection the box forced after it');
+  t.match((JSON.parse(await api('GET', '/config')) as { config: typeof doc }).config.system.wan, { mode: 'static', address: '10.9.3.2/24' }, 'the box runs it');
   t.notOk(postern.log().includes('PRIVATE KEY'), 'no key in the log');
   t.comment(`wall ${Date.now() - started} ms`);
   await postern.stop();
