@@ -48,6 +48,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     t0 = performance.now();
     for (let i = 0; i < config.concurrency; i++) next();
     process.stdout.write('ok\n');
+  } else if (line === 'progress') {
+    // How far a load got (the bench asks when a responder did not finish in time).
+    process.stdout.write(`progress ${JSON.stringify({ up, failed, seconds: (performance.now() - t0) / 1000 })}\n`);
   } else if (line === 'quit') process.exit(0);
 });
 process.on('SIGTERM', () => process.exit(0)); // a clean exit, so a --cpu-prof run (LAB_PEER_NODE_ARGS) writes its profile

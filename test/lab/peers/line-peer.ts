@@ -79,11 +79,17 @@ export class LinePeer {
     const queued = this.#lines.shift();
     if (queued !== undefined) return Promise.resolve(queued);
     return new Promise((done, fail) => {
-      const timer = setTimeout(() => fail(new Error('peer: no answer')), ms);
-      this.#waiters.push((line) => {
+      const waiter = (line: string) => {
         clearTimeout(timer);
         done(line);
-      });
+      };
+      // A waiter that timed out leaves the queue: else it would swallow the next line (a later command's answer).
+      const timer = setTimeout(() => {
+        const at = this.#waiters.indexOf(waiter);
+        if (at >= 0) this.#waiters.splice(at, 1);
+        fail(new Error('peer: no answer'));
+      }, ms);
+      this.#waiters.push(waiter);
       void this.daemon.exited.then((code) => fail(new Error(`peer exited (${code})`)));
     });
   }
