@@ -277,6 +277,10 @@ const radius = obj('RADIUS', {
       clientCertificate: str('Client certificate (PEM)', { optional: true, maxLength: 16_384, help: 'Imported; one from Postern\'s CA (named after the NAS-Identifier) when empty' }),
       clientKey: str('Client key (PEM)', { secret: true, optional: true, maxLength: 16_384 }),
     }, { optional: true }),
+    // RFC 5080 §2.2.1's IRT and retransmission count, per server: a dead first server costs each login
+    // timeout × (2^(retries+1) − 1), 14 s with the defaults, 3 s with 1 s and 1 retry.
+    timeoutSeconds: int('Answer timeout (seconds)', 1, 10, { optional: true, help: 'How long to wait for this server before asking again (the wait doubles each time); 2 when empty' }),
+    retries: int('Retries', 0, 5, { optional: true, help: 'Requests sent again before the next server is asked; 2 when empty. With 1 s and 1 retry a dead server costs a login about 3 s' }),
   }), 8, { uniqueNames: true, help: 'Asked in this order; a server that stops answering is skipped until it answers Status-Server again' }),
   // RFC 5176: Disconnect-Request and CoA-Request from these clients only.
   dynamicAuthorization: obj('Dynamic authorization (CoA, Disconnect)', {

@@ -49,6 +49,10 @@ export interface RadiusServerConfig {
   secret?: string;
   /** RADIUS over TLS (RFC 6614) to this server instead of UDP: auth and accounting on one connection. */
   radsec?: RadsecConfig;
+  /** The wait for this server's answer before sending again, doubling each time (RFC 5080's IRT); 2 s when absent. */
+  timeoutSeconds?: number;
+  /** Requests sent again before the next server is tried; 2 when absent. */
+  retries?: number;
 }
 
 export interface RadsecConfig {

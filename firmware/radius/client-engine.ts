@@ -215,8 +215,10 @@ export class RadiusClientEngine {
     request.retransmits = 0;
     // RFC 6614 §2.5 (RFC 5080 §2.2.1): over TLS the transport retransmits; one wait as long as UDP's tries, then fail over.
     const tls = server.spec.transport === 'tls';
-    request.retransmitLimit = server.deadSince === undefined && !tls ? this.#o.maxRetransmits : 0;
-    request.timeoutMs = this.#jitter(tls ? this.#tlsWaitMs() : this.#o.initialTimeoutMs);
+    const irt = server.spec.initialTimeoutMs ?? this.#o.initialTimeoutMs;
+    const retransmits = server.spec.maxRetransmits ?? this.#o.maxRetransmits;
+    request.retransmitLimit = server.deadSince === undefined && !tls ? retransmits : 0;
+    request.timeoutMs = this.#jitter(tls ? this.#tlsWaitMs(irt, retransmits) : irt);
     request.sentAt = now;
     server.counters.requests++;
     this.#transmit(request, now);
@@ -284,9 +286,9 @@ export class RadiusClientEngine {
     this.#runProbes(now);
   }
 
-  #tlsWaitMs(): number {
+  #tlsWaitMs(irt: number, retransmits: number): number {
     let total = 0;
-    for (let i = 0, rt = this.#o.initialTimeoutMs; i <= this.#o.maxRetransmits; i++, rt = Math.min(2 * rt, this.#o.maxTimeoutMs)) total += rt;
+    for (let i = 0, rt = irt; i <= retransmits; i++, rt = Math.min(2 * rt, this.#o.maxTimeoutMs)) total += rt;
     return total;
   }
 

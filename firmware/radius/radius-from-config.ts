@@ -18,11 +18,12 @@ export const RADSEC_PORT = 2083;
 
 export function radiusServersOf(config: PosternConfig): RadiusServer[] {
   return (config.radius?.servers ?? []).map((s) => {
+    const timers = { ...(s.timeoutSeconds !== undefined ? { initialTimeoutMs: s.timeoutSeconds * 1000 } : {}), ...(s.retries !== undefined ? { maxRetransmits: s.retries } : {}) };
     if (s.radsec) {
       const port = s.radsec.port ?? RADSEC_PORT;
-      return { name: s.name, address: s.address, authPort: port, acctPort: port, secret: new Secret<Uint8Array>(Buffer.from(RADSEC_SECRET)), transport: 'tls' as const };
+      return { name: s.name, address: s.address, authPort: port, acctPort: port, secret: new Secret<Uint8Array>(Buffer.from(RADSEC_SECRET)), transport: 'tls' as const, ...timers };
     }
-    return { name: s.name, address: s.address, authPort: s.authPort, acctPort: s.acctPort, secret: new Secret<Uint8Array>(Buffer.from(s.secret ?? '', 'utf8')) };
+    return { name: s.name, address: s.address, authPort: s.authPort, acctPort: s.acctPort, secret: new Secret<Uint8Array>(Buffer.from(s.secret ?? '', 'utf8')), ...timers };
   });
 }
 

@@ -20,6 +20,8 @@ export interface RadiusServerView {
   readonly authPort: number;
   readonly acctPort: number;
   readonly secret: '<redacted>';
+  readonly timeoutSeconds?: number;
+  readonly retries?: number;
   /** unused: no running listener asks RADIUS; dead: every listener's client marked it dead. */
   readonly state: 'alive' | 'dead' | 'unused';
   readonly lastAnswerAt?: number;
@@ -64,6 +66,7 @@ export function radiusOverview(config: PosternConfig, listeners: readonly Radius
     const failure = links.find((l) => !l.connected && l.lastFailure)?.lastFailure;
     return {
       name: s.name, address: s.address, authPort: s.authPort, acctPort: s.acctPort, secret: '<redacted>',
+      ...(s.timeoutSeconds !== undefined ? { timeoutSeconds: s.timeoutSeconds } : {}), ...(s.retries !== undefined ? { retries: s.retries } : {}),
       state: seen.length === 0 ? 'unused' : seen.some((x) => x.alive) ? 'alive' : 'dead',
       ...(answers.length ? { lastAnswerAt: Math.max(...answers) } : {}),
       usedBy: seen.map((x) => x.listener),

@@ -17,6 +17,9 @@ export interface RadiusServer {
    * owns the connection. One Identifier space per connection (§2.5), no retransmission on it.
    */
   readonly transport?: 'udp' | 'tls';
+  /** This server's IRT and retransmissions (RFC 5080 §2.2.1); the client's when absent. */
+  readonly initialTimeoutMs?: number;
+  readonly maxRetransmits?: number;
 }
 
 export type PortKind = 'auth' | 'acct';

@@ -26,10 +26,17 @@ function asObject(body: unknown, what: string): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+/** Optional numbers a form may empty: "" or null removes them (the default applies again). */
+const CLEARABLE = new Set(['timeoutSeconds', 'retries']);
+
 /** Only the fields the item has; a secret left empty or "<redacted>" keeps the stored one. */
 function itemFrom(body: Record<string, unknown>, fields: readonly string[], previous: Named | undefined): Named {
   const item: Record<string, unknown> = { ...(previous ?? {}) };
-  for (const f of fields) if (Object.hasOwn(body, f)) item[f] = body[f];
+  for (const f of fields) {
+    if (!Object.hasOwn(body, f)) continue;
+    if (CLEARABLE.has(f) && (body[f] === '' || body[f] === null)) delete item[f];
+    else item[f] = body[f];
+  }
   if (previous && (body['secret'] === undefined || body['secret'] === '' || body['secret'] === '<redacted>')) item['secret'] = previous.secret;
   // RadSec: an imported client certificate and key stay unless the change sends new ones; null turns RadSec off.
   const radsec = body['radsec'];
@@ -116,7 +123,7 @@ export function radiusRoutes(ctx: ApiContext): Route[] {
         return { status: 200, body: await applyOrThrow(ctx, next, 'RADIUS settings changed') };
       },
     },
-    ...listRoutes(ctx, 'servers', 'servers', 'server', ['name', 'address', 'authPort', 'acctPort', 'secret', 'radsec']),
+    ...listRoutes(ctx, 'servers', 'servers', 'server', ['name', 'address', 'authPort', 'acctPort', 'secret', 'radsec', 'timeoutSeconds', 'retries']),
     ...listRoutes(ctx, 'clients', 'das-clients', 'DAS client', ['name', 'address', 'secret']),
     {
       method: 'POST', path: '/api/v1/radius/servers/:name/test',

@@ -80,6 +80,21 @@ t.test('retransmission doubles the timeout, keeps bytes and Identifier; then fai
   t.equal(sends(e.handle({ ...pap, id: 'bob' }, now + 10))[0]?.server, 'hq2', 'the dead server is skipped');
 });
 
+t.test('a server\'s own timeout and retries: a dead first server costs a login 1 s + 2 s, not the client\'s 1 + 2 + 4 s', async (t) => {
+  const quick = [{ ...servers[0]!, initialTimeoutMs: 1000, maxRetransmits: 1 }, { ...servers[1]!, initialTimeoutMs: 4000 }];
+  const e = new RadiusClientEngine({ servers: quick, random, initialTimeoutMs: 2000, maxRetransmits: 2, statusServerIntervalMs: 0 });
+  t.equal(sends(e.handle(pap, 0))[0]?.server, 'hq1');
+  t.equal(e.nextTimeout(), 1000, 'hq1\'s own IRT, not the client\'s 2 s');
+  t.equal(sends(e.handle({ type: 'Timeout' }, 1000))[0]?.server, 'hq1', 'its one retry');
+  t.equal(e.nextTimeout(), 3000);
+  const moved = e.handle({ type: 'Timeout' }, 3000);
+  t.match(moved.find((a) => a.type === 'ServerDown'), { server: 'hq1' }, 'dead after one retry');
+  t.equal(sends(moved)[0]?.server, 'hq2');
+  t.equal(e.nextTimeout(), 7000, 'hq2 waits its own 4 s');
+  t.equal(sends(e.handle({ type: 'Timeout' }, 7000))[0]?.server, 'hq2', 'and retries twice, the client\'s count');
+  t.equal(e.nextTimeout(), 15_000);
+});
+
 t.test('responses are refused for every reason, counted, and the request still completes on the right one', async (t) => {
   const e = engine();
   const send = sends(e.handle(pap, 0))[0]!;

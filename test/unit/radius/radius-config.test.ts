@@ -4,6 +4,7 @@ import t from 'tap';
 import { defaultConfig } from '../../../firmware/config/defaults.ts';
 import { redactConfig } from '../../../firmware/config/redact.ts';
 import { validateConfig } from '../../../firmware/config/validate.ts';
+import { radiusServersOf } from '../../../firmware/radius/radius-from-config.ts';
 
 const base = () => structuredClone(defaultConfig());
 const issues = (doc: unknown) => {
@@ -19,6 +20,17 @@ t.test('radius.servers: accepted when well formed, refused field by field, secre
   t.notMatch(JSON.stringify(redactConfig(doc)), /a-long-shared-secret/);
   const bad = { ...base(), radius: { servers: [{ name: 'hq1', address: 'not-an-ip', authPort: 0, acctPort: 1813, secret: 'short' }, { name: 'hq1', address: '10.0.0.1', authPort: 1812, acctPort: 1813, secret: 'long-enough-secret' }] } };
   t.match(issues(bad), ['radius.servers[0].address: format', 'radius.servers[0].authPort: range', 'radius.servers[0].secret: length', 'radius.servers[1].name: duplicate']);
+});
+
+t.test('radius.servers[].timeoutSeconds and retries: optional, bounded, and given to the client per server', async (t) => {
+  const server = { name: 'hq1', address: '10.9.1.1', authPort: 1812, acctPort: 1813, secret: 'a-long-shared-secret' };
+  const doc = { ...base(), radius: { servers: [{ ...server, timeoutSeconds: 1, retries: 1 }, { ...server, name: 'hq2' }] } };
+  t.same(issues(doc), []);
+  const [first, second] = radiusServersOf(doc as never);
+  t.match(first, { name: 'hq1', initialTimeoutMs: 1000, maxRetransmits: 1 });
+  t.notOk(second && ('initialTimeoutMs' in second || 'maxRetransmits' in second), 'none set: the client\'s defaults');
+  const bad = { ...base(), radius: { servers: [{ ...server, timeoutSeconds: 0, retries: 9 }] } };
+  t.match(issues(bad), ['radius.servers[0].timeoutSeconds: range', 'radius.servers[0].retries: range']);
 });
 
 t.test('listeners.sstp.auth: local by default; radius needs a server', async (t) => {

@@ -11,7 +11,7 @@ import { useConfirm } from '../confirm.tsx';
 import { Elsewhere, Field, Message, since, WarningBanner } from '../ui.tsx';
 
 interface Server {
-  name: string; address: string; authPort: number; acctPort: number;
+  name: string; address: string; authPort: number; acctPort: number; timeoutSeconds?: number; retries?: number;
   state: 'alive' | 'dead' | 'unused'; lastAnswerAt?: number; usedBy: string[];
   counters: Record<string, number>;
   radsec?: { port: number; serverName?: string; ca: string; clientCertificateImported: boolean; connected?: boolean; connects: number; lastFailure?: string };
@@ -34,6 +34,8 @@ const SERVER_FIELDS: FieldSpec[] = [
   { key: 'authPort', label: 'Authentication port', type: 'number' },
   { key: 'acctPort', label: 'Accounting port', type: 'number' },
   { key: 'secret', label: 'Shared secret', type: 'password', hint: 'At least 16 random characters, as in the server\'s client entry; not used with RadSec' },
+  { key: 'timeoutSeconds', label: 'Answer timeout (seconds)', type: 'number', hint: '2 when empty; the wait doubles with each retry' },
+  { key: 'retries', label: 'Retries before the next server', type: 'number', hint: '2 when empty; 1 s and 1 retry fail over from a dead server in about 3 s' },
   { key: 'radsec', label: 'RadSec: RADIUS over TLS (RFC 6614), for a server across the Internet', type: 'check' },
   { key: 'radsecPort', label: 'RadSec port', type: 'number', hint: '2083 when empty', radsec: true },
   { key: 'radsecCa', label: 'CA of the server\'s certificate (PEM)', type: 'pem', radsec: true },
@@ -127,7 +129,7 @@ export function RadiusView() {
       {editing?.kind === 'server' && (editing.name === undefined || editedServer) ? (
         <ItemForm key={editing.name ?? 'new-server'} what="server" fields={SERVER_FIELDS} list="radius.servers"
           index={editedServer ? overview.servers.indexOf(editedServer) : overview.servers.length}
-          initial={editedServer ? { name: editedServer.name, address: editedServer.address, authPort: String(editedServer.authPort), acctPort: String(editedServer.acctPort), ...(editedServer.radsec ? { radsec: 'on', radsecPort: String(editedServer.radsec.port), radsecCa: editedServer.radsec.ca, radsecServerName: editedServer.radsec.serverName ?? '' } : {}) } : { authPort: '1812', acctPort: '1813' }}
+          initial={editedServer ? { name: editedServer.name, address: editedServer.address, authPort: String(editedServer.authPort), acctPort: String(editedServer.acctPort), timeoutSeconds: editedServer.timeoutSeconds === undefined ? '' : String(editedServer.timeoutSeconds), retries: editedServer.retries === undefined ? '' : String(editedServer.retries), ...(editedServer.radsec ? { radsec: 'on', radsecPort: String(editedServer.radsec.port), radsecCa: editedServer.radsec.ca, radsecServerName: editedServer.radsec.serverName ?? '' } : {}) } : { authPort: '1812', acctPort: '1813' }}
           toBody={serverBody}
           path={editedServer ? `/radius/servers/${encodeURIComponent(editedServer.name)}` : '/radius/servers'} editing={editedServer !== undefined}
           done={done} cancel={() => setEditing(undefined)} />
