@@ -89,6 +89,8 @@ interface Awaiting {
 
 /** Outcomes kept as the last refused document (the Fleet page, /healthz). */
 const NOT_TAKEN = new Set<string>(['refused', 'failed', 'reverted', 'revert-failed']);
+/** How long a WAN change's pending-confirmation report may take to go out before the box dials again. */
+const PENDING_REPORT_WAIT_MS = 2000;
 
 export class FleetAgent {
   readonly #d: FleetAgentDeps;
@@ -257,10 +259,12 @@ export class FleetAgent {
     this.#setApplied({ revision: p.revision, sequence: p.sequence, payloadSha256, configRevision: result.revision, confirmed: !safe, at: new Date(this.#d.clock()).toISOString(), ...variables }, p.revision);
     if (!safe) return this.#report({ outcome: 'applied', ...about, configRevision: result.revision, ...variables });
     this.#awaiting = { configRevision: result.revision, connectsAtApply: connectsBefore, payload: p, payloadSha256, previousApplied, previousRevision, previousDesired };
-    this.#report({ outcome: 'pending-confirmation', ...about, configRevision: result.revision, safeMode: plan.safeMode, ...variables });
-    // New MQTT settings make a new connection by themselves; otherwise one is forced, through the new WAN.
+    const pending = this.#report({ outcome: 'pending-confirmation', ...about, configRevision: result.revision, safeMode: plan.safeMode, ...variables });
+    // New MQTT settings make a new connection by themselves; otherwise one is forced, through the new WAN,
+    // once the pending report is out (else the console may never see it; bounded: the broker may be gone).
     if (this.#connects > connectsBefore) await this.#onConnected();
     else if (!plan.safeMode.includes('telemetry.mqtt')) {
+      await Promise.race([pending, new Promise((r) => setTimeout(r, PENDING_REPORT_WAIT_MS).unref())]);
       this.#awaiting = { ...this.#awaiting, connectsAtApply: this.#connects };
       this.#d.reconnect();
     }
@@ -408,8 +412,11 @@ export class FleetAgent {
     this.#report({ ...r, outcome: r.outcome ?? 'refused' });
   }
 
-  /** Publishes the reported state, with a new last outcome if given (and the drift as it is now). */
-  #report(last?: Omit<LastOutcome, 'at'>): void {
+  /**
+   * Publishes the reported state, with a new last outcome if given (and the drift as it is now); the
+   * promise settles once it is sent or could not be (never rejects).
+   */
+  #report(last?: Omit<LastOutcome, 'at'>): Promise<void> {
     const serial = this.#publish?.serial ?? this.#d.current().config.telemetry.mqtt.deviceId;
     if (last) this.#last = { ...last, at: new Date(this.#d.clock()).toISOString() };
     if (last && NOT_TAKEN.has(last.outcome)) {
@@ -422,7 +429,7 @@ export class FleetAgent {
     }
     const variables = this.#variables ? { sequence: this.#variables.sequence } : undefined;
     this.#reported = reportedMessage(serial, { applied: this.#applied, last: this.#last, drift: this.#drift(), variables }, this.#d.clock());
-    void this.#send(this.#reported);
+    return this.#send(this.#reported);
   }
 
   /** Best effort: when it cannot be sent now, the next connection sends the newest state. */

@@ -267,8 +267,7 @@ t.test('signed desired configuration: applied, refused, reverted by safe mode, e
   // box forces through its WAN after it (Postern does not set the WAN's addresses itself, so no WAN
   // setting can cut it off the broker; phase 4's broker change proves the revert).
   await pub('postern/shop-17/desired', desired({ revision: 'r9', kind: 'patch', base: 'r7', patch: { system: { wan: { interface: 'net0', mode: 'static', address: '10.9.3.2/24', gateway: BROKER } } } } as Partial<DesiredPayload>, createPrivateKey(readFileSync(key, 'utf8'))));
-  // (The pending-confirmation report goes out just as the box drops its connection to dial again: the
-  // applied one after the new connection is what a console can rely on.)
+  t.match(await next('r9 pending', (r) => r.last.revision === 'r9' && r.last.outcome === 'pending-confirmation'), { last: { safeMode: ['system.wan'] }, applied: { revision: 'r9', confirmed: false } }, 'the WAN change reported as waiting for the broker (sent before the box dials again)');
   t.match(await next('r9 confirmed', (r) => r.last.revision === 'r9' && r.last.outcome === 'applied', 15_000), { applied: { revision: 'r9', confirmed: true } }, 'applied, and confirmed');
   t.match(postern.log(), /"revision":"r9".*"safeMode":\["system\.wan"\].*"msg":"fleet: applying a desired configuration"/, 'under safe mode for the WAN');
   t.match(postern.log(), /"revision":"r9".*"msg":"fleet: change confirmed: the box reached its broker again"/, 'confirmed by the connection the box forced after it');
