@@ -2,7 +2,8 @@
 // 1) one call's TCP throughput (iperf3 through SSTP into the LAN) beside plain veth and beside IKEv2
 //    (Postern ↔ Postern, AES-GCM-128, the responder on the same shared TUN) on the same topology;
 // 2) how many concurrent calls Postern holds and its memory per call. Prints `bench sstp …` lines.
-// BENCH_SSTP_DATAPATH=javascript measures the gateway on Node's TLS (issue 23's before).
+// BENCH_SSTP_DATAPATH=javascript measures the gateway on Node's TLS (issue 23's before);
+// BENCH_SSTP_CLIENT_DATAPATH=javascript the load client (Postern's dialer) on Node's TLS and its IP in JavaScript.
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';

@@ -40,6 +40,7 @@ export interface DialTransport {
 }
 
 const LINGER_MS = 1000;
+const MAX_CONTEXTS = 4;
 
 class DialEngine {
   static #shared: DialEngine | undefined;
@@ -61,7 +62,11 @@ class DialEngine {
   context(ca: string | undefined): NativeSstpClientTls {
     const key = ca ?? '';
     let tls = this.#contexts.get(key);
-    if (!tls) this.#contexts.set(key, (tls = NativeSstpClientTls.load(ca)));
+    if (tls) return tls;
+    tls = NativeSstpClientTls.load(ca);
+    // A few kept (reconfigured sites bring new CA lists); a dropped one lives on while its calls hold it.
+    if (this.#contexts.size >= MAX_CONTEXTS) this.#contexts.delete(this.#contexts.keys().next().value!);
+    this.#contexts.set(key, tls);
     return tls;
   }
 
