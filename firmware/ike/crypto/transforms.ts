@@ -33,7 +33,23 @@ export interface PrfAlgorithm {
   readonly keyLength: number;
 }
 
+/**
+ * One object per algorithm and key size, and per suite, shared by every SA that negotiated it: each
+ * SA had its own (issue 23). Only known algorithms are kept, so peer input cannot grow the tables.
+ */
+const ENCR_SHARED = new Map<number, EncrAlgorithm>();
+const SUITES_SHARED = new Map<EncrAlgorithm, Map<IntegAlgorithm | undefined, CipherSuite>>();
+
 export function encrAlgorithm(t: Transform): EncrAlgorithm | undefined {
+  const key = t.id * 0x1_0000 + (t.keyLength ?? 0);
+  const shared = ENCR_SHARED.get(key);
+  if (shared) return shared;
+  const made = makeEncrAlgorithm(t);
+  if (made) ENCR_SHARED.set(key, Object.freeze(made));
+  return made;
+}
+
+function makeEncrAlgorithm(t: Transform): EncrAlgorithm | undefined {
   const bits = t.keyLength ?? 0;
   switch (t.id) {
     case EncrId.ENCR_AES_CBC:
@@ -80,7 +96,15 @@ export function cipherSuite(transforms: readonly Transform[]): CipherSuite | und
   const i = transforms.find((t) => t.type === TransformType.INTEG && t.id !== IntegId.NONE);
   const encr = e && encrAlgorithm(e);
   if (!encr) return undefined;
-  if (encr.aead) return i ? undefined : { encr };
+  if (encr.aead) return i ? undefined : sharedSuite(encr, undefined);
   const integ = i && integAlgorithm(i);
-  return integ ? { encr, integ } : undefined;
+  return integ ? sharedSuite(encr, integ) : undefined;
+}
+
+function sharedSuite(encr: EncrAlgorithm, integ: IntegAlgorithm | undefined): CipherSuite {
+  let byInteg = SUITES_SHARED.get(encr);
+  if (!byInteg) SUITES_SHARED.set(encr, (byInteg = new Map()));
+  let suite = byInteg.get(integ);
+  if (!suite) byInteg.set(integ, (suite = Object.freeze(integ ? { encr, integ } : { encr })));
+  return suite;
 }
