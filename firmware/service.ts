@@ -163,6 +163,7 @@ export class Service {
       onOutcome: (o) => {
         this.telemetry.event('safe-mode', { outcome: o.kind, revision: o.change.revision, previousRevision: o.change.previousRevision, ...(o.revision !== undefined ? { newRevision: o.revision } : {}) });
         this.fleet.safeModeOutcome(o.kind, o.change.revision, o.revision, o.error);
+        this.tokenEnrollment.safeModeOutcome(o.kind, o.change.revision);
       },
     });
     this.fleet = new FleetAgent({

@@ -3,7 +3,8 @@
  * and no factory certificate starts with its telemetry off (enrollment.ts presetFleet), exchanges the
  * token for a certificate (token-enroller.ts), then turns its telemetry on with that certificate
  * through applyConfig in safe mode. The change is confirmed by the telemetry's first connection to
- * the broker after it, so a certificate the broker does not take reverts by itself.
+ * the broker after it, so a certificate the broker does not take reverts by itself; the switch is
+ * then tried again after a pause (1 min doubling to 1 h), not only at the next start.
  */
 import { readFileSync } from 'node:fs';
 import type { BoardFleet } from '../board/types.ts';
@@ -24,13 +25,21 @@ export interface TokenEnrollmentWiringDeps {
   readonly safeModePending: () => number | undefined;
   readonly confirmSafeMode: () => boolean;
   readonly retryMs?: number;
+  /** The first pause before a reverted switch is tried again (doubling to SWITCH_RETRY_MAX_MS). */
+  readonly switchRetryMs?: number;
 }
+
+export const SWITCH_RETRY_FIRST_MS = 60_000;
+export const SWITCH_RETRY_MAX_MS = 3_600_000;
 
 export class TokenEnrollmentWiring {
   enroller: TokenEnroller | undefined;
   /** The switch to the enrolled certificate, while safe mode waits for the broker. */
   #switch: { revision?: number; connected: boolean } | undefined;
   #issued = false;
+  /** Switches safe mode undid since the last one the broker took. */
+  #reverts = 0;
+  #retry: NodeJS.Timeout | undefined;
   readonly #d: TokenEnrollmentWiringDeps;
 
   constructor(d: TokenEnrollmentWiringDeps) {
@@ -68,6 +77,28 @@ export class TokenEnrollmentWiring {
 
   stop(): void {
     this.enroller?.stop();
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
+  /** From the service's safe mode: a switch the broker did not take is tried again after a pause. */
+  safeModeOutcome(kind: 'confirmed' | 'reverted' | 'revert-failed', revision: number): void {
+    const s = this.#switch;
+    if (!s || s.revision !== revision || kind === 'confirmed') return;
+    this.#switch = undefined;
+    if (kind === 'revert-failed') return; // the configuration is not the one before: nothing to try again from
+    this.#reverts++;
+    const pause = Math.min(SWITCH_RETRY_MAX_MS, (this.#d.switchRetryMs ?? SWITCH_RETRY_FIRST_MS) * 2 ** Math.min(this.#reverts - 1, 20));
+    this.#d.logger.error('fleet: the broker did not take the enrolled certificate; switching to it again later', { reverts: this.#reverts, retryInSeconds: Math.round(pause / 1000) });
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      const mqtt = this.#d.current().config.telemetry.mqtt;
+      // Still off with the enrolled certificate named (a technician may have changed it meanwhile).
+      if (!mqtt.enabled && mqtt.clientCertificate === BOARD_CERTIFICATE && enrolledCertificate(this.#d.stateDir)) void this.#switchToEnrolled();
+      else this.#d.logger.info('fleet: not switching to the enrolled certificate again: the telemetry settings changed meanwhile');
+    }, pause);
+    this.#retry.unref();
   }
 
   /** A token being exchanged, or the switch to the issued certificate waiting for the broker (the Fleet page, /healthz). */
@@ -104,6 +135,7 @@ export class TokenEnrollmentWiring {
   #confirm(revision: number): void {
     if (this.#d.safeModePending() !== revision) return;
     this.#switch = undefined;
+    this.#reverts = 0;
     if (this.#d.confirmSafeMode()) this.#d.logger.info('fleet: the box reached its broker with its enrolled certificate', { configRevision: revision });
   }
 }
