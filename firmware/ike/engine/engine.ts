@@ -25,6 +25,8 @@ function ownBuffer(bytes: Uint8Array): Uint8Array {
   own.set(bytes);
   return own;
 }
+/** The identity index's key: one flat string (join), a connection's name and the peer's ID. */
+const identityKey = (connection: string, remoteId: string): string => [connection, remoteId].join('\0');
 const EXCHANGE_NAMES: Record<number, string> = { 34: 'IKE_SA_INIT', 35: 'IKE_AUTH', 36: 'CREATE_CHILD_SA', 37: 'INFORMATIONAL' };
 
 /** What went wrong with packets that were dropped, by reason: read by status pages and tests. */
@@ -44,13 +46,16 @@ export class IkeEngine {
   /** Half-open responder SAs by the initiator's SPI and address, to answer retransmitted IKE_SA_INIT. */
   readonly #halfOpen = new Map<string, IkeSa>();
   /**
-   * SAs by the peer's authenticated ID, then by connection, for uniqueness and INITIAL_CONTACT:
-   * looking through every SA at each IKE_AUTH made setups quadratic at thousands of SAs (issue 23);
-   * the connection level keeps it so where thousands of initiators all name one gateway. Each SA
-   * joins once established (`#settle`, `adopt`; its ID and connection are fixed by then) and leaves
-   * when it closes; callers still check its state.
+   * SAs by connection name and the peer's authenticated ID, for uniqueness and INITIAL_CONTACT:
+   * looking through every SA at each IKE_AUTH made setups quadratic at thousands of SAs (issue 23),
+   * and the connection in the key keeps it so where thousands of initiators all name one gateway.
+   * Each group is an exact-size array (most peers have one SA; a Map and Set per peer cost about
+   * 0.3 KB). Each SA joins once established (`#settle`, `adopt`; its ID and connection are fixed by
+   * then) and leaves when it closes; callers still check its state and connection object.
    */
-  readonly #byRemoteId = new Map<string, Map<IkeConnection | undefined, Set<IkeSa>>>();
+  readonly #byIdentity = new Map<string, readonly IkeSa[]>();
+  /** How many indexed SAs each connection name has: a lease's other holders are looked for under each. */
+  readonly #indexedNames = new Map<string, number>();
   /**
    * Every SA's next deadline (retransmission, half-open expiry, liveness check, rekey, session end):
    * `nextTimeout` and `tick` read the earliest instead of looking through every SA (issue 23). An SA
@@ -524,8 +529,8 @@ export class IkeEngine {
         // Established already (a responder replacing duplicates): in the index before they close, so
         // their leases' release sees this SA holding the address too.
         if (sa.state === 'established') this.#index(sa);
-        const same = this.#byRemoteId.get(sa.remoteId)?.get(sa.connection);
-        return same ? [...same].filter((o) => o !== sa && o.state === 'established' && o.rekeyedTo === undefined) : [];
+        const same = this.#byIdentity.get(identityKey(sa.connection?.name ?? '', sa.remoteId)) ?? [];
+        return same.filter((o) => o !== sa && o.connection === sa.connection && o.state === 'established' && o.rekeyedTo === undefined);
       },
     };
   }
@@ -628,7 +633,7 @@ export class IkeEngine {
     // the same identity (a reauthentication) still holds it, it stays leased.
     const vip = sa.virtualIp;
     // (A lease's identity is its holder's ID, so the index finds the other holders.)
-    const stillHeld = () => [...(this.#byRemoteId.get(vip!.identity)?.values() ?? [])].some((same) => [...same].some((o) => o !== sa && o.state !== 'closed' && o.virtualIp?.pool === vip!.pool && o.virtualIp.identity === vip!.identity));
+    const stillHeld = () => [...this.#indexedNames.keys()].some((name) => (this.#byIdentity.get(identityKey(name, vip!.identity)) ?? []).some((o) => o !== sa && o.state !== 'closed' && o.virtualIp?.pool === vip!.pool && o.virtualIp.identity === vip!.identity));
     if (!sa.initiator && vip && sa.rekeyedTo === undefined && !stillHeld()) this.#options.addresses?.release(vip.pool, vip.identity);
     if (sa.rekeyedTo !== undefined) {
       this.#log('info', `old IKE SA ${sa.spiI.toString(16)} closed after its rekey`, { connection: sa.connection?.name });
@@ -652,19 +657,25 @@ export class IkeEngine {
 
   /** Established SAs only: their peer's ID no longer changes (an EAP identity comes before). */
   #index(sa: IkeSa): void {
-    let byConnection = this.#byRemoteId.get(sa.remoteId);
-    if (!byConnection) this.#byRemoteId.set(sa.remoteId, (byConnection = new Map()));
-    const same = byConnection.get(sa.connection);
-    if (!same) byConnection.set(sa.connection, new Set([sa]));
-    else same.add(sa);
+    const name = sa.connection?.name ?? '';
+    const key = identityKey(name, sa.remoteId);
+    const same = this.#byIdentity.get(key) ?? [];
+    if (same.includes(sa)) return;
+    this.#byIdentity.set(key, [...same, sa]);
+    this.#indexedNames.set(name, (this.#indexedNames.get(name) ?? 0) + 1);
   }
 
   #unindex(sa: IkeSa): void {
-    const byConnection = this.#byRemoteId.get(sa.remoteId);
-    const same = byConnection?.get(sa.connection);
-    if (!same?.delete(sa)) return;
-    if (same.size === 0) byConnection!.delete(sa.connection);
-    if (byConnection!.size === 0) this.#byRemoteId.delete(sa.remoteId);
+    const name = sa.connection?.name ?? '';
+    const key = identityKey(name, sa.remoteId);
+    const same = this.#byIdentity.get(key);
+    if (!same?.includes(sa)) return;
+    const rest = same.filter((o) => o !== sa);
+    if (rest.length) this.#byIdentity.set(key, rest);
+    else this.#byIdentity.delete(key);
+    const n = (this.#indexedNames.get(name) ?? 1) - 1;
+    if (n > 0) this.#indexedNames.set(name, n);
+    else this.#indexedNames.delete(name);
   }
 
   #forgetHalfOpen(sa: IkeSa): void {
