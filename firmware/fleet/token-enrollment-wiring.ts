@@ -101,9 +101,12 @@ export class TokenEnrollmentWiring {
     this.#retry.unref();
   }
 
-  /** A token being exchanged, or the switch to the issued certificate waiting for the broker (the Fleet page, /healthz). */
+  /**
+   * A token being exchanged, or the switch to the issued certificate waiting for the broker or to be
+   * tried again after a revert (the Fleet page, /healthz).
+   */
   get enrolling(): boolean {
-    return (this.enroller !== undefined && !this.#issued) || this.#switch !== undefined;
+    return (this.enroller !== undefined && !this.#issued) || this.#switch !== undefined || this.#retry !== undefined;
   }
 
   /** Each telemetry connection (from the fleet agent): confirms the switch once it waits on it. */

@@ -62,7 +62,7 @@ t.test('a reverted switch to the enrolled certificate is tried again after a pau
   t.equal(wiring.enrolling, true, 'another change\'s revert is not this one');
 
   revert();
-  t.equal(wiring.enrolling, false, 'reverted: not waiting any more');
+  t.equal(wiring.enrolling, true, 'reverted: still enrolling (the Fleet page), the switch to be tried again');
   t.match(logged('fleet: the broker did not take the enrolled certificate; switching to it again later')[0], { reverts: 1 });
   await waitUntil('switched again', 2000, () => applied.length === 2);
   revert();
@@ -85,4 +85,5 @@ t.test('a reverted switch to the enrolled certificate is tried again after a pau
   config = { ...config, telemetry: { mqtt: { ...config.telemetry.mqtt, clientCertificate: 'other' } } };
   await waitUntil('the pause over', 2000, () => logged('fleet: not switching to the enrolled certificate again: the telemetry settings changed meanwhile').length === 1);
   t.equal(applied.length, 4, 'not switched again');
+  t.equal(wiring.enrolling, false, 'nor enrolling any more');
 });
