@@ -102,7 +102,8 @@ function endReason(call: NativeSstpCall): string {
   const stats = call.stats();
   switch (Number(stats?.ended ?? 0)) {
     case SstpCallEnd.peerClosed: return 'the server closed the connection';
-    case SstpCallEnd.tlsError: return stats?.verifyError ? `TLS: ${stats.verifyError}` : 'TLS: the handshake or a record failed';
+    // "certificate" in the words, as in Node's (the site Test reads it as an untrusted certificate).
+    case SstpCallEnd.tlsError: return stats?.verifyError ? `TLS: the server certificate was refused: ${stats.verifyError}` : 'TLS: the handshake or a record failed';
     case SstpCallEnd.socketError: return 'TLS: the connection broke';
     case SstpCallEnd.badStream: return 'SSTP framing lost';
     default: return 'the call ended';

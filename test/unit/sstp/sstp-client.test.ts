@@ -12,6 +12,7 @@ import { encodePppFrame } from '../../../firmware/ppp/frame.ts';
 import { PppLink } from '../../../firmware/ppp/link.ts';
 import { readResponseHead, sstpRequestHead } from '../../../firmware/sstp/client/client-http.ts';
 import { SstpClientSession } from '../../../firmware/sstp/client/client-session.ts';
+import { sstpTestResult } from '../../../firmware/sites/site-test.ts';
 import { driverDialUnavailable } from '../../../firmware/sstp/client/driver-dial.ts';
 import { SstpDialer } from '../../../firmware/sstp/client/sstp-dialer.ts';
 import { answerRequestHead } from '../../../firmware/sstp/http-handshake.ts';
@@ -93,14 +94,16 @@ t.test('an untrusted server certificate is refused before anything is sent', asy
   const other = createCa({ commonName: 'Other CA', validityDays: 2, keyType: 'ecdsa-p256', now });
   const calls = () => s.records.filter((r) => r.msg === 'SSTP call').length;
   const dialer = new SstpDialer({ host: '127.0.0.1', servername: 'localhost', port: s.port, ca: other.certificatePem, user: 'alice', password: new Secret('Alice-Pass-123'), logger: createLogger({ sink: () => {} }) });
-  await t.rejects(dialer.ready, driverDials ? /TLS: unable to get local issuer certificate/ : /TLS/);
+  await t.rejects(dialer.ready, driverDials ? /TLS: the server certificate was refused: unable to get local issuer certificate/ : /TLS/);
   // The certificate is good for localhost and 127.0.0.1 only: another name or address is refused as Node's TLS refuses it.
   const misnamed = new SstpDialer({ host: '127.0.0.1', servername: 'gw.example.net', port: s.port, ca: ca.certificatePem, user: 'alice', password: new Secret('Alice-Pass-123'), logger: createLogger({ sink: () => {} }) });
-  await t.rejects(misnamed.ready, driverDials ? /TLS: hostname mismatch/ : /TLS/);
+  await t.rejects(misnamed.ready, driverDials ? /TLS: the server certificate was refused: hostname mismatch/ : /TLS/);
   const byAddress = new SstpDialer({ host: '127.0.0.1', servername: '127.0.0.2', port: s.port, ca: ca.certificatePem, user: 'alice', password: new Secret('Alice-Pass-123'), logger: createLogger({ sink: () => {} }) });
-  await t.rejects(byAddress.ready, driverDials ? /TLS: IP address mismatch/ : /TLS/);
+  await t.rejects(byAddress.ready, driverDials ? /TLS: the server certificate was refused: IP address mismatch/ : /TLS/);
   await new Promise((r) => setTimeout(r, 50));
   t.equal(calls(), 0, 'the server never saw an SSTP request from a refused dialer');
+  // A site's Test reads each refusal as an untrusted certificate, on either TLS.
+  for (const d of [dialer, misnamed, byAddress]) t.equal(sstpTestResult('s', { host: '127.0.0.1', port: s.port, reached: 'none', timedOut: false, closedReason: await d.closed, elapsedMs: 1 }).problem?.cause, 'untrusted-certificate');
 });
 
 t.test('a pinned fingerprint replaces the CA: the right pin connects, a wrong one is refused before any request', async (t) => {
