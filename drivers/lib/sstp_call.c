@@ -45,6 +45,8 @@ struct dp_sstp_call {
   _Atomic bool established;
   bool client;
   long verify; /* a dialed call's certificate check (X509_V_OK or why it failed), under the lock */
+  uint8_t *issuer_der; /* a dialed call's: the certificate that signed the server's in the verified chain (DER), or NULL */
+  size_t issuer_len;
   dp_sstp_deframer deframer; /* engine thread only (under the lock) */
   _Atomic(dp_ppp_session *) ppp;
   dp_hub *hub;               /* routes to the call live there once the data path started */
@@ -219,6 +221,18 @@ static void on_piece(void *ctx, dp_sstp_piece kind, const uint8_t *piece, size_t
  * head starts with a letter and a packet with 0x10): JavaScript pins it, asks for its revocation and
  * hashes it for the crypto binding before it sends anything. */
 static bool hand_up_certificate(dp_sstp_call *c) {
+  /* Its issuer as the verified chain has it (an intermediate the server sent, or the anchor): the
+   * revocation check asks it, as it asks Node's TLS for the peer's issuerCertificate. */
+  STACK_OF(X509) *chain = SSL_get0_verified_chain(c->ssl);
+  if (chain && sk_X509_num(chain) > 1) {
+    unsigned char *der = NULL;
+    int n = i2d_X509(sk_X509_value(chain, 1), &der);
+    if (n > 0 && (c->issuer_der = malloc((size_t)n))) {
+      memcpy(c->issuer_der, der, (size_t)n);
+      c->issuer_len = (size_t)n;
+    }
+    OPENSSL_free(der);
+  }
   X509 *leaf = SSL_get1_peer_certificate(c->ssl);
   unsigned char *der = NULL;
   int n = leaf ? i2d_X509(leaf, &der) : -1;
@@ -437,6 +451,7 @@ static void sink_tx(dp_hub_sink *sink, const uint8_t *ip, size_t len) {
 static void call_free(dp_sstp_call *c) {
   SSL_free(c->ssl); /* frees both BIOs */
   dp_sstp_deframer_free(&c->deframer);
+  free(c->issuer_der);
   if (c->fd >= 0) close(c->fd);
   dp_ppp_session_free(atomic_load(&c->ppp));
   pthread_mutex_destroy(&c->lock);
@@ -607,6 +622,14 @@ void dp_sstp_call_stop_data(dp_sstp_call *c) {
   c->tun_fd = -1;
   pthread_mutex_unlock(&c->lock);
   dp_ppp_session_free(old);
+}
+
+size_t dp_sstp_call_peer_issuer(dp_sstp_call *c, const uint8_t **der) {
+  pthread_mutex_lock(&c->lock);
+  *der = c->issuer_der;
+  size_t n = c->issuer_len;
+  pthread_mutex_unlock(&c->lock);
+  return n;
 }
 
 const char *dp_sstp_call_verify_error(dp_sstp_call *c) {

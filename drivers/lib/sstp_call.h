@@ -101,6 +101,9 @@ dp_sstp_call *dp_sstp_call_add(dp_sstp *e, dp_sstp_tls *tls, int fd, const uint8
  * verification ends the call (DP_SSTP_END_TLS_ERROR) and dp_sstp_call_verify_error says why. The
  * TUN comes with dp_sstp_call_start_data's hub. */
 dp_sstp_call *dp_sstp_call_dial(dp_sstp *e, dp_sstp_tls *tls, int fd, const char *server_name, uint32_t tag, int *error);
+/* A dialed call's server certificate's issuer in the verified chain (DER, valid while the call is),
+ * once the certificate went up; 0 without one (no CA in the context, or a self-signed leaf). */
+size_t dp_sstp_call_peer_issuer(dp_sstp_call *c, const uint8_t **der);
 /* OpenSSL's reason a dialed call's certificate was refused, or NULL. */
 const char *dp_sstp_call_verify_error(dp_sstp_call *c);
 

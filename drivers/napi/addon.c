@@ -42,6 +42,7 @@ napi_value dp_napi_sstp_call_add(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_tls_client(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_dial(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_stop_data(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_call_peer_issuer(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_send(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_start_data(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_stats(napi_env env, napi_callback_info info);
@@ -116,6 +117,7 @@ static const struct {
     {"sstpTlsClient", dp_napi_sstp_tls_client},
     {"sstpCallDial", dp_napi_sstp_call_dial},
     {"sstpCallStopData", dp_napi_sstp_call_stop_data},
+    {"sstpCallPeerIssuer", dp_napi_sstp_call_peer_issuer},
     {"sstpCallSend", dp_napi_sstp_call_send},
     {"sstpCallStartData", dp_napi_sstp_call_start_data},
     {"sstpCallStats", dp_napi_sstp_call_stats},

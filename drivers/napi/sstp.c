@@ -312,6 +312,20 @@ napi_value dp_napi_sstp_call_stop_data(napi_env env, napi_callback_info info) {
   return dp_napi_int(env, 0);
 }
 
+/* sstpCallPeerIssuer(call) → the server certificate's issuer (DER Buffer) from the verified chain, or undefined */
+napi_value dp_napi_sstp_call_peer_issuer(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out;
+  size_t argc = 1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  call_handle *h = argc == 1 ? call_of(env, argv[0]) : NULL;
+  const uint8_t *der = NULL;
+  size_t n = h ? dp_sstp_call_peer_issuer(h->call, &der) : 0;
+  if (!n) return NULL;
+  void *copy = NULL;
+  if (napi_create_buffer_copy(env, n, der, &copy, &out) != napi_ok) return NULL;
+  return out;
+}
+
 /* sstpCallStats(call) → counters (bigints; the session's under `ppp` once the data path runs), TLS version and suite */
 napi_value dp_napi_sstp_call_stats(napi_env env, napi_callback_info info) {
   napi_value argv[1], text;

@@ -10,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -124,6 +125,40 @@ static void make_certificate(char *cert, size_t cert_cap, char *key, size_t key_
   BIO_free(b);
   X509_free(x);
   EVP_PKEY_free(k);
+}
+
+/* A CA (PEM) and a P-256 leaf for gw.test it signed, with its key (PEM). */
+static void make_signed(char *ca_pem, size_t ca_cap, char *leaf_pem, size_t leaf_cap, char *key_pem, size_t key_cap) {
+  EVP_PKEY *ck = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), *lk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  X509 *ca = X509_new(), *leaf = X509_new();
+  X509 *both[2] = {ca, leaf};
+  for (int i = 0; i < 2; i++) {
+    ASN1_INTEGER_set(X509_get_serialNumber(both[i]), i + 10);
+    X509_gmtime_adj(X509_getm_notBefore(both[i]), 0);
+    X509_gmtime_adj(X509_getm_notAfter(both[i]), 3600);
+    X509_set_pubkey(both[i], i ? lk : ck);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(both[i]), "CN", MBSTRING_ASC, (const unsigned char *)(i ? "gw.test" : "Test CA"), -1, -1, 0);
+    X509_set_issuer_name(both[i], X509_get_subject_name(ca));
+  }
+  X509V3_CTX v3;
+  X509V3_set_ctx(&v3, ca, ca, NULL, NULL, 0);
+  X509_EXTENSION *bc = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
+  X509_add_ext(ca, bc, -1);
+  X509_EXTENSION_free(bc);
+  X509_sign(ca, ck, EVP_sha256());
+  X509_sign(leaf, ck, EVP_sha256());
+  BIO *b = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(b, ca);
+  ca_pem[BIO_read(b, ca_pem, (int)ca_cap - 1)] = 0;
+  PEM_write_bio_X509(b, leaf);
+  leaf_pem[BIO_read(b, leaf_pem, (int)leaf_cap - 1)] = 0;
+  PEM_write_bio_PrivateKey(b, lk, NULL, NULL, 0, NULL, NULL);
+  key_pem[BIO_read(b, key_pem, (int)key_cap - 1)] = 0;
+  BIO_free(b);
+  X509_free(ca);
+  X509_free(leaf);
+  EVP_PKEY_free(ck);
+  EVP_PKEY_free(lk);
 }
 
 typedef struct {
@@ -491,7 +526,8 @@ static void dialed_calls(dp_sstp *e, dp_sstp_tls *server, dp_pipe *pipe, const c
       bool answer = srv && dp_sstp_call_send(srv, (const uint8_t *)response, strlen(response)) > 0 && wait_up(pipe, &u, 3) == 3 && u.tags[2] == 200 &&
                     u.lens[2] == strlen(response) && memcmp(u.data[2], "HTTP/1.1 200", 12) == 0;
       snprintf(name, sizeof name, "sstp dial: %s; the HTTP exchange crosses both ways", cases[i].label);
-      CHECK(cli && cert_up && head && answer && !dp_sstp_call_verify_error(cli), name);
+      const uint8_t *issuer = NULL;
+      CHECK(cli && cert_up && head && answer && !dp_sstp_call_verify_error(cli) && dp_sstp_call_peer_issuer(cli, &issuer) == 0, name);
     } else {
       bool ended_up = false;
       for (double end = now() + 5; !ended_up && now() < end; usleep(1000)) {
@@ -511,6 +547,32 @@ static void dialed_calls(dp_sstp *e, dp_sstp_tls *server, dp_pipe *pipe, const c
   dp_sstp_tls_free(trusting);
   dp_sstp_tls_free(stranger);
   dp_sstp_tls_free(pinning);
+
+  /* A leaf a CA signed: the verified chain's issuer is handed over with the certificate (the
+   * revocation check asks it); a self-signed one has none (checked in the cases above). */
+  static char ca[4096], leaf[4096], key[4096];
+  make_signed(ca, sizeof ca, leaf, sizeof leaf, key, sizeof key);
+  dp_sstp_tls *signed_server = dp_sstp_tls_new(leaf, strlen(leaf), key, strlen(key), &error);
+  dp_sstp_tls *trusting_ca = dp_sstp_tls_client_new(ca, strlen(ca), &error);
+  int sp[2];
+  socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
+  dp_sstp_call *srv = signed_server ? dp_sstp_call_add(e, signed_server, sp[0], NULL, 0, -1, false, 101, &error) : NULL;
+  dp_sstp_call *cli = trusting_ca ? dp_sstp_call_dial(e, trusting_ca, sp[1], "gw.test", 201, &error) : NULL;
+  ups u = {0};
+  const uint8_t *der = NULL;
+  bool up_first = cli && wait_up(pipe, &u, 1) >= 1 && u.tags[0] == 201 && u.lens[0] > 0;
+  size_t n = cli ? dp_sstp_call_peer_issuer(cli, &der) : 0;
+  const unsigned char *p = der;
+  X509 *issuer = n ? d2i_X509(NULL, &p, (long)n) : NULL;
+  char subject[64] = "";
+  if (issuer) X509_NAME_get_text_by_NID(X509_get_subject_name(issuer), NID_commonName, subject, sizeof subject);
+  CHECK(signed_server && srv && up_first && issuer && strcmp(subject, "Test CA") == 0, "sstp dial: a CA-signed server certificate comes with its issuer from the verified chain");
+  X509_free(issuer);
+  if (cli) dp_sstp_call_remove(e, cli);
+  if (srv) dp_sstp_call_remove(e, srv);
+  dp_pipe_drain(pipe, 64, take_up, &u);
+  dp_sstp_tls_free(signed_server);
+  dp_sstp_tls_free(trusting_ca);
 }
 
 void test_sstp(void) {

@@ -13,6 +13,7 @@ interface SstpAddon {
   sstpCallSend(call: object, bytes: Buffer): number;
   sstpCallStartData(call: object, config: { mtu: number; sources: string[] }, hub?: object): number;
   sstpCallStopData(call: object): number;
+  sstpCallPeerIssuer(call: object): Buffer | undefined;
   sstpCallStats(call: object): NativeSstpCallStats | undefined;
   sstpCallRemove(call: object): number;
 }
@@ -93,6 +94,11 @@ export class NativeSstpCall {
     const hubHandle = hub ? hubHandles.get(hub) : undefined;
     const rc = hubHandle ? this.#addon.sstpCallStartData(this.#handle, config, hubHandle) : this.#addon.sstpCallStartData(this.#handle, config);
     if (rc !== 0) throw new PosternError(rc === -17 ? ErrorCode.dataplaneExists : ErrorCode.dataplaneInvalid, `the SSTP call's data path could not start (errno ${-rc})`);
+  }
+
+  /** A dialed call's server certificate's issuer from the verified chain (DER), once the certificate came up. */
+  peerIssuer(): Buffer | undefined {
+    return this.#addon.sstpCallPeerIssuer(this.#handle);
   }
 
   /** IP back in JavaScript: routes off the hub, which the call no longer holds. */

@@ -15,8 +15,8 @@ import type { CarriedCounts } from '../../sites/ppp-site-link.ts';
 
 /** What a dial needs to know about its transport's life. */
 export interface DialEvents {
-  /** TLS is up: the server's certificate (checked already unless pinned or unverified). */
-  secure(certificate: X509Certificate): void;
+  /** TLS is up: the server's certificate (checked already unless pinned or unverified), and its issuer when the TLS knows it. */
+  secure(certificate: X509Certificate, issuer: X509Certificate | undefined): void;
   data(chunk: Buffer): void;
   /** The call is over, with why. */
   closed(reason: string): void;
@@ -159,12 +159,15 @@ export class DriverDial implements DialTransport {
     // The first piece is the server's certificate (DER), handed up once the handshake is done.
     this.#certified = true;
     let certificate: X509Certificate;
+    let issuer: X509Certificate | undefined;
     try {
       certificate = new X509Certificate(piece);
+      const der = this.#call?.peerIssuer();
+      issuer = der ? new X509Certificate(der) : undefined;
     } catch {
       return this.#close('TLS: the server certificate could not be read');
     }
-    this.#events.secure(certificate);
+    this.#events.secure(certificate, issuer);
   }
 
   write(bytes: Uint8Array): void {

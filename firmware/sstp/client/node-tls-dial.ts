@@ -18,7 +18,7 @@ export class NodeTlsDial implements DialTransport {
     this.#socket.setNoDelay(true);
     this.#socket.once('secureConnect', () => {
       const certificate = this.#socket.getPeerX509Certificate();
-      if (certificate) events.secure(certificate);
+      if (certificate) events.secure(certificate, certificate.issuerCertificate);
       else events.closed('no server certificate');
     });
     this.#socket.on('data', (chunk: Buffer) => events.data(chunk));

@@ -80,7 +80,7 @@ export class SstpDialer {
     this.#o = options;
     this.#link = dialingLink({ user: options.user, password: options.password, auth: options.auth ?? 'mschapv2', askDns: true });
     const events: DialEvents = {
-      secure: (certificate) => this.#secure(certificate),
+      secure: (certificate, issuer) => this.#secure(certificate, issuer),
       data: (chunk) => this.#onData(chunk),
       closed: (reason) => this.#end(reason),
     };
@@ -109,14 +109,14 @@ export class SstpDialer {
     this.#o.logger.info('SSTP dialing on Node\'s TLS: the driver cannot dial', { reason: why });
   }
 
-  #secure(certificate: X509Certificate): void {
+  #secure(certificate: X509Certificate, issuer: X509Certificate | undefined): void {
     if (this.#done) return;
     // Kept from the handshake: the crypto binding hashes it, and a pin is checked before anything is sent.
     this.#peerCert = certificate;
     const options = this.#o;
     if (options.fingerprint && !samePin(certificate.fingerprint256, options.fingerprint)) return this.#end('the server certificate does not match the pinned fingerprint');
     if (!options.checkRevocation || options.fingerprint) return this.#sendHead();
-    options.checkRevocation(certificate, certificate.issuerCertificate ?? issuerIn(options.ca, certificate)).then(
+    options.checkRevocation(certificate, issuer ?? issuerIn(options.ca, certificate)).then(
       (refused) => (refused ? this.#end(refused) : this.#sendHead()),
       (error: unknown) => this.#end(`revocation check: ${error instanceof Error ? error.message : String(error)}`),
     );

@@ -66,7 +66,10 @@ for (const dataPath of ['native', 'javascript'] as const) {
   t.test(`Postern dials Postern (${dataPath}): TLS 1.3, crypto binding verified, an address, IP both ways, clean hang-up`, async (t) => {
     const s = await server(t);
     const got: Uint8Array[] = [];
-    const dialer = new SstpDialer({ host: '127.0.0.1', servername: 'localhost', port: s.port, ca: ca.certificatePem, user: 'alice', password: new Secret('Alice-Pass-123'), logger: createLogger({ sink: () => {} }), onIp: (p) => got.push(p), dataPath });
+    // The revocation check is asked with the server's certificate and its issuer (from the TLS, on either path).
+    const asked: Array<[string, string | undefined]> = [];
+    const checkRevocation = async (c: X509Certificate, issuer: X509Certificate | undefined) => (asked.push([c.subject, issuer?.subject]), undefined);
+    const dialer = new SstpDialer({ host: '127.0.0.1', servername: 'localhost', port: s.port, ca: ca.certificatePem, user: 'alice', password: new Secret('Alice-Pass-123'), logger: createLogger({ sink: () => {} }), onIp: (p) => got.push(p), dataPath, checkRevocation });
     t.equal(dialer.tlsIn, dataPath === 'native' && driverDials ? 'driver' : 'node', 'whose TLS the call runs on');
     const ipcp = await dialer.ready;
     t.match(ipcp, { localAddress: '10.10.0.42', peerAddress: '10.0.0.1', dns1: '10.0.0.53' });
@@ -79,6 +82,7 @@ for (const dataPath of ['native', 'javascript'] as const) {
     t.same(got[0], packet, 'the server echoed the IPv4 packet back through SSTP');
     dialer.disconnect();
     t.match(await dialer.closed, /./, 'the call ends');
+    t.same(asked, [['CN=localhost', 'CN=Test CA']], 'revocation asked once, with the certificate and its issuer');
   });
 }
 
