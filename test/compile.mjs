@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** Programs the tests start as separate processes (test/helpers/ts-entry.ts runs their builds). */
-const PROGRAMS = ['firmware/main.ts', 'scripts/fleet-console.ts'];
+const PROGRAMS = ['firmware/main.ts'];
 const PROGRAM_DIRS = ['test/lab/peers', 'test/lab/fixtures', 'test/crash'];
 
 const sourceMeta = {

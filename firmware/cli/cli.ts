@@ -3,6 +3,7 @@ import { isSingleExecutable } from '../sea/sea-runtime.ts';
 import { isPosternError } from '../util/errors.ts';
 import { parseArgs, type ParsedArgs } from './args.ts';
 import { configHistory, configShow, configValidate } from './config-commands.ts';
+import { fleetConsole } from '../fleet/console/fleet-console.ts';
 import { HELP } from './help.ts';
 import { runCommand } from './run-command.ts';
 import { versionLine, versionReport } from './version.ts';
@@ -11,6 +12,8 @@ const SWITCHES = new Set(['help', 'json', 'version']);
 
 /** Returns the exit code, or undefined for `run`, which exits when it is stopped. */
 export async function runCli(argv: readonly string[]): Promise<number | undefined> {
+  // The fleet console parses its own options (docs/fleet.md).
+  if (argv[0] === 'fleet') return fleet(argv.slice(1));
   let args: ParsedArgs;
   try {
     args = parseArgs(argv, SWITCHES);
@@ -43,6 +46,15 @@ export async function runCli(argv: readonly string[]): Promise<number | undefine
       return error.code === 'POSTERN_ERR_USAGE' ? 2 : 1;
     }
     throw error;
+  }
+}
+
+async function fleet(argv: readonly string[]): Promise<number> {
+  try {
+    return await fleetConsole(argv);
+  } catch (error) {
+    process.stderr.write(`postern fleet: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
   }
 }
 

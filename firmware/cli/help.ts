@@ -18,6 +18,10 @@ Usage:
       Print the running configuration (secrets redacted).
   postern config history [--state DIR]
       List the stored revisions.
+  postern fleet COMMAND [options]
+      The operator's fleet console over any MQTT 5 broker (docs/fleet.md): keygen, sign, publish,
+      reported, list (every box with its state), watch (events), variables, command, enroll-token,
+      enroll-serve. The broker password comes from POSTERN_FLEET_PASSWORD, never the command line.
   postern version [--json]   (or postern --version)
       Print version, commit, build time, Node version, architecture and board.
   postern --help

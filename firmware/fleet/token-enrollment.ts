@@ -23,7 +23,7 @@ import type { OperatorKey } from './verify-desired.ts';
 export const PROOF_CONTEXT = 'postern-enroll-token/1\n';
 export const ANSWER_CONTEXT = 'postern-enroll-certificate/1\n';
 export const REQUEST_SCHEMA = 1;
-/** 32 random bytes, base64url: what `fleet-console enroll-token` prints. */
+/** 32 random bytes, base64url: what `postern fleet enroll-token` prints. */
 export const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 export const MAX_REQUEST_BYTES = 16 * 1024;
 export const MAX_ANSWER_BYTES = 64 * 1024;

@@ -1,7 +1,7 @@
 // Issue 26: fleet configuration over MQTT against a real mosquitto and `postern run`. A fresh box
 // (no configuration) whose board profile names the broker enrolls: it connects over TLS with the
 // per-device certificate the "factory" wrote (mosquitto takes its CN as the user for the documented
-// ACL) and announces itself retained. The operator's console (scripts/fleet-console.ts, run in the
+// ACL) and announces itself retained. The operator's console (`postern fleet`, run in the
 // broker's host as an operator would) signs and publishes; an independent mosquitto_sub records the
 // box's retained reported state. Proven: a signed document applied (it changes the MQTT settings, so
 // under safe mode, confirmed by the reconnect) and reported, a group patch on its named base, a
@@ -85,7 +85,7 @@ t.test('signed desired configuration: applied, refused, reverted by safe mode, e
   t.ok(bridgeTopics.length >= 8, 'the bridge topics from docs/fleet.md');
   const dir = lab.subdir('console');
   const consoleRun = (args: string[], timeoutMs = 20_000, host = 'broker') =>
-    run(['ip', 'netns', 'exec', lab.ns(host), process.execPath, ...tsEntry('scripts/fleet-console.ts'), ...args], timeoutMs, cleanEnv({ POSTERN_FLEET_PASSWORD: CONSOLE_PASSWORD }));
+    run(['ip', 'netns', 'exec', lab.ns(host), process.execPath, ...tsEntry('firmware/main.ts'), 'fleet', ...args], timeoutMs, cleanEnv({ POSTERN_FLEET_PASSWORD: CONSOLE_PASSWORD }));
   const [pki, keygen] = await Promise.all([labPki(lab.subdir('pki')), consoleRun(['keygen', join(dir, 'operator')])]);
   const broker = await Mosquitto.start(lab, 'broker', {
     address: BROKER, users: { console: CONSOLE_PASSWORD }, acl: acl!,
@@ -212,6 +212,11 @@ t.test('signed desired configuration: applied, refused, reverted by safe mode, e
   await pub('postern/shop-17/desired', desired({ revision: 'r5', kind: 'patch', base: 'r2', patch: { system: { hostname: 'shop17-r5' }, telemetry: { mqtt: { commandsEnabled: true, fleet: { onLocalChange: 'desired-wins' } } } } } as Partial<DesiredPayload>, createPrivateKey(readFileSync(key, 'utf8'))));
   t.match(await next('r5 applied', (r) => r.last.revision === 'r5' && r.last.outcome === 'applied', 15_000), { applied: { revision: 'r5', confirmed: true } }, 'desired-wins applied (an MQTT setting: confirmed by the reconnect)');
   t.equal((await next('r5 without drift', (r) => r.applied?.revision === 'r5' && r.drift === undefined)).drift, undefined, 'a new desired document ends the drift');
+  // The console's watch sees the box's events as they come (the local change and its undoing are config-change events).
+  const watching = lab.spawnDaemon('broker', 'fleet-watch', [process.execPath, ...tsEntry('firmware/main.ts'), 'fleet', 'watch', ...brokerArgs, '--for', '40'], cleanEnv({ POSTERN_FLEET_PASSWORD: CONSOLE_PASSWORD }));
+  const watchLog = () => (existsSync(watching.logFile) ? readFileSync(watching.logFile, 'utf8') : '');
+  const watched = () => watchLog().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { serial: string; type: string });
+  await waitUntil('the watch subscribed', 15_000, () => watchLog().includes('watching'));
   const byHand2 = await edit('by-hand-2');
   const reapplied = await next('reapplied', (r) => r.last.outcome === 'reapplied');
   t.match(reapplied, { applied: { revision: 'r5' }, last: { revision: 'r5', reason: /local change by admin to system was undone/ } }, `the local change undone by the box itself ${Date.now() - winsAt} ms after r5`);
@@ -219,6 +224,13 @@ t.test('signed desired configuration: applied, refused, reverted by safe mode, e
   t.ok(reapplied.applied!.configRevision > byHand2, 'as a newer revision');
   const { config: after } = JSON.parse(await api('GET', '/config')) as { config: typeof doc };
   t.equal(after.system.hostname, 'shop17-r5', 'the desired configuration runs again');
+  await waitUntil('the watch printed the config changes', 10_000, () => watched().filter((e) => e.type === 'config-change').length >= 2, watchLog);
+  t.ok(watched().every((e) => e.serial === 'shop-17'), '`postern fleet watch` names the box of each event');
+  watching.child.kill('SIGTERM');
+  // The console's list: every box from the retained messages, with what it reported.
+  const listed = await consoleRun(['list', ...brokerArgs, '--json', '--wait', '2']);
+  t.equal(listed.code, 0, listed.stderr);
+  t.match(listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [{ serial: 'shop-17', state: 'online', board: 'lab-fleet', firmwareVersion: String, applied: 'r5', confirmed: true, last: 'reapplied r5' }], `\`postern fleet list\`: ${listed.stdout}`);
   t.comment(`drift-done ${Date.now() - started} ms`);
 
   // MQTT 5 request/response (r5 turned commands on): the console's mqtt.js v5 request, answered on its
@@ -288,7 +300,7 @@ t.test('a one-time token exchanged for a certificate: enrolled, switched to it, 
   t.ok(enrollAcl?.includes('pattern write postern/enroll/%u/request'), 'the enrollment listener\'s ACL from docs/fleet.md');
   const dir = lab.subdir('console');
   const enrollDir = join(dir, 'enroll');
-  const consoleArgs = (args: string[]) => [process.execPath, ...tsEntry('scripts/fleet-console.ts'), ...args];
+  const consoleArgs = (args: string[]) => [process.execPath, ...tsEntry('firmware/main.ts'), 'fleet', ...args];
   const consoleRun = (args: string[]) => run(['ip', 'netns', 'exec', lab.ns('broker'), ...consoleArgs(args)], 20_000, cleanEnv({ POSTERN_FLEET_PASSWORD: CONSOLE_PASSWORD }));
   // The operator: a key pair, and a token for shop-18 (its enrollment CA made beside it); then one for shop-19.
   const [pki, keygen, made18] = await Promise.all([labPki(lab.subdir('pki')), consoleRun(['keygen', join(dir, 'operator')]), consoleRun(['enroll-token', '--serial', 'shop-18', '--days', '1', '--dir', enrollDir])]);

@@ -1,5 +1,5 @@
 // The console's side of token enrollment (issue 26; docs/fleet.md "Enrollment with a one-time token"),
-// for scripts/fleet-console.ts:
+// for `postern fleet` (fleet-console.ts):
 //   enroll-token --serial S [--days N] --dir D   a token for S in D/enroll-tokens.json (0600); prints it
 //                                                 and the mosquitto_passwd command for the enrollment listener
 //   enroll-serve --key K --dir D --broker URL …   answers boxes' requests with certificates from the
@@ -12,14 +12,14 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { writeFileAtomic } from '../firmware/config/atomic-file.ts';
-import { withFileLock } from '../firmware/config/file-lock.ts';
-import { addToken, decideEnrollRequest, decodeTokenStore, encodeTokenStore, newToken, type EnrollDecision, type TokenStore } from '../firmware/fleet/token-enrollment-console.ts';
-import { signEnrollAnswer, enrollTopics } from '../firmware/fleet/token-enrollment.ts';
-import { decideRenewRequest, renewTopic, type RenewDecision } from '../firmware/fleet/renewal.ts';
-import { createCa, type CertificateAuthority } from '../firmware/pki/ca.ts';
-import { issueClientCertificateForKey } from '../firmware/pki/issue.ts';
-import { Secret } from '../firmware/util/secret.ts';
+import { writeFileAtomic } from '../../config/atomic-file.ts';
+import { withFileLock } from '../../config/file-lock.ts';
+import { addToken, decideEnrollRequest, decodeTokenStore, encodeTokenStore, newToken, type EnrollDecision, type TokenStore } from '../token-enrollment-console.ts';
+import { signEnrollAnswer, enrollTopics } from '../token-enrollment.ts';
+import { decideRenewRequest, renewTopic, type RenewDecision } from '../renewal.ts';
+import { createCa, type CertificateAuthority } from '../../pki/ca.ts';
+import { issueClientCertificateForKey } from '../../pki/issue.ts';
+import { Secret } from '../../util/secret.ts';
 
 const STORE = 'enroll-tokens.json';
 

@@ -1,15 +1,18 @@
-// The operator's fleet console (issue 26; docs/fleet.md): make a key pair, sign a desired
-// configuration for a box or a group, publish it retained to the broker, and wait for the box's
-// reported state. Any MQTT broker; the password comes from an environment variable, never argv.
+// The operator's fleet console, `postern fleet` (issue 26; docs/fleet.md): make a key pair, sign a
+// desired configuration for a box or a group, publish it retained to the broker and wait for the box's
+// reported state, list the boxes with their state, watch their events. Any MQTT 5 broker; the password
+// comes from an environment variable, never argv.
 //
-//   node --import tsx scripts/fleet-console.ts keygen DIR
-//   node --import tsx scripts/fleet-console.ts sign    --key K (--serial S | --group G) --revision R (--document F | --patch F --base R0) [--sequence N] [--valid-for SECONDS]
-//   node --import tsx scripts/fleet-console.ts publish <sign's options> --broker URL [--username U] [--ca F] [--prefix P] [--wait SECONDS]
-//   node --import tsx scripts/fleet-console.ts reported --broker URL --serial S [--username U] [--ca F] [--prefix P] [--wait SECONDS]
-//   node --import tsx scripts/fleet-console.ts variables --key K --serial S --variables F --broker URL [--sequence N] [--valid-for SECONDS] [--wait SECONDS] …
-//   node --import tsx scripts/fleet-console.ts command --serial S --command NAME [--args JSON] [--expiry SECONDS] --broker URL [--wait SECONDS] …
-//   node --import tsx scripts/fleet-console.ts enroll-token --serial S [--days N] [--dir D]
-//   node --import tsx scripts/fleet-console.ts enroll-serve --key K [--dir D] [--days N] --broker URL [--username U] [--ca F] [--prefix P] [--factory-ca F ...]
+//   postern fleet keygen DIR
+//   postern fleet sign      --key K (--serial S | --group G) --revision R (--document F | --patch F --base R0) [--sequence N] [--valid-for SECONDS]
+//   postern fleet publish   <sign's options> --broker URL [--username U] [--ca F] [--prefix P] [--wait SECONDS]
+//   postern fleet reported  --broker URL --serial S [--username U] [--ca F] [--prefix P] [--wait SECONDS]
+//   postern fleet list      --broker URL [--json] [--wait SECONDS] …   every box that announced itself or reports, from retained messages
+//   postern fleet watch     --broker URL [--serial S] [--for SECONDS] …  events as JSON lines, until stopped
+//   postern fleet variables --key K --serial S --variables F --broker URL [--sequence N] [--valid-for SECONDS] [--wait SECONDS] …
+//   postern fleet command   --serial S --command NAME [--args JSON] [--expiry SECONDS] --broker URL [--wait SECONDS] …
+//   postern fleet enroll-token --serial S [--days N] [--dir D]
+//   postern fleet enroll-serve --key K [--dir D] [--days N] --broker URL [--username U] [--ca F] [--prefix P] [--factory-ca F ...]
 //
 // Exit status: 0 applied (or done), 1 usage or I/O error, 2 refused/failed/reverted, 3 no answer in time.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -17,10 +20,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { keyIdOf, rawPublicKey, signEnvelope, type DesiredPayload, type Target } from '../firmware/fleet/envelope.ts';
-import { fleetTopics } from '../firmware/fleet/topics.ts';
-import { decodeVariables, signVariables } from '../firmware/fleet/variables.ts';
+import { keyIdOf, rawPublicKey, signEnvelope, type DesiredPayload, type Target } from '../envelope.ts';
+import { fleetTopics } from '../topics.ts';
+import { decodeVariables, signVariables } from '../variables.ts';
 import { enrollServe, enrollToken, loadCaFiles, loadOperatorKey } from './fleet-enroll.ts';
+import { eventLine, Roster, rosterTable, rosterTopics } from './roster.ts';
 
 const options = {
   key: { type: 'string' }, serial: { type: 'string' }, group: { type: 'string' }, revision: { type: 'string' },
@@ -28,13 +32,13 @@ const options = {
   'valid-for': { type: 'string' }, broker: { type: 'string' }, username: { type: 'string' }, ca: { type: 'string' },
   'password-env': { type: 'string' }, prefix: { type: 'string' }, wait: { type: 'string' }, variables: { type: 'string' },
   command: { type: 'string' }, args: { type: 'string' }, expiry: { type: 'string' }, dir: { type: 'string' }, days: { type: 'string' },
-  'factory-ca': { type: 'string', multiple: true },
+  'factory-ca': { type: 'string', multiple: true }, json: { type: 'boolean' }, for: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
 
 function fail(message: string, code = 1): never {
-  process.stderr.write(`fleet-console: ${message}\n`);
+  process.stderr.write(`postern fleet: ${message}\n`);
   process.exit(code);
 }
 
@@ -230,14 +234,55 @@ async function serveEnrollment(v: Values): Promise<number> {
   });
 }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ options, allowPositionals: true });
+/** Every box that announced itself or reports, from the retained messages the broker holds (`--wait` s to gather them). */
+async function list(v: Values): Promise<number> {
+  const prefix = v.prefix ?? 'postern';
+  const roster = new Roster(prefix);
+  const client = await connect(v);
+  try {
+    client.on('message', (topic, payload) => roster.take(topic, payload));
+    await client.subscribeAsync(rosterTopics(prefix), { qos: 1 });
+    await new Promise((resolve) => setTimeout(resolve, Number(v.wait ?? 2) * 1000));
+  } finally {
+    await client.endAsync();
+  }
+  const rows = roster.rows();
+  process.stdout.write(v.json ? rows.map((r) => `${JSON.stringify(r)}\n`).join('') : rows.length ? rosterTable(rows) : 'no boxes\n');
+  return 0;
+}
+
+/** Events of every box (or one) as JSON lines naming the box, until stopped or `--for` seconds. */
+async function watch(v: Values): Promise<number> {
+  const prefix = v.prefix ?? 'postern';
+  const client = await connect(v);
+  client.on('message', (topic, payload) => {
+    const line = eventLine(prefix, topic, payload);
+    if (line) process.stdout.write(`${JSON.stringify(line)}\n`);
+  });
+  await client.subscribeAsync(`${prefix}/${v.serial ?? '+'}/events`, { qos: 1 });
+  process.stderr.write('watching\n');
+  return new Promise((resolve) => {
+    const end = (code: number) => void client.endAsync().finally(() => resolve(code));
+    if (v.for) setTimeout(() => end(0), Number(v.for) * 1000).unref();
+    client.on('close', () => resolve(1));
+    process.once('SIGTERM', () => end(0));
+    process.once('SIGINT', () => end(0));
+  });
+}
+
+const COMMANDS = 'keygen, sign, publish, reported, list, watch, variables, command, enroll-token, enroll-serve';
+
+/** `postern fleet …`: the exit status (see the header). */
+export async function fleetConsole(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true });
   const [command, arg] = positionals;
   switch (command) {
     case 'keygen': keygen(arg); return 0;
     case 'sign': process.stdout.write(`${sign(values).envelope}\n`); return 0;
     case 'publish': return publish(values);
     case 'reported': return showReported(values);
+    case 'list': return list(values);
+    case 'watch': return watch(values);
     case 'variables': return publishVariables(values);
     case 'command': return sendCommand(values);
     case 'enroll-token':
@@ -245,8 +290,6 @@ async function main(): Promise<number> {
       process.stdout.write(await enrollToken(values.dir ?? 'postern-enroll', values.serial, Number(values.days ?? 7)));
       return 0;
     case 'enroll-serve': return serveEnrollment(values);
-    default: return fail('commands: keygen, sign, publish, reported, variables, command, enroll-token, enroll-serve');
+    default: return fail(`commands: ${COMMANDS}`);
   }
 }
-
-main().then((code) => process.exit(code), (error: unknown) => fail(error instanceof Error ? error.message : String(error)));
