@@ -16,7 +16,7 @@ import { emitMove, startAddressUpdate } from './mobike.ts';
 import { describe } from './payload-helpers.ts';
 import { ikev1Refusal, isIkev1 } from './ikev1-refusal.ts';
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider } from './types.ts';
-import { DeadlineHeap } from '../../util/deadline-heap.ts';
+import { Wakeups } from '../../util/wakeups.ts';
 
 const EMPTY = new Uint8Array(0);
 function ownBuffer(bytes: Uint8Array): Uint8Array {
@@ -61,7 +61,7 @@ export class IkeEngine {
    * `nextTimeout` and `tick` read the earliest instead of looking through every SA (issue 23). An SA
    * the engine worked on is marked touched and its deadline worked out again at `#flush`.
    */
-  readonly #timers = new DeadlineHeap<IkeSa>();
+  readonly #timers = new Wakeups<IkeSa>();
   readonly #touched = new Set<IkeSa>();
   /** Set when the request being handled was held unanswered (holdRequest). */
   #held = false;
@@ -212,15 +212,7 @@ export class IkeEngine {
   tick(now: number): IkeAction[] {
     this.#now = now;
     const ctx = this.#context();
-    const due: IkeSa[] = [];
-    for (let at = this.#timers.peekAt(); at !== undefined && at <= now; at = this.#timers.peekAt()) {
-      const sa = this.#timers.peekItem()!;
-      this.#timers.pop();
-      if (sa.wakeAt !== at || sa.state === 'closed') continue; // stale: a nearer deadline replaced it, or gone
-      sa.wakeAt = undefined;
-      due.push(sa);
-    }
-    for (const sa of due) {
+    for (const sa of this.#timers.takeDue(now)) {
       if (sa.state === 'closed') continue; // closed by an earlier one's work (a replaced duplicate)
       this.#touched.add(sa);
       this.#tickSa(ctx, sa, now);
@@ -250,12 +242,7 @@ export class IkeEngine {
 
   /** When `tick` next has something to do, or undefined when nothing is scheduled (possibly a little early). */
   nextTimeout(): number | undefined {
-    for (let at = this.#timers.peekAt(); at !== undefined; at = this.#timers.peekAt()) {
-      const sa = this.#timers.peekItem()!;
-      if (sa.wakeAt === at && sa.state !== 'closed') return at;
-      this.#timers.pop();
-    }
-    return undefined;
+    return this.#timers.next();
   }
 
   /** The SA's next deadline: each thing `#tickSa` does, when it would be due. */
@@ -272,17 +259,9 @@ export class IkeEngine {
     return next === Infinity ? undefined : next;
   }
 
-  /**
-   * After the engine worked on an SA: its deadline into the heap when nearer than the one held. A
-   * later one waits for the held entry to come due (then `tick` finds nothing to do and asks again),
-   * so the heap holds about one entry per SA however often a deadline moves out.
-   */
+  /** After the engine worked on an SA: its next deadline scheduled (a later one waits, util/wakeups.ts). */
   #wake(sa: IkeSa): void {
-    if (sa.state === 'closed') return;
-    const due = this.#dueOf(sa);
-    if (due === undefined || (sa.wakeAt !== undefined && sa.wakeAt <= due)) return;
-    sa.wakeAt = due;
-    this.#timers.push(due, sa);
+    if (sa.state !== 'closed') this.#timers.schedule(sa, this.#dueOf(sa));
   }
 
   /** Starts the rekey that is due first, if any (one CREATE_CHILD_SA at a time per IKE SA). */

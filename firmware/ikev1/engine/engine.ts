@@ -11,7 +11,7 @@ import { handleAm2, respondAm1, respondAm3, startAggressiveMode } from './aggres
 import { handleMm2, handleMm4, handleMm6, respondMm1, respondMm3, respondMm5, startMainMode } from './main-mode.ts';
 import { describeOutgoing, EXCHANGE_NAMES, exchangeIv, messageHash, open, payloadNames, type Opened } from './protect.ts';
 import { abandonAnswered, handleQm2, handleQm3, ourSelectorPairs, respondQm1, retireChild, startQuickMode } from './quick-mode.ts';
-import { DeadlineHeap } from '../../util/deadline-heap.ts';
+import { Wakeups } from '../../util/wakeups.ts';
 
 const cookieKey = (c: bigint) => c.toString(16).padStart(16, '0');
 
@@ -45,7 +45,7 @@ export class Ikev1Engine {
    * 23). An SA the engine worked on, or handed to a handler through `others`, is marked touched and
    * its deadline worked out again at `#end`.
    */
-  readonly #timers = new DeadlineHeap<Phase1Sa>();
+  readonly #timers = new Wakeups<Phase1Sa>();
   readonly #touched = new Set<Phase1Sa>();
   /** Responder SAs that were half-open when last looked at (the flood limits count them, not every SA). */
   readonly #halfOpen = new Set<Phase1Sa>();
@@ -123,15 +123,7 @@ export class Ikev1Engine {
 
   tick(now: number): IkeAction[] {
     this.#begin(now);
-    const due: Phase1Sa[] = [];
-    for (let at = this.#timers.peekAt(); at !== undefined && at <= now; at = this.#timers.peekAt()) {
-      const sa = this.#timers.peekItem()!;
-      this.#timers.pop();
-      if (sa.wakeAt !== at || sa.state === 'closed') continue; // stale: a nearer deadline replaced it, or gone
-      sa.wakeAt = undefined;
-      due.push(sa);
-    }
-    for (const sa of due) {
+    for (const sa of this.#timers.takeDue(now)) {
       if (sa.state === 'closed') continue; // closed by an earlier one's work
       this.#touched.add(sa);
       this.#tickSa(sa, now);
@@ -204,12 +196,7 @@ export class Ikev1Engine {
 
   /** When `tick` next has something to do, or undefined when nothing is scheduled (possibly a little early). */
   nextTimeout(): number | undefined {
-    for (let at = this.#timers.peekAt(); at !== undefined; at = this.#timers.peekAt()) {
-      const sa = this.#timers.peekItem()!;
-      if (sa.wakeAt === at && sa.state !== 'closed') return at;
-      this.#timers.pop();
-    }
-    return undefined;
+    return this.#timers.next();
   }
 
   /** The SA's next deadline: each thing `#tickSa` does, when it would be due. */
@@ -229,16 +216,9 @@ export class Ikev1Engine {
     return next === Infinity ? undefined : next;
   }
 
-  /**
-   * After the engine worked on an SA: its deadline into the heap when nearer than the one held. A
-   * later one waits for the held entry to come due (then `tick` finds nothing to do and asks again).
-   */
+  /** After the engine worked on an SA: its next deadline scheduled (a later one waits, util/wakeups.ts). */
   #wake(sa: Phase1Sa): void {
-    if (sa.state === 'closed') return;
-    const due = this.#dueOf(sa);
-    if (due === undefined || (sa.wakeAt !== undefined && sa.wakeAt <= due)) return;
-    sa.wakeAt = due;
-    this.#timers.push(due, sa);
+    if (sa.state !== 'closed') this.#timers.schedule(sa, this.#dueOf(sa));
   }
 
   #due(r: { sentAt: number; tries: number }): number {
