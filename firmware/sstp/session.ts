@@ -290,6 +290,8 @@ export class SstpServerSession {
       case 'ServerCallConnected': return this.#onHelloTimer();
       case 'CallAbortPending': return this.#close('no Call Abort came back (§3.1.6.1)');
       case 'CallDisconnectAckPending': return this.#close('no Call Disconnect Ack came back (§3.1.6.2)');
+      // The peer's Call Disconnect, acknowledged (§3.3.5.2.5): the client hung up (RADIUS: User-Request).
+      case 'CallDisconnectTimeoutPending': return this.#close('the client hung up (Call Disconnect)');
       default:
         return this.#close(this.#state === 'CallAbortTimeoutPending' ? 'Call Abort completed' : 'Call Disconnect completed');
     }

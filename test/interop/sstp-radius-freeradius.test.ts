@@ -123,7 +123,7 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   const detail = () => { try { return readFileSync(join(radius.dir, 'detail'), 'utf8'); } catch { return ''; } };
   await waitUntil('the Stop record', 5000, async () => /Acct-Status-Type = Stop/.test(detail()), detail);
   const records = detail().split(/\n\n+/).filter((r) => /User-Name = "alice"/.test(r));
-  t.match(records, [/Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\.1/, /Acct-Status-Type = Stop[\s\S]*Acct-Terminate-Cause = User-Request/], 'Start then Stop, with the address and why it ended');
+  t.match(records, [/Acct-Status-Type = Start[\s\S]*Framed-IP-Address = 10\.10\.0\.1/, /Acct-Status-Type = Stop[\s\S]*Acct-Terminate-Cause = User-Request/], `Start then Stop, with the address and why it ended: ${gw.log().split('\n').filter((l) => l.includes('SSTP call ended')).join('\n')}`);
   const ids = records.map((r) => /Acct-Session-Id = "([^"]+)"/.exec(r)?.[1]);
   t.ok(ids[0] && ids[0] === ids[1], `one Acct-Session-Id for both: ${ids.join(', ')}`);
   // The RADIUS server's counters in the SSTP subsystem's status, as /healthz shows them.

@@ -19,6 +19,7 @@ import {
 import { SstpServerSession, type SstpAction, type SstpSessionOptions } from '../../../firmware/sstp/session.ts';
 import { Secret } from '../../../firmware/util/secret.ts';
 import { CALL_CONNECT_REQUEST, hex, toHex } from './vectors.ts';
+import { terminateCauseOf } from '../../../firmware/radius/session-accounting.ts';
 
 const CERT = Buffer.from('the gateway certificate, DER', 'ascii');
 const certHash256 = createHash('sha256').update(CERT).digest();
@@ -237,7 +238,10 @@ t.test('disconnects: theirs, ours, and the TLS connection going away', async (t)
   const theirs = stream(s, encodeControlPacket(MessageType.CALL_DISCONNECT, []), 7000);
   t.equal(control(sent(theirs)[0]).messageType, MessageType.CALL_DISCONNECT_ACK);
   t.equal(s.state, 'CallDisconnectTimeoutPending');
-  t.equal(of(tick(s, 8000), 'close').length, 1, 'closed after TIMER_VAL_DISCONNECT_STATE_TIMER_2');
+  const closed = of(tick(s, 8000), 'close');
+  t.equal(closed.length, 1, 'closed after TIMER_VAL_DISCONNECT_STATE_TIMER_2');
+  // RADIUS accounting reads the reason: the client's own hang-up is User-Request, not NAS-Request.
+  t.equal(terminateCauseOf((closed[0] as { reason: string }).reason), 'UserRequest', `the client hung up: ${JSON.stringify(closed[0])}`);
 
   const o = connected();
   const ours = o.handle({ type: 'CmdDisconnect' }, 7000);

@@ -4,10 +4,11 @@ import t from 'tap';
 import { Wakeups } from '../../../firmware/util/wakeups.ts';
 
 t.test('nearer replaces, later waits, closed dropped, due once', async (t) => {
-  const w = new Wakeups<{ name: string; state: string; wakeAt?: number }>();
-  const a = { name: 'a', state: 'established' };
-  const b = { name: 'b', state: 'established' };
-  const c = { name: 'c', state: 'established' };
+  type Sa = { name: string; state: string; wakeAt?: number };
+  const w = new Wakeups<Sa>();
+  const a: Sa = { name: 'a', state: 'established' };
+  const b: Sa = { name: 'b', state: 'established' };
+  const c: Sa = { name: 'c', state: 'established' };
   w.schedule(a, 100);
   w.schedule(a, 50);
   t.equal(w.next(), 50, 'a nearer deadline counts');
