@@ -129,16 +129,9 @@ napi_value dp_napi_sstp_close(napi_env env, napi_callback_info info) {
   return dp_napi_int(env, 0);
 }
 
-/* sstpTls(certPem, keyPem) → certificate handle, or a negative errno */
-napi_value dp_napi_sstp_tls(napi_env env, napi_callback_info info) {
-  napi_value argv[2], handle;
-  size_t argc = 2, cert_len = 0, key_len = 0;
-  const uint8_t *cert = NULL, *key = NULL;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 2 || !dp_napi_buffer(env, argv[0], &cert, &cert_len) || !dp_napi_buffer(env, argv[1], &key, &key_len)) return NULL;
-  int rc = 0;
-  dp_sstp_tls *tls = dp_sstp_tls_new((const char *)cert, cert_len, (const char *)key, key_len, &rc);
-  if (!tls) return dp_napi_int(env, rc);
+/* A context for JavaScript: freed with its handle (tls_finalize), or at once when no handle can be made. */
+static napi_value tls_wrap(napi_env env, dp_sstp_tls *tls) {
+  napi_value handle;
   tls_handle *h = calloc(1, sizeof *h);
   if (!h) {
     dp_sstp_tls_free(tls);
@@ -149,10 +142,23 @@ napi_value dp_napi_sstp_tls(napi_env env, napi_callback_info info) {
   return handle;
 }
 
+/* sstpTls(certPem, keyPem) → certificate handle, or a negative errno */
+napi_value dp_napi_sstp_tls(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2, cert_len = 0, key_len = 0;
+  const uint8_t *cert = NULL, *key = NULL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 2 || !dp_napi_buffer(env, argv[0], &cert, &cert_len) || !dp_napi_buffer(env, argv[1], &key, &key_len)) return NULL;
+  int rc = 0;
+  dp_sstp_tls *tls = dp_sstp_tls_new((const char *)cert, cert_len, (const char *)key, key_len, &rc);
+  if (!tls) return dp_napi_int(env, rc);
+  return tls_wrap(env, tls);
+}
+
 /* sstpTlsClient(caPem | null) → a dialer's context (the server's chain checked against the CA; none:
  * the caller pins the certificate), or a negative errno */
 napi_value dp_napi_sstp_tls_client(napi_env env, napi_callback_info info) {
-  napi_value argv[1], handle;
+  napi_value argv[1];
   size_t argc = 1, ca_len = 0;
   const uint8_t *ca = NULL;
   napi_valuetype type = napi_undefined;
@@ -162,14 +168,7 @@ napi_value dp_napi_sstp_tls_client(napi_env env, napi_callback_info info) {
   int rc = 0;
   dp_sstp_tls *tls = dp_sstp_tls_client_new((const char *)ca, ca_len, &rc);
   if (!tls) return dp_napi_int(env, rc);
-  tls_handle *h = calloc(1, sizeof *h);
-  if (!h) {
-    dp_sstp_tls_free(tls);
-    return dp_napi_int(env, -ENOMEM);
-  }
-  *h = (tls_handle){.magic = TLS_MAGIC, .tls = tls};
-  napi_create_external(env, h, tls_finalize, NULL, &handle);
-  return handle;
+  return tls_wrap(env, tls);
 }
 
 /* The call's handle once the driver took it: references on its engine and context (and hub). */
