@@ -11,7 +11,8 @@ import { rootCertificates } from 'node:tls';
 import type { NativeHub } from '../../dataplane/native-hub.ts';
 import { loadDriver } from '../../dataplane/native.ts';
 import { NativeSstp, NativeSstpClientTls, SstpCallEnd, type NativeSstpCall } from '../../dataplane/native-sstp.ts';
-import type { CarriedCounts } from '../../sites/ppp-site-link.ts';
+import { carriedIp } from '../../dataplane/native-ppp.ts';
+import { addCarried, type CarriedCounts } from '../../sites/ppp-site-link.ts';
 
 /** What a dial needs to know about its transport's life. */
 export interface DialEvents {
@@ -207,9 +208,7 @@ export class DriverDial implements DialTransport {
 
   /** What the driver carried, kept across a stopped data path. */
   carried(): CarriedCounts {
-    const ppp = this.#dataPath && !this.#over ? this.#call?.stats()?.ppp : undefined;
-    const c = this.#carried;
-    return ppp ? { rxPackets: c.rxPackets + Number(ppp.rxPackets), rxBytes: c.rxBytes + Number(ppp.rxBytes), txPackets: c.txPackets + Number(ppp.txPackets), txBytes: c.txBytes + Number(ppp.txBytes) } : c;
+    return addCarried(this.#carried, carriedIp(this.#dataPath && !this.#over ? this.#call?.stats()?.ppp : undefined));
   }
 
   #close(reason: string): void {
