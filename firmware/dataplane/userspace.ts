@@ -89,6 +89,19 @@ const policyKey = (id: PolicyId): string => [id.direction, id.source.prefix, id.
 const peerOf = (spec: SaSpec): string => [spec.destination, spec.encapsulation?.destinationPort ?? 0].join(':');
 const policyId = (p: PolicySpec): PolicyId => ({ source: p.source, destination: p.destination, direction: p.direction });
 
+/** The reqid indexes hold exact-size arrays, replaced on each change (see `#sasByReqid`): `item` added once. */
+function indexAdd<K, V>(index: Map<K, readonly V[]>, key: K, item: V): void {
+  const held = index.get(key) ?? [];
+  if (!held.includes(item)) index.set(key, [...held, item]);
+}
+
+/** `item` out of its reqid's array; the entry goes with the last one. */
+function indexRemove<K, V>(index: Map<K, readonly V[]>, key: K, item: V): void {
+  const held = index.get(key)?.filter((x) => x !== item) ?? [];
+  if (held.length) index.set(key, held);
+  else index.delete(key);
+}
+
 export class UserspaceDataPlane implements DataPlane {
   readonly kind = 'userspace';
   readonly features: ReadonlySet<DataPlaneFeature> = new Set([DataPlaneFeature.espTunnel, DataPlaneFeature.espTransport, DataPlaneFeature.udpEncapsulation, DataPlaneFeature.esn, DataPlaneFeature.gre, DataPlaneFeature.pptpGre]);
@@ -444,7 +457,7 @@ export class UserspaceDataPlane implements DataPlane {
 
   #putSa(key: string, sa: HeldSa): void {
     this.#sas.set(key, sa);
-    this.#sasByReqid.set(sa.spec.reqid, [...(this.#sasByReqid.get(sa.spec.reqid) ?? []), sa]);
+    indexAdd(this.#sasByReqid, sa.spec.reqid, sa);
     if (sa.spec.direction === 'in') this.#inboundSpis.set(sa.spec.spi >>> 0, (this.#inboundSpis.get(sa.spec.spi >>> 0) ?? 0) + 1);
   }
 
@@ -452,9 +465,7 @@ export class UserspaceDataPlane implements DataPlane {
     const sa = this.#sas.get(key);
     if (!sa) return;
     this.#sas.delete(key);
-    const held = this.#sasByReqid.get(sa.spec.reqid)?.filter((s) => s !== sa) ?? [];
-    if (held.length) this.#sasByReqid.set(sa.spec.reqid, held);
-    else this.#sasByReqid.delete(sa.spec.reqid);
+    indexRemove(this.#sasByReqid, sa.spec.reqid, sa);
     const spi = sa.spec.spi >>> 0;
     const n = (this.#inboundSpis.get(spi) ?? 0) - (sa.spec.direction === 'in' ? 1 : 0);
     if (n > 0) this.#inboundSpis.set(spi, n);
@@ -464,17 +475,14 @@ export class UserspaceDataPlane implements DataPlane {
   #putPolicy(key: string, spec: PolicySpec): void {
     this.#policies.set(key, spec);
     if (!spec.template) return;
-    const keys = this.#policiesByReqid.get(spec.template.reqid) ?? [];
-    if (!keys.includes(key)) this.#policiesByReqid.set(spec.template.reqid, [...keys, key]);
+    indexAdd(this.#policiesByReqid, spec.template.reqid, key);
   }
 
   #dropPolicy(key: string): void {
     const spec = this.#policies.get(key);
     this.#policies.delete(key);
     if (!spec?.template) return;
-    const keys = this.#policiesByReqid.get(spec.template.reqid)?.filter((k) => k !== key) ?? [];
-    if (keys.length) this.#policiesByReqid.set(spec.template.reqid, keys);
-    else this.#policiesByReqid.delete(spec.template.reqid);
+    indexRemove(this.#policiesByReqid, spec.template.reqid, key);
   }
 
   #sa(id: SaId): HeldSa {
