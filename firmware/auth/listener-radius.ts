@@ -18,6 +18,7 @@ import { radiusNasAttributes, radiusServersOf, radsecTlsOf } from '../radius/rad
 import { SessionAccounting } from '../radius/session-accounting.ts';
 import { nasPower } from '../radius/nas-power.ts';
 import type { RadiusAttribute } from '../radius/packet.ts';
+import { watchedRadius, type RadiusAuthenticator, type RadiusWaitWatch } from './radius-wait.ts';
 import { localPasswordVerifier, passwordVerifierFor, radiusPasswordVerifier, type PasswordVerifier } from './password-verifier.ts';
 import { localMschapv2Verifier, mschapv2VerifierFor, radiusMschapv2Verifier, type Mschapv2Verifier } from './mschapv2-verifier.ts';
 
@@ -31,12 +32,15 @@ export interface ListenerRadius {
   readonly accounting: SessionAccounting;
   /** Accounting records waiting for a server (kept on disk when the listener has a state directory). */
   readonly spool: AccountingSpool;
-  /** The verifier for one call from `peer` (its public address, sent as Calling-Station-Id). */
-  verifier(peer: string): Mschapv2Verifier;
+  /**
+   * The verifier for one call from `peer` (its public address, sent as Calling-Station-Id). `watch`
+   * hears while the call waits for a server (radius-wait.ts).
+   */
+  verifier(peer: string, watch?: RadiusWaitWatch): Mschapv2Verifier;
   /** PAP and CHAP-MD5 for one call from `peer`, where the listener allows them. */
-  passwordVerifier(peer: string): PasswordVerifier;
-  /** EAP passed through (IKEv2): the client and the NAS attributes for one peer. */
-  eapPeer(peer: string): { readonly radius: RadiusClient; readonly nas: readonly RadiusAttribute[] };
+  passwordVerifier(peer: string, watch?: RadiusWaitWatch): PasswordVerifier;
+  /** EAP passed through: the client and the NAS attributes for one peer. */
+  eapPeer(peer: string, watch?: RadiusWaitWatch): { readonly radius: RadiusAuthenticator; readonly nas: readonly RadiusAttribute[] };
   close(): void;
 }
 
@@ -70,9 +74,9 @@ export async function openListenerRadius(config: PosternConfig, listener: Passwo
     accounting: new SessionAccounting({ client, nas: identity, runId: randomBytes(4).toString('hex'), log, spool,
       ...(config.radius?.interimSeconds !== undefined ? { interimSeconds: config.radius.interimSeconds } : {}),
       ...(config.radius?.interimMinimumSeconds !== undefined ? { interimMinimumSeconds: config.radius.interimMinimumSeconds } : {}) }),
-    verifier: (peer) => mschapv2VerifierFor(auth, { local, radius: radiusMschapv2Verifier(client, [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
-    passwordVerifier: (peer) => passwordVerifierFor(auth, { local: localPasswords, radius: radiusPasswordVerifier(client, [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
-    eapPeer: (peer) => ({ radius: client, nas: [...nas, textAttr(Attr.CallingStationId, peer)] }),
+    verifier: (peer, watch) => mschapv2VerifierFor(auth, { local, radius: radiusMschapv2Verifier(watchedRadius(client, watch), [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
+    passwordVerifier: (peer, watch) => passwordVerifierFor(auth, { local: localPasswords, radius: radiusPasswordVerifier(watchedRadius(client, watch), [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
+    eapPeer: (peer, watch) => ({ radius: watchedRadius(client, watch), nas: [...nas, textAttr(Attr.CallingStationId, peer)] }),
     spool,
     close: () => {
       nasPower.closed(identity, spool);

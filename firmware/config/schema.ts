@@ -118,6 +118,7 @@ const listeners = obj('Listeners', {
       perSource: int('Unfinished connections per source', 1, 65_535, { optional: true, help: 'Per IPv4 address or IPv6 /64, until the call is established; 32 when empty' }),
       handshakes: int('Unfinished connections in all', 1, 65_535, { optional: true, help: 'When full, the oldest one makes room for a new one; 1024 when empty' }),
       calls: int('Established calls', 1, 65_535, { optional: true, help: '4096 when empty' }),
+      handshakeSeconds: int('Handshake timeout (s)', 2, 120, { optional: true, help: 'From TCP accept until the call is established, not counting the time the RADIUS server takes; 15 when empty' }),
     }, { optional: true }),
     auth: listenerAuth(),
   }),

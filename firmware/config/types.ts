@@ -184,6 +184,7 @@ export interface SstpLimitsConfig {
   perSource?: number;
   handshakes?: number;
   calls?: number;
+  handshakeSeconds?: number;
 }
 
 export type ListenerName = keyof ListenersConfig;

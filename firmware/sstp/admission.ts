@@ -11,7 +11,11 @@
  * - when the budget is full, the oldest unfinished connection makes room for the new one, so a flood
  *   cannot keep a real client out: it only shortens the time every newcomer has;
  * - once the budget is over half full, unfinished connections get `pressureTimeoutMs` instead of
- *   `handshakeTimeoutMs` (a real client needs well under a second on any link worth serving).
+ *   `handshakeTimeoutMs` (a real client needs well under a second on any link worth serving);
+ * - while a connection's credentials are with the authentication server (`awaiting`), its clock
+ *   stops and it is neither timed out nor evicted: that time is the server's (a RADIUS failover
+ *   takes 14 s). When the verdict is in (`resumed`) the client gets a fresh timeout for the rest.
+ *   The SSTP session's own negotiation timer (60 s) still bounds the wait.
  */
 
 import { sourceKey } from '../util/source-key.ts';
@@ -64,6 +68,8 @@ export class SstpAdmission {
   };
   /** In arrival order, so the first entry is always the oldest (Map keeps insertion order). */
   readonly #unfinished = new Map<number, Unfinished>();
+  /** Unfinished, but waiting for the authentication server: out of the timeout's reach. */
+  readonly #awaiting = new Map<number, Unfinished>();
   readonly #perSource = new Map<string, number>();
   readonly #calls = new Set<number>();
   #nextId = 1;
@@ -74,7 +80,7 @@ export class SstpAdmission {
   }
 
   get handshakes(): number {
-    return this.#unfinished.size;
+    return this.#unfinished.size + this.#awaiting.size;
   }
 
   get calls(): number {
@@ -98,7 +104,7 @@ export class SstpAdmission {
       return { kind: 'refuse', reason: 'calls-full' };
     }
     let evict: number | undefined;
-    if (this.#unfinished.size >= this.limits.handshakes) {
+    if (this.handshakes >= this.limits.handshakes) {
       evict = this.#oldest();
       if (evict !== undefined) {
         this.#forget(evict);
@@ -118,7 +124,7 @@ export class SstpAdmission {
    * is reached meanwhile (or the connection was already dropped): the shell ends it.
    */
   promoted(id: number): boolean {
-    if (!this.#unfinished.has(id)) return false;
+    if (!this.#unfinished.has(id) && !this.#awaiting.has(id)) return false;
     this.#forget(id);
     this.#updatePressure();
     if (this.#calls.size >= this.limits.calls) {
@@ -128,6 +134,22 @@ export class SstpAdmission {
     this.#calls.add(id);
     this.counters.established++;
     return true;
+  }
+
+  /** The connection's credentials went to the authentication server: its clock stops. */
+  awaiting(id: number): void {
+    const entry = this.#unfinished.get(id);
+    if (!entry) return;
+    this.#unfinished.delete(id);
+    this.#awaiting.set(id, entry);
+  }
+
+  /** The server answered: the client has a fresh timeout from `now` (last in line, so the oldest stays first). */
+  resumed(id: number, now: number): void {
+    const entry = this.#awaiting.get(id);
+    if (!entry) return;
+    this.#awaiting.delete(id);
+    this.#unfinished.set(id, { source: entry.source, since: now });
   }
 
   /** The connection is gone, whatever it was (safe to repeat, and for ids already dropped). */
@@ -174,9 +196,10 @@ export class SstpAdmission {
   }
 
   #forget(id: number): void {
-    const entry = this.#unfinished.get(id);
+    const entry = this.#unfinished.get(id) ?? this.#awaiting.get(id);
     if (!entry) return;
     this.#unfinished.delete(id);
+    this.#awaiting.delete(id);
     const left = (this.#perSource.get(entry.source) ?? 1) - 1;
     if (left > 0) this.#perSource.set(entry.source, left);
     else this.#perSource.delete(entry.source);
@@ -184,7 +207,7 @@ export class SstpAdmission {
 
   /** Over half the budget: pressure; an episode is counted when it begins. */
   #updatePressure(): void {
-    const now = this.#unfinished.size * 2 > this.limits.handshakes;
+    const now = this.handshakes * 2 > this.limits.handshakes;
     if (now && !this.#pressure) this.counters.pressureEpisodes++;
     this.#pressure = now;
   }

@@ -42,6 +42,8 @@ export interface SstpCallIo {
   authenticated(hlak?: Secret<Uint8Array>): void;
   /** End the call politely (Call Disconnect). */
   disconnect(): void;
+  /** The credentials are with the authentication server (true) or its answer is in (false): not the client's time. */
+  authenticationWaiting(waiting: boolean): void;
   /** Present when the call's TLS runs in the driver: its IP can move there once the network is up. */
   readonly driver?: SstpDriverPath;
 }
@@ -63,6 +65,8 @@ export interface SstpConnectionOptions {
   readonly now?: () => number;
   /** Once, when the call is established (crypto binding verified, §3.3.5.2.4): it is no longer a handshake. */
   readonly onEstablished?: () => void;
+  /** While the PPP link waits for the authentication server (the handshake clock stops, admission.ts). */
+  readonly onAuthenticationWait?: (waiting: boolean) => void;
   readonly onClosed?: (reason: string) => void;
   /**
    * The client completed TLS, then closed without sending a byte: how Windows' SSTP client leaves a
@@ -185,6 +189,9 @@ export class SstpConnection {
         if (s) this.#run(s.handle(hlak ? { type: 'RcvPppAuthenticated', hlak } : { type: 'RcvPppAuthenticated' }, this.#now()));
       },
       disconnect: () => this.disconnect(),
+      authenticationWaiting: (waiting) => {
+        if (session()) this.#options.onAuthenticationWait?.(waiting);
+      },
       ...(this.#transport.driver ? { driver: this.#transport.driver } : {}),
     };
   }

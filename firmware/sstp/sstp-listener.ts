@@ -323,6 +323,11 @@ export class SstpListener {
         o.onCallsLimit?.(peer);
         call.disconnect();
       },
+      onAuthenticationWait: (waiting) => {
+        if (waiting) this.#admission.awaiting(id);
+        else this.#admission.resumed(id, this.#now());
+        this.#arm();
+      },
       onClosed: (reason) => {
         this.#calls.delete(call);
         o.logger.info('SSTP call ended', { peer, reason });

@@ -23,7 +23,7 @@ import type { DasSessionHandle } from '../radius/das-sessions.ts';
 import { pppDasSessions } from '../access/ppp-das.ts';
 import { AnsweringSites } from '../access/answering-sites.ts';
 import { PppSession, dhcpInformAnswer, type PppSessionInfo, type PppSetupFailure } from '../access/ppp-session.ts';
-import type { PosternConfig, SiteConfig } from '../config/types.ts';
+import type { PosternConfig, SiteConfig, SstpLimitsConfig } from '../config/types.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
 import type { Logger } from '../log/logger.ts';
 import { loadOrCreatePki } from '../pki/pki-store.ts';
@@ -33,6 +33,7 @@ import type { PppLinkPort, SstpCallIo, SstpDriverPath } from './sstp-connection.
 import { MAX_SOURCES } from '../dataplane/native-ppp.ts';
 import { loadDriver } from '../dataplane/native.ts';
 import { SstpListener, type SstpListenerOptions } from './sstp-listener.ts';
+import type { SstpLimits } from './admission.ts';
 
 export interface SstpSubsystemOptions {
   readonly logger: Logger;
@@ -142,7 +143,7 @@ export class SstpSubsystem implements Subsystem {
         chainPem: pki.server.acme ? [] : [pki.ca.certificatePem],
         logger: log,
         ...(this.#options.acmeAlpn ? { acmeAlpn: this.#options.acmeAlpn } : {}),
-        ...(settings.limits ? { limits: settings.limits } : {}),
+        ...(settings.limits ? { limits: sstpLimitsOf(settings.limits) } : {}),
         onCallsLimit: (peer) => this.#options.onCallFailed?.(peer, 'the calls limit is reached'),
         ...(settings.dataPath !== 'javascript' && driverHasSstp() ? { native: { hub: hub.hub } } : {}),
         connection: {
@@ -167,9 +168,11 @@ export class SstpSubsystem implements Subsystem {
 
   #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: UserLookup; localAddress: string; dhcpInform: ReturnType<typeof dhcpInformAnswer>; mppe: PosternConfig['listeners']['sstp']['mppe']; radius: ListenerRadius | undefined }): PppLinkPort {
     // Issue 21: with RADIUS, MS-CHAPv2 checked there and EAP relayed there (never the local users' EAP).
-    const verifier = ctx.radius?.verifier(peer);
-    const passwordVerifier = ctx.radius?.passwordVerifier(peer);
-    const eapRadius = ctx.radius?.eapPeer(peer);
+    // The time a RADIUS server takes (a failover: 14 s) does not count against the client's handshake.
+    const watch = (waiting: boolean): void => io.authenticationWaiting(waiting);
+    const verifier = ctx.radius?.verifier(peer, watch);
+    const passwordVerifier = ctx.radius?.passwordVerifier(peer, watch);
+    const eapRadius = ctx.radius?.eapPeer(peer, watch);
     const driver = io.driver;
     const data: DriverData | undefined = driver ? { path: driver, sources: undefined, carried: { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, dropSource: 0 } } : undefined;
     const session: PppSession = new PppSession({
@@ -398,4 +401,10 @@ export function sstpSpec(create: () => SstpSubsystem): SubsystemSpec {
 /** An address and port as the doctor reads them: `192.0.2.1:443`, `[2001:db8::1]:443`. */
 function endpointText(peer: { readonly address: string; readonly port: number }): string {
   return peer.address.includes(':') ? `[${peer.address}]:${peer.port}` : `${peer.address}:${peer.port}`;
+}
+
+/** The configuration's limits as admission takes them (seconds there, milliseconds here). */
+function sstpLimitsOf(config: SstpLimitsConfig): Partial<SstpLimits> {
+  const { handshakeSeconds, ...counts } = config;
+  return { ...counts, ...(handshakeSeconds !== undefined ? { handshakeTimeoutMs: handshakeSeconds * 1000 } : {}) };
 }

@@ -25,6 +25,7 @@
 // most 2% of its echoes and is never dropped (SSTP carries IP over TCP: an echo can only be lost
 // by the gateway dropping it, which a burst of logins must not cause; 2% leaves room for a machine
 // so loaded that an answer is still on its way when counted). The burst hung up, each call's Stop arrives.
+// The handshake timeout is set to 5 s: the first login's 14 s failover is the server's time, not the client's (one attempt).
 // MQTT (mosquitto on the RADIUS host): with FreeRADIUS killed under a live call, the hang-up's Stop
 // waits in the spool and the status report says so (radius.backlog, the server named).
 import { X509Certificate } from 'node:crypto';
@@ -83,7 +84,8 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   config.listeners.ikev2.enabled = false;
   config.listeners.sstp.auth = 'radius';
   // The burst's 200 calls come from one lab address: the per-source handshake budget (32, a flood guard) would refuse most.
-  config.listeners.sstp.limits = { perSource: 256 };
+  // The handshake timeout (5 s) is shorter than the first login's failover (14 s): that wait is the server's, not the client's.
+  config.listeners.sstp.limits = { perSource: 256, handshakeSeconds: 5 };
   config.radius = {
     interimMinimumSeconds: 1, servers: [
       // Issue 21's burst "with one server dead": the first server listed never answers (no host has its
@@ -113,6 +115,9 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   // RFC 5080's IRT), then it is marked dead and 'lab' answers; every later request skips it.
   const ok = await dial('radius-password', 'Radius-Pass-21', 30_000);
   t.match(ok, { ok: true, address: /^10\.10\.0\./ }, `the RADIUS password gets the call: ${JSON.stringify(ok)}`);
+  t.equal(ok['attempts'], 1, 'at the first attempt: the 14 s failover did not count against the 5 s handshake timeout');
+  // 2 + 4 + 8 s, each ±10 % (RFC 5080's jitter): twice the handshake timeout at the least.
+  t.ok(Number(ok['ms']) >= 10_000, `the failover's retransmissions were waited out: ${ok['ms']} ms`);
   t.same(ok['dns'], ['10.9.1.1'], 'the pool\'s DNS when the server names none');
   t.comment(`call up in ${ok['ms']} ms (TLS, SSTP, MS-CHAPv2 through RADIUS, crypto binding, IPCP)`);
   const refused = await dial('local-password', 'Local-Pass-21', 3000);

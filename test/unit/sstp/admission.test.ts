@@ -144,3 +144,37 @@ t.test('closed is safe to repeat and for unknown ids', async (t) => {
   t.equal(a.admit('192.0.2.1', 0).kind, 'accept', 'the source count did not go below zero');
   t.equal(a.admit('192.0.2.1', 0).kind, 'refuse');
 });
+
+t.test('while the authentication server has the credentials the clock stops; the answer gives a fresh timeout', async (t) => {
+  const a = new SstpAdmission({ perSource: 10, handshakes: 4, handshakeTimeoutMs: 5_000, pressureTimeoutMs: 1_000 });
+  const x = accepted(a.admit('192.0.2.1', 0));
+  const y = accepted(a.admit('192.0.2.2', 1_000));
+  a.awaiting(x.id);
+  t.equal(a.nextTimeout(), 6_000, 'only y is on the clock');
+  t.same(a.expired(20_000), [y.id], 'at 20 s y is gone, x (waiting for RADIUS) is not');
+  t.equal(a.handshakes, 1, 'x still counts in the handshake budget');
+  a.resumed(x.id, 20_000);
+  t.equal(a.nextTimeout(), 25_000, 'the answer came at 20 s: the client has until 25 s');
+  a.awaiting(x.id);
+  a.resumed(x.id, 30_000);
+  t.same(a.expired(34_999), [], 'a second wait (EAP\'s next round trip) again is not the client\'s time');
+  t.ok(a.promoted(x.id), 'and the call is established');
+  t.equal(a.handshakes, 0);
+});
+
+t.test('a waiting connection is never the one evicted, and closing it frees its source', async (t) => {
+  const a = new SstpAdmission({ perSource: 1, handshakes: 2 });
+  const x = accepted(a.admit('192.0.2.1', 0));
+  a.awaiting(x.id);
+  t.equal(a.admit('192.0.2.1', 1).kind, 'refuse', 'it still counts against its source');
+  const y = accepted(a.admit('192.0.2.2', 1));
+  const z = accepted(a.admit('192.0.2.3', 2));
+  t.equal(z.evict, y.id, 'the budget is full: the oldest connection on the clock goes, not the waiting one');
+  t.ok(a.promoted(x.id), 'a call established while (or just after) waiting');
+  a.closed(x.id);
+  a.closed(z.id);
+  t.equal(a.admit('192.0.2.1', 3).kind, 'accept', 'its source is free again');
+  a.resumed(12345, 4);
+  a.awaiting(12345);
+  t.equal(a.handshakes, 1, 'unknown ids change nothing');
+});
