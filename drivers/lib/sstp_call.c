@@ -22,6 +22,7 @@
 #include "gso.h"
 #include "mss_clamp.h"
 #include "sstp_frame.h"
+#include "sstp_ktls.h"
 
 #define EVENTS 64
 #define READ_CHUNK 65536
@@ -50,6 +51,8 @@ struct dp_sstp_call {
   dp_sstp_deframer deframer; /* engine thread only (under the lock) */
   _Atomic(dp_ppp_session *) ppp;
   dp_hub *hub;               /* routes to the call live there once the data path started */
+  dp_ktls_pending *ktls;     /* from the first secret to the switch (under the lock), then NULL */
+  bool rx_kernel, tx_kernel; /* the socket decrypts / seals (under the lock) */
   dp_sstp_call_stats stats;
 };
 
@@ -61,10 +64,36 @@ struct dp_sstp {
   dp_epoch epoch; /* odd while the thread handles a batch of events */
   pthread_t thread;
   bool running;
+  dp_sstp_stats stats;
 };
 
 #define COUNT(c, field) atomic_fetch_add_explicit(&(c)->stats.field, 1, memory_order_relaxed)
 #define ADD(c, field, n) atomic_fetch_add_explicit(&(c)->stats.field, (uint64_t)(n), memory_order_relaxed)
+
+/* ---- kTLS's inputs (sstp_ktls.h) ---- */
+
+/* TLS 1.3's traffic secrets, kept until the switch (inside the handshake: under the call's lock). */
+static void on_keylog(const SSL *ssl, const char *line) {
+  dp_sstp_call *c = SSL_get_app_data(ssl);
+  if (!c) return;
+  if (!c->ktls && !(c->ktls = calloc(1, sizeof *c->ktls))) return; /* no switch: counted then */
+  dp_ktls_keylog(c->ktls, line);
+}
+
+/* After the handshake, until the switch: every record OpenSSL reads or writes moves a sequence
+ * number, and a KeyUpdate moves its keys away from the secrets. */
+static void on_message(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg) {
+  (void)version;
+  (void)ssl;
+  dp_sstp_call *c = arg;
+  if (!c->ktls) return;
+  if (content_type == SSL3_RT_HEADER) {
+    if (write_p) c->ktls->tx_records++;
+    else c->ktls->rx_records++;
+  } else if (content_type == SSL3_RT_HANDSHAKE && len > 0 && ((const uint8_t *)buf)[0] == SSL3_MT_KEY_UPDATE) {
+    c->ktls->key_update = true;
+  }
+}
 
 /* ---- certificates ---- */
 
@@ -87,6 +116,7 @@ dp_sstp_tls *dp_sstp_tls_new(const char *cert_pem, size_t cert_len, const char *
     SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_num_tickets(t->ctx, 0);
     SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION); /* TLS 1.2: a client's renegotiations cost us handshakes for nothing */
+    SSL_CTX_set_keylog_callback(t->ctx, on_keylog);
   }
   ERR_clear_error();
   X509_free(leaf);
@@ -122,6 +152,7 @@ dp_sstp_tls *dp_sstp_tls_client_new(const char *ca_pem, size_t ca_len, int *erro
     SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION);
+    SSL_CTX_set_keylog_callback(t->ctx, on_keylog);
   }
   ERR_clear_error();
   if (ok) { *error = 0; return t; }
@@ -243,6 +274,94 @@ static bool hand_up_certificate(dp_sstp_call *c) {
   return true;
 }
 
+/* ---- kTLS: the switch (sstp_ktls.h) ---- */
+
+static void ktls_done(dp_sstp_call *c) {
+  SSL_set_msg_callback(c->ssl, NULL);
+  if (c->ktls) OPENSSL_cleanse(c->ktls, sizeof *c->ktls);
+  free(c->ktls);
+  c->ktls = NULL;
+}
+
+/* The handshake just completed: from here OpenSSL's records are counted, and the bytes already
+ * read past it are followed to their record boundary. */
+static void ktls_begin(dp_sstp_call *c) {
+  if (!c->ktls && !(c->ktls = calloc(1, sizeof *c->ktls))) {
+    atomic_store(&c->stats.ktls_error, ENOMEM);
+    atomic_fetch_add(&c->engine->stats.ktls_fallbacks, 1);
+    return;
+  }
+  SSL_set_msg_callback(c->ssl, on_message);
+  SSL_set_msg_callback_arg(c->ssl, c);
+  char *p = NULL;
+  long n = BIO_get_mem_data(c->rbio, &p);
+  if (n > 0) dp_ktls_track(c->ktls, (const uint8_t *)p, (size_t)n); /* OpenSSL reads a record at a time: it stopped at the Finished's end */
+}
+
+/* OpenSSL has decrypted every record read so far and the stream is at a boundary: the socket takes
+ * over whatever it can; the rest stays on the memory BIOs. Said once, in the call's counters and
+ * the engine's. */
+static void ktls_switch(dp_sstp_call *c) {
+  dp_ktls_pending *p = c->ktls;
+  bool rx_on = false, tx_on = false;
+  int rc;
+  if (p->key_update) rc = -EKEYEXPIRED;
+  else if (SSL_has_pending(c->ssl) || BIO_ctrl_pending(c->rbio) > 0) rc = -EBUSY;
+  else if (p->seen_records != p->rx_records) rc = -EPROTO; /* our count of the stream and OpenSSL's disagree: never guess a sequence number */
+  else {
+    uint64_t base = SSL_version(c->ssl) == TLS1_3_VERSION ? 0 : 1; /* TLS 1.2: each side's Finished was record 0 */
+    uint8_t rx[DP_KTLS_INFO_MAX], tx[DP_KTLS_INFO_MAX];
+    size_t rx_len = 0, tx_len = 0;
+    flush(c); /* handshake messages still waiting: sent as they are, before the kernel seals */
+    rc = dp_ktls_crypto_info(c->ssl, p, false, base + p->rx_records, rx, &rx_len);
+    if (!rc) rc = dp_ktls_crypto_info(c->ssl, p, true, base + p->tx_records, tx, &tx_len);
+    if (!rc) rc = dp_ktls_install(c->fd, rx, rx_len, tx, tx_len, BIO_ctrl_pending(c->wbio) == 0, &rx_on, &tx_on);
+    OPENSSL_cleanse(rx, sizeof rx);
+    OPENSSL_cleanse(tx, sizeof tx);
+  }
+  ktls_done(c);
+  c->rx_kernel = rx_on;
+  c->tx_kernel = tx_on;
+  atomic_store(&c->stats.ktls_rx, rx_on);
+  atomic_store(&c->stats.ktls_tx, tx_on);
+  atomic_store(&c->stats.ktls_error, (uint64_t)(rc < 0 ? -rc : 0));
+  dp_sstp_stats *es = &c->engine->stats;
+  if (rx_on && tx_on) atomic_fetch_add(&es->ktls_calls, 1);
+  else if (rx_on) atomic_fetch_add(&es->ktls_rx_only, 1);
+  else atomic_fetch_add(&es->ktls_fallbacks, 1);
+  if (rc < 0) atomic_store(&es->ktls_last_error, (uint64_t)-rc);
+}
+
+/* Plaintext the kernel decrypted: application data into the stream, other records by their meaning. */
+static void take_plain(dp_sstp_call *c, uint8_t type, const uint8_t *d, size_t n) {
+  if (type == SSL3_RT_APPLICATION_DATA) {
+    if (dp_sstp_feed(&c->deframer, d, n, on_piece, c) != DP_SSTP_OK) end_call(c, DP_SSTP_END_BAD_STREAM);
+    return;
+  }
+  switch (dp_ktls_control(type, d, n)) {
+  case DP_KTLS_RECORD_IGNORE: break;
+  case DP_KTLS_RECORD_CLOSED: end_call(c, DP_SSTP_END_PEER_CLOSED); break;
+  case DP_KTLS_RECORD_KEY_UPDATE: end_call(c, DP_SSTP_END_KEY_UPDATE); break;
+  case DP_KTLS_RECORD_FATAL: end_call(c, DP_SSTP_END_TLS_ERROR); break;
+  }
+}
+
+/* One read from a kTLS socket; false when the turn's reading is over. */
+static bool read_kernel(dp_sstp_call *c, uint8_t *chunk, size_t cap) {
+  uint8_t type = 0;
+  ssize_t n = dp_ktls_recv(c->fd, chunk, cap, &type);
+  if (n > 0) {
+    ADD(c, bytes_in, n);
+    take_plain(c, type, chunk, (size_t)n);
+    return true;
+  }
+  if (n == -EINTR) return true;
+  if (n == 0) end_call(c, DP_SSTP_END_PEER_CLOSED);
+  else if (n == -EBADMSG || n == -EMSGSIZE) end_call(c, DP_SSTP_END_TLS_ERROR); /* a record that does not authenticate */
+  else if (n != -EAGAIN) end_call(c, DP_SSTP_END_SOCKET_ERROR);
+  return false;
+}
+
 /* Records taken in: the handshake moved on, or plaintext cut into pieces. */
 static void pump(dp_sstp_call *c) {
   static __thread uint8_t plain[PLAIN_CHUNK];
@@ -257,6 +376,7 @@ static void pump(dp_sstp_call *c) {
       ERR_clear_error();
       return;
     }
+    ktls_begin(c);
     atomic_store_explicit(&c->established, true, memory_order_release);
     if (c->client && !hand_up_certificate(c)) {
       end_call(c, DP_SSTP_END_TLS_ERROR);
@@ -270,6 +390,8 @@ static void pump(dp_sstp_call *c) {
       if (e == SSL_ERROR_ZERO_RETURN) end_call(c, DP_SSTP_END_PEER_CLOSED);
       else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) end_call(c, DP_SSTP_END_TLS_ERROR);
       ERR_clear_error();
+      /* Everything read is decrypted: at a record boundary the socket can take over. */
+      if (c->ktls && e == SSL_ERROR_WANT_READ && !ended(c) && dp_ktls_to_boundary(c->ktls) == 0) ktls_switch(c);
       return;
     }
     if (dp_sstp_feed(&c->deframer, plain, (size_t)n, on_piece, c) != DP_SSTP_OK) {
@@ -295,9 +417,24 @@ static void service(dp_sstp *e, dp_sstp_call *c, uint32_t events) {
         epoll_ctl(e->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
         break;
       }
-      ssize_t n = read(c->fd, chunk, sizeof chunk);
+      if (c->rx_kernel) {
+        if (read_kernel(c, chunk, sizeof chunk)) continue;
+        break;
+      }
+      /* Past the handshake, before the switch: never beyond the record being completed, so the
+       * kernel's first record starts at its first byte. */
+      size_t want = sizeof chunk;
+      if (c->ktls && atomic_load_explicit(&c->established, memory_order_relaxed)) {
+        want = dp_ktls_to_boundary(c->ktls);
+        if (want == 0) {
+          ktls_switch(c);
+          continue;
+        }
+      }
+      ssize_t n = read(c->fd, chunk, want);
       if (n > 0) {
         ADD(c, bytes_in, n);
+        if (c->ktls && atomic_load_explicit(&c->established, memory_order_relaxed)) dp_ktls_track(c->ktls, chunk, (size_t)n);
         BIO_write(c->rbio, chunk, (int)n);
         pump(c);
         continue;
@@ -449,6 +586,8 @@ static void sink_tx(dp_hub_sink *sink, const uint8_t *ip, size_t len) {
 }
 
 static void call_free(dp_sstp_call *c) {
+  if (c->ktls) OPENSSL_cleanse(c->ktls, sizeof *c->ktls);
+  free(c->ktls);
   SSL_free(c->ssl); /* frees both BIOs */
   dp_sstp_deframer_free(&c->deframer);
   free(c->issuer_der);
@@ -498,6 +637,7 @@ static dp_sstp_call *call_new(dp_sstp *e, dp_sstp_tls *tls, int fd, const uint8_
     return NULL;
   }
   SSL_set_bio(c->ssl, c->rbio, c->wbio);
+  SSL_set_app_data(c->ssl, c); /* the keylog callback's way back to the call */
   c->client = tls->client;
   if (!c->client) SSL_set_accept_state(c->ssl);
   else if (!expect_server(c->ssl, server_name)) {
@@ -542,8 +682,17 @@ void dp_sstp_call_remove(dp_sstp *e, dp_sstp_call *c) {
   call_free(c);
 }
 
-/* Under the lock: plaintext sealed into records and sent. */
+/* Under the lock: plaintext sealed into records and sent (on kTLS the socket seals; the write BIO
+ * holds what a full socket did not take). */
 static int seal(dp_sstp_call *c, const uint8_t *d, size_t len) {
+  if (c->tx_kernel) {
+    if (len > INT32_MAX || BIO_write(c->wbio, d, (int)len) != (int)len) {
+      end_call(c, DP_SSTP_END_SOCKET_ERROR);
+      return -EPIPE;
+    }
+    flush(c);
+    return (int)len;
+  }
   size_t written = 0;
   int rc = SSL_write_ex(c->ssl, d, len, &written);
   if (rc != 1) {
@@ -642,6 +791,8 @@ const char *dp_sstp_call_verify_error(dp_sstp_call *c) {
 dp_hub_sink *dp_sstp_call_sink(dp_sstp_call *c) { return &c->sink; }
 
 const dp_sstp_call_stats *dp_sstp_call_stats_of(const dp_sstp_call *c) { return &c->stats; }
+
+const dp_sstp_stats *dp_sstp_stats_of(const dp_sstp *e) { return &e->stats; }
 
 const dp_ppp_stats *dp_sstp_call_ppp_stats(const dp_sstp_call *c) {
   dp_ppp_session *s = atomic_load(&c->ppp);

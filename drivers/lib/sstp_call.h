@@ -28,14 +28,18 @@
  * The SSL object is used by three threads (the engine's reading, the hub's sending, JavaScript's
  * sending), one at a time under the call's mutex.
  *
- * kTLS (not on this host): after the handshake, the traffic secrets (OpenSSL's keylog callback
- * gives them; the record sequence numbers start at 0 with TLS 1.3's application keys, and are
- * read from the SSL object for TLS 1.2) become TLS_TX and TLS_RX crypto_info on the socket
- * (setsockopt SOL_TLS after TCP_ULP "tls"), the call's memory BIOs are bypassed, and the same loop
- * reads and writes plaintext on the fd. Records that are not application data (KeyUpdate, alerts)
- * arrive as control messages (TLS_GET_RECORD_TYPE): a KeyUpdate needs new keys that only OpenSSL
- * can derive, so such a call falls back to userspace records until the kernel can be rekeyed
- * (Linux 6.x's TLS_RX rekey). Suites the kernel lacks stay on the userspace path.
+ * kTLS (where the kernel has the tls module; sstp_ktls.h): after the handshake, the traffic secrets
+ * (TLS 1.3: OpenSSL's keylog callback; TLS 1.2: the key block from the master secret) become
+ * TLS_RX and TLS_TX crypto_info on the socket at the record sequence numbers OpenSSL is at, on a
+ * record boundary; the memory BIOs are bypassed and the same loop reads and writes plaintext on the
+ * fd (the write BIO then queues plaintext for a full socket, so the backlog rule holds). TLS 1.3
+ * AES-GCM-128/256 and ChaCha20-Poly1305, TLS 1.2 AES-GCM and ChaCha20-Poly1305. Records that are not
+ * application data arrive with their type (TLS_GET_RECORD_TYPE): close_notify ends the call as
+ * before, tickets are ignored, and a KeyUpdate ends it (DP_SSTP_END_KEY_UPDATE: the kernel here
+ * cannot be rekeyed and OpenSSL's state is behind, so a clear end rather than garbage; the client
+ * dials again). Where the switch fails (no module, another suite, a KeyUpdate before the switch)
+ * the call stays on the memory BIOs, said in its counters (ktls_rx, ktls_tx, ktls_error) and the
+ * engine's.
  *
  * MPPE over SSTP is never negotiated in practice (the tunnel is already TLS); a call whose CCP
  * opens simply never starts the C data path and stays in JavaScript. */
@@ -66,9 +70,18 @@ typedef struct {
   _Atomic uint64_t drop_tun;                  /* IP the TUN refused */
   _Atomic uint64_t sent;                      /* JavaScript's writes */
   _Atomic uint64_t ended;                     /* 0 while up; else one of DP_SSTP_END_* */
+  _Atomic uint64_t ktls_rx, ktls_tx;          /* 1: the kernel decrypts / seals the call's records (sstp_ktls.h) */
+  _Atomic uint64_t ktls_error;                /* why not (an errno: ENOENT no tls module, EOPNOTSUPP the suite, ...); 0 */
 } dp_sstp_call_stats;
 
-enum { DP_SSTP_END_PEER_CLOSED = 1, DP_SSTP_END_TLS_ERROR, DP_SSTP_END_SOCKET_ERROR, DP_SSTP_END_BAD_STREAM, DP_SSTP_END_BACKLOG };
+enum { DP_SSTP_END_PEER_CLOSED = 1, DP_SSTP_END_TLS_ERROR, DP_SSTP_END_SOCKET_ERROR, DP_SSTP_END_BAD_STREAM, DP_SSTP_END_BACKLOG, DP_SSTP_END_KEY_UPDATE };
+
+/* The engine's calls past their handshake: on kTLS both ways, on kernel RX only, or in userspace
+ * (and the last reason, an errno). */
+typedef struct {
+  _Atomic uint64_t ktls_calls, ktls_rx_only, ktls_fallbacks;
+  _Atomic uint64_t ktls_last_error;
+} dp_sstp_stats;
 
 /* A server certificate: the PEM chain (leaf first) and its private key. NULL with *error set
  * (-EINVAL: unreadable or not matching). TLS 1.2 and 1.3 only. */
@@ -85,6 +98,7 @@ void dp_sstp_tls_free(dp_sstp_tls *t);
 dp_sstp *dp_sstp_open(dp_pipe *pipe, int *error);
 /* Every call must have been removed first. */
 void dp_sstp_close(dp_sstp *e);
+const dp_sstp_stats *dp_sstp_stats_of(const dp_sstp *e);
 
 /* JavaScript thread. A freshly accepted TCP socket (ownership taken, even on failure) and the bytes
  * JavaScript already read from it (`already`, may be empty): the listener may read the ClientHello

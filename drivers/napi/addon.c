@@ -37,6 +37,7 @@ napi_value dp_napi_pptp_stats(napi_env env, napi_callback_info info);
 napi_value dp_napi_pptp_close(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_open(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_close(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_stats(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_tls(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_add(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_tls_client(napi_env env, napi_callback_info info);
@@ -112,6 +113,7 @@ static const struct {
     {"pptpClose", dp_napi_pptp_close},
     {"sstpOpen", dp_napi_sstp_open},
     {"sstpClose", dp_napi_sstp_close},
+    {"sstpStats", dp_napi_sstp_stats},
     {"sstpTls", dp_napi_sstp_tls},
     {"sstpCallAdd", dp_napi_sstp_call_add},
     {"sstpTlsClient", dp_napi_sstp_tls_client},

@@ -117,6 +117,20 @@ napi_value dp_napi_sstp_open(napi_env env, napi_callback_info info) {
   return handle;
 }
 
+/* sstpStats(engine) → the engine's kTLS counters (bigints): calls on kTLS both ways, on kernel RX only,
+ * in userspace, and the last reason (an errno) */
+napi_value dp_napi_sstp_stats(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  engine_handle *h = argc == 1 ? engine_of(env, argv[0]) : NULL;
+  if (!h) return NULL;
+  const dp_sstp_stats *s = dp_sstp_stats_of(h->engine);
+  const dp_napi_counter f[] = {
+      {"ktlsCalls", s->ktls_calls}, {"ktlsRxOnly", s->ktls_rx_only}, {"ktlsFallbacks", s->ktls_fallbacks}, {"ktlsLastError", s->ktls_last_error}};
+  return dp_napi_counters(env, f, sizeof f / sizeof f[0]);
+}
+
 /* sstpClose(engine) → 0, or -EBUSY while calls remain */
 napi_value dp_napi_sstp_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -336,6 +350,7 @@ napi_value dp_napi_sstp_call_stats(napi_env env, napi_callback_info info) {
   const dp_napi_counter f[] = {
       {"bytesIn", s->bytes_in}, {"bytesOut", s->bytes_out}, {"piecesUp", s->pieces_up}, {"upDropped", s->up_dropped}, {"dataIn", s->data_in},
       {"dataOut", s->data_out}, {"dropBacklog", s->drop_backlog}, {"dropTun", s->drop_tun}, {"sent", s->sent}, {"ended", s->ended},
+      {"ktlsRx", s->ktls_rx},   {"ktlsTx", s->ktls_tx},     {"ktlsError", s->ktls_error},
   };
   napi_value o = dp_napi_counters(env, f, sizeof f / sizeof f[0]);
   const dp_ppp_stats *p = dp_sstp_call_ppp_stats(h->call);

@@ -21,6 +21,7 @@ void test_ppp_data(void);
 void test_sstp(void);
 void test_mppe(void);
 void test_pptp_data(void);
+void test_ktls(void);
 
 int main(void) {
   test_replay();
@@ -41,6 +42,7 @@ int main(void) {
   test_sstp();
   test_mppe();
   test_pptp_data();
+  test_ktls();
   printf("1..%d\n# %d passed, %d failed\n", tap_count, tap_count - tap_failed, tap_failed);
   return tap_failed == 0 ? 0 : 1;
 }

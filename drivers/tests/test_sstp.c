@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -575,6 +576,72 @@ static void dialed_calls(dp_sstp *e, dp_sstp_tls *server, dp_pipe *pipe, const c
   dp_sstp_tls_free(trusting_ca);
 }
 
+/* kTLS where this kernel has it (sstp_ktls.h): a call over loopback TCP, whose head goes up and whose
+ * answer comes back; the call's counters and the engine's say which path it took, and why not. On a
+ * kernel without the tls module (this CI's) the switch fails with ENOENT and the call stays on
+ * OpenSSL's records; with it, both directions are the kernel's. Either way the bytes pass. */
+static bool kernel_has_tls(void) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  /* Unconnected: the module answers ENOTCONN once it is loaded (or loadable); ENOENT when absent. */
+  bool has = setsockopt(fd, IPPROTO_TCP, 31 /* TCP_ULP */, "tls", sizeof "tls") < 0 && errno == ENOTCONN;
+  close(fd);
+  return has;
+}
+
+static void tcp_call_ktls(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t alen = sizeof a;
+  int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), cl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  bool up = bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 1) == 0 && getsockname(l, (struct sockaddr *)&a, &alen) == 0 &&
+            connect(cl, (struct sockaddr *)&a, sizeof a) == 0;
+  int sv = up ? accept4(l, NULL, NULL, SOCK_CLOEXEC) : -1;
+  close(l);
+  int error = 0;
+  const dp_sstp_stats *es = dp_sstp_stats_of(e);
+  uint64_t calls_before = es->ktls_calls, fallbacks_before = es->ktls_fallbacks;
+  dp_sstp_call *c = sv >= 0 ? dp_sstp_call_add(e, tls, sv, NULL, 0, -1, false, 91, &error) : NULL;
+  CHECK(c != NULL, "sstp kTLS: a call over loopback TCP is added");
+  if (!c) {
+    close(cl);
+    return;
+  }
+  SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+  SSL *ssl = SSL_new(cctx);
+  struct timeval five = {.tv_sec = 5};
+  setsockopt(cl, SOL_SOCKET, SO_RCVTIMEO, &five, sizeof five);
+  SSL_set_fd(ssl, cl);
+  bool connected = SSL_connect(ssl) == 1;
+  uint8_t s[512];
+  size_t n = sample_stream(s);
+  SSL_write(ssl, s, (int)n);
+  ups u = {0};
+  bool head_up = wait_up(pipe, &u, 4) == 4 && u.tags[0] == 91 && u.lens[0] == strlen(head_text());
+  static const char response[] = "HTTP/1.1 200\r\nContent-Length: 18446744073709551615\r\n\r\n";
+  char got[sizeof response] = "";
+  size_t read_n = 0;
+  bool answered = dp_sstp_call_send(c, (const uint8_t *)response, strlen(response)) == (int)strlen(response) &&
+                  SSL_read_ex(ssl, got, strlen(response), &read_n) == 1 && read_n == strlen(response) && memcmp(got, response, read_n) == 0;
+  const dp_sstp_call_stats *st = dp_sstp_call_stats_of(c);
+  bool expect = kernel_has_tls();
+  char name[200];
+  snprintf(name, sizeof name, "sstp kTLS: over TCP the head goes up and the answer comes back (%s: rx %llu tx %llu, errno %llu)",
+           expect ? "kernel TLS" : "no tls module, userspace records", (unsigned long long)st->ktls_rx, (unsigned long long)st->ktls_tx,
+           (unsigned long long)st->ktls_error);
+  CHECK(connected && head_up && answered, name);
+  if (expect)
+    CHECK(st->ktls_rx == 1 && st->ktls_tx == 1 && st->ktls_error == 0 && es->ktls_calls == calls_before + 1,
+          "sstp kTLS: the call's records are the kernel's both ways, counted by the engine");
+  else
+    CHECK(st->ktls_rx == 0 && st->ktls_tx == 0 && st->ktls_error == ENOENT && es->ktls_fallbacks == fallbacks_before + 1 && es->ktls_last_error == ENOENT,
+          "sstp kTLS: without the tls module the call stays in userspace, ENOENT in its counters and the engine's");
+  SSL_shutdown(ssl);
+  CHECK(wait_up(pipe, &u, 5) == 5 && u.lens[4] == 0 && st->ended == DP_SSTP_END_PEER_CLOSED, "sstp kTLS: close_notify still ends the call as closed");
+  dp_sstp_call_remove(e, c);
+  SSL_free(ssl);
+  SSL_CTX_free(cctx);
+  close(cl);
+}
+
 void test_sstp(void) {
   test_deframe();
   static char cert[4096], key[4096];
@@ -595,6 +662,7 @@ void test_sstp(void) {
   static char other[4096], other_key[4096];
   make_certificate(other, sizeof other, other_key, sizeof other_key);
   dialed_calls(e, tls, pipe, cert, other);
+  tcp_call_ktls(e, tls, pipe);
   dp_sstp_close(e);
   dp_pipe_close(pipe);
   dp_sstp_tls_free(tls);

@@ -6,6 +6,7 @@ import { loadDriver } from './native.ts';
 interface SstpAddon {
   sstpOpen(onPieces: (batch: Array<[number, Buffer]>) => void): object | number;
   sstpClose(engine: object): number;
+  sstpStats(engine: object): NativeSstpStats | undefined;
   sstpTls(certPem: Buffer, keyPem: Buffer): object | number;
   sstpCallAdd(engine: object, tls: object, fd: number, tag: number, hub: object | null, already: Buffer): object | number;
   sstpTlsClient(caPem: Buffer | null): object | number;
@@ -19,7 +20,19 @@ interface SstpAddon {
 }
 
 /** Why a call ended (`ended`), as the driver counts it; 0 while it is up. */
-export const SstpCallEnd = { peerClosed: 1, tlsError: 2, socketError: 3, badStream: 4, backlog: 5 } as const;
+export const SstpCallEnd = { peerClosed: 1, tlsError: 2, socketError: 3, badStream: 4, backlog: 5, keyUpdate: 6 } as const;
+
+/** The engine's calls past their handshake by where their records are sealed and opened (kTLS, issue 23). */
+export interface NativeSstpStats {
+  /** Both directions in the kernel. */
+  ktlsCalls: bigint;
+  /** Only received records in the kernel (TLS_TX refused); OpenSSL seals. */
+  ktlsRxOnly: bigint;
+  /** Both in OpenSSL (no tls module, a suite the kernel lacks, ...). */
+  ktlsFallbacks: bigint;
+  /** The last failure's errno (ENOENT: no tls module; EOPNOTSUPP: the suite), 0 without one. */
+  ktlsLastError: bigint;
+}
 
 export interface NativeSstpCallStats {
   /** TLS bytes on the socket. */
@@ -44,6 +57,10 @@ export interface NativeSstpCallStats {
   cipher: string;
   /** A dialed call: OpenSSL's reason the server's certificate was refused, else empty. */
   verifyError: string;
+  /** 1 once the kernel opens (Rx) / seals (Tx) the call's records (kTLS); else 0, and why in ktlsError (an errno). */
+  ktlsRx: bigint;
+  ktlsTx: bigint;
+  ktlsError: bigint;
 }
 
 /** A server certificate loaded into the driver's TLS (PEM chain, leaf first, and its key). */
@@ -167,6 +184,11 @@ export class NativeSstp {
     socket.destroy();
     if (typeof r === 'number') throw new PosternError(ErrorCode.dataplaneInvalid, `the driver could not dial the SSTP call (errno ${-r})`);
     return new NativeSstpCall(this.#addon, r);
+  }
+
+  /** Where the engine's calls' records went (kTLS or OpenSSL); undefined once closed. */
+  stats(): NativeSstpStats | undefined {
+    return this.#addon.sstpStats(this.#handle);
   }
 
   /** False while calls remain. */

@@ -13,6 +13,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../log/logger.ts';
 import type { NativeHub } from '../dataplane/native-hub.ts';
@@ -61,6 +62,7 @@ export function certificateHashes(certificatePem: string): { sha256: Uint8Array;
 }
 
 const ACME_TLS_ALPN = 'acme-tls/1';
+const osErrno = osConstants.errno;
 
 type CertHashes = { sha256: Uint8Array; sha1: Uint8Array };
 
@@ -72,6 +74,10 @@ export interface SstpListenerCounters extends AdmissionCounters {
   callsNow: number;
   /** Connections handed to the driver's TLS (issue 23). */
   driverHandovers: number;
+  /** The driver's calls past their handshake by where their records are sealed and opened: the kernel (kTLS) both ways, the kernel receiving only, OpenSSL. */
+  ktlsCalls: number;
+  ktlsRxOnly: number;
+  ktlsFallbacks: number;
 }
 
 /** A connection whose TLS runs in the driver; its SstpConnection exists from the first piece (the HTTP head). */
@@ -87,7 +93,16 @@ const END_REASONS: Record<number, string> = {
   [SstpCallEnd.socketError]: 'the connection failed',
   [SstpCallEnd.badStream]: 'not an SSTP stream',
   [SstpCallEnd.backlog]: 'the client stopped reading',
+  [SstpCallEnd.keyUpdate]: 'TLS KeyUpdate on a kTLS call (the kernel cannot be rekeyed; the client dials again)',
 };
+
+/** Why the kernel does not carry a call's records, from the driver's errno. */
+export function ktlsUnavailableReason(errno: number): string {
+  if (errno === osErrno.ENOENT) return 'the kernel has no tls module (ENOENT)';
+  if (errno === osErrno.EOPNOTSUPP) return 'the negotiated suite is not one kTLS takes (EOPNOTSUPP)';
+  const name = Object.entries(osErrno).find(([, v]) => v === errno)?.[0];
+  return name ? `setsockopt failed (${name})` : `errno ${errno}`;
+}
 
 export class SstpListener {
   readonly #options: SstpListenerOptions;
@@ -101,6 +116,7 @@ export class SstpListener {
   #engine: NativeSstp | undefined;
   #driverCertificate: NativeSstpCertificate | undefined;
   #driverHandovers = 0;
+  #ktlsLogged = false;
   #tlsFailures = 0;
   /** tls-alpn-01 validations answered (issue 16). */
   acmeAlpnAnswered = 0;
@@ -122,7 +138,21 @@ export class SstpListener {
 
   counters(): SstpListenerCounters {
     const a = this.#admission;
-    return { ...a.counters, tlsFailures: this.#tlsFailures, acmeAlpnAnswered: this.acmeAlpnAnswered, handshakesNow: a.handshakes, callsNow: a.calls, driverHandovers: this.#driverHandovers };
+    const k = this.#engine?.stats();
+    return {
+      ...a.counters, tlsFailures: this.#tlsFailures, acmeAlpnAnswered: this.acmeAlpnAnswered, handshakesNow: a.handshakes, callsNow: a.calls, driverHandovers: this.#driverHandovers,
+      ktlsCalls: Number(k?.ktlsCalls ?? 0n), ktlsRxOnly: Number(k?.ktlsRxOnly ?? 0n), ktlsFallbacks: Number(k?.ktlsFallbacks ?? 0n),
+    };
+  }
+
+  /** Once per listener, at the first driver call connected: where the kernel would not take its records, why (a board without kTLS is normal). */
+  #noteKtls(): void {
+    if (this.#ktlsLogged || !this.#engine) return;
+    const k = this.#engine.stats();
+    if (!k || k.ktlsCalls + k.ktlsRxOnly + k.ktlsFallbacks === 0n) return;
+    this.#ktlsLogged = true;
+    if (k.ktlsFallbacks + k.ktlsRxOnly === 0n) return;
+    this.#options.logger.info(`kTLS unavailable: ${ktlsUnavailableReason(Number(k.ktlsLastError))}; SSTP records stay in the driver's OpenSSL`, { fallbacks: Number(k.ktlsFallbacks), rxOnly: Number(k.ktlsRxOnly) });
   }
 
   async start(): Promise<AddressInfo> {
@@ -316,6 +346,7 @@ export class SstpListener {
       logger: o.logger,
       onEstablished: () => {
         this.#unfinished.delete(id);
+        this.#noteKtls();
         const admitted = this.#admission.promoted(id);
         this.#arm();
         if (admitted) return;

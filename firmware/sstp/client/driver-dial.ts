@@ -107,6 +107,7 @@ function endReason(call: NativeSstpCall): string {
     case SstpCallEnd.tlsError: return stats?.verifyError ? `TLS: the server certificate was refused: ${stats.verifyError}` : 'TLS: the handshake or a record failed';
     case SstpCallEnd.socketError: return 'TLS: the connection broke';
     case SstpCallEnd.badStream: return 'SSTP framing lost';
+    case SstpCallEnd.keyUpdate: return 'TLS KeyUpdate on a kTLS call (the kernel cannot be rekeyed)';
     default: return 'the call ended';
   }
 }

@@ -10,8 +10,9 @@ import t, { type Test } from 'tap';
 import { createLogger } from '../../../firmware/log/logger.ts';
 import { createCa } from '../../../firmware/pki/ca.ts';
 import { issueServerCertificate } from '../../../firmware/pki/issue.ts';
-import { SstpListener } from '../../../firmware/sstp/sstp-listener.ts';
+import { ktlsUnavailableReason, SstpListener } from '../../../firmware/sstp/sstp-listener.ts';
 import type { SstpLimits } from '../../../firmware/sstp/admission.ts';
+import { kernelHasTls } from '../../helpers/kernel-tls.ts';
 
 const now = new Date();
 const ca = createCa({ commonName: 'listener test CA', validityDays: 2, keyType: 'ecdsa-p256', now });
@@ -197,4 +198,15 @@ t.test('on the driver\'s TLS: an unfinished call is removed at admission\'s time
   t.same(silent, ['127.0.0.32'], 'the client that said nothing after TLS is reported');
   t.match(aborted, [/^127\.0\.0\.33 SSTP framing lost/], `the broken call, with its reason: ${JSON.stringify(aborted)}`);
   t.match(listener.counters(), { driverHandovers: 3, handshakesNow: 0 });
+  // kTLS (issue 23): each call that finished its handshake tried the switch; without a tls module (this CI) none took.
+  const k = listener.counters();
+  if (kernelHasTls()) t.ok(k.ktlsCalls >= 1, `the calls' records went to the kernel (${k.ktlsCalls})`);
+  else t.ok(k.ktlsCalls === 0 && k.ktlsRxOnly === 0 && k.ktlsFallbacks >= 1, `no tls module: the calls stayed on the driver's OpenSSL (${k.ktlsFallbacks} counted)`);
+});
+
+t.test('kTLS: why the kernel does not take a call\'s records, from the driver\'s errno', async (t) => {
+  t.equal(ktlsUnavailableReason(2), 'the kernel has no tls module (ENOENT)');
+  t.equal(ktlsUnavailableReason(95), 'the negotiated suite is not one kTLS takes (EOPNOTSUPP)');
+  t.equal(ktlsUnavailableReason(16), 'setsockopt failed (EBUSY)');
+  t.equal(ktlsUnavailableReason(99999), 'errno 99999');
 });
