@@ -12,6 +12,7 @@ import { startPostern } from '../helpers/postern-daemon.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesBehindNat } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
+import { kernelHasTls } from '../helpers/kernel-tls.ts';
 import { storedUser } from '../../firmware/config/users.ts';
 
 const PASSWORD = 'Branch-A-Site-Pass-42';
@@ -60,6 +61,12 @@ t.test('SSTP site-to-site through NAT: both LANs reach each other; gwA redials a
   t.ok(counters['driverHandovers']! >= 1 && counters['sstp.dataPath.sessions'] === 1, `gwB carries the call in the driver: ${health.stdout.trim()}`);
   t.ok(counters['sstp.dataPath.packetsIn']! >= 6 && counters['sstp.dataPath.packetsOut']! >= 6, 'the pings each way crossed the driver at gwB');
   t.ok((counters['sstp.javascriptPackets'] ?? 99) < 6, `hardly any IP crossed JavaScript at gwB (${counters['sstp.javascriptPackets']})`);
+  // kTLS (issue 23): where the kernel has no tls module (this CI's), gwB's call stays on the driver's OpenSSL, counted and said once.
+  if (kernelHasTls()) t.ok(counters['ktlsCalls']! >= 1 && counters['ktlsFallbacks'] === 0, `gwB's call is on kTLS: ${health.stdout.trim()}`);
+  else {
+    t.ok(counters['ktlsCalls'] === 0 && counters['ktlsFallbacks']! >= 1, `no tls module: gwB's call stays on the driver's OpenSSL (ktlsCalls ${counters['ktlsCalls']}, ktlsFallbacks ${counters['ktlsFallbacks']})`);
+    t.equal(count(hq.log(), 'kTLS unavailable: the kernel has no tls module (ENOENT); SSTP records stay in the driver\'s OpenSSL'), 1, 'and gwB says why, once');
+  }
   // And gwA dials on the driver's TLS, its IP in C once the HQ subnet leads to the call.
   t.match(branch.log(), /"msg":"SSTP call's IP in the driver"/, 'gwA carries its call\'s IP in the driver');
   t.notMatch(branch.log(), /SSTP dialing on Node's TLS/, 'gwA did not fall back to Node\'s TLS');
