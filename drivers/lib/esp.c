@@ -79,21 +79,29 @@ typedef struct {
   tally sent;       /* this lane's share of the SA's outbound counts */
 } lane_ctx;
 
+/* What an SA opens packets with. */
+typedef struct {
+  EVP_CIPHER_CTX *dec;
+  EVP_MAC_CTX *mac; /* CBC suites */
+} opener_ctx;
+
+/* Contexts are made when first used: an SA carries one direction (an inbound SA never seals, an
+ * outbound one never opens), so making both at setup doubled the OpenSSL memory of every SA. */
 struct dp_sa {
   dp_sa_config config;
   const suite_info *suite;
   uint8_t salt[4];
-  lane_ctx lane0;                          /* every thread outside a multi-queue hub */
-  _Atomic(lane_ctx *) lanes[DP_ESP_LANES]; /* lanes 1..: made by their thread on first use */
-  /* Lanes made later need the keys; they are wiped with the SA. */
+  size_t size;                             /* of this allocation, wiped when freed */
+  _Atomic(lane_ctx *) lanes[DP_ESP_LANES]; /* lane 0: every thread outside a multi-queue hub; lanes 1..: their own thread */
+  _Atomic(opener_ctx *) opener;
+  /* Contexts made later need the keys; they are wiped with the SA. */
   uint8_t enc_key[36], integ_key[48];
-  EVP_CIPHER_CTX *dec;
-  EVP_MAC_CTX *dec_mac;
   _Atomic uint64_t next_seq; /* taken with one atomic add: concurrent senders never share a number */
   dp_replay replay;
   tally received;            /* decryption stays with one thread */
   dp_sa_counters counters;   /* drops (atomic adds: rare) and the expiry flags; packets and bytes are the tallies' */
   _Atomic unsigned reported; /* DP_EXPIRE_* already handed to the slow path */
+  uint64_t replay_bits[];    /* the window's blocks only (none outbound) */
 };
 
 static __thread unsigned current_lane;
@@ -140,20 +148,42 @@ static void free_lane(lane_ctx *lane) {
   EVP_MAC_CTX_free(lane->mac);
 }
 
-/* The calling thread's contexts; NULL when a new lane cannot be made (out of memory). */
+/* The calling thread's contexts; NULL when a new lane cannot be made (out of memory, or the
+ * crypto library refused the key). Lane 0 may be shared by threads that take turns, so a lane is
+ * published with a compare-and-swap: a loser frees its own and takes the winner's. */
 static lane_ctx *lane_of(dp_sa *sa) {
   unsigned i = current_lane;
-  if (i == 0) return &sa->lane0;
   lane_ctx *lane = atomic_load_explicit(&sa->lanes[i], memory_order_acquire);
   if (lane) return lane;
   lane = calloc(1, sizeof *lane);
-  if (!lane || !init_lane(sa, lane)) {
-    if (lane) free_lane(lane);
-    free(lane);
-    return NULL;
-  }
-  atomic_store_explicit(&sa->lanes[i], lane, memory_order_release); /* only this lane's thread writes it */
-  return lane;
+  lane_ctx *none = NULL;
+  if (lane && init_lane(sa, lane) &&
+      atomic_compare_exchange_strong_explicit(&sa->lanes[i], &none, lane, memory_order_acq_rel, memory_order_acquire))
+    return lane;
+  if (lane) free_lane(lane);
+  free(lane);
+  return none; /* the winner's lane, or NULL */
+}
+
+static void free_opener(opener_ctx *o) {
+  if (!o) return;
+  EVP_CIPHER_CTX_free(o->dec);
+  EVP_MAC_CTX_free(o->mac);
+  free(o);
+}
+
+/* The SA's decryption contexts, made on its first packet in. */
+static opener_ctx *opener_of(dp_sa *sa) {
+  opener_ctx *o = atomic_load_explicit(&sa->opener, memory_order_acquire);
+  if (o) return o;
+  o = calloc(1, sizeof *o);
+  opener_ctx *none = NULL;
+  if (o && (o->dec = EVP_CIPHER_CTX_new()) && init_cipher(o->dec, sa->suite, sa->enc_key, 0) &&
+      (sa->suite->aead || (o->mac = new_mac(sa))) &&
+      atomic_compare_exchange_strong_explicit(&sa->opener, &none, o, memory_order_acq_rel, memory_order_acquire))
+    return o;
+  free_opener(o);
+  return none;
 }
 
 dp_sa *dp_sa_new(const dp_sa_config *config, dp_status *error) {
@@ -161,8 +191,11 @@ dp_sa *dp_sa_new(const dp_sa_config *config, dp_status *error) {
   *error = DP_ERR_CONFIG;
   if (!s || config->enc_key_len != s->key_len + (s->aead ? 4 : 0)) return NULL;
   if (!s->aead && config->integ_key_len != s->integ_key_len) return NULL;
-  dp_sa *sa = calloc(1, sizeof *sa);
+  uint32_t blocks = dp_replay_blocks(config->replay_window);
+  size_t size = sizeof(dp_sa) + blocks * sizeof(uint64_t);
+  dp_sa *sa = calloc(1, size);
   if (!sa) return NULL;
+  sa->size = size;
   sa->config = *config;
   sa->config.enc_key = NULL; /* the caller's buffers are not ours to keep */
   sa->config.integ_key = NULL;
@@ -170,12 +203,8 @@ dp_sa *dp_sa_new(const dp_sa_config *config, dp_status *error) {
   if (!s->aead) memcpy(sa->integ_key, config->integ_key, config->integ_key_len);
   sa->suite = s;
   atomic_init(&sa->next_seq, 1);
-  if (!dp_replay_init(&sa->replay, config->replay_window)) goto fail;
+  if (!dp_replay_init(&sa->replay, config->replay_window, sa->replay_bits)) goto fail;
   if (s->aead) memcpy(sa->salt, config->enc_key + s->key_len, 4);
-  sa->dec = EVP_CIPHER_CTX_new();
-  *error = DP_ERR_CRYPTO;
-  if (!sa->dec || !init_cipher(sa->dec, s, sa->enc_key, 0) || !init_lane(sa, &sa->lane0)) goto fail;
-  if (!s->aead && !(sa->dec_mac = new_mac(sa))) goto fail;
   *error = DP_OK;
   return sa;
 fail:
@@ -185,15 +214,13 @@ fail:
 
 void dp_sa_free(dp_sa *sa) {
   if (!sa) return;
-  free_lane(&sa->lane0);
-  for (int i = 1; i < DP_ESP_LANES; i++) {
+  for (int i = 0; i < DP_ESP_LANES; i++) {
     lane_ctx *lane = atomic_load(&sa->lanes[i]);
     if (lane) free_lane(lane);
     free(lane);
   }
-  EVP_CIPHER_CTX_free(sa->dec);
-  EVP_MAC_CTX_free(sa->dec_mac);
-  OPENSSL_cleanse(sa, sizeof *sa);
+  free_opener(atomic_load(&sa->opener));
+  OPENSSL_cleanse(sa, sa->size);
   free(sa);
 }
 
@@ -206,9 +233,9 @@ static void tally_add(tally *t, uint64_t bytes) {
 
 /* Everything the SA carried: what it opened, or what its lanes sealed. */
 static void totals(const dp_sa *sa, uint64_t *packets, uint64_t *bytes) {
-  *packets = read_tally(&sa->received.packets) + read_tally(&sa->lane0.sent.packets);
-  *bytes = read_tally(&sa->received.bytes) + read_tally(&sa->lane0.sent.bytes);
-  for (int i = 1; i < DP_ESP_LANES; i++) {
+  *packets = read_tally(&sa->received.packets);
+  *bytes = read_tally(&sa->received.bytes);
+  for (int i = 0; i < DP_ESP_LANES; i++) {
     const lane_ctx *lane = atomic_load_explicit(&sa->lanes[i], memory_order_acquire);
     if (!lane) continue;
     *packets += read_tally(&lane->sent.packets);
@@ -380,23 +407,26 @@ static dp_status open_payload(dp_sa *sa, const uint8_t *packet, size_t ct_off, s
   const suite_info *s = sa->suite;
   const uint8_t *iv = packet + ESP_HEADER;
   const uint8_t *icv = packet + ct_off + ct_len;
+  opener_ctx *o = opener_of(sa);
+  if (!o) return DP_ERR_CRYPTO;
+  EVP_CIPHER_CTX *dec = o->dec;
   int n = 0;
   if (s->aead) {
     uint8_t nonce[12], aad[12];
     aead_nonce(sa, iv, nonce);
     size_t aad_len = build_aad(sa, seq, aad);
-    if (EVP_DecryptInit_ex(sa->dec, NULL, NULL, NULL, nonce) != 1 ||
-        EVP_DecryptUpdate(sa->dec, NULL, &n, aad, (int)aad_len) != 1 ||
-        EVP_DecryptUpdate(sa->dec, out, &n, packet + ct_off, (int)ct_len) != 1 ||
-        EVP_CIPHER_CTX_ctrl(sa->dec, EVP_CTRL_AEAD_SET_TAG, (int)s->icv_len, (void *)icv) != 1)
+    if (EVP_DecryptInit_ex(dec, NULL, NULL, NULL, nonce) != 1 ||
+        EVP_DecryptUpdate(dec, NULL, &n, aad, (int)aad_len) != 1 ||
+        EVP_DecryptUpdate(dec, out, &n, packet + ct_off, (int)ct_len) != 1 ||
+        EVP_CIPHER_CTX_ctrl(dec, EVP_CTRL_AEAD_SET_TAG, (int)s->icv_len, (void *)icv) != 1)
       return DP_ERR_CRYPTO;
-    return EVP_DecryptFinal_ex(sa->dec, out + n, &n) == 1 ? DP_OK : DP_ERR_AUTH;
+    return EVP_DecryptFinal_ex(dec, out + n, &n) == 1 ? DP_OK : DP_ERR_AUTH;
   }
   uint8_t expected[64];
-  if (!hmac(sa, sa->dec_mac, packet, ct_off + ct_len, seq, expected)) return DP_ERR_CRYPTO;
+  if (!hmac(sa, o->mac, packet, ct_off + ct_len, seq, expected)) return DP_ERR_CRYPTO;
   if (CRYPTO_memcmp(expected, icv, s->icv_len) != 0) return DP_ERR_AUTH; /* before decrypting anything */
-  if (EVP_DecryptInit_ex(sa->dec, NULL, NULL, NULL, iv) != 1 ||
-      EVP_DecryptUpdate(sa->dec, out, &n, packet + ct_off, (int)ct_len) != 1)
+  if (EVP_DecryptInit_ex(dec, NULL, NULL, NULL, iv) != 1 ||
+      EVP_DecryptUpdate(dec, out, &n, packet + ct_off, (int)ct_len) != 1)
     return DP_ERR_CRYPTO;
   return DP_OK;
 }

@@ -1,5 +1,6 @@
 /* ESP (RFC 4303) security associations: encapsulate and decapsulate one packet at a time, with
- * cipher contexts made once per SA. Tunnel and transport mode differ only in the next-header
+ * cipher contexts made once per SA and direction, on the first packet that needs them (an SA
+ * carries one direction, so it holds one set). Tunnel and transport mode differ only in the next-header
  * value and what the caller puts around the result, so both go through the same two calls. */
 #ifndef POSTERN_ESP_H
 #define POSTERN_ESP_H

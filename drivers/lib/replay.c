@@ -2,13 +2,22 @@
 
 #include <string.h>
 
-bool dp_replay_init(dp_replay *r, uint32_t window) {
-  memset(r, 0, sizeof *r);
-  if (window != 0 && (window < 32 || window > DP_REPLAY_MAX_WINDOW)) return false;
-  r->window = window;
+static bool window_ok(uint32_t window) { return window == 0 || (window >= 32 && window <= DP_REPLAY_MAX_WINDOW); }
+
+uint32_t dp_replay_blocks(uint32_t window) {
+  if (window == 0 || !window_ok(window)) return 0;
   uint32_t blocks = 1;
   while (blocks * 64 < window + 64) blocks <<= 1; /* one spare block so the window never straddles a cleared one */
-  r->nblocks = blocks;
+  return blocks;
+}
+
+bool dp_replay_init(dp_replay *r, uint32_t window, uint64_t *bitmap) {
+  memset(r, 0, sizeof *r);
+  if (!window_ok(window)) return false;
+  r->window = window;
+  r->nblocks = dp_replay_blocks(window);
+  r->bitmap = bitmap;
+  if (r->nblocks) memset(bitmap, 0, r->nblocks * sizeof *bitmap);
   return true;
 }
 

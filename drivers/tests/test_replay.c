@@ -5,8 +5,12 @@ void test_replay(void);
 
 void test_replay(void) {
   dp_replay r;
-  CHECK(!dp_replay_init(&r, 16) && !dp_replay_init(&r, 8192), "windows outside 32..4096 refused");
-  CHECK(dp_replay_init(&r, 1024), "a 1024-packet window");
+  uint64_t bits[DP_REPLAY_MAX_BLOCKS];
+  CHECK(!dp_replay_init(&r, 16, bits) && !dp_replay_init(&r, 8192, bits), "windows outside 32..4096 refused");
+  CHECK(dp_replay_blocks(0) == 0 && dp_replay_blocks(32) == 2 && dp_replay_blocks(64) == 2 && dp_replay_blocks(65) == 4 &&
+            dp_replay_blocks(1024) == 32 && dp_replay_blocks(4096) == DP_REPLAY_MAX_BLOCKS && dp_replay_blocks(8192) == 0,
+        "the bitmap is sized to the window (a spare block, a power of two)");
+  CHECK(dp_replay_init(&r, 1024, bits), "a 1024-packet window");
   CHECK(!dp_replay_check(&r, 0), "sequence number 0 is never valid");
   CHECK(dp_replay_update(&r, 1) && dp_replay_update(&r, 2) && dp_replay_update(&r, 5), "in order and a gap");
   CHECK(!dp_replay_update(&r, 2), "a duplicate is refused");
@@ -22,7 +26,8 @@ void test_replay(void) {
   CHECK(ok, "5000 in order, then every one of the last 1024 is a replay");
 
   dp_replay e;
-  dp_replay_init(&e, 64);
+  uint64_t e_bits[2];
+  dp_replay_init(&e, 64, e_bits);
   dp_replay_update(&e, 0xfffffff0ull);
   CHECK(dp_replay_infer(&e, 0xfffffff8u, true) == 0xfffffff8ull, "ESN: ahead in the same subspace");
   CHECK(dp_replay_infer(&e, 0x00000003u, true) == 0x100000003ull, "ESN: wrapped into the next subspace");
@@ -33,6 +38,6 @@ void test_replay(void) {
   CHECK(dp_replay_infer(&e, 7, false) == 7, "without ESN the number is what was sent");
 
   dp_replay off;
-  dp_replay_init(&off, 0);
+  dp_replay_init(&off, 0, NULL);
   CHECK(dp_replay_update(&off, 9) && dp_replay_update(&off, 9), "window 0 disables the check");
 }
