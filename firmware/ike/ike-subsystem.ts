@@ -289,7 +289,7 @@ export class IkeSubsystem implements Subsystem {
   disconnect(id: string, reason = 'disconnected by the administrator'): boolean {
     const r = this.#running;
     const m = /^ikev2-([0-9a-f]{16})$/.exec(id);
-    const sa = m && r?.engine.sas.find((s) => s.spiI === BigInt(`0x${m[1]}`) && s.state === 'established');
+    const sa = m && r?.engine.findSa(BigInt(`0x${m[1]}`), (s) => s.state === 'established');
     if (!r || !sa) return false;
     this.#radius?.accounting.ending(sa.spiI, reason);
     r.shell.terminate(sa.spiI);

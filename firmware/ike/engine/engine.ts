@@ -43,8 +43,18 @@ export class IkeEngine {
   readonly #options: EngineOptions;
   /** By our own SPI: SPIi for SAs we initiated, SPIr for those we answered. */
   readonly #sas = new Map<bigint, IkeSa>();
+  /**
+   * SAs by initiator SPI, the name the shell, management and RADIUS use (issue 23: the public
+   * operations looked through every SA). Usually one each; a peer may pick an SPI another peer
+   * (or we) picked, so several are kept in the order they came, as a look through #sas met them.
+   */
+  readonly #byInitiatorSpi = new Map<bigint, IkeSa | IkeSa[]>();
+  /** A reauthentication's new SA by the old SA's initiator SPI, so the old one's close finds it. */
+  readonly #reauths = new Map<bigint, IkeSa>();
   /** Half-open responder SAs by the initiator's SPI and address, to answer retransmitted IKE_SA_INIT. */
   readonly #halfOpen = new Map<string, IkeSa>();
+  /** Each half-open SA's key in #halfOpen, so forgetting one does not look through them all. */
+  readonly #halfOpenKeys = new Map<IkeSa, string>();
   /**
    * SAs by connection name and the peer's authenticated ID, for uniqueness and INITIAL_CONTACT:
    * looking through every SA at each IKE_AUTH made setups quadratic at thousands of SAs (issue 23),
@@ -100,6 +110,36 @@ export class IkeEngine {
     return [...this.#sas.values()];
   }
 
+  /** The first SA (in the order they came) under this initiator SPI that `which` accepts; not closed ones. */
+  findSa(spiI: bigint, which: (sa: IkeSa) => boolean = () => true): IkeSa | undefined {
+    const found = this.#byInitiatorSpi.get(spiI);
+    if (found === undefined) return undefined;
+    if (!Array.isArray(found)) return which(found) ? found : undefined;
+    return found.find(which);
+  }
+
+  #add(sa: IkeSa): void {
+    this.#sas.set(sa.mySpi, sa);
+    const found = this.#byInitiatorSpi.get(sa.spiI);
+    if (found === undefined) this.#byInitiatorSpi.set(sa.spiI, sa);
+    else if (Array.isArray(found)) found.push(sa);
+    else this.#byInitiatorSpi.set(sa.spiI, [found, sa]);
+  }
+
+  #remove(sa: IkeSa): void {
+    this.#sas.delete(sa.mySpi);
+    const found = this.#byInitiatorSpi.get(sa.spiI);
+    if (found === sa) this.#byInitiatorSpi.delete(sa.spiI);
+    else if (Array.isArray(found)) {
+      const rest = found.filter((o) => o !== sa);
+      this.#byInitiatorSpi.set(sa.spiI, rest.length === 1 ? rest[0]! : rest);
+    }
+    // A reauthentication's record goes with either end: the old SA closing (its successor was read
+    // before), or the new one failing first.
+    if (sa.initiator) this.#reauths.delete(sa.spiI);
+    if (sa.reauthOf !== undefined && this.#reauths.get(sa.reauthOf) === sa) this.#reauths.delete(sa.reauthOf);
+  }
+
   /** A packet received on UDP 500, or on 4500 with the non-ESP marker already removed. */
   handlePacket(packet: Uint8Array, from: Endpoint, to: Endpoint, now: number): IkeAction[] {
     this.#now = now;
@@ -144,7 +184,7 @@ export class IkeEngine {
     if (!conn || !address) throw new Error(`no connection '${name}' with a remote address`);
     const sa = new IkeSa(true, this.#newIkeSpi(), local, { address, port: 500 }, this.#now, 'init-sent');
     sa.connection = conn;
-    this.#sas.set(sa.spiI, sa);
+    this.#add(sa);
     this.#touched.add(sa);
     const group = conn.ikeProposals[0]?.get(TransformType.DH)?.[0]?.id ?? 0;
     if (!startInit(this.#context(), sa, conn.ikeProposals, group)) this.#close(sa, `DH group ${group} is not implemented`);
@@ -157,11 +197,14 @@ export class IkeEngine {
    */
   reauthenticate(ikeSpi: bigint, now: number): IkeAction[] {
     this.#now = now;
-    const old = this.sas.find((s) => s.spiI === ikeSpi && s.initiator && s.state === 'established' && s.connection?.remoteAddress);
+    const old = this.findSa(ikeSpi, (s) => s.initiator && s.state === 'established' && s.connection?.remoteAddress !== undefined);
     if (old) {
       // To the address the old SA runs to: the connection may name its peer by DNS.
       const fresh = this.#start(old.connection!.name, { address: old.local.address, port: 500 }, old.remote.address);
-      if (fresh) fresh.reauthOf = old.spiI;
+      if (fresh) {
+        fresh.reauthOf = old.spiI;
+        if (fresh.state !== 'closed') this.#reauths.set(old.spiI, fresh);
+      }
       this.#log('info', `reauthenticating IKE SA ${old.spiI.toString(16)}`, { connection: old.connection?.name });
     }
     return this.#flush();
@@ -170,7 +213,7 @@ export class IkeEngine {
   /** Deletes an IKE SA and its children with the peer (§1.4.1). */
   terminate(spi: bigint, now: number): IkeAction[] {
     this.#now = now;
-    const sa = [...this.#sas.values()].find((s) => s.spiI === spi);
+    const sa = this.findSa(spi);
     if (sa?.state === 'established') startDeleteIke(this.#context(), sa);
     else if (sa) this.#close(sa, 'terminated locally');
     return this.#flush();
@@ -181,7 +224,7 @@ export class IkeEngine {
    * `seconds` from now, replacing the Access-Accept's limit; false when no such established SA.
    */
   setSessionTimeout(spi: bigint, seconds: number, now: number): boolean {
-    const sa = [...this.#sas.values()].find((s) => s.spiI === spi && s.state === 'established' && s.rekeyedTo === undefined);
+    const sa = this.findSa(spi, (s) => s.state === 'established' && s.rekeyedTo === undefined);
     if (!sa) return false;
     sa.sessionEnds = { at: now + seconds * 1000, reason: `session timeout (RADIUS CoA Session-Timeout ${seconds} s)` };
     this.#wake(sa);
@@ -286,7 +329,7 @@ export class IkeEngine {
   /** Rekeys a child SA now (named by our inbound SPI), as the rekey timer would. */
   rekeyChild(ikeSpi: bigint, inboundSpi: number, now: number): IkeAction[] {
     this.#now = now;
-    const sa = this.sas.find((s) => s.spiI === ikeSpi);
+    const sa = this.findSa(ikeSpi);
     const child = sa?.children.find((c) => c.inbound.spi === inboundSpi);
     if (sa && child) startCreateChild(this.#context(), sa, child);
     return this.#flush();
@@ -295,7 +338,7 @@ export class IkeEngine {
   /** Another child SA for the connection's selectors on an established IKE SA (§1.3.1). */
   createChild(ikeSpi: bigint, now: number): IkeAction[] {
     this.#now = now;
-    const sa = this.sas.find((s) => s.spiI === ikeSpi && s.rekeyedTo === undefined);
+    const sa = this.findSa(ikeSpi, (s) => s.rekeyedTo === undefined);
     if (sa) startCreateChild(this.#context(), sa);
     return this.#flush();
   }
@@ -303,7 +346,7 @@ export class IkeEngine {
   /** Rekeys an IKE SA now. */
   rekeyIke(ikeSpi: bigint, now: number): IkeAction[] {
     this.#now = now;
-    const sa = this.sas.find((s) => s.spiI === ikeSpi && s.rekeyedTo === undefined);
+    const sa = this.findSa(ikeSpi, (s) => s.rekeyedTo === undefined);
     if (sa) startRekeyIke(this.#context(), sa);
     return this.#flush();
   }
@@ -334,8 +377,9 @@ export class IkeEngine {
       }
       return;
     }
-    this.#sas.set(sa.spiR, sa);
+    this.#add(sa);
     this.#halfOpen.set(key, sa);
+    this.#halfOpenKeys.set(sa, key);
     this.#touched.add(sa);
   }
 
@@ -481,7 +525,7 @@ export class IkeEngine {
       allocateChildSpi: () => this.#newChildSpi(),
       newIkeSpi: () => this.#newIkeSpi(),
       adopt: (sa) => {
-        this.#sas.set(sa.mySpi, sa);
+        this.#add(sa);
         this.#index(sa);
         this.#touched.add(sa);
       },
@@ -492,7 +536,7 @@ export class IkeEngine {
         this.#held = true;
       },
       retire: (spiI, why) => {
-        const old = [...this.#sas.values()].find((s) => s.spiI === spiI && s.state === 'established');
+        const old = this.findSa(spiI, (s) => s.state === 'established');
         if (!old) return;
         this.#log('info', `deleting the old IKE SA ${spiI.toString(16)}: ${why}`, { connection: old.connection?.name });
         old.rekeyedTo = spiI; // its close is not the connection going down
@@ -597,7 +641,8 @@ export class IkeEngine {
     const wasUp = sa.state === 'established' || sa.state === 'deleting';
     // Deleted while our reauthentication's SA is up (the peer replaced it first): not a connection going down.
     // Only SAs we initiated are reauthenticated by us, so only they can have a successor.
-    const successor = sa.initiator ? [...this.#sas.values()].find((o) => o !== sa && o.reauthOf === sa.spiI && o.state === 'established') : undefined;
+    const fresh = sa.initiator ? this.#reauths.get(sa.spiI) : undefined;
+    const successor = fresh !== sa && fresh?.state === 'established' ? fresh : undefined;
     if (successor && sa.rekeyedTo === undefined) sa.rekeyedTo = successor.spiI;
     for (const child of [...sa.children.splice(0), ...sa.childrenDeleting.splice(0)]) {
       this.#actions.push({ type: 'delete-child', child });
@@ -605,7 +650,7 @@ export class IkeEngine {
     sa.setState('closed', reason);
     sa.pending = undefined;
     sa.queued.length = 0;
-    this.#sas.delete(sa.mySpi);
+    this.#remove(sa);
     this.#forgetHalfOpen(sa);
     this.#unindex(sa);
     // The pool keeps the address for this identity, so a reconnect gets it back; while another SA of
@@ -658,7 +703,10 @@ export class IkeEngine {
   }
 
   #forgetHalfOpen(sa: IkeSa): void {
-    for (const [key, value] of this.#halfOpen) if (value === sa) this.#halfOpen.delete(key);
+    const key = this.#halfOpenKeys.get(sa);
+    if (key === undefined) return;
+    this.#halfOpenKeys.delete(sa);
+    if (this.#halfOpen.get(key) === sa) this.#halfOpen.delete(key);
   }
 
   #newIkeSpi(): bigint {
