@@ -456,8 +456,8 @@ export class Ikev1Engine {
     this.#closed.push(sa);
     if (this.#closed.length > 16) this.#closed.shift();
     // A renewal that failed lets the old SA try again later; a replaced SA going is no site going down.
-    for (const old of this.#sas.values()) {
-      if (old.successor !== sa.ckyI) continue;
+    const old = sa.renewing === undefined ? undefined : this.#sas.get(cookieKey(sa.renewing));
+    if (old?.successor === sa.ckyI) {
       old.successor = undefined;
       this.#touched.add(old); // its own renewal is due again
     }

@@ -126,6 +126,8 @@ export class Phase1Sa {
   peerLifeSeconds: number | undefined;
   /** Phase 1 renewal: the new SA being made to replace this one; the one that did; when this one is deleted. */
   successor: bigint | undefined;
+  /** The other way: the SA this one is being made to replace (its close finds that one directly, issue 23). */
+  renewing: bigint | undefined;
   replacedBy: bigint | undefined;
   retireAt: number | undefined;
   /** The peer deleted this ISAKMP SA but its children run on, waiting for its new one (lifetimes.ts). */

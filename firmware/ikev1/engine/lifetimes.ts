@@ -104,6 +104,7 @@ export function startPhase1Rekey(ctx: Ikev1Context, sa: Phase1Sa): Phase1Sa {
   const conn = sa.connection!;
   const fresh = startMainMode(ctx, conn, { address: sa.local.address, port: 500 }, { address: conn.remoteAddress ?? sa.remote.address, port: 500 });
   sa.successor = fresh.ckyI;
+  fresh.renewing = sa.ckyI;
   ctx.log('info', `renewing ISAKMP SA ${sa.ckyI.toString(16)} with ${sa.remote.address} (${conn.name}): new Main Mode ${fresh.ckyI.toString(16)}`);
   return fresh;
 }
