@@ -1,6 +1,6 @@
 // Issue 17, the rest of a router's settings in a real browser (Debian's Chromium) against `postern run`
 // on loopback: each form saves and an invalid value is refused at its field (listeners and the ports to
-// open, IKEv2 proposals and who checks passwords, DNS, time, clients' DNS, dynamic DNS; a fresh box on HTTPS with HTTP redirected, then turned off), then Maintenance: ping and
+// open, IKEv2 proposals and who checks passwords, DNS, time, clients' DNS, dynamic DNS, the fleet broker's discovery domain; a fresh box on HTTPS with HTTP redirected, then turned off), then Maintenance: ping and
 // traceroute to loopback, export, import previewed, and reboot (a restart of the service here).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
@@ -190,6 +190,23 @@ t.test('issue 17: router settings save and refuse at their fields; maintenance t
   await ddns.locator('input[name=ddns-enabled]').uncheck();
   await ddns.locator('button[type=submit]').click();
   await ddns.getByRole('status').filter({ hasText: 'Dynamic DNS off' }).waitFor(WAIT);
+
+  // Issue 26: the fleet broker found by DNS SRV; a domain that is none refused at its field, then set and cleared.
+  const telemetry = page.getByRole('form', { name: 'telemetry' });
+  const discoveryInput = telemetry.locator('input[name=mqtt-discovery]');
+  await discoveryInput.fill('not a domain!');
+  await telemetry.locator('button[type=submit]').click();
+  await t.resolves(fieldError(telemetry, 'input[name=mqtt-discovery]').waitFor(WAIT), 'a discovery domain that is no domain: refused at its field');
+  await discoveryInput.fill('fleet.example.net');
+  await telemetry.locator('button[type=submit]').click();
+  await telemetry.getByRole('status').filter({ hasText: 'Telemetry saved' }).waitFor(WAIT);
+  const discovery = () => (savedConfig().config ?? savedConfig()).telemetry?.mqtt?.discovery;
+  for (let i = 0; i < 100 && discovery()?.domain !== 'fleet.example.net'; i++) await new Promise((r) => setTimeout(r, 100));
+  t.same(discovery(), { domain: 'fleet.example.net' }, 'the discovery domain saved');
+  await discoveryInput.fill('');
+  await telemetry.locator('button[type=submit]').click();
+  for (let i = 0; i < 100 && discovery() !== undefined; i++) await new Promise((r) => setTimeout(r, 100));
+  t.equal(discovery(), undefined, 'emptied: discovery off, the broker URL used again');
   await screenshot(page, '17-10-router-settings');
   t.equal(await sideways(page), 0, 'Settings fit a phone screen');
 

@@ -110,7 +110,8 @@ t.test('online state and config/version arrive retained, status every second, of
   const times = statuses.map((s) => Date.parse(String(s.payload['ts'])));
   for (let i = 1; i < times.length; i++) {
     const gap = times[i]! - times[i - 1]!;
-    t.ok(gap >= 500 && gap <= 2000, `status ${i} came ${gap} ms after the one before`);
+    // The configured 1 s, not the default 60: a report gathered on a machine at load 9 came 2.2 s late once.
+    t.ok(gap >= 500 && gap <= 5000, `status ${i} came ${gap} ms after the one before`);
   }
 
   t.equal(await gw.command('stop'), 'stopped');

@@ -182,6 +182,9 @@ export function objectRoutes(ctx: ApiContext): Route[] {
         const body = (await c.body()) as { mqtt?: unknown };
         if (!body.mqtt || typeof body.mqtt !== 'object') throw badRequest("send {mqtt: {...}}");
         next.telemetry.mqtt = restoreRedacted({ ...next.telemetry.mqtt, ...body.mqtt }, next.telemetry.mqtt) as PosternConfig['telemetry']['mqtt'];
+        // null removes an optional block (the web UI clears broker discovery so).
+        const merged = next.telemetry.mqtt as unknown as Record<string, unknown>;
+        for (const [key, value] of Object.entries(body.mqtt)) if (value === null) delete merged[key];
         return { status: 200, body: await applyOrThrow(ctx, next, 'telemetry settings changed') };
       },
     },

@@ -20,6 +20,8 @@ interface Mqtt {
   prefix: string;
   deviceId: string;
   intervalSeconds: number;
+  /** Issue 26: the broker found by DNS SRV (or a DHCP option); null in a PUT removes it. */
+  discovery?: { domain?: string; [other: string]: unknown } | null;
 }
 interface Identity {
   publicName: string;
@@ -198,7 +200,11 @@ export function SettingsView() {
   useEffect(() => void load(), []);
   const saveMqtt = (e: Event) => {
     e.preventDefault();
-    void telemetry.run(() => api('PUT', '/telemetry', { mqtt }), 'Telemetry saved');
+    if (!mqtt) return;
+    // An empty domain turns discovery off unless it still has a DHCP option to ask.
+    const { domain, ...rest } = mqtt.discovery ?? {};
+    const discovery = domain ? { ...rest, domain } : Object.keys(rest).length > 0 ? rest : null;
+    void telemetry.run(() => api('PUT', '/telemetry', { mqtt: { ...mqtt, discovery } }), 'Telemetry saved');
   };
   if (!mqtt) return <p>Loading…</p>;
   const err = (f: string) => telemetry.issues.errors[f];
@@ -221,6 +227,9 @@ export function SettingsView() {
         <WarningBanner issues={telemetry.issues} />
         <label class="switch"><input type="checkbox" checked={mqtt.enabled} onChange={(e) => setMqtt({ ...mqtt, enabled: e.currentTarget.checked })} /> Enabled</label>
         <Field label="Broker URL" error={err('url')} warning={telemetry.issues.warnings['url']}><input name="mqtt-url" value={mqtt.url} onInput={(e) => setMqtt({ ...mqtt, url: e.currentTarget.value })} /></Field>
+        <Field label="Find the broker by DNS SRV under" error={err('discovery.domain')} hint="A domain (its _secure-mqtt._tcp record), or dhcp for the domain the WAN's DHCP gave; the broker URL is then not used. Empty: off">
+          <input name="mqtt-discovery" value={mqtt.discovery?.domain ?? ''} placeholder="off" onInput={(e) => setMqtt({ ...mqtt, discovery: { ...(mqtt.discovery ?? {}), domain: e.currentTarget.value.trim() } })} />
+        </Field>
         <Field label="Device ID" error={err('deviceId')}><input value={mqtt.deviceId} onInput={(e) => setMqtt({ ...mqtt, deviceId: e.currentTarget.value })} /></Field>
         <Field label="Status interval (s)" error={err('intervalSeconds')}><input type="number" value={mqtt.intervalSeconds} onInput={(e) => setMqtt({ ...mqtt, intervalSeconds: Number(e.currentTarget.value) })} /></Field>
         <Elsewhere issues={telemetry.issues} />
