@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -15,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "epoch.h"
@@ -28,6 +30,15 @@
 #define READ_CHUNK 65536
 #define PLAIN_CHUNK 16384 /* a TLS record's plaintext at most */
 #define READS_PER_TURN 16 /* 1 MiB of one call's records before the next call's turn */
+/* A memory BIO keeps the largest buffer it ever held (BUF_MEM only grows). An established call's BIO,
+ * once drained, is swapped for an empty one the first time it held more than BIO_KEEP (the handshake's
+ * flight, about 3 KB with an RSA chain), later only after a burst above BIO_BURST (a 64 KB read, runs of
+ * 16 KB records): an idle call holds neither, and a flow of single records costs no allocation each. */
+#define BIO_KEEP 1024
+#define BIO_BURST 32768
+/* Handshakes leave freed memory in the engine thread's malloc arena (OpenSSL's handshake state,
+ * certificates, key shares): once none completed for this long, it goes back to the kernel. */
+#define TRIM_QUIET_MS 1000
 
 struct dp_sstp_tls {
   SSL_CTX *ctx;
@@ -43,6 +54,8 @@ struct dp_sstp_call {
   pthread_mutex_t lock; /* the SSL object and its BIOs, whichever thread */
   SSL *ssl;
   BIO *rbio, *wbio;     /* memory BIOs: records from the socket, records for it */
+  size_t rbio_peak, wbio_peak; /* the most each held since it was new (what its buffer grew to) */
+  bool rbio_renewed, wbio_renewed; /* once: from then on only a burst's buffer is given back */
   _Atomic bool established;
   bool client;
   long verify; /* a dialed call's certificate check (X509_V_OK or why it failed), under the lock */
@@ -62,6 +75,7 @@ struct dp_sstp {
   dp_gro *gro;             /* engine thread: a call's TCP runs merged toward a TUN with offloads (from the first such packet) */
   dp_sstp_call *gro_owner; /* whose packets it holds: written at the end of that call's turn */
   dp_epoch epoch; /* odd while the thread handles a batch of events */
+  uint64_t trim_at_ms;     /* engine thread: when to give the handshakes' freed memory back (0: nothing to give) */
   pthread_t thread;
   bool running;
   dp_sstp_stats stats;
@@ -115,6 +129,7 @@ dp_sstp_tls *dp_sstp_tls_new(const char *cert_pem, size_t cert_len, const char *
     /* Idle calls keep no record buffers (memory per call, issue 23); no session tickets to keep. */
     SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_num_tickets(t->ctx, 0);
+    SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF); /* no resumption: a TLS 1.2 call's session would stay cached after it */
     SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION); /* TLS 1.2: a client's renegotiations cost us handshakes for nothing */
     SSL_CTX_set_keylog_callback(t->ctx, on_keylog);
   }
@@ -167,6 +182,12 @@ void dp_sstp_tls_free(dp_sstp_tls *t) {
   free(t);
 }
 
+static uint64_t monotonic_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 /* ---- the call's stream (under its lock) ---- */
 
 /* The call is over: said once, up the pipe as an empty message. */
@@ -177,13 +198,38 @@ static void end_call(dp_sstp_call *c, unsigned why) {
 
 static bool ended(dp_sstp_call *c) { return atomic_load_explicit(&c->stats.ended, memory_order_acquire) != 0; }
 
+/* A drained memory BIO that grew past its limit is replaced by an empty one (SSL_set0_* frees the old). */
+static void renew_rbio(dp_sstp_call *c) {
+  if (c->rbio_peak <= (c->rbio_renewed ? BIO_BURST : BIO_KEEP) || BIO_ctrl_pending(c->rbio) > 0 || !atomic_load_explicit(&c->established, memory_order_relaxed)) return;
+  BIO *fresh = BIO_new(BIO_s_mem());
+  if (!fresh) return; /* the old one stays: only memory is lost */
+  BIO_set_mem_eof_return(fresh, -1);
+  SSL_set0_rbio(c->ssl, fresh);
+  c->rbio = fresh;
+  c->rbio_peak = 0;
+  c->rbio_renewed = true;
+  COUNT(c, bio_renewed);
+}
+
+static void renew_wbio(dp_sstp_call *c) {
+  if (c->wbio_peak <= (c->wbio_renewed ? BIO_BURST : BIO_KEEP) || !atomic_load_explicit(&c->established, memory_order_relaxed)) return;
+  BIO *fresh = BIO_new(BIO_s_mem());
+  if (!fresh) return;
+  SSL_set0_wbio(c->ssl, fresh);
+  c->wbio = fresh;
+  c->wbio_peak = 0;
+  c->wbio_renewed = true;
+  COUNT(c, bio_renewed);
+}
+
 /* Sealed records to the socket, as far as it takes them; the rest waits for EPOLLOUT. */
 static void flush(dp_sstp_call *c) {
   static __thread uint8_t scratch[16384];
   for (;;) {
     char *p = NULL;
     long n = BIO_get_mem_data(c->wbio, &p);
-    if (n <= 0) return;
+    if (n <= 0) return renew_wbio(c);
+    if ((size_t)n > c->wbio_peak) c->wbio_peak = (size_t)n;
     ssize_t w = write(c->fd, p, (size_t)n);
     if (w < 0) {
       if (errno != EAGAIN && errno != EINTR) end_call(c, DP_SSTP_END_SOCKET_ERROR);
@@ -378,6 +424,7 @@ static void pump(dp_sstp_call *c) {
     }
     ktls_begin(c);
     atomic_store_explicit(&c->established, true, memory_order_release);
+    c->engine->trim_at_ms = monotonic_ms() + TRIM_QUIET_MS;
     if (c->client && !hand_up_certificate(c)) {
       end_call(c, DP_SSTP_END_TLS_ERROR);
       return;
@@ -436,6 +483,7 @@ static void service(dp_sstp *e, dp_sstp_call *c, uint32_t events) {
         ADD(c, bytes_in, n);
         if (c->ktls && atomic_load_explicit(&c->established, memory_order_relaxed)) dp_ktls_track(c->ktls, chunk, (size_t)n);
         BIO_write(c->rbio, chunk, (int)n);
+        if (BIO_ctrl_pending(c->rbio) > c->rbio_peak) c->rbio_peak = BIO_ctrl_pending(c->rbio);
         pump(c);
         continue;
       }
@@ -446,16 +494,28 @@ static void service(dp_sstp *e, dp_sstp_call *c, uint32_t events) {
     }
   }
   flush_gro(e);
+  if (!ended(c)) renew_rbio(c);
   /* Handshake messages, KeyUpdate answers, whatever waited for room, and a failed handshake's alert. */
   if (atomic_load(&c->stats.ended) != DP_SSTP_END_SOCKET_ERROR) flush(c);
   pthread_mutex_unlock(&c->lock);
+}
+
+/* A burst of handshakes is over: the arenas' free pages go back (glibc keeps them otherwise). */
+static int trim_when_quiet(dp_sstp *e) {
+  if (!e->trim_at_ms) return -1;
+  uint64_t now = monotonic_ms();
+  if (now < e->trim_at_ms) return (int)(e->trim_at_ms - now);
+  e->trim_at_ms = 0;
+  malloc_trim(0);
+  atomic_fetch_add_explicit(&e->stats.memory_trims, 1, memory_order_relaxed);
+  return -1;
 }
 
 static void *run(void *arg) {
   dp_sstp *e = arg;
   struct epoll_event ev[EVENTS];
   for (;;) {
-    int n = epoll_wait(e->epoll_fd, ev, EVENTS, -1);
+    int n = epoll_wait(e->epoll_fd, ev, EVENTS, trim_when_quiet(e));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) break;
     bool stop = false;
@@ -636,6 +696,7 @@ static dp_sstp_call *call_new(dp_sstp *e, dp_sstp_tls *tls, int fd, const uint8_
     *error = -EINVAL;
     return NULL;
   }
+  c->rbio_peak = already_len;
   SSL_set_bio(c->ssl, c->rbio, c->wbio);
   SSL_set_app_data(c->ssl, c); /* the keylog callback's way back to the call */
   c->client = tls->client;

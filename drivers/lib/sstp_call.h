@@ -72,6 +72,7 @@ typedef struct {
   _Atomic uint64_t ended;                     /* 0 while up; else one of DP_SSTP_END_* */
   _Atomic uint64_t ktls_rx, ktls_tx;          /* 1: the kernel decrypts / seals the call's records (sstp_ktls.h) */
   _Atomic uint64_t ktls_error;                /* why not (an errno: ENOENT no tls module, EOPNOTSUPP the suite, ...); 0 */
+  _Atomic uint64_t bio_renewed;               /* drained memory BIOs swapped for empty ones (their buffers freed) */
 } dp_sstp_call_stats;
 
 enum { DP_SSTP_END_PEER_CLOSED = 1, DP_SSTP_END_TLS_ERROR, DP_SSTP_END_SOCKET_ERROR, DP_SSTP_END_BAD_STREAM, DP_SSTP_END_BACKLOG, DP_SSTP_END_KEY_UPDATE };
@@ -81,6 +82,7 @@ enum { DP_SSTP_END_PEER_CLOSED = 1, DP_SSTP_END_TLS_ERROR, DP_SSTP_END_SOCKET_ER
 typedef struct {
   _Atomic uint64_t ktls_calls, ktls_rx_only, ktls_fallbacks;
   _Atomic uint64_t ktls_last_error;
+  _Atomic uint64_t memory_trims; /* malloc_trim runs once handshakes went quiet for 1 s (their freed memory back to the kernel) */
 } dp_sstp_stats;
 
 /* A server certificate: the PEM chain (leaf first) and its private key. NULL with *error set

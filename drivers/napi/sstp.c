@@ -117,8 +117,8 @@ napi_value dp_napi_sstp_open(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-/* sstpStats(engine) → the engine's kTLS counters (bigints): calls on kTLS both ways, on kernel RX only,
- * in userspace, and the last reason (an errno) */
+/* sstpStats(engine) → the engine's counters (bigints): calls on kTLS both ways, on kernel RX only,
+ * in userspace, and the last reason (an errno); memory trims after bursts of handshakes */
 napi_value dp_napi_sstp_stats(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   size_t argc = 1;
@@ -127,7 +127,8 @@ napi_value dp_napi_sstp_stats(napi_env env, napi_callback_info info) {
   if (!h) return NULL;
   const dp_sstp_stats *s = dp_sstp_stats_of(h->engine);
   const dp_napi_counter f[] = {
-      {"ktlsCalls", s->ktls_calls}, {"ktlsRxOnly", s->ktls_rx_only}, {"ktlsFallbacks", s->ktls_fallbacks}, {"ktlsLastError", s->ktls_last_error}};
+      {"ktlsCalls", s->ktls_calls}, {"ktlsRxOnly", s->ktls_rx_only}, {"ktlsFallbacks", s->ktls_fallbacks}, {"ktlsLastError", s->ktls_last_error},
+      {"memoryTrims", s->memory_trims}};
   return dp_napi_counters(env, f, sizeof f / sizeof f[0]);
 }
 
@@ -349,7 +350,7 @@ napi_value dp_napi_sstp_call_stats(napi_env env, napi_callback_info info) {
   const dp_sstp_call_stats *s = dp_sstp_call_stats_of(h->call);
   const dp_napi_counter f[] = {
       {"bytesIn", s->bytes_in}, {"bytesOut", s->bytes_out}, {"piecesUp", s->pieces_up}, {"upDropped", s->up_dropped}, {"dataIn", s->data_in},
-      {"dataOut", s->data_out}, {"dropBacklog", s->drop_backlog}, {"dropTun", s->drop_tun}, {"sent", s->sent}, {"ended", s->ended},
+      {"dataOut", s->data_out}, {"dropBacklog", s->drop_backlog}, {"dropTun", s->drop_tun}, {"sent", s->sent}, {"ended", s->ended}, {"bioRenewed", s->bio_renewed},
       {"ktlsRx", s->ktls_rx},   {"ktlsTx", s->ktls_tx},     {"ktlsError", s->ktls_error},
   };
   napi_value o = dp_napi_counters(env, f, sizeof f / sizeof f[0]);

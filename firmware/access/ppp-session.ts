@@ -138,11 +138,17 @@ export class PppSession {
     this.#now = options.now ?? Date.now;
     this.#since = this.#now();
     this.#tag = options.pipe.register((packet) => this.#fromTun(packet));
-    const { localAddress, ...link } = options.link;
+    const link = options.link;
+    const localAddress = link.localAddress;
     this.#ipv6 = options.pool.hasIpv6 && options.random ? new PppIpv6({ assignment: () => this.#assignIpv6(), dns: options.pool.dns, random: options.random, mtu: link.lcp.mru ?? 1500 }) : undefined;
+    const ipv6cp = this.#ipv6?.ncp ?? link.ipv6cp;
+    // Named field by field: spreading an object that holds functions gives the copy a hidden class of its own (issue 23).
     this.link = new PppLink({
-      ...link,
-      ...(this.#ipv6 ? { ipv6cp: this.#ipv6.ncp } : {}),
+      lcp: link.lcp,
+      createAuthenticator: link.createAuthenticator,
+      ...(link.addressControl !== undefined ? { addressControl: link.addressControl } : {}),
+      ...(link.mppe ? { mppe: link.mppe } : {}),
+      ...(ipv6cp ? { ipv6cp } : {}),
       ipcp: {
         localAddress,
         allocate: () => {

@@ -32,6 +32,8 @@ export interface NativeSstpStats {
   ktlsFallbacks: bigint;
   /** The last failure's errno (ENOENT: no tls module; EOPNOTSUPP: the suite), 0 without one. */
   ktlsLastError: bigint;
+  /** Bursts of handshakes whose freed memory the engine gave back to the kernel (malloc_trim, issue 23). */
+  memoryTrims: bigint;
 }
 
 export interface NativeSstpCallStats {
@@ -50,6 +52,8 @@ export interface NativeSstpCallStats {
   /** JavaScript's writes. */
   sent: bigint;
   ended: bigint;
+  /** Drained TLS buffers given back (a call's handshake flight, a burst's records). */
+  bioRenewed: bigint;
   /** The PPP data path's counters once it started. */
   ppp?: { rxPackets: bigint; rxBytes: bigint; txPackets: bigint; txBytes: bigint; up: bigint; dropSource: bigint; dropMalformed: bigint; dropTx: bigint };
   /** "TLSv1.3" and the suite once the handshake is done, else empty. */

@@ -96,7 +96,10 @@ export class LcpHandler implements FsmProtocol {
   readonly #negotiated: LcpNegotiated = { peerMru: DEFAULT_MRU, peerMagic: 0, peerPfc: false, peerAcfc: false, peerAuth: undefined, localMru: DEFAULT_MRU, localMagic: 0, auth: undefined };
 
   constructor(config: Partial<LcpConfig> & Pick<LcpConfig, 'random'>, listener: LcpListener = {}) {
-    this.#config = { ...defaultLcpConfig, ...config };
+    // One shape for every link (a spread gave each its own hidden class: issue 23's memory per call).
+    const d = defaultLcpConfig;
+    const [minPeerMru, auth, acceptAuth, random] = [config.minPeerMru ?? d.minPeerMru, config.auth ?? d.auth, config.acceptAuth ?? d.acceptAuth, config.random];
+    this.#config = config.mru === undefined ? { minPeerMru, auth, acceptAuth, random } : { mru: config.mru, minPeerMru, auth, acceptAuth, random };
     this.#listener = listener;
     this.resetRequest();
   }

@@ -82,7 +82,7 @@ export class SstpServerSession {
     this.#hashProtocols = options.hashProtocols ?? HashProtocol.SHA256 | HashProtocol.SHA1;
     cryptoBindingRequest(new Uint8Array(NONCE_LENGTH), this.#hashProtocols); // throws on a bad bitmask now, not at the first call
     this.#options = options;
-    this.#timers = { ...defaultSstpTimers, ...options.timers };
+    this.#timers = options.timers ? { ...defaultSstpTimers, ...options.timers } : defaultSstpTimers;
     this.#now = now;
     this.#setState('ServerConnectRequestPending', 'HTTPS connection accepted');
     this.#timerAt = now + this.#timers.negotiationMs;

@@ -142,7 +142,7 @@ export class SstpConnection {
     const rest = this.#head.subarray(answer.headLength);
     this.#head = Buffer.alloc(0);
     this.#options.logger.info('SSTP call', { peer: this.#peer.address, host: answer.host.slice(0, 64), correlationId: answer.correlationId, tls: this.#transport.tlsVersion(), driver: this.#transport.driver !== undefined });
-    this.#session = new SstpServerSession({ ...this.#options.session, certHash256: this.#options.certHash256, certHash1: this.#options.certHash1 }, this.#now());
+    this.#session = new SstpServerSession(sessionOptions(this.#options), this.#now());
     this.#arm(this.#session.nextTimeout());
     if (rest.length > 0) this.#run(this.#session.handle({ type: 'RcvStream', bytes: rest }, this.#now()));
   }
@@ -227,4 +227,17 @@ export class SstpConnection {
     if (tellSession) this.#transport.destroy();
     this.#options.onClosed?.(reason);
   }
+}
+
+/** Named field by field: spreading an object that holds functions gives the copy a hidden class of its own (issue 23). */
+function sessionOptions(o: SstpConnectionOptions): SstpSessionOptions {
+  const s = o.session;
+  return {
+    randomBytes: s.randomBytes,
+    certHash256: o.certHash256,
+    certHash1: o.certHash1,
+    ...(s.hashProtocols !== undefined ? { hashProtocols: s.hashProtocols } : {}),
+    ...(s.maxNaks !== undefined ? { maxNaks: s.maxNaks } : {}),
+    ...(s.timers ? { timers: s.timers } : {}),
+  };
 }

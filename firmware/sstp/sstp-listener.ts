@@ -78,6 +78,8 @@ export interface SstpListenerCounters extends AdmissionCounters {
   ktlsCalls: number;
   ktlsRxOnly: number;
   ktlsFallbacks: number;
+  /** Bursts of handshakes whose freed memory the driver gave back to the kernel (issue 23). */
+  driverMemoryTrims: number;
 }
 
 /** A connection whose TLS runs in the driver; its SstpConnection exists from the first piece (the HTTP head). */
@@ -142,6 +144,7 @@ export class SstpListener {
     return {
       ...a.counters, tlsFailures: this.#tlsFailures, acmeAlpnAnswered: this.acmeAlpnAnswered, handshakesNow: a.handshakes, callsNow: a.calls, driverHandovers: this.#driverHandovers,
       ktlsCalls: Number(k?.ktlsCalls ?? 0n), ktlsRxOnly: Number(k?.ktlsRxOnly ?? 0n), ktlsFallbacks: Number(k?.ktlsFallbacks ?? 0n),
+      driverMemoryTrims: Number(k?.memoryTrims ?? 0n),
     };
   }
 
@@ -339,8 +342,14 @@ export class SstpListener {
   #startCall(id: number, transport: SstpTransport, hashes: CertHashes): SstpConnection {
     const o = this.#options;
     const peer = transport.peer.address;
+    const c = o.connection;
+    // Named field by field: spreading an object that holds functions gives the copy a hidden class of its own (issue 23).
     const call: SstpConnection = new SstpConnection(transport, {
-      ...o.connection,
+      session: c.session,
+      createLink: c.createLink,
+      ...(c.now ? { now: c.now } : {}),
+      ...(c.onClosedAfterTls ? { onClosedAfterTls: c.onClosedAfterTls } : {}),
+      ...(c.onSetupAborted ? { onSetupAborted: c.onSetupAborted } : {}),
       certHash256: hashes.sha256,
       certHash1: hashes.sha1,
       logger: o.logger,

@@ -4,7 +4,10 @@
 // 2) how many concurrent calls Postern holds and its memory per call. Prints `bench sstp …` lines.
 // BENCH_SSTP_DATAPATH=javascript measures the gateway on Node's TLS (issue 23's before);
 // BENCH_SSTP_CLIENT_DATAPATH=javascript the load client (Postern's dialer) on Node's TLS and its IP in JavaScript.
-import { existsSync, readFileSync } from 'node:fs';
+// BENCH_SSTP_ONLY=memory runs the calls phase alone; BENCH_SSTP_BREAKDOWN=1 adds where a call's memory is
+// (JavaScript heap after a full collection; each RSS reading is taken before its collection), and
+// BENCH_SSTP_HEAPSNAPSHOT=<dir> writes a heap snapshot of the gateway there before and after the calls.
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigStore } from '../../firmware/config/store.ts';
@@ -18,6 +21,7 @@ import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 import { storedUser } from '../../firmware/config/users.ts';
 import { besideIkev2Site } from './ikev2-site-beside.ts';
+import { cpuSecondsOfStat } from './l2tp-sessions-plan.ts';
 
 const COUNT = Number(process.env['BENCH_SSTP_COUNT'] ?? 2000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
@@ -26,9 +30,62 @@ const PASSWORD = 'Bench-Pass-0123';
 const DATA_PATH = process.env['BENCH_SSTP_DATAPATH'] === 'javascript' ? 'javascript' : 'native';
 /** The load client's (Postern's SSTP dialer): its TLS and the measured call's IP in the driver (default), or Node's TLS and JavaScript. */
 const CLIENT_PATH = process.env['BENCH_SSTP_CLIENT_DATAPATH'] === 'javascript' ? 'javascript' : 'native';
+const ONLY_MEMORY = process.env['BENCH_SSTP_ONLY'] === 'memory';
+const BREAKDOWN = process.env['BENCH_SSTP_BREAKDOWN'] === '1';
+const SNAPSHOTS = process.env['BENCH_SSTP_HEAPSNAPSHOT'];
+/** CPU seconds the gateway used so far (what a call costs, apart from how busy the shared machine is). */
+const cpuOf = (pid: number): number => cpuSecondsOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8')) ?? NaN;
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 
-async function gateway(lab: Lab, users: number) {
+/** The gateway's JavaScript heap after a full collection (memory-probe.mjs, with BENCH_SSTP_BREAKDOWN). */
+async function heapOf(pid: number, probe: string): Promise<NodeJS.MemoryUsage> {
+  rmSync(probe, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  await waitUntil('the gateway reports its memory', 60_000, () => existsSync(probe));
+  return JSON.parse(readFileSync(probe, 'utf8')) as NodeJS.MemoryUsage;
+}
+
+/** The gateway's RSS once it stops moving (five readings a second apart within 256 KB; 30 s at most). */
+async function settledRss(pid: number): Promise<{ rss: number; seconds: number }> {
+  const readings: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    readings.push(rssOf(pid));
+    const last = readings.slice(-5);
+    if (last.length === 5 && Math.max(...last) - Math.min(...last) < 256 * 1024) return { rss: last[4]!, seconds: i };
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return { rss: readings[readings.length - 1]!, seconds: 30 };
+}
+
+/** A heap snapshot of the gateway (BENCH_SSTP_HEAPSNAPSHOT): written by node on SIGPWR, waited for until its size settles. */
+async function snapshot(pid: number, dir: string, label: string): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGPWR');
+  let size = -1;
+  await waitUntil('the heap snapshot is written', 300_000, () => {
+    const file = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
+    if (!file) return false;
+    const now = statSync(join(dir, file)).size;
+    const settled = now > 0 && now === size;
+    size = now;
+    if (settled) renameSync(join(dir, file), join(dir, `sstp-${label}.heapsnapshot`));
+    return settled;
+  });
+}
+
+/**
+ * How the gateway runs: the calls phase measures the bundle the firmware ships (dist/postern.js, built
+ * by `make bench`); through tsx (BENCH_SSTP_GATEWAY=tsx, and the throughput phases) every closure also
+ * carries the name esbuild's keepNames gives it (7.5 KB more live heap per call, measured).
+ */
+const BUNDLE = resolve('dist/postern.js');
+function gatewayEntry(bundle: boolean): string[] {
+  if (!bundle) return ['--import', 'tsx', resolve('firmware/main.ts')];
+  if (!existsSync(BUNDLE)) throw new Error('dist/postern.js is missing: `make build` (or BENCH_SSTP_GATEWAY=tsx)');
+  return [BUNDLE];
+}
+
+async function gateway(lab: Lab, users: number, bundle = false) {
   const state = lab.subdir('postern-state');
   const config = defaultConfig();
   config.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
@@ -41,9 +98,11 @@ async function gateway(lab: Lab, users: number) {
   config.users = Array.from({ length: users }, (_, i) => storedUser({ name: `load${i}`, password: PASSWORD, enabled: true }));
   const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
   await store.write(config, { author: 'bench' });
-  const daemon = lab.spawnDaemon('gwB', 'postern', [process.execPath, '--import', 'tsx', resolve('firmware/main.ts'), 'run', '--state', state, '--log-level', 'warn'], cleanEnv());
+  const probe = join(state, 'memory.json');
+  const diagnostics = [...(process.env['BENCH_SSTP_GATEWAY_FLAGS']?.split(' ').filter((f) => f !== '') ?? []), ...(BREAKDOWN ? ['--expose-gc', '--import', resolve('test/bench/memory-probe.mjs')] : []), ...(SNAPSHOTS ? ['--heapsnapshot-signal=SIGPWR', `--diagnostic-dir=${SNAPSHOTS}`] : [])];
+  const daemon = lab.spawnDaemon('gwB', 'postern', [process.execPath, ...diagnostics, ...gatewayEntry(bundle), 'run', '--state', state, '--log-level', 'warn'], cleanEnv(BREAKDOWN ? { POSTERN_MEMORY_PROBE: probe } : {}));
   await waitUntil('Postern listens for SSTP', 30_000, () => existsSync(join(state, 'pki', 'ca.pem')) && lab.execSync('gwB', ['ss', '-ltn']).includes(':443'));
-  return { daemon, ca: readFileSync(join(state, 'pki', 'ca.pem'), 'utf8') };
+  return { daemon, probe, ca: readFileSync(join(state, 'pki', 'ca.pem'), 'utf8') };
 }
 
 async function load(lab: Lab, ca: string, count: number, tun?: { name: string; route: string }) {
@@ -53,7 +112,7 @@ async function load(lab: Lab, ca: string, count: number, tun?: { name: string; r
   return JSON.parse(line.replace(/^result /, '')) as { up: number; failed: number; seconds: number; perSecond: number; errors: Record<string, number> };
 }
 
-{
+if (!ONLY_MEMORY) {
   const lab = Lab.create(twoSitesDirect);
   try {
     const { ca } = await gateway(lab, 1);
@@ -69,7 +128,7 @@ async function load(lab: Lab, ca: string, count: number, tun?: { name: string; r
   }
 }
 // IKEv2 beside it: same namespaces, same gateway host, same LAN host (bench/ikev2-site-beside.ts).
-await besideIkev2Site(async (lab) => {
+if (!ONLY_MEMORY) await besideIkev2Site(async (lab) => {
   const one = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'lanA', { seconds: SECONDS });
   const four = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'lanA', { seconds: SECONDS, streams: 4 });
   console.log(`bench sstp beside ikev2 1-flow ${one.mbitPerSecond.toFixed(0)} Mbit/s 4-flows ${four.mbitPerSecond.toFixed(0)} Mbit/s`);
@@ -77,14 +136,27 @@ await besideIkev2Site(async (lab) => {
 {
   const lab = Lab.create(twoSitesDirect);
   try {
-    const { daemon, ca } = await gateway(lab, COUNT);
+    const { daemon, probe, ca } = await gateway(lab, COUNT, process.env['BENCH_SSTP_GATEWAY'] !== 'tsx');
     await new Promise((r) => setTimeout(r, 2000));
     const before = rssOf(daemon.pid);
+    const cpuBefore = cpuOf(daemon.pid);
+    const heapBefore = BREAKDOWN ? await heapOf(daemon.pid, probe) : undefined;
+    if (SNAPSHOTS) await snapshot(daemon.pid, SNAPSHOTS, 'before');
     const r = await load(lab, ca, COUNT);
     await new Promise((r) => setTimeout(r, 3000));
     const after = rssOf(daemon.pid);
-    console.log(`bench sstp calls ${r.up} up ${r.failed} failed in ${r.seconds.toFixed(1)} s (${r.perSecond.toFixed(0)}/s) ${JSON.stringify(r.errors)}`);
-    console.log(`bench sstp memory ${((after - before) / 1024 / Math.max(1, r.up)).toFixed(1)} KB per call (gateway RSS ${(before / 1048576).toFixed(0)} → ${(after / 1048576).toFixed(0)} MiB, data path ${DATA_PATH})`);
+    const cpuMs = ((cpuOf(daemon.pid) - cpuBefore) * 1000) / Math.max(1, r.up);
+    if (heapBefore) {
+      // Without a collection forced: how much of the growth was garbage V8 and the allocators gave back on their own (30 s at most).
+      const settled = await settledRss(daemon.pid);
+      console.log(`bench sstp memory settled ${((settled.rss - before) / 1024 / Math.max(1, r.up)).toFixed(1)} KB per call after ${settled.seconds} s idle`);
+      const heapAfter = await heapOf(daemon.pid, probe);
+      const kb = (key: 'heapUsed' | 'heapTotal' | 'external' | 'arrayBuffers') => ((heapAfter[key] - heapBefore[key]) / 1024 / Math.max(1, r.up)).toFixed(1);
+      console.log(`bench sstp memory breakdown per call: JavaScript heap ${kb('heapUsed')} KB (live, after a full collection; V8's heap grew by ${kb('heapTotal')} KB), external ${kb('external')} KB (array buffers ${kb('arrayBuffers')} KB); gateway RSS after the collection ${(heapAfter.rss / 1048576).toFixed(0)} MiB`);
+    }
+    if (SNAPSHOTS) await snapshot(daemon.pid, SNAPSHOTS, 'after');
+    console.log(`bench sstp calls ${r.up} up ${r.failed} failed in ${r.seconds.toFixed(1)} s (${r.perSecond.toFixed(0)}/s) ${JSON.stringify(r.errors)}; gateway CPU ${cpuMs.toFixed(1)} ms per call`);
+    console.log(`bench sstp memory ${((after - before) / 1024 / Math.max(1, r.up)).toFixed(1)} KB per call (gateway RSS ${(before / 1048576).toFixed(0)} → ${(after / 1048576).toFixed(0)} MiB, data path ${DATA_PATH}, gateway ${process.env['BENCH_SSTP_GATEWAY'] === 'tsx' ? 'through tsx' : 'dist/postern.js'}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
   } finally {
     lab.teardown();
   }

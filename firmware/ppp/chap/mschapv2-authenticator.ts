@@ -30,6 +30,8 @@ export interface Mschapv2AuthenticatorOptions {
 }
 
 const NOTHING: AuthStep = { send: [] };
+/** Before start(): one empty array for every authenticator (never written to). */
+const NO_CHALLENGE = new Uint8Array(0);
 
 export class Mschapv2Authenticator implements PppAuthenticator {
   readonly protocol = PppProtocol.CHAP;
@@ -37,7 +39,7 @@ export class Mschapv2Authenticator implements PppAuthenticator {
   readonly drops: Record<string, number> = {};
   readonly #o: Mschapv2AuthenticatorOptions;
   #identifier = 0;
-  #challenge = new Uint8Array(0);
+  #challenge = NO_CHALLENGE;
   #sent = 0;
   #due: number | undefined;
   #verifying = false;
