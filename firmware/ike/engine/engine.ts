@@ -49,6 +49,8 @@ export class IkeEngine {
    * (or we) picked, so several are kept in the order they came, as a look through #sas met them.
    */
   readonly #byInitiatorSpi = new Map<bigint, IkeSa | IkeSa[]>();
+  /** SAs whose IKE_AUTH waits for an EAP verdict (RADIUS), so `resumeEap` looks at them only. */
+  readonly #eapWaiting = new Set<IkeSa>();
   /** A reauthentication's new SA by the old SA's initiator SPI, so the old one's close finds it. */
   readonly #reauths = new Map<bigint, IkeSa>();
   /** Half-open responder SAs by the initiator's SPI and address, to answer retransmitted IKE_SA_INIT. */
@@ -128,6 +130,7 @@ export class IkeEngine {
 
   #remove(sa: IkeSa): void {
     this.#sas.delete(sa.mySpi);
+    this.#eapWaiting.delete(sa);
     const found = this.#byInitiatorSpi.get(sa.spiI);
     if (found === sa) this.#byInitiatorSpi.delete(sa.spiI);
     else if (Array.isArray(found)) {
@@ -238,11 +241,16 @@ export class IkeEngine {
   resumeEap(now: number): IkeAction[] {
     this.#now = now;
     const ctx = this.#context();
-    for (const sa of this.#sas.values()) {
+    for (const sa of [...this.#eapWaiting]) {
       const messageId = sa.eap.heldMessageId;
-      if (sa.state !== 'eap' || messageId === undefined || messageId !== sa.nextPeerRequestId) continue;
+      if (sa.state !== 'eap' || messageId === undefined) {
+        this.#eapWaiting.delete(sa); // answered or gone since
+        continue;
+      }
+      if (messageId !== sa.nextPeerRequestId) continue;
       const step = sa.eap.server?.resume();
       if (!step || step.status === 'pending') continue;
+      this.#eapWaiting.delete(sa);
       sa.nextPeerRequestId++; // the held request is answered now, as if it had just come
       this.#touched.add(sa);
       resumeEapServer(ctx, sa, messageId, step);
@@ -532,6 +540,7 @@ export class IkeEngine {
       connectionFor: (remoteId, remote) => this.#connectionFor(remoteId, remote),
       close: (sa, reason) => this.#close(sa, reason),
       holdRequest: (sa) => {
+        if (sa.eap.heldMessageId !== undefined) this.#eapWaiting.add(sa);
         sa.nextPeerRequestId--;
         this.#held = true;
       },
