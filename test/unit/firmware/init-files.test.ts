@@ -22,7 +22,10 @@ t.test('every board gets a unit, a procd script and an inittab line, filled in',
     t.match(files['postern.service'], /CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE\n/);
     for (const option of ['ProtectSystem=strict', 'PrivateTmp=yes', 'NoNewPrivileges=yes']) t.match(files['postern.service'], `${option}\n`);
     t.match(files['postern.init'], /procd_set_param respawn/);
-    t.match(files['inittab'], new RegExp(`::respawn:${exec} run --state`));
+    t.match(files['inittab'], new RegExp(`::respawn:/usr/bin/env NODE_OPTIONS=--max-semi-space-size=2 ${exec} run --state`));
+    // Each way of starting the service caps V8's young generation (issue 23: resident memory per IKE SA).
+    t.match(files['postern.service'], /\nEnvironment=NODE_OPTIONS=--max-semi-space-size=2\n/);
+    t.match(files['postern.init'], /\n\tprocd_set_param env NODE_OPTIONS=--max-semi-space-size=2\n/);
   }
 });
 
