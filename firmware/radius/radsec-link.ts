@@ -32,6 +32,8 @@ export interface RadsecLinkOptions {
   readonly log?: Logger;
   readonly connectTimeoutMs?: number;
   readonly backoffMs?: { readonly initial: number; readonly max: number };
+  /** The clock the backoff is reckoned on (tests step it). */
+  readonly now?: () => number;
 }
 
 const DEFAULT_BACKOFF = { initial: 1000, max: 30_000 };
@@ -61,6 +63,10 @@ export class RadsecLink {
     this.#backoff = (options.backoffMs ?? DEFAULT_BACKOFF).initial;
   }
 
+  #now(): number {
+    return (this.#o.now ?? Date.now)();
+  }
+
   get connected(): boolean {
     return this.#ready;
   }
@@ -76,8 +82,8 @@ export class RadsecLink {
       this.#write(bytes);
       return;
     }
-    if (!this.#socket && Date.now() < this.#retryAt) {
-      this.#down(`not connected (${this.#lastFailure}; next try in ${this.#retryAt - Date.now()} ms)`);
+    if (!this.#socket && this.#now() < this.#retryAt) {
+      this.#down(`not connected (${this.#lastFailure}; next try in ${this.#retryAt - this.#now()} ms)`);
       return;
     }
     this.#queue.push(bytes);
@@ -153,7 +159,7 @@ export class RadsecLink {
     this.#awaiting = 0;
     this.#queue.length = 0;
     this.#lastFailure = why;
-    this.#retryAt = Date.now() + this.#backoff;
+    this.#retryAt = this.#now() + this.#backoff;
     this.#o.log?.warn('RadSec connection failed', { server: this.#o.server, why, retryInMs: this.#backoff });
     this.#backoff = Math.min(2 * this.#backoff, (this.#o.backoffMs ?? DEFAULT_BACKOFF).max);
     this.#down(why);
