@@ -100,7 +100,7 @@ static void on_message(int write_p, int version, int content_type, const void *b
   (void)version;
   (void)ssl;
   dp_sstp_call *c = arg;
-  if (!c->ktls) return;
+  if (!c->ktls || !c->ktls->counting) return;
   if (content_type == SSL3_RT_HEADER) {
     if (write_p) c->ktls->tx_records++;
     else c->ktls->rx_records++;
@@ -337,8 +337,7 @@ static void ktls_begin(dp_sstp_call *c) {
     atomic_fetch_add(&c->engine->stats.ktls_fallbacks, 1);
     return;
   }
-  SSL_set_msg_callback(c->ssl, on_message);
-  SSL_set_msg_callback_arg(c->ssl, c);
+  c->ktls->counting = true;
   char *p = NULL;
   long n = BIO_get_mem_data(c->rbio, &p);
   if (n > 0) dp_ktls_track(c->ktls, (const uint8_t *)p, (size_t)n); /* OpenSSL reads a record at a time: it stopped at the Finished's end */
@@ -699,6 +698,9 @@ static dp_sstp_call *call_new(dp_sstp *e, dp_sstp_tls *tls, int fd, const uint8_
   c->rbio_peak = already_len;
   SSL_set_bio(c->ssl, c->rbio, c->wbio);
   SSL_set_app_data(c->ssl, c); /* the keylog callback's way back to the call */
+  /* From the start: OpenSSL 3.2+ wires it into each record layer as the layer is made (sstp_ktls.h). */
+  SSL_set_msg_callback(c->ssl, on_message);
+  SSL_set_msg_callback_arg(c->ssl, c);
   c->client = tls->client;
   if (!c->client) SSL_set_accept_state(c->ssl);
   else if (!expect_server(c->ssl, server_name)) {

@@ -6,7 +6,9 @@
  *   - the application keys start at record 0 (TLS 1.3) or 1 (TLS 1.2: each side's Finished was
  *     record 0 under the new keys), plus every record OpenSSL read or wrote after the handshake
  *     completed (counted from OpenSSL's message callback, which also sees a KeyUpdate: its keys are no
- *     longer the handshake's, so such a call stays in userspace);
+ *     longer the handshake's, so such a call stays in userspace). The callback is set from the call's
+ *     start: OpenSSL 3.2+ wires it into a record layer when the layer is made (at each key change),
+ *     so one set at the handshake's end would never hear of the application records;
  *   - records read from the socket past the handshake are decrypted by OpenSSL first; a record cut
  *     by a read is completed by reads of exactly its remaining bytes (dp_ktls_to_boundary), so the
  *     kernel's first record starts at its first byte;
@@ -33,6 +35,7 @@ typedef struct {
   uint8_t client_len, server_len;
   uint64_t tx_records, rx_records; /* by OpenSSL's message callback, once the handshake completed */
   uint64_t seen_records;           /* complete records in the bytes read past the handshake (dp_ktls_track) */
+  bool counting;                   /* the handshake completed: records count from here */
   bool key_update;                 /* OpenSSL read or wrote a KeyUpdate after the handshake */
   uint8_t hdr_have;                /* the current record's header bytes seen (0..5) */
   uint16_t body_left;              /* and its body bytes still to come */

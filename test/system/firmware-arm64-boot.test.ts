@@ -3,7 +3,8 @@
 // `make firmware` ships), and a persistent disk holding the A/B slots (slot a: the arm64 single
 // executable) and the state. WAN on a tap in the lab host `wan`, LAN on a tap in `lan`. One boot
 // per scenario chain: first boot over HTTP from the LAN, a strongSwan IKEv2 client on the WAN
-// (EAP-MSCHAPv2, the CA the box made itself) pinging the LAN, an upgrade through the API to a second
+// (EAP-MSCHAPv2, the CA the box made itself) pinging the LAN, Postern's own SSTP dialer pinging it too
+// with the call's records on the guest kernel's TLS (kTLS), an upgrade through the API to a second
 // build stamped with the next version (other bytes, signed), a reboot of the machine back into it, then a build that exits
 // at start, rolled back to the previous slot by the launcher alone and reported by the API.
 import { createHash, createPrivateKey } from 'node:crypto';
@@ -19,6 +20,7 @@ import { arm64GuestMissing, Arm64Guest } from '../lab/arm64/guest.ts';
 import { GUEST } from '../lab/arm64/guest-init.ts';
 import { arm64Image, arm64ImageMissing } from '../lab/arm64/image.ts';
 import { LabHttp, pollFor } from '../lab/arm64/lab-http.ts';
+import { LinePeer } from '../lab/peers/line-peer.ts';
 import { CHARON, StrongSwan } from '../lab/peers/strongswan.ts';
 import { labSkip } from '../lab/skip.ts';
 import { Lab } from '../lab/topology.ts';
@@ -114,6 +116,27 @@ t.test('the arm64 router boots, serves, connects a client, upgrades and rolls ba
   t.equal(ping.code, 0, `the client reaches the LAN host through the tunnel:\n${ping.stdout}`);
   t.comment(`IKEv2: connected and pinged in ${seconds(Date.now() - connected)} s; first boot and client done at ${seconds(Date.now() - wall)} s`);
   await road.swanctl(['--terminate', '--ike', 'vpn', '--timeout', '10'], 20_000);
+
+  // 2b. SSTP on kernel TLS (issue 23): this kernel has the tls module (the image loads it), so the
+  // driver hands the call's records to the socket once its handshake is done. Postern's own dialer
+  // on the WAN pings the LAN host through the call (echo out: records the kernel opens; answers:
+  // records it seals), and the box counts the call on kTLS both ways, with no fallback said.
+  const sstpAt = Date.now();
+  const { peer: dialer } = await LinePeer.spawn(lab, 'wan', 'sstp-ktls', 'sstp-burst-peer.ts', { host: GUEST.wanAddress, port: 443, fingerprint: certs.server.fingerprintSha256 as string, password: ALICE });
+  const up = await dialer.call('steady', 'alice', GUEST.lanHost);
+  t.ok(up.address, `the SSTP call is up: ${up.address}`);
+  const echoes = await pollFor('echoes answered through the SSTP call', 60_000, async () => {
+    const s = await dialer.call('steadyStats');
+    return s.received >= 10 ? s : undefined;
+  });
+  t.ok(echoes.received >= 10 && !echoes.closed, `the LAN host answers through the call: ${JSON.stringify(echoes)}`);
+  const sstpHealth = await healthy('/healthz with the SSTP call', 30_000);
+  const sstpCounters = (sstpHealth.subsystems?.sstp?.counters ?? {}) as Record<string, number>;
+  t.ok(sstpCounters['ktlsCalls']! >= 1 && sstpCounters['ktlsFallbacks'] === 0 && sstpCounters['ktlsRxOnly'] === 0,
+    `the call's records are the kernel's both ways (kTLS): ${JSON.stringify({ ktlsCalls: sstpCounters['ktlsCalls'], ktlsRxOnly: sstpCounters['ktlsRxOnly'], ktlsFallbacks: sstpCounters['ktlsFallbacks'], driverHandovers: sstpCounters['driverHandovers'] })}`);
+  t.notMatch(guest.console(), /kTLS unavailable/, 'no fallback said');
+  await dialer.call('hangup');
+  t.comment(`SSTP on kTLS: dialed, ${echoes.received} echoes answered (max ${echoes.maxRttMs} ms) in ${seconds(Date.now() - sstpAt)} s`);
 
   // 3. Upgrade through the API: a signed bundle of a higher version, uploaded in pieces, applied;
   // the launcher boots it on trial, it commits itself once healthy. Then the machine reboots and

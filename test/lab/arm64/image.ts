@@ -28,12 +28,13 @@ const LIBS = ['ld-linux-aarch64.so.1', 'libc.so.6', 'libdl.so.2', 'libm.so.6', '
  * Modules init loads, dependencies first: PCI virtio devices (NICs, disk, RNG), ext4 for the disk,
  * TUN, and the kernel's ESP (Postern's probe sees a kernel with ESP, as on a real board). Not drbg:
  * its jitterentropy seed source refuses TCG's coarse timer, and the ESP SAs here are Postern's own
- * (the userspace data plane over TUN), not the kernel's.
+ * (the userspace data plane over TUN), not the kernel's. And kernel TLS (tls: SSTP calls' records
+ * sealed and opened by the kernel, issue 23), as on boards whose kernels have it.
  */
 const MODULES = [
   'virtio_pci', 'virtio_net', 'virtio_blk', 'virtio_rng', 'ext4', 'tun',
   'esp4', 'xfrm_user', 'xfrm4_tunnel', 'authenc', 'echainiv', 'seqiv', 'gcm', 'ghash_generic', 'ctr',
-  'aes_ce_blk', 'ghash_ce', 'sha2_ce', 'i6300esb',
+  'aes_ce_blk', 'ghash_ce', 'sha2_ce', 'i6300esb', 'tls',
 ];
 /**
  * Module parameters. The watchdog (qemu's i6300esb, the board's /dev/watchdog that the service feeds
