@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './cli/young-generation.ts'; // first: `postern run`'s young generation is set before the rest loads
 import { runCli } from './cli/cli.ts';
 
 runCli(process.argv.slice(2)).then(

@@ -8,6 +8,7 @@ import { ErrorCode, PosternError } from '../util/errors.ts';
 import type { ManagementAddress } from '../web/web-subsystem.ts';
 import { attachUpgrades, prepareUpgrades } from '../upgrade/upgrade-boot.ts';
 import { stringFlag, type ParsedArgs } from './args.ts';
+import { keepYoungGenerationSmall } from './young-generation.ts';
 
 function parseManagement(text: string | undefined): ManagementAddress | undefined {
   if (text === undefined) return undefined;
@@ -42,6 +43,7 @@ function rebootBox(logger: Logger): void {
 
 /** `postern run`: start, then stop cleanly on SIGINT/SIGTERM; a second signal forces the exit. */
 export async function runCommand(args: ParsedArgs): Promise<undefined> {
+  keepYoungGenerationSmall();
   const logs = new LogRing();
   const logger = createLogger({ level: parseLevel(stringFlag(args, 'log-level') ?? process.env['POSTERN_LOG_LEVEL']), sink: logs.tee(stdoutSink) });
   const management = parseManagement(stringFlag(args, 'management'));

@@ -152,7 +152,7 @@ if (!ONLY_MEMORY) await besideIkev2Site(async (lab) => {
       console.log(`bench sstp memory settled ${((settled.rss - before) / 1024 / Math.max(1, r.up)).toFixed(1)} KB per call after ${settled.seconds} s idle`);
       const heapAfter = await heapOf(daemon.pid, probe);
       const kb = (key: 'heapUsed' | 'heapTotal' | 'external' | 'arrayBuffers') => ((heapAfter[key] - heapBefore[key]) / 1024 / Math.max(1, r.up)).toFixed(1);
-      console.log(`bench sstp memory breakdown per call: JavaScript heap ${kb('heapUsed')} KB (live, after a full collection; V8's heap grew by ${kb('heapTotal')} KB), external ${kb('external')} KB (array buffers ${kb('arrayBuffers')} KB); gateway RSS after the collection ${(heapAfter.rss / 1048576).toFixed(0)} MiB`);
+      console.log(`bench sstp memory breakdown per call: JavaScript heap ${kb('heapUsed')} KB (live, after a full collection; V8's heap grew by ${kb('heapTotal')} KB), external ${kb('external')} KB (array buffers ${kb('arrayBuffers')} KB); gateway RSS after the collection ${(heapAfter.rss / 1048576).toFixed(0)} MiB, V8's young generation ${((heapAfter as { newSpace?: number }).newSpace ?? 0) / 1048576} MiB`);
     }
     if (SNAPSHOTS) await snapshot(daemon.pid, SNAPSHOTS, 'after');
     console.log(`bench sstp calls ${r.up} up ${r.failed} failed in ${r.seconds.toFixed(1)} s (${r.perSecond.toFixed(0)}/s) ${JSON.stringify(r.errors)}; gateway CPU ${cpuMs.toFixed(1)} ms per call`);
