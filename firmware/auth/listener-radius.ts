@@ -2,8 +2,8 @@
  * RADIUS for a listener (SSTP, L2TP, PPTP, and IKEv2's EAP; issue 21): one place that reads who
  * checks its passwords (local | radius | radius-then-local: `auth`, IKEv2's `userAuth`), opens the
  * RADIUS client, and gives each call the MS-CHAPv2 verifier its authenticator asks (the NAS
- * attributes of the protocol, the caller's public address as Calling-Station-Id) and accounting
- * for its session. With `local` nothing is opened: the caller keeps the local users' verifier.
+ * attributes of the protocol, the caller's public address as Calling-Station-Id, the gateway's as
+ * Called-Station-Id) and accounting for its session. With `local` nothing is opened: the caller keeps the local users' verifier.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -51,8 +51,12 @@ export function listenerAuthOf(config: PosternConfig, listener: PasswordListener
   return settings.auth ?? 'local';
 }
 
-/** `stateDir`: where the accounting spool survives a restart (`radius-spool-<listener>.jsonl`); memory only without it. */
-export async function openListenerRadius(config: PosternConfig, listener: PasswordListener, users: UserLookup, log: Logger, stateDir?: string): Promise<ListenerRadius | undefined> {
+/**
+ * `stateDir`: where the accounting spool survives a restart (`radius-spool-<listener>.jsonl`); memory only without it.
+ * `calledStationId`: the address the listener answers on, the one its clients dial (RFC 2865 §5.30; NPS
+ * policies match it as RRAS sends it); none when it listens on every address.
+ */
+export async function openListenerRadius(config: PosternConfig, listener: PasswordListener, users: UserLookup, log: Logger, stateDir?: string, calledStationId?: string): Promise<ListenerRadius | undefined> {
   const auth = listenerAuthOf(config, listener);
   if (auth === 'local') return undefined;
   let spool: AccountingSpool | undefined;
@@ -62,7 +66,7 @@ export async function openListenerRadius(config: PosternConfig, listener: Passwo
   const tls = servers.some((s) => s.transport === 'tls') ? radsecTlsOf(config, () => (stateDir === undefined ? undefined : radsecClientCertificate(stateDir, config, log))) : undefined;
   const client = await RadiusClient.open({ servers, ...(tls ? { tls } : {}), log: log.child('radius'), onServerState: (_server, up) => void (up && spool?.drain()) });
   spool = new AccountingSpool({ client, log, ...(stateDir !== undefined ? { file: join(stateDir, `radius-spool-${listener}.jsonl`) } : {}) });
-  const nas = radiusNasAttributes(config, listener);
+  const nas = [...radiusNasAttributes(config, listener), ...(calledStationId ? [textAttr(Attr.CalledStationId, calledStationId)] : [])];
   const local = localMschapv2Verifier(users);
   const localPasswords = localPasswordVerifier(users);
   const identity = { identifier: config.radius?.nasIdentifier ?? config.system.hostname };
@@ -71,7 +75,7 @@ export async function openListenerRadius(config: PosternConfig, listener: Passwo
   return {
     auth,
     client,
-    accounting: new SessionAccounting({ client, nas: identity, runId: randomBytes(4).toString('hex'), log, spool,
+    accounting: new SessionAccounting({ client, nas: identity, runId: randomBytes(4).toString('hex'), log, spool, ...(calledStationId ? { calledStationId } : {}),
       ...(config.radius?.interimSeconds !== undefined ? { interimSeconds: config.radius.interimSeconds } : {}),
       ...(config.radius?.interimMinimumSeconds !== undefined ? { interimMinimumSeconds: config.radius.interimMinimumSeconds } : {}) }),
     verifier: (peer, watch) => mschapv2VerifierFor(auth, { local, radius: radiusMschapv2Verifier(watchedRadius(client, watch), [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
@@ -84,4 +88,9 @@ export async function openListenerRadius(config: PosternConfig, listener: Passwo
       client.close();
     },
   };
+}
+
+/** Called-Station-Id for a listener bound to `host`: none when it listens on every address. */
+export function calledStationOf(host: string): string | undefined {
+  return host === '0.0.0.0' || host === '::' ? undefined : host;
 }

@@ -19,8 +19,9 @@ export interface IkeRadius {
 }
 
 /** Undefined when the listener checks the local users only (no client opened). */
-export async function openIkeRadius(config: PosternConfig, users: UserLookup, bytes: ChildBytes, log: Logger, stateDir?: string): Promise<IkeRadius | undefined> {
-  const listener = await openListenerRadius(config, 'ikev2', users, log, stateDir);
+/** `calledStationId`: the WAN address IKE answers on (Called-Station-Id). */
+export async function openIkeRadius(config: PosternConfig, users: UserLookup, bytes: ChildBytes, log: Logger, stateDir?: string, calledStationId?: string): Promise<IkeRadius | undefined> {
+  const listener = await openListenerRadius(config, 'ikev2', users, log, stateDir, calledStationId);
   return listener && { listener, accounting: new IkeAccounting(listener.accounting, bytes) };
 }
 

@@ -340,7 +340,7 @@ export class IkeSubsystem implements Subsystem {
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
       this.#users = localUsers(config.users);
       // listeners.ikev2.userAuth (issue 21): RADIUS checks EAP-MSCHAPv2; its verdict comes later and resumes the engine.
-      const radius = (this.#radius = await openIkeRadius(config, (name) => this.#users(name), (spi) => installerRef?.bytes(spi), log, this.#options.stateDir));
+      const radius = (this.#radius = await openIkeRadius(config, (name) => this.#users(name), (spi) => installerRef?.bytes(spi), log, this.#options.stateDir, address));
       // Revocation (issue 16): fetched and kept by the service, answered to the engine from its cache.
       revocation = revocationFromConfig(config, pki.ca.certificatePem, this.#options.stateDir, log.child('revocation'), () => this.#endRevoked());
       const localAddresses = [address4, address6].filter((a): a is string => a !== undefined);

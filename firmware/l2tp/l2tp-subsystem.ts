@@ -32,7 +32,7 @@ import { AnsweringSites } from '../access/answering-sites.ts';
 import { PppSession, dhcpInformAnswer, type PppSessionInfo, type PppSetupFailure } from '../access/ppp-session.ts';
 import type { DasSessionHandle } from '../radius/das-sessions.ts';
 import { pppDasSessions } from '../access/ppp-das.ts';
-import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
+import { calledStationOf, openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
 import { flatRadiusCounters } from '../radius/server-state.ts';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
@@ -180,7 +180,7 @@ export class L2tpSubsystem implements Subsystem {
       const pipe = hub.pipe();
       this.#users = localUsers(config.users);
       const users: UserLookup = (name) => this.#users(name);
-      radius = await openListenerRadius(config, 'l2tp', users, log, this.#options.stateDir);
+      radius = await openListenerRadius(config, 'l2tp', users, log, this.#options.stateDir, calledStationOf(host));
       const localAddress = config.system.lan.address.split('/')[0]!;
       const random = (n: number) => new Uint8Array(randomBytes(n));
       const secret = settings.secret ? new Secret<Uint8Array>(Buffer.from(settings.secret)) : undefined;

@@ -29,7 +29,7 @@ import { PppSession, dhcpInformAnswer, type PppSessionInfo, type PppSetupFailure
 import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import type { DasSessionHandle } from '../radius/das-sessions.ts';
 import { pppDasSessions } from '../access/ppp-das.ts';
-import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
+import { calledStationOf, openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
 import type { PosternConfig, SiteConfig } from '../config/types.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import { MAX_SOURCES } from '../dataplane/native-ppp.ts';
@@ -173,7 +173,7 @@ export class PptpSubsystem implements Subsystem {
       const pipe = hub.pipe();
       this.#users = localUsers(config.users);
       const users: UserLookup = (name) => this.#users(name);
-      radius = await openListenerRadius(config, 'pptp', users, log, this.#options.stateDir);
+      radius = await openListenerRadius(config, 'pptp', users, log, this.#options.stateDir, calledStationOf(host));
       const localAddress = config.system.lan.address.split('/')[0]!;
       const random = (n: number) => new Uint8Array(randomBytes(n));
       const answering = new AnsweringSites(answeringPptpSites(config), this.#options.access, log, 'PPTP');

@@ -33,6 +33,8 @@ export interface AccountingRecord {
   readonly framedIpv6Prefix?: string;
   readonly framedIpv6Address?: string;
   readonly callingStationId?: string;
+  /** The gateway's address the client dialed (RFC 2865 §5.30). */
+  readonly calledStationId?: string;
   /** Class attributes of the Access-Accept, echoed unchanged (RFC 2865 §5.25). */
   readonly class?: readonly Uint8Array[];
   readonly sessionTimeSeconds?: number;
@@ -60,6 +62,7 @@ export function accountingAttributes(r: AccountingRecord): RadiusAttribute[] {
   if (r.framedIpv6Prefix) out.push(framedIpv6PrefixAttr(r.framedIpv6Prefix));
   if (r.framedIpv6Address) out.push(framedInterfaceIdAttr(r.framedIpv6Address));
   if (r.callingStationId) out.push(textAttr(Attr.CallingStationId, r.callingStationId));
+  if (r.calledStationId) out.push(textAttr(Attr.CalledStationId, r.calledStationId));
   for (const c of r.class ?? []) out.push(octetsAttr(Attr.Class, c));
   if (r.sessionTimeSeconds !== undefined) out.push(integerAttr(Attr.AcctSessionTime, r.sessionTimeSeconds));
   if (r.inputOctets !== undefined) out.push(integerAttr(Attr.AcctInputOctets, low32(r.inputOctets)), integerAttr(Attr.AcctInputGigawords, high32(r.inputOctets)));

@@ -59,6 +59,7 @@ export class SessionAccounting {
   readonly #interimSeconds: number | undefined;
   readonly #interimMinimumSeconds: number;
   readonly #spool: AccountingSpool | undefined;
+  readonly #calledStationId: string | undefined;
   /** Interim-Update timers by session id. */
   readonly #interims = new Map<number, NodeJS.Timeout>();
 
@@ -70,8 +71,11 @@ export class SessionAccounting {
     interimMinimumSeconds?: number;
     /** Where unacknowledged records wait (the client is then the spool's). */
     spool?: AccountingSpool;
+    /** The listener's address, as Called-Station-Id in every session's records. */
+    calledStationId?: string;
   }) {
     this.#spool = options.spool;
+    this.#calledStationId = options.calledStationId;
     this.#client = options.client;
     this.#nas = options.nas;
     this.#prefix = options.runId;
@@ -143,6 +147,7 @@ export class SessionAccounting {
       ...(session.ipv4 ? { framedIpAddress: session.ipv4 } : {}),
       ...(session.ipv6Prefix ? { framedIpv6Prefix: session.ipv6Prefix, ...(session.ipv6 ? { framedIpv6Address: session.ipv6 } : {}) } : {}),
       callingStationId: session.peer,
+      ...(this.#calledStationId ? { calledStationId: this.#calledStationId } : {}),
       ...(session.class?.length ? { class: session.class } : {}),
       eventTimestamp: Math.floor(this.#now() / 1000),
     };

@@ -16,7 +16,7 @@ import { localUsers } from '../access/local-users.ts';
 import { onlyUsersChanged, usersLosingAccess } from '../access/user-changes.ts';
 import type { UserLookup } from '../crypto/user-credential.ts';
 import { GATEWAY_AUTH_METHODS, pppAuthenticatorFor } from '../access/ppp-authenticators.ts';
-import { openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
+import { calledStationOf, openListenerRadius, type ListenerRadius } from '../auth/listener-radius.ts';
 import type { SessionAccounting } from '../radius/session-accounting.ts';
 import { flatRadiusCounters } from '../radius/server-state.ts';
 import type { DasSessionHandle } from '../radius/das-sessions.ts';
@@ -127,7 +127,7 @@ export class SstpSubsystem implements Subsystem {
     let hub: HubLease | undefined;
     let radius: ListenerRadius | undefined;
     try {
-      radius = await openListenerRadius(config, 'sstp', (name) => this.#users(name), log, this.#options.stateDir);
+      radius = await openListenerRadius(config, 'sstp', (name) => this.#users(name), log, this.#options.stateDir, calledStationOf(host));
       const pki = loadOrCreatePki(this.#options.stateDir, config.certificates, log.child('pki'));
       hub = this.#options.access.acquireHub(config);
       const pipe = hub.pipe();

@@ -7,7 +7,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import t from 'tap';
 import { pppAuthenticatorFor } from '../../../firmware/access/ppp-authenticators.ts';
-import { listenerAuthOf, openListenerRadius } from '../../../firmware/auth/listener-radius.ts';
+import { calledStationOf, listenerAuthOf, openListenerRadius } from '../../../firmware/auth/listener-radius.ts';
 import { defaultConfig } from '../../../firmware/config/defaults.ts';
 import { generateAuthenticatorResponse, generateNtResponse, getAsymmetricStartKey, getMasterKey, hashNtPasswordHash, ntPasswordHash } from '../../../firmware/crypto/mschapv2.ts';
 import { credentialFromPassword } from '../../../firmware/crypto/user-credential.ts';
@@ -69,7 +69,7 @@ t.test('L2TP with auth radius: MS-CHAPv2 checked by the RADIUS server, its keys 
   config.radius = { nasIdentifier: 'branch-7', servers: [{ name: 'lab', address: '127.0.0.1', authPort: server.authPort, acctPort: server.acctPort, secret: 'l2tp-radius-secret' }] };
   const logs = memorySink();
   const localUsers = (name: string) => (name === 'alice' ? credentialFromPassword('Local-Pass-21') : undefined);
-  const radius = await openListenerRadius(config, 'l2tp', localUsers, createLogger({ sink: logs.sink }));
+  const radius = await openListenerRadius(config, 'l2tp', localUsers, createLogger({ sink: logs.sink }), undefined, '203.0.113.1');
   t.ok(radius, 'a RADIUS client for the listener');
   t.teardown(() => radius?.close());
   let n = 0;
@@ -98,6 +98,10 @@ t.test('L2TP with auth radius: MS-CHAPv2 checked by the RADIUS server, its keys 
   t.equal(textOf(request.attributes, Attr.NasIdentifier), 'branch-7');
   t.equal(integerOf(request.attributes, Attr.FramedProtocol), 1, 'Framed-Protocol PPP');
   t.same(Array.from(request.attributes.find((a) => a.type === Attr.TunnelType)!.value), [0, 0, 0, 3], 'Tunnel-Type L2TP (RFC 2868, untagged)');
+  t.equal(textOf(request.attributes, Attr.CalledStationId), '203.0.113.1', 'Called-Station-Id: the address the listener answers on');
+  t.equal(integerOf(request.attributes, Attr.NasPortType), 5, 'NAS-Port-Type Virtual');
+  t.equal(integerOf(request.attributes, Attr.ServiceType), 2, 'Service-Type Framed');
+  t.same(Array.from(request.attributes.find((a) => a.type === Attr.TunnelMediumType)!.value), [0, 0, 0, 1], 'Tunnel-Medium-Type IPv4');
 
   const refused = await login('Local-Pass-21');
   t.match(refused.verdict.outcome, { ok: false, user: 'alice', reason: /lab: reject.*\(radius\)/ }, 'the local password is not the server\'s: refused by it');
@@ -112,9 +116,17 @@ t.test('L2TP with auth radius: MS-CHAPv2 checked by the RADIUS server, its keys 
   const [start, stop] = accounting.filter((p) => integerOf(p.attributes, Attr.AcctStatusType) !== 7);
   t.equal(integerOf(start!.attributes, Attr.AcctStatusType), 1);
   t.equal(ipv4Of(start!.attributes, Attr.FramedIpAddress), '10.10.0.5', 'Framed-IP-Address');
+  for (const record of [start!, stop!]) t.same([textOf(record.attributes, Attr.CallingStationId), textOf(record.attributes, Attr.CalledStationId)], ['198.51.100.7', '203.0.113.1'], 'Calling- and Called-Station-Id in every record');
   t.equal(integerOf(stop!.attributes, Attr.AcctStatusType), 2);
   t.equal(integerOf(stop!.attributes, Attr.AcctInputOctets), 1234);
   t.equal(integerOf(stop!.attributes, Attr.AcctTerminateCause), 1, 'User-Request');
   t.equal(textOf(start!.attributes, Attr.AcctSessionId), textOf(stop!.attributes, Attr.AcctSessionId), 'one Acct-Session-Id');
   t.notMatch(JSON.stringify(logs.records), /l2tp-radius-secret|Radius-Pass-21/, 'no secret or password in the log');
+});
+
+t.test('Called-Station-Id: the address a listener is bound to, none when it listens on every address', async (t) => {
+  t.equal(calledStationOf('192.0.2.1'), '192.0.2.1');
+  t.equal(calledStationOf('2001:db8::1'), '2001:db8::1');
+  t.equal(calledStationOf('0.0.0.0'), undefined);
+  t.equal(calledStationOf('::'), undefined);
 });
