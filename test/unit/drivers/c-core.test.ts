@@ -22,4 +22,6 @@ t.test('fuzz smoke: random and mutated packets through every suite, sanitizers o
   t.match(r.stdout, /fuzz-smoke: \d+ inputs through every suite's SAs \(with and without ESN\), no crash/);
   // Issue 22: PPTP calls with MPPE in C; genuine packets must get through, not only garbage.
   t.match(r.stdout, /fuzz_pptp: \d+ inputs, [1-9]\d* MPPE packets decrypted, \d+ late, \d+ malformed, no fault/);
+  // Issue 23, kTLS: the record-boundary follower, non-data records and keylog lines on any bytes; genuine records counted.
+  t.match(r.stdout, /fuzz_ktls: \d+ runs, [1-9]\d* parsed, [1-9]\d* records, no crash/);
 });
