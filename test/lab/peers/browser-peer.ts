@@ -1,6 +1,7 @@
 // A browser inside a lab host: Chromium (playwright-core) logged in to Postern's web UI there.
 // stdin: `wait-session USER` (answers `session ID` once the Sessions page lists the user),
-// `disconnect USER` (clicks Disconnect, answers `gone` once the row has left), `screenshot NAME`.
+// `disconnect USER` (clicks Disconnect, answers `gone` once the row has left), `screenshot NAME`,
+// `session-protocol USER` (the row's protocol, then its badge's text and title, or `no badge`).
 // The RADIUS page (issue 21): `session-auth USER` (the row's "Authenticated by" text), `api-get PATH`
 // (the API's raw answer as the page gets it), `radius-row NAME` (JSON of the server's row once its
 // state is alive or dead), `radius-test NAME [USER PASSWORD]` (the Test's result lines),
@@ -40,6 +41,12 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       await page.getByRole('dialog', { name: `Disconnect ${arg}?` }).getByRole('button', { name: `Disconnect ${arg}` }).click();
       await row(arg).waitFor({ state: 'detached', timeout: 30_000 });
       return 'gone';
+    }
+    if (command === 'session-protocol') {
+      const cell = row(arg).locator('td').nth(1);
+      const badge = cell.locator('.badge');
+      const protocol = await cell.evaluate((td) => td.childNodes[0]?.textContent ?? '');
+      return (await badge.count()) > 0 ? `${protocol} | ${await badge.innerText()} | ${await badge.getAttribute('title')}` : `${protocol} | no badge`;
     }
     if (command === 'screenshot') return `saved ${await screenshot(page, arg)}`;
     if (command === 'problems') {
