@@ -69,6 +69,8 @@ t.test('SSTP site-to-site through NAT: both LANs reach each other; gwA redials a
   }
   // And gwA dials on the driver's TLS, its IP in C once the HQ subnet leads to the call.
   t.match(branch.log(), /"msg":"SSTP call's IP in the driver"/, 'gwA carries its call\'s IP in the driver');
+  t.match(branch.log(), kernelHasTls() ? /"records":"kTLS"[^\n]*"msg":"SSTP call's IP in the driver"/ : /"records":"OpenSSL: errno 2 \(no tls module\)"[^\n]*"msg":"SSTP call's IP in the driver"/,
+    'gwA says who seals its dialed call\'s records (the driver\'s OpenSSL without a tls module)');
   t.notMatch(branch.log(), /SSTP dialing on Node's TLS/, 'gwA did not fall back to Node\'s TLS');
 
   await hq.stop();

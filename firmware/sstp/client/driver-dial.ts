@@ -207,6 +207,15 @@ export class DriverDial implements DialTransport {
     this.#call.stopData();
   }
 
+  /** Who seals and opens the call's TLS records: the kernel (kTLS, both ways or receiving only), or the driver's OpenSSL and the errno why not (issue 23). */
+  records(): string {
+    const s = this.#call?.stats();
+    if (!s) return 'unknown';
+    if (s.ktlsRx && s.ktlsTx) return 'kTLS';
+    const why = s.ktlsError ? `errno ${s.ktlsError}${s.ktlsError === 2n ? ' (no tls module)' : ''}` : 'not tried';
+    return s.ktlsRx ? `kTLS receiving, OpenSSL sealing: ${why}` : `OpenSSL: ${why}`;
+  }
+
   /** What the driver carried, kept across a stopped data path. */
   carried(): CarriedCounts {
     return addCarried(this.#carried, carriedIp(this.#dataPath && !this.#over ? this.#call?.stats()?.ppp : undefined));

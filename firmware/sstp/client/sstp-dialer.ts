@@ -146,7 +146,7 @@ export class SstpDialer {
     const mtu = Math.max(576, Math.min(this.#link.lcp.negotiated.peerMru, 4091));
     const refused = t.startData(mtu, sources, hub);
     if (refused) this.#o.logger.info('the driver cannot carry this SSTP call\'s IP: JavaScript carries it', { host: this.#o.host, reason: refused });
-    else this.#o.logger.info('SSTP call\'s IP in the driver', { host: this.#o.host, subnets: sources });
+    else this.#o.logger.info('SSTP call\'s IP in the driver', { host: this.#o.host, subnets: sources, records: t.records() });
   }
 
   /** What the driver carried for the call so far (nothing when JavaScript carried it all). */
