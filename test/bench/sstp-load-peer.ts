@@ -1,6 +1,6 @@
 // Postern's SSTP client as a load generator inside a lab host. Config: {host, port, servername, ca,
-// count, concurrency, userPrefix, password, tun?: {name, route}}. stdin `go` → one line `result {...}`
-// once every call is up or failed. With `tun`, the first call carries a TUN: packets to `route` go
+// count, concurrency, userPrefix, password, tun?: {name, route}}. stdin `go` (or `go N`: the next N
+// of the count) → one line `result {...}` once every call is up or failed. With `tun`, the first call carries a TUN: packets to `route` go
 // through SSTP, the gateway's answers come back into the TUN (for iperf3 through SSTP). `dataPath`
 // (issue 23): the dialers' TLS, and the first call's IP once its TUN is up, in the driver (native,
 // the default) or on Node's TLS and in JavaScript.
@@ -16,14 +16,19 @@ const logger = createLogger({ level: 'warn', sink: (r) => console.log(`log ${JSO
 const dialers: SstpDialer[] = [];
 let intoTun: ((packet: Uint8Array) => void) | undefined;
 
-async function go(): Promise<void> {
+/** Calls dialed so far: a later `go N` dials the next N users (the bench's warm-up batch, then the rest). */
+let dialed = 0;
+
+async function go(count: number): Promise<void> {
   const started = Date.now();
-  let next = 0;
+  let next = dialed;
+  const end = Math.min(c.count, dialed + count);
+  dialed = end;
   let up = 0;
   let failed = 0;
   const errors = new Map<string, number>();
   const worker = async () => {
-    while (next < c.count) {
+    while (next < end) {
       const i = next++;
       const d = new SstpDialer({
         host: c.host, port: c.port, servername: c.servername, ca: c.ca, user: `${c.userPrefix}${i}`, password: new Secret(c.password), logger, dataPath: c.dataPath ?? 'native',
@@ -60,7 +65,8 @@ function attachTun(d: SstpDialer, address: string): void {
 }
 
 createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line.trim() === 'go') void go();
+  const m = /^go(?: (\d+))?$/.exec(line.trim());
+  if (m) void go(m[1] ? Number(m[1]) : c.count);
 });
 process.on('SIGTERM', () => process.exit(0));
 console.log('ready');

@@ -25,6 +25,7 @@ import { cpuSecondsOfStat } from './l2tp-sessions-plan.ts';
 
 const COUNT = Number(process.env['BENCH_SSTP_COUNT'] ?? 2000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
+const WARM_UP = Math.min(20, Math.floor(COUNT / 10));
 const PASSWORD = 'Bench-Pass-0123';
 /** Issue 23: the gateway's data path (listeners.sstp.dataPath): the driver's TLS and IP (default), or Node's TLS and JavaScript. */
 const DATA_PATH = process.env['BENCH_SSTP_DATAPATH'] === 'javascript' ? 'javascript' : 'native';
@@ -105,11 +106,14 @@ async function gateway(lab: Lab, users: number, bundle = false) {
   return { daemon, probe, ca: readFileSync(join(state, 'pki', 'ca.pem'), 'utf8') };
 }
 
-async function load(lab: Lab, ca: string, count: number, tun?: { name: string; route: string }) {
+/** The load peer on gwA; each call of the function it gives dials the next `n` of its `count` users. */
+async function loadPeer(lab: Lab, ca: string, count: number, tun?: { name: string; route: string }) {
   const { peer } = await LinePeer.spawn(lab, 'gwA', `sstp-load-${count}`, '../../bench/sstp-load-peer.ts', { host: '192.0.2.2', port: 443, servername: '192.0.2.2', ca, count, concurrency: 16, userPrefix: 'load', password: PASSWORD, dataPath: CLIENT_PATH, ...(tun ? { tun } : {}) });
-  peer.daemon.child.stdin!.write('go\n');
-  const line = await peer.next(Math.max(120_000, count * 100));
-  return JSON.parse(line.replace(/^result /, '')) as { up: number; failed: number; seconds: number; perSecond: number; errors: Record<string, number> };
+  return async (n: number) => {
+    peer.daemon.child.stdin!.write(`go ${n}\n`);
+    const line = await peer.next(Math.max(120_000, n * 100));
+    return JSON.parse(line.replace(/^result /, '')) as { up: number; failed: number; seconds: number; perSecond: number; errors: Record<string, number> };
+  };
 }
 
 if (!ONLY_MEMORY) {
@@ -117,7 +121,7 @@ if (!ONLY_MEMORY) {
   try {
     const { ca } = await gateway(lab, 1);
     const veth = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'gwB', { seconds: Math.min(SECONDS, 10) });
-    const r = await load(lab, ca, 1, { name: 'sstpc0', route: '10.2.0.0/24' });
+    const r = await (await loadPeer(lab, ca, 1, { name: 'sstpc0', route: '10.2.0.0/24' }))(1);
     if (r.up !== 1) throw new Error(`the SSTP call did not come up: ${JSON.stringify(r)}`);
     const one = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'gwA', { seconds: SECONDS });
     const four = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'gwA', { seconds: SECONDS, streams: 4 });
@@ -137,26 +141,31 @@ if (!ONLY_MEMORY) await besideIkev2Site(async (lab) => {
   const lab = Lab.create(twoSitesDirect);
   try {
     const { daemon, probe, ca } = await gateway(lab, COUNT, process.env['BENCH_SSTP_GATEWAY'] !== 'tsx');
+    // As the L2TP and PPTP calls benches: a warm-up batch first, so the baseline holds what the first
+    // calls allocate once (compiled code, the engine thread's arena, OpenSSL's per-thread state).
+    const batch = await loadPeer(lab, ca, COUNT);
+    const warm = await batch(WARM_UP);
     await new Promise((r) => setTimeout(r, 2000));
     const before = rssOf(daemon.pid);
     const cpuBefore = cpuOf(daemon.pid);
     const heapBefore = BREAKDOWN ? await heapOf(daemon.pid, probe) : undefined;
     if (SNAPSHOTS) await snapshot(daemon.pid, SNAPSHOTS, 'before');
-    const r = await load(lab, ca, COUNT);
+    const rest = await batch(COUNT - WARM_UP);
+    const r = { up: warm.up + rest.up, failed: warm.failed + rest.failed, seconds: warm.seconds + rest.seconds, perSecond: (warm.up + rest.up) / (warm.seconds + rest.seconds), errors: { ...warm.errors, ...rest.errors } };
     await new Promise((r) => setTimeout(r, 3000));
     const after = rssOf(daemon.pid);
-    const cpuMs = ((cpuOf(daemon.pid) - cpuBefore) * 1000) / Math.max(1, r.up);
+    const cpuMs = ((cpuOf(daemon.pid) - cpuBefore) * 1000) / Math.max(1, rest.up);
     if (heapBefore) {
       // Without a collection forced: how much of the growth was garbage V8 and the allocators gave back on their own (30 s at most).
       const settled = await settledRss(daemon.pid);
-      console.log(`bench sstp memory settled ${((settled.rss - before) / 1024 / Math.max(1, r.up)).toFixed(1)} KB per call after ${settled.seconds} s idle`);
+      console.log(`bench sstp memory settled ${((settled.rss - before) / 1024 / Math.max(1, rest.up)).toFixed(1)} KB per call after ${settled.seconds} s idle`);
       const heapAfter = await heapOf(daemon.pid, probe);
-      const kb = (key: 'heapUsed' | 'heapTotal' | 'external' | 'arrayBuffers') => ((heapAfter[key] - heapBefore[key]) / 1024 / Math.max(1, r.up)).toFixed(1);
+      const kb = (key: 'heapUsed' | 'heapTotal' | 'external' | 'arrayBuffers') => ((heapAfter[key] - heapBefore[key]) / 1024 / Math.max(1, rest.up)).toFixed(1);
       console.log(`bench sstp memory breakdown per call: JavaScript heap ${kb('heapUsed')} KB (live, after a full collection; V8's heap grew by ${kb('heapTotal')} KB), external ${kb('external')} KB (array buffers ${kb('arrayBuffers')} KB); gateway RSS after the collection ${(heapAfter.rss / 1048576).toFixed(0)} MiB, V8's young generation ${((heapAfter as { newSpace?: number }).newSpace ?? 0) / 1048576} MiB`);
     }
     if (SNAPSHOTS) await snapshot(daemon.pid, SNAPSHOTS, 'after');
     console.log(`bench sstp calls ${r.up} up ${r.failed} failed in ${r.seconds.toFixed(1)} s (${r.perSecond.toFixed(0)}/s) ${JSON.stringify(r.errors)}; gateway CPU ${cpuMs.toFixed(1)} ms per call`);
-    console.log(`bench sstp memory ${((after - before) / 1024 / Math.max(1, r.up)).toFixed(1)} KB per call (gateway RSS ${(before / 1048576).toFixed(0)} → ${(after / 1048576).toFixed(0)} MiB, data path ${DATA_PATH}, gateway ${process.env['BENCH_SSTP_GATEWAY'] === 'tsx' ? 'through tsx' : 'dist/postern.js'}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+    console.log(`bench sstp memory ${((after - before) / 1024 / Math.max(1, rest.up)).toFixed(1)} KB per call over the ${rest.up} after the first ${warm.up} (gateway RSS ${(before / 1048576).toFixed(0)} → ${(after / 1048576).toFixed(0)} MiB, data path ${DATA_PATH}, gateway ${process.env['BENCH_SSTP_GATEWAY'] === 'tsx' ? 'through tsx' : 'dist/postern.js'}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
   } finally {
     lab.teardown();
   }
