@@ -25,8 +25,9 @@ export async function openIkeRadius(config: PosternConfig, users: UserLookup, by
   return listener && { listener, accounting: new IkeAccounting(listener.accounting, bytes) };
 }
 
-/** Octets a child SA carried so far, by its inbound SPI (the data plane's counters). */
-export type ChildBytes = (inboundSpi: number) => { readonly in: number; readonly out: number } | undefined;
+/** Octets (and packets, where the data plane counts them) a child SA carried so far, by its inbound SPI. */
+export type ChildBytes = (inboundSpi: number) => ChildCounts | undefined;
+export interface ChildCounts { readonly in: number; readonly out: number; readonly packetsIn?: number; readonly packetsOut?: number }
 
 interface Session {
   readonly id: number;
@@ -37,6 +38,8 @@ interface Session {
   /** Octets of child SAs already gone (rekeyed or deleted). */
   bytesIn: number;
   bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
   readonly children: Set<number>;
   /** From the Access-Accept (EAP through RADIUS): echoed in every record; the server's interim interval. */
   readonly class?: readonly Uint8Array[];
@@ -67,7 +70,7 @@ export class IkeAccounting {
     if (action.type === 'ike-up' && action.connection === 'remote-access' && !this.#sessions.has(action.spi)) {
       const a = action.authorization;
       const session: Session = {
-        id: this.#next++, user: action.remoteId, ipv4: action.virtualIp?.ipv4, peer: action.remote.address, since: now, bytesIn: 0, bytesOut: 0, children: new Set(),
+        id: this.#next++, user: action.remoteId, ipv4: action.virtualIp?.ipv4, peer: action.remote.address, since: now, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, children: new Set(),
         ...(a?.class.length ? { class: a.class } : {}), ...(a?.interimSeconds !== undefined ? { interimSeconds: a.interimSeconds } : {}),
       };
       this.#sessions.set(action.spi, session);
@@ -81,6 +84,8 @@ export class IkeAccounting {
         const b = this.#bytes(action.child.inbound.spi);
         session.bytesIn += b?.in ?? 0;
         session.bytesOut += b?.out ?? 0;
+        session.packetsIn += b?.packetsIn ?? 0;
+        session.packetsOut += b?.packetsOut ?? 0;
       }
     } else if (action.type === 'ike-rekeyed') {
       const session = this.#sessions.get(action.oldSpi);
@@ -121,14 +126,15 @@ export class IkeAccounting {
   }
 
   #info(s: Session) {
-    let bytesIn = s.bytesIn;
-    let bytesOut = s.bytesOut;
+    let { bytesIn, bytesOut, packetsIn, packetsOut } = s;
     for (const spi of s.children) {
       const b = this.#bytes(spi);
       bytesIn += b?.in ?? 0;
       bytesOut += b?.out ?? 0;
+      packetsIn += b?.packetsIn ?? 0;
+      packetsOut += b?.packetsOut ?? 0;
     }
-    return { id: s.id, user: s.user, ipv4: s.ipv4, peer: s.peer, since: s.since, bytesIn, bytesOut, ...(s.class ? { class: s.class } : {}), ...(s.interimSeconds !== undefined ? { interimSeconds: s.interimSeconds } : {}) };
+    return { id: s.id, user: s.user, ipv4: s.ipv4, peer: s.peer, since: s.since, bytesIn, bytesOut, packetsIn, packetsOut, ...(s.class ? { class: s.class } : {}), ...(s.interimSeconds !== undefined ? { interimSeconds: s.interimSeconds } : {}) };
   }
 
   #track(p: Promise<boolean>): void {

@@ -108,7 +108,8 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   await Promise.race([sender.exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
   // Segments the sender sent again are traffic moved too (a loaded machine drops some): the bound makes room for them.
   const tcp = (await lab.exec('radius', ['cat', '/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Tcp:')).map((l) => l.split(/\s+/));
-  const retransmitted = Number(tcp[1]?.[tcp[0]?.indexOf('RetransSegs') ?? -1] ?? 0);
+  const tcpCount = (name: string) => Number(tcp[1]?.[tcp[0]?.indexOf(name) ?? -1] ?? 0);
+  const [retransmitted, segmentsSent] = [tcpCount('RetransSegs'), tcpCount('OutSegs')];
 
   // Accounting: Start with the address; Stop after the client hangs up, with the ping's octets.
   const detail = () => { try { return readFileSync(join(radius.dir, 'detail'), 'utf8'); } catch { return ''; } };
@@ -126,6 +127,11 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   const [octetsIn, octetsOut] = [octets('Acct-Input-Octets'), octets('Acct-Output-Octets')];
   t.ok(octetsOut >= KNOWN_OCTETS + 3 * 1028 && octetsOut <= KNOWN_OCTETS * 1.06 + 3 * 1028 + retransmitted * 1500, `the Stop's Acct-Output-Octets match the file and pings sent to the client: ${octetsOut} for ${KNOWN_OCTETS} + ${3 * 1028} (${retransmitted} segments sent again)`);
   t.ok(octetsIn >= 3 * 1028 && octetsIn < KNOWN_OCTETS / 10, `its Acct-Input-Octets the pings and the ACKs from the client: ${octetsIn}`);
+  // Packets from the data plane's per-SA counters: the sender's segments (OutSegs leaves out the ones sent again, RFC 1213;
+  // one lost before the gateway comes again) and the pings.
+  const packetsOut = octets('Acct-Output-Packets');
+  t.ok(packetsOut >= segmentsSent + 3 && packetsOut <= segmentsSent + retransmitted + 3, `Acct-Output-Packets: the sender's TCP segments and the pings: ${packetsOut} for ${segmentsSent} segments (${retransmitted} again) + 3`);
+  t.ok(octets('Acct-Input-Packets') >= 3, `Acct-Input-Packets: ${octets('Acct-Input-Packets')}`);
   t.match(records[1], /Called-Station-Id = "192\.0\.2\.1"/, 'Called-Station-Id: the address the client dialed');
   t.match(records[0], /Calling-Station-Id = "192\.0\.2\.10"/, 'Calling-Station-Id: the client\'s public address');
   const ids = records.map((rec) => /Acct-Session-Id = "([^"]+)"/.exec(rec)?.[1]);

@@ -140,10 +140,12 @@ export class ChildInstaller {
     this.#options.log.info('child SA removed', { tunnel: tunnel.name, inSpi: child.inbound.spi.toString(16) });
   }
 
-  /** Bytes through a child's SAs so far (decrypted in, encrypted out). */
-  bytes(inboundSpi: number): { in: number; out: number } | undefined {
+  /** Octets and packets through a child's SAs so far (the inner packets: decrypted in, before encryption out). */
+  bytes(inboundSpi: number): { in: number; out: number; packetsIn: number; packetsOut: number } | undefined {
     const sas = this.#childSas.get(inboundSpi);
-    return sas && { in: Number(sas.inbound.counters().bytes), out: Number(sas.outbound.counters().bytes) };
+    if (!sas) return undefined;
+    const [inbound, outbound] = [sas.inbound.counters(), sas.outbound.counters()];
+    return { in: Number(inbound.bytes), out: Number(outbound.bytes), packetsIn: Number(inbound.packets), packetsOut: Number(outbound.packets) };
   }
 
   tunnel(inboundSpi: number): NativeTunnel | undefined {

@@ -130,12 +130,13 @@ export class DataPlaneInstaller {
     this.#options.log.info(sharing ? 'old child SA removed after its rekey' : 'child SA removed', { reqid: installed.reqid, inSpi: child.inbound.spi.toString(16) });
   }
 
-  /** Bytes through a child's SAs so far (decrypted in, encrypted out). */
-  bytes(inboundSpi: number): { in: number; out: number } | undefined {
+  /** Octets and packets through a child's SAs so far (the inner packets: decrypted in, before encryption out). */
+  bytes(inboundSpi: number): { in: number; out: number; packetsIn: number; packetsOut: number } | undefined {
     const c = this.#children.get(inboundSpi);
     if (!c) return undefined;
     const counters = (sa: SaSpec | undefined) => (sa ? this.#options.dataplane.saCounters(id(sa)) : undefined);
-    return { in: Number(counters(c.inbound)?.bytes ?? 0n), out: Number(counters(c.outbound)?.bytes ?? 0n) };
+    const [inbound, outbound] = [counters(c.inbound), counters(c.outbound)];
+    return { in: Number(inbound?.bytes ?? 0n), out: Number(outbound?.bytes ?? 0n), packetsIn: Number(inbound?.packets ?? 0n), packetsOut: Number(outbound?.packets ?? 0n) };
   }
 
   /** The reqid a child (by its inbound SPI) was installed under; its rekeys keep it. */

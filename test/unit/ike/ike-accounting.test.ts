@@ -1,6 +1,6 @@
 // Issue 21: accounting of remote-access IKE SAs from the engine's actions. A session is started
 // when its IKE SA is up (not for sites), keeps its octets across a child rekey (the old child's
-// counters are read as it is deleted) and an IKE SA rekey (the session moves to the new SPI), and
+// counters, octets and packets, are read as it is deleted) and an IKE SA rekey (the session moves to the new SPI), and
 // is stopped once with all of them and the cause; IKE stopping ends the sessions still open. The
 // RADIUS Access-Accept's Class (EAP through RADIUS) is echoed in its records.
 import t from 'tap';
@@ -21,7 +21,7 @@ const up = (spi: bigint, connection = 'remote-access'): IkeAction => ({ type: 'i
 
 t.test('octets survive child and IKE rekeys; one Start, one Stop, sites not accounted', async (t) => {
   const { records, accounting } = recorder();
-  const counters = new Map<number, { in: number; out: number }>([[0x100, { in: 1000, out: 2000 }], [0x200, { in: 30, out: 40 }]]);
+  const counters = new Map<number, { in: number; out: number; packetsIn: number; packetsOut: number }>([[0x100, { in: 1000, out: 2000, packetsIn: 10, packetsOut: 20 }], [0x200, { in: 30, out: 40, packetsIn: 1, packetsOut: 2 }]]);
   const ike = new IkeAccounting(accounting, (spi) => counters.get(spi));
   ike.observe(up(7n, 'site:branch'));
   ike.observe(up(1n), 0);
@@ -43,6 +43,7 @@ t.test('octets survive child and IKE rekeys; one Start, one Stop, sites not acco
   t.equal(integerOf(stop!, Attr.AcctStatusType), 2);
   t.equal(integerOf(stop!, Attr.AcctInputOctets), 1030, 'the old child\'s octets and the new one\'s');
   t.equal(integerOf(stop!, Attr.AcctOutputOctets), 2040);
+  t.same([integerOf(stop!, Attr.AcctInputPackets), integerOf(stop!, Attr.AcctOutputPackets)], [11, 22], 'and their packets, from the data plane\'s per-SA counters');
   t.equal(integerOf(stop!, Attr.AcctTerminateCause), 1, 'an IKE Delete from the client: User-Request');
   t.equal(textOf(start!, Attr.AcctSessionId), textOf(stop!, Attr.AcctSessionId));
 });
