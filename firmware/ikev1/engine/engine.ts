@@ -30,6 +30,9 @@ export class Ikev1Engine {
   readonly #connections: readonly IkeConnection[];
   readonly #crypto: IkeCryptoProvider;
   readonly #sas = new Map<string, Phase1Sa>();
+  /** Live SAs by connection and peer address (Phase1Sa.place), so `others` looks only at those (issue 23). */
+  readonly #byPlace = new Map<string, Set<Phase1Sa>>();
+  #added = 0;
   readonly #closed: Phase1Sa[] = [];
   readonly #spis = new Set<number>();
   #actions: IkeAction[] = [];
@@ -107,7 +110,7 @@ export class Ikev1Engine {
     const conn = this.#connections.find((c) => c.name === name);
     if (!conn?.remoteAddress) throw new Error(`no connection ${name} with a remote address`);
     const sa = (conn.aggressive ? startAggressiveMode : startMainMode)(this.#context(), conn, local, { address: conn.remoteAddress, port: 500 });
-    this.#sas.set(cookieKey(sa.ckyI), sa);
+    this.#add(sa);
     this.#touched.add(sa);
     this.#log('info', `initiating ${conn.aggressive ? 'Aggressive' : 'Main'} Mode to ${conn.remoteAddress} for ${name}`);
     return this.#end();
@@ -157,7 +160,7 @@ export class Ikev1Engine {
     const renewAt = phase1RekeyAt(sa);
     if (renewAt !== undefined && now >= renewAt) {
       const fresh = startPhase1Rekey(this.#context(), sa);
-      this.#sas.set(cookieKey(fresh.ckyI), fresh);
+      this.#add(fresh);
       this.#touched.add(fresh);
     }
     this.#rekeyChildren(sa);
@@ -247,7 +250,7 @@ export class Ikev1Engine {
 
   /** A new responder SA: half-open until its Main or Aggressive Mode completes. */
   #admitted(fresh: Phase1Sa): void {
-    this.#sas.set(cookieKey(fresh.ckyI), fresh);
+    this.#add(fresh);
     this.#halfOpen.add(fresh);
     this.#touched.add(fresh);
   }
@@ -442,6 +445,37 @@ export class Ikev1Engine {
     this.#close(sa, error);
   }
 
+  #add(sa: Phase1Sa): void {
+    const key = cookieKey(sa.ckyI);
+    const had = this.#sas.get(key);
+    if (had && had !== sa) this.#remove(had);
+    sa.added = ++this.#added;
+    this.#sas.set(key, sa);
+    this.#placeAdd(sa, sa.place);
+    sa.moved = (moved, before) => {
+      this.#placeRemove(moved, before);
+      this.#placeAdd(moved, moved.place);
+    };
+  }
+
+  #remove(sa: Phase1Sa): void {
+    this.#sas.delete(cookieKey(sa.ckyI));
+    this.#placeRemove(sa, sa.place);
+    sa.moved = undefined;
+  }
+
+  #placeAdd(sa: Phase1Sa, place: string): void {
+    const set = this.#byPlace.get(place);
+    if (set) set.add(sa);
+    else this.#byPlace.set(place, new Set([sa]));
+  }
+
+  #placeRemove(sa: Phase1Sa, place: string): void {
+    const set = this.#byPlace.get(place);
+    if (!set?.delete(sa)) return;
+    if (set.size === 0) this.#byPlace.delete(place);
+  }
+
   #close(sa: Phase1Sa, reason: string, tellPeer = true): void {
     if (sa.state === 'closed') return;
     const wasUp = sa.state === 'established';
@@ -451,7 +485,7 @@ export class Ikev1Engine {
     for (const spi of [...sa.quickModes.values()].map((q) => q.spi)) this.#spis.delete(spi);
     sa.retransmit = undefined;
     sa.setState('closed', reason);
-    this.#sas.delete(cookieKey(sa.ckyI));
+    this.#remove(sa);
     this.#halfOpen.delete(sa);
     this.#closed.push(sa);
     if (this.#closed.length > 16) this.#closed.shift();
@@ -504,7 +538,9 @@ export class Ikev1Engine {
       },
       close: (sa, reason) => this.#close(sa, reason, false),
       others: (sa) => {
-        const others = [...this.#sas.values()].filter((o) => o !== sa && o.connection === sa.connection && o.remote.address === sa.remote.address && o.state !== 'closed');
+        const others = [...(this.#byPlace.get(sa.place) ?? [])]
+          .filter((o) => o !== sa && o.connection === sa.connection && o.remote.address === sa.remote.address && o.state !== 'closed')
+          .sort((a, b) => a.added - b.added);
         for (const o of others) this.#touched.add(o); // a handler may retire or replace them
         return others;
       },

@@ -73,14 +73,23 @@ export interface QuickMode {
   awaitingConnected?: boolean;
 }
 
+export const placeOf = (connection: string, address: string): string => [connection, address].join('\0');
+
 export class Phase1Sa {
   state: Phase1State;
   readonly initiator: boolean;
   readonly ckyI: bigint;
   ckyR: bigint;
   local: Endpoint;
-  remote: Endpoint;
-  connection: IkeConnection | undefined;
+  #remote: Endpoint;
+  #connection: IkeConnection | undefined = undefined;
+  /**
+   * Told when the peer's address or the connection changes, with the place it had: the engine keeps
+   * its SAs by both (`others`, issue 23).
+   */
+  moved: ((sa: Phase1Sa, before: string) => void) | undefined;
+  /** When the engine took it in, counted: `others` lists SAs in that order, whatever moved since. */
+  added = 0;
   remoteId = '';
   /** The certificate the peer signed with and its issuer, for revocation checks of the live SA (issue 16). */
   peerCertificate: { readonly certificate: X509Certificate; readonly issuer: X509Certificate; readonly chain?: ReadonlyArray<{ readonly certificate: X509Certificate; readonly issuer: X509Certificate }> } | undefined;
@@ -143,10 +152,35 @@ export class Phase1Sa {
     this.ckyI = ckyI;
     this.ckyR = ckyR;
     this.local = local;
-    this.remote = remote;
+    this.#remote = remote;
     this.createdAt = now;
     this.lastHeard = now;
     this.state = state;
+  }
+
+  get remote(): Endpoint {
+    return this.#remote;
+  }
+
+  set remote(to: Endpoint) {
+    const before = this.place;
+    this.#remote = to;
+    if (this.place !== before) this.moved?.(this, before);
+  }
+
+  get connection(): IkeConnection | undefined {
+    return this.#connection;
+  }
+
+  set connection(to: IkeConnection | undefined) {
+    const before = this.place;
+    this.#connection = to;
+    if (this.place !== before) this.moved?.(this, before);
+  }
+
+  /** The connection's name and the peer's address: SAs that may replace one another share it. */
+  get place(): string {
+    return placeOf(this.#connection?.name ?? '', this.#remote.address);
   }
 
   get natDetected(): boolean {
