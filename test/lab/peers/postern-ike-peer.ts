@@ -1,6 +1,7 @@
 // Postern's IKEv2 engine in a lab host: the engine and its UDP shell, configured from the JSON
 // argument. SA events are printed as `event {...}` lines (SPIs, suites and selectors; never keys),
 // log records as `log {...}`. Commands on stdin: `status`, `initiate NAME`, `terminate`.
+import './young-generation-first.ts'; // first: as `postern run`, before the rest loads
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createInterface } from 'node:readline';
