@@ -10,6 +10,8 @@ import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../util/secret.ts';
 import { RadiusClientEngine, type RadiusAction, type RadiusClientOptions, type RadiusEvent, type RadiusResult, type RequestId } from './client-engine.ts';
 import type { RadiusAttribute } from './packet.ts';
+import { replyMessageOf } from './reply-message.ts';
+import { Attr, textOf } from './attributes.ts';
 import type { ServerCounters } from './server-state.ts';
 import { RadsecLink, type RadsecStatus, type RadsecTls } from './radsec-link.ts';
 
@@ -68,7 +70,12 @@ export class RadiusClient {
 
   /** An Access-Request; `userPassword` makes it PAP (hidden per server, RFC 2865 §5.2). */
   authenticate(attributes: readonly RadiusAttribute[], userPassword?: Secret<Uint8Array>): Promise<RadiusResult> {
-    return this.#request((id) => ({ type: 'CmdAccessRequest', id, attributes, ...(userPassword ? { userPassword } : {}) }));
+    return this.#request((id) => ({ type: 'CmdAccessRequest', id, attributes, ...(userPassword ? { userPassword } : {}) })).then((result) => {
+      // The server's words to the user (why a login was refused, most often) are logged, never passed on.
+      const message = 'packet' in result ? replyMessageOf(result.packet.attributes) : undefined;
+      if (message !== undefined) this.#options.log?.info('RADIUS Reply-Message', { server: 'server' in result ? result.server : undefined, answer: result.outcome, user: textOf(attributes, Attr.UserName), message });
+      return result;
+    });
   }
 
   account(attributes: readonly RadiusAttribute[], delaySeconds = 0): Promise<RadiusResult> {

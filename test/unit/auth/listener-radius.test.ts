@@ -13,7 +13,8 @@ import { generateAuthenticatorResponse, generateNtResponse, getAsymmetricStartKe
 import { credentialFromPassword } from '../../../firmware/crypto/user-credential.ts';
 import { createLogger, memorySink } from '../../../firmware/log/logger.ts';
 import { Mschapv2Peer } from '../../../firmware/ppp/chap/mschapv2-peer.ts';
-import { Attr, integerOf, ipv4Of, textOf } from '../../../firmware/radius/attributes.ts';
+import { Attr, integerOf, ipv4Of, textAttr, textOf } from '../../../firmware/radius/attributes.ts';
+import { replyMessageOf } from '../../../firmware/radius/reply-message.ts';
 import { signResponse } from '../../../firmware/radius/authenticators.ts';
 import { decodeMsChap2Response, MsAttr, VENDOR_MICROSOFT } from '../../../firmware/radius/microsoft.ts';
 import { Code, decodeRadiusPacket, type RadiusAttribute, type RadiusPacket } from '../../../firmware/radius/packet.ts';
@@ -44,7 +45,8 @@ async function miniRadius() {
     const challenge = ms(MsAttr.MsChapChallenge)!;
     const r = decodeMsChap2Response(ms(MsAttr.MsChap2Response)!);
     if (!r.ok || user !== 'alice' || !Buffer.from(generateNtResponse(challenge, r.value.peerChallenge, user, RADIUS_PASSWORD)).equals(Buffer.from(r.value.ntResponse))) {
-      return [Code.AccessReject, [encodeVendorAttribute(VENDOR_MICROSOFT, MsAttr.MsChapError, Buffer.from('\x01E=691 R=0 V=3', 'latin1'))]];
+      return [Code.AccessReject, [encodeVendorAttribute(VENDOR_MICROSOFT, MsAttr.MsChapError, Buffer.from('\x01E=691 R=0 V=3', 'latin1')),
+        textAttr(Attr.ReplyMessage, 'Password expired:'), textAttr(Attr.ReplyMessage, '\ncall the helpdesk')]];
     }
     const success = `S=${generateAuthenticatorResponse(RADIUS_PASSWORD, r.value.ntResponse, r.value.peerChallenge, challenge, user).slice(2)}`;
     const master = getMasterKey(hashNtPasswordHash(ntPasswordHash(RADIUS_PASSWORD)), r.value.ntResponse);
@@ -106,6 +108,7 @@ t.test('L2TP with auth radius: MS-CHAPv2 checked by the RADIUS server, its keys 
   const refused = await login('Local-Pass-21');
   t.match(refused.verdict.outcome, { ok: false, user: 'alice', reason: /lab: reject.*\(radius\)/ }, 'the local password is not the server\'s: refused by it');
   t.match(refused.peer.outcome, { ok: false, reason: /E=691/ });
+  t.match(logs.records.find((r) => r.msg === 'RADIUS Reply-Message'), { answer: 'reject', user: 'alice', server: 'lab', message: 'Password expired: call the helpdesk' }, 'the Reject\'s Reply-Message logged, both parts in order, the newline a space');
 
   const session = { id: 1, user: 'alice', ipv4: '10.10.0.5', peer: '198.51.100.7', since: Date.now() - 2000, bytesIn: 1234, bytesOut: 5678 };
   t.ok(await radius!.accounting.start(session), 'Start acknowledged');
@@ -129,4 +132,11 @@ t.test('Called-Station-Id: the address a listener is bound to, none when it list
   t.equal(calledStationOf('2001:db8::1'), '2001:db8::1');
   t.equal(calledStationOf('0.0.0.0'), undefined);
   t.equal(calledStationOf('::'), undefined);
+});
+
+t.test('Reply-Message for the log: none without one, control characters and length bounded', async (t) => {
+  t.equal(replyMessageOf([textAttr(Attr.UserName, 'alice')]), undefined);
+  t.equal(replyMessageOf([textAttr(Attr.ReplyMessage, 'a\r\n{"msg":"forged"}\u0007')]), 'a {"msg":"forged"}', 'a forged log line stays on the one line');
+  const long = Array.from({ length: 6 }, () => textAttr(Attr.ReplyMessage, 'x'.repeat(250)));
+  t.equal(replyMessageOf(long)!.length, 1001, '1,500 characters logged as 1,000 and an ellipsis');
 });
