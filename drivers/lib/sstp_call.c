@@ -78,6 +78,7 @@ struct dp_sstp {
   uint64_t trim_at_ms;     /* engine thread: when to give the handshakes' freed memory back (0: nothing to give) */
   pthread_t thread;
   bool running;
+  _Atomic bool ktls_off; /* the operator turned kTLS off: calls set up from now on stay on OpenSSL */
   dp_sstp_stats stats;
 };
 
@@ -421,7 +422,8 @@ static void pump(dp_sstp_call *c) {
       ERR_clear_error();
       return;
     }
-    ktls_begin(c);
+    if (atomic_load_explicit(&c->engine->ktls_off, memory_order_relaxed)) ktls_done(c); /* the secrets go at once */
+    else ktls_begin(c);
     atomic_store_explicit(&c->established, true, memory_order_release);
     c->engine->trim_at_ms = monotonic_ms() + TRIM_QUIET_MS;
     if (c->client && !hand_up_certificate(c)) {
@@ -854,6 +856,10 @@ const char *dp_sstp_call_verify_error(dp_sstp_call *c) {
 dp_hub_sink *dp_sstp_call_sink(dp_sstp_call *c) { return &c->sink; }
 
 const dp_sstp_call_stats *dp_sstp_call_stats_of(const dp_sstp_call *c) { return &c->stats; }
+
+void dp_sstp_set_ktls(dp_sstp *e, bool on) {
+  atomic_store(&e->ktls_off, !on);
+}
 
 const dp_sstp_stats *dp_sstp_stats_of(const dp_sstp *e) { return &e->stats; }
 

@@ -100,6 +100,10 @@ void dp_sstp_tls_free(dp_sstp_tls *t);
 dp_sstp *dp_sstp_open(dp_pipe *pipe, int *error);
 /* Every call must have been removed first. */
 void dp_sstp_close(dp_sstp *e);
+/* kTLS for the calls whose handshake completes from now on (on by default; where the kernel has no
+ * tls module it is tried and counted as a fallback). Off: every record stays on OpenSSL, for boards
+ * whose kernel cannot take a TLS 1.3 KeyUpdate (before Linux 6.14) when clients send them. */
+void dp_sstp_set_ktls(dp_sstp *e, bool on);
 const dp_sstp_stats *dp_sstp_stats_of(const dp_sstp *e);
 
 /* JavaScript thread. A freshly accepted TCP socket (ownership taken, even on failure) and the bytes

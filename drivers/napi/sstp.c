@@ -132,6 +132,18 @@ napi_value dp_napi_sstp_stats(napi_env env, napi_callback_info info) {
   return dp_napi_counters(env, f, sizeof f / sizeof f[0]);
 }
 
+/* sstpSetKernelTls(engine, on) → 0: kTLS for calls set up from now on */
+napi_value dp_napi_sstp_set_kernel_tls(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  engine_handle *h = argc == 2 ? engine_of(env, argv[0]) : NULL;
+  bool on = true;
+  if (!h || napi_get_value_bool(env, argv[1], &on) != napi_ok) return dp_napi_int(env, -EINVAL);
+  dp_sstp_set_ktls(h->engine, on);
+  return dp_napi_int(env, 0);
+}
+
 /* sstpClose(engine) → 0, or -EBUSY while calls remain */
 napi_value dp_napi_sstp_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];

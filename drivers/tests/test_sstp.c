@@ -602,7 +602,8 @@ static bool kernel_has_tls(void) {
   return has;
 }
 
-static void tcp_call_ktls(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe) {
+static void tcp_call_ktls(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe, bool ktls_on) {
+  dp_sstp_set_ktls(e, ktls_on);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t alen = sizeof a;
   int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), cl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -636,13 +637,16 @@ static void tcp_call_ktls(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe) {
   bool answered = dp_sstp_call_send(c, (const uint8_t *)response, strlen(response)) == (int)strlen(response) &&
                   SSL_read_ex(ssl, got, strlen(response), &read_n) == 1 && read_n == strlen(response) && memcmp(got, response, read_n) == 0;
   const dp_sstp_call_stats *st = dp_sstp_call_stats_of(c);
-  bool expect = kernel_has_tls();
+  bool expect = ktls_on && kernel_has_tls();
   char name[200];
   snprintf(name, sizeof name, "sstp kTLS: over TCP the head goes up and the answer comes back (%s: rx %llu tx %llu, errno %llu)",
            expect ? "kernel TLS" : "no tls module, userspace records", (unsigned long long)st->ktls_rx, (unsigned long long)st->ktls_tx,
            (unsigned long long)st->ktls_error);
   CHECK(connected && head_up && answered, name);
-  if (expect)
+  if (!ktls_on)
+    CHECK(st->ktls_rx == 0 && st->ktls_tx == 0 && st->ktls_error == 0 && es->ktls_calls == calls_before && es->ktls_fallbacks == fallbacks_before,
+          "sstp kTLS: turned off, the call stays on OpenSSL without trying (nothing counted)");
+  else if (expect)
     CHECK(st->ktls_rx == 1 && st->ktls_tx == 1 && st->ktls_error == 0 && es->ktls_calls == calls_before + 1,
           "sstp kTLS: the call's records are the kernel's both ways, counted by the engine");
   else
@@ -676,7 +680,8 @@ void test_sstp(void) {
   static char other[4096], other_key[4096];
   make_certificate(other, sizeof other, other_key, sizeof other_key);
   dialed_calls(e, tls, pipe, cert, other);
-  tcp_call_ktls(e, tls, pipe);
+  tcp_call_ktls(e, tls, pipe, false);
+  tcp_call_ktls(e, tls, pipe, true);
   /* A second after the last handshake the engine gives the burst's freed memory back; with nothing
    * happening, never again. */
   for (double end = now() + 5; now() < end && dp_sstp_stats_of(e)->memory_trims == 0; usleep(10000)) {}

@@ -113,6 +113,8 @@ const listeners = obj('Listeners', {
     mppe: str('MPPE inside SSTP', { enum: ['off', 'allow', 'require'], default: 'off', help: 'Only for clients configured to require MPPE; TLS already encrypts SSTP' }),
     // Issue 23: each call's TLS and its IP in the driver; 'javascript' keeps Node's TLS and every packet in JavaScript.
     dataPath: str('Data path', { enum: ['native', 'javascript'], optional: true, help: 'native (the default when the driver has it): TLS and IP in the driver; javascript: Node\'s TLS, every packet through JavaScript' }),
+    // Issue 23: kTLS where the kernel has the tls module; a kernel before 6.14 cannot take a TLS 1.3 KeyUpdate, which then ends the call.
+    kernelTls: bool('Kernel TLS', true, { optional: true, help: 'Where the kernel has the tls module, it seals and opens the calls\' records. Before Linux 6.14 a client\'s TLS 1.3 KeyUpdate ends its call (it redials): turn off if clients send them' }),
     // Unfinished connections (TCP accepted, call not yet established) have their own budget apart from calls (issue 15).
     limits: obj('Connection limits', {
       perSource: int('Unfinished connections per source', 1, 65_535, { optional: true, help: 'Per IPv4 address or IPv6 /64, until the call is established; 32 when empty' }),

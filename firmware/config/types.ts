@@ -153,7 +153,7 @@ export interface ListenersConfig {
     fragmentation: boolean;
   };
   /** `auth`: who checks passwords (issue 21); local users when absent. */
-  sstp: { enabled: boolean; port: number; pool: string; mppe: 'off' | 'allow' | 'require'; dataPath?: 'native' | 'javascript'; limits?: SstpLimitsConfig; auth?: ListenerAuth };
+  sstp: { enabled: boolean; port: number; pool: string; mppe: 'off' | 'allow' | 'require'; dataPath?: 'native' | 'javascript'; kernelTls?: boolean; limits?: SstpLimitsConfig; auth?: ListenerAuth };
   l2tp: {
     enabled: boolean;
     /** Who checks PPP passwords (issue 21); local users when absent. */

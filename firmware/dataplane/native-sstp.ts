@@ -7,6 +7,7 @@ interface SstpAddon {
   sstpOpen(onPieces: (batch: Array<[number, Buffer]>) => void): object | number;
   sstpClose(engine: object): number;
   sstpStats(engine: object): NativeSstpStats | undefined;
+  sstpSetKernelTls?(engine: object, on: boolean): number;
   sstpTls(certPem: Buffer, keyPem: Buffer): object | number;
   sstpCallAdd(engine: object, tls: object, fd: number, tag: number, hub: object | null, already: Buffer): object | number;
   sstpTlsClient(caPem: Buffer | null): object | number;
@@ -188,6 +189,11 @@ export class NativeSstp {
     socket.destroy();
     if (typeof r === 'number') throw new PosternError(ErrorCode.dataplaneInvalid, `the driver could not dial the SSTP call (errno ${-r})`);
     return new NativeSstpCall(this.#addon, r);
+  }
+
+  /** kTLS for calls set up from now on (on by default; a driver without the switch keeps it on). */
+  setKernelTls(on: boolean): void {
+    this.#addon.sstpSetKernelTls?.(this.#handle, on);
   }
 
   /** Where the engine's calls' records went (kTLS or OpenSSL); undefined once closed. */

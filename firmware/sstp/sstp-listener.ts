@@ -52,7 +52,7 @@ export interface SstpListenerOptions {
   /** A call refused because the calls limit is reached (the connection doctor). */
   readonly onCallsLimit?: (peer: string) => void;
   /** Issue 23: calls' TLS in the driver, their IP into the shared TUN's hub from C (without a hub: TLS only); absent: Node's TLS. */
-  readonly native?: { readonly hub?: NativeHub };
+  readonly native?: { readonly hub?: NativeHub; readonly kernelTls?: boolean };
 }
 
 /** §3.3.1 ServerCertificateHash: digests of the DER certificate the TLS layer presents. */
@@ -163,6 +163,7 @@ export class SstpListener {
     if (o.native) {
       try {
         this.#engine = NativeSstp.open((batch) => this.#pieces(batch));
+        if (o.native.kernelTls === false) this.#engine.setKernelTls(false);
       } catch (error) {
         o.logger.warn('SSTP calls stay in Node\'s TLS: the driver has no SSTP engine', { error: error instanceof Error ? error.message : String(error) });
       }

@@ -145,7 +145,7 @@ export class SstpSubsystem implements Subsystem {
         ...(this.#options.acmeAlpn ? { acmeAlpn: this.#options.acmeAlpn } : {}),
         ...(settings.limits ? { limits: sstpLimitsOf(settings.limits) } : {}),
         onCallsLimit: (peer) => this.#options.onCallFailed?.(peer, 'the calls limit is reached'),
-        ...(settings.dataPath !== 'javascript' && driverHasSstp() ? { native: { hub: hub.hub } } : {}),
+        ...(settings.dataPath !== 'javascript' && driverHasSstp() ? { native: { hub: hub.hub, kernelTls: settings.kernelTls ?? true } } : {}),
         connection: {
           session: { randomBytes: (n) => randomBytes(n) },
           onClosedAfterTls: (peer) => this.#options.onClosedAfterTls?.(endpointText(peer)),

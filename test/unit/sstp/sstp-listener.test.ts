@@ -204,6 +204,24 @@ t.test('on the driver\'s TLS: an unfinished call is removed at admission\'s time
   else t.ok(k.ktlsCalls === 0 && k.ktlsRxOnly === 0 && k.ktlsFallbacks >= 1, `no tls module: the calls stayed on the driver's OpenSSL (${k.ktlsFallbacks} counted)`);
 });
 
+t.test('listeners.sstp.kernelTls off: the driver\'s calls never try kTLS (nothing counted, nothing logged)', async (t) => {
+  const lines: string[] = [];
+  const listener = new SstpListener({
+    host: '127.0.0.1', port: 0, certificatePem: cert.certificatePem, keyPem: cert.keyPem, logger: createLogger({ sink: (r) => lines.push(JSON.stringify(r)) }), native: { kernelTls: false },
+    limits: { perSource: 10, handshakes: 10, handshakeTimeoutMs: 1000, pressureTimeoutMs: 1000 }, firstFlightDelayMs: 0,
+    connection: { session: { randomBytes: (n) => new Uint8Array(n) }, createLink: () => ({ lowerUp: () => {}, receiveFrame: () => {}, lowerDown: () => {} }) },
+  });
+  const { port } = await listener.start();
+  t.teardown(() => listener.stop());
+  const socket = tlsConnect({ socket: connect({ host: '127.0.0.1', port }), rejectUnauthorized: false });
+  socket.on('error', () => {});
+  t.equal(await new Promise((done) => socket.once('secureConnect', () => done(socket.getProtocol()))), 'TLSv1.3', 'the driver completed the handshake');
+  socket.end();
+  for (let i = 0; i < 100 && listener.counters().handshakesNow > 0; i++) await settle(20);
+  t.match(listener.counters(), { driverHandovers: 1, ktlsCalls: 0, ktlsRxOnly: 0, ktlsFallbacks: 0 }, 'no switch tried');
+  t.notOk(lines.some((l) => l.includes('kTLS unavailable')), 'and no "kTLS unavailable" line');
+});
+
 t.test('kTLS: why the kernel does not take a call\'s records, from the driver\'s errno', async (t) => {
   t.equal(ktlsUnavailableReason(2), 'the kernel has no tls module (ENOENT)');
   t.equal(ktlsUnavailableReason(95), 'the negotiated suite is not one kTLS takes (EOPNOTSUPP)');
