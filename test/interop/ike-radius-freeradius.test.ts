@@ -142,6 +142,9 @@ t.test('IKEv2 with userAuth radius: EAP-MSCHAPv2 checked by FreeRADIUS, MSK from
   const carolUp = Date.now();
   if (carol.code !== 0) t.fail(`carol could not connect:\n${carol.stdout}\n${gw.log().slice(-3000)}`);
   t.match(carol.stdout, /installing new virtual IP 10\.10\.0\.50\b/, 'carol gets the Framed-IP-Address FreeRADIUS sent');
+  // Routed like a pool address (it is one, held for her): the LAN answers her before her 4 s Session-Timeout.
+  const carolPing = await lab.exec('client', ['ping', '-c', '2', '-i', '0.2', '-W', '2', '-I', '10.10.0.50', '10.9.1.1']);
+  t.equal(carolPing.code, 0, `the LAN answers carol's Framed-IP-Address through the tunnel:\n${carolPing.stdout}${carolPing.stderr}`);
   t.match(carol.stdout, /IKE_AUTH response \d+ \[ [^\]]*CPRP\(ADDR DNS DNS[ )]/, 'and two DNS servers in the CFG_REPLY (the pool has none)');
   const carolLine = /"dns":"10\.9\.1\.53 10\.9\.1\.54".*virtual address 10\.10\.0\.50 for 'carol'/;
   // The gateway's log line can trail the client's output on a loaded machine.

@@ -27,7 +27,8 @@
 // so loaded that an answer is still on its way when counted). The burst hung up, each call's Stop arrives.
 // The handshake timeout is set to 5 s: the first login's 14 s failover is the server's time, not the client's (one attempt).
 // MQTT (mosquitto on the RADIUS host): with FreeRADIUS killed under a live call, the hang-up's Stop
-// waits in the spool and the status report says so (radius.backlog, the server named).
+// waits in the spool and the status report says so (radius.backlog, the server named); the events
+// topic carries radius-server-down for it once the gateway's clients have found it dead.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -288,6 +289,10 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
   await waitUntil('the steady call\'s Stop', 10_000, async () => detail().split(/\n\n+/).filter((r) => /User-Name = "alice"/.test(r) && /Acct-Status-Type = Stop/.test(r)).length > steadyStops);
   // FreeRADIUS gone under a live call: its Stop waits in the spool, and the MQTT status says so.
   const third = await dialAlice('spool');
+  // The events topic heard from before the kill: the gateway-wide radius-server-down for 'lab' (QoS 1, not retained).
+  const events = lab.spawnDaemon('radius', 'mqtt-events', ['mosquitto_sub', '-h', '10.9.1.1', '-u', 'fleet', '-P', 'Fleet-Pass-21', '-q', '1', '-t', 'postern/gw-radius/events', '-W', '90']);
+  const heard = () => { try { return readFileSync(events.logFile, 'utf8'); } catch { return ''; } };
+  await waitUntil('the events subscriber', 5000, async () => (await lab.exec('radius', ['ss', '-tn', 'dport = :1883'])).stdout.includes('ESTAB'));
   process.kill(radius.daemon.pid, 'SIGKILL');
   await radius.daemon.exited;
   await third.peer.call('hangup');
@@ -298,6 +303,10 @@ t.test('SSTP with auth radius: MS-CHAPv2 checked by FreeRADIUS, keys from its MP
     status = line ? (JSON.parse(line) as { radius?: typeof status }).radius : undefined;
   }
   t.match(status, { backlog: 1, servers: [{ name: 'down', state: 'dead' }, { name: 'lab', state: /alive|dead/, lastAnswerAt: /^20\d\d-/ }] }, `MQTT status: the backlog and the server: ${JSON.stringify(status)}`);
+  const serverDown = () => heard().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; details: { server?: string } }).find((e) => e.type === 'radius-server-down' && e.details.server === 'lab');
+  await waitUntil('the radius-server-down event', 60_000, async () => serverDown() !== undefined, heard).catch(() => {});
+  t.match(serverDown(), { type: 'radius-server-down', details: { server: 'lab', address: '10.9.1.1', usedBy: ['sstp'] } }, `MQTT event: FreeRADIUS down for every listener: ${heard().slice(-600)}`);
+  try { process.kill(events.pid, 'SIGTERM'); } catch { /* gone after -W */ }
   t.notMatch(gw.log(), new RegExp(SECRET), 'the shared secret is not in Postern\'s log');
   t.notMatch(gw.log(), new RegExp(DAS_SECRET), 'nor the DAS client\'s');
   await gw.stop();
