@@ -14,7 +14,7 @@ import { Attr, textAttr } from '../radius/attributes.ts';
 import { AccountingSpool } from '../radius/accounting-spool.ts';
 import { RadiusClient } from '../radius/radius-client.ts';
 import { radsecClientCertificate } from '../radius/radsec-credentials.ts';
-import { radiusNasAttributes, radiusServersOf, radsecTlsOf } from '../radius/radius-from-config.ts';
+import { nasIdentityOf, radiusNasAttributes, radiusServersOf, radsecTlsOf } from '../radius/radius-from-config.ts';
 import { SessionAccounting } from '../radius/session-accounting.ts';
 import { nasPower } from '../radius/nas-power.ts';
 import type { RadiusAttribute } from '../radius/packet.ts';
@@ -69,7 +69,7 @@ export async function openListenerRadius(config: PosternConfig, listener: Passwo
   const nas = [...radiusNasAttributes(config, listener), ...(calledStationId ? [textAttr(Attr.CalledStationId, calledStationId)] : [])];
   const local = localMschapv2Verifier(users);
   const localPasswords = localPasswordVerifier(users);
-  const identity = { identifier: config.radius?.nasIdentifier ?? config.system.hostname };
+  const identity = nasIdentityOf(config);
   // The gateway's Accounting-On goes with the first listener that opens RADIUS (nas-power.ts).
   nasPower.opened(identity, spool);
   return {

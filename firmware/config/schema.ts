@@ -264,6 +264,7 @@ const telemetry = obj('Telemetry', {
 // Issue 21: RADIUS servers, asked in the order listed; the shared secret is never shown.
 const radius = obj('RADIUS', {
   nasIdentifier: str('NAS-Identifier', { optional: true, maxLength: 253, help: 'What RADIUS policies match this gateway by; the hostname when empty' }),
+  nasIpAddress: str('NAS-IP-Address', { format: 'ipv4', optional: true, help: 'Sent beside the NAS-Identifier, for policies that match the NAS by address (NPS: "NAS IPv4 Address"); not sent when empty' }),
   interimSeconds: int('Interim accounting (seconds)', 60, 86400, { optional: true, help: 'Interim-Update per session this often when the server sends no Acct-Interim-Interval; off when empty' }),
   interimMinimumSeconds: int('Shortest interim interval (seconds)', 1, 3600, { optional: true, help: 'The floor on the server\'s Acct-Interim-Interval (RFC 2869: 60); lower only for tests' }),
   servers: list('Servers', obj('Server', {

@@ -23,6 +23,8 @@ export type ListenerAuth = 'local' | 'radius' | 'radius-then-local';
 export interface RadiusConfig {
   /** NAS-Identifier sent with every request; the hostname when absent. */
   nasIdentifier?: string;
+  /** NAS-IP-Address sent beside it; none when absent. */
+  nasIpAddress?: string;
   /** Interim-Update per session this often when the server sends no Acct-Interim-Interval; none when absent. */
   interimSeconds?: number;
   /** The floor on the server's Acct-Interim-Interval (RFC 2869 §5.16: 60 s); lower only in tests. */

@@ -6,7 +6,7 @@
  */
 import type { PosternConfig } from '../config/types.ts';
 import { Secret } from '../util/secret.ts';
-import { nasAttributes } from './accounting.ts';
+import { nasAttributes, type NasIdentity } from './accounting.ts';
 import { Attr, FramedProtocol, integerAttr, ServiceType, TunnelMediumType, TunnelType } from './attributes.ts';
 import type { RadiusAttribute } from './packet.ts';
 import type { RadsecTls } from './radsec-link.ts';
@@ -47,10 +47,16 @@ const tagged = (type: number, value: number): RadiusAttribute => {
   return { type, value: Uint8Array.of(0, ...a.value.subarray(1)) };
 };
 
+/** Who the gateway is to its RADIUS servers: NAS-Identifier (the hostname when not set), NAS-IP-Address when set. */
+export function nasIdentityOf(config: PosternConfig): NasIdentity {
+  const ipAddress = config.radius?.nasIpAddress;
+  return { identifier: config.radius?.nasIdentifier ?? config.system.hostname, ...(ipAddress ? { ipAddress } : {}) };
+}
+
 export function radiusNasAttributes(config: PosternConfig, protocol: 'sstp' | 'l2tp' | 'pptp' | 'ikev2'): RadiusAttribute[] {
   const tunnel = { sstp: TunnelType.Sstp, l2tp: TunnelType.L2tp, pptp: TunnelType.Pptp, ikev2: TunnelType.Esp }[protocol];
   return [
-    ...nasAttributes({ identifier: config.radius?.nasIdentifier ?? config.system.hostname }),
+    ...nasAttributes(nasIdentityOf(config)),
     integerAttr(Attr.ServiceType, ServiceType.Framed),
     ...(protocol === 'ikev2' ? [] : [integerAttr(Attr.FramedProtocol, FramedProtocol.Ppp)]),
     tagged(Attr.TunnelType, tunnel),

@@ -42,6 +42,7 @@ export interface RadiusServerView {
 
 export interface RadiusOverview {
   readonly nasIdentifier: string;
+  readonly nasIpAddress?: string;
   readonly servers: readonly RadiusServerView[];
   /** Accounting records no server acknowledged yet, over every listener. */
   readonly backlog: number;
@@ -83,6 +84,7 @@ export function radiusOverview(config: PosternConfig, listeners: readonly Radius
   const d = config.radius?.dynamicAuthorization;
   return {
     nasIdentifier: config.radius?.nasIdentifier ?? config.system.hostname,
+    ...(config.radius?.nasIpAddress ? { nasIpAddress: config.radius.nasIpAddress } : {}),
     servers,
     backlog: listeners.reduce((a, l) => a + l.backlog, 0),
     backlogByListener: Object.fromEntries(listeners.map((l) => [l.listener, l.backlog])),

@@ -10,7 +10,7 @@ import { nasAttributes } from './accounting.ts';
 import { Attr, integerAttr, ServiceType, textAttr } from './attributes.ts';
 import type { RadiusResult } from './client-engine.ts';
 import { RadiusClient } from './radius-client.ts';
-import { radiusServersOf, radsecTlsOf } from './radius-from-config.ts';
+import { nasIdentityOf, radiusServersOf, radsecTlsOf } from './radius-from-config.ts';
 import type { RadsecTls } from './radsec-link.ts';
 
 export interface RadiusTestStep {
@@ -48,7 +48,7 @@ export async function testRadiusServer(config: PosternConfig, name: string, logi
     };
     const statusServer = await step(() => client.statusServer(), 'accept');
     if (!login) return { server: name, statusServer };
-    const attributes = [textAttr(Attr.UserName, login.user), ...nasAttributes({ identifier: config.radius?.nasIdentifier ?? config.system.hostname }), integerAttr(Attr.ServiceType, ServiceType.Framed)];
+    const attributes = [textAttr(Attr.UserName, login.user), ...nasAttributes(nasIdentityOf(config)), integerAttr(Attr.ServiceType, ServiceType.Framed)];
     return { server: name, statusServer, login: await step(() => client.authenticate(attributes, new Secret<Uint8Array>(Buffer.from(login.password, 'utf8'))), 'accept') };
   } finally {
     client.close();

@@ -99,15 +99,16 @@ export function radiusRoutes(ctx: ApiContext): Route[] {
       },
     },
     {
-      // NAS-Identifier and dynamic authorization's switch, address and port.
+      // NAS-Identifier, NAS-IP-Address and dynamic authorization's switch, address and port.
       method: 'PUT', path: '/api/v1/radius',
       handler: async (c) => {
         const body = asObject(await c.body(), 'RADIUS settings');
         const next = structuredClone(ctx.store.current().config);
         const r = radiusOf(next);
-        if (Object.hasOwn(body, 'nasIdentifier')) {
-          if (body['nasIdentifier'] === '' || body['nasIdentifier'] === null) delete r.nasIdentifier;
-          else r.nasIdentifier = body['nasIdentifier'] as string;
+        for (const key of ['nasIdentifier', 'nasIpAddress'] as const) {
+          if (!Object.hasOwn(body, key)) continue;
+          if (body[key] === '' || body[key] === null) delete r[key];
+          else r[key] = body[key] as string;
         }
         const das = body['dynamicAuthorization'];
         if (das !== undefined) {

@@ -68,7 +68,7 @@ t.test('L2TP with auth radius: MS-CHAPv2 checked by the RADIUS server, its keys 
   const config = defaultConfig();
   t.equal(listenerAuthOf(config, 'l2tp'), 'local', 'local users unless configured');
   config.listeners.l2tp.auth = 'radius';
-  config.radius = { nasIdentifier: 'branch-7', servers: [{ name: 'lab', address: '127.0.0.1', authPort: server.authPort, acctPort: server.acctPort, secret: 'l2tp-radius-secret' }] };
+  config.radius = { nasIdentifier: 'branch-7', nasIpAddress: '192.0.2.77', servers: [{ name: 'lab', address: '127.0.0.1', authPort: server.authPort, acctPort: server.acctPort, secret: 'l2tp-radius-secret' }] };
   const logs = memorySink();
   const localUsers = (name: string) => (name === 'alice' ? credentialFromPassword('Local-Pass-21') : undefined);
   const radius = await openListenerRadius(config, 'l2tp', localUsers, createLogger({ sink: logs.sink }), undefined, '203.0.113.1');
@@ -98,6 +98,7 @@ t.test('L2TP with auth radius: MS-CHAPv2 checked by the RADIUS server, its keys 
   t.equal(request.code, Code.AccessRequest);
   t.equal(textOf(request.attributes, Attr.CallingStationId), '198.51.100.7', 'Calling-Station-Id: the caller\'s address');
   t.equal(textOf(request.attributes, Attr.NasIdentifier), 'branch-7');
+  t.equal(ipv4Of(request.attributes, Attr.NasIpAddress), '192.0.2.77', 'NAS-IP-Address beside it, as configured');
   t.equal(integerOf(request.attributes, Attr.FramedProtocol), 1, 'Framed-Protocol PPP');
   t.same(Array.from(request.attributes.find((a) => a.type === Attr.TunnelType)!.value), [0, 0, 0, 3], 'Tunnel-Type L2TP (RFC 2868, untagged)');
   t.equal(textOf(request.attributes, Attr.CalledStationId), '203.0.113.1', 'Called-Station-Id: the address the listener answers on');
@@ -120,6 +121,7 @@ t.test('L2TP with auth radius: MS-CHAPv2 checked by the RADIUS server, its keys 
   t.equal(integerOf(start!.attributes, Attr.AcctStatusType), 1);
   t.equal(ipv4Of(start!.attributes, Attr.FramedIpAddress), '10.10.0.5', 'Framed-IP-Address');
   for (const record of [start!, stop!]) t.same([textOf(record.attributes, Attr.CallingStationId), textOf(record.attributes, Attr.CalledStationId)], ['198.51.100.7', '203.0.113.1'], 'Calling- and Called-Station-Id in every record');
+  for (const record of accounting) t.equal(ipv4Of(record.attributes, Attr.NasIpAddress), '192.0.2.77', 'NAS-IP-Address in every accounting record, Accounting-On included');
   t.equal(integerOf(stop!.attributes, Attr.AcctStatusType), 2);
   t.equal(integerOf(stop!.attributes, Attr.AcctInputOctets), 1234);
   t.equal(integerOf(stop!.attributes, Attr.AcctTerminateCause), 1, 'User-Request');

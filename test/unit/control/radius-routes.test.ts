@@ -22,3 +22,18 @@ t.test('a server\'s timeout and retries: set, shown, emptied, refused out of ran
   t.equal(bad.status, 422, 'refused as invalid');
   t.match(JSON.stringify(bad.json), /radius\.servers\[0\]\.timeoutSeconds/);
 });
+
+t.test('NAS-IP-Address: set beside the NAS-Identifier, shown, emptied, refused when no IPv4 address', async (t) => {
+  const h = await controlHarness(t);
+  t.equal((await h.call('POST', '/api/v1/radius/servers', SERVER)).status, 201);
+  const set = await h.call('PUT', '/api/v1/radius', { nasIdentifier: 'branch-9', nasIpAddress: '192.0.2.9' });
+  t.equal(set.status, 200, JSON.stringify(set.json));
+  t.match(h.store.current().config.radius, { nasIdentifier: 'branch-9', nasIpAddress: '192.0.2.9' });
+  t.match(radiusOverview(h.store.current().config, [], undefined), { nasIdentifier: 'branch-9', nasIpAddress: '192.0.2.9' }, 'the RADIUS page shows both');
+  const bad = await h.call('PUT', '/api/v1/radius', { nasIpAddress: '2001:db8::1' });
+  t.equal(bad.status, 422, 'an IPv6 address is not a NAS-IP-Address');
+  t.match(JSON.stringify(bad.json), /radius\.nasIpAddress/);
+  t.equal((await h.call('PUT', '/api/v1/radius', { nasIpAddress: '' })).status, 200);
+  t.notOk('nasIpAddress' in (h.store.current().config.radius ?? {}), 'emptied: not sent');
+  t.notOk('nasIpAddress' in radiusOverview(h.store.current().config, [], undefined));
+});

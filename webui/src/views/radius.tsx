@@ -19,6 +19,7 @@ interface Server {
 interface DasClient { name: string; address: string }
 interface Overview {
   nasIdentifier: string;
+  nasIpAddress?: string;
   servers: Server[];
   backlog: number;
   dynamicAuthorization: { enabled: boolean; listen: string; port: number; clients: DasClient[]; state?: string; counters?: Record<string, number> };
@@ -99,7 +100,7 @@ export function RadiusView() {
         <Message text={message?.text} kind={message?.kind} />
         <WarningBanner issues={issues} />
         <Elsewhere issues={issues} />
-        <p>NAS-Identifier <strong>{overview.nasIdentifier}</strong>. Accounting records waiting for a server: <strong data-backlog>{overview.backlog}</strong></p>
+        <p>NAS-Identifier <strong>{overview.nasIdentifier}</strong>{overview.nasIpAddress ? <>, NAS-IP-Address <strong>{overview.nasIpAddress}</strong></> : null}. Accounting records waiting for a server: <strong data-backlog>{overview.backlog}</strong></p>
         {overview.servers.length === 0 ? <p class="hint">No servers: listeners check the local users.</p> : (
           <div class="scroll">
             <table class="stack">
