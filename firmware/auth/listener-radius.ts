@@ -12,6 +12,7 @@ import type { UserLookup } from '../crypto/user-credential.ts';
 import type { Logger } from '../log/logger.ts';
 import { Attr, textAttr } from '../radius/attributes.ts';
 import { AccountingSpool } from '../radius/accounting-spool.ts';
+import { OpenSessionLedger } from '../radius/open-sessions.ts';
 import { RadiusClient } from '../radius/radius-client.ts';
 import { radsecClientCertificate } from '../radius/radsec-credentials.ts';
 import { nasIdentityOf, radiusNasAttributes, radiusServersOf, radsecTlsOf } from '../radius/radius-from-config.ts';
@@ -70,20 +71,27 @@ export async function openListenerRadius(config: PosternConfig, listener: Passwo
   const local = localMschapv2Verifier(users);
   const localPasswords = localPasswordVerifier(users);
   const identity = nasIdentityOf(config);
-  // The gateway's Accounting-On goes with the first listener that opens RADIUS (nas-power.ts).
+  // Sessions a crash left open get their Stop (NAS-Reboot) first, then the gateway's Accounting-On goes
+  // with the first listener that opens RADIUS (nas-power.ts): the server reads them in that order.
+  const openSessions = stateDir === undefined ? undefined : new OpenSessionLedger(join(stateDir, `radius-open-${listener}.jsonl`), { log });
+  const leftOpen = openSessions?.takeLeftOpen() ?? [];
+  if (leftOpen.length > 0) log.warn('RADIUS: sessions the last run left open (a crash or a power cut) get their Stop with NAS-Reboot', { listener, sessions: leftOpen.length });
+  for (const stop of leftOpen) void spool.send(stop);
   nasPower.opened(identity, spool);
   return {
     auth,
     client,
     accounting: new SessionAccounting({ client, nas: identity, runId: randomBytes(4).toString('hex'), log, spool, ...(calledStationId ? { calledStationId } : {}),
       ...(config.radius?.interimSeconds !== undefined ? { interimSeconds: config.radius.interimSeconds } : {}),
-      ...(config.radius?.interimMinimumSeconds !== undefined ? { interimMinimumSeconds: config.radius.interimMinimumSeconds } : {}) }),
+      ...(config.radius?.interimMinimumSeconds !== undefined ? { interimMinimumSeconds: config.radius.interimMinimumSeconds } : {}),
+      ...(openSessions ? { openSessions } : {}) }),
     verifier: (peer, watch) => mschapv2VerifierFor(auth, { local, radius: radiusMschapv2Verifier(watchedRadius(client, watch), [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
     passwordVerifier: (peer, watch) => passwordVerifierFor(auth, { local: localPasswords, radius: radiusPasswordVerifier(watchedRadius(client, watch), [...nas, textAttr(Attr.CallingStationId, peer)]), log }),
     eapPeer: (peer, watch) => ({ radius: watchedRadius(client, watch), nas: [...nas, textAttr(Attr.CallingStationId, peer)] }),
     spool,
     close: () => {
       nasPower.closed(identity, spool);
+      openSessions?.close();
       spool.close();
       client.close();
     },

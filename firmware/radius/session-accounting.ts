@@ -7,6 +7,7 @@
  * record no server acknowledged waits there and is sent again in order (accounting-spool.ts);
  * without one it is logged and dropped.
  */
+import type { OpenSessionLedger } from './open-sessions.ts';
 import type { Logger } from '../log/logger.ts';
 import { accountingAttributes, type AccountingRecord, type NasIdentity, type TerminateCause } from './accounting.ts';
 import type { RadiusAttribute } from './packet.ts';
@@ -60,6 +61,7 @@ export class SessionAccounting {
   readonly #interimMinimumSeconds: number;
   readonly #spool: AccountingSpool | undefined;
   readonly #calledStationId: string | undefined;
+  readonly #openSessions: OpenSessionLedger | undefined;
   /** Interim-Update timers by session id. */
   readonly #interims = new Map<number, NodeJS.Timeout>();
 
@@ -73,9 +75,12 @@ export class SessionAccounting {
     spool?: AccountingSpool;
     /** The listener's address, as Called-Station-Id in every session's records. */
     calledStationId?: string;
+    /** Where each open session's would-be NAS-Reboot Stop is kept, for the start after a crash. */
+    openSessions?: OpenSessionLedger;
   }) {
     this.#spool = options.spool;
     this.#calledStationId = options.calledStationId;
+    this.#openSessions = options.openSessions;
     this.#client = options.client;
     this.#nas = options.nas;
     this.#prefix = options.runId;
@@ -92,6 +97,7 @@ export class SessionAccounting {
   /** `live` reads the session's counters now: with it, Interim-Updates run until `stop`. */
   start(session: AccountedSession, live?: () => AccountedSession): Promise<boolean> {
     if (live && !this.#interims.has(session.id)) this.#schedule(session.id, session.interimSeconds, live);
+    this.#keepOpen(session);
     return this.#send({ status: 'Start', ...this.#common(session) });
   }
 
@@ -114,13 +120,20 @@ export class SessionAccounting {
   }
 
   interim(session: AccountedSession): Promise<boolean> {
+    this.#keepOpen(session);
     return this.#send({ status: 'InterimUpdate', ...this.#common(session), ...this.#usage(session) });
   }
 
   stop(session: AccountedSession, reason: string): Promise<boolean> {
     clearInterval(this.#interims.get(session.id));
     this.#interims.delete(session.id);
+    this.#openSessions?.remove(this.sessionId(session));
     return this.#send({ status: 'Stop', ...this.#common(session), ...this.#usage(session), terminateCause: terminateCauseOf(reason) });
+  }
+
+  /** The Stop this session gets if the gateway dies before it ends: NAS-Reboot, as of now. */
+  #keepOpen(session: AccountedSession): void {
+    this.#openSessions?.put(this.sessionId(session), accountingAttributes({ status: 'Stop', ...this.#common(session), ...this.#usage(session), terminateCause: 'NasReboot' }));
   }
 
   /** Sessions with Interim-Updates running. */
