@@ -3,10 +3,11 @@ import t from 'tap';
 import { GUEST, guestFiles, serviceLine } from '../../lab/arm64/guest-init.ts';
 
 t.test('the arm64 guest runs the service line make firmware ships, on the LAN address', async (t) => {
-  t.equal(serviceLine(), `::respawn:/usr/lib/postern/postern-launcher run --state /var/lib/postern --management ${GUEST.lanAddress}:${GUEST.managementPort}`);
+  // The shipped line caps V8's young generation through NODE_OPTIONS (issue 23), as the init files do.
+  t.equal(serviceLine(), `::respawn:/usr/bin/env NODE_OPTIONS=--max-semi-space-size=2 /usr/lib/postern/postern-launcher run --state /var/lib/postern --management ${GUEST.lanAddress}:${GUEST.managementPort}`);
   const inittab = guestFiles()['etc/inittab']?.data ?? '';
   t.match(inittab, /^::sysinit:\/etc\/rc\.boot$/m, 'the boot script first');
-  t.match(inittab, /^::respawn:\/usr\/lib\/postern\/postern-launcher /m, 'the launcher respawned');
+  t.match(inittab, /^::respawn:\/usr\/bin\/env NODE_OPTIONS=\S+ \/usr\/lib\/postern\/postern-launcher /m, 'the launcher respawned');
   t.match(inittab, /^::shutdown:\/etc\/rc\.shutdown$/m, 'the disk unmounted before a reboot');
 });
 
