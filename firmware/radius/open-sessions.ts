@@ -15,11 +15,10 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { writeFileAtomic } from '../config/atomic-file.ts';
 import type { Logger } from '../log/logger.ts';
-import { parseJournalLine } from './spool-journal.ts';
+import { journalAttributes, parseJournalLine } from './spool-journal.ts';
 import type { RadiusAttribute } from './packet.ts';
 
-const entryLine = (id: string, attributes: readonly RadiusAttribute[], at: number): string =>
-  `${JSON.stringify({ id, at, a: attributes.map((a) => [a.type, Buffer.from(a.value).toString('base64')]) })}\n`;
+const entryLine = (id: string, attributes: readonly RadiusAttribute[], at: number): string => `${JSON.stringify({ id, at, a: journalAttributes(attributes) })}\n`;
 
 /** The Stops a journal's text leaves open, oldest Start first; unreadable lines counted (never throws). */
 export function replayOpenSessions(text: string): { open: Map<string, readonly RadiusAttribute[]>; bad: number } {

@@ -24,7 +24,10 @@ export interface JournalRecord {
 
 const ACK = '{"ack":1}\n';
 
-const recordLine = (r: JournalRecord): string => `${JSON.stringify({ at: r.at, a: r.attributes.map((a) => [a.type, Buffer.from(a.value).toString('base64')]) })}\n`;
+/** Attributes as a journal line holds them (`"a"`): type and base64 value; `parseJournalLine` reads them back. */
+export const journalAttributes = (attributes: readonly RadiusAttribute[]): Array<[number, string]> => attributes.map((a) => [a.type, Buffer.from(a.value).toString('base64')]);
+
+const recordLine = (r: JournalRecord): string => `${JSON.stringify({ at: r.at, a: journalAttributes(r.attributes) })}\n`;
 
 /** One line, or undefined when it is not a record or an ack (never throws). */
 export function parseJournalLine(line: string): JournalRecord | 'ack' | undefined {
