@@ -13,6 +13,7 @@ import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { entryNotes, splitList, useChange } from '../use-change.ts';
 import { UserAuthField, type UserAuth } from './user-auth-field.tsx';
 import { announceListenersChanged, useListenersLoad } from './listeners-changed.ts';
+import { unlessEdited } from '../keep-edits.ts';
 
 interface L2tpListener {
   enabled: boolean;
@@ -55,14 +56,14 @@ export function L2tpCard() {
   const [showPsk, setShowPsk] = useState(false);
   const [oneList, setOneList] = useState<string>();
   const change = useChange(l2tpField);
-  const load = async () => {
+  const load = async (sent?: typeof form) => {
     const { l2tp } = (await api<{ listeners: { l2tp: L2tpListener } }>('GET', '/listeners')).listeners;
     const proposals = l2tp.ipsec?.proposals;
-    setForm({
+    setForm(unlessEdited(sent, {
       enabled: l2tp.enabled, psk: l2tp.psk, pool: l2tp.pool, secret: l2tp.secret ?? '', allowPlain: l2tp.allowPlain === true, legacyAuth: l2tp.legacyAuth === true, auth: l2tp.auth ?? 'local',
       ipsecAuth: l2tp.ipsec?.auth ?? 'psk', ike: proposals?.ike.join('\n') ?? '', esp: proposals?.esp.join('\n') ?? '',
       dpd: String(l2tp.ipsec?.dpdSeconds ?? ''), dpdTimeout: String(l2tp.ipsec?.dpdTimeoutSeconds ?? ''),
-    });
+    }));
     setPools((await api<{ pools: Array<{ name: string }> }>('GET', '/pools')).pools.map((p) => p.name));
   };
   useListenersLoad(load);
@@ -82,7 +83,7 @@ export function L2tpCard() {
     void change.run(() => api('PUT', '/listeners/l2tp', body), 'L2TP/IPsec settings saved', async () => {
       setShowPsk(false);
       announceListenersChanged();
-      await load();
+      await load(form);
     });
   };
   const generate = () => {

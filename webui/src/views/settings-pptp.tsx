@@ -10,6 +10,7 @@ import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { useChange } from '../use-change.ts';
 import { UserAuthField, type UserAuth } from './user-auth-field.tsx';
 import { announceListenersChanged, useListenersLoad } from './listeners-changed.ts';
+import { unlessEdited } from '../keep-edits.ts';
 
 type Mppe = 'stateless' | 'stateful-allowed' | 'optional';
 interface PptpListener {
@@ -30,9 +31,9 @@ export function PptpCard() {
   const [form, setForm] = useState<Required<PptpListener>>();
   const [pools, setPools] = useState<string[]>([]);
   const change = useChange(pptpField);
-  const load = async () => {
+  const load = async (sent?: typeof form) => {
     const { pptp } = (await api<{ listeners: { pptp: PptpListener } }>('GET', '/listeners')).listeners;
-    setForm({ enabled: pptp.enabled, pool: pptp.pool, auth: pptp.auth ?? 'local', mppe: pptp.mppe ?? 'stateless', legacyAuth: pptp.legacyAuth === true });
+    setForm(unlessEdited(sent, { enabled: pptp.enabled, pool: pptp.pool, auth: pptp.auth ?? 'local', mppe: pptp.mppe ?? 'stateless', legacyAuth: pptp.legacyAuth === true }));
     setPools((await api<{ pools: Array<{ name: string }> }>('GET', '/pools')).pools.map((p) => p.name));
   };
   useListenersLoad(load);
@@ -44,7 +45,7 @@ export function PptpCard() {
       return { warnings: [...(r.warning ? [{ path: 'listeners.pptp.enabled', message: r.warning }] : []), ...(r.warnings ?? [])] };
     }, 'PPTP settings saved', async () => {
       announceListenersChanged();
-      await load();
+      await load(form);
     });
   };
   const { errors, warnings } = change.issues;

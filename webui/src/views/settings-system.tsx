@@ -7,6 +7,7 @@ import { api } from '../api.ts';
 import { Elsewhere, Field, Message, WarningBanner } from '../ui.tsx';
 import { entryNotes, splitList, useChange } from '../use-change.ts';
 import { useSafeApply } from '../safe-mode.tsx';
+import { unlessEdited } from '../keep-edits.ts';
 
 const listField = (list: string, key: string) => (path: string) => (path === list || path.startsWith(`${list}[`) ? key : undefined);
 
@@ -56,16 +57,16 @@ const appliedText = (a: TimeApplied) =>
 export function TimeCard() {
   const [form, setForm] = useState<{ timezone: string; ntp: string; now: number; applied?: TimeApplied }>();
   const change = useChange(TIME_FIELDS);
-  const load = async () => {
+  const load = async (sent?: typeof form) => {
     const got = await api<{ timezone: string; ntpServers: string[]; now: number; applied?: TimeApplied }>('GET', '/time');
-    setForm({ timezone: got.timezone, ntp: got.ntpServers.join(', '), now: got.now, ...(got.applied ? { applied: got.applied } : {}) });
+    setForm(unlessEdited(sent, { timezone: got.timezone, ntp: got.ntpServers.join(', '), now: got.now, ...(got.applied ? { applied: got.applied } : {}) }));
   };
   useEffect(() => void load(), []);
   if (!form) return null;
   const ntp = splitList(form.ntp);
   const save = (e: Event) => {
     e.preventDefault();
-    void change.run(() => api('PUT', '/time', { timezone: form.timezone, ntpServers: ntp }), 'Time settings saved', load);
+    void change.run(() => api('PUT', '/time', { timezone: form.timezone, ntpServers: ntp }), 'Time settings saved', () => load(form));
   };
   const { errors } = change.issues;
   let clock = '';

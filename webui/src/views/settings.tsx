@@ -13,6 +13,7 @@ import { DynamicDnsCard } from './settings-ddns.tsx';
 import { IkeCard, ListenersCard } from './settings-vpn.tsx';
 import { L2tpCard } from './settings-l2tp.tsx';
 import { PptpCard } from './settings-pptp.tsx';
+import { unlessEdited } from '../keep-edits.ts';
 
 interface Mqtt {
   enabled: boolean;
@@ -81,10 +82,10 @@ function InterfacesCard() {
   const [form, setForm] = useState({ wanInterface: '', lanInterface: '', lanAddress: '' });
   const change = useChange((path) => PORTS[path]);
   const safe = useSafeApply();
-  const load = async () => {
+  const load = async (sent?: typeof form) => {
     const got = await api<Interfaces>('GET', '/interfaces');
     setBox(got);
-    setForm({ wanInterface: got.wan.interface, lanInterface: got.lan.interface, lanAddress: got.lan.address });
+    setForm(unlessEdited(sent, { wanInterface: got.wan.interface, lanInterface: got.lan.interface, lanAddress: got.lan.address }));
   };
   useEffect(() => void load(), []);
   if (!box) return null;
@@ -92,7 +93,7 @@ function InterfacesCard() {
     e.preventDefault();
     void change.run(() => api('PUT', safe.path('/interfaces'), { wan: { interface: form.wanInterface }, lan: { interface: form.lanInterface, address: form.lanAddress } }), 'WAN and LAN saved', async () => {
       safe.sent();
-      await load();
+      await load(form);
     });
   };
   const { errors, warnings } = change.issues;
