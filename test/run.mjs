@@ -94,6 +94,7 @@ async function runFile(file) {
   const stream = [`# Subtest: ${file}`];
   const pending = []; // the file's failed tests
   const detail = [];
+  let firstAssertion = ''; // the first failed assertion, repeated in the summary (a CI excerpt may show only that)
   let inFailure = false; // reading the YAML block of a failed assertion
   const argv = viaTsx ? ['--import', 'tsx', file] : ['--enable-source-maps', compiledPath(buildDir, file)];
   const env = { ...process.env, TAP_TIMEOUT: timeoutSeconds, ...(viaTsx ? {} : { POSTERN_COMPILED: resolve(buildDir) }) };
@@ -116,6 +117,7 @@ async function runFile(file) {
     if (!m) continue;
     if (m[2] === 'not ok' && m[1].length >= 8 && !m[4]) {
       if (detail.length < DETAIL_LINES) detail.push(line);
+      firstAssertion ||= m[3].slice(0, 400);
       inFailure = true;
     }
     if (m[1].length !== 4) continue;
@@ -135,7 +137,7 @@ async function runFile(file) {
   }
   fileNumber++;
   stream.push(`${ok ? 'ok' : 'not ok'} ${fileNumber} - ${file} # time=${Date.now() - started}ms`, '');
-  failures.push(...pending.map((name) => `${file}: ${name}`));
+  failures.push(...pending.map((name) => `${file}: ${name}${firstAssertion && firstAssertion !== name ? ` (first failed assertion: ${firstAssertion})` : ''}`));
   console.log(`${ok ? 'ok    ' : 'FAIL  '} ${file}`);
   if (!ok) for (const d of detail) console.log(`       ${d}`);
   return { ok, stream };

@@ -4,6 +4,7 @@ import type { NativeEndpoint } from '../../dataplane/native-endpoint.ts';
 import type { NativeHub } from '../../dataplane/native-hub.ts';
 import { NativeSa, NativeTunnel } from '../../dataplane/native.ts';
 import type { ChildSaInfo } from '../engine/types.ts';
+import { graceTimer, REKEYED_INBOUND_GRACE_MS, type GraceTimer } from './rekeyed-inbound-grace.ts';
 
 export interface ChildInstallerOptions {
   /** The shared UDP 4500 endpoint, for children with UDP encapsulation, and the raw ESP one for the rest. */
@@ -18,6 +19,9 @@ export interface ChildInstallerOptions {
   readonly log: Logger;
   /** Prefixes already routed to the hub as a whole (the pools): no kernel route per client inside them. */
   readonly routedPrefixes?: readonly string[];
+  /** How the old inbound SA of a rekey is kept a little longer (tests step it by hand). */
+  readonly graceTimer?: GraceTimer;
+  readonly rekeyedInboundGraceMs?: number;
 }
 
 /** Is `inner` ("10.10.0.7/32") inside `outer` ("10.10.0.0/16")? IPv4 only, as the hub's routes. */
@@ -43,6 +47,8 @@ export class ChildInstaller {
   readonly #childSas = new Map<number, { inbound: NativeSa; outbound: NativeSa }>();
   /** Outbound SAs of rekeys we answered, waiting for the old child's delete (by its inbound SPI). */
   readonly #pendingOutbound = new Map<number, NativeSa>();
+  /** Per tunnel, the old inbound SA of its last rekey, still opening late packets until its grace ends. */
+  readonly #retiring = new Map<NativeTunnel, { spi: number; retire: () => void }>();
   #next = 0;
 
   constructor(options: ChildInstallerOptions) {
@@ -132,10 +138,21 @@ export class ChildInstaller {
     this.#pendingOutbound.delete(child.inbound.spi);
     if (next) tunnel.setOutbound(next);
     if ([...this.#tunnels.values()].includes(tunnel)) {
-      tunnel.removeInbound(child.inbound.spi); // a newer child still uses the tunnel
-      this.#options.log.info('old child SA removed after its rekey', { tunnel: tunnel.name, inSpi: child.inbound.spi.toString(16) });
+      // A newer child still uses the tunnel: the old inbound SA opens late packets for a moment more.
+      // One old inbound SA kept per tunnel: rekeys in quick succession must not fill its inbound slots.
+      const spi = child.inbound.spi;
+      this.#retiring.get(tunnel)?.retire();
+      const retire = () => {
+        timer.cancel();
+        if (this.#retiring.get(tunnel)?.spi === spi) this.#retiring.delete(tunnel);
+        tunnel.removeInbound(spi);
+      };
+      const timer = (this.#options.graceTimer ?? graceTimer)(this.#options.rekeyedInboundGraceMs ?? REKEYED_INBOUND_GRACE_MS, retire);
+      this.#retiring.set(tunnel, { spi, retire });
+      this.#options.log.info('old child SA removed after its rekey (its inbound SA still opens late packets for a moment)', { tunnel: tunnel.name, inSpi: spi.toString(16) });
       return;
     }
+    this.#retiring.get(tunnel)?.retire();
     tunnel.stop(); // the TUN goes with it, and its routes with the TUN
     this.#options.log.info('child SA removed', { tunnel: tunnel.name, inSpi: child.inbound.spi.toString(16) });
   }
@@ -153,6 +170,7 @@ export class ChildInstaller {
   }
 
   stopAll(): void {
+    this.#retiring.clear();
     this.#childSas.clear();
     for (const t of new Set(this.#tunnels.values())) t.stop();
     this.#tunnels.clear();

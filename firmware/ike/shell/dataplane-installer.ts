@@ -10,11 +10,15 @@ import type { NativeTunnel } from '../../dataplane/native.ts';
 import type { PolicySpec, SaId, SaLifetime, SaSpec, TrafficSelector } from '../../dataplane/types.ts';
 import type { UserspaceDataPlane } from '../../dataplane/userspace.ts';
 import type { ChildSaHalf, ChildSaInfo } from '../engine/types.ts';
+import { graceTimer, REKEYED_INBOUND_GRACE_MS, type GraceTimer } from './rekeyed-inbound-grace.ts';
 
 export interface DataPlaneInstallerOptions {
   readonly dataplane: UserspaceDataPlane;
   readonly log: Logger;
   readonly replayWindow?: number;
+  /** How the old inbound SA of a rekey is kept a little longer (tests step it by hand). */
+  readonly graceTimer?: GraceTimer;
+  readonly rekeyedInboundGraceMs?: number;
 }
 
 interface Installed {
@@ -43,6 +47,8 @@ export class DataPlaneInstaller {
   readonly #owners = new Map<string, { spec: PolicySpec; reqids: number[] }>();
   /** Per reqid: the policies it claimed, and how many installed children (a rekey's two) use it. */
   readonly #reqids = new Map<number, { keys: readonly string[]; children: number }>();
+  /** Old inbound SAs of rekeyed children, still opening late packets until their grace ends (by inbound SPI). */
+  readonly #retiring = new Map<number, { reqid: number; sa: SaSpec; timer: { cancel(): void } }>();
   #nextReqid = 1;
 
   constructor(options: DataPlaneInstallerOptions) {
@@ -121,13 +127,28 @@ export class DataPlaneInstaller {
     if (!sharing) {
       for (const key of uses?.keys ?? []) this.#release(key, installed.reqid);
       this.#reqids.delete(installed.reqid);
+      for (const [spi, r] of this.#retiring) if (r.reqid === installed.reqid) this.#retire(spi);
     }
-    this.#call('delete the inbound SA', () => this.#options.dataplane.deleteSa(id(installed.inbound)));
     if (installed.outbound) {
       const out = installed.outbound;
       this.#call('delete the outbound SA', () => this.#options.dataplane.deleteSa(id(out)));
     }
-    this.#options.log.info(sharing ? 'old child SA removed after its rekey' : 'child SA removed', { reqid: installed.reqid, inSpi: child.inbound.spi.toString(16) });
+    if (sharing) {
+      // One old inbound SA kept per reqid: rekeys in quick succession must not fill the tunnel's inbound slots.
+      for (const [spi, r] of this.#retiring) if (r.reqid === installed.reqid) this.#retire(spi);
+      const timer = (this.#options.graceTimer ?? graceTimer)(this.#options.rekeyedInboundGraceMs ?? REKEYED_INBOUND_GRACE_MS, () => this.#retire(child.inbound.spi));
+      this.#retiring.set(child.inbound.spi, { reqid: installed.reqid, sa: installed.inbound, timer });
+    } else this.#call('delete the inbound SA', () => this.#options.dataplane.deleteSa(id(installed.inbound)));
+    this.#options.log.info(sharing ? 'old child SA removed after its rekey (its inbound SA still opens late packets for a moment)' : 'child SA removed', { reqid: installed.reqid, inSpi: child.inbound.spi.toString(16) });
+  }
+
+  /** The grace of a rekeyed child's old inbound SA is over (or its reqid went): delete it. */
+  #retire(inboundSpi: number): void {
+    const r = this.#retiring.get(inboundSpi);
+    if (!r) return;
+    this.#retiring.delete(inboundSpi);
+    r.timer.cancel();
+    this.#call('delete the old inbound SA', () => this.#options.dataplane.deleteSa(id(r.sa)));
   }
 
   /** Octets and packets through a child's SAs so far (the inner packets: decrypted in, before encryption out). */
@@ -155,6 +176,8 @@ export class DataPlaneInstaller {
   }
 
   stopAll(): void {
+    for (const r of this.#retiring.values()) r.timer.cancel();
+    this.#retiring.clear();
     this.#children.clear();
     this.#pendingOutbound.clear();
     this.#owners.clear();

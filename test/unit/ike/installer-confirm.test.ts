@@ -21,7 +21,9 @@ t.test('rekey answered at QM2, confirmed at QM3: outbound switches once, at the 
   const fake = new FakeDataPlane();
   const errors: string[] = [];
   const log = createLogger({ level: 'info', sink: (r) => { if (r.level === 'error') errors.push(String(r.msg)); } });
-  const installer = new DataPlaneInstaller({ dataplane: fake as unknown as UserspaceDataPlane, log });
+  const graces: Array<{ ms: number; retire: () => void }> = [];
+  const graceTimer = (ms: number, retire: () => void) => (graces.push({ ms, retire }), { cancel: () => undefined });
+  const installer = new DataPlaneInstaller({ dataplane: fake as unknown as UserspaceDataPlane, log, graceTimer });
   const old = child(0x1000, 0x2000);
   const fresh = child(0x1001, 0x2001);
   installer.install(old);
@@ -35,10 +37,48 @@ t.test('rekey answered at QM2, confirmed at QM3: outbound switches once, at the 
   t.same(spis(), ['in:1000', 'in:1001', 'out:2000', 'out:2001'], 'QM3: the new outbound SA goes in (the userspace back end swaps it under the reqid)');
   installer.remove(old);
   await new Promise((r) => setImmediate(r));
-  t.same(spis(), ['in:1001', 'out:2001'], 'the old child leaves without a second switch');
+  t.same(spis(), ['in:1000', 'in:1001', 'out:2001'], 'the old child leaves without a second switch; its inbound SA still opens late packets');
+  t.same(graces.map((g) => g.ms), [5000], 'for 5 s, as strongSwan\'s delete_rekeyed_delay');
+  graces[0]!.retire();
+  await new Promise((r) => setImmediate(r));
+  t.same(spis(), ['in:1001', 'out:2001'], 'then it goes');
   t.same(errors, [], 'the data plane refused nothing');
   installer.rekey(old, fresh, true, true);
   t.same(spis(), ['in:1001', 'out:2001'], 'a late confirmation changes nothing');
+});
+
+t.test('a rekeyed child\'s old inbound SA is kept after its delete, and goes at once when the whole child goes', async (t) => {
+  const fake = new FakeDataPlane();
+  const cancelled: number[] = [];
+  let timers = 0;
+  const graceTimer = () => { const n = timers++; return { cancel: () => void cancelled.push(n) }; };
+  const installer = new DataPlaneInstaller({ dataplane: fake as unknown as UserspaceDataPlane, log: createLogger({ level: 'error', sink: () => undefined }), graceTimer });
+  const old = child(0x1000, 0x2000);
+  const fresh = child(0x1001, 0x2001);
+  installer.install(old);
+  installer.rekey(old, fresh, true);
+  installer.remove(old);
+  await new Promise((r) => setImmediate(r));
+  const spis = () => [...fake.sas.values()].map((s) => `${s.spec.direction}:${s.spec.spi.toString(16)}`).sort();
+  t.same(spis(), ['in:1000', 'in:1001', 'out:2001'], 'we started the rekey: sending on the new SA, the old inbound still there, the old outbound gone');
+  installer.remove(fresh);
+  await new Promise((r) => setImmediate(r));
+  t.same(spis(), [], 'the successor deleted (the tunnel goes): the old inbound SA goes with it, not at its grace\'s end');
+  t.same(cancelled, [0], 'and its timer is cancelled');
+});
+
+t.test('rekeys in quick succession keep one old inbound SA per reqid, so the tunnel\'s inbound slots never fill', async (t) => {
+  const fake = new FakeDataPlane();
+  const installer = new DataPlaneInstaller({ dataplane: fake as unknown as UserspaceDataPlane, log: createLogger({ level: 'error', sink: () => undefined }), graceTimer: () => ({ cancel: () => undefined }) });
+  const generations = [0, 1, 2, 3, 4].map((n) => child(0x1000 + n, 0x2000 + n));
+  installer.install(generations[0]!);
+  for (let n = 1; n < generations.length; n++) {
+    installer.rekey(generations[n - 1]!, generations[n]!, n % 2 === 1);
+    installer.remove(generations[n - 1]!);
+  }
+  await new Promise((r) => setImmediate(r));
+  const inbound = [...fake.sas.values()].filter((s) => s.spec.direction === 'in').map((s) => s.spec.spi.toString(16)).sort();
+  t.same(inbound, ['1003', '1004'], 'after four rekeys within the grace: the newest inbound SA and the one before it');
 });
 
 t.test('a transport-mode child (L2TP/IPsec): transport SAs, policies by host, protocol and port', async (t) => {
