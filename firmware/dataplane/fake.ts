@@ -31,6 +31,11 @@ export class FakeDataPlane implements DataPlane {
     this.#nextSpi = firstSpi;
   }
 
+  /** As the userspace back end's: here every call already takes effect alone, so it only runs them. */
+  batch(apply: () => void): void {
+    apply();
+  }
+
   async allocateSpi(): Promise<number> {
     this.#open();
     return this.#nextSpi++ >>> 0;

@@ -47,6 +47,8 @@ t.test('a strongSwan road warrior gets a pool address and DNS, and pings the LAN
   const status = await ikeStatus(gw);
   t.equal(status.hub?.['routes'], 1, 'one host route on the shared TUN');
   t.equal(status.hub?.['noRoute'], 0);
+  // The child's two SAs and two policies went in as one batch: its reqid looked at once, not once per call (issue 23).
+  t.equal(status.dataplane?.['reconciles'], 1, `the child's tunnel brought in line once: ${JSON.stringify(status.dataplane)}`);
 });
 
 t.test('EAP-MSCHAPv2 from a strongSwan client against the local users; a wrong password refused cleanly', { skip }, async (t) => {

@@ -60,9 +60,11 @@ export class DataPlaneInstaller {
     const { inbound, outbound } = this.#specs(child, reqid);
     this.#reqids.set(reqid, { keys: [], children: 0 });
     this.#put(child.inbound.spi, { reqid, inbound, outbound });
-    this.#call('add the inbound SA', () => this.#options.dataplane.addSa(inbound));
-    this.#call('add the outbound SA', () => this.#options.dataplane.addSa(outbound));
-    for (const policy of this.#policies(child, reqid)) this.#claim(policy, reqid);
+    this.#options.dataplane.batch(() => {
+      this.#call('add the inbound SA', () => this.#options.dataplane.addSa(inbound));
+      this.#call('add the outbound SA', () => this.#options.dataplane.addSa(outbound));
+      for (const policy of this.#policies(child, reqid)) this.#claim(policy, reqid);
+    });
     this.#options.log.info('child SA installed', { reqid, suite: child.suite, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16), encapsulated: Boolean(child.encapsulation) });
   }
 
@@ -76,9 +78,11 @@ export class DataPlaneInstaller {
     const previous = this.#children.get(old.inbound.spi);
     if (!previous) return this.install(child);
     const { inbound, outbound } = this.#specs(child, previous.reqid);
-    this.#call('add the rekeyed inbound SA', () => this.#options.dataplane.addSa(inbound));
-    if (initiated) this.#call('add the rekeyed outbound SA', () => this.#options.dataplane.addSa(outbound));
-    else this.#pendingOutbound.set(old.inbound.spi, { child: child.inbound.spi, spec: outbound });
+    this.#options.dataplane.batch(() => {
+      this.#call('add the rekeyed inbound SA', () => this.#options.dataplane.addSa(inbound));
+      if (initiated) this.#call('add the rekeyed outbound SA', () => this.#options.dataplane.addSa(outbound));
+    });
+    if (!initiated) this.#pendingOutbound.set(old.inbound.spi, { child: child.inbound.spi, spec: outbound });
     this.#put(child.inbound.spi, { reqid: previous.reqid, inbound, outbound: initiated ? outbound : undefined });
     this.#options.log.info('child SA rekeyed in place', { reqid: previous.reqid, inSpi: child.inbound.spi.toString(16), outSpi: child.outbound.spi.toString(16) });
   }
@@ -124,21 +128,23 @@ export class DataPlaneInstaller {
       if (successor) successor.outbound = next.spec;
     }
     const sharing = (uses?.children ?? 0) > 0;
-    if (!sharing) {
-      for (const key of uses?.keys ?? []) this.#release(key, installed.reqid);
-      this.#reqids.delete(installed.reqid);
-      for (const [spi, r] of this.#retiring) if (r.reqid === installed.reqid) this.#retire(spi);
-    }
-    if (installed.outbound) {
-      const out = installed.outbound;
-      this.#call('delete the outbound SA', () => this.#options.dataplane.deleteSa(id(out)));
-    }
-    if (sharing) {
-      // One old inbound SA kept per reqid: rekeys in quick succession must not fill the tunnel's inbound slots.
-      for (const [spi, r] of this.#retiring) if (r.reqid === installed.reqid) this.#retire(spi);
-      const timer = (this.#options.graceTimer ?? graceTimer)(this.#options.rekeyedInboundGraceMs ?? REKEYED_INBOUND_GRACE_MS, () => this.#retire(child.inbound.spi));
-      this.#retiring.set(child.inbound.spi, { reqid: installed.reqid, sa: installed.inbound, timer });
-    } else this.#call('delete the inbound SA', () => this.#options.dataplane.deleteSa(id(installed.inbound)));
+    this.#options.dataplane.batch(() => {
+      if (!sharing) {
+        for (const key of uses?.keys ?? []) this.#release(key, installed.reqid);
+        this.#reqids.delete(installed.reqid);
+        for (const [spi, r] of this.#retiring) if (r.reqid === installed.reqid) this.#retire(spi);
+      }
+      if (installed.outbound) {
+        const out = installed.outbound;
+        this.#call('delete the outbound SA', () => this.#options.dataplane.deleteSa(id(out)));
+      }
+      if (sharing) {
+        // One old inbound SA kept per reqid: rekeys in quick succession must not fill the tunnel's inbound slots.
+        for (const [spi, r] of this.#retiring) if (r.reqid === installed.reqid) this.#retire(spi);
+        const timer = (this.#options.graceTimer ?? graceTimer)(this.#options.rekeyedInboundGraceMs ?? REKEYED_INBOUND_GRACE_MS, () => this.#retire(child.inbound.spi));
+        this.#retiring.set(child.inbound.spi, { reqid: installed.reqid, sa: installed.inbound, timer });
+      } else this.#call('delete the inbound SA', () => this.#options.dataplane.deleteSa(id(installed.inbound)));
+    });
     this.#options.log.info(sharing ? 'old child SA removed after its rekey (its inbound SA still opens late packets for a moment)' : 'child SA removed', { reqid: installed.reqid, inSpi: child.inbound.spi.toString(16) });
   }
 

@@ -135,14 +135,14 @@ const hub = config.dataplane?.hub ? NativeHub.open({ name: 'phub0', mtu: 1400, a
 const routedPrefixes = hub ? Object.values(config.pools ?? {}).map((p) => p.prefix) : [];
 for (const prefix of routedPrefixes) execFileSync('ip', ['route', 'replace', prefix, 'dev', hub!.name]);
 // On the shared TUN, as the service does: through the DataPlane interface. Without it, a TUN per child.
-const installer = config.dataplane && hub && transport instanceof DriverTransport
-  ? new DataPlaneInstaller({
-    log: logger.child('dataplane'),
-    dataplane: new UserspaceDataPlane({
-      hub, pipe: new PipeDispatcher(hub), ...transport.dataplaneEndpoints(), // by family: an IPv6 address fills the IPv6 slots (issue 24)
-      tunnelAddress: config.dataplane.tunnelAddress, kernelRoute: kernelRouteOutside(hub.name, routedPrefixes),
-    }),
+const userspace = config.dataplane && hub && transport instanceof DriverTransport
+  ? new UserspaceDataPlane({
+    hub, pipe: new PipeDispatcher(hub), ...transport.dataplaneEndpoints(), // by family: an IPv6 address fills the IPv6 slots (issue 24)
+    tunnelAddress: config.dataplane.tunnelAddress, kernelRoute: kernelRouteOutside(hub.name, routedPrefixes),
   })
+  : undefined;
+const installer = userspace
+  ? new DataPlaneInstaller({ log: logger.child('dataplane'), dataplane: userspace })
   : config.dataplane
   ? new ChildInstaller({ tunnelAddress: config.dataplane.tunnelAddress, log: logger.child('dataplane'), ...(transport instanceof DriverTransport ? { endpoint: transport.endpoint, ...(transport.rawEndpoint ? { rawEndpoint: transport.rawEndpoint } : {}) } : {}), ...(hub ? { hub, routedPrefixes } : {}) })
   : undefined;
@@ -157,6 +157,7 @@ const commands: Record<string, (arg: string) => string> = {
     dh: dh.counters,
     transport: transport instanceof DriverTransport ? transport.endpoint.stats() : transport.counters,
     hub: hub?.stats(),
+    dataplane: userspace?.counters,
     tunnels: engine.sas.flatMap((s) => s.children.map((c) => installer?.tunnel(c.inbound.spi)?.stats())).filter(Boolean),
   })}`,
   initiate: (name) => {

@@ -13,6 +13,8 @@ export interface IkeStatus {
   transport: Record<string, number>;
   tunnels: Array<Record<string, number>>;
   hub?: Record<string, number>;
+  /** The userspace back end's counters (the shared TUN through the DataPlane interface). */
+  dataplane?: Record<string, number>;
 }
 
 export async function ikeStatus(peer: LinePeer): Promise<IkeStatus> {
