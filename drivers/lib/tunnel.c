@@ -594,9 +594,12 @@ static dp_tunnel *start(int tun_fd, const dp_tunnel_options *options, dp_endpoin
     l = sizeof segment;
     t->udp_gso = getsockopt(t->net_fd, SOL_UDP, UDP_SEGMENT, &segment, &l) == 0; /* the option exists */
   }
-  t->stop_fd = eventfd(0, EFD_CLOEXEC);
+  /* The stop signal is for the tunnel's own threads: on a hub with a shared endpoint it has none
+   * (an eventfd per client is a file and a syscall each, issue 23). */
+  bool threads = !hub || !endpoint;
+  t->stop_fd = threads ? eventfd(0, EFD_CLOEXEC) : -1;
   int flags = hub ? 0 : fcntl(tun_fd, F_GETFL);
-  if (t->net_fd < 0 || t->stop_fd < 0 || (!endpoint && !t->rx_area) || flags < 0 || (!hub && fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
+  if (t->net_fd < 0 || (threads && t->stop_fd < 0) || (!endpoint && !t->rx_area) || flags < 0 || (!hub && fcntl(tun_fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
     *error = t->net_fd < 0 ? t->net_fd : !endpoint && !t->rx_area ? -ENOMEM : -errno;
     goto fail;
   }
@@ -689,13 +692,13 @@ void dp_tunnel_stop(dp_tunnel *t) {
   uint64_t one = 1;
   if (t->hub) dp_hub_routes_remove(t->hub, t); /* first: the threads stop handing us packets */
   if (t->endpoint) dp_endpoint_spi_remove(t->endpoint, 0, t);
-  if (write(t->stop_fd, &one, sizeof one) < 0) { /* the threads would wait forever; nothing better to do */ }
+  if (t->stop_fd >= 0 && write(t->stop_fd, &one, sizeof one) < 0) { /* the threads would wait forever; nothing better to do */ }
   if (!t->hub) pthread_join(t->to_net, NULL);
   if (!t->endpoint) {
     pthread_join(t->to_tun, NULL);
     close(t->net_fd);
   }
-  close(t->stop_fd);
+  if (t->stop_fd >= 0) close(t->stop_fd);
   if (!t->hub) close(t->tun_fd);
   for (int i = 0; i < DP_TUNNEL_MAX_PPP; i++) { /* its PPP data sessions live on (JavaScript's), without it */
     dp_ppp_session *s = atomic_load(&t->ppp[i]);

@@ -20,11 +20,37 @@ typedef struct {
   napi_ref ref;
 } held_sa;
 
+/*
+ * Slow-path events of every tunnel go through one thread-safe function per environment: one per
+ * tunnel would add a libuv async handle each, and libuv looks at every async handle on each wakeup
+ * of the loop (issue 23: the top symbol of the gateway's profile at 10,000 SAs). A tunnel's callback
+ * sits in a slot; an event names the slot and its generation, so one still queued for a stopped
+ * tunnel is dropped. Slots are touched on the JavaScript thread only (start, stop, delivery).
+ */
+typedef struct {
+  napi_ref callback; /* NULL: free */
+  uint32_t generation;
+} event_slot;
+
+typedef struct {
+  napi_threadsafe_function tsfn;
+  event_slot *slots;
+  uint32_t *free; /* free slot numbers, a stack */
+  uint32_t count, cap, free_count;
+} event_router;
+
+/* What a tunnel's threads hand to queue_event: lives in the tunnel handle, which outlives them. */
+typedef struct {
+  napi_threadsafe_function tsfn; /* NULL: no events */
+  event_router *router;
+  uint32_t slot, generation;
+} tunnel_events;
+
 typedef struct {
   dp_tunnel *tunnel;
   held_sa out;
   held_sa in[DP_TUNNEL_MAX_INBOUND];
-  napi_threadsafe_function events; /* slow-path events to JavaScript, or NULL */
+  tunnel_events events; /* slow-path events to JavaScript */
   endpoint_handle *endpoint;       /* the shared UDP endpoint it runs on, or NULL */
   napi_ref endpoint_ref;           /* keeps the endpoint's JavaScript handle alive meanwhile */
   hub_handle *hub;                 /* the shared TUN it runs on, or NULL */
@@ -32,24 +58,29 @@ typedef struct {
 } tunnel_handle;
 
 typedef struct {
+  uint32_t slot, generation;
   uint32_t spi;
   unsigned expiry;
 } expiry_event;
 
 /* Worker thread: queue the event for the JavaScript thread and return at once. */
 static void queue_event(void *ctx, uint32_t spi, unsigned expiry) {
+  const tunnel_events *ev = ctx;
   expiry_event *e = malloc(sizeof *e);
   if (!e) return;
-  e->spi = spi;
-  e->expiry = expiry;
-  if (napi_call_threadsafe_function((napi_threadsafe_function)ctx, e, napi_tsfn_nonblocking) != napi_ok) free(e);
+  *e = (expiry_event){.slot = ev->slot, .generation = ev->generation, .spi = spi, .expiry = expiry};
+  if (napi_call_threadsafe_function(ev->tsfn, e, napi_tsfn_nonblocking) != napi_ok) free(e);
 }
 
-/* JavaScript thread: onEvent({type: 'expire', spi, soft, hard}). */
-static void call_js(napi_env env, napi_value callback, void *context, void *data) {
-  (void)context;
+/* JavaScript thread: the tunnel's onEvent({type: 'expire', spi, soft, hard}), if it still runs. */
+static void call_js(napi_env env, napi_value js_callback, void *context, void *data) {
+  (void)js_callback;
+  event_router *r = context;
   expiry_event *e = data;
-  if (env && callback) {
+  napi_value callback = NULL;
+  const event_slot *slot = e->slot < r->count ? &r->slots[e->slot] : NULL;
+  if (env && slot && slot->callback && slot->generation == e->generation) napi_get_reference_value(env, slot->callback, &callback);
+  if (callback) {
     napi_value event, undefined, spi, type;
     napi_create_object(env, &event);
     napi_create_string_utf8(env, "expire", NAPI_AUTO_LENGTH, &type);
@@ -75,12 +106,66 @@ static void hold(napi_env env, held_sa *h, napi_value external, dp_sa *sa) {
   h->sa = sa;
 }
 
+/* The environment's router, its thread-safe function made on first use (never keeps the process alive). */
+static event_router *router_of(napi_env env) {
+  event_router *r = NULL;
+  if (napi_get_instance_data(env, (void **)&r) == napi_ok && r) return r;
+  r = calloc(1, sizeof *r);
+  napi_value resource;
+  napi_create_string_utf8(env, "postern-dp-events", NAPI_AUTO_LENGTH, &resource);
+  if (!r || napi_create_threadsafe_function(env, NULL, NULL, resource, 0, 1, NULL, NULL, r, call_js, &r->tsfn) != napi_ok) {
+    free(r);
+    return NULL;
+  }
+  napi_unref_threadsafe_function(env, r->tsfn);
+  napi_set_instance_data(env, r, NULL, NULL); /* lives as long as the environment's thread-safe function */
+  return r;
+}
+
+/* A slot for `callback`; false when out of memory (the tunnel then runs without events). */
+static bool events_open(napi_env env, tunnel_events *ev, napi_value callback) {
+  event_router *r = router_of(env);
+  if (!r) return false;
+  uint32_t slot;
+  if (r->free_count) slot = r->free[--r->free_count];
+  else {
+    if (r->count == r->cap) {
+      uint32_t cap = r->cap ? r->cap * 2 : 64;
+      event_slot *slots = realloc(r->slots, cap * sizeof *slots);
+      if (!slots) return false;
+      r->slots = slots;
+      uint32_t *stack = realloc(r->free, cap * sizeof *stack);
+      if (!stack) return false;
+      r->free = stack;
+      r->cap = cap;
+    }
+    slot = r->count++;
+    r->slots[slot] = (event_slot){0};
+  }
+  if (napi_create_reference(env, callback, 1, &r->slots[slot].callback) != napi_ok) {
+    r->free[r->free_count++] = slot;
+    return false;
+  }
+  *ev = (tunnel_events){.tsfn = r->tsfn, .router = r, .slot = slot, .generation = r->slots[slot].generation};
+  return true;
+}
+
+/* The slot back: events still queued for it are dropped (their generation is past). */
+static void events_close(napi_env env, tunnel_events *ev) {
+  if (!ev->tsfn) return;
+  event_slot *slot = &ev->router->slots[ev->slot];
+  napi_delete_reference(env, slot->callback);
+  slot->callback = NULL;
+  slot->generation++;
+  ev->router->free[ev->router->free_count++] = ev->slot;
+  ev->tsfn = NULL;
+}
+
 static void stop_handle(napi_env env, tunnel_handle *h) {
   if (!h->tunnel) return;
   dp_tunnel_stop(h->tunnel); /* threads joined: no more events can be queued */
   h->tunnel = NULL;
-  if (h->events) napi_release_threadsafe_function(h->events, napi_tsfn_release);
-  h->events = NULL;
+  events_close(env, &h->events);
   release(env, &h->out);
   for (int i = 0; i < DP_TUNNEL_MAX_INBOUND; i++) release(env, &h->in[i]);
   if (h->hub) {
@@ -201,13 +286,9 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   napi_value on_event;
   napi_valuetype on_event_type = napi_undefined;
   if (napi_get_named_property(env, cfg, "onEvent", &on_event) == napi_ok) napi_typeof(env, on_event, &on_event_type);
-  if (on_event_type == napi_function) {
-    napi_value resource;
-    napi_create_string_utf8(env, "postern-dp-events", NAPI_AUTO_LENGTH, &resource);
-    napi_create_threadsafe_function(env, on_event, NULL, resource, 0, 1, NULL, NULL, NULL, call_js, &h->events);
-    napi_unref_threadsafe_function(env, h->events); /* events never keep the process alive */
+  if (on_event_type == napi_function && events_open(env, &h->events, on_event)) {
     options.on_event = queue_event;
-    options.event_ctx = h->events;
+    options.event_ctx = &h->events;
   }
   napi_value endpoint_v;
   napi_valuetype endpoint_type = napi_undefined;
@@ -230,7 +311,7 @@ napi_value dp_napi_tunnel_start(napi_env env, napi_callback_info info) {
   }
   if (!h->tunnel) {
     if (fd >= 0) close(fd);
-    if (h->events) napi_release_threadsafe_function(h->events, napi_tsfn_release);
+    events_close(env, &h->events);
     free(h);
     return dp_napi_int(env, rc);
   }

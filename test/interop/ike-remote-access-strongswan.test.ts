@@ -1,6 +1,6 @@
 // IKEv2 remote access against a real strongSwan client: it asks for a virtual address (CP), gets
 // one from Postern's pool with DNS, and reaches the LAN behind Postern through the shared TUN.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { hasBinary, isRoot } from '../lab/command.ts';
 import { ikeStatus, startPosternIke } from '../lab/peers/postern-ike.ts';
@@ -36,6 +36,8 @@ t.test('a strongSwan road warrior gets a pool address and DNS, and pings the LAN
       }],
     }),
   ]);
+  const fds = () => readdirSync(`/proc/${gw.daemon.pid}/fd`).length;
+  const fdsBefore = fds();
   const r = await road.initiate('lan');
   if (r.code !== 0) t.fail(`the client could not connect:\n${r.stdout}\n${road.log(40)}`);
   t.match(r.stdout, /installing new virtual IP 10\.10\.0\.1\b/, 'strongSwan installed the address Postern gave');
@@ -49,6 +51,8 @@ t.test('a strongSwan road warrior gets a pool address and DNS, and pings the LAN
   t.equal(status.hub?.['noRoute'], 0);
   // The child's two SAs and two policies went in as one batch: its reqid looked at once, not once per call (issue 23).
   t.equal(status.dataplane?.['reconciles'], 1, `the child's tunnel brought in line once: ${JSON.stringify(status.dataplane)}`);
+  // A client on the shared TUN has no threads of its own, so no stop signal either (issue 23: an eventfd per SA before).
+  t.equal(fds(), fdsBefore, 'the client\'s tunnel holds no file descriptor of its own');
 });
 
 t.test('EAP-MSCHAPv2 from a strongSwan client against the local users; a wrong password refused cleanly', { skip }, async (t) => {
