@@ -258,6 +258,11 @@ export class PppSession {
     return { in: this.#packetsIn, out: this.#packetsOut };
   }
 
+  /** The session's IPv4 address once IPCP gave it; cheaper than `info` (no counters read, nothing built) for per-frame checks. */
+  get ipv4(): string | undefined {
+    return this.#ipv4;
+  }
+
   get info(): PppSessionInfo {
     const d = this.#options.driverCounters?.();
     // A RADIUS /64 is the session's (routed to it) from IPCP up, whether or not the client opens IPV6CP:

@@ -15,6 +15,8 @@ const TIMED_STATES: ReadonlySet<FsmState> = new Set([4, 5, 6, 7, 8]);
 const NEGOTIATING: ReadonlySet<FsmState> = new Set([6, 7, 8]);
 /** Before the first Configure-Request: one empty array for every automaton (never written to). */
 const NO_REQUEST = new Uint8Array(0);
+/** What an automaton that counted nothing shows. */
+const NOTHING_COUNTED: Readonly<Record<string, number>> = Object.freeze({});
 
 export interface FsmOptions {
   /** §4.6 Restart timer. */
@@ -72,14 +74,23 @@ export class Fsm {
   #terminateReason = '';
   #actions: PppAction[] = [];
   #now = 0;
-  /** Packets dropped, by reason (STYLE.md rule 4). */
-  readonly drops: Record<string, number> = {};
-  /** Events taken, illegal events and state changes, by name. */
-  readonly counters: Record<string, number> = {};
+  /** Made at the first count: thousands of calls' automatons mostly never count anything (issue 23). */
+  #drops: Record<string, number> | undefined;
+  #counters: Record<string, number> | undefined;
 
   constructor(handler: FsmProtocol, options: Partial<FsmOptions> = {}) {
     this.#handler = handler;
     this.#options = fsmOptionsOf(options);
+  }
+
+  /** Packets dropped, by reason (STYLE.md rule 4). */
+  get drops(): Readonly<Record<string, number>> {
+    return this.#drops ?? NOTHING_COUNTED;
+  }
+
+  /** What is unusual rather than a packet dropped: illegal events, Max-Failure reached, codes ignored, by name. */
+  get counters(): Readonly<Record<string, number>> {
+    return this.#counters ?? NOTHING_COUNTED;
   }
 
   get state(): FsmState {
@@ -276,7 +287,6 @@ export class Fsm {
   /** Looks the event up in the table and performs the cell: actions in order, then the new state. */
   #run(event: FsmEvent, why: string, rx?: Received): void {
     const cell = CELLS[event][this.#state];
-    this.#count(event);
     if (!cell) {
       this.#count('illegal-event');
       this.#log('debug', `${this.#handler.name}: illegal event ${event} in ${this.stateName}`);
@@ -378,7 +388,6 @@ export class Fsm {
     this.#state = next;
     if (!TIMED_STATES.has(next)) this.#timerAt = undefined;
     if (from === next) return;
-    this.#count('transitions');
     this.#log('debug', `${this.#handler.name}: ${STATE_NAMES[from]} -> ${STATE_NAMES[next]} (${why})`);
   }
 
@@ -397,12 +406,14 @@ export class Fsm {
   }
 
   #drop(reason: string, detail: string): void {
-    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+    const drops = (this.#drops ??= {});
+    drops[reason] = (drops[reason] ?? 0) + 1;
     this.#log('debug', `${this.#handler.name}: dropped (${reason}): ${detail}`);
   }
 
   #count(name: string): void {
-    this.counters[name] = (this.counters[name] ?? 0) + 1;
+    const counters = (this.#counters ??= {});
+    counters[name] = (counters[name] ?? 0) + 1;
   }
 
   #log(level: 'debug' | 'info' | 'warn', msg: string): void {

@@ -45,7 +45,7 @@ export interface SstpCallIo {
   /** The credentials are with the authentication server (true) or its answer is in (false): not the client's time. */
   authenticationWaiting(waiting: boolean): void;
   /** Present when the call's TLS runs in the driver: its IP can move there once the network is up. */
-  readonly driver?: SstpDriverPath;
+  readonly driver?: SstpDriverPath | undefined;
 }
 
 /** The PPP link of one call, as the SSTP shell sees it. */
@@ -77,13 +77,19 @@ export interface SstpConnectionOptions {
   readonly onSetupAborted?: (peer: { readonly address: string; readonly port: number }, reason: string) => void;
 }
 
-/** Bytes dropped before the head (a slow-loris or a scanner) are bounded by MAX_REQUEST_HEAD. */
-export class SstpConnection {
+/** An empty head, shared: a call holds no buffer of its own once its head is read. */
+const NO_HEAD = Buffer.alloc(0);
+
+/**
+ * Bytes dropped before the head (a slow-loris or a scanner) are bounded by MAX_REQUEST_HEAD. The
+ * connection is its PPP link's SstpCallIo itself: methods on the prototype, no closures per call (issue 23).
+ */
+export class SstpConnection implements SstpCallIo {
   readonly #transport: SstpTransport;
   readonly #options: SstpConnectionOptions;
   readonly #now: () => number;
   readonly #peer: { readonly address: string; readonly port: number };
-  #head: Buffer = Buffer.alloc(0);
+  #head: Buffer = NO_HEAD;
   #bytesReceived = 0;
   #session: SstpServerSession | undefined;
   #link: PppLinkPort | undefined;
@@ -120,7 +126,29 @@ export class SstpConnection {
     return this.#session?.state ?? 'http';
   }
 
-  /** Management: end the call (Call Disconnect, then close). */
+  /** The driver's data path, when the driver runs this call's TLS (SstpCallIo). */
+  get driver(): SstpDriverPath | undefined {
+    return this.#transport.driver;
+  }
+
+  /** SstpCallIo: a PPP frame to the client, while the call lasts. */
+  sendFrame(frame: Uint8Array): void {
+    const s = this.#live();
+    if (s) this.#run(s.handle({ type: 'CmdSendPpp', frame }, this.#now()));
+  }
+
+  /** SstpCallIo: PPP authentication finished. */
+  authenticated(hlak?: Secret<Uint8Array>): void {
+    const s = this.#live();
+    if (s) this.#run(s.handle(hlak ? { type: 'RcvPppAuthenticated', hlak } : { type: 'RcvPppAuthenticated' }, this.#now()));
+  }
+
+  /** SstpCallIo: the credentials are with the authentication server (true) or its answer is in (false). */
+  authenticationWaiting(waiting: boolean): void {
+    if (this.#live()) this.#options.onAuthenticationWait?.(waiting);
+  }
+
+  /** Management and SstpCallIo: end the call (Call Disconnect, then close). */
   disconnect(): void {
     if (this.#session) this.#run(this.#session.handle({ type: 'CmdDisconnect' }, this.#now()));
     else this.#end('disconnected before the call began');
@@ -140,7 +168,7 @@ export class SstpConnection {
       return this.#end(`HTTP ${answer.status}`, false);
     }
     const rest = this.#head.subarray(answer.headLength);
-    this.#head = Buffer.alloc(0);
+    this.#head = NO_HEAD;
     this.#options.logger.info('SSTP call', { peer: this.#peer.address, host: answer.host.slice(0, 64), correlationId: answer.correlationId, tls: this.#transport.tlsVersion(), driver: this.#transport.driver !== undefined });
     this.#session = new SstpServerSession(sessionOptions(this.#options), this.#now());
     this.#arm(this.#session.nextTimeout());
@@ -164,7 +192,7 @@ export class SstpConnection {
       case 'deliver-ppp':
         return this.#link?.receiveFrame(action.frame);
       case 'start-ppp':
-        this.#link = this.#options.createLink(this.#io(), this.#peer);
+        this.#link = this.#options.createLink(this, this.#peer);
         return this.#link.lowerUp();
       case 'abort':
         if (!this.#established) this.#options.onSetupAborted?.(this.#peer, action.reason);
@@ -177,23 +205,8 @@ export class SstpConnection {
     }
   }
 
-  #io(): SstpCallIo {
-    const session = (): SstpServerSession | undefined => (this.#closed ? undefined : this.#session);
-    return {
-      sendFrame: (frame) => {
-        const s = session();
-        if (s) this.#run(s.handle({ type: 'CmdSendPpp', frame }, this.#now()));
-      },
-      authenticated: (hlak) => {
-        const s = session();
-        if (s) this.#run(s.handle(hlak ? { type: 'RcvPppAuthenticated', hlak } : { type: 'RcvPppAuthenticated' }, this.#now()));
-      },
-      disconnect: () => this.disconnect(),
-      authenticationWaiting: (waiting) => {
-        if (session()) this.#options.onAuthenticationWait?.(waiting);
-      },
-      ...(this.#transport.driver ? { driver: this.#transport.driver } : {}),
-    };
+  #live(): SstpServerSession | undefined {
+    return this.#closed ? undefined : this.#session;
   }
 
   #arm(at: number | undefined): void {

@@ -22,7 +22,8 @@ import { flatRadiusCounters } from '../radius/server-state.ts';
 import type { DasSessionHandle } from '../radius/das-sessions.ts';
 import { pppDasSessions } from '../access/ppp-das.ts';
 import { AnsweringSites } from '../access/answering-sites.ts';
-import { PppSession, dhcpInformAnswer, type PppSessionInfo, type PppSetupFailure } from '../access/ppp-session.ts';
+import { PppSession, dhcpInformAnswer, type PppSessionInfo, type PppSessionOptions, type PppSetupFailure } from '../access/ppp-session.ts';
+import type { MppePolicy } from '../ppp/mppe/mppe-option.ts';
 import type { PosternConfig, SiteConfig, SstpLimitsConfig } from '../config/types.ts';
 import { wanAddressNow } from '../network/wan-network.ts';
 import type { Logger } from '../log/logger.ts';
@@ -134,6 +135,22 @@ export class SstpSubsystem implements Subsystem {
       this.#users = localUsers(config.users);
       const users: UserLookup = (name) => this.#users(name);
       const localAddress = config.system.lan.address.split('/')[0]!;
+      // What every call shares, made once (issue 23: memory per call).
+      const calls: CallContext = {
+        pipe,
+        pool,
+        users,
+        localAddress,
+        dhcpInform: dhcpInformAnswer(config, settings.pool),
+        mppe: settings.mppe === 'off' ? undefined : { mode: settings.mppe, strengths: [128], allowStateful: false },
+        radius,
+        lcp: { random: randomOf, auth: GATEWAY_AUTH_METHODS, mru: 1400 },
+        pools: (name) => this.#options.access.pools.get(name),
+        onSourceDrop: (family) => this.#count(`ppp.sourceDropped.ipv${family}`),
+        siteSubnets: (user) => this.#sites.subnetsOf(user),
+        started: (session) => this.#started(session),
+        ended: (session, reason) => this.#ended(session, reason),
+      };
       const listener = new SstpListener({
         host,
         ...(host6 ? { host6 } : {}),
@@ -150,7 +167,7 @@ export class SstpSubsystem implements Subsystem {
           session: { randomBytes: (n) => randomBytes(n) },
           onClosedAfterTls: (peer) => this.#options.onClosedAfterTls?.(endpointText(peer)),
           onSetupAborted: (peer, reason) => this.#options.onCallFailed?.(endpointText(peer), reason),
-          createLink: (io, peer) => this.#createSession(io, peer.address, { pipe, pool, users, localAddress, dhcpInform: dhcpInformAnswer(config, settings.pool), mppe: settings.mppe, radius }),
+          createLink: (io, peer) => this.#createSession(io, peer.address, calls),
         },
       });
       const bound = await listener.start();
@@ -166,13 +183,14 @@ export class SstpSubsystem implements Subsystem {
     }
   }
 
-  #createSession(io: SstpCallIo, peer: string, ctx: { pipe: ReturnType<HubLease['pipe']>; pool: NonNullable<ReturnType<AccessResources['pools']['get']>>; users: UserLookup; localAddress: string; dhcpInform: ReturnType<typeof dhcpInformAnswer>; mppe: PosternConfig['listeners']['sstp']['mppe']; radius: ListenerRadius | undefined }): PppLinkPort {
+  #createSession(io: SstpCallIo, peer: string, ctx: CallContext): PppLinkPort {
     // Issue 21: with RADIUS, MS-CHAPv2 checked there and EAP relayed there (never the local users' EAP).
     // The time a RADIUS server takes (a failover: 14 s) does not count against the client's handshake.
-    const watch = (waiting: boolean): void => io.authenticationWaiting(waiting);
-    const verifier = ctx.radius?.verifier(peer, watch);
-    const passwordVerifier = ctx.radius?.passwordVerifier(peer, watch);
-    const eapRadius = ctx.radius?.eapPeer(peer, watch);
+    const radius = ctx.radius;
+    const watch = radius ? (waiting: boolean): void => io.authenticationWaiting(waiting) : undefined;
+    const verifier = watch && radius?.verifier(peer, watch);
+    const passwordVerifier = watch && radius?.passwordVerifier(peer, watch);
+    const eapRadius = watch && radius?.eapPeer(peer, watch);
     const driver = io.driver;
     const data: DriverData | undefined = driver ? { path: driver, sources: undefined, carried: { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, dropSource: 0 } } : undefined;
     const session: PppSession = new PppSession({
@@ -181,26 +199,23 @@ export class SstpSubsystem implements Subsystem {
       logger: this.#options.logger,
       pipe: ctx.pipe,
       pool: ctx.pool,
-      pools: (name) => this.#options.access.pools.get(name),
+      pools: ctx.pools,
       framedIpv6: this.#options.access.framedIpv6,
-      onSourceDrop: (family) => {
-        const key = `sstp.ppp.sourceDropped.ipv${family}`;
-        this.#pppCounters[key] = (this.#pppCounters[key] ?? 0) + 1;
-      },
+      onSourceDrop: ctx.onSourceDrop,
       link: {
         localAddress: ctx.localAddress,
-        lcp: { random: (n) => randomBytes(n), auth: GATEWAY_AUTH_METHODS, mru: 1400 },
-        createAuthenticator: (method) => pppAuthenticatorFor(method, { users: ctx.users, random: (n) => randomBytes(n), serverName: 'postern', ...(verifier ? { verifier } : {}), ...(passwordVerifier ? { passwordVerifier } : {}), ...(eapRadius ? { eapRadius } : {}), wake: () => session.wake() }),
-        ...(ctx.mppe === 'off' ? {} : { mppe: { mode: ctx.mppe, strengths: [128], allowStateful: false } }),
+        lcp: ctx.lcp,
+        createAuthenticator: (method) => pppAuthenticatorFor(method, { users: ctx.users, random: randomOf, serverName: 'postern', ...(verifier ? { verifier } : {}), ...(passwordVerifier ? { passwordVerifier } : {}), ...(eapRadius ? { eapRadius } : {}), wake: () => session.wake() }),
+        ...(ctx.mppe ? { mppe: ctx.mppe } : {}),
       },
-      random: (n) => randomBytes(n),
+      random: randomOf,
       // Windows' DHCPINFORM gets the pool's routes (the LAN by default), DNS and domain (issue 20).
       dhcpInform: ctx.dhcpInform,
       send: (frame) => io.sendFrame(frame),
       onAuthFailed: (user) => this.#options.onAuthFailure?.(user, peer),
       onSetupFailed: (failure) => this.#options.onSetupFailure?.(failure, peer),
       onAuthenticated: (_user, keys) => io.authenticated(keys?.hlak),
-      siteSubnets: (user) => this.#sites.subnetsOf(user),
+      siteSubnets: ctx.siteSubnets,
       ...(data ? { onNetworkUp: () => this.#carryInDriver(session, data), driverCounters: () => driverCounters(data) } : {}),
       onDead: (reason) => {
         this.#ended(session, reason);
@@ -209,18 +224,7 @@ export class SstpSubsystem implements Subsystem {
     });
     this.#sessions.add(session);
     if (data) this.#driverData.set(session, data);
-    return {
-      lowerUp: () => session.lowerUp(),
-      receiveFrame: (frame) => {
-        const before = session.info.ipv4;
-        session.receiveFrame(frame);
-        if (!before && session.info.ipv4) this.#started(session);
-      },
-      lowerDown: (reason) => {
-        session.lowerDown(reason);
-        this.#ended(session, reason);
-      },
-    };
+    return new SessionPort(session, ctx);
   }
 
   #started(session: PppSession): void {
@@ -299,7 +303,7 @@ export class SstpSubsystem implements Subsystem {
     this.#keepEndedCounts(session);
     this.#options.onSession?.('down', session.info);
     // Only sessions that were up (had their address) were started in accounting.
-    if (session.info.ipv4) void this.#running?.accounting?.stop(session.info, reason);
+    if (session.ipv4) void this.#running?.accounting?.stop(session.info, reason);
     this.#sites.ended(session);
   }
 
@@ -362,6 +366,52 @@ export class SstpSubsystem implements Subsystem {
     return listener ? { ...this.#status, counters: { ...listener.counters(), ...this.#pppCounters, ...this.#dataPathCounters(), ...(radius ? flatRadiusCounters(radius.client.counters()) : {}) } } : this.#status;
   }
 }
+
+/** What a running listener's calls share (made once at start, not per call: issue 23). */
+interface CallContext {
+  readonly pipe: ReturnType<HubLease['pipe']>;
+  readonly pool: NonNullable<ReturnType<AccessResources['pools']['get']>>;
+  readonly users: UserLookup;
+  readonly localAddress: string;
+  readonly dhcpInform: ReturnType<typeof dhcpInformAnswer>;
+  readonly mppe: MppePolicy | undefined;
+  readonly radius: ListenerRadius | undefined;
+  readonly lcp: PppSessionOptions['link']['lcp'];
+  readonly pools: NonNullable<PppSessionOptions['pools']>;
+  readonly onSourceDrop: NonNullable<PppSessionOptions['onSourceDrop']>;
+  readonly siteSubnets: NonNullable<PppSessionOptions['siteSubnets']>;
+  /** The session has its address (accounting, sites, the session hook). */
+  readonly started: (session: PppSession) => void;
+  readonly ended: (session: PppSession, reason: string) => void;
+}
+
+/** A call's PPP link as SstpConnection drives it: one object on a shared prototype. */
+class SessionPort implements PppLinkPort {
+  readonly #session: PppSession;
+  readonly #ctx: CallContext;
+
+  constructor(session: PppSession, ctx: CallContext) {
+    this.#session = session;
+    this.#ctx = ctx;
+  }
+
+  lowerUp(): void {
+    this.#session.lowerUp();
+  }
+
+  receiveFrame(frame: Uint8Array): void {
+    const before = this.#session.ipv4;
+    this.#session.receiveFrame(frame);
+    if (!before && this.#session.ipv4) this.#ctx.started(this.#session);
+  }
+
+  lowerDown(reason: string): void {
+    this.#session.lowerDown(reason);
+    this.#ctx.ended(this.#session, reason);
+  }
+}
+
+const randomOf = (n: number): Uint8Array => randomBytes(n);
 
 /** A session's IP in the driver: its path, the prefixes it carries ('javascript': refused), and what earlier paths carried. */
 interface DriverData {

@@ -38,9 +38,8 @@ export function feedFromTlsSocket(socket: TLSSocket, connection: SstpConnection)
  * A call in the driver. `onRemoved` runs once, when the driver's call is gone (our close, the
  * drain's end, or the owner's `remove`); its owner reports the peer's end to the connection itself.
  */
-export class NativeCallTransport implements SstpTransport {
+export class NativeCallTransport implements SstpTransport, SstpDriverPath {
   readonly peer: { readonly address: string; readonly port: number };
-  readonly driver: SstpDriverPath;
   readonly #call: NativeSstpCall;
   readonly #onRemoved: () => void;
   #removed = false;
@@ -50,21 +49,28 @@ export class NativeCallTransport implements SstpTransport {
     this.#call = call;
     this.peer = peer;
     this.#onRemoved = onRemoved;
-    this.driver = {
-      start: (spec) => {
-        if (this.#removed) return 'the call is gone';
-        try {
-          call.startData({ mtu: spec.mtu, sources: [...spec.sources] });
-          return undefined;
-        } catch (error) {
-          return error instanceof Error ? error.message : String(error);
-        }
-      },
-      counters: () => {
-        const ppp = this.#removed ? undefined : call.stats()?.ppp;
-        return ppp ? { bytesIn: Number(ppp.rxBytes), bytesOut: Number(ppp.txBytes), packetsIn: Number(ppp.rxPackets), packetsOut: Number(ppp.txPackets), dropSource: Number(ppp.dropSource) } : undefined;
-      },
-    };
+  }
+
+  /** The call's data path is the transport itself (its methods, no object or closures per call: issue 23). */
+  get driver(): SstpDriverPath {
+    return this;
+  }
+
+  /** SstpDriverPath: the session's IP moves into the driver (again: the new sources); undefined, or why not. */
+  start(spec: { readonly mtu: number; readonly sources: readonly string[] }): string | undefined {
+    if (this.#removed) return 'the call is gone';
+    try {
+      this.#call.startData({ mtu: spec.mtu, sources: [...spec.sources] });
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  }
+
+  /** SstpDriverPath: what the driver carried for the session. */
+  counters(): ReturnType<SstpDriverPath['counters']> {
+    const ppp = this.#removed ? undefined : this.#call.stats()?.ppp;
+    return ppp ? { bytesIn: Number(ppp.rxBytes), bytesOut: Number(ppp.txBytes), packetsIn: Number(ppp.rxPackets), packetsOut: Number(ppp.txPackets), dropSource: Number(ppp.dropSource) } : undefined;
   }
 
   get removed(): boolean {
