@@ -7,7 +7,7 @@ import type { PosternConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { AddressPool } from '../pools/address-pool.ts';
 import { encodePppFrame, PppProtocol } from '../ppp/frame.ts';
-import { PppLink, type AuthKeys, type LinkAction, type PppLinkOptions } from '../ppp/link.ts';
+import { earliest, PppLink, type AuthKeys, type LinkAction, type PppLinkOptions } from '../ppp/link.ts';
 import { insecureAuthMethod } from './ppp-authenticators.ts';
 import type { PipeDispatcher } from './pipe-dispatcher.ts';
 import { PppIpv6, type Ipv6Assignment } from './ppp-ipv6.ts';
@@ -102,6 +102,8 @@ export class PppSession {
   readonly #since: number;
   readonly #tag: number;
   #timer: NodeJS.Timeout | undefined;
+  /** When #timer fires (absent: no timer). */
+  #timerAt: number | undefined;
   #ipv4: string | undefined;
   #lease: Lease | undefined;
   /** The name the lease is held under in the pool: the user, or `user#n` beside the user's other sessions. */
@@ -408,7 +410,7 @@ export class PppSession {
     const source = `${packet[12]}.${packet[13]}.${packet[14]}.${packet[15]}`;
     if (source === this.#ipv4) return true;
     if (this.#siteSubnets.some((p) => prefixContains(p, packet.subarray(12, 16)))) return true;
-    this.link.drops['IPv4 from another source'] = (this.link.drops['IPv4 from another source'] ?? 0) + 1;
+    this.link.countDrop('IPv4 from another source');
     this.#options.onSourceDrop?.(4);
     return false;
   }
@@ -453,10 +455,12 @@ export class PppSession {
   }
 
   #arm(): void {
+    const at = this.#dead ? undefined : earliest(earliest(this.link.nextTimeout(), this.#ipv6?.nextTimeout()), this.#limitDue()?.at);
+    // After most frames the deadline is the one already set: the timer stays (no new Timeout per frame).
+    if (this.#timer && at === this.#timerAt) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    const times = this.#dead ? [] : [this.link.nextTimeout(), this.#ipv6?.nextTimeout(), this.#limitDue()?.at].filter((x): x is number => x !== undefined);
-    const at = times.length > 0 ? Math.min(...times) : undefined;
+    this.#timerAt = at;
     if (at === undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;

@@ -7,6 +7,7 @@ import { codeName, ControlCode, decodeControlPacket, decodeEcho, decodeOptions, 
 import { PppProtocol } from './frame.ts';
 import type { FsmProtocol, PppAction, RequestVerdict } from './fsm-protocol.ts';
 import { CELLS, FsmState, LEGAL, STATE_NAMES, type Cell, type FsmActionName, type FsmEvent } from './fsm-table.ts';
+import { countInto, NOTHING_COUNTED } from '../util/lazy-counts.ts';
 
 export { FsmState, STATE_NAMES, TRANSITIONS, type FsmEvent } from './fsm-table.ts';
 
@@ -15,8 +16,6 @@ const TIMED_STATES: ReadonlySet<FsmState> = new Set([4, 5, 6, 7, 8]);
 const NEGOTIATING: ReadonlySet<FsmState> = new Set([6, 7, 8]);
 /** Before the first Configure-Request: one empty array for every automaton (never written to). */
 const NO_REQUEST = new Uint8Array(0);
-/** What an automaton that counted nothing shows. */
-const NOTHING_COUNTED: Readonly<Record<string, number>> = Object.freeze({});
 
 export interface FsmOptions {
   /** §4.6 Restart timer. */
@@ -406,14 +405,12 @@ export class Fsm {
   }
 
   #drop(reason: string, detail: string): void {
-    const drops = (this.#drops ??= {});
-    drops[reason] = (drops[reason] ?? 0) + 1;
+    this.#drops = countInto(this.#drops, reason);
     this.#log('debug', `${this.#handler.name}: dropped (${reason}): ${detail}`);
   }
 
   #count(name: string): void {
-    const counters = (this.#counters ??= {});
-    counters[name] = (counters[name] ?? 0) + 1;
+    this.#counters = countInto(this.#counters, name);
   }
 
   #log(level: 'debug' | 'info' | 'warn', msg: string): void {

@@ -8,6 +8,7 @@ import { PppProtocol, protocolName } from './frame.ts';
 import { Fsm, FsmState, type FsmOptions } from './fsm.ts';
 import type { PppAction } from './fsm-protocol.ts';
 import { LcpHandler, type LcpConfig, type LcpNegotiated } from './lcp.ts';
+import { countInto, NOTHING_COUNTED } from '../util/lazy-counts.ts';
 
 export interface LcpEngineOptions extends Partial<FsmOptions>, Partial<LcpConfig> {
   readonly random: (n: number) => Uint8Array;
@@ -31,7 +32,12 @@ export class LcpEngine {
   #rejectId = 0;
   #actions: PppAction[] = [];
   /** Counted by reason, next to the automaton's own drops. */
-  readonly drops: Record<string, number> = {};
+  #drops: Record<string, number> | undefined;
+
+  /** Dropped, by reason (made at the first drop). */
+  get drops(): Readonly<Record<string, number>> {
+    return this.#drops ?? NOTHING_COUNTED;
+  }
 
   constructor(options: LcpEngineOptions) {
     const { echoIntervalMs = 10_000, echoFailures = 3, maxLoopbacks = 3, ...rest } = options;
@@ -151,6 +157,6 @@ export class LcpEngine {
   }
 
   #drop(reason: string): void {
-    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+    this.#drops = countInto(this.#drops, reason);
   }
 }

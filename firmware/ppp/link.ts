@@ -21,6 +21,7 @@ import type { SessionAuthorization } from '../radius/session-authorization.ts';
 import { IpcpHandler, type IpcpConfig, type IpcpNegotiated } from './ipcp.ts';
 import { LcpEngine, type LcpEngineOptions } from './lcp-engine.ts';
 import type { AuthMethod } from './lcp.ts';
+import { countInto, NOTHING_COUNTED } from '../util/lazy-counts.ts';
 
 export type LinkPhase = 'dead' | 'establish' | 'authenticate' | 'network' | 'terminate';
 
@@ -92,7 +93,7 @@ export class PppLink {
   readonly ccp: Fsm;
   readonly ccpHandler: CcpHandler;
   readonly ipv6cp: Fsm | undefined;
-  readonly drops: Record<string, number> = {};
+  #drops: Record<string, number> | undefined;
   readonly #options: PppLinkOptions;
   #phase: LinkPhase = 'dead';
   #auth: PppAuthenticator | undefined;
@@ -103,6 +104,16 @@ export class PppLink {
   #mppeKeys: AuthKeys['mppe'];
   #mppe: MppeCiphers | undefined;
   #ccpIdentifier = 0;
+
+  /** Dropped, by reason (made at the first drop). */
+  get drops(): Readonly<Record<string, number>> {
+    return this.#drops ?? NOTHING_COUNTED;
+  }
+
+  /** A drop the layer above made for this link (a source outside the session's addresses). */
+  countDrop(reason: string): void {
+    this.#drops = countInto(this.#drops, reason);
+  }
 
   constructor(options: PppLinkOptions) {
     this.#options = options;
@@ -213,9 +224,12 @@ export class PppLink {
     return this.#flush();
   }
 
+  /** Asked after every frame: nothing is built for the answer (issue 23: less garbage per call). */
   nextTimeout(): number | undefined {
-    const times = [this.lcp.nextTimeout(), this.#phase === 'authenticate' ? this.#auth?.nextTimeout() : undefined, ...this.#ncps().map(([f]) => f.nextTimeout())];
-    return times.reduce<number | undefined>((a, b) => (b === undefined ? a : a === undefined ? b : Math.min(a, b)), undefined);
+    let at = earliest(this.lcp.nextTimeout(), this.#phase === 'authenticate' ? this.#auth?.nextTimeout() : undefined);
+    at = earliest(at, this.ipcp.nextTimeout());
+    at = earliest(at, this.ccp.nextTimeout());
+    return this.ipv6cp && this.#options.ipv6cp ? earliest(at, this.ipv6cp.nextTimeout()) : at;
   }
 
   #onNetworkFrame(protocol: number, information: Uint8Array, now: number): void {
@@ -324,7 +338,8 @@ export class PppLink {
       return;
     }
     this.#user = outcome.user;
-    this.#mppeKeys = outcome.keys?.mppe;
+    // Kept only where MPPE may use them: without a policy CCP agrees to nothing (and a call holds no keys it never needs).
+    this.#mppeKeys = this.#options.mppe ? outcome.keys?.mppe : undefined;
     this.ccpHandler.setMppeKeysAvailable(this.#mppeKeys !== undefined);
     if (this.#options.mppe?.mode === 'require' && !this.#mppeKeys) {
       // CHAP-MD5 and PAP never make keys; MS-CHAPv1 through RADIUS has none when the Accept lacks MS-CHAP-MPPE-Keys.
@@ -404,7 +419,7 @@ export class PppLink {
   }
 
   #drop(reason: string): void {
-    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+    this.#drops = countInto(this.#drops, reason);
   }
 
   #flush(): LinkAction[] {
@@ -412,4 +427,9 @@ export class PppLink {
     this.#out = [];
     return out;
   }
+}
+
+/** The earlier of two deadlines, either possibly absent. */
+export function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }

@@ -18,6 +18,7 @@ import { defaultSstpTimers, type SstpAction, type SstpEvent, type SstpSessionOpt
 import { decodeStatusInfo, encodeStatusInfo, NONCE_LENGTH } from './attributes.ts';
 import { judgeCallConnectRequest } from './call-connect-request.ts';
 import { cryptoBindingRequest, hlakFrom, verifyCallConnected } from './crypto-binding.ts';
+import { countInto, NOTHING_COUNTED } from '../util/lazy-counts.ts';
 import {
   AttribStatus,
   AttributeId,
@@ -59,7 +60,7 @@ const MOVES: Readonly<Record<SstpState, readonly SstpState[]>> = {
 
 export class SstpServerSession {
   /** Packets and frames dropped without a protocol reaction, by reason. */
-  readonly drops: Record<string, number> = {};
+  #drops: Record<string, number> | undefined;
   readonly #options: SstpSessionOptions;
   readonly #timers: SstpTimers;
   readonly #framer = new SstpFramer();
@@ -77,6 +78,11 @@ export class SstpServerSession {
   #now: number;
 
   /** §3.3.7.2: created when the HTTPS connection (and its HTTP request) was accepted. */
+  /** Dropped, by reason (made at the first drop). */
+  get drops(): Readonly<Record<string, number>> {
+    return this.#drops ?? NOTHING_COUNTED;
+  }
+
   constructor(options: SstpSessionOptions, now: number) {
     if (options.certHash256.length !== 32 || options.certHash1.length !== 20) throw new RangeError('certificate hashes must be 32 (SHA-256) and 20 (SHA-1) bytes');
     this.#hashProtocols = options.hashProtocols ?? HashProtocol.SHA256 | HashProtocol.SHA1;
@@ -359,7 +365,7 @@ export class SstpServerSession {
   }
 
   #drop(reason: string): void {
-    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+    this.#drops = countInto(this.#drops, reason);
   }
 
   #log(level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>): void {

@@ -63,11 +63,14 @@ export interface SstpConnectionOptions {
   readonly logger: Logger;
   readonly createLink: (io: SstpCallIo, peer: { readonly address: string; readonly port: number }) => PppLinkPort;
   readonly now?: () => number;
-  /** Once, when the call is established (crypto binding verified, §3.3.5.2.4): it is no longer a handshake. */
-  readonly onEstablished?: () => void;
+  /**
+   * Once, when the call is established (crypto binding verified, §3.3.5.2.4): it is no longer a handshake.
+   * The hooks are told which call: one options object serves a listener's calls (issue 23).
+   */
+  readonly onEstablished?: (call: SstpConnection) => void;
   /** While the PPP link waits for the authentication server (the handshake clock stops, admission.ts). */
-  readonly onAuthenticationWait?: (waiting: boolean) => void;
-  readonly onClosed?: (reason: string) => void;
+  readonly onAuthenticationWait?: (waiting: boolean, call: SstpConnection) => void;
+  readonly onClosed?: (reason: string, call: SstpConnection) => void;
   /**
    * The client completed TLS, then closed without sending a byte: how Windows' SSTP client leaves a
    * gateway certificate it refuses (CRL unreachable, untrusted CA, wrong name). For the connection doctor.
@@ -94,6 +97,8 @@ export class SstpConnection implements SstpCallIo {
   #session: SstpServerSession | undefined;
   #link: PppLinkPort | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** When #timer fires. */
+  #timerAt: number | undefined;
   #closed = false;
   #established = false;
 
@@ -122,6 +127,11 @@ export class SstpConnection implements SstpCallIo {
     this.#end('the client closed the connection');
   }
 
+  /** The client's address and port. */
+  get peer(): { readonly address: string; readonly port: number } {
+    return this.#peer;
+  }
+
   get state(): string {
     return this.#session?.state ?? 'http';
   }
@@ -145,7 +155,7 @@ export class SstpConnection implements SstpCallIo {
 
   /** SstpCallIo: the credentials are with the authentication server (true) or its answer is in (false). */
   authenticationWaiting(waiting: boolean): void {
-    if (this.#live()) this.#options.onAuthenticationWait?.(waiting);
+    if (this.#live()) this.#options.onAuthenticationWait?.(waiting, this);
   }
 
   /** Management and SstpCallIo: end the call (Call Disconnect, then close). */
@@ -181,7 +191,7 @@ export class SstpConnection implements SstpCallIo {
     this.#arm(this.#session?.nextTimeout());
     if (!this.#established && this.#session?.state === 'ServerCallConnected') {
       this.#established = true;
-      this.#options.onEstablished?.();
+      this.#options.onEstablished?.(this);
     }
   }
 
@@ -210,8 +220,11 @@ export class SstpConnection implements SstpCallIo {
   }
 
   #arm(at: number | undefined): void {
+    // Most packets leave the deadline where it was: the timer stays (no new Timeout per packet).
+    if (this.#timer && at === this.#timerAt && !this.#closed) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#timerAt = at;
     if (at === undefined || this.#closed) return;
     this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, at - this.#now()));
     this.#timer.unref();
@@ -238,7 +251,7 @@ export class SstpConnection implements SstpCallIo {
     this.#link?.lowerDown(reason);
     // After our own last word (an HTTP error, Call Disconnect Ack) the transport drains, then goes (end()).
     if (tellSession) this.#transport.destroy();
-    this.#options.onClosed?.(reason);
+    this.#options.onClosed?.(reason, this);
   }
 }
 

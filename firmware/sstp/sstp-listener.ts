@@ -110,7 +110,9 @@ export class SstpListener {
   readonly #options: SstpListenerOptions;
   readonly #now: () => number;
   readonly #admission: SstpAdmission;
-  readonly #calls = new Set<SstpConnection>();
+  /** Every connection past TLS, and its admission id. */
+  readonly #calls = new Map<SstpConnection, number>();
+  #shared: { readonly hashes: CertHashes; readonly options: SstpConnectionOptions } | undefined;
   /** Unfinished connections by admission id: the TCP socket, and the TLS socket over it once there is one (or the driver's call). */
   readonly #unfinished = new Map<number, { readonly tcp: Socket; tls?: TLSSocket; driver?: DriverCall }>();
   /** Calls whose TLS the driver runs, by admission id (their tag there). */
@@ -135,7 +137,7 @@ export class SstpListener {
 
   /** Every connection past TLS, established or not. */
   get calls(): ReadonlySet<SstpConnection> {
-    return this.#calls;
+    return new Set(this.#calls.keys());
   }
 
   counters(): SstpListenerCounters {
@@ -341,11 +343,21 @@ export class SstpListener {
   }
 
   #startCall(id: number, transport: SstpTransport, hashes: CertHashes): SstpConnection {
+    const call = new SstpConnection(transport, this.#connectionOptions(hashes));
+    this.#calls.set(call, id);
+    return call;
+  }
+
+  /**
+   * What every call of a certificate shares: one options object whose hooks are told the call (issue
+   * 23: no object and closures per call); made again only when the certificate changed.
+   */
+  #connectionOptions(hashes: CertHashes): SstpConnectionOptions {
+    if (this.#shared?.hashes === hashes) return this.#shared.options;
     const o = this.#options;
-    const peer = transport.peer.address;
     const c = o.connection;
-    // Named field by field: spreading an object that holds functions gives the copy a hidden class of its own (issue 23).
-    const call: SstpConnection = new SstpConnection(transport, {
+    // Named field by field: spreading an object that holds functions gives the copy a hidden class of its own.
+    const options: SstpConnectionOptions = {
       session: c.session,
       createLink: c.createLink,
       ...(c.now ? { now: c.now } : {}),
@@ -354,28 +366,32 @@ export class SstpListener {
       certHash256: hashes.sha256,
       certHash1: hashes.sha1,
       logger: o.logger,
-      onEstablished: () => {
+      onEstablished: (call) => {
+        const id = this.#calls.get(call);
+        if (id === undefined) return;
         this.#unfinished.delete(id);
         this.#noteKtls();
         const admitted = this.#admission.promoted(id);
         this.#arm();
         if (admitted) return;
-        o.logger.warn('SSTP call refused: the calls limit is reached', { peer, calls: this.#admission.limits.calls });
-        o.onCallsLimit?.(peer);
+        o.logger.warn('SSTP call refused: the calls limit is reached', { peer: call.peer.address, calls: this.#admission.limits.calls });
+        o.onCallsLimit?.(call.peer.address);
         call.disconnect();
       },
-      onAuthenticationWait: (waiting) => {
+      onAuthenticationWait: (waiting, call) => {
+        const id = this.#calls.get(call);
+        if (id === undefined) return;
         if (waiting) this.#admission.awaiting(id);
         else this.#admission.resumed(id, this.#now());
         this.#arm();
       },
-      onClosed: (reason) => {
+      onClosed: (reason, call) => {
         this.#calls.delete(call);
-        o.logger.info('SSTP call ended', { peer, reason });
+        o.logger.info('SSTP call ended', { peer: call.peer.address, reason });
       },
-    });
-    this.#calls.add(call);
-    return call;
+    };
+    this.#shared = { hashes, options };
+    return options;
   }
 
   /**
@@ -420,7 +436,7 @@ export class SstpListener {
 
   /** Every call gets a Call Disconnect; the sockets go with the server. */
   async stop(): Promise<void> {
-    for (const call of this.#calls) call.disconnect();
+    for (const call of [...this.#calls.keys()]) call.disconnect();
     for (const id of [...this.#unfinished.keys()]) this.#drop(id);
     // The driver's calls go now (their Call Disconnect is written already): the hub they use is released after.
     for (const driver of [...this.#driverCalls.values()]) {

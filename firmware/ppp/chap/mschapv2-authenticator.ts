@@ -17,6 +17,7 @@ import { PppProtocol } from '../frame.ts';
 import type { AuthStep, PppAuthenticator } from '../link.ts';
 import { ChapCode, decodeChapPacket, encodeChapPacket } from './chap-packet.ts';
 import { CHALLENGE_LENGTH, decodeMschapv2Response, encodeFailureMessage, MschapError } from './mschapv2-messages.ts';
+import { countInto, NOTHING_COUNTED } from '../../util/lazy-counts.ts';
 
 export interface Mschapv2AuthenticatorOptions {
   /** The Name field of our Challenge (the gateway's host name). */
@@ -36,7 +37,7 @@ const NO_CHALLENGE = new Uint8Array(0);
 export class Mschapv2Authenticator implements PppAuthenticator {
   readonly protocol = PppProtocol.CHAP;
   /** Packets ignored, by reason (a stale identifier, a malformed value, a code for peers). */
-  readonly drops: Record<string, number> = {};
+  #drops: Record<string, number> | undefined;
   readonly #o: Mschapv2AuthenticatorOptions;
   #identifier = 0;
   #challenge = NO_CHALLENGE;
@@ -47,6 +48,11 @@ export class Mschapv2Authenticator implements PppAuthenticator {
   #ready: AuthStep | undefined;
   /** Once decided: the packet to repeat if the same Response comes again. */
   #verdict: Uint8Array | undefined;
+
+  /** Dropped, by reason (made at the first drop). */
+  get drops(): Readonly<Record<string, number>> {
+    return this.#drops ?? NOTHING_COUNTED;
+  }
 
   constructor(options: Mschapv2AuthenticatorOptions) {
     this.#o = options;
@@ -130,7 +136,7 @@ export class Mschapv2Authenticator implements PppAuthenticator {
   }
 
   #drop(reason: string): AuthStep {
-    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+    this.#drops = countInto(this.#drops, reason);
     return NOTHING;
   }
 }
