@@ -66,6 +66,7 @@ struct dp_sstp_call {
   dp_hub *hub;               /* routes to the call live there once the data path started */
   dp_ktls_pending *ktls;     /* from the first secret to the switch (under the lock), then NULL */
   bool rx_kernel, tx_kernel; /* the socket decrypts / seals (under the lock) */
+  uint64_t records_on_key;   /* records OpenSSL sealed since our sending key last changed (under the lock) */
   dp_sstp_call_stats stats;
 };
 
@@ -79,6 +80,7 @@ struct dp_sstp {
   pthread_t thread;
   bool running;
   _Atomic bool ktls_off; /* the operator turned kTLS off: calls set up from now on stay on OpenSSL */
+  _Atomic uint64_t key_update_records; /* see dp_sstp_set_key_update_records */
   dp_sstp_stats stats;
 };
 
@@ -96,11 +98,20 @@ static void on_keylog(const SSL *ssl, const char *line) {
 }
 
 /* After the handshake, until the switch: every record OpenSSL reads or writes moves a sequence
- * number, and a KeyUpdate moves its keys away from the secrets. */
+ * number, and a KeyUpdate moves its keys away from the secrets. For the call's whole life:
+ * KeyUpdates counted, and ours restart the sending key's record allowance. */
 static void on_message(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg) {
   (void)version;
   (void)ssl;
   dp_sstp_call *c = arg;
+  if (content_type == SSL3_RT_HANDSHAKE && len > 0 && ((const uint8_t *)buf)[0] == SSL3_MT_KEY_UPDATE && atomic_load_explicit(&c->established, memory_order_relaxed)) {
+    if (write_p) {
+      c->records_on_key = 0; /* ours, or the answer to the peer's request: our sending key is new */
+      atomic_fetch_add_explicit(&c->stats.key_updates_out, 1, memory_order_relaxed);
+    } else {
+      atomic_fetch_add_explicit(&c->stats.key_updates_in, 1, memory_order_relaxed);
+    }
+  }
   if (!c->ktls || !c->ktls->counting) return;
   if (content_type == SSL3_RT_HEADER) {
     if (write_p) c->ktls->tx_records++;
@@ -324,7 +335,7 @@ static bool hand_up_certificate(dp_sstp_call *c) {
 /* ---- kTLS: the switch (sstp_ktls.h) ---- */
 
 static void ktls_done(dp_sstp_call *c) {
-  SSL_set_msg_callback(c->ssl, NULL);
+  /* The message callback stays: it counts KeyUpdates and restarts the record allowance (a call, one branch per record). */
   if (c->ktls) OPENSSL_cleanse(c->ktls, sizeof *c->ktls);
   free(c->ktls);
   c->ktls = NULL;
@@ -537,6 +548,7 @@ dp_sstp *dp_sstp_open(dp_pipe *pipe, int *error) {
   dp_sstp *e = calloc(1, sizeof *e);
   if (!e) { *error = -ENOMEM; return NULL; }
   e->pipe = pipe;
+  atomic_init(&e->key_update_records, DP_SSTP_KEY_UPDATE_RECORDS);
   e->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   e->stop_fd = eventfd(0, EFD_CLOEXEC);
   struct epoll_event stop = {.events = EPOLLIN, .data.ptr = NULL};
@@ -758,8 +770,14 @@ static int seal(dp_sstp_call *c, const uint8_t *d, size_t len) {
     flush(c);
     return (int)len;
   }
+  /* Near the key's record limit: a KeyUpdate goes out ahead of these records, which are sealed on the new key. */
+  if (c->records_on_key >= atomic_load_explicit(&c->engine->key_update_records, memory_order_relaxed) && SSL_version(c->ssl) == TLS1_3_VERSION) {
+    if (SSL_key_update(c->ssl, SSL_KEY_UPDATE_REQUESTED) != 1) ERR_clear_error();
+    c->records_on_key = 0; /* tried: not again before another full allowance */
+  }
   size_t written = 0;
   int rc = SSL_write_ex(c->ssl, d, len, &written);
+  c->records_on_key += (written + SSL3_RT_MAX_PLAIN_LENGTH - 1) / SSL3_RT_MAX_PLAIN_LENGTH;
   if (rc != 1) {
     ERR_clear_error();
     end_call(c, DP_SSTP_END_TLS_ERROR);
@@ -856,6 +874,10 @@ const char *dp_sstp_call_verify_error(dp_sstp_call *c) {
 dp_hub_sink *dp_sstp_call_sink(dp_sstp_call *c) { return &c->sink; }
 
 const dp_sstp_call_stats *dp_sstp_call_stats_of(const dp_sstp_call *c) { return &c->stats; }
+
+void dp_sstp_set_key_update_records(dp_sstp *e, uint64_t records) {
+  atomic_store(&e->key_update_records, records ? records : DP_SSTP_KEY_UPDATE_RECORDS);
+}
 
 void dp_sstp_set_ktls(dp_sstp *e, bool on) {
   atomic_store(&e->ktls_off, !on);

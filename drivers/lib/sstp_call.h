@@ -73,6 +73,7 @@ typedef struct {
   _Atomic uint64_t ktls_rx, ktls_tx;          /* 1: the kernel decrypts / seals the call's records (sstp_ktls.h) */
   _Atomic uint64_t ktls_error;                /* why not (an errno: ENOENT no tls module, EOPNOTSUPP the suite, ...); 0 */
   _Atomic uint64_t bio_renewed;               /* drained memory BIOs swapped for empty ones (their buffers freed) */
+  _Atomic uint64_t key_updates_in, key_updates_out; /* TLS 1.3 KeyUpdate messages read from the peer / sent */
 } dp_sstp_call_stats;
 
 enum { DP_SSTP_END_PEER_CLOSED = 1, DP_SSTP_END_TLS_ERROR, DP_SSTP_END_SOCKET_ERROR, DP_SSTP_END_BAD_STREAM, DP_SSTP_END_BACKLOG, DP_SSTP_END_KEY_UPDATE };
@@ -104,6 +105,11 @@ void dp_sstp_close(dp_sstp *e);
  * tls module it is tried and counted as a fallback). Off: every record stays on OpenSSL, for boards
  * whose kernel cannot take a TLS 1.3 KeyUpdate (before Linux 6.14) when clients send them. */
 void dp_sstp_set_ktls(dp_sstp *e, bool on);
+/* TLS 1.3 records a call seals on one key before it updates that key and asks the peer to update
+ * its own (RFC 8446 §5.5: AES-GCM's limit is 2^24.5 full records per key); 0 restores the default.
+ * Calls whose records the kernel seals (kTLS) are not rekeyed: kernels before 6.14 cannot. */
+#define DP_SSTP_KEY_UPDATE_RECORDS (1ull << 24)
+void dp_sstp_set_key_update_records(dp_sstp *e, uint64_t records);
 const dp_sstp_stats *dp_sstp_stats_of(const dp_sstp *e);
 
 /* JavaScript thread. A freshly accepted TCP socket (ownership taken, even on failure) and the bytes

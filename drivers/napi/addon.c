@@ -39,6 +39,7 @@ napi_value dp_napi_sstp_open(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_close(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_stats(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_set_kernel_tls(napi_env env, napi_callback_info info);
+napi_value dp_napi_sstp_set_key_update_records(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_tls(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_call_add(napi_env env, napi_callback_info info);
 napi_value dp_napi_sstp_tls_client(napi_env env, napi_callback_info info);
@@ -116,6 +117,7 @@ static const struct {
     {"sstpClose", dp_napi_sstp_close},
     {"sstpStats", dp_napi_sstp_stats},
     {"sstpSetKernelTls", dp_napi_sstp_set_kernel_tls},
+    {"sstpSetKeyUpdateRecords", dp_napi_sstp_set_key_update_records},
     {"sstpTls", dp_napi_sstp_tls},
     {"sstpCallAdd", dp_napi_sstp_call_add},
     {"sstpTlsClient", dp_napi_sstp_tls_client},

@@ -144,6 +144,18 @@ napi_value dp_napi_sstp_set_kernel_tls(napi_env env, napi_callback_info info) {
   return dp_napi_int(env, 0);
 }
 
+/* sstpSetKeyUpdateRecords(engine, records) → 0: TLS 1.3 records sealed on one key before a KeyUpdate (0: the default) */
+napi_value dp_napi_sstp_set_key_update_records(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  engine_handle *h = argc == 2 ? engine_of(env, argv[0]) : NULL;
+  int64_t records = 0;
+  if (!h || napi_get_value_int64(env, argv[1], &records) != napi_ok || records < 0) return dp_napi_int(env, -EINVAL);
+  dp_sstp_set_key_update_records(h->engine, (uint64_t)records);
+  return dp_napi_int(env, 0);
+}
+
 /* sstpClose(engine) → 0, or -EBUSY while calls remain */
 napi_value dp_napi_sstp_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -364,6 +376,7 @@ napi_value dp_napi_sstp_call_stats(napi_env env, napi_callback_info info) {
       {"bytesIn", s->bytes_in}, {"bytesOut", s->bytes_out}, {"piecesUp", s->pieces_up}, {"upDropped", s->up_dropped}, {"dataIn", s->data_in},
       {"dataOut", s->data_out}, {"dropBacklog", s->drop_backlog}, {"dropTun", s->drop_tun}, {"sent", s->sent}, {"ended", s->ended}, {"bioRenewed", s->bio_renewed},
       {"ktlsRx", s->ktls_rx},   {"ktlsTx", s->ktls_tx},     {"ktlsError", s->ktls_error},
+      {"keyUpdatesIn", s->key_updates_in}, {"keyUpdatesOut", s->key_updates_out},
   };
   napi_value o = dp_napi_counters(env, f, sizeof f / sizeof f[0]);
   const dp_ppp_stats *p = dp_sstp_call_ppp_stats(h->call);

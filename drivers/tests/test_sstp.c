@@ -327,6 +327,29 @@ static void one_call(dp_sstp *e, dp_sstp_tls *tls, dp_pipe *pipe, int max_versio
     dp_sstp_call_tx_ip(c, ip, ip_len);
     bool back = client_read_packet(ssl, out, sizeof out) == 8 + ip_len && memcmp(out + 8, ip, ip_len) == 0;
     CHECK(in && back, "sstp TLS 1.3: after a KeyUpdate (update requested), IP passes both ways");
+    const dp_sstp_call_stats *cs = dp_sstp_call_stats_of(c);
+    CHECK(atomic_load(&cs->key_updates_in) == 1 && atomic_load(&cs->key_updates_out) == 1, "sstp TLS 1.3: the client's KeyUpdate is counted, and the driver's answer");
+
+    /* The driver's own KeyUpdates at its record limit (RFC 8446 §5.5), lowered to 4 records: each asks
+     * the client to update too; packets both ways, interleaved, all arrive in order on the new keys. */
+    dp_sstp_set_key_update_records(e, 4);
+    bool both = true;
+    for (int i = 0; i < 40; i++) {
+      ip_len = ipv4(ip, "192.0.2.9", "10.9.0.2", 600);
+      ip[4] = (uint8_t)i;
+      dp_sstp_call_tx_ip(c, ip, ip_len);
+      both &= client_read_packet(ssl, out, sizeof out) == 8 + ip_len && out[8 + 4] == (uint8_t)i;
+      ip_len = ipv4(ip, "10.9.0.2", "192.0.2.9", 600);
+      ip[4] = (uint8_t)i;
+      k = data_packet(pkt, ip, ip_len, false);
+      SSL_write(ssl, pkt, (int)k);
+      both &= tun_read(tun[1], out, sizeof out) == ip_len && out[4] == (uint8_t)i;
+    }
+    dp_sstp_set_key_update_records(e, 0);
+    uint64_t sent_updates = atomic_load(&cs->key_updates_out) - 1, answered = atomic_load(&cs->key_updates_in) - 1;
+    snprintf(name, sizeof name, "sstp TLS 1.3: at a 4-record limit the driver updated its key %llu times over 40 records and the client answered %llu; 80 packets in order",
+             (unsigned long long)sent_updates, (unsigned long long)answered);
+    CHECK(both && sent_updates >= 8 && sent_updates <= 11 && answered >= 8, name);
   }
 
   /* A burst out: every packet arrives, in order. */

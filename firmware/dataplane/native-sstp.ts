@@ -8,6 +8,7 @@ interface SstpAddon {
   sstpClose(engine: object): number;
   sstpStats(engine: object): NativeSstpStats | undefined;
   sstpSetKernelTls?(engine: object, on: boolean): number;
+  sstpSetKeyUpdateRecords?(engine: object, records: number): number;
   sstpTls(certPem: Buffer, keyPem: Buffer): object | number;
   sstpCallAdd(engine: object, tls: object, fd: number, tag: number, hub: object | null, already: Buffer): object | number;
   sstpTlsClient(caPem: Buffer | null): object | number;
@@ -66,6 +67,9 @@ export interface NativeSstpCallStats {
   ktlsRx: bigint;
   ktlsTx: bigint;
   ktlsError: bigint;
+  /** TLS 1.3 KeyUpdate messages read from the peer, and sent (ours at the record limit, or answers to the peer's). */
+  keyUpdatesIn?: bigint;
+  keyUpdatesOut?: bigint;
 }
 
 /** A server certificate loaded into the driver's TLS (PEM chain, leaf first, and its key). */
@@ -194,6 +198,14 @@ export class NativeSstp {
   /** kTLS for calls set up from now on (on by default; a driver without the switch keeps it on). */
   setKernelTls(on: boolean): void {
     this.#addon.sstpSetKernelTls?.(this.#handle, on);
+  }
+
+  /**
+   * TLS 1.3 records a call seals on one key before it updates it and asks the peer to update its own
+   * (RFC 8446 §5.5; the driver's default, 2^24, keeps AES-GCM within its limit); 0 restores the default.
+   */
+  setKeyUpdateRecords(records: number): void {
+    this.#addon.sstpSetKeyUpdateRecords?.(this.#handle, records);
   }
 
   /** Where the engine's calls' records went (kTLS or OpenSSL); undefined once closed. */

@@ -3,18 +3,25 @@
 // of the count) → one line `result {...}` once every call is up or failed. With `tun`, the first call carries a TUN: packets to `route` go
 // through SSTP, the gateway's answers come back into the TUN (for iperf3 through SSTP). `dataPath`
 // (issue 23): the dialers' TLS, and the first call's IP once its TUN is up, in the driver (native,
-// the default) or on Node's TLS and in JavaScript.
+// the default) or on Node's TLS and in JavaScript. `keyUpdateRecords`: the dialers' TLS 1.3 key is
+// updated after that many records (the driver's RFC 8446 §5.5 allowance, lowered for a test);
+// `kernelTls: false` keeps their records on OpenSSL, which can rekey. stdin `stats` → `stats {...}`:
+// the first call's KeyUpdates, what the driver carried, and whether it ended.
 import { execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { NativeHub } from '../../firmware/dataplane/native-hub.ts';
 import { createLogger } from '../../firmware/log/logger.ts';
+import { setDialKernelTls, setDialKeyUpdateRecords } from '../../firmware/sstp/client/driver-dial.ts';
 import { SstpDialer } from '../../firmware/sstp/client/sstp-dialer.ts';
 import { Secret } from '../../firmware/util/secret.ts';
 
-const c = JSON.parse(process.argv[2] ?? '{}') as { host: string; port: number; servername: string; ca: string; count: number; concurrency: number; userPrefix: string; password: string; tun?: { name: string; route: string }; dataPath?: 'native' | 'javascript' };
+const c = JSON.parse(process.argv[2] ?? '{}') as { host: string; port: number; servername: string; ca: string; count: number; concurrency: number; userPrefix: string; password: string; tun?: { name: string; route: string }; dataPath?: 'native' | 'javascript'; keyUpdateRecords?: number; kernelTls?: boolean };
 const logger = createLogger({ level: 'warn', sink: (r) => console.log(`log ${JSON.stringify(r)}`) });
 const dialers: SstpDialer[] = [];
 let intoTun: ((packet: Uint8Array) => void) | undefined;
+if (c.keyUpdateRecords) setDialKeyUpdateRecords(c.keyUpdateRecords);
+if (c.kernelTls === false) setDialKernelTls(false);
+let firstEnded: string | undefined;
 
 /** Calls dialed so far: a later `go N` dials the next N users (the bench's warm-up batch, then the rest). */
 let dialed = 0;
@@ -39,6 +46,7 @@ async function go(count: number): Promise<void> {
         const ipcp = await d.ready;
         up++;
         if (i === 0 && c.tun) attachTun(d, ipcp.localAddress ?? '0.0.0.0');
+        if (i === 0) void d.closed.then((why) => (firstEnded = String(why ?? 'closed')), (e: unknown) => (firstEnded = String(e)));
       } catch (e) {
         failed++;
         const why = (e as Error).message.slice(0, 80);
@@ -65,6 +73,10 @@ function attachTun(d: SstpDialer, address: string): void {
 }
 
 createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line.trim() === 'stats') {
+    const first = dialers[0];
+    return console.log(`stats ${JSON.stringify({ keyUpdates: first?.tlsKeyUpdates(), carried: first?.driverCarried(), ended: firstEnded ?? null })}`);
+  }
   const m = /^go(?: (\d+))?$/.exec(line.trim());
   if (m) void go(m[1] ? Number(m[1]) : c.count);
 });

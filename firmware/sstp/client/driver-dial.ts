@@ -98,6 +98,16 @@ export function driverDialUnavailable(): string | undefined {
   return unavailable;
 }
 
+/** TLS 1.3 records each dialed call seals on one key before a KeyUpdate (0: the driver's default). */
+export function setDialKeyUpdateRecords(records: number): void {
+  DialEngine.get().engine.setKeyUpdateRecords(records);
+}
+
+/** kTLS for calls dialed from now on (on by default where the kernel has it). */
+export function setDialKernelTls(on: boolean): void {
+  DialEngine.get().engine.setKernelTls(on);
+}
+
 /** The driver's words for a call's end. */
 function endReason(call: NativeSstpCall): string {
   const stats = call.stats();
@@ -214,6 +224,12 @@ export class DriverDial implements DialTransport {
     if (s.ktlsRx && s.ktlsTx) return 'kTLS';
     const why = s.ktlsError ? `errno ${s.ktlsError}${s.ktlsError === 2n ? ' (no tls module)' : ''}` : 'not tried';
     return s.ktlsRx ? `kTLS receiving, OpenSSL sealing: ${why}` : `OpenSSL: ${why}`;
+  }
+
+  /** TLS 1.3 KeyUpdates read from the server and sent to it so far. */
+  keyUpdates(): { in: number; out: number } {
+    const s = this.#call?.stats();
+    return { in: Number(s?.keyUpdatesIn ?? 0n), out: Number(s?.keyUpdatesOut ?? 0n) };
   }
 
   /** What the driver carried, kept across a stopped data path. */

@@ -154,6 +154,11 @@ export class SstpDialer {
     return this.#transport instanceof DriverDial ? this.#transport.carried() : undefined;
   }
 
+  /** TLS 1.3 KeyUpdates on the call's driver TLS (read, sent); undefined on Node's TLS. */
+  tlsKeyUpdates(): { in: number; out: number } | undefined {
+    return this.#transport instanceof DriverDial ? this.#transport.keyUpdates() : undefined;
+  }
+
   /** Whose TLS the call runs on. */
   get tlsIn(): 'driver' | 'node' {
     return this.#transport instanceof DriverDial ? 'driver' : 'node';

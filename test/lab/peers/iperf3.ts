@@ -5,6 +5,8 @@ export interface IperfResult {
   readonly mbitPerSecond: number;
   readonly retransmits: number;
   readonly lostPercent: number;
+  /** UDP: datagrams lost, as the receiver counted them. */
+  readonly lostPackets: number;
   /** UDP: datagrams received per second. */
   readonly packetsPerSecond: number;
   readonly senderCpuPercent: number;
@@ -29,6 +31,8 @@ export interface IperfOptions {
   readonly bind?: string;
   /** Socket buffer size ("4M"): for UDP the server's receive buffer too. */
   readonly window?: string;
+  /** The server sends, the client receives (`-R`). */
+  readonly reverse?: boolean;
 }
 
 export async function iperf3(lab: Lab, server: { host: string; address: string }, client: string, options: IperfOptions = {}): Promise<IperfResult> {
@@ -37,7 +41,7 @@ export async function iperf3(lab: Lab, server: { host: string; address: string }
   const daemon = lab.spawnDaemon(server.host, `iperf3-server-${port}`, ['iperf3', '-s', '-1', '-B', server.address, '-p', port]);
   await waitUntil('iperf3 server', 5000, async () => (await lab.exec(server.host, ['ss', '-ltn', `sport = :${port}`])).stdout.includes(`:${port}`));
   const udp = options.udpBandwidth === undefined ? [] : ['-u', '-b', options.udpBandwidth, ...(options.length ? ['-l', String(options.length)] : [])];
-  const r = await lab.exec(client, ['iperf3', '-c', server.address, '-p', port, '-t', String(seconds), '-P', String(options.streams ?? 1), ...(options.bind ? ['-B', options.bind] : []), ...(options.window ? ['-w', options.window] : []), ...udp, '-J'], (seconds + 15) * 1000);
+  const r = await lab.exec(client, ['iperf3', '-c', server.address, '-p', port, '-t', String(seconds), '-P', String(options.streams ?? 1), ...(options.bind ? ['-B', options.bind] : []), ...(options.window ? ['-w', options.window] : []), ...(options.reverse ? ['-R'] : []), ...udp, '-J'], (seconds + 15) * 1000);
   await Promise.race([daemon.exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
   let report: any;
   try {
@@ -53,6 +57,7 @@ export async function iperf3(lab: Lab, server: { host: string; address: string }
     mbitPerSecond: received.bits_per_second / 1e6,
     retransmits: end.sum_sent?.retransmits ?? 0,
     lostPercent: end.sum?.lost_percent ?? 0,
+    lostPackets: end.sum?.lost_packets ?? 0,
     packetsPerSecond: end.sum?.packets !== undefined ? (end.sum.packets - (end.sum.lost_packets ?? 0)) / seconds : 0,
     senderCpuPercent: end.cpu_utilization_percent.host_total,
     receiverCpuPercent: end.cpu_utilization_percent.remote_total,
