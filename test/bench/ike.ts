@@ -15,6 +15,8 @@ const WAIT_MS = process.env['BENCH_IKE_WAIT_MS'] === undefined ? undefined : Num
 const HOLD = Number(process.env['BENCH_IKE_HOLD'] ?? 10_000);
 /** BENCH_IKE_DH_WORKERS=0: Postern's DH on its main thread (the figure before the worker pool). */
 const DH_WORKERS = process.env['BENCH_IKE_DH_WORKERS'] === undefined ? undefined : Number(process.env['BENCH_IKE_DH_WORKERS']);
+/** Load generator processes (BENCH_IKE_LOAD_PROCESSES, default 2): each an engine on an address of its own, so one process does not cap both responders' rates. */
+const LOAD_PROCESSES = Number(process.env['BENCH_IKE_LOAD_PROCESSES'] ?? 2);
 const PSK = 'bench-psk-0123456789abcdef';
 const IKE = 'aes128gcm16-prfsha256-ecp256';
 const ESP = 'aes128gcm16';
@@ -58,8 +60,11 @@ async function responder(lab: Lab, kind: 'postern' | 'strongswan'): Promise<Resp
 }
 
 async function load(lab: Lab, count: number): Promise<{ up: number; failed: number; seconds: number; perSecond: number; finished: boolean }> {
+  // One more address on gwA per load process after the first (192.0.2.1 plus 192.0.2.21, …).
+  const addresses = Array.from({ length: Math.max(1, LOAD_PROCESSES) }, (_, k) => (k === 0 ? '192.0.2.1' : `192.0.2.${20 + k}`));
+  for (const a of addresses.slice(1)) lab.execSync('gwA', ['ip', 'addr', 'add', `${a}/24`, 'dev', 'wan']);
   const { peer } = await LinePeer.spawn(lab, 'gwA', 'ike-load', '../../bench/ike-load-peer.ts', {
-    address: '192.0.2.1', target: '192.0.2.2', count, concurrency: 32, psk: PSK, ike: IKE, esp: ESP, gatewayId: 'gw.example',
+    address: '192.0.2.1', target: '192.0.2.2', count, concurrency: 32, psk: PSK, ike: IKE, esp: ESP, gatewayId: 'gw.example', addresses,
   });
   await peer.command('go');
   process.stderr.write(`load of ${count} started\n`);
@@ -88,7 +93,7 @@ for (const kind of (['postern', 'strongswan'] as const).filter((k) => RESPONDERS
     const perSa = ((await memory()) - before) / Math.max(1, r.up);
     // BENCH_IKE_HEAP_SNAPSHOT=PATH: Postern's heap with its SAs up, for a look at what each one keeps.
     if (kind === 'postern' && process.env['BENCH_IKE_HEAP_SNAPSHOT']) console.log(`bench ike heap snapshot ${await snapshot!(process.env['BENCH_IKE_HEAP_SNAPSHOT'])}`);
-    console.log(`bench ike setup ${kind} ${r.perSecond.toFixed(0)} per second (${r.up} of ${COUNT} up${r.finished ? '' : ' at the deadline'}, ${r.failed} failed, ${r.seconds.toFixed(1)} s, ECP-256, PSK, virtual IP, one child each)`);
+    console.log(`bench ike setup ${kind} ${r.perSecond.toFixed(0)} per second (${r.up} of ${COUNT} up${r.finished ? '' : ' at the deadline'}, ${r.failed} failed, ${r.seconds.toFixed(1)} s, ECP-256, PSK, virtual IP, one child each, ${LOAD_PROCESSES} load process${LOAD_PROCESSES === 1 ? '' : 'es'})`);
     console.log(`bench ike cpu ${kind} ${cpuMs.toFixed(2)} ms of responder CPU per setup (${kind === 'postern' ? `${mainMs.toFixed(2)} ms on its main thread; ` : ''}load average ${loadavg()[0]!.toFixed(1)})`);
     if (dh) console.log(`bench ike dh ${kind} ${await dh()}`);
     console.log(`bench ike memory ${kind} ${Math.round(perSa)} bytes per SA (responder RSS growth over ${r.up} SAs)`);
