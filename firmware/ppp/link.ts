@@ -97,6 +97,8 @@ export class PppLink {
   readonly #options: PppLinkOptions;
   #phase: LinkPhase = 'dead';
   #auth: PppAuthenticator | undefined;
+  /** The agreed method's protocol, kept once its authenticator is let go (issue 23: memory per call). */
+  #authProtocol: number | undefined;
   #method: AuthMethod | undefined;
   #user: string | undefined;
   #deadReason = 'closed';
@@ -293,6 +295,8 @@ export class PppLink {
   #onAuthPacket(protocol: number, information: Uint8Array, now: number): void {
     // §3.2: after authentication, a late retransmission of the peer's response still gets our verdict
     // from the method (CHAP resends Success); anything of another method is a protocol nobody speaks.
+    // The method's authenticator goes once IPCP is open (the peer acked us, so it had our verdict): what still comes is dropped.
+    if (!this.#auth && protocol === this.#authProtocol) return this.#drop('authentication packet after IPCP opened');
     if (!this.#auth || protocol !== this.#auth.protocol) return this.#lcp(this.lcp.protocolReject(protocol, information), now);
     this.#authStep(this.#auth.receive(information, now), now);
   }
@@ -362,6 +366,7 @@ export class PppLink {
       else if (a.type === 'log') this.#out.push(a);
       else if (protocol === PppProtocol.CCP) this.#onCcpLayer(a, now);
       else if (a.type === 'layer-up' && protocol !== PppProtocol.CCP) {
+        if (protocol === PppProtocol.IPCP) this.#releaseAuthenticator();
         this.#out.push({ type: 'network-up', protocol, ...(protocol === PppProtocol.IPCP ? { ipv4: { ...this.ipcpHandler.negotiated } } : {}) });
       } else if (a.type === 'layer-down' && protocol !== PppProtocol.CCP) this.#out.push({ type: 'network-down', protocol });
       else if (a.type === 'layer-finished' && protocol === PppProtocol.IPCP && this.#phase === 'network') {
@@ -403,6 +408,16 @@ export class PppLink {
 
   #networkDown(now: number): void {
     for (const [fsm, protocol] of this.#ncps()) if (fsm.state !== FsmState.Initial) this.#ncp(fsm.down(now), protocol, now);
+  }
+
+  /**
+   * IPCP opened: the peer acked our request after it had our verdict, so no retransmitted response
+   * needs an answer any more; the authenticator (challenge, verdict, its hooks) is let go.
+   */
+  #releaseAuthenticator(): void {
+    if (!this.#auth) return;
+    this.#authProtocol = this.#auth.protocol;
+    this.#auth = undefined;
   }
 
   #die(reason: string): void {

@@ -255,8 +255,17 @@ export class SstpConnection implements SstpCallIo {
   }
 }
 
-/** Named field by field: spreading an object that holds functions gives the copy a hidden class of its own (issue 23). */
+/** The engine's options, made once per connection options (a listener shares those between its calls: issue 23). */
+const sessionOptionsOf = new WeakMap<SstpConnectionOptions, SstpSessionOptions>();
+
 function sessionOptions(o: SstpConnectionOptions): SstpSessionOptions {
+  let made = sessionOptionsOf.get(o);
+  if (!made) sessionOptionsOf.set(o, (made = buildSessionOptions(o)));
+  return made;
+}
+
+/** Named field by field: spreading an object that holds functions gives the copy a hidden class of its own (issue 23). */
+function buildSessionOptions(o: SstpConnectionOptions): SstpSessionOptions {
   const s = o.session;
   return {
     randomBytes: s.randomBytes,

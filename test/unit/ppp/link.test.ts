@@ -126,3 +126,15 @@ t.test('with 20 % of frames lost, links still come up (retransmissions on every 
     t.ok(wire.run(120_000, () => wire.seenA.some((a) => a.type === 'network-up') && wire.seenB.some((a) => a.type === 'network-up')), `seed ${seed}: up at ${wire.now} ms`);
   }
 });
+
+t.test('once IPCP is open the authenticator is let go: a late packet of its method is dropped and counted, no Protocol-Reject', async (t) => {
+  const { gateway, wire } = pair('secret');
+  const late = encodePppFrame({ protocol: PppProtocol.PAP, information: text('alice:secret') });
+  wire.run(10_000, () => gateway.phase === 'network');
+  t.match(gateway.receiveFrame(late, wire.now), [{ type: 'send', protocol: PppProtocol.PAP }], 'before IPCP opened, a repeated response still gets its verdict again');
+  wire.run(wire.now + 10_000, () => wire.seenA.some((a) => a.type === 'network-up'));
+  t.same(gateway.receiveFrame(late, wire.now), [], 'after: nothing is sent');
+  t.equal(gateway.drops['authentication packet after IPCP opened'], 1, 'counted');
+  const chap = gateway.receiveFrame(encodePppFrame({ protocol: PppProtocol.CHAP, information: Uint8Array.of(2, 1, 0, 4) }), wire.now);
+  t.match(chap, [{ type: 'send', protocol: PppProtocol.LCP }], 'another method\'s protocol is still rejected');
+});
