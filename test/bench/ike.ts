@@ -59,13 +59,17 @@ async function responder(lab: Lab, kind: 'postern' | 'strongswan'): Promise<Resp
   return { memory: async () => rssOf(swan.daemon.pid), pid: swan.daemon.pid };
 }
 
-async function load(lab: Lab, count: number): Promise<{ up: number; failed: number; seconds: number; perSecond: number; finished: boolean }> {
+/** The load generator's CPU seconds: its process and its children (one per address). */
+const loadCpuOf = (pid: number) => [pid, ...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)].reduce((sum, p) => sum + cpuOf(p), 0);
+
+async function load(lab: Lab, count: number): Promise<{ up: number; failed: number; seconds: number; perSecond: number; finished: boolean; loadCpuMs: number }> {
   // One more address on gwA per load process after the first (192.0.2.1 plus 192.0.2.21, …).
   const addresses = Array.from({ length: Math.max(1, LOAD_PROCESSES) }, (_, k) => (k === 0 ? '192.0.2.1' : `192.0.2.${20 + k}`));
   for (const a of addresses.slice(1)) lab.execSync('gwA', ['ip', 'addr', 'add', `${a}/24`, 'dev', 'wan']);
   const { peer } = await LinePeer.spawn(lab, 'gwA', 'ike-load', '../../bench/ike-load-peer.ts', {
     address: '192.0.2.1', target: '192.0.2.2', count, concurrency: 32, psk: PSK, ike: IKE, esp: ESP, gatewayId: 'gw.example', addresses,
   });
+  const loadBefore = loadCpuOf(peer.daemon.pid);
   await peer.command('go');
   process.stderr.write(`load of ${count} started\n`);
   const line = await peer.next(WAIT_MS ?? Math.max(120_000, count * 50)).catch(async (e: Error) => {
@@ -75,7 +79,8 @@ async function load(lab: Lab, count: number): Promise<{ up: number; failed: numb
     throw new Error(`${e.message}; load generator log:\n${readFileSync(peer.daemon.logFile, 'utf8').slice(-2000)}`);
   });
   const r = JSON.parse(line.replace(/^(result|progress) /, '')) as { up: number; failed: number; seconds: number; perSecond?: number };
-  return { ...r, perSecond: r.perSecond ?? r.up / r.seconds, finished: line.startsWith('result ') };
+  const loadCpuMs = ((loadCpuOf(peer.daemon.pid) - loadBefore) * 1000) / Math.max(1, r.up);
+  return { ...r, perSecond: r.perSecond ?? r.up / r.seconds, finished: line.startsWith('result '), loadCpuMs };
 }
 
 // BENCH_IKE_RESPONDERS=postern: one of them only (a profile of Postern's side, say).
@@ -94,7 +99,7 @@ for (const kind of (['postern', 'strongswan'] as const).filter((k) => RESPONDERS
     // BENCH_IKE_HEAP_SNAPSHOT=PATH: Postern's heap with its SAs up, for a look at what each one keeps.
     if (kind === 'postern' && process.env['BENCH_IKE_HEAP_SNAPSHOT']) console.log(`bench ike heap snapshot ${await snapshot!(process.env['BENCH_IKE_HEAP_SNAPSHOT'])}`);
     console.log(`bench ike setup ${kind} ${r.perSecond.toFixed(0)} per second (${r.up} of ${COUNT} up${r.finished ? '' : ' at the deadline'}, ${r.failed} failed, ${r.seconds.toFixed(1)} s, ECP-256, PSK, virtual IP, one child each, ${LOAD_PROCESSES} load process${LOAD_PROCESSES === 1 ? '' : 'es'})`);
-    console.log(`bench ike cpu ${kind} ${cpuMs.toFixed(2)} ms of responder CPU per setup (${kind === 'postern' ? `${mainMs.toFixed(2)} ms on its main thread; ` : ''}load average ${loadavg()[0]!.toFixed(1)})`);
+    console.log(`bench ike cpu ${kind} ${cpuMs.toFixed(2)} ms of responder CPU per setup (${kind === 'postern' ? `${mainMs.toFixed(2)} ms on its main thread; ` : ''}load generator ${r.loadCpuMs.toFixed(2)} ms; load average ${loadavg()[0]!.toFixed(1)})`);
     if (dh) console.log(`bench ike dh ${kind} ${await dh()}`);
     console.log(`bench ike memory ${kind} ${Math.round(perSa)} bytes per SA (responder RSS growth over ${r.up} SAs)`);
   } finally {
