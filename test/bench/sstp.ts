@@ -7,6 +7,7 @@
 // BENCH_SSTP_ONLY=memory runs the calls phase alone; BENCH_SSTP_BREAKDOWN=1 adds where a call's memory is
 // (JavaScript heap after a full collection; each RSS reading is taken before its collection), and
 // BENCH_SSTP_HEAPSNAPSHOT=<dir> writes a heap snapshot of the gateway there before and after the calls.
+// The growth is also split by region (rss-regions.ts: V8's pages, the main malloc arena, the rest).
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,6 +23,7 @@ import { Lab } from '../lab/topology.ts';
 import { storedUser } from '../../firmware/config/users.ts';
 import { besideIkev2Site } from './ikev2-site-beside.ts';
 import { cpuSecondsOfStat } from './l2tp-sessions-plan.ts';
+import { regionsPerCall, rssRegions } from './rss-regions.ts';
 
 const COUNT = Number(process.env['BENCH_SSTP_COUNT'] ?? 2000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
@@ -147,6 +149,7 @@ if (!ONLY_MEMORY) await besideIkev2Site(async (lab) => {
     const warm = await batch(WARM_UP);
     await new Promise((r) => setTimeout(r, 2000));
     const before = rssOf(daemon.pid);
+    const regionsBefore = rssRegions(readFileSync(`/proc/${daemon.pid}/smaps`, 'utf8'));
     const cpuBefore = cpuOf(daemon.pid);
     const heapBefore = BREAKDOWN ? await heapOf(daemon.pid, probe) : undefined;
     if (SNAPSHOTS) await snapshot(daemon.pid, SNAPSHOTS, 'before');
@@ -154,6 +157,7 @@ if (!ONLY_MEMORY) await besideIkev2Site(async (lab) => {
     const r = { up: warm.up + rest.up, failed: warm.failed + rest.failed, seconds: warm.seconds + rest.seconds, perSecond: (warm.up + rest.up) / (warm.seconds + rest.seconds), errors: { ...warm.errors, ...rest.errors } };
     await new Promise((r) => setTimeout(r, 3000));
     const after = rssOf(daemon.pid);
+    const regionsAfter = rssRegions(readFileSync(`/proc/${daemon.pid}/smaps`, 'utf8'));
     const cpuMs = ((cpuOf(daemon.pid) - cpuBefore) * 1000) / Math.max(1, rest.up);
     if (heapBefore) {
       // Without a collection forced: how much of the growth was garbage V8 and the allocators gave back on their own (30 s at most).
@@ -165,6 +169,7 @@ if (!ONLY_MEMORY) await besideIkev2Site(async (lab) => {
     }
     if (SNAPSHOTS) await snapshot(daemon.pid, SNAPSHOTS, 'after');
     console.log(`bench sstp calls ${r.up} up ${r.failed} failed in ${r.seconds.toFixed(1)} s (${r.perSecond.toFixed(0)}/s) ${JSON.stringify(r.errors)}; gateway CPU ${cpuMs.toFixed(1)} ms per call`);
+    console.log(`bench sstp memory by region per call: ${regionsPerCall(regionsBefore, regionsAfter, rest.up)}`);
     console.log(`bench sstp memory ${((after - before) / 1024 / Math.max(1, rest.up)).toFixed(1)} KB per call over the ${rest.up} after the first ${warm.up} (gateway RSS ${(before / 1048576).toFixed(0)} → ${(after / 1048576).toFixed(0)} MiB, data path ${DATA_PATH}, gateway ${process.env['BENCH_SSTP_GATEWAY'] === 'tsx' ? 'through tsx' : 'dist/postern.js'}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
   } finally {
     lab.teardown();
