@@ -15,7 +15,6 @@ export { FsmState, STATE_NAMES, TRANSITIONS, type FsmEvent } from './fsm-table.t
 const TIMED_STATES: ReadonlySet<FsmState> = new Set([4, 5, 6, 7, 8]);
 const NEGOTIATING: ReadonlySet<FsmState> = new Set([6, 7, 8]);
 /** Before the first Configure-Request: one empty array for every automaton (never written to). */
-const NO_REQUEST = new Uint8Array(0);
 
 export interface FsmOptions {
   /** §4.6 Restart timer. */
@@ -68,7 +67,11 @@ export class Fsm {
   #nextId = 0;
   /** The Identifier and options of our last Configure-Request, and whether it was answered. */
   #requestId = -1;
-  #requestData: Uint8Array = NO_REQUEST;
+  /**
+   * Our last request's options as a one-byte string: a few dozen bytes, where a small Uint8Array costs
+   * about 220 on V8's heap, for each of a call's automatons for the whole call (issue 23).
+   */
+  #request = '';
   #replySeen = false;
   #terminateReason = '';
   #actions: PppAction[] = [];
@@ -90,6 +93,11 @@ export class Fsm {
   /** What is unusual rather than a packet dropped: illegal events, Max-Failure reached, codes ignored, by name. */
   get counters(): Readonly<Record<string, number>> {
     return this.#counters ?? NOTHING_COUNTED;
+  }
+
+  /** Our last request's options (bytes again, when a reply is checked or the request sent). */
+  get #requestData(): Uint8Array {
+    return Uint8Array.from(this.#request, (c) => c.charCodeAt(0));
   }
 
   get state(): FsmState {
@@ -336,7 +344,7 @@ export class Fsm {
     if (!retransmit || this.#requestId < 0) {
       if (!NEGOTIATING.has(this.#state)) this.#handler.resetRequest?.();
       this.#requestId = this.#newId();
-      this.#requestData = encodeOptions(this.#handler.buildRequestOptions());
+      this.#request = String.fromCharCode(...encodeOptions(this.#handler.buildRequestOptions()));
     }
     this.#replySeen = false;
     this.#restartCount--;

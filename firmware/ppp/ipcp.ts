@@ -62,6 +62,21 @@ function ipv4(text: string | undefined): Uint8Array | undefined {
   return parsed?.family === 4 ? Uint8Array.from(parsed.bytes) : undefined;
 }
 
+/**
+ * The gateway's own and the DNS addresses are the same for every session: parsed once and shared
+ * (never written to), not held as a small Uint8Array (about 220 bytes of V8 heap) per call (issue 23).
+ * Bounded: a handful of distinct addresses in practice; emptied if configurations ever pile up.
+ */
+const sharedAddresses = new Map<string, Uint8Array | undefined>();
+function sharedIpv4(text: string | undefined): Uint8Array | undefined {
+  if (text === undefined) return undefined;
+  if (sharedAddresses.has(text)) return sharedAddresses.get(text);
+  if (sharedAddresses.size >= 64) sharedAddresses.clear();
+  const bytes = ipv4(text);
+  sharedAddresses.set(text, bytes);
+  return bytes;
+}
+
 const dotted = (bytes: Uint8Array): string => [...bytes].join('.');
 
 export class IpcpHandler implements FsmProtocol {
@@ -75,7 +90,7 @@ export class IpcpHandler implements FsmProtocol {
   readonly #negotiated: IpcpNegotiated = { localAddress: undefined, peerAddress: undefined, dns1: undefined, dns2: undefined };
 
   constructor(config: IpcpConfig) {
-    const local = ipv4(config.localAddress);
+    const local = sharedIpv4(config.localAddress);
     if (!local) throw new Error(`IPCP local address '${config.localAddress}' is not IPv4`);
     this.#local = local;
     this.#allocate = config.allocate;
@@ -123,7 +138,7 @@ export class IpcpHandler implements FsmProtocol {
     if (this.#assigned === undefined) {
       const got = this.#allocate();
       const ip = ipv4(got?.ip);
-      this.#assigned = got && ip ? { ip, dns1: ipv4(got.dns1), dns2: ipv4(got.dns2) } : 'none';
+      this.#assigned = got && ip ? { ip, dns1: sharedIpv4(got.dns1), dns2: sharedIpv4(got.dns2) } : 'none';
     }
     return this.#assigned === 'none' ? undefined : this.#assigned;
   }
