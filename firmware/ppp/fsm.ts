@@ -74,7 +74,8 @@ export class Fsm {
   #request = '';
   #replySeen = false;
   #terminateReason = '';
-  #actions: PppAction[] = [];
+  /** Made at the first action of a step (an engine between steps holds none: issue 23). */
+  #actions: PppAction[] | undefined;
   #now = 0;
   /** Made at the first count: thousands of calls' automatons mostly never count anything (issue 23). */
   #drops: Record<string, number> | undefined;
@@ -385,7 +386,7 @@ export class Fsm {
     const h = this.#handler;
     const [type, hook] = ({ tlu: ['layer-up', h.onLayerUp], tld: ['layer-down', h.onLayerDown], tls: ['layer-started', h.onLayerStarted], tlf: ['layer-finished', h.onLayerFinished] } as const)[action];
     hook?.call(h);
-    this.#actions.push({ type, protocol: h.protocol, why });
+    (this.#actions ??= []).push({ type, protocol: h.protocol, why });
   }
 
   /** The one place the state changes: refuses moves the table cannot make, logs and counts the rest. */
@@ -409,7 +410,7 @@ export class Fsm {
   }
 
   #emit(packet: Uint8Array): void {
-    this.#actions.push({ type: 'send', protocol: this.#handler.protocol, packet });
+    (this.#actions ??= []).push({ type: 'send', protocol: this.#handler.protocol, packet });
   }
 
   #drop(reason: string, detail: string): void {
@@ -422,12 +423,12 @@ export class Fsm {
   }
 
   #log(level: 'debug' | 'info' | 'warn', msg: string): void {
-    this.#actions.push({ type: 'log', level, msg });
+    (this.#actions ??= []).push({ type: 'log', level, msg });
   }
 
   #flush(): PppAction[] {
-    const out = this.#actions;
-    this.#actions = [];
+    const out = this.#actions ?? [];
+    this.#actions = undefined;
     return out;
   }
 }

@@ -30,7 +30,8 @@ export class LcpEngine {
   #echoesUnanswered = 0;
   #echoId = 0;
   #rejectId = 0;
-  #actions: PppAction[] = [];
+  /** Made at the first action of a step (an engine between steps holds none: issue 23). */
+  #actions: PppAction[] | undefined;
   /** Counted by reason, next to the automaton's own drops. */
   #drops: Record<string, number> | undefined;
 
@@ -135,7 +136,7 @@ export class LcpEngine {
   }
 
   #onProtocolRejected(protocol: number): void {
-    this.#actions.push({ type: 'protocol-rejected', protocol });
+    (this.#actions ??= []).push({ type: 'protocol-rejected', protocol });
   }
 
   /** Starts or stops keepalives as the layer goes up or down, and adds what the handler reported. */
@@ -147,8 +148,8 @@ export class LcpEngine {
       } else if (a.type === 'layer-down') this.#echoAt = undefined;
     }
     const extra = this.#actions;
-    this.#actions = [];
-    return [...out, ...extra];
+    this.#actions = undefined;
+    return extra ? [...out, ...extra] : out;
   }
 
   #nextRejectId(): number {

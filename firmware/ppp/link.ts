@@ -102,7 +102,8 @@ export class PppLink {
   #method: AuthMethod | undefined;
   #user: string | undefined;
   #deadReason = 'closed';
-  #out: LinkAction[] = [];
+  /** Made at the first action of a step (an engine between steps holds none: issue 23). */
+  #out: LinkAction[] | undefined;
   #mppeKeys: AuthKeys['mppe'];
   #mppe: MppeCiphers | undefined;
   #ccpIdentifier = 0;
@@ -251,12 +252,12 @@ export class PppLink {
   #onData(protocol: number, information: Uint8Array, now: number): void {
     const v6 = this.#options.ipv6cp;
     if (protocol === PppProtocol.IPv4) {
-      if (this.ipcp.state === FsmState.Opened) this.#out.push({ type: 'deliver', protocol, packet: information });
+      if (this.ipcp.state === FsmState.Opened) (this.#out ??= []).push({ type: 'deliver', protocol, packet: information });
       else this.#drop('IPv4 before IPCP Opened');
       return;
     }
     if (v6 && protocol === v6.dataProtocol) {
-      if (this.ipv6cp?.state === FsmState.Opened) this.#out.push({ type: 'deliver', protocol, packet: information });
+      if (this.ipv6cp?.state === FsmState.Opened) (this.#out ??= []).push({ type: 'deliver', protocol, packet: information });
       else this.#drop('IPv6 before IPV6CP Opened');
       return;
     }
@@ -269,7 +270,7 @@ export class PppLink {
     if (code === 14) {
       if (!this.#mppe) return this.#drop('CCP Reset-Request without MPPE');
       this.#mppe.encryptor.reset();
-      this.#out.push({ type: 'send', protocol: PppProtocol.CCP, packet: encodeControlPacket({ code: 15, identifier: information[1] ?? 0, data: new Uint8Array(0) }) });
+      (this.#out ??= []).push({ type: 'send', protocol: PppProtocol.CCP, packet: encodeControlPacket({ code: 15, identifier: information[1] ?? 0, data: new Uint8Array(0) }) });
       return;
     }
     if (code === 15) return;
@@ -283,7 +284,7 @@ export class PppLink {
       this.#drop(opened.reason);
       if (opened.resetRequest) {
         this.#ccpIdentifier = (this.#ccpIdentifier + 1) & 0xff;
-        this.#out.push({ type: 'send', protocol: PppProtocol.CCP, packet: encodeControlPacket({ code: 14, identifier: this.#ccpIdentifier, data: new Uint8Array(0) }) });
+        (this.#out ??= []).push({ type: 'send', protocol: PppProtocol.CCP, packet: encodeControlPacket({ code: 14, identifier: this.#ccpIdentifier, data: new Uint8Array(0) }) });
       }
       return;
     }
@@ -304,8 +305,8 @@ export class PppLink {
   /** LCP actions: frames out, and the phase changes its This-Layer-Up/Finished bring. */
   #lcp(actions: readonly PppAction[], now: number): void {
     for (const a of actions) {
-      if (a.type === 'send') this.#out.push({ type: 'send', protocol: a.protocol, packet: a.packet });
-      else if (a.type === 'log') this.#out.push(a);
+      if (a.type === 'send') (this.#out ??= []).push({ type: 'send', protocol: a.protocol, packet: a.packet });
+      else if (a.type === 'log') (this.#out ??= []).push(a);
       else if (a.type === 'layer-up') this.#startAuth(now);
       else if (a.type === 'layer-down') {
         this.#networkDown(now);
@@ -319,7 +320,7 @@ export class PppLink {
     const method = this.lcp.negotiated.auth;
     const auth = method ? this.#options.createAuthenticator(method) : undefined;
     if (!method || !auth) {
-      this.#out.push({ type: 'log', level: 'warn', msg: 'PPP: no authentication method agreed; closing' });
+      (this.#out ??= []).push({ type: 'log', level: 'warn', msg: 'PPP: no authentication method agreed; closing' });
       this.#deadReason = 'no authentication method';
       this.#lcp(this.lcp.close(now, 'authentication required'), now);
       return;
@@ -332,11 +333,11 @@ export class PppLink {
 
   #authStep(step: AuthStep, now: number): void {
     const protocol = this.#auth?.protocol ?? PppProtocol.CHAP;
-    for (const packet of step.send) this.#out.push({ type: 'send', protocol, packet });
+    for (const packet of step.send) (this.#out ??= []).push({ type: 'send', protocol, packet });
     const outcome = step.outcome;
     if (!outcome || this.#phase !== 'authenticate') return;
     if (!outcome.ok) {
-      this.#out.push({ type: 'auth-failed', method: this.#method, reason: outcome.reason, ...(outcome.user !== undefined ? { user: outcome.user } : {}) });
+      (this.#out ??= []).push({ type: 'auth-failed', method: this.#method, reason: outcome.reason, ...(outcome.user !== undefined ? { user: outcome.user } : {}) });
       this.#deadReason = `authentication failed: ${outcome.reason}`;
       this.#lcp(this.lcp.close(now, 'authentication failed'), now);
       return;
@@ -347,12 +348,12 @@ export class PppLink {
     this.ccpHandler.setMppeKeysAvailable(this.#mppeKeys !== undefined);
     if (this.#options.mppe?.mode === 'require' && !this.#mppeKeys) {
       // CHAP-MD5 and PAP never make keys; MS-CHAPv1 through RADIUS has none when the Accept lacks MS-CHAP-MPPE-Keys.
-      this.#out.push({ type: 'log', level: 'warn', msg: 'PPP: MPPE is required but the authentication gave no keys (use MS-CHAPv2)', fields: { method: this.#method } });
+      (this.#out ??= []).push({ type: 'log', level: 'warn', msg: 'PPP: MPPE is required but the authentication gave no keys (use MS-CHAPv2)', fields: { method: this.#method } });
       this.#deadReason = 'MPPE required: no keys from authentication';
       this.#lcp(this.lcp.close(now, 'MPPE required'), now);
       return;
     }
-    this.#out.push({ type: 'authenticated', user: outcome.user, method: this.#method as AuthMethod, ...(outcome.keys ? { keys: outcome.keys } : {}), ...(outcome.authorization ? { authorization: outcome.authorization } : {}) });
+    (this.#out ??= []).push({ type: 'authenticated', user: outcome.user, method: this.#method as AuthMethod, ...(outcome.keys ? { keys: outcome.keys } : {}), ...(outcome.authorization ? { authorization: outcome.authorization } : {}) });
     this.#phase = 'network';
     for (const [fsm, protocol] of this.#ncps()) {
       this.#ncp(fsm.up(now), protocol, now);
@@ -362,13 +363,13 @@ export class PppLink {
 
   #ncp(actions: readonly PppAction[], protocol: number, now: number): void {
     for (const a of actions) {
-      if (a.type === 'send') this.#out.push({ type: 'send', protocol: a.protocol, packet: a.packet });
-      else if (a.type === 'log') this.#out.push(a);
+      if (a.type === 'send') (this.#out ??= []).push({ type: 'send', protocol: a.protocol, packet: a.packet });
+      else if (a.type === 'log') (this.#out ??= []).push(a);
       else if (protocol === PppProtocol.CCP) this.#onCcpLayer(a, now);
       else if (a.type === 'layer-up' && protocol !== PppProtocol.CCP) {
         if (protocol === PppProtocol.IPCP) this.#releaseAuthenticator();
-        this.#out.push({ type: 'network-up', protocol, ...(protocol === PppProtocol.IPCP ? { ipv4: { ...this.ipcpHandler.negotiated } } : {}) });
-      } else if (a.type === 'layer-down' && protocol !== PppProtocol.CCP) this.#out.push({ type: 'network-down', protocol });
+        (this.#out ??= []).push({ type: 'network-up', protocol, ...(protocol === PppProtocol.IPCP ? { ipv4: { ...this.ipcpHandler.negotiated } } : {}) });
+      } else if (a.type === 'layer-down' && protocol !== PppProtocol.CCP) (this.#out ??= []).push({ type: 'network-down', protocol });
       else if (a.type === 'layer-finished' && protocol === PppProtocol.IPCP && this.#phase === 'network') {
         // IPCP gave up (no address left, or the peer refused ours): without IPv4 the link is useless.
         this.#deadReason = `IPCP finished: ${a.why}`;
@@ -390,7 +391,7 @@ export class PppLink {
     const keys = this.#mppeKeys;
     if (send && receive && keys) {
       this.#mppe = new MppeCiphers({ startKey: keys.send.reveal(), strength: send.strength, stateful: !send.stateless }, { startKey: keys.receive.reveal(), strength: receive.strength, stateful: !receive.stateless });
-      this.#out.push({ type: 'log', level: 'info', msg: 'PPP: MPPE on', fields: { send: send.strength, receive: receive.strength, stateless: send.stateless && receive.stateless } });
+      (this.#out ??= []).push({ type: 'log', level: 'info', msg: 'PPP: MPPE on', fields: { send: send.strength, receive: receive.strength, stateless: send.stateless && receive.stateless } });
     } else if (required) {
       this.#deadReason = 'MPPE required: not agreed in both directions';
       this.#lcp(this.lcp.close(now, 'MPPE required'), now);
@@ -424,7 +425,7 @@ export class PppLink {
     if (this.#phase === 'dead') return;
     this.#phase = 'dead';
     this.#auth = undefined;
-    this.#out.push({ type: 'dead', reason });
+    (this.#out ??= []).push({ type: 'dead', reason });
   }
 
   #ncps(): Array<[Fsm, number]> {
@@ -438,8 +439,8 @@ export class PppLink {
   }
 
   #flush(): LinkAction[] {
-    const out = this.#out;
-    this.#out = [];
+    const out = this.#out ?? [];
+    this.#out = undefined;
     return out;
   }
 }

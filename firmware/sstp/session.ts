@@ -74,7 +74,8 @@ export class SstpServerSession {
   /** A Call Connected that overtook the PPP layer's authentication event (accel-ppp defers it too). */
   #held: Uint8Array | undefined;
   #hashProtocol: HashProtocol | undefined;
-  #actions: SstpAction[] = [];
+  /** Made at the first action of a step (an engine between steps holds none: issue 23). */
+  #actions: SstpAction[] | undefined;
   #now: number;
 
   /** §3.3.7.2: created when the HTTPS connection (and its HTTP request) was accepted. */
@@ -110,8 +111,8 @@ export class SstpServerSession {
   handle(event: SstpEvent, now: number): SstpAction[] {
     this.#now = now;
     if (this.#state !== 'ServerCallDisconnected') this.#dispatch(event);
-    const out = this.#actions;
-    this.#actions = [];
+    const out = this.#actions ?? [];
+    this.#actions = undefined;
     return out;
   }
 
@@ -147,7 +148,7 @@ export class SstpServerSession {
   /** §3.3.7.2 and §5.1: PPP control frames flow once the Ack is sent, data frames only after Call Connected. */
   #onData(frame: Uint8Array): void {
     if (this.#state === 'ServerCallConnected' || (this.#state === 'ServerCallConnectedPending' && isPppControlFrame(frame))) {
-      this.#actions.push({ type: 'deliver-ppp', frame });
+      (this.#actions ??= []).push({ type: 'deliver-ppp', frame });
     } else this.#drop(this.#state === 'ServerCallConnectedPending' ? 'ppp-data-before-call-connected' : 'data-packet-out-of-state');
   }
 
@@ -185,7 +186,7 @@ export class SstpServerSession {
     this.#timerAt = this.#now + this.#timers.negotiationMs;
     this.#send(encodeControlPacket(MessageType.CALL_CONNECT_ACK, [cryptoBindingRequest(nonce, this.#hashProtocols)]));
     this.#setState('ServerCallConnectedPending', 'Call Connect Request for PPP accepted');
-    this.#actions.push({ type: 'start-ppp' });
+    (this.#actions ??= []).push({ type: 'start-ppp' });
   }
 
   /** §3.3.5.2.3. */
@@ -333,12 +334,12 @@ export class SstpServerSession {
     this.#send(encodeControlPacket(MessageType.CALL_ABORT, [encodeStatusInfo({ attribId, status })]));
     this.#timerAt = this.#now + this.#timers.abort1Ms;
     this.#setState('CallAbortPending', 'Call Abort sent');
-    this.#actions.push({ type: 'abort', reason, status });
+    (this.#actions ??= []).push({ type: 'abort', reason, status });
     this.#log('warn', `SSTP call aborted: ${reason}`, { status: statusName(status) });
   }
 
   #abortSilently(reason: string, status: number): void {
-    this.#actions.push({ type: 'abort', reason, status });
+    (this.#actions ??= []).push({ type: 'abort', reason, status });
     this.#log('warn', `SSTP call aborted: ${reason}`, { status: statusName(status) });
     this.#close(reason);
   }
@@ -349,7 +350,7 @@ export class SstpServerSession {
     this.#nonce = undefined;
     this.#hlak = undefined;
     this.#held = undefined;
-    this.#actions.push({ type: 'close', reason });
+    (this.#actions ??= []).push({ type: 'close', reason });
   }
 
   /** The one place the state changes (STYLE.md): refuses moves the spec does not have, logs each. */
@@ -361,7 +362,7 @@ export class SstpServerSession {
   }
 
   #send(packet: Uint8Array): void {
-    this.#actions.push({ type: 'send', packet });
+    (this.#actions ??= []).push({ type: 'send', packet });
   }
 
   #drop(reason: string): void {
@@ -369,6 +370,6 @@ export class SstpServerSession {
   }
 
   #log(level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>): void {
-    this.#actions.push(fields ? { type: 'log', level, msg, fields } : { type: 'log', level, msg });
+    (this.#actions ??= []).push(fields ? { type: 'log', level, msg, fields } : { type: 'log', level, msg });
   }
 }
