@@ -370,12 +370,12 @@ export class L2tpSubsystem implements Subsystem {
   #data(tunnelId: number, sessionId: number, frame: Uint8Array): void {
     const session = this.#sessions.get(key(tunnelId, sessionId));
     if (!session) return;
-    const before = session.info.ipv4;
+    const before = session.ipv4;
     const entry = this.#dataPaths.get(key(tunnelId, sessionId));
     // The peer numbered its data (§5.4): ours must be numbered too, which the driver does not do.
     if (entry?.path && this.#running?.table.dataPath(tunnelId, sessionId)?.sequencing) (this.#closeDataPath(entry), session.reroute());
     session.receiveFrame(frame);
-    if (before || !session.info.ipv4) return;
+    if (before || !session.ipv4) return;
     this.#options.onSession?.('up', session.info);
     void this.#running?.radius?.accounting.start(session.info, () => session.info);
     this.#running?.answering.started(session);

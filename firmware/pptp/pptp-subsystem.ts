@@ -372,11 +372,11 @@ export class PptpSubsystem implements Subsystem {
         this.#count('frames for no call');
         continue;
       }
-      const before = call.session.info.ipv4;
+      const before = call.session.ipv4;
       if ((tag & DECRYPTED_TAG) !== 0) call.session.receiveDecrypted(frame);
       else call.session.receiveFrame(frame);
       this.#checkDataPath(callId, call);
-      if (before || !call.session.info.ipv4) continue;
+      if (before || !call.session.ipv4) continue;
       this.#options.onSession?.('up', call.session.info);
       this.#running?.answering.started(call.session);
       void this.#running?.radius?.accounting.start(call.session.info, () => call.session.info);

@@ -48,20 +48,22 @@ t.test('KeyUpdates every 300 records during UDP runs through an SSTP call: nothi
   const before = await stats();
   t.ok(before.keyUpdates, 'the dialer runs its TLS in the driver');
 
-  // 20 Mbit/s of 1,200-byte datagrams for 5 s: about 10,000 records, so some 30 KeyUpdates from the dialer.
-  const out = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'gwA', { seconds: 5, udpBandwidth: '20M', length: 1200 });
+  // 10 Mbit/s of 1,200-byte datagrams for 5 s: about 5,000 records, so some 15 KeyUpdates from the dialer.
+  // 4-MB socket buffers: a receiver starved by a loaded machine must not drop what the call delivered.
+  const udp = { seconds: 5, udpBandwidth: '10M', length: 1200, window: '4M' } as const;
+  const out = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'gwA', udp);
   const mid = await stats();
   const sent = (mid.keyUpdates?.out ?? 0) - (before.keyUpdates?.out ?? 0);
   const answered = (mid.keyUpdates?.in ?? 0) - (before.keyUpdates?.in ?? 0);
-  t.ok(sent >= 10, `dialer → gateway: the dialer updated its key ${sent} times during the run`);
+  t.ok(sent >= 5, `dialer → gateway: the dialer updated its key ${sent} times during the run`);
   t.equal(out.lostPackets, 0, `and the gateway lost none of the datagrams (${out.mbitPerSecond.toFixed(1)} Mbit/s, ${out.lostPercent} % lost)`);
   t.ok(answered >= sent - 1, `the gateway answered each with its own KeyUpdate (${answered} of ${sent}; the last may still be on its way)`);
 
   // The gateway's datagrams to the dialer, on the keys those answers made; the dialer's ACK-less side
   // sends few records, so its updates come from iperf3's control traffic and the answers keep flowing.
-  const back = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'gwA', { seconds: 5, udpBandwidth: '20M', length: 1200, reverse: true, port: 5202 });
+  const back = await iperf3(lab, { host: 'lanB', address: '10.2.0.10' }, 'gwA', { ...udp, reverse: true, port: 5202 });
   t.equal(back.lostPackets, 0, `gateway → dialer on the updated keys: none lost (${back.mbitPerSecond.toFixed(1)} Mbit/s)`);
-  t.ok(back.mbitPerSecond > 10, 'the reverse run carried its traffic');
+  t.ok(back.mbitPerSecond > 5, 'the reverse run carried its traffic');
   const after = await stats();
   t.equal(after.ended, null, 'the call never ended');
   t.notMatch(gateway.log(), /KeyUpdate|TLS: the handshake or a record failed/, 'the gateway logged no TLS failure');
