@@ -210,28 +210,31 @@ static void end_call(dp_sstp_call *c, unsigned why) {
 
 static bool ended(dp_sstp_call *c) { return atomic_load_explicit(&c->stats.ended, memory_order_acquire) != 0; }
 
-/* A drained memory BIO that grew past its limit is replaced by an empty one (SSL_set0_* frees the old). */
-static void renew_rbio(dp_sstp_call *c) {
-  if (c->rbio_peak <= (c->rbio_renewed ? BIO_BURST : BIO_KEEP) || BIO_ctrl_pending(c->rbio) > 0 || !atomic_load_explicit(&c->established, memory_order_relaxed)) return;
+/* An empty memory BIO for a drained one that grew past its limit (the first time past BIO_KEEP, then past
+ * BIO_BURST), or NULL to keep it; the caller hands it to SSL_set0_*, which frees the old one. */
+static BIO *fresh_bio(dp_sstp_call *c, size_t *peak, bool *renewed) {
+  if (*peak <= (*renewed ? BIO_BURST : BIO_KEEP) || !atomic_load_explicit(&c->established, memory_order_relaxed)) return NULL;
   BIO *fresh = BIO_new(BIO_s_mem());
-  if (!fresh) return; /* the old one stays: only memory is lost */
+  if (!fresh) return NULL; /* the old one stays: only memory is lost */
+  *peak = 0;
+  *renewed = true;
+  COUNT(c, bio_renewed);
+  return fresh;
+}
+
+static void renew_rbio(dp_sstp_call *c) {
+  BIO *fresh = BIO_ctrl_pending(c->rbio) > 0 ? NULL : fresh_bio(c, &c->rbio_peak, &c->rbio_renewed);
+  if (!fresh) return;
   BIO_set_mem_eof_return(fresh, -1);
   SSL_set0_rbio(c->ssl, fresh);
   c->rbio = fresh;
-  c->rbio_peak = 0;
-  c->rbio_renewed = true;
-  COUNT(c, bio_renewed);
 }
 
 static void renew_wbio(dp_sstp_call *c) {
-  if (c->wbio_peak <= (c->wbio_renewed ? BIO_BURST : BIO_KEEP) || !atomic_load_explicit(&c->established, memory_order_relaxed)) return;
-  BIO *fresh = BIO_new(BIO_s_mem());
+  BIO *fresh = fresh_bio(c, &c->wbio_peak, &c->wbio_renewed);
   if (!fresh) return;
   SSL_set0_wbio(c->ssl, fresh);
   c->wbio = fresh;
-  c->wbio_peak = 0;
-  c->wbio_renewed = true;
-  COUNT(c, bio_renewed);
 }
 
 /* Sealed records to the socket, as far as it takes them; the rest waits for EPOLLOUT. */
