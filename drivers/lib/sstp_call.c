@@ -773,9 +773,11 @@ static int seal(dp_sstp_call *c, const uint8_t *d, size_t len) {
     flush(c);
     return (int)len;
   }
-  /* Near the key's record limit: a KeyUpdate goes out ahead of these records, which are sealed on the new key. */
+  /* Near the key's record limit: a KeyUpdate goes out ahead of these records, which are sealed on the new key.
+   * The peer is asked to update its own only when OpenSSL opens its records: a kernel receiving them
+   * (kTLS RX) cannot follow a new key before Linux 6.14 and would end the call. */
   if (c->records_on_key >= atomic_load_explicit(&c->engine->key_update_records, memory_order_relaxed) && SSL_version(c->ssl) == TLS1_3_VERSION) {
-    if (SSL_key_update(c->ssl, SSL_KEY_UPDATE_REQUESTED) != 1) ERR_clear_error();
+    if (SSL_key_update(c->ssl, c->rx_kernel ? SSL_KEY_UPDATE_NOT_REQUESTED : SSL_KEY_UPDATE_REQUESTED) != 1) ERR_clear_error();
     c->records_on_key = 0; /* tried: not again before another full allowance */
   }
   size_t written = 0;

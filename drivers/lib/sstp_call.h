@@ -107,7 +107,8 @@ void dp_sstp_close(dp_sstp *e);
 void dp_sstp_set_ktls(dp_sstp *e, bool on);
 /* TLS 1.3 records a call seals on one key before it updates that key and asks the peer to update
  * its own (RFC 8446 §5.5: AES-GCM's limit is 2^24.5 full records per key); 0 restores the default.
- * Calls whose records the kernel seals (kTLS) are not rekeyed: kernels before 6.14 cannot. */
+ * Calls whose records the kernel seals (kTLS) are not rekeyed, and a call whose records the kernel
+ * opens does not ask the peer: kernels before 6.14 cannot follow a new key. */
 #define DP_SSTP_KEY_UPDATE_RECORDS (1ull << 24)
 void dp_sstp_set_key_update_records(dp_sstp *e, uint64_t records);
 const dp_sstp_stats *dp_sstp_stats_of(const dp_sstp *e);
