@@ -47,8 +47,8 @@ export class DataPlaneInstaller {
   readonly #owners = new Map<string, { spec: PolicySpec; reqids: number[] }>();
   /** Per reqid: the policies it claimed, and how many installed children (a rekey's two) use it. */
   readonly #reqids = new Map<number, { keys: readonly string[]; children: number }>();
-  /** Old inbound SAs of rekeyed children, still opening late packets until their grace ends (by inbound SPI). */
-  readonly #retiring = new Map<number, { reqid: number; sa: SaSpec; timer: { cancel(): void } }>();
+  /** Per reqid, the old inbound SA of its last rekey, still opening late packets until its grace ends. */
+  readonly #retiring = new Map<number, { sa: SaSpec; timer: { cancel(): void } }>();
   #nextReqid = 1;
 
   constructor(options: DataPlaneInstallerOptions) {
@@ -128,31 +128,32 @@ export class DataPlaneInstaller {
       if (successor) successor.outbound = next.spec;
     }
     const sharing = (uses?.children ?? 0) > 0;
+    const reqid = installed.reqid;
     this.#options.dataplane.batch(() => {
+      // One old inbound SA kept per reqid (rekeys in quick succession must not fill the tunnel's inbound
+      // slots), and none once the whole child goes: the one kept so far goes now.
+      this.#retire(reqid);
       if (!sharing) {
-        for (const key of uses?.keys ?? []) this.#release(key, installed.reqid);
-        this.#reqids.delete(installed.reqid);
-        for (const [spi, r] of this.#retiring) if (r.reqid === installed.reqid) this.#retire(spi);
+        for (const key of uses?.keys ?? []) this.#release(key, reqid);
+        this.#reqids.delete(reqid);
       }
       if (installed.outbound) {
         const out = installed.outbound;
         this.#call('delete the outbound SA', () => this.#options.dataplane.deleteSa(id(out)));
       }
       if (sharing) {
-        // One old inbound SA kept per reqid: rekeys in quick succession must not fill the tunnel's inbound slots.
-        for (const [spi, r] of this.#retiring) if (r.reqid === installed.reqid) this.#retire(spi);
-        const timer = (this.#options.graceTimer ?? graceTimer)(this.#options.rekeyedInboundGraceMs ?? REKEYED_INBOUND_GRACE_MS, () => this.#retire(child.inbound.spi));
-        this.#retiring.set(child.inbound.spi, { reqid: installed.reqid, sa: installed.inbound, timer });
+        const timer = (this.#options.graceTimer ?? graceTimer)(this.#options.rekeyedInboundGraceMs ?? REKEYED_INBOUND_GRACE_MS, () => this.#retire(reqid));
+        this.#retiring.set(reqid, { sa: installed.inbound, timer });
       } else this.#call('delete the inbound SA', () => this.#options.dataplane.deleteSa(id(installed.inbound)));
     });
-    this.#options.log.info(sharing ? 'old child SA removed after its rekey (its inbound SA still opens late packets for a moment)' : 'child SA removed', { reqid: installed.reqid, inSpi: child.inbound.spi.toString(16) });
+    this.#options.log.info(sharing ? 'old child SA removed after its rekey (its inbound SA still opens late packets for a moment)' : 'child SA removed', { reqid, inSpi: child.inbound.spi.toString(16) });
   }
 
-  /** The grace of a rekeyed child's old inbound SA is over (or its reqid went): delete it. */
-  #retire(inboundSpi: number): void {
-    const r = this.#retiring.get(inboundSpi);
+  /** The grace of the reqid's old inbound SA is over (or a newer one replaces it, or the reqid went): delete it. */
+  #retire(reqid: number): void {
+    const r = this.#retiring.get(reqid);
     if (!r) return;
-    this.#retiring.delete(inboundSpi);
+    this.#retiring.delete(reqid);
     r.timer.cancel();
     this.#call('delete the old inbound SA', () => this.#options.dataplane.deleteSa(id(r.sa)));
   }
