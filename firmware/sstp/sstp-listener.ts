@@ -135,11 +135,6 @@ export class SstpListener {
     this.#admission = new SstpAdmission(options.limits);
   }
 
-  /** Every connection past TLS, established or not. */
-  get calls(): ReadonlySet<SstpConnection> {
-    return new Set(this.#calls.keys());
-  }
-
   counters(): SstpListenerCounters {
     const a = this.#admission;
     const k = this.#engine?.stats();
