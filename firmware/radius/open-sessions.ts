@@ -12,10 +12,9 @@
  * NAS-Reboot Stop or its latest counters, and the Accounting-On still tells the server it ended.
  * Compacted when stale lines outnumber open sessions. A torn last line is skipped.
  */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { writeFileAtomic } from '../config/atomic-file.ts';
 import type { Logger } from '../log/logger.ts';
-import { journalAttributes, parseJournalLine } from './spool-journal.ts';
+import { AppendedLines } from './appended-lines.ts';
+import { journalAttributes, journalEntryOf } from './spool-journal.ts';
 import type { RadiusAttribute } from './packet.ts';
 
 const entryLine = (id: string, attributes: readonly RadiusAttribute[], at: number): string => `${JSON.stringify({ id, at, a: journalAttributes(attributes) })}\n`;
@@ -38,7 +37,7 @@ export function replayOpenSessions(text: string): { open: Map<string, readonly R
       open.delete(e.del);
       continue;
     }
-    const record = parseJournalLine(line);
+    const record = journalEntryOf(raw);
     if (typeof e.id !== 'string' || !record || record === 'ack') {
       bad++;
       continue;
@@ -49,31 +48,23 @@ export function replayOpenSessions(text: string): { open: Map<string, readonly R
 }
 
 export class OpenSessionLedger {
-  readonly #file: string;
+  readonly #file: AppendedLines;
   readonly #log: Logger | undefined;
   readonly #now: () => number;
   /** Open sessions: how many lines the file would have after compaction. */
   readonly #open = new Set<string>();
-  #fd: number | undefined;
-  #lines = 0;
 
   constructor(file: string, options: { log?: Logger; now?: () => number } = {}) {
-    this.#file = file;
+    this.#file = new AppendedLines(file, 'RADIUS open sessions not written', options.log);
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
   }
 
   /** Once, at start: the Stops of the sessions the last run left open; the file starts over empty. */
   takeLeftOpen(): Array<readonly RadiusAttribute[]> {
-    let text = '';
-    try {
-      text = readFileSync(this.#file, 'utf8');
-    } catch {
-      // none yet
-    }
-    const { open, bad } = replayOpenSessions(text);
-    if (bad > 0) this.#log?.warn('RADIUS open sessions: unreadable lines skipped', { file: this.#file, lines: bad });
-    this.#rewrite('');
+    const { open, bad } = replayOpenSessions(this.#file.read());
+    if (bad > 0) this.#log?.warn('RADIUS open sessions: unreadable lines skipped', { file: this.#file.file, lines: bad });
+    this.#file.rewrite('');
     return [...open.values()];
   }
 
@@ -86,50 +77,23 @@ export class OpenSessionLedger {
   /** Its Stop went out (or into the spool). */
   remove(id: string): void {
     if (!this.#open.delete(id)) return;
-    if (this.#open.size === 0) return this.#rewrite('');
+    if (this.#open.size === 0) return this.#file.rewrite('');
     this.#append(`${JSON.stringify({ del: id })}\n`);
   }
 
   close(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
+    this.#file.close();
   }
 
   #append(line: string): void {
     // Past twice the open sessions (and a floor), the stale lines go: the file stays about one line per session.
-    if (this.#lines > 2 * this.#open.size + 64) return this.#compactThen(line);
-    try {
-      this.#fd ??= openSync(this.#file, 'a', 0o600);
-      writeSync(this.#fd, line);
-      this.#lines++;
-    } catch (error) {
-      this.#problem(error);
-    }
+    if (this.#file.lines > 2 * this.#open.size + 64) return this.#compactThen(line);
+    this.#file.append(line);
   }
 
   #compactThen(line: string): void {
-    let text = '';
-    try {
-      text = readFileSync(this.#file, 'utf8');
-    } catch {
-      // rewritten from nothing
-    }
-    const { open } = replayOpenSessions(text + line);
+    const { open } = replayOpenSessions(this.#file.read() + line);
     const at = this.#now();
-    this.#rewrite([...open].filter(([id]) => this.#open.has(id)).map(([id, a]) => entryLine(id, a, at)).join(''));
-  }
-
-  #rewrite(text: string): void {
-    try {
-      this.close();
-      writeFileAtomic(this.#file, text);
-      this.#lines = text === '' ? 0 : text.split('\n').length - 1;
-    } catch (error) {
-      this.#problem(error);
-    }
-  }
-
-  #problem(error: unknown): void {
-    this.#log?.warn('RADIUS open sessions not written', { file: this.#file, error: error instanceof Error ? error.message : String(error) });
+    this.#file.rewrite([...open].filter(([id]) => this.#open.has(id)).map(([id, a]) => entryLine(id, a, at)).join(''));
   }
 }

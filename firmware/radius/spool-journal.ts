@@ -11,8 +11,8 @@
  * Acct-Session-Id and Acct-Status-Type, never a loss). The file is emptied when the queue is, and
  * compacted when acks outnumber waiting records. A torn last line (power cut mid-write) is skipped.
  */
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { writeFileAtomic } from '../config/atomic-file.ts';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { AppendedLines } from './appended-lines.ts';
 import type { Logger } from '../log/logger.ts';
 import type { RadiusAttribute } from './packet.ts';
 
@@ -37,6 +37,11 @@ export function parseJournalLine(line: string): JournalRecord | 'ack' | undefine
   } catch {
     return undefined;
   }
+  return journalEntryOf(raw);
+}
+
+/** A line already parsed as JSON: a record, an ack, or undefined when it is neither (never throws). */
+export function journalEntryOf(raw: unknown): JournalRecord | 'ack' | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const e = raw as { at?: unknown; a?: unknown; ack?: unknown };
   if (e.ack === 1) return 'ack';
@@ -64,100 +69,55 @@ export function replayJournal(text: string): { records: JournalRecord[]; bad: nu
 }
 
 export class SpoolJournal {
-  readonly #file: string;
+  readonly #file: AppendedLines;
   readonly #log: Logger | undefined;
-  #fd: number | undefined;
-  /** Lines in the file, to know when compaction pays. */
-  #lines = 0;
 
   constructor(file: string, log?: Logger) {
-    this.#file = file;
+    this.#file = new AppendedLines(file, 'RADIUS accounting spool not written', log);
     this.#log = log;
   }
 
   /** The records waiting in the file (and in the older whole-file spool, moved into the journal). */
   load(): JournalRecord[] {
-    let text = '';
-    try {
-      text = readFileSync(this.#file, 'utf8');
-    } catch {
-      // none yet
-    }
-    const { records, bad } = replayJournal(text);
-    if (bad > 0) this.#log?.warn('RADIUS accounting spool: unreadable lines skipped', { file: this.#file, lines: bad });
+    const { records, bad } = replayJournal(this.#file.read());
+    if (bad > 0) this.#log?.warn('RADIUS accounting spool: unreadable lines skipped', { file: this.#file.file, lines: bad });
     const legacy = this.#legacy();
     records.unshift(...legacy);
     // Rewritten as it stands now: acks and bad lines gone, the legacy records in.
-    this.#rewrite(records);
-    if (legacy.length > 0) rmSync(this.#file.replace(/\.jsonl$/, '.json'), { force: true });
+    this.#file.rewrite(records.map(recordLine).join(''));
+    if (legacy.length > 0) rmSync(this.#file.file.replace(/\.jsonl$/, '.json'), { force: true });
     return records;
   }
 
   added(record: JournalRecord): void {
-    this.#append(recordLine(record), true);
+    this.#file.append(recordLine(record), true);
   }
 
   /** The oldest record was acknowledged; `waiting` is what is left. */
   acknowledged(waiting: readonly JournalRecord[]): void {
-    if (waiting.length === 0) return this.#truncate();
-    if (this.#lines > 2 * waiting.length + 64) return this.#rewrite(waiting);
-    this.#append(ACK, false);
+    if (waiting.length === 0) return this.#file.truncate();
+    if (this.#file.lines > 2 * waiting.length + 64) return this.#file.rewrite(waiting.map(recordLine).join(''));
+    this.#file.append(ACK);
   }
 
   close(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
-  }
-
-  #append(line: string, sync: boolean): void {
-    try {
-      this.#fd ??= openSync(this.#file, 'a', 0o600);
-      writeSync(this.#fd, line);
-      if (sync) fdatasyncSync(this.#fd);
-      this.#lines++;
-    } catch (error) {
-      this.#problem(error);
-    }
-  }
-
-  #truncate(): void {
-    try {
-      this.#fd ??= openSync(this.#file, 'a', 0o600);
-      ftruncateSync(this.#fd, 0);
-      this.#lines = 0;
-    } catch (error) {
-      this.#problem(error);
-    }
-  }
-
-  #rewrite(records: readonly JournalRecord[]): void {
-    try {
-      this.close();
-      writeFileAtomic(this.#file, records.map(recordLine).join(''));
-      this.#lines = records.length;
-    } catch (error) {
-      this.#problem(error);
-    }
+    this.#file.close();
   }
 
   /** The whole-file spool SSTP kept before the journal (`radius-spool-<listener>.json`, a JSON list). */
   #legacy(): JournalRecord[] {
-    const old = this.#file.replace(/\.jsonl$/, '.json');
-    if (old === this.#file || !existsSync(old)) return [];
+    const old = this.#file.file.replace(/\.jsonl$/, '.json');
+    if (old === this.#file.file || !existsSync(old)) return [];
     try {
       const raw = JSON.parse(readFileSync(old, 'utf8')) as unknown;
       if (!Array.isArray(raw)) return [];
       return raw.flatMap((r: unknown) => {
         const e = r as { at?: unknown; attributes?: unknown };
-        const entry = parseJournalLine(JSON.stringify({ at: e.at, a: e.attributes }));
+        const entry = journalEntryOf({ at: e.at, a: e.attributes });
         return entry && entry !== 'ack' ? [entry] : [];
       });
     } catch {
       return [];
     }
-  }
-
-  #problem(error: unknown): void {
-    this.#log?.warn('RADIUS accounting spool not written', { file: this.#file, error: error instanceof Error ? error.message : String(error) });
   }
 }
