@@ -12,15 +12,14 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } f
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigStore } from '../../firmware/config/store.ts';
-import { defaultConfig } from '../../firmware/config/defaults.ts';
 import { createLogger } from '../../firmware/log/logger.ts';
 import { cleanEnv } from '../helpers/env.ts';
+import { directSstpGatewayConfig } from '../helpers/sstp-lab.ts';
 import { iperf3 } from '../lab/peers/iperf3.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
 import { waitUntil } from '../lab/peers/wait.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
-import { storedUser } from '../../firmware/config/users.ts';
 import { besideIkev2Site } from './ikev2-site-beside.ts';
 import { cpuSecondsOfStat } from './l2tp-sessions-plan.ts';
 import { regionsPerCall, rssRegions } from './rss-regions.ts';
@@ -90,15 +89,8 @@ function gatewayEntry(bundle: boolean): string[] {
 
 async function gateway(lab: Lab, users: number, bundle = false) {
   const state = lab.subdir('postern-state');
-  const config = defaultConfig();
-  config.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
-  config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
-  config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
-  config.listeners.ikev2.enabled = false;
+  const config = directSstpGatewayConfig(users, 'load', PASSWORD);
   config.listeners.sstp.dataPath = DATA_PATH;
-  config.certificates.server = { commonName: '192.0.2.2', sans: ['192.0.2.2'] };
-  config.pools = [{ name: 'clients', ipv4: '10.64.0.0/16', dns: [] }];
-  config.users = Array.from({ length: users }, (_, i) => storedUser({ name: `load${i}`, password: PASSWORD, enabled: true }));
   const store = await ConfigStore.open(join(state, 'config'), { logger: createLogger({ sink: () => {} }) });
   await store.write(config, { author: 'bench' });
   const probe = join(state, 'memory.json');

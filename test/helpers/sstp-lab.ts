@@ -49,3 +49,20 @@ export async function startSstpGateway(lab: Lab, password: string, adjust: (conf
   adjust(config);
   return startPostern(lab, VM_CLIENT.host, config, (log) => log.includes('SSTP listening'));
 }
+
+/**
+ * `postern run` as gwB of the two-site lab (twoSitesDirect) answering SSTP on 192.0.2.2: its
+ * certificate for that address, pool 10.64.0.0/16, IKEv2 off, and `users` users `<prefix>0`...
+ * with one password (the SSTP benchmark's load, or a test's dialer).
+ */
+export function directSstpGatewayConfig(users: number, prefix: string, password: string): PosternConfig {
+  const config = defaultConfig();
+  config.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
+  config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
+  config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
+  config.listeners.ikev2.enabled = false;
+  config.certificates.server = { commonName: '192.0.2.2', sans: ['192.0.2.2'] };
+  config.pools = [{ name: 'clients', ipv4: '10.64.0.0/16', dns: [] }];
+  config.users = Array.from({ length: users }, (_, i) => storedUser({ name: `${prefix}${i}`, password, enabled: true }));
+  return config;
+}

@@ -7,9 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { defaultConfig } from '../../firmware/config/defaults.ts';
-import { storedUser } from '../../firmware/config/users.ts';
 import { startPostern } from '../helpers/postern-daemon.ts';
+import { directSstpGatewayConfig } from '../helpers/sstp-lab.ts';
 import { isRoot, hasBinary } from '../lab/command.ts';
 import { iperf3 } from '../lab/peers/iperf3.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
@@ -26,15 +25,8 @@ interface Stats { keyUpdates?: { in: number; out: number }; ended: string | null
 t.test('KeyUpdates every 300 records during UDP runs through an SSTP call: nothing lost, each answered', { skip }, async (t) => {
   const lab = Lab.create(twoSitesDirect);
   t.teardown(() => lab.teardown());
-  const config = defaultConfig();
-  config.system.wan = { interface: 'wan', mode: 'static', address: '192.0.2.2/24' };
-  config.system.lan = { interface: 'lanb', address: '10.2.0.1/24' };
-  config.system.management = { listen: '127.0.0.1', port: 18080, https: false };
-  config.listeners.ikev2.enabled = false;
+  const config = directSstpGatewayConfig(1, 'load', PASSWORD);
   config.listeners.sstp.kernelTls = false;
-  config.certificates.server = { commonName: '192.0.2.2', sans: ['192.0.2.2'] };
-  config.pools = [{ name: 'clients', ipv4: '10.64.0.0/16', dns: [] }];
-  config.users = [storedUser({ name: 'load0', password: PASSWORD, enabled: true })];
   const gateway = await startPostern(lab, 'gwB', config, (log) => log.includes('SSTP listening'));
   const ca = readFileSync(join(gateway.stateDir, 'pki', 'ca.pem'), 'utf8');
 
