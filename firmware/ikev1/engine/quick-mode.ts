@@ -249,7 +249,7 @@ export function handleQm2(ctx: Ikev1Context, sa: Phase1Sa, qm: QuickMode, opened
   const hash3 = quickModeHash3(c.prf, k.skeyidA, qm.messageId, qm.ni, qm.nr);
   ctx.reply(sa, seal(sa, qm, ExchangeType.QUICK_MODE, qm.messageId, [{ kind: 'HASH', data: hash3 }]));
   if (commit) return awaitConnected(ctx, sa, qm);
-  install(ctx, sa, child, qm);
+  install(ctx, sa, child, qm, false);
   return undefined;
 }
 
@@ -285,7 +285,7 @@ export function quickModeConnected(ctx: Ikev1Context, sa: Phase1Sa, mid: number)
     return;
   }
   qm.awaitingConnected = false;
-  install(ctx, sa, qm.child, qm);
+  install(ctx, sa, qm.child, qm, true);
 }
 
 /** Responder, QM3 checked: the peer holds the child, so a rekey now sends on it too (its inbound went in at QM2). */
@@ -304,13 +304,15 @@ function confirmAnswered(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo, qm
 
 /**
  * Puts a new child in. A child with the same selectors as one we hold is its rekey (RFC 2409 has
- * no rekey exchange: a new Quick Mode, then maybe a Delete). After QM3 both ends hold the new SA,
- * so the outbound SA moves at once on both sides (`initiated: true` for the installer). The side
- * that started the rekey deletes the old child a moment later (`rekeyDrainMs`); the other keeps it
- * for the peer's Delete, or retires it itself after a grace period (strongSwan keeps rekeyed IKEv1
- * children until expiry).
+ * no rekey exchange: a new Quick Mode, then maybe a Delete). `peerHasIt`: the peer said it holds the
+ * new SA (its CONNECTED). Otherwise we just sent QM3, and a responder such as strongSwan installs the
+ * SA only when QM3 arrives: our new inbound SA goes in now, but we go on sending on the old one
+ * (`initiated: false`) until the old child goes, `rekeyDrainMs` later, when the installer switches to
+ * the new outbound SA. Sending on it at once lost a packet now and then on a loaded box. The side that
+ * started the rekey deletes the old child then; the other keeps it for the peer's Delete, or retires
+ * it itself after a grace period (strongSwan keeps rekeyed IKEv1 children until expiry).
  */
-function install(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo, qm: QuickMode): void {
+function install(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo, qm: QuickMode, peerHasIt: boolean): void {
   const key = (c: ChildSaInfo) => `${c.localTs.join(',')}|${c.remoteTs.join(',')}`;
   const old = qm.replaces ?? sa.children.find((c) => key(c) === key(child) && !sa.retiring.has(c.inbound.spi));
   sa.children.push(child);
@@ -322,7 +324,7 @@ function install(ctx: Ikev1Context, sa: Phase1Sa, child: ChildSaInfo, qm: QuickM
     ctx.log('info', `Quick Mode with ${sa.remote.address} done: ${what}`);
     return;
   }
-  ctx.emit({ type: 'rekey-child', old, child, initiated: true });
+  ctx.emit({ type: 'rekey-child', old, child, initiated: peerHasIt });
   ctx.log('info', `child ${old.inbound.spi.toString(16)} with ${sa.remote.address} rekeyed: ${what}`);
   // The initiator deletes the old child once the peer has surely processed QM3 (it sends on the old
   // SA until then); the other side keeps it for the peer's Delete, or retires it after the grace.
