@@ -167,8 +167,9 @@ export function answerCreateChild(ctx: EngineContext, sa: IkeSa, messageId: numb
   const nr = ctx.crypto.randomBytes(ctx.options.nonceLength);
   const answer = answerChild(sa, conn, choice, ctx.allocateChildSpi(), { weInitiated: false, ni: nonce.nonce, nr, ...(secret ? { pfsSecret: secret } : {}) }, [{ kind: 'Nonce', nonce: nr }, ...ours]);
   if (!answer.ok) return reply([notify(answer.error)]);
-  reply(answer.payloads);
+  // The child goes in before the answer leaves: the peer may send on it as soon as it reads the answer.
   adoptChild(ctx, sa, answer.child, old, false);
+  reply(answer.payloads);
 }
 
 /** Responder: rekeying the IKE SA itself. */
