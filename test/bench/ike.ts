@@ -1,8 +1,12 @@
 // IKEv2 benchmark: IKE_SA setups per second against Postern and against strongSwan, same lab,
 // same group (ECP-256), same client (Postern's engine as many remote-access clients); then how
 // many SAs Postern holds and its memory per SA. Prints `bench ike …` lines.
+// The responders take turns over BENCH_IKE_ROUNDS rounds, so a spell of a busy machine falls on
+// both; with two cores or more the responder runs on the first and the load generator on the others
+// (BENCH_IKE_PIN=0: shared), so each rate is the responder's and not the generator's share of the box.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { startPosternIke } from '../lab/peers/postern-ike.ts';
 import { LinePeer } from '../lab/peers/line-peer.ts';
 import { StrongSwan } from '../lab/peers/strongswan.ts';
@@ -17,6 +21,16 @@ const HOLD = Number(process.env['BENCH_IKE_HOLD'] ?? 10_000);
 const DH_WORKERS = process.env['BENCH_IKE_DH_WORKERS'] === undefined ? undefined : Number(process.env['BENCH_IKE_DH_WORKERS']);
 /** Load generator processes (BENCH_IKE_LOAD_PROCESSES, default 2): each an engine on an address of its own, so one process does not cap both responders' rates. */
 const LOAD_PROCESSES = Number(process.env['BENCH_IKE_LOAD_PROCESSES'] ?? 2);
+/**
+ * Setups made and deleted again before each timed load (BENCH_IKE_WARMUP, default 2,000; 0: none):
+ * the rate is then the responder's steady one, past V8's start (Postern) and its pools' growth; the
+ * warm-up's own rate is printed as the cold one. Not in the hold, which starts cold.
+ */
+const WARMUP = Number(process.env['BENCH_IKE_WARMUP'] ?? 2000);
+/** Rounds of one run against each responder, in turn (BENCH_IKE_ROUNDS, default 3). */
+const ROUNDS = Math.max(1, Number(process.env['BENCH_IKE_ROUNDS'] ?? 3));
+const CORES = availableParallelism();
+const PIN = process.env['BENCH_IKE_PIN'] !== '0' && CORES >= 2;
 const PSK = 'bench-psk-0123456789abcdef';
 const IKE = 'aes128gcm16-prfsha256-ecp256';
 const ESP = 'aes128gcm16';
@@ -59,16 +73,40 @@ async function responder(lab: Lab, kind: 'postern' | 'strongswan'): Promise<Resp
   return { memory: async () => rssOf(swan.daemon.pid), pid: swan.daemon.pid };
 }
 
-/** The load generator's CPU seconds: its process and its children (one per address). */
-const loadCpuOf = (pid: number) => [pid, ...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)].reduce((sum, p) => sum + cpuOf(p), 0);
+/** The load generator's processes: it and its children (one per address). */
+const loadPids = (pid: number) => [pid, ...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)];
+/** The load generator's CPU seconds. */
+const loadCpuOf = (pid: number) => loadPids(pid).reduce((sum, p) => sum + cpuOf(p), 0);
+/** Every thread of `pid` (threads made later inherit it) onto these CPUs. */
+const pin = (pid: number, cpus: string) => execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 
-async function load(lab: Lab, count: number): Promise<{ up: number; failed: number; seconds: number; perSecond: number; finished: boolean; loadCpuMs: number }> {
+interface Warmed { up: number; failed: number; seconds: number }
+
+/** Calls between a load's phases: once the warm-up's SAs are all up (held), and once they are deleted again. */
+interface Phases { warm?: (warmed: Warmed) => Promise<void>; unwarmed?: () => Promise<void> }
+
+async function load(lab: Lab, count: number, responderPid?: number, warmup = 0, phases: Phases = {}): Promise<{ up: number; failed: number; seconds: number; perSecond: number; finished: boolean; loadCpuMs: number; loadBusy: number; warmed?: Warmed }> {
   // One more address on gwA per load process after the first (192.0.2.1 plus 192.0.2.21, …).
   const addresses = Array.from({ length: Math.max(1, LOAD_PROCESSES) }, (_, k) => (k === 0 ? '192.0.2.1' : `192.0.2.${20 + k}`));
   for (const a of addresses.slice(1)) lab.execSync('gwA', ['ip', 'addr', 'add', `${a}/24`, 'dev', 'wan']);
   const { peer } = await LinePeer.spawn(lab, 'gwA', 'ike-load', '../../bench/ike-load-peer.ts', {
-    address: '192.0.2.1', target: '192.0.2.2', count, concurrency: 32, psk: PSK, ike: IKE, esp: ESP, gatewayId: 'gw.example', addresses,
+    address: '192.0.2.1', target: '192.0.2.2', count, concurrency: 32, psk: PSK, ike: IKE, esp: ESP, gatewayId: 'gw.example', addresses, warmup,
   });
+  const pinned = PIN && responderPid !== undefined;
+  if (pinned) {
+    pin(responderPid, '0');
+    for (const p of loadPids(peer.daemon.pid)) pin(p, CORES === 2 ? '1' : `1-${CORES - 1}`);
+  }
+  let warmed: Warmed | undefined;
+  if (warmup > 0) {
+    const line = await peer.command('warmup', Math.max(120_000, warmup * 100));
+    if (!line.startsWith('warm ')) throw new Error(`warm-up: ${line}`);
+    warmed = JSON.parse(line.slice('warm '.length)) as Warmed;
+    await phases.warm?.(warmed);
+    const gone = await peer.command('unwarm', Math.max(120_000, warmup * 100));
+    if (!gone.startsWith('unwarmed')) throw new Error(`warm-up's deletes: ${gone}`);
+    await phases.unwarmed?.();
+  }
   const loadBefore = loadCpuOf(peer.daemon.pid);
   await peer.command('go');
   process.stderr.write(`load of ${count} started\n`);
@@ -79,32 +117,55 @@ async function load(lab: Lab, count: number): Promise<{ up: number; failed: numb
     throw new Error(`${e.message}; load generator log:\n${readFileSync(peer.daemon.logFile, 'utf8').slice(-2000)}`);
   });
   const r = JSON.parse(line.replace(/^(result|progress) /, '')) as { up: number; failed: number; seconds: number; perSecond?: number };
-  const loadCpuMs = ((loadCpuOf(peer.daemon.pid) - loadBefore) * 1000) / Math.max(1, r.up);
-  return { ...r, perSecond: r.perSecond ?? r.up / r.seconds, finished: line.startsWith('result '), loadCpuMs };
+  const loadCpu = loadCpuOf(peer.daemon.pid) - loadBefore;
+  // How busy the generator's cores were: near 1, its rate and not the responder's may be the figure.
+  const loadBusy = loadCpu / (r.seconds * (pinned ? CORES - 1 : CORES));
+  return { ...r, perSecond: r.perSecond ?? r.up / r.seconds, finished: line.startsWith('result '), loadCpuMs: (loadCpu * 1000) / Math.max(1, r.up), loadBusy, ...(warmed ? { warmed } : {}) };
 }
 
 // BENCH_IKE_RESPONDERS=postern: one of them only (a profile of Postern's side, say).
 const RESPONDERS = (process.env['BENCH_IKE_RESPONDERS'] ?? 'postern,strongswan').split(',');
-for (const kind of (['postern', 'strongswan'] as const).filter((k) => RESPONDERS.includes(k))) {
-  const lab = Lab.create(twoSitesDirect);
-  try {
-    const { memory, pid, dh, snapshot } = await responder(lab, kind);
-    const before = await memory();
-    const cpuBefore = cpuOf(pid);
-    const mainBefore = mainThreadCpuOf(pid);
-    const r = await load(lab, COUNT);
-    const cpuMs = ((cpuOf(pid) - cpuBefore) * 1000) / Math.max(1, r.up);
-    const mainMs = ((mainThreadCpuOf(pid) - mainBefore) * 1000) / Math.max(1, r.up);
-    const perSa = ((await memory()) - before) / Math.max(1, r.up);
-    // BENCH_IKE_HEAP_SNAPSHOT=PATH: Postern's heap with its SAs up, for a look at what each one keeps.
-    if (kind === 'postern' && process.env['BENCH_IKE_HEAP_SNAPSHOT']) console.log(`bench ike heap snapshot ${await snapshot!(process.env['BENCH_IKE_HEAP_SNAPSHOT'])}`);
-    console.log(`bench ike setup ${kind} ${r.perSecond.toFixed(0)} per second (${r.up} of ${COUNT} up${r.finished ? '' : ' at the deadline'}, ${r.failed} failed, ${r.seconds.toFixed(1)} s, ECP-256, PSK, virtual IP, one child each, ${LOAD_PROCESSES} load process${LOAD_PROCESSES === 1 ? '' : 'es'})`);
-    console.log(`bench ike cpu ${kind} ${cpuMs.toFixed(2)} ms of responder CPU per setup (${kind === 'postern' ? `${mainMs.toFixed(2)} ms on its main thread; ` : ''}load generator ${r.loadCpuMs.toFixed(2)} ms; load average ${loadavg()[0]!.toFixed(1)})`);
-    if (dh) console.log(`bench ike dh ${kind} ${await dh()}`);
-    console.log(`bench ike memory ${kind} ${Math.round(perSa)} bytes per SA (responder RSS growth over ${r.up} SAs)`);
-  } finally {
-    lab.teardown();
+const kinds = (['postern', 'strongswan'] as const).filter((k) => RESPONDERS.includes(k));
+const rates: Record<string, number[]> = { postern: [], strongswan: [] };
+const placement = PIN ? `responder on CPU 0, load generator on ${CORES === 2 ? 'CPU 1' : `CPUs 1-${CORES - 1}`}` : 'responder and load generator sharing the cores';
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const kind of kinds) {
+    const lab = Lab.create(twoSitesDirect);
+    try {
+      const { memory, pid, dh, snapshot } = await responder(lab, kind);
+      // Memory per SA from a fresh responder: over the warm-up's SAs while they are up (deleted SAs
+      // leave memory to reuse), else over the timed ones. CPU over the timed load alone.
+      const fresh = await memory();
+      let perSa = NaN;
+      let cpuBefore = cpuOf(pid);
+      let mainBefore = mainThreadCpuOf(pid);
+      const r = await load(lab, COUNT, pid, WARMUP, {
+        warm: async (w) => void (perSa = ((await memory()) - fresh) / Math.max(1, w.up)),
+        unwarmed: async () => {
+          cpuBefore = cpuOf(pid);
+          mainBefore = mainThreadCpuOf(pid);
+        },
+      });
+      const cpuMs = ((cpuOf(pid) - cpuBefore) * 1000) / Math.max(1, r.up);
+      const mainMs = ((mainThreadCpuOf(pid) - mainBefore) * 1000) / Math.max(1, r.up);
+      if (!r.warmed) perSa = ((await memory()) - fresh) / Math.max(1, r.up);
+      if (r.finished) rates[kind]!.push(r.perSecond);
+      if (r.warmed) console.log(`bench ike warm-up ${kind} ${(r.warmed.up / r.warmed.seconds).toFixed(0)} per second cold (round ${round}; the first ${r.warmed.up} setups${r.warmed.failed ? `, ${r.warmed.failed} failed` : ''} in ${r.warmed.seconds.toFixed(1)} s, then deleted again)`);
+      // BENCH_IKE_HEAP_SNAPSHOT=PATH: Postern's heap with its SAs up, for a look at what each one keeps.
+      if (kind === 'postern' && round === 1 && process.env['BENCH_IKE_HEAP_SNAPSHOT']) console.log(`bench ike heap snapshot ${await snapshot!(process.env['BENCH_IKE_HEAP_SNAPSHOT'])}`);
+      console.log(`bench ike setup ${kind} ${r.perSecond.toFixed(0)} per second (round ${round} of ${ROUNDS}${r.warmed ? ', after the warm-up' : ''}; ${r.up} of ${COUNT} up${r.finished ? '' : ' at the deadline'}, ${r.failed} failed, ${r.seconds.toFixed(1)} s, ECP-256, PSK, virtual IP, one child each, ${LOAD_PROCESSES} load process${LOAD_PROCESSES === 1 ? '' : 'es'}, ${placement})`);
+      console.log(`bench ike cpu ${kind} ${cpuMs.toFixed(2)} ms of responder CPU per setup (${kind === 'postern' ? `${mainMs.toFixed(2)} ms on its main thread; ` : ''}load generator ${r.loadCpuMs.toFixed(2)} ms, its cores ${(r.loadBusy * 100).toFixed(0)} % busy; load average ${loadavg()[0]!.toFixed(1)})`);
+      if (dh) console.log(`bench ike dh ${kind} ${await dh()}`);
+      console.log(`bench ike memory ${kind} ${Math.round(perSa)} bytes per SA (responder RSS growth over ${r.warmed?.up ?? r.up} SAs${r.warmed ? ', the warm-up\'s' : ''})`);
+    } finally {
+      lab.teardown();
+    }
   }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+if (rates['postern']!.length && rates['strongswan']!.length) {
+  const perRound = rates['postern']!.map((p, i) => (rates['strongswan']![i] ? p / rates['strongswan']![i]! : NaN)).filter(Number.isFinite);
+  console.log(`bench ike ratio postern/strongswan ${(median(rates['postern']!)! / median(rates['strongswan']!)!).toFixed(2)}× of the medians (${median(rates['postern']!)!.toFixed(0)} against ${median(rates['strongswan']!)!.toFixed(0)} setups/s; by round ${perRound.map((x) => `${x.toFixed(2)}×`).join(', ')}; ${placement})`);
 }
 
 if (HOLD > 0) {
@@ -112,8 +173,8 @@ if (HOLD > 0) {
   try {
     const { memory } = await responder(lab, 'postern');
     const before = await memory();
-    const r = await load(lab, HOLD);
-    console.log(`bench ike hold postern ${r.up} SAs held (${r.failed} failed) in ${r.seconds.toFixed(1)} s, ${Math.round(((await memory()) - before) / Math.max(1, r.up))} bytes per SA`);
+    const r = await load(lab, HOLD); // not pinned: the gateway's DH workers may use every core, as on a box of its own
+    console.log(`bench ike hold postern ${r.up} SAs held (${r.failed} failed) in ${r.seconds.toFixed(1)} s, ${Math.round(((await memory()) - before) / Math.max(1, r.up))} bytes per SA (cores shared with the load generator, ${(r.loadBusy * 100).toFixed(0)} % of them its; load average ${loadavg()[0]!.toFixed(1)})`);
   } finally {
     lab.teardown();
   }

@@ -14,9 +14,11 @@ export function prfPlus(alg: PrfAlgorithm, key: Uint8Array, seed: Uint8Array, le
   const blocks: Buffer[] = [];
   let total = 0;
   let previous: Uint8Array = new Uint8Array(0);
+  const counter = new Uint8Array(1); // update() copies what it is given, so one counter byte serves every block
   for (let n = 1; total < length; n++) {
     if (n > 255) throw new RangeError(`prf+ asked for ${length} bytes, more than 255 blocks`);
-    previous = createHmac(alg.hash, key).update(previous).update(seed).update(Uint8Array.of(n)).digest();
+    counter[0] = n;
+    previous = createHmac(alg.hash, key).update(previous).update(seed).update(counter).digest();
     blocks.push(previous as Buffer);
     total += previous.length;
   }

@@ -84,6 +84,7 @@ export class IkeEngine {
   readonly #ikev1Seen = new Map<string, number>();
   #actions: IkeAction[] = [];
   #now = 0;
+  readonly #ctx: EngineContext;
 
   constructor(connections: readonly IkeConnection[], crypto: IkeCryptoProvider, options: Partial<EngineOptions> = {}) {
     this.#connections = [...connections];
@@ -91,6 +92,7 @@ export class IkeEngine {
     this.#crypto = crypto;
     this.#options = { ...defaultEngineOptions, ...options };
     this.#cookies = new CookieGuard(this.#options.cookies, (n) => crypto.randomBytes(n));
+    this.#ctx = this.#makeContext();
   }
 
   /**
@@ -190,7 +192,7 @@ export class IkeEngine {
     this.#add(sa);
     this.#touched.add(sa);
     const group = conn.ikeProposals[0]?.get(TransformType.DH)?.[0]?.id ?? 0;
-    if (!startInit(this.#context(), sa, conn.ikeProposals, group)) this.#close(sa, `DH group ${group} is not implemented`);
+    if (!startInit(this.#ctx, sa, conn.ikeProposals, group)) this.#close(sa, `DH group ${group} is not implemented`);
     return sa;
   }
 
@@ -217,7 +219,7 @@ export class IkeEngine {
   terminate(spi: bigint, now: number): IkeAction[] {
     this.#now = now;
     const sa = this.findSa(spi);
-    if (sa?.state === 'established') startDeleteIke(this.#context(), sa);
+    if (sa?.state === 'established') startDeleteIke(this.#ctx, sa);
     else if (sa) this.#close(sa, 'terminated locally');
     return this.#flush();
   }
@@ -240,7 +242,7 @@ export class IkeEngine {
    */
   resumeEap(now: number): IkeAction[] {
     this.#now = now;
-    const ctx = this.#context();
+    const ctx = this.#ctx;
     for (const sa of [...this.#eapWaiting]) {
       const messageId = sa.eap.heldMessageId;
       if (sa.state !== 'eap' || messageId === undefined) {
@@ -262,7 +264,7 @@ export class IkeEngine {
   /** Retransmissions, liveness checks and half-open expiry due at `now`. */
   tick(now: number): IkeAction[] {
     this.#now = now;
-    const ctx = this.#context();
+    const ctx = this.#ctx;
     for (const sa of this.#timers.takeDue(now)) {
       if (sa.state === 'closed') continue; // closed by an earlier one's work (a replaced duplicate)
       this.#touched.add(sa);
@@ -339,7 +341,7 @@ export class IkeEngine {
     this.#now = now;
     const sa = this.findSa(ikeSpi);
     const child = sa?.children.find((c) => c.inbound.spi === inboundSpi);
-    if (sa && child) startCreateChild(this.#context(), sa, child);
+    if (sa && child) startCreateChild(this.#ctx, sa, child);
     return this.#flush();
   }
 
@@ -347,7 +349,7 @@ export class IkeEngine {
   createChild(ikeSpi: bigint, now: number): IkeAction[] {
     this.#now = now;
     const sa = this.findSa(ikeSpi, (s) => s.rekeyedTo === undefined);
-    if (sa) startCreateChild(this.#context(), sa);
+    if (sa) startCreateChild(this.#ctx, sa);
     return this.#flush();
   }
 
@@ -355,7 +357,7 @@ export class IkeEngine {
   rekeyIke(ikeSpi: bigint, now: number): IkeAction[] {
     this.#now = now;
     const sa = this.findSa(ikeSpi, (s) => s.rekeyedTo === undefined);
-    if (sa) startRekeyIke(this.#context(), sa);
+    if (sa) startRekeyIke(this.#ctx, sa);
     return this.#flush();
   }
 
@@ -376,7 +378,7 @@ export class IkeEngine {
     const sa = new IkeSa(false, message.header.initiatorSpi, to, from, this.#now, 'init-done');
     sa.spiR = this.#newIkeSpi();
     sa.nextPeerRequestId = 1;
-    const answer = answerInit(this.#context(), sa, message.payloads, raw, this.#responderProposals(), this.#certRequests());
+    const answer = answerInit(this.#ctx, sa, message.payloads, raw, this.#responderProposals(), this.#certRequests());
     if (!answer.ok) {
       this.#log('warn', `IKE_SA_INIT refused: ${answer.reason}`, { from: `${from.address}:${from.port}` });
       if (answer.reply) {
@@ -443,7 +445,7 @@ export class IkeEngine {
     this.#heard(sa, from, to, opened.payloads);
     sa.nextPeerRequestId++;
     this.#log('info', `received ${describe(EXCHANGE_NAMES[exchangeType] ?? String(exchangeType), false, messageId, opened.payloads)}`, { spi: sa.spiI.toString(16) });
-    const ctx = this.#context();
+    const ctx = this.#ctx;
     if (exchangeType === ExchangeType.IKE_AUTH && !sa.initiator && (sa.state === 'init-done' || sa.state === 'eap')) {
       this.#held = false;
       answerAuth(ctx, sa, messageId, opened.payloads);
@@ -475,7 +477,7 @@ export class IkeEngine {
   }
 
   #dispatchResponse(sa: IkeSa, purpose: PendingRequest['purpose'], spiR: bigint, payloads: IkePayload[], raw: Uint8Array): void {
-    const ctx = this.#context();
+    const ctx = this.#ctx;
     const conn = sa.connection!;
     if (purpose === 'ike-init') {
       const outcome = processInitResponse(ctx, sa, spiR, payloads, raw, conn.ikeProposals);
@@ -504,20 +506,24 @@ export class IkeEngine {
     if (sa.state === 'established' && !sa.natRemote && !(sa.mobike && mobikeUpdate)) return;
     sa.remote = from;
     sa.local = to;
-    if (sa.state === 'established' && !mobikeUpdate) emitMove(this.#context(), sa); // a NAT rebinding
+    if (sa.state === 'established' && !mobikeUpdate) emitMove(this.#ctx, sa); // a NAT rebinding
   }
 
   /** MOBIKE initiator: our address changed; move the SA and its children there (RFC 4555 §3.5). */
   moveLocal(ikeSpi: bigint, local: Endpoint, now: number): IkeAction[] {
     this.#now = now;
     const sa = this.sas.find((s) => s.spiI === ikeSpi && s.initiator && s.mobike && s.state === 'established');
-    if (sa) startAddressUpdate(this.#context(), sa, local);
+    if (sa) startAddressUpdate(this.#ctx, sa, local);
     return this.#flush();
   }
 
-  #context(): EngineContext {
+  /** What the exchanges may ask of the engine: made once (a message used to build it, closures and all, several times). */
+  #makeContext(): EngineContext {
+    const engine = this; // for the getter: `now` is the clock of the message being handled
     return {
-      now: this.#now,
+      get now() {
+        return engine.#now;
+      },
       crypto: this.#crypto,
       options: this.#options,
       addresses: this.#options.addresses,
@@ -550,11 +556,11 @@ export class IkeEngine {
         this.#log('info', `deleting the old IKE SA ${spiI.toString(16)}: ${why}`, { connection: old.connection?.name });
         old.rekeyedTo = spiI; // its close is not the connection going down
         this.#touched.add(old);
-        startDeleteIke(this.#context(), old);
+        startDeleteIke(this.#ctx, old);
       },
       replace: (old, why) => {
         this.#log('info', `deleting IKE SA ${old.spiI.toString(16)}: ${why}`, { connection: old.connection?.name, remoteId: old.remoteId });
-        startDeleteIke(this.#context(), old);
+        startDeleteIke(this.#ctx, old);
         this.#close(old, why);
       },
       sameIdentity: (sa) => {
@@ -612,7 +618,7 @@ export class IkeEngine {
 
   /** The payloads inside a protected message: SK at once, SKF once every fragment is in (§2.6). */
   #open(sa: IkeSa, message: IkeMessage, raw: Uint8Array): IkePayload[] | 'wait' | undefined {
-    const failed = sa.keysToDerive && completeKeys(this.#context(), sa);
+    const failed = sa.keysToDerive && completeKeys(this.#ctx, sa);
     if (failed) {
       this.#close(sa, failed);
       return undefined;
@@ -720,14 +726,16 @@ export class IkeEngine {
 
   #newIkeSpi(): bigint {
     for (;;) {
-      const spi = Buffer.from(this.#crypto.randomBytes(8)).readBigUInt64BE(0);
+      const r = this.#crypto.randomBytes(8);
+      const spi = new DataView(r.buffer, r.byteOffset, 8).getBigUint64(0);
       if (spi !== 0n && !this.#sas.has(spi)) return spi;
     }
   }
 
   #newChildSpi(): number {
     for (;;) {
-      const spi = Buffer.from(this.#crypto.randomBytes(4)).readUInt32BE(0);
+      const r = this.#crypto.randomBytes(4);
+      const spi = ((r[0]! << 24) | (r[1]! << 16) | (r[2]! << 8) | r[3]!) >>> 0;
       if (spi >= 0x100 && !this.#childSpis.has(spi)) {
         this.#childSpis.add(spi);
         return spi;

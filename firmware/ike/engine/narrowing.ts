@@ -5,7 +5,7 @@ import { tsFromPrefix, type TrafficSelectorEntry } from '../payloads/traffic-sel
  * what the initiator proposed and what its policy allows. Ranges are compared as big-endian bytes.
  */
 
-const compare = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+const compare = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b);
 const max = (a: Uint8Array, b: Uint8Array) => (compare(a, b) >= 0 ? a : b);
 const min = (a: Uint8Array, b: Uint8Array) => (compare(a, b) <= 0 ? a : b);
 

@@ -34,13 +34,13 @@ export const notifyName = (type: number) => NOTIFY_NAMES.get(type) ?? `NOTIFY(${
 
 /** RFC 7296 §2.23: SHA-1(SPIi | SPIr | IP | port). */
 export function natHash(spiI: bigint, spiR: bigint, at: Endpoint): Uint8Array {
-  const spis = Buffer.alloc(16);
-  spis.writeBigUInt64BE(spiI);
-  spis.writeBigUInt64BE(spiR, 8);
-  const port = Buffer.alloc(2);
-  port.writeUInt16BE(at.port);
   const ip = isIPv4(at.address) ? ipv4Bytes(at.address) : ipv6Bytes(at.address);
-  return createHash('sha1').update(spis).update(ip).update(port).digest();
+  const data = Buffer.allocUnsafe(18 + ip.length); // SPIi | SPIr | IP | port, in one buffer
+  data.writeBigUInt64BE(spiI, 0);
+  data.writeBigUInt64BE(spiR, 8);
+  data.set(ip, 16);
+  data.writeUInt16BE(at.port, 16 + ip.length);
+  return createHash('sha1').update(data).digest();
 }
 
 /** Our configured proposals as SA payload proposals: every acceptable transform of each type. */

@@ -29,8 +29,26 @@ export function encodeId(id: IdPayload): Uint8Array {
   return out;
 }
 
+/** A dotted quad's four bytes, read in one pass (several per IKE message: NAT-D, selectors, IDs). */
 export function ipv4Bytes(address: string): Uint8Array {
-  return Uint8Array.from(address.split('.').map(Number));
+  const out = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 0x2e && digits > 0 && part < 3) {
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      value = value * 10 + (c - 0x30);
+      digits++;
+    } else return Uint8Array.from(address.split('.').map(Number)); // not a plain dotted quad: read as it always was
+  }
+  if (part !== 3 || digits === 0) return Uint8Array.from(address.split('.').map(Number));
+  out[3] = value;
+  return out;
 }
 
 export function ipv6Bytes(address: string): Uint8Array {

@@ -25,14 +25,17 @@ export class LinePeer {
     });
   }
 
-  /** Starts `script` (under test/lab/peers) in `host` with `config` as its JSON argument; waits for `ready` (`readyMs`: a browser takes longer). */
-  static async spawn(lab: Lab, host: string, name: string, script: string, config: unknown, readyMs = 15_000): Promise<{ peer: LinePeer; ready: string }> {
+  /**
+   * Starts `script` (under test/lab/peers) in `host` with `config` as its JSON argument; waits for `ready` (`readyMs`: a browser takes longer).
+   * `nodeArgs`: node flags of its own (a peer standing for the service takes the service's).
+   */
+  static async spawn(lab: Lab, host: string, name: string, script: string, config: unknown, readyMs = 15_000, nodeArgs: readonly string[] = []): Promise<{ peer: LinePeer; ready: string }> {
     const env = { ...process.env };
     delete env['NODE_OPTIONS']; // a plain node, not one carrying the test runner's loaders
     const path = resolve('test/lab/peers', script);
     // LAB_PEER_NODE_ARGS: extra node flags for every peer (profiling a benchmark: `--cpu-prof --cpu-prof-dir=DIR`).
     const extra = process.env['LAB_PEER_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
-    const daemon = lab.spawnDaemon(host, name, [process.execPath, ...extra, ...tsEntry(path), JSON.stringify(config)], env, true);
+    const daemon = lab.spawnDaemon(host, name, [process.execPath, ...nodeArgs, ...extra, ...tsEntry(path), JSON.stringify(config)], env, true);
     const peer = new LinePeer(daemon);
     const first = await peer.next(readyMs);
     if (!first.startsWith('ready')) throw new Error(`${name} in ${host} did not start: ${first}`);
