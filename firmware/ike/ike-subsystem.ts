@@ -353,6 +353,7 @@ export class IkeSubsystem implements Subsystem {
         ...(radius && !config.listeners.ikev2.eapPassThrough ? { mschapv2: (peer: string) => radius.listener.verifier(peer) } : {}),
         addresses,
         revocation,
+        logLevel: log.level, // what the logger would drop is not built
       });
       // IKEv1 sites (issue 19) share UDP 500/4500: messages go to each engine by their ISAKMP version.
       const v1Connections = ikev1ConnectionsFromConfig(config, siteCertificateAuth(config, pki));

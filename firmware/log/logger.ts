@@ -14,6 +14,8 @@ export interface LogRecord {
 export type LogSink = (record: LogRecord) => void;
 
 export interface Logger {
+  /** Records below this level are dropped (so a caller can skip building them). */
+  readonly level: LogLevel;
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
@@ -47,6 +49,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
 
   return {
+    level: options.level ?? 'info',
     debug: (msg, fields) => emit('debug', msg, fields),
     info: (msg, fields) => emit('info', msg, fields),
     warn: (msg, fields) => emit('warn', msg, fields),

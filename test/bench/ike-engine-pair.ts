@@ -26,12 +26,12 @@ const crypto = { randomBytes: pooledRandomBytes(), createDh };
 function round(first: number): { cpuMs: number; up: number } {
   const gateway = new IkeEngine([{
     name: 'ra', localId: 'gw.example', psk: PSK, ikeProposals: [IKE], espProposals: [ESP], localTs: ['10.2.0.0/24'], remoteTs: [], mode: 'tunnel', dpdSeconds: 0, pool: 'ra', mobike: false,
-  }], crypto, { cookies: { ...defaultCookieOptions, threshold: 1e9, perSourceRate: 1e9 }, addresses: ikeAddressProvider(new PoolRegistry([{ name: 'ra', ipv4: '10.10.0.0/16', dns: [] }], [])) });
+  }], crypto, { cookies: { ...defaultCookieOptions, threshold: 1e9, perSourceRate: 1e9 }, addresses: ikeAddressProvider(new PoolRegistry([{ name: 'ra', ipv4: '10.10.0.0/16', dns: [] }], [])), logLevel: 'info' });
   const clients: IkeConnection[] = Array.from({ length: COUNT }, (_, i) => ({
     name: `c${i}`, localId: `load${first + i}@example.com`, remoteId: 'gw.example', remoteAddress: GATEWAY.address, psk: PSK, ikeProposals: [IKE], espProposals: [ESP],
     localTs: ['0.0.0.0/0'], remoteTs: ['10.2.0.0/24'], requestVirtualIp: true, mode: 'tunnel', dpdSeconds: 0, mobike: false,
   }));
-  const client = new IkeEngine(clients, crypto, { retransmitBaseMs: 3000 });
+  const client = new IkeEngine(clients, crypto, { retransmitBaseMs: 3000, logLevel: 'info' }); // as the service logs
   let up = 0;
   // Packets in flight, each to the engine it is for; handled in order until none is left.
   const queue: Array<{ to: IkeEngine; action: Extract<IkeAction, { type: 'send' }> }> = [];

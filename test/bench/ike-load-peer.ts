@@ -46,7 +46,7 @@ async function startEngine(config: LoadConfig, share: Share, onDone: (tally: Tal
   /** A key pair made ahead for the proposal's group; any other group (or a retry past the stock) made now. */
   const stockedDh = (g: number): DhExchange | undefined => (g === group ? stocked.pop() : undefined) ?? createDh(g);
   const crypto = { randomBytes: pooledRandomBytes(), createDh: stockedDh };
-  const engine = v1 ? new Ikev1Engine(connections, crypto, { retransmitBaseMs: 3000 }) : new IkeEngine(connections, crypto, { retransmitBaseMs: 3000 });
+  const engine = v1 ? new Ikev1Engine(connections, crypto, { retransmitBaseMs: 3000 }) : new IkeEngine(connections, crypto, { retransmitBaseMs: 3000, logLevel: 'error' }); // its logger takes errors only
   const tally: Tally = { up: 0, failed: 0 };
   let started = 0;
   const local = { address: share.address, port: 500 };

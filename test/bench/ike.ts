@@ -69,6 +69,7 @@ async function responder(lab: Lab, kind: 'postern' | 'strongswan'): Promise<Resp
     secrets: [{ kind: 'ike', ids: [], secret: PSK }],
     pools: { ra: { addrs: '10.10.0.0/16' } },
     charonOptions: ['block_threshold = 100000', 'cookie_threshold = 100000', 'init_limit_half_open = 0'],
+    log: 'quiet', // as Postern's warn: neither side writes a line per message
   });
   return { memory: async () => rssOf(swan.daemon.pid), pid: swan.daemon.pid };
 }
@@ -168,13 +169,20 @@ if (rates['postern']!.length && rates['strongswan']!.length) {
   console.log(`bench ike ratio postern/strongswan ${(median(rates['postern']!)! / median(rates['strongswan']!)!).toFixed(2)}× of the medians (${median(rates['postern']!)!.toFixed(0)} against ${median(rates['strongswan']!)!.toFixed(0)} setups/s; by round ${perRound.map((x) => `${x.toFixed(2)}×`).join(', ')}; ${placement})`);
 }
 
-if (HOLD > 0) {
+/**
+ * The hold: HOLD SAs (default 10,000) set up and kept, from a responder just started (`cold`) and, with
+ * BENCH_IKE_HOLD_WARMUP (default the warm-up's count; 0: skip), from one past a warm-up deleted again.
+ */
+const HOLD_WARMUP = Number(process.env['BENCH_IKE_HOLD_WARMUP'] ?? WARMUP);
+for (const warmup of HOLD > 0 ? [0, ...(HOLD_WARMUP > 0 ? [HOLD_WARMUP] : [])] : []) {
   const lab = Lab.create(twoSitesDirect);
   try {
     const { memory } = await responder(lab, 'postern');
-    const before = await memory();
-    const r = await load(lab, HOLD); // not pinned: the gateway's DH workers may use every core, as on a box of its own
-    console.log(`bench ike hold postern ${r.up} SAs held (${r.failed} failed) in ${r.seconds.toFixed(1)} s, ${Math.round(((await memory()) - before) / Math.max(1, r.up))} bytes per SA (cores shared with the load generator, ${(r.loadBusy * 100).toFixed(0)} % of them its; load average ${loadavg()[0]!.toFixed(1)})`);
+    let before = await memory();
+    // Not pinned: the gateway's DH workers may use every core, as on a box of its own.
+    const r = await load(lab, HOLD, undefined, warmup, { unwarmed: async () => void (before = await memory()) });
+    const start = warmup ? `after a warm-up of ${warmup} setups deleted again` : 'from a responder just started';
+    console.log(`bench ike hold postern ${r.up} SAs held (${r.failed} failed) in ${r.seconds.toFixed(1)} s ${start}, ${Math.round(((await memory()) - before) / Math.max(1, r.up))} bytes per SA (cores shared with the load generator, ${(r.loadBusy * 100).toFixed(0)} % of them its; load average ${loadavg()[0]!.toFixed(1)})`);
   } finally {
     lab.teardown();
   }

@@ -9,6 +9,7 @@ export interface EapRadiusPeer {
   readonly radius: EapRadius;
   readonly nas: readonly RadiusAttribute[];
 }
+import type { LogLevel } from '../../log/logger.ts';
 import { defaultCookieOptions, type CookieOptions } from './cookies.ts';
 import type { IkeSa, PendingRequest } from './ike-sa.ts';
 import type { Endpoint, IkeAction, IkeConnection, IkeCryptoProvider, VirtualAddressProvider } from './types.ts';
@@ -23,6 +24,11 @@ export interface EngineOptions {
   readonly cookies: CookieOptions;
   /** Protected messages longer than this are sent as RFC 7383 fragments, when both sides support it. */
   readonly fragmentSize: number;
+  /**
+   * The lowest level of log action made (the shell's logger drops the rest): lines below it are not
+   * even built. Absent: all, debug included.
+   */
+  readonly logLevel?: LogLevel;
   /** Virtual addresses for connections with a pool (remote access). */
   readonly addresses?: VirtualAddressProvider;
   /** The local users, for EAP-MSCHAPv2. */

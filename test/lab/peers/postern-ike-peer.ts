@@ -127,7 +127,7 @@ function endRevoked(): void {
 }
 if (revocation) setInterval(endRevoked, rc?.sweepMs ?? 60_000).unref();
 const dh = new DhWorkerPool(config.dhWorkers === undefined ? {} : { workers: config.dhWorkers });
-const engine = new IkeEngine(connections, { randomBytes: pooledRandomBytes(), createDh: dh.createDh }, { ...cookies, ...(revocation ? { revocation } : {}), users: (name) => (users[name] === undefined ? undefined : credentialFromPassword(users[name]!)), ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
+const engine = new IkeEngine(connections, { randomBytes: pooledRandomBytes(), createDh: dh.createDh }, { ...cookies, logLevel: logger.level, ...(revocation ? { revocation } : {}), users: (name) => (users[name] === undefined ? undefined : credentialFromPassword(users[name]!)), ...(config.pools ? { addresses: ikeAddressProvider(new PoolRegistry(Object.entries(config.pools).map(([name, p]) => ({ name, ipv4: p.prefix, dns: p.dns, ...(p.ipv6 ? { ipv6: p.ipv6 } : {}) })), [])) } : {}) });
 const shell = new IkeShell(engine, logger.child('ike'), onAction, Date.now, () => dh.settled());
 const transport = config.dataplane ? await DriverTransport.open(config.address, shell.receive) : await DgramTransport.open(config.address, shell.receive);
 const hub = config.dataplane?.hub ? NativeHub.open({ name: 'phub0', mtu: 1400, address: config.dataplane.tunnelAddress, prefixLength: 32 }) : undefined;

@@ -60,6 +60,11 @@ export interface SwanSpec {
   readonly charonOptions?: readonly string[];
   /** Plugins loaded beside CHARON_PLUGINS (e.g. eap-tls). */
   readonly plugins?: readonly string[];
+  /**
+   * `quiet`: charon's log at level 0 (what a benchmark's other side logs: warnings and errors), its
+   * lines not flushed one by one; otherwise the lab's detailed log that tests read.
+   */
+  readonly log?: 'lab' | 'quiet';
   /** Shared objects charon is started with in LD_PRELOAD: plugins Debian does not ship (strongswan-eap-peap.ts). */
   readonly preload?: readonly string[];
   /** Files to put under the swanctl directory first ("x509ca/ca.pem", "x509/me.pem", "private/me.key"). */
@@ -77,7 +82,8 @@ export const CHARON_PLUGINS = [
   'updown', 'attr', 'eap-identity', 'eap-mschapv2', 'eap-md5', 'pkcs12',
 ] as const;
 
-export function strongswanConf(dir: string, extra: readonly string[] = [], plugins: readonly string[] = []): string {
+export function strongswanConf(dir: string, extra: readonly string[] = [], plugins: readonly string[] = [], log: 'lab' | 'quiet' = 'lab'): string {
+  const quiet = log === 'quiet';
   return `charon {
 ${extra.map((l) => `  ${l}\n`).join('')}  load_modular = no
   load = ${[...CHARON_PLUGINS, ...plugins].join(' ')}
@@ -94,12 +100,12 @@ ${extra.map((l) => `  ${l}\n`).join('')}  load_modular = no
     lab {
       path = ${dir}/charon.log
       time_format = %H:%M:%S
-      default = 1
-      ike = ${process.env["POSTERN_LAB_IKE_LOG"] ?? "2"}
-      chd = ${process.env["POSTERN_LAB_IKE_LOG"] ?? "1"}
-      cfg = 2
-      knl = 1
-      flush_line = yes
+      default = ${quiet ? 0 : 1}
+      ike = ${quiet ? 0 : process.env["POSTERN_LAB_IKE_LOG"] ?? "2"}
+      chd = ${quiet ? 0 : process.env["POSTERN_LAB_IKE_LOG"] ?? "1"}
+      cfg = ${quiet ? 0 : 2}
+      knl = ${quiet ? 0 : 1}
+      flush_line = ${quiet ? 'no' : 'yes'}
     }
   }
 }

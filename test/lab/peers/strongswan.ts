@@ -26,7 +26,7 @@ export class StrongSwan {
   static async start(lab: Lab, host: string, spec: SwanSpec): Promise<StrongSwan> {
     const dir = lab.subdir(`swan-${host}`);
     for (const sub of ['run', 'swanctl', 'swanctl/x509', 'swanctl/x509ca', 'swanctl/private', 'swanctl/pkcs12']) mkdirSync(join(dir, sub), { recursive: true });
-    writeFileSync(join(dir, 'strongswan.conf'), strongswanConf(dir, spec.charonOptions, spec.plugins));
+    writeFileSync(join(dir, 'strongswan.conf'), strongswanConf(dir, spec.charonOptions, spec.plugins, spec.log));
     writeFileSync(join(dir, 'swanctl', 'swanctl.conf'), swanctlConf(spec), { mode: 0o600 });
     for (const [name, content] of [...Object.entries(spec.files ?? {}), ...Object.entries(spec.binaryFiles ?? {})]) writeFileSync(join(dir, 'swanctl', name), content, { mode: 0o600 });
     const env = { ...process.env, STRONGSWAN_CONF: join(dir, 'strongswan.conf'), SWANCTL_DIR: join(dir, 'swanctl') };
