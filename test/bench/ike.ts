@@ -13,14 +13,18 @@ import { StrongSwan } from '../lab/peers/strongswan.ts';
 import { twoSitesDirect } from '../lab/scenarios.ts';
 import { Lab } from '../lab/topology.ts';
 
-const COUNT = Number(process.env['BENCH_IKE_COUNT'] ?? 1000);
+const COUNT = Number(process.env['BENCH_IKE_COUNT'] ?? 2000);
 /** How long a load may take before its count so far is read instead: BENCH_IKE_WAIT_MS, else 120 s or 50 ms per SA. */
 const WAIT_MS = process.env['BENCH_IKE_WAIT_MS'] === undefined ? undefined : Number(process.env['BENCH_IKE_WAIT_MS']);
 const HOLD = Number(process.env['BENCH_IKE_HOLD'] ?? 10_000);
 /** BENCH_IKE_DH_WORKERS=0: Postern's DH on its main thread (the figure before the worker pool). */
 const DH_WORKERS = process.env['BENCH_IKE_DH_WORKERS'] === undefined ? undefined : Number(process.env['BENCH_IKE_DH_WORKERS']);
-/** Load generator processes (BENCH_IKE_LOAD_PROCESSES, default 2): each an engine on an address of its own, so one process does not cap both responders' rates. */
-const LOAD_PROCESSES = Number(process.env['BENCH_IKE_LOAD_PROCESSES'] ?? 2);
+/**
+ * Load generator processes (BENCH_IKE_LOAD_PROCESSES, default 1), each an engine on an address of its
+ * own. One needs 0.6 ms of CPU per setup where two on the same core needed 0.9–1.2 (two heaps, two
+ * loops taking turns) and ran their core at 93 % against Postern, so its rate was theirs.
+ */
+const LOAD_PROCESSES = Number(process.env['BENCH_IKE_LOAD_PROCESSES'] ?? 1);
 /**
  * Setups made and deleted again before each timed load (BENCH_IKE_WARMUP, default 2,000; 0: none):
  * the rate is then the responder's steady one, past V8's start (Postern) and its pools' growth; the
