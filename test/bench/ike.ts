@@ -31,8 +31,8 @@ const LOAD_PROCESSES = Number(process.env['BENCH_IKE_LOAD_PROCESSES'] ?? 1);
  * warm-up's own rate is printed as the cold one. Not in the hold, which starts cold.
  */
 const WARMUP = Number(process.env['BENCH_IKE_WARMUP'] ?? 2000);
-/** Rounds of one run against each responder, in turn (BENCH_IKE_ROUNDS, default 3). */
-const ROUNDS = Math.max(1, Number(process.env['BENCH_IKE_ROUNDS'] ?? 3));
+/** Rounds of one run against each responder, in turn (BENCH_IKE_ROUNDS, default 5): the ratio is of the medians. */
+const ROUNDS = Math.max(1, Number(process.env['BENCH_IKE_ROUNDS'] ?? 5));
 const CORES = availableParallelism();
 const PIN = process.env['BENCH_IKE_PIN'] !== '0' && CORES >= 2;
 const PSK = 'bench-psk-0123456789abcdef';
