@@ -16,9 +16,10 @@ const skip = labSkip(!isRoot() ? 'needs root' : !existsSync(CHARON) || !hasBinar
 t.test('a strongSwan IKE_SA_INIT request decodes as configured and re-encodes byte for byte', { skip }, async (t) => {
   const lab = Lab.create({ hosts: { swan: {}, listener: {} }, links: { net0: { a: ['swan', '192.0.2.1/24'], b: ['listener', '192.0.2.2/24'] } } });
   t.teardown(() => lab.teardown());
-  // A one-shot UDP 500 listener in the other namespace keeps the first datagram.
+  // A one-shot UDP 500 listener in the other namespace keeps the first datagram, written whole under
+  // a temporary name and then renamed: the wait below saw the file between its creation and its write once.
   const capture = join(lab.dir, 'ike_sa_init.bin');
-  const script = `require('dgram').createSocket('udp4').on('message', (m) => { require('fs').writeFileSync(${JSON.stringify(capture)}, m); process.exit(0); }).bind(500, '192.0.2.2')`;
+  const script = `const fs = require('fs'); require('dgram').createSocket('udp4').on('message', (m) => { fs.writeFileSync(${JSON.stringify(`${capture}.part`)}, m); fs.renameSync(${JSON.stringify(`${capture}.part`)}, ${JSON.stringify(capture)}); process.exit(0); }).bind(500, '192.0.2.2')`;
   lab.spawnDaemon('listener', 'udp500', [process.execPath, '-e', script]);
   await new Promise((r) => setTimeout(r, 300));
   const swan = await StrongSwan.start(lab, 'swan', {
