@@ -35,6 +35,8 @@ const WARMUP = Number(process.env['BENCH_IKE_WARMUP'] ?? 2000);
 const ROUNDS = Math.max(1, Number(process.env['BENCH_IKE_ROUNDS'] ?? 5));
 const CORES = availableParallelism();
 const PIN = process.env['BENCH_IKE_PIN'] !== '0' && CORES >= 2;
+/** Setups the load generator keeps under way at once (BENCH_IKE_CONCURRENCY, default 32). */
+const CONCURRENCY = Number(process.env['BENCH_IKE_CONCURRENCY'] ?? 32);
 const PSK = 'bench-psk-0123456789abcdef';
 const IKE = 'aes128gcm16-prfsha256-ecp256';
 const ESP = 'aes128gcm16';
@@ -95,7 +97,7 @@ async function load(lab: Lab, count: number, responderPid?: number, warmup = 0, 
   const addresses = Array.from({ length: Math.max(1, LOAD_PROCESSES) }, (_, k) => (k === 0 ? '192.0.2.1' : `192.0.2.${20 + k}`));
   for (const a of addresses.slice(1)) lab.execSync('gwA', ['ip', 'addr', 'add', `${a}/24`, 'dev', 'wan']);
   const { peer } = await LinePeer.spawn(lab, 'gwA', 'ike-load', '../../bench/ike-load-peer.ts', {
-    address: '192.0.2.1', target: '192.0.2.2', count, concurrency: 32, psk: PSK, ike: IKE, esp: ESP, gatewayId: 'gw.example', addresses, warmup,
+    address: '192.0.2.1', target: '192.0.2.2', count, concurrency: CONCURRENCY, psk: PSK, ike: IKE, esp: ESP, gatewayId: 'gw.example', addresses, warmup,
   });
   const pinned = PIN && responderPid !== undefined;
   if (pinned) {
