@@ -35,6 +35,8 @@ const WARMUP = Number(process.env['BENCH_IKE_WARMUP'] ?? 2000);
 const ROUNDS = Math.max(1, Number(process.env['BENCH_IKE_ROUNDS'] ?? 5));
 const CORES = availableParallelism();
 const PIN = process.env['BENCH_IKE_PIN'] !== '0' && CORES >= 2;
+/** The load generator's CPUs when pinned (the responder has CPU 0). */
+const GENERATOR_CPUS = CORES === 2 ? '1' : `1-${CORES - 1}`;
 /** Setups the load generator keeps under way at once (BENCH_IKE_CONCURRENCY, default 32). */
 const CONCURRENCY = Number(process.env['BENCH_IKE_CONCURRENCY'] ?? 32);
 const PSK = 'bench-psk-0123456789abcdef';
@@ -102,15 +104,16 @@ async function load(lab: Lab, count: number, responderPid?: number, warmup = 0, 
   const pinned = PIN && responderPid !== undefined;
   if (pinned) {
     pin(responderPid, '0');
-    for (const p of loadPids(peer.daemon.pid)) pin(p, CORES === 2 ? '1' : `1-${CORES - 1}`);
+    for (const p of loadPids(peer.daemon.pid)) pin(p, GENERATOR_CPUS);
   }
   let warmed: Warmed | undefined;
   if (warmup > 0) {
-    const line = await peer.command('warmup', Math.max(120_000, warmup * 100));
+    const phaseMs = Math.max(120_000, warmup * 100);
+    const line = await peer.command('warmup', phaseMs);
     if (!line.startsWith('warm ')) throw new Error(`warm-up: ${line}`);
     warmed = JSON.parse(line.slice('warm '.length)) as Warmed;
     await phases.warm?.(warmed);
-    const gone = await peer.command('unwarm', Math.max(120_000, warmup * 100));
+    const gone = await peer.command('unwarm', phaseMs);
     if (!gone.startsWith('unwarmed')) throw new Error(`warm-up's deletes: ${gone}`);
     await phases.unwarmed?.();
   }
@@ -134,7 +137,7 @@ async function load(lab: Lab, count: number, responderPid?: number, warmup = 0, 
 const RESPONDERS = (process.env['BENCH_IKE_RESPONDERS'] ?? 'postern,strongswan').split(',');
 const kinds = (['postern', 'strongswan'] as const).filter((k) => RESPONDERS.includes(k));
 const rates: Record<string, number[]> = { postern: [], strongswan: [] };
-const placement = PIN ? `responder on CPU 0, load generator on ${CORES === 2 ? 'CPU 1' : `CPUs 1-${CORES - 1}`}` : 'responder and load generator sharing the cores';
+const placement = PIN ? `responder on CPU 0, load generator on CPU ${GENERATOR_CPUS}` : 'responder and load generator sharing the cores';
 for (let round = 1; round <= ROUNDS; round++) {
   for (const kind of kinds) {
     const lab = Lab.create(twoSitesDirect);

@@ -29,6 +29,9 @@ export function encodeId(id: IdPayload): Uint8Array {
   return out;
 }
 
+/** Anything but a plain dotted quad, read as ipv4Bytes always read it. */
+const splitReading = (address: string): Uint8Array => Uint8Array.from(address.split('.').map(Number));
+
 /** A dotted quad's four bytes, read in one pass (several per IKE message: NAT-D, selectors, IDs). */
 export function ipv4Bytes(address: string): Uint8Array {
   const out = new Uint8Array(4);
@@ -44,9 +47,9 @@ export function ipv4Bytes(address: string): Uint8Array {
     } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
       value = value * 10 + (c - 0x30);
       digits++;
-    } else return Uint8Array.from(address.split('.').map(Number)); // not a plain dotted quad: read as it always was
+    } else return splitReading(address);
   }
-  if (part !== 3 || digits === 0) return Uint8Array.from(address.split('.').map(Number));
+  if (part !== 3 || digits === 0) return splitReading(address);
   out[3] = value;
   return out;
 }
